@@ -1,0 +1,15 @@
+//! The domain core of mashangban (马上办): the request lifecycle, the
+//! organisation and its access rules, and input validation. No I/O: every
+//! function here is pure, so the rules can be tested exhaustively and shared
+//! by every storage backend and the web layer.
+
+pub mod calendar;
+pub mod error;
+pub mod lifecycle;
+pub mod org;
+pub mod request;
+pub mod time;
+pub mod time_limit;
+pub mod validation;
+
+pub use error::{DomainError, ErrorKind};

@@ -1,0 +1,436 @@
+//! The life of a request (工单流转): every action, who may take it, in which
+//! states, and what it changes. One pure function, [`apply`], decides; the
+//! store persists its outcome and the event in one transaction.
+
+use serde_json::json;
+
+use crate::error::DomainError;
+use crate::org::{Actor, Role, UnitId};
+use crate::request::{EventKind, PendingExtension, Rating, Request, RequestId, RequestKind, State, COMMENT_MAX};
+use crate::time::Instant;
+use crate::validation::{optional_text, required_text};
+
+/// The most co-handling units (协办单位) one request may have.
+pub const MAX_CO_UNITS: usize = 10;
+
+/// Something someone does to a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Dispatch (派单) to one lead unit (主办) and optional co-handling units (协办).
+    Dispatch { lead: UnitId, co: Vec<UnitId>, comment: Option<String> },
+    /// Sign-for (签收) by the lead unit.
+    SignFor { comment: Option<String> },
+    /// Return as misrouted (退单), with a reason.
+    Return { reason: String },
+    /// Re-dispatch (改派) a returned request to another unit.
+    Redispatch { lead: UnitId, co: Vec<UnitId>, comment: Option<String> },
+    /// Refuse a return: the request goes back to the same unit.
+    RefuseReturn { reason: String },
+    /// Stage reply (阶段性答复).
+    StageReply { content: String },
+    /// Ask for an extension (申请延期) to a new deadline.
+    RequestExtension { requested_due: Instant, reason: String },
+    ApproveExtension { comment: Option<String> },
+    RefuseExtension { reason: String },
+    /// Reply (答复) to the asker.
+    Reply { content: String },
+    /// The platform sends a reply back for more work.
+    RejectReply { reason: String },
+    /// Close (办结) after a reply.
+    Close { comment: Option<String> },
+    /// Answer at intake and close at once (直接办结); consultations only.
+    DirectClose { answer: String },
+    /// Follow-up (回访) with the asker's rating.
+    FollowUp { rating: Rating, resolved: bool, comment: Option<String> },
+    /// Reopen (重办) after a dissatisfied follow-up.
+    Reopen { reason: String },
+    /// Merge this duplicate (并单) into another request.
+    Merge { parent_id: RequestId },
+    /// Withdrawn (撤回) by the asker.
+    Withdraw { reason: Option<String> },
+    Archive,
+}
+
+impl Action {
+    /// The stable name used in API paths and error details.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Dispatch { .. } => "dispatch",
+            Self::SignFor { .. } => "sign",
+            Self::Return { .. } => "return",
+            Self::Redispatch { .. } => "redispatch",
+            Self::RefuseReturn { .. } => "refuse-return",
+            Self::StageReply { .. } => "stage-reply",
+            Self::RequestExtension { .. } => "request-extension",
+            Self::ApproveExtension { .. } => "approve-extension",
+            Self::RefuseExtension { .. } => "refuse-extension",
+            Self::Reply { .. } => "reply",
+            Self::RejectReply { .. } => "reject-reply",
+            Self::Close { .. } => "close",
+            Self::DirectClose { .. } => "direct-close",
+            Self::FollowUp { .. } => "follow-up",
+            Self::Reopen { .. } => "reopen",
+            Self::Merge { .. } => "merge",
+            Self::Withdraw { .. } => "withdraw",
+            Self::Archive => "archive",
+        }
+    }
+
+    /// The Chinese name of the action, for messages.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Dispatch { .. } => "派单",
+            Self::SignFor { .. } => "签收",
+            Self::Return { .. } => "退单",
+            Self::Redispatch { .. } => "改派",
+            Self::RefuseReturn { .. } => "驳回退单",
+            Self::StageReply { .. } => "阶段性答复",
+            Self::RequestExtension { .. } => "申请延期",
+            Self::ApproveExtension { .. } => "同意延期",
+            Self::RefuseExtension { .. } => "不同意延期",
+            Self::Reply { .. } => "答复",
+            Self::RejectReply { .. } => "退回答复",
+            Self::Close { .. } => "办结",
+            Self::DirectClose { .. } => "直接办结",
+            Self::FollowUp { .. } => "回访评价",
+            Self::Reopen { .. } => "重办",
+            Self::Merge { .. } => "并单",
+            Self::Withdraw { .. } => "撤回",
+            Self::Archive => "归档",
+        }
+    }
+
+    /// The states in which the action is allowed.
+    pub fn allowed_from(&self) -> &'static [State] {
+        use State::*;
+        match self {
+            Self::Dispatch { .. } => &[Received],
+            Self::SignFor { .. } => &[Dispatched],
+            Self::Return { .. } => &[Dispatched, SignedFor],
+            Self::Redispatch { .. } | Self::RefuseReturn { .. } => &[Returned],
+            Self::StageReply { .. } | Self::RequestExtension { .. } | Self::Reply { .. } => &[SignedFor, InProgress],
+            Self::ApproveExtension { .. } | Self::RefuseExtension { .. } => &[SignedFor, InProgress],
+            Self::RejectReply { .. } | Self::Close { .. } => &[Replied],
+            Self::DirectClose { .. } => &[Received],
+            Self::FollowUp { .. } => &[Closed],
+            Self::Reopen { .. } => &[FollowedUp],
+            Self::Merge { .. } => &[Received, Dispatched, Returned, SignedFor, InProgress],
+            Self::Withdraw { .. } => &[Received, Dispatched, Returned, SignedFor, InProgress],
+            Self::Archive => &[Closed, FollowedUp],
+        }
+    }
+}
+
+/// What the lifecycle needs besides the request itself.
+pub struct Context<'a> {
+    pub now: Instant,
+    /// The request to merge into, loaded by the store for [`Action::Merge`].
+    pub merge_parent: Option<&'a Request>,
+}
+
+/// The part of an event the lifecycle decides; the store adds who, when and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventDraft {
+    pub kind: EventKind,
+    pub from_state: Option<State>,
+    pub to_state: State,
+    pub comment: Option<String>,
+    pub details: serde_json::Value,
+    pub due_at: Option<Instant>,
+}
+
+/// The decided change: the request after the action, its event, and for a
+/// merge the event recorded on the parent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub request: Request,
+    pub event: EventDraft,
+    pub parent_event: Option<EventDraft>,
+}
+
+/// Decides an action. On refusal nothing is changed: the caller keeps the
+/// original request and writes nothing.
+pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_>) -> Result<Outcome, DomainError> {
+    check_state(current, action)?;
+    check_permission(current, actor, action)?;
+    let mut next = current.clone();
+    let mut details = json!({});
+    let mut parent_event = None;
+    let (kind, comment) = match action {
+        Action::Dispatch { lead, co, comment } => {
+            let co = check_units(*lead, co)?;
+            details = json!({ "lead_unit_id": lead, "co_unit_ids": co });
+            next.lead_unit_id = Some(*lead);
+            next.co_unit_ids = co;
+            next.state = State::Dispatched;
+            (EventKind::Dispatched, optional_comment(comment.as_deref())?)
+        }
+        Action::SignFor { comment } => {
+            next.state = State::SignedFor;
+            (EventKind::SignedFor, optional_comment(comment.as_deref())?)
+        }
+        Action::Return { reason } => {
+            let reason = required_text("退单理由", reason, COMMENT_MAX)?;
+            details = json!({ "returned_by_unit_id": current.lead_unit_id });
+            next.state = State::Returned;
+            next.return_count += 1;
+            next.pending_extension = None;
+            (EventKind::Returned, Some(reason))
+        }
+        Action::Redispatch { lead, co, comment } => {
+            if Some(*lead) == current.lead_unit_id {
+                return Err(DomainError::invalid(
+                    "same_unit",
+                    "改派单位与退单单位相同；如维持原派单，请选择「驳回退单」",
+                ));
+            }
+            let co = check_units(*lead, co)?;
+            details = json!({ "lead_unit_id": lead, "co_unit_ids": co, "previous_lead_unit_id": current.lead_unit_id });
+            next.lead_unit_id = Some(*lead);
+            next.co_unit_ids = co;
+            next.state = State::Dispatched;
+            (EventKind::Redispatched, optional_comment(comment.as_deref())?)
+        }
+        Action::RefuseReturn { reason } => {
+            next.state = State::Dispatched;
+            (EventKind::ReturnRefused, Some(required_text("驳回理由", reason, COMMENT_MAX)?))
+        }
+        Action::StageReply { content } => {
+            next.state = State::InProgress;
+            (EventKind::StageReply, Some(required_text("阶段性答复", content, COMMENT_MAX)?))
+        }
+        Action::RequestExtension { requested_due, reason } => {
+            request_extension(&mut next, *requested_due, ctx.now)?;
+            details = json!({ "requested_due": crate::time::format_instant(requested_due) });
+            let reason = required_text("延期理由", reason, COMMENT_MAX)?;
+            next.pending_extension =
+                Some(PendingExtension { requested_due: *requested_due, reason: reason.clone(), requested_at: ctx.now });
+            (EventKind::ExtensionRequested, Some(reason))
+        }
+        Action::ApproveExtension { comment } => {
+            let pending = take_pending_extension(&mut next)?;
+            details = json!({
+                "previous_due": current.due_at.as_ref().map(crate::time::format_instant),
+                "new_due": crate::time::format_instant(&pending.requested_due),
+            });
+            next.due_at = Some(pending.requested_due);
+            next.extension_count += 1;
+            (EventKind::ExtensionApproved, optional_comment(comment.as_deref())?)
+        }
+        Action::RefuseExtension { reason } => {
+            take_pending_extension(&mut next)?;
+            (EventKind::ExtensionRefused, Some(required_text("不同意理由", reason, COMMENT_MAX)?))
+        }
+        Action::Reply { content } => {
+            next.state = State::Replied;
+            next.pending_extension = None;
+            (EventKind::Replied, Some(required_text("答复内容", content, COMMENT_MAX)?))
+        }
+        Action::RejectReply { reason } => {
+            next.state = State::InProgress;
+            (EventKind::ReplyRejected, Some(required_text("退回理由", reason, COMMENT_MAX)?))
+        }
+        Action::Close { comment } => {
+            next.state = State::Closed;
+            next.closed_at = Some(ctx.now);
+            (EventKind::Closed, optional_comment(comment.as_deref())?)
+        }
+        Action::DirectClose { answer } => {
+            if current.kind != RequestKind::Consultation {
+                return Err(DomainError::invalid(
+                    "direct_close_not_allowed",
+                    format!("只有咨询类诉求可以直接办结，本诉求为「{}」", current.kind.label()),
+                ));
+            }
+            next.state = State::Closed;
+            next.closed_at = Some(ctx.now);
+            (EventKind::DirectlyClosed, Some(required_text("答复内容", answer, COMMENT_MAX)?))
+        }
+        Action::FollowUp { rating, resolved, comment } => {
+            details = json!({ "rating": rating.as_str(), "resolved": resolved });
+            next.rating = Some(*rating);
+            next.resolved = Some(*resolved);
+            next.state = State::FollowedUp;
+            (EventKind::FollowedUp, optional_comment(comment.as_deref())?)
+        }
+        Action::Reopen { reason } => {
+            let unhappy = current.rating.is_some_and(Rating::is_dissatisfied) || current.resolved == Some(false);
+            if !unhappy {
+                return Err(DomainError::conflict(
+                    "reopen_not_allowed",
+                    "只有回访不满意或未解决的诉求可以重办",
+                ));
+            }
+            next.state = if current.lead_unit_id.is_some() { State::Dispatched } else { State::Received };
+            next.reopen_count += 1;
+            next.rating = None;
+            next.resolved = None;
+            next.closed_at = None;
+            details = json!({ "lead_unit_id": current.lead_unit_id });
+            (EventKind::Reopened, Some(required_text("重办理由", reason, COMMENT_MAX)?))
+        }
+        Action::Merge { parent_id } => {
+            let parent = check_merge_parent(current, *parent_id, ctx.merge_parent)?;
+            details = json!({ "parent_id": parent.id, "parent_tracking_no": parent.tracking_no });
+            next.state = State::Merged;
+            next.merged_into = Some(parent.id);
+            next.pending_extension = None;
+            parent_event = Some(EventDraft {
+                kind: EventKind::MergedChild,
+                from_state: Some(parent.state),
+                to_state: parent.state,
+                comment: None,
+                details: json!({ "child_id": current.id, "child_tracking_no": current.tracking_no }),
+                due_at: parent.due_at,
+            });
+            (EventKind::MergedInto, None)
+        }
+        Action::Withdraw { reason } => {
+            next.state = State::Withdrawn;
+            next.pending_extension = None;
+            (EventKind::Withdrawn, optional_comment(reason.as_deref())?)
+        }
+        Action::Archive => {
+            next.state = State::Archived;
+            (EventKind::Archived, None)
+        }
+    };
+    next.updated_at = ctx.now;
+    next.version += 1;
+    let event = EventDraft { kind, from_state: Some(current.state), to_state: next.state, comment, details, due_at: next.due_at };
+    Ok(Outcome { request: next, event, parent_event })
+}
+
+/// The error for an action the current state does not allow; it names the state.
+pub fn illegal_transition(action: &Action, state: State) -> DomainError {
+    DomainError::conflict(
+        "illegal_transition",
+        format!("当前状态为「{}」，不能「{}」", state.label(), action.label()),
+    )
+}
+
+fn check_state(current: &Request, action: &Action) -> Result<(), DomainError> {
+    if action.allowed_from().contains(&current.state) {
+        Ok(())
+    } else {
+        Err(illegal_transition(action, current.state))
+    }
+}
+
+/// Who may take each action. Scope (whether the actor sees the request at
+/// all) is the store's job; this checks the role and, for units, that the
+/// actor's unit is the one handling the request.
+pub fn check_permission(current: &Request, actor: &Actor, action: &Action) -> Result<(), DomainError> {
+    use Role::*;
+    let allowed = match action {
+        Action::Dispatch { .. }
+        | Action::Redispatch { .. }
+        | Action::RefuseReturn { .. }
+        | Action::ApproveExtension { .. }
+        | Action::RefuseExtension { .. }
+        | Action::RejectReply { .. }
+        | Action::Close { .. }
+        | Action::Reopen { .. }
+        | Action::Merge { .. }
+        | Action::Archive => actor.has_role(&[Dispatcher]),
+        Action::SignFor { .. } | Action::Return { .. } | Action::RequestExtension { .. } | Action::Reply { .. } => {
+            is_lead_unit_staff(current, actor)
+        }
+        Action::StageReply { .. } => {
+            is_lead_unit_staff(current, actor)
+                || matches!(actor, Actor::Staff(s) if s.role.is_unit_bound() && current.co_unit_ids.iter().any(|u| s.units.contains(u)))
+        }
+        Action::DirectClose { .. } => actor.has_role(&[Operator, Dispatcher]),
+        Action::FollowUp { .. } => {
+            actor.has_role(&[Operator, Dispatcher]) || matches!(actor, Actor::PublicAsker | Actor::Account(_))
+        }
+        Action::Withdraw { .. } => actor.has_role(&[Operator]) || matches!(actor, Actor::PublicAsker | Actor::Account(_)),
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(DomainError::forbidden(format!("您的角色无权对此诉求执行「{}」", action.label())))
+    }
+}
+
+fn is_lead_unit_staff(current: &Request, actor: &Actor) -> bool {
+    match actor {
+        Actor::Staff(s) => s.role.is_unit_bound() && current.lead_unit_id.is_some_and(|u| s.units.contains(&u)),
+        _ => false,
+    }
+}
+
+/// Co-handling units: no duplicates, not the lead, at most [`MAX_CO_UNITS`].
+fn check_units(lead: UnitId, co: &[UnitId]) -> Result<Vec<UnitId>, DomainError> {
+    let mut out: Vec<UnitId> = Vec::with_capacity(co.len());
+    for &unit in co {
+        if unit == lead {
+            return Err(DomainError::invalid("lead_in_co_units", "主办单位不能同时作为协办单位"));
+        }
+        if !out.contains(&unit) {
+            out.push(unit);
+        }
+    }
+    if out.len() > MAX_CO_UNITS {
+        return Err(DomainError::invalid("too_many_co_units", format!("协办单位最多{MAX_CO_UNITS}个")));
+    }
+    Ok(out)
+}
+
+fn optional_comment(comment: Option<&str>) -> Result<Option<String>, DomainError> {
+    optional_text("意见", comment, COMMENT_MAX)
+}
+
+fn request_extension(next: &mut Request, requested_due: Instant, now: Instant) -> Result<(), DomainError> {
+    if next.pending_extension.is_some() {
+        return Err(DomainError::conflict("extension_pending", "已有延期申请等待审核，不能重复申请"));
+    }
+    if requested_due <= now || next.due_at.is_some_and(|due| requested_due <= due) {
+        return Err(DomainError::invalid("invalid_extension_due", "申请的新期限必须晚于当前时间和现有期限"));
+    }
+    Ok(())
+}
+
+fn take_pending_extension(next: &mut Request) -> Result<PendingExtension, DomainError> {
+    next.pending_extension
+        .take()
+        .ok_or_else(|| DomainError::conflict("no_extension_pending", "该诉求没有待审核的延期申请"))
+}
+
+fn check_merge_parent<'a>(
+    child: &Request,
+    parent_id: RequestId,
+    parent: Option<&'a Request>,
+) -> Result<&'a Request, DomainError> {
+    if parent_id == child.id {
+        return Err(DomainError::invalid("merge_into_self", "不能将诉求合并到其自身"));
+    }
+    let parent = parent
+        .filter(|p| p.id == parent_id)
+        .ok_or_else(|| DomainError::invalid("merge_target_not_found", "要合并到的主诉求不存在"))?;
+    if !parent.state.is_open() || parent.merged_into.is_some() {
+        return Err(DomainError::conflict(
+            "merge_target_invalid",
+            format!("主诉求 {} 当前状态为「{}」，不能作为并单的主单", parent.tracking_no, parent.state.label()),
+        ));
+    }
+    Ok(parent)
+}
+
+/// Whether the actor may attach a file (补充材料) to the request now.
+/// Who sees the request is the store's scope check; here: not after the end,
+/// and supervisors, leaders and administrators only read.
+pub fn check_attachment(current: &Request, actor: &Actor) -> Result<(), DomainError> {
+    if current.state.is_terminal() {
+        return Err(DomainError::conflict(
+            "illegal_transition",
+            format!("当前状态为「{}」，不能上传附件", current.state.label()),
+        ));
+    }
+    let allowed = match actor {
+        Actor::Staff(s) => matches!(s.role, Role::Operator | Role::Dispatcher | Role::Handler | Role::UnitLeader),
+        Actor::Account(_) | Actor::PublicAsker => true,
+        Actor::Anonymous | Actor::System => false,
+    };
+    if allowed { Ok(()) } else { Err(DomainError::forbidden("您的角色无权为此诉求上传附件")) }
+}

@@ -1,0 +1,362 @@
+//! The organisation (组织机构), its people and their data scope.
+//!
+//! One org tree serves every module: city → departments and towns (镇街) →
+//! their sub-units. Staff belong to one unit and hold one role.
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+use crate::error::DomainError;
+
+pub type UnitId = i64;
+pub type UserId = i64;
+
+/// The kind of an org unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitKind {
+    City,
+    Department,
+    /// Town or street (镇街).
+    Town,
+    Subunit,
+}
+
+impl UnitKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::City => "city",
+            Self::Department => "department",
+            Self::Town => "town",
+            Self::Subunit => "subunit",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::City, Self::Department, Self::Town, Self::Subunit].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A unit of the org tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unit {
+    pub id: UnitId,
+    pub code: String,
+    pub name: String,
+    pub short_name: Option<String>,
+    pub kind: UnitKind,
+    pub parent_id: Option<UnitId>,
+    pub active: bool,
+}
+
+impl Unit {
+    /// The name to show in tight spaces (timelines, tables).
+    pub fn display_name(&self) -> &str {
+        self.short_name.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// A role a person holds (角色).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Hotline operator or counter clerk (话务员/窗口).
+    Operator,
+    /// Dispatcher of the 12345 platform (派单员).
+    Dispatcher,
+    /// Handler in a department or town (承办人).
+    Handler,
+    /// Leader of a handling unit (单位领导).
+    UnitLeader,
+    /// Supervisor (督办).
+    Supervisor,
+    /// City leader (市领导).
+    CityLeader,
+    /// Administrator (系统管理员).
+    Admin,
+    /// Enterprise account (企业用户).
+    Enterprise,
+    /// Resident account (群众用户).
+    Resident,
+}
+
+impl Role {
+    pub const ALL: [Role; 9] = [
+        Role::Operator,
+        Role::Dispatcher,
+        Role::Handler,
+        Role::UnitLeader,
+        Role::Supervisor,
+        Role::CityLeader,
+        Role::Admin,
+        Role::Enterprise,
+        Role::Resident,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Operator => "operator",
+            Self::Dispatcher => "dispatcher",
+            Self::Handler => "handler",
+            Self::UnitLeader => "unit_leader",
+            Self::Supervisor => "supervisor",
+            Self::CityLeader => "city_leader",
+            Self::Admin => "admin",
+            Self::Enterprise => "enterprise",
+            Self::Resident => "resident",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.replace('-', "_");
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Operator => "话务员",
+            Self::Dispatcher => "派单员",
+            Self::Handler => "承办人",
+            Self::UnitLeader => "单位领导",
+            Self::Supervisor => "督办员",
+            Self::CityLeader => "市领导",
+            Self::Admin => "管理员",
+            Self::Enterprise => "企业用户",
+            Self::Resident => "群众用户",
+        }
+    }
+
+    /// Staff roles belong to a unit; askers' accounts do not.
+    pub fn is_staff(self) -> bool {
+        !matches!(self, Self::Enterprise | Self::Resident)
+    }
+
+    /// Roles that work inside one unit and see only that unit's requests.
+    pub fn is_unit_bound(self) -> bool {
+        matches!(self, Self::Handler | Self::UnitLeader)
+    }
+}
+
+/// A person or machine acting on the platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A signed-in member of staff, or an API token bound to a role and unit.
+    Staff(StaffActor),
+    /// An enterprise or resident signed in to their own account.
+    Account(AccountActor),
+    /// Someone who proved they are the asker of one request with its check code (查询码).
+    PublicAsker,
+    /// An anonymous visitor of the public portal.
+    Anonymous,
+    /// The platform itself (scheduler, migrations).
+    System,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffActor {
+    /// The person; `None` for an API token acting as a machine client.
+    pub user_id: Option<UserId>,
+    pub name: String,
+    pub role: Role,
+    pub unit_id: UnitId,
+    /// The actor's unit and every unit below it.
+    pub units: Vec<UnitId>,
+    /// The town (镇街) the actor's unit belongs to, if any.
+    pub town_id: Option<UnitId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountActor {
+    pub user_id: UserId,
+    pub name: String,
+    pub role: Role,
+    /// The enterprise's credit code for enterprise accounts.
+    pub credit_code: Option<String>,
+}
+
+impl Actor {
+    pub fn role(&self) -> Option<Role> {
+        match self {
+            Self::Staff(s) => Some(s.role),
+            Self::Account(a) => Some(a.role),
+            _ => None,
+        }
+    }
+
+    pub fn user_id(&self) -> Option<UserId> {
+        match self {
+            Self::Staff(s) => s.user_id,
+            Self::Account(a) => Some(a.user_id),
+            _ => None,
+        }
+    }
+
+    pub fn unit_id(&self) -> Option<UnitId> {
+        match self {
+            Self::Staff(s) => Some(s.unit_id),
+            _ => None,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Staff(s) => &s.name,
+            Self::Account(a) => &a.name,
+            Self::PublicAsker => "诉求人",
+            Self::Anonymous => "访客",
+            Self::System => "系统",
+        }
+    }
+
+    /// A stable label of the actor's role for the audit trail.
+    pub fn role_str(&self) -> &'static str {
+        match self {
+            Self::Staff(s) => s.role.as_str(),
+            Self::Account(a) => a.role.as_str(),
+            Self::PublicAsker => "asker",
+            Self::Anonymous => "anonymous",
+            Self::System => "system",
+        }
+    }
+
+    pub fn has_role(&self, roles: &[Role]) -> bool {
+        self.role().is_some_and(|r| roles.contains(&r))
+    }
+
+    /// The requests this actor may see (数据权限).
+    pub fn scope(&self) -> Scope {
+        match self {
+            Self::Staff(s) if s.role.is_unit_bound() => {
+                Scope::Units { units: s.units.clone(), town: s.town_id }
+            }
+            Self::Staff(_) | Self::System => Scope::All,
+            Self::Account(a) => Scope::Asker { user_id: a.user_id, credit_code: a.credit_code.clone() },
+            Self::PublicAsker | Self::Anonymous => Scope::Nothing,
+        }
+    }
+
+    /// Whether this actor may see the asker's personal data unmasked.
+    /// Operators and dispatchers call askers back; the handling unit must contact them.
+    pub fn sees_personal_data(&self) -> bool {
+        match self {
+            Self::Staff(s) => matches!(s.role, Role::Operator | Role::Dispatcher | Role::Handler | Role::UnitLeader),
+            Self::Account(_) | Self::System => true,
+            Self::PublicAsker | Self::Anonymous => false,
+        }
+    }
+}
+
+/// Which requests an actor may see. Enforced by the store in its queries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    /// Requests whose lead or co-handling unit is one of `units`, or located in `town`.
+    Units { units: Vec<UnitId>, town: Option<UnitId> },
+    /// Requests the account submitted, or (enterprises) made under its credit code.
+    Asker { user_id: UserId, credit_code: Option<String> },
+    Nothing,
+}
+
+/// What the scope rule needs to know about a request.
+pub struct ScopeFacts<'a> {
+    pub lead_unit_id: Option<UnitId>,
+    pub co_unit_ids: &'a [UnitId],
+    pub town_id: Option<UnitId>,
+    pub submitted_by: Option<UserId>,
+    pub credit_code: Option<&'a str>,
+}
+
+impl Scope {
+    /// The reference definition of the scope rule; stores implement it in SQL
+    /// and tests check they agree with this.
+    pub fn permits(&self, r: &ScopeFacts<'_>) -> bool {
+        match self {
+            Self::All => true,
+            Self::Nothing => false,
+            Self::Units { units, town } => {
+                r.lead_unit_id.is_some_and(|u| units.contains(&u))
+                    || r.co_unit_ids.iter().any(|u| units.contains(u))
+                    || (town.is_some() && r.town_id == *town)
+            }
+            Self::Asker { user_id, credit_code } => {
+                r.submitted_by == Some(*user_id)
+                    || credit_code.as_deref().is_some_and(|c| r.credit_code == Some(c))
+            }
+        }
+    }
+}
+
+/// The org tree in memory, for subtree and town look-ups.
+#[derive(Debug, Clone, Default)]
+pub struct OrgTree {
+    units: HashMap<UnitId, Unit>,
+    children: HashMap<UnitId, Vec<UnitId>>,
+    by_code: HashMap<String, UnitId>,
+}
+
+impl OrgTree {
+    pub fn new(units: Vec<Unit>) -> Self {
+        let mut tree = Self::default();
+        for unit in units {
+            if let Some(parent) = unit.parent_id {
+                tree.children.entry(parent).or_default().push(unit.id);
+            }
+            tree.by_code.insert(unit.code.clone(), unit.id);
+            tree.units.insert(unit.id, unit);
+        }
+        tree
+    }
+
+    pub fn get(&self, id: UnitId) -> Option<&Unit> {
+        self.units.get(&id)
+    }
+
+    pub fn by_code(&self, code: &str) -> Option<&Unit> {
+        self.by_code.get(code).and_then(|id| self.units.get(id))
+    }
+
+    pub fn units(&self) -> impl Iterator<Item = &Unit> {
+        self.units.values()
+    }
+
+    /// The unit and all its descendants.
+    pub fn subtree(&self, id: UnitId) -> Vec<UnitId> {
+        let mut out = Vec::new();
+        let mut stack = vec![id];
+        while let Some(u) = stack.pop() {
+            if out.contains(&u) {
+                continue; // a cycle in bad data must not hang us
+            }
+            out.push(u);
+            if let Some(kids) = self.children.get(&u) {
+                stack.extend(kids.iter().copied());
+            }
+        }
+        out
+    }
+
+    /// The town (镇街) a unit is, or belongs to.
+    pub fn town_of(&self, id: UnitId) -> Option<UnitId> {
+        let mut current = self.units.get(&id);
+        let mut steps = 0;
+        while let Some(u) = current {
+            if u.kind == UnitKind::Town {
+                return Some(u.id);
+            }
+            steps += 1;
+            if steps > 64 {
+                return None;
+            }
+            current = u.parent_id.and_then(|p| self.units.get(&p));
+        }
+        None
+    }
+
+    /// Looks up an active unit that can handle requests (not the city root).
+    pub fn handling_unit(&self, id: UnitId) -> Result<&Unit, DomainError> {
+        match self.units.get(&id) {
+            Some(u) if u.active && u.kind != UnitKind::City => Ok(u),
+            _ => Err(DomainError::invalid("unknown_unit", format!("承办单位（编号 {id}）不存在或已停用"))),
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! The request (诉求/工单) and its parts.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::DomainError;
+use crate::org::{UnitId, UserId};
+use crate::time::Instant;
+use crate::validation::{CreditCode, GeoPoint, Phone};
+
+pub type RequestId = i64;
+pub type CategoryId = i64;
+pub type AttachmentId = i64;
+
+/// Declares a closed set of codes with a stable string and a Chinese label.
+macro_rules! labelled_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $code:literal / $label:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stable code used in the API and the database.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $code),+ }
+            }
+
+            /// The Chinese label shown to people.
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $label),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == s)
+            }
+        }
+    };
+}
+
+labelled_enum!(
+    /// Request type (诉求类型).
+    RequestKind {
+        Consultation = "consultation" / "咨询",
+        Help = "help" / "求助",
+        Complaint = "complaint" / "投诉",
+        Report = "report" / "举报",
+        Suggestion = "suggestion" / "建议",
+        Praise = "praise" / "表扬",
+    }
+);
+
+labelled_enum!(
+    /// Urgency (紧急程度).
+    Urgency {
+        Normal = "normal" / "一般",
+        Urgent = "urgent" / "紧急",
+        /// Act now (马上办).
+        ActNow = "act_now" / "马上办",
+    }
+);
+
+labelled_enum!(
+    /// The channel a request came by (受理渠道).
+    Channel {
+        Web = "web" / "网站",
+        Mobile = "mobile" / "移动端",
+        Api = "api" / "开放接口",
+        Phone = "phone" / "12345热线",
+        Counter = "counter" / "服务窗口",
+        OnSite = "on_site" / "走访",
+        DirectLine = "direct_line" / "书记市长直通车",
+    }
+);
+
+labelled_enum!(
+    /// Satisfaction on the national 5-level scale (满意度).
+    Rating {
+        VerySatisfied = "very_satisfied" / "非常满意",
+        Satisfied = "satisfied" / "满意",
+        FairlySatisfied = "fairly_satisfied" / "基本满意",
+        Dissatisfied = "dissatisfied" / "不满意",
+        VeryDissatisfied = "very_dissatisfied" / "非常不满意",
+    }
+);
+
+impl Rating {
+    pub fn is_dissatisfied(self) -> bool {
+        matches!(self, Self::Dissatisfied | Self::VeryDissatisfied)
+    }
+}
+
+labelled_enum!(
+    /// The state of a request (工单状态).
+    State {
+        /// Received (受理), waiting to be dispatched.
+        Received = "received" / "已受理",
+        /// Dispatched (派单) to a lead unit, waiting for sign-for.
+        Dispatched = "dispatched" / "已派单",
+        /// Returned as misrouted (退单), waiting for the dispatcher's review.
+        Returned = "returned" / "退单待审",
+        /// Signed for (签收) by the lead unit.
+        SignedFor = "signed_for" / "已签收",
+        /// In progress (办理中), after a stage reply.
+        InProgress = "in_progress" / "办理中",
+        /// Replied (答复), waiting for the platform to close it.
+        Replied = "replied" / "已答复",
+        /// Closed (办结).
+        Closed = "closed" / "已办结",
+        /// Followed up (回访) and rated.
+        FollowedUp = "followed_up" / "已回访",
+        /// Archived (归档); nothing more happens.
+        Archived = "archived" / "已归档",
+        /// Merged into another request (并单); follows its parent.
+        Merged = "merged" / "已并单",
+        /// Withdrawn by the asker (撤回).
+        Withdrawn = "withdrawn" / "已撤回",
+    }
+);
+
+impl State {
+    /// Open requests still need work from someone.
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Received | Self::Dispatched | Self::Returned | Self::SignedFor | Self::InProgress | Self::Replied)
+    }
+
+    /// Terminal states accept no further action.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Archived | Self::Merged | Self::Withdrawn)
+    }
+}
+
+/// Who is asking (诉求人).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Asker {
+    Enterprise { credit_code: CreditCode, name: String },
+    Resident,
+}
+
+impl Asker {
+    pub fn credit_code(&self) -> Option<&str> {
+        match self {
+            Self::Enterprise { credit_code, .. } => Some(credit_code.as_str()),
+            Self::Resident => None,
+        }
+    }
+
+    pub fn is_enterprise(&self) -> bool {
+        matches!(self, Self::Enterprise { .. })
+    }
+}
+
+/// The person to contact about a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub name: String,
+    pub phone: Phone,
+}
+
+/// Where the matter is.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Location {
+    /// The town or street (镇街), a unit of the org tree.
+    pub town_id: Option<UnitId>,
+    pub address: Option<String>,
+    /// WGS-84.
+    pub point: Option<GeoPoint>,
+}
+
+/// An extension (延期) asked for by the lead unit, awaiting the dispatcher.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingExtension {
+    pub requested_due: Instant,
+    pub reason: String,
+    pub requested_at: Instant,
+}
+
+/// A request as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    pub id: RequestId,
+    /// Public tracking number (受理编号), URL-safe ASCII, e.g. `ZS20261129000123`.
+    pub tracking_no: String,
+    /// Check code (查询码) that, with the tracking number, opens the public progress page.
+    pub check_code: String,
+    pub kind: RequestKind,
+    pub urgency: Urgency,
+    pub channel: Channel,
+    pub asker: Asker,
+    pub contact: Contact,
+    pub title: String,
+    pub content: String,
+    pub category_id: CategoryId,
+    pub location: Location,
+    pub state: State,
+    pub lead_unit_id: Option<UnitId>,
+    pub co_unit_ids: Vec<UnitId>,
+    pub pending_extension: Option<PendingExtension>,
+    pub merged_into: Option<RequestId>,
+    pub rating: Option<Rating>,
+    pub resolved: Option<bool>,
+    pub reopen_count: u32,
+    pub return_count: u32,
+    pub extension_count: u32,
+    /// The reply/close deadline; computed by the time-limit rules.
+    pub due_at: Option<Instant>,
+    /// A reference to a ledger item (台账) this request is about, e.g. `outfall:ZS-0123`.
+    pub ledger_ref: Option<String>,
+    pub submitted_by: Option<UserId>,
+    pub received_at: Instant,
+    pub updated_at: Instant,
+    pub closed_at: Option<Instant>,
+    /// Optimistic-concurrency version; bumped by every change.
+    pub version: i64,
+}
+
+impl Request {
+    pub fn scope_facts(&self) -> crate::org::ScopeFacts<'_> {
+        crate::org::ScopeFacts {
+            lead_unit_id: self.lead_unit_id,
+            co_unit_ids: &self.co_unit_ids,
+            town_id: self.location.town_id,
+            submitted_by: self.submitted_by,
+            credit_code: self.asker.credit_code(),
+        }
+    }
+
+    /// Whether a unit (lead or co-handling) is working on this request.
+    pub fn involves_unit(&self, units: &[UnitId]) -> bool {
+        self.lead_unit_id.is_some_and(|u| units.contains(&u)) || self.co_unit_ids.iter().any(|u| units.contains(u))
+    }
+}
+
+/// A validated intake: everything a new request needs except what the store assigns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRequest {
+    pub kind: RequestKind,
+    pub urgency: Urgency,
+    pub channel: Channel,
+    pub asker: Asker,
+    pub contact: Contact,
+    pub title: String,
+    pub content: String,
+    pub category_id: CategoryId,
+    pub location: Location,
+    pub ledger_ref: Option<String>,
+    pub check_code: String,
+    pub submitted_by: Option<UserId>,
+    pub due_at: Option<Instant>,
+}
+
+/// Limits on free text, in characters.
+pub const TITLE_MAX: usize = 100;
+pub const CONTENT_MAX: usize = 4000;
+pub const NAME_MAX: usize = 50;
+pub const ENTERPRISE_NAME_MAX: usize = 100;
+pub const ADDRESS_MAX: usize = 200;
+pub const COMMENT_MAX: usize = 4000;
+
+/// Validates the asker's enterprise name.
+pub fn enterprise_name(name: &str) -> Result<String, DomainError> {
+    let name = crate::validation::required_text("企业名称", name, ENTERPRISE_NAME_MAX)?;
+    if name.chars().count() < 2 {
+        return Err(DomainError::invalid("invalid_text", "「企业名称」至少2个字"));
+    }
+    Ok(name)
+}
+
+/// An event in a request's history (办理记录). The history is exactly its events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: i64,
+    pub request_id: RequestId,
+    /// 1, 2, 3... within the request.
+    pub seq: i64,
+    pub at: Instant,
+    pub kind: EventKind,
+    pub actor_user_id: Option<UserId>,
+    pub actor_name: String,
+    pub actor_role: String,
+    pub actor_unit_id: Option<UnitId>,
+    pub client_ip: Option<String>,
+    pub from_state: Option<State>,
+    pub to_state: State,
+    pub comment: Option<String>,
+    /// Action-specific details (units dispatched to, rating, new deadline...).
+    pub details: serde_json::Value,
+    pub attachment_ids: Vec<AttachmentId>,
+    /// The deadline in force after this event.
+    pub due_at: Option<Instant>,
+}
+
+labelled_enum!(
+    /// What an event records.
+    EventKind {
+        Received = "received" / "受理",
+        Dispatched = "dispatched" / "派单",
+        SignedFor = "signed_for" / "签收",
+        Returned = "returned" / "退单",
+        Redispatched = "redispatched" / "改派",
+        ReturnRefused = "return_refused" / "退单不予同意",
+        StageReply = "stage_reply" / "阶段性答复",
+        ExtensionRequested = "extension_requested" / "申请延期",
+        ExtensionApproved = "extension_approved" / "同意延期",
+        ExtensionRefused = "extension_refused" / "不同意延期",
+        Replied = "replied" / "答复",
+        ReplyRejected = "reply_rejected" / "答复退回重办",
+        Closed = "closed" / "办结",
+        DirectlyClosed = "directly_closed" / "直接办结",
+        FollowedUp = "followed_up" / "回访评价",
+        Reopened = "reopened" / "重办",
+        MergedInto = "merged_into" / "并单",
+        MergedChild = "merged_child" / "合并重复诉求",
+        Withdrawn = "withdrawn" / "撤回",
+        Archived = "archived" / "归档",
+        AttachmentAdded = "attachment_added" / "上传附件",
+    }
+);
+
+impl EventKind {
+    /// Whether the asker sees this event's comment on the public progress page.
+    /// Internal reasoning (returns, refusals) stays inside the government.
+    pub fn comment_is_public(self) -> bool {
+        matches!(
+            self,
+            Self::Received
+                | Self::StageReply
+                | Self::ExtensionApproved
+                | Self::Replied
+                | Self::Closed
+                | Self::DirectlyClosed
+                | Self::FollowedUp
+                | Self::Withdrawn
+        )
+    }
+
+    /// Whether the asker sees this event at all. Returns and their reviews are
+    /// internal routing; the asker sees the resulting dispatch.
+    pub fn is_public(self) -> bool {
+        !matches!(
+            self,
+            Self::Returned | Self::ReturnRefused | Self::ExtensionRequested | Self::ExtensionRefused | Self::ReplyRejected
+        )
+    }
+}

@@ -1,0 +1,35 @@
+//! Time in mashangban is Asia/Shanghai (+08:00); China has no daylight saving.
+
+use chrono::{DateTime, FixedOffset, Offset, SecondsFormat, Utc};
+
+/// The fixed +08:00 offset of Asia/Shanghai.
+pub fn shanghai() -> FixedOffset {
+    // 8 hours is always a valid offset; the fallback is unreachable.
+    match FixedOffset::east_opt(8 * 3600) {
+        Some(offset) => offset,
+        None => Utc.fix(),
+    }
+}
+
+/// An instant as mashangban stores and shows it.
+pub type Instant = DateTime<FixedOffset>;
+
+/// The current instant in +08:00.
+pub fn now() -> Instant {
+    Utc::now().with_timezone(&shanghai())
+}
+
+/// Converts any instant to +08:00.
+pub fn in_shanghai<Tz: chrono::TimeZone>(t: &DateTime<Tz>) -> Instant {
+    t.with_timezone(&shanghai())
+}
+
+/// RFC 3339 with milliseconds and `+08:00`; sorts lexicographically in time order.
+pub fn format_instant(t: &Instant) -> String {
+    in_shanghai(t).to_rfc3339_opts(SecondsFormat::Millis, false)
+}
+
+/// Parses an RFC 3339 instant and moves it to +08:00.
+pub fn parse_instant(s: &str) -> Option<Instant> {
+    DateTime::parse_from_rfc3339(s.trim()).ok().map(|t| in_shanghai(&t))
+}

@@ -1,0 +1,355 @@
+//! The request lifecycle: every rule (action × state) explicitly, and
+//! property tests over random sequences of actions by random actors.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use chrono::Duration;
+use proptest::prelude::*;
+
+use mashangban_domain::ErrorKind;
+use mashangban_domain::lifecycle::{Action, Context, apply};
+use mashangban_domain::org::{AccountActor, Actor, Role, StaffActor};
+use mashangban_domain::request::{
+    Asker, Channel, Contact, EventKind, Location, Rating, Request, RequestKind, State, Urgency,
+};
+use mashangban_domain::time::{Instant, parse_instant};
+use mashangban_domain::validation::Phone;
+
+const UNIT_A: i64 = 10;
+const UNIT_B: i64 = 11;
+const UNIT_C: i64 = 12;
+
+fn t0() -> Instant {
+    parse_instant("2026-03-02T09:00:00+08:00").unwrap()
+}
+
+fn request(kind: RequestKind) -> Request {
+    Request {
+        id: 1,
+        tracking_no: "ZS20260302000001".into(),
+        check_code: "12345678".into(),
+        kind,
+        urgency: Urgency::Normal,
+        channel: Channel::Phone,
+        asker: Asker::Resident,
+        contact: Contact { name: "陈嘉欣".into(), phone: Phone::parse("13800138000").unwrap() },
+        title: "咨询居住证办理".into(),
+        content: "请问在小榄镇如何办理居住证？".into(),
+        category_id: 1,
+        location: Location::default(),
+        state: State::Received,
+        lead_unit_id: None,
+        co_unit_ids: vec![],
+        pending_extension: None,
+        merged_into: None,
+        rating: None,
+        resolved: None,
+        reopen_count: 0,
+        return_count: 0,
+        extension_count: 0,
+        due_at: Some(t0() + Duration::days(10)),
+        ledger_ref: None,
+        submitted_by: Some(99),
+        received_at: t0(),
+        updated_at: t0(),
+        closed_at: None,
+        version: 1,
+    }
+}
+
+fn staff(role: Role, unit: i64) -> Actor {
+    Actor::Staff(StaffActor {
+        user_id: Some(unit * 100 + role as i64),
+        name: format!("{}{unit}", role.label()),
+        role,
+        unit_id: unit,
+        units: vec![unit],
+        town_id: None,
+    })
+}
+
+fn parent() -> Request {
+    let mut p = request(RequestKind::Complaint);
+    p.id = 2;
+    p.tracking_no = "ZS20260301000009".into();
+    p.state = State::InProgress;
+    p.lead_unit_id = Some(UNIT_A);
+    p
+}
+
+/// A request in `state` with the fields that state implies.
+fn in_state(state: State) -> Request {
+    let mut r = request(RequestKind::Consultation);
+    r.state = state;
+    if !matches!(state, State::Received) {
+        r.lead_unit_id = Some(UNIT_A);
+        r.co_unit_ids = vec![UNIT_C];
+    }
+    if matches!(state, State::Closed | State::FollowedUp | State::Archived) {
+        r.closed_at = Some(t0());
+    }
+    if state == State::FollowedUp {
+        r.rating = Some(Rating::Dissatisfied);
+        r.resolved = Some(false);
+    }
+    if state == State::Merged {
+        r.merged_into = Some(2);
+    }
+    r
+}
+
+/// Every action with valid parameters, and an actor allowed to take it.
+fn every_action() -> Vec<(Action, Actor)> {
+    let dispatcher = staff(Role::Dispatcher, 1);
+    let handler = staff(Role::Handler, UNIT_A);
+    let operator = staff(Role::Operator, 1);
+    vec![
+        (Action::Dispatch { lead: UNIT_A, co: vec![UNIT_C], comment: None }, dispatcher.clone()),
+        (Action::SignFor { comment: None }, handler.clone()),
+        (Action::Return { reason: "不属于本单位职责".into() }, handler.clone()),
+        (Action::Redispatch { lead: UNIT_B, co: vec![], comment: None }, dispatcher.clone()),
+        (Action::RefuseReturn { reason: "属于贵单位职责".into() }, dispatcher.clone()),
+        (Action::StageReply { content: "正在核查".into() }, handler.clone()),
+        (
+            Action::RequestExtension { requested_due: t0() + Duration::days(30), reason: "需现场核查".into() },
+            handler.clone(),
+        ),
+        (Action::ApproveExtension { comment: None }, dispatcher.clone()),
+        (Action::RefuseExtension { reason: "期限充足".into() }, dispatcher.clone()),
+        (Action::Reply { content: "已办理完毕".into() }, handler.clone()),
+        (Action::RejectReply { reason: "答复不完整".into() }, dispatcher.clone()),
+        (Action::Close { comment: None }, dispatcher.clone()),
+        (Action::DirectClose { answer: "可在粤省事办理".into() }, operator.clone()),
+        (Action::FollowUp { rating: Rating::Satisfied, resolved: true, comment: None }, operator.clone()),
+        (Action::Reopen { reason: "诉求人不满意".into() }, dispatcher.clone()),
+        (Action::Merge { parent_id: 2 }, dispatcher.clone()),
+        (Action::Withdraw { reason: None }, Actor::PublicAsker),
+        (Action::Archive, dispatcher.clone()),
+    ]
+}
+
+#[test]
+fn every_action_in_every_state_follows_its_rule() {
+    let parent = parent();
+    for (action, actor) in every_action() {
+        for &state in State::ALL {
+            let mut current = in_state(state);
+            let needs_pending = matches!(action, Action::ApproveExtension { .. } | Action::RefuseExtension { .. });
+            if needs_pending && matches!(state, State::SignedFor | State::InProgress) {
+                current.pending_extension = Some(mashangban_domain::request::PendingExtension {
+                    requested_due: t0() + Duration::days(20),
+                    reason: "需现场核查".into(),
+                    requested_at: t0(),
+                });
+            }
+            let ctx = Context { now: t0() + Duration::hours(1), merge_parent: Some(&parent) };
+            let result = apply(&current, &actor, &action, &ctx);
+            let allowed = action.allowed_from().contains(&state);
+            match result {
+                Ok(outcome) => {
+                    assert!(allowed, "{} succeeded from {state:?}", action.name());
+                    assert_eq!(outcome.event.from_state, Some(state));
+                    assert_eq!(outcome.event.to_state, outcome.request.state);
+                    assert_eq!(outcome.request.version, current.version + 1);
+                }
+                Err(e) => {
+                    assert!(!allowed, "{} refused from {state:?}: {e}", action.name());
+                    assert_eq!(e.code, "illegal_transition");
+                    assert!(e.message.contains(state.label()), "error names the state: {}", e.message);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_main_path_records_each_step() {
+    let dispatcher = staff(Role::Dispatcher, 1);
+    let handler = staff(Role::Handler, UNIT_A);
+    let steps = [
+        (Action::Dispatch { lead: UNIT_A, co: vec![UNIT_C], comment: None }, &dispatcher, State::Dispatched),
+        (Action::SignFor { comment: None }, &handler, State::SignedFor),
+        (Action::StageReply { content: "已联系诉求人".into() }, &handler, State::InProgress),
+        (Action::Reply { content: "已处理".into() }, &handler, State::Replied),
+        (Action::Close { comment: None }, &dispatcher, State::Closed),
+        (Action::FollowUp { rating: Rating::VerySatisfied, resolved: true, comment: None }, &Actor::PublicAsker, State::FollowedUp),
+        (Action::Archive, &dispatcher, State::Archived),
+    ];
+    let mut r = request(RequestKind::Complaint);
+    for (i, (action, actor, expected)) in steps.iter().enumerate() {
+        let ctx = Context { now: t0() + Duration::hours(i as i64 + 1), merge_parent: None };
+        let outcome = apply(&r, actor, action, &ctx).unwrap();
+        assert_eq!(outcome.request.state, *expected);
+        r = outcome.request;
+    }
+    assert_eq!(r.rating, Some(Rating::VerySatisfied));
+    assert!(r.closed_at.is_some());
+}
+
+#[test]
+fn permissions_are_checked() {
+    let ctx = Context { now: t0(), merge_parent: None };
+    let dispatched = in_state(State::Dispatched);
+    // A handler of another unit cannot sign; a co-handler cannot either.
+    for unit in [UNIT_B, UNIT_C] {
+        let e = apply(&dispatched, &staff(Role::Handler, unit), &Action::SignFor { comment: None }, &ctx).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Forbidden);
+    }
+    // Handlers do not dispatch; supervisors and leaders read only.
+    let received = in_state(State::Received);
+    let dispatch = Action::Dispatch { lead: UNIT_A, co: vec![], comment: None };
+    for role in [Role::Handler, Role::Supervisor, Role::CityLeader, Role::Admin, Role::Operator] {
+        assert_eq!(apply(&received, &staff(role, UNIT_A), &dispatch, &ctx).unwrap_err().kind, ErrorKind::Forbidden);
+    }
+    // A co-handling unit may give a stage reply but not the reply.
+    let signed = in_state(State::SignedFor);
+    let co = staff(Role::Handler, UNIT_C);
+    assert!(apply(&signed, &co, &Action::StageReply { content: "协办意见".into() }, &ctx).is_ok());
+    assert_eq!(apply(&signed, &co, &Action::Reply { content: "答复".into() }, &ctx).unwrap_err().kind, ErrorKind::Forbidden);
+    // Anonymous visitors do nothing.
+    let withdraw = Action::Withdraw { reason: None };
+    assert_eq!(apply(&received, &Actor::Anonymous, &withdraw, &ctx).unwrap_err().kind, ErrorKind::Forbidden);
+}
+
+#[test]
+fn side_path_rules() {
+    let ctx = Context { now: t0(), merge_parent: None };
+    let dispatcher = staff(Role::Dispatcher, 1);
+    let handler = staff(Role::Handler, UNIT_A);
+    // A return needs a reason.
+    let e = apply(&in_state(State::Dispatched), &handler, &Action::Return { reason: "  ".into() }, &ctx).unwrap_err();
+    assert_eq!(e.code, "text_required");
+    // Re-dispatch to the same unit is a refused return in disguise.
+    let returned = in_state(State::Returned);
+    let e = apply(&returned, &dispatcher, &Action::Redispatch { lead: UNIT_A, co: vec![], comment: None }, &ctx).unwrap_err();
+    assert_eq!(e.code, "same_unit");
+    // The lead cannot also co-handle.
+    let e = apply(&in_state(State::Received), &dispatcher, &Action::Dispatch { lead: UNIT_A, co: vec![UNIT_A], comment: None }, &ctx)
+        .unwrap_err();
+    assert_eq!(e.code, "lead_in_co_units");
+    // Only consultations close at intake.
+    let mut complaint = in_state(State::Received);
+    complaint.kind = RequestKind::Complaint;
+    let e = apply(&complaint, &staff(Role::Operator, 1), &Action::DirectClose { answer: "答复".into() }, &ctx).unwrap_err();
+    assert_eq!(e.code, "direct_close_not_allowed");
+    // An extension must move the deadline later, and only one may wait.
+    let signed = in_state(State::SignedFor);
+    let early = Action::RequestExtension { requested_due: t0() + Duration::days(1), reason: "理由".into() };
+    assert_eq!(apply(&signed, &handler, &early, &ctx).unwrap_err().code, "invalid_extension_due");
+    let late = Action::RequestExtension { requested_due: t0() + Duration::days(20), reason: "理由".into() };
+    let pending = apply(&signed, &handler, &late, &ctx).unwrap().request;
+    assert_eq!(apply(&pending, &handler, &late, &ctx).unwrap_err().code, "extension_pending");
+    let approved = apply(&pending, &dispatcher, &Action::ApproveExtension { comment: None }, &ctx).unwrap();
+    assert_eq!(approved.request.due_at, Some(t0() + Duration::days(20)));
+    assert_eq!(approved.event.kind, EventKind::ExtensionApproved);
+    assert_eq!(apply(&signed, &dispatcher, &Action::ApproveExtension { comment: None }, &ctx).unwrap_err().code, "no_extension_pending");
+    // Reopen only after dissatisfaction.
+    let mut happy = in_state(State::FollowedUp);
+    happy.rating = Some(Rating::Satisfied);
+    happy.resolved = Some(true);
+    assert_eq!(apply(&happy, &dispatcher, &Action::Reopen { reason: "复查".into() }, &ctx).unwrap_err().code, "reopen_not_allowed");
+    let reopened = apply(&in_state(State::FollowedUp), &dispatcher, &Action::Reopen { reason: "复查".into() }, &ctx).unwrap();
+    assert_eq!(reopened.request.state, State::Dispatched);
+    assert_eq!(reopened.request.reopen_count, 1);
+}
+
+#[test]
+fn merge_rules() {
+    let dispatcher = staff(Role::Dispatcher, 1);
+    let child = in_state(State::Received);
+    let merge = Action::Merge { parent_id: 2 };
+    let parent = parent();
+    let ok = apply(&child, &dispatcher, &merge, &Context { now: t0(), merge_parent: Some(&parent) }).unwrap();
+    assert_eq!(ok.request.state, State::Merged);
+    assert_eq!(ok.request.merged_into, Some(2));
+    assert_eq!(ok.parent_event.unwrap().kind, EventKind::MergedChild);
+    let e = apply(&child, &dispatcher, &Action::Merge { parent_id: 1 }, &Context { now: t0(), merge_parent: Some(&child) })
+        .unwrap_err();
+    assert_eq!(e.code, "merge_into_self");
+    let mut closed = parent.clone();
+    closed.state = State::Closed;
+    let e = apply(&child, &dispatcher, &merge, &Context { now: t0(), merge_parent: Some(&closed) }).unwrap_err();
+    assert_eq!(e.code, "merge_target_invalid");
+    let e = apply(&child, &dispatcher, &merge, &Context { now: t0(), merge_parent: None }).unwrap_err();
+    assert_eq!(e.code, "merge_target_not_found");
+}
+
+fn actors() -> Vec<Actor> {
+    vec![
+        staff(Role::Operator, 1),
+        staff(Role::Dispatcher, 1),
+        staff(Role::Handler, UNIT_A),
+        staff(Role::UnitLeader, UNIT_A),
+        staff(Role::Handler, UNIT_B),
+        staff(Role::Handler, UNIT_C),
+        staff(Role::Supervisor, 1),
+        staff(Role::CityLeader, 1),
+        staff(Role::Admin, 1),
+        Actor::PublicAsker,
+        Actor::Anonymous,
+        Actor::Account(AccountActor { user_id: 99, name: "企业".into(), role: Role::Enterprise, credit_code: None }),
+    ]
+}
+
+fn actions() -> Vec<Action> {
+    let mut all: Vec<Action> = every_action().into_iter().map(|(a, _)| a).collect();
+    all.push(Action::Dispatch { lead: UNIT_B, co: vec![UNIT_A], comment: Some("请协办".into()) });
+    all.push(Action::FollowUp { rating: Rating::VeryDissatisfied, resolved: false, comment: Some("没解决".into()) });
+    all.push(Action::Return { reason: String::new() });
+    all.push(Action::RequestExtension { requested_due: t0() - Duration::days(1), reason: "过去".into() });
+    all
+}
+
+/// Invariants every reachable request satisfies.
+fn check_invariants(r: &Request) {
+    use State::*;
+    if matches!(r.state, Dispatched | SignedFor | InProgress | Replied | Returned) {
+        assert!(r.lead_unit_id.is_some(), "{:?} without a lead unit", r.state);
+    }
+    assert_eq!(r.state == Merged, r.merged_into.is_some());
+    if r.state == FollowedUp {
+        assert!(r.rating.is_some() && r.resolved.is_some());
+    }
+    if matches!(r.state, Closed | FollowedUp) {
+        assert!(r.closed_at.is_some());
+    }
+    if r.pending_extension.is_some() {
+        assert!(matches!(r.state, SignedFor | InProgress), "pending extension in {:?}", r.state);
+    }
+    assert!(!r.co_unit_ids.iter().any(|u| Some(*u) == r.lead_unit_id));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// No sequence of actions reaches an undefined state; a refused action
+    /// changes nothing; a taken one records exactly its transition.
+    #[test]
+    fn random_sequences_keep_the_invariants(
+        kind in prop::sample::select(RequestKind::ALL.to_vec()),
+        steps in prop::collection::vec((0usize..12, 0usize..22), 1..40),
+    ) {
+        let actors = actors();
+        let actions = actions();
+        let parent = parent();
+        let mut r = request(kind);
+        for (i, (a, b)) in steps.into_iter().enumerate() {
+            let actor = &actors[a % actors.len()];
+            let action = &actions[b % actions.len()];
+            let before = r.clone();
+            let ctx = Context { now: t0() + Duration::minutes(i as i64 + 1), merge_parent: Some(&parent) };
+            match apply(&r, actor, action, &ctx) {
+                Ok(outcome) => {
+                    prop_assert!(action.allowed_from().contains(&before.state));
+                    prop_assert!(!before.state.is_terminal());
+                    prop_assert_eq!(outcome.event.from_state, Some(before.state));
+                    prop_assert_eq!(outcome.event.to_state, outcome.request.state);
+                    prop_assert_eq!(outcome.request.version, before.version + 1);
+                    r = outcome.request;
+                    check_invariants(&r);
+                }
+                Err(_) => prop_assert_eq!(&r, &before),
+            }
+        }
+    }
+}

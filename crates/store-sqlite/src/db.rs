@@ -1,0 +1,165 @@
+//! Connections: one writer thread with group commit, and a pool of readers.
+//!
+//! Every write runs on the writer thread inside `BEGIN IMMEDIATE`. Writes that
+//! arrive while a commit is in flight are batched into the next transaction,
+//! each in its own savepoint, so one failing job rolls back alone and a batch
+//! costs one `fsync` (`synchronous=FULL`) however many requests it carries.
+//! A caller hears back only after the batch has committed.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{Semaphore, oneshot};
+
+use mashangban_store::{StoreError, StoreResult};
+
+/// The most jobs committed in one transaction.
+const MAX_BATCH: usize = 512;
+const BUSY_TIMEOUT_MS: u64 = 5_000;
+
+type Finish = Box<dyn FnOnce(StoreResult<()>) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> Finish + Send>;
+
+/// A SQLite database: the writer's queue and the readers' pool.
+#[derive(Clone)]
+pub struct Db {
+    writer: mpsc::Sender<Job>,
+    readers: Arc<ReaderPool>,
+    path: Arc<PathBuf>,
+}
+
+struct ReaderPool {
+    idle: Mutex<Vec<Connection>>,
+    permits: Semaphore,
+}
+
+impl Db {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path, readers: usize) -> StoreResult<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::backend(format!("create {}: {e}", dir.display())))?;
+        }
+        let mut writer = open_connection(path, false)?;
+        crate::migrations::migrate(&mut writer)?;
+        let readers = readers.max(1);
+        let mut idle = Vec::with_capacity(readers);
+        for _ in 0..readers {
+            idle.push(open_connection(path, true)?);
+        }
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer_loop(writer, rx))
+            .map_err(StoreError::backend)?;
+        Ok(Self {
+            writer: tx,
+            readers: Arc::new(ReaderPool { idle: Mutex::new(idle), permits: Semaphore::new(readers) }),
+            path: Arc::new(path.to_path_buf()),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in the next write transaction; returns once it is committed.
+    pub async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<StoreResult<T>>();
+        let job: Job = Box::new(move |conn: &Connection| {
+            let result = in_savepoint(conn, f);
+            Box::new(move |commit: StoreResult<()>| {
+                let _ = tx.send(commit.and(result));
+            })
+        });
+        self.writer.send(job).map_err(|_| StoreError::backend("the writer thread has stopped"))?;
+        rx.await.map_err(|_| StoreError::backend("the writer thread dropped a job"))?
+    }
+
+    /// Runs `f` on a reader connection (a consistent snapshot) off the async threads.
+    pub async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let _permit = self.readers.permits.acquire().await.map_err(StoreError::backend)?;
+        let pool = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || {
+            let conn = pool
+                .idle
+                .lock()
+                .map_err(|_| StoreError::backend("reader pool poisoned"))?
+                .pop()
+                .ok_or_else(|| StoreError::backend("no idle reader"))?;
+            let result = f(&conn);
+            if let Ok(mut idle) = pool.idle.lock() {
+                idle.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(StoreError::backend)?
+    }
+}
+
+fn open_connection(path: &Path, read_only: bool) -> StoreResult<Connection> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags).map_err(StoreError::backend)?;
+    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS)).map_err(StoreError::backend)?;
+    let pragmas = if read_only {
+        "PRAGMA foreign_keys = ON; PRAGMA query_only = ON; PRAGMA cache_size = -16000;"
+    } else {
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000;"
+    };
+    conn.execute_batch(pragmas).map_err(StoreError::backend)?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(conn)
+}
+
+fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+    conn.execute_batch("SAVEPOINT job").map_err(StoreError::backend)?;
+    let result = f(conn);
+    let end = if result.is_ok() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+    match conn.execute_batch(end) {
+        Ok(()) => result,
+        Err(e) => Err(StoreError::backend(e)),
+    }
+}
+
+fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        run_batch(&conn, batch);
+    }
+}
+
+fn run_batch(conn: &Connection, batch: Vec<Job>) {
+    if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
+        // Dropping the jobs unrun tells each caller its write failed.
+        tracing::error!(%error, jobs = batch.len(), "could not begin a write transaction");
+        return;
+    }
+    let finishers: Vec<Finish> = batch.into_iter().map(|job| job(conn)).collect();
+    let commit = conn.execute_batch("COMMIT").map_err(StoreError::backend);
+    if commit.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    for finish in finishers {
+        finish(commit.clone());
+    }
+}

@@ -1,0 +1,30 @@
+//! Schema migrations, embedded and applied in order on open. The applied
+//! version is SQLite's `user_version`.
+
+use rusqlite::Connection;
+
+use mashangban_store::{StoreError, StoreResult};
+
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+
+pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let current: usize = conn
+        .query_row("PRAGMA user_version", [], |row| row.get::<_, i64>(0))
+        .map_err(StoreError::backend)?
+        .try_into()
+        .map_err(StoreError::backend)?;
+    if current > MIGRATIONS.len() {
+        return Err(StoreError::backend(format!(
+            "database schema version {current} is newer than this program ({}); upgrade mashangban",
+            MIGRATIONS.len()
+        )));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(StoreError::backend)?;
+        tx.execute_batch(sql).map_err(StoreError::backend)?;
+        tx.pragma_update(None, "user_version", (index + 1) as i64).map_err(StoreError::backend)?;
+        tx.commit().map_err(StoreError::backend)?;
+        tracing::info!(version = index + 1, "applied SQLite migration");
+    }
+    Ok(())
+}

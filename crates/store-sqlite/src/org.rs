@@ -1,0 +1,280 @@
+//! The org tree, users, sessions and API tokens in SQLite.
+
+use rusqlite::{OptionalExtension, params};
+
+use mashangban_domain::DomainError;
+use mashangban_domain::org::{Role, Unit};
+use mashangban_domain::time::Instant;
+use mashangban_store::{ApiToken, NewApiToken, NewSession, NewUnit, NewUser, OrgStore, StoreResult, User};
+
+use crate::SqliteStore;
+use crate::rows::{self, db_err, ts};
+
+fn unknown_parent(code: &str) -> DomainError {
+    DomainError::invalid("unknown_unit", format!("上级单位「{code}」不存在"))
+}
+
+fn unknown_user(username: &str) -> DomainError {
+    DomainError::not_found("user_not_found", format!("用户「{username}」不存在"))
+}
+
+impl OrgStore for SqliteStore {
+    async fn upsert_unit(&self, unit: NewUnit) -> StoreResult<Unit> {
+        self.db
+            .write(move |conn| {
+                let parent_id: Option<i64> = match &unit.parent_code {
+                    Some(code) => Some(
+                        conn.query_row("SELECT id FROM units WHERE code = ?1", [code], |r| r.get(0))
+                            .optional()
+                            .map_err(db_err)?
+                            .ok_or_else(|| unknown_parent(code))?,
+                    ),
+                    None => None,
+                };
+                conn.execute(
+                    "INSERT INTO units (code, name, short_name, kind, parent_id) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (code) DO UPDATE SET name = excluded.name, short_name = excluded.short_name,
+                        kind = excluded.kind, parent_id = excluded.parent_id",
+                    params![unit.code, unit.name, unit.short_name, unit.kind.as_str(), parent_id],
+                )
+                .map_err(db_err)?;
+                let sql = format!("SELECT {} FROM units WHERE code = ?1", rows::UNIT_COLUMNS);
+                conn.query_row(&sql, [&unit.code], rows::unit).map_err(db_err)
+            })
+            .await
+    }
+
+    async fn list_units(&self) -> StoreResult<Vec<Unit>> {
+        self.db
+            .read(|conn| {
+                let sql = format!("SELECT {} FROM units ORDER BY id", rows::UNIT_COLUMNS);
+                let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+                let units = stmt.query_map([], rows::unit).map_err(db_err)?.collect::<Result<_, _>>();
+                units.map_err(db_err)
+            })
+            .await
+    }
+
+    async fn create_user(&self, user: NewUser) -> StoreResult<User> {
+        self.db
+            .write(move |conn| {
+                let taken: bool = conn
+                    .query_row("SELECT EXISTS (SELECT 1 FROM users WHERE username = ?1)", [&user.username], |r| r.get(0))
+                    .map_err(db_err)?;
+                if taken {
+                    return Err(DomainError::conflict("username_taken", format!("用户名「{}」已被使用", user.username)).into());
+                }
+                if let Some(unit_id) = user.unit_id {
+                    let exists: bool = conn
+                        .query_row("SELECT EXISTS (SELECT 1 FROM units WHERE id = ?1)", [unit_id], |r| r.get(0))
+                        .map_err(db_err)?;
+                    if !exists {
+                        return Err(DomainError::invalid("unknown_unit", "所属单位不存在").into());
+                    }
+                }
+                conn.execute(
+                    "INSERT INTO users (username, display_name, role, unit_id, credit_code, phone, password_hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        user.username,
+                        user.display_name,
+                        user.role.as_str(),
+                        user.unit_id,
+                        user.credit_code,
+                        user.phone,
+                        user.password_hash
+                    ],
+                )
+                .map_err(db_err)?;
+                let sql = format!("SELECT {} FROM users WHERE id = ?1", rows::USER_COLUMNS);
+                conn.query_row(&sql, [conn.last_insert_rowid()], rows::user).map_err(db_err)
+            })
+            .await
+    }
+
+    async fn find_user(&self, username: &str) -> StoreResult<Option<User>> {
+        let username = username.to_owned();
+        self.db
+            .read(move |conn| {
+                let sql = format!("SELECT {} FROM users WHERE username = ?1", rows::USER_COLUMNS);
+                conn.query_row(&sql, [&username], rows::user).optional().map_err(db_err)
+            })
+            .await
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        self.db
+            .read(|conn| {
+                let sql = format!("SELECT {} FROM users ORDER BY id", rows::USER_COLUMNS);
+                let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+                let users = stmt.query_map([], rows::user).map_err(db_err)?.collect::<Result<_, _>>();
+                users.map_err(db_err)
+            })
+            .await
+    }
+
+    async fn set_password(&self, username: &str, password_hash: String) -> StoreResult<()> {
+        let username = username.to_owned();
+        self.db
+            .write(move |conn| {
+                let n = conn
+                    .execute("UPDATE users SET password_hash = ?2 WHERE username = ?1", params![username, password_hash])
+                    .map_err(db_err)?;
+                if n == 0 {
+                    return Err(unknown_user(&username).into());
+                }
+                // A new password ends every existing session.
+                conn.execute("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?1)", [&username])
+                    .map_err(db_err)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn set_user_disabled(&self, username: &str, disabled: bool) -> StoreResult<()> {
+        let username = username.to_owned();
+        self.db
+            .write(move |conn| {
+                let n = conn
+                    .execute("UPDATE users SET disabled = ?2 WHERE username = ?1", params![username, disabled])
+                    .map_err(db_err)?;
+                if n == 0 {
+                    return Err(unknown_user(&username).into());
+                }
+                if disabled {
+                    conn.execute(
+                        "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?1)",
+                        [&username],
+                    )
+                    .map_err(db_err)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn create_session(&self, session: NewSession) -> StoreResult<()> {
+        self.db
+            .write(move |conn| {
+                conn.execute(
+                    "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, client_ip) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        session.token_hash,
+                        session.user_id,
+                        ts(&session.created_at),
+                        ts(&session.expires_at),
+                        session.client_ip
+                    ],
+                )
+                .map_err(db_err)?;
+                // Housekeeping: expired sessions go when new ones come.
+                conn.execute("DELETE FROM sessions WHERE expires_at < ?1", [ts(&session.created_at)]).map_err(db_err)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn session_user(&self, token_hash: &str, now: Instant) -> StoreResult<Option<User>> {
+        let token_hash = token_hash.to_owned();
+        self.db
+            .read(move |conn| {
+                let sql = format!(
+                    "SELECT {} FROM users WHERE disabled = 0 AND id = (SELECT user_id FROM sessions WHERE token_hash = ?1 AND expires_at > ?2)",
+                    rows::USER_COLUMNS
+                );
+                conn.query_row(&sql, params![token_hash, ts(&now)], rows::user).optional().map_err(db_err)
+            })
+            .await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        let token_hash = token_hash.to_owned();
+        self.db
+            .write(move |conn| {
+                conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash]).map_err(db_err)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn create_api_token(&self, token: NewApiToken) -> StoreResult<ApiToken> {
+        self.db
+            .write(move |conn| {
+                conn.execute(
+                    "INSERT INTO api_tokens (name, token_hash, role, unit_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![token.name, token.token_hash, token.role.as_str(), token.unit_id, ts(&token.created_at)],
+                )
+                .map_err(db_err)?;
+                Ok(ApiToken {
+                    id: conn.last_insert_rowid(),
+                    name: token.name,
+                    role: token.role,
+                    unit_id: token.unit_id,
+                    created_at: token.created_at,
+                    revoked_at: None,
+                })
+            })
+            .await
+    }
+
+    async fn api_token(&self, token_hash: &str) -> StoreResult<Option<ApiToken>> {
+        let token_hash = token_hash.to_owned();
+        self.db
+            .read(move |conn| {
+                conn.query_row(
+                    "SELECT id, name, role, unit_id, created_at, revoked_at FROM api_tokens WHERE token_hash = ?1 AND revoked_at IS NULL",
+                    [token_hash],
+                    api_token,
+                )
+                .optional()
+                .map_err(db_err)
+            })
+            .await
+    }
+
+    async fn list_api_tokens(&self) -> StoreResult<Vec<ApiToken>> {
+        self.db
+            .read(|conn| {
+                let mut stmt = conn
+                    .prepare_cached("SELECT id, name, role, unit_id, created_at, revoked_at FROM api_tokens ORDER BY id")
+                    .map_err(db_err)?;
+                let tokens = stmt.query_map([], api_token).map_err(db_err)?.collect::<Result<_, _>>();
+                tokens.map_err(db_err)
+            })
+            .await
+    }
+
+    async fn revoke_api_token(&self, id: i64, now: Instant) -> StoreResult<()> {
+        self.db
+            .write(move |conn| {
+                let n = conn
+                    .execute(
+                        "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                        params![id, ts(&now)],
+                    )
+                    .map_err(db_err)?;
+                if n == 0 {
+                    return Err(DomainError::not_found("token_not_found", format!("令牌 {id} 不存在或已吊销")).into());
+                }
+                Ok(())
+            })
+            .await
+    }
+}
+
+fn api_token(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiToken> {
+    let role: String = row.get("role")?;
+    let created_at: String = row.get("created_at")?;
+    let revoked_at: Option<String> = row.get("revoked_at")?;
+    let parse = |s: &str| {
+        mashangban_domain::time::parse_instant(s).ok_or(rusqlite::Error::InvalidColumnName("created_at".into()))
+    };
+    Ok(ApiToken {
+        id: row.get("id")?,
+        name: row.get("name")?,
+        role: Role::parse(&role).ok_or(rusqlite::Error::InvalidColumnName("role".into()))?,
+        unit_id: row.get("unit_id")?,
+        created_at: parse(&created_at)?,
+        revoked_at: revoked_at.as_deref().map(parse).transpose()?,
+    })
+}

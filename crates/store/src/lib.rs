@@ -1,0 +1,110 @@
+//! Storage traits of mashangban, one per aggregate, and their errors.
+//!
+//! The web layer and the CLI are generic over [`Store`]; each backend
+//! (`store-sqlite`, later `store-postgres`) implements these traits in its
+//! own crate with its own migrations. Every write that changes a request
+//! writes the request's event in the same transaction.
+
+mod error;
+mod types;
+
+pub use error::StoreError;
+pub use types::*;
+
+use std::future::Future;
+
+use mashangban_domain::lifecycle::Action;
+use mashangban_domain::org::{Actor, Scope, Unit};
+use mashangban_domain::request::{AttachmentId, Event, NewRequest, Request, RequestId};
+use mashangban_domain::time::Instant;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The org tree, people, sessions and API tokens.
+pub trait OrgStore {
+    /// Creates or updates a unit by its code.
+    fn upsert_unit(&self, unit: NewUnit) -> impl Future<Output = StoreResult<Unit>> + Send;
+    fn list_units(&self) -> impl Future<Output = StoreResult<Vec<Unit>>> + Send;
+
+    fn create_user(&self, user: NewUser) -> impl Future<Output = StoreResult<User>> + Send;
+    fn find_user(&self, username: &str) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    fn list_users(&self) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
+    fn set_password(&self, username: &str, password_hash: String) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Disables or re-enables a user; disabling ends their sessions.
+    fn set_user_disabled(&self, username: &str, disabled: bool) -> impl Future<Output = StoreResult<()>> + Send;
+
+    fn create_session(&self, session: NewSession) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The enabled user of an unexpired session.
+    fn session_user(&self, token_hash: &str, now: Instant) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    fn delete_session(&self, token_hash: &str) -> impl Future<Output = StoreResult<()>> + Send;
+
+    fn create_api_token(&self, token: NewApiToken) -> impl Future<Output = StoreResult<ApiToken>> + Send;
+    /// An unrevoked token by the hash of its secret.
+    fn api_token(&self, token_hash: &str) -> impl Future<Output = StoreResult<Option<ApiToken>>> + Send;
+    fn list_api_tokens(&self) -> impl Future<Output = StoreResult<Vec<ApiToken>>> + Send;
+    fn revoke_api_token(&self, id: i64, now: Instant) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// Categories (事项分类) and the dispatch catalogue (派单目录).
+pub trait CatalogStore {
+    /// Creates or updates a category by its code.
+    fn upsert_category(&self, category: NewCategory) -> impl Future<Output = StoreResult<Category>> + Send;
+    fn list_categories(&self) -> impl Future<Output = StoreResult<Vec<Category>>> + Send;
+}
+
+/// Requests, their events and attachments.
+pub trait RequestStore {
+    /// Takes in a request (受理): assigns its id and tracking number and writes
+    /// it with its first event, durably, before returning.
+    fn intake(&self, new: NewRequest, actor: &Actor, meta: &Meta) -> impl Future<Output = StoreResult<Request>> + Send;
+
+    /// A request by tracking number, if it exists and is in scope.
+    fn find(&self, tracking_no: &str, scope: &Scope) -> impl Future<Output = StoreResult<Option<Request>>> + Send;
+    fn find_by_id(&self, id: RequestId, scope: &Scope) -> impl Future<Output = StoreResult<Option<Request>>> + Send;
+
+    /// The request's events, oldest first.
+    fn history(&self, request_id: RequestId) -> impl Future<Output = StoreResult<Vec<Event>>> + Send;
+
+    /// Applies an action (see `mashangban_domain::lifecycle::apply`) to an
+    /// in-scope request atomically with its event. Out of scope is not found.
+    fn act(&self, command: Command) -> impl Future<Output = StoreResult<Request>> + Send;
+
+    /// Requests in scope matching the filter, newest first, one page.
+    fn list(&self, filter: &ListFilter, scope: &Scope) -> impl Future<Output = StoreResult<Page<Request>>> + Send;
+
+    fn add_attachment(&self, upload: Upload) -> impl Future<Output = StoreResult<Attachment>> + Send;
+    fn attachments(&self, request_id: RequestId) -> impl Future<Output = StoreResult<Vec<Attachment>>> + Send;
+    fn attachment_content(
+        &self,
+        request_id: RequestId,
+        id: AttachmentId,
+    ) -> impl Future<Output = StoreResult<Option<(Attachment, Vec<u8>)>>> + Send;
+}
+
+/// Everything a backend provides.
+pub trait Store: OrgStore + CatalogStore + RequestStore + Clone + Send + Sync + 'static {}
+
+impl<T> Store for T where T: OrgStore + CatalogStore + RequestStore + Clone + Send + Sync + 'static {}
+
+/// An action on a request, with who takes it and from where.
+#[derive(Debug, Clone)]
+pub struct Command {
+    pub tracking_no: String,
+    /// The scope the request must be in; out of scope answers not found.
+    pub scope: Scope,
+    pub actor: Actor,
+    pub action: Action,
+    /// Attachments already uploaded to this request that the event cites.
+    pub attachment_ids: Vec<AttachmentId>,
+    pub meta: Meta,
+}
+
+/// A file to attach to a request.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub tracking_no: String,
+    pub scope: Scope,
+    pub actor: Actor,
+    pub file: NewAttachment,
+    pub meta: Meta,
+}

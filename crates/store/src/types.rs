@@ -1,0 +1,146 @@
+//! Records the stores read and write besides the domain's own types.
+
+use serde::Serialize;
+
+use mashangban_domain::org::{Role, UnitId, UnitKind, UserId};
+use mashangban_domain::request::{AttachmentId, CategoryId, Channel, RequestId, RequestKind, State};
+use mashangban_domain::time::Instant;
+
+/// When and from where a change is made; recorded on its event.
+#[derive(Debug, Clone)]
+pub struct Meta {
+    pub now: Instant,
+    pub client_ip: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUnit {
+    pub code: String,
+    pub name: String,
+    pub short_name: Option<String>,
+    pub kind: UnitKind,
+    pub parent_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub unit_id: Option<UnitId>,
+    pub credit_code: Option<String>,
+    pub phone: Option<String>,
+    pub disabled: bool,
+    #[serde(skip)]
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub unit_id: Option<UnitId>,
+    pub credit_code: Option<String>,
+    pub phone: Option<String>,
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token_hash: String,
+    pub user_id: UserId,
+    pub created_at: Instant,
+    pub expires_at: Instant,
+    pub client_ip: Option<String>,
+}
+
+/// A machine client's token, bound to a role and unit. Only its hash is stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub unit_id: Option<UnitId>,
+    pub created_at: Instant,
+    pub revoked_at: Option<Instant>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApiToken {
+    pub name: String,
+    pub token_hash: String,
+    pub role: Role,
+    pub unit_id: Option<UnitId>,
+    pub created_at: Instant,
+}
+
+/// A category (事项分类); leaves carry their default lead unit (派单目录).
+#[derive(Debug, Clone, Serialize)]
+pub struct Category {
+    pub id: CategoryId,
+    pub code: String,
+    pub name: String,
+    pub parent_id: Option<CategoryId>,
+    pub default_lead_unit_id: Option<UnitId>,
+    pub keywords: Vec<String>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCategory {
+    pub code: String,
+    pub name: String,
+    pub parent_code: Option<String>,
+    pub lead_unit_code: Option<String>,
+    pub keywords: Vec<String>,
+}
+
+/// Filters of the request list. Empty fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub states: Vec<State>,
+    pub kind: Option<RequestKind>,
+    pub channel: Option<Channel>,
+    /// Lead or co-handling unit.
+    pub unit_id: Option<UnitId>,
+    pub town_id: Option<UnitId>,
+    pub category_id: Option<CategoryId>,
+    pub received_from: Option<Instant>,
+    pub received_to: Option<Instant>,
+    /// Only open requests whose deadline passed before this instant (超期).
+    pub overdue_at: Option<Instant>,
+    pub credit_code: Option<String>,
+    pub contact_phone: Option<String>,
+    /// Cursor: only requests with a smaller id.
+    pub before_id: Option<RequestId>,
+    pub limit: u32,
+}
+
+/// One page of a list; `next_cursor` is set when more may follow.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<RequestId>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Attachment {
+    pub id: AttachmentId,
+    pub request_id: RequestId,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub uploaded_at: Instant,
+    pub uploaded_by: Option<UserId>,
+}

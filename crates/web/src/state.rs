@@ -1,0 +1,114 @@
+//! Shared state of the web layer: the store, caches of the org tree and
+//! catalogue, rate limiters, the clock and settings.
+
+use std::sync::{Arc, RwLock};
+
+use mashangban_domain::calendar::WorkCalendar;
+use mashangban_domain::org::OrgTree;
+use mashangban_domain::time::Instant;
+use mashangban_store::{Category, Store, StoreResult};
+
+use crate::ratelimit::RateLimiter;
+
+/// Settings of the web layer.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// The address people use to reach the platform, for links (progress pages).
+    pub public_url: String,
+    /// Mark cookies `Secure` (behind HTTPS).
+    pub secure_cookies: bool,
+    pub session_hours: i64,
+    /// Failed logins allowed per user and client address in 15 minutes.
+    pub login_failures_per_15min: u32,
+    /// Anonymous submissions per client address per hour.
+    pub public_intakes_per_hour: u32,
+    /// Failed public progress look-ups (wrong check code) per client address per hour.
+    pub lookup_failures_per_hour: u32,
+    /// The largest attachment accepted, in bytes.
+    pub max_attachment_bytes: usize,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".into(),
+            secure_cookies: false,
+            session_hours: 12,
+            login_failures_per_15min: 5,
+            public_intakes_per_hour: 30,
+            lookup_failures_per_hour: 30,
+            max_attachment_bytes: 10 * 1024 * 1024,
+        }
+    }
+}
+
+pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
+
+/// Everything a handler needs.
+#[derive(Clone)]
+pub struct AppState<S> {
+    pub store: S,
+    pub config: Arc<WebConfig>,
+    pub clock: Clock,
+    /// The work calendar (工作日历) for deadlines.
+    pub calendar: Arc<WorkCalendar>,
+    org: Arc<RwLock<Arc<OrgTree>>>,
+    categories: Arc<RwLock<Arc<Vec<Category>>>>,
+    pub login_limiter: Arc<RateLimiter>,
+    pub intake_limiter: Arc<RateLimiter>,
+    pub lookup_limiter: Arc<RateLimiter>,
+}
+
+impl<S: Store> AppState<S> {
+    /// Builds the state and loads the caches from the store.
+    pub async fn new(store: S, config: WebConfig) -> StoreResult<Self> {
+        let minute = chrono::Duration::minutes(1);
+        let state = Self {
+            login_limiter: Arc::new(RateLimiter::new(config.login_failures_per_15min, minute * 15)),
+            intake_limiter: Arc::new(RateLimiter::new(config.public_intakes_per_hour, minute * 60)),
+            lookup_limiter: Arc::new(RateLimiter::new(config.lookup_failures_per_hour, minute * 60)),
+            store,
+            config: Arc::new(config),
+            clock: Arc::new(mashangban_domain::time::now),
+            calendar: Arc::new(
+                WorkCalendar::bundled()
+                    .map_err(|e| mashangban_store::StoreError::backend(format!("bundled calendar: {e}")))?,
+            ),
+            org: Arc::default(),
+            categories: Arc::default(),
+        };
+        state.reload().await?;
+        Ok(state)
+    }
+
+    /// Replaces the clock (tests and simulations).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn now(&self) -> Instant {
+        (self.clock)()
+    }
+
+    /// Reloads the org tree and categories after an administrator changed them.
+    pub async fn reload(&self) -> StoreResult<()> {
+        let units = self.store.list_units().await?;
+        let categories = self.store.list_categories().await?;
+        if let Ok(mut org) = self.org.write() {
+            *org = Arc::new(OrgTree::new(units));
+        }
+        if let Ok(mut cats) = self.categories.write() {
+            *cats = Arc::new(categories);
+        }
+        Ok(())
+    }
+
+    pub fn org(&self) -> Arc<OrgTree> {
+        self.org.read().map(|o| Arc::clone(&o)).unwrap_or_default()
+    }
+
+    pub fn categories(&self) -> Arc<Vec<Category>> {
+        self.categories.read().map(|c| Arc::clone(&c)).unwrap_or_default()
+    }
+}

@@ -1,0 +1,317 @@
+//! What the API shows of a request, masked for whoever is looking.
+
+use serde::Serialize;
+
+use mashangban_domain::org::{Actor, OrgTree, Role, UnitId};
+use mashangban_domain::request::{Asker, Event, Request};
+use mashangban_domain::time::{Instant, format_instant};
+use mashangban_domain::validation::{GeoPoint, mask_credit_code, mask_free_text, mask_name, mask_phone};
+use mashangban_store::{Attachment, Category};
+
+#[derive(Serialize)]
+pub struct UnitRef {
+    pub code: String,
+    pub name: String,
+}
+
+pub fn unit_ref(org: &OrgTree, id: Option<UnitId>) -> Option<UnitRef> {
+    let unit = org.get(id?)?;
+    Some(UnitRef { code: unit.code.clone(), name: unit.display_name().to_owned() })
+}
+
+#[derive(Serialize)]
+pub struct CategoryRef {
+    pub code: String,
+    pub name: String,
+}
+
+fn category_ref(categories: &[Category], id: i64) -> Option<CategoryRef> {
+    categories.iter().find(|c| c.id == id).map(|c| CategoryRef { code: c.code.clone(), name: c.name.clone() })
+}
+
+#[derive(Serialize)]
+pub struct AskerView {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub enterprise_name: Option<String>,
+    pub credit_code: Option<String>,
+    pub contact_name: String,
+    pub contact_phone: String,
+}
+
+fn asker_view(r: &Request, unmasked: bool) -> AskerView {
+    let (kind, enterprise_name, credit_code) = match &r.asker {
+        Asker::Enterprise { credit_code, name } => {
+            let code = if unmasked { credit_code.as_str().to_owned() } else { mask_credit_code(credit_code.as_str()) };
+            ("enterprise", Some(name.clone()), Some(code))
+        }
+        Asker::Resident => ("resident", None, None),
+    };
+    AskerView {
+        kind,
+        enterprise_name,
+        credit_code,
+        contact_name: if unmasked { r.contact.name.clone() } else { mask_name(&r.contact.name) },
+        contact_phone: if unmasked { r.contact.phone.as_str().to_owned() } else { mask_phone(r.contact.phone.as_str()) },
+    }
+}
+
+#[derive(Serialize)]
+pub struct ExtensionView {
+    pub requested_due: String,
+    pub reason: String,
+    pub requested_at: String,
+}
+
+/// A request as staff and account holders see it.
+#[derive(Serialize)]
+pub struct RequestView {
+    pub tracking_no: String,
+    /// Shown only to those who may read personal data (to tell the caller).
+    pub check_code: Option<String>,
+    pub kind: &'static str,
+    pub kind_label: &'static str,
+    pub urgency: &'static str,
+    pub urgency_label: &'static str,
+    pub channel: &'static str,
+    pub channel_label: &'static str,
+    pub state: &'static str,
+    pub state_label: &'static str,
+    pub asker: AskerView,
+    pub title: String,
+    pub content: String,
+    pub category: Option<CategoryRef>,
+    pub town: Option<UnitRef>,
+    pub address: Option<String>,
+    pub location: Option<GeoPoint>,
+    pub lead_unit: Option<UnitRef>,
+    pub co_units: Vec<UnitRef>,
+    pub pending_extension: Option<ExtensionView>,
+    pub merged_into: Option<String>,
+    pub rating: Option<&'static str>,
+    pub rating_label: Option<&'static str>,
+    pub resolved: Option<bool>,
+    pub reopen_count: u32,
+    pub return_count: u32,
+    pub extension_count: u32,
+    pub due_at: Option<String>,
+    pub ledger_ref: Option<String>,
+    pub received_at: String,
+    pub updated_at: String,
+    pub closed_at: Option<String>,
+    pub version: i64,
+}
+
+fn ts(t: &Instant) -> String {
+    format_instant(t)
+}
+
+pub struct Lookup<'a> {
+    pub org: &'a OrgTree,
+    pub categories: &'a [Category],
+}
+
+pub fn request_view(r: &Request, viewer: &Actor, lookup: &Lookup<'_>, merged_into: Option<String>) -> RequestView {
+    let unmasked = viewer.sees_personal_data();
+    let org = lookup.org;
+    RequestView {
+        tracking_no: r.tracking_no.clone(),
+        check_code: unmasked.then(|| r.check_code.clone()),
+        kind: r.kind.as_str(),
+        kind_label: r.kind.label(),
+        urgency: r.urgency.as_str(),
+        urgency_label: r.urgency.label(),
+        channel: r.channel.as_str(),
+        channel_label: r.channel.label(),
+        state: r.state.as_str(),
+        state_label: r.state.label(),
+        asker: asker_view(r, unmasked),
+        title: maybe_mask(&r.title, unmasked),
+        content: maybe_mask(&r.content, unmasked),
+        category: category_ref(lookup.categories, r.category_id),
+        town: unit_ref(org, r.location.town_id),
+        address: r.location.address.as_deref().map(|a| maybe_mask(a, unmasked)),
+        location: r.location.point,
+        lead_unit: unit_ref(org, r.lead_unit_id),
+        co_units: r.co_unit_ids.iter().filter_map(|u| unit_ref(org, Some(*u))).collect(),
+        pending_extension: r.pending_extension.as_ref().map(|e| ExtensionView {
+            requested_due: ts(&e.requested_due),
+            reason: e.reason.clone(),
+            requested_at: ts(&e.requested_at),
+        }),
+        merged_into,
+        rating: r.rating.map(|x| x.as_str()),
+        rating_label: r.rating.map(|x| x.label()),
+        resolved: r.resolved,
+        reopen_count: r.reopen_count,
+        return_count: r.return_count,
+        extension_count: r.extension_count,
+        due_at: r.due_at.as_ref().map(ts),
+        ledger_ref: r.ledger_ref.clone(),
+        received_at: ts(&r.received_at),
+        updated_at: ts(&r.updated_at),
+        closed_at: r.closed_at.as_ref().map(ts),
+        version: r.version,
+    }
+}
+
+fn maybe_mask(text: &str, unmasked: bool) -> String {
+    if unmasked { text.to_owned() } else { mask_free_text(text) }
+}
+
+/// One entry of the history as staff see it.
+#[derive(Serialize)]
+pub struct EventView {
+    pub seq: i64,
+    pub at: String,
+    pub kind: &'static str,
+    pub label: &'static str,
+    pub actor_name: String,
+    pub actor_role: String,
+    pub actor_unit: Option<UnitRef>,
+    /// The client address, for supervisors and administrators auditing.
+    pub client_ip: Option<String>,
+    pub from_state: Option<&'static str>,
+    pub to_state: &'static str,
+    pub comment: Option<String>,
+    pub details: serde_json::Value,
+    pub attachment_ids: Vec<i64>,
+    pub due_at: Option<String>,
+}
+
+pub fn event_view(e: &Event, viewer: &Actor, org: &OrgTree) -> EventView {
+    let unmasked = viewer.sees_personal_data();
+    let auditor = viewer.has_role(&[Role::Supervisor, Role::Admin, Role::Dispatcher]);
+    let staff_actor = !matches!(e.actor_role.as_str(), "asker" | "anonymous" | "enterprise" | "resident");
+    EventView {
+        seq: e.seq,
+        at: ts(&e.at),
+        kind: e.kind.as_str(),
+        label: e.kind.label(),
+        actor_name: if unmasked || staff_actor { e.actor_name.clone() } else { mask_name(&e.actor_name) },
+        actor_role: e.actor_role.clone(),
+        actor_unit: unit_ref(org, e.actor_unit_id),
+        client_ip: if auditor { e.client_ip.clone() } else { None },
+        from_state: e.from_state.map(|s| s.as_str()),
+        to_state: e.to_state.as_str(),
+        comment: e.comment.as_deref().map(|c| maybe_mask(c, unmasked)),
+        details: e.details.clone(),
+        attachment_ids: e.attachment_ids.clone(),
+        due_at: e.due_at.as_ref().map(ts),
+    }
+}
+
+/// One step of the public timeline (办理进度): what happened, when and by
+/// which unit; never who in person, and internal reasoning stays internal.
+#[derive(Serialize)]
+pub struct PublicStep {
+    pub at: String,
+    pub kind: &'static str,
+    pub label: &'static str,
+    pub unit: Option<String>,
+    pub comment: Option<String>,
+    pub due_at: Option<String>,
+}
+
+pub fn public_timeline(events: &[Event], org: &OrgTree) -> Vec<PublicStep> {
+    events
+        .iter()
+        .filter(|e| e.kind.is_public())
+        .map(|e| PublicStep {
+            at: ts(&e.at),
+            kind: e.kind.as_str(),
+            label: e.kind.label(),
+            unit: public_unit(e, org),
+            comment: if e.kind.comment_is_public() { e.comment.as_deref().map(mask_free_text) } else { None },
+            due_at: e.due_at.as_ref().map(ts),
+        })
+        .collect()
+}
+
+/// For a dispatch the unit that receives it; otherwise the unit that acted.
+fn public_unit(e: &Event, org: &OrgTree) -> Option<String> {
+    let target = e.details.get("lead_unit_id").and_then(serde_json::Value::as_i64);
+    let id = target.or(e.actor_unit_id)?;
+    org.get(id).map(|u| u.display_name().to_owned())
+}
+
+/// The asker's view of a request (public progress page), masked.
+#[derive(Serialize)]
+pub struct PublicView {
+    pub tracking_no: String,
+    pub kind_label: &'static str,
+    pub state: &'static str,
+    pub state_label: &'static str,
+    pub title: String,
+    pub content: String,
+    pub enterprise_name: Option<String>,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub lead_unit: Option<String>,
+    pub received_at: String,
+    pub due_at: Option<String>,
+    pub closed_at: Option<String>,
+    pub rating_label: Option<&'static str>,
+    pub resolved: Option<bool>,
+    pub can_rate: bool,
+    pub can_withdraw: bool,
+    pub timeline: Vec<PublicStep>,
+    /// For a merged duplicate: the request it follows, with that one's progress.
+    pub merged_into: Option<Box<PublicView>>,
+    pub merged_children: Vec<String>,
+}
+
+pub fn public_view(r: &Request, events: &[Event], org: &OrgTree) -> PublicView {
+    use mashangban_domain::request::{EventKind, State};
+    let merged_children = events
+        .iter()
+        .filter(|e| e.kind == EventKind::MergedChild)
+        .filter_map(|e| e.details.get("child_tracking_no").and_then(|v| v.as_str()).map(str::to_owned))
+        .collect();
+    PublicView {
+        tracking_no: r.tracking_no.clone(),
+        kind_label: r.kind.label(),
+        state: r.state.as_str(),
+        state_label: r.state.label(),
+        title: mask_free_text(&r.title),
+        content: mask_free_text(&r.content),
+        enterprise_name: match &r.asker {
+            Asker::Enterprise { name, .. } => Some(name.clone()),
+            Asker::Resident => None,
+        },
+        contact_name: mask_name(&r.contact.name),
+        contact_phone: mask_phone(r.contact.phone.as_str()),
+        lead_unit: r.lead_unit_id.and_then(|u| org.get(u)).map(|u| u.display_name().to_owned()),
+        received_at: ts(&r.received_at),
+        due_at: r.due_at.as_ref().map(ts),
+        closed_at: r.closed_at.as_ref().map(ts),
+        rating_label: r.rating.map(|x| x.label()),
+        resolved: r.resolved,
+        can_rate: r.state == State::Closed,
+        can_withdraw: mashangban_domain::lifecycle::Action::Withdraw { reason: None }.allowed_from().contains(&r.state),
+        timeline: public_timeline(events, org),
+        merged_into: None,
+        merged_children,
+    }
+}
+
+#[derive(Serialize)]
+pub struct AttachmentView {
+    pub id: i64,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub uploaded_at: String,
+}
+
+pub fn attachment_view(a: &Attachment) -> AttachmentView {
+    AttachmentView {
+        id: a.id,
+        file_name: a.file_name.clone(),
+        content_type: a.content_type.clone(),
+        size: a.size,
+        sha256: a.sha256.clone(),
+        uploaded_at: ts(&a.uploaded_at),
+    }
+}
