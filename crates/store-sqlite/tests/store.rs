@@ -1,0 +1,285 @@
+//! The SQLite store against a real database file: atomic actions, refused
+//! actions that change nothing, scope in SQL agreeing with the domain's rule,
+//! group commit under concurrency, and online backup.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use proptest::prelude::*;
+
+use mashangban_domain::lifecycle::Action;
+use mashangban_domain::org::{Actor, Role, Scope, StaffActor, UnitKind};
+use mashangban_domain::request::{Asker, Channel, Contact, Location, NewRequest, Rating, RequestKind, Urgency};
+use mashangban_domain::time::{Instant, parse_instant};
+use mashangban_domain::validation::{CreditCode, Phone};
+use mashangban_store::{CatalogStore, Command, ListFilter, Meta, NewCategory, NewUnit, OrgStore, RequestStore};
+use mashangban_store_sqlite::{SqliteOptions, SqliteStore};
+
+struct Fixture {
+    store: SqliteStore,
+    units: Vec<i64>,
+    town: i64,
+    category: i64,
+    _dir: tempfile::TempDir,
+}
+
+fn t0() -> Instant {
+    parse_instant("2026-03-02T09:00:00+08:00").unwrap()
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("s.db"), SqliteOptions::default()).unwrap();
+    let unit = |code: &str, kind: UnitKind, parent: Option<&str>| NewUnit {
+        code: code.into(),
+        name: format!("单位{code}"),
+        short_name: None,
+        kind,
+        parent_code: parent.map(str::to_owned),
+    };
+    store.upsert_unit(unit("city", UnitKind::City, None)).await.unwrap();
+    let mut units = Vec::new();
+    for code in ["a", "b", "c"] {
+        units.push(store.upsert_unit(unit(code, UnitKind::Department, Some("city"))).await.unwrap().id);
+    }
+    let town = store.upsert_unit(unit("t", UnitKind::Town, Some("city"))).await.unwrap().id;
+    let category = store
+        .upsert_category(NewCategory { code: "x".into(), name: "分类".into(), parent_code: None, lead_unit_code: Some("a".into()), keywords: vec![] })
+        .await
+        .unwrap()
+        .id;
+    Fixture { store, units, town, category, _dir: dir }
+}
+
+fn new_request(f: &Fixture, enterprise: bool, town: bool, submitted_by: Option<i64>) -> NewRequest {
+    NewRequest {
+        kind: RequestKind::Complaint,
+        urgency: Urgency::Normal,
+        channel: Channel::Web,
+        asker: if enterprise {
+            Asker::Enterprise { credit_code: CreditCode::parse("91350100M000100Y43").unwrap(), name: "某公司".into() }
+        } else {
+            Asker::Resident
+        },
+        contact: Contact { name: "陈嘉欣".into(), phone: Phone::parse("13800138000").unwrap() },
+        title: "标题".into(),
+        content: "内容".into(),
+        category_id: f.category,
+        location: Location { town_id: town.then_some(f.town), address: None, point: None },
+        ledger_ref: None,
+        check_code: "12345678".into(),
+        submitted_by,
+        due_at: Some(t0() + Duration::days(15)),
+    }
+}
+
+fn staff(role: Role, unit: i64) -> Actor {
+    Actor::Staff(StaffActor { user_id: Some(1), name: "测试".into(), role, unit_id: unit, units: vec![unit], town_id: None })
+}
+
+fn meta(minutes: i64) -> Meta {
+    Meta { now: t0() + Duration::minutes(minutes), client_ip: Some("127.0.0.1".into()) }
+}
+
+fn command(no: &str, actor: Actor, action: Action, minutes: i64) -> Command {
+    Command { tracking_no: no.into(), scope: Scope::All, actor, action, attachment_ids: vec![], meta: meta(minutes) }
+}
+
+#[tokio::test]
+async fn tracking_numbers_are_per_day_and_unique() {
+    let f = fixture().await;
+    let a = f.store.intake(new_request(&f, false, false, None), &Actor::PublicAsker, &meta(0)).await.unwrap();
+    let b = f.store.intake(new_request(&f, false, false, None), &Actor::PublicAsker, &meta(1)).await.unwrap();
+    let c = f.store.intake(new_request(&f, false, false, None), &Actor::PublicAsker, &meta(60 * 24)).await.unwrap();
+    assert_eq!(a.tracking_no, "ZS20260302000001");
+    assert_eq!(b.tracking_no, "ZS20260302000002");
+    assert_eq!(c.tracking_no, "ZS20260303000001");
+    let events = f.store.history(a.id).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].due_at, a.due_at);
+}
+
+#[tokio::test]
+async fn concurrent_intakes_are_group_committed_and_all_kept() {
+    let f = Arc::new(fixture().await);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let f = Arc::clone(&f);
+        tasks.spawn(async move { f.store.intake(new_request(&f, i % 2 == 0, false, None), &Actor::PublicAsker, &meta(0)).await });
+    }
+    let mut numbers = std::collections::HashSet::new();
+    while let Some(result) = tasks.join_next().await {
+        numbers.insert(result.unwrap().unwrap().tracking_no);
+    }
+    assert_eq!(numbers.len(), 200);
+    let page = f.store.list(&ListFilter { limit: 500, ..ListFilter::default() }, &Scope::All).await.unwrap();
+    assert_eq!(page.items.len(), 200);
+}
+
+#[tokio::test]
+async fn a_failing_job_in_a_batch_rolls_back_alone() {
+    let f = Arc::new(fixture().await);
+    let ok = f.store.intake(new_request(&f, false, false, None), &Actor::PublicAsker, &meta(0)).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let f = Arc::clone(&f);
+        let no = ok.tracking_no.clone();
+        tasks.spawn(async move {
+            if i % 2 == 0 {
+                // Refused: signing a received request.
+                f.store.act(command(&no, staff(Role::Handler, f.units[0]), Action::SignFor { comment: None }, 1)).await.map(|_| ())
+            } else {
+                f.store.intake(new_request(&f, false, false, None), &Actor::PublicAsker, &meta(1)).await.map(|_| ())
+            }
+        });
+    }
+    let mut refused = 0;
+    while let Some(result) = tasks.join_next().await {
+        if result.unwrap().is_err() {
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 25);
+    let page = f.store.list(&ListFilter { limit: 500, ..ListFilter::default() }, &Scope::All).await.unwrap();
+    assert_eq!(page.items.len(), 26);
+    assert_eq!(f.store.history(ok.id).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn backup_is_a_consistent_copy_that_opens() {
+    let f = fixture().await;
+    let r = f.store.intake(new_request(&f, true, true, None), &Actor::PublicAsker, &meta(0)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("backup.db");
+    let bytes = f.store.backup(&copy).await.unwrap();
+    assert!(bytes > 0);
+    assert!(f.store.backup(&copy).await.is_err(), "never overwrites");
+    let restored = SqliteStore::open(&copy, SqliteOptions::default()).unwrap();
+    let found = restored.find(&r.tracking_no, &Scope::All).await.unwrap().unwrap();
+    assert_eq!(found, r);
+    assert_eq!(restored.history(r.id).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn events_cannot_be_changed() {
+    let f = fixture().await;
+    f.store.intake(new_request(&f, false, false, None), &Actor::PublicAsker, &meta(0)).await.unwrap();
+    let path = f._dir.path().join("s.db");
+    let conn = rusqlite_open(&path);
+    assert!(conn.execute("UPDATE events SET comment = 'x'", []).is_err());
+    assert!(conn.execute("DELETE FROM events", []).is_err());
+}
+
+fn rusqlite_open(path: &std::path::Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(path).unwrap()
+}
+
+fn actors(units: &[i64]) -> Vec<Actor> {
+    vec![
+        staff(Role::Operator, units[0]),
+        staff(Role::Dispatcher, units[0]),
+        staff(Role::Handler, units[0]),
+        staff(Role::Handler, units[1]),
+        staff(Role::Supervisor, units[0]),
+        Actor::PublicAsker,
+    ]
+}
+
+fn actions(units: &[i64]) -> Vec<Action> {
+    vec![
+        Action::Dispatch { lead: units[0], co: vec![units[2]], comment: None },
+        Action::Dispatch { lead: 9999, co: vec![], comment: None },
+        Action::SignFor { comment: None },
+        Action::Return { reason: "不属于本单位".into() },
+        Action::Redispatch { lead: units[1], co: vec![], comment: None },
+        Action::RefuseReturn { reason: "属于贵单位".into() },
+        Action::StageReply { content: "核查中".into() },
+        Action::RequestExtension { requested_due: t0() + Duration::days(40), reason: "需核查".into() },
+        Action::ApproveExtension { comment: None },
+        Action::Reply { content: "已办理".into() },
+        Action::Close { comment: None },
+        Action::FollowUp { rating: Rating::Dissatisfied, resolved: false, comment: None },
+        Action::Reopen { reason: "不满意".into() },
+        Action::Withdraw { reason: None },
+        Action::Archive,
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Through the real store: a refused action leaves the row and the history
+    /// exactly as they were; a taken one adds exactly one event.
+    #[test]
+    fn refused_actions_change_nothing_in_the_database(steps in prop::collection::vec((0usize..6, 0usize..15), 1..25)) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let f = fixture().await;
+            let r = f.store.intake(new_request(&f, false, false, None), &Actor::PublicAsker, &meta(0)).await.unwrap();
+            let actors = actors(&f.units);
+            let actions = actions(&f.units);
+            for (i, (a, b)) in steps.into_iter().enumerate() {
+                let before = f.store.find(&r.tracking_no, &Scope::All).await.unwrap().unwrap();
+                let history = f.store.history(r.id).await.unwrap();
+                let result = f.store.act(command(&r.tracking_no, actors[a].clone(), actions[b].clone(), i as i64 + 1)).await;
+                let after = f.store.find(&r.tracking_no, &Scope::All).await.unwrap().unwrap();
+                let history_after = f.store.history(r.id).await.unwrap();
+                match result {
+                    Ok(returned) => {
+                        assert_eq!(returned, after);
+                        assert_eq!(history_after.len(), history.len() + 1);
+                        assert_eq!(history_after.last().unwrap().to_state, after.state);
+                    }
+                    Err(_) => {
+                        assert_eq!(after, before);
+                        assert_eq!(history_after, history);
+                    }
+                }
+            }
+        });
+    }
+
+    /// The scope rule in SQL agrees with the domain's reference rule.
+    #[test]
+    fn sql_scope_agrees_with_the_domain_rule(
+        shapes in prop::collection::vec((0usize..4, 0usize..4, any::<bool>(), any::<bool>(), 0usize..3), 1..12),
+        viewer in 0usize..6,
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let f = fixture().await;
+            let dispatcher = staff(Role::Dispatcher, f.units[0]);
+            for (i, (lead, co, enterprise, town, submitter)) in shapes.iter().enumerate() {
+                let submitted_by = [None, Some(7), Some(8)][*submitter];
+                let r = f.store.intake(new_request(&f, *enterprise, *town, submitted_by), &Actor::PublicAsker, &meta(i as i64)).await.unwrap();
+                if *lead < 3 {
+                    let co = if *co < 3 && co != lead { vec![f.units[*co]] } else { vec![] };
+                    f.store
+                        .act(command(&r.tracking_no, dispatcher.clone(), Action::Dispatch { lead: f.units[*lead], co, comment: None }, i as i64))
+                        .await
+                        .unwrap();
+                }
+            }
+            let scopes = [
+                Scope::Units { units: vec![f.units[0]], town: None },
+                Scope::Units { units: vec![f.units[1], f.units[2]], town: None },
+                Scope::Units { units: vec![f.units[2]], town: Some(f.town) },
+                Scope::Asker { user_id: 7, credit_code: None },
+                Scope::Asker { user_id: 8, credit_code: Some("91350100M000100Y43".into()) },
+                Scope::Nothing,
+            ];
+            let scope = &scopes[viewer];
+            let all = f.store.list(&ListFilter { limit: 500, ..ListFilter::default() }, &Scope::All).await.unwrap().items;
+            let visible = f.store.list(&ListFilter { limit: 500, ..ListFilter::default() }, scope).await.unwrap().items;
+            let expected: Vec<_> = all.iter().filter(|r| scope.permits(&r.scope_facts())).map(|r| r.id).collect();
+            let got: Vec<_> = visible.iter().map(|r| r.id).collect();
+            assert_eq!(got, expected);
+            for r in &all {
+                let found = f.store.find(&r.tracking_no, scope).await.unwrap();
+                assert_eq!(found.is_some(), scope.permits(&r.scope_facts()));
+            }
+        });
+    }
+}
