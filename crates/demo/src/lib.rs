@@ -1,0 +1,240 @@
+//! The demo city of mashangban (马上办): an organisation, a catalogue of
+//! categories, demo accounts and a seeded two-year history of requests,
+//! loaded through the ordinary store API so every step of the history is
+//! checked by the request lifecycle and recorded as an event.
+//!
+//! The data lives in `data/*.toml` (bundled); a city can replace the three
+//! files with its own ([`DemoData::from_dir`]).
+
+mod data;
+mod exec;
+mod plan;
+mod text;
+
+use std::collections::HashMap;
+use std::fmt;
+
+use mashangban_domain::org::{Role, UnitKind};
+use mashangban_domain::time::Instant;
+use mashangban_domain::validation::CreditCode;
+use mashangban_store::{NewCategory, NewUnit, NewUser, Store};
+
+pub use data::DemoData;
+
+/// A failure loading the demo city; the message says what and where.
+#[derive(Debug)]
+pub struct DemoError(pub String);
+
+impl fmt::Display for DemoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DemoError {}
+
+/// A demo account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoUser {
+    pub username: &'static str,
+    pub role: Role,
+    /// The code of the account's unit; `None` for the enterprise account.
+    pub unit_code: Option<String>,
+    pub display_name: String,
+}
+
+/// The first 17 characters of the demo enterprise's credit code: `9` `1`
+/// (an enterprise registered by market regulation), `442000` (Zhongshan),
+/// then its organisation code.
+const DEMO_ENTERPRISE_BODY: &str = "91442000MA4W7K3X5";
+const DEMO_ENTERPRISE_NAME: &str = "中山市华凯灯饰有限公司";
+
+/// The demo enterprise's credit code and name (used by the `enterprise`
+/// account and by some of its requests). Fictional.
+pub fn demo_enterprise() -> Result<(CreditCode, String), DemoError> {
+    // The body is a constant over the credit-code alphabet with a digit
+    // division code; `tests::demo_enterprise_code_is_valid` proves it.
+    CreditCode::with_check_char(DEMO_ENTERPRISE_BODY)
+        .map(|code| (code, DEMO_ENTERPRISE_NAME.to_owned()))
+        .ok_or_else(|| DemoError("the demo enterprise's credit code body is invalid".into()))
+}
+
+/// The demo accounts. Staff belong to the units of the bundled city; a
+/// replaced org without one of them falls back to a unit of the same kind.
+pub fn demo_users(data: &DemoData) -> Vec<DemoUser> {
+    let unit = |preferred: &str, kind: UnitKind| -> Option<String> {
+        data.unit(preferred)
+            .or_else(|| data.units_of_kind(kind).next())
+            .or_else(|| data.units_of_kind(UnitKind::City).next())
+            .map(|u| u.code.clone())
+    };
+    let hotline = unit("zwfw-12345", UnitKind::Subunit);
+    let staff = |username: &'static str, role: Role, unit_code: Option<String>, name: &str| DemoUser {
+        username,
+        role,
+        unit_code,
+        display_name: format!("{} {name}", role.label()),
+    };
+    vec![
+        staff("operator", Role::Operator, hotline.clone(), "陈嘉欣"),
+        staff("dispatcher", Role::Dispatcher, hotline, "梁志强"),
+        staff("handler", Role::Handler, unit("scjgj", UnitKind::Department), "黄丽萍"),
+        staff("unit-leader", Role::UnitLeader, unit("scjgj", UnitKind::Department), "何国华"),
+        staff("supervisor", Role::Supervisor, unit("zwfw", UnitKind::Department), "林晓峰"),
+        staff("leader", Role::CityLeader, unit("city", UnitKind::City), "郑振华"),
+        staff("admin", Role::Admin, unit("city", UnitKind::City), "吴文杰"),
+        DemoUser {
+            username: "enterprise",
+            role: Role::Enterprise,
+            unit_code: None,
+            display_name: DEMO_ENTERPRISE_NAME.to_owned(),
+        },
+    ]
+}
+
+/// Upserts units (parents before children; the order is sorted
+/// topologically when the data is read) and categories (parents before
+/// children). Idempotent.
+pub async fn load_org_and_catalog<S: Store>(store: &S, data: &DemoData) -> Result<(), DemoError> {
+    for u in &data.units {
+        store
+            .upsert_unit(NewUnit {
+                code: u.code.clone(),
+                name: u.name.clone(),
+                short_name: u.short_name.clone(),
+                kind: u.kind,
+                parent_code: u.parent.clone(),
+            })
+            .await
+            .map_err(|e| DemoError(format!("写入单位「{}」（{}）失败：{e}", u.name, u.code)))?;
+    }
+    for c in &data.categories {
+        store
+            .upsert_category(NewCategory {
+                code: c.code.clone(),
+                name: c.name.clone(),
+                parent_code: c.parent.clone(),
+                lead_unit_code: c.lead.clone(),
+                keywords: c.keywords.clone(),
+            })
+            .await
+            .map_err(|e| DemoError(format!("写入事项分类「{}」（{}）失败：{e}", c.name, c.code)))?;
+    }
+    Ok(())
+}
+
+/// Creates the demo users that do not exist yet (idempotent); returns
+/// (username, created?) pairs. The caller passes a ready password hash
+/// (the same password for all).
+pub async fn load_users<S: Store>(
+    store: &S,
+    data: &DemoData,
+    password_hash: &str,
+) -> Result<Vec<(String, bool)>, DemoError> {
+    let units: HashMap<String, i64> = store
+        .list_units()
+        .await
+        .map_err(|e| DemoError(format!("读取组织架构失败：{e}")))?
+        .into_iter()
+        .map(|u| (u.code, u.id))
+        .collect();
+    let mut out = Vec::new();
+    for user in demo_users(data) {
+        let exists = store
+            .find_user(user.username)
+            .await
+            .map_err(|e| DemoError(format!("查找演示账号「{}」失败：{e}", user.username)))?
+            .is_some();
+        if exists {
+            out.push((user.username.to_owned(), false));
+            continue;
+        }
+        let unit_id = match &user.unit_code {
+            Some(code) => Some(*units.get(code).ok_or_else(|| {
+                DemoError(format!("演示账号「{}」的单位「{code}」不存在，请先加载组织架构", user.username))
+            })?),
+            None => None,
+        };
+        let credit_code = match user.role {
+            Role::Enterprise => Some(demo_enterprise()?.0.as_str().to_owned()),
+            _ => None,
+        };
+        store
+            .create_user(NewUser {
+                username: user.username.to_owned(),
+                display_name: user.display_name.clone(),
+                role: user.role,
+                unit_id,
+                credit_code,
+                phone: None,
+                password_hash: password_hash.to_owned(),
+            })
+            .await
+            .map_err(|e| DemoError(format!("创建演示账号「{}」失败：{e}", user.username)))?;
+        out.push((user.username.to_owned(), true));
+    }
+    Ok(out)
+}
+
+/// Settings of the generated history.
+#[derive(Debug, Clone)]
+pub struct HistoryOptions {
+    pub seed: u64,
+    /// How many requests.
+    pub count: usize,
+    /// The history covers the two years before this instant; nothing happens after it.
+    pub end: Instant,
+}
+
+/// Generates a deterministic history unless the store already holds
+/// requests (then returns `Ok(0)`). Calls `progress(done, total)` as
+/// requests finish. Needs the org, the catalogue and (for named actors) the
+/// demo users loaded first, and a Tokio runtime.
+pub async fn generate_history<S: Store>(
+    store: &S,
+    data: &DemoData,
+    options: &HistoryOptions,
+    progress: impl Fn(u64, u64) + Send + Sync,
+) -> Result<usize, DemoError> {
+    exec::generate_history(store, data, options, &progress).await
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_enterprise_code_is_valid() {
+        let body_ok = CreditCode::with_check_char(DEMO_ENTERPRISE_BODY);
+        assert!(body_ok.is_some());
+        let (code, name) = demo_enterprise().unwrap();
+        assert_eq!(CreditCode::parse(code.as_str()).unwrap(), code);
+        assert_eq!(code.division_code(), "442000");
+        assert_eq!(name, "中山市华凯灯饰有限公司");
+    }
+
+    #[test]
+    fn demo_users_have_their_units() {
+        let data = DemoData::bundled().unwrap();
+        let users = demo_users(&data);
+        let by_name = |n: &str| users.iter().find(|u| u.username == n).unwrap();
+        assert_eq!(by_name("operator").unit_code.as_deref(), Some("zwfw-12345"));
+        assert_eq!(by_name("dispatcher").role, Role::Dispatcher);
+        assert_eq!(by_name("handler").unit_code.as_deref(), Some("scjgj"));
+        assert_eq!(by_name("unit-leader").role, Role::UnitLeader);
+        assert_eq!(by_name("supervisor").unit_code.as_deref(), Some("zwfw"));
+        assert_eq!(by_name("leader").unit_code.as_deref(), Some("city"));
+        assert_eq!(by_name("admin").role, Role::Admin);
+        let enterprise = by_name("enterprise");
+        assert_eq!(enterprise.role, Role::Enterprise);
+        assert_eq!(enterprise.unit_code, None);
+        assert_eq!(enterprise.display_name, demo_enterprise().unwrap().1);
+        assert_eq!(users.len(), 8);
+        for u in &users {
+            if u.role.is_staff() {
+                assert!(data.unit(u.unit_code.as_deref().unwrap()).is_some(), "{}", u.username);
+            }
+        }
+    }
+}
