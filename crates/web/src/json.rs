@@ -16,22 +16,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-        if !is_json {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "请求体必须是 JSON（Content-Type: application/json）",
-            ));
+        if !declares_json(req.headers()) {
+            return Err(not_json());
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|_| payload_too_large())?;
         parse_json(&bytes).map(JsonBody)
     }
+}
+
+/// Whether the body is declared `application/json` (parameters allowed).
+fn declares_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn not_json() -> ApiError {
+    ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "请求体必须是 JSON（Content-Type: application/json）")
 }
 
 pub fn payload_too_large() -> ApiError {
@@ -83,19 +86,10 @@ impl<S: Send + Sync> FromRequest<S> for RawJson {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let declared_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        let declared_json = declares_json(req.headers());
         let bytes = Bytes::from_request(req, state).await.map_err(|_| payload_too_large())?;
         if !bytes.is_empty() && !declared_json {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "请求体必须是 JSON（Content-Type: application/json）",
-            ));
+            return Err(not_json());
         }
         Ok(Self(bytes))
     }

@@ -61,11 +61,13 @@ pub async fn public_view_of<S: Store>(state: &AppState<S>, request: &Request) ->
     let org = state.org();
     let events = state.store.history(request.id).await?;
     let mut view = views::public_view(request, &events, &org);
-    if let Some(parent_id) = request.merged_into {
-        if let Some(parent) = state.store.find_by_id(parent_id, &Scope::All).await? {
-            let parent_events = state.store.history(parent.id).await?;
-            view.merged_into = Some(Box::new(views::public_view(&parent, &parent_events, &org)));
-        }
+    let parent = match request.merged_into {
+        Some(parent_id) => state.store.find_by_id(parent_id, &Scope::All).await?,
+        None => None,
+    };
+    if let Some(parent) = parent {
+        let parent_events = state.store.history(parent.id).await?;
+        view.merged_into = Some(Box::new(views::public_view(&parent, &parent_events, &org)));
     }
     Ok(view)
 }

@@ -1,0 +1,401 @@
+//! `mashangban` — 马上办, the city request platform in one binary.
+
+mod config;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use mashangban_domain::org::Role;
+use mashangban_domain::time;
+use mashangban_store::{NewApiToken, NewUser, OrgStore};
+use mashangban_store_sqlite::{SqliteOptions, SqliteStore};
+use mashangban_web::{AppState, WebConfig, auth};
+
+use config::{Database, FileConfig};
+
+#[derive(Parser)]
+#[command(name = "mashangban", version, about = "马上办 — 企业和群众诉求马上办平台 (city request platform)")]
+struct Cli {
+    /// Configuration file (TOML); default ./mashangban.toml if present.
+    #[arg(long, global = true, env = "MASHANGBAN_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct DbArgs {
+    /// Data directory (default ./data).
+    #[arg(long, global = true, env = "MASHANGBAN_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL, e.g. sqlite://./data/mashangban.db (default: in the data directory).
+    #[arg(long, global = true, env = "MASHANGBAN_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the platform.
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long, env = "MASHANGBAN_LISTEN")]
+        listen: Option<String>,
+        /// The public address for links in answers (default http://LISTEN).
+        #[arg(long, env = "MASHANGBAN_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// Load the demo city first (idempotent).
+        #[arg(long)]
+        demo: bool,
+        #[command(flatten)]
+        demo_args: DemoArgs,
+    },
+    /// Load the demo city: organisation, categories, users and a seeded history (idempotent).
+    Demo {
+        #[command(flatten)]
+        demo_args: DemoArgs,
+    },
+    /// Manage people's accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens of machine clients.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Write a consistent online copy of the database to FILE; start on it to restore.
+    Backup { file: PathBuf },
+}
+
+#[derive(Args, Clone)]
+struct DemoArgs {
+    /// Password of every demo user.
+    #[arg(long, env = "MASHANGBAN_DEMO_PASSWORD")]
+    demo_password: Option<String>,
+    /// Number of historical requests to generate.
+    #[arg(long, default_value_t = 5000)]
+    demo_requests: usize,
+    /// Seed of the history generator.
+    #[arg(long, default_value_t = 12345)]
+    demo_seed: u64,
+    /// A directory with org.toml, categories.toml and requests.toml replacing the bundled demo city.
+    #[arg(long)]
+    demo_data: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account; the password is read from --password, MASHANGBAN_PASSWORD or standard input.
+    Add {
+        username: String,
+        /// operator, dispatcher, handler, unit_leader, supervisor, city_leader, admin, enterprise, resident
+        #[arg(long)]
+        role: String,
+        /// Unit code (staff only), e.g. scjgj.
+        #[arg(long)]
+        unit: Option<String>,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Unified Social Credit Code (enterprise accounts).
+        #[arg(long)]
+        credit_code: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long, env = "MASHANGBAN_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Set a new password (ends the user's sessions).
+    Passwd {
+        username: String,
+        #[arg(long, env = "MASHANGBAN_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Disable an account (ends its sessions).
+    Disable { username: String },
+    /// Re-enable a disabled account.
+    Enable { username: String },
+    /// List accounts.
+    List,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token bound to a role and unit; prints the secret once.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        unit: Option<String>,
+    },
+    /// Revoke a token by id.
+    Revoke { id: i64 },
+    /// List tokens (never their secrets).
+    List,
+}
+
+const DEFAULT_DEMO_PASSWORD: &str = "mashangban-demo";
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MASHANGBAN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("错误: 无法启动运行时: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("错误: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let file = FileConfig::load(cli.config.as_deref())?;
+    let store = open_store(&cli.db, &file)?;
+    match cli.command {
+        Command::Serve { listen, public_url, demo, demo_args } => {
+            if demo {
+                load_demo(&store, &demo_args, &file).await?;
+            }
+            let listen = listen.or(file.listen.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
+            let public_url = public_url.or(file.public_url.clone()).unwrap_or_else(|| format!("http://{listen}"));
+            serve(store, &listen, public_url, &file).await
+        }
+        Command::Demo { demo_args } => load_demo(&store, &demo_args, &file).await,
+        Command::User(command) => user_command(&store, command).await,
+        Command::Token(command) => token_command(&store, command).await,
+        Command::Backup { file } => {
+            let bytes = store.backup(&file).await.map_err(|e| e.to_string())?;
+            println!("已备份到 {}（{} 字节）。恢复：以该文件启动 `mashangban serve --database-url sqlite://{}`", file.display(), bytes, file.display());
+            Ok(())
+        }
+    }
+}
+
+fn open_store(db: &DbArgs, file: &FileConfig) -> Result<SqliteStore, String> {
+    let data_dir = db.data_dir.clone().or(file.data_dir.clone()).unwrap_or_else(|| PathBuf::from("data"));
+    let database = match db.database_url.as_deref().or(file.database_url.as_deref()) {
+        Some(url) => config::parse_database_url(url)?,
+        None => config::default_database(&data_dir),
+    };
+    let Database::Sqlite(path) = database;
+    let options = SqliteOptions {
+        tracking_prefix: file.tracking_prefix.clone().unwrap_or_else(|| "ZS".into()),
+        ..SqliteOptions::default()
+    };
+    SqliteStore::open(&path, options).map_err(|e| format!("无法打开数据库 {}: {e}", path.display()))
+}
+
+async fn serve(store: SqliteStore, listen: &str, public_url: String, file: &FileConfig) -> Result<(), String> {
+    let config = WebConfig {
+        public_url: public_url.clone(),
+        secure_cookies: file.secure_cookies.unwrap_or(false),
+        ..WebConfig::default()
+    };
+    let state = AppState::new(store, config).await.map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("无法监听 {listen}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("马上办已启动: http://{local}  (对外地址 {public_url})");
+    println!("  接口: http://{local}/api/v1/  登录: POST /api/v1/auth/login");
+    mashangban_web::serve(listener, state, shutdown_signal()).await.map_err(|e| e.to_string())?;
+    println!("马上办已停止。");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+async fn load_demo(store: &SqliteStore, args: &DemoArgs, file: &FileConfig) -> Result<(), String> {
+    let data = match &args.demo_data {
+        Some(dir) => mashangban_demo::DemoData::from_dir(dir),
+        None => mashangban_demo::DemoData::bundled(),
+    }
+    .map_err(|e| e.to_string())?;
+    mashangban_demo::load_org_and_catalog(store, &data).await.map_err(|e| e.to_string())?;
+    let password = args
+        .demo_password
+        .clone()
+        .or(file.demo_password.clone())
+        .unwrap_or_else(|| DEFAULT_DEMO_PASSWORD.into());
+    let hash = auth::hash_password(&password).map_err(|e| e.message)?;
+    let users = mashangban_demo::load_users(store, &data, &hash).await.map_err(|e| e.to_string())?;
+    let bar = ProgressBar::new(args.demo_requests as u64);
+    if let Ok(style) = ProgressStyle::with_template("生成历史诉求 {bar:40} {pos}/{len} {elapsed}") {
+        bar.set_style(style);
+    }
+    let options = mashangban_demo::HistoryOptions { seed: args.demo_seed, count: args.demo_requests, end: time::now() };
+    let made = mashangban_demo::generate_history(store, &data, &options, |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    if made == 0 {
+        println!("演示城市已存在：历史诉求未重复生成。");
+    } else {
+        println!("已生成 {made} 件历史诉求。");
+    }
+    println!("演示账号（密码均为「{password}」）：");
+    for (username, created) in &users {
+        println!("  {username:<12}{}", if *created { "新建" } else { "已存在" });
+    }
+    println!("警告：以上账号和密码仅供演示，切勿用于正式环境。");
+    Ok(())
+}
+
+fn read_password(given: Option<String>) -> Result<String, String> {
+    let password = match given {
+        Some(p) => p,
+        None => {
+            eprintln!("请输入密码（一行）：");
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).map_err(|e| e.to_string())?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    if password.chars().count() < 8 {
+        return Err("密码至少 8 位".into());
+    }
+    Ok(password)
+}
+
+async fn unit_id(store: &SqliteStore, code: Option<&str>) -> Result<Option<i64>, String> {
+    let Some(code) = code else { return Ok(None) };
+    let units = store.list_units().await.map_err(|e| e.to_string())?;
+    units.iter().find(|u| u.code == code).map(|u| Some(u.id)).ok_or_else(|| format!("单位「{code}」不存在"))
+}
+
+fn parse_role(role: &str) -> Result<Role, String> {
+    Role::parse(role).ok_or_else(|| {
+        let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!("角色「{role}」不存在；可选：{}", all.join(", "))
+    })
+}
+
+async fn user_command(store: &SqliteStore, command: UserCommand) -> Result<(), String> {
+    match command {
+        UserCommand::Add { username, role, unit, name, credit_code, phone, password } => {
+            let role = parse_role(&role)?;
+            if role.is_staff() && unit.is_none() {
+                return Err("工作人员账号必须指定所属单位（--unit）".into());
+            }
+            let credit_code = match credit_code {
+                Some(c) => Some(mashangban_domain::validation::CreditCode::parse(&c).map_err(|e| e.message)?.as_str().to_owned()),
+                None if role == Role::Enterprise => return Err("企业账号必须指定统一社会信用代码（--credit-code）".into()),
+                None => None,
+            };
+            let phone = match phone {
+                Some(p) => Some(mashangban_domain::validation::Phone::parse(&p).map_err(|e| e.message)?.as_str().to_owned()),
+                None => None,
+            };
+            let unit_id = unit_id(store, unit.as_deref()).await?;
+            let password_hash = auth::hash_password(&read_password(password)?).map_err(|e| e.message)?;
+            let user = store
+                .create_user(NewUser {
+                    display_name: name.unwrap_or_else(|| username.clone()),
+                    username,
+                    role,
+                    unit_id,
+                    credit_code,
+                    phone,
+                    password_hash,
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("已创建用户 {}（{}，编号 {}）", user.username, user.role.label(), user.id);
+        }
+        UserCommand::Passwd { username, password } => {
+            let hash = auth::hash_password(&read_password(password)?).map_err(|e| e.message)?;
+            store.set_password(&username, hash).await.map_err(|e| e.to_string())?;
+            println!("已更新 {username} 的密码，原有登录会话已失效。");
+        }
+        UserCommand::Disable { username } => {
+            store.set_user_disabled(&username, true).await.map_err(|e| e.to_string())?;
+            println!("已停用 {username}。");
+        }
+        UserCommand::Enable { username } => {
+            store.set_user_disabled(&username, false).await.map_err(|e| e.to_string())?;
+            println!("已启用 {username}。");
+        }
+        UserCommand::List => {
+            for u in store.list_users().await.map_err(|e| e.to_string())? {
+                let state = if u.disabled { "停用" } else { "正常" };
+                println!("{:>5}  {:<16} {:<10} {:<6} {}", u.id, u.username, u.role.label(), state, u.display_name);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn token_command(store: &SqliteStore, command: TokenCommand) -> Result<(), String> {
+    match command {
+        TokenCommand::Create { name, role, unit } => {
+            let role = parse_role(&role)?;
+            if !role.is_staff() {
+                return Err("接口令牌只能绑定工作人员角色".into());
+            }
+            let unit_id = unit_id(store, unit.as_deref()).await?;
+            let secret = auth::new_api_token();
+            let token = store
+                .create_api_token(NewApiToken {
+                    name,
+                    token_hash: auth::hash_secret(&secret),
+                    role,
+                    unit_id,
+                    created_at: time::now(),
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("令牌编号 {}（{}，{}）已创建。请妥善保存，它只显示这一次：", token.id, token.name, token.role.label());
+            println!("{secret}");
+        }
+        TokenCommand::Revoke { id } => {
+            store.revoke_api_token(id, time::now()).await.map_err(|e| e.to_string())?;
+            println!("已吊销令牌 {id}。");
+        }
+        TokenCommand::List => {
+            for t in store.list_api_tokens().await.map_err(|e| e.to_string())? {
+                let state = if t.revoked_at.is_some() { "已吊销" } else { "有效" };
+                println!("{:>5}  {:<20} {:<10} {}", t.id, t.name, t.role.label(), state);
+            }
+        }
+    }
+    Ok(())
+}
+

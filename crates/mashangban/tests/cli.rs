@@ -1,0 +1,104 @@
+//! The binary as an operator uses it: demo, user, token, backup, and serve.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn mashangban(data_dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mashangban"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("MASHANGBAN_DATABASE_URL")
+        .env("MASHANGBAN_LOG", "warn")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn demo_users_tokens_and_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (ok, out, err) = mashangban(&data, &["demo", "--demo-requests", "60", "--demo-password", "demo-secret-1"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("dispatcher") && out.contains("enterprise") && out.contains("仅供演示"), "{out}");
+    assert!(out.contains("已生成 60 件历史诉求"), "{out}");
+    // Idempotent: a second run creates nothing new.
+    let (ok, out, _) = mashangban(&data, &["demo", "--demo-requests", "60"]);
+    assert!(ok);
+    assert!(out.contains("未重复生成") && out.contains("已存在"), "{out}");
+
+    let (ok, out, err) = mashangban(&data, &["user", "add", "wangfang", "--role", "dispatcher", "--unit", "zwfw-12345", "--password", "a-long-password"]);
+    assert!(ok, "{out}{err}");
+    let (ok, _, err) = mashangban(&data, &["user", "add", "wangfang", "--role", "dispatcher", "--unit", "zwfw-12345", "--password", "a-long-password"]);
+    assert!(!ok && err.contains("已被使用"), "{err}");
+    let (ok, _, err) = mashangban(&data, &["user", "add", "x", "--role", "wizard", "--unit", "city", "--password", "a-long-password"]);
+    assert!(!ok && err.contains("角色"), "{err}");
+    let (ok, _, _) = mashangban(&data, &["user", "disable", "wangfang"]);
+    assert!(ok);
+    let (ok, out, _) = mashangban(&data, &["user", "list"]);
+    assert!(ok && out.contains("wangfang") && out.contains("停用"), "{out}");
+
+    let (ok, out, err) = mashangban(&data, &["token", "create", "--name", "粤商通", "--role", "operator", "--unit", "zwfw-12345"]);
+    assert!(ok, "{err}");
+    let secret = out.lines().find(|l| l.starts_with("msb_")).unwrap().to_owned();
+    assert_eq!(secret.len(), 4 + 64);
+    let (ok, _, _) = mashangban(&data, &["token", "revoke", "1"]);
+    assert!(ok);
+    let (ok, out, _) = mashangban(&data, &["token", "list"]);
+    assert!(ok && out.contains("已吊销"), "{out}");
+
+    let backup = dir.path().join("backup.db");
+    let (ok, out, err) = mashangban(&data, &["backup", backup.to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+    assert!(backup.metadata().unwrap().len() > 100_000);
+    // The copy is a working platform: list its users.
+    let url = format!("sqlite://{}", backup.display());
+    let (ok, out, _) = mashangban(&data, &["user", "list", "--database-url", &url]);
+    assert!(ok && out.contains("wangfang"), "{out}");
+
+    let (ok, _, err) = mashangban(&data, &["user", "list", "--database-url", "postgres://localhost/x"]);
+    assert!(!ok && err.contains("PostgreSQL"), "{err}");
+}
+
+#[test]
+fn serve_answers_and_stops_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mashangban"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--demo", "--demo-requests", "20", "--data-dir"])
+        .arg(dir.path())
+        .env("MASHANGBAN_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let address = loop {
+        let line = lines.next().expect("server printed its address").unwrap();
+        if let Some(rest) = line.strip_prefix("马上办已启动: http://") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let units: serde_json::Value =
+            reqwest::get(format!("http://{address}/api/v1/units")).await.unwrap().json().await.unwrap();
+        assert!(units.as_array().unwrap().len() > 50);
+        let res = reqwest::Client::new()
+            .post(format!("http://{address}/api/v1/auth/login"))
+            .json(&serde_json::json!({ "username": "leader", "password": "mashangban-demo" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    });
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+}
