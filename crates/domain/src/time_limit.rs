@@ -38,8 +38,9 @@ mod tests {
     use chrono::DateTime;
 
     #[test]
+    #[allow(clippy::unwrap_used)]
     fn worked_example_complaint_and_consultation() {
-        let Ok(calendar) = WorkCalendar::bundled() else { return assert!(false, "bundled calendar loads") };
+        let calendar = WorkCalendar::bundled().unwrap();
         let received = DateTime::parse_from_rfc3339("2026-02-13T10:00:00+08:00").ok();
         let received = received.map(|t| crate::time::in_shanghai(&t));
         let due = received.and_then(|r| default_due(&calendar, r, RequestKind::Help, Urgency::ActNow, true));
