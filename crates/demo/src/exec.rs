@@ -143,6 +143,8 @@ impl Resolved {
             check_code: r.check_code.clone(),
             submitted_by,
             due_at: r.due_at,
+            deadlines: r.deadlines,
+            time_limits: Some(r.time_limits),
         })
     }
 
@@ -166,6 +168,8 @@ impl Resolved {
             }
             PlannedAction::RefuseReturn { reason } => Action::RefuseReturn { reason },
             PlannedAction::StageReply { content } => Action::StageReply { content },
+            PlannedAction::Suspend { reason } => Action::Suspend { reason },
+            PlannedAction::Resume => Action::Resume { comment: None },
             PlannedAction::RequestExtension { requested_due, reason } => {
                 Action::RequestExtension { requested_due, reason }
             }
@@ -237,7 +241,9 @@ pub(crate) async fn generate_history<S: Store>(
     if !existing.items.is_empty() {
         return Ok(0);
     }
-    let calendar = WorkCalendar::bundled().map_err(|e| DemoError(format!("加载工作日历失败：{e}")))?;
+    let calendar = std::sync::Arc::new(
+        WorkCalendar::bundled().map_err(|e| DemoError(format!("加载工作日历失败：{e}")))?,
+    );
     let mut plan = plan::build(data, options, &calendar)?;
     let resolved = resolve(store, data).await?;
     let total = plan.len() as u64;
@@ -298,6 +304,7 @@ pub(crate) async fn generate_history<S: Store>(
                         action,
                         attachment_ids: Vec::new(),
                         meta: Meta { now: step.at, client_ip: None },
+                        calendar: Some(std::sync::Arc::clone(&calendar)),
                     },
                 });
             }

@@ -10,6 +10,8 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
+use mashangban_domain::time_limit::{RuleSet, TimeLimits, intake_deadlines};
+use mashangban_domain::request::Deadlines;
 use mashangban_domain::calendar::WorkCalendar;
 use mashangban_domain::org::UnitKind;
 use mashangban_domain::request::{Asker, Channel, Contact, Rating, RequestKind, State, Urgency};
@@ -82,6 +84,11 @@ const REFUSE_RETURN_REASONS: [&str; 3] = [
 ];
 const REFUSE_EXTENSION_REASONS: [&str; 2] =
     ["延期理由不充分，请在原时限内办结并答复诉求人。", "该事项情形不复杂，不同意延期，请加快办理。"];
+const SUSPEND_REASONS: [&str; 3] = [
+    "需诉求人补充营业执照副本和相关合同材料，待材料补齐后继续办理。",
+    "诉求人暂时无法配合现场核查，约定时间后继续办理。",
+    "需诉求人提供具体地址和现场照片，暂缓办理。",
+];
 const WITHDRAW_REASONS: [&str; 3] =
     ["问题已自行解决，申请撤回。", "已与对方协商解决，不需要再处理。", "反映的情况有误，申请撤回诉求。"];
 const PRAISE_COMMENTS: [&str; 4] =
@@ -127,6 +134,8 @@ pub(crate) enum PlannedAction {
     Merge { parent: usize },
     Withdraw { reason: String },
     Archive,
+    Suspend { reason: String },
+    Resume,
 }
 
 impl PlannedAction {
@@ -146,6 +155,8 @@ impl PlannedAction {
             Self::Merge { .. } => State::Merged,
             Self::Withdraw { .. } => State::Withdrawn,
             Self::Archive => State::Archived,
+            Self::Suspend { .. } => State::Suspended,
+            Self::Resume => State::InProgress,
         }
     }
 
@@ -169,6 +180,8 @@ impl PlannedAction {
             Self::Merge { .. } => "merge",
             Self::Withdraw { .. } => "withdraw",
             Self::Archive => "archive",
+            Self::Suspend { .. } => "suspend",
+            Self::Resume => "resume",
         }
     }
 }
@@ -198,6 +211,8 @@ pub(crate) struct PlannedRequest {
     pub address: Option<String>,
     pub check_code: String,
     pub due_at: Option<Instant>,
+    pub deadlines: Deadlines,
+    pub time_limits: TimeLimits,
     pub intake_by: Who,
     pub steps: Vec<PlannedStep>,
     /// Which title/content/reply of the category's template the text is.
@@ -465,7 +480,7 @@ impl<'a> Generator<'a> {
         let content = fill.apply(text_at(&template.contents, text_index));
         let phone = self.mobile()?;
         let check_code = format!("{:08}", self.rng.gen_range(0..100_000_000u32));
-        let due_at = self.due(received_at, &asker, kind, urgency);
+        let (due_at, deadlines, time_limits) = self.due(received_at, &asker, kind, urgency, channel);
         let intake_by = match channel {
             Channel::Phone | Channel::Counter | Channel::OnSite | Channel::DirectLine => Who::Operator,
             Channel::Api => Who::ApiClient,
@@ -492,7 +507,7 @@ impl<'a> Generator<'a> {
             urgency,
             channel,
             asker,
-            contact: Contact { name: person, phone },
+            contact: Contact { name: person, phone, email: None },
             title,
             content,
             category: template.category.clone(),
@@ -503,6 +518,8 @@ impl<'a> Generator<'a> {
             }),
             check_code,
             due_at,
+            deadlines,
+            time_limits,
             intake_by,
             steps,
             text_index,
@@ -554,9 +571,18 @@ impl<'a> Generator<'a> {
         Phone::parse(&number).map_err(|e| DemoError(format!("生成的手机号 {number} 无效：{e}")))
     }
 
-    /// The reply deadline, by the same default limits as live intake.
-    fn due(&self, received: Instant, asker: &Asker, kind: RequestKind, urgency: Urgency) -> Option<Instant> {
-        mashangban_domain::time_limit::default_due(self.calendar, received, kind, urgency, asker.is_enterprise())
+    /// The time limits and deadlines, by the same default rules as live intake.
+    fn due(
+        &self,
+        received: Instant,
+        asker: &Asker,
+        kind: RequestKind,
+        urgency: Urgency,
+        channel: Channel,
+    ) -> (Option<Instant>, Deadlines, TimeLimits) {
+        let limits = RuleSet::guangdong_defaults().resolve(kind, urgency, channel, asker.is_enterprise());
+        let (due, deadlines) = intake_deadlines(self.calendar, received, &limits);
+        (due, deadlines, limits)
     }
 
     // ---- time steps ------------------------------------------------------
@@ -703,6 +729,10 @@ impl<'a> Generator<'a> {
             let content = r.fill.apply(&self.pick_text(&self.data.text.stage_replies));
             p.push(at, p.lead_unit(), PlannedAction::StageReply { content });
         }
+        let suspend_rate = if r.recent { 0.12 } else { 0.03 };
+        if !natural_deadline && self.rng.gen_bool(suspend_rate) {
+            self.suspend(p);
+        }
         let extension_rate = if r.recent { 0.2 } else { 0.07 };
         if !natural_deadline
             && let Some(due) = p.due
@@ -736,6 +766,20 @@ impl<'a> Generator<'a> {
         let at = if quick { self.natural_after(p.last, 10, 120) } else { self.work_after(p.last, 20, 480) };
         let comment = if self.rng.gen_bool(0.3) { Some(self.pick_str(&CLOSE_COMMENTS)) } else { None };
         p.push(at, Who::Dispatcher, PlannedAction::Close { comment });
+    }
+
+    /// Suspended (挂起) for materials from the asker, resumed one to three
+    /// working days later; the deadline moves by the working time paused.
+    fn suspend(&mut self, p: &mut Path) {
+        let at = p.next(self.work_after(p.last, 30, 600));
+        let reason = self.pick_str(&SUSPEND_REASONS);
+        p.push(at, p.lead_unit(), PlannedAction::Suspend { reason });
+        let resumed = self.work_after(p.last, 420, 1260);
+        if let Some(due) = p.due {
+            let paused = self.calendar.working_time_between(at, resumed).unwrap_or(resumed - at);
+            p.due = Some(self.calendar.add_work_duration(due, paused).unwrap_or(due + paused));
+        }
+        p.push(resumed, p.lead_unit(), PlannedAction::Resume);
     }
 
     /// Before the deadline, except about 8% that reply late.
@@ -993,12 +1037,14 @@ mod tests {
                 | PlannedAction::RequestExtension { reason, .. }
                 | PlannedAction::RefuseExtension { reason }
                 | PlannedAction::Reopen { reason }
+                | PlannedAction::Suspend { reason }
                 | PlannedAction::Withdraw { reason } => out.push(reason.clone()),
                 PlannedAction::StageReply { content } | PlannedAction::Reply { content } => out.push(content.clone()),
                 PlannedAction::DirectClose { answer } => out.push(answer.clone()),
                 PlannedAction::SignFor
                 | PlannedAction::ApproveExtension
                 | PlannedAction::Merge { .. }
+                | PlannedAction::Resume
                 | PlannedAction::Archive => {}
             }
         }
@@ -1071,6 +1117,7 @@ mod tests {
     /// Runs every step through the real lifecycle, in time order across
     /// requests (as the executor does), with fake ids.
     fn check_lifecycle(plan: &[PlannedRequest]) {
+        let check_calendar = WorkCalendar::bundled().unwrap();
         let data = DemoData::bundled().unwrap();
         let units: HashMap<String, (i64, String)> = data
             .units
@@ -1114,6 +1161,10 @@ mod tests {
                     return_count: 0,
                     extension_count: 0,
                     due_at: new.due_at,
+                    deadlines: new.deadlines,
+                    time_limits: new.time_limits,
+                    suspended_at: None,
+                    supervision: None,
                     ledger_ref: None,
                     submitted_by: new.submitted_by,
                     received_at: p.received_at,
@@ -1134,7 +1185,7 @@ mod tests {
             let action = resolved.action(&step.action, |p| Some(p as i64 + 1)).unwrap();
             let actor = resolved.actor(&step.who).unwrap();
             let parent = plan[i].merge_parent().map(|p| requests[p].clone());
-            let ctx = Context { now: at, merge_parent: parent.as_ref() };
+            let ctx = Context { now: at, merge_parent: parent.as_ref(), calendar: Some(&check_calendar) };
             let outcome = lifecycle::apply(&requests[i], &actor, &action, &ctx)
                 .unwrap_or_else(|e| panic!("request {i} step {n} {}: {e}", step.action.name()));
             requests[i] = outcome.request;

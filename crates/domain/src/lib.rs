@@ -6,8 +6,10 @@
 pub mod calendar;
 pub mod error;
 pub mod lifecycle;
+pub mod notify;
 pub mod org;
 pub mod request;
+pub mod scoring;
 pub mod time;
 pub mod time_limit;
 pub mod validation;

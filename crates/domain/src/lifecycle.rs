@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::error::DomainError;
 use crate::org::{Actor, Role, UnitId};
 use crate::request::{EventKind, PendingExtension, Rating, Request, RequestId, RequestKind, State, COMMENT_MAX};
+use crate::calendar::WorkCalendar;
 use crate::time::Instant;
 use crate::validation::{optional_text, required_text};
 
@@ -49,6 +50,74 @@ pub enum Action {
     /// Withdrawn (撤回) by the asker.
     Withdraw { reason: Option<String> },
     Archive,
+    /// Suspend (挂起) while waiting for the asker; the clock pauses.
+    Suspend { reason: String },
+    /// Resume (恢复办理); deadlines move by the working time paused.
+    Resume { comment: Option<String> },
+    /// Place under supervision (督办) with instructions and a deadline.
+    Supervise { instructions: String, due: Instant },
+    /// Urge (催办) the handling unit.
+    Urge { message: String },
+    /// The scheduler's notice that a deadline is near (临期) or past (超期),
+    /// or an escalation (提级) to the unit leader or the supervisor.
+    Notice { notice: DeadlineNotice },
+}
+
+/// Which deadline a notice is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineKind {
+    SignFor,
+    Reply,
+}
+
+impl DeadlineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SignFor => "sign_for",
+            Self::Reply => "reply",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::SignFor => "签收",
+            Self::Reply => "答复",
+        }
+    }
+}
+
+/// How far a deadline problem has gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeLevel {
+    /// Due soon (临期).
+    DueSoon,
+    /// Overdue (超期): the unit is urged.
+    Overdue,
+    /// Escalated (提级) to the unit's leader.
+    UnitLeader,
+    /// Escalated to the supervisor (督办).
+    Supervisor,
+}
+
+impl NoticeLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DueSoon => "due_soon",
+            Self::Overdue => "overdue",
+            Self::UnitLeader => "unit_leader",
+            Self::Supervisor => "supervisor",
+        }
+    }
+}
+
+/// A scheduler notice about one deadline of one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeadlineNotice {
+    pub deadline: DeadlineKind,
+    pub level: NoticeLevel,
+    pub due: Instant,
 }
 
 impl Action {
@@ -73,6 +142,11 @@ impl Action {
             Self::Merge { .. } => "merge",
             Self::Withdraw { .. } => "withdraw",
             Self::Archive => "archive",
+            Self::Suspend { .. } => "suspend",
+            Self::Resume { .. } => "resume",
+            Self::Supervise { .. } => "supervise",
+            Self::Urge { .. } => "urge",
+            Self::Notice { .. } => "notice",
         }
     }
 
@@ -97,6 +171,11 @@ impl Action {
             Self::Merge { .. } => "并单",
             Self::Withdraw { .. } => "撤回",
             Self::Archive => "归档",
+            Self::Suspend { .. } => "挂起",
+            Self::Resume { .. } => "恢复办理",
+            Self::Supervise { .. } => "督办",
+            Self::Urge { .. } => "催办",
+            Self::Notice { .. } => "时限提醒",
         }
     }
 
@@ -114,9 +193,15 @@ impl Action {
             Self::DirectClose { .. } => &[Received],
             Self::FollowUp { .. } => &[Closed],
             Self::Reopen { .. } => &[FollowedUp],
-            Self::Merge { .. } => &[Received, Dispatched, Returned, SignedFor, InProgress],
-            Self::Withdraw { .. } => &[Received, Dispatched, Returned, SignedFor, InProgress],
+            Self::Merge { .. } => &[Received, Dispatched, Returned, SignedFor, InProgress, Suspended],
+            Self::Withdraw { .. } => &[Received, Dispatched, Returned, SignedFor, InProgress, Suspended],
             Self::Archive => &[Closed, FollowedUp],
+            Self::Suspend { .. } => &[SignedFor, InProgress],
+            Self::Resume { .. } => &[Suspended],
+            Self::Supervise { .. } | Self::Urge { .. } => {
+                &[Received, Dispatched, Returned, SignedFor, InProgress, Suspended, Replied]
+            }
+            Self::Notice { .. } => &[Received, Dispatched, Returned, SignedFor, InProgress, Replied],
         }
     }
 }
@@ -126,6 +211,8 @@ pub struct Context<'a> {
     pub now: Instant,
     /// The request to merge into, loaded by the store for [`Action::Merge`].
     pub merge_parent: Option<&'a Request>,
+    /// The work calendar, for deadlines; without it deadlines are left as they are.
+    pub calendar: Option<&'a WorkCalendar>,
 }
 
 /// The part of an event the lifecycle decides; the store adds who, when and where.
@@ -159,14 +246,16 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
     let (kind, comment) = match action {
         Action::Dispatch { lead, co, comment } => {
             let co = check_units(*lead, co)?;
-            details = json!({ "lead_unit_id": lead, "co_unit_ids": co });
             next.lead_unit_id = Some(*lead);
-            next.co_unit_ids = co;
+            next.co_unit_ids = co.clone();
             next.state = State::Dispatched;
+            let sign_due = start_sign_for_clock(&mut next, ctx);
+            details = json!({ "lead_unit_id": lead, "co_unit_ids": co, "sign_due_at": sign_due });
             (EventKind::Dispatched, optional_comment(comment.as_deref())?)
         }
         Action::SignFor { comment } => {
             next.state = State::SignedFor;
+            next.deadlines.sign_for = None;
             (EventKind::SignedFor, optional_comment(comment.as_deref())?)
         }
         Action::Return { reason } => {
@@ -185,14 +274,22 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
                 ));
             }
             let co = check_units(*lead, co)?;
-            details = json!({ "lead_unit_id": lead, "co_unit_ids": co, "previous_lead_unit_id": current.lead_unit_id });
             next.lead_unit_id = Some(*lead);
-            next.co_unit_ids = co;
+            next.co_unit_ids = co.clone();
             next.state = State::Dispatched;
+            let sign_due = start_sign_for_clock(&mut next, ctx);
+            details = json!({
+                "lead_unit_id": lead,
+                "co_unit_ids": co,
+                "previous_lead_unit_id": current.lead_unit_id,
+                "sign_due_at": sign_due,
+            });
             (EventKind::Redispatched, optional_comment(comment.as_deref())?)
         }
         Action::RefuseReturn { reason } => {
             next.state = State::Dispatched;
+            let sign_due = start_sign_for_clock(&mut next, ctx);
+            details = json!({ "lead_unit_id": current.lead_unit_id, "sign_due_at": sign_due });
             (EventKind::ReturnRefused, Some(required_text("驳回理由", reason, COMMENT_MAX)?))
         }
         Action::StageReply { content } => {
@@ -266,7 +363,8 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             next.rating = None;
             next.resolved = None;
             next.closed_at = None;
-            details = json!({ "lead_unit_id": current.lead_unit_id });
+            let sign_due = if next.state == State::Dispatched { start_sign_for_clock(&mut next, ctx) } else { None };
+            details = json!({ "lead_unit_id": current.lead_unit_id, "sign_due_at": sign_due });
             (EventKind::Reopened, Some(required_text("重办理由", reason, COMMENT_MAX)?))
         }
         Action::Merge { parent_id } => {
@@ -293,6 +391,45 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
         Action::Archive => {
             next.state = State::Archived;
             (EventKind::Archived, None)
+        }
+        Action::Suspend { reason } => {
+            next.state = State::Suspended;
+            next.suspended_at = Some(ctx.now);
+            (EventKind::Suspended, Some(required_text("挂起原因", reason, COMMENT_MAX)?))
+        }
+        Action::Resume { comment } => {
+            let paused = resume(&mut next, ctx);
+            details = json!({ "paused_working_minutes": paused.num_minutes() });
+            (EventKind::Resumed, optional_comment(comment.as_deref())?)
+        }
+        Action::Supervise { instructions, due } => {
+            if *due <= ctx.now {
+                return Err(DomainError::invalid("invalid_supervision_due", "督办期限必须晚于当前时间"));
+            }
+            let instructions = required_text("督办意见", instructions, COMMENT_MAX)?;
+            details = json!({ "due": crate::time::format_instant(due) });
+            next.supervision = Some(crate::request::Supervision {
+                instructions: instructions.clone(),
+                due: *due,
+                by: actor.name().to_owned(),
+                at: ctx.now,
+            });
+            (EventKind::Supervised, Some(instructions))
+        }
+        Action::Urge { message } => (EventKind::Urged, Some(required_text("催办意见", message, COMMENT_MAX)?)),
+        Action::Notice { notice } => {
+            details = json!({
+                "deadline": notice.deadline.as_str(),
+                "level": notice.level.as_str(),
+                "due": crate::time::format_instant(&notice.due),
+                "unit_id": current.lead_unit_id,
+            });
+            let kind = match notice.level {
+                NoticeLevel::DueSoon => EventKind::DueSoon,
+                NoticeLevel::Overdue => EventKind::Overdue,
+                NoticeLevel::UnitLeader | NoticeLevel::Supervisor => EventKind::Escalated,
+            };
+            (kind, Some(notice_text(notice)))
         }
     };
     next.updated_at = ctx.now;
@@ -345,6 +482,10 @@ pub fn check_permission(current: &Request, actor: &Actor, action: &Action) -> Re
             actor.has_role(&[Operator, Dispatcher]) || matches!(actor, Actor::PublicAsker | Actor::Account(_))
         }
         Action::Withdraw { .. } => actor.has_role(&[Operator]) || matches!(actor, Actor::PublicAsker | Actor::Account(_)),
+        Action::Suspend { .. } | Action::Resume { .. } => is_lead_unit_staff(current, actor),
+        Action::Supervise { .. } => actor.has_role(&[Supervisor]),
+        Action::Urge { .. } => actor.has_role(&[Supervisor, Dispatcher]),
+        Action::Notice { .. } => matches!(actor, Actor::System),
     };
     if allowed {
         Ok(())
@@ -433,4 +574,44 @@ pub fn check_attachment(current: &Request, actor: &Actor) -> Result<(), DomainEr
         Actor::Anonymous | Actor::System => false,
     };
     if allowed { Ok(()) } else { Err(DomainError::forbidden("您的角色无权为此诉求上传附件")) }
+}
+
+/// Starts the sign-for clock at dispatch; returns the deadline for the event.
+fn start_sign_for_clock(next: &mut Request, ctx: &Context<'_>) -> Option<String> {
+    let limit = next.time_limits.and_then(|l| l.sign_for);
+    next.deadlines.sign_for = ctx.calendar.and_then(|c| crate::time_limit::deadline(c, ctx.now, limit));
+    next.deadlines.sign_for.as_ref().map(crate::time::format_instant)
+}
+
+/// Ends a suspension: every deadline still ahead moves by the working time
+/// paused (natural time for natural-clock limits is not distinguished here:
+/// the pause is counted in working time, as 12345 rules suspend working days).
+fn resume(next: &mut Request, ctx: &Context<'_>) -> chrono::Duration {
+    next.state = State::InProgress;
+    let Some(since) = next.suspended_at.take() else { return chrono::Duration::zero() };
+    let paused = match ctx.calendar {
+        Some(c) => c.working_time_between(since, ctx.now).unwrap_or_else(|_| ctx.now - since),
+        None => ctx.now - since,
+    };
+    let shift = |due: Option<Instant>| {
+        due.map(|d| match ctx.calendar {
+            Some(c) => c.add_work_duration(d, paused).unwrap_or(d + paused),
+            None => d + paused,
+        })
+    };
+    next.due_at = shift(next.due_at);
+    next.deadlines.contact = shift(next.deadlines.contact);
+    next.deadlines.stage_reply = shift(next.deadlines.stage_reply);
+    paused
+}
+
+fn notice_text(notice: &DeadlineNotice) -> String {
+    let due = notice.due.format("%Y-%m-%d %H:%M");
+    let what = notice.deadline.label();
+    match notice.level {
+        NoticeLevel::DueSoon => format!("{what}期限 {due} 即将到期，请抓紧办理"),
+        NoticeLevel::Overdue => format!("{what}已超过期限 {due}，请立即办理（催办）"),
+        NoticeLevel::UnitLeader => format!("{what}超期未办（期限 {due}），已提级至单位领导"),
+        NoticeLevel::Supervisor => format!("{what}超期未办（期限 {due}），已提级至督办"),
+    }
 }

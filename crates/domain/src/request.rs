@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::DomainError;
 use crate::org::{UnitId, UserId};
 use crate::time::Instant;
+use crate::time_limit::TimeLimits;
 use crate::validation::{CreditCode, GeoPoint, Phone};
 
 pub type RequestId = i64;
@@ -104,6 +105,8 @@ labelled_enum!(
         SignedFor = "signed_for" / "已签收",
         /// In progress (办理中), after a stage reply.
         InProgress = "in_progress" / "办理中",
+        /// Suspended (挂起) while waiting for the asker, e.g. for materials; the clock pauses.
+        Suspended = "suspended" / "已挂起",
         /// Replied (答复), waiting for the platform to close it.
         Replied = "replied" / "已答复",
         /// Closed (办结).
@@ -122,7 +125,16 @@ labelled_enum!(
 impl State {
     /// Open requests still need work from someone.
     pub fn is_open(self) -> bool {
-        matches!(self, Self::Received | Self::Dispatched | Self::Returned | Self::SignedFor | Self::InProgress | Self::Replied)
+        matches!(
+            self,
+            Self::Received
+                | Self::Dispatched
+                | Self::Returned
+                | Self::SignedFor
+                | Self::InProgress
+                | Self::Suspended
+                | Self::Replied
+        )
     }
 
     /// Terminal states accept no further action.
@@ -157,6 +169,9 @@ impl Asker {
 pub struct Contact {
     pub name: String,
     pub phone: Phone,
+    /// E-mail for notices, if the asker gave one (validated by `notify::parse_email`).
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 /// Where the matter is.
@@ -167,6 +182,26 @@ pub struct Location {
     pub address: Option<String>,
     /// WGS-84.
     pub point: Option<GeoPoint>,
+}
+
+/// Deadlines besides the reply deadline (`Request::due_at`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Deadlines {
+    /// Sign-for (签收) by the lead unit, counted from dispatch.
+    pub sign_for: Option<Instant>,
+    /// First contact with the asker (首次联系), counted from receipt.
+    pub contact: Option<Instant>,
+    /// Stage reply (阶段性答复), counted from receipt.
+    pub stage_reply: Option<Instant>,
+}
+
+/// Supervision (督办) by a supervisor: written instructions and a deadline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Supervision {
+    pub instructions: String,
+    pub due: Instant,
+    pub by: String,
+    pub at: Instant,
 }
 
 /// An extension (延期) asked for by the lead unit, awaiting the dispatcher.
@@ -204,8 +239,16 @@ pub struct Request {
     pub reopen_count: u32,
     pub return_count: u32,
     pub extension_count: u32,
-    /// The reply/close deadline; computed by the time-limit rules.
+    /// The reply/close deadline (答复期限); computed by the time-limit rules.
     pub due_at: Option<Instant>,
+    /// The other deadlines: sign-for, first contact, stage reply.
+    pub deadlines: Deadlines,
+    /// The time limits in force when the request was received (kept when rules change).
+    pub time_limits: Option<TimeLimits>,
+    /// Since when the clock is paused (挂起).
+    pub suspended_at: Option<Instant>,
+    /// Supervision (督办) placed on the request.
+    pub supervision: Option<Supervision>,
     /// A reference to a ledger item (台账) this request is about, e.g. `outfall:ZS-0123`.
     pub ledger_ref: Option<String>,
     pub submitted_by: Option<UserId>,
@@ -249,6 +292,8 @@ pub struct NewRequest {
     pub check_code: String,
     pub submitted_by: Option<UserId>,
     pub due_at: Option<Instant>,
+    pub deadlines: Deadlines,
+    pub time_limits: Option<TimeLimits>,
 }
 
 /// Limits on free text, in characters.
@@ -316,6 +361,13 @@ labelled_enum!(
         Withdrawn = "withdrawn" / "撤回",
         Archived = "archived" / "归档",
         AttachmentAdded = "attachment_added" / "上传附件",
+        Suspended = "suspended" / "挂起",
+        Resumed = "resumed" / "恢复办理",
+        Supervised = "supervised" / "督办",
+        Urged = "urged" / "催办",
+        DueSoon = "due_soon" / "临期提醒",
+        Overdue = "overdue" / "超期",
+        Escalated = "escalated" / "提级督办",
     }
 );
 
@@ -333,6 +385,8 @@ impl EventKind {
                 | Self::DirectlyClosed
                 | Self::FollowedUp
                 | Self::Withdrawn
+                | Self::Suspended
+                | Self::Resumed
         )
     }
 
@@ -341,7 +395,16 @@ impl EventKind {
     pub fn is_public(self) -> bool {
         !matches!(
             self,
-            Self::Returned | Self::ReturnRefused | Self::ExtensionRequested | Self::ExtensionRefused | Self::ReplyRejected
+            Self::Returned
+                | Self::ReturnRefused
+                | Self::ExtensionRequested
+                | Self::ExtensionRefused
+                | Self::ReplyRejected
+                | Self::Supervised
+                | Self::Urged
+                | Self::DueSoon
+                | Self::Overdue
+                | Self::Escalated
         )
     }
 }

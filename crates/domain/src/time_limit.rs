@@ -1,52 +1,233 @@
-//! Time limits (办理时限) for replying to a request. These are Guangdong's
-//! defaults; the configurable, versioned rule table replaces them later.
+//! Time limits (办理时限): a rule table keyed by type × urgency × channel ×
+//! enterprise-or-resident, giving the deadlines for sign-for, first contact,
+//! stage reply and reply. Rules are versioned; a request keeps the limits of
+//! the version in force when it was received.
 
-use crate::calendar::{TimeLimit, WorkCalendar};
-use crate::request::{RequestKind, Urgency};
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::{Clock, MAX_NATURAL_MINUTES, MAX_WORKING_DAYS, MAX_WORKING_HOURS, TimeLimit, WorkCalendar};
+use crate::error::DomainError;
+use crate::request::{Channel, Deadlines, RequestKind, Urgency};
 use crate::time::Instant;
 
-/// The default reply limit: 咨询 2 working days, 求助 and 建议 10, 投诉 and
-/// 举报 15; enterprise act-now (马上办) 5; urgent 2 natural hours.
-pub fn default_reply_limit(kind: RequestKind, urgency: Urgency, enterprise: bool) -> TimeLimit {
-    match urgency {
-        Urgency::Urgent => TimeLimit::natural_minutes(120),
-        Urgency::ActNow if enterprise => TimeLimit::working_days(5),
-        _ => match kind {
-            RequestKind::Consultation => TimeLimit::working_days(2),
-            RequestKind::Help | RequestKind::Suggestion | RequestKind::Praise => TimeLimit::working_days(10),
-            RequestKind::Complaint | RequestKind::Report => TimeLimit::working_days(15),
-        },
+/// One row of the rule table. Empty keys match anything; empty limits leave
+/// the value to less specific rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    #[serde(default)]
+    pub kind: Option<RequestKind>,
+    #[serde(default)]
+    pub urgency: Option<Urgency>,
+    #[serde(default)]
+    pub channel: Option<Channel>,
+    /// `true` for enterprises, `false` for residents.
+    #[serde(default)]
+    pub enterprise: Option<bool>,
+    #[serde(default)]
+    pub sign_for: Option<TimeLimit>,
+    #[serde(default)]
+    pub contact: Option<TimeLimit>,
+    #[serde(default)]
+    pub stage_reply: Option<TimeLimit>,
+    #[serde(default)]
+    pub reply: Option<TimeLimit>,
+}
+
+impl Rule {
+    fn matches(&self, kind: RequestKind, urgency: Urgency, channel: Channel, enterprise: bool) -> bool {
+        self.kind.is_none_or(|k| k == kind)
+            && self.urgency.is_none_or(|u| u == urgency)
+            && self.channel.is_none_or(|c| c == channel)
+            && self.enterprise.is_none_or(|e| e == enterprise)
+    }
+
+    fn specificity(&self) -> usize {
+        [self.kind.is_some(), self.urgency.is_some(), self.channel.is_some(), self.enterprise.is_some()]
+            .into_iter()
+            .filter(|k| *k)
+            .count()
     }
 }
 
-/// The reply deadline of a request received at `received`, or `None` when
-/// the calendar does not cover the dates (a year whose notice is not loaded):
-/// no deadline is better than a guessed one.
-pub fn default_due(
-    calendar: &WorkCalendar,
-    received: Instant,
-    kind: RequestKind,
-    urgency: Urgency,
-    enterprise: bool,
-) -> Option<Instant> {
-    calendar.deadline(received, default_reply_limit(kind, urgency, enterprise)).ok()
+/// A version of the rule table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleSet {
+    pub version: i64,
+    pub rules: Vec<Rule>,
+}
+
+/// The limits that apply to one request, as resolved at receipt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeLimits {
+    /// The rule-set version they come from.
+    pub version: i64,
+    pub sign_for: Option<TimeLimit>,
+    pub contact: Option<TimeLimit>,
+    pub stage_reply: Option<TimeLimit>,
+    pub reply: Option<TimeLimit>,
+}
+
+const fn rule(kind: Option<RequestKind>, urgency: Option<Urgency>, enterprise: Option<bool>) -> Rule {
+    Rule { kind, urgency, channel: None, enterprise, sign_for: None, contact: None, stage_reply: None, reply: None }
+}
+
+impl RuleSet {
+    /// Guangdong's defaults (version 1): 咨询 2 working days, 求助 and 建议
+    /// 10, 投诉 and 举报 15; sign-for within 1 working day; enterprise
+    /// act-now (马上办): contact within 1 working hour, stage reply within 3
+    /// working days, closed within 5; urgent: sign-for within 30 natural
+    /// minutes and reply within 2 natural hours, holidays included.
+    pub fn guangdong_defaults() -> Self {
+        use RequestKind::*;
+        let days = TimeLimit::working_days;
+        let by_kind = |kind, n| Rule { reply: Some(days(n)), ..rule(Some(kind), None, None) };
+        let rules = vec![
+            Rule { sign_for: Some(days(1)), reply: Some(days(10)), ..rule(None, None, None) },
+            by_kind(Consultation, 2),
+            by_kind(Help, 10),
+            by_kind(Suggestion, 10),
+            by_kind(Praise, 10),
+            by_kind(Complaint, 15),
+            by_kind(Report, 15),
+            Rule {
+                sign_for: Some(TimeLimit::natural_minutes(30)),
+                reply: Some(TimeLimit::natural_minutes(120)),
+                ..rule(None, Some(Urgency::Urgent), None)
+            },
+            Rule {
+                sign_for: Some(TimeLimit::working_hours(1)),
+                contact: Some(TimeLimit::working_hours(1)),
+                stage_reply: Some(days(3)),
+                reply: Some(days(5)),
+                ..rule(None, Some(Urgency::ActNow), Some(true))
+            },
+        ];
+        Self { version: 1, rules }
+    }
+
+    /// Checks a table an administrator wrote: every request must get a reply limit.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        if !self.rules.iter().any(|r| r.specificity() == 0 && r.reply.is_some()) {
+            return Err(DomainError::invalid(
+                "invalid_time_limits",
+                "时限规则必须包含一条不限条件、规定答复时限的基本规则",
+            ));
+        }
+        let limits = self.rules.iter().flat_map(|r| [r.sign_for, r.contact, r.stage_reply, r.reply]).flatten();
+        for limit in limits {
+            if limit.amount == 0 {
+                return Err(DomainError::invalid("invalid_time_limits", "时限不能为0"));
+            }
+            let max = match limit.clock {
+                Clock::Natural => MAX_NATURAL_MINUTES,
+                Clock::WorkingDays => MAX_WORKING_DAYS,
+                Clock::WorkingHours => MAX_WORKING_HOURS,
+            };
+            if limit.amount > max {
+                return Err(DomainError::invalid("invalid_time_limits", format!("时限过长（上限 {max}）")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves each limit from the most specific matching rule that sets it;
+    /// between equally specific rules the later one wins.
+    pub fn resolve(&self, kind: RequestKind, urgency: Urgency, channel: Channel, enterprise: bool) -> TimeLimits {
+        let mut matching: Vec<(usize, usize, &Rule)> = self
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.matches(kind, urgency, channel, enterprise))
+            .map(|(i, r)| (r.specificity(), i, r))
+            .collect();
+        matching.sort_by_key(|(specificity, index, _)| std::cmp::Reverse((*specificity, *index)));
+        let pick = |field: fn(&Rule) -> Option<TimeLimit>| matching.iter().find_map(|(_, _, r)| field(r));
+        TimeLimits {
+            version: self.version,
+            sign_for: pick(|r| r.sign_for),
+            contact: pick(|r| r.contact),
+            stage_reply: pick(|r| r.stage_reply),
+            reply: pick(|r| r.reply),
+        }
+    }
+}
+
+/// A deadline counted from `from`, or `None` when there is no limit or the
+/// calendar does not cover the dates: no deadline is better than a guess.
+pub fn deadline(calendar: &WorkCalendar, from: Instant, limit: Option<TimeLimit>) -> Option<Instant> {
+    calendar.deadline(from, limit?).ok()
+}
+
+/// The deadlines counted from receipt: the reply deadline and the others but sign-for.
+pub fn intake_deadlines(calendar: &WorkCalendar, received: Instant, limits: &TimeLimits) -> (Option<Instant>, Deadlines) {
+    let deadlines = Deadlines {
+        sign_for: None,
+        contact: deadline(calendar, received, limits.contact),
+        stage_reply: deadline(calendar, received, limits.stage_reply),
+    };
+    (deadline(calendar, received, limits.reply), deadlines)
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use chrono::DateTime;
+    use crate::time::parse_instant;
+
+    fn limits(kind: RequestKind, urgency: Urgency, enterprise: bool) -> TimeLimits {
+        RuleSet::guangdong_defaults().resolve(kind, urgency, Channel::Phone, enterprise)
+    }
 
     #[test]
-    #[allow(clippy::unwrap_used)]
-    fn worked_example_complaint_and_consultation() {
+    fn defaults_follow_guangdong() {
+        use RequestKind::*;
+        let reply = |kind, urgency, enterprise| limits(kind, urgency, enterprise).reply;
+        assert_eq!(reply(Consultation, Urgency::Normal, false), Some(TimeLimit::working_days(2)));
+        assert_eq!(reply(Help, Urgency::Normal, true), Some(TimeLimit::working_days(10)));
+        assert_eq!(reply(Complaint, Urgency::Normal, false), Some(TimeLimit::working_days(15)));
+        assert_eq!(reply(Complaint, Urgency::Urgent, false), Some(TimeLimit::natural_minutes(120)));
+        assert_eq!(reply(Report, Urgency::ActNow, true), Some(TimeLimit::working_days(5)));
+        // Act-now is an enterprise service; a resident's falls back to the type.
+        assert_eq!(reply(Report, Urgency::ActNow, false), Some(TimeLimit::working_days(15)));
+        let act_now = limits(Help, Urgency::ActNow, true);
+        assert_eq!(act_now.contact, Some(TimeLimit::working_hours(1)));
+        assert_eq!(act_now.stage_reply, Some(TimeLimit::working_days(3)));
+        assert_eq!(limits(Help, Urgency::Urgent, false).sign_for, Some(TimeLimit::natural_minutes(30)));
+        assert_eq!(limits(Help, Urgency::Normal, false).sign_for, Some(TimeLimit::working_days(1)));
+        assert_eq!(limits(Help, Urgency::Normal, false).contact, None);
+        assert!(RuleSet::guangdong_defaults().validate().is_ok());
+    }
+
+    #[test]
+    fn worked_example() {
         let calendar = WorkCalendar::bundled().unwrap();
-        let received = DateTime::parse_from_rfc3339("2026-02-13T10:00:00+08:00").ok();
-        let received = received.map(|t| crate::time::in_shanghai(&t));
-        let due = received.and_then(|r| default_due(&calendar, r, RequestKind::Help, Urgency::ActNow, true));
+        let received = parse_instant("2026-02-13T10:00:00+08:00").unwrap();
+        let (due, _) = intake_deadlines(&calendar, received, &limits(RequestKind::Help, Urgency::ActNow, true));
         assert_eq!(due.map(|d| d.to_rfc3339()), Some("2026-02-27T17:30:00+08:00".to_owned()));
-        let due = received.and_then(|r| default_due(&calendar, r, RequestKind::Consultation, Urgency::Normal, false));
         // Sat 02-14 is a make-up working day: the first of the two.
+        let (due, _) = intake_deadlines(&calendar, received, &limits(RequestKind::Consultation, Urgency::Normal, false));
         assert_eq!(due.map(|d| d.to_rfc3339()), Some("2026-02-24T17:30:00+08:00".to_owned()));
+        // Urgent counts natural time, holidays included.
+        let holiday = parse_instant("2026-02-17T23:00:00+08:00").unwrap();
+        let (due, _) = intake_deadlines(&calendar, holiday, &limits(RequestKind::Help, Urgency::Urgent, false));
+        assert_eq!(due.map(|d| d.to_rfc3339()), Some("2026-02-18T01:00:00+08:00".to_owned()));
+    }
+
+    #[test]
+    fn specific_rules_win_and_tables_are_validated() {
+        let mut set = RuleSet::guangdong_defaults();
+        set.version = 2;
+        set.rules.push(Rule {
+            channel: Some(Channel::DirectLine),
+            reply: Some(TimeLimit::working_days(3)),
+            ..rule(Some(RequestKind::Complaint), None, None)
+        });
+        let direct = set.resolve(RequestKind::Complaint, Urgency::Normal, Channel::DirectLine, false);
+        assert_eq!((direct.version, direct.reply), (2, Some(TimeLimit::working_days(3))));
+        let phone = set.resolve(RequestKind::Complaint, Urgency::Normal, Channel::Phone, false);
+        assert_eq!(phone.reply, Some(TimeLimit::working_days(15)));
+        let without_base = RuleSet { version: 3, rules: set.rules[1..].to_vec() };
+        assert_eq!(without_base.validate().unwrap_err().code, "invalid_time_limits");
     }
 }

@@ -32,7 +32,7 @@ fn request(kind: RequestKind) -> Request {
         urgency: Urgency::Normal,
         channel: Channel::Phone,
         asker: Asker::Resident,
-        contact: Contact { name: "陈嘉欣".into(), phone: Phone::parse("13800138000").unwrap() },
+        contact: Contact { name: "陈嘉欣".into(), phone: Phone::parse("13800138000").unwrap(), email: None },
         title: "咨询居住证办理".into(),
         content: "请问在小榄镇如何办理居住证？".into(),
         category_id: 1,
@@ -48,6 +48,10 @@ fn request(kind: RequestKind) -> Request {
         return_count: 0,
         extension_count: 0,
         due_at: Some(t0() + Duration::days(10)),
+        deadlines: Default::default(),
+        time_limits: None,
+        suspended_at: None,
+        supervision: None,
         ledger_ref: None,
         submitted_by: Some(99),
         received_at: t0(),
@@ -142,7 +146,7 @@ fn every_action_in_every_state_follows_its_rule() {
                     requested_at: t0(),
                 });
             }
-            let ctx = Context { now: t0() + Duration::hours(1), merge_parent: Some(&parent) };
+            let ctx = Context { now: t0() + Duration::hours(1), merge_parent: Some(&parent), calendar: None };
             let result = apply(&current, &actor, &action, &ctx);
             let allowed = action.allowed_from().contains(&state);
             match result {
@@ -177,7 +181,7 @@ fn the_main_path_records_each_step() {
     ];
     let mut r = request(RequestKind::Complaint);
     for (i, (action, actor, expected)) in steps.iter().enumerate() {
-        let ctx = Context { now: t0() + Duration::hours(i as i64 + 1), merge_parent: None };
+        let ctx = Context { now: t0() + Duration::hours(i as i64 + 1), merge_parent: None, calendar: None };
         let outcome = apply(&r, actor, action, &ctx).unwrap();
         assert_eq!(outcome.request.state, *expected);
         r = outcome.request;
@@ -188,7 +192,7 @@ fn the_main_path_records_each_step() {
 
 #[test]
 fn permissions_are_checked() {
-    let ctx = Context { now: t0(), merge_parent: None };
+    let ctx = Context { now: t0(), merge_parent: None, calendar: None };
     let dispatched = in_state(State::Dispatched);
     // A handler of another unit cannot sign; a co-handler cannot either.
     for unit in [UNIT_B, UNIT_C] {
@@ -213,7 +217,7 @@ fn permissions_are_checked() {
 
 #[test]
 fn side_path_rules() {
-    let ctx = Context { now: t0(), merge_parent: None };
+    let ctx = Context { now: t0(), merge_parent: None, calendar: None };
     let dispatcher = staff(Role::Dispatcher, 1);
     let handler = staff(Role::Handler, UNIT_A);
     // A return needs a reason.
@@ -259,18 +263,18 @@ fn merge_rules() {
     let child = in_state(State::Received);
     let merge = Action::Merge { parent_id: 2 };
     let parent = parent();
-    let ok = apply(&child, &dispatcher, &merge, &Context { now: t0(), merge_parent: Some(&parent) }).unwrap();
+    let ok = apply(&child, &dispatcher, &merge, &Context { now: t0(), merge_parent: Some(&parent), calendar: None }).unwrap();
     assert_eq!(ok.request.state, State::Merged);
     assert_eq!(ok.request.merged_into, Some(2));
     assert_eq!(ok.parent_event.unwrap().kind, EventKind::MergedChild);
-    let e = apply(&child, &dispatcher, &Action::Merge { parent_id: 1 }, &Context { now: t0(), merge_parent: Some(&child) })
+    let e = apply(&child, &dispatcher, &Action::Merge { parent_id: 1 }, &Context { now: t0(), merge_parent: Some(&child), calendar: None })
         .unwrap_err();
     assert_eq!(e.code, "merge_into_self");
     let mut closed = parent.clone();
     closed.state = State::Closed;
-    let e = apply(&child, &dispatcher, &merge, &Context { now: t0(), merge_parent: Some(&closed) }).unwrap_err();
+    let e = apply(&child, &dispatcher, &merge, &Context { now: t0(), merge_parent: Some(&closed), calendar: None }).unwrap_err();
     assert_eq!(e.code, "merge_target_invalid");
-    let e = apply(&child, &dispatcher, &merge, &Context { now: t0(), merge_parent: None }).unwrap_err();
+    let e = apply(&child, &dispatcher, &merge, &Context { now: t0(), merge_parent: None, calendar: None }).unwrap_err();
     assert_eq!(e.code, "merge_target_not_found");
 }
 
@@ -337,7 +341,7 @@ proptest! {
             let actor = &actors[a % actors.len()];
             let action = &actions[b % actions.len()];
             let before = r.clone();
-            let ctx = Context { now: t0() + Duration::minutes(i as i64 + 1), merge_parent: Some(&parent) };
+            let ctx = Context { now: t0() + Duration::minutes(i as i64 + 1), merge_parent: Some(&parent), calendar: None };
             match apply(&r, actor, action, &ctx) {
                 Ok(outcome) => {
                     prop_assert!(action.allowed_from().contains(&before.state));

@@ -16,6 +16,8 @@ pub struct FileConfig {
     pub tracking_prefix: Option<String>,
     pub secure_cookies: Option<bool>,
     pub demo_password: Option<String>,
+    /// Notification delivery: `[notify]`, `[notify.sms]`, `[notify.smtp]` (see docs/notifications.md).
+    pub notify: Option<mashangban_web::notify::NotifyConfig>,
 }
 
 impl FileConfig {

@@ -1,5 +1,6 @@
 //! `mashangban` — 马上办, the city request platform in one binary.
 
+mod calendar;
 mod config;
 
 use std::path::PathBuf;
@@ -12,7 +13,7 @@ use mashangban_domain::org::Role;
 use mashangban_domain::time;
 use mashangban_store::{NewApiToken, NewUser, OrgStore};
 use mashangban_store_sqlite::{SqliteOptions, SqliteStore};
-use mashangban_web::{AppState, WebConfig, auth};
+use mashangban_web::{AppState, WebConfig, auth, notify, scheduler};
 
 use config::{Database, FileConfig};
 
@@ -65,6 +66,9 @@ enum Command {
     /// Manage API tokens of machine clients.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The work calendar: holidays, make-up days and deadline arithmetic.
+    #[command(subcommand)]
+    Calendar(calendar::CalendarCommand),
     /// Write a consistent online copy of the database to FILE; start on it to restore.
     Backup { file: PathBuf },
 }
@@ -180,6 +184,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Demo { demo_args } => load_demo(&store, &demo_args, &file).await,
         Command::User(command) => user_command(&store, command).await,
         Command::Token(command) => token_command(&store, command).await,
+        Command::Calendar(command) => calendar::run(&store, command).await,
         Command::Backup { file } => {
             let bytes = store.backup(&file).await.map_err(|e| e.to_string())?;
             println!("已备份到 {}（{} 字节）。恢复：以该文件启动 `mashangban serve --database-url sqlite://{}`", file.display(), bytes, file.display());
@@ -211,9 +216,16 @@ async fn serve(store: SqliteStore, listen: &str, public_url: String, file: &File
     let state = AppState::new(store, config).await.map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("无法监听 {listen}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let scheduler = scheduler::spawn(state.clone(), scheduler::SchedulerConfig::default(), stopped.clone());
+    let notifier = notify::start(state.clone(), file.notify.clone().unwrap_or_default(), stopped).await?;
     println!("马上办已启动: http://{local}  (对外地址 {public_url})");
     println!("  接口: http://{local}/api/v1/  登录: POST /api/v1/auth/login");
-    mashangban_web::serve(listener, state, shutdown_signal()).await.map_err(|e| e.to_string())?;
+    let served = mashangban_web::serve(listener, state, shutdown_signal()).await;
+    let _ = stop.send(true);
+    let _ = scheduler.await;
+    let _ = notifier.await;
+    served.map_err(|e| e.to_string())?;
     println!("马上办已停止。");
     Ok(())
 }

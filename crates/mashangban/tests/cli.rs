@@ -102,3 +102,50 @@ fn serve_answers_and_stops_gracefully() {
     let status = child.wait().unwrap();
     assert!(status.success(), "graceful shutdown exits 0: {status:?}");
 }
+
+#[test]
+fn calendar_import_and_the_calculator() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("2027.toml");
+    std::fs::write(
+        &file,
+        "[[year]]\nyear = 2027\nnotice = \"测试文号\"\n\
+         holidays = [ { date = \"2027-01-01\", name = \"元旦\" } ]\n\
+         makeup_workdays = [ { date = \"2027-01-09\", name = \"元旦调休上班\" } ]\n",
+    )
+    .unwrap();
+    let (ok, out, err) = mashangban(&data, &["calendar", "import", file.to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("2027") && out.contains("已新增"), "{out}");
+
+    // The worked example: received Fri 2026-02-13 10:00, 5 working days.
+    let (ok, out, err) = mashangban(&data, &["calendar", "add", "--from", "2026-02-13T10:00:00+08:00", "--workdays", "5"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "2026-02-27T17:30:00.000+08:00");
+    // The imported year is counted in.
+    let (ok, out, err) = mashangban(&data, &["calendar", "add", "--from", "2026-12-31T10:00:00+08:00", "--workdays", "1"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "2027-01-04T17:30:00.000+08:00");
+    let (ok, out, _) = mashangban(&data, &["calendar", "add", "--from", "2026-02-13T16:30:00+08:00", "--workhours", "9"]);
+    assert!(ok);
+    assert_eq!(out.trim(), "2026-02-24T09:30:00.000+08:00");
+
+    let (ok, out, err) = mashangban(&data, &["calendar", "days", "--from", "2026-02-13", "--to", "2026-02-15"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("2026-02-14") && out.contains("调休上班日") && out.contains("春节"), "{out}");
+    let (ok, out, _) = mashangban(&data, &["calendar", "years"]);
+    assert!(ok && out.contains("国办发明电〔2025〕7号") && out.contains("测试文号") && out.contains("08:30–12:00"), "{out}");
+
+    // Refused input changes nothing and says why.
+    std::fs::write(&file, "[[year]]\nyear = 2027\nholidays = [ { date = \"2027-01-09\", name = \"元旦\" } ]\nmakeup_workdays = [ { date = \"2027-01-09\", name = \"调休\" } ]\n").unwrap();
+    let (ok, _, err) = mashangban(&data, &["calendar", "import", file.to_str().unwrap()]);
+    assert!(!ok && err.contains("既被列为节假日"), "{err}");
+    let (ok, _, err) = mashangban(&data, &["calendar", "add", "--from", "2026-02-13T10:00:00+08:00"]);
+    assert!(!ok && err.contains("--workdays"), "{err}");
+    let (ok, _, err) = mashangban(&data, &["calendar", "add", "--from", "2031-02-13T10:00:00+08:00", "--workdays", "1"]);
+    assert!(!ok && err.contains("2031"), "{err}");
+    let (ok, out, _) = mashangban(&data, &["calendar", "add", "--from", "2027-01-08T10:00:00+08:00", "--workdays", "1"]);
+    assert!(ok);
+    assert_eq!(out.trim(), "2027-01-09T17:30:00.000+08:00", "the make-up Saturday is still there");
+}

@@ -3,12 +3,17 @@
 //! One file under the data directory holds everything, attachments included,
 //! so `mashangban backup` (`VACUUM INTO`) copies the whole platform.
 
+mod calendar;
 mod catalog;
 mod db;
 mod migrations;
+mod notifications;
 mod org;
+mod outbox;
 mod requests;
 mod rows;
+mod scoring;
+mod time_limits;
 
 use std::path::Path;
 

@@ -5,7 +5,13 @@ use rusqlite::Connection;
 
 use mashangban_store::{StoreError, StoreResult};
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_calendar.sql"),
+    include_str!("../migrations/0003_scoring.sql"),
+    include_str!("../migrations/0004_deadlines.sql"),
+    include_str!("../migrations/0005_notifications.sql"),
+];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
     let current: usize = conn

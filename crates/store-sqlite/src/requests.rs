@@ -10,8 +10,9 @@ use mashangban_domain::org::{Actor, Scope, UnitId};
 use mashangban_domain::request::{
     Asker, AttachmentId, Event, EventKind, NewRequest, Request, RequestId, State,
 };
+use mashangban_domain::time::Instant;
 use mashangban_store::{
-    Attachment, Command, ListFilter, Meta, Page, RequestStore, StoreError, StoreResult, Upload,
+    Attachment, Command, ListFilter, ListOrder, Meta, Page, RequestStore, StoreError, StoreResult, Upload,
 };
 
 use crate::SqliteStore;
@@ -67,6 +68,10 @@ impl RequestStore for SqliteStore {
                 all.map_err(db_err)
             })
             .await
+    }
+
+    async fn deadline_candidates(&self, until: Instant, limit: u32) -> StoreResult<Vec<Request>> {
+        self.db.read(move |conn| deadline_candidates(conn, until, limit)).await
     }
 
     async fn attachment_content(
@@ -164,8 +169,10 @@ fn intake(conn: &Connection, prefix: &str, new: NewRequest, actor: &Actor, meta:
     conn.execute(
         "INSERT INTO requests (tracking_no, check_code, kind, urgency, channel, asker_type, credit_code, enterprise_name,
             contact_name, contact_phone, title, content, category_id, town_id, address, lat, lon, state, due_at,
-            ledger_ref, submitted_by, received_at, updated_at, version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?22, 1)",
+            ledger_ref, submitted_by, received_at, updated_at, version, contact_due_at, stage_due_at, time_limits,
+            contact_email)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?22, 1,
+            ?23, ?24, ?25, ?26)",
         params![
             tracking_no,
             new.check_code,
@@ -189,6 +196,10 @@ fn intake(conn: &Connection, prefix: &str, new: NewRequest, actor: &Actor, meta:
             new.ledger_ref,
             new.submitted_by,
             ts(&meta.now),
+            opt_ts(new.deadlines.contact.as_ref()),
+            opt_ts(new.deadlines.stage_reply.as_ref()),
+            rows::to_json(new.time_limits.as_ref()),
+            new.contact.email,
         ],
     )
     .map_err(db_err)?;
@@ -198,7 +209,12 @@ fn intake(conn: &Connection, prefix: &str, new: NewRequest, actor: &Actor, meta:
         from_state: None,
         to_state: State::Received,
         comment: None,
-        details: json!({ "channel": new.channel.as_str() }),
+        details: json!({
+            "channel": new.channel.as_str(),
+            "time_limits": new.time_limits,
+            "contact_due_at": opt_ts(new.deadlines.contact.as_ref()),
+            "stage_due_at": opt_ts(new.deadlines.stage_reply.as_ref()),
+        }),
         due_at: new.due_at,
     };
     insert_event(conn, id, &draft, actor, meta, &[])?;
@@ -256,7 +272,10 @@ fn act(conn: &Connection, command: Command) -> StoreResult<Request> {
         _ => None,
     };
     check_attachments(conn, current.id, &command.attachment_ids)?;
-    let ctx = Context { now: command.meta.now, merge_parent: parent.as_ref() };
+    if let Action::Notice { notice } = &command.action {
+        record_notice(conn, current.id, notice, &command.meta)?;
+    }
+    let ctx = Context { now: command.meta.now, merge_parent: parent.as_ref(), calendar: command.calendar.as_deref() };
     let outcome = lifecycle::apply(&current, &command.actor, &command.action, &ctx)?;
     save(conn, &current, &outcome.request)?;
     insert_event(conn, current.id, &outcome.event, &command.actor, &command.meta, &command.attachment_ids)?;
@@ -275,7 +294,8 @@ fn save(conn: &Connection, before: &Request, after: &Request) -> StoreResult<()>
         .execute(
             "UPDATE requests SET state = ?3, lead_unit_id = ?4, co_unit_ids = ?5, ext_requested_due = ?6, ext_reason = ?7,
                 ext_requested_at = ?8, merged_into = ?9, rating = ?10, resolved = ?11, reopen_count = ?12,
-                return_count = ?13, extension_count = ?14, due_at = ?15, updated_at = ?16, closed_at = ?17, version = ?18
+                return_count = ?13, extension_count = ?14, due_at = ?15, updated_at = ?16, closed_at = ?17, version = ?18,
+                sign_due_at = ?19, contact_due_at = ?20, stage_due_at = ?21, suspended_at = ?22, supervision = ?23
              WHERE id = ?1 AND version = ?2",
             params![
                 after.id,
@@ -296,6 +316,11 @@ fn save(conn: &Connection, before: &Request, after: &Request) -> StoreResult<()>
                 ts(&after.updated_at),
                 opt_ts(after.closed_at.as_ref()),
                 after.version,
+                opt_ts(after.deadlines.sign_for.as_ref()),
+                opt_ts(after.deadlines.contact.as_ref()),
+                opt_ts(after.deadlines.stage_reply.as_ref()),
+                opt_ts(after.suspended_at.as_ref()),
+                rows::to_json(after.supervision.as_ref()),
             ],
         )
         .map_err(db_err)?;
@@ -357,7 +382,10 @@ fn insert_event(
         opt_ts(draft.due_at.as_ref()),
     ])
     .map_err(db_err)?;
-    Ok(conn.last_insert_rowid())
+    let id = conn.last_insert_rowid();
+    crate::scoring::on_event(conn, request_id, draft, meta)?;
+    crate::outbox::on_event(conn, id, request_id, draft, meta)?;
+    Ok(id)
 }
 
 fn check_attachments(conn: &Connection, request_id: RequestId, ids: &[AttachmentId]) -> StoreResult<()> {
@@ -410,21 +438,49 @@ fn list(conn: &Connection, f: &ListFilter, scope: &Scope) -> StoreResult<Page<Re
         clauses.push(format!("r.due_at < ? AND r.state IN ({})", open.join(", ")));
         params.push(Value::Text(ts(at)));
     }
+    if f.supervised {
+        clauses.push("r.supervision IS NOT NULL".into());
+    }
+    if !f.category_ids.is_empty() {
+        clauses.push(format!("r.category_id IN ({})", vec!["?"; f.category_ids.len()].join(", ")));
+        params.extend(f.category_ids.iter().map(|&c| Value::Integer(c)));
+    }
+    if let Some(after) = &f.updated_after {
+        clauses.push("r.updated_at > ?".into());
+        params.push(Value::Text(ts(after)));
+    }
+    if let Some(before) = &f.updated_before {
+        clauses.push("r.updated_at < ?".into());
+        params.push(Value::Text(ts(before)));
+    }
     if let Some(before) = f.before_id {
         clauses.push("r.id < ?".into());
         params.push(Value::Integer(before));
     }
     let limit = f.limit.clamp(1, 500);
     params.push(Value::Integer(i64::from(limit) + 1));
+    params.push(Value::Integer(i64::from(f.offset)));
+    let order = match f.order {
+        ListOrder::Newest => "r.id DESC",
+        // The running deadline: sign-for while dispatched, else the reply deadline.
+        ListOrder::Deadline => {
+            "r.supervision IS NULL, \
+             COALESCE(CASE WHEN r.state = 'dispatched' THEN MIN(COALESCE(r.sign_due_at, r.due_at), COALESCE(r.due_at, r.sign_due_at)) \
+             ELSE r.due_at END, '9999') ASC, r.id ASC"
+        }
+    };
     let sql = format!(
-        "SELECT {} FROM requests r WHERE {} ORDER BY r.id DESC LIMIT ?",
+        "SELECT {} FROM requests r WHERE {} ORDER BY {order} LIMIT ? OFFSET ?",
         rows::REQUEST_COLUMNS,
         clauses.join(" AND ")
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
     let mut items: Vec<Request> =
         stmt.query_map(params_from_iter(params), rows::request).map_err(db_err)?.collect::<Result<_, _>>().map_err(db_err)?;
-    let next_cursor = if items.len() > limit as usize {
+    let next_cursor = if items.len() > limit as usize && f.order == ListOrder::Deadline {
+        items.truncate(limit as usize);
+        None
+    } else if items.len() > limit as usize {
         items.truncate(limit as usize);
         items.last().map(|r| r.id)
     } else {
@@ -489,4 +545,36 @@ fn add_attachment(conn: &Connection, upload: Upload) -> StoreResult<Attachment> 
     insert_event(conn, request.id, &draft, &upload.actor, &upload.meta, &[id])?;
     conn.query_row(&format!("SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE id = ?1"), [id], attachment)
         .map_err(db_err)
+}
+
+/// Records a scheduler notice once: a second identical notice is refused,
+/// so a rescan after a restart sends nothing twice.
+fn record_notice(
+    conn: &Connection,
+    request_id: RequestId,
+    notice: &mashangban_domain::lifecycle::DeadlineNotice,
+    meta: &Meta,
+) -> StoreResult<()> {
+    let inserted = conn
+        .execute(
+            "INSERT OR IGNORE INTO deadline_notices (request_id, deadline, level, due_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![request_id, notice.deadline.as_str(), notice.level.as_str(), ts(&notice.due), ts(&meta.now)],
+        )
+        .map_err(db_err)?;
+    if inserted == 0 {
+        return Err(DomainError::conflict("notice_already_sent", "该时限提醒已发送过").into());
+    }
+    Ok(())
+}
+
+fn deadline_candidates(conn: &Connection, until: Instant, limit: u32) -> StoreResult<Vec<Request>> {
+    let sql = format!(
+        "SELECT {} FROM requests r WHERE (r.state = 'dispatched' AND r.sign_due_at <= ?1)
+            OR (r.state IN ('received', 'dispatched', 'returned', 'signed_for', 'in_progress') AND r.due_at <= ?1)
+         ORDER BY MIN(COALESCE(r.sign_due_at, r.due_at), COALESCE(r.due_at, r.sign_due_at)) LIMIT ?2",
+        rows::REQUEST_COLUMNS
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+    let found = stmt.query_map(params![ts(&until), limit], rows::request).map_err(db_err)?.collect::<Result<_, _>>();
+    found.map_err(db_err)
 }

@@ -4,7 +4,8 @@ use rusqlite::Row;
 
 use mashangban_domain::org::{Role, Unit, UnitKind};
 use mashangban_domain::request::{
-    Asker, Channel, Contact, Event, EventKind, Location, PendingExtension, Rating, Request, RequestKind, State, Urgency,
+    Asker, Channel, Contact, Deadlines, Event, EventKind, Location, PendingExtension, Rating, Request, RequestKind, State,
+    Urgency,
 };
 use mashangban_domain::time::{Instant, format_instant, parse_instant};
 use mashangban_domain::validation::{CreditCode, GeoPoint, Phone};
@@ -51,6 +52,16 @@ fn json<T: serde::de::DeserializeOwned>(row: &Row<'_>, col: &str) -> rusqlite::R
     serde_json::from_str(&s).map_err(|_| bad(col, &s))
 }
 
+fn opt_json<T: serde::de::DeserializeOwned>(row: &Row<'_>, col: &str) -> rusqlite::Result<Option<T>> {
+    let s: Option<String> = row.get(col)?;
+    s.map(|s| serde_json::from_str(&s).map_err(|_| bad(col, &s))).transpose()
+}
+
+/// A value as JSON text for an optional column.
+pub fn to_json<T: serde::Serialize>(value: Option<&T>) -> Option<String> {
+    value.and_then(|v| serde_json::to_string(v).ok())
+}
+
 pub const UNIT_COLUMNS: &str = "id, code, name, short_name, kind, parent_id, active";
 
 pub fn unit(row: &Row<'_>) -> rusqlite::Result<Unit> {
@@ -85,7 +96,8 @@ pub const REQUEST_COLUMNS: &str = "r.id, r.tracking_no, r.check_code, r.kind, r.
     r.credit_code, r.enterprise_name, r.contact_name, r.contact_phone, r.title, r.content, r.category_id, r.town_id, \
     r.address, r.lat, r.lon, r.state, r.lead_unit_id, r.co_unit_ids, r.ext_requested_due, r.ext_reason, \
     r.ext_requested_at, r.merged_into, r.rating, r.resolved, r.reopen_count, r.return_count, r.extension_count, \
-    r.due_at, r.ledger_ref, r.submitted_by, r.received_at, r.updated_at, r.closed_at, r.version";
+    r.due_at, r.ledger_ref, r.submitted_by, r.received_at, r.updated_at, r.closed_at, r.version, r.sign_due_at, \
+    r.contact_due_at, r.stage_due_at, r.time_limits, r.suspended_at, r.supervision, r.contact_email";
 
 pub fn request(row: &Row<'_>) -> rusqlite::Result<Request> {
     let asker = match row.get::<_, String>("asker_type")?.as_str() {
@@ -120,6 +132,7 @@ pub fn request(row: &Row<'_>) -> rusqlite::Result<Request> {
         contact: Contact {
             name: row.get("contact_name")?,
             phone: Phone::parse(&phone).map_err(|_| bad("phone", &phone))?,
+            email: row.get("contact_email")?,
         },
         title: row.get("title")?,
         content: row.get("content")?,
@@ -140,6 +153,14 @@ pub fn request(row: &Row<'_>) -> rusqlite::Result<Request> {
         return_count: row.get("return_count")?,
         extension_count: row.get("extension_count")?,
         due_at: opt_instant(row, "due_at")?,
+        deadlines: Deadlines {
+            sign_for: opt_instant(row, "sign_due_at")?,
+            contact: opt_instant(row, "contact_due_at")?,
+            stage_reply: opt_instant(row, "stage_due_at")?,
+        },
+        time_limits: opt_json(row, "time_limits")?,
+        suspended_at: opt_instant(row, "suspended_at")?,
+        supervision: opt_json(row, "supervision")?,
         ledger_ref: row.get("ledger_ref")?,
         submitted_by: row.get("submitted_by")?,
         received_at: instant(row, "received_at")?,

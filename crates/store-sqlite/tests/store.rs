@@ -63,7 +63,7 @@ fn new_request(f: &Fixture, enterprise: bool, town: bool, submitted_by: Option<i
         } else {
             Asker::Resident
         },
-        contact: Contact { name: "陈嘉欣".into(), phone: Phone::parse("13800138000").unwrap() },
+        contact: Contact { name: "陈嘉欣".into(), phone: Phone::parse("13800138000").unwrap(), email: None },
         title: "标题".into(),
         content: "内容".into(),
         category_id: f.category,
@@ -72,6 +72,8 @@ fn new_request(f: &Fixture, enterprise: bool, town: bool, submitted_by: Option<i
         check_code: "12345678".into(),
         submitted_by,
         due_at: Some(t0() + Duration::days(15)),
+        deadlines: Default::default(),
+        time_limits: None,
     }
 }
 
@@ -84,7 +86,15 @@ fn meta(minutes: i64) -> Meta {
 }
 
 fn command(no: &str, actor: Actor, action: Action, minutes: i64) -> Command {
-    Command { tracking_no: no.into(), scope: Scope::All, actor, action, attachment_ids: vec![], meta: meta(minutes) }
+    Command {
+        tracking_no: no.into(),
+        scope: Scope::All,
+        actor,
+        action,
+        attachment_ids: vec![],
+        meta: meta(minutes),
+        calendar: None,
+    }
 }
 
 #[tokio::test]

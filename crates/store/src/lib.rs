@@ -5,10 +5,16 @@
 //! own crate with its own migrations. Every write that changes a request
 //! writes the request's event in the same transaction.
 
+mod calendar;
 mod error;
+mod notifications;
+mod scoring;
 mod types;
 
+pub use calendar::*;
 pub use error::StoreError;
+pub use notifications::*;
+pub use scoring::*;
 pub use types::*;
 
 use std::future::Future;
@@ -17,6 +23,7 @@ use mashangban_domain::lifecycle::Action;
 use mashangban_domain::org::{Actor, Scope, Unit};
 use mashangban_domain::request::{AttachmentId, Event, NewRequest, Request, RequestId};
 use mashangban_domain::time::Instant;
+use mashangban_domain::time_limit::{Rule, RuleSet};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -79,12 +86,53 @@ pub trait RequestStore {
         request_id: RequestId,
         id: AttachmentId,
     ) -> impl Future<Output = StoreResult<Option<(Attachment, Vec<u8>)>>> + Send;
+
+    /// Open requests with a running deadline at or before `until`, soonest
+    /// first: dispatched ones by their sign-for deadline, the others until
+    /// replied by their reply deadline. Suspended requests are left out.
+    fn deadline_candidates(&self, until: Instant, limit: u32) -> impl Future<Output = StoreResult<Vec<Request>>> + Send;
+}
+
+/// The versioned time-limit rule table (时限规则).
+pub trait TimeLimitStore {
+    /// The version in force; the Guangdong defaults are stored as version 1 on first use.
+    fn current_rules(&self) -> impl Future<Output = StoreResult<RuleSet>> + Send;
+    /// Publishes a new version (validated); earlier versions stay as they were.
+    fn publish_rules(&self, rules: Vec<Rule>, by: &Actor, now: Instant) -> impl Future<Output = StoreResult<RuleSet>> + Send;
+    /// Every version, newest first, with who published it and when.
+    fn rule_versions(&self) -> impl Future<Output = StoreResult<Vec<RuleVersion>>> + Send;
 }
 
 /// Everything a backend provides.
-pub trait Store: OrgStore + CatalogStore + RequestStore + Clone + Send + Sync + 'static {}
+pub trait Store:
+    OrgStore
+    + CatalogStore
+    + RequestStore
+    + TimeLimitStore
+    + CalendarStore
+    + ScoringStore
+    + NotificationStore
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
 
-impl<T> Store for T where T: OrgStore + CatalogStore + RequestStore + Clone + Send + Sync + 'static {}
+impl<T> Store for T where
+    T: OrgStore
+        + CatalogStore
+        + RequestStore
+        + TimeLimitStore
+        + CalendarStore
+        + ScoringStore
+        + NotificationStore
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
 
 /// An action on a request, with who takes it and from where.
 #[derive(Debug, Clone)]
@@ -97,6 +145,8 @@ pub struct Command {
     /// Attachments already uploaded to this request that the event cites.
     pub attachment_ids: Vec<AttachmentId>,
     pub meta: Meta,
+    /// The work calendar for deadlines the action starts or moves.
+    pub calendar: Option<std::sync::Arc<mashangban_domain::calendar::WorkCalendar>>,
 }
 
 /// A file to attach to a request.

@@ -113,9 +113,30 @@ pub struct ListFilter {
     pub overdue_at: Option<Instant>,
     pub credit_code: Option<String>,
     pub contact_phone: Option<String>,
-    /// Cursor: only requests with a smaller id.
+    /// Only requests under supervision (督办).
+    pub supervised: bool,
+    /// Cursor: only requests with a smaller id (newest-first order only).
     pub before_id: Option<RequestId>,
     pub limit: u32,
+    pub order: ListOrder,
+    /// Any of these categories (besides `category_id`); empty does not filter.
+    pub category_ids: Vec<CategoryId>,
+    /// Only requests last changed after this instant (exclusive).
+    pub updated_after: Option<Instant>,
+    /// Only requests last changed before this instant (exclusive).
+    pub updated_before: Option<Instant>,
+    /// Rows to skip before the page (page-number paging, e.g. Open311).
+    pub offset: u32,
+}
+
+/// The order of a list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ListOrder {
+    /// Newest first, with cursor pagination.
+    #[default]
+    Newest,
+    /// A work queue: supervised (督办) first, then the nearest running deadline; one page.
+    Deadline,
 }
 
 /// One page of a list; `next_cursor` is set when more may follow.
@@ -143,4 +164,13 @@ pub struct Attachment {
     pub sha256: String,
     pub uploaded_at: Instant,
     pub uploaded_by: Option<UserId>,
+}
+
+/// A published version of the time-limit rules.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleVersion {
+    pub version: i64,
+    pub rules: Vec<mashangban_domain::time_limit::Rule>,
+    pub created_at: Instant,
+    pub created_by: String,
 }

@@ -54,6 +54,9 @@ pub enum AskerInput {
 pub struct ContactInput {
     pub name: String,
     pub phone: String,
+    /// Optional e-mail for notices.
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,6 +88,10 @@ pub fn new_request(input: IntakeInput, ctx: IntakeContext<'_>) -> Result<NewRequ
     let contact = Contact {
         name: required_text("联系人姓名", &input.contact.name, request::NAME_MAX)?,
         phone: Phone::parse(&input.contact.phone)?,
+        email: match input.contact.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+            Some(email) => Some(mashangban_domain::notify::parse_email(email)?),
+            None => None,
+        },
     };
     let category = ctx
         .categories
@@ -117,6 +124,8 @@ pub fn new_request(input: IntakeInput, ctx: IntakeContext<'_>) -> Result<NewRequ
         check_code: ctx.check_code,
         submitted_by: ctx.submitted_by,
         due_at: None,
+        deadlines: Default::default(),
+        time_limits: None,
     })
 }
 
@@ -210,6 +219,19 @@ struct MergeBody {
 #[serde(deny_unknown_fields)]
 struct EmptyBody {}
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuperviseBody {
+    instructions: String,
+    due: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UrgeBody {
+    message: String,
+}
+
 /// Every action name the API accepts at `POST /api/v1/requests/{no}/{action}`.
 pub const ACTION_NAMES: &[&str] = &[
     "dispatch",
@@ -230,6 +252,10 @@ pub const ACTION_NAMES: &[&str] = &[
     "merge",
     "withdraw",
     "archive",
+    "suspend",
+    "resume",
+    "supervise",
+    "urge",
 ];
 
 /// Parses an action body; `attachment_ids` may accompany any action.
@@ -259,10 +285,7 @@ pub fn parse_action(name: &str, body: &[u8], org: &OrgTree) -> Result<(ActionInp
         "stage-reply" => ready(Action::StageReply { content: parse::<ContentBody>(&body)?.content }),
         "request-extension" => {
             let b: ExtensionBody = parse(&body)?;
-            let requested_due = parse_instant(&b.new_due).ok_or_else(|| {
-                ApiError::invalid("invalid_datetime", "「new_due」应为带时区的时间，如 2026-12-01T17:30:00+08:00")
-            })?;
-            ready(Action::RequestExtension { requested_due, reason: b.reason })
+            ready(Action::RequestExtension { requested_due: parse_due("new_due", &b.new_due)?, reason: b.reason })
         }
         "approve-extension" => ready(Action::ApproveExtension { comment: parse::<CommentBody>(&body)?.comment }),
         "refuse-extension" => ready(Action::RefuseExtension { reason: parse::<ReasonBody>(&body)?.reason }),
@@ -281,9 +304,22 @@ pub fn parse_action(name: &str, body: &[u8], org: &OrgTree) -> Result<(ActionInp
             parse::<EmptyBody>(&body)?;
             ready(Action::Archive)
         }
+        "suspend" => ready(Action::Suspend { reason: parse::<ReasonBody>(&body)?.reason }),
+        "resume" => ready(Action::Resume { comment: parse::<CommentBody>(&body)?.comment }),
+        "supervise" => {
+            let b: SuperviseBody = parse(&body)?;
+            ready(Action::Supervise { instructions: b.instructions, due: parse_due("due", &b.due)? })
+        }
+        "urge" => ready(Action::Urge { message: parse::<UrgeBody>(&body)?.message }),
         _ => Err(ApiError::new(axum::http::StatusCode::NOT_FOUND, "unknown_action", format!("没有名为「{name}」的操作"))),
     }?;
     Ok((input, attachment_ids))
+}
+
+fn parse_due(field: &str, value: &str) -> Result<mashangban_domain::time::Instant, ApiError> {
+    parse_instant(value).ok_or_else(|| {
+        ApiError::invalid("invalid_datetime", format!("「{field}」应为带时区的时间，如 2026-12-01T17:30:00+08:00"))
+    })
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {

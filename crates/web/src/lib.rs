@@ -4,10 +4,15 @@
 
 pub mod api;
 pub mod auth;
+pub mod calendar;
 pub mod error;
 pub mod input;
 pub mod json;
+pub mod openapi;
+pub mod open311;
+pub mod notify;
 pub mod ratelimit;
+pub mod scheduler;
 pub mod state;
 pub mod views;
 
@@ -27,6 +32,7 @@ pub use state::{AppState, WebConfig};
 /// The whole application.
 pub fn router<S: Store>(state: AppState<S>) -> Router {
     api::routes(&state)
+        .merge(open311::routes(&state))
         .fallback(fallback)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -26,6 +26,8 @@ pub struct WebConfig {
     pub lookup_failures_per_hour: u32,
     /// The largest attachment accepted, in bytes.
     pub max_attachment_bytes: usize,
+    /// Whether 基本满意 (fairly satisfied) counts as satisfied in the satisfaction rate (满意率).
+    pub fairly_satisfied_counts: bool,
 }
 
 impl Default for WebConfig {
@@ -38,6 +40,7 @@ impl Default for WebConfig {
             public_intakes_per_hour: 30,
             lookup_failures_per_hour: 30,
             max_attachment_bytes: 10 * 1024 * 1024,
+            fairly_satisfied_counts: true,
         }
     }
 }
@@ -50,8 +53,11 @@ pub struct AppState<S> {
     pub store: S,
     pub config: Arc<WebConfig>,
     pub clock: Clock,
-    /// The work calendar (工作日历) for deadlines.
-    pub calendar: Arc<WorkCalendar>,
+    /// The work calendar (工作日历) for deadlines; see [`AppState::calendar`].
+    calendar: Arc<RwLock<Arc<WorkCalendar>>>,
+    /// Held while the calendar reloads, so a slower reload cannot put back
+    /// an older calendar over a newer one.
+    calendar_reload: Arc<tokio::sync::Mutex<()>>,
     org: Arc<RwLock<Arc<OrgTree>>>,
     categories: Arc<RwLock<Arc<Vec<Category>>>>,
     pub login_limiter: Arc<RateLimiter>,
@@ -63,6 +69,7 @@ impl<S: Store> AppState<S> {
     /// Builds the state and loads the caches from the store.
     pub async fn new(store: S, config: WebConfig) -> StoreResult<Self> {
         let minute = chrono::Duration::minutes(1);
+        let calendar = crate::calendar::load(&store).await?;
         let state = Self {
             login_limiter: Arc::new(RateLimiter::new(config.login_failures_per_15min, minute * 15)),
             intake_limiter: Arc::new(RateLimiter::new(config.public_intakes_per_hour, minute * 60)),
@@ -70,14 +77,12 @@ impl<S: Store> AppState<S> {
             store,
             config: Arc::new(config),
             clock: Arc::new(mashangban_domain::time::now),
-            calendar: Arc::new(
-                WorkCalendar::bundled()
-                    .map_err(|e| mashangban_store::StoreError::backend(format!("bundled calendar: {e}")))?,
-            ),
+            calendar: Arc::new(RwLock::new(Arc::new(calendar))),
+            calendar_reload: Arc::default(),
             org: Arc::default(),
             categories: Arc::default(),
         };
-        state.reload().await?;
+        state.reload_catalog().await?;
         Ok(state)
     }
 
@@ -91,8 +96,22 @@ impl<S: Store> AppState<S> {
         (self.clock)()
     }
 
-    /// Reloads the org tree and categories after an administrator changed them.
+    /// Reloads the org tree, categories and work calendar after an administrator changed them.
     pub async fn reload(&self) -> StoreResult<()> {
+        self.reload_catalog().await?;
+        self.reload_calendar().await
+    }
+
+    /// Reloads the work calendar from the store (storing the bundled years
+    /// first if it has none); every admin change of the calendar calls this.
+    pub async fn reload_calendar(&self) -> StoreResult<()> {
+        let _one_at_a_time = self.calendar_reload.lock().await;
+        let calendar = crate::calendar::load(&self.store).await?;
+        self.set_calendar(calendar);
+        Ok(())
+    }
+
+    async fn reload_catalog(&self) -> StoreResult<()> {
         let units = self.store.list_units().await?;
         let categories = self.store.list_categories().await?;
         if let Ok(mut org) = self.org.write() {
@@ -102,6 +121,22 @@ impl<S: Store> AppState<S> {
             *cats = Arc::new(categories);
         }
         Ok(())
+    }
+
+    /// The work calendar in force.
+    pub fn calendar(&self) -> Arc<WorkCalendar> {
+        match self.calendar.read() {
+            Ok(c) => Arc::clone(&c),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Puts a new work calendar in force (after an administrator changed it).
+    pub fn set_calendar(&self, calendar: WorkCalendar) {
+        match self.calendar.write() {
+            Ok(mut c) => *c = Arc::new(calendar),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(calendar),
+        }
     }
 
     pub fn org(&self) -> Arc<OrgTree> {

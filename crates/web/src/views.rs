@@ -6,6 +6,8 @@ use mashangban_domain::org::{Actor, OrgTree, Role, UnitId};
 use mashangban_domain::request::{Asker, Event, Request};
 use mashangban_domain::time::{Instant, format_instant};
 use mashangban_domain::validation::{GeoPoint, mask_credit_code, mask_free_text, mask_name, mask_phone};
+use mashangban_domain::calendar::WorkCalendar;
+use mashangban_domain::time_limit::TimeLimits;
 use mashangban_store::{Attachment, Category};
 
 #[derive(Serialize)]
@@ -37,6 +39,8 @@ pub struct AskerView {
     pub credit_code: Option<String>,
     pub contact_name: String,
     pub contact_phone: String,
+    /// Hidden from those who may not read personal data.
+    pub contact_email: Option<String>,
 }
 
 fn asker_view(r: &Request, unmasked: bool) -> AskerView {
@@ -53,6 +57,7 @@ fn asker_view(r: &Request, unmasked: bool) -> AskerView {
         credit_code,
         contact_name: if unmasked { r.contact.name.clone() } else { mask_name(&r.contact.name) },
         contact_phone: if unmasked { r.contact.phone.as_str().to_owned() } else { mask_phone(r.contact.phone.as_str()) },
+        contact_email: r.contact.email.clone().filter(|_| unmasked),
     }
 }
 
@@ -95,6 +100,11 @@ pub struct RequestView {
     pub return_count: u32,
     pub extension_count: u32,
     pub due_at: Option<String>,
+    /// Every deadline with the time remaining (三个时钟).
+    pub deadlines: Vec<DeadlineView>,
+    pub time_limits: Option<TimeLimits>,
+    pub suspended_at: Option<String>,
+    pub supervision: Option<SupervisionView>,
     pub ledger_ref: Option<String>,
     pub received_at: String,
     pub updated_at: String,
@@ -109,6 +119,78 @@ fn ts(t: &Instant) -> String {
 pub struct Lookup<'a> {
     pub org: &'a OrgTree,
     pub categories: &'a [Category],
+    pub calendar: &'a WorkCalendar,
+    pub now: Instant,
+}
+
+/// One deadline of a request and how much time is left.
+#[derive(Serialize)]
+pub struct DeadlineView {
+    /// `sign_for`, `contact`, `stage_reply` or `reply`.
+    pub kind: &'static str,
+    pub label: &'static str,
+    pub due_at: String,
+    /// Whether the clock still runs for it (the step is not done yet).
+    pub running: bool,
+    /// Paused while the request is suspended (挂起).
+    pub paused: bool,
+    /// Working minutes left (negative when overdue) for working-time limits,
+    /// natural minutes for natural-time limits; absent when not running.
+    pub remaining_minutes: Option<i64>,
+    pub overdue: bool,
+}
+
+fn deadline_views(r: &Request, lookup: &Lookup<'_>) -> Vec<DeadlineView> {
+    use mashangban_domain::calendar::Clock;
+    use mashangban_domain::request::State::*;
+    let limits = r.time_limits;
+    let before_reply = matches!(r.state, Received | Dispatched | Returned | SignedFor | InProgress | Suspended);
+    let before_stage = matches!(r.state, Received | Dispatched | Returned | SignedFor);
+    let entries = [
+        ("sign_for", "签收期限", r.deadlines.sign_for, r.state == Dispatched, limits.and_then(|l| l.sign_for)),
+        ("contact", "首次联系期限", r.deadlines.contact, before_stage, limits.and_then(|l| l.contact)),
+        ("stage_reply", "阶段性答复期限", r.deadlines.stage_reply, before_stage, limits.and_then(|l| l.stage_reply)),
+        ("reply", "答复期限", r.due_at, before_reply, limits.and_then(|l| l.reply)),
+    ];
+    entries
+        .into_iter()
+        .filter_map(|(kind, label, due, running, limit)| {
+            let due = due?;
+            let paused = running && r.state == Suspended;
+            // While suspended the clock stands at the moment of suspension.
+            let at = if paused { r.suspended_at.unwrap_or(lookup.now) } else { lookup.now };
+            let natural = limit.is_some_and(|l| l.clock == Clock::Natural);
+            let remaining = running.then(|| remaining_minutes(lookup.calendar, at, due, natural));
+            Some(DeadlineView {
+                kind,
+                label,
+                due_at: ts(&due),
+                running,
+                paused,
+                remaining_minutes: remaining,
+                overdue: running && !paused && lookup.now > due,
+            })
+        })
+        .collect()
+}
+
+/// Minutes from `now` to `due`, negative past it, in working or natural time.
+pub fn remaining_minutes(calendar: &WorkCalendar, now: Instant, due: Instant, natural: bool) -> i64 {
+    let working = |a, b| calendar.working_time_between(a, b).unwrap_or(b - a);
+    let span = match (natural, now <= due) {
+        (true, _) => due - now,
+        (false, true) => working(now, due),
+        (false, false) => -working(due, now),
+    };
+    span.num_minutes()
+}
+
+#[derive(Serialize)]
+pub struct SupervisionView {
+    pub instructions: String,
+    pub due: String,
+    pub by: String,
+    pub at: String,
 }
 
 pub fn request_view(r: &Request, viewer: &Actor, lookup: &Lookup<'_>, merged_into: Option<String>) -> RequestView {
@@ -147,6 +229,15 @@ pub fn request_view(r: &Request, viewer: &Actor, lookup: &Lookup<'_>, merged_int
         return_count: r.return_count,
         extension_count: r.extension_count,
         due_at: r.due_at.as_ref().map(ts),
+        deadlines: deadline_views(r, lookup),
+        time_limits: r.time_limits,
+        suspended_at: r.suspended_at.as_ref().map(ts),
+        supervision: r.supervision.as_ref().map(|s| SupervisionView {
+            instructions: s.instructions.clone(),
+            due: ts(&s.due),
+            by: s.by.clone(),
+            at: ts(&s.at),
+        }),
         ledger_ref: r.ledger_ref.clone(),
         received_at: ts(&r.received_at),
         updated_at: ts(&r.updated_at),

@@ -1,10 +1,15 @@
 //! The JSON API at `/api/v1`.
 
-mod attachments;
+pub(crate) mod attachments;
+mod calendar;
 mod catalog;
+mod docs;
+mod notifications;
 mod public;
-mod requests;
+pub(crate) mod requests;
+mod scores;
 mod session;
+mod time_limits;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -37,6 +42,11 @@ pub fn routes<S: Store>(state: &AppState<S>) -> Router<AppState<S>> {
         .route("/api/v1/public/requests/{no}", get(public::progress::<S>))
         .route("/api/v1/public/requests/{no}/withdraw", post(public::withdraw::<S>))
         .route("/api/v1/public/requests/{no}/rate", post(public::rate::<S>))
+        .merge(calendar::routes::<S>())
+        .merge(scores::routes::<S>())
+        .merge(notifications::routes::<S>())
+        .merge(time_limits::routes::<S>())
+        .merge(docs::routes::<S>())
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .merge(uploads)
 }

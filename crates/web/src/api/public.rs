@@ -127,6 +127,7 @@ async fn act_as_asker<S: Store>(
         action,
         attachment_ids: Vec::new(),
         meta: Meta { now: state.now(), client_ip: auth.client_ip.clone() },
+        calendar: Some(state.calendar()),
     };
     let request = state.store.act(command).await?;
     Ok(Json(public_view_of(state, &request).await?))

@@ -8,10 +8,10 @@ use axum::http::StatusCode;
 use serde::Serialize;
 
 use mashangban_domain::org::{Actor, Role};
-use mashangban_domain::request::{Channel, Request, RequestKind, State as RequestState};
+use mashangban_domain::request::{Channel, NewRequest, Request, RequestKind, State as RequestState};
 use mashangban_domain::time::{Instant, parse_instant, shanghai};
-use mashangban_domain::time_limit::default_due;
-use mashangban_store::{Command, ListFilter, Meta, Store};
+use mashangban_domain::time_limit::intake_deadlines;
+use mashangban_store::{Command, ListFilter, ListOrder, Meta, Store};
 
 use crate::auth::{self, Auth, Via};
 use crate::error::{ApiError, ApiResult};
@@ -45,19 +45,13 @@ pub async fn intake<S: Store>(
     let org = state.org();
     let categories = state.categories();
     let check_code = auth::new_check_code();
-    let mut new = input::new_request(
+    let new = input::new_request(
         input,
         IntakeContext { org: &org, categories: &categories, channel, check_code, submitted_by },
     )?;
-    new.due_at = default_due(&state.calendar, now, new.kind, new.urgency, new.asker.is_enterprise());
-    // The anonymous portal records the asker as the actor of the first event.
-    let actor = match auth.actor {
-        Actor::Anonymous => Actor::PublicAsker,
-        actor => actor,
-    };
-    let meta = Meta { now, client_ip: auth.client_ip.clone() };
-    let request = state.store.intake(new, &actor, &meta).await?;
-    let lookup = Lookup { org: &org, categories: &categories };
+    let request = take_in(&state, new, auth.actor, auth.client_ip.clone(), now).await?;
+    let calendar = state.calendar();
+    let lookup = Lookup { org: &org, categories: &categories, calendar: &calendar, now };
     let answer = IntakeAnswer {
         tracking_no: request.tracking_no.clone(),
         check_code: request.check_code.clone(),
@@ -70,6 +64,28 @@ pub async fn intake<S: Store>(
         request: views::request_view(&request, &Actor::System, &lookup, None),
     };
     Ok((StatusCode::CREATED, Json(answer)))
+}
+
+/// Takes in a validated request from any channel (this API, Open311): the
+/// deadlines come from the time-limit rules in force, then the store writes it.
+pub(crate) async fn take_in<S: Store>(
+    state: &AppState<S>,
+    mut new: NewRequest,
+    actor: Actor,
+    client_ip: Option<String>,
+    now: Instant,
+) -> ApiResult<Request> {
+    let rules = state.store.current_rules().await?;
+    let limits = rules.resolve(new.kind, new.urgency, new.channel, new.asker.is_enterprise());
+    let (due_at, deadlines) = intake_deadlines(&state.calendar(), now, &limits);
+    (new.due_at, new.deadlines, new.time_limits) = (due_at, deadlines, Some(limits));
+    // The anonymous portal records the asker as the actor of the first event.
+    let actor = match actor {
+        Actor::Anonymous => Actor::PublicAsker,
+        actor => actor,
+    };
+    let meta = Meta { now, client_ip };
+    Ok(state.store.intake(new, &actor, &meta).await?)
 }
 
 /// Which channel an intake is on, and which account submitted it.
@@ -141,7 +157,8 @@ pub async fn list<S: Store>(
     let page = state.store.list(&filter, &actor.scope()).await?;
     let org = state.org();
     let categories = state.categories();
-    let lookup = Lookup { org: &org, categories: &categories };
+    let calendar = state.calendar();
+    let lookup = Lookup { org: &org, categories: &categories, calendar: &calendar, now: state.now() };
     let items = page.items.iter().map(|r| views::request_view(r, actor, &lookup, None)).collect();
     Ok(Json(ListAnswer { items, next_cursor: page.next_cursor.map(|c| c.to_string()) }))
 }
@@ -191,6 +208,18 @@ fn list_filter<S: Store>(state: &AppState<S>, query: &HashMap<String, String>) -
                     .ok()
                     .filter(|n| (1..=500).contains(n))
                     .ok_or_else(|| ApiError::bad_request("invalid_parameter", "「limit」应为 1 到 500 的整数"))?
+            }
+            "sort" => {
+                f.order = match value {
+                    "newest" => ListOrder::Newest,
+                    "deadline" => ListOrder::Deadline,
+                    _ => return Err(ApiError::bad_request("invalid_parameter", "「sort」应为 newest 或 deadline")),
+                }
+            }
+            "supervised" => {
+                if parse_bool(key, value)? {
+                    f.supervised = true;
+                }
             }
             "cursor" => {
                 f.before_id = Some(
@@ -253,7 +282,8 @@ async fn detail_of<S: Store>(state: &AppState<S>, request: &Request, actor: &Act
     let merged_into = merged_tracking_no(state, request).await?;
     let org = state.org();
     let categories = state.categories();
-    let lookup = Lookup { org: &org, categories: &categories };
+    let calendar = state.calendar();
+    let lookup = Lookup { org: &org, categories: &categories, calendar: &calendar, now: state.now() };
     Ok(Detail {
         request: views::request_view(request, actor, &lookup, merged_into),
         history: history.iter().map(|e| views::event_view(e, actor, &org)).collect(),
@@ -304,6 +334,7 @@ pub async fn act<S: Store>(
         action,
         attachment_ids,
         meta: Meta { now: state.now(), client_ip: auth.client_ip.clone() },
+        calendar: Some(state.calendar()),
     };
     let request = state.store.act(command).await?;
     Ok(Json(detail_of(&state, &request, &actor).await?))

@@ -19,6 +19,10 @@ struct App {
     http: reqwest::Client,
     store: SqliteStore,
     dir: tempfile::TempDir,
+    /// The server's state (for background jobs such as the scheduler).
+    state: AppState<SqliteStore>,
+    /// The server's clock in Unix milliseconds; 0 means the real time.
+    clock: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// A signed-in person: the session cookie to send.
@@ -31,11 +35,21 @@ async fn spawn_with(config: WebConfig) -> App {
     mashangban_demo::load_org_and_catalog(&store, &data).await.unwrap();
     let hash = auth::hash_password(PASSWORD).unwrap();
     mashangban_demo::load_users(&store, &data, &hash).await.unwrap();
-    let state = AppState::new(store.clone(), config).await.unwrap();
+    let clock = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let state = AppState::new(store.clone(), config).await.unwrap().with_clock(controlled_clock(&clock));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(mashangban_web::serve(listener, state, std::future::pending()));
-    App { base, http: reqwest::Client::new(), store, dir }
+    tokio::spawn(mashangban_web::serve(listener, state.clone(), std::future::pending()));
+    App { base, http: reqwest::Client::new(), store, dir, state, clock }
+}
+
+/// A clock the test moves; at 0 it is the real time.
+fn controlled_clock(millis: &std::sync::Arc<std::sync::atomic::AtomicI64>) -> mashangban_web::state::Clock {
+    let millis = std::sync::Arc::clone(millis);
+    std::sync::Arc::new(move || match millis.load(std::sync::atomic::Ordering::SeqCst) {
+        0 => mashangban_domain::time::now(),
+        ms => mashangban_domain::time::in_shanghai(&chrono::DateTime::from_timestamp_millis(ms).unwrap()),
+    })
 }
 
 async fn spawn() -> App {
@@ -48,6 +62,12 @@ async fn spawn() -> App {
 }
 
 impl App {
+    /// Sets the server's clock to an RFC 3339 instant.
+    fn set_time(&self, at: &str) {
+        let t = chrono::DateTime::parse_from_rfc3339(at).unwrap();
+        self.clock.store(t.timestamp_millis(), std::sync::atomic::Ordering::SeqCst);
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -121,7 +141,7 @@ fn enterprise_complaint() -> Value {
         "kind": "complaint",
         "channel": "mobile",
         "asker": { "type": "enterprise", "credit_code": ENTERPRISE_CODE, "name": "中山市华凯灯饰有限公司" },
-        "contact": { "name": "陈嘉欣", "phone": "138 0013 8000" },
+        "contact": { "name": "陈嘉欣", "phone": "138 0013 8000", "email": "chen@huakai.example.cn" },
         "title": "营业执照变更登记迟迟未办结",
         "content": "我司于上月在市政务服务中心提交经营范围变更申请，至今未办结，联系电话13800138000。",
         "category": "biz.change",
@@ -166,6 +186,7 @@ async fn the_main_path_and_the_askers_view_at_each_step() {
     // The dispatcher sees it unmasked; the location came in GCJ-02 and is stored as WGS-84.
     let detail = app.detail(&no, &dispatcher).await;
     assert_eq!(detail["request"]["asker"]["contact_phone"], "13800138000");
+    assert_eq!(detail["request"]["asker"]["contact_email"], "chen@huakai.example.cn");
     let lat = detail["request"]["location"]["lat"].as_f64().unwrap();
     assert!((lat - 22.6131).abs() > 1e-4 && (lat - 22.6131).abs() < 0.01, "converted: {lat}");
     assert_eq!(detail["request"]["channel"], "mobile");
@@ -405,6 +426,7 @@ async fn every_bad_input_has_its_own_code_and_changes_nothing() {
         ("unknown field", json!({ "priority": 1 }), StatusCode::BAD_REQUEST, "unknown_field"),
         ("bad credit code", json!({ "asker": { "type": "enterprise", "credit_code": "91350100M000100Y4A", "name": "某某公司" } }), StatusCode::UNPROCESSABLE_ENTITY, "invalid_credit_code"),
         ("bad phone", json!({ "contact": { "name": "陈嘉欣", "phone": "12345" } }), StatusCode::UNPROCESSABLE_ENTITY, "invalid_phone"),
+        ("bad e-mail", json!({ "contact": { "name": "陈嘉欣", "phone": "13800138000", "email": "chen@" } }), StatusCode::UNPROCESSABLE_ENTITY, "invalid_email"),
         ("bad coordinates", json!({ "location": { "lat": 95.0, "lon": 113.0 } }), StatusCode::UNPROCESSABLE_ENTITY, "invalid_coordinates"),
         ("unknown category", json!({ "category": "no.such" }), StatusCode::UNPROCESSABLE_ENTITY, "unknown_category"),
         ("unknown town", json!({ "town": "atlantis" }), StatusCode::UNPROCESSABLE_ENTITY, "unknown_town"),
@@ -490,6 +512,7 @@ async fn data_scope_is_enforced_in_every_query() {
     // Supervisors see all, masked.
     let detail = app.detail(&ours, &supervisor).await;
     assert_eq!(detail["request"]["asker"]["contact_phone"], "138****8000");
+    assert!(detail["request"]["asker"]["contact_email"].is_null());
     assert!(detail["request"]["check_code"].is_null());
 }
 
@@ -654,3 +677,10 @@ async fn an_acknowledged_request_is_on_disk_and_lists_page_and_filter() {
     let (_, page) = app.get("/api/v1/requests?overdue=true", Some(&dispatcher)).await;
     assert!(page["items"].as_array().unwrap().is_empty());
 }
+
+mod calendar;
+mod deadlines;
+mod scores;
+mod notify;
+mod openapi;
+mod open311;

@@ -1,0 +1,202 @@
+//! The work calendar (工作日历) as stored data: holidays and make-up working
+//! days per year, replaced a year at a time, every change recorded.
+
+use std::future::Future;
+
+use serde::Serialize;
+
+use mashangban_domain::calendar::{HolidayYear, WorkingHours};
+use mashangban_domain::org::{Actor, UserId};
+use mashangban_domain::time::Instant;
+
+use crate::{Meta, StoreResult};
+
+/// Storage of the work calendar: the holiday years, the daily working hours
+/// and the append-only record of every change to them.
+pub trait CalendarStore {
+    /// Every stored holiday year, sorted by year; empty before the first seed.
+    fn calendar_years(&self) -> impl Future<Output = StoreResult<Vec<HolidayYear>>> + Send;
+
+    /// A summary of every stored year, sorted by year.
+    fn calendar_year_infos(&self) -> impl Future<Output = StoreResult<Vec<CalendarYearInfo>>> + Send;
+
+    /// The stored working hours; `None` before any were stored.
+    fn calendar_working_hours(&self) -> impl Future<Output = StoreResult<Option<WorkingHours>>> + Send;
+
+    /// In one transaction, stores `years` if no year is stored yet and
+    /// `hours` if no working hours are, recording each as a change. Returns
+    /// whether anything was written (a second call writes nothing).
+    fn seed_calendar(
+        &self,
+        years: Vec<HolidayYear>,
+        hours: WorkingHours,
+        author: CalendarAuthor,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Replaces each given year entirely (notice, holidays, make-up days) in
+    /// one transaction, recording one change per year with its previous
+    /// content. Every year must pass [`HolidayYear::validate`], appear once,
+    /// and the stored years must stay contiguous; otherwise nothing changes.
+    fn replace_calendar_years(
+        &self,
+        years: Vec<HolidayYear>,
+        author: CalendarAuthor,
+    ) -> impl Future<Output = StoreResult<Vec<CalendarChange>>> + Send;
+
+    /// Replaces the working hours, recording the change.
+    fn set_calendar_working_hours(
+        &self,
+        hours: WorkingHours,
+        author: CalendarAuthor,
+    ) -> impl Future<Output = StoreResult<CalendarChange>> + Send;
+
+    /// The recorded changes, newest first, at most `limit`.
+    fn calendar_changes(&self, limit: u32) -> impl Future<Output = StoreResult<Vec<CalendarChange>>> + Send;
+}
+
+/// One stored year at a glance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CalendarYearInfo {
+    pub year: i32,
+    /// The notice reference (通知文号), e.g. `国办发明电〔2025〕7号`.
+    pub notice: Option<String>,
+    pub holidays: usize,
+    pub makeup_workdays: usize,
+    pub updated_at: Instant,
+}
+
+/// The form a calendar change came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CalendarSource {
+    /// The data bundled with the program, stored on first start.
+    Bundled,
+    /// A JSON body of the API.
+    Json,
+    /// A TOML file in the bundled format.
+    Toml,
+    /// An Excel workbook (.xlsx).
+    Xlsx,
+}
+
+impl CalendarSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Bundled => "bundled",
+            Self::Json => "json",
+            Self::Toml => "toml",
+            Self::Xlsx => "xlsx",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Bundled, Self::Json, Self::Toml, Self::Xlsx].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// Who changes the calendar, when, from where and with what input.
+#[derive(Debug, Clone)]
+pub struct CalendarAuthor {
+    pub user_id: Option<UserId>,
+    pub name: String,
+    /// The actor's role as in the audit trail (`admin`, `system`, ...).
+    pub role: String,
+    pub client_ip: Option<String>,
+    pub at: Instant,
+    pub source: CalendarSource,
+}
+
+impl CalendarAuthor {
+    pub fn new(actor: &Actor, meta: &Meta, source: CalendarSource) -> Self {
+        Self {
+            user_id: actor.user_id(),
+            name: actor.name().to_owned(),
+            role: actor.role_str().to_owned(),
+            client_ip: meta.client_ip.clone(),
+            at: meta.now,
+            source,
+        }
+    }
+}
+
+/// What a change touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CalendarChangeKind {
+    /// One year's holidays and make-up days.
+    Year,
+    /// The daily working hours.
+    WorkingHours,
+}
+
+impl CalendarChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Year => "year",
+            Self::WorkingHours => "working_hours",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Year, Self::WorkingHours].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// One recorded change of the calendar. Never updated or deleted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalendarChange {
+    pub id: i64,
+    pub at: Instant,
+    pub kind: CalendarChangeKind,
+    /// The year replaced; `None` for working hours.
+    pub year: Option<i32>,
+    pub actor_user_id: Option<UserId>,
+    pub actor_name: String,
+    pub actor_role: String,
+    pub client_ip: Option<String>,
+    pub source: CalendarSource,
+    /// Holidays and make-up days of the year after the change.
+    pub holidays: Option<usize>,
+    pub makeup_workdays: Option<usize>,
+    /// The content before the change (JSON); `None` when there was none.
+    pub previous: Option<serde_json::Value>,
+    /// The content after the change (JSON).
+    pub current: serde_json::Value,
+}
+
+/// The JSON form of a year in change records, the same shape the API takes:
+/// `{"year", "notice", "holidays": [{"date", "name"}], "makeup_workdays": [...]}`.
+pub fn year_json(year: &HolidayYear) -> serde_json::Value {
+    let days = |days: &[(chrono::NaiveDate, String)]| -> Vec<serde_json::Value> {
+        days.iter()
+            .map(|(date, name)| serde_json::json!({ "date": date.format("%Y-%m-%d").to_string(), "name": name }))
+            .collect()
+    };
+    serde_json::json!({
+        "year": year.year,
+        "notice": year.notice,
+        "holidays": days(&year.holidays),
+        "makeup_workdays": days(&year.makeup_workdays),
+    })
+}
+
+/// The JSON form of working hours in change records, the same shape the API
+/// takes: `{"periods": [{"start": "08:30", "end": "12:00"}, ...]}`.
+pub fn working_hours_json(hours: &WorkingHours) -> serde_json::Value {
+    let periods: Vec<serde_json::Value> = hours
+        .periods()
+        .iter()
+        .map(|(start, end)| serde_json::json!({ "start": clock_time(*start), "end": clock_time(*end) }))
+        .collect();
+    serde_json::json!({ "periods": periods })
+}
+
+/// A time of day as `HH:MM`, or `HH:MM:SS` when it has seconds.
+pub fn clock_time(t: chrono::NaiveTime) -> String {
+    use chrono::Timelike;
+    if t.second() == 0 && t.nanosecond() == 0 {
+        t.format("%H:%M").to_string()
+    } else {
+        t.format("%H:%M:%S").to_string()
+    }
+}

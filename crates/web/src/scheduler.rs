@@ -1,0 +1,127 @@
+//! The deadline scheduler: marks due-soon (临期) and overdue (超期) work,
+//! urges the responsible unit (催办) and escalates (提级) to the unit leader
+//! and then the supervisor after configurable working time. Every notice is
+//! an event; the store records each (request, deadline, level, due) once, so
+//! a scan after a restart sends nothing twice and misses nothing.
+
+use std::time::Duration;
+
+use chrono::Duration as Span;
+
+use mashangban_domain::calendar::WorkCalendar;
+use mashangban_domain::lifecycle::{Action, DeadlineKind, DeadlineNotice, NoticeLevel};
+use mashangban_domain::org::{Actor, Scope};
+use mashangban_domain::request::{Request, State};
+use mashangban_domain::time::Instant;
+use mashangban_store::{Command, Meta, Store, StoreError, StoreResult};
+
+use crate::state::AppState;
+
+/// When notices go out.
+#[derive(Debug, Clone)]
+pub struct SchedulerConfig {
+    /// How often to scan.
+    pub interval: Duration,
+    /// A deadline this many working hours ahead is due soon.
+    pub due_soon_working_hours: u32,
+    /// Overdue by this many working hours: escalate to the unit leader.
+    pub unit_leader_after_working_hours: u32,
+    /// Overdue by this many working hours: escalate to the supervisor.
+    pub supervisor_after_working_hours: u32,
+    /// Candidates read per scan.
+    pub batch: u32,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(60),
+            due_soon_working_hours: 4,
+            unit_leader_after_working_hours: 7,
+            supervisor_after_working_hours: 21,
+            batch: 2_000,
+        }
+    }
+}
+
+/// The notices one request is due, by the clock `now`.
+pub fn notices_due(r: &Request, now: Instant, calendar: &WorkCalendar, config: &SchedulerConfig) -> Vec<DeadlineNotice> {
+    let mut running = Vec::new();
+    if r.state == State::Dispatched {
+        running.extend(r.deadlines.sign_for.map(|due| (DeadlineKind::SignFor, due)));
+    }
+    if matches!(r.state, State::Received | State::Dispatched | State::Returned | State::SignedFor | State::InProgress) {
+        running.extend(r.due_at.map(|due| (DeadlineKind::Reply, due)));
+    }
+    let hours = |h: u32| Span::hours(i64::from(h));
+    let mut notices = Vec::new();
+    for (deadline, due) in running {
+        let levels: Vec<NoticeLevel> = if now < due {
+            let left = calendar.working_time_between(now, due).unwrap_or(due - now);
+            if left <= hours(config.due_soon_working_hours) { vec![NoticeLevel::DueSoon] } else { vec![] }
+        } else {
+            let late = calendar.working_time_between(due, now).unwrap_or(now - due);
+            let mut levels = vec![NoticeLevel::Overdue];
+            if late >= hours(config.unit_leader_after_working_hours) {
+                levels.push(NoticeLevel::UnitLeader);
+            }
+            if late >= hours(config.supervisor_after_working_hours) {
+                levels.push(NoticeLevel::Supervisor);
+            }
+            levels
+        };
+        notices.extend(levels.into_iter().map(|level| DeadlineNotice { deadline, level, due }));
+    }
+    notices
+}
+
+/// One scan: sends every notice that is due and not yet sent. Returns how many were sent.
+pub async fn scan<S: Store>(state: &AppState<S>, config: &SchedulerConfig) -> StoreResult<usize> {
+    let now = state.now();
+    let calendar = state.calendar();
+    let horizon = calendar
+        .add_workhours(now, config.due_soon_working_hours)
+        .unwrap_or(now + Span::hours(i64::from(config.due_soon_working_hours)));
+    let mut sent = 0;
+    for request in state.store.deadline_candidates(horizon, config.batch).await? {
+        for notice in notices_due(&request, now, &calendar, config) {
+            let command = Command {
+                tracking_no: request.tracking_no.clone(),
+                scope: Scope::All,
+                actor: Actor::System,
+                action: Action::Notice { notice },
+                attachment_ids: Vec::new(),
+                meta: Meta { now, client_ip: None },
+                calendar: Some(calendar.clone()),
+            };
+            match state.store.act(command).await {
+                Ok(_) => sent += 1,
+                // Sent before (a rescan, another node), or the request moved on meanwhile.
+                Err(StoreError::Domain(e)) if matches!(e.code, "notice_already_sent" | "illegal_transition") => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(sent)
+}
+
+/// Runs scans every `interval` until `stop` fires.
+pub fn spawn<S: Store>(
+    state: AppState<S>,
+    config: SchedulerConfig,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match scan(&state, &config).await {
+                Ok(0) => {}
+                Ok(sent) => tracing::info!(sent, "deadline notices sent"),
+                Err(error) => tracing::error!(%error, "deadline scan failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(config.interval) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    })
+}
