@@ -1,0 +1,149 @@
+//! Notifications (通知): the outbox, templates, webhooks and e-mail addresses.
+//!
+//! Outbox rows are written by each backend in the transaction of the event
+//! that causes them (see `mashangban_domain::notify`); these methods are for
+//! the delivery worker and the administrators.
+
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+use mashangban_domain::notify::{NoticeChannel, Template, TemplateKey};
+use mashangban_domain::time::Instant;
+
+use crate::StoreResult;
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxStatus {
+    Pending,
+    /// Claimed by a worker until its lease (`next_attempt_at`) ends.
+    Sending,
+    Sent,
+    /// Given up after the configured attempts; an administrator may retry it.
+    Failed,
+}
+
+impl OutboxStatus {
+    pub const ALL: &'static [Self] = &[Self::Pending, Self::Sending, Self::Sent, Self::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|v| v.as_str() == s)
+    }
+}
+
+/// One delivery in the outbox.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub idempotency_key: String,
+    pub channel: NoticeChannel,
+    /// A phone number, an e-mail address, or a webhook id.
+    pub recipient: String,
+    pub template_key: Option<String>,
+    pub subject: Option<String>,
+    pub body: String,
+    pub status: OutboxStatus,
+    pub attempts: u32,
+    pub next_attempt_at: Instant,
+    pub last_error: Option<String>,
+    pub created_at: Instant,
+    pub sent_at: Option<Instant>,
+    pub event_id: Option<i64>,
+    pub request_id: Option<i64>,
+}
+
+/// A template an administrator stored for a key and channel.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredTemplate {
+    pub key: TemplateKey,
+    pub channel: NoticeChannel,
+    pub template: Template,
+    pub updated_at: Instant,
+    pub updated_by: String,
+}
+
+/// A partner system told of events (webhook).
+#[derive(Debug, Clone, Serialize)]
+pub struct Webhook {
+    pub id: i64,
+    pub name: String,
+    pub url: String,
+    /// The HMAC-SHA256 key; shown once when the webhook is created.
+    #[serde(skip)]
+    pub secret: String,
+    pub active: bool,
+    /// Event kind codes; empty means every event.
+    pub events: Vec<String>,
+    pub created_at: Instant,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    pub name: String,
+    pub url: String,
+    pub secret: String,
+    pub events: Vec<String>,
+}
+
+/// Storage of notifications.
+pub trait NotificationStore {
+    /// Starts writing notices with events (from now on), with progress links under `link_base`.
+    fn enable_notifications(&self, link_base: &str) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Claims up to `limit` due rows (pending, or sending with an ended lease):
+    /// each becomes `sending` with one more attempt and a lease until `lease_until`.
+    fn claim_notifications(
+        &self,
+        now: Instant,
+        lease_until: Instant,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<OutboxItem>>> + Send;
+    /// Marks a claimed row sent. `attempt` is the claim's attempt count; a stale claim changes nothing.
+    fn notification_sent(&self, id: i64, attempt: u32, now: Instant) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Puts a claimed row back as pending until `next_attempt_at`.
+    fn notification_retry(
+        &self,
+        id: i64,
+        attempt: u32,
+        next_attempt_at: Instant,
+        error: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Gives a claimed row up (failed).
+    fn notification_failed(&self, id: i64, attempt: u32, error: &str) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Rows by status (all when None), newest first.
+    fn list_outbox(
+        &self,
+        status: Option<OutboxStatus>,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<OutboxItem>>> + Send;
+    /// Makes a failed row pending again with fresh attempts (administrators).
+    fn retry_notification(&self, id: i64, now: Instant) -> impl Future<Output = StoreResult<OutboxItem>> + Send;
+
+    /// The templates administrators stored (the built-in ones fill the rest).
+    fn notification_templates(&self) -> impl Future<Output = StoreResult<Vec<StoredTemplate>>> + Send;
+    fn put_notification_template(
+        &self,
+        template: StoredTemplate,
+    ) -> impl Future<Output = StoreResult<StoredTemplate>> + Send;
+
+    fn webhooks(&self) -> impl Future<Output = StoreResult<Vec<Webhook>>> + Send;
+    fn webhook(&self, id: i64) -> impl Future<Output = StoreResult<Option<Webhook>>> + Send;
+    fn create_webhook(&self, webhook: NewWebhook, now: Instant) -> impl Future<Output = StoreResult<Webhook>> + Send;
+    /// Deletes a webhook; its undelivered rows fail when their turn comes.
+    fn delete_webhook(&self, id: i64) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Sets or clears a user's e-mail address (for unit notices).
+    fn set_user_email(&self, username: &str, email: Option<String>) -> impl Future<Output = StoreResult<()>> + Send;
+}
