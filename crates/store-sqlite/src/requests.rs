@@ -421,6 +421,10 @@ fn list(conn: &Connection, f: &ListFilter, scope: &Scope) -> StoreResult<Page<Re
     eq("r.category_id", f.category_id.map(Value::Integer));
     eq("r.credit_code", f.credit_code.clone().map(Value::Text));
     eq("r.contact_phone", f.contact_phone.clone().map(Value::Text));
+    if !f.exclude_kinds.is_empty() {
+        clauses.push(format!("r.kind NOT IN ({})", vec!["?"; f.exclude_kinds.len()].join(", ")));
+        params.extend(f.exclude_kinds.iter().map(|k| Value::Text(k.as_str().into())));
+    }
     if let Some(unit) = f.unit_id {
         clauses.push("EXISTS (SELECT 1 FROM request_units fu WHERE fu.request_id = r.id AND fu.unit_id = ?)".into());
         params.push(Value::Integer(unit));

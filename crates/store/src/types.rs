@@ -102,6 +102,8 @@ pub struct NewCategory {
 pub struct ListFilter {
     pub states: Vec<State>,
     pub kind: Option<RequestKind>,
+    /// Types left out (public listings never show 举报 reports).
+    pub exclude_kinds: Vec<RequestKind>,
     pub channel: Option<Channel>,
     /// Lead or co-handling unit.
     pub unit_id: Option<UnitId>,

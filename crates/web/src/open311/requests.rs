@@ -6,7 +6,7 @@ use chrono::{Duration, NaiveDate};
 
 use mashangban_domain::calendar::Clock;
 use mashangban_domain::org::{OrgTree, Scope};
-use mashangban_domain::request::{EventKind, Request, State};
+use mashangban_domain::request::{EventKind, Request, RequestKind, State};
 use mashangban_domain::time::{Instant, format_instant, parse_instant, shanghai};
 use mashangban_domain::time_limit::TimeLimits;
 use mashangban_domain::validation::{mask_credit_code, mask_free_text, mask_name, mask_phone};
@@ -41,7 +41,7 @@ pub async fn list<S: Store>(state: &AppState<S>, params: &Params) -> Result<Docu
 pub async fn one<S: Store>(state: &AppState<S>, id: &str, params: &Params) -> Result<Document, Failure> {
     params.check_jurisdiction()?;
     let extensions = params.flag("extensions")?;
-    let request = state.store.find(id, &Scope::All).await?.ok_or_else(|| unknown_request(id))?;
+    let request = public(state.store.find(id, &Scope::All).await?).ok_or_else(|| unknown_request(id))?;
     render(state, &[request], extensions).await
 }
 
@@ -58,6 +58,11 @@ pub async fn token<S: Store>(state: &AppState<S>, token: &str, params: &Params) 
     Ok(Document::list("service_requests", "request", vec![item]))
 }
 
+/// Reports (举报) are confidential: never part of public answers, as if absent.
+fn public(request: Option<Request>) -> Option<Request> {
+    request.filter(|r| r.kind != RequestKind::Report)
+}
+
 fn unknown_request(id: &str) -> Failure {
     Failure::not_found(format!("没有编号为「{id}」的诉求"))
 }
@@ -69,7 +74,7 @@ async fn by_ids<S: Store>(state: &AppState<S>, ids: &[&str]) -> Result<Vec<Reque
     }
     let mut found = Vec::with_capacity(ids.len());
     for id in ids {
-        if let Some(request) = state.store.find(id, &Scope::All).await? {
+        if let Some(request) = public(state.store.find(id, &Scope::All).await?) {
             found.push(request);
         }
     }
@@ -96,6 +101,7 @@ fn filter<S: Store>(state: &AppState<S>, params: &Params) -> Result<ListFilter, 
         updated_before: params.get("updated_before").map(|v| instant("updated_before", v)).transpose()?,
         limit,
         offset,
+        exclude_kinds: vec![RequestKind::Report],
         ..ListFilter::default()
     })
 }

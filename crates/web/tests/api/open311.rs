@@ -556,7 +556,7 @@ async fn get_requests_filters_pages_extensions_and_tokens() {
     app.set_time("2026-11-10T10:00:00+08:00");
     let b = create(&app, &consultation_form(&key)).await;
     app.set_time("2026-11-20T10:00:00+08:00");
-    let noise = with(with(complaint_form(&key), "service_code", "env.noise"), "attribute[request_kind]", "report");
+    let noise = with(with(complaint_form(&key), "service_code", "env.noise"), "attribute[request_kind]", "help");
     let c = create(&app, &noise).await;
     app.set_time("2026-11-25T10:00:00+08:00");
     app.act(
@@ -621,7 +621,7 @@ async fn get_requests_filters_pages_extensions_and_tokens() {
     assert!(rb["status_notes"].as_str().unwrap().starts_with("已办结；最新进展：直接办结"), "{rb}");
     assert!(rb["status_notes"].as_str().unwrap().contains("0760-****3456"), "numbers masked: {rb}");
     assert_eq!(rc["status"], "closed");
-    assert_eq!(rc["service_notice"], "本诉求将在15个工作日内答复");
+    assert_eq!(rc["service_notice"], "本诉求将在10个工作日内答复");
     assert!(rb["updated_datetime"].as_str().unwrap().starts_with("2026-11-25T10:00:00"));
     assert!(rb["requested_datetime"].as_str().unwrap().starts_with("2026-11-10T10:00:00"));
 
@@ -707,4 +707,21 @@ async fn get_requests_filters_pages_extensions_and_tokens() {
     assert_json_error(status, &body, StatusCode::NOT_FOUND);
     let (status, body) = get_xml(&app, "tokens/nope.xml").await;
     assert_xml_error(status, &body, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn reports_stay_confidential() {
+    let app = spawn().await;
+    let mut report = enterprise_complaint();
+    report["kind"] = json!("report");
+    let (reported, _) = app.submit(report).await;
+    let (listed, _) = app.submit(enterprise_complaint()).await;
+    let (status, all) = app.get("/open311/v2/requests.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let ids: Vec<&str> = all.as_array().unwrap().iter().map(|r| r["service_request_id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&listed.as_str()) && !ids.contains(&reported.as_str()), "{ids:?}");
+    let (status, _) = app.get(&format!("/open311/v2/requests/{reported}.json"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, some) = app.get(&format!("/open311/v2/requests.json?service_request_id={reported},{listed}"), None).await;
+    assert_eq!(some.as_array().unwrap().len(), 1);
 }
