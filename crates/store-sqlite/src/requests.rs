@@ -467,10 +467,15 @@ fn list(conn: &Connection, f: &ListFilter, scope: &Scope) -> StoreResult<Page<Re
     let order = match f.order {
         ListOrder::Newest => "r.id DESC",
         // The running deadline: sign-for while dispatched, else the reply deadline.
+        // Running deadlines first (supervised ones on top), then suspended work, then the rest.
         ListOrder::Deadline => {
-            "r.supervision IS NULL, \
-             COALESCE(CASE WHEN r.state = 'dispatched' THEN MIN(COALESCE(r.sign_due_at, r.due_at), COALESCE(r.due_at, r.sign_due_at)) \
-             ELSE r.due_at END, '9999') ASC, r.id ASC"
+            "(r.supervision IS NULL OR r.state NOT IN ('received', 'dispatched', 'returned', 'signed_for', \
+                'in_progress', 'suspended', 'replied')), \
+             CASE WHEN r.state = 'dispatched' \
+                    THEN COALESCE(MIN(COALESCE(r.sign_due_at, r.due_at), COALESCE(r.due_at, r.sign_due_at)), '9997') \
+                  WHEN r.state IN ('received', 'returned', 'signed_for', 'in_progress') THEN COALESCE(r.due_at, '9997') \
+                  WHEN r.state IN ('suspended', 'replied') THEN '9998' \
+                  ELSE '9999' END ASC, r.id ASC"
         }
     };
     let sql = format!(

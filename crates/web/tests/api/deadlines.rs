@@ -205,3 +205,21 @@ async fn rule_versions_apply_to_new_requests_only() {
     assert_eq!(versions.as_array().unwrap().len(), 2);
     assert!(versions[0]["created_by"].as_str().unwrap().contains("admin"));
 }
+
+#[tokio::test]
+async fn the_queue_puts_finished_work_last() {
+    let app = spawn().await;
+    let dispatcher = app.login("dispatcher").await;
+    let handler = app.login("handler").await;
+    app.set_time("2026-04-07T09:00:00+08:00");
+    let (done, _) = app.submit(resident_consultation()).await;
+    app.act(&done, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj" })).await;
+    app.act(&done, "sign", &handler, json!({})).await;
+    app.act(&done, "reply", &handler, json!({ "content": "已答复" })).await;
+    app.act(&done, "close", &dispatcher, json!({})).await;
+    app.set_time("2026-04-08T09:00:00+08:00");
+    let (open, _) = app.submit(enterprise_complaint()).await;
+    app.act(&open, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj" })).await;
+    // The closed consultation's deadline is earlier, but it is not work any more.
+    assert_eq!(queue(&app, &handler).await, [open, done]);
+}
