@@ -78,7 +78,8 @@ pub fn actor_for_user(user: &User, org: &OrgTree) -> Actor {
     }
 }
 
-fn actor_for_token(token: &ApiToken, org: &OrgTree) -> Actor {
+/// The actor of a machine client's token: its role and unit, no person.
+pub fn actor_for_token(token: &ApiToken, org: &OrgTree) -> Actor {
     let unit_id = token.unit_id.unwrap_or_default();
     Actor::Staff(StaffActor {
         user_id: None,

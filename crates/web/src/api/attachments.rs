@@ -114,6 +114,7 @@ pub async fn store_files<S: Store>(
             meta: mashangban_store::Meta { now: state.now(), client_ip: auth.client_ip.clone() },
         };
         saved.push(views::attachment_view(&state.store.add_attachment(upload).await?));
+        state.live.publish(tracking_no);
     }
     if saved.is_empty() {
         return Err(ApiError::bad_request("no_file", "没有收到文件（字段名「file」）"));
@@ -177,7 +178,7 @@ pub async fn download<S: Store>(
 }
 
 /// RFC 5987 encoding for the UTF-8 file name.
-fn percent_encode(s: &str) -> String {
+pub(crate) fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }

@@ -208,7 +208,7 @@ fn xlsx_response(view: &ScoresView) -> ApiResult<Response> {
     })?;
     let name = format!("考核_{}_{}.xlsx", view.period.from, view.period.to);
     let ascii = format!("scores_{}_{}.xlsx", view.period.from, view.period.to);
-    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", percent_encode(&name));
+    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", super::attachments::percent_encode(&name));
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(XLSX_TYPE));
@@ -216,15 +216,6 @@ fn xlsx_response(view: &ScoresView) -> ApiResult<Response> {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
-}
-
-/// RFC 5987 encoding of a UTF-8 file name.
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }
-        })
-        .collect()
 }
 
 fn workbook(view: &ScoresView) -> Result<Vec<u8>, XlsxError> {

@@ -11,7 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::Response;
 use sha2::{Digest, Sha256};
 
-use mashangban_domain::org::{Actor, OrgTree, Role, StaffActor, UnitId, UnitKind};
+use mashangban_domain::org::{Actor, OrgTree, Role, UnitId, UnitKind};
 use mashangban_domain::request::{
     self, ADDRESS_MAX, Asker, CONTENT_MAX, Channel, Contact, Location, NAME_MAX, NewRequest, Request, RequestKind,
     TITLE_MAX, Urgency,
@@ -93,16 +93,7 @@ async fn api_key_actor<S: Store>(state: &AppState<S>, params: &Params) -> Result
     if !matches!(token.role, Role::Operator | Role::Dispatcher) {
         return Err(Failure::forbidden("该 api_key 不能受理诉求：须为话务员或派单员角色的接口令牌"));
     }
-    let org = state.org();
-    let unit_id: UnitId = token.unit_id.unwrap_or_default();
-    Ok(Actor::Staff(StaffActor {
-        user_id: None,
-        name: format!("接口:{}", token.name),
-        role: token.role,
-        unit_id,
-        units: org.subtree(unit_id),
-        town_id: org.town_of(unit_id),
-    }))
+    Ok(auth::actor_for_token(&token, &state.org()))
 }
 
 /// The fields and files of a form-encoded or multipart body.
@@ -388,6 +379,7 @@ async fn attach<S: Store>(
             tracing::error!(tracking_no = %request.tracking_no, error = ?e, "open311 media not saved");
             return false;
         }
+        state.live.publish(&request.tracking_no);
     }
     true
 }
