@@ -405,9 +405,12 @@ fn check_attachments(conn: &Connection, request_id: RequestId, ids: &[Attachment
 fn list(conn: &Connection, f: &ListFilter, scope: &Scope) -> StoreResult<Page<Request>> {
     let mut params: Vec<Value> = Vec::new();
     let mut clauses = vec![scope_sql(scope, &mut params)];
-    if !f.states.is_empty() {
-        clauses.push(format!("r.state IN ({})", vec!["?"; f.states.len()].join(", ")));
-        params.extend(f.states.iter().map(|s| Value::Text(s.as_str().into())));
+    // A work queue is the open work unless states are asked for.
+    let open: Vec<State> = State::ALL.iter().copied().filter(|s| s.is_open()).collect();
+    let states = if f.states.is_empty() && f.order == ListOrder::Deadline { &open } else { &f.states };
+    if !states.is_empty() {
+        clauses.push(format!("r.state IN ({})", vec!["?"; states.len()].join(", ")));
+        params.extend(states.iter().map(|s| Value::Text(s.as_str().into())));
     }
     let mut eq = |column: &str, value: Option<Value>| {
         if let Some(value) = value {
