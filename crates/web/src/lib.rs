@@ -8,9 +8,11 @@ pub mod calendar;
 pub mod error;
 pub mod input;
 pub mod json;
+pub mod live;
 pub mod openapi;
 pub mod open311;
 pub mod notify;
+pub mod pages;
 pub mod ratelimit;
 pub mod scheduler;
 pub mod state;
@@ -33,6 +35,7 @@ pub use state::{AppState, WebConfig};
 pub fn router<S: Store>(state: AppState<S>) -> Router {
     api::routes(&state)
         .merge(open311::routes(&state))
+        .merge(pages::routes(&state))
         .fallback(fallback)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -95,7 +95,10 @@ pub async fn scan<S: Store>(state: &AppState<S>, config: &SchedulerConfig) -> St
                 calendar: Some(calendar.clone()),
             };
             match state.store.act(command).await {
-                Ok(_) => sent += 1,
+                Ok(_) => {
+                    sent += 1;
+                    state.live.publish(&request.tracking_no);
+                }
                 // Sent before (a rescan, another node), or the request moved on meanwhile.
                 Err(StoreError::Domain(e)) if matches!(e.code, "notice_already_sent" | "illegal_transition") => {}
                 Err(e) => return Err(e),

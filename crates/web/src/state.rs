@@ -63,6 +63,8 @@ pub struct AppState<S> {
     pub login_limiter: Arc<RateLimiter>,
     pub intake_limiter: Arc<RateLimiter>,
     pub lookup_limiter: Arc<RateLimiter>,
+    /// Changes of requests, for live progress pages.
+    pub live: crate::live::Live,
 }
 
 impl<S: Store> AppState<S> {
@@ -81,6 +83,7 @@ impl<S: Store> AppState<S> {
             calendar_reload: Arc::default(),
             org: Arc::default(),
             categories: Arc::default(),
+            live: crate::live::Live::default(),
         };
         state.reload_catalog().await?;
         Ok(state)

@@ -11,40 +11,12 @@ use mashangban_domain::request::{Rating, Request};
 use mashangban_store::{Command, Meta, Store};
 
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::input::optional_comment;
 use crate::json::JsonBody;
+use crate::live::{CodeQuery, verified};
 use crate::state::AppState;
-use crate::views::{self, AttachmentView, PublicView};
-
-#[derive(Deserialize)]
-pub struct CodeQuery {
-    #[serde(default)]
-    code: Option<String>,
-}
-
-/// Loads a request for its asker; a wrong code is the same 404 as no
-/// request, and failures per client address are limited against guessing.
-async fn verified<S: Store>(state: &AppState<S>, auth: &Auth, no: &str, code: Option<&str>) -> ApiResult<Request> {
-    let now = state.now();
-    let key = auth.client_ip.clone().unwrap_or_default();
-    if !state.lookup_limiter.allows(&key, now) {
-        return Err(ApiError::rate_limited().with_message("查询失败次数过多，请一小时后再试"));
-    }
-    let code = code.map(str::trim).unwrap_or_default();
-    let found = state.store.find(no.trim(), &Scope::All).await?;
-    match found {
-        Some(r) if !code.is_empty() && constant_time_eq(r.check_code.as_bytes(), code.as_bytes()) => Ok(r),
-        _ => {
-            state.lookup_limiter.record(&key, now);
-            Err(ApiError::not_found().with_code("request_not_found").with_message("受理编号或查询码不正确"))
-        }
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
+use crate::views::{AttachmentView, PublicView};
 
 /// `GET /api/v1/public/requests/{no}?code=CHECKCODE`: the masked progress.
 pub async fn progress<S: Store>(
@@ -57,19 +29,9 @@ pub async fn progress<S: Store>(
     Ok(Json(public_view_of(&state, &request).await?))
 }
 
+/// The asker's masked view (with the parent of a merged duplicate).
 pub async fn public_view_of<S: Store>(state: &AppState<S>, request: &Request) -> ApiResult<PublicView> {
-    let org = state.org();
-    let events = state.store.history(request.id).await?;
-    let mut view = views::public_view(request, &events, &org);
-    let parent = match request.merged_into {
-        Some(parent_id) => state.store.find_by_id(parent_id, &Scope::All).await?,
-        None => None,
-    };
-    if let Some(parent) = parent {
-        let parent_events = state.store.history(parent.id).await?;
-        view.merged_into = Some(Box::new(views::public_view(&parent, &parent_events, &org)));
-    }
-    Ok(view)
+    Ok(crate::live::public_view_of(state, request).await?.0)
 }
 
 #[derive(Deserialize)]
@@ -130,6 +92,7 @@ async fn act_as_asker<S: Store>(
         calendar: Some(state.calendar()),
     };
     let request = state.store.act(command).await?;
+    state.live.publish(&request.tracking_no);
     Ok(Json(public_view_of(state, &request).await?))
 }
 

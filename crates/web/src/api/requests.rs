@@ -85,7 +85,7 @@ pub(crate) async fn take_in<S: Store>(
         actor => actor,
     };
     let meta = Meta { now, client_ip };
-    Ok(state.store.intake(new, &actor, &meta).await?)
+    Ok(state.live.published(state.store.intake(new, &actor, &meta).await?))
 }
 
 /// Which channel an intake is on, and which account submitted it.
@@ -337,5 +337,6 @@ pub async fn act<S: Store>(
         calendar: Some(state.calendar()),
     };
     let request = state.store.act(command).await?;
+    state.live.publish(&request.tracking_no);
     Ok(Json(detail_of(&state, &request, &actor).await?))
 }

@@ -684,3 +684,4 @@ mod scores;
 mod notify;
 mod openapi;
 mod open311;
+mod browser;

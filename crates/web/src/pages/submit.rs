@@ -1,0 +1,338 @@
+//! `GET /submit` and `POST /submit`: the portal's request form. The form is
+//! checked field by field with the domain's own validators (so every message
+//! stands next to its field), then taken in through the API's intake handler
+//! as an anonymous asker (same rate limit, same checks, same store path), and
+//! the attachments are added to the request the way the public upload does.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Json;
+use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use sha2::{Digest, Sha256};
+
+use mashangban_domain::org::{Actor, Scope, UnitKind};
+use mashangban_domain::request::{self, RequestKind};
+use mashangban_domain::validation::{CreditCode, Phone, optional_text, required_text};
+use mashangban_store::{Category, Meta, NewAttachment, Store, Upload};
+
+use super::{Choice, Layout, MAX_PORTAL_FILES, render};
+use crate::api::attachments::sniff;
+use crate::api::requests;
+use crate::auth::{Auth, Via};
+use crate::error::ApiError;
+use crate::input::{AskerInput, ContactInput, IntakeInput};
+use crate::json::JsonBody;
+use crate::state::AppState;
+
+/// What the asker typed, kept for a re-rendered form.
+#[derive(Default)]
+pub struct Values {
+    pub asker_type: String,
+    pub credit_code: String,
+    pub enterprise_name: String,
+    pub contact_name: String,
+    pub phone: String,
+    pub kind: String,
+    pub category: String,
+    pub town: String,
+    pub address: String,
+    pub title: String,
+    pub content: String,
+}
+
+impl Values {
+    fn from_fields(mut f: HashMap<String, String>) -> Self {
+        let mut take = |k: &str| f.remove(k).unwrap_or_default();
+        Self {
+            asker_type: take("asker_type"),
+            credit_code: take("credit_code").trim().to_uppercase(),
+            enterprise_name: take("enterprise_name"),
+            contact_name: take("contact_name"),
+            phone: take("phone"),
+            kind: take("kind"),
+            category: take("category"),
+            town: take("town"),
+            address: take("address"),
+            title: take("title"),
+            content: take("content"),
+        }
+    }
+
+    fn enterprise(&self) -> bool {
+        self.asker_type != "resident"
+    }
+}
+
+/// A message per field (shown next to it), and one for the whole form.
+#[derive(Default)]
+pub struct Errors {
+    pub credit_code: Option<String>,
+    pub enterprise_name: Option<String>,
+    pub contact_name: Option<String>,
+    pub phone: Option<String>,
+    pub kind: Option<String>,
+    pub category: Option<String>,
+    pub town: Option<String>,
+    pub address: Option<String>,
+    pub title: Option<String>,
+    pub content: Option<String>,
+    pub files: Option<String>,
+    pub form: Option<String>,
+}
+
+impl Errors {
+    fn any(&self) -> bool {
+        [
+            &self.credit_code,
+            &self.enterprise_name,
+            &self.contact_name,
+            &self.phone,
+            &self.kind,
+            &self.category,
+            &self.town,
+            &self.address,
+            &self.title,
+            &self.content,
+            &self.files,
+            &self.form,
+        ]
+        .iter()
+        .any(|e| e.is_some())
+    }
+}
+
+/// A top-level category with its leaves, for an `<optgroup>`.
+pub struct CategoryGroup {
+    pub name: String,
+    pub items: Vec<Choice>,
+}
+
+#[derive(Template)]
+#[template(path = "submit.html")]
+struct SubmitPage {
+    layout: Layout,
+    values: Values,
+    errors: Errors,
+    enterprise: bool,
+    kinds: Vec<Choice>,
+    categories: Vec<CategoryGroup>,
+    towns: Vec<Choice>,
+    max_files: usize,
+}
+
+fn page<S: Store>(state: &AppState<S>, values: Values, errors: Errors) -> SubmitPage {
+    let kinds = RequestKind::ALL
+        .iter()
+        .map(|k| Choice::new(k.as_str(), k.label(), values.kind == k.as_str()))
+        .collect();
+    let mut towns: Vec<Choice> = state
+        .org()
+        .units()
+        .filter(|u| u.kind == UnitKind::Town && u.active)
+        .map(|u| Choice::new(u.code.clone(), u.name.clone(), values.town == u.code))
+        .collect();
+    towns.sort_by(|a, b| a.value.cmp(&b.value));
+    SubmitPage {
+        layout: Layout::public("提交诉求"),
+        enterprise: values.enterprise(),
+        categories: category_groups(&state.categories(), &values.category),
+        kinds,
+        towns,
+        values,
+        errors,
+        max_files: MAX_PORTAL_FILES,
+    }
+}
+
+/// Leaf categories grouped under their top-level category, in catalogue order.
+fn category_groups(categories: &[Category], selected: &str) -> Vec<CategoryGroup> {
+    categories
+        .iter()
+        .filter(|top| top.parent_id.is_none() && top.active)
+        .map(|top| CategoryGroup {
+            name: top.name.clone(),
+            items: categories
+                .iter()
+                .filter(|c| c.parent_id == Some(top.id) && c.active)
+                .map(|c| Choice::new(c.code.clone(), c.name.clone(), c.code == selected))
+                .collect(),
+        })
+        .filter(|g| !g.items.is_empty())
+        .collect()
+}
+
+/// `GET /submit`.
+pub async fn form<S: Store>(State(state): State<AppState<S>>) -> Response {
+    let values = Values { asker_type: "enterprise".into(), kind: "complaint".into(), ..Values::default() };
+    render(StatusCode::OK, &page(&state, values, Errors::default()))
+}
+
+/// A file the asker attached, already sniffed.
+struct File {
+    name: String,
+    content_type: &'static str,
+    bytes: Vec<u8>,
+}
+
+/// `POST /submit` (multipart): on success a 303 to the answer page; otherwise
+/// the form again with the messages and the values kept.
+pub async fn post<S: Store>(State(state): State<AppState<S>>, auth: Auth, multipart: Multipart) -> Response {
+    let (fields, files) = match read_form(multipart, state.config.max_attachment_bytes).await {
+        Ok(read) => read,
+        Err(message) => {
+            let errors = Errors { form: Some(message), ..Errors::default() };
+            return render(StatusCode::UNPROCESSABLE_ENTITY, &page(&state, Values::default(), errors));
+        }
+    };
+    let values = Values::from_fields(fields);
+    let mut errors = check(&state, &values);
+    let files = check_files(files, &mut errors);
+    if errors.any() {
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page(&state, values, errors));
+    }
+    match take_in(&state, &auth, &values).await {
+        Ok((no, code)) => {
+            let saved = attach(&state, &auth, &no, files).await;
+            let note = if saved { "" } else { "&files=failed" };
+            Redirect::to(&format!("/submitted/{no}?code={code}{note}")).into_response()
+        }
+        Err(e) => {
+            let errors = Errors { form: Some(e.message), ..Errors::default() };
+            render(e.status, &page(&state, values, errors))
+        }
+    }
+}
+
+type Fields = HashMap<String, String>;
+
+/// Reads the text fields and the non-empty `file` parts of the form.
+async fn read_form(mut multipart: Multipart, max_bytes: usize) -> Result<(Fields, Vec<(String, Vec<u8>)>), String> {
+    let mut fields = HashMap::new();
+    let mut files = Vec::new();
+    let too_large = || format!("单个附件不能超过 {} MB，全部附件不能超过 {MAX_PORTAL_FILES} 个", max_bytes / 1024 / 1024);
+    while let Some(field) = multipart.next_field().await.map_err(|_| too_large())? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "file" {
+            let file_name = field.file_name().unwrap_or_default().to_owned();
+            let bytes = field.bytes().await.map_err(|_| too_large())?;
+            if !bytes.is_empty() || !file_name.is_empty() {
+                files.push((file_name, bytes.to_vec()));
+            }
+        } else {
+            let text = field.text().await.map_err(|_| "提交的内容格式不正确，请重新填写".to_owned())?;
+            fields.insert(name, text);
+        }
+    }
+    Ok((fields, files))
+}
+
+/// Every field checked with the validators intake uses.
+fn check<S: Store>(state: &AppState<S>, v: &Values) -> Errors {
+    fn message<T>(r: Result<T, mashangban_domain::DomainError>) -> Option<String> {
+        r.err().map(|e| e.message)
+    }
+    let category_ok = state.categories().iter().any(|c| c.code == v.category && c.active && c.parent_id.is_some());
+    let town_ok = v.town.is_empty() || state.org().by_code(&v.town).is_some_and(|u| u.kind == UnitKind::Town);
+    let enterprise = v.enterprise();
+    Errors {
+        credit_code: enterprise.then(|| message(CreditCode::parse(&v.credit_code))).flatten(),
+        enterprise_name: enterprise.then(|| message(request::enterprise_name(&v.enterprise_name))).flatten(),
+        contact_name: message(required_text("联系人姓名", &v.contact_name, request::NAME_MAX)),
+        phone: message(Phone::parse(&v.phone)),
+        kind: RequestKind::parse(&v.kind).is_none().then(|| "请选择诉求类型".to_owned()),
+        category: (!category_ok).then(|| "请选择诉求分类".to_owned()),
+        town: (!town_ok).then(|| "请选择所在镇街".to_owned()),
+        address: message(optional_text("地址", Some(v.address.as_str()), request::ADDRESS_MAX)),
+        title: message(required_text("标题", &v.title, request::TITLE_MAX)),
+        content: message(required_text("诉求内容", &v.content, request::CONTENT_MAX)),
+        files: None,
+        form: None,
+    }
+}
+
+/// Files of an accepted type and size, at most [`MAX_PORTAL_FILES`].
+fn check_files(files: Vec<(String, Vec<u8>)>, errors: &mut Errors) -> Vec<File> {
+    if files.len() > MAX_PORTAL_FILES {
+        errors.files = Some(format!("最多上传 {MAX_PORTAL_FILES} 个附件"));
+        return Vec::new();
+    }
+    let mut checked = Vec::new();
+    for (name, bytes) in files {
+        let name = clean_file_name(&name);
+        match sniff(&bytes) {
+            _ if bytes.is_empty() => errors.files = Some(format!("文件「{name}」是空的")),
+            Some(content_type) => checked.push(File { name, content_type, bytes }),
+            None => {
+                errors.files =
+                    Some(format!("不支持的文件类型：「{name}」。可上传图片、PDF、Office 文档、录音、视频或纯文本"))
+            }
+        }
+    }
+    checked
+}
+
+fn clean_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = base.chars().filter(|c| !c.is_control() && *c != '"').take(100).collect();
+    if cleaned.trim().is_empty() { "附件".into() } else { cleaned.trim().to_owned() }
+}
+
+/// Takes the request in through the API's intake handler, as the anonymous
+/// portal (channel `web`). Answers (tracking number, check code).
+async fn take_in<S: Store>(state: &AppState<S>, auth: &Auth, v: &Values) -> Result<(String, String), ApiError> {
+    let asker = if v.enterprise() {
+        AskerInput::Enterprise { credit_code: v.credit_code.clone(), name: v.enterprise_name.clone() }
+    } else {
+        AskerInput::Resident
+    };
+    let input = IntakeInput {
+        kind: RequestKind::parse(&v.kind).unwrap_or(RequestKind::Complaint),
+        urgency: None,
+        channel: None,
+        asker,
+        contact: ContactInput { name: v.contact_name.clone(), phone: v.phone.clone(), email: None },
+        title: v.title.clone(),
+        content: v.content.clone(),
+        category: v.category.clone(),
+        town: Some(v.town.clone()).filter(|t| !t.is_empty()),
+        address: Some(v.address.clone()).filter(|a| !a.trim().is_empty()),
+        location: None,
+        ledger_ref: None,
+    };
+    // The portal is anonymous even for someone who is also signed in as staff.
+    let anonymous = Auth { actor: Actor::Anonymous, via: Via::Anonymous, client_ip: auth.client_ip.clone(), session_hash: None };
+    let (_, Json(answer)) = requests::intake(State(state.clone()), anonymous, JsonBody(input)).await?;
+    let answer = serde_json::to_value(&answer).map_err(|_| ApiError::internal())?;
+    let field = |k: &str| answer.get(k).and_then(|v| v.as_str()).map(str::to_owned).ok_or_else(ApiError::internal);
+    Ok((field("tracking_no")?, field("check_code")?))
+}
+
+/// Adds the files as the asker (补充材料); false if any was not saved.
+async fn attach<S: Store>(state: &AppState<S>, auth: &Auth, no: &str, files: Vec<File>) -> bool {
+    let mut all_saved = true;
+    for file in files {
+        let upload = Upload {
+            tracking_no: no.to_owned(),
+            scope: Scope::All,
+            actor: Actor::PublicAsker,
+            file: NewAttachment {
+                file_name: file.name,
+                content_type: file.content_type.to_owned(),
+                sha256: hex::encode(Sha256::digest(&file.bytes)),
+                bytes: file.bytes,
+            },
+            meta: Meta { now: state.now(), client_ip: auth.client_ip.clone() },
+        };
+        match state.store.add_attachment(upload).await {
+            Ok(_) => state.live.publish(no),
+            Err(error) => {
+                tracing::error!(tracking_no = %no, %error, "portal attachment not saved");
+                all_saved = false;
+            }
+        }
+    }
+    all_saved
+}

@@ -1,0 +1,186 @@
+//! The asker's progress pages: look-up, the live progress page and rating.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use mashangban_domain::lifecycle::Action;
+use mashangban_domain::org::{Actor, Scope};
+use mashangban_domain::request::Rating;
+use mashangban_store::{Command, Meta, Store};
+
+use super::{Choice, Layout, PageResult, plain_code, render, short_time};
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::live::{CodeQuery, public_view_of, verified};
+use crate::state::AppState;
+use crate::views::{PublicStep, PublicView};
+
+#[derive(Deserialize)]
+pub struct LookupQuery {
+    #[serde(default)]
+    no: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "track_lookup.html")]
+struct LookupPage {
+    layout: Layout,
+    no: String,
+    code: String,
+    error: Option<String>,
+}
+
+/// `GET /track`: the look-up form; with `no` and `code` it goes to the progress page.
+pub async fn lookup(Query(query): Query<LookupQuery>) -> Response {
+    let no = query.no.unwrap_or_default();
+    let code = query.code.unwrap_or_default();
+    if no.is_empty() && code.is_empty() {
+        let page = LookupPage { layout: Layout::public("查询进度"), no, code, error: None };
+        return render(StatusCode::OK, &page);
+    }
+    match (plain_code(&no), plain_code(&code)) {
+        (Some(n), Some(c)) => Redirect::to(&format!("/track/{}?code={c}", n.to_uppercase())).into_response(),
+        _ => {
+            let error = Some("请填写受理编号和查询码（字母和数字）".to_owned());
+            render(StatusCode::UNPROCESSABLE_ENTITY, &LookupPage { layout: Layout::public("查询进度"), no, code, error })
+        }
+    }
+}
+
+/// One step of the timeline as the page shows it.
+pub struct Step {
+    pub kind: &'static str,
+    pub label: &'static str,
+    pub at: String,
+    pub unit: Option<String>,
+    pub comment: Option<String>,
+    /// The deadline the step set, with its caption (答复期限, 新的答复期限).
+    pub deadline: Option<(String, &'static str)>,
+}
+
+fn step(s: &PublicStep) -> Step {
+    let caption = match s.kind {
+        "received" => Some("答复期限"),
+        "extension_approved" => Some("新的答复期限"),
+        _ => None,
+    };
+    Step {
+        kind: s.kind,
+        label: s.label,
+        at: short_time(&s.at),
+        unit: s.unit.clone(),
+        comment: s.comment.clone(),
+        deadline: caption.and_then(|c| s.due_at.as_deref().map(|d| (short_time(d), c))),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "track.html")]
+struct ProgressPage {
+    layout: Layout,
+    view: PublicView,
+    steps: Vec<Step>,
+    /// Steps of the request this one was merged into.
+    parent_steps: Vec<Step>,
+    code: String,
+    version: i64,
+    ratings: Vec<Choice>,
+    rate_error: Option<String>,
+}
+
+impl ProgressPage {
+    fn due(&self) -> String {
+        self.view.due_at.as_deref().map(short_time).unwrap_or_default()
+    }
+
+    fn received(&self) -> String {
+        short_time(&self.view.received_at)
+    }
+}
+
+/// `GET /track/{no}?code=`: the timeline, kept up to date by `track.js`
+/// over `/track/{no}/events`.
+pub async fn progress<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    Path(no): Path<String>,
+    Query(query): Query<CodeQuery>,
+) -> PageResult {
+    let request = verified(&state, &auth, &no, query.code.as_deref()).await?;
+    Ok(progress_page(&state, &request, None).await?)
+}
+
+async fn progress_page<S: Store>(
+    state: &AppState<S>,
+    request: &mashangban_domain::request::Request,
+    rate_error: Option<String>,
+) -> Result<Response, ApiError> {
+    let (view, version) = public_view_of(state, request).await?;
+    let status = if rate_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let page = ProgressPage {
+        layout: Layout::public(format!("办理进度 {}", view.tracking_no)),
+        steps: view.timeline.iter().map(step).collect(),
+        parent_steps: view.merged_into.as_ref().map(|p| p.timeline.iter().map(step).collect()).unwrap_or_default(),
+        view,
+        code: request.check_code.clone(),
+        version,
+        ratings: Rating::ALL.iter().map(|r| Choice::new(r.as_str(), r.label(), false)).collect(),
+        rate_error,
+    };
+    Ok(render(status, &page))
+}
+
+#[derive(Deserialize)]
+pub struct RateForm {
+    code: String,
+    #[serde(default)]
+    rating: Option<String>,
+    #[serde(default)]
+    resolved: Option<String>,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+/// `POST /track/{no}/rate`: the asker rates the answer (评价), as the public
+/// API's rate does, and goes back to the progress page.
+pub async fn rate<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    Path(no): Path<String>,
+    Form(form): Form<RateForm>,
+) -> PageResult {
+    let request = verified(&state, &auth, &no, Some(&form.code)).await?;
+    let rating = form.rating.as_deref().and_then(Rating::parse);
+    let resolved = match form.resolved.as_deref() {
+        Some("yes") => Some(true),
+        Some("no") => Some(false),
+        _ => None,
+    };
+    let (Some(rating), Some(resolved)) = (rating, resolved) else {
+        let error = Some("请选择满意程度，并说明问题是否已解决".to_owned());
+        return Ok(progress_page(&state, &request, error).await?);
+    };
+    let comment = form.comment.filter(|c| !c.trim().is_empty());
+    let command = Command {
+        tracking_no: request.tracking_no.clone(),
+        scope: Scope::All,
+        actor: Actor::PublicAsker,
+        action: Action::FollowUp { rating, resolved, comment },
+        attachment_ids: Vec::new(),
+        meta: Meta { now: state.now(), client_ip: auth.client_ip.clone() },
+        calendar: Some(state.calendar()),
+    };
+    match state.store.act(command).await {
+        Ok(rated) => {
+            state.live.publish(&rated.tracking_no);
+            Ok(Redirect::to(&format!("/track/{}?code={}", rated.tracking_no, rated.check_code)).into_response())
+        }
+        Err(e) => Ok(progress_page(&state, &request, Some(ApiError::from(e).message)).await?),
+    }
+}
