@@ -221,7 +221,7 @@ async fn the_queue_puts_finished_work_last() {
     let (open, _) = app.submit(enterprise_complaint()).await;
     app.act(&open, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj" })).await;
     // The closed consultation's deadline is earlier, but it is not work any more.
-    assert_eq!(queue(&app, &handler).await, [open.clone()]);
+    assert_eq!(queue(&app, &handler).await, std::slice::from_ref(&open));
     let (_, page) = app.get("/api/v1/requests?sort=deadline&state=closed,dispatched", Some(&handler)).await;
     let asked: Vec<&str> = page["items"].as_array().unwrap().iter().map(|r| r["tracking_no"].as_str().unwrap()).collect();
     assert_eq!(asked, [open.as_str(), done.as_str()]);

@@ -1,0 +1,262 @@
+//! Benchmarks of mashangban (马上办): a synthetic history bulk-loaded at a
+//! chosen scale, HTTP scenarios on loopback against the real server in a
+//! child process, same-run SQLite baselines, and a markdown report.
+//! See `docs/benchmarks.md`.
+
+pub mod baseline;
+pub mod load;
+pub mod report;
+pub mod scenarios;
+pub mod server;
+pub mod shift;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rand::Rng;
+use rusqlite::Connection;
+
+use load::{LoadOptions, LoadStats};
+use report::Report;
+use scenarios::{Measured, Scenario};
+use server::Server;
+
+pub type BenchResult<T> = Result<T, String>;
+
+/// Adds what failed to an error.
+pub trait Ctx<T> {
+    fn ctx(self, what: &str) -> BenchResult<T>;
+}
+
+impl<T, E: std::fmt::Display> Ctx<T> for Result<T, E> {
+    fn ctx(self, what: &str) -> BenchResult<T> {
+        self.map_err(|e| format!("{what}: {e}"))
+    }
+}
+
+/// One benchmark run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub scale: u64,
+    /// Time bound of each scenario.
+    pub seconds: f64,
+    /// Request bound of each scenario.
+    pub max_requests: u64,
+    pub work_dir: PathBuf,
+    /// Requests the demo generator makes through the store; the rest are copies.
+    pub template: usize,
+    pub seed: u64,
+    /// The executable whose `serve` subcommand runs the server (this binary).
+    pub server_exe: PathBuf,
+    pub intake_clients: usize,
+    pub read_clients: usize,
+    /// Reader connections of the server's store.
+    pub readers: usize,
+    /// Reuse a database loaded by an earlier run at the same scale.
+    pub reuse: bool,
+    /// The command line, for the report.
+    pub command: String,
+}
+
+impl Options {
+    pub fn db_path(&self) -> PathBuf {
+        self.work_dir.join(format!("bench-{}.db", self.scale))
+    }
+
+    fn load_stats_path(&self) -> PathBuf {
+        self.work_dir.join(format!("bench-{}.load.json", self.scale))
+    }
+}
+
+/// Loads (or reuses) the database, runs every scenario and baseline, and reports.
+pub fn run(opts: &Options) -> BenchResult<Report> {
+    let db = opts.db_path();
+    let setup = tokio::runtime::Builder::new_multi_thread().enable_all().build().ctx("runtime")?;
+    let (load, reused) = load_or_reuse(opts, &setup)?;
+    drop(setup);
+    let inputs = Inputs::read(&db)?;
+    let intake_baseline = baseline::durable_inserts(&opts.work_dir, opts.seconds, opts.max_requests)?;
+    let group_by = baseline::group_by(&db, &inputs.from_ts, &inputs.to_ts, opts.seconds, opts.max_requests)?;
+    let server = Server::start(&opts.server_exe, &db, opts.readers)?;
+    let result = drive(opts, &server, &inputs);
+    let memory = server.memory();
+    server.stop();
+    let (scenarios, rss_after_start) = result?;
+    let (db_bytes_end, _, requests_end, _) = load::sizes(&db)?;
+    Ok(Report {
+        scale: opts.scale,
+        machine: report::Machine::read(),
+        date: mashangban_domain::time::now().format("%Y-%m-%d %H:%M (+08:00)").to_string(),
+        commit: report::commit(),
+        command: opts.command.clone(),
+        seconds: opts.seconds,
+        max_requests: opts.max_requests,
+        load,
+        reused,
+        requests_at_start: inputs.requests,
+        scenarios,
+        intake_baseline,
+        group_by,
+        rss_after_start,
+        rss_end: memory.0,
+        rss_peak: memory.1,
+        db_bytes_end,
+        requests_end,
+    })
+}
+
+fn load_or_reuse(opts: &Options, rt: &tokio::runtime::Runtime) -> BenchResult<(LoadStats, bool)> {
+    let stats_path = opts.load_stats_path();
+    if opts.reuse
+        && opts.db_path().exists()
+        && let Ok(text) = std::fs::read_to_string(&stats_path)
+    {
+        return Ok((serde_json::from_str(&text).ctx("read the earlier load's figures")?, true));
+    }
+    let stats = load::load(
+        &LoadOptions { db: opts.db_path(), scale: opts.scale, template: opts.template, seed: opts.seed },
+        rt,
+    )?;
+    let json = serde_json::to_string_pretty(&stats).ctx("load figures")?;
+    std::fs::write(&stats_path, json).ctx("write the load figures")?;
+    Ok((stats, false))
+}
+
+/// What the scenarios need from the database, read before they start.
+struct Inputs {
+    requests: u64,
+    samples: Vec<(String, String)>,
+    categories: Vec<String>,
+    towns: Vec<String>,
+    /// The whole period, as days for the API and as instants for SQL.
+    from_day: String,
+    to_day: String,
+    from_ts: String,
+    to_ts: String,
+}
+
+impl Inputs {
+    fn read(db: &std::path::Path) -> BenchResult<Self> {
+        let conn = Connection::open(db).ctx("open for inputs")?;
+        let max_id: i64 = conn.query_row("SELECT MAX(id) FROM requests", [], |r| r.get(0)).ctx("max id")?;
+        let requests: i64 = conn.query_row("SELECT COUNT(*) FROM requests", [], |r| r.get(0)).ctx("count")?;
+        let mut rng = rand::thread_rng();
+        let mut stmt = conn.prepare("SELECT tracking_no, check_code FROM requests WHERE id = ?1").ctx("sample")?;
+        let mut samples = Vec::new();
+        for _ in 0..20_000 {
+            if samples.len() >= 10_000 {
+                break;
+            }
+            let id = rng.gen_range(1..=max_id.max(1));
+            if let Ok(s) = stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))) {
+                samples.push(s);
+            }
+        }
+        drop(stmt);
+        let categories = strings(&conn, "SELECT code FROM categories WHERE default_lead_unit_id IS NOT NULL AND active = 1")?;
+        let towns = strings(&conn, "SELECT code FROM units WHERE kind = 'town' AND active = 1")?;
+        let first: String = conn.query_row("SELECT MIN(received_at) FROM requests", [], |r| r.get(0)).ctx("first day")?;
+        let today = mashangban_domain::time::now().date_naive();
+        let earliest = today.checked_sub_months(chrono::Months::new(36)).and_then(|d| d.succ_opt()).unwrap_or(today);
+        let first = chrono::NaiveDate::parse_from_str(first.get(..10).unwrap_or(""), "%Y-%m-%d").ctx("first day")?.max(earliest);
+        let after = today.succ_opt().unwrap_or(today);
+        if samples.is_empty() || categories.is_empty() {
+            return Err("the database has no requests or categories".into());
+        }
+        Ok(Self {
+            requests: requests as u64,
+            samples,
+            categories,
+            towns,
+            from_day: first.to_string(),
+            to_day: today.to_string(),
+            from_ts: format!("{first}T00:00:00.000+08:00"),
+            to_ts: format!("{after}T00:00:00.000+08:00"),
+        })
+    }
+}
+
+fn strings(conn: &Connection, sql: &str) -> BenchResult<Vec<String>> {
+    let mut stmt = conn.prepare(sql).ctx("prepare")?;
+    let found: Vec<String> = stmt.query_map([], |r| r.get(0)).ctx("query")?.collect::<Result<_, _>>().ctx("query")?;
+    Ok(found)
+}
+
+/// Runs the scenarios on a runtime of their own; returns them and the server's RSS before the first.
+fn drive(opts: &Options, server: &Server, inputs: &Inputs) -> BenchResult<(Vec<Measured>, u64)> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().ctx("client runtime")?;
+    let rss = server.memory().0;
+    let measured = rt.block_on(async {
+        let client = scenarios::client(opts.intake_clients.max(opts.read_clients))?;
+        let addr = server.addr;
+        let handler = scenarios::login(&client, addr, "handler", load::PASSWORD).await?;
+        let dispatcher = scenarios::login(&client, addr, "dispatcher", load::PASSWORD).await?;
+        let supervisor = scenarios::login(&client, addr, "supervisor", load::PASSWORD).await?;
+        let list = build(opts, inputs, addr, &handler, &dispatcher, &supervisor);
+        let mut out = Vec::new();
+        let pid = server.pid();
+        for s in &list {
+            let warm = scenarios::run(&client, s, opts.seconds, (s.clients as u64).min(opts.max_requests)).await;
+            if warm.requests == 0 {
+                return Err(format!("scenario {}: no successful request ({} errors)", s.name, warm.errors));
+            }
+            let (server0, client0) = (scenarios::cpu_seconds(&pid), scenarios::cpu_seconds("self"));
+            let mut m = scenarios::run(&client, s, opts.seconds, opts.max_requests).await;
+            let n = m.requests.max(1) as f64;
+            m.server_cpu_ms = (scenarios::cpu_seconds(&pid) - server0) * 1000.0 / n;
+            m.client_cpu_ms = (scenarios::cpu_seconds("self") - client0) * 1000.0 / n;
+            out.push(m);
+        }
+        Ok::<_, String>(out)
+    })?;
+    Ok((measured, rss))
+}
+
+fn build(opts: &Options, inputs: &Inputs, addr: std::net::SocketAddr, handler: &str, dispatcher: &str, supervisor: &str) -> Vec<Scenario> {
+    let base = format!("http://{addr}");
+    let samples = Arc::new(inputs.samples.clone());
+    let (b, s) = (base.clone(), Arc::clone(&samples));
+    let lookups: scenarios::MakeRequest = Arc::new(move |c, n| {
+        let (no, code) = &s[(n as usize * 7919) % s.len()];
+        c.get(format!("{b}/api/v1/public/requests/{no}?code={code}"))
+    });
+    let (b, s, cookie) = (base.clone(), Arc::clone(&samples), dispatcher.to_owned());
+    let detail: scenarios::MakeRequest = Arc::new(move |c, n| {
+        let (no, _) = &s[(n as usize * 104_729) % s.len()];
+        c.get(format!("{b}/api/v1/requests/{no}")).header("cookie", cookie.as_str())
+    });
+    let (b, cookie) = (base.clone(), handler.to_owned());
+    let queue: scenarios::MakeRequest =
+        Arc::new(move |c, _| c.get(format!("{b}/api/v1/requests?sort=deadline")).header("cookie", cookie.as_str()));
+    let url = format!("{base}/api/v1/scores?from={}&to={}", inputs.from_day, inputs.to_day);
+    let cookie = supervisor.to_owned();
+    let scores: scenarios::MakeRequest = Arc::new(move |c, _| c.get(url.as_str()).header("cookie", cookie.as_str()));
+    let (b, cats, towns) = (base, Arc::new(inputs.categories.clone()), Arc::new(inputs.towns.clone()));
+    let intake: scenarios::MakeRequest = Arc::new(move |c, n| c.post(format!("{b}/api/v1/public/requests")).json(&intake_body(n, &cats, &towns)));
+    let r = opts.read_clients;
+    vec![
+        Scenario { name: "public progress lookup".into(), clients: r, expect: 200, make: lookups },
+        Scenario { name: "request detail (dispatcher)".into(), clients: r, expect: 200, make: detail },
+        Scenario { name: "handler queue page (sort=deadline)".into(), clients: 1, expect: 200, make: queue },
+        Scenario { name: "city scoring report, whole period".into(), clients: 1, expect: 200, make: scores },
+        Scenario { name: "intake (durable 201)".into(), clients: opts.intake_clients, expect: 201, make: intake },
+    ]
+}
+
+fn intake_body(n: u64, categories: &[String], towns: &[String]) -> serde_json::Value {
+    const KINDS: [&str; 5] = ["complaint", "consultation", "help", "report", "suggestion"];
+    let category = &categories[(n as usize * 31) % categories.len()];
+    let mut body = serde_json::json!({
+        "kind": KINDS[n as usize % KINDS.len()],
+        "channel": "mobile",
+        "asker": {"type": "resident"},
+        "contact": {"name": "陈嘉欣", "phone": format!("138{:08}", n % 100_000_000)},
+        "title": format!("小区路灯长期不亮，夜间出行不便（{n}）"),
+        "content": "我住的小区东门至菜市场一段路灯已经坏了两个多月，晚上一片漆黑，老人和孩子出行很不安全，多次向物业反映没有结果，请相关部门尽快维修。",
+        "category": category,
+    });
+    if let (Some(map), false) = (body.as_object_mut(), towns.is_empty()) {
+        map.insert("town".into(), towns[(n as usize * 13) % towns.len()].clone().into());
+    }
+    body
+}

@@ -1,0 +1,124 @@
+//! `mashangban-bench`: load a synthetic history and measure the server.
+//!
+//! `mashangban-bench --scale 100k --seconds 10 --write-docs`
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use mashangban_bench::{Options, report, server};
+
+#[derive(Parser)]
+#[command(name = "mashangban-bench", about = "Benchmarks of mashangban over HTTP on loopback")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Requests in the history: a number, or 100k / 1m / 10m.
+    #[arg(long, default_value = "100k", value_parser = parse_scale)]
+    scale: u64,
+    /// Time bound of each scenario, in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Request bound of each scenario.
+    #[arg(long, default_value_t = 1_000_000)]
+    max_requests: u64,
+    /// Where databases and raw results go.
+    #[arg(long, default_value = "target/bench")]
+    work_dir: PathBuf,
+    /// Requests made by the demo generator through the store; the rest are time-shifted copies.
+    #[arg(long, default_value_t = 5_000)]
+    template: usize,
+    #[arg(long, default_value_t = 12345)]
+    seed: u64,
+    #[arg(long, default_value_t = 64)]
+    intake_clients: usize,
+    #[arg(long, default_value_t = 32)]
+    read_clients: usize,
+    /// Reader connections of the server's store.
+    #[arg(long, default_value_t = 4)]
+    readers: usize,
+    /// Reuse the database an earlier run loaded at this scale.
+    #[arg(long)]
+    reuse: bool,
+    /// Delete the database at the end.
+    #[arg(long)]
+    delete_db: bool,
+    /// Update this scale's section of the docs file.
+    #[arg(long)]
+    write_docs: bool,
+    #[arg(long, default_value = "docs/benchmarks.md")]
+    docs: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server under test (used by the benchmark itself).
+    Serve {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long, default_value_t = 4)]
+        readers: usize,
+    },
+}
+
+fn parse_scale(s: &str) -> Result<u64, String> {
+    let s = s.trim().to_ascii_lowercase().replace(['_', ','], "");
+    let (num, mul) = match s.strip_suffix('k') {
+        Some(n) => (n, 1_000),
+        None => match s.strip_suffix('m') {
+            Some(n) => (n, 1_000_000),
+            None => (s.as_str(), 1),
+        },
+    };
+    num.parse::<u64>().map(|n| n * mul).ok().filter(|&n| n > 0).ok_or_else(|| format!("bad scale {s:?}"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Some(Command::Serve { db, readers }) => server::serve_child(db, *readers),
+        None => bench(&cli),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn bench(cli: &Cli) -> Result<(), String> {
+    let server_exe = std::env::current_exe().map_err(|e| format!("own executable: {e}"))?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let opts = Options {
+        scale: cli.scale,
+        seconds: cli.seconds,
+        max_requests: cli.max_requests,
+        work_dir: cli.work_dir.clone(),
+        template: cli.template,
+        seed: cli.seed,
+        server_exe,
+        intake_clients: cli.intake_clients,
+        read_clients: cli.read_clients,
+        readers: cli.readers,
+        reuse: cli.reuse,
+        command: format!("target/release/mashangban-bench {}", args.join(" ")),
+    };
+    eprintln!("mashangban-bench: scale {} in {}", report::thousands(opts.scale), opts.work_dir.display());
+    let report = mashangban_bench::run(&opts)?;
+    let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+    std::fs::write(opts.work_dir.join(format!("report-{}.json", opts.scale)), json).map_err(|e| e.to_string())?;
+    println!("{}", report.markdown());
+    if cli.write_docs {
+        report::write_docs(&cli.docs, &report)?;
+        eprintln!("updated {}", cli.docs.display());
+    }
+    if cli.delete_db {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", opts.db_path().display()));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,258 @@
+//! The report: figures, targets met or missed, markdown, and the section of
+//! `docs/benchmarks.md` for the scale.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::load::LoadStats;
+use crate::scenarios::Measured;
+use crate::{BenchResult, Ctx};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Machine {
+    pub cpu: String,
+    pub cores: usize,
+    pub memory_bytes: u64,
+}
+
+impl Machine {
+    pub fn read() -> Self {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu = cpuinfo
+            .lines()
+            .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split(':').nth(1)))
+            .map_or_else(|| "unknown CPU".to_owned(), |s| s.trim().to_owned());
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let kb: u64 = meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        Self { cpu, cores, memory_bytes: kb * 1024 }
+    }
+}
+
+/// `git rev-parse --short HEAD`, marked when the working tree has changes.
+pub fn commit() -> String {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    match git(&["rev-parse", "--short", "HEAD"]) {
+        Some(head) if git(&["status", "--porcelain"]).is_some_and(|s| !s.is_empty()) => {
+            format!("{head} (with uncommitted changes)")
+        }
+        Some(head) => head,
+        None => "unknown".into(),
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub scale: u64,
+    pub machine: Machine,
+    pub date: String,
+    pub commit: String,
+    pub command: String,
+    pub seconds: f64,
+    pub max_requests: u64,
+    pub load: LoadStats,
+    /// The database came from an earlier run's load.
+    pub reused: bool,
+    pub requests_at_start: u64,
+    pub scenarios: Vec<Measured>,
+    pub intake_baseline: Measured,
+    pub group_by: Measured,
+    pub rss_after_start: u64,
+    pub rss_end: u64,
+    pub rss_peak: u64,
+    pub db_bytes_end: u64,
+    pub requests_end: u64,
+}
+
+/// One target of the issue, checked against this run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    pub what: &'static str,
+    pub target: &'static str,
+    pub measured: String,
+    pub met: bool,
+}
+
+impl Report {
+    pub fn scenario(&self, prefix: &str) -> Option<&Measured> {
+        self.scenarios.iter().find(|s| s.name.starts_with(prefix))
+    }
+
+    /// Intake throughput over the same-run single-row SQLite throughput.
+    pub fn intake_ratio(&self) -> f64 {
+        self.scenario("intake").map_or(0.0, |s| s.per_second / self.intake_baseline.per_second.max(1e-9))
+    }
+
+    /// GROUP BY median over scoring-report median.
+    pub fn scoring_speedup(&self) -> f64 {
+        self.scenario("city scoring").map_or(0.0, |s| self.group_by.p50_ms / s.p50_ms.max(1e-9))
+    }
+
+    pub fn targets(&self) -> Vec<Target> {
+        let mut out = Vec::new();
+        if let Some(s) = self.scenario("intake") {
+            out.push(Target { what: "intake throughput", target: "≥ 5,000 /s", measured: format!("{:.0} /s", s.per_second), met: s.per_second >= 5000.0 });
+            out.push(Target { what: "intake p99", target: "< 50 ms", measured: ms(s.p99_ms), met: s.p99_ms < 50.0 });
+            let r = self.intake_ratio();
+            out.push(Target { what: "intake / single-row SQLite", target: "≥ 50%", measured: format!("{:.0}%", r * 100.0), met: r >= 0.5 });
+        }
+        if let Some(s) = self.scenario("public progress") {
+            out.push(Target { what: "progress lookups", target: "≥ 20,000 /s", measured: format!("{:.0} /s", s.per_second), met: s.per_second >= 20_000.0 });
+            out.push(Target { what: "progress lookup p99", target: "< 10 ms", measured: ms(s.p99_ms), met: s.p99_ms < 10.0 });
+        }
+        if let Some(s) = self.scenario("city scoring") {
+            out.push(Target { what: "scoring report p99", target: "< 20 ms", measured: ms(s.p99_ms), met: s.p99_ms < 20.0 });
+            let x = self.scoring_speedup();
+            out.push(Target { what: "scoring vs GROUP BY (p50)", target: "≥ 80×", measured: format!("{x:.0}×"), met: x >= 80.0 });
+        }
+        out.push(Target { what: "server peak RSS", target: "< 1 GB", measured: mib(self.rss_peak), met: self.rss_peak < 1 << 30 });
+        let b = self.load.bytes_per_request;
+        out.push(Target { what: "database bytes per request beyond its text", target: "< 3 KB", measured: format!("{b:.0} B"), met: b < 3072.0 });
+        out
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut md = String::new();
+        let _ = writeln!(md, "## {} requests\n", thousands(self.scale));
+        self.write_context(&mut md);
+        self.write_scenarios(&mut md);
+        self.write_load(&mut md);
+        self.write_targets(&mut md);
+        md
+    }
+
+    fn write_context(&self, md: &mut String) {
+        let m = &self.machine;
+        let _ = writeln!(md, "- machine: {} cores ({}), {} memory", m.cores, m.cpu, gib(m.memory_bytes));
+        let _ = writeln!(md, "- date: {}; commit: {}", self.date, self.commit);
+        let _ = writeln!(md, "- command: `cargo build --release -p mashangban-bench && {}`", self.command);
+        let _ = writeln!(
+            md,
+            "- each scenario: at most {} s and {} requests, after a short warm-up; {} requests stored when the scenarios started{}\n",
+            self.seconds,
+            thousands(self.max_requests),
+            thousands(self.requests_at_start),
+            if self.reused { " (database loaded by an earlier run)" } else { "" }
+        );
+    }
+
+    fn write_scenarios(&self, md: &mut String) {
+        let _ = writeln!(md, "| scenario | clients | requests | errors | throughput /s | p50 ms | p95 ms | p99 ms | max ms | server CPU ms/req | client CPU ms/req | baseline | ratio |");
+        let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
+        for s in &self.scenarios {
+            let (base, ratio) = if s.name.starts_with("intake") {
+                (format!("{:.0} /s single-row SQLite", self.intake_baseline.per_second), format!("{:.0}%", self.intake_ratio() * 100.0))
+            } else if s.name.starts_with("city scoring") {
+                (format!("GROUP BY p50 {}", ms(self.group_by.p50_ms)), format!("{:.0}× faster", self.scoring_speedup()))
+            } else {
+                ("—".into(), "—".into())
+            };
+            let _ = writeln!(md, "{} | {base} | {ratio} |", row(s));
+        }
+        for b in [&self.intake_baseline, &self.group_by] {
+            let _ = writeln!(md, "{} | baseline | — |", row(b));
+        }
+        let _ = writeln!(md, "| leader dashboard | — | — | — | — | — | — | — | — | — | — | not built yet | — |");
+        let _ = writeln!(md, "| PostgreSQL (all scenarios) | — | — | — | — | — | — | — | — | — | — | no backend yet | — |\n");
+    }
+
+    fn write_load(&self, md: &mut String) {
+        let l = &self.load;
+        let _ = writeln!(md, "| load and size | value |\n|---|---:|");
+        let _ = writeln!(md, "| requests / events loaded | {} / {} |", thousands(l.requests), thousands(l.events));
+        let _ = writeln!(md, "| template (demo generator through the store) | {} requests in {:.1} s |", thousands(l.template_requests), l.template_seconds);
+        let _ = writeln!(md, "| bulk copy + index build | {:.1} s + {:.1} s |", l.copy_seconds, l.index_seconds);
+        let _ = writeln!(md, "| bulk load rate | {:.0} requests/s, {:.0} events/s |", l.requests_per_second, l.events_per_second);
+        let _ = writeln!(md, "| scoring rollups rebuilt from events (`rebuild_scoring`) | {:.1} s ({} day rows, {} month rows) |", l.rebuild_seconds, l.rollup_day_rows, l.rollup_month_rows);
+        let _ = writeln!(md, "| whole load | {:.1} s |", l.total_seconds);
+        let _ = writeln!(md, "| database after load (file + WAL, checkpointed) | {} |", mib(l.db_bytes));
+        let _ = writeln!(md, "| title + content text | {} |", mib(l.text_bytes));
+        let _ = writeln!(md, "| database bytes per request beyond its text | {:.0} B |", l.bytes_per_request);
+        let _ = writeln!(md, "| database after the scenarios | {} for {} requests |", mib(self.db_bytes_end), thousands(self.requests_end));
+        let _ = writeln!(md, "| server RSS: started / at the end / peak (VmHWM) | {} / {} / {} |\n", mib(self.rss_after_start), mib(self.rss_end), mib(self.rss_peak));
+    }
+
+    fn write_targets(&self, md: &mut String) {
+        let _ = writeln!(md, "| target | wanted | measured | |\n|---|---|---:|---|");
+        for t in self.targets() {
+            let _ = writeln!(md, "| {} | {} | {} | {} |", t.what, t.target, t.measured, if t.met { "met" } else { "**missed**" });
+        }
+        md.push('\n');
+    }
+}
+
+fn row(s: &Measured) -> String {
+    format!(
+        "| {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {:.2} | {:.2}",
+        s.name,
+        s.clients,
+        thousands(s.requests),
+        s.errors,
+        s.per_second,
+        ms(s.p50_ms),
+        ms(s.p95_ms),
+        ms(s.p99_ms),
+        ms(s.max_ms),
+        s.server_cpu_ms,
+        s.client_cpu_ms
+    )
+}
+
+fn ms(v: f64) -> String {
+    if v < 10.0 { format!("{v:.2}") } else { format!("{v:.0}") }
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.0} MiB", bytes as f64 / (1 << 20) as f64)
+}
+
+fn gib(bytes: u64) -> String {
+    format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
+}
+
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+const DOC_HEAD: &str = "# Benchmarks\n\nWritten by `mashangban-bench --write-docs`; see the end of the file for what the figures mean.\n\n<!-- bench sections end -->\n";
+
+/// Puts the report's section into the docs file, replacing the section of the same scale.
+pub fn write_docs(path: &Path, report: &Report) -> BenchResult<()> {
+    let mut doc = std::fs::read_to_string(path).unwrap_or_else(|_| DOC_HEAD.to_owned());
+    let begin = format!("<!-- bench scale={} begin -->", report.scale);
+    let end = format!("<!-- bench scale={} end -->", report.scale);
+    let section = format!("{begin}\n{}{end}\n", report.markdown());
+    match (doc.find(&begin), doc.find(&end)) {
+        (Some(b), Some(e)) if e > b => doc.replace_range(b..e + end.len() + 1, &section),
+        _ => match doc.find("<!-- bench sections end -->") {
+            Some(at) => doc.insert_str(at, &format!("{section}\n")),
+            None => doc.push_str(&format!("\n{section}")),
+        },
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).ctx("docs directory")?;
+    }
+    std::fs::write(path, doc).ctx("write the docs")
+}
