@@ -6,13 +6,13 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use mashangban_domain::DomainError;
 use mashangban_domain::notify::{NoticeChannel, Template, TemplateKey};
-use mashangban_domain::time::{Instant, parse_instant};
+use mashangban_domain::time::Instant;
 use mashangban_store::{
     NewWebhook, NotificationStore, OutboxItem, OutboxStatus, StoreError, StoreResult, StoredTemplate, Webhook,
 };
 
 use crate::SqliteStore;
-use crate::rows::{db_err, ts};
+use crate::rows::{bad, db_err, instant, opt_instant, ts};
 
 const OUTBOX_COLUMNS: &str = "id, idempotency_key, channel, recipient, template_key, subject, body, status, attempts, \
     next_attempt_at, last_error, created_at, sent_at, event_id, request_id";
@@ -222,24 +222,6 @@ fn find_webhook(conn: &Connection, id: i64) -> StoreResult<Option<Webhook>> {
         .query_row([id], webhook)
         .optional()
         .map_err(db_err)
-}
-
-fn bad(what: &str, value: &str) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        0,
-        rusqlite::types::Type::Text,
-        format!("bad {what} in database: {value:?}").into(),
-    )
-}
-
-fn instant(row: &Row<'_>, col: &str) -> rusqlite::Result<Instant> {
-    let s: String = row.get(col)?;
-    parse_instant(&s).ok_or_else(|| bad(col, &s))
-}
-
-fn opt_instant(row: &Row<'_>, col: &str) -> rusqlite::Result<Option<Instant>> {
-    let s: Option<String> = row.get(col)?;
-    s.map(|s| parse_instant(&s).ok_or_else(|| bad(col, &s))).transpose()
 }
 
 fn outbox_item(row: &Row<'_>) -> rusqlite::Result<OutboxItem> {

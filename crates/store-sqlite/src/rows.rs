@@ -19,7 +19,7 @@ pub fn opt_ts(t: Option<&Instant>) -> Option<String> {
     t.map(format_instant)
 }
 
-fn bad(what: &str, value: &str) -> rusqlite::Error {
+pub(crate) fn bad(what: &str, value: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
         0,
         rusqlite::types::Type::Text,
@@ -27,12 +27,12 @@ fn bad(what: &str, value: &str) -> rusqlite::Error {
     )
 }
 
-fn instant(row: &Row<'_>, col: &str) -> rusqlite::Result<Instant> {
+pub(crate) fn instant(row: &Row<'_>, col: &str) -> rusqlite::Result<Instant> {
     let s: String = row.get(col)?;
     parse_instant(&s).ok_or_else(|| bad("timestamp", &s))
 }
 
-fn opt_instant(row: &Row<'_>, col: &str) -> rusqlite::Result<Option<Instant>> {
+pub(crate) fn opt_instant(row: &Row<'_>, col: &str) -> rusqlite::Result<Option<Instant>> {
     let s: Option<String> = row.get(col)?;
     s.map(|s| parse_instant(&s).ok_or_else(|| bad("timestamp", &s))).transpose()
 }
