@@ -448,6 +448,9 @@ fn list(conn: &Connection, f: &ListFilter, scope: &Scope) -> StoreResult<Page<Re
     if f.supervised {
         clauses.push("r.supervision IS NOT NULL".into());
     }
+    if f.pending_extension {
+        clauses.push("r.ext_requested_due IS NOT NULL".into());
+    }
     if !f.category_ids.is_empty() {
         clauses.push(format!("r.category_id IN ({})", vec!["?"; f.category_ids.len()].join(", ")));
         params.extend(f.category_ids.iter().map(|&c| Value::Integer(c)));

@@ -117,6 +117,8 @@ pub struct ListFilter {
     pub contact_phone: Option<String>,
     /// Only requests under supervision (督办).
     pub supervised: bool,
+    /// Only requests with an extension request awaiting a decision (延期待审).
+    pub pending_extension: bool,
     /// Cursor: only requests with a smaller id (newest-first order only).
     pub before_id: Option<RequestId>,
     pub limit: u32,

@@ -1,11 +1,12 @@
 //! Server-rendered pages: the public portal (submit, answer, live progress,
 //! rating) and the staff pages (sign in, work queue, request detail with its
-//! actions). Every page goes through the same store calls, scopes and checks
+//! actions, the operator's console). Every page goes through the same store calls, scopes and checks
 //! as the API; a page is never the only guard. Templates are in
 //! `crates/web/templates/` (askama, escaped by default); CSS and scripts are
 //! embedded in the binary and served under `/assets/`.
 
 mod assets;
+mod console;
 mod portal;
 mod staff;
 mod submit;
@@ -44,6 +45,7 @@ pub fn routes<S: Store>(state: &AppState<S>) -> Router<AppState<S>> {
         .route("/track/{no}/rate", post(track::rate::<S>))
         .route("/login", get(staff::login_form).post(staff::login::<S>))
         .route("/logout", post(staff::logout::<S>))
+        .route("/console", get(console::form::<S>).post(console::post::<S>))
         .route("/work", get(staff::queue::<S>))
         .route("/work/{no}", get(staff::detail::<S>))
         .route("/work/{no}/{action}", post(staff::act::<S>))
@@ -65,15 +67,23 @@ pub struct Layout {
     pub staff_name: Option<String>,
     /// A digest of the embedded assets, so their URLs change with them.
     pub assets: &'static str,
+    /// Whether to link the operator's console (受理台).
+    pub console: bool,
 }
 
 impl Layout {
     pub fn public(title: impl Into<String>) -> Self {
-        Self { title: title.into(), staff_name: None, assets: assets::version() }
+        Self { title: title.into(), staff_name: None, assets: assets::version(), console: false }
     }
 
-    pub fn staff(title: impl Into<String>, name: &str) -> Self {
-        Self { title: title.into(), staff_name: Some(name.to_owned()), assets: assets::version() }
+    /// A staff page; operators get the link to their console.
+    pub fn staff(title: impl Into<String>, actor: &mashangban_domain::org::Actor) -> Self {
+        Self {
+            title: title.into(),
+            staff_name: Some(actor.name().to_owned()),
+            assets: assets::version(),
+            console: actor.has_role(&[mashangban_domain::org::Role::Operator]),
+        }
     }
 }
 

@@ -3,7 +3,6 @@
 //! Every read goes through the store with the actor's scope, every action
 //! through the API's action handler; out of scope is 404 as in the API.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 use askama::Template;
@@ -108,9 +107,9 @@ async fn api_message(response: Response) -> String {
 }
 
 /// One row of the queue.
-struct Row {
-    view: RequestView,
-    countdown: Option<Countdown>,
+pub struct Row {
+    pub view: RequestView,
+    pub countdown: Option<Countdown>,
 }
 
 /// The nearest running deadline of a request.
@@ -132,35 +131,71 @@ fn countdown(view: &RequestView) -> Option<Countdown> {
     Some(Countdown { label: d.label, due: short_time(&d.due_at), text, overdue: minutes < 0 })
 }
 
+/// One part of the work page (a tab of the dispatcher's queues).
+struct Section {
+    id: &'static str,
+    heading: &'static str,
+    hint: &'static str,
+    rows: Vec<Row>,
+}
+
 #[derive(Template)]
 #[template(path = "work.html")]
 struct QueuePage {
     layout: Layout,
-    heading: &'static str,
-    rows: Vec<Row>,
+    sections: Vec<Section>,
 }
 
-/// `GET /work`: dispatchers see what waits to be dispatched (received and
-/// returned); units their queue by nearest deadline. Always in scope.
+impl QueuePage {
+    fn time(&self, rfc3339: &str) -> String {
+        short_time(rfc3339)
+    }
+}
+
+/// The queues of a role: (anchor, heading, hint, filter).
+fn queues(actor: &Actor) -> Vec<(&'static str, &'static str, &'static str, ListFilter)> {
+    let states = |states: &[RequestState]| ListFilter { states: states.to_vec(), limit: 100, ..ListFilter::default() };
+    if actor.has_role(&[Role::Dispatcher]) {
+        let extension = ListFilter {
+            pending_extension: true,
+            ..states(&[RequestState::SignedFor, RequestState::InProgress])
+        };
+        vec![
+            ("received", "待派单", "已受理、等待派单的诉求。", states(&[RequestState::Received])),
+            ("returned", "退单待审", "承办单位退回的诉求：改派或不同意退单。", states(&[RequestState::Returned])),
+            ("extension", "延期待审", "承办单位申请延期、等待审核的诉求。", extension),
+            ("replied", "待办结", "承办单位已答复：办结或退回重办。", states(&[RequestState::Replied])),
+        ]
+    } else if actor.has_role(&[Role::Operator]) {
+        vec![
+            ("received", "已受理待派单", "咨询类可直接办结。", states(&[RequestState::Received])),
+            ("closed", "待回访", "已办结、尚未回访的诉求。", states(&[RequestState::Closed])),
+        ]
+    } else {
+        let queue = ListFilter { order: ListOrder::Deadline, limit: 100, ..ListFilter::default() };
+        vec![("queue", "本单位待办（按期限）", "剩余时间按工作时间计算（不含周末和法定节假日）。", queue)]
+    }
+}
+
+/// `GET /work`: dispatchers see their four queues (待派单, 退单待审, 延期待审,
+/// 待办结), operators what waits at intake and for follow-up, units their
+/// queue by nearest deadline. Always through the store in the person's scope.
 pub async fn queue<S: Store>(State(state): State<AppState<S>>, auth: Auth) -> PageResult {
     let actor = auth.require_login()?;
-    let dispatching = actor.has_role(&[Role::Dispatcher, Role::Operator]);
-    let (filter, heading) = if dispatching {
-        let states = vec![RequestState::Received, RequestState::Returned];
-        (ListFilter { states, limit: 100, ..ListFilter::default() }, "待派单（已受理、退单待审）")
-    } else {
-        (ListFilter { order: ListOrder::Deadline, limit: 100, ..ListFilter::default() }, "本单位待办（按期限）")
-    };
-    let page = state.store.list(&filter, &actor.scope()).await?;
     let (org, categories, calendar) = (state.org(), state.categories(), state.calendar());
     let lookup = Lookup { org: &org, categories: &categories, calendar: &calendar, now: state.now() };
-    let rows = page
-        .items
-        .iter()
-        .map(|r| views::request_view(r, actor, &lookup, None))
-        .map(|view| Row { countdown: countdown(&view), view })
-        .collect();
-    let page = QueuePage { layout: Layout::staff("工作台", actor.name()), heading, rows };
+    let mut sections = Vec::new();
+    for (id, heading, hint, filter) in queues(actor) {
+        let page = state.store.list(&filter, &actor.scope()).await?;
+        let rows = page
+            .items
+            .iter()
+            .map(|r| views::request_view(r, actor, &lookup, None))
+            .map(|view| Row { countdown: countdown(&view), view })
+            .collect();
+        sections.push(Section { id, heading, hint, rows });
+    }
+    let page = QueuePage { layout: Layout::staff("工作台", actor), sections };
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -169,15 +204,87 @@ pub async fn queue<S: Store>(State(state): State<AppState<S>>, auth: Auth) -> Pa
 struct Actions {
     /// The units to dispatch to, the category's default lead unit selected.
     dispatch: Option<Vec<Choice>>,
+    /// The units to send a returned request on to.
+    redispatch: Option<Vec<Choice>>,
+    /// Co-handling units for dispatch and redispatch (multi-select).
+    co_units: Vec<Choice>,
     sign: bool,
+    return_: bool,
+    refuse_return: bool,
     stage_reply: bool,
+    request_extension: bool,
+    /// Approve or refuse the pending extension (shown with it).
+    decide_extension: bool,
     reply: bool,
+    reject_reply: bool,
     close: bool,
+    direct_close: bool,
+    /// The five levels, for 回访.
+    follow_up: Option<Vec<Choice>>,
+    reopen: bool,
+    merge: bool,
+    withdraw: bool,
+    archive: bool,
+    suspend: bool,
+    resume: bool,
+    supervise: bool,
+    urge: bool,
 }
 
 impl Actions {
+    /// Whether the page shows the form of this action.
+    fn offers(&self, action: &str) -> bool {
+        match action {
+            "dispatch" => self.dispatch.is_some(),
+            "redispatch" => self.redispatch.is_some(),
+            "follow-up" => self.follow_up.is_some(),
+            "sign" => self.sign,
+            "return" => self.return_,
+            "refuse-return" => self.refuse_return,
+            "stage-reply" => self.stage_reply,
+            "request-extension" => self.request_extension,
+            "approve-extension" | "refuse-extension" => self.decide_extension,
+            "reply" => self.reply,
+            "reject-reply" => self.reject_reply,
+            "close" => self.close,
+            "direct-close" => self.direct_close,
+            "reopen" => self.reopen,
+            "merge" => self.merge,
+            "withdraw" => self.withdraw,
+            "archive" => self.archive,
+            "suspend" => self.suspend,
+            "resume" => self.resume,
+            "supervise" => self.supervise,
+            "urge" => self.urge,
+            _ => false,
+        }
+    }
+
     fn any(&self) -> bool {
-        self.dispatch.is_some() || self.sign || self.stage_reply || self.reply || self.close
+        self.dispatch.is_some()
+            || self.redispatch.is_some()
+            || self.follow_up.is_some()
+            || [
+                self.sign,
+                self.return_,
+                self.refuse_return,
+                self.stage_reply,
+                self.request_extension,
+                self.decide_extension,
+                self.reply,
+                self.reject_reply,
+                self.close,
+                self.direct_close,
+                self.reopen,
+                self.merge,
+                self.withdraw,
+                self.archive,
+                self.suspend,
+                self.resume,
+                self.supervise,
+                self.urge,
+            ]
+            .contains(&true)
     }
 }
 
@@ -185,19 +292,82 @@ fn may(request: &Request, actor: &Actor, action: &Action) -> bool {
     action.allowed_from().contains(&request.state) && check_permission(request, actor, action).is_ok()
 }
 
-fn actions<S: Store>(state: &AppState<S>, request: &Request, actor: &Actor) -> Actions {
-    let dispatch = Action::Dispatch { lead: 0, co: Vec::new(), comment: None };
-    Actions {
-        dispatch: may(request, actor, &dispatch).then(|| dispatch_units(state, request)),
-        sign: may(request, actor, &Action::SignFor { comment: None }),
-        stage_reply: may(request, actor, &Action::StageReply { content: String::new() }),
-        reply: may(request, actor, &Action::Reply { content: String::new() }),
-        close: may(request, actor, &Action::Close { comment: None }),
+/// A failed action: its message and the values sent, shown again by its form.
+pub struct Failed {
+    pub action: String,
+    pub message: String,
+    pub values: Vec<(String, String)>,
+}
+
+impl Failed {
+    fn value(&self, field: &str) -> Option<&str> {
+        self.values.iter().find(|(k, _)| k == field).map(|(_, v)| v.as_str())
+    }
+
+    fn has(&self, field: &str, value: &str) -> bool {
+        self.values.iter().any(|(k, v)| k == field && v == value)
     }
 }
 
-fn dispatch_units<S: Store>(state: &AppState<S>, request: &Request) -> Vec<Choice> {
+fn actions<S: Store>(state: &AppState<S>, request: &Request, actor: &Actor, failed: Option<&Failed>) -> Actions {
+    use mashangban_domain::request::{RequestKind, Rating};
+    let none = String::new;
+    let unhappy = request.rating.is_some_and(Rating::is_dissatisfied) || request.resolved == Some(false);
+    let pending = request.pending_extension.is_some();
+    let failed_on = |name: &str| failed.filter(|f| f.action == name);
+    let dispatch = Action::Dispatch { lead: 0, co: Vec::new(), comment: None };
+    let redispatch = Action::Redispatch { lead: 0, co: Vec::new(), comment: None };
+    let may_dispatch = may(request, actor, &dispatch);
+    let may_redispatch = may(request, actor, &redispatch);
+    let sent = failed_on("dispatch").or_else(|| failed_on("redispatch"));
+    let units = |default: Option<i64>| {
+        let mut units = unit_choices(state, default);
+        if let Some(f) = sent {
+            units.iter_mut().for_each(|u| u.selected = f.has("lead_unit", &u.value));
+        }
+        units
+    };
     let default = state.categories().iter().find(|c| c.id == request.category_id).and_then(|c| c.default_lead_unit_id);
+    let mut co_units = unit_choices(state, None);
+    co_units.iter_mut().for_each(|u| {
+        u.selected = sent.map_or_else(|| request.co_unit_ids.iter().any(|id| unit_code(state, *id) == u.value), |f| f.has("co_units", &u.value));
+    });
+    let rating = failed_on("follow-up").and_then(|f| f.value("rating")).unwrap_or_default().to_owned();
+    Actions {
+        dispatch: may_dispatch.then(|| units(default)),
+        redispatch: may_redispatch.then(|| units(None)),
+        co_units: if may_dispatch || may_redispatch { co_units } else { Vec::new() },
+        sign: may(request, actor, &Action::SignFor { comment: None }),
+        return_: may(request, actor, &Action::Return { reason: none() }),
+        refuse_return: may(request, actor, &Action::RefuseReturn { reason: none() }),
+        stage_reply: may(request, actor, &Action::StageReply { content: none() }),
+        request_extension: !pending
+            && may(request, actor, &Action::RequestExtension { requested_due: state.now(), reason: none() }),
+        decide_extension: pending && may(request, actor, &Action::ApproveExtension { comment: None }),
+        reply: may(request, actor, &Action::Reply { content: none() }),
+        reject_reply: may(request, actor, &Action::RejectReply { reason: none() }),
+        close: may(request, actor, &Action::Close { comment: None }),
+        direct_close: request.kind == RequestKind::Consultation
+            && may(request, actor, &Action::DirectClose { answer: none() }),
+        follow_up: may(request, actor, &Action::FollowUp { rating: Rating::Satisfied, resolved: true, comment: None })
+            .then(|| Rating::ALL.iter().map(|r| Choice::new(r.as_str(), r.label(), rating == r.as_str())).collect()),
+        reopen: unhappy && may(request, actor, &Action::Reopen { reason: none() }),
+        merge: may(request, actor, &Action::Merge { parent_id: 0 }),
+        withdraw: may(request, actor, &Action::Withdraw { reason: None }),
+        archive: may(request, actor, &Action::Archive),
+        suspend: may(request, actor, &Action::Suspend { reason: none() }),
+        resume: may(request, actor, &Action::Resume { comment: None }),
+        supervise: may(request, actor, &Action::Supervise { instructions: none(), due: state.now() }),
+        urge: may(request, actor, &Action::Urge { message: none() }),
+    }
+}
+
+fn unit_code<S: Store>(state: &AppState<S>, id: i64) -> String {
+    state.org().units().find(|u| u.id == id).map(|u| u.code.clone()).unwrap_or_default()
+}
+
+/// Departments, then towns; `default` selected.
+fn unit_choices<S: Store>(state: &AppState<S>, default: Option<i64>) -> Vec<Choice> {
     let org = state.org();
     let mut units: Vec<_> = org
         .units()
@@ -217,7 +387,7 @@ struct DetailPage {
     history: Vec<EventView>,
     attachments: usize,
     actions: Actions,
-    error: Option<String>,
+    failed: Option<Failed>,
 }
 
 impl DetailPage {
@@ -229,15 +399,37 @@ impl DetailPage {
     fn state_name(&self, code: &str) -> &'static str {
         RequestState::parse(code).map_or("", |s| s.label())
     }
+
+    /// The message of a failed action, shown next to its form.
+    fn error_of(&self, action: &str) -> Option<&str> {
+        self.failed.as_ref().filter(|f| f.action == action).map(|f| f.message.as_str())
+    }
+
+    /// The message of a failed action whose form is not on the page (the
+    /// state changed meanwhile, or the role may not take it).
+    fn error_elsewhere(&self) -> Option<&str> {
+        self.failed.as_ref().filter(|f| !self.actions.offers(&f.action)).map(|f| f.message.as_str())
+    }
+
+    /// The value a failed action sent, to fill its form again.
+    fn kept(&self, action: &str, field: &str) -> &str {
+        self.failed.as_ref().filter(|f| f.action == action).and_then(|f| f.value(field)).unwrap_or_default()
+    }
 }
 
 /// `GET /work/{no}`: the request, its history and the actions.
 pub async fn detail<S: Store>(State(state): State<AppState<S>>, auth: Auth, Path(no): Path<String>) -> PageResult {
     let actor = auth.require_login()?;
-    detail_page(&state, actor, &no, None).await
+    detail_page(&state, actor, &no, None, StatusCode::OK).await
 }
 
-async fn detail_page<S: Store>(state: &AppState<S>, actor: &Actor, no: &str, error: Option<String>) -> PageResult {
+async fn detail_page<S: Store>(
+    state: &AppState<S>,
+    actor: &Actor,
+    no: &str,
+    failed: Option<Failed>,
+    status: StatusCode,
+) -> PageResult {
     let not_found = || PageError::Status(StatusCode::NOT_FOUND, "诉求不存在，或不在您的办理范围内".into());
     let request = state.store.find(no, &actor.scope()).await?.ok_or_else(not_found)?;
     let history = state.store.history(request.id).await?;
@@ -246,35 +438,120 @@ async fn detail_page<S: Store>(state: &AppState<S>, actor: &Actor, no: &str, err
     let (org, categories, calendar) = (state.org(), state.categories(), state.calendar());
     let lookup = Lookup { org: &org, categories: &categories, calendar: &calendar, now: state.now() };
     let r = views::request_view(&request, actor, &lookup, merged);
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = DetailPage {
-        layout: Layout::staff(format!("诉求 {}", r.tracking_no), actor.name()),
+        layout: Layout::staff(format!("诉求 {}", r.tracking_no), actor),
         countdown: countdown(&r),
         history: history.iter().map(|e| views::event_view(e, actor, &org)).collect(),
         attachments,
-        actions: actions(state, &request, actor),
-        error,
+        actions: actions(state, &request, actor, failed.as_ref()),
+        failed,
         r,
     };
     Ok(render(status, &page))
 }
 
+/// How a form field becomes a field of the API's JSON body.
+#[derive(Clone, Copy)]
+enum Field {
+    /// Required text, sent even when empty (the API names what is missing).
+    Text(&'static str),
+    /// Optional text, left out when empty.
+    Optional(&'static str),
+    /// A repeated field (multi-select), sent as an array.
+    List(&'static str),
+    /// A `datetime-local` value (Asia/Shanghai), sent as RFC 3339.
+    Time(&'static str),
+    /// `yes` / `no`, sent as a boolean.
+    YesNo(&'static str),
+}
+
+use Field::{List, Optional, Text, Time, YesNo};
+
 /// The actions these pages offer, and the form fields each sends.
-const PAGE_ACTIONS: &[(&str, &[&str])] = &[
-    ("dispatch", &["lead_unit", "comment"]),
-    ("sign", &["comment"]),
-    ("stage-reply", &["content"]),
-    ("reply", &["content"]),
-    ("close", &["comment"]),
+const PAGE_ACTIONS: &[(&str, &[Field])] = &[
+    ("dispatch", &[Text("lead_unit"), List("co_units"), Optional("comment")]),
+    ("sign", &[Optional("comment")]),
+    ("return", &[Text("reason")]),
+    ("redispatch", &[Text("lead_unit"), List("co_units"), Optional("comment")]),
+    ("refuse-return", &[Text("reason")]),
+    ("stage-reply", &[Text("content")]),
+    ("request-extension", &[Time("new_due"), Text("reason")]),
+    ("approve-extension", &[Optional("comment")]),
+    ("refuse-extension", &[Text("reason")]),
+    ("reply", &[Text("content")]),
+    ("reject-reply", &[Text("reason")]),
+    ("close", &[Optional("comment")]),
+    ("direct-close", &[Text("answer")]),
+    ("follow-up", &[Text("rating"), YesNo("resolved"), Optional("comment")]),
+    ("reopen", &[Text("reason")]),
+    ("merge", &[Text("into")]),
+    ("withdraw", &[Optional("reason")]),
+    ("archive", &[]),
+    ("suspend", &[Text("reason")]),
+    ("resume", &[Optional("comment")]),
+    ("supervise", &[Text("instructions"), Time("due")]),
+    ("urge", &[Text("message")]),
 ];
 
+/// `2026-12-01T17:30` (a `datetime-local` input) → `2026-12-01T17:30:00+08:00`.
+fn local_time(value: &str) -> Option<String> {
+    let value = value.trim();
+    let parsed = chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S"))
+        .ok()?;
+    Some(format!("{}+08:00", parsed.format("%Y-%m-%dT%H:%M:%S")))
+}
+
+/// The API's JSON body from the form, or the message for a field the page
+/// itself cannot turn into one.
+fn body_of(fields: &[Field], form: &[(String, String)]) -> Result<serde_json::Value, String> {
+    let first = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let mut body = serde_json::Map::new();
+    for field in fields {
+        match *field {
+            Text(name) => {
+                body.insert(name.to_owned(), first(name).unwrap_or_default().into());
+            }
+            Optional(name) => {
+                if let Some(v) = first(name).filter(|v| !v.trim().is_empty()) {
+                    body.insert(name.to_owned(), v.into());
+                }
+            }
+            List(name) => {
+                let all: Vec<serde_json::Value> =
+                    form.iter().filter(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.as_str().into()).collect();
+                body.insert(name.to_owned(), all.into());
+            }
+            Time(name) => {
+                let value = first(name).unwrap_or_default();
+                let time = local_time(value).ok_or_else(|| "请填写完整的日期和时间".to_owned())?;
+                body.insert(name.to_owned(), time.into());
+            }
+            YesNo(name) => match first(name) {
+                Some("yes") => {
+                    body.insert(name.to_owned(), true.into());
+                }
+                Some("no") => {
+                    body.insert(name.to_owned(), false.into());
+                }
+                _ => return Err("请选择问题是否已解决".to_owned()),
+            },
+        }
+    }
+    if fields.iter().any(|f| matches!(f, Text("rating"))) && first("rating").is_none_or(str::is_empty) {
+        return Err("请选择满意度".to_owned());
+    }
+    Ok(serde_json::Value::Object(body))
+}
+
 /// `POST /work/{no}/{action}`: the action through the API's own handler
-/// (same parsing, scope, permission and store path), then back to the detail.
+/// (same parsing, scope, permission and store path), then back to the detail;
+/// a refusal shows the API's message next to the form, the values kept.
 pub async fn act<S: Store>(
     State(state): State<AppState<S>>,
     auth: Auth,
     Path((no, action)): Path<(String, String)>,
-    Form(form): Form<HashMap<String, String>>,
+    Form(form): Form<Vec<(String, String)>>,
 ) -> PageResult {
     let actor = auth.require_login()?.clone();
     let fields = PAGE_ACTIONS
@@ -282,14 +559,39 @@ pub async fn act<S: Store>(
         .find(|(name, _)| *name == action)
         .map(|(_, fields)| *fields)
         .ok_or_else(|| PageError::Status(StatusCode::NOT_FOUND, "没有这个操作".into()))?;
-    let body: serde_json::Map<String, serde_json::Value> = fields
-        .iter()
-        .filter_map(|f| form.get(*f).filter(|v| !v.trim().is_empty()).map(|v| ((*f).to_owned(), v.clone().into())))
-        .collect();
-    let body = Bytes::from(serde_json::Value::Object(body).to_string());
-    match requests::act(State(state.clone()), auth, Path((no.clone(), action)), RawJson(body)).await {
+    let body = match body_of(fields, &form) {
+        Ok(body) => Bytes::from(body.to_string()),
+        Err(message) => {
+            let failed = Failed { action, message, values: form };
+            return detail_page(&state, &actor, &no, Some(failed), StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+    };
+    match requests::act(State(state.clone()), auth, Path((no.clone(), action.clone())), RawJson(body)).await {
         Ok(_) => Ok(Redirect::to(&format!("/work/{no}")).into_response()),
         Err(e) if e.status == StatusCode::NOT_FOUND || e.status == StatusCode::UNAUTHORIZED => Err(e.into()),
-        Err(e) => detail_page(&state, &actor, &no, Some(e.message)).await,
+        Err(e) if e.code == "csrf_rejected" => Err(e.into()),
+        Err(e) => {
+            let failed = Failed { action, message: e.message, values: form };
+            detail_page(&state, &actor, &no, Some(failed), e.status).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_fields_become_the_apis_body() {
+        let form = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
+        let body = body_of(
+            &[Text("lead_unit"), List("co_units"), Optional("comment")],
+            &form(&[("lead_unit", "rsj"), ("co_units", "zwfw"), ("co_units", "scjgj"), ("comment", " ")]),
+        );
+        assert_eq!(body, Ok(serde_json::json!({ "lead_unit": "rsj", "co_units": ["zwfw", "scjgj"] })));
+        let body = body_of(&[Time("new_due"), Text("reason")], &form(&[("new_due", "2099-12-31T17:30")]));
+        assert_eq!(body, Ok(serde_json::json!({ "new_due": "2099-12-31T17:30:00+08:00", "reason": "" })));
+        assert!(body_of(&[Time("due")], &form(&[("due", "")])).is_err());
+        assert!(body_of(&[Text("rating"), YesNo("resolved")], &form(&[("rating", "satisfied")])).is_err());
     }
 }

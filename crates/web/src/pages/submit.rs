@@ -148,7 +148,7 @@ fn page<S: Store>(state: &AppState<S>, values: Values, errors: Errors) -> Submit
 }
 
 /// Leaf categories grouped under their top-level category, in catalogue order.
-fn category_groups(categories: &[Category], selected: &str) -> Vec<CategoryGroup> {
+pub(super) fn category_groups(categories: &[Category], selected: &str) -> Vec<CategoryGroup> {
     categories
         .iter()
         .filter(|top| top.parent_id.is_none() && top.active)

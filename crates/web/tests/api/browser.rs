@@ -164,3 +164,252 @@ async fn the_portal_form_shows_each_message_next_to_its_field_and_keeps_the_valu
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
     assert!(css.headers()["cache-control"].to_str().unwrap().contains("immutable"));
 }
+
+/// Posts a page form as a signed-in person; answers (status, location, body).
+async fn post_form(app: &App, path: &str, Session(cookie): &Session, form: &[(&str, &str)]) -> (StatusCode, String, String) {
+    let res = no_redirects().post(app.url(path)).header("cookie", cookie).form(form).send().await.unwrap();
+    let status = res.status();
+    let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
+    (status, location, res.text().await.unwrap())
+}
+
+/// Opens a page as a signed-in person; answers (status, body).
+async fn page(app: &App, path: &str, Session(cookie): &Session) -> (StatusCode, String) {
+    let res = no_redirects().get(app.url(path)).header("cookie", cookie).send().await.unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+/// The part of the work page in the section with this id.
+fn section<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html.find(&format!("<section class=\"queue-section\" id=\"{id}\"")).unwrap_or_else(|| panic!("section {id}"));
+    let rest = &html[start..];
+    &rest[..rest[1..].find("<section").map_or(rest.len(), |end| end + 1)]
+}
+
+#[tokio::test]
+async fn a_return_is_reviewed_and_redispatched_through_the_pages() {
+    let app = spawn().await;
+    let dispatcher = app.login("dispatcher").await;
+    let handler = app.login("handler").await;
+    let (no, _) = app.submit(enterprise_complaint()).await;
+
+    let (_, queue) = page(&app, "/work", &dispatcher).await;
+    assert!(section(&queue, "received").contains(&format!("href=\"/work/{no}\"")), "待派单 lists it");
+    let (status, location, _) = post_form(&app, &format!("/work/{no}/dispatch"), &dispatcher, &[("lead_unit", "scjgj"), ("co_units", "zwfw")]).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, format!("/work/{no}").as_str()));
+    let detail = app.detail(&no, &dispatcher).await;
+    assert_eq!(detail["request"]["co_units"][0]["code"], "zwfw", "co-units from the multi-select");
+
+    // The handler's page offers 退单; an empty reason is refused next to the form.
+    let (status, html) = page(&app, &format!("/work/{no}"), &handler).await;
+    assert_eq!(status, StatusCode::OK);
+    for action in ["sign", "return"] {
+        assert!(html.contains(&format!("action=\"/work/{no}/{action}\"")), "{action} offered");
+    }
+    assert!(!html.contains(&format!("action=\"/work/{no}/redispatch\"")), "not the dispatcher's actions");
+    let (status, _, html) = post_form(&app, &format!("/work/{no}/return"), &handler, &[("reason", "  ")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"return-error\""), "the message stands by the form");
+    assert!(!html.trim_start().starts_with('{'), "a page, not the API's JSON");
+    let (status, _, _) = post_form(&app, &format!("/work/{no}/return"), &handler, &[("reason", "不属于我局职责")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // 退单待审 lists it; redispatching to the same unit is refused with the values kept.
+    let (_, queue) = page(&app, "/work", &dispatcher).await;
+    assert!(section(&queue, "returned").contains(&format!("href=\"/work/{no}\"")), "退单待审 lists it");
+    assert!(!section(&queue, "received").contains(&format!("href=\"/work/{no}\"")));
+    let (_, html) = page(&app, &format!("/work/{no}"), &dispatcher).await;
+    assert!(html.contains(&format!("action=\"/work/{no}/redispatch\"")) && html.contains(&format!("action=\"/work/{no}/refuse-return\"")));
+    let (status, _, html) = post_form(
+        &app,
+        &format!("/work/{no}/redispatch"),
+        &dispatcher,
+        &[("lead_unit", "scjgj"), ("comment", "请再核实")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"redispatch-error\""), "same unit refused on the page");
+    assert!(html.contains("请再核实"), "the comment is kept");
+    let (status, _, _) = post_form(&app, &format!("/work/{no}/redispatch"), &dispatcher, &[("lead_unit", "rsj")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let detail = app.detail(&no, &dispatcher).await;
+    assert_eq!((detail["request"]["state"].as_str(), detail["request"]["lead_unit"]["code"].as_str()), (Some("dispatched"), Some("rsj")));
+    // The first unit no longer sees it, on the page either.
+    assert_eq!(page(&app, &format!("/work/{no}"), &handler).await.0, StatusCode::NOT_FOUND);
+    let (status, _, _) = post_form(&app, &format!("/work/{no}/sign"), &handler, &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_extension_is_asked_for_and_approved_through_the_pages() {
+    let app = spawn().await;
+    let dispatcher = app.login("dispatcher").await;
+    let handler = app.login("handler").await;
+    let (no, _) = app.submit(enterprise_complaint()).await;
+    app.act(&no, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj" })).await;
+    assert_eq!(post_form(&app, &format!("/work/{no}/sign"), &handler, &[]).await.0, StatusCode::SEE_OTHER);
+
+    let (_, html) = page(&app, &format!("/work/{no}"), &handler).await;
+    for action in ["request-extension", "stage-reply", "reply", "suspend", "return"] {
+        assert!(html.contains(&format!("action=\"/work/{no}/{action}\"")), "{action} offered to the lead unit");
+    }
+    assert!(html.contains("type=\"datetime-local\""));
+    // An empty and a past deadline are refused on the page, the values kept.
+    let path = format!("/work/{no}/request-extension");
+    let (status, _, html) = post_form(&app, &path, &handler, &[("new_due", ""), ("reason", "需调取档案")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"request-extension-error\"") && html.contains("需调取档案"));
+    let (status, _, html) = post_form(&app, &path, &handler, &[("new_due", "2000-01-01T10:00"), ("reason", "需调取档案")]).await;
+    assert!(status.is_client_error(), "{status}");
+    assert!(html.contains("id=\"request-extension-error\"") && html.contains("value=\"2000-01-01T10:00\""));
+    let (status, _, _) = post_form(&app, &path, &handler, &[("new_due", "2099-12-31T17:30"), ("reason", "需调取外省档案")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = page(&app, &format!("/work/{no}"), &handler).await;
+    assert!(!html.contains(&format!("action=\"{path}\"")), "no second request while one is pending");
+
+    // 延期待审 lists it; the dispatcher sees the new deadline and reason, and approves.
+    let (_, queue) = page(&app, "/work", &dispatcher).await;
+    let pending = section(&queue, "extension");
+    assert!(pending.contains(&format!("href=\"/work/{no}\"")), "延期待审 lists it");
+    assert!(pending.contains("2099-12-31 17:30"));
+    let (_, html) = page(&app, &format!("/work/{no}"), &dispatcher).await;
+    assert!(html.contains("2099-12-31 17:30") && html.contains("需调取外省档案"));
+    assert!(html.contains(&format!("action=\"/work/{no}/approve-extension\"")) && html.contains(&format!("action=\"/work/{no}/refuse-extension\"")));
+    let (status, _, html) = post_form(&app, &format!("/work/{no}/refuse-extension"), &dispatcher, &[("reason", "")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"refuse-extension-error\""));
+    let (status, _, _) = post_form(&app, &format!("/work/{no}/approve-extension"), &dispatcher, &[("comment", "同意")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let r = app.detail(&no, &dispatcher).await["request"].clone();
+    assert_eq!(r["due_at"], "2099-12-31T17:30:00.000+08:00");
+    assert!(r["pending_extension"].is_null());
+    let (_, queue) = page(&app, "/work", &dispatcher).await;
+    assert!(!section(&queue, "extension").contains(&format!("href=\"/work/{no}\"")));
+
+    // Reply, then the dispatcher's 待办结 and a 退回重办 through the page.
+    let (status, _, _) = post_form(&app, &format!("/work/{no}/reply"), &handler, &[("content", "已办结变更登记。")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, queue) = page(&app, "/work", &dispatcher).await;
+    assert!(section(&queue, "replied").contains(&format!("href=\"/work/{no}\"")), "待办结 lists it");
+    let (status, _, _) = post_form(&app, &format!("/work/{no}/reject-reply"), &dispatcher, &[("reason", "请补充办理结果")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(app.detail(&no, &dispatcher).await["request"]["state"], "in_progress");
+}
+
+#[tokio::test]
+async fn the_operator_console_takes_a_call_and_closes_a_consultation() {
+    let app = spawn().await;
+    let operator = app.login("operator").await;
+    let dispatcher = app.login("dispatcher").await;
+    let handler = app.login("handler").await;
+
+    // Only operators: others get a 403, strangers the sign-in page.
+    assert_eq!(page(&app, "/console", &handler).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(page(&app, "/console", &dispatcher).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(post_form(&app, "/console", &handler, &[("channel", "phone")]).await.0, StatusCode::FORBIDDEN);
+    let res = no_redirects().get(app.url("/console")).send().await.unwrap();
+    assert_eq!((res.status(), res.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/login"));
+
+    let (status, html) = page(&app, "/console", &operator).await;
+    assert_eq!(status, StatusCode::OK);
+    for field in ["channel", "kind", "credit_code", "phone", "contact_name", "category", "title", "content"] {
+        assert!(html.contains(&format!("<label for=\"{field}\"")), "{field} labelled");
+    }
+    assert!(html.contains("12345热线") && html.contains("服务窗口"));
+    assert!(html.contains("/assets/js/console.js"));
+
+    // The caller's and the enterprise's earlier requests.
+    let (earlier, _) = app.submit(resident_consultation()).await;
+    let (enterprise_earlier, _) = app.submit(enterprise_complaint()).await;
+    let (_, html) = page(&app, "/console?phone=13912345678", &operator).await;
+    assert!(html.contains(&earlier) && !html.contains(&enterprise_earlier), "the caller's earlier request");
+    let (_, html) = page(&app, &format!("/console?credit_code={ENTERPRISE_CODE}"), &operator).await;
+    assert!(html.contains(&enterprise_earlier) && !html.contains(&earlier), "the enterprise's earlier request");
+    let (status, list) = app.get("/api/v1/requests?phone=13912345678", Some(&operator)).await;
+    assert_eq!((status, list["items"].as_array().unwrap().len()), (StatusCode::OK, 1), "the script's look-up");
+
+    let call = [
+        ("channel", "phone"),
+        ("kind", "consultation"),
+        ("urgency", "normal"),
+        ("asker_type", "resident"),
+        ("phone", "13912345678"),
+        ("contact_name", "李伟明"),
+        ("category", "social.pension"),
+        ("town", "xiaolan"),
+        ("title", "咨询养老保险转移"),
+        ("content", "从外省调入中山工作，养老保险关系如何转移？"),
+    ];
+    // A refused intake shows the API's message on the page, the values kept.
+    let mut bad = call.to_vec();
+    bad[4] = ("phone", "12345");
+    let (status, _, html) = post_form(&app, "/console", &operator, &bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"intake-error\"") && html.contains("从外省调入中山工作"));
+
+    let (status, location, _) = post_form(&app, "/console", &operator, &call).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let no = location.strip_prefix("/console?done=").expect("back to the console").to_owned();
+    let detail = app.detail(&no, &operator).await;
+    assert_eq!((detail["request"]["channel"].as_str(), detail["request"]["state"].as_str()), (Some("phone"), Some("received")));
+    let (_, html) = page(&app, &location, &operator).await;
+    assert!(html.contains(detail["request"]["check_code"].as_str().unwrap()), "the check code to tell the caller");
+    assert!(html.contains(&format!("action=\"/work/{no}/direct-close\"")), "直接办结 offered for a consultation");
+
+    // The handler's unit does not see it (another unit, another town).
+    assert_eq!(page(&app, &format!("/work/{no}"), &handler).await.0, StatusCode::NOT_FOUND);
+
+    let (status, _, _) = post_form(&app, &format!("/work/{no}/direct-close"), &operator, &[("answer", "可登录国家社会保险公共服务平台申请转移。")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(app.detail(&no, &operator).await["request"]["state"], "closed");
+
+    // 待回访 for the operator, then a follow-up; the dispatcher may reopen an unresolved one.
+    let (_, queue) = page(&app, "/work", &operator).await;
+    assert!(section(&queue, "closed").contains(&format!("href=\"/work/{no}\"")));
+    let (_, html) = page(&app, &format!("/work/{no}"), &operator).await;
+    assert!(html.contains("name=\"rating\"") && html.contains("非常不满意"));
+    let (status, _, html) = post_form(&app, &format!("/work/{no}/follow-up"), &operator, &[("rating", "dissatisfied")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"follow-up-error\"") && html.contains("value=\"dissatisfied\" checked"));
+    let form = [("rating", "dissatisfied"), ("resolved", "no"), ("comment", "没有解决")];
+    assert_eq!(post_form(&app, &format!("/work/{no}/follow-up"), &operator, &form).await.0, StatusCode::SEE_OTHER);
+    let (_, html) = page(&app, &format!("/work/{no}"), &dispatcher).await;
+    assert!(html.contains(&format!("action=\"/work/{no}/reopen\"")) && html.contains(&format!("action=\"/work/{no}/archive\"")));
+    assert_eq!(post_form(&app, &format!("/work/{no}/archive"), &dispatcher, &[]).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(app.detail(&no, &operator).await["request"]["state"], "archived");
+}
+
+#[tokio::test]
+async fn merge_urge_suspend_and_withdraw_forms_go_through_the_api() {
+    let app = spawn().await;
+    let dispatcher = app.login("dispatcher").await;
+    let handler = app.login("handler").await;
+    let operator = app.login("operator").await;
+    let (parent, _) = app.submit(enterprise_complaint()).await;
+    let (child, _) = app.submit(enterprise_complaint()).await;
+
+    let (_, html) = page(&app, &format!("/work/{child}"), &dispatcher).await;
+    for action in ["dispatch", "merge", "urge"] {
+        assert!(html.contains(&format!("action=\"/work/{child}/{action}\"")), "{action} offered");
+    }
+    assert!(!html.contains(&format!("action=\"/work/{child}/withdraw\"")), "withdraw is the operator's");
+    let (status, _, html) = post_form(&app, &format!("/work/{child}/merge"), &dispatcher, &[("into", "ZS00000000000000")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"merge-error\"") && html.contains("value=\"ZS00000000000000\""));
+    assert_eq!(post_form(&app, &format!("/work/{child}/merge"), &dispatcher, &[("into", &parent)]).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(app.detail(&child, &dispatcher).await["request"]["state"], "merged");
+
+    app.act(&parent, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj" })).await;
+    assert_eq!(post_form(&app, &format!("/work/{parent}/urge"), &dispatcher, &[("message", "请尽快签收")]).await.0, StatusCode::SEE_OTHER);
+    app.act(&parent, "sign", &handler, json!({})).await;
+    assert_eq!(post_form(&app, &format!("/work/{parent}/suspend"), &handler, &[("reason", "等待企业补充材料")]).await.0, StatusCode::SEE_OTHER);
+    let (_, html) = page(&app, &format!("/work/{parent}"), &handler).await;
+    assert!(html.contains(&format!("action=\"/work/{parent}/resume\"")));
+    assert_eq!(post_form(&app, &format!("/work/{parent}/resume"), &handler, &[]).await.0, StatusCode::SEE_OTHER);
+    // A handler's forbidden action is refused by the API, shown on the page.
+    let (status, _, html) = post_form(&app, &format!("/work/{parent}/close"), &handler, &[]).await;
+    assert!(status == StatusCode::CONFLICT || status == StatusCode::FORBIDDEN, "{status}");
+    assert!(html.contains("id=\"action-error\""), "shown above, as the page has no such form");
+    assert_eq!(post_form(&app, &format!("/work/{parent}/withdraw"), &operator, &[("reason", "企业来电撤回")]).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(app.detail(&parent, &dispatcher).await["request"]["state"], "withdrawn");
+}

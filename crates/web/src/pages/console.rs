@@ -1,0 +1,259 @@
+//! The operator's console (受理台): a keyboard-first intake form for a caller
+//! on the line or at the counter. Earlier requests of the enterprise (credit
+//! code) or the caller (phone) are looked up through the API's list handler
+//! (here, and as you type by `console.js` through `GET /api/v1/requests`);
+//! the intake goes through the API's intake handler as the operator, and a
+//! consultation may then be closed at once (直接办结) through the detail
+//! page's action form.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use serde::Deserialize;
+
+use mashangban_domain::org::{Role, UnitKind};
+use mashangban_domain::request::{Channel, RequestKind, State as RequestState, Urgency};
+use mashangban_store::Store;
+
+use super::submit::{CategoryGroup, category_groups};
+use super::{Choice, Layout, PageError, PageResult, plain_code, render, short_time};
+use crate::api::requests;
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::input::{AskerInput, ContactInput, IntakeInput};
+use crate::json::JsonBody;
+use crate::state::AppState;
+
+/// The channels an operator takes calls and visits by.
+const CHANNELS: &[Channel] = &[Channel::Phone, Channel::Counter];
+
+/// What the operator typed (kept when the intake is refused).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct Values {
+    channel: String,
+    kind: String,
+    urgency: String,
+    asker_type: String,
+    credit_code: String,
+    enterprise_name: String,
+    contact_name: String,
+    phone: String,
+    category: String,
+    town: String,
+    address: String,
+    title: String,
+    content: String,
+}
+
+impl Values {
+    fn enterprise(&self) -> bool {
+        self.asker_type == "enterprise"
+    }
+}
+
+/// One earlier request of the enterprise or the caller.
+struct Earlier {
+    tracking_no: String,
+    title: String,
+    state_label: String,
+    received_at: String,
+}
+
+/// A look-up: what was asked and what it found (or why it could not).
+struct History {
+    heading: &'static str,
+    items: Vec<Earlier>,
+    error: Option<String>,
+}
+
+/// The request just taken in.
+struct Done {
+    tracking_no: String,
+    check_code: String,
+    kind_label: &'static str,
+    /// A consultation still received: offer 直接办结.
+    direct_close: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console.html")]
+struct ConsolePage {
+    layout: Layout,
+    values: Values,
+    error: Option<String>,
+    done: Option<Done>,
+    histories: Vec<History>,
+    channels: Vec<Choice>,
+    kinds: Vec<Choice>,
+    urgencies: Vec<Choice>,
+    categories: Vec<CategoryGroup>,
+    towns: Vec<Choice>,
+}
+
+/// Only operators use the console; others get a 403 page.
+fn operator(auth: &Auth) -> Result<(), PageError> {
+    let actor = auth.require_login()?;
+    if actor.has_role(&[Role::Operator]) {
+        Ok(())
+    } else {
+        Err(PageError::Status(StatusCode::FORBIDDEN, "受理台仅供话务员使用".into()))
+    }
+}
+
+/// The same `Auth` again (for a second handler call).
+fn again(auth: &Auth) -> Auth {
+    Auth { actor: auth.actor.clone(), via: auth.via, client_ip: auth.client_ip.clone(), session_hash: auth.session_hash.clone() }
+}
+
+/// Earlier requests through the API's list handler, with the operator's scope.
+async fn history<S: Store>(state: &AppState<S>, auth: &Auth, heading: &'static str, key: &str, value: &str) -> History {
+    let query = HashMap::from([(key.to_owned(), value.trim().to_owned()), ("limit".to_owned(), "10".to_owned())]);
+    let answer = requests::list(State(state.clone()), again(auth), Query(query)).await;
+    let mut history = History { heading, items: Vec::new(), error: None };
+    match answer.map(|json| serde_json::to_value(&json.0)) {
+        Ok(Ok(list)) => {
+            let text = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_owned();
+            let items = list.get("items").and_then(|i| i.as_array()).cloned().unwrap_or_default();
+            history.items = items
+                .iter()
+                .map(|v| Earlier {
+                    tracking_no: text(v, "tracking_no"),
+                    title: text(v, "title"),
+                    state_label: text(v, "state_label"),
+                    received_at: short_time(&text(v, "received_at")),
+                })
+                .collect();
+        }
+        Ok(Err(_)) => history.error = Some("查询失败，请稍后再试".into()),
+        Err(e) => history.error = Some(e.message),
+    }
+    history
+}
+
+async fn page<S: Store>(
+    state: &AppState<S>,
+    auth: &Auth,
+    values: Values,
+    error: Option<String>,
+    done: Option<Done>,
+) -> ConsolePage {
+    let mut histories = Vec::new();
+    if values.enterprise() && !values.credit_code.trim().is_empty() {
+        histories.push(history(state, auth, "该企业的往来诉求", "credit_code", &values.credit_code).await);
+    }
+    if !values.phone.trim().is_empty() {
+        histories.push(history(state, auth, "该来电号码的往来诉求", "phone", &values.phone).await);
+    }
+    let choices = |all: &[(&'static str, &'static str)], selected: &str| {
+        all.iter().map(|(v, l)| Choice::new(*v, *l, *v == selected)).collect::<Vec<_>>()
+    };
+    let channels: Vec<_> = CHANNELS.iter().map(|c| (c.as_str(), c.label())).collect();
+    let kinds: Vec<_> = RequestKind::ALL.iter().map(|k| (k.as_str(), k.label())).collect();
+    let urgencies: Vec<_> = Urgency::ALL.iter().map(|u| (u.as_str(), u.label())).collect();
+    let mut towns: Vec<Choice> = state
+        .org()
+        .units()
+        .filter(|u| u.kind == UnitKind::Town && u.active)
+        .map(|u| Choice::new(u.code.clone(), u.name.clone(), values.town == u.code))
+        .collect();
+    towns.sort_by(|a, b| a.value.cmp(&b.value));
+    ConsolePage {
+        layout: Layout::staff("受理台", &auth.actor),
+        channels: choices(&channels, &values.channel),
+        kinds: choices(&kinds, &values.kind),
+        urgencies: choices(&urgencies, &values.urgency),
+        categories: category_groups(&state.categories(), &values.category),
+        towns,
+        values,
+        error,
+        done,
+        histories,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ConsoleQuery {
+    /// The request just taken in.
+    done: String,
+    phone: String,
+    credit_code: String,
+}
+
+/// `GET /console`: the empty form (channel 12345热线, resident, consultation),
+/// with `?phone=` / `?credit_code=` the earlier requests, with `?done=` the
+/// request just taken in.
+pub async fn form<S: Store>(State(state): State<AppState<S>>, auth: Auth, Query(q): Query<ConsoleQuery>) -> PageResult {
+    operator(&auth)?;
+    let asker_type = if q.credit_code.trim().is_empty() { "resident" } else { "enterprise" };
+    let values = Values {
+        channel: Channel::Phone.as_str().into(),
+        kind: RequestKind::Consultation.as_str().into(),
+        urgency: Urgency::Normal.as_str().into(),
+        asker_type: asker_type.into(),
+        phone: q.phone,
+        credit_code: q.credit_code,
+        ..Values::default()
+    };
+    let mut done = None;
+    if let Some(no) = plain_code(&q.done) {
+        let request = state.store.find(no, &auth.actor.scope()).await?;
+        done = request.map(|r| Done {
+            direct_close: r.kind == RequestKind::Consultation && r.state == RequestState::Received,
+            tracking_no: r.tracking_no,
+            check_code: r.check_code,
+            kind_label: r.kind.label(),
+        });
+    }
+    Ok(render(StatusCode::OK, &page(&state, &auth, values, None, done).await))
+}
+
+/// `POST /console`: the intake through the API's intake handler as the
+/// operator (channel 12345热线 or 服务窗口); on success back to the console
+/// with the tracking number, check code and, for a consultation, 直接办结.
+pub async fn post<S: Store>(State(state): State<AppState<S>>, auth: Auth, Form(values): Form<Values>) -> PageResult {
+    operator(&auth)?;
+    match take_in(&state, &auth, &values).await {
+        Ok(no) => Ok(Redirect::to(&format!("/console?done={no}")).into_response()),
+        Err(e) if e.status == StatusCode::UNAUTHORIZED || e.code == "csrf_rejected" => Err(e.into()),
+        Err(e) => {
+            let status = e.status;
+            Ok(render(status, &page(&state, &auth, values, Some(e.message), None).await))
+        }
+    }
+}
+
+async fn take_in<S: Store>(state: &AppState<S>, auth: &Auth, v: &Values) -> Result<String, ApiError> {
+    let channel = Channel::parse(&v.channel)
+        .filter(|c| CHANNELS.contains(c))
+        .ok_or_else(|| ApiError::invalid("channel_required", "请选择受理渠道（12345热线或服务窗口）"))?;
+    let kind = RequestKind::parse(&v.kind).ok_or_else(|| ApiError::invalid("invalid_field", "请选择诉求类型"))?;
+    let asker = if v.enterprise() {
+        AskerInput::Enterprise { credit_code: v.credit_code.trim().to_owned(), name: v.enterprise_name.clone() }
+    } else {
+        AskerInput::Resident
+    };
+    let input = IntakeInput {
+        kind,
+        urgency: Urgency::parse(&v.urgency),
+        channel: Some(channel),
+        asker,
+        contact: ContactInput { name: v.contact_name.clone(), phone: v.phone.clone(), email: None },
+        title: v.title.clone(),
+        content: v.content.clone(),
+        category: v.category.clone(),
+        town: Some(v.town.clone()).filter(|t| !t.is_empty()),
+        address: Some(v.address.clone()).filter(|a| !a.trim().is_empty()),
+        location: None,
+        ledger_ref: None,
+    };
+    let (_, axum::Json(answer)) = requests::intake(State(state.clone()), again(auth), JsonBody(input)).await?;
+    let answer = serde_json::to_value(&answer).map_err(|_| ApiError::internal())?;
+    answer.get("tracking_no").and_then(|v| v.as_str()).map(str::to_owned).ok_or_else(ApiError::internal)
+}
+
