@@ -57,7 +57,7 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
 }
 
 /// A file name safe to store and to send back: no paths, no control characters.
-fn clean_file_name(name: Option<&str>) -> String {
+pub(crate) fn clean_file_name(name: Option<&str>) -> String {
     let base = name.unwrap_or("附件").rsplit(['/', '\\']).next().unwrap_or("附件");
     let cleaned: String = base.chars().filter(|c| !c.is_control() && *c != '"').take(100).collect();
     if cleaned.trim().is_empty() { "附件".into() } else { cleaned.trim().to_owned() }

@@ -5,7 +5,7 @@ mod calendar;
 mod catalog;
 mod docs;
 mod notifications;
-mod public;
+pub(crate) mod public;
 pub(crate) mod requests;
 mod scores;
 mod session;

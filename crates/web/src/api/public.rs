@@ -82,8 +82,20 @@ async fn act_as_asker<S: Store>(
     request: Request,
     action: Action,
 ) -> ApiResult<Json<PublicView>> {
+    let request = asker_acts(state, auth, &request.tracking_no, action).await?;
+    Ok(Json(public_view_of(state, &request).await?))
+}
+
+/// The verified asker takes an action on their request (API and pages alike);
+/// the change is published to live progress pages.
+pub(crate) async fn asker_acts<S: Store>(
+    state: &AppState<S>,
+    auth: &Auth,
+    tracking_no: &str,
+    action: Action,
+) -> Result<Request, mashangban_store::StoreError> {
     let command = Command {
-        tracking_no: request.tracking_no,
+        tracking_no: tracking_no.to_owned(),
         scope: Scope::All,
         actor: Actor::PublicAsker,
         action,
@@ -93,7 +105,7 @@ async fn act_as_asker<S: Store>(
     };
     let request = state.store.act(command).await?;
     state.live.publish(&request.tracking_no);
-    Ok(Json(public_view_of(state, &request).await?))
+    Ok(request)
 }
 
 /// `POST /api/v1/public/requests/{no}/attachments?code=CHECKCODE` (multipart

@@ -24,7 +24,6 @@ use super::{Choice, Layout, PageError, PageResult, plain_code, render, short_tim
 use crate::api::requests;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::input::{AskerInput, ContactInput, IntakeInput};
 use crate::json::JsonBody;
 use crate::state::AppState;
 
@@ -51,6 +50,22 @@ pub struct Values {
 }
 
 impl Values {
+    /// The fields shared with the API's intake.
+    fn fields(&self) -> super::IntakeFields<'_> {
+        super::IntakeFields {
+            enterprise: self.enterprise(),
+            credit_code: &self.credit_code,
+            enterprise_name: &self.enterprise_name,
+            contact_name: &self.contact_name,
+            phone: &self.phone,
+            category: &self.category,
+            town: &self.town,
+            address: &self.address,
+            title: &self.title,
+            content: &self.content,
+        }
+    }
+
     fn enterprise(&self) -> bool {
         self.asker_type == "enterprise"
     }
@@ -233,25 +248,7 @@ async fn take_in<S: Store>(state: &AppState<S>, auth: &Auth, v: &Values) -> Resu
         .filter(|c| CHANNELS.contains(c))
         .ok_or_else(|| ApiError::invalid("channel_required", "请选择受理渠道（12345热线或服务窗口）"))?;
     let kind = RequestKind::parse(&v.kind).ok_or_else(|| ApiError::invalid("invalid_field", "请选择诉求类型"))?;
-    let asker = if v.enterprise() {
-        AskerInput::Enterprise { credit_code: v.credit_code.trim().to_owned(), name: v.enterprise_name.clone() }
-    } else {
-        AskerInput::Resident
-    };
-    let input = IntakeInput {
-        kind,
-        urgency: Urgency::parse(&v.urgency),
-        channel: Some(channel),
-        asker,
-        contact: ContactInput { name: v.contact_name.clone(), phone: v.phone.clone(), email: None },
-        title: v.title.clone(),
-        content: v.content.clone(),
-        category: v.category.clone(),
-        town: Some(v.town.clone()).filter(|t| !t.is_empty()),
-        address: Some(v.address.clone()).filter(|a| !a.trim().is_empty()),
-        location: None,
-        ledger_ref: None,
-    };
+    let input = v.fields().input(kind, Urgency::parse(&v.urgency), Some(channel));
     let (_, axum::Json(answer)) = requests::intake(State(state.clone()), again(auth), JsonBody(input)).await?;
     let answer = serde_json::to_value(&answer).map_err(|_| ApiError::internal())?;
     answer.get("tracking_no").and_then(|v| v.as_str()).map(str::to_owned).ok_or_else(ApiError::internal)

@@ -166,6 +166,52 @@ pub fn plain_code(s: &str) -> Option<&str> {
     (!s.is_empty() && s.len() <= 32 && s.chars().all(|c| c.is_ascii_alphanumeric())).then_some(s)
 }
 
+/// The fields the portal form and the operator console share with the API's intake.
+pub(crate) struct IntakeFields<'a> {
+    pub enterprise: bool,
+    pub credit_code: &'a str,
+    pub enterprise_name: &'a str,
+    pub contact_name: &'a str,
+    pub phone: &'a str,
+    pub category: &'a str,
+    pub town: &'a str,
+    pub address: &'a str,
+    pub title: &'a str,
+    pub content: &'a str,
+}
+
+impl IntakeFields<'_> {
+    /// The body `POST /api/v1/requests` takes for these fields.
+    pub(crate) fn input(
+        &self,
+        kind: mashangban_domain::request::RequestKind,
+        urgency: Option<mashangban_domain::request::Urgency>,
+        channel: Option<mashangban_domain::request::Channel>,
+    ) -> crate::input::IntakeInput {
+        use crate::input::{AskerInput, ContactInput, IntakeInput};
+        let asker = if self.enterprise {
+            AskerInput::Enterprise { credit_code: self.credit_code.trim().to_owned(), name: self.enterprise_name.to_owned() }
+        } else {
+            AskerInput::Resident
+        };
+        let given = |s: &str| Some(s.to_owned()).filter(|s| !s.trim().is_empty());
+        IntakeInput {
+            kind,
+            urgency,
+            channel,
+            asker,
+            contact: ContactInput { name: self.contact_name.to_owned(), phone: self.phone.to_owned(), email: None },
+            title: self.title.to_owned(),
+            content: self.content.to_owned(),
+            category: self.category.to_owned(),
+            town: given(self.town),
+            address: given(self.address),
+            location: None,
+            ledger_ref: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,11 +19,10 @@ use mashangban_domain::validation::{CreditCode, Phone, optional_text, required_t
 use mashangban_store::{Category, Meta, NewAttachment, Store, Upload};
 
 use super::{Choice, Layout, MAX_PORTAL_FILES, render};
-use crate::api::attachments::sniff;
+use crate::api::attachments::{clean_file_name, sniff};
 use crate::api::requests;
 use crate::auth::{Auth, Via};
 use crate::error::ApiError;
-use crate::input::{AskerInput, ContactInput, IntakeInput};
 use crate::json::JsonBody;
 use crate::state::AppState;
 
@@ -58,6 +57,22 @@ impl Values {
             address: take("address"),
             title: take("title"),
             content: take("content"),
+        }
+    }
+
+    /// The fields shared with the API's intake.
+    fn fields(&self) -> super::IntakeFields<'_> {
+        super::IntakeFields {
+            enterprise: self.enterprise(),
+            credit_code: &self.credit_code,
+            enterprise_name: &self.enterprise_name,
+            contact_name: &self.contact_name,
+            phone: &self.phone,
+            category: &self.category,
+            town: &self.town,
+            address: &self.address,
+            title: &self.title,
+            content: &self.content,
         }
     }
 
@@ -261,7 +276,7 @@ fn check_files(files: Vec<(String, Vec<u8>)>, errors: &mut Errors) -> Vec<File> 
     }
     let mut checked = Vec::new();
     for (name, bytes) in files {
-        let name = clean_file_name(&name);
+        let name = clean_file_name(Some(&name));
         match sniff(&bytes) {
             _ if bytes.is_empty() => errors.files = Some(format!("文件「{name}」是空的")),
             Some(content_type) => checked.push(File { name, content_type, bytes }),
@@ -274,34 +289,10 @@ fn check_files(files: Vec<(String, Vec<u8>)>, errors: &mut Errors) -> Vec<File> 
     checked
 }
 
-fn clean_file_name(name: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = base.chars().filter(|c| !c.is_control() && *c != '"').take(100).collect();
-    if cleaned.trim().is_empty() { "附件".into() } else { cleaned.trim().to_owned() }
-}
-
 /// Takes the request in through the API's intake handler, as the anonymous
 /// portal (channel `web`). Answers (tracking number, check code).
 async fn take_in<S: Store>(state: &AppState<S>, auth: &Auth, v: &Values) -> Result<(String, String), ApiError> {
-    let asker = if v.enterprise() {
-        AskerInput::Enterprise { credit_code: v.credit_code.clone(), name: v.enterprise_name.clone() }
-    } else {
-        AskerInput::Resident
-    };
-    let input = IntakeInput {
-        kind: RequestKind::parse(&v.kind).unwrap_or(RequestKind::Complaint),
-        urgency: None,
-        channel: None,
-        asker,
-        contact: ContactInput { name: v.contact_name.clone(), phone: v.phone.clone(), email: None },
-        title: v.title.clone(),
-        content: v.content.clone(),
-        category: v.category.clone(),
-        town: Some(v.town.clone()).filter(|t| !t.is_empty()),
-        address: Some(v.address.clone()).filter(|a| !a.trim().is_empty()),
-        location: None,
-        ledger_ref: None,
-    };
+    let input = v.fields().input(RequestKind::parse(&v.kind).unwrap_or(RequestKind::Complaint), None, None);
     // The portal is anonymous even for someone who is also signed in as staff.
     let anonymous = Auth { actor: Actor::Anonymous, via: Via::Anonymous, client_ip: auth.client_ip.clone(), session_hash: None };
     let (_, Json(answer)) = requests::intake(State(state.clone()), anonymous, JsonBody(input)).await?;

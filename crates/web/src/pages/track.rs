@@ -8,9 +8,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use mashangban_domain::lifecycle::Action;
-use mashangban_domain::org::{Actor, Scope};
 use mashangban_domain::request::Rating;
-use mashangban_store::{Command, Meta, Store};
+use mashangban_store::Store;
 
 use super::{Choice, Layout, PageResult, plain_code, render, short_time};
 use crate::auth::Auth;
@@ -167,18 +166,9 @@ pub async fn rate<S: Store>(
         return Ok(progress_page(&state, &request, error).await?);
     };
     let comment = form.comment.filter(|c| !c.trim().is_empty());
-    let command = Command {
-        tracking_no: request.tracking_no.clone(),
-        scope: Scope::All,
-        actor: Actor::PublicAsker,
-        action: Action::FollowUp { rating, resolved, comment },
-        attachment_ids: Vec::new(),
-        meta: Meta { now: state.now(), client_ip: auth.client_ip.clone() },
-        calendar: Some(state.calendar()),
-    };
-    match state.store.act(command).await {
+    let action = Action::FollowUp { rating, resolved, comment };
+    match crate::api::public::asker_acts(&state, &auth, &request.tracking_no, action).await {
         Ok(rated) => {
-            state.live.publish(&rated.tracking_no);
             Ok(Redirect::to(&format!("/track/{}?code={}", rated.tracking_no, rated.check_code)).into_response())
         }
         Err(e) => Ok(progress_page(&state, &request, Some(ApiError::from(e).message)).await?),
