@@ -5,6 +5,7 @@ use std::sync::{Arc, RwLock};
 
 use mashangban_domain::calendar::WorkCalendar;
 use mashangban_domain::org::OrgTree;
+use mashangban_domain::time_limit::RuleSet;
 use mashangban_domain::time::Instant;
 use mashangban_store::{Category, Store, StoreResult};
 
@@ -60,6 +61,8 @@ pub struct AppState<S> {
     calendar_reload: Arc<tokio::sync::Mutex<()>>,
     org: Arc<RwLock<Arc<OrgTree>>>,
     categories: Arc<RwLock<Arc<Vec<Category>>>>,
+    /// The time-limit rules in force, read once and replaced on publication.
+    rules: Arc<RwLock<Arc<RuleSet>>>,
     pub login_limiter: Arc<RateLimiter>,
     pub intake_limiter: Arc<RateLimiter>,
     pub lookup_limiter: Arc<RateLimiter>,
@@ -83,6 +86,7 @@ impl<S: Store> AppState<S> {
             calendar_reload: Arc::default(),
             org: Arc::default(),
             categories: Arc::default(),
+            rules: Arc::new(RwLock::new(Arc::new(RuleSet::guangdong_defaults()))),
             live: crate::live::Live::default(),
         };
         state.reload_catalog().await?;
@@ -102,7 +106,20 @@ impl<S: Store> AppState<S> {
     /// Reloads the org tree, categories and work calendar after an administrator changed them.
     pub async fn reload(&self) -> StoreResult<()> {
         self.reload_catalog().await?;
+        self.set_rules(self.store.current_rules().await?);
         self.reload_calendar().await
+    }
+
+    /// The time-limit rules in force (no database read on the intake path).
+    pub fn rules(&self) -> Arc<RuleSet> {
+        self.rules.read().map(|r| Arc::clone(&r)).unwrap_or_else(|p| Arc::clone(&p.into_inner()))
+    }
+
+    /// Puts newly published rules in force.
+    pub fn set_rules(&self, rules: RuleSet) {
+        if let Ok(mut r) = self.rules.write() {
+            *r = Arc::new(rules);
+        }
     }
 
     /// Reloads the work calendar from the store (storing the bundled years

@@ -75,7 +75,7 @@ pub(crate) async fn take_in<S: Store>(
     client_ip: Option<String>,
     now: Instant,
 ) -> ApiResult<Request> {
-    let rules = state.store.current_rules().await?;
+    let rules = state.rules();
     let limits = rules.resolve(new.kind, new.urgency, new.channel, new.asker.is_enterprise());
     let (due_at, deadlines) = intake_deadlines(&state.calendar(), now, &limits);
     (new.due_at, new.deadlines, new.time_limits) = (due_at, deadlines, Some(limits));

@@ -41,7 +41,9 @@ async fn publish<S: Store>(
     JsonBody(input): JsonBody<PublishInput>,
 ) -> ApiResult<Json<RuleSet>> {
     let actor = auth.require_role(&[Role::Admin])?;
-    Ok(Json(state.store.publish_rules(input.rules, actor, state.now()).await?))
+    let published = state.store.publish_rules(input.rules, actor, state.now()).await?;
+    state.set_rules(published.clone());
+    Ok(Json(published))
 }
 
 /// `GET /api/v1/time-limits/versions`: every version, who published it and when.
