@@ -5,6 +5,7 @@
 
 mod calendar;
 mod catalog;
+mod cluster;
 mod db;
 mod migrations;
 mod notifications;

@@ -6,12 +6,14 @@
 //! writes the request's event in the same transaction.
 
 mod calendar;
+mod cluster;
 mod error;
 mod notifications;
 mod scoring;
 mod types;
 
 pub use calendar::*;
+pub use cluster::*;
 pub use error::StoreError;
 pub use notifications::*;
 pub use scoring::*;
@@ -112,6 +114,7 @@ pub trait Store:
     + CalendarStore
     + ScoringStore
     + NotificationStore
+    + ClusterStore
     + Clone
     + Send
     + Sync
@@ -127,6 +130,7 @@ impl<T> Store for T where
         + CalendarStore
         + ScoringStore
         + NotificationStore
+        + ClusterStore
         + Clone
         + Send
         + Sync
