@@ -17,6 +17,13 @@ fn in_ci() -> bool {
 
 #[tokio::test]
 async fn the_portal_story_with_live_progress_in_a_browser() {
+    run_browser_script("e2e/story.mjs").await;
+}
+
+/// Runs a playwright-core script from `e2e/` against a fresh server; the
+/// script gets the base URL as its argument and the staff password in
+/// `E2E_PASSWORD`, and fails on any console error or failed request.
+async fn run_browser_script(script: &'static str) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let missing: Vec<&str> = [
         ("node", node_available()),
@@ -27,22 +34,22 @@ async fn the_portal_story_with_live_progress_in_a_browser() {
     .filter_map(|(tool, present)| (!present).then_some(tool))
     .collect();
     if !missing.is_empty() {
-        assert!(!in_ci(), "CI must have {missing:?} for the browser story (see scripts/test.sh)");
-        eprintln!("SKIPPED the browser story: {missing:?} missing (run ./scripts/test.sh, which installs them)");
+        assert!(!in_ci(), "CI must have {missing:?} for the browser tests (see scripts/test.sh)");
+        eprintln!("SKIPPED {script}: {missing:?} missing (run ./scripts/test.sh, which installs them)");
         return;
     }
     let app = spawn().await;
     let base = app.base.clone();
     let run = tokio::task::spawn_blocking(move || {
         std::process::Command::new("node")
-            .arg("e2e/story.mjs")
+            .arg(script)
             .arg(&base)
             .env("E2E_PASSWORD", PASSWORD)
             .current_dir(&root)
             .status()
     });
     let status = run.await.unwrap().expect("node runs");
-    assert!(status.success(), "e2e/story.mjs failed ({status}); its output is above");
+    assert!(status.success(), "{script} failed ({status}); its output is above");
 }
 
 /// Reads the stream until the next `progress` event; answers its id and data.
