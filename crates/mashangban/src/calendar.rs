@@ -9,7 +9,7 @@ use clap::{ArgGroup, Subcommand};
 use mashangban_domain::calendar::WorkCalendar;
 use mashangban_domain::time::{format_instant, parse_instant};
 use mashangban_store::{CalendarChange, CalendarStore, StoreError};
-use mashangban_store_sqlite::SqliteStore;
+use mashangban_backend::Backend;
 use mashangban_web::calendar::{self, Amount, DayInfo};
 
 #[derive(Subcommand)]
@@ -39,7 +39,7 @@ pub enum CalendarCommand {
     Years,
 }
 
-pub async fn run(store: &SqliteStore, command: CalendarCommand) -> Result<(), String> {
+pub async fn run(store: &Backend, command: CalendarCommand) -> Result<(), String> {
     match command {
         CalendarCommand::Import { file } => import(store, &file).await,
         CalendarCommand::Add { from, workdays, workhours } => {
@@ -55,11 +55,11 @@ pub async fn run(store: &SqliteStore, command: CalendarCommand) -> Result<(), St
     }
 }
 
-async fn load(store: &SqliteStore) -> Result<WorkCalendar, String> {
+async fn load(store: &Backend) -> Result<WorkCalendar, String> {
     calendar::load(store).await.map_err(message)
 }
 
-async fn import(store: &SqliteStore, file: &std::path::Path) -> Result<(), String> {
+async fn import(store: &Backend, file: &std::path::Path) -> Result<(), String> {
     let bytes = std::fs::read(file).map_err(|e| format!("无法读取 {}: {e}", file.display()))?;
     let (years, source) = calendar::parse_import(&bytes).map_err(|e| e.message)?;
     // Store the bundled years first on a fresh database, so the import adds to them.
@@ -82,7 +82,7 @@ fn describe(change: &CalendarChange) -> String {
     )
 }
 
-async fn add(store: &SqliteStore, from: &str, amount: Amount) -> Result<(), String> {
+async fn add(store: &Backend, from: &str, amount: Amount) -> Result<(), String> {
     let from = parse_instant(from)
         .ok_or_else(|| format!("--from「{from}」应为带时区的时间，例如 2026-02-13T10:00:00+08:00"))?;
     let calendar = load(store).await?;
@@ -91,7 +91,7 @@ async fn add(store: &SqliteStore, from: &str, amount: Amount) -> Result<(), Stri
     Ok(())
 }
 
-async fn days(store: &SqliteStore, from: &str, to: &str) -> Result<(), String> {
+async fn days(store: &Backend, from: &str, to: &str) -> Result<(), String> {
     let date = |s: &str, flag: &str| {
         calendar::parse_date(s).ok_or_else(|| format!("{flag}「{s}」应为真实存在的日期，写成 YYYY-MM-DD"))
     };
@@ -124,7 +124,7 @@ fn pad(s: &str, width: usize) -> String {
     format!("{s}{}", " ".repeat(width.saturating_sub(used)))
 }
 
-async fn years(store: &SqliteStore) -> Result<(), String> {
+async fn years(store: &Backend) -> Result<(), String> {
     let calendar = load(store).await?;
     let infos = store.calendar_year_infos().await.map_err(message)?;
     for info in &infos {

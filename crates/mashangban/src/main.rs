@@ -12,10 +12,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use mashangban_domain::org::Role;
 use mashangban_domain::time;
 use mashangban_store::{NewApiToken, NewUser, OrgStore};
-use mashangban_store_sqlite::{SqliteOptions, SqliteStore};
+use mashangban_backend::{Backend, BackendOptions};
 use mashangban_web::{AppState, WebConfig, auth, notify, scheduler};
 
-use config::{Database, FileConfig};
+use config::FileConfig;
 
 #[derive(Parser)]
 #[command(name = "mashangban", version, about = "马上办 — 企业和群众诉求马上办平台 (city request platform)")]
@@ -171,7 +171,7 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), String> {
     let file = FileConfig::load(cli.config.as_deref())?;
-    let store = open_store(&cli.db, &file)?;
+    let store = open_store(&cli.db, &file).await?;
     match cli.command {
         Command::Serve { listen, public_url, demo, demo_args } => {
             if demo {
@@ -186,28 +186,29 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Token(command) => token_command(&store, command).await,
         Command::Calendar(command) => calendar::run(&store, command).await,
         Command::Backup { file } => {
-            let bytes = store.backup(&file).await.map_err(|e| e.to_string())?;
+            let sqlite = store.as_sqlite().ok_or("PostgreSQL 数据库请用 pg_dump 或持续归档备份（见 docs/deployment.md）")?;
+            let bytes = sqlite.backup(&file).await.map_err(|e| e.to_string())?;
             println!("已备份到 {}（{} 字节）。恢复：以该文件启动 `mashangban serve --database-url sqlite://{}`", file.display(), bytes, file.display());
             Ok(())
         }
     }
 }
 
-fn open_store(db: &DbArgs, file: &FileConfig) -> Result<SqliteStore, String> {
+async fn open_store(db: &DbArgs, file: &FileConfig) -> Result<Backend, String> {
     let data_dir = db.data_dir.clone().or(file.data_dir.clone()).unwrap_or_else(|| PathBuf::from("data"));
-    let database = match db.database_url.as_deref().or(file.database_url.as_deref()) {
-        Some(url) => config::parse_database_url(url)?,
+    let url = match db.database_url.as_deref().or(file.database_url.as_deref()) {
+        Some(url) => config::DatabaseUrl::parse(url)?,
         None => config::default_database(&data_dir),
     };
-    let Database::Sqlite(path) = database;
-    let options = SqliteOptions {
-        tracking_prefix: file.tracking_prefix.clone().unwrap_or_else(|| "ZS".into()),
-        ..SqliteOptions::default()
+    let defaults = BackendOptions::default();
+    let options = BackendOptions {
+        tracking_prefix: file.tracking_prefix.clone().unwrap_or(defaults.tracking_prefix),
+        connections: file.database_connections.unwrap_or(defaults.connections),
     };
-    SqliteStore::open(&path, options).map_err(|e| format!("无法打开数据库 {}: {e}", path.display()))
+    Backend::open(&url, options).await.map_err(|e| format!("无法打开数据库 {}: {e}", url.redacted()))
 }
 
-async fn serve(store: SqliteStore, listen: &str, public_url: String, file: &FileConfig) -> Result<(), String> {
+async fn serve(store: Backend, listen: &str, public_url: String, file: &FileConfig) -> Result<(), String> {
     let config = WebConfig {
         public_url: public_url.clone(),
         secure_cookies: file.secure_cookies.unwrap_or(false),
@@ -252,7 +253,7 @@ async fn shutdown_signal() {
     }
 }
 
-async fn load_demo(store: &SqliteStore, args: &DemoArgs, file: &FileConfig) -> Result<(), String> {
+async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Result<(), String> {
     let data = match &args.demo_data {
         Some(dir) => mashangban_demo::DemoData::from_dir(dir),
         None => mashangban_demo::DemoData::bundled(),
@@ -307,7 +308,7 @@ fn read_password(given: Option<String>) -> Result<String, String> {
     Ok(password)
 }
 
-async fn unit_id(store: &SqliteStore, code: Option<&str>) -> Result<Option<i64>, String> {
+async fn unit_id(store: &Backend, code: Option<&str>) -> Result<Option<i64>, String> {
     let Some(code) = code else { return Ok(None) };
     let units = store.list_units().await.map_err(|e| e.to_string())?;
     units.iter().find(|u| u.code == code).map(|u| Some(u.id)).ok_or_else(|| format!("单位「{code}」不存在"))
@@ -320,7 +321,7 @@ fn parse_role(role: &str) -> Result<Role, String> {
     })
 }
 
-async fn user_command(store: &SqliteStore, command: UserCommand) -> Result<(), String> {
+async fn user_command(store: &Backend, command: UserCommand) -> Result<(), String> {
     match command {
         UserCommand::Add { username, role, unit, name, credit_code, phone, password } => {
             let role = parse_role(&role)?;
@@ -375,7 +376,7 @@ async fn user_command(store: &SqliteStore, command: UserCommand) -> Result<(), S
     Ok(())
 }
 
-async fn token_command(store: &SqliteStore, command: TokenCommand) -> Result<(), String> {
+async fn token_command(store: &Backend, command: TokenCommand) -> Result<(), String> {
     match command {
         TokenCommand::Create { name, role, unit } => {
             let role = parse_role(&role)?;

@@ -14,17 +14,27 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// What the client needs to recover, e.g. the request's current state after a 409.
+    pub current: Option<serde_json::Value>,
 }
 
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     code: &'a str,
     message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current: Option<&'a serde_json::Value>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self { status, code, message: message.into(), current: None }
+    }
+
+    /// Adds what the client needs to recover (shown as `current`).
+    pub fn with_current(mut self, current: serde_json::Value) -> Self {
+        self.current = Some(current);
+        self
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -68,7 +78,7 @@ impl From<DomainError> for ApiError {
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Conflict => StatusCode::CONFLICT,
         };
-        Self { status, code: e.code, message: e.message }
+        Self::new(status, e.code, e.message)
     }
 }
 
@@ -86,7 +96,7 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { code: self.code, message: &self.message };
+        let body = ErrorBody { code: self.code, message: &self.message, current: self.current.as_ref() };
         (self.status, Json(body)).into_response()
     }
 }

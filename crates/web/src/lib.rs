@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod calendar;
+mod cluster;
 pub mod error;
 pub mod input;
 pub mod json;

@@ -20,7 +20,7 @@ use tokio::sync::broadcast;
 
 use mashangban_domain::org::Scope;
 use mashangban_domain::request::Request;
-use mashangban_store::Store;
+use mashangban_store::{Signal, Store};
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
@@ -34,17 +34,33 @@ const CAPACITY: usize = 1024;
 #[derive(Clone)]
 pub struct Live {
     sender: broadcast::Sender<Arc<str>>,
+    /// Changes to announce to the other app nodes (set when the store has any).
+    relay: Option<tokio::sync::mpsc::UnboundedSender<Signal>>,
 }
 
 impl Default for Live {
     fn default() -> Self {
-        Self { sender: broadcast::channel(CAPACITY).0 }
+        Self { sender: broadcast::channel(CAPACITY).0, relay: None }
     }
 }
 
 impl Live {
-    /// Tells every subscriber that the request with this tracking number changed.
+    /// A bus that also hands every change to `relay`, for the other nodes.
+    pub fn relaying(relay: tokio::sync::mpsc::UnboundedSender<Signal>) -> Self {
+        Self { relay: Some(relay), ..Self::default() }
+    }
+
+    /// Tells every subscriber, on this node and the others, that the request
+    /// with this tracking number changed.
     pub fn publish(&self, tracking_no: &str) {
+        self.publish_here(tracking_no);
+        if let Some(relay) = &self.relay {
+            let _ = relay.send(Signal::RequestChanged(tracking_no.to_owned()));
+        }
+    }
+
+    /// Tells this node's subscribers only (a change another node announced).
+    pub fn publish_here(&self, tracking_no: &str) {
         // No subscriber is not an error: nobody is watching.
         let _ = self.sender.send(Arc::from(tracking_no));
     }

@@ -108,6 +108,15 @@ pub async fn scan<S: Store>(state: &AppState<S>, config: &SchedulerConfig) -> St
     Ok(sent)
 }
 
+/// Scans unless another app node is scanning now (one scanner at a time
+/// across nodes; the notices are recorded once each either way).
+pub async fn scan_if_leading<S: Store>(state: &AppState<S>, config: &SchedulerConfig) -> StoreResult<usize> {
+    match state.store.try_lock_job("deadline-scan").await? {
+        Some(_lock) => scan(state, config).await,
+        None => Ok(0),
+    }
+}
+
 /// Runs scans every `interval` until `stop` fires.
 pub fn spawn<S: Store>(
     state: AppState<S>,
@@ -116,7 +125,7 @@ pub fn spawn<S: Store>(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            match scan(&state, &config).await {
+            match scan_if_leading(&state, &config).await {
                 Ok(0) => {}
                 Ok(sent) => tracing::info!(sent, "deadline notices sent"),
                 Err(error) => tracing::error!(%error, "deadline scan failed"),

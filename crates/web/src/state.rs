@@ -7,7 +7,7 @@ use mashangban_domain::calendar::WorkCalendar;
 use mashangban_domain::org::OrgTree;
 use mashangban_domain::time_limit::RuleSet;
 use mashangban_domain::time::Instant;
-use mashangban_store::{Category, Store, StoreResult};
+use mashangban_store::{Category, Signal, Store, StoreResult};
 
 use crate::ratelimit::RateLimiter;
 
@@ -75,6 +75,14 @@ impl<S: Store> AppState<S> {
     pub async fn new(store: S, config: WebConfig) -> StoreResult<Self> {
         let minute = chrono::Duration::minutes(1);
         let calendar = crate::calendar::load(&store).await?;
+        let incoming = store.subscribe_signals();
+        let (live, outgoing) = match incoming {
+            Some(_) => {
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                (crate::live::Live::relaying(tx), Some(rx))
+            }
+            None => (crate::live::Live::default(), None),
+        };
         let state = Self {
             login_limiter: Arc::new(RateLimiter::new(config.login_failures_per_15min, minute * 15)),
             intake_limiter: Arc::new(RateLimiter::new(config.public_intakes_per_hour, minute * 60)),
@@ -87,9 +95,13 @@ impl<S: Store> AppState<S> {
             org: Arc::default(),
             categories: Arc::default(),
             rules: Arc::new(RwLock::new(Arc::new(RuleSet::guangdong_defaults()))),
-            live: crate::live::Live::default(),
+            live,
         };
         state.reload_catalog().await?;
+        state.set_rules(state.store.current_rules().await?);
+        if let (Some(incoming), Some(outgoing)) = (incoming, outgoing) {
+            crate::cluster::spawn(state.clone(), outgoing, incoming);
+        }
         Ok(state)
     }
 
@@ -108,6 +120,13 @@ impl<S: Store> AppState<S> {
         self.reload_catalog().await?;
         self.set_rules(self.store.current_rules().await?);
         self.reload_calendar().await
+    }
+
+    /// Brings this node's caches up to date after an administrator changed
+    /// what `signal` names, and tells the other nodes to do the same.
+    pub async fn changed(&self, signal: Signal) -> StoreResult<()> {
+        crate::cluster::apply(self, signal.clone()).await?;
+        self.store.announce(signal).await
     }
 
     /// The time-limit rules in force (no database read on the intake path).
@@ -131,7 +150,7 @@ impl<S: Store> AppState<S> {
         Ok(())
     }
 
-    async fn reload_catalog(&self) -> StoreResult<()> {
+    pub(crate) async fn reload_catalog(&self) -> StoreResult<()> {
         let units = self.store.list_units().await?;
         let categories = self.store.list_categories().await?;
         if let Ok(mut org) = self.org.write() {

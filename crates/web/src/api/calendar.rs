@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use mashangban_domain::calendar::{HolidayYear, MAX_WORKING_DAYS, MAX_WORKING_HOURS, WorkingHours, codes};
 use mashangban_domain::org::Role;
 use mashangban_domain::time::{Instant, format_instant, parse_instant};
-use mashangban_store::{CalendarAuthor, CalendarChange, CalendarSource, Meta, Store, working_hours_json, year_json};
+use mashangban_store::{CalendarAuthor, CalendarChange, CalendarSource, Meta, Signal, Store, working_hours_json, year_json};
 
 use crate::auth::Auth;
 use crate::calendar::{self, Amount, DayInfo};
@@ -245,7 +245,7 @@ async fn put_year<S: Store>(
         ));
     }
     let changes = state.store.replace_calendar_years(vec![year], author).await?;
-    state.reload_calendar().await?;
+    state.changed(Signal::CalendarChanged).await?;
     let change = changes.into_iter().next().ok_or_else(ApiError::internal)?;
     Ok(Json(change_view(change)))
 }
@@ -269,7 +269,7 @@ async fn import<S: Store>(
     let (years, source) = calendar::parse_import(&bytes)?;
     let author = admin(&state, &auth, source)?;
     let changes = state.store.replace_calendar_years(years, author).await?;
-    state.reload_calendar().await?;
+    state.changed(Signal::CalendarChanged).await?;
     let years = changes.iter().filter_map(|c| c.year).collect();
     Ok(Json(ImportAnswer { years, changes: changes.into_iter().map(change_view).collect() }))
 }
@@ -419,7 +419,7 @@ async fn put_working_hours<S: Store>(
         .collect::<ApiResult<Vec<_>>>()?;
     let hours = WorkingHours::new(periods)?;
     state.store.set_calendar_working_hours(hours.clone(), author).await?;
-    state.reload_calendar().await?;
+    state.changed(Signal::CalendarChanged).await?;
     Ok(Json(hours_view(&hours)))
 }
 

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Serialize;
 
-use mashangban_domain::org::{Actor, Role};
+use mashangban_domain::org::{Actor, Role, Scope};
 use mashangban_domain::request::{Channel, NewRequest, Request, RequestKind, State as RequestState};
 use mashangban_domain::time::{Instant, parse_instant, shanghai};
 use mashangban_domain::time_limit::intake_deadlines;
@@ -328,15 +328,37 @@ pub async fn act<S: Store>(
         }
     };
     let command = Command {
-        tracking_no: no,
-        scope,
+        tracking_no: no.clone(),
+        scope: scope.clone(),
         actor: actor.clone(),
         action,
         attachment_ids,
         meta: Meta { now: state.now(), client_ip: auth.client_ip.clone() },
         calendar: Some(state.calendar()),
     };
-    let request = state.store.act(command).await?;
+    let request = match state.store.act(command).await {
+        Ok(request) => request,
+        Err(e) => return Err(with_current_state(&state, &no, &scope, e.into()).await),
+    };
     state.live.publish(&request.tracking_no);
     Ok(Json(detail_of(&state, &request, &actor).await?))
+}
+
+/// A refused action (409: the state changed or does not allow it) carries the
+/// request's current state and version, so the client can show what happened
+/// meanwhile (e.g. another node's user acted first) without a second call.
+async fn with_current_state<S: Store>(state: &AppState<S>, no: &str, scope: &Scope, error: ApiError) -> ApiError {
+    if error.status != StatusCode::CONFLICT {
+        return error;
+    }
+    match state.store.find(no, scope).await {
+        Ok(Some(r)) => error.with_current(serde_json::json!({
+            "tracking_no": r.tracking_no,
+            "state": r.state.as_str(),
+            "state_label": r.state.label(),
+            "version": r.version,
+            "updated_at": mashangban_domain::time::format_instant(&r.updated_at),
+        })),
+        _ => error,
+    }
 }

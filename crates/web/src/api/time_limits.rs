@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use mashangban_domain::org::Role;
 use mashangban_domain::time_limit::{Rule, RuleSet};
-use mashangban_store::{RuleVersion, Store};
+use mashangban_store::{RuleVersion, Signal, Store};
 
 use crate::auth::Auth;
 use crate::error::ApiResult;
@@ -43,6 +43,7 @@ async fn publish<S: Store>(
     let actor = auth.require_role(&[Role::Admin])?;
     let published = state.store.publish_rules(input.rules, actor, state.now()).await?;
     state.set_rules(published.clone());
+    state.store.announce(Signal::RulesChanged).await?;
     Ok(Json(published))
 }
 

@@ -1,6 +1,11 @@
 //! Story tests through the HTTP API, the way users and client programs use
-//! it: a real server on a loopback port over a fresh SQLite database per test,
+//! it: a real server on a loopback port over a fresh database per test,
 //! loaded with the demo city's organisation, categories and users.
+//!
+//! The database is a SQLite file by default. With
+//! `MASHANGBAN_TEST_BACKEND=postgres` every test gets its own new PostgreSQL
+//! database instead (on `MASHANGBAN_TEST_POSTGRES`, default
+//! `postgres://postgres@127.0.0.1:5432/postgres`), dropped when the test ends.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -8,7 +13,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use mashangban_store::{NewApiToken, NewUser, OrgStore};
-use mashangban_store_sqlite::{SqliteOptions, SqliteStore};
+use mashangban_backend::{Backend, BackendOptions, DatabaseUrl};
 use mashangban_web::{AppState, WebConfig, auth};
 
 const PASSWORD: &str = "test-password-1";
@@ -17,10 +22,10 @@ const ENTERPRISE_CODE: &str = "91350100M000100Y43";
 struct App {
     base: String,
     http: reqwest::Client,
-    store: SqliteStore,
-    dir: tempfile::TempDir,
+    store: Backend,
+    db: TestDb,
     /// The server's state (for background jobs such as the scheduler).
-    state: AppState<SqliteStore>,
+    state: AppState<Backend>,
     /// The server's clock in Unix milliseconds; 0 means the real time.
     clock: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
@@ -28,9 +33,32 @@ struct App {
 /// A signed-in person: the session cookie to send.
 struct Session(String);
 
+/// A database of its own for one test, removed when dropped.
+struct TestDb {
+    url: DatabaseUrl,
+    _dir: tempfile::TempDir,
+}
+
+impl TestDb {
+    async fn create() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Self { url: DatabaseUrl::Sqlite(dir.path().join("test.db")), _dir: dir }
+    }
+
+    /// Another connection to the same database (as a second process would open it).
+    async fn open(&self) -> Backend {
+        Backend::open(&self.url, BackendOptions::default()).await.unwrap()
+    }
+}
+
+/// A new empty store of the backend under test, and its database.
+async fn fresh_store() -> (Backend, TestDb) {
+    let db = TestDb::create().await;
+    (db.open().await, db)
+}
+
 async fn spawn_with(config: WebConfig) -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("test.db"), SqliteOptions::default()).unwrap();
+    let (store, db) = fresh_store().await;
     let data = mashangban_demo::DemoData::bundled().unwrap();
     mashangban_demo::load_org_and_catalog(&store, &data).await.unwrap();
     let hash = auth::hash_password(PASSWORD).unwrap();
@@ -40,7 +68,7 @@ async fn spawn_with(config: WebConfig) -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(mashangban_web::serve(listener, state.clone(), std::future::pending()));
-    App { base, http: reqwest::Client::new(), store, dir, state, clock }
+    App { base, http: reqwest::Client::new(), store, db, state, clock }
 }
 
 /// A clock the test moves; at 0 it is the real time.
@@ -311,6 +339,29 @@ async fn returns_extensions_reopen_and_their_public_traces() {
     assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("same_unit")));
     let r = app.act(&no2, "refuse-return", &dispatcher, json!({ "reason": "变更登记属市场监管职责" })).await;
     assert_eq!((r["state"].as_str(), r["lead_unit"]["code"].as_str()), (Some("dispatched"), Some("scjgj")));
+}
+
+#[tokio::test]
+async fn two_staff_acting_at_once_one_wins_and_the_other_gets_409_with_the_current_state() {
+    let app = spawn().await;
+    let dispatcher = app.login("dispatcher").await;
+    let (no, _) = app.submit(enterprise_complaint()).await;
+    let path = format!("/api/v1/requests/{no}/dispatch");
+    let (a, b) = tokio::join!(
+        app.post(&path, Some(&dispatcher), json!({ "lead_unit": "scjgj" })),
+        app.post(&path, Some(&dispatcher), json!({ "lead_unit": "rsj" })),
+    );
+    let (won, lost) = if a.0 == StatusCode::OK { (a, b) } else { (b, a) };
+    assert_eq!(won.0, StatusCode::OK, "{}", won.1);
+    assert_eq!(lost.0, StatusCode::CONFLICT, "{}", lost.1);
+    assert!(!lost.1["message"].as_str().unwrap().is_empty());
+    assert_eq!(lost.1["current"]["state"], "dispatched", "{}", lost.1);
+    assert_eq!(lost.1["current"]["version"], won.1["request"]["version"]);
+    // Nothing of the loser was written: one dispatch in the history, to the winner's unit.
+    let (_, detail) = app.get(&format!("/api/v1/requests/{no}"), Some(&dispatcher)).await;
+    let dispatches = detail["history"].as_array().unwrap().iter().filter(|e| e["kind"] == "dispatched").count();
+    assert_eq!(dispatches, 1, "{detail}");
+    assert_eq!(detail["request"]["lead_unit"], won.1["request"]["lead_unit"]);
 }
 
 #[tokio::test]
@@ -651,8 +702,8 @@ async fn an_acknowledged_request_is_on_disk_and_lists_page_and_filter() {
         numbers.push(app.submit(resident_consultation()).await.0);
     }
     app.submit(enterprise_complaint()).await;
-    // A second, independent connection to the file sees every acknowledged request.
-    let other = SqliteStore::open(&app.dir.path().join("test.db"), SqliteOptions::default()).unwrap();
+    // A second, independent connection to the database sees every acknowledged request.
+    let other = app.db.open().await;
     for no in &numbers {
         let found = mashangban_store::RequestStore::find(&other, no, &mashangban_domain::org::Scope::All).await.unwrap();
         assert!(found.is_some(), "{no} on disk");

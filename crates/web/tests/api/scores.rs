@@ -289,7 +289,7 @@ async fn who_may_read_scores_and_bad_parameters() {
 }
 
 /// Every event of every request in the store, read back through the store API.
-async fn all_events(store: &SqliteStore) -> Vec<Event> {
+async fn all_events(store: &Backend) -> Vec<Event> {
     let mut events = Vec::new();
     let mut filter = ListFilter { limit: 500, ..ListFilter::default() };
     loop {
@@ -309,7 +309,7 @@ fn period(from: &str, to: &str) -> Period {
     Period::new(day(from), day(to)).unwrap()
 }
 
-async fn assert_rollups_agree(store: &SqliteStore, events: &[Event], calendar: &WorkCalendar) {
+async fn assert_rollups_agree(store: &Backend, events: &[Event], calendar: &WorkCalendar) {
     let periods = [
         period("2024-06-01", "2026-05-31"),
         period("2025-01-01", "2025-12-31"),
@@ -331,8 +331,7 @@ async fn assert_rollups_agree(store: &SqliteStore, events: &[Event], calendar: &
 
 #[tokio::test]
 async fn rollups_agree_with_a_recomputation_from_the_raw_events() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("history.db"), SqliteOptions::default()).unwrap();
+    let (store, _db) = crate::fresh_store().await;
     let data = mashangban_demo::DemoData::bundled().unwrap();
     mashangban_demo::load_org_and_catalog(&store, &data).await.unwrap();
     mashangban_demo::load_users(&store, &data, &auth::hash_password(PASSWORD).unwrap()).await.unwrap();
