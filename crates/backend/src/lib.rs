@@ -6,6 +6,8 @@
 //! without compiling the web layer twice. Every trait method forwards to the
 //! chosen store.
 
+pub mod copy;
+
 use std::path::{Path, PathBuf};
 
 use mashangban_domain::calendar::{HolidayYear, WorkingHours};

@@ -2,6 +2,7 @@
 
 mod calendar;
 mod config;
+mod migrate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -71,6 +72,18 @@ enum Command {
     Calendar(calendar::CalendarCommand),
     /// Write a consistent online copy of the database to FILE; start on it to restore.
     Backup { file: PathBuf },
+    /// Copy all data between databases (SQLite ⇄ PostgreSQL), verify it, resume if interrupted.
+    MigrateData {
+        /// The database to read, e.g. sqlite://./data/mashangban.db
+        #[arg(long)]
+        from: String,
+        /// The database to fill (empty, or a copy this command left unfinished), e.g. postgres://user@host/db
+        #[arg(long)]
+        to: String,
+        /// Rows per committed batch.
+        #[arg(long, default_value_t = 2_000)]
+        batch: usize,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -171,6 +184,9 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), String> {
     let file = FileConfig::load(cli.config.as_deref())?;
+    if let Command::MigrateData { from, to, batch } = &cli.command {
+        return migrate::run(from, to, *batch).await;
+    }
     let store = open_store(&cli.db, &file).await?;
     match cli.command {
         Command::Serve { listen, public_url, demo, demo_args } => {
@@ -185,6 +201,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::User(command) => user_command(&store, command).await,
         Command::Token(command) => token_command(&store, command).await,
         Command::Calendar(command) => calendar::run(&store, command).await,
+        Command::MigrateData { .. } => Ok(()),
         Command::Backup { file } => {
             let sqlite = store.as_sqlite().ok_or("PostgreSQL 数据库请用 pg_dump 或持续归档备份（见 docs/deployment.md）")?;
             let bytes = sqlite.backup(&file).await.map_err(|e| e.to_string())?;
