@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test, installing what the suite needs on a fresh machine:
-# Debian's Chromium (for the browser story) and playwright-core from the lockfile.
+# Debian's Chromium (for the browser tests) and playwright-core from the lockfile.
+# The web stories run twice: on SQLite, then on PostgreSQL (a fresh database
+# per test on MASHANGBAN_TEST_POSTGRES, default postgres://postgres@127.0.0.1:5432/postgres).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x /usr/bin/chromium ]; then
@@ -8,4 +10,6 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-wqy-zenhei
 fi
 npm ci --no-audit --no-fund
-exec cargo test --workspace --locked
+cargo test --workspace --locked
+echo "== the web stories again, on PostgreSQL =="
+MASHANGBAN_TEST_BACKEND=postgres cargo test --locked -p mashangban-web --test api

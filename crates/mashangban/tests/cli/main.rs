@@ -149,3 +149,5 @@ fn calendar_import_and_the_calculator() {
     assert!(ok);
     assert_eq!(out.trim(), "2027-01-09T17:30:00.000+08:00", "the make-up Saturday is still there");
 }
+
+mod nodes;
