@@ -37,12 +37,20 @@ struct Session(String);
 struct TestDb {
     url: DatabaseUrl,
     _dir: tempfile::TempDir,
+    _postgres: Option<mashangban_store_postgres::testing::TempDatabase>,
 }
 
 impl TestDb {
     async fn create() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        Self { url: DatabaseUrl::Sqlite(dir.path().join("test.db")), _dir: dir }
+        match std::env::var("MASHANGBAN_TEST_BACKEND").as_deref() {
+            Ok("postgres") => {
+                let pg = mashangban_store_postgres::testing::TempDatabase::create().await;
+                Self { url: DatabaseUrl::Postgres(pg.url().to_owned()), _dir: dir, _postgres: Some(pg) }
+            }
+            Ok("sqlite") | Err(_) => Self { url: DatabaseUrl::Sqlite(dir.path().join("test.db")), _dir: dir, _postgres: None },
+            Ok(other) => panic!("MASHANGBAN_TEST_BACKEND={other}: use sqlite or postgres"),
+        }
     }
 
     /// Another connection to the same database (as a second process would open it).
