@@ -201,6 +201,139 @@ async fn events_calendar_changes_and_rule_versions_cannot_be_changed() {
     assert_eq!(events, 1);
 }
 
+#[tokio::test]
+async fn attachments_round_trip_and_are_limited() {
+    let f = fixture().await;
+    let r = f.store.intake(new_request(&f, false, false, None), &Actor::PublicAsker, &meta(0)).await.unwrap();
+    let upload = |i: u8| mashangban_store::Upload {
+        tracking_no: r.tracking_no.clone(),
+        scope: Scope::All,
+        actor: staff(Role::Operator, f.units[0]),
+        file: mashangban_store::NewAttachment {
+            file_name: format!("照片{i}.jpg"),
+            content_type: "image/jpeg".into(),
+            bytes: vec![0, 255, i, 0x27, 0x5c],
+            sha256: "sha".into(),
+        },
+        meta: meta(i64::from(i)),
+    };
+    let first = f.store.add_attachment(upload(1)).await.unwrap();
+    let (stored, bytes) = f.store.attachment_content(r.id, first.id).await.unwrap().unwrap();
+    assert_eq!((stored.size, bytes), (5, vec![0, 255, 1, 0x27, 0x5c]));
+    for i in 2..=20 {
+        f.store.add_attachment(upload(i)).await.unwrap();
+    }
+    assert_eq!(refusal_code(f.store.add_attachment(upload(21)).await), "too_many_attachments");
+    assert_eq!(f.store.attachments(r.id).await.unwrap().len(), 20);
+    let history = f.store.history(r.id).await.unwrap();
+    assert_eq!(history.len(), 21);
+    assert_eq!(history.last().unwrap().attachment_ids, vec![f.store.attachments(r.id).await.unwrap()[19].id]);
+    assert_eq!(f.store.find(&r.tracking_no, &Scope::All).await.unwrap().unwrap().version, r.version + 20);
+}
+
+#[tokio::test]
+async fn notices_are_written_with_events_once_enabled() {
+    let f = fixture().await;
+    f.store.intake(new_request(&f, false, false, None), &Actor::PublicAsker, &meta(0)).await.unwrap();
+    assert!(f.store.list_outbox(None, 100).await.unwrap().is_empty(), "nothing before enabling");
+    f.store.enable_notifications("https://12345.example.gov.cn/").await.unwrap();
+    let hook = f
+        .store
+        .create_webhook(
+            mashangban_store::NewWebhook { name: "伙伴".into(), url: "https://partner.example/hook".into(), secret: "s".into(), events: vec![] },
+            t0(),
+        )
+        .await
+        .unwrap();
+    let r = f.store.intake(new_request(&f, false, false, None), &Actor::PublicAsker, &meta(1)).await.unwrap();
+    let rows = f.store.list_outbox(None, 100).await.unwrap();
+    assert!(rows.iter().any(|i| i.channel == mashangban_domain::notify::NoticeChannel::Webhook && i.recipient == hook.id.to_string()));
+    assert!(rows.iter().all(|i| i.request_id == Some(r.id) && i.status == mashangban_store::OutboxStatus::Pending));
+    assert_eq!(f.store.webhooks().await.unwrap().len(), 1);
+    f.store.delete_webhook(hook.id).await.unwrap();
+    assert_eq!(refusal_code(f.store.delete_webhook(hook.id).await), "webhook_not_found");
+}
+
+#[tokio::test]
+async fn calendar_years_are_seeded_once_and_replaced_all_or_nothing() {
+    use mashangban_domain::calendar::{BUNDLED_HOLIDAYS, HolidayYear, WorkingHours, parse_holidays_toml};
+    use mashangban_store::{CalendarAuthor, CalendarSource, CalendarStore};
+    let f = fixture().await;
+    let author = |source| CalendarAuthor::new(&staff(Role::Admin, f.units[0]), &meta(0), source);
+    let bundled = parse_holidays_toml(BUNDLED_HOLIDAYS).unwrap();
+    assert!(f.store.seed_calendar(bundled.clone(), WorkingHours::default(), author(CalendarSource::Bundled)).await.unwrap());
+    assert!(!f.store.seed_calendar(vec![], WorkingHours::default(), author(CalendarSource::Bundled)).await.unwrap());
+    assert_eq!(f.store.calendar_years().await.unwrap(), bundled);
+    assert_eq!(f.store.calendar_working_hours().await.unwrap(), Some(WorkingHours::default()));
+    let changes = f.store.calendar_changes(100).await.unwrap().len();
+    assert_eq!(changes, bundled.len() + 1);
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let last = bundled.last().unwrap().year;
+    let next = HolidayYear {
+        year: last + 1,
+        notice: Some("测试〔1〕1号".into()),
+        holidays: vec![(day(&format!("{}-01-01", last + 1)), "元旦".into())],
+        makeup_workdays: vec![],
+    };
+    let gap = HolidayYear { year: last + 3, holidays: vec![(day(&format!("{}-01-01", last + 3)), "元旦".into())], ..next.clone() };
+    let refused = f.store.replace_calendar_years(vec![next.clone(), gap], author(CalendarSource::Toml)).await;
+    assert_eq!(refusal_code(refused), "invalid_calendar");
+    assert_eq!(f.store.calendar_years().await.unwrap(), bundled);
+    assert_eq!(f.store.calendar_changes(100).await.unwrap().len(), changes);
+    let done = f.store.replace_calendar_years(vec![next.clone()], author(CalendarSource::Toml)).await.unwrap();
+    assert_eq!(f.store.calendar_changes(1).await.unwrap(), done);
+    assert_eq!(f.store.calendar_years().await.unwrap().last(), Some(&next));
+    let infos = f.store.calendar_year_infos().await.unwrap();
+    assert_eq!((infos.last().unwrap().year, infos.last().unwrap().holidays), (last + 1, 1));
+}
+
+#[tokio::test]
+async fn rollups_agree_with_a_recomputation_from_the_events() {
+    use mashangban_domain::calendar::WorkCalendar;
+    use mashangban_domain::scoring::{Period, ScoreOptions, score_from_events};
+    use mashangban_store::ScoringStore;
+    let db = TempDatabase::create().await.unwrap();
+    let store = connect(&db).await;
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    mashangban_demo::load_org_and_catalog(&store, &data).await.unwrap();
+    mashangban_demo::load_users(&store, &data, "not-a-real-hash").await.unwrap();
+    let end = parse_instant("2026-06-30T18:00:00+08:00").unwrap();
+    let options = mashangban_demo::HistoryOptions { seed: 20260301, count: 150, end };
+    assert_eq!(mashangban_demo::generate_history(&store, &data, &options, |_, _| {}).await.unwrap(), 150);
+    let mut events = Vec::new();
+    for request in store.list(&all(500), &Scope::All).await.unwrap().items {
+        events.extend(store.history(request.id).await.unwrap());
+    }
+    let calendar = WorkCalendar::bundled().unwrap();
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let periods = [("2024-06-01", "2026-05-31"), ("2025-03-15", "2025-06-10"), ("2026-02-10", "2026-03-09")];
+    let check = || async {
+        for (from, to) in periods {
+            let p = Period::new(day(from), day(to)).unwrap();
+            let report = store.score_report(p, ScoreOptions::default()).await.unwrap();
+            assert_eq!(report, score_from_events(&events, &p, &calendar, &ScoreOptions::default()), "{from}..{to}");
+        }
+    };
+    check().await;
+    let whole = store.score_report(Period::new(day("2024-06-01"), day("2026-05-31")).unwrap(), ScoreOptions::default()).await.unwrap();
+    assert!(whole.city.counters.assigned > 100, "{:?}", whole.city.counters);
+    let summary = store.rebuild_scoring().await.unwrap();
+    assert_eq!((summary.requests, summary.events), (150, events.len() as u64));
+    check().await;
+}
+
+#[tokio::test]
+async fn id_sequences_move_past_copied_rows() {
+    let f = fixture().await;
+    let conn = raw(&f.db).await;
+    conn.batch_execute("INSERT INTO units (id, code, name, kind) VALUES (500, 'copied', '复制来的单位', 'department')")
+        .await
+        .unwrap();
+    f.store.sync_id_sequences().await.unwrap();
+    let unit = NewUnit { code: "new".into(), name: "新单位".into(), short_name: None, kind: UnitKind::Department, parent_code: None };
+    assert_eq!(f.store.upsert_unit(unit).await.unwrap().id, 501);
+}
+
 // ---- several nodes on one database ------------------------------------------------
 
 #[tokio::test]
