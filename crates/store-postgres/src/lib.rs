@@ -46,10 +46,18 @@ pub mod testing;
 
 use std::sync::Arc;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
 use mashangban_store::{StoreError, StoreResult};
+
+/// How long opening a connection may take before the caller hears an error.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a caller waits for a free pooled connection before an error
+/// (rather than hanging when every connection is busy or holds a job lock).
+const POOL_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Settings of the PostgreSQL store.
 #[derive(Debug, Clone)]
@@ -83,7 +91,13 @@ impl PgStore {
             url.parse().map_err(|e| StoreError::backend(format!("bad PostgreSQL URL: {e}")))?;
         let manager =
             Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = Pool::builder(manager).max_size(options.pool_size.max(2)).build().map_err(StoreError::backend)?;
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size.max(2))
+            .runtime(Runtime::Tokio1)
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .wait_timeout(Some(POOL_WAIT_TIMEOUT))
+            .build()
+            .map_err(StoreError::backend)?;
         {
             let mut client = pool.get().await.map_err(StoreError::backend)?;
             migrations::migrate(&mut client).await?;
@@ -110,3 +124,9 @@ impl PgStore {
         self.pool.get().await.map_err(|e| StoreError::backend(format!("no database connection: {e}")))
     }
 }
+
+/// The web layer and the CLI take any `Store`: this one is.
+const _: () = {
+    fn assert_store<S: mashangban_store::Store>() {}
+    let _ = assert_store::<PgStore>;
+};

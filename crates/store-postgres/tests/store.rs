@@ -507,7 +507,8 @@ async fn two_nodes_claiming_notifications_never_get_the_same_row() {
     let total = a.len() + b.len() + c.len();
     let unique: HashSet<i64> = a.iter().chain(&b).chain(&c).copied().collect();
     assert_eq!((total, unique.len()), (300, 300));
-    assert!(!a.is_empty() && !(b.is_empty() && c.is_empty()), "both nodes took part");
+    let on_other_node = b.len() + c.len();
+    assert!(!a.is_empty() && on_other_node > 0, "both nodes took part");
 }
 
 #[tokio::test]
