@@ -1,6 +1,9 @@
 //! Logic every storage backend shares, so that backends differ only in SQL:
 //! the events written at intake and on upload, tracking numbers, the
-//! refusals a write path can answer with, and the scoring rollups' keys.
+//! refusals a write path can answer with, the scoring rollups' keys, and the
+//! outbox rows of an event's notices ([`deliveries`]).
+
+pub mod deliveries;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
