@@ -62,7 +62,7 @@ impl OrgStore for SqliteStore {
                     .query_row("SELECT EXISTS (SELECT 1 FROM users WHERE username = ?1)", [&user.username], |r| r.get(0))
                     .map_err(db_err)?;
                 if taken {
-                    return Err(DomainError::conflict("username_taken", format!("用户名「{}」已被使用", user.username)).into());
+                    return Err(mashangban_store::backend::username_taken(&user.username));
                 }
                 if let Some(unit_id) = user.unit_id {
                     let exists: bool = conn

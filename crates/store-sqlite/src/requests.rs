@@ -2,13 +2,12 @@
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
-use serde_json::json;
 
 use mashangban_domain::DomainError;
 use mashangban_domain::lifecycle::{self, Action, Context, EventDraft};
 use mashangban_domain::org::{Actor, Scope, UnitId};
 use mashangban_domain::request::{
-    Asker, AttachmentId, Event, EventKind, NewRequest, Request, RequestId, State,
+    Asker, AttachmentId, Event, NewRequest, Request, RequestId, State,
 };
 use mashangban_domain::time::Instant;
 use mashangban_store::{
@@ -18,8 +17,7 @@ use mashangban_store::{
 use crate::SqliteStore;
 use crate::rows::{self, db_err, opt_ts, ts};
 
-/// The most attachments one request may carry.
-pub const MAX_ATTACHMENTS: i64 = 20;
+use mashangban_store::backend::{self, MAX_ATTACHMENTS};
 
 impl RequestStore for SqliteStore {
     async fn intake(&self, new: NewRequest, actor: &Actor, meta: &Meta) -> StoreResult<Request> {
@@ -204,26 +202,14 @@ fn intake(conn: &Connection, prefix: &str, new: NewRequest, actor: &Actor, meta:
     )
     .map_err(db_err)?;
     let id = conn.last_insert_rowid();
-    let draft = EventDraft {
-        kind: EventKind::Received,
-        from_state: None,
-        to_state: State::Received,
-        comment: None,
-        details: json!({
-            "channel": new.channel.as_str(),
-            "time_limits": new.time_limits,
-            "contact_due_at": opt_ts(new.deadlines.contact.as_ref()),
-            "stage_due_at": opt_ts(new.deadlines.stage_reply.as_ref()),
-        }),
-        due_at: new.due_at,
-    };
+    let draft = backend::received_event(&new);
     insert_event(conn, id, &draft, actor, meta, &[])?;
     load(conn, &Key::Id(id), &Scope::All)?.ok_or_else(|| StoreError::backend("inserted request vanished"))
 }
 
 /// `ZS` + the receiving day (Asia/Shanghai) + a daily sequence of at least six digits.
 fn next_tracking_no(conn: &Connection, prefix: &str, meta: &Meta) -> StoreResult<String> {
-    let day = meta.now.format("%Y%m%d").to_string();
+    let day = backend::tracking_day(&meta.now);
     let seq: i64 = conn
         .query_row(
             "INSERT INTO tracking_counters (day, last) VALUES (?1, 1)
@@ -232,7 +218,7 @@ fn next_tracking_no(conn: &Connection, prefix: &str, meta: &Meta) -> StoreResult
             |r| r.get(0),
         )
         .map_err(db_err)?;
-    Ok(format!("{prefix}{day}{seq:06}"))
+    Ok(backend::tracking_no(prefix, &day, seq))
 }
 
 fn check_category(conn: &Connection, id: i64) -> StoreResult<()> {
@@ -325,7 +311,7 @@ fn save(conn: &Connection, before: &Request, after: &Request) -> StoreResult<()>
         )
         .map_err(db_err)?;
     if n != 1 {
-        return Err(DomainError::conflict("concurrent_update", "该诉求刚被他人修改，请刷新后重试").into());
+        return Err(backend::concurrent_update());
     }
     if before.lead_unit_id != after.lead_unit_id || before.co_unit_ids != after.co_unit_ids {
         conn.execute("DELETE FROM request_units WHERE request_id = ?1", [after.id]).map_err(db_err)?;
@@ -529,7 +515,7 @@ fn add_attachment(conn: &Connection, upload: Upload) -> StoreResult<Attachment> 
         .query_row("SELECT COUNT(*) FROM attachments WHERE request_id = ?1", [request.id], |r| r.get(0))
         .map_err(db_err)?;
     if count >= MAX_ATTACHMENTS {
-        return Err(DomainError::invalid("too_many_attachments", format!("每件诉求最多上传{MAX_ATTACHMENTS}个附件")).into());
+        return Err(backend::too_many_attachments());
     }
     let file = &upload.file;
     conn.execute(
@@ -549,14 +535,7 @@ fn add_attachment(conn: &Connection, upload: Upload) -> StoreResult<Attachment> 
     .map_err(db_err)?;
     let id = conn.last_insert_rowid();
     touch(conn, request.id, &upload.meta)?;
-    let draft = EventDraft {
-        kind: EventKind::AttachmentAdded,
-        from_state: Some(request.state),
-        to_state: request.state,
-        comment: None,
-        details: json!({ "file_name": file.file_name, "size": file.bytes.len() }),
-        due_at: request.due_at,
-    };
+    let draft = backend::attachment_added_event(&request, file);
     insert_event(conn, request.id, &draft, &upload.actor, &upload.meta, &[id])?;
     conn.query_row(&format!("SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE id = ?1"), [id], attachment)
         .map_err(db_err)
@@ -577,7 +556,7 @@ fn record_notice(
         )
         .map_err(db_err)?;
     if inserted == 0 {
-        return Err(DomainError::conflict("notice_already_sent", "该时限提醒已发送过").into());
+        return Err(backend::notice_already_sent());
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! own crate with its own migrations. Every write that changes a request
 //! writes the request's event in the same transaction.
 
+pub mod backend;
 mod calendar;
 mod cluster;
 mod error;

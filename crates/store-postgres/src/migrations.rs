@@ -1,0 +1,68 @@
+//! Schema migrations, embedded and applied in order at connect. Applied
+//! versions are rows of `schema_migrations`; a session advisory lock makes a
+//! second node starting at the same time wait, then find nothing to do.
+
+use deadpool_postgres::Client;
+
+use mashangban_store::{StoreError, StoreResult};
+
+use crate::db::{MIGRATION_LOCK, db_err, execute, query};
+
+/// (version, name, SQL) in order.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "0001_init", include_str!("../migrations/0001_init.sql"))];
+
+/// Tables whose `id` is an identity column.
+pub const IDENTITY_TABLES: &[&str] = &[
+    "units",
+    "users",
+    "api_tokens",
+    "categories",
+    "requests",
+    "events",
+    "attachments",
+    "calendar_changes",
+    "outbox",
+    "webhooks",
+];
+
+pub async fn migrate(client: &mut Client) -> StoreResult<()> {
+    execute(&*client, "SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await?;
+    let result = apply_pending(client).await;
+    let unlocked = execute(&*client, "SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await;
+    result.and(unlocked.map(drop))
+}
+
+async fn apply_pending(client: &mut Client) -> StoreResult<()> {
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                version     BIGINT PRIMARY KEY,
+                name        TEXT NOT NULL,
+                applied_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+            )",
+        )
+        .await
+        .map_err(db_err)?;
+    let applied: Vec<i64> = query(&*client, "SELECT version FROM schema_migrations ORDER BY version", &[])
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()
+        .map_err(db_err)?;
+    let known = MIGRATIONS.len() as i64;
+    if let Some(newer) = applied.iter().find(|v| **v > known) {
+        return Err(StoreError::backend(format!(
+            "database schema version {newer} is newer than this program ({known}); upgrade mashangban"
+        )));
+    }
+    for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| !applied.contains(v)) {
+        let tx = client.transaction().await.map_err(db_err)?;
+        tx.batch_execute(sql).await.map_err(|e| StoreError::backend(format!("migration {name}: {e}")))?;
+        tx.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &[version, name])
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        tracing::info!(version, name, "applied PostgreSQL migration");
+    }
+    Ok(())
+}

@@ -1,0 +1,790 @@
+//! The PostgreSQL store against a real server (see `testing::TempDatabase`):
+//! the SQLite store's behaviours that apply here, and what several app nodes
+//! on one database need: optimistic locking, tracking numbers, outbox claims,
+//! job locks, signals and migrations under concurrency.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Duration as Span;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use tokio_postgres::NoTls;
+
+use mashangban_domain::DomainError;
+use mashangban_domain::lifecycle::{Action, DeadlineKind, DeadlineNotice, NoticeLevel};
+use mashangban_domain::org::{Actor, Role, Scope, StaffActor, UnitKind};
+use mashangban_domain::request::{Asker, Channel, Contact, Location, NewRequest, Rating, RequestKind, Urgency};
+use mashangban_domain::time::{Instant, parse_instant};
+use mashangban_domain::validation::{CreditCode, Phone};
+use mashangban_store::{
+    CatalogStore, ClusterStore, Command, ListFilter, Meta, NewCategory, NewUnit, NewUser, NotificationStore, OrgStore,
+    RequestStore, Signal, StoreError, TimeLimitStore,
+};
+use mashangban_store_postgres::testing::TempDatabase;
+use mashangban_store_postgres::{PgOptions, PgStore};
+
+struct Fixture {
+    store: PgStore,
+    units: Vec<i64>,
+    town: i64,
+    category: i64,
+    // Dropped last: the stores' connections go before their database.
+    db: TempDatabase,
+}
+
+fn t0() -> Instant {
+    parse_instant("2026-03-02T09:00:00+08:00").unwrap()
+}
+
+async fn connect(db: &TempDatabase) -> PgStore {
+    PgStore::connect(db.url(), PgOptions::default()).await.unwrap()
+}
+
+/// A plain connection to the test database, for what the store never does.
+async fn raw(db: &TempDatabase) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(db.url(), NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+async fn fixture() -> Fixture {
+    let db = TempDatabase::create().await.unwrap();
+    let store = connect(&db).await;
+    let unit = |code: &str, kind: UnitKind, parent: Option<&str>| NewUnit {
+        code: code.into(),
+        name: format!("单位{code}"),
+        short_name: None,
+        kind,
+        parent_code: parent.map(str::to_owned),
+    };
+    store.upsert_unit(unit("city", UnitKind::City, None)).await.unwrap();
+    let mut units = Vec::new();
+    for code in ["a", "b", "c"] {
+        units.push(store.upsert_unit(unit(code, UnitKind::Department, Some("city"))).await.unwrap().id);
+    }
+    let town = store.upsert_unit(unit("t", UnitKind::Town, Some("city"))).await.unwrap().id;
+    let category = store
+        .upsert_category(NewCategory {
+            code: "x".into(),
+            name: "分类".into(),
+            parent_code: None,
+            lead_unit_code: Some("a".into()),
+            keywords: vec![],
+        })
+        .await
+        .unwrap()
+        .id;
+    Fixture { store, units, town, category, db }
+}
+
+fn new_request(f: &Fixture, enterprise: bool, town: bool, submitted_by: Option<i64>) -> NewRequest {
+    NewRequest {
+        kind: RequestKind::Complaint,
+        urgency: Urgency::Normal,
+        channel: Channel::Web,
+        asker: if enterprise {
+            Asker::Enterprise { credit_code: CreditCode::parse("91350100M000100Y43").unwrap(), name: "某公司".into() }
+        } else {
+            Asker::Resident
+        },
+        contact: Contact { name: "陈嘉欣".into(), phone: Phone::parse("13800138000").unwrap(), email: None },
+        title: "标题".into(),
+        content: "内容".into(),
+        category_id: f.category,
+        location: Location { town_id: town.then_some(f.town), address: None, point: None },
+        ledger_ref: None,
+        check_code: "12345678".into(),
+        submitted_by,
+        due_at: Some(t0() + Span::days(15)),
+        deadlines: Default::default(),
+        time_limits: None,
+    }
+}
+
+fn staff(role: Role, unit: i64) -> Actor {
+    Actor::Staff(StaffActor { user_id: Some(1), name: "测试".into(), role, unit_id: unit, units: vec![unit], town_id: None })
+}
+
+fn meta(minutes: i64) -> Meta {
+    Meta { now: t0() + Span::minutes(minutes), client_ip: Some("127.0.0.1".into()) }
+}
+
+fn command(no: &str, actor: Actor, action: Action, minutes: i64) -> Command {
+    Command { tracking_no: no.into(), scope: Scope::All, actor, action, attachment_ids: vec![], meta: meta(minutes), calendar: None }
+}
+
+fn all(limit: u32) -> ListFilter {
+    ListFilter { limit, ..ListFilter::default() }
+}
+
+fn refusal_code(result: Result<impl std::fmt::Debug, StoreError>) -> String {
+    match result {
+        Err(StoreError::Domain(DomainError { code, .. })) => code.to_string(),
+        other => panic!("expected a domain refusal, got {other:?}"),
+    }
+}
+
+// ---- behaviours shared with the SQLite store ----------------------------------
+
+#[tokio::test]
+async fn tracking_numbers_are_per_day_and_unique() {
+    let f = fixture().await;
+    let a = f.store.intake(new_request(&f, false, false, None), &Actor::PublicAsker, &meta(0)).await.unwrap();
+    let b = f.store.intake(new_request(&f, false, false, None), &Actor::PublicAsker, &meta(1)).await.unwrap();
+    let c = f.store.intake(new_request(&f, false, false, None), &Actor::PublicAsker, &meta(60 * 24)).await.unwrap();
+    assert_eq!(a.tracking_no, "ZS20260302000001");
+    assert_eq!(b.tracking_no, "ZS20260302000002");
+    assert_eq!(c.tracking_no, "ZS20260303000001");
+    let events = f.store.history(a.id).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].due_at, a.due_at);
+    assert_eq!(f.store.find(&a.tracking_no, &Scope::All).await.unwrap(), Some(a));
+}
+
+#[tokio::test]
+async fn refused_actions_among_concurrent_writes_roll_back_alone() {
+    let f = Arc::new(fixture().await);
+    let ok = f.store.intake(new_request(&f, false, false, None), &Actor::PublicAsker, &meta(0)).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let f = Arc::clone(&f);
+        let no = ok.tracking_no.clone();
+        tasks.spawn(async move {
+            if i % 2 == 0 {
+                // Refused: signing a received request.
+                let sign = command(&no, staff(Role::Handler, f.units[0]), Action::SignFor { comment: None }, 1);
+                f.store.act(sign).await.map(|_| ())
+            } else {
+                f.store.intake(new_request(&f, false, false, None), &Actor::PublicAsker, &meta(1)).await.map(|_| ())
+            }
+        });
+    }
+    let mut refused = 0;
+    while let Some(result) = tasks.join_next().await {
+        if result.unwrap().is_err() {
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 20);
+    assert_eq!(f.store.list(&all(500), &Scope::All).await.unwrap().items.len(), 21);
+    assert_eq!(f.store.history(ok.id).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn events_calendar_changes_and_rule_versions_cannot_be_changed() {
+    let f = fixture().await;
+    f.store.intake(new_request(&f, false, false, None), &Actor::PublicAsker, &meta(0)).await.unwrap();
+    f.store.current_rules().await.unwrap();
+    let years = mashangban_domain::calendar::parse_holidays_toml(mashangban_domain::calendar::BUNDLED_HOLIDAYS).unwrap();
+    let author = mashangban_store::CalendarAuthor::new(&Actor::System, &meta(0), mashangban_store::CalendarSource::Bundled);
+    use mashangban_store::CalendarStore;
+    assert!(f.store.seed_calendar(years, Default::default(), author).await.unwrap());
+    let conn = raw(&f.db).await;
+    for (sql, message) in [
+        ("UPDATE events SET comment = 'x'", "append-only"),
+        ("DELETE FROM events", "append-only"),
+        ("TRUNCATE events CASCADE", "append-only"),
+        ("UPDATE calendar_changes SET actor_name = 'x'", "append-only"),
+        ("DELETE FROM calendar_changes", "append-only"),
+        ("UPDATE time_limit_rules SET created_by = 'x'", "immutable"),
+        ("DELETE FROM time_limit_rules", "immutable"),
+    ] {
+        let err = conn.batch_execute(sql).await.expect_err(sql);
+        let text = err.as_db_error().map(|e| e.message().to_owned()).unwrap_or_default();
+        assert!(text.contains(message), "{sql}: {text}");
+    }
+    let events: i64 = conn.query_one("SELECT count(*) FROM events", &[]).await.unwrap().get(0);
+    assert_eq!(events, 1);
+}
+
+#[tokio::test]
+async fn attachments_round_trip_and_are_limited() {
+    let f = fixture().await;
+    let r = f.store.intake(new_request(&f, false, false, None), &Actor::PublicAsker, &meta(0)).await.unwrap();
+    let upload = |i: u8| mashangban_store::Upload {
+        tracking_no: r.tracking_no.clone(),
+        scope: Scope::All,
+        actor: staff(Role::Operator, f.units[0]),
+        file: mashangban_store::NewAttachment {
+            file_name: format!("照片{i}.jpg"),
+            content_type: "image/jpeg".into(),
+            bytes: vec![0, 255, i, 0x27, 0x5c],
+            sha256: "sha".into(),
+        },
+        meta: meta(i64::from(i)),
+    };
+    let first = f.store.add_attachment(upload(1)).await.unwrap();
+    let (stored, bytes) = f.store.attachment_content(r.id, first.id).await.unwrap().unwrap();
+    assert_eq!((stored.size, bytes), (5, vec![0, 255, 1, 0x27, 0x5c]));
+    for i in 2..=20 {
+        f.store.add_attachment(upload(i)).await.unwrap();
+    }
+    assert_eq!(refusal_code(f.store.add_attachment(upload(21)).await), "too_many_attachments");
+    assert_eq!(f.store.attachments(r.id).await.unwrap().len(), 20);
+    let history = f.store.history(r.id).await.unwrap();
+    assert_eq!(history.len(), 21);
+    assert_eq!(history.last().unwrap().attachment_ids, vec![f.store.attachments(r.id).await.unwrap()[19].id]);
+    assert_eq!(f.store.find(&r.tracking_no, &Scope::All).await.unwrap().unwrap().version, r.version + 20);
+}
+
+#[tokio::test]
+async fn notices_are_written_with_events_once_enabled() {
+    let f = fixture().await;
+    f.store.intake(new_request(&f, false, false, None), &Actor::PublicAsker, &meta(0)).await.unwrap();
+    assert!(f.store.list_outbox(None, 100).await.unwrap().is_empty(), "nothing before enabling");
+    f.store.enable_notifications("https://12345.example.gov.cn/").await.unwrap();
+    let hook = f
+        .store
+        .create_webhook(
+            mashangban_store::NewWebhook { name: "伙伴".into(), url: "https://partner.example/hook".into(), secret: "s".into(), events: vec![] },
+            t0(),
+        )
+        .await
+        .unwrap();
+    let r = f.store.intake(new_request(&f, false, false, None), &Actor::PublicAsker, &meta(1)).await.unwrap();
+    let rows = f.store.list_outbox(None, 100).await.unwrap();
+    assert!(rows.iter().any(|i| i.channel == mashangban_domain::notify::NoticeChannel::Webhook && i.recipient == hook.id.to_string()));
+    assert!(rows.iter().all(|i| i.request_id == Some(r.id) && i.status == mashangban_store::OutboxStatus::Pending));
+    assert_eq!(f.store.webhooks().await.unwrap().len(), 1);
+    f.store.delete_webhook(hook.id).await.unwrap();
+    assert_eq!(refusal_code(f.store.delete_webhook(hook.id).await), "webhook_not_found");
+}
+
+#[tokio::test]
+async fn calendar_years_are_seeded_once_and_replaced_all_or_nothing() {
+    use mashangban_domain::calendar::{BUNDLED_HOLIDAYS, HolidayYear, WorkingHours, parse_holidays_toml};
+    use mashangban_store::{CalendarAuthor, CalendarSource, CalendarStore};
+    let f = fixture().await;
+    let author = |source| CalendarAuthor::new(&staff(Role::Admin, f.units[0]), &meta(0), source);
+    let bundled = parse_holidays_toml(BUNDLED_HOLIDAYS).unwrap();
+    assert!(f.store.seed_calendar(bundled.clone(), WorkingHours::default(), author(CalendarSource::Bundled)).await.unwrap());
+    assert!(!f.store.seed_calendar(vec![], WorkingHours::default(), author(CalendarSource::Bundled)).await.unwrap());
+    assert_eq!(f.store.calendar_years().await.unwrap(), bundled);
+    assert_eq!(f.store.calendar_working_hours().await.unwrap(), Some(WorkingHours::default()));
+    let changes = f.store.calendar_changes(100).await.unwrap().len();
+    assert_eq!(changes, bundled.len() + 1);
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let last = bundled.last().unwrap().year;
+    let next = HolidayYear {
+        year: last + 1,
+        notice: Some("测试〔1〕1号".into()),
+        holidays: vec![(day(&format!("{}-01-01", last + 1)), "元旦".into())],
+        makeup_workdays: vec![],
+    };
+    let gap = HolidayYear { year: last + 3, holidays: vec![(day(&format!("{}-01-01", last + 3)), "元旦".into())], ..next.clone() };
+    let refused = f.store.replace_calendar_years(vec![next.clone(), gap], author(CalendarSource::Toml)).await;
+    assert_eq!(refusal_code(refused), "invalid_calendar");
+    assert_eq!(f.store.calendar_years().await.unwrap(), bundled);
+    assert_eq!(f.store.calendar_changes(100).await.unwrap().len(), changes);
+    let done = f.store.replace_calendar_years(vec![next.clone()], author(CalendarSource::Toml)).await.unwrap();
+    assert_eq!(f.store.calendar_changes(1).await.unwrap(), done);
+    assert_eq!(f.store.calendar_years().await.unwrap().last(), Some(&next));
+    let infos = f.store.calendar_year_infos().await.unwrap();
+    assert_eq!((infos.last().unwrap().year, infos.last().unwrap().holidays), (last + 1, 1));
+}
+
+#[tokio::test]
+async fn rollups_agree_with_a_recomputation_from_the_events() {
+    use mashangban_domain::calendar::WorkCalendar;
+    use mashangban_domain::scoring::{Period, ScoreOptions, score_from_events};
+    use mashangban_store::ScoringStore;
+    let db = TempDatabase::create().await.unwrap();
+    let store = connect(&db).await;
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    mashangban_demo::load_org_and_catalog(&store, &data).await.unwrap();
+    mashangban_demo::load_users(&store, &data, "not-a-real-hash").await.unwrap();
+    let end = parse_instant("2026-06-30T18:00:00+08:00").unwrap();
+    let options = mashangban_demo::HistoryOptions { seed: 20260301, count: 150, end };
+    assert_eq!(mashangban_demo::generate_history(&store, &data, &options, |_, _| {}).await.unwrap(), 150);
+    let mut events = Vec::new();
+    for request in store.list(&all(500), &Scope::All).await.unwrap().items {
+        events.extend(store.history(request.id).await.unwrap());
+    }
+    let calendar = WorkCalendar::bundled().unwrap();
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let periods = [("2024-06-01", "2026-05-31"), ("2025-03-15", "2025-06-10"), ("2026-02-10", "2026-03-09")];
+    let check = || async {
+        for (from, to) in periods {
+            let p = Period::new(day(from), day(to)).unwrap();
+            let report = store.score_report(p, ScoreOptions::default()).await.unwrap();
+            assert_eq!(report, score_from_events(&events, &p, &calendar, &ScoreOptions::default()), "{from}..{to}");
+        }
+    };
+    check().await;
+    let whole = store.score_report(Period::new(day("2024-06-01"), day("2026-05-31")).unwrap(), ScoreOptions::default()).await.unwrap();
+    assert!(whole.city.counters.assigned > 100, "{:?}", whole.city.counters);
+    let summary = store.rebuild_scoring().await.unwrap();
+    assert_eq!((summary.requests, summary.events), (150, events.len() as u64));
+    check().await;
+}
+
+#[tokio::test]
+async fn id_sequences_move_past_copied_rows() {
+    let f = fixture().await;
+    let conn = raw(&f.db).await;
+    conn.batch_execute("INSERT INTO units (id, code, name, kind) VALUES (500, 'copied', '复制来的单位', 'department')")
+        .await
+        .unwrap();
+    f.store.sync_id_sequences().await.unwrap();
+    let unit = NewUnit { code: "new".into(), name: "新单位".into(), short_name: None, kind: UnitKind::Department, parent_code: None };
+    assert_eq!(f.store.upsert_unit(unit).await.unwrap().id, 501);
+}
+
+// ---- several nodes on one database ------------------------------------------------
+
+#[tokio::test]
+async fn concurrent_acts_on_one_version_let_exactly_one_through() {
+    let f = fixture().await;
+    let other = connect(&f.db).await;
+    let r = f.store.intake(new_request(&f, false, false, None), &Actor::PublicAsker, &meta(0)).await.unwrap();
+    // Hold the row so both acts read version 1, then queue behind the lock.
+    let mut blocker = raw(&f.db).await;
+    let tx = blocker.transaction().await.unwrap();
+    tx.execute("SELECT 1 FROM requests WHERE id = $1 FOR UPDATE", &[&r.id]).await.unwrap();
+    let dispatch = |lead: i64| {
+        command(&r.tracking_no, staff(Role::Dispatcher, f.units[0]), Action::Dispatch { lead, co: vec![], comment: None }, 1)
+    };
+    let first = tokio::spawn({
+        let store = f.store.clone();
+        let cmd = dispatch(f.units[0]);
+        async move { store.act(cmd).await }
+    });
+    let second = tokio::spawn({
+        let store = other.clone();
+        let cmd = dispatch(f.units[1]);
+        async move { store.act(cmd).await }
+    });
+    wait_for_lock_waiters(&f.db, 2).await;
+    tx.commit().await.unwrap();
+    let results = [first.await.unwrap(), second.await.unwrap()];
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    let loser = results.into_iter().find(|r| r.is_err()).unwrap();
+    assert_eq!(refusal_code(loser), "concurrent_update");
+    let history = f.store.history(r.id).await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(f.store.find(&r.tracking_no, &Scope::All).await.unwrap().unwrap().version, r.version + 1);
+}
+
+/// Waits until `n` sessions of the test database wait for a row lock.
+async fn wait_for_lock_waiters(db: &TempDatabase, n: i64) {
+    let conn = raw(db).await;
+    for _ in 0..500 {
+        let waiting: i64 = conn
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{n} sessions never waited for the lock");
+}
+
+#[tokio::test]
+async fn concurrent_intakes_on_two_nodes_get_unique_ordered_tracking_numbers() {
+    let f = Arc::new(fixture().await);
+    let other = connect(&f.db).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..120 {
+        let f = Arc::clone(&f);
+        let store = if i % 2 == 0 { f.store.clone() } else { other.clone() };
+        tasks.spawn(async move { store.intake(new_request(&f, i % 3 == 0, false, None), &Actor::PublicAsker, &meta(0)).await });
+    }
+    let mut numbers = HashSet::new();
+    while let Some(result) = tasks.join_next().await {
+        numbers.insert(result.unwrap().unwrap().tracking_no);
+    }
+    assert_eq!(numbers.len(), 120);
+    let expected: HashSet<String> = (1..=120).map(|n| format!("ZS20260302{n:06}")).collect();
+    assert_eq!(numbers, expected, "no gaps, no duplicates");
+    let mut page = other.list(&all(500), &Scope::All).await.unwrap().items;
+    assert_eq!(page.len(), 120);
+    page.sort_by_key(|r| r.id);
+    let by_id: Vec<&str> = page.iter().map(|r| r.tracking_no.as_str()).collect();
+    let mut sorted = by_id.clone();
+    sorted.sort();
+    assert_eq!(by_id, sorted, "tracking numbers follow the order of intake");
+}
+
+#[tokio::test]
+async fn a_deadline_notice_recorded_by_two_nodes_is_sent_once() {
+    let f = fixture().await;
+    let other = connect(&f.db).await;
+    let r = f.store.intake(new_request(&f, false, false, None), &Actor::PublicAsker, &meta(0)).await.unwrap();
+    let notice = DeadlineNotice { deadline: DeadlineKind::Reply, level: NoticeLevel::DueSoon, due: r.due_at.unwrap() };
+    let cmd = command(&r.tracking_no, Actor::System, Action::Notice { notice }, 5);
+    let (a, b) = tokio::join!(f.store.act(cmd.clone()), other.act(cmd));
+    assert_eq!([&a, &b].iter().filter(|r| r.is_ok()).count(), 1, "{a:?} {b:?}");
+    let loser = if a.is_err() { a } else { b };
+    assert_eq!(refusal_code(loser), "notice_already_sent");
+    assert_eq!(f.store.history(r.id).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_username_taken_on_another_node_is_a_refusal() {
+    let f = fixture().await;
+    let other = connect(&f.db).await;
+    let user = NewUser {
+        username: "zhang".into(),
+        display_name: "张三".into(),
+        role: Role::Handler,
+        unit_id: Some(f.units[0]),
+        credit_code: None,
+        phone: None,
+        password_hash: "x".into(),
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let store = if i % 2 == 0 { f.store.clone() } else { other.clone() };
+        let user = user.clone();
+        tasks.spawn(async move { store.create_user(user).await });
+    }
+    let mut created = 0;
+    while let Some(result) = tasks.join_next().await {
+        match result.unwrap() {
+            Ok(_) => created += 1,
+            refused => assert_eq!(refusal_code(refused), "username_taken"),
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(f.store.list_users().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn concurrent_rule_publishers_get_distinct_versions() {
+    let f = fixture().await;
+    let other = connect(&f.db).await;
+    let rules = f.store.current_rules().await.unwrap().rules;
+    let (a, b) = tokio::join!(
+        f.store.publish_rules(rules.clone(), &Actor::System, t0()),
+        other.publish_rules(rules.clone(), &Actor::System, t0())
+    );
+    let mut versions = vec![a.unwrap().version, b.unwrap().version];
+    versions.sort();
+    assert_eq!(versions, vec![2, 3]);
+    assert_eq!(other.rule_versions().await.unwrap().len(), 3);
+}
+
+async fn insert_outbox_rows(db: &TempDatabase, n: i64) {
+    raw(db)
+        .await
+        .execute(
+            "INSERT INTO outbox (idempotency_key, channel, recipient, body, next_attempt_at, created_at)
+             SELECT 'k' || i, 'sms', '13800138000', '正文', $2, $2 FROM generate_series(1, $1::BIGINT) AS i",
+            &[&n, &mashangban_domain::time::format_instant(&t0())],
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn two_nodes_claiming_notifications_never_get_the_same_row() {
+    let f = fixture().await;
+    let other = connect(&f.db).await;
+    insert_outbox_rows(&f.db, 300).await;
+    let lease = t0() + Span::minutes(5);
+    let drain = |store: PgStore| async move {
+        let mut ids = Vec::new();
+        loop {
+            let batch = store.claim_notifications(t0(), lease, 7).await.unwrap();
+            if batch.is_empty() {
+                return ids;
+            }
+            assert!(batch.iter().all(|i| i.attempts == 1));
+            ids.extend(batch.into_iter().map(|i| i.id));
+        }
+    };
+    let (a, b, c) = tokio::join!(drain(f.store.clone()), drain(other.clone()), drain(other.clone()));
+    let total = a.len() + b.len() + c.len();
+    let unique: HashSet<i64> = a.iter().chain(&b).chain(&c).copied().collect();
+    assert_eq!((total, unique.len()), (300, 300));
+    let on_other_node = b.len() + c.len();
+    assert!(!a.is_empty() && on_other_node > 0, "both nodes took part");
+}
+
+#[tokio::test]
+async fn expired_leases_are_reclaimed_and_stale_claims_change_nothing() {
+    let f = fixture().await;
+    insert_outbox_rows(&f.db, 1).await;
+    let first = f.store.claim_notifications(t0(), t0() + Span::minutes(5), 10).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(f.store.claim_notifications(t0() + Span::minutes(1), t0() + Span::minutes(6), 10).await.unwrap().is_empty());
+    let again = f.store.claim_notifications(t0() + Span::minutes(6), t0() + Span::minutes(11), 10).await.unwrap();
+    assert_eq!((again.len(), again[0].attempts), (1, 2));
+    // The first claim is stale: marking it sent changes nothing.
+    f.store.notification_sent(first[0].id, 1, t0()).await.unwrap();
+    let listed = f.store.list_outbox(None, 10).await.unwrap();
+    assert_eq!(listed[0].status, mashangban_store::OutboxStatus::Sending);
+    f.store.notification_failed(again[0].id, 2, "网关拒绝").await.unwrap();
+    let retried = f.store.retry_notification(again[0].id, t0()).await.unwrap();
+    assert_eq!((retried.status, retried.attempts), (mashangban_store::OutboxStatus::Pending, 0));
+    assert_eq!(refusal_code(f.store.retry_notification(again[0].id, t0()).await), "notification_not_failed");
+}
+
+/// Tries to take the job lock for up to 2 s: releasing is asynchronous.
+async fn lock_eventually(store: &PgStore, job: &'static str) -> mashangban_store::JobLock {
+    for _ in 0..200 {
+        if let Some(lock) = store.try_lock_job(job).await.unwrap() {
+            return lock;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the job lock {job} was never released");
+}
+
+#[tokio::test]
+async fn a_job_lock_is_held_by_one_node_until_dropped_or_its_node_ends() {
+    let db = TempDatabase::create().await.unwrap();
+    let a = connect(&db).await;
+    let b = connect(&db).await;
+    let held = a.try_lock_job("deadline-scan").await.unwrap().expect("free at first");
+    assert!(b.try_lock_job("deadline-scan").await.unwrap().is_none());
+    assert!(a.try_lock_job("deadline-scan").await.unwrap().is_none(), "not twice on one node either");
+    assert!(b.try_lock_job("outbox").await.unwrap().is_some(), "other jobs are free");
+    drop(held);
+    let by_b = lock_eventually(&b, "deadline-scan").await;
+    drop(by_b);
+
+    // The whole store goes, with the lock.
+    let held = lock_eventually(&a, "deadline-scan").await;
+    drop(a);
+    drop(held);
+    let by_b = lock_eventually(&b, "deadline-scan").await;
+    drop(by_b);
+
+    // A node dies: its session ends and the server releases the lock.
+    let c = connect(&db).await;
+    let _held_by_c = lock_eventually(&c, "deadline-scan").await;
+    assert!(b.try_lock_job("deadline-scan").await.unwrap().is_none());
+    let admin = raw(&db).await;
+    admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks
+             WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            &[],
+        )
+        .await
+        .unwrap();
+    drop(lock_eventually(&b, "deadline-scan").await);
+
+    // Unlocked connections went back to the pool holding nothing.
+    for _ in 0..20 {
+        let lock = lock_eventually(&b, "outbox").await;
+        drop(lock);
+    }
+    drop((b, c));
+}
+
+async fn receive(rx: &mut tokio::sync::broadcast::Receiver<Signal>) -> Signal {
+    tokio::time::timeout(Duration::from_secs(1), rx.recv()).await.expect("a signal within 1 s").unwrap()
+}
+
+#[tokio::test]
+async fn signals_reach_the_other_nodes_and_not_their_sender() {
+    let db = TempDatabase::create().await.unwrap();
+    let a = connect(&db).await;
+    let b = connect(&db).await;
+    let mut at_a = a.subscribe_signals().unwrap();
+    let mut at_b = b.subscribe_signals().unwrap();
+    let changed = Signal::RequestChanged("ZS20260302000001".into());
+    a.announce(changed.clone()).await.unwrap();
+    assert_eq!(receive(&mut at_b).await, changed);
+    // A's own signal came first on A's listener; the first A hears is B's.
+    b.announce(Signal::CatalogChanged).await.unwrap();
+    assert_eq!(receive(&mut at_a).await, Signal::CatalogChanged);
+    // B's own signal came before A's next one on B's listener; B hears A's.
+    a.announce(Signal::RulesChanged).await.unwrap();
+    assert_eq!(receive(&mut at_b).await, Signal::RulesChanged);
+    assert!(at_a.try_recv().is_err() && at_b.try_recv().is_err());
+}
+
+#[tokio::test]
+async fn the_signal_listener_reconnects_and_resyncs() {
+    let db = TempDatabase::create().await.unwrap();
+    let a = connect(&db).await;
+    let b = connect(&db).await;
+    let mut at_b = b.subscribe_signals().unwrap();
+    raw(&db)
+        .await
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+            &[],
+        )
+        .await
+        .unwrap();
+    // Whatever was missed meanwhile, the catalogue-wide signals say "reload".
+    let first = tokio::time::timeout(Duration::from_secs(3), at_b.recv()).await.expect("a resync").unwrap();
+    assert_eq!(first, Signal::CatalogChanged);
+    a.announce(Signal::RulesChanged).await.unwrap();
+    let mut heard = Vec::new();
+    while heard.len() < 3 {
+        heard.push(receive(&mut at_b).await);
+    }
+    assert_eq!(heard, vec![Signal::RulesChanged, Signal::CalendarChanged, Signal::RulesChanged]);
+}
+
+#[tokio::test]
+async fn migrations_run_once_and_again_are_a_no_op() {
+    let db = TempDatabase::create().await.unwrap();
+    // Three nodes starting at once.
+    let (a, b, c) = tokio::join!(connect(&db), connect(&db), connect(&db));
+    a.upsert_unit(NewUnit { code: "city".into(), name: "市".into(), short_name: None, kind: UnitKind::City, parent_code: None })
+        .await
+        .unwrap();
+    drop((a, b, c));
+    let again = connect(&db).await;
+    assert_eq!(again.list_units().await.unwrap().len(), 1);
+    let versions: i64 = raw(&db).await.query_one("SELECT count(*) FROM schema_migrations", &[]).await.unwrap().get(0);
+    assert_eq!(versions, 1);
+}
+
+#[tokio::test]
+async fn the_demo_org_and_catalogue_load_twice_alike() {
+    let db = TempDatabase::create().await.unwrap();
+    let store = connect(&db).await;
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    mashangban_demo::load_org_and_catalog(&store, &data).await.unwrap();
+    let units = store.list_units().await.unwrap();
+    let categories = store.list_categories().await.unwrap();
+    mashangban_demo::load_org_and_catalog(&store, &data).await.unwrap();
+    assert_eq!(store.list_units().await.unwrap(), units);
+    assert_eq!(store.list_categories().await.unwrap().len(), categories.len());
+    assert!(units.len() > 20 && categories.len() > 20, "the demo city is loaded");
+}
+
+// ---- properties -------------------------------------------------------------------
+
+fn actors(units: &[i64]) -> Vec<Actor> {
+    vec![
+        staff(Role::Operator, units[0]),
+        staff(Role::Dispatcher, units[0]),
+        staff(Role::Handler, units[0]),
+        staff(Role::Handler, units[1]),
+        staff(Role::Supervisor, units[0]),
+        Actor::PublicAsker,
+    ]
+}
+
+fn actions(units: &[i64]) -> Vec<Action> {
+    vec![
+        Action::Dispatch { lead: units[0], co: vec![units[2]], comment: None },
+        Action::Dispatch { lead: 9999, co: vec![], comment: None },
+        Action::SignFor { comment: None },
+        Action::Return { reason: "不属于本单位".into() },
+        Action::Redispatch { lead: units[1], co: vec![], comment: None },
+        Action::RefuseReturn { reason: "属于贵单位".into() },
+        Action::StageReply { content: "核查中".into() },
+        Action::RequestExtension { requested_due: t0() + Span::days(40), reason: "需核查".into() },
+        Action::ApproveExtension { comment: None },
+        Action::Reply { content: "已办理".into() },
+        Action::Close { comment: None },
+        Action::FollowUp { rating: Rating::Dissatisfied, resolved: false, comment: None },
+        Action::Reopen { reason: "不满意".into() },
+        Action::Withdraw { reason: None },
+        Action::Archive,
+    ]
+}
+
+/// One database for all cases (a database per case would be slow); each case
+/// works on requests of its own.
+fn with_fixture(cases: u32, mut body: impl FnMut(&tokio::runtime::Runtime, &Fixture, &mut TestRunner)) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let f = runtime.block_on(fixture());
+    let mut runner = TestRunner::new(Config { cases, ..Config::default() });
+    body(&runtime, &f, &mut runner);
+    runtime.block_on(async move { drop(f) });
+}
+
+/// Through the real store: a refused action leaves the row and the history
+/// exactly as they were; a taken one adds exactly one event.
+#[test]
+fn refused_actions_change_nothing_in_the_database() {
+    with_fixture(24, |runtime, f, runner| {
+        let strategy = prop::collection::vec((0usize..6, 0usize..15), 1..25);
+        runner
+            .run(&strategy, |steps| {
+                runtime.block_on(async {
+                    let r = f.store.intake(new_request(f, false, false, None), &Actor::PublicAsker, &meta(0)).await.unwrap();
+                    let (actors, actions) = (actors(&f.units), actions(&f.units));
+                    for (i, (a, b)) in steps.into_iter().enumerate() {
+                        let before = f.store.find(&r.tracking_no, &Scope::All).await.unwrap().unwrap();
+                        let history = f.store.history(r.id).await.unwrap();
+                        let cmd = command(&r.tracking_no, actors[a].clone(), actions[b].clone(), i as i64 + 1);
+                        let result = f.store.act(cmd).await;
+                        let after = f.store.find(&r.tracking_no, &Scope::All).await.unwrap().unwrap();
+                        let history_after = f.store.history(r.id).await.unwrap();
+                        match result {
+                            Ok(returned) => {
+                                assert_eq!(returned, after);
+                                assert_eq!(history_after.len(), history.len() + 1);
+                                assert_eq!(history_after.last().unwrap().to_state, after.state);
+                            }
+                            Err(StoreError::Backend(e)) => panic!("backend error: {e}"),
+                            Err(_) => {
+                                assert_eq!(after, before);
+                                assert_eq!(history_after, history);
+                            }
+                        }
+                    }
+                });
+                Ok(())
+            })
+            .unwrap();
+    });
+}
+
+/// The scope rule in SQL agrees with the domain's reference rule, over every
+/// request the cases have written so far.
+#[test]
+fn sql_scope_agrees_with_the_domain_rule() {
+    with_fixture(16, |runtime, f, runner| {
+        let shapes = prop::collection::vec((0usize..4, 0usize..4, any::<bool>(), any::<bool>(), 0usize..3), 1..8);
+        runner
+            .run(&(shapes, 0usize..6), |(shapes, viewer)| {
+                runtime.block_on(async {
+                    let dispatcher = staff(Role::Dispatcher, f.units[0]);
+                    for (i, (lead, co, enterprise, town, submitter)) in shapes.iter().enumerate() {
+                        let submitted_by = [None, Some(7), Some(8)][*submitter];
+                        let new = new_request(f, *enterprise, *town, submitted_by);
+                        let r = f.store.intake(new, &Actor::PublicAsker, &meta(i as i64)).await.unwrap();
+                        if *lead < 3 {
+                            let co = if *co < 3 && co != lead { vec![f.units[*co]] } else { vec![] };
+                            let dispatch = Action::Dispatch { lead: f.units[*lead], co, comment: None };
+                            f.store.act(command(&r.tracking_no, dispatcher.clone(), dispatch, i as i64)).await.unwrap();
+                        }
+                    }
+                    let scopes = [
+                        Scope::Units { units: vec![f.units[0]], town: None },
+                        Scope::Units { units: vec![f.units[1], f.units[2]], town: None },
+                        Scope::Units { units: vec![f.units[2]], town: Some(f.town) },
+                        Scope::Asker { user_id: 7, credit_code: None },
+                        Scope::Asker { user_id: 8, credit_code: Some("91350100M000100Y43".into()) },
+                        Scope::Nothing,
+                    ];
+                    let scope = &scopes[viewer];
+                    let everything = f.store.list(&all(500), &Scope::All).await.unwrap().items;
+                    let visible = f.store.list(&all(500), scope).await.unwrap().items;
+                    let expected: Vec<_> =
+                        everything.iter().filter(|r| scope.permits(&r.scope_facts())).map(|r| r.id).collect();
+                    let got: Vec<_> = visible.iter().map(|r| r.id).collect();
+                    assert_eq!(got, expected);
+                    for r in everything.iter().take(20) {
+                        let found = f.store.find(&r.tracking_no, scope).await.unwrap();
+                        assert_eq!(found.is_some(), scope.permits(&r.scope_facts()));
+                    }
+                });
+                Ok(())
+            })
+            .unwrap();
+    });
+}

@@ -1,0 +1,206 @@
+//! Logic every storage backend shares, so that backends differ only in SQL:
+//! the events written at intake and on upload, tracking numbers, the
+//! refusals a write path can answer with, the scoring rollups' keys, and the
+//! outbox rows of an event's notices ([`deliveries`]).
+
+pub mod deliveries;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
+
+use chrono::{Datelike, Days, NaiveDate};
+use serde_json::json;
+
+use mashangban_domain::DomainError;
+use mashangban_domain::calendar::WorkCalendar;
+use mashangban_domain::lifecycle::EventDraft;
+use mashangban_domain::request::{EventKind, NewRequest, Request, State};
+use mashangban_domain::scoring::{Counters, Delta, Period, day_key};
+use mashangban_domain::time::{Instant, format_instant};
+
+use crate::{NewAttachment, StoreError, StoreResult};
+
+/// The most attachments one request may carry.
+pub const MAX_ATTACHMENTS: i64 = 20;
+
+// ---- requests ----------------------------------------------------------------
+
+/// The day key of tracking numbers: the receiving day in Asia/Shanghai, `YYYYMMDD`.
+pub fn tracking_day(received_at: &Instant) -> String {
+    received_at.format("%Y%m%d").to_string()
+}
+
+/// `ZS` + the receiving day + a daily sequence of at least six digits.
+pub fn tracking_no(prefix: &str, day: &str, seq: i64) -> String {
+    format!("{prefix}{day}{seq:06}")
+}
+
+fn opt_ts(t: Option<&Instant>) -> Option<String> {
+    t.map(format_instant)
+}
+
+/// The first event of a request (受理), written with it at intake.
+pub fn received_event(new: &NewRequest) -> EventDraft {
+    EventDraft {
+        kind: EventKind::Received,
+        from_state: None,
+        to_state: State::Received,
+        comment: None,
+        details: json!({
+            "channel": new.channel.as_str(),
+            "time_limits": new.time_limits,
+            "contact_due_at": opt_ts(new.deadlines.contact.as_ref()),
+            "stage_due_at": opt_ts(new.deadlines.stage_reply.as_ref()),
+        }),
+        due_at: new.due_at,
+    }
+}
+
+/// The event recording an uploaded file; the request's state does not change.
+pub fn attachment_added_event(request: &Request, file: &NewAttachment) -> EventDraft {
+    EventDraft {
+        kind: EventKind::AttachmentAdded,
+        from_state: Some(request.state),
+        to_state: request.state,
+        comment: None,
+        details: json!({ "file_name": file.file_name, "size": file.bytes.len() }),
+        due_at: request.due_at,
+    }
+}
+
+// ---- refusals ----------------------------------------------------------------
+
+/// The request changed since it was read (optimistic lock).
+pub fn concurrent_update() -> StoreError {
+    DomainError::conflict("concurrent_update", "该诉求刚被他人修改，请刷新后重试").into()
+}
+
+/// A scheduler notice (时限提醒) recorded before, e.g. by another node.
+pub fn notice_already_sent() -> StoreError {
+    DomainError::conflict("notice_already_sent", "该时限提醒已发送过").into()
+}
+
+pub fn username_taken(username: &str) -> StoreError {
+    DomainError::conflict("username_taken", format!("用户名「{username}」已被使用")).into()
+}
+
+pub fn too_many_attachments() -> StoreError {
+    DomainError::invalid("too_many_attachments", format!("每件诉求最多上传{MAX_ATTACHMENTS}个附件")).into()
+}
+
+// ---- scoring rollups ---------------------------------------------------------
+
+/// The work calendar handling times are counted with: the bundled holiday
+/// data. After the calendar data changes, rebuild the rollups.
+static SCORING_CALENDAR: LazyLock<Result<WorkCalendar, DomainError>> = LazyLock::new(WorkCalendar::bundled);
+
+pub fn scoring_calendar() -> StoreResult<&'static WorkCalendar> {
+    SCORING_CALENDAR.as_ref().map_err(|e| StoreError::backend(format!("bundled work calendar: {e}")))
+}
+
+/// Counters per (YYYYMMDD or YYYYMM, unit id or 0 for "no unit"), sorted so
+/// that every writer touches rollup rows in the same order.
+pub type RollupRows = BTreeMap<(i64, i64), Counters>;
+
+/// Adds deltas to their (day, unit) rows.
+pub fn collect_deltas(rows: &mut RollupRows, deltas: &[Delta]) {
+    for d in deltas {
+        rows.entry((day_key(d.day), d.unit.unwrap_or(0))).or_default().add(d.counter, d.amount);
+    }
+}
+
+/// The (month, unit) rows of (day, unit) rows.
+pub fn month_rows(days: &RollupRows) -> RollupRows {
+    let mut months: HashMap<(i64, i64), Counters> = HashMap::new();
+    for (&(day, unit), counters) in days {
+        months.entry((day / 100, unit)).or_default().merge(counters);
+    }
+    months.into_iter().collect()
+}
+
+/// A period as whole months plus the days at either end, so a report sums
+/// month rows for the middle and day rows for the edges.
+#[derive(Debug, PartialEq)]
+pub struct PeriodSplit {
+    pub days: Vec<(NaiveDate, NaiveDate)>,
+    /// The first day of the first and of the last whole month.
+    pub months: Option<(NaiveDate, NaiveDate)>,
+}
+
+pub fn split_period(period: &Period) -> PeriodSplit {
+    let first_full = if period.from.day() == 1 { Some(period.from) } else { next_month(period.from) };
+    let after_to = period.to.checked_add_days(Days::new(1));
+    let end_full = match after_to {
+        Some(next) if next.day() == 1 => next,
+        _ => period.to.with_day(1).unwrap_or(period.to),
+    };
+    match first_full {
+        Some(start) if start < end_full => {
+            let mut days = Vec::new();
+            if period.from < start {
+                days.extend(start.pred_opt().map(|d| (period.from, d)));
+            }
+            if end_full <= period.to {
+                days.push((end_full, period.to));
+            }
+            let last_month = end_full.pred_opt().and_then(|d| d.with_day(1)).unwrap_or(start);
+            PeriodSplit { days, months: Some((start, last_month)) }
+        }
+        _ => PeriodSplit { days: vec![(period.from, period.to)], months: None },
+    }
+}
+
+/// The first day of the month after the day's month.
+fn next_month(day: NaiveDate) -> Option<NaiveDate> {
+    day.with_day(1)?.checked_add_months(chrono::Months::new(1))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn split_of(from: &str, to: &str) -> PeriodSplit {
+        split_period(&Period::new(day(from), day(to)).unwrap())
+    }
+
+    #[test]
+    fn periods_split_into_whole_months_and_edge_days() {
+        assert_eq!(
+            split_of("2026-01-01", "2026-03-31"),
+            PeriodSplit { days: vec![], months: Some((day("2026-01-01"), day("2026-03-01"))) }
+        );
+        assert_eq!(
+            split_of("2026-01-15", "2026-04-10"),
+            PeriodSplit {
+                days: vec![(day("2026-01-15"), day("2026-01-31")), (day("2026-04-01"), day("2026-04-10"))],
+                months: Some((day("2026-02-01"), day("2026-03-01")))
+            }
+        );
+        assert_eq!(
+            split_of("2026-01-15", "2026-02-10"),
+            PeriodSplit { days: vec![(day("2026-01-15"), day("2026-02-10"))], months: None }
+        );
+        assert_eq!(
+            split_of("2026-02-01", "2026-02-27"),
+            PeriodSplit { days: vec![(day("2026-02-01"), day("2026-02-27"))], months: None }
+        );
+        assert_eq!(
+            split_of("2026-02-02", "2026-03-31"),
+            PeriodSplit {
+                days: vec![(day("2026-02-02"), day("2026-02-28"))],
+                months: Some((day("2026-03-01"), day("2026-03-01")))
+            }
+        );
+    }
+
+    #[test]
+    fn tracking_numbers_pad_the_daily_sequence() {
+        assert_eq!(tracking_no("ZS", "20260302", 7), "ZS20260302000007");
+        assert_eq!(tracking_no("ZS", "20260302", 1_234_567), "ZS202603021234567");
+    }
+}
