@@ -340,7 +340,7 @@ impl Val {
 
     fn from_pg(row: &postgres::Row, i: usize) -> Result<Self, String> {
         let ty = row.columns()[i].type_().clone();
-        let e = |e: postgres::Error| e.to_string();
+        let e = |e: postgres::Error| pg_error(e);
         Ok(match ty {
             Type::BOOL => row.try_get::<_, Option<bool>>(i).map_err(e)?.map_or(Self::Null, |b| Self::Int(i64::from(b))),
             Type::INT8 => row.try_get::<_, Option<i64>>(i).map_err(e)?.map_or(Self::Null, Self::Int),
@@ -386,7 +386,7 @@ impl Side {
     fn tables(&mut self) -> Result<BTreeMap<String, TableSpec>, String> {
         let specs = match self {
             Self::Sqlite(conn) => sqlite_tables(conn).map_err(|e| e.to_string())?,
-            Self::Postgres(client) => pg_tables(client).map_err(|e| e.to_string())?,
+            Self::Postgres(client) => pg_tables(client).map_err(pg_error)?,
         };
         Ok(specs.into_iter().filter(|s| !OWN_TABLES.contains(&s.name.as_str())).map(|s| (s.name.clone(), s)).collect())
     }
@@ -395,7 +395,7 @@ impl Side {
         let sql = format!("SELECT COUNT(*) FROM {table}");
         let n: i64 = match self {
             Self::Sqlite(conn) => conn.query_row(&sql, [], |r| r.get(0)).map_err(|e| e.to_string())?,
-            Self::Postgres(client) => client.query_one(&sql, &[]).map_err(|e| e.to_string())?.get(0),
+            Self::Postgres(client) => client.query_one(&sql, &[]).map_err(pg_error)?.get(0),
         };
         Ok(u64::try_from(n).unwrap_or(0))
     }
@@ -427,16 +427,16 @@ impl Side {
     fn after_copy(&mut self, tables: &BTreeMap<String, TableSpec>) -> Result<(), String> {
         let Self::Postgres(client) = self else { return Ok(()) };
         for spec in tables.values() {
-            if spec.primary_key.len() != 1 {
+            let [key] = spec.primary_key.as_slice() else { continue };
+            if spec.text_keys.contains(key) {
                 continue;
             }
-            let key = &spec.primary_key[0];
             let sql = format!(
                 "SELECT setval(seq, GREATEST((SELECT COALESCE(MAX({key}), 0) FROM {t}), 1), (SELECT COUNT(*) > 0 FROM {t}))
                  FROM (SELECT pg_get_serial_sequence('{t}', '{key}') AS seq) s WHERE seq IS NOT NULL",
                 t = spec.name
             );
-            client.execute(&sql, &[]).map_err(|e| e.to_string())?;
+            client.execute(&sql, &[]).map_err(pg_error)?;
         }
         Ok(())
     }
@@ -518,25 +518,25 @@ impl Side {
                 tx.commit().map_err(|e| e.to_string())
             }
             Self::Postgres(client) => {
-                let mut tx = client.transaction().map_err(|e| e.to_string())?;
+                let mut tx = client.transaction().map_err(pg_error)?;
                 let types: Vec<Type> = tx
                     .prepare(&format!("SELECT {} FROM {} LIMIT 0", spec.column_list(), spec.name))
-                    .map_err(|e| e.to_string())?
+                    .map_err(pg_error)?
                     .columns()
                     .iter()
                     .map(|c| c.type_().clone())
                     .collect();
                 let sink = tx
                     .copy_in(&format!("COPY {} ({}) FROM STDIN (FORMAT binary)", spec.name, spec.column_list()))
-                    .map_err(|e| e.to_string())?;
+                    .map_err(pg_error)?;
                 let mut writer = postgres::binary_copy::BinaryCopyInWriter::new(sink, &types);
                 for row in prepared {
                     let values = row.iter().zip(&types).map(|(v, t)| v.to_pg(t)).collect::<Result<Vec<_>, _>>()?;
                     let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|b| b.as_ref()).collect();
-                    writer.write(&refs).map_err(|e| format!("{}: {e}", spec.name))?;
+                    writer.write(&refs).map_err(|e| format!("{}: {}", spec.name, pg_error(e)))?;
                 }
-                writer.finish().map_err(|e| format!("{}: {e}", spec.name))?;
-                tx.commit().map_err(|e| e.to_string())
+                writer.finish().map_err(|e| format!("{}: {}", spec.name, pg_error(e)))?;
+                tx.commit().map_err(pg_error)
             }
         }
     }
@@ -579,7 +579,7 @@ impl Side {
     fn batch(&mut self, sql: &str) -> Result<(), String> {
         match self {
             Self::Sqlite(conn) => conn.execute_batch(sql).map_err(|e| e.to_string()),
-            Self::Postgres(client) => client.batch_execute(sql).map_err(|e| e.to_string()),
+            Self::Postgres(client) => client.batch_execute(sql).map_err(pg_error),
         }
     }
 
@@ -591,10 +591,10 @@ impl Side {
                 conn.execute(&sql, rusqlite::params_from_iter(values)).map(|_| ()).map_err(|e| e.to_string())
             }
             Self::Postgres(client) => {
-                let stmt = client.prepare(sql).map_err(|e| e.to_string())?;
+                let stmt = client.prepare(sql).map_err(pg_error)?;
                 let values = params.iter().zip(stmt.params()).map(|(v, t)| v.to_pg(t)).collect::<Result<Vec<_>, _>>()?;
                 let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|b| b.as_ref()).collect();
-                client.execute(&stmt, &refs).map(|_| ()).map_err(|e| e.to_string())
+                client.execute(&stmt, &refs).map(|_| ()).map_err(|e| format!("{sql}: {}", pg_error(e)))
             }
         }
     }
@@ -618,10 +618,10 @@ impl Side {
                 Ok(out)
             }
             Self::Postgres(client) => {
-                let stmt = client.prepare(sql).map_err(|e| e.to_string())?;
+                let stmt = client.prepare(sql).map_err(pg_error)?;
                 let values = params.iter().zip(stmt.params()).map(|(v, t)| v.to_pg(t)).collect::<Result<Vec<_>, _>>()?;
                 let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|b| b.as_ref()).collect();
-                let rows = client.query(&stmt, &refs).map_err(|e| e.to_string())?;
+                let rows = client.query(&stmt, &refs).map_err(|e| format!("{sql}: {}", pg_error(e)))?;
                 rows.iter().map(|row| (0..row.len()).map(|i| Val::from_pg(row, i)).collect()).collect()
             }
         }
@@ -651,6 +651,14 @@ fn sqlite_placeholders(sql: &str) -> String {
         }
     }
     out
+}
+
+/// A PostgreSQL error with the server's own message, not just "db error".
+fn pg_error(e: postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
 }
 
 fn url_for_log(url: &str) -> String {
@@ -716,7 +724,7 @@ fn pg_tables(client: &mut postgres::Client) -> Result<Vec<TableSpec>, postgres::
         let name: String = row.get(0);
         let columns = client
             .query(
-                "SELECT attname::text FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                "SELECT attname::text FROM pg_attribute WHERE attrelid = $1::text::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
                 &[&name],
             )?
             .iter()
@@ -726,7 +734,7 @@ fn pg_tables(client: &mut postgres::Client) -> Result<Vec<TableSpec>, postgres::
             "SELECT a.attname::text, a.atttypid IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype) FROM pg_index i
              JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, pos) ON true
              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-             WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY k.pos",
+             WHERE i.indrelid = $1::text::regclass AND i.indisprimary ORDER BY k.pos",
             &[&name],
         )?;
         let primary_key = keys.iter().map(|r| r.get::<_, String>(0)).collect();
@@ -736,7 +744,7 @@ fn pg_tables(client: &mut postgres::Client) -> Result<Vec<TableSpec>, postgres::
         let fks = client.query(
             "SELECT c.confrelid::regclass::text, a.attname::text FROM pg_constraint c
              JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
-             WHERE c.conrelid = $1::regclass AND c.contype = 'f'",
+             WHERE c.conrelid = $1::text::regclass AND c.contype = 'f'",
             &[&name],
         )?;
         for fk in fks {

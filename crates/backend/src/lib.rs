@@ -17,6 +17,7 @@ use mashangban_domain::scoring::{Period, Report, ScoreOptions};
 use mashangban_domain::time::Instant;
 use mashangban_domain::time_limit::{Rule, RuleSet};
 use mashangban_store::*;
+use mashangban_store_postgres::{PgOptions, PgStore};
 use mashangban_store_sqlite::{SqliteOptions, SqliteStore};
 
 /// Where the data lives, parsed from `--database-url`.
@@ -83,6 +84,7 @@ impl Default for BackendOptions {
 #[derive(Clone)]
 pub enum Backend {
     Sqlite(SqliteStore),
+    Postgres(PgStore),
 }
 
 impl Backend {
@@ -90,7 +92,10 @@ impl Backend {
     pub async fn open(url: &DatabaseUrl, options: BackendOptions) -> StoreResult<Self> {
         match url {
             DatabaseUrl::Sqlite(path) => Self::open_sqlite(path, options),
-            DatabaseUrl::Postgres(_) => Err(StoreError::backend("this build has no PostgreSQL backend")),
+            DatabaseUrl::Postgres(url) => {
+                let options = PgOptions { tracking_prefix: options.tracking_prefix, pool_size: options.connections.max(2) };
+                Ok(Self::Postgres(PgStore::connect(url, options).await?))
+            }
         }
     }
 
@@ -103,6 +108,7 @@ impl Backend {
     pub fn as_sqlite(&self) -> Option<&SqliteStore> {
         match self {
             Self::Sqlite(store) => Some(store),
+            Self::Postgres(_) => None,
         }
     }
 }
@@ -114,6 +120,7 @@ macro_rules! delegate {
             $(async fn $name(&self $(, $arg: $ty)*) -> $ret {
                 match self {
                     Self::Sqlite(store) => store.$name($($arg),*).await,
+                    Self::Postgres(store) => store.$name($($arg),*).await,
                 }
             })*
         })*
@@ -193,18 +200,21 @@ impl ClusterStore for Backend {
     async fn announce(&self, signal: Signal) -> StoreResult<()> {
         match self {
             Self::Sqlite(store) => store.announce(signal).await,
+            Self::Postgres(store) => store.announce(signal).await,
         }
     }
 
     fn subscribe_signals(&self) -> Option<tokio::sync::broadcast::Receiver<Signal>> {
         match self {
             Self::Sqlite(store) => store.subscribe_signals(),
+            Self::Postgres(store) => store.subscribe_signals(),
         }
     }
 
     async fn try_lock_job(&self, job: &'static str) -> StoreResult<Option<JobLock>> {
         match self {
             Self::Sqlite(store) => store.try_lock_job(job).await,
+            Self::Postgres(store) => store.try_lock_job(job).await,
         }
     }
 }

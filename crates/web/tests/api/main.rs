@@ -45,7 +45,7 @@ impl TestDb {
         let dir = tempfile::tempdir().unwrap();
         match std::env::var("MASHANGBAN_TEST_BACKEND").as_deref() {
             Ok("postgres") => {
-                let pg = mashangban_store_postgres::testing::TempDatabase::create().await;
+                let pg = mashangban_store_postgres::testing::TempDatabase::create().await.unwrap();
                 Self { url: DatabaseUrl::Postgres(pg.url().to_owned()), _dir: dir, _postgres: Some(pg) }
             }
             Ok("sqlite") | Err(_) => Self { url: DatabaseUrl::Sqlite(dir.path().join("test.db")), _dir: dir, _postgres: None },
