@@ -190,7 +190,7 @@ fn unit_body() -> Value {
 fn new_user_body() -> Value {
     object(
         json!({ "username": text("用户名（字母、数字、-_.）"), "display_name": text("姓名"), "role": { "enum": ["operator", "dispatcher", "handler", "unit_leader", "supervisor", "city_leader", "admin", "enterprise", "resident"] },
-                "unit": text("单位编码（工作人员必填）"), "phone": text("手机号"), "password": text("初始密码，至少8位") }),
+                "unit": text("单位编码（工作人员必填）"), "phone": text("手机号"), "credit_code": text("统一社会信用代码（仅企业账号，必填）"), "password": text("初始密码，至少8位") }),
         &["username", "display_name", "role", "password"],
     )
 }
@@ -301,7 +301,7 @@ pub fn operations() -> Vec<Operation> {
         op("put", "/api/v1/admin/units/{code}", "administration", "新增或修改单位", Roles(ADMIN), Json(unit_body), &["invalid_code", "text_required", "text_too_long", "invalid_unit_kind", "unknown_unit", "unit_cycle"]),
         op("post", "/api/v1/admin/units/{code}/active", "administration", "撤销或恢复单位", Roles(ADMIN), Json(active_body), &["unit_not_found", "unit_has_children", "parent_unit_inactive"]),
         op("get", "/api/v1/admin/users", "administration", "用户列表（手机号脱敏）", Roles(ADMIN), None, &[]),
-        op("post", "/api/v1/admin/users", "administration", "新增用户（含初始密码）", Roles(ADMIN), Json(new_user_body), &["invalid_code", "text_required", "invalid_role", "unknown_unit", "unit_required", "unit_not_allowed", "invalid_phone", "weak_password", "invalid_password", "username_taken"]),
+        op("post", "/api/v1/admin/users", "administration", "新增用户（含初始密码）", Roles(ADMIN), Json(new_user_body), &["invalid_code", "text_required", "invalid_role", "unknown_unit", "unit_required", "unit_not_allowed", "invalid_phone", "invalid_credit_code", "credit_code_required", "credit_code_not_allowed", "weak_password", "invalid_password", "username_taken"]),
         op("put", "/api/v1/admin/users/{username}/role", "administration", "修改用户角色与单位", Roles(ADMIN), Json(role_body), &["user_not_found", "invalid_role", "unknown_unit", "unit_required", "unit_not_allowed", "unit_inactive", "own_admin_role"]),
         op("put", "/api/v1/admin/users/{username}/disabled", "administration", "停用或启用用户", Roles(ADMIN), Json(disabled_body), &["user_not_found", "own_account"]),
         op("put", "/api/v1/admin/users/{username}/password", "administration", "重置用户密码", Roles(ADMIN), Json(password_body), &["user_not_found", "weak_password", "invalid_password"]),

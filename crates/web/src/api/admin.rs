@@ -10,7 +10,7 @@ use axum::routing::{get, post, put};
 use serde::{Deserialize, Serialize};
 
 use mashangban_domain::org::{Actor, Role, Unit, UnitKind};
-use mashangban_domain::validation::{Phone, mask_phone, required_text};
+use mashangban_domain::validation::{CreditCode, Phone, mask_phone, required_text};
 use mashangban_store::{Category, NewCategory, NewUnit, NewUser, Store, User};
 
 use crate::auth::{Auth, hash_password};
@@ -82,10 +82,9 @@ pub async fn save_unit<S: Store>(state: &AppState<S>, code: &str, body: UnitBody
         .units()
         .find(|u| u.code == body.parent.trim() && u.active)
         .ok_or_else(|| ApiError::invalid("unknown_unit", "上级单位不存在或已撤销"))?;
-    if let Some(existing) = org.units().find(|u| u.code == code) {
-        if org.subtree(existing.id).contains(&parent.id) {
-            return Err(ApiError::invalid("unit_cycle", "上级单位不能是本单位或其下级"));
-        }
+    let below_itself = org.units().find(|u| u.code == code).is_some_and(|u| org.subtree(u.id).contains(&parent.id));
+    if below_itself {
+        return Err(ApiError::invalid("unit_cycle", "上级单位不能是本单位或其下级"));
     }
     let new = NewUnit { code, name, short_name, kind, parent_code: Some(parent.code.clone()) };
     let unit = state.store.upsert_unit(new).await?;
@@ -186,6 +185,17 @@ fn check_role_unit(role: Role, unit_id: Option<i64>) -> ApiResult<()> {
     }
 }
 
+/// Enterprise accounts carry their enterprise's credit code (it decides what
+/// they see); no other account has one.
+fn credit_code_field(role: Role, value: Option<String>) -> ApiResult<Option<String>> {
+    match (role, blank_to_none(value)) {
+        (Role::Enterprise, Some(code)) => Ok(Some(CreditCode::parse(&code)?.as_str().to_owned())),
+        (Role::Enterprise, None) => Err(ApiError::invalid("credit_code_required", "企业账号须填写统一社会信用代码")),
+        (_, Some(_)) => Err(ApiError::invalid("credit_code_not_allowed", "只有企业账号填写统一社会信用代码")),
+        (_, None) => Ok(None),
+    }
+}
+
 fn password_field(password: &str) -> ApiResult<String> {
     if password.chars().count() < PASSWORD_MIN {
         return Err(ApiError::invalid("weak_password", format!("密码至少{PASSWORD_MIN}位")));
@@ -206,6 +216,9 @@ pub struct NewUserBody {
     pub unit: Option<String>,
     #[serde(default)]
     pub phone: Option<String>,
+    /// The enterprise's credit code, for enterprise accounts only.
+    #[serde(default)]
+    pub credit_code: Option<String>,
     /// The initial password (at least 8 characters).
     pub password: String,
 }
@@ -218,8 +231,9 @@ pub async fn create_user<S: Store>(state: &AppState<S>, body: NewUserBody) -> Ap
     let unit_id = unit_field(state, body.unit.as_deref())?;
     check_role_unit(role, unit_id)?;
     let phone = blank_to_none(body.phone).map(|p| Phone::parse(&p).map(|p| p.as_str().to_owned())).transpose()?;
+    let credit_code = credit_code_field(role, body.credit_code)?;
     let password_hash = password_field(&body.password)?;
-    let user = NewUser { username, display_name, role, unit_id, credit_code: None, phone, password_hash };
+    let user = NewUser { username, display_name, role, unit_id, credit_code, phone, password_hash };
     Ok(state.store.create_user(user).await?)
 }
 

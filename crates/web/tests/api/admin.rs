@@ -40,12 +40,16 @@ async fn only_administrators_open_or_post_any_admin_page() {
             assert_eq!(page(&app, path, &session).await.0, StatusCode::FORBIDDEN, "{who} GET {path}");
         }
         for path in POSTS {
-            assert_eq!(post_form(&app, path, &session, &[("active", "0")]).await.0, StatusCode::FORBIDDEN, "{who} POST {path}");
+            let form = [("active", "0"), ("disabled", "1"), ("password", "password-123"), ("role", "admin"), ("unit", "city")];
+            assert_eq!(post_form(&app, path, &session, &form).await.0, StatusCode::FORBIDDEN, "{who} POST {path}");
         }
     }
     let res = no_redirects().get(app.url("/admin/users")).send().await.unwrap();
     assert_eq!((res.status(), res.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/login"));
-    assert_eq!(app.store.find_user("operator").await.unwrap().unwrap().disabled, false, "nothing changed");
+    let operator = app.store.find_user("operator").await.unwrap().unwrap();
+    assert!(!operator.disabled && operator.role == mashangban_domain::org::Role::Operator, "nothing changed");
+    let (_, units) = app.get("/api/v1/units", None).await;
+    assert!(units.as_array().unwrap().iter().any(|u| u["code"] == "scjgj"), "no unit deactivated");
 
     let admin = app.login("admin").await;
     for path in PAGES.iter().skip(1) {
@@ -179,4 +183,49 @@ async fn units_categories_calendar_and_answers_change_through_the_pages() {
     assert!(html.contains("已被他人修改"));
     let (_, html) = page(&app, &path, &admin).await;
     assert!(html.contains("第二版答复。") && html.contains("可在“粤省事”查询本人名下不动产登记信息。"), "both versions shown");
+}
+
+#[tokio::test]
+async fn the_admin_api_takes_the_same_checks_as_the_pages() {
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    let account = |role: &str, unit: Option<&str>, credit_code: Option<&str>| {
+        json!({ "username": "acct", "display_name": "账号", "role": role, "unit": unit, "credit_code": credit_code, "password": PASSWORD })
+    };
+    let refused = [
+        (account("handler", None, None), "unit_required"),
+        (account("resident", Some("city"), None), "unit_not_allowed"),
+        (account("enterprise", None, None), "credit_code_required"),
+        (account("enterprise", None, Some("91350100M000100Y4A")), "invalid_credit_code"),
+        (account("handler", Some("scjgj"), Some(ENTERPRISE_CODE)), "credit_code_not_allowed"),
+        (account("handler", Some("nowhere"), None), "unknown_unit"),
+        (account("boss", Some("city"), None), "invalid_role"),
+    ];
+    for (body, code) in refused {
+        let (status, err) = app.post("/api/v1/admin/users", Some(&admin), body).await;
+        assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(code)));
+    }
+    let (status, _) = app.post("/api/v1/admin/users", Some(&app.login("supervisor").await), account("resident", None, None)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, created) = app.post("/api/v1/admin/users", Some(&admin), account("enterprise", None, Some(ENTERPRISE_CODE))).await;
+    assert_eq!((status, created["role"].as_str()), (StatusCode::CREATED, Some("enterprise")), "{created}");
+    let (status, err) = app.post("/api/v1/admin/users", Some(&admin), account("resident", None, None)).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("username_taken")));
+
+    // The enterprise account sees its enterprise's requests.
+    let (no, _) = app.submit(enterprise_complaint()).await;
+    let acct = app.login("acct").await;
+    assert_eq!(app.get(&format!("/api/v1/requests/{no}"), Some(&acct)).await.0, StatusCode::OK);
+
+    let path = "/api/v1/admin/users/admin/role";
+    let (status, err) = app.call(reqwest::Method::PUT, path, Some(&admin), Some(json!({ "role": "supervisor", "unit": "city" }))).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("own_admin_role")));
+    let (status, err) = app.call(reqwest::Method::PUT, "/api/v1/admin/units/sub", Some(&admin), Some(json!({ "name": "科", "kind": "subunit", "parent": "city" }))).await;
+    assert_eq!(status, StatusCode::OK, "{err}");
+    let (status, err) = app.call(reqwest::Method::PUT, "/api/v1/admin/units/city-x", Some(&admin), Some(json!({ "name": "市", "kind": "city", "parent": "city" }))).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_unit_kind")));
+    let (status, err) = app.call(reqwest::Method::PUT, "/api/v1/admin/units/scjgj", Some(&admin), Some(json!({ "name": "市市场监管局", "kind": "department", "parent": "scjgj" }))).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("unit_cycle")));
+    let (status, err) = app.call(reqwest::Method::PUT, "/api/v1/admin/categories/biz", Some(&admin), Some(json!({ "name": "企业", "parent": "biz.register" }))).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("category_cycle")));
 }

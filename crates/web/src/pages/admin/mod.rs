@@ -37,7 +37,7 @@ pub fn routes<S: Store>() -> Router<AppState<S>> {
         .route("/admin/calendar/import", post(calendar::import::<S>))
         .layer(DefaultBodyLimit::max(crate::api::calendar::IMPORT_LIMIT + 64 * 1024));
     Router::new()
-        .route("/admin", get(home::<S>))
+        .route("/admin", get(home))
         .route("/admin/org", get(org::page::<S>).post(org::save::<S>))
         .route("/admin/org/{code}/active", post(org::active::<S>))
         .route("/admin/users", get(users::page::<S>).post(users::create::<S>))
@@ -151,7 +151,7 @@ fn shown(e: ApiError) -> Result<(StatusCode, String), PageError> {
 }
 
 /// `GET /admin`: the first section.
-async fn home<S: Store>(auth: Auth) -> PageResult {
+async fn home(auth: Auth) -> PageResult {
     admin(&auth)?;
     Ok(Redirect::to("/admin/org").into_response())
 }

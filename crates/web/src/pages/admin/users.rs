@@ -47,6 +47,7 @@ pub struct NewUserForm {
     role: String,
     unit: String,
     phone: String,
+    credit_code: String,
     password: String,
 }
 
@@ -126,6 +127,7 @@ pub async fn create<S: Store>(State(state): State<AppState<S>>, auth: Auth, Form
         role: form.role.clone(),
         unit: Some(form.unit.clone()),
         phone: Some(form.phone.clone()),
+        credit_code: Some(form.credit_code.clone()),
         password: form.password.clone(),
     };
     match create_user(&state, body).await {
