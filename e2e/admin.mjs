@@ -10,66 +10,7 @@
 // Screenshots go to target/screenshots/. Any console error, page error,
 // failed request or HTTP error fails it.
 
-import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-
-const base = (process.argv[2] || 'http://127.0.0.1:8080').replace(/\/$/, '');
-const password = process.env.E2E_PASSWORD || 'mashangban-demo';
-const shots = fileURLToPath(new URL('../target/screenshots/', import.meta.url));
-const STORY_TIMEOUT_MS = 150_000;
-const STEP_TIMEOUT_MS = 15_000;
-
-const problems = [];
-const started = Date.now();
-
-function log(message) {
-  console.log(`  ✓ ${message} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-function watch(page, who) {
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`${who}: console error: ${msg.text()}`);
-  });
-  page.on('pageerror', (err) => problems.push(`${who}: page error: ${err.message}`));
-  page.on('requestfailed', (req) => {
-    problems.push(`${who}: request failed: ${req.method()} ${req.url()} ${req.failure()?.errorText || ''}`);
-  });
-  page.on('response', (res) => {
-    if (res.status() >= 400) problems.push(`${who}: HTTP ${res.status()} for ${res.request().method()} ${res.url()}`);
-  });
-  page.setDefaultTimeout(STEP_TIMEOUT_MS);
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: `${shots}${name}.png`, fullPage: true });
-}
-
-async function newPage(browser, who, options) {
-  const context = await browser.newContext({ locale: 'zh-CN', timezoneId: 'Asia/Shanghai', ...options });
-  const page = await context.newPage();
-  watch(page, who);
-  return page;
-}
-
-async function signIn(page, username) {
-  await page.goto(`${base}/login`);
-  await page.fill('#username', username);
-  await page.fill('#password', password);
-  await Promise.all([page.waitForURL(`${base}/work`), page.press('#password', 'Enter')]);
-}
-
-/// Submits a form by its button and waits for the page it leads to; a refusal fails.
-async function submit(page, button) {
-  await Promise.all([page.waitForEvent('framenavigated'), page.click(button)]);
-  await page.waitForLoadState();
-  const refused = page.locator('.notice.error');
-  if (await refused.count()) throw new Error(`${button} was refused: ${await refused.first().textContent()}`);
-}
+import { act, base, check, log, newPage, run, shot, signIn } from './harness.mjs';
 
 const ARTICLE = {
   title: '港澳台居民居住证怎么申领',
@@ -104,7 +45,7 @@ async function adminTour(browser) {
   await admin.fill('#article-body', ARTICLE.body);
   await admin.selectOption('#article-category', 'security.residence');
   await admin.fill('#article-keywords', ARTICLE.keywords);
-  await submit(admin, '#create-article');
+  await act(admin, '#create-article');
   check(/\/admin\/knowledge\/\d+/.test(admin.url()), `went to the new article (${admin.url()})`);
   check((await admin.locator('#revisions li').count()) === 1, 'its first version is recorded');
   await Promise.all([admin.waitForURL(`${base}/admin/knowledge`), admin.click('nav.tabs >> text=知识库')]);
@@ -131,47 +72,35 @@ async function operatorCall(browser) {
   await shot(operator, 'console-knowledge');
   log('suggested standard answer picked while typing');
 
-  await submit(operator, '#do-intake');
+  await act(operator, '#do-intake');
   const answer = await operator.locator('#direct-close-answer').inputValue();
   check(answer.startsWith(ARTICLE.body) && /【标准答复 #\d+ 第1版】$/.test(answer), `the answer is filled with the article (${answer})`);
   const no = (await operator.locator('#done-no').textContent()).trim();
-  await submit(operator, '#do-direct-close');
+  await act(operator, '#do-direct-close');
   check(operator.url().endsWith(`/work/${no}`), 'back to the request');
   check((await operator.locator('table.history tr[data-kind="directly_closed"]').textContent()).includes('【标准答复 #'), 'the history cites the answer');
   log(`consultation ${no} closed directly with the standard answer`);
   await operator.context().close();
 }
 
+/// On a phone screen no admin page is wider than the screen (wide tables scroll inside their box).
+async function phoneWidth(browser) {
+  const phone = await newPage(browser, 'admin on a phone', { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  await signIn(phone, 'admin');
+  for (const path of ['/admin/org', '/admin/users', '/admin/categories', '/admin/rules', '/admin/calendar', '/admin/knowledge']) {
+    await phone.goto(`${base}${path}`);
+    const [scroll, width] = await phone.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    check(scroll <= width, `${path} is ${scroll}px wide on a ${width}px screen`);
+  }
+  await shot(phone, 'admin-knowledge-phone');
+  log('every admin page fits a phone screen');
+  await phone.context().close();
+}
+
 async function story(browser) {
   await adminTour(browser);
+  await phoneWidth(browser);
   await operatorCall(browser);
 }
 
-async function main() {
-  mkdirSync(shots, { recursive: true });
-  const timer = setTimeout(() => {
-    console.error(`admin story: timed out after ${STORY_TIMEOUT_MS / 1000} s`);
-    process.exit(1);
-  }, STORY_TIMEOUT_MS);
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-  let failed = false;
-  try {
-    await story(browser);
-  } catch (err) {
-    failed = true;
-    console.error(`admin story failed: ${err.stack || err}`);
-  } finally {
-    await browser.close();
-    clearTimeout(timer);
-  }
-  for (const p of problems) console.error(`problem: ${p}`);
-  if (failed || problems.length) process.exit(1);
-  console.log(`admin story passed; screenshots in ${shots}`);
-}
-
-main();
+run('admin story', story);

@@ -78,18 +78,29 @@ impl ArticleInput {
     pub fn validated(self) -> Result<Self, DomainError> {
         let title = required_text("标题", &self.title, TITLE_MAX)?;
         let body = required_text("答复内容", &self.body, BODY_MAX)?;
-        let mut keywords: Vec<String> = Vec::new();
-        for word in self.keywords.iter().map(|k| k.trim()).filter(|k| !k.is_empty()) {
-            let word = required_text("关键词", word, KEYWORD_MAX)?;
-            if !keywords.contains(&word) {
-                keywords.push(word);
-            }
-        }
-        if keywords.len() > KEYWORDS_MAX {
-            return Err(DomainError::invalid("too_many_keywords", format!("关键词不能超过{KEYWORDS_MAX}个")));
-        }
+        let keywords = clean_keywords(&self.keywords)?;
         Ok(Self { title, body, category_id: self.category_id, keywords })
     }
+}
+
+/// Keywords (of an article or a category) trimmed, blanks and repeats
+/// dropped, each at most [`KEYWORD_MAX`] characters, at most [`KEYWORDS_MAX`].
+///
+/// # Errors
+///
+/// `text_too_long`, `invalid_text` or `too_many_keywords`.
+pub fn clean_keywords(words: &[String]) -> Result<Vec<String>, DomainError> {
+    let mut keywords: Vec<String> = Vec::new();
+    for word in words.iter().map(|k| k.trim()).filter(|k| !k.is_empty()) {
+        let word = required_text("关键词", word, KEYWORD_MAX)?;
+        if !keywords.contains(&word) {
+            keywords.push(word);
+        }
+    }
+    if keywords.len() > KEYWORDS_MAX {
+        return Err(DomainError::invalid("too_many_keywords", format!("关键词不能超过{KEYWORDS_MAX}个")));
+    }
+    Ok(keywords)
 }
 
 /// Who changes the knowledge base and when.

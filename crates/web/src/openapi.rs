@@ -305,7 +305,7 @@ pub fn operations() -> Vec<Operation> {
         op("put", "/api/v1/admin/users/{username}/role", "administration", "修改用户角色与单位", Roles(ADMIN), Json(role_body), &["user_not_found", "invalid_role", "unknown_unit", "unit_required", "unit_not_allowed", "unit_inactive", "own_admin_role"]),
         op("put", "/api/v1/admin/users/{username}/disabled", "administration", "停用或启用用户", Roles(ADMIN), Json(disabled_body), &["user_not_found", "own_account"]),
         op("put", "/api/v1/admin/users/{username}/password", "administration", "重置用户密码", Roles(ADMIN), Json(password_body), &["user_not_found", "weak_password", "invalid_password"]),
-        op("put", "/api/v1/admin/categories/{code}", "administration", "新增或修改事项分类与派单目录", Roles(ADMIN), Json(category_body), &["invalid_code", "text_required", "text_too_long", "unknown_category", "unknown_unit", "category_cycle"]),
+        op("put", "/api/v1/admin/categories/{code}", "administration", "新增或修改事项分类与派单目录", Roles(ADMIN), Json(category_body), &["invalid_code", "text_required", "text_too_long", "too_many_keywords", "unknown_category", "unknown_unit", "category_cycle"]),
     ];
     ops.sort_by(|a, b| (a.path, a.method).cmp(&(b.path, b.method)));
     ops

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use mashangban_domain::org::{Actor, Role, Unit, UnitKind};
 use mashangban_domain::validation::{CreditCode, Phone, mask_phone, required_text};
-use mashangban_store::{Category, NewCategory, NewUnit, NewUser, Store, User};
+use mashangban_store::{Category, NewCategory, NewUnit, NewUser, Store, User, clean_keywords};
 
 use crate::auth::{Auth, hash_password};
 use crate::error::{ApiError, ApiResult};
@@ -363,13 +363,7 @@ pub async fn save_category<S: Store>(state: &AppState<S>, code: &str, body: Cate
     }
     let lead_unit_code = blank_to_none(body.lead_unit);
     unit_field(state, lead_unit_code.as_deref())?;
-    let mut keywords: Vec<String> = Vec::new();
-    for word in body.keywords.iter().map(|k| k.trim()).filter(|k| !k.is_empty()) {
-        let word = required_text("关键词", word, 30)?;
-        if !keywords.contains(&word) {
-            keywords.push(word);
-        }
-    }
+    let keywords = clean_keywords(&body.keywords)?;
     let category = state.store.upsert_category(NewCategory { code, name, parent_code, lead_unit_code, keywords }).await?;
     state.reload().await?;
     Ok(category)

@@ -106,16 +106,10 @@ pub fn revision_view<S: Store>(state: &AppState<S>, r: ArticleRevision) -> Revis
 
 // ---- reading (staff) -------------------------------------------------------------
 
+/// Staff (people or tokens); enterprise and resident accounts are refused.
 fn staff(auth: &Auth) -> ApiResult<&Actor> {
-    auth.require_role(&[
-        Role::Operator,
-        Role::Dispatcher,
-        Role::Handler,
-        Role::UnitLeader,
-        Role::Supervisor,
-        Role::CityLeader,
-        Role::Admin,
-    ])
+    let actor = auth.require_login()?;
+    if actor.role().is_some_and(Role::is_staff) { Ok(actor) } else { Err(ApiError::forbidden("您的角色无权执行此操作")) }
 }
 
 fn admin(auth: &Auth) -> ApiResult<&Actor> {
