@@ -211,7 +211,8 @@ impl KnowledgeStore for SqliteStore {
 }
 
 /// `?1 … ?n` are the terms, `?n+1` the limit. Keywords are matched in their
-/// JSON text, and Latin terms without regard to case.
+/// JSON text, and Latin terms without regard to case. Articles scoring under
+/// a quarter of the best one are noise (a common pair such as 工作) and left out.
 fn search_sql(terms: usize) -> String {
     let score: Vec<String> = (1..=terms)
         .map(|i| {
@@ -221,8 +222,11 @@ fn search_sql(terms: usize) -> String {
         })
         .collect();
     format!(
-        "SELECT {ARTICLE_COLUMNS} FROM (SELECT *, {} AS score FROM knowledge_articles WHERE active = 1)
-         WHERE score > 0 ORDER BY score DESC, title, id LIMIT ?{}",
+        "SELECT {ARTICLE_COLUMNS} FROM (
+            SELECT *, MAX(score) OVER () AS best FROM (
+                SELECT *, {} AS score FROM knowledge_articles WHERE active = 1
+            ) WHERE score > 0
+         ) WHERE score * 4 >= best ORDER BY score DESC, title, id LIMIT ?{}",
         score.join(" + "),
         terms + 1
     )

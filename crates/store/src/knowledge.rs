@@ -182,7 +182,8 @@ pub trait KnowledgeStore {
 
     /// Active articles matching the caller's words ([`search_terms`]), best
     /// first: each term found in the title counts 3, in the keywords 2, in
-    /// the answer 1; ties by title. At most `limit`.
+    /// the answer 1; ties by title. Articles scoring less than a quarter of
+    /// the best are left out. At most `limit`.
     fn search_articles(&self, query: &str, limit: u32) -> impl Future<Output = StoreResult<Vec<Article>>> + Send;
 }
 
