@@ -94,3 +94,76 @@
     }
   });
 })();
+
+// Standard answers (知识库): as the operator types the caller's question
+// (标题, 内容), matching standard answers are fetched through
+// GET /api/v1/knowledge?q= and listed beside the form (text only). Picking
+// one shows its text and records its id in the hidden field `article`, so
+// after 受理 the console fills the direct close (直接办结) with it.
+(function () {
+  'use strict';
+  var box = document.getElementById('suggestions');
+  var title = document.getElementById('title');
+  var content = document.getElementById('content');
+  var picked = document.getElementById('article');
+  if (!box || !title || !content || !picked) return;
+  var timer = null;
+  var asked = '';
+
+  function hint(text) {
+    var p = document.createElement('p');
+    p.className = 'hint';
+    p.textContent = text;
+    return p;
+  }
+
+  function show(articles) {
+    box.textContent = '';
+    if (!articles.length) {
+      box.appendChild(hint('没有匹配的标准答复。'));
+      return;
+    }
+    var ul = document.createElement('ul');
+    ul.className = 'suggestions';
+    var preview = document.createElement('p');
+    preview.className = 'preview';
+    preview.hidden = true;
+    articles.forEach(function (a) {
+      var li = document.createElement('li');
+      var b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'suggestion';
+      b.textContent = a.title;
+      b.setAttribute('aria-pressed', String(picked.value === String(a.id)));
+      b.addEventListener('click', function () {
+        var on = picked.value !== String(a.id);
+        picked.value = on ? String(a.id) : '';
+        ul.querySelectorAll('button').forEach(function (x) { x.setAttribute('aria-pressed', 'false'); });
+        b.setAttribute('aria-pressed', String(on));
+        preview.hidden = !on;
+        preview.textContent = on ? a.body + '\n' + a.citation : '';
+      });
+      li.appendChild(b);
+      ul.appendChild(li);
+    });
+    box.append(ul, preview);
+  }
+
+  function search() {
+    var q = (title.value + ' ' + content.value).trim().slice(0, 200);
+    if (q === asked) return;
+    asked = q;
+    if (q.length < 2) return;
+    fetch('/api/v1/knowledge?q=' + encodeURIComponent(q), { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      .then(function (res) { return res.ok ? res.json() : []; })
+      .then(function (articles) { if (asked === q) show(articles); })
+      .catch(function () { box.textContent = ''; box.appendChild(hint('标准答复查询失败，请稍后再试。')); });
+  }
+
+  function later() {
+    clearTimeout(timer);
+    timer = setTimeout(search, 300);
+  }
+  title.addEventListener('input', later);
+  content.addEventListener('input', later);
+})();

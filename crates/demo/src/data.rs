@@ -17,6 +17,8 @@ use crate::DemoError;
 pub(crate) const ORG_FILE: &str = "org.toml";
 pub(crate) const CATEGORIES_FILE: &str = "categories.toml";
 pub(crate) const REQUESTS_FILE: &str = "requests.toml";
+/// Optional: a city without it has no standard answers to seed.
+pub(crate) const KNOWLEDGE_FILE: &str = "knowledge.toml";
 
 /// The placeholders the generator fills in request texts.
 pub(crate) const PLACEHOLDERS: [&str; 6] = ["企业", "镇街", "地址", "姓名", "日期", "金额"];
@@ -53,6 +55,25 @@ pub(crate) struct CategoryDef {
     pub lead: Option<String>,
     #[serde(default)]
     pub keywords: Vec<String>,
+}
+
+/// A standard answer of `knowledge.toml` (知识库).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ArticleDef {
+    pub title: String,
+    pub body: String,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct KnowledgeFile {
+    #[serde(rename = "article", default)]
+    articles: Vec<ArticleDef>,
 }
 
 /// The request texts of one leaf category. `titles[i]` goes with `contents[i]`,
@@ -107,6 +128,7 @@ pub struct DemoData {
     /// Parents before children.
     pub(crate) categories: Vec<CategoryDef>,
     pub(crate) text: TextMaterial,
+    pub(crate) articles: Vec<ArticleDef>,
 }
 
 impl DemoData {
@@ -116,7 +138,8 @@ impl DemoData {
             include_str!("../data/org.toml"),
             include_str!("../data/categories.toml"),
             include_str!("../data/requests.toml"),
-        )
+        )?
+        .with_knowledge(include_str!("../data/knowledge.toml"))
     }
 
     /// Reads `org.toml`, `categories.toml` and `requests.toml` from a
@@ -127,7 +150,20 @@ impl DemoData {
             std::fs::read_to_string(&path)
                 .map_err(|e| DemoError(format!("读取演示数据文件 {} 失败：{e}", path.display())))
         };
-        Self::parse(&read(ORG_FILE)?, &read(CATEGORIES_FILE)?, &read(REQUESTS_FILE)?)
+        let data = Self::parse(&read(ORG_FILE)?, &read(CATEGORIES_FILE)?, &read(REQUESTS_FILE)?)?;
+        if dir.join(KNOWLEDGE_FILE).exists() { data.with_knowledge(&read(KNOWLEDGE_FILE)?) } else { Ok(data) }
+    }
+
+    /// Adds the standard answers of `knowledge.toml`; each category must exist.
+    pub(crate) fn with_knowledge(mut self, knowledge: &str) -> Result<Self, DemoError> {
+        let file: KnowledgeFile = toml::from_str(knowledge).map_err(|e| toml_error(KNOWLEDGE_FILE, &e))?;
+        for a in &file.articles {
+            if let Some(code) = a.category.as_deref().filter(|c| self.category(c).is_none()) {
+                return Err(data_error(KNOWLEDGE_FILE, format!("标准答复「{}」的分类「{code}」不存在", a.title)));
+            }
+        }
+        self.articles = file.articles;
+        Ok(self)
     }
 
     /// Parses and checks the three files' contents.
@@ -142,7 +178,7 @@ impl DemoData {
             topo_sort(categories.categories, |c| &c.code, |c| c.parent.as_deref(), CATEGORIES_FILE, "分类")?;
         check_categories(&categories, &units)?;
         check_text(&text, &categories)?;
-        Ok(Self { units, categories, text })
+        Ok(Self { units, categories, text, articles: Vec::new() })
     }
 
     pub(crate) fn unit(&self, code: &str) -> Option<&UnitDef> {

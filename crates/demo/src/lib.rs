@@ -14,10 +14,10 @@ mod text;
 use std::collections::HashMap;
 use std::fmt;
 
-use mashangban_domain::org::{Role, UnitKind};
+use mashangban_domain::org::{Actor, Role, UnitKind};
 use mashangban_domain::time::Instant;
 use mashangban_domain::validation::CreditCode;
-use mashangban_store::{NewCategory, NewUnit, NewUser, Store};
+use mashangban_store::{ArticleAuthor, ArticleInput, NewCategory, NewUnit, NewUser, Store};
 
 pub use data::DemoData;
 
@@ -119,6 +119,26 @@ pub async fn load_org_and_catalog<S: Store>(store: &S, data: &DemoData) -> Resul
             })
             .await
             .map_err(|e| DemoError(format!("写入事项分类「{}」（{}）失败：{e}", c.name, c.code)))?;
+    }
+    load_knowledge(store, data).await
+}
+
+/// Stores the standard answers (知识库) of the demo data if the store has
+/// none yet (idempotent), as the platform itself.
+pub async fn load_knowledge<S: Store>(store: &S, data: &DemoData) -> Result<(), DemoError> {
+    let existing = store.list_articles().await.map_err(|e| DemoError(format!("读取知识库失败：{e}")))?;
+    if !existing.is_empty() {
+        return Ok(());
+    }
+    let categories = store.list_categories().await.map_err(|e| DemoError(format!("读取事项分类失败：{e}")))?;
+    let author = ArticleAuthor::new(&Actor::System, mashangban_domain::time::now());
+    for a in &data.articles {
+        let category_id = a.category.as_deref().and_then(|code| categories.iter().find(|c| c.code == code)).map(|c| c.id);
+        let input = ArticleInput { title: a.title.clone(), body: a.body.clone(), category_id, keywords: a.keywords.clone() };
+        store
+            .create_article(input, author.clone())
+            .await
+            .map_err(|e| DemoError(format!("写入标准答复「{}」失败：{e}", a.title)))?;
     }
     Ok(())
 }

@@ -1,9 +1,9 @@
 //! The org tree, users, sessions and API tokens in SQLite.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use mashangban_domain::DomainError;
-use mashangban_domain::org::{Role, Unit};
+use mashangban_domain::org::{Role, Unit, UnitId};
 use mashangban_domain::time::Instant;
 use mashangban_store::{ApiToken, NewApiToken, NewSession, NewUnit, NewUser, OrgStore, StoreResult, User};
 
@@ -51,6 +51,28 @@ impl OrgStore for SqliteStore {
                 let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
                 let units = stmt.query_map([], rows::unit).map_err(db_err)?.collect::<Result<_, _>>();
                 units.map_err(db_err)
+            })
+            .await
+    }
+
+    async fn set_unit_active(&self, code: &str, active: bool) -> StoreResult<Unit> {
+        let code = code.to_owned();
+        self.db
+            .write(move |conn| {
+                let sql = format!("SELECT {} FROM units WHERE code = ?1", rows::UNIT_COLUMNS);
+                let unit = conn
+                    .query_row(&sql, [&code], rows::unit)
+                    .optional()
+                    .map_err(db_err)?
+                    .ok_or_else(|| DomainError::not_found("unit_not_found", format!("单位「{code}」不存在")))?;
+                if !active && has_active_children(conn, unit.id)? {
+                    return Err(DomainError::conflict("unit_has_children", format!("「{}」下还有在用的单位，请先撤销下级单位", unit.name)).into());
+                }
+                if active && !parent_active(conn, unit.parent_id)? {
+                    return Err(DomainError::conflict("parent_unit_inactive", "上级单位已撤销，请先恢复上级单位").into());
+                }
+                conn.execute("UPDATE units SET active = ?2 WHERE id = ?1", params![unit.id, active]).map_err(db_err)?;
+                Ok(Unit { active, ..unit })
             })
             .await
     }
@@ -149,6 +171,28 @@ impl OrgStore for SqliteStore {
                     .map_err(db_err)?;
                 }
                 Ok(())
+            })
+            .await
+    }
+
+    async fn set_user_role(&self, username: &str, role: Role, unit_id: Option<UnitId>) -> StoreResult<User> {
+        let username = username.to_owned();
+        self.db
+            .write(move |conn| {
+                check_role_unit(conn, role, unit_id)?;
+                let n = conn
+                    .execute(
+                        "UPDATE users SET role = ?2, unit_id = ?3 WHERE username = ?1",
+                        params![username, role.as_str(), unit_id],
+                    )
+                    .map_err(db_err)?;
+                if n == 0 {
+                    return Err(unknown_user(&username).into());
+                }
+                conn.execute("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?1)", [&username])
+                    .map_err(db_err)?;
+                let sql = format!("SELECT {} FROM users WHERE username = ?1", rows::USER_COLUMNS);
+                conn.query_row(&sql, [&username], rows::user).map_err(db_err)
             })
             .await
     }
@@ -259,6 +303,36 @@ impl OrgStore for SqliteStore {
                 Ok(())
             })
             .await
+    }
+}
+
+fn has_active_children(conn: &Connection, id: UnitId) -> StoreResult<bool> {
+    conn.query_row("SELECT EXISTS (SELECT 1 FROM units WHERE parent_id = ?1 AND active = 1)", [id], |r| r.get(0))
+        .map_err(db_err)
+}
+
+fn parent_active(conn: &Connection, parent_id: Option<UnitId>) -> StoreResult<bool> {
+    let Some(parent_id) = parent_id else { return Ok(true) };
+    conn.query_row("SELECT active FROM units WHERE id = ?1", [parent_id], |r| r.get(0)).map_err(db_err)
+}
+
+/// Staff hold a role in an active unit; enterprise and resident accounts belong to none.
+fn check_role_unit(conn: &Connection, role: Role, unit_id: Option<UnitId>) -> StoreResult<()> {
+    match (role.is_staff(), unit_id) {
+        (true, None) => Err(DomainError::invalid("unit_required", "工作人员必须属于一个单位").into()),
+        (false, Some(_)) => Err(DomainError::invalid("unit_not_allowed", "企业和群众账号不属于任何单位").into()),
+        (false, None) => Ok(()),
+        (true, Some(id)) => {
+            let active: Option<bool> = conn
+                .query_row("SELECT active FROM units WHERE id = ?1", [id], |r| r.get(0))
+                .optional()
+                .map_err(db_err)?;
+            match active {
+                Some(true) => Ok(()),
+                Some(false) => Err(DomainError::invalid("unit_inactive", "所属单位已撤销").into()),
+                None => Err(DomainError::invalid("unknown_unit", "所属单位不存在").into()),
+            }
+        }
     }
 }
 

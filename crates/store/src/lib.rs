@@ -9,6 +9,7 @@ pub mod backend;
 mod calendar;
 mod cluster;
 mod error;
+mod knowledge;
 mod notifications;
 mod scoring;
 mod types;
@@ -16,6 +17,7 @@ mod types;
 pub use calendar::*;
 pub use cluster::*;
 pub use error::StoreError;
+pub use knowledge::*;
 pub use notifications::*;
 pub use scoring::*;
 pub use types::*;
@@ -23,7 +25,7 @@ pub use types::*;
 use std::future::Future;
 
 use mashangban_domain::lifecycle::Action;
-use mashangban_domain::org::{Actor, Scope, Unit};
+use mashangban_domain::org::{Actor, Role, Scope, Unit, UnitId};
 use mashangban_domain::request::{AttachmentId, Event, NewRequest, Request, RequestId};
 use mashangban_domain::time::Instant;
 use mashangban_domain::time_limit::{Rule, RuleSet};
@@ -35,6 +37,10 @@ pub trait OrgStore {
     /// Creates or updates a unit by its code.
     fn upsert_unit(&self, unit: NewUnit) -> impl Future<Output = StoreResult<Unit>> + Send;
     fn list_units(&self) -> impl Future<Output = StoreResult<Vec<Unit>>> + Send;
+    /// Deactivates (撤销) or reactivates a unit by its code. A unit with
+    /// active units below it cannot be deactivated (`409 unit_has_children`).
+    /// Inactive units are offered nowhere; their history stays.
+    fn set_unit_active(&self, code: &str, active: bool) -> impl Future<Output = StoreResult<Unit>> + Send;
 
     fn create_user(&self, user: NewUser) -> impl Future<Output = StoreResult<User>> + Send;
     fn find_user(&self, username: &str) -> impl Future<Output = StoreResult<Option<User>>> + Send;
@@ -42,6 +48,15 @@ pub trait OrgStore {
     fn set_password(&self, username: &str, password_hash: String) -> impl Future<Output = StoreResult<()>> + Send;
     /// Disables or re-enables a user; disabling ends their sessions.
     fn set_user_disabled(&self, username: &str, disabled: bool) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Changes a user's role and unit (staff roles need a unit, accounts have
+    /// none: `422 unit_required` / `unit_not_allowed`); ends their sessions so
+    /// the new role applies at the next sign-in.
+    fn set_user_role(
+        &self,
+        username: &str,
+        role: Role,
+        unit_id: Option<UnitId>,
+    ) -> impl Future<Output = StoreResult<User>> + Send;
 
     fn create_session(&self, session: NewSession) -> impl Future<Output = StoreResult<()>> + Send;
     /// The enabled user of an unexpired session.
@@ -112,6 +127,7 @@ pub trait Store:
     + CatalogStore
     + RequestStore
     + TimeLimitStore
+    + KnowledgeStore
     + CalendarStore
     + ScoringStore
     + NotificationStore
@@ -128,6 +144,7 @@ impl<T> Store for T where
         + CatalogStore
         + RequestStore
         + TimeLimitStore
+        + KnowledgeStore
         + CalendarStore
         + ScoringStore
         + NotificationStore

@@ -153,6 +153,67 @@ fn email_body() -> Value {
     object(json!({ "email": text("电子邮箱；空字符串清除") }), &["email"])
 }
 
+fn article_body() -> Value {
+    object(
+        json!({ "title": { "type": "string", "maxLength": 100 }, "body": { "type": "string", "maxLength": 3900, "description": "标准答复正文" },
+                "category": text("分类编码（可选）"), "keywords": { "type": "array", "items": { "type": "string" }, "maxItems": 20 } }),
+        &["title", "body"],
+    )
+}
+
+fn article_update_body() -> Value {
+    let mut body = article_body();
+    if let Some(props) = body.get_mut("properties").and_then(Value::as_object_mut) {
+        props.insert("version".into(), json!({ "type": "integer", "description": "修改所依据的版本（乐观锁）" }));
+    }
+    if let Some(required) = body.get_mut("required").and_then(Value::as_array_mut) {
+        required.push(json!("version"));
+    }
+    body
+}
+
+fn article_active_body() -> Value {
+    object(json!({ "version": { "type": "integer" }, "active": { "type": "boolean", "description": "false 停用，true 恢复" } }), &["version", "active"])
+}
+
+fn active_body() -> Value {
+    object(json!({ "active": { "type": "boolean", "description": "false 撤销，true 恢复" } }), &["active"])
+}
+
+fn unit_body() -> Value {
+    object(
+        json!({ "name": text("单位全称"), "short_name": text("简称"), "kind": { "enum": ["department", "town", "subunit"] }, "parent": text("上级单位编码") }),
+        &["name", "kind", "parent"],
+    )
+}
+
+fn new_user_body() -> Value {
+    object(
+        json!({ "username": text("用户名（字母、数字、-_.）"), "display_name": text("姓名"), "role": { "enum": ["operator", "dispatcher", "handler", "unit_leader", "supervisor", "city_leader", "admin", "enterprise", "resident"] },
+                "unit": text("单位编码（工作人员必填）"), "phone": text("手机号"), "credit_code": text("统一社会信用代码（仅企业账号，必填）"), "password": text("初始密码，至少8位") }),
+        &["username", "display_name", "role", "password"],
+    )
+}
+
+fn role_body() -> Value {
+    object(json!({ "role": text("角色"), "unit": text("单位编码（工作人员必填）") }), &["role"])
+}
+
+fn disabled_body() -> Value {
+    object(json!({ "disabled": { "type": "boolean" } }), &["disabled"])
+}
+
+fn password_body() -> Value {
+    object(json!({ "password": text("新密码，至少8位") }), &["password"])
+}
+
+fn category_body() -> Value {
+    object(
+        json!({ "name": text("分类名称"), "parent": text("上级分类编码"), "lead_unit": text("默认承办单位编码（派单目录）"), "keywords": { "type": "array", "items": { "type": "string" } } }),
+        &["name"],
+    )
+}
+
 const LIST_QUERY: &[(&str, &str)] = &[
     ("state", "状态，逗号分隔"),
     ("kind", "诉求类型"),
@@ -231,6 +292,20 @@ pub fn operations() -> Vec<Operation> {
         op("post", "/api/v1/admin/webhooks", "notifications", "新增 Webhook", Roles(ADMIN), Json(webhook_body), &["invalid_url"]),
         op("delete", "/api/v1/admin/webhooks/{id}", "notifications", "删除 Webhook", Roles(ADMIN), None, &["webhook_not_found"]),
         op("put", "/api/v1/admin/users/{username}/email", "notifications", "设置用户电子邮箱", Roles(ADMIN), Json(email_body), &["user_not_found", "invalid_email"]),
+        Operation { query: &[("q", "来电人问题中的词语；为空时列出全部")], ..op("get", "/api/v1/knowledge", "knowledge", "检索或列出标准答复", Roles(STAFF), None, &["invalid_parameter", "unknown_parameter"]) },
+        op("post", "/api/v1/knowledge", "knowledge", "新增标准答复", Roles(ADMIN), Json(article_body), &["text_required", "text_too_long", "invalid_text", "too_many_keywords", "unknown_category"]),
+        op("get", "/api/v1/knowledge/{id}", "knowledge", "某条标准答复", Roles(STAFF), None, &["article_not_found"]),
+        op("put", "/api/v1/knowledge/{id}", "knowledge", "修改标准答复（保存为新版本）", Roles(ADMIN), Json(article_update_body), &["article_not_found", "article_changed", "text_required", "text_too_long", "invalid_text", "too_many_keywords", "unknown_category"]),
+        op("get", "/api/v1/knowledge/{id}/revisions", "knowledge", "标准答复的全部版本", Roles(STAFF), None, &["article_not_found"]),
+        op("post", "/api/v1/knowledge/{id}/active", "knowledge", "停用或恢复标准答复", Roles(ADMIN), Json(article_active_body), &["article_not_found", "article_changed"]),
+        op("put", "/api/v1/admin/units/{code}", "administration", "新增或修改单位", Roles(ADMIN), Json(unit_body), &["invalid_code", "text_required", "text_too_long", "invalid_unit_kind", "unknown_unit", "unit_cycle"]),
+        op("post", "/api/v1/admin/units/{code}/active", "administration", "撤销或恢复单位", Roles(ADMIN), Json(active_body), &["unit_not_found", "unit_has_children", "parent_unit_inactive"]),
+        op("get", "/api/v1/admin/users", "administration", "用户列表（手机号脱敏）", Roles(ADMIN), None, &[]),
+        op("post", "/api/v1/admin/users", "administration", "新增用户（含初始密码）", Roles(ADMIN), Json(new_user_body), &["invalid_code", "text_required", "invalid_role", "unknown_unit", "unit_required", "unit_not_allowed", "invalid_phone", "invalid_credit_code", "credit_code_required", "credit_code_not_allowed", "weak_password", "invalid_password", "username_taken"]),
+        op("put", "/api/v1/admin/users/{username}/role", "administration", "修改用户角色与单位", Roles(ADMIN), Json(role_body), &["user_not_found", "invalid_role", "unknown_unit", "unit_required", "unit_not_allowed", "unit_inactive", "own_admin_role"]),
+        op("put", "/api/v1/admin/users/{username}/disabled", "administration", "停用或启用用户", Roles(ADMIN), Json(disabled_body), &["user_not_found", "own_account"]),
+        op("put", "/api/v1/admin/users/{username}/password", "administration", "重置用户密码", Roles(ADMIN), Json(password_body), &["user_not_found", "weak_password", "invalid_password"]),
+        op("put", "/api/v1/admin/categories/{code}", "administration", "新增或修改事项分类与派单目录", Roles(ADMIN), Json(category_body), &["invalid_code", "text_required", "text_too_long", "too_many_keywords", "unknown_category", "unknown_unit", "category_cycle"]),
     ];
     ops.sort_by(|a, b| (a.path, a.method).cmp(&(b.path, b.method)));
     ops

@@ -196,19 +196,19 @@ fn year_param(year: &str) -> ApiResult<i32> {
 pub struct YearInput {
     /// Optional; when given it must be the year of the path.
     #[serde(default)]
-    year: Option<i32>,
+    pub year: Option<i32>,
     #[serde(default)]
-    notice: Option<String>,
-    holidays: Vec<DayInput>,
+    pub notice: Option<String>,
+    pub holidays: Vec<DayInput>,
     #[serde(default)]
-    makeup_workdays: Vec<DayInput>,
+    pub makeup_workdays: Vec<DayInput>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DayInput {
-    date: String,
-    name: String,
+    pub date: String,
+    pub name: String,
 }
 
 impl YearInput {
@@ -236,8 +236,19 @@ async fn put_year<S: Store>(
     Path(year): Path<String>,
     JsonBody(input): JsonBody<YearInput>,
 ) -> ApiResult<Json<ChangeView>> {
-    let author = admin(&state, &auth, CalendarSource::Json)?;
-    let year = input.into_year(year_param(&year)?)?;
+    Ok(Json(replace_year(&state, &auth, &year, input, CalendarSource::Json).await?))
+}
+
+/// Replaces one year (administrators); the API and the admin page both call this.
+pub async fn replace_year<S: Store>(
+    state: &AppState<S>,
+    auth: &Auth,
+    year: &str,
+    input: YearInput,
+    source: CalendarSource,
+) -> ApiResult<ChangeView> {
+    let author = admin(state, auth, source)?;
+    let year = input.into_year(year_param(year)?)?;
     if year.holidays.is_empty() {
         return Err(ApiError::invalid(
             codes::INVALID_CALENDAR,
@@ -247,12 +258,12 @@ async fn put_year<S: Store>(
     let changes = state.store.replace_calendar_years(vec![year], author).await?;
     state.changed(Signal::CalendarChanged).await?;
     let change = changes.into_iter().next().ok_or_else(ApiError::internal)?;
-    Ok(Json(change_view(change)))
+    Ok(change_view(change))
 }
 
 #[derive(Serialize)]
 pub struct ImportAnswer {
-    years: Vec<i32>,
+    pub years: Vec<i32>,
     changes: Vec<ChangeView>,
 }
 
@@ -263,15 +274,24 @@ async fn import<S: Store>(
     auth: Auth,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Json<ImportAnswer>> {
+    Ok(Json(import_upload(&state, &auth, multipart).await?))
+}
+
+/// Imports the uploaded file (administrators); the API and the admin page both call this.
+pub async fn import_upload<S: Store>(
+    state: &AppState<S>,
+    auth: &Auth,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<ImportAnswer> {
     auth.require_role(&[Role::Admin])?;
     let multipart = multipart.map_err(|_| malformed_multipart())?;
     let bytes = read_file(multipart).await?;
     let (years, source) = calendar::parse_import(&bytes)?;
-    let author = admin(&state, &auth, source)?;
+    let author = admin(state, auth, source)?;
     let changes = state.store.replace_calendar_years(years, author).await?;
     state.changed(Signal::CalendarChanged).await?;
     let years = changes.iter().filter_map(|c| c.year).collect();
-    Ok(Json(ImportAnswer { years, changes: changes.into_iter().map(change_view).collect() }))
+    Ok(ImportAnswer { years, changes: changes.into_iter().map(change_view).collect() })
 }
 
 /// The one `file` field of a multipart body.
@@ -377,14 +397,14 @@ async fn changes<S: Store>(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HoursInput {
-    periods: Vec<PeriodInput>,
+    pub periods: Vec<PeriodInput>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PeriodInput {
-    start: String,
-    end: String,
+    pub start: String,
+    pub end: String,
 }
 
 #[derive(Serialize)]
@@ -411,7 +431,12 @@ async fn put_working_hours<S: Store>(
     auth: Auth,
     JsonBody(input): JsonBody<HoursInput>,
 ) -> ApiResult<Json<HoursView>> {
-    let author = admin(&state, &auth, CalendarSource::Json)?;
+    Ok(Json(set_working_hours(&state, &auth, input).await?))
+}
+
+/// Replaces the working hours (administrators); the API and the admin page both call this.
+pub async fn set_working_hours<S: Store>(state: &AppState<S>, auth: &Auth, input: HoursInput) -> ApiResult<HoursView> {
+    let author = admin(state, auth, CalendarSource::Json)?;
     let periods = input
         .periods
         .iter()
@@ -420,7 +445,7 @@ async fn put_working_hours<S: Store>(
     let hours = WorkingHours::new(periods)?;
     state.store.set_calendar_working_hours(hours.clone(), author).await?;
     state.changed(Signal::CalendarChanged).await?;
-    Ok(Json(hours_view(&hours)))
+    Ok(hours_view(&hours))
 }
 
 /// `HH:MM` (or `HH:MM:SS`) in +08:00.

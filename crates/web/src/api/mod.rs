@@ -1,15 +1,17 @@
 //! The JSON API at `/api/v1`.
 
+pub(crate) mod admin;
 pub(crate) mod attachments;
-mod calendar;
+pub(crate) mod calendar;
 mod catalog;
 mod docs;
+pub(crate) mod knowledge;
 mod notifications;
 pub(crate) mod public;
 pub(crate) mod requests;
 mod scores;
 mod session;
-mod time_limits;
+pub(crate) mod time_limits;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -46,6 +48,8 @@ pub fn routes<S: Store>(state: &AppState<S>) -> Router<AppState<S>> {
         .merge(scores::routes::<S>())
         .merge(notifications::routes::<S>())
         .merge(time_limits::routes::<S>())
+        .merge(knowledge::routes::<S>())
+        .merge(admin::routes::<S>())
         .merge(docs::routes::<S>())
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .merge(uploads)

@@ -30,7 +30,7 @@ async fn current<S: Store>(State(state): State<AppState<S>>, auth: Auth) -> ApiR
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PublishInput {
-    rules: Vec<Rule>,
+    pub rules: Vec<Rule>,
 }
 
 /// `PUT /api/v1/time-limits`: publishes a new version (administrators).
@@ -40,11 +40,17 @@ async fn publish<S: Store>(
     auth: Auth,
     JsonBody(input): JsonBody<PublishInput>,
 ) -> ApiResult<Json<RuleSet>> {
+    Ok(Json(publish_rules(&state, &auth, input).await?))
+}
+
+/// Publishes a new version and puts it in force (administrators); the API and
+/// the admin page both call this.
+pub async fn publish_rules<S: Store>(state: &AppState<S>, auth: &Auth, input: PublishInput) -> ApiResult<RuleSet> {
     let actor = auth.require_role(&[Role::Admin])?;
     let published = state.store.publish_rules(input.rules, actor, state.now()).await?;
     state.set_rules(published.clone());
     state.store.announce(Signal::RulesChanged).await?;
-    Ok(Json(published))
+    Ok(published)
 }
 
 /// `GET /api/v1/time-limits/versions`: every version, who published it and when.

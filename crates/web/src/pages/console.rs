@@ -21,7 +21,7 @@ use mashangban_store::Store;
 
 use super::submit::{CategoryGroup, category_groups};
 use super::{Choice, Layout, PageError, PageResult, plain_code, render, short_time};
-use crate::api::requests;
+use crate::api::{knowledge, requests};
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::json::JsonBody;
@@ -47,6 +47,8 @@ pub struct Values {
     address: String,
     title: String,
     content: String,
+    /// The standard answer (知识库) the operator picked while typing, if any.
+    article: String,
 }
 
 impl Values {
@@ -93,6 +95,17 @@ struct Done {
     kind_label: &'static str,
     /// A consultation still received: offer 直接办结.
     direct_close: bool,
+    /// The answer to fill in: the picked standard answer ending with its citation.
+    answer: String,
+    /// Standard answers matching the request's words (for 直接办结).
+    suggestions: Vec<Suggestion>,
+}
+
+/// A standard answer to offer for a direct close.
+struct Suggestion {
+    id: i64,
+    title: String,
+    picked: bool,
 }
 
 #[derive(Template)]
@@ -198,6 +211,8 @@ pub struct ConsoleQuery {
     done: String,
     phone: String,
     credit_code: String,
+    /// The standard answer to fill the direct close with.
+    article: String,
 }
 
 /// `GET /console`: the empty form (channel 12345热线, resident, consultation),
@@ -215,16 +230,10 @@ pub async fn form<S: Store>(State(state): State<AppState<S>>, auth: Auth, Query(
         credit_code: q.credit_code,
         ..Values::default()
     };
-    let mut done = None;
-    if let Some(no) = plain_code(&q.done) {
-        let request = state.store.find(no, &auth.actor.scope()).await?;
-        done = request.map(|r| Done {
-            direct_close: r.kind == RequestKind::Consultation && r.state == RequestState::Received,
-            tracking_no: r.tracking_no,
-            check_code: r.check_code,
-            kind_label: r.kind.label(),
-        });
-    }
+    let done = match plain_code(&q.done) {
+        Some(no) => done_panel(&state, &auth, no, &q.article).await?,
+        None => None,
+    };
     Ok(render(StatusCode::OK, &page(&state, &auth, values, None, done).await))
 }
 
@@ -234,13 +243,55 @@ pub async fn form<S: Store>(State(state): State<AppState<S>>, auth: Auth, Query(
 pub async fn post<S: Store>(State(state): State<AppState<S>>, auth: Auth, Form(values): Form<Values>) -> PageResult {
     operator(&auth)?;
     match take_in(&state, &auth, &values).await {
-        Ok(no) => Ok(Redirect::to(&format!("/console?done={no}")).into_response()),
+        Ok(no) => Ok(Redirect::to(&done_url(&no, &values.article)).into_response()),
         Err(e) if e.status == StatusCode::UNAUTHORIZED || e.code == "csrf_rejected" => Err(e.into()),
         Err(e) => {
             let status = e.status;
             Ok(render(status, &page(&state, &auth, values, Some(e.message), None).await))
         }
     }
+}
+
+/// The console after an intake, carrying the picked standard answer (digits only).
+fn done_url(no: &str, article: &str) -> String {
+    let article = article.trim();
+    if !article.is_empty() && article.len() <= 18 && article.chars().all(|c| c.is_ascii_digit()) {
+        format!("/console?done={no}&article={article}")
+    } else {
+        format!("/console?done={no}")
+    }
+}
+
+/// The request just taken in; for a consultation still received, the
+/// standard answers matching its words and the picked one's text.
+async fn done_panel<S: Store>(state: &AppState<S>, auth: &Auth, no: &str, article: &str) -> PageResult<Option<Done>> {
+    let Some(r) = state.store.find(no, &auth.actor.scope()).await? else { return Ok(None) };
+    let direct_close = r.kind == RequestKind::Consultation && r.state == RequestState::Received;
+    let mut done = Done {
+        direct_close,
+        tracking_no: r.tracking_no,
+        check_code: r.check_code,
+        kind_label: r.kind.label(),
+        answer: String::new(),
+        suggestions: Vec::new(),
+    };
+    if !direct_close {
+        return Ok(Some(done));
+    }
+    let picked = match article.trim().parse::<i64>() {
+        Ok(id) => state.store.article(id).await?.filter(|a| a.active),
+        Err(_) => None,
+    };
+    if let Some(a) = &picked {
+        done.answer = format!("{}\n{}", a.body, knowledge::citation(a.id, a.version));
+    }
+    let words: String = format!("{} {}", r.title, r.content).chars().take(200).collect();
+    let found = state.store.search_articles(&words, 5).await?;
+    done.suggestions = found
+        .into_iter()
+        .map(|a| Suggestion { picked: picked.as_ref().is_some_and(|p| p.id == a.id), id: a.id, title: a.title })
+        .collect();
+    Ok(Some(done))
 }
 
 async fn take_in<S: Store>(state: &AppState<S>, auth: &Auth, v: &Values) -> Result<String, ApiError> {

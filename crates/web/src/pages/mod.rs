@@ -5,6 +5,7 @@
 //! `crates/web/templates/` (askama, escaped by default); CSS and scripts are
 //! embedded in the binary and served under `/assets/`.
 
+mod admin;
 mod assets;
 mod console;
 mod portal;
@@ -51,6 +52,7 @@ pub fn routes<S: Store>(state: &AppState<S>) -> Router<AppState<S>> {
         .route("/work/{no}/{action}", post(staff::act::<S>))
         .layer(DefaultBodyLimit::max(crate::api::JSON_LIMIT))
         .merge(submit)
+        .merge(admin::routes::<S>())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
@@ -69,20 +71,23 @@ pub struct Layout {
     pub assets: &'static str,
     /// Whether to link the operator's console (受理台).
     pub console: bool,
+    /// Whether to link the administration pages (系统管理).
+    pub admin: bool,
 }
 
 impl Layout {
     pub fn public(title: impl Into<String>) -> Self {
-        Self { title: title.into(), staff_name: None, assets: assets::version(), console: false }
+        Self { title: title.into(), staff_name: None, assets: assets::version(), console: false, admin: false }
     }
 
-    /// A staff page; operators get the link to their console.
+    /// A staff page; operators get the link to their console, administrators to 系统管理.
     pub fn staff(title: impl Into<String>, actor: &mashangban_domain::org::Actor) -> Self {
         Self {
             title: title.into(),
             staff_name: Some(actor.name().to_owned()),
             assets: assets::version(),
             console: actor.has_role(&[mashangban_domain::org::Role::Operator]),
+            admin: actor.has_role(&[mashangban_domain::org::Role::Admin]),
         }
     }
 }

@@ -20,6 +20,11 @@ async fn the_portal_story_with_live_progress_in_a_browser() {
     run_browser_script("e2e/story.mjs").await;
 }
 
+#[tokio::test]
+async fn the_admin_pages_and_a_standard_answer_in_the_console_in_a_browser() {
+    run_browser_script("e2e/admin.mjs").await;
+}
+
 /// Runs a playwright-core script from `e2e/` against a fresh server; the
 /// script gets the base URL as its argument and the staff password in
 /// `E2E_PASSWORD`, and fails on any console error or failed request.
@@ -104,7 +109,7 @@ async fn the_progress_stream_sends_each_change_at_once_and_resumes_by_version() 
     assert_eq!(id, second);
 }
 
-fn no_redirects() -> reqwest::Client {
+pub(super) fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
@@ -173,7 +178,7 @@ async fn the_portal_form_shows_each_message_next_to_its_field_and_keeps_the_valu
 }
 
 /// Posts a page form as a signed-in person; answers (status, location, body).
-async fn post_form(app: &App, path: &str, Session(cookie): &Session, form: &[(&str, &str)]) -> (StatusCode, String, String) {
+pub(super) async fn post_form(app: &App, path: &str, Session(cookie): &Session, form: &[(&str, &str)]) -> (StatusCode, String, String) {
     let res = no_redirects().post(app.url(path)).header("cookie", cookie).form(form).send().await.unwrap();
     let status = res.status();
     let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
@@ -181,7 +186,7 @@ async fn post_form(app: &App, path: &str, Session(cookie): &Session, form: &[(&s
 }
 
 /// Opens a page as a signed-in person; answers (status, body).
-async fn page(app: &App, path: &str, Session(cookie): &Session) -> (StatusCode, String) {
+pub(super) async fn page(app: &App, path: &str, Session(cookie): &Session) -> (StatusCode, String) {
     let res = no_redirects().get(app.url(path)).header("cookie", cookie).send().await.unwrap();
     (res.status(), res.text().await.unwrap())
 }

@@ -744,3 +744,5 @@ mod notify;
 mod openapi;
 mod open311;
 mod browser;
+mod knowledge;
+mod admin;

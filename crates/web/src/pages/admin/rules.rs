@@ -1,0 +1,141 @@
+//! 时限规则: the rules in force, every version, and publishing a new one
+//! through the same function as `PUT /api/v1/time-limits`.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+
+use mashangban_domain::calendar::{Clock, TimeLimit};
+use mashangban_domain::org::Actor;
+use mashangban_domain::time::format_instant;
+use mashangban_domain::time_limit::Rule;
+use mashangban_store::Store;
+
+use super::{Done, Frame, admin, done, shown};
+use crate::api::time_limits::{PublishInput, publish_rules};
+use crate::auth::Auth;
+use crate::json::parse_json;
+use crate::pages::{Layout, PageResult, render, short_time};
+use crate::state::AppState;
+
+/// A rule as the table shows it; "不限" where the rule matches any value.
+pub struct RuleRow {
+    pub kind: &'static str,
+    pub urgency: &'static str,
+    pub channel: &'static str,
+    pub asker: &'static str,
+    pub sign_for: String,
+    pub contact: String,
+    pub stage_reply: String,
+    pub reply: String,
+}
+
+/// A published version.
+pub struct VersionRow {
+    pub version: i64,
+    pub at: String,
+    pub by: String,
+    pub rules: usize,
+}
+
+#[derive(Template)]
+#[template(path = "admin/rules.html")]
+struct RulesPage {
+    layout: Layout,
+    frame: Frame,
+    version: i64,
+    rows: Vec<RuleRow>,
+    versions: Vec<VersionRow>,
+    /// The JSON in the publish form.
+    json: String,
+}
+
+fn limit_text(limit: Option<TimeLimit>) -> String {
+    match limit {
+        None => "—".into(),
+        Some(TimeLimit { clock: Clock::Natural, amount }) if amount % 60 == 0 => format!("{}小时", amount / 60),
+        Some(TimeLimit { clock: Clock::Natural, amount }) => format!("{amount}分钟"),
+        Some(TimeLimit { clock: Clock::WorkingDays, amount }) => format!("{amount}个工作日"),
+        Some(TimeLimit { clock: Clock::WorkingHours, amount }) => format!("{amount}个工作小时"),
+    }
+}
+
+fn rule_row(r: &Rule) -> RuleRow {
+    RuleRow {
+        kind: r.kind.map_or("不限", |k| k.label()),
+        urgency: r.urgency.map_or("不限", |u| u.label()),
+        channel: r.channel.map_or("不限", |c| c.label()),
+        asker: match r.enterprise {
+            None => "不限",
+            Some(true) => "企业",
+            Some(false) => "个人",
+        },
+        sign_for: limit_text(r.sign_for),
+        contact: limit_text(r.contact),
+        stage_reply: limit_text(r.stage_reply),
+        reply: limit_text(r.reply),
+    }
+}
+
+async fn render_page<S: Store>(
+    state: &AppState<S>,
+    actor: &Actor,
+    notice: Option<&'static str>,
+    error: Option<(StatusCode, String)>,
+    json: Option<String>,
+) -> PageResult {
+    let current = state.store.current_rules().await?;
+    let versions = state.store.rule_versions().await?;
+    let json = match json {
+        Some(json) => json,
+        None => serde_json::to_string_pretty(&serde_json::json!({ "rules": current.rules })).unwrap_or_default(),
+    };
+    let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
+    let (layout, frame) = Frame::new(actor, "/admin/rules", notice, error.map(|(_, m)| m));
+    let page = RulesPage {
+        layout,
+        frame,
+        version: current.version,
+        rows: current.rules.iter().map(rule_row).collect(),
+        versions: versions
+            .iter()
+            .map(|v| VersionRow {
+                version: v.version,
+                at: short_time(&format_instant(&v.created_at)),
+                by: v.created_by.clone(),
+                rules: v.rules.len(),
+            })
+            .collect(),
+        json,
+    };
+    Ok(render(status, &page))
+}
+
+/// `GET /admin/rules`.
+pub async fn page<S: Store>(State(state): State<AppState<S>>, auth: Auth, Query(q): Query<Done>) -> PageResult {
+    let actor = admin(&auth)?;
+    render_page(&state, actor, q.notice(), None, None).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PublishForm {
+    /// `{"rules": [...]}`, the body of `PUT /api/v1/time-limits`.
+    rules: String,
+}
+
+/// `POST /admin/rules`: parses the JSON as the API does, then publishes
+/// through `api::time_limits::publish_rules`.
+pub async fn publish<S: Store>(State(state): State<AppState<S>>, auth: Auth, Form(form): Form<PublishForm>) -> PageResult {
+    let actor = admin(&auth)?;
+    let published = match parse_json::<PublishInput>(form.rules.as_bytes()) {
+        Ok(input) => publish_rules(&state, &auth, input).await,
+        Err(e) => Err(e),
+    };
+    match published {
+        Ok(_) => Ok(done("/admin/rules", "rules")),
+        Err(e) => render_page(&state, actor, None, Some(shown(e)?), Some(form.rules)).await,
+    }
+}

@@ -1,0 +1,204 @@
+//! 用户与角色: the accounts (phones masked), creating one with an initial
+//! password, changing role and unit, disabling and re-enabling, resetting
+//! the password.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+
+use mashangban_domain::org::{Actor, Role, UnitKind};
+use mashangban_store::Store;
+
+use super::{Done, Frame, admin, done, shown};
+use crate::api::admin::{
+    NewUserBody, RoleBody, UserView, change_role, create_user, reset_password, set_disabled, user_view,
+};
+use crate::auth::Auth;
+use crate::pages::{Choice, Layout, PageResult, render};
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+struct UsersPage {
+    layout: Layout,
+    frame: Frame,
+    users: Vec<UserView>,
+    form: NewUserForm,
+    roles: Vec<Choice>,
+    units: Vec<Choice>,
+    /// The user being managed (`?edit=`), with their role and unit choices.
+    edited: Option<Edited>,
+}
+
+struct Edited {
+    user: UserView,
+    roles: Vec<Choice>,
+    units: Vec<Choice>,
+}
+
+/// The create form's values (kept when refused; the password never is).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NewUserForm {
+    username: String,
+    display_name: String,
+    role: String,
+    unit: String,
+    phone: String,
+    credit_code: String,
+    password: String,
+}
+
+fn role_choices(selected: &str) -> Vec<Choice> {
+    Role::ALL.iter().map(|r| Choice::new(r.as_str(), r.label(), r.as_str() == selected)).collect()
+}
+
+/// Active units, departments and towns first, each with its kind.
+fn unit_choices<S: Store>(state: &AppState<S>, selected: &str) -> Vec<Choice> {
+    let org = state.org();
+    let mut units: Vec<_> = org
+        .units()
+        .filter(|u| u.active)
+        .map(|u| {
+            let order = match u.kind {
+                UnitKind::City => 0,
+                UnitKind::Department => 1,
+                UnitKind::Town => 2,
+                UnitKind::Subunit => 3,
+            };
+            (order, Choice::new(u.code.clone(), u.name.clone(), u.code == selected))
+        })
+        .collect();
+    units.sort_by(|a, b| (a.0, &a.1.value).cmp(&(b.0, &b.1.value)));
+    units.into_iter().map(|(_, c)| c).collect()
+}
+
+async fn render_page<S: Store>(
+    state: &AppState<S>,
+    actor: &Actor,
+    notice: Option<&'static str>,
+    error: Option<(StatusCode, String)>,
+    form: NewUserForm,
+    edit: &str,
+) -> PageResult {
+    let users: Vec<UserView> = state.store.list_users().await?.iter().map(|u| user_view(state, u)).collect();
+    let edited = users.iter().find(|u| u.username == edit).map(|u| Edited {
+        roles: role_choices(u.role.as_str()),
+        units: unit_choices(state, u.unit.as_deref().unwrap_or_default()),
+        user: u.clone(),
+    });
+    let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
+    let (layout, frame) = Frame::new(actor, "/admin/users", notice, error.map(|(_, m)| m));
+    let page = UsersPage {
+        layout,
+        frame,
+        roles: role_choices(&form.role),
+        units: unit_choices(state, &form.unit),
+        users,
+        form,
+        edited,
+    };
+    Ok(render(status, &page))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct UsersQuery {
+    ok: String,
+    /// The user to manage.
+    edit: String,
+}
+
+/// `GET /admin/users` (`?edit=username` opens that user's forms).
+pub async fn page<S: Store>(State(state): State<AppState<S>>, auth: Auth, Query(q): Query<UsersQuery>) -> PageResult {
+    let actor = admin(&auth)?;
+    let form = NewUserForm { role: Role::Operator.as_str().into(), ..NewUserForm::default() };
+    render_page(&state, actor, Done { ok: q.ok }.notice(), None, form, &q.edit).await
+}
+
+/// `POST /admin/users`: as `POST /api/v1/admin/users`.
+pub async fn create<S: Store>(State(state): State<AppState<S>>, auth: Auth, Form(form): Form<NewUserForm>) -> PageResult {
+    let actor = admin(&auth)?;
+    let body = NewUserBody {
+        username: form.username.clone(),
+        display_name: form.display_name.clone(),
+        role: form.role.clone(),
+        unit: Some(form.unit.clone()),
+        phone: Some(form.phone.clone()),
+        credit_code: Some(form.credit_code.clone()),
+        password: form.password.clone(),
+    };
+    match create_user(&state, body).await {
+        Ok(_) => Ok(done("/admin/users", "user")),
+        Err(e) => {
+            let form = NewUserForm { password: String::new(), ..form };
+            render_page(&state, actor, None, Some(shown(e)?), form, "").await
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RoleForm {
+    role: String,
+    unit: String,
+}
+
+/// `POST /admin/users/{username}/role`: as `PUT /api/v1/admin/users/{username}/role`.
+pub async fn role<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    Path(username): Path<String>,
+    Form(form): Form<RoleForm>,
+) -> PageResult {
+    let actor = admin(&auth)?;
+    let body = RoleBody { role: form.role, unit: Some(form.unit) };
+    match change_role(&state, actor, &username, body).await {
+        Ok(_) => Ok(done("/admin/users", "role")),
+        Err(e) => render_page(&state, actor, None, Some(shown(e)?), NewUserForm::default(), &username).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DisabledForm {
+    /// `1` disables, anything else re-enables.
+    disabled: String,
+}
+
+/// `POST /admin/users/{username}/disabled`: as `PUT /api/v1/admin/users/{username}/disabled`.
+pub async fn disabled<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    Path(username): Path<String>,
+    Form(form): Form<DisabledForm>,
+) -> PageResult {
+    let actor = admin(&auth)?;
+    let off = form.disabled == "1";
+    match set_disabled(&state, actor, &username, off).await {
+        Ok(()) => Ok(done("/admin/users", if off { "disabled" } else { "enabled" })),
+        Err(e) => render_page(&state, actor, None, Some(shown(e)?), NewUserForm::default(), &username).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PasswordForm {
+    password: String,
+}
+
+/// `POST /admin/users/{username}/password`: as `PUT /api/v1/admin/users/{username}/password`.
+pub async fn password<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    Path(username): Path<String>,
+    Form(form): Form<PasswordForm>,
+) -> PageResult {
+    let actor = admin(&auth)?;
+    match reset_password(&state, &username, &form.password).await {
+        Ok(()) => Ok(done("/admin/users", "password")),
+        Err(e) => render_page(&state, actor, None, Some(shown(e)?), NewUserForm::default(), &username).await,
+    }
+}
