@@ -11,7 +11,7 @@ pub mod copy;
 use std::path::{Path, PathBuf};
 
 use mashangban_domain::calendar::{HolidayYear, WorkingHours};
-use mashangban_domain::org::{Actor, Scope, Unit};
+use mashangban_domain::org::{Actor, Role, Scope, Unit, UnitId};
 use mashangban_domain::request::{AttachmentId, Event, NewRequest, Request, RequestId};
 use mashangban_domain::scoring::{Period, Report, ScoreOptions};
 use mashangban_domain::time::Instant;
@@ -128,7 +128,7 @@ macro_rules! delegate {
 }
 
 delegate! {
-    CalendarStore {
+CalendarStore {
     fn calendar_years(&self) -> StoreResult<Vec<HolidayYear>>;
     fn calendar_year_infos(&self) -> StoreResult<Vec<CalendarYearInfo>>;
     fn calendar_working_hours(&self) -> StoreResult<Option<WorkingHours>>;
@@ -137,14 +137,25 @@ delegate! {
     fn set_calendar_working_hours(&self, hours: WorkingHours, author: CalendarAuthor) -> StoreResult<CalendarChange>;
     fn calendar_changes(&self, limit: u32) -> StoreResult<Vec<CalendarChange>>;
 }
+KnowledgeStore {
+    fn create_article(&self, input: ArticleInput, author: ArticleAuthor) -> StoreResult<Article>;
+    fn update_article(&self, id: ArticleId, expected_version: i64, input: ArticleInput, author: ArticleAuthor) -> StoreResult<Article>;
+    fn set_article_active(&self, id: ArticleId, expected_version: i64, active: bool, author: ArticleAuthor) -> StoreResult<Article>;
+    fn article(&self, id: ArticleId) -> StoreResult<Option<Article>>;
+    fn list_articles(&self) -> StoreResult<Vec<Article>>;
+    fn article_revisions(&self, id: ArticleId) -> StoreResult<Vec<ArticleRevision>>;
+    fn search_articles(&self, query: &str, limit: u32) -> StoreResult<Vec<Article>>;
+}
 OrgStore {
     fn upsert_unit(&self, unit: NewUnit) -> StoreResult<Unit>;
     fn list_units(&self) -> StoreResult<Vec<Unit>>;
+    fn set_unit_active(&self, code: &str, active: bool) -> StoreResult<Unit>;
     fn create_user(&self, user: NewUser) -> StoreResult<User>;
     fn find_user(&self, username: &str) -> StoreResult<Option<User>>;
     fn list_users(&self) -> StoreResult<Vec<User>>;
     fn set_password(&self, username: &str, password_hash: String) -> StoreResult<()>;
     fn set_user_disabled(&self, username: &str, disabled: bool) -> StoreResult<()>;
+    fn set_user_role(&self, username: &str, role: Role, unit_id: Option<UnitId>) -> StoreResult<User>;
     fn create_session(&self, session: NewSession) -> StoreResult<()>;
     fn session_user(&self, token_hash: &str, now: Instant) -> StoreResult<Option<User>>;
     fn delete_session(&self, token_hash: &str) -> StoreResult<()>;

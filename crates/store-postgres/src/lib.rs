@@ -32,6 +32,7 @@ mod calendar;
 mod catalog;
 mod cluster;
 mod db;
+mod knowledge;
 mod migrations;
 mod notifications;
 mod org;

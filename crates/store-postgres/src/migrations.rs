@@ -9,7 +9,10 @@ use mashangban_store::{StoreError, StoreResult};
 use crate::db::{MIGRATION_LOCK, db_err, execute, query};
 
 /// (version, name, SQL) in order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "0001_init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "0001_init", include_str!("../migrations/0001_init.sql")),
+    (2, "0002_knowledge", include_str!("../migrations/0002_knowledge.sql")),
+];
 
 /// Tables whose `id` is an identity column.
 pub const IDENTITY_TABLES: &[&str] = &[
@@ -23,6 +26,7 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "calendar_changes",
     "outbox",
     "webhooks",
+    "knowledge_articles",
 ];
 
 pub async fn migrate(client: &mut Client) -> StoreResult<()> {

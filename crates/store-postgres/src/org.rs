@@ -4,7 +4,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
 use mashangban_domain::DomainError;
-use mashangban_domain::org::{Role, Unit};
+use mashangban_domain::org::{Role, Unit, UnitId};
 use mashangban_domain::time::Instant;
 use mashangban_store::{ApiToken, NewApiToken, NewSession, NewUnit, NewUser, OrgStore, StoreResult, User, backend};
 
@@ -54,6 +54,39 @@ impl OrgStore for PgStore {
         let client = self.client().await?;
         let sql = format!("SELECT {} FROM units ORDER BY id", rows::UNIT_COLUMNS);
         rows::all(&query(&client, &sql, &[]).await?, rows::unit)
+    }
+
+    async fn set_unit_active(&self, code: &str, active: bool) -> StoreResult<Unit> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let sql = format!("SELECT {} FROM units WHERE code = $1 FOR UPDATE", rows::UNIT_COLUMNS);
+        let row = query_opt(&tx, &sql, &[&code]).await?.ok_or_else(|| backend::unit_not_found(code))?;
+        let unit = rows::unit(&row)?;
+        let children = query_opt(&tx, "SELECT 1 FROM units WHERE parent_id = $1 AND active LIMIT 1", &[&unit.id]).await?;
+        let parent_active = match unit.parent_id {
+            Some(parent) => get::<bool>(&query_one(&tx, "SELECT active FROM units WHERE id = $1", &[&parent]).await?, "active")?,
+            None => true,
+        };
+        backend::check_unit_activation(&unit, active, children.is_some(), parent_active)?;
+        execute(&tx, "UPDATE units SET active = $2 WHERE id = $1", &[&unit.id, &active]).await?;
+        commit(tx).await?;
+        Ok(Unit { active, ..unit })
+    }
+
+    async fn set_user_role(&self, username: &str, role: Role, unit_id: Option<UnitId>) -> StoreResult<User> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let unit_active = match unit_id {
+            Some(id) => query_opt(&tx, "SELECT active FROM units WHERE id = $1", &[&id]).await?.map(|r| get::<bool>(&r, "active")).transpose()?,
+            None => None,
+        };
+        backend::check_role_unit(role, unit_id, unit_active)?;
+        let sql = format!("UPDATE users SET role = $2, unit_id = $3 WHERE username = $1 RETURNING {}", rows::USER_COLUMNS);
+        let row = query_opt(&tx, &sql, &[&username, &role.as_str(), &unit_id]).await?.ok_or_else(|| unknown_user(username))?;
+        let user = rows::user(&row)?;
+        execute(&tx, "DELETE FROM sessions WHERE user_id = $1", &[&user.id]).await?;
+        commit(tx).await?;
+        Ok(user)
     }
 
     async fn create_user(&self, user: NewUser) -> StoreResult<User> {

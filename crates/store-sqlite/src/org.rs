@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use mashangban_domain::DomainError;
 use mashangban_domain::org::{Role, Unit, UnitId};
 use mashangban_domain::time::Instant;
-use mashangban_store::{ApiToken, NewApiToken, NewSession, NewUnit, NewUser, OrgStore, StoreResult, User};
+use mashangban_store::{ApiToken, NewApiToken, NewSession, NewUnit, NewUser, OrgStore, StoreResult, User, backend};
 
 use crate::SqliteStore;
 use crate::rows::{self, db_err, ts};
@@ -64,13 +64,9 @@ impl OrgStore for SqliteStore {
                     .query_row(&sql, [&code], rows::unit)
                     .optional()
                     .map_err(db_err)?
-                    .ok_or_else(|| DomainError::not_found("unit_not_found", format!("单位「{code}」不存在")))?;
-                if !active && has_active_children(conn, unit.id)? {
-                    return Err(DomainError::conflict("unit_has_children", format!("「{}」下还有在用的单位，请先撤销下级单位", unit.name)).into());
-                }
-                if active && !parent_active(conn, unit.parent_id)? {
-                    return Err(DomainError::conflict("parent_unit_inactive", "上级单位已撤销，请先恢复上级单位").into());
-                }
+                    .ok_or_else(|| backend::unit_not_found(&code))?;
+                let children = has_active_children(conn, unit.id)?;
+                backend::check_unit_activation(&unit, active, children, parent_active(conn, unit.parent_id)?)?;
                 conn.execute("UPDATE units SET active = ?2 WHERE id = ?1", params![unit.id, active]).map_err(db_err)?;
                 Ok(Unit { active, ..unit })
             })
@@ -316,24 +312,16 @@ fn parent_active(conn: &Connection, parent_id: Option<UnitId>) -> StoreResult<bo
     conn.query_row("SELECT active FROM units WHERE id = ?1", [parent_id], |r| r.get(0)).map_err(db_err)
 }
 
-/// Staff hold a role in an active unit; enterprise and resident accounts belong to none.
+/// Checks a user's role and unit against the unit as stored.
 fn check_role_unit(conn: &Connection, role: Role, unit_id: Option<UnitId>) -> StoreResult<()> {
-    match (role.is_staff(), unit_id) {
-        (true, None) => Err(DomainError::invalid("unit_required", "工作人员必须属于一个单位").into()),
-        (false, Some(_)) => Err(DomainError::invalid("unit_not_allowed", "企业和群众账号不属于任何单位").into()),
-        (false, None) => Ok(()),
-        (true, Some(id)) => {
-            let active: Option<bool> = conn
-                .query_row("SELECT active FROM units WHERE id = ?1", [id], |r| r.get(0))
-                .optional()
-                .map_err(db_err)?;
-            match active {
-                Some(true) => Ok(()),
-                Some(false) => Err(DomainError::invalid("unit_inactive", "所属单位已撤销").into()),
-                None => Err(DomainError::invalid("unknown_unit", "所属单位不存在").into()),
-            }
-        }
-    }
+    let active = match unit_id {
+        Some(id) => conn
+            .query_row("SELECT active FROM units WHERE id = ?1", [id], |r| r.get(0))
+            .optional()
+            .map_err(db_err)?,
+        None => None,
+    };
+    backend::check_role_unit(role, unit_id, active)
 }
 
 fn api_token(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiToken> {
