@@ -81,6 +81,10 @@
     }
     var rate = document.getElementById('rate');
     if (rate) rate.hidden = !view.can_rate;
+    var reopen = document.getElementById('reopen');
+    if (reopen) reopen.hidden = !view.can_request_reopen;
+    var materials = document.getElementById('materials');
+    if (materials) materials.hidden = !view.can_add_materials;
   }
 
   var source = new EventSource(root.getAttribute('data-events'));

@@ -43,6 +43,9 @@ pub enum Action {
     DirectClose { answer: String },
     /// Follow-up (回访) with the asker's rating.
     FollowUp { rating: Rating, resolved: bool, comment: Option<String> },
+    /// The asker asks for the request to be handled again (申请重办) after an
+    /// unhappy follow-up; the dispatcher decides (reopens or not).
+    RequestReopen { reason: String },
     /// Reopen (重办) after a dissatisfied follow-up.
     Reopen { reason: String },
     /// Merge this duplicate (并单) into another request.
@@ -138,6 +141,7 @@ impl Action {
             Self::Close { .. } => "close",
             Self::DirectClose { .. } => "direct-close",
             Self::FollowUp { .. } => "follow-up",
+            Self::RequestReopen { .. } => "request-reopen",
             Self::Reopen { .. } => "reopen",
             Self::Merge { .. } => "merge",
             Self::Withdraw { .. } => "withdraw",
@@ -167,6 +171,7 @@ impl Action {
             Self::Close { .. } => "办结",
             Self::DirectClose { .. } => "直接办结",
             Self::FollowUp { .. } => "回访评价",
+            Self::RequestReopen { .. } => "申请重办",
             Self::Reopen { .. } => "重办",
             Self::Merge { .. } => "并单",
             Self::Withdraw { .. } => "撤回",
@@ -192,7 +197,7 @@ impl Action {
             Self::RejectReply { .. } | Self::Close { .. } => &[Replied],
             Self::DirectClose { .. } => &[Received],
             Self::FollowUp { .. } => &[Closed],
-            Self::Reopen { .. } => &[FollowedUp],
+            Self::Reopen { .. } | Self::RequestReopen { .. } => &[FollowedUp],
             Self::Merge { .. } => &[Received, Dispatched, Returned, SignedFor, InProgress, Suspended],
             Self::Withdraw { .. } => &[Received, Dispatched, Returned, SignedFor, InProgress, Suspended],
             Self::Archive => &[Closed, FollowedUp],
@@ -350,9 +355,17 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             next.state = State::FollowedUp;
             (EventKind::FollowedUp, optional_comment(comment.as_deref())?)
         }
+        Action::RequestReopen { reason } => {
+            if !current.follow_up_unhappy() {
+                return Err(DomainError::conflict(
+                    "reopen_request_not_allowed",
+                    "只有评价不满意或问题未解决时才能申请重办",
+                ));
+            }
+            (EventKind::ReopenRequested, Some(required_text("申请重办的理由", reason, COMMENT_MAX)?))
+        }
         Action::Reopen { reason } => {
-            let unhappy = current.rating.is_some_and(Rating::is_dissatisfied) || current.resolved == Some(false);
-            if !unhappy {
+            if !current.follow_up_unhappy() {
                 return Err(DomainError::conflict(
                     "reopen_not_allowed",
                     "只有回访不满意或未解决的诉求可以重办",
@@ -481,6 +494,7 @@ pub fn check_permission(current: &Request, actor: &Actor, action: &Action) -> Re
         Action::FollowUp { .. } => {
             actor.has_role(&[Operator, Dispatcher]) || matches!(actor, Actor::PublicAsker | Actor::Account(_))
         }
+        Action::RequestReopen { .. } => matches!(actor, Actor::PublicAsker | Actor::Account(_)),
         Action::Withdraw { .. } => actor.has_role(&[Operator]) || matches!(actor, Actor::PublicAsker | Actor::Account(_)),
         Action::Suspend { .. } | Action::Resume { .. } => is_lead_unit_staff(current, actor),
         Action::Supervise { .. } => actor.has_role(&[Supervisor]),

@@ -270,6 +270,12 @@ impl Request {
         }
     }
 
+    /// Whether the follow-up (回访) found the asker dissatisfied or the problem unsolved:
+    /// the asker may ask for, and the dispatcher may order, a reopen (重办).
+    pub fn follow_up_unhappy(&self) -> bool {
+        self.rating.is_some_and(Rating::is_dissatisfied) || self.resolved == Some(false)
+    }
+
     /// Whether a unit (lead or co-handling) is working on this request.
     pub fn involves_unit(&self, units: &[UnitId]) -> bool {
         self.lead_unit_id.is_some_and(|u| units.contains(&u)) || self.co_unit_ids.iter().any(|u| units.contains(u))
@@ -355,6 +361,7 @@ labelled_enum!(
         Closed = "closed" / "办结",
         DirectlyClosed = "directly_closed" / "直接办结",
         FollowedUp = "followed_up" / "回访评价",
+        ReopenRequested = "reopen_requested" / "申请重办",
         Reopened = "reopened" / "重办",
         MergedInto = "merged_into" / "并单",
         MergedChild = "merged_child" / "合并重复诉求",
@@ -384,6 +391,7 @@ impl EventKind {
                 | Self::Closed
                 | Self::DirectlyClosed
                 | Self::FollowedUp
+                | Self::ReopenRequested
                 | Self::Withdrawn
                 | Self::Suspended
                 | Self::Resumed

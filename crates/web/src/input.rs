@@ -234,6 +234,7 @@ struct UrgeBody {
 
 /// Every action name the API accepts at `POST /api/v1/requests/{no}/{action}`.
 pub const ACTION_NAMES: &[&str] = &[
+    "request-reopen",
     "dispatch",
     "sign",
     "return",
@@ -298,6 +299,7 @@ pub fn parse_action(name: &str, body: &[u8], org: &OrgTree) -> Result<(ActionInp
             ready(Action::FollowUp { rating: b.rating, resolved: b.resolved, comment: b.comment })
         }
         "reopen" => ready(Action::Reopen { reason: parse::<ReasonBody>(&body)?.reason }),
+        "request-reopen" => ready(Action::RequestReopen { reason: parse::<ReasonBody>(&body)?.reason }),
         "merge" => Ok(ActionInput::MergeInto(parse::<MergeBody>(&body)?.into)),
         "withdraw" => ready(Action::Withdraw { reason: parse::<OptionalReasonBody>(&body)?.reason }),
         "archive" => {

@@ -81,7 +81,7 @@ fn action_body() -> Value {
     json!({
         "type": "object",
         "description": "按操作不同：dispatch/redispatch {lead_unit, co_units?, comment?}；sign/approve-extension/close {comment?}；\
-            return/refuse-return/refuse-extension/reject-reply/reopen/suspend {reason}；stage-reply/reply {content}；\
+            return/refuse-return/refuse-extension/reject-reply/reopen/request-reopen/suspend {reason}；stage-reply/reply {content}；\
             request-extension {new_due, reason}；direct-close {answer}；follow-up {rating, resolved, comment?}；merge {into}；\
             withdraw {reason?}；resume {comment?}；supervise {instructions, due}；urge {message}；archive {}。\
             任何操作都可附带 attachment_ids。",
@@ -109,6 +109,10 @@ fn code_body(extra: Value, required: &[&str]) -> Value {
 
 fn withdraw_body() -> Value {
     code_body(json!({ "reason": text("撤回原因") }), &[])
+}
+
+fn reopen_request_body() -> Value {
+    code_body(json!({ "reason": text("申请重办的理由") }), &["reason"])
 }
 
 fn rate_body() -> Value {
@@ -268,6 +272,7 @@ pub fn operations() -> Vec<Operation> {
         Operation { query: &[("code", "查询码")], ..op("get", "/api/v1/public/requests/{no}", "public", "凭受理编号和查询码查看办理进度（个人信息脱敏）", Public, None, &["request_not_found", "rate_limited"]) },
         op("post", "/api/v1/public/requests/{no}/withdraw", "public", "诉求人撤回", Public, Json(withdraw_body), &["request_not_found", "illegal_transition", "rate_limited"]),
         op("post", "/api/v1/public/requests/{no}/rate", "public", "诉求人评价", Public, Json(rate_body), &["request_not_found", "illegal_transition", "rate_limited"]),
+        op("post", "/api/v1/public/requests/{no}/reopen-request", "public", "诉求人对回访不满意时申请重办", Public, Json(reopen_request_body), &["request_not_found", "illegal_transition", "reopen_request_not_allowed", "invalid_text", "rate_limited"]),
         Operation { query: &[("code", "查询码")], ..op("post", "/api/v1/public/requests/{no}/attachments", "public", "诉求人补充材料", Public, Multipart, &["request_not_found", "unsupported_file_type", "empty_file", "too_many_attachments", "payload_too_large"]) },
         op("get", "/api/v1/time-limits", "time limits", "现行时限规则", SignedIn, None, &[]),
         op("put", "/api/v1/time-limits", "time limits", "发布新版本时限规则", Roles(ADMIN), Json(rules_body), &["invalid_time_limits"]),

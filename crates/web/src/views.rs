@@ -345,6 +345,10 @@ pub struct PublicView {
     pub rating_label: Option<&'static str>,
     pub resolved: Option<bool>,
     pub can_rate: bool,
+    /// Rated unhappily: the asker may ask for the request to be handled again (申请重办).
+    pub can_request_reopen: bool,
+    /// Still being handled: the asker may add materials (补充材料).
+    pub can_add_materials: bool,
     pub can_withdraw: bool,
     pub timeline: Vec<PublicStep>,
     /// For a merged duplicate: the request it follows, with that one's progress.
@@ -379,6 +383,8 @@ pub fn public_view(r: &Request, events: &[Event], org: &OrgTree) -> PublicView {
         rating_label: r.rating.map(|x| x.label()),
         resolved: r.resolved,
         can_rate: r.state == State::Closed,
+        can_request_reopen: r.state == State::FollowedUp && r.follow_up_unhappy(),
+        can_add_materials: r.state.is_open(),
         can_withdraw: mashangban_domain::lifecycle::Action::Withdraw { reason: None }.allowed_from().contains(&r.state),
         timeline: public_timeline(events, org),
         merged_into: None,

@@ -44,6 +44,7 @@ pub fn routes<S: Store>(state: &AppState<S>) -> Router<AppState<S>> {
         .route("/api/v1/public/requests/{no}", get(public::progress::<S>))
         .route("/api/v1/public/requests/{no}/withdraw", post(public::withdraw::<S>))
         .route("/api/v1/public/requests/{no}/rate", post(public::rate::<S>))
+        .route("/api/v1/public/requests/{no}/reopen-request", post(public::request_reopen::<S>))
         .merge(calendar::routes::<S>())
         .merge(scores::routes::<S>())
         .merge(notifications::routes::<S>())

@@ -56,6 +56,26 @@ pub async fn withdraw<S: Store>(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct ReopenRequestInput {
+    code: String,
+    reason: String,
+}
+
+/// `POST /api/v1/public/requests/{no}/reopen-request`: after an unhappy
+/// follow-up the asker asks for the request to be handled again (申请重办);
+/// the dispatcher sees it in the review queue and decides.
+pub async fn request_reopen<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    Path(no): Path<String>,
+    JsonBody(input): JsonBody<ReopenRequestInput>,
+) -> ApiResult<Json<PublicView>> {
+    let request = verified(&state, &auth, &no, Some(&input.code)).await?;
+    act_as_asker(&state, &auth, request, Action::RequestReopen { reason: input.reason }).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RateInput {
     code: String,
     rating: Rating,

@@ -37,6 +37,7 @@ pub fn routes<S: Store>(state: &AppState<S>) -> Router<AppState<S>> {
     let submit_limit = state.config.max_attachment_bytes * MAX_PORTAL_FILES + 256 * 1024;
     let submit = Router::new()
         .route("/submit", get(submit::form::<S>).post(submit::post::<S>))
+        .route("/track/{no}/materials", post(track::materials::<S>))
         .layer(DefaultBodyLimit::max(submit_limit));
     let pages = Router::new()
         .route("/", get(portal::home))
@@ -44,6 +45,7 @@ pub fn routes<S: Store>(state: &AppState<S>) -> Router<AppState<S>> {
         .route("/track", get(track::lookup))
         .route("/track/{no}", get(track::progress::<S>))
         .route("/track/{no}/rate", post(track::rate::<S>))
+        .route("/track/{no}/reopen", post(track::reopen::<S>))
         .route("/login", get(staff::login_form).post(staff::login::<S>))
         .route("/logout", post(staff::logout::<S>))
         .route("/console", get(console::form::<S>).post(console::post::<S>))

@@ -2,7 +2,8 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -91,6 +92,26 @@ struct ProgressPage {
     version: i64,
     ratings: Vec<Choice>,
     rate_error: Option<String>,
+    reopen_error: Option<String>,
+    reopen_sent: bool,
+    upload_error: Option<String>,
+    uploaded: usize,
+}
+
+/// What the asker's last form did, shown on the progress page.
+#[derive(Default)]
+struct Feedback {
+    rate_error: Option<String>,
+    reopen_error: Option<String>,
+    reopen_sent: bool,
+    upload_error: Option<String>,
+    uploaded: usize,
+}
+
+impl Feedback {
+    fn is_error(&self) -> bool {
+        self.rate_error.is_some() || self.reopen_error.is_some() || self.upload_error.is_some()
+    }
 }
 
 impl ProgressPage {
@@ -112,16 +133,16 @@ pub async fn progress<S: Store>(
     Query(query): Query<CodeQuery>,
 ) -> PageResult {
     let request = verified(&state, &auth, &no, query.code.as_deref()).await?;
-    Ok(progress_page(&state, &request, None).await?)
+    Ok(progress_page(&state, &request, Feedback::default()).await?)
 }
 
 async fn progress_page<S: Store>(
     state: &AppState<S>,
     request: &mashangban_domain::request::Request,
-    rate_error: Option<String>,
+    feedback: Feedback,
 ) -> Result<Response, ApiError> {
     let (view, version) = public_view_of(state, request).await?;
-    let status = if rate_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if feedback.is_error() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = ProgressPage {
         layout: Layout::public(format!("办理进度 {}", view.tracking_no)),
         steps: view.timeline.iter().map(step).collect(),
@@ -130,7 +151,11 @@ async fn progress_page<S: Store>(
         code: request.check_code.clone(),
         version,
         ratings: Rating::ALL.iter().map(|r| Choice::new(r.as_str(), r.label(), false)).collect(),
-        rate_error,
+        rate_error: feedback.rate_error,
+        reopen_error: feedback.reopen_error,
+        reopen_sent: feedback.reopen_sent,
+        upload_error: feedback.upload_error,
+        uploaded: feedback.uploaded,
     };
     Ok(render(status, &page))
 }
@@ -162,8 +187,8 @@ pub async fn rate<S: Store>(
         _ => None,
     };
     let (Some(rating), Some(resolved)) = (rating, resolved) else {
-        let error = Some("请选择满意程度，并说明问题是否已解决".to_owned());
-        return Ok(progress_page(&state, &request, error).await?);
+        let rate_error = Some("请选择满意程度，并说明问题是否已解决".to_owned());
+        return Ok(progress_page(&state, &request, Feedback { rate_error, ..Feedback::default() }).await?);
     };
     let comment = form.comment.filter(|c| !c.trim().is_empty());
     let action = Action::FollowUp { rating, resolved, comment };
@@ -171,6 +196,60 @@ pub async fn rate<S: Store>(
         Ok(rated) => {
             Ok(Redirect::to(&format!("/track/{}?code={}", rated.tracking_no, rated.check_code)).into_response())
         }
-        Err(e) => Ok(progress_page(&state, &request, Some(ApiError::from(e).message)).await?),
+        Err(e) => {
+            let rate_error = Some(ApiError::from(e).message);
+            Ok(progress_page(&state, &request, Feedback { rate_error, ..Feedback::default() }).await?)
+        }
     }
+}
+
+#[derive(Deserialize)]
+pub struct ReopenForm {
+    code: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /track/{no}/reopen`: after an unhappy follow-up the asker asks for
+/// the request to be handled again (申请重办), as the public API does.
+pub async fn reopen<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    Path(no): Path<String>,
+    Form(form): Form<ReopenForm>,
+) -> PageResult {
+    let request = verified(&state, &auth, &no, Some(&form.code)).await?;
+    let action = Action::RequestReopen { reason: form.reason };
+    let feedback = match crate::api::public::asker_acts(&state, &auth, &request.tracking_no, action).await {
+        Ok(_) => Feedback { reopen_sent: true, ..Feedback::default() },
+        Err(e) => Feedback { reopen_error: Some(ApiError::from(e).message), ..Feedback::default() },
+    };
+    let request = verified(&state, &auth, &no, Some(&form.code)).await?;
+    Ok(progress_page(&state, &request, feedback).await?)
+}
+
+/// `POST /track/{no}/materials?code=` (multipart `file`, several allowed):
+/// the asker adds materials (补充材料) through the same checks as the API.
+pub async fn materials<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    Path(no): Path<String>,
+    Query(query): Query<CodeQuery>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> PageResult {
+    let request = verified(&state, &auth, &no, query.code.as_deref()).await?;
+    let saved = match multipart {
+        Ok(multipart) => {
+            let scope = mashangban_domain::org::Scope::All;
+            let actor = mashangban_domain::org::Actor::PublicAsker;
+            crate::api::attachments::store_files(&state, &request.tracking_no, scope, actor, &auth, multipart).await
+        }
+        Err(_) => Err(ApiError::bad_request("malformed_multipart", "上传的文件格式不正确，请重新选择文件")),
+    };
+    let feedback = match saved {
+        Ok(files) => Feedback { uploaded: files.len(), ..Feedback::default() },
+        Err(e) => Feedback { upload_error: Some(e.message), ..Feedback::default() },
+    };
+    let request = verified(&state, &auth, &no, query.code.as_deref()).await?;
+    Ok(progress_page(&state, &request, feedback).await?)
 }

@@ -425,3 +425,44 @@ async fn merge_urge_suspend_and_withdraw_forms_go_through_the_api() {
     assert_eq!(post_form(&app, &format!("/work/{parent}/withdraw"), &operator, &[("reason", "企业来电撤回")]).await.0, StatusCode::SEE_OTHER);
     assert_eq!(app.detail(&parent, &dispatcher).await["request"]["state"], "withdrawn");
 }
+
+#[tokio::test]
+async fn the_progress_page_takes_materials_and_a_request_to_reopen() {
+    let app = spawn().await;
+    let (dispatcher, handler) = (app.login("dispatcher").await, app.login("handler").await);
+    let (no, code) = app.submit(enterprise_complaint()).await;
+    let (status, html) = page(&app, &format!("/track/{no}?code={code}"), &Session(String::new())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<section id=\"materials\" class=\"rate\" aria-labelledby"), "open: materials offered, not hidden");
+    assert!(html.contains("<section id=\"reopen\" class=\"rate\" hidden"), "no 申请重办 before an unhappy follow-up");
+
+    // 补充材料: two files through the page, stored as the API stores them.
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(b"%PDF-1.4 one".to_vec()).file_name("合同.pdf"))
+        .part("file", reqwest::multipart::Part::bytes(b"%PDF-1.4 two".to_vec()).file_name("发票.pdf"));
+    let res = no_redirects().post(app.url(&format!("/track/{no}/materials?code={code}"))).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("已上传 2 个文件"));
+    let (_, files) = app.get(&format!("/api/v1/requests/{no}/attachments"), Some(&dispatcher)).await;
+    assert_eq!(files.as_array().unwrap().len(), 2, "{files}");
+    let wrong = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("a.pdf"));
+    let res = no_redirects().post(app.url(&format!("/track/{no}/materials?code=WRONG123"))).multipart(wrong).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "a wrong check code uploads nothing");
+
+    // Closed and rated unhappy: the page offers 申请重办, refuses an empty reason, records a real one.
+    app.act(&no, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj" })).await;
+    app.act(&no, "sign", &handler, json!({})).await;
+    app.act(&no, "reply", &handler, json!({ "content": "已办理。" })).await;
+    app.act(&no, "close", &dispatcher, json!({})).await;
+    let rate = json!({ "code": code, "rating": "very_dissatisfied", "resolved": false });
+    assert_eq!(app.post(&format!("/api/v1/public/requests/{no}/rate"), None, rate).await.0, StatusCode::OK);
+    let reopen = format!("/track/{no}/reopen");
+    let res = no_redirects().post(app.url(&reopen)).form(&[("code", code.as_str()), ("reason", "")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = no_redirects().post(app.url(&reopen)).form(&[("code", code.as_str()), ("reason", "变更登记仍未办好")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("已收到您的重办申请") && html.contains("申请重办"), "confirmed on the page");
+    let view = app.progress(&no, &code).await;
+    assert!(timeline_kinds(&view).contains(&"reopen_requested".to_owned()));
+}

@@ -327,6 +327,17 @@ async fn returns_extensions_reopen_and_their_public_traces() {
         .post(&format!("/api/v1/public/requests/{no}/rate"), None, json!({ "code": code, "rating": "dissatisfied", "resolved": false, "comment": "没有解决" }))
         .await;
     assert_eq!(status, StatusCode::OK);
+    // The asker asks for 重办 with a reason; it shows on their timeline, the state stays until the dispatcher decides.
+    let reopen_request = format!("/api/v1/public/requests/{no}/reopen-request");
+    let (status, err) = app.post(&reopen_request, None, json!({ "code": code, "reason": " " })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    let (status, view) = app.post(&reopen_request, None, json!({ "code": code, "reason": "转移手续仍未办好" })).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!((view["state"].as_str(), view["can_request_reopen"].as_bool()), (Some("followed_up"), Some(true)));
+    let step = view["timeline"].as_array().unwrap().iter().find(|s| s["kind"] == "reopen_requested").unwrap().clone();
+    assert_eq!(step["comment"], "转移手续仍未办好");
+    let (status, err) = app.post(&format!("/api/v1/requests/{no}/request-reopen"), Some(&dispatcher), json!({ "reason": "x" })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::FORBIDDEN, Some("permission_denied")), "only the asker asks");
     let r = app.act(&no, "reopen", &dispatcher, json!({ "reason": "诉求人反映未解决" })).await;
     assert_eq!((r["state"].as_str(), r["reopen_count"].as_u64()), (Some("dispatched"), Some(1)));
     app.act(&no, "sign", &rsj_handler, json!({})).await;
