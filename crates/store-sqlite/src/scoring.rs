@@ -150,13 +150,13 @@ fn report(conn: &Connection, period: Period, options: ScoreOptions) -> StoreResu
 
 /// A period as whole months plus the days at either end.
 #[derive(Debug, PartialEq)]
-struct Split {
-    days: Vec<(NaiveDate, NaiveDate)>,
+pub(crate) struct Split {
+    pub days: Vec<(NaiveDate, NaiveDate)>,
     /// The first day of the first and of the last whole month.
-    months: Option<(NaiveDate, NaiveDate)>,
+    pub months: Option<(NaiveDate, NaiveDate)>,
 }
 
-fn split(period: &Period) -> Split {
+pub(crate) fn split(period: &Period) -> Split {
     let first_full = if period.from.day() == 1 { Some(period.from) } else { next_month(period.from) };
     let after_to = period.to.checked_add_days(Days::new(1));
     let end_full = match after_to {

@@ -7,6 +7,7 @@
 
 mod calendar;
 mod cluster;
+mod dashboard;
 mod error;
 mod notifications;
 mod scoring;
@@ -14,6 +15,7 @@ mod types;
 
 pub use calendar::*;
 pub use cluster::*;
+pub use dashboard::*;
 pub use error::StoreError;
 pub use notifications::*;
 pub use scoring::*;
@@ -113,6 +115,7 @@ pub trait Store:
     + TimeLimitStore
     + CalendarStore
     + ScoringStore
+    + DashboardStore
     + NotificationStore
     + ClusterStore
     + Clone
@@ -129,6 +132,7 @@ impl<T> Store for T where
         + TimeLimitStore
         + CalendarStore
         + ScoringStore
+        + DashboardStore
         + NotificationStore
         + ClusterStore
         + Clone
