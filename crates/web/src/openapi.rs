@@ -222,6 +222,8 @@ pub fn operations() -> Vec<Operation> {
         op("put", "/api/v1/calendar/working-hours", "calendar", "修改工作时段", Roles(ADMIN), Json(working_hours_body), &["invalid_working_hours"]),
         Operation { query: &[("from", "YYYY-MM-DD"), ("to", "YYYY-MM-DD"), ("unit", "单位编码"), ("format", "xlsx 下载 Excel"), ("fairly_satisfied_counts", "基本满意是否计入满意")], ..op("get", "/api/v1/scores", "scoring", "考核报表与排名（JSON 或 Excel）", Roles(&["dispatcher", "supervisor", "city_leader", "admin", "unit_leader"]), None, &["invalid_parameter", "unknown_unit"]) },
         op("post", "/api/v1/scores/rebuild", "scoring", "由办理记录重建考核汇总", Roles(ADMIN), None, &[]),
+        Operation { query: &[("from", "YYYY-MM-DD"), ("to", "YYYY-MM-DD"), ("fairly_satisfied_counts", "基本满意是否计入满意")], ..op("get", "/api/v1/dashboard", "dashboard", "领导驾驶舱：受理量、办结量、按时办结率、满意率，趋势及按单位、镇街、类型、一级分类的分布（全市，仅市领导、督办员、管理员）", Roles(&["supervisor", "city_leader", "admin"]), None, &["invalid_parameter", "unknown_parameter"]) },
+        op("post", "/api/v1/dashboard/rebuild", "dashboard", "由诉求表重建驾驶舱汇总", Roles(ADMIN), None, &[]),
         Operation { query: &[("status", "pending/sending/sent/failed")], ..op("get", "/api/v1/admin/outbox", "notifications", "通知发件箱", Roles(ADMIN), None, &["invalid_parameter"]) },
         op("post", "/api/v1/admin/outbox/{id}/retry", "notifications", "重发失败的通知", Roles(ADMIN), None, &["notification_not_found", "notification_not_failed"]),
         op("get", "/api/v1/admin/notification-templates", "notifications", "通知模板", Roles(ADMIN), None, &[]),

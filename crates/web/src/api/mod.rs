@@ -3,11 +3,12 @@
 pub(crate) mod attachments;
 mod calendar;
 mod catalog;
+pub(crate) mod dashboard;
 mod docs;
 mod notifications;
 pub(crate) mod public;
 pub(crate) mod requests;
-mod scores;
+pub(crate) mod scores;
 mod session;
 mod time_limits;
 
@@ -44,6 +45,7 @@ pub fn routes<S: Store>(state: &AppState<S>) -> Router<AppState<S>> {
         .route("/api/v1/public/requests/{no}/rate", post(public::rate::<S>))
         .merge(calendar::routes::<S>())
         .merge(scores::routes::<S>())
+        .merge(dashboard::routes::<S>())
         .merge(notifications::routes::<S>())
         .merge(time_limits::routes::<S>())
         .merge(docs::routes::<S>())

@@ -7,9 +7,11 @@
 
 mod assets;
 mod console;
+mod dashboard;
 mod portal;
 mod staff;
 mod submit;
+mod supervise;
 mod track;
 
 use askama::Template;
@@ -47,6 +49,8 @@ pub fn routes<S: Store>(state: &AppState<S>) -> Router<AppState<S>> {
         .route("/logout", post(staff::logout::<S>))
         .route("/console", get(console::form::<S>).post(console::post::<S>))
         .route("/work", get(staff::queue::<S>))
+        .route("/dashboard", get(dashboard::page::<S>))
+        .route("/supervise", get(supervise::page::<S>))
         .route("/work/{no}", get(staff::detail::<S>))
         .route("/work/{no}/{action}", post(staff::act::<S>))
         .layer(DefaultBodyLimit::max(crate::api::JSON_LIMIT))
@@ -69,11 +73,22 @@ pub struct Layout {
     pub assets: &'static str,
     /// Whether to link the operator's console (受理台).
     pub console: bool,
+    /// Whether to link the leader dashboard (领导驾驶舱).
+    pub dashboard: bool,
+    /// Whether to link the supervisor's page (督查督办).
+    pub supervise: bool,
 }
 
 impl Layout {
     pub fn public(title: impl Into<String>) -> Self {
-        Self { title: title.into(), staff_name: None, assets: assets::version(), console: false }
+        Self {
+            title: title.into(),
+            staff_name: None,
+            assets: assets::version(),
+            console: false,
+            dashboard: false,
+            supervise: false,
+        }
     }
 
     /// A staff page; operators get the link to their console.
@@ -83,6 +98,8 @@ impl Layout {
             staff_name: Some(actor.name().to_owned()),
             assets: assets::version(),
             console: actor.has_role(&[mashangban_domain::org::Role::Operator]),
+            dashboard: actor.has_role(crate::api::dashboard::DASHBOARD_READERS),
+            supervise: actor.has_role(supervise::SUPERVISE_ROLES),
         }
     }
 }

@@ -181,7 +181,7 @@ async fn post_form(app: &App, path: &str, Session(cookie): &Session, form: &[(&s
 }
 
 /// Opens a page as a signed-in person; answers (status, body).
-async fn page(app: &App, path: &str, Session(cookie): &Session) -> (StatusCode, String) {
+pub(super) async fn page(app: &App, path: &str, Session(cookie): &Session) -> (StatusCode, String) {
     let res = no_redirects().get(app.url(path)).header("cookie", cookie).send().await.unwrap();
     (res.status(), res.text().await.unwrap())
 }
