@@ -23,7 +23,7 @@
       aria: { enabled: true },
       animation: false,
       color: [RECEIVED, CLOSED],
-      tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
+      tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, renderMode: 'richText' },
       legend: { data: ['受理量', '办结量'], top: 0 },
       grid: { left: 8, right: 24, top: 32, bottom: 8, containLabel: true },
       xAxis: horizontal ? value : category,
