@@ -140,7 +140,7 @@ async fn deadline_lists<S: Store>(
 
 fn score_line(r: &RowView) -> ScoreLine {
     ScoreLine {
-        rank: r.rank.map_or_else(|| if r.unit.is_none() { "全市".to_owned() } else { "—".to_owned() }, |n| n.to_string()),
+        rank: r.rank.map_or_else(|| "—".to_owned(), |n| n.to_string()),
         name: r.name().to_owned(),
         score: r.score.map_or_else(|| "—".to_owned(), |s| format!("{s:.2}")),
         rates: ratios(&r.indicators).iter().map(percent).collect(),
