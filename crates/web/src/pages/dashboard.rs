@@ -107,7 +107,7 @@ pub async fn page<S: Store>(
 }
 
 /// The period of `from`/`to`, or this month so far.
-fn chosen_period(query: &HashMap<String, String>, today: NaiveDate) -> PageResult<Period> {
+pub(super) fn chosen_period(query: &HashMap<String, String>, today: NaiveDate) -> PageResult<Period> {
     let date = |key: &str| -> PageResult<Option<NaiveDate>> {
         match query.get(key).map(|v| v.trim()).filter(|v| !v.is_empty()) {
             None => Ok(None),

@@ -8,16 +8,16 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::Duration;
 
 use mashangban_domain::lifecycle::Action;
 use mashangban_domain::org::{Actor, Role};
-use mashangban_domain::scoring::{Period, ScoreOptions, day_of};
+use mashangban_domain::scoring::{ScoreOptions, day_of};
 use mashangban_store::{ListFilter, ListOrder, Store};
 
-use super::dashboard::percent;
+use super::dashboard::{chosen_period, percent};
 use super::staff::{Row, may, rows};
-use super::{Layout, PageError, PageResult, render};
+use super::{Layout, PageResult, render};
 use crate::api::scores::{RATIO_NAMES, RowView, ratios, scores_for};
 use crate::auth::Auth;
 use crate::error::ApiError;
@@ -75,7 +75,7 @@ pub async fn page<S: Store>(
     if !actor.has_role(SUPERVISE_ROLES) {
         return Err(ApiError::forbidden("督查督办页面仅向督办员、市领导和管理员开放").into());
     }
-    let period = period(&query, day_of(&state.now()))?;
+    let period = chosen_period(&query, day_of(&state.now()))?;
     let hours = SchedulerConfig::default().due_soon_working_hours;
     let (overdue, due_soon) = deadline_lists(&state, actor, hours).await?;
     let lists = vec![
@@ -100,17 +100,6 @@ pub async fn page<S: Store>(
         xlsx_url: format!("/api/v1/scores?from={}&to={}&format=xlsx", period.from, period.to),
     };
     Ok(render(StatusCode::OK, &page))
-}
-
-fn period(query: &HashMap<String, String>, today: NaiveDate) -> PageResult<Period> {
-    let bad = |v: &str| PageError::Status(StatusCode::BAD_REQUEST, format!("日期「{v}」不正确，应如 2026-01-31"));
-    let date = |key: &str, default: NaiveDate| match query.get(key).map(|v| v.trim()).filter(|v| !v.is_empty()) {
-        None => Ok(default),
-        Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| bad(v)),
-    };
-    let from = date("from", today.with_day(1).unwrap_or(today))?;
-    let to = date("to", today)?;
-    Period::new(from, to).map_err(|e| PageError::Status(StatusCode::BAD_REQUEST, e.message))
 }
 
 /// Overdue work (reply deadline passed, still open) and work whose reply
