@@ -17,7 +17,7 @@ use tower::ServiceExt;
 
 use mashangban_domain::lifecycle::{Action, check_permission};
 use mashangban_domain::org::{Actor, Role, UnitKind};
-use mashangban_domain::request::{Request, State as RequestState};
+use mashangban_domain::request::{Request, RequestKind, State as RequestState};
 use mashangban_store::{ListFilter, ListOrder, Store};
 
 use super::{Choice, Layout, PageError, PageResult, render, short_time};
@@ -150,6 +150,8 @@ struct QueuePage {
     sections: Vec<Section>,
     /// A filtered list rather than the person's queues.
     filtered: bool,
+    /// The filters in words, e.g. 主办单位：市市场监管局.
+    conditions: Vec<String>,
 }
 
 impl QueuePage {
@@ -205,7 +207,8 @@ pub async fn queue<S: Store>(
         }
         sections
     };
-    let page = QueuePage { layout: Layout::staff("工作台", actor), sections, filtered };
+    let conditions = if filtered { describe(&state, &query) } else { Vec::new() };
+    let page = QueuePage { layout: Layout::staff("工作台", actor), sections, filtered, conditions };
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -218,6 +221,39 @@ pub(super) fn rows<S: Store>(state: &AppState<S>, actor: &Actor, requests: &[Req
         .map(|r| views::request_view(r, actor, &lookup, None))
         .map(|view| Row { countdown: countdown(&view), view })
         .collect()
+}
+
+/// The filters of a list in words, names for codes (the list itself checks them).
+fn describe<S: Store>(state: &AppState<S>, query: &HashMap<String, String>) -> Vec<String> {
+    let (org, categories) = (state.org(), state.categories());
+    let unit = |code: &str, none: &str| match code {
+        "none" => none.to_owned(),
+        code => org.by_code(code).map_or_else(|| code.to_owned(), |u| u.display_name().to_owned()),
+    };
+    let category = |code: &str| categories.iter().find(|c| c.code == code).map_or_else(|| code.to_owned(), |c| c.name.clone());
+    let kind = |code: &str| RequestKind::parse(code).map_or(code, |k| k.label()).to_owned();
+    let mut out: Vec<(usize, String)> = query
+        .iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .filter_map(|(key, value)| {
+            let value = value.trim();
+            let (order, text) = match key.as_str() {
+                "lead_unit" => (0, format!("主办单位：{}", unit(value, "未派单"))),
+                "unit" => (1, format!("主办或协办单位：{}", unit(value, ""))),
+                "town" => (2, format!("镇街：{}", unit(value, "未填镇街"))),
+                "kind" => (3, format!("类型：{}", kind(value))),
+                "category_group" | "category" => (4, format!("分类：{}", category(value))),
+                "from" => (5, format!("受理时间自 {value}")),
+                "to" => (6, format!("受理时间至 {value} 前")),
+                "closed_from" => (7, format!("办结时间自 {value}")),
+                "closed_to" => (8, format!("办结时间至 {value} 前")),
+                _ => return None,
+            };
+            Some((order, text))
+        })
+        .collect();
+    out.sort();
+    out.into_iter().map(|(_, text)| text).collect()
 }
 
 /// The list of the API's filters, one page of 100 with a link to the next.

@@ -124,6 +124,7 @@ async fn every_bar_leads_to_the_requests_behind_it() {
     let (status, html) = page(&app, "/work?lead_unit=none&from=2026-03-01&to=2026-04-01", &leader).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains(&b) && html.contains(&c) && !html.contains(&a), "the drill-down list");
+    assert!(html.contains("主办单位：未派单") && html.contains("受理时间自 2026-03-01"), "the filters in words");
     let (status, _) = page(&app, "/work?lead_unit=nowhere", &leader).await;
     assert!(status.is_client_error());
 }
