@@ -190,8 +190,8 @@ impl Report {
         let _ = writeln!(md, "| template (demo generator through the store) | {} requests in {:.1} s |", thousands(l.template_requests), l.template_seconds);
         let _ = writeln!(md, "| bulk copy + index build | {:.1} s + {:.1} s |", l.copy_seconds, l.index_seconds);
         let _ = writeln!(md, "| bulk load rate | {:.0} requests/s, {:.0} events/s |", l.requests_per_second, l.events_per_second);
-        let _ = writeln!(md, "| scoring rollups rebuilt from events (`rebuild_scoring`) | {:.1} s ({} day rows, {} month rows) |", l.rebuild_seconds, l.rollup_day_rows, l.rollup_month_rows);
-        let _ = writeln!(md, "| dashboard rollups rebuilt from requests (`rebuild_dashboard`) | {:.1} s ({} day rows, {} month rows) |", l.dashboard_rebuild_seconds, l.dashboard_day_rows, l.dashboard_month_rows);
+        let _ = writeln!(md, "| rollups rebuilt and read back: scoring from events (`rebuild_scoring`), dashboard from requests | {:.1} s (scoring: {} day rows, {} month rows) |", l.rebuild_seconds, l.rollup_day_rows, l.rollup_month_rows);
+        let _ = writeln!(md, "| of which the dashboard rollups (`rebuild_dashboard`) | {:.1} s ({} day rows, {} month rows) |", l.dashboard_rebuild_seconds, l.dashboard_day_rows, l.dashboard_month_rows);
         let _ = writeln!(md, "| whole load | {:.1} s |", l.total_seconds);
         let _ = writeln!(md, "| database after load (file + WAL, checkpointed) | {} |", mib(l.db_bytes));
         let _ = writeln!(md, "| title + content text | {} |", mib(l.text_bytes));
