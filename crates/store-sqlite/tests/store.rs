@@ -420,7 +420,7 @@ fn next_action(state: mashangban_domain::request::State, pick: usize, units: &[i
         S::Dispatched => Action::SignFor { comment: None },
         S::SignedFor | S::InProgress => Action::Reply { content: "已办理".into() },
         S::Replied => Action::Close { comment: None },
-        S::Closed => Action::FollowUp { rating: ratings[pick % ratings.len()], resolved: pick % 3 != 0, comment: None },
+        S::Closed => Action::FollowUp { rating: ratings[pick % ratings.len()], resolved: !pick.is_multiple_of(3), comment: None },
         S::FollowedUp => Action::Reopen { reason: "不满意".into() },
         _ => Action::Archive,
     }
