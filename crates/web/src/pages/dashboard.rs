@@ -72,6 +72,8 @@ struct DashboardPage {
     /// The charts as JSON, safe inside `<script type="application/json">`.
     data: String,
     fairly_satisfied_counts: bool,
+    /// Quick periods: (label, URL).
+    presets: Vec<(&'static str, String)>,
 }
 
 /// `GET /dashboard[?from=YYYY-MM-DD&to=YYYY-MM-DD]` (city leaders,
@@ -102,6 +104,7 @@ pub async fn page<S: Store>(
         data: script_json(&charts),
         charts,
         fairly_satisfied_counts: view.fairly_satisfied_counts,
+        presets: presets(today),
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -119,6 +122,19 @@ pub(super) fn chosen_period(query: &HashMap<String, String>, today: NaiveDate) -
     let from = date("from")?.unwrap_or_else(|| today.with_day(1).unwrap_or(today));
     let to = date("to")?.unwrap_or(today);
     Period::new(from, to).map_err(|e| PageError::Status(StatusCode::BAD_REQUEST, e.message))
+}
+
+/// 本周, 本月, 本季度, 本年 and 近12个月, each up to today.
+fn presets(today: NaiveDate) -> Vec<(&'static str, String)> {
+    let quarter_month = (today.month0() / 3) * 3 + 1;
+    let starts = [
+        ("本周", monday_of(today)),
+        ("本月", today.with_day(1).unwrap_or(today)),
+        ("本季度", NaiveDate::from_ymd_opt(today.year(), quarter_month, 1).unwrap_or(today)),
+        ("本年", NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today)),
+        ("近12个月", today.checked_sub_months(chrono::Months::new(12)).and_then(|d| d.succ_opt()).unwrap_or(today)),
+    ];
+    starts.into_iter().map(|(label, from)| (label, format!("/dashboard?from={from}&to={today}"))).collect()
 }
 
 fn monday_of(day: NaiveDate) -> NaiveDate {
@@ -226,5 +242,8 @@ mod tests {
         assert_eq!(closed, "/work?town=none&closed_from=2026-03-01&closed_to=2026-04-01");
         assert_eq!(script_json(&"</script>&"), "\"\\u003c/script\\u003e\\u0026\"");
         assert_eq!(monday_of(day("2026-11-29")), day("2026-11-23"));
+        let quick = presets(day("2026-11-29"));
+        assert_eq!(quick[2], ("本季度", "/dashboard?from=2026-10-01&to=2026-11-29".to_owned()));
+        assert_eq!(quick[4].1, "/dashboard?from=2025-11-30&to=2026-11-29");
     }
 }
