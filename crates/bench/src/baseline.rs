@@ -77,3 +77,54 @@ pub fn group_by(db: &Path, from: &str, to: &str, seconds: f64, max: u64) -> Benc
     let elapsed = started.elapsed().as_secs_f64();
     Ok(Measured::from_latencies("plain SQL GROUP BY over requests (1 connection)", 1, micros, 0, elapsed))
 }
+
+/// The closed-in-period condition of the dashboard baseline.
+const CLOSED_IN: &str = "closed_at >= ?1 AND closed_at < ?2";
+
+/// The leader dashboard as plain SQL over the requests table: one `GROUP BY`
+/// per breakdown (lead unit, town, type, category) with the received and
+/// closed figures, and the daily trend of receipts and of closes.
+fn dashboard_statements() -> Vec<String> {
+    let satisfied = "rating IN ('very_satisfied', 'satisfied', 'fairly_satisfied')";
+    let breakdown = |key: &str| {
+        format!(
+            "SELECT {key}, SUM(received_at >= ?1 AND received_at < ?2), SUM({CLOSED_IN}), SUM({CLOSED_IN} AND due_at IS NOT NULL),
+                SUM({CLOSED_IN} AND closed_at <= due_at), SUM({CLOSED_IN} AND {satisfied}), SUM({CLOSED_IN} AND rating IS NOT NULL)
+             FROM requests WHERE (received_at >= ?1 AND received_at < ?2) OR ({CLOSED_IN}) GROUP BY 1"
+        )
+    };
+    let mut all: Vec<String> = ["lead_unit_id", "town_id", "kind", "category_id"].into_iter().map(breakdown).collect();
+    all.push("SELECT substr(received_at, 1, 10), COUNT(*) FROM requests WHERE received_at >= ?1 AND received_at < ?2 GROUP BY 1".into());
+    all.push(format!(
+        "SELECT substr(closed_at, 1, 10), COUNT(*), COUNT(due_at), SUM(closed_at <= due_at), SUM({satisfied}), COUNT(rating)
+         FROM requests WHERE {CLOSED_IN} GROUP BY 1"
+    ));
+    all
+}
+
+/// The dashboard's aggregate as plain GROUP BYs over the requests table (all
+/// six statements per run), on its own read connection, repeated until
+/// `seconds` pass (at least once).
+pub fn dashboard_group_by(db: &Path, from: &str, to: &str, seconds: f64, max: u64) -> BenchResult<Measured> {
+    let conn = Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ctx("open for GROUP BY")?;
+    conn.execute_batch("PRAGMA cache_size = -16000;").ctx("pragma")?;
+    let statements = dashboard_statements();
+    let (started, mut micros) = (Clock::now(), Vec::new());
+    let deadline = started + Duration::from_secs_f64(seconds);
+    while micros.is_empty() || (Clock::now() < deadline && (micros.len() as u64) < max) {
+        let t0 = Clock::now();
+        let mut rows = 0usize;
+        for sql in &statements {
+            let mut stmt = conn.prepare_cached(sql).ctx("prepare the dashboard GROUP BY")?;
+            let found: Vec<i64> =
+                stmt.query_map(params![from, to], |r| r.get::<_, i64>(1)).ctx("GROUP BY")?.collect::<Result<_, _>>().ctx("GROUP BY")?;
+            rows += found.len();
+        }
+        if rows == 0 {
+            return Err("the dashboard GROUP BY baseline found no requests".into());
+        }
+        micros.push(t0.elapsed().as_micros() as u64);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    Ok(Measured::from_latencies("dashboard as plain SQL GROUP BYs over requests (6 statements, 1 connection)", 1, micros, 0, elapsed))
+}

@@ -77,6 +77,7 @@ pub fn run(opts: &Options) -> BenchResult<Report> {
     let inputs = Inputs::read(&db)?;
     let intake_baseline = baseline::durable_inserts(&opts.work_dir, opts.seconds, opts.max_requests)?;
     let group_by = baseline::group_by(&db, &inputs.from_ts, &inputs.to_ts, opts.seconds, opts.max_requests)?;
+    let dashboard_group_by = baseline::dashboard_group_by(&db, &inputs.from_ts, &inputs.to_ts, opts.seconds, opts.max_requests)?;
     let server = Server::start(&opts.server_exe, &db, opts.readers)?;
     let result = drive(opts, &server, &inputs);
     let memory = server.memory();
@@ -97,6 +98,7 @@ pub fn run(opts: &Options) -> BenchResult<Report> {
         scenarios,
         intake_baseline,
         group_by,
+        dashboard_group_by,
         rss_after_start,
         rss_end: memory.0,
         rss_peak: memory.1,
@@ -231,6 +233,9 @@ fn build(opts: &Options, inputs: &Inputs, addr: std::net::SocketAddr, handler: &
     let url = format!("{base}/api/v1/scores?from={}&to={}", inputs.from_day, inputs.to_day);
     let cookie = supervisor.to_owned();
     let scores: scenarios::MakeRequest = Arc::new(move |c, _| c.get(url.as_str()).header("cookie", cookie.as_str()));
+    let url = format!("{base}/api/v1/dashboard?from={}&to={}", inputs.from_day, inputs.to_day);
+    let cookie = supervisor.to_owned();
+    let dashboard: scenarios::MakeRequest = Arc::new(move |c, _| c.get(url.as_str()).header("cookie", cookie.as_str()));
     let (b, cats, towns) = (base, Arc::new(inputs.categories.clone()), Arc::new(inputs.towns.clone()));
     let intake: scenarios::MakeRequest = Arc::new(move |c, n| c.post(format!("{b}/api/v1/public/requests")).json(&intake_body(n, &cats, &towns)));
     let r = opts.read_clients;
@@ -239,6 +244,7 @@ fn build(opts: &Options, inputs: &Inputs, addr: std::net::SocketAddr, handler: &
         Scenario { name: "request detail (dispatcher)".into(), clients: r, expect: 200, make: detail },
         Scenario { name: "handler queue page (sort=deadline)".into(), clients: 1, expect: 200, make: queue },
         Scenario { name: "city scoring report, whole period".into(), clients: 1, expect: 200, make: scores },
+        Scenario { name: "leader dashboard, whole period".into(), clients: 1, expect: 200, make: dashboard },
         Scenario { name: "intake (durable 201)".into(), clients: opts.intake_clients, expect: 201, make: intake },
     ]
 }

@@ -16,7 +16,7 @@ use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
 
 use mashangban_domain::org::Scope;
-use mashangban_store::{ListFilter, RequestStore, ScoringStore};
+use mashangban_store::{DashboardRebuild, DashboardStore, ListFilter, RebuildSummary, RequestStore, ScoringStore};
 use mashangban_store_sqlite::{SqliteOptions, SqliteStore};
 
 use crate::shift::{self, DAY_MS, Shiftable};
@@ -55,6 +55,13 @@ pub struct LoadStats {
     pub events_per_second: f64,
     pub rollup_day_rows: u64,
     pub rollup_month_rows: u64,
+    /// Rebuilding the dashboard rollups from the requests (part of `rebuild_seconds`).
+    #[serde(default)]
+    pub dashboard_rebuild_seconds: f64,
+    #[serde(default)]
+    pub dashboard_day_rows: u64,
+    #[serde(default)]
+    pub dashboard_month_rows: u64,
     pub db_bytes: u64,
     pub text_bytes: u64,
     /// (database bytes − title and content bytes) / requests.
@@ -88,7 +95,7 @@ pub fn load(opts: &LoadOptions, rt: &tokio::runtime::Runtime) -> BenchResult<Loa
         .ctx("restore pragmas")?;
     drop(conn);
     let t3 = Clock::now();
-    let summary = rt.block_on(rebuild_and_verify(&opts.db))?;
+    let (summary, dashboard, dashboard_seconds) = rt.block_on(rebuild_and_verify(&opts.db))?;
     let rebuild_seconds = t3.elapsed().as_secs_f64();
     let (db_bytes, text_bytes, requests, events) = sizes(&opts.db)?;
     let bulk = (copy_seconds + index_seconds).max(1e-9);
@@ -105,6 +112,9 @@ pub fn load(opts: &LoadOptions, rt: &tokio::runtime::Runtime) -> BenchResult<Loa
         events_per_second: copied.1 as f64 / bulk,
         rollup_day_rows: summary.day_rows,
         rollup_month_rows: summary.month_rows,
+        dashboard_rebuild_seconds: dashboard_seconds,
+        dashboard_day_rows: dashboard.day_rows,
+        dashboard_month_rows: dashboard.month_rows,
         db_bytes,
         text_bytes,
         bytes_per_request: db_bytes.saturating_sub(text_bytes) as f64 / requests.max(1) as f64,
@@ -465,11 +475,16 @@ fn remap_merge(details: &serde_json::Value, tpl: &Template, copy: i64, numbers: 
     d.to_string()
 }
 
-async fn rebuild_and_verify(db: &Path) -> BenchResult<mashangban_store::RebuildSummary> {
+/// Rebuilds both rollups (the bulk copy bypasses the store) and reads a few
+/// requests back; answers the two summaries and the dashboard rebuild's seconds.
+async fn rebuild_and_verify(db: &Path) -> BenchResult<(RebuildSummary, DashboardRebuild, f64)> {
     let store = SqliteStore::open(db, SqliteOptions::default()).ctx("reopen the store")?;
     let summary = store.rebuild_scoring().await.ctx("rebuild the scoring rollups")?;
+    let t0 = Clock::now();
+    let dashboard = store.rebuild_dashboard().await.ctx("rebuild the dashboard rollups")?;
+    let dashboard_seconds = t0.elapsed().as_secs_f64();
     verify(&store, db).await?;
-    Ok(summary)
+    Ok((summary, dashboard, dashboard_seconds))
 }
 
 /// Reads a few loaded requests back through the real store.

@@ -4,6 +4,7 @@
 //! by every storage backend and the web layer.
 
 pub mod calendar;
+pub mod dashboard;
 pub mod error;
 pub mod lifecycle;
 pub mod notify;

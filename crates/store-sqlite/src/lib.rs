@@ -6,6 +6,7 @@
 mod calendar;
 mod catalog;
 mod cluster;
+mod dashboard;
 mod db;
 mod knowledge;
 mod migrations;

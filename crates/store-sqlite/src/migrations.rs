@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_scoring.sql"),
     include_str!("../migrations/0004_deadlines.sql"),
     include_str!("../migrations/0005_notifications.sql"),
+    include_str!("../migrations/0006_dashboard.sql"),
     include_str!("../migrations/0007_knowledge.sql"),
 ];
 

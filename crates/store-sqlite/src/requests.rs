@@ -204,7 +204,9 @@ fn intake(conn: &Connection, prefix: &str, new: NewRequest, actor: &Actor, meta:
     let id = conn.last_insert_rowid();
     let draft = backend::received_event(&new);
     insert_event(conn, id, &draft, actor, meta, &[])?;
-    load(conn, &Key::Id(id), &Scope::All)?.ok_or_else(|| StoreError::backend("inserted request vanished"))
+    let request = load(conn, &Key::Id(id), &Scope::All)?.ok_or_else(|| StoreError::backend("inserted request vanished"))?;
+    crate::dashboard::on_change(conn, None, &request)?;
+    Ok(request)
 }
 
 /// `ZS` + the receiving day (Asia/Shanghai) + a daily sequence of at least six digits.
@@ -313,6 +315,7 @@ fn save(conn: &Connection, before: &Request, after: &Request) -> StoreResult<()>
     if n != 1 {
         return Err(backend::concurrent_update());
     }
+    crate::dashboard::on_change(conn, Some(before), after)?;
     if before.lead_unit_id != after.lead_unit_id || before.co_unit_ids != after.co_unit_ids {
         conn.execute("DELETE FROM request_units WHERE request_id = ?1", [after.id]).map_err(db_err)?;
         let mut insert = conn
@@ -417,6 +420,28 @@ fn list(conn: &Connection, f: &ListFilter, scope: &Scope) -> StoreResult<Page<Re
     if let Some(unit) = f.unit_id {
         clauses.push("EXISTS (SELECT 1 FROM request_units fu WHERE fu.request_id = r.id AND fu.unit_id = ?)".into());
         params.push(Value::Integer(unit));
+    }
+    if let Some(unit) = f.lead_unit_id {
+        clauses.push("r.lead_unit_id = ?".into());
+        params.push(Value::Integer(unit));
+    }
+    if f.without_lead_unit {
+        clauses.push("r.lead_unit_id IS NULL".into());
+    }
+    if f.without_town {
+        clauses.push("r.town_id IS NULL".into());
+    }
+    if let Some(from) = &f.due_from {
+        clauses.push("r.due_at >= ?".into());
+        params.push(Value::Text(ts(from)));
+    }
+    if let Some(from) = &f.closed_from {
+        clauses.push("r.closed_at >= ?".into());
+        params.push(Value::Text(ts(from)));
+    }
+    if let Some(to) = &f.closed_to {
+        clauses.push("r.closed_at < ?".into());
+        params.push(Value::Text(ts(to)));
     }
     if let Some(from) = &f.received_from {
         clauses.push("r.received_at >= ?".into());

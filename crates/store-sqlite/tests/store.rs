@@ -1,6 +1,7 @@
 //! The SQLite store against a real database file: atomic actions, refused
 //! actions that change nothing, scope in SQL agreeing with the domain's rule,
-//! group commit under concurrency, and online backup.
+//! group commit under concurrency, online backup, and the dashboard rollups
+//! against a direct count over the requests.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -14,7 +15,9 @@ use mashangban_domain::org::{Actor, Role, Scope, StaffActor, UnitKind};
 use mashangban_domain::request::{Asker, Channel, Contact, Location, NewRequest, Rating, RequestKind, Urgency};
 use mashangban_domain::time::{Instant, parse_instant};
 use mashangban_domain::validation::{CreditCode, Phone};
-use mashangban_store::{CatalogStore, Command, ListFilter, Meta, NewCategory, NewUnit, OrgStore, RequestStore};
+use mashangban_store::{
+    CatalogStore, Command, DashboardQuery, DashboardStore, ListFilter, Meta, NewCategory, NewUnit, OrgStore, RequestStore,
+};
 use mashangban_store_sqlite::{SqliteOptions, SqliteStore};
 
 struct Fixture {
@@ -309,6 +312,150 @@ fn article_input(title: &str, body: &str, keywords: &[&str]) -> mashangban_store
     }
 }
 
+// ---- dashboard rollups -------------------------------------------------------
+
+/// Per key: received, closed, closed with a deadline, closed on time, satisfied, rated.
+type Counts = std::collections::BTreeMap<String, [i64; 6]>;
+
+/// The dimensions and the SQL expression of their key over the requests table.
+const DIMENSIONS: [(&str, &str); 5] = [
+    ("total", "''"),
+    ("unit", "CAST(COALESCE(lead_unit_id, '') AS TEXT)"),
+    ("town", "CAST(COALESCE(town_id, '') AS TEXT)"),
+    ("kind", "kind"),
+    ("category", "CAST(category_id AS TEXT)"),
+];
+
+/// The figures of one dimension counted straight from the requests table.
+fn direct_counts(conn: &rusqlite::Connection, key: &str, from: &str, to: &str) -> Counts {
+    let mut out = Counts::new();
+    let received = format!(
+        "SELECT {key}, COUNT(*) FROM requests WHERE substr(received_at, 1, 10) BETWEEN ?1 AND ?2 GROUP BY 1"
+    );
+    let mut stmt = conn.prepare(&received).unwrap();
+    for row in stmt.query_map([from, to], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).unwrap() {
+        let (k, n) = row.unwrap();
+        out.entry(k).or_default()[0] = n;
+    }
+    let closed = format!(
+        "SELECT {key}, COUNT(*), COUNT(due_at), COALESCE(SUM(closed_at <= due_at), 0),
+            COALESCE(SUM(rating IN ('very_satisfied', 'satisfied', 'fairly_satisfied')), 0), COUNT(rating)
+         FROM requests WHERE closed_at IS NOT NULL AND substr(closed_at, 1, 10) BETWEEN ?1 AND ?2 GROUP BY 1"
+    );
+    let mut stmt = conn.prepare(&closed).unwrap();
+    let rows = stmt
+        .query_map([from, to], |r| Ok((r.get::<_, String>(0)?, [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?])))
+        .unwrap();
+    for row in rows {
+        let (k, [c, wd, ot, sat, rated]) = row.unwrap();
+        let e = out.entry(k).or_default();
+        e[1..].copy_from_slice(&[c, wd, ot, sat, rated]);
+    }
+    out
+}
+
+fn figures_counts(f: &mashangban_domain::dashboard::Figures) -> [i64; 6] {
+    [f.received, f.closed, f.on_time.denominator, f.on_time.numerator, f.satisfaction.numerator, f.satisfaction.denominator]
+}
+
+/// The dashboard's figures of one dimension, in the same shape.
+fn dashboard_counts(d: &mashangban_domain::dashboard::Dashboard, dim: &str) -> Counts {
+    let slices = match dim {
+        "total" => return [(String::new(), figures_counts(&d.totals))].into_iter().filter(|(_, v)| v != &[0; 6]).collect(),
+        "unit" => &d.units,
+        "town" => &d.towns,
+        "kind" => &d.kinds,
+        _ => &d.categories,
+    };
+    slices.iter().map(|s| (s.key.clone(), figures_counts(&s.figures))).collect()
+}
+
+async fn assert_dashboard_matches_requests(f: &Fixture, conn: &rusqlite::Connection) {
+    let periods = [("2026-03-01", "2026-03-31"), ("2026-03-02", "2026-03-02"), ("2026-02-15", "2027-01-20"), ("2025-12-01", "2028-06-30")];
+    for (from, to) in periods {
+        let period = mashangban_domain::scoring::Period::new(from.parse().unwrap(), to.parse().unwrap()).unwrap();
+        let d = f.store.dashboard(DashboardQuery { period, options: Default::default() }).await.unwrap();
+        for (dim, key) in DIMENSIONS {
+            assert_eq!(dashboard_counts(&d, dim), direct_counts(conn, key, from, to), "{dim} over {from}..{to}");
+        }
+        let trend_received: i64 = d.trend.iter().map(|p| p.figures.received).sum();
+        let trend_closed: i64 = d.trend.iter().map(|p| p.figures.closed).sum();
+        assert_eq!((trend_received, trend_closed), (d.totals.received, d.totals.closed), "trend over {from}..{to}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// After any mix of actions on several requests over months (each taken
+    /// by the role that may take it, so requests get closed, late or on time,
+    /// rated and reopened), the rollups give exactly what a count over the
+    /// requests table gives, before and after a rebuild.
+    #[test]
+    fn dashboard_rollups_equal_a_direct_count_over_the_requests(
+        shapes in prop::collection::vec((any::<bool>(), any::<bool>()), 1..5),
+        steps in prop::collection::vec((0usize..5, 0usize..30, 0i64..12_000), 1..60),
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let f = fixture().await;
+            let mut requests = Vec::new();
+            for (i, (enterprise, town)) in shapes.iter().enumerate() {
+                let r = f.store.intake(new_request(&f, *enterprise, *town, None), &Actor::PublicAsker, &meta(i as i64 * 700)).await.unwrap();
+                requests.push(r.tracking_no);
+            }
+            let mut actions = actions(&f.units);
+            actions.push(Action::FollowUp { rating: Rating::Satisfied, resolved: true, comment: None });
+            actions.push(Action::FollowUp { rating: Rating::FairlySatisfied, resolved: true, comment: None });
+            let mut minutes = 0;
+            for (r, b, wait) in steps {
+                minutes += wait;
+                let no = &requests[r % requests.len()];
+                let current = f.store.find(no, &Scope::All).await.unwrap().unwrap();
+                // Most steps take the request on its way (so many get closed); the others are any action.
+                let action = actions.get(b).cloned().unwrap_or_else(|| next_action(current.state, b, &f.units));
+                let actor = actor_for(&action, current.lead_unit_id, &f.units);
+                let _ = f.store.act(command(no, actor, action, minutes)).await;
+            }
+            let conn = rusqlite_open(&f._dir.path().join("s.db"));
+            assert_dashboard_matches_requests(&f, &conn).await;
+            let summary = f.store.rebuild_dashboard().await.unwrap();
+            assert_eq!(summary.requests, requests.len() as u64);
+            assert_dashboard_matches_requests(&f, &conn).await;
+        });
+    }
+}
+
+/// The next step of a request's ordinary way; `pick` varies the rating.
+fn next_action(state: mashangban_domain::request::State, pick: usize, units: &[i64]) -> Action {
+    use mashangban_domain::request::State as S;
+    let ratings = [Rating::VerySatisfied, Rating::Satisfied, Rating::FairlySatisfied, Rating::Dissatisfied, Rating::VeryDissatisfied];
+    match state {
+        S::Received => Action::Dispatch { lead: units[pick % 2], co: vec![], comment: None },
+        S::Dispatched => Action::SignFor { comment: None },
+        S::SignedFor | S::InProgress => Action::Reply { content: "已办理".into() },
+        S::Replied => Action::Close { comment: None },
+        S::Closed => Action::FollowUp { rating: ratings[pick % ratings.len()], resolved: !pick.is_multiple_of(3), comment: None },
+        S::FollowedUp => Action::Reopen { reason: "不满意".into() },
+        _ => Action::Archive,
+    }
+}
+
+/// The role that takes an action: the lead unit's handler, the operator for
+/// follow-ups, the asker for withdrawals, else the dispatcher.
+fn actor_for(action: &Action, lead: Option<i64>, units: &[i64]) -> Actor {
+    match action {
+        Action::SignFor { .. }
+        | Action::Return { .. }
+        | Action::StageReply { .. }
+        | Action::RequestExtension { .. }
+        | Action::Reply { .. } => staff(Role::Handler, lead.unwrap_or(units[0])),
+        Action::FollowUp { .. } => staff(Role::Operator, units[0]),
+        Action::Withdraw { .. } => Actor::PublicAsker,
+        _ => staff(Role::Dispatcher, units[0]),
+    }
+}
+
 #[tokio::test]
 async fn articles_keep_every_version_and_refuse_stale_edits() {
     use mashangban_store::KnowledgeStore;
@@ -404,4 +551,20 @@ async fn units_deactivate_leaves_first_and_roles_change_with_their_unit() {
     assert_eq!(code(s.set_user_role("u1", Role::Resident, Some(f.units[0])).await.unwrap_err()), "unit_not_allowed");
     assert_eq!(code(s.set_user_role("nobody", Role::Resident, None).await.unwrap_err()), "user_not_found");
     assert_eq!(s.find_user("u1").await.unwrap().unwrap().role, Role::Dispatcher);
+}
+
+#[tokio::test]
+async fn a_database_from_before_the_dashboard_is_backfilled_on_first_use() {
+    let f = fixture().await;
+    f.store.intake(new_request(&f, false, true, None), &Actor::PublicAsker, &meta(0)).await.unwrap();
+    let path = f._dir.path().join("s.db");
+    let conn = rusqlite_open(&path);
+    conn.execute_batch("DELETE FROM dash_days; DELETE FROM dash_months; INSERT INTO dash_meta (key, value) VALUES ('rebuild_needed', 1);")
+        .unwrap();
+    let period = mashangban_domain::scoring::Period::new("2026-03-01".parse().unwrap(), "2026-03-31".parse().unwrap()).unwrap();
+    let d = f.store.dashboard(DashboardQuery { period, options: Default::default() }).await.unwrap();
+    assert_eq!(d.totals.received, 1);
+    assert_eq!(d.towns.len(), 1);
+    let flag: i64 = conn.query_row("SELECT COUNT(*) FROM dash_meta", [], |r| r.get(0)).unwrap();
+    assert_eq!(flag, 0);
 }

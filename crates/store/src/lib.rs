@@ -8,6 +8,7 @@
 pub mod backend;
 mod calendar;
 mod cluster;
+mod dashboard;
 mod error;
 mod knowledge;
 mod notifications;
@@ -16,6 +17,7 @@ mod types;
 
 pub use calendar::*;
 pub use cluster::*;
+pub use dashboard::*;
 pub use error::StoreError;
 pub use knowledge::*;
 pub use notifications::*;
@@ -130,6 +132,7 @@ pub trait Store:
     + KnowledgeStore
     + CalendarStore
     + ScoringStore
+    + DashboardStore
     + NotificationStore
     + ClusterStore
     + Clone
@@ -147,6 +150,7 @@ impl<T> Store for T where
         + KnowledgeStore
         + CalendarStore
         + ScoringStore
+        + DashboardStore
         + NotificationStore
         + ClusterStore
         + Clone

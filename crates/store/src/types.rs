@@ -131,6 +131,19 @@ pub struct ListFilter {
     pub updated_before: Option<Instant>,
     /// Rows to skip before the page (page-number paging, e.g. Open311).
     pub offset: u32,
+    /// Only requests this unit leads (主办), not co-handles.
+    pub lead_unit_id: Option<UnitId>,
+    /// Only requests without a lead unit (not dispatched yet).
+    pub without_lead_unit: bool,
+    /// Only requests without a town.
+    pub without_town: bool,
+    /// Only requests closed now (`closed_at` set) at or after this instant.
+    pub closed_from: Option<Instant>,
+    /// Only requests closed now before this instant (exclusive).
+    pub closed_to: Option<Instant>,
+    /// Only requests whose reply deadline (`due_at`) is at or after this
+    /// instant; with `overdue_at` later, the due-soon (临期) window.
+    pub due_from: Option<Instant>,
 }
 
 /// The order of a list.

@@ -4,12 +4,13 @@ pub(crate) mod admin;
 pub(crate) mod attachments;
 pub(crate) mod calendar;
 mod catalog;
+pub(crate) mod dashboard;
 mod docs;
 pub(crate) mod knowledge;
 mod notifications;
 pub(crate) mod public;
 pub(crate) mod requests;
-mod scores;
+pub(crate) mod scores;
 mod session;
 pub(crate) mod time_limits;
 
@@ -47,6 +48,7 @@ pub fn routes<S: Store>(state: &AppState<S>) -> Router<AppState<S>> {
         .route("/api/v1/public/requests/{no}/reopen-request", post(public::request_reopen::<S>))
         .merge(calendar::routes::<S>())
         .merge(scores::routes::<S>())
+        .merge(dashboard::routes::<S>())
         .merge(notifications::routes::<S>())
         .merge(time_limits::routes::<S>())
         .merge(knowledge::routes::<S>())

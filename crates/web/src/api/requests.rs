@@ -144,9 +144,12 @@ pub struct ListAnswer {
 }
 
 /// `GET /api/v1/requests`: requests in the caller's scope, newest first.
-/// Filters: `state` (comma list), `kind`, `channel`, `unit`, `town`,
-/// `category`, `from`, `to` (RFC 3339 or YYYY-MM-DD), `overdue=true`,
-/// `credit_code`, `phone`; pagination: `limit` (≤ 500), `cursor`.
+/// Filters: `state` (comma list), `kind`, `channel`, `unit` (lead or co-handling),
+/// `lead_unit` (lead only; `none`: not dispatched), `town` (`none`: no town),
+/// `category`, `category_group` (a category and those under it), `from`, `to`
+/// (received; RFC 3339 or YYYY-MM-DD, `to` exclusive), `closed_from`,
+/// `closed_to`, `overdue=true`, `supervised=true`, `credit_code`, `phone`;
+/// `sort=newest|deadline`; pagination: `limit` (≤ 500), `cursor`.
 pub async fn list<S: Store>(
     State(state): State<AppState<S>>,
     auth: Auth,
@@ -163,7 +166,7 @@ pub async fn list<S: Store>(
     Ok(Json(ListAnswer { items, next_cursor: page.next_cursor.map(|c| c.to_string()) }))
 }
 
-fn list_filter<S: Store>(state: &AppState<S>, query: &HashMap<String, String>) -> ApiResult<ListFilter> {
+pub(crate) fn list_filter<S: Store>(state: &AppState<S>, query: &HashMap<String, String>) -> ApiResult<ListFilter> {
     let mut f = ListFilter { limit: 50, ..ListFilter::default() };
     let org = state.org();
     for (key, value) in query.iter().filter(|(_, v)| !v.trim().is_empty()) {
@@ -175,6 +178,9 @@ fn list_filter<S: Store>(state: &AppState<S>, query: &HashMap<String, String>) -
             "kind" => f.kind = Some(parse_code(key, value, RequestKind::parse)?),
             "channel" => f.channel = Some(parse_code(key, value, Channel::parse)?),
             "unit" => f.unit_id = Some(input::unit_by_code(&org, value)?),
+            "lead_unit" if value == "none" => f.without_lead_unit = true,
+            "lead_unit" => f.lead_unit_id = Some(input::unit_by_code(&org, value)?),
+            "town" if value == "none" => f.without_town = true,
             "town" => {
                 f.town_id = Some(
                     org.by_code(value)
@@ -193,6 +199,9 @@ fn list_filter<S: Store>(state: &AppState<S>, query: &HashMap<String, String>) -
                         .ok_or_else(|| ApiError::invalid("unknown_category", format!("诉求分类「{value}」不存在")))?,
                 )
             }
+            "category_group" => f.category_ids = category_group(state, value)?,
+            "closed_from" => f.closed_from = Some(parse_time_param(key, value)?),
+            "closed_to" => f.closed_to = Some(parse_time_param(key, value)?),
             "from" => f.received_from = Some(parse_time_param(key, value)?),
             "to" => f.received_to = Some(parse_time_param(key, value)?),
             "overdue" => {
@@ -230,6 +239,22 @@ fn list_filter<S: Store>(state: &AppState<S>, query: &HashMap<String, String>) -
         }
     }
     Ok(f)
+}
+
+/// A category and every category under it, by its code.
+fn category_group<S: Store>(state: &AppState<S>, code: &str) -> ApiResult<Vec<i64>> {
+    let categories = state.categories();
+    let root = categories
+        .iter()
+        .find(|c| c.code == code)
+        .ok_or_else(|| ApiError::invalid("unknown_category", format!("诉求分类「{code}」不存在")))?;
+    let mut group = vec![root.id];
+    let mut i = 0;
+    while let Some(&parent) = group.get(i) {
+        group.extend(categories.iter().filter(|c| c.parent_id == Some(parent)).map(|c| c.id));
+        i += 1;
+    }
+    Ok(group)
 }
 
 fn parse_code<T>(key: &str, value: &str, parse: impl Fn(&str) -> Option<T>) -> ApiResult<T> {

@@ -48,16 +48,27 @@ async fn report<S: Store>(
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
     let actor = auth.require_login()?;
-    let org = state.org();
-    let q = parse_query(&query, &org, state.config.fairly_satisfied_counts)?;
-    let units = visible_units(actor, &org, q.unit)?;
-    let report = state.store.score_report(q.period, q.options).await?;
-    let view = ScoresView::new(&report, &org, units.as_deref());
+    let q = parse_query(&query, &state.org(), state.config.fairly_satisfied_counts)?;
+    let view = scores_for(&state, actor, q.period, q.options, q.unit).await?;
     if q.xlsx {
         xlsx_response(&view)
     } else {
         Ok(Json(view).into_response())
     }
+}
+
+/// The report as the API shows it to this actor (JSON, Excel and the supervisor's page).
+pub(crate) async fn scores_for<S: Store>(
+    state: &AppState<S>,
+    actor: &Actor,
+    period: Period,
+    options: ScoreOptions,
+    unit: Option<UnitId>,
+) -> ApiResult<ScoresView> {
+    let org = state.org();
+    let units = visible_units(actor, &org, unit)?;
+    let report = state.store.score_report(period, options).await?;
+    Ok(ScoresView::new(&report, &org, units.as_deref()))
 }
 
 /// `POST /api/v1/scores/rebuild` (administrators): recomputes every rollup from the events.
@@ -89,11 +100,11 @@ fn parse_query(query: &HashMap<String, String>, org: &OrgTree, fairly_default: b
     Ok(ScoreQuery { period, unit, xlsx, options })
 }
 
-fn bad(message: impl Into<String>) -> ApiError {
+pub(super) fn bad(message: impl Into<String>) -> ApiError {
     ApiError::bad_request("invalid_parameter", message)
 }
 
-fn parse_date(key: &str, value: &str) -> ApiResult<NaiveDate> {
+pub(super) fn parse_date(key: &str, value: &str) -> ApiResult<NaiveDate> {
     NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| bad(format!("「{key}」应为日期，如 2026-01-31")))
 }
 
@@ -105,7 +116,7 @@ fn parse_format(value: &str) -> ApiResult<bool> {
     }
 }
 
-fn parse_bool(key: &str, value: &str) -> ApiResult<bool> {
+pub(super) fn parse_bool(key: &str, value: &str) -> ApiResult<bool> {
     match value {
         "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),
@@ -134,24 +145,24 @@ fn visible_units(actor: &Actor, org: &OrgTree, requested: Option<UnitId>) -> Api
 // ---- the JSON view ---------------------------------------------------------
 
 #[derive(Serialize)]
-struct ScoresView {
-    period: Period,
-    fairly_satisfied_counts: bool,
-    city: RowView,
-    units: Vec<RowView>,
+pub(crate) struct ScoresView {
+    pub period: Period,
+    pub fairly_satisfied_counts: bool,
+    pub city: RowView,
+    pub units: Vec<RowView>,
 }
 
 #[derive(Serialize)]
-struct RowView {
+pub(crate) struct RowView {
     /// Place among all units (1 = best); the city has none.
-    rank: Option<u32>,
+    pub rank: Option<u32>,
     /// The unit; none for the city.
-    unit: Option<UnitRef>,
+    pub unit: Option<UnitRef>,
     /// Composite score (综合得分), 0–100.
-    score: Option<f64>,
+    pub score: Option<f64>,
     #[serde(flatten)]
-    indicators: Indicators,
-    counters: Counters,
+    pub indicators: Indicators,
+    pub counters: Counters,
 }
 
 impl ScoresView {
@@ -174,7 +185,7 @@ impl RowView {
         Self { rank: row.rank, unit, score: row.score, indicators: row.indicators, counters: row.counters }
     }
 
-    fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         self.unit.as_ref().map_or("全市", |u| u.name.as_str())
     }
 
@@ -186,9 +197,9 @@ impl RowView {
 // ---- the Excel download ----------------------------------------------------
 
 /// The ratio indicators in column order, by their Chinese names.
-const RATIO_NAMES: [&str; 8] = ["按时签收率", "响应率", "按时办结率", "解决率", "满意率", "退单率", "延期率", "重复诉求率"];
+pub(crate) const RATIO_NAMES: [&str; 8] = ["按时签收率", "响应率", "按时办结率", "解决率", "满意率", "退单率", "延期率", "重复诉求率"];
 
-fn ratios(i: &Indicators) -> [Ratio; 8] {
+pub(crate) fn ratios(i: &Indicators) -> [Ratio; 8] {
     [
         i.on_time_sign_for,
         i.response,

@@ -18,9 +18,15 @@ use crate::state::AppState;
 /// (path under `/assets/`, content type, contents).
 const FILES: &[(&str, &str, &str)] = &[
     ("css/app.css", "text/css; charset=utf-8", include_str!("../../../../assets/css/app.css")),
+    ("js/dashboard.js", "text/javascript; charset=utf-8", include_str!("../../../../assets/js/dashboard.js")),
     ("js/console.js", "text/javascript; charset=utf-8", include_str!("../../../../assets/js/console.js")),
     ("js/submit.js", "text/javascript; charset=utf-8", include_str!("../../../../assets/js/submit.js")),
     ("js/track.js", "text/javascript; charset=utf-8", include_str!("../../../../assets/js/track.js")),
+    (
+        "vendor/echarts/echarts.min.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../../assets/vendor/echarts/echarts.min.js"),
+    ),
 ];
 
 static VERSION: LazyLock<String> = LazyLock::new(|| {

@@ -8,9 +8,11 @@
 mod admin;
 mod assets;
 mod console;
+mod dashboard;
 mod portal;
 mod staff;
 mod submit;
+mod supervise;
 mod track;
 
 use askama::Template;
@@ -50,6 +52,8 @@ pub fn routes<S: Store>(state: &AppState<S>) -> Router<AppState<S>> {
         .route("/logout", post(staff::logout::<S>))
         .route("/console", get(console::form::<S>).post(console::post::<S>))
         .route("/work", get(staff::queue::<S>))
+        .route("/dashboard", get(dashboard::page::<S>))
+        .route("/supervise", get(supervise::page::<S>))
         .route("/work/{no}", get(staff::detail::<S>))
         .route("/work/{no}/{action}", post(staff::act::<S>))
         .layer(DefaultBodyLimit::max(crate::api::JSON_LIMIT))
@@ -75,11 +79,23 @@ pub struct Layout {
     pub console: bool,
     /// Whether to link the administration pages (系统管理).
     pub admin: bool,
+    /// Whether to link the leader dashboard (领导驾驶舱).
+    pub dashboard: bool,
+    /// Whether to link the supervisor's page (督查督办).
+    pub supervise: bool,
 }
 
 impl Layout {
     pub fn public(title: impl Into<String>) -> Self {
-        Self { title: title.into(), staff_name: None, assets: assets::version(), console: false, admin: false }
+        Self {
+            title: title.into(),
+            staff_name: None,
+            assets: assets::version(),
+            console: false,
+            admin: false,
+            dashboard: false,
+            supervise: false,
+        }
     }
 
     /// A staff page; operators get the link to their console, administrators to 系统管理.
@@ -90,6 +106,8 @@ impl Layout {
             assets: assets::version(),
             console: actor.has_role(&[mashangban_domain::org::Role::Operator]),
             admin: actor.has_role(&[mashangban_domain::org::Role::Admin]),
+            dashboard: actor.has_role(crate::api::dashboard::DASHBOARD_READERS),
+            supervise: actor.has_role(supervise::SUPERVISE_ROLES),
         }
     }
 }

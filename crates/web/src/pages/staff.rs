@@ -3,12 +3,13 @@
 //! Every read goes through the store with the actor's scope, every action
 //! through the API's action handler; out of scope is 404 as in the API.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 use askama::Template;
 use axum::Form;
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, Method, Request as HttpRequest, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -16,10 +17,11 @@ use tower::ServiceExt;
 
 use mashangban_domain::lifecycle::{Action, check_permission};
 use mashangban_domain::org::{Actor, Role, UnitKind};
-use mashangban_domain::request::{Request, State as RequestState};
+use mashangban_domain::request::{Request, RequestKind, State as RequestState};
 use mashangban_store::{ListFilter, ListOrder, Store};
 
 use super::{Choice, Layout, PageError, PageResult, render, short_time};
+use crate::api::attachments::percent_encode;
 use crate::api::requests;
 use crate::auth::Auth;
 use crate::json::RawJson;
@@ -120,7 +122,7 @@ pub struct Countdown {
     pub overdue: bool,
 }
 
-fn countdown(view: &RequestView) -> Option<Countdown> {
+pub(super) fn countdown(view: &RequestView) -> Option<Countdown> {
     let (d, minutes) = view
         .deadlines
         .iter()
@@ -137,6 +139,8 @@ struct Section {
     heading: &'static str,
     hint: &'static str,
     rows: Vec<Row>,
+    /// The next page of a filtered list.
+    more: Option<String>,
 }
 
 #[derive(Template)]
@@ -144,6 +148,10 @@ struct Section {
 struct QueuePage {
     layout: Layout,
     sections: Vec<Section>,
+    /// A filtered list rather than the person's queues.
+    filtered: bool,
+    /// The filters in words, e.g. 主办单位：市市场监管局.
+    conditions: Vec<String>,
 }
 
 impl QueuePage {
@@ -179,24 +187,96 @@ fn queues(actor: &Actor) -> Vec<(&'static str, &'static str, &'static str, ListF
 
 /// `GET /work`: dispatchers see their four queues (待派单, 退单待审, 延期待审,
 /// 待办结), operators what waits at intake and for follow-up, units their
-/// queue by nearest deadline. Always through the store in the person's scope.
-pub async fn queue<S: Store>(State(state): State<AppState<S>>, auth: Auth) -> PageResult {
+/// queue by nearest deadline. With filters (those of `GET /api/v1/requests`,
+/// e.g. from a dashboard chart) it is that list instead, newest first. Always
+/// through the store in the person's scope.
+pub async fn queue<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    Query(query): Query<HashMap<String, String>>,
+) -> PageResult {
     let actor = auth.require_login()?;
+    let filtered = query.values().any(|v| !v.trim().is_empty());
+    let sections = if filtered {
+        vec![filtered_section(&state, actor, &query).await?]
+    } else {
+        let mut sections = Vec::new();
+        for (id, heading, hint, filter) in queues(actor) {
+            let rows = rows(&state, actor, &state.store.list(&filter, &actor.scope()).await?.items);
+            sections.push(Section { id, heading, hint, rows, more: None });
+        }
+        sections
+    };
+    let conditions = if filtered { describe(&state, &query) } else { Vec::new() };
+    let page = QueuePage { layout: Layout::staff("工作台", actor), sections, filtered, conditions };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// The queue rows of requests, masked for the person.
+pub(super) fn rows<S: Store>(state: &AppState<S>, actor: &Actor, requests: &[Request]) -> Vec<Row> {
     let (org, categories, calendar) = (state.org(), state.categories(), state.calendar());
     let lookup = Lookup { org: &org, categories: &categories, calendar: &calendar, now: state.now() };
-    let mut sections = Vec::new();
-    for (id, heading, hint, filter) in queues(actor) {
-        let page = state.store.list(&filter, &actor.scope()).await?;
-        let rows = page
-            .items
-            .iter()
-            .map(|r| views::request_view(r, actor, &lookup, None))
-            .map(|view| Row { countdown: countdown(&view), view })
-            .collect();
-        sections.push(Section { id, heading, hint, rows });
+    requests
+        .iter()
+        .map(|r| views::request_view(r, actor, &lookup, None))
+        .map(|view| Row { countdown: countdown(&view), view })
+        .collect()
+}
+
+/// The filters of a list in words, names for codes (the list itself checks them).
+fn describe<S: Store>(state: &AppState<S>, query: &HashMap<String, String>) -> Vec<String> {
+    let (org, categories) = (state.org(), state.categories());
+    let unit = |code: &str, none: &str| match code {
+        "none" => none.to_owned(),
+        code => org.by_code(code).map_or_else(|| code.to_owned(), |u| u.display_name().to_owned()),
+    };
+    let category = |code: &str| categories.iter().find(|c| c.code == code).map_or_else(|| code.to_owned(), |c| c.name.clone());
+    let kind = |code: &str| RequestKind::parse(code).map_or(code, |k| k.label()).to_owned();
+    let mut out: Vec<(usize, String)> = query
+        .iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .filter_map(|(key, value)| {
+            let value = value.trim();
+            let (order, text) = match key.as_str() {
+                "lead_unit" => (0, format!("主办单位：{}", unit(value, "未派单"))),
+                "unit" => (1, format!("主办或协办单位：{}", unit(value, ""))),
+                "town" => (2, format!("镇街：{}", unit(value, "未填镇街"))),
+                "kind" => (3, format!("类型：{}", kind(value))),
+                "category_group" | "category" => (4, format!("分类：{}", category(value))),
+                "from" => (5, format!("受理时间自 {value}")),
+                "to" => (6, format!("受理时间至 {value} 前")),
+                "closed_from" => (7, format!("办结时间自 {value}")),
+                "closed_to" => (8, format!("办结时间至 {value} 前")),
+                _ => return None,
+            };
+            Some((order, text))
+        })
+        .collect();
+    out.sort();
+    out.into_iter().map(|(_, text)| text).collect()
+}
+
+/// The list of the API's filters, one page of 100 with a link to the next.
+async fn filtered_section<S: Store>(state: &AppState<S>, actor: &Actor, query: &HashMap<String, String>) -> PageResult<Section> {
+    let mut filter = requests::list_filter(state, query)?;
+    if !query.contains_key("limit") {
+        filter.limit = 100;
     }
-    let page = QueuePage { layout: Layout::staff("工作台", actor), sections };
-    Ok(render(StatusCode::OK, &page))
+    let page = state.store.list(&filter, &actor.scope()).await?;
+    let more = page.next_cursor.map(|cursor| {
+        let mut pairs: Vec<(&String, &String)> = query.iter().filter(|(k, _)| k.as_str() != "cursor").collect();
+        pairs.sort();
+        let mut url: String = pairs.iter().map(|(k, v)| format!("{k}={}&", percent_encode(v.trim()))).collect();
+        url.push_str(&format!("cursor={cursor}"));
+        format!("/work?{url}")
+    });
+    Ok(Section {
+        id: "results",
+        heading: "查询结果",
+        hint: "按所选条件筛选的诉求，最新受理的在前；时间区间含开始日、不含结束日。",
+        rows: rows(state, actor, &page.items),
+        more,
+    })
 }
 
 /// The actions a page offers, each shown only where the role and state allow it.
@@ -288,7 +368,7 @@ impl Actions {
     }
 }
 
-fn may(request: &Request, actor: &Actor, action: &Action) -> bool {
+pub(super) fn may(request: &Request, actor: &Actor, action: &Action) -> bool {
     action.allowed_from().contains(&request.state) && check_permission(request, actor, action).is_ok()
 }
 

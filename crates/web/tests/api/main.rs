@@ -751,6 +751,7 @@ async fn an_acknowledged_request_is_on_disk_and_lists_page_and_filter() {
 mod calendar;
 mod deadlines;
 mod scores;
+mod dashboard;
 mod notify;
 mod openapi;
 mod open311;

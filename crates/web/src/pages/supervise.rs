@@ -1,0 +1,138 @@
+//! The supervisor's page (`/supervise`, 督查督办): overdue (超期) and due-soon
+//! (临期) work across all units by nearest deadline, each row with a
+//! one-click 催办 where the person may urge, and the scoring table (考核) of a
+//! chosen period from the same code as `GET /api/v1/scores`.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use chrono::Duration;
+
+use mashangban_domain::lifecycle::Action;
+use mashangban_domain::org::{Actor, Role};
+use mashangban_domain::scoring::{ScoreOptions, day_of};
+use mashangban_store::{ListFilter, ListOrder, Store};
+
+use super::dashboard::{chosen_period, percent};
+use super::staff::{Row, may, rows};
+use super::{Layout, PageResult, render};
+use crate::api::scores::{RATIO_NAMES, RowView, ratios, scores_for};
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::scheduler::SchedulerConfig;
+use crate::state::AppState;
+
+/// Who may open the page: those who watch every unit's deadlines.
+pub const SUPERVISE_ROLES: &[Role] = &[Role::Supervisor, Role::CityLeader, Role::Admin];
+
+/// Rows per list.
+const LIST_LIMIT: u32 = 100;
+
+/// A row of a deadline list, and whether the person may urge (催办) it here.
+pub struct DeadlineRow {
+    pub row: Row,
+    pub urge: bool,
+}
+
+/// One line of the scoring table, ready to print.
+pub struct ScoreLine {
+    pub rank: String,
+    pub name: String,
+    pub score: String,
+    pub rates: Vec<String>,
+    pub hours: String,
+}
+
+/// One of the two deadline lists.
+pub struct DeadlineList {
+    pub id: &'static str,
+    pub heading: &'static str,
+    pub hint: String,
+    pub rows: Vec<DeadlineRow>,
+}
+
+#[derive(Template)]
+#[template(path = "supervise.html")]
+struct SupervisePage {
+    layout: Layout,
+    lists: Vec<DeadlineList>,
+    from: String,
+    to: String,
+    indicator_names: [&'static str; 8],
+    scores: Vec<ScoreLine>,
+    xlsx_url: String,
+}
+
+/// `GET /supervise[?from=YYYY-MM-DD&to=YYYY-MM-DD]`: the scores of this month unless a period is chosen.
+pub async fn page<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    Query(query): Query<HashMap<String, String>>,
+) -> PageResult {
+    let actor = auth.require_login()?;
+    if !actor.has_role(SUPERVISE_ROLES) {
+        return Err(ApiError::forbidden("督查督办页面仅向督办员、市领导和管理员开放").into());
+    }
+    let period = chosen_period(&query, day_of(&state.now()))?;
+    let hours = SchedulerConfig::default().due_soon_working_hours;
+    let (overdue, due_soon) = deadline_lists(&state, actor, hours).await?;
+    let lists = vec![
+        DeadlineList { id: "overdue", heading: "超期诉求", hint: "答复期限已过、仍未办结的诉求。".into(), rows: overdue },
+        DeadlineList {
+            id: "due-soon",
+            heading: "临期诉求",
+            hint: format!("{hours} 个工作小时内到期的诉求（与系统临期提醒相同）。"),
+            rows: due_soon,
+        },
+    ];
+    let options = ScoreOptions { fairly_satisfied_counts: state.config.fairly_satisfied_counts };
+    let view = scores_for(&state, actor, period, options, None).await?;
+    let scores = std::iter::once(&view.city).chain(view.units.iter()).map(score_line).collect();
+    let page = SupervisePage {
+        layout: Layout::staff("督查督办", actor),
+        lists,
+        from: period.from.to_string(),
+        to: period.to.to_string(),
+        indicator_names: RATIO_NAMES,
+        scores,
+        xlsx_url: format!("/api/v1/scores?from={}&to={}&format=xlsx", period.from, period.to),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// Overdue work (reply deadline passed, still open) and work whose reply
+/// deadline falls within the scheduler's due-soon working hours, nearest first.
+async fn deadline_lists<S: Store>(
+    state: &AppState<S>,
+    actor: &Actor,
+    hours: u32,
+) -> PageResult<(Vec<DeadlineRow>, Vec<DeadlineRow>)> {
+    let now = state.now();
+    let horizon = state.calendar().add_workhours(now, hours).unwrap_or(now + Duration::hours(i64::from(hours)));
+    let base = ListFilter { order: ListOrder::Deadline, limit: LIST_LIMIT, ..ListFilter::default() };
+    let overdue = ListFilter { overdue_at: Some(now), ..base.clone() };
+    let due_soon = ListFilter { overdue_at: Some(horizon), due_from: Some(now), ..base };
+    let mut lists = Vec::new();
+    for filter in [overdue, due_soon] {
+        let requests = state.store.list(&filter, &actor.scope()).await?.items;
+        let urge = |r| may(r, actor, &Action::Urge { message: String::new() });
+        let flags: Vec<bool> = requests.iter().map(urge).collect();
+        let list = rows(state, actor, &requests).into_iter().zip(flags).map(|(row, urge)| DeadlineRow { row, urge }).collect();
+        lists.push(list);
+    }
+    let due_soon = lists.pop().unwrap_or_default();
+    let overdue = lists.pop().unwrap_or_default();
+    Ok((overdue, due_soon))
+}
+
+fn score_line(r: &RowView) -> ScoreLine {
+    ScoreLine {
+        rank: r.rank.map_or_else(|| "—".to_owned(), |n| n.to_string()),
+        name: r.name().to_owned(),
+        score: r.score.map_or_else(|| "—".to_owned(), |s| format!("{s:.2}")),
+        rates: ratios(&r.indicators).iter().map(percent).collect(),
+        hours: r.indicators.handling_time.average_hours.map_or_else(|| "—".to_owned(), |h| format!("{h:.1}")),
+    }
+}
