@@ -64,7 +64,8 @@ const POOL_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct PgOptions {
     /// Prefix of tracking numbers, e.g. `ZS` for Zhongshan.
     pub tracking_prefix: String,
-    /// Most pooled connections (the signal listener has its own besides).
+    /// Most pooled connections, at least 2 (the signal listener has its own besides;
+    /// each held job lock keeps one).
     pub pool_size: usize,
 }
 
