@@ -662,6 +662,73 @@ async fn the_demo_org_and_catalogue_load_twice_alike() {
     assert!(units.len() > 20 && categories.len() > 20, "the demo city is loaded");
 }
 
+/// The web layer, unchanged, on PostgreSQL: a public intake, a dispatch and
+/// a sign-for through the HTTP API, and the asker's progress page.
+#[tokio::test]
+async fn the_web_layer_runs_unchanged_on_postgres() {
+    use serde_json::{Value, json};
+    let db = TempDatabase::create().await.unwrap();
+    let store = connect(&db).await;
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    mashangban_demo::load_org_and_catalog(&store, &data).await.unwrap();
+    let password = "test-password-1";
+    let hash = mashangban_web::auth::hash_password(password).unwrap();
+    mashangban_demo::load_users(&store, &data, &hash).await.unwrap();
+    let state = mashangban_web::AppState::new(store.clone(), mashangban_web::WebConfig::default()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(mashangban_web::serve(listener, state, std::future::pending()));
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, cookie: Option<&str>, body: Option<Value>| {
+        let mut req = http.request(method, format!("{base}{path}"));
+        if let Some(cookie) = cookie {
+            req = req.header("cookie", cookie);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status();
+            let cookie = res.headers().get("set-cookie").map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned());
+            (status, res.json::<Value>().await.unwrap_or(Value::Null), cookie)
+        }
+    };
+    let login = |username: &'static str| {
+        let body = json!({ "username": username, "password": password });
+        let call = &call;
+        async move { call(reqwest::Method::POST, "/api/v1/auth/login", None, Some(body)).await.2.unwrap() }
+    };
+    let intake = json!({
+        "kind": "complaint",
+        "channel": "mobile",
+        "asker": { "type": "resident" },
+        "contact": { "name": "李伟明", "phone": "13912345678" },
+        "title": "路灯不亮",
+        "content": "小榄镇升平路路灯连续一周不亮，夜间出行不便。",
+        "category": "biz.change",
+        "town": "xiaolan"
+    });
+    let (status, answer, _) = call(reqwest::Method::POST, "/api/v1/public/requests", None, Some(intake)).await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{answer}");
+    let no = answer["tracking_no"].as_str().unwrap().to_owned();
+    let code = answer["check_code"].as_str().unwrap().to_owned();
+    let dispatcher = login("dispatcher").await;
+    let dispatch = json!({ "lead_unit": "scjgj" });
+    let (status, answer, _) =
+        call(reqwest::Method::POST, &format!("/api/v1/requests/{no}/dispatch"), Some(&dispatcher), Some(dispatch)).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{answer}");
+    let handler = login("handler").await;
+    let (status, answer, _) =
+        call(reqwest::Method::POST, &format!("/api/v1/requests/{no}/sign"), Some(&handler), Some(json!({}))).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{answer}");
+    assert_eq!(answer["request"]["state"], "signed_for");
+    let (status, view, _) = call(reqwest::Method::GET, &format!("/api/v1/public/requests/{no}?code={code}"), None, None).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{view}");
+    let request = store.find(&no, &Scope::All).await.unwrap().unwrap();
+    assert_eq!(store.history(request.id).await.unwrap().len(), 3);
+}
+
 // ---- properties -------------------------------------------------------------------
 
 fn actors(units: &[i64]) -> Vec<Actor> {
