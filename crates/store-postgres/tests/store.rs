@@ -662,6 +662,52 @@ async fn the_demo_org_and_catalogue_load_twice_alike() {
     assert!(units.len() > 20 && categories.len() > 20, "the demo city is loaded");
 }
 
+#[tokio::test]
+async fn two_nodes_seeding_the_calendar_at_once_seed_it_once() {
+    use mashangban_domain::calendar::{BUNDLED_HOLIDAYS, WorkingHours, parse_holidays_toml};
+    use mashangban_store::{CalendarAuthor, CalendarSource, CalendarStore};
+    let f = fixture().await;
+    let other = connect(&f.db).await;
+    let years = parse_holidays_toml(BUNDLED_HOLIDAYS).unwrap();
+    let author = || CalendarAuthor::new(&Actor::System, &meta(0), CalendarSource::Bundled);
+    let (a, b) = tokio::join!(
+        f.store.seed_calendar(years.clone(), WorkingHours::default(), author()),
+        other.seed_calendar(years.clone(), WorkingHours::default(), author())
+    );
+    assert_eq!([a.unwrap(), b.unwrap()].iter().filter(|wrote| **wrote).count(), 1);
+    assert_eq!(f.store.calendar_changes(100).await.unwrap().len(), years.len() + 1);
+}
+
+#[tokio::test]
+async fn rollups_written_by_concurrent_nodes_equal_a_rebuild() {
+    use mashangban_domain::scoring::{Period, ScoreOptions};
+    use mashangban_store::ScoringStore;
+    let f = Arc::new(fixture().await);
+    let other = connect(&f.db).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..60 {
+        let f = Arc::clone(&f);
+        let store = if i % 2 == 0 { f.store.clone() } else { other.clone() };
+        tasks.spawn(async move {
+            let r = store.intake(new_request(&f, false, i % 3 == 0, None), &Actor::PublicAsker, &meta(i)).await.unwrap();
+            let lead = f.units[(i % 3) as usize];
+            let dispatch = Action::Dispatch { lead, co: vec![], comment: None };
+            store.act(command(&r.tracking_no, staff(Role::Dispatcher, f.units[0]), dispatch, i + 1)).await.unwrap();
+            let sign = command(&r.tracking_no, staff(Role::Handler, lead), Action::SignFor { comment: None }, i + 30);
+            store.act(sign).await.unwrap();
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let period = Period::new(day("2026-03-01"), day("2026-03-31")).unwrap();
+    let live = f.store.score_report(period, ScoreOptions::default()).await.unwrap();
+    assert_eq!(live.city.counters.assigned, 60, "{:?}", live.city.counters);
+    f.store.rebuild_scoring().await.unwrap();
+    assert_eq!(other.score_report(period, ScoreOptions::default()).await.unwrap(), live);
+}
+
 /// The web layer, unchanged, on PostgreSQL: a public intake, a dispatch and
 /// a sign-for through the HTTP API, and the asker's progress page.
 #[tokio::test]
