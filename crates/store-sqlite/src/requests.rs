@@ -3,7 +3,6 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-use mashangban_domain::DomainError;
 use mashangban_domain::lifecycle::{self, Action, Context, EventDraft};
 use mashangban_domain::org::{Actor, Scope, UnitId};
 use mashangban_domain::request::{
@@ -225,14 +224,14 @@ fn check_category(conn: &Connection, id: i64) -> StoreResult<()> {
     let ok: bool = conn
         .query_row("SELECT EXISTS (SELECT 1 FROM categories WHERE id = ?1 AND active = 1)", [id], |r| r.get(0))
         .map_err(db_err)?;
-    if ok { Ok(()) } else { Err(DomainError::invalid("unknown_category", format!("诉求分类（编号 {id}）不存在")).into()) }
+    if ok { Ok(()) } else { Err(backend::unknown_category(id)) }
 }
 
 fn check_town(conn: &Connection, id: UnitId) -> StoreResult<()> {
     let ok: bool = conn
         .query_row("SELECT EXISTS (SELECT 1 FROM units WHERE id = ?1 AND kind = 'town' AND active = 1)", [id], |r| r.get(0))
         .map_err(db_err)?;
-    if ok { Ok(()) } else { Err(DomainError::invalid("unknown_town", format!("镇街（编号 {id}）不存在")).into()) }
+    if ok { Ok(()) } else { Err(backend::unknown_town(id)) }
 }
 
 fn check_handling_units(conn: &Connection, units: impl IntoIterator<Item = UnitId>) -> StoreResult<()> {
@@ -241,7 +240,7 @@ fn check_handling_units(conn: &Connection, units: impl IntoIterator<Item = UnitI
             .query_row("SELECT EXISTS (SELECT 1 FROM units WHERE id = ?1 AND kind <> 'city' AND active = 1)", [id], |r| r.get(0))
             .map_err(db_err)?;
         if !ok {
-            return Err(DomainError::invalid("unknown_unit", format!("承办单位（编号 {id}）不存在或已停用")).into());
+            return Err(backend::unknown_handling_unit(id));
         }
     }
     Ok(())
@@ -382,7 +381,7 @@ fn check_attachments(conn: &Connection, request_id: RequestId, ids: &[Attachment
             })
             .map_err(db_err)?;
         if !ok {
-            return Err(DomainError::invalid("unknown_attachment", format!("附件 {id} 不属于该诉求")).into());
+            return Err(backend::unknown_attachment(*id));
         }
     }
     Ok(())
