@@ -560,7 +560,7 @@ async fn deadline_candidates(c: &impl GenericClient, until: Instant, limit: u32)
     let sql = format!(
         "SELECT {} FROM requests r WHERE (r.state = 'dispatched' AND r.sign_due_at <= $1)
             OR (r.state IN ('received', 'dispatched', 'returned', 'signed_for', 'in_progress') AND r.due_at <= $1)
-         ORDER BY LEAST(COALESCE(r.sign_due_at, r.due_at), COALESCE(r.due_at, r.sign_due_at)) LIMIT $2",
+         ORDER BY LEAST(COALESCE(r.sign_due_at, r.due_at), COALESCE(r.due_at, r.sign_due_at)), r.id LIMIT $2",
         rows::REQUEST_COLUMNS
     );
     rows::all(&query(c, &sql, &[&ts(&until), &i64::from(limit)]).await?, rows::request)

@@ -82,6 +82,10 @@ async fn fixture() -> Fixture {
 }
 
 fn new_request(f: &Fixture, enterprise: bool, town: bool, submitted_by: Option<i64>) -> NewRequest {
+    request_in(f.category, town.then_some(f.town), enterprise, submitted_by)
+}
+
+fn request_in(category: i64, town: Option<i64>, enterprise: bool, submitted_by: Option<i64>) -> NewRequest {
     NewRequest {
         kind: RequestKind::Complaint,
         urgency: Urgency::Normal,
@@ -94,8 +98,8 @@ fn new_request(f: &Fixture, enterprise: bool, town: bool, submitted_by: Option<i
         contact: Contact { name: "陈嘉欣".into(), phone: Phone::parse("13800138000").unwrap(), email: None },
         title: "标题".into(),
         content: "内容".into(),
-        category_id: f.category,
-        location: Location { town_id: town.then_some(f.town), address: None, point: None },
+        category_id: category,
+        location: Location { town_id: town, address: None, point: None },
         ledger_ref: None,
         check_code: "12345678".into(),
         submitted_by,
@@ -900,4 +904,109 @@ fn sql_scope_agrees_with_the_domain_rule() {
             })
             .unwrap();
     });
+}
+
+// ---- the same answers as the SQLite store ---------------------------------------------
+
+/// Units, town and category of a fresh store, the same in every backend.
+async fn setup<S: mashangban_store::Store>(store: &S) -> (Vec<i64>, i64, i64) {
+    let unit = |code: &str, kind: UnitKind, parent: Option<&str>| NewUnit {
+        code: code.into(),
+        name: format!("单位{code}"),
+        short_name: None,
+        kind,
+        parent_code: parent.map(str::to_owned),
+    };
+    store.upsert_unit(unit("city", UnitKind::City, None)).await.unwrap();
+    let mut units = Vec::new();
+    for code in ["a", "b", "c"] {
+        units.push(store.upsert_unit(unit(code, UnitKind::Department, Some("city"))).await.unwrap().id);
+    }
+    let town = store.upsert_unit(unit("t", UnitKind::Town, Some("city"))).await.unwrap().id;
+    let category = NewCategory { code: "x".into(), name: "分类".into(), parent_code: None, lead_unit_code: Some("a".into()), keywords: vec![] };
+    (units, town, store.upsert_category(category).await.unwrap().id)
+}
+
+/// Every action a step may take, including the side paths.
+fn parity_actions(units: &[i64], parent: i64) -> Vec<Action> {
+    let mut all = actions(units);
+    all.extend([
+        Action::Supervise { instructions: "限期办结".into(), due: t0() + Span::days(3) },
+        Action::Urge { message: "请加快办理".into() },
+        Action::Suspend { reason: "等待第三方检测".into() },
+        Action::Resume { comment: None },
+        Action::Merge { parent_id: parent },
+    ]);
+    all
+}
+
+fn outcome(result: Result<mashangban_domain::request::Request, StoreError>) -> Result<mashangban_domain::request::Request, String> {
+    result.map_err(|e| match e {
+        StoreError::Domain(e) => e.code.to_string(),
+        StoreError::Backend(e) => panic!("backend error: {e}"),
+    })
+}
+
+/// The same steps on a SQLite and a PostgreSQL store give the same answers,
+/// the same rows and histories, and the same lists in both orders.
+#[test]
+fn answers_equal_those_of_the_sqlite_store() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let mut runner = TestRunner::new(Config { cases: 8, ..Config::default() });
+    let requests = prop::collection::vec((any::<bool>(), any::<bool>(), 1i64..40), 3..7);
+    let steps = prop::collection::vec((0usize..6, 0usize..6, 0usize..20), 1..40);
+    runner
+        .run(&(requests, steps), |(requests, steps)| {
+            runtime.block_on(async {
+                let dir = tempfile::tempdir().unwrap();
+                let lite = mashangban_store_sqlite::SqliteStore::open(&dir.path().join("p.db"), Default::default()).unwrap();
+                let db = TempDatabase::create().await.unwrap();
+                let pg = connect(&db).await;
+                let (units, town, category) = setup(&lite).await;
+                assert_eq!(setup(&pg).await, (units.clone(), town, category));
+                let mut numbers = Vec::new();
+                for (i, (enterprise, in_town, due_days)) in requests.iter().enumerate() {
+                    let new = NewRequest {
+                        due_at: Some(t0() + Span::days(*due_days)),
+                        ..request_in(category, in_town.then_some(town), *enterprise, Some(7))
+                    };
+                    let a = lite.intake(new.clone(), &Actor::PublicAsker, &meta(i as i64)).await.unwrap();
+                    let b = pg.intake(new, &Actor::PublicAsker, &meta(i as i64)).await.unwrap();
+                    assert_eq!(a, b);
+                    numbers.push(a.tracking_no);
+                }
+                let parent = lite.find(&numbers[0], &Scope::All).await.unwrap().unwrap().id;
+                let (actors, actions) = (actors(&units), parity_actions(&units, parent));
+                // A replied, a suspended and a supervised request first, then random steps.
+                let last = numbers.len() - 1;
+                let prefix = [(0, 1, 0), (0, 2, 2), (0, 2, 9), (1, 1, 0), (1, 2, 2), (1, 2, 17), (last, 4, 15)];
+                for (i, (r, a, b)) in prefix.into_iter().chain(steps).enumerate() {
+                    let no = &numbers[r % numbers.len()];
+                    let cmd = command(no, actors[a].clone(), actions[b].clone(), 100 + i as i64);
+                    assert_eq!(outcome(lite.act(cmd.clone()).await), outcome(pg.act(cmd).await), "step {i}");
+                }
+                for no in &numbers {
+                    let a = lite.find(no, &Scope::All).await.unwrap().unwrap();
+                    assert_eq!(Some(&a), pg.find(no, &Scope::All).await.unwrap().as_ref());
+                    assert_eq!(lite.history(a.id).await.unwrap(), pg.history(a.id).await.unwrap());
+                }
+                let filters = [
+                    ListFilter { limit: 3, ..ListFilter::default() },
+                    ListFilter { limit: 50, order: mashangban_store::ListOrder::Deadline, ..ListFilter::default() },
+                    ListFilter { limit: 50, unit_id: Some(units[0]), ..ListFilter::default() },
+                    ListFilter { limit: 50, overdue_at: Some(t0() + Span::days(20)), ..ListFilter::default() },
+                    ListFilter { limit: 50, supervised: true, pending_extension: false, ..ListFilter::default() },
+                    ListFilter { limit: 50, states: vec![mashangban_domain::request::State::Dispatched], ..ListFilter::default() },
+                ];
+                for filter in &filters {
+                    let (a, b) = (lite.list(filter, &Scope::All).await.unwrap(), pg.list(filter, &Scope::All).await.unwrap());
+                    assert_eq!((a.items, a.next_cursor), (b.items, b.next_cursor), "{filter:?}");
+                }
+                let until = t0() + Span::days(60);
+                assert_eq!(lite.deadline_candidates(until, 50).await.unwrap(), pg.deadline_candidates(until, 50).await.unwrap());
+                drop(pg);
+            });
+            Ok(())
+        })
+        .unwrap();
 }

@@ -564,7 +564,7 @@ fn deadline_candidates(conn: &Connection, until: Instant, limit: u32) -> StoreRe
     let sql = format!(
         "SELECT {} FROM requests r WHERE (r.state = 'dispatched' AND r.sign_due_at <= ?1)
             OR (r.state IN ('received', 'dispatched', 'returned', 'signed_for', 'in_progress') AND r.due_at <= ?1)
-         ORDER BY MIN(COALESCE(r.sign_due_at, r.due_at), COALESCE(r.due_at, r.sign_due_at)) LIMIT ?2",
+         ORDER BY MIN(COALESCE(r.sign_due_at, r.due_at), COALESCE(r.due_at, r.sign_due_at)), r.id LIMIT ?2",
         rows::REQUEST_COLUMNS
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
