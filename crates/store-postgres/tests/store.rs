@@ -964,6 +964,24 @@ fn answers_equal_those_of_the_sqlite_store() {
                 let pg = connect(&db).await;
                 let (units, town, category) = setup(&lite).await;
                 assert_eq!(setup(&pg).await, (units.clone(), town, category));
+                let hook = mashangban_store::NewWebhook { name: "伙伴".into(), url: "https://p.example/h".into(), secret: "s".into(), events: vec![] };
+                let handler = NewUser {
+                    username: "handler".into(),
+                    display_name: "办理人".into(),
+                    role: Role::Handler,
+                    unit_id: Some(units[0]),
+                    credit_code: None,
+                    phone: None,
+                    password_hash: "x".into(),
+                };
+                lite.enable_notifications("https://12345.example.gov.cn").await.unwrap();
+                pg.enable_notifications("https://12345.example.gov.cn").await.unwrap();
+                lite.create_webhook(hook.clone(), t0()).await.unwrap();
+                pg.create_webhook(hook, t0()).await.unwrap();
+                lite.create_user(handler.clone()).await.unwrap();
+                pg.create_user(handler).await.unwrap();
+                lite.set_user_email("handler", Some("h@a.example.cn".into())).await.unwrap();
+                pg.set_user_email("handler", Some("h@a.example.cn".into())).await.unwrap();
                 let mut numbers = Vec::new();
                 for (i, (enterprise, in_town, due_days)) in requests.iter().enumerate() {
                     let new = NewRequest {
@@ -1002,6 +1020,17 @@ fn answers_equal_those_of_the_sqlite_store() {
                     let (a, b) = (lite.list(filter, &Scope::All).await.unwrap(), pg.list(filter, &Scope::All).await.unwrap());
                     assert_eq!((a.items, a.next_cursor), (b.items, b.next_cursor), "{filter:?}");
                 }
+                let outbox = |items: Vec<mashangban_store::OutboxItem>| -> Vec<String> {
+                    items.into_iter().map(|i| format!("{} {} {} {:?} {:?} {}", i.id, i.idempotency_key, i.recipient, i.template_key, i.subject, i.body)).collect()
+                };
+                let lite_outbox = outbox(lite.list_outbox(None, 1000).await.unwrap());
+                assert!(!lite_outbox.is_empty());
+                assert_eq!(lite_outbox, outbox(pg.list_outbox(None, 1000).await.unwrap()));
+                use mashangban_store::ScoringStore;
+                let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+                let march = mashangban_domain::scoring::Period::new(day("2026-03-01"), day("2026-03-31")).unwrap();
+                let options = mashangban_domain::scoring::ScoreOptions::default();
+                assert_eq!(lite.score_report(march, options).await.unwrap(), pg.score_report(march, options).await.unwrap());
                 let until = t0() + Span::days(60);
                 assert_eq!(lite.deadline_candidates(until, 50).await.unwrap(), pg.deadline_candidates(until, 50).await.unwrap());
                 drop(pg);
