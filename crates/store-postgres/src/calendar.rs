@@ -3,18 +3,16 @@
 //! `calendar_changes`. Every write holds the calendar's advisory lock, so
 //! two administrators (or two nodes seeding at start) take turns.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, NaiveTime};
 use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
 
-use mashangban_domain::DomainError;
-use mashangban_domain::calendar::{HolidayYear, WorkCalendar, WorkingHours, codes};
-use mashangban_domain::time::parse_instant;
+use mashangban_domain::calendar::{HolidayYear, WorkCalendar, WorkingHours};
 use mashangban_store::{
-    CalendarAuthor, CalendarChange, CalendarChangeKind, CalendarSource, CalendarStore, CalendarYearInfo, StoreError,
-    StoreResult, working_hours_json, year_json,
+    CLOCK_TIME_FORMAT, CalendarAuthor, CalendarChange, CalendarChangeKind, CalendarSource, CalendarStore,
+    CalendarYearInfo, NewCalendarChange, StoreError, StoreResult, check_calendar_years, format_calendar_date,
+    parse_calendar_date, parse_clock_time,
 };
 
 use crate::PgStore;
@@ -23,7 +21,6 @@ use crate::rows::{self, bad, code, count, get, instant, opt_count, ts};
 
 const HOLIDAY: &str = "holiday";
 const MAKEUP: &str = "makeup_workday";
-const TIME_FORMAT: &str = "%H:%M:%S";
 
 impl CalendarStore for PgStore {
     async fn calendar_years(&self) -> StoreResult<Vec<HolidayYear>> {
@@ -123,7 +120,7 @@ async fn read_years(c: &impl GenericClient) -> StoreResult<Vec<HolidayYear>> {
     }
     for row in query(c, "SELECT date, year, kind, name FROM calendar_days ORDER BY date", &[]).await? {
         let (date, year, kind): (String, i32, String) = (get(&row, "date")?, get(&row, "year")?, get(&row, "kind")?);
-        let entry = (parse_date(&date)?, get(&row, "name")?);
+        let entry = (parse_calendar_date(&date)?, get(&row, "name")?);
         match (years.get_mut(&year), kind.as_str()) {
             (Some(y), HOLIDAY) => y.holidays.push(entry),
             (Some(y), MAKEUP) => y.makeup_workdays.push(entry),
@@ -141,7 +138,7 @@ async fn read_hours(c: &impl GenericClient) -> StoreResult<Option<WorkingHours>>
     let rows = query(c, "SELECT start_time, end_time FROM calendar_working_periods ORDER BY position", &[]).await?;
     let mut periods = Vec::new();
     for row in rows {
-        periods.push((parse_time(&get::<String>(&row, "start_time")?)?, parse_time(&get::<String>(&row, "end_time")?)?));
+        periods.push((parse_clock_time(&get::<String>(&row, "start_time")?)?, parse_clock_time(&get::<String>(&row, "end_time")?)?));
     }
     if periods.is_empty() {
         return Ok(None);
@@ -195,37 +192,15 @@ async fn replace_years(
     years: &[HolidayYear],
     author: &CalendarAuthor,
 ) -> StoreResult<Vec<CalendarChange>> {
-    check_input(years)?;
+    check_calendar_years(years)?;
     let mut changes = Vec::with_capacity(years.len());
     for year in years {
         let previous = read_year(tx, year.year).await?;
         write_year(tx, year, author).await?;
-        let change = NewChange {
-            kind: CalendarChangeKind::Year,
-            year: Some(year.year),
-            counts: Some((year.holidays.len(), year.makeup_workdays.len())),
-            previous: previous.as_ref().map(year_json),
-            current: year_json(year),
-        };
-        changes.push(record_change(tx, change, author).await?);
+        changes.push(record_change(tx, NewCalendarChange::year(previous.as_ref(), year), author).await?);
     }
     check_contiguous(tx).await?;
     Ok(changes)
-}
-
-/// At least one year, each valid and given once.
-fn check_input(years: &[HolidayYear]) -> StoreResult<()> {
-    if years.is_empty() {
-        return Err(invalid("没有任何年份的节假日数据").into());
-    }
-    let mut seen = BTreeSet::new();
-    for year in years {
-        year.validate()?;
-        if !seen.insert(year.year) {
-            return Err(invalid(format!("{}年的节假日数据出现了两次", year.year)).into());
-        }
-    }
-    Ok(())
 }
 
 /// The stored years must still make a calendar (contiguous, within range).
@@ -249,7 +224,7 @@ async fn write_year(tx: &Transaction<'_>, year: &HolidayYear, author: &CalendarA
         execute(
             tx,
             "INSERT INTO calendar_days (date, year, kind, name) VALUES ($1, $2, $3, $4)",
-            &[&format_date(*date), &year.year, &kind, &name.trim()],
+            &[&format_calendar_date(*date), &year.year, &kind, &name.trim()],
         )
         .await?;
     }
@@ -264,40 +239,27 @@ async fn write_hours(tx: &Transaction<'_>, hours: &WorkingHours, author: &Calend
         execute(
             tx,
             "INSERT INTO calendar_working_periods (position, start_time, end_time) VALUES ($1, $2, $3)",
-            &[&position, &start.format(TIME_FORMAT).to_string(), &end.format(TIME_FORMAT).to_string()],
+            &[&position, &start.format(CLOCK_TIME_FORMAT).to_string(), &end.format(CLOCK_TIME_FORMAT).to_string()],
         )
         .await?;
     }
-    let change = NewChange {
-        kind: CalendarChangeKind::WorkingHours,
-        year: None,
-        counts: None,
-        previous: previous.as_ref().map(working_hours_json),
-        current: working_hours_json(hours),
-    };
-    record_change(tx, change, author).await
+    record_change(tx, NewCalendarChange::working_hours(previous.as_ref(), hours), author).await
 }
 
-struct NewChange {
-    kind: CalendarChangeKind,
-    year: Option<i32>,
-    /// Holidays and make-up days after the change.
-    counts: Option<(usize, usize)>,
-    previous: Option<serde_json::Value>,
-    current: serde_json::Value,
-}
-
-async fn record_change(tx: &Transaction<'_>, change: NewChange, author: &CalendarAuthor) -> StoreResult<CalendarChange> {
+async fn record_change(
+    tx: &Transaction<'_>,
+    change: NewCalendarChange,
+    author: &CalendarAuthor,
+) -> StoreResult<CalendarChange> {
+    let count = |n: Option<usize>| n.map(i64::try_from).transpose().map_err(StoreError::backend);
     let (holidays, makeup_workdays) = change.counts.unzip();
-    let as_i64 = |n: Option<usize>| n.map(i64::try_from).transpose().map_err(StoreError::backend);
-    let at = ts(&author.at);
     let row = query_one(
         tx,
         "INSERT INTO calendar_changes (at, kind, year, actor_user_id, actor_name, actor_role, client_ip, source,
                                        holidays, makeup_workdays, previous, current)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
         &[
-            &at,
+            &ts(&author.at),
             &change.kind.as_str(),
             &change.year,
             &author.user_id,
@@ -305,45 +267,12 @@ async fn record_change(tx: &Transaction<'_>, change: NewChange, author: &Calenda
             &author.role,
             &author.client_ip,
             &author.source.as_str(),
-            &as_i64(holidays)?,
-            &as_i64(makeup_workdays)?,
+            &count(holidays)?,
+            &count(makeup_workdays)?,
             &change.previous.as_ref().map(serde_json::Value::to_string),
             &change.current.to_string(),
         ],
     )
     .await?;
-    Ok(CalendarChange {
-        id: get(&row, "id")?,
-        // As stored (milliseconds), so it reads back the same.
-        at: parse_instant(&at).unwrap_or(author.at),
-        kind: change.kind,
-        year: change.year,
-        actor_user_id: author.user_id,
-        actor_name: author.name.clone(),
-        actor_role: author.role.clone(),
-        client_ip: author.client_ip.clone(),
-        source: author.source,
-        holidays,
-        makeup_workdays,
-        previous: change.previous,
-        current: change.current,
-    })
-}
-
-// ---- values ------------------------------------------------------------------
-
-fn format_date(date: NaiveDate) -> String {
-    date.format("%Y-%m-%d").to_string()
-}
-
-fn parse_date(s: &str) -> StoreResult<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| StoreError::backend(format!("bad date in database: {s:?}")))
-}
-
-fn parse_time(s: &str) -> StoreResult<NaiveTime> {
-    NaiveTime::parse_from_str(s, TIME_FORMAT).map_err(|_| StoreError::backend(format!("bad time in database: {s:?}")))
-}
-
-fn invalid(message: impl Into<String>) -> DomainError {
-    DomainError::invalid(codes::INVALID_CALENDAR, message)
+    Ok(change.recorded(get(&row, "id")?, author))
 }

@@ -2,7 +2,6 @@
 
 use tokio_postgres::Row;
 
-use mashangban_domain::DomainError;
 use mashangban_store::{CatalogStore, Category, NewCategory, StoreError, StoreResult};
 
 use crate::PgStore;
@@ -32,7 +31,7 @@ impl CatalogStore for PgStore {
         let parent_id: Option<i64> = match &c.parent_code {
             Some(code) => {
                 let row = query_opt(&tx, "SELECT id FROM categories WHERE code = $1", &[code]).await?;
-                let row = row.ok_or_else(|| DomainError::invalid("unknown_category", format!("上级分类「{code}」不存在")))?;
+                let row = row.ok_or_else(|| mashangban_store::backend::unknown_parent_category(code))?;
                 Some(get(&row, "id")?)
             }
             None => None,
@@ -41,7 +40,7 @@ impl CatalogStore for PgStore {
             Some(code) => Some(
                 unit_id_by_code(&tx, code)
                     .await?
-                    .ok_or_else(|| DomainError::invalid("unknown_unit", format!("默认承办单位「{code}」不存在")))?,
+                    .ok_or_else(|| mashangban_store::backend::unknown_lead_unit(code))?,
             ),
             None => None,
         };

@@ -26,7 +26,10 @@
 //!
 //! The schema mirrors the SQLite one table by table with the same names;
 //! timestamps are the same RFC 3339 text, in `COLLATE "C"` columns so that
-//! text order is time order.
+//! text order is time order. After copying rows in with their ids (e.g. from
+//! a SQLite database), run [`PgStore::sync_id_sequences`].
+//!
+//! Tests create a throwaway database per test with `testing::TempDatabase`.
 
 mod calendar;
 mod catalog;
@@ -46,7 +49,6 @@ mod time_limits;
 pub mod testing;
 
 use std::sync::Arc;
-
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -65,7 +67,8 @@ const POOL_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct PgOptions {
     /// Prefix of tracking numbers, e.g. `ZS` for Zhongshan.
     pub tracking_prefix: String,
-    /// Most pooled connections (the signal listener has its own besides).
+    /// Most pooled connections, at least 2 (the signal listener has its own besides;
+    /// each held job lock keeps one).
     pub pool_size: usize,
 }
 

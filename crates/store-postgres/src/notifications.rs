@@ -5,9 +5,9 @@
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
-use mashangban_domain::DomainError;
 use mashangban_domain::notify::{NoticeChannel, Template, TemplateKey};
 use mashangban_domain::time::Instant;
+use mashangban_store::backend;
 use mashangban_store::{
     NewWebhook, NotificationStore, OutboxItem, OutboxStatus, StoreError, StoreResult, StoredTemplate, Webhook,
 };
@@ -154,7 +154,7 @@ impl NotificationStore for PgStore {
         let client = self.client().await?;
         let n = execute(&client, "DELETE FROM webhooks WHERE id = $1", &[&id]).await?;
         if n == 0 {
-            return Err(DomainError::not_found("webhook_not_found", format!("Webhook（编号 {id}）不存在")).into());
+            return Err(backend::webhook_not_found(id));
         }
         Ok(())
     }
@@ -163,7 +163,7 @@ impl NotificationStore for PgStore {
         let client = self.client().await?;
         let n = execute(&client, "UPDATE users SET email = $2 WHERE username = $1", &[&username, &email]).await?;
         if n == 0 {
-            return Err(DomainError::not_found("user_not_found", format!("用户「{username}」不存在")).into());
+            return Err(backend::user_not_found(username));
         }
         Ok(())
     }
@@ -178,9 +178,9 @@ async fn retry(c: &impl GenericClient, id: i64, now: Instant) -> StoreResult<Out
         return outbox_item(&row);
     }
     if query_opt(c, "SELECT 1 FROM outbox WHERE id = $1", &[&id]).await?.is_some() {
-        Err(DomainError::conflict("notification_not_failed", "只有发送失败的通知可以重新发送").into())
+        Err(backend::notification_not_failed())
     } else {
-        Err(DomainError::not_found("notification_not_found", format!("通知（编号 {id}）不存在")).into())
+        Err(backend::notification_not_found(id))
     }
 }
 

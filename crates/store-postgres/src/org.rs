@@ -3,7 +3,6 @@
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
-use mashangban_domain::DomainError;
 use mashangban_domain::org::{Role, Unit, UnitId};
 use mashangban_domain::time::Instant;
 use mashangban_store::{ApiToken, NewApiToken, NewSession, NewUnit, NewUser, OrgStore, StoreResult, User, backend};
@@ -12,13 +11,6 @@ use crate::PgStore;
 use crate::db::{commit, db_err, execute, is_unique_violation, query, query_one, query_opt};
 use crate::rows::{self, code, get, instant, opt_instant, ts};
 
-fn unknown_parent(code: &str) -> DomainError {
-    DomainError::invalid("unknown_unit", format!("上级单位「{code}」不存在"))
-}
-
-fn unknown_user(username: &str) -> DomainError {
-    DomainError::not_found("user_not_found", format!("用户「{username}」不存在"))
-}
 
 /// The id of the unit with `code`, if any.
 pub async fn unit_id_by_code(c: &impl GenericClient, code: &str) -> StoreResult<Option<i64>> {
@@ -33,7 +25,7 @@ impl OrgStore for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         let parent_id = match &unit.parent_code {
-            Some(code) => Some(unit_id_by_code(&tx, code).await?.ok_or_else(|| unknown_parent(code))?),
+            Some(code) => Some(unit_id_by_code(&tx, code).await?.ok_or_else(|| backend::unknown_parent_unit(code))?),
             None => None,
         };
         let sql = format!(
@@ -82,7 +74,7 @@ impl OrgStore for PgStore {
         };
         backend::check_role_unit(role, unit_id, unit_active)?;
         let sql = format!("UPDATE users SET role = $2, unit_id = $3 WHERE username = $1 RETURNING {}", rows::USER_COLUMNS);
-        let row = query_opt(&tx, &sql, &[&username, &role.as_str(), &unit_id]).await?.ok_or_else(|| unknown_user(username))?;
+        let row = query_opt(&tx, &sql, &[&username, &role.as_str(), &unit_id]).await?.ok_or_else(|| backend::user_not_found(username))?;
         let user = rows::user(&row)?;
         execute(&tx, "DELETE FROM sessions WHERE user_id = $1", &[&user.id]).await?;
         commit(tx).await?;
@@ -98,7 +90,7 @@ impl OrgStore for PgStore {
         if let Some(unit_id) = user.unit_id {
             let exists = query_opt(&client, "SELECT 1 FROM units WHERE id = $1", &[&unit_id]).await?.is_some();
             if !exists {
-                return Err(DomainError::invalid("unknown_unit", "所属单位不存在").into());
+                return Err(backend::unknown_user_unit());
             }
         }
         // The unique key decides between two nodes creating the same name at once.
@@ -125,7 +117,7 @@ impl OrgStore for PgStore {
             Ok(row) => rows::user(&row),
             Err(e) if is_unique_violation(&e, "users_username_key") => Err(backend::username_taken(&user.username)),
             Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION) => {
-                Err(DomainError::invalid("unknown_unit", "所属单位不存在").into())
+                Err(backend::unknown_user_unit())
             }
             Err(e) => Err(db_err(e)),
         }
@@ -153,7 +145,7 @@ impl OrgStore for PgStore {
         )
         .await?;
         let Some(row) = updated else {
-            return Err(unknown_user(username).into());
+            return Err(backend::user_not_found(username));
         };
         // A new password ends every existing session.
         let user_id: i64 = get(&row, "id")?;
@@ -168,7 +160,7 @@ impl OrgStore for PgStore {
             query_opt(&tx, "UPDATE users SET disabled = $2 WHERE username = $1 RETURNING id", &[&username, &disabled])
                 .await?;
         let Some(row) = updated else {
-            return Err(unknown_user(username).into());
+            return Err(backend::user_not_found(username));
         };
         if disabled {
             let user_id: i64 = get(&row, "id")?;
@@ -246,7 +238,7 @@ impl OrgStore for PgStore {
         )
         .await?;
         if n == 0 {
-            return Err(DomainError::not_found("token_not_found", format!("令牌 {id} 不存在或已吊销")).into());
+            return Err(backend::token_not_found(id));
         }
         Ok(())
     }

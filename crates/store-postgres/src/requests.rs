@@ -8,7 +8,6 @@
 use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
 
-use mashangban_domain::DomainError;
 use mashangban_domain::lifecycle::{self, Action, Context, DeadlineNotice, EventDraft};
 use mashangban_domain::org::{Actor, Scope, UnitId};
 use mashangban_domain::request::{Asker, AttachmentId, Event, NewRequest, Request, RequestId, State};
@@ -222,7 +221,7 @@ async fn check_category(c: &impl GenericClient, id: i64) -> StoreResult<()> {
     if exists(c, "SELECT 1 FROM categories WHERE id = $1 AND active", id).await? {
         Ok(())
     } else {
-        Err(DomainError::invalid("unknown_category", format!("诉求分类（编号 {id}）不存在")).into())
+        Err(backend::unknown_category(id))
     }
 }
 
@@ -230,14 +229,14 @@ async fn check_town(c: &impl GenericClient, id: UnitId) -> StoreResult<()> {
     if exists(c, "SELECT 1 FROM units WHERE id = $1 AND kind = 'town' AND active", id).await? {
         Ok(())
     } else {
-        Err(DomainError::invalid("unknown_town", format!("镇街（编号 {id}）不存在")).into())
+        Err(backend::unknown_town(id))
     }
 }
 
 async fn check_handling_units(c: &impl GenericClient, units: impl IntoIterator<Item = UnitId>) -> StoreResult<()> {
     for id in units {
         if !exists(c, "SELECT 1 FROM units WHERE id = $1 AND kind <> 'city' AND active", id).await? {
-            return Err(DomainError::invalid("unknown_unit", format!("承办单位（编号 {id}）不存在或已停用")).into());
+            return Err(backend::unknown_handling_unit(id));
         }
     }
     Ok(())
@@ -385,7 +384,7 @@ async fn check_attachments(c: &impl GenericClient, request_id: RequestId, ids: &
         let found =
             query_opt(c, "SELECT 1 FROM attachments WHERE id = $1 AND request_id = $2", &[id, &request_id]).await?;
         if found.is_none() {
-            return Err(DomainError::invalid("unknown_attachment", format!("附件 {id} 不属于该诉求")).into());
+            return Err(backend::unknown_attachment(*id));
         }
     }
     Ok(())
@@ -561,7 +560,7 @@ async fn deadline_candidates(c: &impl GenericClient, until: Instant, limit: u32)
     let sql = format!(
         "SELECT {} FROM requests r WHERE (r.state = 'dispatched' AND r.sign_due_at <= $1)
             OR (r.state IN ('received', 'dispatched', 'returned', 'signed_for', 'in_progress') AND r.due_at <= $1)
-         ORDER BY LEAST(COALESCE(r.sign_due_at, r.due_at), COALESCE(r.due_at, r.sign_due_at)) LIMIT $2",
+         ORDER BY LEAST(COALESCE(r.sign_due_at, r.due_at), COALESCE(r.due_at, r.sign_due_at)), r.id LIMIT $2",
         rows::REQUEST_COLUMNS
     );
     rows::all(&query(c, &sql, &[&ts(&until), &i64::from(limit)]).await?, rows::request)

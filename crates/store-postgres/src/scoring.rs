@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use deadpool_postgres::{GenericClient, Transaction};
+use futures_util::StreamExt;
 
 use mashangban_domain::lifecycle::EventDraft;
 use mashangban_domain::org::UnitId;
@@ -193,10 +194,14 @@ async fn rebuild(tx: &Transaction<'_>) -> StoreResult<RebuildSummary> {
     let calendar = scoring_calendar()?;
     let mut summary = RebuildSummary::default();
     let mut days = RollupRows::new();
+    // Streamed, not collected: the rollups are small, the events are not.
     let sql = format!("SELECT {} FROM events ORDER BY request_id, seq", rows::EVENT_COLUMNS);
+    let stmt = tx.prepare_cached(&sql).await.map_err(db_err)?;
+    let events = tx.query_raw(&stmt, std::iter::empty::<i64>()).await.map_err(db_err)?;
+    let mut events = std::pin::pin!(events);
     let mut current: Option<(RequestId, Tracker)> = None;
-    for row in query(tx, &sql, &[]).await? {
-        let event = rows::event(&row)?;
+    while let Some(row) = events.next().await {
+        let event = rows::event(&row.map_err(db_err)?)?;
         let tracker = match &mut current {
             Some((id, tracker)) if *id == event.request_id => tracker,
             _ => {

@@ -5,6 +5,7 @@
 //! fresh, uniquely named database, dropped with `WITH (FORCE)` when the value
 //! is dropped, so a test run leaves nothing behind.
 
+use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio_postgres::NoTls;
@@ -53,18 +54,21 @@ impl Drop for TempDatabase {
     fn drop(&mut self) {
         let admin_url = self.admin_url.clone();
         let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-        let dropper = std::thread::spawn(move || {
+        let dropper = std::thread::Builder::new().name("drop-test-db".into()).spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
             match runtime {
                 Ok(runtime) => runtime.block_on(run_admin(&admin_url, &sql)),
                 Err(e) => Err(StoreError::backend(e)),
             }
         });
-        match dropper.join() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => eprintln!("could not drop test database {}: {e}", self.name),
-            Err(_) => eprintln!("could not drop test database {}: the dropping thread failed", self.name),
-        }
+        let outcome = match dropper.map(|thread| thread.join()) {
+            Ok(Ok(Ok(()))) => return,
+            Ok(Ok(Err(e))) => e.to_string(),
+            Ok(Err(_)) => "the dropping thread failed".to_owned(),
+            Err(e) => format!("no thread to drop it: {e}"),
+        };
+        // Reported, never raised (a panic in drop during unwinding aborts).
+        let _ = writeln!(std::io::stderr(), "could not drop test database {}: {outcome}", self.name);
     }
 }
 

@@ -82,6 +82,10 @@ async fn fixture() -> Fixture {
 }
 
 fn new_request(f: &Fixture, enterprise: bool, town: bool, submitted_by: Option<i64>) -> NewRequest {
+    request_in(f.category, town.then_some(f.town), enterprise, submitted_by)
+}
+
+fn request_in(category: i64, town: Option<i64>, enterprise: bool, submitted_by: Option<i64>) -> NewRequest {
     NewRequest {
         kind: RequestKind::Complaint,
         urgency: Urgency::Normal,
@@ -94,8 +98,8 @@ fn new_request(f: &Fixture, enterprise: bool, town: bool, submitted_by: Option<i
         contact: Contact { name: "陈嘉欣".into(), phone: Phone::parse("13800138000").unwrap(), email: None },
         title: "标题".into(),
         content: "内容".into(),
-        category_id: f.category,
-        location: Location { town_id: town.then_some(f.town), address: None, point: None },
+        category_id: category,
+        location: Location { town_id: town, address: None, point: None },
         ledger_ref: None,
         check_code: "12345678".into(),
         submitted_by,
@@ -662,6 +666,119 @@ async fn the_demo_org_and_catalogue_load_twice_alike() {
     assert!(units.len() > 20 && categories.len() > 20, "the demo city is loaded");
 }
 
+#[tokio::test]
+async fn two_nodes_seeding_the_calendar_at_once_seed_it_once() {
+    use mashangban_domain::calendar::{BUNDLED_HOLIDAYS, WorkingHours, parse_holidays_toml};
+    use mashangban_store::{CalendarAuthor, CalendarSource, CalendarStore};
+    let f = fixture().await;
+    let other = connect(&f.db).await;
+    let years = parse_holidays_toml(BUNDLED_HOLIDAYS).unwrap();
+    let author = || CalendarAuthor::new(&Actor::System, &meta(0), CalendarSource::Bundled);
+    let (a, b) = tokio::join!(
+        f.store.seed_calendar(years.clone(), WorkingHours::default(), author()),
+        other.seed_calendar(years.clone(), WorkingHours::default(), author())
+    );
+    assert_eq!([a.unwrap(), b.unwrap()].iter().filter(|wrote| **wrote).count(), 1);
+    assert_eq!(f.store.calendar_changes(100).await.unwrap().len(), years.len() + 1);
+}
+
+#[tokio::test]
+async fn rollups_written_by_concurrent_nodes_equal_a_rebuild() {
+    use mashangban_domain::scoring::{Period, ScoreOptions};
+    use mashangban_store::ScoringStore;
+    let f = Arc::new(fixture().await);
+    let other = connect(&f.db).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..60 {
+        let f = Arc::clone(&f);
+        let store = if i % 2 == 0 { f.store.clone() } else { other.clone() };
+        tasks.spawn(async move {
+            let r = store.intake(new_request(&f, false, i % 3 == 0, None), &Actor::PublicAsker, &meta(i)).await.unwrap();
+            let lead = f.units[(i % 3) as usize];
+            let dispatch = Action::Dispatch { lead, co: vec![], comment: None };
+            store.act(command(&r.tracking_no, staff(Role::Dispatcher, f.units[0]), dispatch, i + 1)).await.unwrap();
+            let sign = command(&r.tracking_no, staff(Role::Handler, lead), Action::SignFor { comment: None }, i + 30);
+            store.act(sign).await.unwrap();
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let period = Period::new(day("2026-03-01"), day("2026-03-31")).unwrap();
+    let live = f.store.score_report(period, ScoreOptions::default()).await.unwrap();
+    assert_eq!(live.city.counters.assigned, 60, "{:?}", live.city.counters);
+    f.store.rebuild_scoring().await.unwrap();
+    assert_eq!(other.score_report(period, ScoreOptions::default()).await.unwrap(), live);
+}
+
+/// The web layer, unchanged, on PostgreSQL: a public intake, a dispatch and
+/// a sign-for through the HTTP API, and the asker's progress page.
+#[tokio::test]
+async fn the_web_layer_runs_unchanged_on_postgres() {
+    use serde_json::{Value, json};
+    let db = TempDatabase::create().await.unwrap();
+    let store = connect(&db).await;
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    mashangban_demo::load_org_and_catalog(&store, &data).await.unwrap();
+    let password = "test-password-1";
+    let hash = mashangban_web::auth::hash_password(password).unwrap();
+    mashangban_demo::load_users(&store, &data, &hash).await.unwrap();
+    let state = mashangban_web::AppState::new(store.clone(), mashangban_web::WebConfig::default()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(mashangban_web::serve(listener, state, std::future::pending()));
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, cookie: Option<&str>, body: Option<Value>| {
+        let mut req = http.request(method, format!("{base}{path}"));
+        if let Some(cookie) = cookie {
+            req = req.header("cookie", cookie);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status();
+            let cookie = res.headers().get("set-cookie").map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned());
+            (status, res.json::<Value>().await.unwrap_or(Value::Null), cookie)
+        }
+    };
+    let login = |username: &'static str| {
+        let body = json!({ "username": username, "password": password });
+        let call = &call;
+        async move { call(reqwest::Method::POST, "/api/v1/auth/login", None, Some(body)).await.2.unwrap() }
+    };
+    let intake = json!({
+        "kind": "complaint",
+        "channel": "mobile",
+        "asker": { "type": "resident" },
+        "contact": { "name": "李伟明", "phone": "13912345678" },
+        "title": "路灯不亮",
+        "content": "小榄镇升平路路灯连续一周不亮，夜间出行不便。",
+        "category": "biz.change",
+        "town": "xiaolan"
+    });
+    let (status, answer, _) = call(reqwest::Method::POST, "/api/v1/public/requests", None, Some(intake)).await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{answer}");
+    let no = answer["tracking_no"].as_str().unwrap().to_owned();
+    let code = answer["check_code"].as_str().unwrap().to_owned();
+    let dispatcher = login("dispatcher").await;
+    let dispatch = json!({ "lead_unit": "scjgj" });
+    let (status, answer, _) =
+        call(reqwest::Method::POST, &format!("/api/v1/requests/{no}/dispatch"), Some(&dispatcher), Some(dispatch)).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{answer}");
+    let handler = login("handler").await;
+    let (status, answer, _) =
+        call(reqwest::Method::POST, &format!("/api/v1/requests/{no}/sign"), Some(&handler), Some(json!({}))).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{answer}");
+    assert_eq!(answer["request"]["state"], "signed_for");
+    let (status, view, _) = call(reqwest::Method::GET, &format!("/api/v1/public/requests/{no}?code={code}"), None, None).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{view}");
+    let request = store.find(&no, &Scope::All).await.unwrap().unwrap();
+    assert_eq!(store.history(request.id).await.unwrap().len(), 3);
+}
+
 // ---- properties -------------------------------------------------------------------
 
 fn actors(units: &[i64]) -> Vec<Actor> {
@@ -787,4 +904,138 @@ fn sql_scope_agrees_with_the_domain_rule() {
             })
             .unwrap();
     });
+}
+
+// ---- the same answers as the SQLite store ---------------------------------------------
+
+/// Units, town and category of a fresh store, the same in every backend.
+async fn setup<S: mashangban_store::Store>(store: &S) -> (Vec<i64>, i64, i64) {
+    let unit = |code: &str, kind: UnitKind, parent: Option<&str>| NewUnit {
+        code: code.into(),
+        name: format!("单位{code}"),
+        short_name: None,
+        kind,
+        parent_code: parent.map(str::to_owned),
+    };
+    store.upsert_unit(unit("city", UnitKind::City, None)).await.unwrap();
+    let mut units = Vec::new();
+    for code in ["a", "b", "c"] {
+        units.push(store.upsert_unit(unit(code, UnitKind::Department, Some("city"))).await.unwrap().id);
+    }
+    let town = store.upsert_unit(unit("t", UnitKind::Town, Some("city"))).await.unwrap().id;
+    let category = NewCategory { code: "x".into(), name: "分类".into(), parent_code: None, lead_unit_code: Some("a".into()), keywords: vec![] };
+    (units, town, store.upsert_category(category).await.unwrap().id)
+}
+
+/// Every action a step may take, including the side paths.
+fn parity_actions(units: &[i64], parent: i64) -> Vec<Action> {
+    let mut all = actions(units);
+    all.extend([
+        Action::Supervise { instructions: "限期办结".into(), due: t0() + Span::days(3) },
+        Action::Urge { message: "请加快办理".into() },
+        Action::Suspend { reason: "等待第三方检测".into() },
+        Action::Resume { comment: None },
+        Action::Merge { parent_id: parent },
+    ]);
+    all
+}
+
+fn outcome(result: Result<mashangban_domain::request::Request, StoreError>) -> Result<mashangban_domain::request::Request, String> {
+    result.map_err(|e| match e {
+        StoreError::Domain(e) => e.code.to_string(),
+        StoreError::Backend(e) => panic!("backend error: {e}"),
+    })
+}
+
+/// The same steps on a SQLite and a PostgreSQL store give the same answers,
+/// the same rows and histories, and the same lists in both orders.
+#[test]
+fn answers_equal_those_of_the_sqlite_store() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let mut runner = TestRunner::new(Config { cases: 8, ..Config::default() });
+    let requests = prop::collection::vec((any::<bool>(), any::<bool>(), 1i64..40), 3..7);
+    let steps = prop::collection::vec((0usize..6, 0usize..6, 0usize..20), 1..40);
+    runner
+        .run(&(requests, steps), |(requests, steps)| {
+            runtime.block_on(async {
+                let dir = tempfile::tempdir().unwrap();
+                let lite = mashangban_store_sqlite::SqliteStore::open(&dir.path().join("p.db"), Default::default()).unwrap();
+                let db = TempDatabase::create().await.unwrap();
+                let pg = connect(&db).await;
+                let (units, town, category) = setup(&lite).await;
+                assert_eq!(setup(&pg).await, (units.clone(), town, category));
+                let hook = mashangban_store::NewWebhook { name: "伙伴".into(), url: "https://p.example/h".into(), secret: "s".into(), events: vec![] };
+                let handler = NewUser {
+                    username: "handler".into(),
+                    display_name: "办理人".into(),
+                    role: Role::Handler,
+                    unit_id: Some(units[0]),
+                    credit_code: None,
+                    phone: None,
+                    password_hash: "x".into(),
+                };
+                lite.enable_notifications("https://12345.example.gov.cn").await.unwrap();
+                pg.enable_notifications("https://12345.example.gov.cn").await.unwrap();
+                lite.create_webhook(hook.clone(), t0()).await.unwrap();
+                pg.create_webhook(hook, t0()).await.unwrap();
+                lite.create_user(handler.clone()).await.unwrap();
+                pg.create_user(handler).await.unwrap();
+                lite.set_user_email("handler", Some("h@a.example.cn".into())).await.unwrap();
+                pg.set_user_email("handler", Some("h@a.example.cn".into())).await.unwrap();
+                let mut numbers = Vec::new();
+                for (i, (enterprise, in_town, due_days)) in requests.iter().enumerate() {
+                    let new = NewRequest {
+                        due_at: Some(t0() + Span::days(*due_days)),
+                        ..request_in(category, in_town.then_some(town), *enterprise, Some(7))
+                    };
+                    let a = lite.intake(new.clone(), &Actor::PublicAsker, &meta(i as i64)).await.unwrap();
+                    let b = pg.intake(new, &Actor::PublicAsker, &meta(i as i64)).await.unwrap();
+                    assert_eq!(a, b);
+                    numbers.push(a.tracking_no);
+                }
+                let parent = lite.find(&numbers[0], &Scope::All).await.unwrap().unwrap().id;
+                let (actors, actions) = (actors(&units), parity_actions(&units, parent));
+                // A replied, a suspended and a supervised request first, then random steps.
+                let last = numbers.len() - 1;
+                let prefix = [(0, 1, 0), (0, 2, 2), (0, 2, 9), (1, 1, 0), (1, 2, 2), (1, 2, 17), (last, 4, 15)];
+                for (i, (r, a, b)) in prefix.into_iter().chain(steps).enumerate() {
+                    let no = &numbers[r % numbers.len()];
+                    let cmd = command(no, actors[a].clone(), actions[b].clone(), 100 + i as i64);
+                    assert_eq!(outcome(lite.act(cmd.clone()).await), outcome(pg.act(cmd).await), "step {i}");
+                }
+                for no in &numbers {
+                    let a = lite.find(no, &Scope::All).await.unwrap().unwrap();
+                    assert_eq!(Some(&a), pg.find(no, &Scope::All).await.unwrap().as_ref());
+                    assert_eq!(lite.history(a.id).await.unwrap(), pg.history(a.id).await.unwrap());
+                }
+                let filters = [
+                    ListFilter { limit: 3, ..ListFilter::default() },
+                    ListFilter { limit: 50, order: mashangban_store::ListOrder::Deadline, ..ListFilter::default() },
+                    ListFilter { limit: 50, unit_id: Some(units[0]), ..ListFilter::default() },
+                    ListFilter { limit: 50, overdue_at: Some(t0() + Span::days(20)), ..ListFilter::default() },
+                    ListFilter { limit: 50, supervised: true, pending_extension: false, ..ListFilter::default() },
+                    ListFilter { limit: 50, states: vec![mashangban_domain::request::State::Dispatched], ..ListFilter::default() },
+                ];
+                for filter in &filters {
+                    let (a, b) = (lite.list(filter, &Scope::All).await.unwrap(), pg.list(filter, &Scope::All).await.unwrap());
+                    assert_eq!((a.items, a.next_cursor), (b.items, b.next_cursor), "{filter:?}");
+                }
+                let outbox = |items: Vec<mashangban_store::OutboxItem>| -> Vec<String> {
+                    items.into_iter().map(|i| format!("{} {} {} {:?} {:?} {}", i.id, i.idempotency_key, i.recipient, i.template_key, i.subject, i.body)).collect()
+                };
+                let lite_outbox = outbox(lite.list_outbox(None, 1000).await.unwrap());
+                assert!(!lite_outbox.is_empty());
+                assert_eq!(lite_outbox, outbox(pg.list_outbox(None, 1000).await.unwrap()));
+                use mashangban_store::ScoringStore;
+                let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+                let march = mashangban_domain::scoring::Period::new(day("2026-03-01"), day("2026-03-31")).unwrap();
+                let options = mashangban_domain::scoring::ScoreOptions::default();
+                assert_eq!(lite.score_report(march, options).await.unwrap(), pg.score_report(march, options).await.unwrap());
+                let until = t0() + Span::days(60);
+                assert_eq!(lite.deadline_candidates(until, 50).await.unwrap(), pg.deadline_candidates(until, 50).await.unwrap());
+                drop(pg);
+            });
+            Ok(())
+        })
+        .unwrap();
 }

@@ -1,17 +1,16 @@
 //! The work calendar in SQLite: `calendar_years`, `calendar_days`,
 //! `calendar_working_periods` and the append-only `calendar_changes`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, NaiveTime};
 use rusqlite::{Connection, Row, params};
 
-use mashangban_domain::DomainError;
-use mashangban_domain::calendar::{HolidayYear, WorkCalendar, WorkingHours, codes};
+use mashangban_domain::calendar::{HolidayYear, WorkCalendar, WorkingHours};
 use mashangban_domain::time::parse_instant;
 use mashangban_store::{
-    CalendarAuthor, CalendarChange, CalendarChangeKind, CalendarSource, CalendarStore, CalendarYearInfo, StoreError,
-    StoreResult, working_hours_json, year_json,
+    CLOCK_TIME_FORMAT, CalendarAuthor, CalendarChange, CalendarChangeKind, CalendarSource, CalendarStore,
+    CalendarYearInfo, NewCalendarChange, StoreError, StoreResult, check_calendar_years, format_calendar_date,
+    parse_calendar_date, parse_clock_time,
 };
 
 use crate::SqliteStore;
@@ -19,7 +18,6 @@ use crate::rows::{db_err, ts};
 
 const HOLIDAY: &str = "holiday";
 const MAKEUP: &str = "makeup_workday";
-const TIME_FORMAT: &str = "%H:%M:%S";
 
 impl CalendarStore for SqliteStore {
     async fn calendar_years(&self) -> StoreResult<Vec<HolidayYear>> {
@@ -79,7 +77,7 @@ fn read_years(conn: &Connection) -> StoreResult<Vec<HolidayYear>> {
     let rows = stmt.query_map([], day_row).map_err(db_err)?;
     for row in rows {
         let (date, year, kind, name) = row.map_err(db_err)?;
-        let entry = (parse_date(&date)?, name);
+        let entry = (parse_calendar_date(&date)?, name);
         match (years.get_mut(&year), kind.as_str()) {
             (Some(y), HOLIDAY) => y.holidays.push(entry),
             (Some(y), MAKEUP) => y.makeup_workdays.push(entry),
@@ -131,7 +129,7 @@ fn read_hours(conn: &Connection) -> StoreResult<Option<WorkingHours>> {
     let mut periods = Vec::new();
     for row in rows {
         let (start, end) = row.map_err(db_err)?;
-        periods.push((parse_time(&start)?, parse_time(&end)?));
+        periods.push((parse_clock_time(&start)?, parse_clock_time(&end)?));
     }
     if periods.is_empty() {
         return Ok(None);
@@ -196,37 +194,15 @@ fn replace_years(
     years: &[HolidayYear],
     author: &CalendarAuthor,
 ) -> StoreResult<Vec<CalendarChange>> {
-    check_input(years)?;
+    check_calendar_years(years)?;
     let mut changes = Vec::with_capacity(years.len());
     for year in years {
         let previous = read_year(conn, year.year)?;
         write_year(conn, year, author)?;
-        let change = NewChange {
-            kind: CalendarChangeKind::Year,
-            year: Some(year.year),
-            counts: Some((year.holidays.len(), year.makeup_workdays.len())),
-            previous: previous.as_ref().map(year_json),
-            current: year_json(year),
-        };
-        changes.push(record_change(conn, change, author)?);
+        changes.push(record_change(conn, NewCalendarChange::year(previous.as_ref(), year), author)?);
     }
     check_contiguous(conn)?;
     Ok(changes)
-}
-
-/// At least one year, each valid and given once.
-fn check_input(years: &[HolidayYear]) -> StoreResult<()> {
-    if years.is_empty() {
-        return Err(invalid("没有任何年份的节假日数据").into());
-    }
-    let mut seen = BTreeSet::new();
-    for year in years {
-        year.validate()?;
-        if !seen.insert(year.year) {
-            return Err(invalid(format!("{}年的节假日数据出现了两次", year.year)).into());
-        }
-    }
-    Ok(())
 }
 
 /// The stored years must still make a calendar (contiguous, within range).
@@ -249,7 +225,7 @@ fn write_year(conn: &Connection, year: &HolidayYear, author: &CalendarAuthor) ->
         .map_err(db_err)?;
     let days = year.holidays.iter().map(|d| (d, HOLIDAY)).chain(year.makeup_workdays.iter().map(|d| (d, MAKEUP)));
     for ((date, name), kind) in days {
-        insert.execute(params![format_date(*date), year.year, kind, name.trim()]).map_err(db_err)?;
+        insert.execute(params![format_calendar_date(*date), year.year, kind, name.trim()]).map_err(db_err)?;
     }
     Ok(())
 }
@@ -263,37 +239,20 @@ fn write_hours(conn: &Connection, hours: &WorkingHours, author: &CalendarAuthor)
     for (position, (start, end)) in hours.periods().iter().enumerate() {
         let position = i64::try_from(position).map_err(StoreError::backend)?;
         insert
-            .execute(params![position, start.format(TIME_FORMAT).to_string(), end.format(TIME_FORMAT).to_string()])
+            .execute(params![position, start.format(CLOCK_TIME_FORMAT).to_string(), end.format(CLOCK_TIME_FORMAT).to_string()])
             .map_err(db_err)?;
     }
-    let change = NewChange {
-        kind: CalendarChangeKind::WorkingHours,
-        year: None,
-        counts: None,
-        previous: previous.as_ref().map(working_hours_json),
-        current: working_hours_json(hours),
-    };
-    record_change(conn, change, author)
+    record_change(conn, NewCalendarChange::working_hours(previous.as_ref(), hours), author)
 }
 
-struct NewChange {
-    kind: CalendarChangeKind,
-    year: Option<i32>,
-    /// Holidays and make-up days after the change.
-    counts: Option<(usize, usize)>,
-    previous: Option<serde_json::Value>,
-    current: serde_json::Value,
-}
-
-fn record_change(conn: &Connection, change: NewChange, author: &CalendarAuthor) -> StoreResult<CalendarChange> {
+fn record_change(conn: &Connection, change: NewCalendarChange, author: &CalendarAuthor) -> StoreResult<CalendarChange> {
     let (holidays, makeup_workdays) = change.counts.unzip();
-    let at = ts(&author.at);
     conn.execute(
         "INSERT INTO calendar_changes (at, kind, year, actor_user_id, actor_name, actor_role, client_ip, source,
                                        holidays, makeup_workdays, previous, current)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
-            at,
+            ts(&author.at),
             change.kind.as_str(),
             change.year,
             author.user_id,
@@ -308,37 +267,10 @@ fn record_change(conn: &Connection, change: NewChange, author: &CalendarAuthor) 
         ],
     )
     .map_err(db_err)?;
-    Ok(CalendarChange {
-        id: conn.last_insert_rowid(),
-        // As stored (milliseconds), so it reads back the same.
-        at: parse_instant(&at).unwrap_or(author.at),
-        kind: change.kind,
-        year: change.year,
-        actor_user_id: author.user_id,
-        actor_name: author.name.clone(),
-        actor_role: author.role.clone(),
-        client_ip: author.client_ip.clone(),
-        source: author.source,
-        holidays,
-        makeup_workdays,
-        previous: change.previous,
-        current: change.current,
-    })
+    Ok(change.recorded(conn.last_insert_rowid(), author))
 }
 
 // ---- values ------------------------------------------------------------------
-
-fn format_date(date: NaiveDate) -> String {
-    date.format("%Y-%m-%d").to_string()
-}
-
-fn parse_date(s: &str) -> StoreResult<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| StoreError::backend(format!("bad date in database: {s:?}")))
-}
-
-fn parse_time(s: &str) -> StoreResult<NaiveTime> {
-    NaiveTime::parse_from_str(s, TIME_FORMAT).map_err(|_| StoreError::backend(format!("bad time in database: {s:?}")))
-}
 
 fn bad(what: &str, value: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
@@ -348,15 +280,12 @@ fn bad(what: &str, value: &str) -> rusqlite::Error {
     )
 }
 
-fn invalid(message: impl Into<String>) -> DomainError {
-    DomainError::invalid(codes::INVALID_CALENDAR, message)
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::SqliteOptions;
+    use chrono::NaiveDate;
     use mashangban_domain::calendar::{BUNDLED_HOLIDAYS, parse_holidays_toml};
 
     fn author(source: CalendarSource) -> CalendarAuthor {

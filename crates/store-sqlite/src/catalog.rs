@@ -2,7 +2,6 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use mashangban_domain::DomainError;
 use mashangban_store::{CatalogStore, Category, NewCategory, StoreResult};
 
 use crate::SqliteStore;
@@ -32,7 +31,7 @@ impl CatalogStore for SqliteStore {
                         conn.query_row("SELECT id FROM categories WHERE code = ?1", [code], |r| r.get(0))
                             .optional()
                             .map_err(db_err)?
-                            .ok_or_else(|| DomainError::invalid("unknown_category", format!("上级分类「{code}」不存在")))?,
+                            .ok_or_else(|| mashangban_store::backend::unknown_parent_category(code))?,
                     ),
                     None => None,
                 };
@@ -41,7 +40,7 @@ impl CatalogStore for SqliteStore {
                         conn.query_row("SELECT id FROM units WHERE code = ?1", [code], |r| r.get(0))
                             .optional()
                             .map_err(db_err)?
-                            .ok_or_else(|| DomainError::invalid("unknown_unit", format!("默认承办单位「{code}」不存在")))?,
+                            .ok_or_else(|| mashangban_store::backend::unknown_lead_unit(code))?,
                     ),
                     None => None,
                 };

@@ -4,9 +4,9 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use mashangban_domain::DomainError;
 use mashangban_domain::notify::{NoticeChannel, Template, TemplateKey};
 use mashangban_domain::time::Instant;
+use mashangban_store::backend;
 use mashangban_store::{
     NewWebhook, NotificationStore, OutboxItem, OutboxStatus, StoreError, StoreResult, StoredTemplate, Webhook,
 };
@@ -154,7 +154,7 @@ impl NotificationStore for SqliteStore {
             .write(move |conn| {
                 let n = conn.execute("DELETE FROM webhooks WHERE id = ?1", [id]).map_err(db_err)?;
                 if n == 0 {
-                    return Err(webhook_not_found(id).into());
+                    return Err(backend::webhook_not_found(id));
                 }
                 Ok(())
             })
@@ -169,7 +169,7 @@ impl NotificationStore for SqliteStore {
                     .execute("UPDATE users SET email = ?2 WHERE username = ?1", params![username, email])
                     .map_err(db_err)?;
                 if n == 0 {
-                    return Err(DomainError::not_found("user_not_found", format!("用户「{username}」不存在")).into());
+                    return Err(backend::user_not_found(&username));
                 }
                 Ok(())
             })
@@ -206,15 +206,12 @@ fn retry(conn: &Connection, id: i64, now: Instant) -> StoreResult<OutboxItem> {
     let exists: bool =
         conn.query_row("SELECT EXISTS (SELECT 1 FROM outbox WHERE id = ?1)", [id], |r| r.get(0)).map_err(db_err)?;
     if exists {
-        Err(DomainError::conflict("notification_not_failed", "只有发送失败的通知可以重新发送").into())
+        Err(backend::notification_not_failed())
     } else {
-        Err(DomainError::not_found("notification_not_found", format!("通知（编号 {id}）不存在")).into())
+        Err(backend::notification_not_found(id))
     }
 }
 
-fn webhook_not_found(id: i64) -> DomainError {
-    DomainError::not_found("webhook_not_found", format!("Webhook（编号 {id}）不存在"))
-}
 
 fn find_webhook(conn: &Connection, id: i64) -> StoreResult<Option<Webhook>> {
     conn.prepare_cached("SELECT id, name, url, secret, active, events, created_at FROM webhooks WHERE id = ?1")

@@ -2,7 +2,6 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use mashangban_domain::DomainError;
 use mashangban_domain::org::{Role, Unit, UnitId};
 use mashangban_domain::time::Instant;
 use mashangban_store::{ApiToken, NewApiToken, NewSession, NewUnit, NewUser, OrgStore, StoreResult, User, backend};
@@ -10,13 +9,6 @@ use mashangban_store::{ApiToken, NewApiToken, NewSession, NewUnit, NewUser, OrgS
 use crate::SqliteStore;
 use crate::rows::{self, db_err, ts};
 
-fn unknown_parent(code: &str) -> DomainError {
-    DomainError::invalid("unknown_unit", format!("上级单位「{code}」不存在"))
-}
-
-fn unknown_user(username: &str) -> DomainError {
-    DomainError::not_found("user_not_found", format!("用户「{username}」不存在"))
-}
 
 impl OrgStore for SqliteStore {
     async fn upsert_unit(&self, unit: NewUnit) -> StoreResult<Unit> {
@@ -27,7 +19,7 @@ impl OrgStore for SqliteStore {
                         conn.query_row("SELECT id FROM units WHERE code = ?1", [code], |r| r.get(0))
                             .optional()
                             .map_err(db_err)?
-                            .ok_or_else(|| unknown_parent(code))?,
+                            .ok_or_else(|| backend::unknown_parent_unit(code))?,
                     ),
                     None => None,
                 };
@@ -87,7 +79,7 @@ impl OrgStore for SqliteStore {
                         .query_row("SELECT EXISTS (SELECT 1 FROM units WHERE id = ?1)", [unit_id], |r| r.get(0))
                         .map_err(db_err)?;
                     if !exists {
-                        return Err(DomainError::invalid("unknown_unit", "所属单位不存在").into());
+                        return Err(backend::unknown_user_unit());
                     }
                 }
                 conn.execute(
@@ -139,7 +131,7 @@ impl OrgStore for SqliteStore {
                     .execute("UPDATE users SET password_hash = ?2 WHERE username = ?1", params![username, password_hash])
                     .map_err(db_err)?;
                 if n == 0 {
-                    return Err(unknown_user(&username).into());
+                    return Err(backend::user_not_found(&username));
                 }
                 // A new password ends every existing session.
                 conn.execute("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?1)", [&username])
@@ -157,7 +149,7 @@ impl OrgStore for SqliteStore {
                     .execute("UPDATE users SET disabled = ?2 WHERE username = ?1", params![username, disabled])
                     .map_err(db_err)?;
                 if n == 0 {
-                    return Err(unknown_user(&username).into());
+                    return Err(backend::user_not_found(&username));
                 }
                 if disabled {
                     conn.execute(
@@ -183,7 +175,7 @@ impl OrgStore for SqliteStore {
                     )
                     .map_err(db_err)?;
                 if n == 0 {
-                    return Err(unknown_user(&username).into());
+                    return Err(backend::user_not_found(&username));
                 }
                 conn.execute("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?1)", [&username])
                     .map_err(db_err)?;
@@ -294,7 +286,7 @@ impl OrgStore for SqliteStore {
                     )
                     .map_err(db_err)?;
                 if n == 0 {
-                    return Err(DomainError::not_found("token_not_found", format!("令牌 {id} 不存在或已吊销")).into());
+                    return Err(backend::token_not_found(id));
                 }
                 Ok(())
             })

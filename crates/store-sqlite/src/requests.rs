@@ -3,7 +3,6 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-use mashangban_domain::DomainError;
 use mashangban_domain::lifecycle::{self, Action, Context, EventDraft};
 use mashangban_domain::org::{Actor, Scope, UnitId};
 use mashangban_domain::request::{
@@ -227,14 +226,14 @@ fn check_category(conn: &Connection, id: i64) -> StoreResult<()> {
     let ok: bool = conn
         .query_row("SELECT EXISTS (SELECT 1 FROM categories WHERE id = ?1 AND active = 1)", [id], |r| r.get(0))
         .map_err(db_err)?;
-    if ok { Ok(()) } else { Err(DomainError::invalid("unknown_category", format!("诉求分类（编号 {id}）不存在")).into()) }
+    if ok { Ok(()) } else { Err(backend::unknown_category(id)) }
 }
 
 fn check_town(conn: &Connection, id: UnitId) -> StoreResult<()> {
     let ok: bool = conn
         .query_row("SELECT EXISTS (SELECT 1 FROM units WHERE id = ?1 AND kind = 'town' AND active = 1)", [id], |r| r.get(0))
         .map_err(db_err)?;
-    if ok { Ok(()) } else { Err(DomainError::invalid("unknown_town", format!("镇街（编号 {id}）不存在")).into()) }
+    if ok { Ok(()) } else { Err(backend::unknown_town(id)) }
 }
 
 fn check_handling_units(conn: &Connection, units: impl IntoIterator<Item = UnitId>) -> StoreResult<()> {
@@ -243,7 +242,7 @@ fn check_handling_units(conn: &Connection, units: impl IntoIterator<Item = UnitI
             .query_row("SELECT EXISTS (SELECT 1 FROM units WHERE id = ?1 AND kind <> 'city' AND active = 1)", [id], |r| r.get(0))
             .map_err(db_err)?;
         if !ok {
-            return Err(DomainError::invalid("unknown_unit", format!("承办单位（编号 {id}）不存在或已停用")).into());
+            return Err(backend::unknown_handling_unit(id));
         }
     }
     Ok(())
@@ -385,7 +384,7 @@ fn check_attachments(conn: &Connection, request_id: RequestId, ids: &[Attachment
             })
             .map_err(db_err)?;
         if !ok {
-            return Err(DomainError::invalid("unknown_attachment", format!("附件 {id} 不属于该诉求")).into());
+            return Err(backend::unknown_attachment(*id));
         }
     }
     Ok(())
@@ -590,7 +589,7 @@ fn deadline_candidates(conn: &Connection, until: Instant, limit: u32) -> StoreRe
     let sql = format!(
         "SELECT {} FROM requests r WHERE (r.state = 'dispatched' AND r.sign_due_at <= ?1)
             OR (r.state IN ('received', 'dispatched', 'returned', 'signed_for', 'in_progress') AND r.due_at <= ?1)
-         ORDER BY MIN(COALESCE(r.sign_due_at, r.due_at), COALESCE(r.due_at, r.sign_due_at)) LIMIT ?2",
+         ORDER BY MIN(COALESCE(r.sign_due_at, r.due_at), COALESCE(r.due_at, r.sign_due_at)), r.id LIMIT ?2",
         rows::REQUEST_COLUMNS
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;

@@ -119,6 +119,64 @@ pub fn unit_not_found(code: &str) -> StoreError {
     DomainError::not_found("unit_not_found", format!("单位「{code}」不存在")).into()
 }
 
+pub fn unknown_attachment(id: i64) -> StoreError {
+    DomainError::invalid("unknown_attachment", format!("附件 {id} 不属于该诉求")).into()
+}
+
+/// A request's category that does not exist or is inactive.
+pub fn unknown_category(id: i64) -> StoreError {
+    DomainError::invalid("unknown_category", format!("诉求分类（编号 {id}）不存在")).into()
+}
+
+/// A request's town (镇街) that does not exist or is inactive.
+pub fn unknown_town(id: i64) -> StoreError {
+    DomainError::invalid("unknown_town", format!("镇街（编号 {id}）不存在")).into()
+}
+
+/// A handling unit (承办单位) that does not exist, is inactive or is the city.
+pub fn unknown_handling_unit(id: i64) -> StoreError {
+    DomainError::invalid("unknown_unit", format!("承办单位（编号 {id}）不存在或已停用")).into()
+}
+
+pub fn unknown_parent_unit(code: &str) -> StoreError {
+    DomainError::invalid("unknown_unit", format!("上级单位「{code}」不存在")).into()
+}
+
+/// A new user's unit that does not exist.
+pub fn unknown_user_unit() -> StoreError {
+    DomainError::invalid("unknown_unit", "所属单位不存在").into()
+}
+
+pub fn unknown_parent_category(code: &str) -> StoreError {
+    DomainError::invalid("unknown_category", format!("上级分类「{code}」不存在")).into()
+}
+
+/// A category's default lead unit (默认承办单位) that does not exist.
+pub fn unknown_lead_unit(code: &str) -> StoreError {
+    DomainError::invalid("unknown_unit", format!("默认承办单位「{code}」不存在")).into()
+}
+
+pub fn user_not_found(username: &str) -> StoreError {
+    DomainError::not_found("user_not_found", format!("用户「{username}」不存在")).into()
+}
+
+pub fn token_not_found(id: i64) -> StoreError {
+    DomainError::not_found("token_not_found", format!("令牌 {id} 不存在或已吊销")).into()
+}
+
+pub fn webhook_not_found(id: i64) -> StoreError {
+    DomainError::not_found("webhook_not_found", format!("Webhook（编号 {id}）不存在")).into()
+}
+
+pub fn notification_not_found(id: i64) -> StoreError {
+    DomainError::not_found("notification_not_found", format!("通知（编号 {id}）不存在")).into()
+}
+
+/// Only failed notifications may be retried by hand.
+pub fn notification_not_failed() -> StoreError {
+    DomainError::conflict("notification_not_failed", "只有发送失败的通知可以重新发送").into()
+}
+
 // ---- scoring rollups ---------------------------------------------------------
 
 /// The work calendar handling times are counted with: the bundled holiday

@@ -5,11 +5,16 @@ use std::future::Future;
 
 use serde::Serialize;
 
-use mashangban_domain::calendar::{HolidayYear, WorkingHours};
-use mashangban_domain::org::{Actor, UserId};
-use mashangban_domain::time::Instant;
+use std::collections::BTreeSet;
 
-use crate::{Meta, StoreResult};
+use chrono::{NaiveDate, NaiveTime};
+
+use mashangban_domain::DomainError;
+use mashangban_domain::calendar::{HolidayYear, WorkingHours, codes};
+use mashangban_domain::org::{Actor, UserId};
+use mashangban_domain::time::{Instant, format_instant, parse_instant};
+
+use crate::{Meta, StoreError, StoreResult};
 
 /// Storage of the work calendar: the holiday years, the daily working hours
 /// and the append-only record of every change to them.
@@ -198,5 +203,96 @@ pub fn clock_time(t: chrono::NaiveTime) -> String {
         t.format("%H:%M").to_string()
     } else {
         t.format("%H:%M:%S").to_string()
+    }
+}
+
+// ---- shared by the backends ----------------------------------------------------
+
+/// How backends store a time of day of the working hours.
+pub const CLOCK_TIME_FORMAT: &str = "%H:%M:%S";
+
+/// A stored date: `YYYY-MM-DD`.
+pub fn format_calendar_date(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+pub fn parse_calendar_date(s: &str) -> StoreResult<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| StoreError::backend(format!("bad date in database: {s:?}")))
+}
+
+pub fn parse_clock_time(s: &str) -> StoreResult<NaiveTime> {
+    NaiveTime::parse_from_str(s, CLOCK_TIME_FORMAT)
+        .map_err(|_| StoreError::backend(format!("bad time in database: {s:?}")))
+}
+
+/// Years given to replace: at least one, each valid and given once.
+pub fn check_calendar_years(years: &[HolidayYear]) -> StoreResult<()> {
+    let invalid = |message: String| StoreError::from(DomainError::invalid(codes::INVALID_CALENDAR, message));
+    if years.is_empty() {
+        return Err(invalid("没有任何年份的节假日数据".into()));
+    }
+    let mut seen = BTreeSet::new();
+    for year in years {
+        year.validate()?;
+        if !seen.insert(year.year) {
+            return Err(invalid(format!("{}年的节假日数据出现了两次", year.year)));
+        }
+    }
+    Ok(())
+}
+
+/// A change about to be recorded in `calendar_changes`.
+#[derive(Debug, Clone)]
+pub struct NewCalendarChange {
+    pub kind: CalendarChangeKind,
+    pub year: Option<i32>,
+    /// Holidays and make-up days after the change.
+    pub counts: Option<(usize, usize)>,
+    pub previous: Option<serde_json::Value>,
+    pub current: serde_json::Value,
+}
+
+impl NewCalendarChange {
+    /// The change of one year, from its content before (if any) to `year`.
+    pub fn year(previous: Option<&HolidayYear>, year: &HolidayYear) -> Self {
+        Self {
+            kind: CalendarChangeKind::Year,
+            year: Some(year.year),
+            counts: Some((year.holidays.len(), year.makeup_workdays.len())),
+            previous: previous.map(year_json),
+            current: year_json(year),
+        }
+    }
+
+    /// The change of the working hours, from those before (if any) to `hours`.
+    pub fn working_hours(previous: Option<&WorkingHours>, hours: &WorkingHours) -> Self {
+        Self {
+            kind: CalendarChangeKind::WorkingHours,
+            year: None,
+            counts: None,
+            previous: previous.map(working_hours_json),
+            current: working_hours_json(hours),
+        }
+    }
+
+    /// The change as recorded under `id`, its time as stored (milliseconds),
+    /// so that it equals what is read back.
+    pub fn recorded(self, id: i64, author: &CalendarAuthor) -> CalendarChange {
+        let (holidays, makeup_workdays) = self.counts.unzip();
+        CalendarChange {
+            id,
+            at: parse_instant(&format_instant(&author.at)).unwrap_or(author.at),
+            kind: self.kind,
+            year: self.year,
+            actor_user_id: author.user_id,
+            actor_name: author.name.clone(),
+            actor_role: author.role.clone(),
+            client_ip: author.client_ip.clone(),
+            source: author.source,
+            holidays,
+            makeup_workdays,
+            previous: self.previous,
+            current: self.current,
+        }
     }
 }
