@@ -11,6 +11,7 @@ pub mod copy;
 use std::path::{Path, PathBuf};
 
 use mashangban_domain::calendar::{HolidayYear, WorkingHours};
+use mashangban_domain::dashboard::Dashboard;
 use mashangban_domain::org::{Actor, Role, Scope, Unit, UnitId};
 use mashangban_domain::request::{AttachmentId, Event, NewRequest, Request, RequestId};
 use mashangban_domain::scoring::{Period, Report, ScoreOptions};
@@ -136,6 +137,10 @@ CalendarStore {
     fn replace_calendar_years(&self, years: Vec<HolidayYear>, author: CalendarAuthor) -> StoreResult<Vec<CalendarChange>>;
     fn set_calendar_working_hours(&self, hours: WorkingHours, author: CalendarAuthor) -> StoreResult<CalendarChange>;
     fn calendar_changes(&self, limit: u32) -> StoreResult<Vec<CalendarChange>>;
+}
+DashboardStore {
+    fn dashboard(&self, query: DashboardQuery) -> StoreResult<Dashboard>;
+    fn rebuild_dashboard(&self) -> StoreResult<DashboardRebuild>;
 }
 KnowledgeStore {
     fn create_article(&self, input: ArticleInput, author: ArticleAuthor) -> StoreResult<Article>;

@@ -34,6 +34,7 @@
 mod calendar;
 mod catalog;
 mod cluster;
+mod dashboard;
 mod db;
 mod knowledge;
 mod migrations;

@@ -12,6 +12,7 @@ use crate::db::{MIGRATION_LOCK, db_err, execute, query};
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "0001_init", include_str!("../migrations/0001_init.sql")),
     (2, "0002_knowledge", include_str!("../migrations/0002_knowledge.sql")),
+    (3, "0003_dashboard", include_str!("../migrations/0003_dashboard.sql")),
 ];
 
 /// Tables whose `id` is an identity column.

@@ -196,7 +196,10 @@ async fn intake(tx: &Transaction<'_>, prefix: &str, new: NewRequest, actor: &Act
     .await?;
     let id: RequestId = get(&row, "id")?;
     insert_event(tx, id, &backend::received_event(&new), actor, meta, &[]).await?;
-    load(tx, Key::Id(id), &Scope::All, Lock::None).await?.ok_or_else(|| StoreError::backend("inserted request vanished"))
+    let request =
+        load(tx, Key::Id(id), &Scope::All, Lock::None).await?.ok_or_else(|| StoreError::backend("inserted request vanished"))?;
+    crate::dashboard::on_change(tx, None, &request).await?;
+    Ok(request)
 }
 
 /// The day's next tracking number. The counter row stays locked until the
@@ -311,6 +314,7 @@ async fn save(tx: &Transaction<'_>, before: &Request, after: &Request) -> StoreR
     if n != 1 {
         return Err(backend::concurrent_update());
     }
+    crate::dashboard::on_change(tx, Some(before), after).await?;
     if before.lead_unit_id != after.lead_unit_id || before.co_unit_ids != after.co_unit_ids {
         save_units(tx, after).await?;
     }
@@ -438,11 +442,23 @@ fn filter_sql(f: &ListFilter, p: &mut Params) -> Vec<String> {
             p.push(unit)
         ));
     }
+    if let Some(unit) = f.lead_unit_id {
+        clauses.push(format!("r.lead_unit_id = {}", p.push(unit)));
+    }
+    if f.without_lead_unit {
+        clauses.push("r.lead_unit_id IS NULL".into());
+    }
+    if f.without_town {
+        clauses.push("r.town_id IS NULL".into());
+    }
     let mut compare = |clause: &str, at: &Option<Instant>| {
         if let Some(at) = at {
             clauses.push(format!("{clause} {}", p.push(ts(at))));
         }
     };
+    compare("r.due_at >=", &f.due_from);
+    compare("r.closed_at >=", &f.closed_from);
+    compare("r.closed_at <", &f.closed_to);
     compare("r.received_at >=", &f.received_from);
     compare("r.received_at <", &f.received_to);
     compare("r.updated_at >", &f.updated_after);

@@ -324,6 +324,23 @@ async fn rollups_agree_with_a_recomputation_from_the_events() {
     let summary = store.rebuild_scoring().await.unwrap();
     assert_eq!((summary.requests, summary.events), (150, events.len() as u64));
     check().await;
+
+    // The dashboard rollups kept request by request equal a rebuild from the requests.
+    use mashangban_store::{DashboardQuery, DashboardStore};
+    let queries: Vec<DashboardQuery> = periods
+        .iter()
+        .map(|(from, to)| DashboardQuery { period: Period::new(day(from), day(to)).unwrap(), options: Default::default() })
+        .collect();
+    let mut live = Vec::new();
+    for q in &queries {
+        live.push(store.dashboard(q.clone()).await.unwrap());
+    }
+    assert!(live[0].totals.received > 140 && live[0].totals.closed > 100, "{:?}", live[0].totals);
+    let rebuilt = store.rebuild_dashboard().await.unwrap();
+    assert_eq!(rebuilt.requests, 150);
+    for (q, before) in queries.iter().zip(&live) {
+        assert_eq!(&store.dashboard(q.clone()).await.unwrap(), before);
+    }
 }
 
 #[tokio::test]
@@ -648,8 +665,10 @@ async fn migrations_run_once_and_again_are_a_no_op() {
     drop((a, b, c));
     let again = connect(&db).await;
     assert_eq!(again.list_units().await.unwrap().len(), 1);
-    let versions: i64 = raw(&db).await.query_one("SELECT count(*) FROM schema_migrations", &[]).await.unwrap().get(0);
-    assert_eq!(versions, 1);
+    let versions: Vec<i64> =
+        raw(&db).await.query("SELECT version FROM schema_migrations ORDER BY 1", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap().count() as i64;
+    assert_eq!(versions, (1..=files).collect::<Vec<_>>(), "each migration once, in order");
 }
 
 #[tokio::test]
@@ -1031,6 +1050,12 @@ fn answers_equal_those_of_the_sqlite_store() {
                 let march = mashangban_domain::scoring::Period::new(day("2026-03-01"), day("2026-03-31")).unwrap();
                 let options = mashangban_domain::scoring::ScoreOptions::default();
                 assert_eq!(lite.score_report(march, options).await.unwrap(), pg.score_report(march, options).await.unwrap());
+                use mashangban_store::{DashboardQuery, DashboardStore};
+                let spring = mashangban_domain::scoring::Period::new(day("2026-01-01"), day("2026-06-30")).unwrap();
+                for period in [march, spring] {
+                    let q = DashboardQuery { period, options: Default::default() };
+                    assert_eq!(lite.dashboard(q.clone()).await.unwrap(), pg.dashboard(q).await.unwrap(), "{period:?}");
+                }
                 let until = t0() + Span::days(60);
                 assert_eq!(lite.deadline_candidates(until, 50).await.unwrap(), pg.deadline_candidates(until, 50).await.unwrap());
                 drop(pg);
