@@ -26,6 +26,15 @@ pub fn db_err(e: tokio_postgres::Error) -> StoreError {
     }
 }
 
+/// A failure to get a pooled connection, with the server's own reason
+/// (e.g. `database "x" does not exist`) rather than the pool's summary.
+pub fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => StoreError::backend(format!("cannot connect: {}", describe(&e))),
+        other => StoreError::backend(format!("no database connection: {other}")),
+    }
+}
+
 fn describe(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{}: {}", db.code().code(), db.message()),

@@ -104,7 +104,7 @@ impl PgStore {
             .build()
             .map_err(StoreError::backend)?;
         {
-            let mut client = pool.get().await.map_err(StoreError::backend)?;
+            let mut client = pool.get().await.map_err(db::pool_err)?;
             migrations::migrate(&mut client).await?;
         }
         let cluster = cluster::Cluster::start(config).await;
@@ -126,7 +126,7 @@ impl PgStore {
     }
 
     async fn client(&self) -> StoreResult<deadpool_postgres::Client> {
-        self.pool.get().await.map_err(|e| StoreError::backend(format!("no database connection: {e}")))
+        self.pool.get().await.map_err(db::pool_err)
     }
 }
 

@@ -61,8 +61,12 @@ fn demo_users_tokens_and_backup() {
     let (ok, out, _) = mashangban(&data, &["user", "list", "--database-url", &url]);
     assert!(ok && out.contains("wangfang"), "{out}");
 
-    let (ok, _, err) = mashangban(&data, &["user", "list", "--database-url", "postgres://localhost/x"]);
-    assert!(!ok && err.contains("PostgreSQL"), "{err}");
+    // A PostgreSQL database that does not exist: a clear message, not a panic.
+    let missing = "postgres://postgres@127.0.0.1:5432/mashangban_no_such_database";
+    let (ok, _, err) = mashangban(&data, &["user", "list", "--database-url", missing]);
+    assert!(!ok && err.contains("无法打开数据库") && err.contains("does not exist"), "{err}");
+    let (ok, _, err) = mashangban(&data, &["user", "list", "--database-url", "mysql://localhost/x"]);
+    assert!(!ok && err.contains("不支持的数据库地址"), "{err}");
 }
 
 #[test]
