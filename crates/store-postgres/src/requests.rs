@@ -10,7 +10,7 @@ use tokio_postgres::Row;
 
 use mashangban_domain::lifecycle::{self, Action, Context, DeadlineNotice, EventDraft};
 use mashangban_domain::org::{Actor, Scope, UnitId};
-use mashangban_domain::request::{Asker, AttachmentId, Event, NewRequest, Request, RequestId, State};
+use mashangban_domain::request::{Asker, AttachmentId, Event, NewRequest, Rating, Request, RequestId, State};
 use mashangban_domain::time::Instant;
 use mashangban_store::backend::{self, MAX_ATTACHMENTS};
 use mashangban_store::{
@@ -472,6 +472,10 @@ fn filter_sql(f: &ListFilter, p: &mut Params) -> Vec<String> {
     }
     if f.pending_extension {
         clauses.push("r.ext_requested_due IS NOT NULL".into());
+    }
+    if f.unhappy_follow_up {
+        let unhappy: Vec<String> = Rating::ALL.iter().filter(|r| r.is_dissatisfied()).map(|r| r.as_str().to_owned()).collect();
+        clauses.push(format!("r.state = 'followed_up' AND (r.rating = ANY({}) OR r.resolved = false)", p.push(unhappy)));
     }
     if !f.category_ids.is_empty() {
         clauses.push(format!("r.category_id = ANY({})", p.push(f.category_ids.clone())));

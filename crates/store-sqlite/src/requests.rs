@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use mashangban_domain::lifecycle::{self, Action, Context, EventDraft};
 use mashangban_domain::org::{Actor, Scope, UnitId};
 use mashangban_domain::request::{
-    Asker, AttachmentId, Event, NewRequest, Request, RequestId, State,
+    Asker, AttachmentId, Event, NewRequest, Rating, Request, RequestId, State,
 };
 use mashangban_domain::time::Instant;
 use mashangban_store::{
@@ -460,6 +460,10 @@ fn list(conn: &Connection, f: &ListFilter, scope: &Scope) -> StoreResult<Page<Re
     }
     if f.pending_extension {
         clauses.push("r.ext_requested_due IS NOT NULL".into());
+    }
+    if f.unhappy_follow_up {
+        let unhappy: Vec<String> = Rating::ALL.iter().filter(|r| r.is_dissatisfied()).map(|r| format!("'{}'", r.as_str())).collect();
+        clauses.push(format!("r.state = 'followed_up' AND (r.rating IN ({}) OR r.resolved = 0)", unhappy.join(", ")));
     }
     if !f.category_ids.is_empty() {
         clauses.push(format!("r.category_id IN ({})", vec!["?"; f.category_ids.len()].join(", ")));

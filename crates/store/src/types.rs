@@ -119,6 +119,9 @@ pub struct ListFilter {
     pub supervised: bool,
     /// Only requests with an extension request awaiting a decision (延期待审).
     pub pending_extension: bool,
+    /// Only followed-up requests rated dissatisfied or unresolved (回访不满意),
+    /// which the dispatcher may reopen (重办); the asker may have asked to.
+    pub unhappy_follow_up: bool,
     /// Cursor: only requests with a smaller id (newest-first order only).
     pub before_id: Option<RequestId>,
     pub limit: u32,

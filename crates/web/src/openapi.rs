@@ -233,6 +233,7 @@ const LIST_QUERY: &[(&str, &str)] = &[
     ("closed_to", "办结时间止（不含）"),
     ("overdue", "true：仅超期"),
     ("supervised", "true：仅督办件"),
+    ("unhappy", "true：仅回访不满意或未解决（可重办）"),
     ("credit_code", "统一社会信用代码"),
     ("phone", "联系电话"),
     ("sort", "newest（默认）或 deadline（工作队列）"),

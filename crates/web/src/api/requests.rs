@@ -230,6 +230,11 @@ pub(crate) fn list_filter<S: Store>(state: &AppState<S>, query: &HashMap<String,
                     f.supervised = true;
                 }
             }
+            "unhappy" => {
+                if parse_bool(key, value)? {
+                    f.unhappy_follow_up = true;
+                }
+            }
             "cursor" => {
                 f.before_id = Some(
                     value.parse().map_err(|_| ApiError::bad_request("invalid_parameter", "「cursor」不正确"))?,

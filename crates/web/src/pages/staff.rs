@@ -168,11 +168,13 @@ fn queues(actor: &Actor) -> Vec<(&'static str, &'static str, &'static str, ListF
             pending_extension: true,
             ..states(&[RequestState::SignedFor, RequestState::InProgress])
         };
+        let unhappy = ListFilter { unhappy_follow_up: true, limit: 100, ..ListFilter::default() };
         vec![
             ("received", "待派单", "已受理、等待派单的诉求。", states(&[RequestState::Received])),
             ("returned", "退单待审", "承办单位退回的诉求：改派或不同意退单。", states(&[RequestState::Returned])),
             ("extension", "延期待审", "承办单位申请延期、等待审核的诉求。", extension),
             ("replied", "待办结", "承办单位已答复：办结或退回重办。", states(&[RequestState::Replied])),
+            ("unhappy", "回访不满意", "诉求人不满意或问题未解决（含诉求人申请重办）：重办或归档。", unhappy),
         ]
     } else if actor.has_role(&[Role::Operator]) {
         vec![
@@ -185,8 +187,8 @@ fn queues(actor: &Actor) -> Vec<(&'static str, &'static str, &'static str, ListF
     }
 }
 
-/// `GET /work`: dispatchers see their four queues (待派单, 退单待审, 延期待审,
-/// 待办结), operators what waits at intake and for follow-up, units their
+/// `GET /work`: dispatchers see their five queues (待派单, 退单待审, 延期待审,
+/// 待办结, 回访不满意), operators what waits at intake and for follow-up, units their
 /// queue by nearest deadline. With filters (those of `GET /api/v1/requests`,
 /// e.g. from a dashboard chart) it is that list instead, newest first. Always
 /// through the store in the person's scope.

@@ -470,4 +470,7 @@ async fn the_progress_page_takes_materials_and_a_request_to_reopen() {
     assert!(html.contains("已收到您的重办申请") && html.contains("申请重办"), "confirmed on the page");
     let view = app.progress(&no, &code).await;
     assert!(timeline_kinds(&view).contains(&"reopen_requested".to_owned()));
+    let (_, work) = page(&app, "/work", &dispatcher).await;
+    assert!(section(&work, "unhappy").contains(&no), "in the dispatcher's 回访不满意 queue");
+    assert!(!section(&work, "replied").contains(&no));
 }

@@ -338,6 +338,9 @@ async fn returns_extensions_reopen_and_their_public_traces() {
     assert_eq!(step["comment"], "转移手续仍未办好");
     let (status, err) = app.post(&format!("/api/v1/requests/{no}/request-reopen"), Some(&dispatcher), json!({ "reason": "x" })).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::FORBIDDEN, Some("permission_denied")), "only the asker asks");
+    let (_, unhappy) = app.get("/api/v1/requests?unhappy=true", Some(&dispatcher)).await;
+    let unhappy: Vec<&str> = unhappy["items"].as_array().unwrap().iter().map(|r| r["tracking_no"].as_str().unwrap()).collect();
+    assert_eq!(unhappy, [no.as_str()], "the dispatcher's 回访不满意 list");
     let r = app.act(&no, "reopen", &dispatcher, json!({ "reason": "诉求人反映未解决" })).await;
     assert_eq!((r["state"].as_str(), r["reopen_count"].as_u64()), (Some("dispatched"), Some(1)));
     app.act(&no, "sign", &rsj_handler, json!({})).await;
