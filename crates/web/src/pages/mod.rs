@@ -40,6 +40,7 @@ pub fn routes<S: Store>(state: &AppState<S>) -> Router<AppState<S>> {
     let submit = Router::new()
         .route("/submit", get(submit::form::<S>).post(submit::post::<S>))
         .route("/track/{no}/materials", post(track::materials::<S>))
+        .route("/work/{no}/attachments", post(staff::upload::<S>))
         .layer(DefaultBodyLimit::max(submit_limit));
     let pages = Router::new()
         .route("/", get(portal::home))

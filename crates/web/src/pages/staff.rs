@@ -9,7 +9,8 @@ use std::net::{IpAddr, SocketAddr};
 use askama::Template;
 use axum::Form;
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{ConnectInfo, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, Method, Request as HttpRequest, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -21,12 +22,13 @@ use mashangban_domain::request::{Request, RequestKind, State as RequestState};
 use mashangban_store::{ListFilter, ListOrder, Store};
 
 use super::{Choice, Layout, PageError, PageResult, render, short_time};
-use crate::api::attachments::percent_encode;
+use crate::api::attachments::{self, percent_encode};
 use crate::api::requests;
 use crate::auth::Auth;
 use crate::json::RawJson;
 use crate::state::AppState;
-use crate::views::{self, EventView, Lookup, RequestView};
+use crate::error::ApiError;
+use crate::views::{self, AttachmentView, EventView, Lookup, RequestView};
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -338,6 +340,7 @@ impl Actions {
             "resume" => self.resume,
             "supervise" => self.supervise,
             "urge" => self.urge,
+            "attachments" => true,
             _ => false,
         }
     }
@@ -467,7 +470,7 @@ struct DetailPage {
     r: RequestView,
     countdown: Option<Countdown>,
     history: Vec<EventView>,
-    attachments: usize,
+    attachments: Vec<AttachmentView>,
     actions: Actions,
     failed: Option<Failed>,
 }
@@ -515,7 +518,7 @@ async fn detail_page<S: Store>(
     let not_found = || PageError::Status(StatusCode::NOT_FOUND, "诉求不存在，或不在您的办理范围内".into());
     let request = state.store.find(no, &actor.scope()).await?.ok_or_else(not_found)?;
     let history = state.store.history(request.id).await?;
-    let attachments = state.store.attachments(request.id).await?.len();
+    let attachments = state.store.attachments(request.id).await?.iter().map(views::attachment_view).collect();
     let merged = requests::merged_tracking_no(state, &request).await?;
     let (org, categories, calendar) = (state.org(), state.categories(), state.calendar());
     let lookup = Lookup { org: &org, categories: &categories, calendar: &calendar, now: state.now() };
@@ -654,6 +657,31 @@ pub async fn act<S: Store>(
         Err(e) if e.code == "csrf_rejected" => Err(e.into()),
         Err(e) => {
             let failed = Failed { action, message: e.message, values: form };
+            detail_page(&state, &actor, &no, Some(failed), e.status).await
+        }
+    }
+}
+
+/// `POST /work/{no}/attachments` (multipart `file`, several allowed): staff
+/// add files (附件) to a request in their scope, through the API's checks;
+/// each becomes an event in the history.
+pub async fn upload<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    Path(no): Path<String>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> PageResult {
+    let actor = auth.require_login()?.clone();
+    let saved = match multipart {
+        Ok(multipart) => attachments::store_files(&state, &no, actor.scope(), actor.clone(), &auth, multipart).await,
+        Err(_) => Err(ApiError::bad_request("malformed_multipart", "上传的文件格式不正确，请重新选择文件")),
+    };
+    match saved {
+        Ok(_) => Ok(Redirect::to(&format!("/work/{no}#attachments")).into_response()),
+        Err(e) if e.status == StatusCode::NOT_FOUND || e.status == StatusCode::UNAUTHORIZED => Err(e.into()),
+        Err(e) if e.code == "csrf_rejected" => Err(e.into()),
+        Err(e) => {
+            let failed = Failed { action: "attachments".into(), message: e.message, values: Vec::new() };
             detail_page(&state, &actor, &no, Some(failed), e.status).await
         }
     }

@@ -454,6 +454,19 @@ async fn the_progress_page_takes_materials_and_a_request_to_reopen() {
     let res = no_redirects().post(app.url(&format!("/track/{no}/materials?code=WRONG123"))).multipart(wrong).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND, "a wrong check code uploads nothing");
 
+    // Staff see the files on the request page, add their own there, and out of scope is not found.
+    let (_, detail) = page(&app, &format!("/work/{no}"), &dispatcher).await;
+    assert!(detail.contains("附件（2）") && detail.contains(&format!("/api/v1/requests/{no}/attachments/")), "listed with links");
+    let add = |who: &Session, name: &'static str| {
+        let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(b"%PDF-1.4 reply".to_vec()).file_name(name));
+        no_redirects().post(app.url(&format!("/work/{no}/attachments"))).header("cookie", &who.0).multipart(form).send()
+    };
+    let res = add(&dispatcher, "受理意见.pdf").await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, detail) = page(&app, &format!("/work/{no}"), &dispatcher).await;
+    assert!(detail.contains("附件（3）") && detail.contains("受理意见.pdf"));
+    assert_eq!(add(&handler, "越权.pdf").await.unwrap().status(), StatusCode::NOT_FOUND, "not yet dispatched to the handler's unit");
+
     // Closed and rated unhappy: the page offers 申请重办, refuses an empty reason, records a real one.
     app.act(&no, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj" })).await;
     app.act(&no, "sign", &handler, json!({})).await;
