@@ -178,6 +178,10 @@ fn queues(actor: &Actor) -> Vec<(&'static str, &'static str, &'static str, ListF
             ("replied", "待办结", "承办单位已答复：办结或退回重办。", states(&[RequestState::Replied])),
             ("unhappy", "回访不满意", "诉求人不满意或问题未解决（含诉求人申请重办）：重办或归档。", unhappy),
         ]
+    } else if matches!(actor, Actor::Account(_)) {
+        // An enterprise's or resident's account: everything they (or their enterprise) submitted.
+        let mine = ListFilter { limit: 100, ..ListFilter::default() };
+        vec![("mine", "我的诉求", "您（或本企业）提交的全部诉求，最新的在前；点开查看办理经过。", mine)]
     } else if actor.has_role(&[Role::Operator]) {
         vec![
             ("received", "已受理待派单", "咨询类可直接办结。", states(&[RequestState::Received])),

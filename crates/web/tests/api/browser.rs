@@ -487,3 +487,22 @@ async fn the_progress_page_takes_materials_and_a_request_to_reopen() {
     assert!(section(&work, "unhappy").contains(&no), "in the dispatcher's 回访不满意 queue");
     assert!(!section(&work, "replied").contains(&no));
 }
+
+#[tokio::test]
+async fn a_signed_in_enterprise_sees_all_its_requests_and_no_others() {
+    let app = spawn().await;
+    let enterprise = app.login("enterprise").await;
+    let (code, name) = mashangban_demo::demo_enterprise().unwrap();
+    let mut body = enterprise_complaint();
+    body["asker"] = json!({ "type": "enterprise", "credit_code": code.as_str(), "name": name });
+    // Submitted on the public portal by someone of the enterprise, not through the account.
+    let (ours, _) = app.submit(body).await;
+    let (theirs, _) = app.submit(resident_consultation()).await;
+    let (status, html) = page(&app, "/work", &enterprise).await;
+    assert_eq!(status, StatusCode::OK);
+    let mine = section(&html, "mine");
+    assert!(mine.contains("我的诉求") && mine.contains(&ours), "its enterprise's request is listed");
+    assert!(!html.contains(&theirs), "another asker's request is not");
+    assert_eq!(page(&app, &format!("/work/{ours}"), &enterprise).await.0, StatusCode::OK);
+    assert_eq!(page(&app, &format!("/work/{theirs}"), &enterprise).await.0, StatusCode::NOT_FOUND);
+}
