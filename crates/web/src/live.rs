@@ -30,6 +30,11 @@ use crate::views::{self, PublicView};
 /// How many changes a slow subscriber may fall behind before it reloads.
 const CAPACITY: usize = 1024;
 
+/// A progress stream rereads its request this often even when no change was
+/// announced, so a change whose signal was lost (another app node's
+/// notification during a reconnect) still reaches the page.
+const RECHECK: Duration = Duration::from_secs(30);
+
 /// The bus of request changes, shared by every handler of one server.
 #[derive(Clone)]
 pub struct Live {
@@ -185,14 +190,20 @@ fn stream<S: Store>(watch: Watch<S>) -> impl Stream<Item = Result<Event, Infalli
 }
 
 impl<S: Store> Watch<S> {
-    /// Waits until a watched request may have changed; false when the bus closed.
+    /// Waits until a watched request may have changed, or [`RECHECK`] has
+    /// passed; false when the bus closed.
     async fn wait_for_change(&mut self) -> bool {
+        let recheck = tokio::time::sleep(RECHECK);
+        tokio::pin!(recheck);
         loop {
-            match self.receiver.recv().await {
-                Ok(no) if self.watched.iter().any(|w| **w == *no) => return true,
-                Ok(_) => {}
-                Err(broadcast::error::RecvError::Lagged(_)) => return true,
-                Err(broadcast::error::RecvError::Closed) => return false,
+            tokio::select! {
+                received = self.receiver.recv() => match received {
+                    Ok(no) if self.watched.iter().any(|w| **w == *no) => return true,
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(_)) => return true,
+                    Err(broadcast::error::RecvError::Closed) => return false,
+                },
+                () = &mut recheck => return true,
             }
         }
     }
@@ -205,6 +216,10 @@ impl<S: Store> Watch<S> {
             .find_by_id(self.request_id, &Scope::All)
             .await?
             .ok_or_else(ApiError::request_not_found)?;
+        // Unmerged and not newer: nothing to send, and no need to read the history.
+        if request.merged_into.is_none() && self.last_sent.is_some_and(|last| request.version <= last) {
+            return Ok(None);
+        }
         let (view, version) = public_view_of(&self.state, &request).await?;
         if let Some(parent) = &view.merged_into
             && !self.watched.contains(&parent.tracking_no)
