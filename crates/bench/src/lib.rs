@@ -1,10 +1,12 @@
 //! Benchmarks of mashangban (马上办): a synthetic history bulk-loaded at a
 //! chosen scale, HTTP scenarios on loopback against the real server in a
-//! child process, same-run SQLite baselines, and a markdown report.
+//! child process, same-run SQLite baselines, the same on a PostgreSQL copy
+//! with PostgreSQL baselines, and a markdown report.
 //! See `docs/benchmarks.md`.
 
 pub mod baseline;
 pub mod load;
+pub mod pg;
 pub mod report;
 pub mod scenarios;
 pub mod server;
@@ -17,7 +19,8 @@ use rand::Rng;
 use rusqlite::Connection;
 
 use load::{LoadOptions, LoadStats};
-use report::Report;
+use pg::PgTarget;
+use report::{PgRun, Report, Run};
 use scenarios::{Measured, Scenario};
 use server::Server;
 
@@ -56,6 +59,8 @@ pub struct Options {
     pub reuse: bool,
     /// The command line, for the report.
     pub command: String,
+    /// Where the PostgreSQL part runs; None skips it.
+    pub postgres: Option<PgTarget>,
 }
 
 impl Options {
@@ -68,22 +73,24 @@ impl Options {
     }
 }
 
-/// Loads (or reuses) the database, runs every scenario and baseline, and reports.
+/// Loads (or reuses) the database, runs every scenario and baseline on it
+/// and then on PostgreSQL when asked, and reports.
 pub fn run(opts: &Options) -> BenchResult<Report> {
     let db = opts.db_path();
     let setup = tokio::runtime::Builder::new_multi_thread().enable_all().build().ctx("runtime")?;
     let (load, reused) = load_or_reuse(opts, &setup)?;
     drop(setup);
     let inputs = Inputs::read(&db)?;
-    let intake_baseline = baseline::durable_inserts(&opts.work_dir, opts.seconds, opts.max_requests)?;
-    let group_by = baseline::group_by(&db, &inputs.from_ts, &inputs.to_ts, opts.seconds, opts.max_requests)?;
-    let dashboard_group_by = baseline::dashboard_group_by(&db, &inputs.from_ts, &inputs.to_ts, opts.seconds, opts.max_requests)?;
-    let server = Server::start(&opts.server_exe, &db, opts.readers)?;
-    let result = drive(opts, &server, &inputs);
-    let memory = server.memory();
-    server.stop();
-    let (scenarios, rss_after_start) = result?;
-    let (db_bytes_end, _, requests_end, _) = load::sizes(&db)?;
+    let baselines = Baselines {
+        intake: baseline::durable_inserts(&opts.work_dir, opts.seconds, opts.max_requests)?,
+        group_by: baseline::group_by(&db, &inputs.from_ts, &inputs.to_ts, opts.seconds, opts.max_requests)?,
+        dashboard: baseline::dashboard_group_by(&db, &inputs.from_ts, &inputs.to_ts, opts.seconds, opts.max_requests)?,
+    };
+    let url = format!("sqlite://{}", db.display());
+    let sqlite = measure(opts, "SQLite", (&url, opts.readers), &inputs, baselines, || {
+        load::sizes(&db).map(|(bytes, _, requests, _)| (bytes, requests))
+    })?;
+    let postgres = opts.postgres.as_ref().map(|target| run_postgres(opts, target)).transpose()?;
     Ok(Report {
         scale: opts.scale,
         machine: report::Machine::read(),
@@ -94,14 +101,66 @@ pub fn run(opts: &Options) -> BenchResult<Report> {
         max_requests: opts.max_requests,
         load,
         reused,
+        sqlite,
+        postgres,
+    })
+}
+
+/// Copies the SQLite database into a fresh PostgreSQL database, then measures
+/// the PostgreSQL baselines and the same scenarios on it.
+fn run_postgres(opts: &Options, target: &PgTarget) -> BenchResult<PgRun> {
+    let db = opts.db_path();
+    eprintln!("mashangban-bench: copying into PostgreSQL database {}", target.database);
+    let load = pg::create_and_copy(target, &db)?;
+    let inputs = Inputs::read(&db)?;
+    let url = target.url();
+    let (from, to, seconds, max) = (&inputs.from_ts, &inputs.to_ts, opts.seconds, opts.max_requests);
+    let baselines = Baselines {
+        intake: baseline::pg_durable_inserts(&url, seconds, max)?,
+        group_by: baseline::pg_group_by(&url, from, to, seconds, max)?,
+        dashboard: baseline::pg_dashboard_group_by(&url, from, to, seconds, max)?,
+    };
+    let server = pg::describe(&url)?;
+    let run = measure(opts, "PostgreSQL", (&url, target.connections), &inputs, baselines, || {
+        pg::sizes(&url).map(|(bytes, _, requests)| (bytes, requests))
+    })?;
+    Ok(PgRun { database: target.database.clone(), server, connections: target.connections, load, run })
+}
+
+/// The same-run baselines of one database.
+struct Baselines {
+    intake: Measured,
+    group_by: Measured,
+    dashboard: Measured,
+}
+
+/// Runs the server child on the database at `server.0` (with `server.1`
+/// connections), drives every scenario against it, and reads the
+/// database's (bytes, requests) afterwards with `size`.
+fn measure(
+    opts: &Options,
+    backend: &str,
+    server: (&str, usize),
+    inputs: &Inputs,
+    baselines: Baselines,
+    size: impl FnOnce() -> BenchResult<(u64, u64)>,
+) -> BenchResult<Run> {
+    let server = Server::start(&opts.server_exe, server.0, server.1)?;
+    let result = drive(opts, &server, inputs);
+    let (rss_end, rss_peak) = server.memory();
+    server.stop();
+    let (scenarios, rss_after_start) = result?;
+    let (db_bytes_end, requests_end) = size()?;
+    Ok(Run {
+        backend: backend.to_owned(),
         requests_at_start: inputs.requests,
         scenarios,
-        intake_baseline,
-        group_by,
-        dashboard_group_by,
+        intake_baseline: baselines.intake,
+        group_by: baselines.group_by,
+        dashboard_group_by: baselines.dashboard,
         rss_after_start,
-        rss_end: memory.0,
-        rss_peak: memory.1,
+        rss_end,
+        rss_peak,
         db_bytes_end,
         requests_end,
     })

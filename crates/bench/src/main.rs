@@ -1,12 +1,14 @@
 //! `mashangban-bench`: load a synthetic history and measure the server.
 //!
 //! `mashangban-bench --scale 100k --seconds 10 --write-docs`
+//! `mashangban-bench --scale 100k --postgres postgres://postgres@127.0.0.1:5432/postgres`
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use mashangban_bench::pg::PgTarget;
 use mashangban_bench::{Options, report, server};
 
 #[derive(Parser)]
@@ -38,10 +40,17 @@ struct Cli {
     /// Reader connections of the server's store.
     #[arg(long, default_value_t = 4)]
     readers: usize,
-    /// Reuse the database an earlier run loaded at this scale.
+    /// Also run on PostgreSQL: the admin URL of a server whose user may create
+    /// databases; the run uses a fresh database `mb_bench_<scale>` there.
+    #[arg(long, value_name = "ADMIN_URL")]
+    postgres: Option<String>,
+    /// Pool size of the server on PostgreSQL.
+    #[arg(long, default_value_t = 16)]
+    pg_connections: usize,
+    /// Reuse the SQLite database an earlier run loaded at this scale.
     #[arg(long)]
     reuse: bool,
-    /// Delete the database at the end.
+    /// Delete the databases (SQLite file, PostgreSQL database) at the end.
     #[arg(long)]
     delete_db: bool,
     /// Update this scale's section of the docs file.
@@ -55,10 +64,12 @@ struct Cli {
 enum Command {
     /// Run the server under test (used by the benchmark itself).
     Serve {
+        /// `sqlite://PATH` or `postgres://…`.
         #[arg(long)]
-        db: PathBuf,
+        database_url: String,
+        /// SQLite reader connections, or the PostgreSQL pool size.
         #[arg(long, default_value_t = 4)]
-        readers: usize,
+        connections: usize,
     },
 }
 
@@ -77,7 +88,7 @@ fn parse_scale(s: &str) -> Result<u64, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Some(Command::Serve { db, readers }) => server::serve_child(db, *readers),
+        Some(Command::Serve { database_url, connections }) => server::serve_child(database_url, *connections),
         None => bench(&cli),
     };
     match result {
@@ -105,9 +116,14 @@ fn bench(cli: &Cli) -> Result<(), String> {
         readers: cli.readers,
         reuse: cli.reuse,
         command: format!("target/release/mashangban-bench {}", args.join(" ")),
+        postgres: cli.postgres.as_deref().map(|url| PgTarget::for_scale(url, cli.scale, cli.pg_connections)),
     };
     eprintln!("mashangban-bench: scale {} in {}", report::thousands(opts.scale), opts.work_dir.display());
-    let report = mashangban_bench::run(&opts)?;
+    let result = mashangban_bench::run(&opts);
+    if cli.delete_db {
+        delete_databases(&opts);
+    }
+    let report = result?;
     let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     std::fs::write(opts.work_dir.join(format!("report-{}.json", opts.scale)), json).map_err(|e| e.to_string())?;
     println!("{}", report.markdown());
@@ -115,10 +131,15 @@ fn bench(cli: &Cli) -> Result<(), String> {
         report::write_docs(&cli.docs, &report)?;
         eprintln!("updated {}", cli.docs.display());
     }
-    if cli.delete_db {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", opts.db_path().display()));
-        }
-    }
     Ok(())
+}
+
+/// Removes the SQLite file and drops the PostgreSQL database of the run.
+fn delete_databases(opts: &Options) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", opts.db_path().display()));
+    }
+    if let Some(Err(e)) = opts.postgres.as_ref().map(PgTarget::drop_database) {
+        eprintln!("could not drop the PostgreSQL database: {e}");
+    }
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::load::LoadStats;
+use crate::pg::PgLoad;
 use crate::scenarios::Measured;
 use crate::{BenchResult, Ctx};
 
@@ -67,6 +68,16 @@ pub struct Report {
     pub load: LoadStats,
     /// The database came from an earlier run's load.
     pub reused: bool,
+    pub sqlite: Run,
+    /// The same scenarios on a PostgreSQL copy of the SQLite database.
+    pub postgres: Option<PgRun>,
+}
+
+/// One backend's scenarios, same-run baselines, server memory and size.
+#[derive(Debug, Clone, Serialize)]
+pub struct Run {
+    /// `SQLite` or `PostgreSQL`.
+    pub backend: String,
     pub requests_at_start: u64,
     pub scenarios: Vec<Measured>,
     pub intake_baseline: Measured,
@@ -80,21 +91,37 @@ pub struct Report {
     pub requests_end: u64,
 }
 
+/// The PostgreSQL part of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct PgRun {
+    pub database: String,
+    /// Server version and the settings that matter, as the server reports them.
+    pub server: String,
+    /// The app server's pool size.
+    pub connections: usize,
+    pub load: PgLoad,
+    pub run: Run,
+}
+
 /// One target of the issue, checked against this run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Target {
-    pub what: &'static str,
+    pub what: String,
     pub target: &'static str,
     pub measured: String,
     pub met: bool,
 }
 
-impl Report {
+fn target(what: &str, target: &'static str, measured: String, met: bool) -> Target {
+    Target { what: what.to_owned(), target, measured, met }
+}
+
+impl Run {
     pub fn scenario(&self, prefix: &str) -> Option<&Measured> {
         self.scenarios.iter().find(|s| s.name.starts_with(prefix))
     }
 
-    /// Intake throughput over the same-run single-row SQLite throughput.
+    /// Intake throughput over the same-run single-row throughput of the same database.
     pub fn intake_ratio(&self) -> f64 {
         self.scenario("intake").map_or(0.0, |s| s.per_second / self.intake_baseline.per_second.max(1e-9))
     }
@@ -109,41 +136,83 @@ impl Report {
         self.scenario("leader dashboard").map_or(0.0, |s| self.dashboard_group_by.p50_ms / s.p50_ms.max(1e-9))
     }
 
-    pub fn targets(&self) -> Vec<Target> {
+    /// The issue's targets; `bytes_per_request` is the database's size per request beyond its text.
+    pub fn targets(&self, bytes_per_request: f64) -> Vec<Target> {
         let mut out = Vec::new();
         if let Some(s) = self.scenario("intake") {
-            out.push(Target { what: "intake throughput", target: "≥ 5,000 /s", measured: format!("{:.0} /s", s.per_second), met: s.per_second >= 5000.0 });
-            out.push(Target { what: "intake p99", target: "< 50 ms", measured: ms(s.p99_ms), met: s.p99_ms < 50.0 });
+            out.push(target("intake throughput", "≥ 5,000 /s", format!("{:.0} /s", s.per_second), s.per_second >= 5000.0));
+            out.push(target("intake p99", "< 50 ms", ms(s.p99_ms), s.p99_ms < 50.0));
             let r = self.intake_ratio();
-            out.push(Target { what: "intake / single-row SQLite", target: "≥ 50%", measured: format!("{:.0}%", r * 100.0), met: r >= 0.5 });
+            let what = format!("intake / single-row {}", self.backend);
+            out.push(target(&what, "≥ 50%", format!("{:.0}%", r * 100.0), r >= 0.5));
         }
         if let Some(s) = self.scenario("public progress") {
-            out.push(Target { what: "progress lookups", target: "≥ 20,000 /s", measured: format!("{:.0} /s", s.per_second), met: s.per_second >= 20_000.0 });
-            out.push(Target { what: "progress lookup p99", target: "< 10 ms", measured: ms(s.p99_ms), met: s.p99_ms < 10.0 });
+            out.push(target("progress lookups", "≥ 20,000 /s", format!("{:.0} /s", s.per_second), s.per_second >= 20_000.0));
+            out.push(target("progress lookup p99", "< 10 ms", ms(s.p99_ms), s.p99_ms < 10.0));
         }
         if let Some(s) = self.scenario("city scoring") {
-            out.push(Target { what: "scoring report p99", target: "< 20 ms", measured: ms(s.p99_ms), met: s.p99_ms < 20.0 });
+            out.push(target("scoring report p99", "< 20 ms", ms(s.p99_ms), s.p99_ms < 20.0));
             let x = self.scoring_speedup();
-            out.push(Target { what: "scoring vs GROUP BY (p50)", target: "≥ 80×", measured: format!("{x:.0}×"), met: x >= 80.0 });
+            out.push(target("scoring vs GROUP BY (p50)", "≥ 80×", format!("{x:.0}×"), x >= 80.0));
         }
         if let Some(s) = self.scenario("leader dashboard") {
-            out.push(Target { what: "dashboard p99", target: "< 20 ms", measured: ms(s.p99_ms), met: s.p99_ms < 20.0 });
+            out.push(target("dashboard p99", "< 20 ms", ms(s.p99_ms), s.p99_ms < 20.0));
             let x = self.dashboard_speedup();
-            out.push(Target { what: "dashboard vs GROUP BY (p50)", target: "≥ 80×", measured: format!("{x:.0}×"), met: x >= 80.0 });
+            out.push(target("dashboard vs GROUP BY (p50)", "≥ 80×", format!("{x:.0}×"), x >= 80.0));
         }
-        out.push(Target { what: "server peak RSS", target: "< 1 GB", measured: mib(self.rss_peak), met: self.rss_peak < 1 << 30 });
-        let b = self.load.bytes_per_request;
-        out.push(Target { what: "database bytes per request beyond its text", target: "< 3 KB", measured: format!("{b:.0} B"), met: b < 3072.0 });
+        out.push(target("server peak RSS", "< 1 GB", mib(self.rss_peak), self.rss_peak < 1 << 30));
+        let b = bytes_per_request;
+        out.push(target("database bytes per request beyond its text", "< 3 KB", format!("{b:.0} B"), b < 3072.0));
         out
+    }
+
+    fn write_scenarios(&self, md: &mut String) {
+        let _ = writeln!(md, "| scenario | clients | requests | errors | throughput /s | p50 ms | p95 ms | p99 ms | max ms | server CPU ms/req | client CPU ms/req | baseline | ratio |");
+        let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
+        for s in &self.scenarios {
+            let (base, ratio) = if s.name.starts_with("intake") {
+                (format!("{:.0} /s single-row {}", self.intake_baseline.per_second, self.backend), format!("{:.0}%", self.intake_ratio() * 100.0))
+            } else if s.name.starts_with("city scoring") {
+                (format!("GROUP BY p50 {}", ms(self.group_by.p50_ms)), format!("{:.0}× faster", self.scoring_speedup()))
+            } else if s.name.starts_with("leader dashboard") {
+                (format!("GROUP BYs p50 {}", ms(self.dashboard_group_by.p50_ms)), format!("{:.0}× faster", self.dashboard_speedup()))
+            } else {
+                ("—".into(), "—".into())
+            };
+            let _ = writeln!(md, "{} | {base} | {ratio} |", row(s));
+        }
+        for b in [&self.intake_baseline, &self.group_by, &self.dashboard_group_by] {
+            let _ = writeln!(md, "{} | baseline | — |", row(b));
+        }
+        md.push('\n');
+    }
+
+    fn write_targets(&self, md: &mut String, bytes_per_request: f64) {
+        let _ = writeln!(md, "| target | wanted | measured | |\n|---|---|---:|---|");
+        for t in self.targets(bytes_per_request) {
+            let _ = writeln!(md, "| {} | {} | {} | {} |", t.what, t.target, t.measured, if t.met { "met" } else { "**missed**" });
+        }
+        md.push('\n');
+    }
+}
+
+impl Report {
+    /// The SQLite targets.
+    pub fn targets(&self) -> Vec<Target> {
+        self.sqlite.targets(self.load.bytes_per_request)
     }
 
     pub fn markdown(&self) -> String {
         let mut md = String::new();
         let _ = writeln!(md, "## {} requests\n", thousands(self.scale));
         self.write_context(&mut md);
-        self.write_scenarios(&mut md);
+        self.sqlite.write_scenarios(&mut md);
         self.write_load(&mut md);
-        self.write_targets(&mut md);
+        self.sqlite.write_targets(&mut md, self.load.bytes_per_request);
+        match &self.postgres {
+            Some(pg) => pg.write(&mut md),
+            None => md.push_str("PostgreSQL: not measured in this run (no `--postgres`).\n\n"),
+        }
         md
     }
 
@@ -157,34 +226,13 @@ impl Report {
             "- each scenario: at most {} s and {} requests, after a short warm-up; {} requests stored when the scenarios started{}\n",
             self.seconds,
             thousands(self.max_requests),
-            thousands(self.requests_at_start),
+            thousands(self.sqlite.requests_at_start),
             if self.reused { " (database loaded by an earlier run)" } else { "" }
         );
     }
 
-    fn write_scenarios(&self, md: &mut String) {
-        let _ = writeln!(md, "| scenario | clients | requests | errors | throughput /s | p50 ms | p95 ms | p99 ms | max ms | server CPU ms/req | client CPU ms/req | baseline | ratio |");
-        let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
-        for s in &self.scenarios {
-            let (base, ratio) = if s.name.starts_with("intake") {
-                (format!("{:.0} /s single-row SQLite", self.intake_baseline.per_second), format!("{:.0}%", self.intake_ratio() * 100.0))
-            } else if s.name.starts_with("city scoring") {
-                (format!("GROUP BY p50 {}", ms(self.group_by.p50_ms)), format!("{:.0}× faster", self.scoring_speedup()))
-            } else if s.name.starts_with("leader dashboard") {
-                (format!("GROUP BYs p50 {}", ms(self.dashboard_group_by.p50_ms)), format!("{:.0}× faster", self.dashboard_speedup()))
-            } else {
-                ("—".into(), "—".into())
-            };
-            let _ = writeln!(md, "{} | {base} | {ratio} |", row(s));
-        }
-        for b in [&self.intake_baseline, &self.group_by, &self.dashboard_group_by] {
-            let _ = writeln!(md, "{} | baseline | — |", row(b));
-        }
-        let _ = writeln!(md, "| PostgreSQL (all scenarios) | — | — | — | — | — | — | — | — | — | — | no backend yet | — |\n");
-    }
-
     fn write_load(&self, md: &mut String) {
-        let l = &self.load;
+        let (l, r) = (&self.load, &self.sqlite);
         let _ = writeln!(md, "| load and size | value |\n|---|---:|");
         let _ = writeln!(md, "| requests / events loaded | {} / {} |", thousands(l.requests), thousands(l.events));
         let _ = writeln!(md, "| template (demo generator through the store) | {} requests in {:.1} s |", thousands(l.template_requests), l.template_seconds);
@@ -196,16 +244,34 @@ impl Report {
         let _ = writeln!(md, "| database after load (file + WAL, checkpointed) | {} |", mib(l.db_bytes));
         let _ = writeln!(md, "| title + content text | {} |", mib(l.text_bytes));
         let _ = writeln!(md, "| database bytes per request beyond its text | {:.0} B |", l.bytes_per_request);
-        let _ = writeln!(md, "| database after the scenarios | {} for {} requests |", mib(self.db_bytes_end), thousands(self.requests_end));
-        let _ = writeln!(md, "| server RSS: started / at the end / peak (VmHWM) | {} / {} / {} |\n", mib(self.rss_after_start), mib(self.rss_end), mib(self.rss_peak));
+        let _ = writeln!(md, "| database after the scenarios | {} for {} requests |", mib(r.db_bytes_end), thousands(r.requests_end));
+        let _ = writeln!(md, "| server RSS: started / at the end / peak (VmHWM) | {} / {} / {} |\n", mib(r.rss_after_start), mib(r.rss_end), mib(r.rss_peak));
     }
+}
 
-    fn write_targets(&self, md: &mut String) {
-        let _ = writeln!(md, "| target | wanted | measured | |\n|---|---|---:|---|");
-        for t in self.targets() {
-            let _ = writeln!(md, "| {} | {} | {} | {} |", t.what, t.target, t.measured, if t.met { "met" } else { "**missed**" });
-        }
-        md.push('\n');
+impl PgRun {
+    fn write(&self, md: &mut String) {
+        let (l, r) = (&self.load, &self.run);
+        let _ = writeln!(md, "### PostgreSQL\n");
+        let _ = writeln!(md, "- server: {} on the same machine; database `{}`, created by this run", self.server, self.database);
+        let _ = writeln!(
+            md,
+            "- data: the SQLite database above after its scenarios, copied by `copy_data` (as `mashangban migrate-data`), then `ANALYZE`; {} requests stored when the scenarios started; the app server's pool: {} connections\n",
+            thousands(r.requests_at_start),
+            self.connections
+        );
+        r.write_scenarios(md);
+        let _ = writeln!(md, "| load and size | value |\n|---|---:|");
+        let _ = writeln!(md, "| rows copied (every table) / requests | {} / {} |", thousands(l.rows), thousands(l.requests));
+        let _ = writeln!(md, "| copy (`copy_data`: binary COPY in 2,000-row batches, sequences set, checksums of both sides) | {:.1} s |", l.copy_seconds);
+        let _ = writeln!(md, "| copy rate | {:.0} rows/s, {:.0} requests/s |", l.rows_per_second, l.requests_per_second);
+        let _ = writeln!(md, "| `ANALYZE` after the copy | {:.1} s |", l.analyze_seconds);
+        let _ = writeln!(md, "| database after the copy (`pg_database_size`) | {} |", mib(l.db_bytes));
+        let _ = writeln!(md, "| database bytes per request / beyond its text | {:.0} B / {:.0} B |", l.db_bytes as f64 / l.requests.max(1) as f64, l.bytes_per_request);
+        let end_per_request = r.db_bytes_end as f64 / r.requests_end.max(1) as f64;
+        let _ = writeln!(md, "| database after the scenarios | {} for {} requests ({end_per_request:.0} B per request) |", mib(r.db_bytes_end), thousands(r.requests_end));
+        let _ = writeln!(md, "| server RSS: started / at the end / peak (VmHWM) | {} / {} / {} |\n", mib(r.rss_after_start), mib(r.rss_end), mib(r.rss_peak));
+        r.write_targets(md, l.bytes_per_request);
     }
 }
 

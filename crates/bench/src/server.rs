@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 
-use mashangban_store_sqlite::{SqliteOptions, SqliteStore};
+use mashangban_backend::{Backend, BackendOptions, DatabaseUrl};
 use mashangban_web::{AppState, WebConfig};
 
 use crate::{BenchResult, Ctx};
@@ -23,12 +23,16 @@ pub fn web_config(addr: SocketAddr) -> WebConfig {
     }
 }
 
-/// The child's side: serve the database on 127.0.0.1 (an ephemeral port),
-/// print `LISTENING <addr>`, stop at end of standard input.
-pub fn serve_child(db: &Path, readers: usize) -> BenchResult<()> {
+/// The child's side: serve the database at `url` (`sqlite://PATH` or
+/// `postgres://…`) on 127.0.0.1 (an ephemeral port), print `LISTENING <addr>`,
+/// stop at end of standard input. `connections`: SQLite readers or the
+/// PostgreSQL pool size.
+pub fn serve_child(url: &str, connections: usize) -> BenchResult<()> {
+    let url = DatabaseUrl::parse(url)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().ctx("server runtime")?;
     rt.block_on(async {
-        let store = SqliteStore::open(db, SqliteOptions { readers, ..SqliteOptions::default() }).ctx("open the store")?;
+        let options = BackendOptions { connections, ..BackendOptions::default() };
+        let store = Backend::open(&url, options).await.ctx("open the store")?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.ctx("bind")?;
         let addr = listener.local_addr().ctx("address")?;
         let state = AppState::new(store, web_config(addr)).await.ctx("app state")?;
@@ -50,13 +54,14 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn start(exe: &Path, db: &Path, readers: usize) -> BenchResult<Self> {
+    /// Starts `exe serve` on the database at `url` with `connections` connections.
+    pub fn start(exe: &Path, url: &str, connections: usize) -> BenchResult<Self> {
         let mut child = Command::new(exe)
             .arg("serve")
-            .arg("--db")
-            .arg(db)
-            .arg("--readers")
-            .arg(readers.to_string())
+            .arg("--database-url")
+            .arg(url)
+            .arg("--connections")
+            .arg(connections.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

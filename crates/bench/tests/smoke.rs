@@ -1,13 +1,22 @@
-//! The whole benchmark at a tiny scale, so the tool never rots.
+//! The whole benchmark at a tiny scale, on SQLite and on PostgreSQL, so the
+//! tool never rots. PostgreSQL is the server of `MASHANGBAN_TEST_POSTGRES`
+//! (default 127.0.0.1:5432); the run gets a uniquely named database, dropped afterwards.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
 
-use mashangban_bench::{Options, report};
+use mashangban_bench::pg::PgTarget;
+use mashangban_bench::report::{self, Run};
+use mashangban_bench::Options;
+use mashangban_store_postgres::testing::TempDatabase;
+
+const NAMES: [&str; 6] = ["public progress", "request detail", "handler queue", "city scoring", "leader dashboard", "intake"];
 
 #[test]
 fn the_benchmark_runs_end_to_end_at_a_tiny_scale() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let temp = rt.block_on(TempDatabase::create()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let opts = Options {
         scale: 2_000,
@@ -22,6 +31,7 @@ fn the_benchmark_runs_end_to_end_at_a_tiny_scale() {
         readers: 2,
         reuse: false,
         command: "smoke".into(),
+        postgres: Some(PgTarget { admin_url: temp.admin_url().to_owned(), database: temp.name().to_owned(), connections: 4 }),
     };
     let report = mashangban_bench::run(&opts).unwrap();
 
@@ -29,24 +39,38 @@ fn the_benchmark_runs_end_to_end_at_a_tiny_scale() {
     assert!(report.load.events > 2_000, "{} events", report.load.events);
     assert!(report.load.rollup_day_rows > 0);
     assert!(report.load.bytes_per_request > 0.0);
-    let names = ["public progress", "request detail", "handler queue", "city scoring", "intake"];
-    for name in names {
-        let s = report.scenario(name).unwrap_or_else(|| panic!("no scenario {name}"));
-        assert!(s.requests > 0 && s.per_second > 0.0, "{name}: {s:?}");
-        assert_eq!(s.errors, 0, "{name}: {s:?}");
-        assert!(s.p50_ms > 0.0 && s.p50_ms <= s.p95_ms && s.p95_ms <= s.p99_ms && s.p99_ms <= s.max_ms, "{name}: {s:?}");
-    }
-    assert!(report.requests_end >= 2_000 + report.scenario("intake").unwrap().requests);
-    assert!(report.intake_baseline.per_second > 0.0 && report.group_by.requests > 0);
-    assert!(report.rss_peak > 0 && report.intake_ratio() > 0.0 && report.scoring_speedup() > 0.0);
+    check_run(&report.sqlite, 2_000);
+
+    let pg = report.postgres.as_ref().unwrap();
+    assert_eq!(pg.load.requests, report.sqlite.requests_end, "the copy holds what SQLite held");
+    assert!(pg.load.rows > pg.load.requests && pg.load.copy_seconds > 0.0 && pg.load.db_bytes > 0, "{pg:?}");
+    check_run(&pg.run, report.sqlite.requests_end);
 
     let md = report.markdown();
-    for name in names {
-        assert!(md.contains(name), "{md}");
+    for s in &report.sqlite.scenarios {
+        assert_eq!(md.matches(&format!("| {} |", s.name)).count(), 2, "{} twice (SQLite, PostgreSQL): {md}", s.name);
     }
+    assert!(md.contains("### PostgreSQL") && md.contains("single-row PostgreSQL") && !md.contains("no backend yet"), "{md}");
     let docs = dir.path().join("benchmarks.md");
     report::write_docs(&docs, &report).unwrap();
     report::write_docs(&docs, &report).unwrap();
     let written = std::fs::read_to_string(&docs).unwrap();
     assert_eq!(written.matches("<!-- bench scale=2000 begin -->").count(), 1, "{written}");
+    drop(temp);
+}
+
+/// Every scenario ran without errors, in order, and the baselines ran.
+fn check_run(run: &Run, requests_at_start: u64) {
+    let b = &run.backend;
+    assert_eq!(run.requests_at_start, requests_at_start, "{b}");
+    for name in NAMES {
+        let s = run.scenario(name).unwrap_or_else(|| panic!("{b}: no scenario {name}"));
+        assert!(s.requests > 0 && s.per_second > 0.0, "{b} {name}: {s:?}");
+        assert_eq!(s.errors, 0, "{b} {name}: {s:?}");
+        assert!(s.p50_ms > 0.0 && s.p50_ms <= s.p95_ms && s.p95_ms <= s.p99_ms && s.p99_ms <= s.max_ms, "{b} {name}: {s:?}");
+    }
+    assert!(run.requests_end >= requests_at_start + run.scenario("intake").unwrap().requests, "{b}");
+    assert!(run.intake_baseline.per_second > 0.0 && run.group_by.requests > 0 && run.dashboard_group_by.requests > 0, "{b}");
+    assert!(run.rss_peak > 0 && run.intake_ratio() > 0.0 && run.scoring_speedup() > 0.0 && run.dashboard_speedup() > 0.0, "{b}");
+    assert!(run.db_bytes_end > 0, "{b}");
 }
