@@ -4,10 +4,9 @@
 //! the days at either end, so its cost depends on the period and the keys,
 //! not on the number of requests.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use chrono::NaiveDate;
 use deadpool_postgres::{GenericClient, Transaction};
 use futures_util::StreamExt;
 use tokio_postgres::Row;
@@ -15,7 +14,7 @@ use tokio_postgres::Row;
 use mashangban_domain::dashboard::{self, Cell, Dashboard, Dimension, Facts, Granularity, Measures, Sums};
 use mashangban_domain::request::{Rating, Request, RequestKind};
 use mashangban_domain::scoring::{Period, day_key, month_key};
-use mashangban_store::backend::split_period;
+use mashangban_store::backend::{Grain, dashboard_rows, split_period};
 use mashangban_store::{DashboardQuery, DashboardRebuild, DashboardStore, StoreResult};
 
 use crate::PgStore;
@@ -40,76 +39,49 @@ impl DashboardStore for PgStore {
 }
 
 /// Called in the transaction that writes a request: `before` is the request
-/// as it was (none for an intake), `after` as written. Rows are added in key
-/// order so that concurrent writers lock them in the same order (no deadlock).
+/// as it was (none for an intake), `after` as written.
 pub async fn on_change(tx: &Transaction<'_>, before: Option<&Request>, after: &Request) -> StoreResult<()> {
     let before = before.map(Facts::of);
-    let cells: BTreeMap<Cell, Measures> = dashboard::change(before.as_ref(), &Facts::of(after)).into_iter().collect();
-    let mut months: BTreeMap<(i64, Dimension, String), Measures> = BTreeMap::new();
-    for ((day, dim, key), m) in &cells {
-        add_row(tx, Table::Days, day_key(*day), *dim, key, m).await?;
-        months.entry((month_key(*day), *dim, key.clone())).or_default().add(m);
-    }
-    for ((month, dim, key), m) in &months {
-        add_row(tx, Table::Months, *month, *dim, key, m).await?;
-    }
+    add_rows(tx, dashboard::change(before.as_ref(), &Facts::of(after))).await?;
     Ok(())
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Table {
-    Days,
-    Months,
+/// Adds the day and month rows of `cells`, in key order so that concurrent
+/// writers lock them in the same order (no deadlock); answers how many of each.
+async fn add_rows(c: &impl GenericClient, cells: impl IntoIterator<Item = (Cell, Measures)>) -> StoreResult<[u64; 2]> {
+    let mut counts = [0; 2];
+    for (grain, rows) in Grain::BOTH.into_iter().zip(dashboard_rows(cells)) {
+        for ((period, dim, key), m) in &rows {
+            add_row(c, grain, *period, *dim, key, m).await?;
+        }
+        counts[grain.index()] = rows.len() as u64;
+    }
+    Ok(counts)
 }
 
-impl Table {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Days => "dash_days",
-            Self::Months => "dash_months",
-        }
-    }
+/// `INSERT … ON CONFLICT DO UPDATE` adding every measure, per grain.
+static UPSERT: LazyLock<[String; 2]> = LazyLock::new(|| Grain::BOTH.map(upsert_sql));
 
-    fn key(self) -> &'static str {
-        match self {
-            Self::Days => "day",
-            Self::Months => "month",
-        }
-    }
-
-    fn index(self) -> usize {
-        match self {
-            Self::Days => 0,
-            Self::Months => 1,
-        }
-    }
-}
-
-const TABLES: [Table; 2] = [Table::Days, Table::Months];
-
-/// `INSERT … ON CONFLICT DO UPDATE` adding every measure, per table.
-static UPSERT: LazyLock<[String; 2]> = LazyLock::new(|| TABLES.map(upsert_sql));
-
-fn upsert_sql(table: Table) -> String {
+fn upsert_sql(grain: Grain) -> String {
     let cols = Measures::COLUMNS;
     let marks: Vec<String> = (1..=cols.len() + 3).map(|i| format!("${i}")).collect();
-    let t = table.name();
+    let t = grain.dashboard_table();
     let sets: Vec<String> = cols.iter().map(|c| format!("{c} = {t}.{c} + EXCLUDED.{c}")).collect();
     format!(
         "INSERT INTO {t} ({k}, dim, key, {cols}) VALUES ({marks}) ON CONFLICT ({k}, dim, key) DO UPDATE SET {sets}",
-        k = table.key(),
+        k = grain.column(),
         cols = cols.join(", "),
         marks = marks.join(", "),
         sets = sets.join(", "),
     )
 }
 
-async fn add_row(c: &impl GenericClient, table: Table, period: i64, dim: Dimension, key: &str, m: &Measures) -> StoreResult<()> {
+async fn add_row(c: &impl GenericClient, grain: Grain, period: i64, dim: Dimension, key: &str, m: &Measures) -> StoreResult<()> {
     let values = m.values();
     let dim = dim.as_str();
     let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&period, &dim, &key];
     params.extend(values.iter().map(|v| v as &(dyn tokio_postgres::types::ToSql + Sync)));
-    execute(c, &UPSERT[table.index()], &params).await.map(drop)
+    execute(c, &UPSERT[grain.index()], &params).await.map(drop)
 }
 
 // ---- dashboards ------------------------------------------------------------
@@ -120,10 +92,10 @@ async fn report(c: &impl GenericClient, query: DashboardQuery) -> StoreResult<Da
     let mut sums = Sums::default();
     let split = split_period(&period);
     for (from, to) in &split.days {
-        sum_rows(c, Table::Days, (day_key(*from), day_key(*to)), &mut sums, by_month).await?;
+        sum_rows(c, Grain::Day, (day_key(*from), day_key(*to)), &mut sums, by_month).await?;
     }
     if let Some((from, to)) = split.months {
-        sum_rows(c, Table::Months, (month_key(from), month_key(to)), &mut sums, by_month).await?;
+        sum_rows(c, Grain::Month, (month_key(from), month_key(to)), &mut sums, by_month).await?;
     }
     if !by_month {
         daily_trend(c, &period, &mut sums).await?;
@@ -132,26 +104,26 @@ async fn report(c: &impl GenericClient, query: DashboardQuery) -> StoreResult<Da
     Ok(Dashboard::build(period, query.options, &sums))
 }
 
-static ROWS: LazyLock<[String; 2]> = LazyLock::new(|| TABLES.map(rows_sql));
+static ROWS: LazyLock<[String; 2]> = LazyLock::new(|| Grain::BOTH.map(rows_sql));
 
-fn rows_sql(table: Table) -> String {
+fn rows_sql(grain: Grain) -> String {
     format!(
         "SELECT {k} AS period, dim, key, {cols} FROM {t} WHERE {k} BETWEEN $1 AND $2",
-        k = table.key(),
-        t = table.name(),
+        k = grain.column(),
+        t = grain.dashboard_table(),
         cols = Measures::COLUMNS.join(", "),
     )
 }
 
 /// Adds the rows of the range to the cells; with `trend`, the city's rows
 /// also to the trend (a month's on its first day).
-async fn sum_rows(c: &impl GenericClient, table: Table, range: (i64, i64), sums: &mut Sums, trend: bool) -> StoreResult<()> {
-    for row in query(c, &ROWS[table.index()], &[&range.0, &range.1]).await? {
+async fn sum_rows(c: &impl GenericClient, grain: Grain, range: (i64, i64), sums: &mut Sums, trend: bool) -> StoreResult<()> {
+    for row in query(c, &ROWS[grain.index()], &[&range.0, &range.1]).await? {
         let dim: String = get(&row, "dim")?;
         let Some(dim) = Dimension::parse(&dim) else { continue };
         let m = measures(&row)?;
         if trend && dim == Dimension::Total {
-            sums.days.entry(date_of(table, get(&row, "period")?)).or_default().add(&m);
+            sums.days.entry(grain.date_of(get(&row, "period")?)).or_default().add(&m);
         }
         sums.cells.entry((dim, get(&row, "key")?)).or_default().add(&m);
     }
@@ -164,7 +136,7 @@ async fn daily_trend(c: &impl GenericClient, period: &Period, sums: &mut Sums) -
         Measures::COLUMNS.join(", ")
     );
     for row in query(c, &sql, &[&day_key(period.from), &day_key(period.to)]).await? {
-        sums.days.entry(date_of(Table::Days, get(&row, "period")?)).or_default().add(&measures(&row)?);
+        sums.days.entry(Grain::Day.date_of(get(&row, "period")?)).or_default().add(&measures(&row)?);
     }
     Ok(())
 }
@@ -175,16 +147,6 @@ fn measures(row: &Row) -> StoreResult<Measures> {
         *v = get(row, col)?;
     }
     Ok(Measures::from_values(values))
-}
-
-/// `YYYYMMDD` (or `YYYYMM`, its first day) as a date.
-fn date_of(table: Table, key: i64) -> NaiveDate {
-    let (y, m, d) = match table {
-        Table::Days => (key / 10_000, key / 100 % 100, key % 100),
-        Table::Months => (key / 100, key % 100, 1),
-    };
-    let date = |y: i64, m: i64, d: i64| NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, u32::try_from(m).ok()?, u32::try_from(d).ok()?);
-    date(y, m, d).unwrap_or_default()
 }
 
 async fn category_parents(c: &impl GenericClient) -> StoreResult<HashMap<i64, Option<i64>>> {
@@ -239,16 +201,6 @@ async fn rebuild(tx: &Transaction<'_>) -> StoreResult<DashboardRebuild> {
         dashboard::add_cells(&mut cells, &facts(&row.map_err(db_err)?)?, 1);
         summary.requests += 1;
     }
-    let cells: BTreeMap<Cell, Measures> = cells.into_iter().collect();
-    let mut months: BTreeMap<(i64, Dimension, String), Measures> = BTreeMap::new();
-    for ((day, dim, key), m) in &cells {
-        months.entry((month_key(*day), *dim, key.clone())).or_default().add(m);
-        add_row(tx, Table::Days, day_key(*day), *dim, key, m).await?;
-        summary.day_rows += 1;
-    }
-    for ((month, dim, key), m) in &months {
-        add_row(tx, Table::Months, *month, *dim, key, m).await?;
-        summary.month_rows += 1;
-    }
+    [summary.day_rows, summary.month_rows] = add_rows(tx, cells).await?;
     Ok(summary)
 }

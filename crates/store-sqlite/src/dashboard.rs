@@ -7,15 +7,15 @@
 //! either end from `dash_days` (the split of the scoring rollups), so its cost
 //! depends on the period and the number of keys, not on the requests.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use mashangban_domain::dashboard::{self, Cell, Dashboard, Dimension, Facts, Granularity, Measures, Sums};
 use mashangban_domain::request::{Rating, Request, RequestKind};
 use mashangban_domain::scoring::{Period, day_key, month_key};
+use mashangban_store::backend::{Grain, dashboard_rows};
 use mashangban_store::{DashboardQuery, DashboardRebuild, DashboardStore, StoreResult};
 
 use crate::SqliteStore;
@@ -39,62 +39,40 @@ impl DashboardStore for SqliteStore {
 /// as it was (none for an intake), `after` as written.
 pub fn on_change(conn: &Connection, before: Option<&Request>, after: &Request) -> StoreResult<()> {
     let before = before.map(Facts::of);
-    for ((day, dim, key), m) in dashboard::change(before.as_ref(), &Facts::of(after)) {
-        add_row(conn, Table::Days, day_key(day), dim, &key, &m)?;
-        add_row(conn, Table::Months, month_key(day), dim, &key, &m)?;
-    }
+    add_rows(conn, dashboard::change(before.as_ref(), &Facts::of(after)))?;
     Ok(())
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Table {
-    Days,
-    Months,
+/// Adds the day and month rows of `cells`; answers how many of each.
+fn add_rows(conn: &Connection, cells: impl IntoIterator<Item = (Cell, Measures)>) -> StoreResult<[u64; 2]> {
+    let mut counts = [0; 2];
+    for (grain, rows) in Grain::BOTH.into_iter().zip(dashboard_rows(cells)) {
+        for ((period, dim, key), m) in &rows {
+            add_row(conn, grain, *period, *dim, key, m)?;
+        }
+        counts[grain.index()] = rows.len() as u64;
+    }
+    Ok(counts)
 }
 
-impl Table {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Days => "dash_days",
-            Self::Months => "dash_months",
-        }
-    }
+/// `INSERT … ON CONFLICT DO UPDATE` adding every measure, per grain.
+static UPSERT: LazyLock<[String; 2]> = LazyLock::new(|| Grain::BOTH.map(upsert_sql));
 
-    fn key(self) -> &'static str {
-        match self {
-            Self::Days => "day",
-            Self::Months => "month",
-        }
-    }
-
-    fn index(self) -> usize {
-        match self {
-            Self::Days => 0,
-            Self::Months => 1,
-        }
-    }
-}
-
-const TABLES: [Table; 2] = [Table::Days, Table::Months];
-
-/// `INSERT … ON CONFLICT DO UPDATE` adding every measure, per table.
-static UPSERT: LazyLock<[String; 2]> = LazyLock::new(|| TABLES.map(upsert_sql));
-
-fn upsert_sql(table: Table) -> String {
+fn upsert_sql(grain: Grain) -> String {
     let cols = Measures::COLUMNS;
     let marks = vec!["?"; cols.len() + 3].join(", ");
     let sets: Vec<String> = cols.iter().map(|c| format!("{c} = {c} + excluded.{c}")).collect();
     format!(
         "INSERT INTO {t} ({k}, dim, key, {cols}) VALUES ({marks}) ON CONFLICT ({k}, dim, key) DO UPDATE SET {sets}",
-        t = table.name(),
-        k = table.key(),
+        t = grain.dashboard_table(),
+        k = grain.column(),
         cols = cols.join(", "),
         sets = sets.join(", "),
     )
 }
 
-fn add_row(conn: &Connection, table: Table, period: i64, dim: Dimension, key: &str, m: &Measures) -> StoreResult<()> {
-    let mut stmt = conn.prepare_cached(&UPSERT[table.index()]).map_err(db_err)?;
+fn add_row(conn: &Connection, grain: Grain, period: i64, dim: Dimension, key: &str, m: &Measures) -> StoreResult<()> {
+    let mut stmt = conn.prepare_cached(&UPSERT[grain.index()]).map_err(db_err)?;
     let head = [period.into(), dim.as_str().to_owned().into(), key.to_owned().into()];
     let values = head.into_iter().chain(m.values().map(rusqlite::types::Value::Integer));
     stmt.execute(params_from_iter(values)).map_err(db_err)?;
@@ -109,10 +87,10 @@ fn report(conn: &Connection, query: DashboardQuery) -> StoreResult<Dashboard> {
     let mut sums = Sums::default();
     let split = split(&period);
     for (from, to) in &split.days {
-        sum_rows(conn, Table::Days, (day_key(*from), day_key(*to)), &mut sums, by_month)?;
+        sum_rows(conn, Grain::Day, (day_key(*from), day_key(*to)), &mut sums, by_month)?;
     }
     if let Some((from, to)) = split.months {
-        sum_rows(conn, Table::Months, (month_key(from), month_key(to)), &mut sums, by_month)?;
+        sum_rows(conn, Grain::Month, (month_key(from), month_key(to)), &mut sums, by_month)?;
     }
     if !by_month {
         daily_trend(conn, &period, &mut sums)?;
@@ -121,28 +99,28 @@ fn report(conn: &Connection, query: DashboardQuery) -> StoreResult<Dashboard> {
     Ok(Dashboard::build(period, query.options, &sums))
 }
 
-static ROWS: LazyLock<[String; 2]> = LazyLock::new(|| TABLES.map(rows_sql));
+static ROWS: LazyLock<[String; 2]> = LazyLock::new(|| Grain::BOTH.map(rows_sql));
 
-fn rows_sql(table: Table) -> String {
+fn rows_sql(grain: Grain) -> String {
     format!(
         "SELECT {k}, dim, key, {cols} FROM {t} WHERE {k} BETWEEN ?1 AND ?2",
-        k = table.key(),
-        t = table.name(),
+        k = grain.column(),
+        t = grain.dashboard_table(),
         cols = Measures::COLUMNS.join(", "),
     )
 }
 
 /// Adds the rows of the range to the cells; with `trend`, the city's rows
 /// also to the trend (a month's on its first day).
-fn sum_rows(conn: &Connection, table: Table, range: (i64, i64), sums: &mut Sums, trend: bool) -> StoreResult<()> {
-    let mut stmt = conn.prepare_cached(&ROWS[table.index()]).map_err(db_err)?;
+fn sum_rows(conn: &Connection, grain: Grain, range: (i64, i64), sums: &mut Sums, trend: bool) -> StoreResult<()> {
+    let mut stmt = conn.prepare_cached(&ROWS[grain.index()]).map_err(db_err)?;
     let mut found = stmt.query(params![range.0, range.1]).map_err(db_err)?;
     while let Some(row) = found.next().map_err(db_err)? {
         let dim: String = row.get(1).map_err(db_err)?;
         let Some(dim) = Dimension::parse(&dim) else { continue };
         let m = measures(row, 3)?;
         if trend && dim == Dimension::Total {
-            let day = date_of(table, row.get(0).map_err(db_err)?);
+            let day = grain.date_of(row.get(0).map_err(db_err)?);
             sums.days.entry(day).or_default().add(&m);
         }
         sums.cells.entry((dim, row.get(2).map_err(db_err)?)).or_default().add(&m);
@@ -158,7 +136,7 @@ fn daily_trend(conn: &Connection, period: &Period, sums: &mut Sums) -> StoreResu
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
     let mut found = stmt.query(params![day_key(period.from), day_key(period.to)]).map_err(db_err)?;
     while let Some(row) = found.next().map_err(db_err)? {
-        let day = date_of(Table::Days, row.get(0).map_err(db_err)?);
+        let day = Grain::Day.date_of(row.get(0).map_err(db_err)?);
         sums.days.entry(day).or_default().add(&measures(row, 1)?);
     }
     Ok(())
@@ -170,16 +148,6 @@ fn measures(row: &rusqlite::Row<'_>, first: usize) -> StoreResult<Measures> {
         *v = row.get(first + i).map_err(db_err)?;
     }
     Ok(Measures::from_values(values))
-}
-
-/// `YYYYMMDD` (or `YYYYMM`, its first day) as a date.
-fn date_of(table: Table, key: i64) -> NaiveDate {
-    let (y, m, d) = match table {
-        Table::Days => (key / 10_000, key / 100 % 100, key % 100),
-        Table::Months => (key / 100, key % 100, 1),
-    };
-    let date = |y: i64, m: i64, d: i64| NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, u32::try_from(m).ok()?, u32::try_from(d).ok()?);
-    date(y, m, d).unwrap_or_default()
 }
 
 fn category_parents(conn: &Connection) -> StoreResult<HashMap<i64, Option<i64>>> {
@@ -228,15 +196,6 @@ fn rebuild(conn: &Connection) -> StoreResult<DashboardRebuild> {
         dashboard::add_cells(&mut cells, &facts(row).map_err(db_err)?, 1);
         summary.requests += 1;
     }
-    let mut months: BTreeMap<(i64, Dimension, String), Measures> = BTreeMap::new();
-    for ((day, dim, key), m) in &cells {
-        months.entry((month_key(*day), *dim, key.clone())).or_default().add(m);
-        add_row(conn, Table::Days, day_key(*day), *dim, key, m)?;
-        summary.day_rows += 1;
-    }
-    for ((month, dim, key), m) in &months {
-        add_row(conn, Table::Months, *month, *dim, key, m)?;
-        summary.month_rows += 1;
-    }
+    [summary.day_rows, summary.month_rows] = add_rows(conn, cells)?;
     Ok(summary)
 }

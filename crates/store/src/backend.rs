@@ -16,7 +16,8 @@ use mashangban_domain::calendar::WorkCalendar;
 use mashangban_domain::lifecycle::EventDraft;
 use mashangban_domain::org::{Role, Unit, UnitId};
 use mashangban_domain::request::{EventKind, NewRequest, Request, State};
-use mashangban_domain::scoring::{Counters, Delta, Period, day_key};
+use mashangban_domain::dashboard::{Cell, Dimension, Measures};
+use mashangban_domain::scoring::{Counters, Delta, Period, day_key, month_key};
 use mashangban_domain::time::{Instant, format_instant};
 
 use crate::{NewAttachment, StoreError, StoreResult};
@@ -242,6 +243,66 @@ pub fn split_period(period: &Period) -> PeriodSplit {
 /// The first day of the month after the day's month.
 fn next_month(day: NaiveDate) -> Option<NaiveDate> {
     day.with_day(1)?.checked_add_months(chrono::Months::new(1))
+}
+
+// ---- dashboard rollups ---------------------------------------------------------
+
+/// A rollup table's grain: one row per day (`YYYYMMDD`) or per month (`YYYYMM`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grain {
+    Day,
+    Month,
+}
+
+impl Grain {
+    pub const BOTH: [Grain; 2] = [Grain::Day, Grain::Month];
+
+    /// The key column (`day`, `month`).
+    pub fn column(self) -> &'static str {
+        match self {
+            Self::Day => "day",
+            Self::Month => "month",
+        }
+    }
+
+    /// The dashboard's table of this grain (`dash_days`, `dash_months`).
+    pub fn dashboard_table(self) -> &'static str {
+        match self {
+            Self::Day => "dash_days",
+            Self::Month => "dash_months",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        match self {
+            Self::Day => 0,
+            Self::Month => 1,
+        }
+    }
+
+    /// A key of this grain as a date (a month's first day).
+    pub fn date_of(self, key: i64) -> NaiveDate {
+        let (y, m, d) = match self {
+            Self::Day => (key / 10_000, key / 100 % 100, key % 100),
+            Self::Month => (key / 100, key % 100, 1),
+        };
+        let date = |y: i64, m: i64, d: i64| NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, u32::try_from(m).ok()?, u32::try_from(d).ok()?);
+        date(y, m, d).unwrap_or_default()
+    }
+}
+
+/// A dashboard rollup row's key: (day or month key, dimension, key within it).
+pub type DashboardRowKey = (i64, Dimension, String);
+
+/// The day rows and the month rows that `cells` add to the dashboard
+/// rollups, each in key order (so PostgreSQL writers lock rows in one order).
+pub fn dashboard_rows(cells: impl IntoIterator<Item = (Cell, Measures)>) -> [BTreeMap<DashboardRowKey, Measures>; 2] {
+    let (mut days, mut months) = (BTreeMap::new(), BTreeMap::new());
+    for ((day, dim, key), m) in cells {
+        months.entry((month_key(day), dim, key.clone())).or_insert_with(Measures::default).add(&m);
+        days.entry((day_key(day), dim, key)).or_insert_with(Measures::default).add(&m);
+    }
+    [days, months]
 }
 
 #[cfg(test)]
