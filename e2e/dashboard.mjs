@@ -10,64 +10,7 @@
 // supervise, dashboard-phone). Any console error (a CSP violation included),
 // page error or failed request fails it.
 
-import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-
-const base = (process.argv[2] || 'http://127.0.0.1:8080').replace(/\/$/, '');
-const password = process.env.E2E_PASSWORD || 'mashangban-demo';
-const shots = fileURLToPath(new URL('../target/screenshots/', import.meta.url));
-const STORY_TIMEOUT_MS = 120_000;
-const STEP_TIMEOUT_MS = 15_000;
-
-const problems = [];
-const started = Date.now();
-
-function log(message) {
-  console.log(`  ✓ ${message} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-function watch(page, who) {
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`${who}: console error: ${msg.text()}`);
-  });
-  page.on('pageerror', (err) => problems.push(`${who}: page error: ${err.message}`));
-  page.on('requestfailed', (req) => {
-    const reason = req.failure()?.errorText || '';
-    // The event stream is cut when its page goes away: that is not a failure.
-    if (req.url().includes('/events?') && reason.includes('ERR_ABORTED')) return;
-    problems.push(`${who}: request failed: ${req.method()} ${req.url()} ${reason}`);
-  });
-  page.on('response', (res) => {
-    if (res.status() >= 400) problems.push(`${who}: HTTP ${res.status()} for ${res.request().method()} ${res.url()}`);
-  });
-  page.setDefaultTimeout(STEP_TIMEOUT_MS);
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: `${shots}${name}.png`, fullPage: true });
-}
-
-async function newPage(browser, who, options) {
-  const context = await browser.newContext({ locale: 'zh-CN', timezoneId: 'Asia/Shanghai', ...options });
-  const page = await context.newPage();
-  watch(page, who);
-  return page;
-}
-
-/// Signs in with the keyboard only.
-async function signIn(page, username) {
-  await page.goto(`${base}/login`);
-  await page.locator('#username').focus();
-  await page.keyboard.type(username);
-  await page.keyboard.press('Tab');
-  await page.keyboard.type(password);
-  await Promise.all([page.waitForURL(`${base}/work`), page.keyboard.press('Enter')]);
-}
+import { base, check, log, newPage, password, run, shot, signIn } from './harness.mjs';
 
 /// Calls the API as a program would; answers the parsed JSON.
 async function api(method, path, body, cookie) {
@@ -176,33 +119,8 @@ async function supervise(browser, made) {
   log(`the supervisor sees the supervision page (${made.length} requests made)`);
 }
 
-async function main() {
-  mkdirSync(shots, { recursive: true });
-  const timer = setTimeout(() => {
-    console.error(`dashboard: timed out after ${STORY_TIMEOUT_MS / 1000} s`);
-    process.exit(1);
-  }, STORY_TIMEOUT_MS);
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-  let failed = false;
-  try {
-    const made = await seed();
-    await dashboard(browser, made);
-    await supervise(browser, made);
-  } catch (err) {
-    failed = true;
-    console.error(`dashboard failed: ${err.stack || err}`);
-  } finally {
-    await browser.close();
-    clearTimeout(timer);
-  }
-  for (const p of problems) console.error(`problem: ${p}`);
-  if (failed || problems.length) process.exit(1);
-  console.log(`dashboard passed; screenshots in ${shots}`);
-}
-
-main();
+run('dashboard', async (browser) => {
+  const made = await seed();
+  await dashboard(browser, made);
+  await supervise(browser, made);
+});
