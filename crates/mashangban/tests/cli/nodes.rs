@@ -1,7 +1,7 @@
 //! Two server processes on one PostgreSQL database, as a multi-node
-//! deployment runs them: no lost update, live progress across nodes,
-//! unique ordered tracking numbers, and each notification delivered once
-//! while both nodes live and none lost when one dies mid-delivery.
+//! deployment runs them: no lost update, live progress and cache reloads
+//! across nodes, unique ordered tracking numbers, and each notification
+//! delivered once while both nodes live and none lost when one dies mid-delivery.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -81,6 +81,12 @@ impl Client {
 
     async fn get(&self, path: &str) -> (u16, Value) {
         let res = self.http.get(format!("{}{path}", self.base)).header("cookie", &self.cookie).send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        let res = self.http.put(format!("{}{path}", self.base)).header("cookie", &self.cookie).json(&body).send().await.unwrap();
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(Value::Null))
     }
@@ -194,6 +200,20 @@ async fn two_nodes_on_one_postgresql_database() {
     let admin = Client::login(&a, "admin").await;
     let (status, hook) = admin.post("/api/v1/admin/webhooks", json!({ "name": "伙伴系统", "url": hook_url })).await;
     assert_eq!(status, 201, "{hook}");
+
+    // An administrator's change through A reaches B's caches: a new unit is offered by B within 1 s.
+    let unit = json!({ "name": "中山市数据局", "short_name": "市数据局", "kind": "department", "parent": "city" });
+    let (status, answer) = admin.put("/api/v1/admin/units/sjj", unit).await;
+    assert_eq!(status, 200, "{answer}");
+    let units_on_b = || async {
+        let units: Value = reqwest::get(format!("{}/api/v1/units", b.base)).await.unwrap().json().await.unwrap();
+        units.as_array().unwrap().iter().any(|u| u["code"] == "sjj")
+    };
+    let start = Instant::now();
+    while !units_on_b().await {
+        assert!(start.elapsed() < Duration::from_secs(1), "node B still lacks the unit node A added");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     // Tracking numbers: 40 intakes at once, half through each node, all kept, unique and ordered.
     let (op_a, op_b) = (Client::login(&a, "operator").await, Client::login(&b, "operator").await);
