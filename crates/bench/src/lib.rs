@@ -87,7 +87,7 @@ pub fn run(opts: &Options) -> BenchResult<Report> {
         dashboard: baseline::dashboard_group_by(&db, &inputs.from_ts, &inputs.to_ts, opts.seconds, opts.max_requests)?,
     };
     let url = format!("sqlite://{}", db.display());
-    let sqlite = measure(opts, "SQLite", (&url, opts.readers), &inputs, baselines, || {
+    let sqlite = measure(opts, "SQLite", (&url, opts.readers), (&inputs, &|| 0.0), baselines, || {
         load::sizes(&db).map(|(bytes, _, requests, _)| (bytes, requests))
     })?;
     let postgres = opts.postgres.as_ref().map(|target| run_postgres(opts, target)).transpose()?;
@@ -121,7 +121,8 @@ fn run_postgres(opts: &Options, target: &PgTarget) -> BenchResult<PgRun> {
         dashboard: baseline::pg_dashboard_group_by(&url, from, to, seconds, max)?,
     };
     let server = pg::describe(&url)?;
-    let run = measure(opts, "PostgreSQL", (&url, target.connections), &inputs, baselines, || {
+    let database_cpu = || pg::database_cpu_seconds(&target.database);
+    let run = measure(opts, "PostgreSQL", (&url, target.connections), (&inputs, &database_cpu), baselines, || {
         pg::sizes(&url).map(|(bytes, _, requests)| (bytes, requests))
     })?;
     Ok(PgRun { database: target.database.clone(), server, connections: target.connections, load, run })
@@ -134,19 +135,23 @@ struct Baselines {
     dashboard: Measured,
 }
 
+/// CPU seconds so far of the database server's processes (0 for SQLite).
+type DatabaseCpu<'a> = &'a (dyn Fn() -> f64 + Sync);
+
 /// Runs the server child on the database at `server.0` (with `server.1`
-/// connections), drives every scenario against it, and reads the
-/// database's (bytes, requests) afterwards with `size`.
+/// connections), drives every scenario against it (`scenario.0` with the
+/// database CPU `scenario.1`), and reads the database's (bytes, requests) afterwards with `size`.
 fn measure(
     opts: &Options,
     backend: &str,
     server: (&str, usize),
-    inputs: &Inputs,
+    scenario: (&Inputs, DatabaseCpu<'_>),
     baselines: Baselines,
     size: impl FnOnce() -> BenchResult<(u64, u64)>,
 ) -> BenchResult<Run> {
+    let (inputs, database_cpu) = scenario;
     let server = Server::start(&opts.server_exe, server.0, server.1)?;
-    let result = drive(opts, &server, inputs);
+    let result = drive(opts, &server, inputs, database_cpu);
     let (rss_end, rss_peak) = server.memory();
     server.stop();
     let (scenarios, rss_after_start) = result?;
@@ -244,7 +249,7 @@ fn strings(conn: &Connection, sql: &str) -> BenchResult<Vec<String>> {
 }
 
 /// Runs the scenarios on a runtime of their own; returns them and the server's RSS before the first.
-fn drive(opts: &Options, server: &Server, inputs: &Inputs) -> BenchResult<(Vec<Measured>, u64)> {
+fn drive(opts: &Options, server: &Server, inputs: &Inputs, database_cpu: DatabaseCpu<'_>) -> BenchResult<(Vec<Measured>, u64)> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().ctx("client runtime")?;
     let rss = server.memory().0;
     let measured = rt.block_on(async {
@@ -261,11 +266,12 @@ fn drive(opts: &Options, server: &Server, inputs: &Inputs) -> BenchResult<(Vec<M
             if warm.requests == 0 {
                 return Err(format!("scenario {}: no successful request ({} errors)", s.name, warm.errors));
             }
-            let (server0, client0) = (scenarios::cpu_seconds(&pid), scenarios::cpu_seconds("self"));
+            let (server0, client0, database0) = (scenarios::cpu_seconds(&pid), scenarios::cpu_seconds("self"), database_cpu());
             let mut m = scenarios::run(&client, s, opts.seconds, opts.max_requests).await;
             let n = m.requests.max(1) as f64;
             m.server_cpu_ms = (scenarios::cpu_seconds(&pid) - server0) * 1000.0 / n;
             m.client_cpu_ms = (scenarios::cpu_seconds("self") - client0) * 1000.0 / n;
+            m.database_cpu_ms = (database_cpu() - database0) * 1000.0 / n;
             out.push(m);
         }
         Ok::<_, String>(out)

@@ -125,6 +125,29 @@ pub fn describe(url: &str) -> BenchResult<String> {
     ))
 }
 
+/// CPU seconds (user + system) of the PostgreSQL processes working for
+/// `database`: its backends and autovacuum workers, and the server's WAL
+/// writer, checkpointer and background writer (shared with any other
+/// database of the server). Found by their process titles in `/proc`.
+pub fn database_cpu_seconds(database: &str) -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return 0.0 };
+    dir.filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str().filter(|pid| pid.bytes().all(|b| b.is_ascii_digit())).map(str::to_owned))
+        .filter(|pid| works_for(&std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default(), database))
+        .map(|pid| crate::scenarios::cpu_seconds(&pid))
+        .sum()
+}
+
+/// Whether a process title (`postgres: 15/main: user db 127.0.0.1(5432) idle`) is one of ours.
+fn works_for(cmdline: &[u8], database: &str) -> bool {
+    let title = String::from_utf8_lossy(cmdline);
+    if !title.starts_with("postgres: ") {
+        return false;
+    }
+    ["walwriter", "checkpointer", "background writer"].iter().any(|aux| title.contains(aux))
+        || title.split(|c: char| c.is_whitespace() || c == '\0').any(|word| word == database)
+}
+
 /// Adds what failed to a PostgreSQL error, with the server's own message.
 pub trait PgCtx<T> {
     fn pg_ctx(self, what: &str) -> BenchResult<T>;
@@ -168,5 +191,15 @@ mod tests {
         assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/postgres", "mb_bench_1"), "postgres://postgres@127.0.0.1:5432/mb_bench_1");
         assert_eq!(with_database("postgres://u:p@h/postgres?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
         assert_eq!(with_database("postgresql://h:5433", "x"), "postgresql://h:5433/x");
+    }
+
+    #[test]
+    fn the_processes_of_a_database_are_found_by_their_titles() {
+        assert!(works_for(b"postgres: 15/main: postgres mb_bench_1 127.0.0.1(5432) idle", "mb_bench_1"));
+        assert!(works_for(b"postgres: 15/main: autovacuum worker mb_bench_1", "mb_bench_1"));
+        assert!(works_for(b"postgres: 15/main: walwriter   ", "mb_bench_1"));
+        assert!(!works_for(b"postgres: 15/main: postgres mb_bench_10 127.0.0.1(5432) idle", "mb_bench_1"));
+        assert!(!works_for(b"postgres: 15/main: logical replication launcher", "mb_bench_1"));
+        assert!(!works_for(b"/usr/bin/mb_bench_1", "mb_bench_1"));
     }
 }

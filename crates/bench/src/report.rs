@@ -253,10 +253,11 @@ impl PgRun {
     fn write(&self, md: &mut String) {
         let (l, r) = (&self.load, &self.run);
         let _ = writeln!(md, "### PostgreSQL\n");
-        let _ = writeln!(md, "- server: {} on the same machine; database `{}`, created by this run", self.server, self.database);
+        let _ = writeln!(md, "- server on the same machine: {}; database `{}`, created by this run", self.server, self.database);
         let _ = writeln!(
             md,
-            "- data: the SQLite database above after its scenarios, copied by `copy_data` (as `mashangban migrate-data`), then `ANALYZE`; {} requests stored when the scenarios started; the app server's pool: {} connections\n",
+            "- data: the SQLite database above after its scenarios, copied by `copy_data` (as `mashangban migrate-data`), then `ANALYZE`; {} requests stored when the scenarios started; the app server's pool: {} connections
+- server CPU ms/req: the app server + the PostgreSQL processes working for this database (its backends, WAL writer, checkpointer, background writer)\n",
             thousands(r.requests_at_start),
             self.connections
         );
@@ -276,8 +277,13 @@ impl PgRun {
 }
 
 fn row(s: &Measured) -> String {
+    let server_cpu = if s.database_cpu_ms > 0.0 {
+        format!("{:.2} + {:.2}", s.server_cpu_ms, s.database_cpu_ms)
+    } else {
+        format!("{:.2}", s.server_cpu_ms)
+    };
     format!(
-        "| {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {:.2} | {:.2}",
+        "| {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {server_cpu} | {:.2}",
         s.name,
         s.clients,
         thousands(s.requests),
@@ -287,7 +293,6 @@ fn row(s: &Measured) -> String {
         ms(s.p95_ms),
         ms(s.p99_ms),
         ms(s.max_ms),
-        s.server_cpu_ms,
         s.client_cpu_ms
     )
 }

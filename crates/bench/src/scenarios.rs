@@ -37,6 +37,10 @@ pub struct Measured {
     pub server_cpu_ms: f64,
     /// CPU time of the load generator per successful request.
     pub client_cpu_ms: f64,
+    /// CPU time of the database server's processes per successful request
+    /// (PostgreSQL; SQLite runs inside the server process).
+    #[serde(default)]
+    pub database_cpu_ms: f64,
 }
 
 impl Measured {
@@ -63,6 +67,7 @@ impl Measured {
             max_ms: micros.last().map_or(0.0, |&m| m as f64 / 1000.0),
             server_cpu_ms: 0.0,
             client_cpu_ms: 0.0,
+            database_cpu_ms: 0.0,
         }
     }
 }

@@ -45,6 +45,7 @@ fn the_benchmark_runs_end_to_end_at_a_tiny_scale() {
     assert_eq!(pg.load.requests, report.sqlite.requests_end, "the copy holds what SQLite held");
     assert!(pg.load.rows > pg.load.requests && pg.load.copy_seconds > 0.0 && pg.load.db_bytes > 0, "{pg:?}");
     check_run(&pg.run, report.sqlite.requests_end);
+    assert!(pg.run.scenario("intake").unwrap().database_cpu_ms > 0.0, "the PostgreSQL processes' CPU is counted");
 
     let md = report.markdown();
     for s in &report.sqlite.scenarios {
