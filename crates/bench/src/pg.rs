@@ -9,6 +9,8 @@ use mashangban_backend::copy::{CopyOptions, copy_data};
 use mashangban_backend::{Backend, BackendOptions, DatabaseUrl};
 use serde::{Deserialize, Serialize};
 
+use mashangban_store_postgres::testing::with_database;
+
 use crate::{BenchResult, Ctx};
 
 /// The database the PostgreSQL part runs on.
@@ -171,27 +173,9 @@ fn redacted(url: &str) -> String {
     DatabaseUrl::parse(url).map_or_else(|_| url.to_owned(), |u| u.redacted())
 }
 
-/// `url` with its database replaced by `name` (query parameters kept).
-pub fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (url, String::new()),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[authority_start..].find('/').map_or(base.len(), |i| authority_start + i);
-    format!("{}/{name}{query}", &base[..path_start])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_database_is_swapped_in_the_admin_url() {
-        assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/postgres", "mb_bench_1"), "postgres://postgres@127.0.0.1:5432/mb_bench_1");
-        assert_eq!(with_database("postgres://u:p@h/postgres?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
-        assert_eq!(with_database("postgresql://h:5433", "x"), "postgresql://h:5433/x");
-    }
 
     #[test]
     fn the_processes_of_a_database_are_found_by_their_titles() {

@@ -79,7 +79,8 @@ fn unique_name() -> String {
 }
 
 /// `url` with its database replaced by `name` (query parameters kept).
-fn with_database(url: &str, name: &str) -> String {
+/// `url` with its database name replaced by `name` (user, host, port and options kept).
+pub fn with_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((base, query)) => (base, format!("?{query}")),
         None => (url, String::new()),

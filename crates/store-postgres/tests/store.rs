@@ -333,13 +333,13 @@ async fn rollups_agree_with_a_recomputation_from_the_events() {
         .collect();
     let mut live = Vec::new();
     for q in &queries {
-        live.push(store.dashboard(q.clone()).await.unwrap());
+        live.push(store.dashboard(*q).await.unwrap());
     }
     assert!(live[0].totals.received > 140 && live[0].totals.closed > 100, "{:?}", live[0].totals);
     let rebuilt = store.rebuild_dashboard().await.unwrap();
     assert_eq!(rebuilt.requests, 150);
     for (q, before) in queries.iter().zip(&live) {
-        assert_eq!(&store.dashboard(q.clone()).await.unwrap(), before);
+        assert_eq!(&store.dashboard(*q).await.unwrap(), before);
     }
 }
 
@@ -1054,7 +1054,7 @@ fn answers_equal_those_of_the_sqlite_store() {
                 let spring = mashangban_domain::scoring::Period::new(day("2026-01-01"), day("2026-06-30")).unwrap();
                 for period in [march, spring] {
                     let q = DashboardQuery { period, options: Default::default() };
-                    assert_eq!(lite.dashboard(q.clone()).await.unwrap(), pg.dashboard(q).await.unwrap(), "{period:?}");
+                    assert_eq!(lite.dashboard(q).await.unwrap(), pg.dashboard(q).await.unwrap(), "{period:?}");
                 }
                 let until = t0() + Span::days(60);
                 assert_eq!(lite.deadline_candidates(until, 50).await.unwrap(), pg.deadline_candidates(until, 50).await.unwrap());
