@@ -1,8 +1,11 @@
-//! Leader dashboard rollups (领导驾驶舱) in PostgreSQL, as in SQLite: each
-//! request write adds `dashboard::change(before, after)` to `dash_days` and
-//! `dash_months` in its own transaction; a dashboard sums whole months and
-//! the days at either end, so its cost depends on the period and the keys,
-//! not on the number of requests.
+//! Leader dashboard rollups (领导驾驶舱) in PostgreSQL: each request write
+//! appends `dashboard::change(before, after)` to `dash_pending` in its own
+//! transaction (appending locks no row another writer needs, where upserting
+//! the day's city-wide row made intakes on every node wait for each other);
+//! `mashangban_fold_dashboard()` moves the pending rows into `dash_days` and
+//! `dash_months` before every dashboard. A dashboard sums whole months and the
+//! days at either end, so its cost depends on the period and the keys, not on
+//! the number of requests.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -23,10 +26,14 @@ use crate::rows::{self, bad, get};
 
 impl DashboardStore for PgStore {
     async fn dashboard(&self, query: DashboardQuery) -> StoreResult<Dashboard> {
-        if rebuild_needed(&self.client().await?).await? {
+        let client = self.client().await?;
+        if rebuild_needed(&client).await? {
+            drop(client);
             self.rebuild_dashboard().await?;
+            return report(&self.client().await?, query).await;
         }
-        report(&self.client().await?, query).await
+        execute(&client, "SELECT mashangban_fold_dashboard()", &[]).await?;
+        report(&client, query).await
     }
 
     async fn rebuild_dashboard(&self) -> StoreResult<DashboardRebuild> {
@@ -42,8 +49,31 @@ impl DashboardStore for PgStore {
 /// as it was (none for an intake), `after` as written.
 pub async fn on_change(tx: &Transaction<'_>, before: Option<&Request>, after: &Request) -> StoreResult<()> {
     let before = before.map(Facts::of);
-    add_rows(tx, dashboard::change(before.as_ref(), &Facts::of(after))).await?;
+    let [days, _] = dashboard_rows(dashboard::change(before.as_ref(), &Facts::of(after)));
+    for ((day, dim, key), m) in &days {
+        let (dim, values) = (dim.as_str(), m.values());
+        execute(tx, &PENDING, &row_params(day, &dim, key, &values)).await?;
+    }
     Ok(())
+}
+
+/// Appends one day row's change to `dash_pending`.
+static PENDING: LazyLock<String> = LazyLock::new(|| {
+    let cols = Measures::COLUMNS;
+    let marks: Vec<String> = (1..=cols.len() + 3).map(|i| format!("${i}")).collect();
+    format!("INSERT INTO dash_pending (day, dim, key, {}) VALUES ({})", cols.join(", "), marks.join(", "))
+});
+
+/// The parameters of a rollup row: its period key, dimension, key and measures.
+fn row_params<'a>(
+    period: &'a i64,
+    dim: &'a &'static str,
+    key: &'a String,
+    values: &'a [i64; 9],
+) -> Vec<&'a (dyn tokio_postgres::types::ToSql + Sync)> {
+    let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![period, dim, key];
+    params.extend(values.iter().map(|v| v as &(dyn tokio_postgres::types::ToSql + Sync)));
+    params
 }
 
 /// Adds the day and month rows of `cells`, in key order so that concurrent
@@ -76,12 +106,9 @@ fn upsert_sql(grain: Grain) -> String {
     )
 }
 
-async fn add_row(c: &impl GenericClient, grain: Grain, period: i64, dim: Dimension, key: &str, m: &Measures) -> StoreResult<()> {
-    let values = m.values();
-    let dim = dim.as_str();
-    let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&period, &dim, &key];
-    params.extend(values.iter().map(|v| v as &(dyn tokio_postgres::types::ToSql + Sync)));
-    execute(c, &UPSERT[grain.index()], &params).await.map(drop)
+async fn add_row(c: &impl GenericClient, grain: Grain, period: i64, dim: Dimension, key: &String, m: &Measures) -> StoreResult<()> {
+    let (values, dim) = (m.values(), dim.as_str());
+    execute(c, &UPSERT[grain.index()], &row_params(&period, &dim, key, &values)).await.map(drop)
 }
 
 // ---- dashboards ------------------------------------------------------------
@@ -185,8 +212,8 @@ fn facts(row: &Row) -> StoreResult<Facts> {
 /// difference to the rebuilt rows.
 async fn rebuild(tx: &Transaction<'_>) -> StoreResult<DashboardRebuild> {
     tx.batch_execute(
-        "LOCK TABLE dash_days, dash_months, dash_meta IN EXCLUSIVE MODE;
-         DELETE FROM dash_days; DELETE FROM dash_months; DELETE FROM dash_meta;",
+        "LOCK TABLE dash_days, dash_months, dash_meta, dash_pending IN EXCLUSIVE MODE;
+         DELETE FROM dash_days; DELETE FROM dash_months; DELETE FROM dash_meta; DELETE FROM dash_pending;",
     )
     .await
     .map_err(db_err)?;

@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "0001_init", include_str!("../migrations/0001_init.sql")),
     (2, "0002_knowledge", include_str!("../migrations/0002_knowledge.sql")),
     (3, "0003_dashboard", include_str!("../migrations/0003_dashboard.sql")),
+    (4, "0004_dashboard_pending", include_str!("../migrations/0004_dashboard_pending.sql")),
 ];
 
 /// Tables whose `id` is an identity column.

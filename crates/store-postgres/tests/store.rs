@@ -729,6 +729,14 @@ async fn rollups_written_by_concurrent_nodes_equal_a_rebuild() {
     assert_eq!(live.city.counters.assigned, 60, "{:?}", live.city.counters);
     f.store.rebuild_scoring().await.unwrap();
     assert_eq!(other.score_report(period, ScoreOptions::default()).await.unwrap(), live);
+
+    // The dashboard's changes, appended by both nodes and folded on read, equal a rebuild from the requests.
+    use mashangban_store::{DashboardQuery, DashboardStore};
+    let q = DashboardQuery { period, options: Default::default() };
+    let folded = other.dashboard(q).await.unwrap();
+    assert_eq!(folded.totals.received, 60, "{:?}", folded.totals);
+    f.store.rebuild_dashboard().await.unwrap();
+    assert_eq!(f.store.dashboard(q).await.unwrap(), folded);
 }
 
 /// The web layer, unchanged, on PostgreSQL: a public intake, a dispatch and
