@@ -16,7 +16,7 @@ use mashangban_domain::lifecycle::EventDraft;
 use mashangban_domain::org::UnitId;
 use mashangban_domain::request::RequestId;
 use mashangban_domain::scoring::{self, Counter, Counters, Period, Report, ScoreOptions, Tracker, day_key, month_key};
-use mashangban_store::backend::{RollupRows, collect_deltas, month_rows, scoring_calendar, split_period};
+use mashangban_store::backend::{Grain, RollupRows, collect_deltas, month_rows, scoring_calendar, split_period};
 use mashangban_store::{RebuildSummary, ScoringStore, StoreResult};
 
 use crate::PgStore;
@@ -58,37 +58,8 @@ pub async fn on_event(tx: &Transaction<'_>, request_id: RequestId, draft: &Event
     let mut days = RollupRows::new();
     collect_deltas(&mut days, &deltas);
     let months = month_rows(&days);
-    add_rows(tx, Table::Days, &days).await?;
-    add_rows(tx, Table::Months, &months).await.map(drop)
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Table {
-    Days,
-    Months,
-}
-
-impl Table {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Days => "score_days",
-            Self::Months => "score_months",
-        }
-    }
-
-    fn key(self) -> &'static str {
-        match self {
-            Self::Days => "day",
-            Self::Months => "month",
-        }
-    }
-
-    fn index(self) -> usize {
-        match self {
-            Self::Days => 0,
-            Self::Months => 1,
-        }
-    }
+    add_rows(tx, Grain::Day, &days).await?;
+    add_rows(tx, Grain::Month, &months).await.map(drop)
 }
 
 fn columns() -> impl Iterator<Item = &'static str> {
@@ -96,16 +67,16 @@ fn columns() -> impl Iterator<Item = &'static str> {
 }
 
 /// `INSERT … ON CONFLICT DO UPDATE` adding every counter, per table.
-static UPSERT: LazyLock<[String; 2]> = LazyLock::new(|| [upsert_sql(Table::Days), upsert_sql(Table::Months)]);
+static UPSERT: LazyLock<[String; 2]> = LazyLock::new(|| Grain::BOTH.map(upsert_sql));
 
-fn upsert_sql(table: Table) -> String {
+fn upsert_sql(table: Grain) -> String {
     let names: Vec<&str> = columns().collect();
     let marks: Vec<String> = (1..=names.len() + 2).map(|i| format!("${i}")).collect();
-    let sets: Vec<String> = names.iter().map(|c| format!("{c} = {t}.{c} + EXCLUDED.{c}", t = table.name())).collect();
+    let sets: Vec<String> = names.iter().map(|c| format!("{c} = {t}.{c} + EXCLUDED.{c}", t = table.scoring_table())).collect();
     format!(
         "INSERT INTO {t} ({k}, unit_id, {cols}) VALUES ({marks}) ON CONFLICT ({k}, unit_id) DO UPDATE SET {sets}",
-        t = table.name(),
-        k = table.key(),
+        t = table.scoring_table(),
+        k = table.column(),
         cols = names.join(", "),
         marks = marks.join(", "),
         sets = sets.join(", "),
@@ -113,7 +84,7 @@ fn upsert_sql(table: Table) -> String {
 }
 
 /// Adds the non-zero rows, in key order.
-async fn add_rows(c: &impl GenericClient, table: Table, rows: &RollupRows) -> StoreResult<u64> {
+async fn add_rows(c: &impl GenericClient, table: Grain, rows: &RollupRows) -> StoreResult<u64> {
     let sql = &UPSERT[table.index()];
     let mut written = 0;
     for (&(key, unit), counters) in rows.iter().filter(|(_, c)| !c.is_zero()) {
@@ -132,30 +103,30 @@ async fn report(c: &impl GenericClient, period: Period, options: ScoreOptions) -
     let mut totals: BTreeMap<Option<UnitId>, Counters> = BTreeMap::new();
     let split = split_period(&period);
     for (from, to) in split.days {
-        sum_rows(c, Table::Days, day_key(from), day_key(to), &mut totals).await?;
+        sum_rows(c, Grain::Day, day_key(from), day_key(to), &mut totals).await?;
     }
     if let Some((from, to)) = split.months {
-        sum_rows(c, Table::Months, month_key(from), month_key(to), &mut totals).await?;
+        sum_rows(c, Grain::Month, month_key(from), month_key(to), &mut totals).await?;
     }
     Ok(Report::from_counters(period, options, &totals))
 }
 
-static SUMS: LazyLock<[String; 2]> = LazyLock::new(|| [sum_sql(Table::Days), sum_sql(Table::Months)]);
+static SUMS: LazyLock<[String; 2]> = LazyLock::new(|| Grain::BOTH.map(sum_sql));
 
-fn sum_sql(table: Table) -> String {
+fn sum_sql(table: Grain) -> String {
     // SUM over BIGINT is NUMERIC in PostgreSQL; the totals fit in BIGINT.
     let sums: Vec<String> = columns().map(|c| format!("SUM({c})::BIGINT AS {c}")).collect();
     format!(
         "SELECT unit_id, {sums} FROM {t} WHERE {k} BETWEEN $1 AND $2 GROUP BY unit_id",
         sums = sums.join(", "),
-        t = table.name(),
-        k = table.key(),
+        t = table.scoring_table(),
+        k = table.column(),
     )
 }
 
 async fn sum_rows(
     c: &impl GenericClient,
-    table: Table,
+    table: Grain,
     from: i64,
     to: i64,
     totals: &mut BTreeMap<Option<UnitId>, Counters>,
@@ -213,7 +184,7 @@ async fn rebuild(tx: &Transaction<'_>) -> StoreResult<RebuildSummary> {
         summary.events += 1;
     }
     let months = month_rows(&days);
-    summary.day_rows = add_rows(tx, Table::Days, &days).await?;
-    summary.month_rows = add_rows(tx, Table::Months, &months).await?;
+    summary.day_rows = add_rows(tx, Grain::Day, &days).await?;
+    summary.month_rows = add_rows(tx, Grain::Month, &months).await?;
     Ok(summary)
 }

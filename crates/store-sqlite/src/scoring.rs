@@ -18,7 +18,7 @@ use mashangban_domain::request::{Event, RequestId};
 use mashangban_domain::scoring::{
     self, Counter, Counters, Period, Report, ScoreOptions, Tracker, day_key, month_key,
 };
-use mashangban_store::backend::{RollupRows, collect_deltas, month_rows, scoring_calendar, split_period};
+use mashangban_store::backend::{Grain, RollupRows, collect_deltas, month_rows, scoring_calendar, split_period};
 use mashangban_store::{Meta, RebuildSummary, ScoringStore, StoreResult};
 
 use crate::SqliteStore;
@@ -50,8 +50,8 @@ pub fn on_event(conn: &Connection, request_id: RequestId, draft: &EventDraft, _m
     let mut days = RollupRows::new();
     collect_deltas(&mut days, &deltas);
     for ((day, unit), counters) in &days {
-        add_row(conn, Table::Days, *day, *unit, counters)?;
-        add_row(conn, Table::Months, day / 100, *unit, counters)?;
+        add_row(conn, Grain::Day, *day, *unit, counters)?;
+        add_row(conn, Grain::Month, day / 100, *unit, counters)?;
     }
     Ok(())
 }
@@ -63,53 +63,28 @@ fn history(conn: &Connection, request_id: RequestId) -> StoreResult<Vec<Event>> 
     events.map_err(db_err)
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Table {
-    Days,
-    Months,
-}
-
-impl Table {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Days => "score_days",
-            Self::Months => "score_months",
-        }
-    }
-
-    fn key(self) -> &'static str {
-        match self {
-            Self::Days => "day",
-            Self::Months => "month",
-        }
-    }
-}
-
 fn columns() -> impl Iterator<Item = &'static str> {
     Counter::ALL.iter().map(|c| c.column())
 }
 
 /// `INSERT … ON CONFLICT DO UPDATE` adding every counter, per table.
-static UPSERT: LazyLock<[String; 2]> = LazyLock::new(|| [upsert_sql(Table::Days), upsert_sql(Table::Months)]);
+static UPSERT: LazyLock<[String; 2]> = LazyLock::new(|| Grain::BOTH.map(upsert_sql));
 
-fn upsert_sql(table: Table) -> String {
+fn upsert_sql(table: Grain) -> String {
     let names: Vec<&str> = columns().collect();
     let marks = vec!["?"; names.len() + 2].join(", ");
     let sets: Vec<String> = names.iter().map(|c| format!("{c} = {c} + excluded.{c}")).collect();
     format!(
         "INSERT INTO {t} ({k}, unit_id, {cols}) VALUES ({marks}) ON CONFLICT ({k}, unit_id) DO UPDATE SET {sets}",
-        t = table.name(),
-        k = table.key(),
+        t = table.scoring_table(),
+        k = table.column(),
         cols = names.join(", "),
         sets = sets.join(", "),
     )
 }
 
-fn add_row(conn: &Connection, table: Table, key: i64, unit: i64, counters: &Counters) -> StoreResult<()> {
-    let sql = match table {
-        Table::Days => &UPSERT[0],
-        Table::Months => &UPSERT[1],
-    };
+fn add_row(conn: &Connection, table: Grain, key: i64, unit: i64, counters: &Counters) -> StoreResult<()> {
+    let sql = &UPSERT[table.index()];
     let values = [key, unit].into_iter().chain(Counter::ALL.iter().map(|&c| counters.get(c)));
     conn.prepare_cached(sql).map_err(db_err)?.execute(params_from_iter(values)).map_err(db_err)?;
     Ok(())
@@ -121,37 +96,34 @@ fn report(conn: &Connection, period: Period, options: ScoreOptions) -> StoreResu
     let mut totals: BTreeMap<Option<UnitId>, Counters> = BTreeMap::new();
     let split = split_period(&period);
     for (from, to) in split.days {
-        sum_rows(conn, Table::Days, day_key(from), day_key(to), &mut totals)?;
+        sum_rows(conn, Grain::Day, day_key(from), day_key(to), &mut totals)?;
     }
     if let Some((from, to)) = split.months {
-        sum_rows(conn, Table::Months, month_key(from), month_key(to), &mut totals)?;
+        sum_rows(conn, Grain::Month, month_key(from), month_key(to), &mut totals)?;
     }
     Ok(Report::from_counters(period, options, &totals))
 }
 
-static SUMS: LazyLock<[String; 2]> = LazyLock::new(|| [sum_sql(Table::Days), sum_sql(Table::Months)]);
+static SUMS: LazyLock<[String; 2]> = LazyLock::new(|| Grain::BOTH.map(sum_sql));
 
-fn sum_sql(table: Table) -> String {
+fn sum_sql(table: Grain) -> String {
     let sums: Vec<String> = columns().map(|c| format!("SUM({c})")).collect();
     format!(
         "SELECT unit_id, {sums} FROM {t} WHERE {k} BETWEEN ?1 AND ?2 GROUP BY unit_id",
         sums = sums.join(", "),
-        t = table.name(),
-        k = table.key(),
+        t = table.scoring_table(),
+        k = table.column(),
     )
 }
 
 fn sum_rows(
     conn: &Connection,
-    table: Table,
+    table: Grain,
     from: i64,
     to: i64,
     totals: &mut BTreeMap<Option<UnitId>, Counters>,
 ) -> StoreResult<()> {
-    let sql = match table {
-        Table::Days => &SUMS[0],
-        Table::Months => &SUMS[1],
-    };
+    let sql = &SUMS[table.index()];
     let mut stmt = conn.prepare_cached(sql).map_err(db_err)?;
     let mut rows = stmt.query(params![from, to]).map_err(db_err)?;
     while let Some(row) = rows.next().map_err(db_err)? {
@@ -198,12 +170,12 @@ fn rebuild(conn: &Connection) -> StoreResult<RebuildSummary> {
         summary.events += 1;
     }
     let months = month_rows(&days);
-    summary.day_rows = insert_rows(conn, Table::Days, &days)?;
-    summary.month_rows = insert_rows(conn, Table::Months, &months)?;
+    summary.day_rows = insert_rows(conn, Grain::Day, &days)?;
+    summary.month_rows = insert_rows(conn, Grain::Month, &months)?;
     Ok(summary)
 }
 
-fn insert_rows(conn: &Connection, table: Table, rows: &RollupRows) -> StoreResult<u64> {
+fn insert_rows(conn: &Connection, table: Grain, rows: &RollupRows) -> StoreResult<u64> {
     let mut written = 0;
     for (&(key, unit), counters) in rows.iter().filter(|(_, c)| !c.is_zero()) {
         add_row(conn, table, key, unit, counters)?;

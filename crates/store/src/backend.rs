@@ -245,7 +245,7 @@ fn next_month(day: NaiveDate) -> Option<NaiveDate> {
     day.with_day(1)?.checked_add_months(chrono::Months::new(1))
 }
 
-// ---- dashboard rollups ---------------------------------------------------------
+// ---- rollup grains ---------------------------------------------------------------
 
 /// A rollup table's grain: one row per day (`YYYYMMDD`) or per month (`YYYYMM`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,6 +262,14 @@ impl Grain {
         match self {
             Self::Day => "day",
             Self::Month => "month",
+        }
+    }
+
+    /// The scoring rollups' table of this grain (`score_days`, `score_months`).
+    pub fn scoring_table(self) -> &'static str {
+        match self {
+            Self::Day => "score_days",
+            Self::Month => "score_months",
         }
     }
 
