@@ -220,11 +220,10 @@ pub async fn reopen<S: Store>(
 ) -> PageResult {
     let request = verified(&state, &auth, &no, Some(&form.code)).await?;
     let action = Action::RequestReopen { reason: form.reason };
-    let feedback = match crate::api::public::asker_acts(&state, &auth, &request.tracking_no, action).await {
-        Ok(_) => Feedback { reopen_sent: true, ..Feedback::default() },
-        Err(e) => Feedback { reopen_error: Some(ApiError::from(e).message), ..Feedback::default() },
+    let (request, feedback) = match crate::api::public::asker_acts(&state, &auth, &request.tracking_no, action).await {
+        Ok(changed) => (changed, Feedback { reopen_sent: true, ..Feedback::default() }),
+        Err(e) => (request, Feedback { reopen_error: Some(ApiError::from(e).message), ..Feedback::default() }),
     };
-    let request = verified(&state, &auth, &no, Some(&form.code)).await?;
     Ok(progress_page(&state, &request, feedback).await?)
 }
 
@@ -250,6 +249,6 @@ pub async fn materials<S: Store>(
         Ok(files) => Feedback { uploaded: files.len(), ..Feedback::default() },
         Err(e) => Feedback { upload_error: Some(e.message), ..Feedback::default() },
     };
-    let request = verified(&state, &auth, &no, query.code.as_deref()).await?;
+    // The page's live stream brings the timeline's new step at once.
     Ok(progress_page(&state, &request, feedback).await?)
 }
