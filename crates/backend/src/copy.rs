@@ -191,7 +191,9 @@ fn copy_order(tables: &BTreeMap<String, TableSpec>) -> Result<Vec<String>, Strin
     while placed.len() < tables.len() {
         let ready: Vec<&String> = tables
             .iter()
-            .filter(|(name, spec)| !placed.contains(*name) && spec.references.iter().all(|r| placed.contains(r) || !tables.contains_key(r)))
+            .filter(|(name, spec)| {
+                !placed.contains(*name) && spec.references.iter().all(|r| placed.contains(r) || !tables.contains_key(r))
+            })
             .map(|(name, _)| name)
             .collect();
         if ready.is_empty() {
@@ -246,11 +248,7 @@ fn fill_self_references(source: &mut Side, target: &mut Side, spec: &TableSpec, 
 }
 
 fn key_of(spec: &TableSpec, row: &[Val]) -> Vec<Val> {
-    spec.primary_key
-        .iter()
-        .filter_map(|k| spec.columns.iter().position(|c| c == k))
-        .map(|i| row[i].clone())
-        .collect()
+    spec.primary_key.iter().filter_map(|k| spec.columns.iter().position(|c| c == k)).map(|i| row[i].clone()).collect()
 }
 
 /// A column value in a form both databases can give and take.
@@ -315,8 +313,12 @@ impl Val {
         Ok(match *ty {
             Type::BOOL => Box::new(if null { None } else { Some(int(self)? != 0) }),
             Type::INT8 => Box::new(if null { None } else { Some(int(self)?) }),
-            Type::INT4 => Box::new(if null { None } else { Some(i32::try_from(int(self)?).map_err(|e| e.to_string())?) }),
-            Type::INT2 => Box::new(if null { None } else { Some(i16::try_from(int(self)?).map_err(|e| e.to_string())?) }),
+            Type::INT4 => {
+                Box::new(if null { None } else { Some(i32::try_from(int(self)?).map_err(|e| e.to_string())?) })
+            }
+            Type::INT2 => {
+                Box::new(if null { None } else { Some(i16::try_from(int(self)?).map_err(|e| e.to_string())?) })
+            }
             Type::FLOAT8 => Box::new(match self {
                 Self::Null => None,
                 Self::Real(f) => Some(*f),
@@ -374,11 +376,13 @@ impl Side {
                 let conn = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
                 conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(|e| e.to_string())?;
                 // Self-references are filled in after their table; checks run at the end.
-                conn.execute_batch("PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL;").map_err(|e| e.to_string())?;
+                conn.execute_batch("PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL;")
+                    .map_err(|e| e.to_string())?;
                 Ok(Self::Sqlite(conn))
             }
             DatabaseUrl::Postgres(url) => {
-                let client = postgres::Client::connect(url, postgres::NoTls).map_err(|e| format!("无法连接 {}: {e}", url_for_log(url)))?;
+                let client = postgres::Client::connect(url, postgres::NoTls)
+                    .map_err(|e| format!("无法连接 {}: {e}", url_for_log(url)))?;
                 Ok(Self::Postgres(client))
             }
         }
@@ -397,8 +401,10 @@ impl Side {
     /// dashboard changes written since the last dashboard into the rollups.
     fn prepare_export(&mut self) -> Result<(), String> {
         let Self::Postgres(client) = self else { return Ok(()) };
-        let exists: bool =
-            client.query_one("SELECT to_regproc('mashangban_fold_dashboard') IS NOT NULL", &[]).map_err(pg_error)?.get(0);
+        let exists: bool = client
+            .query_one("SELECT to_regproc('mashangban_fold_dashboard') IS NOT NULL", &[])
+            .map_err(pg_error)?
+            .get(0);
         if exists {
             client.batch_execute("SELECT mashangban_fold_dashboard()").map_err(pg_error)?;
         }
@@ -419,22 +425,31 @@ impl Side {
         self.batch(&format!(
             "CREATE TABLE IF NOT EXISTS {COPY_MARKER} (source TEXT PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT)"
         ))?;
-        let marked = self.query(&format!("SELECT finished_at FROM {COPY_MARKER} WHERE source = $1"), &[Val::Text(source.into())])?;
+        let marked = self
+            .query(&format!("SELECT finished_at FROM {COPY_MARKER} WHERE source = $1"), &[Val::Text(source.into())])?;
         if marked.is_empty() {
             for table in tables {
                 if self.count(table)? > 0 {
-                    return Err(format!("目标数据库的表 {table} 已有数据，且不是从同一源库复制的；请使用空的目标数据库"));
+                    return Err(format!(
+                        "目标数据库的表 {table} 已有数据，且不是从同一源库复制的；请使用空的目标数据库"
+                    ));
                 }
             }
             let now = mashangban_domain::time::format_instant(&mashangban_domain::time::now());
-            self.execute(&format!("INSERT INTO {COPY_MARKER} (source, started_at) VALUES ($1, $2)"), &[Val::Text(source.into()), Val::Text(now)])?;
+            self.execute(
+                &format!("INSERT INTO {COPY_MARKER} (source, started_at) VALUES ($1, $2)"),
+                &[Val::Text(source.into()), Val::Text(now)],
+            )?;
         }
         Ok(())
     }
 
     fn finish_copy(&mut self, source: &str) -> Result<(), String> {
         let now = mashangban_domain::time::format_instant(&mashangban_domain::time::now());
-        self.execute(&format!("UPDATE {COPY_MARKER} SET finished_at = $2 WHERE source = $1"), &[Val::Text(source.into()), Val::Text(now)])
+        self.execute(
+            &format!("UPDATE {COPY_MARKER} SET finished_at = $2 WHERE source = $1"),
+            &[Val::Text(source.into()), Val::Text(now)],
+        )
     }
 
     /// Moves PostgreSQL's id sequences past the copied ids.
@@ -474,7 +489,13 @@ impl Side {
     }
 
     /// (key, value) of the rows whose `column` is set, after `after`.
-    fn references_after(&mut self, spec: &TableSpec, column: &str, after: Option<&[Val]>, limit: usize) -> Result<Vec<(Vec<Val>, Val)>, String> {
+    fn references_after(
+        &mut self,
+        spec: &TableSpec,
+        column: &str,
+        after: Option<&[Val]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<Val>, Val)>, String> {
         let order = spec.key_order(self.is_postgres());
         let (filter, params) = after_filter(&order, after);
         let joiner = if filter.is_empty() { " WHERE" } else { " AND" };
@@ -522,7 +543,8 @@ impl Side {
                 let tx = conn.transaction().map_err(|e| e.to_string())?;
                 {
                     let marks: Vec<String> = (1..=spec.columns.len()).map(|i| format!("?{i}")).collect();
-                    let sql = format!("INSERT INTO {} ({}) VALUES ({})", spec.name, spec.column_list(), marks.join(", "));
+                    let sql =
+                        format!("INSERT INTO {} ({}) VALUES ({})", spec.name, spec.column_list(), marks.join(", "));
                     let mut stmt = tx.prepare(&sql).map_err(|e| e.to_string())?;
                     for row in prepared {
                         let values: Vec<_> = row.iter().map(Val::to_sqlite).collect();
@@ -606,7 +628,8 @@ impl Side {
             }
             Self::Postgres(client) => {
                 let stmt = client.prepare(sql).map_err(pg_error)?;
-                let values = params.iter().zip(stmt.params()).map(|(v, t)| v.to_pg(t)).collect::<Result<Vec<_>, _>>()?;
+                let values =
+                    params.iter().zip(stmt.params()).map(|(v, t)| v.to_pg(t)).collect::<Result<Vec<_>, _>>()?;
                 let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|b| b.as_ref()).collect();
                 client.execute(&stmt, &refs).map(|_| ()).map_err(|e| format!("{sql}: {}", pg_error(e)))
             }
@@ -633,7 +656,8 @@ impl Side {
             }
             Self::Postgres(client) => {
                 let stmt = client.prepare(sql).map_err(pg_error)?;
-                let values = params.iter().zip(stmt.params()).map(|(v, t)| v.to_pg(t)).collect::<Result<Vec<_>, _>>()?;
+                let values =
+                    params.iter().zip(stmt.params()).map(|(v, t)| v.to_pg(t)).collect::<Result<Vec<_>, _>>()?;
                 let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|b| b.as_ref()).collect();
                 let rows = client.query(&stmt, &refs).map_err(|e| format!("{sql}: {}", pg_error(e)))?;
                 rows.iter().map(|row| (0..row.len()).map(|i| Val::from_pg(row, i)).collect()).collect()
@@ -685,7 +709,8 @@ fn sqlite_tables(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<TableSpec>
     )?;
     let mut names: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
     // Full-text indexes keep shadow tables named after their virtual table; they are rebuilt, not copied.
-    let mut virtuals = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL%'")?;
+    let mut virtuals =
+        conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL%'")?;
     let virtuals: Vec<String> = virtuals.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
     names.retain(|n| !virtuals.iter().any(|v| n.starts_with(&format!("{v}_"))));
     let mut specs = Vec::new();
@@ -792,11 +817,15 @@ mod tests {
 
     #[test]
     fn tables_are_copied_after_those_they_reference() {
-        let tables: BTreeMap<_, _> =
-            [spec("events", &["requests"]), spec("requests", &["units", "categories"]), spec("units", &[]), spec("categories", &["units"])]
-                .into_iter()
-                .map(|s| (s.name.clone(), s))
-                .collect();
+        let tables: BTreeMap<_, _> = [
+            spec("events", &["requests"]),
+            spec("requests", &["units", "categories"]),
+            spec("units", &[]),
+            spec("categories", &["units"]),
+        ]
+        .into_iter()
+        .map(|s| (s.name.clone(), s))
+        .collect();
         assert_eq!(copy_order(&tables).unwrap(), ["units", "categories", "requests", "events"]);
         let cycle: BTreeMap<_, _> =
             [spec("a", &["b"]), spec("b", &["a"])].into_iter().map(|s| (s.name.clone(), s)).collect();
@@ -805,7 +834,10 @@ mod tests {
 
     #[test]
     fn placeholders_and_checksums_are_the_same_on_both_sides() {
-        assert_eq!(sqlite_placeholders("SELECT a FROM t WHERE (k) > ($1) AND x = $12"), "SELECT a FROM t WHERE (k) > (?1) AND x = ?12");
+        assert_eq!(
+            sqlite_placeholders("SELECT a FROM t WHERE (k) > ($1) AND x = $12"),
+            "SELECT a FROM t WHERE (k) > (?1) AND x = ?12"
+        );
         let (mut a, mut b) = (String::new(), String::new());
         Val::Int(1).digest_into(&mut a);
         Val::Text("1".into()).digest_into(&mut b);

@@ -94,7 +94,8 @@ impl Backend {
         match url {
             DatabaseUrl::Sqlite(path) => Self::open_sqlite(path, options),
             DatabaseUrl::Postgres(url) => {
-                let options = PgOptions { tracking_prefix: options.tracking_prefix, pool_size: options.connections.max(2) };
+                let options =
+                    PgOptions { tracking_prefix: options.tracking_prefix, pool_size: options.connections.max(2) };
                 Ok(Self::Postgres(PgStore::connect(url, options).await?))
             }
         }

@@ -16,7 +16,11 @@ async fn open(url: &DatabaseUrl) -> Backend {
 }
 
 /// Runs a copy on a blocking thread, as the CLI does.
-async fn copy(from: &DatabaseUrl, to: &DatabaseUrl, options: CopyOptions) -> Result<mashangban_backend::copy::CopyReport, String> {
+async fn copy(
+    from: &DatabaseUrl,
+    to: &DatabaseUrl,
+    options: CopyOptions,
+) -> Result<mashangban_backend::copy::CopyReport, String> {
     let (from, to) = (from.clone(), to.clone());
     tokio::task::spawn_blocking(move || copy_data(&from, &to, &options, &mut |_| {})).await.unwrap()
 }
@@ -62,7 +66,13 @@ async fn a_platform_moves_to_postgresql_and_back_with_everything_intact() {
             sha256: "x".into(),
         };
         let meta = Meta { now: end, client_ip: None };
-        let upload = Upload { tracking_no: request.tracking_no.clone(), scope: Scope::All, actor: Actor::PublicAsker, file, meta };
+        let upload = Upload {
+            tracking_no: request.tracking_no.clone(),
+            scope: Scope::All,
+            actor: Actor::PublicAsker,
+            file,
+            meta,
+        };
         if let Ok(attachment) = source.add_attachment(upload).await {
             attached = Some((request, attachment));
             break;
@@ -93,7 +103,10 @@ async fn a_platform_moves_to_postgresql_and_back_with_everything_intact() {
     let (stored, bytes) = target.attachment_content(first.id, attachment.id).await.unwrap().unwrap();
     assert_eq!((stored.file_name.as_str(), bytes.as_slice()), ("营业执照.pdf", b"%PDF-1.4 test".as_slice()));
     // New ids continue after the copied ones.
-    let next = target.intake(mashangban_demo_request(&first), &Actor::PublicAsker, &Meta { now: end, client_ip: None }).await.unwrap();
+    let next = target
+        .intake(mashangban_demo_request(&first), &Actor::PublicAsker, &Meta { now: end, client_ip: None })
+        .await
+        .unwrap();
     assert!(next.id > before.iter().map(|(r, _)| r.id).max().unwrap());
     let after_intake = everything(&target).await.len();
     drop(target);

@@ -54,7 +54,12 @@ impl Dialect {
 
 /// Runs `step` until `seconds` pass or `max` runs are made, at least once;
 /// each run is one latency sample.
-pub fn repeat(name: &str, seconds: f64, max: u64, mut step: impl FnMut(u64) -> BenchResult<()>) -> BenchResult<Measured> {
+pub fn repeat(
+    name: &str,
+    seconds: f64,
+    max: u64,
+    mut step: impl FnMut(u64) -> BenchResult<()>,
+) -> BenchResult<Measured> {
     let (started, mut micros) = (Clock::now(), Vec::new());
     let deadline = started + Duration::from_secs_f64(seconds);
     while micros.is_empty() || (Clock::now() < deadline && (micros.len() as u64) < max) {
@@ -172,15 +177,24 @@ pub fn dashboard_group_by(db: &Path, from: &str, to: &str, seconds: f64, max: u6
 
 /// Runs `statements` (each a GROUP BY whose second column is a count) as
 /// one timed sample, on a read-only connection of its own.
-fn sqlite_group_bys(db: &Path, statements: &[String], name: &str, period: (&str, &str), bound: (f64, u64)) -> BenchResult<Measured> {
+fn sqlite_group_bys(
+    db: &Path,
+    statements: &[String],
+    name: &str,
+    period: (&str, &str),
+    bound: (f64, u64),
+) -> BenchResult<Measured> {
     let conn = Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ctx("open for GROUP BY")?;
     conn.execute_batch("PRAGMA cache_size = -16000;").ctx("pragma")?;
     repeat(name, bound.0, bound.1, |_| {
         let mut rows = 0usize;
         for sql in statements {
             let mut stmt = conn.prepare_cached(sql).ctx("prepare the GROUP BY")?;
-            let found: Vec<i64> =
-                stmt.query_map(params![period.0, period.1], |r| r.get::<_, i64>(1)).ctx("GROUP BY")?.collect::<Result<_, _>>().ctx("GROUP BY")?;
+            let found: Vec<i64> = stmt
+                .query_map(params![period.0, period.1], |r| r.get::<_, i64>(1))
+                .ctx("GROUP BY")?
+                .collect::<Result<_, _>>()
+                .ctx("GROUP BY")?;
             rows += found.len();
         }
         if rows == 0 {
@@ -221,7 +235,13 @@ pub fn pg_dashboard_group_by(url: &str, from: &str, to: &str, seconds: f64, max:
     pg_group_bys(url, &dashboard_statements(Dialect::Postgres), DASHBOARD_NAME, (from, to), (seconds, max))
 }
 
-fn pg_group_bys(url: &str, statements: &[String], name: &str, period: (&str, &str), bound: (f64, u64)) -> BenchResult<Measured> {
+fn pg_group_bys(
+    url: &str,
+    statements: &[String],
+    name: &str,
+    period: (&str, &str),
+    bound: (f64, u64),
+) -> BenchResult<Measured> {
     let mut client = crate::pg::connect(url)?;
     let prepared: Vec<postgres::Statement> =
         statements.iter().map(|sql| client.prepare(sql)).collect::<Result<_, _>>().pg_ctx("prepare the GROUP BY")?;

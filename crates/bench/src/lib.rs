@@ -219,12 +219,16 @@ impl Inputs {
             }
         }
         drop(stmt);
-        let categories = strings(&conn, "SELECT code FROM categories WHERE default_lead_unit_id IS NOT NULL AND active = 1")?;
+        let categories =
+            strings(&conn, "SELECT code FROM categories WHERE default_lead_unit_id IS NOT NULL AND active = 1")?;
         let towns = strings(&conn, "SELECT code FROM units WHERE kind = 'town' AND active = 1")?;
-        let first: String = conn.query_row("SELECT MIN(received_at) FROM requests", [], |r| r.get(0)).ctx("first day")?;
+        let first: String =
+            conn.query_row("SELECT MIN(received_at) FROM requests", [], |r| r.get(0)).ctx("first day")?;
         let today = mashangban_domain::time::now().date_naive();
         let earliest = today.checked_sub_months(chrono::Months::new(36)).and_then(|d| d.succ_opt()).unwrap_or(today);
-        let first = chrono::NaiveDate::parse_from_str(first.get(..10).unwrap_or(""), "%Y-%m-%d").ctx("first day")?.max(earliest);
+        let first = chrono::NaiveDate::parse_from_str(first.get(..10).unwrap_or(""), "%Y-%m-%d")
+            .ctx("first day")?
+            .max(earliest);
         let after = today.succ_opt().unwrap_or(today);
         if samples.is_empty() || categories.is_empty() {
             return Err("the database has no requests or categories".into());
@@ -249,7 +253,12 @@ fn strings(conn: &Connection, sql: &str) -> BenchResult<Vec<String>> {
 }
 
 /// Runs the scenarios on a runtime of their own; returns them and the server's RSS before the first.
-fn drive(opts: &Options, server: &Server, inputs: &Inputs, database_cpu: DatabaseCpu<'_>) -> BenchResult<(Vec<Measured>, u64)> {
+fn drive(
+    opts: &Options,
+    server: &Server,
+    inputs: &Inputs,
+    database_cpu: DatabaseCpu<'_>,
+) -> BenchResult<(Vec<Measured>, u64)> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().ctx("client runtime")?;
     let rss = server.memory().0;
     let measured = rt.block_on(async {
@@ -266,7 +275,8 @@ fn drive(opts: &Options, server: &Server, inputs: &Inputs, database_cpu: Databas
             if warm.requests == 0 {
                 return Err(format!("scenario {}: no successful request ({} errors)", s.name, warm.errors));
             }
-            let (server0, client0, database0) = (scenarios::cpu_seconds(&pid), scenarios::cpu_seconds("self"), database_cpu());
+            let (server0, client0, database0) =
+                (scenarios::cpu_seconds(&pid), scenarios::cpu_seconds("self"), database_cpu());
             let mut m = scenarios::run(&client, s, opts.seconds, opts.max_requests).await;
             let n = m.requests.max(1) as f64;
             m.server_cpu_ms = (scenarios::cpu_seconds(&pid) - server0) * 1000.0 / n;
@@ -279,7 +289,14 @@ fn drive(opts: &Options, server: &Server, inputs: &Inputs, database_cpu: Databas
     Ok((measured, rss))
 }
 
-fn build(opts: &Options, inputs: &Inputs, addr: std::net::SocketAddr, handler: &str, dispatcher: &str, supervisor: &str) -> Vec<Scenario> {
+fn build(
+    opts: &Options,
+    inputs: &Inputs,
+    addr: std::net::SocketAddr,
+    handler: &str,
+    dispatcher: &str,
+    supervisor: &str,
+) -> Vec<Scenario> {
     let base = format!("http://{addr}");
     let samples = Arc::new(inputs.samples.clone());
     let (b, s) = (base.clone(), Arc::clone(&samples));
@@ -302,7 +319,8 @@ fn build(opts: &Options, inputs: &Inputs, addr: std::net::SocketAddr, handler: &
     let cookie = supervisor.to_owned();
     let dashboard: scenarios::MakeRequest = Arc::new(move |c, _| c.get(url.as_str()).header("cookie", cookie.as_str()));
     let (b, cats, towns) = (base, Arc::new(inputs.categories.clone()), Arc::new(inputs.towns.clone()));
-    let intake: scenarios::MakeRequest = Arc::new(move |c, n| c.post(format!("{b}/api/v1/public/requests")).json(&intake_body(n, &cats, &towns)));
+    let intake: scenarios::MakeRequest =
+        Arc::new(move |c, n| c.post(format!("{b}/api/v1/public/requests")).json(&intake_body(n, &cats, &towns)));
     let r = opts.read_clients;
     vec![
         Scenario { name: "public progress lookup".into(), clients: r, expect: 200, make: lookups },

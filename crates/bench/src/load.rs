@@ -156,8 +156,11 @@ fn drop_indexes(conn: &Connection) -> BenchResult<Vec<String>> {
              AND tbl_name IN ('requests', 'events', 'request_units')",
         )
         .ctx("list indexes")?;
-    let found: Vec<(String, String)> =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).ctx("list indexes")?.collect::<Result<_, _>>().ctx("index")?;
+    let found: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .ctx("list indexes")?
+        .collect::<Result<_, _>>()
+        .ctx("index")?;
     for (name, _) in &found {
         conn.execute_batch(&format!("DROP INDEX \"{name}\"")).ctx("drop an index")?;
     }
@@ -222,8 +225,12 @@ fn read_rows(conn: &Connection, sql: &str) -> BenchResult<(Vec<String>, Vec<Vec<
 impl Template {
     fn read(conn: &Connection) -> BenchResult<Self> {
         let (request_cols, rows) = read_rows(conn, "SELECT * FROM requests ORDER BY id")?;
-        let (id_c, no_c, recv_c, merged_c) =
-            (col(&request_cols, "id")?, col(&request_cols, "tracking_no")?, col(&request_cols, "received_at")?, col(&request_cols, "merged_into")?);
+        let (id_c, no_c, recv_c, merged_c) = (
+            col(&request_cols, "id")?,
+            col(&request_cols, "tracking_no")?,
+            col(&request_cols, "received_at")?,
+            col(&request_cols, "merged_into")?,
+        );
         let mut requests = Vec::with_capacity(rows.len());
         let mut index = HashMap::new();
         let mut by_tracking = HashMap::new();
@@ -240,8 +247,12 @@ impl Template {
             requests.push(TRequest { id, cells, received_ms, in_merge, events: Vec::new(), units: Vec::new() });
         }
         let (all_event_cols, events) = read_rows(conn, "SELECT * FROM events ORDER BY request_id, seq")?;
-        let (eid_c, req_c, kind_c, details_c) =
-            (col(&all_event_cols, "id")?, col(&all_event_cols, "request_id")?, col(&all_event_cols, "kind")?, col(&all_event_cols, "details")?);
+        let (eid_c, req_c, kind_c, details_c) = (
+            col(&all_event_cols, "id")?,
+            col(&all_event_cols, "request_id")?,
+            col(&all_event_cols, "kind")?,
+            col(&all_event_cols, "details")?,
+        );
         for row in events {
             let Some(&i) = index.get(&as_int(&row[req_c])) else { continue };
             let kind = as_text(&row[kind_c]);
@@ -254,15 +265,22 @@ impl Template {
             requests[i].events.push(TEvent { cells, merge_details });
         }
         let mut stmt = conn.prepare("SELECT request_id, unit_id, role FROM request_units").ctx("read request units")?;
-        let units: Vec<(i64, i64, String)> =
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).ctx("units")?.collect::<Result<_, _>>().ctx("units")?;
+        let units: Vec<(i64, i64, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .ctx("units")?
+            .collect::<Result<_, _>>()
+            .ctx("units")?;
         for (req, unit, role) in units {
             if let Some(&i) = index.get(&req) {
                 requests[i].units.push((unit, role));
             }
         }
         let mut stmt = conn.prepare("SELECT day, last FROM tracking_counters").ctx("read counters")?;
-        let counters = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).ctx("counters")?.collect::<Result<_, _>>().ctx("counters")?;
+        let counters = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .ctx("counters")?
+            .collect::<Result<_, _>>()
+            .ctx("counters")?;
         let stride = requests.iter().map(|r| r.id).max().unwrap_or(0);
         let event_cols = all_event_cols.into_iter().enumerate().filter(|(c, _)| *c != eid_c).map(|(_, n)| n).collect();
         if requests.is_empty() {
@@ -309,7 +327,9 @@ fn copy_all(conn: &Connection, tpl: &Template, scale: u64, seed: u64) -> BenchRe
     let mut w = Writer {
         request: conn.prepare(&insert_sql("requests", &tpl.request_cols)).ctx("prepare")?,
         event: conn.prepare(&insert_sql("events", &tpl.event_cols)).ctx("prepare")?,
-        unit: conn.prepare("INSERT INTO request_units (request_id, unit_id, role) VALUES (?1, ?2, ?3)").ctx("prepare")?,
+        unit: conn
+            .prepare("INSERT INTO request_units (request_id, unit_id, role) VALUES (?1, ?2, ?3)")
+            .ctx("prepare")?,
         rng: StdRng::seed_from_u64(seed),
         buf: String::new(),
     };
@@ -393,7 +413,13 @@ fn vary_phone(phone: &str, copy: i64, id: i64) -> String {
     }
 }
 
-fn bind_cell(stmt: &mut rusqlite::Statement<'_>, idx: usize, cell: &Cell, offset: i64, buf: &mut String) -> BenchResult<()> {
+fn bind_cell(
+    stmt: &mut rusqlite::Statement<'_>,
+    idx: usize,
+    cell: &Cell,
+    offset: i64,
+    buf: &mut String,
+) -> BenchResult<()> {
     match cell {
         Cell::Value(v) => stmt.raw_bind_parameter(idx, v),
         Cell::Shift(s) => {
@@ -418,8 +444,12 @@ fn insert_request(
         let bound = match (name.as_str(), &req.cells[c]) {
             ("id", _) => w.request.raw_bind_parameter(idx, new_id),
             ("tracking_no", _) => w.request.raw_bind_parameter(idx, number),
-            ("check_code", _) => w.request.raw_bind_parameter(idx, format!("{:08}", w.rng.gen_range(0..100_000_000u32))),
-            ("contact_phone", Cell::Value(Value::Text(p))) => w.request.raw_bind_parameter(idx, vary_phone(p, copy, req.id)),
+            ("check_code", _) => {
+                w.request.raw_bind_parameter(idx, format!("{:08}", w.rng.gen_range(0..100_000_000u32)))
+            }
+            ("contact_phone", Cell::Value(Value::Text(p))) => {
+                w.request.raw_bind_parameter(idx, vary_phone(p, copy, req.id))
+            }
             ("merged_into", Cell::Value(Value::Integer(p))) => w.request.raw_bind_parameter(idx, p + copy * tpl.stride),
             (_, cell) => {
                 bind_cell(&mut w.request, idx, cell, offset, &mut w.buf)?;
@@ -466,7 +496,11 @@ fn remap_merge(details: &serde_json::Value, tpl: &Template, copy: i64, numbers: 
             }
         }
         for key in ["parent_tracking_no", "child_tracking_no"] {
-            let new = map.get(key).and_then(|v| v.as_str()).and_then(|no| tpl.by_tracking.get(no)).map(|&i| numbers[i].clone());
+            let new = map
+                .get(key)
+                .and_then(|v| v.as_str())
+                .and_then(|no| tpl.by_tracking.get(no))
+                .map(|&i| numbers[i].clone());
             if let Some(new) = new {
                 map.insert(key.into(), new.into());
             }
@@ -498,7 +532,10 @@ async fn verify(store: &SqliteStore, db: &Path) -> BenchResult<()> {
                  OR r.id IN (SELECT id FROM requests ORDER BY random() LIMIT 5)",
             )
             .ctx("sample")?;
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).ctx("sample")?.collect::<Result<_, _>>().ctx("sample")?
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .ctx("sample")?
+            .collect::<Result<_, _>>()
+            .ctx("sample")?
     };
     for (no, id, count) in samples {
         let found = store.find(&no, &Scope::All).await.ctx("find a loaded request")?;
@@ -526,7 +563,8 @@ pub fn sizes(db: &Path) -> BenchResult<(u64, u64, u64, u64)> {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .ctx("text bytes")?;
-    let events: i64 = conn.query_row("SELECT MAX(id) FROM events", [], |r| r.get::<_, Option<i64>>(0)).ctx("events")?.unwrap_or(0);
+    let events: i64 =
+        conn.query_row("SELECT MAX(id) FROM events", [], |r| r.get::<_, Option<i64>>(0)).ctx("events")?.unwrap_or(0);
     drop(conn);
     let mut bytes = 0;
     for suffix in ["", "-wal"] {

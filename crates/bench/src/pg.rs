@@ -38,7 +38,9 @@ impl PgTarget {
     /// Drops the database if it exists, closing its sessions.
     pub fn drop_database(&self) -> BenchResult<()> {
         let mut admin = connect(&self.admin_url)?;
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.database)).pg_ctx("drop the database")
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.database))
+            .pg_ctx("drop the database")
     }
 
     fn create_database(&self) -> BenchResult<()> {
@@ -134,7 +136,9 @@ pub fn describe(url: &str) -> BenchResult<String> {
 pub fn database_cpu_seconds(database: &str) -> f64 {
     let Ok(dir) = std::fs::read_dir("/proc") else { return 0.0 };
     dir.filter_map(Result::ok)
-        .filter_map(|entry| entry.file_name().to_str().filter(|pid| pid.bytes().all(|b| b.is_ascii_digit())).map(str::to_owned))
+        .filter_map(|entry| {
+            entry.file_name().to_str().filter(|pid| pid.bytes().all(|b| b.is_ascii_digit())).map(str::to_owned)
+        })
         .filter(|pid| works_for(&std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default(), database))
         .map(|pid| crate::scenarios::cpu_seconds(&pid))
         .sum()

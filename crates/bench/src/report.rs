@@ -140,14 +140,24 @@ impl Run {
     pub fn targets(&self, bytes_per_request: f64) -> Vec<Target> {
         let mut out = Vec::new();
         if let Some(s) = self.scenario("intake") {
-            out.push(target("intake throughput", "≥ 5,000 /s", format!("{:.0} /s", s.per_second), s.per_second >= 5000.0));
+            out.push(target(
+                "intake throughput",
+                "≥ 5,000 /s",
+                format!("{:.0} /s", s.per_second),
+                s.per_second >= 5000.0,
+            ));
             out.push(target("intake p99", "< 50 ms", ms(s.p99_ms), s.p99_ms < 50.0));
             let r = self.intake_ratio();
             let what = format!("intake / single-row {}", self.backend);
             out.push(target(&what, "≥ 50%", format!("{:.0}%", r * 100.0), r >= 0.5));
         }
         if let Some(s) = self.scenario("public progress") {
-            out.push(target("progress lookups", "≥ 20,000 /s", format!("{:.0} /s", s.per_second), s.per_second >= 20_000.0));
+            out.push(target(
+                "progress lookups",
+                "≥ 20,000 /s",
+                format!("{:.0} /s", s.per_second),
+                s.per_second >= 20_000.0,
+            ));
             out.push(target("progress lookup p99", "< 10 ms", ms(s.p99_ms), s.p99_ms < 10.0));
         }
         if let Some(s) = self.scenario("city scoring") {
@@ -167,15 +177,24 @@ impl Run {
     }
 
     fn write_scenarios(&self, md: &mut String) {
-        let _ = writeln!(md, "| scenario | clients | requests | errors | throughput /s | p50 ms | p95 ms | p99 ms | max ms | server CPU ms/req | client CPU ms/req | baseline | ratio |");
+        let _ = writeln!(
+            md,
+            "| scenario | clients | requests | errors | throughput /s | p50 ms | p95 ms | p99 ms | max ms | server CPU ms/req | client CPU ms/req | baseline | ratio |"
+        );
         let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
         for s in &self.scenarios {
             let (base, ratio) = if s.name.starts_with("intake") {
-                (format!("{:.0} /s single-row {}", self.intake_baseline.per_second, self.backend), format!("{:.0}%", self.intake_ratio() * 100.0))
+                (
+                    format!("{:.0} /s single-row {}", self.intake_baseline.per_second, self.backend),
+                    format!("{:.0}%", self.intake_ratio() * 100.0),
+                )
             } else if s.name.starts_with("city scoring") {
                 (format!("GROUP BY p50 {}", ms(self.group_by.p50_ms)), format!("{:.0}× faster", self.scoring_speedup()))
             } else if s.name.starts_with("leader dashboard") {
-                (format!("GROUP BYs p50 {}", ms(self.dashboard_group_by.p50_ms)), format!("{:.0}× faster", self.dashboard_speedup()))
+                (
+                    format!("GROUP BYs p50 {}", ms(self.dashboard_group_by.p50_ms)),
+                    format!("{:.0}× faster", self.dashboard_speedup()),
+                )
             } else {
                 ("—".into(), "—".into())
             };
@@ -190,7 +209,14 @@ impl Run {
     fn write_targets(&self, md: &mut String, bytes_per_request: f64) {
         let _ = writeln!(md, "| target | wanted | measured | |\n|---|---|---:|---|");
         for t in self.targets(bytes_per_request) {
-            let _ = writeln!(md, "| {} | {} | {} | {} |", t.what, t.target, t.measured, if t.met { "met" } else { "**missed**" });
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} |",
+                t.what,
+                t.target,
+                t.measured,
+                if t.met { "met" } else { "**missed**" }
+            );
         }
         md.push('\n');
     }
@@ -235,17 +261,45 @@ impl Report {
         let (l, r) = (&self.load, &self.sqlite);
         let _ = writeln!(md, "| load and size | value |\n|---|---:|");
         let _ = writeln!(md, "| requests / events loaded | {} / {} |", thousands(l.requests), thousands(l.events));
-        let _ = writeln!(md, "| template (demo generator through the store) | {} requests in {:.1} s |", thousands(l.template_requests), l.template_seconds);
+        let _ = writeln!(
+            md,
+            "| template (demo generator through the store) | {} requests in {:.1} s |",
+            thousands(l.template_requests),
+            l.template_seconds
+        );
         let _ = writeln!(md, "| bulk copy + index build | {:.1} s + {:.1} s |", l.copy_seconds, l.index_seconds);
-        let _ = writeln!(md, "| bulk load rate | {:.0} requests/s, {:.0} events/s |", l.requests_per_second, l.events_per_second);
-        let _ = writeln!(md, "| rollups rebuilt and read back: scoring from events (`rebuild_scoring`), dashboard from requests | {:.1} s (scoring: {} day rows, {} month rows) |", l.rebuild_seconds, l.rollup_day_rows, l.rollup_month_rows);
-        let _ = writeln!(md, "| of which the dashboard rollups (`rebuild_dashboard`) | {:.1} s ({} day rows, {} month rows) |", l.dashboard_rebuild_seconds, l.dashboard_day_rows, l.dashboard_month_rows);
+        let _ = writeln!(
+            md,
+            "| bulk load rate | {:.0} requests/s, {:.0} events/s |",
+            l.requests_per_second, l.events_per_second
+        );
+        let _ = writeln!(
+            md,
+            "| rollups rebuilt and read back: scoring from events (`rebuild_scoring`), dashboard from requests | {:.1} s (scoring: {} day rows, {} month rows) |",
+            l.rebuild_seconds, l.rollup_day_rows, l.rollup_month_rows
+        );
+        let _ = writeln!(
+            md,
+            "| of which the dashboard rollups (`rebuild_dashboard`) | {:.1} s ({} day rows, {} month rows) |",
+            l.dashboard_rebuild_seconds, l.dashboard_day_rows, l.dashboard_month_rows
+        );
         let _ = writeln!(md, "| whole load | {:.1} s |", l.total_seconds);
         let _ = writeln!(md, "| database after load (file + WAL, checkpointed) | {} |", mib(l.db_bytes));
         let _ = writeln!(md, "| title + content text | {} |", mib(l.text_bytes));
         let _ = writeln!(md, "| database bytes per request beyond its text | {:.0} B |", l.bytes_per_request);
-        let _ = writeln!(md, "| database after the scenarios | {} for {} requests |", mib(r.db_bytes_end), thousands(r.requests_end));
-        let _ = writeln!(md, "| server RSS: started / at the end / peak (VmHWM) | {} / {} / {} |\n", mib(r.rss_after_start), mib(r.rss_end), mib(r.rss_peak));
+        let _ = writeln!(
+            md,
+            "| database after the scenarios | {} for {} requests |",
+            mib(r.db_bytes_end),
+            thousands(r.requests_end)
+        );
+        let _ = writeln!(
+            md,
+            "| server RSS: started / at the end / peak (VmHWM) | {} / {} / {} |\n",
+            mib(r.rss_after_start),
+            mib(r.rss_end),
+            mib(r.rss_peak)
+        );
     }
 }
 
@@ -253,7 +307,11 @@ impl PgRun {
     fn write(&self, md: &mut String) {
         let (l, r) = (&self.load, &self.run);
         let _ = writeln!(md, "### PostgreSQL\n");
-        let _ = writeln!(md, "- server on the same machine: {}; database `{}`, created by this run", self.server, self.database);
+        let _ = writeln!(
+            md,
+            "- server on the same machine: {}; database `{}`, created by this run",
+            self.server, self.database
+        );
         let _ = writeln!(
             md,
             "- data: the SQLite database above after its scenarios, copied by `copy_data` (as `mashangban migrate-data`), then `ANALYZE`; {} requests stored when the scenarios started; the app server's pool: {} connections
@@ -263,15 +321,41 @@ impl PgRun {
         );
         r.write_scenarios(md);
         let _ = writeln!(md, "| load and size | value |\n|---|---:|");
-        let _ = writeln!(md, "| rows copied (every table) / requests | {} / {} |", thousands(l.rows), thousands(l.requests));
-        let _ = writeln!(md, "| copy (`copy_data`: binary COPY in 2,000-row batches, sequences set, checksums of both sides) | {:.1} s |", l.copy_seconds);
-        let _ = writeln!(md, "| copy rate | {:.0} rows/s, {:.0} requests/s |", l.rows_per_second, l.requests_per_second);
+        let _ = writeln!(
+            md,
+            "| rows copied (every table) / requests | {} / {} |",
+            thousands(l.rows),
+            thousands(l.requests)
+        );
+        let _ = writeln!(
+            md,
+            "| copy (`copy_data`: binary COPY in 2,000-row batches, sequences set, checksums of both sides) | {:.1} s |",
+            l.copy_seconds
+        );
+        let _ =
+            writeln!(md, "| copy rate | {:.0} rows/s, {:.0} requests/s |", l.rows_per_second, l.requests_per_second);
         let _ = writeln!(md, "| `ANALYZE` after the copy | {:.1} s |", l.analyze_seconds);
         let _ = writeln!(md, "| database after the copy (`pg_database_size`) | {} |", mib(l.db_bytes));
-        let _ = writeln!(md, "| database bytes per request / beyond its text | {:.0} B / {:.0} B |", l.db_bytes as f64 / l.requests.max(1) as f64, l.bytes_per_request);
+        let _ = writeln!(
+            md,
+            "| database bytes per request / beyond its text | {:.0} B / {:.0} B |",
+            l.db_bytes as f64 / l.requests.max(1) as f64,
+            l.bytes_per_request
+        );
         let end_per_request = r.db_bytes_end as f64 / r.requests_end.max(1) as f64;
-        let _ = writeln!(md, "| database after the scenarios | {} for {} requests ({end_per_request:.0} B per request) |", mib(r.db_bytes_end), thousands(r.requests_end));
-        let _ = writeln!(md, "| server RSS: started / at the end / peak (VmHWM) | {} / {} / {} |\n", mib(r.rss_after_start), mib(r.rss_end), mib(r.rss_peak));
+        let _ = writeln!(
+            md,
+            "| database after the scenarios | {} for {} requests ({end_per_request:.0} B per request) |",
+            mib(r.db_bytes_end),
+            thousands(r.requests_end)
+        );
+        let _ = writeln!(
+            md,
+            "| server RSS: started / at the end / peak (VmHWM) | {} / {} / {} |\n",
+            mib(r.rss_after_start),
+            mib(r.rss_end),
+            mib(r.rss_peak)
+        );
         r.write_targets(md, l.bytes_per_request);
     }
 }

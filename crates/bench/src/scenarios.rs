@@ -89,7 +89,8 @@ pub async fn run(client: &reqwest::Client, s: &Scenario, seconds: f64, max: u64)
     let deadline = started + Duration::from_secs_f64(seconds);
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..s.clients {
-        let (client, make, sent, errors) = (client.clone(), Arc::clone(&s.make), Arc::clone(&sent), Arc::clone(&errors));
+        let (client, make, sent, errors) =
+            (client.clone(), Arc::clone(&s.make), Arc::clone(&sent), Arc::clone(&errors));
         let expect = s.expect;
         tasks.spawn(async move {
             let mut micros = Vec::new();

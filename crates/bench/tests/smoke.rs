@@ -6,12 +6,13 @@
 
 use std::path::PathBuf;
 
+use mashangban_bench::Options;
 use mashangban_bench::pg::PgTarget;
 use mashangban_bench::report::{self, Run};
-use mashangban_bench::Options;
 use mashangban_store_postgres::testing::TempDatabase;
 
-const NAMES: [&str; 6] = ["public progress", "request detail", "handler queue", "city scoring", "leader dashboard", "intake"];
+const NAMES: [&str; 6] =
+    ["public progress", "request detail", "handler queue", "city scoring", "leader dashboard", "intake"];
 
 #[test]
 fn the_benchmark_runs_end_to_end_at_a_tiny_scale() {
@@ -31,7 +32,11 @@ fn the_benchmark_runs_end_to_end_at_a_tiny_scale() {
         readers: 2,
         reuse: false,
         command: "smoke".into(),
-        postgres: Some(PgTarget { admin_url: temp.admin_url().to_owned(), database: temp.name().to_owned(), connections: 4 }),
+        postgres: Some(PgTarget {
+            admin_url: temp.admin_url().to_owned(),
+            database: temp.name().to_owned(),
+            connections: 4,
+        }),
     };
     let report = mashangban_bench::run(&opts).unwrap();
 
@@ -51,7 +56,10 @@ fn the_benchmark_runs_end_to_end_at_a_tiny_scale() {
     for s in &report.sqlite.scenarios {
         assert_eq!(md.matches(&format!("| {} |", s.name)).count(), 2, "{} twice (SQLite, PostgreSQL): {md}", s.name);
     }
-    assert!(md.contains("### PostgreSQL") && md.contains("single-row PostgreSQL") && !md.contains("no backend yet"), "{md}");
+    assert!(
+        md.contains("### PostgreSQL") && md.contains("single-row PostgreSQL") && !md.contains("no backend yet"),
+        "{md}"
+    );
     let docs = dir.path().join("benchmarks.md");
     report::write_docs(&docs, &report).unwrap();
     report::write_docs(&docs, &report).unwrap();
@@ -68,10 +76,19 @@ fn check_run(run: &Run, requests_at_start: u64) {
         let s = run.scenario(name).unwrap_or_else(|| panic!("{b}: no scenario {name}"));
         assert!(s.requests > 0 && s.per_second > 0.0, "{b} {name}: {s:?}");
         assert_eq!(s.errors, 0, "{b} {name}: {s:?}");
-        assert!(s.p50_ms > 0.0 && s.p50_ms <= s.p95_ms && s.p95_ms <= s.p99_ms && s.p99_ms <= s.max_ms, "{b} {name}: {s:?}");
+        assert!(
+            s.p50_ms > 0.0 && s.p50_ms <= s.p95_ms && s.p95_ms <= s.p99_ms && s.p99_ms <= s.max_ms,
+            "{b} {name}: {s:?}"
+        );
     }
     assert!(run.requests_end >= requests_at_start + run.scenario("intake").unwrap().requests, "{b}");
-    assert!(run.intake_baseline.per_second > 0.0 && run.group_by.requests > 0 && run.dashboard_group_by.requests > 0, "{b}");
-    assert!(run.rss_peak > 0 && run.intake_ratio() > 0.0 && run.scoring_speedup() > 0.0 && run.dashboard_speedup() > 0.0, "{b}");
+    assert!(
+        run.intake_baseline.per_second > 0.0 && run.group_by.requests > 0 && run.dashboard_group_by.requests > 0,
+        "{b}"
+    );
+    assert!(
+        run.rss_peak > 0 && run.intake_ratio() > 0.0 && run.scoring_speedup() > 0.0 && run.dashboard_speedup() > 0.0,
+        "{b}"
+    );
     assert!(run.db_bytes_end > 0, "{b}");
 }

@@ -241,9 +241,8 @@ pub(crate) async fn generate_history<S: Store>(
     if !existing.items.is_empty() {
         return Ok(0);
     }
-    let calendar = std::sync::Arc::new(
-        WorkCalendar::bundled().map_err(|e| DemoError(format!("加载工作日历失败：{e}")))?,
-    );
+    let calendar =
+        std::sync::Arc::new(WorkCalendar::bundled().map_err(|e| DemoError(format!("加载工作日历失败：{e}")))?);
     let mut plan = plan::build(data, options, &calendar)?;
     let resolved = resolve(store, data).await?;
     let total = plan.len() as u64;

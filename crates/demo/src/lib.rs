@@ -133,8 +133,10 @@ pub async fn load_knowledge<S: Store>(store: &S, data: &DemoData) -> Result<(), 
     let categories = store.list_categories().await.map_err(|e| DemoError(format!("读取事项分类失败：{e}")))?;
     let author = ArticleAuthor::new(&Actor::System, mashangban_domain::time::now());
     for a in &data.articles {
-        let category_id = a.category.as_deref().and_then(|code| categories.iter().find(|c| c.code == code)).map(|c| c.id);
-        let input = ArticleInput { title: a.title.clone(), body: a.body.clone(), category_id, keywords: a.keywords.clone() };
+        let category_id =
+            a.category.as_deref().and_then(|code| categories.iter().find(|c| c.code == code)).map(|c| c.id);
+        let input =
+            ArticleInput { title: a.title.clone(), body: a.body.clone(), category_id, keywords: a.keywords.clone() };
         store
             .create_article(input, author.clone())
             .await

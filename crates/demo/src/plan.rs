@@ -10,12 +10,12 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
-use mashangban_domain::time_limit::{RuleSet, TimeLimits, intake_deadlines};
-use mashangban_domain::request::Deadlines;
 use mashangban_domain::calendar::WorkCalendar;
 use mashangban_domain::org::UnitKind;
+use mashangban_domain::request::Deadlines;
 use mashangban_domain::request::{Asker, Channel, Contact, Rating, RequestKind, State, Urgency};
 use mashangban_domain::time::{Instant, in_shanghai, shanghai};
+use mashangban_domain::time_limit::{RuleSet, TimeLimits, intake_deadlines};
 use mashangban_domain::validation::{CreditCode, Phone};
 
 use crate::data::{DemoData, Template, UnitDef};

@@ -113,7 +113,17 @@ impl Measures {
     }
 
     pub fn from_values(v: [i64; 9]) -> Self {
-        let [received, closed, closed_with_due, closed_on_time, very_satisfied, satisfied, fairly_satisfied, dissatisfied, very_dissatisfied] = v;
+        let [
+            received,
+            closed,
+            closed_with_due,
+            closed_on_time,
+            very_satisfied,
+            satisfied,
+            fairly_satisfied,
+            dissatisfied,
+            very_dissatisfied,
+        ] = v;
         Self {
             received,
             closed,
@@ -336,7 +346,8 @@ impl Dashboard {
         let slices = |dim: Dimension| -> Vec<Slice> {
             let mut cells: BTreeMap<String, Measures> = BTreeMap::new();
             for ((d, key), m) in sums.cells.iter().filter(|((d, _), _)| *d == dim) {
-                let key = if *d == Dimension::Category { top_category(key, &sums.category_parents) } else { key.clone() };
+                let key =
+                    if *d == Dimension::Category { top_category(key, &sums.category_parents) } else { key.clone() };
                 cells.entry(key).or_default().add(m);
             }
             let mut out: Vec<Slice> = cells
@@ -383,7 +394,11 @@ pub fn granularity(period: &Period) -> Granularity {
 
 /// The trend: `days` holds the city's figures per day, or for a trend by
 /// month possibly a whole month's on its first day.
-fn trend(period: &Period, options: &ScoreOptions, days: &BTreeMap<NaiveDate, Measures>) -> (Granularity, Vec<TrendPoint>) {
+fn trend(
+    period: &Period,
+    options: &ScoreOptions,
+    days: &BTreeMap<NaiveDate, Measures>,
+) -> (Granularity, Vec<TrendPoint>) {
     let granularity = granularity(period);
     let mut points = Vec::new();
     let mut from = period.from;
@@ -405,10 +420,7 @@ fn trend(period: &Period, options: &ScoreOptions, days: &BTreeMap<NaiveDate, Mea
 
 fn end_of_month(day: NaiveDate) -> NaiveDate {
     use chrono::Datelike;
-    day.with_day(1)
-        .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
-        .and_then(|d| d.pred_opt())
-        .unwrap_or(day)
+    day.with_day(1).and_then(|d| d.checked_add_months(chrono::Months::new(1))).and_then(|d| d.pred_opt()).unwrap_or(day)
 }
 
 #[cfg(test)]
@@ -447,7 +459,11 @@ mod tests {
         assert_eq!(moved[&(day, Dimension::Unit, String::new())].received, -1);
         assert_eq!(moved[&(day, Dimension::Unit, "3".into())].received, 1);
 
-        let closed = Facts { closed_at: Some(at("2026-03-10T10:00:00+08:00")), rating: Some(Rating::Satisfied), ..dispatched.clone() };
+        let closed = Facts {
+            closed_at: Some(at("2026-03-10T10:00:00+08:00")),
+            rating: Some(Rating::Satisfied),
+            ..dispatched.clone()
+        };
         let close = change(Some(&dispatched), &closed);
         let close_day = NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
         let m = close[&(close_day, Dimension::Total, String::new())];
@@ -459,7 +475,11 @@ mod tests {
     fn the_dashboard_folds_categories_and_draws_long_trends_by_month() {
         let mut cells = HashMap::new();
         add_cells(&mut cells, &facts(), 1);
-        add_cells(&mut cells, &Facts { category_id: 13, closed_at: Some(at("2026-04-01T10:00:00+08:00")), ..facts() }, 1);
+        add_cells(
+            &mut cells,
+            &Facts { category_id: 13, closed_at: Some(at("2026-04-01T10:00:00+08:00")), ..facts() },
+            1,
+        );
         let mut sums = Sums::default();
         for ((day, dim, key), m) in cells {
             sums.cells.entry((dim, key)).or_default().add(&m);
@@ -468,9 +488,14 @@ mod tests {
             }
         }
         sums.category_parents = HashMap::from([(12, Some(10)), (13, Some(10)), (10, None)]);
-        let period = Period::new(NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(), NaiveDate::from_ymd_opt(2026, 6, 30).unwrap()).unwrap();
+        let period =
+            Period::new(NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(), NaiveDate::from_ymd_opt(2026, 6, 30).unwrap())
+                .unwrap();
         let d = Dashboard::build(period, ScoreOptions::default(), &sums);
-        assert_eq!((d.totals.received, d.totals.closed, d.totals.on_time.numerator, d.totals.on_time.denominator), (2, 1, 0, 1));
+        assert_eq!(
+            (d.totals.received, d.totals.closed, d.totals.on_time.numerator, d.totals.on_time.denominator),
+            (2, 1, 0, 1)
+        );
         assert_eq!(d.categories.len(), 1);
         assert_eq!((d.categories[0].key.as_str(), d.categories[0].figures.received), ("10", 2));
         assert_eq!(d.granularity, Granularity::Month);

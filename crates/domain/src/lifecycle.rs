@@ -4,10 +4,10 @@
 
 use serde_json::json;
 
+use crate::calendar::WorkCalendar;
 use crate::error::DomainError;
 use crate::org::{Actor, Role, UnitId};
-use crate::request::{EventKind, PendingExtension, Rating, Request, RequestId, RequestKind, State, COMMENT_MAX};
-use crate::calendar::WorkCalendar;
+use crate::request::{COMMENT_MAX, EventKind, PendingExtension, Rating, Request, RequestId, RequestKind, State};
 use crate::time::Instant;
 use crate::validation::{optional_text, required_text};
 
@@ -18,52 +18,106 @@ pub const MAX_CO_UNITS: usize = 10;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// Dispatch (派单) to one lead unit (主办) and optional co-handling units (协办).
-    Dispatch { lead: UnitId, co: Vec<UnitId>, comment: Option<String> },
+    Dispatch {
+        lead: UnitId,
+        co: Vec<UnitId>,
+        comment: Option<String>,
+    },
     /// Sign-for (签收) by the lead unit.
-    SignFor { comment: Option<String> },
+    SignFor {
+        comment: Option<String>,
+    },
     /// Return as misrouted (退单), with a reason.
-    Return { reason: String },
+    Return {
+        reason: String,
+    },
     /// Re-dispatch (改派) a returned request to another unit.
-    Redispatch { lead: UnitId, co: Vec<UnitId>, comment: Option<String> },
+    Redispatch {
+        lead: UnitId,
+        co: Vec<UnitId>,
+        comment: Option<String>,
+    },
     /// Refuse a return: the request goes back to the same unit.
-    RefuseReturn { reason: String },
+    RefuseReturn {
+        reason: String,
+    },
     /// Stage reply (阶段性答复).
-    StageReply { content: String },
+    StageReply {
+        content: String,
+    },
     /// Ask for an extension (申请延期) to a new deadline.
-    RequestExtension { requested_due: Instant, reason: String },
-    ApproveExtension { comment: Option<String> },
-    RefuseExtension { reason: String },
+    RequestExtension {
+        requested_due: Instant,
+        reason: String,
+    },
+    ApproveExtension {
+        comment: Option<String>,
+    },
+    RefuseExtension {
+        reason: String,
+    },
     /// Reply (答复) to the asker.
-    Reply { content: String },
+    Reply {
+        content: String,
+    },
     /// The platform sends a reply back for more work.
-    RejectReply { reason: String },
+    RejectReply {
+        reason: String,
+    },
     /// Close (办结) after a reply.
-    Close { comment: Option<String> },
+    Close {
+        comment: Option<String>,
+    },
     /// Answer at intake and close at once (直接办结); consultations only.
-    DirectClose { answer: String },
+    DirectClose {
+        answer: String,
+    },
     /// Follow-up (回访) with the asker's rating.
-    FollowUp { rating: Rating, resolved: bool, comment: Option<String> },
+    FollowUp {
+        rating: Rating,
+        resolved: bool,
+        comment: Option<String>,
+    },
     /// The asker asks for the request to be handled again (申请重办) after an
     /// unhappy follow-up; the dispatcher decides (reopens or not).
-    RequestReopen { reason: String },
+    RequestReopen {
+        reason: String,
+    },
     /// Reopen (重办) after a dissatisfied follow-up.
-    Reopen { reason: String },
+    Reopen {
+        reason: String,
+    },
     /// Merge this duplicate (并单) into another request.
-    Merge { parent_id: RequestId },
+    Merge {
+        parent_id: RequestId,
+    },
     /// Withdrawn (撤回) by the asker.
-    Withdraw { reason: Option<String> },
+    Withdraw {
+        reason: Option<String>,
+    },
     Archive,
     /// Suspend (挂起) while waiting for the asker; the clock pauses.
-    Suspend { reason: String },
+    Suspend {
+        reason: String,
+    },
     /// Resume (恢复办理); deadlines move by the working time paused.
-    Resume { comment: Option<String> },
+    Resume {
+        comment: Option<String>,
+    },
     /// Place under supervision (督办) with instructions and a deadline.
-    Supervise { instructions: String, due: Instant },
+    Supervise {
+        instructions: String,
+        due: Instant,
+    },
     /// Urge (催办) the handling unit.
-    Urge { message: String },
+    Urge {
+        message: String,
+    },
     /// The scheduler's notice that a deadline is near (临期) or past (超期),
     /// or an escalation (提级) to the unit leader or the supervisor.
-    Notice { notice: DeadlineNotice },
+    Notice {
+        notice: DeadlineNotice,
+    },
 }
 
 /// Which deadline a notice is about.
@@ -366,10 +420,7 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
         }
         Action::Reopen { reason } => {
             if !current.follow_up_unhappy() {
-                return Err(DomainError::conflict(
-                    "reopen_not_allowed",
-                    "只有回访不满意或未解决的诉求可以重办",
-                ));
+                return Err(DomainError::conflict("reopen_not_allowed", "只有回访不满意或未解决的诉求可以重办"));
             }
             next.state = if current.lead_unit_id.is_some() { State::Dispatched } else { State::Received };
             next.reopen_count += 1;
@@ -447,24 +498,24 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
     };
     next.updated_at = ctx.now;
     next.version += 1;
-    let event = EventDraft { kind, from_state: Some(current.state), to_state: next.state, comment, details, due_at: next.due_at };
+    let event = EventDraft {
+        kind,
+        from_state: Some(current.state),
+        to_state: next.state,
+        comment,
+        details,
+        due_at: next.due_at,
+    };
     Ok(Outcome { request: next, event, parent_event })
 }
 
 /// The error for an action the current state does not allow; it names the state.
 pub fn illegal_transition(action: &Action, state: State) -> DomainError {
-    DomainError::conflict(
-        "illegal_transition",
-        format!("当前状态为「{}」，不能「{}」", state.label(), action.label()),
-    )
+    DomainError::conflict("illegal_transition", format!("当前状态为「{}」，不能「{}」", state.label(), action.label()))
 }
 
 fn check_state(current: &Request, action: &Action) -> Result<(), DomainError> {
-    if action.allowed_from().contains(&current.state) {
-        Ok(())
-    } else {
-        Err(illegal_transition(action, current.state))
-    }
+    if action.allowed_from().contains(&current.state) { Ok(()) } else { Err(illegal_transition(action, current.state)) }
 }
 
 /// Who may take each action. Scope (whether the actor sees the request at
@@ -495,7 +546,9 @@ pub fn check_permission(current: &Request, actor: &Actor, action: &Action) -> Re
             actor.has_role(&[Operator, Dispatcher]) || matches!(actor, Actor::PublicAsker | Actor::Account(_))
         }
         Action::RequestReopen { .. } => matches!(actor, Actor::PublicAsker | Actor::Account(_)),
-        Action::Withdraw { .. } => actor.has_role(&[Operator]) || matches!(actor, Actor::PublicAsker | Actor::Account(_)),
+        Action::Withdraw { .. } => {
+            actor.has_role(&[Operator]) || matches!(actor, Actor::PublicAsker | Actor::Account(_))
+        }
         Action::Suspend { .. } | Action::Resume { .. } => is_lead_unit_staff(current, actor),
         Action::Supervise { .. } => actor.has_role(&[Supervisor]),
         Action::Urge { .. } => actor.has_role(&[Supervisor, Dispatcher]),

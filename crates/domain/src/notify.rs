@@ -294,9 +294,7 @@ fn placeholders(text: &str) -> Result<Vec<&str>, DomainError> {
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
         let after = &rest[start + 2..];
-        let end = after
-            .find("}}")
-            .ok_or_else(|| DomainError::invalid("invalid_template", "模板中有未闭合的「{{」"))?;
+        let end = after.find("}}").ok_or_else(|| DomainError::invalid("invalid_template", "模板中有未闭合的「{{」"))?;
         names.push(after[..end].trim());
         rest = &after[end + 2..];
     }
@@ -316,7 +314,9 @@ pub fn validate_template(key: TemplateKey, channel: NoticeChannel, t: &Template)
     }
     let body = crate::validation::required_text("模板正文", &t.body, TEMPLATE_MAX)?;
     let subject = match channel {
-        NoticeChannel::Email => Some(crate::validation::required_text("邮件主题", t.subject.as_deref().unwrap_or(""), 200)?),
+        NoticeChannel::Email => {
+            Some(crate::validation::required_text("邮件主题", t.subject.as_deref().unwrap_or(""), 200)?)
+        }
         _ => None,
     };
     for text in std::iter::once(body.as_str()).chain(subject.as_deref()) {
@@ -343,7 +343,8 @@ pub fn parse_email(input: &str) -> Result<String, DomainError> {
         return Err(bad());
     }
     let (local, domain) = s.split_once('@').ok_or_else(bad)?;
-    let domain_ok = domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains("..");
+    let domain_ok =
+        domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains("..");
     if local.is_empty() || domain.contains('@') || !domain_ok {
         return Err(bad());
     }
@@ -429,7 +430,13 @@ mod tests {
 
     #[test]
     fn keys_are_stable() {
-        assert_eq!(idempotency_key(7, NoticeChannel::Sms, "13800138000"), idempotency_key(7, NoticeChannel::Sms, "13800138000"));
-        assert_ne!(idempotency_key(7, NoticeChannel::Sms, "13800138000"), idempotency_key(7, NoticeChannel::Sms, "13800138001"));
+        assert_eq!(
+            idempotency_key(7, NoticeChannel::Sms, "13800138000"),
+            idempotency_key(7, NoticeChannel::Sms, "13800138000")
+        );
+        assert_ne!(
+            idempotency_key(7, NoticeChannel::Sms, "13800138000"),
+            idempotency_key(7, NoticeChannel::Sms, "13800138001")
+        );
     }
 }

@@ -226,9 +226,7 @@ impl Actor {
     /// The requests this actor may see (数据权限).
     pub fn scope(&self) -> Scope {
         match self {
-            Self::Staff(s) if s.role.is_unit_bound() => {
-                Scope::Units { units: s.units.clone(), town: s.town_id }
-            }
+            Self::Staff(s) if s.role.is_unit_bound() => Scope::Units { units: s.units.clone(), town: s.town_id },
             Self::Staff(_) | Self::System => Scope::All,
             Self::Account(a) => Scope::Asker { user_id: a.user_id, credit_code: a.credit_code.clone() },
             Self::PublicAsker | Self::Anonymous => Scope::Nothing,
@@ -251,9 +249,15 @@ impl Actor {
 pub enum Scope {
     All,
     /// Requests whose lead or co-handling unit is one of `units`, or located in `town`.
-    Units { units: Vec<UnitId>, town: Option<UnitId> },
+    Units {
+        units: Vec<UnitId>,
+        town: Option<UnitId>,
+    },
     /// Requests the account submitted, or (enterprises) made under its credit code.
-    Asker { user_id: UserId, credit_code: Option<String> },
+    Asker {
+        user_id: UserId,
+        credit_code: Option<String>,
+    },
     Nothing,
 }
 
@@ -279,8 +283,7 @@ impl Scope {
                     || (town.is_some() && r.town_id == *town)
             }
             Self::Asker { user_id, credit_code } => {
-                r.submitted_by == Some(*user_id)
-                    || credit_code.as_deref().is_some_and(|c| r.credit_code == Some(c))
+                r.submitted_by == Some(*user_id) || credit_code.as_deref().is_some_and(|c| r.credit_code == Some(c))
             }
         }
     }

@@ -242,7 +242,10 @@ impl Tracker {
         let is = e.to_state == State::Suspended;
         if is && !was {
             self.round.suspended_since = Some(e.at);
-        } else if was && !is && let Some(since) = self.round.suspended_since.take() {
+        } else if was
+            && !is
+            && let Some(since) = self.round.suspended_since.take()
+        {
             self.round.pauses.push((since, e.at));
         }
     }
@@ -707,7 +710,12 @@ mod tests {
 
         fn dispatch(&mut self, when: &str, unit: UnitId, sign_due: Option<&str>) -> &mut Self {
             let due = sign_due.map(|s| crate::time::format_instant(&at(s)));
-            self.push(when, EventKind::Dispatched, State::Dispatched, json!({ "lead_unit_id": unit, "sign_due_at": due }))
+            self.push(
+                when,
+                EventKind::Dispatched,
+                State::Dispatched,
+                json!({ "lead_unit_id": unit, "sign_due_at": due }),
+            )
         }
     }
 
@@ -758,8 +766,12 @@ mod tests {
     #[test]
     fn a_late_sign_for_counts_on_the_deadline_day_and_an_early_return_not_at_all() {
         let mut late = History::new(1, "2026-03-02T09:00:00", None);
-        late.dispatch("2026-03-02T10:00:00", 7, Some("2026-03-02T14:30:00"))
-            .push("2026-03-05T09:00:00", EventKind::SignedFor, State::SignedFor, json!({}));
+        late.dispatch("2026-03-02T10:00:00", 7, Some("2026-03-02T14:30:00")).push(
+            "2026-03-05T09:00:00",
+            EventKind::SignedFor,
+            State::SignedFor,
+            json!({}),
+        );
         let mut returned = History::new(2, "2026-03-02T09:00:00", None);
         returned
             .dispatch("2026-03-02T10:00:00", 7, Some("2026-03-03T10:00:00"))
@@ -832,7 +844,11 @@ mod tests {
         let mut b = a;
         b.add(Counter::ClosedOnTime, 1);
         let totals = BTreeMap::from([(Some(1), a), (Some(2), a), (Some(3), b), (None, Counters::default())]);
-        let r = Report::from_counters(Period::new(day("2026-01-01"), day("2026-01-31")).unwrap(), ScoreOptions::default(), &totals);
+        let r = Report::from_counters(
+            Period::new(day("2026-01-01"), day("2026-01-31")).unwrap(),
+            ScoreOptions::default(),
+            &totals,
+        );
         let ranks: Vec<_> = r.units.iter().map(|u| (u.unit_id, u.rank)).collect();
         assert_eq!(ranks, [(Some(3), Some(1)), (Some(1), Some(2)), (Some(2), Some(2))]);
         assert_eq!(r.city.counters.closed, 6);

@@ -160,7 +160,11 @@ pub fn deadline(calendar: &WorkCalendar, from: Instant, limit: Option<TimeLimit>
 }
 
 /// The deadlines counted from receipt: the reply deadline and the others but sign-for.
-pub fn intake_deadlines(calendar: &WorkCalendar, received: Instant, limits: &TimeLimits) -> (Option<Instant>, Deadlines) {
+pub fn intake_deadlines(
+    calendar: &WorkCalendar,
+    received: Instant,
+    limits: &TimeLimits,
+) -> (Option<Instant>, Deadlines) {
     let deadlines = Deadlines {
         sign_for: None,
         contact: deadline(calendar, received, limits.contact),
@@ -206,7 +210,8 @@ mod tests {
         let (due, _) = intake_deadlines(&calendar, received, &limits(RequestKind::Help, Urgency::ActNow, true));
         assert_eq!(due.map(|d| d.to_rfc3339()), Some("2026-02-27T17:30:00+08:00".to_owned()));
         // Sat 02-14 is a make-up working day: the first of the two.
-        let (due, _) = intake_deadlines(&calendar, received, &limits(RequestKind::Consultation, Urgency::Normal, false));
+        let (due, _) =
+            intake_deadlines(&calendar, received, &limits(RequestKind::Consultation, Urgency::Normal, false));
         assert_eq!(due.map(|d| d.to_rfc3339()), Some("2026-02-24T17:30:00+08:00".to_owned()));
         // Urgent counts natural time, holidays included.
         let holiday = parse_instant("2026-02-17T23:00:00+08:00").unwrap();

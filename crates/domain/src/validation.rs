@@ -21,9 +21,7 @@ use crate::error::DomainError;
 const CREDIT_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 /// Weights of the first 17 characters for the check character (GB 32100-2015).
-const CREDIT_WEIGHTS: [u32; 17] = [
-    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-];
+const CREDIT_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
 /// A Unified Social Credit Code (统一社会信用代码, GB 32100-2015) that has
 /// passed the length, alphabet, division-code and check-character tests.
@@ -46,10 +44,7 @@ impl CreditCode {
         let code = input.trim().to_ascii_uppercase();
         let chars: Vec<char> = code.chars().collect();
         if chars.len() != 18 {
-            return Err(credit_error(format!(
-                "统一社会信用代码长度应为18位，现为{}位",
-                chars.len()
-            )));
+            return Err(credit_error(format!("统一社会信用代码长度应为18位，现为{}位", chars.len())));
         }
         let mut values = Vec::with_capacity(18);
         for &c in &chars {
@@ -63,9 +58,7 @@ impl CreditCode {
             }
         }
         if !chars.iter().skip(2).take(6).all(char::is_ascii_digit) {
-            return Err(credit_error(
-                "统一社会信用代码第3至8位是行政区划码，应为数字",
-            ));
+            return Err(credit_error("统一社会信用代码第3至8位是行政区划码，应为数字"));
         }
         if credit_check_char(&values[..17]) != Some(chars[17]) {
             return Err(credit_error("统一社会信用代码校验位错误，请核对是否抄错"));
@@ -110,9 +103,7 @@ fn credit_value(c: char) -> Option<u32> {
 fn credit_check_char(values: &[u32]) -> Option<char> {
     let sum: u32 = values.iter().zip(CREDIT_WEIGHTS).map(|(v, w)| v * w).sum();
     let index = (31 - sum % 31) % 31;
-    CREDIT_ALPHABET
-        .get(usize::try_from(index).ok()?)
-        .map(|&b| char::from(b))
+    CREDIT_ALPHABET.get(usize::try_from(index).ok()?).map(|&b| char::from(b))
 }
 
 fn credit_error(message: impl Into<String>) -> DomainError {
@@ -175,15 +166,12 @@ impl Phone {
         if s.is_empty() {
             return Err(DomainError::invalid("invalid_phone", "电话号码不能为空"));
         }
-        parse_mobile(s)
-            .or_else(|| parse_landline(s))
-            .map(Self)
-            .ok_or_else(|| {
-                DomainError::invalid(
-                    "invalid_phone",
-                    "电话号码格式不正确：应为11位手机号，或带区号的固定电话（如0760-88123456）",
-                )
-            })
+        parse_mobile(s).or_else(|| parse_landline(s)).map(Self).ok_or_else(|| {
+            DomainError::invalid(
+                "invalid_phone",
+                "电话号码格式不正确：应为11位手机号，或带区号的固定电话（如0760-88123456）",
+            )
+        })
     }
 
     /// The normalised number.
@@ -244,11 +232,7 @@ fn split_joined_landline(s: &str) -> Option<(&str, &str)> {
     if !(10..=12).contains(&s.len()) || !all_digits(s) {
         return None;
     }
-    let area_len = if matches!(s.as_bytes().get(1), Some(b'1' | b'2')) {
-        3
-    } else {
-        4
-    };
+    let area_len = if matches!(s.as_bytes().get(1), Some(b'1' | b'2')) { 3 } else { 4 };
     let (area, number) = s.split_at(area_len);
     (is_area_code(area) && is_local_number(number)).then_some((area, number))
 }
@@ -258,10 +242,7 @@ fn parse_landline(s: &str) -> Option<String> {
         Some((main, ext)) => (main, Some(ext.trim())),
         None => (s, None),
     };
-    let groups: Vec<&str> = main
-        .split(is_phone_separator)
-        .filter(|g| !g.is_empty())
-        .collect();
+    let groups: Vec<&str> = main.split(is_phone_separator).filter(|g| !g.is_empty()).collect();
     let (area, number, ext) = match (groups.as_slice(), zhuan_ext) {
         ([joined], ext) => {
             let (area, number) = split_joined_landline(joined)?;
@@ -353,10 +334,7 @@ impl GeoPoint {
             }
         };
         check_range(lat, lon)?;
-        Ok(Self {
-            lat: round7(lat),
-            lon: round7(lon),
-        })
+        Ok(Self { lat: round7(lat), lon: round7(lon) })
     }
 
     /// This point in GCJ-02 as `(lat, lon)`, for display on Chinese maps.
@@ -481,11 +459,7 @@ fn mask_middle(s: &str, head: usize, tail: usize) -> String {
     if n <= head + tail {
         return "*".repeat(n);
     }
-    chars
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| if i < head || i >= n - tail { c } else { '*' })
-        .collect()
+    chars.iter().enumerate().map(|(i, &c)| if i < head || i >= n - tail { c } else { '*' }).collect()
 }
 
 /// Masks a phone number: a mobile becomes `138****5678`, a landline keeps its
@@ -591,9 +565,7 @@ fn digit_runs(chars: &[char], start: usize) -> Vec<Run> {
     loop {
         let end = run_end(chars, i);
         runs.push((i, end));
-        let joined = end + 1 < chars.len()
-            && is_phone_separator(chars[end])
-            && chars[end + 1].is_ascii_digit();
+        let joined = end + 1 < chars.len() && is_phone_separator(chars[end]) && chars[end + 1].is_ascii_digit();
         if runs.len() == 4 || !joined {
             return runs;
         }
@@ -613,14 +585,10 @@ fn run_len((s, e): Run) -> usize {
 /// run starting at `start`. The match must not be followed by an ASCII letter.
 fn find_number_at(chars: &[char], start: usize) -> Option<Found> {
     let runs = digit_runs(chars, start);
-    [
-        find_id_number(chars, &runs),
-        find_mobile(chars, &runs),
-        find_landline(chars, &runs),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|f| chars.get(f.end).is_none_or(|c| !c.is_ascii_alphabetic()))
+    [find_id_number(chars, &runs), find_mobile(chars, &runs), find_landline(chars, &runs)]
+        .into_iter()
+        .flatten()
+        .find(|f| chars.get(f.end).is_none_or(|c| !c.is_ascii_alphabetic()))
 }
 
 /// 17 digits followed by a digit or `X`/`x`; keeps the first and last 4.
@@ -631,10 +599,7 @@ fn find_id_number(chars: &[char], runs: &[Run]) -> Option<Found> {
         17 if matches!(chars.get(e), Some('X' | 'x')) => e + 1,
         _ => return None,
     };
-    Some(Found {
-        hide: (s + 4..s + 14).collect(),
-        end,
-    })
+    Some(Found { hide: (s + 4..s + 14).collect(), end })
 }
 
 /// A mobile, optionally behind a `86`/`0086` prefix, written as 11 digits or
@@ -651,9 +616,7 @@ fn find_mobile(chars: &[char], runs: &[Run]) -> Option<Found> {
             candidates.push(vec![(first.0 + prefix.len(), first.1)]);
         }
     }
-    candidates
-        .iter()
-        .find_map(|runs| mobile_in_runs(chars, runs))
+    candidates.iter().find_map(|runs| mobile_in_runs(chars, runs))
 }
 
 fn mobile_in_runs(chars: &[char], runs: &[Run]) -> Option<Found> {
@@ -662,21 +625,14 @@ fn mobile_in_runs(chars: &[char], runs: &[Run]) -> Option<Found> {
         let Some(used) = runs.get(..grouping.len()) else {
             continue;
         };
-        if !used
-            .iter()
-            .map(|&r| run_len(r))
-            .eq(grouping.iter().copied())
-        {
+        if !used.iter().map(|&r| run_len(r)).eq(grouping.iter().copied()) {
             continue;
         }
         let positions: Vec<usize> = used.iter().flat_map(|&(s, e)| s..e).collect();
         let digits: String = positions.iter().map(|&p| chars[p]).collect();
         if is_mobile_digits(&digits) {
             let end = used.last().map_or(0, |&(_, e)| e);
-            return Some(Found {
-                hide: positions[3..7].to_vec(),
-                end,
-            });
+            return Some(Found { hide: positions[3..7].to_vec(), end });
         }
     }
     None
@@ -694,10 +650,7 @@ fn find_landline(chars: &[char], runs: &[Run]) -> Option<Found> {
         let (area, _) = split_joined_landline(&first_text)?;
         (first.0 + area.len(), first.1)
     };
-    Some(Found {
-        hide: (number.0..number.1 - 4).collect(),
-        end: number.1,
-    })
+    Some(Found { hide: (number.0..number.1 - 4).collect(), end: number.1 })
 }
 
 // ---------------------------------------------------------------------------
@@ -712,32 +665,16 @@ fn find_landline(chars: &[char], runs: &[Run]) -> Option<Found> {
 ///
 /// `text_required`, `text_too_long` or `invalid_text`, with a message naming
 /// the field, e.g. `「标题」不能为空`.
-pub fn required_text(
-    field_label: &str,
-    value: &str,
-    max_chars: usize,
-) -> Result<String, DomainError> {
+pub fn required_text(field_label: &str, value: &str, max_chars: usize) -> Result<String, DomainError> {
     let text = value.trim().replace("\r\n", "\n");
     if text.is_empty() {
-        return Err(DomainError::invalid(
-            "text_required",
-            format!("「{field_label}」不能为空"),
-        ));
+        return Err(DomainError::invalid("text_required", format!("「{field_label}」不能为空")));
     }
-    if text
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(DomainError::invalid(
-            "invalid_text",
-            format!("「{field_label}」含有不允许的控制字符"),
-        ));
+    if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(DomainError::invalid("invalid_text", format!("「{field_label}」含有不允许的控制字符")));
     }
     if text.chars().count() > max_chars {
-        return Err(DomainError::invalid(
-            "text_too_long",
-            format!("「{field_label}」不能超过{max_chars}个字"),
-        ));
+        return Err(DomainError::invalid("text_too_long", format!("「{field_label}」不能超过{max_chars}个字")));
     }
     Ok(text)
 }
@@ -748,11 +685,7 @@ pub fn required_text(
 /// # Errors
 ///
 /// As [`required_text`], except that emptiness is not an error.
-pub fn optional_text(
-    field_label: &str,
-    value: Option<&str>,
-    max_chars: usize,
-) -> Result<Option<String>, DomainError> {
+pub fn optional_text(field_label: &str, value: Option<&str>, max_chars: usize) -> Result<Option<String>, DomainError> {
     match value {
         Some(v) if !v.trim().is_empty() => required_text(field_label, v, max_chars).map(Some),
         _ => Ok(None),
@@ -781,12 +714,7 @@ mod tests {
             assert_eq!(c.as_str(), s);
             assert_eq!(c.to_string(), s);
         }
-        assert_eq!(
-            CreditCode::parse("91350100M000100Y43")
-                .unwrap()
-                .division_code(),
-            "350100"
-        );
+        assert_eq!(CreditCode::parse("91350100M000100Y43").unwrap().division_code(), "350100");
     }
 
     #[test]
@@ -811,32 +739,14 @@ mod tests {
         assert!(e.message.contains("行政区划码"), "{}", e.message);
 
         assert_eq!(code_of(CreditCode::parse("")), "invalid_credit_code");
-        assert_eq!(
-            code_of(CreditCode::parse("９1350100M000100Y43")),
-            "invalid_credit_code"
-        );
+        assert_eq!(code_of(CreditCode::parse("９1350100M000100Y43")), "invalid_credit_code");
     }
 
     #[test]
     fn credit_code_check_char_computation() {
-        assert_eq!(
-            CreditCode::with_check_char("91350100M000100Y4")
-                .unwrap()
-                .as_str(),
-            "91350100M000100Y43"
-        );
-        assert_eq!(
-            CreditCode::with_check_char("91110108551385082")
-                .unwrap()
-                .as_str(),
-            "91110108551385082Q"
-        );
-        for prefix in [
-            "12442000MB2C3D4E5",
-            "52442000000000000",
-            "934420007654321XY",
-            "11000000000000000",
-        ] {
+        assert_eq!(CreditCode::with_check_char("91350100M000100Y4").unwrap().as_str(), "91350100M000100Y43");
+        assert_eq!(CreditCode::with_check_char("91110108551385082").unwrap().as_str(), "91110108551385082Q");
+        for prefix in ["12442000MB2C3D4E5", "52442000000000000", "934420007654321XY", "11000000000000000"] {
             let c = CreditCode::with_check_char(prefix).unwrap();
             assert_eq!(&c.as_str()[..17], prefix);
             assert_eq!(CreditCode::parse(c.as_str()).unwrap(), c);
@@ -933,29 +843,18 @@ mod tests {
         let p: Phone = serde_json::from_str("\"138-1234-5678\"").unwrap();
         assert_eq!(serde_json::to_string(&p).unwrap(), "\"13812345678\"");
         assert!(serde_json::from_str::<Phone>("\"12345\"").is_err());
-        assert_eq!(
-            "0760-88123456".parse::<Phone>().unwrap().as_str(),
-            "0760-88123456"
-        );
+        assert_eq!("0760-88123456".parse::<Phone>().unwrap().as_str(), "0760-88123456");
     }
 
     // --- coordinates ---
 
     #[test]
     fn geopoint_validates_ranges() {
-        for (lat, lon) in [
-            (f64::NAN, 113.0),
-            (22.0, f64::INFINITY),
-            (90.0001, 0.0),
-            (-91.0, 0.0),
-            (0.0, 180.5),
-            (0.0, -181.0),
-        ] {
+        for (lat, lon) in
+            [(f64::NAN, 113.0), (22.0, f64::INFINITY), (90.0001, 0.0), (-91.0, 0.0), (0.0, 180.5), (0.0, -181.0)]
+        {
             for datum in [Datum::Wgs84, Datum::Gcj02, Datum::Bd09] {
-                assert_eq!(
-                    code_of(GeoPoint::new(lat, lon, datum)),
-                    "invalid_coordinates"
-                );
+                assert_eq!(code_of(GeoPoint::new(lat, lon, datum)), "invalid_coordinates");
             }
         }
         let p = GeoPoint::new(90.0, -180.0, Datum::Wgs84).unwrap();
@@ -965,13 +864,7 @@ mod tests {
     #[test]
     fn geopoint_rounds_to_seven_places() {
         let p = GeoPoint::new(22.517_612_345_678, 113.392_612_345_678, Datum::Wgs84).unwrap();
-        assert_eq!(
-            p,
-            GeoPoint {
-                lat: 22.517_612_3,
-                lon: 113.392_612_3
-            }
-        );
+        assert_eq!(p, GeoPoint { lat: 22.517_612_3, lon: 113.392_612_3 });
     }
 
     #[test]
@@ -983,17 +876,11 @@ mod tests {
         assert!(offset > 1e-3 && offset < 1e-2, "offset {offset}");
 
         let from_gcj = GeoPoint::new(glat, glon, Datum::Gcj02).unwrap();
-        assert!(
-            (from_gcj.lat - lat).abs() < 1e-5 && (from_gcj.lon - lon).abs() < 1e-5,
-            "{from_gcj:?}"
-        );
+        assert!((from_gcj.lat - lat).abs() < 1e-5 && (from_gcj.lon - lon).abs() < 1e-5, "{from_gcj:?}");
 
         let (blat, blon) = gcj02_to_bd09(glat, glon);
         let from_bd = GeoPoint::new(blat, blon, Datum::Bd09).unwrap();
-        assert!(
-            (from_bd.lat - lat).abs() < 1e-5 && (from_bd.lon - lon).abs() < 1e-5,
-            "{from_bd:?}"
-        );
+        assert!((from_bd.lat - lat).abs() < 1e-5 && (from_bd.lon - lon).abs() < 1e-5, "{from_bd:?}");
 
         let wgs = GeoPoint::new(lat, lon, Datum::Wgs84).unwrap();
         assert_eq!(wgs.to_gcj02(), (glat, glon));
@@ -1012,18 +899,9 @@ mod tests {
     fn datum_serde_is_lowercase() {
         assert_eq!(serde_json::to_string(&Datum::Wgs84).unwrap(), "\"wgs84\"");
         assert_eq!(serde_json::to_string(&Datum::Gcj02).unwrap(), "\"gcj02\"");
-        assert_eq!(
-            serde_json::from_str::<Datum>("\"bd09\"").unwrap(),
-            Datum::Bd09
-        );
+        assert_eq!(serde_json::from_str::<Datum>("\"bd09\"").unwrap(), Datum::Bd09);
         let p: GeoPoint = serde_json::from_str(r#"{"lat":22.5,"lon":113.4}"#).unwrap();
-        assert_eq!(
-            p,
-            GeoPoint {
-                lat: 22.5,
-                lon: 113.4
-            }
-        );
+        assert_eq!(p, GeoPoint { lat: 22.5, lon: 113.4 });
     }
 
     // --- masking ---
@@ -1059,10 +937,7 @@ mod tests {
         assert_eq!(mask_id_number("44062019900101123X"), "4406**********123X");
         assert_eq!(mask_id_number("1234"), "****");
         assert_eq!(mask_credit_code("91350100M000100Y43"), "9135**********0Y43");
-        assert_eq!(
-            mask_credit_code("  91110108551385082Q "),
-            "9111**********082Q"
-        );
+        assert_eq!(mask_credit_code("  91110108551385082Q "), "9111**********082Q");
     }
 
     #[test]
@@ -1107,10 +982,7 @@ mod tests {
     }
 
     fn credit_chars(values: &[usize]) -> String {
-        values
-            .iter()
-            .map(|&v| char::from(CREDIT_ALPHABET[v]))
-            .collect()
+        values.iter().map(|&v| char::from(CREDIT_ALPHABET[v])).collect()
     }
 
     proptest! {
@@ -1191,42 +1063,21 @@ mod tests {
 
     #[test]
     fn required_text_rules() {
-        assert_eq!(
-            required_text("标题", "  路灯不亮  ", 100).unwrap(),
-            "路灯不亮"
-        );
-        assert_eq!(
-            required_text("内容", "第一行\r\n第二行\t完", 100).unwrap(),
-            "第一行\n第二行\t完"
-        );
+        assert_eq!(required_text("标题", "  路灯不亮  ", 100).unwrap(), "路灯不亮");
+        assert_eq!(required_text("内容", "第一行\r\n第二行\t完", 100).unwrap(), "第一行\n第二行\t完");
 
         let e = required_text("标题", " \u{3000}\n ", 100).unwrap_err();
-        assert_eq!(
-            (e.code, e.message.as_str()),
-            ("text_required", "「标题」不能为空")
-        );
+        assert_eq!((e.code, e.message.as_str()), ("text_required", "「标题」不能为空"));
 
         let e = required_text("标题", &"字".repeat(101), 100).unwrap_err();
-        assert_eq!(
-            (e.code, e.message.as_str()),
-            ("text_too_long", "「标题」不能超过100个字")
-        );
+        assert_eq!((e.code, e.message.as_str()), ("text_too_long", "「标题」不能超过100个字"));
         assert!(required_text("标题", &"字".repeat(100), 100).is_ok());
         // CRLF counts as one character after normalisation.
         assert!(required_text("内容", "a\r\nb", 3).is_ok());
 
-        assert_eq!(
-            code_of(required_text("标题", "坏\u{0}字", 100)),
-            "invalid_text"
-        );
-        assert_eq!(
-            code_of(required_text("标题", "坏\u{1b}[31m字", 100)),
-            "invalid_text"
-        );
-        assert_eq!(
-            code_of(required_text("标题", "坏\u{7f}字", 100)),
-            "invalid_text"
-        );
+        assert_eq!(code_of(required_text("标题", "坏\u{0}字", 100)), "invalid_text");
+        assert_eq!(code_of(required_text("标题", "坏\u{1b}[31m字", 100)), "invalid_text");
+        assert_eq!(code_of(required_text("标题", "坏\u{7f}字", 100)), "invalid_text");
     }
 
     #[test]
@@ -1234,17 +1085,8 @@ mod tests {
         assert_eq!(optional_text("备注", None, 10).unwrap(), None);
         assert_eq!(optional_text("备注", Some(""), 10).unwrap(), None);
         assert_eq!(optional_text("备注", Some(" \n\t"), 10).unwrap(), None);
-        assert_eq!(
-            optional_text("备注", Some(" 已回访 "), 10).unwrap(),
-            Some("已回访".to_string())
-        );
-        assert_eq!(
-            code_of(optional_text("备注", Some("长长长长长"), 4)),
-            "text_too_long"
-        );
-        assert_eq!(
-            code_of(optional_text("备注", Some("a\u{8}"), 4)),
-            "invalid_text"
-        );
+        assert_eq!(optional_text("备注", Some(" 已回访 "), 10).unwrap(), Some("已回访".to_string()));
+        assert_eq!(code_of(optional_text("备注", Some("长长长长长"), 4)), "text_too_long");
+        assert_eq!(code_of(optional_text("备注", Some("a\u{8}"), 4)), "invalid_text");
     }
 }

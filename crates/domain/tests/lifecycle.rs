@@ -176,7 +176,11 @@ fn the_main_path_records_each_step() {
         (Action::StageReply { content: "已联系诉求人".into() }, &handler, State::InProgress),
         (Action::Reply { content: "已处理".into() }, &handler, State::Replied),
         (Action::Close { comment: None }, &dispatcher, State::Closed),
-        (Action::FollowUp { rating: Rating::VerySatisfied, resolved: true, comment: None }, &Actor::PublicAsker, State::FollowedUp),
+        (
+            Action::FollowUp { rating: Rating::VerySatisfied, resolved: true, comment: None },
+            &Actor::PublicAsker,
+            State::FollowedUp,
+        ),
         (Action::Archive, &dispatcher, State::Archived),
     ];
     let mut r = request(RequestKind::Complaint);
@@ -209,7 +213,10 @@ fn permissions_are_checked() {
     let signed = in_state(State::SignedFor);
     let co = staff(Role::Handler, UNIT_C);
     assert!(apply(&signed, &co, &Action::StageReply { content: "协办意见".into() }, &ctx).is_ok());
-    assert_eq!(apply(&signed, &co, &Action::Reply { content: "答复".into() }, &ctx).unwrap_err().kind, ErrorKind::Forbidden);
+    assert_eq!(
+        apply(&signed, &co, &Action::Reply { content: "答复".into() }, &ctx).unwrap_err().kind,
+        ErrorKind::Forbidden
+    );
     // Anonymous visitors do nothing.
     let withdraw = Action::Withdraw { reason: None };
     assert_eq!(apply(&received, &Actor::Anonymous, &withdraw, &ctx).unwrap_err().kind, ErrorKind::Forbidden);
@@ -225,16 +232,23 @@ fn side_path_rules() {
     assert_eq!(e.code, "text_required");
     // Re-dispatch to the same unit is a refused return in disguise.
     let returned = in_state(State::Returned);
-    let e = apply(&returned, &dispatcher, &Action::Redispatch { lead: UNIT_A, co: vec![], comment: None }, &ctx).unwrap_err();
+    let e = apply(&returned, &dispatcher, &Action::Redispatch { lead: UNIT_A, co: vec![], comment: None }, &ctx)
+        .unwrap_err();
     assert_eq!(e.code, "same_unit");
     // The lead cannot also co-handle.
-    let e = apply(&in_state(State::Received), &dispatcher, &Action::Dispatch { lead: UNIT_A, co: vec![UNIT_A], comment: None }, &ctx)
-        .unwrap_err();
+    let e = apply(
+        &in_state(State::Received),
+        &dispatcher,
+        &Action::Dispatch { lead: UNIT_A, co: vec![UNIT_A], comment: None },
+        &ctx,
+    )
+    .unwrap_err();
     assert_eq!(e.code, "lead_in_co_units");
     // Only consultations close at intake.
     let mut complaint = in_state(State::Received);
     complaint.kind = RequestKind::Complaint;
-    let e = apply(&complaint, &staff(Role::Operator, 1), &Action::DirectClose { answer: "答复".into() }, &ctx).unwrap_err();
+    let e =
+        apply(&complaint, &staff(Role::Operator, 1), &Action::DirectClose { answer: "答复".into() }, &ctx).unwrap_err();
     assert_eq!(e.code, "direct_close_not_allowed");
     // An extension must move the deadline later, and only one may wait.
     let signed = in_state(State::SignedFor);
@@ -246,13 +260,20 @@ fn side_path_rules() {
     let approved = apply(&pending, &dispatcher, &Action::ApproveExtension { comment: None }, &ctx).unwrap();
     assert_eq!(approved.request.due_at, Some(t0() + Duration::days(20)));
     assert_eq!(approved.event.kind, EventKind::ExtensionApproved);
-    assert_eq!(apply(&signed, &dispatcher, &Action::ApproveExtension { comment: None }, &ctx).unwrap_err().code, "no_extension_pending");
+    assert_eq!(
+        apply(&signed, &dispatcher, &Action::ApproveExtension { comment: None }, &ctx).unwrap_err().code,
+        "no_extension_pending"
+    );
     // Reopen only after dissatisfaction.
     let mut happy = in_state(State::FollowedUp);
     happy.rating = Some(Rating::Satisfied);
     happy.resolved = Some(true);
-    assert_eq!(apply(&happy, &dispatcher, &Action::Reopen { reason: "复查".into() }, &ctx).unwrap_err().code, "reopen_not_allowed");
-    let reopened = apply(&in_state(State::FollowedUp), &dispatcher, &Action::Reopen { reason: "复查".into() }, &ctx).unwrap();
+    assert_eq!(
+        apply(&happy, &dispatcher, &Action::Reopen { reason: "复查".into() }, &ctx).unwrap_err().code,
+        "reopen_not_allowed"
+    );
+    let reopened =
+        apply(&in_state(State::FollowedUp), &dispatcher, &Action::Reopen { reason: "复查".into() }, &ctx).unwrap();
     assert_eq!(reopened.request.state, State::Dispatched);
     assert_eq!(reopened.request.reopen_count, 1);
 }
@@ -263,16 +284,23 @@ fn merge_rules() {
     let child = in_state(State::Received);
     let merge = Action::Merge { parent_id: 2 };
     let parent = parent();
-    let ok = apply(&child, &dispatcher, &merge, &Context { now: t0(), merge_parent: Some(&parent), calendar: None }).unwrap();
+    let ok = apply(&child, &dispatcher, &merge, &Context { now: t0(), merge_parent: Some(&parent), calendar: None })
+        .unwrap();
     assert_eq!(ok.request.state, State::Merged);
     assert_eq!(ok.request.merged_into, Some(2));
     assert_eq!(ok.parent_event.unwrap().kind, EventKind::MergedChild);
-    let e = apply(&child, &dispatcher, &Action::Merge { parent_id: 1 }, &Context { now: t0(), merge_parent: Some(&child), calendar: None })
-        .unwrap_err();
+    let e = apply(
+        &child,
+        &dispatcher,
+        &Action::Merge { parent_id: 1 },
+        &Context { now: t0(), merge_parent: Some(&child), calendar: None },
+    )
+    .unwrap_err();
     assert_eq!(e.code, "merge_into_self");
     let mut closed = parent.clone();
     closed.state = State::Closed;
-    let e = apply(&child, &dispatcher, &merge, &Context { now: t0(), merge_parent: Some(&closed), calendar: None }).unwrap_err();
+    let e = apply(&child, &dispatcher, &merge, &Context { now: t0(), merge_parent: Some(&closed), calendar: None })
+        .unwrap_err();
     assert_eq!(e.code, "merge_target_invalid");
     let e = apply(&child, &dispatcher, &merge, &Context { now: t0(), merge_parent: None, calendar: None }).unwrap_err();
     assert_eq!(e.code, "merge_target_not_found");

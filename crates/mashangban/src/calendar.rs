@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Subcommand};
 
+use mashangban_backend::Backend;
 use mashangban_domain::calendar::WorkCalendar;
 use mashangban_domain::time::{format_instant, parse_instant};
 use mashangban_store::{CalendarChange, CalendarStore, StoreError};
-use mashangban_backend::Backend;
 use mashangban_web::calendar::{self, Amount, DayInfo};
 
 #[derive(Subcommand)]

@@ -10,10 +10,10 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use mashangban_backend::{Backend, BackendOptions};
 use mashangban_domain::org::Role;
 use mashangban_domain::time;
 use mashangban_store::{NewApiToken, NewUser, OrgStore};
-use mashangban_backend::{Backend, BackendOptions};
 use mashangban_web::{AppState, WebConfig, auth, notify, scheduler};
 
 use config::FileConfig;
@@ -203,9 +203,15 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Calendar(command) => calendar::run(&store, command).await,
         Command::MigrateData { .. } => Ok(()),
         Command::Backup { file } => {
-            let sqlite = store.as_sqlite().ok_or("PostgreSQL 数据库请用 pg_dump 或持续归档备份（见 docs/deployment.md）")?;
+            let sqlite =
+                store.as_sqlite().ok_or("PostgreSQL 数据库请用 pg_dump 或持续归档备份（见 docs/deployment.md）")?;
             let bytes = sqlite.backup(&file).await.map_err(|e| e.to_string())?;
-            println!("已备份到 {}（{} 字节）。恢复：以该文件启动 `mashangban serve --database-url sqlite://{}`", file.display(), bytes, file.display());
+            println!(
+                "已备份到 {}（{} 字节）。恢复：以该文件启动 `mashangban serve --database-url sqlite://{}`",
+                file.display(),
+                bytes,
+                file.display()
+            );
             Ok(())
         }
     }
@@ -277,11 +283,8 @@ async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Resul
     }
     .map_err(|e| e.to_string())?;
     mashangban_demo::load_org_and_catalog(store, &data).await.map_err(|e| e.to_string())?;
-    let password = args
-        .demo_password
-        .clone()
-        .or(file.demo_password.clone())
-        .unwrap_or_else(|| DEFAULT_DEMO_PASSWORD.into());
+    let password =
+        args.demo_password.clone().or(file.demo_password.clone()).unwrap_or_else(|| DEFAULT_DEMO_PASSWORD.into());
     let hash = auth::hash_password(&password).map_err(|e| e.message)?;
     let users = mashangban_demo::load_users(store, &data, &hash).await.map_err(|e| e.to_string())?;
     let bar = ProgressBar::new(args.demo_requests as u64);
@@ -346,12 +349,18 @@ async fn user_command(store: &Backend, command: UserCommand) -> Result<(), Strin
                 return Err("工作人员账号必须指定所属单位（--unit）".into());
             }
             let credit_code = match credit_code {
-                Some(c) => Some(mashangban_domain::validation::CreditCode::parse(&c).map_err(|e| e.message)?.as_str().to_owned()),
-                None if role == Role::Enterprise => return Err("企业账号必须指定统一社会信用代码（--credit-code）".into()),
+                Some(c) => Some(
+                    mashangban_domain::validation::CreditCode::parse(&c).map_err(|e| e.message)?.as_str().to_owned(),
+                ),
+                None if role == Role::Enterprise => {
+                    return Err("企业账号必须指定统一社会信用代码（--credit-code）".into());
+                }
                 None => None,
             };
             let phone = match phone {
-                Some(p) => Some(mashangban_domain::validation::Phone::parse(&p).map_err(|e| e.message)?.as_str().to_owned()),
+                Some(p) => {
+                    Some(mashangban_domain::validation::Phone::parse(&p).map_err(|e| e.message)?.as_str().to_owned())
+                }
                 None => None,
             };
             let unit_id = unit_id(store, unit.as_deref()).await?;
@@ -412,7 +421,12 @@ async fn token_command(store: &Backend, command: TokenCommand) -> Result<(), Str
                 })
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("令牌编号 {}（{}，{}）已创建。请妥善保存，它只显示这一次：", token.id, token.name, token.role.label());
+            println!(
+                "令牌编号 {}（{}，{}）已创建。请妥善保存，它只显示这一次：",
+                token.id,
+                token.name,
+                token.role.label()
+            );
             println!("{secret}");
         }
         TokenCommand::Revoke { id } => {
@@ -428,4 +442,3 @@ async fn token_command(store: &Backend, command: TokenCommand) -> Result<(), Str
     }
     Ok(())
 }
-

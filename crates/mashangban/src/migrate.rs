@@ -42,6 +42,11 @@ pub async fn run(from: &str, to: &str, batch: usize) -> Result<(), String> {
         println!("  {:<28} {:>10} 行  sha256 {}", t.table, t.rows, &t.sha256[..16]);
     }
     let total: u64 = report.tables.iter().map(|t| t.rows).sum();
-    println!("完成：本次写入 {} 行，共 {} 张表 {} 行，两边行数与校验和一致。", report.rows_copied, report.tables.len(), total);
+    println!(
+        "完成：本次写入 {} 行，共 {} 张表 {} 行，两边行数与校验和一致。",
+        report.rows_copied,
+        report.tables.len(),
+        total
+    );
     Ok(())
 }

@@ -138,7 +138,10 @@ async fn read_hours(c: &impl GenericClient) -> StoreResult<Option<WorkingHours>>
     let rows = query(c, "SELECT start_time, end_time FROM calendar_working_periods ORDER BY position", &[]).await?;
     let mut periods = Vec::new();
     for row in rows {
-        periods.push((parse_clock_time(&get::<String>(&row, "start_time")?)?, parse_clock_time(&get::<String>(&row, "end_time")?)?));
+        periods.push((
+            parse_clock_time(&get::<String>(&row, "start_time")?)?,
+            parse_clock_time(&get::<String>(&row, "end_time")?)?,
+        ));
     }
     if periods.is_empty() {
         return Ok(None);
@@ -231,7 +234,11 @@ async fn write_year(tx: &Transaction<'_>, year: &HolidayYear, author: &CalendarA
     Ok(())
 }
 
-async fn write_hours(tx: &Transaction<'_>, hours: &WorkingHours, author: &CalendarAuthor) -> StoreResult<CalendarChange> {
+async fn write_hours(
+    tx: &Transaction<'_>,
+    hours: &WorkingHours,
+    author: &CalendarAuthor,
+) -> StoreResult<CalendarChange> {
     let previous = read_hours(tx).await?;
     execute(tx, "DELETE FROM calendar_working_periods", &[]).await?;
     for (position, (start, end)) in hours.periods().iter().enumerate() {

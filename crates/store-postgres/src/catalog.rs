@@ -38,9 +38,7 @@ impl CatalogStore for PgStore {
         };
         let lead: Option<i64> = match &c.lead_unit_code {
             Some(code) => Some(
-                unit_id_by_code(&tx, code)
-                    .await?
-                    .ok_or_else(|| mashangban_store::backend::unknown_lead_unit(code))?,
+                unit_id_by_code(&tx, code).await?.ok_or_else(|| mashangban_store::backend::unknown_lead_unit(code))?,
             ),
             None => None,
         };

@@ -106,7 +106,14 @@ fn upsert_sql(grain: Grain) -> String {
     )
 }
 
-async fn add_row(c: &impl GenericClient, grain: Grain, period: i64, dim: Dimension, key: &String, m: &Measures) -> StoreResult<()> {
+async fn add_row(
+    c: &impl GenericClient,
+    grain: Grain,
+    period: i64,
+    dim: Dimension,
+    key: &String,
+    m: &Measures,
+) -> StoreResult<()> {
     let (values, dim) = (m.values(), dim.as_str());
     execute(c, &UPSERT[grain.index()], &row_params(&period, &dim, key, &values)).await.map(drop)
 }
@@ -144,7 +151,13 @@ fn rows_sql(grain: Grain) -> String {
 
 /// Adds the rows of the range to the cells; with `trend`, the city's rows
 /// also to the trend (a month's on its first day).
-async fn sum_rows(c: &impl GenericClient, grain: Grain, range: (i64, i64), sums: &mut Sums, trend: bool) -> StoreResult<()> {
+async fn sum_rows(
+    c: &impl GenericClient,
+    grain: Grain,
+    range: (i64, i64),
+    sums: &mut Sums,
+    trend: bool,
+) -> StoreResult<()> {
     for row in query(c, &ROWS[grain.index()], &[&range.0, &range.1]).await? {
         let dim: String = get(&row, "dim")?;
         let Some(dim) = Dimension::parse(&dim) else { continue };

@@ -44,8 +44,7 @@ fn describe(e: &tokio_postgres::Error) -> String {
 
 /// Whether `e` is a unique violation of the named constraint.
 pub fn is_unique_violation(e: &tokio_postgres::Error, constraint: &str) -> bool {
-    e.code() == Some(&SqlState::UNIQUE_VIOLATION)
-        && e.as_db_error().and_then(|db| db.constraint()) == Some(constraint)
+    e.code() == Some(&SqlState::UNIQUE_VIOLATION) && e.as_db_error().and_then(|db| db.constraint()) == Some(constraint)
 }
 
 pub async fn query(c: &impl GenericClient, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Vec<Row>> {

@@ -127,7 +127,15 @@ impl KnowledgeStore for PgStore {
             &tx,
             "UPDATE knowledge_articles SET title = $2, body = $3, category_id = $4, keywords = $5,
                 version = version + 1, updated_at = $6, updated_by = $7 WHERE id = $1",
-            &[&id, &input.title, &input.body, &input.category_id, &keywords_json(&input)?, &ts(&author.at), &author.name],
+            &[
+                &id,
+                &input.title,
+                &input.body,
+                &input.category_id,
+                &keywords_json(&input)?,
+                &ts(&author.at),
+                &author.name,
+            ],
         )
         .await?;
         let saved = record_revision(&tx, id, &author).await?;

@@ -37,7 +37,12 @@ impl NotificationStore for PgStore {
 
     /// Rows another node is claiming at this moment are skipped, not waited
     /// for, and a row is claimed by one node only.
-    async fn claim_notifications(&self, now: Instant, lease_until: Instant, limit: u32) -> StoreResult<Vec<OutboxItem>> {
+    async fn claim_notifications(
+        &self,
+        now: Instant,
+        lease_until: Instant,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxItem>> {
         let client = self.client().await?;
         let sql = format!(
             "UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = $2
@@ -58,7 +63,13 @@ impl NotificationStore for PgStore {
         execute(&client, sql, &[&id, &i64::from(attempt), &ts(&now)]).await.map(drop)
     }
 
-    async fn notification_retry(&self, id: i64, attempt: u32, next_attempt_at: Instant, error: &str) -> StoreResult<()> {
+    async fn notification_retry(
+        &self,
+        id: i64,
+        attempt: u32,
+        next_attempt_at: Instant,
+        error: &str,
+    ) -> StoreResult<()> {
         let client = self.client().await?;
         let sql = "UPDATE outbox SET status = 'pending', next_attempt_at = $3, last_error = $4
                    WHERE id = $1 AND attempts = $2 AND status = 'sending'";

@@ -11,7 +11,6 @@ use crate::PgStore;
 use crate::db::{commit, db_err, execute, is_unique_violation, query, query_one, query_opt};
 use crate::rows::{self, code, get, instant, opt_instant, ts};
 
-
 /// The id of the unit with `code`, if any.
 pub async fn unit_id_by_code(c: &impl GenericClient, code: &str) -> StoreResult<Option<i64>> {
     let row = query_opt(c, "SELECT id FROM units WHERE code = $1", &[&code]).await?;
@@ -54,9 +53,12 @@ impl OrgStore for PgStore {
         let sql = format!("SELECT {} FROM units WHERE code = $1 FOR UPDATE", rows::UNIT_COLUMNS);
         let row = query_opt(&tx, &sql, &[&code]).await?.ok_or_else(|| backend::unit_not_found(code))?;
         let unit = rows::unit(&row)?;
-        let children = query_opt(&tx, "SELECT 1 FROM units WHERE parent_id = $1 AND active LIMIT 1", &[&unit.id]).await?;
+        let children =
+            query_opt(&tx, "SELECT 1 FROM units WHERE parent_id = $1 AND active LIMIT 1", &[&unit.id]).await?;
         let parent_active = match unit.parent_id {
-            Some(parent) => get::<bool>(&query_one(&tx, "SELECT active FROM units WHERE id = $1", &[&parent]).await?, "active")?,
+            Some(parent) => {
+                get::<bool>(&query_one(&tx, "SELECT active FROM units WHERE id = $1", &[&parent]).await?, "active")?
+            }
             None => true,
         };
         backend::check_unit_activation(&unit, active, children.is_some(), parent_active)?;
@@ -69,12 +71,18 @@ impl OrgStore for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         let unit_active = match unit_id {
-            Some(id) => query_opt(&tx, "SELECT active FROM units WHERE id = $1", &[&id]).await?.map(|r| get::<bool>(&r, "active")).transpose()?,
+            Some(id) => query_opt(&tx, "SELECT active FROM units WHERE id = $1", &[&id])
+                .await?
+                .map(|r| get::<bool>(&r, "active"))
+                .transpose()?,
             None => None,
         };
         backend::check_role_unit(role, unit_id, unit_active)?;
-        let sql = format!("UPDATE users SET role = $2, unit_id = $3 WHERE username = $1 RETURNING {}", rows::USER_COLUMNS);
-        let row = query_opt(&tx, &sql, &[&username, &role.as_str(), &unit_id]).await?.ok_or_else(|| backend::user_not_found(username))?;
+        let sql =
+            format!("UPDATE users SET role = $2, unit_id = $3 WHERE username = $1 RETURNING {}", rows::USER_COLUMNS);
+        let row = query_opt(&tx, &sql, &[&username, &role.as_str(), &unit_id])
+            .await?
+            .ok_or_else(|| backend::user_not_found(username))?;
         let user = rows::user(&row)?;
         execute(&tx, "DELETE FROM sessions WHERE user_id = $1", &[&user.id]).await?;
         commit(tx).await?;

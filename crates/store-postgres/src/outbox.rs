@@ -31,8 +31,12 @@ pub async fn on_event(
     let Some(request) = query_opt(c, &sql, &[&request_id]).await?.map(|r| rows::request(&r)).transpose()? else {
         return Ok(());
     };
-    let facts =
-        EventFacts { kind: draft.kind, comment: draft.comment.as_deref(), details: &draft.details, due_at: draft.due_at };
+    let facts = EventFacts {
+        kind: draft.kind,
+        comment: draft.comment.as_deref(),
+        details: &draft.details,
+        due_at: draft.due_at,
+    };
     let plans = notify::plan(&request, &facts);
     let needed = units_needed(&request, &plans);
     let data = NoticeData {
@@ -100,7 +104,13 @@ async fn webhooks(c: &impl GenericClient) -> StoreResult<Vec<(i64, Vec<String>)>
     })
 }
 
-async fn insert(c: &impl GenericClient, event_id: i64, request_id: RequestId, d: &Delivery, meta: &Meta) -> StoreResult<()> {
+async fn insert(
+    c: &impl GenericClient,
+    event_id: i64,
+    request_id: RequestId,
+    d: &Delivery,
+    meta: &Meta,
+) -> StoreResult<()> {
     execute(
         c,
         "INSERT INTO outbox (idempotency_key, channel, recipient, template_key, subject, body, status,

@@ -157,7 +157,12 @@ struct Allocated {
 /// numbers stay unique and in the order of the ids. `synchronous_commit = off`
 /// is safe here: the intake's own durable commit flushes the WAL past this
 /// one, and a number taken by an intake that never commits is only a gap.
-async fn allocate(client: &mut deadpool_postgres::Client, prefix: &str, new: &NewRequest, meta: &Meta) -> StoreResult<Allocated> {
+async fn allocate(
+    client: &mut deadpool_postgres::Client,
+    prefix: &str,
+    new: &NewRequest,
+    meta: &Meta,
+) -> StoreResult<Allocated> {
     check_category(&*client, new.category_id).await?;
     if let Some(town) = new.location.town_id {
         check_town(&*client, town).await?;
@@ -173,12 +178,19 @@ async fn allocate(client: &mut deadpool_postgres::Client, prefix: &str, new: &Ne
         &[&day],
     )
     .await?;
-    let allocated = Allocated { id: get(&row, "id")?, tracking_no: backend::tracking_no(prefix, &day, get(&row, "last")?) };
+    let allocated =
+        Allocated { id: get(&row, "id")?, tracking_no: backend::tracking_no(prefix, &day, get(&row, "last")?) };
     commit(tx).await?;
     Ok(allocated)
 }
 
-async fn intake(tx: &Transaction<'_>, number: Allocated, new: NewRequest, actor: &Actor, meta: &Meta) -> StoreResult<Request> {
+async fn intake(
+    tx: &Transaction<'_>,
+    number: Allocated,
+    new: NewRequest,
+    actor: &Actor,
+    meta: &Meta,
+) -> StoreResult<Request> {
     let Allocated { id, tracking_no } = number;
     let (credit_code, enterprise_name) = match &new.asker {
         Asker::Enterprise { credit_code, name } => (Some(credit_code.as_str().to_owned()), Some(name.clone())),
@@ -226,8 +238,9 @@ async fn intake(tx: &Transaction<'_>, number: Allocated, new: NewRequest, actor:
     )
     .await?;
     insert_event(tx, id, &backend::received_event(&new), actor, meta, &[]).await?;
-    let request =
-        load(tx, Key::Id(id), &Scope::All, Lock::None).await?.ok_or_else(|| StoreError::backend("inserted request vanished"))?;
+    let request = load(tx, Key::Id(id), &Scope::All, Lock::None)
+        .await?
+        .ok_or_else(|| StoreError::backend("inserted request vanished"))?;
     crate::dashboard::on_change(tx, None, &request).await?;
     Ok(request)
 }
@@ -490,8 +503,10 @@ fn filter_sql(f: &ListFilter, p: &mut Params) -> Vec<String> {
         clauses.push("r.ext_requested_due IS NOT NULL".into());
     }
     if f.unhappy_follow_up {
-        let unhappy: Vec<String> = Rating::ALL.iter().filter(|r| r.is_dissatisfied()).map(|r| r.as_str().to_owned()).collect();
-        clauses.push(format!("r.state = 'followed_up' AND (r.rating = ANY({}) OR r.resolved = false)", p.push(unhappy)));
+        let unhappy: Vec<String> =
+            Rating::ALL.iter().filter(|r| r.is_dissatisfied()).map(|r| r.as_str().to_owned()).collect();
+        clauses
+            .push(format!("r.state = 'followed_up' AND (r.rating = ANY({}) OR r.resolved = false)", p.push(unhappy)));
     }
     if !f.category_ids.is_empty() {
         clauses.push(format!("r.category_id = ANY({})", p.push(f.category_ids.clone())));
@@ -578,7 +593,12 @@ async fn add_attachment(tx: &Transaction<'_>, upload: Upload) -> StoreResult<Att
 
 /// Records a scheduler notice once: a second identical notice, from a rescan
 /// or another node's scheduler, is refused and so sends nothing twice.
-async fn record_notice(tx: &Transaction<'_>, request_id: RequestId, notice: &DeadlineNotice, meta: &Meta) -> StoreResult<()> {
+async fn record_notice(
+    tx: &Transaction<'_>,
+    request_id: RequestId,
+    notice: &DeadlineNotice,
+    meta: &Meta,
+) -> StoreResult<()> {
     let inserted = execute(
         tx,
         "INSERT INTO deadline_notices (request_id, deadline, level, due_at, created_at) VALUES ($1, $2, $3, $4, $5)

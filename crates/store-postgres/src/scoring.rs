@@ -72,7 +72,8 @@ static UPSERT: LazyLock<[String; 2]> = LazyLock::new(|| Grain::BOTH.map(upsert_s
 fn upsert_sql(table: Grain) -> String {
     let names: Vec<&str> = columns().collect();
     let marks: Vec<String> = (1..=names.len() + 2).map(|i| format!("${i}")).collect();
-    let sets: Vec<String> = names.iter().map(|c| format!("{c} = {t}.{c} + EXCLUDED.{c}", t = table.scoring_table())).collect();
+    let sets: Vec<String> =
+        names.iter().map(|c| format!("{c} = {t}.{c} + EXCLUDED.{c}", t = table.scoring_table())).collect();
     format!(
         "INSERT INTO {t} ({k}, unit_id, {cols}) VALUES ({marks}) ON CONFLICT ({k}, unit_id) DO UPDATE SET {sets}",
         t = table.scoring_table(),

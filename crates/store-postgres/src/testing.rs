@@ -108,8 +108,14 @@ mod tests {
 
     #[test]
     fn database_names_are_swapped_in_urls() {
-        assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"), "postgres://postgres@127.0.0.1:5432/x");
-        assert_eq!(with_database("postgres://u:p@h/postgres?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@h/postgres?sslmode=disable", "x"),
+            "postgres://u:p@h/x?sslmode=disable"
+        );
         assert_eq!(with_database("postgresql://h:5433", "x"), "postgresql://h:5433/x");
     }
 }

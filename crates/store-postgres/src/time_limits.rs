@@ -71,7 +71,10 @@ async fn latest(c: &impl GenericClient) -> StoreResult<Option<RuleSet>> {
     let row = query_opt(c, "SELECT version, rules FROM time_limit_rules ORDER BY version DESC LIMIT 1", &[]).await?;
     row.map(|row| {
         let rules: String = get(&row, "rules")?;
-        Ok(RuleSet { version: get(&row, "version")?, rules: serde_json::from_str(&rules).map_err(StoreError::backend)? })
+        Ok(RuleSet {
+            version: get(&row, "version")?,
+            rules: serde_json::from_str(&rules).map_err(StoreError::backend)?,
+        })
     })
     .transpose()
 }

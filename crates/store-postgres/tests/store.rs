@@ -91,7 +91,9 @@ fn request_in(category: i64, town: Option<i64>, enterprise: bool, submitted_by: 
         urgency: Urgency::Normal,
         channel: Channel::Web,
         asker: if enterprise {
-            Asker::Enterprise { credit_code: CreditCode::parse("91350100M000100Y43").unwrap(), name: "某公司".into() }
+            Asker::Enterprise {
+                credit_code: CreditCode::parse("91350100M000100Y43").unwrap(), name: "某公司".into()
+            }
         } else {
             Asker::Resident
         },
@@ -110,7 +112,14 @@ fn request_in(category: i64, town: Option<i64>, enterprise: bool, submitted_by: 
 }
 
 fn staff(role: Role, unit: i64) -> Actor {
-    Actor::Staff(StaffActor { user_id: Some(1), name: "测试".into(), role, unit_id: unit, units: vec![unit], town_id: None })
+    Actor::Staff(StaffActor {
+        user_id: Some(1),
+        name: "测试".into(),
+        role,
+        unit_id: unit,
+        units: vec![unit],
+        town_id: None,
+    })
 }
 
 fn meta(minutes: i64) -> Meta {
@@ -118,7 +127,15 @@ fn meta(minutes: i64) -> Meta {
 }
 
 fn command(no: &str, actor: Actor, action: Action, minutes: i64) -> Command {
-    Command { tracking_no: no.into(), scope: Scope::All, actor, action, attachment_ids: vec![], meta: meta(minutes), calendar: None }
+    Command {
+        tracking_no: no.into(),
+        scope: Scope::All,
+        actor,
+        action,
+        attachment_ids: vec![],
+        meta: meta(minutes),
+        calendar: None,
+    }
 }
 
 fn all(limit: u32) -> ListFilter {
@@ -183,8 +200,10 @@ async fn events_calendar_changes_and_rule_versions_cannot_be_changed() {
     let f = fixture().await;
     f.store.intake(new_request(&f, false, false, None), &Actor::PublicAsker, &meta(0)).await.unwrap();
     f.store.current_rules().await.unwrap();
-    let years = mashangban_domain::calendar::parse_holidays_toml(mashangban_domain::calendar::BUNDLED_HOLIDAYS).unwrap();
-    let author = mashangban_store::CalendarAuthor::new(&Actor::System, &meta(0), mashangban_store::CalendarSource::Bundled);
+    let years =
+        mashangban_domain::calendar::parse_holidays_toml(mashangban_domain::calendar::BUNDLED_HOLIDAYS).unwrap();
+    let author =
+        mashangban_store::CalendarAuthor::new(&Actor::System, &meta(0), mashangban_store::CalendarSource::Bundled);
     use mashangban_store::CalendarStore;
     assert!(f.store.seed_calendar(years, Default::default(), author).await.unwrap());
     let conn = raw(&f.db).await;
@@ -244,14 +263,23 @@ async fn notices_are_written_with_events_once_enabled() {
     let hook = f
         .store
         .create_webhook(
-            mashangban_store::NewWebhook { name: "伙伴".into(), url: "https://partner.example/hook".into(), secret: "s".into(), events: vec![] },
+            mashangban_store::NewWebhook {
+                name: "伙伴".into(),
+                url: "https://partner.example/hook".into(),
+                secret: "s".into(),
+                events: vec![],
+            },
             t0(),
         )
         .await
         .unwrap();
     let r = f.store.intake(new_request(&f, false, false, None), &Actor::PublicAsker, &meta(1)).await.unwrap();
     let rows = f.store.list_outbox(None, 100).await.unwrap();
-    assert!(rows.iter().any(|i| i.channel == mashangban_domain::notify::NoticeChannel::Webhook && i.recipient == hook.id.to_string()));
+    assert!(
+        rows.iter()
+            .any(|i| i.channel == mashangban_domain::notify::NoticeChannel::Webhook
+                && i.recipient == hook.id.to_string())
+    );
     assert!(rows.iter().all(|i| i.request_id == Some(r.id) && i.status == mashangban_store::OutboxStatus::Pending));
     assert_eq!(f.store.webhooks().await.unwrap().len(), 1);
     f.store.delete_webhook(hook.id).await.unwrap();
@@ -265,7 +293,9 @@ async fn calendar_years_are_seeded_once_and_replaced_all_or_nothing() {
     let f = fixture().await;
     let author = |source| CalendarAuthor::new(&staff(Role::Admin, f.units[0]), &meta(0), source);
     let bundled = parse_holidays_toml(BUNDLED_HOLIDAYS).unwrap();
-    assert!(f.store.seed_calendar(bundled.clone(), WorkingHours::default(), author(CalendarSource::Bundled)).await.unwrap());
+    assert!(
+        f.store.seed_calendar(bundled.clone(), WorkingHours::default(), author(CalendarSource::Bundled)).await.unwrap()
+    );
     assert!(!f.store.seed_calendar(vec![], WorkingHours::default(), author(CalendarSource::Bundled)).await.unwrap());
     assert_eq!(f.store.calendar_years().await.unwrap(), bundled);
     assert_eq!(f.store.calendar_working_hours().await.unwrap(), Some(WorkingHours::default()));
@@ -279,7 +309,11 @@ async fn calendar_years_are_seeded_once_and_replaced_all_or_nothing() {
         holidays: vec![(day(&format!("{}-01-01", last + 1)), "元旦".into())],
         makeup_workdays: vec![],
     };
-    let gap = HolidayYear { year: last + 3, holidays: vec![(day(&format!("{}-01-01", last + 3)), "元旦".into())], ..next.clone() };
+    let gap = HolidayYear {
+        year: last + 3,
+        holidays: vec![(day(&format!("{}-01-01", last + 3)), "元旦".into())],
+        ..next.clone()
+    };
     let refused = f.store.replace_calendar_years(vec![next.clone(), gap], author(CalendarSource::Toml)).await;
     assert_eq!(refusal_code(refused), "invalid_calendar");
     assert_eq!(f.store.calendar_years().await.unwrap(), bundled);
@@ -319,7 +353,10 @@ async fn rollups_agree_with_a_recomputation_from_the_events() {
         }
     };
     check().await;
-    let whole = store.score_report(Period::new(day("2024-06-01"), day("2026-05-31")).unwrap(), ScoreOptions::default()).await.unwrap();
+    let whole = store
+        .score_report(Period::new(day("2024-06-01"), day("2026-05-31")).unwrap(), ScoreOptions::default())
+        .await
+        .unwrap();
     assert!(whole.city.counters.assigned > 100, "{:?}", whole.city.counters);
     let summary = store.rebuild_scoring().await.unwrap();
     assert_eq!((summary.requests, summary.events), (150, events.len() as u64));
@@ -329,7 +366,10 @@ async fn rollups_agree_with_a_recomputation_from_the_events() {
     use mashangban_store::{DashboardQuery, DashboardStore};
     let queries: Vec<DashboardQuery> = periods
         .iter()
-        .map(|(from, to)| DashboardQuery { period: Period::new(day(from), day(to)).unwrap(), options: Default::default() })
+        .map(|(from, to)| DashboardQuery {
+            period: Period::new(day(from), day(to)).unwrap(),
+            options: Default::default(),
+        })
         .collect();
     let mut live = Vec::new();
     for q in &queries {
@@ -351,7 +391,13 @@ async fn id_sequences_move_past_copied_rows() {
         .await
         .unwrap();
     f.store.sync_id_sequences().await.unwrap();
-    let unit = NewUnit { code: "new".into(), name: "新单位".into(), short_name: None, kind: UnitKind::Department, parent_code: None };
+    let unit = NewUnit {
+        code: "new".into(),
+        name: "新单位".into(),
+        short_name: None,
+        kind: UnitKind::Department,
+        parent_code: None,
+    };
     assert_eq!(f.store.upsert_unit(unit).await.unwrap().id, 501);
 }
 
@@ -367,7 +413,12 @@ async fn concurrent_acts_on_one_version_let_exactly_one_through() {
     let tx = blocker.transaction().await.unwrap();
     tx.execute("SELECT 1 FROM requests WHERE id = $1 FOR UPDATE", &[&r.id]).await.unwrap();
     let dispatch = |lead: i64| {
-        command(&r.tracking_no, staff(Role::Dispatcher, f.units[0]), Action::Dispatch { lead, co: vec![], comment: None }, 1)
+        command(
+            &r.tracking_no,
+            staff(Role::Dispatcher, f.units[0]),
+            Action::Dispatch { lead, co: vec![], comment: None },
+            1,
+        )
     };
     let first = tokio::spawn({
         let store = f.store.clone();
@@ -418,7 +469,9 @@ async fn concurrent_intakes_on_two_nodes_get_unique_ordered_tracking_numbers() {
     for i in 0..120 {
         let f = Arc::clone(&f);
         let store = if i % 2 == 0 { f.store.clone() } else { other.clone() };
-        tasks.spawn(async move { store.intake(new_request(&f, i % 3 == 0, false, None), &Actor::PublicAsker, &meta(0)).await });
+        tasks.spawn(async move {
+            store.intake(new_request(&f, i % 3 == 0, false, None), &Actor::PublicAsker, &meta(0)).await
+        });
     }
     let mut numbers = HashSet::new();
     while let Some(result) = tasks.join_next().await {
@@ -538,7 +591,9 @@ async fn expired_leases_are_reclaimed_and_stale_claims_change_nothing() {
     insert_outbox_rows(&f.db, 1).await;
     let first = f.store.claim_notifications(t0(), t0() + Span::minutes(5), 10).await.unwrap();
     assert_eq!(first.len(), 1);
-    assert!(f.store.claim_notifications(t0() + Span::minutes(1), t0() + Span::minutes(6), 10).await.unwrap().is_empty());
+    assert!(
+        f.store.claim_notifications(t0() + Span::minutes(1), t0() + Span::minutes(6), 10).await.unwrap().is_empty()
+    );
     let again = f.store.claim_notifications(t0() + Span::minutes(6), t0() + Span::minutes(11), 10).await.unwrap();
     assert_eq!((again.len(), again[0].attempts), (1, 2));
     // The first claim is stale: marking it sent changes nothing.
@@ -659,14 +714,26 @@ async fn migrations_run_once_and_again_are_a_no_op() {
     let db = TempDatabase::create().await.unwrap();
     // Three nodes starting at once.
     let (a, b, c) = tokio::join!(connect(&db), connect(&db), connect(&db));
-    a.upsert_unit(NewUnit { code: "city".into(), name: "市".into(), short_name: None, kind: UnitKind::City, parent_code: None })
-        .await
-        .unwrap();
+    a.upsert_unit(NewUnit {
+        code: "city".into(),
+        name: "市".into(),
+        short_name: None,
+        kind: UnitKind::City,
+        parent_code: None,
+    })
+    .await
+    .unwrap();
     drop((a, b, c));
     let again = connect(&db).await;
     assert_eq!(again.list_units().await.unwrap().len(), 1);
-    let versions: Vec<i64> =
-        raw(&db).await.query("SELECT version FROM schema_migrations ORDER BY 1", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    let versions: Vec<i64> = raw(&db)
+        .await
+        .query("SELECT version FROM schema_migrations ORDER BY 1", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap().count() as i64;
     assert_eq!(versions, (1..=files).collect::<Vec<_>>(), "each migration once, in order");
 }
@@ -712,7 +779,8 @@ async fn rollups_written_by_concurrent_nodes_equal_a_rebuild() {
         let f = Arc::clone(&f);
         let store = if i % 2 == 0 { f.store.clone() } else { other.clone() };
         tasks.spawn(async move {
-            let r = store.intake(new_request(&f, false, i % 3 == 0, None), &Actor::PublicAsker, &meta(i)).await.unwrap();
+            let r =
+                store.intake(new_request(&f, false, i % 3 == 0, None), &Actor::PublicAsker, &meta(i)).await.unwrap();
             let lead = f.units[(i % 3) as usize];
             let dispatch = Action::Dispatch { lead, co: vec![], comment: None };
             store.act(command(&r.tracking_no, staff(Role::Dispatcher, f.units[0]), dispatch, i + 1)).await.unwrap();
@@ -767,7 +835,8 @@ async fn the_web_layer_runs_unchanged_on_postgres() {
         async move {
             let res = req.send().await.unwrap();
             let status = res.status();
-            let cookie = res.headers().get("set-cookie").map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned());
+            let cookie =
+                res.headers().get("set-cookie").map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned());
             (status, res.json::<Value>().await.unwrap_or(Value::Null), cookie)
         }
     };
@@ -793,14 +862,16 @@ async fn the_web_layer_runs_unchanged_on_postgres() {
     let dispatcher = login("dispatcher").await;
     let dispatch = json!({ "lead_unit": "scjgj" });
     let (status, answer, _) =
-        call(reqwest::Method::POST, &format!("/api/v1/requests/{no}/dispatch"), Some(&dispatcher), Some(dispatch)).await;
+        call(reqwest::Method::POST, &format!("/api/v1/requests/{no}/dispatch"), Some(&dispatcher), Some(dispatch))
+            .await;
     assert_eq!(status, reqwest::StatusCode::OK, "{answer}");
     let handler = login("handler").await;
     let (status, answer, _) =
         call(reqwest::Method::POST, &format!("/api/v1/requests/{no}/sign"), Some(&handler), Some(json!({}))).await;
     assert_eq!(status, reqwest::StatusCode::OK, "{answer}");
     assert_eq!(answer["request"]["state"], "signed_for");
-    let (status, view, _) = call(reqwest::Method::GET, &format!("/api/v1/public/requests/{no}?code={code}"), None, None).await;
+    let (status, view, _) =
+        call(reqwest::Method::GET, &format!("/api/v1/public/requests/{no}?code={code}"), None, None).await;
     assert_eq!(status, reqwest::StatusCode::OK, "{view}");
     let request = store.find(&no, &Scope::All).await.unwrap().unwrap();
     assert_eq!(store.history(request.id).await.unwrap().len(), 3);
@@ -858,7 +929,11 @@ fn refused_actions_change_nothing_in_the_database() {
         runner
             .run(&strategy, |steps| {
                 runtime.block_on(async {
-                    let r = f.store.intake(new_request(f, false, false, None), &Actor::PublicAsker, &meta(0)).await.unwrap();
+                    let r = f
+                        .store
+                        .intake(new_request(f, false, false, None), &Actor::PublicAsker, &meta(0))
+                        .await
+                        .unwrap();
                     let (actors, actions) = (actors(&f.units), actions(&f.units));
                     for (i, (a, b)) in steps.into_iter().enumerate() {
                         let before = f.store.find(&r.tracking_no, &Scope::All).await.unwrap().unwrap();
@@ -950,7 +1025,13 @@ async fn setup<S: mashangban_store::Store>(store: &S) -> (Vec<i64>, i64, i64) {
         units.push(store.upsert_unit(unit(code, UnitKind::Department, Some("city"))).await.unwrap().id);
     }
     let town = store.upsert_unit(unit("t", UnitKind::Town, Some("city"))).await.unwrap().id;
-    let category = NewCategory { code: "x".into(), name: "分类".into(), parent_code: None, lead_unit_code: Some("a".into()), keywords: vec![] };
+    let category = NewCategory {
+        code: "x".into(),
+        name: "分类".into(),
+        parent_code: None,
+        lead_unit_code: Some("a".into()),
+        keywords: vec![],
+    };
     (units, town, store.upsert_category(category).await.unwrap().id)
 }
 
@@ -967,7 +1048,9 @@ fn parity_actions(units: &[i64], parent: i64) -> Vec<Action> {
     all
 }
 
-fn outcome(result: Result<mashangban_domain::request::Request, StoreError>) -> Result<mashangban_domain::request::Request, String> {
+fn outcome(
+    result: Result<mashangban_domain::request::Request, StoreError>,
+) -> Result<mashangban_domain::request::Request, String> {
     result.map_err(|e| match e {
         StoreError::Domain(e) => e.code.to_string(),
         StoreError::Backend(e) => panic!("backend error: {e}"),
@@ -986,12 +1069,18 @@ fn answers_equal_those_of_the_sqlite_store() {
         .run(&(requests, steps), |(requests, steps)| {
             runtime.block_on(async {
                 let dir = tempfile::tempdir().unwrap();
-                let lite = mashangban_store_sqlite::SqliteStore::open(&dir.path().join("p.db"), Default::default()).unwrap();
+                let lite =
+                    mashangban_store_sqlite::SqliteStore::open(&dir.path().join("p.db"), Default::default()).unwrap();
                 let db = TempDatabase::create().await.unwrap();
                 let pg = connect(&db).await;
                 let (units, town, category) = setup(&lite).await;
                 assert_eq!(setup(&pg).await, (units.clone(), town, category));
-                let hook = mashangban_store::NewWebhook { name: "伙伴".into(), url: "https://p.example/h".into(), secret: "s".into(), events: vec![] };
+                let hook = mashangban_store::NewWebhook {
+                    name: "伙伴".into(),
+                    url: "https://p.example/h".into(),
+                    secret: "s".into(),
+                    events: vec![],
+                };
                 let handler = NewUser {
                     username: "handler".into(),
                     display_name: "办理人".into(),
@@ -1041,14 +1130,27 @@ fn answers_equal_those_of_the_sqlite_store() {
                     ListFilter { limit: 50, unit_id: Some(units[0]), ..ListFilter::default() },
                     ListFilter { limit: 50, overdue_at: Some(t0() + Span::days(20)), ..ListFilter::default() },
                     ListFilter { limit: 50, supervised: true, pending_extension: false, ..ListFilter::default() },
-                    ListFilter { limit: 50, states: vec![mashangban_domain::request::State::Dispatched], ..ListFilter::default() },
+                    ListFilter {
+                        limit: 50,
+                        states: vec![mashangban_domain::request::State::Dispatched],
+                        ..ListFilter::default()
+                    },
                 ];
                 for filter in &filters {
-                    let (a, b) = (lite.list(filter, &Scope::All).await.unwrap(), pg.list(filter, &Scope::All).await.unwrap());
+                    let (a, b) =
+                        (lite.list(filter, &Scope::All).await.unwrap(), pg.list(filter, &Scope::All).await.unwrap());
                     assert_eq!((a.items, a.next_cursor), (b.items, b.next_cursor), "{filter:?}");
                 }
                 let outbox = |items: Vec<mashangban_store::OutboxItem>| -> Vec<String> {
-                    items.into_iter().map(|i| format!("{} {} {} {:?} {:?} {}", i.id, i.idempotency_key, i.recipient, i.template_key, i.subject, i.body)).collect()
+                    items
+                        .into_iter()
+                        .map(|i| {
+                            format!(
+                                "{} {} {} {:?} {:?} {}",
+                                i.id, i.idempotency_key, i.recipient, i.template_key, i.subject, i.body
+                            )
+                        })
+                        .collect()
                 };
                 let lite_outbox = outbox(lite.list_outbox(None, 1000).await.unwrap());
                 assert!(!lite_outbox.is_empty());
@@ -1057,7 +1159,10 @@ fn answers_equal_those_of_the_sqlite_store() {
                 let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
                 let march = mashangban_domain::scoring::Period::new(day("2026-03-01"), day("2026-03-31")).unwrap();
                 let options = mashangban_domain::scoring::ScoreOptions::default();
-                assert_eq!(lite.score_report(march, options).await.unwrap(), pg.score_report(march, options).await.unwrap());
+                assert_eq!(
+                    lite.score_report(march, options).await.unwrap(),
+                    pg.score_report(march, options).await.unwrap()
+                );
                 use mashangban_store::{DashboardQuery, DashboardStore};
                 let spring = mashangban_domain::scoring::Period::new(day("2026-01-01"), day("2026-06-30")).unwrap();
                 for period in [march, spring] {
@@ -1065,7 +1170,10 @@ fn answers_equal_those_of_the_sqlite_store() {
                     assert_eq!(lite.dashboard(q).await.unwrap(), pg.dashboard(q).await.unwrap(), "{period:?}");
                 }
                 let until = t0() + Span::days(60);
-                assert_eq!(lite.deadline_candidates(until, 50).await.unwrap(), pg.deadline_candidates(until, 50).await.unwrap());
+                assert_eq!(
+                    lite.deadline_candidates(until, 50).await.unwrap(),
+                    pg.deadline_candidates(until, 50).await.unwrap()
+                );
                 drop(pg);
             });
             Ok(())

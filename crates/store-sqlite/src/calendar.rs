@@ -239,7 +239,11 @@ fn write_hours(conn: &Connection, hours: &WorkingHours, author: &CalendarAuthor)
     for (position, (start, end)) in hours.periods().iter().enumerate() {
         let position = i64::try_from(position).map_err(StoreError::backend)?;
         insert
-            .execute(params![position, start.format(CLOCK_TIME_FORMAT).to_string(), end.format(CLOCK_TIME_FORMAT).to_string()])
+            .execute(params![
+                position,
+                start.format(CLOCK_TIME_FORMAT).to_string(),
+                end.format(CLOCK_TIME_FORMAT).to_string()
+            ])
             .map_err(db_err)?;
     }
     record_change(conn, NewCalendarChange::working_hours(previous.as_ref(), hours), author)

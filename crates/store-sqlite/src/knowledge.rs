@@ -59,9 +59,8 @@ fn load(conn: &Connection, id: ArticleId) -> StoreResult<Option<Article>> {
 
 fn check_category(conn: &Connection, input: &ArticleInput) -> StoreResult<()> {
     let Some(id) = input.category_id else { return Ok(()) };
-    let exists: bool = conn
-        .query_row("SELECT EXISTS (SELECT 1 FROM categories WHERE id = ?1)", [id], |r| r.get(0))
-        .map_err(db_err)?;
+    let exists: bool =
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM categories WHERE id = ?1)", [id], |r| r.get(0)).map_err(db_err)?;
     if exists { Ok(()) } else { Err(DomainError::invalid("unknown_category", "所属分类不存在").into()) }
 }
 
@@ -99,7 +98,14 @@ impl KnowledgeStore for SqliteStore {
                 conn.execute(
                     "INSERT INTO knowledge_articles (title, body, category_id, keywords, updated_at, updated_by)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![input.title, input.body, input.category_id, keywords_json(&input)?, ts(&author.at), author.name],
+                    params![
+                        input.title,
+                        input.body,
+                        input.category_id,
+                        keywords_json(&input)?,
+                        ts(&author.at),
+                        author.name
+                    ],
                 )
                 .map_err(db_err)?;
                 record_revision(conn, conn.last_insert_rowid(), &author)
@@ -203,7 +209,8 @@ impl KnowledgeStore for SqliteStore {
                 let mut stmt = conn.prepare(&sql).map_err(db_err)?;
                 let mut values: Vec<rusqlite::types::Value> = terms.into_iter().map(Into::into).collect();
                 values.push(i64::from(limit.clamp(1, 50)).into());
-                let found = stmt.query_map(params_from_iter(values), article).map_err(db_err)?.collect::<Result<_, _>>();
+                let found =
+                    stmt.query_map(params_from_iter(values), article).map_err(db_err)?.collect::<Result<_, _>>();
                 found.map_err(db_err)
             })
             .await

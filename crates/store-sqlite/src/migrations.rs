@@ -28,7 +28,8 @@ pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
         )));
     }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(StoreError::backend)?;
+        let tx =
+            conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(StoreError::backend)?;
         tx.execute_batch(sql).map_err(StoreError::backend)?;
         tx.pragma_update(None, "user_version", (index + 1) as i64).map_err(StoreError::backend)?;
         tx.commit().map_err(StoreError::backend)?;

@@ -33,7 +33,12 @@ impl NotificationStore for SqliteStore {
             .await
     }
 
-    async fn claim_notifications(&self, now: Instant, lease_until: Instant, limit: u32) -> StoreResult<Vec<OutboxItem>> {
+    async fn claim_notifications(
+        &self,
+        now: Instant,
+        lease_until: Instant,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxItem>> {
         self.db.write(move |conn| claim(conn, now, lease_until, limit)).await
     }
 
@@ -43,12 +48,20 @@ impl NotificationStore for SqliteStore {
         self.db.write(move |conn| conn.execute(sql, params![id, attempt, ts(&now)]).map(drop).map_err(db_err)).await
     }
 
-    async fn notification_retry(&self, id: i64, attempt: u32, next_attempt_at: Instant, error: &str) -> StoreResult<()> {
+    async fn notification_retry(
+        &self,
+        id: i64,
+        attempt: u32,
+        next_attempt_at: Instant,
+        error: &str,
+    ) -> StoreResult<()> {
         let error = error.to_owned();
         let sql = "UPDATE outbox SET status = 'pending', next_attempt_at = ?3, last_error = ?4
                    WHERE id = ?1 AND attempts = ?2 AND status = 'sending'";
         self.db
-            .write(move |conn| conn.execute(sql, params![id, attempt, ts(&next_attempt_at), error]).map(drop).map_err(db_err))
+            .write(move |conn| {
+                conn.execute(sql, params![id, attempt, ts(&next_attempt_at), error]).map(drop).map_err(db_err)
+            })
             .await
     }
 
@@ -123,7 +136,9 @@ impl NotificationStore for SqliteStore {
         self.db
             .read(|conn| {
                 let mut stmt = conn
-                    .prepare_cached("SELECT id, name, url, secret, active, events, created_at FROM webhooks ORDER BY id")
+                    .prepare_cached(
+                        "SELECT id, name, url, secret, active, events, created_at FROM webhooks ORDER BY id",
+                    )
                     .map_err(db_err)?;
                 let all = stmt.query_map([], webhook).map_err(db_err)?.collect::<Result<_, _>>();
                 all.map_err(db_err)
@@ -205,13 +220,8 @@ fn retry(conn: &Connection, id: i64, now: Instant) -> StoreResult<OutboxItem> {
     }
     let exists: bool =
         conn.query_row("SELECT EXISTS (SELECT 1 FROM outbox WHERE id = ?1)", [id], |r| r.get(0)).map_err(db_err)?;
-    if exists {
-        Err(backend::notification_not_failed())
-    } else {
-        Err(backend::notification_not_found(id))
-    }
+    if exists { Err(backend::notification_not_failed()) } else { Err(backend::notification_not_found(id)) }
 }
-
 
 fn find_webhook(conn: &Connection, id: i64) -> StoreResult<Option<Webhook>> {
     conn.prepare_cached("SELECT id, name, url, secret, active, events, created_at FROM webhooks WHERE id = ?1")

@@ -9,7 +9,6 @@ use mashangban_store::{ApiToken, NewApiToken, NewSession, NewUnit, NewUser, OrgS
 use crate::SqliteStore;
 use crate::rows::{self, db_err, ts};
 
-
 impl OrgStore for SqliteStore {
     async fn upsert_unit(&self, unit: NewUnit) -> StoreResult<Unit> {
         self.db
@@ -69,7 +68,9 @@ impl OrgStore for SqliteStore {
         self.db
             .write(move |conn| {
                 let taken: bool = conn
-                    .query_row("SELECT EXISTS (SELECT 1 FROM users WHERE username = ?1)", [&user.username], |r| r.get(0))
+                    .query_row("SELECT EXISTS (SELECT 1 FROM users WHERE username = ?1)", [&user.username], |r| {
+                        r.get(0)
+                    })
                     .map_err(db_err)?;
                 if taken {
                     return Err(mashangban_store::backend::username_taken(&user.username));
@@ -128,14 +129,20 @@ impl OrgStore for SqliteStore {
         self.db
             .write(move |conn| {
                 let n = conn
-                    .execute("UPDATE users SET password_hash = ?2 WHERE username = ?1", params![username, password_hash])
+                    .execute(
+                        "UPDATE users SET password_hash = ?2 WHERE username = ?1",
+                        params![username, password_hash],
+                    )
                     .map_err(db_err)?;
                 if n == 0 {
                     return Err(backend::user_not_found(&username));
                 }
                 // A new password ends every existing session.
-                conn.execute("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?1)", [&username])
-                    .map_err(db_err)?;
+                conn.execute(
+                    "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?1)",
+                    [&username],
+                )
+                .map_err(db_err)?;
                 Ok(())
             })
             .await
@@ -177,8 +184,11 @@ impl OrgStore for SqliteStore {
                 if n == 0 {
                     return Err(backend::user_not_found(&username));
                 }
-                conn.execute("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?1)", [&username])
-                    .map_err(db_err)?;
+                conn.execute(
+                    "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?1)",
+                    [&username],
+                )
+                .map_err(db_err)?;
                 let sql = format!("SELECT {} FROM users WHERE username = ?1", rows::USER_COLUMNS);
                 conn.query_row(&sql, [&username], rows::user).map_err(db_err)
             })
@@ -268,7 +278,9 @@ impl OrgStore for SqliteStore {
         self.db
             .read(|conn| {
                 let mut stmt = conn
-                    .prepare_cached("SELECT id, name, role, unit_id, created_at, revoked_at FROM api_tokens ORDER BY id")
+                    .prepare_cached(
+                        "SELECT id, name, role, unit_id, created_at, revoked_at FROM api_tokens ORDER BY id",
+                    )
                     .map_err(db_err)?;
                 let tokens = stmt.query_map([], api_token).map_err(db_err)?.collect::<Result<_, _>>();
                 tokens.map_err(db_err)
@@ -307,10 +319,9 @@ fn parent_active(conn: &Connection, parent_id: Option<UnitId>) -> StoreResult<bo
 /// Checks a user's role and unit against the unit as stored.
 fn check_role_unit(conn: &Connection, role: Role, unit_id: Option<UnitId>) -> StoreResult<()> {
     let active = match unit_id {
-        Some(id) => conn
-            .query_row("SELECT active FROM units WHERE id = ?1", [id], |r| r.get(0))
-            .optional()
-            .map_err(db_err)?,
+        Some(id) => {
+            conn.query_row("SELECT active FROM units WHERE id = ?1", [id], |r| r.get(0)).optional().map_err(db_err)?
+        }
         None => None,
     };
     backend::check_role_unit(role, unit_id, active)

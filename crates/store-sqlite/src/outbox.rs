@@ -94,7 +94,9 @@ fn templates(conn: &Connection) -> StoreResult<HashMap<(TemplateKey, NoticeChann
     let mut stmt =
         conn.prepare_cached("SELECT key, channel, subject, body FROM notification_templates").map_err(db_err)?;
     let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, Template { subject: r.get(2)?, body: r.get(3)? })))
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, Template { subject: r.get(2)?, body: r.get(3)? }))
+        })
         .map_err(db_err)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(db_err)?;
@@ -106,9 +108,13 @@ fn templates(conn: &Connection) -> StoreResult<HashMap<(TemplateKey, NoticeChann
 
 /// The active webhooks with their event filters, by id.
 fn webhooks(conn: &Connection) -> StoreResult<Vec<(i64, Vec<String>)>> {
-    let mut stmt = conn.prepare_cached("SELECT id, events FROM webhooks WHERE active = 1 ORDER BY id").map_err(db_err)?;
-    let hooks: Vec<(i64, String)> =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(db_err)?.collect::<Result<_, _>>().map_err(db_err)?;
+    let mut stmt =
+        conn.prepare_cached("SELECT id, events FROM webhooks WHERE active = 1 ORDER BY id").map_err(db_err)?;
+    let hooks: Vec<(i64, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(db_err)?
+        .collect::<Result<_, _>>()
+        .map_err(db_err)?;
     Ok(hooks.into_iter().map(|(id, events)| (id, serde_json::from_str(&events).unwrap_or_default())).collect())
 }
 

@@ -5,9 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use mashangban_domain::lifecycle::{self, Action, Context, EventDraft};
 use mashangban_domain::org::{Actor, Scope, UnitId};
-use mashangban_domain::request::{
-    Asker, AttachmentId, Event, NewRequest, Rating, Request, RequestId, State,
-};
+use mashangban_domain::request::{Asker, AttachmentId, Event, NewRequest, Rating, Request, RequestId, State};
 use mashangban_domain::time::Instant;
 use mashangban_store::{
     Attachment, Command, ListFilter, ListOrder, Meta, Page, RequestStore, StoreError, StoreResult, Upload,
@@ -59,7 +57,9 @@ impl RequestStore for SqliteStore {
         self.db
             .read(move |conn| {
                 let mut stmt = conn
-                    .prepare_cached(&format!("SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE request_id = ?1 ORDER BY id"))
+                    .prepare_cached(&format!(
+                        "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE request_id = ?1 ORDER BY id"
+                    ))
                     .map_err(db_err)?;
                 let all = stmt.query_map([request_id], attachment).map_err(db_err)?.collect::<Result<_, _>>();
                 all.map_err(db_err)
@@ -203,7 +203,8 @@ fn intake(conn: &Connection, prefix: &str, new: NewRequest, actor: &Actor, meta:
     let id = conn.last_insert_rowid();
     let draft = backend::received_event(&new);
     insert_event(conn, id, &draft, actor, meta, &[])?;
-    let request = load(conn, &Key::Id(id), &Scope::All)?.ok_or_else(|| StoreError::backend("inserted request vanished"))?;
+    let request =
+        load(conn, &Key::Id(id), &Scope::All)?.ok_or_else(|| StoreError::backend("inserted request vanished"))?;
     crate::dashboard::on_change(conn, None, &request)?;
     Ok(request)
 }
@@ -231,7 +232,9 @@ fn check_category(conn: &Connection, id: i64) -> StoreResult<()> {
 
 fn check_town(conn: &Connection, id: UnitId) -> StoreResult<()> {
     let ok: bool = conn
-        .query_row("SELECT EXISTS (SELECT 1 FROM units WHERE id = ?1 AND kind = 'town' AND active = 1)", [id], |r| r.get(0))
+        .query_row("SELECT EXISTS (SELECT 1 FROM units WHERE id = ?1 AND kind = 'town' AND active = 1)", [id], |r| {
+            r.get(0)
+        })
         .map_err(db_err)?;
     if ok { Ok(()) } else { Err(backend::unknown_town(id)) }
 }
@@ -239,7 +242,11 @@ fn check_town(conn: &Connection, id: UnitId) -> StoreResult<()> {
 fn check_handling_units(conn: &Connection, units: impl IntoIterator<Item = UnitId>) -> StoreResult<()> {
     for id in units {
         let ok: bool = conn
-            .query_row("SELECT EXISTS (SELECT 1 FROM units WHERE id = ?1 AND kind <> 'city' AND active = 1)", [id], |r| r.get(0))
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM units WHERE id = ?1 AND kind <> 'city' AND active = 1)",
+                [id],
+                |r| r.get(0),
+            )
             .map_err(db_err)?;
         if !ok {
             return Err(backend::unknown_handling_unit(id));
@@ -332,8 +339,11 @@ fn save(conn: &Connection, before: &Request, after: &Request) -> StoreResult<()>
 
 /// Bumps a request's version when an event is recorded on it without a state change.
 fn touch(conn: &Connection, id: RequestId, meta: &Meta) -> StoreResult<()> {
-    conn.execute("UPDATE requests SET version = version + 1, updated_at = ?2 WHERE id = ?1", params![id, ts(&meta.now)])
-        .map_err(db_err)?;
+    conn.execute(
+        "UPDATE requests SET version = version + 1, updated_at = ?2 WHERE id = ?1",
+        params![id, ts(&meta.now)],
+    )
+    .map_err(db_err)?;
     Ok(())
 }
 
@@ -379,9 +389,11 @@ fn insert_event(
 fn check_attachments(conn: &Connection, request_id: RequestId, ids: &[AttachmentId]) -> StoreResult<()> {
     for id in ids {
         let ok: bool = conn
-            .query_row("SELECT EXISTS (SELECT 1 FROM attachments WHERE id = ?1 AND request_id = ?2)", [*id, request_id], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM attachments WHERE id = ?1 AND request_id = ?2)",
+                [*id, request_id],
+                |r| r.get(0),
+            )
             .map_err(db_err)?;
         if !ok {
             return Err(backend::unknown_attachment(*id));
@@ -451,7 +463,8 @@ fn list(conn: &Connection, f: &ListFilter, scope: &Scope) -> StoreResult<Page<Re
         params.push(Value::Text(ts(to)));
     }
     if let Some(at) = &f.overdue_at {
-        let open: Vec<String> = State::ALL.iter().filter(|s| s.is_open()).map(|s| format!("'{}'", s.as_str())).collect();
+        let open: Vec<String> =
+            State::ALL.iter().filter(|s| s.is_open()).map(|s| format!("'{}'", s.as_str())).collect();
         clauses.push(format!("r.due_at < ? AND r.state IN ({})", open.join(", ")));
         params.push(Value::Text(ts(at)));
     }
@@ -462,7 +475,8 @@ fn list(conn: &Connection, f: &ListFilter, scope: &Scope) -> StoreResult<Page<Re
         clauses.push("r.ext_requested_due IS NOT NULL".into());
     }
     if f.unhappy_follow_up {
-        let unhappy: Vec<String> = Rating::ALL.iter().filter(|r| r.is_dissatisfied()).map(|r| format!("'{}'", r.as_str())).collect();
+        let unhappy: Vec<String> =
+            Rating::ALL.iter().filter(|r| r.is_dissatisfied()).map(|r| format!("'{}'", r.as_str())).collect();
         clauses.push(format!("r.state = 'followed_up' AND (r.rating IN ({}) OR r.resolved = 0)", unhappy.join(", ")));
     }
     if !f.category_ids.is_empty() {
@@ -504,8 +518,11 @@ fn list(conn: &Connection, f: &ListFilter, scope: &Scope) -> StoreResult<Page<Re
         clauses.join(" AND ")
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
-    let mut items: Vec<Request> =
-        stmt.query_map(params_from_iter(params), rows::request).map_err(db_err)?.collect::<Result<_, _>>().map_err(db_err)?;
+    let mut items: Vec<Request> = stmt
+        .query_map(params_from_iter(params), rows::request)
+        .map_err(db_err)?
+        .collect::<Result<_, _>>()
+        .map_err(db_err)?;
     let next_cursor = if items.len() > limit as usize && f.order == ListOrder::Deadline {
         items.truncate(limit as usize);
         None

@@ -4,8 +4,8 @@ use rusqlite::Row;
 
 use mashangban_domain::org::{Role, Unit, UnitKind};
 use mashangban_domain::request::{
-    Asker, Channel, Contact, Deadlines, Event, EventKind, Location, PendingExtension, Rating, Request, RequestKind, State,
-    Urgency,
+    Asker, Channel, Contact, Deadlines, Event, EventKind, Location, PendingExtension, Rating, Request, RequestKind,
+    State, Urgency,
 };
 use mashangban_domain::time::{Instant, format_instant, parse_instant};
 use mashangban_domain::validation::{CreditCode, GeoPoint, Phone};

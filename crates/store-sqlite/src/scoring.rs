@@ -15,9 +15,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use mashangban_domain::lifecycle::EventDraft;
 use mashangban_domain::org::UnitId;
 use mashangban_domain::request::{Event, RequestId};
-use mashangban_domain::scoring::{
-    self, Counter, Counters, Period, Report, ScoreOptions, Tracker, day_key, month_key,
-};
+use mashangban_domain::scoring::{self, Counter, Counters, Period, Report, ScoreOptions, Tracker, day_key, month_key};
 use mashangban_store::backend::{Grain, RollupRows, collect_deltas, month_rows, scoring_calendar, split_period};
 use mashangban_store::{Meta, RebuildSummary, ScoringStore, StoreResult};
 
@@ -148,8 +146,7 @@ fn rebuild_needed(conn: &Connection) -> StoreResult<bool> {
 
 /// Deletes the rollups and recomputes them from every event, oldest first per request.
 fn rebuild(conn: &Connection) -> StoreResult<RebuildSummary> {
-    conn.execute_batch("DELETE FROM score_days; DELETE FROM score_months; DELETE FROM score_meta;")
-        .map_err(db_err)?;
+    conn.execute_batch("DELETE FROM score_days; DELETE FROM score_months; DELETE FROM score_meta;").map_err(db_err)?;
     let calendar = scoring_calendar()?;
     let mut summary = RebuildSummary::default();
     let mut days = RollupRows::new();

@@ -47,11 +47,18 @@ impl TimeLimitStore for SqliteStore {
         self.db
             .read(|conn| {
                 let mut stmt = conn
-                    .prepare_cached("SELECT version, rules, created_at, created_by FROM time_limit_rules ORDER BY version DESC")
+                    .prepare_cached(
+                        "SELECT version, rules, created_at, created_by FROM time_limit_rules ORDER BY version DESC",
+                    )
                     .map_err(db_err)?;
                 let rows = stmt
                     .query_map([], |row| {
-                        Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?, row.get::<_, String>(3)?))
+                        Ok((
+                            row.get::<_, i64>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, String>(2)?,
+                            row.get::<_, String>(3)?,
+                        ))
                     })
                     .map_err(db_err)?
                     .collect::<Result<Vec<_>, _>>()

@@ -16,7 +16,8 @@ use mashangban_domain::request::{Asker, Channel, Contact, Location, NewRequest, 
 use mashangban_domain::time::{Instant, parse_instant};
 use mashangban_domain::validation::{CreditCode, Phone};
 use mashangban_store::{
-    CatalogStore, Command, DashboardQuery, DashboardStore, ListFilter, Meta, NewCategory, NewUnit, OrgStore, RequestStore,
+    CatalogStore, Command, DashboardQuery, DashboardStore, ListFilter, Meta, NewCategory, NewUnit, OrgStore,
+    RequestStore,
 };
 use mashangban_store_sqlite::{SqliteOptions, SqliteStore};
 
@@ -49,7 +50,13 @@ async fn fixture() -> Fixture {
     }
     let town = store.upsert_unit(unit("t", UnitKind::Town, Some("city"))).await.unwrap().id;
     let category = store
-        .upsert_category(NewCategory { code: "x".into(), name: "分类".into(), parent_code: None, lead_unit_code: Some("a".into()), keywords: vec![] })
+        .upsert_category(NewCategory {
+            code: "x".into(),
+            name: "分类".into(),
+            parent_code: None,
+            lead_unit_code: Some("a".into()),
+            keywords: vec![],
+        })
         .await
         .unwrap()
         .id;
@@ -62,7 +69,9 @@ fn new_request(f: &Fixture, enterprise: bool, town: bool, submitted_by: Option<i
         urgency: Urgency::Normal,
         channel: Channel::Web,
         asker: if enterprise {
-            Asker::Enterprise { credit_code: CreditCode::parse("91350100M000100Y43").unwrap(), name: "某公司".into() }
+            Asker::Enterprise {
+                credit_code: CreditCode::parse("91350100M000100Y43").unwrap(), name: "某公司".into()
+            }
         } else {
             Asker::Resident
         },
@@ -81,7 +90,14 @@ fn new_request(f: &Fixture, enterprise: bool, town: bool, submitted_by: Option<i
 }
 
 fn staff(role: Role, unit: i64) -> Actor {
-    Actor::Staff(StaffActor { user_id: Some(1), name: "测试".into(), role, unit_id: unit, units: vec![unit], town_id: None })
+    Actor::Staff(StaffActor {
+        user_id: Some(1),
+        name: "测试".into(),
+        role,
+        unit_id: unit,
+        units: vec![unit],
+        town_id: None,
+    })
 }
 
 fn meta(minutes: i64) -> Meta {
@@ -120,7 +136,9 @@ async fn concurrent_intakes_are_group_committed_and_all_kept() {
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..200 {
         let f = Arc::clone(&f);
-        tasks.spawn(async move { f.store.intake(new_request(&f, i % 2 == 0, false, None), &Actor::PublicAsker, &meta(0)).await });
+        tasks.spawn(async move {
+            f.store.intake(new_request(&f, i % 2 == 0, false, None), &Actor::PublicAsker, &meta(0)).await
+        });
     }
     let mut numbers = std::collections::HashSet::new();
     while let Some(result) = tasks.join_next().await {
@@ -142,7 +160,10 @@ async fn a_failing_job_in_a_batch_rolls_back_alone() {
         tasks.spawn(async move {
             if i % 2 == 0 {
                 // Refused: signing a received request.
-                f.store.act(command(&no, staff(Role::Handler, f.units[0]), Action::SignFor { comment: None }, 1)).await.map(|_| ())
+                f.store
+                    .act(command(&no, staff(Role::Handler, f.units[0]), Action::SignFor { comment: None }, 1))
+                    .await
+                    .map(|_| ())
             } else {
                 f.store.intake(new_request(&f, false, false, None), &Actor::PublicAsker, &meta(1)).await.map(|_| ())
             }
@@ -329,9 +350,8 @@ const DIMENSIONS: [(&str, &str); 5] = [
 /// The figures of one dimension counted straight from the requests table.
 fn direct_counts(conn: &rusqlite::Connection, key: &str, from: &str, to: &str) -> Counts {
     let mut out = Counts::new();
-    let received = format!(
-        "SELECT {key}, COUNT(*) FROM requests WHERE substr(received_at, 1, 10) BETWEEN ?1 AND ?2 GROUP BY 1"
-    );
+    let received =
+        format!("SELECT {key}, COUNT(*) FROM requests WHERE substr(received_at, 1, 10) BETWEEN ?1 AND ?2 GROUP BY 1");
     let mut stmt = conn.prepare(&received).unwrap();
     for row in stmt.query_map([from, to], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).unwrap() {
         let (k, n) = row.unwrap();
@@ -344,7 +364,9 @@ fn direct_counts(conn: &rusqlite::Connection, key: &str, from: &str, to: &str) -
     );
     let mut stmt = conn.prepare(&closed).unwrap();
     let rows = stmt
-        .query_map([from, to], |r| Ok((r.get::<_, String>(0)?, [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?])))
+        .query_map([from, to], |r| {
+            Ok((r.get::<_, String>(0)?, [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?]))
+        })
         .unwrap();
     for row in rows {
         let (k, [c, wd, ot, sat, rated]) = row.unwrap();
@@ -355,13 +377,22 @@ fn direct_counts(conn: &rusqlite::Connection, key: &str, from: &str, to: &str) -
 }
 
 fn figures_counts(f: &mashangban_domain::dashboard::Figures) -> [i64; 6] {
-    [f.received, f.closed, f.on_time.denominator, f.on_time.numerator, f.satisfaction.numerator, f.satisfaction.denominator]
+    [
+        f.received,
+        f.closed,
+        f.on_time.denominator,
+        f.on_time.numerator,
+        f.satisfaction.numerator,
+        f.satisfaction.denominator,
+    ]
 }
 
 /// The dashboard's figures of one dimension, in the same shape.
 fn dashboard_counts(d: &mashangban_domain::dashboard::Dashboard, dim: &str) -> Counts {
     let slices = match dim {
-        "total" => return [(String::new(), figures_counts(&d.totals))].into_iter().filter(|(_, v)| v != &[0; 6]).collect(),
+        "total" => {
+            return [(String::new(), figures_counts(&d.totals))].into_iter().filter(|(_, v)| v != &[0; 6]).collect();
+        }
         "unit" => &d.units,
         "town" => &d.towns,
         "kind" => &d.kinds,
@@ -371,7 +402,12 @@ fn dashboard_counts(d: &mashangban_domain::dashboard::Dashboard, dim: &str) -> C
 }
 
 async fn assert_dashboard_matches_requests(f: &Fixture, conn: &rusqlite::Connection) {
-    let periods = [("2026-03-01", "2026-03-31"), ("2026-03-02", "2026-03-02"), ("2026-02-15", "2027-01-20"), ("2025-12-01", "2028-06-30")];
+    let periods = [
+        ("2026-03-01", "2026-03-31"),
+        ("2026-03-02", "2026-03-02"),
+        ("2026-02-15", "2027-01-20"),
+        ("2025-12-01", "2028-06-30"),
+    ];
     for (from, to) in periods {
         let period = mashangban_domain::scoring::Period::new(from.parse().unwrap(), to.parse().unwrap()).unwrap();
         let d = f.store.dashboard(DashboardQuery { period, options: Default::default() }).await.unwrap();
@@ -429,13 +465,21 @@ proptest! {
 /// The next step of a request's ordinary way; `pick` varies the rating.
 fn next_action(state: mashangban_domain::request::State, pick: usize, units: &[i64]) -> Action {
     use mashangban_domain::request::State as S;
-    let ratings = [Rating::VerySatisfied, Rating::Satisfied, Rating::FairlySatisfied, Rating::Dissatisfied, Rating::VeryDissatisfied];
+    let ratings = [
+        Rating::VerySatisfied,
+        Rating::Satisfied,
+        Rating::FairlySatisfied,
+        Rating::Dissatisfied,
+        Rating::VeryDissatisfied,
+    ];
     match state {
         S::Received => Action::Dispatch { lead: units[pick % 2], co: vec![], comment: None },
         S::Dispatched => Action::SignFor { comment: None },
         S::SignedFor | S::InProgress => Action::Reply { content: "已办理".into() },
         S::Replied => Action::Close { comment: None },
-        S::Closed => Action::FollowUp { rating: ratings[pick % ratings.len()], resolved: !pick.is_multiple_of(3), comment: None },
+        S::Closed => {
+            Action::FollowUp { rating: ratings[pick % ratings.len()], resolved: !pick.is_multiple_of(3), comment: None }
+        }
         S::FollowedUp => Action::Reopen { reason: "不满意".into() },
         _ => Action::Archive,
     }
@@ -498,11 +542,17 @@ async fn search_finds_chinese_words_in_a_question_best_first_and_only_active() {
     let f = fixture().await;
     let s = &f.store;
     let license = s
-        .create_article(article_input("营业执照办理", "个体工商户和企业均可在网上申请营业执照。", &["营业执照", "开办"]), author(0))
+        .create_article(
+            article_input("营业执照办理", "个体工商户和企业均可在网上申请营业执照。", &["营业执照", "开办"]),
+            author(0),
+        )
         .await
         .unwrap();
     let social = s
-        .create_article(article_input("社保参保登记", "新参保单位应在成立30日内办理社保登记，营业执照复印件一份。", &["社保"]), author(0))
+        .create_article(
+            article_input("社保参保登记", "新参保单位应在成立30日内办理社保登记，营业执照复印件一份。", &["社保"]),
+            author(0),
+        )
         .await
         .unwrap();
     let old = s.create_article(article_input("社保旧答复", "已过时。", &["社保"]), author(0)).await.unwrap();
@@ -561,7 +611,8 @@ async fn a_database_from_before_the_dashboard_is_backfilled_on_first_use() {
     let conn = rusqlite_open(&path);
     conn.execute_batch("DELETE FROM dash_days; DELETE FROM dash_months; INSERT INTO dash_meta (key, value) VALUES ('rebuild_needed', 1);")
         .unwrap();
-    let period = mashangban_domain::scoring::Period::new("2026-03-01".parse().unwrap(), "2026-03-31".parse().unwrap()).unwrap();
+    let period =
+        mashangban_domain::scoring::Period::new("2026-03-01".parse().unwrap(), "2026-03-31".parse().unwrap()).unwrap();
     let d = f.store.dashboard(DashboardQuery { period, options: Default::default() }).await.unwrap();
     assert_eq!(d.totals.received, 1);
     assert_eq!(d.towns.len(), 1);

@@ -13,10 +13,10 @@ use serde_json::json;
 
 use mashangban_domain::DomainError;
 use mashangban_domain::calendar::WorkCalendar;
+use mashangban_domain::dashboard::{Cell, Dimension, Measures};
 use mashangban_domain::lifecycle::EventDraft;
 use mashangban_domain::org::{Role, Unit, UnitId};
 use mashangban_domain::request::{EventKind, NewRequest, Request, State};
-use mashangban_domain::dashboard::{Cell, Dimension, Measures};
 use mashangban_domain::scoring::{Counters, Delta, Period, day_key, month_key};
 use mashangban_domain::time::{Instant, format_instant};
 
@@ -106,9 +106,18 @@ pub fn check_role_unit(role: Role, unit_id: Option<UnitId>, unit_active: Option<
 
 /// Whether a unit may be deactivated (撤销) or reactivated, given whether it
 /// has active units below it and whether its parent is active.
-pub fn check_unit_activation(unit: &Unit, active: bool, has_active_children: bool, parent_active: bool) -> StoreResult<()> {
+pub fn check_unit_activation(
+    unit: &Unit,
+    active: bool,
+    has_active_children: bool,
+    parent_active: bool,
+) -> StoreResult<()> {
     if !active && has_active_children {
-        return Err(DomainError::conflict("unit_has_children", format!("「{}」下还有在用的单位，请先撤销下级单位", unit.name)).into());
+        return Err(DomainError::conflict(
+            "unit_has_children",
+            format!("「{}」下还有在用的单位，请先撤销下级单位", unit.name),
+        )
+        .into());
     }
     if active && !parent_active {
         return Err(DomainError::conflict("parent_unit_inactive", "上级单位已撤销，请先恢复上级单位").into());
@@ -294,7 +303,9 @@ impl Grain {
             Self::Day => (key / 10_000, key / 100 % 100, key % 100),
             Self::Month => (key / 100, key % 100, 1),
         };
-        let date = |y: i64, m: i64, d: i64| NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, u32::try_from(m).ok()?, u32::try_from(d).ok()?);
+        let date = |y: i64, m: i64, d: i64| {
+            NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, u32::try_from(m).ok()?, u32::try_from(d).ok()?)
+        };
         date(y, m, d).unwrap_or_default()
     }
 }

@@ -124,8 +124,22 @@ impl ArticleAuthor {
 /// Chinese word, e.g. 社保, 执照). Question words (怎么, 如何, …) are left
 /// out. At most 32 terms, each once, in the order found.
 pub fn search_terms(query: &str) -> Vec<String> {
-    const QUESTION_WORDS: [&str; 14] =
-        ["怎么", "如何", "什么", "可以", "请问", "需要", "哪里", "我想", "一下", "多少", "是否", "能否", "为什么", "么办"];
+    const QUESTION_WORDS: [&str; 14] = [
+        "怎么",
+        "如何",
+        "什么",
+        "可以",
+        "请问",
+        "需要",
+        "哪里",
+        "我想",
+        "一下",
+        "多少",
+        "是否",
+        "能否",
+        "为什么",
+        "么办",
+    ];
     let mut terms: Vec<String> = Vec::new();
     let mut push = |t: String| {
         if !QUESTION_WORDS.contains(&t.as_str()) && !terms.contains(&t) && terms.len() < 32 {
@@ -194,10 +208,7 @@ pub fn article_not_found(id: ArticleId) -> DomainError {
 
 /// `409 article_changed`: someone saved the article meanwhile.
 pub fn article_changed(current: i64) -> DomainError {
-    DomainError::conflict(
-        "article_changed",
-        format!("该标准答复已被他人修改（现为第{current}版），请刷新后再改"),
-    )
+    DomainError::conflict("article_changed", format!("该标准答复已被他人修改（现为第{current}版），请刷新后再改"))
 }
 
 #[cfg(test)]

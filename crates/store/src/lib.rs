@@ -110,7 +110,8 @@ pub trait RequestStore {
     /// Open requests with a running deadline at or before `until`, soonest
     /// first: dispatched ones by their sign-for deadline, the others until
     /// replied by their reply deadline. Suspended requests are left out.
-    fn deadline_candidates(&self, until: Instant, limit: u32) -> impl Future<Output = StoreResult<Vec<Request>>> + Send;
+    fn deadline_candidates(&self, until: Instant, limit: u32)
+    -> impl Future<Output = StoreResult<Vec<Request>>> + Send;
 }
 
 /// The versioned time-limit rule table (时限规则).
@@ -118,7 +119,12 @@ pub trait TimeLimitStore {
     /// The version in force; the Guangdong defaults are stored as version 1 on first use.
     fn current_rules(&self) -> impl Future<Output = StoreResult<RuleSet>> + Send;
     /// Publishes a new version (validated); earlier versions stay as they were.
-    fn publish_rules(&self, rules: Vec<Rule>, by: &Actor, now: Instant) -> impl Future<Output = StoreResult<RuleSet>> + Send;
+    fn publish_rules(
+        &self,
+        rules: Vec<Rule>,
+        by: &Actor,
+        now: Instant,
+    ) -> impl Future<Output = StoreResult<RuleSet>> + Send;
     /// Every version, newest first, with who published it and when.
     fn rule_versions(&self) -> impl Future<Output = StoreResult<Vec<RuleVersion>>> + Send;
 }

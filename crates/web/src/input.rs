@@ -313,7 +313,9 @@ pub fn parse_action(name: &str, body: &[u8], org: &OrgTree) -> Result<(ActionInp
             ready(Action::Supervise { instructions: b.instructions, due: parse_due("due", &b.due)? })
         }
         "urge" => ready(Action::Urge { message: parse::<UrgeBody>(&body)?.message }),
-        _ => Err(ApiError::new(axum::http::StatusCode::NOT_FOUND, "unknown_action", format!("没有名为「{name}」的操作"))),
+        _ => {
+            Err(ApiError::new(axum::http::StatusCode::NOT_FOUND, "unknown_action", format!("没有名为「{name}」的操作")))
+        }
     }?;
     Ok((input, attachment_ids))
 }

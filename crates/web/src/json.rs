@@ -34,7 +34,11 @@ fn declares_json(headers: &axum::http::HeaderMap) -> bool {
 }
 
 fn not_json() -> ApiError {
-    ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "请求体必须是 JSON（Content-Type: application/json）")
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "请求体必须是 JSON（Content-Type: application/json）",
+    )
 }
 
 pub fn payload_too_large() -> ApiError {

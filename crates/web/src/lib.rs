@@ -10,9 +10,9 @@ pub mod error;
 pub mod input;
 pub mod json;
 pub mod live;
-pub mod openapi;
-pub mod open311;
 pub mod notify;
+pub mod open311;
+pub mod openapi;
 pub mod pages;
 pub mod ratelimit;
 pub mod scheduler;
@@ -43,10 +43,7 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
             HeaderValue::from_static("nosniff"),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

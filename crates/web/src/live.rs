@@ -210,12 +210,8 @@ impl<S: Store> Watch<S> {
 
     /// The current view as an event, if it is newer than the last one sent.
     async fn newer_view(&mut self) -> ApiResult<Option<Event>> {
-        let request = self
-            .state
-            .store
-            .find_by_id(self.request_id, &Scope::All)
-            .await?
-            .ok_or_else(ApiError::request_not_found)?;
+        let request =
+            self.state.store.find_by_id(self.request_id, &Scope::All).await?.ok_or_else(ApiError::request_not_found)?;
         // Unmerged and not newer: nothing to send, and no need to read the history.
         if request.merged_into.is_none() && self.last_sent.is_some_and(|last| request.version <= last) {
             return Ok(None);

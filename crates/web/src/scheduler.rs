@@ -45,7 +45,12 @@ impl Default for SchedulerConfig {
 }
 
 /// The notices one request is due, by the clock `now`.
-pub fn notices_due(r: &Request, now: Instant, calendar: &WorkCalendar, config: &SchedulerConfig) -> Vec<DeadlineNotice> {
+pub fn notices_due(
+    r: &Request,
+    now: Instant,
+    calendar: &WorkCalendar,
+    config: &SchedulerConfig,
+) -> Vec<DeadlineNotice> {
     let mut running = Vec::new();
     if r.state == State::Dispatched {
         running.extend(r.deadlines.sign_for.map(|due| (DeadlineKind::SignFor, due)));

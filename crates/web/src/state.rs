@@ -5,8 +5,8 @@ use std::sync::{Arc, RwLock};
 
 use mashangban_domain::calendar::WorkCalendar;
 use mashangban_domain::org::OrgTree;
-use mashangban_domain::time_limit::RuleSet;
 use mashangban_domain::time::Instant;
+use mashangban_domain::time_limit::RuleSet;
 use mashangban_store::{Category, Signal, Store, StoreResult};
 
 use crate::ratelimit::RateLimiter;

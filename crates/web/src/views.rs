@@ -2,12 +2,12 @@
 
 use serde::Serialize;
 
+use mashangban_domain::calendar::WorkCalendar;
 use mashangban_domain::org::{Actor, OrgTree, Role, UnitId};
 use mashangban_domain::request::{Asker, Event, Request};
 use mashangban_domain::time::{Instant, format_instant};
-use mashangban_domain::validation::{GeoPoint, mask_credit_code, mask_free_text, mask_name, mask_phone};
-use mashangban_domain::calendar::WorkCalendar;
 use mashangban_domain::time_limit::TimeLimits;
+use mashangban_domain::validation::{GeoPoint, mask_credit_code, mask_free_text, mask_name, mask_phone};
 use mashangban_store::{Attachment, Category};
 
 #[derive(Serialize)]
@@ -56,7 +56,11 @@ fn asker_view(r: &Request, unmasked: bool) -> AskerView {
         enterprise_name,
         credit_code,
         contact_name: if unmasked { r.contact.name.clone() } else { mask_name(&r.contact.name) },
-        contact_phone: if unmasked { r.contact.phone.as_str().to_owned() } else { mask_phone(r.contact.phone.as_str()) },
+        contact_phone: if unmasked {
+            r.contact.phone.as_str().to_owned()
+        } else {
+            mask_phone(r.contact.phone.as_str())
+        },
         contact_email: r.contact.email.clone().filter(|_| unmasked),
     }
 }

@@ -59,9 +59,7 @@ impl HolidayYear {
                 return Err(invalid(format!("调休上班日 {date} 重复列出")));
             }
             if !matches!(date.weekday(), Weekday::Sat | Weekday::Sun) {
-                return Err(invalid(format!(
-                    "调休上班日 {date} 不是星期六或星期日；工作日本来就要上班，无需调休"
-                )));
+                return Err(invalid(format!("调休上班日 {date} 不是星期六或星期日；工作日本来就要上班，无需调休")));
             }
         }
         Ok(())
@@ -140,9 +138,7 @@ struct RawDay {
 /// The result is sorted by year.
 pub fn parse_holidays_toml(text: &str) -> Result<Vec<HolidayYear>, DomainError> {
     let raw: RawFile = toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|span| {
-            text.get(..span.start).map_or(1, |before| before.matches('\n').count() + 1)
-        });
+        let line = e.span().map(|span| text.get(..span.start).map_or(1, |before| before.matches('\n').count() + 1));
         let detail = e.message().trim().to_owned();
         match line {
             Some(line) => invalid(format!("节假日数据第{line}行格式错误：{detail}")),
@@ -169,9 +165,7 @@ fn convert_days(days: Vec<RawDay>) -> Result<Vec<(NaiveDate, String)>, DomainErr
 fn parse_date_value(value: &toml::Value) -> Result<NaiveDate, DomainError> {
     match value {
         toml::Value::String(s) => parse_iso_date(s),
-        toml::Value::Datetime(dt) if dt.time.is_none() && dt.offset.is_none() => {
-            parse_iso_date(&dt.to_string())
-        }
+        toml::Value::Datetime(dt) if dt.time.is_none() && dt.offset.is_none() => parse_iso_date(&dt.to_string()),
         other => Err(DomainError::invalid(
             codes::INVALID_DATE,
             format!("日期“{other}”格式不正确，应写成 YYYY-MM-DD，例如 2026-01-01"),
@@ -182,16 +176,11 @@ fn parse_date_value(value: &toml::Value) -> Result<NaiveDate, DomainError> {
 /// Strict `YYYY-MM-DD`; the date must exist.
 fn parse_iso_date(s: &str) -> Result<NaiveDate, DomainError> {
     let bad_format = || {
-        DomainError::invalid(
-            codes::INVALID_DATE,
-            format!("日期“{s}”格式不正确，应写成 YYYY-MM-DD，例如 2026-01-01"),
-        )
+        DomainError::invalid(codes::INVALID_DATE, format!("日期“{s}”格式不正确，应写成 YYYY-MM-DD，例如 2026-01-01"))
     };
     let b = s.as_bytes();
     let shape_ok = b.len() == 10
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
+        && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
     if !shape_ok {
         return Err(bad_format());
     }
@@ -200,9 +189,8 @@ fn parse_iso_date(s: &str) -> Result<NaiveDate, DomainError> {
         return Err(bad_format());
     };
     let year = i32::try_from(y).map_err(|_| bad_format())?;
-    NaiveDate::from_ymd_opt(year, m, d).ok_or_else(|| {
-        DomainError::invalid(codes::INVALID_DATE, format!("日期“{s}”不存在，请检查月份和日期"))
-    })
+    NaiveDate::from_ymd_opt(year, m, d)
+        .ok_or_else(|| DomainError::invalid(codes::INVALID_DATE, format!("日期“{s}”不存在，请检查月份和日期")))
 }
 
 fn invalid(message: impl Into<String>) -> DomainError {
@@ -258,9 +246,7 @@ holidays = [ { date = "2026-02-30", name = "春节" } ]
     #[test]
     fn malformed_dates_are_invalid_date() {
         for bad in ["2026-2-3", "2026/02/03", "20260203", "", "2026-02-03T00:00:00"] {
-            let text = format!(
-                "[[year]]\nyear = 2026\nholidays = [ {{ date = \"{bad}\", name = \"春节\" }} ]\n"
-            );
+            let text = format!("[[year]]\nyear = 2026\nholidays = [ {{ date = \"{bad}\", name = \"春节\" }} ]\n");
             let err = parse_holidays_toml(&text).unwrap_err();
             assert_eq!(err.code, "invalid_date", "{bad}");
         }
@@ -314,8 +300,7 @@ makeup_workdays = [ { date = "2026-02-14", name = "春节调休上班" } ]
         assert_eq!(wrong_year.validate().unwrap_err().code, "invalid_calendar");
         let duplicate = year_2026(&[(d(2026, 1, 1), "元旦"), (d(2026, 1, 1), "元旦")], &[]);
         assert_eq!(duplicate.validate().unwrap_err().code, "invalid_calendar");
-        let dup_makeup =
-            year_2026(&[], &[(d(2026, 1, 4), "元旦调休上班"), (d(2026, 1, 4), "元旦调休上班")]);
+        let dup_makeup = year_2026(&[], &[(d(2026, 1, 4), "元旦调休上班"), (d(2026, 1, 4), "元旦调休上班")]);
         assert_eq!(dup_makeup.validate().unwrap_err().code, "invalid_calendar");
         let unnamed = year_2026(&[(d(2026, 1, 1), "  ")], &[]);
         assert_eq!(unnamed.validate().unwrap_err().code, "invalid_calendar");
@@ -326,8 +311,7 @@ makeup_workdays = [ { date = "2026-02-14", name = "春节调休上班" } ]
 
     #[test]
     fn year_sets_must_be_unique_and_contiguous() {
-        let y =
-            |year| HolidayYear { year, notice: None, holidays: vec![], makeup_workdays: vec![] };
+        let y = |year| HolidayYear { year, notice: None, holidays: vec![], makeup_workdays: vec![] };
         assert_eq!(validate_years(vec![]).unwrap_err().code, "invalid_calendar");
         assert_eq!(validate_years(vec![y(2024), y(2024)]).unwrap_err().code, "invalid_calendar");
         let gap = validate_years(vec![y(2024), y(2026)]).unwrap_err();

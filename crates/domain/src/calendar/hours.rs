@@ -30,8 +30,7 @@ impl Default for WorkingHours {
     /// 08:30–12:00 and 14:00–17:30 (7 hours).
     fn default() -> Self {
         let periods = vec![(hm(8, 30), hm(12, 0)), (hm(14, 0), hm(17, 30))];
-        let spans: Vec<(i64, i64)> =
-            periods.iter().map(|(s, e)| (nanos_of_day(*s), nanos_of_day(*e))).collect();
+        let spans: Vec<(i64, i64)> = periods.iter().map(|(s, e)| (nanos_of_day(*s), nanos_of_day(*e))).collect();
         let daily = spans.iter().map(|(s, e)| e - s).sum();
         Self { periods, spans, daily }
     }
@@ -140,8 +139,7 @@ impl WorkingHours {
 /// Nanoseconds since midnight; a leap second counts as the last nanosecond
 /// of its second.
 pub(super) fn nanos_of_day(t: NaiveTime) -> i64 {
-    i64::from(t.num_seconds_from_midnight()) * NANOS_PER_SEC
-        + i64::from(t.nanosecond().min(999_999_999))
+    i64::from(t.num_seconds_from_midnight()) * NANOS_PER_SEC + i64::from(t.nanosecond().min(999_999_999))
 }
 
 #[cfg(test)]
@@ -165,14 +163,8 @@ mod tests {
         assert_eq!(code(vec![]), "invalid_working_hours");
         assert_eq!(code(vec![(hm(12, 0), hm(8, 30))]), "invalid_working_hours");
         assert_eq!(code(vec![(hm(9, 0), hm(9, 0))]), "invalid_working_hours");
-        assert_eq!(
-            code(vec![(hm(8, 30), hm(12, 0)), (hm(11, 0), hm(17, 30))]),
-            "invalid_working_hours"
-        );
-        assert_eq!(
-            code(vec![(hm(14, 0), hm(17, 30)), (hm(8, 30), hm(12, 0))]),
-            "invalid_working_hours"
-        );
+        assert_eq!(code(vec![(hm(8, 30), hm(12, 0)), (hm(11, 0), hm(17, 30))]), "invalid_working_hours");
+        assert_eq!(code(vec![(hm(14, 0), hm(17, 30)), (hm(8, 30), hm(12, 0))]), "invalid_working_hours");
         // Touching periods are fine.
         WorkingHours::new(vec![(hm(8, 0), hm(12, 0)), (hm(12, 0), hm(16, 0))]).unwrap();
     }

@@ -2,10 +2,7 @@
 
 use std::ops::RangeInclusive;
 
-use chrono::{
-    DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, Utc,
-    Weekday,
-};
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 
 use super::codes;
@@ -122,9 +119,7 @@ impl WorkCalendar {
     /// calendar covers exactly the first to the last of them.
     pub fn new(years: Vec<HolidayYear>, hours: WorkingHours) -> Result<Self, DomainError> {
         let years = validate_years(years)?;
-        let (Some(first_year), Some(last_year)) =
-            (years.first().map(|y| y.year), years.last().map(|y| y.year))
-        else {
+        let (Some(first_year), Some(last_year)) = (years.first().map(|y| y.year), years.last().map(|y| y.year)) else {
             return Err(invalid_calendar("没有任何年份的节假日数据"));
         };
         let (Some(first_day), Some(last_day)) =
@@ -176,17 +171,7 @@ impl WorkCalendar {
         }
         work_before.push(count);
 
-        Ok(Self {
-            offset: shanghai(),
-            hours,
-            first_year,
-            last_year,
-            first_ce,
-            kinds,
-            names,
-            work_before,
-            workdays,
-        })
+        Ok(Self { offset: shanghai(), hours, first_year, last_year, first_ce, kinds, names, work_before, workdays })
     }
 
     /// The calendar of the bundled holiday data with the default working hours.
@@ -246,11 +231,7 @@ impl WorkCalendar {
     /// `n = 0` gives the end of working hours on the receipt day if it is a
     /// working day, else on the next working day. `n` above
     /// [`MAX_WORKING_DAYS`] is `invalid_time_limit`.
-    pub fn add_workdays(
-        &self,
-        from: DateTime<FixedOffset>,
-        n: u32,
-    ) -> Result<DateTime<FixedOffset>, DomainError> {
+    pub fn add_workdays(&self, from: DateTime<FixedOffset>, n: u32) -> Result<DateTime<FixedOffset>, DomainError> {
         if n > MAX_WORKING_DAYS {
             return Err(invalid_limit(format!("工作日时限不能超过{MAX_WORKING_DAYS}个工作日")));
         }
@@ -264,11 +245,7 @@ impl WorkCalendar {
     }
 
     /// `hours` working hours after `from`; see [`Self::add_work_duration`].
-    pub fn add_workhours(
-        &self,
-        from: DateTime<FixedOffset>,
-        hours: u32,
-    ) -> Result<DateTime<FixedOffset>, DomainError> {
+    pub fn add_workhours(&self, from: DateTime<FixedOffset>, hours: u32) -> Result<DateTime<FixedOffset>, DomainError> {
         if hours > MAX_WORKING_HOURS {
             return Err(invalid_limit(format!("工作时限不能超过{MAX_WORKING_HOURS}个工作小时")));
         }
@@ -290,9 +267,7 @@ impl WorkCalendar {
             Some(n) if n < 0 => return Err(invalid_limit("时限不能为负数")),
             Some(n) if n <= max => n,
             _ => {
-                return Err(invalid_limit(format!(
-                    "工作时限不能超过{MAX_WORKING_HOURS}个工作小时"
-                )));
+                return Err(invalid_limit(format!("工作时限不能超过{MAX_WORKING_HOURS}个工作小时")));
             }
         };
         let (i, tod) = self.next_working(from)?;
@@ -329,9 +304,7 @@ impl WorkCalendar {
             return Err(invalid_limit("时限不能为负数"));
         }
         if duration > Duration::minutes(i64::from(MAX_NATURAL_MINUTES)) {
-            return Err(invalid_limit(format!(
-                "自然时限不能超过{MAX_NATURAL_MINUTES}分钟（3650天）"
-            )));
+            return Err(invalid_limit(format!("自然时限不能超过{MAX_NATURAL_MINUTES}分钟（3650天）")));
         }
         from.with_timezone(&self.offset)
             .checked_add_signed(duration)
@@ -347,9 +320,7 @@ impl WorkCalendar {
         match limit.clock {
             Clock::Natural => {
                 if limit.amount > MAX_NATURAL_MINUTES {
-                    return Err(invalid_limit(format!(
-                        "自然时限不能超过{MAX_NATURAL_MINUTES}分钟（3650天）"
-                    )));
+                    return Err(invalid_limit(format!("自然时限不能超过{MAX_NATURAL_MINUTES}分钟（3650天）")));
                 }
                 self.add_natural(from, Duration::minutes(i64::from(limit.amount)))
             }
@@ -417,10 +388,8 @@ impl WorkCalendar {
         } else {
             (ordinal, self.hours.time_after_worked(rem))
         };
-        let day = usize::try_from(ordinal)
-            .ok()
-            .and_then(|o| self.workdays.get(o))
-            .ok_or_else(|| self.beyond_coverage())?;
+        let day =
+            usize::try_from(ordinal).ok().and_then(|o| self.workdays.get(o)).ok_or_else(|| self.beyond_coverage())?;
         self.instant(*day as usize, tod)
     }
 
@@ -435,9 +404,7 @@ impl WorkCalendar {
             .zip(u32::try_from(tod % NANOS_PER_SEC).ok())
             .and_then(|(secs, nanos)| NaiveTime::from_num_seconds_from_midnight_opt(secs, nanos));
         date.zip(time)
-            .and_then(|(date, time)| {
-                NaiveDateTime::new(date, time).and_local_timezone(self.offset).single()
-            })
+            .and_then(|(date, time)| NaiveDateTime::new(date, time).and_local_timezone(self.offset).single())
             .ok_or_else(|| invalid_limit("截止时间超出可表示的范围"))
     }
 
@@ -650,10 +617,7 @@ mod tests {
         assert_eq!(cal.add_workhours(t(2026, 12, 31, 16, 30), 1).unwrap(), t(2026, 12, 31, 17, 30));
         assert_eq!(cal.add_workdays(t(2026, 12, 30, 10, 0), 1).unwrap(), t(2026, 12, 31, 17, 30));
         // The natural clock needs no holiday data.
-        assert_eq!(
-            cal.add_natural(t(2030, 1, 1, 0, 0), Duration::minutes(90)).unwrap(),
-            t(2030, 1, 1, 1, 30)
-        );
+        assert_eq!(cal.add_natural(t(2030, 1, 1, 0, 0), Duration::minutes(90)).unwrap(), t(2030, 1, 1, 1, 30));
     }
 
     // ---- working days ------------------------------------------------------
@@ -701,14 +665,8 @@ mod tests {
         // Crossing a year boundary.
         assert_eq!(cal.add_workdays(t(2025, 12, 31, 9, 0), 1).unwrap(), t(2026, 1, 4, 17, 30));
         // Limits.
-        assert_eq!(
-            cal.add_workdays(t(2020, 1, 2, 9, 0), 3651).unwrap_err().code,
-            "invalid_time_limit"
-        );
-        assert_eq!(
-            cal.add_workdays(t(2020, 1, 2, 9, 0), 3650).unwrap_err().code,
-            "calendar_year_not_covered"
-        );
+        assert_eq!(cal.add_workdays(t(2020, 1, 2, 9, 0), 3651).unwrap_err().code, "invalid_time_limit");
+        assert_eq!(cal.add_workdays(t(2020, 1, 2, 9, 0), 3650).unwrap_err().code, "calendar_year_not_covered");
     }
 
     // ---- working hours -----------------------------------------------------
@@ -746,18 +704,9 @@ mod tests {
         );
         // Limits.
         let from = t(2026, 3, 2, 10, 0);
-        assert_eq!(
-            cal.add_work_duration(from, Duration::seconds(-1)).unwrap_err().code,
-            "invalid_time_limit"
-        );
-        assert_eq!(
-            cal.add_workhours(from, MAX_WORKING_HOURS + 1).unwrap_err().code,
-            "invalid_time_limit"
-        );
-        assert_eq!(
-            cal.add_work_duration(from, Duration::MAX).unwrap_err().code,
-            "invalid_time_limit"
-        );
+        assert_eq!(cal.add_work_duration(from, Duration::seconds(-1)).unwrap_err().code, "invalid_time_limit");
+        assert_eq!(cal.add_workhours(from, MAX_WORKING_HOURS + 1).unwrap_err().code, "invalid_time_limit");
+        assert_eq!(cal.add_work_duration(from, Duration::MAX).unwrap_err().code, "invalid_time_limit");
     }
 
     #[test]
@@ -765,14 +714,8 @@ mod tests {
         let cal = cal();
         let a = t(2026, 3, 2, 8, 30);
         assert_eq!(cal.working_time_between(a, t(2026, 3, 2, 17, 30)).unwrap(), Duration::hours(7));
-        assert_eq!(
-            cal.working_time_between(t(2026, 3, 2, 12, 0), t(2026, 3, 2, 14, 0)).unwrap(),
-            Duration::zero()
-        );
-        assert_eq!(
-            cal.working_time_between(t(2026, 3, 2, 11, 0), t(2026, 3, 2, 15, 0)).unwrap(),
-            Duration::hours(2)
-        );
+        assert_eq!(cal.working_time_between(t(2026, 3, 2, 12, 0), t(2026, 3, 2, 14, 0)).unwrap(), Duration::zero());
+        assert_eq!(cal.working_time_between(t(2026, 3, 2, 11, 0), t(2026, 3, 2, 15, 0)).unwrap(), Duration::hours(2));
         assert_eq!(cal.working_time_between(a, a).unwrap(), Duration::zero());
         assert_eq!(cal.working_time_between(t(2026, 3, 3, 9, 0), a).unwrap(), Duration::zero());
         // Fri 02-13 + make-up Sat 02-14; the festival contributes nothing.
@@ -781,32 +724,21 @@ mod tests {
             Duration::hours(14)
         );
         // A week of 2026-03 (Mon..Sun).
-        assert_eq!(
-            cal.working_time_between(t(2026, 3, 2, 0, 0), t(2026, 3, 9, 0, 0)).unwrap(),
-            Duration::hours(35)
-        );
+        assert_eq!(cal.working_time_between(t(2026, 3, 2, 0, 0), t(2026, 3, 9, 0, 0)).unwrap(), Duration::hours(35));
     }
 
     #[test]
     fn deadline_dispatches_on_clock() {
         let cal = cal();
         let from = t(2026, 2, 13, 10, 0);
-        assert_eq!(
-            cal.deadline(from, TimeLimit::natural_minutes(24 * 60)).unwrap(),
-            t(2026, 2, 14, 10, 0)
-        );
+        assert_eq!(cal.deadline(from, TimeLimit::natural_minutes(24 * 60)).unwrap(), t(2026, 2, 14, 10, 0));
         assert_eq!(cal.deadline(from, TimeLimit::working_hours(2)).unwrap(), t(2026, 2, 13, 12, 0));
         assert_eq!(cal.deadline(from, TimeLimit::working_days(5)).unwrap(), t(2026, 2, 27, 17, 30));
         assert_eq!(
-            cal.deadline(from, TimeLimit::natural_minutes(MAX_NATURAL_MINUTES + 1))
-                .unwrap_err()
-                .code,
+            cal.deadline(from, TimeLimit::natural_minutes(MAX_NATURAL_MINUTES + 1)).unwrap_err().code,
             "invalid_time_limit"
         );
-        assert_eq!(
-            cal.add_natural(from, Duration::minutes(-1)).unwrap_err().code,
-            "invalid_time_limit"
-        );
+        assert_eq!(cal.add_natural(from, Duration::minutes(-1)).unwrap_err().code, "invalid_time_limit");
     }
 
     #[test]
@@ -815,11 +747,9 @@ mod tests {
         let json = serde_json::to_string(&limit).unwrap();
         assert_eq!(json, r#"{"clock":"working_days","amount":5}"#);
         assert_eq!(serde_json::from_str::<TimeLimit>(&json).unwrap(), limit);
-        let natural: TimeLimit =
-            serde_json::from_str(r#"{"clock":"natural","amount":30}"#).unwrap();
+        let natural: TimeLimit = serde_json::from_str(r#"{"clock":"natural","amount":30}"#).unwrap();
         assert_eq!(natural, TimeLimit::natural_minutes(30));
-        let hours: TimeLimit =
-            serde_json::from_str(r#"{"clock":"working_hours","amount":4}"#).unwrap();
+        let hours: TimeLimit = serde_json::from_str(r#"{"clock":"working_hours","amount":4}"#).unwrap();
         assert_eq!(hours, TimeLimit::working_hours(4));
         assert_eq!(serde_json::to_string(&DayKind::MakeupWorkday).unwrap(), r#""makeup_workday""#);
         assert_eq!(serde_json::to_string(&DayKind::Workday).unwrap(), r#""workday""#);
@@ -840,21 +770,13 @@ mod tests {
         let cal = WorkCalendar::new(years, hours).unwrap();
         assert_eq!(cal.covered_years(), 2026..=2026);
         assert_eq!(cal.day_kind(d(2026, 2, 16)).unwrap(), DayKind::Workday);
-        assert_eq!(
-            cal.add_workdays(t(2025, 12, 31, 9, 0), 1).unwrap_err().code,
-            "calendar_year_not_covered"
-        );
+        assert_eq!(cal.add_workdays(t(2025, 12, 31, 9, 0), 1).unwrap_err().code, "calendar_year_not_covered");
         assert_eq!(cal.add_workdays(t(2026, 1, 2, 10, 0), 1).unwrap(), t(2026, 1, 4, 17, 0));
         assert_eq!(cal.add_workhours(t(2026, 1, 2, 16, 0), 2).unwrap(), t(2026, 1, 4, 10, 0));
-        let gap =
-            |y| HolidayYear { year: y, notice: None, holidays: vec![], makeup_workdays: vec![] };
-        let err =
-            WorkCalendar::new(vec![gap(2024), gap(2026)], WorkingHours::default()).unwrap_err();
+        let gap = |y| HolidayYear { year: y, notice: None, holidays: vec![], makeup_workdays: vec![] };
+        let err = WorkCalendar::new(vec![gap(2024), gap(2026)], WorkingHours::default()).unwrap_err();
         assert_eq!(err.code, "invalid_calendar");
-        assert_eq!(
-            WorkCalendar::new(vec![], WorkingHours::default()).unwrap_err().code,
-            "invalid_calendar"
-        );
+        assert_eq!(WorkCalendar::new(vec![], WorkingHours::default()).unwrap_err().code, "invalid_calendar");
     }
 
     // ---- properties ----------------------------------------------------------
@@ -885,11 +807,7 @@ mod tests {
     fn at_working_time_or_period_end(cal: &WorkCalendar, x: DateTime<FixedOffset>) -> bool {
         let local = x.with_timezone(&cal.offset()).naive_local();
         let working_day = cal.is_workday(local.date()).unwrap();
-        let in_period = cal
-            .working_hours()
-            .periods()
-            .iter()
-            .any(|&(s, e)| s <= local.time() && local.time() < e);
+        let in_period = cal.working_hours().periods().iter().any(|&(s, e)| s <= local.time() && local.time() < e);
         let at_end = cal.working_hours().periods().iter().any(|&(_, e)| e == local.time());
         working_day && (in_period || at_end)
     }

@@ -16,7 +16,11 @@ fn mashangban(data_dir: &Path, args: &[&str]) -> (bool, String, String) {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -32,18 +36,26 @@ fn demo_users_tokens_and_backup() {
     assert!(ok);
     assert!(out.contains("未重复生成") && out.contains("已存在"), "{out}");
 
-    let (ok, out, err) = mashangban(&data, &["user", "add", "wangfang", "--role", "dispatcher", "--unit", "zwfw-12345", "--password", "a-long-password"]);
+    let (ok, out, err) = mashangban(
+        &data,
+        &["user", "add", "wangfang", "--role", "dispatcher", "--unit", "zwfw-12345", "--password", "a-long-password"],
+    );
     assert!(ok, "{out}{err}");
-    let (ok, _, err) = mashangban(&data, &["user", "add", "wangfang", "--role", "dispatcher", "--unit", "zwfw-12345", "--password", "a-long-password"]);
+    let (ok, _, err) = mashangban(
+        &data,
+        &["user", "add", "wangfang", "--role", "dispatcher", "--unit", "zwfw-12345", "--password", "a-long-password"],
+    );
     assert!(!ok && err.contains("已被使用"), "{err}");
-    let (ok, _, err) = mashangban(&data, &["user", "add", "x", "--role", "wizard", "--unit", "city", "--password", "a-long-password"]);
+    let (ok, _, err) =
+        mashangban(&data, &["user", "add", "x", "--role", "wizard", "--unit", "city", "--password", "a-long-password"]);
     assert!(!ok && err.contains("角色"), "{err}");
     let (ok, _, _) = mashangban(&data, &["user", "disable", "wangfang"]);
     assert!(ok);
     let (ok, out, _) = mashangban(&data, &["user", "list"]);
     assert!(ok && out.contains("wangfang") && out.contains("停用"), "{out}");
 
-    let (ok, out, err) = mashangban(&data, &["token", "create", "--name", "粤商通", "--role", "operator", "--unit", "zwfw-12345"]);
+    let (ok, out, err) =
+        mashangban(&data, &["token", "create", "--name", "粤商通", "--role", "operator", "--unit", "zwfw-12345"]);
     assert!(ok, "{err}");
     let secret = out.lines().find(|l| l.starts_with("msb_")).unwrap().to_owned();
     assert_eq!(secret.len(), 4 + 64);
@@ -124,14 +136,17 @@ fn calendar_import_and_the_calculator() {
     assert!(out.contains("2027") && out.contains("已新增"), "{out}");
 
     // The worked example: received Fri 2026-02-13 10:00, 5 working days.
-    let (ok, out, err) = mashangban(&data, &["calendar", "add", "--from", "2026-02-13T10:00:00+08:00", "--workdays", "5"]);
+    let (ok, out, err) =
+        mashangban(&data, &["calendar", "add", "--from", "2026-02-13T10:00:00+08:00", "--workdays", "5"]);
     assert!(ok, "{err}");
     assert_eq!(out.trim(), "2026-02-27T17:30:00.000+08:00");
     // The imported year is counted in.
-    let (ok, out, err) = mashangban(&data, &["calendar", "add", "--from", "2026-12-31T10:00:00+08:00", "--workdays", "1"]);
+    let (ok, out, err) =
+        mashangban(&data, &["calendar", "add", "--from", "2026-12-31T10:00:00+08:00", "--workdays", "1"]);
     assert!(ok, "{err}");
     assert_eq!(out.trim(), "2027-01-04T17:30:00.000+08:00");
-    let (ok, out, _) = mashangban(&data, &["calendar", "add", "--from", "2026-02-13T16:30:00+08:00", "--workhours", "9"]);
+    let (ok, out, _) =
+        mashangban(&data, &["calendar", "add", "--from", "2026-02-13T16:30:00+08:00", "--workhours", "9"]);
     assert!(ok);
     assert_eq!(out.trim(), "2026-02-24T09:30:00.000+08:00");
 
@@ -139,7 +154,10 @@ fn calendar_import_and_the_calculator() {
     assert!(ok, "{err}");
     assert!(out.contains("2026-02-14") && out.contains("调休上班日") && out.contains("春节"), "{out}");
     let (ok, out, _) = mashangban(&data, &["calendar", "years"]);
-    assert!(ok && out.contains("国办发明电〔2025〕7号") && out.contains("测试文号") && out.contains("08:30–12:00"), "{out}");
+    assert!(
+        ok && out.contains("国办发明电〔2025〕7号") && out.contains("测试文号") && out.contains("08:30–12:00"),
+        "{out}"
+    );
 
     // Refused input changes nothing and says why.
     std::fs::write(&file, "[[year]]\nyear = 2027\nholidays = [ { date = \"2027-01-09\", name = \"元旦\" } ]\nmakeup_workdays = [ { date = \"2027-01-09\", name = \"调休\" } ]\n").unwrap();
@@ -147,9 +165,11 @@ fn calendar_import_and_the_calculator() {
     assert!(!ok && err.contains("既被列为节假日"), "{err}");
     let (ok, _, err) = mashangban(&data, &["calendar", "add", "--from", "2026-02-13T10:00:00+08:00"]);
     assert!(!ok && err.contains("--workdays"), "{err}");
-    let (ok, _, err) = mashangban(&data, &["calendar", "add", "--from", "2031-02-13T10:00:00+08:00", "--workdays", "1"]);
+    let (ok, _, err) =
+        mashangban(&data, &["calendar", "add", "--from", "2031-02-13T10:00:00+08:00", "--workdays", "1"]);
     assert!(!ok && err.contains("2031"), "{err}");
-    let (ok, out, _) = mashangban(&data, &["calendar", "add", "--from", "2027-01-08T10:00:00+08:00", "--workdays", "1"]);
+    let (ok, out, _) =
+        mashangban(&data, &["calendar", "add", "--from", "2027-01-08T10:00:00+08:00", "--workdays", "1"]);
     assert!(ok);
     assert_eq!(out.trim(), "2027-01-09T17:30:00.000+08:00", "the make-up Saturday is still there");
 }

@@ -86,13 +86,27 @@ impl Client {
     }
 
     async fn put(&self, path: &str, body: Value) -> (u16, Value) {
-        let res = self.http.put(format!("{}{path}", self.base)).header("cookie", &self.cookie).json(&body).send().await.unwrap();
+        let res = self
+            .http
+            .put(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let res = self.http.post(format!("{}{path}", self.base)).header("cookie", &self.cookie).json(&body).send().await.unwrap();
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(Value::Null))
     }
@@ -130,7 +144,8 @@ impl Progress {
             if let Some(end) = self.buffer.find("\n\n") {
                 let event: String = self.buffer.drain(..end + 2).collect();
                 if event.contains("event: progress") {
-                    let data: Vec<&str> = event.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
+                    let data: Vec<&str> =
+                        event.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
                     return serde_json::from_str(&data.join("\n")).unwrap();
                 }
                 continue;
@@ -166,7 +181,9 @@ async fn webhook_receiver() -> (String, Arc<Mutex<Receiver>>) {
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, axum::Router::new().route("/hook", axum::routing::post(hook))).await });
+    tokio::spawn(
+        async move { axum::serve(listener, axum::Router::new().route("/hook", axum::routing::post(hook))).await },
+    );
     (url, receiver)
 }
 
@@ -227,7 +244,8 @@ async fn two_nodes_on_one_postgresql_database() {
     }
     let (disp_a, disp_b) = (Client::login(&a, "dispatcher").await, Client::login(&b, "dispatcher").await);
     let (_, page) = disp_b.get("/api/v1/requests?limit=100").await;
-    let newest_first: Vec<&str> = page["items"].as_array().unwrap().iter().map(|r| r["tracking_no"].as_str().unwrap()).collect();
+    let newest_first: Vec<&str> =
+        page["items"].as_array().unwrap().iter().map(|r| r["tracking_no"].as_str().unwrap()).collect();
     assert_eq!(newest_first.len(), 40, "every intake kept");
     assert!(newest_first.windows(2).all(|w| w[0] > w[1]), "unique and in the order stored: {newest_first:?}");
 
@@ -239,14 +257,19 @@ async fn two_nodes_on_one_postgresql_database() {
     let acted = Instant::now();
     let (status, _) = disp_a.post(&format!("/api/v1/requests/{no}/dispatch"), json!({ "lead_unit": "scjgj" })).await;
     assert_eq!(status, 200);
-    let seen = tokio::time::timeout(Duration::from_secs(1), watch.next()).await.expect("node B shows node A's change within 1 s");
+    let seen = tokio::time::timeout(Duration::from_secs(1), watch.next())
+        .await
+        .expect("node B shows node A's change within 1 s");
     assert_eq!(seen["state"], "dispatched");
     eprintln!("a change on node A reached a progress page on node B in {:?}", acted.elapsed());
 
     // No lost update: the same request dispatched through both nodes at once.
     let second = answers[1].1["tracking_no"].as_str().unwrap();
     let path = format!("/api/v1/requests/{second}/dispatch");
-    let (x, y) = tokio::join!(disp_a.post(&path, json!({ "lead_unit": "scjgj" })), disp_b.post(&path, json!({ "lead_unit": "rsj" })));
+    let (x, y) = tokio::join!(
+        disp_a.post(&path, json!({ "lead_unit": "scjgj" })),
+        disp_b.post(&path, json!({ "lead_unit": "rsj" }))
+    );
     let mut statuses = [x.0, y.0];
     statuses.sort();
     assert_eq!(statuses, [200, 409], "{x:?} {y:?}");
@@ -259,8 +282,13 @@ async fn two_nodes_on_one_postgresql_database() {
         // 40 intakes and 2 dispatches, one webhook each.
         r.deliveries.len() >= 42
     };
-    assert!(eventually(Duration::from_secs(20), all_sent).await, "every event delivered: {:?}", receiver.lock().unwrap().deliveries.len());
-    let twice: Vec<_> = receiver.lock().unwrap().deliveries.iter().filter(|(_, n)| **n > 1).map(|(k, _)| k.clone()).collect();
+    assert!(
+        eventually(Duration::from_secs(20), all_sent).await,
+        "every event delivered: {:?}",
+        receiver.lock().unwrap().deliveries.len()
+    );
+    let twice: Vec<_> =
+        receiver.lock().unwrap().deliveries.iter().filter(|(_, n)| **n > 1).map(|(k, _)| k.clone()).collect();
     assert!(twice.is_empty(), "delivered twice: {twice:?}");
 
     // A node dies mid-delivery: with B gone, A claims the next deliveries and

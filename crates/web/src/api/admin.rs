@@ -258,7 +258,12 @@ pub struct RoleBody {
 
 /// Changes a user's role and unit (their sessions end). An administrator
 /// cannot take the admin role from themselves.
-pub async fn change_role<S: Store>(state: &AppState<S>, actor: &Actor, username: &str, body: RoleBody) -> ApiResult<User> {
+pub async fn change_role<S: Store>(
+    state: &AppState<S>,
+    actor: &Actor,
+    username: &str,
+    body: RoleBody,
+) -> ApiResult<User> {
     let role = role_field(&body.role)?;
     let unit_id = unit_field(state, body.unit.as_deref())?;
     check_role_unit(role, unit_id)?;
@@ -282,7 +287,12 @@ async fn role_handler<S: Store>(
 }
 
 /// Disables (ending their sessions) or re-enables an account; never one's own.
-pub async fn set_disabled<S: Store>(state: &AppState<S>, actor: &Actor, username: &str, disabled: bool) -> ApiResult<()> {
+pub async fn set_disabled<S: Store>(
+    state: &AppState<S>,
+    actor: &Actor,
+    username: &str,
+    disabled: bool,
+) -> ApiResult<()> {
     let own = state.store.find_user(username).await?.is_some_and(|u| Some(u.id) == actor.user_id());
     if own && disabled {
         return Err(ApiError::invalid("own_account", "不能停用自己的账号"));
@@ -364,7 +374,8 @@ pub async fn save_category<S: Store>(state: &AppState<S>, code: &str, body: Cate
     let lead_unit_code = blank_to_none(body.lead_unit);
     unit_field(state, lead_unit_code.as_deref())?;
     let keywords = clean_keywords(&body.keywords)?;
-    let category = state.store.upsert_category(NewCategory { code, name, parent_code, lead_unit_code, keywords }).await?;
+    let category =
+        state.store.upsert_category(NewCategory { code, name, parent_code, lead_unit_code, keywords }).await?;
     state.changed(Signal::CatalogChanged).await?;
     Ok(category)
 }

@@ -78,7 +78,12 @@ pub async fn store_files<S: Store>(
             Ok(Some(field)) => field,
             Ok(None) => break,
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large(state)),
-            Err(_) => return Err(ApiError::bad_request("malformed_multipart", "上传内容格式错误（应为 multipart/form-data）")),
+            Err(_) => {
+                return Err(ApiError::bad_request(
+                    "malformed_multipart",
+                    "上传内容格式错误（应为 multipart/form-data）",
+                ));
+            }
         };
         if field.name() != Some("file") {
             return Err(ApiError::bad_request("unknown_field", "上传的文件字段名应为「file」"));
@@ -167,9 +172,11 @@ pub async fn download<S: Store>(
         .ok_or_else(|| ApiError::not_found().with_code("attachment_not_found").with_message("附件不存在"))?;
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
-    let content_type = HeaderValue::from_str(&meta.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let content_type =
+        HeaderValue::from_str(&meta.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
     headers.insert(header::CONTENT_TYPE, content_type);
-    let disposition = format!("attachment; filename=\"attachment-{id}\"; filename*=UTF-8''{}", percent_encode(&meta.file_name));
+    let disposition =
+        format!("attachment; filename=\"attachment-{id}\"; filename*=UTF-8''{}", percent_encode(&meta.file_name));
     if let Ok(value) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
@@ -181,7 +188,11 @@ pub async fn download<S: Store>(
 pub(crate) fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
         })
         .collect()
 }

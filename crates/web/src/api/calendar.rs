@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 use mashangban_domain::calendar::{HolidayYear, MAX_WORKING_DAYS, MAX_WORKING_HOURS, WorkingHours, codes};
 use mashangban_domain::org::Role;
 use mashangban_domain::time::{Instant, format_instant, parse_instant};
-use mashangban_store::{CalendarAuthor, CalendarChange, CalendarSource, Meta, Signal, Store, working_hours_json, year_json};
+use mashangban_store::{
+    CalendarAuthor, CalendarChange, CalendarSource, Meta, Signal, Store, working_hours_json, year_json,
+};
 
 use crate::auth::Auth;
 use crate::calendar::{self, Amount, DayInfo};

@@ -23,9 +23,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 pub fn routes<S: Store>() -> Router<AppState<S>> {
-    Router::new()
-        .route("/api/v1/dashboard", get(dashboard::<S>))
-        .route("/api/v1/dashboard/rebuild", post(rebuild::<S>))
+    Router::new().route("/api/v1/dashboard", get(dashboard::<S>)).route("/api/v1/dashboard/rebuild", post(rebuild::<S>))
 }
 
 /// Roles that see the whole city's dashboard.

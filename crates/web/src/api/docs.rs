@@ -28,13 +28,17 @@ const PAGE: &str = r#"<!doctype html>
 </html>
 "#;
 
-const INIT: &str = r##"window.ui = SwaggerUIBundle({ url: "/api/openapi.json", dom_id: "#swagger-ui", deepLinking: true });"##;
+const INIT: &str =
+    r##"window.ui = SwaggerUIBundle({ url: "/api/openapi.json", dom_id: "#swagger-ui", deepLinking: true });"##;
 
 pub fn routes<S: Store>() -> Router<AppState<S>> {
     Router::new()
         .route("/api/openapi.json", get(|| async { axum::Json(crate::openapi::document()) }))
         .route("/api/docs", get(|| async { Html(PAGE) }))
-        .route("/api/docs/init.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], INIT) }))
+        .route(
+            "/api/docs/init.js",
+            get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], INIT) }),
+        )
         .route("/api/docs/swagger-ui-bundle.js", get(|| async { asset("text/javascript; charset=utf-8", BUNDLE) }))
         .route("/api/docs/swagger-ui.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
 }

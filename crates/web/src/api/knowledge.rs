@@ -109,7 +109,11 @@ pub fn revision_view<S: Store>(state: &AppState<S>, r: ArticleRevision) -> Revis
 /// Staff (people or tokens); enterprise and resident accounts are refused.
 fn staff(auth: &Auth) -> ApiResult<&Actor> {
     let actor = auth.require_login()?;
-    if actor.role().is_some_and(Role::is_staff) { Ok(actor) } else { Err(ApiError::forbidden("您的角色无权执行此操作")) }
+    if actor.role().is_some_and(Role::is_staff) {
+        Ok(actor)
+    } else {
+        Err(ApiError::forbidden("您的角色无权执行此操作"))
+    }
 }
 
 fn admin(auth: &Auth) -> ApiResult<&Actor> {
@@ -158,7 +162,11 @@ pub async fn get_article<S: Store>(state: &AppState<S>, id: &str) -> ApiResult<A
 }
 
 /// `GET /api/v1/knowledge/{id}` (staff; a deactivated article only for administrators).
-async fn detail<S: Store>(State(state): State<AppState<S>>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<ArticleView>> {
+async fn detail<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ArticleView>> {
     let actor = staff(&auth)?;
     let article = get_article(&state, &id).await?;
     if !article.active && !actor.has_role(&[Role::Admin]) {

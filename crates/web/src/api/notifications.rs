@@ -62,7 +62,11 @@ async fn outbox<S: Store>(
 }
 
 /// `POST /api/v1/admin/outbox/{id}/retry`: sends a failed delivery again (same idempotency key).
-async fn retry<S: Store>(State(state): State<AppState<S>>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<OutboxItem>> {
+async fn retry<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<OutboxItem>> {
     admin(&auth)?;
     Ok(Json(state.store.retry_notification(id_param(&id)?, state.now()).await?))
 }
@@ -110,7 +114,8 @@ async fn templates<S: Store>(State(state): State<AppState<S>>, auth: Auth) -> Ap
 
 fn key_and_channel(key: &str, channel: &str) -> ApiResult<(TemplateKey, NoticeChannel)> {
     let key = TemplateKey::parse(key).ok_or_else(ApiError::not_found)?;
-    let channel = NoticeChannel::parse(channel).filter(|c| key.channels().contains(c)).ok_or_else(ApiError::not_found)?;
+    let channel =
+        NoticeChannel::parse(channel).filter(|c| key.channels().contains(c)).ok_or_else(ApiError::not_found)?;
     Ok((key, channel))
 }
 
@@ -145,7 +150,8 @@ async fn put_template<S: Store>(
     let actor = admin(&auth)?;
     let (key, channel) = key_and_channel(&key, &channel)?;
     let template = notify::validate_template(key, channel, &Template { subject: input.subject, body: input.body })?;
-    let stored = StoredTemplate { key, channel, template, updated_at: state.now(), updated_by: actor.name().to_owned() };
+    let stored =
+        StoredTemplate { key, channel, template, updated_at: state.now(), updated_by: actor.name().to_owned() };
     let stored = state.store.put_notification_template(stored).await?;
     template_view(key, channel, &[stored]).map(Json).ok_or_else(ApiError::internal)
 }
@@ -208,7 +214,11 @@ fn webhook_input(input: WebhookInput) -> ApiResult<NewWebhook> {
 }
 
 /// `DELETE /api/v1/admin/webhooks/{id}`.
-async fn delete_webhook<S: Store>(State(state): State<AppState<S>>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn delete_webhook<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     admin(&auth)?;
     state.store.delete_webhook(id_param(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -128,7 +128,9 @@ fn intake_channel<S: Store>(
 /// An enterprise account submits for its own enterprise only.
 fn check_own_enterprise(own: Option<&str>, input: &IntakeInput) -> ApiResult<()> {
     match (&input.asker, own) {
-        (input::AskerInput::Enterprise { credit_code, .. }, Some(own)) if credit_code.trim().eq_ignore_ascii_case(own) => {
+        (input::AskerInput::Enterprise { credit_code, .. }, Some(own))
+            if credit_code.trim().eq_ignore_ascii_case(own) =>
+        {
             Ok(())
         }
         (input::AskerInput::Resident, None) => Ok(()),
@@ -173,7 +175,8 @@ pub(crate) fn list_filter<S: Store>(state: &AppState<S>, query: &HashMap<String,
         let value = value.trim();
         match key.as_str() {
             "state" => {
-                f.states = value.split(',').map(|s| parse_code(key, s, RequestState::parse)).collect::<Result<_, _>>()?
+                f.states =
+                    value.split(',').map(|s| parse_code(key, s, RequestState::parse)).collect::<Result<_, _>>()?
             }
             "kind" => f.kind = Some(parse_code(key, value, RequestKind::parse)?),
             "channel" => f.channel = Some(parse_code(key, value, Channel::parse)?),
@@ -190,14 +193,12 @@ pub(crate) fn list_filter<S: Store>(state: &AppState<S>, query: &HashMap<String,
                 )
             }
             "category" => {
-                f.category_id = Some(
-                    state
-                        .categories()
-                        .iter()
-                        .find(|c| c.code == value)
-                        .map(|c| c.id)
-                        .ok_or_else(|| ApiError::invalid("unknown_category", format!("诉求分类「{value}」不存在")))?,
-                )
+                f.category_id =
+                    Some(
+                        state.categories().iter().find(|c| c.code == value).map(|c| c.id).ok_or_else(|| {
+                            ApiError::invalid("unknown_category", format!("诉求分类「{value}」不存在"))
+                        })?,
+                    )
             }
             "category_group" => f.category_ids = category_group(state, value)?,
             "closed_from" => f.closed_from = Some(parse_time_param(key, value)?),
@@ -236,9 +237,8 @@ pub(crate) fn list_filter<S: Store>(state: &AppState<S>, query: &HashMap<String,
                 }
             }
             "cursor" => {
-                f.before_id = Some(
-                    value.parse().map_err(|_| ApiError::bad_request("invalid_parameter", "「cursor」不正确"))?,
-                )
+                f.before_id =
+                    Some(value.parse().map_err(|_| ApiError::bad_request("invalid_parameter", "「cursor」不正确"))?)
             }
             other => return Err(ApiError::bad_request("unknown_parameter", format!("不认识的查询参数「{other}」"))),
         }
@@ -263,7 +263,8 @@ fn category_group<S: Store>(state: &AppState<S>, code: &str) -> ApiResult<Vec<i6
 }
 
 fn parse_code<T>(key: &str, value: &str, parse: impl Fn(&str) -> Option<T>) -> ApiResult<T> {
-    parse(value.trim()).ok_or_else(|| ApiError::bad_request("invalid_parameter", format!("「{key}」的取值「{value}」不正确")))
+    parse(value.trim())
+        .ok_or_else(|| ApiError::bad_request("invalid_parameter", format!("「{key}」的取值「{value}」不正确")))
 }
 
 fn parse_bool(key: &str, value: &str) -> ApiResult<bool> {
@@ -323,11 +324,7 @@ async fn detail_of<S: Store>(state: &AppState<S>, request: &Request, actor: &Act
 
 pub async fn merged_tracking_no<S: Store>(state: &AppState<S>, request: &Request) -> ApiResult<Option<String>> {
     match request.merged_into {
-        Some(id) => Ok(state
-            .store
-            .find_by_id(id, &mashangban_domain::org::Scope::All)
-            .await?
-            .map(|p| p.tracking_no)),
+        Some(id) => Ok(state.store.find_by_id(id, &mashangban_domain::org::Scope::All).await?.map(|p| p.tracking_no)),
         None => Ok(None),
     }
 }

@@ -23,9 +23,7 @@ use crate::state::AppState;
 use crate::views::{UnitRef, unit_ref};
 
 pub fn routes<S: Store>() -> Router<AppState<S>> {
-    Router::new()
-        .route("/api/v1/scores", get(report::<S>))
-        .route("/api/v1/scores/rebuild", post(rebuild::<S>))
+    Router::new().route("/api/v1/scores", get(report::<S>)).route("/api/v1/scores/rebuild", post(rebuild::<S>))
 }
 
 /// Roles that see every unit's scores.
@@ -50,11 +48,7 @@ async fn report<S: Store>(
     let actor = auth.require_login()?;
     let q = parse_query(&query, &state.org(), state.config.fairly_satisfied_counts)?;
     let view = scores_for(&state, actor, q.period, q.options, q.unit).await?;
-    if q.xlsx {
-        xlsx_response(&view)
-    } else {
-        Ok(Json(view).into_response())
-    }
+    if q.xlsx { xlsx_response(&view) } else { Ok(Json(view).into_response()) }
 }
 
 /// The report as the API shows it to this actor (JSON, Excel and the supervisor's page).
@@ -85,7 +79,9 @@ fn parse_query(query: &HashMap<String, String>, org: &OrgTree, fairly_default: b
         match key.as_str() {
             "from" => from = Some(parse_date(key, value)?),
             "to" => to = Some(parse_date(key, value)?),
-            "unit" => unit = Some(org.by_code(value).map(|u| u.id).ok_or_else(|| bad(format!("单位「{value}」不存在")))?),
+            "unit" => {
+                unit = Some(org.by_code(value).map(|u| u.id).ok_or_else(|| bad(format!("单位「{value}」不存在")))?)
+            }
             "format" => xlsx = parse_format(value)?,
             "fairly_satisfied_counts" => options.fairly_satisfied_counts = parse_bool(key, value)?,
             other => {
@@ -197,7 +193,8 @@ impl RowView {
 // ---- the Excel download ----------------------------------------------------
 
 /// The ratio indicators in column order, by their Chinese names.
-pub(crate) const RATIO_NAMES: [&str; 8] = ["按时签收率", "响应率", "按时办结率", "解决率", "满意率", "退单率", "延期率", "重复诉求率"];
+pub(crate) const RATIO_NAMES: [&str; 8] =
+    ["按时签收率", "响应率", "按时办结率", "解决率", "满意率", "退单率", "延期率", "重复诉求率"];
 
 pub(crate) fn ratios(i: &Indicators) -> [Ratio; 8] {
     [
@@ -219,7 +216,8 @@ fn xlsx_response(view: &ScoresView) -> ApiResult<Response> {
     })?;
     let name = format!("考核_{}_{}.xlsx", view.period.from, view.period.to);
     let ascii = format!("scores_{}_{}.xlsx", view.period.from, view.period.to);
-    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", super::attachments::percent_encode(&name));
+    let disposition =
+        format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", super::attachments::percent_encode(&name));
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(XLSX_TYPE));

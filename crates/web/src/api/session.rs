@@ -32,7 +32,8 @@ pub struct Me {
 }
 
 /// A hash to verify against when the user does not exist, so both cases take as long.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0i7Ej5Vy4TnrmVXBFfdJmzzWgXmM7XR0WjuFUMbv7/4";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0i7Ej5Vy4TnrmVXBFfdJmzzWgXmM7XR0WjuFUMbv7/4";
 
 /// `POST /api/v1/auth/login`: sets an HttpOnly, SameSite session cookie.
 pub async fn login<S: Store>(
@@ -76,7 +77,8 @@ pub async fn login<S: Store>(
         })
         .await?;
     let secure = if state.config.secure_cookies { "; Secure" } else { "" };
-    let cookie = format!("{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}", hours * 3600);
+    let cookie =
+        format!("{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}", hours * 3600);
     let actor = auth::actor_for_user(&user, &state.org());
     let mut response = Json(me_of(&actor, Some(user.username.clone()), &state)).into_response();
     let value = HeaderValue::from_str(&cookie).map_err(|_| ApiError::internal())?;

@@ -53,7 +53,9 @@ impl Mailer {
     pub fn new(config: &SmtpConfig, timeout: Duration) -> Result<Self, String> {
         let builder = match config.tls {
             SmtpTls::Off => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host),
-            SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&config.host).map_err(|e| e.to_string())?,
+            SmtpTls::Starttls => {
+                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&config.host).map_err(|e| e.to_string())?
+            }
             SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&config.host).map_err(|e| e.to_string())?,
         };
         let default_port = match config.tls {

@@ -74,7 +74,9 @@ pub async fn start<S: Store>(
         loop {
             match deliver_due(&state, &notifier).await {
                 Ok(d) if d.is_empty() => {}
-                Ok(d) => tracing::info!(sent = d.sent, retried = d.retried, failed = d.failed, "notifications delivered"),
+                Ok(d) => {
+                    tracing::info!(sent = d.sent, retried = d.retried, failed = d.failed, "notifications delivered")
+                }
                 Err(error) => tracing::error!(%error, "notification delivery pass failed"),
             }
             tokio::select! {

@@ -119,7 +119,12 @@ pub async fn deliver_due<S: Store>(state: &AppState<S>, notifier: &Arc<Notifier>
     Ok(done)
 }
 
-async fn deliver_one<S: Store>(store: &S, notifier: &Notifier, item: &OutboxItem, now: Instant) -> StoreResult<Outcome> {
+async fn deliver_one<S: Store>(
+    store: &S,
+    notifier: &Notifier,
+    item: &OutboxItem,
+    now: Instant,
+) -> StoreResult<Outcome> {
     match notifier.send(store, item, now).await {
         Ok(()) => {
             store.notification_sent(item.id, item.attempts, now).await?;

@@ -135,7 +135,12 @@ fn operator(auth: &Auth) -> Result<(), PageError> {
 
 /// The same `Auth` again (for a second handler call).
 fn again(auth: &Auth) -> Auth {
-    Auth { actor: auth.actor.clone(), via: auth.via, client_ip: auth.client_ip.clone(), session_hash: auth.session_hash.clone() }
+    Auth {
+        actor: auth.actor.clone(),
+        via: auth.via,
+        client_ip: auth.client_ip.clone(),
+        session_hash: auth.session_hash.clone(),
+    }
 }
 
 /// Earlier requests through the API's list handler, with the operator's scope.
@@ -145,7 +150,8 @@ async fn history<S: Store>(state: &AppState<S>, auth: &Auth, heading: &'static s
     let mut history = History { heading, items: Vec::new(), error: None };
     match answer.map(|json| serde_json::to_value(&json.0)) {
         Ok(Ok(list)) => {
-            let text = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_owned();
+            let text =
+                |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_owned();
             let items = list.get("items").and_then(|i| i.as_array()).cloned().unwrap_or_default();
             history.items = items
                 .iter()
@@ -304,4 +310,3 @@ async fn take_in<S: Store>(state: &AppState<S>, auth: &Auth, v: &Values) -> Resu
     let answer = serde_json::to_value(&answer).map_err(|_| ApiError::internal())?;
     answer.get("tracking_no").and_then(|v| v.as_str()).map(str::to_owned).ok_or_else(ApiError::internal)
 }
-

@@ -89,7 +89,8 @@ pub async fn page<S: Store>(
     let options = ScoreOptions { fairly_satisfied_counts: state.config.fairly_satisfied_counts };
     let period = chosen_period(&query, today)?;
     let mut kpis = Vec::new();
-    for (label, from) in [("今日", today), ("本周", monday_of(today)), ("本月", today.with_day(1).unwrap_or(today))] {
+    for (label, from) in [("今日", today), ("本周", monday_of(today)), ("本月", today.with_day(1).unwrap_or(today))]
+    {
         let view = dashboard_view(&state, DashboardQuery { period: Period { from, to: today }, options }).await?;
         kpis.push(kpi(label, &view));
     }
@@ -170,10 +171,7 @@ fn row_figures<T>(f: &Figures, make: impl FnOnce(i64, i64, String, String) -> T)
 fn links(filter: &str, from: NaiveDate, to: NaiveDate) -> (String, String) {
     let end = to.checked_add_days(Days::new(1)).unwrap_or(to);
     let prefix = if filter.is_empty() { String::new() } else { format!("{filter}&") };
-    (
-        format!("/work?{prefix}from={from}&to={end}"),
-        format!("/work?{prefix}closed_from={from}&closed_to={end}"),
-    )
+    (format!("/work?{prefix}from={from}&to={end}"), format!("/work?{prefix}closed_from={from}&closed_to={end}"))
 }
 
 fn charts(view: &DashboardView) -> Vec<Chart> {
@@ -204,7 +202,12 @@ fn charts(view: &DashboardView) -> Vec<Chart> {
         Chart { id: "units", title: "按主办单位", shape: "hbar", rows: breakdown(&view.units, "lead_unit") },
         Chart { id: "towns", title: "按镇街", shape: "hbar", rows: breakdown(&view.towns, "town") },
         Chart { id: "kinds", title: "按诉求类型", shape: "hbar", rows: breakdown(&view.kinds, "kind") },
-        Chart { id: "categories", title: "按一级分类", shape: "hbar", rows: breakdown(&view.categories, "category_group") },
+        Chart {
+            id: "categories",
+            title: "按一级分类",
+            shape: "hbar",
+            rows: breakdown(&view.categories, "category_group"),
+        },
     ]
 }
 

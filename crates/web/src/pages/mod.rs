@@ -216,7 +216,10 @@ impl IntakeFields<'_> {
     ) -> crate::input::IntakeInput {
         use crate::input::{AskerInput, ContactInput, IntakeInput};
         let asker = if self.enterprise {
-            AskerInput::Enterprise { credit_code: self.credit_code.trim().to_owned(), name: self.enterprise_name.to_owned() }
+            AskerInput::Enterprise {
+                credit_code: self.credit_code.trim().to_owned(),
+                name: self.enterprise_name.to_owned(),
+            }
         } else {
             AskerInput::Resident
         };

@@ -25,9 +25,9 @@ use super::{Choice, Layout, PageError, PageResult, render, short_time};
 use crate::api::attachments::{self, percent_encode};
 use crate::api::requests;
 use crate::auth::Auth;
+use crate::error::ApiError;
 use crate::json::RawJson;
 use crate::state::AppState;
-use crate::error::ApiError;
 use crate::views::{self, AttachmentView, EventView, Lookup, RequestView};
 
 #[derive(Template)]
@@ -125,13 +125,11 @@ pub struct Countdown {
 }
 
 pub(super) fn countdown(view: &RequestView) -> Option<Countdown> {
-    let (d, minutes) = view
-        .deadlines
-        .iter()
-        .filter_map(|d| d.remaining_minutes.map(|m| (d, m)))
-        .min_by_key(|(_, m)| *m)?;
+    let (d, minutes) =
+        view.deadlines.iter().filter_map(|d| d.remaining_minutes.map(|m| (d, m))).min_by_key(|(_, m)| *m)?;
     let amount = |m: i64| if m >= 60 { format!("{}小时{}分", m / 60, m % 60) } else { format!("{m}分钟") };
-    let text = if minutes < 0 { format!("已超期 {}", amount(-minutes)) } else { format!("剩余 {}", amount(minutes)) };
+    let text =
+        if minutes < 0 { format!("已超期 {}", amount(-minutes)) } else { format!("剩余 {}", amount(minutes)) };
     Some(Countdown { label: d.label, due: short_time(&d.due_at), text, overdue: minutes < 0 })
 }
 
@@ -166,10 +164,8 @@ impl QueuePage {
 fn queues(actor: &Actor) -> Vec<(&'static str, &'static str, &'static str, ListFilter)> {
     let states = |states: &[RequestState]| ListFilter { states: states.to_vec(), limit: 100, ..ListFilter::default() };
     if actor.has_role(&[Role::Dispatcher]) {
-        let extension = ListFilter {
-            pending_extension: true,
-            ..states(&[RequestState::SignedFor, RequestState::InProgress])
-        };
+        let extension =
+            ListFilter { pending_extension: true, ..states(&[RequestState::SignedFor, RequestState::InProgress]) };
         let unhappy = ListFilter { unhappy_follow_up: true, limit: 100, ..ListFilter::default() };
         vec![
             ("received", "待派单", "已受理、等待派单的诉求。", states(&[RequestState::Received])),
@@ -238,7 +234,8 @@ fn describe<S: Store>(state: &AppState<S>, query: &HashMap<String, String>) -> V
         "none" => none.to_owned(),
         code => org.by_code(code).map_or_else(|| code.to_owned(), |u| u.display_name().to_owned()),
     };
-    let category = |code: &str| categories.iter().find(|c| c.code == code).map_or_else(|| code.to_owned(), |c| c.name.clone());
+    let category =
+        |code: &str| categories.iter().find(|c| c.code == code).map_or_else(|| code.to_owned(), |c| c.name.clone());
     let kind = |code: &str| RequestKind::parse(code).map_or(code, |k| k.label()).to_owned();
     let mut out: Vec<(usize, String)> = query
         .iter()
@@ -265,7 +262,11 @@ fn describe<S: Store>(state: &AppState<S>, query: &HashMap<String, String>) -> V
 }
 
 /// The list of the API's filters, one page of 100 with a link to the next.
-async fn filtered_section<S: Store>(state: &AppState<S>, actor: &Actor, query: &HashMap<String, String>) -> PageResult<Section> {
+async fn filtered_section<S: Store>(
+    state: &AppState<S>,
+    actor: &Actor,
+    query: &HashMap<String, String>,
+) -> PageResult<Section> {
     let mut filter = requests::list_filter(state, query)?;
     if !query.contains_key("limit") {
         filter.limit = 100;
@@ -399,7 +400,7 @@ impl Failed {
 }
 
 fn actions<S: Store>(state: &AppState<S>, request: &Request, actor: &Actor, failed: Option<&Failed>) -> Actions {
-    use mashangban_domain::request::{RequestKind, Rating};
+    use mashangban_domain::request::{Rating, RequestKind};
     let none = String::new;
     let unhappy = request.rating.is_some_and(Rating::is_dissatisfied) || request.resolved == Some(false);
     let pending = request.pending_extension.is_some();
@@ -419,7 +420,10 @@ fn actions<S: Store>(state: &AppState<S>, request: &Request, actor: &Actor, fail
     let default = state.categories().iter().find(|c| c.id == request.category_id).and_then(|c| c.default_lead_unit_id);
     let mut co_units = unit_choices(state, None);
     co_units.iter_mut().for_each(|u| {
-        u.selected = sent.map_or_else(|| request.co_unit_ids.iter().any(|id| unit_code(state, *id) == u.value), |f| f.has("co_units", &u.value));
+        u.selected = sent.map_or_else(
+            || request.co_unit_ids.iter().any(|id| unit_code(state, *id) == u.value),
+            |f| f.has("co_units", &u.value),
+        );
     });
     let rating = failed_on("follow-up").and_then(|f| f.value("rating")).unwrap_or_default().to_owned();
     Actions {
@@ -697,7 +701,8 @@ mod tests {
 
     #[test]
     fn form_fields_become_the_apis_body() {
-        let form = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
+        let form =
+            |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
         let body = body_of(
             &[Text("lead_unit"), List("co_units"), Optional("comment")],
             &form(&[("lead_unit", "rsj"), ("co_units", "zwfw"), ("co_units", "scjgj"), ("comment", " ")]),

@@ -139,10 +139,8 @@ struct SubmitPage {
 }
 
 fn page<S: Store>(state: &AppState<S>, values: Values, errors: Errors) -> SubmitPage {
-    let kinds = RequestKind::ALL
-        .iter()
-        .map(|k| Choice::new(k.as_str(), k.label(), values.kind == k.as_str()))
-        .collect();
+    let kinds =
+        RequestKind::ALL.iter().map(|k| Choice::new(k.as_str(), k.label(), values.kind == k.as_str())).collect();
     let mut towns: Vec<Choice> = state
         .org()
         .units()
@@ -227,7 +225,8 @@ type Fields = HashMap<String, String>;
 async fn read_form(mut multipart: Multipart, max_bytes: usize) -> Result<(Fields, Vec<(String, Vec<u8>)>), String> {
     let mut fields = HashMap::new();
     let mut files = Vec::new();
-    let too_large = || format!("单个附件不能超过 {} MB，全部附件不能超过 {MAX_PORTAL_FILES} 个", max_bytes / 1024 / 1024);
+    let too_large =
+        || format!("单个附件不能超过 {} MB，全部附件不能超过 {MAX_PORTAL_FILES} 个", max_bytes / 1024 / 1024);
     while let Some(field) = multipart.next_field().await.map_err(|_| too_large())? {
         let name = field.name().unwrap_or_default().to_owned();
         if name == "file" {
@@ -294,7 +293,8 @@ fn check_files(files: Vec<(String, Vec<u8>)>, errors: &mut Errors) -> Vec<File> 
 async fn take_in<S: Store>(state: &AppState<S>, auth: &Auth, v: &Values) -> Result<(String, String), ApiError> {
     let input = v.fields().input(RequestKind::parse(&v.kind).unwrap_or(RequestKind::Complaint), None, None);
     // The portal is anonymous even for someone who is also signed in as staff.
-    let anonymous = Auth { actor: Actor::Anonymous, via: Via::Anonymous, client_ip: auth.client_ip.clone(), session_hash: None };
+    let anonymous =
+        Auth { actor: Actor::Anonymous, via: Via::Anonymous, client_ip: auth.client_ip.clone(), session_hash: None };
     let (_, Json(answer)) = requests::intake(State(state.clone()), anonymous, JsonBody(input)).await?;
     let answer = serde_json::to_value(&answer).map_err(|_| ApiError::internal())?;
     let field = |k: &str| answer.get(k).and_then(|v| v.as_str()).map(str::to_owned).ok_or_else(ApiError::internal);

@@ -79,7 +79,12 @@ pub async fn page<S: Store>(
     let hours = SchedulerConfig::default().due_soon_working_hours;
     let (overdue, due_soon) = deadline_lists(&state, actor, hours).await?;
     let lists = vec![
-        DeadlineList { id: "overdue", heading: "超期诉求", hint: "答复期限已过、仍未办结的诉求。".into(), rows: overdue },
+        DeadlineList {
+            id: "overdue",
+            heading: "超期诉求",
+            hint: "答复期限已过、仍未办结的诉求。".into(),
+            rows: overdue,
+        },
         DeadlineList {
             id: "due-soon",
             heading: "临期诉求",
@@ -119,7 +124,8 @@ async fn deadline_lists<S: Store>(
         let requests = state.store.list(&filter, &actor.scope()).await?.items;
         let urge = |r| may(r, actor, &Action::Urge { message: String::new() });
         let flags: Vec<bool> = requests.iter().map(urge).collect();
-        let list = rows(state, actor, &requests).into_iter().zip(flags).map(|(row, urge)| DeadlineRow { row, urge }).collect();
+        let list =
+            rows(state, actor, &requests).into_iter().zip(flags).map(|(row, urge)| DeadlineRow { row, urge }).collect();
         lists.push(list);
     }
     let due_soon = lists.pop().unwrap_or_default();

@@ -48,7 +48,10 @@ pub async fn lookup(Query(query): Query<LookupQuery>) -> Response {
         (Some(n), Some(c)) => Redirect::to(&format!("/track/{}?code={c}", n.to_uppercase())).into_response(),
         _ => {
             let error = Some("请填写受理编号和查询码（字母和数字）".to_owned());
-            render(StatusCode::UNPROCESSABLE_ENTITY, &LookupPage { layout: Layout::public("查询进度"), no, code, error })
+            render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &LookupPage { layout: Layout::public("查询进度"), no, code, error },
+            )
         }
     }
 }

@@ -40,7 +40,8 @@ async fn only_administrators_open_or_post_any_admin_page() {
             assert_eq!(page(&app, path, &session).await.0, StatusCode::FORBIDDEN, "{who} GET {path}");
         }
         for path in POSTS {
-            let form = [("active", "0"), ("disabled", "1"), ("password", "password-123"), ("role", "admin"), ("unit", "city")];
+            let form =
+                [("active", "0"), ("disabled", "1"), ("password", "password-123"), ("role", "admin"), ("unit", "city")];
             assert_eq!(post_form(&app, path, &session, &form).await.0, StatusCode::FORBIDDEN, "{who} POST {path}");
         }
     }
@@ -67,9 +68,22 @@ async fn only_administrators_open_or_post_any_admin_page() {
 async fn a_cross_site_form_post_is_refused() {
     let app = spawn().await;
     let Session(admin) = app.login("admin").await;
-    let form = [("username", "mallory"), ("display_name", "外站"), ("role", "admin"), ("unit", "city"), ("password", "password-123")];
+    let form = [
+        ("username", "mallory"),
+        ("display_name", "外站"),
+        ("role", "admin"),
+        ("unit", "city"),
+        ("password", "password-123"),
+    ];
     for header in [("sec-fetch-site", "cross-site"), ("origin", "http://evil.example")] {
-        let res = no_redirects().post(app.url("/admin/users")).header("cookie", &admin).header(header.0, header.1).form(&form).send().await.unwrap();
+        let res = no_redirects()
+            .post(app.url("/admin/users"))
+            .header("cookie", &admin)
+            .header(header.0, header.1)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::FORBIDDEN, "{header:?}");
     }
     assert!(app.store.find_user("mallory").await.unwrap().is_none());
@@ -89,7 +103,9 @@ async fn a_user_created_on_the_page_signs_in_with_the_initial_password() {
     ];
     let (status, _, html) = post_form(&app, "/admin/users", &admin, &form).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(html.contains("id=\"admin-error\"") && html.contains("密码至少8位") && html.contains("value=\"zhang.san\""));
+    assert!(
+        html.contains("id=\"admin-error\"") && html.contains("密码至少8位") && html.contains("value=\"zhang.san\"")
+    );
     form[5] = ("password", PASSWORD);
     let (status, location, _) = post_form(&app, "/admin/users", &admin, &form).await;
     assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/admin/users?ok=user"));
@@ -105,16 +121,28 @@ async fn a_user_created_on_the_page_signs_in_with_the_initial_password() {
     assert_eq!(app.get("/api/v1/auth/me", Some(&zhang)).await.0, StatusCode::UNAUTHORIZED, "signed out by the change");
     let user = app.store.find_user("zhang.san").await.unwrap().unwrap();
     assert_eq!(user.role, mashangban_domain::org::Role::Dispatcher);
-    let (status, _, html) = post_form(&app, "/admin/users/zhang.san/role", &admin, &[("role", "handler"), ("unit", "")]).await;
+    let (status, _, html) =
+        post_form(&app, "/admin/users/zhang.san/role", &admin, &[("role", "handler"), ("unit", "")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("工作人员必须属于一个单位"));
-    assert_eq!(post_form(&app, "/admin/users/zhang.san/disabled", &admin, &[("disabled", "1")]).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(
+        post_form(&app, "/admin/users/zhang.san/disabled", &admin, &[("disabled", "1")]).await.0,
+        StatusCode::SEE_OTHER
+    );
     let res = app.post("/api/v1/auth/login", None, json!({ "username": "zhang.san", "password": PASSWORD })).await;
     assert_eq!(res.0, StatusCode::UNAUTHORIZED, "disabled");
-    assert_eq!(post_form(&app, "/admin/users/zhang.san/disabled", &admin, &[("disabled", "0")]).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(
+        post_form(&app, "/admin/users/zhang.san/disabled", &admin, &[("disabled", "0")]).await.0,
+        StatusCode::SEE_OTHER
+    );
     let new_password = [("password", "another-password-9")];
-    assert_eq!(post_form(&app, "/admin/users/zhang.san/password", &admin, &new_password).await.0, StatusCode::SEE_OTHER);
-    let res = app.post("/api/v1/auth/login", None, json!({ "username": "zhang.san", "password": "another-password-9" })).await;
+    assert_eq!(
+        post_form(&app, "/admin/users/zhang.san/password", &admin, &new_password).await.0,
+        StatusCode::SEE_OTHER
+    );
+    let res = app
+        .post("/api/v1/auth/login", None, json!({ "username": "zhang.san", "password": "another-password-9" }))
+        .await;
     assert_eq!(res.0, StatusCode::OK);
     let (status, _, html) = post_form(&app, "/admin/users/admin/disabled", &admin, &[("disabled", "1")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "never one's own account");
@@ -146,7 +174,13 @@ async fn units_categories_calendar_and_answers_change_through_the_pages() {
     let app = spawn().await;
     let admin = app.login("admin").await;
 
-    let unit = [("code", "sjj"), ("name", "中山市数据局"), ("short_name", "市数据局"), ("kind", "department"), ("parent", "city")];
+    let unit = [
+        ("code", "sjj"),
+        ("name", "中山市数据局"),
+        ("short_name", "市数据局"),
+        ("kind", "department"),
+        ("parent", "city"),
+    ];
     assert_eq!(post_form(&app, "/admin/org", &admin, &unit).await.0, StatusCode::SEE_OTHER);
     let (_, units) = app.get("/api/v1/units", None).await;
     assert!(units.as_array().unwrap().iter().any(|u| u["code"] == "sjj"), "in the cache at once");
@@ -157,11 +191,20 @@ async fn units_categories_calendar_and_answers_change_through_the_pages() {
     let (_, units) = app.get("/api/v1/units", None).await;
     assert!(!units.as_array().unwrap().iter().any(|u| u["code"] == "sjj"), "deactivated units are offered nowhere");
 
-    let category = [("code", "biz.data"), ("name", "公共数据开放"), ("parent", "biz"), ("lead_unit", "scjgj"), ("keywords", "数据，开放 共享")];
+    let category = [
+        ("code", "biz.data"),
+        ("name", "公共数据开放"),
+        ("parent", "biz"),
+        ("lead_unit", "scjgj"),
+        ("keywords", "数据，开放 共享"),
+    ];
     assert_eq!(post_form(&app, "/admin/categories", &admin, &category).await.0, StatusCode::SEE_OTHER);
     let (_, categories) = app.get("/api/v1/categories", None).await;
     let added = categories.as_array().unwrap().iter().find(|c| c["code"] == "biz.data").cloned().unwrap();
-    assert_eq!((added["default_lead_unit"].as_str(), added["keywords"].clone()), (Some("scjgj"), json!(["数据", "开放", "共享"])));
+    assert_eq!(
+        (added["default_lead_unit"].as_str(), added["keywords"].clone()),
+        (Some("scjgj"), json!(["数据", "开放", "共享"]))
+    );
 
     let hours = [("hours", "09:00-12:00 13:30-17:30")];
     assert_eq!(post_form(&app, "/admin/calendar/hours", &admin, &hours).await.0, StatusCode::SEE_OTHER);
@@ -170,7 +213,12 @@ async fn units_categories_calendar_and_answers_change_through_the_pages() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("id=\"admin-error\""));
 
-    let article = [("title", "不动产登记查询"), ("body", "可在“粤省事”查询本人名下不动产登记信息。"), ("category", ""), ("keywords", "不动产，查档")];
+    let article = [
+        ("title", "不动产登记查询"),
+        ("body", "可在“粤省事”查询本人名下不动产登记信息。"),
+        ("category", ""),
+        ("keywords", "不动产，查档"),
+    ];
     let (status, location, _) = post_form(&app, "/admin/knowledge", &admin, &article).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let path = location.split('?').next().unwrap().to_owned();
@@ -182,16 +230,17 @@ async fn units_categories_calendar_and_answers_change_through_the_pages() {
     assert_eq!(status, StatusCode::CONFLICT, "the page sends the version it showed");
     assert!(html.contains("已被他人修改"));
     let (_, html) = page(&app, &path, &admin).await;
-    assert!(html.contains("第二版答复。") && html.contains("可在“粤省事”查询本人名下不动产登记信息。"), "both versions shown");
+    assert!(
+        html.contains("第二版答复。") && html.contains("可在“粤省事”查询本人名下不动产登记信息。"),
+        "both versions shown"
+    );
 }
 
 #[tokio::test]
 async fn the_admin_api_takes_the_same_checks_as_the_pages() {
     let app = spawn().await;
     let admin = app.login("admin").await;
-    let account = |role: &str, unit: Option<&str>, credit_code: Option<&str>| {
-        json!({ "username": "acct", "display_name": "账号", "role": role, "unit": unit, "credit_code": credit_code, "password": PASSWORD })
-    };
+    let account = |role: &str, unit: Option<&str>, credit_code: Option<&str>| json!({ "username": "acct", "display_name": "账号", "role": role, "unit": unit, "credit_code": credit_code, "password": PASSWORD });
     let refused = [
         (account("handler", None, None), "unit_required"),
         (account("resident", Some("city"), None), "unit_not_allowed"),
@@ -205,9 +254,11 @@ async fn the_admin_api_takes_the_same_checks_as_the_pages() {
         let (status, err) = app.post("/api/v1/admin/users", Some(&admin), body).await;
         assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(code)));
     }
-    let (status, _) = app.post("/api/v1/admin/users", Some(&app.login("supervisor").await), account("resident", None, None)).await;
+    let (status, _) =
+        app.post("/api/v1/admin/users", Some(&app.login("supervisor").await), account("resident", None, None)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, created) = app.post("/api/v1/admin/users", Some(&admin), account("enterprise", None, Some(ENTERPRISE_CODE))).await;
+    let (status, created) =
+        app.post("/api/v1/admin/users", Some(&admin), account("enterprise", None, Some(ENTERPRISE_CODE))).await;
     assert_eq!((status, created["role"].as_str()), (StatusCode::CREATED, Some("enterprise")), "{created}");
     let (status, err) = app.post("/api/v1/admin/users", Some(&admin), account("resident", None, None)).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("username_taken")));
@@ -218,14 +269,43 @@ async fn the_admin_api_takes_the_same_checks_as_the_pages() {
     assert_eq!(app.get(&format!("/api/v1/requests/{no}"), Some(&acct)).await.0, StatusCode::OK);
 
     let path = "/api/v1/admin/users/admin/role";
-    let (status, err) = app.call(reqwest::Method::PUT, path, Some(&admin), Some(json!({ "role": "supervisor", "unit": "city" }))).await;
+    let (status, err) =
+        app.call(reqwest::Method::PUT, path, Some(&admin), Some(json!({ "role": "supervisor", "unit": "city" }))).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("own_admin_role")));
-    let (status, err) = app.call(reqwest::Method::PUT, "/api/v1/admin/units/sub", Some(&admin), Some(json!({ "name": "科", "kind": "subunit", "parent": "city" }))).await;
+    let (status, err) = app
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/admin/units/sub",
+            Some(&admin),
+            Some(json!({ "name": "科", "kind": "subunit", "parent": "city" })),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{err}");
-    let (status, err) = app.call(reqwest::Method::PUT, "/api/v1/admin/units/city-x", Some(&admin), Some(json!({ "name": "市", "kind": "city", "parent": "city" }))).await;
+    let (status, err) = app
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/admin/units/city-x",
+            Some(&admin),
+            Some(json!({ "name": "市", "kind": "city", "parent": "city" })),
+        )
+        .await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_unit_kind")));
-    let (status, err) = app.call(reqwest::Method::PUT, "/api/v1/admin/units/scjgj", Some(&admin), Some(json!({ "name": "市市场监管局", "kind": "department", "parent": "scjgj" }))).await;
+    let (status, err) = app
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/admin/units/scjgj",
+            Some(&admin),
+            Some(json!({ "name": "市市场监管局", "kind": "department", "parent": "scjgj" })),
+        )
+        .await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("unit_cycle")));
-    let (status, err) = app.call(reqwest::Method::PUT, "/api/v1/admin/categories/biz", Some(&admin), Some(json!({ "name": "企业", "parent": "biz.register" }))).await;
+    let (status, err) = app
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/admin/categories/biz",
+            Some(&admin),
+            Some(json!({ "name": "企业", "parent": "biz.register" })),
+        )
+        .await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("category_cycle")));
 }

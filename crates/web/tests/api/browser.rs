@@ -99,7 +99,8 @@ async fn the_progress_stream_sends_each_change_at_once_and_resumes_by_version() 
 
     let started = std::time::Instant::now();
     app.act(&no, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj" })).await;
-    let (second, view) = tokio::time::timeout(std::time::Duration::from_secs(5), next_progress(&mut stream)).await.unwrap();
+    let (second, view) =
+        tokio::time::timeout(std::time::Duration::from_secs(5), next_progress(&mut stream)).await.unwrap();
     assert!(started.elapsed() < std::time::Duration::from_secs(3), "sent at once: {:?}", started.elapsed());
     assert!(second > first);
     assert_eq!(view["state"], "dispatched");
@@ -131,7 +132,13 @@ async fn staff_pages_keep_the_apis_scope_sign_in_and_same_origin_checks() {
     let Session(handler) = app.login("handler").await;
     let res = http.get(app.url(&format!("/work/{no}"))).header("cookie", &handler).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    let res = http.post(app.url(&format!("/work/{no}/sign"))).header("cookie", &handler).form(&[("comment", "")]).send().await.unwrap();
+    let res = http
+        .post(app.url(&format!("/work/{no}/sign")))
+        .header("cookie", &handler)
+        .form(&[("comment", "")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 
     let Session(dispatcher) = app.login("dispatcher").await;
@@ -172,7 +179,10 @@ async fn the_portal_form_shows_each_message_next_to_its_field_and_keeps_the_valu
         assert!(html.contains(&format!("id=\"{field}\"")), "{field} shown");
     }
     assert!(!html.contains("id=\"title-error\""));
-    assert!(html.contains("营业执照&#60;变更&#62;迟迟未办结") || html.contains("营业执照&lt;变更&gt;迟迟未办结"), "kept, escaped");
+    assert!(
+        html.contains("营业执照&#60;变更&#62;迟迟未办结") || html.contains("营业执照&lt;变更&gt;迟迟未办结"),
+        "kept, escaped"
+    );
     let (status, list) = app.get("/api/v1/requests", Some(&app.login("dispatcher").await)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list["items"].as_array().unwrap().len(), 0, "nothing taken in");
@@ -183,7 +193,12 @@ async fn the_portal_form_shows_each_message_next_to_its_field_and_keeps_the_valu
 }
 
 /// Posts a page form as a signed-in person; answers (status, location, body).
-pub(super) async fn post_form(app: &App, path: &str, Session(cookie): &Session, form: &[(&str, &str)]) -> (StatusCode, String, String) {
+pub(super) async fn post_form(
+    app: &App,
+    path: &str,
+    Session(cookie): &Session,
+    form: &[(&str, &str)],
+) -> (StatusCode, String, String) {
     let res = no_redirects().post(app.url(path)).header("cookie", cookie).form(form).send().await.unwrap();
     let status = res.status();
     let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
@@ -198,7 +213,8 @@ pub(super) async fn page(app: &App, path: &str, Session(cookie): &Session) -> (S
 
 /// The part of the work page in the section with this id.
 fn section<'a>(html: &'a str, id: &str) -> &'a str {
-    let start = html.find(&format!("<section class=\"queue-section\" id=\"{id}\"")).unwrap_or_else(|| panic!("section {id}"));
+    let start =
+        html.find(&format!("<section class=\"queue-section\" id=\"{id}\"")).unwrap_or_else(|| panic!("section {id}"));
     let rest = &html[start..];
     &rest[..rest[1..].find("<section").map_or(rest.len(), |end| end + 1)]
 }
@@ -212,7 +228,9 @@ async fn a_return_is_reviewed_and_redispatched_through_the_pages() {
 
     let (_, queue) = page(&app, "/work", &dispatcher).await;
     assert!(section(&queue, "received").contains(&format!("href=\"/work/{no}\"")), "待派单 lists it");
-    let (status, location, _) = post_form(&app, &format!("/work/{no}/dispatch"), &dispatcher, &[("lead_unit", "scjgj"), ("co_units", "zwfw")]).await;
+    let (status, location, _) =
+        post_form(&app, &format!("/work/{no}/dispatch"), &dispatcher, &[("lead_unit", "scjgj"), ("co_units", "zwfw")])
+            .await;
     assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, format!("/work/{no}").as_str()));
     let detail = app.detail(&no, &dispatcher).await;
     assert_eq!(detail["request"]["co_units"][0]["code"], "zwfw", "co-units from the multi-select");
@@ -228,7 +246,8 @@ async fn a_return_is_reviewed_and_redispatched_through_the_pages() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("id=\"return-error\""), "the message stands by the form");
     assert!(!html.trim_start().starts_with('{'), "a page, not the API's JSON");
-    let (status, _, _) = post_form(&app, &format!("/work/{no}/return"), &handler, &[("reason", "不属于我局职责")]).await;
+    let (status, _, _) =
+        post_form(&app, &format!("/work/{no}/return"), &handler, &[("reason", "不属于我局职责")]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
 
     // 退单待审 lists it; redispatching to the same unit is refused with the values kept.
@@ -236,7 +255,10 @@ async fn a_return_is_reviewed_and_redispatched_through_the_pages() {
     assert!(section(&queue, "returned").contains(&format!("href=\"/work/{no}\"")), "退单待审 lists it");
     assert!(!section(&queue, "received").contains(&format!("href=\"/work/{no}\"")));
     let (_, html) = page(&app, &format!("/work/{no}"), &dispatcher).await;
-    assert!(html.contains(&format!("action=\"/work/{no}/redispatch\"")) && html.contains(&format!("action=\"/work/{no}/refuse-return\"")));
+    assert!(
+        html.contains(&format!("action=\"/work/{no}/redispatch\""))
+            && html.contains(&format!("action=\"/work/{no}/refuse-return\""))
+    );
     let (status, _, html) = post_form(
         &app,
         &format!("/work/{no}/redispatch"),
@@ -250,7 +272,10 @@ async fn a_return_is_reviewed_and_redispatched_through_the_pages() {
     let (status, _, _) = post_form(&app, &format!("/work/{no}/redispatch"), &dispatcher, &[("lead_unit", "rsj")]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let detail = app.detail(&no, &dispatcher).await;
-    assert_eq!((detail["request"]["state"].as_str(), detail["request"]["lead_unit"]["code"].as_str()), (Some("dispatched"), Some("rsj")));
+    assert_eq!(
+        (detail["request"]["state"].as_str(), detail["request"]["lead_unit"]["code"].as_str()),
+        (Some("dispatched"), Some("rsj"))
+    );
     // The first unit no longer sees it, on the page either.
     assert_eq!(page(&app, &format!("/work/{no}"), &handler).await.0, StatusCode::NOT_FOUND);
     let (status, _, _) = post_form(&app, &format!("/work/{no}/sign"), &handler, &[]).await;
@@ -276,10 +301,12 @@ async fn an_extension_is_asked_for_and_approved_through_the_pages() {
     let (status, _, html) = post_form(&app, &path, &handler, &[("new_due", ""), ("reason", "需调取档案")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("id=\"request-extension-error\"") && html.contains("需调取档案"));
-    let (status, _, html) = post_form(&app, &path, &handler, &[("new_due", "2000-01-01T10:00"), ("reason", "需调取档案")]).await;
+    let (status, _, html) =
+        post_form(&app, &path, &handler, &[("new_due", "2000-01-01T10:00"), ("reason", "需调取档案")]).await;
     assert!(status.is_client_error(), "{status}");
     assert!(html.contains("id=\"request-extension-error\"") && html.contains("value=\"2000-01-01T10:00\""));
-    let (status, _, _) = post_form(&app, &path, &handler, &[("new_due", "2099-12-31T17:30"), ("reason", "需调取外省档案")]).await;
+    let (status, _, _) =
+        post_form(&app, &path, &handler, &[("new_due", "2099-12-31T17:30"), ("reason", "需调取外省档案")]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (_, html) = page(&app, &format!("/work/{no}"), &handler).await;
     assert!(!html.contains(&format!("action=\"{path}\"")), "no second request while one is pending");
@@ -291,11 +318,16 @@ async fn an_extension_is_asked_for_and_approved_through_the_pages() {
     assert!(pending.contains("2099-12-31 17:30"));
     let (_, html) = page(&app, &format!("/work/{no}"), &dispatcher).await;
     assert!(html.contains("2099-12-31 17:30") && html.contains("需调取外省档案"));
-    assert!(html.contains(&format!("action=\"/work/{no}/approve-extension\"")) && html.contains(&format!("action=\"/work/{no}/refuse-extension\"")));
-    let (status, _, html) = post_form(&app, &format!("/work/{no}/refuse-extension"), &dispatcher, &[("reason", "")]).await;
+    assert!(
+        html.contains(&format!("action=\"/work/{no}/approve-extension\""))
+            && html.contains(&format!("action=\"/work/{no}/refuse-extension\""))
+    );
+    let (status, _, html) =
+        post_form(&app, &format!("/work/{no}/refuse-extension"), &dispatcher, &[("reason", "")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("id=\"refuse-extension-error\""));
-    let (status, _, _) = post_form(&app, &format!("/work/{no}/approve-extension"), &dispatcher, &[("comment", "同意")]).await;
+    let (status, _, _) =
+        post_form(&app, &format!("/work/{no}/approve-extension"), &dispatcher, &[("comment", "同意")]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let r = app.detail(&no, &dispatcher).await["request"].clone();
     assert_eq!(r["due_at"], "2099-12-31T17:30:00.000+08:00");
@@ -304,11 +336,13 @@ async fn an_extension_is_asked_for_and_approved_through_the_pages() {
     assert!(!section(&queue, "extension").contains(&format!("href=\"/work/{no}\"")));
 
     // Reply, then the dispatcher's 待办结 and a 退回重办 through the page.
-    let (status, _, _) = post_form(&app, &format!("/work/{no}/reply"), &handler, &[("content", "已办结变更登记。")]).await;
+    let (status, _, _) =
+        post_form(&app, &format!("/work/{no}/reply"), &handler, &[("content", "已办结变更登记。")]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (_, queue) = page(&app, "/work", &dispatcher).await;
     assert!(section(&queue, "replied").contains(&format!("href=\"/work/{no}\"")), "待办结 lists it");
-    let (status, _, _) = post_form(&app, &format!("/work/{no}/reject-reply"), &dispatcher, &[("reason", "请补充办理结果")]).await;
+    let (status, _, _) =
+        post_form(&app, &format!("/work/{no}/reject-reply"), &dispatcher, &[("reason", "请补充办理结果")]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(app.detail(&no, &dispatcher).await["request"]["state"], "in_progress");
 }
@@ -368,7 +402,10 @@ async fn the_operator_console_takes_a_call_and_closes_a_consultation() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     let no = location.strip_prefix("/console?done=").expect("back to the console").to_owned();
     let detail = app.detail(&no, &operator).await;
-    assert_eq!((detail["request"]["channel"].as_str(), detail["request"]["state"].as_str()), (Some("phone"), Some("received")));
+    assert_eq!(
+        (detail["request"]["channel"].as_str(), detail["request"]["state"].as_str()),
+        (Some("phone"), Some("received"))
+    );
     let (_, html) = page(&app, &location, &operator).await;
     assert!(html.contains(detail["request"]["check_code"].as_str().unwrap()), "the check code to tell the caller");
     assert!(html.contains(&format!("action=\"/work/{no}/direct-close\"")), "直接办结 offered for a consultation");
@@ -376,7 +413,13 @@ async fn the_operator_console_takes_a_call_and_closes_a_consultation() {
     // The handler's unit does not see it (another unit, another town).
     assert_eq!(page(&app, &format!("/work/{no}"), &handler).await.0, StatusCode::NOT_FOUND);
 
-    let (status, _, _) = post_form(&app, &format!("/work/{no}/direct-close"), &operator, &[("answer", "可登录国家社会保险公共服务平台申请转移。")]).await;
+    let (status, _, _) = post_form(
+        &app,
+        &format!("/work/{no}/direct-close"),
+        &operator,
+        &[("answer", "可登录国家社会保险公共服务平台申请转移。")],
+    )
+    .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(app.detail(&no, &operator).await["request"]["state"], "closed");
 
@@ -385,13 +428,17 @@ async fn the_operator_console_takes_a_call_and_closes_a_consultation() {
     assert!(section(&queue, "closed").contains(&format!("href=\"/work/{no}\"")));
     let (_, html) = page(&app, &format!("/work/{no}"), &operator).await;
     assert!(html.contains("name=\"rating\"") && html.contains("非常不满意"));
-    let (status, _, html) = post_form(&app, &format!("/work/{no}/follow-up"), &operator, &[("rating", "dissatisfied")]).await;
+    let (status, _, html) =
+        post_form(&app, &format!("/work/{no}/follow-up"), &operator, &[("rating", "dissatisfied")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("id=\"follow-up-error\"") && html.contains("value=\"dissatisfied\" checked"));
     let form = [("rating", "dissatisfied"), ("resolved", "no"), ("comment", "没有解决")];
     assert_eq!(post_form(&app, &format!("/work/{no}/follow-up"), &operator, &form).await.0, StatusCode::SEE_OTHER);
     let (_, html) = page(&app, &format!("/work/{no}"), &dispatcher).await;
-    assert!(html.contains(&format!("action=\"/work/{no}/reopen\"")) && html.contains(&format!("action=\"/work/{no}/archive\"")));
+    assert!(
+        html.contains(&format!("action=\"/work/{no}/reopen\""))
+            && html.contains(&format!("action=\"/work/{no}/archive\""))
+    );
     assert_eq!(post_form(&app, &format!("/work/{no}/archive"), &dispatcher, &[]).await.0, StatusCode::SEE_OTHER);
     assert_eq!(app.detail(&no, &operator).await["request"]["state"], "archived");
 }
@@ -410,16 +457,26 @@ async fn merge_urge_suspend_and_withdraw_forms_go_through_the_api() {
         assert!(html.contains(&format!("action=\"/work/{child}/{action}\"")), "{action} offered");
     }
     assert!(!html.contains(&format!("action=\"/work/{child}/withdraw\"")), "withdraw is the operator's");
-    let (status, _, html) = post_form(&app, &format!("/work/{child}/merge"), &dispatcher, &[("into", "ZS00000000000000")]).await;
+    let (status, _, html) =
+        post_form(&app, &format!("/work/{child}/merge"), &dispatcher, &[("into", "ZS00000000000000")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("id=\"merge-error\"") && html.contains("value=\"ZS00000000000000\""));
-    assert_eq!(post_form(&app, &format!("/work/{child}/merge"), &dispatcher, &[("into", &parent)]).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(
+        post_form(&app, &format!("/work/{child}/merge"), &dispatcher, &[("into", &parent)]).await.0,
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(app.detail(&child, &dispatcher).await["request"]["state"], "merged");
 
     app.act(&parent, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj" })).await;
-    assert_eq!(post_form(&app, &format!("/work/{parent}/urge"), &dispatcher, &[("message", "请尽快签收")]).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(
+        post_form(&app, &format!("/work/{parent}/urge"), &dispatcher, &[("message", "请尽快签收")]).await.0,
+        StatusCode::SEE_OTHER
+    );
     app.act(&parent, "sign", &handler, json!({})).await;
-    assert_eq!(post_form(&app, &format!("/work/{parent}/suspend"), &handler, &[("reason", "等待企业补充材料")]).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(
+        post_form(&app, &format!("/work/{parent}/suspend"), &handler, &[("reason", "等待企业补充材料")]).await.0,
+        StatusCode::SEE_OTHER
+    );
     let (_, html) = page(&app, &format!("/work/{parent}"), &handler).await;
     assert!(html.contains(&format!("action=\"/work/{parent}/resume\"")));
     assert_eq!(post_form(&app, &format!("/work/{parent}/resume"), &handler, &[]).await.0, StatusCode::SEE_OTHER);
@@ -427,7 +484,10 @@ async fn merge_urge_suspend_and_withdraw_forms_go_through_the_api() {
     let (status, _, html) = post_form(&app, &format!("/work/{parent}/close"), &handler, &[]).await;
     assert!(status == StatusCode::CONFLICT || status == StatusCode::FORBIDDEN, "{status}");
     assert!(html.contains("id=\"action-error\""), "shown above, as the page has no such form");
-    assert_eq!(post_form(&app, &format!("/work/{parent}/withdraw"), &operator, &[("reason", "企业来电撤回")]).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(
+        post_form(&app, &format!("/work/{parent}/withdraw"), &operator, &[("reason", "企业来电撤回")]).await.0,
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(app.detail(&parent, &dispatcher).await["request"]["state"], "withdrawn");
 }
 
@@ -438,34 +498,56 @@ async fn the_progress_page_takes_materials_and_a_request_to_reopen() {
     let (no, code) = app.submit(enterprise_complaint()).await;
     let (status, html) = page(&app, &format!("/track/{no}?code={code}"), &Session(String::new())).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("<section id=\"materials\" class=\"rate\" aria-labelledby"), "open: materials offered, not hidden");
+    assert!(
+        html.contains("<section id=\"materials\" class=\"rate\" aria-labelledby"),
+        "open: materials offered, not hidden"
+    );
     assert!(html.contains("<section id=\"reopen\" class=\"rate\" hidden"), "no 申请重办 before an unhappy follow-up");
 
     // 补充材料: two files through the page, stored as the API stores them.
     let form = reqwest::multipart::Form::new()
         .part("file", reqwest::multipart::Part::bytes(b"%PDF-1.4 one".to_vec()).file_name("合同.pdf"))
         .part("file", reqwest::multipart::Part::bytes(b"%PDF-1.4 two".to_vec()).file_name("发票.pdf"));
-    let res = no_redirects().post(app.url(&format!("/track/{no}/materials?code={code}"))).multipart(form).send().await.unwrap();
+    let res = no_redirects()
+        .post(app.url(&format!("/track/{no}/materials?code={code}")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.text().await.unwrap().contains("已上传 2 个文件"));
     let (_, files) = app.get(&format!("/api/v1/requests/{no}/attachments"), Some(&dispatcher)).await;
     assert_eq!(files.as_array().unwrap().len(), 2, "{files}");
-    let wrong = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("a.pdf"));
-    let res = no_redirects().post(app.url(&format!("/track/{no}/materials?code=WRONG123"))).multipart(wrong).send().await.unwrap();
+    let wrong =
+        reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("a.pdf"));
+    let res = no_redirects()
+        .post(app.url(&format!("/track/{no}/materials?code=WRONG123")))
+        .multipart(wrong)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND, "a wrong check code uploads nothing");
 
     // Staff see the files on the request page, add their own there, and out of scope is not found.
     let (_, detail) = page(&app, &format!("/work/{no}"), &dispatcher).await;
-    assert!(detail.contains("附件（2）") && detail.contains(&format!("/api/v1/requests/{no}/attachments/")), "listed with links");
+    assert!(
+        detail.contains("附件（2）") && detail.contains(&format!("/api/v1/requests/{no}/attachments/")),
+        "listed with links"
+    );
     let add = |who: &Session, name: &'static str| {
-        let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(b"%PDF-1.4 reply".to_vec()).file_name(name));
+        let form = reqwest::multipart::Form::new()
+            .part("file", reqwest::multipart::Part::bytes(b"%PDF-1.4 reply".to_vec()).file_name(name));
         no_redirects().post(app.url(&format!("/work/{no}/attachments"))).header("cookie", &who.0).multipart(form).send()
     };
     let res = add(&dispatcher, "受理意见.pdf").await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let (_, detail) = page(&app, &format!("/work/{no}"), &dispatcher).await;
     assert!(detail.contains("附件（3）") && detail.contains("受理意见.pdf"));
-    assert_eq!(add(&handler, "越权.pdf").await.unwrap().status(), StatusCode::NOT_FOUND, "not yet dispatched to the handler's unit");
+    assert_eq!(
+        add(&handler, "越权.pdf").await.unwrap().status(),
+        StatusCode::NOT_FOUND,
+        "not yet dispatched to the handler's unit"
+    );
 
     // Closed and rated unhappy: the page offers 申请重办, refuses an empty reason, records a real one.
     app.act(&no, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj" })).await;
@@ -475,9 +557,15 @@ async fn the_progress_page_takes_materials_and_a_request_to_reopen() {
     let rate = json!({ "code": code, "rating": "very_dissatisfied", "resolved": false });
     assert_eq!(app.post(&format!("/api/v1/public/requests/{no}/rate"), None, rate).await.0, StatusCode::OK);
     let reopen = format!("/track/{no}/reopen");
-    let res = no_redirects().post(app.url(&reopen)).form(&[("code", code.as_str()), ("reason", "")]).send().await.unwrap();
+    let res =
+        no_redirects().post(app.url(&reopen)).form(&[("code", code.as_str()), ("reason", "")]).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let res = no_redirects().post(app.url(&reopen)).form(&[("code", code.as_str()), ("reason", "变更登记仍未办好")]).send().await.unwrap();
+    let res = no_redirects()
+        .post(app.url(&reopen))
+        .form(&[("code", code.as_str()), ("reason", "变更登记仍未办好")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let html = res.text().await.unwrap();
     assert!(html.contains("已收到您的重办申请") && html.contains("申请重办"), "confirmed on the page");

@@ -75,7 +75,11 @@ async fn the_dashboard_counts_what_was_done_and_breaks_it_down() {
     assert_eq!(figures(slice(&d, "towns", "xiaolan"))[..2], [1, 1]);
     assert_eq!(slice(&d, "kinds", "complaint")["name"], "投诉");
     assert_eq!(figures(slice(&d, "kinds", "consultation"))[..2], [1, 1]);
-    assert_eq!(figures(slice(&d, "categories", "biz"))[..2], [2, 1], "biz.change folds into 企业开办与变更's top level");
+    assert_eq!(
+        figures(slice(&d, "categories", "biz"))[..2],
+        [2, 1],
+        "biz.change folds into 企业开办与变更's top level"
+    );
     assert_eq!(figures(slice(&d, "categories", "social"))[..2], [1, 1]);
 
     let strict = dashboard(&app, &format!("{MARCH}&fairly_satisfied_counts=false"), &leader).await;
@@ -103,8 +107,12 @@ async fn every_bar_leads_to_the_requests_behind_it() {
         async move {
             let (status, answer) = app.get(&format!("/api/v1/requests?{query}"), Some(leader)).await;
             assert_eq!(status, StatusCode::OK, "{query}: {answer}");
-            let mut nos: Vec<String> =
-                answer["items"].as_array().unwrap().iter().map(|r| r["tracking_no"].as_str().unwrap().to_owned()).collect();
+            let mut nos: Vec<String> = answer["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["tracking_no"].as_str().unwrap().to_owned())
+                .collect();
             nos.sort();
             nos
         }
@@ -119,7 +127,10 @@ async fn every_bar_leads_to_the_requests_behind_it() {
 
     let (status, html) = page(&app, "/dashboard?from=2026-03-01&to=2026-03-31", &leader).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("id=\"dashboard-data\"") && html.contains("/work?lead_unit=scjgj&#38;from=2026-03-01&#38;to=2026-04-01"));
+    assert!(
+        html.contains("id=\"dashboard-data\"")
+            && html.contains("/work?lead_unit=scjgj&#38;from=2026-03-01&#38;to=2026-04-01")
+    );
     assert!(html.contains("/assets/vendor/echarts/echarts.min.js"));
     let (status, html) = page(&app, "/work?lead_unit=none&from=2026-03-01&to=2026-04-01", &leader).await;
     assert_eq!(status, StatusCode::OK);
@@ -140,7 +151,11 @@ async fn only_city_wide_roles_see_the_dashboard_and_periods_are_checked() {
     for who in ["handler", "unit-leader", "dispatcher", "operator"] {
         let session = app.login(who).await;
         let (status, answer) = app.get(MARCH, Some(&session)).await;
-        assert_eq!((status, answer["code"].as_str()), (StatusCode::FORBIDDEN, Some("permission_denied")), "{who}: {answer}");
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("permission_denied")),
+            "{who}: {answer}"
+        );
         assert_eq!(page(&app, "/dashboard", &session).await.0, StatusCode::FORBIDDEN, "{who}");
         assert_eq!(page(&app, "/supervise", &session).await.0, StatusCode::FORBIDDEN, "{who}");
     }

@@ -65,7 +65,8 @@ async fn suspension_pauses_the_clock_and_moves_the_deadline() {
     let r = app.act(&no, "sign", &handler, json!({})).await;
     // 15 working days from Tue 03-03: Mon 03-23.
     assert_eq!(r["due_at"], "2026-03-23T17:30:00.000+08:00");
-    let (status, err) = app.post(&format!("/api/v1/requests/{no}/suspend"), Some(&handler), json!({ "reason": " " })).await;
+    let (status, err) =
+        app.post(&format!("/api/v1/requests/{no}/suspend"), Some(&handler), json!({ "reason": " " })).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("text_required")));
     app.set_time("2026-03-03T09:00:00+08:00");
     let r = app.act(&no, "suspend", &handler, json!({ "reason": "请企业补充变更登记申请书原件" })).await;
@@ -77,7 +78,8 @@ async fn suspension_pauses_the_clock_and_moves_the_deadline() {
     let left = deadline(&r, "reply")["remaining_minutes"].as_i64().unwrap();
     assert_eq!(left, 14 * 7 * 60 + 7 * 60 - 30, "14 days and the rest of Tue 03-03 after 09:00");
     // Not everything may happen while suspended.
-    let (status, _) = app.post(&format!("/api/v1/requests/{no}/reply"), Some(&handler), json!({ "content": "答复" })).await;
+    let (status, _) =
+        app.post(&format!("/api/v1/requests/{no}/reply"), Some(&handler), json!({ "content": "答复" })).await;
     assert_eq!(status, StatusCode::CONFLICT);
     // Resumed five working days later: the deadline moves by five working days.
     let r = app.act(&no, "resume", &handler, json!({ "comment": "材料已补齐" })).await;
@@ -111,7 +113,11 @@ async fn supervision_puts_a_request_at_the_top_of_the_queue() {
     // Nearest deadline first: the consultation (2 days), the help (10), the complaint (15).
     assert_eq!(queue(&app, &handler).await, [numbers[0].clone(), numbers[2].clone(), numbers[1].clone()]);
     let (status, err) = app
-        .post(&format!("/api/v1/requests/{}/supervise", numbers[1]), Some(&handler), json!({ "instructions": "x", "due": "2026-04-10T17:30:00+08:00" }))
+        .post(
+            &format!("/api/v1/requests/{}/supervise", numbers[1]),
+            Some(&handler),
+            json!({ "instructions": "x", "due": "2026-04-10T17:30:00+08:00" }),
+        )
         .await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::FORBIDDEN, Some("permission_denied")));
     let r = app
@@ -146,7 +152,8 @@ async fn the_scheduler_warns_urges_and_escalates_once_even_after_a_restart() {
     assert_eq!(scheduler::scan(&app.state, &config).await.unwrap(), 1, "sign-for due soon");
     assert_eq!(scheduler::scan(&app.state, &config).await.unwrap(), 0, "not twice");
     // A restart: a new state over the same database sends nothing again.
-    let restarted = AppState::new(app.store.clone(), WebConfig::default()).await.unwrap().with_clock(controlled_clock(&app.clock));
+    let restarted =
+        AppState::new(app.store.clone(), WebConfig::default()).await.unwrap().with_clock(controlled_clock(&app.clock));
     assert_eq!(scheduler::scan(&restarted, &config).await.unwrap(), 0);
 
     // Thu 05-14 10:00: sign-for 8.5 working hours late, the reply 1.5.
@@ -185,12 +192,17 @@ async fn rule_versions_apply_to_new_requests_only() {
     let (_, current) = app.get("/api/v1/time-limits", Some(&admin)).await;
     assert_eq!(current["version"], 1);
     let mut rules = current["rules"].as_array().unwrap().clone();
-    rules.push(json!({ "kind": "complaint", "channel": "direct_line", "reply": { "clock": "working_days", "amount": 3 } }));
-    let (status, err) = app.call(reqwest::Method::PUT, "/api/v1/time-limits", Some(&dispatcher), Some(json!({ "rules": rules }))).await;
+    rules.push(
+        json!({ "kind": "complaint", "channel": "direct_line", "reply": { "clock": "working_days", "amount": 3 } }),
+    );
+    let (status, err) =
+        app.call(reqwest::Method::PUT, "/api/v1/time-limits", Some(&dispatcher), Some(json!({ "rules": rules }))).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::FORBIDDEN, Some("permission_denied")));
-    let (status, err) = app.call(reqwest::Method::PUT, "/api/v1/time-limits", Some(&admin), Some(json!({ "rules": [rules[1]] }))).await;
+    let (status, err) =
+        app.call(reqwest::Method::PUT, "/api/v1/time-limits", Some(&admin), Some(json!({ "rules": [rules[1]] }))).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_time_limits")));
-    let (status, published) = app.call(reqwest::Method::PUT, "/api/v1/time-limits", Some(&admin), Some(json!({ "rules": rules }))).await;
+    let (status, published) =
+        app.call(reqwest::Method::PUT, "/api/v1/time-limits", Some(&admin), Some(json!({ "rules": rules }))).await;
     assert_eq!(status, StatusCode::OK, "{published}");
     assert_eq!(published["version"], 2);
 
@@ -223,6 +235,7 @@ async fn the_queue_puts_finished_work_last() {
     // The closed consultation's deadline is earlier, but it is not work any more.
     assert_eq!(queue(&app, &handler).await, std::slice::from_ref(&open));
     let (_, page) = app.get("/api/v1/requests?sort=deadline&state=closed,dispatched", Some(&handler)).await;
-    let asked: Vec<&str> = page["items"].as_array().unwrap().iter().map(|r| r["tracking_no"].as_str().unwrap()).collect();
+    let asked: Vec<&str> =
+        page["items"].as_array().unwrap().iter().map(|r| r["tracking_no"].as_str().unwrap()).collect();
     assert_eq!(asked, [open.as_str(), done.as_str()]);
 }

@@ -49,7 +49,10 @@ async fn administrators_write_versions_and_stale_or_bad_writes_change_nothing() 
     let (status, created) = app.post("/api/v1/knowledge", Some(&admin), article()).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let id = created["id"].as_i64().unwrap();
-    assert_eq!((created["version"].as_i64(), created["citation"].as_str()), (Some(1), Some(format!("【标准答复 #{id} 第1版】").as_str())));
+    assert_eq!(
+        (created["version"].as_i64(), created["citation"].as_str()),
+        (Some(1), Some(format!("【标准答复 #{id} 第1版】").as_str()))
+    );
     assert_eq!(created["updated_by"], "管理员 吴文杰（admin）");
 
     let path = format!("/api/v1/knowledge/{id}");
@@ -64,8 +67,16 @@ async fn administrators_write_versions_and_stale_or_bad_writes_change_nothing() 
     let bad = [
         (json!({ "title": " ", "body": "x" }), StatusCode::UNPROCESSABLE_ENTITY, "text_required"),
         (json!({ "title": "x", "body": "长".repeat(3901) }), StatusCode::UNPROCESSABLE_ENTITY, "text_too_long"),
-        (json!({ "title": "x", "body": "y", "category": "nope" }), StatusCode::UNPROCESSABLE_ENTITY, "unknown_category"),
-        (json!({ "title": "x", "body": "y", "keywords": (0..21).map(|i| i.to_string()).collect::<Vec<_>>() }), StatusCode::UNPROCESSABLE_ENTITY, "too_many_keywords"),
+        (
+            json!({ "title": "x", "body": "y", "category": "nope" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_category",
+        ),
+        (
+            json!({ "title": "x", "body": "y", "keywords": (0..21).map(|i| i.to_string()).collect::<Vec<_>>() }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too_many_keywords",
+        ),
         (json!({ "title": "x", "body": "y", "secret": 1 }), StatusCode::BAD_REQUEST, "unknown_field"),
     ];
     for (body, status, code) in bad {
@@ -75,7 +86,8 @@ async fn administrators_write_versions_and_stale_or_bad_writes_change_nothing() 
     let (status, err) = app.get("/api/v1/knowledge/abc", Some(&operator)).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("article_not_found")));
 
-    let (status, off) = app.post(&format!("{path}/active"), Some(&admin), json!({ "version": 2, "active": false })).await;
+    let (status, off) =
+        app.post(&format!("{path}/active"), Some(&admin), json!({ "version": 2, "active": false })).await;
     assert_eq!((status, off["version"].as_i64(), off["active"].as_bool()), (StatusCode::OK, Some(3), Some(false)));
     assert_eq!(app.get(&path, Some(&operator)).await.0, StatusCode::NOT_FOUND, "staff no longer see it");
     let (_, found) = app.get(&format!("/api/v1/knowledge?q={}", "居住证"), Some(&operator)).await;
@@ -85,8 +97,12 @@ async fn administrators_write_versions_and_stale_or_bad_writes_change_nothing() 
 
     let (status, revisions) = app.get(&format!("{path}/revisions"), Some(&operator)).await;
     assert_eq!(status, StatusCode::OK);
-    let versions: Vec<(i64, bool)> =
-        revisions.as_array().unwrap().iter().map(|r| (r["version"].as_i64().unwrap(), r["active"].as_bool().unwrap())).collect();
+    let versions: Vec<(i64, bool)> = revisions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["version"].as_i64().unwrap(), r["active"].as_bool().unwrap()))
+        .collect();
     assert_eq!(versions, vec![(3, false), (2, true), (1, true)]);
     assert_eq!(revisions[2]["body"], article()["body"], "the first text, exactly");
 }
@@ -96,7 +112,11 @@ async fn a_direct_close_from_the_console_cites_the_answer_it_read() {
     let app = spawn().await;
     let operator = app.login("operator").await;
     let (_, found) = app.get(&format!("/api/v1/knowledge?q={}", "社保参保登记"), Some(&operator)).await;
-    let (id, version, body) = (found[0]["id"].as_i64().unwrap(), found[0]["version"].as_i64().unwrap(), found[0]["body"].as_str().unwrap().to_owned());
+    let (id, version, body) = (
+        found[0]["id"].as_i64().unwrap(),
+        found[0]["version"].as_i64().unwrap(),
+        found[0]["body"].as_str().unwrap().to_owned(),
+    );
     let call = [
         ("channel", "phone"),
         ("kind", "consultation"),
@@ -116,10 +136,14 @@ async fn a_direct_close_from_the_console_cites_the_answer_it_read() {
     let (_, html) = browser::page(&app, &location, &operator).await;
     let citation = format!("【标准答复 #{id} 第{version}版】");
     assert!(html.contains(&citation), "the answer is filled with the article and its citation");
-    assert!(html.contains("id=\"done-suggestions\"") && html.contains("社保参保登记（单位新参保）"), "offered without the script too");
+    assert!(
+        html.contains("id=\"done-suggestions\"") && html.contains("社保参保登记（单位新参保）"),
+        "offered without the script too"
+    );
 
     let answer = format!("{body}\n{citation}");
-    let (status, _, _) = browser::post_form(&app, &format!("/work/{no}/direct-close"), &operator, &[("answer", &answer)]).await;
+    let (status, _, _) =
+        browser::post_form(&app, &format!("/work/{no}/direct-close"), &operator, &[("answer", &answer)]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let detail = app.detail(&no, &operator).await;
     assert_eq!(detail["request"]["state"], "closed");

@@ -12,8 +12,8 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use mashangban_store::{NewApiToken, NewUser, OrgStore};
 use mashangban_backend::{Backend, BackendOptions, DatabaseUrl};
+use mashangban_store::{NewApiToken, NewUser, OrgStore};
 use mashangban_web::{AppState, WebConfig, auth};
 
 const PASSWORD: &str = "test-password-1";
@@ -48,7 +48,9 @@ impl TestDb {
                 let pg = mashangban_store_postgres::testing::TempDatabase::create().await.unwrap();
                 Self { url: DatabaseUrl::Postgres(pg.url().to_owned()), _dir: dir, _postgres: Some(pg) }
             }
-            Ok("sqlite") | Err(_) => Self { url: DatabaseUrl::Sqlite(dir.path().join("test.db")), _dir: dir, _postgres: None },
+            Ok("sqlite") | Err(_) => {
+                Self { url: DatabaseUrl::Sqlite(dir.path().join("test.db")), _dir: dir, _postgres: None }
+            }
             Ok(other) => panic!("MASHANGBAN_TEST_BACKEND={other}: use sqlite or postgres"),
         }
     }
@@ -89,12 +91,8 @@ fn controlled_clock(millis: &std::sync::Arc<std::sync::atomic::AtomicI64>) -> ma
 }
 
 async fn spawn() -> App {
-    spawn_with(WebConfig {
-        public_intakes_per_hour: 10_000,
-        lookup_failures_per_hour: 10_000,
-        ..WebConfig::default()
-    })
-    .await
+    spawn_with(WebConfig { public_intakes_per_hour: 10_000, lookup_failures_per_hour: 10_000, ..WebConfig::default() })
+        .await
 }
 
 impl App {
@@ -122,7 +120,13 @@ impl App {
         Session(cookie.split(';').next().unwrap().to_owned())
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, who: Option<&Session>, body: Option<Value>) -> (StatusCode, Value) {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        who: Option<&Session>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self.http.request(method, self.url(path));
         if let Some(Session(cookie)) = who {
             req = req.header("cookie", cookie);
@@ -227,7 +231,13 @@ async fn the_main_path_and_the_askers_view_at_each_step() {
     assert!((lat - 22.6131).abs() > 1e-4 && (lat - 22.6131).abs() < 0.01, "converted: {lat}");
     assert_eq!(detail["request"]["channel"], "mobile");
 
-    app.act(&no, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj", "co_units": ["zwfw"], "comment": "请尽快办理" })).await;
+    app.act(
+        &no,
+        "dispatch",
+        &dispatcher,
+        json!({ "lead_unit": "scjgj", "co_units": ["zwfw"], "comment": "请尽快办理" }),
+    )
+    .await;
     assert_eq!(app.progress(&no, &code).await["lead_unit"], "市市场监管局");
     app.act(&no, "sign", &handler, json!({})).await;
     app.act(&no, "stage-reply", &handler, json!({ "content": "已联系企业，正在核查材料。" })).await;
@@ -244,7 +254,11 @@ async fn the_main_path_and_the_askers_view_at_each_step() {
     assert_eq!(view["can_rate"], true);
 
     let (status, view) = app
-        .post(&format!("/api/v1/public/requests/{no}/rate"), None, json!({ "code": code, "rating": "very_satisfied", "resolved": true }))
+        .post(
+            &format!("/api/v1/public/requests/{no}/rate"),
+            None,
+            json!({ "code": code, "rating": "very_satisfied", "resolved": true }),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{view}");
     assert_eq!(view["state"], "followed_up");
@@ -252,7 +266,10 @@ async fn the_main_path_and_the_askers_view_at_each_step() {
     app.act(&no, "archive", &dispatcher, json!({})).await;
 
     let kinds = timeline_kinds(&app.progress(&no, &code).await);
-    assert_eq!(kinds, ["received", "dispatched", "signed_for", "stage_reply", "replied", "closed", "followed_up", "archived"]);
+    assert_eq!(
+        kinds,
+        ["received", "dispatched", "signed_for", "stage_reply", "replied", "closed", "followed_up", "archived"]
+    );
     // The history is exactly the events, each with who, role, unit and address.
     let history = app.detail(&no, &dispatcher).await["history"].as_array().unwrap().clone();
     assert_eq!(history.len(), 8);
@@ -287,7 +304,8 @@ async fn returns_extensions_reopen_and_their_public_traces() {
     // 退单 → 改派: the wrong unit returns it, the dispatcher sends it on.
     let (no, code) = app.submit(resident_consultation()).await;
     app.act(&no, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj" })).await;
-    let (status, err) = app.post(&format!("/api/v1/requests/{no}/return"), Some(&handler), json!({ "reason": "" })).await;
+    let (status, err) =
+        app.post(&format!("/api/v1/requests/{no}/return"), Some(&handler), json!({ "reason": "" })).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("text_required")));
     let r = app.act(&no, "return", &handler, json!({ "reason": "养老保险转移属人社局职责" })).await;
     assert_eq!(r["state"], "returned");
@@ -303,11 +321,20 @@ async fn returns_extensions_reopen_and_their_public_traces() {
     // 延期: approved moves the deadline the asker sees; refused does not.
     let due_before = app.progress(&no, &code).await["due_at"].as_str().unwrap().to_owned();
     let (status, err) = app
-        .post(&format!("/api/v1/requests/{no}/request-extension"), Some(&rsj_handler), json!({ "new_due": "明天", "reason": "需核查" }))
+        .post(
+            &format!("/api/v1/requests/{no}/request-extension"),
+            Some(&rsj_handler),
+            json!({ "new_due": "明天", "reason": "需核查" }),
+        )
         .await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_datetime")));
-    app.act(&no, "request-extension", &rsj_handler, json!({ "new_due": "2099-12-31T17:30:00+08:00", "reason": "需调取外省档案" }))
-        .await;
+    app.act(
+        &no,
+        "request-extension",
+        &rsj_handler,
+        json!({ "new_due": "2099-12-31T17:30:00+08:00", "reason": "需调取外省档案" }),
+    )
+    .await;
     let r = app.act(&no, "approve-extension", &dispatcher, json!({ "comment": "同意" })).await;
     assert_eq!(r["due_at"], "2099-12-31T17:30:00.000+08:00");
     assert_eq!(r["extension_count"], 1);
@@ -315,7 +342,13 @@ async fn returns_extensions_reopen_and_their_public_traces() {
     assert_ne!(view["due_at"].as_str().unwrap(), due_before);
     assert_eq!(view["due_at"], "2099-12-31T17:30:00.000+08:00");
     assert!(timeline_kinds(&view).contains(&"extension_approved".to_owned()));
-    app.act(&no, "request-extension", &rsj_handler, json!({ "new_due": "2100-06-30T17:30:00+08:00", "reason": "再延" })).await;
+    app.act(
+        &no,
+        "request-extension",
+        &rsj_handler,
+        json!({ "new_due": "2100-06-30T17:30:00+08:00", "reason": "再延" }),
+    )
+    .await;
     let r = app.act(&no, "refuse-extension", &dispatcher, json!({ "reason": "期限已足够" })).await;
     assert_eq!(r["due_at"], "2099-12-31T17:30:00.000+08:00");
     assert!(r["pending_extension"].is_null());
@@ -324,7 +357,11 @@ async fn returns_extensions_reopen_and_their_public_traces() {
     app.act(&no, "reply", &rsj_handler, json!({ "content": "可通过国家社会保险公共服务平台申请转移。" })).await;
     app.act(&no, "close", &dispatcher, json!({})).await;
     let (status, _) = app
-        .post(&format!("/api/v1/public/requests/{no}/rate"), None, json!({ "code": code, "rating": "dissatisfied", "resolved": false, "comment": "没有解决" }))
+        .post(
+            &format!("/api/v1/public/requests/{no}/rate"),
+            None,
+            json!({ "code": code, "rating": "dissatisfied", "resolved": false, "comment": "没有解决" }),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     // The asker asks for 重办 with a reason; it shows on their timeline, the state stays until the dispatcher decides.
@@ -336,10 +373,16 @@ async fn returns_extensions_reopen_and_their_public_traces() {
     assert_eq!((view["state"].as_str(), view["can_request_reopen"].as_bool()), (Some("followed_up"), Some(true)));
     let step = view["timeline"].as_array().unwrap().iter().find(|s| s["kind"] == "reopen_requested").unwrap().clone();
     assert_eq!(step["comment"], "转移手续仍未办好");
-    let (status, err) = app.post(&format!("/api/v1/requests/{no}/request-reopen"), Some(&dispatcher), json!({ "reason": "x" })).await;
-    assert_eq!((status, err["code"].as_str()), (StatusCode::FORBIDDEN, Some("permission_denied")), "only the asker asks");
+    let (status, err) =
+        app.post(&format!("/api/v1/requests/{no}/request-reopen"), Some(&dispatcher), json!({ "reason": "x" })).await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("permission_denied")),
+        "only the asker asks"
+    );
     let (_, unhappy) = app.get("/api/v1/requests?unhappy=true", Some(&dispatcher)).await;
-    let unhappy: Vec<&str> = unhappy["items"].as_array().unwrap().iter().map(|r| r["tracking_no"].as_str().unwrap()).collect();
+    let unhappy: Vec<&str> =
+        unhappy["items"].as_array().unwrap().iter().map(|r| r["tracking_no"].as_str().unwrap()).collect();
     assert_eq!(unhappy, [no.as_str()], "the dispatcher's 回访不满意 list");
     let r = app.act(&no, "reopen", &dispatcher, json!({ "reason": "诉求人反映未解决" })).await;
     assert_eq!((r["state"].as_str(), r["reopen_count"].as_u64()), (Some("dispatched"), Some(1)));
@@ -357,7 +400,9 @@ async fn returns_extensions_reopen_and_their_public_traces() {
     let (no2, _) = app.submit(enterprise_complaint()).await;
     app.act(&no2, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj" })).await;
     app.act(&no2, "return", &handler, json!({ "reason": "不属于我局" })).await;
-    let (status, err) = app.post(&format!("/api/v1/requests/{no2}/redispatch"), Some(&dispatcher), json!({ "lead_unit": "scjgj" })).await;
+    let (status, err) = app
+        .post(&format!("/api/v1/requests/{no2}/redispatch"), Some(&dispatcher), json!({ "lead_unit": "scjgj" }))
+        .await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("same_unit")));
     let r = app.act(&no2, "refuse-return", &dispatcher, json!({ "reason": "变更登记属市场监管职责" })).await;
     assert_eq!((r["state"].as_str(), r["lead_unit"]["code"].as_str()), (Some("dispatched"), Some("scjgj")));
@@ -396,9 +441,12 @@ async fn merge_direct_close_and_withdraw() {
     let (parent, parent_code) = app.submit(enterprise_complaint()).await;
     let (child, child_code) = app.submit(enterprise_complaint()).await;
     app.act(&parent, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj" })).await;
-    let (status, err) = app.post(&format!("/api/v1/requests/{child}/merge"), Some(&dispatcher), json!({ "into": child })).await;
+    let (status, err) =
+        app.post(&format!("/api/v1/requests/{child}/merge"), Some(&dispatcher), json!({ "into": child })).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("merge_into_self")));
-    let (status, err) = app.post(&format!("/api/v1/requests/{child}/merge"), Some(&dispatcher), json!({ "into": "ZS00000000000000" })).await;
+    let (status, err) = app
+        .post(&format!("/api/v1/requests/{child}/merge"), Some(&dispatcher), json!({ "into": "ZS00000000000000" }))
+        .await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("merge_target_not_found")));
     let r = app.act(&child, "merge", &dispatcher, json!({ "into": parent })).await;
     assert_eq!((r["state"].as_str(), r["merged_into"].as_str()), (Some("merged"), Some(parent.as_str())));
@@ -408,7 +456,8 @@ async fn merge_direct_close_and_withdraw() {
     let parent_view = app.progress(&parent, &parent_code).await;
     assert_eq!(parent_view["merged_children"], json!([child]));
     // Nothing more happens to a merged child.
-    let (status, err) = app.post(&format!("/api/v1/requests/{child}/dispatch"), Some(&dispatcher), json!({ "lead_unit": "rsj" })).await;
+    let (status, err) =
+        app.post(&format!("/api/v1/requests/{child}/dispatch"), Some(&dispatcher), json!({ "lead_unit": "rsj" })).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("illegal_transition")));
     assert!(err["message"].as_str().unwrap().contains("已并单"));
 
@@ -419,7 +468,8 @@ async fn merge_direct_close_and_withdraw() {
     assert_eq!(status, StatusCode::CREATED, "{answer}");
     assert_eq!(answer["request"]["channel"], "phone");
     let no = answer["tracking_no"].as_str().unwrap().to_owned();
-    let r = app.act(&no, "direct-close", &operator, json!({ "answer": "可登录国家社会保险公共服务平台申请转移。" })).await;
+    let r =
+        app.act(&no, "direct-close", &operator, json!({ "answer": "可登录国家社会保险公共服务平台申请转移。" })).await;
     assert_eq!(r["state"], "closed");
     let view = app.progress(&no, answer["check_code"].as_str().unwrap()).await;
     assert_eq!(timeline_kinds(&view), ["received", "directly_closed"]);
@@ -432,14 +482,22 @@ async fn merge_direct_close_and_withdraw() {
     complaint["channel"] = json!("counter");
     let (_, answer) = app.post("/api/v1/requests", Some(&operator), complaint).await;
     let no = answer["tracking_no"].as_str().unwrap();
-    let (status, err) = app.post(&format!("/api/v1/requests/{no}/direct-close"), Some(&operator), json!({ "answer": "已答复" })).await;
+    let (status, err) =
+        app.post(&format!("/api/v1/requests/{no}/direct-close"), Some(&operator), json!({ "answer": "已答复" })).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("direct_close_not_allowed")));
 
     // 撤回 by the asker with the check code; a wrong code is a 404 like no request.
     let (no, code) = app.submit(resident_consultation()).await;
-    let (status, err) = app.post(&format!("/api/v1/public/requests/{no}/withdraw"), None, json!({ "code": "00000000" })).await;
+    let (status, err) =
+        app.post(&format!("/api/v1/public/requests/{no}/withdraw"), None, json!({ "code": "00000000" })).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("request_not_found")));
-    let (status, view) = app.post(&format!("/api/v1/public/requests/{no}/withdraw"), None, json!({ "code": code, "reason": "问题已自行解决" })).await;
+    let (status, view) = app
+        .post(
+            &format!("/api/v1/public/requests/{no}/withdraw"),
+            None,
+            json!({ "code": code, "reason": "问题已自行解决" }),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(view["state"], "withdrawn");
     assert_eq!(view["can_withdraw"], false);
@@ -497,16 +555,41 @@ async fn every_bad_input_has_its_own_code_and_changes_nothing() {
 
     let cases: Vec<(&str, Value, StatusCode, &str)> = vec![
         ("unknown field", json!({ "priority": 1 }), StatusCode::BAD_REQUEST, "unknown_field"),
-        ("bad credit code", json!({ "asker": { "type": "enterprise", "credit_code": "91350100M000100Y4A", "name": "某某公司" } }), StatusCode::UNPROCESSABLE_ENTITY, "invalid_credit_code"),
-        ("bad phone", json!({ "contact": { "name": "陈嘉欣", "phone": "12345" } }), StatusCode::UNPROCESSABLE_ENTITY, "invalid_phone"),
-        ("bad e-mail", json!({ "contact": { "name": "陈嘉欣", "phone": "13800138000", "email": "chen@" } }), StatusCode::UNPROCESSABLE_ENTITY, "invalid_email"),
-        ("bad coordinates", json!({ "location": { "lat": 95.0, "lon": 113.0 } }), StatusCode::UNPROCESSABLE_ENTITY, "invalid_coordinates"),
+        (
+            "bad credit code",
+            json!({ "asker": { "type": "enterprise", "credit_code": "91350100M000100Y4A", "name": "某某公司" } }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_credit_code",
+        ),
+        (
+            "bad phone",
+            json!({ "contact": { "name": "陈嘉欣", "phone": "12345" } }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_phone",
+        ),
+        (
+            "bad e-mail",
+            json!({ "contact": { "name": "陈嘉欣", "phone": "13800138000", "email": "chen@" } }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_email",
+        ),
+        (
+            "bad coordinates",
+            json!({ "location": { "lat": 95.0, "lon": 113.0 } }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_coordinates",
+        ),
         ("unknown category", json!({ "category": "no.such" }), StatusCode::UNPROCESSABLE_ENTITY, "unknown_category"),
         ("unknown town", json!({ "town": "atlantis" }), StatusCode::UNPROCESSABLE_ENTITY, "unknown_town"),
         ("unknown kind", json!({ "kind": "rant" }), StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
         ("empty title", json!({ "title": "   " }), StatusCode::UNPROCESSABLE_ENTITY, "text_required"),
         ("long title", json!({ "title": "长".repeat(101) }), StatusCode::UNPROCESSABLE_ENTITY, "text_too_long"),
-        ("phone channel from the portal", json!({ "channel": "phone" }), StatusCode::UNPROCESSABLE_ENTITY, "channel_not_allowed"),
+        (
+            "phone channel from the portal",
+            json!({ "channel": "phone" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "channel_not_allowed",
+        ),
     ];
     for (what, patch, status, code) in cases {
         let mut body = enterprise_complaint();
@@ -518,15 +601,24 @@ async fn every_bad_input_has_its_own_code_and_changes_nothing() {
         assert!(!err["message"].as_str().unwrap().is_empty());
     }
     // Actions: unknown unit, unknown action, missing permission, not signed in.
-    let (status, err) = app.post(&format!("/api/v1/requests/{no}/dispatch"), Some(&dispatcher), json!({ "lead_unit": "nosuch" })).await;
+    let (status, err) =
+        app.post(&format!("/api/v1/requests/{no}/dispatch"), Some(&dispatcher), json!({ "lead_unit": "nosuch" })).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_unit")));
     let (status, err) = app.post(&format!("/api/v1/requests/{no}/teleport"), Some(&dispatcher), json!({})).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_action")));
-    let (status, err) = app.post(&format!("/api/v1/requests/{no}/dispatch"), Some(&operator), json!({ "lead_unit": "scjgj" })).await;
+    let (status, err) =
+        app.post(&format!("/api/v1/requests/{no}/dispatch"), Some(&operator), json!({ "lead_unit": "scjgj" })).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::FORBIDDEN, Some("permission_denied")));
-    let (status, err) = app.post(&format!("/api/v1/requests/{no}/dispatch"), None, json!({ "lead_unit": "scjgj" })).await;
+    let (status, err) =
+        app.post(&format!("/api/v1/requests/{no}/dispatch"), None, json!({ "lead_unit": "scjgj" })).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthenticated")));
-    let (status, err) = app.post(&format!("/api/v1/requests/{no}/dispatch"), Some(&dispatcher), json!({ "lead_unit": "scjgj", "urgent": true })).await;
+    let (status, err) = app
+        .post(
+            &format!("/api/v1/requests/{no}/dispatch"),
+            Some(&dispatcher),
+            json!({ "lead_unit": "scjgj", "urgent": true }),
+        )
+        .await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::BAD_REQUEST, Some("unknown_field")));
     let (status, err) = app.get("/api/v1/requests?colour=red", Some(&dispatcher)).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::BAD_REQUEST, Some("unknown_parameter")));
@@ -554,12 +646,16 @@ async fn data_scope_is_enforced_in_every_query() {
 
     // The handler of unit A sees and acts on A's request only; B's is 404 everywhere.
     let (_, list) = app.get("/api/v1/requests", Some(&handler)).await;
-    let seen: Vec<&str> = list["items"].as_array().unwrap().iter().map(|r| r["tracking_no"].as_str().unwrap()).collect();
+    let seen: Vec<&str> =
+        list["items"].as_array().unwrap().iter().map(|r| r["tracking_no"].as_str().unwrap()).collect();
     assert_eq!(seen, [ours.as_str()]);
     assert_eq!(app.get(&format!("/api/v1/requests/{theirs}"), Some(&handler)).await.0, StatusCode::NOT_FOUND);
     let (status, err) = app.post(&format!("/api/v1/requests/{theirs}/sign"), Some(&handler), json!({})).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("request_not_found")));
-    assert_eq!(app.get(&format!("/api/v1/requests/{theirs}/attachments"), Some(&handler)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&format!("/api/v1/requests/{theirs}/attachments"), Some(&handler)).await.0,
+        StatusCode::NOT_FOUND
+    );
 
     // A co-handling unit is in scope.
     let (_, list) = app.get("/api/v1/requests?unit=sgaj", Some(&dispatcher)).await;
@@ -594,10 +690,12 @@ async fn sessions_tokens_and_rate_limits() {
     let app = spawn().await;
     // Wrong passwords are limited per user and address.
     for _ in 0..5 {
-        let (status, err) = app.post("/api/v1/auth/login", None, json!({ "username": "handler", "password": "wrong-password" })).await;
+        let (status, err) =
+            app.post("/api/v1/auth/login", None, json!({ "username": "handler", "password": "wrong-password" })).await;
         assert_eq!((status, err["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_credentials")));
     }
-    let (status, err) = app.post("/api/v1/auth/login", None, json!({ "username": "handler", "password": PASSWORD })).await;
+    let (status, err) =
+        app.post("/api/v1/auth/login", None, json!({ "username": "handler", "password": PASSWORD })).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
 
     // Logout ends the session.
@@ -636,7 +734,14 @@ async fn sessions_tokens_and_rate_limits() {
         })
         .await
         .unwrap();
-    let res = app.http.post(app.url("/api/v1/requests")).bearer_auth(&secret).json(&enterprise_complaint()).send().await.unwrap();
+    let res = app
+        .http
+        .post(app.url("/api/v1/requests"))
+        .bearer_auth(&secret)
+        .json(&enterprise_complaint())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     let answer: Value = res.json().await.unwrap();
     assert_eq!(answer["request"]["channel"], "api");
@@ -653,16 +758,23 @@ async fn sessions_tokens_and_rate_limits() {
 
 #[tokio::test]
 async fn public_endpoints_are_rate_limited() {
-    let app = spawn_with(WebConfig { public_intakes_per_hour: 2, lookup_failures_per_hour: 3, ..WebConfig::default() }).await;
+    let app =
+        spawn_with(WebConfig { public_intakes_per_hour: 2, lookup_failures_per_hour: 3, ..WebConfig::default() }).await;
     let (no, code) = app.submit(resident_consultation()).await;
     app.submit(resident_consultation()).await;
     let (status, err) = app.post("/api/v1/public/requests", None, resident_consultation()).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
     for _ in 0..3 {
-        assert_eq!(app.get(&format!("/api/v1/public/requests/{no}?code=99999999"), None).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(
+            app.get(&format!("/api/v1/public/requests/{no}?code=99999999"), None).await.0,
+            StatusCode::NOT_FOUND
+        );
     }
     // Guessing stops even the right code from this address for a while.
-    assert_eq!(app.get(&format!("/api/v1/public/requests/{no}?code={code}"), None).await.0, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        app.get(&format!("/api/v1/public/requests/{no}?code={code}"), None).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 #[tokio::test]
@@ -671,8 +783,10 @@ async fn attachments_are_sniffed_and_always_downloaded() {
     let dispatcher = app.login("dispatcher").await;
     let (no, code) = app.submit(enterprise_complaint()).await;
     let upload = |name: &'static str, bytes: &'static [u8], path: String, cookie: Option<String>| {
-        let form = reqwest::multipart::Form::new()
-            .part("file", reqwest::multipart::Part::bytes(bytes).file_name(name).mime_str("application/octet-stream").unwrap());
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name).mime_str("application/octet-stream").unwrap(),
+        );
         let mut req = app.http.post(app.url(&path)).multipart(form);
         if let Some(c) = cookie {
             req = req.header("cookie", c);
@@ -680,17 +794,26 @@ async fn attachments_are_sniffed_and_always_downloaded() {
         req.send()
     };
     let staff_path = format!("/api/v1/requests/{no}/attachments");
-    let res = upload("营业执照.pdf", b"%PDF-1.7\n1 0 obj\n", staff_path.clone(), Some(dispatcher.0.clone())).await.unwrap();
+    let res =
+        upload("营业执照.pdf", b"%PDF-1.7\n1 0 obj\n", staff_path.clone(), Some(dispatcher.0.clone())).await.unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     let saved: Value = res.json().await.unwrap();
     assert_eq!(saved[0]["content_type"], "application/pdf");
-    let res = upload("page.pdf", b"<html><script>alert(1)</script></html>", staff_path.clone(), Some(dispatcher.0.clone())).await.unwrap();
+    let res =
+        upload("page.pdf", b"<html><script>alert(1)</script></html>", staff_path.clone(), Some(dispatcher.0.clone()))
+            .await
+            .unwrap();
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(res.json::<Value>().await.unwrap()["code"], "unsupported_file_type");
     // The asker adds materials with the check code.
-    let res = upload("说明.txt", "补充说明：已提交全部材料。".as_bytes(), format!("/api/v1/public/requests/{no}/attachments?code={code}"), None)
-        .await
-        .unwrap();
+    let res = upload(
+        "说明.txt",
+        "补充说明：已提交全部材料。".as_bytes(),
+        format!("/api/v1/public/requests/{no}/attachments?code={code}"),
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 
     let id = saved[0]["id"].as_i64().unwrap();
@@ -711,7 +834,8 @@ async fn attachments_are_sniffed_and_always_downloaded() {
     let history = app.detail(&no, &dispatcher).await["history"].clone();
     assert_eq!(history.as_array().unwrap().iter().filter(|e| e["kind"] == "attachment_added").count(), 2);
     assert_eq!(history.as_array().unwrap().last().unwrap()["attachment_ids"], json!([id]));
-    let (status, err) = app.post(&format!("/api/v1/requests/{no}/sign"), Some(&dispatcher), json!({ "attachment_ids": [999] })).await;
+    let (status, err) =
+        app.post(&format!("/api/v1/requests/{no}/sign"), Some(&dispatcher), json!({ "attachment_ids": [999] })).await;
     assert_eq!(status.as_u16() / 100, 4, "{err}");
 }
 
@@ -727,14 +851,18 @@ async fn an_acknowledged_request_is_on_disk_and_lists_page_and_filter() {
     // A second, independent connection to the database sees every acknowledged request.
     let other = app.db.open().await;
     for no in &numbers {
-        let found = mashangban_store::RequestStore::find(&other, no, &mashangban_domain::org::Scope::All).await.unwrap();
+        let found =
+            mashangban_store::RequestStore::find(&other, no, &mashangban_domain::org::Scope::All).await.unwrap();
         assert!(found.is_some(), "{no} on disk");
     }
     // Cursor pagination walks every request once, newest first.
     let mut seen = Vec::new();
     let mut cursor = String::new();
     loop {
-        let path = format!("/api/v1/requests?limit=2&kind=consultation&town=xiaolan{}", if cursor.is_empty() { String::new() } else { format!("&cursor={cursor}") });
+        let path = format!(
+            "/api/v1/requests?limit=2&kind=consultation&town=xiaolan{}",
+            if cursor.is_empty() { String::new() } else { format!("&cursor={cursor}") }
+        );
         let (status, page) = app.get(&path, Some(&dispatcher)).await;
         assert_eq!(status, StatusCode::OK);
         seen.extend(page["items"].as_array().unwrap().iter().map(|r| r["tracking_no"].as_str().unwrap().to_owned()));
@@ -751,13 +879,13 @@ async fn an_acknowledged_request_is_on_disk_and_lists_page_and_filter() {
     assert!(page["items"].as_array().unwrap().is_empty());
 }
 
-mod calendar;
-mod deadlines;
-mod scores;
-mod dashboard;
-mod notify;
-mod openapi;
-mod open311;
-mod browser;
-mod knowledge;
 mod admin;
+mod browser;
+mod calendar;
+mod dashboard;
+mod deadlines;
+mod knowledge;
+mod notify;
+mod open311;
+mod openapi;
+mod scores;

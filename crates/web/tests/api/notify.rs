@@ -79,7 +79,10 @@ struct Mail {
 impl Mail {
     fn header(&self, name: &str) -> Option<String> {
         let prefix = format!("{}:", name.to_ascii_lowercase());
-        self.data.lines().find(|l| l.to_ascii_lowercase().starts_with(&prefix)).map(|l| l[prefix.len()..].trim().to_owned())
+        self.data
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
+            .map(|l| l[prefix.len()..].trim().to_owned())
     }
 }
 
@@ -146,7 +149,9 @@ fn config(http: &str, smtp_port: u16, max_attempts: u32) -> NotifyConfig {
             url: format!("{http}/sms"),
             method: "POST".into(),
             headers: [("Content-Type".to_owned(), "application/json".to_owned())].into(),
-            body_template: Some(r#"{"mobile": "{{phone}}", "content": "{{text}}", "request_id": "{{idempotency_key}}"}"#.into()),
+            body_template: Some(
+                r#"{"mobile": "{{phone}}", "content": "{{text}}", "request_id": "{{idempotency_key}}"}"#.into(),
+            ),
             success_contains: Some(r#""code":0"#.into()),
         }),
         smtp: Some(SmtpConfig {
@@ -207,12 +212,15 @@ async fn every_notice_arrives_once_through_failing_sinks() {
 
     // Administrators: a unit user's e-mail, a partner webhook, a template.
     let email = json!({ "email": "handler@scjgj.example.gov.cn" });
-    let (status, _) = app.call(reqwest::Method::PUT, "/api/v1/admin/users/handler/email", Some(&admin), Some(email)).await;
+    let (status, _) =
+        app.call(reqwest::Method::PUT, "/api/v1/admin/users/handler/email", Some(&admin), Some(email)).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, answer) =
-        app.call(reqwest::Method::PUT, "/api/v1/admin/users/handler/email", Some(&admin), Some(json!({ "email": "x@y" }))).await;
+    let (status, answer) = app
+        .call(reqwest::Method::PUT, "/api/v1/admin/users/handler/email", Some(&admin), Some(json!({ "email": "x@y" })))
+        .await;
     assert_eq!((status, answer["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_email")));
-    let (status, _) = app.call(reqwest::Method::PUT, "/api/v1/admin/users/handler/email", Some(&handler), Some(json!({}))).await;
+    let (status, _) =
+        app.call(reqwest::Method::PUT, "/api/v1/admin/users/handler/email", Some(&handler), Some(json!({}))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let hook = json!({ "name": "粤商通", "url": format!("{http}/hook"), "secret": SECRET,
                        "events": ["received", "dispatched", "replied", "closed"] });
@@ -245,7 +253,8 @@ async fn every_notice_arrives_once_through_failing_sinks() {
     let before = outbox_len(&app).await;
     let (status, _) = app.post(&format!("/api/v1/requests/{no}/close"), Some(&dispatcher), json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT);
-    let (status, _) = app.post(&format!("/api/v1/requests/{no}/urge"), Some(&handler), json!({ "message": "快" })).await;
+    let (status, _) =
+        app.post(&format!("/api/v1/requests/{no}/urge"), Some(&handler), json!({ "message": "快" })).await;
     assert!(status.is_client_error());
     assert_eq!(outbox_len(&app).await, before);
     // 4 SMS to the asker, 1 e-mail to the lead unit's handler (zwfw has no address), 4 webhooks.
@@ -258,7 +267,8 @@ async fn every_notice_arrives_once_through_failing_sinks() {
 
     let s = sink.lock().unwrap().accepted.clone();
     assert!(unique(s.iter().map(|r| r.key.clone())), "nothing twice");
-    let sms: Vec<Value> = s.iter().filter(|r| r.path == "sms").map(|r| serde_json::from_str(&r.body).unwrap()).collect();
+    let sms: Vec<Value> =
+        s.iter().filter(|r| r.path == "sms").map(|r| serde_json::from_str(&r.body).unwrap()).collect();
     assert_eq!(sms.len(), 4);
     assert!(sms.iter().all(|m| m["mobile"] == "13800138000"));
     // Deliveries of one batch run concurrently: compare without depending on their order.
@@ -300,10 +310,12 @@ async fn every_notice_arrives_once_through_failing_sinks() {
 
     sink.lock().unwrap().down = false;
     for f in &failed {
-        let (status, retried) = app.post(&format!("/api/v1/admin/outbox/{}/retry", f["id"]), Some(&admin), json!({})).await;
+        let (status, retried) =
+            app.post(&format!("/api/v1/admin/outbox/{}/retry", f["id"]), Some(&admin), json!({})).await;
         assert_eq!((status, &retried["status"]), (StatusCode::OK, &json!("pending")));
     }
-    let (status, answer) = app.post(&format!("/api/v1/admin/outbox/{}/retry", sent[0].id), Some(&admin), json!({})).await;
+    let (status, answer) =
+        app.post(&format!("/api/v1/admin/outbox/{}/retry", sent[0].id), Some(&admin), json!({})).await;
     assert_eq!((status, answer["code"].as_str()), (StatusCode::CONFLICT, Some("notification_not_failed")));
     deliver_all(&app, &notifier, &mut clock).await;
     let s = sink.lock().unwrap().accepted.clone();

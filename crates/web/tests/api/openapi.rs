@@ -86,7 +86,11 @@ async fn swagger_ui_is_served_from_the_binary() {
     assert_eq!(res.status(), StatusCode::OK);
     let page = res.text().await.unwrap();
     assert!(page.contains("/api/docs/swagger-ui-bundle.js") && !page.contains("http"), "no CDN: {page}");
-    for (path, kind) in [("/api/docs/swagger-ui-bundle.js", "javascript"), ("/api/docs/swagger-ui.css", "css"), ("/api/docs/init.js", "javascript")] {
+    for (path, kind) in [
+        ("/api/docs/swagger-ui-bundle.js", "javascript"),
+        ("/api/docs/swagger-ui.css", "css"),
+        ("/api/docs/init.js", "javascript"),
+    ] {
         let res = app.http.get(app.url(path)).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::OK, "{path}");
         assert!(res.headers()["content-type"].to_str().unwrap().contains(kind), "{path}");

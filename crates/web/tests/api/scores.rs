@@ -120,7 +120,8 @@ async fn build_story(app: &App) {
 
     let t = Team::at(app, "2026-03-04T09:00:00+08:00").await;
     app.act(&b, "sign", &t.handler, json!({})).await;
-    let (status, view) = app.post(&format!("/api/v1/public/requests/{f}/withdraw"), None, json!({ "code": f_code })).await;
+    let (status, view) =
+        app.post(&format!("/api/v1/public/requests/{f}/withdraw"), None, json!({ "code": f_code })).await;
     assert_eq!(status, StatusCode::OK, "{view}");
 
     let t = Team::at(app, "2026-03-04T10:00:00+08:00").await;
@@ -211,19 +212,15 @@ async fn the_excel_download_is_a_workbook_with_chinese_headers() {
     let app = spawn().await;
     build_story(&app).await;
     let leader = app.login("leader").await;
-    let res = app
-        .http
-        .get(app.url(&format!("{MARCH}&format=xlsx")))
-        .header("cookie", &leader.0)
-        .send()
-        .await
-        .unwrap();
+    let res = app.http.get(app.url(&format!("{MARCH}&format=xlsx"))).header("cookie", &leader.0).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let header = |name: &str| res.headers().get(name).unwrap().to_str().unwrap().to_owned();
     assert_eq!(header("content-type"), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
     let disposition = header("content-disposition");
     assert!(disposition.starts_with("attachment;"), "{disposition}");
-    let chinese = "考核_2026-03-01_2026-03-31.xlsx".bytes().map(|b| if b.is_ascii() { (b as char).to_string() } else { format!("%{b:02X}") });
+    let chinese = "考核_2026-03-01_2026-03-31.xlsx"
+        .bytes()
+        .map(|b| if b.is_ascii() { (b as char).to_string() } else { format!("%{b:02X}") });
     assert!(disposition.contains(&format!("filename*=UTF-8''{}", chinese.collect::<String>())), "{disposition}");
     let bytes = res.bytes().await.unwrap().to_vec();
     assert!(bytes.starts_with(b"PK\x03\x04"), "a zip");
@@ -253,7 +250,8 @@ async fn who_may_read_scores_and_bad_parameters() {
     // A unit leader sees their own unit (and the city), nobody else's.
     let unit_leader = app.login("unit-leader").await;
     let own = scores(&app, MARCH, &unit_leader).await;
-    let codes: Vec<&str> = own["units"].as_array().unwrap().iter().map(|u| u["unit"]["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> =
+        own["units"].as_array().unwrap().iter().map(|u| u["unit"]["code"].as_str().unwrap()).collect();
     assert_eq!(codes, ["scjgj"]);
     assert_eq!(scores(&app, &format!("{MARCH}&unit=scjgj"), &unit_leader).await, own);
     let (status, err) = app.get(&format!("{MARCH}&unit=rsj"), Some(&unit_leader)).await;

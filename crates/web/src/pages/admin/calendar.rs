@@ -17,7 +17,9 @@ use mashangban_domain::time::format_instant;
 use mashangban_store::{CalendarSource, Store, clock_time};
 
 use super::{Frame, admin, done, shown};
-use crate::api::calendar::{DayInput, HoursInput, PeriodInput, YearInput, import_upload, replace_year, set_working_hours};
+use crate::api::calendar::{
+    DayInput, HoursInput, PeriodInput, YearInput, import_upload, replace_year, set_working_hours,
+};
 use crate::auth::Auth;
 use crate::pages::{Layout, PageResult, render, short_time};
 use crate::state::AppState;
@@ -113,7 +115,8 @@ async fn render_page<S: Store>(
     let years = state.store.calendar_year_infos().await?;
     let changes = state.store.calendar_changes(20).await?;
     let calendar = state.calendar();
-    let hours = calendar.working_hours().periods().iter().map(|(s, e)| format!("{}-{}", clock_time(*s), clock_time(*e)));
+    let hours =
+        calendar.working_hours().periods().iter().map(|(s, e)| format!("{}-{}", clock_time(*s), clock_time(*e)));
     let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
     let (layout, frame) = Frame::new(actor, "/admin/calendar", notice, error.map(|(_, m)| m));
     let page = CalendarPage {
@@ -153,7 +156,11 @@ pub struct CalendarQuery {
 }
 
 /// `GET /admin/calendar` (`?year=2027` fills the form with that year).
-pub async fn page<S: Store>(State(state): State<AppState<S>>, auth: Auth, Query(q): Query<CalendarQuery>) -> PageResult {
+pub async fn page<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    Query(q): Query<CalendarQuery>,
+) -> PageResult {
     let actor = admin(&auth)?;
     let stored = state.store.calendar_years().await?;
     let form = stored
@@ -165,7 +172,11 @@ pub async fn page<S: Store>(State(state): State<AppState<S>>, auth: Auth, Query(
 }
 
 /// `POST /admin/calendar/year`: replaces the year, as `PUT /api/v1/calendar/years/{year}`.
-pub async fn save_year<S: Store>(State(state): State<AppState<S>>, auth: Auth, Form(form): Form<YearForm>) -> PageResult {
+pub async fn save_year<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    Form(form): Form<YearForm>,
+) -> PageResult {
     let actor = admin(&auth)?;
     let input = YearInput {
         year: None,
@@ -199,7 +210,11 @@ pub struct HoursForm {
 }
 
 /// `POST /admin/calendar/hours`: as `PUT /api/v1/calendar/working-hours`.
-pub async fn save_hours<S: Store>(State(state): State<AppState<S>>, auth: Auth, Form(form): Form<HoursForm>) -> PageResult {
+pub async fn save_hours<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    Form(form): Form<HoursForm>,
+) -> PageResult {
     let actor = admin(&auth)?;
     match set_working_hours(&state, &auth, HoursInput { periods: periods(&form.hours) }).await {
         Ok(_) => Ok(done("/admin/calendar", "hours")),

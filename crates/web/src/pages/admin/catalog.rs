@@ -104,7 +104,11 @@ pub struct CategoriesQuery {
 }
 
 /// `GET /admin/categories` (`?edit=code` fills the form with a category).
-pub async fn page<S: Store>(State(state): State<AppState<S>>, auth: Auth, Query(q): Query<CategoriesQuery>) -> PageResult {
+pub async fn page<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    Query(q): Query<CategoriesQuery>,
+) -> PageResult {
     let actor = admin(&auth)?;
     let categories = state.categories();
     let org = state.org();
@@ -112,7 +116,11 @@ pub async fn page<S: Store>(State(state): State<AppState<S>>, auth: Auth, Query(
     let form = edited.map_or_else(CategoryForm::default, |c| CategoryForm {
         code: c.code.clone(),
         name: c.name.clone(),
-        parent: c.parent_id.and_then(|p| categories.iter().find(|x| x.id == p)).map(|p| p.code.clone()).unwrap_or_default(),
+        parent: c
+            .parent_id
+            .and_then(|p| categories.iter().find(|x| x.id == p))
+            .map(|p| p.code.clone())
+            .unwrap_or_default(),
         lead_unit: c.default_lead_unit_id.and_then(|id| org.get(id)).map(|u| u.code.clone()).unwrap_or_default(),
         keywords: c.keywords.join("，"),
     });
@@ -120,7 +128,11 @@ pub async fn page<S: Store>(State(state): State<AppState<S>>, auth: Auth, Query(
 }
 
 /// `POST /admin/categories`: as `PUT /api/v1/admin/categories/{code}`.
-pub async fn save<S: Store>(State(state): State<AppState<S>>, auth: Auth, Form(form): Form<CategoryForm>) -> PageResult {
+pub async fn save<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    Form(form): Form<CategoryForm>,
+) -> PageResult {
     let actor = admin(&auth)?;
     let body = CategoryBody {
         name: form.name.clone(),

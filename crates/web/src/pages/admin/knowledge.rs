@@ -109,14 +109,22 @@ pub struct ListQuery {
 }
 
 /// `GET /admin/knowledge?q=`: the articles (or a search), and the new-article form.
-pub async fn list<S: Store>(State(state): State<AppState<S>>, auth: Auth, Query(query): Query<ListQuery>) -> PageResult {
+pub async fn list<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    Query(query): Query<ListQuery>,
+) -> PageResult {
     let actor = admin(&auth)?;
     let notice = Done { ok: query.ok }.notice();
     render_list(&state, actor, query.q, notice, None, ArticleForm::default()).await
 }
 
 /// `POST /admin/knowledge`: as `POST /api/v1/knowledge`; then to the article.
-pub async fn create<S: Store>(State(state): State<AppState<S>>, auth: Auth, Form(form): Form<ArticleForm>) -> PageResult {
+pub async fn create<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    Form(form): Form<ArticleForm>,
+) -> PageResult {
     let actor = admin(&auth)?;
     match knowledge::create(&state, actor, form.body()).await {
         Ok(a) => Ok(done(&format!("/admin/knowledge/{}", a.id), "article")),

@@ -111,15 +111,7 @@ async fn render_page<S: Store>(
         .collect();
     let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
     let (layout, frame) = Frame::new(actor, "/admin/org", notice, error.map(|(_, m)| m));
-    let page = OrgPage {
-        layout,
-        frame,
-        rows: tree(&units),
-        form,
-        kinds,
-        parents,
-        editing,
-    };
+    let page = OrgPage { layout, frame, rows: tree(&units), form, kinds, parents, editing };
     Ok(render(status, &page))
 }
 
@@ -180,7 +172,8 @@ pub async fn active<S: Store>(
     match set_unit_active(&state, &code, on).await {
         Ok(_) => Ok(done("/admin/org", if on { "unit-on" } else { "unit-off" })),
         Err(e) => {
-            let form = UnitForm { kind: UnitKind::Department.as_str().into(), parent: "city".into(), ..UnitForm::default() };
+            let form =
+                UnitForm { kind: UnitKind::Department.as_str().into(), parent: "city".into(), ..UnitForm::default() };
             render_page(&state, actor, None, Some(shown(e)?), form, false).await
         }
     }

@@ -128,7 +128,11 @@ pub struct PublishForm {
 
 /// `POST /admin/rules`: parses the JSON as the API does, then publishes
 /// through `api::time_limits::publish_rules`.
-pub async fn publish<S: Store>(State(state): State<AppState<S>>, auth: Auth, Form(form): Form<PublishForm>) -> PageResult {
+pub async fn publish<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    Form(form): Form<PublishForm>,
+) -> PageResult {
     let actor = admin(&auth)?;
     let published = match parse_json::<PublishInput>(form.rules.as_bytes()) {
         Ok(input) => publish_rules(&state, &auth, input).await,

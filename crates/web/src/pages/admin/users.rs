@@ -119,7 +119,11 @@ pub async fn page<S: Store>(State(state): State<AppState<S>>, auth: Auth, Query(
 }
 
 /// `POST /admin/users`: as `POST /api/v1/admin/users`.
-pub async fn create<S: Store>(State(state): State<AppState<S>>, auth: Auth, Form(form): Form<NewUserForm>) -> PageResult {
+pub async fn create<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    Form(form): Form<NewUserForm>,
+) -> PageResult {
     let actor = admin(&auth)?;
     let body = NewUserBody {
         username: form.username.clone(),
