@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test, installing what the suite needs on a fresh machine:
+# Checks formatting and lints, then runs every test, installing what the suite needs on a fresh machine:
 # Debian's Chromium (for the browser tests) and playwright-core from the lockfile.
 # The web stories run twice: on SQLite, then on PostgreSQL (a fresh database
 # per test on MASHANGBAN_TEST_POSTGRES, default postgres://postgres@127.0.0.1:5432/postgres).
@@ -10,6 +10,9 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-wqy-zenhei
 fi
 npm ci --no-audit --no-fund
+echo "== format and lints =="
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
 echo "== the web stories again, on PostgreSQL =="
 MASHANGBAN_TEST_BACKEND=postgres cargo test --locked -p mashangban-web --test api
