@@ -141,6 +141,35 @@ impl State {
     pub fn is_terminal(self) -> bool {
         matches!(self, Self::Archived | Self::Merged | Self::Withdrawn)
     }
+
+    /// Which deadline runs in this state: the queues and the scheduler order
+    /// open work by it.
+    pub fn running_deadline(self) -> RunningDeadline {
+        match self {
+            Self::Dispatched => RunningDeadline::SignForOrReply,
+            Self::Received | Self::Returned | Self::SignedFor | Self::InProgress => RunningDeadline::Reply,
+            Self::Suspended | Self::Replied => RunningDeadline::Paused,
+            Self::Closed | Self::FollowedUp | Self::Archived | Self::Merged | Self::Withdrawn => RunningDeadline::None,
+        }
+    }
+
+    /// The states whose running deadline is `deadline`.
+    pub fn with_running_deadline(deadline: RunningDeadline) -> impl Iterator<Item = State> {
+        Self::ALL.iter().copied().filter(move |s| s.running_deadline() == deadline)
+    }
+}
+
+/// The deadline that runs while a request is in a state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunningDeadline {
+    /// Waiting for sign-for (签收): the earlier of the sign-for and the reply deadline.
+    SignForOrReply,
+    /// Being handled: the reply deadline (答复期限).
+    Reply,
+    /// The clock is paused (suspended) or the work is with the platform (replied).
+    Paused,
+    /// Finished: no deadline runs.
+    None,
 }
 
 /// Who is asking (诉求人).

@@ -35,6 +35,7 @@ mod calendar;
 mod catalog;
 mod cluster;
 mod dashboard;
+mod database;
 mod db;
 mod knowledge;
 mod migrations;
@@ -48,6 +49,8 @@ mod time_limits;
 
 #[doc(hidden)]
 pub mod testing;
+
+pub use database::{PgConn, PgDb};
 
 use std::sync::Arc;
 use std::time::Duration;

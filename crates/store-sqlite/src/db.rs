@@ -20,7 +20,10 @@ const MAX_BATCH: usize = 512;
 const BUSY_TIMEOUT_MS: u64 = 5_000;
 
 type Finish = Box<dyn FnOnce(StoreResult<()>) + Send>;
-type Job = Box<dyn FnOnce(&Connection) -> Finish + Send>;
+/// A write job on the writer's connection. The connection sits in a mutex
+/// (only ever locked by the writer thread) so that jobs can hand out a
+/// `Sync` reference to it.
+type Job = Box<dyn FnOnce(&Mutex<Connection>) -> Finish + Send>;
 
 /// A SQLite database: the writer's queue and the readers' pool.
 #[derive(Clone)]
@@ -70,8 +73,18 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
+        self.write_locked(move |conn| f(&*lock(conn)?)).await
+    }
+
+    /// Runs `f` in the next write transaction with the connection in its
+    /// mutex; returns once it is committed.
+    pub async fn write_locked<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Mutex<Connection>) -> StoreResult<T> + Send + 'static,
+    {
         let (tx, rx) = oneshot::channel::<StoreResult<T>>();
-        let job: Job = Box::new(move |conn: &Connection| {
+        let job: Job = Box::new(move |conn: &Mutex<Connection>| {
             let result = in_savepoint(conn, f);
             Box::new(move |commit: StoreResult<()>| {
                 let _ = tx.send(commit.and(result));
@@ -87,6 +100,15 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
+        self.read_locked(move |conn| f(&*lock(conn)?)).await
+    }
+
+    /// Runs `f` on a reader connection in a mutex, off the async threads.
+    pub async fn read_locked<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Mutex<Connection>) -> StoreResult<T> + Send + 'static,
+    {
         let _permit = self.readers.permits.acquire().await.map_err(StoreError::backend)?;
         let pool = Arc::clone(&self.readers);
         tokio::task::spawn_blocking(move || {
@@ -96,8 +118,9 @@ impl Db {
                 .map_err(|_| StoreError::backend("reader pool poisoned"))?
                 .pop()
                 .ok_or_else(|| StoreError::backend("no idle reader"))?;
+            let conn = Mutex::new(conn);
             let result = f(&conn);
-            if let Ok(mut idle) = pool.idle.lock() {
+            if let (Ok(conn), Ok(mut idle)) = (conn.into_inner(), pool.idle.lock()) {
                 idle.push(conn);
             }
             result
@@ -125,17 +148,25 @@ fn open_connection(path: &Path, read_only: bool) -> StoreResult<Connection> {
     Ok(conn)
 }
 
-fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
-    conn.execute_batch("SAVEPOINT job").map_err(StoreError::backend)?;
+/// Locks a connection's mutex (only ever contended by nobody: one thread
+/// owns each connection while a job runs).
+pub(crate) fn lock(conn: &Mutex<Connection>) -> StoreResult<std::sync::MutexGuard<'_, Connection>> {
+    conn.lock().map_err(|_| StoreError::backend("SQLite connection poisoned"))
+}
+
+fn batch(conn: &Mutex<Connection>, sql: &str) -> StoreResult<()> {
+    lock(conn)?.execute_batch(sql).map_err(StoreError::backend)
+}
+
+fn in_savepoint<T>(conn: &Mutex<Connection>, f: impl FnOnce(&Mutex<Connection>) -> StoreResult<T>) -> StoreResult<T> {
+    batch(conn, "SAVEPOINT job")?;
     let result = f(conn);
     let end = if result.is_ok() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-    match conn.execute_batch(end) {
-        Ok(()) => result,
-        Err(e) => Err(StoreError::backend(e)),
-    }
+    batch(conn, end).and(result)
 }
 
 fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>) {
+    let conn = Mutex::new(conn);
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -148,16 +179,16 @@ fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>) {
     }
 }
 
-fn run_batch(conn: &Connection, batch: Vec<Job>) {
-    if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
+fn run_batch(conn: &Mutex<Connection>, jobs: Vec<Job>) {
+    if let Err(error) = batch(conn, "BEGIN IMMEDIATE") {
         // Dropping the jobs unrun tells each caller its write failed.
-        tracing::error!(%error, jobs = batch.len(), "could not begin a write transaction");
+        tracing::error!(%error, jobs = jobs.len(), "could not begin a write transaction");
         return;
     }
-    let finishers: Vec<Finish> = batch.into_iter().map(|job| job(conn)).collect();
-    let commit = conn.execute_batch("COMMIT").map_err(StoreError::backend);
+    let finishers: Vec<Finish> = jobs.into_iter().map(|job| job(conn)).collect();
+    let commit = batch(conn, "COMMIT");
     if commit.is_err() {
-        let _ = conn.execute_batch("ROLLBACK");
+        let _ = batch(conn, "ROLLBACK");
     }
     for finish in finishers {
         finish(commit.clone());

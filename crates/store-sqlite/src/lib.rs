@@ -7,6 +7,7 @@ mod calendar;
 mod catalog;
 mod cluster;
 mod dashboard;
+mod database;
 mod db;
 mod knowledge;
 mod migrations;
@@ -22,6 +23,7 @@ use std::path::Path;
 
 use mashangban_store::{StoreError, StoreResult};
 
+pub use database::{SqliteConn, SqliteDb};
 pub use db::Db;
 
 /// Settings of the SQLite store.

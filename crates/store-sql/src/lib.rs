@@ -1,0 +1,47 @@
+//! The storage of mashangban, written once for both databases.
+//!
+//! [`SqlStore`] implements every store trait of `mashangban-store` over a
+//! [`Database`]: a backend crate (`store-sqlite`, `store-postgres`) provides
+//! only connections, transactions, migrations and the coordination between
+//! nodes. Orchestration (load in scope, `lifecycle::apply`, write the row,
+//! its event, rollups and outbox rows) and the SQL it runs live here.
+
+mod dashboard;
+mod outbox;
+pub mod requests;
+pub mod rows;
+mod scoring;
+pub mod sql;
+
+pub use sql::{Args, Conn, Database, Dialect, Job, Row, Value, job};
+
+/// Every store trait, implemented once over a backend's [`Database`].
+#[derive(Clone)]
+pub struct SqlStore<D> {
+    db: D,
+    options: std::sync::Arc<StoreOptions>,
+}
+
+/// Settings of the store that do not depend on the database.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Prefix of tracking numbers, e.g. `ZS` for Zhongshan.
+    pub tracking_prefix: String,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { tracking_prefix: "ZS".into() }
+    }
+}
+
+impl<D: Database> SqlStore<D> {
+    pub fn new(db: D, options: StoreOptions) -> Self {
+        Self { db, options: std::sync::Arc::new(options) }
+    }
+
+    /// The backend's database.
+    pub fn database(&self) -> &D {
+        &self.db
+    }
+}

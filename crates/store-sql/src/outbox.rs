@@ -1,0 +1,127 @@
+//! The outbox (通知发件箱): notices written in the transaction of the event
+//! that causes them. `mashangban_store::backend::deliveries` addresses and
+//! renders them; this reads what they depend on and inserts one row per
+//! delivery. Delivery workers on any node claim and send them later.
+
+use std::collections::{BTreeSet, HashMap};
+
+use mashangban_domain::lifecycle::EventDraft;
+use mashangban_domain::notify::{self, EventFacts, NoticeChannel, Template, TemplateKey};
+use mashangban_domain::org::UnitId;
+use mashangban_domain::request::Request;
+use mashangban_store::backend::deliveries::{Delivery, NoticeData, deliveries, units_needed};
+use mashangban_store::{Meta, StoreResult};
+
+use crate::args;
+use crate::sql::Conn;
+
+/// Called in the same transaction as every event written, after it is
+/// inserted, with the request as the event leaves it.
+pub async fn on_event(
+    c: &dyn Conn,
+    event_id: i64,
+    request: &Request,
+    draft: &EventDraft,
+    meta: &Meta,
+) -> StoreResult<()> {
+    let Some(link_base) = link_base(c).await? else {
+        return Ok(());
+    };
+    let facts = EventFacts {
+        kind: draft.kind,
+        comment: draft.comment.as_deref(),
+        details: &draft.details,
+        due_at: draft.due_at,
+    };
+    let plans = notify::plan(request, &facts);
+    let needed = units_needed(request, &plans);
+    let data = NoticeData {
+        unit_names: unit_names(c, &needed.named).await?,
+        unit_emails: unit_emails(c, &needed.emailed).await?,
+        templates: templates(c).await?,
+        webhooks: webhooks(c).await?,
+    };
+    for delivery in deliveries(request, event_id, &facts, &meta.now, &link_base, &plans, &data) {
+        insert(c, event_id, request, &delivery, meta).await?;
+    }
+    Ok(())
+}
+
+/// The public address for links, once notifications are enabled on this database.
+async fn link_base(c: &dyn Conn) -> StoreResult<Option<String>> {
+    c.scalar_opt("SELECT link_base FROM notification_settings WHERE id = 1", &[]).await
+}
+
+async fn unit_names(c: &dyn Conn, units: &BTreeSet<UnitId>) -> StoreResult<HashMap<UnitId, String>> {
+    let mut names = HashMap::new();
+    for &unit in units {
+        let name = c.scalar_opt("SELECT COALESCE(short_name, name) FROM units WHERE id = $1", &args![unit]).await?;
+        if let Some(name) = name {
+            names.insert(unit, name);
+        }
+    }
+    Ok(names)
+}
+
+async fn unit_emails(c: &dyn Conn, units: &BTreeSet<UnitId>) -> StoreResult<HashMap<UnitId, Vec<String>>> {
+    let mut emails = HashMap::new();
+    for &unit in units {
+        let found = c
+            .map(
+                "SELECT DISTINCT email FROM users
+                 WHERE unit_id = $1 AND NOT disabled AND email IS NOT NULL AND email <> '' ORDER BY email",
+                &args![unit],
+                |mut r| r.take(0),
+            )
+            .await?;
+        emails.insert(unit, found);
+    }
+    Ok(emails)
+}
+
+/// The stored templates of keys and channels this version knows.
+async fn templates(c: &dyn Conn) -> StoreResult<HashMap<(TemplateKey, NoticeChannel), Template>> {
+    let rows = c
+        .map("SELECT key, channel, subject, body FROM notification_templates", &[], |row| {
+            let mut c = row.cols();
+            Ok((c.get::<String>()?, c.get::<String>()?, Template { subject: c.get()?, body: c.get()? }))
+        })
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(key, channel, t)| Some(((TemplateKey::parse(&key)?, NoticeChannel::parse(&channel)?), t)))
+        .collect())
+}
+
+/// The active webhooks with their event filters, by id.
+async fn webhooks(c: &dyn Conn) -> StoreResult<Vec<(i64, Vec<String>)>> {
+    c.map("SELECT id, events FROM webhooks WHERE active ORDER BY id", &[], |row| {
+        let mut c = row.cols();
+        let id = c.get()?;
+        let events: String = c.get()?;
+        Ok((id, serde_json::from_str(&events).unwrap_or_default()))
+    })
+    .await
+}
+
+async fn insert(c: &dyn Conn, event_id: i64, request: &Request, d: &Delivery, meta: &Meta) -> StoreResult<()> {
+    c.execute(
+        "INSERT INTO outbox (idempotency_key, channel, recipient, template_key, subject, body, status, attempts,
+            next_attempt_at, created_at, event_id, request_id)
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7, $8, $9)
+         ON CONFLICT (idempotency_key) DO NOTHING",
+        &args![
+            d.idempotency_key.as_str(),
+            d.channel.as_str(),
+            d.recipient.as_str(),
+            d.template_key,
+            d.subject.as_deref(),
+            d.body.as_str(),
+            &meta.now,
+            event_id,
+            request.id
+        ],
+    )
+    .await
+    .map(drop)
+}

@@ -1,0 +1,209 @@
+//! Reading requests: the data scope and the list filters translated to SQL,
+//! once for both databases.
+
+use mashangban_domain::org::Scope;
+use mashangban_domain::request::{Rating, Request, RequestId, RunningDeadline, State};
+use mashangban_domain::time::Instant;
+use mashangban_store::{ListFilter, ListOrder, Page, StoreResult};
+
+use crate::rows::{self, REQUEST_COLUMNS};
+use crate::sql::{Args, Conn, Dialect};
+
+/// How a request is looked up.
+pub enum Key {
+    Id(RequestId),
+    Tracking(String),
+}
+
+/// The scope rule (see `Scope::permits`) as SQL on alias `r`; a property
+/// test checks that the two agree.
+pub fn scope_sql(scope: &Scope, args: &mut Args) -> String {
+    match scope {
+        Scope::All => "TRUE".into(),
+        Scope::Nothing => "FALSE".into(),
+        Scope::Units { units, town } => {
+            let units = args.list(units.iter().copied());
+            let town = match town {
+                Some(town) => format!(" OR r.town_id = {}", args.push(*town)),
+                None => String::new(),
+            };
+            format!(
+                "(EXISTS (SELECT 1 FROM request_units ru WHERE ru.request_id = r.id AND ru.unit_id IN ({units})){town})"
+            )
+        }
+        Scope::Asker { user_id, credit_code } => {
+            let user = args.push(*user_id);
+            match credit_code {
+                Some(code) => format!("(r.submitted_by = {user} OR r.credit_code = {})", args.push(code.as_str())),
+                None => format!("r.submitted_by = {user}"),
+            }
+        }
+    }
+}
+
+/// A request by key if it is in scope; `lock` holds its row until the
+/// transaction ends (PostgreSQL; SQLite's writer excludes every other).
+pub async fn load(c: &dyn Conn, key: &Key, scope: &Scope, lock: bool) -> StoreResult<Option<Request>> {
+    let mut args = Args::default();
+    let key_sql = match key {
+        Key::Id(id) => format!("r.id = {}", args.push(*id)),
+        Key::Tracking(no) => format!("r.tracking_no = {}", args.push(no.as_str())),
+    };
+    let scope = scope_sql(scope, &mut args);
+    let lock = if lock { c.dialect().lock_rows("r") } else { String::new() };
+    let sql = format!("SELECT {REQUEST_COLUMNS} FROM requests r WHERE {key_sql} AND {scope}{lock}");
+    c.map_opt(&sql, args.values(), rows::request).await
+}
+
+/// `'a', 'b'` for states written into SQL (codes, not input).
+fn state_list(states: impl Iterator<Item = State>) -> String {
+    states.map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ")
+}
+
+fn open_states() -> impl Iterator<Item = State> {
+    State::ALL.iter().copied().filter(|s| s.is_open())
+}
+
+/// The deadline that runs in the request's state, as SQL on alias `r`: the
+/// earlier of sign-for and reply while dispatched, else the reply deadline.
+fn running_deadline_sql(d: Dialect) -> String {
+    let sign_or_reply = d.least("COALESCE(r.sign_due_at, r.due_at)", "COALESCE(r.due_at, r.sign_due_at)");
+    format!(
+        "CASE WHEN r.state IN ({sign}) THEN COALESCE({sign_or_reply}, '9997') \
+              WHEN r.state IN ({reply}) THEN COALESCE(r.due_at, '9997') \
+              WHEN r.state IN ({paused}) THEN '9998' ELSE '9999' END",
+        sign = state_list(State::with_running_deadline(RunningDeadline::SignForOrReply)),
+        reply = state_list(State::with_running_deadline(RunningDeadline::Reply)),
+        paused = state_list(State::with_running_deadline(RunningDeadline::Paused)),
+    )
+}
+
+/// A work queue's order: supervised open work first, then the nearest
+/// running deadline, then paused work, then the rest.
+fn deadline_order(d: Dialect) -> String {
+    format!(
+        "(r.supervision IS NULL OR r.state NOT IN ({open})), {running} ASC, r.id ASC",
+        open = state_list(open_states()),
+        running = running_deadline_sql(d),
+    )
+}
+
+/// The filter's conditions as SQL on alias `r`.
+fn filter_sql(f: &ListFilter, args: &mut Args) -> Vec<String> {
+    let mut clauses = Vec::new();
+    // A work queue is the open work unless states are asked for.
+    let open: Vec<State> = open_states().collect();
+    let states = if f.states.is_empty() && f.order == ListOrder::Deadline { &open } else { &f.states };
+    if !states.is_empty() {
+        clauses.push(format!("r.state IN ({})", args.list(states.iter().map(|s| s.as_str()))));
+    }
+    let mut eq = |column: &str, value: Option<crate::Value>| {
+        if let Some(value) = value {
+            clauses.push(format!("{column} = {}", args.push(value)));
+        }
+    };
+    eq("r.kind", f.kind.map(|k| k.as_str().into()));
+    eq("r.channel", f.channel.map(|c| c.as_str().into()));
+    eq("r.town_id", f.town_id.map(Into::into));
+    eq("r.category_id", f.category_id.map(Into::into));
+    eq("r.credit_code", f.credit_code.as_deref().map(Into::into));
+    eq("r.contact_phone", f.contact_phone.as_deref().map(Into::into));
+    eq("r.lead_unit_id", f.lead_unit_id.map(Into::into));
+    if !f.exclude_kinds.is_empty() {
+        clauses.push(format!("r.kind NOT IN ({})", args.list(f.exclude_kinds.iter().map(|k| k.as_str()))));
+    }
+    if let Some(unit) = f.unit_id {
+        clauses.push(format!(
+            "EXISTS (SELECT 1 FROM request_units fu WHERE fu.request_id = r.id AND fu.unit_id = {})",
+            args.push(unit)
+        ));
+    }
+    if f.without_lead_unit {
+        clauses.push("r.lead_unit_id IS NULL".into());
+    }
+    if f.without_town {
+        clauses.push("r.town_id IS NULL".into());
+    }
+    let mut compare = |column: &str, op: &str, at: Option<&Instant>| {
+        if let Some(at) = at {
+            clauses.push(format!("{column} {op} {}", args.push(at)));
+        }
+    };
+    compare("r.due_at", ">=", f.due_from.as_ref());
+    compare("r.closed_at", ">=", f.closed_from.as_ref());
+    compare("r.closed_at", "<", f.closed_to.as_ref());
+    compare("r.received_at", ">=", f.received_from.as_ref());
+    compare("r.received_at", "<", f.received_to.as_ref());
+    compare("r.updated_at", ">", f.updated_after.as_ref());
+    compare("r.updated_at", "<", f.updated_before.as_ref());
+    if let Some(at) = &f.overdue_at {
+        clauses.push(format!("r.due_at < {} AND r.state IN ({})", args.push(at), state_list(open_states())));
+    }
+    if f.supervised {
+        clauses.push("r.supervision IS NOT NULL".into());
+    }
+    if f.pending_extension {
+        clauses.push("r.ext_requested_due IS NOT NULL".into());
+    }
+    if f.unhappy_follow_up {
+        let unhappy = Rating::ALL.iter().filter(|r| r.is_dissatisfied()).map(|r| format!("'{}'", r.as_str()));
+        clauses.push(format!(
+            "r.state = '{}' AND (r.rating IN ({}) OR NOT r.resolved)",
+            State::FollowedUp.as_str(),
+            unhappy.collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if !f.category_ids.is_empty() {
+        clauses.push(format!("r.category_id IN ({})", args.list(f.category_ids.iter().copied())));
+    }
+    if let Some(before) = f.before_id {
+        clauses.push(format!("r.id < {}", args.push(before)));
+    }
+    clauses
+}
+
+/// One page of requests in scope matching the filter.
+pub async fn list(c: &dyn Conn, f: &ListFilter, scope: &Scope) -> StoreResult<Page<Request>> {
+    let mut args = Args::default();
+    let mut clauses = vec![scope_sql(scope, &mut args)];
+    clauses.extend(filter_sql(f, &mut args));
+    let limit = f.limit.clamp(1, 500);
+    let limit_mark = args.push(i64::from(limit) + 1);
+    let offset_mark = args.push(i64::from(f.offset));
+    let order = match f.order {
+        ListOrder::Newest => "r.id DESC".to_owned(),
+        ListOrder::Deadline => deadline_order(c.dialect()),
+    };
+    let sql = format!(
+        "SELECT {REQUEST_COLUMNS} FROM requests r WHERE {} ORDER BY {order} LIMIT {limit_mark} OFFSET {offset_mark}",
+        clauses.join(" AND ")
+    );
+    let mut items = c.map(&sql, args.values(), rows::request).await?;
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next_cursor = if more && f.order == ListOrder::Newest { items.last().map(|r| r.id) } else { None };
+    Ok(Page { items, next_cursor })
+}
+
+/// Open requests with a running deadline at or before `until`, soonest first.
+pub async fn deadline_candidates(c: &dyn Conn, until: &Instant, limit: u32) -> StoreResult<Vec<Request>> {
+    let d = c.dialect();
+    let sql = format!(
+        "SELECT {REQUEST_COLUMNS} FROM requests r
+         WHERE (r.state IN ({sign}) AND r.sign_due_at <= $1) OR (r.state IN ({due}) AND r.due_at <= $1)
+         ORDER BY {soonest}, r.id LIMIT $2",
+        sign = state_list(State::with_running_deadline(RunningDeadline::SignForOrReply)),
+        due = state_list(
+            State::with_running_deadline(RunningDeadline::SignForOrReply)
+                .chain(State::with_running_deadline(RunningDeadline::Reply))
+        ),
+        soonest = d.least("COALESCE(r.sign_due_at, r.due_at)", "COALESCE(r.due_at, r.sign_due_at)"),
+    );
+    c.map(&sql, &crate::args![until, limit], rows::request).await
+}
+
+/// A request's events, oldest first.
+pub async fn history(c: &dyn Conn, request_id: RequestId) -> StoreResult<Vec<mashangban_domain::request::Event>> {
+    let sql = format!("SELECT {} FROM events WHERE request_id = $1 ORDER BY seq", rows::EVENT_COLUMNS);
+    c.map(&sql, &crate::args![request_id], rows::event).await
+}
