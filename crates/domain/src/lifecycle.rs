@@ -2,10 +2,9 @@
 //! states, and what it changes. One pure function, [`apply`], decides; the
 //! store persists its outcome and the event in one transaction.
 
-use serde_json::json;
-
 use crate::calendar::WorkCalendar;
 use crate::error::DomainError;
+use crate::event::{self, EventDetails};
 use crate::org::{Actor, Role, UnitId};
 use crate::request::{COMMENT_MAX, EventKind, PendingExtension, Rating, Request, RequestId, RequestKind, State};
 use crate::time::Instant;
@@ -281,7 +280,7 @@ pub struct EventDraft {
     pub from_state: Option<State>,
     pub to_state: State,
     pub comment: Option<String>,
-    pub details: serde_json::Value,
+    pub details: EventDetails,
     pub due_at: Option<Instant>,
 }
 
@@ -300,7 +299,7 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
     check_state(current, action)?;
     check_permission(current, actor, action)?;
     let mut next = current.clone();
-    let mut details = json!({});
+    let mut details = EventDetails::None;
     let mut parent_event = None;
     let (kind, comment) = match action {
         Action::Dispatch { lead, co, comment } => {
@@ -309,7 +308,11 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             next.co_unit_ids = co.clone();
             next.state = State::Dispatched;
             let sign_due = start_sign_for_clock(&mut next, ctx);
-            details = json!({ "lead_unit_id": lead, "co_unit_ids": co, "sign_due_at": sign_due });
+            details = EventDetails::Dispatched(event::Dispatched {
+                lead_unit_id: *lead,
+                co_unit_ids: co,
+                sign_due_at: sign_due,
+            });
             (EventKind::Dispatched, optional_comment(comment.as_deref())?)
         }
         Action::SignFor { comment } => {
@@ -319,7 +322,7 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
         }
         Action::Return { reason } => {
             let reason = required_text("退单理由", reason, COMMENT_MAX)?;
-            details = json!({ "returned_by_unit_id": current.lead_unit_id });
+            details = EventDetails::Returned(event::Returned { returned_by_unit_id: current.lead_unit_id });
             next.state = State::Returned;
             next.return_count += 1;
             next.pending_extension = None;
@@ -337,18 +340,21 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             next.co_unit_ids = co.clone();
             next.state = State::Dispatched;
             let sign_due = start_sign_for_clock(&mut next, ctx);
-            details = json!({
-                "lead_unit_id": lead,
-                "co_unit_ids": co,
-                "previous_lead_unit_id": current.lead_unit_id,
-                "sign_due_at": sign_due,
+            details = EventDetails::Redispatched(event::Redispatched {
+                lead_unit_id: *lead,
+                co_unit_ids: co,
+                previous_lead_unit_id: current.lead_unit_id,
+                sign_due_at: sign_due,
             });
             (EventKind::Redispatched, optional_comment(comment.as_deref())?)
         }
         Action::RefuseReturn { reason } => {
             next.state = State::Dispatched;
             let sign_due = start_sign_for_clock(&mut next, ctx);
-            details = json!({ "lead_unit_id": current.lead_unit_id, "sign_due_at": sign_due });
+            details = EventDetails::Reassigned(event::Reassigned {
+                lead_unit_id: current.lead_unit_id,
+                sign_due_at: sign_due,
+            });
             (EventKind::ReturnRefused, Some(required_text("驳回理由", reason, COMMENT_MAX)?))
         }
         Action::StageReply { content } => {
@@ -357,7 +363,7 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
         }
         Action::RequestExtension { requested_due, reason } => {
             request_extension(&mut next, *requested_due, ctx.now)?;
-            details = json!({ "requested_due": crate::time::format_instant(requested_due) });
+            details = EventDetails::ExtensionRequested(event::ExtensionRequested { requested_due: *requested_due });
             let reason = required_text("延期理由", reason, COMMENT_MAX)?;
             next.pending_extension =
                 Some(PendingExtension { requested_due: *requested_due, reason: reason.clone(), requested_at: ctx.now });
@@ -365,9 +371,9 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
         }
         Action::ApproveExtension { comment } => {
             let pending = take_pending_extension(&mut next)?;
-            details = json!({
-                "previous_due": current.due_at.as_ref().map(crate::time::format_instant),
-                "new_due": crate::time::format_instant(&pending.requested_due),
+            details = EventDetails::ExtensionApproved(event::ExtensionApproved {
+                previous_due: current.due_at,
+                new_due: pending.requested_due,
             });
             next.due_at = Some(pending.requested_due);
             next.extension_count += 1;
@@ -403,7 +409,7 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             (EventKind::DirectlyClosed, Some(required_text("答复内容", answer, COMMENT_MAX)?))
         }
         Action::FollowUp { rating, resolved, comment } => {
-            details = json!({ "rating": rating.as_str(), "resolved": resolved });
+            details = EventDetails::FollowedUp(event::FollowedUp { rating: *rating, resolved: *resolved });
             next.rating = Some(*rating);
             next.resolved = Some(*resolved);
             next.state = State::FollowedUp;
@@ -428,12 +434,18 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             next.resolved = None;
             next.closed_at = None;
             let sign_due = if next.state == State::Dispatched { start_sign_for_clock(&mut next, ctx) } else { None };
-            details = json!({ "lead_unit_id": current.lead_unit_id, "sign_due_at": sign_due });
+            details = EventDetails::Reassigned(event::Reassigned {
+                lead_unit_id: current.lead_unit_id,
+                sign_due_at: sign_due,
+            });
             (EventKind::Reopened, Some(required_text("重办理由", reason, COMMENT_MAX)?))
         }
         Action::Merge { parent_id } => {
             let parent = check_merge_parent(current, *parent_id, ctx.merge_parent)?;
-            details = json!({ "parent_id": parent.id, "parent_tracking_no": parent.tracking_no });
+            details = EventDetails::MergedInto(event::MergedInto {
+                parent_id: parent.id,
+                parent_tracking_no: parent.tracking_no.clone(),
+            });
             next.state = State::Merged;
             next.merged_into = Some(parent.id);
             next.pending_extension = None;
@@ -442,7 +454,10 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
                 from_state: Some(parent.state),
                 to_state: parent.state,
                 comment: None,
-                details: json!({ "child_id": current.id, "child_tracking_no": current.tracking_no }),
+                details: EventDetails::MergedChild(event::MergedChild {
+                    child_id: current.id,
+                    child_tracking_no: current.tracking_no.clone(),
+                }),
                 due_at: parent.due_at,
             });
             (EventKind::MergedInto, None)
@@ -463,7 +478,7 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
         }
         Action::Resume { comment } => {
             let paused = resume(&mut next, ctx);
-            details = json!({ "paused_working_minutes": paused.num_minutes() });
+            details = EventDetails::Resumed(event::Resumed { paused_working_minutes: paused.num_minutes() });
             (EventKind::Resumed, optional_comment(comment.as_deref())?)
         }
         Action::Supervise { instructions, due } => {
@@ -471,7 +486,7 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
                 return Err(DomainError::invalid("invalid_supervision_due", "督办期限必须晚于当前时间"));
             }
             let instructions = required_text("督办意见", instructions, COMMENT_MAX)?;
-            details = json!({ "due": crate::time::format_instant(due) });
+            details = EventDetails::Supervised(event::Supervised { due: *due });
             next.supervision = Some(crate::request::Supervision {
                 instructions: instructions.clone(),
                 due: *due,
@@ -482,11 +497,11 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
         }
         Action::Urge { message } => (EventKind::Urged, Some(required_text("催办意见", message, COMMENT_MAX)?)),
         Action::Notice { notice } => {
-            details = json!({
-                "deadline": notice.deadline.as_str(),
-                "level": notice.level.as_str(),
-                "due": crate::time::format_instant(&notice.due),
-                "unit_id": current.lead_unit_id,
+            details = EventDetails::Noticed(event::Noticed {
+                deadline: notice.deadline,
+                level: notice.level,
+                due: notice.due,
+                unit_id: current.lead_unit_id,
             });
             let kind = match notice.level {
                 NoticeLevel::DueSoon => EventKind::DueSoon,
@@ -644,10 +659,10 @@ pub fn check_attachment(current: &Request, actor: &Actor) -> Result<(), DomainEr
 }
 
 /// Starts the sign-for clock at dispatch; returns the deadline for the event.
-fn start_sign_for_clock(next: &mut Request, ctx: &Context<'_>) -> Option<String> {
+fn start_sign_for_clock(next: &mut Request, ctx: &Context<'_>) -> Option<Instant> {
     let limit = next.time_limits.and_then(|l| l.sign_for);
     next.deadlines.sign_for = ctx.calendar.and_then(|c| crate::time_limit::deadline(c, ctx.now, limit));
-    next.deadlines.sign_for.as_ref().map(crate::time::format_instant)
+    next.deadlines.sign_for
 }
 
 /// Ends a suspension: every deadline still ahead moves by the working time

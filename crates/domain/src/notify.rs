@@ -131,7 +131,7 @@ pub struct Planned {
 pub struct EventFacts<'a> {
     pub kind: EventKind,
     pub comment: Option<&'a str>,
-    pub details: &'a serde_json::Value,
+    pub details: &'a crate::event::EventDetails,
     /// The deadline in force after the event.
     pub due_at: Option<Instant>,
 }

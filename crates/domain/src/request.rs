@@ -349,7 +349,7 @@ pub fn enterprise_name(name: &str) -> Result<String, DomainError> {
 }
 
 /// An event in a request's history (办理记录). The history is exactly its events.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Event {
     pub id: i64,
     pub request_id: RequestId,
@@ -366,7 +366,7 @@ pub struct Event {
     pub to_state: State,
     pub comment: Option<String>,
     /// Action-specific details (units dispatched to, rating, new deadline...).
-    pub details: serde_json::Value,
+    pub details: crate::event::EventDetails,
     pub attachment_ids: Vec<AttachmentId>,
     /// The deadline in force after this event.
     pub due_at: Option<Instant>,

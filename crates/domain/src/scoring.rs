@@ -21,9 +21,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::calendar::WorkCalendar;
 use crate::error::DomainError;
+use crate::event::EventDetails;
 use crate::org::UnitId;
 use crate::request::{Event, EventKind, Rating, RequestId, State};
-use crate::time::{Instant, in_shanghai, parse_instant};
+use crate::time::{Instant, in_shanghai};
 
 /// Declares the counters: an enum to name one, and a struct holding all.
 macro_rules! counters {
@@ -253,9 +254,7 @@ impl Tracker {
     /// The lead unit after the event: dispatches and re-dispatches name it.
     fn lead_after(&self, e: &Event) -> Option<UnitId> {
         match e.kind {
-            EventKind::Dispatched | EventKind::Redispatched => {
-                e.details.get("lead_unit_id").and_then(serde_json::Value::as_i64).or(self.lead)
-            }
+            EventKind::Dispatched | EventKind::Redispatched => e.details.dispatched_to().or(self.lead),
             _ => self.lead,
         }
     }
@@ -275,7 +274,10 @@ impl Tracker {
     }
 
     fn on_return(&self, e: &Event, out: &mut Out) {
-        let by = e.details.get("returned_by_unit_id").and_then(serde_json::Value::as_i64).or(self.lead);
+        let by = match &e.details {
+            EventDetails::Returned(r) => r.returned_by_unit_id.or(self.lead),
+            _ => self.lead,
+        };
         out.today(by, Counter::Returned, 1);
         if let Some(p) = &self.pending {
             out.on(p.day, p.unit, Counter::Answered, 1);
@@ -333,12 +335,11 @@ impl Tracker {
 
     fn on_follow_up(&self, e: &Event, out: &mut Out) {
         out.today(self.lead, Counter::FollowedUp, 1);
-        if e.details.get("resolved").and_then(serde_json::Value::as_bool) == Some(true) {
-            out.today(self.lead, Counter::Resolved, 1);
-        }
-        let rating = e.details.get("rating").and_then(serde_json::Value::as_str).and_then(Rating::parse);
-        if let Some(rating) = rating {
-            out.today(self.lead, rating_counter(rating), 1);
+        if let EventDetails::FollowedUp(f) = &e.details {
+            if f.resolved {
+                out.today(self.lead, Counter::Resolved, 1);
+            }
+            out.today(self.lead, rating_counter(f.rating), 1);
         }
     }
 }
@@ -390,7 +391,7 @@ fn starts_assignment(e: &Event) -> bool {
 
 /// The sign-for deadline the assignment event carries, if known.
 fn sign_due(e: &Event) -> Option<Instant> {
-    e.details.get("sign_due_at").and_then(serde_json::Value::as_str).and_then(parse_instant)
+    e.details.sign_due_at()
 }
 
 fn rating_counter(rating: Rating) -> Counter {
@@ -659,6 +660,7 @@ pub fn month_key(day: NaiveDate) -> i64 {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+    use crate::time::parse_instant;
     use serde_json::json;
 
     fn at(s: &str) -> Instant {
@@ -700,7 +702,7 @@ mod tests {
                 from_state: from,
                 to_state: to,
                 comment: None,
-                details,
+                details: EventDetails::read(kind, details),
                 attachment_ids: vec![],
                 due_at: self.due,
             });

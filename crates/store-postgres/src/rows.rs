@@ -205,6 +205,10 @@ pub fn event(row: &Row) -> StoreResult<Event> {
         seq: get(row, "seq")?,
         at: instant(row, "at")?,
         kind: code(row, "kind", EventKind::parse)?,
+        details: mashangban_domain::event::EventDetails::read(
+            code(row, "kind", EventKind::parse)?,
+            json(row, "details")?,
+        ),
         actor_user_id: get(row, "actor_user_id")?,
         actor_name: get(row, "actor_name")?,
         actor_role: get(row, "actor_role")?,
@@ -213,7 +217,6 @@ pub fn event(row: &Row) -> StoreResult<Event> {
         from_state: opt_code(row, "from_state", State::parse)?,
         to_state: code(row, "to_state", State::parse)?,
         comment: get(row, "comment")?,
-        details: json(row, "details")?,
         attachment_ids: json(row, "attachment_ids")?,
         due_at: opt_instant(row, "due_at")?,
     })

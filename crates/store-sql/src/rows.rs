@@ -1,5 +1,6 @@
 //! Column lists and the mapping of rows to domain values, in column order.
 
+use mashangban_domain::event::EventDetails;
 use mashangban_domain::org::{Role, Unit, UnitKind};
 use mashangban_domain::request::{
     Asker, Channel, Contact, Deadlines, Event, EventKind, Location, PendingExtension, Rating, Request, RequestKind,
@@ -143,12 +144,14 @@ pub const EVENT_COLUMNS: &str = "id, request_id, seq, at, kind, actor_user_id, a
 
 pub fn event(row: Row) -> StoreResult<Event> {
     let mut c = row.cols();
+    let (id, request_id, seq, at) = (c.get()?, c.get()?, c.get()?, c.get()?);
+    let kind = c.code(EventKind::parse)?;
     Ok(Event {
-        id: c.get()?,
-        request_id: c.get()?,
-        seq: c.get()?,
-        at: c.get()?,
-        kind: c.code(EventKind::parse)?,
+        id,
+        request_id,
+        seq,
+        at,
+        kind,
         actor_user_id: c.get()?,
         actor_name: c.get()?,
         actor_role: c.get()?,
@@ -157,7 +160,7 @@ pub fn event(row: Row) -> StoreResult<Event> {
         from_state: c.opt_code(State::parse)?,
         to_state: c.code(State::parse)?,
         comment: c.get()?,
-        details: c.json()?,
+        details: EventDetails::read(kind, c.json()?),
         attachment_ids: c.json()?,
         due_at: c.get()?,
     })

@@ -375,7 +375,7 @@ fn insert_event(
         draft.from_state.map(|s| s.as_str()),
         draft.to_state.as_str(),
         draft.comment,
-        draft.details.to_string(),
+        draft.details.to_json(),
         attachments,
         opt_ts(draft.due_at.as_ref()),
     ])

@@ -180,6 +180,10 @@ pub fn event(row: &Row<'_>) -> rusqlite::Result<Event> {
         seq: row.get("seq")?,
         at: instant(row, "at")?,
         kind: code(row, "kind", EventKind::parse)?,
+        details: mashangban_domain::event::EventDetails::read(
+            code(row, "kind", EventKind::parse)?,
+            json(row, "details")?,
+        ),
         actor_user_id: row.get("actor_user_id")?,
         actor_name: row.get("actor_name")?,
         actor_role: row.get("actor_role")?,
@@ -188,7 +192,6 @@ pub fn event(row: &Row<'_>) -> rusqlite::Result<Event> {
         from_state: opt_code(row, "from_state", State::parse)?,
         to_state: code(row, "to_state", State::parse)?,
         comment: row.get("comment")?,
-        details: json(row, "details")?,
         attachment_ids: json(row, "attachment_ids")?,
         due_at: opt_instant(row, "due_at")?,
     })

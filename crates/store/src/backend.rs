@@ -9,16 +9,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 
 use chrono::{Datelike, Days, NaiveDate};
-use serde_json::json;
 
 use mashangban_domain::DomainError;
 use mashangban_domain::calendar::WorkCalendar;
 use mashangban_domain::dashboard::{Cell, Dimension, Measures};
+use mashangban_domain::event::{self, EventDetails};
 use mashangban_domain::lifecycle::EventDraft;
 use mashangban_domain::org::{Role, Unit, UnitId};
 use mashangban_domain::request::{EventKind, NewRequest, Request, State};
 use mashangban_domain::scoring::{Counters, Delta, Period, day_key, month_key};
-use mashangban_domain::time::{Instant, format_instant};
+use mashangban_domain::time::Instant;
 
 use crate::{NewAttachment, StoreError, StoreResult};
 
@@ -37,10 +37,6 @@ pub fn tracking_no(prefix: &str, day: &str, seq: i64) -> String {
     format!("{prefix}{day}{seq:06}")
 }
 
-fn opt_ts(t: Option<&Instant>) -> Option<String> {
-    t.map(format_instant)
-}
-
 /// The first event of a request (受理), written with it at intake.
 pub fn received_event(new: &NewRequest) -> EventDraft {
     EventDraft {
@@ -48,11 +44,11 @@ pub fn received_event(new: &NewRequest) -> EventDraft {
         from_state: None,
         to_state: State::Received,
         comment: None,
-        details: json!({
-            "channel": new.channel.as_str(),
-            "time_limits": new.time_limits,
-            "contact_due_at": opt_ts(new.deadlines.contact.as_ref()),
-            "stage_due_at": opt_ts(new.deadlines.stage_reply.as_ref()),
+        details: EventDetails::Received(event::Received {
+            channel: new.channel,
+            time_limits: new.time_limits,
+            contact_due_at: new.deadlines.contact,
+            stage_due_at: new.deadlines.stage_reply,
         }),
         due_at: new.due_at,
     }
@@ -65,7 +61,10 @@ pub fn attachment_added_event(request: &Request, file: &NewAttachment) -> EventD
         from_state: Some(request.state),
         to_state: request.state,
         comment: None,
-        details: json!({ "file_name": file.file_name, "size": file.bytes.len() }),
+        details: EventDetails::AttachmentAdded(event::AttachmentAdded {
+            file_name: file.file_name.clone(),
+            size: file.bytes.len() as u64,
+        }),
         due_at: request.due_at,
     }
 }

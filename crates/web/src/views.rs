@@ -269,7 +269,7 @@ pub struct EventView {
     pub from_state: Option<&'static str>,
     pub to_state: &'static str,
     pub comment: Option<String>,
-    pub details: serde_json::Value,
+    pub details: mashangban_domain::event::EventDetails,
     pub attachment_ids: Vec<i64>,
     pub due_at: Option<String>,
 }
@@ -325,7 +325,7 @@ pub fn public_timeline(events: &[Event], org: &OrgTree) -> Vec<PublicStep> {
 
 /// For a dispatch the unit that receives it; otherwise the unit that acted.
 fn public_unit(e: &Event, org: &OrgTree) -> Option<String> {
-    let target = e.details.get("lead_unit_id").and_then(serde_json::Value::as_i64);
+    let target = e.details.assigned_to();
     let id = target.or(e.actor_unit_id)?;
     org.get(id).map(|u| u.display_name().to_owned())
 }
@@ -365,7 +365,10 @@ pub fn public_view(r: &Request, events: &[Event], org: &OrgTree) -> PublicView {
     let merged_children = events
         .iter()
         .filter(|e| e.kind == EventKind::MergedChild)
-        .filter_map(|e| e.details.get("child_tracking_no").and_then(|v| v.as_str()).map(str::to_owned))
+        .filter_map(|e| match &e.details {
+            mashangban_domain::event::EventDetails::MergedChild(m) => Some(m.child_tracking_no.clone()),
+            _ => None,
+        })
         .collect();
     PublicView {
         tracking_no: r.tracking_no.clone(),

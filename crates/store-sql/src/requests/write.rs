@@ -274,7 +274,7 @@ async fn insert_event(
                 draft.from_state.map(|s| s.as_str()),
                 draft.to_state.as_str(),
                 draft.comment.as_deref(),
-                draft.details.to_string(),
+                draft.details.to_json(),
                 json_text(attachment_ids)?,
                 draft.due_at.as_ref(),
             ],
