@@ -12,6 +12,7 @@ pub mod notify;
 pub mod org;
 pub mod request;
 pub mod scoring;
+pub mod statistics;
 pub mod time;
 pub mod time_limit;
 pub mod validation;
