@@ -3,6 +3,7 @@
 //! function here is pure, so the rules can be tested exhaustively and shared
 //! by every storage backend and the web layer.
 
+pub mod approvals;
 pub mod calendar;
 pub mod dashboard;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod notify;
 pub mod org;
 pub mod request;
 pub mod scoring;
+pub mod statistics;
 pub mod time;
 pub mod time_limit;
 pub mod validation;
