@@ -211,11 +211,16 @@ impl FrameReader {
                     break;
                 }
             }
-            if self.buf.get(pos + 2) == Some(&b'#') {
+            match self.buf.get(pos + 2) {
+                // The next byte decides whether this `##` starts a frame.
+                None => break,
                 // `###`: the first `#` is stray, the frame (if any) starts one byte later.
-                self.skip(1, &mut out);
-                pos += 1;
-                continue;
+                Some(b'#') => {
+                    self.skip(1, &mut out);
+                    pos += 1;
+                    continue;
+                }
+                Some(_) => {}
             }
             self.flush_garbage(&mut out);
             self.quiet = false;
