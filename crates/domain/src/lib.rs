@@ -5,6 +5,7 @@
 
 pub mod calendar;
 pub mod dashboard;
+pub mod environment;
 pub mod error;
 pub mod lifecycle;
 pub mod notify;
