@@ -127,7 +127,7 @@ pub struct Pollutant {
     pub flag: Option<DataFlag>,
     /// `-EFlag`: the instrument's own extended flag (设备标记), kept as sent.
     pub eflag: Option<String>,
-    /// `-SampleTime`: when the sample was taken (采样时间).
+    /// `-SampleTime`: when the sample was taken (采样时间); an empty value is read as absent.
     pub sample_time: Option<Time>,
     /// Other `code-Suffix` items (e.g. `-RS` running state, `-Info`, `-SN`), in order.
     pub extra: Vec<(String, String)>,
@@ -220,6 +220,8 @@ impl Pollutant {
                 Ok(())
             }
             "SampleTime" if self.sample_time.is_some() => Err(repeated()),
+            // Some data loggers send `code-SampleTime=,` when no sample was taken: no time, not a bad one.
+            "SampleTime" if value.is_empty() => Ok(()),
             "SampleTime" => {
                 self.sample_time = Some(parse_time(key, value)?);
                 Ok(())

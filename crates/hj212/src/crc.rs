@@ -79,8 +79,9 @@ mod tests {
 
     #[test]
     fn is_not_the_modbus_crc() {
-        // Modbus CRC16 of "123456789" is 0x4B37; the HJ 212 variant differs.
-        assert_ne!(crc16(b"123456789"), 0x4B37);
+        // Modbus CRC16 of "123456789" is 0x4B37; the HJ 212 variant (value
+        // from an independent script of Appendix A) differs.
+        assert_eq!(crc16(b"123456789"), 0x2F80);
         assert_eq!(crc16(b""), 0xFFFF);
     }
 }

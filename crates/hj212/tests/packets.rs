@@ -267,3 +267,44 @@ fn building_refuses_what_would_not_parse_back() {
     p.cp.pollutants.push(Pollutant { code: "w01018".to_owned(), rtd: Some(1.0), ..Pollutant::default() });
     assert_eq!(p.to_segment().unwrap_err().code(), "bad_field", "a pollutant twice");
 }
+
+/// Real device traffic published in an HJ 212 Go library's tests (e212): a
+/// split minute-data packet (Flag=7, PNUM=2, PNO=1, CRC AE41) with `ZsCou`
+/// items, a real-time packet with converted values (CRC 8701), a packet whose
+/// CRC is wrong (33EC, the data gives D801) and one whose length field is 4
+/// bytes short.
+#[test]
+fn published_device_traffic() {
+    let split = "##0931QN=20201029122005355;ST=31;CN=2051;PW=123456;MN=WJTHGY91320509703697203A;Flag=7;PNUM=2;PNO=1;CP=&&DataTime=20201029121000;a00000-Min=0.000,a00000-Max=0.000,a00000-Avg=0.000,a00000-Cou=0.000,a00000-Flag=B;a01011-Min=0.000,a01011-Max=0.000,a01011-Avg=0.000,a01011-Cou=0.000,a01011-Flag=B;a01012-Min=0.000,a01012-Max=0.000,a01012-Avg=0.000,a01012-Cou=0.000,a01012-Flag=B;a01013-Min=0.000,a01013-Max=0.000,a01013-Avg=0.000,a01013-Cou=0.000,a01013-Flag=B;a01014-Min=0.000,a01014-Max=0.000,a01014-Avg=0.000,a01014-Cou=0.000,a01014-Flag=B;a19001-Min=0.000,a19001-Max=0.000,a19001-Avg=0.000,a19001-Cou=0.000,a19001-Flag=B;a21002-Min=0.000,a21002-Max=0.000,a21002-Avg=0.000,a21002-Cou=0.000,a21002-ZsMin=0.000,a21002-ZsMax=0.000,a21002-ZsAvg=0.000,a21002-ZsCou=0.000,a21002-Flag=B;a21005-Min=0.000,a21005-Max=0.000,a21005-Avg=0.000,a21005-Cou=0.000,a21005-ZsMin=0.000,a21005-ZsMax=0.000,a21005-ZsAvg=0.000,a21005-ZsCou=0.000,a21005-Flag=B&&AE41\r\n";
+    let p = packet_of(split);
+    assert_eq!(p.split, Some(Split { total: 2, number: 1 }));
+    assert!(p.needs_answer());
+    assert_eq!(answer_for(&p).unwrap().cn, Command::DataAnswer);
+    let r = p.readings().unwrap();
+    assert_eq!((r.kind, r.pollutants.len()), (DataKind::Minute, 8));
+    let so2 = p.cp.pollutant("a21002").unwrap();
+    assert_eq!((so2.zs_avg, so2.flag), (Some(0.0), Some(DataFlag::CommunicationFault)));
+    assert_eq!(so2.extra, [("ZsCou".to_owned(), "0.000".to_owned())]);
+
+    let converted = packet_of(
+        "##0494QN=20210521110212000;ST=31;CN=2011;PW=123456;MN=411420sibo0606;Flag=4;CP=&&DataTime=20210521110202;a01012-Rtd=32.42,a01012-ZsRtd=32.42,a01012-Flag=N;a05002-Rtd=1.45,a05002-ZsRtd=1.45,a05002-Flag=N;a01011-Rtd=0.54,a01011-ZsRtd=0.54,a01011-Flag=N;a01013-Rtd=103.79,a01013-ZsRtd=103.79,a01013-Flag=N;a24087-Rtd=39.00,a24087-ZsRtd=39.00,a24087-Flag=N;a01014-Rtd=2.53,a01014-ZsRtd=2.53,a01014-Flag=N;a24088-Rtd=37.55,a24088-ZsRtd=37.55,a24088-Flag=N;a00000-Rtd=3434,a00000-ZsRtd=3434,a00000-Flag=N&&8701\r\n",
+    );
+    assert_eq!(converted.cp.pollutant("a00000").unwrap().zs_rtd, Some(3434.0));
+
+    let wrong_crc = "##0214QN=20200721093700136;ST=22;CN=2011;PW=123456;MN=MYHJ00000000000080011129;Flag=4;CP=&&DataTime=20200721093700;a99054-Rtd=190.000;a01001-Rtd=0.000;a01002-Rtd=0.000;a01006-Rtd=0.000;a01007-Rtd=0.000;a01008-Rtd=0.000&&33EC\r\n";
+    assert_eq!(
+        decode_frame(wrong_crc.as_bytes()).unwrap_err(),
+        Error::BadCrc { found: "33EC".to_owned(), computed: 0xD801 }
+    );
+
+    let short_length = "##0131QN=20200428102058322;ST=31;CN=2081;PW=123456;MN=MYHJ00000000000080011128;Flag=4;CP=&&DataTime=20200428102058;RestartTime=20200428100633&&47c0\r\n";
+    assert_eq!(decode_frame(short_length.as_bytes()).unwrap_err(), Error::BadTail);
+}
+
+#[test]
+fn an_empty_sample_time_is_no_sample_time() {
+    let p = Packet::parse("ST=31;CN=2011;PW=123456;MN=M;Flag=4;CP=&&DataTime=20200421212100;a01013-SampleTime=,a01013-Rtd=0.000,a01013-Flag=D&&").unwrap();
+    let dust = p.cp.pollutant("a01013").unwrap();
+    assert_eq!((dust.sample_time, dust.rtd), (None, Some(0.0)));
+    assert_eq!(Packet::parse("ST=31;CN=2011;PW=1;MN=M;CP=&&a01013-Rtd=&&").unwrap_err().code(), "bad_number");
+}
