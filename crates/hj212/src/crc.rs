@@ -13,19 +13,31 @@
 /// assert_eq!(mashangban_hj212::crc16(segment), 0x1C80);
 /// ```
 pub fn crc16(data: &[u8]) -> u16 {
-    let mut crc: u16 = 0xFFFF;
-    for &byte in data {
-        crc = (crc >> 8) ^ u16::from(byte);
-        for _ in 0..8 {
+    // After `(crc >> 8) ^ byte` the register fits in 8 bits, so its eight
+    // shifts depend on that byte alone: one table lookup per byte.
+    data.iter().fold(0xFFFF, |crc, &byte| TABLE[usize::from((crc >> 8) ^ u16::from(byte))])
+}
+
+/// The eight shift-and-xor steps of Appendix A applied to every byte value.
+const TABLE: [u16; 256] = {
+    let mut table = [0u16; 256];
+    let mut value = 0;
+    while value < 256 {
+        let mut crc = value as u16;
+        let mut bit = 0;
+        while bit < 8 {
             let carry = crc & 0x0001;
             crc >>= 1;
             if carry == 1 {
                 crc ^= 0xA001;
             }
+            bit += 1;
         }
+        table[value] = crc;
+        value += 1;
     }
-    crc
-}
+    table
+};
 
 #[cfg(test)]
 mod tests {
@@ -74,6 +86,33 @@ mod tests {
     fn matches_published_packets() {
         for (segment, expected) in PUBLISHED {
             assert_eq!(crc16(segment.as_bytes()), *expected, "{segment}");
+        }
+    }
+
+    /// The algorithm exactly as Appendix A prints it, byte by byte.
+    fn appendix_a(data: &[u8]) -> u16 {
+        let mut crc: u16 = 0xFFFF;
+        for &byte in data {
+            crc = (crc >> 8) ^ u16::from(byte);
+            for _ in 0..8 {
+                let check = crc & 0x0001;
+                crc >>= 1;
+                if check == 0x0001 {
+                    crc ^= 0xA001;
+                }
+            }
+        }
+        crc
+    }
+
+    #[test]
+    fn the_table_gives_the_appendix_a_result() {
+        let mut data = Vec::new();
+        let mut seed: u32 = 0x2017_0212;
+        for len in 0..600 {
+            assert_eq!(crc16(&data), appendix_a(&data), "length {len}");
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            data.push((seed >> 24) as u8);
         }
     }
 
