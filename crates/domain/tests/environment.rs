@@ -334,6 +334,7 @@ fn the_data_file_is_validated() {
     assert_eq!(parse_standards_toml(&twice).unwrap_err().code, "invalid_standard", "a key twice");
     assert_eq!(parse_standards_toml(&format!("{MINIMAL}{MINIMAL}")).unwrap_err().code, "invalid_standard");
     assert_eq!(parse_standards_toml("").unwrap_err().code, "invalid_standard");
+    assert_eq!(parse_standards_toml(&" ".repeat(2 << 20)).unwrap_err().code, "invalid_standard");
 }
 
 proptest! {

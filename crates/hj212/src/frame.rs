@@ -150,8 +150,9 @@ pub struct ReaderStats {
 ///   break before its declared end (`bad_length`, decided as soon as the
 ///   break arrives), or whose tail or CRC is wrong (`bad_tail`, `bad_crc`) is
 ///   refused; the reader then resumes at the next `##` after the refused
-///   frame's first byte, so whatever follows is still read. The rest of a
-///   refused frame is not reported again as garbage.
+///   frame's first byte, so whatever follows is still read. Bytes skipped
+///   after a refused frame up to the next `##` (its rest) are counted in
+///   [`ReaderStats::skipped_bytes`] but not reported again as garbage.
 /// - The buffer never holds more than one frame's worth of bytes (plus the
 ///   chunk being fed), so memory per connection is bounded.
 /// - The output does not depend on how the stream was split into chunks.

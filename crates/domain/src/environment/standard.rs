@@ -252,6 +252,8 @@ pub fn bundled_standards() -> &'static [Standard] {
 
 /// The most grades a standard may have.
 const MAX_GRADES: usize = 10;
+/// The largest standards file accepted (the bundled one is about 12 KB).
+const MAX_FILE_BYTES: usize = 1 << 20;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -302,8 +304,11 @@ struct RawParameter {
 /// a limit that is not a finite non-negative number, a range whose low end
 /// is above its high end, a grade stricter than the grade before it, a key
 /// given twice for the same water body, or a quality standard without the
-/// name of the class beyond its last.
+/// name of the class beyond its last, or a file over 1 MiB.
 pub fn parse_standards_toml(text: &str) -> Result<Vec<Standard>, DomainError> {
+    if text.len() > MAX_FILE_BYTES {
+        return Err(invalid(format!("标准数据超过{}KB，不予读取", MAX_FILE_BYTES / 1024)));
+    }
     let raw: RawFile = toml::from_str(text).map_err(|e| {
         let line = e.span().and_then(|span| text.get(..span.start)).map(|before| before.matches('\n').count() + 1);
         let detail = e.message().trim().to_owned();
