@@ -6,6 +6,7 @@
 pub mod approvals;
 pub mod calendar;
 pub mod dashboard;
+pub mod environment;
 pub mod error;
 pub mod event;
 pub mod lifecycle;
