@@ -6,7 +6,10 @@
 //! without compiling the web layer twice. Every trait method forwards to the
 //! chosen store.
 
+mod any;
 pub mod copy;
+
+pub use any::AnyDb;
 
 use std::path::{Path, PathBuf};
 

@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "0002_knowledge", include_str!("../migrations/0002_knowledge.sql")),
     (3, "0003_dashboard", include_str!("../migrations/0003_dashboard.sql")),
     (4, "0004_dashboard_pending", include_str!("../migrations/0004_dashboard_pending.sql")),
+    (5, "0005_changes", include_str!("../migrations/0005_changes.sql")),
 ];
 
 /// Tables whose `id` is an identity column.

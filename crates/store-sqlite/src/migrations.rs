@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_notifications.sql"),
     include_str!("../migrations/0006_dashboard.sql"),
     include_str!("../migrations/0007_knowledge.sql"),
+    include_str!("../migrations/0008_changes.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

@@ -7,6 +7,7 @@
 
 pub mod backend;
 mod calendar;
+mod changes;
 mod cluster;
 mod dashboard;
 mod error;
@@ -16,6 +17,7 @@ mod scoring;
 mod types;
 
 pub use calendar::*;
+pub use changes::*;
 pub use cluster::*;
 pub use dashboard::*;
 pub use error::StoreError;

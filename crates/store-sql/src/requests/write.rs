@@ -6,7 +6,7 @@ use mashangban_domain::lifecycle::{self, Action, Context, DeadlineNotice, EventD
 use mashangban_domain::org::{Actor, Scope, UnitId};
 use mashangban_domain::request::{Asker, AttachmentId, NewRequest, Request, RequestId, State};
 use mashangban_store::backend::{self, MAX_ATTACHMENTS};
-use mashangban_store::{Attachment, Command, Meta, StoreError, StoreResult, Upload};
+use mashangban_store::{Attachment, ChangeEntity, Command, Meta, StoreError, StoreResult, Upload};
 
 use super::query::{Key, load};
 use crate::args;
@@ -102,7 +102,8 @@ pub async fn intake(c: &dyn Conn, number: Number, new: NewRequest, actor: &Actor
     let request = load(c, &Key::Id(id), &Scope::All, false)
         .await?
         .ok_or_else(|| StoreError::backend("inserted request vanished"))?;
-    insert_event(c, &request, &backend::received_event(&new), actor, meta, &[]).await?;
+    let draft = backend::received_event(&new);
+    insert_event(c, &request, &draft, actor, meta, &[]).await?;
     crate::dashboard::on_change(c, None, &request).await?;
     Ok(request)
 }
@@ -282,6 +283,7 @@ async fn insert_event(
         .await?;
     crate::scoring::on_event(c, request.id, draft).await?;
     crate::outbox::on_event(c, id, request, draft, meta).await?;
+    crate::changes::append(c, ChangeEntity::Request, &request.tracking_no, draft.kind.as_str(), &meta.now).await?;
     Ok(id)
 }
 
