@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod dashboard;
 pub mod error;
 pub mod expr;
+pub mod ledger;
 pub mod lifecycle;
 pub mod notify;
 pub mod org;
