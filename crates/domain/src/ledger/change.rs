@@ -393,13 +393,15 @@ fn key_change(old: &LedgerType, new: &LedgerType, stored: &StoredSummary, f: &mu
         f.refuse(Some(key), format!("已有{}条台账，主键字段不能更换", stored.items));
         return;
     }
-    fn lists_of(ty: &LedgerType) -> Vec<Option<&super::types::CodeList>> {
-        ty.key_rule()
-            .map(|r| r.def.segments.iter().filter_map(|s| s.list.as_deref()).map(|l| ty.list(l)).collect())
-            .unwrap_or_default()
-    }
+    // Adding codes to a list a segment uses cannot invalidate a key; removing one can.
+    let codes_removed = old.key_rule().is_some_and(|rule| {
+        rule.def.segments.iter().filter_map(|s| s.list.as_deref()).any(|list| {
+            let (before, after) = (old.list(list), new.list(list));
+            before.is_some_and(|b| b.items.iter().any(|i| after.is_none_or(|a| !a.has_code(&i.code))))
+        })
+    });
     let rule_changed = old.key_rule().map(|r| &r.def) != new.key_rule().map(|r| &r.def);
-    if rule_changed || lists_of(old) != lists_of(new) {
+    if rule_changed || codes_removed {
         f.migrate(
             Some(key),
             Migration::RevalidateKeys,

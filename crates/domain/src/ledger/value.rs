@@ -367,8 +367,10 @@ fn make_point(lat: f64, lon: f64, datum: Datum) -> Result<GeoPoint, Issue> {
 }
 
 fn parse_file_ref(text: &str) -> Result<String, Issue> {
+    // An opaque id, never a path: no separators, no "..".
     let ok = text.chars().count() <= MAX_FILE_REF_CHARS
-        && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':' | '/'));
+        && !text.contains("..")
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'));
     if ok {
         Ok(text.to_owned())
     } else {
