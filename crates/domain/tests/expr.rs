@@ -118,6 +118,39 @@ fn tiers_pick_the_last_threshold_reached() {
 }
 
 #[test]
+fn support_fund_rules_and_award_formulas() {
+    let schema: BTreeMap<String, ExprType> = [
+        ("industry_code", ExprType::Text),
+        ("output_growth_pct", ExprType::Number),
+        ("investment", ExprType::Number),
+        ("registered_on", ExprType::Date),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let applicant = record(&[
+        ("industry_code", Value::Text("C38".into())),
+        ("output_growth_pct", num("12.5")),
+        ("investment", num("86000000")),
+        ("registered_on", Value::Date(NaiveDate::from_ymd_opt(2015, 3, 1).unwrap())),
+    ]);
+    let rule = Formula::compile_as(
+        "industry_code in [\"C38\", \"C39\"] 且 output_growth_pct >= 10 且 registered_on < date(\"2021-01-01\")",
+        &schema,
+        ExprType::Bool,
+    )
+    .unwrap();
+    assert!(rule.eval_bool(&applicant).unwrap());
+    assert!(!rule.eval_bool(&record(&[])).unwrap(), "missing data is not eligible");
+    let award = |src: &str| Formula::compile_as(src, &schema, ExprType::Number).unwrap().eval(&applicant).unwrap();
+    assert_eq!(award("500000"), num("500000"));
+    assert_eq!(award("min(round(investment * 0.05, 2), 3000000)"), num("3000000"));
+    assert_eq!(award("min(round(investment * 0.01, 2), 3000000)"), num("860000.00"));
+    assert_eq!(award("tiers(output_growth_pct, [0, 0], [10, 200000], [20, 500000], [30, 1000000])"), num("200000"));
+    assert_eq!(Formula::compile_as("investment > 1", &schema, ExprType::Number).unwrap_err().code, codes::TYPE);
+}
+
+#[test]
 fn missing_values_are_explicit() {
     let empty = record(&[]);
     assert_eq!(eval("产值 / 面积", &empty), Value::Null);
