@@ -9,6 +9,8 @@ pub mod dashboard;
 pub mod environment;
 pub mod error;
 pub mod event;
+pub mod expr;
+pub mod ledger;
 pub mod lifecycle;
 pub mod notify;
 pub mod org;
