@@ -873,7 +873,7 @@ fn alnum() -> impl Strategy<Value = String> {
 
 proptest! {
     #[test]
-    fn mod37_36_catches_every_single_substitution_and_adjacent_swap(body in alnum(), pos in 0usize..20, with_c in "[0-9A-Z]") {
+    fn mod37_36_catches_every_single_substitution(body in alnum(), pos in 0usize..20, with_c in "[0-9A-Z]") {
         let check = check_character(CheckAlgorithm::Iso7064Mod37_36, &body).unwrap();
         let chars: Vec<char> = body.chars().collect();
         let pos = pos % chars.len();
@@ -883,12 +883,6 @@ proptest! {
             typo[pos] = replacement;
             let typo: String = typo.into_iter().collect();
             prop_assert_ne!(check_character(CheckAlgorithm::Iso7064Mod37_36, &typo).unwrap(), check);
-        }
-        if pos + 1 < chars.len() && chars[pos] != chars[pos + 1] {
-            let mut swapped = chars.clone();
-            swapped.swap(pos, pos + 1);
-            let swapped: String = swapped.into_iter().collect();
-            prop_assert_ne!(check_character(CheckAlgorithm::Iso7064Mod37_36, &swapped).unwrap(), check);
         }
     }
 
@@ -936,4 +930,24 @@ proptest! {
             prop_assert_eq!(&upper[14..16], "GY");
         }
     }
+}
+
+/// MOD 37,36 catches almost every swap of two neighbours, not all: over every
+/// ordered pair of different characters in front of a fixed tail, a handful
+/// of swaps keep the check character (e.g. `JIA0` and `IJA0`).
+#[test]
+fn mod37_36_catches_nearly_every_adjacent_swap() {
+    const ALNUM: &str = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let (mut pairs, mut missed) = (0, 0);
+    for a in ALNUM.chars() {
+        for b in ALNUM.chars().filter(|&b| b != a) {
+            pairs += 1;
+            let check = |s: String| check_character(CheckAlgorithm::Iso7064Mod37_36, &s).unwrap();
+            if check(format!("{a}{b}A0")) == check(format!("{b}{a}A0")) {
+                missed += 1;
+            }
+        }
+    }
+    assert_eq!(pairs, 1260);
+    assert!(missed <= 4, "{missed} of {pairs} swaps went unnoticed");
 }

@@ -1,0 +1,6 @@
+//! The domain's integration tests, in one binary (each binary costs a link).
+
+mod environment;
+mod expr;
+mod ledger;
+mod lifecycle;
