@@ -6,7 +6,10 @@
 //! nodes. Orchestration (load in scope, `lifecycle::apply`, write the row,
 //! its event, rollups and outbox rows) and the SQL it runs live here.
 
+mod calendar;
 mod dashboard;
+mod knowledge;
+mod notifications;
 mod outbox;
 pub mod requests;
 pub mod rows;
