@@ -114,6 +114,11 @@ impl PgStore {
         Ok(Self { pool, options: Arc::new(options), cluster: Arc::new(cluster) })
     }
 
+    /// This store's database, for a [`mashangban_store_sql::SqlStore`].
+    pub fn database(&self) -> PgDb {
+        PgDb { store: self.clone() }
+    }
+
     /// Moves every identity sequence past the largest id in its table. Run it
     /// after copying rows with their ids in (e.g. from a SQLite database), so
     /// that new rows do not collide with copied ones.

@@ -6,8 +6,11 @@
 //! nodes. Orchestration (load in scope, `lifecycle::apply`, write the row,
 //! its event, rollups and outbox rows) and the SQL it runs live here.
 
+mod calendar;
 pub mod changes;
 mod dashboard;
+mod knowledge;
+mod notifications;
 mod outbox;
 pub mod requests;
 pub mod rows;

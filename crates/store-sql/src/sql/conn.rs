@@ -49,6 +49,16 @@ impl Dialect {
             Self::Postgres => format!(" FOR UPDATE OF {alias}"),
         }
     }
+
+    /// The statement that makes the write transactions passing `key` run one
+    /// at a time (a transaction-scoped advisory lock, released at commit);
+    /// none on SQLite, whose single writer already does.
+    pub fn serialise_sql(self, key: i64) -> Option<String> {
+        match self {
+            Self::Sqlite => None,
+            Self::Postgres => Some(format!("SELECT pg_advisory_xact_lock({key})")),
+        }
+    }
 }
 
 /// One connection, inside a transaction for writes or a snapshot for reads.

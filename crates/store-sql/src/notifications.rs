@@ -1,0 +1,251 @@
+//! Notifications (通知): the outbox for the delivery workers of every node and
+//! for the administrators, templates, webhooks and users' e-mail addresses.
+//! Rows are written with events by `crate::outbox`.
+
+use mashangban_domain::notify::{NoticeChannel, Template, TemplateKey};
+use mashangban_domain::time::Instant;
+use mashangban_store::backend;
+use mashangban_store::{NewWebhook, NotificationStore, OutboxItem, OutboxStatus, StoreResult, StoredTemplate, Webhook};
+
+use crate::rows::json_text;
+use crate::sql::{Args, Conn, Database, Dialect, Row, job};
+use crate::{SqlStore, args};
+
+impl<D: Database> NotificationStore for SqlStore<D> {
+    async fn enable_notifications(&self, link_base: &str) -> StoreResult<()> {
+        let base = link_base.trim_end_matches('/').to_owned();
+        let sql = "INSERT INTO notification_settings (id, link_base) VALUES (1, $1)
+                   ON CONFLICT (id) DO UPDATE SET link_base = EXCLUDED.link_base";
+        self.db.write(job(move |c| Box::pin(async move { c.execute(sql, &args![base]).await.map(drop) }))).await
+    }
+
+    async fn claim_notifications(
+        &self,
+        now: Instant,
+        lease_until: Instant,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxItem>> {
+        self.db.write(job(move |c| Box::pin(async move { claim(c, &now, &lease_until, limit).await }))).await
+    }
+
+    async fn notification_sent(&self, id: i64, attempt: u32, now: Instant) -> StoreResult<()> {
+        let sql = "UPDATE outbox SET status = 'sent', sent_at = $3, last_error = NULL
+                   WHERE id = $1 AND attempts = $2 AND status = 'sending'";
+        self.db
+            .write(job(move |c| Box::pin(async move { c.execute(sql, &args![id, attempt, &now]).await.map(drop) })))
+            .await
+    }
+
+    async fn notification_retry(
+        &self,
+        id: i64,
+        attempt: u32,
+        next_attempt_at: Instant,
+        error: &str,
+    ) -> StoreResult<()> {
+        let error = error.to_owned();
+        let sql = "UPDATE outbox SET status = 'pending', next_attempt_at = $3, last_error = $4
+                   WHERE id = $1 AND attempts = $2 AND status = 'sending'";
+        let retry = job(move |c| {
+            Box::pin(async move { c.execute(sql, &args![id, attempt, &next_attempt_at, error]).await.map(drop) })
+        });
+        self.db.write(retry).await
+    }
+
+    async fn notification_failed(&self, id: i64, attempt: u32, error: &str) -> StoreResult<()> {
+        let error = error.to_owned();
+        let sql = "UPDATE outbox SET status = 'failed', last_error = $3
+                   WHERE id = $1 AND attempts = $2 AND status = 'sending'";
+        self.db
+            .write(job(move |c| Box::pin(async move { c.execute(sql, &args![id, attempt, error]).await.map(drop) })))
+            .await
+    }
+
+    async fn list_outbox(&self, status: Option<OutboxStatus>, limit: u32) -> StoreResult<Vec<OutboxItem>> {
+        let mut args = Args::default();
+        let filter = match status {
+            Some(status) => format!("WHERE status = {}", args.push(status.as_str())),
+            None => String::new(),
+        };
+        let sql = format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox {filter} ORDER BY id DESC LIMIT {}",
+            args.push(limit.clamp(1, 1000))
+        );
+        self.db.read(job(move |c| Box::pin(async move { c.map(&sql, args.values(), outbox_item).await }))).await
+    }
+
+    async fn retry_notification(&self, id: i64, now: Instant) -> StoreResult<OutboxItem> {
+        self.db.write(job(move |c| Box::pin(async move { retry(c, id, &now).await }))).await
+    }
+
+    async fn notification_templates(&self) -> StoreResult<Vec<StoredTemplate>> {
+        let sql = format!("SELECT {TEMPLATE_COLUMNS} FROM notification_templates ORDER BY key, channel");
+        let all = self.db.read(job(move |c| Box::pin(async move { c.map(&sql, &[], stored_template).await }))).await?;
+        // Rows of keys this version no longer knows are left out.
+        Ok(all.into_iter().flatten().collect())
+    }
+
+    /// One statement: two administrators saving at once leave the later one.
+    async fn put_notification_template(&self, t: StoredTemplate) -> StoreResult<StoredTemplate> {
+        let put = job(move |c| {
+            Box::pin(async move {
+                c.execute(
+                    "INSERT INTO notification_templates (key, channel, subject, body, updated_at, updated_by)
+                     VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (key, channel) DO UPDATE SET subject = EXCLUDED.subject, body = EXCLUDED.body,
+                        updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by",
+                    &args![
+                        t.key.as_str(),
+                        t.channel.as_str(),
+                        t.template.subject.as_deref(),
+                        t.template.body.as_str(),
+                        &t.updated_at,
+                        t.updated_by.as_str(),
+                    ],
+                )
+                .await?;
+                Ok(t)
+            })
+        });
+        self.db.write(put).await
+    }
+
+    async fn webhooks(&self) -> StoreResult<Vec<Webhook>> {
+        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY id");
+        self.db.read(job(move |c| Box::pin(async move { c.map(&sql, &[], webhook).await }))).await
+    }
+
+    async fn webhook(&self, id: i64) -> StoreResult<Option<Webhook>> {
+        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1");
+        self.db.read(job(move |c| Box::pin(async move { c.map_opt(&sql, &args![id], webhook).await }))).await
+    }
+
+    async fn create_webhook(&self, new: NewWebhook, now: Instant) -> StoreResult<Webhook> {
+        let events = json_text(&new.events)?;
+        let sql = format!(
+            "INSERT INTO webhooks (name, url, secret, active, events, created_at) VALUES ($1, $2, $3, TRUE, $4, $5)
+             RETURNING {WEBHOOK_COLUMNS}"
+        );
+        let create = job(move |c| {
+            Box::pin(async move {
+                let row = c.query_one(&sql, &args![new.name, new.url, new.secret, events, &now]).await?;
+                webhook(row)
+            })
+        });
+        self.db.write(create).await
+    }
+
+    async fn delete_webhook(&self, id: i64) -> StoreResult<()> {
+        let delete = job(move |c| {
+            Box::pin(async move {
+                let n = c.execute("DELETE FROM webhooks WHERE id = $1", &args![id]).await?;
+                if n == 0 { Err(backend::webhook_not_found(id)) } else { Ok(()) }
+            })
+        });
+        self.db.write(delete).await
+    }
+
+    async fn set_user_email(&self, username: &str, email: Option<String>) -> StoreResult<()> {
+        let username = username.to_owned();
+        let set = job(move |c| {
+            Box::pin(async move {
+                let sql = "UPDATE users SET email = $2 WHERE username = $1";
+                let n = c.execute(sql, &args![username.as_str(), email]).await?;
+                if n == 0 { Err(backend::user_not_found(&username)) } else { Ok(()) }
+            })
+        });
+        self.db.write(set).await
+    }
+}
+
+/// Claims due rows. On PostgreSQL rows another node is claiming at this
+/// moment are skipped, not waited for, so a row is claimed by one node only;
+/// SQLite's single writer claims one batch at a time.
+async fn claim(c: &dyn Conn, now: &Instant, lease_until: &Instant, limit: u32) -> StoreResult<Vec<OutboxItem>> {
+    let skip_locked = match c.dialect() {
+        Dialect::Sqlite => "",
+        Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+    };
+    let sql = format!(
+        "UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = $2
+         WHERE id IN (SELECT id FROM outbox WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1
+                      ORDER BY next_attempt_at, id LIMIT $3{skip_locked})
+         RETURNING {OUTBOX_COLUMNS}"
+    );
+    let mut items = c.map(&sql, &args![now, lease_until, limit], outbox_item).await?;
+    items.sort_by_key(|i| i.id);
+    Ok(items)
+}
+
+/// Makes a failed row pending again, or says why not.
+async fn retry(c: &dyn Conn, id: i64, now: &Instant) -> StoreResult<OutboxItem> {
+    let sql = format!(
+        "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $2 WHERE id = $1 AND status = 'failed'
+         RETURNING {OUTBOX_COLUMNS}"
+    );
+    if let Some(item) = c.map_opt(&sql, &args![id, now], outbox_item).await? {
+        return Ok(item);
+    }
+    if c.query_opt("SELECT 1 FROM outbox WHERE id = $1", &args![id]).await?.is_some() {
+        Err(backend::notification_not_failed())
+    } else {
+        Err(backend::notification_not_found(id))
+    }
+}
+
+const OUTBOX_COLUMNS: &str = "id, idempotency_key, channel, recipient, template_key, subject, body, status, attempts, \
+    next_attempt_at, last_error, created_at, sent_at, event_id, request_id";
+
+fn outbox_item(row: Row) -> StoreResult<OutboxItem> {
+    let mut c = row.cols();
+    Ok(OutboxItem {
+        id: c.get()?,
+        idempotency_key: c.get()?,
+        channel: c.code(NoticeChannel::parse)?,
+        recipient: c.get()?,
+        template_key: c.get()?,
+        subject: c.get()?,
+        body: c.get()?,
+        status: c.code(OutboxStatus::parse)?,
+        attempts: c.get()?,
+        next_attempt_at: c.get()?,
+        last_error: c.get()?,
+        created_at: c.get()?,
+        sent_at: c.get()?,
+        event_id: c.get()?,
+        request_id: c.get()?,
+    })
+}
+
+const TEMPLATE_COLUMNS: &str = "key, channel, subject, body, updated_at, updated_by";
+
+/// A stored template; `None` for a key or channel this version does not know.
+fn stored_template(row: Row) -> StoreResult<Option<StoredTemplate>> {
+    let mut c = row.cols();
+    let (key, channel): (String, String) = (c.get()?, c.get()?);
+    let (Some(key), Some(channel)) = (TemplateKey::parse(&key), NoticeChannel::parse(&channel)) else {
+        return Ok(None);
+    };
+    Ok(Some(StoredTemplate {
+        key,
+        channel,
+        template: Template { subject: c.get()?, body: c.get()? },
+        updated_at: c.get()?,
+        updated_by: c.get()?,
+    }))
+}
+
+const WEBHOOK_COLUMNS: &str = "id, name, url, secret, active, events, created_at";
+
+fn webhook(row: Row) -> StoreResult<Webhook> {
+    let mut c = row.cols();
+    Ok(Webhook {
+        id: c.get()?,
+        name: c.get()?,
+        url: c.get()?,
+        secret: c.get()?,
+        active: c.get()?,
+        events: c.json()?,
+        created_at: c.get()?,
+    })
+}
