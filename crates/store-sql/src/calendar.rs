@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use mashangban_domain::calendar::{HolidayYear, WorkCalendar, WorkingHours};
 use mashangban_store::{
     CLOCK_TIME_FORMAT, CalendarAuthor, CalendarChange, CalendarChangeKind, CalendarSource, CalendarStore,
-    CalendarYearInfo, NewCalendarChange, StoreError, StoreResult, check_calendar_years, format_calendar_date,
-    parse_calendar_date, parse_clock_time,
+    CalendarYearInfo, ChangeEntity, NewCalendarChange, StoreError, StoreResult, check_calendar_years,
+    format_calendar_date, parse_calendar_date, parse_clock_time,
 };
 
 use crate::sql::{Conn, Database, Row, job};
@@ -271,5 +271,7 @@ async fn record_change(
             ],
         )
         .await?;
+    let key = change.year.map(|y| y.to_string()).unwrap_or_default();
+    crate::changes::append(c, ChangeEntity::Calendar, &key, change.kind.as_str(), &author.at).await?;
     Ok(change.recorded(id, author))
 }
