@@ -6,6 +6,7 @@
 //! - [`segment`] cuts normalised text into words with jieba and the city's dictionary (`data/dict.txt`).
 //! - [`ChineseTokenizer`] is a tantivy tokenizer (jieba words + character bigrams + Latin/digit words) with
 //!   ordinal positions and byte offsets into the original text; [`terms`] gives the same terms as strings.
+//! - [`mask`] hides personal data in text shown to the public; [`round_coordinate`] coarsens a location.
 //!
 //! Pure: no I/O, nothing downloaded; the dictionaries are compiled in and built once, on first use.
 //!
@@ -13,13 +14,17 @@
 //!
 //! [`normalize`], [`segment`], [`terms`] and the tokenizer read at most [`MAX_TEXT_BYTES`] of their input
 //! (cut at a character boundary) and ignore the rest; every step after that is linear in the text.
+//! [`mask`] reads all of its input, because text beyond a cap would be shown unmasked; it is a single pass
+//! with a bounded look-ahead per candidate, so it is linear too.
 
 mod dict;
+mod mask;
 mod normalize;
 mod script;
 mod tokenizer;
 
 pub use dict::{DICTIONARY, segment};
+pub use mask::{PUBLIC_COORDINATE_DECIMALS, mask, round_coordinate};
 pub use normalize::normalize;
 pub use tokenizer::{ChineseTokenStream, ChineseTokenizer, TokenizerMode, terms};
 
