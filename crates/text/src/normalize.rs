@@ -155,6 +155,8 @@ mod tests {
         assert_eq!(normalize("家教場地，1對1教學，時租場地"), "家教场地,1对1教学,时租场地");
         assert_eq!(normalize("營業執照變更"), "营业执照变更");
         assert_eq!(normalize("乾淨的環境"), "干净的环境");
+        assert_eq!(normalize("乾隆"), "乾隆", "a phrase rule keeps 乾 where it is not 干");
+        assert_eq!(normalize("軟體"), "软体", "script only, no regional vocabulary");
         assert_eq!(normalize("已经是简体"), "已经是简体");
     }
 

@@ -76,19 +76,27 @@ impl ChineseTokenizer {
 
     /// The tokens of `text`, in position order.
     pub fn tokens(&self, text: &str) -> Vec<Token> {
+        let mut stream = self.stream(text);
+        let mut tokens = Vec::with_capacity(stream.planned.len());
+        while stream.advance() {
+            tokens.push(stream.current.clone());
+        }
+        tokens
+    }
+
+    fn stream(&self, text: &str) -> ChineseTokenStream {
         let normalized = normalized(text);
-        let mut tokens = Vec::new();
+        let mut planned = Vec::new();
         for piece in pieces(&normalized.text) {
             match piece.kind {
-                PieceKind::Cjk => cjk_tokens(&normalized, &piece, self.mode, &mut tokens),
+                PieceKind::Cjk => cjk_tokens(&normalized, &piece, self.mode, &mut planned),
                 PieceKind::Word if piece.bytes.len() <= MAX_WORD_BYTES => {
-                    let text = &normalized.text[piece.bytes.clone()];
-                    tokens.push(token(&normalized, &piece, 0, piece.chars, text));
+                    planned.push(plan(&normalized, &piece, 0, piece.chars, piece.bytes.clone()));
                 }
                 PieceKind::Word => {}
             }
         }
-        tokens
+        ChineseTokenStream { text: normalized.text, planned, next: 0, current: Token::default() }
     }
 }
 
@@ -96,26 +104,43 @@ impl Tokenizer for ChineseTokenizer {
     type TokenStream<'a> = ChineseTokenStream;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
-        ChineseTokenStream { tokens: self.tokens(text).into_iter(), current: Token::default() }
+        self.stream(text)
     }
 }
 
-/// The tokens of one text, computed up front.
+/// A token worked out but not yet emitted: its text is a range of the normalised text.
+#[derive(Debug)]
+struct Planned {
+    text: Range<usize>,
+    position: usize,
+    offset_from: usize,
+    offset_to: usize,
+}
+
+/// The tokens of one text, worked out up front; emitting one copies its text into the one token buffer.
 #[derive(Debug)]
 pub struct ChineseTokenStream {
-    tokens: std::vec::IntoIter<Token>,
+    /// The normalised text.
+    text: String,
+    planned: Vec<Planned>,
+    next: usize,
     current: Token,
 }
 
 impl TokenStream for ChineseTokenStream {
     fn advance(&mut self) -> bool {
-        match self.tokens.next() {
-            Some(token) => {
-                self.current = token;
-                true
-            }
-            None => false,
-        }
+        let Some(planned) = self.planned.get(self.next) else {
+            return false;
+        };
+        self.next += 1;
+        let token = &mut self.current;
+        token.text.clear();
+        token.text.push_str(self.text.get(planned.text.clone()).unwrap_or_default());
+        token.position = planned.position;
+        token.offset_from = planned.offset_from;
+        token.offset_to = planned.offset_to;
+        token.position_length = 1;
+        true
     }
 
     fn token(&self) -> &Token {
@@ -133,7 +158,8 @@ impl TokenStream for ChineseTokenStream {
 ///
 /// `terms("拖欠工资")` gives `["拖欠", "拖欠工资", "欠工", "工资"]`.
 pub fn terms(text: &str) -> Vec<String> {
-    ChineseTokenizer::index().tokens(text).into_iter().map(|t| t.text).collect()
+    let stream = ChineseTokenizer::index().stream(text);
+    stream.planned.iter().filter_map(|p| stream.text.get(p.text.clone())).map(str::to_string).collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,7 +219,7 @@ pub(crate) fn pieces(text: &str) -> Vec<Piece> {
 
 /// Bigrams (or the single character) of a CJK run, plus in index mode jieba's words of three or more
 /// characters (shorter ones are bigrams already), sorted by position and deduplicated.
-fn cjk_tokens(normalized: &Normalized, piece: &Piece, mode: TokenizerMode, out: &mut Vec<Token>) {
+fn cjk_tokens(normalized: &Normalized, piece: &Piece, mode: TokenizerMode, out: &mut Vec<Planned>) {
     let run = &normalized.text[piece.bytes.clone()];
     let mut grams: Vec<(usize, usize)> =
         if piece.chars == 1 { vec![(0, 1)] } else { (0..piece.chars - 1).map(|i| (i, 2)).collect() };
@@ -209,7 +235,7 @@ fn cjk_tokens(normalized: &Normalized, piece: &Piece, mode: TokenizerMode, out: 
     }
     for (start, len) in grams {
         let (Some(&from), Some(&to)) = (char_at.get(start), char_at.get(start + len)) else { continue };
-        out.push(token(normalized, piece, start, len, &run[from..to]));
+        out.push(plan(normalized, piece, start, len, piece.bytes.start + from..piece.bytes.start + to));
     }
 }
 
@@ -235,15 +261,16 @@ fn inner_words(run: &str, char_at: &[usize], start: usize, end: usize, grams: &m
 /// The longest word whose inner dictionary words are looked for.
 const MAX_INNER_SCAN: usize = 12;
 
-/// The token `text`, `len` characters at character `start` of `piece`.
-fn token(normalized: &Normalized, piece: &Piece, start: usize, len: usize, text: &str) -> Token {
+/// The token of `len` characters at character `start` of `piece`, whose text is `text` (bytes of the
+/// normalised text).
+fn plan(normalized: &Normalized, piece: &Piece, start: usize, len: usize, text: Range<usize>) -> Planned {
     let first = piece.first_char + start;
     let (from, to) = match (normalized.spans.get(first), normalized.spans.get(first + len - 1)) {
         (Some(a), Some(b)) => (a.from, b.to),
         _ => (0, 0),
     };
     let position = if piece.kind == PieceKind::Cjk { piece.unit + start } else { piece.unit };
-    Token { offset_from: from, offset_to: to.max(from), position, text: text.to_string(), position_length: 1 }
+    Planned { text, position, offset_from: from, offset_to: to.max(from) }
 }
 
 #[cfg(test)]
