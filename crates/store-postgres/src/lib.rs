@@ -128,6 +128,12 @@ impl PgStore {
         Ok(())
     }
 
+    /// This store's database for the shared SQL store (`mashangban_store_sql::SqlStore`):
+    /// the same pool and signal listener.
+    pub fn database(&self) -> PgDb {
+        PgDb { store: self.clone() }
+    }
+
     async fn client(&self) -> StoreResult<deadpool_postgres::Client> {
         self.pool.get().await.map_err(db::pool_err)
     }

@@ -55,6 +55,11 @@ impl SqliteStore {
         Ok(Self { db, options: std::sync::Arc::new(options) })
     }
 
+    /// This store's database for the shared SQL store (`mashangban_store_sql::SqlStore`).
+    pub fn database(&self) -> SqliteDb {
+        SqliteDb { db: self.db.clone() }
+    }
+
     /// Writes a consistent online copy of the whole database to `dest`
     /// (`VACUUM INTO`); the server keeps running. Starting on the copy restores it.
     pub async fn backup(&self, dest: &Path) -> StoreResult<u64> {
