@@ -6,12 +6,16 @@
 //! nodes. Orchestration (load in scope, `lifecycle::apply`, write the row,
 //! its event, rollups and outbox rows) and the SQL it runs live here.
 
+mod catalog;
 mod dashboard;
+mod locks;
+mod org;
 mod outbox;
 pub mod requests;
 pub mod rows;
 mod scoring;
 pub mod sql;
+mod time_limits;
 
 pub use sql::{Args, Conn, Database, Dialect, Job, Row, Value, job};
 

@@ -49,6 +49,16 @@ impl Dialect {
             Self::Postgres => format!(" FOR UPDATE OF {alias}"),
         }
     }
+
+    /// The statement that waits for the transaction-scoped advisory lock
+    /// `$1` (released at commit), so publishers on several nodes take turns;
+    /// none on SQLite, whose single writer runs one job at a time.
+    pub fn advisory_xact_lock(self) -> Option<&'static str> {
+        match self {
+            Self::Sqlite => None,
+            Self::Postgres => Some("SELECT pg_advisory_xact_lock($1)"),
+        }
+    }
 }
 
 /// One connection, inside a transaction for writes or a snapshot for reads.
