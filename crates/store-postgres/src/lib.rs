@@ -114,11 +114,6 @@ impl PgStore {
         Ok(Self { pool, options: Arc::new(options), cluster: Arc::new(cluster) })
     }
 
-    /// This store's database, for a [`mashangban_store_sql::SqlStore`].
-    pub fn database(&self) -> PgDb {
-        PgDb { store: self.clone() }
-    }
-
     /// Moves every identity sequence past the largest id in its table. Run it
     /// after copying rows with their ids in (e.g. from a SQLite database), so
     /// that new rows do not collide with copied ones.
@@ -131,6 +126,12 @@ impl PgStore {
             client.execute(&sql, &[]).await.map_err(db::db_err)?;
         }
         Ok(())
+    }
+
+    /// This store's database for the shared SQL store (`mashangban_store_sql::SqlStore`):
+    /// the same pool and signal listener.
+    pub fn database(&self) -> PgDb {
+        PgDb { store: self.clone() }
     }
 
     async fn client(&self) -> StoreResult<deadpool_postgres::Client> {

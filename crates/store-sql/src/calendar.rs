@@ -20,10 +20,6 @@ use crate::{SqlStore, args};
 const HOLIDAY: &str = "holiday";
 const MAKEUP: &str = "makeup_workday";
 
-/// The key calendar publishers serialise on; the PostgreSQL store's
-/// `CALENDAR_LOCK`, so old and new code take turns while both run.
-const CALENDAR_LOCK: i64 = 0x6d62_0000_0002;
-
 impl<D: Database> CalendarStore for SqlStore<D> {
     async fn calendar_years(&self) -> StoreResult<Vec<HolidayYear>> {
         self.db.read(job(|c| Box::pin(read_years(c)))).await
@@ -89,10 +85,7 @@ impl<D: Database> CalendarStore for SqlStore<D> {
 
 /// Waits until no other calendar write is running (PostgreSQL).
 async fn serialise(c: &dyn Conn) -> StoreResult<()> {
-    match c.dialect().serialise_sql(CALENDAR_LOCK) {
-        Some(sql) => c.execute(&sql, &[]).await.map(drop),
-        None => Ok(()),
-    }
+    crate::locks::publishers(c, crate::locks::CALENDAR).await
 }
 
 // ---- reading ---------------------------------------------------------------

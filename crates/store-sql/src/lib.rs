@@ -7,15 +7,19 @@
 //! its event, rollups and outbox rows) and the SQL it runs live here.
 
 mod calendar;
+mod catalog;
 pub mod changes;
 mod dashboard;
 mod knowledge;
+mod locks;
 mod notifications;
+mod org;
 mod outbox;
 pub mod requests;
 pub mod rows;
 mod scoring;
 pub mod sql;
+mod time_limits;
 
 pub use sql::{Args, Conn, Database, Dialect, Job, Row, Value, job};
 

@@ -55,7 +55,7 @@ impl SqliteStore {
         Ok(Self { db, options: std::sync::Arc::new(options) })
     }
 
-    /// This store's database, for a [`mashangban_store_sql::SqlStore`].
+    /// This store's database for the shared SQL store (`mashangban_store_sql::SqlStore`).
     pub fn database(&self) -> SqliteDb {
         SqliteDb { db: self.db.clone() }
     }

@@ -50,13 +50,13 @@ impl Dialect {
         }
     }
 
-    /// The statement that makes the write transactions passing `key` run one
-    /// at a time (a transaction-scoped advisory lock, released at commit);
-    /// none on SQLite, whose single writer already does.
-    pub fn serialise_sql(self, key: i64) -> Option<String> {
+    /// The statement that waits for the transaction-scoped advisory lock
+    /// `$1` (released at commit), so publishers on several nodes take turns;
+    /// none on SQLite, whose single writer runs one job at a time.
+    pub fn advisory_xact_lock(self) -> Option<&'static str> {
         match self {
             Self::Sqlite => None,
-            Self::Postgres => Some(format!("SELECT pg_advisory_xact_lock({key})")),
+            Self::Postgres => Some("SELECT pg_advisory_xact_lock($1)"),
         }
     }
 }

@@ -1,0 +1,25 @@
+//! Transaction-scoped advisory locks that make publishers on several
+//! PostgreSQL nodes take turns; SQLite's single writer needs none.
+//!
+//! The keys are those of the PostgreSQL store (`crates/store-postgres/src/db.rs`),
+//! so old and new code serialise on the same lock while both exist; they lie
+//! above the 32-bit range of `hashtext`, so they never meet a job lock.
+
+use mashangban_store::StoreResult;
+
+use crate::args;
+use crate::sql::Conn;
+
+/// Publishers of the time-limit rule table (时限规则).
+pub const RULES: i64 = 0x6d62_0000_0001;
+
+/// Writers of the work calendar (工作日历).
+pub const CALENDAR: i64 = 0x6d62_0000_0002;
+
+/// Waits for the publishers' lock `key`, held until the transaction ends.
+pub async fn publishers(c: &dyn Conn, key: i64) -> StoreResult<()> {
+    match c.dialect().advisory_xact_lock() {
+        Some(sql) => c.execute(sql, &args![key]).await.map(drop),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,266 @@
+//! The org tree (units), users, sessions and API tokens.
+//!
+//! Usernames are unique by key: two nodes creating the same name at once
+//! both pass the check, and `ON CONFLICT DO NOTHING` makes the later one
+//! insert nothing, which is the same `username_taken` refusal.
+
+use mashangban_domain::org::{Role, Unit, UnitId};
+use mashangban_domain::time::Instant;
+use mashangban_store::{ApiToken, NewApiToken, NewSession, NewUnit, NewUser, OrgStore, StoreResult, User, backend};
+
+use crate::rows::{self, UNIT_COLUMNS, USER_COLUMNS};
+use crate::sql::{Conn, Database, Row, job};
+use crate::{SqlStore, args};
+
+impl<D: Database> OrgStore for SqlStore<D> {
+    async fn upsert_unit(&self, unit: NewUnit) -> StoreResult<Unit> {
+        self.db.write(job(move |c| Box::pin(upsert_unit(c, unit)))).await
+    }
+
+    async fn list_units(&self) -> StoreResult<Vec<Unit>> {
+        let sql = format!("SELECT {UNIT_COLUMNS} FROM units ORDER BY id");
+        self.db.read(job(move |c| Box::pin(async move { c.map(&sql, &[], rows::unit).await }))).await
+    }
+
+    async fn set_unit_active(&self, code: &str, active: bool) -> StoreResult<Unit> {
+        let code = code.to_owned();
+        self.db.write(job(move |c| Box::pin(async move { set_unit_active(c, &code, active).await }))).await
+    }
+
+    async fn create_user(&self, user: NewUser) -> StoreResult<User> {
+        self.db.write(job(move |c| Box::pin(create_user(c, user)))).await
+    }
+
+    async fn find_user(&self, username: &str) -> StoreResult<Option<User>> {
+        let username = username.to_owned();
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
+        self.db.read(job(move |c| Box::pin(async move { c.map_opt(&sql, &args![username], rows::user).await }))).await
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY id");
+        self.db.read(job(move |c| Box::pin(async move { c.map(&sql, &[], rows::user).await }))).await
+    }
+
+    async fn set_password(&self, username: &str, password_hash: String) -> StoreResult<()> {
+        let username = username.to_owned();
+        let update = job(move |c| {
+            Box::pin(async move {
+                let sql = "UPDATE users SET password_hash = $2 WHERE username = $1 RETURNING id";
+                let id = c.scalar_opt(sql, &args![username.as_str(), password_hash]).await?;
+                let id = id.ok_or_else(|| backend::user_not_found(&username))?;
+                // A new password ends every existing session.
+                end_sessions(c, id).await
+            })
+        });
+        self.db.write(update).await
+    }
+
+    async fn set_user_disabled(&self, username: &str, disabled: bool) -> StoreResult<()> {
+        let username = username.to_owned();
+        let update = job(move |c| {
+            Box::pin(async move {
+                let sql = "UPDATE users SET disabled = $2 WHERE username = $1 RETURNING id";
+                let id = c.scalar_opt(sql, &args![username.as_str(), disabled]).await?;
+                let id = id.ok_or_else(|| backend::user_not_found(&username))?;
+                if disabled { end_sessions(c, id).await } else { Ok(()) }
+            })
+        });
+        self.db.write(update).await
+    }
+
+    async fn set_user_role(&self, username: &str, role: Role, unit_id: Option<UnitId>) -> StoreResult<User> {
+        let username = username.to_owned();
+        self.db.write(job(move |c| Box::pin(async move { set_user_role(c, &username, role, unit_id).await }))).await
+    }
+
+    async fn create_session(&self, session: NewSession) -> StoreResult<()> {
+        let insert = job(move |c| {
+            Box::pin(async move {
+                c.execute(
+                    "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, client_ip)
+                     VALUES ($1, $2, $3, $4, $5)",
+                    &args![
+                        session.token_hash.as_str(),
+                        session.user_id,
+                        &session.created_at,
+                        &session.expires_at,
+                        session.client_ip.as_deref()
+                    ],
+                )
+                .await?;
+                // Housekeeping: expired sessions go when new ones come.
+                c.execute("DELETE FROM sessions WHERE expires_at < $1", &args![&session.created_at]).await.map(drop)
+            })
+        });
+        self.db.write(insert).await
+    }
+
+    async fn session_user(&self, token_hash: &str, now: Instant) -> StoreResult<Option<User>> {
+        let token_hash = token_hash.to_owned();
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE NOT disabled
+                AND id = (SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2)"
+        );
+        let find = job(move |c| Box::pin(async move { c.map_opt(&sql, &args![token_hash, now], rows::user).await }));
+        self.db.read(find).await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        let token_hash = token_hash.to_owned();
+        let delete = job(move |c| {
+            Box::pin(async move {
+                c.execute("DELETE FROM sessions WHERE token_hash = $1", &args![token_hash]).await.map(drop)
+            })
+        });
+        self.db.write(delete).await
+    }
+
+    async fn create_api_token(&self, token: NewApiToken) -> StoreResult<ApiToken> {
+        self.db.write(job(move |c| Box::pin(create_api_token(c, token)))).await
+    }
+
+    async fn api_token(&self, token_hash: &str) -> StoreResult<Option<ApiToken>> {
+        let token_hash = token_hash.to_owned();
+        let sql = format!("SELECT {API_TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL");
+        self.db.read(job(move |c| Box::pin(async move { c.map_opt(&sql, &args![token_hash], api_token).await }))).await
+    }
+
+    async fn list_api_tokens(&self) -> StoreResult<Vec<ApiToken>> {
+        let sql = format!("SELECT {API_TOKEN_COLUMNS} FROM api_tokens ORDER BY id");
+        self.db.read(job(move |c| Box::pin(async move { c.map(&sql, &[], api_token).await }))).await
+    }
+
+    async fn revoke_api_token(&self, id: i64, now: Instant) -> StoreResult<()> {
+        let revoke = job(move |c| {
+            Box::pin(async move {
+                let sql = "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
+                let revoked = c.execute(sql, &args![id, now]).await?;
+                if revoked == 0 { Err(backend::token_not_found(id)) } else { Ok(()) }
+            })
+        });
+        self.db.write(revoke).await
+    }
+}
+
+/// The id of the unit with `code`, if any.
+pub async fn unit_id_by_code(c: &dyn Conn, code: &str) -> StoreResult<Option<UnitId>> {
+    c.scalar_opt("SELECT id FROM units WHERE code = $1", &args![code]).await
+}
+
+async fn upsert_unit(c: &dyn Conn, unit: NewUnit) -> StoreResult<Unit> {
+    let parent_id = match &unit.parent_code {
+        Some(code) => Some(unit_id_by_code(c, code).await?.ok_or_else(|| backend::unknown_parent_unit(code))?),
+        None => None,
+    };
+    let sql = format!(
+        "INSERT INTO units (code, name, short_name, kind, parent_id) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, short_name = EXCLUDED.short_name,
+            kind = EXCLUDED.kind, parent_id = EXCLUDED.parent_id
+         RETURNING {UNIT_COLUMNS}"
+    );
+    let row = c.query_one(&sql, &args![unit.code, unit.name, unit.short_name, unit.kind.as_str(), parent_id]).await?;
+    rows::unit(row)
+}
+
+/// Deactivates (撤销) or reactivates a unit. On PostgreSQL the unit's row is
+/// locked, and so is its parent's, always child before parent: a parent
+/// being deactivated and a child being reactivated on two nodes at once
+/// take turns, so neither can leave an active unit under an inactive one.
+async fn set_unit_active(c: &dyn Conn, code: &str, active: bool) -> StoreResult<Unit> {
+    let lock = c.dialect().lock_rows("u");
+    let sql = format!("SELECT {UNIT_COLUMNS} FROM units u WHERE u.code = $1{lock}");
+    let unit = c.map_opt(&sql, &args![code], rows::unit).await?.ok_or_else(|| backend::unit_not_found(code))?;
+    let children = c.query_opt("SELECT 1 FROM units WHERE parent_id = $1 AND active LIMIT 1", &args![unit.id]).await?;
+    let parent_active = match unit.parent_id {
+        Some(parent) => {
+            let sql = format!("SELECT u.active FROM units u WHERE u.id = $1{lock}");
+            c.scalar(&sql, &args![parent]).await?
+        }
+        None => true,
+    };
+    backend::check_unit_activation(&unit, active, children.is_some(), parent_active)?;
+    c.execute("UPDATE units SET active = $2 WHERE id = $1", &args![unit.id, active]).await?;
+    Ok(Unit { active, ..unit })
+}
+
+async fn create_user(c: &dyn Conn, user: NewUser) -> StoreResult<User> {
+    if c.query_opt("SELECT 1 FROM users WHERE username = $1", &args![user.username.as_str()]).await?.is_some() {
+        return Err(backend::username_taken(&user.username));
+    }
+    if let Some(unit_id) = user.unit_id
+        && c.query_opt("SELECT 1 FROM units WHERE id = $1", &args![unit_id]).await?.is_none()
+    {
+        return Err(backend::unknown_user_unit());
+    }
+    // The unique key decides between two nodes creating the same name at once.
+    let sql = format!(
+        "INSERT INTO users (username, display_name, role, unit_id, credit_code, phone, password_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (username) DO NOTHING
+         RETURNING {USER_COLUMNS}"
+    );
+    let values = args![
+        user.username.as_str(),
+        user.display_name,
+        user.role.as_str(),
+        user.unit_id,
+        user.credit_code,
+        user.phone,
+        user.password_hash
+    ];
+    c.map_opt(&sql, &values, rows::user).await?.ok_or_else(|| backend::username_taken(&user.username))
+}
+
+/// Changes a user's role and unit, checked against the unit as stored, and
+/// ends their sessions so the new role applies at the next sign-in.
+async fn set_user_role(c: &dyn Conn, username: &str, role: Role, unit_id: Option<UnitId>) -> StoreResult<User> {
+    let unit_active = match unit_id {
+        Some(id) => c.scalar_opt("SELECT active FROM units WHERE id = $1", &args![id]).await?,
+        None => None,
+    };
+    backend::check_role_unit(role, unit_id, unit_active)?;
+    let sql = format!("UPDATE users SET role = $2, unit_id = $3 WHERE username = $1 RETURNING {USER_COLUMNS}");
+    let user = c
+        .map_opt(&sql, &args![username, role.as_str(), unit_id], rows::user)
+        .await?
+        .ok_or_else(|| backend::user_not_found(username))?;
+    end_sessions(c, user.id).await?;
+    Ok(user)
+}
+
+async fn end_sessions(c: &dyn Conn, user_id: i64) -> StoreResult<()> {
+    c.execute("DELETE FROM sessions WHERE user_id = $1", &args![user_id]).await.map(drop)
+}
+
+async fn create_api_token(c: &dyn Conn, token: NewApiToken) -> StoreResult<ApiToken> {
+    let id = c
+        .scalar(
+            "INSERT INTO api_tokens (name, token_hash, role, unit_id, created_at) VALUES ($1, $2, $3, $4, $5)
+             RETURNING id",
+            &args![token.name.as_str(), token.token_hash, token.role.as_str(), token.unit_id, &token.created_at],
+        )
+        .await?;
+    Ok(ApiToken {
+        id,
+        name: token.name,
+        role: token.role,
+        unit_id: token.unit_id,
+        created_at: token.created_at,
+        revoked_at: None,
+    })
+}
+
+const API_TOKEN_COLUMNS: &str = "id, name, role, unit_id, created_at, revoked_at";
+
+fn api_token(row: Row) -> StoreResult<ApiToken> {
+    let mut c = row.cols();
+    Ok(ApiToken {
+        id: c.get()?,
+        name: c.get()?,
+        role: c.code(Role::parse)?,
+        unit_id: c.get()?,
+        created_at: c.get()?,
+        revoked_at: c.get()?,
+    })
+}
