@@ -12,7 +12,7 @@ use mashangban_store::{ListFilter, Meta, NewAttachment, OrgStore, RequestStore, 
 use mashangban_store_postgres::testing::TempDatabase;
 
 async fn open(url: &DatabaseUrl) -> Backend {
-    Backend::open(url, BackendOptions::default()).await.unwrap()
+    mashangban_backend::open(url, BackendOptions::default()).await.unwrap()
 }
 
 /// Runs a copy on a blocking thread, as the CLI does.

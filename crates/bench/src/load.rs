@@ -138,7 +138,7 @@ fn remove_db(db: &Path) -> BenchResult<()> {
 
 /// The real store: migrations, demo org, catalogue, users, and `count` requests of history.
 async fn make_template(db: &Path, count: usize, seed: u64) -> BenchResult<()> {
-    let store = SqliteStore::open(db, SqliteOptions::default()).ctx("open the store")?;
+    let store = mashangban_store_sqlite::open(db, SqliteOptions::default()).ctx("open the store")?;
     let data = mashangban_demo::DemoData::bundled().ctx("demo data")?;
     mashangban_demo::load_org_and_catalog(&store, &data).await.ctx("demo org")?;
     let hash = mashangban_web::auth::hash_password(PASSWORD).map_err(|e| e.message.to_string())?;
@@ -512,7 +512,7 @@ fn remap_merge(details: &serde_json::Value, tpl: &Template, copy: i64, numbers: 
 /// Rebuilds both rollups (the bulk copy bypasses the store) and reads a few
 /// requests back; answers the two summaries and the dashboard rebuild's seconds.
 async fn rebuild_and_verify(db: &Path) -> BenchResult<(RebuildSummary, DashboardRebuild, f64)> {
-    let store = SqliteStore::open(db, SqliteOptions::default()).ctx("reopen the store")?;
+    let store = mashangban_store_sqlite::open(db, SqliteOptions::default()).ctx("reopen the store")?;
     let summary = store.rebuild_scoring().await.ctx("rebuild the scoring rollups")?;
     let t0 = Clock::now();
     let dashboard = store.rebuild_dashboard().await.ctx("rebuild the dashboard rollups")?;

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Instant as Clock;
 
 use mashangban_backend::copy::{CopyOptions, copy_data};
-use mashangban_backend::{Backend, BackendOptions, DatabaseUrl};
+use mashangban_backend::{BackendOptions, DatabaseUrl};
 use serde::{Deserialize, Serialize};
 
 use mashangban_store_postgres::testing::with_database;
@@ -76,7 +76,9 @@ pub fn create_and_copy(target: &PgTarget, sqlite: &Path) -> BenchResult<PgLoad> 
     target.create_database()?;
     let url = DatabaseUrl::parse(&target.url())?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ctx("runtime")?;
-    let store = rt.block_on(Backend::open(&url, BackendOptions::default())).ctx("migrate the PostgreSQL database")?;
+    let store = rt
+        .block_on(mashangban_backend::open(&url, BackendOptions::default()))
+        .ctx("migrate the PostgreSQL database")?;
     drop(store);
     drop(rt);
     let from = DatabaseUrl::Sqlite(sqlite.to_path_buf());

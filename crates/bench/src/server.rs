@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 
-use mashangban_backend::{Backend, BackendOptions, DatabaseUrl};
+use mashangban_backend::{BackendOptions, DatabaseUrl};
 use mashangban_web::{AppState, WebConfig};
 
 use crate::{BenchResult, Ctx};
@@ -32,7 +32,7 @@ pub fn serve_child(url: &str, connections: usize) -> BenchResult<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().ctx("server runtime")?;
     rt.block_on(async {
         let options = BackendOptions { connections, ..BackendOptions::default() };
-        let store = Backend::open(&url, options).await.ctx("open the store")?;
+        let store = mashangban_backend::open(&url, options).await.ctx("open the store")?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.ctx("bind")?;
         let addr = listener.local_addr().ctx("address")?;
         let state = AppState::new(store, web_config(addr)).await.ctx("app state")?;

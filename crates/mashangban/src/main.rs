@@ -203,8 +203,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Calendar(command) => calendar::run(&store, command).await,
         Command::MigrateData { .. } => Ok(()),
         Command::Backup { file } => {
-            let sqlite =
-                store.as_sqlite().ok_or("PostgreSQL 数据库请用 pg_dump 或持续归档备份（见 docs/deployment.md）")?;
+            let sqlite = mashangban_backend::as_sqlite(&store)
+                .ok_or("PostgreSQL 数据库请用 pg_dump 或持续归档备份（见 docs/deployment.md）")?;
             let bytes = sqlite.backup(&file).await.map_err(|e| e.to_string())?;
             println!(
                 "已备份到 {}（{} 字节）。恢复：以该文件启动 `mashangban serve --database-url sqlite://{}`",
@@ -228,7 +228,7 @@ async fn open_store(db: &DbArgs, file: &FileConfig) -> Result<Backend, String> {
         tracking_prefix: file.tracking_prefix.clone().unwrap_or(defaults.tracking_prefix),
         connections: file.database_connections.unwrap_or(defaults.connections),
     };
-    Backend::open(&url, options).await.map_err(|e| format!("无法打开数据库 {}: {e}", url.redacted()))
+    mashangban_backend::open(&url, options).await.map_err(|e| format!("无法打开数据库 {}: {e}", url.redacted()))
 }
 
 async fn serve(store: Backend, listen: &str, public_url: String, file: &FileConfig) -> Result<(), String> {

@@ -4,7 +4,7 @@
 use indicatif::{ProgressBar, ProgressStyle};
 
 use mashangban_backend::copy::{CopyOptions, CopyProgress, copy_data};
-use mashangban_backend::{Backend, BackendOptions, DatabaseUrl};
+use mashangban_backend::{BackendOptions, DatabaseUrl};
 
 pub async fn run(from: &str, to: &str, batch: usize) -> Result<(), String> {
     let (from, to) = (DatabaseUrl::parse(from)?, DatabaseUrl::parse(to)?);
@@ -18,7 +18,9 @@ pub async fn run(from: &str, to: &str, batch: usize) -> Result<(), String> {
     }
     // Opening applies each side's migrations, so both are at this program's schema.
     for url in [&from, &to] {
-        Backend::open(url, BackendOptions::default()).await.map_err(|e| format!("无法打开 {}: {e}", url.redacted()))?;
+        mashangban_backend::open(url, BackendOptions::default())
+            .await
+            .map_err(|e| format!("无法打开 {}: {e}", url.redacted()))?;
     }
     println!("从 {} 复制到 {} …", from.redacted(), to.redacted());
     let options = CopyOptions { batch, ..CopyOptions::default() };

@@ -18,11 +18,10 @@ use futures_util::StreamExt;
 use tokio::sync::{broadcast, watch};
 use tokio_postgres::{AsyncMessage, NoTls};
 
-use mashangban_store::{ClusterStore, JobLock, Signal, StoreResult};
+use mashangban_store::{JobLock, Signal, StoreResult};
 
-use crate::PgStore;
+use crate::PgDb;
 use crate::db::{execute, query_one};
-use crate::rows::get;
 
 /// The `LISTEN`/`NOTIFY` channel of the signals.
 const CHANNEL: &str = "mashangban_signals";
@@ -146,21 +145,23 @@ fn relay(payload: &str, node_id: &str, signals: &broadcast::Sender<Signal>) {
     }
 }
 
-impl ClusterStore for PgStore {
-    async fn announce(&self, signal: Signal) -> StoreResult<()> {
+impl PgDb {
+    /// `NOTIFY`s the other nodes of a change this node committed.
+    pub(crate) async fn announce_signal(&self, signal: Signal) -> StoreResult<()> {
         let client = self.client().await?;
         let payload = format!("{}|{}", self.cluster.node_id, signal.encode());
         execute(&client, "SELECT pg_notify($1, $2)", &[&CHANNEL, &payload]).await.map(drop)
     }
 
-    fn subscribe_signals(&self) -> Option<broadcast::Receiver<Signal>> {
+    pub(crate) fn signals(&self) -> Option<broadcast::Receiver<Signal>> {
         Some(self.cluster.signals.subscribe())
     }
 
-    async fn try_lock_job(&self, job: &'static str) -> StoreResult<Option<JobLock>> {
+    /// Takes a job's session advisory lock on a pooled connection, kept until dropped.
+    pub(crate) async fn lock_job(&self, job: &'static str) -> StoreResult<Option<JobLock>> {
         let client = self.client().await?;
         let row = query_one(&client, "SELECT pg_try_advisory_lock(hashtext($1)) AS locked", &[&job]).await?;
-        if !get::<bool>(&row, "locked")? {
+        if !row.try_get::<_, bool>("locked").map_err(crate::db::db_err)? {
             return Ok(None);
         }
         Ok(Some(JobLock::holding(HeldJob { client: Some(client), job })))

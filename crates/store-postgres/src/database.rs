@@ -9,22 +9,27 @@ use deadpool_postgres::{GenericClient, Pool};
 use futures_util::StreamExt;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
-use mashangban_store::{ClusterStore, JobLock, Signal, StoreError, StoreResult};
+use mashangban_store::{JobLock, Signal, StoreError, StoreResult};
 use mashangban_store_sql::sql::{BoxFuture, Conn, Database, Dialect, Job, Row, Value};
 
-use crate::PgStore;
+use crate::cluster::Cluster;
 use crate::db::{db_err, pool_err};
 
 /// The PostgreSQL database of a [`mashangban_store_sql::SqlStore`]: a pool
-/// of connections and this node's signal listener.
+/// of connections and this node's signal listener. Clones share both.
 #[derive(Clone)]
 pub struct PgDb {
-    pub(crate) store: PgStore,
+    pub(crate) pool: Pool,
+    pub(crate) cluster: Arc<Cluster>,
 }
 
 impl PgDb {
     fn pool(&self) -> &Pool {
-        &self.store.pool
+        &self.pool
+    }
+
+    pub(crate) async fn client(&self) -> StoreResult<deadpool_postgres::Client> {
+        self.pool.get().await.map_err(pool_err)
     }
 }
 
@@ -58,15 +63,15 @@ impl Database for PgDb {
     }
 
     async fn announce(&self, signal: Signal) -> StoreResult<()> {
-        self.store.announce(signal).await
+        self.announce_signal(signal).await
     }
 
     fn subscribe_signals(&self) -> Option<tokio::sync::broadcast::Receiver<Signal>> {
-        self.store.subscribe_signals()
+        self.signals()
     }
 
     async fn try_lock_job(&self, job: &'static str) -> StoreResult<Option<JobLock>> {
-        self.store.try_lock_job(job).await
+        self.lock_job(job).await
     }
 }
 

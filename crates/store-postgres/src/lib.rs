@@ -1,5 +1,7 @@
-//! The PostgreSQL store of mashangban, for several app nodes (节点) sharing
-//! one database.
+//! The PostgreSQL backend of mashangban, for several app nodes (节点) sharing
+//! one database. This crate provides the database only ([`PgDb`]: pool,
+//! transactions, migrations, signals and job locks); every store trait is
+//! implemented once, for both databases, in `mashangban-store-sql`.
 //!
 //! Design:
 //! - **Pool.** A `deadpool-postgres` pool of `tokio-postgres` connections
@@ -13,7 +15,7 @@
 //!   (`ON CONFLICT`) turn double inserts by two nodes into the domain's
 //!   refusals, rule and calendar publishers serialise on transaction-scoped
 //!   advisory locks, and outbox claims skip rows another node has locked.
-//! - **Signals.** Each `PgStore` keeps one dedicated connection that
+//! - **Signals.** Each `PgDb` keeps one dedicated connection that
 //!   `LISTEN`s on `mashangban_signals` and relays other nodes' `NOTIFY`s to
 //!   a broadcast channel, reconnecting with backoff when it drops.
 //! - **Job locks.** Session advisory locks on a connection taken out of the
@@ -27,25 +29,14 @@
 //! The schema mirrors the SQLite one table by table with the same names;
 //! timestamps are the same RFC 3339 text, in `COLLATE "C"` columns so that
 //! text order is time order. After copying rows in with their ids (e.g. from
-//! a SQLite database), run [`PgStore::sync_id_sequences`].
+//! a SQLite database), run [`PgDb::sync_id_sequences`].
 //!
 //! Tests create a throwaway database per test with `testing::TempDatabase`.
 
-mod calendar;
-mod catalog;
 mod cluster;
-mod dashboard;
 mod database;
 mod db;
-mod knowledge;
 mod migrations;
-mod notifications;
-mod org;
-mod outbox;
-mod requests;
-mod rows;
-mod scoring;
-mod time_limits;
 
 #[doc(hidden)]
 pub mod testing;
@@ -59,6 +50,10 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
 use mashangban_store::{StoreError, StoreResult};
+use mashangban_store_sql::{SqlStore, StoreOptions};
+
+/// The store on a PostgreSQL database.
+pub type PgStore = SqlStore<PgDb>;
 
 /// How long opening a connection may take before the caller hears an error.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -82,25 +77,23 @@ impl Default for PgOptions {
     }
 }
 
-/// The PostgreSQL implementation of every store trait. Clones share the
-/// pool and the signal listener.
-#[derive(Clone)]
-pub struct PgStore {
-    pool: Pool,
-    options: Arc<PgOptions>,
-    cluster: Arc<cluster::Cluster>,
+/// Connects to the database at `url` (`postgres://user@host:port/db`),
+/// applies pending migrations and starts the signal listener.
+pub async fn connect(url: &str, options: PgOptions) -> StoreResult<PgStore> {
+    let db = PgDb::connect(url, options.pool_size).await?;
+    Ok(SqlStore::new(db, StoreOptions { tracking_prefix: options.tracking_prefix }))
 }
 
-impl PgStore {
-    /// Connects to the database at `url` (`postgres://user@host:port/db`),
-    /// applies pending migrations and starts the signal listener.
-    pub async fn connect(url: &str, options: PgOptions) -> StoreResult<Self> {
+impl PgDb {
+    /// Connects with a pool of at most `pool_size` connections (at least 2),
+    /// migrates, and starts the signal listener.
+    pub async fn connect(url: &str, pool_size: usize) -> StoreResult<Self> {
         let config: tokio_postgres::Config =
             url.parse().map_err(|e| StoreError::backend(format!("bad PostgreSQL URL: {e}")))?;
         let manager =
             Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
-            .max_size(options.pool_size.max(2))
+            .max_size(pool_size.max(2))
             .runtime(Runtime::Tokio1)
             .create_timeout(Some(CONNECT_TIMEOUT))
             .wait_timeout(Some(POOL_WAIT_TIMEOUT))
@@ -111,7 +104,7 @@ impl PgStore {
             migrations::migrate(&mut client).await?;
         }
         let cluster = cluster::Cluster::start(config).await;
-        Ok(Self { pool, options: Arc::new(options), cluster: Arc::new(cluster) })
+        Ok(Self { pool, cluster: Arc::new(cluster) })
     }
 
     /// Moves every identity sequence past the largest id in its table. Run it
@@ -127,20 +120,4 @@ impl PgStore {
         }
         Ok(())
     }
-
-    /// This store's database for the shared SQL store (`mashangban_store_sql::SqlStore`):
-    /// the same pool and signal listener.
-    pub fn database(&self) -> PgDb {
-        PgDb { store: self.clone() }
-    }
-
-    async fn client(&self) -> StoreResult<deadpool_postgres::Client> {
-        self.pool.get().await.map_err(db::pool_err)
-    }
 }
-
-/// The web layer and the CLI take any `Store`: this one is.
-const _: () = {
-    fn assert_store<S: mashangban_store::Store>() {}
-    let _ = assert_store::<PgStore>;
-};

@@ -41,7 +41,7 @@ fn t0() -> Instant {
 }
 
 async fn connect(db: &TempDatabase) -> PgStore {
-    PgStore::connect(db.url(), PgOptions::default()).await.unwrap()
+    mashangban_store_postgres::connect(db.url(), PgOptions::default()).await.unwrap()
 }
 
 /// A plain connection to the test database, for what the store never does.
@@ -390,7 +390,7 @@ async fn id_sequences_move_past_copied_rows() {
     conn.batch_execute("INSERT INTO units (id, code, name, kind) VALUES (500, 'copied', '复制来的单位', 'department')")
         .await
         .unwrap();
-    f.store.sync_id_sequences().await.unwrap();
+    f.store.database().sync_id_sequences().await.unwrap();
     let unit = NewUnit {
         code: "new".into(),
         name: "新单位".into(),
@@ -1069,8 +1069,7 @@ fn answers_equal_those_of_the_sqlite_store() {
         .run(&(requests, steps), |(requests, steps)| {
             runtime.block_on(async {
                 let dir = tempfile::tempdir().unwrap();
-                let lite =
-                    mashangban_store_sqlite::SqliteStore::open(&dir.path().join("p.db"), Default::default()).unwrap();
+                let lite = mashangban_store_sqlite::open(&dir.path().join("p.db"), Default::default()).unwrap();
                 let db = TempDatabase::create().await.unwrap();
                 let pg = connect(&db).await;
                 let (units, town, category) = setup(&lite).await;

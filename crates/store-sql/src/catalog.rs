@@ -1,7 +1,7 @@
 //! Categories (事项分类) and the dispatch catalogue (派单目录): each leaf
 //! category names the unit a request of its kind goes to by default.
 
-use mashangban_store::{CatalogStore, Category, NewCategory, StoreResult, backend};
+use mashangban_store::{CatalogStore, Category, ChangeEntity, NewCategory, StoreResult, backend};
 
 use crate::org::unit_id_by_code;
 use crate::rows::json_text;
@@ -39,7 +39,9 @@ async fn upsert_category(c: &dyn Conn, new: NewCategory) -> StoreResult<Category
          RETURNING {CATEGORY_COLUMNS}"
     );
     let keywords = json_text(&new.keywords)?;
-    category(c.query_one(&sql, &args![new.code, new.name, parent_id, lead, keywords]).await?)
+    let category = category(c.query_one(&sql, &args![new.code, new.name, parent_id, lead, keywords]).await?)?;
+    crate::changes::append_now(c, ChangeEntity::Catalog, &category.code, "category").await?;
+    Ok(category)
 }
 
 const CATEGORY_COLUMNS: &str = "id, code, name, parent_id, default_lead_unit_id, keywords, active";

@@ -17,6 +17,11 @@ pub async fn append(c: &dyn Conn, entity: ChangeEntity, key: &str, kind: &str, a
     .map(drop)
 }
 
+/// Records a change at the current time (for changes whose callers carry no clock).
+pub async fn append_now(c: &dyn Conn, entity: ChangeEntity, key: &str, kind: &str) -> StoreResult<()> {
+    append(c, entity, key, kind, &mashangban_domain::time::now()).await
+}
+
 /// The transaction id column and the condition that keeps out rows whose
 /// transaction may still be running (PostgreSQL; SQLite commits in order).
 fn settled(d: Dialect) -> (&'static str, &'static str) {

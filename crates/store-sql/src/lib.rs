@@ -9,6 +9,7 @@
 mod calendar;
 mod catalog;
 pub mod changes;
+mod cluster;
 mod dashboard;
 mod knowledge;
 mod locks;

@@ -1,9 +1,8 @@
 //! Transaction-scoped advisory locks that make publishers on several
 //! PostgreSQL nodes take turns; SQLite's single writer needs none.
 //!
-//! The keys are those of the PostgreSQL store (`crates/store-postgres/src/db.rs`),
-//! so old and new code serialise on the same lock while both exist; they lie
-//! above the 32-bit range of `hashtext`, so they never meet a job lock.
+//! The keys lie above the 32-bit range of `hashtext`, so they never meet a
+//! job lock, next to the migration lock of `store-postgres`.
 
 use mashangban_store::StoreResult;
 

@@ -6,7 +6,9 @@
 
 use mashangban_domain::org::{Role, Unit, UnitId};
 use mashangban_domain::time::Instant;
-use mashangban_store::{ApiToken, NewApiToken, NewSession, NewUnit, NewUser, OrgStore, StoreResult, User, backend};
+use mashangban_store::{
+    ApiToken, ChangeEntity, NewApiToken, NewSession, NewUnit, NewUser, OrgStore, StoreResult, User, backend,
+};
 
 use crate::rows::{self, UNIT_COLUMNS, USER_COLUMNS};
 use crate::sql::{Conn, Database, Row, job};
@@ -160,7 +162,9 @@ async fn upsert_unit(c: &dyn Conn, unit: NewUnit) -> StoreResult<Unit> {
          RETURNING {UNIT_COLUMNS}"
     );
     let row = c.query_one(&sql, &args![unit.code, unit.name, unit.short_name, unit.kind.as_str(), parent_id]).await?;
-    rows::unit(row)
+    let unit = rows::unit(row)?;
+    crate::changes::append_now(c, ChangeEntity::Catalog, &unit.code, "unit").await?;
+    Ok(unit)
 }
 
 /// Deactivates (撤销) or reactivates a unit. On PostgreSQL the unit's row is
@@ -181,6 +185,13 @@ async fn set_unit_active(c: &dyn Conn, code: &str, active: bool) -> StoreResult<
     };
     backend::check_unit_activation(&unit, active, children.is_some(), parent_active)?;
     c.execute("UPDATE units SET active = $2 WHERE id = $1", &args![unit.id, active]).await?;
+    crate::changes::append_now(
+        c,
+        ChangeEntity::Catalog,
+        &unit.code,
+        if active { "unit_restored" } else { "unit_deactivated" },
+    )
+    .await?;
     Ok(Unit { active, ..unit })
 }
 

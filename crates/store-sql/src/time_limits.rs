@@ -5,7 +5,7 @@
 use mashangban_domain::org::Actor;
 use mashangban_domain::time::{Instant, now};
 use mashangban_domain::time_limit::{Rule, RuleSet};
-use mashangban_store::{RuleVersion, StoreResult, TimeLimitStore};
+use mashangban_store::{ChangeEntity, RuleVersion, StoreResult, TimeLimitStore};
 
 use crate::rows::json_text;
 use crate::sql::{Conn, Database, Row, job};
@@ -63,6 +63,7 @@ async fn publish(c: &dyn Conn, rules: Vec<Rule>, by: &str, at: Instant) -> Store
     let set = RuleSet { version, rules };
     set.validate()?;
     insert(c, &set, at, by).await?;
+    crate::changes::append(c, ChangeEntity::Rules, &set.version.to_string(), "published", &at).await?;
     Ok(set)
 }
 

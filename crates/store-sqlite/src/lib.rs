@@ -1,30 +1,25 @@
-//! The embedded SQLite store of mashangban, the default backend.
+//! The embedded SQLite backend of mashangban, the default.
 //!
 //! One file under the data directory holds everything, attachments included,
-//! so `mashangban backup` (`VACUUM INTO`) copies the whole platform.
+//! so `mashangban backup` (`VACUUM INTO`) copies the whole platform. This crate
+//! provides the database only — the writer thread with group commit, the
+//! reader pool, migrations and backups ([`SqliteDb`]); every store trait is
+//! implemented once, for both databases, in `mashangban-store-sql`.
 
-mod calendar;
-mod catalog;
-mod cluster;
-mod dashboard;
 mod database;
 mod db;
-mod knowledge;
 mod migrations;
-mod notifications;
-mod org;
-mod outbox;
-mod requests;
-mod rows;
-mod scoring;
-mod time_limits;
 
 use std::path::Path;
 
 use mashangban_store::{StoreError, StoreResult};
+use mashangban_store_sql::{SqlStore, StoreOptions};
 
 pub use database::{SqliteConn, SqliteDb};
 pub use db::Db;
+
+/// The store on a SQLite file.
+pub type SqliteStore = SqlStore<SqliteDb>;
 
 /// Settings of the SQLite store.
 #[derive(Debug, Clone)]
@@ -37,27 +32,20 @@ pub struct SqliteOptions {
 
 impl Default for SqliteOptions {
     fn default() -> Self {
-        Self { tracking_prefix: "ZS".into(), readers: 4 }
+        Self { tracking_prefix: StoreOptions::default().tracking_prefix, readers: 4 }
     }
 }
 
-/// The SQLite implementation of every store trait.
-#[derive(Clone)]
-pub struct SqliteStore {
-    db: Db,
-    options: std::sync::Arc<SqliteOptions>,
+/// Opens the database file, creating and migrating it on first start.
+pub fn open(path: &Path, options: SqliteOptions) -> StoreResult<SqliteStore> {
+    let db = SqliteDb::open(path, options.readers)?;
+    Ok(SqlStore::new(db, StoreOptions { tracking_prefix: options.tracking_prefix }))
 }
 
-impl SqliteStore {
-    /// Opens the database file, creating and migrating it on first start.
-    pub fn open(path: &Path, options: SqliteOptions) -> StoreResult<Self> {
-        let db = Db::open(path, options.readers)?;
-        Ok(Self { db, options: std::sync::Arc::new(options) })
-    }
-
-    /// This store's database for the shared SQL store (`mashangban_store_sql::SqlStore`).
-    pub fn database(&self) -> SqliteDb {
-        SqliteDb { db: self.db.clone() }
+impl SqliteDb {
+    /// Opens (creating and migrating) the database file with `readers` reader connections.
+    pub fn open(path: &Path, readers: usize) -> StoreResult<Self> {
+        Ok(Self { db: Db::open(path, readers)? })
     }
 
     /// Writes a consistent online copy of the whole database to `dest`

@@ -35,7 +35,7 @@ fn t0() -> Instant {
 
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("s.db"), SqliteOptions::default()).unwrap();
+    let store = mashangban_store_sqlite::open(&dir.path().join("s.db"), SqliteOptions::default()).unwrap();
     let unit = |code: &str, kind: UnitKind, parent: Option<&str>| NewUnit {
         code: code.into(),
         name: format!("单位{code}"),
@@ -187,10 +187,10 @@ async fn backup_is_a_consistent_copy_that_opens() {
     let r = f.store.intake(new_request(&f, true, true, None), &Actor::PublicAsker, &meta(0)).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("backup.db");
-    let bytes = f.store.backup(&copy).await.unwrap();
+    let bytes = f.store.database().backup(&copy).await.unwrap();
     assert!(bytes > 0);
-    assert!(f.store.backup(&copy).await.is_err(), "never overwrites");
-    let restored = SqliteStore::open(&copy, SqliteOptions::default()).unwrap();
+    assert!(f.store.database().backup(&copy).await.is_err(), "never overwrites");
+    let restored = mashangban_store_sqlite::open(&copy, SqliteOptions::default()).unwrap();
     let found = restored.find(&r.tracking_no, &Scope::All).await.unwrap().unwrap();
     assert_eq!(found, r);
     assert_eq!(restored.history(r.id).await.unwrap().len(), 1);

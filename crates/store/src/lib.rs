@@ -142,6 +142,7 @@ pub trait Store:
     + ScoringStore
     + DashboardStore
     + NotificationStore
+    + ChangeStore
     + ClusterStore
     + Clone
     + Send
@@ -160,6 +161,7 @@ impl<T> Store for T where
         + ScoringStore
         + DashboardStore
         + NotificationStore
+        + ChangeStore
         + ClusterStore
         + Clone
         + Send

@@ -40,7 +40,7 @@ async fn categories_are_upserted_by_code_with_known_parents_and_lead_units<T: Te
     assert_eq!(refusal(s.upsert_category(category("x", None, Some("nowhere"), &[])).await), "unknown_unit");
     let listed = s.list_categories().await.unwrap();
     assert_eq!(format!("{listed:?}"), format!("{:?}", [top, moved]));
-    assert_eq!(format!("{:?}", db.old().list_categories().await.unwrap()), format!("{listed:?}"));
+    assert_eq!(format!("{:?}", db.store().list_categories().await.unwrap()), format!("{listed:?}"));
 }
 
 /// The stored org and catalogue as the inputs that make them.
@@ -87,7 +87,7 @@ async fn load(s: &(impl OrgStore + CatalogStore), (units, categories): &(Vec<New
 async fn the_demo_org_and_catalogue_load_alike_and_twice<T: TestDb>() {
     let (by_old, by_new) = (T::create().await, T::create().await);
     let data = mashangban_demo::DemoData::bundled().unwrap();
-    mashangban_demo::load_org_and_catalog(&by_old.old(), &data).await.unwrap();
+    mashangban_demo::load_org_and_catalog(&by_old.store(), &data).await.unwrap();
     let demo = as_inputs(&by_old.store()).await;
     assert!(demo.0.len() > 20 && demo.1.len() > 20, "the demo city is loaded");
     assert!(demo.0.iter().any(|u| u.kind == UnitKind::Town));
@@ -95,8 +95,8 @@ async fn the_demo_org_and_catalogue_load_alike_and_twice<T: TestDb>() {
     load(&s, &demo).await;
     let units = s.list_units().await.unwrap();
     let categories = format!("{:?}", s.list_categories().await.unwrap());
-    assert_eq!(units, by_old.old().list_units().await.unwrap());
-    assert_eq!(categories, format!("{:?}", by_old.old().list_categories().await.unwrap()));
+    assert_eq!(units, by_old.store().list_units().await.unwrap());
+    assert_eq!(categories, format!("{:?}", by_old.store().list_categories().await.unwrap()));
     load(&s, &demo).await;
     assert_eq!(s.list_units().await.unwrap(), units);
     assert_eq!(format!("{:?}", s.list_categories().await.unwrap()), categories);

@@ -74,7 +74,7 @@ async fn articles_keep_every_version_and_refuse_stale_edits<D: TestDb>(env: &Env
 
 async fn articles_may_belong_to_a_category<D: TestDb>(env: &Env<D>) {
     let category = env
-        .old
+        .store
         .upsert_category(NewCategory {
             code: "gjj".into(),
             name: "公积金".into(),

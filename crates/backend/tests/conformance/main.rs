@@ -1,8 +1,7 @@
 //! The store written once (`mashangban_store_sql::SqlStore`) against real
 //! databases: every test body is generic over the database and runs on
 //! SQLite and on PostgreSQL (`MASHANGBAN_TEST_POSTGRES`, see
-//! `mashangban_store_postgres::testing`), and `compare` checks that it gives
-//! the same answers as each backend's own implementation of the traits.
+//! `mashangban_store_postgres::testing`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -10,10 +9,10 @@ use std::fmt::Debug;
 use std::future::Future;
 
 use mashangban_domain::time::{Instant, parse_instant};
-use mashangban_store::{Store, StoreError, StoreResult};
+use mashangban_store::{StoreError, StoreResult};
 use mashangban_store_postgres::testing::TempDatabase;
 use mashangban_store_postgres::{PgDb, PgOptions, PgStore};
-use mashangban_store_sql::{Database, SqlStore, StoreOptions};
+use mashangban_store_sql::{Database, SqlStore};
 use mashangban_store_sqlite::{SqliteDb, SqliteOptions, SqliteStore};
 
 /// Makes `name::sqlite` and `name::postgres` tests of each generic body `name::<T: TestDb>()`.
@@ -38,7 +37,6 @@ mod support_cal;
 
 mod calendar;
 mod catalog;
-mod compare;
 mod knowledge;
 mod notifications;
 mod org;
@@ -47,39 +45,31 @@ mod time_limits;
 /// A fresh, migrated database of one backend.
 pub trait TestDb: Sized + Send + Sync + 'static {
     type Db: Database;
-    /// The backend's own implementation of the store traits.
-    type Old: Store + Clone + Send + Sync + 'static;
 
     fn create() -> impl Future<Output = Self> + Send;
     /// The store written once, on this database.
     fn store(&self) -> SqlStore<Self::Db>;
-    /// The backend's own store on the same database.
-    fn old(&self) -> Self::Old;
     /// The store as another app node sees it (SQLite serves one node: the same store).
     fn other_node(&self) -> impl Future<Output = SqlStore<Self::Db>> + Send;
 }
 
 pub struct Sqlite {
-    old: SqliteStore,
+    store: SqliteStore,
     _dir: tempfile::TempDir,
 }
 
 impl TestDb for Sqlite {
     type Db = SqliteDb;
-    type Old = SqliteStore;
 
     async fn create() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let old = SqliteStore::open(&dir.path().join("conformance.db"), SqliteOptions::default()).unwrap();
-        Self { old, _dir: dir }
+        let store =
+            mashangban_store_sqlite::open(&dir.path().join("conformance.db"), SqliteOptions::default()).unwrap();
+        Self { store, _dir: dir }
     }
 
     fn store(&self) -> SqlStore<SqliteDb> {
-        SqlStore::new(self.old.database(), StoreOptions::default())
-    }
-
-    fn old(&self) -> SqliteStore {
-        self.old.clone()
+        self.store.clone()
     }
 
     async fn other_node(&self) -> SqlStore<SqliteDb> {
@@ -88,31 +78,25 @@ impl TestDb for Sqlite {
 }
 
 pub struct Postgres {
-    old: PgStore,
+    store: PgStore,
     db: TempDatabase,
 }
 
 impl TestDb for Postgres {
     type Db = PgDb;
-    type Old = PgStore;
 
     async fn create() -> Self {
         let db = TempDatabase::create().await.unwrap();
-        let old = PgStore::connect(db.url(), PgOptions::default()).await.unwrap();
-        Self { old, db }
+        let store = mashangban_store_postgres::connect(db.url(), PgOptions::default()).await.unwrap();
+        Self { store, db }
     }
 
     fn store(&self) -> SqlStore<PgDb> {
-        SqlStore::new(self.old.database(), StoreOptions::default())
-    }
-
-    fn old(&self) -> PgStore {
-        self.old.clone()
+        self.store.clone()
     }
 
     async fn other_node(&self) -> SqlStore<PgDb> {
-        let node = PgStore::connect(self.db.url(), PgOptions::default()).await.unwrap();
-        SqlStore::new(node.database(), StoreOptions::default())
+        mashangban_store_postgres::connect(self.db.url(), PgOptions::default()).await.unwrap()
     }
 }
 

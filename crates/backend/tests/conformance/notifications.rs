@@ -43,8 +43,8 @@ async fn org<D: TestDb>(env: &Env<D>) -> Org {
         kind,
         parent_code: parent.map(str::to_owned),
     };
-    env.old.upsert_unit(unit("city", UnitKind::City, None)).await.unwrap();
-    let unit = env.old.upsert_unit(unit("a", UnitKind::Department, Some("city"))).await.unwrap().id;
+    env.store.upsert_unit(unit("city", UnitKind::City, None)).await.unwrap();
+    let unit = env.store.upsert_unit(unit("a", UnitKind::Department, Some("city"))).await.unwrap().id;
     let category = NewCategory {
         code: "x".into(),
         name: "分类".into(),
@@ -52,7 +52,7 @@ async fn org<D: TestDb>(env: &Env<D>) -> Org {
         lead_unit_code: Some("a".into()),
         keywords: vec![],
     };
-    let category = env.old.upsert_category(category).await.unwrap().id;
+    let category = env.store.upsert_category(category).await.unwrap().id;
     let handler = NewUser {
         username: "handler_a".into(),
         display_name: "承办人".into(),
@@ -62,7 +62,7 @@ async fn org<D: TestDb>(env: &Env<D>) -> Org {
         phone: None,
         password_hash: "x".into(),
     };
-    env.old.create_user(handler).await.unwrap();
+    env.store.create_user(handler).await.unwrap();
     Org { unit, category }
 }
 

@@ -62,7 +62,7 @@ async fn units_are_upserted_by_code_under_known_parents<T: TestDb>() {
     assert_eq!(refusal(s.upsert_unit(unit("b", UnitKind::Department, Some("nowhere"))).await), "unknown_unit");
     assert_eq!(s.list_units().await.unwrap(), vec![city.clone(), a2.clone()]);
     // The backend's own store reads the same rows.
-    assert_eq!(db.old().list_units().await.unwrap(), vec![city, a2]);
+    assert_eq!(db.store().list_units().await.unwrap(), vec![city, a2]);
 }
 
 async fn units_deactivate_leaves_first_and_roles_change_with_their_unit<T: TestDb>() {
@@ -141,7 +141,7 @@ async fn users_are_unique_by_name_and_belong_to_known_units<T: TestDb>() {
     assert!(s.find_user("wang").await.unwrap().is_none());
     let names: Vec<String> = s.list_users().await.unwrap().into_iter().map(|u| u.username).collect();
     assert_eq!(names, ["zhang", "li"]);
-    let old: Vec<String> = db.old().list_users().await.unwrap().iter().map(|u| format!("{u:?}")).collect();
+    let old: Vec<String> = db.store().list_users().await.unwrap().iter().map(|u| format!("{u:?}")).collect();
     assert_eq!(old, [format!("{zhang:?}"), format!("{li:?}")]);
 }
 
@@ -220,7 +220,7 @@ async fn sessions_end_at_expiry_logout_password_change_disabling_and_role_change
     assert!(s.create_session(session("s6", 9999, 500, 60)).await.is_err(), "no session for an unknown user");
     // Sessions written by the new store are the backend's sessions.
     s.create_session(session("s7", u.id, 500, 60)).await.unwrap();
-    let old = db.old().session_user("s7", minutes(501)).await.unwrap().map(|u| u.username);
+    let old = db.store().session_user("s7", minutes(501)).await.unwrap().map(|u| u.username);
     assert_eq!(old.as_deref(), Some("zhang"));
 }
 
@@ -255,6 +255,6 @@ async fn api_tokens_are_found_by_hash_until_revoked<T: TestDb>() {
         listed.iter().map(|t| (t.id, t.revoked_at)).collect::<Vec<_>>(),
         [(a.id, Some(minutes(5))), (b.id, None)]
     );
-    let old = db.old().list_api_tokens().await.unwrap();
+    let old = db.store().list_api_tokens().await.unwrap();
     assert_eq!(format!("{old:?}"), format!("{listed:?}"));
 }

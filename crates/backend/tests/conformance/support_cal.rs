@@ -1,26 +1,21 @@
 //! Both databases for the calendar, notification and knowledge suites: a
-//! [`SqlStore`] over a fresh SQLite file or a fresh PostgreSQL database, and
-//! the old store on the same database for fixtures of traits not ported yet
-//! (units, categories, users).
+//! [`SqlStore`] over a fresh SQLite file or a fresh PostgreSQL database.
 
 use std::future::Future;
 
 use chrono::Duration;
 
-use mashangban_backend::Backend;
 use mashangban_domain::org::{Actor, Role, StaffActor};
 use mashangban_domain::time::{Instant, parse_instant};
 use mashangban_store::{Meta, StoreResult};
 use mashangban_store_postgres::testing::TempDatabase;
-use mashangban_store_postgres::{PgDb, PgOptions, PgStore};
-use mashangban_store_sql::{Database, SqlStore, StoreOptions, Value, job};
-use mashangban_store_sqlite::{SqliteDb, SqliteOptions, SqliteStore};
+use mashangban_store_postgres::{PgDb, PgOptions};
+use mashangban_store_sql::{Database, SqlStore, Value, job};
+use mashangban_store_sqlite::{SqliteDb, SqliteOptions};
 
 /// One test's database.
 pub struct Env<D> {
     pub store: SqlStore<D>,
-    /// The old backend on the same database.
-    pub old: Backend,
     // Dropped last: the stores' connections go before their database.
     keep: Keep,
 }
@@ -32,7 +27,7 @@ enum Keep {
 
 /// A database a test can open, and reach as a second app node would.
 pub trait TestDb: Database + Sized {
-    fn open() -> impl Future<Output = Env<Self>>;
+    fn open_env() -> impl Future<Output = Env<Self>>;
 
     /// The store as another node sees it: its own pool on PostgreSQL; on
     /// SQLite, one node per file, the same store.
@@ -40,14 +35,10 @@ pub trait TestDb: Database + Sized {
 }
 
 impl TestDb for SqliteDb {
-    async fn open() -> Env<Self> {
+    async fn open_env() -> Env<Self> {
         let dir = tempfile::tempdir().unwrap();
-        let old = SqliteStore::open(&dir.path().join("t.db"), SqliteOptions::default()).unwrap();
-        Env {
-            store: SqlStore::new(old.database(), StoreOptions::default()),
-            old: Backend::Sqlite(old),
-            keep: Keep::File(dir),
-        }
+        let store = mashangban_store_sqlite::open(&dir.path().join("t.db"), SqliteOptions::default()).unwrap();
+        Env { store, keep: Keep::File(dir) }
     }
 
     async fn other_node(env: &Env<Self>) -> SqlStore<Self> {
@@ -56,20 +47,15 @@ impl TestDb for SqliteDb {
 }
 
 impl TestDb for PgDb {
-    async fn open() -> Env<Self> {
+    async fn open_env() -> Env<Self> {
         let db = TempDatabase::create().await.unwrap();
-        let old = PgStore::connect(db.url(), PgOptions::default()).await.unwrap();
-        Env {
-            store: SqlStore::new(old.database(), StoreOptions::default()),
-            old: Backend::Postgres(old),
-            keep: Keep::Server(db),
-        }
+        let store = mashangban_store_postgres::connect(db.url(), PgOptions::default()).await.unwrap();
+        Env { store, keep: Keep::Server(db) }
     }
 
     async fn other_node(env: &Env<Self>) -> SqlStore<Self> {
         let Keep::Server(db) = &env.keep else { panic!("a PostgreSQL test has a server database") };
-        let other = PgStore::connect(db.url(), PgOptions::default()).await.unwrap();
-        SqlStore::new(other.database(), StoreOptions::default())
+        mashangban_store_postgres::connect(db.url(), PgOptions::default()).await.unwrap()
     }
 }
 
@@ -82,12 +68,12 @@ macro_rules! on_both_databases {
 
             #[tokio::test]
             async fn sqlite() {
-                super::$name(&mashangban_store_sqlite::SqliteDb::open().await).await;
+                super::$name(&mashangban_store_sqlite::SqliteDb::open_env().await).await;
             }
 
             #[tokio::test]
             async fn postgres() {
-                super::$name(&mashangban_store_postgres::PgDb::open().await).await;
+                super::$name(&mashangban_store_postgres::PgDb::open_env().await).await;
             }
         }
     )+};

@@ -31,12 +31,12 @@ async fn the_defaults_are_version_1_and_publishing_adds_versions<T: TestDb>() {
     assert_eq!(versions[0].created_at, minutes(10));
     assert_eq!(versions[1].rules, defaults.rules);
     // The backend's own store reads and continues the same versions.
-    assert_eq!(db.old().current_rules().await.unwrap(), published);
-    db.old().publish_rules(defaults.rules.clone(), &Actor::System, minutes(30)).await.unwrap();
+    assert_eq!(db.store().current_rules().await.unwrap(), published);
+    db.store().publish_rules(defaults.rules.clone(), &Actor::System, minutes(30)).await.unwrap();
     assert_eq!(s.current_rules().await.unwrap(), RuleSet { version: 3, rules: defaults.rules });
     assert_eq!(
         format!("{:?}", s.rule_versions().await.unwrap()),
-        format!("{:?}", db.old().rule_versions().await.unwrap())
+        format!("{:?}", db.store().rule_versions().await.unwrap())
     );
 }
 

@@ -57,7 +57,7 @@ impl TestDb {
 
     /// Another connection to the same database (as a second process would open it).
     async fn open(&self) -> Backend {
-        Backend::open(&self.url, BackendOptions::default()).await.unwrap()
+        mashangban_backend::open(&self.url, BackendOptions::default()).await.unwrap()
     }
 }
 
