@@ -17,9 +17,12 @@
 #   6. This machine's /etc/passwd, /etc/group, dpkg database and /etc/mashangban, /var/lib/mashangban,
 #      /usr/bin/mashangban are checked to be unchanged.
 # Needs root (dpkg --root, chroot, namespaces) and cargo-deb (`cargo install cargo-deb --locked`).
+# A package for another architecture (e.g. arm64, see docs/deployment.md) is tested the same way, its
+# binary run under qemu user-mode emulation (packages qemu-user and libc6-dev-arm64-cross or similar).
 # Usage: scripts/package-test.sh [PATH.deb]   (a given .deb skips the build)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+SELF=$(realpath "$0")
+cd "$(dirname "$SELF")/.."
 
 NAME=mashangban
 FAILURES=0
@@ -32,9 +35,13 @@ check() { # description, command...
 die() { echo "package-test: $*" >&2; exit 1; }
 
 # --- the part that runs inside the private mount and network namespace -------------------------------
-# inside ROOT UNIT_VAR... : runs the installed service as its unit says and checks it, then stops it.
+# --inside ROOT [EMULATOR SYSROOT]: runs the installed service as its unit says, checks it, then stops it.
+# A package for another architecture runs under a qemu user-mode EMULATOR with that architecture's
+# libraries from SYSROOT (e.g. qemu-aarch64 and /usr/aarch64-linux-gnu).
 if [ "${1:-}" = "--inside" ]; then
   ROOT=$2
+  emulator=${3:-}
+  sysroot=${4:-}
   unit=$ROOT/lib/systemd/system/$NAME.service
   [ -f "$unit" ] || unit=$ROOT/usr/lib/systemd/system/$NAME.service
   key() { sed -n "s/^$1=//p" "$unit"; }
@@ -64,6 +71,12 @@ if [ "${1:-}" = "--inside" ]; then
   mount -t tmpfs -o mode=1777 tmpfs "$ROOT/tmp"
   mount --bind /usr/bin "$ROOT/.setpriv"
   mount --bind "$ROOT$data_dir" "$ROOT$data_dir"
+  runner=()
+  if [ -n "$emulator" ]; then
+    mkdir -p "$ROOT$sysroot"
+    mount --rbind "$sysroot" "$ROOT$sysroot"
+    runner=("/.setpriv/$emulator" -L "$sysroot")
+  fi
   mount -o remount,bind,ro "$ROOT"
   check "ROOT is read-only outside the data directory (as ProtectSystem=strict)" \
     bash -c "! touch '$ROOT/etc/probe' 2>/dev/null && touch '$ROOT$data_dir/probe' && rm '$ROOT$data_dir/probe'"
@@ -74,7 +87,7 @@ if [ "${1:-}" = "--inside" ]; then
   env -i PATH=/usr/bin:/bin "${environment[@]}" \
     unshare --root="$ROOT" --wd="$work_dir" \
     /.setpriv/setpriv --reuid="$uid" --regid="$gid" --clear-groups --no-new-privs --inh-caps=-all \
-    $exec_start >"$log" 2>&1 &
+    "${runner[@]}" $exec_start >"$log" 2>&1 &
   pid=$!
   base=http://$listen
   up=no
@@ -83,9 +96,9 @@ if [ "${1:-}" = "--inside" ]; then
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.2
   done
-  check "the service answers on http://$listen (ExecStart: $exec_start)" [ "$up" = yes ]
+  check "the service answers on http://$listen (as: ${runner[*]:+${runner[*]} }$exec_start)" [ "$up" = yes ]
   if [ "$up" = yes ]; then
-    # env, unshare and setpriv each exec the next: $pid is the server itself.
+    # env, unshare and setpriv each exec the next: $pid is the server itself (or its emulator).
     check "it runs as $user (uid $uid), not root" \
       grep -Eq "^Uid:[[:space:]]+$uid[[:space:]]+$uid[[:space:]]" "/proc/$pid/status"
     portal=$(curl -sf "$base/" || true)
@@ -121,18 +134,19 @@ if [ "${1:-}" = "--inside" ]; then
     echo "--- service output ---" >&2
     cat "$log" >&2
   fi
+  rm -f "$log"
   exit "$FAILURES"
 fi
 
 # --- preconditions ------------------------------------------------------------------------------------
 [ "$(id -u)" = 0 ] || die "needs root (dpkg --root, chroot and namespaces)"
-command -v cargo-deb >/dev/null || die "cargo-deb is missing: cargo install cargo-deb --locked"
 unshare --mount --net true 2>/dev/null || die "cannot create mount and network namespaces here"
 
 # --- 1. build -----------------------------------------------------------------------------------------
 if [ -n "${1:-}" ]; then
   deb=$1
 else
+  command -v cargo-deb >/dev/null || die "cargo-deb is missing: cargo install cargo-deb --locked"
   echo "== cargo deb -p $NAME (release build) =="
   build_started=$(date +%s)
   deb=$(cargo deb -p "$NAME" --locked | tail -n 1)
@@ -143,10 +157,11 @@ echo "== $deb: $(stat -c %s "$deb") bytes =="
 
 # --- 2. what the package holds ------------------------------------------------------------------------
 field() { dpkg-deb -f "$deb" "$1"; }
-arch=$(dpkg --print-architecture)
+host_arch=$(dpkg --print-architecture)
+arch=$(field Architecture)
 check "Package: $NAME" [ "$(field Package)" = "$NAME" ]
-check "Architecture: $arch" [ "$(field Architecture)" = "$arch" ]
-check "Depends computed from the binary: $(field Depends)" grep -q "libc6 (>=" <<<"$(field Depends)"
+check "Architecture: $arch, as the file name says" [ "${deb##*/}" = "${NAME}_$(field Version)_$arch.deb" ]
+check "Depends computed from the binary: $(field Depends)" grep -Eq "^libc6(:$arch)? \(>= 2\.[0-9]+\)$" <<<"$(field Depends)"
 check "Section net, Priority optional" [ "$(field Section) $(field Priority)" = "net optional" ]
 description=$(field Description)
 check "Description in Chinese" grep -q "城市诉求办理平台" <<<"$description"
@@ -229,19 +244,27 @@ cleanup() { rm -rf "$ROOT" "$control" "$unit_dir"; }
 trap cleanup EXIT
 mkdir -p "$ROOT/var/lib/dpkg/info" "$ROOT/var/lib/dpkg/updates" "$ROOT/var/lib/dpkg/triggers" "$ROOT/etc"
 chmod 0755 "$ROOT" # the service user must reach / inside it
+touch "$ROOT/var/lib/dpkg/status"
 # The root's package database holds this machine's entries for the packages the .deb depends on, so
 # dpkg checks Depends against what is really installed here; the accounts are copied so that the new
 # system user gets an id that is free here too.
-for dependency in $(field Depends | tr ',|' '\n\n' | sed 's/(.*)//; s/:.*//; s/[[:space:]]//g'); do
-  if dpkg-query -s "$dependency" >>"$ROOT/var/lib/dpkg/status" 2>/dev/null; then
-    echo >>"$ROOT/var/lib/dpkg/status"
-    # An empty file list: the root holds none of its files, and dpkg need not warn about it.
-    touch "$ROOT/var/lib/dpkg/info/$(dpkg-query -W -f='${binary:Package}' "$dependency").list"
-  fi
-done
+dpkg_options=()
+if [ "$arch" != "$host_arch" ]; then
+  dpkg --root="$ROOT" --add-architecture "$arch"
+  echo "note: an $arch package on $host_arch: its Depends cannot be met here and are not checked"
+  dpkg_options=(--force-depends)
+else
+  for dependency in $(field Depends | tr ',|' '\n\n' | sed 's/(.*)//; s/:.*//; s/[[:space:]]//g'); do
+    if dpkg-query -s "$dependency" >>"$ROOT/var/lib/dpkg/status" 2>/dev/null; then
+      echo >>"$ROOT/var/lib/dpkg/status"
+      # An empty file list: the root holds none of its files, and dpkg need not warn about it.
+      touch "$ROOT/var/lib/dpkg/info/$(dpkg-query -W -f='${binary:Package}' "$dependency").list"
+    fi
+  done
+fi
 touch "$ROOT/var/lib/dpkg/available"
 cp -p /etc/passwd /etc/group /etc/shadow /etc/gshadow /etc/login.defs "$ROOT/etc/"
-dpkg_root() { dpkg --root="$ROOT" --force-script-chrootless --log="$ROOT/dpkg.log" "$@" </dev/null; }
+dpkg_root() { dpkg --root="$ROOT" --force-script-chrootless "${dpkg_options[@]}" --log="$ROOT/dpkg.log" "$@" </dev/null; }
 
 echo "== dpkg --root=$ROOT -i =="
 install_output=$(dpkg_root -i "$deb" 2>&1) || { echo "$install_output" >&2; die "dpkg -i failed"; }
@@ -262,7 +285,21 @@ check "the unit is enabled (multi-user.target.wants symlink)" \
 
 # --- 4. run it as the unit does -----------------------------------------------------------------------
 echo "== the installed service, as its unit runs it =="
-if unshare --mount --net --fork "$0" --inside "$ROOT"; then :; else FAILURES=$((FAILURES + $?)); fi
+inside=(--inside "$ROOT")
+if [ "$arch" != "$host_arch" ]; then
+  gnu_type=$(dpkg-architecture -a"$arch" -qDEB_HOST_GNU_TYPE 2>/dev/null)
+  emulator=qemu-$(dpkg-architecture -a"$arch" -qDEB_HOST_GNU_CPU 2>/dev/null)
+  if command -v "$emulator" >/dev/null && [ -d "/usr/$gnu_type/lib" ]; then
+    inside+=("$emulator" "/usr/$gnu_type")
+  else
+    inside=()
+    echo "skipped: running an $arch binary needs $emulator (package qemu-user) and /usr/$gnu_type" \
+      "(package libc6-$arch-cross or similar)"
+  fi
+fi
+if [ "${#inside[@]}" -eq 0 ]; then :
+elif unshare --mount --net --fork bash "$SELF" "${inside[@]}"; then :
+else FAILURES=$((FAILURES + $?)); fi
 
 # --- 5. upgrade, remove, purge ------------------------------------------------------------------------
 echo "== reinstall (upgrade path) with an edited configuration =="
