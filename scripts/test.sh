@@ -16,3 +16,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
 echo "== the web stories again, on PostgreSQL =="
 MASHANGBAN_TEST_BACKEND=postgres cargo test --locked -p mashangban-web --test api
+# The Debian package test needs a release build (minutes from scratch on 2 cores), root and cargo-deb,
+# so it runs here only when asked for.
+if [ "${MASHANGBAN_TEST_PACKAGE:-}" = 1 ]; then
+  echo "== the Debian package =="
+  ./scripts/package-test.sh
+else
+  echo "skipped: the Debian package test (release build, several minutes); run ./scripts/package-test.sh" \
+    "or set MASHANGBAN_TEST_PACKAGE=1"
+fi
