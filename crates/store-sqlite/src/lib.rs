@@ -3,6 +3,7 @@
 //! One file under the data directory holds everything, attachments included,
 //! so `mashangban backup` (`VACUUM INTO`) copies the whole platform.
 
+pub mod backup;
 mod calendar;
 mod catalog;
 mod cluster;
@@ -54,21 +55,13 @@ impl SqliteStore {
     }
 
     /// Writes a consistent online copy of the whole database to `dest`
-    /// (`VACUUM INTO`); the server keeps running. Starting on the copy restores it.
-    pub async fn backup(&self, dest: &Path) -> StoreResult<u64> {
-        if dest.exists() {
-            return Err(StoreError::backend(format!("{} already exists; choose a new file", dest.display())));
-        }
+    /// (`VACUUM INTO`) while the server keeps running: to `dest.partial`
+    /// first, checked (`PRAGMA integrity_check`), synced, then renamed, so
+    /// `dest` is either complete or absent. A temporary file an interrupted
+    /// backup left is cleared (and named in the outcome).
+    pub async fn backup(&self, dest: &Path) -> StoreResult<backup::BackupOutcome> {
         let source = self.db.path().to_path_buf();
         let dest = dest.to_path_buf();
-        tokio::task::spawn_blocking(move || {
-            let conn = rusqlite::Connection::open(&source).map_err(StoreError::backend)?;
-            conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(StoreError::backend)?;
-            let target = dest.to_string_lossy().to_string();
-            conn.execute("VACUUM INTO ?1", [&target]).map_err(StoreError::backend)?;
-            std::fs::metadata(&dest).map(|m| m.len()).map_err(StoreError::backend)
-        })
-        .await
-        .map_err(StoreError::backend)?
+        tokio::task::spawn_blocking(move || backup::backup(&source, &dest)).await.map_err(StoreError::backend)?
     }
 }

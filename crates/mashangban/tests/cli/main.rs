@@ -202,4 +202,5 @@ fn calendar_import_refuses_a_far_cell_workbook_and_exits_cleanly() {
     assert!(ok && !out.contains("2027"), "{out}{err}");
 }
 
+mod backup;
 mod nodes;
