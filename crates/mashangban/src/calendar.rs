@@ -59,9 +59,16 @@ async fn load(store: &Backend) -> Result<WorkCalendar, String> {
     calendar::load(store).await.map_err(message)
 }
 
+/// The largest import file read (holiday data is a few kilobytes).
+const IMPORT_FILE_LIMIT: u64 = 4 * 1024 * 1024;
+
 async fn import(store: &Backend, file: &std::path::Path) -> Result<(), String> {
+    let size = std::fs::metadata(file).map_err(|e| format!("无法读取 {}: {e}", file.display()))?.len();
+    if size > IMPORT_FILE_LIMIT {
+        return Err(format!("{} 过大（{size} 字节）：导入文件不能超过 4 MB", file.display()));
+    }
     let bytes = std::fs::read(file).map_err(|e| format!("无法读取 {}: {e}", file.display()))?;
-    let (years, source) = calendar::parse_import(&bytes).map_err(|e| e.message)?;
+    let (years, source) = calendar::parse_import(&bytes).map_err(|e| format!("{}（{}）", e.message, e.code))?;
     // Store the bundled years first on a fresh database, so the import adds to them.
     load(store).await?;
     let changes = store.replace_calendar_years(years, calendar::cli_author(source)).await.map_err(message)?;

@@ -3,6 +3,7 @@
 mod calendar;
 mod config;
 mod migrate;
+mod restore;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -70,8 +71,11 @@ enum Command {
     /// The work calendar: holidays, make-up days and deadline arithmetic.
     #[command(subcommand)]
     Calendar(calendar::CalendarCommand),
-    /// Write a consistent online copy of the database to FILE; start on it to restore.
+    /// Write a consistent online copy of the database to FILE (complete and checked, or none).
     Backup { file: PathBuf },
+    /// Check a backup (integrity, schema version, platform data) and put it in place as the
+    /// database of --data-dir (or --database-url); the server must be stopped.
+    Restore { backup: PathBuf },
     /// Copy all data between databases (SQLite ⇄ PostgreSQL), verify it, resume if interrupted.
     MigrateData {
         /// The database to read, e.g. sqlite://./data/mashangban.db
@@ -187,6 +191,9 @@ async fn run(cli: Cli) -> Result<(), String> {
     if let Command::MigrateData { from, to, batch } = &cli.command {
         return migrate::run(from, to, *batch).await;
     }
+    if let Command::Restore { backup } = &cli.command {
+        return restore::run(backup, &database_url(&cli.db, &file)?);
+    }
     let store = open_store(&cli.db, &file).await?;
     match cli.command {
         Command::Serve { listen, public_url, demo, demo_args } => {
@@ -201,28 +208,38 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::User(command) => user_command(&store, command).await,
         Command::Token(command) => token_command(&store, command).await,
         Command::Calendar(command) => calendar::run(&store, command).await,
-        Command::MigrateData { .. } => Ok(()),
-        Command::Backup { file } => {
-            let sqlite = mashangban_backend::as_sqlite(&store)
-                .ok_or("PostgreSQL 数据库请用 pg_dump 或持续归档备份（见 docs/deployment.md）")?;
-            let bytes = sqlite.backup(&file).await.map_err(|e| e.to_string())?;
-            println!(
-                "已备份到 {}（{} 字节）。恢复：以该文件启动 `mashangban serve --database-url sqlite://{}`",
-                file.display(),
-                bytes,
-                file.display()
-            );
-            Ok(())
-        }
+        Command::MigrateData { .. } | Command::Restore { .. } => Ok(()),
+        Command::Backup { file } => backup(&store, &file).await,
+    }
+}
+
+async fn backup(store: &Backend, file: &std::path::Path) -> Result<(), String> {
+    let sqlite = mashangban_backend::as_sqlite(store)
+        .ok_or("PostgreSQL 数据库请用 pg_dump 或持续归档备份（见 docs/deployment.md）")?;
+    let outcome = sqlite.backup(file).await.map_err(|e| e.to_string())?;
+    if let Some(leftover) = &outcome.removed_leftover {
+        println!("已删除上次中断的备份留下的临时文件 {}", leftover.display());
+    }
+    println!(
+        "已备份到 {}（{} 字节，已通过完整性检查）。恢复：停止服务后运行 `mashangban restore {} --data-dir 数据目录`",
+        file.display(),
+        outcome.bytes,
+        file.display()
+    );
+    Ok(())
+}
+
+/// The database the flags, environment or configuration file name.
+fn database_url(db: &DbArgs, file: &FileConfig) -> Result<config::DatabaseUrl, String> {
+    let data_dir = db.data_dir.clone().or(file.data_dir.clone()).unwrap_or_else(|| PathBuf::from("data"));
+    match db.database_url.as_deref().or(file.database_url.as_deref()) {
+        Some(url) => config::DatabaseUrl::parse(url),
+        None => Ok(config::default_database(&data_dir)),
     }
 }
 
 async fn open_store(db: &DbArgs, file: &FileConfig) -> Result<Backend, String> {
-    let data_dir = db.data_dir.clone().or(file.data_dir.clone()).unwrap_or_else(|| PathBuf::from("data"));
-    let url = match db.database_url.as_deref().or(file.database_url.as_deref()) {
-        Some(url) => config::DatabaseUrl::parse(url)?,
-        None => config::default_database(&data_dir),
-    };
+    let url = database_url(db, file)?;
     let defaults = BackendOptions::default();
     let options = BackendOptions {
         tracking_prefix: file.tracking_prefix.clone().unwrap_or(defaults.tracking_prefix),

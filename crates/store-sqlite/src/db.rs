@@ -44,7 +44,9 @@ impl Db {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::backend(format!("create {}: {e}", dir.display())))?;
         }
+        crate::backup::check_file(path)?;
         let mut writer = open_connection(path, false)?;
+        crate::backup::check_schema(&writer, path)?;
         crate::migrations::migrate(&mut writer)?;
         let readers = readers.max(1);
         let mut idle = Vec::with_capacity(readers);

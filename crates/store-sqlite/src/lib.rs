@@ -6,6 +6,7 @@
 //! reader pool, migrations and backups ([`SqliteDb`]); every store trait is
 //! implemented once, for both databases, in `mashangban-store-sql`.
 
+pub mod backup;
 mod database;
 mod db;
 mod migrations;
@@ -49,21 +50,13 @@ impl SqliteDb {
     }
 
     /// Writes a consistent online copy of the whole database to `dest`
-    /// (`VACUUM INTO`); the server keeps running. Starting on the copy restores it.
-    pub async fn backup(&self, dest: &Path) -> StoreResult<u64> {
-        if dest.exists() {
-            return Err(StoreError::backend(format!("{} already exists; choose a new file", dest.display())));
-        }
+    /// (`VACUUM INTO`) while the server keeps running: to `dest.partial`
+    /// first, checked (`PRAGMA integrity_check`), synced, then renamed, so
+    /// `dest` is either complete or absent. A temporary file an interrupted
+    /// backup left is cleared (and named in the outcome).
+    pub async fn backup(&self, dest: &Path) -> StoreResult<backup::BackupOutcome> {
         let source = self.db.path().to_path_buf();
         let dest = dest.to_path_buf();
-        tokio::task::spawn_blocking(move || {
-            let conn = rusqlite::Connection::open(&source).map_err(StoreError::backend)?;
-            conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(StoreError::backend)?;
-            let target = dest.to_string_lossy().to_string();
-            conn.execute("VACUUM INTO ?1", [&target]).map_err(StoreError::backend)?;
-            std::fs::metadata(&dest).map(|m| m.len()).map_err(StoreError::backend)
-        })
-        .await
-        .map_err(StoreError::backend)?
+        tokio::task::spawn_blocking(move || backup::backup(&source, &dest)).await.map_err(StoreError::backend)?
     }
 }

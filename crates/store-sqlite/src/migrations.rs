@@ -5,7 +5,7 @@ use rusqlite::Connection;
 
 use mashangban_store::{StoreError, StoreResult};
 
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_calendar.sql"),
     include_str!("../migrations/0003_scoring.sql"),

@@ -174,4 +174,33 @@ fn calendar_import_and_the_calculator() {
     assert_eq!(out.trim(), "2027-01-09T17:30:00.000+08:00", "the make-up Saturday is still there");
 }
 
+#[test]
+fn calendar_import_refuses_a_far_cell_workbook_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // A header and one cell at XFD1048576: once a 512 GiB allocation and an abort.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (col, title) in ["日期", "类型", "名称"].into_iter().enumerate() {
+        sheet.write_string(0, col as u16, title).unwrap();
+    }
+    sheet.write_string(1_048_575, 16_383, "远").unwrap();
+    let file = dir.path().join("far.xlsx");
+    std::fs::write(&file, book.save_to_buffer().unwrap()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mashangban"))
+        .args(["calendar", "import"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(&data)
+        .env("MASHANGBAN_LOG", "warn")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "refused with an error, not killed: {err}");
+    assert!(err.contains("A1:XFD1048576") && err.contains("too_many_rows"), "{err}");
+    let (ok, out, err) = mashangban(&data, &["calendar", "years"]);
+    assert!(ok && !out.contains("2027"), "{out}{err}");
+}
+
+mod backup;
 mod nodes;

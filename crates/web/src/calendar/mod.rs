@@ -167,7 +167,7 @@ mod tests {
         assert_eq!(code(b""), "empty_file");
         assert_eq!(code(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]), "unsupported_file_type");
         assert_eq!(code(&[0xFF, 0xFE, 0x00]), "unsupported_file_type");
-        assert_eq!(code(b"PK\x03\x04not really a zip"), "invalid_calendar");
+        assert_eq!(code(b"PK\x03\x04not really a zip"), "not_xlsx");
         let toml = "\u{feff}[[year]]\nyear = 2027\nholidays = [ { date = 2027-01-01, name = \"元旦\" } ]\n";
         let (years, source) = parse_import(toml.as_bytes()).unwrap();
         assert_eq!((years.len(), years[0].year, source), (1, 2027, CalendarSource::Toml));

@@ -1,27 +1,39 @@
 //! Holiday data from an Excel workbook (.xlsx): the first sheet, a header row
 //! `日期 | 类型 | 名称` (optionally `通知文号`), then one row per date; dates as
 //! Excel dates or `YYYY-MM-DD` text, types `放假` or `调休上班`.
+//!
+//! Read through `mashangban_sheet`, bounded before anything is allocated; every
+//! row is checked and all problems are reported together, nothing stored unless
+//! the whole file is valid.
 
 use std::collections::BTreeMap;
-use std::io::Cursor;
 
-use calamine::{Data, Range, Reader, Xlsx, open_workbook_from_rs};
 use chrono::{NaiveDate, NaiveTime};
 
 use mashangban_domain::DomainError;
 use mashangban_domain::calendar::{HolidayYear, codes};
+use mashangban_sheet::{Cell, Column, Limits, Record, Report, SheetError, Table, open_xlsx};
 
 /// The most data rows read (a year has about forty).
 const MAX_ROWS: usize = 5000;
 const HOLIDAY: &str = "放假";
 const MAKEUP: &str = "调休上班";
+const DATE: &str = "日期";
+const KIND: &str = "类型";
+const NAME: &str = "名称";
+const NOTICE: &str = "通知文号";
 
-/// Where the columns are, from the header row.
-struct Columns {
-    date: usize,
-    kind: usize,
-    name: usize,
-    notice: Option<usize>,
+const COLUMNS: [Column; 4] = [
+    Column::required(DATE),
+    Column::required(KIND),
+    Column::required(NAME),
+    Column::optional(NOTICE).aliases(&["文号"]),
+];
+
+/// What a holiday workbook may hold: a few thousand rows, a few columns, a
+/// few megabytes (the upload limit is 2 MB).
+fn limits() -> Limits {
+    Limits::default().file_bytes(4 * 1024 * 1024).part_bytes(32 * 1024 * 1024).rows(10_000).columns(64)
 }
 
 /// One data row.
@@ -34,23 +46,27 @@ struct Entry {
 
 /// Parses and validates the workbook; the years come back sorted.
 pub(super) fn parse(bytes: &[u8]) -> Result<Vec<HolidayYear>, DomainError> {
-    let range = first_sheet(bytes)?;
-    let first_row = range.start().map_or(0, |(row, _)| row as usize);
-    let mut rows = range.rows().enumerate().filter(|(_, cells)| !cells.iter().all(is_blank));
-    let Some((_, header)) = rows.next() else {
-        return Err(invalid("Excel 工作表是空的：第一行应为表头“日期 | 类型 | 名称”，之后每行一个日期"));
-    };
-    let columns = columns(header)?;
-    let mut years: BTreeMap<i32, HolidayYear> = BTreeMap::new();
-    for (count, (index, cells)) in rows.enumerate() {
+    let rows = open_xlsx(bytes, &limits())?.into_first_sheet()?;
+    let table = Table::new(rows, &COLUMNS).map_err(header_error)?;
+    let mut report = Report::new();
+    let mut entries = Vec::new();
+    for (count, record) in table.enumerate() {
         if count >= MAX_ROWS {
             return Err(invalid(format!("Excel 数据行过多（超过{MAX_ROWS}行）")));
         }
-        let entry = entry(cells, &columns, first_row + index + 1)?;
-        add(&mut years, entry)?;
+        if let Some(entry) = entry(&record?, &mut report) {
+            entries.push(entry);
+        }
     }
-    if years.is_empty() {
+    if !report.is_empty() {
+        return Err(rows_error(report));
+    }
+    if entries.is_empty() {
         return Err(invalid("Excel 工作表只有表头，没有任何日期"));
+    }
+    let mut years: BTreeMap<i32, HolidayYear> = BTreeMap::new();
+    for entry in entries {
+        add(&mut years, entry)?;
     }
     let years: Vec<HolidayYear> = years.into_values().collect();
     for year in &years {
@@ -59,60 +75,67 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Vec<HolidayYear>, DomainError> {
     Ok(years)
 }
 
-fn first_sheet(bytes: &[u8]) -> Result<Range<Data>, DomainError> {
-    let unreadable = |e: &dyn std::fmt::Display| invalid(format!("无法读取 Excel 文件（.xlsx）：{e}"));
-    let mut workbook: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
-    match workbook.worksheet_range_at(0) {
-        Some(Ok(range)) => Ok(range),
-        Some(Err(e)) => Err(unreadable(&e)),
-        None => Err(invalid("Excel 文件里没有工作表")),
+/// An empty sheet or a missing header keeps the calendar's own code and wording.
+fn header_error(e: SheetError) -> DomainError {
+    use mashangban_sheet::codes::{EMPTY_SHEET, HEADER_MISSING};
+    match e.code {
+        EMPTY_SHEET => invalid("Excel 工作表是空的：第一行应为表头“日期 | 类型 | 名称”，之后每行一个日期"),
+        HEADER_MISSING => {
+            invalid(format!("Excel 第一行应为表头“日期 | 类型 | 名称”（可另加一列“通知文号”）；{}", e.message))
+        }
+        _ => e.into(),
     }
 }
 
-fn columns(header: &[Data]) -> Result<Columns, DomainError> {
-    let find = |title: &str| header.iter().position(|c| text(c).is_some_and(|t| t.starts_with(title)));
-    match (find("日期"), find("类型"), find("名称")) {
-        (Some(date), Some(kind), Some(name)) => {
-            Ok(Columns { date, kind, name, notice: find("通知文号").or_else(|| find("文号")) })
-        }
-        _ => Err(invalid("Excel 第一行应为表头“日期 | 类型 | 名称”（可另加一列“通知文号”）")),
-    }
-}
-
-fn entry(cells: &[Data], columns: &Columns, row: usize) -> Result<Entry, DomainError> {
-    let cell = |i: usize| cells.get(i).unwrap_or(&Data::Empty);
-    let date = date(cell(columns.date), row)?;
-    let makeup = match text(cell(columns.kind)).as_deref() {
-        Some(HOLIDAY) => false,
-        Some(MAKEUP) => true,
-        Some(other) => {
-            return Err(invalid(format!("第{row}行的类型“{other}”不正确，应为“{HOLIDAY}”或“{MAKEUP}”")));
-        }
-        None => return Err(invalid(format!("第{row}行缺少类型（“{HOLIDAY}”或“{MAKEUP}”）"))),
+/// All rows' problems in one refusal: `invalid_date` when the first is a date's, else `invalid_calendar`.
+fn rows_error(report: Report) -> DomainError {
+    let code = match report.problems().first() {
+        Some(p) if p.column == DATE => codes::INVALID_DATE,
+        _ => codes::INVALID_CALENDAR,
     };
-    let name = text(cell(columns.name)).ok_or_else(|| invalid(format!("第{row}行缺少名称（如“春节”）")))?;
-    let notice = columns.notice.and_then(|i| text(cell(i)));
-    Ok(Entry { date, makeup, name, notice })
+    match report.into_result() {
+        Err(e) => DomainError::invalid(code, e.message),
+        Ok(()) => invalid("Excel 文件有错误"),
+    }
+}
+
+fn entry(record: &Record<'_>, report: &mut Report) -> Option<Entry> {
+    let date = date(record, report);
+    let makeup = match record.text(KIND).as_deref() {
+        Some(HOLIDAY) => Some(false),
+        Some(MAKEUP) => Some(true),
+        Some(_) => {
+            record.problem(KIND, &format!("不正确，应为“{HOLIDAY}”或“{MAKEUP}”"), report);
+            None
+        }
+        None => {
+            record.problem(KIND, &format!("缺少类型（“{HOLIDAY}”或“{MAKEUP}”）"), report);
+            None
+        }
+    };
+    let name = record.text(NAME);
+    if name.is_none() {
+        record.problem(NAME, "缺少名称（如“春节”）", report);
+    }
+    Some(Entry { date: date?, makeup: makeup?, name: name?, notice: record.text(NOTICE) })
 }
 
 /// An Excel date (no time of day) or `YYYY-MM-DD` text.
-fn date(cell: &Data, row: usize) -> Result<NaiveDate, DomainError> {
-    let context = format!("第{row}行的");
-    match cell {
-        Data::DateTime(dt) if dt.is_datetime() => dt
-            .as_datetime()
-            .filter(|t| t.time() == NaiveTime::MIN)
-            .map(|t| t.date())
-            .ok_or_else(|| bad_date(row, "不是一个整天的日期")),
-        Data::String(s) | Data::DateTimeIso(s) => super::parse_data_date(s, &context),
-        Data::Empty => Err(bad_date(row, "缺少日期")),
-        Data::Int(_) | Data::Float(_) => Err(bad_date(row, "是数字；请把单元格设为日期格式，或写成 YYYY-MM-DD 文本")),
-        _ => Err(bad_date(row, "应为日期或 YYYY-MM-DD 文本")),
-    }
-}
-
-fn bad_date(row: usize, what: &str) -> DomainError {
-    DomainError::invalid(codes::INVALID_DATE, format!("第{row}行的日期{what}"))
+fn date(record: &Record<'_>, report: &mut Report) -> Option<NaiveDate> {
+    let reason = match record.cell(DATE) {
+        Cell::Date(d) => return Some(*d),
+        Cell::DateTime(t) if t.time() == NaiveTime::MIN => return Some(t.date()),
+        Cell::DateTime(_) => "不是一个整天的日期",
+        Cell::Text(s) => match super::parse_date(s) {
+            Some(d) => return Some(d),
+            None => "应写成 YYYY-MM-DD（例如 2026-01-01），且必须是真实存在的日期",
+        },
+        Cell::Empty => "缺少日期",
+        Cell::Number(_) => "是数字；请把单元格设为日期格式，或写成 YYYY-MM-DD 文本",
+        _ => "应为日期或 YYYY-MM-DD 文本",
+    };
+    record.problem(DATE, reason, report);
+    None
 }
 
 fn add(years: &mut BTreeMap<i32, HolidayYear>, entry: Entry) -> Result<(), DomainError> {
@@ -134,20 +157,6 @@ fn add(years: &mut BTreeMap<i32, HolidayYear>, entry: Entry) -> Result<(), Domai
     let list = if entry.makeup { &mut y.makeup_workdays } else { &mut y.holidays };
     list.push((entry.date, entry.name));
     Ok(())
-}
-
-/// The trimmed text of a cell; `None` when blank.
-fn text(cell: &Data) -> Option<String> {
-    let s = match cell {
-        Data::Empty => return None,
-        Data::String(s) => s.trim().to_owned(),
-        other => other.to_string().trim().to_owned(),
-    };
-    (!s.is_empty()).then_some(s)
-}
-
-fn is_blank(cell: &Data) -> bool {
-    text(cell).is_none()
 }
 
 fn invalid(message: impl Into<String>) -> DomainError {

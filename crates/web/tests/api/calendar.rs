@@ -365,3 +365,42 @@ async fn excel_and_toml_uploads_replace_years() {
     assert!(changes[0]["actor"]["name"].as_str().unwrap().contains("吴文杰"));
     assert_eq!((changes[0]["source"].as_str(), changes[1]["source"].as_str()), (Some("toml"), Some("xlsx")));
 }
+
+/// A header and one cell at XFD1048576: a few kilobytes that once made the
+/// import allocate 512 GiB and abort the server.
+fn far_cell_workbook() -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (col, title) in ["日期", "类型", "名称"].into_iter().enumerate() {
+        sheet.write_string(0, col as u16, title).unwrap();
+    }
+    sheet.write_string(1_048_575, 16_383, "远").unwrap();
+    book.save_to_buffer().unwrap()
+}
+
+#[tokio::test]
+async fn a_workbook_with_one_far_cell_is_refused_and_the_server_stays_up() {
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    let far = far_cell_workbook();
+    assert!(far.len() < 8 * 1024, "{} bytes", far.len());
+    let refused = upload(&app, &admin, "far.xlsx", far).await;
+    assert_code(refused.clone(), StatusCode::UNPROCESSABLE_ENTITY, "too_many_rows");
+    assert!(refused.1["message"].as_str().unwrap().contains("A1:XFD1048576"), "{}", refused.1);
+
+    // Broken and foreign files are refused with their own codes.
+    let mut truncated = workbook_2027(false);
+    truncated.truncate(truncated.len() / 2);
+    assert_code(upload(&app, &admin, "half.xlsx", truncated).await, StatusCode::UNPROCESSABLE_ENTITY, "not_xlsx");
+
+    // Every problem of the file is reported, and nothing is stored.
+    let refused = upload(&app, &admin, "2027.xlsx", workbook_2027(true)).await;
+    assert_code(refused.clone(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_calendar");
+    assert!(refused.1["message"].as_str().unwrap().contains("“类型”：不正确"), "{}", refused.1);
+    let (_, years) = app.get("/api/v1/calendar/years", None).await;
+    assert!(!years.to_string().contains("2027"), "{years}");
+
+    // The server is still up and imports a good file.
+    let (status, answer) = upload(&app, &admin, "2027.xlsx", workbook_2027(false)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+}

@@ -4,9 +4,7 @@
 
 use super::*;
 
-use std::io::Cursor;
-
-use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+use mashangban_sheet::{Cell, Limits, Row, open_xlsx};
 
 use mashangban_domain::calendar::WorkCalendar;
 use mashangban_domain::org::Scope;
@@ -225,18 +223,24 @@ async fn the_excel_download_is_a_workbook_with_chinese_headers() {
     let bytes = res.bytes().await.unwrap().to_vec();
     assert!(bytes.starts_with(b"PK\x03\x04"), "a zip");
 
-    let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes)).unwrap();
-    assert_eq!(book.sheet_names(), ["考核排名", "分子分母", "说明"]);
-    let ranking = book.worksheet_range("考核排名").unwrap();
-    let text = |r: u32, c: u32| ranking.get_value((r, c)).map(|d: &Data| d.to_string()).unwrap_or_default();
+    let mut book = open_xlsx(&bytes, &Limits::default()).unwrap();
+    let names: Vec<&str> = book.sheets().iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["考核排名", "分子分母", "说明"]);
+    let sheet =
+        |rows: Result<mashangban_sheet::XlsxRows<'_>, _>| -> Vec<Row> { rows.unwrap().map(Result::unwrap).collect() };
+    // (row, column) from 0, as the sheet is laid out.
+    let cell =
+        |rows: &[Row], r: u32, c: u32| rows.iter().find(|row| row.number() == r + 1).map(|row| row.get(c + 1).clone());
+    let ranking = sheet(book.rows_by_name("考核排名"));
+    let text = |r: u32, c: u32| cell(&ranking, r, c).and_then(|c| c.as_text()).unwrap_or_default();
     assert_eq!(text(0, 0), "排名");
     assert_eq!(text(0, 4), "按时签收率");
     assert_eq!(text(1, 2), "全市");
     assert_eq!(text(2, 1), "scjgj");
-    assert_eq!(ranking.get_value((1, 4)), Some(&Data::Float(0.6)));
-    let detail = book.worksheet_range("分子分母").unwrap();
-    assert_eq!(detail.get_value((2, 2)), Some(&Data::Float(2.0)), "scjgj on-time sign-fors");
-    assert_eq!(detail.get_value((2, 3)), Some(&Data::Float(4.0)));
+    assert_eq!(cell(&ranking, 1, 4), Some(Cell::Number(0.6)));
+    let detail = sheet(book.rows_by_name("分子分母"));
+    assert_eq!(cell(&detail, 2, 2), Some(Cell::Number(2.0)), "scjgj on-time sign-fors");
+    assert_eq!(cell(&detail, 2, 3), Some(Cell::Number(4.0)));
 }
 
 #[tokio::test]

@@ -187,8 +187,9 @@ async fn backup_is_a_consistent_copy_that_opens() {
     let r = f.store.intake(new_request(&f, true, true, None), &Actor::PublicAsker, &meta(0)).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("backup.db");
-    let bytes = f.store.database().backup(&copy).await.unwrap();
-    assert!(bytes > 0);
+    let outcome = f.store.database().backup(&copy).await.unwrap();
+    assert!(outcome.bytes > 0 && outcome.removed_leftover.is_none());
+    assert!(!dir.path().join("backup.db.partial").exists(), "the temporary name is gone");
     assert!(f.store.database().backup(&copy).await.is_err(), "never overwrites");
     let restored = mashangban_store_sqlite::open(&copy, SqliteOptions::default()).unwrap();
     let found = restored.find(&r.tracking_no, &Scope::All).await.unwrap().unwrap();
