@@ -2,12 +2,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use chrono::NaiveDate;
 use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook};
 
-use common::{read_all, text};
+use crate::common::{read_all, text};
 use mashangban_sheet::{Cell, Column, Limits, Report, Table, codes, open, open_csv, open_xlsx};
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -111,9 +109,9 @@ fn csv_in_utf8_with_bom_and_in_gbk() {
         let rows: Vec<_> = open(&bytes, &Limits::default()).unwrap().collect::<Result<_, _>>().unwrap();
         let numbers: Vec<u32> = rows.iter().map(|r| r.number()).collect();
         assert_eq!(numbers, [1, 2, 4, 5], "a blank line counts as a row, as Excel shows it");
-        assert_eq!(common::text(rows[0].get(1)), "日期");
-        assert_eq!(common::text(rows[1].get(3)), "元旦, 新年");
-        assert_eq!(common::text(rows[2].get(3)), "说\"明\"\n第二行");
+        assert_eq!(crate::common::text(rows[0].get(1)), "日期");
+        assert_eq!(crate::common::text(rows[1].get(3)), "元旦, 新年");
+        assert_eq!(crate::common::text(rows[2].get(3)), "说\"明\"\n第二行");
         assert_eq!(rows[3].get(1), &Cell::Text("00123".into()));
     }
     let rows = open_csv(b"a,\"b\n", &Limits::default()).unwrap();

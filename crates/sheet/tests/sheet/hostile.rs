@@ -4,12 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::io::{Cursor, Write};
 use std::sync::OnceLock;
 
-use common::{CONTENT_TYPES, ROOT_RELS, WORKBOOK, WORKBOOK_RELS, read_all, refusal, sheet, workbook, zip_parts};
+use crate::common::{CONTENT_TYPES, ROOT_RELS, WORKBOOK, WORKBOOK_RELS, read_all, refusal, sheet, workbook, zip_parts};
 use mashangban_sheet::{Limits, codes, open, open_xlsx};
 use zip::write::SimpleFileOptions;
 
@@ -75,7 +73,7 @@ fn whitespace_bomb() -> &'static [u8] {
             zip.write_all(data.as_bytes()).unwrap();
         }
         zip.start_file("xl/worksheets/sheet1.xml", deflate.compression_level(Some(9))).unwrap();
-        zip.write_all(common::SHEET_START.as_bytes()).unwrap();
+        zip.write_all(crate::common::SHEET_START.as_bytes()).unwrap();
         zip.write_all(br#"<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row>"#).unwrap();
         let spaces = vec![b' '; 1024 * 1024];
         for _ in 0..1_536 {
@@ -98,7 +96,7 @@ fn a_deflate_bomb_is_refused_by_its_declared_size_before_inflating() {
 #[test]
 fn a_lying_central_directory_is_refused_at_the_first_byte_past_its_claim() {
     let mut bomb = whitespace_bomb().to_vec();
-    common::lie_about_size(&mut bomb, "xl/worksheets/sheet1.xml", 4_096);
+    crate::common::lie_about_size(&mut bomb, "xl/worksheets/sheet1.xml", 4_096);
     let e = refusal(&bomb, &Limits::default().file_bytes(4 * 1024 * 1024));
     assert_eq!(e.code, codes::ZIP_BOMB, "{}", e.message);
     assert!(e.message.contains("超过了它声明的大小"), "{}", e.message);
@@ -127,7 +125,7 @@ fn a_million_and_one_rows_are_refused() {
         zip.write_all(data.as_bytes()).unwrap();
     }
     zip.start_file("xl/worksheets/sheet1.xml", deflate.compression_level(Some(1))).unwrap();
-    zip.write_all(common::SHEET_START.as_bytes()).unwrap();
+    zip.write_all(crate::common::SHEET_START.as_bytes()).unwrap();
     zip.write_all(b"<sheetData>").unwrap();
     let mut chunk = String::new();
     for n in 1..=1_000_001u32 {
