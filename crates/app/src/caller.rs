@@ -59,8 +59,9 @@ impl Caller {
         self.actor.may(permission)
     }
 
-    /// The actor, if they pass `access` (401/403 otherwise). Routes are checked
-    /// before their handler runs; this is for use cases reached otherwise.
+    /// The actor, if they pass `access`: `unauthenticated` (401) or
+    /// `permission_denied` (403) naming the missing permission otherwise. The
+    /// web layer's guard checks every route's declared access with it.
     pub fn require(&self, access: impl Into<Access>) -> AppResult<&Actor> {
         match access.into().check(&self.actor) {
             Ok(()) => Ok(&self.actor),

@@ -104,7 +104,7 @@ impl<'a, S: Store> Requests<'a, S> {
         Self { app }
     }
 
-    fn lookup_views<T>(&self, with: impl FnOnce(&Lookup<'_>) -> T) -> T {
+    fn with_lookup<T>(&self, with: impl FnOnce(&Lookup<'_>) -> T) -> T {
         let caches = self.app.caches();
         let (org, categories, calendar) = (caches.org(), caches.categories(), caches.calendar());
         with(&Lookup { org: &org, categories: &categories, calendar: &calendar, now: self.app.now() })
@@ -130,7 +130,7 @@ impl<'a, S: Store> Requests<'a, S> {
             progress_url: format!("{public_url}/track/{}?code={}", request.tracking_no, request.check_code),
             tracking_no: request.tracking_no.clone(),
             check_code: request.check_code.clone(),
-            request: self.lookup_views(|l| views::request_view(&request, &Actor::System, l, None)),
+            request: self.with_lookup(|l| views::request_view(&request, &Actor::System, l, None)),
         })
     }
 
@@ -217,13 +217,11 @@ impl<'a, S: Store> Requests<'a, S> {
     /// Requests in the caller's scope that match `filter`, masked for them.
     pub async fn list(&self, caller: &Caller, filter: &ListFilter) -> AppResult<Listing> {
         let page = self.app.store().list(filter, &caller.actor.scope()).await?;
-        let items = self.lookup_views(|l| {
-            page.items
-                .into_iter()
-                .map(|r| (views::request_view(&r, &caller.actor, l, None), r))
-                .map(|(v, r)| (r, v))
-                .collect()
-        });
+        let with_view = |r: Request, l: &Lookup<'_>| {
+            let view = views::request_view(&r, &caller.actor, l, None);
+            (r, view)
+        };
+        let items = self.with_lookup(|l| page.items.into_iter().map(|r| with_view(r, l)).collect());
         Ok(Listing { items, next_cursor: page.next_cursor })
     }
 
@@ -247,7 +245,7 @@ impl<'a, S: Store> Requests<'a, S> {
         let merged_into = self.merged_tracking_no(request).await?;
         let org = self.app.caches().org();
         Ok(Detail {
-            request: self.lookup_views(|l| views::request_view(request, actor, l, merged_into)),
+            request: self.with_lookup(|l| views::request_view(request, actor, l, merged_into)),
             history: history.iter().map(|e| views::event_view(e, actor, &org)).collect(),
             attachments: attachments.iter().map(views::attachment_view).collect(),
         })

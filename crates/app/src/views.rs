@@ -4,8 +4,9 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use mashangban_domain::access::Permission;
 use mashangban_domain::calendar::WorkCalendar;
-use mashangban_domain::org::{Actor, OrgTree, Role, UnitId};
+use mashangban_domain::org::{Actor, OrgTree, UnitId};
 use mashangban_domain::request::{Asker, Event, Request};
 use mashangban_domain::time::{Instant, format_instant};
 use mashangban_domain::time_limit::TimeLimits;
@@ -278,7 +279,7 @@ pub struct EventView {
 
 pub fn event_view(e: &Event, viewer: &Actor, org: &OrgTree) -> EventView {
     let unmasked = viewer.sees_personal_data();
-    let auditor = viewer.has_role(&[Role::Supervisor, Role::Admin, Role::Dispatcher]);
+    let auditor = viewer.may(Permission::SeeClientAddresses);
     let staff_actor = !matches!(e.actor_role.as_str(), "asker" | "anonymous" | "enterprise" | "resident");
     EventView {
         seq: e.seq,

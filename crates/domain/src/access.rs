@@ -42,6 +42,9 @@ pub enum Permission {
     ManageCatalog,
     /// Manage notification delivery: outbox, templates, webhooks, e-mail addresses.
     ManageNotifications,
+    /// See the client address of each step in a request's history (审计). A
+    /// permission of the views, not of a route.
+    SeeClientAddresses,
 }
 
 /// Every staff role (工作人员).
@@ -72,6 +75,7 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::ManageUsers, &[Role::Admin]),
     (Permission::ManageCatalog, &[Role::Admin]),
     (Permission::ManageNotifications, &[Role::Admin]),
+    (Permission::SeeClientAddresses, &[Role::Supervisor, Role::Admin, Role::Dispatcher]),
 ];
 
 impl Permission {
@@ -91,6 +95,7 @@ impl Permission {
         Permission::ManageUsers,
         Permission::ManageCatalog,
         Permission::ManageNotifications,
+        Permission::SeeClientAddresses,
     ];
 
     /// The stable code (API documents, logs).
@@ -111,6 +116,7 @@ impl Permission {
             Self::ManageUsers => "users.manage",
             Self::ManageCatalog => "catalog.manage",
             Self::ManageNotifications => "notifications.manage",
+            Self::SeeClientAddresses => "audit.client_addresses",
         }
     }
 
@@ -132,6 +138,7 @@ impl Permission {
             Self::ManageUsers => "管理用户与角色",
             Self::ManageCatalog => "管理事项分类与派单目录",
             Self::ManageNotifications => "管理通知发送",
+            Self::SeeClientAddresses => "查看办理记录的来源地址",
         }
     }
 

@@ -13,8 +13,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use mashangban_app::accounts::Credentials;
-use mashangban_app::{App, Caller, Via};
-use mashangban_domain::access::{Access, Refusal};
+use mashangban_app::{App, AppError, Caller, Via};
+use mashangban_domain::access::Access;
 use mashangban_store::Store;
 
 use crate::error::ApiError;
@@ -70,14 +70,10 @@ impl<S> Guard<S> {
 /// page) elsewhere.
 pub async fn guard<S: Store>(State(guard): State<Guard<S>>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
-    let admitted = match authenticate(&guard.app, &parts).await {
-        Ok(caller) => match guard.access.check(&caller.actor) {
-            Ok(()) => Ok(caller),
-            Err(Refusal::Unauthenticated) => Err(ApiError::unauthenticated()),
-            Err(Refusal::Forbidden(p)) => Err(ApiError::forbidden(p.refusal())),
-        },
-        Err(e) => Err(e),
-    };
+    let admitted = authenticate(&guard.app, &parts).await.and_then(|caller| {
+        let checked: Result<(), AppError> = caller.require(guard.access).map(|_| ());
+        checked.map(|()| caller).map_err(ApiError::from)
+    });
     match admitted {
         Ok(caller) => {
             parts.extensions.insert(caller);

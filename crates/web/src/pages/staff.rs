@@ -586,7 +586,26 @@ pub async fn upload<S: Store>(
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// Whatever a form sends, each action's fields make a body or a message, and the
+        /// body is parsed or refused with a code: never a panic.
+        #[test]
+        fn any_form_makes_a_body_or_a_message(
+            pairs in proptest::collection::vec(("[a-z_]{1,10}", "\\PC{0,24}"), 0..8),
+        ) {
+            for name in ActionName::all() {
+                if let Ok(body) = body_of(name.fields(), &pairs)
+                    && let Err(e) = ActionRequest::parse(name.as_str(), body.to_string().as_bytes())
+                {
+                    prop_assert!(!e.code.is_empty());
+                }
+            }
+        }
+    }
 
     #[test]
     fn form_fields_become_the_actions_body() {
