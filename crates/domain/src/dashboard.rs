@@ -178,7 +178,7 @@ impl Measures {
 }
 
 /// The dashboard's figures for the city, a slice or a point of the trend.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Figures {
     /// 受理量.
     pub received: i64,
@@ -282,7 +282,7 @@ pub fn change(before: Option<&Facts>, after: &Facts) -> HashMap<Cell, Measures> 
 }
 
 /// How the trend is drawn: a point per day, or per month for long periods.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Granularity {
     Day,
@@ -293,7 +293,7 @@ pub enum Granularity {
 pub const DAILY_TREND_MAX_DAYS: u64 = 92;
 
 /// One point of the trend: the days it covers and their figures.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TrendPoint {
     pub from: NaiveDate,
     pub to: NaiveDate,

@@ -47,28 +47,31 @@ mod millis {
 }
 
 /// Intake (受理): the channel and the limits resolved at receipt.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Received {
     pub channel: Channel,
     pub time_limits: Option<TimeLimits>,
     #[serde(with = "millis::opt", default)]
+    #[schemars(with = "Option<String>")]
     pub contact_due_at: Option<Instant>,
     #[serde(with = "millis::opt", default)]
+    #[schemars(with = "Option<String>")]
     pub stage_due_at: Option<Instant>,
 }
 
 /// Dispatch (派单) to a lead unit and co-handling units.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Dispatched {
     pub lead_unit_id: UnitId,
     #[serde(default)]
     pub co_unit_ids: Vec<UnitId>,
     #[serde(with = "millis::opt", default)]
+    #[schemars(with = "Option<String>")]
     pub sign_due_at: Option<Instant>,
 }
 
 /// Re-dispatch (改派) of a returned request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Redispatched {
     pub lead_unit_id: UnitId,
     #[serde(default)]
@@ -76,85 +79,92 @@ pub struct Redispatched {
     #[serde(default)]
     pub previous_lead_unit_id: Option<UnitId>,
     #[serde(with = "millis::opt", default)]
+    #[schemars(with = "Option<String>")]
     pub sign_due_at: Option<Instant>,
 }
 
 /// Back to the same unit for a new sign-for: a refused return (驳回退单) or a reopen (重办).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Reassigned {
     pub lead_unit_id: Option<UnitId>,
     #[serde(with = "millis::opt", default)]
+    #[schemars(with = "Option<String>")]
     pub sign_due_at: Option<Instant>,
 }
 
 /// Return (退单) by a unit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Returned {
     pub returned_by_unit_id: Option<UnitId>,
 }
 
 /// An extension asked for (申请延期).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ExtensionRequested {
     #[serde(with = "millis")]
+    #[schemars(with = "String")]
     pub requested_due: Instant,
 }
 
 /// An extension granted (同意延期): the reply deadline before and after.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ExtensionApproved {
     #[serde(with = "millis::opt")]
+    #[schemars(with = "Option<String>")]
     pub previous_due: Option<Instant>,
     #[serde(with = "millis")]
+    #[schemars(with = "String")]
     pub new_due: Instant,
 }
 
 /// Follow-up (回访) with the asker's rating.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FollowedUp {
     pub rating: Rating,
     pub resolved: bool,
 }
 
 /// This duplicate merged into its parent (并单).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MergedInto {
     pub parent_id: RequestId,
     pub parent_tracking_no: String,
 }
 
 /// A duplicate merged into this request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MergedChild {
     pub child_id: RequestId,
     pub child_tracking_no: String,
 }
 
 /// Handling resumed (恢复办理) after a pause of this much working time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Resumed {
     pub paused_working_minutes: i64,
 }
 
 /// Supervision (督办) until a deadline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Supervised {
     #[serde(with = "millis")]
+    #[schemars(with = "String")]
     pub due: Instant,
 }
 
 /// A scheduler notice (临期, 超期, 提级) about one deadline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Noticed {
     pub deadline: DeadlineKind,
     pub level: NoticeLevel,
     #[serde(with = "millis")]
+    #[schemars(with = "String")]
     pub due: Instant,
     pub unit_id: Option<UnitId>,
 }
 
 /// A file added to the request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AttachmentAdded {
     pub file_name: String,
     pub size: u64,
@@ -249,6 +259,37 @@ impl EventDetails {
             Self::Reassigned(d) => d.sign_due_at,
             _ => None,
         }
+    }
+}
+
+/// Any one of the details' shapes; which one follows from the event's `kind`.
+impl schemars::JsonSchema for EventDetails {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "EventDetails".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let shapes = [
+            generator.subschema_for::<Received>(),
+            generator.subschema_for::<Dispatched>(),
+            generator.subschema_for::<Redispatched>(),
+            generator.subschema_for::<Reassigned>(),
+            generator.subschema_for::<Returned>(),
+            generator.subschema_for::<ExtensionRequested>(),
+            generator.subschema_for::<ExtensionApproved>(),
+            generator.subschema_for::<FollowedUp>(),
+            generator.subschema_for::<MergedInto>(),
+            generator.subschema_for::<MergedChild>(),
+            generator.subschema_for::<Resumed>(),
+            generator.subschema_for::<Supervised>(),
+            generator.subschema_for::<Noticed>(),
+            generator.subschema_for::<AttachmentAdded>(),
+            schemars::json_schema!({ "type": "object", "maxProperties": 0 }),
+        ];
+        schemars::json_schema!({
+            "description": "办理记录明细：结构随事件类型（kind）而定；无明细的事件为 {}",
+            "anyOf": shapes,
+        })
     }
 }
 

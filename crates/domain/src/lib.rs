@@ -3,6 +3,7 @@
 //! function here is pure, so the rules can be tested exhaustively and shared
 //! by every storage backend and the web layer.
 
+pub mod access;
 pub mod approvals;
 pub mod calendar;
 pub mod dashboard;

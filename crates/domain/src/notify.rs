@@ -13,7 +13,7 @@ use crate::request::{EventKind, Request};
 use crate::time::Instant;
 
 /// How a notice travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NoticeChannel {
     Sms,
@@ -47,7 +47,7 @@ pub enum Audience {
 }
 
 /// What a notice says, by template (通知模板).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum TemplateKey {
     #[serde(rename = "asker.accepted")]
     AskerAccepted,

@@ -12,7 +12,7 @@ pub type UnitId = i64;
 pub type UserId = i64;
 
 /// The kind of an org unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UnitKind {
     City,
@@ -38,7 +38,7 @@ impl UnitKind {
 }
 
 /// A unit of the org tree.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Unit {
     pub id: UnitId,
     pub code: String,
@@ -57,7 +57,7 @@ impl Unit {
 }
 
 /// A role a person holds (角色).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Hotline operator or counter clerk (话务员/窗口).

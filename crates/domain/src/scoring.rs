@@ -43,7 +43,7 @@ macro_rules! counters {
         }
 
         /// Every counter of one unit (or the city) over some days.
-        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
         pub struct Counters { $($(#[$meta])* pub $field: i64),+ }
 
         impl Counters {
@@ -420,7 +420,7 @@ fn handling_seconds(calendar: &WorkCalendar, from: Instant, to: Instant, pauses:
 pub const MAX_PERIOD_MONTHS: u32 = 36;
 
 /// A period of whole days, both ends included (Asia/Shanghai).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Period {
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -448,7 +448,7 @@ impl Period {
 }
 
 /// How a report is computed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScoreOptions {
     /// Whether 基本满意 counts as satisfied.
     pub fairly_satisfied_counts: bool,
@@ -462,7 +462,7 @@ impl Default for ScoreOptions {
 
 /// A ratio indicator: numerator, denominator and their quotient (none when
 /// the denominator is zero).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Ratio {
     pub numerator: i64,
     pub denominator: i64,
@@ -477,7 +477,7 @@ impl Ratio {
 }
 
 /// The average handling time (平均办理时长) in working hours.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct HandlingTime {
     /// Closes measured.
     pub count: i64,
@@ -488,7 +488,7 @@ pub struct HandlingTime {
 }
 
 /// Every indicator of one unit or the city.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Indicators {
     /// 按时签收率.
     pub on_time_sign_for: Ratio,

@@ -12,7 +12,7 @@ use crate::time::Instant;
 
 /// One row of the rule table. Empty keys match anything; empty limits leave
 /// the value to less specific rules.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     #[serde(default)]
@@ -51,14 +51,14 @@ impl Rule {
 }
 
 /// A version of the rule table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RuleSet {
     pub version: i64,
     pub rules: Vec<Rule>,
 }
 
 /// The limits that apply to one request, as resolved at receipt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TimeLimits {
     /// The rule-set version they come from.
     pub version: i64,

@@ -297,7 +297,7 @@ impl From<Phone> for String {
 // ---------------------------------------------------------------------------
 
 /// The geodetic datum a coordinate pair was given in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Datum {
     /// WGS-84, as reported by GPS receivers.
@@ -310,7 +310,7 @@ pub enum Datum {
 
 /// A location, always stored in WGS-84 and rounded to 7 decimal places
 /// (about 1 cm).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GeoPoint {
     pub lat: f64,
     pub lon: f64,

@@ -1,16 +1,16 @@
 //! `mashangban calendar ...`: the work calendar (工作日历) from the command line.
 //! Loading, seeding and file formats are shared with the web layer
-//! (`mashangban_web::calendar`).
+//! (`mashangban_app::calendar`).
 
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Subcommand};
 
+use mashangban_app::calendar::{self, Amount, DayInfo};
 use mashangban_backend::Backend;
 use mashangban_domain::calendar::WorkCalendar;
 use mashangban_domain::time::{format_instant, parse_instant};
 use mashangban_store::{CalendarChange, CalendarStore, StoreError};
-use mashangban_web::calendar::{self, Amount, DayInfo};
 
 #[derive(Subcommand)]
 pub enum CalendarCommand {

@@ -21,7 +21,7 @@ pub struct FileConfig {
     pub secure_cookies: Option<bool>,
     pub demo_password: Option<String>,
     /// Notification delivery: `[notify]`, `[notify.sms]`, `[notify.smtp]` (see docs/notifications.md).
-    pub notify: Option<mashangban_web::notify::NotifyConfig>,
+    pub notify: Option<mashangban_app::notify::NotifyConfig>,
 }
 
 impl FileConfig {

@@ -11,11 +11,12 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use mashangban_app::accounts as auth;
+use mashangban_app::{App, Settings, notify, scheduler};
 use mashangban_backend::{Backend, BackendOptions};
 use mashangban_domain::org::Role;
 use mashangban_domain::time;
 use mashangban_store::{NewApiToken, NewUser, OrgStore};
-use mashangban_web::{AppState, WebConfig, auth, notify, scheduler};
 
 use config::FileConfig;
 
@@ -249,20 +250,20 @@ async fn open_store(db: &DbArgs, file: &FileConfig) -> Result<Backend, String> {
 }
 
 async fn serve(store: Backend, listen: &str, public_url: String, file: &FileConfig) -> Result<(), String> {
-    let config = WebConfig {
+    let settings = Settings {
         public_url: public_url.clone(),
         secure_cookies: file.secure_cookies.unwrap_or(false),
-        ..WebConfig::default()
+        ..Settings::default()
     };
-    let state = AppState::new(store, config).await.map_err(|e| e.to_string())?;
+    let app = App::new(store, settings).await.map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("无法监听 {listen}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let scheduler = scheduler::spawn(state.clone(), scheduler::SchedulerConfig::default(), stopped.clone());
-    let notifier = notify::start(state.clone(), file.notify.clone().unwrap_or_default(), stopped).await?;
+    let scheduler = scheduler::spawn(app.clone(), scheduler::SchedulerConfig::default(), stopped.clone());
+    let notifier = notify::start(app.clone(), file.notify.clone().unwrap_or_default(), stopped).await?;
     println!("马上办已启动: http://{local}  (对外地址 {public_url})");
     println!("  接口: http://{local}/api/v1/  登录: POST /api/v1/auth/login");
-    let served = mashangban_web::serve(listener, state, shutdown_signal()).await;
+    let served = mashangban_web::serve(listener, app, shutdown_signal()).await;
     let _ = stop.send(true);
     let _ = scheduler.await;
     let _ = notifier.await;

@@ -1,148 +1,86 @@
-//! Authentication: argon2 passwords, server-side sessions (cookie) for people,
-//! hashed API tokens (Bearer) for machine clients, and the [`Auth`] extractor
-//! that turns a request into an [`Actor`].
+//! Who is calling, from HTTP: the session cookie or `Bearer` API token
+//! becomes a [`Caller`] (through `app.accounts().authenticate`), with the
+//! same-origin check of cookie-authenticated changes (CSRF). The [`guard`]
+//! runs before every non-public route and refuses callers its access does
+//! not admit; handlers then take the already-built caller with [`Auth`].
 
 use std::net::SocketAddr;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
-use rand::RngCore;
-use sha2::{Digest, Sha256};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 
-use mashangban_domain::org::{AccountActor, Actor, OrgTree, Role, StaffActor};
-use mashangban_store::{ApiToken, Store, User};
+use mashangban_app::accounts::Credentials;
+use mashangban_app::{App, AppError, Caller, Via};
+use mashangban_domain::access::Access;
+use mashangban_store::Store;
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::pages::PageError;
+use crate::routes::Surface;
+
+pub use mashangban_app::accounts::{hash_password, hash_secret, new_api_token, verify_password};
 
 pub const SESSION_COOKIE: &str = "msb_session";
-/// API tokens start with this, so a leaked one is easy to recognise.
-pub const TOKEN_PREFIX: &str = "msb_";
 
-pub fn hash_password(password: &str) -> Result<String, ApiError> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|_| ApiError::internal())
-}
+/// The caller of a handler: on guarded routes the one the guard admitted,
+/// on public routes whoever the credentials prove (or nobody).
+pub struct Auth(pub Caller);
 
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
-}
-
-/// A fresh random secret, hex-encoded (256 bits).
-pub fn random_secret() -> String {
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
-
-/// A new API token secret: `msb_` + 64 hex digits.
-pub fn new_api_token() -> String {
-    format!("{TOKEN_PREFIX}{}", random_secret())
-}
-
-/// Secrets are stored only as their SHA-256.
-pub fn hash_secret(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
-/// A random 8-digit check code (查询码) for public progress look-ups.
-pub fn new_check_code() -> String {
-    format!("{:08}", rand::thread_rng().next_u32() % 100_000_000)
-}
-
-/// Builds the actor of a signed-in user.
-pub fn actor_for_user(user: &User, org: &OrgTree) -> Actor {
-    if user.role.is_staff() {
-        let unit_id = user.unit_id.unwrap_or_default();
-        Actor::Staff(StaffActor {
-            user_id: Some(user.id),
-            name: user.display_name.clone(),
-            role: user.role,
-            unit_id,
-            units: org.subtree(unit_id),
-            town_id: org.town_of(unit_id),
-        })
-    } else {
-        Actor::Account(AccountActor {
-            user_id: user.id,
-            name: user.display_name.clone(),
-            role: user.role,
-            credit_code: user.credit_code.clone(),
-        })
-    }
-}
-
-/// The actor of a machine client's token: its role and unit, no person.
-pub fn actor_for_token(token: &ApiToken, org: &OrgTree) -> Actor {
-    let unit_id = token.unit_id.unwrap_or_default();
-    Actor::Staff(StaffActor {
-        user_id: None,
-        name: format!("接口:{}", token.name),
-        role: token.role,
-        unit_id,
-        units: org.subtree(unit_id),
-        town_id: org.town_of(unit_id),
-    })
-}
-
-/// How a request was authenticated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Via {
-    Anonymous,
-    Session,
-    Token,
-}
-
-/// Who is calling, and from where. Never fails: unauthenticated callers are
-/// [`Actor::Anonymous`]; handlers decide what that may do.
-pub struct Auth {
-    pub actor: Actor,
-    pub via: Via,
-    pub client_ip: Option<String>,
-    pub session_hash: Option<String>,
-}
-
-impl Auth {
-    /// Staff or account, else 401.
-    pub fn require_login(&self) -> Result<&Actor, ApiError> {
-        match self.via {
-            Via::Anonymous => Err(ApiError::unauthenticated()),
-            _ => Ok(&self.actor),
-        }
-    }
-
-    /// One of the roles, else 401/403.
-    pub fn require_role(&self, roles: &[Role]) -> Result<&Actor, ApiError> {
-        let actor = self.require_login()?;
-        if actor.has_role(roles) { Ok(actor) } else { Err(ApiError::forbidden("您的角色无权执行此操作")) }
-    }
-}
-
-impl<S: Store> FromRequestParts<AppState<S>> for Auth {
+impl<S: Store> FromRequestParts<App<S>> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState<S>) -> Result<Self, Self::Rejection> {
-        let client_ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip().to_string());
-        if let Some(token) = bearer_token(&parts.headers) {
-            let found = state.store.api_token(&hash_secret(token)).await?;
-            let token = found.ok_or_else(|| {
-                ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid_token", "接口令牌无效或已吊销")
-            })?;
-            let actor = actor_for_token(&token, &state.org());
-            return Ok(Self { actor, via: Via::Token, client_ip, session_hash: None });
+    async fn from_request_parts(parts: &mut Parts, app: &App<S>) -> Result<Self, Self::Rejection> {
+        match parts.extensions.remove::<Caller>() {
+            Some(caller) => Ok(Self(caller)),
+            None => authenticate(app, parts).await.map(Self),
         }
-        if let Some(secret) = session_cookie(&parts.headers) {
-            let hash = hash_secret(secret);
-            if let Some(user) = state.store.session_user(&hash, state.now()).await? {
-                check_same_origin(&parts.method, &parts.headers)?;
-                let actor = actor_for_user(&user, &state.org());
-                return Ok(Self { actor, via: Via::Session, client_ip, session_hash: Some(hash) });
-            }
+    }
+}
+
+/// The caller of a request's credentials; a cookie-authenticated change must be same-origin.
+pub async fn authenticate<S: Store>(app: &App<S>, parts: &Parts) -> Result<Caller, ApiError> {
+    let client_ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip().to_string());
+    let credentials = Credentials { token: bearer_token(&parts.headers), session: session_cookie(&parts.headers) };
+    let caller = app.accounts().authenticate(credentials, client_ip).await?;
+    if caller.via == Via::Session {
+        check_same_origin(&parts.method, &parts.headers)?;
+    }
+    Ok(caller)
+}
+
+/// What the guard of one route checks.
+#[derive(Clone)]
+pub struct Guard<S> {
+    app: App<S>,
+    access: Access,
+    surface: Surface,
+}
+
+impl<S> Guard<S> {
+    pub fn new(app: App<S>, access: Access, surface: Surface) -> Self {
+        Self { app, access, surface }
+    }
+}
+
+/// Authenticates and checks the route's access before its handler runs; a
+/// refusal is a JSON error on the API and an error page (or the sign-in
+/// page) elsewhere.
+pub async fn guard<S: Store>(State(guard): State<Guard<S>>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let admitted = authenticate(&guard.app, &parts).await.and_then(|caller| {
+        let checked: Result<(), AppError> = caller.require(guard.access).map(|_| ());
+        checked.map(|()| caller).map_err(ApiError::from)
+    });
+    match admitted {
+        Ok(caller) => {
+            parts.extensions.insert(caller);
+            next.run(Request::from_parts(parts, body)).await
         }
-        Ok(Self { actor: Actor::Anonymous, via: Via::Anonymous, client_ip, session_hash: None })
+        Err(e) if guard.surface == Surface::Page => PageError::from(e).into_response(),
+        Err(e) => e.into_response(),
     }
 }
 
@@ -185,9 +123,13 @@ fn check_same_origin(method: &Method, headers: &HeaderMap) -> Result<(), ApiErro
     }
 }
 
-impl ApiError {
-    pub fn with_code(mut self, code: &'static str) -> Self {
-        self.code = code;
-        self
-    }
+/// The session cookie of a new session.
+pub fn session_cookie_header(secret: &str, max_age_seconds: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_seconds}{secure}")
+}
+
+/// The cookie that ends a session in the browser.
+pub fn expired_cookie_header() -> String {
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
 }

@@ -1,15 +1,18 @@
-//! A JSON body extractor whose every rejection is an [`ApiError`] with its own code.
+//! JSON body extractors whose every rejection is an [`ApiError`] with its own
+//! code: `unsupported_media_type`, `payload_too_large`, and the codes of
+//! [`mashangban_app::json::parse_json`] (`malformed_json`, `unknown_field`,
+//! `invalid_field`).
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
+use mashangban_app::json::parse_json;
+
 use crate::error::ApiError;
 
-/// Like `axum::Json`, but bad input answers with our error codes:
-/// `unsupported_media_type`, `payload_too_large`, `malformed_json`,
-/// `unknown_field`, `invalid_field`.
+/// Like `axum::Json`, but bad input answers with our error codes.
 pub struct JsonBody<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
@@ -20,7 +23,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             return Err(not_json());
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|_| payload_too_large())?;
-        parse_json(&bytes).map(JsonBody)
+        Ok(JsonBody(parse_json(&bytes)?))
     }
 }
 
@@ -43,43 +46,6 @@ fn not_json() -> ApiError {
 
 pub fn payload_too_large() -> ApiError {
     ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "请求体过大")
-}
-
-/// Parses JSON with error codes that tell malformed JSON from wrong fields.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let bytes = if bytes.is_empty() { b"{}".as_slice() } else { bytes };
-    serde_json::from_slice(bytes).map_err(|e| {
-        use serde_json::error::Category;
-        match e.classify() {
-            Category::Syntax | Category::Eof | Category::Io => {
-                ApiError::bad_request("malformed_json", format!("JSON 格式错误（第{}行第{}列）", e.line(), e.column()))
-            }
-            Category::Data => {
-                let text = e.to_string();
-                if text.starts_with("unknown field") {
-                    let field = text.split('`').nth(1).unwrap_or("?");
-                    ApiError::bad_request("unknown_field", format!("不认识的字段「{field}」"))
-                } else {
-                    ApiError::invalid("invalid_field", format!("字段内容不正确：{}", translate_serde(&text)))
-                }
-            }
-        }
-    })
-}
-
-/// Turns serde's English into a short Chinese hint, keeping the field name.
-fn translate_serde(text: &str) -> String {
-    let field = text.split('`').nth(1).unwrap_or("");
-    let text = text.split(" at line").next().unwrap_or(text);
-    if text.starts_with("missing field") {
-        format!("缺少必填字段「{field}」")
-    } else if text.starts_with("unknown variant") {
-        format!("「{field}」不是可选的取值")
-    } else if text.starts_with("invalid type") {
-        format!("字段类型不正确（{text}）")
-    } else {
-        text.to_owned()
-    }
 }
 
 /// The raw bytes of a JSON body that may be empty (actions without fields).

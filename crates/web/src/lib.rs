@@ -1,42 +1,44 @@
-//! The HTTP layer of mashangban: the `/api/v1` JSON API, authentication and
-//! the public progress look-up. Thin by design: handlers parse, call the
-//! store (which calls the domain), and render views.
+//! The HTTP layer of mashangban: the `/api/v1` JSON API, the HTML pages,
+//! Open311 and the live progress stream, as thin adapters over the
+//! application layer (`mashangban_app`): parse HTTP, call a service, render.
+//! Every route is declared once in [`routes`] with its access, which the
+//! router, the guard, the OpenAPI document and the staff menu all read.
 
 pub mod api;
 pub mod auth;
-pub mod calendar;
-mod cluster;
 pub mod error;
-pub mod input;
 pub mod json;
 pub mod live;
-pub mod notify;
 pub mod open311;
 pub mod openapi;
 pub mod pages;
-pub mod ratelimit;
-pub mod scheduler;
-pub mod state;
-pub mod views;
+pub mod routes;
+pub mod upload;
 
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum::http::{HeaderValue, header};
-use axum::response::IntoResponse;
+use axum::http::{HeaderValue, Method, Uri, header};
+use axum::response::{IntoResponse, Response};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use mashangban_store::Store;
 
 pub use error::{ApiError, ApiResult};
-pub use state::{AppState, WebConfig};
+pub use mashangban_app::App;
+
+/// The application under its former name, for callers that build a server
+/// (the benchmarks, the PostgreSQL store tests).
+pub type AppState<S> = App<S>;
+
+/// The application's settings under their former name.
+pub type WebConfig = mashangban_app::Settings;
 
 /// The whole application.
-pub fn router<S: Store>(state: AppState<S>) -> Router {
-    api::routes(&state)
-        .merge(open311::routes(&state))
-        .merge(pages::routes(&state))
+pub fn router<S: Store>(app: App<S>) -> Router {
+    let declared = routes::all::<S>(app.settings());
+    routes::router(&app, declared)
         .fallback(fallback)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -45,23 +47,28 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(app)
 }
 
-async fn fallback(method: axum::http::Method) -> impl IntoResponse {
-    if method == axum::http::Method::GET || method == axum::http::Method::POST {
-        ApiError::not_found()
+/// No route: Open311 answers in its own format, everything else as the API does.
+async fn fallback(method: Method, uri: Uri) -> Response {
+    if uri.path().starts_with("/open311/") {
+        return open311::unknown(uri).await;
+    }
+    if method == Method::GET || method == Method::POST {
+        ApiError::not_found().into_response()
     } else {
         ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "不支持的请求方法")
+            .into_response()
     }
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.
 pub async fn serve<S: Store>(
     listener: tokio::net::TcpListener,
-    state: AppState<S>,
+    app: App<S>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }

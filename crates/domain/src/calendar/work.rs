@@ -20,7 +20,7 @@ pub const MAX_NATURAL_MINUTES: u32 = MAX_WORKING_DAYS * 24 * 60;
 const NANOS_PER_HOUR: i64 = 3600 * NANOS_PER_SEC;
 
 /// What kind of day a date is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DayKind {
     /// Monday to Friday, not a holiday.
@@ -51,7 +51,7 @@ impl DayKind {
 }
 
 /// Which clock a time limit runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Clock {
     /// Wall-clock time; the amount is in minutes.
@@ -65,7 +65,7 @@ pub enum Clock {
 
 /// A time limit such as "5 working days" (`{"clock":"working_days","amount":5}`).
 /// For [`Clock::Natural`] the amount is in minutes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TimeLimit {
     pub clock: Clock,
     pub amount: u32,

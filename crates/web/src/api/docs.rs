@@ -1,13 +1,15 @@
-//! The OpenAPI document and Swagger UI (vendored, embedded; nothing from a CDN).
+//! The OpenAPI document (generated from the route declarations) and Swagger
+//! UI (vendored, embedded; nothing from a CDN).
 
-use axum::Router;
+use axum::Json;
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
-use axum::routing::get;
 
+use mashangban_app::App;
 use mashangban_store::Store;
 
-use crate::state::AppState;
+use crate::routes::Route;
 
 const BUNDLE: &[u8] = include_bytes!("../../../../assets/vendor/swagger-ui/swagger-ui-bundle.js");
 const CSS: &[u8] = include_bytes!("../../../../assets/vendor/swagger-ui/swagger-ui.css");
@@ -31,16 +33,23 @@ const PAGE: &str = r#"<!doctype html>
 const INIT: &str =
     r##"window.ui = SwaggerUIBundle({ url: "/api/openapi.json", dom_id: "#swagger-ui", deepLinking: true });"##;
 
-pub fn routes<S: Store>() -> Router<AppState<S>> {
-    Router::new()
-        .route("/api/openapi.json", get(|| async { axum::Json(crate::openapi::document()) }))
-        .route("/api/docs", get(|| async { Html(PAGE) }))
-        .route(
-            "/api/docs/init.js",
-            get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], INIT) }),
-        )
-        .route("/api/docs/swagger-ui-bundle.js", get(|| async { asset("text/javascript; charset=utf-8", BUNDLE) }))
-        .route("/api/docs/swagger-ui.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
+pub fn routes<S: Store>() -> Vec<Route<S>> {
+    vec![
+        Route::get("/api/openapi.json", openapi::<S>).public(),
+        Route::get("/api/docs", || async { Html(PAGE) }).public(),
+        Route::get("/api/docs/init.js", || async {
+            ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], INIT)
+        })
+        .public(),
+        Route::get("/api/docs/swagger-ui-bundle.js", || async { asset("text/javascript; charset=utf-8", BUNDLE) })
+            .public(),
+        Route::get("/api/docs/swagger-ui.css", || async { asset("text/css; charset=utf-8", CSS) }).public(),
+    ]
+}
+
+/// `GET /api/openapi.json`: the document of the routes this server declares.
+async fn openapi<S: Store>(State(app): State<App<S>>) -> Json<serde_json::Value> {
+    Json(crate::openapi::document(&crate::routes::all::<S>(app.settings())))
 }
 
 fn asset(content_type: &'static str, bytes: &'static [u8]) -> impl IntoResponse {

@@ -1,59 +1,47 @@
-//! The JSON API at `/api/v1`.
+//! The JSON API at `/api/v1`: thin adapters that parse HTTP, call a service
+//! of the app and answer its typed result as JSON. Each module declares its
+//! routes (with access, documentation and types) next to its handlers.
 
-pub(crate) mod admin;
-pub(crate) mod attachments;
+mod admin;
+mod attachments;
 pub(crate) mod calendar;
 mod catalog;
-pub(crate) mod dashboard;
+mod dashboard;
 mod docs;
-pub(crate) mod knowledge;
+mod knowledge;
 mod notifications;
-pub(crate) mod public;
-pub(crate) mod requests;
+mod public;
+mod requests;
 pub(crate) mod scores;
 mod session;
-pub(crate) mod time_limits;
+mod time_limits;
 
-use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+pub use attachments::percent_encode;
+pub use public::CodeQuery;
 
+use mashangban_app::Settings;
 use mashangban_store::Store;
 
-use crate::state::AppState;
+use crate::routes::Route;
 
-/// The largest JSON body accepted.
-pub const JSON_LIMIT: usize = 64 * 1024;
-
-pub fn routes<S: Store>(state: &AppState<S>) -> Router<AppState<S>> {
-    let upload_limit = state.config.max_attachment_bytes + 64 * 1024;
-    let uploads = Router::new()
-        .route("/api/v1/requests/{no}/attachments", post(attachments::upload::<S>).get(attachments::list::<S>))
-        .route("/api/v1/public/requests/{no}/attachments", post(public::upload::<S>))
-        .layer(DefaultBodyLimit::max(upload_limit));
-    Router::new()
-        .route("/api/v1/auth/login", post(session::login::<S>))
-        .route("/api/v1/auth/logout", post(session::logout::<S>))
-        .route("/api/v1/auth/me", get(session::me::<S>))
-        .route("/api/v1/units", get(catalog::units::<S>))
-        .route("/api/v1/categories", get(catalog::categories::<S>))
-        .route("/api/v1/requests", post(requests::intake::<S>).get(requests::list::<S>))
-        .route("/api/v1/requests/{no}", get(requests::detail::<S>))
-        .route("/api/v1/requests/{no}/attachments/{id}", get(attachments::download::<S>))
-        .route("/api/v1/requests/{no}/{action}", post(requests::act::<S>))
-        .route("/api/v1/public/requests", post(requests::intake::<S>))
-        .route("/api/v1/public/requests/{no}", get(public::progress::<S>))
-        .route("/api/v1/public/requests/{no}/withdraw", post(public::withdraw::<S>))
-        .route("/api/v1/public/requests/{no}/rate", post(public::rate::<S>))
-        .route("/api/v1/public/requests/{no}/reopen-request", post(public::request_reopen::<S>))
-        .merge(calendar::routes::<S>())
-        .merge(scores::routes::<S>())
-        .merge(dashboard::routes::<S>())
-        .merge(notifications::routes::<S>())
-        .merge(time_limits::routes::<S>())
-        .merge(knowledge::routes::<S>())
-        .merge(admin::routes::<S>())
-        .merge(docs::routes::<S>())
-        .layer(DefaultBodyLimit::max(JSON_LIMIT))
-        .merge(uploads)
+/// Every route under `/api`.
+pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
+    [
+        session::routes::<S>(),
+        catalog::routes::<S>(),
+        requests::routes::<S>(),
+        attachments::routes::<S>(settings),
+        public::routes::<S>(settings),
+        time_limits::routes::<S>(),
+        calendar::routes::<S>(),
+        scores::routes::<S>(),
+        dashboard::routes::<S>(),
+        notifications::routes::<S>(),
+        knowledge::routes::<S>(),
+        admin::routes::<S>(),
+        docs::routes::<S>(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }

@@ -1,245 +1,146 @@
 //! Notification administration (通知管理): the outbox with failed deliveries
-//! and their retry, templates, webhooks and users' e-mail addresses. Administrators only.
+//! and their retry, templates, webhooks and users' e-mail addresses.
 
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
-use serde::{Deserialize, Serialize};
 
-use mashangban_domain::notify::{self, NoticeChannel, Template, TemplateKey};
-use mashangban_domain::org::{Actor, Role};
-use mashangban_store::{NewWebhook, OutboxItem, OutboxStatus, Store, StoredTemplate, Webhook};
+use mashangban_app::accounts::EmailInput;
+use mashangban_app::notifications::{
+    CreatedWebhook, OutboxView, TemplateInput, TemplateView, WebhookInput, WebhookView,
+};
+use mashangban_app::{App, AppError};
+use mashangban_domain::access::Permission;
+use mashangban_store::Store;
 
-use crate::auth::{self, Auth};
-use crate::error::{ApiError, ApiResult};
+use crate::auth::Auth;
+use crate::error::ApiResult;
 use crate::json::JsonBody;
-use crate::state::AppState;
+use crate::routes::Route;
 
-pub fn routes<S: Store>() -> Router<AppState<S>> {
-    Router::new()
-        .route("/api/v1/admin/outbox", get(outbox::<S>))
-        .route("/api/v1/admin/outbox/{id}/retry", post(retry::<S>))
-        .route("/api/v1/admin/notification-templates", get(templates::<S>))
-        .route("/api/v1/admin/notification-templates/{key}/{channel}", get(template::<S>).put(put_template::<S>))
-        .route("/api/v1/admin/webhooks", get(webhooks::<S>).post(create_webhook::<S>))
-        .route("/api/v1/admin/webhooks/{id}", axum::routing::delete(delete_webhook::<S>))
-        .route("/api/v1/admin/users/{username}/email", put(set_email::<S>))
-}
-
-fn admin(auth: &Auth) -> ApiResult<&Actor> {
-    auth.require_role(&[Role::Admin])
-}
-
-fn id_param(raw: &str) -> ApiResult<i64> {
-    raw.parse().map_err(|_| ApiError::not_found())
+pub fn routes<S: Store>() -> Vec<Route<S>> {
+    let manage = Permission::ManageNotifications;
+    let template = "/api/v1/admin/notification-templates/{key}/{channel}";
+    vec![
+        Route::get("/api/v1/admin/outbox", outbox::<S>)
+            .permission(manage)
+            .doc("notifications", "通知发件箱")
+            .query(&[("status", "pending/sending/sent/failed"), ("limit", "条数")])
+            .answer::<Vec<OutboxView>>()
+            .errors(&["invalid_parameter", "unknown_parameter"]),
+        Route::post("/api/v1/admin/outbox/{id}/retry", retry::<S>)
+            .permission(manage)
+            .doc("notifications", "重发失败的通知")
+            .answer::<OutboxView>()
+            .errors(&["notification_not_found", "notification_not_failed"]),
+        Route::get("/api/v1/admin/notification-templates", templates::<S>)
+            .permission(manage)
+            .doc("notifications", "通知模板")
+            .answer::<Vec<TemplateView>>(),
+        Route::get(template, get_template::<S>)
+            .permission(manage)
+            .doc("notifications", "某个通知模板")
+            .answer::<TemplateView>()
+            .errors(&["not_found"]),
+        Route::put(template, put_template::<S>)
+            .permission(manage)
+            .doc("notifications", "修改通知模板")
+            .body::<TemplateInput>()
+            .answer::<TemplateView>()
+            .errors(&["not_found", "invalid_template"]),
+        Route::get("/api/v1/admin/webhooks", webhooks::<S>)
+            .permission(manage)
+            .doc("notifications", "合作系统回调（Webhook）")
+            .answer::<Vec<WebhookView>>(),
+        Route::post("/api/v1/admin/webhooks", create_webhook::<S>)
+            .permission(manage)
+            .doc("notifications", "新增 Webhook（签名密钥只在此时返回）")
+            .body::<WebhookInput>()
+            .answer::<CreatedWebhook>()
+            .created()
+            .errors(&["invalid_url", "invalid_field"]),
+        Route::delete("/api/v1/admin/webhooks/{id}", delete_webhook::<S>)
+            .permission(manage)
+            .doc("notifications", "删除 Webhook")
+            .no_content()
+            .errors(&["webhook_not_found"]),
+        Route::put("/api/v1/admin/users/{username}/email", set_email::<S>)
+            .permission(Permission::ManageUsers)
+            .doc("notifications", "设置用户电子邮箱")
+            .body::<EmailInput>()
+            .no_content()
+            .errors(&["user_not_found", "invalid_email"]),
+    ]
 }
 
 /// `GET /api/v1/admin/outbox?status=failed&limit=100`: deliveries, newest first.
 async fn outbox<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
     Query(query): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Vec<OutboxItem>>> {
-    admin(&auth)?;
+) -> ApiResult<Json<Vec<OutboxView>>> {
     if let Some(name) = query.keys().find(|k| !matches!(k.as_str(), "status" | "limit")) {
-        return Err(ApiError::bad_request("unknown_parameter", format!("不认识的参数「{name}」")));
+        return Err(AppError::bad_request("unknown_parameter", format!("不认识的参数「{name}」")).into());
     }
-    let status = match query.get("status") {
-        Some(s) => Some(OutboxStatus::parse(s).ok_or_else(|| {
-            ApiError::bad_request("invalid_parameter", "status 应为 pending、sending、sent 或 failed")
-        })?),
-        None => None,
-    };
-    let limit = match query.get("limit") {
-        Some(l) => l.parse().map_err(|_| ApiError::bad_request("invalid_parameter", "limit 应为 1–1000 的整数"))?,
-        None => 100,
-    };
-    Ok(Json(state.store.list_outbox(status, limit).await?))
+    let (status, limit) = (query.get("status").map(String::as_str), query.get("limit").map(String::as_str));
+    Ok(Json(app.notifications().outbox(status, limit).await?))
 }
 
 /// `POST /api/v1/admin/outbox/{id}/retry`: sends a failed delivery again (same idempotency key).
-async fn retry<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Json<OutboxItem>> {
-    admin(&auth)?;
-    Ok(Json(state.store.retry_notification(id_param(&id)?, state.now()).await?))
-}
-
-/// A template in force for a key and channel.
-#[derive(Serialize)]
-struct TemplateView {
-    key: TemplateKey,
-    channel: NoticeChannel,
-    subject: Option<String>,
-    body: String,
-    /// The placeholders this template may use.
-    variables: &'static [&'static str],
-    /// False while the built-in template is in force.
-    customized: bool,
-    updated_at: Option<String>,
-    updated_by: Option<String>,
-}
-
-fn template_view(key: TemplateKey, channel: NoticeChannel, stored: &[StoredTemplate]) -> Option<TemplateView> {
-    let found = stored.iter().find(|t| t.key == key && t.channel == channel);
-    let template = match found {
-        Some(t) => t.template.clone(),
-        None => notify::default_template(key, channel)?,
-    };
-    Some(TemplateView {
-        key,
-        channel,
-        subject: template.subject,
-        body: template.body,
-        variables: key.variables(),
-        customized: found.is_some(),
-        updated_at: found.map(|t| mashangban_domain::time::format_instant(&t.updated_at)),
-        updated_by: found.map(|t| t.updated_by.clone()),
-    })
+async fn retry<S: Store>(State(app): State<App<S>>, Path(id): Path<String>) -> ApiResult<Json<OutboxView>> {
+    Ok(Json(app.notifications().retry(&id).await?))
 }
 
 /// `GET /api/v1/admin/notification-templates`: every template in force.
-async fn templates<S: Store>(State(state): State<AppState<S>>, auth: Auth) -> ApiResult<Json<Vec<TemplateView>>> {
-    admin(&auth)?;
-    let stored = state.store.notification_templates().await?;
-    let all = TemplateKey::ALL.iter().flat_map(|&key| key.channels().iter().map(move |&channel| (key, channel)));
-    Ok(Json(all.filter_map(|(key, channel)| template_view(key, channel, &stored)).collect()))
-}
-
-fn key_and_channel(key: &str, channel: &str) -> ApiResult<(TemplateKey, NoticeChannel)> {
-    let key = TemplateKey::parse(key).ok_or_else(ApiError::not_found)?;
-    let channel =
-        NoticeChannel::parse(channel).filter(|c| key.channels().contains(c)).ok_or_else(ApiError::not_found)?;
-    Ok((key, channel))
+async fn templates<S: Store>(State(app): State<App<S>>) -> ApiResult<Json<Vec<TemplateView>>> {
+    Ok(Json(app.notifications().templates().await?))
 }
 
 /// `GET /api/v1/admin/notification-templates/{key}/{channel}`.
-async fn template<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+async fn get_template<S: Store>(
+    State(app): State<App<S>>,
     Path((key, channel)): Path<(String, String)>,
 ) -> ApiResult<Json<TemplateView>> {
-    admin(&auth)?;
-    let (key, channel) = key_and_channel(&key, &channel)?;
-    let stored = state.store.notification_templates().await?;
-    template_view(key, channel, &stored).map(Json).ok_or_else(ApiError::not_found)
+    Ok(Json(app.notifications().template(&key, &channel).await?))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TemplateInput {
-    #[serde(default)]
-    subject: Option<String>,
-    body: String,
-}
-
-/// `PUT /api/v1/admin/notification-templates/{key}/{channel}`: `{"subject"?, "body"}`;
-/// used for notices written from now on. Unknown placeholders are refused.
+/// `PUT /api/v1/admin/notification-templates/{key}/{channel}`: used for
+/// notices written from now on. Unknown placeholders are refused.
 async fn put_template<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
     Path((key, channel)): Path<(String, String)>,
     JsonBody(input): JsonBody<TemplateInput>,
 ) -> ApiResult<Json<TemplateView>> {
-    let actor = admin(&auth)?;
-    let (key, channel) = key_and_channel(&key, &channel)?;
-    let template = notify::validate_template(key, channel, &Template { subject: input.subject, body: input.body })?;
-    let stored =
-        StoredTemplate { key, channel, template, updated_at: state.now(), updated_by: actor.name().to_owned() };
-    let stored = state.store.put_notification_template(stored).await?;
-    template_view(key, channel, &[stored]).map(Json).ok_or_else(ApiError::internal)
+    Ok(Json(app.notifications().put_template(&caller, &key, &channel, input).await?))
 }
 
 /// `GET /api/v1/admin/webhooks` (secrets are not shown).
-async fn webhooks<S: Store>(State(state): State<AppState<S>>, auth: Auth) -> ApiResult<Json<Vec<Webhook>>> {
-    admin(&auth)?;
-    Ok(Json(state.store.webhooks().await?))
+async fn webhooks<S: Store>(State(app): State<App<S>>) -> ApiResult<Json<Vec<WebhookView>>> {
+    Ok(Json(app.notifications().webhooks().await?))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WebhookInput {
-    name: String,
-    url: String,
-    /// The signing key; generated when absent.
-    #[serde(default)]
-    secret: Option<String>,
-    /// Event kind codes; empty or absent means every event.
-    #[serde(default)]
-    events: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct CreatedWebhook {
-    #[serde(flatten)]
-    webhook: Webhook,
-    /// Shown only now: the partner verifies signatures with it.
-    secret: String,
-}
-
-/// `POST /api/v1/admin/webhooks`: `{"name", "url", "secret"?, "events"?}`; answers the secret once.
+/// `POST /api/v1/admin/webhooks`: answers the secret once.
 async fn create_webhook<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
     JsonBody(input): JsonBody<WebhookInput>,
 ) -> ApiResult<(StatusCode, Json<CreatedWebhook>)> {
-    admin(&auth)?;
-    let new = webhook_input(input)?;
-    let webhook = state.store.create_webhook(new, state.now()).await?;
-    let secret = webhook.secret.clone();
-    Ok((StatusCode::CREATED, Json(CreatedWebhook { webhook, secret })))
-}
-
-fn webhook_input(input: WebhookInput) -> ApiResult<NewWebhook> {
-    let name = mashangban_domain::validation::required_text("名称", &input.name, 100)?;
-    let url = input.url.trim().to_owned();
-    if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2000 {
-        return Err(ApiError::invalid("invalid_url", "Webhook地址应以 http:// 或 https:// 开头"));
-    }
-    if let Some(bad) = input.events.iter().find(|e| mashangban_domain::request::EventKind::parse(e).is_none()) {
-        return Err(ApiError::invalid("invalid_field", format!("不认识的事件「{bad}」")));
-    }
-    let secret = match input.secret.map(|s| s.trim().to_owned()) {
-        Some(s) if s.len() < 16 => return Err(ApiError::invalid("invalid_field", "签名密钥至少16个字符")),
-        Some(s) => s,
-        None => auth::random_secret(),
-    };
-    Ok(NewWebhook { name, url, secret, events: input.events })
+    Ok((StatusCode::CREATED, Json(app.notifications().create_webhook(input).await?)))
 }
 
 /// `DELETE /api/v1/admin/webhooks/{id}`.
-async fn delete_webhook<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    admin(&auth)?;
-    state.store.delete_webhook(id_param(&id)?).await?;
+async fn delete_webhook<S: Store>(State(app): State<App<S>>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    app.notifications().delete_webhook(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EmailInput {
-    /// The address, or null to clear it.
-    email: Option<String>,
-}
-
-/// `PUT /api/v1/admin/users/{username}/email`: `{"email": "…" | null}`.
+/// `PUT /api/v1/admin/users/{username}/email`: `{"email": "…" | null}` → 204.
 async fn set_email<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
     Path(username): Path<String>,
     JsonBody(input): JsonBody<EmailInput>,
 ) -> ApiResult<StatusCode> {
-    admin(&auth)?;
-    let email = input.email.filter(|e| !e.trim().is_empty()).map(|e| notify::parse_email(&e)).transpose()?;
-    state.store.set_user_email(&username, email).await?;
+    app.accounts().set_email(&username, input).await?;
     Ok(StatusCode::NO_CONTENT)
 }

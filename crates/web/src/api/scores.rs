@@ -4,210 +4,65 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use chrono::NaiveDate;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
-use serde::Serialize;
 
-use mashangban_domain::org::{Actor, OrgTree, Role, UnitId};
-use mashangban_domain::scoring::{Counters, Indicators, Period, Ratio, Report, ScoreOptions, ScoreRow};
-use mashangban_store::{RebuildSummary, Store};
+use mashangban_app::App;
+use mashangban_app::scoring::{RATIO_NAMES, RowView, ScoresRebuild, ScoresView, ratios};
+use mashangban_domain::access::Permission;
+use mashangban_store::Store;
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
-use crate::views::{UnitRef, unit_ref};
+use crate::routes::Route;
 
-pub fn routes<S: Store>() -> Router<AppState<S>> {
-    Router::new().route("/api/v1/scores", get(report::<S>)).route("/api/v1/scores/rebuild", post(rebuild::<S>))
+pub fn routes<S: Store>() -> Vec<Route<S>> {
+    vec![
+        Route::get("/api/v1/scores", report::<S>)
+            .permission(Permission::ReadScores)
+            .doc("scoring", "考核报表与排名（JSON 或 Excel）")
+            .query(&[
+                ("from", "YYYY-MM-DD"),
+                ("to", "YYYY-MM-DD"),
+                ("unit", "单位编码"),
+                ("format", "xlsx 下载 Excel"),
+                ("fairly_satisfied_counts", "基本满意是否计入满意"),
+            ])
+            .answer::<ScoresView>()
+            .errors(&["invalid_parameter", "unknown_unit"]),
+        Route::post("/api/v1/scores/rebuild", rebuild::<S>)
+            .permission(Permission::RebuildRollups)
+            .doc("scoring", "由办理记录重建考核汇总")
+            .answer::<ScoresRebuild>(),
+    ]
 }
-
-/// Roles that see every unit's scores.
-const CITY_READERS: &[Role] = &[Role::Supervisor, Role::CityLeader, Role::Admin, Role::Dispatcher];
 
 const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
-/// A parsed `GET /api/v1/scores` query.
-struct ScoreQuery {
-    period: Period,
-    unit: Option<UnitId>,
-    xlsx: bool,
-    options: ScoreOptions,
-}
-
 /// `GET /api/v1/scores?from=YYYY-MM-DD&to=YYYY-MM-DD[&unit=CODE][&format=xlsx][&fairly_satisfied_counts=…]`.
 async fn report<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
-    Query(query): Query<HashMap<String, String>>,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Query(mut params): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
-    let actor = auth.require_login()?;
-    let q = parse_query(&query, &state.org(), state.config.fairly_satisfied_counts)?;
-    let view = scores_for(&state, actor, q.period, q.options, q.unit).await?;
-    if q.xlsx { xlsx_response(&view) } else { Ok(Json(view).into_response()) }
-}
-
-/// The report as the API shows it to this actor (JSON, Excel and the supervisor's page).
-pub(crate) async fn scores_for<S: Store>(
-    state: &AppState<S>,
-    actor: &Actor,
-    period: Period,
-    options: ScoreOptions,
-    unit: Option<UnitId>,
-) -> ApiResult<ScoresView> {
-    let org = state.org();
-    let units = visible_units(actor, &org, unit)?;
-    let report = state.store.score_report(period, options).await?;
-    Ok(ScoresView::new(&report, &org, units.as_deref()))
-}
-
-/// `POST /api/v1/scores/rebuild` (administrators): recomputes every rollup from the events.
-async fn rebuild<S: Store>(State(state): State<AppState<S>>, auth: Auth) -> ApiResult<Json<RebuildSummary>> {
-    auth.require_role(&[Role::Admin])?;
-    Ok(Json(state.store.rebuild_scoring().await?))
-}
-
-fn parse_query(query: &HashMap<String, String>, org: &OrgTree, fairly_default: bool) -> ApiResult<ScoreQuery> {
-    let (mut from, mut to, mut unit, mut xlsx) = (None, None, None, false);
-    let mut options = ScoreOptions { fairly_satisfied_counts: fairly_default };
-    for (key, value) in query {
-        let value = value.trim();
-        match key.as_str() {
-            "from" => from = Some(parse_date(key, value)?),
-            "to" => to = Some(parse_date(key, value)?),
-            "unit" => {
-                unit = Some(org.by_code(value).map(|u| u.id).ok_or_else(|| bad(format!("单位「{value}」不存在")))?)
-            }
-            "format" => xlsx = parse_format(value)?,
-            "fairly_satisfied_counts" => options.fairly_satisfied_counts = parse_bool(key, value)?,
-            other => {
-                return Err(ApiError::bad_request("unknown_parameter", format!("不认识的查询参数「{other}」")));
-            }
-        }
-    }
-    let (Some(from), Some(to)) = (from, to) else {
-        return Err(bad("请用「from」和「to」指定统计区间，如 from=2026-01-01&to=2026-03-31"));
+    let xlsx = match params.remove("format").as_deref().map(str::trim) {
+        None | Some("json") => false,
+        Some("xlsx") => true,
+        Some(_) => return Err(mashangban_app::AppError::bad_parameter("「format」应为 json 或 xlsx").into()),
     };
-    let period = Period::new(from, to).map_err(|e| bad(e.message))?;
-    Ok(ScoreQuery { period, unit, xlsx, options })
+    let query = app.scoring().query(&params)?;
+    let view = app.scoring().report(&caller, query).await?;
+    if xlsx { xlsx_response(&view) } else { Ok(Json(view).into_response()) }
 }
 
-pub(super) fn bad(message: impl Into<String>) -> ApiError {
-    ApiError::bad_request("invalid_parameter", message)
-}
-
-pub(super) fn parse_date(key: &str, value: &str) -> ApiResult<NaiveDate> {
-    NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| bad(format!("「{key}」应为日期，如 2026-01-31")))
-}
-
-fn parse_format(value: &str) -> ApiResult<bool> {
-    match value {
-        "json" => Ok(false),
-        "xlsx" => Ok(true),
-        _ => Err(bad("「format」应为 json 或 xlsx")),
-    }
-}
-
-pub(super) fn parse_bool(key: &str, value: &str) -> ApiResult<bool> {
-    match value {
-        "true" | "1" => Ok(true),
-        "false" | "0" => Ok(false),
-        _ => Err(bad(format!("「{key}」应为 true 或 false"))),
-    }
-}
-
-/// The units whose rows the actor may see (`None`: all). City readers see
-/// every unit, or the requested unit and those under it; unit leaders only
-/// their own unit and those under it. Everyone else is refused.
-fn visible_units(actor: &Actor, org: &OrgTree, requested: Option<UnitId>) -> ApiResult<Option<Vec<UnitId>>> {
-    match actor {
-        Actor::Staff(s) if CITY_READERS.contains(&s.role) => Ok(requested.map(|u| org.subtree(u))),
-        Actor::Staff(s) if s.role == Role::UnitLeader => {
-            let unit = requested.unwrap_or(s.unit_id);
-            if s.units.contains(&unit) {
-                Ok(Some(org.subtree(unit)))
-            } else {
-                Err(ApiError::forbidden("单位领导只能查看本单位的考核结果"))
-            }
-        }
-        _ => Err(ApiError::forbidden("您的角色无权查看考核结果")),
-    }
-}
-
-// ---- the JSON view ---------------------------------------------------------
-
-#[derive(Serialize)]
-pub(crate) struct ScoresView {
-    pub period: Period,
-    pub fairly_satisfied_counts: bool,
-    pub city: RowView,
-    pub units: Vec<RowView>,
-}
-
-#[derive(Serialize)]
-pub(crate) struct RowView {
-    /// Place among all units (1 = best); the city has none.
-    pub rank: Option<u32>,
-    /// The unit; none for the city.
-    pub unit: Option<UnitRef>,
-    /// Composite score (综合得分), 0–100.
-    pub score: Option<f64>,
-    #[serde(flatten)]
-    pub indicators: Indicators,
-    pub counters: Counters,
-}
-
-impl ScoresView {
-    fn new(report: &Report, org: &OrgTree, units: Option<&[UnitId]>) -> Self {
-        let visible = |row: &&ScoreRow| units.is_none_or(|list| row.unit_id.is_some_and(|u| list.contains(&u)));
-        Self {
-            period: report.period,
-            fairly_satisfied_counts: report.options.fairly_satisfied_counts,
-            city: RowView::new(&report.city, org),
-            units: report.units.iter().filter(visible).map(|row| RowView::new(row, org)).collect(),
-        }
-    }
-}
-
-impl RowView {
-    fn new(row: &ScoreRow, org: &OrgTree) -> Self {
-        let unit = row.unit_id.map(|id| {
-            unit_ref(org, Some(id)).unwrap_or_else(|| UnitRef { code: id.to_string(), name: format!("单位{id}") })
-        });
-        Self { rank: row.rank, unit, score: row.score, indicators: row.indicators, counters: row.counters }
-    }
-
-    pub(crate) fn name(&self) -> &str {
-        self.unit.as_ref().map_or("全市", |u| u.name.as_str())
-    }
-
-    fn code(&self) -> &str {
-        self.unit.as_ref().map_or("", |u| u.code.as_str())
-    }
+/// `POST /api/v1/scores/rebuild`: recomputes every rollup from the events.
+async fn rebuild<S: Store>(State(app): State<App<S>>) -> ApiResult<Json<ScoresRebuild>> {
+    Ok(Json(app.scoring().rebuild().await?))
 }
 
 // ---- the Excel download ----------------------------------------------------
-
-/// The ratio indicators in column order, by their Chinese names.
-pub(crate) const RATIO_NAMES: [&str; 8] =
-    ["按时签收率", "响应率", "按时办结率", "解决率", "满意率", "退单率", "延期率", "重复诉求率"];
-
-pub(crate) fn ratios(i: &Indicators) -> [Ratio; 8] {
-    [
-        i.on_time_sign_for,
-        i.response,
-        i.on_time_close,
-        i.resolution,
-        i.satisfaction,
-        i.return_rate,
-        i.extension,
-        i.repeat,
-    ]
-}
 
 fn xlsx_response(view: &ScoresView) -> ApiResult<Response> {
     let bytes = workbook(view).map_err(|e| {

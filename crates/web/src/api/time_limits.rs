@@ -1,60 +1,51 @@
 //! The time-limit rule table (时限规则): read by staff, versioned by administrators.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
-use serde::Deserialize;
 
-use mashangban_domain::org::Role;
-use mashangban_domain::time_limit::{Rule, RuleSet};
-use mashangban_store::{RuleVersion, Signal, Store};
+use mashangban_app::App;
+use mashangban_app::rules::{PublishInput, VersionView};
+use mashangban_domain::access::Permission;
+use mashangban_domain::time_limit::RuleSet;
+use mashangban_store::Store;
 
 use crate::auth::Auth;
 use crate::error::ApiResult;
 use crate::json::JsonBody;
-use crate::state::AppState;
+use crate::routes::Route;
 
-pub fn routes<S: Store>() -> Router<AppState<S>> {
-    Router::new()
-        .route("/api/v1/time-limits", get(current::<S>).put(publish::<S>))
-        .route("/api/v1/time-limits/versions", get(versions::<S>))
+pub fn routes<S: Store>() -> Vec<Route<S>> {
+    vec![
+        Route::get("/api/v1/time-limits", current::<S>).doc("time limits", "现行时限规则").answer::<RuleSet>(),
+        Route::put("/api/v1/time-limits", publish::<S>)
+            .permission(Permission::ManageRules)
+            .doc("time limits", "发布新版本时限规则")
+            .body::<PublishInput>()
+            .answer::<RuleSet>()
+            .errors(&["invalid_time_limits"]),
+        Route::get("/api/v1/time-limits/versions", versions::<S>)
+            .permission(Permission::ReadRuleVersions)
+            .doc("time limits", "时限规则各版本")
+            .answer::<Vec<VersionView>>(),
+    ]
 }
 
 /// `GET /api/v1/time-limits`: the version in force.
-async fn current<S: Store>(State(state): State<AppState<S>>, auth: Auth) -> ApiResult<Json<RuleSet>> {
-    auth.require_login()?;
-    Ok(Json(state.store.current_rules().await?))
+async fn current<S: Store>(State(app): State<App<S>>) -> ApiResult<Json<RuleSet>> {
+    Ok(Json(app.rules().current().await?))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PublishInput {
-    pub rules: Vec<Rule>,
-}
-
-/// `PUT /api/v1/time-limits`: publishes a new version (administrators).
-/// Requests already received keep the limits they were given.
+/// `PUT /api/v1/time-limits`: publishes a new version. Requests already
+/// received keep the limits they were given.
 async fn publish<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
     JsonBody(input): JsonBody<PublishInput>,
 ) -> ApiResult<Json<RuleSet>> {
-    Ok(Json(publish_rules(&state, &auth, input).await?))
-}
-
-/// Publishes a new version and puts it in force (administrators); the API and
-/// the admin page both call this.
-pub async fn publish_rules<S: Store>(state: &AppState<S>, auth: &Auth, input: PublishInput) -> ApiResult<RuleSet> {
-    let actor = auth.require_role(&[Role::Admin])?;
-    let published = state.store.publish_rules(input.rules, actor, state.now()).await?;
-    state.set_rules(published.clone());
-    state.store.announce(Signal::RulesChanged).await?;
-    Ok(published)
+    Ok(Json(app.rules().publish(&caller, input).await?))
 }
 
 /// `GET /api/v1/time-limits/versions`: every version, who published it and when.
-async fn versions<S: Store>(State(state): State<AppState<S>>, auth: Auth) -> ApiResult<Json<Vec<RuleVersion>>> {
-    auth.require_role(&[Role::Admin, Role::Supervisor])?;
-    Ok(Json(state.store.rule_versions().await?))
+async fn versions<S: Store>(State(app): State<App<S>>) -> ApiResult<Json<Vec<VersionView>>> {
+    Ok(Json(app.rules().versions().await?))
 }

@@ -257,6 +257,12 @@ impl From<StoreError> for Failure {
     }
 }
 
+impl From<mashangban_app::AppError> for Failure {
+    fn from(e: mashangban_app::AppError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
 impl From<DomainError> for Failure {
     fn from(e: DomainError) -> Self {
         ApiError::from(e).into()

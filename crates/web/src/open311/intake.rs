@@ -9,24 +9,22 @@ use axum::extract::multipart::MultipartError;
 use axum::extract::{ConnectInfo, Form, FromRequest, Multipart, Path, Request as HttpRequest, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
-use sha2::{Digest, Sha256};
 
-use mashangban_domain::org::{Actor, OrgTree, Role, UnitId, UnitKind};
+use mashangban_domain::access::Permission;
+use mashangban_domain::org::{Actor, OrgTree, UnitId, UnitKind};
 use mashangban_domain::request::{
     self, ADDRESS_MAX, Asker, CONTENT_MAX, Channel, Contact, Location, NAME_MAX, NewRequest, Request, RequestKind,
     TITLE_MAX, Urgency,
 };
 use mashangban_domain::validation::{CreditCode, Datum, GeoPoint, Phone, optional_text, required_text};
-use mashangban_store::{Category, Meta, NewAttachment, Store, Upload};
+use mashangban_store::{Category, Store};
 
 use super::format::{Document, Failure, Fields, Node, reply, split_file};
 use super::requests::service_notice;
 use super::services::{self, Attribute, Datatype, OCCURRENCE_PERIODS};
 use super::{Params, no_such_resource, query_pairs, unknown_format};
-use crate::api::attachments::sniff;
-use crate::api::requests::take_in;
-use crate::auth;
-use crate::state::AppState;
+use mashangban_app::requests::{NewFile, new_check_code, sniff};
+use mashangban_app::{App, Caller};
 
 /// The most `media` files one submission may carry.
 pub const MAX_MEDIA: usize = 5;
@@ -37,30 +35,29 @@ const TITLE_CHARS: usize = 30;
 /// The contact name recorded when the client sends neither first nor last name.
 const NO_NAME: &str = "未留姓名";
 
-pub async fn post<S: Store>(State(state): State<AppState<S>>, Path(file): Path<String>, req: HttpRequest) -> Response {
+pub async fn post<S: Store>(State(app): State<App<S>>, Path(file): Path<String>, req: HttpRequest) -> Response {
     let Some((name, format)) = split_file(&file) else { return unknown_format() };
     let result = match name {
-        "requests" => create(&state, req).await,
+        "requests" => create(&app, req).await,
         "discovery" | "services" => Err(Failure::new(StatusCode::METHOD_NOT_ALLOWED, "该资源只能用 GET 读取")),
         _ => Err(no_such_resource()),
     };
     reply(format, result)
 }
 
-async fn create<S: Store>(state: &AppState<S>, req: HttpRequest) -> Result<Document, Failure> {
+async fn create<S: Store>(app: &App<S>, req: HttpRequest) -> Result<Document, Failure> {
     let client_ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip().to_string());
     let query = query_pairs(req.uri())?;
-    let body = read_body(req, state).await?;
+    let body = read_body(req, app).await?;
     let params = Params::new(query.into_iter().chain(body.fields));
     params.check_jurisdiction()?;
-    let actor = api_key_actor(state, &params).await?;
-    let categories = state.categories();
+    let caller = api_key_caller(app, &params, client_ip).await?;
+    let categories = app.caches().categories();
     let code = params.get("service_code").ok_or_else(|| bad("缺少 service_code（服务编码，即诉求分类编码）"))?;
     let service = services::find(&categories, code).ok_or_else(|| services::unknown_service(code))?;
-    let new = new_request(&params, &categories, service, &state.org())?;
-    let media = checked_media(body.media, state.config.max_attachment_bytes)?;
-    let request = take_in(state, new, actor.clone(), client_ip.clone(), state.now()).await?;
-    let saved = attach(state, &request, &actor, media, client_ip).await;
+    let new = new_request(&params, &categories, service, &app.caches().org())?;
+    let media = checked_media(body.media, app.settings().max_attachment_bytes)?;
+    let (request, saved) = app.requests().take_in_with_media(&caller, new, media).await?;
     Ok(answer(&request, saved))
 }
 
@@ -82,18 +79,15 @@ fn answer(request: &Request, media_saved: bool) -> Document {
     Document::list("service_requests", "request", vec![item])
 }
 
-/// The API key is one of our API tokens, of an operator or a dispatcher.
-async fn api_key_actor<S: Store>(state: &AppState<S>, params: &Params) -> Result<Actor, Failure> {
+/// The API key is one of our API tokens, whose role may take in requests.
+async fn api_key_caller<S: Store>(app: &App<S>, params: &Params, client_ip: Option<String>) -> Result<Caller, Failure> {
     let key = params.get("api_key").ok_or_else(|| Failure::forbidden("缺少 api_key"))?;
-    let token = state
-        .store
-        .api_token(&auth::hash_secret(key))
-        .await?
-        .ok_or_else(|| Failure::forbidden("api_key 无效或已吊销"))?;
-    if !matches!(token.role, Role::Operator | Role::Dispatcher) {
+    let caller =
+        app.accounts().token_caller(key, client_ip).await?.ok_or_else(|| Failure::forbidden("api_key 无效或已吊销"))?;
+    if !matches!(caller.actor, Actor::Staff(_)) || !caller.may(Permission::Intake) {
         return Err(Failure::forbidden("该 api_key 不能受理诉求：须为话务员或派单员角色的接口令牌"));
     }
-    Ok(auth::actor_for_token(&token, &state.org()))
+    Ok(caller)
 }
 
 /// The fields and files of a form-encoded or multipart body.
@@ -103,20 +97,20 @@ struct Body {
     media: Vec<Bytes>,
 }
 
-async fn read_body<S: Store>(req: HttpRequest, state: &AppState<S>) -> Result<Body, Failure> {
+async fn read_body<S: Store>(req: HttpRequest, app: &App<S>) -> Result<Body, Failure> {
     let content_type =
         req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_ascii_lowercase();
     if content_type.starts_with("multipart/form-data") {
-        let multipart = Multipart::from_request(req, state).await.map_err(|_| malformed())?;
+        let multipart = Multipart::from_request(req, app).await.map_err(|_| malformed())?;
         return read_multipart(multipart).await;
     }
     if content_type.starts_with("application/x-www-form-urlencoded") {
-        let Form(fields) = Form::<Vec<(String, String)>>::from_request(req, state)
+        let Form(fields) = Form::<Vec<(String, String)>>::from_request(req, app)
             .await
             .map_err(|e| if e.status() == StatusCode::PAYLOAD_TOO_LARGE { too_large() } else { malformed() })?;
         return Ok(Body { fields, media: Vec::new() });
     }
-    let bytes = Bytes::from_request(req, state).await.map_err(|_| too_large())?;
+    let bytes = Bytes::from_request(req, app).await.map_err(|_| too_large())?;
     if bytes.is_empty() { Ok(Body::default()) } else { Err(malformed()) }
 }
 
@@ -167,7 +161,7 @@ fn new_request(
         category_id: service.id,
         location: location(params, org)?,
         ledger_ref: None,
-        check_code: auth::new_check_code(),
+        check_code: new_check_code(),
         submitted_by: None,
         due_at: None,
         deadlines: Default::default(),
@@ -325,63 +319,30 @@ fn town(org: &OrgTree, code: &str) -> Result<UnitId, Failure> {
         .ok_or_else(|| bad(format!("address_id「{code}」不是镇街编码（见 GET /api/v1/units 中 kind 为 town 的单位）")))
 }
 
-/// A `media` file, checked before the request is taken in.
-struct Media {
-    bytes: Bytes,
-    content_type: &'static str,
-}
-
-fn checked_media(files: Vec<Bytes>, max_bytes: usize) -> Result<Vec<Media>, Failure> {
+/// The `media` files, checked before the request is taken in (count, size,
+/// type); each named after its position and sniffed type.
+fn checked_media(files: Vec<Bytes>, max_bytes: usize) -> Result<Vec<NewFile>, Failure> {
     let files: Vec<Bytes> = files.into_iter().filter(|b| !b.is_empty()).collect();
     if files.len() > MAX_MEDIA {
         return Err(bad(format!("一次最多上传{MAX_MEDIA}个 media 文件")));
     }
     files
         .into_iter()
-        .map(|bytes| {
+        .enumerate()
+        .map(|(n, bytes)| {
             if bytes.len() > max_bytes {
                 return Err(Failure::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     format!("单个附件不能超过 {} MB", max_bytes / 1024 / 1024),
                 ));
             }
-            let content_type = sniff(&bytes)
-                .ok_or_else(|| bad("media 的文件类型不受支持：可上传图片、PDF、Office 文档、录音、视频或纯文本"))?;
-            Ok(Media { bytes, content_type })
+            if sniff(&bytes).is_none() {
+                return Err(bad("media 的文件类型不受支持：可上传图片、PDF、Office 文档、录音、视频或纯文本"));
+            }
+            let extension = infer::get(&bytes).map_or("txt", |kind| kind.extension());
+            Ok(NewFile { name: Some(format!("open311-media-{}.{extension}", n + 1)), bytes: bytes.to_vec() })
         })
         .collect()
-}
-
-/// Stores the files as attachments of the new request. The request is
-/// already taken in, so a failure here is logged and reported in the notice.
-async fn attach<S: Store>(
-    state: &AppState<S>,
-    request: &Request,
-    actor: &Actor,
-    media: Vec<Media>,
-    client_ip: Option<String>,
-) -> bool {
-    for (n, file) in media.into_iter().enumerate() {
-        let extension = infer::get(&file.bytes).map_or("txt", |kind| kind.extension());
-        let upload = Upload {
-            tracking_no: request.tracking_no.clone(),
-            scope: actor.scope(),
-            actor: actor.clone(),
-            file: NewAttachment {
-                file_name: format!("open311-media-{}.{extension}", n + 1),
-                content_type: file.content_type.to_owned(),
-                sha256: hex::encode(Sha256::digest(&file.bytes)),
-                bytes: file.bytes.to_vec(),
-            },
-            meta: Meta { now: state.now(), client_ip: client_ip.clone() },
-        };
-        if let Err(e) = state.store.add_attachment(upload).await {
-            tracing::error!(tracking_no = %request.tracking_no, error = ?e, "open311 media not saved");
-            return false;
-        }
-        state.live.publish(&request.tracking_no);
-    }
-    true
 }
 
 #[cfg(test)]

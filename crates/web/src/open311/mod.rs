@@ -10,15 +10,14 @@ mod intake;
 mod requests;
 mod services;
 
-use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
-use axum::routing::get;
 
+use mashangban_app::{App, Settings};
 use mashangban_store::Store;
 
-use crate::state::AppState;
+use crate::routes::Route;
 use format::{Document, Failure, Format, reply, split_file};
 
 /// The one jurisdiction we serve; `jurisdiction_id` may be this or empty.
@@ -27,19 +26,24 @@ pub const JURISDICTION: &str = "zhongshan";
 /// The most requests one `GET requests` page returns (`page_size`), and its default.
 pub const PAGE_CAP: u32 = 200;
 
-pub fn routes<S: Store>(state: &AppState<S>) -> Router<AppState<S>> {
-    let post_limit = state.config.max_attachment_bytes + 64 * 1024;
-    let v2 = Router::new()
-        .route(
-            "/{file}",
-            get(top::<S>).post(intake::post::<S>).layer(DefaultBodyLimit::max(post_limit)).fallback(not_allowed),
-        )
-        .route("/services/{file}", get(service::<S>).fallback(not_allowed))
-        .route("/service/{file}", get(service::<S>).fallback(not_allowed))
-        .route("/requests/{file}", get(request::<S>).fallback(not_allowed))
-        .route("/tokens/{file}", get(token::<S>).fallback(not_allowed))
-        .fallback(unknown);
-    Router::new().nest("/open311/v2", v2)
+/// Open311's routes: all public (intake checks its `api_key` itself); other
+/// methods and unknown resources answer in Open311's own format.
+pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
+    let post_limit = settings.max_attachment_bytes + 64 * 1024;
+    let mut routes = vec![
+        Route::get("/open311/v2/{file}", top::<S>).public(),
+        Route::post("/open311/v2/{file}", intake::post::<S>).public().form().body_limit(post_limit),
+        Route::other_methods("/open311/v2/{file}", not_allowed),
+    ];
+    for path in ["/open311/v2/services/{file}", "/open311/v2/service/{file}"] {
+        routes.push(Route::get(path, service::<S>).public());
+        routes.push(Route::other_methods(path, not_allowed));
+    }
+    routes.push(Route::get("/open311/v2/requests/{file}", request::<S>).public());
+    routes.push(Route::other_methods("/open311/v2/requests/{file}", not_allowed));
+    routes.push(Route::get("/open311/v2/tokens/{file}", token::<S>).public());
+    routes.push(Route::other_methods("/open311/v2/tokens/{file}", not_allowed));
+    routes
 }
 
 /// The query or form parameters of a call. Values are trimmed, and an empty
@@ -108,13 +112,13 @@ fn unknown_format() -> Response {
 }
 
 /// `GET discovery`, `GET services`, `GET requests`.
-async fn top<S: Store>(State(state): State<AppState<S>>, Path(file): Path<String>, uri: Uri) -> Response {
+async fn top<S: Store>(State(app): State<App<S>>, Path(file): Path<String>, uri: Uri) -> Response {
     let Some((name, format)) = split_file(&file) else { return unknown_format() };
     let result = match Params::from_uri(&uri) {
         Ok(params) => match name {
-            "discovery" => services::discovery(&state, &params),
-            "services" => services::list(&state, &params),
-            "requests" => requests::list(&state, &params).await,
+            "discovery" => services::discovery(&app, &params),
+            "services" => services::list(&app, &params),
+            "requests" => requests::list(&app, &params).await,
             _ => Err(no_such_resource()),
         },
         Err(failure) => Err(failure),
@@ -123,25 +127,25 @@ async fn top<S: Store>(State(state): State<AppState<S>>, Path(file): Path<String
 }
 
 /// `GET services/{code}` and its alias `GET service/{code}`: a service definition.
-async fn service<S: Store>(State(state): State<AppState<S>>, Path(file): Path<String>, uri: Uri) -> Response {
-    with_params(&file, &uri, |code, params| services::definition(&state, code, params))
+async fn service<S: Store>(State(app): State<App<S>>, Path(file): Path<String>, uri: Uri) -> Response {
+    with_params(&file, &uri, |code, params| services::definition(&app, code, params))
 }
 
 /// `GET requests/{id}`: one request, as a list of one.
-async fn request<S: Store>(State(state): State<AppState<S>>, Path(file): Path<String>, uri: Uri) -> Response {
+async fn request<S: Store>(State(app): State<App<S>>, Path(file): Path<String>, uri: Uri) -> Response {
     let Some((id, format)) = split_file(&file) else { return unknown_format() };
     let result = match Params::from_uri(&uri) {
-        Ok(params) => requests::one(&state, id, &params).await,
+        Ok(params) => requests::one(&app, id, &params).await,
         Err(failure) => Err(failure),
     };
     reply(format, result)
 }
 
 /// `GET tokens/{token}`.
-async fn token<S: Store>(State(state): State<AppState<S>>, Path(file): Path<String>, uri: Uri) -> Response {
+async fn token<S: Store>(State(app): State<App<S>>, Path(file): Path<String>, uri: Uri) -> Response {
     let Some((token, format)) = split_file(&file) else { return unknown_format() };
     let result = match Params::from_uri(&uri) {
-        Ok(params) => requests::token(&state, token, &params).await,
+        Ok(params) => requests::token(&app, token, &params).await,
         Err(failure) => Err(failure),
     };
     reply(format, result)
@@ -161,7 +165,8 @@ fn format_of(uri: &Uri) -> Format {
     uri.path().rsplit_once('.').and_then(|(_, ext)| Format::from_extension(ext)).unwrap_or(Format::Json)
 }
 
-async fn unknown(uri: Uri) -> Response {
+/// An unknown resource under `/open311/`, in the format its path asks for.
+pub async fn unknown(uri: Uri) -> Response {
     no_such_resource().render(format_of(&uri))
 }
 

@@ -4,9 +4,11 @@
 
 use chrono::{Duration, NaiveDate};
 
+use mashangban_app::App;
+use mashangban_app::views::PublicStep;
 use mashangban_domain::calendar::Clock;
-use mashangban_domain::org::{OrgTree, Scope};
-use mashangban_domain::request::{EventKind, Request, RequestKind, State};
+use mashangban_domain::org::OrgTree;
+use mashangban_domain::request::{EventKind, Request, State};
 use mashangban_domain::time::{Instant, format_instant, parse_instant, shanghai};
 use mashangban_domain::time_limit::TimeLimits;
 use mashangban_domain::validation::{mask_credit_code, mask_free_text, mask_name, mask_phone};
@@ -14,9 +16,6 @@ use mashangban_store::{Category, ListFilter, Store};
 
 use super::format::{Document, Failure, Fields, Node};
 use super::{PAGE_CAP, Params, services};
-use crate::api::requests::merged_tracking_no;
-use crate::state::AppState;
-use crate::views::{PublicStep, public_timeline};
 
 /// The longest span of `start_date`..`end_date`, and the default window.
 const MAX_SPAN_DAYS: i64 = 90;
@@ -24,43 +23,34 @@ const MAX_SPAN_DAYS: i64 = 90;
 /// `GET requests`: `service_request_id` (comma list) overrides every other
 /// filter; otherwise `service_code`, `start_date`/`end_date`, `status`,
 /// `updated_after`/`updated_before`, `page`/`page_size`.
-pub async fn list<S: Store>(state: &AppState<S>, params: &Params) -> Result<Document, Failure> {
+pub async fn list<S: Store>(app: &App<S>, params: &Params) -> Result<Document, Failure> {
     params.check_jurisdiction()?;
     let extensions = params.flag("extensions")?;
     let ids = params.list("service_request_id");
     let requests = if ids.is_empty() {
-        let filter = filter(state, params)?;
-        state.store.list(&filter, &Scope::All).await?.items
+        app.requests().published_list(filter(app, params)?).await?
     } else {
-        by_ids(state, &ids).await?
+        by_ids(app, &ids).await?
     };
-    render(state, &requests, extensions).await
+    render(app, &requests, extensions).await
 }
 
 /// `GET requests/{id}`: a list of one.
-pub async fn one<S: Store>(state: &AppState<S>, id: &str, params: &Params) -> Result<Document, Failure> {
+pub async fn one<S: Store>(app: &App<S>, id: &str, params: &Params) -> Result<Document, Failure> {
     params.check_jurisdiction()?;
     let extensions = params.flag("extensions")?;
-    let request = public(state.store.find(id, &Scope::All).await?).ok_or_else(|| unknown_request(id))?;
-    render(state, &[request], extensions).await
+    let request = app.requests().published(id).await?.ok_or_else(|| unknown_request(id))?;
+    render(app, &[request], extensions).await
 }
 
 /// `GET tokens/{token}`. We answer every intake with its service request id
 /// at once and issue no tokens; a tracking number serves as its own token.
-pub async fn token<S: Store>(state: &AppState<S>, token: &str, params: &Params) -> Result<Document, Failure> {
+pub async fn token<S: Store>(app: &App<S>, token: &str, params: &Params) -> Result<Document, Failure> {
     params.check_jurisdiction()?;
-    let request = state
-        .store
-        .find(token, &Scope::All)
-        .await?
-        .ok_or_else(|| Failure::not_found(format!("没有令牌「{token}」")))?;
-    let item = Fields::new().text("service_request_id", request.tracking_no.clone()).text("token", token).build();
+    let tracking_no =
+        app.requests().tracking_no(token).await?.ok_or_else(|| Failure::not_found(format!("没有令牌「{token}」")))?;
+    let item = Fields::new().text("service_request_id", tracking_no).text("token", token).build();
     Ok(Document::list("service_requests", "request", vec![item]))
-}
-
-/// Reports (举报) are confidential: never part of public answers, as if absent.
-fn public(request: Option<Request>) -> Option<Request> {
-    request.filter(|r| r.kind != RequestKind::Report)
 }
 
 fn unknown_request(id: &str) -> Failure {
@@ -68,25 +58,25 @@ fn unknown_request(id: &str) -> Failure {
 }
 
 /// The requests named, in the order given; unknown ids are left out.
-async fn by_ids<S: Store>(state: &AppState<S>, ids: &[&str]) -> Result<Vec<Request>, Failure> {
+async fn by_ids<S: Store>(app: &App<S>, ids: &[&str]) -> Result<Vec<Request>, Failure> {
     if ids.len() > PAGE_CAP as usize {
         return Err(Failure::bad_request(format!("service_request_id 一次最多{PAGE_CAP}个")));
     }
     let mut found = Vec::with_capacity(ids.len());
     for id in ids {
-        if let Some(request) = public(state.store.find(id, &Scope::All).await?) {
+        if let Some(request) = app.requests().published(id).await? {
             found.push(request);
         }
     }
     Ok(found)
 }
 
-fn filter<S: Store>(state: &AppState<S>, params: &Params) -> Result<ListFilter, Failure> {
-    let (from, to) = window(params, state.now())?;
+fn filter<S: Store>(app: &App<S>, params: &Params) -> Result<ListFilter, Failure> {
+    let (from, to) = window(params, app.now())?;
     let page = number(params, "page", 1, u32::MAX)?;
     let limit = number(params, "page_size", PAGE_CAP, PAGE_CAP)?;
     let offset = (page - 1).checked_mul(limit).ok_or_else(|| Failure::bad_request("page 过大"))?;
-    let categories = state.categories();
+    let categories = app.caches().categories();
     let category_ids = params
         .list("service_code")
         .into_iter()
@@ -101,7 +91,6 @@ fn filter<S: Store>(state: &AppState<S>, params: &Params) -> Result<ListFilter, 
         updated_before: params.get("updated_before").map(|v| instant("updated_before", v)).transpose()?,
         limit,
         offset,
-        exclude_kinds: vec![RequestKind::Report],
         ..ListFilter::default()
     })
 }
@@ -169,15 +158,15 @@ fn end_bound(value: &str) -> Result<Instant, Failure> {
     }
 }
 
-async fn render<S: Store>(state: &AppState<S>, requests: &[Request], extensions: bool) -> Result<Document, Failure> {
-    let org = state.org();
-    let categories = state.categories();
+async fn render<S: Store>(app: &App<S>, requests: &[Request], extensions: bool) -> Result<Document, Failure> {
+    let org = app.caches().org();
+    let categories = app.caches().categories();
     let mut items = Vec::with_capacity(requests.len());
     for request in requests {
-        let events = state.store.history(request.id).await?;
-        let shown = Shown { request, steps: public_timeline(&events, &org), org: &org, categories: &categories };
+        let steps = app.requests().public_steps(request).await?;
+        let shown = Shown { request, steps, org: &org, categories: &categories };
         let fields = if extensions {
-            shown.extensions(shown.fields(), merged_tracking_no(state, request).await?)
+            shown.extensions(shown.fields(), app.requests().merged_tracking_no(request).await?)
         } else {
             shown.fields()
         };

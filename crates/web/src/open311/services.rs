@@ -7,7 +7,7 @@ use mashangban_store::{Category, Store};
 
 use super::Params;
 use super::format::{Document, Failure, Fields, Node};
-use crate::state::AppState;
+use mashangban_app::App;
 
 /// When the Open311 interface (discovery, services, attributes) last changed.
 pub const CHANGESET: &str = "2026-11-29T00:00:00+08:00";
@@ -15,12 +15,12 @@ pub const CHANGESET: &str = "2026-11-29T00:00:00+08:00";
 const SPECIFICATION: &str = "http://wiki.open311.org/GeoReport_v2";
 
 /// `GET discovery`.
-pub fn discovery<S: Store>(state: &AppState<S>, params: &Params) -> Result<Document, Failure> {
+pub fn discovery<S: Store>(app: &App<S>, params: &Params) -> Result<Document, Failure> {
     params.check_jurisdiction()?;
     let formats = vec![Node::text("text/xml"), Node::text("application/json")];
     let endpoint = Fields::new()
         .text("specification", SPECIFICATION)
-        .text("url", format!("{}/open311/v2", state.config.public_url.trim_end_matches('/')))
+        .text("url", format!("{}/open311/v2", app.settings().public_url.trim_end_matches('/')))
         .text("changeset", CHANGESET)
         .text("type", "production")
         .with("formats", Node::List("format", formats))
@@ -55,10 +55,10 @@ fn parent<'a>(categories: &'a [Category], category: &Category) -> Option<&'a Cat
 }
 
 /// `GET services`.
-pub fn list<S: Store>(state: &AppState<S>, params: &Params) -> Result<Document, Failure> {
+pub fn list<S: Store>(app: &App<S>, params: &Params) -> Result<Document, Failure> {
     params.check_jurisdiction()?;
-    let categories = state.categories();
-    let org = state.org();
+    let categories = app.caches().categories();
+    let org = app.caches().org();
     let items = leaves(&categories).map(|c| service_node(&categories, &org, c)).collect();
     Ok(Document::list("services", "service", items))
 }
@@ -89,9 +89,9 @@ fn description(category: &Category, group: Option<&Category>, org: &OrgTree) -> 
 }
 
 /// `GET services/{code}` (and `service/{code}`): the service definition.
-pub fn definition<S: Store>(state: &AppState<S>, code: &str, params: &Params) -> Result<Document, Failure> {
+pub fn definition<S: Store>(app: &App<S>, code: &str, params: &Params) -> Result<Document, Failure> {
     params.check_jurisdiction()?;
-    let categories = state.categories();
+    let categories = app.caches().categories();
     let category = find(&categories, code).ok_or_else(|| unknown_service(code))?;
     let attributes = attributes_of(&categories, category).iter().zip(1..).map(|(a, order)| a.node(order)).collect();
     let body = Fields::new()

@@ -4,16 +4,14 @@
 
 use std::sync::LazyLock;
 
-use axum::Router;
 use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use sha2::{Digest, Sha256};
 
 use mashangban_store::Store;
 
-use crate::state::AppState;
+use crate::routes::Route;
 
 /// (path under `/assets/`, content type, contents).
 const FILES: &[(&str, &str, &str)] = &[
@@ -42,8 +40,8 @@ pub fn version() -> &'static str {
     VERSION.as_str()
 }
 
-pub fn routes<S: Store>() -> Router<AppState<S>> {
-    Router::new().route("/assets/{*path}", get(asset))
+pub fn routes<S: Store>() -> Vec<Route<S>> {
+    vec![Route::get("/assets/{*path}", asset).public()]
 }
 
 async fn asset(Path(path): Path<String>) -> Response {

@@ -1,31 +1,39 @@
 //! The operator's console (受理台): a keyboard-first intake form for a caller
 //! on the line or at the counter. Earlier requests of the enterprise (credit
-//! code) or the caller (phone) are looked up through the API's list handler
-//! (here, and as you type by `console.js` through `GET /api/v1/requests`);
-//! the intake goes through the API's intake handler as the operator, and a
-//! consultation may then be closed at once (直接办结) through the detail
-//! page's action form.
+//! code) or the caller (phone) are listed through `app.requests()` (here, and
+//! as you type by `console.js` through `GET /api/v1/requests`); the intake is
+//! `app.requests().intake` as the operator, and a consultation may then be
+//! closed at once (直接办结) through the detail page's action form, with a
+//! standard answer from `app.knowledge()`.
 
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
+use axum::{Extension, Form};
 use serde::Deserialize;
 
-use mashangban_domain::org::{Role, UnitKind};
+use mashangban_app::knowledge::citation;
+use mashangban_app::{App, AppError, Caller};
+use mashangban_domain::access::Permission;
+use mashangban_domain::org::UnitKind;
 use mashangban_domain::request::{Channel, RequestKind, State as RequestState, Urgency};
 use mashangban_store::Store;
 
 use super::submit::{CategoryGroup, category_groups};
-use super::{Choice, Layout, PageError, PageResult, plain_code, render, short_time};
-use crate::api::{knowledge, requests};
+use super::{Choice, Layout, PageResult, plain_code, render, short_time};
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::json::JsonBody;
-use crate::state::AppState;
+use crate::routes::{Menu, MenuKind, Route};
+
+pub fn routes<S: Store>() -> Vec<Route<S>> {
+    vec![
+        Route::get("/console", form::<S>).permission(Permission::Console).nav(MenuKind::Main, 20, "受理台"),
+        Route::post("/console", post::<S>).permission(Permission::Console).form(),
+    ]
+}
 
 /// The channels an operator takes calls and visits by.
 const CHANNELS: &[Channel] = &[Channel::Phone, Channel::Counter];
@@ -123,65 +131,47 @@ struct ConsolePage {
     towns: Vec<Choice>,
 }
 
-/// Only operators use the console; others get a 403 page.
-fn operator(auth: &Auth) -> Result<(), PageError> {
-    let actor = auth.require_login()?;
-    if actor.has_role(&[Role::Operator]) {
-        Ok(())
-    } else {
-        Err(PageError::Status(StatusCode::FORBIDDEN, "受理台仅供话务员使用".into()))
-    }
-}
-
-/// The same `Auth` again (for a second handler call).
-fn again(auth: &Auth) -> Auth {
-    Auth {
-        actor: auth.actor.clone(),
-        via: auth.via,
-        client_ip: auth.client_ip.clone(),
-        session_hash: auth.session_hash.clone(),
-    }
-}
-
-/// Earlier requests through the API's list handler, with the operator's scope.
-async fn history<S: Store>(state: &AppState<S>, auth: &Auth, heading: &'static str, key: &str, value: &str) -> History {
+/// Earlier requests of the enterprise or caller, in the operator's scope.
+async fn history<S: Store>(app: &App<S>, caller: &Caller, heading: &'static str, key: &str, value: &str) -> History {
     let query = HashMap::from([(key.to_owned(), value.trim().to_owned()), ("limit".to_owned(), "10".to_owned())]);
-    let answer = requests::list(State(state.clone()), again(auth), Query(query)).await;
     let mut history = History { heading, items: Vec::new(), error: None };
-    match answer.map(|json| serde_json::to_value(&json.0)) {
-        Ok(Ok(list)) => {
-            let text =
-                |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_owned();
-            let items = list.get("items").and_then(|i| i.as_array()).cloned().unwrap_or_default();
-            history.items = items
-                .iter()
-                .map(|v| Earlier {
-                    tracking_no: text(v, "tracking_no"),
-                    title: text(v, "title"),
-                    state_label: text(v, "state_label"),
-                    received_at: short_time(&text(v, "received_at")),
+    let listed = match app.requests().filter(&query) {
+        Ok(filter) => app.requests().list(caller, &filter).await,
+        Err(e) => Err(e),
+    };
+    match listed {
+        Ok(listing) => {
+            history.items = listing
+                .items
+                .into_iter()
+                .map(|(_, v)| Earlier {
+                    tracking_no: v.tracking_no,
+                    title: v.title,
+                    state_label: v.state_label.to_owned(),
+                    received_at: short_time(&v.received_at),
                 })
-                .collect();
+                .collect()
         }
-        Ok(Err(_)) => history.error = Some("查询失败，请稍后再试".into()),
+        Err(e) if e.code == "internal_error" => history.error = Some("查询失败，请稍后再试".into()),
         Err(e) => history.error = Some(e.message),
     }
     history
 }
 
 async fn page<S: Store>(
-    state: &AppState<S>,
-    auth: &Auth,
+    app: &App<S>,
+    caller: &Caller,
+    menu: &Menu,
     values: Values,
     error: Option<String>,
     done: Option<Done>,
 ) -> ConsolePage {
     let mut histories = Vec::new();
     if values.enterprise() && !values.credit_code.trim().is_empty() {
-        histories.push(history(state, auth, "该企业的往来诉求", "credit_code", &values.credit_code).await);
+        histories.push(history(app, caller, "该企业的往来诉求", "credit_code", &values.credit_code).await);
     }
     if !values.phone.trim().is_empty() {
-        histories.push(history(state, auth, "该来电号码的往来诉求", "phone", &values.phone).await);
+        histories.push(history(app, caller, "该来电号码的往来诉求", "phone", &values.phone).await);
     }
     let choices = |all: &[(&'static str, &'static str)], selected: &str| {
         all.iter().map(|(v, l)| Choice::new(*v, *l, *v == selected)).collect::<Vec<_>>()
@@ -189,7 +179,8 @@ async fn page<S: Store>(
     let channels: Vec<_> = CHANNELS.iter().map(|c| (c.as_str(), c.label())).collect();
     let kinds: Vec<_> = RequestKind::ALL.iter().map(|k| (k.as_str(), k.label())).collect();
     let urgencies: Vec<_> = Urgency::ALL.iter().map(|u| (u.as_str(), u.label())).collect();
-    let mut towns: Vec<Choice> = state
+    let mut towns: Vec<Choice> = app
+        .caches()
         .org()
         .units()
         .filter(|u| u.kind == UnitKind::Town && u.active)
@@ -197,11 +188,11 @@ async fn page<S: Store>(
         .collect();
     towns.sort_by(|a, b| a.value.cmp(&b.value));
     ConsolePage {
-        layout: Layout::staff("受理台", &auth.actor),
+        layout: Layout::staff("受理台", &caller.actor, menu),
         channels: choices(&channels, &values.channel),
         kinds: choices(&kinds, &values.kind),
         urgencies: choices(&urgencies, &values.urgency),
-        categories: category_groups(&state.categories(), &values.category),
+        categories: category_groups(&app.caches().categories(), &values.category),
         towns,
         values,
         error,
@@ -224,8 +215,12 @@ pub struct ConsoleQuery {
 /// `GET /console`: the empty form (channel 12345热线, resident, consultation),
 /// with `?phone=` / `?credit_code=` the earlier requests, with `?done=` the
 /// request just taken in.
-pub async fn form<S: Store>(State(state): State<AppState<S>>, auth: Auth, Query(q): Query<ConsoleQuery>) -> PageResult {
-    operator(&auth)?;
+pub async fn form<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<std::sync::Arc<Menu>>,
+    Query(q): Query<ConsoleQuery>,
+) -> PageResult {
     let asker_type = if q.credit_code.trim().is_empty() { "resident" } else { "enterprise" };
     let values = Values {
         channel: Channel::Phone.as_str().into(),
@@ -237,23 +232,27 @@ pub async fn form<S: Store>(State(state): State<AppState<S>>, auth: Auth, Query(
         ..Values::default()
     };
     let done = match plain_code(&q.done) {
-        Some(no) => done_panel(&state, &auth, no, &q.article).await?,
+        Some(no) => done_panel(&app, &caller, no, &q.article).await?,
         None => None,
     };
-    Ok(render(StatusCode::OK, &page(&state, &auth, values, None, done).await))
+    Ok(render(StatusCode::OK, &page(&app, &caller, &menu, values, None, done).await))
 }
 
 /// `POST /console`: the intake through the API's intake handler as the
 /// operator (channel 12345热线 or 服务窗口); on success back to the console
 /// with the tracking number, check code and, for a consultation, 直接办结.
-pub async fn post<S: Store>(State(state): State<AppState<S>>, auth: Auth, Form(values): Form<Values>) -> PageResult {
-    operator(&auth)?;
-    match take_in(&state, &auth, &values).await {
+pub async fn post<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<std::sync::Arc<Menu>>,
+    Form(values): Form<Values>,
+) -> PageResult {
+    match take_in(&app, &caller, &values).await.map_err(ApiError::from) {
         Ok(no) => Ok(Redirect::to(&done_url(&no, &values.article)).into_response()),
         Err(e) if e.status == StatusCode::UNAUTHORIZED || e.code == "csrf_rejected" => Err(e.into()),
         Err(e) => {
             let status = e.status;
-            Ok(render(status, &page(&state, &auth, values, Some(e.message), None).await))
+            Ok(render(status, &page(&app, &caller, &menu, values, Some(e.message), None).await))
         }
     }
 }
@@ -270,8 +269,12 @@ fn done_url(no: &str, article: &str) -> String {
 
 /// The request just taken in; for a consultation still received, the
 /// standard answers matching its words and the picked one's text.
-async fn done_panel<S: Store>(state: &AppState<S>, auth: &Auth, no: &str, article: &str) -> PageResult<Option<Done>> {
-    let Some(r) = state.store.find(no, &auth.actor.scope()).await? else { return Ok(None) };
+async fn done_panel<S: Store>(app: &App<S>, caller: &Caller, no: &str, article: &str) -> PageResult<Option<Done>> {
+    let r = match app.requests().find(caller, no).await {
+        Ok(r) => r,
+        Err(e) if e.code == "request_not_found" => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
     let direct_close = r.kind == RequestKind::Consultation && r.state == RequestState::Received;
     let mut done = Done {
         direct_close,
@@ -285,14 +288,13 @@ async fn done_panel<S: Store>(state: &AppState<S>, auth: &Auth, no: &str, articl
         return Ok(Some(done));
     }
     let picked = match article.trim().parse::<i64>() {
-        Ok(id) => state.store.article(id).await?.filter(|a| a.active),
+        Ok(id) => app.knowledge().active(id).await?,
         Err(_) => None,
     };
     if let Some(a) = &picked {
-        done.answer = format!("{}\n{}", a.body, knowledge::citation(a.id, a.version));
+        done.answer = format!("{}\n{}", a.body, citation(a.id, a.version));
     }
-    let words: String = format!("{} {}", r.title, r.content).chars().take(200).collect();
-    let found = state.store.search_articles(&words, 5).await?;
+    let found = app.knowledge().suggest(&format!("{} {}", r.title, r.content), 5).await?;
     done.suggestions = found
         .into_iter()
         .map(|a| Suggestion { picked: picked.as_ref().is_some_and(|p| p.id == a.id), id: a.id, title: a.title })
@@ -300,13 +302,11 @@ async fn done_panel<S: Store>(state: &AppState<S>, auth: &Auth, no: &str, articl
     Ok(Some(done))
 }
 
-async fn take_in<S: Store>(state: &AppState<S>, auth: &Auth, v: &Values) -> Result<String, ApiError> {
+async fn take_in<S: Store>(app: &App<S>, caller: &Caller, v: &Values) -> Result<String, AppError> {
     let channel = Channel::parse(&v.channel)
         .filter(|c| CHANNELS.contains(c))
-        .ok_or_else(|| ApiError::invalid("channel_required", "请选择受理渠道（12345热线或服务窗口）"))?;
-    let kind = RequestKind::parse(&v.kind).ok_or_else(|| ApiError::invalid("invalid_field", "请选择诉求类型"))?;
+        .ok_or_else(|| AppError::invalid("channel_required", "请选择受理渠道（12345热线或服务窗口）"))?;
+    let kind = RequestKind::parse(&v.kind).ok_or_else(|| AppError::invalid("invalid_field", "请选择诉求类型"))?;
     let input = v.fields().input(kind, Urgency::parse(&v.urgency), Some(channel));
-    let (_, axum::Json(answer)) = requests::intake(State(state.clone()), again(auth), JsonBody(input)).await?;
-    let answer = serde_json::to_value(&answer).map_err(|_| ApiError::internal())?;
-    answer.get("tracking_no").and_then(|v| v.as_str()).map(str::to_owned).ok_or_else(ApiError::internal)
+    Ok(app.requests().intake(caller, input).await?.tracking_no)
 }

@@ -2,25 +2,32 @@
 //! this week and this month, the trend and the breakdowns of a chosen
 //! period, drawn by ECharts (vendored) from JSON in the page, each bar and
 //! point linking to the request list behind it, and a table under each chart.
-//! The figures come from the API's own view of the store's rollups.
+//! The figures come from `app.dashboard()`, as the API's.
 
 use std::collections::HashMap;
 
 use askama::Template;
+use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use chrono::{Datelike, Days, NaiveDate};
 use serde::Serialize;
 
+use mashangban_app::App;
+use mashangban_app::dashboard::{DashboardView, SliceView};
+use mashangban_domain::access::Permission;
 use mashangban_domain::dashboard::{Figures, Granularity};
 use mashangban_domain::scoring::{Period, Ratio, ScoreOptions, day_of};
 use mashangban_store::{DashboardQuery, Store};
 
 use super::{Layout, PageError, PageResult, render};
-use crate::api::attachments::percent_encode;
-use crate::api::dashboard::{DashboardView, SliceView, dashboard_view, require_reader};
+use crate::api::percent_encode;
 use crate::auth::Auth;
-use crate::state::AppState;
+use crate::routes::{Menu, MenuKind, Route};
+
+pub fn routes<S: Store>() -> Vec<Route<S>> {
+    vec![Route::get("/dashboard", page::<S>).permission(Permission::ReadDashboard).nav(MenuKind::Main, 30, "驾驶舱")]
+}
 
 /// Bars drawn per breakdown chart; the table lists them all.
 const CHART_BARS: usize = 15;
@@ -79,25 +86,24 @@ struct DashboardPage {
 /// `GET /dashboard[?from=YYYY-MM-DD&to=YYYY-MM-DD]` (city leaders,
 /// supervisors, administrators): this month unless a period is chosen.
 pub async fn page<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<std::sync::Arc<Menu>>,
     Query(query): Query<HashMap<String, String>>,
 ) -> PageResult {
-    let actor = auth.require_login()?;
-    require_reader(actor)?;
-    let today = day_of(&state.now());
-    let options = ScoreOptions { fairly_satisfied_counts: state.config.fairly_satisfied_counts };
+    let today = day_of(&app.now());
+    let options: ScoreOptions = app.dashboard().options();
     let period = chosen_period(&query, today)?;
     let mut kpis = Vec::new();
     for (label, from) in [("今日", today), ("本周", monday_of(today)), ("本月", today.with_day(1).unwrap_or(today))]
     {
-        let view = dashboard_view(&state, DashboardQuery { period: Period { from, to: today }, options }).await?;
+        let view = app.dashboard().view(DashboardQuery { period: Period { from, to: today }, options }).await?;
         kpis.push(kpi(label, &view));
     }
-    let view = dashboard_view(&state, DashboardQuery { period, options }).await?;
+    let view = app.dashboard().view(DashboardQuery { period, options }).await?;
     let charts = charts(&view);
     let page = DashboardPage {
-        layout: Layout::staff("领导驾驶舱", actor),
+        layout: Layout::staff("领导驾驶舱", &caller.actor, &menu),
         from: period.from.to_string(),
         to: period.to.to_string(),
         totals: kpi("所选区间", &view),

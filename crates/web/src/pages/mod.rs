@@ -1,9 +1,10 @@
 //! Server-rendered pages: the public portal (submit, answer, live progress,
 //! rating) and the staff pages (sign in, work queue, request detail with its
-//! actions, the operator's console). Every page goes through the same store calls, scopes and checks
-//! as the API; a page is never the only guard. Templates are in
-//! `crates/web/templates/` (askama, escaped by default); CSS and scripts are
-//! embedded in the binary and served under `/assets/`.
+//! actions, the operator's console, dashboards, administration). Each page
+//! reads its form, calls a service of the app and renders the typed answer;
+//! access is declared on its route (with its menu entry) and enforced before
+//! it runs. Templates are in `crates/web/templates/` (askama, escaped by
+//! default); CSS and scripts are embedded and served under `/assets/`.
 
 mod admin;
 mod assets;
@@ -16,100 +17,76 @@ mod supervise;
 mod track;
 
 use askama::Template;
-use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use tower_http::set_header::SetResponseHeaderLayer;
 
+use mashangban_app::{AppError, Settings};
+use mashangban_domain::access::Permission;
+use mashangban_domain::org::Actor;
 use mashangban_store::Store;
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::routes::{Menu, MenuKind, NavEntry, Route};
 
 /// Pages load nothing from elsewhere and run no inline script.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; \
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; \
      script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Files a portal submission may carry.
 pub const MAX_PORTAL_FILES: usize = 5;
 
-pub fn routes<S: Store>(state: &AppState<S>) -> Router<AppState<S>> {
-    let submit_limit = state.config.max_attachment_bytes * MAX_PORTAL_FILES + 256 * 1024;
-    let submit = Router::new()
-        .route("/submit", get(submit::form::<S>).post(submit::post::<S>))
-        .route("/track/{no}/materials", post(track::materials::<S>))
-        .route("/work/{no}/attachments", post(staff::upload::<S>))
-        .layer(DefaultBodyLimit::max(submit_limit));
-    let pages = Router::new()
-        .route("/", get(portal::home))
-        .route("/submitted/{no}", get(portal::submitted::<S>))
-        .route("/track", get(track::lookup))
-        .route("/track/{no}", get(track::progress::<S>))
-        .route("/track/{no}/rate", post(track::rate::<S>))
-        .route("/track/{no}/reopen", post(track::reopen::<S>))
-        .route("/login", get(staff::login_form).post(staff::login::<S>))
-        .route("/logout", post(staff::logout::<S>))
-        .route("/console", get(console::form::<S>).post(console::post::<S>))
-        .route("/work", get(staff::queue::<S>))
-        .route("/dashboard", get(dashboard::page::<S>))
-        .route("/supervise", get(supervise::page::<S>))
-        .route("/work/{no}", get(staff::detail::<S>))
-        .route("/work/{no}/{action}", post(staff::act::<S>))
-        .layer(DefaultBodyLimit::max(crate::api::JSON_LIMIT))
-        .merge(submit)
-        .merge(admin::routes::<S>())
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
-    // The event stream sets its own caching headers and is never compressed.
-    pages.route("/track/{no}/events", get(crate::live::events::<S>)).merge(assets::routes::<S>())
+/// Every page route, with the staff menu entries.
+pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
+    let mut routes =
+        vec![Route::get("/", portal::home).public(), Route::get("/submitted/{no}", portal::submitted::<S>).public()];
+    routes.extend(submit::routes::<S>(settings));
+    routes.extend(track::routes::<S>(settings));
+    routes.extend(staff::routes::<S>(settings));
+    routes.extend(console::routes::<S>());
+    routes.extend(dashboard::routes::<S>());
+    routes.extend(supervise::routes::<S>());
+    routes.extend(admin::routes::<S>());
+    routes.extend(assets::routes::<S>());
+    routes
+}
+
+/// The headers of every page: a strict CSP, and no caching of personal data.
+pub fn headers<S: Clone + Send + Sync + 'static>(
+    handler: axum::routing::MethodRouter<S>,
+) -> axum::routing::MethodRouter<S> {
+    use tower_http::set_header::SetResponseHeaderLayer;
+    let csp = SetResponseHeaderLayer::if_not_present(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    let no_store = SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    handler.layer::<_, std::convert::Infallible>(csp).layer::<_, std::convert::Infallible>(no_store)
 }
 
 /// What the base layout needs on every page.
 pub struct Layout {
     pub title: String,
-    /// The signed-in staff member's name, on staff pages.
+    /// The signed-in person's name, on staff pages.
     pub staff_name: Option<String>,
     /// A digest of the embedded assets, so their URLs change with them.
     pub assets: &'static str,
-    /// Whether to link the operator's console (受理台).
-    pub console: bool,
-    /// Whether to link the administration pages (系统管理).
-    pub admin: bool,
-    /// Whether to link the leader dashboard (领导驾驶舱).
-    pub dashboard: bool,
-    /// Whether to link the supervisor's page (督查督办).
-    pub supervise: bool,
+    /// The menu entries the person may open.
+    pub nav: Vec<NavEntry>,
 }
 
 impl Layout {
     pub fn public(title: impl Into<String>) -> Self {
-        Self {
-            title: title.into(),
-            staff_name: None,
-            assets: assets::version(),
-            console: false,
-            admin: false,
-            dashboard: false,
-            supervise: false,
-        }
+        Self { title: title.into(), staff_name: None, assets: assets::version(), nav: Vec::new() }
     }
 
-    /// A staff page; operators get the link to their console, administrators to 系统管理.
-    pub fn staff(title: impl Into<String>, actor: &mashangban_domain::org::Actor) -> Self {
-        Self {
-            title: title.into(),
-            staff_name: Some(actor.name().to_owned()),
-            assets: assets::version(),
-            console: actor.has_role(&[mashangban_domain::org::Role::Operator]),
-            admin: actor.has_role(&[mashangban_domain::org::Role::Admin]),
-            dashboard: actor.has_role(crate::api::dashboard::DASHBOARD_READERS),
-            supervise: actor.has_role(supervise::SUPERVISE_ROLES),
+    /// A staff page: the main menu the person may use, and 系统管理 when any
+    /// of its sections is theirs.
+    pub fn staff(title: impl Into<String>, actor: &Actor, menu: &Menu) -> Self {
+        let mut nav = menu.for_actor(MenuKind::Main, actor);
+        if let Some(first) = menu.for_actor(MenuKind::Admin, actor).first() {
+            nav.push(NavEntry { label: "系统管理", ..*first });
         }
+        Self { title: title.into(), staff_name: Some(actor.name().to_owned()), assets: assets::version(), nav }
     }
 }
 
@@ -147,9 +124,16 @@ struct ErrorPage {
 
 /// A failed page: an error page with the status and the Chinese message, or
 /// a redirect to the sign-in page.
+#[derive(Debug)]
 pub enum PageError {
     Status(StatusCode, String),
     SignIn,
+}
+
+impl PageError {
+    pub fn forbidden(permission: Permission) -> Self {
+        Self::Status(StatusCode::FORBIDDEN, permission.refusal())
+    }
 }
 
 impl From<ApiError> for PageError {
@@ -161,8 +145,8 @@ impl From<ApiError> for PageError {
     }
 }
 
-impl From<mashangban_store::StoreError> for PageError {
-    fn from(e: mashangban_store::StoreError) -> Self {
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
         ApiError::from(e).into()
     }
 }
@@ -180,6 +164,16 @@ impl IntoResponse for PageError {
 }
 
 pub type PageResult<T = Response> = Result<T, PageError>;
+
+/// A refusal to show next to a form (status and message), or — signed out,
+/// forbidden, cross-site — an error of the whole page.
+pub fn shown(e: impl Into<ApiError>) -> Result<(StatusCode, String), PageError> {
+    let e: ApiError = e.into();
+    if e.status == StatusCode::UNAUTHORIZED || e.code == "csrf_rejected" || e.status == StatusCode::FORBIDDEN {
+        return Err(e.into());
+    }
+    Ok((e.status, e.message))
+}
 
 /// `2026-11-29T10:00:00.000+08:00` → `2026-11-29 10:00` (the time is always +08:00).
 pub fn short_time(rfc3339: &str) -> String {
@@ -207,14 +201,14 @@ pub(crate) struct IntakeFields<'a> {
 }
 
 impl IntakeFields<'_> {
-    /// The body `POST /api/v1/requests` takes for these fields.
+    /// The intake these fields make.
     pub(crate) fn input(
         &self,
         kind: mashangban_domain::request::RequestKind,
         urgency: Option<mashangban_domain::request::Urgency>,
         channel: Option<mashangban_domain::request::Channel>,
-    ) -> crate::input::IntakeInput {
-        use crate::input::{AskerInput, ContactInput, IntakeInput};
+    ) -> mashangban_app::input::IntakeInput {
+        use mashangban_app::input::{AskerInput, ContactInput, IntakeInput};
         let asker = if self.enterprise {
             AskerInput::Enterprise {
                 credit_code: self.credit_code.trim().to_owned(),

@@ -7,12 +7,11 @@ use axum::response::Response;
 use qrcode::QrCode;
 use qrcode::render::svg;
 
+use mashangban_app::App;
 use mashangban_store::Store;
 
 use super::{Layout, PageResult, render};
 use crate::auth::Auth;
-use crate::live::verified;
-use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "portal.html")]
@@ -53,14 +52,14 @@ struct Submitted {
 /// `GET /submitted/{no}?code=`: the tracking number, the check code and a QR
 /// code of the progress link.
 pub async fn submitted<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
     Path(no): Path<String>,
     Query(query): Query<SubmittedQuery>,
 ) -> PageResult {
-    let request = verified(&state, &auth, &no, query.code.as_deref()).await?;
+    let request = app.requests().verified(&caller, &no, query.code.as_deref()).await?;
     let track_path = format!("/track/{}?code={}", request.tracking_no, request.check_code);
-    let progress_url = format!("{}{track_path}", state.config.public_url.trim_end_matches('/'));
+    let progress_url = format!("{}{track_path}", app.settings().public_url.trim_end_matches('/'));
     let page = Submitted {
         layout: Layout::public("提交成功"),
         qr_svg: qr_svg(&progress_url),

@@ -1,34 +1,46 @@
-//! Staff pages: sign in and out (through the API's own session handlers), the
-//! work queue, and a request's detail with the actions the role may take.
-//! Every read goes through the store with the actor's scope, every action
-//! through the API's action handler; out of scope is 404 as in the API.
+//! Staff pages: sign in and out (through `app.accounts()`), the work queue,
+//! and a request's detail with the actions the person may take. Every read
+//! and action goes through `app.requests()` in the person's scope; out of
+//! scope is 404 as in the API. An action's form fields are those of its body
+//! in the one action list (`mashangban_app::input::ActionInput`).
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::collections::{BTreeSet, HashMap};
 
 use askama::Template;
-use axum::Form;
-use axum::body::{Body, Bytes};
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{ConnectInfo, Multipart, Path, Query, State};
-use axum::http::{HeaderMap, Method, Request as HttpRequest, StatusCode, header};
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
 use serde::Deserialize;
-use tower::ServiceExt;
+use serde_json::{Map, Value};
 
-use mashangban_domain::lifecycle::{Action, check_permission};
+use mashangban_app::input::{ActionName, ActionRequest, FieldKind, FormField};
+use mashangban_app::requests::Case;
+use mashangban_app::views::{AttachmentView, EventView, RequestView};
+use mashangban_app::{App, Caller, Settings};
 use mashangban_domain::org::{Actor, Role, UnitKind};
-use mashangban_domain::request::{Request, RequestKind, State as RequestState};
+use mashangban_domain::request::{Rating, RequestKind, State as RequestState};
 use mashangban_store::{ListFilter, ListOrder, Store};
 
 use super::{Choice, Layout, PageError, PageResult, render, short_time};
-use crate::api::attachments::{self, percent_encode};
-use crate::api::requests;
-use crate::auth::Auth;
+use crate::api::percent_encode;
+use crate::auth::{Auth, expired_cookie_header, session_cookie_header};
 use crate::error::ApiError;
-use crate::json::RawJson;
-use crate::state::AppState;
-use crate::views::{self, AttachmentView, EventView, Lookup, RequestView};
+use crate::routes::{Menu, MenuKind, Route};
+use crate::upload::{attachment_too_large, read_files};
+
+pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
+    vec![
+        Route::get("/login", login_form).public(),
+        Route::post("/login", login::<S>).public().form(),
+        Route::post("/logout", logout::<S>).public().form(),
+        Route::get("/work", queue::<S>).nav(MenuKind::Main, 10, "工作台"),
+        Route::get("/work/{no}", detail::<S>),
+        Route::post("/work/{no}/{action}", act::<S>).form(),
+        Route::post("/work/{no}/attachments", upload::<S>).multipart().body_limit(super::submit::limit(settings)),
+    ]
+}
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -49,65 +61,47 @@ pub struct LoginForm {
     password: String,
 }
 
-/// `POST /login`: signs in through `POST /api/v1/auth/login` itself (same
-/// password check, rate limit and session cookie), then goes to the queue.
-pub async fn login<S: Store>(State(state): State<AppState<S>>, auth: Auth, Form(form): Form<LoginForm>) -> Response {
-    let body = serde_json::json!({ "username": form.username.trim(), "password": form.password });
-    let answer = call_api(&state, Method::POST, "/api/v1/auth/login", &auth, HeaderMap::new(), body.to_string()).await;
-    if answer.status() == StatusCode::OK {
-        let mut response = Redirect::to("/work").into_response();
-        if let Some(cookie) = answer.headers().get(header::SET_COOKIE) {
-            response.headers_mut().insert(header::SET_COOKIE, cookie.clone());
+/// `POST /login`: signs in as the API does (same password check, rate limit
+/// and session cookie), then goes to the queue.
+pub async fn login<S: Store>(State(app): State<App<S>>, Auth(caller): Auth, Form(form): Form<LoginForm>) -> Response {
+    let input =
+        mashangban_app::accounts::LoginInput { username: form.username.trim().to_owned(), password: form.password };
+    match app.accounts().login(&caller, input).await {
+        Ok(signed_in) => {
+            let cookie =
+                session_cookie_header(&signed_in.secret, signed_in.max_age_seconds, app.settings().secure_cookies);
+            with_cookie(Redirect::to("/work").into_response(), &cookie)
         }
-        return response;
+        Err(e) => {
+            let e = ApiError::from(e);
+            let page =
+                LoginPage {
+                    layout: Layout::public("工作人员登录"), username: form.username, error: Some(e.message)
+                };
+            render(e.status, &page)
+        }
     }
-    let status = answer.status();
-    let error = Some(api_message(answer).await);
-    render(status, &LoginPage { layout: Layout::public("工作人员登录"), username: form.username, error })
 }
 
-/// `POST /logout`: ends the session through `POST /api/v1/auth/logout` (with
-/// the browser's own headers, so its same-origin check applies).
-pub async fn logout<S: Store>(State(state): State<AppState<S>>, auth: Auth, headers: HeaderMap) -> Response {
-    let answer = call_api(&state, Method::POST, "/api/v1/auth/logout", &auth, headers, String::new()).await;
-    let mut response = Redirect::to("/login").into_response();
-    if let Some(cookie) = answer.headers().get(header::SET_COOKIE) {
-        response.headers_mut().insert(header::SET_COOKIE, cookie.clone());
+/// `POST /logout`: ends the session (a cross-site post is refused by the
+/// same-origin check of cookie sessions) and goes to the sign-in page.
+pub async fn logout<S: Store>(State(app): State<App<S>>, auth: Result<Auth, ApiError>) -> Response {
+    let to_login = Redirect::to("/login").into_response();
+    let Ok(Auth(caller)) = auth else { return to_login };
+    match app.accounts().logout(&caller).await {
+        Ok(()) => with_cookie(to_login, &expired_cookie_header()),
+        Err(error) => {
+            tracing::error!(%error, "could not end a session");
+            to_login
+        }
+    }
+}
+
+fn with_cookie(mut response: Response, cookie: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response
-}
-
-/// Sends one request through the API's router, from the same client address.
-async fn call_api<S: Store>(
-    state: &AppState<S>,
-    method: Method,
-    path: &str,
-    auth: &Auth,
-    headers: HeaderMap,
-    body: String,
-) -> Response {
-    let mut request = HttpRequest::new(Body::from(body));
-    *request.method_mut() = method;
-    *request.uri_mut() = path.parse().unwrap_or_default();
-    *request.headers_mut() = headers;
-    request.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
-    if let Some(ip) = auth.client_ip.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok()) {
-        request.extensions_mut().insert(ConnectInfo(SocketAddr::new(ip, 0)));
-    }
-    let api = crate::api::routes(state).with_state(state.clone());
-    match api.oneshot(request).await {
-        Ok(response) => response,
-        Err(never) => match never {},
-    }
-}
-
-/// The Chinese message of an API error answer.
-async fn api_message(response: Response) -> String {
-    let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024).await.unwrap_or_default();
-    serde_json::from_slice::<serde_json::Value>(&bytes)
-        .ok()
-        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
-        .unwrap_or_else(|| "登录失败，请稍后再试".to_owned())
 }
 
 /// One row of the queue.
@@ -195,41 +189,35 @@ fn queues(actor: &Actor) -> Vec<(&'static str, &'static str, &'static str, ListF
 /// e.g. from a dashboard chart) it is that list instead, newest first. Always
 /// through the store in the person's scope.
 pub async fn queue<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<std::sync::Arc<Menu>>,
     Query(query): Query<HashMap<String, String>>,
 ) -> PageResult {
-    let actor = auth.require_login()?;
     let filtered = query.values().any(|v| !v.trim().is_empty());
     let sections = if filtered {
-        vec![filtered_section(&state, actor, &query).await?]
+        vec![filtered_section(&app, &caller, &query).await?]
     } else {
         let mut sections = Vec::new();
-        for (id, heading, hint, filter) in queues(actor) {
-            let rows = rows(&state, actor, &state.store.list(&filter, &actor.scope()).await?.items);
+        for (id, heading, hint, filter) in queues(&caller.actor) {
+            let rows = rows(app.requests().list(&caller, &filter).await?.items);
             sections.push(Section { id, heading, hint, rows, more: None });
         }
         sections
     };
-    let conditions = if filtered { describe(&state, &query) } else { Vec::new() };
-    let page = QueuePage { layout: Layout::staff("工作台", actor), sections, filtered, conditions };
+    let conditions = if filtered { describe(&app, &query) } else { Vec::new() };
+    let page = QueuePage { layout: Layout::staff("工作台", &caller.actor, &menu), sections, filtered, conditions };
     Ok(render(StatusCode::OK, &page))
 }
 
-/// The queue rows of requests, masked for the person.
-pub(super) fn rows<S: Store>(state: &AppState<S>, actor: &Actor, requests: &[Request]) -> Vec<Row> {
-    let (org, categories, calendar) = (state.org(), state.categories(), state.calendar());
-    let lookup = Lookup { org: &org, categories: &categories, calendar: &calendar, now: state.now() };
-    requests
-        .iter()
-        .map(|r| views::request_view(r, actor, &lookup, None))
-        .map(|view| Row { countdown: countdown(&view), view })
-        .collect()
+/// The queue rows of listed requests.
+pub(super) fn rows<R>(items: Vec<(R, RequestView)>) -> Vec<Row> {
+    items.into_iter().map(|(_, view)| Row { countdown: countdown(&view), view }).collect()
 }
 
 /// The filters of a list in words, names for codes (the list itself checks them).
-fn describe<S: Store>(state: &AppState<S>, query: &HashMap<String, String>) -> Vec<String> {
-    let (org, categories) = (state.org(), state.categories());
+fn describe<S: Store>(app: &App<S>, query: &HashMap<String, String>) -> Vec<String> {
+    let (org, categories) = (app.caches().org(), app.caches().categories());
     let unit = |code: &str, none: &str| match code {
         "none" => none.to_owned(),
         code => org.by_code(code).map_or_else(|| code.to_owned(), |u| u.display_name().to_owned()),
@@ -263,15 +251,15 @@ fn describe<S: Store>(state: &AppState<S>, query: &HashMap<String, String>) -> V
 
 /// The list of the API's filters, one page of 100 with a link to the next.
 async fn filtered_section<S: Store>(
-    state: &AppState<S>,
-    actor: &Actor,
+    app: &App<S>,
+    caller: &Caller,
     query: &HashMap<String, String>,
 ) -> PageResult<Section> {
-    let mut filter = requests::list_filter(state, query)?;
+    let mut filter = app.requests().filter(query)?;
     if !query.contains_key("limit") {
         filter.limit = 100;
     }
-    let page = state.store.list(&filter, &actor.scope()).await?;
+    let page = app.requests().list(caller, &filter).await?;
     let more = page.next_cursor.map(|cursor| {
         let mut pairs: Vec<(&String, &String)> = query.iter().filter(|(k, _)| k.as_str() != "cursor").collect();
         pairs.sort();
@@ -283,7 +271,7 @@ async fn filtered_section<S: Store>(
         id: "results",
         heading: "查询结果",
         hint: "按所选条件筛选的诉求，最新受理的在前；时间区间含开始日、不含结束日。",
-        rows: rows(state, actor, &page.items),
+        rows: rows(page.items),
         more,
     })
 }
@@ -291,6 +279,8 @@ async fn filtered_section<S: Store>(
 /// The actions a page offers, each shown only where the role and state allow it.
 #[derive(Default)]
 struct Actions {
+    /// Every action the person may take now (from `app.requests().open`).
+    available: BTreeSet<ActionName>,
     /// The units to dispatch to, the category's default lead unit selected.
     dispatch: Option<Vec<Choice>>,
     /// The units to send a returned request on to.
@@ -323,63 +313,12 @@ struct Actions {
 impl Actions {
     /// Whether the page shows the form of this action.
     fn offers(&self, action: &str) -> bool {
-        match action {
-            "dispatch" => self.dispatch.is_some(),
-            "redispatch" => self.redispatch.is_some(),
-            "follow-up" => self.follow_up.is_some(),
-            "sign" => self.sign,
-            "return" => self.return_,
-            "refuse-return" => self.refuse_return,
-            "stage-reply" => self.stage_reply,
-            "request-extension" => self.request_extension,
-            "approve-extension" | "refuse-extension" => self.decide_extension,
-            "reply" => self.reply,
-            "reject-reply" => self.reject_reply,
-            "close" => self.close,
-            "direct-close" => self.direct_close,
-            "reopen" => self.reopen,
-            "merge" => self.merge,
-            "withdraw" => self.withdraw,
-            "archive" => self.archive,
-            "suspend" => self.suspend,
-            "resume" => self.resume,
-            "supervise" => self.supervise,
-            "urge" => self.urge,
-            "attachments" => true,
-            _ => false,
-        }
+        action == "attachments" || ActionName::parse(action).is_ok_and(|a| self.available.contains(&a))
     }
 
     fn any(&self) -> bool {
-        self.dispatch.is_some()
-            || self.redispatch.is_some()
-            || self.follow_up.is_some()
-            || [
-                self.sign,
-                self.return_,
-                self.refuse_return,
-                self.stage_reply,
-                self.request_extension,
-                self.decide_extension,
-                self.reply,
-                self.reject_reply,
-                self.close,
-                self.direct_close,
-                self.reopen,
-                self.merge,
-                self.withdraw,
-                self.archive,
-                self.suspend,
-                self.resume,
-                self.supervise,
-                self.urge,
-            ]
-            .contains(&true)
+        !self.available.is_empty()
     }
-}
-
-pub(super) fn may(request: &Request, actor: &Actor, action: &Action) -> bool {
-    action.allowed_from().contains(&request.state) && check_permission(request, actor, action).is_ok()
 }
 
 /// A failed action: its message and the values sent, shown again by its form.
@@ -399,69 +338,63 @@ impl Failed {
     }
 }
 
-fn actions<S: Store>(state: &AppState<S>, request: &Request, actor: &Actor, failed: Option<&Failed>) -> Actions {
-    use mashangban_domain::request::{Rating, RequestKind};
-    let none = String::new;
-    let unhappy = request.rating.is_some_and(Rating::is_dissatisfied) || request.resolved == Some(false);
-    let pending = request.pending_extension.is_some();
+/// The forms of the actions the person may take, with their choices (and,
+/// after a refusal, the values sent).
+fn actions<S: Store>(app: &App<S>, case: &Case, failed: Option<&Failed>) -> Actions {
+    let request = &case.request;
+    let has = |a: ActionName| case.available.contains(&a);
     let failed_on = |name: &str| failed.filter(|f| f.action == name);
-    let dispatch = Action::Dispatch { lead: 0, co: Vec::new(), comment: None };
-    let redispatch = Action::Redispatch { lead: 0, co: Vec::new(), comment: None };
-    let may_dispatch = may(request, actor, &dispatch);
-    let may_redispatch = may(request, actor, &redispatch);
     let sent = failed_on("dispatch").or_else(|| failed_on("redispatch"));
     let units = |default: Option<i64>| {
-        let mut units = unit_choices(state, default);
+        let mut units = unit_choices(app, default);
         if let Some(f) = sent {
             units.iter_mut().for_each(|u| u.selected = f.has("lead_unit", &u.value));
         }
         units
     };
-    let default = state.categories().iter().find(|c| c.id == request.category_id).and_then(|c| c.default_lead_unit_id);
-    let mut co_units = unit_choices(state, None);
+    let categories = app.caches().categories();
+    let default = categories.iter().find(|c| c.id == request.category_id).and_then(|c| c.default_lead_unit_id);
+    let org = app.caches().org();
+    let mut co_units = unit_choices(app, None);
     co_units.iter_mut().for_each(|u| {
         u.selected = sent.map_or_else(
-            || request.co_unit_ids.iter().any(|id| unit_code(state, *id) == u.value),
+            || request.co_unit_ids.iter().any(|id| org.get(*id).is_some_and(|x| x.code == u.value)),
             |f| f.has("co_units", &u.value),
         );
     });
     let rating = failed_on("follow-up").and_then(|f| f.value("rating")).unwrap_or_default().to_owned();
+    let dispatching = has(ActionName::Dispatch) || has(ActionName::Redispatch);
     Actions {
-        dispatch: may_dispatch.then(|| units(default)),
-        redispatch: may_redispatch.then(|| units(None)),
-        co_units: if may_dispatch || may_redispatch { co_units } else { Vec::new() },
-        sign: may(request, actor, &Action::SignFor { comment: None }),
-        return_: may(request, actor, &Action::Return { reason: none() }),
-        refuse_return: may(request, actor, &Action::RefuseReturn { reason: none() }),
-        stage_reply: may(request, actor, &Action::StageReply { content: none() }),
-        request_extension: !pending
-            && may(request, actor, &Action::RequestExtension { requested_due: state.now(), reason: none() }),
-        decide_extension: pending && may(request, actor, &Action::ApproveExtension { comment: None }),
-        reply: may(request, actor, &Action::Reply { content: none() }),
-        reject_reply: may(request, actor, &Action::RejectReply { reason: none() }),
-        close: may(request, actor, &Action::Close { comment: None }),
-        direct_close: request.kind == RequestKind::Consultation
-            && may(request, actor, &Action::DirectClose { answer: none() }),
-        follow_up: may(request, actor, &Action::FollowUp { rating: Rating::Satisfied, resolved: true, comment: None })
+        dispatch: has(ActionName::Dispatch).then(|| units(default)),
+        redispatch: has(ActionName::Redispatch).then(|| units(None)),
+        co_units: if dispatching { co_units } else { Vec::new() },
+        sign: has(ActionName::Sign),
+        return_: has(ActionName::Return),
+        refuse_return: has(ActionName::RefuseReturn),
+        stage_reply: has(ActionName::StageReply),
+        request_extension: has(ActionName::RequestExtension),
+        decide_extension: has(ActionName::ApproveExtension),
+        reply: has(ActionName::Reply),
+        reject_reply: has(ActionName::RejectReply),
+        close: has(ActionName::Close),
+        direct_close: has(ActionName::DirectClose),
+        follow_up: has(ActionName::FollowUp)
             .then(|| Rating::ALL.iter().map(|r| Choice::new(r.as_str(), r.label(), rating == r.as_str())).collect()),
-        reopen: unhappy && may(request, actor, &Action::Reopen { reason: none() }),
-        merge: may(request, actor, &Action::Merge { parent_id: 0 }),
-        withdraw: may(request, actor, &Action::Withdraw { reason: None }),
-        archive: may(request, actor, &Action::Archive),
-        suspend: may(request, actor, &Action::Suspend { reason: none() }),
-        resume: may(request, actor, &Action::Resume { comment: None }),
-        supervise: may(request, actor, &Action::Supervise { instructions: none(), due: state.now() }),
-        urge: may(request, actor, &Action::Urge { message: none() }),
+        reopen: has(ActionName::Reopen),
+        merge: has(ActionName::Merge),
+        withdraw: has(ActionName::Withdraw),
+        archive: has(ActionName::Archive),
+        suspend: has(ActionName::Suspend),
+        resume: has(ActionName::Resume),
+        supervise: has(ActionName::Supervise),
+        urge: has(ActionName::Urge),
+        available: case.available.clone(),
     }
 }
 
-fn unit_code<S: Store>(state: &AppState<S>, id: i64) -> String {
-    state.org().units().find(|u| u.id == id).map(|u| u.code.clone()).unwrap_or_default()
-}
-
 /// Departments, then towns; `default` selected.
-fn unit_choices<S: Store>(state: &AppState<S>, default: Option<i64>) -> Vec<Choice> {
-    let org = state.org();
+fn unit_choices<S: Store>(app: &App<S>, default: Option<i64>) -> Vec<Choice> {
+    let org = app.caches().org();
     let mut units: Vec<_> = org
         .units()
         .filter(|u| u.active && matches!(u.kind, UnitKind::Department | UnitKind::Town))
@@ -511,80 +444,41 @@ impl DetailPage {
 }
 
 /// `GET /work/{no}`: the request, its history and the actions.
-pub async fn detail<S: Store>(State(state): State<AppState<S>>, auth: Auth, Path(no): Path<String>) -> PageResult {
-    let actor = auth.require_login()?;
-    detail_page(&state, actor, &no, None, StatusCode::OK).await
+pub async fn detail<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<std::sync::Arc<Menu>>,
+    Path(no): Path<String>,
+) -> PageResult {
+    detail_page(&app, &caller, &menu, &no, None, StatusCode::OK).await
 }
 
 async fn detail_page<S: Store>(
-    state: &AppState<S>,
-    actor: &Actor,
+    app: &App<S>,
+    caller: &Caller,
+    menu: &Menu,
     no: &str,
     failed: Option<Failed>,
     status: StatusCode,
 ) -> PageResult {
-    let not_found = || PageError::Status(StatusCode::NOT_FOUND, "诉求不存在，或不在您的办理范围内".into());
-    let request = state.store.find(no, &actor.scope()).await?.ok_or_else(not_found)?;
-    let history = state.store.history(request.id).await?;
-    let attachments = state.store.attachments(request.id).await?.iter().map(views::attachment_view).collect();
-    let merged = requests::merged_tracking_no(state, &request).await?;
-    let (org, categories, calendar) = (state.org(), state.categories(), state.calendar());
-    let lookup = Lookup { org: &org, categories: &categories, calendar: &calendar, now: state.now() };
-    let r = views::request_view(&request, actor, &lookup, merged);
+    let case = app.requests().open(caller, no).await.map_err(|e| match e.code {
+        "request_not_found" => PageError::Status(StatusCode::NOT_FOUND, "诉求不存在，或不在您的办理范围内".into()),
+        _ => e.into(),
+    })?;
+    let actions = actions(app, &case, failed.as_ref());
+    let detail = case.detail;
+    let r = detail.request;
     let page = DetailPage {
-        layout: Layout::staff(format!("诉求 {}", r.tracking_no), actor),
+        layout: Layout::staff(format!("诉求 {}", r.tracking_no), &caller.actor, menu),
         countdown: countdown(&r),
-        history: history.iter().map(|e| views::event_view(e, actor, &org)).collect(),
-        attachments,
-        actions: actions(state, &request, actor, failed.as_ref()),
+        history: detail.history,
+        attachments: detail.attachments,
+        actions,
         failed,
         r,
     };
     Ok(render(status, &page))
 }
-
-/// How a form field becomes a field of the API's JSON body.
-#[derive(Clone, Copy)]
-enum Field {
-    /// Required text, sent even when empty (the API names what is missing).
-    Text(&'static str),
-    /// Optional text, left out when empty.
-    Optional(&'static str),
-    /// A repeated field (multi-select), sent as an array.
-    List(&'static str),
-    /// A `datetime-local` value (Asia/Shanghai), sent as RFC 3339.
-    Time(&'static str),
-    /// `yes` / `no`, sent as a boolean.
-    YesNo(&'static str),
-}
-
-use Field::{List, Optional, Text, Time, YesNo};
-
-/// The actions these pages offer, and the form fields each sends.
-const PAGE_ACTIONS: &[(&str, &[Field])] = &[
-    ("dispatch", &[Text("lead_unit"), List("co_units"), Optional("comment")]),
-    ("sign", &[Optional("comment")]),
-    ("return", &[Text("reason")]),
-    ("redispatch", &[Text("lead_unit"), List("co_units"), Optional("comment")]),
-    ("refuse-return", &[Text("reason")]),
-    ("stage-reply", &[Text("content")]),
-    ("request-extension", &[Time("new_due"), Text("reason")]),
-    ("approve-extension", &[Optional("comment")]),
-    ("refuse-extension", &[Text("reason")]),
-    ("reply", &[Text("content")]),
-    ("reject-reply", &[Text("reason")]),
-    ("close", &[Optional("comment")]),
-    ("direct-close", &[Text("answer")]),
-    ("follow-up", &[Text("rating"), YesNo("resolved"), Optional("comment")]),
-    ("reopen", &[Text("reason")]),
-    ("merge", &[Text("into")]),
-    ("withdraw", &[Optional("reason")]),
-    ("archive", &[]),
-    ("suspend", &[Text("reason")]),
-    ("resume", &[Optional("comment")]),
-    ("supervise", &[Text("instructions"), Time("due")]),
-    ("urge", &[Text("message")]),
-];
 
 /// `2026-12-01T17:30` (a `datetime-local` input) → `2026-12-01T17:30:00+08:00`.
 fn local_time(value: &str) -> Option<String> {
@@ -595,122 +489,138 @@ fn local_time(value: &str) -> Option<String> {
     Some(format!("{}+08:00", parsed.format("%Y-%m-%dT%H:%M:%S")))
 }
 
-/// The API's JSON body from the form, or the message for a field the page
-/// itself cannot turn into one.
-fn body_of(fields: &[Field], form: &[(String, String)]) -> Result<serde_json::Value, String> {
+/// The action's JSON body from the form, by the fields of its body (read
+/// from the action list's schema), or the message for a field the page
+/// itself cannot turn into a value.
+fn body_of(fields: &[FormField], form: &[(String, String)]) -> Result<Value, String> {
     let first = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let mut body = serde_json::Map::new();
+    let mut body = Map::new();
     for field in fields {
-        match *field {
-            Text(name) => {
-                body.insert(name.to_owned(), first(name).unwrap_or_default().into());
+        let name = field.name.as_str();
+        let value = match field.kind {
+            FieldKind::Text => Some(first(name).unwrap_or_default().into()),
+            FieldKind::Optional => first(name).filter(|v| !v.trim().is_empty()).map(Value::from),
+            FieldKind::List => Some(
+                form.iter().filter(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| Value::from(v.as_str())).collect(),
+            ),
+            FieldKind::Time => {
+                let time =
+                    local_time(first(name).unwrap_or_default()).ok_or_else(|| "请填写完整的日期和时间".to_owned())?;
+                Some(time.into())
             }
-            Optional(name) => {
-                if let Some(v) = first(name).filter(|v| !v.trim().is_empty()) {
-                    body.insert(name.to_owned(), v.into());
-                }
-            }
-            List(name) => {
-                let all: Vec<serde_json::Value> =
-                    form.iter().filter(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.as_str().into()).collect();
-                body.insert(name.to_owned(), all.into());
-            }
-            Time(name) => {
-                let value = first(name).unwrap_or_default();
-                let time = local_time(value).ok_or_else(|| "请填写完整的日期和时间".to_owned())?;
-                body.insert(name.to_owned(), time.into());
-            }
-            YesNo(name) => match first(name) {
-                Some("yes") => {
-                    body.insert(name.to_owned(), true.into());
-                }
-                Some("no") => {
-                    body.insert(name.to_owned(), false.into());
-                }
+            FieldKind::YesNo => match first(name) {
+                Some("yes") => Some(true.into()),
+                Some("no") => Some(false.into()),
                 _ => return Err("请选择问题是否已解决".to_owned()),
             },
+        };
+        if let Some(value) = value {
+            body.insert(name.to_owned(), value);
         }
     }
-    if fields.iter().any(|f| matches!(f, Text("rating"))) && first("rating").is_none_or(str::is_empty) {
+    if fields.iter().any(|f| f.name == "rating") && first("rating").is_none_or(str::is_empty) {
         return Err("请选择满意度".to_owned());
     }
-    Ok(serde_json::Value::Object(body))
+    Ok(Value::Object(body))
 }
 
-/// `POST /work/{no}/{action}`: the action through the API's own handler
-/// (same parsing, scope, permission and store path), then back to the detail;
-/// a refusal shows the API's message next to the form, the values kept.
+/// `POST /work/{no}/{action}`: the action through `app.requests().act` (the
+/// API's parsing, scope, permission and store path), then back to the
+/// detail; a refusal shows its message next to the form, the values kept.
 pub async fn act<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<std::sync::Arc<Menu>>,
     Path((no, action)): Path<(String, String)>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    let actor = auth.require_login()?.clone();
-    let fields = PAGE_ACTIONS
-        .iter()
-        .find(|(name, _)| *name == action)
-        .map(|(_, fields)| *fields)
-        .ok_or_else(|| PageError::Status(StatusCode::NOT_FOUND, "没有这个操作".into()))?;
-    let body = match body_of(fields, &form) {
-        Ok(body) => Bytes::from(body.to_string()),
+    let name =
+        ActionName::parse(&action).map_err(|_| PageError::Status(StatusCode::NOT_FOUND, "没有这个操作".into()))?;
+    let parsed = body_of(name.fields(), &form)
+        .and_then(|body| ActionRequest::parse(name.as_str(), body.to_string().as_bytes()).map_err(|e| e.message));
+    let input = match parsed {
+        Ok(input) => input,
         Err(message) => {
             let failed = Failed { action, message, values: form };
-            return detail_page(&state, &actor, &no, Some(failed), StatusCode::UNPROCESSABLE_ENTITY).await;
+            return detail_page(&app, &caller, &menu, &no, Some(failed), StatusCode::UNPROCESSABLE_ENTITY).await;
         }
     };
-    match requests::act(State(state.clone()), auth, Path((no.clone(), action.clone())), RawJson(body)).await {
+    match app.requests().act(&caller, &no, input).await.map_err(ApiError::from) {
         Ok(_) => Ok(Redirect::to(&format!("/work/{no}")).into_response()),
         Err(e) if e.status == StatusCode::NOT_FOUND || e.status == StatusCode::UNAUTHORIZED => Err(e.into()),
-        Err(e) if e.code == "csrf_rejected" => Err(e.into()),
         Err(e) => {
+            let status = e.status;
             let failed = Failed { action, message: e.message, values: form };
-            detail_page(&state, &actor, &no, Some(failed), e.status).await
+            detail_page(&app, &caller, &menu, &no, Some(failed), status).await
         }
     }
 }
 
 /// `POST /work/{no}/attachments` (multipart `file`, several allowed): staff
-/// add files (附件) to a request in their scope, through the API's checks;
-/// each becomes an event in the history.
+/// add files (附件) to a request in their scope; each becomes an event.
 pub async fn upload<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<std::sync::Arc<Menu>>,
     Path(no): Path<String>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> PageResult {
-    let actor = auth.require_login()?.clone();
-    let saved = match multipart {
-        Ok(multipart) => attachments::store_files(&state, &no, actor.scope(), actor.clone(), &auth, multipart).await,
+    let files = match multipart {
+        Ok(multipart) => read_files(multipart, &attachment_too_large(app.settings().max_attachment_bytes)).await,
         Err(_) => Err(ApiError::bad_request("malformed_multipart", "上传的文件格式不正确，请重新选择文件")),
+    };
+    let saved = match files {
+        Ok(files) => app.requests().add_files(&caller, &no, files).await.map_err(ApiError::from),
+        Err(e) => Err(e),
     };
     match saved {
         Ok(_) => Ok(Redirect::to(&format!("/work/{no}#attachments")).into_response()),
         Err(e) if e.status == StatusCode::NOT_FOUND || e.status == StatusCode::UNAUTHORIZED => Err(e.into()),
-        Err(e) if e.code == "csrf_rejected" => Err(e.into()),
         Err(e) => {
+            let status = e.status;
             let failed = Failed { action: "attachments".into(), message: e.message, values: Vec::new() };
-            detail_page(&state, &actor, &no, Some(failed), e.status).await
+            detail_page(&app, &caller, &menu, &no, Some(failed), status).await
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
+    proptest! {
+        /// Whatever a form sends, each action's fields make a body or a message, and the
+        /// body is parsed or refused with a code: never a panic.
+        #[test]
+        fn any_form_makes_a_body_or_a_message(
+            pairs in proptest::collection::vec(("[a-z_]{1,10}", "\\PC{0,24}"), 0..8),
+        ) {
+            for name in ActionName::all() {
+                if let Ok(body) = body_of(name.fields(), &pairs)
+                    && let Err(e) = ActionRequest::parse(name.as_str(), body.to_string().as_bytes())
+                {
+                    prop_assert!(!e.code.is_empty());
+                }
+            }
+        }
+    }
+
     #[test]
-    fn form_fields_become_the_apis_body() {
+    fn form_fields_become_the_actions_body() {
         let form =
             |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
+        let fields = |name: &str| ActionName::parse(name).map(ActionName::fields).unwrap_or_default();
         let body = body_of(
-            &[Text("lead_unit"), List("co_units"), Optional("comment")],
+            fields("dispatch"),
             &form(&[("lead_unit", "rsj"), ("co_units", "zwfw"), ("co_units", "scjgj"), ("comment", " ")]),
         );
         assert_eq!(body, Ok(serde_json::json!({ "lead_unit": "rsj", "co_units": ["zwfw", "scjgj"] })));
-        let body = body_of(&[Time("new_due"), Text("reason")], &form(&[("new_due", "2099-12-31T17:30")]));
+        let body = body_of(fields("request-extension"), &form(&[("new_due", "2099-12-31T17:30")]));
         assert_eq!(body, Ok(serde_json::json!({ "new_due": "2099-12-31T17:30:00+08:00", "reason": "" })));
-        assert!(body_of(&[Time("due")], &form(&[("due", "")])).is_err());
-        assert!(body_of(&[Text("rating"), YesNo("resolved")], &form(&[("rating", "satisfied")])).is_err());
+        assert!(body_of(fields("supervise"), &form(&[("due", "")])).is_err());
+        assert!(body_of(fields("follow-up"), &form(&[("rating", "satisfied")])).is_err());
+        assert!(body_of(fields("follow-up"), &form(&[("resolved", "yes")])).is_err());
     }
 }

@@ -1,30 +1,39 @@
 //! `GET /submit` and `POST /submit`: the portal's request form. The form is
 //! checked field by field with the domain's own validators (so every message
-//! stands next to its field), then taken in through the API's intake handler
-//! as an anonymous asker (same rate limit, same checks, same store path), and
-//! the attachments are added to the request the way the public upload does.
+//! stands next to its field), then submitted through
+//! `app.requests().submit_on_portal` as an anonymous asker (the intake's rate
+//! limit, checks and store path), the attachments added as the asker's materials.
 
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::Json;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use sha2::{Digest, Sha256};
 
-use mashangban_domain::org::{Actor, Scope, UnitKind};
+use mashangban_app::requests::{NewFile, clean_file_name, sniff};
+use mashangban_app::{App, Settings};
+use mashangban_domain::org::UnitKind;
 use mashangban_domain::request::{self, RequestKind};
 use mashangban_domain::validation::{CreditCode, Phone, optional_text, required_text};
-use mashangban_store::{Category, Meta, NewAttachment, Store, Upload};
+use mashangban_store::{Category, Store};
 
 use super::{Choice, Layout, MAX_PORTAL_FILES, render};
-use crate::api::attachments::{clean_file_name, sniff};
-use crate::api::requests;
-use crate::auth::{Auth, Via};
+use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::json::JsonBody;
-use crate::state::AppState;
+use crate::routes::Route;
+
+pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
+    vec![
+        Route::get("/submit", form::<S>).public(),
+        Route::post("/submit", post::<S>).public().form().body_limit(limit(settings)),
+    ]
+}
+
+/// The body limit of a submission: its files and the form's fields.
+pub fn limit(settings: &Settings) -> usize {
+    settings.max_attachment_bytes * MAX_PORTAL_FILES + 256 * 1024
+}
 
 /// What the asker typed, kept for a re-rendered form.
 #[derive(Default)]
@@ -138,10 +147,11 @@ struct SubmitPage {
     max_files: usize,
 }
 
-fn page<S: Store>(state: &AppState<S>, values: Values, errors: Errors) -> SubmitPage {
+fn page<S: Store>(app: &App<S>, values: Values, errors: Errors) -> SubmitPage {
     let kinds =
         RequestKind::ALL.iter().map(|k| Choice::new(k.as_str(), k.label(), values.kind == k.as_str())).collect();
-    let mut towns: Vec<Choice> = state
+    let mut towns: Vec<Choice> = app
+        .caches()
         .org()
         .units()
         .filter(|u| u.kind == UnitKind::Town && u.active)
@@ -151,7 +161,7 @@ fn page<S: Store>(state: &AppState<S>, values: Values, errors: Errors) -> Submit
     SubmitPage {
         layout: Layout::public("提交诉求"),
         enterprise: values.enterprise(),
-        categories: category_groups(&state.categories(), &values.category),
+        categories: category_groups(&app.caches().categories(), &values.category),
         kinds,
         towns,
         values,
@@ -178,43 +188,37 @@ pub(super) fn category_groups(categories: &[Category], selected: &str) -> Vec<Ca
 }
 
 /// `GET /submit`.
-pub async fn form<S: Store>(State(state): State<AppState<S>>) -> Response {
+pub async fn form<S: Store>(State(app): State<App<S>>) -> Response {
     let values = Values { asker_type: "enterprise".into(), kind: "complaint".into(), ..Values::default() };
-    render(StatusCode::OK, &page(&state, values, Errors::default()))
-}
-
-/// A file the asker attached, already sniffed.
-struct File {
-    name: String,
-    content_type: &'static str,
-    bytes: Vec<u8>,
+    render(StatusCode::OK, &page(&app, values, Errors::default()))
 }
 
 /// `POST /submit` (multipart): on success a 303 to the answer page; otherwise
 /// the form again with the messages and the values kept.
-pub async fn post<S: Store>(State(state): State<AppState<S>>, auth: Auth, multipart: Multipart) -> Response {
-    let (fields, files) = match read_form(multipart, state.config.max_attachment_bytes).await {
+pub async fn post<S: Store>(State(app): State<App<S>>, Auth(caller): Auth, multipart: Multipart) -> Response {
+    let (fields, files) = match read_form(multipart, app.settings().max_attachment_bytes).await {
         Ok(read) => read,
         Err(message) => {
             let errors = Errors { form: Some(message), ..Errors::default() };
-            return render(StatusCode::UNPROCESSABLE_ENTITY, &page(&state, Values::default(), errors));
+            return render(StatusCode::UNPROCESSABLE_ENTITY, &page(&app, Values::default(), errors));
         }
     };
     let values = Values::from_fields(fields);
-    let mut errors = check(&state, &values);
+    let mut errors = check(&app, &values);
     let files = check_files(files, &mut errors);
     if errors.any() {
-        return render(StatusCode::UNPROCESSABLE_ENTITY, &page(&state, values, errors));
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page(&app, values, errors));
     }
-    match take_in(&state, &auth, &values).await {
-        Ok((no, code)) => {
-            let saved = attach(&state, &auth, &no, files).await;
+    let input = values.fields().input(RequestKind::parse(&values.kind).unwrap_or(RequestKind::Complaint), None, None);
+    match app.requests().submit_on_portal(&caller, input, files).await {
+        Ok((intake, saved)) => {
             let note = if saved { "" } else { "&files=failed" };
-            Redirect::to(&format!("/submitted/{no}?code={code}{note}")).into_response()
+            Redirect::to(&format!("/submitted/{}?code={}{note}", intake.tracking_no, intake.check_code)).into_response()
         }
         Err(e) => {
+            let e = ApiError::from(e);
             let errors = Errors { form: Some(e.message), ..Errors::default() };
-            render(e.status, &page(&state, values, errors))
+            render(e.status, &page(&app, values, errors))
         }
     }
 }
@@ -244,12 +248,13 @@ async fn read_form(mut multipart: Multipart, max_bytes: usize) -> Result<(Fields
 }
 
 /// Every field checked with the validators intake uses.
-fn check<S: Store>(state: &AppState<S>, v: &Values) -> Errors {
+fn check<S: Store>(app: &App<S>, v: &Values) -> Errors {
     fn message<T>(r: Result<T, mashangban_domain::DomainError>) -> Option<String> {
         r.err().map(|e| e.message)
     }
-    let category_ok = state.categories().iter().any(|c| c.code == v.category && c.active && c.parent_id.is_some());
-    let town_ok = v.town.is_empty() || state.org().by_code(&v.town).is_some_and(|u| u.kind == UnitKind::Town);
+    let caches = app.caches();
+    let category_ok = caches.categories().iter().any(|c| c.code == v.category && c.active && c.parent_id.is_some());
+    let town_ok = v.town.is_empty() || caches.org().by_code(&v.town).is_some_and(|u| u.kind == UnitKind::Town);
     let enterprise = v.enterprise();
     Errors {
         credit_code: enterprise.then(|| message(CreditCode::parse(&v.credit_code))).flatten(),
@@ -267,8 +272,8 @@ fn check<S: Store>(state: &AppState<S>, v: &Values) -> Errors {
     }
 }
 
-/// Files of an accepted type and size, at most [`MAX_PORTAL_FILES`].
-fn check_files(files: Vec<(String, Vec<u8>)>, errors: &mut Errors) -> Vec<File> {
+/// Files of an accepted type, at most [`MAX_PORTAL_FILES`].
+fn check_files(files: Vec<(String, Vec<u8>)>, errors: &mut Errors) -> Vec<NewFile> {
     if files.len() > MAX_PORTAL_FILES {
         errors.files = Some(format!("最多上传 {MAX_PORTAL_FILES} 个附件"));
         return Vec::new();
@@ -278,7 +283,7 @@ fn check_files(files: Vec<(String, Vec<u8>)>, errors: &mut Errors) -> Vec<File> 
         let name = clean_file_name(Some(&name));
         match sniff(&bytes) {
             _ if bytes.is_empty() => errors.files = Some(format!("文件「{name}」是空的")),
-            Some(content_type) => checked.push(File { name, content_type, bytes }),
+            Some(_) => checked.push(NewFile { name: Some(name), bytes }),
             None => {
                 errors.files =
                     Some(format!("不支持的文件类型：「{name}」。可上传图片、PDF、Office 文档、录音、视频或纯文本"))
@@ -286,44 +291,4 @@ fn check_files(files: Vec<(String, Vec<u8>)>, errors: &mut Errors) -> Vec<File> 
         }
     }
     checked
-}
-
-/// Takes the request in through the API's intake handler, as the anonymous
-/// portal (channel `web`). Answers (tracking number, check code).
-async fn take_in<S: Store>(state: &AppState<S>, auth: &Auth, v: &Values) -> Result<(String, String), ApiError> {
-    let input = v.fields().input(RequestKind::parse(&v.kind).unwrap_or(RequestKind::Complaint), None, None);
-    // The portal is anonymous even for someone who is also signed in as staff.
-    let anonymous =
-        Auth { actor: Actor::Anonymous, via: Via::Anonymous, client_ip: auth.client_ip.clone(), session_hash: None };
-    let (_, Json(answer)) = requests::intake(State(state.clone()), anonymous, JsonBody(input)).await?;
-    let answer = serde_json::to_value(&answer).map_err(|_| ApiError::internal())?;
-    let field = |k: &str| answer.get(k).and_then(|v| v.as_str()).map(str::to_owned).ok_or_else(ApiError::internal);
-    Ok((field("tracking_no")?, field("check_code")?))
-}
-
-/// Adds the files as the asker (补充材料); false if any was not saved.
-async fn attach<S: Store>(state: &AppState<S>, auth: &Auth, no: &str, files: Vec<File>) -> bool {
-    let mut all_saved = true;
-    for file in files {
-        let upload = Upload {
-            tracking_no: no.to_owned(),
-            scope: Scope::All,
-            actor: Actor::PublicAsker,
-            file: NewAttachment {
-                file_name: file.name,
-                content_type: file.content_type.to_owned(),
-                sha256: hex::encode(Sha256::digest(&file.bytes)),
-                bytes: file.bytes,
-            },
-            meta: Meta { now: state.now(), client_ip: auth.client_ip.clone() },
-        };
-        match state.store.add_attachment(upload).await {
-            Ok(_) => state.live.publish(no),
-            Err(error) => {
-                tracing::error!(tracking_no = %no, %error, "portal attachment not saved");
-                all_saved = false;
-            }
-        }
-    }
-    all_saved
 }

@@ -1,31 +1,32 @@
 //! The supervisor's page (`/supervise`, 督查督办): overdue (超期) and due-soon
 //! (临期) work across all units by nearest deadline, each row with a
 //! one-click 催办 where the person may urge, and the scoring table (考核) of a
-//! chosen period from the same code as `GET /api/v1/scores`.
+//! chosen period from `app.scoring()`, as `GET /api/v1/scores`.
 
 use std::collections::HashMap;
 
 use askama::Template;
+use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use chrono::Duration;
 
-use mashangban_domain::lifecycle::Action;
-use mashangban_domain::org::{Actor, Role};
+use mashangban_app::input::ActionName;
+use mashangban_app::scheduler::SchedulerConfig;
+use mashangban_app::scoring::{RATIO_NAMES, RowView, ScoreQuery, ratios};
+use mashangban_app::{App, Caller};
+use mashangban_domain::access::Permission;
 use mashangban_domain::scoring::{ScoreOptions, day_of};
 use mashangban_store::{ListFilter, ListOrder, Store};
 
 use super::dashboard::{chosen_period, percent};
-use super::staff::{Row, may, rows};
+use super::staff::Row;
 use super::{Layout, PageResult, render};
-use crate::api::scores::{RATIO_NAMES, RowView, ratios, scores_for};
 use crate::auth::Auth;
-use crate::error::ApiError;
-use crate::scheduler::SchedulerConfig;
-use crate::state::AppState;
+use crate::routes::{Menu, MenuKind, Route};
 
-/// Who may open the page: those who watch every unit's deadlines.
-pub const SUPERVISE_ROLES: &[Role] = &[Role::Supervisor, Role::CityLeader, Role::Admin];
+pub fn routes<S: Store>() -> Vec<Route<S>> {
+    vec![Route::get("/supervise", page::<S>).permission(Permission::Oversee).nav(MenuKind::Main, 40, "督查督办")]
+}
 
 /// Rows per list.
 const LIST_LIMIT: u32 = 100;
@@ -67,17 +68,14 @@ struct SupervisePage {
 
 /// `GET /supervise[?from=YYYY-MM-DD&to=YYYY-MM-DD]`: the scores of this month unless a period is chosen.
 pub async fn page<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<std::sync::Arc<Menu>>,
     Query(query): Query<HashMap<String, String>>,
 ) -> PageResult {
-    let actor = auth.require_login()?;
-    if !actor.has_role(SUPERVISE_ROLES) {
-        return Err(ApiError::forbidden("督查督办页面仅向督办员、市领导和管理员开放").into());
-    }
-    let period = chosen_period(&query, day_of(&state.now()))?;
+    let period = chosen_period(&query, day_of(&app.now()))?;
     let hours = SchedulerConfig::default().due_soon_working_hours;
-    let (overdue, due_soon) = deadline_lists(&state, actor, hours).await?;
+    let (overdue, due_soon) = deadline_lists(&app, &caller, hours).await?;
     let lists = vec![
         DeadlineList {
             id: "overdue",
@@ -92,11 +90,11 @@ pub async fn page<S: Store>(
             rows: due_soon,
         },
     ];
-    let options = ScoreOptions { fairly_satisfied_counts: state.config.fairly_satisfied_counts };
-    let view = scores_for(&state, actor, period, options, None).await?;
+    let options = ScoreOptions { fairly_satisfied_counts: app.settings().fairly_satisfied_counts };
+    let view = app.scoring().report(&caller, ScoreQuery { period, unit: None, options }).await?;
     let scores = std::iter::once(&view.city).chain(view.units.iter()).map(score_line).collect();
     let page = SupervisePage {
-        layout: Layout::staff("督查督办", actor),
+        layout: Layout::staff("督查督办", &caller.actor, &menu),
         lists,
         from: period.from.to_string(),
         to: period.to.to_string(),
@@ -110,22 +108,26 @@ pub async fn page<S: Store>(
 /// Overdue work (reply deadline passed, still open) and work whose reply
 /// deadline falls within the scheduler's due-soon working hours, nearest first.
 async fn deadline_lists<S: Store>(
-    state: &AppState<S>,
-    actor: &Actor,
+    app: &App<S>,
+    caller: &Caller,
     hours: u32,
 ) -> PageResult<(Vec<DeadlineRow>, Vec<DeadlineRow>)> {
-    let now = state.now();
-    let horizon = state.calendar().add_workhours(now, hours).unwrap_or(now + Duration::hours(i64::from(hours)));
+    let now = app.now();
+    let horizon = app.requests().working_hours_ahead(hours);
     let base = ListFilter { order: ListOrder::Deadline, limit: LIST_LIMIT, ..ListFilter::default() };
     let overdue = ListFilter { overdue_at: Some(now), ..base.clone() };
     let due_soon = ListFilter { overdue_at: Some(horizon), due_from: Some(now), ..base };
     let mut lists = Vec::new();
     for filter in [overdue, due_soon] {
-        let requests = state.store.list(&filter, &actor.scope()).await?.items;
-        let urge = |r| may(r, actor, &Action::Urge { message: String::new() });
-        let flags: Vec<bool> = requests.iter().map(urge).collect();
-        let list =
-            rows(state, actor, &requests).into_iter().zip(flags).map(|(row, urge)| DeadlineRow { row, urge }).collect();
+        let listing = app.requests().list(caller, &filter).await?;
+        let list = listing
+            .items
+            .into_iter()
+            .map(|(request, view)| DeadlineRow {
+                urge: app.requests().may(&caller.actor, &request, ActionName::Urge),
+                row: Row { countdown: super::staff::countdown(&view), view },
+            })
+            .collect();
         lists.push(list);
     }
     let due_soon = lists.pop().unwrap_or_default();

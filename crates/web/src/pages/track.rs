@@ -8,16 +8,33 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use mashangban_domain::lifecycle::Action;
+use mashangban_app::input::{RateInput, ReopenRequestInput};
+use mashangban_app::requests::Progress;
+use mashangban_app::views::{PublicStep, PublicView};
+use mashangban_app::{App, Settings};
 use mashangban_domain::request::Rating;
 use mashangban_store::Store;
 
 use super::{Choice, Layout, PageResult, plain_code, render, short_time};
+use crate::api::CodeQuery;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::live::{CodeQuery, public_view_of, verified};
-use crate::state::AppState;
-use crate::views::{PublicStep, PublicView};
+use crate::routes::Route;
+use crate::upload::{attachment_too_large, read_files};
+
+pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
+    vec![
+        Route::get("/track", lookup).public(),
+        Route::get("/track/{no}", progress::<S>).public(),
+        Route::post("/track/{no}/rate", rate::<S>).public().form(),
+        Route::post("/track/{no}/reopen", reopen::<S>).public().form(),
+        Route::post("/track/{no}/materials", materials::<S>)
+            .public()
+            .multipart()
+            .body_limit(super::submit::limit(settings)),
+        Route::get("/track/{no}/events", crate::live::events::<S>).public(),
+    ]
+}
 
 #[derive(Deserialize)]
 pub struct LookupQuery {
@@ -130,21 +147,17 @@ impl ProgressPage {
 /// `GET /track/{no}?code=`: the timeline, kept up to date by `track.js`
 /// over `/track/{no}/events`.
 pub async fn progress<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
     Path(no): Path<String>,
     Query(query): Query<CodeQuery>,
 ) -> PageResult {
-    let request = verified(&state, &auth, &no, query.code.as_deref()).await?;
-    Ok(progress_page(&state, &request, Feedback::default()).await?)
+    let progress = app.requests().progress(&caller, &no, query.code.as_deref()).await?;
+    Ok(progress_page(progress, Feedback::default()))
 }
 
-async fn progress_page<S: Store>(
-    state: &AppState<S>,
-    request: &mashangban_domain::request::Request,
-    feedback: Feedback,
-) -> Result<Response, ApiError> {
-    let (view, version) = public_view_of(state, request).await?;
+fn progress_page(progress: Progress, feedback: Feedback) -> Response {
+    let Progress { request, view, version } = progress;
     let status = if feedback.is_error() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = ProgressPage {
         layout: Layout::public(format!("办理进度 {}", view.tracking_no)),
@@ -160,7 +173,7 @@ async fn progress_page<S: Store>(
         upload_error: feedback.upload_error,
         uploaded: feedback.uploaded,
     };
-    Ok(render(status, &page))
+    render(status, &page)
 }
 
 #[derive(Deserialize)]
@@ -177,12 +190,13 @@ pub struct RateForm {
 /// `POST /track/{no}/rate`: the asker rates the answer (评价), as the public
 /// API's rate does, and goes back to the progress page.
 pub async fn rate<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
     Path(no): Path<String>,
     Form(form): Form<RateForm>,
 ) -> PageResult {
-    let request = verified(&state, &auth, &no, Some(&form.code)).await?;
+    let requests = app.requests();
+    let progress = requests.progress(&caller, &no, Some(&form.code)).await?;
     let rating = form.rating.as_deref().and_then(Rating::parse);
     let resolved = match form.resolved.as_deref() {
         Some("yes") => Some(true),
@@ -191,17 +205,18 @@ pub async fn rate<S: Store>(
     };
     let (Some(rating), Some(resolved)) = (rating, resolved) else {
         let rate_error = Some("请选择满意程度，并说明问题是否已解决".to_owned());
-        return Ok(progress_page(&state, &request, Feedback { rate_error, ..Feedback::default() }).await?);
+        return Ok(progress_page(progress, Feedback { rate_error, ..Feedback::default() }));
     };
     let comment = form.comment.filter(|c| !c.trim().is_empty());
-    let action = Action::FollowUp { rating, resolved, comment };
-    match crate::api::public::asker_acts(&state, &auth, &request.tracking_no, action).await {
+    let input = RateInput { code: form.code, rating, resolved, comment };
+    match requests.rate(&caller, &progress.request.tracking_no, input).await {
         Ok(rated) => {
-            Ok(Redirect::to(&format!("/track/{}?code={}", rated.tracking_no, rated.check_code)).into_response())
+            Ok(Redirect::to(&format!("/track/{}?code={}", rated.request.tracking_no, rated.request.check_code))
+                .into_response())
         }
         Err(e) => {
-            let rate_error = Some(ApiError::from(e).message);
-            Ok(progress_page(&state, &request, Feedback { rate_error, ..Feedback::default() }).await?)
+            let rate_error = Some(e.message);
+            Ok(progress_page(progress, Feedback { rate_error, ..Feedback::default() }))
         }
     }
 }
@@ -216,42 +231,46 @@ pub struct ReopenForm {
 /// `POST /track/{no}/reopen`: after an unhappy follow-up the asker asks for
 /// the request to be handled again (申请重办), as the public API does.
 pub async fn reopen<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
     Path(no): Path<String>,
     Form(form): Form<ReopenForm>,
 ) -> PageResult {
-    let request = verified(&state, &auth, &no, Some(&form.code)).await?;
-    let action = Action::RequestReopen { reason: form.reason };
-    let (request, feedback) = match crate::api::public::asker_acts(&state, &auth, &request.tracking_no, action).await {
-        Ok(changed) => (changed, Feedback { reopen_sent: true, ..Feedback::default() }),
-        Err(e) => (request, Feedback { reopen_error: Some(ApiError::from(e).message), ..Feedback::default() }),
-    };
-    Ok(progress_page(&state, &request, feedback).await?)
+    let requests = app.requests();
+    let progress = requests.progress(&caller, &no, Some(&form.code)).await?;
+    let input = ReopenRequestInput { code: form.code, reason: form.reason };
+    Ok(match requests.request_reopen(&caller, &progress.request.tracking_no, input).await {
+        Ok(changed) => progress_page(changed, Feedback { reopen_sent: true, ..Feedback::default() }),
+        Err(e) => progress_page(progress, Feedback { reopen_error: Some(e.message), ..Feedback::default() }),
+    })
 }
 
 /// `POST /track/{no}/materials?code=` (multipart `file`, several allowed):
 /// the asker adds materials (补充材料) through the same checks as the API.
 pub async fn materials<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
     Path(no): Path<String>,
     Query(query): Query<CodeQuery>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> PageResult {
-    let request = verified(&state, &auth, &no, query.code.as_deref()).await?;
-    let saved = match multipart {
-        Ok(multipart) => {
-            let scope = mashangban_domain::org::Scope::All;
-            let actor = mashangban_domain::org::Actor::PublicAsker;
-            crate::api::attachments::store_files(&state, &request.tracking_no, scope, actor, &auth, multipart).await
-        }
+    let requests = app.requests();
+    let progress = requests.progress(&caller, &no, query.code.as_deref()).await?;
+    let files = match multipart {
+        Ok(multipart) => read_files(multipart, &attachment_too_large(app.settings().max_attachment_bytes)).await,
         Err(_) => Err(ApiError::bad_request("malformed_multipart", "上传的文件格式不正确，请重新选择文件")),
+    };
+    let saved = match files {
+        Ok(files) => {
+            let (no, code) = (&progress.request.tracking_no, &progress.request.check_code);
+            requests.add_materials(&caller, no, Some(code), files).await.map_err(ApiError::from)
+        }
+        Err(e) => Err(e),
     };
     let feedback = match saved {
         Ok(files) => Feedback { uploaded: files.len(), ..Feedback::default() },
         Err(e) => Feedback { upload_error: Some(e.message), ..Feedback::default() },
     };
     // The page's live stream brings the timeline's new step at once.
-    Ok(progress_page(&state, &request, feedback).await?)
+    Ok(progress_page(progress, feedback))
 }

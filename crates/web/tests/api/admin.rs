@@ -164,7 +164,7 @@ async fn publishing_rules_on_the_page_puts_a_new_version_in_force() {
     assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/admin/rules?ok=rules"));
     let (_, after) = app.get("/api/v1/time-limits", Some(&admin)).await;
     assert_eq!(after["version"].as_i64(), Some(version + 1));
-    assert_eq!(app.state.rules().version, version + 1, "in force for the next intake");
+    assert_eq!(app.state.rules().in_force().version, version + 1, "in force for the next intake");
     let (_, html) = page(&app, "/admin/rules", &admin).await;
     assert!(html.contains(&format!("<span id=\"rules-version\">{}</span>", version + 1)));
 }
@@ -208,7 +208,7 @@ async fn units_categories_calendar_and_answers_change_through_the_pages() {
 
     let hours = [("hours", "09:00-12:00 13:30-17:30")];
     assert_eq!(post_form(&app, "/admin/calendar/hours", &admin, &hours).await.0, StatusCode::SEE_OTHER);
-    assert_eq!(app.state.calendar().working_hours().daily_duration().num_minutes(), 7 * 60);
+    assert_eq!(app.state.calendar().in_force().working_hours().daily_duration().num_minutes(), 7 * 60);
     let (status, _, html) = post_form(&app, "/admin/calendar/hours", &admin, &[("hours", "25:00-26:00")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("id=\"admin-error\""));

@@ -3,7 +3,7 @@
 
 use super::*;
 
-use mashangban_web::scheduler::{self, SchedulerConfig};
+use mashangban_app::scheduler::{self, SchedulerConfig};
 
 fn deadline<'a>(request: &'a Value, kind: &str) -> &'a Value {
     request["deadlines"].as_array().unwrap().iter().find(|d| d["kind"] == kind).unwrap_or(&Value::Null)

@@ -82,7 +82,7 @@ async fn spawn_with(config: WebConfig) -> App {
 }
 
 /// A clock the test moves; at 0 it is the real time.
-fn controlled_clock(millis: &std::sync::Arc<std::sync::atomic::AtomicI64>) -> mashangban_web::state::Clock {
+fn controlled_clock(millis: &std::sync::Arc<std::sync::atomic::AtomicI64>) -> mashangban_app::Clock {
     let millis = std::sync::Arc::clone(millis);
     std::sync::Arc::new(move || match millis.load(std::sync::atomic::Ordering::SeqCst) {
         0 => mashangban_domain::time::now(),

@@ -9,8 +9,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::sync::{Arc, Mutex};
 
 use hmac::{Hmac, Mac};
+use mashangban_app::notify::{self, NotifyConfig, SmsGateway, SmtpConfig, SmtpTls};
 use mashangban_store::{NotificationStore, OutboxStatus};
-use mashangban_web::notify::{self, NotifyConfig, SmsGateway, SmtpConfig, SmtpTls};
 
 const SECRET: &str = "partner-secret-0123456789";
 

@@ -535,7 +535,7 @@ async fn multipart_media_and_list_attributes() {
     let res = app.http.post(app.url(&format!("{V2}/requests.json"))).multipart(multipart(big)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let mut too_big = png;
-    too_big.resize(app.state.config.max_attachment_bytes + 1, 0);
+    too_big.resize(app.state.settings().max_attachment_bytes + 1, 0);
     let res =
         app.http.post(app.url(&format!("{V2}/requests.json"))).multipart(multipart(too_big)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);

@@ -4,25 +4,41 @@
 //! `PUT /api/v1/calendar/years/{year}`, `POST /api/v1/calendar/import` and
 //! `PUT /api/v1/calendar/working-hours`.
 
+use std::sync::Arc;
+
 use askama::Template;
-use axum::Form;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Query, State};
 use axum::http::StatusCode;
+use axum::{Extension, Form};
 use serde::Deserialize;
 
+use mashangban_app::App;
+use mashangban_app::calendar::{DayInput, HoursInput, PeriodInput, YearInput};
+use mashangban_domain::access::Permission;
 use mashangban_domain::calendar::HolidayYear;
 use mashangban_domain::org::Actor;
-use mashangban_domain::time::format_instant;
 use mashangban_store::{CalendarSource, Store, clock_time};
 
-use super::{Frame, admin, done, shown};
-use crate::api::calendar::{
-    DayInput, HoursInput, PeriodInput, YearInput, import_upload, replace_year, set_working_hours,
-};
+use super::{Frame, done};
+use crate::api::calendar::{IMPORT_LIMIT, read_import, year_param};
 use crate::auth::Auth;
-use crate::pages::{Layout, PageResult, render, short_time};
-use crate::state::AppState;
+use crate::error::ApiError;
+use crate::pages::{Layout, PageResult, render, short_time, shown};
+use crate::routes::{Menu, MenuKind, Route};
+
+pub fn routes<S: Store>() -> Vec<Route<S>> {
+    let manage = Permission::ManageCalendar;
+    vec![
+        Route::get("/admin/calendar", page::<S>).permission(manage).nav(MenuKind::Admin, 50, "工作日历"),
+        Route::post("/admin/calendar/year", save_year::<S>).permission(manage).form(),
+        Route::post("/admin/calendar/hours", save_hours::<S>).permission(manage).form(),
+        Route::post("/admin/calendar/import", import::<S>)
+            .permission(manage)
+            .multipart()
+            .body_limit(IMPORT_LIMIT + 64 * 1024),
+    ]
+}
 
 pub struct YearRow {
     pub year: i32,
@@ -96,29 +112,31 @@ fn periods(text: &str) -> Vec<PeriodInput> {
         .collect()
 }
 
-fn source_label(source: CalendarSource) -> &'static str {
-    match source {
-        CalendarSource::Bundled => "内置数据",
-        CalendarSource::Json => "页面或接口",
-        CalendarSource::Toml => "TOML 导入",
-        CalendarSource::Xlsx => "Excel 导入",
+fn source_label(source: &str) -> &'static str {
+    match CalendarSource::parse(source) {
+        Some(CalendarSource::Bundled) => "内置数据",
+        Some(CalendarSource::Json) => "页面或接口",
+        Some(CalendarSource::Toml) => "TOML 导入",
+        Some(CalendarSource::Xlsx) => "Excel 导入",
+        None => "",
     }
 }
 
 async fn render_page<S: Store>(
-    state: &AppState<S>,
+    app: &App<S>,
     actor: &Actor,
+    menu: &Menu,
     notice: Option<&'static str>,
     error: Option<(StatusCode, String)>,
     form: YearForm,
 ) -> PageResult {
-    let years = state.store.calendar_year_infos().await?;
-    let changes = state.store.calendar_changes(20).await?;
-    let calendar = state.calendar();
+    let years = app.calendar().years().await?;
+    let changes = app.calendar().changes(20).await?;
+    let calendar = app.calendar().in_force();
     let hours =
         calendar.working_hours().periods().iter().map(|(s, e)| format!("{}-{}", clock_time(*s), clock_time(*e)));
     let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
-    let (layout, frame) = Frame::new(actor, "/admin/calendar", notice, error.map(|(_, m)| m));
+    let (layout, frame) = Frame::new(actor, menu, "/admin/calendar", notice, error.map(|(_, m)| m));
     let page = CalendarPage {
         layout,
         frame,
@@ -129,7 +147,7 @@ async fn render_page<S: Store>(
                 notice: y.notice.unwrap_or_default(),
                 holidays: y.holidays,
                 makeup_workdays: y.makeup_workdays,
-                updated_at: short_time(&format_instant(&y.updated_at)),
+                updated_at: short_time(&y.updated_at),
             })
             .collect(),
         form,
@@ -137,9 +155,9 @@ async fn render_page<S: Store>(
         changes: changes
             .into_iter()
             .map(|c| ChangeRow {
-                at: short_time(&format_instant(&c.at)),
+                at: short_time(&c.at),
                 what: c.year.map_or_else(|| "工作时段".to_owned(), |y| format!("{y}年节假日")),
-                by: c.actor_name,
+                by: c.actor.name,
                 source: source_label(c.source),
             })
             .collect(),
@@ -157,49 +175,62 @@ pub struct CalendarQuery {
 
 /// `GET /admin/calendar` (`?year=2027` fills the form with that year).
 pub async fn page<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
     Query(q): Query<CalendarQuery>,
 ) -> PageResult {
-    let actor = admin(&auth)?;
-    let stored = state.store.calendar_years().await?;
-    let form = stored
-        .iter()
-        .find(|y| y.year.to_string() == q.year)
-        .map_or_else(|| YearForm { year: q.year.clone(), ..YearForm::default() }, year_form);
+    let actor = &caller.actor;
+    let stored = match q.year.trim().parse::<i32>() {
+        Ok(year) => app.calendar().stored_year(year).await?,
+        Err(_) => None,
+    };
+    let form = stored.as_ref().map_or_else(|| YearForm { year: q.year.clone(), ..YearForm::default() }, year_form);
     let notice = super::Done { ok: q.ok }.notice();
-    render_page(&state, actor, notice, None, form).await
+    render_page(&app, actor, &menu, notice, None, form).await
 }
 
 /// `POST /admin/calendar/year`: replaces the year, as `PUT /api/v1/calendar/years/{year}`.
 pub async fn save_year<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
     Form(form): Form<YearForm>,
 ) -> PageResult {
-    let actor = admin(&auth)?;
+    let actor = &caller.actor;
     let input = YearInput {
         year: None,
         notice: Some(form.notice.clone()),
         holidays: days(&form.holidays),
         makeup_workdays: days(&form.makeup_workdays),
     };
-    match replace_year(&state, &auth, form.year.trim(), input, CalendarSource::Json).await {
+    let replaced = match year_param(form.year.trim()) {
+        Ok(year) => {
+            app.calendar().replace_year(&caller, year, input, CalendarSource::Json).await.map_err(ApiError::from)
+        }
+        Err(e) => Err(e),
+    };
+    match replaced {
         Ok(_) => Ok(done("/admin/calendar", "year")),
-        Err(e) => render_page(&state, actor, None, Some(shown(e)?), form).await,
+        Err(e) => render_page(&app, actor, &menu, None, Some(shown(e)?), form).await,
     }
 }
 
 /// `POST /admin/calendar/import` (multipart, field `file`): as `POST /api/v1/calendar/import`.
 pub async fn import<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> PageResult {
-    let actor = admin(&auth)?;
-    match import_upload(&state, &auth, multipart).await {
+    let actor = &caller.actor;
+    let imported = match read_import(multipart).await {
+        Ok(bytes) => app.calendar().import(&caller, &bytes).await.map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
+    match imported {
         Ok(_) => Ok(done("/admin/calendar", "import")),
-        Err(e) => render_page(&state, actor, None, Some(shown(e)?), YearForm::default()).await,
+        Err(e) => render_page(&app, actor, &menu, None, Some(shown(e)?), YearForm::default()).await,
     }
 }
 
@@ -211,14 +242,15 @@ pub struct HoursForm {
 
 /// `POST /admin/calendar/hours`: as `PUT /api/v1/calendar/working-hours`.
 pub async fn save_hours<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
     Form(form): Form<HoursForm>,
 ) -> PageResult {
-    let actor = admin(&auth)?;
-    match set_working_hours(&state, &auth, HoursInput { periods: periods(&form.hours) }).await {
+    let actor = &caller.actor;
+    match app.calendar().set_working_hours(&caller, HoursInput { periods: periods(&form.hours) }).await {
         Ok(_) => Ok(done("/admin/calendar", "hours")),
-        Err(e) => render_page(&state, actor, None, Some(shown(e)?), YearForm::default()).await,
+        Err(e) => render_page(&app, actor, &menu, None, Some(shown(e)?), YearForm::default()).await,
     }
 }
 

@@ -1,20 +1,32 @@
 //! 事项分类与派单目录: the category tree with each leaf's default lead unit
 //! and keywords; adding and editing a category.
 
+use std::sync::Arc;
+
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
+use axum::{Extension, Form};
 use serde::Deserialize;
 
+use mashangban_app::App;
+use mashangban_app::catalog::CategoryInput;
+use mashangban_domain::access::Permission;
 use mashangban_domain::org::{Actor, UnitKind};
 use mashangban_store::{Category, Store};
 
-use super::{Done, Frame, admin, done, shown, words};
-use crate::api::admin::{CategoryBody, save_category};
+use super::{Done, Frame, done, words};
 use crate::auth::Auth;
-use crate::pages::{Choice, Layout, PageResult, render};
-use crate::state::AppState;
+use crate::pages::{Choice, Layout, PageResult, render, shown};
+use crate::routes::{Menu, MenuKind, Route};
+
+pub fn routes<S: Store>() -> Vec<Route<S>> {
+    let manage = Permission::ManageCatalog;
+    vec![
+        Route::get("/admin/categories", page::<S>).permission(manage).nav(MenuKind::Admin, 30, "事项分类与派单目录"),
+        Route::post("/admin/categories", save::<S>).permission(manage).form(),
+    ]
+}
 
 /// One category in the tree.
 pub struct Row {
@@ -51,8 +63,8 @@ pub struct CategoryForm {
 }
 
 /// Top-level groups, each followed by its children.
-fn rows<S: Store>(state: &AppState<S>, categories: &[Category]) -> Vec<Row> {
-    let org = state.org();
+fn rows<S: Store>(app: &App<S>, categories: &[Category]) -> Vec<Row> {
+    let org = app.caches().org();
     let row = |c: &Category, group: bool| Row {
         code: c.code.clone(),
         name: c.name.clone(),
@@ -70,20 +82,21 @@ fn rows<S: Store>(state: &AppState<S>, categories: &[Category]) -> Vec<Row> {
 }
 
 async fn render_page<S: Store>(
-    state: &AppState<S>,
+    app: &App<S>,
     actor: &Actor,
+    menu: &Menu,
     notice: Option<&'static str>,
     error: Option<(StatusCode, String)>,
     form: CategoryForm,
     editing: bool,
 ) -> PageResult {
-    let categories = state.categories();
+    let categories = app.caches().categories();
     let parents = categories
         .iter()
         .filter(|c| c.parent_id.is_none() && c.code != form.code)
         .map(|c| Choice::new(c.code.clone(), c.name.clone(), c.code == form.parent))
         .collect();
-    let org = state.org();
+    let org = app.caches().org();
     let mut units: Vec<Choice> = org
         .units()
         .filter(|u| u.active && matches!(u.kind, UnitKind::Department | UnitKind::Town))
@@ -91,8 +104,8 @@ async fn render_page<S: Store>(
         .collect();
     units.sort_by(|a, b| a.value.cmp(&b.value));
     let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
-    let (layout, frame) = Frame::new(actor, "/admin/categories", notice, error.map(|(_, m)| m));
-    let page = CategoriesPage { layout, frame, rows: rows(state, &categories), form, parents, units, editing };
+    let (layout, frame) = Frame::new(actor, menu, "/admin/categories", notice, error.map(|(_, m)| m));
+    let page = CategoriesPage { layout, frame, rows: rows(app, &categories), form, parents, units, editing };
     Ok(render(status, &page))
 }
 
@@ -105,13 +118,14 @@ pub struct CategoriesQuery {
 
 /// `GET /admin/categories` (`?edit=code` fills the form with a category).
 pub async fn page<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
     Query(q): Query<CategoriesQuery>,
 ) -> PageResult {
-    let actor = admin(&auth)?;
-    let categories = state.categories();
-    let org = state.org();
+    let actor = &caller.actor;
+    let categories = app.caches().categories();
+    let org = app.caches().org();
     let edited = categories.iter().find(|c| c.code == q.edit);
     let form = edited.map_or_else(CategoryForm::default, |c| CategoryForm {
         code: c.code.clone(),
@@ -124,27 +138,28 @@ pub async fn page<S: Store>(
         lead_unit: c.default_lead_unit_id.and_then(|id| org.get(id)).map(|u| u.code.clone()).unwrap_or_default(),
         keywords: c.keywords.join("，"),
     });
-    render_page(&state, actor, Done { ok: q.ok }.notice(), None, form, edited.is_some()).await
+    render_page(&app, actor, &menu, Done { ok: q.ok }.notice(), None, form, edited.is_some()).await
 }
 
 /// `POST /admin/categories`: as `PUT /api/v1/admin/categories/{code}`.
 pub async fn save<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
     Form(form): Form<CategoryForm>,
 ) -> PageResult {
-    let actor = admin(&auth)?;
-    let body = CategoryBody {
+    let actor = &caller.actor;
+    let input = CategoryInput {
         name: form.name.clone(),
         parent: Some(form.parent.clone()),
         lead_unit: Some(form.lead_unit.clone()),
         keywords: words(&form.keywords),
     };
-    match save_category(&state, &form.code, body).await {
+    match app.catalog().save_category(&form.code, input).await {
         Ok(_) => Ok(done("/admin/categories", "category")),
         Err(e) => {
-            let editing = state.categories().iter().any(|c| c.code == form.code.trim());
-            render_page(&state, actor, None, Some(shown(e)?), form, editing).await
+            let editing = app.caches().categories().iter().any(|c| c.code == form.code.trim());
+            render_page(&app, actor, &menu, None, Some(shown(e)?), form, editing).await
         }
     }
 }

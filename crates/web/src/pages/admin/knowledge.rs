@@ -1,22 +1,38 @@
 //! 知识库: the standard answers (标准答复) — search, create, edit (each save a
-//! new version), deactivate, and every version as it read. Writes go through
-//! the functions of `/api/v1/knowledge`.
+//! new version), deactivate, and every version as it read, through
+//! `app.knowledge()` as `/api/v1/knowledge` does. The worked example of a
+//! module's pages: routes with their permission and menu entry, then handlers
+//! that read a form, call the service and render.
+
+use std::sync::Arc;
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::{Extension, Form};
 use serde::Deserialize;
 
-use mashangban_domain::org::Actor;
+use mashangban_app::knowledge::{ArticleActive, ArticleBody, ArticleUpdate, ArticleView, RevisionView};
+use mashangban_app::{App, Caller};
+use mashangban_domain::access::Permission;
 use mashangban_store::Store;
 
-use super::{Done, Frame, admin, done, shown, words};
-use crate::api::knowledge::{self, ArticleBody, ArticleView, RevisionView, get_article};
+use super::{Done, Frame, done, words};
 use crate::auth::Auth;
 use crate::pages::submit::{CategoryGroup, category_groups};
-use crate::pages::{Layout, PageResult, render, short_time};
-use crate::state::AppState;
+use crate::pages::{Layout, PageResult, render, short_time, shown};
+use crate::routes::{Menu, MenuKind, Route};
+
+pub fn routes<S: Store>() -> Vec<Route<S>> {
+    let manage = Permission::ManageKnowledge;
+    vec![
+        Route::get("/admin/knowledge", list::<S>).permission(manage).nav(MenuKind::Admin, 60, "知识库"),
+        Route::post("/admin/knowledge", create::<S>).permission(manage).form(),
+        Route::get("/admin/knowledge/{id}", edit::<S>).permission(manage),
+        Route::post("/admin/knowledge/{id}", update::<S>).permission(manage).form(),
+        Route::post("/admin/knowledge/{id}/active", active::<S>).permission(manage).form(),
+    ]
+}
 
 /// The article form's values (kept when refused).
 #[derive(Deserialize, Default)]
@@ -87,17 +103,18 @@ impl EditPage {
 }
 
 async fn render_list<S: Store>(
-    state: &AppState<S>,
-    actor: &Actor,
+    app: &App<S>,
+    caller: &Caller,
+    menu: &Menu,
     q: String,
     notice: Option<&'static str>,
     error: Option<(StatusCode, String)>,
     form: ArticleForm,
 ) -> PageResult {
-    let articles = knowledge::find(state, actor, &q).await?;
+    let articles = app.knowledge().find(caller, &q).await?;
     let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
-    let (layout, frame) = Frame::new(actor, "/admin/knowledge", notice, error.map(|(_, m)| m));
-    let categories = category_groups(&state.categories(), &form.category);
+    let (layout, frame) = Frame::new(&caller.actor, menu, "/admin/knowledge", notice, error.map(|(_, m)| m));
+    let categories = category_groups(&app.caches().categories(), &form.category);
     Ok(render(status, &ListPage { layout, frame, q, articles, form, categories }))
 }
 
@@ -110,55 +127,55 @@ pub struct ListQuery {
 
 /// `GET /admin/knowledge?q=`: the articles (or a search), and the new-article form.
 pub async fn list<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
     Query(query): Query<ListQuery>,
 ) -> PageResult {
-    let actor = admin(&auth)?;
     let notice = Done { ok: query.ok }.notice();
-    render_list(&state, actor, query.q, notice, None, ArticleForm::default()).await
+    render_list(&app, &caller, &menu, query.q, notice, None, ArticleForm::default()).await
 }
 
 /// `POST /admin/knowledge`: as `POST /api/v1/knowledge`; then to the article.
 pub async fn create<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
     Form(form): Form<ArticleForm>,
 ) -> PageResult {
-    let actor = admin(&auth)?;
-    match knowledge::create(&state, actor, form.body()).await {
+    match app.knowledge().create(&caller, form.body()).await {
         Ok(a) => Ok(done(&format!("/admin/knowledge/{}", a.id), "article")),
-        Err(e) => render_list(&state, actor, String::new(), None, Some(shown(e)?), form).await,
+        Err(e) => render_list(&app, &caller, &menu, String::new(), None, Some(shown(e)?), form).await,
     }
 }
 
 async fn render_edit<S: Store>(
-    state: &AppState<S>,
-    actor: &Actor,
+    app: &App<S>,
+    caller: &Caller,
+    menu: &Menu,
     id: &str,
     notice: Option<&'static str>,
     error: Option<(StatusCode, String)>,
     form: Option<ArticleForm>,
 ) -> PageResult {
-    let article = knowledge::article_view(state, get_article(state, id).await?);
-    let revisions = state.store.article_revisions(article.id).await?;
-    let revisions = revisions.into_iter().map(|r| knowledge::revision_view(state, r)).collect();
+    let article = app.knowledge().get(caller, id).await?;
+    let revisions = app.knowledge().revisions(id).await?;
     let form = form.unwrap_or_else(|| ArticleForm::of(&article));
     let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
-    let (layout, frame) = Frame::new(actor, "/admin/knowledge", notice, error.map(|(_, m)| m));
-    let categories = category_groups(&state.categories(), &form.category);
+    let (layout, frame) = Frame::new(&caller.actor, menu, "/admin/knowledge", notice, error.map(|(_, m)| m));
+    let categories = category_groups(&app.caches().categories(), &form.category);
     Ok(render(status, &EditPage { layout, frame, article, form, categories, revisions }))
 }
 
 /// `GET /admin/knowledge/{id}`: the edit form and every version.
 pub async fn edit<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
     Path(id): Path<String>,
     Query(q): Query<Done>,
 ) -> PageResult {
-    let actor = admin(&auth)?;
-    render_edit(&state, actor, &id, q.notice(), None, None).await
+    render_edit(&app, &caller, &menu, &id, q.notice(), None, None).await
 }
 
 fn version(form_value: &str) -> i64 {
@@ -168,15 +185,23 @@ fn version(form_value: &str) -> i64 {
 
 /// `POST /admin/knowledge/{id}`: a new version, as `PUT /api/v1/knowledge/{id}`.
 pub async fn update<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
     Path(id): Path<String>,
     Form(form): Form<ArticleForm>,
 ) -> PageResult {
-    let actor = admin(&auth)?;
-    match knowledge::update(&state, actor, &id, version(&form.version), form.body()).await {
+    let body = form.body();
+    let update = ArticleUpdate {
+        version: version(&form.version),
+        title: body.title,
+        body: body.body,
+        category: body.category,
+        keywords: body.keywords,
+    };
+    match app.knowledge().update(&caller, &id, update).await {
         Ok(_) => Ok(done(&format!("/admin/knowledge/{id}"), "article")),
-        Err(e) => render_edit(&state, actor, &id, None, Some(shown(e)?), Some(form)).await,
+        Err(e) => render_edit(&app, &caller, &menu, &id, None, Some(shown(e)?), Some(form)).await,
     }
 }
 
@@ -190,15 +215,16 @@ pub struct ActiveForm {
 
 /// `POST /admin/knowledge/{id}/active`: as `POST /api/v1/knowledge/{id}/active`.
 pub async fn active<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
     Path(id): Path<String>,
     Form(form): Form<ActiveForm>,
 ) -> PageResult {
-    let actor = admin(&auth)?;
     let on = form.active == "1";
-    match knowledge::set_active(&state, actor, &id, version(&form.version), on).await {
+    let change = ArticleActive { version: version(&form.version), active: on };
+    match app.knowledge().set_active(&caller, &id, change).await {
         Ok(_) => Ok(done(&format!("/admin/knowledge/{id}"), if on { "article-on" } else { "article-off" })),
-        Err(e) => render_edit(&state, actor, &id, None, Some(shown(e)?), None).await,
+        Err(e) => render_edit(&app, &caller, &menu, &id, None, Some(shown(e)?), None).await,
     }
 }

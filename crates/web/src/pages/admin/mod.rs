@@ -2,13 +2,15 @@
 //! tree, users and roles, categories and the dispatch catalogue, time-limit
 //! rules, the work calendar and the knowledge base of standard answers.
 //!
-//! Every write calls the same function as its `/api/v1` endpoint (in
-//! `api::admin`, `api::knowledge`, `api::calendar`, `api::time_limits`), so a
-//! page never checks less than the API. A success is a 303 back to the page
-//! with a fixed notice; a refusal renders the page again with the API's
-//! status and Chinese message. Non-administrators get 403 on every page and
-//! post, signed-out people the sign-in page, and cross-site posts are
-//! refused by the session's same-origin check.
+//! Every write calls the same service as its `/api/v1` endpoint (`app.org()`,
+//! `app.accounts()`, `app.catalog()`, `app.rules()`, `app.calendar()`,
+//! `app.knowledge()`), and each page's route declares the same permission as
+//! the API's, so a page never checks less than the API. A success is a 303
+//! back to the page with a fixed notice; a refusal renders the page again
+//! with the status and Chinese message. The tabs are the admin menu entries
+//! of the routes the person may open; others get 403 on every page and post,
+//! signed-out people the sign-in page, and cross-site posts are refused by
+//! the session's same-origin check.
 
 mod calendar;
 mod catalog;
@@ -17,54 +19,29 @@ mod org;
 mod rules;
 mod users;
 
-use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::Extension;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
 
-use mashangban_domain::org::{Actor, Role};
+use mashangban_app::Caller;
+use mashangban_domain::access::Permission;
+use mashangban_domain::org::Actor;
 use mashangban_store::Store;
 
 use super::{Layout, PageError, PageResult};
 use crate::auth::Auth;
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::routes::{Menu, MenuKind, Route};
 
-pub fn routes<S: Store>() -> Router<AppState<S>> {
-    let import = Router::new()
-        .route("/admin/calendar/import", post(calendar::import::<S>))
-        .layer(DefaultBodyLimit::max(crate::api::calendar::IMPORT_LIMIT + 64 * 1024));
-    Router::new()
-        .route("/admin", get(home))
-        .route("/admin/org", get(org::page::<S>).post(org::save::<S>))
-        .route("/admin/org/{code}/active", post(org::active::<S>))
-        .route("/admin/users", get(users::page::<S>).post(users::create::<S>))
-        .route("/admin/users/{username}/role", post(users::role::<S>))
-        .route("/admin/users/{username}/disabled", post(users::disabled::<S>))
-        .route("/admin/users/{username}/password", post(users::password::<S>))
-        .route("/admin/categories", get(catalog::page::<S>).post(catalog::save::<S>))
-        .route("/admin/rules", get(rules::page::<S>).post(rules::publish::<S>))
-        .route("/admin/calendar", get(calendar::page::<S>))
-        .route("/admin/calendar/year", post(calendar::save_year::<S>))
-        .route("/admin/calendar/hours", post(calendar::save_hours::<S>))
-        .route("/admin/knowledge", get(knowledge::list::<S>).post(knowledge::create::<S>))
-        .route("/admin/knowledge/{id}", get(knowledge::edit::<S>).post(knowledge::update::<S>))
-        .route("/admin/knowledge/{id}/active", post(knowledge::active::<S>))
-        .layer(DefaultBodyLimit::max(crate::api::JSON_LIMIT))
-        .merge(import)
+pub fn routes<S: Store>() -> Vec<Route<S>> {
+    let mut routes = vec![Route::get("/admin", home).permission(Permission::ManageOrg)];
+    routes.extend(org::routes::<S>());
+    routes.extend(users::routes::<S>());
+    routes.extend(catalog::routes::<S>());
+    routes.extend(rules::routes::<S>());
+    routes.extend(calendar::routes::<S>());
+    routes.extend(knowledge::routes::<S>());
+    routes
 }
-
-/// The sections of the admin pages, for the tabs: (path, label).
-const SECTIONS: &[(&str, &str)] = &[
-    ("/admin/org", "组织架构"),
-    ("/admin/users", "用户与角色"),
-    ("/admin/categories", "事项分类与派单目录"),
-    ("/admin/rules", "时限规则"),
-    ("/admin/calendar", "工作日历"),
-    ("/admin/knowledge", "知识库"),
-];
 
 /// One tab of the admin navigation.
 pub struct Tab {
@@ -83,25 +60,19 @@ pub struct Frame {
 }
 
 impl Frame {
-    /// The layout and frame of the section at `path`.
-    fn new(actor: &Actor, path: &str, notice: Option<&'static str>, error: Option<String>) -> (Layout, Self) {
-        let label = SECTIONS.iter().find(|(p, _)| *p == path).map_or("系统管理", |(_, l)| *l);
-        let frame = Self {
-            tabs: SECTIONS.iter().map(|(p, l)| Tab { path: p, label: l, current: *p == path }).collect(),
-            notice,
-            error,
-        };
-        (Layout::staff(format!("系统管理 · {label}"), actor), frame)
-    }
-}
-
-/// Administrators only: others get a 403 page, signed-out people the sign-in page.
-fn admin(auth: &Auth) -> Result<&Actor, PageError> {
-    let actor = auth.require_login()?;
-    if actor.has_role(&[Role::Admin]) {
-        Ok(actor)
-    } else {
-        Err(PageError::Status(StatusCode::FORBIDDEN, "系统管理仅供管理员使用".into()))
+    /// The layout and frame of the section at `path`: its tabs are the
+    /// sections the person may open.
+    fn new(
+        actor: &Actor,
+        menu: &Menu,
+        path: &str,
+        notice: Option<&'static str>,
+        error: Option<String>,
+    ) -> (Layout, Self) {
+        let sections = menu.for_actor(MenuKind::Admin, actor);
+        let label = sections.iter().find(|e| e.path == path).map_or("系统管理", |e| e.label);
+        let tabs = sections.iter().map(|e| Tab { path: e.path, label: e.label, current: e.path == path }).collect();
+        (Layout::staff(format!("系统管理 · {label}"), actor, menu), Self { tabs, notice, error })
     }
 }
 
@@ -142,18 +113,14 @@ fn done(path: &str, key: &str) -> Response {
     Redirect::to(&format!("{path}?ok={key}")).into_response()
 }
 
-/// A refusal to show on the page, or (signed out, cross-site) an error page.
-fn shown(e: ApiError) -> Result<(StatusCode, String), PageError> {
-    if e.status == StatusCode::UNAUTHORIZED || e.code == "csrf_rejected" || e.status == StatusCode::FORBIDDEN {
-        return Err(e.into());
-    }
-    Ok((e.status, e.message))
+/// `GET /admin`: the first section the person may open.
+async fn home(Auth(caller): Auth, Extension(menu): Extension<std::sync::Arc<Menu>>) -> PageResult {
+    first_section(&caller, &menu).map(|path| Redirect::to(path).into_response())
 }
 
-/// `GET /admin`: the first section.
-async fn home(auth: Auth) -> PageResult {
-    admin(&auth)?;
-    Ok(Redirect::to("/admin/org").into_response())
+fn first_section(caller: &Caller, menu: &Menu) -> PageResult<&'static str> {
+    let sections = menu.for_actor(MenuKind::Admin, &caller.actor);
+    sections.first().map(|e| e.path).ok_or_else(|| PageError::forbidden(Permission::ManageOrg))
 }
 
 /// Words separated by commas (，、,), semicolons or spaces.

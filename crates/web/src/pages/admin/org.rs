@@ -1,19 +1,32 @@
 //! 组织架构: the org tree, and adding, renaming and deactivating units.
 
+use std::sync::Arc;
+
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::{Extension, Form};
 use serde::Deserialize;
 
+use mashangban_app::App;
+use mashangban_app::org::UnitInput;
+use mashangban_domain::access::Permission;
 use mashangban_domain::org::{Actor, Unit, UnitKind};
 use mashangban_store::Store;
 
-use super::{Done, Frame, admin, done, shown};
-use crate::api::admin::{UnitBody, save_unit, set_unit_active};
+use super::{Done, Frame, done};
 use crate::auth::Auth;
-use crate::pages::{Choice, Layout, PageResult, render};
-use crate::state::AppState;
+use crate::pages::{Choice, Layout, PageResult, render, shown};
+use crate::routes::{Menu, MenuKind, Route};
+
+pub fn routes<S: Store>() -> Vec<Route<S>> {
+    let manage = Permission::ManageOrg;
+    vec![
+        Route::get("/admin/org", page::<S>).permission(manage).nav(MenuKind::Admin, 10, "组织架构"),
+        Route::post("/admin/org", save::<S>).permission(manage).form(),
+        Route::post("/admin/org/{code}/active", active::<S>).permission(manage).form(),
+    ]
+}
 
 /// One unit in the tree, indented by its depth.
 pub struct Row {
@@ -91,14 +104,15 @@ pub struct OrgQuery {
 }
 
 async fn render_page<S: Store>(
-    state: &AppState<S>,
+    app: &App<S>,
     actor: &Actor,
+    menu: &Menu,
     notice: Option<&'static str>,
     error: Option<(StatusCode, String)>,
     form: UnitForm,
     editing: bool,
 ) -> PageResult {
-    let org = state.org();
+    let org = app.caches().org();
     let units: Vec<&Unit> = org.units().collect();
     let kinds = [UnitKind::Department, UnitKind::Town, UnitKind::Subunit]
         .iter()
@@ -110,15 +124,20 @@ async fn render_page<S: Store>(
         .map(|r| Choice::new(r.code.clone(), format!("{}{}", "　".repeat(r.depth), r.name), form.parent == r.code))
         .collect();
     let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
-    let (layout, frame) = Frame::new(actor, "/admin/org", notice, error.map(|(_, m)| m));
+    let (layout, frame) = Frame::new(actor, menu, "/admin/org", notice, error.map(|(_, m)| m));
     let page = OrgPage { layout, frame, rows: tree(&units), form, kinds, parents, editing };
     Ok(render(status, &page))
 }
 
 /// `GET /admin/org` (`?edit=code` fills the form with a unit).
-pub async fn page<S: Store>(State(state): State<AppState<S>>, auth: Auth, Query(q): Query<OrgQuery>) -> PageResult {
-    let actor = admin(&auth)?;
-    let org = state.org();
+pub async fn page<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Query(q): Query<OrgQuery>,
+) -> PageResult {
+    let actor = &caller.actor;
+    let org = app.caches().org();
     let edited = org.units().find(|u| u.code == q.edit);
     let form = edited.map_or_else(
         || UnitForm { kind: UnitKind::Department.as_str().into(), parent: "city".into(), ..UnitForm::default() },
@@ -131,23 +150,28 @@ pub async fn page<S: Store>(State(state): State<AppState<S>>, auth: Auth, Query(
         },
     );
     let notice = Done { ok: q.ok }.notice();
-    render_page(&state, actor, notice, None, form, edited.is_some()).await
+    render_page(&app, actor, &menu, notice, None, form, edited.is_some()).await
 }
 
 /// `POST /admin/org`: adds a unit or renames/moves it (by code), as `PUT /api/v1/admin/units/{code}`.
-pub async fn save<S: Store>(State(state): State<AppState<S>>, auth: Auth, Form(form): Form<UnitForm>) -> PageResult {
-    let actor = admin(&auth)?;
-    let body = UnitBody {
+pub async fn save<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Form(form): Form<UnitForm>,
+) -> PageResult {
+    let actor = &caller.actor;
+    let input = UnitInput {
         name: form.name.clone(),
         short_name: Some(form.short_name.clone()),
         kind: form.kind.clone(),
         parent: form.parent.clone(),
     };
-    match save_unit(&state, &form.code, body).await {
+    match app.org().save_unit(&form.code, input).await {
         Ok(_) => Ok(done("/admin/org", "unit")),
         Err(e) => {
-            let editing = state.org().units().any(|u| u.code == form.code.trim());
-            render_page(&state, actor, None, Some(shown(e)?), form, editing).await
+            let editing = app.caches().org().units().any(|u| u.code == form.code.trim());
+            render_page(&app, actor, &menu, None, Some(shown(e)?), form, editing).await
         }
     }
 }
@@ -162,19 +186,20 @@ pub struct ActiveForm {
 /// `POST /admin/org/{code}/active`: deactivates (撤销) or reactivates a unit,
 /// as `POST /api/v1/admin/units/{code}/active`.
 pub async fn active<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
     Path(code): Path<String>,
     Form(form): Form<ActiveForm>,
 ) -> PageResult {
-    let actor = admin(&auth)?;
+    let actor = &caller.actor;
     let on = form.active == "1";
-    match set_unit_active(&state, &code, on).await {
+    match app.org().set_unit_active(&code, on).await {
         Ok(_) => Ok(done("/admin/org", if on { "unit-on" } else { "unit-off" })),
         Err(e) => {
             let form =
                 UnitForm { kind: UnitKind::Department.as_str().into(), parent: "city".into(), ..UnitForm::default() };
-            render_page(&state, actor, None, Some(shown(e)?), form, false).await
+            render_page(&app, actor, &menu, None, Some(shown(e)?), form, false).await
         }
     }
 }

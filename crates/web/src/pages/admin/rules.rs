@@ -1,24 +1,35 @@
 //! 时限规则: the rules in force, every version, and publishing a new one
-//! through the same function as `PUT /api/v1/time-limits`.
+//! through `app.rules()`, as `PUT /api/v1/time-limits` does.
+
+use std::sync::Arc;
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
+use axum::{Extension, Form};
 use serde::Deserialize;
 
+use mashangban_app::App;
+use mashangban_app::json::parse_json;
+use mashangban_app::rules::PublishInput;
+use mashangban_domain::access::Permission;
 use mashangban_domain::calendar::{Clock, TimeLimit};
 use mashangban_domain::org::Actor;
-use mashangban_domain::time::format_instant;
 use mashangban_domain::time_limit::Rule;
 use mashangban_store::Store;
 
-use super::{Done, Frame, admin, done, shown};
-use crate::api::time_limits::{PublishInput, publish_rules};
+use super::{Done, Frame, done};
 use crate::auth::Auth;
-use crate::json::parse_json;
-use crate::pages::{Layout, PageResult, render, short_time};
-use crate::state::AppState;
+use crate::pages::{Layout, PageResult, render, short_time, shown};
+use crate::routes::{Menu, MenuKind, Route};
+
+pub fn routes<S: Store>() -> Vec<Route<S>> {
+    let manage = Permission::ManageRules;
+    vec![
+        Route::get("/admin/rules", page::<S>).permission(manage).nav(MenuKind::Admin, 40, "时限规则"),
+        Route::post("/admin/rules", publish::<S>).permission(manage).form(),
+    ]
+}
 
 /// A rule as the table shows it; "不限" where the rule matches any value.
 pub struct RuleRow {
@@ -80,20 +91,21 @@ fn rule_row(r: &Rule) -> RuleRow {
 }
 
 async fn render_page<S: Store>(
-    state: &AppState<S>,
+    app: &App<S>,
     actor: &Actor,
+    menu: &Menu,
     notice: Option<&'static str>,
     error: Option<(StatusCode, String)>,
     json: Option<String>,
 ) -> PageResult {
-    let current = state.store.current_rules().await?;
-    let versions = state.store.rule_versions().await?;
+    let current = app.rules().current().await?;
+    let versions = app.rules().versions().await?;
     let json = match json {
         Some(json) => json,
         None => serde_json::to_string_pretty(&serde_json::json!({ "rules": current.rules })).unwrap_or_default(),
     };
     let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
-    let (layout, frame) = Frame::new(actor, "/admin/rules", notice, error.map(|(_, m)| m));
+    let (layout, frame) = Frame::new(actor, menu, "/admin/rules", notice, error.map(|(_, m)| m));
     let page = RulesPage {
         layout,
         frame,
@@ -103,7 +115,7 @@ async fn render_page<S: Store>(
             .iter()
             .map(|v| VersionRow {
                 version: v.version,
-                at: short_time(&format_instant(&v.created_at)),
+                at: short_time(&mashangban_domain::time::format_instant(&v.created_at)),
                 by: v.created_by.clone(),
                 rules: v.rules.len(),
             })
@@ -114,9 +126,14 @@ async fn render_page<S: Store>(
 }
 
 /// `GET /admin/rules`.
-pub async fn page<S: Store>(State(state): State<AppState<S>>, auth: Auth, Query(q): Query<Done>) -> PageResult {
-    let actor = admin(&auth)?;
-    render_page(&state, actor, q.notice(), None, None).await
+pub async fn page<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Query(q): Query<Done>,
+) -> PageResult {
+    let actor = &caller.actor;
+    render_page(&app, actor, &menu, q.notice(), None, None).await
 }
 
 #[derive(Deserialize, Default)]
@@ -129,17 +146,18 @@ pub struct PublishForm {
 /// `POST /admin/rules`: parses the JSON as the API does, then publishes
 /// through `api::time_limits::publish_rules`.
 pub async fn publish<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
     Form(form): Form<PublishForm>,
 ) -> PageResult {
-    let actor = admin(&auth)?;
+    let actor = &caller.actor;
     let published = match parse_json::<PublishInput>(form.rules.as_bytes()) {
-        Ok(input) => publish_rules(&state, &auth, input).await,
+        Ok(input) => app.rules().publish(&caller, input).await,
         Err(e) => Err(e),
     };
     match published {
         Ok(_) => Ok(done("/admin/rules", "rules")),
-        Err(e) => render_page(&state, actor, None, Some(shown(e)?), Some(form.rules)).await,
+        Err(e) => render_page(&app, actor, &menu, None, Some(shown(e)?), Some(form.rules)).await,
     }
 }

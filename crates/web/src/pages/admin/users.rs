@@ -2,22 +2,35 @@
 //! password, changing role and unit, disabling and re-enabling, resetting
 //! the password.
 
+use std::sync::Arc;
+
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::{Extension, Form};
 use serde::Deserialize;
 
+use mashangban_app::App;
+use mashangban_app::accounts::{NewUserInput, RoleInput, UserView};
+use mashangban_domain::access::Permission;
 use mashangban_domain::org::{Actor, Role, UnitKind};
 use mashangban_store::Store;
 
-use super::{Done, Frame, admin, done, shown};
-use crate::api::admin::{
-    NewUserBody, RoleBody, UserView, change_role, create_user, reset_password, set_disabled, user_view,
-};
+use super::{Done, Frame, done};
 use crate::auth::Auth;
-use crate::pages::{Choice, Layout, PageResult, render};
-use crate::state::AppState;
+use crate::pages::{Choice, Layout, PageResult, render, shown};
+use crate::routes::{Menu, MenuKind, Route};
+
+pub fn routes<S: Store>() -> Vec<Route<S>> {
+    let manage = Permission::ManageUsers;
+    vec![
+        Route::get("/admin/users", page::<S>).permission(manage).nav(MenuKind::Admin, 20, "用户与角色"),
+        Route::post("/admin/users", create::<S>).permission(manage).form(),
+        Route::post("/admin/users/{username}/role", role::<S>).permission(manage).form(),
+        Route::post("/admin/users/{username}/disabled", disabled::<S>).permission(manage).form(),
+        Route::post("/admin/users/{username}/password", password::<S>).permission(manage).form(),
+    ]
+}
 
 #[derive(Template)]
 #[template(path = "admin/users.html")]
@@ -56,8 +69,8 @@ fn role_choices(selected: &str) -> Vec<Choice> {
 }
 
 /// Active units, departments and towns first, each with its kind.
-fn unit_choices<S: Store>(state: &AppState<S>, selected: &str) -> Vec<Choice> {
-    let org = state.org();
+fn unit_choices<S: Store>(app: &App<S>, selected: &str) -> Vec<Choice> {
+    let org = app.caches().org();
     let mut units: Vec<_> = org
         .units()
         .filter(|u| u.active)
@@ -76,26 +89,27 @@ fn unit_choices<S: Store>(state: &AppState<S>, selected: &str) -> Vec<Choice> {
 }
 
 async fn render_page<S: Store>(
-    state: &AppState<S>,
+    app: &App<S>,
     actor: &Actor,
+    menu: &Menu,
     notice: Option<&'static str>,
     error: Option<(StatusCode, String)>,
     form: NewUserForm,
     edit: &str,
 ) -> PageResult {
-    let users: Vec<UserView> = state.store.list_users().await?.iter().map(|u| user_view(state, u)).collect();
+    let users: Vec<UserView> = app.accounts().users().await?;
     let edited = users.iter().find(|u| u.username == edit).map(|u| Edited {
         roles: role_choices(u.role.as_str()),
-        units: unit_choices(state, u.unit.as_deref().unwrap_or_default()),
+        units: unit_choices(app, u.unit.as_deref().unwrap_or_default()),
         user: u.clone(),
     });
     let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
-    let (layout, frame) = Frame::new(actor, "/admin/users", notice, error.map(|(_, m)| m));
+    let (layout, frame) = Frame::new(actor, menu, "/admin/users", notice, error.map(|(_, m)| m));
     let page = UsersPage {
         layout,
         frame,
         roles: role_choices(&form.role),
-        units: unit_choices(state, &form.unit),
+        units: unit_choices(app, &form.unit),
         users,
         form,
         edited,
@@ -112,20 +126,26 @@ pub struct UsersQuery {
 }
 
 /// `GET /admin/users` (`?edit=username` opens that user's forms).
-pub async fn page<S: Store>(State(state): State<AppState<S>>, auth: Auth, Query(q): Query<UsersQuery>) -> PageResult {
-    let actor = admin(&auth)?;
+pub async fn page<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Query(q): Query<UsersQuery>,
+) -> PageResult {
+    let actor = &caller.actor;
     let form = NewUserForm { role: Role::Operator.as_str().into(), ..NewUserForm::default() };
-    render_page(&state, actor, Done { ok: q.ok }.notice(), None, form, &q.edit).await
+    render_page(&app, actor, &menu, Done { ok: q.ok }.notice(), None, form, &q.edit).await
 }
 
 /// `POST /admin/users`: as `POST /api/v1/admin/users`.
 pub async fn create<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
     Form(form): Form<NewUserForm>,
 ) -> PageResult {
-    let actor = admin(&auth)?;
-    let body = NewUserBody {
+    let actor = &caller.actor;
+    let input = NewUserInput {
         username: form.username.clone(),
         display_name: form.display_name.clone(),
         role: form.role.clone(),
@@ -134,11 +154,11 @@ pub async fn create<S: Store>(
         credit_code: Some(form.credit_code.clone()),
         password: form.password.clone(),
     };
-    match create_user(&state, body).await {
+    match app.accounts().create_user(input).await {
         Ok(_) => Ok(done("/admin/users", "user")),
         Err(e) => {
             let form = NewUserForm { password: String::new(), ..form };
-            render_page(&state, actor, None, Some(shown(e)?), form, "").await
+            render_page(&app, actor, &menu, None, Some(shown(e)?), form, "").await
         }
     }
 }
@@ -152,16 +172,17 @@ pub struct RoleForm {
 
 /// `POST /admin/users/{username}/role`: as `PUT /api/v1/admin/users/{username}/role`.
 pub async fn role<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
     Path(username): Path<String>,
     Form(form): Form<RoleForm>,
 ) -> PageResult {
-    let actor = admin(&auth)?;
-    let body = RoleBody { role: form.role, unit: Some(form.unit) };
-    match change_role(&state, actor, &username, body).await {
+    let actor = &caller.actor;
+    let input = RoleInput { role: form.role, unit: Some(form.unit) };
+    match app.accounts().change_role(&caller, &username, input).await {
         Ok(_) => Ok(done("/admin/users", "role")),
-        Err(e) => render_page(&state, actor, None, Some(shown(e)?), NewUserForm::default(), &username).await,
+        Err(e) => render_page(&app, actor, &menu, None, Some(shown(e)?), NewUserForm::default(), &username).await,
     }
 }
 
@@ -174,16 +195,17 @@ pub struct DisabledForm {
 
 /// `POST /admin/users/{username}/disabled`: as `PUT /api/v1/admin/users/{username}/disabled`.
 pub async fn disabled<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
     Path(username): Path<String>,
     Form(form): Form<DisabledForm>,
 ) -> PageResult {
-    let actor = admin(&auth)?;
+    let actor = &caller.actor;
     let off = form.disabled == "1";
-    match set_disabled(&state, actor, &username, off).await {
+    match app.accounts().set_disabled(&caller, &username, off).await {
         Ok(()) => Ok(done("/admin/users", if off { "disabled" } else { "enabled" })),
-        Err(e) => render_page(&state, actor, None, Some(shown(e)?), NewUserForm::default(), &username).await,
+        Err(e) => render_page(&app, actor, &menu, None, Some(shown(e)?), NewUserForm::default(), &username).await,
     }
 }
 
@@ -195,14 +217,15 @@ pub struct PasswordForm {
 
 /// `POST /admin/users/{username}/password`: as `PUT /api/v1/admin/users/{username}/password`.
 pub async fn password<S: Store>(
-    State(state): State<AppState<S>>,
-    auth: Auth,
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
     Path(username): Path<String>,
     Form(form): Form<PasswordForm>,
 ) -> PageResult {
-    let actor = admin(&auth)?;
-    match reset_password(&state, &username, &form.password).await {
+    let actor = &caller.actor;
+    match app.accounts().reset_password(&username, &form.password).await {
         Ok(()) => Ok(done("/admin/users", "password")),
-        Err(e) => render_page(&state, actor, None, Some(shown(e)?), NewUserForm::default(), &username).await,
+        Err(e) => render_page(&app, actor, &menu, None, Some(shown(e)?), NewUserForm::default(), &username).await,
     }
 }

@@ -1,8 +1,13 @@
-//! The work calendar (工作日历) as the web layer and the CLI use it: loading
-//! it from the store (storing the bundled years on first start), reading
-//! import files (TOML or Excel), and the calculator's answers.
+//! The work calendar (工作日历): loading it from the store (storing the
+//! bundled years on first start), reading import files (TOML or Excel), the
+//! public calculator, and the administration of holiday years and working
+//! hours (the [`Calendar`] service, `app.calendar()`). Every change is
+//! recorded and put in force on every node at once.
 
+mod service;
 mod xlsx;
+
+pub use service::*;
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -13,7 +18,7 @@ use mashangban_domain::calendar::{BUNDLED_HOLIDAYS, DayKind, HolidayYear, WorkCa
 use mashangban_domain::time::{self, Instant};
 use mashangban_store::{CalendarAuthor, CalendarSource, CalendarStore, StoreError, StoreResult};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{AppError, AppResult};
 
 /// The longest span `days` lists, in days.
 pub const MAX_DAYS_SPAN: i64 = 366;
@@ -125,7 +130,7 @@ pub fn due(calendar: &WorkCalendar, from: Instant, amount: Amount) -> Result<Ins
 }
 
 /// One date as the calculator shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct DayInfo {
     pub date: NaiveDate,
     pub workday: bool,
@@ -136,15 +141,12 @@ pub struct DayInfo {
 
 /// Every date from `from` to `to` inclusive; at most [`MAX_DAYS_SPAN`] days
 /// (`invalid_parameter`), all in covered years (`calendar_year_not_covered`).
-pub fn days(calendar: &WorkCalendar, from: NaiveDate, to: NaiveDate) -> ApiResult<Vec<DayInfo>> {
+pub fn days(calendar: &WorkCalendar, from: NaiveDate, to: NaiveDate) -> AppResult<Vec<DayInfo>> {
     if to < from {
-        return Err(ApiError::bad_request("invalid_parameter", "结束日期「to」不能早于开始日期「from」"));
+        return Err(AppError::bad_parameter("结束日期「to」不能早于开始日期「from」"));
     }
     if (to - from).num_days() + 1 > MAX_DAYS_SPAN {
-        return Err(ApiError::bad_request(
-            "invalid_parameter",
-            format!("一次最多查询{MAX_DAYS_SPAN}天，请缩短日期范围"),
-        ));
+        return Err(AppError::bad_parameter(format!("一次最多查询{MAX_DAYS_SPAN}天，请缩短日期范围")));
     }
     from.iter_days()
         .take_while(|date| *date <= to)
@@ -190,6 +192,6 @@ mod tests {
         assert_eq!(days(&calendar, d("2024-01-01"), d("2025-01-01")).unwrap_err().code, "invalid_parameter");
         assert_eq!(days(&calendar, d("2024-01-02"), d("2024-01-01")).unwrap_err().code, "invalid_parameter");
         let err = days(&calendar, d("2019-12-31"), d("2020-01-01")).unwrap_err();
-        assert_eq!((err.status.as_u16(), err.code), (422, "calendar_year_not_covered"));
+        assert_eq!((err.kind, err.code), (crate::ErrorKind::Invalid, "calendar_year_not_covered"));
     }
 }

@@ -1,4 +1,4 @@
-//! Notification delivery (通知发送): a worker sends the outbox rows the store
+//! Notification delivery (通知发送), a use case run by time: a worker sends the outbox rows the store
 //! wrote with each event — SMS through a configurable HTTP gateway, e-mail
 //! over SMTP, signed webhooks to partner systems — with retries and
 //! exponential backoff. Every delivery carries its idempotency key.
@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use mashangban_store::Store;
 
-use crate::state::AppState;
+use crate::App;
 
 pub use email::{SmtpConfig, SmtpTls};
 pub use sms::SmsGateway;
@@ -63,16 +63,16 @@ impl Default for NotifyConfig {
 /// Enables notices on the store (with progress links under the public URL)
 /// and runs delivery passes until `stop` fires.
 pub async fn start<S: Store>(
-    state: AppState<S>,
+    app: App<S>,
     config: NotifyConfig,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>, String> {
     let notifier = std::sync::Arc::new(Notifier::new(config).map_err(|e| format!("通知配置有误: {e}"))?);
-    state.store.enable_notifications(&state.config.public_url).await.map_err(|e| e.to_string())?;
+    app.store().enable_notifications(&app.settings().public_url).await.map_err(|e| e.to_string())?;
     let pause = Duration::from_secs(notifier.config().poll_seconds.max(1));
     Ok(tokio::spawn(async move {
         loop {
-            match deliver_due(&state, &notifier).await {
+            match deliver_due(&app, &notifier).await {
                 Ok(d) if d.is_empty() => {}
                 Ok(d) => {
                     tracing::info!(sent = d.sent, retried = d.retried, failed = d.failed, "notifications delivered")

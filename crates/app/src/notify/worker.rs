@@ -12,7 +12,7 @@ use mashangban_store::{OutboxItem, Store, StoreResult};
 
 use super::NotifyConfig;
 use super::email::Mailer;
-use crate::state::AppState;
+use crate::App;
 
 /// Why a send did not succeed. Permanent failures are not retried.
 #[derive(Debug, Clone)]
@@ -99,13 +99,13 @@ enum Outcome {
 }
 
 /// One pass: claims up to `batch` due rows, sends them concurrently and marks each.
-pub async fn deliver_due<S: Store>(state: &AppState<S>, notifier: &Arc<Notifier>) -> StoreResult<Delivered> {
-    let now = state.now();
+pub async fn deliver_due<S: Store>(app: &App<S>, notifier: &Arc<Notifier>) -> StoreResult<Delivered> {
+    let now = app.now();
     let lease = Span::seconds(i64::try_from(notifier.config.lease_seconds).unwrap_or(300));
-    let items = state.store.claim_notifications(now, now + lease, notifier.config.batch.max(1)).await?;
+    let items = app.store().claim_notifications(now, now + lease, notifier.config.batch.max(1)).await?;
     let mut tasks = tokio::task::JoinSet::new();
     for item in items {
-        let (store, notifier) = (state.store.clone(), Arc::clone(notifier));
+        let (store, notifier) = (app.store().clone(), Arc::clone(notifier));
         tasks.spawn(async move { deliver_one(&store, &notifier, &item, now).await });
     }
     let mut done = Delivered::default();

@@ -1,16 +1,19 @@
-//! What the API shows of a request, masked for whoever is looking.
+//! What a request looks like to whoever is looking (masked): the typed
+//! answers the API renders as JSON and the pages as HTML.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
+use mashangban_domain::access::Permission;
 use mashangban_domain::calendar::WorkCalendar;
-use mashangban_domain::org::{Actor, OrgTree, Role, UnitId};
+use mashangban_domain::org::{Actor, OrgTree, UnitId};
 use mashangban_domain::request::{Asker, Event, Request};
 use mashangban_domain::time::{Instant, format_instant};
 use mashangban_domain::time_limit::TimeLimits;
 use mashangban_domain::validation::{GeoPoint, mask_credit_code, mask_free_text, mask_name, mask_phone};
 use mashangban_store::{Attachment, Category};
 
-#[derive(Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct UnitRef {
     pub code: String,
     pub name: String,
@@ -21,7 +24,7 @@ pub fn unit_ref(org: &OrgTree, id: Option<UnitId>) -> Option<UnitRef> {
     Some(UnitRef { code: unit.code.clone(), name: unit.display_name().to_owned() })
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CategoryRef {
     pub code: String,
     pub name: String,
@@ -31,7 +34,7 @@ fn category_ref(categories: &[Category], id: i64) -> Option<CategoryRef> {
     categories.iter().find(|c| c.id == id).map(|c| CategoryRef { code: c.code.clone(), name: c.name.clone() })
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct AskerView {
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -65,7 +68,7 @@ fn asker_view(r: &Request, unmasked: bool) -> AskerView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ExtensionView {
     pub requested_due: String,
     pub reason: String,
@@ -73,7 +76,7 @@ pub struct ExtensionView {
 }
 
 /// A request as staff and account holders see it.
-#[derive(Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RequestView {
     pub tracking_no: String,
     /// Shown only to those who may read personal data (to tell the caller).
@@ -128,7 +131,7 @@ pub struct Lookup<'a> {
 }
 
 /// One deadline of a request and how much time is left.
-#[derive(Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DeadlineView {
     /// `sign_for`, `contact`, `stage_reply` or `reply`.
     pub kind: &'static str,
@@ -189,7 +192,7 @@ pub fn remaining_minutes(calendar: &WorkCalendar, now: Instant, due: Instant, na
     span.num_minutes()
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct SupervisionView {
     pub instructions: String,
     pub due: String,
@@ -255,7 +258,7 @@ fn maybe_mask(text: &str, unmasked: bool) -> String {
 }
 
 /// One entry of the history as staff see it.
-#[derive(Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct EventView {
     pub seq: i64,
     pub at: String,
@@ -276,7 +279,7 @@ pub struct EventView {
 
 pub fn event_view(e: &Event, viewer: &Actor, org: &OrgTree) -> EventView {
     let unmasked = viewer.sees_personal_data();
-    let auditor = viewer.has_role(&[Role::Supervisor, Role::Admin, Role::Dispatcher]);
+    let auditor = viewer.may(Permission::SeeClientAddresses);
     let staff_actor = !matches!(e.actor_role.as_str(), "asker" | "anonymous" | "enterprise" | "resident");
     EventView {
         seq: e.seq,
@@ -298,7 +301,7 @@ pub fn event_view(e: &Event, viewer: &Actor, org: &OrgTree) -> EventView {
 
 /// One step of the public timeline (办理进度): what happened, when and by
 /// which unit; never who in person, and internal reasoning stays internal.
-#[derive(Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PublicStep {
     pub at: String,
     pub kind: &'static str,
@@ -331,7 +334,7 @@ fn public_unit(e: &Event, org: &OrgTree) -> Option<String> {
 }
 
 /// The asker's view of a request (public progress page), masked.
-#[derive(Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PublicView {
     pub tracking_no: String,
     pub kind_label: &'static str,
@@ -399,7 +402,7 @@ pub fn public_view(r: &Request, events: &[Event], org: &OrgTree) -> PublicView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct AttachmentView {
     pub id: i64,
     pub file_name: String,

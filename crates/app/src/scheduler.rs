@@ -15,7 +15,7 @@ use mashangban_domain::request::{Request, State};
 use mashangban_domain::time::Instant;
 use mashangban_store::{Command, Meta, Store, StoreError, StoreResult};
 
-use crate::state::AppState;
+use crate::App;
 
 /// When notices go out.
 #[derive(Debug, Clone)]
@@ -81,14 +81,14 @@ pub fn notices_due(
 }
 
 /// One scan: sends every notice that is due and not yet sent. Returns how many were sent.
-pub async fn scan<S: Store>(state: &AppState<S>, config: &SchedulerConfig) -> StoreResult<usize> {
-    let now = state.now();
-    let calendar = state.calendar();
+pub async fn scan<S: Store>(app: &App<S>, config: &SchedulerConfig) -> StoreResult<usize> {
+    let now = app.now();
+    let calendar = app.caches().calendar();
     let horizon = calendar
         .add_workhours(now, config.due_soon_working_hours)
         .unwrap_or(now + Span::hours(i64::from(config.due_soon_working_hours)));
     let mut sent = 0;
-    for request in state.store.deadline_candidates(horizon, config.batch).await? {
+    for request in app.store().deadline_candidates(horizon, config.batch).await? {
         for notice in notices_due(&request, now, &calendar, config) {
             let command = Command {
                 tracking_no: request.tracking_no.clone(),
@@ -99,10 +99,10 @@ pub async fn scan<S: Store>(state: &AppState<S>, config: &SchedulerConfig) -> St
                 meta: Meta { now, client_ip: None },
                 calendar: Some(calendar.clone()),
             };
-            match state.store.act(command).await {
+            match app.store().act(command).await {
                 Ok(_) => {
                     sent += 1;
-                    state.live.publish(&request.tracking_no);
+                    app.live().publish(&request.tracking_no);
                 }
                 // Sent before (a rescan, another node), or the request moved on meanwhile.
                 Err(StoreError::Domain(e)) if matches!(e.code, "notice_already_sent" | "illegal_transition") => {}
@@ -115,22 +115,22 @@ pub async fn scan<S: Store>(state: &AppState<S>, config: &SchedulerConfig) -> St
 
 /// Scans unless another app node is scanning now (one scanner at a time
 /// across nodes; the notices are recorded once each either way).
-pub async fn scan_if_leading<S: Store>(state: &AppState<S>, config: &SchedulerConfig) -> StoreResult<usize> {
-    match state.store.try_lock_job("deadline-scan").await? {
-        Some(_lock) => scan(state, config).await,
+pub async fn scan_if_leading<S: Store>(app: &App<S>, config: &SchedulerConfig) -> StoreResult<usize> {
+    match app.store().try_lock_job("deadline-scan").await? {
+        Some(_lock) => scan(app, config).await,
         None => Ok(0),
     }
 }
 
 /// Runs scans every `interval` until `stop` fires.
 pub fn spawn<S: Store>(
-    state: AppState<S>,
+    app: App<S>,
     config: SchedulerConfig,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            match scan_if_leading(&state, &config).await {
+            match scan_if_leading(&app, &config).await {
                 Ok(0) => {}
                 Ok(sent) => tracing::info!(sent, "deadline notices sent"),
                 Err(error) => tracing::error!(%error, "deadline scan failed"),

@@ -1,22 +1,22 @@
-//! Keeping app nodes that share one database in step: this node's changes
-//! are announced through the store, and the other nodes' announcements
-//! refresh this node's live progress pages and caches. With a single-node
-//! store (SQLite) nothing here runs.
+//! Keeping app nodes that share one database in step: this node's request
+//! changes are announced through the store, and the other nodes'
+//! announcements wake this node's live progress pages and reload its caches.
+//! With a single-node store (SQLite) nothing here runs.
 
 use tokio::sync::{broadcast, mpsc};
 
 use mashangban_store::{Signal, Store, StoreResult};
 
-use crate::state::AppState;
+use crate::App;
 
 /// Starts the two relays of a node: outgoing request changes and incoming signals.
 pub(crate) fn spawn<S: Store>(
-    state: AppState<S>,
+    app: App<S>,
     outgoing: mpsc::UnboundedReceiver<Signal>,
     incoming: broadcast::Receiver<Signal>,
 ) {
-    tokio::spawn(announce_all(state.store.clone(), outgoing));
-    tokio::spawn(follow(state, incoming));
+    tokio::spawn(announce_all(app.store().clone(), outgoing));
+    tokio::spawn(follow(app, incoming));
 }
 
 /// Announces this node's request changes, in order, one at a time.
@@ -29,14 +29,14 @@ async fn announce_all<S: Store>(store: S, mut outgoing: mpsc::UnboundedReceiver<
 }
 
 /// Applies what the other nodes announce until the store stops listening.
-async fn follow<S: Store>(state: AppState<S>, mut incoming: broadcast::Receiver<Signal>) {
+async fn follow<S: Store>(app: App<S>, mut incoming: broadcast::Receiver<Signal>) {
     loop {
         let result = match incoming.recv().await {
-            Ok(signal) => apply(&state, signal).await,
+            Ok(signal) => apply(&app, signal).await,
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 // Caches may be stale: reload them all. Progress pages catch up on their next change.
                 tracing::warn!(missed, "fell behind the other nodes' signals; reloading caches");
-                state.reload().await
+                app.caches().reload_all(app.store()).await
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
@@ -47,17 +47,9 @@ async fn follow<S: Store>(state: AppState<S>, mut incoming: broadcast::Receiver<
 }
 
 /// Brings this node up to date with one change made elsewhere.
-pub(crate) async fn apply<S: Store>(state: &AppState<S>, signal: Signal) -> StoreResult<()> {
-    match signal {
-        Signal::RequestChanged(tracking_no) => {
-            state.live.publish_here(&tracking_no);
-            Ok(())
-        }
-        Signal::CatalogChanged => state.reload_catalog().await,
-        Signal::RulesChanged => {
-            state.set_rules(state.store.current_rules().await?);
-            Ok(())
-        }
-        Signal::CalendarChanged => state.reload_calendar().await,
+async fn apply<S: Store>(app: &App<S>, signal: Signal) -> StoreResult<()> {
+    if let Signal::RequestChanged(tracking_no) = &signal {
+        app.live().publish_here(tracking_no);
     }
+    app.caches().apply(app.store(), &signal).await
 }

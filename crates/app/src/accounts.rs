@@ -1,0 +1,432 @@
+//! Accounts: signing in and out (argon2 passwords, server-side sessions),
+//! recognising callers by session or API token, API tokens themselves, and
+//! the administration of users (roles, units, disabling, passwords, e-mail).
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use rand::RngCore;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use mashangban_domain::org::{AccountActor, Actor, OrgTree, Role, StaffActor, UnitId};
+use mashangban_domain::validation::{CreditCode, Phone, mask_phone, required_text};
+use mashangban_store::{ApiToken, NewSession, NewUser, Store, User};
+
+use crate::error::{AppError, AppResult, ErrorKind};
+use crate::views::{UnitRef, unit_ref};
+use crate::{App, Caller, Via};
+
+/// API tokens start with this, so a leaked one is easy to recognise.
+pub const TOKEN_PREFIX: &str = "msb_";
+
+/// The shortest password accepted (the CLI's rule).
+pub const PASSWORD_MIN: usize = 8;
+
+/// A hash to verify against when the user does not exist, so both cases take as long.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0i7Ej5Vy4TnrmVXBFfdJmzzWgXmM7XR0WjuFUMbv7/4";
+
+pub fn hash_password(password: &str) -> AppResult<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|_| AppError::internal())
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+/// A fresh random secret, hex-encoded (256 bits).
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// A new API token secret: `msb_` + 64 hex digits.
+pub fn new_api_token() -> String {
+    format!("{TOKEN_PREFIX}{}", random_secret())
+}
+
+/// Secrets are stored only as their SHA-256.
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// The actor of a signed-in user.
+pub fn actor_for_user(user: &User, org: &OrgTree) -> Actor {
+    if user.role.is_staff() {
+        let unit_id = user.unit_id.unwrap_or_default();
+        Actor::Staff(StaffActor {
+            user_id: Some(user.id),
+            name: user.display_name.clone(),
+            role: user.role,
+            unit_id,
+            units: org.subtree(unit_id),
+            town_id: org.town_of(unit_id),
+        })
+    } else {
+        Actor::Account(AccountActor {
+            user_id: user.id,
+            name: user.display_name.clone(),
+            role: user.role,
+            credit_code: user.credit_code.clone(),
+        })
+    }
+}
+
+/// The actor of a machine client's token: its role and unit, no person.
+pub fn actor_for_token(token: &ApiToken, org: &OrgTree) -> Actor {
+    let unit_id = token.unit_id.unwrap_or_default();
+    Actor::Staff(StaffActor {
+        user_id: None,
+        name: format!("接口:{}", token.name),
+        role: token.role,
+        unit_id,
+        units: org.subtree(unit_id),
+        town_id: org.town_of(unit_id),
+    })
+}
+
+/// The accounts service: `app.accounts()`.
+pub struct Accounts<'a, S> {
+    app: &'a App<S>,
+}
+
+/// Who the caller is.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Me {
+    /// Given on sign-in only.
+    pub username: Option<String>,
+    pub name: String,
+    pub role: &'static str,
+    pub role_label: Option<&'static str>,
+    pub unit: Option<UnitRef>,
+}
+
+/// A sign-in as people send it.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginInput {
+    pub username: String,
+    pub password: String,
+}
+
+/// A new session: its secret (for the cookie), how long it lasts and who signed in.
+pub struct SignedIn {
+    pub secret: String,
+    pub max_age_seconds: i64,
+    pub me: Me,
+}
+
+/// What a request carries to prove who sends it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Credentials<'a> {
+    /// A `Bearer` API token.
+    pub token: Option<&'a str>,
+    /// The session cookie's secret.
+    pub session: Option<&'a str>,
+}
+
+/// A user as administrators see them: the phone masked, never the password hash.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct UserView {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub role_label: &'static str,
+    pub unit: Option<String>,
+    pub unit_name: Option<String>,
+    pub phone: Option<String>,
+    pub disabled: bool,
+}
+
+/// A new account as administrators send it.
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserInput {
+    /// Letters, digits, `-`, `_`, `.`; at most 32.
+    pub username: String,
+    pub display_name: String,
+    /// A role code, e.g. `operator`.
+    pub role: String,
+    /// The unit's code (staff must have one; accounts none).
+    #[serde(default)]
+    pub unit: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// The enterprise's credit code, for enterprise accounts only.
+    #[serde(default)]
+    pub credit_code: Option<String>,
+    /// The initial password (at least 8 characters).
+    pub password: String,
+}
+
+/// A role change as administrators send it.
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleInput {
+    pub role: String,
+    /// The unit's code (staff must have one).
+    #[serde(default)]
+    pub unit: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisabledInput {
+    /// `true` disables (ending the user's sessions), `false` re-enables.
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordInput {
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailInput {
+    /// The address, or null (or empty) to clear it.
+    pub email: Option<String>,
+}
+
+impl<'a, S: Store> Accounts<'a, S> {
+    pub(crate) fn new(app: &'a App<S>) -> Self {
+        Self { app }
+    }
+
+    // ---- signing in and out ---------------------------------------------------------------
+
+    /// Signs a person in: rate-limited failures per user and client address,
+    /// the same time whether the user exists or not, a new session.
+    pub async fn login(&self, caller: &Caller, input: LoginInput) -> AppResult<SignedIn> {
+        let now = self.app.now();
+        let limiter = &self.app.limiters().login;
+        let key = format!("{}|{}", caller.client_ip.as_deref().unwrap_or("-"), input.username);
+        if !limiter.allows(&key, now) {
+            return Err(AppError::rate_limited("登录失败次数过多，请15分钟后再试"));
+        }
+        let user = self.app.store().find_user(&input.username).await?;
+        let hash = user.as_ref().map_or(DUMMY_HASH, |u| u.password_hash.as_str()).to_owned();
+        let password = input.password;
+        let verified = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .map_err(|_| AppError::internal())?;
+        let user = match user {
+            Some(user) if verified && !user.disabled => user,
+            _ => {
+                limiter.record(&key, now);
+                return Err(AppError::new(
+                    ErrorKind::Unauthenticated,
+                    "invalid_credentials",
+                    "用户名或密码错误，或账号已停用",
+                ));
+            }
+        };
+        limiter.clear(&key);
+        let secret = random_secret();
+        let hours = self.app.settings().session_hours;
+        let session = NewSession {
+            token_hash: hash_secret(&secret),
+            user_id: user.id,
+            created_at: now,
+            expires_at: now + chrono::Duration::hours(hours),
+            client_ip: caller.client_ip.clone(),
+        };
+        self.app.store().create_session(session).await?;
+        let actor = actor_for_user(&user, &self.app.caches().org());
+        Ok(SignedIn { secret, max_age_seconds: hours * 3600, me: self.me_of(&actor, Some(user.username)) })
+    }
+
+    /// Ends the caller's session, if they have one.
+    pub async fn logout(&self, caller: &Caller) -> AppResult<()> {
+        if let Some(hash) = &caller.session_hash {
+            self.app.store().delete_session(hash).await?;
+        }
+        Ok(())
+    }
+
+    /// Who the caller is.
+    pub fn me(&self, caller: &Caller) -> Me {
+        self.me_of(&caller.actor, None)
+    }
+
+    fn me_of(&self, actor: &Actor, username: Option<String>) -> Me {
+        Me {
+            username,
+            name: actor.name().to_owned(),
+            role: actor.role_str(),
+            role_label: actor.role().map(|r| r.label()),
+            unit: unit_ref(&self.app.caches().org(), actor.unit_id()),
+        }
+    }
+
+    /// The caller a request's credentials prove: an API token (refused with
+    /// `invalid_token` when unknown or revoked), else a live session, else
+    /// nobody. Same-origin checks of cookie sessions are the web layer's.
+    pub async fn authenticate(&self, credentials: Credentials<'_>, client_ip: Option<String>) -> AppResult<Caller> {
+        if let Some(token) = credentials.token {
+            return self
+                .token_caller(token, client_ip)
+                .await?
+                .ok_or_else(|| AppError::new(ErrorKind::Unauthenticated, "invalid_token", "接口令牌无效或已吊销"));
+        }
+        if let Some(secret) = credentials.session {
+            let hash = hash_secret(secret);
+            if let Some(user) = self.app.store().session_user(&hash, self.app.now()).await? {
+                let actor = actor_for_user(&user, &self.app.caches().org());
+                return Ok(Caller { actor, via: Via::Session, client_ip, session_hash: Some(hash) });
+            }
+        }
+        Ok(Caller::anonymous(client_ip))
+    }
+
+    /// The caller of an API token's secret, if the token is live.
+    pub async fn token_caller(&self, secret: &str, client_ip: Option<String>) -> AppResult<Option<Caller>> {
+        let Some(token) = self.app.store().api_token(&hash_secret(secret)).await? else { return Ok(None) };
+        let actor = actor_for_token(&token, &self.app.caches().org());
+        Ok(Some(Caller { actor, via: Via::Token, client_ip, session_hash: None }))
+    }
+
+    // ---- users -------------------------------------------------------------------------
+
+    /// Every account, phones masked.
+    pub async fn users(&self) -> AppResult<Vec<UserView>> {
+        Ok(self.app.store().list_users().await?.iter().map(|u| self.user_view(u)).collect())
+    }
+
+    pub fn user_view(&self, u: &User) -> UserView {
+        let org = self.app.caches().org();
+        let unit = u.unit_id.and_then(|id| org.get(id));
+        UserView {
+            username: u.username.clone(),
+            display_name: u.display_name.clone(),
+            role: u.role,
+            role_label: u.role.label(),
+            unit: unit.map(|x| x.code.clone()),
+            unit_name: unit.map(|x| x.name.clone()),
+            phone: u.phone.as_deref().map(mask_phone),
+            disabled: u.disabled,
+        }
+    }
+
+    /// Creates an account with its initial password.
+    pub async fn create_user(&self, input: NewUserInput) -> AppResult<UserView> {
+        let username = code_field("用户名", &input.username)?;
+        let display_name = required_text("姓名", &input.display_name, 50)?;
+        let role = role_field(&input.role)?;
+        let unit_id = self.unit_field(input.unit.as_deref())?;
+        check_role_unit(role, unit_id)?;
+        let phone = blank_to_none(input.phone).map(|p| Phone::parse(&p).map(|p| p.as_str().to_owned())).transpose()?;
+        let credit_code = credit_code_field(role, input.credit_code)?;
+        let password_hash = password_field(&input.password)?;
+        let user = NewUser { username, display_name, role, unit_id, credit_code, phone, password_hash };
+        let user = self.app.store().create_user(user).await?;
+        Ok(self.user_view(&user))
+    }
+
+    /// Changes a user's role and unit (their sessions end). An administrator
+    /// cannot take the admin role from themselves.
+    pub async fn change_role(&self, caller: &Caller, username: &str, input: RoleInput) -> AppResult<UserView> {
+        let role = role_field(&input.role)?;
+        let unit_id = self.unit_field(input.unit.as_deref())?;
+        check_role_unit(role, unit_id)?;
+        if self.is_own(caller, username).await? && role != Role::Admin {
+            return Err(AppError::invalid("own_admin_role", "不能取消自己的管理员角色"));
+        }
+        let user = self.app.store().set_user_role(username, role, unit_id).await?;
+        Ok(self.user_view(&user))
+    }
+
+    /// Disables (ending their sessions) or re-enables an account; never one's own.
+    pub async fn set_disabled(&self, caller: &Caller, username: &str, disabled: bool) -> AppResult<()> {
+        if disabled && self.is_own(caller, username).await? {
+            return Err(AppError::invalid("own_account", "不能停用自己的账号"));
+        }
+        Ok(self.app.store().set_user_disabled(username, disabled).await?)
+    }
+
+    /// Sets a new password (the user's sessions end).
+    pub async fn reset_password(&self, username: &str, password: &str) -> AppResult<()> {
+        let hash = password_field(password)?;
+        Ok(self.app.store().set_password(username, hash).await?)
+    }
+
+    /// Sets or clears a user's e-mail address for notices.
+    pub async fn set_email(&self, username: &str, input: EmailInput) -> AppResult<()> {
+        let email = input
+            .email
+            .filter(|e| !e.trim().is_empty())
+            .map(|e| mashangban_domain::notify::parse_email(&e))
+            .transpose()?;
+        Ok(self.app.store().set_user_email(username, email).await?)
+    }
+
+    async fn is_own(&self, caller: &Caller, username: &str) -> AppResult<bool> {
+        let user = self.app.store().find_user(username).await?;
+        Ok(user.is_some_and(|u| Some(u.id) == caller.actor.user_id()))
+    }
+
+    /// The unit id of a code (blank: none); unknown or deactivated is refused.
+    fn unit_field(&self, code: Option<&str>) -> AppResult<Option<UnitId>> {
+        let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else { return Ok(None) };
+        let org = self.app.caches().org();
+        let unit = org.units().find(|u| u.code == code && u.active);
+        unit.map(|u| Some(u.id))
+            .ok_or_else(|| AppError::invalid("unknown_unit", format!("单位「{code}」不存在或已撤销")))
+    }
+}
+
+/// A stable ASCII code (units, categories, usernames): letters, digits, `-`, `_`, `.`; at most 32.
+pub fn code_field(label: &str, value: &str) -> AppResult<String> {
+    let value = value.trim();
+    let ok = !value.is_empty()
+        && value.len() <= 32
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(AppError::invalid("invalid_code", format!("「{label}」只能由字母、数字、-、_、. 组成，不超过32位")))
+    }
+}
+
+/// A trimmed value, or none when blank.
+pub fn blank_to_none(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+fn role_field(value: &str) -> AppResult<Role> {
+    Role::parse(value.trim()).ok_or_else(|| AppError::invalid("invalid_role", "请选择角色"))
+}
+
+/// Staff need a unit; enterprise and resident accounts have none.
+fn check_role_unit(role: Role, unit_id: Option<UnitId>) -> AppResult<()> {
+    match (role.is_staff(), unit_id) {
+        (true, None) => Err(AppError::invalid("unit_required", "工作人员必须属于一个单位")),
+        (false, Some(_)) => Err(AppError::invalid("unit_not_allowed", "企业和群众账号不属于任何单位")),
+        _ => Ok(()),
+    }
+}
+
+/// Enterprise accounts carry their enterprise's credit code (it decides what
+/// they see); no other account has one.
+fn credit_code_field(role: Role, value: Option<String>) -> AppResult<Option<String>> {
+    match (role, blank_to_none(value)) {
+        (Role::Enterprise, Some(code)) => Ok(Some(CreditCode::parse(&code)?.as_str().to_owned())),
+        (Role::Enterprise, None) => Err(AppError::invalid("credit_code_required", "企业账号须填写统一社会信用代码")),
+        (_, Some(_)) => Err(AppError::invalid("credit_code_not_allowed", "只有企业账号填写统一社会信用代码")),
+        (_, None) => Ok(None),
+    }
+}
+
+fn password_field(password: &str) -> AppResult<String> {
+    if password.chars().count() < PASSWORD_MIN {
+        return Err(AppError::invalid("weak_password", format!("密码至少{PASSWORD_MIN}位")));
+    }
+    if password.chars().count() > 128 {
+        return Err(AppError::invalid("invalid_password", "密码不能超过128位"));
+    }
+    hash_password(password)
+}

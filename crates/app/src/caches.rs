@@ -1,0 +1,89 @@
+//! What every request reads and administrators rarely change, kept in
+//! memory: the org tree, the categories, the time-limit rules and the work
+//! calendar. Each is an `ArcSwap`: readers take the current `Arc` without a
+//! lock, a writer swaps in a whole new value (swap on write), so nothing is
+//! ever half-updated and no reader can see a poisoned lock.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use mashangban_domain::calendar::WorkCalendar;
+use mashangban_domain::org::OrgTree;
+use mashangban_domain::time_limit::RuleSet;
+use mashangban_store::{Category, Signal, Store, StoreResult};
+
+pub struct Caches {
+    org: ArcSwap<OrgTree>,
+    categories: ArcSwap<Vec<Category>>,
+    rules: ArcSwap<RuleSet>,
+    calendar: ArcSwap<WorkCalendar>,
+    /// Held while the calendar reloads, so a slower reload cannot put back
+    /// an older calendar over a newer one.
+    calendar_reload: tokio::sync::Mutex<()>,
+}
+
+impl Caches {
+    /// Reads everything from the store (storing the bundled calendar on first start).
+    pub async fn load<S: Store>(store: &S) -> StoreResult<Self> {
+        let calendar = crate::calendar::load(store).await?;
+        Ok(Self {
+            org: ArcSwap::from_pointee(OrgTree::new(store.list_units().await?)),
+            categories: ArcSwap::from_pointee(store.list_categories().await?),
+            rules: ArcSwap::from_pointee(store.current_rules().await?),
+            calendar: ArcSwap::from_pointee(calendar),
+            calendar_reload: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn org(&self) -> Arc<OrgTree> {
+        self.org.load_full()
+    }
+
+    pub fn categories(&self) -> Arc<Vec<Category>> {
+        self.categories.load_full()
+    }
+
+    pub fn rules(&self) -> Arc<RuleSet> {
+        self.rules.load_full()
+    }
+
+    pub fn calendar(&self) -> Arc<WorkCalendar> {
+        self.calendar.load_full()
+    }
+
+    /// Reloads what `signal` names. A request change touches no cache.
+    pub async fn apply<S: Store>(&self, store: &S, signal: &Signal) -> StoreResult<()> {
+        match signal {
+            Signal::RequestChanged(_) => Ok(()),
+            Signal::CatalogChanged => self.reload_catalog(store).await,
+            Signal::RulesChanged => {
+                self.rules.store(Arc::new(store.current_rules().await?));
+                Ok(())
+            }
+            Signal::CalendarChanged => self.reload_calendar(store).await,
+        }
+    }
+
+    /// Reloads everything (after this node fell behind the others' signals).
+    pub async fn reload_all<S: Store>(&self, store: &S) -> StoreResult<()> {
+        self.reload_catalog(store).await?;
+        self.rules.store(Arc::new(store.current_rules().await?));
+        self.reload_calendar(store).await
+    }
+
+    async fn reload_catalog<S: Store>(&self, store: &S) -> StoreResult<()> {
+        let units = store.list_units().await?;
+        let categories = store.list_categories().await?;
+        self.org.store(Arc::new(OrgTree::new(units)));
+        self.categories.store(Arc::new(categories));
+        Ok(())
+    }
+
+    async fn reload_calendar<S: Store>(&self, store: &S) -> StoreResult<()> {
+        let _one_at_a_time = self.calendar_reload.lock().await;
+        let calendar = crate::calendar::load(store).await?;
+        self.calendar.store(Arc::new(calendar));
+        Ok(())
+    }
+}

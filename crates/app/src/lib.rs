@@ -1,0 +1,225 @@
+//! The application layer of mashangban (马上办): every use case, once.
+//!
+//! [`App`] holds the store, the settings, the clock, the caches (org tree,
+//! categories, time-limit rules, work calendar), the rate limiters and the
+//! live hub, and hands out one service per module: `app.requests()`,
+//! `app.accounts()`, `app.org()`, ... Each service method takes the
+//! [`Caller`] (who, from where) and typed input, and answers typed results or
+//! an [`AppError`]. The JSON API, the HTML pages and Open311 are adapters
+//! over these services; none of them decides anything a service decides.
+//! Access (which permission a use case needs) is declared on the routes and
+//! enforced before a service is called; the services apply the data scope.
+
+pub mod accounts;
+pub mod caches;
+pub mod calendar;
+pub mod caller;
+pub mod catalog;
+mod cluster;
+pub mod dashboard;
+pub mod error;
+pub mod input;
+pub mod json;
+pub mod knowledge;
+pub mod live;
+pub mod notifications;
+pub mod notify;
+pub mod org;
+pub mod ratelimit;
+pub mod requests;
+pub mod rules;
+pub mod scheduler;
+pub mod scoring;
+pub mod views;
+
+use std::sync::Arc;
+
+use mashangban_domain::time::Instant;
+use mashangban_store::{Signal, Store, StoreResult};
+
+pub use caches::Caches;
+pub use caller::{Caller, Via};
+pub use error::{AppError, AppResult, CurrentState, ErrorKind};
+pub use live::Live;
+
+use ratelimit::RateLimiter;
+
+/// Settings of the application.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The address people use to reach the platform, for links (progress pages).
+    pub public_url: String,
+    /// Mark cookies `Secure` (behind HTTPS).
+    pub secure_cookies: bool,
+    pub session_hours: i64,
+    /// Failed logins allowed per user and client address in 15 minutes.
+    pub login_failures_per_15min: u32,
+    /// Anonymous submissions per client address per hour.
+    pub public_intakes_per_hour: u32,
+    /// Failed public progress look-ups (wrong check code) per client address per hour.
+    pub lookup_failures_per_hour: u32,
+    /// The largest attachment accepted, in bytes.
+    pub max_attachment_bytes: usize,
+    /// Whether 基本满意 (fairly satisfied) counts as satisfied in the satisfaction rate (满意率).
+    pub fairly_satisfied_counts: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".into(),
+            secure_cookies: false,
+            session_hours: 12,
+            login_failures_per_15min: 5,
+            public_intakes_per_hour: 30,
+            lookup_failures_per_hour: 30,
+            max_attachment_bytes: 10 * 1024 * 1024,
+            fairly_satisfied_counts: true,
+        }
+    }
+}
+
+/// The clock every use case reads its "now" from (tests move it).
+pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
+
+/// The rate limiters of the public and sign-in paths.
+pub struct Limiters {
+    pub login: RateLimiter,
+    pub intake: RateLimiter,
+    pub lookup: RateLimiter,
+}
+
+/// The application: cheap to clone (everything inside is shared).
+#[derive(Clone)]
+pub struct App<S> {
+    store: S,
+    settings: Arc<Settings>,
+    clock: Clock,
+    caches: Arc<Caches>,
+    limiters: Arc<Limiters>,
+    live: Live,
+}
+
+impl<S: Store> App<S> {
+    /// Builds the application, loads the caches from the store and, when the
+    /// store serves several nodes, starts the relays that keep them in step.
+    pub async fn new(store: S, settings: Settings) -> StoreResult<Self> {
+        let minute = chrono::Duration::minutes(1);
+        let incoming = store.subscribe_signals();
+        let (live, outgoing) = match incoming {
+            Some(_) => {
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                (Live::relaying(tx), Some(rx))
+            }
+            None => (Live::default(), None),
+        };
+        let limiters = Limiters {
+            login: RateLimiter::new(settings.login_failures_per_15min, minute * 15),
+            intake: RateLimiter::new(settings.public_intakes_per_hour, minute * 60),
+            lookup: RateLimiter::new(settings.lookup_failures_per_hour, minute * 60),
+        };
+        let caches = Caches::load(&store).await?;
+        let app = Self {
+            store,
+            settings: Arc::new(settings),
+            clock: Arc::new(mashangban_domain::time::now),
+            caches: Arc::new(caches),
+            limiters: Arc::new(limiters),
+            live,
+        };
+        if let (Some(incoming), Some(outgoing)) = (incoming, outgoing) {
+            cluster::spawn(app.clone(), outgoing, incoming);
+        }
+        Ok(app)
+    }
+
+    /// Replaces the clock (tests and simulations).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn now(&self) -> Instant {
+        (self.clock)()
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn limiters(&self) -> &Limiters {
+        &self.limiters
+    }
+
+    /// The hub of request changes (live progress pages, other nodes).
+    pub fn live(&self) -> &Live {
+        &self.live
+    }
+
+    /// The org tree, categories, rules and calendar in force (swapped on write).
+    pub fn caches(&self) -> &Caches {
+        &self.caches
+    }
+
+    /// Brings this node's caches up to date after a service changed what
+    /// `signal` names, and tells the other nodes to do the same. Every
+    /// service that changes cached data calls this, once, after its write.
+    pub async fn changed(&self, signal: Signal) -> StoreResult<()> {
+        self.caches.apply(&self.store, &signal).await?;
+        self.store.announce(signal).await
+    }
+
+    /// Requests (诉求): intake, lists, detail, actions, attachments, and the asker's own steps.
+    pub fn requests(&self) -> requests::Requests<'_, S> {
+        requests::Requests::new(self)
+    }
+
+    /// Accounts: sign-in, sessions, API tokens and users.
+    pub fn accounts(&self) -> accounts::Accounts<'_, S> {
+        accounts::Accounts::new(self)
+    }
+
+    /// The org tree (组织架构).
+    pub fn org(&self) -> org::Org<'_, S> {
+        org::Org::new(self)
+    }
+
+    /// Categories and the dispatch catalogue (事项分类与派单目录).
+    pub fn catalog(&self) -> catalog::Catalog<'_, S> {
+        catalog::Catalog::new(self)
+    }
+
+    /// The work calendar (工作日历): the calculator and its administration.
+    pub fn calendar(&self) -> calendar::Calendar<'_, S> {
+        calendar::Calendar::new(self)
+    }
+
+    /// The time-limit rules (时限规则).
+    pub fn rules(&self) -> rules::Rules<'_, S> {
+        rules::Rules::new(self)
+    }
+
+    /// Department scoring (考核).
+    pub fn scoring(&self) -> scoring::Scoring<'_, S> {
+        scoring::Scoring::new(self)
+    }
+
+    /// The leader dashboard (领导驾驶舱).
+    pub fn dashboard(&self) -> dashboard::Dashboards<'_, S> {
+        dashboard::Dashboards::new(self)
+    }
+
+    /// The knowledge base of standard answers (知识库).
+    pub fn knowledge(&self) -> knowledge::Knowledge<'_, S> {
+        knowledge::Knowledge::new(self)
+    }
+
+    /// Notification administration (通知管理).
+    pub fn notifications(&self) -> notifications::Notifications<'_, S> {
+        notifications::Notifications::new(self)
+    }
+}

@@ -1,0 +1,74 @@
+//! The live hub: every use case that changes a request publishes its
+//! tracking number here; live progress pages (SSE, in the web layer)
+//! subscribe, and on a multi-node store the change is relayed to the other
+//! nodes. A message only names the request; subscribers reload it.
+
+use std::sync::Arc;
+
+use tokio::sync::broadcast;
+
+use mashangban_domain::request::Request;
+use mashangban_store::Signal;
+
+/// How many changes a slow subscriber may fall behind before it reloads.
+const CAPACITY: usize = 1024;
+
+/// The bus of request changes, shared by every use case of one node.
+#[derive(Clone)]
+pub struct Live {
+    sender: broadcast::Sender<Arc<str>>,
+    /// Changes to announce to the other app nodes (set when the store has any).
+    relay: Option<tokio::sync::mpsc::UnboundedSender<Signal>>,
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        Self { sender: broadcast::channel(CAPACITY).0, relay: None }
+    }
+}
+
+impl Live {
+    /// A bus that also hands every change to `relay`, for the other nodes.
+    pub fn relaying(relay: tokio::sync::mpsc::UnboundedSender<Signal>) -> Self {
+        Self { relay: Some(relay), ..Self::default() }
+    }
+
+    /// Tells every subscriber, on this node and the others, that the request
+    /// with this tracking number changed.
+    pub fn publish(&self, tracking_no: &str) {
+        self.publish_here(tracking_no);
+        if let Some(relay) = &self.relay {
+            let _ = relay.send(Signal::RequestChanged(tracking_no.to_owned()));
+        }
+    }
+
+    /// Tells this node's subscribers only (a change another node announced).
+    pub fn publish_here(&self, tracking_no: &str) {
+        // No subscriber is not an error: nobody is watching.
+        let _ = self.sender.send(Arc::from(tracking_no));
+    }
+
+    /// Publishes a change of `request` and hands it back (for one-line use after a store call).
+    pub fn published(&self, request: Request) -> Request {
+        self.publish(&request.tracking_no);
+        request
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {
+        self.sender.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn publishing_without_subscribers_is_fine_and_subscribers_hear_changes() {
+        let live = Live::default();
+        live.publish("ZS20261129000001");
+        let mut receiver = live.subscribe();
+        live.publish("ZS20261129000002");
+        assert_eq!(receiver.try_recv().ok().as_deref(), Some("ZS20261129000002"));
+    }
+}

@@ -1,0 +1,267 @@
+//! Notification administration (通知管理): the outbox with failed deliveries
+//! and their retry, templates, and webhooks to partner systems. The delivery
+//! itself is the worker in [`crate::notify`].
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use mashangban_domain::notify::{self, NoticeChannel, Template, TemplateKey};
+use mashangban_domain::request::EventKind;
+use mashangban_domain::time::{Instant, format_instant};
+use mashangban_domain::validation::required_text;
+use mashangban_store::{NewWebhook, OutboxItem, OutboxStatus, Store, StoredTemplate, Webhook};
+
+use crate::accounts::random_secret;
+use crate::error::{AppError, AppResult};
+use crate::{App, Caller};
+
+/// The notifications service: `app.notifications()`.
+pub struct Notifications<'a, S> {
+    app: &'a App<S>,
+}
+
+/// One delivery in the outbox.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct OutboxView {
+    pub id: i64,
+    pub idempotency_key: String,
+    pub channel: NoticeChannel,
+    /// A phone number, an e-mail address, or a webhook id.
+    pub recipient: String,
+    pub template_key: Option<String>,
+    pub subject: Option<String>,
+    pub body: String,
+    /// `pending`, `sending`, `sent` or `failed`.
+    pub status: &'static str,
+    pub attempts: u32,
+    #[schemars(with = "String")]
+    pub next_attempt_at: Instant,
+    pub last_error: Option<String>,
+    #[schemars(with = "String")]
+    pub created_at: Instant,
+    #[schemars(with = "Option<String>")]
+    pub sent_at: Option<Instant>,
+    pub event_id: Option<i64>,
+    pub request_id: Option<i64>,
+}
+
+impl From<OutboxItem> for OutboxView {
+    fn from(i: OutboxItem) -> Self {
+        Self {
+            id: i.id,
+            idempotency_key: i.idempotency_key,
+            channel: i.channel,
+            recipient: i.recipient,
+            template_key: i.template_key,
+            subject: i.subject,
+            body: i.body,
+            status: i.status.as_str(),
+            attempts: i.attempts,
+            next_attempt_at: i.next_attempt_at,
+            last_error: i.last_error,
+            created_at: i.created_at,
+            sent_at: i.sent_at,
+            event_id: i.event_id,
+            request_id: i.request_id,
+        }
+    }
+}
+
+/// A template in force for a key and channel.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TemplateView {
+    pub key: TemplateKey,
+    pub channel: NoticeChannel,
+    pub subject: Option<String>,
+    pub body: String,
+    /// The placeholders this template may use.
+    pub variables: &'static [&'static str],
+    /// False while the built-in template is in force.
+    pub customized: bool,
+    pub updated_at: Option<String>,
+    pub updated_by: Option<String>,
+}
+
+/// A template as administrators send it.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateInput {
+    /// The e-mail subject (SMS has none).
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// The text, with `{{variable}}` placeholders.
+    pub body: String,
+}
+
+/// A partner system told of events (secrets are not shown).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct WebhookView {
+    pub id: i64,
+    pub name: String,
+    pub url: String,
+    pub active: bool,
+    /// Event kind codes; empty means every event.
+    pub events: Vec<String>,
+    #[schemars(with = "String")]
+    pub created_at: Instant,
+}
+
+impl From<Webhook> for WebhookView {
+    fn from(w: Webhook) -> Self {
+        Self { id: w.id, name: w.name, url: w.url, active: w.active, events: w.events, created_at: w.created_at }
+    }
+}
+
+/// A new webhook with its signing key, shown only now.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CreatedWebhook {
+    #[serde(flatten)]
+    pub webhook: WebhookView,
+    /// The partner verifies signatures with it.
+    pub secret: String,
+}
+
+/// A webhook as administrators send it.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookInput {
+    pub name: String,
+    /// `http://` or `https://`.
+    pub url: String,
+    /// The signing key (at least 16 characters); generated when absent.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Event kind codes; empty or absent means every event.
+    #[serde(default)]
+    pub events: Vec<String>,
+}
+
+impl<'a, S: Store> Notifications<'a, S> {
+    pub(crate) fn new(app: &'a App<S>) -> Self {
+        Self { app }
+    }
+
+    /// Deliveries, newest first; `status` one of the outbox states.
+    pub async fn outbox(&self, status: Option<&str>, limit: Option<&str>) -> AppResult<Vec<OutboxView>> {
+        let status = match status {
+            Some(s) => Some(
+                OutboxStatus::parse(s)
+                    .ok_or_else(|| AppError::bad_parameter("status 应为 pending、sending、sent 或 failed"))?,
+            ),
+            None => None,
+        };
+        let limit = match limit {
+            Some(l) => l.parse().map_err(|_| AppError::bad_parameter("limit 应为 1–1000 的整数"))?,
+            None => 100,
+        };
+        let items = self.app.store().list_outbox(status, limit).await?;
+        Ok(items.into_iter().map(OutboxView::from).collect())
+    }
+
+    /// Sends a failed delivery again (same idempotency key).
+    pub async fn retry(&self, id: &str) -> AppResult<OutboxView> {
+        let item = self.app.store().retry_notification(id_param(id)?, self.app.now()).await?;
+        Ok(item.into())
+    }
+
+    /// Every template in force.
+    pub async fn templates(&self) -> AppResult<Vec<TemplateView>> {
+        let stored = self.app.store().notification_templates().await?;
+        let all = TemplateKey::ALL.iter().flat_map(|&key| key.channels().iter().map(move |&channel| (key, channel)));
+        Ok(all.filter_map(|(key, channel)| template_view(key, channel, &stored)).collect())
+    }
+
+    /// The template in force for a key and channel.
+    pub async fn template(&self, key: &str, channel: &str) -> AppResult<TemplateView> {
+        let (key, channel) = key_and_channel(key, channel)?;
+        let stored = self.app.store().notification_templates().await?;
+        template_view(key, channel, &stored).ok_or_else(no_such_template)
+    }
+
+    /// Stores a template for notices written from now on; unknown placeholders are refused.
+    pub async fn put_template(
+        &self,
+        caller: &Caller,
+        key: &str,
+        channel: &str,
+        input: TemplateInput,
+    ) -> AppResult<TemplateView> {
+        let (key, channel) = key_and_channel(key, channel)?;
+        let template = notify::validate_template(key, channel, &Template { subject: input.subject, body: input.body })?;
+        let stored = StoredTemplate {
+            key,
+            channel,
+            template,
+            updated_at: self.app.now(),
+            updated_by: caller.actor.name().to_owned(),
+        };
+        let stored = self.app.store().put_notification_template(stored).await?;
+        template_view(key, channel, &[stored]).ok_or_else(AppError::internal)
+    }
+
+    /// Every webhook (secrets are not shown).
+    pub async fn webhooks(&self) -> AppResult<Vec<WebhookView>> {
+        Ok(self.app.store().webhooks().await?.into_iter().map(WebhookView::from).collect())
+    }
+
+    /// Adds a webhook; its secret is answered once.
+    pub async fn create_webhook(&self, input: WebhookInput) -> AppResult<CreatedWebhook> {
+        let new = webhook_input(input)?;
+        let webhook = self.app.store().create_webhook(new, self.app.now()).await?;
+        let secret = webhook.secret.clone();
+        Ok(CreatedWebhook { webhook: webhook.into(), secret })
+    }
+
+    pub async fn delete_webhook(&self, id: &str) -> AppResult<()> {
+        Ok(self.app.store().delete_webhook(id_param(id)?).await?)
+    }
+}
+
+fn no_such_template() -> AppError {
+    AppError::not_found("not_found", "请求的地址不存在")
+}
+
+fn id_param(raw: &str) -> AppResult<i64> {
+    raw.parse().map_err(|_| no_such_template())
+}
+
+fn key_and_channel(key: &str, channel: &str) -> AppResult<(TemplateKey, NoticeChannel)> {
+    let key = TemplateKey::parse(key).ok_or_else(no_such_template)?;
+    let channel = NoticeChannel::parse(channel).filter(|c| key.channels().contains(c)).ok_or_else(no_such_template)?;
+    Ok((key, channel))
+}
+
+fn template_view(key: TemplateKey, channel: NoticeChannel, stored: &[StoredTemplate]) -> Option<TemplateView> {
+    let found = stored.iter().find(|t| t.key == key && t.channel == channel);
+    let template = match found {
+        Some(t) => t.template.clone(),
+        None => notify::default_template(key, channel)?,
+    };
+    Some(TemplateView {
+        key,
+        channel,
+        subject: template.subject,
+        body: template.body,
+        variables: key.variables(),
+        customized: found.is_some(),
+        updated_at: found.map(|t| format_instant(&t.updated_at)),
+        updated_by: found.map(|t| t.updated_by.clone()),
+    })
+}
+
+fn webhook_input(input: WebhookInput) -> AppResult<NewWebhook> {
+    let name = required_text("名称", &input.name, 100)?;
+    let url = input.url.trim().to_owned();
+    if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2000 {
+        return Err(AppError::invalid("invalid_url", "Webhook地址应以 http:// 或 https:// 开头"));
+    }
+    if let Some(bad) = input.events.iter().find(|e| EventKind::parse(e).is_none()) {
+        return Err(AppError::invalid("invalid_field", format!("不认识的事件「{bad}」")));
+    }
+    let secret = match input.secret.map(|s| s.trim().to_owned()) {
+        Some(s) if s.len() < 16 => return Err(AppError::invalid("invalid_field", "签名密钥至少16个字符")),
+        Some(s) => s,
+        None => random_secret(),
+    };
+    Ok(NewWebhook { name, url, secret, events: input.events })
+}

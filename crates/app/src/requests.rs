@@ -1,0 +1,666 @@
+//! Requests (诉求): intake from every channel with its deadlines, lists in
+//! the caller's scope, detail, every action (the 409 carries the current
+//! state), attachments, and the asker's own steps by tracking number and
+//! check code (progress, withdraw, rate, ask for reopening, add materials).
+//! Every change is published to the live hub.
+
+use std::collections::{BTreeSet, HashMap};
+
+use rand::RngCore;
+use schemars::JsonSchema;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use mashangban_domain::access::Permission;
+use mashangban_domain::lifecycle::{Action, check_permission};
+use mashangban_domain::org::{Actor, Scope};
+use mashangban_domain::request::{Channel, NewRequest, Request, RequestId, RequestKind};
+use mashangban_domain::time::Instant;
+use mashangban_domain::time_limit::intake_deadlines;
+use mashangban_store::{Attachment, Command, ListFilter, NewAttachment, Store, Upload};
+
+use crate::error::{AppError, AppResult, CurrentState, ErrorKind};
+use crate::input::{
+    ActionName, ActionRequest, AskerInput, FilterContext, IntakeContext, IntakeInput, RateInput, ReopenRequestInput,
+    Step, WithdrawInput, list_filter, optional_comment,
+};
+use crate::views::{self, AttachmentView, EventView, Lookup, PublicView, RequestView};
+use crate::{App, Caller, Via};
+
+/// The requests service: `app.requests()`.
+pub struct Requests<'a, S> {
+    app: &'a App<S>,
+}
+
+/// The answer to an intake.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Intake {
+    pub tracking_no: String,
+    pub check_code: String,
+    /// The public progress page (tracking number + check code, no account needed).
+    pub progress_url: String,
+    pub request: RequestView,
+}
+
+/// One page of a list, as the API answers it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RequestList {
+    pub items: Vec<RequestView>,
+    /// Pass as `cursor` for the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// One page of a list with the requests themselves (for pages that decide per row).
+pub struct Listing {
+    pub items: Vec<(Request, RequestView)>,
+    pub next_cursor: Option<RequestId>,
+}
+
+impl From<Listing> for RequestList {
+    fn from(l: Listing) -> Self {
+        Self { items: l.items.into_iter().map(|(_, v)| v).collect(), next_cursor: l.next_cursor.map(|c| c.to_string()) }
+    }
+}
+
+/// A request with its whole history and attachments.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Detail {
+    pub request: RequestView,
+    pub history: Vec<EventView>,
+    pub attachments: Vec<AttachmentView>,
+}
+
+/// A request opened by a person: its detail, and the actions they may take now.
+pub struct Case {
+    pub request: Request,
+    pub detail: Detail,
+    pub available: BTreeSet<ActionName>,
+}
+
+/// The asker's view of their request and the version it shows (the request's
+/// version plus its parent's once merged, so it grows when either changes).
+pub struct Progress {
+    pub request: Request,
+    pub view: PublicView,
+    pub version: i64,
+}
+
+/// A file as received, before it is checked.
+pub struct NewFile {
+    pub name: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// An attachment's content, to send as a download.
+pub struct Download {
+    pub id: i64,
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl<'a, S: Store> Requests<'a, S> {
+    pub(crate) fn new(app: &'a App<S>) -> Self {
+        Self { app }
+    }
+
+    fn with_lookup<T>(&self, with: impl FnOnce(&Lookup<'_>) -> T) -> T {
+        let caches = self.app.caches();
+        let (org, categories, calendar) = (caches.org(), caches.categories(), caches.calendar());
+        with(&Lookup { org: &org, categories: &categories, calendar: &calendar, now: self.app.now() })
+    }
+
+    // ---- intake ------------------------------------------------------------------------
+
+    /// Takes in a request from the API or a page: staff (operators and
+    /// dispatchers, or their API tokens), accounts (for themselves) or the
+    /// anonymous portal (rate-limited per client address). Answers once the
+    /// request and its first event are stored.
+    pub async fn intake(&self, caller: &Caller, input: IntakeInput) -> AppResult<Intake> {
+        let (channel, submitted_by) = self.intake_channel(caller, &input)?;
+        if let Actor::Account(account) = &caller.actor {
+            check_own_enterprise(account.credit_code.as_deref(), &input)?;
+        }
+        let (org, categories) = (self.app.caches().org(), self.app.caches().categories());
+        let context =
+            IntakeContext { org: &org, categories: &categories, channel, check_code: new_check_code(), submitted_by };
+        let request = self.take_in(caller, input.into_new_request(context)?).await?;
+        let public_url = self.app.settings().public_url.trim_end_matches('/');
+        Ok(Intake {
+            progress_url: format!("{public_url}/track/{}?code={}", request.tracking_no, request.check_code),
+            tracking_no: request.tracking_no.clone(),
+            check_code: request.check_code.clone(),
+            request: self.with_lookup(|l| views::request_view(&request, &Actor::System, l, None)),
+        })
+    }
+
+    /// Takes in a validated request from any channel (the API, the portal,
+    /// Open311): the deadlines come from the time-limit rules in force, then
+    /// the store writes it.
+    pub async fn take_in(&self, caller: &Caller, mut new: NewRequest) -> AppResult<Request> {
+        let now = self.app.now();
+        let limits = self.app.caches().rules().resolve(new.kind, new.urgency, new.channel, new.asker.is_enterprise());
+        let (due_at, deadlines) = intake_deadlines(&self.app.caches().calendar(), now, &limits);
+        (new.due_at, new.deadlines, new.time_limits) = (due_at, deadlines, Some(limits));
+        // The anonymous portal records the asker as the actor of the first event.
+        let actor = match &caller.actor {
+            Actor::Anonymous => Actor::PublicAsker,
+            actor => actor.clone(),
+        };
+        let request = self.app.store().intake(new, &actor, &caller.meta(now)).await?;
+        Ok(self.app.live().published(request))
+    }
+
+    /// The portal's submission: an intake as the anonymous asker (even for
+    /// someone also signed in as staff), then its files as the asker's
+    /// materials. Answers the intake and whether every file was saved.
+    pub async fn submit_on_portal(
+        &self,
+        caller: &Caller,
+        input: IntakeInput,
+        files: Vec<NewFile>,
+    ) -> AppResult<(Intake, bool)> {
+        let anonymous = caller.as_anonymous();
+        let intake = self.intake(&anonymous, input).await?;
+        let mut all_saved = true;
+        for file in files {
+            let saved = self.save_file(&anonymous, &intake.tracking_no, Scope::All, Actor::PublicAsker, file).await;
+            if let Err(error) = saved {
+                tracing::error!(tracking_no = %intake.tracking_no, %error, "portal attachment not saved");
+                all_saved = false;
+            }
+        }
+        Ok((intake, all_saved))
+    }
+
+    /// Which channel an intake is on, and which account submitted it.
+    fn intake_channel(&self, caller: &Caller, input: &IntakeInput) -> AppResult<(Channel, Option<i64>)> {
+        let self_service = |channel: Option<Channel>| match channel {
+            None | Some(Channel::Web) => Ok(Channel::Web),
+            Some(Channel::Mobile) => Ok(Channel::Mobile),
+            Some(other) => Err(AppError::invalid(
+                "channel_not_allowed",
+                format!("网上提交的诉求渠道只能是网站或移动端，不能是「{}」", other.label()),
+            )),
+        };
+        match &caller.actor {
+            Actor::Staff(_) if caller.may(Permission::Intake) => {
+                if caller.via == Via::Token {
+                    return Ok((Channel::Api, None));
+                }
+                let channel = input
+                    .channel
+                    .ok_or_else(|| AppError::invalid("channel_required", "请选择受理渠道（如 12345热线、服务窗口）"))?;
+                Ok((channel, None))
+            }
+            Actor::Staff(_) => Err(AppError::forbidden(Permission::Intake.refusal())),
+            Actor::Account(account) => Ok((self_service(input.channel)?, Some(account.user_id))),
+            _ => {
+                let key = caller.client_ip.clone().unwrap_or_default();
+                if !self.app.limiters().intake.hit(&key, self.app.now()) {
+                    return Err(AppError::rate_limited("提交过于频繁，请稍后再试或拨打12345热线"));
+                }
+                Ok((self_service(input.channel)?, None))
+            }
+        }
+    }
+
+    // ---- lists and detail ------------------------------------------------------------------
+
+    /// The list filter of query parameters, codes resolved against the caches.
+    pub fn filter(&self, query: &HashMap<String, String>) -> AppResult<ListFilter> {
+        let caches = self.app.caches();
+        let (org, categories) = (caches.org(), caches.categories());
+        list_filter(query, &FilterContext { org: &org, categories: &categories, now: self.app.now() })
+    }
+
+    /// Requests in the caller's scope that match `filter`, masked for them.
+    pub async fn list(&self, caller: &Caller, filter: &ListFilter) -> AppResult<Listing> {
+        let page = self.app.store().list(filter, &caller.actor.scope()).await?;
+        let with_view = |r: Request, l: &Lookup<'_>| {
+            let view = views::request_view(&r, &caller.actor, l, None);
+            (r, view)
+        };
+        let items = self.with_lookup(|l| page.items.into_iter().map(|r| with_view(r, l)).collect());
+        Ok(Listing { items, next_cursor: page.next_cursor })
+    }
+
+    /// A request in the caller's scope with its history, attachments and the
+    /// actions the caller may take now.
+    pub async fn open(&self, caller: &Caller, no: &str) -> AppResult<Case> {
+        let request = self.find(caller, no).await?;
+        let detail = self.detail_of(&request, &caller.actor).await?;
+        let available = self.available(&caller.actor, &request);
+        Ok(Case { request, detail, available })
+    }
+
+    /// A request in the caller's scope, or `request_not_found`.
+    pub async fn find(&self, caller: &Caller, no: &str) -> AppResult<Request> {
+        self.app.store().find(no.trim(), &caller.actor.scope()).await?.ok_or_else(AppError::request_not_found)
+    }
+
+    async fn detail_of(&self, request: &Request, actor: &Actor) -> AppResult<Detail> {
+        let history = self.app.store().history(request.id).await?;
+        let attachments = self.app.store().attachments(request.id).await?;
+        let merged_into = self.merged_tracking_no(request).await?;
+        let org = self.app.caches().org();
+        Ok(Detail {
+            request: self.with_lookup(|l| views::request_view(request, actor, l, merged_into)),
+            history: history.iter().map(|e| views::event_view(e, actor, &org)).collect(),
+            attachments: attachments.iter().map(views::attachment_view).collect(),
+        })
+    }
+
+    /// The tracking number of the request this one was merged into.
+    pub async fn merged_tracking_no(&self, request: &Request) -> AppResult<Option<String>> {
+        match request.merged_into {
+            Some(id) => Ok(self.app.store().find_by_id(id, &Scope::All).await?.map(|p| p.tracking_no)),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether `actor` may take `action` on `request` in its current state.
+    pub fn may(&self, actor: &Actor, request: &Request, action: ActionName) -> bool {
+        let probe = action.probe(self.app.now());
+        probe.allowed_from().contains(&request.state) && check_permission(request, actor, &probe).is_ok()
+    }
+
+    /// The actions worth offering `actor` on `request` now: those the lifecycle
+    /// allows, an extension request only when none is pending and its decision
+    /// only when one is, a direct close only for consultations, a reopening
+    /// only after an unhappy follow-up.
+    pub fn available(&self, actor: &Actor, request: &Request) -> BTreeSet<ActionName> {
+        let pending = request.pending_extension.is_some();
+        let sensible = |action: ActionName| match action {
+            ActionName::RequestExtension => !pending,
+            ActionName::ApproveExtension | ActionName::RefuseExtension => pending,
+            ActionName::DirectClose => request.kind == RequestKind::Consultation,
+            ActionName::Reopen => request.follow_up_unhappy(),
+            _ => true,
+        };
+        ActionName::all().filter(|a| sensible(*a) && self.may(actor, request, *a)).collect()
+    }
+
+    // ---- actions ------------------------------------------------------------------------
+
+    /// Takes an action on a request in the caller's scope; answers the
+    /// request with its history. A refusal because of the request's state
+    /// (409) carries its current state and version.
+    pub async fn act(&self, caller: &Caller, no: &str, input: ActionRequest) -> AppResult<Detail> {
+        let actor = &caller.actor;
+        let scope = actor.scope();
+        let action = match input.action.into_step(&self.app.caches().org())? {
+            Step::Ready(action) => action,
+            Step::MergeInto(parent_no) => {
+                let parent = self.app.store().find(parent_no.trim(), &scope).await?.ok_or_else(|| {
+                    AppError::invalid("merge_target_not_found", format!("要合并到的主诉求「{parent_no}」不存在"))
+                })?;
+                Action::Merge { parent_id: parent.id }
+            }
+        };
+        let request = self.command(caller, no, scope.clone(), actor.clone(), action, input.attachment_ids).await?;
+        self.detail_of(&request, actor).await
+    }
+
+    /// Runs one action through the store and publishes the change.
+    async fn command(
+        &self,
+        caller: &Caller,
+        no: &str,
+        scope: Scope,
+        actor: Actor,
+        action: Action,
+        attachment_ids: Vec<i64>,
+    ) -> AppResult<Request> {
+        let command = Command {
+            tracking_no: no.to_owned(),
+            scope: scope.clone(),
+            actor,
+            action,
+            attachment_ids,
+            meta: caller.meta(self.app.now()),
+            calendar: Some(self.app.caches().calendar()),
+        };
+        match self.app.store().act(command).await {
+            Ok(request) => Ok(self.app.live().published(request)),
+            Err(e) => Err(self.with_current_state(no, &scope, e.into()).await),
+        }
+    }
+
+    /// A refused action (409: the state changed or does not allow it) carries
+    /// the request's current state and version, so the client can show what
+    /// happened meanwhile (e.g. another node's user acted first).
+    async fn with_current_state(&self, no: &str, scope: &Scope, error: AppError) -> AppError {
+        if error.kind != ErrorKind::Conflict {
+            return error;
+        }
+        match self.app.store().find(no, scope).await {
+            Ok(Some(r)) => error.with_current(CurrentState::of(&r)),
+            _ => error,
+        }
+    }
+
+    // ---- attachments ------------------------------------------------------------------
+
+    /// Adds files to a request in the caller's scope; each becomes an event.
+    pub async fn add_files(&self, caller: &Caller, no: &str, files: Vec<NewFile>) -> AppResult<Vec<AttachmentView>> {
+        let actor = &caller.actor;
+        self.save_files(caller, no, actor.scope(), actor.clone(), files).await
+    }
+
+    /// The attachments of a request in the caller's scope.
+    pub async fn attachments(&self, caller: &Caller, no: &str) -> AppResult<Vec<AttachmentView>> {
+        let request = self.find(caller, no).await?;
+        Ok(self.app.store().attachments(request.id).await?.iter().map(views::attachment_view).collect())
+    }
+
+    /// One attachment's content, of a request in the caller's scope.
+    pub async fn download(&self, caller: &Caller, no: &str, id: &str) -> AppResult<Download> {
+        let not_found = || AppError::not_found("attachment_not_found", "附件不存在");
+        let id: i64 = id.parse().map_err(|_| not_found().with_message("请求的地址不存在"))?;
+        let request = self.find(caller, no).await?;
+        let (meta, bytes) = self.app.store().attachment_content(request.id, id).await?.ok_or_else(not_found)?;
+        Ok(Download { id, file_name: meta.file_name, content_type: meta.content_type, bytes })
+    }
+
+    async fn save_files(
+        &self,
+        caller: &Caller,
+        no: &str,
+        scope: Scope,
+        actor: Actor,
+        files: Vec<NewFile>,
+    ) -> AppResult<Vec<AttachmentView>> {
+        if files.is_empty() {
+            return Err(AppError::bad_request("no_file", "没有收到文件（字段名「file」）"));
+        }
+        let mut saved = Vec::with_capacity(files.len());
+        for file in files {
+            saved.push(self.save_file(caller, no, scope.clone(), actor.clone(), file).await?);
+        }
+        Ok(saved)
+    }
+
+    /// Checks one file (not empty, not too large, an accepted type by its
+    /// bytes) and stores it; the change is published.
+    async fn save_file(
+        &self,
+        caller: &Caller,
+        no: &str,
+        scope: Scope,
+        actor: Actor,
+        file: NewFile,
+    ) -> AppResult<AttachmentView> {
+        let file_name = clean_file_name(file.name.as_deref());
+        if file.bytes.is_empty() {
+            return Err(AppError::invalid("empty_file", format!("文件「{file_name}」是空的")));
+        }
+        let max = self.app.settings().max_attachment_bytes;
+        if file.bytes.len() > max {
+            return Err(attachment_too_large(max));
+        }
+        let content_type = sniff(&file.bytes).ok_or_else(|| {
+            AppError::invalid(
+                "unsupported_file_type",
+                format!("不支持的文件类型：「{file_name}」。可上传图片、PDF、Office 文档、录音、视频或纯文本"),
+            )
+        })?;
+        let upload = Upload {
+            tracking_no: no.to_owned(),
+            scope,
+            actor,
+            file: NewAttachment {
+                file_name,
+                content_type: content_type.to_owned(),
+                sha256: hex::encode(Sha256::digest(&file.bytes)),
+                bytes: file.bytes,
+            },
+            meta: caller.meta(self.app.now()),
+        };
+        let attachment: Attachment = self.app.store().add_attachment(upload).await?;
+        self.app.live().publish(no);
+        Ok(views::attachment_view(&attachment))
+    }
+
+    /// Open311: takes in a request and then its media, as the client's token.
+    /// The request stands even if a file is not saved; that is logged and
+    /// answered as `false`.
+    pub async fn take_in_with_media(
+        &self,
+        caller: &Caller,
+        new: NewRequest,
+        media: Vec<NewFile>,
+    ) -> AppResult<(Request, bool)> {
+        let request = self.take_in(caller, new).await?;
+        for file in media {
+            let saved =
+                self.save_file(caller, &request.tracking_no, caller.actor.scope(), caller.actor.clone(), file).await;
+            if let Err(e) = saved {
+                tracing::error!(tracking_no = %request.tracking_no, error = ?e, "open311 media not saved");
+                return Ok((request, false));
+            }
+        }
+        Ok((request, true))
+    }
+
+    // ---- the asker's own steps --------------------------------------------------------
+
+    /// The request of a tracking number and check code: a wrong code is the
+    /// same 404 as no request, and failures per client address are limited.
+    pub async fn verified(&self, caller: &Caller, no: &str, code: Option<&str>) -> AppResult<Request> {
+        let now = self.app.now();
+        let limiter = &self.app.limiters().lookup;
+        let key = caller.client_ip.clone().unwrap_or_default();
+        if !limiter.allows(&key, now) {
+            return Err(AppError::rate_limited("查询失败次数过多，请一小时后再试"));
+        }
+        let code = code.map(str::trim).unwrap_or_default();
+        let found = self.app.store().find(no.trim(), &Scope::All).await?;
+        match found {
+            Some(r) if !code.is_empty() && constant_time_eq(r.check_code.as_bytes(), code.as_bytes()) => Ok(r),
+            _ => {
+                limiter.record(&key, now);
+                Err(AppError::not_found("request_not_found", "受理编号或查询码不正确"))
+            }
+        }
+    }
+
+    /// The asker's masked progress of their request.
+    pub async fn progress(&self, caller: &Caller, no: &str, code: Option<&str>) -> AppResult<Progress> {
+        let request = self.verified(caller, no, code).await?;
+        self.progress_of(request).await
+    }
+
+    /// The request of an asker's live progress stream, already verified by its check code.
+    pub async fn watched(&self, id: RequestId) -> AppResult<Request> {
+        self.app.store().find_by_id(id, &Scope::All).await?.ok_or_else(AppError::request_not_found)
+    }
+
+    /// The asker's masked view with the request it was merged into, if any.
+    pub async fn progress_of(&self, request: Request) -> AppResult<Progress> {
+        let org = self.app.caches().org();
+        let events = self.app.store().history(request.id).await?;
+        let mut view = views::public_view(&request, &events, &org);
+        let mut version = request.version;
+        let parent = match request.merged_into {
+            Some(parent_id) => self.app.store().find_by_id(parent_id, &Scope::All).await?,
+            None => None,
+        };
+        if let Some(parent) = parent {
+            let parent_events = self.app.store().history(parent.id).await?;
+            view.merged_into = Some(Box::new(views::public_view(&parent, &parent_events, &org)));
+            version += parent.version;
+        }
+        Ok(Progress { request, view, version })
+    }
+
+    /// The asker withdraws (撤回).
+    pub async fn withdraw(&self, caller: &Caller, no: &str, input: WithdrawInput) -> AppResult<Progress> {
+        let reason = optional_comment(input.reason.as_deref())?;
+        self.asker_acts(caller, no, &input.code, Action::Withdraw { reason }).await
+    }
+
+    /// The asker rates the answer (评价).
+    pub async fn rate(&self, caller: &Caller, no: &str, input: RateInput) -> AppResult<Progress> {
+        let action = Action::FollowUp { rating: input.rating, resolved: input.resolved, comment: input.comment };
+        self.asker_acts(caller, no, &input.code, action).await
+    }
+
+    /// After an unhappy follow-up the asker asks for the request to be handled
+    /// again (申请重办); the dispatcher sees it in the review queue and decides.
+    pub async fn request_reopen(&self, caller: &Caller, no: &str, input: ReopenRequestInput) -> AppResult<Progress> {
+        self.asker_acts(caller, no, &input.code, Action::RequestReopen { reason: input.reason }).await
+    }
+
+    /// The asker adds materials (补充材料) to their request.
+    pub async fn add_materials(
+        &self,
+        caller: &Caller,
+        no: &str,
+        code: Option<&str>,
+        files: Vec<NewFile>,
+    ) -> AppResult<Vec<AttachmentView>> {
+        let request = self.verified(caller, no, code).await?;
+        self.save_files(caller, &request.tracking_no, Scope::All, Actor::PublicAsker, files).await
+    }
+
+    async fn asker_acts(&self, caller: &Caller, no: &str, code: &str, action: Action) -> AppResult<Progress> {
+        let request = self.verified(caller, no, Some(code)).await?;
+        let changed =
+            self.command(caller, &request.tracking_no, Scope::All, Actor::PublicAsker, action, Vec::new()).await?;
+        self.progress_of(changed).await
+    }
+
+    // ---- what anyone may read (Open311) ----------------------------------------------
+
+    /// A request as the public may read it; reports (举报) are confidential and never appear.
+    pub async fn published(&self, no: &str) -> AppResult<Option<Request>> {
+        let found = self.app.store().find(no.trim(), &Scope::All).await?;
+        Ok(found.filter(|r| r.kind != RequestKind::Report))
+    }
+
+    /// The requests of a filter as the public may read them, reports left out.
+    pub async fn published_list(&self, mut filter: ListFilter) -> AppResult<Vec<Request>> {
+        if !filter.exclude_kinds.contains(&RequestKind::Report) {
+            filter.exclude_kinds.push(RequestKind::Report);
+        }
+        Ok(self.app.store().list(&filter, &Scope::All).await?.items)
+    }
+
+    /// The public timeline (办理进度) of a request.
+    pub async fn public_steps(&self, request: &Request) -> AppResult<Vec<views::PublicStep>> {
+        let events = self.app.store().history(request.id).await?;
+        Ok(views::public_timeline(&events, &self.app.caches().org()))
+    }
+
+    /// The tracking number itself, if a request has it (Open311 tokens are tracking numbers).
+    pub async fn tracking_no(&self, no: &str) -> AppResult<Option<String>> {
+        Ok(self.app.store().find(no.trim(), &Scope::All).await?.map(|r| r.tracking_no))
+    }
+
+    // ---- deadlines -------------------------------------------------------------------
+
+    /// The instant `hours` working hours from now (natural hours where the
+    /// calendar does not reach).
+    pub fn working_hours_ahead(&self, hours: u32) -> Instant {
+        let now = self.app.now();
+        let calendar = self.app.caches().calendar();
+        calendar.add_workhours(now, hours).unwrap_or(now + chrono::Duration::hours(i64::from(hours)))
+    }
+}
+
+/// An enterprise account submits for its own enterprise only, a resident's as a resident.
+fn check_own_enterprise(own: Option<&str>, input: &IntakeInput) -> AppResult<()> {
+    match (&input.asker, own) {
+        (AskerInput::Enterprise { credit_code, .. }, Some(own)) if credit_code.trim().eq_ignore_ascii_case(own) => {
+            Ok(())
+        }
+        (AskerInput::Resident, None) => Ok(()),
+        (_, Some(_)) => Err(AppError::invalid("asker_mismatch", "企业账号只能以本企业的名义提交诉求")),
+        (_, None) => Err(AppError::invalid("asker_mismatch", "个人账号只能以个人名义提交诉求")),
+    }
+}
+
+/// A random 8-digit check code (查询码) for public progress look-ups.
+pub fn new_check_code() -> String {
+    format!("{:08}", rand::thread_rng().next_u32() % 100_000_000)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn attachment_too_large(max: usize) -> AppError {
+    AppError::too_large(format!("单个附件不能超过 {} MB", max / 1024 / 1024))
+}
+
+/// Files we accept, by sniffed type: pictures, documents, recordings of calls, video.
+const ALLOWED_TYPES: &[&str] = &[
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/webp",
+    "image/bmp",
+    "image/heif",
+    "application/pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/x-ole-storage",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+    "application/zip",
+    "audio/mpeg",
+    "audio/amr",
+    "audio/x-wav",
+    "audio/m4a",
+    "audio/aac",
+    "video/mp4",
+    "video/quicktime",
+];
+
+/// The content type of a file from its bytes, if it is one we accept.
+/// Plain UTF-8 text is accepted as `text/plain` unless it looks like markup.
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    if let Some(kind) = infer::get(bytes) {
+        return ALLOWED_TYPES.iter().copied().find(|t| *t == kind.mime_type());
+    }
+    let text = std::str::from_utf8(bytes).ok()?;
+    let head = text.trim_start().chars().take(512).collect::<String>().to_ascii_lowercase();
+    let markup = head.starts_with('<') || head.contains("<script") || head.contains("<html") || head.contains("<svg");
+    let control = text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'));
+    (!markup && !control && !text.is_empty()).then_some("text/plain; charset=utf-8")
+}
+
+/// A file name safe to store and to send back: no paths, no control characters.
+pub fn clean_file_name(name: Option<&str>) -> String {
+    let base = name.unwrap_or("附件").rsplit(['/', '\\']).next().unwrap_or("附件");
+    let cleaned: String = base.chars().filter(|c| !c.is_control() && *c != '"').take(100).collect();
+    if cleaned.trim().is_empty() { "附件".into() } else { cleaned.trim().to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffing_accepts_documents_and_refuses_markup_and_programs() {
+        assert_eq!(sniff(b"%PDF-1.7\n..."), Some("application/pdf"));
+        assert_eq!(sniff(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0]), Some("image/png"));
+        assert_eq!(sniff("情况说明：排污口位于小榄镇。".as_bytes()), Some("text/plain; charset=utf-8"));
+        assert_eq!(sniff(b"<html><script>alert(1)</script></html>"), None);
+        assert_eq!(sniff(b"<svg onload=alert(1)>"), None);
+        assert_eq!(sniff(b"MZ\x90\x00\x03\x00\x00\x00\x04\x00"), None);
+        assert_eq!(sniff(b"\x7fELF\x02\x01\x01\x00"), None);
+    }
+
+    #[test]
+    fn file_names_lose_paths_and_controls() {
+        assert_eq!(clean_file_name(Some("../../etc/passwd")), "passwd");
+        assert_eq!(clean_file_name(Some("C:\\证明\\营业执照.pdf")), "营业执照.pdf");
+        assert_eq!(clean_file_name(Some("a\u{0}b\"c.txt")), "abc.txt");
+        assert_eq!(clean_file_name(None), "附件");
+    }
+}

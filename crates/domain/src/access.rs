@@ -1,0 +1,252 @@
+//! Access (权限): the permissions of the platform, which roles grant each,
+//! and what a route or use case requires. Declared once, as data: the web
+//! layer enforces [`Access`] before a handler runs, documents it in the
+//! OpenAPI document and builds the staff menu from it. Which requests a
+//! person sees is the separate data scope, [`Actor::scope`].
+
+use serde::Serialize;
+
+use crate::org::{Actor, Role};
+
+/// Something a person may be allowed to do (权限), beyond being signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(into = "&'static str")]
+pub enum Permission {
+    /// Take in requests (受理诉求) on the API, as staff or as an account.
+    Intake,
+    /// Use the operator's console (受理台).
+    Console,
+    /// Read the standard answers (查阅知识库).
+    ReadKnowledge,
+    /// Write and deactivate standard answers (维护知识库).
+    ManageKnowledge,
+    /// Read every published version of the time-limit rules.
+    ReadRuleVersions,
+    /// Publish time-limit rules (时限规则).
+    ManageRules,
+    /// Change holiday years and working hours (工作日历).
+    ManageCalendar,
+    /// Read department scores (考核); unit-bound roles only their own units.
+    ReadScores,
+    /// Read the city-wide leader dashboard (领导驾驶舱).
+    ReadDashboard,
+    /// Watch every unit's deadlines (督查督办).
+    Oversee,
+    /// Rebuild the scoring and dashboard rollups from the records.
+    RebuildRollups,
+    /// Change the org tree (组织架构).
+    ManageOrg,
+    /// Create users, change roles, disable accounts, reset passwords.
+    ManageUsers,
+    /// Change the categories and the dispatch catalogue (事项分类与派单目录).
+    ManageCatalog,
+    /// Manage notification delivery: outbox, templates, webhooks, e-mail addresses.
+    ManageNotifications,
+    /// See the client address of each step in a request's history (审计). A
+    /// permission of the views, not of a route.
+    SeeClientAddresses,
+}
+
+/// Every staff role (工作人员).
+const STAFF: &[Role] = &[
+    Role::Operator,
+    Role::Dispatcher,
+    Role::Handler,
+    Role::UnitLeader,
+    Role::Supervisor,
+    Role::CityLeader,
+    Role::Admin,
+];
+
+/// Which roles grant each permission: the one table of access.
+pub const GRANTS: &[(Permission, &[Role])] = &[
+    (Permission::Intake, &[Role::Operator, Role::Dispatcher, Role::Enterprise, Role::Resident]),
+    (Permission::Console, &[Role::Operator]),
+    (Permission::ReadKnowledge, STAFF),
+    (Permission::ManageKnowledge, &[Role::Admin]),
+    (Permission::ReadRuleVersions, &[Role::Admin, Role::Supervisor]),
+    (Permission::ManageRules, &[Role::Admin]),
+    (Permission::ManageCalendar, &[Role::Admin]),
+    (Permission::ReadScores, &[Role::Supervisor, Role::CityLeader, Role::Admin, Role::Dispatcher, Role::UnitLeader]),
+    (Permission::ReadDashboard, &[Role::CityLeader, Role::Supervisor, Role::Admin]),
+    (Permission::Oversee, &[Role::Supervisor, Role::CityLeader, Role::Admin]),
+    (Permission::RebuildRollups, &[Role::Admin]),
+    (Permission::ManageOrg, &[Role::Admin]),
+    (Permission::ManageUsers, &[Role::Admin]),
+    (Permission::ManageCatalog, &[Role::Admin]),
+    (Permission::ManageNotifications, &[Role::Admin]),
+    (Permission::SeeClientAddresses, &[Role::Supervisor, Role::Admin, Role::Dispatcher]),
+];
+
+impl Permission {
+    pub const ALL: &'static [Permission] = &[
+        Permission::Intake,
+        Permission::Console,
+        Permission::ReadKnowledge,
+        Permission::ManageKnowledge,
+        Permission::ReadRuleVersions,
+        Permission::ManageRules,
+        Permission::ManageCalendar,
+        Permission::ReadScores,
+        Permission::ReadDashboard,
+        Permission::Oversee,
+        Permission::RebuildRollups,
+        Permission::ManageOrg,
+        Permission::ManageUsers,
+        Permission::ManageCatalog,
+        Permission::ManageNotifications,
+        Permission::SeeClientAddresses,
+    ];
+
+    /// The stable code (API documents, logs).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Intake => "requests.intake",
+            Self::Console => "requests.console",
+            Self::ReadKnowledge => "knowledge.read",
+            Self::ManageKnowledge => "knowledge.manage",
+            Self::ReadRuleVersions => "rules.versions",
+            Self::ManageRules => "rules.manage",
+            Self::ManageCalendar => "calendar.manage",
+            Self::ReadScores => "scores.read",
+            Self::ReadDashboard => "dashboard.read",
+            Self::Oversee => "deadlines.oversee",
+            Self::RebuildRollups => "rollups.rebuild",
+            Self::ManageOrg => "org.manage",
+            Self::ManageUsers => "users.manage",
+            Self::ManageCatalog => "catalog.manage",
+            Self::ManageNotifications => "notifications.manage",
+            Self::SeeClientAddresses => "audit.client_addresses",
+        }
+    }
+
+    /// What it allows, in Chinese (completes 「您的角色无权……」).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Intake => "受理诉求",
+            Self::Console => "使用受理台",
+            Self::ReadKnowledge => "查阅知识库",
+            Self::ManageKnowledge => "维护知识库",
+            Self::ReadRuleVersions => "查看时限规则的历史版本",
+            Self::ManageRules => "发布时限规则",
+            Self::ManageCalendar => "维护工作日历",
+            Self::ReadScores => "查看考核结果",
+            Self::ReadDashboard => "查看全市驾驶舱",
+            Self::Oversee => "使用督查督办",
+            Self::RebuildRollups => "重建统计汇总",
+            Self::ManageOrg => "管理组织架构",
+            Self::ManageUsers => "管理用户与角色",
+            Self::ManageCatalog => "管理事项分类与派单目录",
+            Self::ManageNotifications => "管理通知发送",
+            Self::SeeClientAddresses => "查看办理记录的来源地址",
+        }
+    }
+
+    /// The roles that grant it, from [`GRANTS`].
+    pub fn roles(self) -> &'static [Role] {
+        GRANTS.iter().find(|(p, _)| *p == self).map_or(&[], |(_, roles)| *roles)
+    }
+
+    /// The message of a refusal for lack of this permission.
+    pub fn refusal(self) -> String {
+        format!("您的角色无权{}", self.label())
+    }
+}
+
+impl From<Permission> for &'static str {
+    fn from(p: Permission) -> Self {
+        p.code()
+    }
+}
+
+impl Role {
+    /// Whether this role grants `permission`.
+    pub fn grants(self, permission: Permission) -> bool {
+        permission.roles().contains(&self)
+    }
+}
+
+/// What a route or use case requires of its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// Anyone signed in (staff, accounts, API tokens); the data scope does the rest.
+    SignedIn,
+    /// Someone whose role grants the permission.
+    Permission(Permission),
+}
+
+/// Why an actor may not pass an [`Access`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not signed in (HTTP 401).
+    Unauthenticated,
+    /// Signed in, but the role lacks the permission (HTTP 403).
+    Forbidden(Permission),
+}
+
+impl Access {
+    /// Whether `actor` may pass.
+    pub fn check(self, actor: &Actor) -> Result<(), Refusal> {
+        match (self, actor.role()) {
+            (Self::Public, _) => Ok(()),
+            (_, None) => Err(Refusal::Unauthenticated),
+            (Self::SignedIn, Some(_)) => Ok(()),
+            (Self::Permission(p), Some(role)) if role.grants(p) => Ok(()),
+            (Self::Permission(p), Some(_)) => Err(Refusal::Forbidden(p)),
+        }
+    }
+
+    /// The roles that pass (every role for public and signed-in access).
+    pub fn roles(self) -> Vec<Role> {
+        match self {
+            Self::Public | Self::SignedIn => Role::ALL.to_vec(),
+            Self::Permission(p) => p.roles().to_vec(),
+        }
+    }
+}
+
+impl From<Permission> for Access {
+    fn from(p: Permission) -> Self {
+        Self::Permission(p)
+    }
+}
+
+impl Actor {
+    /// Whether this actor's role grants `permission`.
+    pub fn may(&self, permission: Permission) -> bool {
+        self.role().is_some_and(|r| r.grants(permission))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::org::AccountActor;
+
+    #[test]
+    fn every_permission_has_one_row_a_unique_code_and_a_role() {
+        for p in Permission::ALL {
+            assert_eq!(GRANTS.iter().filter(|(q, _)| q == p).count(), 1, "{p:?}");
+            assert!(!p.roles().is_empty(), "{p:?}");
+            assert_eq!(Permission::ALL.iter().filter(|q| q.code() == p.code()).count(), 1);
+        }
+        assert_eq!(GRANTS.len(), Permission::ALL.len());
+    }
+
+    #[test]
+    fn access_refuses_strangers_and_roles_without_the_permission() {
+        let resident =
+            Actor::Account(AccountActor { user_id: 1, name: "李".into(), role: Role::Resident, credit_code: None });
+        assert_eq!(Access::SignedIn.check(&Actor::Anonymous), Err(Refusal::Unauthenticated));
+        assert_eq!(Access::Public.check(&Actor::Anonymous), Ok(()));
+        assert_eq!(Access::SignedIn.check(&resident), Ok(()));
+        assert_eq!(Access::from(Permission::Intake).check(&resident), Ok(()));
+        let denied = Access::from(Permission::ReadKnowledge).check(&resident);
+        assert_eq!(denied, Err(Refusal::Forbidden(Permission::ReadKnowledge)));
+        assert!(Permission::ReadKnowledge.refusal().contains("知识库"));
+        assert_eq!(serde_json::to_string(&Permission::ManageOrg).unwrap(), "\"org.manage\"");
+    }
+}
