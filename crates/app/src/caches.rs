@@ -65,13 +65,6 @@ impl Caches {
         }
     }
 
-    /// Reloads everything (after this node fell behind the others' signals).
-    pub async fn reload_all<S: Store>(&self, store: &S) -> StoreResult<()> {
-        self.reload_catalog(store).await?;
-        self.rules.store(Arc::new(store.current_rules().await?));
-        self.reload_calendar(store).await
-    }
-
     async fn reload_catalog<S: Store>(&self, store: &S) -> StoreResult<()> {
         let units = store.list_units().await?;
         let categories = store.list_categories().await?;

@@ -18,6 +18,7 @@ pub mod catalog;
 mod cluster;
 pub mod dashboard;
 pub mod error;
+pub mod feed;
 pub mod input;
 pub mod json;
 pub mod knowledge;
@@ -62,6 +63,8 @@ pub struct Settings {
     pub max_attachment_bytes: usize,
     /// Whether 基本满意 (fairly satisfied) counts as satisfied in the satisfaction rate (满意率).
     pub fairly_satisfied_counts: bool,
+    /// Days the change feed keeps its rows (consumers further behind rebuild from the data).
+    pub change_retention_days: u32,
 }
 
 impl Default for Settings {
@@ -75,6 +78,7 @@ impl Default for Settings {
             lookup_failures_per_hour: 30,
             max_attachment_bytes: 10 * 1024 * 1024,
             fairly_satisfied_counts: true,
+            change_retention_days: 30,
         }
     }
 }
@@ -130,6 +134,7 @@ impl<S: Store> App<S> {
         if let (Some(incoming), Some(outgoing)) = (incoming, outgoing) {
             cluster::spawn(app.clone(), outgoing, incoming);
         }
+        feed::spawn_node_follower(app.clone())?;
         Ok(app)
     }
 
@@ -160,6 +165,11 @@ impl<S: Store> App<S> {
         &self.live
     }
 
+    /// Wakes this node's change-feed followers (after a commit).
+    pub fn feed(&self) -> &feed::FeedWaker {
+        self.live.feed()
+    }
+
     /// The org tree, categories, rules and calendar in force (swapped on write).
     pub fn caches(&self) -> &Caches {
         &self.caches
@@ -170,6 +180,7 @@ impl<S: Store> App<S> {
     /// service that changes cached data calls this, once, after its write.
     pub async fn changed(&self, signal: Signal) -> StoreResult<()> {
         self.caches.apply(&self.store, &signal).await?;
+        self.feed().wake();
         self.store.announce(signal).await
     }
 

@@ -1,7 +1,9 @@
 //! The live hub: every use case that changes a request publishes its
-//! tracking number here; live progress pages (SSE, in the web layer)
-//! subscribe, and on a multi-node store the change is relayed to the other
-//! nodes. A message only names the request; subscribers reload it.
+//! tracking number here once its write is committed. Publishing only wakes
+//! this node's change-feed follower (and, on a multi-node store, the other
+//! nodes'); the follower reads the change from the durable feed and
+//! delivers it to the live progress pages (SSE, in the web layer) that
+//! subscribe here. A message only names the request; subscribers reload it.
 
 use std::sync::Arc;
 
@@ -9,6 +11,8 @@ use tokio::sync::broadcast;
 
 use mashangban_domain::request::Request;
 use mashangban_store::Signal;
+
+use crate::feed::FeedWaker;
 
 /// How many changes a slow subscriber may fall behind before it reloads.
 const CAPACITY: usize = 1024;
@@ -19,11 +23,13 @@ pub struct Live {
     sender: broadcast::Sender<Arc<str>>,
     /// Changes to announce to the other app nodes (set when the store has any).
     relay: Option<tokio::sync::mpsc::UnboundedSender<Signal>>,
+    /// This node's change-feed followers.
+    feed: FeedWaker,
 }
 
 impl Default for Live {
     fn default() -> Self {
-        Self { sender: broadcast::channel(CAPACITY).0, relay: None }
+        Self { sender: broadcast::channel(CAPACITY).0, relay: None, feed: FeedWaker::default() }
     }
 }
 
@@ -33,19 +39,25 @@ impl Live {
         Self { relay: Some(relay), ..Self::default() }
     }
 
-    /// Tells every subscriber, on this node and the others, that the request
-    /// with this tracking number changed.
+    /// A change of the request with this tracking number was committed: wakes
+    /// the feed followers of this node and the others, which deliver it.
     pub fn publish(&self, tracking_no: &str) {
-        self.publish_here(tracking_no);
+        self.feed.wake();
         if let Some(relay) = &self.relay {
             let _ = relay.send(Signal::RequestChanged(tracking_no.to_owned()));
         }
     }
 
-    /// Tells this node's subscribers only (a change another node announced).
-    pub fn publish_here(&self, tracking_no: &str) {
+    /// Tells this node's subscribers that the request changed (the feed
+    /// follower calls this for every request change it reads).
+    pub fn deliver(&self, tracking_no: &str) {
         // No subscriber is not an error: nobody is watching.
         let _ = self.sender.send(Arc::from(tracking_no));
+    }
+
+    /// This node's change-feed followers.
+    pub fn feed(&self) -> &FeedWaker {
+        &self.feed
     }
 
     /// Publishes a change of `request` and hands it back (for one-line use after a store call).
@@ -64,11 +76,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn publishing_without_subscribers_is_fine_and_subscribers_hear_changes() {
+    fn delivering_without_subscribers_is_fine_and_subscribers_hear_changes() {
         let live = Live::default();
-        live.publish("ZS20261129000001");
+        live.deliver("ZS20261129000001");
         let mut receiver = live.subscribe();
-        live.publish("ZS20261129000002");
+        live.deliver("ZS20261129000002");
         assert_eq!(receiver.try_recv().ok().as_deref(), Some("ZS20261129000002"));
     }
 }

@@ -11,7 +11,7 @@ use chrono::Duration as Span;
 use mashangban_domain::calendar::WorkCalendar;
 use mashangban_domain::lifecycle::{Action, DeadlineKind, DeadlineNotice, NoticeLevel};
 use mashangban_domain::org::{Actor, Scope};
-use mashangban_domain::request::{Request, State};
+use mashangban_domain::request::{Request, RunningDeadline};
 use mashangban_domain::time::Instant;
 use mashangban_store::{Command, Meta, Store, StoreError, StoreResult};
 
@@ -52,10 +52,11 @@ pub fn notices_due(
     config: &SchedulerConfig,
 ) -> Vec<DeadlineNotice> {
     let mut running = Vec::new();
-    if r.state == State::Dispatched {
+    let clock = r.state.running_deadline();
+    if clock == RunningDeadline::SignForOrReply {
         running.extend(r.deadlines.sign_for.map(|due| (DeadlineKind::SignFor, due)));
     }
-    if matches!(r.state, State::Received | State::Dispatched | State::Returned | State::SignedFor | State::InProgress) {
+    if matches!(clock, RunningDeadline::SignForOrReply | RunningDeadline::Reply) {
         running.extend(r.due_at.map(|due| (DeadlineKind::Reply, due)));
     }
     let hours = |h: u32| Span::hours(i64::from(h));
@@ -122,18 +123,35 @@ pub async fn scan_if_leading<S: Store>(app: &App<S>, config: &SchedulerConfig) -
     }
 }
 
-/// Runs scans every `interval` until `stop` fires.
+/// Deletes change-feed rows older than the retention setting, unless another
+/// node is doing it; how many.
+pub async fn prune_feed<S: Store>(app: &App<S>) -> StoreResult<u64> {
+    let Some(_lock) = app.store().try_lock_job("feed-prune").await? else { return Ok(0) };
+    let keep = Span::days(i64::from(app.settings().change_retention_days));
+    app.store().prune_changes(app.now() - keep).await
+}
+
+/// Runs scans every `interval`, and prunes the change feed hourly, until `stop` fires.
 pub fn spawn<S: Store>(
     app: App<S>,
     config: SchedulerConfig,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut last_prune: Option<std::time::Instant> = None;
         loop {
             match scan_if_leading(&app, &config).await {
                 Ok(0) => {}
                 Ok(sent) => tracing::info!(sent, "deadline notices sent"),
                 Err(error) => tracing::error!(%error, "deadline scan failed"),
+            }
+            if last_prune.is_none_or(|at| at.elapsed() >= Duration::from_secs(3600)) {
+                last_prune = Some(std::time::Instant::now());
+                match prune_feed(&app).await {
+                    Ok(0) => {}
+                    Ok(pruned) => tracing::info!(pruned, "old change-feed rows pruned"),
+                    Err(error) => tracing::error!(%error, "change-feed pruning failed"),
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(config.interval) => {}

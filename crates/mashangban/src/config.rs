@@ -20,6 +20,8 @@ pub struct FileConfig {
     pub database_connections: Option<usize>,
     pub secure_cookies: Option<bool>,
     pub demo_password: Option<String>,
+    /// Days the change feed keeps its rows (default 30).
+    pub change_retention_days: Option<u32>,
     /// Notification delivery: `[notify]`, `[notify.sms]`, `[notify.smtp]` (see docs/notifications.md).
     pub notify: Option<mashangban_app::notify::NotifyConfig>,
 }

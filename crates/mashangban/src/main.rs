@@ -253,6 +253,7 @@ async fn serve(store: Backend, listen: &str, public_url: String, file: &FileConf
     let settings = Settings {
         public_url: public_url.clone(),
         secure_cookies: file.secure_cookies.unwrap_or(false),
+        change_retention_days: file.change_retention_days.unwrap_or(Settings::default().change_retention_days),
         ..Settings::default()
     };
     let app = App::new(store, settings).await.map_err(|e| e.to_string())?;

@@ -1,8 +1,9 @@
 -- The durable change feed, as SQLite's 0008. Positions are taken at insert,
 -- not at commit, so a reader orders by (transaction id, position) and reads
--- only rows of transactions older than every transaction still running
--- (pg_snapshot_xmin): those can no longer change, and no row can later
--- appear before them. Writers append without locking anything shared.
+-- only rows of transactions older than every writing transaction of this
+-- database still running (see store-sql's changes.rs): those can no longer
+-- change, and no row can later appear before them. Writers append without
+-- locking anything shared.
 CREATE TABLE changes (
     position  BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     tx        BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint),

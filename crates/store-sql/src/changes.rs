@@ -4,7 +4,7 @@
 use mashangban_domain::time::Instant;
 use mashangban_store::{Change, ChangeCursor, ChangeEntity, ChangeStore, StoreResult};
 
-use crate::sql::{Conn, Database, Dialect, Row, bad, job};
+use crate::sql::{Args, Conn, Database, Dialect, Row, bad, job};
 use crate::{SqlStore, args};
 
 /// Records a change in the caller's transaction.
@@ -22,12 +22,38 @@ pub async fn append_now(c: &dyn Conn, entity: ChangeEntity, key: &str, kind: &st
     append(c, entity, key, kind, &mashangban_domain::time::now()).await
 }
 
-/// The transaction id column and the condition that keeps out rows whose
-/// transaction may still be running (PostgreSQL; SQLite commits in order).
-fn settled(d: Dialect) -> (&'static str, &'static str) {
+/// The oldest transaction of this database that may still write a change
+/// (PostgreSQL): every transaction with a smaller id has ended, so its rows,
+/// if committed, are in any snapshot taken after this is read, and no row can
+/// appear below it later. Read-only transactions (reports, `pg_dump`) have no
+/// id and hold nothing back; neither do other databases of the cluster.
+/// `backend_xid` is 32 bits: each is placed in the epoch of the next id.
+const WRITER_HORIZON: &str = "
+    WITH next AS (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS id)
+    SELECT COALESCE(MIN((next.id >> 32 << 32) + a.backend_xid::text::bigint
+               - CASE WHEN a.backend_xid::text::bigint > (next.id & 4294967295) THEN 4294967296 ELSE 0 END),
+           MIN(next.id))
+    FROM next LEFT JOIN pg_stat_activity a ON a.datname = current_database() AND a.backend_xid IS NOT NULL";
+
+/// The condition that keeps out changes that may still be joined by earlier
+/// ones, with its arguments pushed: none on SQLite (one writer commits in
+/// position order); on PostgreSQL, transactions below the writer horizon,
+/// read in a statement of its own before the changes' snapshot is taken.
+async fn settled(c: &dyn Conn, args: &mut Args) -> StoreResult<String> {
+    match c.dialect() {
+        Dialect::Sqlite => Ok("TRUE".into()),
+        Dialect::Postgres => {
+            let horizon: i64 = c.scalar(WRITER_HORIZON, &[]).await?;
+            Ok(format!("tx < {}", args.push(horizon)))
+        }
+    }
+}
+
+/// The transaction id column and the feed's order, oldest first.
+fn order(d: Dialect) -> (&'static str, &'static str, &'static str) {
     match d {
-        Dialect::Sqlite => ("0", "TRUE"),
-        Dialect::Postgres => ("tx", "tx < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"),
+        Dialect::Sqlite => ("0", "position", "position DESC"),
+        Dialect::Postgres => ("tx", "tx, position", "tx DESC, position DESC"),
     }
 }
 
@@ -46,22 +72,26 @@ fn change(row: Row) -> StoreResult<Change> {
 }
 
 async fn changes_after(c: &dyn Conn, cursor: ChangeCursor, limit: u32) -> StoreResult<Vec<Change>> {
-    let (tx, settled) = settled(c.dialect());
+    let (tx, order, _) = order(c.dialect());
+    let mut args = Args::default();
+    let settled = settled(c, &mut args).await?;
     let after = match c.dialect() {
-        Dialect::Sqlite => "position > $2",
-        Dialect::Postgres => "(tx, position) > ($1, $2)",
+        Dialect::Sqlite => format!("position > {}", args.push(cursor.position)),
+        Dialect::Postgres => format!("(tx, position) > ({}, {})", args.push(cursor.tx), args.push(cursor.position)),
     };
+    let limit = args.push(limit.clamp(1, 10_000));
     let sql = format!(
-        "SELECT position, {tx}, at, entity, key, kind FROM changes WHERE {after} AND {settled}
-         ORDER BY {tx}, position LIMIT $3"
+        "SELECT position, {tx}, at, entity, key, kind FROM changes WHERE {after} AND {settled} ORDER BY {order} LIMIT {limit}"
     );
-    c.map(&sql, &args![cursor.tx, cursor.position, limit.clamp(1, 10_000)], change).await
+    c.map(&sql, args.values(), change).await
 }
 
 async fn feed_head(c: &dyn Conn) -> StoreResult<ChangeCursor> {
-    let (tx, settled) = settled(c.dialect());
-    let sql = format!("SELECT position, {tx} FROM changes WHERE {settled} ORDER BY {tx} DESC, position DESC LIMIT 1");
-    match c.query_opt(&sql, &[]).await? {
+    let (tx, _, latest_first) = order(c.dialect());
+    let mut args = Args::default();
+    let settled = settled(c, &mut args).await?;
+    let sql = format!("SELECT position, {tx} FROM changes WHERE {settled} ORDER BY {latest_first} LIMIT 1");
+    match c.query_opt(&sql, args.values()).await? {
         Some(mut row) => Ok(ChangeCursor { position: row.take(0)?, tx: row.take(1)? }),
         None => Ok(ChangeCursor::default()),
     }

@@ -37,6 +37,7 @@ mod support_cal;
 
 mod calendar;
 mod catalog;
+mod changes;
 mod copy;
 mod knowledge;
 mod notifications;
