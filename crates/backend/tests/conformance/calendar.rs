@@ -10,9 +10,9 @@ use mashangban_store::{
     CalendarAuthor, CalendarChangeKind, CalendarSource, CalendarStore, working_hours_json, year_json,
 };
 
-use crate::support_cal::{Env, TestDb, execute, meta, refusal, staff};
+use crate::support::{Env, TestDb, execute, meta, refusal, staff};
 
-on_both_databases!(
+on_both!(
     seeding_round_trips_and_happens_once,
     a_batch_of_years_is_replaced_all_or_nothing,
     replacing_a_year_records_what_it_replaced,
@@ -55,7 +55,8 @@ fn next_year(years: &[HolidayYear]) -> i32 {
     years.last().unwrap().year + 1
 }
 
-async fn seeding_round_trips_and_happens_once<D: TestDb>(env: &Env<D>) {
+async fn seeding_round_trips_and_happens_once<D: TestDb>() {
+    let env = &D::create().await;
     let s = &env.store;
     assert!(s.calendar_years().await.unwrap().is_empty());
     assert_eq!(s.calendar_working_hours().await.unwrap(), None);
@@ -76,7 +77,8 @@ async fn seeding_round_trips_and_happens_once<D: TestDb>(env: &Env<D>) {
     assert!(y2026.notice.as_deref().is_some_and(|n| n.contains("国办发")), "{:?}", y2026.notice);
 }
 
-async fn a_batch_of_years_is_replaced_all_or_nothing<D: TestDb>(env: &Env<D>) {
+async fn a_batch_of_years_is_replaced_all_or_nothing<D: TestDb>() {
+    let env = &D::create().await;
     let s = &env.store;
     let before = seeded(env).await;
     let next = next_year(&before);
@@ -106,7 +108,8 @@ async fn a_batch_of_years_is_replaced_all_or_nothing<D: TestDb>(env: &Env<D>) {
     assert_eq!((last.year, last.holidays, last.makeup_workdays), (next, 1, 1));
 }
 
-async fn replacing_a_year_records_what_it_replaced<D: TestDb>(env: &Env<D>) {
+async fn replacing_a_year_records_what_it_replaced<D: TestDb>() {
+    let env = &D::create().await;
     let s = &env.store;
     let years = seeded(env).await;
     let old = years.iter().find(|y| y.year == 2026).unwrap().clone();
@@ -123,7 +126,8 @@ async fn replacing_a_year_records_what_it_replaced<D: TestDb>(env: &Env<D>) {
     assert_eq!(info.holidays, old.holidays.len() - 1);
 }
 
-async fn working_hours_are_replaced_and_recorded<D: TestDb>(env: &Env<D>) {
+async fn working_hours_are_replaced_and_recorded<D: TestDb>() {
+    let env = &D::create().await;
     let s = &env.store;
     seeded(env).await;
     let time = |h, m, sec| NaiveTime::from_hms_opt(h, m, sec).unwrap();
@@ -136,7 +140,8 @@ async fn working_hours_are_replaced_and_recorded<D: TestDb>(env: &Env<D>) {
     assert_eq!(s.calendar_changes(1).await.unwrap(), vec![change]);
 }
 
-async fn changes_can_be_neither_updated_nor_deleted<D: TestDb>(env: &Env<D>) {
+async fn changes_can_be_neither_updated_nor_deleted<D: TestDb>() {
+    let env = &D::create().await;
     seeded(env).await;
     for sql in ["UPDATE calendar_changes SET actor_name = 'x'", "DELETE FROM calendar_changes"] {
         let err = execute(&env.store, sql, vec![]).await.unwrap_err();
@@ -152,8 +157,9 @@ async fn changes_can_be_neither_updated_nor_deleted<D: TestDb>(env: &Env<D>) {
     assert_eq!(env.store.calendar_changes(100).await.unwrap().len(), bundled().len() + 1);
 }
 
-async fn two_nodes_seeding_at_once_seed_once<D: TestDb>(env: &Env<D>) {
-    let other = D::other_node(env).await;
+async fn two_nodes_seeding_at_once_seed_once<D: TestDb>() {
+    let env = &D::create().await;
+    let other = env.other_node().await;
     let years = bundled();
     let (a, b) = tokio::join!(
         env.store.seed_calendar(years.clone(), WorkingHours::default(), author(CalendarSource::Bundled)),
@@ -166,9 +172,10 @@ async fn two_nodes_seeding_at_once_seed_once<D: TestDb>(env: &Env<D>) {
 
 /// Two administrators replacing one year on two nodes at once: the later
 /// one's change records the earlier one's content as what it replaced.
-async fn publishers_on_two_nodes_take_turns<D: TestDb>(env: &Env<D>) {
+async fn publishers_on_two_nodes_take_turns<D: TestDb>() {
+    let env = &D::create().await;
     let years = seeded(env).await;
-    let other = D::other_node(env).await;
+    let other = env.other_node().await;
     let next = next_year(&years);
     let first = year(next, &[&format!("{next}-01-01")], &[]);
     let second = year(next, &[&format!("{next}-01-01"), &format!("{next}-01-02")], &[]);

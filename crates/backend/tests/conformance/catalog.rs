@@ -6,7 +6,7 @@ use mashangban_domain::org::UnitKind;
 use mashangban_store::{CatalogStore, Category, NewCategory, NewUnit, OrgStore};
 
 use crate::org::org;
-use crate::{TestDb, refusal};
+use crate::support::{TestDb, refusal};
 
 on_both!(
     categories_are_upserted_by_code_with_known_parents_and_lead_units,

@@ -6,9 +6,9 @@ use std::time::Duration;
 use mashangban_domain::org::{Actor, UnitKind};
 use mashangban_domain::time_limit::RuleSet;
 use mashangban_store::{ChangeCursor, ChangeEntity, ChangeStore, NewUnit, OrgStore, TimeLimitStore};
-use mashangban_store_sql::{Database, Dialect, args, job};
+use mashangban_store_sql::{Dialect, args, job};
 
-use crate::{TestDb, minutes};
+use crate::support::{TestDb, minutes};
 
 on_both!(
     catalogue_and_rule_changes_append_in_order_and_cursors_persist,

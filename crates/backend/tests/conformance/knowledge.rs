@@ -4,9 +4,9 @@
 use mashangban_domain::org::Role;
 use mashangban_store::{Article, ArticleAuthor, ArticleInput, CatalogStore, KnowledgeStore, NewCategory};
 
-use crate::support_cal::{Env, TestDb, at, execute, refusal, staff};
+use crate::support::{TestDb, at, execute, refusal, staff};
 
-on_both_databases!(
+on_both!(
     articles_keep_every_version_and_refuse_stale_edits,
     articles_may_belong_to_a_category,
     setting_the_active_flag_it_has_writes_nothing,
@@ -32,7 +32,8 @@ fn ids(found: Vec<Article>) -> Vec<i64> {
     found.into_iter().map(|a| a.id).collect()
 }
 
-async fn articles_keep_every_version_and_refuse_stale_edits<D: TestDb>(env: &Env<D>) {
+async fn articles_keep_every_version_and_refuse_stale_edits<D: TestDb>() {
+    let env = &D::create().await;
     let s = &env.store;
     let a = s.create_article(input(" 公积金提取 ", "携带身份证办理。", &["公积金", " "]), author(0)).await.unwrap();
     assert_eq!((a.version, a.active, a.title.as_str()), (1, true, "公积金提取"));
@@ -72,7 +73,8 @@ async fn articles_keep_every_version_and_refuse_stale_edits<D: TestDb>(env: &Env
     }
 }
 
-async fn articles_may_belong_to_a_category<D: TestDb>(env: &Env<D>) {
+async fn articles_may_belong_to_a_category<D: TestDb>() {
+    let env = &D::create().await;
     let category = env
         .store
         .upsert_category(NewCategory {
@@ -102,7 +104,8 @@ async fn articles_may_belong_to_a_category<D: TestDb>(env: &Env<D>) {
     assert_eq!(revisions.iter().map(|r| r.category_id).collect::<Vec<_>>(), vec![None, Some(category)]);
 }
 
-async fn setting_the_active_flag_it_has_writes_nothing<D: TestDb>(env: &Env<D>) {
+async fn setting_the_active_flag_it_has_writes_nothing<D: TestDb>() {
+    let env = &D::create().await;
     let s = &env.store;
     let a = s.create_article(input("标题", "答复", &[]), author(0)).await.unwrap();
     let same = s.set_article_active(a.id, 1, true, author(1)).await.unwrap();
@@ -115,8 +118,9 @@ async fn setting_the_active_flag_it_has_writes_nothing<D: TestDb>(env: &Env<D>) 
 
 /// Both read version 1; the row lock (PostgreSQL) or the single writer
 /// (SQLite) makes the second see version 2 and refuse.
-async fn two_nodes_editing_one_version_let_exactly_one_through<D: TestDb>(env: &Env<D>) {
-    let other = D::other_node(env).await;
+async fn two_nodes_editing_one_version_let_exactly_one_through<D: TestDb>() {
+    let env = &D::create().await;
+    let other = env.other_node().await;
     for round in 0..5 {
         let a = env.store.create_article(input(&format!("标题{round}"), "答复", &[]), author(0)).await.unwrap();
         let (x, y) = tokio::join!(
@@ -131,7 +135,8 @@ async fn two_nodes_editing_one_version_let_exactly_one_through<D: TestDb>(env: &
     }
 }
 
-async fn search_finds_chinese_words_in_a_question_best_first_and_only_active<D: TestDb>(env: &Env<D>) {
+async fn search_finds_chinese_words_in_a_question_best_first_and_only_active<D: TestDb>() {
+    let env = &D::create().await;
     let s = &env.store;
     let license = s
         .create_article(
@@ -167,7 +172,8 @@ async fn search_finds_chinese_words_in_a_question_best_first_and_only_active<D: 
 /// Latin words match without regard to case, but only ASCII letters are
 /// folded (as SQLite's `lower` does), and titles sort in code point order,
 /// whatever the PostgreSQL database's locale.
-async fn search_and_lists_treat_text_byte_by_byte<D: TestDb>(env: &Env<D>) {
+async fn search_and_lists_treat_text_byte_by_byte<D: TestDb>() {
+    let env = &D::create().await;
     let s = &env.store;
     let wifi = s.create_article(input("ＷＩＦＩ覆盖", "公共场所无线网络。", &["WiFi"]), author(0)).await.unwrap();
     let small = s.create_article(input("b 小写", "答复", &[]), author(0)).await.unwrap();

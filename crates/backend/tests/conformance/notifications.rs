@@ -17,9 +17,9 @@ use mashangban_store::{
 };
 use mashangban_store_sql::{SqlStore, Value};
 
-use crate::support_cal::{Env, TestDb, at, execute, meta, refusal, staff, t0, texts};
+use crate::support::{Env, TestDb, at, execute, meta, refusal, staff, t0, texts};
 
-on_both_databases!(
+on_both!(
     notices_are_written_with_events_once_enabled,
     templates_are_stored_per_key_and_channel,
     webhooks_are_created_listed_and_deleted,
@@ -124,7 +124,8 @@ fn summary(items: &[OutboxItem]) -> Vec<(NoticeChannel, String, Option<String>, 
     rows.into_iter().map(|i| (i.channel, i.recipient.clone(), i.template_key.clone(), i.body.clone())).collect()
 }
 
-async fn notices_are_written_with_events_once_enabled<D: TestDb>(env: &Env<D>) {
+async fn notices_are_written_with_events_once_enabled<D: TestDb>() {
+    let env = &D::create().await;
     let s = &env.store;
     let org = org(env).await;
     s.intake(new_request(&org), &Actor::PublicAsker, &meta(0)).await.unwrap();
@@ -167,7 +168,8 @@ async fn notices_are_written_with_events_once_enabled<D: TestDb>(env: &Env<D>) {
     assert!(email.subject.as_deref().is_some_and(|s| !s.is_empty()), "e-mails have a subject");
 }
 
-async fn templates_are_stored_per_key_and_channel<D: TestDb>(env: &Env<D>) {
+async fn templates_are_stored_per_key_and_channel<D: TestDb>() {
+    let env = &D::create().await;
     let s = &env.store;
     assert!(s.notification_templates().await.unwrap().is_empty());
     let mut email = template(TemplateKey::UnitUrged, NoticeChannel::Email, "请尽快办理{{tracking_no}}", 0);
@@ -202,7 +204,8 @@ async fn templates_are_stored_per_key_and_channel<D: TestDb>(env: &Env<D>) {
     assert_eq!((stored[1].updated_at, stored[1].updated_by.as_str()), (at(2), "管理员"));
 }
 
-async fn webhooks_are_created_listed_and_deleted<D: TestDb>(env: &Env<D>) {
+async fn webhooks_are_created_listed_and_deleted<D: TestDb>() {
+    let env = &D::create().await;
     let s = &env.store;
     let a = s.create_webhook(hook("a", &["dispatched", "closed"]), at(5)).await.unwrap();
     let b = s.create_webhook(hook("b", &[]), at(6)).await.unwrap();
@@ -224,7 +227,8 @@ async fn webhooks_are_created_listed_and_deleted<D: TestDb>(env: &Env<D>) {
     assert_eq!(s.webhooks().await.unwrap().iter().map(|w| w.id).collect::<Vec<_>>(), vec![b.id]);
 }
 
-async fn e_mail_addresses_are_set_and_cleared<D: TestDb>(env: &Env<D>) {
+async fn e_mail_addresses_are_set_and_cleared<D: TestDb>() {
+    let env = &D::create().await;
     let s = &env.store;
     org(env).await;
     let email = || texts(s, "SELECT email FROM users WHERE username = 'handler_a'", vec![]);
@@ -246,8 +250,9 @@ async fn insert_outbox_rows<D: TestDb>(store: &SqlStore<D>, n: usize) {
     }
 }
 
-async fn two_nodes_claiming_notifications_never_get_the_same_row<D: TestDb>(env: &Env<D>) {
-    let other = D::other_node(env).await;
+async fn two_nodes_claiming_notifications_never_get_the_same_row<D: TestDb>() {
+    let env = &D::create().await;
+    let other = env.other_node().await;
     insert_outbox_rows(&env.store, 120).await;
     let lease = at(5);
     let drain = |store: SqlStore<D>| async move {
@@ -274,7 +279,8 @@ async fn two_nodes_claiming_notifications_never_get_the_same_row<D: TestDb>(env:
     assert!(env.store.list_outbox(Some(OutboxStatus::Pending), 1000).await.unwrap().is_empty());
 }
 
-async fn expired_leases_are_reclaimed_and_stale_claims_change_nothing<D: TestDb>(env: &Env<D>) {
+async fn expired_leases_are_reclaimed_and_stale_claims_change_nothing<D: TestDb>() {
+    let env = &D::create().await;
     let s = &env.store;
     insert_outbox_rows(s, 1).await;
     assert!(s.claim_notifications(t0() - Duration::minutes(1), at(5), 10).await.unwrap().is_empty(), "not due yet");
@@ -314,7 +320,8 @@ async fn expired_leases_are_reclaimed_and_stale_claims_change_nothing<D: TestDb>
     assert!(s.claim_notifications(at(100), at(105), 10).await.unwrap().is_empty(), "a sent row is never claimed");
 }
 
-async fn the_outbox_lists_by_status_newest_first<D: TestDb>(env: &Env<D>) {
+async fn the_outbox_lists_by_status_newest_first<D: TestDb>() {
+    let env = &D::create().await;
     let s = &env.store;
     insert_outbox_rows(s, 5).await;
     let claimed = s.claim_notifications(t0(), at(5), 2).await.unwrap();

@@ -3,7 +3,7 @@
 use mashangban_domain::org::{Role, UnitId, UnitKind};
 use mashangban_store::{NewApiToken, NewSession, NewUnit, NewUser, OrgStore};
 
-use crate::{TestDb, minutes, refusal};
+use crate::support::{TestDb, minutes, refusal};
 
 on_both!(
     units_are_upserted_by_code_under_known_parents,

@@ -4,7 +4,7 @@ use mashangban_domain::org::Actor;
 use mashangban_domain::time_limit::RuleSet;
 use mashangban_store::TimeLimitStore;
 
-use crate::{TestDb, minutes, refusal};
+use crate::support::{TestDb, minutes, refusal};
 
 on_both!(
     the_defaults_are_version_1_and_publishing_adds_versions,

@@ -1,5 +1,5 @@
-//! Both databases for the calendar, notification and knowledge suites: a
-//! [`SqlStore`] over a fresh SQLite file or a fresh PostgreSQL database.
+//! Both databases for every suite: a [`SqlStore`] over a fresh SQLite file
+//! or a fresh PostgreSQL database, and the shared fixtures.
 
 use std::future::Future;
 
@@ -20,22 +20,34 @@ pub struct Env<D> {
     keep: Keep,
 }
 
+impl<D: TestDb> Env<D> {
+    /// The store written once, on this database.
+    pub fn store(&self) -> SqlStore<D> {
+        self.store.clone()
+    }
+
+    /// The store as another app node sees it.
+    pub async fn other_node(&self) -> SqlStore<D> {
+        D::other_node(self).await
+    }
+}
+
 enum Keep {
     File(#[allow(dead_code)] tempfile::TempDir),
     Server(TempDatabase),
 }
 
 /// A database a test can open, and reach as a second app node would.
-pub trait TestDb: Database + Sized {
-    fn open_env() -> impl Future<Output = Env<Self>>;
+pub trait TestDb: Database + Sized + Send + Sync + 'static {
+    fn create() -> impl Future<Output = Env<Self>> + Send;
 
     /// The store as another node sees it: its own pool on PostgreSQL; on
     /// SQLite, one node per file, the same store.
-    fn other_node(env: &Env<Self>) -> impl Future<Output = SqlStore<Self>>;
+    fn other_node(env: &Env<Self>) -> impl Future<Output = SqlStore<Self>> + Send;
 }
 
 impl TestDb for SqliteDb {
-    async fn open_env() -> Env<Self> {
+    async fn create() -> Env<Self> {
         let dir = tempfile::tempdir().unwrap();
         let store = mashangban_store_sqlite::open(&dir.path().join("t.db"), SqliteOptions::default()).unwrap();
         Env { store, keep: Keep::File(dir) }
@@ -47,7 +59,7 @@ impl TestDb for SqliteDb {
 }
 
 impl TestDb for PgDb {
-    async fn open_env() -> Env<Self> {
+    async fn create() -> Env<Self> {
         let db = TempDatabase::create().await.unwrap();
         let store = mashangban_store_postgres::connect(db.url(), PgOptions::default()).await.unwrap();
         Env { store, keep: Keep::Server(db) }
@@ -59,24 +71,21 @@ impl TestDb for PgDb {
     }
 }
 
-/// Runs each named `async fn name<D: TestDb>(env: &Env<D>)` on both
-/// databases, as the tests `name::sqlite` and `name::postgres`.
-macro_rules! on_both_databases {
-    ($($name:ident),+ $(,)?) => {$(
+/// Makes `name::sqlite` and `name::postgres` tests of each generic body `name::<D: TestDb>()`.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {$(
         mod $name {
-            use crate::support_cal::TestDb;
-
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                super::$name(&mashangban_store_sqlite::SqliteDb::open_env().await).await;
+                super::$name::<mashangban_store_sqlite::SqliteDb>().await
             }
 
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                super::$name(&mashangban_store_postgres::PgDb::open_env().await).await;
+                super::$name::<mashangban_store_postgres::PgDb>().await
             }
         }
-    )+};
+    )*};
 }
 
 /// Runs one statement through the store's own database, for what the store
@@ -91,11 +100,11 @@ pub async fn texts<D: Database>(store: &SqlStore<D>, sql: &'static str, args: Ve
     store.database().read(read).await.unwrap()
 }
 
-/// The domain code of a refusal.
-pub fn refusal<T: std::fmt::Debug>(result: StoreResult<T>) -> String {
+/// The code of a domain refusal; anything else fails the test.
+pub fn refusal<T: std::fmt::Debug>(result: StoreResult<T>) -> &'static str {
     match result {
-        Err(mashangban_store::StoreError::Domain(e)) => e.code.to_owned(),
-        other => panic!("expected a refusal, got {other:?}"),
+        Err(mashangban_store::StoreError::Domain(e)) => e.code,
+        other => panic!("expected a domain refusal, got {other:?}"),
     }
 }
 
@@ -105,6 +114,11 @@ pub fn t0() -> Instant {
 
 pub fn at(minutes: i64) -> Instant {
     t0() + Duration::minutes(minutes)
+}
+
+/// The same as [`at`], named as the older suites name it.
+pub fn minutes(n: i64) -> Instant {
+    at(n)
 }
 
 pub fn meta(minutes: i64) -> Meta {
