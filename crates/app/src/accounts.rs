@@ -318,7 +318,7 @@ impl<'a, S: Store> Accounts<'a, S> {
         let display_name = required_text("姓名", &input.display_name, 50)?;
         let role = role_field(&input.role)?;
         let unit_id = self.unit_field(input.unit.as_deref())?;
-        check_role_unit(role, unit_id)?;
+        role.check_unit(unit_id)?;
         let phone = blank_to_none(input.phone).map(|p| Phone::parse(&p).map(|p| p.as_str().to_owned())).transpose()?;
         let credit_code = credit_code_field(role, input.credit_code)?;
         let password_hash = password_field(&input.password)?;
@@ -332,7 +332,7 @@ impl<'a, S: Store> Accounts<'a, S> {
     pub async fn change_role(&self, caller: &Caller, username: &str, input: RoleInput) -> AppResult<UserView> {
         let role = role_field(&input.role)?;
         let unit_id = self.unit_field(input.unit.as_deref())?;
-        check_role_unit(role, unit_id)?;
+        role.check_unit(unit_id)?;
         if self.is_own(caller, username).await? && role != Role::Admin {
             return Err(AppError::invalid("own_admin_role", "不能取消自己的管理员角色"));
         }
@@ -399,15 +399,6 @@ pub fn blank_to_none(value: Option<String>) -> Option<String> {
 
 fn role_field(value: &str) -> AppResult<Role> {
     Role::parse(value.trim()).ok_or_else(|| AppError::invalid("invalid_role", "请选择角色"))
-}
-
-/// Staff need a unit; enterprise and resident accounts have none.
-fn check_role_unit(role: Role, unit_id: Option<UnitId>) -> AppResult<()> {
-    match (role.is_staff(), unit_id) {
-        (true, None) => Err(AppError::invalid("unit_required", "工作人员必须属于一个单位")),
-        (false, Some(_)) => Err(AppError::invalid("unit_not_allowed", "企业和群众账号不属于任何单位")),
-        _ => Ok(()),
-    }
 }
 
 /// Enterprise accounts carry their enterprise's credit code (it decides what

@@ -11,6 +11,8 @@ pub mod environment;
 pub mod error;
 pub mod event;
 pub mod expr;
+pub mod knowledge;
+pub mod labelled;
 pub mod ledger;
 pub mod lifecycle;
 pub mod notify;

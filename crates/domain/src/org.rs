@@ -11,31 +11,19 @@ use crate::error::DomainError;
 pub type UnitId = i64;
 pub type UserId = i64;
 
-/// The kind of an org unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum UnitKind {
-    City,
-    Department,
-    /// Town or street (镇街).
-    Town,
-    Subunit,
-}
-
-impl UnitKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::City => "city",
-            Self::Department => "department",
-            Self::Town => "town",
-            Self::Subunit => "subunit",
-        }
+crate::labelled_enum!(
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+    #[serde(rename_all = "snake_case")]
+    /// The kind of an org unit.
+    UnitKind {
+        City = "city" / "市",
+        Department = "department" / "部门",
+        /// Town or street (镇街).
+        Town = "town" / "镇街",
+        /// A section of a department (科室) or a village or community of a town.
+        Subunit = "subunit" / "下级单位",
     }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::City, Self::Department, Self::Town, Self::Subunit].into_iter().find(|k| k.as_str() == s)
-    }
-}
+);
 
 /// A unit of the org tree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -50,82 +38,63 @@ pub struct Unit {
 }
 
 impl Unit {
+    /// Whether this unit may be deactivated (撤销) or reactivated, given
+    /// whether it has active units below it and whether its parent is active.
+    ///
+    /// # Errors
+    ///
+    /// `unit_has_children` or `parent_unit_inactive`.
+    pub fn check_activation(
+        &self,
+        active: bool,
+        has_active_children: bool,
+        parent_active: bool,
+    ) -> Result<(), DomainError> {
+        if !active && has_active_children {
+            return Err(DomainError::conflict(
+                "unit_has_children",
+                format!("「{}」下还有在用的单位，请先撤销下级单位", self.name),
+            ));
+        }
+        if active && !parent_active {
+            return Err(DomainError::conflict("parent_unit_inactive", "上级单位已撤销，请先恢复上级单位"));
+        }
+        Ok(())
+    }
+
     /// The name to show in tight spaces (timelines, tables).
     pub fn display_name(&self) -> &str {
         self.short_name.as_deref().unwrap_or(&self.name)
     }
 }
 
-/// A role a person holds (角色).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Hotline operator or counter clerk (话务员/窗口).
-    Operator,
-    /// Dispatcher of the 12345 platform (派单员).
-    Dispatcher,
-    /// Handler in a department or town (承办人).
-    Handler,
-    /// Leader of a handling unit (单位领导).
-    UnitLeader,
-    /// Supervisor (督办).
-    Supervisor,
-    /// City leader (市领导).
-    CityLeader,
-    /// Administrator (系统管理员).
-    Admin,
-    /// Enterprise account (企业用户).
-    Enterprise,
-    /// Resident account (群众用户).
-    Resident,
-}
+crate::labelled_enum!(
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+    #[serde(rename_all = "snake_case")]
+    /// A role a person holds (角色).
+    Role {
+        /// Hotline operator or counter clerk (话务员/窗口).
+        Operator = "operator" / "话务员",
+        /// Dispatcher of the 12345 platform (派单员).
+        Dispatcher = "dispatcher" / "派单员",
+        /// Handler in a department or town (承办人).
+        Handler = "handler" / "承办人",
+        /// Leader of a handling unit (单位领导).
+        UnitLeader = "unit_leader" / "单位领导",
+        /// Supervisor (督办).
+        Supervisor = "supervisor" / "督办员",
+        /// City leader (市领导).
+        CityLeader = "city_leader" / "市领导",
+        /// Administrator (系统管理员).
+        Admin = "admin" / "管理员",
+        /// Enterprise account (企业用户).
+        Enterprise = "enterprise" / "企业用户",
+        /// Resident account (群众用户).
+        Resident = "resident" / "群众用户",
+    }
+);
 
 impl Role {
-    pub const ALL: [Role; 9] = [
-        Role::Operator,
-        Role::Dispatcher,
-        Role::Handler,
-        Role::UnitLeader,
-        Role::Supervisor,
-        Role::CityLeader,
-        Role::Admin,
-        Role::Enterprise,
-        Role::Resident,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Operator => "operator",
-            Self::Dispatcher => "dispatcher",
-            Self::Handler => "handler",
-            Self::UnitLeader => "unit_leader",
-            Self::Supervisor => "supervisor",
-            Self::CityLeader => "city_leader",
-            Self::Admin => "admin",
-            Self::Enterprise => "enterprise",
-            Self::Resident => "resident",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        let s = s.replace('-', "_");
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Operator => "话务员",
-            Self::Dispatcher => "派单员",
-            Self::Handler => "承办人",
-            Self::UnitLeader => "单位领导",
-            Self::Supervisor => "督办员",
-            Self::CityLeader => "市领导",
-            Self::Admin => "管理员",
-            Self::Enterprise => "企业用户",
-            Self::Resident => "群众用户",
-        }
-    }
-
     /// Staff roles belong to a unit; askers' accounts do not.
     pub fn is_staff(self) -> bool {
         !matches!(self, Self::Enterprise | Self::Resident)
@@ -134,6 +103,34 @@ impl Role {
     /// Roles that work inside one unit and see only that unit's requests.
     pub fn is_unit_bound(self) -> bool {
         matches!(self, Self::Handler | Self::UnitLeader)
+    }
+
+    /// Staff hold a role in a unit; enterprise and resident accounts belong to none.
+    ///
+    /// # Errors
+    ///
+    /// `unit_required` or `unit_not_allowed`.
+    pub fn check_unit(self, unit_id: Option<UnitId>) -> Result<(), DomainError> {
+        match (self.is_staff(), unit_id) {
+            (true, None) => Err(DomainError::invalid("unit_required", "工作人员必须属于一个单位")),
+            (false, Some(_)) => Err(DomainError::invalid("unit_not_allowed", "企业和群众账号不属于任何单位")),
+            _ => Ok(()),
+        }
+    }
+
+    /// [`Role::check_unit`], and the named unit exists and is active:
+    /// `unit_active` is its flag, None if it does not exist.
+    ///
+    /// # Errors
+    ///
+    /// As [`Role::check_unit`], or `unit_inactive`, `unknown_unit`.
+    pub fn check_unit_as_stored(self, unit_id: Option<UnitId>, unit_active: Option<bool>) -> Result<(), DomainError> {
+        self.check_unit(unit_id)?;
+        match (unit_id, unit_active) {
+            (None, _) | (Some(_), Some(true)) => Ok(()),
+            (Some(_), Some(false)) => Err(DomainError::invalid("unit_inactive", "所属单位已撤销")),
+            (Some(_), None) => Err(DomainError::invalid("unknown_unit", "所属单位不存在")),
+        }
     }
 }
 

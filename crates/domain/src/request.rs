@@ -12,35 +12,9 @@ pub type RequestId = i64;
 pub type CategoryId = i64;
 pub type AttachmentId = i64;
 
-/// Declares a closed set of codes with a stable string and a Chinese label.
-macro_rules! labelled_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $code:literal / $label:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vmeta])* $variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The stable code used in the API and the database.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $code),+ }
-            }
-
-            /// The Chinese label shown to people.
-            pub fn label(self) -> &'static str {
-                match self { $($name::$variant => $label),+ }
-            }
-
-            pub fn parse(s: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == s)
-            }
-        }
-    };
-}
-
-labelled_enum!(
+crate::labelled_enum!(
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+    #[serde(rename_all = "snake_case")]
     /// Request type (诉求类型).
     RequestKind {
         Consultation = "consultation" / "咨询",
@@ -52,7 +26,9 @@ labelled_enum!(
     }
 );
 
-labelled_enum!(
+crate::labelled_enum!(
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+    #[serde(rename_all = "snake_case")]
     /// Urgency (紧急程度).
     Urgency {
         Normal = "normal" / "一般",
@@ -62,7 +38,9 @@ labelled_enum!(
     }
 );
 
-labelled_enum!(
+crate::labelled_enum!(
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+    #[serde(rename_all = "snake_case")]
     /// The channel a request came by (受理渠道).
     Channel {
         Web = "web" / "网站",
@@ -75,7 +53,9 @@ labelled_enum!(
     }
 );
 
-labelled_enum!(
+crate::labelled_enum!(
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+    #[serde(rename_all = "snake_case")]
     /// Satisfaction on the national 5-level scale (满意度).
     Rating {
         VerySatisfied = "very_satisfied" / "非常满意",
@@ -92,7 +72,9 @@ impl Rating {
     }
 }
 
-labelled_enum!(
+crate::labelled_enum!(
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+    #[serde(rename_all = "snake_case")]
     /// The state of a request (工单状态).
     State {
         /// Received (受理), waiting to be dispatched.
@@ -372,7 +354,9 @@ pub struct Event {
     pub due_at: Option<Instant>,
 }
 
-labelled_enum!(
+crate::labelled_enum!(
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+    #[serde(rename_all = "snake_case")]
     /// What an event records.
     EventKind {
         Received = "received" / "受理",

@@ -354,7 +354,7 @@ async fn unit_id(store: &Backend, code: Option<&str>) -> Result<Option<i64>, Str
 }
 
 fn parse_role(role: &str) -> Result<Role, String> {
-    Role::parse(role).ok_or_else(|| {
+    Role::parse(&role.replace('-', "_")).ok_or_else(|| {
         let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
         format!("角色「{role}」不存在；可选：{}", all.join(", "))
     })

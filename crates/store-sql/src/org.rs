@@ -183,7 +183,7 @@ async fn set_unit_active(c: &dyn Conn, code: &str, active: bool) -> StoreResult<
         }
         None => true,
     };
-    backend::check_unit_activation(&unit, active, children.is_some(), parent_active)?;
+    unit.check_activation(active, children.is_some(), parent_active)?;
     c.execute("UPDATE units SET active = $2 WHERE id = $1", &args![unit.id, active]).await?;
     crate::changes::append_now(
         c,
@@ -230,7 +230,7 @@ async fn set_user_role(c: &dyn Conn, username: &str, role: Role, unit_id: Option
         Some(id) => c.scalar_opt("SELECT active FROM units WHERE id = $1", &args![id]).await?,
         None => None,
     };
-    backend::check_role_unit(role, unit_id, unit_active)?;
+    role.check_unit_as_stored(unit_id, unit_active)?;
     let sql = format!("UPDATE users SET role = $2, unit_id = $3 WHERE username = $1 RETURNING {USER_COLUMNS}");
     let user = c
         .map_opt(&sql, &args![username, role.as_str(), unit_id], rows::user)

@@ -15,7 +15,6 @@ use mashangban_domain::calendar::WorkCalendar;
 use mashangban_domain::dashboard::{Cell, Dimension, Measures};
 use mashangban_domain::event::{self, EventDetails};
 use mashangban_domain::lifecycle::EventDraft;
-use mashangban_domain::org::{Role, Unit, UnitId};
 use mashangban_domain::request::{EventKind, NewRequest, Request, State};
 use mashangban_domain::scoring::{Counters, Delta, Period, day_key, month_key};
 use mashangban_domain::time::Instant;
@@ -90,39 +89,6 @@ pub fn too_many_attachments() -> StoreError {
 }
 
 // ---- org ----------------------------------------------------------------------
-
-/// Staff hold a role in an active unit; enterprise and resident accounts
-/// belong to none. `unit_active` is the named unit's flag, None if it does not exist.
-pub fn check_role_unit(role: Role, unit_id: Option<UnitId>, unit_active: Option<bool>) -> StoreResult<()> {
-    match (role.is_staff(), unit_id, unit_active) {
-        (true, None, _) => Err(DomainError::invalid("unit_required", "工作人员必须属于一个单位").into()),
-        (false, Some(_), _) => Err(DomainError::invalid("unit_not_allowed", "企业和群众账号不属于任何单位").into()),
-        (false, None, _) | (true, Some(_), Some(true)) => Ok(()),
-        (true, Some(_), Some(false)) => Err(DomainError::invalid("unit_inactive", "所属单位已撤销").into()),
-        (true, Some(_), None) => Err(DomainError::invalid("unknown_unit", "所属单位不存在").into()),
-    }
-}
-
-/// Whether a unit may be deactivated (撤销) or reactivated, given whether it
-/// has active units below it and whether its parent is active.
-pub fn check_unit_activation(
-    unit: &Unit,
-    active: bool,
-    has_active_children: bool,
-    parent_active: bool,
-) -> StoreResult<()> {
-    if !active && has_active_children {
-        return Err(DomainError::conflict(
-            "unit_has_children",
-            format!("「{}」下还有在用的单位，请先撤销下级单位", unit.name),
-        )
-        .into());
-    }
-    if active && !parent_active {
-        return Err(DomainError::conflict("parent_unit_inactive", "上级单位已撤销，请先恢复上级单位").into());
-    }
-    Ok(())
-}
 
 pub fn unit_not_found(code: &str) -> StoreError {
     DomainError::not_found("unit_not_found", format!("单位「{code}」不存在")).into()

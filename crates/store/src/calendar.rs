@@ -70,34 +70,21 @@ pub struct CalendarYearInfo {
     pub updated_at: Instant,
 }
 
-/// The form a calendar change came in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CalendarSource {
-    /// The data bundled with the program, stored on first start.
-    Bundled,
-    /// A JSON body of the API.
-    Json,
-    /// A TOML file in the bundled format.
-    Toml,
-    /// An Excel workbook (.xlsx).
-    Xlsx,
-}
-
-impl CalendarSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Bundled => "bundled",
-            Self::Json => "json",
-            Self::Toml => "toml",
-            Self::Xlsx => "xlsx",
-        }
+mashangban_domain::labelled_enum!(
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+    #[serde(rename_all = "snake_case")]
+    /// The form a calendar change came in.
+    CalendarSource {
+        /// The data bundled with the program, stored on first start.
+        Bundled = "bundled" / "内置数据",
+        /// A JSON body of the API.
+        Json = "json" / "JSON",
+        /// A TOML file in the bundled format.
+        Toml = "toml" / "TOML 文件",
+        /// An Excel workbook (.xlsx).
+        Xlsx = "xlsx" / "Excel 工作簿",
     }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Bundled, Self::Json, Self::Toml, Self::Xlsx].into_iter().find(|k| k.as_str() == s)
-    }
-}
+);
 
 /// Who changes the calendar, when, from where and with what input.
 #[derive(Debug, Clone)]

@@ -13,34 +13,19 @@ use mashangban_domain::time::Instant;
 
 use crate::StoreResult;
 
-/// Where a delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OutboxStatus {
-    Pending,
-    /// Claimed by a worker until its lease (`next_attempt_at`) ends.
-    Sending,
-    Sent,
-    /// Given up after the configured attempts; an administrator may retry it.
-    Failed,
-}
-
-impl OutboxStatus {
-    pub const ALL: &'static [Self] = &[Self::Pending, Self::Sending, Self::Sent, Self::Failed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Sending => "sending",
-            Self::Sent => "sent",
-            Self::Failed => "failed",
-        }
+mashangban_domain::labelled_enum!(
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    /// Where a delivery stands.
+    OutboxStatus {
+        Pending = "pending" / "待发送",
+        /// Claimed by a worker until its lease (`next_attempt_at`) ends.
+        Sending = "sending" / "发送中",
+        Sent = "sent" / "已发送",
+        /// Given up after the configured attempts; an administrator may retry it.
+        Failed = "failed" / "发送失败",
     }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|v| v.as_str() == s)
-    }
-}
+);
 
 /// One delivery in the outbox.
 #[derive(Debug, Clone, Serialize)]
