@@ -264,3 +264,20 @@ async fn an_enterprises_file_shows_its_requests_by_credit_code() {
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.text().await.unwrap().contains(ENTERPRISE_CODE));
 }
+
+#[tokio::test]
+async fn the_demo_city_registers_its_enterprises_across_the_towns() {
+    let app = spawn().await;
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    let started = std::time::Instant::now();
+    let new = mashangban_demo::load_enterprises(&app.store, &data).await.unwrap();
+    eprintln!("{new} demo enterprises registered in {:?}", started.elapsed());
+    assert_eq!(new as usize, mashangban_demo::DEMO_ENTERPRISES);
+    assert_eq!(mashangban_demo::load_enterprises(&app.store, &data).await.unwrap(), 0, "loading again adds nothing");
+    let leader = app.login("leader").await;
+    let (_, page) = app.get("/api/v1/enterprises?town=xiaolan&limit=5", Some(&leader)).await;
+    assert!(page["total"].as_u64().unwrap() > 50, "{page}");
+    let (code, name) = mashangban_demo::demo_enterprise().unwrap();
+    let (status, file) = app.get(&format!("/api/v1/enterprises/{}", code.as_str()), Some(&leader)).await;
+    assert_eq!((status, file["enterprise"]["name"].as_str()), (StatusCode::OK, Some(name.as_str())));
+}
