@@ -17,6 +17,7 @@ pub mod caller;
 pub mod catalog;
 mod cluster;
 pub mod dashboard;
+pub mod enterprises;
 pub mod error;
 pub mod feed;
 pub mod input;
@@ -222,6 +223,11 @@ impl<S: Store> App<S> {
     /// The leader dashboard (领导驾驶舱).
     pub fn dashboard(&self) -> dashboard::Dashboards<'_, S> {
         dashboard::Dashboards::new(self)
+    }
+
+    /// The enterprise registry (企业名录).
+    pub fn enterprises(&self) -> enterprises::Enterprises<'_, S> {
+        enterprises::Enterprises::new(self)
     }
 
     /// The knowledge base of standard answers (知识库).

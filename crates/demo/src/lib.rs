@@ -7,6 +7,7 @@
 //! files with its own ([`DemoData::from_dir`]).
 
 mod data;
+mod enterprises;
 mod exec;
 mod plan;
 mod text;
@@ -20,6 +21,7 @@ use mashangban_domain::validation::CreditCode;
 use mashangban_store::{ArticleAuthor, ArticleInput, NewCategory, NewUnit, NewUser, Store};
 
 pub use data::DemoData;
+pub use enterprises::{DEMO_ENTERPRISES, DemoEnterprise, demo_enterprises, load_enterprises};
 
 /// A failure loading the demo city; the message says what and where.
 #[derive(Debug)]

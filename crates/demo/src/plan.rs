@@ -31,9 +31,6 @@ const ARCHIVE_AFTER_DAYS: i64 = 90;
 /// Duplicates are merged into an open request received at most this long before.
 const MERGE_WINDOW_DAYS: i64 = 3;
 
-/// The 31 characters of a credit code.
-const CREDIT_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-
 const CHANNELS: [(Channel, u32); 7] = [
     (Channel::Phone, 55),
     (Channel::Web, 18),
@@ -301,6 +298,8 @@ struct Generator<'a> {
     /// The city's name, which enterprise names start with (`中山市`).
     city: &'a str,
     demo_enterprise: (CreditCode, String),
+    /// The demo registry (企业名录): enterprise askers are taken from it, by town.
+    enterprises: Vec<crate::enterprises::DemoEnterprise>,
 }
 
 impl<'a> Generator<'a> {
@@ -317,6 +316,7 @@ impl<'a> Generator<'a> {
             departments: data.units_of_kind(UnitKind::Department).map(|u| u.code.as_str()).collect(),
             city: data.units_of_kind(UnitKind::City).next().map_or("", |u| u.name.as_str()),
             demo_enterprise: crate::demo_enterprise()?,
+            enterprises: crate::enterprises::demo_enterprises(data)?,
         })
     }
 
@@ -455,8 +455,8 @@ impl<'a> Generator<'a> {
             let (code, name) = self.demo_enterprise.clone();
             (Asker::Enterprise { credit_code: code, name: name.clone() }, name)
         } else if enterprise {
-            let name = self.enterprise_name()?;
-            (Asker::Enterprise { credit_code: self.credit_code()?, name: name.clone() }, name)
+            let (credit_code, name) = self.registered_enterprise(town.map(|t| t.code.as_str()))?;
+            (Asker::Enterprise { credit_code, name: name.clone() }, name)
         } else {
             (Asker::Resident, self.enterprise_name()?)
         };
@@ -555,14 +555,16 @@ impl<'a> Generator<'a> {
         ))
     }
 
-    /// A valid credit code registered in Zhongshan (division 442000).
-    fn credit_code(&mut self) -> Result<CreditCode, DemoError> {
-        let mut body = String::from("91442000");
-        for _ in 0..9 {
-            let i = self.rng.gen_range(0..CREDIT_ALPHABET.len());
-            body.push(char::from(CREDIT_ALPHABET[i]));
-        }
-        CreditCode::with_check_char(&body).ok_or_else(|| DemoError(format!("生成的信用代码前缀 {body} 无效")))
+    /// An enterprise of the registry, of `town` when it has any.
+    fn registered_enterprise(&mut self, town: Option<&str>) -> Result<(CreditCode, String), DemoError> {
+        let local: Vec<usize> =
+            (0..self.enterprises.len()).filter(|&i| Some(self.enterprises[i].town_code.as_str()) == town).collect();
+        let index = match local.choose(&mut self.rng) {
+            Some(&i) => i,
+            None => self.rng.gen_range(0..self.enterprises.len().max(1)),
+        };
+        let e = self.enterprises.get(index).ok_or_else(|| DemoError("演示企业名录为空".into()))?;
+        Ok((e.credit_code.clone(), e.name.clone()))
     }
 
     /// A fictional mobile number `1[3-9]` + 9 digits.
@@ -1061,6 +1063,11 @@ mod tests {
 
     #[test]
     fn texts_are_filled_and_codes_valid() {
+        let registry: HashMap<String, String> = crate::enterprises::demo_enterprises(&DemoData::bundled().unwrap())
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.credit_code.as_str().to_owned(), e.name))
+            .collect();
         for r in plan(1, 2000) {
             for t in texts(&r) {
                 assert!(!t.trim().is_empty());
@@ -1072,6 +1079,7 @@ mod tests {
                 assert_eq!(&CreditCode::parse(credit_code.as_str()).unwrap(), credit_code);
                 assert_eq!(credit_code.division_code(), "442000");
                 assert!(name.ends_with("公司"));
+                assert_eq!(registry.get(credit_code.as_str()), Some(name), "asks as a registered enterprise");
             }
             assert!(r.contact.phone.is_mobile());
             assert_eq!(r.check_code.len(), 8);

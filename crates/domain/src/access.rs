@@ -20,6 +20,10 @@ pub enum Permission {
     ReadKnowledge,
     /// Write and deactivate standard answers (维护知识库).
     ManageKnowledge,
+    /// Read the enterprise registry (企业名录) within the enterprise scope.
+    ReadEnterprises,
+    /// Create, change, import and export enterprise records (维护企业名录).
+    ManageEnterprises,
     /// Read every published version of the time-limit rules.
     ReadRuleVersions,
     /// Publish time-limit rules (时限规则).
@@ -64,6 +68,8 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::Console, &[Role::Operator]),
     (Permission::ReadKnowledge, STAFF),
     (Permission::ManageKnowledge, &[Role::Admin]),
+    (Permission::ReadEnterprises, STAFF),
+    (Permission::ManageEnterprises, &[Role::Admin, Role::Dispatcher]),
     (Permission::ReadRuleVersions, &[Role::Admin, Role::Supervisor]),
     (Permission::ManageRules, &[Role::Admin]),
     (Permission::ManageCalendar, &[Role::Admin]),
@@ -84,6 +90,8 @@ impl Permission {
         Permission::Console,
         Permission::ReadKnowledge,
         Permission::ManageKnowledge,
+        Permission::ReadEnterprises,
+        Permission::ManageEnterprises,
         Permission::ReadRuleVersions,
         Permission::ManageRules,
         Permission::ManageCalendar,
@@ -105,6 +113,8 @@ impl Permission {
             Self::Console => "requests.console",
             Self::ReadKnowledge => "knowledge.read",
             Self::ManageKnowledge => "knowledge.manage",
+            Self::ReadEnterprises => "enterprises.read",
+            Self::ManageEnterprises => "enterprises.manage",
             Self::ReadRuleVersions => "rules.versions",
             Self::ManageRules => "rules.manage",
             Self::ManageCalendar => "calendar.manage",
@@ -127,6 +137,8 @@ impl Permission {
             Self::Console => "使用受理台",
             Self::ReadKnowledge => "查阅知识库",
             Self::ManageKnowledge => "维护知识库",
+            Self::ReadEnterprises => "查看企业名录",
+            Self::ManageEnterprises => "维护企业名录",
             Self::ReadRuleVersions => "查看时限规则的历史版本",
             Self::ManageRules => "发布时限规则",
             Self::ManageCalendar => "维护工作日历",

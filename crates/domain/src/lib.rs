@@ -7,6 +7,7 @@ pub mod access;
 pub mod approvals;
 pub mod calendar;
 pub mod dashboard;
+pub mod enterprise;
 pub mod environment;
 pub mod error;
 pub mod event;

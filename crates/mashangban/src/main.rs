@@ -306,6 +306,10 @@ async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Resul
         args.demo_password.clone().or(file.demo_password.clone()).unwrap_or_else(|| DEFAULT_DEMO_PASSWORD.into());
     let hash = auth::hash_password(&password).map_err(|e| e.message)?;
     let users = mashangban_demo::load_users(store, &data, &hash).await.map_err(|e| e.to_string())?;
+    let enterprises = mashangban_demo::load_enterprises(store, &data).await.map_err(|e| e.to_string())?;
+    if enterprises > 0 {
+        println!("已登记 {enterprises} 家演示企业。");
+    }
     let bar = ProgressBar::new(args.demo_requests as u64);
     if let Ok(style) = ProgressStyle::with_template("生成历史诉求 {bar:40} {pos}/{len} {elapsed}") {
         bar.set_style(style);

@@ -11,6 +11,7 @@ mod catalog;
 pub mod changes;
 mod cluster;
 mod dashboard;
+mod enterprises;
 mod knowledge;
 mod locks;
 mod notifications;

@@ -10,6 +10,7 @@ mod calendar;
 mod changes;
 mod cluster;
 mod dashboard;
+mod enterprises;
 mod error;
 mod knowledge;
 mod notifications;
@@ -20,6 +21,7 @@ pub use calendar::*;
 pub use changes::*;
 pub use cluster::*;
 pub use dashboard::*;
+pub use enterprises::*;
 pub use error::StoreError;
 pub use knowledge::*;
 pub use notifications::*;
@@ -138,6 +140,7 @@ pub trait Store:
     + RequestStore
     + TimeLimitStore
     + KnowledgeStore
+    + EnterpriseStore
     + CalendarStore
     + ScoringStore
     + DashboardStore
@@ -157,6 +160,7 @@ impl<T> Store for T where
         + RequestStore
         + TimeLimitStore
         + KnowledgeStore
+        + EnterpriseStore
         + CalendarStore
         + ScoringStore
         + DashboardStore

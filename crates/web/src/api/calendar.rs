@@ -229,8 +229,14 @@ pub(crate) fn year_param(year: &str) -> ApiResult<i32> {
         .ok_or_else(|| AppError::bad_parameter(format!("年份「{year}」不正确，应为四位数字，例如 2027")).into())
 }
 
-/// The one `file` field of an import.
+/// The one `file` field of a calendar import.
 pub async fn read_import(multipart: Result<Multipart, MultipartRejection>) -> ApiResult<Vec<u8>> {
+    read_upload(multipart, IMPORT_LIMIT).await
+}
+
+/// The one `file` field of an import of at most `limit` bytes.
+pub async fn read_upload(multipart: Result<Multipart, MultipartRejection>, limit: usize) -> ApiResult<Vec<u8>> {
+    let too_large = || payload_too_large().with_message(format!("导入文件不能超过 {} MB", limit / 1024 / 1024));
     let mut multipart = multipart.map_err(|_| malformed_multipart())?;
     let mut file = None;
     loop {
@@ -251,7 +257,7 @@ pub async fn read_import(multipart: Result<Multipart, MultipartRejection>) -> Ap
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
             Err(_) => return Err(malformed_multipart()),
         };
-        if bytes.len() > IMPORT_LIMIT {
+        if bytes.len() > limit {
             return Err(too_large());
         }
         file = Some(bytes.to_vec());
@@ -261,8 +267,4 @@ pub async fn read_import(multipart: Result<Multipart, MultipartRejection>) -> Ap
 
 fn malformed_multipart() -> ApiError {
     ApiError::bad_request("malformed_multipart", "上传内容格式错误（应为 multipart/form-data，文件字段名「file」）")
-}
-
-fn too_large() -> ApiError {
-    payload_too_large().with_message(format!("导入文件不能超过 {} MB", IMPORT_LIMIT / 1024 / 1024))
 }

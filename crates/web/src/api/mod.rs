@@ -8,6 +8,7 @@ pub(crate) mod calendar;
 mod catalog;
 mod dashboard;
 mod docs;
+mod enterprises;
 mod knowledge;
 mod notifications;
 mod public;
@@ -38,6 +39,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         dashboard::routes::<S>(),
         notifications::routes::<S>(),
         knowledge::routes::<S>(),
+        enterprises::routes::<S>(),
         admin::routes::<S>(),
         docs::routes::<S>(),
     ]

@@ -10,6 +10,7 @@ mod admin;
 mod assets;
 mod console;
 mod dashboard;
+mod enterprises;
 mod portal;
 mod staff;
 mod submit;
@@ -45,6 +46,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     routes.extend(console::routes::<S>());
     routes.extend(dashboard::routes::<S>());
     routes.extend(supervise::routes::<S>());
+    routes.extend(enterprises::routes::<S>());
     routes.extend(admin::routes::<S>());
     routes.extend(assets::routes::<S>());
     routes

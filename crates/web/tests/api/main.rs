@@ -884,6 +884,7 @@ mod browser;
 mod calendar;
 mod dashboard;
 mod deadlines;
+mod enterprises;
 mod knowledge;
 mod notify;
 mod open311;

@@ -1,0 +1,274 @@
+//! The enterprise registry (企业名录): records keyed by credit code. An
+//! import is one job: the existing rows of the file's codes are read, each
+//! input compared, and (when applied) the new and changed rows written in the
+//! same transaction, so a failure leaves the registry as it was.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+use mashangban_domain::enterprise::{
+    EnterpriseInput, EnterpriseScope, EnterpriseSize, enterprise_changed, enterprise_exists, enterprise_not_found,
+};
+use mashangban_domain::time::Instant;
+use mashangban_store::{
+    Enterprise, EnterpriseFilter, EnterprisePage, EnterpriseStore, StoreError, StoreResult, UpsertCounts,
+};
+
+use crate::rows::json_text;
+use crate::sql::{Args, Conn, Database, Dialect, Row, Value, job};
+use crate::{SqlStore, args};
+
+/// Codes looked up per statement when reading an import's existing rows.
+const LOOKUP_CHUNK: usize = 500;
+
+impl<D: Database> EnterpriseStore for SqlStore<D> {
+    async fn create_enterprise(&self, input: EnterpriseInput, at: Instant, by: String) -> StoreResult<Enterprise> {
+        let create = job(move |c| {
+            Box::pin(async move {
+                let code = input.credit_code.as_str().to_owned();
+                if load(c, &code, EnterpriseScope::All, false).await?.is_some() {
+                    return Err(enterprise_exists(&code).into());
+                }
+                check_town(c, input.town_id).await?;
+                insert(c, &input, &at, &by).await?;
+                loaded(c, &code).await
+            })
+        });
+        self.db.write(create).await
+    }
+
+    async fn update_enterprise(
+        &self,
+        input: EnterpriseInput,
+        expected_version: i64,
+        scope: EnterpriseScope,
+        at: Instant,
+        by: String,
+    ) -> StoreResult<Enterprise> {
+        let update = job(move |c| {
+            Box::pin(async move {
+                let code = input.credit_code.as_str().to_owned();
+                let found = load(c, &code, scope, true).await?.ok_or_else(|| enterprise_not_found(&code))?;
+                if found.version != expected_version {
+                    return Err(enterprise_changed(found.version).into());
+                }
+                if found.holds(&input) {
+                    return Ok(found);
+                }
+                check_town(c, input.town_id).await?;
+                update(c, &input, &at, &by).await?;
+                loaded(c, &code).await
+            })
+        });
+        self.db.write(update).await
+    }
+
+    async fn upsert_enterprises(
+        &self,
+        inputs: Vec<EnterpriseInput>,
+        apply: bool,
+        at: Instant,
+        by: String,
+    ) -> StoreResult<UpsertCounts> {
+        let upsert = job(move |c| Box::pin(async move { upsert_all(c, &inputs, apply, &at, &by).await }));
+        if apply { self.db.write(upsert).await } else { self.db.read(upsert).await }
+    }
+
+    async fn enterprise(&self, credit_code: &str, scope: EnterpriseScope) -> StoreResult<Option<Enterprise>> {
+        let code = credit_code.to_owned();
+        self.db.read(job(move |c| Box::pin(async move { load(c, &code, scope, false).await }))).await
+    }
+
+    async fn list_enterprises(&self, filter: &EnterpriseFilter, scope: EnterpriseScope) -> StoreResult<EnterprisePage> {
+        let filter = filter.clone();
+        self.db.read(job(move |c| Box::pin(async move { list(c, &filter, scope).await }))).await
+    }
+}
+
+const COLUMNS: &str = "credit_code, name, town_id, address, industry_code, industry_name, size, registered_on, \
+     contact_name, contact_phone, tags, version, created_at, updated_at, updated_by";
+
+fn enterprise(row: Row) -> StoreResult<Enterprise> {
+    let mut c = row.cols();
+    Ok(Enterprise {
+        credit_code: c.get()?,
+        name: c.get()?,
+        town_id: c.get()?,
+        address: c.get()?,
+        industry_code: c.get()?,
+        industry_name: c.get()?,
+        size: c.opt_code(EnterpriseSize::parse)?,
+        registered_on: c.opt_code(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())?,
+        contact_name: c.get()?,
+        contact_phone: c.get()?,
+        tags: c.json()?,
+        version: c.get()?,
+        created_at: c.get()?,
+        updated_at: c.get()?,
+        updated_by: c.get()?,
+    })
+}
+
+/// The scope as a condition on the `enterprises` row.
+fn scope_sql(scope: EnterpriseScope, args: &mut Args) -> String {
+    match scope {
+        EnterpriseScope::All => "TRUE".to_owned(),
+        EnterpriseScope::Town(town) => format!("town_id = {}", args.push(town)),
+        EnterpriseScope::Nothing => "FALSE".to_owned(),
+    }
+}
+
+async fn load(c: &dyn Conn, code: &str, scope: EnterpriseScope, lock: bool) -> StoreResult<Option<Enterprise>> {
+    let mut args = Args::default();
+    let code = args.push(code);
+    let scope = scope_sql(scope, &mut args);
+    let lock = if lock { c.dialect().lock_rows("enterprises") } else { String::new() };
+    let sql = format!("SELECT {COLUMNS} FROM enterprises WHERE credit_code = {code} AND {scope}{lock}");
+    c.map_opt(&sql, args.values(), enterprise).await
+}
+
+async fn loaded(c: &dyn Conn, code: &str) -> StoreResult<Enterprise> {
+    load(c, code, EnterpriseScope::All, false)
+        .await?
+        .ok_or_else(|| StoreError::backend("the enterprise vanished while being written"))
+}
+
+/// `422 unknown_town` unless the unit is an active town.
+async fn check_town(c: &dyn Conn, town_id: i64) -> StoreResult<()> {
+    let found = c.query_opt("SELECT 1 FROM units WHERE id = $1 AND kind = 'town' AND active", &args![town_id]).await?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(mashangban_domain::DomainError::invalid("unknown_town", "所属镇街不存在").into()),
+    }
+}
+
+/// The values of a record's columns after `credit_code`, in [`COLUMNS`] order.
+fn values(input: &EnterpriseInput) -> StoreResult<Vec<Value>> {
+    Ok(vec![
+        input.name.as_str().into(),
+        input.town_id.into(),
+        input.address.clone().into(),
+        input.industry_code.clone().into(),
+        input.industry_name.clone().into(),
+        input.size.map(EnterpriseSize::as_str).into(),
+        input.registered_on.map(|d| d.format("%Y-%m-%d").to_string()).into(),
+        input.contact_name.clone().into(),
+        input.contact_phone.clone().into(),
+        json_text(&input.tags)?.into(),
+    ])
+}
+
+async fn insert(c: &dyn Conn, input: &EnterpriseInput, at: &Instant, by: &str) -> StoreResult<()> {
+    let mut args: Vec<Value> = vec![input.credit_code.as_str().into()];
+    args.extend(values(input)?);
+    args.extend([at.into(), at.into(), by.into()]);
+    c.execute(
+        "INSERT INTO enterprises (credit_code, name, town_id, address, industry_code, industry_name, size,
+            registered_on, contact_name, contact_phone, tags, created_at, updated_at, updated_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        &args,
+    )
+    .await?;
+    Ok(())
+}
+
+async fn update(c: &dyn Conn, input: &EnterpriseInput, at: &Instant, by: &str) -> StoreResult<()> {
+    let mut args: Vec<Value> = vec![input.credit_code.as_str().into()];
+    args.extend(values(input)?);
+    args.extend([at.into(), by.into()]);
+    c.execute(
+        "UPDATE enterprises SET name = $2, town_id = $3, address = $4, industry_code = $5, industry_name = $6,
+            size = $7, registered_on = $8, contact_name = $9, contact_phone = $10, tags = $11,
+            version = version + 1, updated_at = $12, updated_by = $13
+         WHERE credit_code = $1",
+        &args,
+    )
+    .await?;
+    Ok(())
+}
+
+async fn upsert_all(
+    c: &dyn Conn,
+    inputs: &[EnterpriseInput],
+    apply: bool,
+    at: &Instant,
+    by: &str,
+) -> StoreResult<UpsertCounts> {
+    let existing = existing(c, inputs).await?;
+    let mut counts = UpsertCounts::default();
+    for input in inputs {
+        match existing.get(input.credit_code.as_str()) {
+            None => {
+                counts.new += 1;
+                if apply {
+                    insert(c, input, at, by).await?;
+                }
+            }
+            Some(found) if found.holds(input) => counts.unchanged += 1,
+            Some(_) => {
+                counts.updated += 1;
+                if apply {
+                    update(c, input, at, by).await?;
+                }
+            }
+        }
+    }
+    Ok(counts)
+}
+
+/// The stored records of the inputs' codes, by code.
+async fn existing(c: &dyn Conn, inputs: &[EnterpriseInput]) -> StoreResult<HashMap<String, Enterprise>> {
+    let mut found = HashMap::new();
+    for chunk in inputs.chunks(LOOKUP_CHUNK) {
+        let mut args = Args::default();
+        let codes = args.list(chunk.iter().map(|i| i.credit_code.as_str()));
+        let sql = format!("SELECT {COLUMNS} FROM enterprises WHERE credit_code IN ({codes})");
+        for e in c.map(&sql, args.values(), enterprise).await? {
+            found.insert(e.credit_code.clone(), e);
+        }
+    }
+    Ok(found)
+}
+
+async fn list(c: &dyn Conn, f: &EnterpriseFilter, scope: EnterpriseScope) -> StoreResult<EnterprisePage> {
+    let d = c.dialect();
+    let mut args = Args::default();
+    let mut conditions = vec![scope_sql(scope, &mut args)];
+    if let Some(town) = f.town_id {
+        conditions.push(format!("town_id = {}", args.push(town)));
+    }
+    if let Some(industry) = &f.industry {
+        conditions.push(format!("industry_code LIKE {}", args.push(format!("{}%", like_escaped(industry)))));
+    }
+    if let Some(size) = f.size {
+        conditions.push(format!("size = {}", args.push(size.as_str())));
+    }
+    if let Some(name) = &f.name {
+        conditions.push(d.contains_as_int("name", &args.push(name.as_str())) + " = 1");
+    }
+    let filter = conditions.join(" AND ");
+    let total: i64 = c.scalar(&format!("SELECT COUNT(*) FROM enterprises WHERE {filter}"), args.values()).await?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM enterprises WHERE {filter} ORDER BY {name}, credit_code LIMIT {limit} OFFSET {offset}",
+        name = bytewise(d, "name"),
+        limit = args.push(f.limit.clamp(1, 100_000)),
+        offset = args.push(f.offset),
+    );
+    let items = c.map(&sql, args.values(), enterprise).await?;
+    Ok(EnterprisePage { items, total: u64::try_from(total).unwrap_or_default() })
+}
+
+/// Industry codes hold only letters and digits; anything else is dropped so
+/// a `%` or `_` typed in the filter matches literally nothing special.
+fn like_escaped(s: &str) -> String {
+    s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_uppercase()
+}
+
+/// Sorted by code point on both databases.
+fn bytewise(d: Dialect, expr: &str) -> String {
+    match d {
+        Dialect::Sqlite => expr.to_owned(),
+        Dialect::Postgres => format!("{expr} COLLATE \"C\""),
+    }
+}
