@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "0003_dashboard", include_str!("../migrations/0003_dashboard.sql")),
     (4, "0004_dashboard_pending", include_str!("../migrations/0004_dashboard_pending.sql")),
     (5, "0005_changes", include_str!("../migrations/0005_changes.sql")),
+    (6, "0006_provisional_deadlines", include_str!("../migrations/0006_provisional_deadlines.sql")),
 ];
 
 /// Tables whose `id` is an identity column.

@@ -14,6 +14,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_dashboard.sql"),
     include_str!("../migrations/0007_knowledge.sql"),
     include_str!("../migrations/0008_changes.sql"),
+    include_str!("../migrations/0009_provisional_deadlines.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

@@ -202,6 +202,18 @@ pub async fn deadline_candidates(c: &dyn Conn, until: &Instant, limit: u32) -> S
     c.map(&sql, &crate::args![until, limit], rows::request).await
 }
 
+/// Open requests with provisional deadlines, or with limits and no reply deadline.
+pub async fn recount_candidates(c: &dyn Conn, after: RequestId, limit: u32) -> StoreResult<Vec<Request>> {
+    let sql = format!(
+        "SELECT {REQUEST_COLUMNS} FROM requests r
+         WHERE r.id > $1 AND r.state IN ({open})
+           AND (r.deadlines_provisional OR (r.due_at IS NULL AND r.time_limits IS NOT NULL))
+         ORDER BY r.id LIMIT $2",
+        open = state_list(open_states()),
+    );
+    c.map(&sql, &crate::args![after, limit], rows::request).await
+}
+
 /// A request's events, oldest first.
 pub async fn history(c: &dyn Conn, request_id: RequestId) -> StoreResult<Vec<mashangban_domain::request::Event>> {
     let sql = format!("SELECT {} FROM events WHERE request_id = $1 ORDER BY seq", rows::EVENT_COLUMNS);
