@@ -78,11 +78,13 @@ fn running_deadline_sql(d: Dialect) -> String {
     )
 }
 
-/// A work queue's order: supervised open work first, then the nearest
-/// running deadline, then paused work, then the rest.
+/// A work queue's order: open urgent and act-now (紧急/马上办) work first,
+/// then supervised open work, then the nearest running deadline (so the
+/// overdue before the rest), then paused work, then the rest.
 fn deadline_order(d: Dialect) -> String {
     format!(
-        "(r.supervision IS NULL OR r.state NOT IN ({open})), {running} ASC, r.id ASC",
+        "(r.urgency = 'normal' OR r.state NOT IN ({open})), (r.supervision IS NULL OR r.state NOT IN ({open})), \
+         {running} ASC, r.id ASC",
         open = state_list(open_states()),
         running = running_deadline_sql(d),
     )
