@@ -17,6 +17,7 @@ pub mod caller;
 pub mod catalog;
 mod cluster;
 pub mod dashboard;
+pub mod deadlines;
 pub mod enterprises;
 pub mod error;
 pub mod feed;

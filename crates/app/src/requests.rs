@@ -479,8 +479,9 @@ impl<'a, S: Store> Requests<'a, S> {
     /// The asker's masked view with the request it was merged into, if any.
     pub async fn progress_of(&self, request: Request) -> AppResult<Progress> {
         let org = self.app.caches().org();
+        let calendar = self.app.caches().calendar();
         let events = self.app.store().history(request.id).await?;
-        let mut view = views::public_view(&request, &events, &org);
+        let mut view = views::public_view(&request, &events, &org, &calendar);
         let mut version = request.version;
         let parent = match request.merged_into {
             Some(parent_id) => self.app.store().find_by_id(parent_id, &Scope::All).await?,
@@ -488,7 +489,7 @@ impl<'a, S: Store> Requests<'a, S> {
         };
         if let Some(parent) = parent {
             let parent_events = self.app.store().history(parent.id).await?;
-            view.merged_into = Some(Box::new(views::public_view(&parent, &parent_events, &org)));
+            view.merged_into = Some(Box::new(views::public_view(&parent, &parent_events, &org, &calendar)));
             version += parent.version;
         }
         Ok(Progress { request, view, version })

@@ -131,6 +131,22 @@ pub async fn prune_feed<S: Store>(app: &App<S>) -> StoreResult<u64> {
     app.store().prune_changes(app.now() - keep).await
 }
 
+/// Once a day (and at start-up): warns while next year's holiday notice is
+/// missing, and recounts provisional deadlines (a calendar loaded by the CLI
+/// while the server was stopped takes effect here).
+pub async fn check_calendar<S: Store>(app: &App<S>) {
+    if let Some(warning) =
+        crate::deadlines::missing_notice_warning(&app.caches().calendar(), crate::deadlines::today(app))
+    {
+        tracing::warn!("{warning}");
+    }
+    let Ok(Some(_lock)) = app.store().try_lock_job("deadline-recount").await else { return };
+    let meta = Meta { now: app.now(), client_ip: None };
+    if let Err(error) = crate::deadlines::recount_provisional(app, &Actor::System, &meta).await {
+        tracing::error!(%error, "recounting provisional deadlines failed");
+    }
+}
+
 /// Runs scans every `interval`, and prunes the change feed hourly, until `stop` fires.
 pub fn spawn<S: Store>(
     app: App<S>,
@@ -139,7 +155,13 @@ pub fn spawn<S: Store>(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut last_prune: Option<std::time::Instant> = None;
+        let mut last_calendar_check: Option<chrono::NaiveDate> = None;
         loop {
+            let today = crate::deadlines::today(&app);
+            if last_calendar_check != Some(today) {
+                last_calendar_check = Some(today);
+                check_calendar(&app).await;
+            }
             match scan_if_leading(&app, &config).await {
                 Ok(0) => {}
                 Ok(sent) => tracing::info!(sent, "deadline notices sent"),

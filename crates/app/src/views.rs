@@ -107,6 +107,9 @@ pub struct RequestView {
     pub return_count: u32,
     pub extension_count: u32,
     pub due_at: Option<String>,
+    /// The reply deadline is provisional (暂定): counted without the holiday
+    /// notice of its year, recounted when that is loaded.
+    pub due_provisional: bool,
     /// Every deadline with the time remaining (三个时钟).
     pub deadlines: Vec<DeadlineView>,
     pub time_limits: Option<TimeLimits>,
@@ -145,6 +148,22 @@ pub struct DeadlineView {
     /// natural minutes for natural-time limits; absent when not running.
     pub remaining_minutes: Option<i64>,
     pub overdue: bool,
+    /// Provisional (暂定): counted on weekends only, the holiday notice of
+    /// its year not loaded yet; recounted when it is.
+    pub provisional: bool,
+}
+
+/// Whether the request is an enterprise act-now request (企业诉求马上办):
+/// act-now urgency is the enterprise service; a resident's falls back to the type's limits.
+pub fn is_act_now(r: &Request) -> bool {
+    r.urgency == mashangban_domain::request::Urgency::ActNow && r.asker.is_enterprise()
+}
+
+/// Whether a deadline of the request is provisional (暂定): the request's
+/// deadlines were counted without a notice, and this one lies past the years
+/// the calendar covers (a deadline inside them was counted exactly).
+pub fn is_provisional(r: &Request, due: Instant, calendar: &WorkCalendar) -> bool {
+    r.deadlines.provisional && !calendar.covers(due.with_timezone(&calendar.offset()).date_naive())
 }
 
 fn deadline_views(r: &Request, lookup: &Lookup<'_>) -> Vec<DeadlineView> {
@@ -176,6 +195,7 @@ fn deadline_views(r: &Request, lookup: &Lookup<'_>) -> Vec<DeadlineView> {
                 paused,
                 remaining_minutes: remaining,
                 overdue: running && !paused && lookup.now > due,
+                provisional: is_provisional(r, due, lookup.calendar),
             })
         })
         .collect()
@@ -183,7 +203,7 @@ fn deadline_views(r: &Request, lookup: &Lookup<'_>) -> Vec<DeadlineView> {
 
 /// Minutes from `now` to `due`, negative past it, in working or natural time.
 pub fn remaining_minutes(calendar: &WorkCalendar, now: Instant, due: Instant, natural: bool) -> i64 {
-    let working = |a, b| calendar.working_time_between(a, b).unwrap_or(b - a);
+    let working = |a, b| calendar.working_time_between_or_provisional(a, b).unwrap_or(b - a);
     let span = match (natural, now <= due) {
         (true, _) => due - now,
         (false, true) => working(now, due),
@@ -236,6 +256,7 @@ pub fn request_view(r: &Request, viewer: &Actor, lookup: &Lookup<'_>, merged_int
         return_count: r.return_count,
         extension_count: r.extension_count,
         due_at: r.due_at.as_ref().map(ts),
+        due_provisional: r.due_at.is_some_and(|d| is_provisional(r, d, lookup.calendar)),
         deadlines: deadline_views(r, lookup),
         time_limits: r.time_limits,
         suspended_at: r.suspended_at.as_ref().map(ts),
@@ -348,6 +369,13 @@ pub struct PublicView {
     pub lead_unit: Option<String>,
     pub received_at: String,
     pub due_at: Option<String>,
+    /// The reply deadline is provisional (暂定), to be recounted when the
+    /// holiday notice of its year is loaded.
+    pub due_provisional: bool,
+    /// Handled as an enterprise act-now request (企业诉求马上办).
+    pub act_now: bool,
+    /// The time limits that apply, in Chinese (kept from receipt).
+    pub limits: Option<String>,
     pub closed_at: Option<String>,
     pub rating_label: Option<&'static str>,
     pub resolved: Option<bool>,
@@ -363,7 +391,7 @@ pub struct PublicView {
     pub merged_children: Vec<String>,
 }
 
-pub fn public_view(r: &Request, events: &[Event], org: &OrgTree) -> PublicView {
+pub fn public_view(r: &Request, events: &[Event], org: &OrgTree, calendar: &WorkCalendar) -> PublicView {
     use mashangban_domain::request::{EventKind, State};
     let merged_children = events
         .iter()
@@ -389,6 +417,9 @@ pub fn public_view(r: &Request, events: &[Event], org: &OrgTree) -> PublicView {
         lead_unit: r.lead_unit_id.and_then(|u| org.get(u)).map(|u| u.display_name().to_owned()),
         received_at: ts(&r.received_at),
         due_at: r.due_at.as_ref().map(ts),
+        due_provisional: r.due_at.is_some_and(|d| is_provisional(r, d, calendar)),
+        act_now: is_act_now(r),
+        limits: r.time_limits.map(|l| l.describe()).filter(|s| !s.is_empty()),
         closed_at: r.closed_at.as_ref().map(ts),
         rating_label: r.rating.map(|x| x.label()),
         resolved: r.resolved,

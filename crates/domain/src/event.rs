@@ -163,6 +163,44 @@ pub struct Noticed {
     pub unit_id: Option<UnitId>,
 }
 
+/// A request's deadlines at one moment, for a recount's before and after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct DeadlineSet {
+    #[serde(with = "millis::opt", default)]
+    #[schemars(with = "Option<String>")]
+    pub due_at: Option<Instant>,
+    #[serde(with = "millis::opt", default)]
+    #[schemars(with = "Option<String>")]
+    pub sign_due_at: Option<Instant>,
+    #[serde(with = "millis::opt", default)]
+    #[schemars(with = "Option<String>")]
+    pub contact_due_at: Option<Instant>,
+    #[serde(with = "millis::opt", default)]
+    #[schemars(with = "Option<String>")]
+    pub stage_due_at: Option<Instant>,
+    /// Counted without the holiday notice of its year (暂定).
+    pub provisional: bool,
+}
+
+impl DeadlineSet {
+    pub fn of(request: &crate::request::Request) -> Self {
+        Self {
+            due_at: request.due_at,
+            sign_due_at: request.deadlines.sign_for,
+            contact_due_at: request.deadlines.contact,
+            stage_due_at: request.deadlines.stage_reply,
+            provisional: request.deadlines.provisional,
+        }
+    }
+}
+
+/// Deadlines recounted (期限重算) under the calendar now in force.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct DeadlinesRecounted {
+    pub before: DeadlineSet,
+    pub after: DeadlineSet,
+}
+
 /// A file added to the request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AttachmentAdded {
@@ -190,6 +228,7 @@ pub enum EventDetails {
     Supervised(Supervised),
     Noticed(Noticed),
     AttachmentAdded(AttachmentAdded),
+    DeadlinesRecounted(DeadlinesRecounted),
     /// Stored details that do not match their kind's shape (kept as written,
     /// never produced by this version).
     Unrecognised(serde_json::Value),
@@ -223,6 +262,7 @@ impl EventDetails {
             K::Supervised => typed(value, Self::Supervised),
             K::DueSoon | K::Overdue | K::Escalated => typed(value, Self::Noticed),
             K::AttachmentAdded => typed(value, Self::AttachmentAdded),
+            K::DeadlinesRecounted => typed(value, Self::DeadlinesRecounted),
             _ if value.as_object().is_some_and(serde_json::Map::is_empty) => Self::None,
             _ => Self::Unrecognised(value),
         }
@@ -284,6 +324,7 @@ impl schemars::JsonSchema for EventDetails {
             generator.subschema_for::<Supervised>(),
             generator.subschema_for::<Noticed>(),
             generator.subschema_for::<AttachmentAdded>(),
+            generator.subschema_for::<DeadlinesRecounted>(),
             schemars::json_schema!({ "type": "object", "maxProperties": 0 }),
         ];
         schemars::json_schema!({
@@ -311,6 +352,7 @@ impl Serialize for EventDetails {
             Self::Supervised(d) => d.serialize(s),
             Self::Noticed(d) => d.serialize(s),
             Self::AttachmentAdded(d) => d.serialize(s),
+            Self::DeadlinesRecounted(d) => d.serialize(s),
             Self::Unrecognised(v) => v.serialize(s),
         }
     }

@@ -117,6 +117,11 @@ pub enum Action {
     Notice {
         notice: DeadlineNotice,
     },
+    /// Count the deadlines again under the calendar in force (期限重算), when
+    /// the holiday notice of a year a provisional (暂定) deadline lies in is loaded.
+    RecountDeadlines {
+        anchors: crate::time_limit::RecountAnchors,
+    },
 }
 
 /// Which deadline a notice is about.
@@ -206,6 +211,7 @@ impl Action {
             Self::Supervise { .. } => "supervise",
             Self::Urge { .. } => "urge",
             Self::Notice { .. } => "notice",
+            Self::RecountDeadlines { .. } => "recount-deadlines",
         }
     }
 
@@ -236,6 +242,7 @@ impl Action {
             Self::Supervise { .. } => "督办",
             Self::Urge { .. } => "催办",
             Self::Notice { .. } => "时限提醒",
+            Self::RecountDeadlines { .. } => "期限重算",
         }
     }
 
@@ -262,6 +269,9 @@ impl Action {
                 &[Received, Dispatched, Returned, SignedFor, InProgress, Suspended, Replied]
             }
             Self::Notice { .. } => &[Received, Dispatched, Returned, SignedFor, InProgress, Replied],
+            Self::RecountDeadlines { .. } => {
+                &[Received, Dispatched, Returned, SignedFor, InProgress, Suspended, Replied]
+            }
         }
     }
 }
@@ -512,6 +522,18 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             };
             (kind, Some(notice_text(notice)))
         }
+        Action::RecountDeadlines { anchors } => {
+            let calendar =
+                ctx.calendar.ok_or_else(|| DomainError::invalid("calendar_missing", "没有工作日历，无法重算期限"))?;
+            let (due_at, deadlines) = crate::time_limit::recount_deadlines(current, calendar, anchors);
+            next.due_at = due_at;
+            next.deadlines = deadlines;
+            details = EventDetails::DeadlinesRecounted(event::DeadlinesRecounted {
+                before: event::DeadlineSet::of(current),
+                after: event::DeadlineSet::of(&next),
+            });
+            (EventKind::DeadlinesRecounted, Some(recount_text(current, &next)))
+        }
     };
     next.updated_at = ctx.now;
     next.version += 1;
@@ -570,6 +592,7 @@ pub fn check_permission(current: &Request, actor: &Actor, action: &Action) -> Re
         Action::Supervise { .. } => actor.has_role(&[Supervisor]),
         Action::Urge { .. } => actor.has_role(&[Supervisor, Dispatcher]),
         Action::Notice { .. } => matches!(actor, Actor::System),
+        Action::RecountDeadlines { .. } => matches!(actor, Actor::System) || actor.has_role(&[Admin]),
     };
     if allowed {
         Ok(())
@@ -663,8 +686,20 @@ pub fn check_attachment(current: &Request, actor: &Actor) -> Result<(), DomainEr
 /// Starts the sign-for clock at dispatch; returns the deadline for the event.
 fn start_sign_for_clock(next: &mut Request, ctx: &Context<'_>) -> Option<Instant> {
     let limit = next.time_limits.and_then(|l| l.sign_for);
-    next.deadlines.sign_for = ctx.calendar.and_then(|c| crate::time_limit::deadline(c, ctx.now, limit));
+    let counted = ctx.calendar.and_then(|c| crate::time_limit::deadline(c, ctx.now, limit));
+    next.deadlines.provisional |= counted.is_some_and(|d| d.provisional);
+    next.deadlines.sign_for = counted.map(|d| d.at);
     next.deadlines.sign_for
+}
+
+/// The comment of a recount: the reply deadline before and after.
+fn recount_text(before: &Request, after: &Request) -> String {
+    let show = |r: &Request| match r.due_at {
+        Some(due) if r.deadlines.provisional => format!("{}（暂定）", due.format("%Y-%m-%d %H:%M")),
+        Some(due) => due.format("%Y-%m-%d %H:%M").to_string(),
+        None => "无".to_owned(),
+    };
+    format!("按现行工作日历重算期限：办理期限 {} → {}", show(before), show(after))
 }
 
 /// Ends a suspension: every deadline still ahead moves by the working time
@@ -674,18 +709,23 @@ fn resume(next: &mut Request, ctx: &Context<'_>) -> chrono::Duration {
     next.state = State::InProgress;
     let Some(since) = next.suspended_at.take() else { return chrono::Duration::zero() };
     let paused = match ctx.calendar {
-        Some(c) => c.working_time_between(since, ctx.now).unwrap_or_else(|_| ctx.now - since),
+        Some(c) => c.working_time_between_or_provisional(since, ctx.now).unwrap_or_else(|_| ctx.now - since),
         None => ctx.now - since,
     };
-    let shift = |due: Option<Instant>| {
-        due.map(|d| match ctx.calendar {
-            Some(c) => c.add_work_duration(d, paused).unwrap_or(d + paused),
-            None => d + paused,
+    let mut provisional = false;
+    let mut shift = |due: Option<Instant>| {
+        due.map(|d| match ctx.calendar.map(|c| c.add_work_duration_or_provisional(d, paused)) {
+            Some(Ok(moved)) => {
+                provisional |= moved.provisional;
+                moved.at
+            }
+            _ => d + paused,
         })
     };
     next.due_at = shift(next.due_at);
     next.deadlines.contact = shift(next.deadlines.contact);
     next.deadlines.stage_reply = shift(next.deadlines.stage_reply);
+    next.deadlines.provisional |= provisional;
     paused
 }
 

@@ -204,6 +204,11 @@ pub struct Deadlines {
     pub contact: Option<Instant>,
     /// Stage reply (阶段性答复), counted from receipt.
     pub stage_reply: Option<Instant>,
+    /// Provisional (暂定): the reply deadline or one of these was counted
+    /// without the State Council holiday notice of its year (weekends only);
+    /// recounted when that year's calendar is loaded.
+    #[serde(default)]
+    pub provisional: bool,
 }
 
 /// Supervision (督办) by a supervisor: written instructions and a deadline.
@@ -388,6 +393,7 @@ crate::labelled_enum!(
         DueSoon = "due_soon" / "临期提醒",
         Overdue = "overdue" / "超期",
         Escalated = "escalated" / "提级督办",
+        DeadlinesRecounted = "deadlines_recounted" / "期限重算",
     }
 );
 

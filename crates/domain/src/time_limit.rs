@@ -5,9 +5,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::calendar::{Clock, MAX_NATURAL_MINUTES, MAX_WORKING_DAYS, MAX_WORKING_HOURS, TimeLimit, WorkCalendar};
+use crate::calendar::{
+    Clock, CountedDeadline, MAX_NATURAL_MINUTES, MAX_WORKING_DAYS, MAX_WORKING_HOURS, TimeLimit, WorkCalendar,
+};
 use crate::error::DomainError;
-use crate::request::{Channel, Deadlines, RequestKind, Urgency};
+use crate::request::{Channel, Deadlines, Request, RequestKind, Urgency};
 use crate::time::Instant;
 
 /// One row of the rule table. Empty keys match anything; empty limits leave
@@ -47,6 +49,17 @@ impl Rule {
             .into_iter()
             .filter(|k| *k)
             .count()
+    }
+}
+
+impl TimeLimits {
+    /// The limits an asker is promised, in Chinese: `首次联系：1个工作小时内；…；办结：5个工作日内`.
+    pub fn describe(&self) -> String {
+        [("首次联系", self.contact), ("阶段性答复", self.stage_reply), ("答复办结", self.reply)]
+            .into_iter()
+            .filter_map(|(what, limit)| limit.map(|l| format!("{what}：{}内", l.describe())))
+            .collect::<Vec<_>>()
+            .join("；")
     }
 }
 
@@ -153,10 +166,11 @@ impl RuleSet {
     }
 }
 
-/// A deadline counted from `from`, or `None` when there is no limit or the
-/// calendar does not cover the dates: no deadline is better than a guess.
-pub fn deadline(calendar: &WorkCalendar, from: Instant, limit: Option<TimeLimit>) -> Option<Instant> {
-    calendar.deadline(from, limit?).ok()
+/// A deadline counted from `from`, provisional (暂定) where the calendar has
+/// no holiday notice for its years; `None` only when there is no limit (or
+/// the deadline lies beyond even the provisional years).
+pub fn deadline(calendar: &WorkCalendar, from: Instant, limit: Option<TimeLimit>) -> Option<CountedDeadline> {
+    calendar.deadline_or_provisional(from, limit?).ok()
 }
 
 /// The deadlines counted from receipt: the reply deadline and the others but sign-for.
@@ -165,12 +179,65 @@ pub fn intake_deadlines(
     received: Instant,
     limits: &TimeLimits,
 ) -> (Option<Instant>, Deadlines) {
+    let reply = deadline(calendar, received, limits.reply);
+    let contact = deadline(calendar, received, limits.contact);
+    let stage_reply = deadline(calendar, received, limits.stage_reply);
     let deadlines = Deadlines {
         sign_for: None,
-        contact: deadline(calendar, received, limits.contact),
-        stage_reply: deadline(calendar, received, limits.stage_reply),
+        contact: contact.map(|d| d.at),
+        stage_reply: stage_reply.map(|d| d.at),
+        provisional: [reply, contact, stage_reply].iter().flatten().any(|d| d.provisional),
     };
-    (deadline(calendar, received, limits.reply), deadlines)
+    (reply.map(|d| d.at), deadlines)
+}
+
+/// Where a recount of a request's deadlines starts from (what the history says).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecountAnchors {
+    /// The assignment (dispatch, re-dispatch, refused return, reopen) that started the sign-for clock.
+    pub sign_for_from: Option<Instant>,
+    /// The working time the request has been suspended in all, by which resumption moved its deadlines.
+    pub paused: chrono::Duration,
+}
+
+/// The deadlines of a request counted again under `calendar` (the year's
+/// notice now loaded): reply, contact and stage reply from receipt with the
+/// limits kept at receipt, moved by the time paused; sign-for from its
+/// assignment. A reply deadline set by an approved extension is the date the
+/// dispatcher agreed to and stays. Deadlines the request does not have stay absent,
+/// except a missing reply deadline, which is counted (no request without one).
+pub fn recount_deadlines(
+    request: &Request,
+    calendar: &WorkCalendar,
+    anchors: &RecountAnchors,
+) -> (Option<Instant>, Deadlines) {
+    let Some(limits) = request.time_limits else { return (request.due_at, request.deadlines) };
+    let mut provisional = false;
+    let mut from_receipt = |limit: Option<TimeLimit>| {
+        let counted = deadline(calendar, request.received_at, limit)?;
+        let moved = if anchors.paused > chrono::Duration::zero() {
+            calendar.add_work_duration_or_provisional(counted.at, anchors.paused).ok()?
+        } else {
+            counted
+        };
+        provisional |= moved.provisional;
+        Some(moved.at)
+    };
+    let due_at = if request.extension_count > 0 && request.due_at.is_some() {
+        request.due_at
+    } else {
+        from_receipt(limits.reply)
+    };
+    let contact = request.deadlines.contact.and_then(|_| from_receipt(limits.contact));
+    let stage_reply = request.deadlines.stage_reply.and_then(|_| from_receipt(limits.stage_reply));
+    let sign_for = match (request.deadlines.sign_for, anchors.sign_for_from) {
+        (Some(_), Some(from)) => deadline(calendar, from, limits.sign_for).map(|d| {
+            provisional |= d.provisional;
+            d.at
+        }),
+        (kept, _) => kept,
+    };
+    (due_at, Deadlines { sign_for, contact, stage_reply, provisional })
 }
 
 #[cfg(test)]
@@ -217,6 +284,25 @@ mod tests {
         let holiday = parse_instant("2026-02-17T23:00:00+08:00").unwrap();
         let (due, _) = intake_deadlines(&calendar, holiday, &limits(RequestKind::Help, Urgency::Urgent, false));
         assert_eq!(due.map(|d| d.to_rfc3339()), Some("2026-02-18T01:00:00+08:00".to_owned()));
+    }
+
+    #[test]
+    fn deadlines_past_the_notices_are_provisional() {
+        let bundled = WorkCalendar::bundled().unwrap();
+        let received = parse_instant("2026-12-15T10:00:00+08:00").unwrap();
+        let limits = limits(RequestKind::Help, Urgency::ActNow, true);
+        let (due, deadlines) = intake_deadlines(&bundled, received, &limits);
+        assert_eq!(due.map(|d| d.to_rfc3339()), Some("2026-12-22T17:30:00+08:00".to_owned()));
+        assert!(!deadlines.provisional, "5 working days stay in 2026");
+        let complaint = super::RuleSet::guangdong_defaults().resolve(
+            RequestKind::Complaint,
+            Urgency::Normal,
+            Channel::Phone,
+            false,
+        );
+        let (due, deadlines) = intake_deadlines(&bundled, received, &complaint);
+        assert_eq!(due.map(|d| d.to_rfc3339()), Some("2027-01-05T17:30:00+08:00".to_owned()));
+        assert!(deadlines.provisional);
     }
 
     #[test]

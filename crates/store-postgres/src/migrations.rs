@@ -16,6 +16,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "0004_dashboard_pending", include_str!("../migrations/0004_dashboard_pending.sql")),
     (5, "0005_changes", include_str!("../migrations/0005_changes.sql")),
     (6, "0006_enterprises", include_str!("../migrations/0006_enterprises.sql")),
+    (7, "0007_provisional_deadlines", include_str!("../migrations/0007_provisional_deadlines.sql")),
 ];
 
 /// Tables whose `id` is an identity column.

@@ -59,7 +59,8 @@ pub const REQUEST_COLUMNS: &str = "r.id, r.tracking_no, r.check_code, r.kind, r.
     r.category_id, r.town_id, r.address, r.lat, r.lon, r.state, r.lead_unit_id, r.co_unit_ids, r.ext_requested_due, \
     r.ext_reason, r.ext_requested_at, r.merged_into, r.rating, r.resolved, r.reopen_count, r.return_count, \
     r.extension_count, r.due_at, r.sign_due_at, r.contact_due_at, r.stage_due_at, r.time_limits, r.suspended_at, \
-    r.supervision, r.ledger_ref, r.submitted_by, r.received_at, r.updated_at, r.closed_at, r.version";
+    r.supervision, r.ledger_ref, r.submitted_by, r.received_at, r.updated_at, r.closed_at, r.version, \
+    r.deadlines_provisional";
 
 pub fn request(row: Row) -> StoreResult<Request> {
     let mut c = row.cols();
@@ -102,7 +103,7 @@ pub fn request(row: Row) -> StoreResult<Request> {
         reason: ext_reason.unwrap_or_default(),
         requested_at: ext_requested_at.unwrap_or(requested_due),
     });
-    Ok(Request {
+    let mut request = Request {
         id,
         tracking_no,
         check_code,
@@ -126,7 +127,7 @@ pub fn request(row: Row) -> StoreResult<Request> {
         return_count: c.get()?,
         extension_count: c.get()?,
         due_at: c.get()?,
-        deadlines: Deadlines { sign_for: c.get()?, contact: c.get()?, stage_reply: c.get()? },
+        deadlines: Deadlines { sign_for: c.get()?, contact: c.get()?, stage_reply: c.get()?, provisional: false },
         time_limits: c.opt_json()?,
         suspended_at: c.get()?,
         supervision: c.opt_json()?,
@@ -136,7 +137,9 @@ pub fn request(row: Row) -> StoreResult<Request> {
         updated_at: c.get()?,
         closed_at: c.get()?,
         version: c.get()?,
-    })
+    };
+    request.deadlines.provisional = c.get()?;
+    Ok(request)
 }
 
 pub const EVENT_COLUMNS: &str = "id, request_id, seq, at, kind, actor_user_id, actor_name, actor_role, actor_unit_id, \

@@ -15,6 +15,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_knowledge.sql"),
     include_str!("../migrations/0008_changes.sql"),
     include_str!("../migrations/0009_enterprises.sql"),
+    include_str!("../migrations/0010_provisional_deadlines.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

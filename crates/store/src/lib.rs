@@ -116,6 +116,15 @@ pub trait RequestStore {
     /// replied by their reply deadline. Suspended requests are left out.
     fn deadline_candidates(&self, until: Instant, limit: u32)
     -> impl Future<Output = StoreResult<Vec<Request>>> + Send;
+
+    /// Open requests whose deadlines need counting again under the calendar in
+    /// force: provisional (暂定) ones, and those with time limits but no reply
+    /// deadline (taken in before provisional counting existed); by id, after `after`.
+    fn recount_candidates(
+        &self,
+        after: RequestId,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<Request>>> + Send;
 }
 
 /// The versioned time-limit rule table (时限规则).

@@ -258,6 +258,7 @@ impl<'a, S: Store> Calendar<'a, S> {
         }
         let changes = self.app.store().replace_calendar_years(vec![year], self.author(caller, source)).await?;
         self.app.changed(Signal::CalendarChanged).await?;
+        self.recount(caller).await?;
         changes.into_iter().next().map(ChangeView::from).ok_or_else(AppError::internal)
     }
 
@@ -266,6 +267,7 @@ impl<'a, S: Store> Calendar<'a, S> {
         let (years, source) = parse_import(bytes)?;
         let changes = self.app.store().replace_calendar_years(years, self.author(caller, source)).await?;
         self.app.changed(Signal::CalendarChanged).await?;
+        self.recount(caller).await?;
         let years = changes.iter().filter_map(|c| c.year).collect();
         Ok(ImportAnswer { years, changes: changes.into_iter().map(ChangeView::from).collect() })
     }
@@ -292,6 +294,17 @@ impl<'a, S: Store> Calendar<'a, S> {
         self.app.store().set_calendar_working_hours(hours.clone(), author).await?;
         self.app.changed(Signal::CalendarChanged).await?;
         Ok(HoursView::from(&hours))
+    }
+
+    /// Recounts the provisional deadlines under the calendar just stored.
+    async fn recount(&self, caller: &Caller) -> AppResult<usize> {
+        let meta = caller.meta(self.app.now());
+        Ok(crate::deadlines::recount_provisional(self.app, &caller.actor, &meta).await?)
+    }
+
+    /// The warning for administrators while next year's notice is missing (from 1 November).
+    pub fn missing_notice_warning(&self) -> Option<String> {
+        crate::deadlines::missing_notice_warning(&self.in_force(), crate::deadlines::today(self.app))
     }
 
     fn author(&self, caller: &Caller, source: CalendarSource) -> CalendarAuthor {

@@ -21,7 +21,10 @@ mod work;
 
 pub use data::{BUNDLED_HOLIDAYS, HolidayYear, parse_holidays_toml};
 pub use hours::WorkingHours;
-pub use work::{Clock, DayKind, MAX_NATURAL_MINUTES, MAX_WORKING_DAYS, MAX_WORKING_HOURS, TimeLimit, WorkCalendar};
+pub use work::{
+    Clock, CountedDeadline, DayKind, MAX_NATURAL_MINUTES, MAX_WORKING_DAYS, MAX_WORKING_HOURS, PROVISIONAL_YEARS,
+    TimeLimit, WorkCalendar,
+};
 
 /// Stable error codes returned by this module.
 pub mod codes {

@@ -83,6 +83,16 @@ impl TimeLimit {
     pub const fn working_hours(hours: u32) -> Self {
         Self { clock: Clock::WorkingHours, amount: hours }
     }
+
+    /// In Chinese, e.g. `5个工作日`, `1个工作小时`, `2小时`.
+    pub fn describe(&self) -> String {
+        match self.clock {
+            Clock::WorkingDays => format!("{}个工作日", self.amount),
+            Clock::WorkingHours => format!("{}个工作小时", self.amount),
+            Clock::Natural if self.amount.is_multiple_of(60) => format!("{}小时", self.amount / 60),
+            Clock::Natural => format!("{}分钟", self.amount),
+        }
+    }
 }
 
 /// The fixed +08:00 offset of Asia/Shanghai.
@@ -112,6 +122,20 @@ pub struct WorkCalendar {
     work_before: Vec<u32>,
     /// Day indices of all working days, ascending.
     workdays: Vec<u32>,
+    /// The same calendar extended by [`PROVISIONAL_YEARS`] years of weekends
+    /// only, for provisional (暂定) deadlines; `None` on that extension itself.
+    provisional: Option<Box<WorkCalendar>>,
+}
+
+/// How many years past the last notice a provisional deadline may reach.
+pub const PROVISIONAL_YEARS: i32 = 15;
+
+/// A deadline and whether it was counted without the holiday notice of its
+/// years (暂定, provisional): weekends only, no holidays or make-up days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountedDeadline {
+    pub at: DateTime<FixedOffset>,
+    pub provisional: bool,
 }
 
 impl WorkCalendar {
@@ -119,11 +143,19 @@ impl WorkCalendar {
     /// calendar covers exactly the first to the last of them.
     pub fn new(years: Vec<HolidayYear>, hours: WorkingHours) -> Result<Self, DomainError> {
         let years = validate_years(years)?;
+        let mut calendar = Self::build(&years, hours.clone(), 0)?;
+        calendar.provisional = Some(Box::new(Self::build(&years, hours, PROVISIONAL_YEARS)?));
+        Ok(calendar)
+    }
+
+    /// The table over the given (validated) years plus `extra_years` of
+    /// weekends only after them.
+    fn build(years: &[HolidayYear], hours: WorkingHours, extra_years: i32) -> Result<Self, DomainError> {
         let (Some(first_year), Some(last_year)) = (years.first().map(|y| y.year), years.last().map(|y| y.year)) else {
             return Err(invalid_calendar("没有任何年份的节假日数据"));
         };
         let (Some(first_day), Some(last_day)) =
-            (NaiveDate::from_ymd_opt(first_year, 1, 1), NaiveDate::from_ymd_opt(last_year, 12, 31))
+            (NaiveDate::from_ymd_opt(first_year, 1, 1), NaiveDate::from_ymd_opt(last_year + extra_years, 12, 31))
         else {
             return Err(invalid_calendar("节假日数据的年份超出可表示范围"));
         };
@@ -141,7 +173,7 @@ impl WorkCalendar {
             .collect();
         let mut names: Vec<Option<Box<str>>> = vec![None; len];
         let slot = |date: NaiveDate| usize::try_from(date.num_days_from_ce() - first_ce).ok();
-        for year in &years {
+        for year in years {
             let entries = year
                 .holidays
                 .iter()
@@ -171,7 +203,19 @@ impl WorkCalendar {
         }
         work_before.push(count);
 
-        Ok(Self { offset: shanghai(), hours, first_year, last_year, first_ce, kinds, names, work_before, workdays })
+        let last_year = last_year + extra_years;
+        Ok(Self {
+            offset: shanghai(),
+            hours,
+            first_year,
+            last_year,
+            first_ce,
+            kinds,
+            names,
+            work_before,
+            workdays,
+            provisional: None,
+        })
     }
 
     /// The calendar of the bundled holiday data with the default working hours.
@@ -327,6 +371,56 @@ impl WorkCalendar {
             Clock::WorkingDays => self.add_workdays(from, limit.amount),
             Clock::WorkingHours => self.add_workhours(from, limit.amount),
         }
+    }
+
+    /// The deadline of a time limit, provisional (暂定) where the calendar
+    /// has no notice for a year it needs: counted then on weekends only, so a
+    /// request never goes without a deadline at the turn of a year. Recount
+    /// it once the year's notice is loaded.
+    pub fn deadline_or_provisional(
+        &self,
+        from: DateTime<FixedOffset>,
+        limit: TimeLimit,
+    ) -> Result<CountedDeadline, DomainError> {
+        self.or_provisional(|c| c.deadline(from, limit)).map(|(at, provisional)| CountedDeadline { at, provisional })
+    }
+
+    /// [`Self::working_time_between`], provisional past the covered years.
+    pub fn working_time_between_or_provisional(
+        &self,
+        a: DateTime<FixedOffset>,
+        b: DateTime<FixedOffset>,
+    ) -> Result<Duration, DomainError> {
+        self.or_provisional(|c| c.working_time_between(a, b)).map(|(d, _)| d)
+    }
+
+    /// [`Self::add_work_duration`], provisional past the covered years.
+    pub fn add_work_duration_or_provisional(
+        &self,
+        from: DateTime<FixedOffset>,
+        duration: Duration,
+    ) -> Result<CountedDeadline, DomainError> {
+        self.or_provisional(|c| c.add_work_duration(from, duration))
+            .map(|(at, provisional)| CountedDeadline { at, provisional })
+    }
+
+    /// Runs `count` on this calendar, and on the weekends-only extension
+    /// when this one does not cover the years; `true` when extended.
+    fn or_provisional<T>(&self, count: impl Fn(&Self) -> Result<T, DomainError>) -> Result<(T, bool), DomainError> {
+        match count(self) {
+            Err(e) if e.code == codes::CALENDAR_YEAR_NOT_COVERED => match &self.provisional {
+                Some(extended) => count(extended).map(|v| (v, true)),
+                None => Err(e),
+            },
+            other => other.map(|v| (v, false)),
+        }
+    }
+
+    /// The year whose State Council holiday notice administrators should load
+    /// now (从11月1日起提醒): next year, from 1 November, when it is not covered.
+    pub fn missing_next_year(&self, today: NaiveDate) -> Option<i32> {
+        let next = today.year() + 1;
+        (today.month() >= 11 && self.last_year < next).then_some(next)
     }
 
     // ---- internals -------------------------------------------------------
@@ -788,6 +882,43 @@ mod tests {
 
     fn instant(secs: i64, nanos: u32) -> DateTime<FixedOffset> {
         t(2020, 1, 1, 0, 0) + Duration::seconds(secs) + Duration::nanoseconds(i64::from(nanos))
+    }
+
+    // ---- provisional deadlines past the notices ---------------------------
+
+    #[test]
+    fn past_the_notices_deadlines_are_provisional_on_weekends_only() {
+        let cal = WorkCalendar::bundled().unwrap();
+        // Inside the covered years: exact, not provisional.
+        let inside = cal.deadline_or_provisional(t(2026, 12, 15, 10, 0), TimeLimit::working_days(2)).unwrap();
+        assert_eq!(inside, CountedDeadline { at: t(2026, 12, 17, 17, 30), provisional: false });
+        // 15 working days from Tue 12-15: 12 in 2026, then Fri 01-01, Mon 01-04, Tue 01-05 (weekends only).
+        let past = cal.deadline_or_provisional(t(2026, 12, 15, 10, 0), TimeLimit::working_days(15)).unwrap();
+        assert_eq!(past, CountedDeadline { at: t(2027, 1, 5, 17, 30), provisional: true });
+        assert_eq!(
+            cal.deadline(t(2026, 12, 15, 10, 0), TimeLimit::working_days(15)).unwrap_err().code,
+            "calendar_year_not_covered"
+        );
+        // Received in an uncovered year, working hours across a weekend.
+        let hours = cal.deadline_or_provisional(t(2027, 1, 8, 17, 0), TimeLimit::working_hours(1)).unwrap();
+        assert_eq!(hours, CountedDeadline { at: t(2027, 1, 11, 9, 0), provisional: true });
+        // Natural time needs no notice.
+        let natural = cal.deadline_or_provisional(t(2026, 12, 31, 23, 0), TimeLimit::natural_minutes(120)).unwrap();
+        assert!(!natural.provisional);
+        // The strict calendar still refuses the day kinds of an uncovered year.
+        assert_eq!(cal.day_kind(d(2027, 1, 1)).unwrap_err().code, "calendar_year_not_covered");
+        // Working time across the boundary is counted provisionally.
+        let between = cal.working_time_between_or_provisional(t(2026, 12, 31, 17, 0), t(2027, 1, 1, 9, 0)).unwrap();
+        assert_eq!(between, Duration::minutes(60));
+    }
+
+    #[test]
+    fn next_years_notice_is_asked_for_from_november() {
+        let cal = WorkCalendar::bundled().unwrap();
+        assert_eq!(cal.missing_next_year(d(2026, 10, 31)), None);
+        assert_eq!(cal.missing_next_year(d(2026, 11, 1)), Some(2027));
+        assert_eq!(cal.missing_next_year(d(2026, 12, 31)), Some(2027));
+        assert_eq!(cal.missing_next_year(d(2025, 11, 1)), None, "2026 is loaded");
     }
 
     fn arb_instant() -> impl Strategy<Value = DateTime<FixedOffset>> {

@@ -385,3 +385,46 @@ proptest! {
         }
     }
 }
+
+/// A provisional (暂定) deadline counted again once the year's notice is
+/// loaded: from receipt with the kept limits, moved by the time paused, and
+/// the recount is an event with before and after.
+#[test]
+fn recounting_provisional_deadlines_uses_the_loaded_year() {
+    use mashangban_domain::calendar::{BUNDLED_HOLIDAYS, WorkCalendar, WorkingHours, parse_holidays_toml};
+    use mashangban_domain::event::EventDetails;
+    use mashangban_domain::time_limit::{RecountAnchors, RuleSet, intake_deadlines};
+
+    let received = parse_instant("2026-12-15T10:00:00+08:00").unwrap();
+    let limits = RuleSet::guangdong_defaults().resolve(RequestKind::Complaint, Urgency::Normal, Channel::Phone, false);
+    let (due, deadlines) = intake_deadlines(&WorkCalendar::bundled().unwrap(), received, &limits);
+    let mut current = request(RequestKind::Complaint);
+    current.received_at = received;
+    current.time_limits = Some(limits);
+    current.due_at = due;
+    current.deadlines = deadlines;
+    assert!(current.deadlines.provisional);
+
+    let mut years = parse_holidays_toml(BUNDLED_HOLIDAYS).unwrap();
+    let toml = "[[year]]\nyear = 2027\nholidays = [{ date = \"2027-01-01\", name = \"元旦\" }]\nmakeup_workdays = []\n";
+    years.extend(parse_holidays_toml(toml).unwrap());
+    let loaded = WorkCalendar::new(years, WorkingHours::default()).unwrap();
+    // Suspended for two working hours along the way.
+    let action =
+        Action::RecountDeadlines { anchors: RecountAnchors { sign_for_from: None, paused: Duration::hours(2) } };
+    let ctx = Context { now: received, merge_parent: None, calendar: Some(&loaded) };
+    assert!(apply(&current, &staff(Role::Dispatcher, UNIT_A), &action, &ctx).is_err(), "not a dispatcher's step");
+    let outcome = apply(&current, &Actor::System, &action, &ctx).unwrap();
+    // 01-01 is a holiday: the 15th working day is Wed 01-06, two hours later Thu 01-07 10:30.
+    assert_eq!(outcome.request.due_at, Some(parse_instant("2027-01-07T10:30:00+08:00").unwrap()));
+    assert!(!outcome.request.deadlines.provisional);
+    assert_eq!(outcome.event.kind, EventKind::DeadlinesRecounted);
+    let EventDetails::DeadlinesRecounted(details) = &outcome.event.details else { panic!("details") };
+    assert_eq!(details.before.due_at, due);
+    assert!(details.before.provisional && !details.after.provisional);
+
+    // An approved extension's date stays as agreed.
+    current.extension_count = 1;
+    let outcome = apply(&current, &Actor::System, &action, &ctx).unwrap();
+    assert_eq!(outcome.request.due_at, due);
+}

@@ -97,4 +97,8 @@ impl<D: Database> RequestStore for SqlStore<D> {
     async fn deadline_candidates(&self, until: Instant, limit: u32) -> StoreResult<Vec<Request>> {
         self.db.read(job(move |c| Box::pin(async move { query::deadline_candidates(c, &until, limit).await }))).await
     }
+
+    async fn recount_candidates(&self, after: RequestId, limit: u32) -> StoreResult<Vec<Request>> {
+        self.db.read(job(move |c| Box::pin(async move { query::recount_candidates(c, after, limit).await }))).await
+    }
 }

@@ -78,11 +78,13 @@ fn running_deadline_sql(d: Dialect) -> String {
     )
 }
 
-/// A work queue's order: supervised open work first, then the nearest
-/// running deadline, then paused work, then the rest.
+/// A work queue's order: open urgent and act-now (紧急/马上办) work first,
+/// then supervised open work, then the nearest running deadline (so the
+/// overdue before the rest), then paused work, then the rest.
 fn deadline_order(d: Dialect) -> String {
     format!(
-        "(r.supervision IS NULL OR r.state NOT IN ({open})), {running} ASC, r.id ASC",
+        "(r.urgency = 'normal' OR r.state NOT IN ({open})), (r.supervision IS NULL OR r.state NOT IN ({open})), \
+         {running} ASC, r.id ASC",
         open = state_list(open_states()),
         running = running_deadline_sql(d),
     )
@@ -200,6 +202,18 @@ pub async fn deadline_candidates(c: &dyn Conn, until: &Instant, limit: u32) -> S
         soonest = d.least("COALESCE(r.sign_due_at, r.due_at)", "COALESCE(r.due_at, r.sign_due_at)"),
     );
     c.map(&sql, &crate::args![until, limit], rows::request).await
+}
+
+/// Open requests with provisional deadlines, or with limits and no reply deadline.
+pub async fn recount_candidates(c: &dyn Conn, after: RequestId, limit: u32) -> StoreResult<Vec<Request>> {
+    let sql = format!(
+        "SELECT {REQUEST_COLUMNS} FROM requests r
+         WHERE r.id > $1 AND r.state IN ({open})
+           AND (r.deadlines_provisional OR (r.due_at IS NULL AND r.time_limits IS NOT NULL))
+         ORDER BY r.id LIMIT $2",
+        open = state_list(open_states()),
+    );
+    c.map(&sql, &crate::args![after, limit], rows::request).await
 }
 
 /// A request's events, oldest first.

@@ -64,9 +64,9 @@ pub async fn intake(c: &dyn Conn, number: Number, new: NewRequest, actor: &Actor
             "INSERT INTO requests (id, tracking_no, check_code, kind, urgency, channel, asker_type, credit_code,
                 enterprise_name, contact_name, contact_phone, title, content, category_id, town_id, address, lat, lon,
                 state, due_at, ledger_ref, submitted_by, received_at, updated_at, version, contact_due_at, stage_due_at,
-                time_limits, contact_email)
+                time_limits, contact_email, deadlines_provisional)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-                $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23, 1, $24, $25, $26, $27)
+                $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23, 1, $24, $25, $26, $27, $28)
              RETURNING id",
             &args![
                 number.id,
@@ -96,6 +96,7 @@ pub async fn intake(c: &dyn Conn, number: Number, new: NewRequest, actor: &Actor
                 new.deadlines.stage_reply.as_ref(),
                 to_json(new.time_limits.as_ref()),
                 new.contact.email.as_deref(),
+                new.deadlines.provisional,
             ],
         )
         .await?;
@@ -181,7 +182,7 @@ async fn save(c: &dyn Conn, before: &Request, after: &Request) -> StoreResult<()
                 ext_reason = $7, ext_requested_at = $8, merged_into = $9, rating = $10, resolved = $11,
                 reopen_count = $12, return_count = $13, extension_count = $14, due_at = $15, updated_at = $16,
                 closed_at = $17, version = $18, sign_due_at = $19, contact_due_at = $20, stage_due_at = $21,
-                suspended_at = $22, supervision = $23
+                suspended_at = $22, supervision = $23, deadlines_provisional = $24
              WHERE id = $1 AND version = $2",
             &args![
                 after.id,
@@ -207,6 +208,7 @@ async fn save(c: &dyn Conn, before: &Request, after: &Request) -> StoreResult<()
                 after.deadlines.stage_reply.as_ref(),
                 after.suspended_at.as_ref(),
                 to_json(after.supervision.as_ref()),
+                after.deadlines.provisional,
             ],
         )
         .await?;

@@ -102,8 +102,12 @@ pub async fn page<S: Store>(
     }
     let view = app.dashboard().view(DashboardQuery { period, options }).await?;
     let charts = charts(&view);
+    let mut layout = Layout::staff("领导驾驶舱", &caller.actor, &menu);
+    if caller.may(mashangban_domain::access::Permission::ManageCalendar) {
+        layout.warning = app.calendar().missing_notice_warning();
+    }
     let page = DashboardPage {
-        layout: Layout::staff("领导驾驶舱", &caller.actor, &menu),
+        layout,
         from: period.from.to_string(),
         to: period.to.to_string(),
         totals: kpi("所选区间", &view),

@@ -74,11 +74,13 @@ pub struct Layout {
     pub assets: &'static str,
     /// The menu entries the person may open.
     pub nav: Vec<NavEntry>,
+    /// A warning for administrators above the page (next year's holiday notice missing).
+    pub warning: Option<String>,
 }
 
 impl Layout {
     pub fn public(title: impl Into<String>) -> Self {
-        Self { title: title.into(), staff_name: None, assets: assets::version(), nav: Vec::new() }
+        Self { title: title.into(), staff_name: None, assets: assets::version(), nav: Vec::new(), warning: None }
     }
 
     /// A staff page: the main menu the person may use, and 系统管理 when any
@@ -88,7 +90,13 @@ impl Layout {
         if let Some(first) = menu.for_actor(MenuKind::Admin, actor).first() {
             nav.push(NavEntry { label: "系统管理", ..*first });
         }
-        Self { title: title.into(), staff_name: Some(actor.name().to_owned()), assets: assets::version(), nav }
+        Self {
+            title: title.into(),
+            staff_name: Some(actor.name().to_owned()),
+            assets: assets::version(),
+            nav,
+            warning: None,
+        }
     }
 }
 

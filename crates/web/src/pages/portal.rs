@@ -46,6 +46,9 @@ struct Submitted {
     qr_svg: String,
     state_label: &'static str,
     due_at: Option<String>,
+    /// The limits that apply, in Chinese, and whether as 马上办.
+    limits: Option<String>,
+    act_now: bool,
     files_failed: bool,
 }
 
@@ -68,8 +71,14 @@ pub async fn submitted<S: Store>(
         track_path,
         progress_url,
         state_label: request.state.label(),
+        limits: request.time_limits.map(|l| l.describe()).filter(|s| !s.is_empty()),
+        act_now: mashangban_app::views::is_act_now(&request),
         files_failed: query.files.as_deref() == Some("failed"),
-        due_at: request.due_at.as_ref().map(|t| super::short_time(&mashangban_domain::time::format_instant(t))),
+        due_at: request.due_at.as_ref().map(|t| {
+            let provisional = mashangban_app::views::is_provisional(&request, *t, &app.calendar().in_force());
+            let due = super::short_time(&mashangban_domain::time::format_instant(t));
+            if provisional { format!("{due}（暂定，待导入节假日安排后重算）") } else { due }
+        }),
     };
     Ok(render(StatusCode::OK, &page))
 }

@@ -124,7 +124,8 @@ pub(super) fn countdown(view: &RequestView) -> Option<Countdown> {
     let amount = |m: i64| if m >= 60 { format!("{}小时{}分", m / 60, m % 60) } else { format!("{m}分钟") };
     let text =
         if minutes < 0 { format!("已超期 {}", amount(-minutes)) } else { format!("剩余 {}", amount(minutes)) };
-    Some(Countdown { label: d.label, due: short_time(&d.due_at), text, overdue: minutes < 0 })
+    let due = if d.provisional { format!("{}（暂定）", short_time(&d.due_at)) } else { short_time(&d.due_at) };
+    Some(Countdown { label: d.label, due, text, overdue: minutes < 0 })
 }
 
 /// One part of the work page (a tab of the dispatcher's queues).

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use mashangban_app::requests::{NewFile, clean_file_name, sniff};
 use mashangban_app::{App, Settings};
 use mashangban_domain::org::UnitKind;
-use mashangban_domain::request::{self, RequestKind};
+use mashangban_domain::request::{self, Channel, RequestKind, Urgency};
 use mashangban_domain::validation::{CreditCode, Phone, optional_text, required_text};
 use mashangban_store::{Category, Store};
 
@@ -49,6 +49,8 @@ pub struct Values {
     pub address: String,
     pub title: String,
     pub content: String,
+    /// The enterprise asks for 马上办 (act now): checkbox `act_now`.
+    pub act_now: bool,
 }
 
 impl Values {
@@ -66,6 +68,7 @@ impl Values {
             address: take("address"),
             title: take("title"),
             content: take("content"),
+            act_now: !take("act_now").is_empty(),
         }
     }
 
@@ -145,6 +148,8 @@ struct SubmitPage {
     categories: Vec<CategoryGroup>,
     towns: Vec<Choice>,
     max_files: usize,
+    /// The act-now (马上办) limits of the rule table in force, in Chinese.
+    act_now_hint: String,
 }
 
 fn page<S: Store>(app: &App<S>, values: Values, errors: Errors) -> SubmitPage {
@@ -158,7 +163,9 @@ fn page<S: Store>(app: &App<S>, values: Values, errors: Errors) -> SubmitPage {
         .map(|u| Choice::new(u.code.clone(), u.name.clone(), values.town == u.code))
         .collect();
     towns.sort_by(|a, b| a.value.cmp(&b.value));
+    let act_now = app.caches().rules().resolve(RequestKind::Complaint, Urgency::ActNow, Channel::Web, true);
     SubmitPage {
+        act_now_hint: format!("勾选后按企业“马上办”时限办理：{}。须填写统一社会信用代码。", act_now.describe()),
         layout: Layout::public("提交诉求"),
         enterprise: values.enterprise(),
         categories: category_groups(&app.caches().categories(), &values.category),
@@ -209,7 +216,10 @@ pub async fn post<S: Store>(State(app): State<App<S>>, Auth(caller): Auth, multi
     if errors.any() {
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page(&app, values, errors));
     }
-    let input = values.fields().input(RequestKind::parse(&values.kind).unwrap_or(RequestKind::Complaint), None, None);
+    // 马上办 is an enterprise service: the act-now limits of the rule table apply to enterprises only.
+    let urgency = (values.act_now && values.enterprise()).then_some(Urgency::ActNow);
+    let input =
+        values.fields().input(RequestKind::parse(&values.kind).unwrap_or(RequestKind::Complaint), urgency, None);
     match app.requests().submit_on_portal(&caller, input, files).await {
         Ok((intake, saved)) => {
             let note = if saved { "" } else { "&files=failed" };

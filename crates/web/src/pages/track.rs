@@ -136,7 +136,8 @@ impl Feedback {
 
 impl ProgressPage {
     fn due(&self) -> String {
-        self.view.due_at.as_deref().map(short_time).unwrap_or_default()
+        let provisional = if self.view.due_provisional { "（暂定）" } else { "" };
+        self.view.due_at.as_deref().map(|d| format!("{}{provisional}", short_time(d))).unwrap_or_default()
     }
 
     fn received(&self) -> String {

@@ -132,6 +132,23 @@ async fn supervision_puts_a_request_at_the_top_of_the_queue() {
     assert_eq!(events_of(&detail, "supervised") + events_of(&detail, "urged"), 2);
 }
 
+#[tokio::test]
+async fn act_now_and_urgent_work_comes_first_then_the_overdue() {
+    let app = spawn().await;
+    app.set_time("2026-03-02T10:00:00+08:00"); // Monday
+    // A consultation due Wed 03-04 17:30, overdue by Thursday.
+    let (overdue, _) = app.submit(resident_consultation()).await;
+    // A complaint due in 15 working days.
+    let (later, _) = app.submit(enterprise_complaint()).await;
+    app.set_time("2026-03-05T10:00:00+08:00");
+    let dispatcher = app.login("dispatcher").await;
+    // An act-now request due in 5 working days: later than the overdue one, yet first.
+    let mut act_now = enterprise_complaint();
+    act_now["urgency"] = json!("act_now");
+    let (first, _) = app.submit(act_now).await;
+    assert_eq!(queue(&app, &dispatcher).await, [first, overdue, later]);
+}
+
 /// The handler's work queue, tracking numbers in order.
 async fn queue(app: &App, who: &Session) -> Vec<String> {
     let (_, page) = app.get("/api/v1/requests?sort=deadline", Some(who)).await;

@@ -879,6 +879,7 @@ async fn an_acknowledged_request_is_on_disk_and_lists_page_and_filter() {
     assert!(page["items"].as_array().unwrap().is_empty());
 }
 
+mod act_now;
 mod admin;
 mod browser;
 mod calendar;
@@ -890,3 +891,4 @@ mod notify;
 mod open311;
 mod openapi;
 mod scores;
+mod year_end;

@@ -136,7 +136,14 @@ async fn render_page<S: Store>(
     let hours =
         calendar.working_hours().periods().iter().map(|(s, e)| format!("{}-{}", clock_time(*s), clock_time(*e)));
     let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
-    let (layout, frame) = Frame::new(actor, menu, "/admin/calendar", notice, error.map(|(_, m)| m));
+    let (layout, frame) = Frame::new(
+        app.calendar().missing_notice_warning(),
+        actor,
+        menu,
+        "/admin/calendar",
+        notice,
+        error.map(|(_, m)| m),
+    );
     let page = CalendarPage {
         layout,
         frame,

@@ -104,7 +104,14 @@ async fn render_page<S: Store>(
         .collect();
     units.sort_by(|a, b| a.value.cmp(&b.value));
     let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
-    let (layout, frame) = Frame::new(actor, menu, "/admin/categories", notice, error.map(|(_, m)| m));
+    let (layout, frame) = Frame::new(
+        app.calendar().missing_notice_warning(),
+        actor,
+        menu,
+        "/admin/categories",
+        notice,
+        error.map(|(_, m)| m),
+    );
     let page = CategoriesPage { layout, frame, rows: rows(app, &categories), form, parents, units, editing };
     Ok(render(status, &page))
 }

@@ -113,7 +113,14 @@ async fn render_list<S: Store>(
 ) -> PageResult {
     let articles = app.knowledge().find(caller, &q).await?;
     let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
-    let (layout, frame) = Frame::new(&caller.actor, menu, "/admin/knowledge", notice, error.map(|(_, m)| m));
+    let (layout, frame) = Frame::new(
+        app.calendar().missing_notice_warning(),
+        &caller.actor,
+        menu,
+        "/admin/knowledge",
+        notice,
+        error.map(|(_, m)| m),
+    );
     let categories = category_groups(&app.caches().categories(), &form.category);
     Ok(render(status, &ListPage { layout, frame, q, articles, form, categories }))
 }
@@ -162,7 +169,14 @@ async fn render_edit<S: Store>(
     let revisions = app.knowledge().revisions(id).await?;
     let form = form.unwrap_or_else(|| ArticleForm::of(&article));
     let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
-    let (layout, frame) = Frame::new(&caller.actor, menu, "/admin/knowledge", notice, error.map(|(_, m)| m));
+    let (layout, frame) = Frame::new(
+        app.calendar().missing_notice_warning(),
+        &caller.actor,
+        menu,
+        "/admin/knowledge",
+        notice,
+        error.map(|(_, m)| m),
+    );
     let categories = category_groups(&app.caches().categories(), &form.category);
     Ok(render(status, &EditPage { layout, frame, article, form, categories, revisions }))
 }

@@ -63,6 +63,7 @@ impl Frame {
     /// The layout and frame of the section at `path`: its tabs are the
     /// sections the person may open.
     fn new(
+        warning: Option<String>,
         actor: &Actor,
         menu: &Menu,
         path: &str,
@@ -72,7 +73,9 @@ impl Frame {
         let sections = menu.for_actor(MenuKind::Admin, actor);
         let label = sections.iter().find(|e| e.path == path).map_or("系统管理", |e| e.label);
         let tabs = sections.iter().map(|e| Tab { path: e.path, label: e.label, current: e.path == path }).collect();
-        (Layout::staff(format!("系统管理 · {label}"), actor, menu), Self { tabs, notice, error })
+        let mut layout = Layout::staff(format!("系统管理 · {label}"), actor, menu);
+        layout.warning = warning;
+        (layout, Self { tabs, notice, error })
     }
 }
 

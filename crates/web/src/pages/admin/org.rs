@@ -124,7 +124,8 @@ async fn render_page<S: Store>(
         .map(|r| Choice::new(r.code.clone(), format!("{}{}", "　".repeat(r.depth), r.name), form.parent == r.code))
         .collect();
     let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
-    let (layout, frame) = Frame::new(actor, menu, "/admin/org", notice, error.map(|(_, m)| m));
+    let (layout, frame) =
+        Frame::new(app.calendar().missing_notice_warning(), actor, menu, "/admin/org", notice, error.map(|(_, m)| m));
     let page = OrgPage { layout, frame, rows: tree(&units), form, kinds, parents, editing };
     Ok(render(status, &page))
 }

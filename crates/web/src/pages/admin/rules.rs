@@ -105,7 +105,8 @@ async fn render_page<S: Store>(
         None => serde_json::to_string_pretty(&serde_json::json!({ "rules": current.rules })).unwrap_or_default(),
     };
     let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
-    let (layout, frame) = Frame::new(actor, menu, "/admin/rules", notice, error.map(|(_, m)| m));
+    let (layout, frame) =
+        Frame::new(app.calendar().missing_notice_warning(), actor, menu, "/admin/rules", notice, error.map(|(_, m)| m));
     let page = RulesPage {
         layout,
         frame,

@@ -104,7 +104,8 @@ async fn render_page<S: Store>(
         user: u.clone(),
     });
     let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
-    let (layout, frame) = Frame::new(actor, menu, "/admin/users", notice, error.map(|(_, m)| m));
+    let (layout, frame) =
+        Frame::new(app.calendar().missing_notice_warning(), actor, menu, "/admin/users", notice, error.map(|(_, m)| m));
     let page = UsersPage {
         layout,
         frame,
