@@ -79,8 +79,6 @@ pub struct ExtensionView {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RequestView {
     pub tracking_no: String,
-    /// Shown only to those who may read personal data (to tell the caller).
-    pub check_code: Option<String>,
     pub kind: &'static str,
     pub kind_label: &'static str,
     pub urgency: &'static str,
@@ -205,7 +203,6 @@ pub fn request_view(r: &Request, viewer: &Actor, lookup: &Lookup<'_>, merged_int
     let org = lookup.org;
     RequestView {
         tracking_no: r.tracking_no.clone(),
-        check_code: unmasked.then(|| r.check_code.clone()),
         kind: r.kind.as_str(),
         kind_label: r.kind.label(),
         urgency: r.urgency.as_str(),

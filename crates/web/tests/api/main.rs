@@ -889,3 +889,4 @@ mod notify;
 mod open311;
 mod openapi;
 mod scores;
+mod security;
