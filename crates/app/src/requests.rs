@@ -555,11 +555,6 @@ impl<'a, S: Store> Requests<'a, S> {
         Ok(views::public_timeline(&events, &self.app.caches().org()))
     }
 
-    /// The tracking number itself, if a request has it (Open311 tokens are tracking numbers).
-    pub async fn tracking_no(&self, no: &str) -> AppResult<Option<String>> {
-        Ok(self.app.store().find(no.trim(), &Scope::All).await?.map(|r| r.tracking_no))
-    }
-
     // ---- deadlines -------------------------------------------------------------------
 
     /// The instant `hours` working hours from now (natural hours where the

@@ -10,8 +10,9 @@ use mashangban_domain::org::{Actor, OrgTree, UnitId};
 use mashangban_domain::request::{Asker, Event, Request};
 use mashangban_domain::time::{Instant, format_instant};
 use mashangban_domain::time_limit::TimeLimits;
-use mashangban_domain::validation::{GeoPoint, mask_credit_code, mask_free_text, mask_name, mask_phone};
+use mashangban_domain::validation::{GeoPoint, mask_credit_code, mask_name, mask_phone};
 use mashangban_store::{Attachment, Category};
+use mashangban_text::mask as mask_free_text;
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct UnitRef {

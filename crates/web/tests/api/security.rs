@@ -94,3 +94,57 @@ async fn staff_never_see_the_check_code_nor_act_as_the_asker() {
     assert_eq!(rated["actor_role"], "asker");
 }
 
+/// Personal data an asker might write into a request's text, each as the attack found it shown.
+const WRITTEN: &[&str] = &[
+    "chen.jiaxin@huakai.example.cn",
+    "１３９１２３４５６７８",
+    "wx13912345678",
+    "11010519491231002X",
+    "6222021234567894",
+];
+
+/// Finding 4: Open311 and the public progress page mask e-mail, full-width and glued phones, ID and
+/// bank card numbers with the one masking function, round coordinates, and a confidential report's
+/// token is as unknown as the report.
+#[tokio::test]
+async fn public_views_mask_every_kind_of_personal_data() {
+    let app = spawn().await;
+    let mut body = enterprise_complaint();
+    body["content"] = json!(format!(
+        "请回复邮箱{}，或致电{}，微信号{}。身份证{}，退款到银行卡{}。",
+        WRITTEN[0], WRITTEN[1], WRITTEN[2], WRITTEN[3], WRITTEN[4]
+    ));
+    body["location"] = json!({ "lat": 22.517_612, "lon": 113.392_634, "datum": "wgs84" });
+    let (no, code) = app.submit(body).await;
+
+    let (status, list) = app.get("/open311/v2/requests.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, one) = app.get(&format!("/open311/v2/requests/{no}.json"), None).await;
+    let progress = app.progress(&no, &code).await;
+    let page = app.http.get(app.url(&format!("/track/{no}?code={code}"))).send().await.unwrap().text().await.unwrap();
+    for (what, text) in
+        [("list", list.to_string()), ("one", one.to_string()), ("progress", progress.to_string()), ("page", page)]
+    {
+        for personal in WRITTEN {
+            assert!(!text.contains(personal), "{what} shows 「{personal}」: {text}");
+        }
+    }
+    let description = one[0]["description"].as_str().unwrap();
+    assert!(
+        description.contains("c***@huakai.example.cn") && description.contains("１３９****５６７８"),
+        "{description}"
+    );
+    assert!(description.contains("wx139****5678") && description.contains("6222********7894"), "{description}");
+    assert_eq!((one[0]["lat"].as_f64(), one[0]["long"].as_f64()), (Some(22.518), Some(113.393)));
+
+    // A report (举报) is confidential: its token is as unknown as the report itself.
+    let mut report = enterprise_complaint();
+    report["kind"] = json!("report");
+    let (reported, _) = app.submit(report).await;
+    let (status, _) = app.get(&format!("/open311/v2/requests/{reported}.json"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app.get(&format!("/open311/v2/tokens/{reported}.json"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, token) = app.get(&format!("/open311/v2/tokens/{no}.json"), None).await;
+    assert_eq!((status, token[0]["service_request_id"].as_str()), (StatusCode::OK, Some(no.as_str())));
+}
