@@ -148,3 +148,36 @@ async fn public_views_mask_every_kind_of_personal_data() {
     let (status, token) = app.get(&format!("/open311/v2/tokens/{no}.json"), None).await;
     assert_eq!((status, token[0]["service_request_id"].as_str()), (StatusCode::OK, Some(no.as_str())));
 }
+
+/// Finding 5: a NUL byte (or any control character but `\n`, `\r`, `\t` in text) is refused at the
+/// boundary with 400 `control_character`, in JSON bodies, paths and query parameters, on both databases.
+#[tokio::test]
+async fn control_characters_are_refused_at_the_boundary() {
+    let app = spawn().await;
+    let dispatcher = app.login("dispatcher").await;
+    let refused = |(status, body): (StatusCode, Value)| {
+        assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("control_character")), "{body}");
+        assert!(body["message"].as_str().unwrap().contains("控制字符"));
+    };
+    refused(app.post("/api/v1/auth/login", None, json!({ "username": "handler\u{0}", "password": "x" })).await);
+    let mut body = enterprise_complaint();
+    body["content"] = json!("营业执照\u{0}变更");
+    refused(app.post("/api/v1/public/requests", None, body).await);
+    let mut body = enterprise_complaint();
+    body["contact"]["name"] = json!("陈\u{1b}[2J");
+    refused(app.post("/api/v1/requests", Some(&dispatcher), body).await);
+    refused(app.get("/api/v1/public/requests/ZS20261129000001%00?code=12345678", None).await);
+    refused(app.get("/api/v1/requests?credit_code=91350100M000100Y43%00", Some(&dispatcher)).await);
+    refused(app.get("/api/v1/requests/ZS%00", Some(&dispatcher)).await);
+    refused(app.get("/open311/v2/requests/ZS%00.json", None).await);
+    let (status, _) = app.get("/track/ZS%00?code=1", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, list) = app.get("/api/v1/requests", Some(&dispatcher)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(0), "nothing stored: {list}");
+
+    // Line breaks and tabs in multi-line text stay allowed.
+    let mut body = enterprise_complaint();
+    body["content"] = json!("第一行\n第二行\r\n\t第三行");
+    app.submit(body).await;
+}
