@@ -246,7 +246,10 @@ impl<'a, S: Store> Requests<'a, S> {
         let org = self.app.caches().org();
         Ok(Detail {
             request: self.with_lookup(|l| views::request_view(request, actor, l, merged_into)),
-            history: history.iter().map(|e| views::event_view(e, actor, &org)).collect(),
+            history: {
+                let unmasked = actor.sees_personal_data_of(request.lead_unit_id, &request.co_unit_ids);
+                history.iter().map(|e| views::event_view(e, actor, unmasked, &org)).collect()
+            },
             attachments: attachments.iter().map(views::attachment_view).collect(),
         })
     }

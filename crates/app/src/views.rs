@@ -200,7 +200,7 @@ pub struct SupervisionView {
 }
 
 pub fn request_view(r: &Request, viewer: &Actor, lookup: &Lookup<'_>, merged_into: Option<String>) -> RequestView {
-    let unmasked = viewer.sees_personal_data();
+    let unmasked = viewer.sees_personal_data_of(r.lead_unit_id, &r.co_unit_ids);
     let org = lookup.org;
     RequestView {
         tracking_no: r.tracking_no.clone(),
@@ -275,8 +275,8 @@ pub struct EventView {
     pub due_at: Option<String>,
 }
 
-pub fn event_view(e: &Event, viewer: &Actor, org: &OrgTree) -> EventView {
-    let unmasked = viewer.sees_personal_data();
+/// `unmasked`: whether the viewer sees the request's personal data ([`Actor::sees_personal_data_of`]).
+pub fn event_view(e: &Event, viewer: &Actor, unmasked: bool, org: &OrgTree) -> EventView {
     let auditor = viewer.may(Permission::SeeClientAddresses);
     let staff_actor = !matches!(e.actor_role.as_str(), "asker" | "anonymous" | "enterprise" | "resident");
     EventView {

@@ -181,3 +181,42 @@ async fn control_characters_are_refused_at_the_boundary() {
     body["content"] = json!("第一行\n第二行\r\n\t第三行");
     app.submit(body).await;
 }
+
+/// Finding 8: a town's handler sees the requests located in its town, but the asker's personal data only
+/// of those its own unit handles.
+#[tokio::test]
+async fn a_town_sees_personal_data_only_of_what_it_handles() {
+    let app = spawn().await;
+    let dispatcher = app.login("dispatcher").await;
+    let guzhen = app.store.list_units().await.unwrap().into_iter().find(|u| u.code == "guzhen").unwrap();
+    app.store
+        .create_user(mashangban_store::NewUser {
+            username: "guzhen-handler".into(),
+            display_name: "古镇承办人".into(),
+            role: mashangban_domain::org::Role::Handler,
+            unit_id: Some(guzhen.id),
+            credit_code: None,
+            phone: None,
+            password_hash: auth::hash_password(super::PASSWORD).unwrap(),
+        })
+        .await
+        .unwrap();
+    let town = app.login("guzhen-handler").await;
+
+    // Located in 古镇, handled by 市市场监管局: visible to the town, masked.
+    let (no, _) = app.submit(enterprise_complaint()).await;
+    app.act(&no, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj" })).await;
+    let seen = app.detail(&no, &town).await["request"].clone();
+    assert_eq!(seen["asker"]["contact_phone"], "138****8000", "{seen}");
+    assert_eq!(seen["asker"]["contact_name"], "陈**");
+    assert!(seen["asker"]["contact_email"].is_null());
+    assert!(!seen["content"].as_str().unwrap().contains("13800138000"));
+    let (_, list) = app.get("/api/v1/requests", Some(&town)).await;
+    assert!(!list.to_string().contains("13800138000"), "{list}");
+
+    // Sent to the town itself: its handler sees what it needs to handle it.
+    let (no, _) = app.submit(enterprise_complaint()).await;
+    app.act(&no, "dispatch", &dispatcher, json!({ "lead_unit": "guzhen" })).await;
+    let handled = app.detail(&no, &town).await["request"].clone();
+    assert_eq!(handled["asker"]["contact_phone"], "13800138000", "{handled}");
+}
