@@ -220,3 +220,27 @@ async fn a_town_sees_personal_data_only_of_what_it_handles() {
     let handled = app.detail(&no, &town).await["request"].clone();
     assert_eq!(handled["asker"]["contact_phone"], "13800138000", "{handled}");
 }
+
+/// Finding 9: signing in from another site (login CSRF) is refused like any cookie-setting post; no
+/// session cookie is set.
+#[tokio::test]
+async fn signing_in_from_another_site_is_refused() {
+    let app = spawn().await;
+    let form = [("username", "handler"), ("password", super::PASSWORD)];
+    for (header, value) in [("origin", "http://evil.example"), ("sec-fetch-site", "cross-site")] {
+        let res = app.http.post(app.url("/login")).header(header, value).form(&form).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{header}");
+        assert!(res.headers().get("set-cookie").is_none(), "{header}: no session");
+        let body = json!({ "username": "handler", "password": super::PASSWORD });
+        let res = app.http.post(app.url("/api/v1/auth/login")).header(header, value).json(&body).send().await;
+        let res = res.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{header}");
+        assert!(res.headers().get("set-cookie").is_none());
+        assert_eq!(res.json::<Value>().await.unwrap()["code"], "csrf_rejected");
+    }
+    // Same-origin and non-browser clients still sign in.
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = no_redirects.post(app.url("/login")).header("sec-fetch-site", "same-origin").form(&form).send().await;
+    assert!(res.unwrap().headers().get("set-cookie").is_some());
+    app.login("handler").await;
+}
