@@ -40,6 +40,7 @@ pub fn router<S: Store>(app: App<S>) -> Router {
     let declared = routes::all::<S>(app.settings());
     routes::router(&app, declared)
         .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -95,6 +96,12 @@ async fn fallback(method: Method, uri: Uri) -> Response {
         ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "不支持的请求方法")
             .into_response()
     }
+}
+
+/// A path that exists, called with a method it does not take: the API's JSON error (axum's own answer
+/// has an empty body).
+async fn method_not_allowed() -> Response {
+    ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "不支持的请求方法").into_response()
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.

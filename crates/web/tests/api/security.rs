@@ -244,3 +244,13 @@ async fn signing_in_from_another_site_is_refused() {
     assert!(res.unwrap().headers().get("set-cookie").is_some());
     app.login("handler").await;
 }
+
+/// Finding 10 (in part): a known path called with a method it does not take answers the documented
+/// JSON error, not an empty 405.
+#[tokio::test]
+async fn a_wrong_method_answers_json() {
+    let app = spawn().await;
+    let (status, body) = app.call(reqwest::Method::DELETE, "/api/v1/auth/login", None, None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed")));
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+}
