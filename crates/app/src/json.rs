@@ -15,7 +15,35 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         return Err(AppError::too_large("请求体过大"));
     }
     let bytes = if bytes.is_empty() { b"{}".as_slice() } else { bytes };
-    serde_json::from_slice(bytes).map_err(json_error)
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(json_error)?;
+    refuse_control_characters(&value)?;
+    from_value(value)
+}
+
+/// Whether `c` is a control character no text input may hold; `\n`, `\r` and `\t` are allowed (in
+/// multi-line text such as a request's content; single-line fields refuse them in their own checks).
+pub fn is_refused_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\n' | '\r' | '\t')
+}
+
+/// The refusal of text holding a control character (a NUL byte and the like): PostgreSQL cannot store
+/// one and no person types one, so every text input is checked at the boundary.
+pub fn control_character() -> AppError {
+    AppError::bad_request("control_character", "输入中含有不允许的控制字符（如 NUL）")
+}
+
+/// Refuses a JSON value with a control character in any string or key, at any depth.
+fn refuse_control_characters(value: &serde_json::Value) -> Result<(), AppError> {
+    use serde_json::Value;
+    let bad = |s: &str| s.chars().any(is_refused_control);
+    match value {
+        Value::String(s) if bad(s) => Err(control_character()),
+        Value::Array(items) => items.iter().try_for_each(refuse_control_characters),
+        Value::Object(map) => map
+            .iter()
+            .try_for_each(|(k, v)| if bad(k) { Err(control_character()) } else { refuse_control_characters(v) }),
+        _ => Ok(()),
+    }
 }
 
 /// Reads an already-parsed JSON value as `T`, with the same error codes.

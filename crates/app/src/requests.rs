@@ -246,7 +246,10 @@ impl<'a, S: Store> Requests<'a, S> {
         let org = self.app.caches().org();
         Ok(Detail {
             request: self.with_lookup(|l| views::request_view(request, actor, l, merged_into)),
-            history: history.iter().map(|e| views::event_view(e, actor, &org)).collect(),
+            history: {
+                let unmasked = actor.sees_personal_data_of(request.lead_unit_id, &request.co_unit_ids);
+                history.iter().map(|e| views::event_view(e, actor, unmasked, &org)).collect()
+            },
             attachments: attachments.iter().map(views::attachment_view).collect(),
         })
     }
@@ -521,11 +524,13 @@ impl<'a, S: Store> Requests<'a, S> {
         code: Option<&str>,
         files: Vec<NewFile>,
     ) -> AppResult<Vec<AttachmentView>> {
+        refuse_staff_as_asker(caller)?;
         let request = self.verified(caller, no, code).await?;
         self.save_files(caller, &request.tracking_no, Scope::All, Actor::PublicAsker, files).await
     }
 
     async fn asker_acts(&self, caller: &Caller, no: &str, code: &str, action: Action) -> AppResult<Progress> {
+        refuse_staff_as_asker(caller)?;
         let request = self.verified(caller, no, Some(code)).await?;
         let changed =
             self.command(caller, &request.tracking_no, Scope::All, Actor::PublicAsker, action, Vec::new()).await?;
@@ -554,11 +559,6 @@ impl<'a, S: Store> Requests<'a, S> {
         Ok(views::public_timeline(&events, &self.app.caches().org()))
     }
 
-    /// The tracking number itself, if a request has it (Open311 tokens are tracking numbers).
-    pub async fn tracking_no(&self, no: &str) -> AppResult<Option<String>> {
-        Ok(self.app.store().find(no.trim(), &Scope::All).await?.map(|r| r.tracking_no))
-    }
-
     // ---- deadlines -------------------------------------------------------------------
 
     /// The instant `hours` working hours from now (natural hours where the
@@ -568,6 +568,18 @@ impl<'a, S: Store> Requests<'a, S> {
         let calendar = self.app.caches().calendar();
         calendar.add_workhours(now, hours).unwrap_or(now + chrono::Duration::hours(i64::from(hours)))
     }
+}
+
+/// The asker's own steps (withdraw, rate, ask for reopening, add materials) are the asker's: a caller
+/// holding a staff session or an API token may not take them with a check code, so a handler cannot
+/// withdraw or rate its own unit's request as if it were the asker. Staff record a follow-up call's
+/// rating with the staff action `follow-up`, which the history shows as theirs.
+pub fn refuse_staff_as_asker(caller: &Caller) -> AppResult<()> {
+    if matches!(caller.actor, Actor::Staff(_) | Actor::System) || caller.via == crate::Via::Token {
+        return Err(AppError::forbidden("工作人员不能以诉求人身份操作；电话回访的评价请在工单中以「回访」录入")
+            .with_code("staff_cannot_act_as_asker"));
+    }
+    Ok(())
 }
 
 /// An enterprise account submits for its own enterprise only, a resident's as a resident.

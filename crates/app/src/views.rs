@@ -10,8 +10,9 @@ use mashangban_domain::org::{Actor, OrgTree, UnitId};
 use mashangban_domain::request::{Asker, Event, Request};
 use mashangban_domain::time::{Instant, format_instant};
 use mashangban_domain::time_limit::TimeLimits;
-use mashangban_domain::validation::{GeoPoint, mask_credit_code, mask_free_text, mask_name, mask_phone};
+use mashangban_domain::validation::{GeoPoint, mask_credit_code, mask_name, mask_phone};
 use mashangban_store::{Attachment, Category};
+use mashangban_text::mask as mask_free_text;
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct UnitRef {
@@ -79,8 +80,6 @@ pub struct ExtensionView {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RequestView {
     pub tracking_no: String,
-    /// Shown only to those who may read personal data (to tell the caller).
-    pub check_code: Option<String>,
     pub kind: &'static str,
     pub kind_label: &'static str,
     pub urgency: &'static str,
@@ -221,11 +220,10 @@ pub struct SupervisionView {
 }
 
 pub fn request_view(r: &Request, viewer: &Actor, lookup: &Lookup<'_>, merged_into: Option<String>) -> RequestView {
-    let unmasked = viewer.sees_personal_data();
+    let unmasked = viewer.sees_personal_data_of(r.lead_unit_id, &r.co_unit_ids);
     let org = lookup.org;
     RequestView {
         tracking_no: r.tracking_no.clone(),
-        check_code: unmasked.then(|| r.check_code.clone()),
         kind: r.kind.as_str(),
         kind_label: r.kind.label(),
         urgency: r.urgency.as_str(),
@@ -298,8 +296,8 @@ pub struct EventView {
     pub due_at: Option<String>,
 }
 
-pub fn event_view(e: &Event, viewer: &Actor, org: &OrgTree) -> EventView {
-    let unmasked = viewer.sees_personal_data();
+/// `unmasked`: whether the viewer sees the request's personal data ([`Actor::sees_personal_data_of`]).
+pub fn event_view(e: &Event, viewer: &Actor, unmasked: bool, org: &OrgTree) -> EventView {
     let auditor = viewer.may(Permission::SeeClientAddresses);
     let staff_actor = !matches!(e.actor_role.as_str(), "asker" | "anonymous" | "enterprise" | "resident");
     EventView {

@@ -122,6 +122,30 @@ pub struct ExtensionApproved {
 pub struct FollowedUp {
     pub rating: Rating,
     pub resolved: bool,
+    /// How the rating reached the platform; absent on events recorded before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<RatingSource>,
+}
+
+/// How a rating came in (评价渠道): from the asker on the public progress page or API with the check
+/// code, from the asker's own account, or entered by staff from a follow-up call (电话回访).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RatingSource {
+    Portal,
+    Account,
+    PhoneFollowUp,
+}
+
+impl RatingSource {
+    /// The source of a rating made by `actor`.
+    pub fn of(actor: &crate::org::Actor) -> Self {
+        match actor {
+            crate::org::Actor::PublicAsker | crate::org::Actor::Anonymous => Self::Portal,
+            crate::org::Actor::Account(_) => Self::Account,
+            crate::org::Actor::Staff(_) | crate::org::Actor::System => Self::PhoneFollowUp,
+        }
+    }
 }
 
 /// This duplicate merged into its parent (并单).

@@ -421,7 +421,11 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             (EventKind::DirectlyClosed, Some(required_text("答复内容", answer, COMMENT_MAX)?))
         }
         Action::FollowUp { rating, resolved, comment } => {
-            details = EventDetails::FollowedUp(event::FollowedUp { rating: *rating, resolved: *resolved });
+            details = EventDetails::FollowedUp(event::FollowedUp {
+                rating: *rating,
+                resolved: *resolved,
+                source: Some(event::RatingSource::of(actor)),
+            });
             next.rating = Some(*rating);
             next.resolved = Some(*resolved);
             next.state = State::FollowedUp;

@@ -239,6 +239,17 @@ impl Actor {
             Self::PublicAsker | Self::Anonymous => false,
         }
     }
+
+    /// Whether the actor sees the personal data of a request led by `lead` with the co-handling units
+    /// `co`: operators and dispatchers always; handlers and unit leaders only when their unit (or one
+    /// below it) handles it, not for a request they see only because it lies in their town; the asker's
+    /// own account (its scope holds only its own requests).
+    pub fn sees_personal_data_of(&self, lead: Option<UnitId>, co: &[UnitId]) -> bool {
+        match self {
+            Self::Staff(s) if s.role.is_unit_bound() => lead.iter().chain(co).any(|u| s.units.contains(u)),
+            _ => self.sees_personal_data(),
+        }
+    }
 }
 
 /// Which requests an actor may see. Enforced by the store in its queries.

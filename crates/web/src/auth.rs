@@ -100,9 +100,10 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
         .map(|(_, value)| value)
 }
 
-/// CSRF protection for cookie-authenticated changes: a browser tells us where
-/// a request comes from (`Sec-Fetch-Site`, `Origin`); cross-site ones are refused.
-fn check_same_origin(method: &Method, headers: &HeaderMap) -> Result<(), ApiError> {
+/// CSRF protection for cookie-authenticated changes and for signing in (a cross-site sign-in would put
+/// the victim's browser in the attacker's session): a browser tells us where a request comes from
+/// (`Sec-Fetch-Site`, `Origin`); cross-site ones are refused.
+pub fn check_same_origin(method: &Method, headers: &HeaderMap) -> Result<(), ApiError> {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }

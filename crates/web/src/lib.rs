@@ -40,14 +40,49 @@ pub fn router<S: Store>(app: App<S>) -> Router {
     let declared = routes::all::<S>(app.settings());
     routes::router(&app, declared)
         .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(axum::middleware::from_fn(refuse_control_characters_in_uri))
         .layer(TraceLayer::new_for_http())
         .with_state(app)
+}
+
+/// Refuses a request whose path or query holds a control character once percent-decoded (`%00` in a
+/// tracking number, an Open311 id or a filter): 400 `control_character` before any handler or store sees
+/// it. JSON bodies are checked where they are parsed (`mashangban_app::json::parse_json`).
+async fn refuse_control_characters_in_uri(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let uri = request.uri();
+    let decoded = percent_decoded(uri.path()) + &percent_decoded(uri.query().unwrap_or_default());
+    if decoded.chars().any(|c| c.is_control()) {
+        return ApiError::from(mashangban_app::json::control_character()).into_response();
+    }
+    next.run(request).await
+}
+
+/// `text` with its `%XX` escapes decoded (invalid UTF-8 as U+FFFD, which is not a control character).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// No route: Open311 answers in its own format, everything else as the API does.
@@ -61,6 +96,12 @@ async fn fallback(method: Method, uri: Uri) -> Response {
         ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "不支持的请求方法")
             .into_response()
     }
+}
+
+/// A path that exists, called with a method it does not take: the API's JSON error (axum's own answer
+/// has an empty body).
+async fn method_not_allowed() -> Response {
+    ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "不支持的请求方法").into_response()
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.

@@ -21,7 +21,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .doc("auth", "登录（设置会话 Cookie）")
             .body::<LoginInput>()
             .answer::<Me>()
-            .errors(&["invalid_credentials", "rate_limited"]),
+            .errors(&["invalid_credentials", "rate_limited", "csrf_rejected"]),
         Route::post("/api/v1/auth/logout", logout::<S>).public().doc("auth", "退出登录").no_content(),
         Route::get("/api/v1/auth/me", me::<S>).doc("auth", "当前用户").answer::<Me>(),
     ]
@@ -30,9 +30,12 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
 /// `POST /api/v1/auth/login`: sets an HttpOnly, SameSite session cookie.
 async fn login<S: Store>(
     State(app): State<App<S>>,
+    method: axum::http::Method,
+    headers: axum::http::HeaderMap,
     Auth(caller): Auth,
     JsonBody(input): JsonBody<LoginInput>,
 ) -> ApiResult<Response> {
+    crate::auth::check_same_origin(&method, &headers)?;
     let signed_in = app.accounts().login(&caller, input).await?;
     let cookie = session_cookie_header(&signed_in.secret, signed_in.max_age_seconds, app.settings().secure_cookies);
     let mut response = Json(signed_in.me).into_response();

@@ -11,8 +11,9 @@ use mashangban_domain::org::OrgTree;
 use mashangban_domain::request::{EventKind, Request, State};
 use mashangban_domain::time::{Instant, format_instant, parse_instant, shanghai};
 use mashangban_domain::time_limit::TimeLimits;
-use mashangban_domain::validation::{mask_credit_code, mask_free_text, mask_name, mask_phone};
+use mashangban_domain::validation::{mask_credit_code, mask_name, mask_phone};
 use mashangban_store::{Category, ListFilter, Store};
+use mashangban_text::{PUBLIC_COORDINATE_DECIMALS, mask, round_coordinate};
 
 use super::format::{Document, Failure, Fields, Node};
 use super::{PAGE_CAP, Params, services};
@@ -44,11 +45,14 @@ pub async fn one<S: Store>(app: &App<S>, id: &str, params: &Params) -> Result<Do
 }
 
 /// `GET tokens/{token}`. We answer every intake with its service request id
-/// at once and issue no tokens; a tracking number serves as its own token.
+/// at once and issue no tokens; a tracking number serves as its own token. A
+/// token answers exactly when `requests/{id}` does: a confidential report
+/// (举报) is as unknown here as there.
 pub async fn token<S: Store>(app: &App<S>, token: &str, params: &Params) -> Result<Document, Failure> {
     params.check_jurisdiction()?;
+    let request = app.requests().published(token).await?;
     let tracking_no =
-        app.requests().tracking_no(token).await?.ok_or_else(|| Failure::not_found(format!("没有令牌「{token}」")))?;
+        request.map(|r| r.tracking_no).ok_or_else(|| Failure::not_found(format!("没有令牌「{token}」")))?;
     let item = Fields::new().text("service_request_id", tracking_no).text("token", token).build();
     Ok(Document::list("service_requests", "request", vec![item]))
 }
@@ -205,8 +209,8 @@ impl Shown<'_> {
             .opt_text("expected_datetime", r.due_at.as_ref().map(format_instant))
             .opt_text("address", address)
             .opt_text("address_id", town.map(|t| t.code.clone()))
-            .opt("lat", r.location.point.map(|p| Node::Number(p.lat)))
-            .opt("long", r.location.point.map(|p| Node::Number(p.lon)))
+            .opt("lat", r.location.point.map(|p| Node::Number(public_coordinate(p.lat))))
+            .opt("long", r.location.point.map(|p| Node::Number(public_coordinate(p.lon))))
     }
 
     /// `extensions=true`: our own attributes and the public history as notes.
@@ -220,7 +224,7 @@ impl Shown<'_> {
     /// Masks numbers (phones, ID numbers) and the asker's own name, phone and credit code.
     fn scrub(&self, text: &str) -> String {
         let r = self.request;
-        let mut out = mask_free_text(text);
+        let mut out = mask(text);
         let name = r.contact.name.trim();
         if name.chars().count() >= 2 {
             out = out.replace(name, &mask_name(name));
@@ -274,6 +278,12 @@ impl Shown<'_> {
             .opt_text("merged_into", merged_into)
             .build()
     }
+}
+
+/// A latitude or longitude as the public may see it: rounded to about 100 m, so a request does not point
+/// at the asker's door.
+fn public_coordinate(degrees: f64) -> f64 {
+    round_coordinate(degrees, PUBLIC_COORDINATE_DECIMALS)
 }
 
 /// The promised reply time in Chinese, e.g. 本诉求将在15个工作日内答复.

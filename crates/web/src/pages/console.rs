@@ -99,7 +99,8 @@ struct History {
 /// The request just taken in.
 struct Done {
     tracking_no: String,
-    check_code: String,
+    /// Only on the page the intake led to (its URL carries it), never read back for staff.
+    check_code: Option<String>,
     kind_label: &'static str,
     /// A consultation still received: offer 直接办结.
     direct_close: bool,
@@ -206,6 +207,8 @@ async fn page<S: Store>(
 pub struct ConsoleQuery {
     /// The request just taken in.
     done: String,
+    /// Its check code, from the intake's answer, to tell the caller once.
+    code: String,
     phone: String,
     credit_code: String,
     /// The standard answer to fill the direct close with.
@@ -232,7 +235,7 @@ pub async fn form<S: Store>(
         ..Values::default()
     };
     let done = match plain_code(&q.done) {
-        Some(no) => done_panel(&app, &caller, no, &q.article).await?,
+        Some(no) => done_panel(&app, &caller, no, &q.code, &q.article).await?,
         None => None,
     };
     Ok(render(StatusCode::OK, &page(&app, &caller, &menu, values, None, done).await))
@@ -248,7 +251,7 @@ pub async fn post<S: Store>(
     Form(values): Form<Values>,
 ) -> PageResult {
     match take_in(&app, &caller, &values).await.map_err(ApiError::from) {
-        Ok(no) => Ok(Redirect::to(&done_url(&no, &values.article)).into_response()),
+        Ok((no, code)) => Ok(Redirect::to(&done_url(&no, &code, &values.article)).into_response()),
         Err(e) if e.status == StatusCode::UNAUTHORIZED || e.code == "csrf_rejected" => Err(e.into()),
         Err(e) => {
             let status = e.status;
@@ -257,19 +260,26 @@ pub async fn post<S: Store>(
     }
 }
 
-/// The console after an intake, carrying the picked standard answer (digits only).
-fn done_url(no: &str, article: &str) -> String {
+/// The console after an intake, carrying the check code of the intake's answer (to tell the caller;
+/// staff never read it back from a request) and the picked standard answer (digits only).
+fn done_url(no: &str, code: &str, article: &str) -> String {
     let article = article.trim();
     if !article.is_empty() && article.len() <= 18 && article.chars().all(|c| c.is_ascii_digit()) {
-        format!("/console?done={no}&article={article}")
+        format!("/console?done={no}&code={code}&article={article}")
     } else {
-        format!("/console?done={no}")
+        format!("/console?done={no}&code={code}")
     }
 }
 
 /// The request just taken in; for a consultation still received, the
 /// standard answers matching its words and the picked one's text.
-async fn done_panel<S: Store>(app: &App<S>, caller: &Caller, no: &str, article: &str) -> PageResult<Option<Done>> {
+async fn done_panel<S: Store>(
+    app: &App<S>,
+    caller: &Caller,
+    no: &str,
+    code: &str,
+    article: &str,
+) -> PageResult<Option<Done>> {
     let r = match app.requests().find(caller, no).await {
         Ok(r) => r,
         Err(e) if e.code == "request_not_found" => return Ok(None),
@@ -279,7 +289,8 @@ async fn done_panel<S: Store>(app: &App<S>, caller: &Caller, no: &str, article: 
     let mut done = Done {
         direct_close,
         tracking_no: r.tracking_no,
-        check_code: r.check_code,
+        // Shown only when the URL carries the right one: the page reveals nothing the intake did not.
+        check_code: (!code.is_empty() && code == r.check_code).then(|| r.check_code.clone()),
         kind_label: r.kind.label(),
         answer: String::new(),
         suggestions: Vec::new(),
@@ -302,11 +313,12 @@ async fn done_panel<S: Store>(app: &App<S>, caller: &Caller, no: &str, article: 
     Ok(Some(done))
 }
 
-async fn take_in<S: Store>(app: &App<S>, caller: &Caller, v: &Values) -> Result<String, AppError> {
+async fn take_in<S: Store>(app: &App<S>, caller: &Caller, v: &Values) -> Result<(String, String), AppError> {
     let channel = Channel::parse(&v.channel)
         .filter(|c| CHANNELS.contains(c))
         .ok_or_else(|| AppError::invalid("channel_required", "请选择受理渠道（12345热线或服务窗口）"))?;
     let kind = RequestKind::parse(&v.kind).ok_or_else(|| AppError::invalid("invalid_field", "请选择诉求类型"))?;
     let input = v.fields().input(kind, Urgency::parse(&v.urgency), Some(channel));
-    Ok(app.requests().intake(caller, input).await?.tracking_no)
+    let intake = app.requests().intake(caller, input).await?;
+    Ok((intake.tracking_no, intake.check_code))
 }

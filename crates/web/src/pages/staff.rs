@@ -63,7 +63,16 @@ pub struct LoginForm {
 
 /// `POST /login`: signs in as the API does (same password check, rate limit
 /// and session cookie), then goes to the queue.
-pub async fn login<S: Store>(State(app): State<App<S>>, Auth(caller): Auth, Form(form): Form<LoginForm>) -> Response {
+pub async fn login<S: Store>(
+    State(app): State<App<S>>,
+    method: axum::http::Method,
+    headers: axum::http::HeaderMap,
+    Auth(caller): Auth,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if let Err(e) = crate::auth::check_same_origin(&method, &headers) {
+        return PageError::from(e).into_response();
+    }
     let input =
         mashangban_app::accounts::LoginInput { username: form.username.trim().to_owned(), password: form.password };
     match app.accounts().login(&caller, input).await {

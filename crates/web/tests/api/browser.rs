@@ -400,14 +400,19 @@ async fn the_operator_console_takes_a_call_and_closes_a_consultation() {
 
     let (status, location, _) = post_form(&app, "/console", &operator, &call).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    let no = location.strip_prefix("/console?done=").expect("back to the console").to_owned();
+    let query = location.strip_prefix("/console?done=").expect("back to the console");
+    let (no, code) = query.split_once("&code=").expect("the intake's check code");
+    let (no, code) = (no.to_owned(), code.split('&').next().unwrap().to_owned());
     let detail = app.detail(&no, &operator).await;
+    assert!(detail["request"]["check_code"].is_null(), "staff never read the check code back");
     assert_eq!(
         (detail["request"]["channel"].as_str(), detail["request"]["state"].as_str()),
         (Some("phone"), Some("received"))
     );
     let (_, html) = page(&app, &location, &operator).await;
-    assert!(html.contains(detail["request"]["check_code"].as_str().unwrap()), "the check code to tell the caller");
+    assert!(html.contains(&format!("id=\"done-code\">{code}<")), "the check code to tell the caller");
+    let (_, again) = page(&app, &format!("/console?done={no}"), &operator).await;
+    assert!(!again.contains("done-code"), "not shown again without the intake's answer");
     assert!(html.contains(&format!("action=\"/work/{no}/direct-close\"")), "直接办结 offered for a consultation");
 
     // The handler's unit does not see it (another unit, another town).

@@ -891,4 +891,5 @@ mod notify;
 mod open311;
 mod openapi;
 mod scores;
+mod security;
 mod year_end;
