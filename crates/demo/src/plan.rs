@@ -1111,13 +1111,14 @@ mod tests {
         check_lifecycle(&plan(11, 4000));
     }
 
-    /// Beyond the calendar's years there are no working days or deadlines
-    /// to go by; the plan still holds.
+    /// Beyond the calendar's years deadlines are provisional (weekends
+    /// only); the plan still holds and every request has its deadline.
     #[test]
     fn plans_outside_the_calendar_years_hold_too() {
         let end = shanghai().with_ymd_and_hms(2028, 3, 1, 12, 0, 0).unwrap();
         let plan = plan_until(2, 1500, end);
-        assert!(plan.iter().any(|r| r.due_at.is_none()));
+        let last_notice = shanghai().with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
+        assert!(plan.iter().any(|r| r.due_at.is_some_and(|due| due > last_notice)), "provisional deadlines");
         assert!(plan.iter().all(|r| r.steps.last().is_none_or(|s| s.at <= end)));
         check_lifecycle(&plan);
     }
