@@ -57,32 +57,16 @@ pub fn router<S: Store>(app: App<S>) -> Router {
 /// it. JSON bodies are checked where they are parsed (`mashangban_app::json::parse_json`).
 async fn refuse_control_characters_in_uri(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let uri = request.uri();
-    let decoded = percent_decoded(uri.path()) + &percent_decoded(uri.query().unwrap_or_default());
-    if decoded.chars().any(|c| c.is_control()) {
+    let parts = [percent_decoded(uri.path()), percent_decoded(uri.query().unwrap_or_default())];
+    if parts.iter().any(|part| part.chars().any(char::is_control)) {
         return ApiError::from(mashangban_app::json::control_character()).into_response();
     }
     next.run(request).await
 }
 
 /// `text` with its `%XX` escapes decoded (invalid UTF-8 as U+FFFD, which is not a control character).
-fn percent_decoded(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+fn percent_decoded(text: &str) -> std::borrow::Cow<'_, str> {
+    percent_encoding::percent_decode_str(text).decode_utf8_lossy()
 }
 
 /// No route: Open311 answers in its own format, everything else as the API does.
