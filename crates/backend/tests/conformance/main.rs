@@ -15,4 +15,5 @@ mod copy;
 mod knowledge;
 mod notifications;
 mod org;
+mod requests;
 mod time_limits;

@@ -1,0 +1,287 @@
+//! Requests on both databases: tracking numbers, group commit and refused
+//! actions under concurrency (also from two nodes), append-only history,
+//! attachments, and the rollups against a recomputation.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use mashangban_domain::lifecycle::Action;
+use mashangban_domain::org::{Actor, Role, Scope, UnitKind};
+use mashangban_domain::request::{Asker, Channel, Contact, Location, NewRequest, RequestKind, Urgency};
+use mashangban_domain::time::parse_instant;
+use mashangban_domain::validation::{CreditCode, Phone};
+use mashangban_store::{
+    CalendarAuthor, CalendarSource, CalendarStore, CatalogStore, Command, ListFilter, NewAttachment, NewCategory,
+    NewUnit, OrgStore, RequestStore, TimeLimitStore, Upload,
+};
+use mashangban_store_sql::SqlStore;
+
+use crate::support::{Env, TestDb, execute, meta, refusal, staff, t0, texts};
+
+on_both!(
+    tracking_numbers_are_per_day_and_unique,
+    concurrent_intakes_on_two_nodes_get_unique_ordered_tracking_numbers,
+    refused_actions_among_concurrent_writes_roll_back_alone,
+    events_calendar_changes_and_rule_versions_cannot_be_changed,
+    attachments_round_trip_and_are_limited,
+    rollups_agree_with_a_recomputation_from_the_events,
+);
+
+/// Three departments, a town and a category.
+struct Fixture<D: TestDb> {
+    env: Env<D>,
+    units: Vec<i64>,
+    category: i64,
+}
+
+impl<D: TestDb> Fixture<D> {
+    async fn new() -> Self {
+        let env = D::create().await;
+        let store = &env.store;
+        let unit = |code: &str, kind: UnitKind, parent: Option<&str>| NewUnit {
+            code: code.into(),
+            name: format!("单位{code}"),
+            short_name: None,
+            kind,
+            parent_code: parent.map(str::to_owned),
+        };
+        store.upsert_unit(unit("city", UnitKind::City, None)).await.unwrap();
+        let mut units = Vec::new();
+        for code in ["a", "b", "c"] {
+            units.push(store.upsert_unit(unit(code, UnitKind::Department, Some("city"))).await.unwrap().id);
+        }
+        store.upsert_unit(unit("t", UnitKind::Town, Some("city"))).await.unwrap();
+        let category = NewCategory {
+            code: "x".into(),
+            name: "分类".into(),
+            parent_code: None,
+            lead_unit_code: Some("a".into()),
+            keywords: vec![],
+        };
+        let category = store.upsert_category(category).await.unwrap().id;
+        Self { env, units, category }
+    }
+
+    fn store(&self) -> &SqlStore<D> {
+        &self.env.store
+    }
+
+    async fn intake(&self, store: &SqlStore<D>, enterprise: bool, minutes: i64) -> mashangban_domain::request::Request {
+        store.intake(self.request(enterprise), &Actor::PublicAsker, &meta(minutes)).await.unwrap()
+    }
+
+    fn request(&self, enterprise: bool) -> NewRequest {
+        NewRequest {
+            kind: RequestKind::Complaint,
+            urgency: Urgency::Normal,
+            channel: Channel::Web,
+            asker: if enterprise {
+                Asker::Enterprise {
+                    credit_code: CreditCode::parse("91350100M000100Y43").unwrap(),
+                    name: "某公司".into(),
+                }
+            } else {
+                Asker::Resident
+            },
+            contact: Contact { name: "陈嘉欣".into(), phone: Phone::parse("13800138000").unwrap(), email: None },
+            title: "标题".into(),
+            content: "内容".into(),
+            category_id: self.category,
+            location: Location { town_id: None, address: None, point: None },
+            ledger_ref: None,
+            check_code: "12345678".into(),
+            submitted_by: None,
+            due_at: Some(t0() + chrono::Duration::days(15)),
+            deadlines: Default::default(),
+            time_limits: None,
+        }
+    }
+}
+
+fn everything() -> ListFilter {
+    ListFilter { limit: 500, ..ListFilter::default() }
+}
+
+async fn tracking_numbers_are_per_day_and_unique<D: TestDb>() {
+    let f = Fixture::<D>::new().await;
+    let s = f.store();
+    let a = f.intake(s, false, 0).await;
+    let b = f.intake(s, false, 1).await;
+    let c = f.intake(s, false, 60 * 24).await;
+    assert_eq!(
+        [a.tracking_no.as_str(), b.tracking_no.as_str(), c.tracking_no.as_str()],
+        ["ZS20260302000001", "ZS20260302000002", "ZS20260303000001"]
+    );
+    let events = s.history(a.id).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].due_at, a.due_at);
+    assert_eq!(s.find(&a.tracking_no, &Scope::All).await.unwrap(), Some(a));
+}
+
+/// Group commit on SQLite, two pools on PostgreSQL: no gaps, no duplicates,
+/// numbers in the order of the rows.
+async fn concurrent_intakes_on_two_nodes_get_unique_ordered_tracking_numbers<D: TestDb>() {
+    let f = Arc::new(Fixture::<D>::new().await);
+    let other = f.env.other_node().await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..120 {
+        let f = Arc::clone(&f);
+        let store = if i % 2 == 0 { f.store().clone() } else { other.clone() };
+        tasks.spawn(async move { f.intake(&store, i % 3 == 0, 0).await.tracking_no });
+    }
+    let mut numbers = HashSet::new();
+    while let Some(number) = tasks.join_next().await {
+        numbers.insert(number.unwrap());
+    }
+    let expected: HashSet<String> = (1..=120).map(|n| format!("ZS20260302{n:06}")).collect();
+    assert_eq!(numbers, expected, "no gaps, no duplicates");
+    let mut page = other.list(&everything(), &Scope::All).await.unwrap().items;
+    assert_eq!(page.len(), 120);
+    page.sort_by_key(|r| r.id);
+    let by_id: Vec<&str> = page.iter().map(|r| r.tracking_no.as_str()).collect();
+    let mut sorted = by_id.clone();
+    sorted.sort();
+    assert_eq!(by_id, sorted, "tracking numbers follow the order of intake");
+}
+
+/// A refused action among concurrent intakes (one write batch on SQLite)
+/// rolls back alone.
+async fn refused_actions_among_concurrent_writes_roll_back_alone<D: TestDb>() {
+    let f = Arc::new(Fixture::<D>::new().await);
+    let ok = f.intake(f.store(), false, 0).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let f = Arc::clone(&f);
+        let no = ok.tracking_no.clone();
+        tasks.spawn(async move {
+            if i % 2 == 0 {
+                // Refused: signing a received request.
+                let sign = Command {
+                    tracking_no: no,
+                    scope: Scope::All,
+                    actor: staff(Role::Handler, f.units[0]),
+                    action: Action::SignFor { comment: None },
+                    attachment_ids: vec![],
+                    meta: meta(1),
+                    calendar: None,
+                };
+                f.store().act(sign).await.is_err()
+            } else {
+                f.intake(f.store(), false, 1).await;
+                false
+            }
+        });
+    }
+    let mut refused = 0;
+    while let Some(was_refused) = tasks.join_next().await {
+        refused += usize::from(was_refused.unwrap());
+    }
+    assert_eq!(refused, 20);
+    assert_eq!(f.store().list(&everything(), &Scope::All).await.unwrap().items.len(), 21);
+    assert_eq!(f.store().history(ok.id).await.unwrap().len(), 1);
+}
+
+async fn events_calendar_changes_and_rule_versions_cannot_be_changed<D: TestDb>() {
+    let f = Fixture::<D>::new().await;
+    let s = f.store();
+    f.intake(s, false, 0).await;
+    s.current_rules().await.unwrap();
+    let years =
+        mashangban_domain::calendar::parse_holidays_toml(mashangban_domain::calendar::BUNDLED_HOLIDAYS).unwrap();
+    let author = CalendarAuthor::new(&Actor::System, &meta(0), CalendarSource::Bundled);
+    assert!(s.seed_calendar(years, Default::default(), author).await.unwrap());
+    for (sql, message) in [
+        ("UPDATE events SET comment = 'x'", "append-only"),
+        ("DELETE FROM events", "append-only"),
+        ("UPDATE calendar_changes SET actor_name = 'x'", "append-only"),
+        ("DELETE FROM calendar_changes", "append-only"),
+        ("UPDATE time_limit_rules SET created_by = 'x'", "immutable"),
+        ("DELETE FROM time_limit_rules", "immutable"),
+    ] {
+        let error = execute(s, sql, vec![]).await.expect_err(sql);
+        assert!(format!("{error:?}").contains(message), "{sql}: {error:?}");
+    }
+    assert_eq!(texts(s, "SELECT CAST(count(*) AS TEXT) FROM events", vec![]).await, [Some("1".to_owned())]);
+}
+
+async fn attachments_round_trip_and_are_limited<D: TestDb>() {
+    let f = Fixture::<D>::new().await;
+    let s = f.store();
+    let r = f.intake(s, false, 0).await;
+    let upload = |i: u8| Upload {
+        tracking_no: r.tracking_no.clone(),
+        scope: Scope::All,
+        actor: staff(Role::Operator, f.units[0]),
+        file: NewAttachment {
+            file_name: format!("照片{i}.jpg"),
+            content_type: "image/jpeg".into(),
+            bytes: vec![0, 255, i, 0x27, 0x5c],
+            sha256: "sha".into(),
+        },
+        meta: meta(i64::from(i)),
+    };
+    let first = s.add_attachment(upload(1)).await.unwrap();
+    let (stored, bytes) = s.attachment_content(r.id, first.id).await.unwrap().unwrap();
+    assert_eq!((stored.size, bytes), (5, vec![0, 255, 1, 0x27, 0x5c]));
+    for i in 2..=20 {
+        s.add_attachment(upload(i)).await.unwrap();
+    }
+    assert_eq!(refusal(s.add_attachment(upload(21)).await), "too_many_attachments");
+    let stored = s.attachments(r.id).await.unwrap();
+    assert_eq!(stored.len(), 20);
+    let history = s.history(r.id).await.unwrap();
+    assert_eq!(history.len(), 21);
+    assert_eq!(history.last().unwrap().attachment_ids, vec![stored[19].id]);
+    assert_eq!(s.find(&r.tracking_no, &Scope::All).await.unwrap().unwrap().version, r.version + 20);
+}
+
+/// The scoring and dashboard rollups kept event by event equal a
+/// recomputation from the events (scoring) and a rebuild (both).
+async fn rollups_agree_with_a_recomputation_from_the_events<D: TestDb>() {
+    use mashangban_domain::calendar::WorkCalendar;
+    use mashangban_domain::scoring::{Period, ScoreOptions, score_from_events};
+    use mashangban_store::{DashboardQuery, DashboardStore, ScoringStore};
+    let env = D::create().await;
+    let store = &env.store;
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    mashangban_demo::load_org_and_catalog(store, &data).await.unwrap();
+    mashangban_demo::load_users(store, &data, "not-a-real-hash").await.unwrap();
+    let end = parse_instant("2026-06-30T18:00:00+08:00").unwrap();
+    let options = mashangban_demo::HistoryOptions { seed: 20260301, count: 150, end };
+    assert_eq!(mashangban_demo::generate_history(store, &data, &options, |_, _| {}).await.unwrap(), 150);
+    let mut events = Vec::new();
+    for request in store.list(&everything(), &Scope::All).await.unwrap().items {
+        events.extend(store.history(request.id).await.unwrap());
+    }
+    let calendar = WorkCalendar::bundled().unwrap();
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let periods: Vec<Period> =
+        [("2024-06-01", "2026-05-31"), ("2025-03-15", "2025-06-10"), ("2026-02-10", "2026-03-09")]
+            .iter()
+            .map(|(from, to)| Period::new(day(from), day(to)).unwrap())
+            .collect();
+    let check = || async {
+        for p in &periods {
+            let report = store.score_report(*p, ScoreOptions::default()).await.unwrap();
+            assert_eq!(report, score_from_events(&events, p, &calendar, &ScoreOptions::default()), "{p:?}");
+        }
+    };
+    check().await;
+    let whole = store.score_report(periods[0], ScoreOptions::default()).await.unwrap();
+    assert!(whole.city.counters.assigned > 100, "{:?}", whole.city.counters);
+    let summary = store.rebuild_scoring().await.unwrap();
+    assert_eq!((summary.requests, summary.events), (150, events.len() as u64));
+    check().await;
+
+    let queries: Vec<DashboardQuery> =
+        periods.iter().map(|period| DashboardQuery { period: *period, options: Default::default() }).collect();
+    let mut live = Vec::new();
+    for q in &queries {
+        live.push(store.dashboard(*q).await.unwrap());
+    }
+    assert!(live[0].totals.received > 140 && live[0].totals.closed > 100, "{:?}", live[0].totals);
+    assert_eq!(store.rebuild_dashboard().await.unwrap().requests, 150);
+    for (q, before) in queries.iter().zip(&live) {
+        assert_eq!(&store.dashboard(*q).await.unwrap(), before);
+    }
+}
