@@ -12,6 +12,7 @@ mod calendar;
 mod catalog;
 mod changes;
 mod copy;
+mod enterprises;
 mod knowledge;
 mod notifications;
 mod org;
