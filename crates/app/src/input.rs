@@ -110,6 +110,13 @@ impl IntakeInput {
             },
             AskerInput::Resident => Asker::Resident,
         };
+        let urgency = self.urgency.unwrap_or(Urgency::Normal);
+        if urgency == Urgency::ActNow && !asker.is_enterprise() {
+            return Err(AppError::invalid(
+                "act_now_for_enterprises",
+                "“马上办”只适用于企业诉求：请以企业身份提交并填写统一社会信用代码，或选择普通、紧急",
+            ));
+        }
         let contact = Contact {
             name: required_text("联系人姓名", &self.contact.name, request::NAME_MAX)?,
             phone: Phone::parse(&self.contact.phone)?,
@@ -133,7 +140,7 @@ impl IntakeInput {
         };
         Ok(NewRequest {
             kind: self.kind,
-            urgency: self.urgency.unwrap_or(Urgency::Normal),
+            urgency,
             channel: ctx.channel,
             asker,
             contact,

@@ -62,4 +62,13 @@ async fn an_enterprise_asks_for_act_now_on_the_portal_and_gets_its_limits() {
     let (location, _) = submit_form(&app, portal_form(true, "resident")).await;
     let resident = location.trim_start_matches("/submitted/").split('?').next().unwrap().to_owned();
     assert_eq!(app.detail(&resident, &dispatcher).await["request"]["urgency"], "normal");
+
+    // Through the API a resident's act-now is refused with a reason, and nothing is stored.
+    let mut body = resident_consultation();
+    body["urgency"] = json!("act_now");
+    let before = app.get("/api/v1/requests?limit=1", Some(&dispatcher)).await.1["total"].clone();
+    let (status, err) = app.post("/api/v1/public/requests", None, body).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("act_now_for_enterprises")));
+    assert!(err["message"].as_str().unwrap().contains("企业"), "{err}");
+    assert_eq!(app.get("/api/v1/requests?limit=1", Some(&dispatcher)).await.1["total"], before);
 }
