@@ -43,7 +43,7 @@ impl FeedWaker {
         self.notify.notify_one();
     }
 
-    async fn wait(&self, poll: Duration) {
+    pub(crate) async fn wait(&self, poll: Duration) {
         let _ = tokio::time::timeout(poll, self.notify.notified()).await;
     }
 }

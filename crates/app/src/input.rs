@@ -603,10 +603,46 @@ pub const LIST_PARAMETERS: &[(&str, &str)] = &[
     ("unhappy", "true：只看回访不满意"),
     ("credit_code", "统一社会信用代码"),
     ("phone", "联系电话"),
-    ("sort", "newest（默认）或 deadline"),
+    ("q", "全文检索：空格分隔的词都要出现，\"…\" 为短语，-词 为排除，最多 200 字；繁简体通用"),
+    ("sort", "newest（默认）或 deadline；有 q 时为 relevance（默认，按相关度）或 newest"),
     ("limit", "1–500，默认 50"),
     ("cursor", "上一页的 next_cursor"),
 ];
+
+/// The list's query parameters as a list filter and, when `q` is given, a full-text search (see
+/// [`LIST_PARAMETERS`]): with `q`, `sort` is `relevance` (the default) or `newest`, and in relevance
+/// order `cursor` is the offset of the next page.
+pub fn list_query(
+    query: &HashMap<String, String>,
+    ctx: &FilterContext<'_>,
+) -> AppResult<(ListFilter, Option<crate::search::SearchInput>)> {
+    use mashangban_search::{SearchOrder, TextQuery};
+    let mut rest = query.clone();
+    let text = rest.remove("q");
+    let Some(text) = text.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok((list_filter(&rest, ctx)?, None));
+    };
+    let text = TextQuery::parse(text).map_err(|e| AppError::bad_request(e.code, e.message))?;
+    let order = match rest.get("sort").map(|s| s.trim()) {
+        None | Some("" | "relevance") => SearchOrder::Relevance,
+        Some("newest") => SearchOrder::Newest,
+        Some(_) => return Err(AppError::bad_parameter("有 q 时「sort」应为 relevance（默认）或 newest")),
+    };
+    rest.remove("sort");
+    let offset = match order {
+        SearchOrder::Relevance => rest.remove("cursor"),
+        SearchOrder::Newest => None,
+    };
+    let mut filter = list_filter(&rest, ctx)?;
+    if let Some(offset) = offset.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
+        filter.offset = offset
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n <= crate::search::MAX_OFFSET)
+            .ok_or_else(|| AppError::bad_parameter("「cursor」不正确"))?;
+    }
+    Ok((filter, Some(crate::search::SearchInput { text, order })))
+}
 
 /// What a list filter's codes are resolved against.
 pub struct FilterContext<'a> {

@@ -33,6 +33,7 @@ pub mod requests;
 pub mod rules;
 pub mod scheduler;
 pub mod scoring;
+pub mod search;
 pub mod views;
 
 use std::sync::Arc;
@@ -104,6 +105,8 @@ pub struct App<S> {
     caches: Arc<Caches>,
     limiters: Arc<Limiters>,
     live: Live,
+    /// This node's full-text index, when it has one.
+    search: Option<mashangban_search::SearchIndex>,
 }
 
 impl<S: Store> App<S> {
@@ -132,6 +135,7 @@ impl<S: Store> App<S> {
             caches: Arc::new(caches),
             limiters: Arc::new(limiters),
             live,
+            search: None,
         };
         if let (Some(incoming), Some(outgoing)) = (incoming, outgoing) {
             cluster::spawn(app.clone(), outgoing, incoming);
@@ -144,6 +148,19 @@ impl<S: Store> App<S> {
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// Serves full-text search from `index` and starts this node's indexer, which keeps it up to date
+    /// from the change feed (building it first if it was never built).
+    pub fn with_search(mut self, index: mashangban_search::SearchIndex) -> Self {
+        self.search = Some(index.clone());
+        search::spawn_indexer(self.clone(), index);
+        self
+    }
+
+    /// This node's full-text index, if it has one.
+    pub fn search_index(&self) -> Option<&mashangban_search::SearchIndex> {
+        self.search.as_ref()
     }
 
     pub fn now(&self) -> Instant {
@@ -234,6 +251,11 @@ impl<S: Store> App<S> {
     /// The knowledge base of standard answers (知识库).
     pub fn knowledge(&self) -> knowledge::Knowledge<'_, S> {
         knowledge::Knowledge::new(self)
+    }
+
+    /// Full-text search over requests (全文检索).
+    pub fn search(&self) -> search::Searching<'_, S> {
+        search::Searching::new(self)
     }
 
     /// Notification administration (通知管理).

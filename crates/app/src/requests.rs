@@ -48,6 +48,19 @@ pub struct RequestList {
     pub items: Vec<RequestView>,
     /// Pass as `cursor` for the next page.
     pub next_cursor: Option<String>,
+    /// With `q` only: how many requests in the caller's scope match the search and the filters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+}
+
+impl From<crate::search::SearchListing> for RequestList {
+    fn from(s: crate::search::SearchListing) -> Self {
+        Self {
+            items: s.listing.items.into_iter().map(|(_, v)| v).collect(),
+            next_cursor: s.next_cursor,
+            total: Some(s.total),
+        }
+    }
 }
 
 /// One page of a list with the requests themselves (for pages that decide per row).
@@ -58,7 +71,11 @@ pub struct Listing {
 
 impl From<Listing> for RequestList {
     fn from(l: Listing) -> Self {
-        Self { items: l.items.into_iter().map(|(_, v)| v).collect(), next_cursor: l.next_cursor.map(|c| c.to_string()) }
+        Self {
+            items: l.items.into_iter().map(|(_, v)| v).collect(),
+            next_cursor: l.next_cursor.map(|c| c.to_string()),
+            total: None,
+        }
     }
 }
 
@@ -212,6 +229,17 @@ impl<'a, S: Store> Requests<'a, S> {
         let caches = self.app.caches();
         let (org, categories) = (caches.org(), caches.categories());
         list_filter(query, &FilterContext { org: &org, categories: &categories, now: self.app.now() })
+    }
+
+    /// The list's query parameters as a filter and, with `q`, a full-text search
+    /// (`app.search().requests`).
+    pub fn query(
+        &self,
+        query: &HashMap<String, String>,
+    ) -> AppResult<(ListFilter, Option<crate::search::SearchInput>)> {
+        let caches = self.app.caches();
+        let (org, categories) = (caches.org(), caches.categories());
+        crate::input::list_query(query, &FilterContext { org: &org, categories: &categories, now: self.app.now() })
     }
 
     /// Requests in the caller's scope that match `filter`, masked for them.

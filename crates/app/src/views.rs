@@ -119,6 +119,10 @@ pub struct RequestView {
     pub updated_at: String,
     pub closed_at: Option<String>,
     pub version: i64,
+    /// In search results only: the best-matching fragment as HTML (text escaped, matched words in
+    /// `<mark>`), masked like the rest of the view.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<String>,
 }
 
 fn ts(t: &Instant) -> String {
@@ -269,7 +273,33 @@ pub fn request_view(r: &Request, viewer: &Actor, lookup: &Lookup<'_>, merged_int
         updated_at: ts(&r.updated_at),
         closed_at: r.closed_at.as_ref().map(ts),
         version: r.version,
+        snippet: None,
     }
+}
+
+/// `text` of request `r` as `viewer` may read it: masked unless they see its personal data.
+pub fn masked_for(r: &Request, viewer: &Actor, text: &str) -> String {
+    maybe_mask(text, viewer.sees_personal_data_of(r.lead_unit_id, &r.co_unit_ids))
+}
+
+/// The first `chars` characters of `text`, HTML-escaped (a snippet without highlighted words).
+pub fn escaped_start(text: &str, chars: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == chars {
+            out.push('…');
+            break;
+        }
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn maybe_mask(text: &str, unmasked: bool) -> String {

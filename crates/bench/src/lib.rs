@@ -150,7 +150,9 @@ fn measure(
     size: impl FnOnce() -> BenchResult<(u64, u64)>,
 ) -> BenchResult<Run> {
     let (inputs, database_cpu) = scenario;
-    let server = Server::start(&opts.server_exe, server.0, server.1)?;
+    let search_dir = opts.work_dir.join(format!("search-{}-{}", opts.scale, backend.to_lowercase()));
+    let server = Server::start(&opts.server_exe, server.0, server.1, Some(&search_dir))?;
+    let indexed = server.indexed;
     let result = drive(opts, &server, inputs, database_cpu);
     let (rss_end, rss_peak) = server.memory();
     server.stop();
@@ -168,6 +170,7 @@ fn measure(
         rss_peak,
         db_bytes_end,
         requests_end,
+        search_index: indexed.map(|(requests, seconds, bytes)| report::IndexFigures { requests, seconds, bytes }),
     })
 }
 
@@ -318,6 +321,23 @@ fn build(
     let url = format!("{base}/api/v1/dashboard?from={}&to={}", inputs.from_day, inputs.to_day);
     let cookie = supervisor.to_owned();
     let dashboard: scenarios::MakeRequest = Arc::new(move |c, _| c.get(url.as_str()).header("cookie", cookie.as_str()));
+    let town_list = Arc::new(inputs.towns.clone());
+    let town = move |n: u64| town_list.get((n as usize * 7) % town_list.len().max(1)).cloned().unwrap_or_default();
+    let (b, cookie, t) = (base.clone(), dispatcher.to_owned(), town.clone());
+    let list: scenarios::MakeRequest =
+        Arc::new(move |c, n| c.get(format!("{b}/api/v1/requests?town={}", t(n))).header("cookie", cookie.as_str()));
+    let (b, cookie, t) = (base.clone(), dispatcher.to_owned(), town.clone());
+    let search: scenarios::MakeRequest = Arc::new(move |c, n| {
+        let (q, town) = (SEARCH_WORDS[n as usize % SEARCH_WORDS.len()], t(n));
+        c.get(format!("{b}/api/v1/requests"))
+            .query(&[("q", q), ("town", town.as_str())])
+            .header("cookie", cookie.as_str())
+    });
+    let (b, cookie) = (base.clone(), handler.to_owned());
+    let search_scoped: scenarios::MakeRequest = Arc::new(move |c, n| {
+        let q = SEARCH_WORDS[n as usize % SEARCH_WORDS.len()];
+        c.get(format!("{b}/api/v1/requests")).query(&[("q", q)]).header("cookie", cookie.as_str())
+    });
     let (b, cats, towns) = (base, Arc::new(inputs.categories.clone()), Arc::new(inputs.towns.clone()));
     let intake: scenarios::MakeRequest =
         Arc::new(move |c, n| c.post(format!("{b}/api/v1/public/requests")).json(&intake_body(n, &cats, &towns)));
@@ -328,9 +348,17 @@ fn build(
         Scenario { name: "handler queue page (sort=deadline)".into(), clients: 1, expect: 200, make: queue },
         Scenario { name: "city scoring report, whole period".into(), clients: 1, expect: 200, make: scores },
         Scenario { name: "leader dashboard, whole period".into(), clients: 1, expect: 200, make: dashboard },
+        Scenario { name: "request list, town filter (dispatcher)".into(), clients: r, expect: 200, make: list },
+        Scenario {
+            name: "search 1–3 words + town filter (dispatcher)".into(), clients: r, expect: 200, make: search
+        },
+        Scenario { name: "search 1–3 words (handler's scope)".into(), clients: r, expect: 200, make: search_scoped },
         Scenario { name: "intake (durable 201)".into(), clients: opts.intake_clients, expect: 201, make: intake },
     ]
 }
+
+/// One- to three-word queries of the kinds people type (some match many requests, some few).
+const SEARCH_WORDS: [&str; 6] = ["路灯", "噪音 扰民", "营业执照 变更", "拖欠工资", "停车 收费 物业", "社保"];
 
 fn intake_body(n: u64, categories: &[String], towns: &[String]) -> serde_json::Value {
     const KINDS: [&str; 5] = ["complaint", "consultation", "help", "report", "suggestion"];

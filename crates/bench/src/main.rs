@@ -70,6 +70,9 @@ enum Command {
         /// SQLite reader connections, or the PostgreSQL pool size.
         #[arg(long, default_value_t = 4)]
         connections: usize,
+        /// Keep a full-text index in this directory (rebuilt at start).
+        #[arg(long)]
+        search_dir: Option<PathBuf>,
     },
 }
 
@@ -88,7 +91,9 @@ fn parse_scale(s: &str) -> Result<u64, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Some(Command::Serve { database_url, connections }) => server::serve_child(database_url, *connections),
+        Some(Command::Serve { database_url, connections, search_dir }) => {
+            server::serve_child(database_url, *connections, search_dir.as_deref())
+        }
         None => bench(&cli),
     };
     match result {

@@ -89,6 +89,16 @@ pub struct Run {
     pub rss_peak: u64,
     pub db_bytes_end: u64,
     pub requests_end: u64,
+    /// The full-text index the server built from the requests at start.
+    pub search_index: Option<IndexFigures>,
+}
+
+/// A full-text index build: requests indexed, seconds, bytes on disk.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexFigures {
+    pub requests: u64,
+    pub seconds: f64,
+    pub bytes: u64,
 }
 
 /// The PostgreSQL part of a run.
@@ -195,6 +205,13 @@ impl Run {
                     format!("GROUP BYs p50 {}", ms(self.dashboard_group_by.p50_ms)),
                     format!("{:.0}× faster", self.dashboard_speedup()),
                 )
+            } else if let (true, Some(list)) =
+                (s.name.starts_with("search"), self.scenario("request list, town filter"))
+            {
+                (
+                    format!("list p95 {}", ms(list.p95_ms)),
+                    format!("p95 {:.1}× the list's", s.p95_ms / list.p95_ms.max(1e-9)),
+                )
             } else {
                 ("—".into(), "—".into())
             };
@@ -204,6 +221,17 @@ impl Run {
             let _ = writeln!(md, "{} | baseline | — |", row(b));
         }
         md.push('\n');
+        if let Some(i) = &self.search_index {
+            let _ = writeln!(
+                md,
+                "Full-text index built at start: {} requests in {:.1} s ({:.0} requests/s), {} on disk ({:.0} B per request).\n",
+                thousands(i.requests),
+                i.seconds,
+                i.requests as f64 / i.seconds.max(1e-9),
+                mib(i.bytes),
+                i.bytes as f64 / (i.requests.max(1) as f64)
+            );
+        }
     }
 
     fn write_targets(&self, md: &mut String, bytes_per_request: f64) {

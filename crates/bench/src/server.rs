@@ -27,7 +27,10 @@ pub fn web_config(addr: SocketAddr) -> WebConfig {
 /// `postgres://…`) on 127.0.0.1 (an ephemeral port), print `LISTENING <addr>`,
 /// stop at end of standard input. `connections`: SQLite readers or the
 /// PostgreSQL pool size.
-pub fn serve_child(url: &str, connections: usize) -> BenchResult<()> {
+///
+/// With `search_dir` the server also keeps a full-text index there (removed first, so it is built from the
+/// requests); it prints `INDEXED <requests> <seconds> <bytes>` once the build is done, before listening.
+pub fn serve_child(url: &str, connections: usize, search_dir: Option<&Path>) -> BenchResult<()> {
     let url = DatabaseUrl::parse(url)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().ctx("server runtime")?;
     rt.block_on(async {
@@ -35,8 +38,20 @@ pub fn serve_child(url: &str, connections: usize) -> BenchResult<()> {
         let store = mashangban_backend::open(&url, options).await.ctx("open the store")?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.ctx("bind")?;
         let addr = listener.local_addr().ctx("address")?;
-        let state = AppState::new(store, web_config(addr)).await.ctx("app state")?;
+        let mut state = AppState::new(store, web_config(addr)).await.ctx("app state")?;
         let mut out = std::io::stdout();
+        if let Some(dir) = search_dir {
+            let _ = std::fs::remove_dir_all(dir);
+            let index = mashangban_search::SearchIndex::open(dir).ctx("open the search index")?;
+            let started = std::time::Instant::now();
+            state = state.with_search(index.clone());
+            while index.cursor().ctx("search index cursor")?.is_none() {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            let seconds = started.elapsed().as_secs_f64();
+            let bytes = index.disk_bytes().ctx("search index size")?;
+            writeln!(out, "INDEXED {} {seconds} {bytes}", index.len()).ctx("stdout")?;
+        }
         writeln!(out, "LISTENING {addr}").ctx("stdout")?;
         out.flush().ctx("stdout")?;
         let stop = async {
@@ -51,17 +66,19 @@ pub struct Server {
     child: Child,
     stdin: Option<ChildStdin>,
     pub addr: SocketAddr,
+    /// The search index built at start: (requests, seconds, bytes on disk).
+    pub indexed: Option<(u64, f64, u64)>,
 }
 
 impl Server {
     /// Starts `exe serve` on the database at `url` with `connections` connections.
-    pub fn start(exe: &Path, url: &str, connections: usize) -> BenchResult<Self> {
-        let mut child = Command::new(exe)
-            .arg("serve")
-            .arg("--database-url")
-            .arg(url)
-            .arg("--connections")
-            .arg(connections.to_string())
+    pub fn start(exe: &Path, url: &str, connections: usize, search_dir: Option<&Path>) -> BenchResult<Self> {
+        let mut command = Command::new(exe);
+        command.arg("serve").arg("--database-url").arg(url).arg("--connections").arg(connections.to_string());
+        if let Some(dir) = search_dir {
+            command.arg("--search-dir").arg(dir);
+        }
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -69,14 +86,24 @@ impl Server {
             .ctx("start the server process")?;
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().ok_or("no server stdout")?;
+        let mut reader = BufReader::new(stdout);
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).ctx("read the server address")?;
+        reader.read_line(&mut line).ctx("read the server address")?;
+        let mut indexed = None;
+        if let Some(figures) = line.trim().strip_prefix("INDEXED ") {
+            let f: Vec<&str> = figures.split(' ').collect();
+            if let [n, s, b] = f.as_slice() {
+                indexed = Some((n.parse().unwrap_or(0), s.parse().unwrap_or(0.0), b.parse().unwrap_or(0)));
+            }
+            line.clear();
+            reader.read_line(&mut line).ctx("read the server address")?;
+        }
         let addr = line
             .trim()
             .strip_prefix("LISTENING ")
             .and_then(|a| a.parse().ok())
             .ok_or_else(|| format!("the server did not start: {line:?}"))?;
-        Ok(Self { child, stdin, addr })
+        Ok(Self { child, stdin, addr, indexed })
     }
 
     /// (VmRSS, VmHWM) of the server process in bytes.

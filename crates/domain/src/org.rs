@@ -250,6 +250,17 @@ impl Actor {
             _ => self.sees_personal_data(),
         }
     }
+
+    /// The requests whose personal data this actor sees, as a scope: the rule of
+    /// [`Actor::sees_personal_data_of`] for queries that cannot ask it request by request (the search
+    /// index matches the asker's name and phone only inside it). Within [`Actor::scope`] the two agree.
+    pub fn personal_data_scope(&self) -> Scope {
+        match self {
+            Self::Staff(s) if s.role.is_unit_bound() => Scope::Units { units: s.units.clone(), town: None },
+            _ if self.sees_personal_data() => Scope::All,
+            _ => Scope::Nothing,
+        }
+    }
 }
 
 /// Which requests an actor may see. Enforced by the store in its queries.

@@ -16,6 +16,7 @@ use mashangban_app::{App, Settings, notify, scheduler};
 use mashangban_backend::{Backend, BackendOptions};
 use mashangban_domain::org::Role;
 use mashangban_domain::time;
+use mashangban_search::SearchIndex;
 use mashangban_store::{NewApiToken, NewUser, OrgStore};
 
 use config::FileConfig;
@@ -77,6 +78,9 @@ enum Command {
     /// Check a backup (integrity, schema version, platform data) and put it in place as the
     /// database of --data-dir (or --database-url); the server must be stopped.
     Restore { backup: PathBuf },
+    /// The full-text search index of this node (under DATA_DIR/search).
+    #[command(subcommand)]
+    Search(SearchCommand),
     /// Copy all data between databases (SQLite ⇄ PostgreSQL), verify it, resume if interrupted.
     MigrateData {
         /// The database to read, e.g. sqlite://./data/mashangban.db
@@ -89,6 +93,13 @@ enum Command {
         #[arg(long, default_value_t = 2_000)]
         batch: usize,
     },
+}
+
+#[derive(Subcommand)]
+enum SearchCommand {
+    /// Rebuild the index from every request into a new generation while the old one keeps serving;
+    /// a running server switches to it within a second.
+    Reindex,
 }
 
 #[derive(Args, Clone)]
@@ -203,8 +214,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             let listen = listen.or(file.listen.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
             let public_url = public_url.or(file.public_url.clone()).unwrap_or_else(|| format!("http://{listen}"));
-            serve(store, &listen, public_url, &file).await
+            serve(store, &listen, public_url, &file, &data_dir(&cli.db, &file)).await
         }
+        Command::Search(SearchCommand::Reindex) => reindex(store, &data_dir(&cli.db, &file)).await,
         Command::Demo { demo_args } => load_demo(&store, &demo_args, &file).await,
         Command::User(command) => user_command(&store, command).await,
         Command::Token(command) => token_command(&store, command).await,
@@ -230,9 +242,44 @@ async fn backup(store: &Backend, file: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
+/// The data directory the flags, environment or configuration file name (default ./data).
+fn data_dir(db: &DbArgs, file: &FileConfig) -> PathBuf {
+    db.data_dir.clone().or(file.data_dir.clone()).unwrap_or_else(|| PathBuf::from("data"))
+}
+
+/// This node's search index: under the data directory, one per node (PostgreSQL nodes each keep their own).
+fn open_search(data_dir: &std::path::Path) -> Result<SearchIndex, String> {
+    let root = data_dir.join("search");
+    SearchIndex::open(&root).map_err(|e| format!("无法打开全文索引 {}: {e}", root.display()))
+}
+
+/// `mashangban search reindex`: rebuilds the index beside the one in service, with a progress bar.
+async fn reindex(store: Backend, data_dir: &std::path::Path) -> Result<(), String> {
+    let index = open_search(data_dir)?;
+    let app = App::new(store, Settings::default()).await.map_err(|e| e.to_string())?;
+    let bar = ProgressBar::new(0);
+    if let Ok(style) = ProgressStyle::with_template("重建全文索引 {bar:40} {pos}/{len}（约） {per_sec} {elapsed}")
+    {
+        bar.set_style(style);
+    }
+    let started = std::time::Instant::now();
+    let done = mashangban_app::search::rebuild(&app, &index, &|done, about| {
+        bar.set_length(about);
+        bar.set_position(done);
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    println!(
+        "已重建全文索引：{done} 件诉求，用时 {:.1} 秒。运行中的服务一秒内切换到新索引并删除旧索引；未运行时下次启动切换。",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 /// The database the flags, environment or configuration file name.
 fn database_url(db: &DbArgs, file: &FileConfig) -> Result<config::DatabaseUrl, String> {
-    let data_dir = db.data_dir.clone().or(file.data_dir.clone()).unwrap_or_else(|| PathBuf::from("data"));
+    let data_dir = data_dir(db, file);
     match db.database_url.as_deref().or(file.database_url.as_deref()) {
         Some(url) => config::DatabaseUrl::parse(url),
         None => Ok(config::default_database(&data_dir)),
@@ -249,14 +296,21 @@ async fn open_store(db: &DbArgs, file: &FileConfig) -> Result<Backend, String> {
     mashangban_backend::open(&url, options).await.map_err(|e| format!("无法打开数据库 {}: {e}", url.redacted()))
 }
 
-async fn serve(store: Backend, listen: &str, public_url: String, file: &FileConfig) -> Result<(), String> {
+async fn serve(
+    store: Backend,
+    listen: &str,
+    public_url: String,
+    file: &FileConfig,
+    data_dir: &std::path::Path,
+) -> Result<(), String> {
+    let search = open_search(data_dir)?;
     let settings = Settings {
         public_url: public_url.clone(),
         secure_cookies: file.secure_cookies.unwrap_or(false),
         change_retention_days: file.change_retention_days.unwrap_or(Settings::default().change_retention_days),
         ..Settings::default()
     };
-    let app = App::new(store, settings).await.map_err(|e| e.to_string())?;
+    let app = App::new(store, settings).await.map_err(|e| e.to_string())?.with_search(search);
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("无法监听 {listen}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -4,3 +4,4 @@ mod environment;
 mod expr;
 mod ledger;
 mod lifecycle;
+mod personal_scope;

@@ -95,6 +95,11 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
                 "unknown_town",
                 "unknown_category",
                 "invalid_phone",
+                "query_too_long",
+                "query_too_complex",
+                "query_unclosed_quote",
+                "query_no_terms",
+                "search_unavailable",
             ]),
         Route::get("/api/v1/requests/{no}", detail::<S>)
             .doc("requests", "诉求详情与全部办理记录")
@@ -122,14 +127,17 @@ async fn intake<S: Store>(
     Ok((StatusCode::CREATED, Json(app.requests().intake(&caller, input).await?)))
 }
 
-/// `GET /api/v1/requests`: requests in the caller's scope, newest first (see [`LIST_PARAMETERS`]).
+/// `GET /api/v1/requests`: requests in the caller's scope, newest first, or with `q` a full-text search
+/// with the same filters (see [`LIST_PARAMETERS`]).
 async fn list<S: Store>(
     State(app): State<App<S>>,
     Auth(caller): Auth,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<RequestList>> {
-    let filter = app.requests().filter(&query)?;
-    Ok(Json(app.requests().list(&caller, &filter).await?.into()))
+    match app.requests().query(&query)? {
+        (filter, None) => Ok(Json(app.requests().list(&caller, &filter).await?.into())),
+        (filter, Some(search)) => Ok(Json(app.search().requests(&caller, &filter, &search).await?.into())),
+    }
 }
 
 /// `GET /api/v1/requests/{no}`: the request with its whole history.

@@ -145,6 +145,8 @@ struct Section {
     rows: Vec<Row>,
     /// The next page of a filtered list.
     more: Option<String>,
+    /// How many match in all (search results).
+    total: Option<u64>,
 }
 
 #[derive(Template)]
@@ -156,6 +158,10 @@ struct QueuePage {
     filtered: bool,
     /// The filters in words, e.g. 主办单位：市市场监管局.
     conditions: Vec<String>,
+    /// The search words in the box.
+    q: String,
+    /// The other filters, kept by the search box (hidden fields).
+    kept: Vec<(String, String)>,
 }
 
 impl QueuePage {
@@ -196,8 +202,9 @@ fn queues(actor: &Actor) -> Vec<(&'static str, &'static str, &'static str, ListF
 /// `GET /work`: dispatchers see their five queues (待派单, 退单待审, 延期待审,
 /// 待办结, 回访不满意), operators what waits at intake and for follow-up, units their
 /// queue by nearest deadline. With filters (those of `GET /api/v1/requests`,
-/// e.g. from a dashboard chart) it is that list instead, newest first. Always
-/// through the store in the person's scope.
+/// e.g. from a dashboard chart) it is that list instead, newest first; with `q`
+/// (the search box) the full-text search with those filters, best match first,
+/// with snippets. Always in the person's scope.
 pub async fn queue<S: Store>(
     State(app): State<App<S>>,
     Auth(caller): Auth,
@@ -211,12 +218,20 @@ pub async fn queue<S: Store>(
         let mut sections = Vec::new();
         for (id, heading, hint, filter) in queues(&caller.actor) {
             let rows = rows(app.requests().list(&caller, &filter).await?.items);
-            sections.push(Section { id, heading, hint, rows, more: None });
+            sections.push(Section { id, heading, hint, rows, more: None, total: None });
         }
         sections
     };
     let conditions = if filtered { describe(&app, &query) } else { Vec::new() };
-    let page = QueuePage { layout: Layout::staff("工作台", &caller.actor, &menu), sections, filtered, conditions };
+    let q = query.get("q").map(|q| q.trim().to_owned()).unwrap_or_default();
+    let mut kept: Vec<(String, String)> = query
+        .iter()
+        .filter(|(k, v)| !matches!(k.as_str(), "q" | "cursor" | "sort") && !v.trim().is_empty())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    kept.sort();
+    let page =
+        QueuePage { layout: Layout::staff("工作台", &caller.actor, &menu), sections, filtered, conditions, q, kept };
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -265,9 +280,27 @@ async fn filtered_section<S: Store>(
     caller: &Caller,
     query: &HashMap<String, String>,
 ) -> PageResult<Section> {
-    let mut filter = app.requests().filter(query)?;
+    let (mut filter, search) = app.requests().query(query)?;
     if !query.contains_key("limit") {
         filter.limit = 100;
+    }
+    let next_page = |cursor: String| {
+        let mut pairs: Vec<(&String, &String)> = query.iter().filter(|(k, _)| k.as_str() != "cursor").collect();
+        pairs.sort();
+        let mut url: String = pairs.iter().map(|(k, v)| format!("{k}={}&", percent_encode(v.trim()))).collect();
+        url.push_str(&format!("cursor={}", percent_encode(&cursor)));
+        format!("/work?{url}")
+    };
+    if let Some(search) = search {
+        let found = app.search().requests(caller, &filter, &search).await?;
+        return Ok(Section {
+            id: "results",
+            heading: "搜索结果",
+            hint: "按相关度排列（繁简体通用；\"短语\" 按原文顺序，-词 排除）；只含您有权查看的诉求。",
+            total: Some(found.total),
+            more: found.next_cursor.map(next_page),
+            rows: rows(found.listing.items),
+        });
     }
     let page = app.requests().list(caller, &filter).await?;
     let more = page.next_cursor.map(|cursor| {
@@ -283,6 +316,7 @@ async fn filtered_section<S: Store>(
         hint: "按所选条件筛选的诉求，最新受理的在前；时间区间含开始日、不含结束日。",
         rows: rows(page.items),
         more,
+        total: None,
     })
 }
 

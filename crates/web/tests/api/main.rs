@@ -68,13 +68,21 @@ async fn fresh_store() -> (Backend, TestDb) {
 }
 
 async fn spawn_with(config: WebConfig) -> App {
+    spawn_configured(config, false).await
+}
+
+/// A server as `spawn_with`, with a full-text index under the test's directory when `search`.
+async fn spawn_configured(config: WebConfig, search: bool) -> App {
     let (store, db) = fresh_store().await;
     let data = mashangban_demo::DemoData::bundled().unwrap();
     mashangban_demo::load_org_and_catalog(&store, &data).await.unwrap();
     let hash = auth::hash_password(PASSWORD).unwrap();
     mashangban_demo::load_users(&store, &data, &hash).await.unwrap();
     let clock = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
-    let state = AppState::new(store.clone(), config).await.unwrap().with_clock(controlled_clock(&clock));
+    let mut state = AppState::new(store.clone(), config).await.unwrap().with_clock(controlled_clock(&clock));
+    if search {
+        state = state.with_search(mashangban_search::SearchIndex::open(db._dir.path().join("search")).unwrap());
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(mashangban_web::serve(listener, state.clone(), std::future::pending()));
@@ -891,5 +899,6 @@ mod notify;
 mod open311;
 mod openapi;
 mod scores;
+mod search;
 mod security;
 mod year_end;

@@ -1,0 +1,270 @@
+//! Full-text search (全文检索) over requests: the service behind `q=` on the request lists, the consumer
+//! that keeps this node's index up to date from the durable change feed, and the rebuild.
+//!
+//! **The cursor lives in the index.** Each commit of the index carries the feed cursor it brings the
+//! index to (tantivy's commit payload), so the two are written together: a crash between indexing and
+//! saving a cursor cannot happen, and each node — every PostgreSQL node keeps its own index under its
+//! own data directory — resumes from its own index's cursor, never from a shared `change_cursors` row
+//! that another node advanced (and that would let this node's index skip changes).
+//!
+//! **A new index is built from the data**, not from the feed (whose old rows are pruned): when the index
+//! in service has never been committed, the consumer rebuilds it first. `mashangban search reindex`
+//! rebuilds into a new generation while the old one serves, then swaps (see `mashangban_search`).
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use mashangban_domain::org::Scope;
+use mashangban_domain::request::{EventKind, Request};
+use mashangban_search::{Found, IndexError, RequestDoc, RequestTexts, Search, SearchIndex, SearchOrder, TextQuery};
+use mashangban_store::{Change, ChangeCursor, ChangeEntity, ListFilter, Store, StoreError, StoreResult};
+
+use crate::error::{AppError, AppResult};
+use crate::requests::Listing;
+use crate::views::{self, Lookup};
+use crate::{App, Caller};
+
+/// Requests read per page while rebuilding.
+const REBUILD_PAGE: u32 = 500;
+/// How often the indexer looks at the feed without a wake-up: a wake-up can be taken by another
+/// follower of this node, and a change should be searchable within about a second of its commit.
+const POLL: Duration = Duration::from_millis(500);
+/// How long the consumer waits after a failure.
+const RETRY: Duration = Duration::from_secs(2);
+/// The deepest page a relevance-ordered search reaches (offset), to bound the work of one query.
+pub const MAX_OFFSET: u32 = 10_000;
+
+/// What a search asks besides the list filter.
+#[derive(Debug, Clone)]
+pub struct SearchInput {
+    pub text: TextQuery,
+    pub order: SearchOrder,
+}
+
+/// One page of search results.
+pub struct SearchListing {
+    /// The requests with their views (each with its snippet).
+    pub listing: Listing,
+    /// How many requests in the caller's scope match, in all.
+    pub total: u64,
+    /// The `cursor` of the next page (an offset in relevance order, a request id in newest-first).
+    pub next_cursor: Option<String>,
+}
+
+/// The search service: `app.search()`.
+pub struct Searching<'a, S> {
+    app: &'a App<S>,
+}
+
+fn index_error(e: IndexError) -> AppError {
+    tracing::error!(error = %e, "search index failure");
+    AppError::internal()
+}
+
+fn blocking_error(e: tokio::task::JoinError) -> AppError {
+    tracing::error!(error = %e, "search task failed");
+    AppError::internal()
+}
+
+impl<'a, S: Store> Searching<'a, S> {
+    pub(crate) fn new(app: &'a App<S>) -> Self {
+        Self { app }
+    }
+
+    fn index(&self) -> AppResult<&SearchIndex> {
+        self.app
+            .search_index()
+            .ok_or_else(|| AppError::bad_request("search_unavailable", "本节点未启用全文检索（未配置索引目录）"))
+    }
+
+    /// Requests in the caller's scope whose text matches `input` and that pass every filter of
+    /// `filter` — scope and filters are part of the index query, so `total` counts only what the
+    /// caller may see — masked for them, each with a highlighted snippet.
+    pub async fn requests(
+        &self,
+        caller: &Caller,
+        filter: &ListFilter,
+        input: &SearchInput,
+    ) -> AppResult<SearchListing> {
+        let index = self.index()?.clone();
+        let scope = caller.actor.scope();
+        let personal = caller.actor.personal_data_scope();
+        let (owned, text, order) = (filter.clone(), input.text.clone(), input.order);
+        let found: Found = tokio::task::spawn_blocking(move || {
+            index.search(&Search { text: &text, filter: &owned, scope: &scope, personal: &personal, order })
+        })
+        .await
+        .map_err(blocking_error)?
+        .map_err(index_error)?;
+        let scope = caller.actor.scope();
+        let mut rows = Vec::with_capacity(found.hits.len());
+        for hit in &found.hits {
+            // Loaded in scope again: a hit the index has not yet seen leave the caller's scope is dropped.
+            if let Some(request) = self.app.store().find_by_id(hit.id, &scope).await? {
+                rows.push((request, hit));
+            }
+        }
+        let caches = self.app.caches();
+        let (org, categories, calendar) = (caches.org(), caches.categories(), caches.calendar());
+        let lookup = Lookup { org: &org, categories: &categories, calendar: &calendar, now: self.app.now() };
+        let items = rows
+            .into_iter()
+            .map(|(request, hit)| {
+                let mut view = views::request_view(&request, &caller.actor, &lookup, None);
+                let replies: Vec<String> =
+                    hit.replies.iter().map(|r| views::masked_for(&request, &caller.actor, r)).collect();
+                let snippet = {
+                    let mut texts: Vec<&str> = vec![&view.content];
+                    texts.extend(replies.iter().map(String::as_str));
+                    texts.push(&view.title);
+                    found.snippet(&texts).unwrap_or_else(|| views::escaped_start(&view.content, 80))
+                };
+                view.snippet = Some(snippet);
+                (request, view)
+            })
+            .collect();
+        let shown = u64::try_from(found.hits.len()).unwrap_or(0);
+        let next_cursor = match input.order {
+            SearchOrder::Relevance => {
+                let next = u64::from(filter.offset) + shown;
+                (shown > 0 && next < found.total && next <= u64::from(MAX_OFFSET)).then(|| next.to_string())
+            }
+            SearchOrder::Newest => {
+                let full = shown >= u64::from(filter.limit.clamp(1, 500));
+                found.hits.last().filter(|_| full && shown < found.total).map(|h| h.id.to_string())
+            }
+        };
+        Ok(SearchListing { listing: Listing { items, next_cursor: None }, total: found.total, next_cursor })
+    }
+}
+
+// ---- feeding the index ---------------------------------------------------------------------
+
+/// The texts of a request the index needs besides its row: names from the caches, replies from its
+/// history.
+async fn texts_of<S: Store>(app: &App<S>, request: &Request) -> StoreResult<RequestTexts> {
+    let history = app.store().history(request.id).await?;
+    let replies = history
+        .into_iter()
+        .filter(|e| {
+            matches!(e.kind, EventKind::StageReply | EventKind::Replied | EventKind::Closed | EventKind::DirectlyClosed)
+        })
+        .filter_map(|e| e.comment)
+        .collect();
+    let caches = app.caches();
+    let (org, categories) = (caches.org(), caches.categories());
+    let mut names = Vec::new();
+    let mut category = categories.iter().find(|c| c.id == request.category_id);
+    while let Some(c) = category {
+        names.push(c.name.clone());
+        category = c.parent_id.and_then(|p| categories.iter().find(|x| x.id == p));
+        if names.len() > 8 {
+            break;
+        }
+    }
+    let units = request.lead_unit_id.iter().chain(&request.co_unit_ids).chain(&request.location.town_id);
+    names.extend(units.filter_map(|u| org.get(*u)).map(|u| u.name.clone()));
+    Ok(RequestTexts { replies, names })
+}
+
+async fn doc_of<S: Store>(app: &App<S>, index: &SearchIndex, request: &Request) -> StoreResult<RequestDoc> {
+    let texts = texts_of(app, request).await?;
+    Ok(RequestDoc::new(index.fields(), request, &texts))
+}
+
+fn store_error(e: IndexError) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, IndexError> + Send + 'static) -> StoreResult<T> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| StoreError::Backend(e.to_string()))?.map_err(store_error)
+}
+
+/// Indexes one batch of the feed: each changed request read again (as it stands now) and replaced, in
+/// one commit that carries the batch's last cursor.
+async fn apply_batch<S: Store>(app: &App<S>, index: &SearchIndex, batch: Vec<Change>) -> StoreResult<()> {
+    let Some(cursor) = batch.last().map(|c| c.cursor) else { return Ok(()) };
+    let keys: BTreeSet<&str> =
+        batch.iter().filter(|c| c.entity == ChangeEntity::Request).map(|c| c.key.as_str()).collect();
+    let mut docs = Vec::with_capacity(keys.len());
+    for key in keys {
+        if let Some(request) = app.store().find(key, &Scope::All).await? {
+            docs.push(doc_of(app, index, &request).await?);
+        }
+    }
+    let index = index.clone();
+    blocking(move || index.apply(docs, cursor)).await
+}
+
+/// Rebuilds the index from every request into a new generation while the one in service keeps
+/// serving, then names it in `CURRENT`: the indexer of a process serving this index switches to it on
+/// its next round (within half a second) and removes the old generation. `progress(done, about)` is
+/// called after each page (`about` is the highest request id, an upper bound of the count). Answers the
+/// number indexed.
+pub async fn rebuild<S: Store>(
+    app: &App<S>,
+    index: &SearchIndex,
+    progress: &(dyn Fn(u64, u64) + Send + Sync),
+) -> StoreResult<u64> {
+    let head = app.store().feed_head().await?;
+    let idx = index.clone();
+    let mut rebuild = blocking(move || idx.rebuild()).await?;
+    let mut filter = ListFilter { limit: REBUILD_PAGE, ..ListFilter::default() };
+    let mut about = 0;
+    loop {
+        let page = app.store().list(&filter, &Scope::All).await?;
+        if about == 0 {
+            about = page.items.first().map_or(0, |r| u64::try_from(r.id).unwrap_or(0));
+        }
+        let mut docs = Vec::with_capacity(page.items.len());
+        for request in &page.items {
+            docs.push(doc_of(app, index, request).await?);
+        }
+        rebuild = blocking(move || {
+            let mut rebuild = rebuild;
+            rebuild.add(docs).map(|()| rebuild)
+        })
+        .await?;
+        progress(rebuild.added(), about.max(rebuild.added()));
+        match page.next_cursor {
+            Some(next) => filter.before_id = Some(next),
+            None => break,
+        }
+    }
+    let added = rebuild.added();
+    blocking(move || rebuild.finish(head)).await?;
+    Ok(added)
+}
+
+/// One round of the consumer: switch to a rebuilt generation if there is one, build a never-committed
+/// index from the data, then index every change after the index's cursor.
+pub async fn index_once<S: Store>(app: &App<S>, index: &SearchIndex) -> StoreResult<()> {
+    let idx = index.clone();
+    blocking(move || idx.refresh()).await?;
+    let idx = index.clone();
+    let Some(cursor) = blocking(move || idx.cursor()).await? else {
+        let built = rebuild(app, index, &|_, _| {}).await?;
+        tracing::info!(requests = built, "search index built");
+        let idx = index.clone();
+        blocking(move || idx.refresh()).await?;
+        return Ok(());
+    };
+    let _: ChangeCursor = crate::feed::catch_up(app.store(), cursor, |batch| apply_batch(app, index, batch)).await?;
+    Ok(())
+}
+
+/// Starts this node's indexer: runs [`index_once`] whenever the feed may have moved (woken by local
+/// commits and other nodes' signals, and on the feed's poll interval).
+pub(crate) fn spawn_indexer<S: Store>(app: App<S>, index: SearchIndex) {
+    tokio::spawn(async move {
+        loop {
+            match index_once(&app, &index).await {
+                Ok(()) => app.feed().wait(POLL).await,
+                Err(error) => {
+                    tracing::warn!(%error, "the search indexer failed; retrying");
+                    tokio::time::sleep(RETRY).await;
+                }
+            }
+        }
+    });
+}

@@ -1,0 +1,262 @@
+//! Full-text search (`q=` on `GET /api/v1/requests`): Chinese words and names, traditional and
+//! simplified characters, phrases and exclusions, the data scope inside the index query, a change
+//! searchable soon after its commit, and a rebuild while the index serves.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use mashangban_store::{NewUser, OrgStore};
+
+use super::*;
+
+async fn spawn_searching() -> App {
+    let config =
+        WebConfig { public_intakes_per_hour: 10_000, lookup_failures_per_hour: 10_000, ..WebConfig::default() };
+    spawn_configured(config, true).await
+}
+
+fn encode(q: &str) -> String {
+    q.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+/// `GET /api/v1/requests?q=…&extra` as `who`.
+async fn search(app: &App, who: &Session, q: &str, extra: &str) -> (StatusCode, Value) {
+    app.get(&format!("/api/v1/requests?q={}{extra}", encode(q)), Some(who)).await
+}
+
+/// The tracking numbers found and the total.
+async fn found(app: &App, who: &Session, q: &str, extra: &str) -> (Vec<String>, u64) {
+    let (status, list) = search(app, who, q, extra).await;
+    assert_eq!(status, StatusCode::OK, "q={q}{extra}: {list}");
+    let nos = list["items"].as_array().unwrap().iter().map(|i| i["tracking_no"].as_str().unwrap().to_owned()).collect();
+    (nos, list["total"].as_u64().unwrap())
+}
+
+/// Polls until the search finds what `done` accepts, for at most five seconds; how long it took.
+async fn until_found(app: &App, who: &Session, q: &str, done: impl Fn(&[String]) -> bool) -> Duration {
+    let started = Instant::now();
+    loop {
+        let (nos, _) = found(app, who, q, "").await;
+        if done(&nos) {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "q={q} never found what was expected: {nos:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn request(title: &str, content: &str, name: &str, town: &str) -> Value {
+    json!({
+        "kind": "complaint",
+        "asker": { "type": "resident" },
+        "contact": { "name": name, "phone": "13912345678" },
+        "title": title,
+        "content": content,
+        "category": "biz.change",
+        "town": town,
+    })
+}
+
+async fn unit_handler(app: &App, unit: &str, username: &str) -> Session {
+    let unit = app.store.list_units().await.unwrap().into_iter().find(|u| u.code == unit).unwrap();
+    app.store
+        .create_user(NewUser {
+            username: username.into(),
+            display_name: format!("{username} 承办人"),
+            role: mashangban_domain::org::Role::Handler,
+            unit_id: Some(unit.id),
+            credit_code: None,
+            phone: None,
+            password_hash: auth::hash_password(PASSWORD).unwrap(),
+        })
+        .await
+        .unwrap();
+    app.login(username).await
+}
+
+#[tokio::test]
+async fn words_names_scripts_phrases_exclusions_and_filters() {
+    let app = spawn_searching().await;
+    let dispatcher = app.login("dispatcher").await;
+    let (licence, _) = app.submit(enterprise_complaint()).await;
+    let (pension, _) = app.submit(resident_consultation()).await;
+    // Written in traditional characters; found by simplified ones and the other way round.
+    let (parking, _) = app
+        .submit(request("社區停車場收費不合理", "小區停車場每月漲價，物業不公示收費標準。", "黃志強", "xiaolan"))
+        .await;
+    until_found(&app, &dispatcher, "停车场", |n| n.contains(&parking)).await;
+
+    // Two-character words match; so do simplified and traditional spellings of each other.
+    assert_eq!(found(&app, &dispatcher, "执照", "").await, (vec![licence.clone()], 1));
+    assert_eq!(found(&app, &dispatcher, "營業執照", "").await, (vec![licence.clone()], 1));
+    assert_eq!(found(&app, &dispatcher, "物业", "").await, (vec![parking.clone()], 1));
+    assert_eq!(found(&app, &dispatcher, "养老保险", "").await, (vec![pension.clone()], 1));
+    // Names: the asker's (the dispatcher sees personal data), the enterprise's.
+    assert_eq!(found(&app, &dispatcher, "陈嘉欣", "").await, (vec![licence.clone()], 1));
+    assert_eq!(found(&app, &dispatcher, "黄志强", "").await, (vec![parking.clone()], 1));
+    assert_eq!(found(&app, &dispatcher, "华凯灯饰", "").await, (vec![licence.clone()], 1));
+    // Every word must match; a phrase keeps its order; an exclusion removes.
+    assert_eq!(found(&app, &dispatcher, "执照 停车场", "").await.1, 0);
+    assert_eq!(found(&app, &dispatcher, "\"变更登记\"", "").await, (vec![licence.clone()], 1));
+    assert_eq!(found(&app, &dispatcher, "\"登记变更\"", "").await.1, 0);
+    assert_eq!(found(&app, &dispatcher, "收费 -物业", "").await.1, 0);
+    // A tracking number finds its request.
+    assert_eq!(found(&app, &dispatcher, &licence, "").await, (vec![licence.clone()], 1));
+    // Filters combine with the words, inside the index query.
+    assert_eq!(found(&app, &dispatcher, "执照", "&town=guzhen").await.1, 1);
+    assert_eq!(found(&app, &dispatcher, "执照", "&town=xiaolan").await.1, 0);
+    assert_eq!(found(&app, &dispatcher, "执照", "&state=closed").await.1, 0);
+    assert_eq!(found(&app, &dispatcher, "执照", "&state=received&kind=complaint").await.1, 1);
+    assert_eq!(found(&app, &dispatcher, "执照", "&lead_unit=none&sort=newest").await.1, 1);
+
+    // The snippet: the text escaped, the words marked.
+    let (_, list) = search(&app, &dispatcher, "经营范围", "").await;
+    let snippet = list["items"][0]["snippet"].as_str().unwrap();
+    assert!(
+        snippet.contains("<mark>经营</mark><mark>范围</mark>") || snippet.contains("<mark>经营范围</mark>"),
+        "{snippet}"
+    );
+    // Without q the list has neither total nor snippets.
+    let (_, list) = app.get("/api/v1/requests", Some(&dispatcher)).await;
+    assert!(list.get("total").is_none() && list["items"][0].get("snippet").is_none(), "{list}");
+
+    // Relevance pages: the cursor is an offset.
+    let (_, first) = search(&app, &dispatcher, "收费", "&limit=1").await;
+    assert_eq!(first["total"], 1);
+    assert!(first["next_cursor"].is_null());
+
+    // Bad queries: 400 with a stable code and a Chinese message.
+    let bad = |q: String, extra: &'static str| {
+        let app = &app;
+        let dispatcher = &dispatcher;
+        async move {
+            let (status, err) = search(app, dispatcher, &q, extra).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{q}: {err}");
+            assert!(err["message"].as_str().unwrap().chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)));
+            err["code"].as_str().unwrap().to_owned()
+        }
+    };
+    assert_eq!(bad("执".repeat(201), "").await, "query_too_long");
+    assert_eq!(bad("\"执照".into(), "").await, "query_unclosed_quote");
+    assert_eq!(bad("，。！".into(), "").await, "query_no_terms");
+    assert_eq!(bad("-执照".into(), "").await, "query_no_terms");
+    assert_eq!(bad("执照".into(), "&sort=deadline").await, "invalid_parameter");
+    assert_eq!(bad("执照".into(), "&cursor=x").await, "invalid_parameter");
+    assert_eq!(bad("执照".into(), "&color=red").await, "unknown_parameter");
+}
+
+#[tokio::test]
+async fn a_handler_never_finds_another_units_request_nor_counts_it() {
+    let app = spawn_searching().await;
+    let dispatcher = app.login("dispatcher").await;
+    let scjgj = app.login("handler").await;
+    let rsj = unit_handler(&app, "rsj", "rsj-handler").await;
+    let (ours, _) = app.submit(request("厂房噪音扰民", "夜间施工噪音严重", "周晓明", "guzhen")).await;
+    let (theirs, _) = app.submit(request("工地噪音投诉", "周末噪音影响休息", "吴美玲", "guzhen")).await;
+    app.act(&ours, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj" })).await;
+    app.act(&theirs, "dispatch", &dispatcher, json!({ "lead_unit": "rsj" })).await;
+    until_found(&app, &dispatcher, "噪音", |n| n.len() == 2).await;
+    until_found(&app, &scjgj, "噪音", |n| n == [ours.clone()]).await;
+
+    assert_eq!(found(&app, &scjgj, "噪音", "").await, (vec![ours.clone()], 1));
+    assert_eq!(found(&app, &rsj, "噪音", "").await, (vec![theirs.clone()], 1));
+    // Not by the other request's own words, its asker's name or its tracking number either.
+    assert_eq!(found(&app, &scjgj, "工地", "").await.1, 0);
+    assert_eq!(found(&app, &scjgj, "吴美玲", "").await.1, 0);
+    assert_eq!(found(&app, &scjgj, &theirs, "").await.1, 0);
+    // A filter naming the other unit finds nothing rather than revealing a count.
+    assert_eq!(found(&app, &scjgj, "噪音", "&lead_unit=rsj").await.1, 0);
+    // Newest-first order answers the same set.
+    assert_eq!(found(&app, &scjgj, "噪音", "&sort=newest").await, (vec![ours.clone()], 1));
+    // The dispatcher sees both.
+    assert_eq!(found(&app, &dispatcher, "噪音", "").await.1, 2);
+}
+
+#[tokio::test]
+async fn a_change_is_searchable_soon_after_its_commit_and_the_cursor_is_in_the_index() {
+    let app = spawn_searching().await;
+    let dispatcher = app.login("dispatcher").await;
+    let handler = app.login("handler").await;
+    let (no, _) = app.submit(request("路灯不亮", "岐江路段路灯连续三晚不亮", "郑凯文", "guzhen")).await;
+    let took = until_found(&app, &dispatcher, "路灯", |n| n == [no.clone()]).await;
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    // A reply's words become searchable, and the new state filters.
+    app.act(&no, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj" })).await;
+    app.act(&no, "sign", &handler, json!({})).await;
+    app.act(&no, "reply", &handler, json!({ "content": "已更换镇流器，路灯恢复照明。" })).await;
+    until_found(&app, &dispatcher, "镇流器", |n| n == [no.clone()]).await;
+    assert_eq!(found(&app, &dispatcher, "路灯", "&state=replied").await.1, 1);
+    assert_eq!(found(&app, &dispatcher, "路灯", "&state=received").await.1, 0);
+    let (_, list) = search(&app, &dispatcher, "镇流器", "").await;
+    assert!(list["items"][0]["snippet"].as_str().unwrap().contains("<mark>"), "{list}");
+
+    // The cursor is committed with the index: a second opening (a restart) reads it back with the
+    // documents.
+    let index = app.state.search_index().unwrap();
+    let reopened = mashangban_search::SearchIndex::open(index.root()).unwrap();
+    assert_eq!(reopened.cursor().unwrap(), index.cursor().unwrap());
+    assert!(reopened.cursor().unwrap().is_some());
+    assert_eq!(reopened.len(), 1);
+}
+
+#[tokio::test]
+async fn a_rebuild_while_serving_keeps_answering_and_then_swaps() {
+    let app = spawn_searching().await;
+    let dispatcher = app.login("dispatcher").await;
+    let mut nos = Vec::new();
+    for i in 0..30 {
+        let (no, _) =
+            app.submit(request(&format!("供水管道漏水第{i}处"), "自来水管破裂，路面积水", "何丽华", "guzhen")).await;
+        nos.push(no);
+    }
+    until_found(&app, &dispatcher, "漏水", |n| n.len() == 30).await;
+    let index = app.state.search_index().unwrap().clone();
+    let generations = |index: &mashangban_search::SearchIndex| {
+        std::fs::read_dir(index.root()).unwrap().filter(|e| e.as_ref().unwrap().path().is_dir()).count()
+    };
+    assert_eq!(generations(&index), 1);
+
+    // Searches keep answering everything while the rebuild runs beside them.
+    let state = app.state.clone();
+    let rebuilding = {
+        let index = index.clone();
+        tokio::spawn(async move { mashangban_app::search::rebuild(&state, &index, &|_, _| {}).await.unwrap() })
+    };
+    while !rebuilding.is_finished() {
+        assert_eq!(found(&app, &dispatcher, "漏水", "&limit=100").await.1, 30);
+    }
+    assert_eq!(rebuilding.await.unwrap(), 30);
+    // The indexer switches to the new generation and removes the old one.
+    let started = Instant::now();
+    while generations(&index) != 1 || index.cursor().unwrap().is_none() {
+        assert!(started.elapsed() < Duration::from_secs(5), "not switched");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(found(&app, &dispatcher, "漏水", "&limit=100").await.1, 30);
+    // And keeps indexing changes after the swap.
+    let (late, _) = app.submit(request("井盖缺失", "人行道井盖缺失，夜间危险", "何丽华", "guzhen")).await;
+    until_found(&app, &dispatcher, "井盖", |n| n == [late.clone()]).await;
+}
+
+#[tokio::test]
+async fn the_work_page_has_a_search_box_over_the_same_service() {
+    let app = spawn_searching().await;
+    let dispatcher = app.login("dispatcher").await;
+    let (licence, _) = app.submit(enterprise_complaint()).await;
+    until_found(&app, &dispatcher, "执照", |n| n == [licence.clone()]).await;
+    let (status, html) = super::browser::page(&app, "/work", &dispatcher).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"role="search""#) && html.contains(r#"name="q""#), "the box");
+    let (status, html) =
+        super::browser::page(&app, &format!("/work?q={}&town=guzhen", encode("營業執照")), &dispatcher).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("搜索结果（共 1 件）"), "{html}");
+    assert!(html.contains(&format!("/work/{licence}")));
+    assert!(html.contains("<mark>"), "the snippet is highlighted");
+    assert!(html.contains(r#"name="town" value="guzhen""#), "the filters are kept by the box");
+    let (status, html) = super::browser::page(&app, &format!("/work?q={}", encode("\"执照")), &dispatcher).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("引号没有配对"), "{html}");
+}
