@@ -203,7 +203,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             let listen = listen.or(file.listen.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
             let public_url = public_url.or(file.public_url.clone()).unwrap_or_else(|| format!("http://{listen}"));
-            serve(store, &listen, public_url, &file).await
+            let card_secret = config::card_secret(&data_dir(&cli.db, &file), &file)?;
+            serve(store, &listen, public_url, &file, card_secret).await
         }
         Command::Demo { demo_args } => load_demo(&store, &demo_args, &file).await,
         Command::User(command) => user_command(&store, command).await,
@@ -230,9 +231,14 @@ async fn backup(store: &Backend, file: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
+/// The data directory the flags, environment or configuration file name (default ./data).
+fn data_dir(db: &DbArgs, file: &FileConfig) -> PathBuf {
+    db.data_dir.clone().or(file.data_dir.clone()).unwrap_or_else(|| PathBuf::from("data"))
+}
+
 /// The database the flags, environment or configuration file name.
 fn database_url(db: &DbArgs, file: &FileConfig) -> Result<config::DatabaseUrl, String> {
-    let data_dir = db.data_dir.clone().or(file.data_dir.clone()).unwrap_or_else(|| PathBuf::from("data"));
+    let data_dir = data_dir(db, file);
     match db.database_url.as_deref().or(file.database_url.as_deref()) {
         Some(url) => config::DatabaseUrl::parse(url),
         None => Ok(config::default_database(&data_dir)),
@@ -249,9 +255,17 @@ async fn open_store(db: &DbArgs, file: &FileConfig) -> Result<Backend, String> {
     mashangban_backend::open(&url, options).await.map_err(|e| format!("无法打开数据库 {}: {e}", url.redacted()))
 }
 
-async fn serve(store: Backend, listen: &str, public_url: String, file: &FileConfig) -> Result<(), String> {
+async fn serve(
+    store: Backend,
+    listen: &str,
+    public_url: String,
+    file: &FileConfig,
+    card_secret: mashangban_app::CardSecret,
+) -> Result<(), String> {
     let settings = Settings {
         public_url: public_url.clone(),
+        card_secret,
+        hotline: file.hotline.clone().unwrap_or_else(|| Settings::default().hotline),
         secure_cookies: file.secure_cookies.unwrap_or(false),
         change_retention_days: file.change_retention_days.unwrap_or(Settings::default().change_retention_days),
         ..Settings::default()
@@ -309,6 +323,10 @@ async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Resul
     let enterprises = mashangban_demo::load_enterprises(store, &data).await.map_err(|e| e.to_string())?;
     if enterprises > 0 {
         println!("已登记 {enterprises} 家演示企业。");
+    }
+    let liaisons = mashangban_demo::load_liaisons(store, &data, &hash).await.map_err(|e| e.to_string())?;
+    if liaisons > 0 {
+        println!("已安排 {liaisons} 项联系干部联系企业。");
     }
     let bar = ProgressBar::new(args.demo_requests as u64);
     if let Ok(style) = ProgressStyle::with_template("生成历史诉求 {bar:40} {pos}/{len} {elapsed}") {

@@ -13,6 +13,7 @@ mod catalog;
 mod changes;
 mod copy;
 mod knowledge;
+mod liaison;
 mod notifications;
 mod org;
 mod time_limits;

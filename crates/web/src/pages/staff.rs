@@ -318,6 +318,8 @@ struct Actions {
     resume: bool,
     supervise: bool,
     urge: bool,
+    /// 批注 (liaison cadres, supervisors, city leaders).
+    comment: bool,
 }
 
 impl Actions {
@@ -398,6 +400,7 @@ fn actions<S: Store>(app: &App<S>, case: &Case, failed: Option<&Failed>) -> Acti
         resume: has(ActionName::Resume),
         supervise: has(ActionName::Supervise),
         urge: has(ActionName::Urge),
+        comment: has(ActionName::Comment),
         available: case.available.clone(),
     }
 }
