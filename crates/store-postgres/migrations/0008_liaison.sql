@@ -1,4 +1,4 @@
--- Liaison cadres (领导干部联系企业), as SQLite's 0011.
+-- Liaison cadres (领导干部联系企业), as SQLite's 0012.
 
 CREATE TABLE liaison_cadres (
     user_id     BIGINT PRIMARY KEY REFERENCES users(id),
