@@ -181,6 +181,8 @@ pub struct ImportReport {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct EnterpriseFile {
     pub enterprise: EnterpriseView,
+    /// Its liaison cadres now (联系干部), the lead first.
+    pub liaisons: Vec<crate::liaisons::AssignmentView>,
     /// Its requests in the viewer's request scope, newest first (at most 100).
     pub requests: Vec<RequestView>,
     /// Newest first.
@@ -255,11 +257,22 @@ impl<'a, S: Store> Enterprises<'a, S> {
         let requests: Vec<RequestView> =
             self.app.requests().list(caller, &filter).await?.items.into_iter().map(|(_, v)| v).collect();
         let timeline = timeline(&found, &requests);
-        Ok(EnterpriseFile {
-            enterprise: view(found, &self.app.caches().org(), sees_contacts(caller)),
-            requests,
-            timeline,
-        })
+        let org = self.app.caches().org();
+        let assigned = mashangban_store::AssignmentFilter {
+            credit_code: Some(found.credit_code.clone()),
+            limit: crate::liaisons::LIST_MAX,
+            ..mashangban_store::AssignmentFilter::default()
+        };
+        let mut liaisons: Vec<crate::liaisons::AssignmentView> = self
+            .app
+            .store()
+            .assignments(&assigned)
+            .await?
+            .into_iter()
+            .map(|a| crate::liaisons::assignment_view(a, &org))
+            .collect();
+        liaisons.sort_by_key(|a| (a.kind != mashangban_domain::liaison::LiaisonKind::Lead, a.id));
+        Ok(EnterpriseFile { liaisons, enterprise: view(found, &org, sees_contacts(caller)), requests, timeline })
     }
 
     /// Registers an enterprise.
@@ -357,7 +370,7 @@ impl<'a, S: Store> Enterprises<'a, S> {
         export.finish().map_err(sheet_error)
     }
 
-    async fn record(&self, caller: &Caller, code: &str) -> AppResult<Enterprise> {
+    pub(crate) async fn record(&self, caller: &Caller, code: &str) -> AppResult<Enterprise> {
         let normalised = parse_credit_code(code).map_err(|_| AppError::from(enterprise_not_found(code.trim())))?;
         let scope = EnterpriseScope::of(&caller.actor);
         Ok(self.app.store().enterprise(normalised.as_str(), scope).await?.ok_or_else(|| enterprise_not_found(code))?)
@@ -476,7 +489,7 @@ fn sees_contacts(caller: &Caller) -> bool {
     caller.actor.sees_personal_data() || caller.may(Permission::ManageEnterprises)
 }
 
-fn author(caller: &Caller) -> String {
+pub(crate) fn author(caller: &Caller) -> String {
     format!("{}（{}）", caller.actor.name(), caller.actor.role_str())
 }
 

@@ -98,6 +98,8 @@ pub struct IntakeContext<'a> {
     pub channel: Channel,
     pub check_code: String,
     pub submitted_by: Option<UserId>,
+    /// The liaison's contact card the request came through, checked by the caller.
+    pub card: Option<mashangban_domain::event::CardSource>,
 }
 
 impl IntakeInput {
@@ -158,6 +160,7 @@ impl IntakeInput {
             due_at: None,
             deadlines: Default::default(),
             time_limits: None,
+            card: ctx.card,
         })
     }
 }
@@ -238,6 +241,9 @@ pub enum ActionInput {
     Supervise(SuperviseBody),
     /// Urge the lead unit (催办).
     Urge(UrgeBody),
+    /// A remark (批注) by someone following the request (a liaison cadre, a
+    /// supervisor, a city leader); the state does not change.
+    Comment(RemarkBody),
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -327,6 +333,12 @@ pub struct UrgeBody {
     pub message: String,
 }
 
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemarkBody {
+    pub text: String,
+}
+
 /// An action with the attachments (already uploaded) its event cites; any action may carry them.
 #[derive(Debug, Clone)]
 pub struct ActionRequest {
@@ -402,6 +414,7 @@ impl ActionName {
             Self::Resume => Action::Resume { comment: None },
             Self::Supervise => Action::Supervise { instructions: none(), due: now },
             Self::Urge => Action::Urge { message: none() },
+            Self::Comment => Action::Comment { text: none() },
         }
     }
 
@@ -454,6 +467,7 @@ impl ActionInput {
                 ready(Action::Supervise { instructions: b.instructions, due: parse_due("due", &b.due)? })
             }
             Self::Urge(b) => ready(Action::Urge { message: b.message }),
+            Self::Comment(b) => ready(Action::Comment { text: b.text }),
         }
     }
 }
@@ -769,7 +783,7 @@ mod tests {
     #[test]
     fn every_action_name_parses_and_has_its_fields() {
         let names: Vec<&str> = ActionName::all().map(ActionName::as_str).collect();
-        assert_eq!(names.len(), 23);
+        assert_eq!(names.len(), 24);
         assert_eq!(ACTION_FIELDS.len(), names.len(), "one body schema per action");
         for name in &names {
             assert!(ACTION_FIELDS.contains_key(*name), "{name}");

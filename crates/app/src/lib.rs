@@ -24,6 +24,7 @@ pub mod feed;
 pub mod input;
 pub mod json;
 pub mod knowledge;
+pub mod liaisons;
 pub mod live;
 pub mod notifications;
 pub mod notify;
@@ -48,6 +49,25 @@ pub use live::Live;
 
 use ratelimit::RateLimiter;
 
+/// The key of contact cards' links; never printed by `Debug`.
+#[derive(Clone)]
+pub struct CardSecret(pub Vec<u8>);
+
+impl CardSecret {
+    /// 256 random bits.
+    pub fn random() -> Self {
+        let mut key = vec![0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut key);
+        Self(key)
+    }
+}
+
+impl std::fmt::Debug for CardSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CardSecret(…)")
+    }
+}
+
 /// Settings of the application.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -68,6 +88,12 @@ pub struct Settings {
     pub fairly_satisfied_counts: bool,
     /// Days the change feed keeps its rows (consumers further behind rebuild from the data).
     pub change_retention_days: u32,
+    /// The key contact cards' links are signed with (HMAC-SHA256). Kept outside
+    /// the database: the server reads it from `MASHANGBAN_CARD_SECRET` or a key
+    /// file beside the data (see docs/deployment.md); every node must share it.
+    pub card_secret: CardSecret,
+    /// The hotline printed on contact cards.
+    pub hotline: String,
 }
 
 impl Default for Settings {
@@ -82,6 +108,10 @@ impl Default for Settings {
             max_attachment_bytes: 10 * 1024 * 1024,
             fairly_satisfied_counts: true,
             change_retention_days: 30,
+            // A fresh key per process unless the server sets one: cards
+            // printed under it die with the process.
+            card_secret: CardSecret::random(),
+            hotline: "12345".into(),
         }
     }
 }
@@ -246,6 +276,11 @@ impl<S: Store> App<S> {
     /// The enterprise registry (企业名录).
     pub fn enterprises(&self) -> enterprises::Enterprises<'_, S> {
         enterprises::Enterprises::new(self)
+    }
+
+    /// Liaison cadres and contact cards (联系干部与联系卡).
+    pub fn liaisons(&self) -> liaisons::Liaisons<'_, S> {
+        liaisons::Liaisons::new(self)
     }
 
     /// The knowledge base of standard answers (知识库).

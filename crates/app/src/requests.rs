@@ -134,13 +134,30 @@ impl<'a, S: Store> Requests<'a, S> {
     /// anonymous portal (rate-limited per client address). Answers once the
     /// request and its first event are stored.
     pub async fn intake(&self, caller: &Caller, input: IntakeInput) -> AppResult<Intake> {
+        self.intake_with_card(caller, input, None).await
+    }
+
+    /// [`Requests::intake`], recording the contact card (联系卡) it came
+    /// through in the intake event; the caller has checked the card.
+    async fn intake_with_card(
+        &self,
+        caller: &Caller,
+        input: IntakeInput,
+        card: Option<mashangban_domain::event::CardSource>,
+    ) -> AppResult<Intake> {
         let (channel, submitted_by) = self.intake_channel(caller, &input)?;
         if let Actor::Account(account) = &caller.actor {
             check_own_enterprise(account.credit_code.as_deref(), &input)?;
         }
         let (org, categories) = (self.app.caches().org(), self.app.caches().categories());
-        let context =
-            IntakeContext { org: &org, categories: &categories, channel, check_code: new_check_code(), submitted_by };
+        let context = IntakeContext {
+            org: &org,
+            categories: &categories,
+            channel,
+            check_code: new_check_code(),
+            submitted_by,
+            card,
+        };
         let request = self.take_in(caller, input.into_new_request(context)?).await?;
         let public_url = self.app.settings().public_url.trim_end_matches('/');
         Ok(Intake {
@@ -177,8 +194,20 @@ impl<'a, S: Store> Requests<'a, S> {
         input: IntakeInput,
         files: Vec<NewFile>,
     ) -> AppResult<(Intake, bool)> {
+        self.submit_on_portal_with_card(caller, input, files, None).await
+    }
+
+    /// [`Requests::submit_on_portal`] through a contact card whose signed
+    /// link the caller has verified (`app.liaisons().verify_card`).
+    pub async fn submit_on_portal_with_card(
+        &self,
+        caller: &Caller,
+        input: IntakeInput,
+        files: Vec<NewFile>,
+        card: Option<mashangban_domain::event::CardSource>,
+    ) -> AppResult<(Intake, bool)> {
         let anonymous = caller.as_anonymous();
-        let intake = self.intake(&anonymous, input).await?;
+        let intake = self.intake_with_card(&anonymous, input, card).await?;
         let mut all_saved = true;
         for file in files {
             let saved = self.save_file(&anonymous, &intake.tracking_no, Scope::All, Actor::PublicAsker, file).await;

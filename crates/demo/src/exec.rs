@@ -145,6 +145,7 @@ impl Resolved {
             due_at: r.due_at,
             deadlines: r.deadlines,
             time_limits: Some(r.time_limits),
+            card: None,
         })
     }
 

@@ -9,6 +9,7 @@
 mod data;
 mod enterprises;
 mod exec;
+mod liaisons;
 mod plan;
 mod text;
 
@@ -22,6 +23,7 @@ use mashangban_store::{ArticleAuthor, ArticleInput, NewCategory, NewUnit, NewUse
 
 pub use data::DemoData;
 pub use enterprises::{DEMO_ENTERPRISES, DemoEnterprise, demo_enterprises, load_enterprises};
+pub use liaisons::load_liaisons;
 
 /// A failure loading the demo city; the message says what and where.
 #[derive(Debug)]
@@ -85,6 +87,7 @@ pub fn demo_users(data: &DemoData) -> Vec<DemoUser> {
         staff("supervisor", Role::Supervisor, unit("zwfw", UnitKind::Department), "林晓峰"),
         staff("leader", Role::CityLeader, unit("city", UnitKind::City), "郑振华"),
         staff("admin", Role::Admin, unit("city", UnitKind::City), "吴文杰"),
+        staff("liaison", Role::Liaison, unit("guzhen", UnitKind::Town), "冯海涛"),
         DemoUser {
             username: "enterprise",
             role: Role::Enterprise,

@@ -24,6 +24,10 @@ pub enum Permission {
     ReadEnterprises,
     /// Create, change, import and export enterprise records (维护企业名录).
     ManageEnterprises,
+    /// Assign and unassign liaison cadres (安排联系干部) and keep their profiles.
+    ManageLiaisons,
+    /// Print contact cards (打印联系卡) of enterprises in the enterprise scope.
+    PrintCards,
     /// Read every published version of the time-limit rules.
     ReadRuleVersions,
     /// Publish time-limit rules (时限规则).
@@ -60,6 +64,7 @@ const STAFF: &[Role] = &[
     Role::Supervisor,
     Role::CityLeader,
     Role::Admin,
+    Role::Liaison,
 ];
 
 /// Which roles grant each permission: the one table of access.
@@ -70,6 +75,8 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::ManageKnowledge, &[Role::Admin]),
     (Permission::ReadEnterprises, STAFF),
     (Permission::ManageEnterprises, &[Role::Admin, Role::Dispatcher]),
+    (Permission::ManageLiaisons, &[Role::Admin, Role::Dispatcher]),
+    (Permission::PrintCards, &[Role::Admin, Role::Dispatcher, Role::UnitLeader, Role::Liaison]),
     (Permission::ReadRuleVersions, &[Role::Admin, Role::Supervisor]),
     (Permission::ManageRules, &[Role::Admin]),
     (Permission::ManageCalendar, &[Role::Admin]),
@@ -92,6 +99,8 @@ impl Permission {
         Permission::ManageKnowledge,
         Permission::ReadEnterprises,
         Permission::ManageEnterprises,
+        Permission::ManageLiaisons,
+        Permission::PrintCards,
         Permission::ReadRuleVersions,
         Permission::ManageRules,
         Permission::ManageCalendar,
@@ -115,6 +124,8 @@ impl Permission {
             Self::ManageKnowledge => "knowledge.manage",
             Self::ReadEnterprises => "enterprises.read",
             Self::ManageEnterprises => "enterprises.manage",
+            Self::ManageLiaisons => "liaisons.manage",
+            Self::PrintCards => "liaisons.cards",
             Self::ReadRuleVersions => "rules.versions",
             Self::ManageRules => "rules.manage",
             Self::ManageCalendar => "calendar.manage",
@@ -139,6 +150,8 @@ impl Permission {
             Self::ManageKnowledge => "维护知识库",
             Self::ReadEnterprises => "查看企业名录",
             Self::ManageEnterprises => "维护企业名录",
+            Self::ManageLiaisons => "安排联系干部",
+            Self::PrintCards => "打印联系卡",
             Self::ReadRuleVersions => "查看时限规则的历史版本",
             Self::ManageRules => "发布时限规则",
             Self::ManageCalendar => "维护工作日历",

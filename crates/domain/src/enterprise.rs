@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
-use crate::org::{Actor, UnitId};
+use crate::org::{Actor, Role, UnitId, UserId};
 use crate::validation::{CreditCode, Phone, optional_text, required_text};
 
 /// The longest enterprise name, in characters.
@@ -203,6 +203,8 @@ pub enum EnterpriseScope {
     All,
     /// The enterprises registered in this town.
     Town(UnitId),
+    /// The enterprises this liaison cadre is assigned to now (联系企业).
+    Liaison(UserId),
     Nothing,
 }
 
@@ -210,19 +212,23 @@ impl EnterpriseScope {
     /// Handlers and unit leaders of a town's units (镇街工作人员) see their
     /// town's enterprises; every other staff role (operators, dispatchers,
     /// supervisors, city leaders, administrators, departments' handlers who
-    /// serve the whole city) sees all. Accounts and strangers see none.
+    /// serve the whole city) sees all; a liaison cadre the enterprises assigned
+    /// to them. Accounts and strangers see none.
     pub fn of(actor: &Actor) -> Self {
         match actor {
             Actor::Staff(s) if s.role.is_unit_bound() => s.town_id.map_or(Self::All, Self::Town),
+            Actor::Staff(s) if s.role == Role::Liaison => s.user_id.map_or(Self::Nothing, Self::Liaison),
             Actor::Staff(_) | Actor::System => Self::All,
             _ => Self::Nothing,
         }
     }
 
-    pub fn permits(self, town_id: UnitId) -> bool {
+    /// Whether an enterprise in `town_id` followed by the cadres `liaisons` is in scope.
+    pub fn permits(self, town_id: UnitId, liaisons: &[UserId]) -> bool {
         match self {
             Self::All => true,
             Self::Town(t) => t == town_id,
+            Self::Liaison(user) => liaisons.contains(&user),
             Self::Nothing => false,
         }
     }
@@ -247,7 +253,7 @@ pub fn enterprise_changed(current: i64) -> DomainError {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::org::{Role, StaffActor};
+    use crate::org::StaffActor;
 
     #[test]
     fn pasted_codes_are_normalised_before_the_check() {
@@ -290,7 +296,17 @@ mod tests {
         assert_eq!(EnterpriseScope::of(&staff(Role::Handler, None)), EnterpriseScope::All);
         assert_eq!(EnterpriseScope::of(&staff(Role::Supervisor, Some(5))), EnterpriseScope::All);
         assert_eq!(EnterpriseScope::of(&Actor::Anonymous), EnterpriseScope::Nothing);
-        assert!(!EnterpriseScope::Town(5).permits(6));
+        assert!(!EnterpriseScope::Town(5).permits(6, &[]));
+        let liaison = Actor::Staff(StaffActor {
+            user_id: Some(3),
+            name: "x".into(),
+            role: Role::Liaison,
+            unit_id: 9,
+            units: vec![9],
+            town_id: Some(5),
+        });
+        assert_eq!(EnterpriseScope::of(&liaison), EnterpriseScope::Liaison(3));
+        assert!(EnterpriseScope::Liaison(3).permits(6, &[2, 3]) && !EnterpriseScope::Liaison(3).permits(5, &[2]));
         assert_eq!(EnterpriseSize::parse("规模以上"), Some(EnterpriseSize::Above));
     }
 }

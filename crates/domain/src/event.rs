@@ -57,6 +57,17 @@ pub struct Received {
     #[serde(with = "millis::opt", default)]
     #[schemars(with = "Option<String>")]
     pub stage_due_at: Option<Instant>,
+    /// Submitted from a liaison's contact card (联系卡): the cadre it names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<CardSource>,
+}
+
+/// The liaison cadre a contact card (联系卡) names, recorded with a request
+/// submitted through the card's signed link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CardSource {
+    pub liaison_user_id: crate::org::UserId,
+    pub liaison_name: String,
 }
 
 /// Dispatch (派单) to a lead unit and co-handling units.

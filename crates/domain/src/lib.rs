@@ -15,6 +15,7 @@ pub mod expr;
 pub mod knowledge;
 pub mod labelled;
 pub mod ledger;
+pub mod liaison;
 pub mod lifecycle;
 pub mod notify;
 pub mod org;

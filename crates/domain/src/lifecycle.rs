@@ -112,6 +112,11 @@ pub enum Action {
     Urge {
         message: String,
     },
+    /// A remark (批注) on the record by someone following the request (a
+    /// liaison cadre, a supervisor, a city leader); the state does not change.
+    Comment {
+        text: String,
+    },
     /// The scheduler's notice that a deadline is near (临期) or past (超期),
     /// or an escalation (提级) to the unit leader or the supervisor.
     Notice {
@@ -210,6 +215,7 @@ impl Action {
             Self::Resume { .. } => "resume",
             Self::Supervise { .. } => "supervise",
             Self::Urge { .. } => "urge",
+            Self::Comment { .. } => "comment",
             Self::Notice { .. } => "notice",
             Self::RecountDeadlines { .. } => "recount-deadlines",
         }
@@ -241,6 +247,7 @@ impl Action {
             Self::Resume { .. } => "恢复办理",
             Self::Supervise { .. } => "督办",
             Self::Urge { .. } => "催办",
+            Self::Comment { .. } => "批注",
             Self::Notice { .. } => "时限提醒",
             Self::RecountDeadlines { .. } => "期限重算",
         }
@@ -267,6 +274,9 @@ impl Action {
             Self::Resume { .. } => &[Suspended],
             Self::Supervise { .. } | Self::Urge { .. } => {
                 &[Received, Dispatched, Returned, SignedFor, InProgress, Suspended, Replied]
+            }
+            Self::Comment { .. } => {
+                &[Received, Dispatched, Returned, SignedFor, InProgress, Suspended, Replied, Closed, FollowedUp]
             }
             Self::Notice { .. } => &[Received, Dispatched, Returned, SignedFor, InProgress, Replied],
             Self::RecountDeadlines { .. } => {
@@ -512,6 +522,7 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             (EventKind::Supervised, Some(instructions))
         }
         Action::Urge { message } => (EventKind::Urged, Some(required_text("催办意见", message, COMMENT_MAX)?)),
+        Action::Comment { text } => (EventKind::Commented, Some(required_text("批注", text, COMMENT_MAX)?)),
         Action::Notice { notice } => {
             details = EventDetails::Noticed(event::Noticed {
                 deadline: notice.deadline,
@@ -594,7 +605,10 @@ pub fn check_permission(current: &Request, actor: &Actor, action: &Action) -> Re
         }
         Action::Suspend { .. } | Action::Resume { .. } => is_lead_unit_staff(current, actor),
         Action::Supervise { .. } => actor.has_role(&[Supervisor]),
-        Action::Urge { .. } => actor.has_role(&[Supervisor, Dispatcher]),
+        // A liaison cadre urges and remarks on the requests of the enterprises
+        // they follow; the store's scope (Scope::Liaison) limits which.
+        Action::Urge { .. } => actor.has_role(&[Supervisor, Dispatcher, Liaison]),
+        Action::Comment { .. } => actor.has_role(&[Supervisor, CityLeader, Liaison]),
         Action::Notice { .. } => matches!(actor, Actor::System),
         Action::RecountDeadlines { .. } => matches!(actor, Actor::System) || actor.has_role(&[Admin]),
     };

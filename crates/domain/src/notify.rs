@@ -44,6 +44,8 @@ pub enum Audience {
     Asker,
     /// The users (with an e-mail address) of these units.
     Units(Vec<UnitId>),
+    /// The liaison cadres (联系干部) assigned to the request's enterprise, copied (抄送).
+    Liaisons,
 }
 
 /// What a notice says, by template (通知模板).
@@ -67,6 +69,8 @@ pub enum TemplateKey {
     UnitUrged,
     #[serde(rename = "unit.escalated")]
     UnitEscalated,
+    #[serde(rename = "liaison.new_request")]
+    LiaisonNewRequest,
 }
 
 const ASKER_VARS: &[&str] =
@@ -84,6 +88,7 @@ impl TemplateKey {
         Self::UnitReturnDecided,
         Self::UnitUrged,
         Self::UnitEscalated,
+        Self::LiaisonNewRequest,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -97,6 +102,7 @@ impl TemplateKey {
             Self::UnitReturnDecided => "unit.return_decided",
             Self::UnitUrged => "unit.urged",
             Self::UnitEscalated => "unit.escalated",
+            Self::LiaisonNewRequest => "liaison.new_request",
         }
     }
 
@@ -143,6 +149,11 @@ pub fn plan(request: &Request, event: &EventFacts<'_>) -> Vec<Planned> {
     let asker = |template| Planned { template, audience: Audience::Asker };
     let units = |template, units: &Vec<UnitId>| Planned { template, audience: Audience::Units(units.clone()) };
     let mut notices = match event.kind {
+        // The liaison cadres of an enterprise are copied on each of its requests (抄送).
+        EventKind::Received if request.asker.credit_code().is_some() => vec![
+            asker(TemplateKey::AskerAccepted),
+            Planned { template: TemplateKey::LiaisonNewRequest, audience: Audience::Liaisons },
+        ],
         EventKind::Received => vec![asker(TemplateKey::AskerAccepted)],
         EventKind::Dispatched => vec![asker(TemplateKey::AskerDispatched), units(TemplateKey::UnitNewWork, &handling)],
         EventKind::Redispatched | EventKind::Reopened => vec![units(TemplateKey::UnitNewWork, &handling)],
@@ -253,6 +264,11 @@ fn default_texts(key: TemplateKey) -> (&'static str, &'static str, &'static str)
             "【马上办】催办 {{tracking_no}}",
             "",
             "{{unit_name}}：\n\n诉求 {{tracking_no}}「{{title}}」请抓紧办理，答复期限 {{deadline}}。\n{{message}}\n\n马上办",
+        ),
+        TemplateKey::LiaisonNewRequest => (
+            "【马上办】您联系的企业有新诉求 {{tracking_no}}",
+            "",
+            "联系干部：\n\n您联系的企业提交了诉求 {{tracking_no}}「{{title}}」，答复期限 {{deadline}}。\n可在“我联系的企业”中查看进度、催办和批注。\n\n马上办",
         ),
         TemplateKey::UnitEscalated => (
             "【马上办】提级督办 {{tracking_no}}",

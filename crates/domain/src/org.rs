@@ -87,6 +87,9 @@ crate::labelled_enum!(
         CityLeader = "city_leader" / "市领导",
         /// Administrator (系统管理员).
         Admin = "admin" / "管理员",
+        /// Liaison cadre (联系干部): a leader assigned to follow enterprises
+        /// (领导干部联系企业); sees those enterprises and their requests.
+        Liaison = "liaison" / "联系干部",
         /// Enterprise account (企业用户).
         Enterprise = "enterprise" / "企业用户",
         /// Resident account (群众用户).
@@ -224,6 +227,10 @@ impl Actor {
     pub fn scope(&self) -> Scope {
         match self {
             Self::Staff(s) if s.role.is_unit_bound() => Scope::Units { units: s.units.clone(), town: s.town_id },
+            Self::Staff(s) if s.role == Role::Liaison => match s.user_id {
+                Some(user_id) => Scope::Liaison { user_id },
+                None => Scope::Nothing,
+            },
             Self::Staff(_) | Self::System => Scope::All,
             Self::Account(a) => Scope::Asker { user_id: a.user_id, credit_code: a.credit_code.clone() },
             Self::PublicAsker | Self::Anonymous => Scope::Nothing,
@@ -277,6 +284,12 @@ pub enum Scope {
         user_id: UserId,
         credit_code: Option<String>,
     },
+    /// Requests of the enterprises this cadre is assigned to (联系企业), by
+    /// the credit code the request carries; the assignments in force at the
+    /// moment of the query.
+    Liaison {
+        user_id: UserId,
+    },
     Nothing,
 }
 
@@ -287,6 +300,9 @@ pub struct ScopeFacts<'a> {
     pub town_id: Option<UnitId>,
     pub submitted_by: Option<UserId>,
     pub credit_code: Option<&'a str>,
+    /// The cadres assigned to the request's enterprise now (not a fact of the
+    /// request itself: whoever checks a liaison scope loads it).
+    pub liaison_user_ids: &'a [UserId],
 }
 
 impl Scope {
@@ -304,6 +320,7 @@ impl Scope {
             Self::Asker { user_id, credit_code } => {
                 r.submitted_by == Some(*user_id) || credit_code.as_deref().is_some_and(|c| r.credit_code == Some(c))
             }
+            Self::Liaison { user_id } => r.credit_code.is_some() && r.liaison_user_ids.contains(user_id),
         }
     }
 }

@@ -283,6 +283,7 @@ impl Request {
             town_id: self.location.town_id,
             submitted_by: self.submitted_by,
             credit_code: self.asker.credit_code(),
+            liaison_user_ids: &[],
         }
     }
 
@@ -316,6 +317,8 @@ pub struct NewRequest {
     pub due_at: Option<Instant>,
     pub deadlines: Deadlines,
     pub time_limits: Option<TimeLimits>,
+    /// Submitted through a liaison's contact card (联系卡), recorded in the intake event.
+    pub card: Option<crate::event::CardSource>,
 }
 
 /// Limits on free text, in characters.
@@ -390,6 +393,8 @@ crate::labelled_enum!(
         Resumed = "resumed" / "恢复办理",
         Supervised = "supervised" / "督办",
         Urged = "urged" / "催办",
+        /// A remark (批注) by someone following the request.
+        Commented = "commented" / "批注",
         DueSoon = "due_soon" / "临期提醒",
         Overdue = "overdue" / "超期",
         Escalated = "escalated" / "提级督办",
@@ -429,6 +434,7 @@ impl EventKind {
                 | Self::ReplyRejected
                 | Self::Supervised
                 | Self::Urged
+                | Self::Commented
                 | Self::DueSoon
                 | Self::Overdue
                 | Self::Escalated

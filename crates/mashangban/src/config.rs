@@ -22,6 +22,10 @@ pub struct FileConfig {
     pub demo_password: Option<String>,
     /// Days the change feed keeps its rows (default 30).
     pub change_retention_days: Option<u32>,
+    /// The hotline printed on contact cards (default 12345).
+    pub hotline: Option<String>,
+    /// The file holding the key of contact cards' links (default `DATA_DIR/card-secret.key`).
+    pub card_secret_file: Option<PathBuf>,
     /// Notification delivery: `[notify]`, `[notify.sms]`, `[notify.smtp]` (see docs/notifications.md).
     pub notify: Option<mashangban_app::notify::NotifyConfig>,
 }
@@ -44,4 +48,41 @@ impl FileConfig {
 /// The database of a data directory when no URL is given.
 pub fn default_database(data_dir: &Path) -> DatabaseUrl {
     DatabaseUrl::Sqlite(data_dir.join("mashangban.db"))
+}
+
+/// The key contact cards' links are signed with, kept outside the database:
+/// `MASHANGBAN_CARD_SECRET` (at least 32 characters; every node of a cluster
+/// sets the same), else the key file (`card_secret_file`, default
+/// `DATA_DIR/card-secret.key`), created with 256 random bits, readable by its
+/// owner only, on first start.
+pub fn card_secret(data_dir: &Path, file: &FileConfig) -> Result<mashangban_app::CardSecret, String> {
+    if let Ok(secret) = std::env::var("MASHANGBAN_CARD_SECRET") {
+        if secret.trim().len() < 32 {
+            return Err("MASHANGBAN_CARD_SECRET 太短：联系卡密钥至少 32 个字符".into());
+        }
+        return Ok(mashangban_app::CardSecret(secret.trim().as_bytes().to_vec()));
+    }
+    let path = file.card_secret_file.clone().unwrap_or_else(|| data_dir.join("card-secret.key"));
+    match std::fs::read_to_string(&path) {
+        Ok(text) if text.trim().len() >= 32 => Ok(mashangban_app::CardSecret(text.trim().as_bytes().to_vec())),
+        Ok(_) => Err(format!("联系卡密钥文件 {} 内容太短（至少 32 个字符）", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let secret = mashangban_app::accounts::random_secret();
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| format!("无法创建目录 {}: {e}", parent.display()))?;
+            }
+            write_private(&path, &secret).map_err(|e| format!("无法写入联系卡密钥文件 {}: {e}", path.display()))?;
+            Ok(mashangban_app::CardSecret(secret.into_bytes()))
+        }
+        Err(e) => Err(format!("无法读取联系卡密钥文件 {}: {e}", path.display())),
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
 }

@@ -214,7 +214,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             let listen = listen.or(file.listen.clone()).unwrap_or_else(|| "127.0.0.1:8080".into());
             let public_url = public_url.or(file.public_url.clone()).unwrap_or_else(|| format!("http://{listen}"));
-            serve(store, &listen, public_url, &file, &data_dir(&cli.db, &file)).await
+            let data_dir = data_dir(&cli.db, &file);
+            let card_secret = config::card_secret(&data_dir, &file)?;
+            serve(store, &listen, public_url, &file, &data_dir, card_secret).await
         }
         Command::Search(SearchCommand::Reindex) => reindex(store, &data_dir(&cli.db, &file)).await,
         Command::Demo { demo_args } => load_demo(&store, &demo_args, &file).await,
@@ -302,10 +304,13 @@ async fn serve(
     public_url: String,
     file: &FileConfig,
     data_dir: &std::path::Path,
+    card_secret: mashangban_app::CardSecret,
 ) -> Result<(), String> {
     let search = open_search(data_dir)?;
     let settings = Settings {
         public_url: public_url.clone(),
+        card_secret,
+        hotline: file.hotline.clone().unwrap_or_else(|| Settings::default().hotline),
         secure_cookies: file.secure_cookies.unwrap_or(false),
         change_retention_days: file.change_retention_days.unwrap_or(Settings::default().change_retention_days),
         ..Settings::default()
@@ -363,6 +368,10 @@ async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Resul
     let enterprises = mashangban_demo::load_enterprises(store, &data).await.map_err(|e| e.to_string())?;
     if enterprises > 0 {
         println!("已登记 {enterprises} 家演示企业。");
+    }
+    let liaisons = mashangban_demo::load_liaisons(store, &data, &hash).await.map_err(|e| e.to_string())?;
+    if liaisons > 0 {
+        println!("已安排 {liaisons} 项联系干部联系企业。");
     }
     let bar = ProgressBar::new(args.demo_requests as u64);
     if let Ok(style) = ProgressStyle::with_template("生成历史诉求 {bar:40} {pos}/{len} {elapsed}") {

@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "0005_changes", include_str!("../migrations/0005_changes.sql")),
     (6, "0006_enterprises", include_str!("../migrations/0006_enterprises.sql")),
     (7, "0007_provisional_deadlines", include_str!("../migrations/0007_provisional_deadlines.sql")),
+    (8, "0008_liaison", include_str!("../migrations/0008_liaison.sql")),
 ];
 
 /// Tables whose `id` is an identity column.

@@ -107,6 +107,7 @@ fn request_in(category: i64, town: Option<i64>, enterprise: bool, submitted_by: 
         due_at: Some(t0() + Span::days(15)),
         deadlines: Default::default(),
         time_limits: None,
+        card: None,
     }
 }
 

@@ -115,6 +115,11 @@ fn scope_sql(scope: EnterpriseScope, args: &mut Args) -> String {
     match scope {
         EnterpriseScope::All => "TRUE".to_owned(),
         EnterpriseScope::Town(town) => format!("town_id = {}", args.push(town)),
+        EnterpriseScope::Liaison(user) => format!(
+            "EXISTS (SELECT 1 FROM liaison_assignments la WHERE la.credit_code = enterprises.credit_code \
+             AND la.user_id = {} AND la.ended_at IS NULL)",
+            args.push(user)
+        ),
         EnterpriseScope::Nothing => "FALSE".to_owned(),
     }
 }

@@ -13,6 +13,7 @@ mod cluster;
 mod dashboard;
 mod enterprises;
 mod knowledge;
+mod liaisons;
 mod locks;
 mod notifications;
 mod org;

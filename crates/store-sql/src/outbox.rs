@@ -40,6 +40,12 @@ pub async fn on_event(
         unit_emails: unit_emails(c, &needed.emailed).await?,
         templates: templates(c).await?,
         webhooks: webhooks(c).await?,
+        liaison_emails: match request.asker.credit_code() {
+            Some(code) if plans.iter().any(|p| p.audience == notify::Audience::Liaisons) => {
+                liaison_emails(c, code).await?
+            }
+            _ => Vec::new(),
+        },
     };
     for delivery in deliveries(request, event_id, &facts, &meta.now, &link_base, &plans, &data) {
         insert(c, event_id, request, &delivery, meta).await?;
@@ -77,6 +83,18 @@ async fn unit_emails(c: &dyn Conn, units: &BTreeSet<UnitId>) -> StoreResult<Hash
         emails.insert(unit, found);
     }
     Ok(emails)
+}
+
+/// The e-mail addresses of the enabled cadres assigned to the enterprise now.
+async fn liaison_emails(c: &dyn Conn, credit_code: &str) -> StoreResult<Vec<String>> {
+    c.map(
+        "SELECT DISTINCT u.email FROM liaison_assignments la JOIN users u ON u.id = la.user_id
+         WHERE la.credit_code = $1 AND la.ended_at IS NULL AND NOT u.disabled
+           AND u.email IS NOT NULL AND u.email <> '' ORDER BY u.email",
+        &args![credit_code],
+        |mut r| r.take(0),
+    )
+    .await
 }
 
 /// The stored templates of keys and channels this version knows.

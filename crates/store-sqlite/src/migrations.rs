@@ -17,6 +17,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_enterprises.sql"),
     include_str!("../migrations/0010_provisional_deadlines.sql"),
     include_str!("../migrations/0011_time_limit_rules_no_delete.sql"),
+    include_str!("../migrations/0012_liaison.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

@@ -48,6 +48,7 @@ pub fn received_event(new: &NewRequest) -> EventDraft {
             time_limits: new.time_limits,
             contact_due_at: new.deadlines.contact,
             stage_due_at: new.deadlines.stage_reply,
+            card: new.card.clone(),
         }),
         due_at: new.due_at,
     }

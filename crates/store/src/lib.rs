@@ -13,6 +13,7 @@ mod dashboard;
 mod enterprises;
 mod error;
 mod knowledge;
+mod liaisons;
 mod notifications;
 mod scoring;
 mod types;
@@ -24,6 +25,7 @@ pub use dashboard::*;
 pub use enterprises::*;
 pub use error::StoreError;
 pub use knowledge::*;
+pub use liaisons::*;
 pub use notifications::*;
 pub use scoring::*;
 pub use types::*;
@@ -150,6 +152,7 @@ pub trait Store:
     + TimeLimitStore
     + KnowledgeStore
     + EnterpriseStore
+    + LiaisonStore
     + CalendarStore
     + ScoringStore
     + DashboardStore
@@ -170,6 +173,7 @@ impl<T> Store for T where
         + TimeLimitStore
         + KnowledgeStore
         + EnterpriseStore
+        + LiaisonStore
         + CalendarStore
         + ScoringStore
         + DashboardStore

@@ -141,5 +141,6 @@ fn mashangban_demo_request(r: &mashangban_domain::request::Request) -> mashangba
         due_at: None,
         deadlines: Default::default(),
         time_limits: None,
+        card: None,
     }
 }

@@ -83,6 +83,7 @@ fn new_request(org: &Org) -> NewRequest {
         due_at: Some(t0() + Duration::days(15)),
         deadlines: Default::default(),
         time_limits: None,
+        card: None,
     }
 }
 

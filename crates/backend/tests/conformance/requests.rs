@@ -94,6 +94,7 @@ impl<D: TestDb> Fixture<D> {
             due_at: Some(t0() + chrono::Duration::days(15)),
             deadlines: Default::default(),
             time_limits: None,
+            card: None,
         }
     }
 }

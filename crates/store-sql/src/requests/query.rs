@@ -38,6 +38,11 @@ pub fn scope_sql(scope: &Scope, args: &mut Args) -> String {
                 None => format!("r.submitted_by = {user}"),
             }
         }
+        Scope::Liaison { user_id } => format!(
+            "EXISTS (SELECT 1 FROM liaison_assignments la WHERE la.credit_code = r.credit_code \
+             AND la.user_id = {} AND la.ended_at IS NULL)",
+            args.push(*user_id)
+        ),
     }
 }
 

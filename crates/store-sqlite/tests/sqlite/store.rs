@@ -84,6 +84,7 @@ fn new_request(f: &Fixture, enterprise: bool, town: bool, submitted_by: Option<i
         due_at: Some(t0() + Duration::days(15)),
         deadlines: Default::default(),
         time_limits: None,
+        card: None,
     }
 }
 

@@ -23,6 +23,9 @@ pub struct NoticeData {
     pub templates: HashMap<(TemplateKey, NoticeChannel), Template>,
     /// The active webhooks by id, ascending, with their event-kind filters.
     pub webhooks: Vec<(i64, Vec<String>)>,
+    /// The e-mail addresses of the enabled cadres assigned to the request's
+    /// enterprise, sorted, without duplicates (when a notice is for them).
+    pub liaison_emails: Vec<String>,
 }
 
 /// The units whose names and e-mail addresses the planned notices need.
@@ -41,6 +44,7 @@ pub fn units_needed(request: &Request, plans: &[Planned]) -> NeededUnits {
                 needed.named.extend(units.iter().copied());
                 needed.emailed.extend(units.iter().copied());
             }
+            Audience::Liaisons => {}
         }
     }
     needed
@@ -101,6 +105,12 @@ pub fn deliveries(
                     for email in data.unit_emails.get(unit).into_iter().flatten() {
                         push(planned.template, NoticeChannel::Email, email.clone(), &vars);
                     }
+                }
+            }
+            Audience::Liaisons => {
+                let vars = notify::variables(request, facts, Some("联系干部"), &link);
+                for email in &data.liaison_emails {
+                    push(planned.template, NoticeChannel::Email, email.clone(), &vars);
                 }
             }
         }

@@ -10,6 +10,7 @@ mod dashboard;
 mod docs;
 mod enterprises;
 mod knowledge;
+pub(crate) mod liaisons;
 mod notifications;
 mod public;
 mod requests;
@@ -40,6 +41,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         notifications::routes::<S>(),
         knowledge::routes::<S>(),
         enterprises::routes::<S>(),
+        liaisons::routes::<S>(),
         admin::routes::<S>(),
         docs::routes::<S>(),
     ]

@@ -166,6 +166,7 @@ fn new_request(
         due_at: None,
         deadlines: Default::default(),
         time_limits: None,
+        card: None,
     })
 }
 

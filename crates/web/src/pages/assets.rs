@@ -16,6 +16,8 @@ use crate::routes::Route;
 /// (path under `/assets/`, content type, contents).
 const FILES: &[(&str, &str, &str)] = &[
     ("css/app.css", "text/css; charset=utf-8", include_str!("../../../../assets/css/app.css")),
+    ("css/cards.css", "text/css; charset=utf-8", include_str!("../../../../assets/css/cards.css")),
+    ("css/card-a6.css", "text/css; charset=utf-8", include_str!("../../../../assets/css/card-a6.css")),
     ("js/dashboard.js", "text/javascript; charset=utf-8", include_str!("../../../../assets/js/dashboard.js")),
     ("js/console.js", "text/javascript; charset=utf-8", include_str!("../../../../assets/js/console.js")),
     ("js/submit.js", "text/javascript; charset=utf-8", include_str!("../../../../assets/js/submit.js")),

@@ -40,9 +40,17 @@ struct ListPage {
 
 #[derive(Template)]
 #[template(path = "enterprise.html")]
-struct FilePage {
-    layout: Layout,
-    file: EnterpriseFile,
+pub(super) struct FilePage {
+    pub layout: Layout,
+    pub file: EnterpriseFile,
+    /// A refusal of the last assignment form.
+    pub message: Option<String>,
+    /// May assign and unassign cadres.
+    pub manage: bool,
+    /// May print contact cards.
+    pub print: bool,
+    /// The cadres to choose from when assigning.
+    pub cadres: Vec<mashangban_app::liaisons::CadreView>,
 }
 
 impl FilePage {
@@ -99,7 +107,28 @@ async fn file<S: Store>(
     Extension(menu): Extension<Arc<Menu>>,
     Path(code): Path<String>,
 ) -> PageResult {
-    let file = app.enterprises().file(&caller, &code).await?;
-    let page = FilePage { layout: Layout::staff(file.enterprise.name.clone(), &caller.actor, &menu), file };
-    Ok(render(StatusCode::OK, &page))
+    file_page(&app, &caller, &menu, &code, StatusCode::OK, None).await
+}
+
+/// The enterprise's file page, with a message of a refused form.
+pub(super) async fn file_page<S: Store>(
+    app: &App<S>,
+    caller: &mashangban_app::Caller,
+    menu: &Menu,
+    code: &str,
+    status: StatusCode,
+    message: Option<String>,
+) -> PageResult {
+    let file = app.enterprises().file(caller, code).await?;
+    let manage = caller.may(Permission::ManageLiaisons);
+    let cadres = if manage { app.liaisons().cadres(caller).await? } else { Vec::new() };
+    let page = FilePage {
+        layout: Layout::staff(file.enterprise.name.clone(), &caller.actor, menu),
+        file,
+        message,
+        manage,
+        print: caller.may(Permission::PrintCards),
+        cadres,
+    };
+    Ok(render(status, &page))
 }

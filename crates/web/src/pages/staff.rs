@@ -352,6 +352,8 @@ struct Actions {
     resume: bool,
     supervise: bool,
     urge: bool,
+    /// 批注 (liaison cadres, supervisors, city leaders).
+    comment: bool,
 }
 
 impl Actions {
@@ -432,6 +434,7 @@ fn actions<S: Store>(app: &App<S>, case: &Case, failed: Option<&Failed>) -> Acti
         resume: has(ActionName::Resume),
         supervise: has(ActionName::Supervise),
         urge: has(ActionName::Urge),
+        comment: has(ActionName::Comment),
         available: case.available.clone(),
     }
 }

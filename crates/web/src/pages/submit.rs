@@ -27,6 +27,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     vec![
         Route::get("/submit", form::<S>).public(),
         Route::post("/submit", post::<S>).public().form().body_limit(limit(settings)),
+        Route::get("/card", card::<S>).public(),
     ]
 }
 
@@ -51,6 +52,28 @@ pub struct Values {
     pub content: String,
     /// The enterprise asks for 马上办 (act now): checkbox `act_now`.
     pub act_now: bool,
+    /// A contact card's signed link (联系卡): hidden fields `card_e`, `card_l`, `card_x`, `card_s`.
+    pub card: Option<CardLink>,
+}
+
+/// The fields of a contact card's signed link, carried by the form as they arrived.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct CardLink {
+    #[serde(default)]
+    pub e: String,
+    #[serde(default)]
+    pub l: String,
+    #[serde(default)]
+    pub x: String,
+    #[serde(default)]
+    pub s: String,
+}
+
+/// What the form shows of a verified card.
+pub struct CardBanner {
+    pub link: CardLink,
+    pub cadre: String,
+    pub post: String,
 }
 
 impl Values {
@@ -69,6 +92,10 @@ impl Values {
             title: take("title"),
             content: take("content"),
             act_now: !take("act_now").is_empty(),
+            card: {
+                let link = CardLink { e: take("card_e"), l: take("card_l"), x: take("card_x"), s: take("card_s") };
+                (!link.s.is_empty() || !link.e.is_empty()).then_some(link)
+            },
         }
     }
 
@@ -150,9 +177,15 @@ struct SubmitPage {
     max_files: usize,
     /// The act-now (马上办) limits of the rule table in force, in Chinese.
     act_now_hint: String,
+    /// Opened from a contact card (联系卡).
+    card: Option<CardBanner>,
 }
 
 fn page<S: Store>(app: &App<S>, values: Values, errors: Errors) -> SubmitPage {
+    page_with_card(app, values, errors, None)
+}
+
+fn page_with_card<S: Store>(app: &App<S>, values: Values, errors: Errors, card: Option<CardBanner>) -> SubmitPage {
     let kinds =
         RequestKind::ALL.iter().map(|k| Choice::new(k.as_str(), k.label(), values.kind == k.as_str())).collect();
     let mut towns: Vec<Choice> = app
@@ -167,6 +200,7 @@ fn page<S: Store>(app: &App<S>, values: Values, errors: Errors) -> SubmitPage {
     SubmitPage {
         act_now_hint: format!("勾选后按企业“马上办”时限办理：{}。须填写统一社会信用代码。", act_now.describe()),
         layout: Layout::public("提交诉求"),
+        card,
         enterprise: values.enterprise(),
         categories: category_groups(&app.caches().categories(), &values.category),
         kinds,
@@ -210,17 +244,33 @@ pub async fn post<S: Store>(State(app): State<App<S>>, Auth(caller): Auth, multi
             return render(StatusCode::UNPROCESSABLE_ENTITY, &page(&app, Values::default(), errors));
         }
     };
-    let values = Values::from_fields(fields);
+    let mut values = Values::from_fields(fields);
+    // A card's link is checked again on submission; the enterprise is the card's.
+    let card = match values.card.clone() {
+        Some(link) => match app.liaisons().verify_card(&link.e, &link.l, &link.x, &link.s).await {
+            Ok(prefill) => {
+                values.asker_type = "enterprise".into();
+                values.credit_code = prefill.claim.credit_code.clone();
+                Some((
+                    CardBanner { link, cadre: prefill.source.liaison_name.clone(), post: prefill.post },
+                    prefill.source,
+                ))
+            }
+            Err(e) => return card_refused(e),
+        },
+        None => None,
+    };
     let mut errors = check(&app, &values);
     let files = check_files(files, &mut errors);
+    let (banner, source) = card.map_or((None, None), |(b, s)| (Some(b), Some(s)));
     if errors.any() {
-        return render(StatusCode::UNPROCESSABLE_ENTITY, &page(&app, values, errors));
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page_with_card(&app, values, errors, banner));
     }
     // 马上办 is an enterprise service: the act-now limits of the rule table apply to enterprises only.
     let urgency = (values.act_now && values.enterprise()).then_some(Urgency::ActNow);
     let input =
         values.fields().input(RequestKind::parse(&values.kind).unwrap_or(RequestKind::Complaint), urgency, None);
-    match app.requests().submit_on_portal(&caller, input, files).await {
+    match app.requests().submit_on_portal_with_card(&caller, input, files, source).await {
         Ok((intake, saved)) => {
             let note = if saved { "" } else { "&files=failed" };
             Redirect::to(&format!("/submitted/{}?code={}{note}", intake.tracking_no, intake.check_code)).into_response()
@@ -228,9 +278,48 @@ pub async fn post<S: Store>(State(app): State<App<S>>, Auth(caller): Auth, multi
         Err(e) => {
             let e = ApiError::from(e);
             let errors = Errors { form: Some(e.message), ..Errors::default() };
-            render(e.status, &page(&app, values, errors))
+            render(e.status, &page_with_card(&app, values, errors, banner))
         }
     }
+}
+
+/// `GET /card?e=&l=&x=&s=`: a contact card's QR code (联系卡). A link the
+/// server signed, not expired, whose cadre still follows the enterprise opens
+/// the form prefilled with the enterprise and the cadre; anything else is
+/// refused with a Chinese page (403 altered, 410 expired or withdrawn).
+pub async fn card<S: Store>(
+    State(app): State<App<S>>,
+    link: Result<axum::extract::Query<CardLink>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(axum::extract::Query(link)) = link else {
+        return card_refused(mashangban_domain::liaison::card_invalid().into());
+    };
+    match app.liaisons().verify_card(&link.e, &link.l, &link.x, &link.s).await {
+        Ok(prefill) => {
+            let values = Values {
+                asker_type: "enterprise".into(),
+                kind: "complaint".into(),
+                credit_code: prefill.claim.credit_code.clone(),
+                enterprise_name: prefill.enterprise_name.clone(),
+                act_now: true,
+                card: Some(link.clone()),
+                ..Values::default()
+            };
+            let banner = CardBanner { link, cadre: prefill.source.liaison_name, post: prefill.post };
+            render(StatusCode::OK, &page_with_card(&app, values, Errors::default(), Some(banner)))
+        }
+        Err(e) => card_refused(e),
+    }
+}
+
+/// The refusal of a card's link as a Chinese page: 403 when altered, 410 when expired or withdrawn.
+fn card_refused(e: mashangban_app::AppError) -> Response {
+    let status = match e.code {
+        "card_expired" | "card_withdrawn" => StatusCode::GONE,
+        "card_invalid" => StatusCode::FORBIDDEN,
+        _ => ApiError::from(e.clone()).status,
+    };
+    super::PageError::Status(status, e.message).into_response()
 }
 
 type Fields = HashMap<String, String>;

@@ -895,6 +895,7 @@ mod dashboard;
 mod deadlines;
 mod enterprises;
 mod knowledge;
+mod liaison;
 mod notify;
 mod open311;
 mod openapi;

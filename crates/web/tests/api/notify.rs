@@ -238,7 +238,7 @@ async fn every_notice_arrives_once_through_failing_sinks() {
     let (status, answer) = app.call(reqwest::Method::PUT, path, Some(&admin), Some(good)).await;
     assert_eq!((status, &answer["customized"]), (StatusCode::OK, &json!(true)), "{answer}");
     let (_, all) = app.get("/api/v1/admin/notification-templates", Some(&admin)).await;
-    assert_eq!(all.as_array().unwrap().len(), 14, "5 asker keys × 2 channels + 4 unit keys");
+    assert_eq!(all.as_array().unwrap().len(), 15, "5 asker keys × 2 channels + 4 unit keys + the liaisons' copy");
 
     // The life of a request (an asker without e-mail: SMS only).
     let mut complaint = enterprise_complaint();

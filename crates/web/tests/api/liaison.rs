@@ -1,0 +1,353 @@
+//! Liaison cadres (领导干部联系企业) and contact cards (联系卡): cadres
+//! assigned to enterprises (one lead), their scope (their enterprises and
+//! those enterprises' requests, 404 for the rest), urging and remarks in the
+//! request's history, and a card's signed link that submits a request
+//! carrying the cadre — refused when altered or expired.
+
+use super::*;
+
+use mashangban_domain::validation::CreditCode;
+
+fn code(body: &str) -> String {
+    CreditCode::with_check_char(body).unwrap().as_str().to_owned()
+}
+
+async fn register(app: &App, admin: &Session, credit_code: &str, name: &str, town: &str) {
+    let body = json!({ "credit_code": credit_code, "name": name, "town": town, "contact_phone": "13800138001" });
+    let (status, answer) = app.post("/api/v1/enterprises", Some(admin), body).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+}
+
+async fn user_id(app: &App, username: &str) -> i64 {
+    app.store.find_user(username).await.unwrap().unwrap().id
+}
+
+/// The demo liaison cadre's profile, and `ours` (古镇) assigned to them as lead.
+async fn setup(app: &App, admin: &Session, ours: &str, theirs: &str) -> (i64, i64) {
+    register(app, admin, ours, "中山市古镇星辉灯饰有限公司", "guzhen").await;
+    register(app, admin, theirs, "中山市小榄精工五金厂", "xiaolan").await;
+    let cadre = user_id(app, "liaison").await;
+    let profile = json!({ "level": "town", "post": "古镇镇党委副书记", "work_phone": "0760-22338899" });
+    let path = format!("/api/v1/liaisons/cadres/{cadre}");
+    let (status, saved) = app.call(reqwest::Method::PUT, &path, Some(admin), Some(profile)).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(
+        (saved["visit_rule"].as_str(), saved["visit_interval_days"].as_u64()),
+        (Some("每月至少走访一次"), Some(30))
+    );
+    let body = json!({ "user_id": cadre, "kind": "lead" });
+    let (status, assigned) = app.post(&format!("/api/v1/enterprises/{ours}/liaisons"), Some(admin), body).await;
+    assert_eq!(status, StatusCode::CREATED, "{assigned}");
+    (cadre, assigned["id"].as_i64().unwrap())
+}
+
+fn complaint_of(credit_code: &str, name: &str) -> Value {
+    let mut body = enterprise_complaint();
+    body["asker"] = json!({ "type": "enterprise", "credit_code": credit_code, "name": name });
+    body
+}
+
+#[tokio::test]
+async fn cadres_are_assigned_one_lead_each_and_every_change_is_kept() {
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    let (ours, theirs) = (code("91442000MA5LJAJ01"), code("91442000MA5LJAJ02"));
+    let (cadre, id) = setup(&app, &admin, &ours, &theirs).await;
+
+    // A second lead, the same cadre twice, a non-cadre and an unknown enterprise are refused.
+    let leader = user_id(&app, "leader").await;
+    let profile = json!({ "level": "city", "post": "副市长", "work_phone": "0760-88880001" });
+    let (status, _) =
+        app.call(reqwest::Method::PUT, &format!("/api/v1/liaisons/cadres/{leader}"), Some(&admin), Some(profile)).await;
+    assert_eq!(status, StatusCode::OK);
+    let path = format!("/api/v1/enterprises/{ours}/liaisons");
+    let (status, err) = app.post(&path, Some(&admin), json!({ "user_id": leader, "kind": "lead" })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("lead_liaison_exists")), "{err}");
+    assert!(err["message"].as_str().unwrap().contains("牵头"));
+    let (status, err) = app.post(&path, Some(&admin), json!({ "user_id": cadre })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("liaison_exists")));
+    let (status, member) = app.post(&path, Some(&admin), json!({ "user_id": leader })).await;
+    assert_eq!((status, member["kind"].as_str()), (StatusCode::CREATED, Some("member")), "{member}");
+    let operator = user_id(&app, "operator").await;
+    let (status, err) = app
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/liaisons/cadres/{operator}"),
+            Some(&admin),
+            Some(json!({ "level": "town", "post": "话务员", "work_phone": "13800138000" })),
+        )
+        .await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("not_a_cadre")));
+    let (status, err) = app.post(&path, Some(&admin), json!({ "user_id": operator })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("cadre_not_found")));
+    let unknown = code("91442000MA5LJAJ09");
+    let (status, err) =
+        app.post(&format!("/api/v1/enterprises/{unknown}/liaisons"), Some(&admin), json!({ "user_id": cadre })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("enterprise_not_found")));
+    let (status, err) = app.post(&path, Some(&admin), json!({ "user_id": "x" })).await;
+    assert!(status.is_client_error(), "{err}");
+    let operator_session = app.login("operator").await;
+    assert_eq!(app.post(&path, Some(&operator_session), json!({ "user_id": cadre })).await.0, StatusCode::FORBIDDEN);
+
+    // The enterprise's file lists its cadres, the lead first.
+    let (_, file) = app.get(&format!("/api/v1/enterprises/{ours}"), Some(&admin)).await;
+    let names: Vec<&str> = file["liaisons"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    assert_eq!(names, ["lead", "member"]);
+
+    // Unassigning keeps the row with who and when; twice is refused.
+    let end = format!("/api/v1/liaisons/assignments/{id}");
+    let (status, ended) = app.call(reqwest::Method::DELETE, &end, Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK, "{ended}");
+    assert!(ended["ended_by"].as_str().unwrap().contains("admin"), "{ended}");
+    let (status, err) = app.call(reqwest::Method::DELETE, &end, Some(&admin), None).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("liaison_ended")));
+    let (status, err) = app.call(reqwest::Method::DELETE, "/api/v1/liaisons/assignments/abc", Some(&admin), None).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("liaison_not_found")));
+    let (_, all) = app.get(&format!("/api/v1/enterprises/{ours}/liaisons"), Some(&admin)).await;
+    assert_eq!(all["current"].as_array().unwrap().len(), 1);
+    assert_eq!(all["history"].as_array().unwrap().len(), 2);
+    // Now the leader may take the lead.
+    let (status, _) = app.post(&path, Some(&admin), json!({ "user_id": cadre, "kind": "lead" })).await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_cadre_sees_their_enterprises_and_their_requests_and_urges_and_remarks() {
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    let (ours, theirs) = (code("91442000MA5LJAJ11"), code("91442000MA5LJAJ12"));
+    setup(&app, &admin, &ours, &theirs).await;
+    let liaison = app.login("liaison").await;
+
+    // Enterprises: only the assigned one; another is 404 as if absent.
+    let (status, page) = app.get("/api/v1/enterprises", Some(&liaison)).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["items"][0]["credit_code"], ours.as_str());
+    assert_eq!(page["items"][0]["contact_phone"], "138****8001", "a cadre sees contacts masked");
+    assert_eq!(app.get(&format!("/api/v1/enterprises/{theirs}"), Some(&liaison)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&format!("/api/v1/enterprises/{theirs}/liaisons"), Some(&liaison)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, mine) = app.get("/api/v1/liaisons/mine", Some(&liaison)).await;
+    assert_eq!(mine.as_array().unwrap().len(), 1);
+
+    // Requests: their enterprise's, not another's.
+    let (no, _) = app.submit(complaint_of(&ours, "中山市古镇星辉灯饰有限公司")).await;
+    let (other, _) = app.submit(complaint_of(&theirs, "中山市小榄精工五金厂")).await;
+    let (status, list) = app.get("/api/v1/requests", Some(&liaison)).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let numbers: Vec<&str> =
+        list["items"].as_array().unwrap().iter().map(|r| r["tracking_no"].as_str().unwrap()).collect();
+    assert_eq!(numbers, [no.as_str()]);
+    assert_eq!(app.get(&format!("/api/v1/requests/{other}"), Some(&liaison)).await.0, StatusCode::NOT_FOUND);
+    let detail = app.detail(&no, &liaison).await;
+    assert_eq!(detail["request"]["asker"]["contact_phone"], "138****8000", "masked for a cadre");
+
+    // Urge and remark: both in the history, with the cadre as actor.
+    app.act(&no, "urge", &liaison, json!({ "message": "企业反映急需，请加快办理" })).await;
+    app.act(&no, "comment", &liaison, json!({ "text": "已电话联系企业负责人，了解具体情况" })).await;
+    let (status, err) =
+        app.post(&format!("/api/v1/requests/{no}/comment"), Some(&liaison), json!({ "text": "  " })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("text_required")));
+    let (status, _) =
+        app.post(&format!("/api/v1/requests/{other}/urge"), Some(&liaison), json!({ "message": "催" })).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "out of scope");
+    let (status, _) =
+        app.post(&format!("/api/v1/requests/{no}/dispatch"), Some(&liaison), json!({ "lead_unit": "scjgj" })).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a cadre follows; dispatchers dispatch");
+    let history = app.detail(&no, &app.login("dispatcher").await).await["history"].clone();
+    let steps: Vec<(&str, &str)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap(), e["comment"].as_str().unwrap_or_default()))
+        .collect();
+    assert!(steps.contains(&("urged", "企业反映急需，请加快办理")), "{steps:?}");
+    assert!(steps.contains(&("commented", "已电话联系企业负责人，了解具体情况")), "{steps:?}");
+    let remark = history.as_array().unwrap().iter().find(|e| e["kind"] == "commented").unwrap();
+    assert_eq!(remark["actor_role"], "liaison", "{remark}");
+
+    // Unassigned, the cadre sees neither any more.
+    let id = mine[0]["id"].as_i64().unwrap();
+    app.call(reqwest::Method::DELETE, &format!("/api/v1/liaisons/assignments/{id}"), Some(&admin), None).await;
+    assert_eq!(app.get(&format!("/api/v1/requests/{no}"), Some(&liaison)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&format!("/api/v1/enterprises/{ours}"), Some(&liaison)).await.0, StatusCode::NOT_FOUND);
+}
+
+/// The card link's query parameters.
+fn link_query(link: &str) -> String {
+    link.split_once("/card?").unwrap().1.to_owned()
+}
+
+fn with_param(query: &str, key: &str, value: &str) -> String {
+    query
+        .split('&')
+        .map(|kv| if kv.starts_with(&format!("{key}=")) { format!("{key}={value}") } else { kv.to_owned() })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[tokio::test]
+async fn a_cards_signed_link_submits_a_request_that_carries_the_cadre() {
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    let (ours, theirs) = (code("91442000MA5LJAJ21"), code("91442000MA5LJAJ22"));
+    let (cadre, id) = setup(&app, &admin, &ours, &theirs).await;
+    let liaison = app.login("liaison").await;
+
+    let (status, card) = app.get(&format!("/api/v1/liaisons/assignments/{id}/card"), Some(&liaison)).await;
+    assert_eq!(status, StatusCode::OK, "{card}");
+    assert_eq!(
+        (card["hotline"].as_str(), card["assignment"]["post"].as_str()),
+        (Some("12345"), Some("古镇镇党委副书记"))
+    );
+    let query = link_query(card["link"].as_str().unwrap());
+    let (status, err) = app.get(&format!("/api/v1/liaisons/assignments/{id}/card?days=9999"), Some(&liaison)).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_card_days")));
+
+    // The printable pages.
+    for path in [format!("/liaisons/cards/{id}"), "/liaisons/towns/guzhen/cards".to_owned()] {
+        let res = app.http.get(app.url(&path)).header("cookie", &admin.0).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        let html = res.text().await.unwrap();
+        assert!(html.contains("古镇镇党委副书记") && html.contains("0760-22338899") && html.contains("<svg"), "{path}");
+        assert!(html.contains("/assets/css/cards.css"), "{path}");
+    }
+
+    // The QR link opens the portal's form prefilled with the enterprise and the cadre.
+    let res = app.http.get(app.url(&format!("/card?{query}"))).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("中山市古镇星辉灯饰有限公司") && html.contains(&ours) && html.contains("联系卡"), "{html}");
+
+    // Altered (another enterprise, another cadre, a later expiry, a wrong signature) or expired: refused.
+    for (key, value) in
+        [("e", theirs.as_str()), ("l", "1"), ("x", "20991231"), ("s", "00000000000000000000000000000000")]
+    {
+        let res = app.http.get(app.url(&format!("/card?{}", with_param(&query, key, value)))).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{key}");
+        assert!(res.text().await.unwrap().contains("联系卡链接无效"), "{key}");
+    }
+    assert_eq!(app.http.get(app.url("/card")).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+
+    // Submitted through the card: the intake event names the cadre, the cadre sees it.
+    let form = reqwest::multipart::Form::new()
+        .text("asker_type", "enterprise")
+        .text("credit_code", theirs.clone()) // the card's enterprise wins over a typed code
+        .text("enterprise_name", "中山市古镇星辉灯饰有限公司")
+        .text("contact_name", "陈嘉欣")
+        .text("phone", "13800138000")
+        .text("kind", "complaint")
+        .text("category", "biz.change")
+        .text("town", "guzhen")
+        .text("title", "厂区门口道路积水")
+        .text("content", "厂区门口道路下雨即积水，影响货车进出。")
+        .text("card_e", ours.clone())
+        .text("card_l", cadre.to_string())
+        .text("card_x", query.split("x=").nth(1).unwrap()[..8].to_owned())
+        .text("card_s", query.split("s=").nth(1).unwrap().to_owned());
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = client.post(app.url("/submit")).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", res.text().await.unwrap());
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let no = location.trim_start_matches("/submitted/").split('?').next().unwrap().to_owned();
+    let detail = app.detail(&no, &app.login("dispatcher").await).await;
+    assert_eq!(detail["request"]["asker"]["credit_code"], ours.as_str());
+    let received = &app.detail(&no, &liaison).await["history"][0];
+    assert_eq!(received["kind"], "received");
+    assert_eq!(received["details"]["card"]["liaison_user_id"], cadre, "{received}");
+    assert_eq!(received["details"]["card"]["liaison_name"], "联系干部 冯海涛");
+    let (_, list) = app.get("/api/v1/requests", Some(&liaison)).await;
+    assert!(list["items"].as_array().unwrap().iter().any(|r| r["tracking_no"] == no.as_str()));
+
+    // A tampered signature on submission is refused and writes nothing.
+    let before =
+        app.get("/api/v1/requests", Some(&app.login("dispatcher").await)).await.1["items"].as_array().unwrap().len();
+    let form = reqwest::multipart::Form::new()
+        .text("contact_name", "陈嘉欣")
+        .text("phone", "13800138000")
+        .text("kind", "complaint")
+        .text("category", "biz.change")
+        .text("title", "x")
+        .text("content", "y")
+        .text("card_e", ours.clone())
+        .text("card_l", cadre.to_string())
+        .text("card_x", "20991231")
+        .text("card_s", query.split("s=").nth(1).unwrap().to_owned());
+    let res = client.post(app.url("/submit")).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let after =
+        app.get("/api/v1/requests", Some(&app.login("dispatcher").await)).await.1["items"].as_array().unwrap().len();
+    assert_eq!(before, after);
+
+    // Expired: the day after its last day the card is refused with 410.
+    let expires = card["expires_on"].as_str().unwrap();
+    app.set_time(&format!("{expires}T23:59:00+08:00"));
+    assert_eq!(app.http.get(app.url(&format!("/card?{query}"))).send().await.unwrap().status(), StatusCode::OK);
+    let next = chrono::NaiveDate::parse_from_str(expires, "%Y-%m-%d").unwrap().succ_opt().unwrap();
+    app.set_time(&format!("{next}T00:00:01+08:00"));
+    let res = app.http.get(app.url(&format!("/card?{query}"))).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::GONE);
+    assert!(res.text().await.unwrap().contains("过期"));
+}
+
+#[tokio::test]
+async fn a_withdrawn_cadres_card_is_refused_and_a_town_prints_only_its_own() {
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    let (ours, theirs) = (code("91442000MA5LJAJ31"), code("91442000MA5LJAJ32"));
+    let (_, id) = setup(&app, &admin, &ours, &theirs).await;
+    let (_, card) = app.get(&format!("/api/v1/liaisons/assignments/{id}/card"), Some(&admin)).await;
+    let query = link_query(card["link"].as_str().unwrap());
+    app.call(reqwest::Method::DELETE, &format!("/api/v1/liaisons/assignments/{id}"), Some(&admin), None).await;
+    let res = app.http.get(app.url(&format!("/card?{query}"))).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::GONE);
+    assert!(res.text().await.unwrap().contains("不再联系"));
+    // An ended assignment prints no card; another cadre's card is not the liaison's to print.
+    let liaison = app.login("liaison").await;
+    let (status, err) = app.get(&format!("/api/v1/liaisons/assignments/{id}/card"), Some(&liaison)).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("liaison_ended")));
+    let leader = user_id(&app, "leader").await;
+    let profile = json!({ "level": "city", "post": "副市长", "work_phone": "0760-88880001" });
+    app.call(reqwest::Method::PUT, &format!("/api/v1/liaisons/cadres/{leader}"), Some(&admin), Some(profile)).await;
+    let (_, other) =
+        app.post(&format!("/api/v1/enterprises/{ours}/liaisons"), Some(&admin), json!({ "user_id": leader })).await;
+    let other = other["id"].as_i64().unwrap();
+    let path = format!("/api/v1/liaisons/assignments/{other}/card");
+    assert_eq!(app.get(&path, Some(&liaison)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&path, Some(&admin)).await.0, StatusCode::OK);
+    // Handlers read, but neither assign nor print.
+    let handler = app.login("handler").await;
+    assert_eq!(
+        app.get(&format!("/api/v1/liaisons/assignments/{id}/card"), Some(&handler)).await.0,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn the_demo_city_assigns_a_few_hundred_cadres_once() {
+    let app = spawn().await;
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    mashangban_demo::load_enterprises(&app.store, &data).await.unwrap();
+    let hash = auth::hash_password(PASSWORD).unwrap();
+    let made = mashangban_demo::load_liaisons(&app.store, &data, &hash).await.unwrap();
+    assert!((200..=600).contains(&made), "{made}");
+    assert_eq!(
+        mashangban_demo::load_liaisons(&app.store, &data, &hash).await.unwrap(),
+        0,
+        "loading again adds nothing"
+    );
+    // The demo cadre signs in with the demo password and leads the demo enterprise.
+    let liaison = app.login("liaison").await;
+    let (_, mine) = app.get("/api/v1/liaisons/mine", Some(&liaison)).await;
+    let mine = mine.as_array().unwrap();
+    let demo_code = mashangban_demo::demo_enterprise().unwrap().0.as_str().to_owned();
+    assert!(mine.iter().any(|a| a["credit_code"] == demo_code.as_str() && a["kind"] == "lead"), "{mine:?}");
+    let (_, page) = app.get("/api/v1/enterprises?limit=500", Some(&liaison)).await;
+    assert_eq!(page["total"].as_u64(), Some(mine.len() as u64));
+    let town_cadre = app.login("liaison-xiaolan").await;
+    let (_, theirs) = app.get("/api/v1/liaisons/mine", Some(&town_cadre)).await;
+    assert!(theirs.as_array().unwrap().iter().all(|a| a["town"]["code"] == "xiaolan"));
+}
