@@ -45,7 +45,7 @@ pub use caller::{Caller, Via};
 pub use error::{AppError, AppResult, CurrentState, ErrorKind};
 pub use live::Live;
 
-use ratelimit::RateLimiter;
+use ratelimit::{Attempt, MemoryCounts, Slot, Throttle};
 
 /// Settings of the application.
 #[derive(Debug, Clone)]
@@ -55,18 +55,26 @@ pub struct Settings {
     /// Mark cookies `Secure` (behind HTTPS).
     pub secure_cookies: bool,
     pub session_hours: i64,
-    /// Failed logins allowed per user and client address in 15 minutes.
+    /// Failed sign-ins per account (from every address together) in 15 minutes.
     pub login_failures_per_15min: u32,
-    /// Anonymous submissions per client address per hour.
+    /// Failed sign-ins from every address together per client address per 15 minutes
+    /// (password spraying over many accounts).
+    pub login_failures_per_address_15min: u32,
+    /// Anonymous submissions per client address per hour (refused ones not counted).
     pub public_intakes_per_hour: u32,
-    /// Failed public progress look-ups (wrong check code) per client address per hour.
+    /// Failed public progress look-ups (wrong check code) per tracking number per hour, from every address.
     pub lookup_failures_per_hour: u32,
+    /// Failed public progress look-ups per client address per hour, over every tracking number.
+    pub lookup_failures_per_address_hour: u32,
     /// The largest attachment accepted, in bytes.
     pub max_attachment_bytes: usize,
     /// Whether 基本满意 (fairly satisfied) counts as satisfied in the satisfaction rate (满意率).
     pub fairly_satisfied_counts: bool,
     /// Days the change feed keeps its rows (consumers further behind rebuild from the data).
     pub change_retention_days: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (可信代理); from any
+    /// other peer the header is ignored and the peer's address is the client's.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for Settings {
@@ -76,11 +84,14 @@ impl Default for Settings {
             secure_cookies: false,
             session_hours: 12,
             login_failures_per_15min: 5,
+            login_failures_per_address_15min: 50,
             public_intakes_per_hour: 30,
             lookup_failures_per_hour: 30,
+            lookup_failures_per_address_hour: 300,
             max_attachment_bytes: 10 * 1024 * 1024,
             fairly_satisfied_counts: true,
             change_retention_days: 30,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -88,11 +99,19 @@ impl Default for Settings {
 /// The clock every use case reads its "now" from (tests move it).
 pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
 
-/// The rate limiters of the public and sign-in paths.
+/// The throttles of the public and sign-in paths, and where their counts are kept.
 pub struct Limiters {
-    pub login: RateLimiter,
-    pub intake: RateLimiter,
-    pub lookup: RateLimiter,
+    /// Failed sign-ins per account (用户名), from every address.
+    pub login_account: Throttle,
+    /// Failed sign-ins per client address, over every account.
+    pub login_address: Throttle,
+    /// Anonymous intakes per client address.
+    pub intake_address: Throttle,
+    /// Wrong check codes per tracking number, from every address.
+    pub lookup_request: Throttle,
+    /// Wrong check codes per client address, over every tracking number.
+    pub lookup_address: Throttle,
+    memory: MemoryCounts,
 }
 
 /// The application: cheap to clone (everything inside is shared).
@@ -110,7 +129,6 @@ impl<S: Store> App<S> {
     /// Builds the application, loads the caches from the store and, when the
     /// store serves several nodes, starts the relays that keep them in step.
     pub async fn new(store: S, settings: Settings) -> StoreResult<Self> {
-        let minute = chrono::Duration::minutes(1);
         let incoming = store.subscribe_signals();
         let (live, outgoing) = match incoming {
             Some(_) => {
@@ -119,10 +137,14 @@ impl<S: Store> App<S> {
             }
             None => (Live::default(), None),
         };
+        let (quarter, hour) = (15 * 60, 60 * 60);
         let limiters = Limiters {
-            login: RateLimiter::new(settings.login_failures_per_15min, minute * 15),
-            intake: RateLimiter::new(settings.public_intakes_per_hour, minute * 60),
-            lookup: RateLimiter::new(settings.lookup_failures_per_hour, minute * 60),
+            login_account: Throttle::new("login.account", settings.login_failures_per_15min, quarter),
+            login_address: Throttle::new("login.address", settings.login_failures_per_address_15min, quarter),
+            intake_address: Throttle::new("intake.address", settings.public_intakes_per_hour, hour),
+            lookup_request: Throttle::new("lookup.request", settings.lookup_failures_per_hour, hour),
+            lookup_address: Throttle::new("lookup.address", settings.lookup_failures_per_address_hour, hour),
+            memory: MemoryCounts::default(),
         };
         let caches = Caches::load(&store).await?;
         let app = Self {
@@ -160,6 +182,27 @@ impl<S: Store> App<S> {
 
     pub fn limiters(&self) -> &Limiters {
         &self.limiters
+    }
+
+    /// Reserves one attempt of each `(throttle, subject)` before it is
+    /// evaluated, all or none: `None` when one of them is used up.
+    pub(crate) async fn reserve(&self, wanted: &[(&Throttle, &str)]) -> AppResult<Option<Attempt>> {
+        let now = self.now();
+        let slots: Vec<Slot> = wanted
+            .iter()
+            .map(|(t, subject)| Slot { key: t.key(subject), window_start: t.window_start(&now), limit: t.limit })
+            .collect();
+        Ok(self.limiters.memory.take(&slots).then_some(Attempt { slots }))
+    }
+
+    /// Gives back an attempt that was not a failure.
+    pub(crate) async fn give_back(&self, attempt: Attempt) {
+        self.limiters.memory.give_back(&attempt.slots);
+    }
+
+    /// Forgets the attempts of `subject` under `throttle` (after a success).
+    pub(crate) async fn forget(&self, throttle: &Throttle, subject: &str) {
+        self.limiters.memory.clear(&throttle.key(subject));
     }
 
     /// The hub of request changes (live progress pages, other nodes).

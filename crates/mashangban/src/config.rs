@@ -22,6 +22,8 @@ pub struct FileConfig {
     pub demo_password: Option<String>,
     /// Days the change feed keeps its rows (default 30).
     pub change_retention_days: Option<u32>,
+    /// Reverse proxies (IP addresses) whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Option<Vec<std::net::IpAddr>>,
     /// Notification delivery: `[notify]`, `[notify.sms]`, `[notify.smtp]` (see docs/notifications.md).
     pub notify: Option<mashangban_app::notify::NotifyConfig>,
 }

@@ -254,6 +254,7 @@ async fn serve(store: Backend, listen: &str, public_url: String, file: &FileConf
         public_url: public_url.clone(),
         secure_cookies: file.secure_cookies.unwrap_or(false),
         change_retention_days: file.change_retention_days.unwrap_or(Settings::default().change_retention_days),
+        trusted_proxies: file.trusted_proxies.clone().unwrap_or_default(),
         ..Settings::default()
     };
     let app = App::new(store, settings).await.map_err(|e| e.to_string())?;
