@@ -38,14 +38,14 @@ pub mod views;
 use std::sync::Arc;
 
 use mashangban_domain::time::Instant;
-use mashangban_store::{Signal, Store, StoreResult};
+use mashangban_store::{AttemptSlot, Signal, Store, StoreResult};
 
 pub use caches::Caches;
 pub use caller::{Caller, Via};
 pub use error::{AppError, AppResult, CurrentState, ErrorKind};
 pub use live::Live;
 
-use ratelimit::{Attempt, MemoryCounts, Slot, Throttle};
+use ratelimit::{Attempt, MemoryCounts, Throttle};
 
 /// Settings of the application.
 #[derive(Debug, Clone)]
@@ -111,6 +111,9 @@ pub struct Limiters {
     pub lookup_request: Throttle,
     /// Wrong check codes per client address, over every tracking number.
     pub lookup_address: Throttle,
+    /// Where the counts are kept: the database when several nodes share it
+    /// (PostgreSQL), else this node's memory (SQLite serves one node).
+    shared: bool,
     memory: MemoryCounts,
 }
 
@@ -144,6 +147,7 @@ impl<S: Store> App<S> {
             intake_address: Throttle::new("intake.address", settings.public_intakes_per_hour, hour),
             lookup_request: Throttle::new("lookup.request", settings.lookup_failures_per_hour, hour),
             lookup_address: Throttle::new("lookup.address", settings.lookup_failures_per_address_hour, hour),
+            shared: incoming.is_some(),
             memory: MemoryCounts::default(),
         };
         let caches = Caches::load(&store).await?;
@@ -188,21 +192,56 @@ impl<S: Store> App<S> {
     /// evaluated, all or none: `None` when one of them is used up.
     pub(crate) async fn reserve(&self, wanted: &[(&Throttle, &str)]) -> AppResult<Option<Attempt>> {
         let now = self.now();
-        let slots: Vec<Slot> = wanted
+        let slots: Vec<AttemptSlot> = wanted
             .iter()
-            .map(|(t, subject)| Slot { key: t.key(subject), window_start: t.window_start(&now), limit: t.limit })
+            .map(|(t, subject)| AttemptSlot { key: t.key(subject), window_start: t.window_start(&now), limit: t.limit })
             .collect();
-        Ok(self.limiters.memory.take(&slots).then_some(Attempt { slots }))
+        let taken = match self.limiters.shared {
+            true => self.store.take_attempts(slots.clone()).await?,
+            false => self.limiters.memory.take(&slots),
+        };
+        Ok(taken.then_some(Attempt { slots }))
     }
 
-    /// Gives back an attempt that was not a failure.
+    /// Gives back an attempt that was not a failure. Should the database
+    /// fail meanwhile, the attempt stays counted (the safe side).
     pub(crate) async fn give_back(&self, attempt: Attempt) {
-        self.limiters.memory.give_back(&attempt.slots);
+        match self.limiters.shared {
+            true => {
+                if let Err(error) = self.store.give_back_attempts(attempt.slots).await {
+                    tracing::warn!(%error, "a throttle attempt was not given back");
+                }
+            }
+            false => self.limiters.memory.give_back(&attempt.slots),
+        }
     }
 
     /// Forgets the attempts of `subject` under `throttle` (after a success).
     pub(crate) async fn forget(&self, throttle: &Throttle, subject: &str) {
-        self.limiters.memory.clear(&throttle.key(subject));
+        let key = throttle.key(subject);
+        match self.limiters.shared {
+            true => {
+                if let Err(error) = self.store.clear_attempts(key).await {
+                    tracing::warn!(%error, "a throttle's attempts were not cleared");
+                }
+            }
+            false => self.limiters.memory.clear(&key),
+        }
+    }
+
+    /// Deletes the shared counts of windows that have ended (the longest
+    /// window is an hour); how many. Memory counts age out by themselves.
+    pub async fn prune_throttles(&self) -> StoreResult<u64> {
+        if !self.limiters.shared {
+            return Ok(0);
+        }
+        let longest = [&self.limiters.login_account, &self.limiters.login_address, &self.limiters.intake_address]
+            .into_iter()
+            .chain([&self.limiters.lookup_request, &self.limiters.lookup_address])
+            .map(|t| t.window_seconds)
+            .max()
+            .unwrap_or(0);
+        self.store.prune_attempts(self.now().timestamp() - longest).await
     }
 
     /// The hub of request changes (live progress pages, other nodes).

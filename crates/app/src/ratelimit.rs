@@ -6,12 +6,15 @@
 //! are one atomic step — so concurrent attempts cannot all pass a check made
 //! before any of them is counted. What turns out not to be a failure (a
 //! correct password, a correct check code, an intake refused as invalid) is
-//! given back afterwards. Several keys are reserved all or none.
+//! given back afterwards. Several keys are reserved all or none. On
+//! PostgreSQL the counts are kept in the database (`RateLimitStore`), shared
+//! by every node; SQLite serves one node and counts in memory.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use mashangban_domain::time::Instant;
+use mashangban_store::AttemptSlot;
 
 /// The longest key kept; longer subjects are cut (keys come from outside input).
 const MAX_SUBJECT_CHARS: usize = 64;
@@ -46,19 +49,11 @@ impl Throttle {
     }
 }
 
-/// One key's slot in one window.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Slot {
-    pub key: String,
-    pub window_start: i64,
-    pub limit: u32,
-}
-
 /// The slots an attempt holds, to give back if it was not a failure.
 #[derive(Debug, Default)]
 #[must_use = "an attempt that was not a failure gives its slots back"]
 pub struct Attempt {
-    pub(crate) slots: Vec<Slot>,
+    pub(crate) slots: Vec<AttemptSlot>,
 }
 
 /// Counts kept in this node's memory: `key → (window start, count)`.
@@ -69,7 +64,7 @@ pub struct MemoryCounts {
 
 impl MemoryCounts {
     /// Counts one attempt in every slot, or in none when one is full.
-    pub fn take(&self, slots: &[Slot]) -> bool {
+    pub fn take(&self, slots: &[AttemptSlot]) -> bool {
         let Ok(mut counts) = self.counts.lock() else { return false };
         let full = slots.iter().any(|s| match counts.get(&s.key) {
             Some((start, n)) if *start == s.window_start => *n >= s.limit,
@@ -94,7 +89,7 @@ impl MemoryCounts {
     }
 
     /// Gives back one counted attempt of each slot (still in its window).
-    pub fn give_back(&self, slots: &[Slot]) {
+    pub fn give_back(&self, slots: &[AttemptSlot]) {
         let Ok(mut counts) = self.counts.lock() else { return };
         for s in slots {
             if let Some((start, n)) = counts.get_mut(&s.key)
@@ -118,8 +113,8 @@ impl MemoryCounts {
 mod tests {
     use super::*;
 
-    fn slot(key: &str, window_start: i64, limit: u32) -> Slot {
-        Slot { key: key.into(), window_start, limit }
+    fn slot(key: &str, window_start: i64, limit: u32) -> AttemptSlot {
+        AttemptSlot { key: key.into(), window_start, limit }
     }
 
     #[test]

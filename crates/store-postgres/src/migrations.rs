@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "0005_changes", include_str!("../migrations/0005_changes.sql")),
     (6, "0006_enterprises", include_str!("../migrations/0006_enterprises.sql")),
     (7, "0007_provisional_deadlines", include_str!("../migrations/0007_provisional_deadlines.sql")),
+    (9, "0009_rate_limits", include_str!("../migrations/0009_rate_limits.sql")),
 ];
 
 /// Tables whose `id` is an identity column.
@@ -58,7 +59,8 @@ async fn apply_pending(client: &mut Client) -> StoreResult<()> {
         .map(|row| row.try_get(0))
         .collect::<Result<_, _>>()
         .map_err(db_err)?;
-    let known = MIGRATIONS.len() as i64;
+    // Versions are the files' numbers, which may leave gaps (branches number apart).
+    let known = MIGRATIONS.iter().map(|(version, _, _)| *version).max().unwrap_or(0);
     if let Some(newer) = applied.iter().find(|v| **v > known) {
         return Err(StoreError::backend(format!(
             "database schema version {newer} is newer than this program ({known}); upgrade mashangban"

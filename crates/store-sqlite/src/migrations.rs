@@ -16,6 +16,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_changes.sql"),
     include_str!("../migrations/0009_enterprises.sql"),
     include_str!("../migrations/0010_provisional_deadlines.sql"),
+    include_str!("../migrations/0012_rate_limits.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

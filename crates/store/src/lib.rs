@@ -14,6 +14,7 @@ mod enterprises;
 mod error;
 mod knowledge;
 mod notifications;
+mod ratelimits;
 mod scoring;
 mod types;
 
@@ -25,6 +26,7 @@ pub use enterprises::*;
 pub use error::StoreError;
 pub use knowledge::*;
 pub use notifications::*;
+pub use ratelimits::*;
 pub use scoring::*;
 pub use types::*;
 
@@ -155,6 +157,7 @@ pub trait Store:
     + DashboardStore
     + NotificationStore
     + ChangeStore
+    + RateLimitStore
     + ClusterStore
     + Clone
     + Send
@@ -175,6 +178,7 @@ impl<T> Store for T where
         + DashboardStore
         + NotificationStore
         + ChangeStore
+        + RateLimitStore
         + ClusterStore
         + Clone
         + Send

@@ -15,4 +15,5 @@ mod copy;
 mod knowledge;
 mod notifications;
 mod org;
+mod ratelimits;
 mod time_limits;
