@@ -357,3 +357,65 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
     assert_eq!(intake(&proxied, "not-an-address").await, StatusCode::CREATED, "the proxy itself");
     assert_eq!(intake(&proxied, "203.0.113.6").await, StatusCode::TOO_MANY_REQUESTS);
 }
+
+/// Finding 10: what axum answered as text/plain answers the documented `{code, message}` JSON: a
+/// multipart body without a boundary, a path that is not UTF-8, a query field given twice.
+#[tokio::test]
+async fn every_api_error_is_json() {
+    let app = spawn().await;
+    let dispatcher = app.login("dispatcher").await;
+    let (no, code) = app.submit(resident_consultation()).await;
+    let json_error = |res: reqwest::Response, status: StatusCode, code: &'static str| async move {
+        assert_eq!(res.status(), status);
+        let kind = res.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(kind.starts_with("application/json"), "{kind}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], code, "{body}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    };
+    for (path, cookie) in [
+        (format!("/api/v1/public/requests/{no}/attachments?code={code}"), None),
+        (format!("/api/v1/requests/{no}/attachments"), Some(dispatcher.0.clone())),
+    ] {
+        let mut req = app.http.post(app.url(&path)).header("content-type", "multipart/form-data").body("--x--");
+        if let Some(cookie) = cookie {
+            req = req.header("cookie", cookie);
+        }
+        json_error(req.send().await.unwrap(), StatusCode::BAD_REQUEST, "malformed_multipart").await;
+    }
+    let res = app.http.get(app.url("/api/v1/public/requests/%FF%FE?code=1")).send().await.unwrap();
+    json_error(res, StatusCode::BAD_REQUEST, "invalid_path").await;
+    let res = app.http.get(app.url(&format!("/api/v1/public/requests/{no}?code={code}&code=1"))).send().await;
+    json_error(res.unwrap(), StatusCode::BAD_REQUEST, "duplicate_parameter").await;
+    let res =
+        app.http.get(app.url("/api/v1/requests?kind=complaint&kind=consultation")).header("cookie", &dispatcher.0);
+    json_error(res.send().await.unwrap(), StatusCode::BAD_REQUEST, "duplicate_parameter").await;
+    // The asker's own look-up is untouched.
+    assert_eq!(app.get(&format!("/api/v1/public/requests/{no}?code={code}"), None).await.0, StatusCode::OK);
+}
+
+/// Form bodies on the pages are checked for control characters like JSON and URIs: a Chinese error
+/// page, nothing stored.
+#[tokio::test]
+async fn control_characters_in_forms_are_refused_with_a_page() {
+    let app = spawn().await;
+    let form = [("username", "hand\u{0}ler"), ("password", super::PASSWORD)];
+    let res = app.http.post(app.url("/login")).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("控制字符"), "{html}");
+    let (no, code) = app.submit(resident_consultation()).await;
+    let res = app
+        .http
+        .post(app.url(&format!("/track/{no}/reopen")))
+        .form(&[("code", code.as_str()), ("reason", "还是没有解决\u{7}")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("控制字符"));
+    // Line breaks in a text area are text, not control characters to refuse.
+    let form = [("username", "handler\r\n"), ("password", "wrong")];
+    let res = app.http.post(app.url("/login")).form(&form).send().await.unwrap();
+    assert_ne!(res.status(), StatusCode::BAD_REQUEST);
+}
