@@ -199,16 +199,25 @@ impl<'a, S: Store> Accounts<'a, S> {
 
     // ---- signing in and out ---------------------------------------------------------------
 
-    /// Signs a person in: rate-limited failures per user and client address,
-    /// the same time whether the user exists or not, a new session.
+    /// Signs a person in: failures limited per account (from every address)
+    /// and per client address (over every account), each attempt reserved
+    /// before the password is checked; the same time whether the user exists
+    /// or not; a new session.
     pub async fn login(&self, caller: &Caller, input: LoginInput) -> AppResult<SignedIn> {
-        let now = self.app.now();
-        let limiter = &self.app.limiters().login;
-        let key = format!("{}|{}", caller.client_ip.as_deref().unwrap_or("-"), input.username);
-        if !limiter.allows(&key, now) {
+        let limiters = self.app.limiters();
+        let address = caller.client_ip.as_deref().unwrap_or("-");
+        let wanted = [(&limiters.login_account, input.username.as_str()), (&limiters.login_address, address)];
+        let Some(attempt) = self.app.reserve(&wanted).await? else {
             return Err(AppError::rate_limited("登录失败次数过多，请15分钟后再试"));
-        }
-        let user = self.app.store().find_user(&input.username).await?;
+        };
+        let user = self.app.store().find_user(&input.username).await;
+        let user = match user {
+            Ok(user) => user,
+            Err(e) => {
+                self.app.give_back(attempt).await;
+                return Err(e.into());
+            }
+        };
         let hash = user.as_ref().map_or(DUMMY_HASH, |u| u.password_hash.as_str()).to_owned();
         let password = input.password;
         let verified = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
@@ -217,7 +226,8 @@ impl<'a, S: Store> Accounts<'a, S> {
         let user = match user {
             Some(user) if verified && !user.disabled => user,
             _ => {
-                limiter.record(&key, now);
+                // The reserved attempt stays counted: it was a failure.
+                drop(attempt);
                 return Err(AppError::new(
                     ErrorKind::Unauthenticated,
                     "invalid_credentials",
@@ -225,7 +235,10 @@ impl<'a, S: Store> Accounts<'a, S> {
                 ));
             }
         };
-        limiter.clear(&key);
+        // A success is not a failure of the address, and ends the account's run of failures.
+        self.app.give_back(attempt).await;
+        self.app.forget(&limiters.login_account, &input.username).await;
+        let now = self.app.now();
         let secret = random_secret();
         let hours = self.app.settings().session_hours;
         let session = NewSession {

@@ -40,14 +40,14 @@ pub mod views;
 use std::sync::Arc;
 
 use mashangban_domain::time::Instant;
-use mashangban_store::{Signal, Store, StoreResult};
+use mashangban_store::{AttemptSlot, Signal, Store, StoreResult};
 
 pub use caches::Caches;
 pub use caller::{Caller, Via};
 pub use error::{AppError, AppResult, CurrentState, ErrorKind};
 pub use live::Live;
 
-use ratelimit::RateLimiter;
+use ratelimit::{Attempt, MemoryCounts, Throttle};
 
 /// The key of contact cards' links; never printed by `Debug`.
 #[derive(Clone)]
@@ -76,12 +76,17 @@ pub struct Settings {
     /// Mark cookies `Secure` (behind HTTPS).
     pub secure_cookies: bool,
     pub session_hours: i64,
-    /// Failed logins allowed per user and client address in 15 minutes.
+    /// Failed sign-ins per account (from every address together) in 15 minutes.
     pub login_failures_per_15min: u32,
-    /// Anonymous submissions per client address per hour.
+    /// Failed sign-ins from every address together per client address per 15 minutes
+    /// (password spraying over many accounts).
+    pub login_failures_per_address_15min: u32,
+    /// Anonymous submissions per client address per hour (refused ones not counted).
     pub public_intakes_per_hour: u32,
-    /// Failed public progress look-ups (wrong check code) per client address per hour.
+    /// Failed public progress look-ups (wrong check code) per tracking number per hour, from every address.
     pub lookup_failures_per_hour: u32,
+    /// Failed public progress look-ups per client address per hour, over every tracking number.
+    pub lookup_failures_per_address_hour: u32,
     /// The largest attachment accepted, in bytes.
     pub max_attachment_bytes: usize,
     /// Whether 基本满意 (fairly satisfied) counts as satisfied in the satisfaction rate (满意率).
@@ -94,6 +99,9 @@ pub struct Settings {
     pub card_secret: CardSecret,
     /// The hotline printed on contact cards.
     pub hotline: String,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (可信代理); from any
+    /// other peer the header is ignored and the peer's address is the client's.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for Settings {
@@ -103,8 +111,10 @@ impl Default for Settings {
             secure_cookies: false,
             session_hours: 12,
             login_failures_per_15min: 5,
+            login_failures_per_address_15min: 50,
             public_intakes_per_hour: 30,
             lookup_failures_per_hour: 30,
+            lookup_failures_per_address_hour: 300,
             max_attachment_bytes: 10 * 1024 * 1024,
             fairly_satisfied_counts: true,
             change_retention_days: 30,
@@ -112,6 +122,7 @@ impl Default for Settings {
             // printed under it die with the process.
             card_secret: CardSecret::random(),
             hotline: "12345".into(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -119,11 +130,22 @@ impl Default for Settings {
 /// The clock every use case reads its "now" from (tests move it).
 pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
 
-/// The rate limiters of the public and sign-in paths.
+/// The throttles of the public and sign-in paths, and where their counts are kept.
 pub struct Limiters {
-    pub login: RateLimiter,
-    pub intake: RateLimiter,
-    pub lookup: RateLimiter,
+    /// Failed sign-ins per account (用户名), from every address.
+    pub login_account: Throttle,
+    /// Failed sign-ins per client address, over every account.
+    pub login_address: Throttle,
+    /// Anonymous intakes per client address.
+    pub intake_address: Throttle,
+    /// Wrong check codes per tracking number, from every address.
+    pub lookup_request: Throttle,
+    /// Wrong check codes per client address, over every tracking number.
+    pub lookup_address: Throttle,
+    /// Where the counts are kept: the database when several nodes share it
+    /// (PostgreSQL), else this node's memory (SQLite serves one node).
+    shared: bool,
+    memory: MemoryCounts,
 }
 
 /// The application: cheap to clone (everything inside is shared).
@@ -143,7 +165,6 @@ impl<S: Store> App<S> {
     /// Builds the application, loads the caches from the store and, when the
     /// store serves several nodes, starts the relays that keep them in step.
     pub async fn new(store: S, settings: Settings) -> StoreResult<Self> {
-        let minute = chrono::Duration::minutes(1);
         let incoming = store.subscribe_signals();
         let (live, outgoing) = match incoming {
             Some(_) => {
@@ -152,10 +173,15 @@ impl<S: Store> App<S> {
             }
             None => (Live::default(), None),
         };
+        let (quarter, hour) = (15 * 60, 60 * 60);
         let limiters = Limiters {
-            login: RateLimiter::new(settings.login_failures_per_15min, minute * 15),
-            intake: RateLimiter::new(settings.public_intakes_per_hour, minute * 60),
-            lookup: RateLimiter::new(settings.lookup_failures_per_hour, minute * 60),
+            login_account: Throttle::new("login.account", settings.login_failures_per_15min, quarter),
+            login_address: Throttle::new("login.address", settings.login_failures_per_address_15min, quarter),
+            intake_address: Throttle::new("intake.address", settings.public_intakes_per_hour, hour),
+            lookup_request: Throttle::new("lookup.request", settings.lookup_failures_per_hour, hour),
+            lookup_address: Throttle::new("lookup.address", settings.lookup_failures_per_address_hour, hour),
+            shared: incoming.is_some(),
+            memory: MemoryCounts::default(),
         };
         let caches = Caches::load(&store).await?;
         let app = Self {
@@ -207,6 +233,62 @@ impl<S: Store> App<S> {
 
     pub fn limiters(&self) -> &Limiters {
         &self.limiters
+    }
+
+    /// Reserves one attempt of each `(throttle, subject)` before it is
+    /// evaluated, all or none: `None` when one of them is used up.
+    pub(crate) async fn reserve(&self, wanted: &[(&Throttle, &str)]) -> AppResult<Option<Attempt>> {
+        let now = self.now();
+        let slots: Vec<AttemptSlot> = wanted
+            .iter()
+            .map(|(t, subject)| AttemptSlot { key: t.key(subject), window_start: t.window_start(&now), limit: t.limit })
+            .collect();
+        let taken = match self.limiters.shared {
+            true => self.store.take_attempts(slots.clone()).await?,
+            false => self.limiters.memory.take(&slots),
+        };
+        Ok(taken.then_some(Attempt { slots }))
+    }
+
+    /// Gives back an attempt that was not a failure. Should the database
+    /// fail meanwhile, the attempt stays counted (the safe side).
+    pub(crate) async fn give_back(&self, attempt: Attempt) {
+        match self.limiters.shared {
+            true => {
+                if let Err(error) = self.store.give_back_attempts(attempt.slots).await {
+                    tracing::warn!(%error, "a throttle attempt was not given back");
+                }
+            }
+            false => self.limiters.memory.give_back(&attempt.slots),
+        }
+    }
+
+    /// Forgets the attempts of `subject` under `throttle` (after a success).
+    pub(crate) async fn forget(&self, throttle: &Throttle, subject: &str) {
+        let key = throttle.key(subject);
+        match self.limiters.shared {
+            true => {
+                if let Err(error) = self.store.clear_attempts(key).await {
+                    tracing::warn!(%error, "a throttle's attempts were not cleared");
+                }
+            }
+            false => self.limiters.memory.clear(&key),
+        }
+    }
+
+    /// Deletes the shared counts of windows that have ended (the longest
+    /// window is an hour); how many. Memory counts age out by themselves.
+    pub async fn prune_throttles(&self) -> StoreResult<u64> {
+        if !self.limiters.shared {
+            return Ok(0);
+        }
+        let longest = [&self.limiters.login_account, &self.limiters.login_address, &self.limiters.intake_address]
+            .into_iter()
+            .chain([&self.limiters.lookup_request, &self.limiters.lookup_address])
+            .map(|t| t.window_seconds)
+            .max()
+            .unwrap_or(0);
+        self.store.prune_attempts(self.now().timestamp() - longest).await
     }
 
     /// The hub of request changes (live progress pages, other nodes).

@@ -145,6 +145,30 @@ impl<'a, S: Store> Requests<'a, S> {
         input: IntakeInput,
         card: Option<mashangban_domain::event::CardSource>,
     ) -> AppResult<Intake> {
+        if matches!(caller.actor, Actor::Staff(_) | Actor::Account(_)) {
+            return self.intake_unthrottled(caller, input, card).await;
+        }
+        // The anonymous portal's allowance per address: reserved first, given
+        // back when the intake is refused (invalid input) or not stored.
+        let throttle = &self.app.limiters().intake_address;
+        let address = caller.client_ip.as_deref().unwrap_or("-");
+        let Some(attempt) = self.app.reserve(&[(throttle, address)]).await? else {
+            return Err(AppError::rate_limited("提交过于频繁，请稍后再试或拨打12345热线"));
+        };
+        let intake = self.intake_unthrottled(caller, input, card).await;
+        match &intake {
+            Ok(_) => drop(attempt),
+            Err(_) => self.app.give_back(attempt).await,
+        }
+        intake
+    }
+
+    async fn intake_unthrottled(
+        &self,
+        caller: &Caller,
+        input: IntakeInput,
+        card: Option<mashangban_domain::event::CardSource>,
+    ) -> AppResult<Intake> {
         let (channel, submitted_by) = self.intake_channel(caller, &input)?;
         if let Actor::Account(account) = &caller.actor {
             check_own_enterprise(account.credit_code.as_deref(), &input)?;
@@ -241,13 +265,7 @@ impl<'a, S: Store> Requests<'a, S> {
             }
             Actor::Staff(_) => Err(AppError::forbidden(Permission::Intake.refusal())),
             Actor::Account(account) => Ok((self_service(input.channel)?, Some(account.user_id))),
-            _ => {
-                let key = caller.client_ip.clone().unwrap_or_default();
-                if !self.app.limiters().intake.hit(&key, self.app.now()) {
-                    return Err(AppError::rate_limited("提交过于频繁，请稍后再试或拨打12345热线"));
-                }
-                Ok((self_service(input.channel)?, None))
-            }
+            _ => Ok((self_service(input.channel)?, None)),
         }
     }
 
@@ -506,20 +524,34 @@ impl<'a, S: Store> Requests<'a, S> {
     // ---- the asker's own steps --------------------------------------------------------
 
     /// The request of a tracking number and check code: a wrong code is the
-    /// same 404 as no request, and failures per client address are limited.
+    /// same 404 as no request. Failures are limited per tracking number (from
+    /// every address: guessing one request's code) and per client address
+    /// (over every number: spraying), each attempt reserved before the code is
+    /// compared; a correct code gives its attempt back.
     pub async fn verified(&self, caller: &Caller, no: &str, code: Option<&str>) -> AppResult<Request> {
-        let now = self.app.now();
-        let limiter = &self.app.limiters().lookup;
-        let key = caller.client_ip.clone().unwrap_or_default();
-        if !limiter.allows(&key, now) {
+        let no = no.trim();
+        let limiters = self.app.limiters();
+        let address = caller.client_ip.as_deref().unwrap_or("-");
+        let wanted = [(&limiters.lookup_request, no), (&limiters.lookup_address, address)];
+        let Some(attempt) = self.app.reserve(&wanted).await? else {
             return Err(AppError::rate_limited("查询失败次数过多，请一小时后再试"));
-        }
+        };
         let code = code.map(str::trim).unwrap_or_default();
-        let found = self.app.store().find(no.trim(), &Scope::All).await?;
+        let found = match self.app.store().find(no, &Scope::All).await {
+            Ok(found) => found,
+            Err(e) => {
+                self.app.give_back(attempt).await;
+                return Err(e.into());
+            }
+        };
         match found {
-            Some(r) if !code.is_empty() && constant_time_eq(r.check_code.as_bytes(), code.as_bytes()) => Ok(r),
+            Some(r) if !code.is_empty() && constant_time_eq(r.check_code.as_bytes(), code.as_bytes()) => {
+                self.app.give_back(attempt).await;
+                Ok(r)
+            }
             _ => {
-                limiter.record(&key, now);
+                // The reserved attempt stays counted: it was a failure.
+                drop(attempt);
                 Err(AppError::not_found("request_not_found", "受理编号或查询码不正确"))
             }
         }

@@ -131,6 +131,13 @@ pub async fn prune_feed<S: Store>(app: &App<S>) -> StoreResult<u64> {
     app.store().prune_changes(app.now() - keep).await
 }
 
+/// Deletes the shared throttle counts of ended windows, unless another node
+/// is doing it; how many.
+pub async fn prune_throttles<S: Store>(app: &App<S>) -> StoreResult<u64> {
+    let Some(_lock) = app.store().try_lock_job("rate-limit-prune").await? else { return Ok(0) };
+    app.prune_throttles().await
+}
+
 /// Once a day (and at start-up): warns while next year's holiday notice is
 /// missing, and recounts provisional deadlines (a calendar loaded by the CLI
 /// while the server was stopped takes effect here).
@@ -147,7 +154,7 @@ pub async fn check_calendar<S: Store>(app: &App<S>) {
     }
 }
 
-/// Runs scans every `interval`, and prunes the change feed hourly, until `stop` fires.
+/// Runs scans every `interval`, and prunes the change feed and ended throttle windows hourly, until `stop` fires.
 pub fn spawn<S: Store>(
     app: App<S>,
     config: SchedulerConfig,
@@ -173,6 +180,11 @@ pub fn spawn<S: Store>(
                     Ok(0) => {}
                     Ok(pruned) => tracing::info!(pruned, "old change-feed rows pruned"),
                     Err(error) => tracing::error!(%error, "change-feed pruning failed"),
+                }
+                match prune_throttles(&app).await {
+                    Ok(0) => {}
+                    Ok(pruned) => tracing::info!(pruned, "ended throttle windows pruned"),
+                    Err(error) => tracing::error!(%error, "throttle pruning failed"),
                 }
             }
             tokio::select! {

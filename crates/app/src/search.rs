@@ -17,7 +17,9 @@ use std::time::Duration;
 use mashangban_domain::org::Scope;
 use mashangban_domain::request::{EventKind, Request};
 use mashangban_search::{Found, IndexError, RequestDoc, RequestTexts, Search, SearchIndex, SearchOrder, TextQuery};
-use mashangban_store::{Change, ChangeCursor, ChangeEntity, ListFilter, Store, StoreError, StoreResult};
+use mashangban_store::{
+    AssignmentFilter, Change, ChangeCursor, ChangeEntity, ListFilter, Store, StoreError, StoreResult,
+};
 
 use crate::error::{AppError, AppResult};
 use crate::requests::Listing;
@@ -89,9 +91,18 @@ impl<'a, S: Store> Searching<'a, S> {
         let index = self.index()?.clone();
         let scope = caller.actor.scope();
         let personal = caller.actor.personal_data_scope();
+        let liaison_codes = self.liaison_codes(&scope).await?;
         let (owned, text, order) = (filter.clone(), input.text.clone(), input.order);
         let found: Found = tokio::task::spawn_blocking(move || {
-            index.search(&Search { text: &text, filter: &owned, scope: &scope, personal: &personal, order })
+            let liaison_codes = &liaison_codes;
+            index.search(&Search {
+                text: &text,
+                filter: &owned,
+                scope: &scope,
+                personal: &personal,
+                liaison_codes,
+                order,
+            })
         })
         .await
         .map_err(blocking_error)?
@@ -135,6 +146,16 @@ impl<'a, S: Store> Searching<'a, S> {
             }
         };
         Ok(SearchListing { listing: Listing { items, next_cursor: None }, total: found.total, next_cursor })
+    }
+}
+
+impl<S: Store> Searching<'_, S> {
+    /// A cadre's enterprises in force now (the store's `Scope::Liaison` rule, read at query time).
+    async fn liaison_codes(&self, scope: &Scope) -> AppResult<Vec<String>> {
+        let Scope::Liaison { user_id } = scope else { return Ok(Vec::new()) };
+        let filter = AssignmentFilter { user_id: Some(*user_id), limit: 5000, ..AssignmentFilter::default() };
+        let assignments = self.app.store().assignments(&filter).await?;
+        Ok(assignments.into_iter().map(|a| a.credit_code).collect())
     }
 }
 

@@ -22,9 +22,9 @@ use sha2::{Digest, Sha256};
 use crate::DatabaseUrl;
 
 /// Tables that belong to one database and are never copied: its migrations,
-/// the copy marker, and its change feed (consumers on the new database start
-/// from its own feed).
-const OWN_TABLES: &[&str] = &["schema_migrations", COPY_MARKER, "changes", "change_cursors"];
+/// the copy marker, its change feed (consumers on the new database start
+/// from its own feed) and its throttle counts (windows of an hour at most).
+const OWN_TABLES: &[&str] = &["schema_migrations", COPY_MARKER, "changes", "change_cursors", "rate_limits"];
 /// The table recording a copy in progress on the target.
 const COPY_MARKER: &str = "mashangban_data_copy";
 

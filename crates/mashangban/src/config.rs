@@ -26,6 +26,8 @@ pub struct FileConfig {
     pub hotline: Option<String>,
     /// The file holding the key of contact cards' links (default `DATA_DIR/card-secret.key`).
     pub card_secret_file: Option<PathBuf>,
+    /// Reverse proxies (IP addresses) whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Option<Vec<std::net::IpAddr>>,
     /// Notification delivery: `[notify]`, `[notify.sms]`, `[notify.smtp]` (see docs/notifications.md).
     pub notify: Option<mashangban_app::notify::NotifyConfig>,
 }

@@ -313,6 +313,7 @@ async fn serve(
         hotline: file.hotline.clone().unwrap_or_else(|| Settings::default().hotline),
         secure_cookies: file.secure_cookies.unwrap_or(false),
         change_retention_days: file.change_retention_days.unwrap_or(Settings::default().change_retention_days),
+        trusted_proxies: file.trusted_proxies.clone().unwrap_or_default(),
         ..Settings::default()
     };
     let app = App::new(store, settings).await.map_err(|e| e.to_string())?.with_search(search);

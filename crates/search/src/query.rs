@@ -149,6 +149,9 @@ pub struct Search<'a> {
     /// Where the caller sees personal data (`Actor::personal_data_scope`): the asker's name and phone
     /// are matched only there.
     pub personal: &'a Scope,
+    /// With `Scope::Liaison`: the credit codes of the cadre's enterprises in force now (联系企业), which
+    /// the caller reads from the store at query time, as the store's own scope rule does.
+    pub liaison_codes: &'a [String],
     pub order: SearchOrder,
 }
 
@@ -168,7 +171,7 @@ fn u64_terms(field: Field, values: impl IntoIterator<Item = i64>) -> Box<dyn Que
 }
 
 /// The scope rule (`Scope::permits`) as an index query; `None` when it admits everything.
-pub fn scope_query(f: &Fields, scope: &Scope) -> Option<Box<dyn Query>> {
+pub fn scope_query(f: &Fields, scope: &Scope, liaison_codes: &[String]) -> Option<Box<dyn Query>> {
     match scope {
         Scope::All => None,
         Scope::Nothing => Some(Box::new(EmptyQuery)),
@@ -186,6 +189,9 @@ pub fn scope_query(f: &Fields, scope: &Scope) -> Option<Box<dyn Query>> {
             }
             Some(any_of(any))
         }
+        Scope::Liaison { .. } => Some(any_of(
+            liaison_codes.iter().map(|code| term_query(Term::from_field_text(f.credit_code, code))).collect(),
+        )),
     }
 }
 
@@ -216,7 +222,7 @@ fn text_over(text: &TextQuery, fields: &[(Field, f32)], public: &[(Field, f32)])
 
 /// The text part: the public fields anywhere in scope, and also the person fields where the caller
 /// sees personal data.
-fn text_query(f: &Fields, text: &TextQuery, personal: &Scope) -> Box<dyn Query> {
+fn text_query(f: &Fields, text: &TextQuery, personal: &Scope, liaison_codes: &[String]) -> Box<dyn Query> {
     let public = f.public_text();
     let mut all = public.to_vec();
     all.push((f.person, 2.0));
@@ -225,7 +231,7 @@ fn text_query(f: &Fields, text: &TextQuery, personal: &Scope) -> Box<dyn Query> 
         Scope::Nothing => text_over(text, &public, &public),
         scope => {
             let mut personal_branch = vec![(Occur::Must, text_over(text, &all, &public))];
-            if let Some(q) = scope_query(f, scope) {
+            if let Some(q) = scope_query(f, scope, liaison_codes) {
                 personal_branch.push((Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0)) as Box<dyn Query>));
             }
             any_of(vec![text_over(text, &public, &public), Box::new(BooleanQuery::new(personal_branch))])
@@ -360,8 +366,8 @@ pub fn filter_clauses(f: &Fields, filter: &ListFilter, order: SearchOrder) -> Ve
 
 /// The whole query of a search: text, scope and filters. Only the text scores.
 pub fn build(f: &Fields, search: &Search<'_>) -> Box<dyn Query> {
-    let mut clauses = vec![(Occur::Must, text_query(f, search.text, search.personal))];
-    if let Some(scope) = scope_query(f, search.scope) {
+    let mut clauses = vec![(Occur::Must, text_query(f, search.text, search.personal, search.liaison_codes))];
+    if let Some(scope) = scope_query(f, search.scope, search.liaison_codes) {
         clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(scope, 0.0)) as Box<dyn Query>));
     }
     clauses.extend(filter_clauses(f, search.filter, search.order));

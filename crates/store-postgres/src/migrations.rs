@@ -18,6 +18,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "0006_enterprises", include_str!("../migrations/0006_enterprises.sql")),
     (7, "0007_provisional_deadlines", include_str!("../migrations/0007_provisional_deadlines.sql")),
     (8, "0008_liaison", include_str!("../migrations/0008_liaison.sql")),
+    (9, "0009_rate_limits", include_str!("../migrations/0009_rate_limits.sql")),
 ];
 
 /// Tables whose `id` is an identity column.
@@ -59,7 +60,8 @@ async fn apply_pending(client: &mut Client) -> StoreResult<()> {
         .map(|row| row.try_get(0))
         .collect::<Result<_, _>>()
         .map_err(db_err)?;
-    let known = MIGRATIONS.len() as i64;
+    // Versions are the files' numbers, which may leave gaps (branches number apart).
+    let known = MIGRATIONS.iter().map(|(version, _, _)| *version).max().unwrap_or(0);
     if let Some(newer) = applied.iter().find(|v| **v > known) {
         return Err(StoreError::backend(format!(
             "database schema version {newer} is newer than this program ({known}); upgrade mashangban"

@@ -18,6 +18,7 @@ mod locks;
 mod notifications;
 mod org;
 mod outbox;
+mod ratelimits;
 pub mod requests;
 pub mod rows;
 mod scoring;

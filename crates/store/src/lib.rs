@@ -15,6 +15,7 @@ mod error;
 mod knowledge;
 mod liaisons;
 mod notifications;
+mod ratelimits;
 mod scoring;
 mod types;
 
@@ -27,6 +28,7 @@ pub use error::StoreError;
 pub use knowledge::*;
 pub use liaisons::*;
 pub use notifications::*;
+pub use ratelimits::*;
 pub use scoring::*;
 pub use types::*;
 
@@ -158,6 +160,7 @@ pub trait Store:
     + DashboardStore
     + NotificationStore
     + ChangeStore
+    + RateLimitStore
     + ClusterStore
     + Clone
     + Send
@@ -179,6 +182,7 @@ impl<T> Store for T where
         + DashboardStore
         + NotificationStore
         + ChangeStore
+        + RateLimitStore
         + ClusterStore
         + Clone
         + Send

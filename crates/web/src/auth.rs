@@ -4,11 +4,11 @@
 //! runs before every non-public route and refuses callers its access does
 //! not admit; handlers then take the already-built caller with [`Auth`].
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{Extensions, HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -42,13 +42,37 @@ impl<S: Store> FromRequestParts<App<S>> for Auth {
 
 /// The caller of a request's credentials; a cookie-authenticated change must be same-origin.
 pub async fn authenticate<S: Store>(app: &App<S>, parts: &Parts) -> Result<Caller, ApiError> {
-    let client_ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip().to_string());
+    let client_ip = client_address(&parts.extensions, &parts.headers, &app.settings().trusted_proxies);
     let credentials = Credentials { token: bearer_token(&parts.headers), session: session_cookie(&parts.headers) };
     let caller = app.accounts().authenticate(credentials, client_ip).await?;
     if caller.via == Via::Session {
         check_same_origin(&parts.method, &parts.headers)?;
     }
     Ok(caller)
+}
+
+/// The client's address: the connection's peer, or — when the peer is a
+/// configured trusted proxy — the nearest address in `X-Forwarded-For` that is
+/// not itself a trusted proxy (the header's right end is the one the proxy
+/// added; anything to its left could be forged by the client).
+pub fn client_address(extensions: &Extensions, headers: &HeaderMap, trusted: &[IpAddr]) -> Option<String> {
+    let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip())?;
+    if !trusted.contains(&peer) {
+        return Some(peer.to_string());
+    }
+    // Headers are bounded in size by the server; walk from the right end.
+    let hops: Vec<&str> =
+        headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        // Something not an address where a proxy should have written one: stop at the last good hop.
+        let Ok(address) = hop.trim().parse::<IpAddr>() else { break };
+        client = address;
+        if !trusted.contains(&address) {
+            break;
+        }
+    }
+    Some(client.to_string())
 }
 
 /// What the guard of one route checks.

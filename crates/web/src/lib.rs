@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod extract;
 pub mod json;
 pub mod live;
 pub mod open311;
@@ -48,6 +49,7 @@ pub fn router<S: Store>(app: App<S>) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(axum::middleware::from_fn(refuse_control_characters_in_uri))
+        .layer(axum::middleware::from_fn(api_errors_are_json))
         .layer(TraceLayer::new_for_http())
         .with_state(app)
 }
@@ -62,6 +64,40 @@ async fn refuse_control_characters_in_uri(request: axum::extract::Request, next:
         return ApiError::from(mashangban_app::json::control_character()).into_response();
     }
     next.run(request).await
+}
+
+/// Every `/api/` error answers the `{code, message}` body. The extractors of
+/// `crate::extract` and `crate::json` already answer so; this catches what is
+/// left of axum's plain-text rejections (a body over the route's limit, a
+/// rejection of an extractor a handler still takes from axum) by its status.
+async fn api_errors_are_json(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    let status = response.status();
+    if !api || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if json {
+        return response;
+    }
+    tracing::debug!(%status, "a non-JSON error answer on the API replaced by its JSON form");
+    let (code, message) = match status.as_u16() {
+        400 => ("bad_request", "请求格式不正确"),
+        404 => ("not_found", "资源不存在"),
+        405 => ("method_not_allowed", "不支持的请求方法"),
+        413 => ("payload_too_large", "请求体过大"),
+        415 => ("unsupported_media_type", "不支持的请求内容类型"),
+        422 => ("invalid_input", "请求内容无法识别"),
+        429 => ("rate_limited", "请求过于频繁，请稍后再试"),
+        s if s >= 500 => ("internal_error", "服务器内部错误，请稍后再试"),
+        _ => ("bad_request", "请求无法处理"),
+    };
+    ApiError::new(status, code, message).into_response()
 }
 
 /// `text` with its `%XX` escapes decoded (invalid UTF-8 as U+FFFD, which is not a control character).

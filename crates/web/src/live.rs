@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +20,7 @@ use mashangban_store::Store;
 use crate::api::CodeQuery;
 use crate::auth::Auth;
 use crate::error::ApiResult;
+use crate::extract::{Path, Query};
 
 /// A progress stream rereads its request this often even when no change was
 /// announced, so a change whose signal was lost (another app node's

@@ -17,5 +17,6 @@ mod knowledge;
 mod liaison;
 mod notifications;
 mod org;
+mod ratelimits;
 mod requests;
 mod time_limits;

@@ -46,6 +46,7 @@ fn personal_data_scope_agrees_with_sees_personal_data_of_within_scope() {
                             town_id,
                             submitted_by,
                             credit_code: None,
+                            liaison_user_ids: &[],
                         };
                         if scope.permits(&facts) {
                             checked += 1;

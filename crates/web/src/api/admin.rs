@@ -2,7 +2,7 @@
 //! the category catalogue.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
 use mashangban_app::App;
@@ -15,6 +15,7 @@ use mashangban_store::Store;
 
 use crate::auth::Auth;
 use crate::error::ApiResult;
+use crate::extract::Path;
 use crate::json::JsonBody;
 use crate::routes::Route;
 

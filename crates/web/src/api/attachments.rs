@@ -2,7 +2,8 @@
 //! the bytes), listed, and always served as a download.
 
 use axum::Json;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -12,8 +13,9 @@ use mashangban_store::Store;
 
 use crate::auth::Auth;
 use crate::error::ApiResult;
+use crate::extract::Path;
 use crate::routes::Route;
-use crate::upload::{attachment_too_large, read_files};
+use crate::upload::{attachment_too_large, malformed_multipart, read_files};
 
 pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     vec![
@@ -52,8 +54,9 @@ async fn upload<S: Store>(
     State(app): State<App<S>>,
     Auth(caller): Auth,
     Path(no): Path<String>,
-    multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<Vec<AttachmentView>>)> {
+    let multipart = multipart.map_err(|_| malformed_multipart())?;
     let files = read_files(multipart, &attachment_too_large(app.settings().max_attachment_bytes)).await?;
     Ok((StatusCode::CREATED, Json(app.requests().add_files(&caller, &no, files).await?)))
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Query, State};
 use axum::http::StatusCode;
 
 use mashangban_app::calendar::{
@@ -21,6 +21,7 @@ use mashangban_store::{CalendarSource, Store};
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Path;
 use crate::json::{JsonBody, payload_too_large};
 use crate::routes::Route;
 

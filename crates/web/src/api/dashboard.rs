@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 
 use mashangban_app::App;
 use mashangban_app::dashboard::{DashboardRebuild, DashboardView};
@@ -11,6 +11,7 @@ use mashangban_domain::access::Permission;
 use mashangban_store::Store;
 
 use crate::error::ApiResult;
+use crate::extract::Query;
 use crate::routes::Route;
 
 pub fn routes<S: Store>() -> Vec<Route<S>> {

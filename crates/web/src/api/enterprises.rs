@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -19,6 +19,7 @@ use mashangban_store::Store;
 use crate::api::calendar::read_upload;
 use crate::auth::Auth;
 use crate::error::ApiResult;
+use crate::extract::Path;
 use crate::json::JsonBody;
 use crate::routes::Route;
 

@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
@@ -15,6 +15,7 @@ use mashangban_store::Store;
 
 use crate::auth::Auth;
 use crate::error::ApiResult;
+use crate::extract::Path;
 use crate::json::JsonBody;
 use crate::routes::Route;
 

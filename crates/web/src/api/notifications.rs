@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
 use mashangban_app::accounts::EmailInput;
@@ -17,6 +17,7 @@ use mashangban_store::Store;
 
 use crate::auth::Auth;
 use crate::error::ApiResult;
+use crate::extract::{Path, Query};
 use crate::json::JsonBody;
 use crate::routes::Route;
 

@@ -2,7 +2,8 @@
 //! (查询码), no account needed; withdraw, rate, ask for reopening, add materials.
 
 use axum::Json;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, State};
 use serde::Deserialize;
 
 use mashangban_app::input::{RateInput, ReopenRequestInput, WithdrawInput};
@@ -12,9 +13,10 @@ use mashangban_store::Store;
 
 use crate::auth::Auth;
 use crate::error::ApiResult;
+use crate::extract::{Path, Query};
 use crate::json::JsonBody;
 use crate::routes::Route;
-use crate::upload::{attachment_too_large, read_files};
+use crate::upload::{attachment_too_large, malformed_multipart, read_files};
 
 pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     let steps = &["request_not_found", "illegal_transition", "rate_limited"];
@@ -120,11 +122,12 @@ async fn upload<S: Store>(
     Auth(caller): Auth,
     Path(no): Path<String>,
     Query(query): Query<CodeQuery>,
-    multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Json<Vec<AttachmentView>>> {
     let requests = app.requests();
     // The check code first, so a stranger's upload is refused before it is read.
     let request = requests.verified(&caller, &no, query.code.as_deref()).await?;
+    let multipart = multipart.map_err(|_| malformed_multipart())?;
     let files = read_files(multipart, &attachment_too_large(app.settings().max_attachment_bytes)).await?;
     Ok(Json(requests.add_materials(&caller, &request.tracking_no, Some(&request.check_code), files).await?))
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
 use schemars::Schema;
@@ -18,6 +18,7 @@ use mashangban_store::Store;
 
 use crate::auth::Auth;
 use crate::error::ApiResult;
+use crate::extract::{Path, Query};
 use crate::json::{JsonBody, RawJson};
 use crate::routes::Route;
 

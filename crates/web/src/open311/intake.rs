@@ -2,11 +2,10 @@
 //! The request joins the same queue as every other channel (channel `api`).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::multipart::MultipartError;
-use axum::extract::{ConnectInfo, Form, FromRequest, Multipart, Path, Request as HttpRequest, State};
+use axum::extract::{Form, FromRequest, Multipart, Path, Request as HttpRequest, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 
@@ -46,7 +45,7 @@ pub async fn post<S: Store>(State(app): State<App<S>>, Path(file): Path<String>,
 }
 
 async fn create<S: Store>(app: &App<S>, req: HttpRequest) -> Result<Document, Failure> {
-    let client_ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip().to_string());
+    let client_ip = crate::auth::client_address(req.extensions(), req.headers(), &app.settings().trusted_proxies);
     let query = query_pairs(req.uri())?;
     let body = read_body(req, app).await?;
     let params = Params::new(query.into_iter().chain(body.fields));

@@ -9,10 +9,12 @@
 use std::collections::HashMap;
 
 use askama::Template;
+use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
-use axum::{Extension, Form};
+
+use crate::extract::Form;
 use serde::Deserialize;
 
 use mashangban_app::knowledge::citation;

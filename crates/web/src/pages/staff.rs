@@ -7,11 +7,13 @@
 use std::collections::{BTreeSet, HashMap};
 
 use askama::Template;
+use axum::Extension;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
+
+use crate::extract::Form;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 

@@ -1,7 +1,7 @@
 //! The asker's progress pages: look-up, the live progress page and rating.
 
+use crate::extract::Form;
 use askama::Template;
-use axum::Form;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;

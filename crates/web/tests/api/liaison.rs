@@ -351,3 +351,33 @@ async fn the_demo_city_assigns_a_few_hundred_cadres_once() {
     let (_, theirs) = app.get("/api/v1/liaisons/mine", Some(&town_cadre)).await;
     assert!(theirs.as_array().unwrap().iter().all(|a| a["town"]["code"] == "xiaolan"));
 }
+
+/// Full-text search keeps a cadre's scope: the index query holds the credit codes of their
+/// enterprises in force at the moment of the search, so neither the hits nor the total reveal
+/// another enterprise's request, and an unassignment takes effect at once.
+#[tokio::test]
+async fn a_cadre_searches_only_their_enterprises_requests() {
+    let app = spawn_configured(WebConfig::default(), true).await;
+    let admin = app.login("admin").await;
+    let (ours, theirs) = (code("91442000MA5LJAJ41"), code("91442000MA5LJAJ42"));
+    setup(&app, &admin, &ours, &theirs).await;
+    let liaison = app.login("liaison").await;
+    let dispatcher = app.login("dispatcher").await;
+    let (no, _) = app.submit(complaint_of(&ours, "中山市古镇星辉灯饰有限公司")).await;
+    app.submit(complaint_of(&theirs, "中山市小榄精工五金厂")).await;
+    // "营业执照" is in both requests' titles (`enterprise_complaint`).
+    let q = "/api/v1/requests?q=%E8%90%A5%E4%B8%9A%E6%89%A7%E7%85%A7";
+    let started = std::time::Instant::now();
+    while app.get(q, Some(&dispatcher)).await.1["total"] != 2 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "never indexed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (status, found) = app.get(q, Some(&liaison)).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!((found["total"].as_u64(), found["items"][0]["tracking_no"].as_str()), (Some(1), Some(no.as_str())));
+
+    let (_, mine) = app.get("/api/v1/liaisons/mine", Some(&liaison)).await;
+    let id = mine[0]["id"].as_i64().unwrap();
+    app.call(reqwest::Method::DELETE, &format!("/api/v1/liaisons/assignments/{id}"), Some(&admin), None).await;
+    assert_eq!(app.get(q, Some(&liaison)).await.1["total"], 0, "unassigned: nothing found, nothing counted");
+}

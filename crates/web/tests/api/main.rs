@@ -696,7 +696,7 @@ async fn data_scope_is_enforced_in_every_query() {
 #[tokio::test]
 async fn sessions_tokens_and_rate_limits() {
     let app = spawn().await;
-    // Wrong passwords are limited per user and address.
+    // Wrong passwords are limited per account.
     for _ in 0..5 {
         let (status, err) =
             app.post("/api/v1/auth/login", None, json!({ "username": "handler", "password": "wrong-password" })).await;
@@ -778,7 +778,7 @@ async fn public_endpoints_are_rate_limited() {
             StatusCode::NOT_FOUND
         );
     }
-    // Guessing stops even the right code from this address for a while.
+    // Guessing stops even the right code of this request for a while.
     assert_eq!(
         app.get(&format!("/api/v1/public/requests/{no}?code={code}"), None).await.0,
         StatusCode::TOO_MANY_REQUESTS

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::{App, Session, auth, enterprise_complaint, spawn};
+use super::{App, Session, WebConfig, auth, enterprise_complaint, resident_consultation, spawn, spawn_with};
 use mashangban_store::{NewApiToken, OrgStore};
 
 /// A complaint taken in on the portal, dispatched to 市市场监管局 and signed for by its handler.
@@ -253,4 +253,169 @@ async fn a_wrong_method_answers_json() {
     let (status, body) = app.call(reqwest::Method::DELETE, "/api/v1/auth/login", None, None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed")));
     assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+}
+
+/// Sends `n` copies of a request at once (each its own connection) and counts the answers by status.
+async fn burst(
+    n: usize,
+    request: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+) -> std::collections::BTreeMap<u16, usize> {
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        // A client per attempt: one connection each, as 32 attackers would open.
+        let send = request(&reqwest::Client::new()).send();
+        set.spawn(async move { send.await.unwrap().status().as_u16() });
+    }
+    let mut counts = std::collections::BTreeMap::new();
+    while let Some(status) = set.join_next().await {
+        *counts.entry(status.unwrap()).or_default() += 1;
+    }
+    counts
+}
+
+/// Finding 7: 32 concurrent wrong passwords or check codes are evaluated exactly up to the
+/// limit, because each attempt is counted before it is checked; the limits are per account and per
+/// tracking number, so others at the same address still get in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_guesses_are_evaluated_only_up_to_the_limit() {
+    let app = spawn_with(WebConfig {
+        login_failures_per_15min: 5,
+        lookup_failures_per_hour: 10,
+        lookup_failures_per_address_hour: 12,
+        public_intakes_per_hour: 10_000,
+        ..WebConfig::default()
+    })
+    .await;
+    let (guessed, code) = app.submit(resident_consultation()).await;
+    let (other, other_code) = app.submit(resident_consultation()).await;
+
+    let login = |c: &reqwest::Client| {
+        c.post(app.url("/api/v1/auth/login")).json(&json!({ "username": "handler", "password": "wrong-password" }))
+    };
+    let answers = burst(32, login).await;
+    assert_eq!(answers.get(&401), Some(&5), "exactly the limit evaluated: {answers:?}");
+    assert_eq!(answers.get(&429), Some(&27), "{answers:?}");
+    // The account is held even with its password; another account at the same address signs in.
+    let body = json!({ "username": "handler", "password": super::PASSWORD });
+    assert_eq!(app.post("/api/v1/auth/login", None, body).await.0, StatusCode::TOO_MANY_REQUESTS);
+    app.login("operator").await;
+
+    let lookup = |c: &reqwest::Client| c.get(app.url(&format!("/api/v1/public/requests/{guessed}?code=00000000")));
+    let answers = burst(32, lookup).await;
+    assert_eq!(answers.get(&404), Some(&10), "exactly the limit evaluated: {answers:?}");
+    assert_eq!(answers.get(&429), Some(&22), "{answers:?}");
+    let progress = |no: &str, code: &str| format!("/api/v1/public/requests/{no}?code={code}");
+    assert_eq!(app.get(&progress(&guessed, &code), None).await.0, StatusCode::TOO_MANY_REQUESTS);
+    // Another request's asker at the same address still reads their progress, and a correct code
+    // does not use up the address's allowance.
+    for _ in 0..3 {
+        assert_eq!(app.get(&progress(&other, &other_code), None).await.0, StatusCode::OK);
+    }
+    // Spraying wrong codes over other numbers stops at the address's limit (12 = 10 + 2).
+    assert_eq!(app.get(&progress(&other, "11111111"), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&progress("ZS20991231000001", "11111111"), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&progress(&other, "11111111"), None).await.0, StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// Finding 7: refused intakes do not use up the portal's allowance, and 32 concurrent intakes
+/// from one address take exactly the allowance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_intakes_take_exactly_the_allowance_and_refusals_take_none() {
+    let app = spawn_with(WebConfig { public_intakes_per_hour: 4, ..WebConfig::default() }).await;
+    let mut invalid = resident_consultation();
+    invalid["category"] = json!("no.such.category");
+    for _ in 0..6 {
+        let (status, body) = app.post("/api/v1/public/requests", None, invalid.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    }
+    let intake = |c: &reqwest::Client| c.post(app.url("/api/v1/public/requests")).json(&resident_consultation());
+    let answers = burst(32, intake).await;
+    assert_eq!(answers.get(&201), Some(&4), "{answers:?}");
+    assert_eq!(answers.get(&429), Some(&28), "{answers:?}");
+}
+
+/// `X-Forwarded-For` names the client only when the peer is a configured trusted proxy, and then
+/// only its right end (what the proxy added) counts.
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_trusted_proxies() {
+    let intake = |app: &App, forwarded: &'static str| {
+        let req = app.http.post(app.url("/api/v1/public/requests")).header("x-forwarded-for", forwarded);
+        async move { req.json(&resident_consultation()).send().await.unwrap().status() }
+    };
+    let config = WebConfig { public_intakes_per_hour: 1, ..WebConfig::default() };
+
+    // No trusted proxy: the header is ignored, every attempt is the peer's.
+    let direct = spawn_with(config.clone()).await;
+    assert_eq!(intake(&direct, "203.0.113.5").await, StatusCode::CREATED);
+    assert_eq!(intake(&direct, "203.0.113.6").await, StatusCode::TOO_MANY_REQUESTS);
+
+    // Behind a trusted proxy each client has its own allowance; a forged left part changes nothing.
+    let proxied = spawn_with(WebConfig { trusted_proxies: vec!["127.0.0.1".parse().unwrap()], ..config }).await;
+    assert_eq!(intake(&proxied, "203.0.113.5").await, StatusCode::CREATED);
+    assert_eq!(intake(&proxied, "198.51.100.1, 203.0.113.5").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(intake(&proxied, "203.0.113.6, 127.0.0.1").await, StatusCode::CREATED);
+    assert_eq!(intake(&proxied, "not-an-address").await, StatusCode::CREATED, "the proxy itself");
+    assert_eq!(intake(&proxied, "203.0.113.6").await, StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// Finding 10: what axum answered as text/plain answers the documented `{code, message}` JSON: a
+/// multipart body without a boundary, a path that is not UTF-8, a query field given twice.
+#[tokio::test]
+async fn every_api_error_is_json() {
+    let app = spawn().await;
+    let dispatcher = app.login("dispatcher").await;
+    let (no, code) = app.submit(resident_consultation()).await;
+    let json_error = |res: reqwest::Response, status: StatusCode, code: &'static str| async move {
+        assert_eq!(res.status(), status);
+        let kind = res.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(kind.starts_with("application/json"), "{kind}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], code, "{body}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    };
+    for (path, cookie) in [
+        (format!("/api/v1/public/requests/{no}/attachments?code={code}"), None),
+        (format!("/api/v1/requests/{no}/attachments"), Some(dispatcher.0.clone())),
+    ] {
+        let mut req = app.http.post(app.url(&path)).header("content-type", "multipart/form-data").body("--x--");
+        if let Some(cookie) = cookie {
+            req = req.header("cookie", cookie);
+        }
+        json_error(req.send().await.unwrap(), StatusCode::BAD_REQUEST, "malformed_multipart").await;
+    }
+    let res = app.http.get(app.url("/api/v1/public/requests/%FF%FE?code=1")).send().await.unwrap();
+    json_error(res, StatusCode::BAD_REQUEST, "invalid_path").await;
+    let res = app.http.get(app.url(&format!("/api/v1/public/requests/{no}?code={code}&code=1"))).send().await;
+    json_error(res.unwrap(), StatusCode::BAD_REQUEST, "duplicate_parameter").await;
+    let res =
+        app.http.get(app.url("/api/v1/requests?kind=complaint&kind=consultation")).header("cookie", &dispatcher.0);
+    json_error(res.send().await.unwrap(), StatusCode::BAD_REQUEST, "duplicate_parameter").await;
+    // The asker's own look-up is untouched.
+    assert_eq!(app.get(&format!("/api/v1/public/requests/{no}?code={code}"), None).await.0, StatusCode::OK);
+}
+
+/// Form bodies on the pages are checked for control characters like JSON and URIs: a Chinese error
+/// page, nothing stored.
+#[tokio::test]
+async fn control_characters_in_forms_are_refused_with_a_page() {
+    let app = spawn().await;
+    let form = [("username", "hand\u{0}ler"), ("password", super::PASSWORD)];
+    let res = app.http.post(app.url("/login")).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("控制字符"), "{html}");
+    let (no, code) = app.submit(resident_consultation()).await;
+    let res = app
+        .http
+        .post(app.url(&format!("/track/{no}/reopen")))
+        .form(&[("code", code.as_str()), ("reason", "还是没有解决\u{7}")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("控制字符"));
+    // Line breaks in a text area are text, not control characters to refuse.
+    let form = [("username", "handler\r\n"), ("password", "wrong")];
+    let res = app.http.post(app.url("/login")).form(&form).send().await.unwrap();
+    assert_ne!(res.status(), StatusCode::BAD_REQUEST);
 }

@@ -7,10 +7,12 @@
 use std::sync::Arc;
 
 use askama::Template;
+use axum::Extension;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Query, State};
 use axum::http::StatusCode;
-use axum::{Extension, Form};
+
+use crate::extract::Form;
 use serde::Deserialize;
 
 use mashangban_app::App;

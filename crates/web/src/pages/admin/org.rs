@@ -3,9 +3,11 @@
 use std::sync::Arc;
 
 use askama::Template;
+use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::{Extension, Form};
+
+use crate::extract::Form;
 use serde::Deserialize;
 
 use mashangban_app::App;
