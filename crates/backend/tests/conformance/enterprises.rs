@@ -7,9 +7,10 @@ use std::sync::Arc;
 use mashangban_domain::enterprise::{EnterpriseInput, EnterpriseScope};
 use mashangban_domain::org::UnitKind;
 use mashangban_domain::validation::CreditCode;
-use mashangban_store::{EnterpriseFilter, EnterpriseStore, NewUnit, OrgStore, UpsertCounts};
+use mashangban_store::{EnterpriseFilter, EnterpriseStore, OrgStore, UpsertCounts};
 use mashangban_store_sql::SqlStore;
 
+use crate::org::unit;
 use crate::support::{TestDb, at, refusal};
 
 on_both!(
@@ -20,13 +21,6 @@ on_both!(
 
 /// Two towns; answers their ids.
 async fn towns<D: TestDb>(store: &SqlStore<D>) -> (i64, i64) {
-    let unit = |code: &str, kind: UnitKind, parent: Option<&str>| NewUnit {
-        code: code.into(),
-        name: format!("{code}镇"),
-        short_name: None,
-        kind,
-        parent_code: parent.map(str::to_owned),
-    };
     store.upsert_unit(unit("city", UnitKind::City, None)).await.unwrap();
     let a = store.upsert_unit(unit("guzhen", UnitKind::Town, Some("city"))).await.unwrap().id;
     let b = store.upsert_unit(unit("xiaolan", UnitKind::Town, Some("city"))).await.unwrap().id;

@@ -14,10 +14,11 @@ use mashangban_domain::org::{Actor, Role, Scope, ScopeFacts, UnitKind};
 use mashangban_domain::request::{Asker, Channel, Contact, Location, NewRequest, RequestKind, Urgency};
 use mashangban_domain::validation::{CreditCode, Phone};
 use mashangban_store::{
-    AssignmentFilter, CatalogStore, EnterpriseFilter, EnterpriseStore, LiaisonStore, ListFilter, NewCategory, NewUnit,
-    NewUser, NotificationStore, OrgStore, RequestStore,
+    AssignmentFilter, CatalogStore, EnterpriseFilter, EnterpriseStore, LiaisonStore, ListFilter, NewCategory, NewUser,
+    NotificationStore, OrgStore, RequestStore,
 };
 
+use crate::org::unit;
 use crate::support::{Env, TestDb, at, meta, refusal, t0};
 
 on_both!(
@@ -41,13 +42,6 @@ fn code(body: &str) -> CreditCode {
 
 async fn fixture<D: TestDb>(env: &Env<D>) -> Fixture {
     let s = &env.store;
-    let unit = |code: &str, kind, parent: Option<&str>| NewUnit {
-        code: code.into(),
-        name: format!("单位{code}"),
-        short_name: None,
-        kind,
-        parent_code: parent.map(str::to_owned),
-    };
     s.upsert_unit(unit("city", UnitKind::City, None)).await.unwrap();
     let town = s.upsert_unit(unit("t", UnitKind::Town, Some("city"))).await.unwrap().id;
     let category = NewCategory {

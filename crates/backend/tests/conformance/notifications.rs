@@ -12,11 +12,12 @@ use mashangban_domain::org::{Actor, Role, Scope, UnitKind};
 use mashangban_domain::request::{Asker, Channel, Contact, EventKind, Location, NewRequest, RequestKind, Urgency};
 use mashangban_domain::validation::Phone;
 use mashangban_store::{
-    CatalogStore, Command, NewCategory, NewUnit, NewUser, NewWebhook, NotificationStore, OrgStore, OutboxItem,
-    OutboxStatus, RequestStore, StoredTemplate,
+    CatalogStore, Command, NewCategory, NewUser, NewWebhook, NotificationStore, OrgStore, OutboxItem, OutboxStatus,
+    RequestStore, StoredTemplate,
 };
 use mashangban_store_sql::{SqlStore, Value};
 
+use crate::org::unit;
 use crate::support::{Env, TestDb, at, execute, meta, refusal, staff, t0, texts};
 
 on_both!(
@@ -36,13 +37,6 @@ struct Org {
 }
 
 async fn org<D: TestDb>(env: &Env<D>) -> Org {
-    let unit = |code: &str, kind, parent: Option<&str>| NewUnit {
-        code: code.into(),
-        name: format!("单位{code}"),
-        short_name: None,
-        kind,
-        parent_code: parent.map(str::to_owned),
-    };
     env.store.upsert_unit(unit("city", UnitKind::City, None)).await.unwrap();
     let unit = env.store.upsert_unit(unit("a", UnitKind::Department, Some("city"))).await.unwrap().id;
     let category = NewCategory {

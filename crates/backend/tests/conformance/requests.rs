@@ -12,10 +12,11 @@ use mashangban_domain::time::parse_instant;
 use mashangban_domain::validation::{CreditCode, Phone};
 use mashangban_store::{
     CalendarAuthor, CalendarSource, CalendarStore, CatalogStore, Command, ListFilter, NewAttachment, NewCategory,
-    NewUnit, OrgStore, RequestStore, TimeLimitStore, Upload,
+    OrgStore, RequestStore, TimeLimitStore, Upload,
 };
 use mashangban_store_sql::SqlStore;
 
+use crate::org::unit;
 use crate::support::{Env, TestDb, execute, meta, refusal, staff, t0, texts};
 
 on_both!(
@@ -38,13 +39,6 @@ impl<D: TestDb> Fixture<D> {
     async fn new() -> Self {
         let env = D::create().await;
         let store = &env.store;
-        let unit = |code: &str, kind: UnitKind, parent: Option<&str>| NewUnit {
-            code: code.into(),
-            name: format!("单位{code}"),
-            short_name: None,
-            kind,
-            parent_code: parent.map(str::to_owned),
-        };
         store.upsert_unit(unit("city", UnitKind::City, None)).await.unwrap();
         let mut units = Vec::new();
         for code in ["a", "b", "c"] {
