@@ -257,7 +257,8 @@ mod tests {
         assert_eq!(enterprise.role, Role::Enterprise);
         assert_eq!(enterprise.unit_code, None);
         assert_eq!(enterprise.display_name, demo_enterprise().unwrap().1);
-        assert_eq!(users.len(), 8);
+        assert_eq!(by_name("liaison").role, Role::Liaison);
+        assert_eq!(users.len(), 9);
         for u in &users {
             if u.role.is_staff() {
                 assert!(data.unit(u.unit_code.as_deref().unwrap()).is_some(), "{}", u.username);
