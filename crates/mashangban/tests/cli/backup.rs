@@ -92,15 +92,20 @@ fn kill_9_during_a_backup_leaves_no_file_under_its_name_and_a_half_file_is_refus
         std::fs::copy(&journal, dir.path().join("half.db-journal")).unwrap();
     }
     let half_url = format!("sqlite://{}", half.display());
+    let data_dir = dir.path().join("data").display().to_string();
     let before = size(&half);
-    let (code, _, err) =
-        run_bounded(&["serve", "--listen", "127.0.0.1:0", "--database-url", &half_url], Duration::from_secs(30));
+    let (code, _, err) = run_bounded(
+        &["serve", "--listen", "127.0.0.1:0", "--database-url", &half_url, "--data-dir", &data_dir],
+        Duration::from_secs(30),
+    );
     assert_eq!(code, Some(1), "refused at start: {err}");
     assert!(err.contains("database_incomplete") && err.contains("mashangban restore"), "{err}");
     assert_eq!(size(&half), before, "the file is left as it was, not rolled back to an empty one");
     let _ = std::fs::remove_file(dir.path().join("half.db-journal"));
-    let (code, _, err) =
-        run_bounded(&["serve", "--listen", "127.0.0.1:0", "--database-url", &half_url], Duration::from_secs(30));
+    let (code, _, err) = run_bounded(
+        &["serve", "--listen", "127.0.0.1:0", "--database-url", &half_url, "--data-dir", &data_dir],
+        Duration::from_secs(30),
+    );
     assert_eq!(code, Some(1), "refused without its journal too: {err}");
     let restored = dir.path().join("restored");
     let (ok, _, err) = mashangban(&restored, &["restore", half.to_str().unwrap()]);

@@ -16,17 +16,21 @@ use mashangban_store_postgres::testing::TempDatabase;
 
 const PASSWORD: &str = "mashangban-demo";
 
-/// A `mashangban serve` process; killed when dropped.
+/// A `mashangban serve` process with its own data directory (its search index); killed when dropped.
 struct Node {
     child: Child,
     base: String,
+    _data: tempfile::TempDir,
 }
 
 impl Node {
     fn start(database_url: &str, config: &Path) -> Self {
+        let data = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_mashangban"))
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url, "--config"])
             .arg(config)
+            .arg("--data-dir")
+            .arg(data.path())
             .env("MASHANGBAN_LOG", "error")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -42,7 +46,7 @@ impl Node {
         };
         // Keep reading so the node never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        Self { child, base }
+        Self { child, base, _data: data }
     }
 
     /// Ends the process at once, as a crash or a pulled plug would.
