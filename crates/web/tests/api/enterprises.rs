@@ -6,7 +6,6 @@
 use super::*;
 
 use mashangban_domain::validation::CreditCode;
-use mashangban_store::NewUser;
 
 /// A valid credit code made from a 17-character body.
 fn code(body: &str) -> String {
@@ -27,24 +26,6 @@ fn record(credit_code: &str, town: &str) -> Value {
         "contact_phone": "13800138001",
         "tags": ["专精特新", "灯饰"]
     })
-}
-
-/// A handler of a town's unit (镇街工作人员).
-async fn town_handler(app: &App, username: &str, unit_code: &str) -> Session {
-    let unit = app.store.list_units().await.unwrap().into_iter().find(|u| u.code == unit_code).unwrap();
-    app.store
-        .create_user(NewUser {
-            username: username.into(),
-            display_name: format!("{unit_code} 承办人"),
-            role: mashangban_domain::org::Role::Handler,
-            unit_id: Some(unit.id),
-            credit_code: None,
-            phone: None,
-            password_hash: auth::hash_password(PASSWORD).unwrap(),
-        })
-        .await
-        .unwrap();
-    app.login(username).await
 }
 
 async fn upload(app: &App, path: &str, who: &Session, bytes: Vec<u8>) -> (StatusCode, Value) {
@@ -153,7 +134,7 @@ async fn town_staff_see_their_own_towns_enterprises_only() {
     app.post("/api/v1/enterprises", Some(&admin), record(&guzhen, "guzhen")).await;
     app.post("/api/v1/enterprises", Some(&admin), record(&xiaolan, "xiaolan")).await;
 
-    let town = town_handler(&app, "xiaolan-handler", "xiaolan-zfj").await;
+    let town = unit_handler(&app, "xiaolan-zfj", "xiaolan-handler").await;
     let (_, page) = app.get("/api/v1/enterprises", Some(&town)).await;
     assert_eq!((page["total"].as_u64(), page["items"][0]["credit_code"].as_str()), (Some(1), Some(xiaolan.as_str())));
     let (status, err) = app.get(&format!("/api/v1/enterprises/{guzhen}"), Some(&town)).await;

@@ -98,6 +98,24 @@ fn controlled_clock(millis: &std::sync::Arc<std::sync::atomic::AtomicI64>) -> ma
     })
 }
 
+/// A new handler account of the unit `unit_code`, signed in.
+async fn unit_handler(app: &App, unit_code: &str, username: &str) -> Session {
+    let unit = app.store.list_units().await.unwrap().into_iter().find(|u| u.code == unit_code).unwrap();
+    app.store
+        .create_user(NewUser {
+            username: username.into(),
+            display_name: format!("{unit_code} 承办人"),
+            role: mashangban_domain::org::Role::Handler,
+            unit_id: Some(unit.id),
+            credit_code: None,
+            phone: None,
+            password_hash: auth::hash_password(PASSWORD).unwrap(),
+        })
+        .await
+        .unwrap();
+    app.login(username).await
+}
+
 async fn spawn() -> App {
     spawn_with(WebConfig { public_intakes_per_hour: 10_000, lookup_failures_per_hour: 10_000, ..WebConfig::default() })
         .await

@@ -7,8 +7,6 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use mashangban_store::{NewUser, OrgStore};
-
 use super::*;
 
 async fn spawn_searching() -> App {
@@ -57,23 +55,6 @@ fn request(title: &str, content: &str, name: &str, town: &str) -> Value {
         "category": "biz.change",
         "town": town,
     })
-}
-
-async fn unit_handler(app: &App, unit: &str, username: &str) -> Session {
-    let unit = app.store.list_units().await.unwrap().into_iter().find(|u| u.code == unit).unwrap();
-    app.store
-        .create_user(NewUser {
-            username: username.into(),
-            display_name: format!("{username} 承办人"),
-            role: mashangban_domain::org::Role::Handler,
-            unit_id: Some(unit.id),
-            credit_code: None,
-            phone: None,
-            password_hash: auth::hash_password(PASSWORD).unwrap(),
-        })
-        .await
-        .unwrap();
-    app.login(username).await
 }
 
 #[tokio::test]
