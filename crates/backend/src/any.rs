@@ -2,7 +2,7 @@
 //! once. It forwards the few operations of [`Database`]; the store traits
 //! themselves are implemented once, over any database, in `store-sql`.
 
-use mashangban_store::{JobLock, Signal, StoreResult};
+use mashangban_store::{JobLock, Machinery, SchemaState, Signal, StoreResult};
 use mashangban_store_postgres::PgDb;
 use mashangban_store_sql::sql::{Database, Dialect, Job};
 use mashangban_store_sqlite::SqliteDb;
@@ -54,6 +54,20 @@ impl Database for AnyDb {
         match self {
             Self::Sqlite(db) => db.try_lock_job(job).await,
             Self::Postgres(db) => db.try_lock_job(job).await,
+        }
+    }
+
+    async fn schema(&self) -> StoreResult<SchemaState> {
+        match self {
+            Self::Sqlite(db) => db.schema().await,
+            Self::Postgres(db) => db.schema().await,
+        }
+    }
+
+    fn machinery(&self) -> Machinery {
+        match self {
+            Self::Sqlite(db) => db.machinery(),
+            Self::Postgres(db) => db.machinery(),
         }
     }
 }

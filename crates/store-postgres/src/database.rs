@@ -9,7 +9,7 @@ use deadpool_postgres::{GenericClient, Pool};
 use futures_util::StreamExt;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
-use mashangban_store::{JobLock, Signal, StoreError, StoreResult};
+use mashangban_store::{JobLock, Machinery, PoolFigures, SchemaState, Signal, StoreError, StoreResult};
 use mashangban_store_sql::sql::{BoxFuture, Conn, Database, Dialect, Job, Row, Value};
 
 use crate::cluster::Cluster;
@@ -72,6 +72,29 @@ impl Database for PgDb {
 
     async fn try_lock_job(&self, job: &'static str) -> StoreResult<Option<JobLock>> {
         self.lock_job(job).await
+    }
+
+    async fn schema(&self) -> StoreResult<SchemaState> {
+        let client = self.client().await?;
+        let applied = crate::migrations::applied_version(&client).await?;
+        let known = crate::migrations::known_version();
+        Ok(SchemaState {
+            applied: u32::try_from(applied).map_err(StoreError::backend)?,
+            known: u32::try_from(known).map_err(StoreError::backend)?,
+        })
+    }
+
+    fn machinery(&self) -> Machinery {
+        let status = self.pool.status();
+        Machinery {
+            writer: None,
+            pool: PoolFigures {
+                max: status.max_size as u64,
+                open: status.size as u64,
+                idle: status.available as u64,
+                waiting: status.waiting as u64,
+            },
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use deadpool_postgres::Client;
 
 use mashangban_store::{StoreError, StoreResult};
 
-use crate::db::{MIGRATION_LOCK, db_err, execute, query};
+use crate::db::{MIGRATION_LOCK, db_err, execute, query, query_one};
 
 /// (version, name, SQL) in order.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -36,6 +36,19 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "knowledge_articles",
 ];
 
+/// The newest migration this program knows.
+pub(crate) fn known_version() -> i64 {
+    MIGRATIONS.iter().map(|(version, _, _)| *version).max().unwrap_or(0)
+}
+
+/// The applied schema version: the newest applied migration when every one before it is applied too,
+/// otherwise how many are (so a gap never reads as current).
+pub(crate) async fn applied_version(client: &impl deadpool_postgres::GenericClient) -> StoreResult<i64> {
+    let row = query_one(client, "SELECT COUNT(*), COALESCE(MAX(version), 0) FROM schema_migrations", &[]).await?;
+    let (count, newest): (i64, i64) = (row.get(0), row.get(1));
+    Ok(if count == newest { newest } else { count })
+}
+
 pub async fn migrate(client: &mut Client) -> StoreResult<()> {
     execute(&*client, "SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await?;
     let result = apply_pending(client).await;
@@ -61,7 +74,7 @@ async fn apply_pending(client: &mut Client) -> StoreResult<()> {
         .collect::<Result<_, _>>()
         .map_err(db_err)?;
     // Versions are the files' numbers, which may leave gaps (branches number apart).
-    let known = MIGRATIONS.iter().map(|(version, _, _)| *version).max().unwrap_or(0);
+    let known = known_version();
     if let Some(newer) = applied.iter().find(|v| **v > known) {
         return Err(StoreError::backend(format!(
             "database schema version {newer} is newer than this program ({known}); upgrade mashangban"

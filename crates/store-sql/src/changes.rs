@@ -86,7 +86,7 @@ async fn changes_after(c: &dyn Conn, cursor: ChangeCursor, limit: u32) -> StoreR
     c.map(&sql, args.values(), change).await
 }
 
-async fn feed_head(c: &dyn Conn) -> StoreResult<ChangeCursor> {
+pub(crate) async fn feed_head(c: &dyn Conn) -> StoreResult<ChangeCursor> {
     let (tx, _, latest_first) = order(c.dialect());
     let mut args = Args::default();
     let settled = settled(c, &mut args).await?;

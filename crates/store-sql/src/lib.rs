@@ -12,6 +12,7 @@ pub mod changes;
 mod cluster;
 mod dashboard;
 mod enterprises;
+mod health;
 mod knowledge;
 mod liaisons;
 mod locks;

@@ -9,7 +9,7 @@ use std::task::{Context, Poll, Waker};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ToSql};
 
-use mashangban_store::{JobLock, Signal, StoreError, StoreResult};
+use mashangban_store::{JobLock, Machinery, SchemaState, Signal, StoreError, StoreResult};
 use mashangban_store_sql::sql::{BoxFuture, Conn, Database, Dialect, Job, Row, Value, sqlite_placeholders};
 
 use crate::db::{Db, lock};
@@ -43,6 +43,23 @@ impl Database for SqliteDb {
 
     async fn try_lock_job(&self, _job: &'static str) -> StoreResult<Option<JobLock>> {
         Ok(Some(JobLock::granted()))
+    }
+
+    async fn schema(&self) -> StoreResult<SchemaState> {
+        let applied = self
+            .db
+            .read(|conn| {
+                conn.query_row("PRAGMA user_version", [], |row| row.get::<_, i64>(0)).map_err(StoreError::backend)
+            })
+            .await?;
+        Ok(SchemaState {
+            applied: u32::try_from(applied).map_err(StoreError::backend)?,
+            known: crate::migrations::MIGRATIONS.len() as u32,
+        })
+    }
+
+    fn machinery(&self) -> Machinery {
+        Machinery { writer: Some(self.db.writer_figures()), pool: self.db.reader_figures() }
     }
 }
 

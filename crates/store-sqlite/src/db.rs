@@ -7,13 +7,14 @@
 //! A caller hears back only after the batch has committed.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{Semaphore, oneshot};
 
-use mashangban_store::{StoreError, StoreResult};
+use mashangban_store::{BATCH_SIZE_BOUNDS, PoolFigures, StoreError, StoreResult, WriterFigures};
 
 /// The most jobs committed in one transaction.
 const MAX_BATCH: usize = 512;
@@ -29,6 +30,7 @@ type Job = Box<dyn FnOnce(&Mutex<Connection>) -> Finish + Send>;
 #[derive(Clone)]
 pub struct Db {
     writer: mpsc::Sender<Job>,
+    stats: Arc<WriterStats>,
     readers: Arc<ReaderPool>,
     path: Arc<PathBuf>,
 }
@@ -36,6 +38,43 @@ pub struct Db {
 struct ReaderPool {
     idle: Mutex<Vec<Connection>>,
     permits: Semaphore,
+    size: usize,
+    waiting: AtomicU64,
+}
+
+/// The writer thread's counters, for `/metrics`.
+#[derive(Default)]
+struct WriterStats {
+    queued: AtomicU64,
+    batches: AtomicU64,
+    jobs: AtomicU64,
+    /// Batches whose size is at most the bound of the same index (not cumulative).
+    sizes: [AtomicU64; BATCH_SIZE_BOUNDS.len()],
+}
+
+impl WriterStats {
+    fn batch_taken(&self, size: usize) {
+        let size = size as u64;
+        self.queued.fetch_sub(size, Ordering::Relaxed);
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.jobs.fetch_add(size, Ordering::Relaxed);
+        let bucket = BATCH_SIZE_BOUNDS.iter().position(|bound| size <= *bound).unwrap_or(BATCH_SIZE_BOUNDS.len() - 1);
+        self.sizes[bucket].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn figures(&self) -> WriterFigures {
+        let mut cumulative = 0;
+        let batch_size_buckets = std::array::from_fn(|i| {
+            cumulative += self.sizes[i].load(Ordering::Relaxed);
+            cumulative
+        });
+        WriterFigures {
+            queued: self.queued.load(Ordering::Relaxed),
+            batches: self.batches.load(Ordering::Relaxed),
+            jobs: self.jobs.load(Ordering::Relaxed),
+            batch_size_buckets,
+        }
+    }
 }
 
 impl Db {
@@ -54,15 +93,31 @@ impl Db {
             idle.push(open_connection(path, true)?);
         }
         let (tx, rx) = mpsc::channel::<Job>();
+        let stats = Arc::new(WriterStats::default());
+        let writer_stats = Arc::clone(&stats);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(writer, rx))
+            .spawn(move || writer_loop(writer, rx, &writer_stats))
             .map_err(StoreError::backend)?;
-        Ok(Self {
-            writer: tx,
-            readers: Arc::new(ReaderPool { idle: Mutex::new(idle), permits: Semaphore::new(readers) }),
-            path: Arc::new(path.to_path_buf()),
-        })
+        let pool =
+            ReaderPool { idle: Mutex::new(idle), permits: Semaphore::new(readers), size: readers, waiting: 0.into() };
+        Ok(Self { writer: tx, stats, readers: Arc::new(pool), path: Arc::new(path.to_path_buf()) })
+    }
+
+    /// The writer thread's queue and batches so far.
+    pub fn writer_figures(&self) -> WriterFigures {
+        self.stats.figures()
+    }
+
+    /// The reader connections: all open, some idle, callers waiting for one.
+    pub fn reader_figures(&self) -> PoolFigures {
+        let size = self.readers.size as u64;
+        PoolFigures {
+            max: size,
+            open: size,
+            idle: self.readers.permits.available_permits() as u64,
+            waiting: self.readers.waiting.load(Ordering::Relaxed),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -92,7 +147,11 @@ impl Db {
                 let _ = tx.send(commit.and(result));
             })
         });
-        self.writer.send(job).map_err(|_| StoreError::backend("the writer thread has stopped"))?;
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        if self.writer.send(job).is_err() {
+            self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(StoreError::backend("the writer thread has stopped"));
+        }
         rx.await.map_err(|_| StoreError::backend("the writer thread dropped a job"))?
     }
 
@@ -111,7 +170,10 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Mutex<Connection>) -> StoreResult<T> + Send + 'static,
     {
-        let _permit = self.readers.permits.acquire().await.map_err(StoreError::backend)?;
+        self.readers.waiting.fetch_add(1, Ordering::Relaxed);
+        let permit = self.readers.permits.acquire().await;
+        self.readers.waiting.fetch_sub(1, Ordering::Relaxed);
+        let _permit = permit.map_err(StoreError::backend)?;
         let pool = Arc::clone(&self.readers);
         tokio::task::spawn_blocking(move || {
             let conn = pool
@@ -167,7 +229,7 @@ fn in_savepoint<T>(conn: &Mutex<Connection>, f: impl FnOnce(&Mutex<Connection>) 
     batch(conn, end).and(result)
 }
 
-fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>) {
+fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>, stats: &WriterStats) {
     let conn = Mutex::new(conn);
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
@@ -177,6 +239,7 @@ fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        stats.batch_taken(batch.len());
         run_batch(&conn, batch);
     }
 }

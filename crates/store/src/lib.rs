@@ -12,6 +12,7 @@ mod cluster;
 mod dashboard;
 mod enterprises;
 mod error;
+mod health;
 mod knowledge;
 mod liaisons;
 mod notifications;
@@ -25,6 +26,7 @@ pub use cluster::*;
 pub use dashboard::*;
 pub use enterprises::*;
 pub use error::StoreError;
+pub use health::*;
 pub use knowledge::*;
 pub use liaisons::*;
 pub use notifications::*;
@@ -162,6 +164,7 @@ pub trait Store:
     + ChangeStore
     + RateLimitStore
     + ClusterStore
+    + HealthStore
     + Clone
     + Send
     + Sync
@@ -184,6 +187,7 @@ impl<T> Store for T where
         + ChangeStore
         + RateLimitStore
         + ClusterStore
+        + HealthStore
         + Clone
         + Send
         + Sync

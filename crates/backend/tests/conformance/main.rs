@@ -13,6 +13,7 @@ mod catalog;
 mod changes;
 mod copy;
 mod enterprises;
+mod health;
 mod knowledge;
 mod liaison;
 mod notifications;

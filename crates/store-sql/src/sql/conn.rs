@@ -10,7 +10,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use mashangban_store::{JobLock, Signal, StoreError, StoreResult};
+use mashangban_store::{JobLock, Machinery, SchemaState, Signal, StoreError, StoreResult};
 
 use super::row::Row;
 use super::value::{FromValue, Value};
@@ -151,6 +151,12 @@ pub trait Database: Clone + Send + Sync + 'static {
 
     /// Takes the cluster-wide lock of a background job unless another node holds it.
     fn try_lock_job(&self, job: &'static str) -> impl Future<Output = StoreResult<Option<JobLock>>> + Send;
+
+    /// The applied schema version and this program's, read from the database.
+    fn schema(&self) -> impl Future<Output = StoreResult<SchemaState>> + Send;
+
+    /// The writer's and the pool's counters.
+    fn machinery(&self) -> Machinery;
 }
 
 /// Arguments of a statement built at run time, numbered `$1`, `$2`… in push order.
