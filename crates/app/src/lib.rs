@@ -21,6 +21,7 @@ pub mod deadlines;
 pub mod enterprises;
 pub mod error;
 pub mod feed;
+pub mod health;
 pub mod input;
 pub mod json;
 pub mod knowledge;
@@ -102,6 +103,12 @@ pub struct Settings {
     /// Reverse proxies whose `X-Forwarded-For` names the client (可信代理); from any
     /// other peer the header is ignored and the peer's address is the client's.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The data directory, whose free space the readiness probe checks (None: not checked).
+    pub data_dir: Option<std::path::PathBuf>,
+    /// Free bytes under the data directory below which the node is not ready.
+    pub min_free_disk_bytes: u64,
+    /// Client addresses (after `trusted_proxies`) allowed to read `/metrics`; loopback always is.
+    pub metrics_allow: Vec<std::net::IpAddr>,
 }
 
 impl Default for Settings {
@@ -123,6 +130,9 @@ impl Default for Settings {
             card_secret: CardSecret::random(),
             hotline: "12345".into(),
             trusted_proxies: Vec::new(),
+            data_dir: None,
+            min_free_disk_bytes: 512 * 1024 * 1024,
+            metrics_allow: Vec::new(),
         }
     }
 }
@@ -159,6 +169,8 @@ pub struct App<S> {
     live: Live,
     /// This node's full-text index, when it has one.
     search: Option<mashangban_search::SearchIndex>,
+    /// The scheduler's runs on this node, for `/metrics`.
+    jobs: Arc<health::JobCounters>,
 }
 
 impl<S: Store> App<S> {
@@ -192,6 +204,7 @@ impl<S: Store> App<S> {
             limiters: Arc::new(limiters),
             live,
             search: None,
+            jobs: Arc::default(),
         };
         if let (Some(incoming), Some(outgoing)) = (incoming, outgoing) {
             cluster::spawn(app.clone(), outgoing, incoming);
@@ -229,6 +242,11 @@ impl<S: Store> App<S> {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The scheduler's runs on this node.
+    pub fn jobs(&self) -> &health::JobCounters {
+        &self.jobs
     }
 
     pub fn limiters(&self) -> &Limiters {

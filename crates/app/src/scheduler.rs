@@ -140,17 +140,21 @@ pub async fn prune_throttles<S: Store>(app: &App<S>) -> StoreResult<u64> {
 
 /// Once a day (and at start-up): warns while next year's holiday notice is
 /// missing, and recounts provisional deadlines (a calendar loaded by the CLI
-/// while the server was stopped takes effect here).
-pub async fn check_calendar<S: Store>(app: &App<S>) {
+/// while the server was stopped takes effect here). False when the recount failed.
+pub async fn check_calendar<S: Store>(app: &App<S>) -> bool {
     if let Some(warning) =
         crate::deadlines::missing_notice_warning(&app.caches().calendar(), crate::deadlines::today(app))
     {
         tracing::warn!("{warning}");
     }
-    let Ok(Some(_lock)) = app.store().try_lock_job("deadline-recount").await else { return };
+    let Ok(Some(_lock)) = app.store().try_lock_job("deadline-recount").await else { return true };
     let meta = Meta { now: app.now(), client_ip: None };
-    if let Err(error) = crate::deadlines::recount_provisional(app, &Actor::System, &meta).await {
-        tracing::error!(%error, "recounting provisional deadlines failed");
+    match crate::deadlines::recount_provisional(app, &Actor::System, &meta).await {
+        Ok(_) => true,
+        Err(error) => {
+            tracing::error!(%error, "recounting provisional deadlines failed");
+            false
+        }
     }
 }
 
@@ -167,21 +171,28 @@ pub fn spawn<S: Store>(
             let today = crate::deadlines::today(&app);
             if last_calendar_check != Some(today) {
                 last_calendar_check = Some(today);
-                check_calendar(&app).await;
+                let checked = check_calendar(&app).await;
+                app.jobs().record("calendar_check", checked);
             }
-            match scan_if_leading(&app, &config).await {
+            let scanned = scan_if_leading(&app, &config).await;
+            app.jobs().record("deadline_scan", scanned.is_ok());
+            match scanned {
                 Ok(0) => {}
                 Ok(sent) => tracing::info!(sent, "deadline notices sent"),
                 Err(error) => tracing::error!(%error, "deadline scan failed"),
             }
             if last_prune.is_none_or(|at| at.elapsed() >= Duration::from_secs(3600)) {
                 last_prune = Some(std::time::Instant::now());
-                match prune_feed(&app).await {
+                let pruned = prune_feed(&app).await;
+                app.jobs().record("feed_prune", pruned.is_ok());
+                match pruned {
                     Ok(0) => {}
                     Ok(pruned) => tracing::info!(pruned, "old change-feed rows pruned"),
                     Err(error) => tracing::error!(%error, "change-feed pruning failed"),
                 }
-                match prune_throttles(&app).await {
+                let pruned = prune_throttles(&app).await;
+                app.jobs().record("throttle_prune", pruned.is_ok());
+                match pruned {
                     Ok(0) => {}
                     Ok(pruned) => tracing::info!(pruned, "ended throttle windows pruned"),
                     Err(error) => tracing::error!(%error, "throttle pruning failed"),

@@ -28,6 +28,10 @@ pub struct FileConfig {
     pub card_secret_file: Option<PathBuf>,
     /// Reverse proxies (IP addresses) whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Option<Vec<std::net::IpAddr>>,
+    /// Client addresses besides loopback that may read `/metrics` (Prometheus).
+    pub metrics_allow: Option<Vec<std::net::IpAddr>>,
+    /// Free MiB under the data directory below which `/readyz` answers 503 (default 512).
+    pub min_free_disk_mb: Option<u64>,
     /// Notification delivery: `[notify]`, `[notify.sms]`, `[notify.smtp]` (see docs/notifications.md).
     pub notify: Option<mashangban_app::notify::NotifyConfig>,
 }

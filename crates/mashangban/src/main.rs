@@ -314,6 +314,11 @@ async fn serve(
         secure_cookies: file.secure_cookies.unwrap_or(false),
         change_retention_days: file.change_retention_days.unwrap_or(Settings::default().change_retention_days),
         trusted_proxies: file.trusted_proxies.clone().unwrap_or_default(),
+        data_dir: Some(data_dir.to_path_buf()),
+        min_free_disk_bytes: file
+            .min_free_disk_mb
+            .map_or(Settings::default().min_free_disk_bytes, |mb| mb.saturating_mul(1024 * 1024)),
+        metrics_allow: file.metrics_allow.clone().unwrap_or_default(),
         ..Settings::default()
     };
     let app = App::new(store, settings).await.map_err(|e| e.to_string())?.with_search(search);

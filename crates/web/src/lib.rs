@@ -12,6 +12,7 @@ pub mod json;
 pub mod live;
 pub mod open311;
 pub mod openapi;
+pub mod ops;
 pub mod pages;
 pub mod routes;
 pub mod upload;
@@ -40,6 +41,7 @@ pub type WebConfig = mashangban_app::Settings;
 pub fn router<S: Store>(app: App<S>) -> Router {
     let declared = routes::all::<S>(app.settings());
     routes::router(&app, declared)
+        .merge(ops::routes())
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -51,6 +53,8 @@ pub fn router<S: Store>(app: App<S>) -> Router {
         .layer(axum::middleware::from_fn(refuse_control_characters_in_uri))
         .layer(axum::middleware::from_fn(api_errors_are_json))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(ops::count))
+        .layer(axum::Extension(std::sync::Arc::new(ops::HttpMetrics::default())))
         .with_state(app)
 }
 
