@@ -5,6 +5,7 @@
 //! own crate with its own migrations. Every write that changes a request
 //! writes the request's event in the same transaction.
 
+mod approvals;
 pub mod backend;
 mod calendar;
 mod changes;
@@ -19,6 +20,7 @@ mod ratelimits;
 mod scoring;
 mod types;
 
+pub use approvals::*;
 pub use calendar::*;
 pub use changes::*;
 pub use cluster::*;
@@ -155,6 +157,7 @@ pub trait Store:
     + KnowledgeStore
     + EnterpriseStore
     + LiaisonStore
+    + ApprovalStore
     + CalendarStore
     + ScoringStore
     + DashboardStore
@@ -177,6 +180,7 @@ impl<T> Store for T where
         + KnowledgeStore
         + EnterpriseStore
         + LiaisonStore
+        + ApprovalStore
         + CalendarStore
         + ScoringStore
         + DashboardStore
