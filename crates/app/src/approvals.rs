@@ -469,10 +469,10 @@ impl<'a, S: Store> Approvals<'a, S> {
         let mut templates: BTreeMap<i64, (Arc<PlanTemplate>, i64)> = BTreeMap::new();
         let mut rebuilt = Vec::with_capacity(projects.len());
         for project in projects {
-            if !templates.contains_key(&project.template_id) {
+            if let std::collections::btree_map::Entry::Vacant(slot) = templates.entry(project.template_id) {
                 let stored =
                     self.app.store().approval_template(project.template_id).await?.ok_or_else(AppError::internal)?;
-                templates.insert(project.template_id, (Arc::new(parse_template_toml(&stored.body)?), stored.version));
+                slot.insert((Arc::new(parse_template_toml(&stored.body)?), stored.version));
             }
             let (template, template_version) =
                 templates.get(&project.template_id).cloned().ok_or_else(AppError::internal)?;
