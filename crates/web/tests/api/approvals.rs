@@ -342,3 +342,20 @@ async fn the_live_wall_hears_an_issue_at_once() {
     println!("live wall: the issue reached the stream {took:?} after the request was sent");
     assert!(took < std::time::Duration::from_secs(1), "sent at once: {took:?}");
 }
+
+#[tokio::test]
+async fn the_demo_loads_the_reports_record_table_once() {
+    let app = spawn().await;
+    let now = mashangban_domain::time::now();
+    assert_eq!(mashangban_demo::load_approvals(&app.store, now).await.unwrap(), 4);
+    assert_eq!(mashangban_demo::load_approvals(&app.store, now).await.unwrap(), 0, "loaded once");
+    let admin = app.login("admin").await;
+    let (_, records) = app.get("/api/v1/approvals/records", Some(&admin)).await;
+    let labels: Vec<&str> =
+        records.as_array().unwrap().iter().map(|r| r["project"]["elapsed_label"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["16分钟", "27分钟", "145分钟"]);
+    let (_, projects) = app.get("/api/v1/approvals/projects", Some(&admin)).await;
+    let under_way: Vec<&Value> = projects.as_array().unwrap().iter().filter(|p| p["running"] == true).collect();
+    assert_eq!(under_way.len(), 1);
+    assert_eq!(under_way[0]["issued"], 4);
+}
