@@ -113,6 +113,12 @@ async fn deliver<S: Store>(app: &App<S>, batch: Vec<Change>) -> StoreResult<()> 
                 app.live().deliver(&change.key);
                 continue;
             }
+            ChangeEntity::Approval => {
+                if let Ok(id) = change.key.parse() {
+                    app.live().deliver_approval(id);
+                }
+                continue;
+            }
             ChangeEntity::Catalog => Signal::CatalogChanged,
             ChangeEntity::Rules => Signal::RulesChanged,
             ChangeEntity::Calendar => Signal::CalendarChanged,

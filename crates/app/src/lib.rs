@@ -11,6 +11,7 @@
 //! enforced before a service is called; the services apply the data scope.
 
 pub mod accounts;
+pub mod approvals;
 pub mod caches;
 pub mod calendar;
 pub mod caller;
@@ -381,6 +382,11 @@ impl<S: Store> App<S> {
     /// Liaison cadres and contact cards (联系干部与联系卡).
     pub fn liaisons(&self) -> liaisons::Liaisons<'_, S> {
         liaisons::Liaisons::new(self)
+    }
+
+    /// 拿地即开工: approval projects, their steps and clocks, the record table and reports.
+    pub fn approvals(&self) -> approvals::Approvals<'_, S> {
+        approvals::Approvals::new(self)
     }
 
     /// The knowledge base of standard answers (知识库).

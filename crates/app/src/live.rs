@@ -21,6 +21,8 @@ const CAPACITY: usize = 1024;
 #[derive(Clone)]
 pub struct Live {
     sender: broadcast::Sender<Arc<str>>,
+    /// Ids of approval projects that changed (拿地即开工 live pages).
+    approvals: broadcast::Sender<i64>,
     /// Changes to announce to the other app nodes (set when the store has any).
     relay: Option<tokio::sync::mpsc::UnboundedSender<Signal>>,
     /// This node's change-feed followers.
@@ -29,7 +31,12 @@ pub struct Live {
 
 impl Default for Live {
     fn default() -> Self {
-        Self { sender: broadcast::channel(CAPACITY).0, relay: None, feed: FeedWaker::default() }
+        Self {
+            sender: broadcast::channel(CAPACITY).0,
+            approvals: broadcast::channel(CAPACITY).0,
+            relay: None,
+            feed: FeedWaker::default(),
+        }
     }
 }
 
@@ -68,6 +75,24 @@ impl Live {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {
         self.sender.subscribe()
+    }
+
+    /// A change of an approval project was committed: wakes the feed
+    /// followers of this node and the others, which deliver it.
+    pub fn publish_approval(&self, project_id: i64) {
+        self.feed.wake();
+        if let Some(relay) = &self.relay {
+            let _ = relay.send(Signal::ApprovalChanged(project_id));
+        }
+    }
+
+    /// Tells this node's approval subscribers that the project changed.
+    pub fn deliver_approval(&self, project_id: i64) {
+        let _ = self.approvals.send(project_id);
+    }
+
+    pub fn subscribe_approvals(&self) -> broadcast::Receiver<i64> {
+        self.approvals.subscribe()
     }
 }
 

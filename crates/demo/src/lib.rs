@@ -6,6 +6,7 @@
 //! The data lives in `data/*.toml` (bundled); a city can replace the three
 //! files with its own ([`DemoData::from_dir`]).
 
+mod approvals;
 mod data;
 mod enterprises;
 mod exec;
@@ -21,6 +22,7 @@ use mashangban_domain::time::Instant;
 use mashangban_domain::validation::CreditCode;
 use mashangban_store::{ArticleAuthor, ArticleInput, NewCategory, NewUnit, NewUser, Store};
 
+pub use approvals::load_approvals;
 pub use data::DemoData;
 pub use enterprises::{DEMO_ENTERPRISES, DemoEnterprise, demo_enterprises, load_enterprises};
 pub use liaisons::load_liaisons;

@@ -50,6 +50,12 @@ pub enum Permission {
     ManageCatalog,
     /// Manage notification delivery: outbox, templates, webhooks, e-mail addresses.
     ManageNotifications,
+    /// Read approval projects, their steps, the record table and the reports (拿地即开工).
+    ReadApprovals,
+    /// Create approval projects and record their land transaction (拿地即开工项目管理).
+    ManageApprovals,
+    /// Record the pre-review, start and issue of the steps one's own unit owns (审批办理).
+    RecordApprovals,
     /// See the client address of each step in a request's history (审计). A
     /// permission of the views, not of a route.
     SeeClientAddresses,
@@ -89,6 +95,9 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::ManageCatalog, &[Role::Admin]),
     (Permission::ManageNotifications, &[Role::Admin]),
     (Permission::SeeClientAddresses, &[Role::Supervisor, Role::Admin, Role::Dispatcher]),
+    (Permission::ReadApprovals, STAFF),
+    (Permission::ManageApprovals, &[Role::Admin, Role::Dispatcher]),
+    (Permission::RecordApprovals, &[Role::Handler, Role::UnitLeader]),
 ];
 
 impl Permission {
@@ -113,6 +122,9 @@ impl Permission {
         Permission::ManageCatalog,
         Permission::ManageNotifications,
         Permission::SeeClientAddresses,
+        Permission::ReadApprovals,
+        Permission::ManageApprovals,
+        Permission::RecordApprovals,
     ];
 
     /// The stable code (API documents, logs).
@@ -138,6 +150,9 @@ impl Permission {
             Self::ManageCatalog => "catalog.manage",
             Self::ManageNotifications => "notifications.manage",
             Self::SeeClientAddresses => "audit.client_addresses",
+            Self::ReadApprovals => "approvals.read",
+            Self::ManageApprovals => "approvals.manage",
+            Self::RecordApprovals => "approvals.record",
         }
     }
 
@@ -164,6 +179,9 @@ impl Permission {
             Self::ManageCatalog => "管理事项分类与派单目录",
             Self::ManageNotifications => "管理通知发送",
             Self::SeeClientAddresses => "查看办理记录的来源地址",
+            Self::ReadApprovals => "查看拿地即开工审批项目",
+            Self::ManageApprovals => "管理拿地即开工审批项目",
+            Self::RecordApprovals => "办理拿地即开工审批步骤",
         }
     }
 

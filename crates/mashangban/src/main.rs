@@ -379,6 +379,10 @@ async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Resul
     if liaisons > 0 {
         println!("已安排 {liaisons} 项联系干部联系企业。");
     }
+    let approvals = mashangban_demo::load_approvals(store, time::now()).await.map_err(|e| e.to_string())?;
+    if approvals > 0 {
+        println!("已载入 {approvals} 个拿地即开工演示项目。");
+    }
     let bar = ProgressBar::new(args.demo_requests as u64);
     if let Ok(style) = ProgressStyle::with_template("生成历史诉求 {bar:40} {pos}/{len} {elapsed}") {
         bar.set_style(style);

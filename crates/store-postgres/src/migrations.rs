@@ -19,6 +19,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "0007_provisional_deadlines", include_str!("../migrations/0007_provisional_deadlines.sql")),
     (8, "0008_liaison", include_str!("../migrations/0008_liaison.sql")),
     (9, "0009_rate_limits", include_str!("../migrations/0009_rate_limits.sql")),
+    // 0010 is taken on another branch; versions may leave gaps.
+    (11, "0011_approvals", include_str!("../migrations/0011_approvals.sql")),
 ];
 
 /// Tables whose `id` is an identity column.
@@ -34,6 +36,8 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "outbox",
     "webhooks",
     "knowledge_articles",
+    "approval_templates",
+    "approval_projects",
 ];
 
 /// The newest migration this program knows.

@@ -21,6 +21,8 @@ pub enum Signal {
     RulesChanged,
     /// The work calendar changed.
     CalendarChanged,
+    /// An approval project changed (by id): 拿地即开工 live pages reload it.
+    ApprovalChanged(i64),
 }
 
 impl Signal {
@@ -31,6 +33,7 @@ impl Signal {
             Self::CatalogChanged => "catalog".into(),
             Self::RulesChanged => "rules".into(),
             Self::CalendarChanged => "calendar".into(),
+            Self::ApprovalChanged(id) => format!("approval:{id}"),
         }
     }
 
@@ -40,6 +43,9 @@ impl Signal {
             "catalog" => Some(Self::CatalogChanged),
             "rules" => Some(Self::RulesChanged),
             "calendar" => Some(Self::CalendarChanged),
+            _ if text.starts_with("approval:") => {
+                text.strip_prefix("approval:").and_then(|id| id.parse().ok()).map(Self::ApprovalChanged)
+            }
             _ => text
                 .strip_prefix("request:")
                 .filter(|no| !no.is_empty() && no.len() <= 64)
@@ -90,6 +96,7 @@ mod tests {
             Signal::CatalogChanged,
             Signal::RulesChanged,
             Signal::CalendarChanged,
+            Signal::ApprovalChanged(12),
         ] {
             assert_eq!(Signal::decode(&s.encode()), Some(s));
         }

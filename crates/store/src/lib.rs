@@ -5,6 +5,7 @@
 //! own crate with its own migrations. Every write that changes a request
 //! writes the request's event in the same transaction.
 
+mod approvals;
 pub mod backend;
 mod calendar;
 mod changes;
@@ -20,6 +21,7 @@ mod ratelimits;
 mod scoring;
 mod types;
 
+pub use approvals::*;
 pub use calendar::*;
 pub use changes::*;
 pub use cluster::*;
@@ -157,6 +159,7 @@ pub trait Store:
     + KnowledgeStore
     + EnterpriseStore
     + LiaisonStore
+    + ApprovalStore
     + CalendarStore
     + ScoringStore
     + DashboardStore
@@ -180,6 +183,7 @@ impl<T> Store for T where
         + KnowledgeStore
         + EnterpriseStore
         + LiaisonStore
+        + ApprovalStore
         + CalendarStore
         + ScoringStore
         + DashboardStore

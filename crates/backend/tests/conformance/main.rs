@@ -8,6 +8,7 @@
 #[macro_use]
 mod support;
 
+mod approvals;
 mod calendar;
 mod catalog;
 mod changes;

@@ -19,10 +19,15 @@
 
 mod graph;
 mod plan;
+mod project;
 mod report;
 mod template;
 
 pub use plan::{ApprovalAction, ApprovalPlan, IssueRecord, MAX_CLOCK_SKEW_SECONDS, StepProgress};
+pub use project::{
+    MAX_LEDGER_KEY_CHARS, MAX_PROJECT_NAME_CHARS, ProjectInput, project_changed, project_codes, project_not_found,
+    template_not_found,
+};
 pub use report::{
     ActualCriticalPath, CriticalLink, DepartmentReport, Elapsed, PlanClock, StepReport, StepStatus, late_step_counts,
 };

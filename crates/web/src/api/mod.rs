@@ -3,6 +3,7 @@
 //! routes (with access, documentation and types) next to its handlers.
 
 mod admin;
+pub(crate) mod approvals;
 mod attachments;
 pub(crate) mod calendar;
 mod catalog;
@@ -42,6 +43,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         knowledge::routes::<S>(),
         enterprises::routes::<S>(),
         liaisons::routes::<S>(),
+        approvals::routes::<S>(),
         admin::routes::<S>(),
         docs::routes::<S>(),
     ]

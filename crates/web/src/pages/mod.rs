@@ -7,6 +7,7 @@
 //! default); CSS and scripts are embedded and served under `/assets/`.
 
 mod admin;
+mod approvals;
 mod assets;
 mod console;
 mod dashboard;
@@ -49,6 +50,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     routes.extend(supervise::routes::<S>());
     routes.extend(enterprises::routes::<S>());
     routes.extend(liaisons::routes::<S>());
+    routes.extend(approvals::routes::<S>());
     routes.extend(admin::routes::<S>());
     routes.extend(assets::routes::<S>());
     routes

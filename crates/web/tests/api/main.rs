@@ -907,6 +907,7 @@ async fn an_acknowledged_request_is_on_disk_and_lists_page_and_filter() {
 
 mod act_now;
 mod admin;
+mod approvals;
 mod browser;
 mod calendar;
 mod dashboard;

@@ -1,0 +1,142 @@
+//! 拿地即开工 approvals: templates stored as versions, projects with their
+//! append-only log, every action checked against the plan rebuilt from the
+//! log (nothing written on a refusal), the change feed, and two nodes issuing
+//! the same step at once: exactly one passes.
+
+use chrono::Duration;
+
+use mashangban_domain::approvals::{ApprovalAction, BUNDLED_APPROVAL_PLAN, ProjectInput};
+use mashangban_store::{ApprovalRecorder, ApprovalStore, ChangeCursor, ChangeEntity, ChangeStore};
+
+use crate::support::{Env, TestDb, at, refusal, t0};
+
+on_both!(templates_are_versioned_and_projects_keep_their_log, concurrent_issues_of_one_step_pass_once);
+
+fn desk() -> ApprovalRecorder {
+    ApprovalRecorder { user_id: None, name: "招商窗口（dispatcher）".into() }
+}
+
+fn issue(step: &str, unit: &str, minutes: i64) -> ApprovalAction {
+    ApprovalAction::IssueStep {
+        step: step.into(),
+        unit: unit.into(),
+        at: at(minutes),
+        document_no: format!("{step}-1"),
+    }
+}
+
+async fn templates_are_versioned_and_projects_keep_their_log<D: TestDb>() {
+    let env: Env<D> = D::create().await;
+    let s = env.store();
+    let first = s.save_approval_template(BUNDLED_APPROVAL_PLAN.into(), t0()).await.unwrap();
+    assert_eq!((first.code.as_str(), first.version), ("zs-land-to-construction", 1));
+    let again = s.save_approval_template(BUNDLED_APPROVAL_PLAN.into(), at(1)).await.unwrap();
+    assert_eq!(again.id, first.id, "the same text is the same version");
+    let changed = BUNDLED_APPROVAL_PLAN.replace("planned_minutes = 6", "planned_minutes = 7");
+    let second = s.save_approval_template(changed, at(2)).await.unwrap();
+    assert_eq!((second.version, second.code.as_str()), (2, "zs-land-to-construction"));
+    assert_eq!(
+        refusal(s.save_approval_template("code = \"x\"\nname = \"模板\"\n".into(), at(2)).await),
+        "empty_approval_template"
+    );
+
+    let input = ProjectInput::new("翠亨新区项目", None, Some("INV-1"), None).unwrap();
+    assert_eq!(
+        refusal(s.create_approval_project(input.clone(), 999, t0(), desk()).await),
+        "approval_template_not_found"
+    );
+    let project = s.create_approval_project(input, first.id, t0(), desk()).await.unwrap();
+    assert_eq!((project.version, project.transaction_at, project.permit_at), (0, None, None));
+    let id = project.id;
+
+    // Refusals write nothing.
+    let early = issue("deal_confirmation", "zwfw-ggzy", 1);
+    assert_eq!(refusal(s.record_approval_action(id, early, None, at(1), desk()).await), "transaction_not_recorded");
+    let (after, record) = s
+        .record_approval_action(id, ApprovalAction::RecordTransaction { at: at(0) }, Some(0), at(0), desk())
+        .await
+        .unwrap();
+    assert_eq!((after.version, after.transaction_at, record.seq), (1, Some(at(0)), 1));
+    let contract = issue("transfer_contract", "zrzyj", 1);
+    assert_eq!(refusal(s.record_approval_action(id, contract, None, at(1), desk()).await), "prerequisite_not_issued");
+    let other = issue("deal_confirmation", "zrzyj", 1);
+    assert_eq!(refusal(s.record_approval_action(id, other, None, at(1), desk()).await), "not_step_owner");
+    let future = issue("deal_confirmation", "zwfw-ggzy", 3);
+    assert_eq!(refusal(s.record_approval_action(id, future, None, at(1), desk()).await), "issued_in_future");
+    let stale = issue("deal_confirmation", "zwfw-ggzy", 1);
+    assert_eq!(refusal(s.record_approval_action(id, stale, Some(0), at(1), desk()).await), "approval_project_changed");
+    let missing = issue("deal_confirmation", "zwfw-ggzy", 1);
+    assert_eq!(
+        refusal(s.record_approval_action(id + 100, missing, None, at(1), desk()).await),
+        "approval_project_not_found"
+    );
+    assert_eq!(s.approval_project(id).await.unwrap().unwrap().version, 1);
+    assert_eq!(s.approval_records(&[id]).await.unwrap().len(), 1);
+
+    // Times are kept to the second, document numbers trimmed.
+    let fraction = ApprovalAction::IssueStep {
+        step: "deal_confirmation".into(),
+        unit: "zwfw-ggzy".into(),
+        at: at(1) + Duration::milliseconds(700),
+        document_no: "  成交〔2026〕1号 ".into(),
+    };
+    let (_, kept) = s.record_approval_action(id, fraction, Some(1), at(2), desk()).await.unwrap();
+    assert_eq!(
+        kept.action,
+        ApprovalAction::IssueStep {
+            step: "deal_confirmation".into(),
+            unit: "zwfw-ggzy".into(),
+            at: at(1),
+            document_no: "成交〔2026〕1号".into()
+        }
+    );
+    s.record_approval_action(id, issue("transfer_contract", "zrzyj", 2), None, at(2), desk()).await.unwrap();
+    let log = s.approval_records(&[id]).await.unwrap();
+    assert_eq!(log.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(log[1], kept);
+    assert_eq!(log[2].recorded_at, at(2));
+    assert_eq!(log[2].recorded_by, "招商窗口（dispatcher）");
+    assert_eq!(s.approval_projects(10).await.unwrap().iter().map(|p| p.id).collect::<Vec<_>>(), [id]);
+
+    // Each write appended a change of the project.
+    let changes = s.changes_after(ChangeCursor::default(), 100).await.unwrap();
+    let ours: Vec<&str> = changes
+        .iter()
+        .filter(|c| c.entity == ChangeEntity::Approval && c.key == id.to_string())
+        .map(|c| c.kind.as_str())
+        .collect();
+    assert_eq!(ours, ["created", "record_transaction", "issue_step", "issue_step"]);
+}
+
+async fn concurrent_issues_of_one_step_pass_once<D: TestDb>() {
+    let env: Env<D> = D::create().await;
+    let (a, b) = (env.store(), env.other_node().await);
+    let template = a.save_approval_template(BUNDLED_APPROVAL_PLAN.into(), t0()).await.unwrap();
+    let input = ProjectInput::new("并发项目", None, None, None).unwrap();
+    let id = a.create_approval_project(input, template.id, t0(), desk()).await.unwrap().id;
+    a.record_approval_action(id, ApprovalAction::RecordTransaction { at: t0() }, None, t0(), desk()).await.unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..8 {
+        let store = if n % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            let action = ApprovalAction::IssueStep {
+                step: "deal_confirmation".into(),
+                unit: "zwfw-ggzy".into(),
+                at: at(1),
+                document_no: format!("成交〔2026〕{n}号"),
+            };
+            store.record_approval_action(id, action, None, at(1), desk()).await
+        }));
+    }
+    let mut passed = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => passed += 1,
+            Err(e) => assert_eq!(refusal::<()>(Err(e)), "already_issued"),
+        }
+    }
+    assert_eq!(passed, 1);
+    let project = a.approval_project(id).await.unwrap().unwrap();
+    assert_eq!(project.version, 2);
+    assert_eq!(a.approval_records(&[id]).await.unwrap().len(), 2);
+}

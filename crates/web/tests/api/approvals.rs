@@ -1,0 +1,361 @@
+//! 拿地即开工 through the API and the pages: a project from the land
+//! transaction to the construction permit, each step issued by the
+//! department owning it; refusals (prerequisite not issued, another
+//! department's step, a time in the future, …) with their stable codes and
+//! nothing written; the clock and the critical path worked by hand; two
+//! concurrent issues of one step of which exactly one passes; the record
+//! table and the reports; and the live stream of the groundbreaking wall.
+
+use super::*;
+
+/// The owning units of the bundled plan's steps, each with a handler account.
+const OWNERS: &[&str] = &["zwfw-ggzy", "zrzyj", "fgj", "sws", "zjj-spk", "zjj-zaz", "zrzyj-djzx"];
+
+/// (step, owner, issue time) of the 2021 record: the transaction at 09:00:00, the permit at 09:16:00.
+const SIXTEEN: &[(&str, &str, &str)] = &[
+    ("deal_confirmation", "zwfw-ggzy", "09:01:30"),
+    ("project_filing", "fgj", "09:02:30"),
+    ("drawing_review", "zjj-spk", "09:03:00"),
+    ("transfer_contract", "zrzyj", "09:04:00"),
+    ("quality_safety_supervision", "zjj-zaz", "09:05:00"),
+    ("land_use_planning_permit", "zrzyj", "09:06:00"),
+    ("land_payment_tax", "sws", "09:07:10"),
+    ("construction_planning_permit", "zrzyj", "09:08:00"),
+    ("property_certificate", "zrzyj-djzx", "09:13:40"),
+    ("construction_permit", "zjj-spk", "09:16:00"),
+];
+
+fn time(hms: &str) -> String {
+    format!("2021-06-18T{hms}+08:00")
+}
+
+/// As the API shows a time.
+fn shown(hms: &str) -> String {
+    format!("2021-06-18T{hms}.000+08:00")
+}
+
+struct Desk {
+    admin: Session,
+    units: std::collections::HashMap<&'static str, Session>,
+}
+
+async fn desk(app: &App) -> Desk {
+    let mut units = std::collections::HashMap::new();
+    for unit in OWNERS {
+        units.insert(*unit, unit_handler(app, unit, &format!("h-{unit}")).await);
+    }
+    Desk { admin: app.login("admin").await, units }
+}
+
+async fn new_project(app: &App, who: &Session, name: &str, town: &str) -> i64 {
+    let body = json!({ "name": name, "unit": town, "ledger_key": "ZS-2021-001" });
+    let (status, view) = app.post("/api/v1/approvals/projects", Some(who), body).await;
+    assert_eq!(status, StatusCode::CREATED, "{view}");
+    assert_eq!(view["version"], 0);
+    view["id"].as_i64().unwrap()
+}
+
+async fn issue(app: &App, d: &Desk, id: i64, step: &str, unit: &str, at: &str) -> (StatusCode, Value) {
+    let path = format!("/api/v1/approvals/projects/{id}/steps/{step}/issue");
+    let body = json!({ "at": time(at), "document_no": format!("{step}〔2021〕1号") });
+    app.post(&path, Some(&d.units[unit]), body).await
+}
+
+#[tokio::test]
+async fn a_project_to_the_permit_with_every_refusal_and_the_clock_by_hand() {
+    let app = spawn().await;
+    app.set_time(&time("09:00:30"));
+    let d = desk(&app).await;
+    let id = new_project(&app, &d.admin, "小榄镇智能家电制造中心", "xiaolan").await;
+
+    // Bad projects and who may create them.
+    let (status, err) = app.post("/api/v1/approvals/projects", Some(&d.admin), json!({ "name": " " })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_project_name")));
+    let (status, err) =
+        app.post("/api/v1/approvals/projects", Some(&d.admin), json!({ "name": "项目", "unit": "zrzyj" })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_district")));
+    let (status, _) = app.post("/api/v1/approvals/projects", Some(&d.units["zrzyj"]), json!({ "name": "项目" })).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Nothing before the transaction; the desk records it.
+    let (status, err) = issue(&app, &d, id, "deal_confirmation", "zwfw-ggzy", "09:00:10").await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("transaction_not_recorded")), "{err}");
+    let path = format!("/api/v1/approvals/projects/{id}/transaction");
+    let (status, view) = app.post(&path, Some(&d.admin), json!({ "at": time("09:00:00"), "version": 0 })).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!((view["running"].as_bool(), view["elapsed_seconds"].as_i64()), (Some(true), Some(30)));
+    assert_eq!(view["elapsed_label"], "30秒");
+    let (status, err) = app.post(&path, Some(&d.admin), json!({ "at": time("09:00:01") })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("transaction_already_recorded")));
+
+    // An issue before its prerequisites, another department's step, a future time.
+    let (status, err) = issue(&app, &d, id, "transfer_contract", "zrzyj", "09:00:20").await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("prerequisite_not_issued")), "{err}");
+    assert!(err["message"].as_str().unwrap().contains("签订成交确认书"), "{err}");
+    let (status, err) = issue(&app, &d, id, "deal_confirmation", "zrzyj", "09:00:20").await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_step_owner")), "{err}");
+    let (status, err) = issue(&app, &d, id, "deal_confirmation", "zwfw-ggzy", "09:01:30").await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("issued_in_future")), "{err}");
+    // Malformed input.
+    let bad = format!("/api/v1/approvals/projects/{id}/steps/deal_confirmation/issue");
+    let (status, err) = app.post(&bad, Some(&d.units["zwfw-ggzy"]), json!({ "at": "昨天", "document_no": "1" })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_time")));
+    let (status, err) = app.post(&bad, Some(&d.units["zwfw-ggzy"]), json!({ "at": time("09:00:10") })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_document_number")));
+    let (status, err) = app.post(&bad, Some(&d.units["zwfw-ggzy"]), json!({ "when": "x" })).await;
+    assert!(status.is_client_error(), "{err}");
+    let (status, err) = app.post(&bad, Some(&d.admin), json!({ "document_no": "1" })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::FORBIDDEN, Some("permission_denied")), "{err}");
+    let unknown = format!("/api/v1/approvals/projects/{id}/steps/no_such_step/issue");
+    let (status, err) = app.post(&unknown, Some(&d.units["zwfw-ggzy"]), json!({ "document_no": "1" })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("unknown_step")));
+    let (status, err) = app.get("/api/v1/approvals/projects/abc", Some(&d.admin)).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("approval_project_not_found")));
+    let (_, view) = app.get(&format!("/api/v1/approvals/projects/{id}"), Some(&d.admin)).await;
+    assert_eq!(view["version"], 1, "refusals wrote nothing: {view}");
+    assert_eq!(view["log"].as_array().unwrap().len(), 1);
+
+    // The 2021 record, step by step, each by its own department.
+    app.set_time(&time("09:30:00"));
+    let start = format!("/api/v1/approvals/projects/{id}/steps/deal_confirmation/start");
+    let (status, view) = app.post(&start, Some(&d.units["zwfw-ggzy"]), json!({ "at": time("09:00:20") })).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    for (step, unit, at) in SIXTEEN {
+        let (status, view) = issue(&app, &d, id, step, unit, at).await;
+        assert_eq!(status, StatusCode::OK, "{step}: {view}");
+    }
+    let (_, view) = app.get(&format!("/api/v1/approvals/projects/{id}"), Some(&d.units["sws"])).await;
+    assert_eq!((view["elapsed_seconds"].as_i64(), view["elapsed_label"].as_str()), (Some(960), Some("16分钟")));
+    assert_eq!(view["running"], false);
+    assert_eq!(view["permit_at"], shown("09:16:00"));
+    assert_eq!(view["planned_minutes"], 16);
+    // By hand: the permit waited for the property certificate (09:13:40), which
+    // waited for the tax (09:07:10), the contract (09:04:00), the deal (09:01:30).
+    let path: Vec<(&str, i64)> = view["actual_critical_path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["step"].as_str().unwrap(), l["seconds"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        path,
+        [
+            ("deal_confirmation", 90),
+            ("transfer_contract", 150),
+            ("land_payment_tax", 190),
+            ("property_certificate", 390),
+            ("construction_permit", 140)
+        ]
+    );
+    let steps = view["steps"].as_array().unwrap();
+    assert!(steps.iter().all(|s| s["status"] == "issued"));
+    let filing = steps.iter().find(|s| s["code"] == "project_filing").unwrap();
+    assert_eq!((filing["late"].as_bool(), filing["delay_seconds"].as_i64()), (Some(true), Some(30)));
+    let tax = steps.iter().find(|s| s["code"] == "land_payment_tax").unwrap();
+    assert_eq!((tax["yours"].as_bool(), tax["owner"]["code"].as_str()), (Some(true), Some("sws")));
+    assert_eq!(view["log"].as_array().unwrap().len(), 12);
+    assert!(view["log"][1]["recorded_by"].as_str().unwrap().contains("承办人"), "{}", view["log"][1]);
+    let (status, err) = issue(&app, &d, id, "construction_permit", "zjj-spk", "09:20:00").await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("already_issued")));
+
+    // A slower project: the record table puts the fastest first; the reports follow.
+    let slow = new_project(&app, &d.admin, "翠亨新区智能装备产业园", "nanlang").await;
+    app.post(
+        &format!("/api/v1/approvals/projects/{slow}/transaction"),
+        Some(&d.admin),
+        json!({ "at": time("09:00:00") }),
+    )
+    .await;
+    app.set_time(&time("12:00:00"));
+    for (step, unit, at) in SIXTEEN {
+        let later = if *step == "construction_permit" { "09:27:00" } else { at };
+        let (status, view) = issue(&app, &d, slow, step, unit, later).await;
+        assert_eq!(status, StatusCode::OK, "{step}: {view}");
+    }
+    let (_, records) = app.get("/api/v1/approvals/records", Some(&d.units["fgj"])).await;
+    let table: Vec<(i64, i64, &str)> = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["rank"].as_i64().unwrap(),
+                r["project"]["id"].as_i64().unwrap(),
+                r["project"]["elapsed_label"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(table, [(1, id, "16分钟"), (2, slow, "27分钟")]);
+    let (_, reports) = app.get("/api/v1/approvals/reports", Some(&d.admin)).await;
+    let districts: Vec<(&str, i64)> = reports["by_district"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["unit"]["code"].as_str().unwrap(), r["average_seconds"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(districts, [("xiaolan", 960), ("nanlang", 27 * 60)]);
+    // The permit step took 140 s, then 800 s on the slower project: 940 s of 2580 s.
+    let zjj = reports["contributions"].as_array().unwrap().iter().find(|c| c["owner"]["code"] == "zjj-spk").unwrap();
+    assert_eq!((zjj["critical_seconds"].as_i64(), zjj["projects"].as_i64()), (Some(940), Some(2)));
+    assert_eq!(reports["late_steps"][0]["step"], "project_filing");
+    assert_eq!(reports["late_steps"][0]["late"], 2);
+
+    // The pages show the same.
+    let Session(cookie) = &d.units["zjj-spk"];
+    let page = app.http.get(app.url("/approvals")).header("cookie", cookie).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("拿地即开工纪录榜") && html.contains("16分钟") && html.contains("27分钟"), "{html}");
+    let page = app.http.get(app.url(&format!("/approvals/{id}"))).header("cookie", cookie).send().await.unwrap();
+    let html = page.text().await.unwrap();
+    assert!(html.contains("实际关键路径") && html.contains("不动产首次登记") && html.contains("<svg"), "{html}");
+}
+
+#[tokio::test]
+async fn the_owning_department_records_on_its_page() {
+    let app = spawn().await;
+    app.set_time(&time("09:10:00"));
+    let d = desk(&app).await;
+    let id = new_project(&app, &d.admin, "页面项目", "guzhen").await;
+    let http = super::browser::no_redirects();
+    let form = |who: &Session, path: String, fields: Vec<(&'static str, String)>| {
+        let Session(cookie) = who;
+        http.post(app.url(&path)).header("cookie", cookie.clone()).form(&fields).send()
+    };
+    let res =
+        form(&d.admin, format!("/approvals/{id}/transaction"), vec![("at", "2021-06-18T09:00".into())]).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let fields = vec![("document_no", "中成交〔2021〕8号".to_owned()), ("at", "2021-06-18T09:01:30".into())];
+    let res = form(&d.units["zrzyj"], format!("/approvals/{id}/steps/deal_confirmation/issue"), fields.clone())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.text().await.unwrap().contains("其他单位不能记录"));
+    let res =
+        form(&d.units["zwfw-ggzy"], format!("/approvals/{id}/steps/deal_confirmation/issue"), fields).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, view) = app.get(&format!("/api/v1/approvals/projects/{id}"), Some(&d.admin)).await;
+    let deal = &view["steps"][0];
+    assert_eq!(
+        (deal["issued_at"].as_str(), deal["document_no"].as_str()),
+        (Some(shown("09:01:30").as_str()), Some("中成交〔2021〕8号"))
+    );
+}
+
+#[tokio::test]
+async fn two_concurrent_issues_of_one_step_pass_once() {
+    let app = spawn().await;
+    app.set_time(&time("09:10:00"));
+    let d = desk(&app).await;
+    let id = new_project(&app, &d.admin, "并发项目", "guzhen").await;
+    app.post(
+        &format!("/api/v1/approvals/projects/{id}/transaction"),
+        Some(&d.admin),
+        json!({ "at": time("09:00:00") }),
+    )
+    .await;
+    let tries = (0..10).map(|n| {
+        let path = format!("/api/v1/approvals/projects/{id}/steps/deal_confirmation/issue");
+        let body = json!({ "at": time("09:01:00"), "document_no": format!("成交〔2021〕{n}号") });
+        let who = &d.units["zwfw-ggzy"];
+        let app = &app;
+        async move { app.post(&path, Some(who), body).await }
+    });
+    let answers = futures_util::future::join_all(tries).await;
+    let passed = answers.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    assert_eq!(passed, 1, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .filter(|(s, _)| *s != StatusCode::OK)
+            .all(|(s, e)| *s == StatusCode::CONFLICT && e["code"] == "already_issued")
+    );
+    let (_, view) = app.get(&format!("/api/v1/approvals/projects/{id}"), Some(&d.admin)).await;
+    assert_eq!((view["version"].as_i64(), view["log"].as_array().unwrap().len()), (Some(2), 2));
+}
+
+/// Reads the stream until the next `project` event; answers its data.
+async fn next_project(res: &mut reqwest::Response) -> Value {
+    let mut text = String::new();
+    loop {
+        let chunk = res.chunk().await.unwrap().expect("the stream stays open");
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = text.find("\n\n") {
+            let event: String = text.drain(..end + 2).collect();
+            if event.contains("event: project") {
+                let data: Vec<&str> =
+                    event.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
+                return serde_json::from_str(&data.join("\n")).unwrap();
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_live_wall_hears_an_issue_at_once() {
+    let app = spawn().await;
+    app.set_time(&time("09:10:00"));
+    let d = desk(&app).await;
+    let ours = new_project(&app, &d.admin, "集中开工一号", "guzhen").await;
+    let other = new_project(&app, &d.admin, "集中开工二号", "xiaolan").await;
+    for id in [ours, other] {
+        app.post(
+            &format!("/api/v1/approvals/projects/{id}/transaction"),
+            Some(&d.admin),
+            json!({ "at": time("09:00:00") }),
+        )
+        .await;
+    }
+    let Session(cookie) = &d.units["fgj"];
+    let page = app
+        .http
+        .get(app.url(&format!("/approvals/live?projects={ours},{other}")))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("approvals-live.js") && html.contains("集中开工二号"), "{html}");
+    let bad =
+        app.http.get(app.url("/approvals/live/events?projects=1,x")).header("cookie", cookie).send().await.unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+
+    let url = app.url(&format!("/approvals/live/events?projects={ours},{other}"));
+    let mut stream = app.http.get(&url).header("cookie", cookie).send().await.unwrap();
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    let mut first: Vec<i64> = Vec::new();
+    for _ in 0..2 {
+        first.push(next_project(&mut stream).await["id"].as_i64().unwrap());
+    }
+    first.sort_unstable();
+    assert_eq!(first, [ours, other], "each project once at the start");
+
+    let started = std::time::Instant::now();
+    let (status, _) = issue(&app, &d, other, "deal_confirmation", "zwfw-ggzy", "09:01:00").await;
+    assert_eq!(status, StatusCode::OK);
+    let view = tokio::time::timeout(std::time::Duration::from_secs(5), next_project(&mut stream)).await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(view["id"], other);
+    assert_eq!(view["steps"][0]["status"], "issued");
+    assert_eq!(view["running"], true);
+    println!("live wall: the issue reached the stream {took:?} after the request was sent");
+    assert!(took < std::time::Duration::from_secs(1), "sent at once: {took:?}");
+}
+
+#[tokio::test]
+async fn the_demo_loads_the_reports_record_table_once() {
+    let app = spawn().await;
+    let now = mashangban_domain::time::now();
+    assert_eq!(mashangban_demo::load_approvals(&app.store, now).await.unwrap(), 4);
+    assert_eq!(mashangban_demo::load_approvals(&app.store, now).await.unwrap(), 0, "loaded once");
+    let admin = app.login("admin").await;
+    let (_, records) = app.get("/api/v1/approvals/records", Some(&admin)).await;
+    let labels: Vec<&str> =
+        records.as_array().unwrap().iter().map(|r| r["project"]["elapsed_label"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["16分钟", "27分钟", "145分钟"]);
+    let (_, projects) = app.get("/api/v1/approvals/projects", Some(&admin)).await;
+    let under_way: Vec<&Value> = projects.as_array().unwrap().iter().filter(|p| p["running"] == true).collect();
+    assert_eq!(under_way.len(), 1);
+    assert_eq!(under_way[0]["issued"], 4);
+}
