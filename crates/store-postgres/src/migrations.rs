@@ -36,6 +36,7 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "outbox",
     "webhooks",
     "knowledge_articles",
+    "liaison_assignments",
     "approval_templates",
     "approval_projects",
 ];
