@@ -13,6 +13,7 @@ mod cluster;
 mod dashboard;
 mod enterprises;
 mod knowledge;
+mod ledgers;
 mod liaisons;
 mod locks;
 mod notifications;

@@ -19,6 +19,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_time_limit_rules_no_delete.sql"),
     include_str!("../migrations/0012_liaison.sql"),
     include_str!("../migrations/0013_rate_limits.sql"),
+    include_str!("../migrations/0014_ledgers.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

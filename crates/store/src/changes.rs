@@ -32,10 +32,12 @@ pub enum ChangeEntity {
     Rules,
     /// The work calendar.
     Calendar,
+    /// A ledger item (by `type:key`) or a ledger type (by code).
+    Ledger,
 }
 
 impl ChangeEntity {
-    pub const ALL: [ChangeEntity; 4] = [Self::Request, Self::Catalog, Self::Rules, Self::Calendar];
+    pub const ALL: [ChangeEntity; 5] = [Self::Request, Self::Catalog, Self::Rules, Self::Calendar, Self::Ledger];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -43,6 +45,7 @@ impl ChangeEntity {
             Self::Catalog => "catalog",
             Self::Rules => "rules",
             Self::Calendar => "calendar",
+            Self::Ledger => "ledger",
         }
     }
 

@@ -13,6 +13,7 @@ mod dashboard;
 mod enterprises;
 mod error;
 mod knowledge;
+mod ledgers;
 mod liaisons;
 mod notifications;
 mod ratelimits;
@@ -26,6 +27,7 @@ pub use dashboard::*;
 pub use enterprises::*;
 pub use error::StoreError;
 pub use knowledge::*;
+pub use ledgers::*;
 pub use liaisons::*;
 pub use notifications::*;
 pub use ratelimits::*;
@@ -155,6 +157,7 @@ pub trait Store:
     + KnowledgeStore
     + EnterpriseStore
     + LiaisonStore
+    + LedgerStore
     + CalendarStore
     + ScoringStore
     + DashboardStore
@@ -177,6 +180,7 @@ impl<T> Store for T where
         + KnowledgeStore
         + EnterpriseStore
         + LiaisonStore
+        + LedgerStore
         + CalendarStore
         + ScoringStore
         + DashboardStore

@@ -14,6 +14,7 @@ mod changes;
 mod copy;
 mod enterprises;
 mod knowledge;
+mod ledgers;
 mod liaison;
 mod notifications;
 mod org;
