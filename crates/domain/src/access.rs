@@ -53,6 +53,12 @@ pub enum Permission {
     /// See the client address of each step in a request's history (审计). A
     /// permission of the views, not of a route.
     SeeClientAddresses,
+    /// Read ledgers (查看台账) within the ledger scope; stage moves are decided by the type's role keys.
+    ReadLedgers,
+    /// Create, change, import ledger items (维护台账) within the ledger scope.
+    EditLedgers,
+    /// Save new versions of ledger types and name their offices (管理台账类型).
+    ManageLedgerTypes,
 }
 
 /// Every staff role (工作人员).
@@ -89,6 +95,9 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::ManageCatalog, &[Role::Admin]),
     (Permission::ManageNotifications, &[Role::Admin]),
     (Permission::SeeClientAddresses, &[Role::Supervisor, Role::Admin, Role::Dispatcher]),
+    (Permission::ReadLedgers, &[Role::Handler, Role::UnitLeader, Role::Supervisor, Role::CityLeader, Role::Admin]),
+    (Permission::EditLedgers, &[Role::Handler, Role::UnitLeader, Role::Admin]),
+    (Permission::ManageLedgerTypes, &[Role::Admin]),
 ];
 
 impl Permission {
@@ -113,6 +122,9 @@ impl Permission {
         Permission::ManageCatalog,
         Permission::ManageNotifications,
         Permission::SeeClientAddresses,
+        Permission::ReadLedgers,
+        Permission::EditLedgers,
+        Permission::ManageLedgerTypes,
     ];
 
     /// The stable code (API documents, logs).
@@ -138,6 +150,9 @@ impl Permission {
             Self::ManageCatalog => "catalog.manage",
             Self::ManageNotifications => "notifications.manage",
             Self::SeeClientAddresses => "audit.client_addresses",
+            Self::ReadLedgers => "ledgers.read",
+            Self::EditLedgers => "ledgers.edit",
+            Self::ManageLedgerTypes => "ledgers.types",
         }
     }
 
@@ -164,6 +179,9 @@ impl Permission {
             Self::ManageCatalog => "管理事项分类与派单目录",
             Self::ManageNotifications => "管理通知发送",
             Self::SeeClientAddresses => "查看办理记录的来源地址",
+            Self::ReadLedgers => "查看台账",
+            Self::EditLedgers => "维护台账",
+            Self::ManageLedgerTypes => "管理台账类型",
         }
     }
 

@@ -10,6 +10,7 @@ mod dashboard;
 mod docs;
 mod enterprises;
 mod knowledge;
+pub(crate) mod ledgers;
 pub(crate) mod liaisons;
 mod notifications;
 mod public;
@@ -42,6 +43,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         knowledge::routes::<S>(),
         enterprises::routes::<S>(),
         liaisons::routes::<S>(),
+        ledgers::routes::<S>(),
         admin::routes::<S>(),
         docs::routes::<S>(),
     ]
