@@ -267,3 +267,37 @@ async fn administrators_version_types_and_refuse_changes_that_would_invalidate_i
         put(&app, "/api/v1/ledgers/sewer", &admin, json!({ "version": 2, "definition": "code = 1" })).await;
     assert_eq!((status, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("ledger_type_invalid")));
 }
+
+#[tokio::test]
+async fn the_demo_ledgers_load_once_and_each_town_sees_its_share() {
+    let app = spawn().await;
+    let made = mashangban_demo::load_ledgers(&app.store).await.unwrap();
+    assert!(made >= u64::from(mashangban_demo::DEMO_OUTLETS), "{made}");
+    assert_eq!(mashangban_demo::load_ledgers(&app.store).await.unwrap(), 0, "loading again adds nothing");
+    let admin = app.login("admin").await;
+    let (_, all) = app.get("/api/v1/ledgers/outlet/rollup", Some(&admin)).await;
+    assert_eq!(all["total"].as_u64(), Some(u64::from(mashangban_demo::DEMO_OUTLETS)));
+    let stages_used = all["totals"].as_array().unwrap().iter().filter(|n| n.as_u64() > Some(0)).count();
+    assert_eq!(stages_used, 5, "outlets in every stage: {all}");
+    let guzhen = unit_handler(&app, "guzhen", "guzhen-handler").await;
+    let (_, town) = app.get("/api/v1/ledgers/outlet/rollup", Some(&guzhen)).await;
+    let row = all["rows"].as_array().unwrap().iter().find(|r| r["code"] == "guzhen").unwrap().clone();
+    assert_eq!(town["total"], row["total"], "the town sees exactly its row of the city's table");
+    assert_eq!(town["rows"].as_array().unwrap().len(), 1);
+    for ty in ["creek", "sewer", "park", "investment"] {
+        let (_, r) = app.get(&format!("/api/v1/ledgers/{ty}/items"), Some(&admin)).await;
+        assert!(r["total"].as_u64().unwrap() > 0, "{ty}: {r}");
+    }
+    let (_, mine) = app.get("/api/v1/ledgers/outlet/items?limit=1", Some(&guzhen)).await;
+    let key = mine["items"][0]["key"].as_str().unwrap().to_owned();
+    for page in [
+        "/ledgers".to_owned(),
+        "/ledgers/outlet?stage=remediate".to_owned(),
+        format!("/ledgers/outlet/items/{key}"),
+        "/ledgers/outlet/import".to_owned(),
+    ] {
+        let res = app.http.get(app.url(&page)).header("cookie", &guzhen.0).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{page}");
+        assert!(res.text().await.unwrap().contains("入河排污口"), "{page}");
+    }
+}
