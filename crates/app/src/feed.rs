@@ -122,6 +122,8 @@ async fn deliver<S: Store>(app: &App<S>, batch: Vec<Change>) -> StoreResult<()> 
             ChangeEntity::Catalog => Signal::CatalogChanged,
             ChangeEntity::Rules => Signal::RulesChanged,
             ChangeEntity::Calendar => Signal::CalendarChanged,
+            // Ledgers keep no cache and no live page yet.
+            ChangeEntity::Ledger => continue,
         };
         if !reload.contains(&signal) {
             reload.push(signal);

@@ -26,6 +26,7 @@ pub mod health;
 pub mod input;
 pub mod json;
 pub mod knowledge;
+pub mod ledgers;
 pub mod liaisons;
 pub mod live;
 pub mod notifications;
@@ -42,7 +43,7 @@ pub mod views;
 use std::sync::Arc;
 
 use mashangban_domain::time::Instant;
-use mashangban_store::{AttemptSlot, Signal, Store, StoreResult};
+use mashangban_store::{AttemptSlot, Signal, Store, StoreError, StoreResult};
 
 pub use caches::Caches;
 pub use caller::{Caller, Via};
@@ -197,6 +198,7 @@ impl<S: Store> App<S> {
             memory: MemoryCounts::default(),
         };
         let caches = Caches::load(&store).await?;
+        ledgers::install_bundled(&store).await.map_err(|e| StoreError::backend(format!("ledger types: {e}")))?;
         let app = Self {
             store,
             settings: Arc::new(settings),
@@ -390,6 +392,11 @@ impl<S: Store> App<S> {
     }
 
     /// The knowledge base of standard answers (知识库).
+    /// Ledgers (台账): types, items, stage moves, rollups, Excel in and out.
+    pub fn ledgers(&self) -> ledgers::Ledgers<'_, S> {
+        ledgers::Ledgers::new(self)
+    }
+
     pub fn knowledge(&self) -> knowledge::Knowledge<'_, S> {
         knowledge::Knowledge::new(self)
     }

@@ -10,6 +10,7 @@ mod approvals;
 mod data;
 mod enterprises;
 mod exec;
+mod ledgers;
 mod liaisons;
 mod plan;
 mod text;
@@ -25,6 +26,7 @@ use mashangban_store::{ArticleAuthor, ArticleInput, NewCategory, NewUnit, NewUse
 pub use approvals::load_approvals;
 pub use data::DemoData;
 pub use enterprises::{DEMO_ENTERPRISES, DemoEnterprise, demo_enterprises, load_enterprises};
+pub use ledgers::{DEMO_OUTLETS, load_ledgers};
 pub use liaisons::load_liaisons;
 
 /// A failure loading the demo city; the message says what and where.

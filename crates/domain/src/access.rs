@@ -59,6 +59,12 @@ pub enum Permission {
     /// See the client address of each step in a request's history (审计). A
     /// permission of the views, not of a route.
     SeeClientAddresses,
+    /// Read ledgers (查看台账) within the ledger scope; stage moves are decided by the type's role keys.
+    ReadLedgers,
+    /// Create, change, import ledger items (维护台账) within the ledger scope.
+    EditLedgers,
+    /// Save new versions of ledger types and name their offices (管理台账类型).
+    ManageLedgerTypes,
 }
 
 /// Every staff role (工作人员).
@@ -98,6 +104,9 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::ReadApprovals, STAFF),
     (Permission::ManageApprovals, &[Role::Admin, Role::Dispatcher]),
     (Permission::RecordApprovals, &[Role::Handler, Role::UnitLeader]),
+    (Permission::ReadLedgers, &[Role::Handler, Role::UnitLeader, Role::Supervisor, Role::CityLeader, Role::Admin]),
+    (Permission::EditLedgers, &[Role::Handler, Role::UnitLeader, Role::Admin]),
+    (Permission::ManageLedgerTypes, &[Role::Admin]),
 ];
 
 impl Permission {
@@ -125,6 +134,9 @@ impl Permission {
         Permission::ReadApprovals,
         Permission::ManageApprovals,
         Permission::RecordApprovals,
+        Permission::ReadLedgers,
+        Permission::EditLedgers,
+        Permission::ManageLedgerTypes,
     ];
 
     /// The stable code (API documents, logs).
@@ -153,6 +165,9 @@ impl Permission {
             Self::ReadApprovals => "approvals.read",
             Self::ManageApprovals => "approvals.manage",
             Self::RecordApprovals => "approvals.record",
+            Self::ReadLedgers => "ledgers.read",
+            Self::EditLedgers => "ledgers.edit",
+            Self::ManageLedgerTypes => "ledgers.types",
         }
     }
 
@@ -182,6 +197,9 @@ impl Permission {
             Self::ReadApprovals => "查看拿地即开工审批项目",
             Self::ManageApprovals => "管理拿地即开工审批项目",
             Self::RecordApprovals => "办理拿地即开工审批步骤",
+            Self::ReadLedgers => "查看台账",
+            Self::EditLedgers => "维护台账",
+            Self::ManageLedgerTypes => "管理台账类型",
         }
     }
 

@@ -375,6 +375,10 @@ async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Resul
     if enterprises > 0 {
         println!("已登记 {enterprises} 家演示企业。");
     }
+    let ledger_items = mashangban_demo::load_ledgers(store).await.map_err(|e| e.to_string())?;
+    if ledger_items > 0 {
+        println!("已登记 {ledger_items} 条演示台账条目。");
+    }
     let liaisons = mashangban_demo::load_liaisons(store, &data, &hash).await.map_err(|e| e.to_string())?;
     if liaisons > 0 {
         println!("已安排 {liaisons} 项联系干部联系企业。");

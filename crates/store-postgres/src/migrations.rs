@@ -19,7 +19,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "0007_provisional_deadlines", include_str!("../migrations/0007_provisional_deadlines.sql")),
     (8, "0008_liaison", include_str!("../migrations/0008_liaison.sql")),
     (9, "0009_rate_limits", include_str!("../migrations/0009_rate_limits.sql")),
-    // 0010 is taken on another branch; versions may leave gaps.
+    (10, "0010_ledgers", include_str!("../migrations/0010_ledgers.sql")),
     (11, "0011_approvals", include_str!("../migrations/0011_approvals.sql")),
 ];
 
@@ -37,6 +37,8 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "webhooks",
     "knowledge_articles",
     "liaison_assignments",
+    "ledger_items",
+    "ledger_item_events",
     "approval_templates",
     "approval_projects",
 ];

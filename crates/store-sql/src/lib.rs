@@ -15,6 +15,7 @@ mod dashboard;
 mod enterprises;
 mod health;
 mod knowledge;
+mod ledgers;
 mod liaisons;
 mod locks;
 mod notifications;

@@ -19,7 +19,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_time_limit_rules_no_delete.sql"),
     include_str!("../migrations/0012_liaison.sql"),
     include_str!("../migrations/0013_rate_limits.sql"),
-    // Named 0015: 0014 is taken on another branch; at the merge this entry goes after it.
+    include_str!("../migrations/0014_ledgers.sql"),
     include_str!("../migrations/0015_approvals.sql"),
 ];
 

@@ -34,10 +34,13 @@ pub enum ChangeEntity {
     Calendar,
     /// An approval project (by id): 拿地即开工 live pages reload it.
     Approval,
+    /// A ledger item (by `type:key`) or a ledger type (by code).
+    Ledger,
 }
 
 impl ChangeEntity {
-    pub const ALL: [ChangeEntity; 5] = [Self::Request, Self::Catalog, Self::Rules, Self::Calendar, Self::Approval];
+    pub const ALL: [ChangeEntity; 6] =
+        [Self::Request, Self::Catalog, Self::Rules, Self::Calendar, Self::Approval, Self::Ledger];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -46,6 +49,7 @@ impl ChangeEntity {
             Self::Rules => "rules",
             Self::Calendar => "calendar",
             Self::Approval => "approval",
+            Self::Ledger => "ledger",
         }
     }
 

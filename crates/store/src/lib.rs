@@ -15,6 +15,7 @@ mod enterprises;
 mod error;
 mod health;
 mod knowledge;
+mod ledgers;
 mod liaisons;
 mod notifications;
 mod ratelimits;
@@ -30,6 +31,7 @@ pub use enterprises::*;
 pub use error::StoreError;
 pub use health::*;
 pub use knowledge::*;
+pub use ledgers::*;
 pub use liaisons::*;
 pub use notifications::*;
 pub use ratelimits::*;
@@ -160,6 +162,7 @@ pub trait Store:
     + EnterpriseStore
     + LiaisonStore
     + ApprovalStore
+    + LedgerStore
     + CalendarStore
     + ScoringStore
     + DashboardStore
@@ -184,6 +187,7 @@ impl<T> Store for T where
         + EnterpriseStore
         + LiaisonStore
         + ApprovalStore
+        + LedgerStore
         + CalendarStore
         + ScoringStore
         + DashboardStore

@@ -16,6 +16,7 @@ mod copy;
 mod enterprises;
 mod health;
 mod knowledge;
+mod ledgers;
 mod liaison;
 mod notifications;
 mod org;

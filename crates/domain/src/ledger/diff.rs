@@ -1,12 +1,12 @@
 //! The per-cell difference between two versions of an item, for its history.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::types::LedgerType;
 use super::value::{FieldValue, Values};
 
 /// One changed cell: the field, its value before and after (`None` = empty).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CellChange {
     pub field: String,
     pub label: String,

@@ -11,6 +11,7 @@ mod dashboard;
 mod docs;
 mod enterprises;
 mod knowledge;
+pub(crate) mod ledgers;
 pub(crate) mod liaisons;
 mod notifications;
 mod public;
@@ -44,6 +45,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         enterprises::routes::<S>(),
         liaisons::routes::<S>(),
         approvals::routes::<S>(),
+        ledgers::routes::<S>(),
         admin::routes::<S>(),
         docs::routes::<S>(),
     ]

@@ -12,6 +12,7 @@ mod assets;
 mod console;
 mod dashboard;
 mod enterprises;
+mod ledgers;
 mod liaisons;
 mod portal;
 mod staff;
@@ -49,6 +50,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     routes.extend(dashboard::routes::<S>());
     routes.extend(supervise::routes::<S>());
     routes.extend(enterprises::routes::<S>());
+    routes.extend(ledgers::routes::<S>());
     routes.extend(liaisons::routes::<S>());
     routes.extend(approvals::routes::<S>());
     routes.extend(admin::routes::<S>());

@@ -914,6 +914,7 @@ mod dashboard;
 mod deadlines;
 mod enterprises;
 mod knowledge;
+mod ledgers;
 mod liaison;
 mod notify;
 mod open311;

@@ -1,0 +1,299 @@
+//! Ledgers (台账) on both databases: types installed once and versioned,
+//! items written with their history in one job (stale versions refused, a
+//! batch all or nothing), scope and filters in lists and rollups with real
+//! totals, and type changes refused or migrating items with an event.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::{Value as Json, json};
+
+use mashangban_domain::ledger::{LedgerType, Values, bundled, diff};
+use mashangban_domain::org::{OrgTree, UnitKind};
+use mashangban_store::{
+    ChangeStore, LedgerAction, LedgerAuthor, LedgerFilter, LedgerScope, LedgerStore, LedgerWrite, NewLedgerType,
+    OrgStore, RollupBy, RollupCell, ledger_item_name, ledger_placement,
+};
+use mashangban_store_sql::SqlStore;
+
+use crate::org::unit;
+use crate::support::{TestDb, at, execute, refusal};
+
+on_both!(
+    bundled_types_install_once_and_keep_their_versions,
+    items_keep_their_history_and_refuse_stale_writes,
+    a_batch_is_all_or_nothing,
+    lists_and_rollups_count_only_the_scope_and_the_filter,
+    type_changes_are_refused_or_migrate_items_with_an_event,
+);
+
+fn author(minutes: i64) -> LedgerAuthor {
+    LedgerAuthor {
+        user_id: Some(7),
+        name: "测试（handler）".into(),
+        role: "handler".into(),
+        ledger_roles: "town".into(),
+        at: at(minutes),
+    }
+}
+
+async fn install<D: TestDb>(s: &SqlStore<D>) {
+    let types = bundled::all()
+        .unwrap()
+        .into_iter()
+        .map(|t| NewLedgerType {
+            code: t.code().into(),
+            name: t.name().into(),
+            definition: t.to_toml().unwrap(),
+            office_unit_code: None,
+        })
+        .collect();
+    s.install_ledger_types(types).await.unwrap();
+}
+
+/// The city with two towns and a department; the org tree.
+async fn org<D: TestDb>(s: &SqlStore<D>) -> Arc<OrgTree> {
+    s.upsert_unit(unit("city", UnitKind::City, None)).await.unwrap();
+    s.upsert_unit(unit("guzhen", UnitKind::Town, Some("city"))).await.unwrap();
+    s.upsert_unit(unit("xiaolan", UnitKind::Town, Some("city"))).await.unwrap();
+    s.upsert_unit(unit("swuj", UnitKind::Department, Some("city"))).await.unwrap();
+    Arc::new(OrgTree::new(s.list_units().await.unwrap()))
+}
+
+fn sewer() -> LedgerType {
+    bundled::by_code("sewer").unwrap()
+}
+
+fn values(ty: &LedgerType, org: &OrgTree, input: Json) -> Values {
+    let input: BTreeMap<String, Json> = serde_json::from_value(input).unwrap();
+    ty.validate_item(&input, org).unwrap()
+}
+
+fn area(n: u32, town: &str, unit: Option<&str>) -> Json {
+    json!({ "area_code": format!("A{n:03}"), "town": town, "area_name": format!("片区{n}"), "planned_km": "10.5",
+            "responsible_unit": unit })
+}
+
+fn new_write(ty: &LedgerType, org: &OrgTree, v: Values) -> LedgerWrite {
+    let (town_id, unit_id) = ledger_placement(ty, &v, org);
+    LedgerWrite {
+        id: None,
+        expected_version: 0,
+        type_code: ty.code().into(),
+        type_version: 1,
+        key: ty.key_of(&v).unwrap(),
+        name: ledger_item_name(ty, &v),
+        stage: "intercept".into(),
+        changes: diff(ty, &Values::new(), &v),
+        values: v,
+        town_id,
+        unit_id,
+        action: LedgerAction::Created,
+        from_stage: None,
+        note: None,
+    }
+}
+
+async fn bundled_types_install_once_and_keep_their_versions<D: TestDb>() {
+    let env = &D::create().await;
+    let s = &env.store;
+    install(s).await;
+    install(s).await;
+    let types = s.ledger_types().await.unwrap();
+    let codes: Vec<&str> = types.iter().map(|t| t.code.as_str()).collect();
+    assert_eq!(codes, ["creek", "investment", "outlet", "park", "sewer"]);
+    assert!(types.iter().all(|t| t.version == 1));
+    let versions = s.ledger_type_versions("outlet").await.unwrap();
+    assert_eq!(versions.len(), 1, "installing again adds no version");
+    assert_eq!(LedgerType::from_toml(&versions[0].definition).unwrap(), bundled::by_code("outlet").unwrap());
+    let office = s.set_ledger_office("outlet", Some("sthjj".into()), author(1)).await.unwrap();
+    assert_eq!(office.office_unit_code.as_deref(), Some("sthjj"));
+    assert_eq!(refusal(s.set_ledger_office("nope", None, author(1)).await), "ledger_type_not_found");
+    for sql in ["UPDATE ledger_type_versions SET definition = 'x'", "DELETE FROM ledger_type_versions"] {
+        let err = execute(s, sql, vec![]).await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+}
+
+async fn items_keep_their_history_and_refuse_stale_writes<D: TestDb>() {
+    let env = &D::create().await;
+    let s = &env.store;
+    install(s).await;
+    let org = org(s).await;
+    let ty = sewer();
+    let head = s.feed_head().await.unwrap();
+    let v = values(&ty, &org, area(1, "guzhen", Some("swuj")));
+    let created = s.write_ledger_items(vec![new_write(&ty, &org, v.clone())], author(0)).await.unwrap().remove(0);
+    assert_eq!((created.key.as_str(), created.version, created.stage.as_str()), ("A001", 1, "intercept"));
+    assert_eq!(created.town_id, org.by_code("guzhen").map(|u| u.id));
+    assert_eq!(created.unit_id, org.by_code("swuj").map(|u| u.id));
+    assert_eq!(created.values, v);
+    assert_eq!(created.name.as_deref(), Some("片区1"));
+    assert_eq!(
+        refusal(s.write_ledger_items(vec![new_write(&ty, &org, v.clone())], author(1)).await),
+        "ledger_key_exists"
+    );
+
+    let mut changed = v.clone();
+    changed.insert("built_km".into(), mashangban_domain::ledger::FieldValue::Decimal("3.25".parse().unwrap()));
+    ty.compute(&mut changed).unwrap();
+    let update = LedgerWrite {
+        id: Some(created.id),
+        expected_version: 1,
+        action: LedgerAction::Updated,
+        changes: diff(&ty, &v, &changed),
+        values: changed.clone(),
+        ..new_write(&ty, &org, changed.clone())
+    };
+    let updated = s.write_ledger_items(vec![update.clone()], author(2)).await.unwrap().remove(0);
+    assert_eq!(updated.version, 2);
+    assert_eq!(refusal(s.write_ledger_items(vec![update.clone()], author(3)).await), "ledger_item_changed");
+    let stale_type = LedgerWrite { expected_version: 2, type_version: 9, ..update };
+    assert_eq!(refusal(s.write_ledger_items(vec![stale_type], author(3)).await), "ledger_type_changed");
+
+    let events = s.ledger_item_events(created.id).await.unwrap();
+    let seen: Vec<(LedgerAction, i64, usize)> =
+        events.iter().map(|e| (e.action, e.item_version, e.changes.len())).collect();
+    assert_eq!(seen, [(LedgerAction::Created, 1, 6), (LedgerAction::Updated, 2, 2)], "built km and the remaining km");
+    let fields: Vec<&str> = events[1].changes.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields, ["built_km", "remaining_km"]);
+    assert_eq!((events[1].by_user_id, events[1].by_name.as_str(), events[1].at), (Some(7), "测试（handler）", at(2)));
+    let feed = s.changes_after(head, 100).await.unwrap();
+    let ledger: Vec<(&str, &str)> = feed
+        .iter()
+        .filter(|c| c.entity == mashangban_store::ChangeEntity::Ledger)
+        .map(|c| (c.key.as_str(), c.kind.as_str()))
+        .collect();
+    assert_eq!(ledger, [("sewer:A001", "created"), ("sewer:A001", "updated")]);
+    for sql in ["UPDATE ledger_item_events SET note = 'x'", "DELETE FROM ledger_item_events"] {
+        let err = execute(s, sql, vec![]).await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    let found = s.ledger_item("sewer", "A001", &LedgerScope::All).await.unwrap().unwrap();
+    assert_eq!(found, updated);
+    let guzhen = org.by_code("guzhen").unwrap().id;
+    let xiaolan = org.by_code("xiaolan").unwrap().id;
+    assert!(s.ledger_item("sewer", "A001", &LedgerScope::Town(guzhen)).await.unwrap().is_some());
+    assert_eq!(s.ledger_item("sewer", "A001", &LedgerScope::Town(xiaolan)).await.unwrap(), None);
+    assert_eq!(s.ledger_item("sewer", "A001", &LedgerScope::Units(vec![guzhen])).await.unwrap(), None);
+}
+
+async fn a_batch_is_all_or_nothing<D: TestDb>() {
+    let env = &D::create().await;
+    let s = &env.store;
+    install(s).await;
+    let org = org(s).await;
+    let ty = sewer();
+    let first = new_write(&ty, &org, values(&ty, &org, area(1, "guzhen", None)));
+    s.write_ledger_items(vec![first.clone()], author(0)).await.unwrap();
+    let second = new_write(&ty, &org, values(&ty, &org, area(2, "guzhen", None)));
+    let batch = vec![second, first];
+    assert_eq!(refusal(s.write_ledger_items(batch, author(1)).await), "ledger_key_exists");
+    let page =
+        s.list_ledger_items("sewer", &LedgerFilter { limit: 10, ..LedgerFilter::default() }, &LedgerScope::All).await;
+    assert_eq!(page.unwrap().total, 1, "the batch's first item was not kept");
+}
+
+async fn lists_and_rollups_count_only_the_scope_and_the_filter<D: TestDb>() {
+    let env = &D::create().await;
+    let s = &env.store;
+    install(s).await;
+    let org = org(s).await;
+    let ty = sewer();
+    let mut writes = Vec::new();
+    for n in 1..=7 {
+        let town = if n <= 4 { "guzhen" } else { "xiaolan" };
+        let unit = (n % 2 == 0).then_some("swuj");
+        writes.push(new_write(&ty, &org, values(&ty, &org, area(n, town, unit))));
+    }
+    writes[0].stage = "separate".into();
+    s.write_ledger_items(writes, author(0)).await.unwrap();
+    let guzhen = org.by_code("guzhen").unwrap().id;
+    let swuj = org.by_code("swuj").unwrap().id;
+    let all = LedgerFilter { limit: 2, ..LedgerFilter::default() };
+    let page = s.list_ledger_items("sewer", &all, &LedgerScope::Town(guzhen)).await.unwrap();
+    let keys: Vec<&str> = page.items.iter().map(|i| i.key.as_str()).collect();
+    assert_eq!((keys, page.total), (vec!["A001", "A002"], 4), "a page of two, the real total of the town");
+    let second = LedgerFilter { offset: 2, ..all.clone() };
+    let page = s.list_ledger_items("sewer", &second, &LedgerScope::Town(guzhen)).await.unwrap();
+    assert_eq!(page.items[0].key, "A003");
+    let units = s.list_ledger_items("sewer", &all, &LedgerScope::Units(vec![swuj])).await.unwrap();
+    assert_eq!(units.total, 3, "A002, A004, A006");
+    let nothing = s.list_ledger_items("sewer", &all, &LedgerScope::Nothing).await.unwrap();
+    assert_eq!(nothing.total, 0);
+    let text = LedgerFilter { text: Some("片区7".into()), ..all.clone() };
+    assert_eq!(s.list_ledger_items("sewer", &text, &LedgerScope::All).await.unwrap().total, 1);
+    let stage = LedgerFilter { stage: Some("separate".into()), ..all.clone() };
+    assert_eq!(s.list_ledger_items("sewer", &stage, &LedgerScope::All).await.unwrap().total, 1);
+    let other_type = s.list_ledger_items("creek", &all, &LedgerScope::All).await.unwrap();
+    assert_eq!(other_type.total, 0);
+
+    let rollup = s.ledger_rollup("sewer", &all, &LedgerScope::All, RollupBy::Town).await.unwrap();
+    let cell = |row: i64, stage: &str, count| RollupCell { row: Some(row.to_string()), stage: stage.into(), count };
+    let xiaolan = org.by_code("xiaolan").unwrap().id;
+    let mut expected = vec![cell(guzhen, "intercept", 3), cell(guzhen, "separate", 1), cell(xiaolan, "intercept", 3)];
+    expected.sort_by(|a, b| (&a.row, &a.stage).cmp(&(&b.row, &b.stage)));
+    assert_eq!(rollup, expected);
+    let scoped = s.ledger_rollup("sewer", &all, &LedgerScope::Town(guzhen), RollupBy::Town).await.unwrap();
+    assert_eq!(scoped.iter().map(|c| c.count).sum::<u64>(), 4, "a rollup never counts what the scope hides");
+
+    // Choice fields: outlets by type.
+    let outlet = bundled::by_code("outlet").unwrap();
+    let mut writes = Vec::new();
+    for (n, kind) in [(1, "GY"), (2, "GY"), (3, "NY")] {
+        let v = values(
+            &outlet,
+            &org,
+            json!({ "outlet_code": format!("HE000001442000{kind}000{n}"), "name": format!("排口{n}"),
+                    "outlet_type": kind, "receiving_water_code": "HE000001", "receiving_water_name": "岐江河",
+                    "town": "guzhen", "location": "工业大道", "surveyed_on": "2026-03-01" }),
+        );
+        writes.push(LedgerWrite { stage: "survey".into(), ..new_write(&outlet, &org, v) });
+    }
+    s.write_ledger_items(writes, author(0)).await.unwrap();
+    let gy = LedgerFilter { choices: vec![("outlet_type".into(), "GY".into())], ..all.clone() };
+    assert_eq!(s.list_ledger_items("outlet", &gy, &LedgerScope::All).await.unwrap().total, 2);
+    let by_type = s.ledger_rollup("outlet", &all, &LedgerScope::All, RollupBy::Choice("outlet_type".into()));
+    let by_type: Vec<(Option<String>, u64)> = by_type.await.unwrap().into_iter().map(|c| (c.row, c.count)).collect();
+    assert_eq!(by_type, [(Some("GY".into()), 2), (Some("NY".into()), 1)]);
+}
+
+async fn type_changes_are_refused_or_migrate_items_with_an_event<D: TestDb>() {
+    let env = &D::create().await;
+    let s = &env.store;
+    install(s).await;
+    let org = org(s).await;
+    let ty = sewer();
+    let v = values(&ty, &org, area(1, "guzhen", Some("swuj")));
+    s.write_ledger_items(vec![new_write(&ty, &org, v)], author(0)).await.unwrap();
+    let toml = ty.to_toml().unwrap();
+
+    // Narrowing the area name below what is stored is refused; nothing changes.
+    let narrowed = toml.replacen("version = 1", "version = 2", 1).replace("max_len = 50", "max_len = 2");
+    let narrowed = LedgerType::from_toml(&narrowed).unwrap();
+    let refused = s.save_ledger_type(narrowed, 1, Arc::clone(&org), author(1)).await;
+    assert_eq!(refusal(refused), "ledger_type_change_refused");
+    assert_eq!(s.ledger_type("sewer").await.unwrap().unwrap().version, 1);
+
+    // Dropping a field with values migrates the item, with an event.
+    let mut def = ty.def().clone();
+    def.version = 2;
+    def.fields.retain(|f| f.code != "responsible_unit");
+    let dropped = LedgerType::from_def(def).unwrap();
+    assert_eq!(
+        refusal(s.save_ledger_type(dropped.clone(), 0, Arc::clone(&org), author(1)).await),
+        "ledger_type_changed"
+    );
+    let saved = s.save_ledger_type(dropped, 1, Arc::clone(&org), author(2)).await.unwrap();
+    assert_eq!((saved.record.version, saved.migrated_items), (2, 1));
+    let item = s.ledger_item("sewer", "A001", &LedgerScope::All).await.unwrap().unwrap();
+    assert_eq!((item.version, item.type_version, item.unit_id), (2, 2, None));
+    assert!(!item.values.contains_key("responsible_unit"));
+    let events = s.ledger_item_events(item.id).await.unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(last.action, LedgerAction::Migrated);
+    assert_eq!(last.changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(), ["responsible_unit"]);
+    let versions = s.ledger_type_versions("sewer").await.unwrap();
+    assert_eq!(versions.iter().map(|v| (v.version, v.migrated_items)).collect::<Vec<_>>(), [(2, 1), (1, 0)]);
+    assert!(versions[0].report.as_deref().unwrap().contains("migrate"));
+}
