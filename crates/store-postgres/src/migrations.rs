@@ -19,6 +19,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "0007_provisional_deadlines", include_str!("../migrations/0007_provisional_deadlines.sql")),
     (8, "0008_liaison", include_str!("../migrations/0008_liaison.sql")),
     (9, "0009_rate_limits", include_str!("../migrations/0009_rate_limits.sql")),
+    (12, "0012_urge_count", include_str!("../migrations/0012_urge_count.sql")),
 ];
 
 /// Tables whose `id` is an identity column.

@@ -19,6 +19,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_time_limit_rules_no_delete.sql"),
     include_str!("../migrations/0012_liaison.sql"),
     include_str!("../migrations/0013_rate_limits.sql"),
+    // The 16th at the merge of its branch (0014 and 0015 are other branches').
+    include_str!("../migrations/0016_urge_count.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

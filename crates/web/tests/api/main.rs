@@ -917,6 +917,7 @@ mod liaison;
 mod notify;
 mod open311;
 mod openapi;
+mod queues;
 mod scores;
 mod search;
 mod security;
