@@ -113,12 +113,7 @@ impl IntakeInput {
             AskerInput::Resident => Asker::Resident,
         };
         let urgency = self.urgency.unwrap_or(Urgency::Normal);
-        if urgency == Urgency::ActNow && !asker.is_enterprise() {
-            return Err(AppError::invalid(
-                "act_now_for_enterprises",
-                "“马上办”只适用于企业诉求：请以企业身份提交并填写统一社会信用代码，或选择普通、紧急",
-            ));
-        }
+        request::check_act_now(urgency, &asker)?;
         let contact = Contact {
             name: required_text("联系人姓名", &self.contact.name, request::NAME_MAX)?,
             phone: Phone::parse(&self.contact.phone)?,
@@ -244,6 +239,10 @@ pub enum ActionInput {
     /// A remark (批注) by someone following the request (a liaison cadre, a
     /// supervisor, a city leader); the state does not change.
     Comment(RemarkBody),
+    /// Correct the kind, urgency (马上办), category or town (改类改急); the
+    /// deadlines are counted again from receipt under the time-limit rules
+    /// in force at receipt. Dispatchers and administrators; operators until dispatch.
+    Reclassify(ReclassifyBody),
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -339,6 +338,49 @@ pub struct RemarkBody {
     pub text: String,
 }
 
+/// A correction (改类改急): the fields to change, at least one; absent or
+/// blank fields stay as they are.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReclassifyBody {
+    /// The corrected type (诉求类型).
+    #[serde(default)]
+    pub kind: Option<RequestKind>,
+    /// The corrected urgency; `act_now` (马上办) only for enterprises.
+    #[serde(default)]
+    pub urgency: Option<Urgency>,
+    /// The corrected category's code (see `GET /api/v1/categories`).
+    #[serde(default)]
+    pub category: Option<String>,
+    /// The corrected town's code (see `GET /api/v1/units`).
+    #[serde(default)]
+    pub town: Option<String>,
+    /// Why (更正原因), kept in the history.
+    pub reason: String,
+}
+
+impl ReclassifyBody {
+    /// The category and town codes resolved (blank: unchanged).
+    pub fn resolve(&self, org: &OrgTree, categories: &[Category]) -> AppResult<(Option<i64>, Option<UnitId>)> {
+        let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        let category = match given(&self.category) {
+            Some(code) => Some(
+                categories
+                    .iter()
+                    .find(|c| c.code == code && c.active)
+                    .map(|c| c.id)
+                    .ok_or_else(|| AppError::invalid("unknown_category", format!("诉求分类「{code}」不存在")))?,
+            ),
+            None => None,
+        };
+        let town = match given(&self.town) {
+            Some(code) => Some(town_by_code(org, &code)?),
+            None => None,
+        };
+        Ok((category, town))
+    }
+}
+
 /// An action with the attachments (already uploaded) its event cites; any action may carry them.
 #[derive(Debug, Clone)]
 pub struct ActionRequest {
@@ -351,6 +393,8 @@ pub enum Step {
     Ready(Action),
     /// Merge into the request with this tracking number.
     MergeInto(String),
+    /// A correction: its deadlines need the request's rules and history.
+    Reclassify(ReclassifyBody),
 }
 
 impl ActionRequest {
@@ -415,6 +459,18 @@ impl ActionName {
             Self::Supervise => Action::Supervise { instructions: none(), due: now },
             Self::Urge => Action::Urge { message: none() },
             Self::Comment => Action::Comment { text: none() },
+            Self::Reclassify => Action::Reclassify(mashangban_domain::lifecycle::Reclassify {
+                kind: None,
+                urgency: None,
+                category_id: None,
+                town_id: None,
+                reason: none(),
+                rules: None,
+                anchors: mashangban_domain::time_limit::RecountAnchors {
+                    sign_for_from: None,
+                    paused: chrono::Duration::zero(),
+                },
+            }),
         }
     }
 
@@ -468,6 +524,7 @@ impl ActionInput {
             }
             Self::Urge(b) => ready(Action::Urge { message: b.message }),
             Self::Comment(b) => ready(Action::Comment { text: b.text }),
+            Self::Reclassify(b) => Ok(Step::Reclassify(b)),
         }
     }
 }
@@ -783,7 +840,7 @@ mod tests {
     #[test]
     fn every_action_name_parses_and_has_its_fields() {
         let names: Vec<&str> = ActionName::all().map(ActionName::as_str).collect();
-        assert_eq!(names.len(), 24);
+        assert_eq!(names.len(), 25);
         assert_eq!(ACTION_FIELDS.len(), names.len(), "one body schema per action");
         for name in &names {
             assert!(ACTION_FIELDS.contains_key(*name), "{name}");

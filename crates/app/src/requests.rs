@@ -12,17 +12,20 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use mashangban_domain::access::Permission;
-use mashangban_domain::lifecycle::{Action, check_permission};
+use mashangban_domain::lifecycle::{Action, Reclassify, check_permission};
 use mashangban_domain::org::{Actor, Scope};
 use mashangban_domain::request::{Channel, NewRequest, Request, RequestId, RequestKind};
 use mashangban_domain::time::Instant;
-use mashangban_domain::time_limit::intake_deadlines;
-use mashangban_store::{Attachment, Command, ListFilter, NewAttachment, Store, Upload};
+use mashangban_domain::time_limit::{RuleSet, intake_deadlines};
+use mashangban_sheet::Cell;
+pub use mashangban_sheet::write::csv_line;
+use mashangban_sheet::write::{Export, WriteColumn};
+use mashangban_store::{Attachment, Command, ListFilter, ListOrder, NewAttachment, Store, Upload};
 
 use crate::error::{AppError, AppResult, CurrentState, ErrorKind};
 use crate::input::{
-    ActionName, ActionRequest, AskerInput, FilterContext, IntakeContext, IntakeInput, RateInput, ReopenRequestInput,
-    Step, WithdrawInput, list_filter, optional_comment,
+    ActionName, ActionRequest, AskerInput, FilterContext, IntakeContext, IntakeInput, RateInput, ReclassifyBody,
+    ReopenRequestInput, Step, WithdrawInput, list_filter, optional_comment,
 };
 use crate::views::{self, AttachmentView, EventView, Lookup, PublicView, RequestView};
 use crate::{App, Caller, Via};
@@ -300,6 +303,65 @@ impl<'a, S: Store> Requests<'a, S> {
         Ok(Listing { items, next_cursor: page.next_cursor })
     }
 
+    /// How many requests in the caller's scope match `filter`, all pages together.
+    pub async fn count(&self, caller: &Caller, filter: &ListFilter) -> AppResult<u64> {
+        Ok(self.app.store().count(filter, &caller.actor.scope()).await?)
+    }
+
+    // ---- exports --------------------------------------------------------------------
+
+    /// The next page of an export of `filter` in the caller's scope, masked
+    /// exactly as their list is; `None` once every row (or [`EXPORT_MAX_ROWS`])
+    /// has been read. Pages of [`EXPORT_BATCH`] rows, so an export of any size
+    /// holds one page of requests at a time.
+    pub async fn export_page(&self, caller: &Caller, cursor: &mut ExportCursor) -> AppResult<Option<Vec<RequestView>>> {
+        if cursor.done || cursor.written >= EXPORT_MAX_ROWS {
+            return Ok(None);
+        }
+        let mut filter = cursor.filter.clone();
+        filter.limit = EXPORT_BATCH;
+        let page = self.app.store().list(&filter, &caller.actor.scope()).await?;
+        match filter.order {
+            ListOrder::Newest => {
+                cursor.filter.before_id = page.next_cursor;
+                cursor.done = page.next_cursor.is_none();
+            }
+            ListOrder::Deadline => {
+                cursor.filter.offset += EXPORT_BATCH;
+                cursor.done = page.items.len() < EXPORT_BATCH as usize;
+            }
+        }
+        if page.items.is_empty() {
+            cursor.done = true;
+            return Ok(None);
+        }
+        cursor.written += page.items.len() as u64;
+        Ok(Some(
+            self.with_lookup(|l| page.items.iter().map(|r| views::request_view(r, &caller.actor, l, None)).collect()),
+        ))
+    }
+
+    /// The requests of `filter` in the caller's scope as an Excel workbook:
+    /// `preamble` (title, the filter in words, who and when) above the
+    /// header, then one row per request, masked as the caller's list is.
+    /// Rows go to the sheet's temporary file as each page is read
+    /// (rust_xlsxwriter's constant-memory mode); codes, phones and numbers
+    /// are text cells.
+    pub async fn export_xlsx(&self, caller: &Caller, filter: ListFilter, preamble: &[String]) -> AppResult<Vec<u8>> {
+        let sheet_error =
+            |e: mashangban_sheet::SheetError| AppError::from(mashangban_domain::error::DomainError::from(e));
+        let columns = EXPORT_COLUMNS.iter().map(|t| WriteColumn::text(*t)).collect();
+        let mut export = Export::with_preamble("诉求清单", preamble, columns).map_err(sheet_error)?;
+        let mut cursor = ExportCursor::new(filter);
+        while let Some(views) = self.export_page(caller, &mut cursor).await? {
+            for view in &views {
+                let cells: Vec<Cell> = export_fields(view).into_iter().map(Cell::Text).collect();
+                export.push(&cells).map_err(sheet_error)?;
+            }
+        }
+        export.finish().map_err(sheet_error)
+    }
+
     /// A request in the caller's scope with its history, attachments and the
     /// actions the caller may take now.
     pub async fn open(&self, caller: &Caller, no: &str) -> AppResult<Case> {
@@ -318,12 +380,12 @@ impl<'a, S: Store> Requests<'a, S> {
         let history = self.app.store().history(request.id).await?;
         let attachments = self.app.store().attachments(request.id).await?;
         let merged_into = self.merged_tracking_no(request).await?;
-        let org = self.app.caches().org();
+        let (org, categories) = (self.app.caches().org(), self.app.caches().categories());
         Ok(Detail {
             request: self.with_lookup(|l| views::request_view(request, actor, l, merged_into)),
             history: {
                 let unmasked = actor.sees_personal_data_of(request.lead_unit_id, &request.co_unit_ids);
-                history.iter().map(|e| views::event_view(e, actor, unmasked, &org)).collect()
+                history.iter().map(|e| views::event_view(e, actor, unmasked, &org, &categories)).collect()
             },
             attachments: attachments.iter().map(views::attachment_view).collect(),
         })
@@ -375,9 +437,50 @@ impl<'a, S: Store> Requests<'a, S> {
                 })?;
                 Action::Merge { parent_id: parent.id }
             }
+            Step::Reclassify(body) => self.reclassification(caller, no, body).await?,
         };
         let request = self.command(caller, no, scope.clone(), actor.clone(), action, input.attachment_ids).await?;
         self.detail_of(&request, actor).await
+    }
+
+    /// A correction (改类改急) ready for the lifecycle: codes resolved, and
+    /// for counting the deadlines again the rule-table version in force at
+    /// receipt (the request's limits name it) and where its clocks started
+    /// (its history, as the year-end recount reads it).
+    async fn reclassification(&self, caller: &Caller, no: &str, body: ReclassifyBody) -> AppResult<Action> {
+        let (category_id, town_id) = {
+            let caches = self.app.caches();
+            body.resolve(&caches.org(), &caches.categories())?
+        };
+        let request = self.find(caller, no).await?;
+        let rules = match request.time_limits {
+            None => None,
+            Some(kept) => {
+                let current = self.app.caches().rules();
+                if current.version == kept.version {
+                    Some(RuleSet::clone(&current))
+                } else {
+                    let versions = self.app.store().rule_versions().await?;
+                    let found = versions.into_iter().find(|v| v.version == kept.version).ok_or_else(|| {
+                        AppError::invalid(
+                            "time_limit_version_missing",
+                            format!("找不到诉求受理时适用的第 {} 版时限规则，无法重算期限", kept.version),
+                        )
+                    })?;
+                    Some(RuleSet { version: found.version, rules: found.rules })
+                }
+            }
+        };
+        let history = self.app.store().history(request.id).await?;
+        Ok(Action::Reclassify(Reclassify {
+            kind: body.kind,
+            urgency: body.urgency,
+            category_id,
+            town_id,
+            reason: body.reason,
+            rules,
+            anchors: crate::deadlines::anchors(&history),
+        }))
     }
 
     /// Runs one action through the store and publishes the change.
@@ -657,6 +760,81 @@ impl<'a, S: Store> Requests<'a, S> {
         let calendar = self.app.caches().calendar();
         calendar.add_workhours(now, hours).unwrap_or(now + chrono::Duration::hours(i64::from(hours)))
     }
+}
+
+/// Rows read from the store at a time while exporting.
+pub const EXPORT_BATCH: u32 = 500;
+/// The most rows one export writes.
+pub const EXPORT_MAX_ROWS: u64 = 500_000;
+
+/// Where an export has got to.
+pub struct ExportCursor {
+    filter: ListFilter,
+    written: u64,
+    done: bool,
+}
+
+impl ExportCursor {
+    /// From the start of `filter` (its paging is ignored).
+    pub fn new(filter: ListFilter) -> Self {
+        Self { filter: ListFilter { before_id: None, offset: 0, ..filter }, written: 0, done: false }
+    }
+}
+
+/// The columns of a request export (Excel and CSV).
+pub const EXPORT_COLUMNS: &[&str] = &[
+    "受理编号",
+    "状态",
+    "类型",
+    "紧急程度",
+    "标记",
+    "渠道",
+    "标题",
+    "分类",
+    "镇街",
+    "主办单位",
+    "协办单位",
+    "企业名称",
+    "统一社会信用代码",
+    "联系人",
+    "联系电话",
+    "受理时间",
+    "答复期限",
+    "剩余时间",
+    "办结时间",
+    "满意度",
+];
+
+/// A request's fields in the order of [`EXPORT_COLUMNS`], as text.
+pub fn export_fields(v: &RequestView) -> Vec<String> {
+    let time = |t: &str| t.get(..16).map_or_else(|| t.to_owned(), |s| s.replacen('T', " ", 1));
+    let opt = |t: Option<&String>| t.map_or_else(String::new, |t| time(t));
+    let running = v.deadlines.iter().filter(|d| d.remaining_minutes.is_some()).min_by_key(|d| d.remaining_minutes);
+    vec![
+        v.tracking_no.clone(),
+        v.state_label.to_owned(),
+        v.kind_label.to_owned(),
+        v.urgency_label.to_owned(),
+        v.badges.iter().map(|b| b.label.as_str()).collect::<Vec<_>>().join("、"),
+        v.channel_label.to_owned(),
+        v.title.clone(),
+        v.category.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
+        v.town.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
+        v.lead_unit.as_ref().map(|u| u.name.clone()).unwrap_or_default(),
+        v.co_units.iter().map(|u| u.name.as_str()).collect::<Vec<_>>().join("、"),
+        v.asker.enterprise_name.clone().unwrap_or_default(),
+        v.asker.credit_code.clone().unwrap_or_default(),
+        v.asker.contact_name.clone(),
+        v.asker.contact_phone.clone(),
+        time(&v.received_at),
+        match (&v.due_at, v.due_provisional) {
+            (Some(d), true) => format!("{}（暂定）", time(d)),
+            (d, _) => opt(d.as_ref()),
+        },
+        running.and_then(|d| d.remaining_text.clone()).unwrap_or_default(),
+        opt(v.closed_at.as_ref()),
+        v.rating_label.unwrap_or_default().to_owned(),
+    ]
 }
 
 /// The asker's own steps (withdraw, rate, ask for reopening, add materials) are the asker's: a caller

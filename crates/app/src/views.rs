@@ -105,6 +105,10 @@ pub struct RequestView {
     pub reopen_count: u32,
     pub return_count: u32,
     pub extension_count: u32,
+    /// How many times the request was urged (催办).
+    pub urge_count: u32,
+    /// What a queue row marks: 马上办 or 紧急, 督办, 催办, 重办, 延期 (see [`badges`]).
+    pub badges: Vec<Badge>,
     pub due_at: Option<String>,
     /// The reply deadline is provisional (暂定): counted without the holiday
     /// notice of its year, recounted when that is loaded.
@@ -150,6 +154,10 @@ pub struct DeadlineView {
     /// Working minutes left (negative when overdue) for working-time limits,
     /// natural minutes for natural-time limits; absent when not running.
     pub remaining_minutes: Option<i64>,
+    /// The clock the limit counts in (working days, working hours or natural time).
+    pub clock: Option<mashangban_domain::calendar::Clock>,
+    /// The time left in the limit's own clock, e.g. `剩余 2个工作日3小时` or `已超期 40分钟`.
+    pub remaining_text: Option<String>,
     pub overdue: bool,
     /// Provisional (暂定): counted on weekends only, the holiday notice of
     /// its year not loaded yet; recounted when it is.
@@ -190,6 +198,9 @@ fn deadline_views(r: &Request, lookup: &Lookup<'_>) -> Vec<DeadlineView> {
             let at = if paused { r.suspended_at.unwrap_or(lookup.now) } else { lookup.now };
             let natural = limit.is_some_and(|l| l.clock == Clock::Natural);
             let remaining = running.then(|| remaining_minutes(lookup.calendar, at, due, natural));
+            let clock = limit.map(|l| l.clock);
+            let day = lookup.calendar.working_hours().daily_duration().num_minutes();
+            let remaining_text = remaining.map(|m| countdown_text(m, clock, day));
             Some(DeadlineView {
                 kind,
                 label,
@@ -197,11 +208,76 @@ fn deadline_views(r: &Request, lookup: &Lookup<'_>) -> Vec<DeadlineView> {
                 running,
                 paused,
                 remaining_minutes: remaining,
+                clock,
+                remaining_text,
                 overdue: running && !paused && lookup.now > due,
                 provisional: is_provisional(r, due, lookup.calendar),
             })
         })
         .collect()
+}
+
+/// Time left (or past, when negative) in the clock a limit counts in:
+/// working days of `day_minutes` working minutes, working hours, or natural
+/// time (without a clock: hours and minutes).
+pub fn countdown_text(minutes: i64, clock: Option<mashangban_domain::calendar::Clock>, day_minutes: i64) -> String {
+    use mashangban_domain::calendar::Clock;
+    let m = minutes.unsigned_abs() as i64;
+    let hours = |m: i64, unit: &str| match (m / 60, m % 60) {
+        (0, min) => format!("{min}分钟"),
+        (h, 0) => format!("{h}{unit}"),
+        (h, min) => format!("{h}{unit}{min}分"),
+    };
+    let amount = match clock {
+        Some(Clock::WorkingDays) if day_minutes > 0 && m >= day_minutes => {
+            let rest = m % day_minutes;
+            let days = format!("{}个工作日", m / day_minutes);
+            if rest == 0 { days } else { format!("{days}{}", hours(rest, "小时")) }
+        }
+        Some(Clock::WorkingDays | Clock::WorkingHours) => hours(m, "个工作小时"),
+        Some(Clock::Natural) => format!("{}（自然时间）", hours(m, "小时")),
+        None => hours(m, "小时"),
+    };
+    if minutes < 0 { format!("已超期 {amount}") } else { format!("剩余 {amount}") }
+}
+
+/// A mark on a queue row (徽标).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Badge {
+    /// `act_now`, `urgent`, `supervised`, `urged`, `reopened`, `extended` or `extension_pending`.
+    pub code: &'static str,
+    pub label: String,
+}
+
+/// The marks of a request in a queue: 马上办 (an enterprise's act-now) or
+/// 紧急, 督办 while supervised, 催办 with how often, 重办 with how often,
+/// 延期 once extended, 延期待审 while an extension waits.
+pub fn badges(r: &Request) -> Vec<Badge> {
+    use mashangban_domain::request::Urgency;
+    let badge = |code, label: String| Badge { code, label };
+    let times = |label: &str, n: u32| if n > 1 { format!("{label}{n}次") } else { label.to_owned() };
+    let mut out = Vec::new();
+    if is_act_now(r) {
+        out.push(badge("act_now", "马上办".into()));
+    } else if r.urgency == Urgency::Urgent {
+        out.push(badge("urgent", "紧急".into()));
+    }
+    if r.supervision.is_some() {
+        out.push(badge("supervised", "督办".into()));
+    }
+    if r.urge_count > 0 {
+        out.push(badge("urged", times("催办", r.urge_count)));
+    }
+    if r.reopen_count > 0 {
+        out.push(badge("reopened", times("重办", r.reopen_count)));
+    }
+    if r.extension_count > 0 {
+        out.push(badge("extended", times("延期", r.extension_count)));
+    }
+    if r.pending_extension.is_some() {
+        out.push(badge("extension_pending", "延期待审".into()));
+    }
+    out
 }
 
 /// Minutes from `now` to `due`, negative past it, in working or natural time.
@@ -257,6 +333,8 @@ pub fn request_view(r: &Request, viewer: &Actor, lookup: &Lookup<'_>, merged_int
         reopen_count: r.reopen_count,
         return_count: r.return_count,
         extension_count: r.extension_count,
+        urge_count: r.urge_count,
+        badges: badges(r),
         due_at: r.due_at.as_ref().map(ts),
         due_provisional: r.due_at.is_some_and(|d| is_provisional(r, d, lookup.calendar)),
         deadlines: deadline_views(r, lookup),
@@ -322,12 +400,15 @@ pub struct EventView {
     pub to_state: &'static str,
     pub comment: Option<String>,
     pub details: mashangban_domain::event::EventDetails,
+    /// What changed, in words with names for codes (改类改急: each field and
+    /// every deadline from and to; 期限重算: the deadlines).
+    pub summary: Option<String>,
     pub attachment_ids: Vec<i64>,
     pub due_at: Option<String>,
 }
 
 /// `unmasked`: whether the viewer sees the request's personal data ([`Actor::sees_personal_data_of`]).
-pub fn event_view(e: &Event, viewer: &Actor, unmasked: bool, org: &OrgTree) -> EventView {
+pub fn event_view(e: &Event, viewer: &Actor, unmasked: bool, org: &OrgTree, categories: &[Category]) -> EventView {
     let auditor = viewer.may(Permission::SeeClientAddresses);
     let staff_actor = !matches!(e.actor_role.as_str(), "asker" | "anonymous" | "enterprise" | "resident");
     EventView {
@@ -343,8 +424,66 @@ pub fn event_view(e: &Event, viewer: &Actor, unmasked: bool, org: &OrgTree) -> E
         to_state: e.to_state.as_str(),
         comment: e.comment.as_deref().map(|c| maybe_mask(c, unmasked)),
         details: e.details.clone(),
+        summary: event_summary(&e.details, org, categories),
         attachment_ids: e.attachment_ids.clone(),
         due_at: e.due_at.as_ref().map(ts),
+    }
+}
+
+/// The changes an event records, in words (see [`EventView::summary`]).
+fn event_summary(
+    details: &mashangban_domain::event::EventDetails,
+    org: &OrgTree,
+    categories: &[Category],
+) -> Option<String> {
+    use mashangban_domain::event::{DeadlineSet, EventDetails};
+    let deadlines = |before: &DeadlineSet, after: &DeadlineSet| {
+        let show = |t: Option<Instant>, provisional: bool| match t {
+            Some(t) => {
+                let text = t.with_timezone(&mashangban_domain::time::shanghai()).format("%Y-%m-%d %H:%M").to_string();
+                if provisional { format!("{text}（暂定）") } else { text }
+            }
+            None => "无".to_owned(),
+        };
+        [
+            ("答复期限", before.due_at, after.due_at),
+            ("签收期限", before.sign_due_at, after.sign_due_at),
+            ("首次联系期限", before.contact_due_at, after.contact_due_at),
+            ("阶段性答复期限", before.stage_due_at, after.stage_due_at),
+        ]
+        .into_iter()
+        .filter(|(label, from, to)| from != to || *label == "答复期限")
+        .map(|(label, from, to)| {
+            format!("{label}：{} → {}", show(from, before.provisional), show(to, after.provisional))
+        })
+        .collect::<Vec<_>>()
+    };
+    match details {
+        EventDetails::Reclassified(r) => {
+            let category =
+                |id: i64| categories.iter().find(|c| c.id == id).map_or_else(|| id.to_string(), |c| c.name.clone());
+            let town = |id: Option<UnitId>| match id {
+                Some(id) => org.get(id).map_or_else(|| id.to_string(), |u| u.display_name().to_owned()),
+                None => "无".to_owned(),
+            };
+            let mut parts = Vec::new();
+            if let Some(c) = &r.kind {
+                parts.push(format!("类型：{} → {}", c.from.label(), c.to.label()));
+            }
+            if let Some(c) = &r.urgency {
+                parts.push(format!("紧急程度：{} → {}", c.from.label(), c.to.label()));
+            }
+            if let Some(c) = &r.category_id {
+                parts.push(format!("分类：{} → {}", category(c.from), category(c.to)));
+            }
+            if let Some(c) = &r.town_id {
+                parts.push(format!("镇街：{} → {}", town(c.from), town(c.to)));
+            }
+            parts.extend(deadlines(&r.before, &r.after));
+            Some(parts.join("；"))
+        }
+        EventDetails::DeadlinesRecounted(r) => Some(deadlines(&r.before, &r.after).join("；")),
+        _ => None,
     }
 }
 

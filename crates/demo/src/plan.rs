@@ -1169,6 +1169,7 @@ mod tests {
                     reopen_count: 0,
                     return_count: 0,
                     extension_count: 0,
+                    urge_count: 0,
                     due_at: new.due_at,
                     deadlines: new.deadlines,
                     time_limits: new.time_limits,

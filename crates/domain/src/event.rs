@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::lifecycle::{DeadlineKind, NoticeLevel};
 use crate::org::UnitId;
-use crate::request::{Channel, EventKind, Rating, RequestId};
+use crate::request::{CategoryId, Channel, EventKind, Rating, RequestId, RequestKind, Urgency};
 use crate::time::Instant;
 use crate::time_limit::TimeLimits;
 
@@ -236,6 +236,39 @@ pub struct DeadlinesRecounted {
     pub after: DeadlineSet,
 }
 
+/// One field's value before and after a correction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Changed<T> {
+    pub from: T,
+    pub to: T,
+}
+
+impl<T: PartialEq + Copy> Changed<T> {
+    /// The change from `from` to `to`, if they differ.
+    pub fn of(from: T, to: T) -> Option<Self> {
+        (from != to).then_some(Self { from, to })
+    }
+}
+
+/// Kind, urgency (马上办), category or town corrected after intake (改类改急):
+/// each changed field from and to, the limits now in force (from the rule
+/// version in force at receipt) and every deadline before and after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Reclassified {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Changed<RequestKind>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urgency: Option<Changed<Urgency>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<Changed<CategoryId>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub town_id: Option<Changed<Option<UnitId>>>,
+    /// The limits after the correction (absent when the request has none).
+    pub time_limits: Option<TimeLimits>,
+    pub before: DeadlineSet,
+    pub after: DeadlineSet,
+}
+
 /// A file added to the request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AttachmentAdded {
@@ -264,6 +297,7 @@ pub enum EventDetails {
     Noticed(Noticed),
     AttachmentAdded(AttachmentAdded),
     DeadlinesRecounted(DeadlinesRecounted),
+    Reclassified(Reclassified),
     /// Stored details that do not match their kind's shape (kept as written,
     /// never produced by this version).
     Unrecognised(serde_json::Value),
@@ -298,6 +332,7 @@ impl EventDetails {
             K::DueSoon | K::Overdue | K::Escalated => typed(value, Self::Noticed),
             K::AttachmentAdded => typed(value, Self::AttachmentAdded),
             K::DeadlinesRecounted => typed(value, Self::DeadlinesRecounted),
+            K::Reclassified => typed(value, Self::Reclassified),
             _ if value.as_object().is_some_and(serde_json::Map::is_empty) => Self::None,
             _ => Self::Unrecognised(value),
         }
@@ -360,6 +395,7 @@ impl schemars::JsonSchema for EventDetails {
             generator.subschema_for::<Noticed>(),
             generator.subschema_for::<AttachmentAdded>(),
             generator.subschema_for::<DeadlinesRecounted>(),
+            generator.subschema_for::<Reclassified>(),
             schemars::json_schema!({ "type": "object", "maxProperties": 0 }),
         ];
         schemars::json_schema!({
@@ -388,6 +424,7 @@ impl Serialize for EventDetails {
             Self::Noticed(d) => d.serialize(s),
             Self::AttachmentAdded(d) => d.serialize(s),
             Self::DeadlinesRecounted(d) => d.serialize(s),
+            Self::Reclassified(d) => d.serialize(s),
             Self::Unrecognised(v) => v.serialize(s),
         }
     }

@@ -6,7 +6,9 @@ use crate::calendar::WorkCalendar;
 use crate::error::DomainError;
 use crate::event::{self, EventDetails};
 use crate::org::{Actor, Role, UnitId};
-use crate::request::{COMMENT_MAX, EventKind, PendingExtension, Rating, Request, RequestId, RequestKind, State};
+use crate::request::{
+    COMMENT_MAX, CategoryId, EventKind, PendingExtension, Rating, Request, RequestId, RequestKind, State, Urgency,
+};
 use crate::time::Instant;
 use crate::validation::{optional_text, required_text};
 
@@ -127,6 +129,26 @@ pub enum Action {
     RecountDeadlines {
         anchors: crate::time_limit::RecountAnchors,
     },
+    /// Correct the kind, urgency (马上办), category or town after intake
+    /// (改类改急); the deadlines are counted again from receipt.
+    Reclassify(Reclassify),
+}
+
+/// A correction (改类改急): the fields to change (absent: unchanged), the
+/// reason, and what counting the deadlines again needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reclassify {
+    pub kind: Option<RequestKind>,
+    pub urgency: Option<Urgency>,
+    pub category_id: Option<CategoryId>,
+    pub town_id: Option<UnitId>,
+    pub reason: String,
+    /// The rule-table version the request's limits came from (in force at
+    /// receipt); the limits of the corrected kind and urgency are resolved
+    /// from it. `None` for a request taken in without limits: its deadlines stay.
+    pub rules: Option<crate::time_limit::RuleSet>,
+    /// Where the request's clocks started (its history).
+    pub anchors: crate::time_limit::RecountAnchors,
 }
 
 /// Which deadline a notice is about.
@@ -218,6 +240,7 @@ impl Action {
             Self::Comment { .. } => "comment",
             Self::Notice { .. } => "notice",
             Self::RecountDeadlines { .. } => "recount-deadlines",
+            Self::Reclassify(_) => "reclassify",
         }
     }
 
@@ -250,6 +273,7 @@ impl Action {
             Self::Comment { .. } => "批注",
             Self::Notice { .. } => "时限提醒",
             Self::RecountDeadlines { .. } => "期限重算",
+            Self::Reclassify(_) => "改类改急",
         }
     }
 
@@ -279,7 +303,7 @@ impl Action {
                 &[Received, Dispatched, Returned, SignedFor, InProgress, Suspended, Replied, Closed, FollowedUp]
             }
             Self::Notice { .. } => &[Received, Dispatched, Returned, SignedFor, InProgress, Replied],
-            Self::RecountDeadlines { .. } => {
+            Self::RecountDeadlines { .. } | Self::Reclassify(_) => {
                 &[Received, Dispatched, Returned, SignedFor, InProgress, Suspended, Replied]
             }
         }
@@ -521,7 +545,11 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             });
             (EventKind::Supervised, Some(instructions))
         }
-        Action::Urge { message } => (EventKind::Urged, Some(required_text("催办意见", message, COMMENT_MAX)?)),
+        Action::Urge { message } => {
+            let message = required_text("催办意见", message, COMMENT_MAX)?;
+            next.urge_count += 1;
+            (EventKind::Urged, Some(message))
+        }
         Action::Comment { text } => (EventKind::Commented, Some(required_text("批注", text, COMMENT_MAX)?)),
         Action::Notice { notice } => {
             details = EventDetails::Noticed(event::Noticed {
@@ -548,6 +576,11 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
                 after: event::DeadlineSet::of(&next),
             });
             (EventKind::DeadlinesRecounted, Some(recount_text(current, &next)))
+        }
+        Action::Reclassify(change) => {
+            let reason = required_text("更正原因", &change.reason, COMMENT_MAX)?;
+            details = EventDetails::Reclassified(reclassify(current, &mut next, change, ctx)?);
+            (EventKind::Reclassified, Some(reason))
         }
     };
     next.updated_at = ctx.now;
@@ -611,6 +644,11 @@ pub fn check_permission(current: &Request, actor: &Actor, action: &Action) -> Re
         Action::Comment { .. } => actor.has_role(&[Supervisor, CityLeader, Liaison]),
         Action::Notice { .. } => matches!(actor, Actor::System),
         Action::RecountDeadlines { .. } => matches!(actor, Actor::System) || actor.has_role(&[Admin]),
+        // Dispatchers and administrators correct open requests; an operator
+        // corrects their intake until it is dispatched.
+        Action::Reclassify(_) => {
+            actor.has_role(&[Dispatcher, Admin]) || (actor.has_role(&[Operator]) && current.state == State::Received)
+        }
     };
     if allowed {
         Ok(())
@@ -708,6 +746,53 @@ fn start_sign_for_clock(next: &mut Request, ctx: &Context<'_>) -> Option<Instant
     next.deadlines.provisional |= counted.is_some_and(|d| d.provisional);
     next.deadlines.sign_for = counted.map(|d| d.at);
     next.deadlines.sign_for
+}
+
+/// Applies a correction (改类改急) to `next`: the fields, the limits of the
+/// corrected kind and urgency from the rule version in force at receipt, and
+/// the deadlines counted again from receipt under them.
+fn reclassify(
+    current: &Request,
+    next: &mut Request,
+    change: &Reclassify,
+    ctx: &Context<'_>,
+) -> Result<event::Reclassified, DomainError> {
+    next.kind = change.kind.unwrap_or(current.kind);
+    next.urgency = change.urgency.unwrap_or(current.urgency);
+    next.category_id = change.category_id.unwrap_or(current.category_id);
+    next.location.town_id = change.town_id.or(current.location.town_id);
+    crate::request::check_act_now(next.urgency, &next.asker)?;
+    let changed = event::Reclassified {
+        kind: event::Changed::of(current.kind, next.kind),
+        urgency: event::Changed::of(current.urgency, next.urgency),
+        category_id: event::Changed::of(current.category_id, next.category_id),
+        town_id: event::Changed::of(current.location.town_id, next.location.town_id),
+        time_limits: None,
+        before: event::DeadlineSet::of(current),
+        after: event::DeadlineSet::of(current),
+    };
+    if changed.kind.is_none() && changed.urgency.is_none() && changed.category_id.is_none() && changed.town_id.is_none()
+    {
+        return Err(DomainError::invalid(
+            "nothing_changed",
+            "类型、紧急程度、分类和镇街都与原来相同，没有需要更正的内容",
+        ));
+    }
+    if let (Some(rules), Some(kept)) = (&change.rules, current.time_limits) {
+        if rules.version != kept.version {
+            return Err(DomainError::invalid(
+                "time_limit_version_mismatch",
+                format!("时限规则版本不符：诉求受理时适用第 {} 版", kept.version),
+            ));
+        }
+        next.time_limits = Some(rules.resolve(next.kind, next.urgency, current.channel, current.asker.is_enterprise()));
+        if let Some(calendar) = ctx.calendar {
+            let (due_at, deadlines) = crate::time_limit::reclassified_deadlines(next, calendar, &change.anchors);
+            next.due_at = due_at;
+            next.deadlines = deadlines;
+        }
+    }
+    Ok(event::Reclassified { time_limits: next.time_limits, after: event::DeadlineSet::of(next), ..changed })
 }
 
 /// The comment of a recount: the reply deadline before and after.

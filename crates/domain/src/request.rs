@@ -255,6 +255,8 @@ pub struct Request {
     pub reopen_count: u32,
     pub return_count: u32,
     pub extension_count: u32,
+    /// How many times the request was urged (催办).
+    pub urge_count: u32,
     /// The reply/close deadline (答复期限); computed by the time-limit rules.
     pub due_at: Option<Instant>,
     /// The other deadlines: sign-for, first contact, stage reply.
@@ -319,6 +321,19 @@ pub struct NewRequest {
     pub time_limits: Option<TimeLimits>,
     /// Submitted through a liaison's contact card (联系卡), recorded in the intake event.
     pub card: Option<crate::event::CardSource>,
+}
+
+/// 马上办 (act-now) is the enterprise service: a resident's request may be
+/// normal or urgent, never act-now (`act_now_for_enterprises`), at intake and
+/// when corrected (改类改急).
+pub fn check_act_now(urgency: Urgency, asker: &Asker) -> Result<(), DomainError> {
+    if urgency == Urgency::ActNow && !asker.is_enterprise() {
+        return Err(DomainError::invalid(
+            "act_now_for_enterprises",
+            "“马上办”只适用于企业诉求：请以企业身份提交并填写统一社会信用代码，或选择普通、紧急",
+        ));
+    }
+    Ok(())
 }
 
 /// Limits on free text, in characters.
@@ -399,6 +414,8 @@ crate::labelled_enum!(
         Overdue = "overdue" / "超期",
         Escalated = "escalated" / "提级督办",
         DeadlinesRecounted = "deadlines_recounted" / "期限重算",
+        /// Kind, urgency (马上办), category or town corrected after intake (改类改急).
+        Reclassified = "reclassified" / "改类改急",
     }
 );
 

@@ -211,6 +211,38 @@ pub fn recount_deadlines(
     calendar: &WorkCalendar,
     anchors: &RecountAnchors,
 ) -> (Option<Instant>, Deadlines) {
+    count_again(request, calendar, anchors, Present::AsBefore)
+}
+
+/// The deadlines of a request whose kind or urgency was corrected (改类改急):
+/// counted as [`recount_deadlines`] counts them — from receipt, moved by the
+/// time paused, sign-for from its assignment, an extension's date kept — but
+/// under the limits now in `request.time_limits` (resolved from the rule
+/// version in force at receipt), so a contact or stage-reply deadline exists
+/// exactly when those limits set one.
+pub fn reclassified_deadlines(
+    request: &Request,
+    calendar: &WorkCalendar,
+    anchors: &RecountAnchors,
+) -> (Option<Instant>, Deadlines) {
+    count_again(request, calendar, anchors, Present::AsLimits)
+}
+
+/// Which of the contact and stage-reply deadlines a count gives.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Present {
+    /// Those the request already has (a recount under a new calendar).
+    AsBefore,
+    /// Those its limits set (new limits after a correction).
+    AsLimits,
+}
+
+fn count_again(
+    request: &Request,
+    calendar: &WorkCalendar,
+    anchors: &RecountAnchors,
+    present: Present,
+) -> (Option<Instant>, Deadlines) {
     let Some(limits) = request.time_limits else { return (request.due_at, request.deadlines) };
     let mut provisional = false;
     let mut from_receipt = |limit: Option<TimeLimit>| {
@@ -228,8 +260,13 @@ pub fn recount_deadlines(
     } else {
         from_receipt(limits.reply)
     };
-    let contact = request.deadlines.contact.and_then(|_| from_receipt(limits.contact));
-    let stage_reply = request.deadlines.stage_reply.and_then(|_| from_receipt(limits.stage_reply));
+    let (contact, stage_reply) = match present {
+        Present::AsBefore => (
+            request.deadlines.contact.and_then(|_| from_receipt(limits.contact)),
+            request.deadlines.stage_reply.and_then(|_| from_receipt(limits.stage_reply)),
+        ),
+        Present::AsLimits => (from_receipt(limits.contact), from_receipt(limits.stage_reply)),
+    };
     let sign_for = match (request.deadlines.sign_for, anchors.sign_for_from) {
         (Some(_), Some(from)) => deadline(calendar, from, limits.sign_for).map(|d| {
             provisional |= d.provisional;

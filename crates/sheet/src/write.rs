@@ -141,10 +141,20 @@ fn write_header(
     formats: &Formats,
     template: bool,
 ) -> Result<(), XlsxError> {
+    write_header_at(sheet, 0, columns, formats, template)
+}
+
+fn write_header_at(
+    sheet: &mut Worksheet,
+    row: u32,
+    columns: &[WriteColumn],
+    formats: &Formats,
+    template: bool,
+) -> Result<(), XlsxError> {
     for (col, column) in (0u16..).zip(columns) {
-        sheet.write_string_with_format(0, col, column.header(template), &formats.header)?;
+        sheet.write_string_with_format(row, col, column.header(template), &formats.header)?;
     }
-    sheet.set_freeze_panes(1, 0)?;
+    sheet.set_freeze_panes(row + 1, 0)?;
     Ok(())
 }
 
@@ -220,23 +230,39 @@ pub struct Export {
     widths: Vec<usize>,
     formats: Formats,
     next_row: u32,
+    /// The row of the column header (after the preamble lines).
+    header_row: u32,
 }
 
 impl Export {
     /// Starts the sheet with its header, styled and frozen.
     pub fn new(sheet_name: &str, columns: Vec<WriteColumn>) -> Result<Self, SheetError> {
+        Self::with_preamble(sheet_name, &[], columns)
+    }
+
+    /// Starts the sheet with lines of text above the header (a title, the
+    /// filter the rows were chosen by, when), one per row in the first
+    /// column, then the header, styled and frozen below them.
+    pub fn with_preamble(sheet_name: &str, preamble: &[String], columns: Vec<WriteColumn>) -> Result<Self, SheetError> {
         let mut book = Workbook::new();
         let formats = Formats::new();
         let sheet = book.add_worksheet_with_constant_memory().map_err(failed)?;
         sheet.set_name(sheet_name).map_err(failed)?;
-        write_header(sheet, &columns, &formats, false).map_err(failed)?;
+        let bold = Format::new().set_bold();
+        let mut row = 0u32;
+        for line in preamble {
+            let format = if row == 0 { &bold } else { &formats.general };
+            sheet.write_string_with_format(row, 0, line, format).map_err(failed)?;
+            row += 1;
+        }
+        write_header_at(sheet, row, &columns, &formats, false).map_err(failed)?;
         let widths = columns.iter().map(|c| display_width(&c.title).max(c.least_width())).collect();
-        Ok(Self { book, columns, widths, formats, next_row: 1 })
+        Ok(Self { book, columns, widths, formats, next_row: row + 1, header_row: row })
     }
 
-    /// Rows written so far, the header not counted.
+    /// Rows written so far, the header and preamble not counted.
     pub fn rows(&self) -> u32 {
-        self.next_row - 1
+        self.next_row - self.header_row - 1
     }
 
     /// Appends a row (cells past the columns are ignored). Text columns get
@@ -268,6 +294,35 @@ impl Export {
         }
         self.book.save_to_buffer().map_err(failed)
     }
+}
+
+/// One line of a CSV file (RFC 4180, CRLF): fields with a comma, quote or
+/// line break are quoted, and a field a spreadsheet would run as a formula
+/// (starting with `=`, `+`, `-`, `@`, tab or CR) is prefixed with `'`.
+pub fn csv_line<S: AsRef<str>>(fields: &[S]) -> String {
+    let mut line = String::new();
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        let field = field.as_ref();
+        let guarded;
+        let field = if field.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            guarded = format!("'{field}");
+            guarded.as_str()
+        } else {
+            field
+        };
+        if field.contains([',', '"', '\n', '\r']) {
+            line.push('"');
+            line.push_str(&field.replace('"', "\"\""));
+            line.push('"');
+        } else {
+            line.push_str(field);
+        }
+    }
+    line.push_str("\r\n");
+    line
 }
 
 /// Writes one cell; answers the display width of what it shows.
@@ -317,4 +372,31 @@ fn excel_date(d: &NaiveDate) -> Result<ExcelDateTime, XlsxError> {
 fn excel_datetime(t: &NaiveDateTime) -> Result<ExcelDateTime, XlsxError> {
     let seconds = f64::from(t.second()) + f64::from(t.nanosecond() / 1_000_000) / 1000.0;
     excel_date(&t.date())?.and_hms(t.hour() as u16, t.minute() as u8, seconds)
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_lines_quote_what_needs_it_and_defuse_formulas() {
+        assert_eq!(
+            csv_line(&["a", "b,c", "say \"hi\"", "两行\n文字"]),
+            "a,\"b,c\",\"say \"\"hi\"\"\",\"两行\n文字\"\r\n"
+        );
+        assert_eq!(csv_line(&["=1+1", "+86 138", "@x", "13800138000"]), "'=1+1,'+86 138,'@x,13800138000\r\n");
+        assert_eq!(csv_line::<&str>(&[]), "\r\n");
+    }
+
+    #[test]
+    fn a_preamble_goes_above_the_header() {
+        let mut export =
+            Export::with_preamble("诉求", &["标题".to_owned(), "筛选：无".to_owned()], vec![WriteColumn::text("编号")])
+                .map_err(|e| e.message)
+                .expect("export");
+        export.push(&[Cell::Text("0012".into())]).map_err(|e| e.message).expect("row");
+        assert_eq!(export.rows(), 1);
+        assert!(export.finish().is_ok_and(|b| b.starts_with(b"PK")));
+    }
 }

@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "0009_rate_limits", include_str!("../migrations/0009_rate_limits.sql")),
     (10, "0010_ledgers", include_str!("../migrations/0010_ledgers.sql")),
     (11, "0011_approvals", include_str!("../migrations/0011_approvals.sql")),
+    (12, "0012_urge_count", include_str!("../migrations/0012_urge_count.sql")),
 ];
 
 /// Tables whose `id` is an identity column.

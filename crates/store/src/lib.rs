@@ -113,6 +113,10 @@ pub trait RequestStore {
     /// Requests in scope matching the filter, newest first, one page.
     fn list(&self, filter: &ListFilter, scope: &Scope) -> impl Future<Output = StoreResult<Page<Request>>> + Send;
 
+    /// How many requests in scope match the filter, all pages together (the
+    /// filter's cursor, offset and limit are not counted).
+    fn count(&self, filter: &ListFilter, scope: &Scope) -> impl Future<Output = StoreResult<u64>> + Send;
+
     fn add_attachment(&self, upload: Upload) -> impl Future<Output = StoreResult<Attachment>> + Send;
     fn attachments(&self, request_id: RequestId) -> impl Future<Output = StoreResult<Vec<Attachment>>> + Send;
     fn attachment_content(

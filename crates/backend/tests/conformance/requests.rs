@@ -26,6 +26,7 @@ on_both!(
     events_calendar_changes_and_rule_versions_cannot_be_changed,
     attachments_round_trip_and_are_limited,
     rollups_agree_with_a_recomputation_from_the_events,
+    counts_urges_and_corrections_are_stored,
 );
 
 /// Three departments, a town and a category.
@@ -279,4 +280,62 @@ async fn rollups_agree_with_a_recomputation_from_the_events<D: TestDb>() {
     for (q, before) in queries.iter().zip(&live) {
         assert_eq!(&store.dashboard(*q).await.unwrap(), before);
     }
+}
+
+/// The count of a filter ignores its paging; urges and corrections (改类改急)
+/// are stored on the row with their events, and a correction to an unknown
+/// category or town is refused with nothing written.
+async fn counts_urges_and_corrections_are_stored<D: TestDb>() {
+    use mashangban_domain::lifecycle::Reclassify;
+    use mashangban_domain::time_limit::RecountAnchors;
+    let f = Fixture::<D>::new().await;
+    let s = f.store();
+    let mut numbers = Vec::new();
+    for i in 0..7 {
+        numbers.push(f.intake(s, i % 2 == 0, i).await.tracking_no);
+    }
+    let page = ListFilter { limit: 3, offset: 3, ..ListFilter::default() };
+    assert_eq!(s.list(&page, &Scope::All).await.unwrap().items.len(), 3);
+    assert_eq!(s.count(&page, &Scope::All).await.unwrap(), 7);
+    let units = Scope::Units { units: vec![f.units[0]], town: None };
+    assert_eq!(s.count(&everything(), &units).await.unwrap(), 0, "the scope counts");
+
+    let act = |action: Action, actor: Actor| Command {
+        tracking_no: numbers[0].clone(),
+        scope: Scope::All,
+        actor,
+        action,
+        attachment_ids: Vec::new(),
+        meta: meta(30),
+        calendar: None,
+    };
+    let dispatcher = staff(Role::Dispatcher, f.units[0]);
+    for _ in 0..2 {
+        s.act(act(Action::Urge { message: "请加快".into() }, dispatcher.clone())).await.unwrap();
+    }
+    let town = s.list_units().await.unwrap().into_iter().find(|u| u.code == "t").unwrap().id;
+    let fix = |category_id: Option<i64>, town_id: Option<i64>| {
+        Action::Reclassify(Reclassify {
+            kind: Some(RequestKind::Help),
+            urgency: Some(Urgency::ActNow),
+            category_id,
+            town_id,
+            reason: "更正".into(),
+            rules: None,
+            anchors: RecountAnchors { sign_for_from: None, paused: chrono::Duration::zero() },
+        })
+    };
+    let before = s.find(&numbers[0], &Scope::All).await.unwrap().unwrap();
+    assert_eq!(refusal(s.act(act(fix(Some(9999), None), dispatcher.clone())).await), "unknown_category");
+    assert_eq!(refusal(s.act(act(fix(None, Some(f.units[1])), dispatcher.clone())).await), "unknown_town");
+    assert_eq!(s.find(&numbers[0], &Scope::All).await.unwrap().unwrap(), before, "nothing written");
+    s.act(act(fix(None, Some(town)), dispatcher.clone())).await.unwrap();
+    let other = f.env.other_node().await;
+    let after = other.find(&numbers[0], &Scope::All).await.unwrap().unwrap();
+    assert_eq!((after.kind, after.urgency, after.location.town_id), (RequestKind::Help, Urgency::ActNow, Some(town)));
+    assert_eq!(after.urge_count, 2);
+    let kinds: Vec<_> = other.history(after.id).await.unwrap().iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["received", "urged", "urged", "reclassified"]);
+    let filter = ListFilter { town_id: Some(town), ..everything() };
+    assert_eq!(other.count(&filter, &Scope::All).await.unwrap(), 1);
 }

@@ -47,6 +47,7 @@ fn request(kind: RequestKind) -> Request {
         reopen_count: 0,
         return_count: 0,
         extension_count: 0,
+        urge_count: 0,
         due_at: Some(t0() + Duration::days(10)),
         deadlines: Default::default(),
         time_limits: None,
@@ -129,7 +130,75 @@ fn every_action() -> Vec<(Action, Actor)> {
         (Action::Merge { parent_id: 2 }, dispatcher.clone()),
         (Action::Withdraw { reason: None }, Actor::PublicAsker),
         (Action::Archive, dispatcher.clone()),
+        (reclassify(Some(RequestKind::Suggestion), None, None), dispatcher.clone()),
     ]
+}
+
+fn reclassify(
+    kind: Option<RequestKind>,
+    urgency: Option<Urgency>,
+    rules: Option<mashangban_domain::time_limit::RuleSet>,
+) -> Action {
+    Action::Reclassify(mashangban_domain::lifecycle::Reclassify {
+        kind,
+        urgency,
+        category_id: None,
+        town_id: None,
+        reason: "受理时选错".into(),
+        rules,
+        anchors: mashangban_domain::time_limit::RecountAnchors { sign_for_from: None, paused: Duration::zero() },
+    })
+}
+
+/// 改类改急: the fields change, the deadlines are counted again from receipt
+/// under the rule version kept at receipt, and the event says from and to.
+#[test]
+fn a_correction_counts_again_under_the_kept_rule_version() {
+    use mashangban_domain::calendar::WorkCalendar;
+    use mashangban_domain::event::EventDetails;
+    use mashangban_domain::time_limit::{RuleSet, intake_deadlines};
+
+    let calendar = WorkCalendar::bundled().unwrap();
+    let rules = RuleSet::guangdong_defaults();
+    let limits = rules.resolve(RequestKind::Complaint, Urgency::Normal, Channel::Phone, true);
+    let mut current = request(RequestKind::Complaint);
+    current.asker = Asker::Enterprise {
+        credit_code: mashangban_domain::validation::CreditCode::parse("91350100M000100Y43").unwrap(),
+        name: "中山市华凯灯饰有限公司".into(),
+    };
+    current.time_limits = Some(limits);
+    (current.due_at, current.deadlines) = intake_deadlines(&calendar, current.received_at, &limits);
+    let ctx = Context { now: t0() + Duration::hours(3), merge_parent: None, calendar: Some(&calendar) };
+    let dispatcher = staff(Role::Dispatcher, 1);
+
+    let outcome =
+        apply(&current, &dispatcher, &reclassify(None, Some(Urgency::ActNow), Some(rules.clone())), &ctx).unwrap();
+    let next = &outcome.request;
+    assert_eq!(next.urgency, Urgency::ActNow);
+    // Mon 03-02 09:00 + 5 working days; contact within one working hour of receipt.
+    assert_eq!(next.due_at, Some(parse_instant("2026-03-09T17:30:00+08:00").unwrap()));
+    assert_eq!(next.deadlines.contact, Some(parse_instant("2026-03-02T10:00:00+08:00").unwrap()));
+    assert_eq!(outcome.event.kind, EventKind::Reclassified);
+    let EventDetails::Reclassified(d) = &outcome.event.details else { panic!("details") };
+    assert!(d.kind.is_none() && d.urgency.as_ref().is_some_and(|c| c.from == Urgency::Normal));
+    assert_eq!((d.before.due_at, d.after.due_at), (current.due_at, next.due_at));
+
+    // Nothing changed, a resident's 马上办, another rule version, an operator after dispatch: refused.
+    let same = apply(&current, &dispatcher, &reclassify(Some(RequestKind::Complaint), None, None), &ctx);
+    assert_eq!(same.unwrap_err().code, "nothing_changed");
+    let mut resident = current.clone();
+    resident.asker = Asker::Resident;
+    let act_now = apply(&resident, &dispatcher, &reclassify(None, Some(Urgency::ActNow), None), &ctx);
+    assert_eq!(act_now.unwrap_err().code, "act_now_for_enterprises");
+    let other = RuleSet { version: 7, ..rules.clone() };
+    let wrong = apply(&current, &dispatcher, &reclassify(None, Some(Urgency::Urgent), Some(other)), &ctx);
+    assert_eq!(wrong.unwrap_err().code, "time_limit_version_mismatch");
+    let mut dispatched = current.clone();
+    dispatched.state = State::Dispatched;
+    let operator = staff(Role::Operator, 1);
+    assert!(apply(&current, &operator, &reclassify(Some(RequestKind::Help), None, None), &ctx).is_ok());
+    let late = apply(&dispatched, &operator, &reclassify(Some(RequestKind::Help), None, None), &ctx);
+    assert_eq!(late.unwrap_err().kind, ErrorKind::Forbidden);
 }
 
 #[test]

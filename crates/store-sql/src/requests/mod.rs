@@ -65,6 +65,11 @@ impl<D: Database> RequestStore for SqlStore<D> {
         self.db.read(job(move |c| Box::pin(async move { query::list(c, &filter, &scope).await }))).await
     }
 
+    async fn count(&self, filter: &ListFilter, scope: &Scope) -> StoreResult<u64> {
+        let (filter, scope) = (filter.clone(), scope.clone());
+        self.db.read(job(move |c| Box::pin(async move { query::count(c, &filter, &scope).await }))).await
+    }
+
     async fn add_attachment(&self, upload: Upload) -> StoreResult<Attachment> {
         self.db.write(job(move |c| Box::pin(write::add_attachment(c, upload)))).await
     }

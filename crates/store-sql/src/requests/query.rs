@@ -192,6 +192,17 @@ pub async fn list(c: &dyn Conn, f: &ListFilter, scope: &Scope) -> StoreResult<Pa
     Ok(Page { items, next_cursor })
 }
 
+/// How many requests in scope match the filter, whatever page it asks for.
+pub async fn count(c: &dyn Conn, f: &ListFilter, scope: &Scope) -> StoreResult<u64> {
+    let all = ListFilter { before_id: None, offset: 0, ..f.clone() };
+    let mut args = Args::default();
+    let mut clauses = vec![scope_sql(scope, &mut args)];
+    clauses.extend(filter_sql(&all, &mut args));
+    let sql = format!("SELECT COUNT(*) FROM requests r WHERE {}", clauses.join(" AND "));
+    let n: i64 = c.scalar(&sql, args.values()).await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 /// Open requests with a running deadline at or before `until`, soonest first.
 pub async fn deadline_candidates(c: &dyn Conn, until: &Instant, limit: u32) -> StoreResult<Vec<Request>> {
     let d = c.dialect();

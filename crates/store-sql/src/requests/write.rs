@@ -152,6 +152,14 @@ pub async fn act(c: &dyn Conn, command: Command) -> StoreResult<Request> {
     if let Action::Dispatch { lead, co, .. } | Action::Redispatch { lead, co, .. } = &command.action {
         check_handling_units(c, std::iter::once(*lead).chain(co.iter().copied())).await?;
     }
+    if let Action::Reclassify(change) = &command.action {
+        if let Some(category) = change.category_id.filter(|id| *id != current.category_id) {
+            check_category(c, category).await?;
+        }
+        if let Some(town) = change.town_id.filter(|id| Some(*id) != current.location.town_id) {
+            check_town(c, town).await?;
+        }
+    }
     let parent = match &command.action {
         Action::Merge { parent_id } => load(c, &Key::Id(*parent_id), &command.scope, false).await?,
         _ => None,
@@ -182,7 +190,8 @@ async fn save(c: &dyn Conn, before: &Request, after: &Request) -> StoreResult<()
                 ext_reason = $7, ext_requested_at = $8, merged_into = $9, rating = $10, resolved = $11,
                 reopen_count = $12, return_count = $13, extension_count = $14, due_at = $15, updated_at = $16,
                 closed_at = $17, version = $18, sign_due_at = $19, contact_due_at = $20, stage_due_at = $21,
-                suspended_at = $22, supervision = $23, deadlines_provisional = $24
+                suspended_at = $22, supervision = $23, deadlines_provisional = $24, kind = $25, urgency = $26,
+                category_id = $27, town_id = $28, time_limits = $29, urge_count = $30
              WHERE id = $1 AND version = $2",
             &args![
                 after.id,
@@ -209,6 +218,12 @@ async fn save(c: &dyn Conn, before: &Request, after: &Request) -> StoreResult<()
                 after.suspended_at.as_ref(),
                 to_json(after.supervision.as_ref()),
                 after.deadlines.provisional,
+                after.kind.as_str(),
+                after.urgency.as_str(),
+                after.category_id,
+                after.location.town_id,
+                to_json(after.time_limits.as_ref()),
+                after.urge_count,
             ],
         )
         .await?;

@@ -57,6 +57,11 @@ const ACTION_ERRORS: &[&str] = &[
     "unknown_attachment",
     "text_required",
     "concurrent_update",
+    "nothing_changed",
+    "act_now_for_enterprises",
+    "unknown_category",
+    "unknown_town",
+    "time_limit_version_missing",
 ];
 
 pub fn routes<S: Store>() -> Vec<Route<S>> {
@@ -109,7 +114,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         Route::post("/api/v1/requests/{no}/{action}", act::<S>)
             .doc(
                 "requests",
-                "办理操作（派单、签收、退单、改派、延期、答复、办结、回访、重办、并单、撤回、挂起、督办、催办……）",
+                "办理操作（派单、签收、退单、改派、延期、答复、办结、回访、重办、并单、撤回、挂起、督办、催办、改类改急……）",
             )
             .body_schema(action_bodies)
             .answer::<Detail>()

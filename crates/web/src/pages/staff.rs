@@ -18,11 +18,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use mashangban_app::input::{ActionName, ActionRequest, FieldKind, FormField};
-use mashangban_app::requests::Case;
+use mashangban_app::requests::{Case, EXPORT_COLUMNS, ExportCursor, csv_line, export_fields};
 use mashangban_app::views::{AttachmentView, EventView, RequestView};
 use mashangban_app::{App, Caller, Settings};
 use mashangban_domain::org::{Actor, Role, UnitKind};
-use mashangban_domain::request::{Rating, RequestKind, State as RequestState};
+use mashangban_domain::request::{Channel, Rating, RequestKind, State as RequestState, Urgency};
 use mashangban_store::{ListFilter, ListOrder, Store};
 
 use super::{Choice, Layout, PageError, PageResult, render, short_time};
@@ -38,6 +38,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         Route::post("/login", login::<S>).public().form(),
         Route::post("/logout", logout::<S>).public().form(),
         Route::get("/work", queue::<S>).nav(MenuKind::Main, 10, "工作台"),
+        Route::get("/work/export", export::<S>),
         Route::get("/work/{no}", detail::<S>),
         Route::post("/work/{no}/{action}", act::<S>).form(),
         Route::post("/work/{no}/attachments", upload::<S>).multipart().body_limit(super::submit::limit(settings)),
@@ -125,6 +126,7 @@ pub struct Row {
 pub struct Countdown {
     pub label: &'static str,
     pub due: String,
+    /// The time left in the limit's own clock (working days, working hours or natural time).
     pub text: String,
     pub overdue: bool,
 }
@@ -132,12 +134,15 @@ pub struct Countdown {
 pub(super) fn countdown(view: &RequestView) -> Option<Countdown> {
     let (d, minutes) =
         view.deadlines.iter().filter_map(|d| d.remaining_minutes.map(|m| (d, m))).min_by_key(|(_, m)| *m)?;
-    let amount = |m: i64| if m >= 60 { format!("{}小时{}分", m / 60, m % 60) } else { format!("{m}分钟") };
-    let text =
-        if minutes < 0 { format!("已超期 {}", amount(-minutes)) } else { format!("剩余 {}", amount(minutes)) };
+    let text = d.remaining_text.clone().unwrap_or_default();
     let due = if d.provisional { format!("{}（暂定）", short_time(&d.due_at)) } else { short_time(&d.due_at) };
     Some(Countdown { label: d.label, due, text, overdue: minutes < 0 })
 }
+
+/// Rows per page of a queue.
+const PAGE: u32 = 50;
+/// The last page a queue offers (offset paging).
+const MAX_PAGE: u32 = 2000;
 
 /// One part of the work page (a tab of the dispatcher's queues).
 struct Section {
@@ -145,10 +150,33 @@ struct Section {
     heading: &'static str,
     hint: &'static str,
     rows: Vec<Row>,
-    /// The next page of a filtered list.
+    /// The next page.
     more: Option<String>,
-    /// How many match in all (search results).
+    /// The previous page (queues).
+    previous: Option<String>,
+    /// How many match in all.
     total: Option<u64>,
+    /// 第 2 / 5 页 (queues).
+    page_text: Option<String>,
+    /// The export of the whole list (`format=xlsx|csv` to add); not for search results.
+    export: Option<String>,
+}
+
+/// The filters of the list (those of `GET /api/v1/requests`) as form controls.
+struct Filters {
+    states: Vec<Choice>,
+    kinds: Vec<Choice>,
+    channels: Vec<Choice>,
+    towns: Vec<Choice>,
+    units: Vec<Choice>,
+    categories: Vec<Choice>,
+    from: String,
+    to: String,
+    overdue: bool,
+    supervised: bool,
+    unhappy: bool,
+    /// The queue they narrow, if any.
+    queue: Option<String>,
 }
 
 #[derive(Template)]
@@ -156,7 +184,7 @@ struct Section {
 struct QueuePage {
     layout: Layout,
     sections: Vec<Section>,
-    /// A filtered list rather than the person's queues.
+    /// A filtered list or one queue's pages rather than the person's queues.
     filtered: bool,
     /// The filters in words, e.g. 主办单位：市市场监管局.
     conditions: Vec<String>,
@@ -164,6 +192,7 @@ struct QueuePage {
     q: String,
     /// The other filters, kept by the search box (hidden fields).
     kept: Vec<(String, String)>,
+    filters: Filters,
 }
 
 impl QueuePage {
@@ -172,13 +201,19 @@ impl QueuePage {
     }
 }
 
-/// The queues of a role: (anchor, heading, hint, filter).
+/// The queues of a role: (anchor, heading, hint, filter). Work queues are in
+/// deadline order: urgent and act-now first, then supervised, then the nearest running deadline.
 fn queues(actor: &Actor) -> Vec<(&'static str, &'static str, &'static str, ListFilter)> {
-    let states = |states: &[RequestState]| ListFilter { states: states.to_vec(), limit: 100, ..ListFilter::default() };
+    let states = |states: &[RequestState]| ListFilter {
+        states: states.to_vec(),
+        order: ListOrder::Deadline,
+        limit: PAGE,
+        ..ListFilter::default()
+    };
     if actor.has_role(&[Role::Dispatcher]) {
         let extension =
             ListFilter { pending_extension: true, ..states(&[RequestState::SignedFor, RequestState::InProgress]) };
-        let unhappy = ListFilter { unhappy_follow_up: true, limit: 100, ..ListFilter::default() };
+        let unhappy = ListFilter { unhappy_follow_up: true, ..states(&[RequestState::FollowedUp]) };
         vec![
             ("received", "待派单", "已受理、等待派单的诉求。", states(&[RequestState::Received])),
             ("returned", "退单待审", "承办单位退回的诉求：改派或不同意退单。", states(&[RequestState::Returned])),
@@ -188,7 +223,7 @@ fn queues(actor: &Actor) -> Vec<(&'static str, &'static str, &'static str, ListF
         ]
     } else if matches!(actor, Actor::Account(_)) {
         // An enterprise's or resident's account: everything they (or their enterprise) submitted.
-        let mine = ListFilter { limit: 100, ..ListFilter::default() };
+        let mine = ListFilter { limit: PAGE, ..ListFilter::default() };
         vec![("mine", "我的诉求", "您（或本企业）提交的全部诉求，最新的在前；点开查看办理经过。", mine)]
     } else if actor.has_role(&[Role::Operator]) {
         vec![
@@ -196,45 +231,123 @@ fn queues(actor: &Actor) -> Vec<(&'static str, &'static str, &'static str, ListF
             ("closed", "待回访", "已办结、尚未回访的诉求。", states(&[RequestState::Closed])),
         ]
     } else {
-        let queue = ListFilter { order: ListOrder::Deadline, limit: 100, ..ListFilter::default() };
-        vec![("queue", "本单位待办（按期限）", "剩余时间按工作时间计算（不含周末和法定节假日）。", queue)]
+        let queue = ListFilter { order: ListOrder::Deadline, limit: PAGE, ..ListFilter::default() };
+        vec![(
+            "queue",
+            "本单位待办（按期限）",
+            "剩余时间按期限自己的计时方式：工作日、工作小时（不含周末和法定节假日）或自然时间。",
+            queue,
+        )]
     }
 }
 
 /// `GET /work`: dispatchers see their five queues (待派单, 退单待审, 延期待审,
 /// 待办结, 回访不满意), operators what waits at intake and for follow-up, units their
-/// queue by nearest deadline. With filters (those of `GET /api/v1/requests`,
-/// e.g. from a dashboard chart) it is that list instead, newest first; with `q`
-/// (the search box) the full-text search with those filters, best match first,
-/// with snippets. Always in the person's scope.
+/// queue by nearest deadline; each with its total and a link to its further pages
+/// (`queue=<id>&page=<n>`, which the filters narrow). With filters (those of
+/// `GET /api/v1/requests`, as form controls or e.g. from a dashboard chart) it is that
+/// list instead, newest first; with `q` (the search box) the full-text search with
+/// those filters, best match first, with snippets. Always in the person's scope.
 pub async fn queue<S: Store>(
     State(app): State<App<S>>,
     Auth(caller): Auth,
     Extension(menu): Extension<std::sync::Arc<Menu>>,
     Query(query): Query<HashMap<String, String>>,
 ) -> PageResult {
-    let filtered = query.values().any(|v| !v.trim().is_empty());
-    let sections = if filtered {
-        vec![filtered_section(&app, &caller, &query).await?]
+    let mut rest = query.clone();
+    let queue_id = rest.remove("queue").filter(|q| !q.trim().is_empty());
+    let page =
+        match rest.remove("page").as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+            None => 1,
+            Some(p) => p.parse::<u32>().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or_else(|| {
+                PageError::Status(StatusCode::BAD_REQUEST, format!("页码应为 1 到 {MAX_PAGE} 的整数"))
+            })?,
+        };
+    let filtered = rest.values().any(|v| !v.trim().is_empty());
+    let sections = if let Some(id) = queue_id.as_deref() {
+        let (id, heading, hint, base) = queues(&caller.actor)
+            .into_iter()
+            .find(|(q, ..)| *q == id)
+            .ok_or_else(|| PageError::Status(StatusCode::NOT_FOUND, "没有这个待办分类".into()))?;
+        let mut filter = if filtered { app.requests().filter(&rest)? } else { ListFilter::default() };
+        narrow(&mut filter, &base);
+        vec![queue_section(&app, &caller, (id, heading, hint), filter, page, &rest).await?]
+    } else if filtered {
+        vec![filtered_section(&app, &caller, &rest).await?]
     } else {
         let mut sections = Vec::new();
         for (id, heading, hint, filter) in queues(&caller.actor) {
-            let rows = rows(app.requests().list(&caller, &filter).await?.items);
-            sections.push(Section { id, heading, hint, rows, more: None, total: None });
+            sections.push(queue_section(&app, &caller, (id, heading, hint), filter, 1, &rest).await?);
         }
         sections
     };
-    let conditions = if filtered { describe(&app, &query) } else { Vec::new() };
-    let q = query.get("q").map(|q| q.trim().to_owned()).unwrap_or_default();
-    let mut kept: Vec<(String, String)> = query
+    let conditions = if filtered { describe(&app, &rest) } else { Vec::new() };
+    let q = rest.get("q").map(|q| q.trim().to_owned()).unwrap_or_default();
+    let mut kept: Vec<(String, String)> = rest
         .iter()
         .filter(|(k, v)| !matches!(k.as_str(), "q" | "cursor" | "sort") && !v.trim().is_empty())
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     kept.sort();
-    let page =
-        QueuePage { layout: Layout::staff("工作台", &caller.actor, &menu), sections, filtered, conditions, q, kept };
+    let page = QueuePage {
+        layout: Layout::staff("工作台", &caller.actor, &menu),
+        sections,
+        filtered: filtered || queue_id.is_some(),
+        conditions,
+        q,
+        kept,
+        filters: filter_form(&app, &rest, queue_id),
+    };
     Ok(render(StatusCode::OK, &page))
+}
+
+/// A queue's own conditions laid over the filters chosen on the page: its
+/// states, flags and order.
+fn narrow(filter: &mut ListFilter, base: &ListFilter) {
+    if !base.states.is_empty() {
+        filter.states = base.states.clone();
+    }
+    filter.pending_extension |= base.pending_extension;
+    filter.unhappy_follow_up |= base.unhappy_follow_up;
+    filter.order = base.order;
+    filter.before_id = None;
+}
+
+/// `?a=1&b=2&` of the query's non-empty parameters, sorted, except `skip`.
+fn query_prefix(query: &HashMap<String, String>, skip: &[&str]) -> String {
+    let mut pairs: Vec<(&String, &String)> =
+        query.iter().filter(|(k, v)| !skip.contains(&k.as_str()) && !v.trim().is_empty()).collect();
+    pairs.sort();
+    pairs.iter().map(|(k, v)| format!("{k}={}&", percent_encode(v.trim()))).collect()
+}
+
+/// One page of a queue (in its order) with its total and links to the pages around it.
+async fn queue_section<S: Store>(
+    app: &App<S>,
+    caller: &Caller,
+    (id, heading, hint): (&'static str, &'static str, &'static str),
+    mut filter: ListFilter,
+    page: u32,
+    rest: &HashMap<String, String>,
+) -> PageResult<Section> {
+    filter.limit = PAGE;
+    filter.offset = (page - 1) * PAGE;
+    let listing = app.requests().list(caller, &filter).await?;
+    let total = app.requests().count(caller, &filter).await?;
+    let pages = total.div_ceil(u64::from(PAGE)).max(1);
+    let link = |n: u32| format!("/work?{}queue={id}&page={n}", query_prefix(rest, &["queue", "page", "cursor"]));
+    let shown = u64::from(filter.offset) + listing.items.len() as u64;
+    Ok(Section {
+        id,
+        heading,
+        hint,
+        rows: rows(listing.items),
+        more: (shown < total && page < MAX_PAGE).then(|| link(page + 1)),
+        previous: (page > 1).then(|| link(page - 1)),
+        total: Some(total),
+        page_text: (pages > 1).then(|| format!("第 {page} / {pages} 页")),
+        export: Some(format!("/work/export?{}queue={id}&", query_prefix(rest, &["queue", "page", "cursor"]))),
+    })
 }
 
 /// The queue rows of listed requests.
@@ -252,6 +365,11 @@ fn describe<S: Store>(app: &App<S>, query: &HashMap<String, String>) -> Vec<Stri
     let category =
         |code: &str| categories.iter().find(|c| c.code == code).map_or_else(|| code.to_owned(), |c| c.name.clone());
     let kind = |code: &str| RequestKind::parse(code).map_or(code, |k| k.label()).to_owned();
+    let states = |codes: &str| {
+        codes.split(',').map(|c| RequestState::parse(c.trim()).map_or(c, |s| s.label())).collect::<Vec<_>>().join("、")
+    };
+    let channel = |code: &str| Channel::parse(code).map_or(code, |c| c.label()).to_owned();
+    let yes = |v: &str| matches!(v, "true" | "1");
     let mut out: Vec<(usize, String)> = query
         .iter()
         .filter(|(_, v)| !v.trim().is_empty())
@@ -267,6 +385,11 @@ fn describe<S: Store>(app: &App<S>, query: &HashMap<String, String>) -> Vec<Stri
                 "to" => (6, format!("受理时间至 {value} 前")),
                 "closed_from" => (7, format!("办结时间自 {value}")),
                 "closed_to" => (8, format!("办结时间至 {value} 前")),
+                "state" => (9, format!("状态：{}", states(value))),
+                "channel" => (10, format!("渠道：{}", channel(value))),
+                "overdue" if yes(value) => (11, "只看超期".to_owned()),
+                "supervised" if yes(value) => (12, "只看督办".to_owned()),
+                "unhappy" if yes(value) => (13, "只看回访不满意".to_owned()),
                 _ => return None,
             };
             Some((order, text))
@@ -276,7 +399,49 @@ fn describe<S: Store>(app: &App<S>, query: &HashMap<String, String>) -> Vec<Stri
     out.into_iter().map(|(_, text)| text).collect()
 }
 
-/// The list of the API's filters, one page of 100 with a link to the next.
+/// The filter form's controls, the values of `query` chosen.
+fn filter_form<S: Store>(app: &App<S>, query: &HashMap<String, String>, queue: Option<String>) -> Filters {
+    let value = |key: &str| query.get(key).map(|v| v.trim().to_owned()).unwrap_or_default();
+    let choices = |key: &str, options: Vec<(String, String)>| {
+        let chosen = value(key);
+        let mut out = vec![Choice::new("", "（全部）", chosen.is_empty())];
+        out.extend(options.into_iter().map(|(v, l)| {
+            let selected = v == chosen;
+            Choice::new(v, l, selected)
+        }));
+        out
+    };
+    let (org, categories) = (app.caches().org(), app.caches().categories());
+    let mut towns: Vec<(String, String)> = org
+        .units()
+        .filter(|u| u.active && u.kind == UnitKind::Town)
+        .map(|u| (u.code.clone(), u.name.clone()))
+        .collect();
+    towns.sort();
+    towns.push(("none".into(), "未填镇街".into()));
+    let mut units: Vec<(String, String)> = unit_choices(app, None).into_iter().map(|c| (c.value, c.label)).collect();
+    units.push(("none".into(), "未派单".into()));
+    let yes = |key: &str| matches!(value(key).as_str(), "true" | "1");
+    Filters {
+        states: choices("state", RequestState::ALL.iter().map(|s| (s.as_str().into(), s.label().into())).collect()),
+        kinds: choices("kind", RequestKind::ALL.iter().map(|k| (k.as_str().into(), k.label().into())).collect()),
+        channels: choices("channel", Channel::ALL.iter().map(|c| (c.as_str().into(), c.label().into())).collect()),
+        towns: choices("town", towns),
+        units: choices("lead_unit", units),
+        categories: choices(
+            "category_group",
+            categories.iter().filter(|c| c.active).map(|c| (c.code.clone(), c.name.clone())).collect(),
+        ),
+        from: value("from"),
+        to: value("to"),
+        overdue: yes("overdue"),
+        supervised: yes("supervised"),
+        unhappy: yes("unhappy"),
+        queue,
+    }
+}
+
+/// The list of the API's filters, one page of 100 with a link to the next, and how many match.
 async fn filtered_section<S: Store>(
     app: &App<S>,
     caller: &Caller,
@@ -286,13 +451,8 @@ async fn filtered_section<S: Store>(
     if !query.contains_key("limit") {
         filter.limit = 100;
     }
-    let next_page = |cursor: String| {
-        let mut pairs: Vec<(&String, &String)> = query.iter().filter(|(k, _)| k.as_str() != "cursor").collect();
-        pairs.sort();
-        let mut url: String = pairs.iter().map(|(k, v)| format!("{k}={}&", percent_encode(v.trim()))).collect();
-        url.push_str(&format!("cursor={}", percent_encode(&cursor)));
-        format!("/work?{url}")
-    };
+    let next_page =
+        |cursor: String| format!("/work?{}cursor={}", query_prefix(query, &["cursor"]), percent_encode(&cursor));
     if let Some(search) = search {
         let found = app.search().requests(caller, &filter, &search).await?;
         return Ok(Section {
@@ -301,25 +461,115 @@ async fn filtered_section<S: Store>(
             hint: "按相关度排列（繁简体通用；\"短语\" 按原文顺序，-词 排除）；只含您有权查看的诉求。",
             total: Some(found.total),
             more: found.next_cursor.map(next_page),
+            previous: None,
+            page_text: None,
+            export: None,
             rows: rows(found.listing.items),
         });
     }
     let page = app.requests().list(caller, &filter).await?;
-    let more = page.next_cursor.map(|cursor| {
-        let mut pairs: Vec<(&String, &String)> = query.iter().filter(|(k, _)| k.as_str() != "cursor").collect();
-        pairs.sort();
-        let mut url: String = pairs.iter().map(|(k, v)| format!("{k}={}&", percent_encode(v.trim()))).collect();
-        url.push_str(&format!("cursor={cursor}"));
-        format!("/work?{url}")
-    });
+    let total = app.requests().count(caller, &filter).await?;
     Ok(Section {
         id: "results",
         heading: "查询结果",
         hint: "按所选条件筛选的诉求，最新受理的在前；时间区间含开始日、不含结束日。",
         rows: rows(page.items),
-        more,
-        total: None,
+        more: page.next_cursor.map(|c| next_page(c.to_string())),
+        previous: None,
+        total: Some(total),
+        page_text: None,
+        export: Some(format!("/work/export?{}", query_prefix(query, &["cursor", "limit", "sort"]))),
     })
+}
+
+/// `GET /work/export?format=xlsx|csv&queue=…&<filters>`: the whole list the
+/// work page shows (a queue with its filters, or the filtered list), in the
+/// person's scope and masked as their list is. Excel: the title, the filter
+/// in words, who and when above the header, every cell text. CSV (UTF-8
+/// with BOM): the header and the rows, streamed page by page as they are read.
+pub async fn export<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Query(query): Query<HashMap<String, String>>,
+) -> PageResult {
+    let mut rest = query;
+    let format = rest.remove("format").unwrap_or_default();
+    let queue_id = rest.remove("queue").filter(|q| !q.trim().is_empty());
+    for paging in ["page", "cursor", "limit", "sort"] {
+        rest.remove(paging);
+    }
+    if rest.get("q").is_some_and(|q| !q.trim().is_empty()) {
+        return Err(PageError::Status(StatusCode::BAD_REQUEST, "导出不支持全文检索，请改用筛选条件".into()));
+    }
+    let filtered = rest.values().any(|v| !v.trim().is_empty());
+    let (filter, heading) = match queue_id.as_deref() {
+        Some(id) => {
+            let (_, heading, _, base) = queues(&caller.actor)
+                .into_iter()
+                .find(|(q, ..)| *q == id)
+                .ok_or_else(|| PageError::Status(StatusCode::NOT_FOUND, "没有这个待办分类".into()))?;
+            let mut filter = if filtered { app.requests().filter(&rest)? } else { ListFilter::default() };
+            narrow(&mut filter, &base);
+            (filter, heading)
+        }
+        None => (app.requests().filter(&rest)?, "查询结果"),
+    };
+    let day = app.now().format("%Y%m%d").to_string();
+    match format.as_str() {
+        "xlsx" | "" => {
+            let conditions = describe(&app, &rest);
+            let preamble = [
+                format!("12345 诉求清单：{heading}"),
+                format!("筛选条件：{}", if conditions.is_empty() { "无".to_owned() } else { conditions.join("；") }),
+                format!("导出时间：{}　导出人：{}", app.now().format("%Y-%m-%d %H:%M"), caller.actor.name()),
+                "个人信息按导出人的查看权限脱敏；编号、电话、信用代码均为文本单元格。".to_owned(),
+            ];
+            let bytes = app.requests().export_xlsx(&caller, filter, &preamble).await?;
+            Ok(download(bytes.into(), XLSX_TYPE, &format!("诉求清单-{day}.xlsx"), &format!("requests-{day}.xlsx")))
+        }
+        "csv" => {
+            let head = format!("\u{feff}{}", csv_line(EXPORT_COLUMNS));
+            let first =
+                futures_util::stream::once(async move { Ok::<_, std::io::Error>(axum::body::Bytes::from(head)) });
+            let pages =
+                futures_util::stream::unfold(Some((app, caller, ExportCursor::new(filter))), |state| async move {
+                    let (app, caller, mut cursor) = state?;
+                    match app.requests().export_page(&caller, &mut cursor).await {
+                        Ok(Some(views)) => {
+                            let chunk: String = views.iter().map(|v| csv_line(&export_fields(v))).collect();
+                            Some((Ok(axum::body::Bytes::from(chunk)), Some((app, caller, cursor))))
+                        }
+                        Ok(None) => None,
+                        Err(error) => {
+                            tracing::error!(%error, "a CSV export stopped");
+                            Some((Err(std::io::Error::other(error.message)), None))
+                        }
+                    }
+                });
+            let body = axum::body::Body::from_stream(futures_util::StreamExt::chain(first, pages));
+            Ok(download(
+                body,
+                "text/csv; charset=utf-8",
+                &format!("诉求清单-{day}.csv"),
+                &format!("requests-{day}.csv"),
+            ))
+        }
+        _ => Err(PageError::Status(StatusCode::BAD_REQUEST, "导出格式应为 xlsx 或 csv".into())),
+    }
+}
+
+const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// A file to save: its type and its name (UTF-8, with an ASCII fallback).
+fn download(body: axum::body::Body, content_type: &'static str, name: &str, ascii: &str) -> Response {
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", percent_encode(name));
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
 }
 
 /// The actions a page offers, each shown only where the role and state allow it.
@@ -356,6 +606,16 @@ struct Actions {
     urge: bool,
     /// 批注 (liaison cadres, supervisors, city leaders).
     comment: bool,
+    /// 改类改急: the choices, the request's current values (or those sent) selected.
+    reclassify: Option<Reclassify>,
+}
+
+/// The choices of the correction form (改类改急).
+struct Reclassify {
+    kinds: Vec<Choice>,
+    urgencies: Vec<Choice>,
+    categories: Vec<Choice>,
+    towns: Vec<Choice>,
 }
 
 impl Actions {
@@ -437,8 +697,44 @@ fn actions<S: Store>(app: &App<S>, case: &Case, failed: Option<&Failed>) -> Acti
         supervise: has(ActionName::Supervise),
         urge: has(ActionName::Urge),
         comment: has(ActionName::Comment),
+        reclassify: has(ActionName::Reclassify).then(|| reclassify_choices(app, case, failed_on("reclassify"))),
         available: case.available.clone(),
     }
+}
+
+/// The correction form's choices: the current value of each field selected,
+/// or after a refusal the value sent. Act-now (马上办) is offered to enterprises only.
+fn reclassify_choices<S: Store>(app: &App<S>, case: &Case, failed: Option<&Failed>) -> Reclassify {
+    let request = &case.request;
+    let pick = |field: &str, current: &str, value: &str| match failed.and_then(|f| f.value(field)) {
+        Some(sent) => sent == value,
+        None => current == value,
+    };
+    let kinds = RequestKind::ALL
+        .iter()
+        .map(|k| Choice::new(k.as_str(), k.label(), pick("kind", request.kind.as_str(), k.as_str())))
+        .collect();
+    let urgencies = Urgency::ALL
+        .iter()
+        .filter(|u| **u != Urgency::ActNow || request.asker.is_enterprise())
+        .map(|u| Choice::new(u.as_str(), u.label(), pick("urgency", request.urgency.as_str(), u.as_str())))
+        .collect();
+    let all = app.caches().categories();
+    let current_category = all.iter().find(|c| c.id == request.category_id).map(|c| c.code.clone()).unwrap_or_default();
+    let categories = all
+        .iter()
+        .filter(|c| c.active)
+        .map(|c| Choice::new(c.code.clone(), c.name.clone(), pick("category", &current_category, &c.code)))
+        .collect();
+    let org = app.caches().org();
+    let current_town = request.location.town_id.and_then(|t| org.get(t)).map(|u| u.code.clone()).unwrap_or_default();
+    let mut towns: Vec<Choice> = org
+        .units()
+        .filter(|u| u.active && u.kind == UnitKind::Town)
+        .map(|u| Choice::new(u.code.clone(), u.name.clone(), pick("town", &current_town, &u.code)))
+        .collect();
+    towns.sort_by(|a, b| a.value.cmp(&b.value));
+    Reclassify { kinds, urgencies, categories, towns }
 }
 
 /// Departments, then towns; `default` selected.

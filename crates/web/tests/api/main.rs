@@ -920,6 +920,7 @@ mod notify;
 mod open311;
 mod openapi;
 mod ops;
+mod queues;
 mod scores;
 mod search;
 mod security;
