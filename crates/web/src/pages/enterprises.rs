@@ -37,7 +37,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         Route::get("/enterprises", list::<S>).permission(read).nav(MenuKind::Main, 45, "企业名录"),
         Route::get("/enterprises/new", new_page::<S>).permission(manage),
         Route::post("/enterprises/new", create::<S>).permission(manage).form(),
-        Route::get("/enterprises/import", import_page::<S>).permission(manage),
+        Route::get("/enterprises/import", import_page).permission(manage),
         Route::post("/enterprises/import", import::<S>)
             .permission(manage)
             .multipart()
@@ -343,7 +343,7 @@ struct ImportPage {
 }
 
 /// `GET /enterprises/import`: the upload form.
-async fn import_page<S: Store>(Auth(caller): Auth, Extension(menu): Extension<Arc<Menu>>) -> PageResult {
+async fn import_page(Auth(caller): Auth, Extension(menu): Extension<Arc<Menu>>) -> PageResult {
     let layout = Layout::staff("导入企业名录", &caller.actor, &menu);
     Ok(render(StatusCode::OK, &ImportPage { layout, report: None, message: None, carried: None }))
 }
