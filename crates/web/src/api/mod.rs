@@ -9,7 +9,7 @@ pub(crate) mod calendar;
 mod catalog;
 mod dashboard;
 mod docs;
-mod enterprises;
+pub(crate) mod enterprises;
 mod knowledge;
 pub(crate) mod ledgers;
 pub(crate) mod liaisons;

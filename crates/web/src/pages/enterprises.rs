@@ -2,28 +2,49 @@
 //! with the API's filters, and each enterprise's file (一企一档,
 //! `/enterprises/{code}`): its record, its requests with state and deadline,
 //! and a timeline, from `app.enterprises()` as `/api/v1/enterprises` answers.
+//! For those who maintain the registry: the forms to register
+//! (`/enterprises/new`) and edit (`/enterprises/{code}/edit`, optimistic on
+//! the version) a record, and the import page (`/enterprises/import`: upload →
+//! preview of every row problem → confirm), calling the same app service.
 
 use std::sync::Arc;
 
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Path, Query, State};
+use axum::Form;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use serde::Deserialize;
 
 use mashangban_app::App;
-use mashangban_app::enterprises::{EnterpriseFile, EnterpriseList, ListQuery};
+use mashangban_app::enterprises::{
+    EnterpriseBody, EnterpriseFile, EnterpriseList, EnterpriseUpdate, EnterpriseView, ImportReport, ListQuery,
+};
 use mashangban_domain::access::Permission;
 use mashangban_store::Store;
 
-use super::{Layout, PageResult, render, short_time};
+use super::ledgers::{CARRIED_MAX, read_form};
+use super::{Layout, PageResult, render, short_time, shown};
+use crate::api::enterprises::IMPORT_LIMIT;
 use crate::auth::Auth;
 use crate::routes::{Menu, MenuKind, Route};
 
 pub fn routes<S: Store>() -> Vec<Route<S>> {
-    let read = Permission::ReadEnterprises;
+    let (read, manage) = (Permission::ReadEnterprises, Permission::ManageEnterprises);
     vec![
         Route::get("/enterprises", list::<S>).permission(read).nav(MenuKind::Main, 45, "企业名录"),
+        Route::get("/enterprises/new", new_page::<S>).permission(manage),
+        Route::post("/enterprises/new", create::<S>).permission(manage).form(),
+        Route::get("/enterprises/import", import_page).permission(manage),
+        Route::post("/enterprises/import", import::<S>)
+            .permission(manage)
+            .multipart()
+            .body_limit(IMPORT_LIMIT * 2 + 64 * 1024),
         Route::get("/enterprises/{code}", file::<S>).permission(read),
+        Route::get("/enterprises/{code}/edit", edit_page::<S>).permission(manage),
+        Route::post("/enterprises/{code}/edit", update::<S>).permission(manage).form(),
     ]
 }
 
@@ -36,6 +57,8 @@ struct ListPage {
     towns: Vec<(String, String)>,
     export_url: String,
     next_url: Option<String>,
+    /// May register, edit and import.
+    manage: bool,
 }
 
 #[derive(Template)]
@@ -51,6 +74,8 @@ pub(super) struct FilePage {
     pub print: bool,
     /// The cadres to choose from when assigning.
     pub cadres: Vec<mashangban_app::liaisons::CadreView>,
+    /// May edit the record.
+    pub edit: bool,
 }
 
 impl FilePage {
@@ -67,13 +92,7 @@ async fn list<S: Store>(
     Query(query): Query<ListQuery>,
 ) -> PageResult {
     let list = app.enterprises().list(&caller, &query).await?;
-    let org = app.caches().org();
-    let mut towns: Vec<(String, String)> = org
-        .units()
-        .filter(|u| u.kind == mashangban_domain::org::UnitKind::Town && u.active)
-        .map(|u| (u.code.clone(), u.name.clone()))
-        .collect();
-    towns.sort();
+    let towns = towns(&app);
     let params = |offset: Option<u32>| {
         let mut pairs: Vec<String> =
             [("town", &query.town), ("industry", &query.industry), ("size", &query.size), ("q", &query.q)]
@@ -93,6 +112,7 @@ async fn list<S: Store>(
         layout: Layout::staff("企业名录", &caller.actor, &menu),
         export_url: format!("/api/v1/enterprises/export?{}", params(None)),
         next_url,
+        manage: caller.may(Permission::ManageEnterprises),
         list,
         query,
         towns,
@@ -129,6 +149,229 @@ pub(super) async fn file_page<S: Store>(
         manage,
         print: caller.may(Permission::PrintCards),
         cadres,
+        edit: caller.may(Permission::ManageEnterprises),
     };
     Ok(render(status, &page))
+}
+
+/// The fields of the register and edit forms, as typed (kept when refused).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct RecordForm {
+    credit_code: String,
+    name: String,
+    town: String,
+    address: String,
+    industry_code: String,
+    industry_name: String,
+    size: String,
+    registered_on: String,
+    contact_name: String,
+    contact_phone: String,
+    /// Separated by commas, 、 or spaces.
+    tags: String,
+    /// The version the edit was made on (hidden field).
+    version: String,
+}
+
+fn optional(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+impl RecordForm {
+    fn of(e: &EnterpriseView) -> Self {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        Self {
+            credit_code: e.credit_code.clone(),
+            name: e.name.clone(),
+            town: e.town.code.clone(),
+            address: text(&e.address),
+            industry_code: text(&e.industry_code),
+            industry_name: text(&e.industry_name),
+            size: e.size.unwrap_or_default().to_owned(),
+            registered_on: text(&e.registered_on),
+            contact_name: text(&e.contact_name),
+            contact_phone: text(&e.contact_phone),
+            tags: e.tags.join("，"),
+            version: e.version.to_string(),
+        }
+    }
+
+    fn tags(&self) -> Vec<String> {
+        self.tags.split([',', '，', '、', ' ', '\u{3000}']).filter(|t| !t.is_empty()).map(str::to_owned).collect()
+    }
+
+    fn body(&self) -> EnterpriseBody {
+        EnterpriseBody {
+            credit_code: self.credit_code.clone(),
+            name: self.name.trim().to_owned(),
+            town: self.town.trim().to_owned(),
+            address: optional(&self.address),
+            industry_code: optional(&self.industry_code),
+            industry_name: optional(&self.industry_name),
+            size: optional(&self.size),
+            registered_on: optional(&self.registered_on),
+            contact_name: optional(&self.contact_name),
+            contact_phone: optional(&self.contact_phone),
+            tags: self.tags(),
+        }
+    }
+
+    fn update(&self, version: i64) -> EnterpriseUpdate {
+        let b = self.body();
+        EnterpriseUpdate {
+            version,
+            name: b.name,
+            town: b.town,
+            address: b.address,
+            industry_code: b.industry_code,
+            industry_name: b.industry_name,
+            size: b.size,
+            registered_on: b.registered_on,
+            contact_name: b.contact_name,
+            contact_phone: b.contact_phone,
+            tags: b.tags,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "enterprise_form.html")]
+struct FormPage {
+    layout: Layout,
+    /// `Some(code)` when editing that record, `None` when registering.
+    editing: Option<String>,
+    form: RecordForm,
+    towns: Vec<(String, String)>,
+    message: Option<String>,
+}
+
+fn towns<S: Store>(app: &App<S>) -> Vec<(String, String)> {
+    let org = app.caches().org();
+    let mut towns: Vec<(String, String)> = org
+        .units()
+        .filter(|u| u.kind == mashangban_domain::org::UnitKind::Town && u.active)
+        .map(|u| (u.code.clone(), u.name.clone()))
+        .collect();
+    towns.sort();
+    towns
+}
+
+fn form_page<S: Store>(
+    app: &App<S>,
+    caller: &mashangban_app::Caller,
+    menu: &Menu,
+    editing: Option<String>,
+    form: RecordForm,
+    status: StatusCode,
+    message: Option<String>,
+) -> PageResult {
+    let title = if editing.is_some() { format!("编辑{}", form.name) } else { "登记企业".to_owned() };
+    let page =
+        FormPage { layout: Layout::staff(title, &caller.actor, menu), editing, form, towns: towns(app), message };
+    Ok(render(status, &page))
+}
+
+/// `GET /enterprises/new`: the empty register form.
+async fn new_page<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+) -> PageResult {
+    form_page(&app, &caller, &menu, None, RecordForm::default(), StatusCode::OK, None)
+}
+
+/// `POST /enterprises/new`: registers, then shows the file; a refusal keeps what was typed.
+async fn create<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Form(form): Form<RecordForm>,
+) -> PageResult {
+    match app.enterprises().create(&caller, form.body()).await {
+        Ok(saved) => Ok(Redirect::to(&format!("/enterprises/{}", saved.credit_code)).into_response()),
+        Err(e) => {
+            let (status, message) = shown(e)?;
+            form_page(&app, &caller, &menu, None, form, status, Some(message))
+        }
+    }
+}
+
+/// `GET /enterprises/{code}/edit`: the record in the form, its version hidden.
+async fn edit_page<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Path(code): Path<String>,
+) -> PageResult {
+    let found = app.enterprises().get(&caller, &code).await?;
+    form_page(&app, &caller, &menu, Some(found.credit_code.clone()), RecordForm::of(&found), StatusCode::OK, None)
+}
+
+/// `POST /enterprises/{code}/edit`: saves if still at the form's version
+/// (else the conflict message, keeping what was typed), then shows the file.
+async fn update<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Path(code): Path<String>,
+    Form(mut form): Form<RecordForm>,
+) -> PageResult {
+    form.credit_code = code.clone();
+    let result = match form.version.trim().parse::<i64>() {
+        Ok(version) => app.enterprises().update(&caller, &code, form.update(version)).await,
+        Err(_) => Err(mashangban_app::AppError::bad_request("invalid_version", "表单缺少档案版本，请重新打开编辑页")),
+    };
+    match result {
+        Ok(saved) => Ok(Redirect::to(&format!("/enterprises/{}", saved.credit_code)).into_response()),
+        Err(e) => {
+            let (status, message) = shown(e)?;
+            form_page(&app, &caller, &menu, Some(code), form, status, Some(message))
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "enterprise_import.html")]
+struct ImportPage {
+    layout: Layout,
+    report: Option<ImportReport>,
+    message: Option<String>,
+    /// The previewed file, hex-encoded, for the confirm form (small files only).
+    carried: Option<String>,
+}
+
+/// `GET /enterprises/import`: the upload form.
+async fn import_page(Auth(caller): Auth, Extension(menu): Extension<Arc<Menu>>) -> PageResult {
+    let layout = Layout::staff("导入企业名录", &caller.actor, &menu);
+    Ok(render(StatusCode::OK, &ImportPage { layout, report: None, message: None, carried: None }))
+}
+
+/// `POST /enterprises/import`: preview (every row problem listed, nothing
+/// written), or with `apply=1` the import itself (all rows or none).
+async fn import<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> PageResult {
+    let layout = Layout::staff("导入企业名录", &caller.actor, &menu);
+    let outcome = match read_form(multipart, IMPORT_LIMIT).await {
+        Ok((bytes, apply)) => (app.enterprises().import(&caller, &bytes, apply).await, Some(bytes)),
+        Err(e) => (Err(e), None),
+    };
+    match outcome {
+        (Ok(report), bytes) => {
+            let carried = match (&bytes, report.applied, report.problem_count) {
+                (Some(b), false, 0) if b.len() <= CARRIED_MAX => Some(hex::encode(b)),
+                _ => None,
+            };
+            Ok(render(StatusCode::OK, &ImportPage { layout, report: Some(report), message: None, carried }))
+        }
+        (Err(e), _) => {
+            let (status, message) = shown(e)?;
+            Ok(render(status, &ImportPage { layout, report: None, message: Some(message), carried: None }))
+        }
+    }
 }

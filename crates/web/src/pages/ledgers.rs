@@ -27,7 +27,7 @@ use crate::routes::{Menu, MenuKind, Route};
 
 /// An upload the preview page carries to its confirm form (hex in a hidden field) at most; a
 /// larger file is chosen again to confirm.
-const CARRIED_MAX: usize = 2 * 1024 * 1024;
+pub(super) const CARRIED_MAX: usize = 2 * 1024 * 1024;
 const IMPORT_LIMIT: usize = crate::api::ledgers::IMPORT_LIMIT;
 
 pub fn routes<S: Store>() -> Vec<Route<S>> {
@@ -286,7 +286,10 @@ async fn import_page<S: Store>(
 }
 
 /// The upload's bytes (field `file`, or `data` carried hex-encoded from the preview) and whether to apply.
-async fn read_form(multipart: Result<Multipart, MultipartRejection>) -> Result<(Vec<u8>, bool), AppError> {
+pub(super) async fn read_form(
+    multipart: Result<Multipart, MultipartRejection>,
+    limit: usize,
+) -> Result<(Vec<u8>, bool), AppError> {
     let malformed = || AppError::bad_request("no_file", "请选择要导入的文件");
     let mut multipart = multipart.map_err(|_| malformed())?;
     let (mut bytes, mut apply) = (None, false);
@@ -309,8 +312,8 @@ async fn read_form(multipart: Result<Multipart, MultipartRejection>) -> Result<(
         }
     }
     let bytes = bytes.ok_or_else(malformed)?;
-    if bytes.len() > IMPORT_LIMIT {
-        return Err(AppError::too_large(format!("导入文件不能超过 {} MB", IMPORT_LIMIT / 1024 / 1024)));
+    if bytes.len() > limit {
+        return Err(AppError::too_large(format!("导入文件不能超过 {} MB", limit / 1024 / 1024)));
     }
     Ok((bytes, apply))
 }
@@ -325,7 +328,7 @@ async fn import<S: Store>(
 ) -> PageResult {
     let ty = app.ledgers().get_type(&caller, &code).await?;
     let layout = Layout::staff(format!("导入{}", ty.summary.name), &caller.actor, &menu);
-    let read = read_form(multipart).await;
+    let read = read_form(multipart, IMPORT_LIMIT).await;
     let outcome = match read {
         Ok((bytes, apply)) => {
             let result = app.ledgers().import(&caller, &code, &bytes, apply).await;

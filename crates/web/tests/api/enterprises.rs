@@ -7,6 +7,8 @@ use super::*;
 
 use mashangban_domain::validation::CreditCode;
 
+use super::browser::no_redirects;
+
 /// A valid credit code made from a 17-character body.
 fn code(body: &str) -> String {
     CreditCode::with_check_char(body).unwrap().as_str().to_owned()
@@ -261,4 +263,141 @@ async fn the_demo_city_registers_its_enterprises_across_the_towns() {
     let (code, name) = mashangban_demo::demo_enterprise().unwrap();
     let (status, file) = app.get(&format!("/api/v1/enterprises/{}", code.as_str()), Some(&leader)).await;
     assert_eq!((status, file["enterprise"]["name"].as_str()), (StatusCode::OK, Some(name.as_str())));
+}
+
+/// A staff page as the browser gets it: (status, location, body).
+async fn page(app: &App, path: &str, who: &Session) -> (StatusCode, String) {
+    let res = no_redirects().get(app.url(path)).header("cookie", &who.0).send().await.unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+/// A form post as the browser sends it: (status, redirect target, body).
+async fn post_form(app: &App, path: &str, who: &Session, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
+    let res = no_redirects().post(app.url(path)).header("cookie", &who.0).form(fields).send().await.unwrap();
+    let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
+    (res.status(), location, res.text().await.unwrap())
+}
+
+/// The import page's upload (or its confirm form): the page's status and body.
+async fn import_form(app: &App, who: &Session, form: reqwest::multipart::Form) -> (StatusCode, String) {
+    let res = no_redirects()
+        .post(app.url("/enterprises/import"))
+        .header("cookie", &who.0)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn staff_register_edit_and_import_through_the_pages_forms() {
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    let operator = app.login("operator").await;
+    let a = code("91442000MA51HHHH1");
+
+    // Only those who maintain the registry see the buttons and may open the forms.
+    let (_, list) = page(&app, "/enterprises", &admin).await;
+    assert!(list.contains("href=\"/enterprises/new\"") && list.contains("href=\"/enterprises/import\""), "{list}");
+    let (status, list) = page(&app, "/enterprises", &operator).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!list.contains("/enterprises/new") && !list.contains("/enterprises/import"));
+    assert_eq!(page(&app, "/enterprises/new", &operator).await.0, StatusCode::FORBIDDEN);
+    let fields = [("credit_code", a.as_str()), ("name", "中山市表单灯饰有限公司"), ("town", "guzhen")];
+    assert_eq!(post_form(&app, "/enterprises/new", &operator, &fields).await.0, StatusCode::FORBIDDEN);
+
+    // A wrong check character: the Chinese reason beside the form, what was typed kept, nothing stored.
+    let mut bad = a.clone();
+    bad.replace_range(17..18, if a.ends_with('0') { "1" } else { "0" });
+    let typed = [
+        ("credit_code", bad.as_str()),
+        ("name", "中山市表单灯饰有限公司"),
+        ("town", "guzhen"),
+        ("address", "古镇镇中兴大道1号"),
+        ("size", "above"),
+        ("contact_phone", "13800138002"),
+        ("tags", "灯饰，专精特新"),
+    ];
+    let (status, _, body) = post_form(&app, "/enterprises/new", &admin, &typed).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("role=\"alert\"") && body.contains("校验位"), "{body}");
+    assert!(body.contains(&format!("value=\"{bad}\"")) && body.contains("value=\"古镇镇中兴大道1号\""), "{body}");
+    assert!(body.contains("value=\"guzhen\" selected") && body.contains("value=\"above\" selected"), "{body}");
+    assert_eq!(app.get("/api/v1/enterprises", Some(&admin)).await.1["total"], 0, "nothing stored");
+
+    // Registered through the form: the same record the API writes.
+    let mut good = typed;
+    good[0].1 = a.as_str();
+    let (status, location, _) = post_form(&app, "/enterprises/new", &admin, &good).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, format!("/enterprises/{a}").as_str()));
+    let (_, file) = app.get(&format!("/api/v1/enterprises/{a}"), Some(&admin)).await;
+    let e = &file["enterprise"];
+    assert_eq!(
+        (e["name"].as_str(), e["size"].as_str(), e["version"].as_i64()),
+        (Some("中山市表单灯饰有限公司"), Some("above"), Some(1))
+    );
+    assert_eq!(e["tags"], json!(["灯饰", "专精特新"]));
+    let (_, shown) = page(&app, &format!("/enterprises/{a}"), &admin).await;
+    assert!(shown.contains(&format!("href=\"/enterprises/{a}/edit\"")));
+    assert!(
+        !page(&app, &format!("/enterprises/{a}"), &operator).await.1.contains("/edit\""),
+        "no 编辑 for the operator"
+    );
+
+    // Edit: the form carries the version; a save on an old version is refused with what was typed kept.
+    let edit = format!("/enterprises/{a}/edit");
+    let (status, form) = page(&app, &edit, &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(form.contains("name=\"version\" value=\"1\"") && form.contains("value=\"13800138002\""), "{form}");
+    let first = [("version", "1"), ("name", "中山市表单灯饰股份有限公司"), ("town", "guzhen"), ("tags", "灯饰")];
+    let (status, location, _) = post_form(&app, &edit, &admin, &first).await;
+    assert_eq!((status, location), (StatusCode::SEE_OTHER, format!("/enterprises/{a}")));
+    let stale = [("version", "1"), ("name", "中山市过期修改有限公司"), ("town", "xiaolan")];
+    let (status, _, body) = post_form(&app, &edit, &admin, &stale).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("已被他人修改") && body.contains("value=\"中山市过期修改有限公司\""), "{body}");
+    assert!(body.contains("value=\"xiaolan\" selected"), "{body}");
+    let (_, file) = app.get(&format!("/api/v1/enterprises/{a}"), Some(&admin)).await;
+    assert_eq!(
+        (file["enterprise"]["name"].as_str(), file["enterprise"]["version"].as_i64()),
+        (Some("中山市表单灯饰股份有限公司"), Some(2))
+    );
+    let (status, _, body) =
+        post_form(&app, &edit, &admin, &[("version", "x"), ("name", "某"), ("town", "guzhen")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    // Import: a preview with a bad row lists it and writes nothing, with no confirm button.
+    let (b, c) = (code("91442000MA51JJJJ1"), code("91442000MA51KKKK1"));
+    let part = |bytes: Vec<u8>| {
+        reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name("名录.xlsx"))
+    };
+    let with_bad = workbook(&[
+        [&b, "中山市导入一号有限公司", "东凤镇", "", "", ""],
+        [&c, "中山市无名镇公司", "无名镇", "", "", ""],
+    ]);
+    let (status, body) = import_form(&app, &admin, part(with_bad)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("预检结果") && body.contains("错误 1 处") && body.contains("所属镇街"), "{body}");
+    assert!(!body.contains("确认导入"), "{body}");
+    assert_eq!(app.get("/api/v1/enterprises", Some(&admin)).await.1["total"], 1, "a preview writes nothing");
+
+    // A clean preview carries the file to 确认导入, which writes every row.
+    let clean = workbook(&[
+        [&b, "中山市导入一号有限公司", "东凤镇", "", "", ""],
+        [&c, "中山市导入二号有限公司", "小榄镇", "", "规下", ""],
+    ]);
+    let (status, body) = import_form(&app, &admin, part(clean)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("新增 2 家") && body.contains("确认导入"), "{body}");
+    assert_eq!(app.get("/api/v1/enterprises", Some(&admin)).await.1["total"], 1, "a preview writes nothing");
+    let data = body.split("name=\"data\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let confirm = reqwest::multipart::Form::new().text("data", data).text("apply", "1");
+    let (status, body) = import_form(&app, &admin, confirm).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("导入完成") && body.contains("新增 2 家"), "{body}");
+    assert_eq!(app.get("/api/v1/enterprises", Some(&admin)).await.1["total"], 3);
+    let (status, body) = import_form(&app, &admin, reqwest::multipart::Form::new().text("apply", "1")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("请选择要导入的文件"), "{body}");
 }
