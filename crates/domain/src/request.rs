@@ -420,6 +420,10 @@ crate::labelled_enum!(
 );
 
 impl EventKind {
+    /// The kinds whose comment is an answer to the asker (stage replies, replies, closings): the
+    /// history the search index holds besides the request's own row.
+    pub const REPLIES: [EventKind; 4] = [Self::StageReply, Self::Replied, Self::Closed, Self::DirectlyClosed];
+
     /// Whether the asker sees this event's comment on the public progress page.
     /// Internal reasoning (returns, refusals) stays inside the government.
     pub fn comment_is_public(self) -> bool {

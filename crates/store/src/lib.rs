@@ -38,6 +38,7 @@ pub use ratelimits::*;
 pub use scoring::*;
 pub use types::*;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 
 use mashangban_domain::lifecycle::Action;
@@ -105,6 +106,14 @@ pub trait RequestStore {
 
     /// The request's events, oldest first.
     fn history(&self, request_id: RequestId) -> impl Future<Output = StoreResult<Vec<Event>>> + Send;
+
+    /// The comments of the reply events (stage replies, replies, closings) of each of the requests,
+    /// oldest first: what the search index holds of a request's history, read for a page of requests
+    /// at once instead of one history per request. Requests without any are absent.
+    fn reply_texts(
+        &self,
+        request_ids: &[RequestId],
+    ) -> impl Future<Output = StoreResult<BTreeMap<RequestId, Vec<String>>>> + Send;
 
     /// Applies an action (see `mashangban_domain::lifecycle::apply`) to an
     /// in-scope request atomically with its event. Out of scope is not found.

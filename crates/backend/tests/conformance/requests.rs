@@ -27,6 +27,7 @@ on_both!(
     attachments_round_trip_and_are_limited,
     rollups_agree_with_a_recomputation_from_the_events,
     counts_urges_and_corrections_are_stored,
+    reply_texts_of_many_requests_agree_with_their_histories,
 );
 
 /// Three departments, a town and a category.
@@ -338,4 +339,48 @@ async fn counts_urges_and_corrections_are_stored<D: TestDb>() {
     assert_eq!(kinds, ["received", "urged", "urged", "reclassified"]);
     let filter = ListFilter { town_id: Some(town), ..everything() };
     assert_eq!(other.count(&filter, &Scope::All).await.unwrap(), 1);
+}
+
+/// The batched read the search index uses agrees with each request's history, across the store's
+/// statement chunks (ids it does not know fill the first chunk) and in the asked order of neither.
+async fn reply_texts_of_many_requests_agree_with_their_histories<D: TestDb>() {
+    use mashangban_domain::request::EventKind;
+    use std::collections::BTreeMap;
+    let env = D::create().await;
+    let store = &env.store;
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    mashangban_demo::load_org_and_catalog(store, &data).await.unwrap();
+    mashangban_demo::load_users(store, &data, "not-a-real-hash").await.unwrap();
+    let end = parse_instant("2026-06-30T18:00:00+08:00").unwrap();
+    let options = mashangban_demo::HistoryOptions { seed: 20260302, count: 120, end };
+    assert_eq!(mashangban_demo::generate_history(store, &data, &options, |_, _| {}).await.unwrap(), 120);
+    let requests = store.list(&everything(), &Scope::All).await.unwrap().items;
+    assert_eq!(requests.len(), 120);
+    let mut expected = BTreeMap::new();
+    for request in &requests {
+        let replies: Vec<String> = store
+            .history(request.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| EventKind::REPLIES.contains(&e.kind))
+            .filter_map(|e| e.comment)
+            .collect();
+        if !replies.is_empty() {
+            expected.insert(request.id, replies);
+        }
+    }
+    // The demo history has answered requests with several replies, and unanswered ones.
+    assert!(expected.len() > 20 && expected.len() < 120, "{} of 120 answered", expected.len());
+    assert!(expected.values().any(|r| r.len() > 1));
+    let unknown = 1_000_000..1_000_450;
+    let ids: Vec<i64> = unknown.clone().chain(requests.iter().map(|r| r.id)).collect();
+    assert_eq!(store.reply_texts(&ids).await.unwrap(), expected);
+    // Any subset answers its own part only.
+    let some: Vec<i64> = requests.iter().step_by(3).map(|r| r.id).collect();
+    let part: BTreeMap<_, _> =
+        expected.iter().filter(|(id, _)| some.contains(id)).map(|(k, v)| (*k, v.clone())).collect();
+    assert_eq!(store.reply_texts(&some).await.unwrap(), part);
+    assert!(store.reply_texts(&[]).await.unwrap().is_empty());
+    assert!(store.reply_texts(&unknown.collect::<Vec<_>>()).await.unwrap().is_empty());
 }

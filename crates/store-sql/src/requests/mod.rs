@@ -3,6 +3,8 @@
 pub mod query;
 pub mod write;
 
+use std::collections::BTreeMap;
+
 use mashangban_domain::org::{Actor, Scope};
 use mashangban_domain::request::{AttachmentId, Event, NewRequest, Request, RequestId};
 use mashangban_domain::time::Instant;
@@ -54,6 +56,14 @@ impl<D: Database> RequestStore for SqlStore<D> {
 
     async fn history(&self, request_id: RequestId) -> StoreResult<Vec<Event>> {
         self.db.read(job(move |c| Box::pin(query::history(c, request_id)))).await
+    }
+
+    async fn reply_texts(&self, request_ids: &[RequestId]) -> StoreResult<BTreeMap<RequestId, Vec<String>>> {
+        if request_ids.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let ids = request_ids.to_vec();
+        self.db.read(job(move |c| Box::pin(async move { query::reply_texts(c, &ids).await }))).await
     }
 
     async fn act(&self, command: Command) -> StoreResult<Request> {

@@ -1,8 +1,10 @@
 //! Reading requests: the data scope and the list filters translated to SQL,
 //! once for both databases.
 
+use std::collections::BTreeMap;
+
 use mashangban_domain::org::Scope;
-use mashangban_domain::request::{Rating, Request, RequestId, RunningDeadline, State};
+use mashangban_domain::request::{EventKind, Rating, Request, RequestId, RunningDeadline, State};
 use mashangban_domain::time::Instant;
 use mashangban_store::{ListFilter, ListOrder, Page, StoreResult};
 
@@ -236,4 +238,34 @@ pub async fn recount_candidates(c: &dyn Conn, after: RequestId, limit: u32) -> S
 pub async fn history(c: &dyn Conn, request_id: RequestId) -> StoreResult<Vec<mashangban_domain::request::Event>> {
     let sql = format!("SELECT {} FROM events WHERE request_id = $1 ORDER BY seq", rows::EVENT_COLUMNS);
     c.map(&sql, &crate::args![request_id], rows::event).await
+}
+
+/// Requests whose reply texts one statement reads: well under both databases' limits of bound
+/// parameters, and one page of the index's rebuild or one batch of the change feed.
+const REPLY_TEXTS_CHUNK: usize = 500;
+
+/// The comments of the reply events of each of the requests, oldest first; one statement per
+/// [`REPLY_TEXTS_CHUNK`] requests, through the `(request_id, seq)` unique index.
+pub async fn reply_texts(c: &dyn Conn, request_ids: &[RequestId]) -> StoreResult<BTreeMap<RequestId, Vec<String>>> {
+    let mut texts: BTreeMap<RequestId, Vec<String>> = BTreeMap::new();
+    for chunk in request_ids.chunks(REPLY_TEXTS_CHUNK) {
+        let mut args = Args::default();
+        let ids = args.list(chunk.iter().copied());
+        let kinds = args.list(EventKind::REPLIES.iter().map(|k| k.as_str()));
+        let sql = format!(
+            "SELECT request_id, comment FROM events
+             WHERE request_id IN ({ids}) AND kind IN ({kinds}) AND comment IS NOT NULL
+             ORDER BY request_id, seq"
+        );
+        let rows = c
+            .map(&sql, args.values(), |row| {
+                let mut c = row.cols();
+                Ok((c.get::<RequestId>()?, c.get::<String>()?))
+            })
+            .await?;
+        for (id, comment) in rows {
+            texts.entry(id).or_default().push(comment);
+        }
+    }
+    Ok(texts)
 }
