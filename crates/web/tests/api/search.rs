@@ -139,7 +139,9 @@ async fn a_handler_never_finds_another_units_request_nor_counts_it() {
     app.act(&ours, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj" })).await;
     app.act(&theirs, "dispatch", &dispatcher, json!({ "lead_unit": "rsj" })).await;
     until_found(&app, &dispatcher, "噪音", |n| n.len() == 2).await;
+    // Each dispatch reaches the index on its own: wait for both before asserting on either.
     until_found(&app, &scjgj, "噪音", |n| n == [ours.clone()]).await;
+    until_found(&app, &rsj, "噪音", |n| n == [theirs.clone()]).await;
 
     assert_eq!(found(&app, &scjgj, "噪音", "").await, (vec![ours.clone()], 1));
     assert_eq!(found(&app, &rsj, "噪音", "").await, (vec![theirs.clone()], 1));
