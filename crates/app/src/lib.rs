@@ -12,6 +12,7 @@
 
 pub mod accounts;
 pub mod approvals;
+pub mod audit;
 pub mod caches;
 pub mod calendar;
 pub mod caller;

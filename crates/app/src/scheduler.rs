@@ -158,7 +158,8 @@ pub async fn check_calendar<S: Store>(app: &App<S>) -> bool {
     }
 }
 
-/// Runs scans every `interval`, and prunes the change feed and ended throttle windows hourly, until `stop` fires.
+/// Runs scans every `interval`, keeps an audit anchor daily (and at start-up), and prunes the change feed
+/// and ended throttle windows hourly, until `stop` fires.
 pub fn spawn<S: Store>(
     app: App<S>,
     config: SchedulerConfig,
@@ -167,12 +168,21 @@ pub fn spawn<S: Store>(
     tokio::spawn(async move {
         let mut last_prune: Option<std::time::Instant> = None;
         let mut last_calendar_check: Option<chrono::NaiveDate> = None;
+        let mut last_anchor: Option<chrono::NaiveDate> = None;
         loop {
             let today = crate::deadlines::today(&app);
             if last_calendar_check != Some(today) {
                 last_calendar_check = Some(today);
                 let checked = check_calendar(&app).await;
                 app.jobs().record("calendar_check", checked);
+            }
+            if last_anchor != Some(today) {
+                last_anchor = Some(today);
+                let anchored = crate::audit::record_anchor(&app).await;
+                app.jobs().record("audit_anchor", anchored.is_ok());
+                if let Err(error) = anchored {
+                    tracing::error!(%error, "recording the audit anchor failed");
+                }
             }
             let scanned = scan_if_leading(&app, &config).await;
             app.jobs().record("deadline_scan", scanned.is_ok());

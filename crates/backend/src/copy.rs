@@ -23,8 +23,10 @@ use crate::DatabaseUrl;
 
 /// Tables that belong to one database and are never copied: its migrations,
 /// the copy marker, its change feed (consumers on the new database start
-/// from its own feed) and its throttle counts (windows of an hour at most).
-const OWN_TABLES: &[&str] = &["schema_migrations", COPY_MARKER, "changes", "change_cursors", "rate_limits"];
+/// from its own feed), its throttle counts (windows of an hour at most) and
+/// where its after-the-fact sealing of old events ends (seals are copied).
+const OWN_TABLES: &[&str] =
+    &["schema_migrations", COPY_MARKER, "changes", "change_cursors", "rate_limits", "audit_state"];
 /// The table recording a copy in progress on the target.
 const COPY_MARKER: &str = "mashangban_data_copy";
 

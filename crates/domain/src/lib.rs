@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod approvals;
+pub mod audit;
 pub mod calendar;
 pub mod dashboard;
 pub mod enterprise;

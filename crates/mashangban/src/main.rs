@@ -1,5 +1,6 @@
 //! `mashangban` — 马上办, the city request platform in one binary.
 
+mod audit;
 mod calendar;
 mod config;
 mod migrate;
@@ -81,6 +82,9 @@ enum Command {
     /// The full-text search index of this node (under DATA_DIR/search).
     #[command(subcommand)]
     Search(SearchCommand),
+    /// The tamper-evident history: verify the SM3 chains of every request's events and the anchors.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Copy all data between databases (SQLite ⇄ PostgreSQL), verify it, resume if interrupted.
     MigrateData {
         /// The database to read, e.g. sqlite://./data/mashangban.db
@@ -223,6 +227,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::User(command) => user_command(&store, command).await,
         Command::Token(command) => token_command(&store, command).await,
         Command::Calendar(command) => calendar::run(&store, command).await,
+        Command::Audit(command) => audit::run(store, command).await,
         Command::MigrateData { .. } | Command::Restore { .. } => Ok(()),
         Command::Backup { file } => backup(&store, &file).await,
     }
@@ -322,6 +327,7 @@ async fn serve(
         ..Settings::default()
     };
     let app = App::new(store, settings).await.map_err(|e| e.to_string())?.with_search(search);
+    mashangban_app::audit::seal_legacy_events(&app).await.map_err(|e| format!("无法为旧留痕加 SM3 封印: {e}"))?;
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("无法监听 {listen}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -7,6 +7,7 @@
 //! its event, rollups and outbox rows) and the SQL it runs live here.
 
 mod approvals;
+mod audit;
 mod calendar;
 mod catalog;
 pub mod changes;

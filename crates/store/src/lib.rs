@@ -6,6 +6,7 @@
 //! writes the request's event in the same transaction.
 
 mod approvals;
+mod audit;
 pub mod backend;
 mod calendar;
 mod changes;
@@ -23,6 +24,7 @@ mod scoring;
 mod types;
 
 pub use approvals::*;
+pub use audit::*;
 pub use calendar::*;
 pub use changes::*;
 pub use cluster::*;
@@ -175,6 +177,7 @@ pub trait Store:
     + EnterpriseStore
     + LiaisonStore
     + ApprovalStore
+    + AuditStore
     + LedgerStore
     + CalendarStore
     + ScoringStore
@@ -200,6 +203,7 @@ impl<T> Store for T where
         + EnterpriseStore
         + LiaisonStore
         + ApprovalStore
+        + AuditStore
         + LedgerStore
         + CalendarStore
         + ScoringStore

@@ -9,6 +9,7 @@
 mod support;
 
 mod approvals;
+mod audit;
 mod calendar;
 mod catalog;
 mod changes;

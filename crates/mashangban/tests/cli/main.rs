@@ -202,5 +202,6 @@ fn calendar_import_refuses_a_far_cell_workbook_and_exits_cleanly() {
     assert!(ok && !out.contains("2027"), "{out}{err}");
 }
 
+mod audit;
 mod backup;
 mod nodes;

@@ -298,6 +298,7 @@ async fn insert_event(
             ],
         )
         .await?;
+    crate::audit::seal_request(c, request.id, Some(id)).await?;
     crate::scoring::on_event(c, request.id, draft).await?;
     crate::outbox::on_event(c, id, request, draft, meta).await?;
     crate::changes::append(c, ChangeEntity::Request, &request.tracking_no, draft.kind.as_str(), &meta.now).await?;

@@ -1,0 +1,107 @@
+//! Tamper-evident history: every event is sealed in its own transaction,
+//! events older than the seals are sealed once, anchors digest the heads, and
+//! verification names an altered event, an event written past the platform
+//! and a broken anchor.
+
+use mashangban_domain::audit::Problem;
+use mashangban_domain::org::Scope;
+use mashangban_domain::time::parse_instant;
+use mashangban_store::{AuditStore, ListFilter, RequestStore};
+use mashangban_store_sql::{Dialect, SqlStore};
+
+use crate::support::{TestDb, execute, texts};
+
+on_both!(a_platform_history_verifies_and_tampering_is_named);
+
+/// Lets the test change what the platform never changes, as an attacker with the database would.
+async fn allow_tampering<D: TestDb>(store: &SqlStore<D>) {
+    let statements: &[&'static str] = match store.database().dialect() {
+        Dialect::Sqlite => &["DROP TRIGGER events_no_update", "DROP TRIGGER event_seals_no_delete"],
+        Dialect::Postgres => &[
+            "ALTER TABLE events DISABLE TRIGGER events_no_update",
+            "ALTER TABLE event_seals DISABLE TRIGGER event_seals_no_delete",
+        ],
+    };
+    for sql in statements {
+        execute(store, sql, vec![]).await.unwrap();
+    }
+}
+
+async fn event_count<D: TestDb>(store: &SqlStore<D>) -> u64 {
+    texts(store, "SELECT CAST(COUNT(*) AS TEXT) FROM events", vec![]).await[0].as_deref().unwrap().parse().unwrap()
+}
+
+async fn a_platform_history_verifies_and_tampering_is_named<D: TestDb>() {
+    let env = D::create().await;
+    let store = &env.store;
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    mashangban_demo::load_org_and_catalog(store, &data).await.unwrap();
+    mashangban_demo::load_users(store, &data, "not-a-real-hash").await.unwrap();
+    let end = parse_instant("2026-06-30T18:00:00+08:00").unwrap();
+    let options = mashangban_demo::HistoryOptions { seed: 20261204, count: 40, end };
+    mashangban_demo::generate_history(store, &data, &options, |_, _| {}).await.unwrap();
+    let events = event_count(store).await;
+    assert!(events > 100, "{events}");
+
+    // Every event the platform wrote is sealed and chains.
+    let report = store.verify_history(vec![]).await.unwrap();
+    assert_eq!((report.requests, report.events, report.problems.clone()), (40, events, vec![]));
+
+    // A history written before seals existed is sealed once, to the same seals.
+    let seals = texts(store, "SELECT seal FROM event_seals ORDER BY event_id", vec![]).await;
+    allow_tampering(store).await;
+    execute(store, "DELETE FROM event_seals", vec![]).await.unwrap();
+    execute(
+        store,
+        "UPDATE audit_state SET legacy_upto = (SELECT MAX(id) FROM events), legacy_sealed_at = NULL",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let report = store.verify_history(vec![]).await.unwrap();
+    assert_eq!(report.problems.len(), 40);
+    assert!(matches!(report.problems[0], Problem::Unsealed { seq: 1, .. }), "{:?}", report.problems[0]);
+    let now = parse_instant("2026-12-04T09:00:00+08:00").unwrap();
+    assert_eq!(store.seal_legacy_events(now).await.unwrap(), 40);
+    assert_eq!(store.seal_legacy_events(now).await.unwrap(), 0, "sealed once");
+    assert_eq!(texts(store, "SELECT seal FROM event_seals ORDER BY event_id", vec![]).await, seals);
+
+    // An anchor over the settled history, kept once.
+    let settled = parse_instant("2027-01-01T00:00:00+08:00").unwrap();
+    let anchor = store.record_anchor(settled, now).await.unwrap().unwrap().anchor;
+    assert_eq!((anchor.requests, anchor.events), (40, events));
+    assert!(store.record_anchor(settled, now).await.unwrap().is_none());
+    assert_eq!(store.anchors().await.unwrap().len(), 1);
+    let report = store.verify_history(vec![anchor.clone()]).await.unwrap();
+    assert_eq!((report.anchors_checked, report.problems.len()), (1, 0));
+
+    // A comment changed in place: named at its row, and the anchor no longer matches.
+    let victim = texts(store, "SELECT CAST(MIN(id) AS TEXT) FROM events WHERE seq = 2", vec![]).await;
+    let victim: i64 = victim[0].as_deref().unwrap().parse().unwrap();
+    execute(store, "UPDATE events SET comment = '已妥善处理' WHERE id = $1", vec![victim.into()]).await.unwrap();
+    let report = store.verify_history(vec![anchor.clone()]).await.unwrap();
+    assert!(
+        matches!(&report.problems[..], [Problem::Altered { seq: 2, event_id, .. }, Problem::AnchorMismatch { .. }]
+            if *event_id == victim),
+        "{:?}",
+        report.problems
+    );
+
+    // An event inserted past the platform has no seal; the next one the platform writes chains through it.
+    let request = store.list(&ListFilter { limit: 1, ..ListFilter::default() }, &Scope::All).await.unwrap().items;
+    let request = &request[0];
+    execute(
+        store,
+        "INSERT INTO events (request_id, seq, at, kind, actor_name, actor_role, to_state)
+         VALUES ($1, (SELECT MAX(seq) + 1 FROM events WHERE request_id = $1), '2026-07-01T09:00:00.000+08:00',
+                 'commented', '冒名者', 'dispatcher', $2)",
+        vec![request.id.into(), request.state.as_str().into()],
+    )
+    .await
+    .unwrap();
+    let problems = store.verify_history(vec![]).await.unwrap().problems;
+    assert!(
+        problems.iter().any(|p| matches!(p, Problem::Unsealed { request_id, .. } if *request_id == request.id)),
+        "{problems:?}"
+    );
+}

@@ -1,0 +1,493 @@
+//! Tamper-evident history (防篡改留痕): every request event is sealed with an
+//! SM3 hash (GB/T 32905-2016) that chains it to the previous event of its
+//! request, and an anchor (锚点) digests the head of every request's chain at
+//! a moment, so that deleting a request's last events or a whole request is
+//! seen too once the anchor has been kept outside the database.
+//!
+//! Pure: the store hands events over as the text it holds ([`SealedEvent`]),
+//! in (request, seq) order, and [`Verifier`] names the first altered, missing
+//! or unsealed event of each request and checks every anchor.
+
+use sm3::{Digest, Sm3};
+
+/// An SM3 digest.
+pub type Hash = [u8; 32];
+
+const EVENT_DOMAIN: &[u8] = b"mashangban-event-v1";
+const ANCHOR_DOMAIN: &[u8] = b"mashangban-anchor-v1";
+
+/// One stored event as the database holds it: every column as text, so the
+/// hash is the same on SQLite and PostgreSQL and after a copy between them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventRecord {
+    pub id: i64,
+    pub request_id: i64,
+    pub seq: i64,
+    pub at: String,
+    pub kind: String,
+    pub actor_user_id: Option<i64>,
+    pub actor_name: String,
+    pub actor_role: String,
+    pub actor_unit_id: Option<i64>,
+    pub client_ip: Option<String>,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub comment: Option<String>,
+    pub details: String,
+    pub attachment_ids: String,
+    pub due_at: Option<String>,
+}
+
+/// An event with its stored seal (None: never sealed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedEvent {
+    pub event: EventRecord,
+    pub seal: Option<String>,
+}
+
+/// The seal of `event` after `previous` (None for a request's first event).
+///
+/// Each field is length-prefixed (a NULL has its own marker), so no two
+/// different events encode alike. The row id is left out: it is a storage
+/// detail, and an inserted or removed row shows as a broken chain anyway.
+pub fn seal(previous: Option<&Hash>, event: &EventRecord) -> Hash {
+    let mut h = Sm3::new();
+    h.update(EVENT_DOMAIN);
+    h.update(previous.unwrap_or(&[0; 32]));
+    let number = |n: i64| n.to_string();
+    let fields: [Option<String>; 15] = [
+        Some(number(event.request_id)),
+        Some(number(event.seq)),
+        Some(event.at.clone()),
+        Some(event.kind.clone()),
+        event.actor_user_id.map(number),
+        Some(event.actor_name.clone()),
+        Some(event.actor_role.clone()),
+        event.actor_unit_id.map(number),
+        event.client_ip.clone(),
+        event.from_state.clone(),
+        Some(event.to_state.clone()),
+        event.comment.clone(),
+        Some(event.details.clone()),
+        Some(event.attachment_ids.clone()),
+        event.due_at.clone(),
+    ];
+    for field in &fields {
+        match field {
+            Some(text) => {
+                h.update((text.len() as u32).to_be_bytes());
+                h.update(text.as_bytes());
+            }
+            None => h.update(u32::MAX.to_be_bytes()),
+        }
+    }
+    h.finalize().into()
+}
+
+/// A seal as stored (lower-case hex).
+pub fn to_hex(hash: &Hash) -> String {
+    hex::encode(hash)
+}
+
+/// A stored seal read back; None when it is not 64 hex digits.
+pub fn from_hex(text: &str) -> Option<Hash> {
+    let mut out = [0; 32];
+    hex::decode_to_slice(text, &mut out).ok()?;
+    Some(out)
+}
+
+/// The heads of every request's chain up to an event id, digested in request
+/// order: what an anchor records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    /// Events with an id up to this one are covered.
+    pub last_event_id: i64,
+    /// Requests with at least one covered event.
+    pub requests: u64,
+    /// Covered events.
+    pub events: u64,
+    pub digest: Hash,
+}
+
+impl Anchor {
+    /// One line for the log and for export; [`Anchor::parse_line`] reads it back.
+    pub fn to_line(&self) -> String {
+        format!(
+            "last_event={} requests={} events={} sm3={}",
+            self.last_event_id,
+            self.requests,
+            self.events,
+            to_hex(&self.digest)
+        )
+    }
+
+    /// Reads a line written by [`Anchor::to_line`], anywhere within a longer
+    /// line (a log line with its time and level in front).
+    pub fn parse_line(line: &str) -> Option<Anchor> {
+        let field = |name: &str| {
+            line.split_whitespace().find_map(|word| word.strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
+        };
+        Some(Anchor {
+            last_event_id: field("last_event")?.parse().ok()?,
+            requests: field("requests")?.parse().ok()?,
+            events: field("events")?.parse().ok()?,
+            digest: from_hex(field("sm3")?)?,
+        })
+    }
+}
+
+/// Builds an anchor from (request id, head seq, head seal) in request order.
+#[derive(Debug)]
+pub struct AnchorBuilder {
+    last_event_id: i64,
+    requests: u64,
+    events: u64,
+    hasher: Sm3,
+}
+
+impl AnchorBuilder {
+    pub fn new(last_event_id: i64) -> Self {
+        let mut hasher = Sm3::new();
+        hasher.update(ANCHOR_DOMAIN);
+        hasher.update(last_event_id.to_be_bytes());
+        AnchorBuilder { last_event_id, requests: 0, events: 0, hasher }
+    }
+
+    /// A request whose covered chain ends at `seq` with `head` (`seq` events).
+    pub fn add_head(&mut self, request_id: i64, seq: i64, head: &Hash) {
+        self.requests += 1;
+        self.events += u64::try_from(seq).unwrap_or_default();
+        self.hasher.update(request_id.to_be_bytes());
+        self.hasher.update(seq.to_be_bytes());
+        self.hasher.update(head);
+    }
+
+    pub fn finish(self) -> Anchor {
+        Anchor {
+            last_event_id: self.last_event_id,
+            requests: self.requests,
+            events: self.events,
+            digest: self.hasher.finalize().into(),
+        }
+    }
+}
+
+/// What verification found wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// The event's content or its place in the chain no longer matches its seal.
+    Altered { request_id: i64, seq: i64, event_id: i64 },
+    /// Events are missing before this one (deleted rows).
+    Missing { request_id: i64, expected_seq: i64, found_seq: i64 },
+    /// The event has no seal: written past the platform.
+    Unsealed { request_id: i64, seq: i64, event_id: i64 },
+    /// The heads at an anchor's moment differ from what it recorded: events
+    /// or whole requests were deleted, or the chains rewritten.
+    AnchorMismatch { expected: Anchor, found: Anchor },
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Altered { request_id, seq, event_id } => {
+                write!(
+                    f,
+                    "request {request_id} event {seq} (row {event_id}) was altered or inserted: its seal does not match"
+                )
+            }
+            Problem::Missing { request_id, expected_seq, found_seq } => {
+                write!(f, "request {request_id} events {expected_seq}..{} were deleted", found_seq - 1)
+            }
+            Problem::Unsealed { request_id, seq, event_id } => {
+                write!(f, "request {request_id} event {seq} (row {event_id}) has no seal: written past the platform")
+            }
+            Problem::AnchorMismatch { expected, found } => write!(
+                f,
+                "the anchor at event {} does not match: recorded {}, found {}",
+                expected.last_event_id,
+                expected.to_line(),
+                found.to_line()
+            ),
+        }
+    }
+}
+
+/// What a whole verification saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    pub requests: u64,
+    pub events: u64,
+    pub anchors_checked: u64,
+    /// At most one per request (its first), then the anchors' mismatches.
+    pub problems: Vec<Problem>,
+}
+
+/// Most problems a report lists; the count goes on.
+pub const MAX_PROBLEMS: usize = 1_000;
+
+/// Recomputes every chain from events fed in (request, seq) order, and the
+/// anchors' digests from the recomputed heads.
+#[derive(Debug)]
+pub struct Verifier {
+    anchors: Vec<(Anchor, AnchorBuilder)>,
+    report: Report,
+    current: Option<Chain>,
+    problems_seen: u64,
+}
+
+/// The request being walked.
+#[derive(Debug)]
+struct Chain {
+    request_id: i64,
+    next_seq: i64,
+    head: Option<Hash>,
+    broken: bool,
+    /// (event id, seq, recomputed seal) of the request's events: the heads
+    /// at each anchor are read from here when the request ends.
+    links: Vec<(i64, i64, Hash)>,
+}
+
+impl Verifier {
+    /// A verifier that also checks `anchors` (from the database or from outside).
+    pub fn new(anchors: Vec<Anchor>) -> Self {
+        let anchors = anchors.into_iter().map(|a| (a.clone(), AnchorBuilder::new(a.last_event_id))).collect();
+        Verifier { anchors, report: Report::default(), current: None, problems_seen: 0 }
+    }
+
+    /// The next event; events must come in (request id, seq) order.
+    pub fn feed(&mut self, sealed: &SealedEvent) {
+        let event = &sealed.event;
+        if self.current.as_ref().is_none_or(|c| c.request_id != event.request_id) {
+            self.end_request();
+            self.report.requests += 1;
+        }
+        self.report.events += 1;
+        let chain = self.current.get_or_insert_with(|| Chain {
+            request_id: event.request_id,
+            next_seq: 1,
+            head: None,
+            broken: false,
+            links: Vec::new(),
+        });
+        let mut problem = None;
+        if event.seq != chain.next_seq {
+            problem = Some(Problem::Missing {
+                request_id: event.request_id,
+                expected_seq: chain.next_seq,
+                found_seq: event.seq,
+            });
+        }
+        // The seal recomputed from the recomputed chain: a rewrite anywhere
+        // before shows here and in the anchors, not only at its own row.
+        let recomputed = seal(chain.head.as_ref(), event);
+        match sealed.seal.as_deref().map(from_hex) {
+            None => {
+                problem.get_or_insert(Problem::Unsealed {
+                    request_id: event.request_id,
+                    seq: event.seq,
+                    event_id: event.id,
+                });
+            }
+            Some(stored) if stored != Some(recomputed) => {
+                problem.get_or_insert(Problem::Altered {
+                    request_id: event.request_id,
+                    seq: event.seq,
+                    event_id: event.id,
+                });
+            }
+            Some(_) => {}
+        }
+        chain.next_seq = event.seq + 1;
+        chain.head = Some(recomputed);
+        chain.links.push((event.id, event.seq, recomputed));
+        if let Some(problem) = problem
+            && !chain.broken
+        {
+            chain.broken = true;
+            self.problem(problem);
+        }
+    }
+
+    fn problem(&mut self, problem: Problem) {
+        self.problems_seen += 1;
+        if self.report.problems.len() < MAX_PROBLEMS {
+            self.report.problems.push(problem);
+        }
+    }
+
+    fn end_request(&mut self) {
+        let Some(chain) = self.current.take() else { return };
+        for (_, builder) in &mut self.anchors {
+            let covered = chain.links.iter().take_while(|(id, _, _)| *id <= builder.last_event_id);
+            if let Some((_, seq, head)) = covered.last() {
+                builder.add_head(chain.request_id, *seq, head);
+            }
+        }
+    }
+
+    /// Ends the walk: the report, with each anchor checked.
+    pub fn finish(mut self) -> Report {
+        self.end_request();
+        for (expected, builder) in std::mem::take(&mut self.anchors) {
+            let found = builder.finish();
+            self.report.anchors_checked += 1;
+            if found != expected {
+                self.problem(Problem::AnchorMismatch { expected, found });
+            }
+        }
+        self.report
+    }
+
+    /// Problems found so far, including those past [`MAX_PROBLEMS`].
+    pub fn problems_seen(&self) -> u64 {
+        self.problems_seen
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn event(request_id: i64, seq: i64, id: i64) -> EventRecord {
+        EventRecord {
+            id,
+            request_id,
+            seq,
+            at: format!("2026-12-04T09:0{seq}:00+08:00"),
+            kind: if seq == 1 { "submitted".into() } else { "dispatched".into() },
+            actor_user_id: (seq > 1).then_some(7),
+            actor_name: "派单员".into(),
+            actor_role: "dispatcher".into(),
+            actor_unit_id: None,
+            client_ip: Some("127.0.0.1".into()),
+            from_state: None,
+            to_state: "received".into(),
+            comment: None,
+            details: "{}".into(),
+            attachment_ids: "[]".into(),
+            due_at: None,
+        }
+    }
+
+    /// Three requests with 3, 2 and 4 events, interleaved by id as a busy
+    /// platform writes them, sealed as the store seals them.
+    fn history() -> Vec<SealedEvent> {
+        let order = [(1, 1), (2, 1), (1, 2), (3, 1), (2, 2), (1, 3), (3, 2), (3, 3), (3, 4)];
+        let mut heads = std::collections::HashMap::new();
+        let mut out: Vec<SealedEvent> = order
+            .iter()
+            .enumerate()
+            .map(|(i, &(request, seq))| {
+                let e = event(request, seq, i as i64 + 1);
+                let s = seal(heads.get(&request), &e);
+                heads.insert(request, s);
+                SealedEvent { event: e, seal: Some(to_hex(&s)) }
+            })
+            .collect();
+        out.sort_by_key(|s| (s.event.request_id, s.event.seq));
+        out
+    }
+
+    fn anchor_at(events: &[SealedEvent], last_event_id: i64) -> Anchor {
+        let mut v = Verifier::new(vec![]);
+        let mut b = AnchorBuilder::new(last_event_id);
+        let mut heads = std::collections::BTreeMap::new();
+        for e in events {
+            v.feed(e);
+            if e.event.id <= last_event_id {
+                heads.insert(e.event.request_id, (e.event.seq, from_hex(e.seal.as_deref().unwrap()).unwrap()));
+            }
+        }
+        for (r, (seq, h)) in heads {
+            b.add_head(r, seq, &h);
+        }
+        b.finish()
+    }
+
+    fn verify(events: &[SealedEvent], anchors: Vec<Anchor>) -> Report {
+        let mut v = Verifier::new(anchors);
+        for e in events {
+            v.feed(e);
+        }
+        v.finish()
+    }
+
+    #[test]
+    fn an_untouched_history_verifies_with_its_anchors() {
+        let events = history();
+        let anchors = vec![anchor_at(&events, 4), anchor_at(&events, 9)];
+        assert_eq!(anchors[0].requests, 3);
+        assert_eq!(anchors[0].events, 4);
+        assert_eq!(anchors[1].events, 9);
+        let report = verify(&events, anchors);
+        assert_eq!(report.problems, vec![]);
+        assert_eq!((report.requests, report.events, report.anchors_checked), (3, 9, 2));
+    }
+
+    #[test]
+    fn a_changed_field_is_named_at_its_row() {
+        let mut events = history();
+        events[1].event.comment = Some("改过".into());
+        let report = verify(&events, vec![]);
+        assert_eq!(report.problems, vec![Problem::Altered { request_id: 1, seq: 2, event_id: 3 }]);
+        // A NULL turned into an empty text is a change too.
+        let mut events = history();
+        events[0].event.comment = Some(String::new());
+        assert_eq!(verify(&events, vec![]).problems.len(), 1);
+    }
+
+    #[test]
+    fn a_deleted_middle_event_is_named_and_a_deleted_tail_is_caught_by_the_anchor() {
+        let events = history();
+        let mut middle = events.clone();
+        middle.remove(1); // request 1, seq 2
+        assert_eq!(
+            verify(&middle, vec![]).problems,
+            vec![Problem::Missing { request_id: 1, expected_seq: 2, found_seq: 3 }]
+        );
+        let anchor = anchor_at(&events, 9);
+        let mut tail = events.clone();
+        tail.pop(); // request 3, seq 4
+        assert_eq!(verify(&tail, vec![]).problems, vec![]);
+        let problems = verify(&tail, vec![anchor.clone()]).problems;
+        assert!(matches!(&problems[..], [Problem::AnchorMismatch { expected, .. }] if *expected == anchor));
+        // So is a whole request deleted.
+        let whole: Vec<_> = events.iter().filter(|e| e.event.request_id != 2).cloned().collect();
+        assert_eq!(verify(&whole, vec![anchor]).problems.len(), 1);
+    }
+
+    #[test]
+    fn a_rewritten_chain_and_unsealed_rows_are_found() {
+        // Resealing an altered event alone breaks the next event's seal.
+        let mut events = history();
+        events[0].event.actor_name = "别人".into();
+        events[0].seal = Some(to_hex(&seal(None, &events[0].event)));
+        assert_eq!(verify(&events, vec![]).problems, vec![Problem::Altered { request_id: 1, seq: 2, event_id: 3 }]);
+        // An event inserted past the platform has no seal.
+        let mut events = history();
+        let mut extra = event(2, 3, 10);
+        extra.kind = "withdrawn".into();
+        events.insert(5, SealedEvent { event: extra, seal: None });
+        assert_eq!(verify(&events, vec![]).problems, vec![Problem::Unsealed { request_id: 2, seq: 3, event_id: 10 }]);
+        // A garbled seal is an alteration.
+        let mut events = history();
+        events[2].seal = Some("zz".into());
+        assert_eq!(verify(&events, vec![]).problems.len(), 1);
+    }
+
+    #[test]
+    fn an_anchor_line_reads_back_from_a_log_line() {
+        let anchor = anchor_at(&history(), 9);
+        let log = format!("2026-12-04T00:00:01+08:00  INFO audit anchor {}", anchor.to_line());
+        assert_eq!(Anchor::parse_line(&log), Some(anchor));
+        assert_eq!(Anchor::parse_line("last_event=1 requests=1 events=1 sm3=abc"), None);
+    }
+
+    #[test]
+    fn the_seal_is_sm3() {
+        // GB/T 32905-2016 example 1: SM3("abc").
+        let digest: Hash = Sm3::digest(b"abc").into();
+        assert_eq!(to_hex(&digest), "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0");
+    }
+}

@@ -1,0 +1,35 @@
+//! `mashangban audit`: anchors kept and exported, then a history rewritten
+//! in the database file is found by `audit verify`.
+
+use crate::mashangban;
+
+#[test]
+fn verify_names_an_event_rewritten_in_the_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (ok, out, err) = mashangban(&data, &["demo", "--demo-requests", "30"]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = mashangban(&data, &["audit", "anchor"]);
+    assert!(ok && out.contains(" sm3="), "{out}{err}");
+    let (ok, exported, _) = mashangban(&data, &["audit", "anchors"]);
+    assert!(ok && exported.lines().count() == 1, "{exported}");
+    let kept = dir.path().join("anchors.txt");
+    std::fs::write(&kept, &exported).unwrap();
+    let kept = kept.to_str().unwrap();
+    let (ok, out, err) = mashangban(&data, &["audit", "verify", "--anchors", kept]);
+    assert!(ok && out.contains("留痕完整") && out.contains("30 件诉求"), "{out}{err}");
+
+    // Someone with the file turns off the guard and rewrites who acted.
+    let db = rusqlite::Connection::open(data.join("mashangban.db")).unwrap();
+    db.execute_batch("DROP TRIGGER events_no_update; UPDATE events SET actor_name = '他人' WHERE id = 3;").unwrap();
+    drop(db);
+    let (ok, out, err) = mashangban(&data, &["audit", "verify", "--anchors", kept]);
+    assert!(
+        !ok && out.contains("(row 3) was altered") && out.contains("anchor") && err.contains("留痕被篡改"),
+        "{out}{err}"
+    );
+    // A file without anchors is refused with a reason.
+    let (ok, _, err) =
+        mashangban(&data, &["audit", "verify", "--anchors", data.join("mashangban.db").to_str().unwrap()]);
+    assert!(!ok && err.contains("没有锚点"), "{err}");
+}

@@ -1,0 +1,247 @@
+//! SM3 seals of request events, anchors and the verifying walk, once for
+//! both databases. A seal is written in the transaction of its event (see
+//! `requests::write::insert_event`); events older than the seals are sealed
+//! once, after the fact, up to the event id the migration recorded.
+
+use mashangban_domain::audit::{self, Anchor, AnchorBuilder, EventRecord, Hash, Report, SealedEvent, Verifier};
+use mashangban_domain::time::Instant;
+use mashangban_store::{AuditStore, StoreError, StoreResult, StoredAnchor};
+
+use crate::sql::{Conn, Database, Row, job};
+use crate::{SqlStore, args};
+
+/// Every column a seal covers, then the stored seal.
+const SEALED_COLUMNS: &str = "e.id, e.request_id, e.seq, e.at, e.kind, e.actor_user_id, e.actor_name, e.actor_role, \
+     e.actor_unit_id, e.client_ip, e.from_state, e.to_state, e.comment, e.details, e.attachment_ids, e.due_at, s.seal";
+
+/// Requests sealed after the fact per transaction.
+const LEGACY_BATCH: i64 = 200;
+
+fn sealed_event(row: Row) -> StoreResult<SealedEvent> {
+    let mut c = row.cols();
+    let event = EventRecord {
+        id: c.get()?,
+        request_id: c.get()?,
+        seq: c.get()?,
+        at: c.get()?,
+        kind: c.get()?,
+        actor_user_id: c.get()?,
+        actor_name: c.get()?,
+        actor_role: c.get()?,
+        actor_unit_id: c.get()?,
+        client_ip: c.get()?,
+        from_state: c.get()?,
+        to_state: c.get()?,
+        comment: c.get()?,
+        details: c.get()?,
+        attachment_ids: c.get()?,
+        due_at: c.get()?,
+    };
+    Ok(SealedEvent { event, seal: c.get()? })
+}
+
+fn stored_seal(text: &str) -> StoreResult<Hash> {
+    audit::from_hex(text).ok_or_else(|| StoreError::backend(format!("unreadable event seal {text:?}")))
+}
+
+/// Seals the unsealed events of a request from its last sealed one on: the
+/// event the platform has just written (`written`), and events older than
+/// the seals. An unsealed event written past the platform stays unsealed
+/// (verification names it) but the chain runs through it. The request's row
+/// is locked by the caller.
+pub(crate) async fn seal_request(c: &dyn Conn, request_id: i64, written: Option<i64>) -> StoreResult<()> {
+    let sql = format!(
+        "SELECT {SEALED_COLUMNS} FROM events e LEFT JOIN event_seals s ON s.event_id = e.id
+         WHERE e.request_id = $1 AND e.seq >= (SELECT COALESCE(MAX(e2.seq), 0) FROM events e2
+             JOIN event_seals s2 ON s2.event_id = e2.id WHERE e2.request_id = $1)
+         ORDER BY e.seq"
+    );
+    let mut legacy_upto = None;
+    let mut head: Option<Hash> = None;
+    for sealed in c.map(&sql, &args![request_id], sealed_event).await? {
+        if let Some(seal) = &sealed.seal {
+            head = Some(stored_seal(seal)?);
+            continue;
+        }
+        let seal = audit::seal(head.as_ref(), &sealed.event);
+        head = Some(seal);
+        if written != Some(sealed.event.id) {
+            let upto = match legacy_upto {
+                Some(upto) => upto,
+                None => *legacy_upto.insert(c.scalar::<i64>("SELECT legacy_upto FROM audit_state", &args![]).await?),
+            };
+            if sealed.event.id > upto {
+                continue;
+            }
+        }
+        c.execute(
+            "INSERT INTO event_seals (event_id, seal) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &args![sealed.event.id, audit::to_hex(&seal)],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Seals the next batch of requests with events older than the seals; how
+/// many requests it took (0: none left, and the state says so).
+async fn seal_legacy_batch(c: &dyn Conn, now: Instant) -> StoreResult<i64> {
+    let requests: Vec<i64> = c
+        .map(
+            "SELECT DISTINCT e.request_id FROM events e
+             WHERE e.id <= (SELECT legacy_upto FROM audit_state)
+               AND NOT EXISTS (SELECT 1 FROM event_seals s WHERE s.event_id = e.id)
+             ORDER BY e.request_id LIMIT $1",
+            &args![LEGACY_BATCH],
+            |mut row| row.take(0),
+        )
+        .await?;
+    if requests.is_empty() {
+        c.execute("UPDATE audit_state SET legacy_sealed_at = $1 WHERE legacy_sealed_at IS NULL", &args![now]).await?;
+        return Ok(0);
+    }
+    let lock = c.dialect().lock_rows("r");
+    for &request_id in &requests {
+        c.query(&format!("SELECT r.id FROM requests r WHERE r.id = $1{lock}"), &args![request_id]).await?;
+        seal_request(c, request_id, None).await?;
+    }
+    Ok(requests.len() as i64)
+}
+
+/// The anchor over events up to `last_event_id`, from the stored seals.
+async fn anchor_upto(c: &dyn Conn, last_event_id: i64) -> StoreResult<Anchor> {
+    let mut builder = AnchorBuilder::new(last_event_id);
+    let mut head: Option<(i64, i64, String)> = None;
+    let mut each = |mut row: Row| -> StoreResult<()> {
+        let (request_id, seq, seal): (i64, i64, String) = (row.take(0)?, row.take(1)?, row.take(2)?);
+        if let Some((previous, previous_seq, previous_seal)) = head.take()
+            && previous != request_id
+        {
+            builder.add_head(previous, previous_seq, &stored_seal(&previous_seal)?);
+        }
+        head = Some((request_id, seq, seal));
+        Ok(())
+    };
+    c.for_each(
+        "SELECT e.request_id, e.seq, s.seal FROM events e JOIN event_seals s ON s.event_id = e.id
+         WHERE e.id <= $1 ORDER BY e.request_id, e.seq",
+        &args![last_event_id],
+        &mut each,
+    )
+    .await?;
+    if let Some((request_id, seq, seal)) = head {
+        builder.add_head(request_id, seq, &stored_seal(&seal)?);
+    }
+    Ok(builder.finish())
+}
+
+fn stored_anchor(row: Row) -> StoreResult<StoredAnchor> {
+    let mut c = row.cols();
+    let at = c.get()?;
+    let last_event_id = c.get()?;
+    let requests: i64 = c.get()?;
+    let events: i64 = c.get()?;
+    let digest: String = c.get()?;
+    let anchor = Anchor {
+        last_event_id,
+        requests: u64::try_from(requests).unwrap_or_default(),
+        events: u64::try_from(events).unwrap_or_default(),
+        digest: stored_seal(&digest)?,
+    };
+    Ok(StoredAnchor { at, anchor })
+}
+
+impl<D: Database> AuditStore for SqlStore<D> {
+    async fn seal_legacy_events(&self, now: Instant) -> StoreResult<u64> {
+        let done: Option<Instant> =
+            self.db.read(job(|c| Box::pin(c.scalar("SELECT legacy_sealed_at FROM audit_state", &args![])))).await?;
+        if done.is_some() {
+            return Ok(0);
+        }
+        let mut sealed = 0;
+        loop {
+            let took = self.db.write(job(move |c| Box::pin(seal_legacy_batch(c, now)))).await?;
+            if took == 0 {
+                return Ok(sealed);
+            }
+            sealed += took as u64;
+        }
+    }
+
+    async fn record_anchor(&self, settled: Instant, now: Instant) -> StoreResult<Option<StoredAnchor>> {
+        let anchor = self
+            .db
+            .read(job(move |c| {
+                Box::pin(async move {
+                    let last: Option<i64> =
+                        c.scalar("SELECT MAX(id) FROM events WHERE at < $1", &args![settled]).await?;
+                    match last {
+                        Some(last) => Ok(Some(anchor_upto(c, last).await?)),
+                        None => Ok(None),
+                    }
+                })
+            }))
+            .await?;
+        let Some(anchor) = anchor else { return Ok(None) };
+        self.db
+            .write(job(move |c| {
+                Box::pin(async move {
+                    let kept: Option<i64> = c
+                        .scalar_opt(
+                            "SELECT id FROM audit_anchors WHERE last_event_id = $1",
+                            &args![anchor.last_event_id],
+                        )
+                        .await?;
+                    if kept.is_some() {
+                        return Ok(None);
+                    }
+                    c.execute(
+                        "INSERT INTO audit_anchors (at, last_event_id, requests, events, digest)
+                         VALUES ($1, $2, $3, $4, $5)",
+                        &args![
+                            now,
+                            anchor.last_event_id,
+                            anchor.requests as i64,
+                            anchor.events as i64,
+                            audit::to_hex(&anchor.digest)
+                        ],
+                    )
+                    .await?;
+                    Ok(Some(StoredAnchor { at: now, anchor }))
+                })
+            }))
+            .await
+    }
+
+    async fn anchors(&self) -> StoreResult<Vec<StoredAnchor>> {
+        self.db
+            .read(job(|c| {
+                Box::pin(c.map(
+                    "SELECT at, last_event_id, requests, events, digest FROM audit_anchors ORDER BY last_event_id",
+                    &args![],
+                    stored_anchor,
+                ))
+            }))
+            .await
+    }
+
+    async fn verify_history(&self, anchors: Vec<Anchor>) -> StoreResult<Report> {
+        self.db
+            .read(job(move |c| {
+                Box::pin(async move {
+                    let mut verifier = Verifier::new(anchors);
+                    let sql = format!(
+                        "SELECT {SEALED_COLUMNS} FROM events e LEFT JOIN event_seals s ON s.event_id = e.id
+                         ORDER BY e.request_id, e.seq"
+                    );
+                    c.for_each(&sql, &args![], &mut |row| {
+                        verifier.feed(&sealed_event(row)?);
+                        Ok(())
+                    })
+                    .await?;
+                    Ok(verifier.finish())
+                })
+            }))
+            .await
+    }
+}
