@@ -1,6 +1,7 @@
 //! Extractors whose every rejection is ours instead of axum's plain-text
 //! answer: [`Path`] and [`Query`] answer the API's JSON error (`{code,
-//! message}`); [`Form`] answers a Chinese error page and refuses control
+//! message}`), [`PagePath`] and [`PageQuery`] the same refusals as a Chinese
+//! error page; [`Form`] answers a Chinese error page and refuses control
 //! characters in the decoded fields, as JSON bodies and URIs do.
 
 use axum::extract::{FromRequest, FromRequestParts, RawForm, Request};
@@ -21,10 +22,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Path(value)) => Ok(Self(value)),
-            Err(_) => Err(ApiError::bad_request("invalid_path", "地址中有无法识别的内容（须为 UTF-8 编码的文字）")),
-        }
+        path(parts, state).await.map(Self).map_err(|(code, message)| ApiError::bad_request(code, message))
     }
 }
 
@@ -37,13 +35,49 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Query<T
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(name) = repeated_name(parts.uri.query().unwrap_or_default().as_bytes()) {
-            return Err(ApiError::bad_request("duplicate_parameter", format!("查询参数「{name}」出现了不止一次")));
-        }
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Query(value)) => Ok(Self(value)),
-            Err(_) => Err(ApiError::bad_request("invalid_query", "查询参数不正确（名称或取值无法识别）")),
-        }
+        query(parts, state).await.map(Self).map_err(|(code, message)| ApiError::bad_request(code, message))
+    }
+}
+
+/// [`Path`] for the pages: the same refusals as a Chinese error page.
+pub struct PagePath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PagePath<T> {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        path(parts, state).await.map(Self).map_err(|(_, message)| PageError::Status(StatusCode::BAD_REQUEST, message))
+    }
+}
+
+/// [`Query`] for the pages: the same refusals as a Chinese error page.
+pub struct PageQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PageQuery<T> {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        query(parts, state).await.map(Self).map_err(|(_, message)| PageError::Status(StatusCode::BAD_REQUEST, message))
+    }
+}
+
+/// A refusal's stable code and Chinese message.
+type Refusal = (&'static str, String);
+
+async fn path<S: Send + Sync, T: DeserializeOwned + Send>(parts: &mut Parts, state: &S) -> Result<T, Refusal> {
+    match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+        Ok(axum::extract::Path(value)) => Ok(value),
+        Err(_) => Err(("invalid_path", "地址中有无法识别的内容（须为 UTF-8 编码的文字）".into())),
+    }
+}
+
+async fn query<S: Send + Sync, T: DeserializeOwned + Send>(parts: &mut Parts, state: &S) -> Result<T, Refusal> {
+    if let Some(name) = repeated_name(parts.uri.query().unwrap_or_default().as_bytes()) {
+        return Err(("duplicate_parameter", format!("查询参数「{name}」出现了不止一次")));
+    }
+    match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+        Ok(axum::extract::Query(value)) => Ok(value),
+        Err(_) => Err(("invalid_query", "查询参数不正确（名称或取值无法识别）".into())),
     }
 }
 

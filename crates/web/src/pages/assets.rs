@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use axum::extract::Path;
+use crate::extract::PagePath as Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};

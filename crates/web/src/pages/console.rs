@@ -10,11 +10,11 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 
-use crate::extract::Form;
+use crate::extract::{Form, PageQuery as Query};
 use serde::Deserialize;
 
 use mashangban_app::knowledge::citation;

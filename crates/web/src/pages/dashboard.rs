@@ -8,7 +8,9 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Query, State};
+use axum::extract::State;
+
+use crate::extract::PageQuery as Query;
 use axum::http::StatusCode;
 use chrono::{Datelike, Days, NaiveDate};
 use serde::Serialize;

@@ -13,7 +13,9 @@ use askama::Template;
 use axum::Extension;
 use axum::Form;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, State};
+
+use crate::extract::{PagePath as Path, PageQuery as Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;

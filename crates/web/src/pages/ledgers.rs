@@ -10,7 +10,9 @@ use std::sync::Arc;
 use askama::Template;
 use axum::Extension;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Form, Multipart, Path, Query, State};
+use axum::extract::{Multipart, State};
+
+use crate::extract::{Form, PagePath as Path, PageQuery as Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;

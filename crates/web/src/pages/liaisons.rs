@@ -9,11 +9,11 @@
 use std::sync::Arc;
 
 use askama::Template;
+use axum::Extension;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
-use axum::{Extension, Form};
 use serde::Deserialize;
 
 use mashangban_app::App;
@@ -28,6 +28,7 @@ use super::portal::qr_svg;
 use super::{Layout, PageResult, render, short_time, shown};
 use crate::api::liaisons::{CardQuery, assignment_id, card_days};
 use crate::auth::Auth;
+use crate::extract::{Form, PagePath as Path};
 use crate::routes::{Menu, MenuKind, Route};
 
 pub fn routes<S: Store>() -> Vec<Route<S>> {

@@ -1,7 +1,9 @@
 //! The portal's home page and the answer page after a submission.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use crate::extract::{PagePath as Path, PageQuery as Query};
 use axum::http::StatusCode;
 use axum::response::Response;
 use qrcode::QrCode;

@@ -9,11 +9,11 @@ use std::collections::{BTreeSet, HashMap};
 use askama::Template;
 use axum::Extension;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use crate::extract::Form;
+use crate::extract::{Form, PagePath as Path, PageQuery as Query};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Query, State};
+use axum::extract::State;
+
+use crate::extract::PageQuery as Query;
 use axum::http::StatusCode;
 
 use mashangban_app::input::ActionName;

@@ -1,9 +1,9 @@
 //! The asker's progress pages: look-up, the live progress page and rating.
 
-use crate::extract::Form;
+use crate::extract::{Form, PagePath as Path, PageQuery as Query};
 use askama::Template;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;

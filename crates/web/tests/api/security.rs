@@ -394,6 +394,28 @@ async fn every_api_error_is_json() {
     assert_eq!(app.get(&format!("/api/v1/public/requests/{no}?code={code}"), None).await.0, StatusCode::OK);
 }
 
+/// The pages refuse a path that is not UTF-8 and a repeated or unreadable query parameter with a
+/// Chinese error page, never axum's plain-text answer.
+#[tokio::test]
+async fn page_path_and_query_errors_are_chinese_pages() {
+    let app = spawn().await;
+    let dispatcher = app.login("dispatcher").await;
+    for (path, says) in [
+        ("/work/%FF%FE", "地址中有无法识别的内容"),
+        ("/work?page=1&page=2", "查询参数「page」出现了不止一次"),
+        ("/work?page=abc", "页码应为 1 到 2000 的整数"),
+        ("/track/%FF", "地址中有无法识别的内容"),
+        ("/assets/%C0", "地址中有无法识别的内容"),
+    ] {
+        let res = app.http.get(app.url(path)).header("cookie", &dispatcher.0).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{path}");
+        let kind = res.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(kind.starts_with("text/html"), "{path}: {kind}");
+        let html = res.text().await.unwrap();
+        assert!(html.contains(says), "{path}: {html}");
+    }
+}
+
 /// Form bodies on the pages are checked for control characters like JSON and URIs: a Chinese error
 /// page, nothing stored.
 #[tokio::test]
