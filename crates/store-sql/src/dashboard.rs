@@ -203,13 +203,21 @@ fn facts(row: Row) -> StoreResult<Facts> {
 }
 
 /// Deletes the rollups and recomputes them from every request, streamed.
-/// On PostgreSQL the rollup tables stay locked against request writers until
-/// the rebuild commits: a change committed before is in the rebuild, one
-/// committed after adds its difference to the rebuilt rows.
+///
+/// On PostgreSQL request writers only append to `dash_pending`, and the
+/// rebuild never locks it, so intakes and actions go on while it runs. It
+/// reads one snapshot (REPEATABLE READ, taken after the rollups are locked
+/// against folds): a change committed before the snapshot is in the
+/// requests read and its pending rows are deleted with the old rollups; a
+/// change committed after is invisible to both, so its pending rows stay and
+/// the next fold adds them to the rebuilt rows. A fold waits for the rebuild
+/// on the rollup tables before it deletes any pending row.
 async fn rebuild(c: &dyn Conn) -> StoreResult<DashboardRebuild> {
     if c.dialect() == Dialect::Postgres {
         c.batch(
-            "LOCK TABLE dash_days, dash_months, dash_meta, dash_pending IN EXCLUSIVE MODE; DELETE FROM dash_pending;",
+            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ;
+             LOCK TABLE dash_days, dash_months, dash_meta IN EXCLUSIVE MODE;
+             DELETE FROM dash_pending;",
         )
         .await?;
     }

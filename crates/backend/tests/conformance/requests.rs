@@ -28,6 +28,7 @@ on_both!(
     rollups_agree_with_a_recomputation_from_the_events,
     counts_urges_and_corrections_are_stored,
     reply_texts_of_many_requests_agree_with_their_histories,
+    intakes_during_dashboard_rebuilds_are_counted_once,
 );
 
 /// Three departments, a town and a category.
@@ -139,6 +140,48 @@ async fn concurrent_intakes_on_two_nodes_get_unique_ordered_tracking_numbers<D: 
     let mut sorted = by_id.clone();
     sorted.sort();
     assert_eq!(by_id, sorted, "tracking numbers follow the order of intake");
+}
+
+/// Intakes on two nodes while the dashboard is rebuilt again and again: each
+/// is counted once, whether it committed before a rebuild's snapshot (in the
+/// rebuild) or after (its pending change folded onto the rebuilt rows).
+async fn intakes_during_dashboard_rebuilds_are_counted_once<D: TestDb>() {
+    use mashangban_domain::scoring::Period;
+    use mashangban_store::{DashboardQuery, DashboardStore};
+    let f = Arc::new(Fixture::<D>::new().await);
+    for i in 0..150 {
+        f.intake(f.store(), i % 2 == 0, 0).await;
+    }
+    let other = f.env.other_node().await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..80 {
+        let f = Arc::clone(&f);
+        let store = if i % 2 == 0 { f.store().clone() } else { other.clone() };
+        tasks.spawn(async move {
+            f.intake(&store, i % 3 == 0, 1).await;
+        });
+    }
+    let rebuilds = {
+        let store = f.store().clone();
+        tokio::spawn(async move {
+            for _ in 0..4 {
+                store.rebuild_dashboard().await.unwrap();
+            }
+        })
+    };
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    rebuilds.await.unwrap();
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let q = DashboardQuery {
+        period: Period::new(day("2026-03-01"), day("2026-03-31")).unwrap(),
+        options: Default::default(),
+    };
+    let live = other.dashboard(q).await.unwrap();
+    assert_eq!(live.totals.received, 230, "{:?}", live.totals);
+    assert_eq!(f.store().rebuild_dashboard().await.unwrap().requests, 230);
+    assert_eq!(f.store().dashboard(q).await.unwrap(), live);
 }
 
 /// A refused action among concurrent intakes (one write batch on SQLite)
