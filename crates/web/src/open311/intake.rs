@@ -49,6 +49,7 @@ async fn create<S: Store>(app: &App<S>, req: HttpRequest) -> Result<Document, Fa
     let query = query_pairs(req.uri())?;
     let body = read_body(req, app).await?;
     let params = Params::new(query.into_iter().chain(body.fields));
+    params.check_controls()?;
     params.check_jurisdiction()?;
     let caller = api_key_caller(app, &params, client_ip).await?;
     let categories = app.caches().categories();

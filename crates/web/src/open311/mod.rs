@@ -60,6 +60,18 @@ impl Params {
         query_pairs(uri).map(Self::new)
     }
 
+    /// Refuses a name or value holding a control character (other than line
+    /// breaks and tabs), as the JSON API and the pages' forms do.
+    pub fn check_controls(&self) -> Result<(), Failure> {
+        let refused = |text: &str| text.chars().any(mashangban_app::json::is_refused_control);
+        match self.0.iter().find(|(k, v)| refused(k) || refused(v)) {
+            Some((key, _)) => {
+                Err(Failure::bad_request(format!("参数 {} 中含有不允许的控制字符（如 NUL）", key.escape_debug())))
+            }
+            None => Ok(()),
+        }
+    }
+
     /// The last value given for `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())

@@ -418,6 +418,8 @@ async fn intake_errors_and_empty_parameters() {
         without(form.clone(), "attribute[request_kind]"),
         with(form.clone(), "attribute[request_kind]", "抱怨"),
         with(form.clone(), "attribute[favourite_colour]", "红"),
+        with(form.clone(), "description", "营业执照\u{0}变更"),
+        with(form.clone(), "first_name", "陈\u{1b}[2J"),
         with(form.clone(), "attribute[]", "x"),
         without(form.clone(), "service_code"),
     ];
