@@ -27,6 +27,9 @@ pub struct Live {
     relay: Option<tokio::sync::mpsc::UnboundedSender<Signal>>,
     /// This node's change-feed followers.
     feed: FeedWaker,
+    /// Set when the server stops: open live streams end, so that a graceful
+    /// shutdown does not wait for browsers to hang up.
+    closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Default for Live {
@@ -36,11 +39,26 @@ impl Default for Live {
             approvals: broadcast::channel(CAPACITY).0,
             relay: None,
             feed: FeedWaker::default(),
+            closing: Arc::new(tokio::sync::watch::channel(false).0),
         }
     }
 }
 
 impl Live {
+    /// Ends every live stream of this node (the server is stopping).
+    pub fn close_streams(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves once [`Live::close_streams`] has been called.
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut closing = self.closing.subscribe();
+        async move {
+            // An error means the hub is gone: nothing is left to stream either.
+            let _ = closing.wait_for(|closed| *closed).await;
+        }
+    }
+
     /// A bus that also hands every change to `relay`, for the other nodes.
     pub fn relaying(relay: tokio::sync::mpsc::UnboundedSender<Signal>) -> Self {
         Self { relay: Some(relay), ..Self::default() }

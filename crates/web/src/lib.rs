@@ -134,6 +134,12 @@ pub async fn serve<S: Store>(
     app: App<S>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let live = app.live().clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Live streams never end by themselves; the graceful shutdown waits for every connection.
+        live.close_streams();
+    };
     let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }

@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use tokio::sync::broadcast;
 
 use mashangban_app::{App, AppError, AppResult};
@@ -62,11 +62,21 @@ pub async fn events<S: Store>(
         last_sent,
         check_now: true,
     };
+    let closed = watch.app.live().closed();
+    Ok(sse_response(stream(watch), closed))
+}
+
+/// A live stream as a server-sent-events answer: kept alive through proxies,
+/// not buffered by them, and ended when the server stops (`closed`).
+pub fn sse_response(
+    events: impl Stream<Item = Result<Event, Infallible>> + Send + 'static,
+    closed: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Response {
     let keep_alive = KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive");
-    let mut response = Sse::new(stream(watch)).keep_alive(keep_alive).into_response();
+    let mut response = Sse::new(events.take_until(closed)).keep_alive(keep_alive).into_response();
     // Tell reverse proxies not to buffer the stream.
     response.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Ok(response)
+    response
 }
 
 fn stream<S: Store>(watch: Watch<S>) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {

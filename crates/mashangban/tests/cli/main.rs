@@ -113,10 +113,40 @@ fn serve_answers_and_stops_gracefully() {
             .unwrap();
         assert_eq!(res.status(), 200);
     });
+    // An asker watching the live progress page keeps its stream open; stopping must not wait for it.
+    let stream = rt.block_on(async {
+        let intake = serde_json::json!({
+            "kind": "consultation",
+            "asker": { "type": "resident" },
+            "contact": { "name": "陈嘉欣", "phone": "13800138000" },
+            "title": "咨询营业执照变更",
+            "content": "请问变更经营范围需要哪些材料？",
+            "category": "biz.change",
+            "town": "guzhen",
+        });
+        let url = format!("http://{address}/api/v1/public/requests");
+        let answer: serde_json::Value =
+            reqwest::Client::new().post(url).json(&intake).send().await.unwrap().json().await.unwrap();
+        let (no, code) = (answer["tracking_no"].as_str().unwrap(), answer["check_code"].as_str().unwrap());
+        let events = reqwest::get(format!("http://{address}/track/{no}/events?code={code}")).await.unwrap();
+        assert_eq!(events.status(), 200);
+        events
+    });
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    let status = child.wait().unwrap();
+    let stopped_by = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > stopped_by {
+            child.kill().unwrap();
+            panic!("the server did not stop with a live stream open");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+    drop(stream);
 }
 
 #[test]

@@ -16,8 +16,8 @@ use askama::Template;
 use axum::extract::State;
 
 use crate::extract::{PagePath as Path, PageQuery as Query};
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::http::StatusCode;
+use axum::response::sse::Event;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use futures_util::Stream;
@@ -433,11 +433,9 @@ async fn events<S: Store>(
     let ids = live_ids(&q)?;
     // Subscribe before the first read, so no change can fall in between.
     let receiver = app.live().subscribe_approvals();
+    let closed = app.live().closed();
     let watch = Watch { app, caller, sent: vec![None; ids.len()], due: ids.clone(), ids, receiver };
-    let keep_alive = KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive");
-    let mut response = Sse::new(stream(watch)).keep_alive(keep_alive).into_response();
-    response.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Ok(response)
+    Ok(crate::live::sse_response(stream(watch), closed))
 }
 
 fn stream<S: Store>(watch: Watch<S>) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
