@@ -298,6 +298,10 @@ async fn the_demo_ledgers_load_once_and_each_town_sees_its_share() {
     ] {
         let res = app.http.get(app.url(&page)).header("cookie", &guzhen.0).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::OK, "{page}");
-        assert!(res.text().await.unwrap().contains("入河排污口"), "{page}");
+        let html = res.text().await.unwrap();
+        assert!(html.contains("入河排污口"), "{page}");
+        if page.ends_with("/import") {
+            assert!(html.contains(r#"action="/ledgers/outlet/import""#), "{html}");
+        }
     }
 }
