@@ -6,7 +6,7 @@ use deadpool_postgres::Client;
 
 use mashangban_store::{StoreError, StoreResult};
 
-use crate::db::{MIGRATION_LOCK, db_err, execute, query, query_one};
+use crate::db::{MIGRATION_LOCK, db_err, execute, query};
 
 /// (version, name, SQL) in order.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (10, "0010_ledgers", include_str!("../migrations/0010_ledgers.sql")),
     (11, "0011_approvals", include_str!("../migrations/0011_approvals.sql")),
     (12, "0012_urge_count", include_str!("../migrations/0012_urge_count.sql")),
+    (15, "0015_statistics", include_str!("../migrations/0015_statistics.sql")),
 ];
 
 /// Tables whose `id` is an identity column.
@@ -42,6 +43,7 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "ledger_item_events",
     "approval_templates",
     "approval_projects",
+    "statistics_value_history",
 ];
 
 /// The newest migration this program knows.
@@ -49,12 +51,21 @@ pub(crate) fn known_version() -> i64 {
     MIGRATIONS.iter().map(|(version, _, _)| *version).max().unwrap_or(0)
 }
 
-/// The applied schema version: the newest applied migration when every one before it is applied too,
-/// otherwise how many are (so a gap never reads as current).
+/// The applied schema version: the newest known migration when every known one up to it is applied
+/// (file numbers may leave gaps, branches number apart), a newer unknown one if applied, otherwise the
+/// last known migration before the first missing one (so a gap in what is applied never reads as current).
 pub(crate) async fn applied_version(client: &impl deadpool_postgres::GenericClient) -> StoreResult<i64> {
-    let row = query_one(client, "SELECT COUNT(*), COALESCE(MAX(version), 0) FROM schema_migrations", &[]).await?;
-    let (count, newest): (i64, i64) = (row.get(0), row.get(1));
-    Ok(if count == newest { newest } else { count })
+    let applied: Vec<i64> = query(client, "SELECT version FROM schema_migrations", &[])
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()
+        .map_err(db_err)?;
+    if let Some(newer) = applied.iter().copied().filter(|v| *v > known_version()).max() {
+        return Ok(newer);
+    }
+    let present = MIGRATIONS.iter().take_while(|(version, _, _)| applied.contains(version));
+    Ok(present.last().map_or(0, |(version, _, _)| *version))
 }
 
 pub async fn migrate(client: &mut Client) -> StoreResult<()> {

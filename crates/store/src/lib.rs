@@ -20,6 +20,7 @@ mod liaisons;
 mod notifications;
 mod ratelimits;
 mod scoring;
+mod statistics;
 mod types;
 
 pub use approvals::*;
@@ -36,6 +37,7 @@ pub use liaisons::*;
 pub use notifications::*;
 pub use ratelimits::*;
 pub use scoring::*;
+pub use statistics::*;
 pub use types::*;
 
 use std::collections::BTreeMap;
@@ -176,6 +178,7 @@ pub trait Store:
     + LiaisonStore
     + ApprovalStore
     + LedgerStore
+    + StatisticsStore
     + CalendarStore
     + ScoringStore
     + DashboardStore
@@ -201,6 +204,7 @@ impl<T> Store for T where
         + LiaisonStore
         + ApprovalStore
         + LedgerStore
+        + StatisticsStore
         + CalendarStore
         + ScoringStore
         + DashboardStore

@@ -22,4 +22,5 @@ mod notifications;
 mod org;
 mod ratelimits;
 mod requests;
+mod statistics;
 mod time_limits;
