@@ -4,7 +4,7 @@
 
 mod admin;
 pub(crate) mod approvals;
-mod attachments;
+pub(crate) mod attachments;
 pub(crate) mod calendar;
 mod catalog;
 mod dashboard;

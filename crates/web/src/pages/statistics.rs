@@ -10,7 +10,7 @@ use std::sync::Arc;
 use askama::Template;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect};
 use axum::{Extension, Form};
 use serde::Deserialize;
@@ -21,7 +21,7 @@ use mashangban_domain::access::Permission;
 use mashangban_domain::statistics::format_percent;
 use mashangban_store::Store;
 
-use super::{Layout, PageResult, render, shown};
+use super::{Layout, PageError, PageResult, render, shown};
 use crate::api::statistics::{PeriodQuery, UPLOAD_LIMIT};
 use crate::auth::Auth;
 use crate::extract::Query;
@@ -39,6 +39,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
     vec![
         Route::get("/statistics", panel::<S>).permission(read).nav(MenuKind::Main, 48, "数说"),
         Route::post("/statistics/values", enter::<S>).permission(manage).form(),
+        Route::get("/statistics/cards/{file}", card_image::<S>).permission(read),
         Route::get("/statistics/import", import_page).permission(manage),
         Route::post("/statistics/import", import::<S>)
             .permission(manage)
@@ -220,6 +221,62 @@ fn chart(points: &[(&PointView, f64)], card: &CardView, publish_value: bool) -> 
         })
         .collect();
     (bars, baseline, bar_width)
+}
+
+/// A card as a standalone SVG image: the name, the headline figure, the sentence and the chart.
+#[derive(Template)]
+#[template(path = "statistics_card.svg", escape = "html")]
+struct CardImage {
+    area: String,
+    period: String,
+    card: CardPanel,
+    /// The sentence broken into lines that fit the image.
+    lines: Vec<String>,
+}
+
+impl CardImage {
+    /// Below the sentence's last line.
+    fn chart_y(&self) -> usize {
+        116 + self.lines.len() * 22
+    }
+
+    fn height(&self) -> usize {
+        let chart = if self.card.bars.is_empty() { 0 } else { 170 };
+        self.chart_y() + chart + 28
+    }
+}
+
+/// Characters of a sentence on one line of the image (CJK glyphs; digits are narrower).
+const IMAGE_LINE_CHARS: usize = 24;
+
+/// `GET /statistics/cards/{indicator}.svg?period=2021-Q3`: one card as an SVG image drawn here
+/// ("export as image"), downloaded as a file.
+async fn card_image<S: Store>(
+    State(app): State<App<S>>,
+    Auth(_caller): Auth,
+    axum::extract::Path(file): axum::extract::Path<String>,
+    Query(q): Query<PeriodQuery>,
+) -> PageResult {
+    let not_found = || PageError::Status(StatusCode::NOT_FOUND, "没有这张卡片".into());
+    let indicator = file.strip_suffix(".svg").ok_or_else(not_found)?;
+    let panel = app.statistics().panel(q.period.as_deref()).await?;
+    let period = panel.period.as_ref().ok_or_else(not_found)?;
+    let card = panel.cards.iter().find(|c| c.indicator == indicator).cloned().ok_or_else(not_found)?;
+    let chars: Vec<char> = card.sentence.chars().collect();
+    let lines = chars.chunks(IMAGE_LINE_CHARS).map(|line| line.iter().collect()).collect();
+    let image = CardImage { area: panel.area.clone(), period: period.label.clone(), card: card_panel(card), lines };
+    let body = image.render().map_err(|e| {
+        tracing::error!(%e, "card image");
+        PageError::Status(StatusCode::INTERNAL_SERVER_ERROR, "图片生成失败".into())
+    })?;
+    let name = format!("数说-{}-{}.svg", period.key, indicator);
+    let disposition = format!(
+        "attachment; filename=\"card.svg\"; filename*=UTF-8''{}",
+        crate::api::attachments::percent_encode(&name)
+    );
+    let headers =
+        [(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)];
+    Ok((headers, body).into_response())
 }
 
 /// `POST /statistics/values`: enter or correct a value; back to the panel of its period.

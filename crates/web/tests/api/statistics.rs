@@ -89,6 +89,26 @@ async fn the_demo_panel_reads_like_the_report() {
         assert!(html.contains(expected.as_str()), "the page lacks {expected}");
     }
     assert!(html.contains("<svg"), "charts drawn on the server");
+
+    // A card as an image drawn on the server: its figure, its sentence broken into lines, its chart.
+    let image = app.http.get(app.url("/statistics/cards/gdp_primary.svg?period=2021-Q3")).header("cookie", &leader.0);
+    let image = image.send().await.unwrap();
+    assert_eq!(image.status(), StatusCode::OK);
+    assert_eq!(image.headers()["content-type"], "image/svg+xml; charset=utf-8");
+    assert!(image.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    let svg = image.text().await.unwrap();
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""), "{svg}");
+    assert!(svg.contains(">59.44<") && svg.contains("2021年前三季度"), "{svg}");
+    let text: String = roxmltree::Document::parse(&svg)
+        .unwrap()
+        .descendants()
+        .filter(|n| n.is_text() && n.parent().is_some_and(|p| p.tag_name().name() == "text"))
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(text.contains("前三季度，全市第一产业增加值为59.44亿元，同比增长25.6%，两年平均增长14.1%。"), "{text}");
+    assert_eq!(svg.matches("<rect").count(), 2 + 3, "background, band and a bar a year");
+    let (status, _) = app.get("/statistics/cards/nope.svg", Some(&leader)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     let export = app.http.get(app.url("/api/v1/statistics/export?period=2021-Q3")).header("cookie", &leader.0);
     let export = export.send().await.unwrap();
     assert_eq!(export.status(), StatusCode::OK);
