@@ -312,3 +312,49 @@ async fn bad_parameters_have_their_codes() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
     assert_eq!(answer["code"], "invalid_indicator_catalog");
 }
+
+#[tokio::test]
+async fn the_keeper_enters_and_imports_through_the_pages() {
+    let app = spawn().await;
+    with_demo(&app).await;
+    let admin = app.login("admin").await;
+    let http = super::browser::no_redirects();
+    let page = http.get(app.url("/statistics")).header("cookie", &admin.0).send().await.unwrap();
+    let html = page.text().await.unwrap();
+    assert!(html.contains("录入或更正数值") && html.contains("/statistics/import"), "the keeper's form and link");
+    let version = app.get("/api/v1/statistics/panel", Some(&admin)).await.1["version"].to_string();
+
+    let post = |fields: Vec<(&'static str, String)>| {
+        http.post(app.url("/statistics/values")).header("cookie", &admin.0).form(&fields).send()
+    };
+    let bad = vec![("indicator", "gdp".into()), ("period", "2021-Q3".into()), ("value", "二千".into())];
+    let res = post(bad).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("不是数字"), "the reason next to the form");
+    let good = vec![
+        ("indicator", "gdp".into()),
+        ("period", "2022年一季度".into()),
+        ("value", "820.5".into()),
+        ("version", version),
+    ];
+    let res = post(good).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/statistics?period=2022-Q1");
+    let (_, value) = app.get("/api/v1/statistics/values/gdp/2022-Q1", Some(&admin)).await;
+    assert_eq!((value["value"].as_f64(), value["history"][0]["action"].as_str()), (Some(820.5), Some("entered")));
+
+    let upload_page = |bytes: Vec<u8>| {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name("release.xlsx");
+        let form = reqwest::multipart::Form::new().part("file", part);
+        http.post(app.url("/statistics/import")).header("cookie", &admin.0).multipart(form).send()
+    };
+    let res = upload_page(release(&[["地区生产总值", "2022年上半年", "abc", ""]])).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("import-problems") && html.contains("不是数字") && html.contains("全部未导入"), "{html}");
+    let res = upload_page(release(&[["地区生产总值", "2022年上半年", "1650.2", ""]])).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("新增 1 个数值"));
+    let (_, panel) = app.get("/api/v1/statistics/panel?period=2022-M06", Some(&admin)).await;
+    assert_eq!(card(&panel, "gdp")["value_text"], "1650.20");
+}
