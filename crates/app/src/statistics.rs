@@ -85,6 +85,8 @@ pub struct CardView {
     pub indicator: String,
     pub name: String,
     pub unit: String,
+    /// Decimals the value is printed with.
+    pub decimals: u8,
     /// The value, unless only its rates are published.
     pub value: Option<f64>,
     /// The value as the report prints it: `2527.54`.
@@ -568,6 +570,7 @@ fn cards(loaded: &Loaded, period: Period) -> Vec<CardView> {
                 })
                 .collect();
             CardView {
+                decimals,
                 value: card.publish_value.then_some(card.value),
                 value_text: card.publish_value.then(|| format_amount(card.value, decimals)),
                 growth: card.growth,

@@ -206,7 +206,7 @@ fn chart(points: &[(&PointView, f64)], card: &CardView, publish_value: bool) -> 
             let height = (plot * value.abs() / span).max(1.0);
             let y = if *value >= 0.0 { baseline - height } else { baseline };
             let label = if publish_value {
-                mashangban_domain::statistics::format_amount(*value, if card.unit == "元" { 0 } else { 2 })
+                mashangban_domain::statistics::format_amount(*value, card.decimals)
             } else {
                 format!("{}%", format_percent(*value))
             };
