@@ -8,11 +8,11 @@
 use std::sync::Arc;
 
 use askama::Template;
+use axum::Extension;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect};
-use axum::{Extension, Form};
 use serde::Deserialize;
 
 use mashangban_app::statistics::{CardView, EntryBody, ImportReport, NumberText, PanelView, PointView};
@@ -24,7 +24,7 @@ use mashangban_store::Store;
 use super::{Layout, PageError, PageResult, render, shown};
 use crate::api::statistics::{PeriodQuery, UPLOAD_LIMIT};
 use crate::auth::Auth;
-use crate::extract::Query;
+use crate::extract::{Form, Query};
 use crate::routes::{Menu, MenuKind, Route};
 
 /// The chart's drawing area in SVG user units.
