@@ -437,15 +437,22 @@ impl<'a, S: Store> Statistics<'a, S> {
         Ok(ImportReport::written(rows, written))
     }
 
-    /// Saves a data file (the format of `data/statistics_demo.toml`): its area and catalogue, then
-    /// its values, checked together with the values held; nothing of the values is written if one fails.
+    /// Saves a data file (the format of `data/statistics_demo.toml`): its area, catalogue and values in one
+    /// transaction. The values are checked under the file's catalogue together with the values held; if one
+    /// fails, nothing is written (the report lists them, numbered through the file from 1).
     pub async fn save_data_file(&self, caller: &Caller, text: &str) -> AppResult<ImportReport> {
         let file = parse_statistics_toml(text)?;
         let held = self.app.store().statistics_data().await?;
-        let by = author(self.app, caller);
-        let indicators = file.catalog().indicators().to_vec();
-        self.app.store().save_statistics_catalog(file.area().to_owned(), indicators, held.version, by.clone()).await?;
-        let loaded = self.load().await?.ok_or_else(catalog_missing)?;
+        let mut dataset = Dataset::new(file.area(), file.catalog().clone())?;
+        let held_values: Vec<_> = held.values.iter().map(|v| v.observation.clone()).collect();
+        if let Err(errors) = dataset.load(&held_values) {
+            let first = errors.first().map(|e| e.reason.clone()).unwrap_or_default();
+            return Err(AppError::new(
+                crate::error::ErrorKind::Conflict,
+                "statistics_inconsistent",
+                format!("已存的统计数值与文件中的指标目录不符：{first}"),
+            ));
+        }
         let rows: Vec<StatRow> = file
             .observations()
             .enumerate()
@@ -459,7 +466,7 @@ impl<'a, S: Store> Statistics<'a, S> {
             })
             .collect();
         let count = rows.len() as u64;
-        let observations = match loaded.dataset.check_rows(&rows) {
+        let observations = match dataset.check_rows(&rows) {
             Ok(observations) => observations,
             Err(errors) => return Ok(ImportReport::refused(count, errors.iter().map(problem).collect())),
         };
@@ -471,7 +478,13 @@ impl<'a, S: Store> Statistics<'a, S> {
                 note: None,
             })
             .collect();
-        let written = self.app.store().write_statistics_values(writes, true, loaded.data.version, by).await?;
+        let indicators = file.catalog().indicators().to_vec();
+        let by = author(self.app, caller);
+        let written = self
+            .app
+            .store()
+            .save_statistics_data_file(file.area().to_owned(), indicators, writes, held.version, by)
+            .await?;
         Ok(ImportReport::written(count, written))
     }
 

@@ -64,6 +64,24 @@ impl<D: Database> StatisticsStore for SqlStore<D> {
         self.db.write(write).await
     }
 
+    async fn save_statistics_data_file(
+        &self,
+        area: String,
+        indicators: Vec<Indicator>,
+        writes: Vec<StatisticsWrite>,
+        expected_version: i64,
+        author: StatisticsAuthor,
+    ) -> StoreResult<StatisticsWritten> {
+        Dataset::new(&area, Catalog::new(indicators.clone())?)?;
+        let save = job(move |c| {
+            Box::pin(async move {
+                let version = save_catalog(c, area.trim(), indicators, expected_version, author.clone()).await?;
+                write_values(c, writes, true, version, author).await
+            })
+        });
+        self.db.write(save).await
+    }
+
     async fn statistics_history(&self, indicator: &str, period: Period) -> StoreResult<Vec<StatisticsChange>> {
         let indicator = indicator.to_owned();
         let read = job(move |c| {

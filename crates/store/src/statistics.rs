@@ -152,6 +152,18 @@ pub trait StatisticsStore {
         author: StatisticsAuthor,
     ) -> impl Future<Output = StoreResult<StatisticsWritten>> + Send;
 
+    /// Saves a data file in one transaction: the area and catalogue as
+    /// [`StatisticsStore::save_statistics_catalog`], then its values as
+    /// [`StatisticsStore::write_statistics_values`] (imported). Nothing is kept if either is refused.
+    fn save_statistics_data_file(
+        &self,
+        area: String,
+        indicators: Vec<Indicator>,
+        writes: Vec<StatisticsWrite>,
+        expected_version: i64,
+        author: StatisticsAuthor,
+    ) -> impl Future<Output = StoreResult<StatisticsWritten>> + Send;
+
     /// The history of one value, oldest first.
     fn statistics_history(
         &self,
