@@ -124,6 +124,8 @@ async fn deliver<S: Store>(app: &App<S>, batch: Vec<Change>) -> StoreResult<()> 
             ChangeEntity::Calendar => Signal::CalendarChanged,
             // Ledgers keep no cache and no live page yet.
             ChangeEntity::Ledger => continue,
+            // The panel is computed from the store on each view: no cache to reload.
+            ChangeEntity::Statistics => continue,
         };
         if !reload.contains(&signal) {
             reload.push(signal);

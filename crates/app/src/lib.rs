@@ -39,6 +39,7 @@ pub mod rules;
 pub mod scheduler;
 pub mod scoring;
 pub mod search;
+pub mod statistics;
 pub mod views;
 
 use std::sync::Arc;
@@ -385,6 +386,11 @@ impl<S: Store> App<S> {
     /// Liaison cadres and contact cards (联系干部与联系卡).
     pub fn liaisons(&self) -> liaisons::Liaisons<'_, S> {
         liaisons::Liaisons::new(self)
+    }
+
+    /// The statistics panel (数说): cards, values with history, imports and exports.
+    pub fn statistics(&self) -> statistics::Statistics<'_, S> {
+        statistics::Statistics::new(self)
     }
 
     /// 拿地即开工: approval projects, their steps and clocks, the record table and reports.

@@ -13,6 +13,7 @@ mod exec;
 mod ledgers;
 mod liaisons;
 mod plan;
+mod statistics;
 mod text;
 
 use std::collections::HashMap;
@@ -28,6 +29,7 @@ pub use data::DemoData;
 pub use enterprises::{DEMO_ENTERPRISES, DemoEnterprise, demo_enterprises, load_enterprises};
 pub use ledgers::{DEMO_OUTLETS, load_ledgers};
 pub use liaisons::load_liaisons;
+pub use statistics::load_statistics;
 
 /// A failure loading the demo city; the message says what and where.
 #[derive(Debug)]

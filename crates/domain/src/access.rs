@@ -65,6 +65,10 @@ pub enum Permission {
     EditLedgers,
     /// Save new versions of ledger types and name their offices (管理台账类型).
     ManageLedgerTypes,
+    /// Read the statistics panel (查看数说): cards, history, Excel export.
+    ReadStatistics,
+    /// Enter, correct and import statistics values and save the indicator catalogue (维护统计数据).
+    ManageStatistics,
 }
 
 /// Every staff role (工作人员).
@@ -107,6 +111,11 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::ReadLedgers, &[Role::Handler, Role::UnitLeader, Role::Supervisor, Role::CityLeader, Role::Admin]),
     (Permission::EditLedgers, &[Role::Handler, Role::UnitLeader, Role::Admin]),
     (Permission::ManageLedgerTypes, &[Role::Admin]),
+    // Every member of staff reads the panel (the figures are the bureau's published ones, but values
+    // under correction sit there too, so not the public); only administrators keep the data: the role
+    // set has no statistics-office role, and docs/statistics.md says who should hold the account.
+    (Permission::ReadStatistics, STAFF),
+    (Permission::ManageStatistics, &[Role::Admin]),
 ];
 
 impl Permission {
@@ -137,6 +146,8 @@ impl Permission {
         Permission::ReadLedgers,
         Permission::EditLedgers,
         Permission::ManageLedgerTypes,
+        Permission::ReadStatistics,
+        Permission::ManageStatistics,
     ];
 
     /// The stable code (API documents, logs).
@@ -168,6 +179,8 @@ impl Permission {
             Self::ReadLedgers => "ledgers.read",
             Self::EditLedgers => "ledgers.edit",
             Self::ManageLedgerTypes => "ledgers.types",
+            Self::ReadStatistics => "statistics.read",
+            Self::ManageStatistics => "statistics.manage",
         }
     }
 
@@ -200,6 +213,8 @@ impl Permission {
             Self::ReadLedgers => "查看台账",
             Self::EditLedgers => "维护台账",
             Self::ManageLedgerTypes => "管理台账类型",
+            Self::ReadStatistics => "查看数说统计面板",
+            Self::ManageStatistics => "维护统计数据",
         }
     }
 

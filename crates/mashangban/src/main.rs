@@ -393,6 +393,10 @@ async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Resul
     if approvals > 0 {
         println!("已载入 {approvals} 个拿地即开工演示项目。");
     }
+    let statistics = mashangban_demo::load_statistics(store, time::now()).await.map_err(|e| e.to_string())?;
+    if statistics > 0 {
+        println!("已载入 {statistics} 个数说演示统计数值。");
+    }
     let bar = ProgressBar::new(args.demo_requests as u64);
     if let Ok(style) = ProgressStyle::with_template("生成历史诉求 {bar:40} {pos}/{len} {elapsed}") {
         bar.set_style(style);

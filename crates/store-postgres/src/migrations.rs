@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (11, "0011_approvals", include_str!("../migrations/0011_approvals.sql")),
     (12, "0012_urge_count", include_str!("../migrations/0012_urge_count.sql")),
     (13, "0013_event_seals", include_str!("../migrations/0013_event_seals.sql")),
+    (14, "0014_statistics", include_str!("../migrations/0014_statistics.sql")),
 ];
 
 /// Tables whose `id` is an identity column.
@@ -44,6 +45,7 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "approval_templates",
     "approval_projects",
     "audit_anchors",
+    "statistics_value_history",
 ];
 
 /// The newest migration this program knows.

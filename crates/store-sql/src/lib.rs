@@ -27,6 +27,7 @@ pub mod requests;
 pub mod rows;
 mod scoring;
 pub mod sql;
+mod statistics;
 mod time_limits;
 
 pub use sql::{Args, Conn, Database, Dialect, Job, Row, Value, job};

@@ -36,11 +36,13 @@ pub enum ChangeEntity {
     Approval,
     /// A ledger item (by `type:key`) or a ledger type (by code).
     Ledger,
+    /// A statistics value (by `indicator:period key`) or the indicator catalogue (empty key).
+    Statistics,
 }
 
 impl ChangeEntity {
-    pub const ALL: [ChangeEntity; 6] =
-        [Self::Request, Self::Catalog, Self::Rules, Self::Calendar, Self::Approval, Self::Ledger];
+    pub const ALL: [ChangeEntity; 7] =
+        [Self::Request, Self::Catalog, Self::Rules, Self::Calendar, Self::Approval, Self::Ledger, Self::Statistics];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -50,6 +52,7 @@ impl ChangeEntity {
             Self::Calendar => "calendar",
             Self::Approval => "approval",
             Self::Ledger => "ledger",
+            Self::Statistics => "statistics",
         }
     }
 

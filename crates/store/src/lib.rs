@@ -21,6 +21,7 @@ mod liaisons;
 mod notifications;
 mod ratelimits;
 mod scoring;
+mod statistics;
 mod types;
 
 pub use approvals::*;
@@ -38,6 +39,7 @@ pub use liaisons::*;
 pub use notifications::*;
 pub use ratelimits::*;
 pub use scoring::*;
+pub use statistics::*;
 pub use types::*;
 
 use std::collections::BTreeMap;
@@ -179,6 +181,7 @@ pub trait Store:
     + ApprovalStore
     + AuditStore
     + LedgerStore
+    + StatisticsStore
     + CalendarStore
     + ScoringStore
     + DashboardStore
@@ -205,6 +208,7 @@ impl<T> Store for T where
         + ApprovalStore
         + AuditStore
         + LedgerStore
+        + StatisticsStore
         + CalendarStore
         + ScoringStore
         + DashboardStore

@@ -23,4 +23,5 @@ mod notifications;
 mod org;
 mod ratelimits;
 mod requests;
+mod statistics;
 mod time_limits;

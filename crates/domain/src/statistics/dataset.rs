@@ -142,6 +142,33 @@ impl Dataset {
         Ok(kept)
     }
 
+    /// Takes values already typed (a store's rows), checked as imported rows
+    /// are and kept only if all pass, so the panel never computes from values
+    /// the checks would refuse. Errors number the values from 1.
+    pub fn load(&mut self, observations: &[Observation]) -> Result<usize, Vec<RowError>> {
+        let mut errors = Vec::new();
+        let candidates: Vec<Candidate> = observations
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| {
+                let period = o.period.key();
+                let cells = Cells {
+                    row: i + 1,
+                    indicator: &o.indicator,
+                    period: &period,
+                    value: Some(o.value),
+                    price_index: o.price_index,
+                    real_growth: o.real_growth,
+                };
+                self.check_cells(cells, &mut errors)
+            })
+            .collect();
+        let checked = self.check_candidates(candidates, errors)?;
+        let kept = checked.len();
+        self.insert_checked(checked);
+        Ok(kept)
+    }
+
     /// Checks rows without keeping them: indicator known (by code or name),
     /// period readable, numbers finite and in range, no indicator and period
     /// twice, and cumulative values not shrinking as the span grows

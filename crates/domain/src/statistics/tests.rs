@@ -349,6 +349,37 @@ fn good_rows_are_all_kept() {
 }
 
 #[test]
+fn stored_values_load_back_checked() {
+    let demo = demo();
+    let stored: Vec<Observation> = demo.observations().cloned().collect();
+    let mut loaded = Dataset::new(demo.area(), demo.catalog().clone()).unwrap();
+    assert_eq!(loaded.load(&stored), Ok(stored.len()));
+    assert_eq!(loaded, demo);
+
+    // A value the checks refuse (a cumulative value falling) keeps the whole load out.
+    let mut data = small_dataset();
+    let falling = [
+        Observation {
+            indicator: "total".into(),
+            period: Period::new(2021, 3).unwrap(),
+            value: 50.0,
+            price_index: None,
+            real_growth: None,
+        },
+        Observation {
+            indicator: "total".into(),
+            period: Period::new(2021, 6).unwrap(),
+            value: 40.0,
+            price_index: None,
+            real_growth: None,
+        },
+    ];
+    let errors = data.load(&falling).unwrap_err();
+    assert_eq!((errors[0].row, errors[0].code), (2, codes::PERIOD_OUT_OF_ORDER));
+    assert_eq!(data.observations().count(), 0);
+}
+
+#[test]
 fn bad_rows_are_reported_row_by_row_and_nothing_is_kept() {
     let mut data = small_dataset();
     data.import(&[row(1, "total", "2021-Q1", "100")]).unwrap();

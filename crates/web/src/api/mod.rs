@@ -4,7 +4,7 @@
 
 mod admin;
 pub(crate) mod approvals;
-mod attachments;
+pub(crate) mod attachments;
 pub(crate) mod calendar;
 mod catalog;
 mod dashboard;
@@ -18,6 +18,7 @@ mod public;
 mod requests;
 pub(crate) mod scores;
 mod session;
+pub(crate) mod statistics;
 mod time_limits;
 
 pub use attachments::percent_encode;
@@ -46,6 +47,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         liaisons::routes::<S>(),
         approvals::routes::<S>(),
         ledgers::routes::<S>(),
+        statistics::routes::<S>(),
         admin::routes::<S>(),
         docs::routes::<S>(),
     ]

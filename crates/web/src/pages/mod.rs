@@ -16,6 +16,7 @@ mod ledgers;
 mod liaisons;
 mod portal;
 mod staff;
+mod statistics;
 mod submit;
 mod supervise;
 mod track;
@@ -53,6 +54,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     routes.extend(ledgers::routes::<S>());
     routes.extend(liaisons::routes::<S>());
     routes.extend(approvals::routes::<S>());
+    routes.extend(statistics::routes::<S>());
     routes.extend(admin::routes::<S>());
     routes.extend(assets::routes::<S>());
     routes

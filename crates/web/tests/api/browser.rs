@@ -30,6 +30,11 @@ async fn the_leader_dashboard_and_the_supervisor_page_in_a_browser() {
     run_browser_script("e2e/dashboard.mjs").await;
 }
 
+#[tokio::test]
+async fn the_statistics_panel_reads_like_the_report_in_a_browser() {
+    run_browser_script("e2e/statistics.mjs").await;
+}
+
 /// Runs a playwright-core script from `e2e/` against a fresh server; the
 /// script gets the base URL as its argument and the staff password in
 /// `E2E_PASSWORD`, and fails on any console error or failed request.

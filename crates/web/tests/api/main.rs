@@ -924,4 +924,5 @@ mod queues;
 mod scores;
 mod search;
 mod security;
+mod statistics;
 mod year_end;

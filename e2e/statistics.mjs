@@ -1,0 +1,83 @@
+// 数说 in a real browser (Debian's Chromium driven by playwright-core): the
+// bundled figures are uploaded as a data file through the API, a city leader
+// opens /statistics, every card reads as the report, each chart is an SVG
+// drawn by the server (no script), another period is picked with the
+// selector, the print styles hide the navigation; an administrator corrects a
+// value with the entry form and sees the new sentence.
+//
+//   node e2e/statistics.mjs http://127.0.0.1:8080
+//
+// Screenshots go to target/screenshots/ (statistics, statistics-print,
+// statistics-corrected). Any console error (a CSP violation included), page
+// error or failed request fails it.
+
+import { readFileSync } from 'node:fs';
+import { base, check, log, newPage, password, run, shot, signIn } from './harness.mjs';
+
+const REPORT = [
+  '前三季度，全市地区生产总值为2527.54亿元，同比增长11.5%，两年平均增长5.1%。',
+  '前三季度，全市第一产业增加值为59.44亿元，同比增长25.6%，两年平均增长14.1%。',
+  '前三季度，全市第二产业增加值为1283.78亿元，同比增长14.7%，两年平均增长5.7%。',
+  '前三季度，全市规模以上工业增加值为1014.28亿元，同比增长15.9%，两年平均增长6.1%。',
+  '前三季度，全市固定资产投资同比增长19.4%，两年平均增长21.9%。',
+  '前三季度，全市工业投资同比增长40.2%，两年平均增长49.4%，占固定资产投资的比重为21.2%。',
+  '前三季度，全市居民人均可支配收入为44889元，同比增长11.9%，扣除价格因素实际增长10.9%。',
+];
+
+async function uploadDemo() {
+  const login = await fetch(`${base}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password }),
+  });
+  const cookie = (login.headers.get('set-cookie') || '').split(';')[0];
+  const toml = readFileSync(new URL('../crates/domain/data/statistics_demo.toml', import.meta.url));
+  const form = new FormData();
+  form.append('file', new Blob([toml]), 'statistics_demo.toml');
+  const res = await fetch(`${base}/api/v1/statistics/data-file`, { method: 'POST', headers: { cookie }, body: form });
+  const report = await res.json();
+  check(res.ok && report.new === 23, `data file: HTTP ${res.status} ${JSON.stringify(report)}`);
+  log('uploaded the bundled figures as a data file (23 values)');
+}
+
+run('statistics', async (browser) => {
+  await uploadDemo();
+  const leader = await newPage(browser, 'leader');
+  await signIn(leader, 'leader');
+  await leader.goto(`${base}/statistics`);
+  const cards = leader.locator('#stats-cards .stats-card');
+  check((await cards.count()) === 8, `8 cards, got ${await cards.count()}`);
+  const text = await leader.locator('#stats-cards').innerText();
+  for (const sentence of REPORT) check(text.includes(sentence), `the panel lacks ${sentence}`);
+  check((await leader.locator('#stats-cards svg.stats-chart').count()) === 8, 'a chart on every card');
+  check((await leader.locator('#card-gdp svg rect').count()) === 3, 'three years of GDP');
+  check((await leader.locator('#entry-heading').count()) === 0, 'no entry form for a leader');
+  await shot(leader, 'statistics');
+  log('the leader reads the report on the cards');
+
+  await leader.emulateMedia({ media: 'print' });
+  check(!(await leader.locator('header.site').isVisible()), 'the header is not printed');
+  check(!(await leader.locator('.stats-period').isVisible()), 'the period selector is not printed');
+  check(await leader.locator('#card-gdp').isVisible(), 'the cards are printed');
+  await shot(leader, 'statistics-print');
+  await leader.emulateMedia({ media: 'screen' });
+  log('printed without navigation');
+
+  await leader.selectOption('#period', '2020-Q3');
+  await Promise.all([leader.waitForURL(/period=2020-Q3/), leader.click('.stats-period button')]);
+  check((await leader.locator('#card-gdp').innerText()).includes('2266.85'), '2020 GDP shown');
+  log('another period picked with the selector');
+
+  const admin = await newPage(browser, 'admin');
+  await signIn(admin, 'admin');
+  await admin.goto(`${base}/statistics`);
+  await admin.selectOption('#indicator', 'gdp_primary');
+  await admin.fill('#entry-period', '2021年前三季度');
+  await admin.fill('#value', '59.45');
+  await admin.fill('#note', '统计局修订');
+  await Promise.all([admin.waitForURL(/period=2021-Q3/), admin.click('#entry-heading ~ form button')]);
+  const corrected = await admin.locator('#card-gdp_primary').innerText();
+  check(corrected.includes('第一产业增加值为59.45亿元'), `corrected card: ${corrected}`);
+  await shot(admin, 'statistics-corrected');
+  log('the administrator corrected a value with the form');
+});
