@@ -65,6 +65,12 @@ pub enum Permission {
     EditLedgers,
     /// Save new versions of ledger types and name their offices (管理台账类型).
     ManageLedgerTypes,
+    /// Read monitoring points, their readings and alerts (在线监测).
+    ReadMonitoring,
+    /// Create and change monitoring points and upload readings (维护监测点位).
+    ManageMonitoring,
+    /// Dismiss the alerts of points one's own unit is responsible for (处置超标报警).
+    HandleMonitoringAlerts,
 }
 
 /// Every staff role (工作人员).
@@ -107,6 +113,9 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::ReadLedgers, &[Role::Handler, Role::UnitLeader, Role::Supervisor, Role::CityLeader, Role::Admin]),
     (Permission::EditLedgers, &[Role::Handler, Role::UnitLeader, Role::Admin]),
     (Permission::ManageLedgerTypes, &[Role::Admin]),
+    (Permission::ReadMonitoring, STAFF),
+    (Permission::ManageMonitoring, &[Role::Admin, Role::Dispatcher]),
+    (Permission::HandleMonitoringAlerts, &[Role::Handler, Role::UnitLeader, Role::Admin]),
 ];
 
 impl Permission {
@@ -137,6 +146,9 @@ impl Permission {
         Permission::ReadLedgers,
         Permission::EditLedgers,
         Permission::ManageLedgerTypes,
+        Permission::ReadMonitoring,
+        Permission::ManageMonitoring,
+        Permission::HandleMonitoringAlerts,
     ];
 
     /// The stable code (API documents, logs).
@@ -168,6 +180,9 @@ impl Permission {
             Self::ReadLedgers => "ledgers.read",
             Self::EditLedgers => "ledgers.edit",
             Self::ManageLedgerTypes => "ledgers.types",
+            Self::ReadMonitoring => "monitoring.read",
+            Self::ManageMonitoring => "monitoring.manage",
+            Self::HandleMonitoringAlerts => "monitoring.alerts",
         }
     }
 
@@ -200,6 +215,9 @@ impl Permission {
             Self::ReadLedgers => "查看台账",
             Self::EditLedgers => "维护台账",
             Self::ManageLedgerTypes => "管理台账类型",
+            Self::ReadMonitoring => "查看在线监测",
+            Self::ManageMonitoring => "维护监测点位",
+            Self::HandleMonitoringAlerts => "处置超标报警",
         }
     }
 

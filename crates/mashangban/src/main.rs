@@ -298,6 +298,26 @@ async fn open_store(db: &DbArgs, file: &FileConfig) -> Result<Backend, String> {
     mashangban_backend::open(&url, options).await.map_err(|e| format!("无法打开数据库 {}: {e}", url.redacted()))
 }
 
+/// Starts the HJ 212 receiver of online monitoring devices when `hj212_listen` is set.
+async fn start_hj212(
+    app: &App<Backend>,
+    listen: Option<&str>,
+    stopped: tokio::sync::watch::Receiver<bool>,
+) -> Result<Option<tokio::task::JoinHandle<()>>, String> {
+    let Some(listen) = listen else { return Ok(None) };
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("HJ 212 接收端无法监听 {listen}: {e}"))?;
+    println!("  HJ 212 接收端: {}", listener.local_addr().map_err(|e| e.to_string())?);
+    let receiver = mashangban_app::monitoring::receiver::run(
+        app.clone(),
+        listener,
+        mashangban_app::monitoring::receiver::ReceiverConfig::default(),
+        mashangban_app::monitoring::receiver::ReceiverStats::default(),
+        stopped,
+    );
+    Ok(Some(tokio::spawn(receiver)))
+}
+
 async fn serve(
     store: Backend,
     listen: &str,
@@ -326,6 +346,7 @@ async fn serve(
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let scheduler = scheduler::spawn(app.clone(), scheduler::SchedulerConfig::default(), stopped.clone());
+    let receiver = start_hj212(&app, file.hj212_listen.as_deref(), stopped.clone()).await?;
     let notifier = notify::start(app.clone(), file.notify.clone().unwrap_or_default(), stopped).await?;
     println!("马上办已启动: http://{local}  (对外地址 {public_url})");
     println!("  接口: http://{local}/api/v1/  登录: POST /api/v1/auth/login");
@@ -333,6 +354,9 @@ async fn serve(
     let _ = stop.send(true);
     let _ = scheduler.await;
     let _ = notifier.await;
+    if let Some(receiver) = receiver {
+        let _ = receiver.await;
+    }
     served.map_err(|e| e.to_string())?;
     println!("马上办已停止。");
     Ok(())

@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (10, "0010_ledgers", include_str!("../migrations/0010_ledgers.sql")),
     (11, "0011_approvals", include_str!("../migrations/0011_approvals.sql")),
     (12, "0012_urge_count", include_str!("../migrations/0012_urge_count.sql")),
+    (13, "0013_monitoring", include_str!("../migrations/0013_monitoring.sql")),
 ];
 
 /// Tables whose `id` is an identity column.
@@ -42,6 +43,11 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "ledger_item_events",
     "approval_templates",
     "approval_projects",
+    "monitoring_points",
+    "monitoring_point_events",
+    "monitoring_readings",
+    "monitoring_alerts",
+    "monitoring_alert_events",
 ];
 
 /// The newest migration this program knows.

@@ -36,11 +36,13 @@ pub enum ChangeEntity {
     Approval,
     /// A ledger item (by `type:key`) or a ledger type (by code).
     Ledger,
+    /// A monitoring point or one of its alerts (by the point's id): monitoring pages reload it.
+    Monitoring,
 }
 
 impl ChangeEntity {
-    pub const ALL: [ChangeEntity; 6] =
-        [Self::Request, Self::Catalog, Self::Rules, Self::Calendar, Self::Approval, Self::Ledger];
+    pub const ALL: [ChangeEntity; 7] =
+        [Self::Request, Self::Catalog, Self::Rules, Self::Calendar, Self::Approval, Self::Ledger, Self::Monitoring];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -50,6 +52,7 @@ impl ChangeEntity {
             Self::Calendar => "calendar",
             Self::Approval => "approval",
             Self::Ledger => "ledger",
+            Self::Monitoring => "monitoring",
         }
     }
 

@@ -17,6 +17,7 @@ mod health;
 mod knowledge;
 mod ledgers;
 mod liaisons;
+mod monitoring;
 mod notifications;
 mod ratelimits;
 mod scoring;
@@ -33,6 +34,7 @@ pub use health::*;
 pub use knowledge::*;
 pub use ledgers::*;
 pub use liaisons::*;
+pub use monitoring::*;
 pub use notifications::*;
 pub use ratelimits::*;
 pub use scoring::*;
@@ -176,6 +178,7 @@ pub trait Store:
     + LiaisonStore
     + ApprovalStore
     + LedgerStore
+    + MonitoringStore
     + CalendarStore
     + ScoringStore
     + DashboardStore
@@ -201,6 +204,7 @@ impl<T> Store for T where
         + LiaisonStore
         + ApprovalStore
         + LedgerStore
+        + MonitoringStore
         + CalendarStore
         + ScoringStore
         + DashboardStore
