@@ -362,3 +362,49 @@ fn random_bytes_never_crash_the_receiver_nor_store_anything() {
         assert_eq!(answer(&mut device).await.unwrap().cn, Command::DataAnswer);
     });
 }
+
+#[tokio::test]
+async fn the_pages_show_status_the_hourly_chart_and_dismiss_on_a_form() {
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    app.post("/api/v1/monitoring/points", Some(&admin), point_body("WS-001", MN)).await;
+    let t = |back: i64| minute(back).to_rfc3339();
+    let rows = json!({ "readings": [
+        { "point": "WS-001", "data_time": t(65), "parameter": "w01018", "value": 90.0 },
+        { "point": "WS-001", "data_time": t(64), "parameter": "w01018", "value": 110.0 },
+        { "point": "WS-001", "data_time": t(1), "parameter": "w01018", "value": 240.0 },
+    ]});
+    let (status, report) = app.post("/api/v1/monitoring/readings", Some(&admin), rows).await;
+    assert_eq!((status, report["alerts"].as_u64()), (StatusCode::OK, Some(1)), "{report}");
+    let handler = unit_handler(&app, "sthjj", "h-sthjj").await;
+    let Session(cookie) = &handler;
+    let page = |path: &'static str| app.http.get(app.url(path)).header("cookie", cookie.clone()).send();
+
+    let html = page("/monitoring").await.unwrap().text().await.unwrap();
+    assert!(html.contains("WS-001") && html.contains("monitor-exceeding") && html.contains("1条报警"), "{html}");
+    let html = page("/monitoring/WS-001").await.unwrap().text().await.unwrap();
+    assert!(html.contains("<svg") && html.contains("<polyline") && html.contains("限值 ≤150"), "{html}");
+    assert!(html.contains("240") && !html.contains(PW), "{html}");
+    let html = page("/monitoring/alerts").await.unwrap().text().await.unwrap();
+    assert!(html.contains("华凯化工有限公司废水总排口") && html.contains("排除"), "{html}");
+
+    let (_, alerts) = app.get("/api/v1/monitoring/alerts", Some(&admin)).await;
+    let id = alerts[0]["id"].as_i64().unwrap();
+    let path = format!("/monitoring/alerts/{id}/dismiss");
+    let http = super::browser::no_redirects();
+    let Session(other) = unit_handler(&app, "zrzyj", "h-zrzyj").await;
+    let res = http.post(app.url(&path)).header("cookie", other).form(&[("reason", "故障")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = http.post(app.url(&path)).header("cookie", cookie.clone()).form(&[("reason", "")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = http
+        .post(app.url(&path))
+        .header("cookie", cookie.clone())
+        .form(&[("reason", "仪器故障")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let html = page("/monitoring/alerts").await.unwrap().text().await.unwrap();
+    assert!(html.contains("没有待处置的报警"), "{html}");
+}
