@@ -433,7 +433,8 @@ fn platform() -> MonitoringActor {
 
 async fn insert_batch(c: &dyn Conn, readings: &[NewReading], at: &Instant) -> StoreResult<StoredBatch> {
     let mut batch = StoredBatch::default();
-    let mut touched = std::collections::BTreeSet::new();
+    // The newest data time among the new readings of each point.
+    let mut newest: std::collections::BTreeMap<i64, Instant> = std::collections::BTreeMap::new();
     for r in readings {
         let id: Option<i64> = c
             .scalar_opt(
@@ -460,16 +461,18 @@ async fn insert_batch(c: &dyn Conn, readings: &[NewReading], at: &Instant) -> St
             continue;
         };
         batch.inserted += 1;
-        touched.insert(r.point_id);
+        let slot = newest.entry(r.point_id).or_insert(r.data_time);
+        *slot = (*slot).max(r.data_time);
         if let Some(exceedance) = &r.exceedance {
             batch.alerts.push(open_alert(c, r, reading_id, exceedance, at).await?);
         }
     }
-    for point_id in touched {
+    for (point_id, time) in newest {
+        // Stored times share one offset and width, so text order is time order.
         c.execute(
-            "UPDATE monitoring_points SET last_reading_at = (SELECT MAX(data_time) FROM monitoring_readings
-                WHERE point_id = $1) WHERE id = $1",
-            &args![point_id],
+            "UPDATE monitoring_points SET last_reading_at = $2
+             WHERE id = $1 AND (last_reading_at IS NULL OR last_reading_at < $2)",
+            &args![point_id, &time],
         )
         .await?;
     }
