@@ -2,17 +2,25 @@
 //! exceeding, offline); `/monitoring/{code}`, a point with its latest values,
 //! an hourly chart of one parameter over the last 24 hours (inline SVG drawn
 //! here, no script), its alerts and its history; `/monitoring/alerts`, the
-//! open alerts with the form that dismisses one with a reason.
+//! open alerts with the form that dismisses one with a reason. The list and
+//! the alerts follow `/monitoring/events` (server-sent events, drawn by
+//! `monitoring-live.js`): every committed change of a point or its alerts
+//! sends the points' status and the open alerts again, without a reload.
 
+use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration as StdDuration;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use chrono::Duration;
-use serde::Deserialize;
+use futures_util::Stream;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
 
 use mashangban_app::monitoring::{
     AggregateView, AlertQuery, AlertView, DismissBody, PointDetail, PointView, SeriesQuery,
@@ -37,6 +45,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
     vec![
         Route::get("/monitoring", overview::<S>).permission(read).nav(MenuKind::Main, 48, "在线监测"),
         Route::get("/monitoring/alerts", alerts::<S>).permission(read),
+        Route::get("/monitoring/events", events::<S>).permission(read),
         Route::post("/monitoring/alerts/{id}/dismiss", dismiss::<S>)
             .permission(Permission::HandleMonitoringAlerts)
             .form(),
@@ -267,5 +276,60 @@ async fn dismiss<S: Store>(
             let (status, message) = shown(e)?;
             alerts_page(&app, &caller, &menu, status, Some(message)).await
         }
+    }
+}
+
+/// The live pages reread even without a change announced (a lost wake-up) this often.
+const RECHECK: StdDuration = StdDuration::from_secs(30);
+/// Changes arriving this close together are sent as one event.
+const SETTLE: StdDuration = StdDuration::from_millis(50);
+
+/// What the live pages redraw.
+#[derive(Serialize)]
+struct LiveState {
+    points: Vec<PointView>,
+    alerts: Vec<AlertView>,
+}
+
+/// `GET /monitoring/events`: a `state` event at once, then after every change.
+async fn events<S: Store>(State(app): State<App<S>>, Auth(_caller): Auth) -> Result<Response, super::PageError> {
+    // Subscribe before the first read, so no change can fall in between.
+    let receiver = app.live().subscribe_monitoring();
+    let keep_alive = KeepAlive::new().interval(StdDuration::from_secs(15)).text("keep-alive");
+    let mut response = Sse::new(live_stream(app, receiver)).keep_alive(keep_alive).into_response();
+    response.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
+}
+
+fn live_stream<S: Store>(
+    app: App<S>,
+    receiver: broadcast::Receiver<i64>,
+) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
+    futures_util::stream::unfold((app, receiver, true), |(app, mut receiver, first)| async move {
+        if !first && !wait_for_change(&mut receiver).await {
+            return None;
+        }
+        let monitoring = app.monitoring();
+        let state = LiveState {
+            points: monitoring.list().await.ok()?,
+            alerts: monitoring.alerts(AlertQuery::default()).await.ok()?,
+        };
+        let event = Event::default().event("state").json_data(&state).ok()?;
+        Some((Ok(event), (app, receiver, false)))
+    })
+}
+
+/// Waits for a change (then lets a burst settle) or the recheck; false when the hub closed.
+async fn wait_for_change(receiver: &mut broadcast::Receiver<i64>) -> bool {
+    tokio::select! {
+        received = receiver.recv() => {
+            if matches!(received, Err(broadcast::error::RecvError::Closed)) {
+                return false;
+            }
+            tokio::time::sleep(SETTLE).await;
+            while receiver.try_recv().is_ok() {}
+            true
+        }
+        () = tokio::time::sleep(RECHECK) => true,
     }
 }

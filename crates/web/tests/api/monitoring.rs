@@ -408,3 +408,48 @@ async fn the_pages_show_status_the_hourly_chart_and_dismiss_on_a_form() {
     let html = page("/monitoring/alerts").await.unwrap().text().await.unwrap();
     assert!(html.contains("没有待处置的报警"), "{html}");
 }
+
+/// The next `state` event of a live stream.
+async fn next_state(res: &mut reqwest::Response) -> Value {
+    let mut text = String::new();
+    loop {
+        let chunk = res.chunk().await.unwrap().expect("the stream stays open");
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = text.find("\n\n") {
+            let event: String = text.drain(..end + 2).collect();
+            if event.contains("event: state") {
+                let data: Vec<&str> =
+                    event.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
+                return serde_json::from_str(&data.join("\n")).unwrap();
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_exceedance_reaches_the_live_pages_at_once() {
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    app.post("/api/v1/monitoring/points", Some(&admin), point_body("WS-001", MN)).await;
+    let Session(cookie) = app.login("leader").await;
+    let html = app.http.get(app.url("/monitoring/alerts")).header("cookie", &cookie).send().await.unwrap();
+    assert!(html.text().await.unwrap().contains("monitoring-live.js"));
+    let mut stream = app.http.get(app.url("/monitoring/events")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    let first = next_state(&mut stream).await;
+    assert_eq!(
+        (first["points"][0]["status"].as_str(), first["alerts"].as_array().map(Vec::len)),
+        (Some("offline"), Some(0))
+    );
+
+    let rx = receiver(&app).await;
+    let mut device = TcpStream::connect(rx.addr).await.unwrap();
+    let started = std::time::Instant::now();
+    device.write_all(&minute_data(MN, PW, 1, 400.0)).await.unwrap();
+    let state = tokio::time::timeout(Duration::from_secs(5), next_state(&mut stream)).await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(state["points"][0]["status"], "exceeding", "{state}");
+    assert_eq!(state["alerts"][0]["value"].as_f64(), Some(400.0));
+    println!("monitoring live: the exceedance reached the stream {took:?} after the packet was sent");
+    assert!(took < Duration::from_secs(1), "an alert within a second: {took:?}");
+}
