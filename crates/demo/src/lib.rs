@@ -12,6 +12,7 @@ mod enterprises;
 mod exec;
 mod ledgers;
 mod liaisons;
+mod monitoring;
 mod plan;
 mod text;
 
@@ -28,6 +29,7 @@ pub use data::DemoData;
 pub use enterprises::{DEMO_ENTERPRISES, DemoEnterprise, demo_enterprises, load_enterprises};
 pub use ledgers::{DEMO_OUTLETS, load_ledgers};
 pub use liaisons::load_liaisons;
+pub use monitoring::{DEMO_DEVICE_PASSWORD, DEMO_POINTS, demo_mn, load_monitoring};
 
 /// A failure loading the demo city; the message says what and where.
 #[derive(Debug)]

@@ -411,6 +411,13 @@ async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Resul
     if approvals > 0 {
         println!("已载入 {approvals} 个拿地即开工演示项目。");
     }
+    let points = mashangban_demo::load_monitoring(store, &data, time::now()).await.map_err(|e| e.to_string())?;
+    if points > 0 {
+        println!(
+            "已载入化工园区 {points} 个在线监测点位及一周小时数据（设备密码 {}）。",
+            mashangban_demo::DEMO_DEVICE_PASSWORD
+        );
+    }
     let bar = ProgressBar::new(args.demo_requests as u64);
     if let Ok(style) = ProgressStyle::with_template("生成历史诉求 {bar:40} {pos}/{len} {elapsed}") {
         bar.set_style(style);

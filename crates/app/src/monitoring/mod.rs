@@ -17,13 +17,12 @@ use std::collections::BTreeMap;
 use chrono::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use mashangban_domain::DomainError;
 use mashangban_domain::environment::LimitOverride;
 use mashangban_domain::monitoring::{
     AlertState, Bucket, MeasuredParameter, NewReading, PermitLimit, PointDraft, PointInput, ReadingKind,
-    alert_not_found, check_device_password, check_reading, point_not_found, standard_named,
+    alert_not_found, check_device_password, check_reading, device_password_hash, point_not_found, standard_named,
 };
 use mashangban_domain::org::{Role, UnitKind};
 use mashangban_domain::time::{Instant, format_instant, parse_instant};
@@ -225,12 +224,6 @@ pub struct AlertQuery {
     pub state: Option<String>,
     #[serde(default)]
     pub point: Option<String>,
-}
-
-/// The hash a device password is stored as: SHA-256 over the MN and the
-/// password, so equal passwords of two devices differ in the table.
-pub fn device_password_hash(mn: &str, password: &str) -> String {
-    hex::encode(Sha256::digest(format!("{mn}\u{1f}{password}").as_bytes()))
 }
 
 impl<'a, S: Store> Monitoring<'a, S> {

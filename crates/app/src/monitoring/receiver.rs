@@ -28,7 +28,9 @@ use mashangban_hj212::answer::{data_answer, request_answer};
 use mashangban_hj212::{DataKind, Frame, FrameReader, Packet, RequestReturn};
 use mashangban_store::{MonitoringDevice, Store};
 
-use super::{device_password_hash, new_reading};
+use mashangban_domain::monitoring::device_password_hash;
+
+use super::new_reading;
 use crate::App;
 
 /// How the receiver runs.

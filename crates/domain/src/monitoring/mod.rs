@@ -8,7 +8,7 @@ mod reading;
 
 pub use point::{
     MAX_PARAMETERS, MAX_PERMIT_LIMITS, MeasuredParameter, PermitLimit, PointDraft, PointInput, PointKind,
-    check_device_password, check_mn, point_not_found, standard_named,
+    check_device_password, check_mn, device_password_hash, point_not_found, standard_named,
 };
 pub use reading::{
     AlertState, Bucket, MAX_READINGS_PER_BATCH, NewReading, ReadingKind, alert_not_found, check_reading,

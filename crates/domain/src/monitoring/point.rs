@@ -141,6 +141,13 @@ fn invalid(code: &'static str, message: impl Into<String>) -> DomainError {
     DomainError::invalid(code, message)
 }
 
+/// The hash a device password is stored as: SHA-256 over the MN and the
+/// password, so equal passwords of two devices differ in the table.
+pub fn device_password_hash(mn: &str, password: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(format!("{mn}\u{1f}{password}").as_bytes()))
+}
+
 /// `404 monitoring_point_not_found`.
 pub fn point_not_found() -> DomainError {
     DomainError::not_found("monitoring_point_not_found", "监测点位不存在")

@@ -1,6 +1,7 @@
 //! 在线监测 pages: `/monitoring`, the points with their status (normal,
 //! exceeding, offline); `/monitoring/{code}`, a point with its latest values,
-//! an hourly chart of one parameter over the last 24 hours (inline SVG drawn
+//! an hourly chart of one parameter over the last 24 hours, from its minute
+//! data or else its hourly data (inline SVG drawn
 //! here, no script), its alerts and its history; `/monitoring/alerts`, the
 //! open alerts with the form that dismisses one with a reason. The list and
 //! the alerts follow `/monitoring/events` (server-sent events, drawn by
@@ -147,20 +148,23 @@ async fn point<S: Store>(
     };
     let unit = measured.iter().find(|m| m.code == parameter).map(|m| m.unit.clone()).unwrap_or_default();
     let to = app.now();
-    let series = monitoring
-        .series(
-            &code,
-            SeriesQuery {
-                parameter: parameter.clone(),
-                kind: None,
-                from: Some(format_instant(&(to - Duration::hours(24)))),
-                to: Some(format_instant(&to)),
-                bucket: Some("hour".into()),
-            },
-        )
-        .await?;
+    // Minute data when the device sends it, else its hourly data (as uploaded or in the demo).
+    let mut aggregates = Vec::new();
+    for kind in ["minute", "hour"] {
+        let query = SeriesQuery {
+            parameter: parameter.clone(),
+            kind: Some(kind.into()),
+            from: Some(format_instant(&(to - Duration::hours(24)))),
+            to: Some(format_instant(&to)),
+            bucket: Some("hour".into()),
+        };
+        aggregates = monitoring.series(&code, query).await?.aggregates;
+        if !aggregates.is_empty() {
+            break;
+        }
+    }
     let limit = limit_of(&detail.point, &parameter);
-    let chart = chart(&series.aggregates, limit.as_deref());
+    let chart = chart(&aggregates, limit.as_deref());
     let page = PointPage {
         layout: Layout::staff(format!("监测点位：{}", detail.point.name), &caller.actor, &menu),
         detail,

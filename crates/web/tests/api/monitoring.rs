@@ -453,3 +453,36 @@ async fn an_exceedance_reaches_the_live_pages_at_once() {
     println!("monitoring live: the exceedance reached the stream {took:?} after the packet was sent");
     assert!(took < Duration::from_secs(1), "an alert within a second: {took:?}");
 }
+
+#[tokio::test]
+async fn the_demo_park_loads_sixty_points_with_a_week_of_hourly_data_once() {
+    let app = spawn().await;
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    mashangban_demo::load_enterprises(&app.store, &data).await.unwrap();
+    let now = mashangban_domain::time::now();
+    let loaded = mashangban_demo::load_monitoring(&app.store, &data, now).await.unwrap();
+    assert_eq!(loaded, mashangban_demo::DEMO_POINTS as u64);
+    assert_eq!(mashangban_demo::load_monitoring(&app.store, &data, now).await.unwrap(), 0, "loaded once");
+    let admin = app.login("admin").await;
+    let (_, points) = app.get("/api/v1/monitoring/points", Some(&admin)).await;
+    let points = points.as_array().unwrap();
+    assert_eq!(points.len(), 60);
+    assert!(points.iter().any(|p| p["kind"] == "creek_section") && points.iter().any(|p| p["credit_code"].is_string()));
+    let (_, alerts) = app.get("/api/v1/monitoring/alerts", Some(&admin)).await;
+    let alerts = alerts.as_array().unwrap();
+    assert!(alerts.len() >= 5 && alerts.iter().all(|a| a["parameter"] == "w01018"), "{alerts:?}");
+    let (_, day) = app
+        .get("/api/v1/monitoring/points/HG-001/series?parameter=w01018&kind=hour&bucket=day&from=2000-01-01T00:00:00%2B08:00", Some(&admin))
+        .await;
+    assert_eq!(day["code"].as_str(), Some("invalid_span"), "{day}");
+    let Session(cookie) = &admin;
+    let html = app.http.get(app.url("/monitoring/HG-001")).header("cookie", cookie).send().await.unwrap();
+    let html = html.text().await.unwrap();
+    assert!(html.contains("<polyline") && html.contains("限值 ≤150"), "{html}");
+    // The demo devices' password works on the receiver.
+    let rx = receiver(&app).await;
+    let mut device = TcpStream::connect(rx.addr).await.unwrap();
+    let mn = mashangban_demo::demo_mn(2);
+    device.write_all(&minute_data(&mn, mashangban_demo::DEMO_DEVICE_PASSWORD, 1, 50.0)).await.unwrap();
+    assert_eq!(answer(&mut device).await.unwrap().cn, Command::DataAnswer);
+}
