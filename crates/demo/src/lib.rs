@@ -8,6 +8,7 @@
 
 mod approvals;
 mod data;
+mod devices;
 mod enterprises;
 mod exec;
 mod ledgers;
@@ -26,6 +27,7 @@ use mashangban_store::{ArticleAuthor, ArticleInput, NewCategory, NewUnit, NewUse
 
 pub use approvals::load_approvals;
 pub use data::DemoData;
+pub use devices::{DeviceRun, DeviceTally, run_devices};
 pub use enterprises::{DEMO_ENTERPRISES, DemoEnterprise, demo_enterprises, load_enterprises};
 pub use ledgers::{DEMO_OUTLETS, load_ledgers};
 pub use liaisons::load_liaisons;

@@ -61,6 +61,8 @@ enum Command {
     },
     /// Load the demo city: organisation, categories, users and a seeded history (idempotent).
     Demo {
+        #[command(subcommand)]
+        devices: Option<DemoCommand>,
         #[command(flatten)]
         demo_args: DemoArgs,
     },
@@ -116,6 +118,25 @@ struct DemoArgs {
     /// A directory with org.toml, categories.toml and requests.toml replacing the bundled demo city.
     #[arg(long)]
     demo_data: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Simulate the demo park's monitoring devices: each connects to the HJ 212 receiver and sends minute data.
+    Devices {
+        /// How many devices (the demo park has 60).
+        #[arg(long, default_value_t = 60)]
+        count: usize,
+        /// The HJ 212 receiver (`hj212_listen` of the server).
+        #[arg(long, default_value = "127.0.0.1:9212")]
+        addr: String,
+        /// Seconds between two packets of one device.
+        #[arg(long, default_value_t = 60)]
+        interval: u64,
+        /// Packets per device (runs until stopped when absent).
+        #[arg(long)]
+        rounds: Option<u64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -203,6 +224,9 @@ async fn run(cli: Cli) -> Result<(), String> {
     if let Command::MigrateData { from, to, batch } = &cli.command {
         return migrate::run(from, to, *batch).await;
     }
+    if let Command::Demo { devices: Some(DemoCommand::Devices { count, addr, interval, rounds }), .. } = &cli.command {
+        return simulate_devices(addr, *count, *interval, *rounds).await;
+    }
     if let Command::Restore { backup } = &cli.command {
         return restore::run(backup, &database_url(&cli.db, &file)?);
     }
@@ -219,13 +243,32 @@ async fn run(cli: Cli) -> Result<(), String> {
             serve(store, &listen, public_url, &file, &data_dir, card_secret).await
         }
         Command::Search(SearchCommand::Reindex) => reindex(store, &data_dir(&cli.db, &file)).await,
-        Command::Demo { demo_args } => load_demo(&store, &demo_args, &file).await,
+        Command::Demo { demo_args, .. } => load_demo(&store, &demo_args, &file).await,
         Command::User(command) => user_command(&store, command).await,
         Command::Token(command) => token_command(&store, command).await,
         Command::Calendar(command) => calendar::run(&store, command).await,
         Command::MigrateData { .. } | Command::Restore { .. } => Ok(()),
         Command::Backup { file } => backup(&store, &file).await,
     }
+}
+
+/// `mashangban demo devices`: runs the simulated devices and prints what they sent and heard back.
+async fn simulate_devices(addr: &str, count: usize, interval: u64, rounds: Option<u64>) -> Result<(), String> {
+    println!("模拟 {count} 台监测设备，连接 {addr}，每 {interval} 秒发送一次分钟数据（HJ 212 CN 2051）。");
+    let run = mashangban_demo::DeviceRun {
+        addr: addr.to_owned(),
+        count,
+        interval: std::time::Duration::from_secs(interval),
+        rounds,
+        exceedance_chance: 0.01,
+        fault_chance: 0.005,
+    };
+    let tally = mashangban_demo::run_devices(run).await.map_err(|e| e.to_string())?;
+    println!(
+        "已发送 {} 包，收到应答 {} 包；其中超标 {} 包，设备故障标记 {} 包。",
+        tally.sent, tally.answered, tally.exceedances, tally.faults
+    );
+    Ok(())
 }
 
 async fn backup(store: &Backend, file: &std::path::Path) -> Result<(), String> {

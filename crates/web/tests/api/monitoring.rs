@@ -486,3 +486,31 @@ async fn the_demo_park_loads_sixty_points_with_a_week_of_hourly_data_once() {
     device.write_all(&minute_data(&mn, mashangban_demo::DEMO_DEVICE_PASSWORD, 1, 50.0)).await.unwrap();
     assert_eq!(answer(&mut device).await.unwrap().cn, Command::DataAnswer);
 }
+
+#[tokio::test]
+async fn the_device_simulator_sends_minute_data_that_is_stored_and_answered() {
+    let app = spawn().await;
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    mashangban_demo::load_enterprises(&app.store, &data).await.unwrap();
+    mashangban_demo::load_monitoring(&app.store, &data, mashangban_domain::time::now()).await.unwrap();
+    let rx = receiver(&app).await;
+    let run = mashangban_demo::DeviceRun {
+        addr: rx.addr.to_string(),
+        count: 5,
+        interval: Duration::from_millis(10),
+        rounds: Some(3),
+        exceedance_chance: 1.0,
+        fault_chance: 0.0,
+    };
+    let tally = mashangban_demo::run_devices(run).await.unwrap();
+    assert_eq!((tally.sent, tally.answered, tally.exceedances), (15, 15, 15));
+    let counts = rx.stats.device(&mashangban_demo::demo_mn(1));
+    assert_eq!((counts.stored_packets, counts.readings_received), (3, 9), "{counts:?}");
+    let admin = app.login("admin").await;
+    let s = series(&app, &admin, "HG-001", "w01018", "").await;
+    assert_eq!(s["readings"].as_array().unwrap().len(), 3, "{s}");
+    let (_, alerts) = app.get("/api/v1/monitoring/alerts?point=HG-001", Some(&admin)).await;
+    // Three from the demo's hourly history, three from the simulator's minute data.
+    let kinds: Vec<&str> = alerts.as_array().unwrap().iter().map(|a| a["data_time"].as_str().unwrap()).collect();
+    assert_eq!(kinds.len(), 6, "{alerts}");
+}
