@@ -55,7 +55,7 @@ impl Caches {
     /// Reloads what `signal` names. A request change touches no cache.
     pub async fn apply<S: Store>(&self, store: &S, signal: &Signal) -> StoreResult<()> {
         match signal {
-            Signal::RequestChanged(_) | Signal::ApprovalChanged(_) => Ok(()),
+            Signal::RequestChanged(_) | Signal::ApprovalChanged(_) | Signal::MonitoringChanged(_) => Ok(()),
             Signal::CatalogChanged => self.reload_catalog(store).await,
             Signal::RulesChanged => {
                 self.rules.store(Arc::new(store.current_rules().await?));

@@ -119,6 +119,12 @@ async fn deliver<S: Store>(app: &App<S>, batch: Vec<Change>) -> StoreResult<()> 
                 }
                 continue;
             }
+            ChangeEntity::Monitoring => {
+                if let Ok(id) = change.key.parse() {
+                    app.live().deliver_monitoring(id);
+                }
+                continue;
+            }
             ChangeEntity::Catalog => Signal::CatalogChanged,
             ChangeEntity::Rules => Signal::RulesChanged,
             ChangeEntity::Calendar => Signal::CalendarChanged,

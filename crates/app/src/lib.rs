@@ -30,6 +30,7 @@ pub mod knowledge;
 pub mod ledgers;
 pub mod liaisons;
 pub mod live;
+pub mod monitoring;
 pub mod notifications;
 pub mod notify;
 pub mod org;
@@ -396,6 +397,11 @@ impl<S: Store> App<S> {
     /// 拿地即开工: approval projects, their steps and clocks, the record table and reports.
     pub fn approvals(&self) -> approvals::Approvals<'_, S> {
         approvals::Approvals::new(self)
+    }
+
+    /// 在线监测: monitoring points, readings, aggregates and exceedance alerts.
+    pub fn monitoring(&self) -> monitoring::Monitoring<'_, S> {
+        monitoring::Monitoring::new(self)
     }
 
     /// The knowledge base of standard answers (知识库).

@@ -23,6 +23,8 @@ pub struct Live {
     sender: broadcast::Sender<Arc<str>>,
     /// Ids of approval projects that changed (拿地即开工 live pages).
     approvals: broadcast::Sender<i64>,
+    /// Ids of monitoring points whose point or alerts changed (在线监测 pages).
+    monitoring: broadcast::Sender<i64>,
     /// Changes to announce to the other app nodes (set when the store has any).
     relay: Option<tokio::sync::mpsc::UnboundedSender<Signal>>,
     /// This node's change-feed followers.
@@ -37,6 +39,7 @@ impl Default for Live {
         Self {
             sender: broadcast::channel(CAPACITY).0,
             approvals: broadcast::channel(CAPACITY).0,
+            monitoring: broadcast::channel(CAPACITY).0,
             relay: None,
             feed: FeedWaker::default(),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
@@ -111,6 +114,24 @@ impl Live {
 
     pub fn subscribe_approvals(&self) -> broadcast::Receiver<i64> {
         self.approvals.subscribe()
+    }
+
+    /// A monitoring point or one of its alerts changed (committed): wakes the
+    /// feed followers of this node and the others, which deliver it.
+    pub fn publish_monitoring(&self, point_id: i64) {
+        self.feed.wake();
+        if let Some(relay) = &self.relay {
+            let _ = relay.send(Signal::MonitoringChanged(point_id));
+        }
+    }
+
+    /// Tells this node's monitoring subscribers that the point changed.
+    pub fn deliver_monitoring(&self, point_id: i64) {
+        let _ = self.monitoring.send(point_id);
+    }
+
+    pub fn subscribe_monitoring(&self) -> broadcast::Receiver<i64> {
+        self.monitoring.subscribe()
     }
 }
 

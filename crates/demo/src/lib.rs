@@ -8,10 +8,12 @@
 
 mod approvals;
 mod data;
+mod devices;
 mod enterprises;
 mod exec;
 mod ledgers;
 mod liaisons;
+mod monitoring;
 mod plan;
 mod statistics;
 mod text;
@@ -26,9 +28,11 @@ use mashangban_store::{ArticleAuthor, ArticleInput, NewCategory, NewUnit, NewUse
 
 pub use approvals::load_approvals;
 pub use data::DemoData;
+pub use devices::{DeviceRun, DeviceTally, run_devices};
 pub use enterprises::{DEMO_ENTERPRISES, DemoEnterprise, demo_enterprises, load_enterprises};
 pub use ledgers::{DEMO_OUTLETS, load_ledgers};
 pub use liaisons::load_liaisons;
+pub use monitoring::{DEMO_DEVICE_PASSWORD, DEMO_POINTS, demo_mn, load_monitoring};
 pub use statistics::load_statistics;
 
 /// A failure loading the demo city; the message says what and where.

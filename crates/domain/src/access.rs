@@ -69,6 +69,12 @@ pub enum Permission {
     ReadStatistics,
     /// Enter, correct and import statistics values and save the indicator catalogue (维护统计数据).
     ManageStatistics,
+    /// Read monitoring points, their readings and alerts (在线监测).
+    ReadMonitoring,
+    /// Create and change monitoring points and upload readings (维护监测点位).
+    ManageMonitoring,
+    /// Dismiss the alerts of points one's own unit is responsible for (处置超标报警).
+    HandleMonitoringAlerts,
 }
 
 /// Every staff role (工作人员).
@@ -116,6 +122,9 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     // set has no statistics-office role, and docs/statistics.md says who should hold the account.
     (Permission::ReadStatistics, STAFF),
     (Permission::ManageStatistics, &[Role::Admin]),
+    (Permission::ReadMonitoring, STAFF),
+    (Permission::ManageMonitoring, &[Role::Admin, Role::Dispatcher]),
+    (Permission::HandleMonitoringAlerts, &[Role::Handler, Role::UnitLeader, Role::Admin]),
 ];
 
 impl Permission {
@@ -148,6 +157,9 @@ impl Permission {
         Permission::ManageLedgerTypes,
         Permission::ReadStatistics,
         Permission::ManageStatistics,
+        Permission::ReadMonitoring,
+        Permission::ManageMonitoring,
+        Permission::HandleMonitoringAlerts,
     ];
 
     /// The stable code (API documents, logs).
@@ -181,6 +193,9 @@ impl Permission {
             Self::ManageLedgerTypes => "ledgers.types",
             Self::ReadStatistics => "statistics.read",
             Self::ManageStatistics => "statistics.manage",
+            Self::ReadMonitoring => "monitoring.read",
+            Self::ManageMonitoring => "monitoring.manage",
+            Self::HandleMonitoringAlerts => "monitoring.alerts",
         }
     }
 
@@ -215,6 +230,9 @@ impl Permission {
             Self::ManageLedgerTypes => "管理台账类型",
             Self::ReadStatistics => "查看数说统计面板",
             Self::ManageStatistics => "维护统计数据",
+            Self::ReadMonitoring => "查看在线监测",
+            Self::ManageMonitoring => "维护监测点位",
+            Self::HandleMonitoringAlerts => "处置超标报警",
         }
     }
 

@@ -18,6 +18,7 @@ pub mod labelled;
 pub mod ledger;
 pub mod liaison;
 pub mod lifecycle;
+pub mod monitoring;
 pub mod notify;
 pub mod org;
 pub mod request;

@@ -32,6 +32,9 @@ pub struct FileConfig {
     pub metrics_allow: Option<Vec<std::net::IpAddr>>,
     /// Free MiB under the data directory below which `/readyz` answers 503 (default 512).
     pub min_free_disk_mb: Option<u64>,
+    /// Where the HJ 212 receiver for online monitoring devices listens, e.g. `0.0.0.0:9212`;
+    /// off when absent (see docs/monitoring.md).
+    pub hj212_listen: Option<String>,
     /// Notification delivery: `[notify]`, `[notify.sms]`, `[notify.smtp]` (see docs/notifications.md).
     pub notify: Option<mashangban_app::notify::NotifyConfig>,
 }

@@ -62,6 +62,8 @@ enum Command {
     },
     /// Load the demo city: organisation, categories, users and a seeded history (idempotent).
     Demo {
+        #[command(subcommand)]
+        devices: Option<DemoCommand>,
         #[command(flatten)]
         demo_args: DemoArgs,
     },
@@ -120,6 +122,25 @@ struct DemoArgs {
     /// A directory with org.toml, categories.toml and requests.toml replacing the bundled demo city.
     #[arg(long)]
     demo_data: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Simulate the demo park's monitoring devices: each connects to the HJ 212 receiver and sends minute data.
+    Devices {
+        /// How many devices (the demo park has 60).
+        #[arg(long, default_value_t = 60)]
+        count: usize,
+        /// The HJ 212 receiver (`hj212_listen` of the server).
+        #[arg(long, default_value = "127.0.0.1:9212")]
+        addr: String,
+        /// Seconds between two packets of one device.
+        #[arg(long, default_value_t = 60)]
+        interval: u64,
+        /// Packets per device (runs until stopped when absent).
+        #[arg(long)]
+        rounds: Option<u64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -207,6 +228,9 @@ async fn run(cli: Cli) -> Result<(), String> {
     if let Command::MigrateData { from, to, batch } = &cli.command {
         return migrate::run(from, to, *batch).await;
     }
+    if let Command::Demo { devices: Some(DemoCommand::Devices { count, addr, interval, rounds }), .. } = &cli.command {
+        return simulate_devices(addr, *count, *interval, *rounds).await;
+    }
     if let Command::Restore { backup } = &cli.command {
         return restore::run(backup, &database_url(&cli.db, &file)?);
     }
@@ -223,7 +247,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             serve(store, &listen, public_url, &file, &data_dir, card_secret).await
         }
         Command::Search(SearchCommand::Reindex) => reindex(store, &data_dir(&cli.db, &file)).await,
-        Command::Demo { demo_args } => load_demo(&store, &demo_args, &file).await,
+        Command::Demo { demo_args, .. } => load_demo(&store, &demo_args, &file).await,
         Command::User(command) => user_command(&store, command).await,
         Command::Token(command) => token_command(&store, command).await,
         Command::Calendar(command) => calendar::run(&store, command).await,
@@ -231,6 +255,25 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::MigrateData { .. } | Command::Restore { .. } => Ok(()),
         Command::Backup { file } => backup(&store, &file).await,
     }
+}
+
+/// `mashangban demo devices`: runs the simulated devices and prints what they sent and heard back.
+async fn simulate_devices(addr: &str, count: usize, interval: u64, rounds: Option<u64>) -> Result<(), String> {
+    println!("模拟 {count} 台监测设备，连接 {addr}，每 {interval} 秒发送一次分钟数据（HJ 212 CN 2051）。");
+    let run = mashangban_demo::DeviceRun {
+        addr: addr.to_owned(),
+        count,
+        interval: std::time::Duration::from_secs(interval),
+        rounds,
+        exceedance_chance: 0.01,
+        fault_chance: 0.005,
+    };
+    let tally = mashangban_demo::run_devices(run).await.map_err(|e| e.to_string())?;
+    println!(
+        "已发送 {} 包，收到应答 {} 包；其中超标 {} 包，设备故障标记 {} 包。",
+        tally.sent, tally.answered, tally.exceedances, tally.faults
+    );
+    Ok(())
 }
 
 async fn backup(store: &Backend, file: &std::path::Path) -> Result<(), String> {
@@ -303,6 +346,26 @@ async fn open_store(db: &DbArgs, file: &FileConfig) -> Result<Backend, String> {
     mashangban_backend::open(&url, options).await.map_err(|e| format!("无法打开数据库 {}: {e}", url.redacted()))
 }
 
+/// Starts the HJ 212 receiver of online monitoring devices when `hj212_listen` is set.
+async fn start_hj212(
+    app: &App<Backend>,
+    listen: Option<&str>,
+    stopped: tokio::sync::watch::Receiver<bool>,
+) -> Result<Option<tokio::task::JoinHandle<()>>, String> {
+    let Some(listen) = listen else { return Ok(None) };
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("HJ 212 接收端无法监听 {listen}: {e}"))?;
+    println!("  HJ 212 接收端: {}", listener.local_addr().map_err(|e| e.to_string())?);
+    let receiver = mashangban_app::monitoring::receiver::run(
+        app.clone(),
+        listener,
+        mashangban_app::monitoring::receiver::ReceiverConfig::default(),
+        mashangban_app::monitoring::receiver::ReceiverStats::default(),
+        stopped,
+    );
+    Ok(Some(tokio::spawn(receiver)))
+}
+
 async fn serve(
     store: Backend,
     listen: &str,
@@ -332,6 +395,7 @@ async fn serve(
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let scheduler = scheduler::spawn(app.clone(), scheduler::SchedulerConfig::default(), stopped.clone());
+    let receiver = start_hj212(&app, file.hj212_listen.as_deref(), stopped.clone()).await?;
     let notifier = notify::start(app.clone(), file.notify.clone().unwrap_or_default(), stopped).await?;
     println!("马上办已启动: http://{local}  (对外地址 {public_url})");
     println!("  接口: http://{local}/api/v1/  登录: POST /api/v1/auth/login");
@@ -339,6 +403,9 @@ async fn serve(
     let _ = stop.send(true);
     let _ = scheduler.await;
     let _ = notifier.await;
+    if let Some(receiver) = receiver {
+        let _ = receiver.await;
+    }
     served.map_err(|e| e.to_string())?;
     println!("马上办已停止。");
     Ok(())
@@ -396,6 +463,13 @@ async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Resul
     let statistics = mashangban_demo::load_statistics(store, time::now()).await.map_err(|e| e.to_string())?;
     if statistics > 0 {
         println!("已载入 {statistics} 个数说演示统计数值。");
+    }
+    let points = mashangban_demo::load_monitoring(store, &data, time::now()).await.map_err(|e| e.to_string())?;
+    if points > 0 {
+        println!(
+            "已载入化工园区 {points} 个在线监测点位及一周小时数据（设备密码 {}）。",
+            mashangban_demo::DEMO_DEVICE_PASSWORD
+        );
     }
     let bar = ProgressBar::new(args.demo_requests as u64);
     if let Ok(style) = ProgressStyle::with_template("生成历史诉求 {bar:40} {pos}/{len} {elapsed}") {

@@ -24,6 +24,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (12, "0012_urge_count", include_str!("../migrations/0012_urge_count.sql")),
     (13, "0013_event_seals", include_str!("../migrations/0013_event_seals.sql")),
     (14, "0014_statistics", include_str!("../migrations/0014_statistics.sql")),
+    (15, "0015_monitoring", include_str!("../migrations/0015_monitoring.sql")),
 ];
 
 /// Tables whose `id` is an identity column.
@@ -46,6 +47,11 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "approval_projects",
     "audit_anchors",
     "statistics_value_history",
+    "monitoring_points",
+    "monitoring_point_events",
+    "monitoring_readings",
+    "monitoring_alerts",
+    "monitoring_alert_events",
 ];
 
 /// The newest migration this program knows.

@@ -19,6 +19,7 @@ mod knowledge;
 mod ledgers;
 mod liaisons;
 mod locks;
+mod monitoring;
 mod notifications;
 mod org;
 mod outbox;

@@ -38,11 +38,21 @@ pub enum ChangeEntity {
     Ledger,
     /// A statistics value (by `indicator:period key`) or the indicator catalogue (empty key).
     Statistics,
+    /// A monitoring point or one of its alerts (by the point's id): monitoring pages reload it.
+    Monitoring,
 }
 
 impl ChangeEntity {
-    pub const ALL: [ChangeEntity; 7] =
-        [Self::Request, Self::Catalog, Self::Rules, Self::Calendar, Self::Approval, Self::Ledger, Self::Statistics];
+    pub const ALL: [ChangeEntity; 8] = [
+        Self::Request,
+        Self::Catalog,
+        Self::Rules,
+        Self::Calendar,
+        Self::Approval,
+        Self::Ledger,
+        Self::Statistics,
+        Self::Monitoring,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -53,6 +63,7 @@ impl ChangeEntity {
             Self::Approval => "approval",
             Self::Ledger => "ledger",
             Self::Statistics => "statistics",
+            Self::Monitoring => "monitoring",
         }
     }
 

@@ -23,6 +23,8 @@ pub enum Signal {
     CalendarChanged,
     /// An approval project changed (by id): 拿地即开工 live pages reload it.
     ApprovalChanged(i64),
+    /// A monitoring point or one of its alerts changed (by the point's id): monitoring pages reload it.
+    MonitoringChanged(i64),
 }
 
 impl Signal {
@@ -34,6 +36,7 @@ impl Signal {
             Self::RulesChanged => "rules".into(),
             Self::CalendarChanged => "calendar".into(),
             Self::ApprovalChanged(id) => format!("approval:{id}"),
+            Self::MonitoringChanged(id) => format!("monitoring:{id}"),
         }
     }
 
@@ -45,6 +48,9 @@ impl Signal {
             "calendar" => Some(Self::CalendarChanged),
             _ if text.starts_with("approval:") => {
                 text.strip_prefix("approval:").and_then(|id| id.parse().ok()).map(Self::ApprovalChanged)
+            }
+            _ if text.starts_with("monitoring:") => {
+                text.strip_prefix("monitoring:").and_then(|id| id.parse().ok()).map(Self::MonitoringChanged)
             }
             _ => text
                 .strip_prefix("request:")
@@ -97,6 +103,7 @@ mod tests {
             Signal::RulesChanged,
             Signal::CalendarChanged,
             Signal::ApprovalChanged(12),
+            Signal::MonitoringChanged(7),
         ] {
             assert_eq!(Signal::decode(&s.encode()), Some(s));
         }

@@ -18,6 +18,7 @@ mod health;
 mod knowledge;
 mod ledgers;
 mod liaisons;
+mod monitoring;
 mod notifications;
 mod ratelimits;
 mod scoring;
@@ -36,6 +37,7 @@ pub use health::*;
 pub use knowledge::*;
 pub use ledgers::*;
 pub use liaisons::*;
+pub use monitoring::*;
 pub use notifications::*;
 pub use ratelimits::*;
 pub use scoring::*;
@@ -182,6 +184,7 @@ pub trait Store:
     + AuditStore
     + LedgerStore
     + StatisticsStore
+    + MonitoringStore
     + CalendarStore
     + ScoringStore
     + DashboardStore
@@ -209,6 +212,7 @@ impl<T> Store for T where
         + AuditStore
         + LedgerStore
         + StatisticsStore
+        + MonitoringStore
         + CalendarStore
         + ScoringStore
         + DashboardStore

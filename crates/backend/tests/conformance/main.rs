@@ -19,6 +19,7 @@ mod health;
 mod knowledge;
 mod ledgers;
 mod liaison;
+mod monitoring;
 mod notifications;
 mod org;
 mod ratelimits;

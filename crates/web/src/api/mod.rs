@@ -13,6 +13,7 @@ pub(crate) mod enterprises;
 mod knowledge;
 pub(crate) mod ledgers;
 pub(crate) mod liaisons;
+pub(crate) mod monitoring;
 mod notifications;
 mod public;
 mod requests;
@@ -48,6 +49,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         approvals::routes::<S>(),
         ledgers::routes::<S>(),
         statistics::routes::<S>(),
+        monitoring::routes::<S>(),
         admin::routes::<S>(),
         docs::routes::<S>(),
     ]

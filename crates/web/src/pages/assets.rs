@@ -22,6 +22,11 @@ const FILES: &[(&str, &str, &str)] = &[
     ("js/console.js", "text/javascript; charset=utf-8", include_str!("../../../../assets/js/console.js")),
     ("js/submit.js", "text/javascript; charset=utf-8", include_str!("../../../../assets/js/submit.js")),
     ("js/approvals-live.js", "text/javascript; charset=utf-8", include_str!("../../../../assets/js/approvals-live.js")),
+    (
+        "js/monitoring-live.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../../assets/js/monitoring-live.js"),
+    ),
     ("js/track.js", "text/javascript; charset=utf-8", include_str!("../../../../assets/js/track.js")),
     (
         "vendor/echarts/echarts.min.js",

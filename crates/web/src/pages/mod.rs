@@ -14,6 +14,7 @@ mod dashboard;
 mod enterprises;
 mod ledgers;
 mod liaisons;
+mod monitoring;
 mod portal;
 mod staff;
 mod statistics;
@@ -55,6 +56,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     routes.extend(liaisons::routes::<S>());
     routes.extend(approvals::routes::<S>());
     routes.extend(statistics::routes::<S>());
+    routes.extend(monitoring::routes::<S>());
     routes.extend(admin::routes::<S>());
     routes.extend(assets::routes::<S>());
     routes

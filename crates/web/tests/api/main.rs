@@ -916,6 +916,7 @@ mod enterprises;
 mod knowledge;
 mod ledgers;
 mod liaison;
+mod monitoring;
 mod notify;
 mod open311;
 mod openapi;

@@ -1,0 +1,184 @@
+//! Online monitoring: points with their history, readings deduplicated by
+//! (MN, data time, command, parameter) in batches of one transaction, hourly
+//! and daily min/avg/max, and the alerts new readings raise (a duplicate
+//! raises none), dismissed once with their history.
+
+use mashangban_domain::environment::{GB_8978_1996, bundled_standards};
+use mashangban_domain::monitoring::{
+    AlertState, Bucket, MeasuredParameter, NewReading, PointDraft, PointInput, ReadingKind, check_reading,
+};
+use mashangban_domain::org::UnitKind;
+use mashangban_store::{
+    ChangeCursor, ChangeEntity, ChangeStore, MonitoringActor, MonitoringStore, OrgStore, ReadingQuery,
+};
+
+use crate::org::unit;
+use crate::support::{Env, TestDb, at, execute, refusal, t0};
+
+on_both!(points_keep_their_history_and_refuse_clashes, readings_are_stored_once_with_aggregates_and_alerts);
+
+fn desk() -> MonitoringActor {
+    MonitoringActor { user_id: None, name: "环境局（admin）".into() }
+}
+
+fn draft(code: &str, mn: &str, unit_id: i64) -> PointDraft {
+    PointDraft {
+        code: code.into(),
+        name: format!("{code} 总排口"),
+        kind: "enterprise_outlet".into(),
+        mn: mn.into(),
+        standard: GB_8978_1996.into(),
+        grade: 2,
+        parameters: vec![
+            MeasuredParameter { code: "w01018".into(), unit: "mg/L".into() },
+            MeasuredParameter { code: "w21003".into(), unit: "mg/L".into() },
+        ],
+        unit_id,
+        ..PointDraft::default()
+    }
+}
+
+async fn bureau<D: TestDb>(env: &Env<D>) -> i64 {
+    let s = env.store();
+    s.upsert_unit(unit("sthjj", UnitKind::Department, None)).await.unwrap().id
+}
+
+async fn points_keep_their_history_and_refuse_clashes<D: TestDb>() {
+    let env: Env<D> = D::create().await;
+    let s = env.store();
+    let unit_id = bureau(&env).await;
+    let p = s
+        .create_monitoring_point(PointInput::new(draft("WS-1", "MN0001", unit_id)).unwrap(), "h1".into(), t0(), desk())
+        .await
+        .unwrap();
+    assert_eq!((p.version, p.grade, p.parameters.len(), p.last_reading_at), (1, 2, 2, None));
+    let again = PointInput::new(draft("WS-1", "MN0002", unit_id)).unwrap();
+    assert_eq!(refusal(s.create_monitoring_point(again, "h".into(), t0(), desk()).await), "monitoring_point_exists");
+    let same_mn = PointInput::new(draft("WS-2", "MN0001", unit_id)).unwrap();
+    assert_eq!(refusal(s.create_monitoring_point(same_mn, "h".into(), t0(), desk()).await), "monitoring_mn_taken");
+    let unknown =
+        PointInput::new(PointDraft { credit_code: Some("91350100M000100Y43".into()), ..draft("WS-3", "MN3", unit_id) })
+            .unwrap();
+    assert_eq!(refusal(s.create_monitoring_point(unknown, "h".into(), t0(), desk()).await), "unknown_enterprise");
+    let ledger = PointInput::new(PointDraft { ledger_item_id: Some(999), ..draft("WS-3", "MN3", unit_id) }).unwrap();
+    assert_eq!(refusal(s.create_monitoring_point(ledger, "h".into(), t0(), desk()).await), "unknown_ledger_item");
+
+    // An update bumps the version, keeps the password unless given, and is recorded.
+    let renamed = PointInput::new(PointDraft { name: "新名称".into(), ..draft("WS-1", "MN0001", unit_id) }).unwrap();
+    let stale = s.update_monitoring_point("WS-1", renamed.clone(), None, Some(7), at(1), desk()).await;
+    assert_eq!(refusal(stale), "monitoring_point_changed");
+    let updated = s.update_monitoring_point("WS-1", renamed, None, Some(1), at(1), desk()).await.unwrap();
+    assert_eq!((updated.version, updated.name.as_str()), (2, "新名称"));
+    assert_eq!(s.monitoring_device("MN0001").await.unwrap().unwrap().password_hash, "h1");
+    let missing = PointInput::new(draft("WS-9", "MN9", unit_id)).unwrap();
+    assert_eq!(
+        refusal(s.update_monitoring_point("WS-9", missing, None, None, at(1), desk()).await),
+        "monitoring_point_not_found"
+    );
+    let events = s.monitoring_point_events(p.id).await.unwrap();
+    assert_eq!(events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["created", "updated"]);
+    assert_eq!(events[1].note.as_deref(), Some("修改了名称"));
+    assert!(execute(&s, "DELETE FROM monitoring_point_events", vec![]).await.is_err(), "history is append-only");
+    assert_eq!(s.monitoring_points().await.unwrap().len(), 1);
+}
+
+fn reading(point: &mashangban_store::MonitoringPoint, minute: i64, parameter: &str, value: f64) -> NewReading {
+    let standard = bundled_standards().iter().find(|s| s.code == GB_8978_1996).unwrap();
+    NewReading {
+        point_id: point.id,
+        mn: point.mn.clone(),
+        kind: ReadingKind::Minute,
+        data_time: at(minute),
+        parameter: parameter.into(),
+        value,
+        min: None,
+        max: None,
+        flag: Some("N".into()),
+        exceedance: check_reading(standard, point.grade, &[], parameter, value, Some("N")).unwrap(),
+    }
+}
+
+async fn readings_are_stored_once_with_aggregates_and_alerts<D: TestDb>() {
+    let env: Env<D> = D::create().await;
+    let s = env.store();
+    let unit_id = bureau(&env).await;
+    let point = s
+        .create_monitoring_point(PointInput::new(draft("WS-1", "MN0001", unit_id)).unwrap(), "h".into(), t0(), desk())
+        .await
+        .unwrap();
+    // 09:00–10:59, one COD value a minute: 100 + minute; minute 50 is 150 (at the limit), 95 is 195 (over).
+    let batch: Vec<NewReading> = (0..120).map(|m| reading(&point, m, "w01018", 100.0 + m as f64)).collect();
+    let first = s.insert_readings(batch.clone(), at(121)).await.unwrap();
+    assert_eq!((first.inserted, first.duplicates), (120, 0));
+    let over: Vec<f64> = first.alerts.iter().map(|a| a.value).collect();
+    assert_eq!(over.len(), 69, "151..=219 are over 150");
+    assert_eq!(first.alerts[0].limit, "≤150");
+    assert_eq!(first.alerts[0].state, AlertState::Open);
+
+    // The same batch again, and a batch mixing new and old: duplicates are ignored and raise nothing.
+    let again = s.insert_readings(batch, at(122)).await.unwrap();
+    assert_eq!((again.inserted, again.duplicates, again.alerts.len()), (0, 120, 0));
+    let mixed = vec![reading(&point, 0, "w01018", 999.0), reading(&point, 0, "w21003", 3.0)];
+    let mixed = s.insert_readings(mixed, at(123)).await.unwrap();
+    assert_eq!((mixed.inserted, mixed.duplicates), (1, 1));
+    let hour_kind = NewReading { kind: ReadingKind::Hour, ..reading(&point, 0, "w01018", 150.0) };
+    assert_eq!(
+        s.insert_readings(vec![hour_kind], at(123)).await.unwrap().inserted,
+        1,
+        "another command is another key"
+    );
+
+    let query = ReadingQuery {
+        point_id: point.id,
+        parameter: "w01018".into(),
+        kind: ReadingKind::Minute,
+        from: t0(),
+        to: at(120),
+    };
+    let raw = s.readings(query.clone(), 10_000).await.unwrap();
+    assert_eq!(raw.len(), 120);
+    assert_eq!((raw[0].value, raw[0].data_time), (100.0, t0()), "the first value stayed");
+    let hours = s.reading_aggregates(query.clone(), Bucket::Hour).await.unwrap();
+    assert_eq!(hours.iter().map(|h| h.bucket.as_str()).collect::<Vec<_>>(), ["2026-03-02T09", "2026-03-02T10"]);
+    assert_eq!((hours[0].count, hours[0].min, hours[0].max), (60, 100.0, 159.0));
+    assert!((hours[0].avg - 129.5).abs() < 1e-9);
+    assert_eq!((hours[1].min, hours[1].max), (160.0, 219.0));
+    let days = s.reading_aggregates(query.clone(), Bucket::Day).await.unwrap();
+    assert_eq!((days.len(), days[0].bucket.as_str(), days[0].count), (1, "2026-03-02", 120));
+    let later = ReadingQuery { from: at(60), to: at(61), ..query };
+    assert_eq!(s.readings(later, 10).await.unwrap().len(), 1, "from is inclusive, to exclusive");
+
+    let latest = s.latest_readings(point.id).await.unwrap();
+    assert_eq!(
+        latest.iter().map(|r| (r.parameter.as_str(), r.value)).collect::<Vec<_>>(),
+        [("w01018", 219.0), ("w21003", 3.0)]
+    );
+    let stored = s.monitoring_point("WS-1").await.unwrap().unwrap();
+    assert_eq!(stored.last_reading_at, Some(at(119)));
+
+    // Dismissing an alert, once.
+    let open = s.monitoring_alerts(Some(AlertState::Open), Some(point.id), 1000).await.unwrap();
+    assert_eq!(open.len(), 69);
+    let id = open[0].id;
+    let dismissed = s.dismiss_monitoring_alert(id, "现场核实为仪器故障".into(), at(130), desk()).await.unwrap();
+    assert_eq!((dismissed.state, dismissed.closed_at, dismissed.version), (AlertState::Dismissed, Some(at(130)), 2));
+    let twice = s.dismiss_monitoring_alert(id, "再次".into(), at(131), desk()).await;
+    assert_eq!(refusal(twice), "alert_not_open");
+    assert_eq!(
+        refusal(s.dismiss_monitoring_alert(id + 1000, "x".into(), at(131), desk()).await),
+        "monitoring_alert_not_found"
+    );
+    let history = s.monitoring_alert_events(id).await.unwrap();
+    assert_eq!(history.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["opened", "dismissed"]);
+    assert_eq!(history[1].note.as_deref(), Some("现场核实为仪器故障"));
+    assert_eq!(s.monitoring_alerts(Some(AlertState::Open), None, 1000).await.unwrap().len(), 68);
+
+    // Every alert batch and the dismissal are in the change feed, keyed by the point.
+    let changes = s.changes_after(ChangeCursor::default(), 1000).await.unwrap();
+    let kinds: Vec<&str> = changes
+        .iter()
+        .filter(|c| c.entity == ChangeEntity::Monitoring && c.key == point.id.to_string())
+        .map(|c| c.kind.as_str())
+        .collect();
+    assert_eq!(kinds, ["created", "alert_opened", "alert_dismissed"]);
+}

@@ -1,0 +1,600 @@
+//! Online monitoring, written once for both databases: points with their
+//! history, readings deduplicated by their unique key (MN, data time,
+//! command, parameter) with `ON CONFLICT DO NOTHING`, and the alerts new
+//! readings raise, written with them in one transaction.
+
+use mashangban_domain::environment::Exceedance;
+use mashangban_domain::error::DomainError;
+use mashangban_domain::monitoring::{
+    AlertState, Bucket, MAX_READINGS_PER_BATCH, NewReading, PointInput, PointKind, ReadingKind, alert_not_found,
+    point_not_found,
+};
+use mashangban_domain::time::Instant;
+use mashangban_store::{
+    ChangeEntity, MonitoringActor, MonitoringAlert, MonitoringDevice, MonitoringEvent, MonitoringPoint,
+    MonitoringStore, ReadingAggregate, ReadingQuery, StoreError, StoreResult, StoredBatch, StoredReading,
+};
+
+use crate::rows::json_text;
+use crate::sql::{Args, Conn, Database, Row, Value, bad, job};
+use crate::{SqlStore, args};
+
+impl<D: Database> MonitoringStore for SqlStore<D> {
+    async fn create_monitoring_point(
+        &self,
+        input: PointInput,
+        password_hash: String,
+        at: Instant,
+        by: MonitoringActor,
+    ) -> StoreResult<MonitoringPoint> {
+        let create = job(move |c| Box::pin(async move { create_point(c, input, password_hash, at, by).await }));
+        self.db.write(create).await
+    }
+
+    async fn update_monitoring_point(
+        &self,
+        code: &str,
+        input: PointInput,
+        password_hash: Option<String>,
+        expected_version: Option<i64>,
+        at: Instant,
+        by: MonitoringActor,
+    ) -> StoreResult<MonitoringPoint> {
+        let code = code.to_owned();
+        let update = job(move |c| {
+            Box::pin(async move { update_point(c, &code, input, password_hash, expected_version, at, by).await })
+        });
+        self.db.write(update).await
+    }
+
+    async fn monitoring_point(&self, code: &str) -> StoreResult<Option<MonitoringPoint>> {
+        let code = code.to_owned();
+        self.db.read(job(move |c| Box::pin(async move { load_point(c, "code", code.into(), false).await }))).await
+    }
+
+    async fn monitoring_point_by_id(&self, id: i64) -> StoreResult<Option<MonitoringPoint>> {
+        self.db.read(job(move |c| Box::pin(async move { load_point(c, "id", id.into(), false).await }))).await
+    }
+
+    async fn monitoring_points(&self) -> StoreResult<Vec<MonitoringPoint>> {
+        let list = job(move |c| {
+            Box::pin(async move {
+                let sql = format!("SELECT {POINT_COLUMNS} FROM monitoring_points p ORDER BY p.code");
+                c.map(&sql, &[], point).await
+            })
+        });
+        self.db.read(list).await
+    }
+
+    async fn monitoring_device(&self, mn: &str) -> StoreResult<Option<MonitoringDevice>> {
+        let mn = mn.to_owned();
+        let read = job(move |c| {
+            Box::pin(async move {
+                let sql = format!("SELECT {POINT_COLUMNS}, p.password_hash FROM monitoring_points p WHERE p.mn = $1");
+                c.map_opt(&sql, &args![mn.as_str()], |row| {
+                    let mut row = row;
+                    let hash: String = row.take(row.len() - 1)?;
+                    Ok(MonitoringDevice { point: point(row)?, password_hash: hash })
+                })
+                .await
+            })
+        });
+        self.db.read(read).await
+    }
+
+    async fn monitoring_point_events(&self, point_id: i64) -> StoreResult<Vec<MonitoringEvent>> {
+        let read = job(move |c| {
+            Box::pin(async move {
+                c.map(
+                    "SELECT kind, at, by_name, note FROM monitoring_point_events WHERE point_id = $1 ORDER BY id",
+                    &args![point_id],
+                    event,
+                )
+                .await
+            })
+        });
+        self.db.read(read).await
+    }
+
+    async fn insert_readings(&self, readings: Vec<NewReading>, at: Instant) -> StoreResult<StoredBatch> {
+        if readings.len() > MAX_READINGS_PER_BATCH {
+            return Err(DomainError::invalid(
+                "too_many_readings",
+                format!("一批最多{MAX_READINGS_PER_BATCH}条数据，这一批有{}条", readings.len()),
+            )
+            .into());
+        }
+        if readings.is_empty() {
+            return Ok(StoredBatch::default());
+        }
+        self.db.write(job(move |c| Box::pin(async move { insert_batch(c, &readings, &at).await }))).await
+    }
+
+    async fn readings(&self, query: ReadingQuery, limit: u32) -> StoreResult<Vec<StoredReading>> {
+        let read = job(move |c| {
+            Box::pin(async move {
+                let sql = format!(
+                    "SELECT {READING_COLUMNS} FROM monitoring_readings
+                     WHERE point_id = $1 AND parameter = $2 AND cn = $3 AND data_time >= $4 AND data_time < $5
+                     ORDER BY data_time LIMIT $6"
+                );
+                let values = args![
+                    query.point_id,
+                    query.parameter.as_str(),
+                    query.kind.cn(),
+                    &query.from,
+                    &query.to,
+                    limit.clamp(1, 10_000)
+                ];
+                c.map(&sql, &values, reading).await
+            })
+        });
+        self.db.read(read).await
+    }
+
+    async fn reading_aggregates(&self, query: ReadingQuery, bucket: Bucket) -> StoreResult<Vec<ReadingAggregate>> {
+        let read = job(move |c| {
+            Box::pin(async move {
+                // Stored instants are all written in +08:00 with the same width, so a
+                // prefix of the text is the local hour or day.
+                let key = format!("substr(data_time, 1, {})", bucket.prefix_len());
+                let sql = format!(
+                    "SELECT {key}, COUNT(*), MIN(value), AVG(value), MAX(value) FROM monitoring_readings
+                     WHERE point_id = $1 AND parameter = $2 AND cn = $3 AND data_time >= $4 AND data_time < $5
+                     GROUP BY {key} ORDER BY {key}"
+                );
+                let values = args![query.point_id, query.parameter.as_str(), query.kind.cn(), &query.from, &query.to];
+                c.map(&sql, &values, |row| {
+                    let mut c = row.cols();
+                    Ok(ReadingAggregate {
+                        bucket: c.get()?,
+                        count: c.get()?,
+                        min: c.get()?,
+                        avg: c.get()?,
+                        max: c.get()?,
+                    })
+                })
+                .await
+            })
+        });
+        self.db.read(read).await
+    }
+
+    async fn latest_readings(&self, point_id: i64) -> StoreResult<Vec<StoredReading>> {
+        let read = job(move |c| {
+            Box::pin(async move {
+                let sql = format!(
+                    "SELECT {READING_COLUMNS} FROM monitoring_readings r
+                     WHERE r.point_id = $1 AND r.id = (
+                        SELECT l.id FROM monitoring_readings l
+                        WHERE l.point_id = r.point_id AND l.parameter = r.parameter
+                        ORDER BY l.data_time DESC, l.id DESC LIMIT 1)
+                     ORDER BY r.parameter"
+                );
+                c.map(&sql, &args![point_id], reading).await
+            })
+        });
+        self.db.read(read).await
+    }
+
+    async fn monitoring_alerts(
+        &self,
+        state: Option<AlertState>,
+        point_id: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<MonitoringAlert>> {
+        let read = job(move |c| {
+            Box::pin(async move {
+                let mut args = Args::default();
+                let mut conditions = vec!["TRUE".to_owned()];
+                if let Some(state) = state {
+                    conditions.push(format!("a.state = {}", args.push(state.code())));
+                }
+                if let Some(point_id) = point_id {
+                    conditions.push(format!("a.point_id = {}", args.push(point_id)));
+                }
+                let limit = args.push(limit.clamp(1, 5000));
+                let sql = format!(
+                    "SELECT {ALERT_COLUMNS} FROM monitoring_alerts a WHERE {} ORDER BY a.id DESC LIMIT {limit}",
+                    conditions.join(" AND ")
+                );
+                c.map(&sql, args.values(), alert).await
+            })
+        });
+        self.db.read(read).await
+    }
+
+    async fn monitoring_alert(&self, id: i64) -> StoreResult<Option<MonitoringAlert>> {
+        self.db.read(job(move |c| Box::pin(async move { load_alert(c, id, false).await }))).await
+    }
+
+    async fn monitoring_alert_events(&self, alert_id: i64) -> StoreResult<Vec<MonitoringEvent>> {
+        let read = job(move |c| {
+            Box::pin(async move {
+                c.map(
+                    "SELECT kind, at, by_name, note FROM monitoring_alert_events WHERE alert_id = $1 ORDER BY id",
+                    &args![alert_id],
+                    event,
+                )
+                .await
+            })
+        });
+        self.db.read(read).await
+    }
+
+    async fn dismiss_monitoring_alert(
+        &self,
+        id: i64,
+        reason: String,
+        at: Instant,
+        by: MonitoringActor,
+    ) -> StoreResult<MonitoringAlert> {
+        let dismiss = job(move |c| {
+            Box::pin(async move {
+                let found = load_alert(c, id, true).await?.ok_or_else(alert_not_found)?;
+                if found.state != AlertState::Open {
+                    return Err(DomainError::conflict(
+                        "alert_not_open",
+                        format!("报警已{}，不能再排除", found.state.label()),
+                    )
+                    .into());
+                }
+                c.execute(
+                    "UPDATE monitoring_alerts SET state = 'dismissed', closed_at = $2, reason = $3, version = version + 1
+                     WHERE id = $1",
+                    &args![id, &at, reason.as_str()],
+                )
+                .await?;
+                alert_event(c, id, "dismissed", &at, &by, Some(&reason)).await?;
+                let key = found.point_id.to_string();
+                crate::changes::append(c, ChangeEntity::Monitoring, &key, "alert_dismissed", &at).await?;
+                load_alert(c, id, false).await?.ok_or_else(|| alert_not_found().into())
+            })
+        });
+        self.db.write(dismiss).await
+    }
+}
+
+/// Refusals of a point's references, checked before writing for a Chinese message.
+async fn check_references(c: &dyn Conn, input: &PointInput, except_id: Option<i64>) -> StoreResult<()> {
+    if let Some(code) = &input.credit_code
+        && c.query_opt("SELECT 1 FROM enterprises WHERE credit_code = $1", &args![code.as_str()]).await?.is_none()
+    {
+        return Err(DomainError::invalid("unknown_enterprise", "企业名录中没有这个统一社会信用代码").into());
+    }
+    if let Some(item) = input.ledger_item_id
+        && c.query_opt("SELECT 1 FROM ledger_items WHERE id = $1", &args![item]).await?.is_none()
+    {
+        return Err(DomainError::invalid("unknown_ledger_item", "台账中没有这个条目").into());
+    }
+    if c.query_opt("SELECT 1 FROM units WHERE id = $1 AND active", &args![input.unit_id]).await?.is_none() {
+        return Err(DomainError::invalid("unknown_unit", "责任单位不在组织架构中").into());
+    }
+    let taken: Option<i64> =
+        c.scalar_opt("SELECT id FROM monitoring_points WHERE mn = $1", &args![input.mn.as_str()]).await?;
+    if taken.is_some_and(|id| Some(id) != except_id) {
+        return Err(mn_taken(&input.mn));
+    }
+    Ok(())
+}
+
+fn mn_taken(mn: &str) -> StoreError {
+    DomainError::conflict("monitoring_mn_taken", format!("设备MN号「{mn}」已被其他点位使用")).into()
+}
+
+fn point_exists(code: &str) -> StoreError {
+    DomainError::conflict("monitoring_point_exists", format!("点位编号「{code}」已存在")).into()
+}
+
+async fn create_point(
+    c: &dyn Conn,
+    input: PointInput,
+    password_hash: String,
+    at: Instant,
+    by: MonitoringActor,
+) -> StoreResult<MonitoringPoint> {
+    if c.query_opt("SELECT 1 FROM monitoring_points WHERE code = $1", &args![input.code.as_str()]).await?.is_some() {
+        return Err(point_exists(&input.code));
+    }
+    check_references(c, &input, None).await?;
+    // The unique keys decide between two nodes creating the same code or MN at once.
+    let id: Option<i64> = c
+        .scalar_opt(
+            "INSERT INTO monitoring_points (code, name, kind, credit_code, ledger_item_id, mn, password_hash,
+                standard_code, grade, permit_limits, parameters, unit_id, version, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13)
+             ON CONFLICT DO NOTHING RETURNING id",
+            &args![
+                input.code.as_str(),
+                input.name.as_str(),
+                input.kind.code(),
+                input.credit_code.as_deref(),
+                input.ledger_item_id,
+                input.mn.as_str(),
+                password_hash,
+                input.standard.as_str(),
+                i64::from(input.grade),
+                json_text(&input.permit_limits)?,
+                json_text(&input.parameters)?,
+                input.unit_id,
+                &at
+            ],
+        )
+        .await?;
+    let id = id.ok_or_else(|| point_exists(&input.code))?;
+    point_event(c, id, "created", &at, &by, None).await?;
+    crate::changes::append(c, ChangeEntity::Monitoring, &id.to_string(), "created", &at).await?;
+    load_point(c, "id", id.into(), false).await?.ok_or_else(|| point_not_found().into())
+}
+
+async fn update_point(
+    c: &dyn Conn,
+    code: &str,
+    input: PointInput,
+    password_hash: Option<String>,
+    expected_version: Option<i64>,
+    at: Instant,
+    by: MonitoringActor,
+) -> StoreResult<MonitoringPoint> {
+    let found = load_point(c, "code", code.into(), true).await?.ok_or_else(point_not_found)?;
+    if expected_version.is_some_and(|v| v != found.version) {
+        return Err(DomainError::conflict("monitoring_point_changed", "点位已被他人修改，请刷新后重试").into());
+    }
+    check_references(c, &input, Some(found.id)).await?;
+    let changed = c
+        .execute(
+            "UPDATE monitoring_points SET name = $2, kind = $3, credit_code = $4, ledger_item_id = $5, mn = $6,
+                password_hash = COALESCE($7, password_hash), standard_code = $8, grade = $9, permit_limits = $10,
+                parameters = $11, unit_id = $12, version = version + 1, updated_at = $13
+             WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM monitoring_points o WHERE o.mn = $6 AND o.id <> $1)",
+            &args![
+                found.id,
+                input.name.as_str(),
+                input.kind.code(),
+                input.credit_code.as_deref(),
+                input.ledger_item_id,
+                input.mn.as_str(),
+                password_hash.as_deref(),
+                input.standard.as_str(),
+                i64::from(input.grade),
+                json_text(&input.permit_limits)?,
+                json_text(&input.parameters)?,
+                input.unit_id,
+                &at
+            ],
+        )
+        .await?;
+    if changed == 0 {
+        return Err(mn_taken(&input.mn));
+    }
+    let note = changes_note(&found, &input, password_hash.is_some());
+    point_event(c, found.id, "updated", &at, &by, note.as_deref()).await?;
+    crate::changes::append(c, ChangeEntity::Monitoring, &found.id.to_string(), "updated", &at).await?;
+    load_point(c, "id", found.id.into(), false).await?.ok_or_else(|| point_not_found().into())
+}
+
+/// Which fields an update changed, for the history (never the password itself).
+fn changes_note(before: &MonitoringPoint, after: &PointInput, password: bool) -> Option<String> {
+    let mut fields = Vec::new();
+    let mut note = |changed: bool, label: &str| {
+        if changed {
+            fields.push(label.to_owned());
+        }
+    };
+    note(before.name != after.name, "名称");
+    note(before.kind != after.kind, "类型");
+    note(before.credit_code != after.credit_code, "企业");
+    note(before.ledger_item_id != after.ledger_item_id, "台账条目");
+    note(before.mn != after.mn, "设备MN号");
+    note(password, "设备密码");
+    note(before.standard != after.standard || before.grade != after.grade, "执行标准");
+    note(before.permit_limits != after.permit_limits, "许可限值");
+    note(before.parameters != after.parameters, "监测因子");
+    note(before.unit_id != after.unit_id, "责任单位");
+    (!fields.is_empty()).then(|| format!("修改了{}", fields.join("、")))
+}
+
+async fn point_event(
+    c: &dyn Conn,
+    point_id: i64,
+    kind: &str,
+    at: &Instant,
+    by: &MonitoringActor,
+    note: Option<&str>,
+) -> StoreResult<()> {
+    c.execute(
+        "INSERT INTO monitoring_point_events (point_id, kind, at, by_name, by_user, note) VALUES ($1, $2, $3, $4, $5, $6)",
+        &args![point_id, kind, at, by.name.as_str(), by.user_id, note],
+    )
+    .await
+    .map(drop)
+}
+
+async fn alert_event(
+    c: &dyn Conn,
+    alert_id: i64,
+    kind: &str,
+    at: &Instant,
+    by: &MonitoringActor,
+    note: Option<&str>,
+) -> StoreResult<()> {
+    c.execute(
+        "INSERT INTO monitoring_alert_events (alert_id, kind, at, by_name, by_user, note) VALUES ($1, $2, $3, $4, $5, $6)",
+        &args![alert_id, kind, at, by.name.as_str(), by.user_id, note],
+    )
+    .await
+    .map(drop)
+}
+
+/// The receiver and the upload raise alerts; their history names the platform.
+fn platform() -> MonitoringActor {
+    MonitoringActor { user_id: None, name: "在线监测平台".into() }
+}
+
+async fn insert_batch(c: &dyn Conn, readings: &[NewReading], at: &Instant) -> StoreResult<StoredBatch> {
+    let mut batch = StoredBatch::default();
+    // The newest data time among the new readings of each point.
+    let mut newest: std::collections::BTreeMap<i64, Instant> = std::collections::BTreeMap::new();
+    for r in readings {
+        let id: Option<i64> = c
+            .scalar_opt(
+                "INSERT INTO monitoring_readings (point_id, mn, cn, data_time, parameter, value, min_value, max_value,
+                    flag, received_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                 ON CONFLICT (mn, data_time, cn, parameter) DO NOTHING RETURNING id",
+                &args![
+                    r.point_id,
+                    r.mn.as_str(),
+                    r.kind.cn(),
+                    &r.data_time,
+                    r.parameter.as_str(),
+                    r.value,
+                    r.min,
+                    r.max,
+                    r.flag.as_deref(),
+                    at
+                ],
+            )
+            .await?;
+        let Some(reading_id) = id else {
+            batch.duplicates += 1;
+            continue;
+        };
+        batch.inserted += 1;
+        let slot = newest.entry(r.point_id).or_insert(r.data_time);
+        *slot = (*slot).max(r.data_time);
+        if let Some(exceedance) = &r.exceedance {
+            batch.alerts.push(open_alert(c, r, reading_id, exceedance, at).await?);
+        }
+    }
+    for (point_id, time) in newest {
+        // Stored times share one offset and width, so text order is time order.
+        c.execute(
+            "UPDATE monitoring_points SET last_reading_at = $2
+             WHERE id = $1 AND (last_reading_at IS NULL OR last_reading_at < $2)",
+            &args![point_id, &time],
+        )
+        .await?;
+    }
+    for point_id in batch.alerts.iter().map(|a| a.point_id).collect::<std::collections::BTreeSet<_>>() {
+        crate::changes::append(c, ChangeEntity::Monitoring, &point_id.to_string(), "alert_opened", at).await?;
+    }
+    Ok(batch)
+}
+
+async fn open_alert(
+    c: &dyn Conn,
+    r: &NewReading,
+    reading_id: i64,
+    exceedance: &Exceedance,
+    at: &Instant,
+) -> StoreResult<MonitoringAlert> {
+    let id: i64 = c
+        .scalar(
+            "INSERT INTO monitoring_alerts (point_id, reading_id, parameter, value, limit_text, description, data_time,
+                state, opened_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, 1) RETURNING id",
+            &args![
+                r.point_id,
+                reading_id,
+                r.parameter.as_str(),
+                r.value,
+                exceedance.limit.describe(),
+                exceedance.describe(),
+                &r.data_time,
+                at
+            ],
+        )
+        .await?;
+    alert_event(c, id, "opened", at, &platform(), Some(&exceedance.describe())).await?;
+    load_alert(c, id, false).await?.ok_or_else(|| alert_not_found().into())
+}
+
+const POINT_COLUMNS: &str = "p.id, p.code, p.name, p.kind, p.credit_code, p.ledger_item_id, p.mn, p.standard_code,
+    p.grade, p.permit_limits, p.parameters, p.unit_id, p.version, p.created_at, p.updated_at, p.last_reading_at";
+
+fn point(row: Row) -> StoreResult<MonitoringPoint> {
+    let mut c = row.cols();
+    Ok(MonitoringPoint {
+        id: c.get()?,
+        code: c.get()?,
+        name: c.get()?,
+        kind: c.code(PointKind::parse)?,
+        credit_code: c.get()?,
+        ledger_item_id: c.get()?,
+        mn: c.get()?,
+        standard: c.get()?,
+        grade: {
+            let grade: i64 = c.get()?;
+            u8::try_from(grade).map_err(|_| bad("monitoring point grade", &grade.to_string()))?
+        },
+        permit_limits: c.json()?,
+        parameters: c.json()?,
+        unit_id: c.get()?,
+        version: c.get()?,
+        created_at: c.get()?,
+        updated_at: c.get()?,
+        last_reading_at: c.get()?,
+    })
+}
+
+/// A point by its `code` or `id` column; with `lock`, its row is locked until the transaction ends.
+async fn load_point(c: &dyn Conn, column: &str, value: Value, lock: bool) -> StoreResult<Option<MonitoringPoint>> {
+    let lock = if lock { c.dialect().lock_rows("p") } else { String::new() };
+    let sql = format!("SELECT {POINT_COLUMNS} FROM monitoring_points p WHERE p.{column} = $1{lock}");
+    c.map_opt(&sql, &[value], point).await
+}
+
+const READING_COLUMNS: &str = "id, point_id, cn, data_time, parameter, value, min_value, max_value, flag, received_at";
+
+fn reading(row: Row) -> StoreResult<StoredReading> {
+    let mut c = row.cols();
+    Ok(StoredReading {
+        id: c.get()?,
+        point_id: c.get()?,
+        kind: {
+            let cn: i64 = c.get()?;
+            ReadingKind::from_cn(cn).ok_or_else(|| bad("reading command", &cn.to_string()))?
+        },
+        data_time: c.get()?,
+        parameter: c.get()?,
+        value: c.get()?,
+        min: c.get()?,
+        max: c.get()?,
+        flag: c.get()?,
+        received_at: c.get()?,
+    })
+}
+
+const ALERT_COLUMNS: &str = "a.id, a.point_id, a.reading_id, a.parameter, a.value, a.limit_text, a.description,
+    a.data_time, a.state, a.opened_at, a.closed_at, a.reason, a.version";
+
+fn alert(row: Row) -> StoreResult<MonitoringAlert> {
+    let mut c = row.cols();
+    Ok(MonitoringAlert {
+        id: c.get()?,
+        point_id: c.get()?,
+        reading_id: c.get()?,
+        parameter: c.get()?,
+        value: c.get()?,
+        limit: c.get()?,
+        description: c.get()?,
+        data_time: c.get()?,
+        state: c.code(AlertState::parse)?,
+        opened_at: c.get()?,
+        closed_at: c.get()?,
+        reason: c.get()?,
+        version: c.get()?,
+    })
+}
+
+async fn load_alert(c: &dyn Conn, id: i64, lock: bool) -> StoreResult<Option<MonitoringAlert>> {
+    let lock = if lock { c.dialect().lock_rows("a") } else { String::new() };
+    let sql = format!("SELECT {ALERT_COLUMNS} FROM monitoring_alerts a WHERE a.id = $1{lock}");
+    c.map_opt(&sql, &args![id], alert).await
+}
+
+fn event(row: Row) -> StoreResult<MonitoringEvent> {
+    let mut c = row.cols();
+    Ok(MonitoringEvent { kind: c.get()?, at: c.get()?, by: c.get()?, note: c.get()? })
+}

@@ -1,0 +1,516 @@
+//! 在线监测 through the API and over HJ 212 TCP: a monitoring point created
+//! (its password never shown), readings uploaded as JSON and CSV (a bad row
+//! refuses the whole batch, a duplicate is stored once), hourly aggregates,
+//! an exceedance raising an alert that the responsible unit dismisses; and
+//! the receiver on a real socket: valid packets stored once and answered
+//! 9014, a bad CRC, a wrong password, an unknown device and random bytes
+//! refused with nothing stored, a half-sent frame stalling nobody.
+
+use std::time::Duration;
+
+use chrono::{DurationRound, TimeDelta};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use mashangban_app::monitoring::receiver::{ReceiverConfig, ReceiverStats, run};
+use mashangban_hj212::{Command, Cp, DataFlag, FrameReader, Packet, PacketFlag, Pollutant, Qn, SystemCode};
+
+use super::*;
+
+const MN: &str = "88888880000001";
+const PW: &str = "123456";
+
+fn point_body(code: &str, mn: &str) -> Value {
+    json!({
+        "code": code,
+        "name": "华凯化工有限公司废水总排口",
+        "kind": "enterprise_outlet",
+        "mn": mn,
+        "password": PW,
+        "standard": "GB 8978-1996",
+        "grade": 2,
+        "permit_limits": [{ "parameter": "w21003", "max": 10.0, "source": "排污许可证 914420001" }],
+        "parameters": [{ "code": "w01018", "unit": "mg/L" }, { "code": "w21003", "unit": "mg/L" }],
+        "unit": "sthjj"
+    })
+}
+
+/// The current minute, minus `back` minutes, as RFC 3339.
+fn minute(back: i64) -> chrono::DateTime<chrono::FixedOffset> {
+    let now = mashangban_domain::time::now();
+    now.duration_trunc(TimeDelta::minutes(1)).unwrap() - TimeDelta::minutes(back)
+}
+
+async fn series(app: &App, who: &Session, code: &str, parameter: &str, extra: &str) -> Value {
+    let from = (minute(0) - TimeDelta::hours(3)).to_rfc3339();
+    let to = (minute(0) + TimeDelta::minutes(5)).to_rfc3339();
+    let path = format!(
+        "/api/v1/monitoring/points/{code}/series?parameter={parameter}&from={}&to={}{extra}",
+        percent(&from),
+        percent(&to)
+    );
+    let (status, body) = app.get(&path, Some(who)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+async fn post_bytes(app: &App, path: &str, who: &Session, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
+    let Session(cookie) = who;
+    let res = app
+        .http
+        .post(app.url(path))
+        .header("cookie", cookie)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, serde_json::from_str(&res.text().await.unwrap()).unwrap_or(Value::Null))
+}
+
+fn percent(s: &str) -> String {
+    s.replace('+', "%2B").replace(':', "%3A")
+}
+
+#[tokio::test]
+async fn points_uploads_aggregates_and_alerts_through_the_api() {
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    let (status, point) = app.post("/api/v1/monitoring/points", Some(&admin), point_body("WS-001", MN)).await;
+    assert_eq!(status, StatusCode::CREATED, "{point}");
+    assert_eq!((point["status"].as_str(), point["grade_name"].as_str()), (Some("offline"), Some("二级标准")));
+    assert!(!point.to_string().contains(PW) && point.get("password").is_none(), "the password is never shown: {point}");
+
+    // Refusals, each with its code; nothing of them stored.
+    let mut bad = point_body("WS-002", "MN2");
+    bad["kind"] = json!("river");
+    let (status, err) = app.post("/api/v1/monitoring/points", Some(&admin), bad).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_point_kind")));
+    let mut bad = point_body("WS-002", "MN2");
+    bad["unit"] = json!("nowhere");
+    let (status, err) = app.post("/api/v1/monitoring/points", Some(&admin), bad).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_unit")));
+    let mut bad = point_body("WS-002", "MN2");
+    bad["password"] = json!("1234567");
+    let (status, err) = app.post("/api/v1/monitoring/points", Some(&admin), bad).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_device_password")));
+    let mut bad = point_body("WS-002", "MN2");
+    bad["grade"] = json!(9);
+    let (status, err) = app.post("/api/v1/monitoring/points", Some(&admin), bad).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_grade")));
+    let (status, err) = app.post("/api/v1/monitoring/points", Some(&admin), point_body("WS-001", "MN3")).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("monitoring_point_exists")));
+    let (status, err) = app.post("/api/v1/monitoring/points", Some(&admin), point_body("WS-003", MN)).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("monitoring_mn_taken")));
+    let handler = unit_handler(&app, "sthjj", "h-sthjj").await;
+    let (status, _) = app.post("/api/v1/monitoring/points", Some(&handler), point_body("WS-004", "MN4")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, err) = app.get("/api/v1/monitoring/points/NOPE", Some(&admin)).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("monitoring_point_not_found")));
+    let (_, list) = app.get("/api/v1/monitoring/points", Some(&handler)).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+
+    // An update without a password keeps it; the history names what changed.
+    let mut renamed = point_body("WS-001", MN);
+    renamed["name"] = json!("华凯化工总排口");
+    renamed.as_object_mut().unwrap().remove("password");
+    renamed["version"] = json!(1);
+    let (status, view) = app.post("/api/v1/monitoring/points/WS-001", Some(&admin), renamed).await;
+    assert_eq!((status, view["version"].as_i64()), (StatusCode::OK, Some(2)), "{view}");
+
+    // A JSON batch with one bad row stores nothing.
+    let t = |back: i64| minute(back).to_rfc3339();
+    let rows = json!({ "readings": [
+        { "point": "WS-001", "data_time": t(3), "parameter": "w01018", "value": 120.0 },
+        { "point": "WS-001", "data_time": t(2), "parameter": "w99999", "value": 1.0 },
+        { "point": "NOPE", "data_time": "昨天", "parameter": "w01018", "value": 1.0 },
+    ]});
+    let (status, err) = app.post("/api/v1/monitoring/readings", Some(&admin), rows).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_rows")), "{err}");
+    let message = err["message"].as_str().unwrap();
+    assert!(message.contains("第2行") && message.contains("第3行"), "{message}");
+    let s = series(&app, &admin, "WS-001", "w01018", "").await;
+    assert_eq!(s["readings"].as_array().unwrap().len(), 0, "nothing written: {s}");
+
+    // A good batch: one COD value over the grade-2 limit of 150 and ammonia over the permit's 10.
+    let rows = json!({ "readings": [
+        { "point": "WS-001", "data_time": t(3), "parameter": "w01018", "value": 120.0, "min": 110.0, "max": 130.0 },
+        { "point": "WS-001", "kind": "2051", "data_time": t(2), "parameter": "w01018", "value": 180.0, "flag": "N" },
+        { "point": "WS-001", "data_time": t(2), "parameter": "w21003", "value": 12.0 },
+        { "point": "WS-001", "data_time": t(1), "parameter": "w01018", "value": 900.0, "flag": "D" },
+    ]});
+    let (status, report) = app.post("/api/v1/monitoring/readings", Some(&admin), rows.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!((report["inserted"].as_u64(), report["alerts"].as_u64()), (Some(4), Some(2)), "{report}");
+    let (_, again) = app.post("/api/v1/monitoring/readings", Some(&admin), rows).await;
+    assert_eq!(
+        (again["inserted"].as_u64(), again["duplicates"].as_u64(), again["alerts"].as_u64()),
+        (Some(0), Some(4), Some(0))
+    );
+
+    // CSV, with a row refused first, then accepted.
+    let csv = format!("point,kind,data_time,parameter,value\nWS-001,minute,{},w01018,abc\n", t(0));
+    let (status, err) = post_bytes(&app, "/api/v1/monitoring/readings", &admin, "text/csv", csv.into_bytes()).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_rows")), "{err}");
+    let csv = format!("点位编号,数据时间,监测因子,数值\nWS-001,{},w01018,100\n", t(0));
+    let (status, report) = post_bytes(&app, "/api/v1/monitoring/readings", &admin, "text/csv", csv.into_bytes()).await;
+    assert_eq!((status, report["inserted"].as_u64()), (StatusCode::OK, Some(1)), "{report}");
+    let (status, err) = post_bytes(&app, "/api/v1/monitoring/readings", &admin, "text/plain", b"x".to_vec()).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("unsupported_media_type")));
+
+    // Raw readings and hourly min/avg/max.
+    let s = series(&app, &admin, "WS-001", "w01018", "").await;
+    let values: Vec<f64> = s["readings"].as_array().unwrap().iter().map(|r| r["value"].as_f64().unwrap()).collect();
+    assert_eq!(values, [120.0, 180.0, 900.0, 100.0]);
+    let s = series(&app, &admin, "WS-001", "w01018", "&bucket=hour").await;
+    let total: i64 = s["aggregates"].as_array().unwrap().iter().map(|a| a["count"].as_i64().unwrap()).sum();
+    let max = s["aggregates"].as_array().unwrap().iter().map(|a| a["max"].as_f64().unwrap()).fold(0.0, f64::max);
+    assert_eq!((total, max), (4, 900.0), "{s}");
+    let (status, err) =
+        app.get("/api/v1/monitoring/points/WS-001/series?parameter=w01018&bucket=week", Some(&admin)).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_bucket")));
+
+    // Two alerts (the faulty value raised none); the point is exceeding.
+    let (_, alerts) = app.get("/api/v1/monitoring/alerts", Some(&handler)).await;
+    let alerts = alerts.as_array().unwrap().clone();
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    let cod = alerts.iter().find(|a| a["parameter"] == "w01018").unwrap();
+    assert_eq!((cod["value"].as_f64(), cod["limit"].as_str()), (Some(180.0), Some("≤150")));
+    let ammonia = alerts.iter().find(|a| a["parameter"] == "w21003").unwrap();
+    assert!(ammonia["description"].as_str().unwrap().contains("排污许可证"), "{ammonia}");
+    let (_, detail) = app.get("/api/v1/monitoring/points/WS-001", Some(&handler)).await;
+    assert_eq!((detail["status"].as_str(), detail["open_alerts"].as_u64()), (Some("exceeding"), Some(2)), "{detail}");
+    assert_eq!(detail["latest"].as_array().unwrap().len(), 2);
+    assert_eq!(detail["history"].as_array().unwrap().len(), 2);
+
+    // Only the responsible unit dismisses, with a reason, once.
+    let id = cod["id"].as_i64().unwrap();
+    let path = format!("/api/v1/monitoring/alerts/{id}/dismiss");
+    let other = unit_handler(&app, "zrzyj", "h-zrzyj").await;
+    let (status, err) = app.post(&path, Some(&other), json!({ "reason": "设备故障" })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_responsible_unit")));
+    let (status, err) = app.post(&path, Some(&handler), json!({ "reason": " " })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("text_required")));
+    let (status, done) = app.post(&path, Some(&handler), json!({ "reason": "现场核实为采样管堵塞，已修复" })).await;
+    assert_eq!((status, done["state"].as_str()), (StatusCode::OK, Some("dismissed")), "{done}");
+    let kinds: Vec<&str> = done["history"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["opened", "dismissed"]);
+    let (status, err) = app.post(&path, Some(&handler), json!({ "reason": "再次" })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("alert_not_open")));
+    let (status, err) = app.post("/api/v1/monitoring/alerts/x/dismiss", Some(&handler), json!({ "reason": "x" })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("monitoring_alert_not_found")));
+    let (_, open) = app.get("/api/v1/monitoring/alerts?state=open", Some(&handler)).await;
+    assert_eq!(open.as_array().unwrap().len(), 1);
+    let (_, all) = app.get("/api/v1/monitoring/alerts?state=all&point=WS-001", Some(&handler)).await;
+    assert_eq!(all.as_array().unwrap().len(), 2);
+}
+
+/// A running receiver on a loopback port, stopped when dropped.
+struct Receiver {
+    addr: std::net::SocketAddr,
+    stats: ReceiverStats,
+    _stop: tokio::sync::watch::Sender<bool>,
+}
+
+async fn receiver(app: &App) -> Receiver {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stats = ReceiverStats::default();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let config = ReceiverConfig { read_timeout: Duration::from_secs(5), ..ReceiverConfig::default() };
+    tokio::spawn(run(app.state.clone(), listener, config, stats.clone(), stopped));
+    Receiver { addr, stats, _stop: stop }
+}
+
+/// A minute-data packet of `mn` at `back` minutes ago, asking for an answer.
+fn minute_data(mn: &str, pw: &str, back: i64, cod: f64) -> Vec<u8> {
+    let time = minute(back);
+    let mut packet = Packet::new(SystemCode::WATER_POLLUTION_SOURCE, Command::MinuteData, pw, mn);
+    packet.qn = Some(Qn::from_time(&time));
+    packet.flag = Some(PacketFlag::new(PacketFlag::VERSION_2017, true, false));
+    let mut p = Pollutant::new("w01018");
+    p.avg = Some(cod);
+    p.min = Some(cod - 1.0);
+    p.max = Some(cod + 1.0);
+    p.flag = Some(DataFlag::Normal);
+    let mut unknown = Pollutant::new("w99001");
+    unknown.avg = Some(1.0);
+    packet.cp = Cp { data_time: Some(time), pollutants: vec![p, unknown], params: vec![] };
+    packet.to_frame().unwrap()
+}
+
+/// Reads one answer frame (within two seconds), or `None` when none comes.
+async fn answer(stream: &mut TcpStream) -> Option<Packet> {
+    let mut reader = FrameReader::new();
+    let mut buf = [0u8; 1024];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let n = tokio::time::timeout_at(deadline, stream.read(&mut buf)).await.ok()?.ok()?;
+        if n == 0 {
+            return None;
+        }
+        if let Some(frame) = reader.feed(&buf[..n]).into_iter().next() {
+            return Some(frame.unwrap().packet().unwrap());
+        }
+    }
+}
+
+async fn no_answer(stream: &mut TcpStream) {
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(Duration::from_millis(300), stream.read(&mut buf)).await;
+    assert!(read.is_err(), "expected no answer, got {read:?}");
+}
+
+#[tokio::test]
+async fn the_hj212_receiver_stores_valid_packets_once_and_refuses_the_rest() {
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    let (status, _) = app.post("/api/v1/monitoring/points", Some(&admin), point_body("WS-001", MN)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let rx = receiver(&app).await;
+
+    // A half-sent frame on another connection stalls nobody.
+    let mut slow = TcpStream::connect(rx.addr).await.unwrap();
+    let half = minute_data(MN, PW, 9, 100.0);
+    slow.write_all(&half[..half.len() / 2]).await.unwrap();
+
+    let mut device = TcpStream::connect(rx.addr).await.unwrap();
+    device.write_all(&minute_data(MN, PW, 3, 120.0)).await.unwrap();
+    let reply = answer(&mut device).await.expect("a data answer");
+    assert_eq!((reply.cn, reply.mn.as_str()), (Command::DataAnswer, MN));
+
+    // Bad CRC: refused, no answer.
+    let mut corrupt = minute_data(MN, PW, 2, 500.0);
+    let at = corrupt.len() - 3;
+    corrupt[at] = if corrupt[at] == b'0' { b'1' } else { b'0' };
+    device.write_all(&corrupt).await.unwrap();
+    no_answer(&mut device).await;
+    // Wrong password: refused, answered 9011 QnRtn=3.
+    device.write_all(&minute_data(MN, "654321", 2, 500.0)).await.unwrap();
+    let reply = answer(&mut device).await.expect("a request answer");
+    assert_eq!((reply.cn, reply.cp.param("QnRtn")), (Command::RequestAnswer, Some("3")));
+    // Unknown device: refused, no answer.
+    device.write_all(&minute_data("UNKNOWN0001", PW, 2, 500.0)).await.unwrap();
+    no_answer(&mut device).await;
+    // The same packet twice (a resend) and an exceedance.
+    for _ in 0..2 {
+        device.write_all(&minute_data(MN, PW, 3, 120.0)).await.unwrap();
+        assert_eq!(answer(&mut device).await.unwrap().cn, Command::DataAnswer);
+    }
+    device.write_all(&minute_data(MN, PW, 1, 210.0)).await.unwrap();
+    assert_eq!(answer(&mut device).await.unwrap().cn, Command::DataAnswer);
+
+    let s = series(&app, &admin, "WS-001", "w01018", "").await;
+    let values: Vec<f64> = s["readings"].as_array().unwrap().iter().map(|r| r["value"].as_f64().unwrap()).collect();
+    assert_eq!(values, [120.0, 210.0], "exactly the valid packets, once: {s}");
+    assert_eq!(s["readings"][0]["min"].as_f64(), Some(119.0));
+    let (_, alerts) = app.get("/api/v1/monitoring/alerts", Some(&admin)).await;
+    assert_eq!(alerts.as_array().unwrap().len(), 1, "{alerts}");
+    assert_eq!(alerts[0]["value"].as_f64(), Some(210.0));
+    let counts = rx.stats.device(MN);
+    assert_eq!((counts.stored_packets, counts.wrong_password, counts.bad_frames), (4, 1, 1), "{counts:?}");
+    assert_eq!(rx.stats.device("UNKNOWN0001").unknown_device, 1);
+    drop(slow);
+}
+
+#[test]
+fn random_bytes_never_crash_the_receiver_nor_store_anything() {
+    use proptest::prelude::*;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (app, rx) = runtime.block_on(async {
+        let app = spawn().await;
+        let admin = app.login("admin").await;
+        app.post("/api/v1/monitoring/points", Some(&admin), point_body("WS-001", MN)).await;
+        let rx = receiver(&app).await;
+        (app, rx)
+    });
+    let noise = prop::collection::vec(any::<u8>(), 0..1500);
+    // Noise, and noise around pieces of a real frame (its head, a tampered copy).
+    let frame = minute_data(MN, PW, 1, 300.0);
+    let pieces = prop::collection::vec(
+        prop_oneof![
+            noise.clone().boxed(),
+            Just(b"##".to_vec()).boxed(),
+            Just(b"##0100".to_vec()).boxed(),
+            (0..frame.len()).prop_map(move |cut| frame[..cut].to_vec()).boxed(),
+        ],
+        1..6,
+    );
+    let config = ProptestConfig { cases: 24, ..ProptestConfig::default() };
+    proptest::test_runner::TestRunner::new(config)
+        .run(&pieces, |pieces| {
+            runtime.block_on(async {
+                let mut stream = TcpStream::connect(rx.addr).await.unwrap();
+                for piece in &pieces {
+                    let _ = stream.write_all(piece).await;
+                }
+                let _ = stream.shutdown().await;
+                let mut sink = Vec::new();
+                let _ = tokio::time::timeout(Duration::from_secs(2), stream.read_to_end(&mut sink)).await;
+            });
+            Ok(())
+        })
+        .unwrap();
+    runtime.block_on(async {
+        let admin = app.login("admin").await;
+        let s = series(&app, &admin, "WS-001", "w01018", "").await;
+        assert_eq!(s["readings"].as_array().unwrap().len(), 0, "nothing stored from noise");
+        // The receiver still serves.
+        let mut device = TcpStream::connect(rx.addr).await.unwrap();
+        device.write_all(&minute_data(MN, PW, 2, 100.0)).await.unwrap();
+        assert_eq!(answer(&mut device).await.unwrap().cn, Command::DataAnswer);
+    });
+}
+
+#[tokio::test]
+async fn the_pages_show_status_the_hourly_chart_and_dismiss_on_a_form() {
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    app.post("/api/v1/monitoring/points", Some(&admin), point_body("WS-001", MN)).await;
+    let t = |back: i64| minute(back).to_rfc3339();
+    let rows = json!({ "readings": [
+        { "point": "WS-001", "data_time": t(65), "parameter": "w01018", "value": 90.0 },
+        { "point": "WS-001", "data_time": t(64), "parameter": "w01018", "value": 110.0 },
+        { "point": "WS-001", "data_time": t(1), "parameter": "w01018", "value": 240.0 },
+    ]});
+    let (status, report) = app.post("/api/v1/monitoring/readings", Some(&admin), rows).await;
+    assert_eq!((status, report["alerts"].as_u64()), (StatusCode::OK, Some(1)), "{report}");
+    let handler = unit_handler(&app, "sthjj", "h-sthjj").await;
+    let Session(cookie) = &handler;
+    let page = |path: &'static str| app.http.get(app.url(path)).header("cookie", cookie.clone()).send();
+
+    let html = page("/monitoring").await.unwrap().text().await.unwrap();
+    assert!(html.contains("WS-001") && html.contains("monitor-exceeding") && html.contains("1条报警"), "{html}");
+    let html = page("/monitoring/WS-001").await.unwrap().text().await.unwrap();
+    assert!(html.contains("<svg") && html.contains("<polyline") && html.contains("限值 ≤150"), "{html}");
+    assert!(html.contains("240") && !html.contains(PW), "{html}");
+    let html = page("/monitoring/alerts").await.unwrap().text().await.unwrap();
+    assert!(html.contains("华凯化工有限公司废水总排口") && html.contains("排除"), "{html}");
+
+    let (_, alerts) = app.get("/api/v1/monitoring/alerts", Some(&admin)).await;
+    let id = alerts[0]["id"].as_i64().unwrap();
+    let path = format!("/monitoring/alerts/{id}/dismiss");
+    let http = super::browser::no_redirects();
+    let Session(other) = unit_handler(&app, "zrzyj", "h-zrzyj").await;
+    let res = http.post(app.url(&path)).header("cookie", other).form(&[("reason", "故障")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = http.post(app.url(&path)).header("cookie", cookie.clone()).form(&[("reason", "")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = http
+        .post(app.url(&path))
+        .header("cookie", cookie.clone())
+        .form(&[("reason", "仪器故障")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let html = page("/monitoring/alerts").await.unwrap().text().await.unwrap();
+    assert!(html.contains("没有待处置的报警"), "{html}");
+}
+
+/// The next `state` event of a live stream.
+async fn next_state(res: &mut reqwest::Response) -> Value {
+    let mut text = String::new();
+    loop {
+        let chunk = res.chunk().await.unwrap().expect("the stream stays open");
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = text.find("\n\n") {
+            let event: String = text.drain(..end + 2).collect();
+            if event.contains("event: state") {
+                let data: Vec<&str> =
+                    event.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
+                return serde_json::from_str(&data.join("\n")).unwrap();
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_exceedance_reaches_the_live_pages_at_once() {
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    app.post("/api/v1/monitoring/points", Some(&admin), point_body("WS-001", MN)).await;
+    let Session(cookie) = app.login("leader").await;
+    let html = app.http.get(app.url("/monitoring/alerts")).header("cookie", &cookie).send().await.unwrap();
+    assert!(html.text().await.unwrap().contains("monitoring-live.js"));
+    let mut stream = app.http.get(app.url("/monitoring/events")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    let first = next_state(&mut stream).await;
+    assert_eq!(
+        (first["points"][0]["status"].as_str(), first["alerts"].as_array().map(Vec::len)),
+        (Some("offline"), Some(0))
+    );
+
+    let rx = receiver(&app).await;
+    let mut device = TcpStream::connect(rx.addr).await.unwrap();
+    let started = std::time::Instant::now();
+    device.write_all(&minute_data(MN, PW, 1, 400.0)).await.unwrap();
+    let state = tokio::time::timeout(Duration::from_secs(5), next_state(&mut stream)).await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(state["points"][0]["status"], "exceeding", "{state}");
+    assert_eq!(state["alerts"][0]["value"].as_f64(), Some(400.0));
+    println!("monitoring live: the exceedance reached the stream {took:?} after the packet was sent");
+    assert!(took < Duration::from_secs(1), "an alert within a second: {took:?}");
+}
+
+#[tokio::test]
+async fn the_demo_park_loads_sixty_points_with_a_week_of_hourly_data_once() {
+    let app = spawn().await;
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    mashangban_demo::load_enterprises(&app.store, &data).await.unwrap();
+    let now = mashangban_domain::time::now();
+    let loaded = mashangban_demo::load_monitoring(&app.store, &data, now).await.unwrap();
+    assert_eq!(loaded, mashangban_demo::DEMO_POINTS as u64);
+    assert_eq!(mashangban_demo::load_monitoring(&app.store, &data, now).await.unwrap(), 0, "loaded once");
+    let admin = app.login("admin").await;
+    let (_, points) = app.get("/api/v1/monitoring/points", Some(&admin)).await;
+    let points = points.as_array().unwrap();
+    assert_eq!(points.len(), 60);
+    assert!(points.iter().any(|p| p["kind"] == "creek_section") && points.iter().any(|p| p["credit_code"].is_string()));
+    let (_, alerts) = app.get("/api/v1/monitoring/alerts", Some(&admin)).await;
+    let alerts = alerts.as_array().unwrap();
+    assert!(alerts.len() >= 5 && alerts.iter().all(|a| a["parameter"] == "w01018"), "{alerts:?}");
+    let (_, day) = app
+        .get("/api/v1/monitoring/points/HG-001/series?parameter=w01018&kind=hour&bucket=day&from=2000-01-01T00:00:00%2B08:00", Some(&admin))
+        .await;
+    assert_eq!(day["code"].as_str(), Some("invalid_span"), "{day}");
+    let Session(cookie) = &admin;
+    let html = app.http.get(app.url("/monitoring/HG-001")).header("cookie", cookie).send().await.unwrap();
+    let html = html.text().await.unwrap();
+    assert!(html.contains("<polyline") && html.contains("限值 ≤150"), "{html}");
+    // The demo devices' password works on the receiver.
+    let rx = receiver(&app).await;
+    let mut device = TcpStream::connect(rx.addr).await.unwrap();
+    let mn = mashangban_demo::demo_mn(2);
+    device.write_all(&minute_data(&mn, mashangban_demo::DEMO_DEVICE_PASSWORD, 1, 50.0)).await.unwrap();
+    assert_eq!(answer(&mut device).await.unwrap().cn, Command::DataAnswer);
+}
+
+#[tokio::test]
+async fn the_device_simulator_sends_minute_data_that_is_stored_and_answered() {
+    let app = spawn().await;
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    mashangban_demo::load_enterprises(&app.store, &data).await.unwrap();
+    mashangban_demo::load_monitoring(&app.store, &data, mashangban_domain::time::now()).await.unwrap();
+    let rx = receiver(&app).await;
+    let run = mashangban_demo::DeviceRun {
+        addr: rx.addr.to_string(),
+        count: 5,
+        interval: Duration::from_millis(10),
+        rounds: Some(3),
+        exceedance_chance: 1.0,
+        fault_chance: 0.0,
+    };
+    let tally = mashangban_demo::run_devices(run).await.unwrap();
+    assert_eq!((tally.sent, tally.answered, tally.exceedances), (15, 15, 15));
+    let counts = rx.stats.device(&mashangban_demo::demo_mn(1));
+    assert_eq!((counts.stored_packets, counts.readings_received), (3, 9), "{counts:?}");
+    let admin = app.login("admin").await;
+    let s = series(&app, &admin, "HG-001", "w01018", "").await;
+    assert_eq!(s["readings"].as_array().unwrap().len(), 3, "{s}");
+    let (_, alerts) = app.get("/api/v1/monitoring/alerts?point=HG-001", Some(&admin)).await;
+    // Three from the demo's hourly history, three from the simulator's minute data.
+    let kinds: Vec<&str> = alerts.as_array().unwrap().iter().map(|a| a["data_time"].as_str().unwrap()).collect();
+    assert_eq!(kinds.len(), 6, "{alerts}");
+}
