@@ -22,6 +22,7 @@ pub mod deadlines;
 pub mod enterprises;
 pub mod error;
 pub mod feed;
+pub mod fund;
 pub mod health;
 pub mod input;
 pub mod json;
@@ -389,6 +390,11 @@ impl<S: Store> App<S> {
     /// 拿地即开工: approval projects, their steps and clocks, the record table and reports.
     pub fn approvals(&self) -> approvals::Approvals<'_, S> {
         approvals::Approvals::new(self)
+    }
+
+    /// The industry support fund (产业扶持资金): policies, applications, review, notice, budget.
+    pub fn fund(&self) -> fund::Fund<'_, S> {
+        fund::Fund::new(self)
     }
 
     /// The knowledge base of standard answers (知识库).

@@ -65,6 +65,15 @@ pub enum Permission {
     EditLedgers,
     /// Save new versions of ledger types and name their offices (管理台账类型).
     ManageLedgerTypes,
+    /// Apply to the industry support fund (申报扶持资金): an enterprise for
+    /// itself, a liaison cadre for the enterprises assigned to them.
+    ApplyFund,
+    /// First review (初审) of the fund applications of one's own town.
+    ReviewFundTown,
+    /// Second review (复审), public notice, payment and answers to objections.
+    ReviewFundDepartment,
+    /// Create support-fund policies and their measures (管理扶持政策).
+    ManageFund,
 }
 
 /// Every staff role (工作人员).
@@ -107,6 +116,10 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::ReadLedgers, &[Role::Handler, Role::UnitLeader, Role::Supervisor, Role::CityLeader, Role::Admin]),
     (Permission::EditLedgers, &[Role::Handler, Role::UnitLeader, Role::Admin]),
     (Permission::ManageLedgerTypes, &[Role::Admin]),
+    (Permission::ApplyFund, &[Role::Enterprise, Role::Liaison]),
+    (Permission::ReviewFundTown, &[Role::Handler, Role::UnitLeader]),
+    (Permission::ReviewFundDepartment, &[Role::Dispatcher, Role::Admin]),
+    (Permission::ManageFund, &[Role::Admin]),
 ];
 
 impl Permission {
@@ -137,6 +150,10 @@ impl Permission {
         Permission::ReadLedgers,
         Permission::EditLedgers,
         Permission::ManageLedgerTypes,
+        Permission::ApplyFund,
+        Permission::ReviewFundTown,
+        Permission::ReviewFundDepartment,
+        Permission::ManageFund,
     ];
 
     /// The stable code (API documents, logs).
@@ -168,6 +185,10 @@ impl Permission {
             Self::ReadLedgers => "ledgers.read",
             Self::EditLedgers => "ledgers.edit",
             Self::ManageLedgerTypes => "ledgers.types",
+            Self::ApplyFund => "fund.apply",
+            Self::ReviewFundTown => "fund.review_town",
+            Self::ReviewFundDepartment => "fund.review_department",
+            Self::ManageFund => "fund.manage",
         }
     }
 
@@ -200,6 +221,10 @@ impl Permission {
             Self::ReadLedgers => "查看台账",
             Self::EditLedgers => "维护台账",
             Self::ManageLedgerTypes => "管理台账类型",
+            Self::ApplyFund => "申报产业扶持资金",
+            Self::ReviewFundTown => "初审产业扶持资金申报",
+            Self::ReviewFundDepartment => "复审、公示和拨付产业扶持资金",
+            Self::ManageFund => "管理产业扶持政策",
         }
     }
 

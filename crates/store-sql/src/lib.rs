@@ -13,6 +13,7 @@ pub mod changes;
 mod cluster;
 mod dashboard;
 mod enterprises;
+mod fund;
 mod health;
 mod knowledge;
 mod ledgers;

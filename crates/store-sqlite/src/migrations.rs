@@ -22,6 +22,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0014_ledgers.sql"),
     include_str!("../migrations/0015_approvals.sql"),
     include_str!("../migrations/0016_urge_count.sql"),
+    include_str!("../migrations/0018_support_fund.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

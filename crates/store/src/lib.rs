@@ -13,6 +13,7 @@ mod cluster;
 mod dashboard;
 mod enterprises;
 mod error;
+mod fund;
 mod health;
 mod knowledge;
 mod ledgers;
@@ -29,6 +30,7 @@ pub use cluster::*;
 pub use dashboard::*;
 pub use enterprises::*;
 pub use error::StoreError;
+pub use fund::*;
 pub use health::*;
 pub use knowledge::*;
 pub use ledgers::*;
@@ -175,6 +177,7 @@ pub trait Store:
     + EnterpriseStore
     + LiaisonStore
     + ApprovalStore
+    + FundStore
     + LedgerStore
     + CalendarStore
     + ScoringStore
@@ -200,6 +203,7 @@ impl<T> Store for T where
         + EnterpriseStore
         + LiaisonStore
         + ApprovalStore
+        + FundStore
         + LedgerStore
         + CalendarStore
         + ScoringStore
