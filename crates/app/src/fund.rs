@@ -317,7 +317,7 @@ pub struct ApplicationSummary {
     pub enterprise: EnterpriseRef,
     pub state: &'static str,
     pub state_label: &'static str,
-    /// What the formula gave (capped), in yuan.
+    /// What the formula gave, before the cap, in yuan.
     pub computed: String,
     /// The award as it stands, in yuan.
     pub award: String,
