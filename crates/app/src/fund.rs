@@ -40,6 +40,9 @@ use mashangban_store::{
     FundPolicy, FundScope, NewFundApplication, Store,
 };
 
+use mashangban_sheet::Cell;
+use mashangban_sheet::write::{Export, Kind, WriteColumn};
+
 use crate::error::{AppError, AppResult};
 use crate::views::{UnitRef, unit_ref};
 use crate::{App, Caller};
@@ -51,6 +54,10 @@ pub const MAX_MEASURES: usize = 50;
 /// The most items of a materials list.
 pub const MAX_MATERIALS: usize = 30;
 const MAX_MATERIAL_CHARS: usize = 100;
+
+/// The most applications one export writes.
+pub const EXPORT_MAX: u32 = 100_000;
+const EXPORT_PAGE: u32 = 5000;
 
 /// The support-fund service: `app.fund()`.
 pub struct Fund<'a, S> {
@@ -516,6 +523,27 @@ impl<'a, S: Store> Fund<'a, S> {
             .collect())
     }
 
+    /// The applications in the caller's scope matching the query, as an Excel
+    /// workbook: one row per application with its award (at most [`EXPORT_MAX`] rows).
+    pub async fn export(&self, caller: &Caller, query: &ApplicationQuery) -> AppResult<Vec<u8>> {
+        let mut filter = self.filter(query)?;
+        let sheet_error = |e: mashangban_sheet::SheetError| AppError::from(mashangban_domain::DomainError::from(e));
+        let mut export = Export::new("扶持资金申报", export_columns()).map_err(sheet_error)?;
+        let org = self.app.caches().org();
+        (filter.offset, filter.limit) = (0, EXPORT_PAGE);
+        loop {
+            let (page, _) = self.app.store().fund_applications(&filter, scope(&caller.actor)).await?;
+            for a in &page {
+                export.push(&export_row(a, &org)).map_err(sheet_error)?;
+            }
+            if page.len() < EXPORT_PAGE as usize || export.rows() >= EXPORT_MAX {
+                break;
+            }
+            filter.offset += EXPORT_PAGE;
+        }
+        export.finish().map_err(sheet_error)
+    }
+
     // ---- helpers ----
 
     /// The credit code the caller applies for: an enterprise's own, or one assigned to the cadre.
@@ -734,6 +762,45 @@ fn adjustment(body: &ReviewBody) -> AppResult<Option<Adjustment>> {
         None => Ok(None),
         Some(award) => Ok(Some(Adjustment::new(amount("核定金额", award)?, body.reason.as_deref().unwrap_or(""))?)),
     }
+}
+
+fn export_columns() -> Vec<WriteColumn> {
+    vec![
+        WriteColumn::new("申报编号", Kind::Integer),
+        WriteColumn::new("申报年度", Kind::Integer),
+        WriteColumn::text("措施编号"),
+        WriteColumn::text("扶持措施"),
+        WriteColumn::text("统一社会信用代码"),
+        WriteColumn::text("企业名称"),
+        WriteColumn::text("所在镇街"),
+        WriteColumn::text("行业代码"),
+        WriteColumn::text("状态"),
+        WriteColumn::new("公式计算金额（元）", Kind::Number),
+        WriteColumn::new("核定金额（元）", Kind::Number),
+        WriteColumn::new("公示截止", Kind::DateTime),
+        WriteColumn::new("申报时间", Kind::DateTime),
+    ]
+}
+
+fn export_row(a: &FundApplication, org: &OrgTree) -> Vec<Cell> {
+    let text = |s: Option<String>| s.map_or(Cell::Empty, Cell::Text);
+    #[allow(clippy::cast_precision_loss)] // fen below 10^14 are exact in f64
+    let money = |fen: i64| Cell::Number(fen as f64 / 100.0);
+    vec![
+        Cell::Number(a.id as f64),
+        Cell::Number(f64::from(a.year)),
+        Cell::Text(a.measure_code.clone()),
+        Cell::Text(a.measure_name.clone()),
+        Cell::Text(a.credit_code.clone()),
+        Cell::Text(a.enterprise_name.clone()),
+        text(unit_ref(org, Some(a.town_id)).map(|u| u.name)),
+        text(a.industry_code.clone()),
+        Cell::Text(a.state.label().to_owned()),
+        money(a.computed_fen),
+        money(a.award_fen),
+        a.notice_ends_at.map_or(Cell::Empty, |t| Cell::DateTime(t.naive_local())),
+        Cell::DateTime(a.submitted_at.naive_local()),
+    ]
 }
 
 fn yuan(fen: i64) -> String {

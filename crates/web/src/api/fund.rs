@@ -6,7 +6,8 @@
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 
 use mashangban_app::fund::{
     ApplicationList, ApplicationQuery, ApplicationView, ApplyBody, DecisionBody, Deed, MeasureBody, MeasureView,
@@ -23,6 +24,7 @@ use crate::json::JsonBody;
 use crate::routes::Route;
 
 const TAG: &str = "fund";
+const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// Refusals of a measure's definition.
 const MEASURE_ERRORS: &[&str] = &[
@@ -95,6 +97,17 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
                 ("offset", "跳过条数"),
             ])
             .answer::<ApplicationList>(),
+        Route::get("/api/v1/fund/applications/export", export::<S>)
+            .doc(TAG, "导出申报与核定金额（Excel），筛选条件同列表")
+            .query(&[
+                ("policy", "政策编号"),
+                ("measure", "措施编号"),
+                ("state", "状态"),
+                ("year", "申报年度"),
+                ("town", "镇街的单位代码"),
+                ("credit_code", "统一社会信用代码"),
+            ])
+            .errors(&["invalid_parameter", "unknown_parameter"]),
         Route::post("/api/v1/fund/applications", apply::<S>)
             .permission(Permission::ApplyFund)
             .doc(TAG, "申报：按措施所需数据填报，自动判断条件并按公式计算奖励")
@@ -221,13 +234,36 @@ async fn list<S: Store>(
     Auth(caller): Auth,
     q: Result<Query<ApplicationQuery>, QueryRejection>,
 ) -> ApiResult<Json<ApplicationList>> {
+    Ok(Json(app.fund().list(&caller, &query(q)?).await?))
+}
+
+fn query(q: Result<Query<ApplicationQuery>, QueryRejection>) -> ApiResult<ApplicationQuery> {
     let Query(query) = q.map_err(|_| {
         AppError::bad_request(
             "unknown_parameter",
             "查询参数只有 policy、measure、state、year、town、credit_code、limit、offset，且须为相应的数字或代码",
         )
     })?;
-    Ok(Json(app.fund().list(&caller, &query).await?))
+    Ok(query)
+}
+
+/// `GET /api/v1/fund/applications/export`: an .xlsx download.
+async fn export<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    q: Result<Query<ApplicationQuery>, QueryRejection>,
+) -> ApiResult<Response> {
+    let bytes = app.fund().export(&caller, &query(q)?).await?;
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(XLSX_TYPE));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static(
+            "attachment; filename=\"fund-applications.xlsx\"; filename*=UTF-8''%E6%89%B6%E6%8C%81%E8%B5%84%E9%87%91%E7%94%B3%E6%8A%A5.xlsx",
+        ),
+    );
+    Ok(response)
 }
 
 async fn apply<S: Store>(

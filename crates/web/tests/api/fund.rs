@@ -244,6 +244,35 @@ async fn an_enterprise_applies_and_the_award_goes_through_review_notice_and_paym
     assert!(!raised_by.contains("冯海涛"), "{raised_by}");
     let (_, policies) = app.get("/api/v1/fund/policies", None).await;
     assert_eq!(policies[0]["years"][1]["paid"], "4500000.00");
+
+    // The Excel export: one row per application with its award, in the reader's scope.
+    let rows = export_rows(&app, &dispatcher, "/api/v1/fund/applications/export?year=2023").await;
+    assert_eq!(rows[0].get(6).as_text().as_deref(), Some("企业名称"));
+    assert_eq!(rows.len(), 2);
+    let row = &rows[1];
+    assert_eq!(
+        (row.get(4).as_text(), row.get(6).as_text(), row.get(9).as_text()),
+        (Some("固定资产投资奖励".into()), Some("中山市古镇星辉灯饰有限公司".into()), Some("已拨付".into()))
+    );
+    assert_eq!((row.get(10), row.get(11)), (&Cell::Number(6_000_000.0), &Cell::Number(4_500_000.0)));
+    assert_eq!(export_rows(&app, &xiaolan_again(&app).await, "/api/v1/fund/applications/export").await.len(), 1);
+}
+
+use mashangban_sheet::{Cell, Limits, Row, open_xlsx};
+
+/// The rows of an exported workbook's one sheet, the header first.
+async fn export_rows(app: &App, who: &Session, path: &str) -> Vec<Row> {
+    let res = app.http.get(app.url(path)).header("cookie", &who.0).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{path}");
+    assert!(res.headers()["content-type"].to_str().unwrap().contains("spreadsheetml"));
+    let bytes = res.bytes().await.unwrap().to_vec();
+    let mut book = open_xlsx(&bytes, &Limits::default()).unwrap();
+    book.rows_by_name("扶持资金申报").unwrap().map(Result::unwrap).collect()
+}
+
+/// The 小榄 handler signed in again (after the clock moved past the session).
+async fn xiaolan_again(app: &App) -> Session {
+    app.login("xiaolan-handler").await
 }
 
 #[tokio::test]
