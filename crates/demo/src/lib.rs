@@ -10,6 +10,7 @@ mod approvals;
 mod data;
 mod enterprises;
 mod exec;
+mod fund;
 mod ledgers;
 mod liaisons;
 mod plan;
@@ -26,6 +27,7 @@ use mashangban_store::{ArticleAuthor, ArticleInput, NewCategory, NewUnit, NewUse
 pub use approvals::load_approvals;
 pub use data::DemoData;
 pub use enterprises::{DEMO_ENTERPRISES, DemoEnterprise, demo_enterprises, load_enterprises};
+pub use fund::{DEMO_FUND_POLICY, load_fund};
 pub use ledgers::{DEMO_OUTLETS, load_ledgers};
 pub use liaisons::load_liaisons;
 

@@ -20,7 +20,11 @@ use mashangban_store_sql::SqlStore;
 use crate::org::unit;
 use crate::support::{Env, TestDb, at, refusal, t0};
 
-on_both!(an_application_walks_through_review_with_its_history, two_hundred_approvals_at_once_never_overspend);
+on_both!(
+    an_application_walks_through_review_with_its_history,
+    two_hundred_approvals_at_once_never_overspend,
+    the_demo_policy_and_applications_load_once,
+);
 
 fn office() -> FundActor {
     FundActor { user_id: None, name: "经发办（dispatcher）".into() }
@@ -249,4 +253,38 @@ async fn two_hundred_approvals_at_once_never_overspend<D: TestDb>() {
     assert_eq!((year.reserved_fen, year.allocation_fen), (150_000_000, 150_000_000));
     let filter = FundFilter { state: Some(ApplicationState::DepartmentReviewed), limit: 500, ..FundFilter::default() };
     assert_eq!(a.fund_applications(&filter, FundScope::All).await.unwrap().1, 150);
+}
+
+async fn the_demo_policy_and_applications_load_once<D: TestDb>() {
+    let env: Env<D> = D::create().await;
+    let s = env.store();
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    mashangban_demo::load_org_and_catalog(&s, &data).await.unwrap();
+    mashangban_demo::load_enterprises(&s, &data).await.unwrap();
+    let now = t0();
+    assert_eq!(mashangban_demo::load_fund(&s, now).await.unwrap(), 40);
+    assert_eq!(mashangban_demo::load_fund(&s, now).await.unwrap(), 0, "loaded once");
+    let policies = s.fund_policies().await.unwrap();
+    assert_eq!(policies.len(), 1);
+    let policy = &policies[0];
+    assert_eq!((policy.total_fen, policy.budgets.len()), (6_000_000_000, 3));
+    assert_eq!(s.fund_measures(policy.id).await.unwrap().len(), 10);
+    let filter = FundFilter { limit: 100, ..FundFilter::default() };
+    let (all, total) = s.fund_applications(&filter, FundScope::All).await.unwrap();
+    assert_eq!(total, 40);
+    for state in ApplicationState::ALL {
+        assert!(all.iter().any(|a| a.state == state), "some application is {state:?}");
+    }
+    // Each year's reservations are the awards approved at 复审 and not rejected; its payments the paid ones.
+    for year in &policy.budgets {
+        let of_year = all.iter().filter(|a| a.year == year.year);
+        let reserved: i64 = of_year
+            .clone()
+            .filter(|a| a.state.holds_reservation() || a.state == ApplicationState::Paid)
+            .map(|a| a.award_fen)
+            .sum();
+        let paid: i64 = of_year.filter(|a| a.state == ApplicationState::Paid).map(|a| a.award_fen).sum();
+        assert_eq!((year.reserved_fen, year.paid_fen), (reserved, paid), "{}", year.year);
+        assert!(year.reserved_fen <= year.allocation_fen);
+    }
 }
