@@ -12,6 +12,7 @@ mod assets;
 mod console;
 mod dashboard;
 mod enterprises;
+mod fund;
 mod ledgers;
 mod liaisons;
 mod portal;
@@ -53,6 +54,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     routes.extend(ledgers::routes::<S>());
     routes.extend(liaisons::routes::<S>());
     routes.extend(approvals::routes::<S>());
+    routes.extend(fund::routes::<S>());
     routes.extend(admin::routes::<S>());
     routes.extend(assets::routes::<S>());
     routes

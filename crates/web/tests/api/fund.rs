@@ -193,6 +193,15 @@ async fn an_enterprise_applies_and_the_award_goes_through_review_notice_and_paym
         }])
     );
 
+    // The portal's /fund page shows the notice and the budget use, without signing in.
+    let html = app.http.get(app.url("/fund")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("产业扶持资金公示") && html.contains("中山市古镇星辉灯饰有限公司"), "{html}");
+    assert!(
+        html.contains("4500000.00")
+            && html.contains("15500000.00")
+            && html.contains("<code>固定资产投资 * 0.05</code>")
+    );
+
     // Objections: anyone signed in, during the notice; payment waits for the notice and the answers.
     let objection = json!({ "text": "该企业2022年有环保处罚记录" });
     let (status, _) = app.post(&format!("/api/v1/fund/applications/{id}/objections"), None, objection.clone()).await;
