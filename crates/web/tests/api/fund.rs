@@ -385,3 +385,46 @@ async fn bad_policies_rejections_and_the_budget_refusal() {
     let (status, _) = app.get("/api/v1/fund/applications?state=approved", Some(&enterprise)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hundred_approvals_at_once_through_the_api_spend_at_most_the_budget() {
+    let app = spawn().await;
+    app.set_time("2026-03-02T10:00:00+08:00");
+    let admin = app.login("admin").await;
+    // 2026 fits 150 awards of 200,000 yuan.
+    let created =
+        create_policy(&app, &admin, policy("30000000", json!([{ "year": 2026, "amount": "30000000" }]))).await;
+    register_enterprise(&app, &admin).await;
+    let (enterprise, guzhen) = (app.login("enterprise").await, unit_handler(&app, "guzhen", "guzhen-handler").await);
+    let body = json!({ "measure_id": measure_id(&created, "M02"), "data": { "首次认定高新技术企业": true } });
+    let mut ids = Vec::new();
+    for _ in 0..200 {
+        let id = apply(&app, &enterprise, body.clone()).await;
+        step(&app, &guzhen, id, "town-review", json!({})).await;
+        ids.push(id);
+    }
+    let app = std::sync::Arc::new(app);
+    let dispatcher = std::sync::Arc::new(app.login("dispatcher").await);
+    let tasks: Vec<_> = ids
+        .into_iter()
+        .map(|id| {
+            let (app, dispatcher) = (app.clone(), dispatcher.clone());
+            tokio::spawn(async move {
+                app.post(&format!("/api/v1/fund/applications/{id}/department-review"), Some(&dispatcher), json!({}))
+                    .await
+            })
+        })
+        .collect();
+    let mut approved = 0;
+    for task in tasks {
+        let (status, answer) = task.await.unwrap();
+        match status {
+            StatusCode::OK => approved += 1,
+            _ => assert_eq!((status, answer["code"].as_str()), (StatusCode::CONFLICT, Some("budget_exceeded"))),
+        }
+    }
+    assert_eq!(approved, 150);
+    let (_, policies) = app.get("/api/v1/fund/policies", None).await;
+    let year = &policies[0]["years"][0];
+    assert_eq!((year["reserved"].as_str(), year["remaining"].as_str()), (Some("30000000.00"), Some("0.00")));
+}
