@@ -254,6 +254,17 @@ async fn an_enterprise_applies_and_the_award_goes_through_review_notice_and_paym
     let (_, policies) = app.get("/api/v1/fund/policies", None).await;
     assert_eq!(policies[0]["years"][1]["paid"], "4500000.00");
 
+    // The staff list page: the town sees its applications, with the export link of the same filter.
+    let guzhen = app.login("guzhen-handler").await;
+    let html =
+        app.http.get(app.url("/fund/applications?state=paid&year=")).header("cookie", &guzhen.0).send().await.unwrap();
+    assert_eq!(html.status(), StatusCode::OK);
+    let html = html.text().await.unwrap();
+    assert!(html.contains("产业扶持资金申报（共 1 件）") && html.contains("已拨付"), "{html}");
+    assert!(html.contains("/api/v1/fund/applications/export?state=paid\""), "{html}");
+    let (status, _) = app.get("/fund/applications?year=明年", Some(&guzhen)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
     // The Excel export: one row per application with its award, in the reader's scope.
     let rows = export_rows(&app, &dispatcher, "/api/v1/fund/applications/export?year=2023").await;
     assert_eq!(rows[0].get(6).as_text().as_deref(), Some("企业名称"));
