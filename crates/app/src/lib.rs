@@ -23,6 +23,7 @@ pub mod deadlines;
 pub mod enterprises;
 pub mod error;
 pub mod feed;
+pub mod fund;
 pub mod health;
 pub mod input;
 pub mod json;
@@ -402,6 +403,11 @@ impl<S: Store> App<S> {
     /// 在线监测: monitoring points, readings, aggregates and exceedance alerts.
     pub fn monitoring(&self) -> monitoring::Monitoring<'_, S> {
         monitoring::Monitoring::new(self)
+    }
+
+    /// The industry support fund (产业扶持资金): policies, applications, review, notice, budget.
+    pub fn fund(&self) -> fund::Fund<'_, S> {
+        fund::Fund::new(self)
     }
 
     /// The knowledge base of standard answers (知识库).

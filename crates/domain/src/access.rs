@@ -75,6 +75,15 @@ pub enum Permission {
     ManageMonitoring,
     /// Dismiss the alerts of points one's own unit is responsible for (处置超标报警).
     HandleMonitoringAlerts,
+    /// Apply to the industry support fund (申报扶持资金): an enterprise for
+    /// itself, a liaison cadre for the enterprises assigned to them.
+    ApplyFund,
+    /// First review (初审) of the fund applications of one's own town.
+    ReviewFundTown,
+    /// Second review (复审), public notice, payment and answers to objections.
+    ReviewFundDepartment,
+    /// Create support-fund policies and their measures (管理扶持政策).
+    ManageFund,
 }
 
 /// Every staff role (工作人员).
@@ -125,6 +134,10 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::ReadMonitoring, STAFF),
     (Permission::ManageMonitoring, &[Role::Admin, Role::Dispatcher]),
     (Permission::HandleMonitoringAlerts, &[Role::Handler, Role::UnitLeader, Role::Admin]),
+    (Permission::ApplyFund, &[Role::Enterprise, Role::Liaison]),
+    (Permission::ReviewFundTown, &[Role::Handler, Role::UnitLeader]),
+    (Permission::ReviewFundDepartment, &[Role::Dispatcher, Role::Admin]),
+    (Permission::ManageFund, &[Role::Admin]),
 ];
 
 impl Permission {
@@ -160,6 +173,10 @@ impl Permission {
         Permission::ReadMonitoring,
         Permission::ManageMonitoring,
         Permission::HandleMonitoringAlerts,
+        Permission::ApplyFund,
+        Permission::ReviewFundTown,
+        Permission::ReviewFundDepartment,
+        Permission::ManageFund,
     ];
 
     /// The stable code (API documents, logs).
@@ -196,6 +213,10 @@ impl Permission {
             Self::ReadMonitoring => "monitoring.read",
             Self::ManageMonitoring => "monitoring.manage",
             Self::HandleMonitoringAlerts => "monitoring.alerts",
+            Self::ApplyFund => "fund.apply",
+            Self::ReviewFundTown => "fund.review_town",
+            Self::ReviewFundDepartment => "fund.review_department",
+            Self::ManageFund => "fund.manage",
         }
     }
 
@@ -233,6 +254,10 @@ impl Permission {
             Self::ReadMonitoring => "查看在线监测",
             Self::ManageMonitoring => "维护监测点位",
             Self::HandleMonitoringAlerts => "处置超标报警",
+            Self::ApplyFund => "申报产业扶持资金",
+            Self::ReviewFundTown => "初审产业扶持资金申报",
+            Self::ReviewFundDepartment => "复审、公示和拨付产业扶持资金",
+            Self::ManageFund => "管理产业扶持政策",
         }
     }
 

@@ -13,6 +13,7 @@ pub mod environment;
 pub mod error;
 pub mod event;
 pub mod expr;
+pub mod fund;
 pub mod knowledge;
 pub mod labelled;
 pub mod ledger;

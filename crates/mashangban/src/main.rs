@@ -471,6 +471,10 @@ async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Resul
             mashangban_demo::DEMO_DEVICE_PASSWORD
         );
     }
+    let fund = mashangban_demo::load_fund(store, time::now()).await.map_err(|e| e.to_string())?;
+    if fund > 0 {
+        println!("已载入产业扶持资金演示政策（10 项措施）和 {fund} 份申报。");
+    }
     let bar = ProgressBar::new(args.demo_requests as u64);
     if let Ok(style) = ProgressStyle::with_template("生成历史诉求 {bar:40} {pos}/{len} {elapsed}") {
         bar.set_style(style);

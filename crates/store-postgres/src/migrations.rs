@@ -6,7 +6,7 @@ use deadpool_postgres::Client;
 
 use mashangban_store::{StoreError, StoreResult};
 
-use crate::db::{MIGRATION_LOCK, db_err, execute, query, query_one};
+use crate::db::{MIGRATION_LOCK, db_err, execute, query};
 
 /// (version, name, SQL) in order.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -25,6 +25,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (13, "0013_event_seals", include_str!("../migrations/0013_event_seals.sql")),
     (14, "0014_statistics", include_str!("../migrations/0014_statistics.sql")),
     (15, "0015_monitoring", include_str!("../migrations/0015_monitoring.sql")),
+    (16, "0016_support_fund", include_str!("../migrations/0016_support_fund.sql")),
 ];
 
 /// Tables whose `id` is an identity column.
@@ -52,6 +53,10 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "monitoring_readings",
     "monitoring_alerts",
     "monitoring_alert_events",
+    "fund_policies",
+    "fund_measures",
+    "fund_applications",
+    "fund_objections",
 ];
 
 /// The newest migration this program knows.
@@ -59,12 +64,25 @@ pub(crate) fn known_version() -> i64 {
     MIGRATIONS.iter().map(|(version, _, _)| *version).max().unwrap_or(0)
 }
 
-/// The applied schema version: the newest applied migration when every one before it is applied too,
-/// otherwise how many are (so a gap never reads as current).
+/// The applied schema version: the newest known migration applied with every
+/// known one before it (a missing one never reads as current; numbers this
+/// program does not have, left by branches numbering apart, are no gap), or
+/// the newest applied when the database is newer than this program.
 pub(crate) async fn applied_version(client: &impl deadpool_postgres::GenericClient) -> StoreResult<i64> {
-    let row = query_one(client, "SELECT COUNT(*), COALESCE(MAX(version), 0) FROM schema_migrations", &[]).await?;
-    let (count, newest): (i64, i64) = (row.get(0), row.get(1));
-    Ok(if count == newest { newest } else { count })
+    let applied: Vec<i64> = query(client, "SELECT version FROM schema_migrations", &[])
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()
+        .map_err(db_err)?;
+    Ok(contiguous_version(&applied))
+}
+
+fn contiguous_version(applied: &[i64]) -> i64 {
+    if let Some(newer) = applied.iter().copied().filter(|v| *v > known_version()).max() {
+        return newer;
+    }
+    MIGRATIONS.iter().map(|(version, _, _)| *version).take_while(|v| applied.contains(v)).last().unwrap_or(0)
 }
 
 pub async fn migrate(client: &mut Client) -> StoreResult<()> {
@@ -108,4 +126,20 @@ async fn apply_pending(client: &mut Client) -> StoreResult<()> {
         tracing::info!(version, name, "applied PostgreSQL migration");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_applied_version_is_the_newest_without_a_missing_known_migration_before_it() {
+        let all: Vec<i64> = MIGRATIONS.iter().map(|(v, _, _)| *v).collect();
+        assert_eq!(contiguous_version(&all), known_version());
+        let without_second: Vec<i64> = all.iter().copied().filter(|v| *v != all[1]).collect();
+        assert_eq!(contiguous_version(&without_second), all[0]);
+        assert_eq!(contiguous_version(&[]), 0);
+        let newer: Vec<i64> = all.iter().copied().chain([known_version() + 5]).collect();
+        assert_eq!(contiguous_version(&newer), known_version() + 5);
+    }
 }

@@ -14,6 +14,7 @@ pub mod changes;
 mod cluster;
 mod dashboard;
 mod enterprises;
+mod fund;
 mod health;
 mod knowledge;
 mod ledgers;

@@ -14,6 +14,7 @@ mod cluster;
 mod dashboard;
 mod enterprises;
 mod error;
+mod fund;
 mod health;
 mod knowledge;
 mod ledgers;
@@ -33,6 +34,7 @@ pub use cluster::*;
 pub use dashboard::*;
 pub use enterprises::*;
 pub use error::StoreError;
+pub use fund::*;
 pub use health::*;
 pub use knowledge::*;
 pub use ledgers::*;
@@ -182,6 +184,7 @@ pub trait Store:
     + LiaisonStore
     + ApprovalStore
     + AuditStore
+    + FundStore
     + LedgerStore
     + StatisticsStore
     + MonitoringStore
@@ -210,6 +213,7 @@ impl<T> Store for T where
         + LiaisonStore
         + ApprovalStore
         + AuditStore
+        + FundStore
         + LedgerStore
         + StatisticsStore
         + MonitoringStore

@@ -15,6 +15,7 @@ mod catalog;
 mod changes;
 mod copy;
 mod enterprises;
+mod fund;
 mod health;
 mod knowledge;
 mod ledgers;

@@ -10,6 +10,7 @@ mod catalog;
 mod dashboard;
 mod docs;
 pub(crate) mod enterprises;
+pub(crate) mod fund;
 mod knowledge;
 pub(crate) mod ledgers;
 pub(crate) mod liaisons;
@@ -47,6 +48,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         enterprises::routes::<S>(),
         liaisons::routes::<S>(),
         approvals::routes::<S>(),
+        fund::routes::<S>(),
         ledgers::routes::<S>(),
         statistics::routes::<S>(),
         monitoring::routes::<S>(),

@@ -12,6 +12,7 @@ mod assets;
 mod console;
 mod dashboard;
 mod enterprises;
+mod fund;
 mod ledgers;
 mod liaisons;
 mod monitoring;
@@ -57,6 +58,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     routes.extend(approvals::routes::<S>());
     routes.extend(statistics::routes::<S>());
     routes.extend(monitoring::routes::<S>());
+    routes.extend(fund::routes::<S>());
     routes.extend(admin::routes::<S>());
     routes.extend(assets::routes::<S>());
     routes

@@ -913,6 +913,7 @@ mod calendar;
 mod dashboard;
 mod deadlines;
 mod enterprises;
+mod fund;
 mod knowledge;
 mod ledgers;
 mod liaison;
