@@ -6,8 +6,8 @@ use axum::Json;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Multipart, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 
 use mashangban_app::enterprises::{
     EnterpriseBody, EnterpriseFile, EnterpriseList, EnterpriseUpdate, EnterpriseView, ImportReport, ListQuery,
@@ -25,7 +25,6 @@ use crate::routes::Route;
 
 /// The largest workbook an import takes.
 pub const IMPORT_LIMIT: usize = 16 * 1024 * 1024;
-const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 const FILTERS: &[(&str, &str)] = &[
     ("town", "镇街编码或名称"),
@@ -193,14 +192,5 @@ async fn export<S: Store>(
     q: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     let bytes = app.enterprises().export(&caller, &query(q)?).await?;
-    let mut response = bytes.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(XLSX_TYPE));
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static(
-            "attachment; filename=\"enterprises.xlsx\"; filename*=UTF-8''%E4%BC%81%E4%B8%9A%E5%90%8D%E5%BD%95.xlsx",
-        ),
-    );
-    Ok(response)
+    Ok(crate::download::xlsx(bytes, "企业名录.xlsx", "enterprises.xlsx"))
 }

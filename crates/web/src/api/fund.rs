@@ -8,8 +8,8 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 
 use crate::extract::Path;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 
 use mashangban_app::fund::{
     ApplicationList, ApplicationQuery, ApplicationView, ApplyBody, DecisionBody, Deed, MeasureBody, MeasureView,
@@ -26,7 +26,6 @@ use crate::json::JsonBody;
 use crate::routes::Route;
 
 const TAG: &str = "fund";
-const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// Refusals of a measure's definition.
 const MEASURE_ERRORS: &[&str] = &[
@@ -256,16 +255,7 @@ async fn export<S: Store>(
     q: Result<Query<ApplicationQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     let bytes = app.fund().export(&caller, &query(q)?).await?;
-    let mut response = bytes.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(XLSX_TYPE));
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static(
-            "attachment; filename=\"fund-applications.xlsx\"; filename*=UTF-8''%E6%89%B6%E6%8C%81%E8%B5%84%E9%87%91%E7%94%B3%E6%8A%A5.xlsx",
-        ),
-    );
-    Ok(response)
+    Ok(crate::download::xlsx(bytes, "扶持资金申报.xlsx", "fund-applications.xlsx"))
 }
 
 async fn apply<S: Store>(

@@ -7,8 +7,8 @@ use axum::Json;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Multipart, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 
 use mashangban_app::ledgers::{
     ImportReport, ItemBody, ItemDetail, ItemList, ItemUpdate, ItemView, ListQuery, MoveBody, OfficeBody, Rollup,
@@ -18,7 +18,6 @@ use mashangban_app::{App, AppError};
 use mashangban_domain::access::Permission;
 use mashangban_store::Store;
 
-use crate::api::attachments::percent_encode;
 use crate::api::calendar::read_upload;
 use crate::auth::Auth;
 use crate::error::ApiResult;
@@ -28,7 +27,6 @@ use crate::routes::Route;
 
 /// The largest workbook an import takes.
 pub const IMPORT_LIMIT: usize = 32 * 1024 * 1024;
-const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 const FILTERS: &[(&str, &str)] = &[
     ("stage", "阶段编码或名称"),
@@ -326,22 +324,10 @@ async fn export<S: Store>(
     q: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     let (name, bytes) = app.ledgers().export(&caller, &code, &filters(q)?).await?;
-    Ok(xlsx(&name, bytes))
+    Ok(crate::download::xlsx(bytes, &name, "ledger.xlsx"))
 }
 
 async fn template<S: Store>(State(app): State<App<S>>, Path(code): Path<String>) -> ApiResult<Response> {
     let (name, bytes) = app.ledgers().template(&code).await?;
-    Ok(xlsx(&name, bytes))
-}
-
-/// An .xlsx download named `name` (UTF-8 file name, with an ASCII fallback).
-pub fn xlsx(name: &str, bytes: Vec<u8>) -> Response {
-    let mut response = bytes.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(XLSX_TYPE));
-    let disposition = format!("attachment; filename=\"ledger.xlsx\"; filename*=UTF-8''{}", percent_encode(name));
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    response
+    Ok(crate::download::xlsx(bytes, &name, "ledger.xlsx"))
 }

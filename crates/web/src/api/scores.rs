@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
@@ -40,8 +39,6 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
     ]
 }
 
-const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
 /// `GET /api/v1/scores?from=YYYY-MM-DD&to=YYYY-MM-DD[&unit=CODE][&format=xlsx][&fairly_satisfied_counts=…]`.
 async fn report<S: Store>(
     State(app): State<App<S>>,
@@ -72,15 +69,7 @@ fn xlsx_response(view: &ScoresView) -> ApiResult<Response> {
     })?;
     let name = format!("考核_{}_{}.xlsx", view.period.from, view.period.to);
     let ascii = format!("scores_{}_{}.xlsx", view.period.from, view.period.to);
-    let disposition =
-        format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", super::attachments::percent_encode(&name));
-    let mut response = bytes.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(XLSX_TYPE));
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    Ok(response)
+    Ok(crate::download::xlsx(bytes, &name, &ascii))
 }
 
 fn workbook(view: &ScoresView) -> Result<Vec<u8>, XlsxError> {

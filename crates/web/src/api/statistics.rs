@@ -18,7 +18,6 @@ use mashangban_domain::access::Permission;
 use mashangban_store::Store;
 
 use crate::api::calendar::read_upload;
-use crate::api::ledgers::xlsx;
 use crate::auth::Auth;
 use crate::error::ApiResult;
 use crate::extract::{Path, Query};
@@ -195,10 +194,10 @@ async fn export<S: Store>(
     Query(q): Query<PeriodQuery>,
 ) -> ApiResult<Response> {
     let (name, bytes) = app.statistics().export(q.period.as_deref()).await?;
-    Ok(xlsx(&name, bytes))
+    Ok(crate::download::xlsx(bytes, &name, "statistics.xlsx"))
 }
 
 async fn template<S: Store>(State(app): State<App<S>>, Auth(_caller): Auth) -> ApiResult<Response> {
     let (name, bytes) = app.statistics().template().await?;
-    Ok(xlsx(&name, bytes))
+    Ok(crate::download::xlsx(bytes, &name, "statistics.xlsx"))
 }

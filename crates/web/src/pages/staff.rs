@@ -525,7 +525,7 @@ pub async fn export<S: Store>(
                 "个人信息按导出人的查看权限脱敏；编号、电话、信用代码均为文本单元格。".to_owned(),
             ];
             let bytes = app.requests().export_xlsx(&caller, filter, &preamble).await?;
-            Ok(download(bytes.into(), XLSX_TYPE, &format!("诉求清单-{day}.xlsx"), &format!("requests-{day}.xlsx")))
+            Ok(crate::download::xlsx(bytes, &format!("诉求清单-{day}.xlsx"), &format!("requests-{day}.xlsx")))
         }
         "csv" => {
             let head = format!("\u{feff}{}", csv_line(EXPORT_COLUMNS));
@@ -547,7 +547,7 @@ pub async fn export<S: Store>(
                     }
                 });
             let body = axum::body::Body::from_stream(futures_util::StreamExt::chain(first, pages));
-            Ok(download(
+            Ok(crate::download::file(
                 body,
                 "text/csv; charset=utf-8",
                 &format!("诉求清单-{day}.csv"),
@@ -556,20 +556,6 @@ pub async fn export<S: Store>(
         }
         _ => Err(PageError::Status(StatusCode::BAD_REQUEST, "导出格式应为 xlsx 或 csv".into())),
     }
-}
-
-const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
-/// A file to save: its type and its name (UTF-8, with an ASCII fallback).
-fn download(body: axum::body::Body, content_type: &'static str, name: &str, ascii: &str) -> Response {
-    let mut response = Response::new(body);
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", percent_encode(name));
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    response
 }
 
 /// The actions a page offers, each shown only where the role and state allow it.

@@ -11,7 +11,7 @@ use askama::Template;
 use axum::Extension;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
@@ -270,13 +270,7 @@ async fn card_image<S: Store>(
         PageError::Status(StatusCode::INTERNAL_SERVER_ERROR, "图片生成失败".into())
     })?;
     let name = format!("数说-{}-{}.svg", period.key, indicator);
-    let disposition = format!(
-        "attachment; filename=\"card.svg\"; filename*=UTF-8''{}",
-        crate::api::attachments::percent_encode(&name)
-    );
-    let headers =
-        [(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)];
-    Ok((headers, body).into_response())
+    Ok(crate::download::file(body, "image/svg+xml; charset=utf-8", &name, "card.svg"))
 }
 
 /// `POST /statistics/values`: enter or correct a value; back to the panel of its period.
