@@ -68,8 +68,9 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     ]
 }
 
-/// `?code=CHECKCODE`
+/// `?code=CHECKCODE`, and nothing else: an unknown parameter is refused, as on every other endpoint.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CodeQuery {
     #[serde(default)]
     pub code: Option<String>,

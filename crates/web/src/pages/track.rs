@@ -16,7 +16,6 @@ use mashangban_domain::request::Rating;
 use mashangban_store::Store;
 
 use super::{Choice, Layout, PageResult, plain_code, render, short_time};
-use crate::api::CodeQuery;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::routes::Route;
@@ -51,6 +50,14 @@ struct LookupPage {
     no: String,
     code: String,
     error: Option<String>,
+}
+
+/// `?code=CHECKCODE` on the asker's progress page. Other parameters are ignored, not refused: links to this page
+/// are shared in chat apps, which append their own (WeChat adds `from=singlemessage&isappinstalled=0`).
+#[derive(serde::Deserialize)]
+pub struct TrackQuery {
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 /// `GET /track`: the look-up form; with `no` and `code` it goes to the progress page.
@@ -151,7 +158,7 @@ pub async fn progress<S: Store>(
     State(app): State<App<S>>,
     Auth(caller): Auth,
     Path(no): Path<String>,
-    Query(query): Query<CodeQuery>,
+    Query(query): Query<TrackQuery>,
 ) -> PageResult {
     let progress = app.requests().progress(&caller, &no, query.code.as_deref()).await?;
     Ok(progress_page(progress, Feedback::default()))
@@ -252,7 +259,7 @@ pub async fn materials<S: Store>(
     State(app): State<App<S>>,
     Auth(caller): Auth,
     Path(no): Path<String>,
-    Query(query): Query<CodeQuery>,
+    Query(query): Query<TrackQuery>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> PageResult {
     let requests = app.requests();

@@ -390,6 +390,11 @@ async fn every_api_error_is_json() {
     let res =
         app.http.get(app.url("/api/v1/requests?kind=complaint&kind=consultation")).header("cookie", &dispatcher.0);
     json_error(res.send().await.unwrap(), StatusCode::BAD_REQUEST, "duplicate_parameter").await;
+    // An unknown parameter is refused on the API; the progress page ignores what chat apps append to shared links.
+    let res = app.http.get(app.url(&format!("/api/v1/public/requests/{no}?code={code}&phone=13800138000"))).send();
+    json_error(res.await.unwrap(), StatusCode::BAD_REQUEST, "invalid_query").await;
+    let shared = format!("/track/{no}?code={code}&from=singlemessage&isappinstalled=0");
+    assert_eq!(app.http.get(app.url(&shared)).send().await.unwrap().status(), StatusCode::OK);
     // The asker's own look-up is untouched.
     assert_eq!(app.get(&format!("/api/v1/public/requests/{no}?code={code}"), None).await.0, StatusCode::OK);
 }
