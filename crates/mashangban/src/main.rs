@@ -199,13 +199,7 @@ enum TokenCommand {
 const DEFAULT_DEMO_PASSWORD: &str = "mashangban-demo";
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MASHANGBAN_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -219,6 +213,22 @@ fn main() -> ExitCode {
         Err(message) => {
             eprintln!("错误: {message}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to standard error, filtered by `MASHANGBAN_LOG` (default `info,tower_http=warn`), as text or, with
+/// `MASHANGBAN_LOG_FORMAT=json`, one JSON object per line for a log collector.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MASHANGBAN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match std::env::var("MASHANGBAN_LOG_FORMAT").as_deref() {
+        Ok("json") => logs.json().init(),
+        Ok("text") | Err(_) => logs.init(),
+        Ok(other) => {
+            logs.init();
+            tracing::warn!("MASHANGBAN_LOG_FORMAT={other:?} is neither text nor json; logging as text");
         }
     }
 }

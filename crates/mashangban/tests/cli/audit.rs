@@ -9,8 +9,21 @@ fn verify_names_an_event_rewritten_in_the_database_file() {
     let data = dir.path().join("data");
     let (ok, out, err) = mashangban(&data, &["demo", "--demo-requests", "30"]);
     assert!(ok, "{out}{err}");
-    let (ok, out, err) = mashangban(&data, &["audit", "anchor"]);
-    assert!(ok && out.contains(" sm3="), "{out}{err}");
+    // The anchor is also logged: here as JSON lines (MASHANGBAN_LOG_FORMAT=json) for a log collector.
+    let anchored = std::process::Command::new(env!("CARGO_BIN_EXE_mashangban"))
+        .args(["audit", "anchor", "--data-dir"])
+        .arg(&data)
+        .env_remove("MASHANGBAN_DATABASE_URL")
+        .env("MASHANGBAN_LOG", "info")
+        .env("MASHANGBAN_LOG_FORMAT", "json")
+        .output()
+        .unwrap();
+    let (out, err) = (String::from_utf8_lossy(&anchored.stdout), String::from_utf8_lossy(&anchored.stderr));
+    assert!(anchored.status.success() && out.contains(" sm3="), "{out}{err}");
+    let logged = err.lines().filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok()).find(|line| {
+        line["fields"]["message"].as_str().is_some_and(|m| m.starts_with("audit anchor") && m.contains(" sm3="))
+    });
+    assert!(logged.is_some_and(|line| line["level"] == "INFO"), "{err}");
     let (ok, exported, _) = mashangban(&data, &["audit", "anchors"]);
     assert!(ok && exported.lines().count() == 1, "{exported}");
     let kept = dir.path().join("anchors.txt");
