@@ -234,4 +234,5 @@ fn calendar_import_refuses_a_far_cell_workbook_and_exits_cleanly() {
 
 mod audit;
 mod backup;
+mod crash;
 mod nodes;

@@ -17,14 +17,14 @@ use mashangban_store_postgres::testing::TempDatabase;
 const PASSWORD: &str = "mashangban-demo";
 
 /// A `mashangban serve` process with its own data directory (its search index); killed when dropped.
-struct Node {
+pub(crate) struct Node {
     child: Child,
-    base: String,
+    pub(crate) base: String,
     _data: tempfile::TempDir,
 }
 
 impl Node {
-    fn start(database_url: &str, config: &Path) -> Self {
+    pub(crate) fn start(database_url: &str, config: &Path) -> Self {
         let data = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_mashangban"))
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url, "--config"])
@@ -50,7 +50,7 @@ impl Node {
     }
 
     /// Ends the process at once, as a crash or a pulled plug would.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -63,14 +63,14 @@ impl Drop for Node {
 }
 
 /// A signed-in client of one node.
-struct Client {
-    http: reqwest::Client,
-    base: String,
-    cookie: String,
+pub(crate) struct Client {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) cookie: String,
 }
 
 impl Client {
-    async fn login(node: &Node, username: &str) -> Self {
+    pub(crate) async fn login(node: &Node, username: &str) -> Self {
         let http = reqwest::Client::new();
         let res = http
             .post(format!("{}/api/v1/auth/login", node.base))
@@ -83,7 +83,7 @@ impl Client {
         Self { http, base: node.base.clone(), cookie }
     }
 
-    async fn get(&self, path: &str) -> (u16, Value) {
+    pub(crate) async fn get(&self, path: &str) -> (u16, Value) {
         let res = self.http.get(format!("{}{path}", self.base)).header("cookie", &self.cookie).send().await.unwrap();
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(Value::Null))
@@ -116,7 +116,7 @@ impl Client {
     }
 }
 
-fn complaint(n: usize) -> Value {
+pub(crate) fn complaint(n: usize) -> Value {
     json!({
         "kind": "complaint",
         "channel": "phone",
