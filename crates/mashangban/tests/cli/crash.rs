@@ -94,7 +94,7 @@ async fn crash_and_recover(database_url: &str, config: &std::path::Path, trial: 
 }
 
 /// Runs the trials on one database, then verifies its sealed history with `mashangban audit verify`.
-async fn trials_on(database_url: &str) {
+async fn trials_on(backend: &str, database_url: &str) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("mashangban.toml");
     std::fs::write(&config, "").unwrap();
@@ -118,17 +118,20 @@ async fn trials_on(database_url: &str) {
         .unwrap();
     let out = String::from_utf8_lossy(&verify.stdout);
     assert!(verify.status.success() && out.contains("留痕完整"), "{out}{}", String::from_utf8_lossy(&verify.stderr));
-    println!("{} crash trials: {intakes} acknowledged intakes and {dispatched} dispatches, none lost", trials());
+    println!(
+        "{backend}: {} crash trials, {intakes} acknowledged intakes and {dispatched} dispatches, none lost",
+        trials()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_acknowledged_is_lost_to_kill_9_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    trials_on(&format!("sqlite://{}", dir.path().join("crash.db").display())).await;
+    trials_on("SQLite", &format!("sqlite://{}", dir.path().join("crash.db").display())).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_acknowledged_is_lost_to_kill_9_on_postgresql() {
     let db = TempDatabase::create().await.unwrap();
-    trials_on(db.url()).await;
+    trials_on("PostgreSQL", db.url()).await;
 }
