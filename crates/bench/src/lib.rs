@@ -327,6 +327,13 @@ fn build(
     let list: scenarios::MakeRequest =
         Arc::new(move |c, n| c.get(format!("{b}/api/v1/requests?town={}", t(n))).header("cookie", cookie.as_str()));
     let (b, cookie, t) = (base.clone(), dispatcher.to_owned(), town.clone());
+    // The same list as a browser asks for it: the answer compressed as it is sent (its cost is the ratio).
+    let list_compressed: scenarios::MakeRequest = Arc::new(move |c, n| {
+        c.get(format!("{b}/api/v1/requests?town={}", t(n)))
+            .header("cookie", cookie.as_str())
+            .header("accept-encoding", "gzip, deflate, br")
+    });
+    let (b, cookie, t) = (base.clone(), dispatcher.to_owned(), town.clone());
     let search: scenarios::MakeRequest = Arc::new(move |c, n| {
         let (q, town) = (SEARCH_WORDS[n as usize % SEARCH_WORDS.len()], t(n));
         c.get(format!("{b}/api/v1/requests"))
@@ -349,6 +356,12 @@ fn build(
         Scenario { name: "city scoring report, whole period".into(), clients: 1, expect: 200, make: scores },
         Scenario { name: "leader dashboard, whole period".into(), clients: 1, expect: 200, make: dashboard },
         Scenario { name: "request list, town filter (dispatcher)".into(), clients: r, expect: 200, make: list },
+        Scenario {
+            name: "request list, town filter, br/gzip accepted".into(),
+            clients: r,
+            expect: 200,
+            make: list_compressed,
+        },
         Scenario {
             name: "search 1–3 words + town filter (dispatcher)".into(), clients: r, expect: 200, make: search
         },

@@ -100,3 +100,72 @@ fn sample(text: &str, series: &str) -> f64 {
     let line = text.lines().find(|l| l.starts_with(&prefix)).unwrap_or_else(|| panic!("no {series} in\n{text}"));
     line[prefix.len()..].parse().unwrap()
 }
+
+/// Brotli-decodes `bytes`.
+fn unbrotli(bytes: &[u8]) -> String {
+    let mut plain = String::new();
+    std::io::Read::read_to_string(&mut brotli::Decompressor::new(bytes, 4096), &mut plain).unwrap();
+    plain
+}
+
+/// Gzip-decodes `bytes`.
+fn gunzip(bytes: &[u8]) -> String {
+    let mut plain = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(bytes), &mut plain).unwrap();
+    plain
+}
+
+/// GETs `path` with `Accept-Encoding: accept`; answers the content coding and the raw body.
+async fn fetch_encoded(app: &App, path: &str, accept: Option<&str>) -> (Option<String>, Vec<u8>) {
+    let mut request = app.http.get(app.url(path));
+    if let Some(accept) = accept {
+        request = request.header("accept-encoding", accept);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    let coding = response.headers().get("content-encoding").map(|v| v.to_str().unwrap().to_owned());
+    (coding, response.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test]
+async fn answers_come_compressed_as_the_client_accepts_but_never_a_live_stream() {
+    let app = spawn().await;
+    let echarts = "/assets/vendor/echarts/echarts.min.js";
+    let (coding, plain) = fetch_encoded(&app, echarts, None).await;
+    assert_eq!(coding, None, "no Accept-Encoding, the plain file");
+    let plain = String::from_utf8(plain).unwrap();
+
+    let (coding, br) = fetch_encoded(&app, echarts, Some("gzip, deflate, br, zstd")).await;
+    assert_eq!(coding.as_deref(), Some("br"));
+    assert_eq!(unbrotli(&br), plain);
+    assert!(br.len() * 3 < plain.len(), "ECharts {} → {} bytes", plain.len(), br.len());
+    let (coding, gz) = fetch_encoded(&app, echarts, Some("gzip;q=1, br;q=0.5")).await;
+    assert_eq!(coding.as_deref(), Some("gzip"));
+    assert_eq!(gunzip(&gz), plain);
+    let (coding, _) = fetch_encoded(&app, echarts, Some("br;q=0, gzip;q=0")).await;
+    assert_eq!(coding, None, "q=0 refuses a coding");
+
+    // Dynamic answers: a large JSON document is compressed as it is sent; a small one is not.
+    let (_, document) = fetch_encoded(&app, "/api/openapi.json", None).await;
+    let (coding, gz) = fetch_encoded(&app, "/api/openapi.json", Some("gzip")).await;
+    assert_eq!(coding.as_deref(), Some("gzip"));
+    assert_eq!(gunzip(&gz).as_bytes(), document.as_slice());
+    let (coding, br) = fetch_encoded(&app, "/", Some("br")).await;
+    assert_eq!(coding.as_deref(), Some("br"), "the portal page");
+    assert!(unbrotli(&br).contains("</html>"));
+    let (coding, _) = fetch_encoded(&app, "/healthz", Some("gzip, br")).await;
+    assert_eq!(coding, None, "under 1 KiB");
+
+    // The live progress stream is sent as it happens, never held back by an encoder.
+    let (no, code) = app.submit(resident_consultation()).await;
+    let stream = app
+        .http
+        .get(app.url(&format!("/track/{no}/events?code={code}")))
+        .header("accept-encoding", "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert!(stream.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert!(stream.headers().get("content-encoding").is_none());
+}
