@@ -294,7 +294,7 @@ impl<'a, S: Store> Requests<'a, S> {
 
     /// Requests in the caller's scope that match `filter`, masked for them.
     pub async fn list(&self, caller: &Caller, filter: &ListFilter) -> AppResult<Listing> {
-        let page = self.app.store().list(filter, &caller.actor.scope()).await?;
+        let page = self.app.store().list(filter, &list_scope(caller, filter)?).await?;
         let with_view = |r: Request, l: &Lookup<'_>| {
             let view = views::request_view(&r, &caller.actor, l, None);
             (r, view)
@@ -305,7 +305,7 @@ impl<'a, S: Store> Requests<'a, S> {
 
     /// How many requests in the caller's scope match `filter`, all pages together.
     pub async fn count(&self, caller: &Caller, filter: &ListFilter) -> AppResult<u64> {
-        Ok(self.app.store().count(filter, &caller.actor.scope()).await?)
+        Ok(self.app.store().count(filter, &list_scope(caller, filter)?).await?)
     }
 
     // ---- exports --------------------------------------------------------------------
@@ -320,7 +320,7 @@ impl<'a, S: Store> Requests<'a, S> {
         }
         let mut filter = cursor.filter.clone();
         filter.limit = EXPORT_BATCH;
-        let page = self.app.store().list(&filter, &caller.actor.scope()).await?;
+        let page = self.app.store().list(&filter, &list_scope(caller, &filter)?).await?;
         match filter.order {
             ListOrder::Newest => {
                 cursor.filter.before_id = page.next_cursor;
@@ -919,6 +919,18 @@ pub fn clean_file_name(name: Option<&str>) -> String {
     let base = name.unwrap_or("附件").rsplit(['/', '\\']).next().unwrap_or("附件");
     let cleaned: String = base.chars().filter(|c| !c.is_control() && *c != '"').take(100).collect();
     if cleaned.trim().is_empty() { "附件".into() } else { cleaned.trim().to_owned() }
+}
+
+/// The scope a list query runs in: the caller's, narrowed to the requests whose asker they see
+/// unmasked when the query filters by the asker's phone (`Actor::personal_lookup_scope`), refused when
+/// they see no one's.
+pub(crate) fn list_scope(caller: &Caller, filter: &ListFilter) -> AppResult<Scope> {
+    if filter.contact_phone.is_none() {
+        return Ok(caller.actor.scope());
+    }
+    caller.actor.personal_lookup_scope().ok_or_else(|| {
+        AppError::new(ErrorKind::Forbidden, "phone_filter_forbidden", "您看到的诉求不显示来电号码，不能按号码查询")
+    })
 }
 
 #[cfg(test)]

@@ -89,7 +89,7 @@ impl<'a, S: Store> Searching<'a, S> {
         input: &SearchInput,
     ) -> AppResult<SearchListing> {
         let index = self.index()?.clone();
-        let scope = caller.actor.scope();
+        let scope = crate::requests::list_scope(caller, filter)?;
         let personal = caller.actor.personal_data_scope();
         let liaison_codes = self.liaison_codes(&scope).await?;
         let (owned, text, order) = (filter.clone(), input.text.clone(), input.order);
@@ -107,7 +107,7 @@ impl<'a, S: Store> Searching<'a, S> {
         .await
         .map_err(blocking_error)?
         .map_err(index_error)?;
-        let scope = caller.actor.scope();
+        let scope = crate::requests::list_scope(caller, filter)?;
         let mut rows = Vec::with_capacity(found.hits.len());
         for hit in &found.hits {
             // Loaded in scope again: a hit the index has not yet seen leave the caller's scope is dropped.

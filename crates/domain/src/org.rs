@@ -268,6 +268,17 @@ impl Actor {
             _ => Scope::Nothing,
         }
     }
+
+    /// The requests this actor may look up by the asker's phone (the `phone` filter): only those in
+    /// their scope whose personal data they see, or a filter on a masked number would tell them whose
+    /// it is. `None` when they see no one's (supervisors, leaders, liaison cadres): the filter is refused.
+    pub fn personal_lookup_scope(&self) -> Option<Scope> {
+        match self.personal_data_scope() {
+            Scope::Nothing => None,
+            Scope::All => Some(self.scope()),
+            narrower => Some(narrower),
+        }
+    }
 }
 
 /// Which requests an actor may see. Enforced by the store in its queries.

@@ -36,6 +36,7 @@ fn personal_data_scope_agrees_with_sees_personal_data_of_within_scope() {
     let mut checked = 0;
     for actor in actors() {
         let (scope, personal) = (actor.scope(), actor.personal_data_scope());
+        let lookup = actor.personal_lookup_scope();
         for lead in units {
             for co in [vec![], vec![2], vec![3], vec![1, 3]] {
                 for town_id in [None, Some(7), Some(8)] {
@@ -48,6 +49,13 @@ fn personal_data_scope_agrees_with_sees_personal_data_of_within_scope() {
                             credit_code: None,
                             liaison_user_ids: &[],
                         };
+                        // A lookup by phone finds exactly what is in scope and shown unmasked.
+                        let found = lookup.as_ref().is_some_and(|l| l.permits(&facts));
+                        assert_eq!(
+                            found,
+                            scope.permits(&facts) && actor.sees_personal_data_of(lead, &co),
+                            "lookup by phone: {actor:?} lead {lead:?} co {co:?} town {town_id:?}"
+                        );
                         if scope.permits(&facts) {
                             checked += 1;
                             assert_eq!(

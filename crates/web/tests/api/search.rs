@@ -155,6 +155,11 @@ async fn a_handler_never_finds_another_units_request_nor_counts_it() {
     assert_eq!(found(&app, &scjgj, "噪音", "&sort=newest").await, (vec![ours.clone()], 1));
     // The dispatcher sees both.
     assert_eq!(found(&app, &dispatcher, "噪音", "").await.1, 2);
+    assert_eq!(found(&app, &dispatcher, "噪音", "&phone=13912345678").await.1, 2);
+    // The town sees both, masked (neither is its to handle): a phone filter must not tell whose they are.
+    let town = unit_handler(&app, "guzhen", "guzhen-handler").await;
+    until_found(&app, &town, "噪音", |n| n.len() == 2).await;
+    assert_eq!(found(&app, &town, "噪音", "&phone=13912345678").await.1, 0);
 }
 
 #[tokio::test]

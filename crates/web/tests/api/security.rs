@@ -219,6 +219,21 @@ async fn a_town_sees_personal_data_only_of_what_it_handles() {
     app.act(&no, "dispatch", &dispatcher, json!({ "lead_unit": "guzhen" })).await;
     let handled = app.detail(&no, &town).await["request"].clone();
     assert_eq!(handled["asker"]["contact_phone"], "13800138000", "{handled}");
+
+    // Filtering by a phone finds only what the caller sees unmasked, or the masked one would be named.
+    let by_phone = "/api/v1/requests?phone=13800138000";
+    let numbers = |list: &Value| -> Vec<String> {
+        list["items"].as_array().unwrap().iter().map(|r| r["tracking_no"].as_str().unwrap().to_owned()).collect()
+    };
+    let (status, list) = app.get(by_phone, Some(&town)).await;
+    assert_eq!((status, numbers(&list)), (StatusCode::OK, vec![no.clone()]), "{list}");
+    let (_, all) = app.get("/api/v1/requests", Some(&town)).await;
+    assert_eq!(numbers(&all).len(), 2, "both are in the town's scope");
+    let (_, list) = app.get(by_phone, Some(&dispatcher)).await;
+    assert_eq!(numbers(&list).len(), 2, "the dispatcher calls askers back: both");
+    let (status, e) = app.get(by_phone, Some(&app.login("supervisor").await)).await;
+    assert_eq!((status, e["code"].as_str()), (StatusCode::FORBIDDEN, Some("phone_filter_forbidden")), "{e}");
+    assert!(e["message"].as_str().unwrap().contains("号码"));
 }
 
 /// Finding 9: signing in from another site (login CSRF) is refused like any cookie-setting post; no
