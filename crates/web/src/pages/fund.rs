@@ -49,6 +49,8 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         // The town may reject while an application is 受理, the office at any open step: checked by the service.
         Route::post("/fund/applications/{id}/reject", detail::reject::<S>).form(),
         Route::post("/fund/applications/{id}/objections", detail::object::<S>).form(),
+        Route::get("/fund/notices/{id}/objection", detail::objection_form::<S>),
+        Route::post("/fund/notices/{id}/objection", detail::objection_submit::<S>).form(),
         Route::post("/fund/objections/{id}/answer", detail::answer::<S>).permission(office).form(),
         Route::get("/fund/apply", apply::form::<S>).permission(apply),
         Route::post("/fund/apply", apply::submit::<S>).permission(apply).form(),

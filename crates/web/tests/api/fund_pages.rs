@@ -203,6 +203,22 @@ async fn applying_reviewing_objecting_and_paying_through_the_pages() {
     let (status, _, _) =
         post_form(&app, &format!("/fund/applications/{small}/objections"), &xiaolan, &[("text", "无关的人")]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Anyone signed in objects from the public notice, which shows nothing personal.
+    let html = app.http.get(app.url("/fund")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(&format!("href=\"/fund/notices/{small}/objection\">提出异议")), "{html}");
+    let notice = format!("/fund/notices/{small}/objection");
+    let (status, html) = page(&app, &notice, &xiaolan).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("中山市古镇星辉灯饰有限公司") && html.contains("150000.00 元") && html.contains("do-object"));
+    assert!(!html.contains(&code), "no credit code on the notice: {html}");
+    let (status, _, html) = post_form(&app, &notice, &xiaolan, &[("text", " ")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"object-error\""), "{html}");
+    let (status, location, _) = post_form(&app, &notice, &xiaolan, &[("text", "申报数据与统计年报不符")]).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, format!("{notice}?done=1").as_str()));
+    let (_, html) = page(&app, &location, &xiaolan).await;
+    assert!(html.contains("异议已提交"), "{html}");
+    assert_eq!(page(&app, &format!("/fund/notices/{big}/objection"), &xiaolan).await.0, StatusCode::NOT_FOUND);
     let html =
         step_refused(&app, &dispatcher, small, "pay", &[("note", "国库集中支付凭证 2023-118")], StatusCode::CONFLICT)
             .await;
@@ -215,9 +231,11 @@ async fn applying_reviewing_objecting_and_paying_through_the_pages() {
     let html =
         step_refused(&app, &dispatcher, small, "pay", &[("note", "国库集中支付凭证 2023-118")], StatusCode::CONFLICT)
             .await;
-    assert!(html.contains("还有1条异议未答复，不能拨付"), "{html}");
+    assert!(html.contains("还有2条异议未答复，不能拨付"), "{html}");
     let (_, detail) = app.get(&format!("/api/v1/fund/applications/{small}"), Some(&dispatcher)).await;
     let objection = detail["objections"][0]["id"].as_i64().unwrap();
+    let public = detail["objections"][1]["id"].as_i64().unwrap();
+    assert_eq!(detail["objections"][1]["text"], "申报数据与统计年报不符");
     let small_text = small.to_string();
     let (status, _, html) = post_form(
         &app,
@@ -247,6 +265,14 @@ async fn applying_reviewing_objecting_and_paying_through_the_pages() {
         (status, location.as_str()),
         (StatusCode::SEE_OTHER, format!("/fund/applications/{small}#objections").as_str())
     );
+    let (status, _, _) = post_form(
+        &app,
+        &format!("/fund/objections/{public}/answer"),
+        &dispatcher,
+        &[("application", small_text.as_str()), ("text", "申报数据已与统计部门核对一致")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
     step_ok(&app, &dispatcher, small, "pay", &[("note", "国库集中支付凭证 2023-118")]).await;
     let (_, html) = page(&app, &format!("/fund/applications/{small}"), &enterprise).await;
     assert!(html.contains("已拨付") && html.contains("国库集中支付凭证 2023-118"), "{html}");
@@ -254,11 +280,12 @@ async fn applying_reviewing_objecting_and_paying_through_the_pages() {
         html.contains("经核查，处罚已整改完毕") && !html.contains("guzhen 承办人</strong>"),
         "masked objector: {html}"
     );
-    let kinds = ["申报受理", "初审通过", "复审通过", "发布公示", "提出异议", "答复异议", "拨付"];
+    let kinds =
+        ["申报受理", "初审通过", "复审通过", "发布公示", "提出异议", "提出异议", "答复异议", "答复异议", "拨付"];
     let mut rest = html.as_str();
     for kind in kinds {
         let at = rest.find(&format!("<td>{kind}</td>")).unwrap_or_else(|| panic!("{kind} in order: {html}"));
-        rest = &rest[at..];
+        rest = &rest[at + 1..];
     }
 
     // The report: by measure, town and industry against the year's allocation, for the office all of it.

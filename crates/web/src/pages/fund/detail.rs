@@ -15,14 +15,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use mashangban_app::fund::{ApplicationView, DecisionBody, Deed, FundDeeds, ReviewBody, TextBody};
+use mashangban_app::fund::{ApplicationView, DecisionBody, Deed, FundDeeds, NoticeRow, ReviewBody, TextBody};
 use mashangban_app::{App, AppError, Caller};
 use mashangban_domain::fund::{application_not_found, objection_not_found};
 use mashangban_store::Store;
 
 use super::super::{Layout, PageResult, render, short_time, shown};
 use crate::auth::Auth;
-use crate::extract::{Form, PagePath as Path};
+use crate::extract::{Form, PagePath as Path, PageQuery as Query};
 use crate::routes::Menu;
 
 #[derive(Template)]
@@ -248,6 +248,84 @@ pub(super) async fn answer<S: Store>(
             let kept = ActionForm { text: form.text, ..ActionForm::default() };
             let refusal = Refusal { objection: Some(objection), ..Refusal::of("answer", message, kept) };
             detail_page(&app, &caller, &menu, application, status, refusal).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "fund_objection.html")]
+struct ObjectionPage {
+    layout: Layout,
+    notice: NoticeRow,
+    error: Option<String>,
+    text: String,
+    done: bool,
+}
+
+impl ObjectionPage {
+    fn time(&self, rfc3339: &str) -> String {
+        short_time(rfc3339)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct DoneQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+/// The public notice's line of an application on notice, or 404.
+async fn notice_of<S: Store>(app: &App<S>, id: i64) -> Result<NoticeRow, AppError> {
+    let notices = app.fund().notices().await?;
+    notices.into_iter().find(|n| n.application_id == id).ok_or_else(|| application_not_found().into())
+}
+
+async fn objection_page<S: Store>(
+    app: &App<S>,
+    caller: &Caller,
+    menu: &Menu,
+    id: i64,
+    status: StatusCode,
+    refused: Option<(String, String)>,
+    done: bool,
+) -> PageResult {
+    let notice = notice_of(app, id).await?;
+    let (error, text) = refused.map_or((None, String::new()), |(message, text)| (Some(message), text));
+    let page =
+        ObjectionPage {
+            layout: Layout::staff("对公示提出异议", &caller.actor, menu), notice, error, text, done
+        };
+    Ok(render(status, &page))
+}
+
+/// `GET /fund/notices/{id}/objection[?done=1]`: the public notice's line
+/// (enterprise, measure, award; nothing personal) and the objection form, for
+/// anyone signed in while the award is on notice.
+pub(super) async fn objection_form<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Path(id): Path<String>,
+    Query(q): Query<DoneQuery>,
+) -> PageResult {
+    let id = application_id(&id)?;
+    objection_page(&app, &caller, &menu, id, StatusCode::OK, None, q.done.is_some()).await
+}
+
+/// `POST /fund/notices/{id}/objection`: as `POST /api/v1/fund/applications/{id}/objections`.
+pub(super) async fn objection_submit<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> PageResult {
+    let id = application_id(&id)?;
+    match app.fund().object(&caller, id, TextBody { text: form.text.clone() }).await {
+        Ok(_) => Ok(Redirect::to(&format!("/fund/notices/{id}/objection?done=1")).into_response()),
+        Err(e) => {
+            let (status, message) = shown(e)?;
+            objection_page(&app, &caller, &menu, id, status, Some((message, form.text)), false).await
         }
     }
 }
