@@ -30,14 +30,14 @@ use mashangban_domain::enterprise::EnterpriseScope;
 use mashangban_domain::expr::ExprType;
 use mashangban_domain::fund::{
     Adjustment, ApplicationState, FieldSpec, FundAction, MAX_FIELDS, Measure, MeasureInput, Policy,
-    application_not_found, data_from_json, fen_to_yuan, measure_not_found, policy_not_found,
+    application_not_found, data_from_json, fen_to_yuan, measure_not_found, no_allocation_for_year, policy_not_found,
 };
 use mashangban_domain::org::{Actor, OrgTree};
 use mashangban_domain::time::{Instant, format_instant};
 use mashangban_domain::validation::{CreditCode, mask_name, required_text};
 use mashangban_store::{
-    AssignmentFilter, FundActor, FundApplication, FundEvent, FundFilter, FundMaterial, FundMeasure, FundObjection,
-    FundPolicy, FundScope, NewFundApplication, Store,
+    AssignmentFilter, FundActor, FundApplication, FundEvent, FundFilter, FundGroup, FundMaterial, FundMeasure,
+    FundObjection, FundPolicy, FundScope, FundTally, NewFundApplication, Store,
 };
 
 use mashangban_sheet::Cell;
@@ -368,6 +368,87 @@ pub struct NoticeRow {
     pub open: bool,
 }
 
+/// What a reader may do with an application now: the forms its page shows.
+/// Each is what the service would accept from them in its current state
+/// (the amounts and texts are still checked when they act).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct FundDeeds {
+    /// 初审 (the enterprise's town, while 受理).
+    pub town_review: bool,
+    /// 复审 (the office, after 初审).
+    pub department_review: bool,
+    /// 公示 (the office, after 复审).
+    pub publicise: bool,
+    /// 拨付 (the office, on notice; refused until the notice ended and every objection is answered).
+    pub pay: bool,
+    /// 不予支持 (the town while 受理, the office at any open step).
+    pub reject: bool,
+    /// Raise an objection (anyone signed in, during the notice).
+    pub object: bool,
+    /// Answer open objections (the office).
+    pub answer: bool,
+}
+
+impl FundDeeds {
+    /// Whether any review step is open to the reader.
+    pub fn any_step(&self) -> bool {
+        self.town_review || self.department_review || self.publicise || self.pay || self.reject
+    }
+}
+
+/// Which policy and budget year a report counts; the newest policy and the current year (or the
+/// policy's last year before it) when absent.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    #[serde(default)]
+    pub policy: Option<i64>,
+    #[serde(default)]
+    pub year: Option<i32>,
+}
+
+/// One group of a report: counts and amounts in yuan.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TallyView {
+    /// The measure's code, the town's unit code or the industry code (empty: not recorded; `total`: all).
+    pub key: String,
+    pub name: String,
+    pub applications: u64,
+    /// 受理 or 初审通过.
+    pub in_review: u64,
+    /// 复审通过, 公示中 or 已拨付: awards reserved.
+    pub approved: u64,
+    pub approved_amount: String,
+    pub paid: u64,
+    pub paid_amount: String,
+    pub rejected: u64,
+    /// The approved amount as a share of the year's allocation, 0–100, one decimal.
+    pub share_percent: String,
+}
+
+/// A policy's budget year counted by measure, town and industry, in the reader's scope.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct FundReportView {
+    pub policy_id: i64,
+    pub policy_name: String,
+    pub year: i32,
+    /// The year's allocation and its use (all applications, whatever the reader's scope).
+    pub budget: BudgetYearView,
+    pub total: TallyView,
+    pub by_measure: Vec<TallyView>,
+    pub by_town: Vec<TallyView>,
+    pub by_industry: Vec<TallyView>,
+    /// Every policy with its years, for choosing another.
+    pub choices: Vec<ReportChoice>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ReportChoice {
+    pub policy_id: i64,
+    pub policy_name: String,
+    pub years: Vec<i32>,
+}
+
 // ---- the service -----------------------------------------------------------------------
 
 impl<'a, S: Store> Fund<'a, S> {
@@ -460,6 +541,28 @@ impl<'a, S: Store> Fund<'a, S> {
         self.view(caller, found).await
     }
 
+    /// One application with what the caller may do with it now (its page's forms).
+    pub async fn detail(&self, caller: &Caller, id: i64) -> AppResult<(ApplicationView, FundDeeds)> {
+        let found = self.in_scope(caller, id).await?;
+        let deeds = self.deeds(caller, &found);
+        Ok((self.view(caller, found).await?, deeds))
+    }
+
+    fn deeds(&self, caller: &Caller, a: &FundApplication) -> FundDeeds {
+        use ApplicationState as S;
+        let may = |deed| self.may_act(caller, a, deed).is_ok();
+        let on_notice = a.state == S::Publicised && a.notice_ends_at.is_some_and(|end| self.app.now() <= end);
+        FundDeeds {
+            town_review: a.state == S::Submitted && may(Deed::TownReview),
+            department_review: a.state == S::TownReviewed && may(Deed::DepartmentReview),
+            publicise: a.state == S::DepartmentReviewed && may(Deed::Publicise),
+            pay: a.state == S::Publicised && may(Deed::Pay),
+            reject: !a.state.is_final() && may(Deed::Reject),
+            object: on_notice && caller.actor.role().is_some(),
+            answer: caller.may(Permission::ReviewFundDepartment),
+        }
+    }
+
     /// A review step: 初审 by the enterprise's town; 复审, 公示, 拨付 by the
     /// fund's office; 不予支持 by the town while it is 受理, else by the office.
     pub async fn act(
@@ -540,6 +643,82 @@ impl<'a, S: Store> Fund<'a, S> {
                 break;
             }
             filter.offset += EXPORT_PAGE;
+        }
+        export.finish().map_err(sheet_error)
+    }
+
+    /// A policy's budget year counted by measure, town and industry, over
+    /// the applications in the caller's scope; `None` when no policy exists.
+    pub async fn report(&self, caller: &Caller, query: &ReportQuery) -> AppResult<Option<FundReportView>> {
+        if caller.actor.role().is_none() {
+            return Err(AppError::unauthenticated());
+        }
+        let policies = self.app.store().fund_policies().await?;
+        let policy = match query.policy {
+            Some(id) => policies.iter().find(|p| p.id == id).ok_or_else(policy_not_found)?,
+            None => match policies.first() {
+                Some(newest) => newest,
+                None => return Ok(None),
+            },
+        };
+        let this_year = chrono::Datelike::year(&self.app.now());
+        let year = match query.year {
+            Some(year) => year,
+            None => policy
+                .budgets
+                .iter()
+                .map(|b| b.year)
+                .filter(|y| *y <= this_year)
+                .max()
+                .or_else(|| policy.budgets.first().map(|b| b.year))
+                .unwrap_or(this_year),
+        };
+        let budget = policy.budgets.iter().find(|b| b.year == year).ok_or_else(|| no_allocation_for_year(year))?;
+        let report = self.app.store().fund_report(policy.id, year, scope(&caller.actor)).await?;
+        let org = self.app.caches().org();
+        let allocation = budget.allocation_fen;
+        let tallies = |list: Vec<FundTally>| list.into_iter().map(|t| tally_view(t, allocation, &org)).collect();
+        Ok(Some(FundReportView {
+            policy_id: policy.id,
+            policy_name: policy.name.clone(),
+            year,
+            budget: budget_view(budget),
+            total: tally_view(report.total, allocation, &org),
+            by_measure: tallies(report.by_measure),
+            by_town: tallies(report.by_town),
+            by_industry: tallies(report.by_industry),
+            choices: policies
+                .iter()
+                .map(|p| ReportChoice {
+                    policy_id: p.id,
+                    policy_name: p.name.clone(),
+                    years: p.budgets.iter().map(|b| b.year).collect(),
+                })
+                .collect(),
+        }))
+    }
+
+    /// The report as an Excel workbook: one row per group (by measure, town, industry) and the total.
+    pub async fn report_export(&self, caller: &Caller, query: &ReportQuery) -> AppResult<Vec<u8>> {
+        let report = self.report(caller, query).await?.ok_or_else(policy_not_found)?;
+        let sheet_error = |e: mashangban_sheet::SheetError| AppError::from(mashangban_domain::DomainError::from(e));
+        let b = &report.budget;
+        let preamble = [
+            format!("{} {}年度扶持资金统计", report.policy_name, report.year),
+            format!("年度安排{}元，已占用{}元，已拨付{}元，余额{}元", b.allocation, b.reserved, b.paid, b.remaining),
+            format!("统计范围：{}可见的申报；导出时间：{}", caller.actor.name(), format_instant(&self.app.now())),
+        ];
+        let mut export = Export::with_preamble("扶持资金统计", &preamble, report_columns()).map_err(sheet_error)?;
+        let groups = [
+            ("按措施", report.by_measure.as_slice()),
+            ("按镇街", report.by_town.as_slice()),
+            ("按行业", report.by_industry.as_slice()),
+            ("合计", std::slice::from_ref(&report.total)),
+        ];
+        for (label, rows) in groups {
+            for t in rows {
+                export.push(&report_row(label, t)).map_err(sheet_error)?;
+            }
         }
         export.finish().map_err(sheet_error)
     }
@@ -818,22 +997,82 @@ fn policy_view(p: FundPolicy, measures: Vec<FundMeasure>) -> PolicyView {
         issuer: p.issuer,
         total: yuan(p.total_fen),
         notice_working_days: p.notice_working_days,
-        years: p
-            .budgets
-            .iter()
-            .map(|b| BudgetYearView {
-                year: b.year,
-                allocation: yuan(b.allocation_fen),
-                reserved: yuan(b.reserved_fen),
-                paid: yuan(b.paid_fen),
-                remaining: yuan(b.allocation_fen - b.reserved_fen),
-                used_percent: percent(b.reserved_fen, b.allocation_fen),
-            })
-            .collect(),
+        years: p.budgets.iter().map(budget_view).collect(),
         measures: measures.into_iter().map(measure_view).collect(),
         created_at: format_instant(&p.created_at),
         created_by: p.created_by,
     }
+}
+
+fn budget_view(b: &mashangban_store::FundBudgetYear) -> BudgetYearView {
+    BudgetYearView {
+        year: b.year,
+        allocation: yuan(b.allocation_fen),
+        reserved: yuan(b.reserved_fen),
+        paid: yuan(b.paid_fen),
+        remaining: yuan(b.allocation_fen - b.reserved_fen),
+        used_percent: percent(b.reserved_fen, b.allocation_fen),
+    }
+}
+
+fn tally_view(t: FundTally, allocation_fen: i64, org: &OrgTree) -> TallyView {
+    let (key, name) = match t.group {
+        FundGroup::Total => ("total".to_owned(), "合计".to_owned()),
+        FundGroup::Measure { code, name, .. } => (code, name),
+        FundGroup::Town(id) => match unit_ref(org, Some(id)) {
+            Some(unit) => (unit.code, unit.name),
+            None => (id.to_string(), format!("单位{id}")),
+        },
+        FundGroup::Industry(Some(code)) => (code.clone(), code),
+        FundGroup::Industry(None) => (String::new(), "未登记行业".to_owned()),
+    };
+    TallyView {
+        key,
+        name,
+        applications: t.applications,
+        in_review: t.in_review,
+        approved: t.approved,
+        approved_amount: yuan(t.approved_fen),
+        paid: t.paid,
+        paid_amount: yuan(t.paid_fen),
+        rejected: t.rejected,
+        share_percent: percent(t.approved_fen, allocation_fen),
+    }
+}
+
+fn report_columns() -> Vec<WriteColumn> {
+    vec![
+        WriteColumn::text("分组"),
+        WriteColumn::text("代码"),
+        WriteColumn::text("名称"),
+        WriteColumn::new("申报件数", Kind::Integer),
+        WriteColumn::new("审核中", Kind::Integer),
+        WriteColumn::new("核定件数", Kind::Integer),
+        WriteColumn::new("核定金额（元）", Kind::Number),
+        WriteColumn::new("拨付件数", Kind::Integer),
+        WriteColumn::new("拨付金额（元）", Kind::Number),
+        WriteColumn::new("不予支持", Kind::Integer),
+        WriteColumn::new("核定占年度安排（%）", Kind::Number),
+    ]
+}
+
+fn report_row(group: &str, t: &TallyView) -> Vec<Cell> {
+    #[allow(clippy::cast_precision_loss)] // counts below 2^53
+    let count = |n: u64| Cell::Number(n as f64);
+    let number = |s: &str| s.parse::<f64>().map_or(Cell::Empty, Cell::Number);
+    vec![
+        Cell::Text(group.to_owned()),
+        Cell::Text(t.key.clone()),
+        Cell::Text(t.name.clone()),
+        count(t.applications),
+        count(t.in_review),
+        count(t.approved),
+        number(&t.approved_amount),
+        count(t.paid),
+        number(&t.paid_amount),
+        count(t.rejected),
+        number(&t.share_percent),
+    ]
 }
 
 fn percent(part: i64, whole: i64) -> String {

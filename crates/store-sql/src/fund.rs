@@ -15,8 +15,8 @@ use mashangban_domain::fund::{
 };
 use mashangban_domain::time::Instant;
 use mashangban_store::{
-    FundActor, FundApplication, FundBudgetYear, FundEvent, FundFilter, FundMeasure, FundObjection, FundPolicy,
-    FundScope, FundStore, NewFundApplication, StoreError, StoreResult,
+    FundActor, FundApplication, FundBudgetYear, FundEvent, FundFilter, FundGroup, FundMeasure, FundObjection,
+    FundPolicy, FundReport, FundScope, FundStore, FundTally, NewFundApplication, StoreError, StoreResult,
 };
 
 use crate::sql::{Args, Conn, Database, Row, job};
@@ -186,6 +186,11 @@ impl<D: Database> FundStore for SqlStore<D> {
             })
         });
         self.db.read(list).await
+    }
+
+    async fn fund_report(&self, policy_id: i64, year: i32, scope: FundScope) -> StoreResult<FundReport> {
+        let report = job(move |c| Box::pin(async move { report(c, policy_id, year, &scope).await }));
+        self.db.read(report).await
     }
 }
 
@@ -618,4 +623,78 @@ fn objection_row(row: Row) -> StoreResult<FundObjection> {
 async fn load_objection(c: &dyn Conn, id: i64) -> StoreResult<Option<FundObjection>> {
     let sql = format!("SELECT {OBJECTION_COLUMNS} FROM fund_objections WHERE id = $1");
     c.map_opt(&sql, &args![id], objection_row).await
+}
+
+// ---- the report --------------------------------------------------------------------------
+
+/// The counts of a tally, after its group's columns.
+fn tally_columns() -> String {
+    use ApplicationState as S;
+    let states = |states: &[S]| states.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
+    let (review, approved) =
+        (states(&[S::Submitted, S::TownReviewed]), states(&[S::DepartmentReviewed, S::Publicised, S::Paid]));
+    let (paid, rejected) = (states(&[S::Paid]), states(&[S::Rejected]));
+    format!(
+        "COUNT(*),
+         CAST(COALESCE(SUM(CASE WHEN a.state IN ({review}) THEN 1 ELSE 0 END), 0) AS BIGINT),
+         CAST(COALESCE(SUM(CASE WHEN a.state IN ({approved}) THEN 1 ELSE 0 END), 0) AS BIGINT),
+         CAST(COALESCE(SUM(CASE WHEN a.state IN ({approved}) THEN a.award_fen ELSE 0 END), 0) AS BIGINT),
+         CAST(COALESCE(SUM(CASE WHEN a.state IN ({paid}) THEN 1 ELSE 0 END), 0) AS BIGINT),
+         CAST(COALESCE(SUM(CASE WHEN a.state IN ({paid}) THEN a.award_fen ELSE 0 END), 0) AS BIGINT),
+         CAST(COALESCE(SUM(CASE WHEN a.state IN ({rejected}) THEN 1 ELSE 0 END), 0) AS BIGINT)"
+    )
+}
+
+/// Reads a tally's counts from the columns after its group's.
+fn tally(group: FundGroup, c: &mut crate::sql::Cols) -> StoreResult<FundTally> {
+    Ok(FundTally {
+        group,
+        applications: c.get()?,
+        in_review: c.get()?,
+        approved: c.get()?,
+        approved_fen: c.get()?,
+        paid: c.get()?,
+        paid_fen: c.get()?,
+        rejected: c.get()?,
+    })
+}
+
+async fn report(c: &dyn Conn, policy_id: i64, year: i32, scope: &FundScope) -> StoreResult<FundReport> {
+    let mut args = Args::default();
+    let scope = scope_sql(scope, &mut args);
+    let policy = args.push(policy_id);
+    let year = args.push(year);
+    let condition = format!("{scope} AND a.policy_id = {policy} AND a.year = {year}");
+    let counts = tally_columns();
+    let grouped = |keys: &str, order: &str| {
+        format!("SELECT {keys}, {counts} {APPLICATION_FROM} WHERE {condition} GROUP BY {keys} ORDER BY {order}")
+    };
+    let total = c
+        .map_opt(&format!("SELECT {counts} {APPLICATION_FROM} WHERE {condition}"), args.values(), |row| {
+            tally(FundGroup::Total, &mut row.cols())
+        })
+        .await?
+        .ok_or_else(|| StoreError::backend("a report's total has no row"))?;
+    let by_measure = c
+        .map(&grouped("a.measure_id, m.code, m.name", "m.code"), args.values(), |row| {
+            let mut c = row.cols();
+            let group = FundGroup::Measure { id: c.get()?, code: c.get()?, name: c.get()? };
+            tally(group, &mut c)
+        })
+        .await?;
+    let by_town = c
+        .map(&grouped("e.town_id", "e.town_id"), args.values(), |row| {
+            let mut c = row.cols();
+            let group = FundGroup::Town(c.get()?);
+            tally(group, &mut c)
+        })
+        .await?;
+    let by_industry = c
+        .map(&grouped("e.industry_code", "e.industry_code IS NULL, e.industry_code"), args.values(), |row| {
+            let mut c = row.cols();
+            let group = FundGroup::Industry(c.get()?);
+            tally(group, &mut c)
+        })
+        .await?;
+    Ok(FundReport { total, by_measure, by_town, by_industry })
 }

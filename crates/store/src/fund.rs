@@ -174,6 +174,46 @@ pub struct FundFilter {
     pub offset: u32,
 }
 
+/// What a group of a fund report gathers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum FundGroup {
+    /// Every application of the report.
+    Total,
+    Measure {
+        id: i64,
+        code: String,
+        name: String,
+    },
+    /// The enterprises' town.
+    Town(UnitId),
+    /// The enterprises' industry code (GB/T 4754); none when not recorded.
+    Industry(Option<String>),
+}
+
+/// One group of a fund report: how many applications stand where, and the money.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FundTally {
+    pub group: FundGroup,
+    pub applications: u64,
+    /// 受理 or 初审通过: not decided yet.
+    pub in_review: u64,
+    /// Approved at 复审 and not rejected since (复审通过, 公示中, 已拨付): their awards are reserved.
+    pub approved: u64,
+    pub approved_fen: i64,
+    pub paid: u64,
+    pub paid_fen: i64,
+    pub rejected: u64,
+}
+
+/// A policy's applications of one budget year in a reader's scope, counted by measure, town and industry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FundReport {
+    pub total: FundTally,
+    pub by_measure: Vec<FundTally>,
+    pub by_town: Vec<FundTally>,
+    pub by_industry: Vec<FundTally>,
+}
+
 pub trait FundStore {
     /// Stores a policy and its measures, with one budget row per year, in one transaction.
     fn create_fund_policy(
@@ -263,4 +303,14 @@ pub trait FundStore {
 
     /// An application's objections, oldest first.
     fn fund_objections(&self, application_id: i64) -> impl Future<Output = StoreResult<Vec<FundObjection>>> + Send;
+
+    /// The applications of a policy's budget year in scope, counted (one
+    /// `GROUP BY` per dimension): in total, by measure (by code), by town and
+    /// by industry (by code, none last).
+    fn fund_report(
+        &self,
+        policy_id: i64,
+        year: i32,
+        scope: FundScope,
+    ) -> impl Future<Output = StoreResult<FundReport>> + Send;
 }

@@ -14,7 +14,9 @@ use mashangban_domain::expr::{ExprType, Value};
 use mashangban_domain::fund::{Adjustment, ApplicationState, FieldSpec, FundAction, Measure, MeasureInput, Policy};
 use mashangban_domain::org::UnitKind;
 use mashangban_domain::validation::CreditCode;
-use mashangban_store::{EnterpriseStore, FundActor, FundFilter, FundScope, FundStore, NewFundApplication, OrgStore};
+use mashangban_store::{
+    EnterpriseStore, FundActor, FundFilter, FundGroup, FundScope, FundStore, FundTally, NewFundApplication, OrgStore,
+};
 use mashangban_store_sql::SqlStore;
 
 use crate::org::unit;
@@ -24,6 +26,7 @@ on_both!(
     an_application_walks_through_review_with_its_history,
     two_hundred_approvals_at_once_never_overspend,
     the_demo_policy_and_applications_load_once,
+    the_report_counts_by_measure_town_and_industry,
 );
 
 fn office() -> FundActor {
@@ -287,4 +290,101 @@ async fn the_demo_policy_and_applications_load_once<D: TestDb>() {
         assert_eq!((year.reserved_fen, year.paid_fen), (reserved, paid), "{}", year.year);
         assert!(year.reserved_fen <= year.allocation_fen);
     }
+}
+
+/// A tally's numbers: (applications, in review, approved, approved fen, paid, paid fen, rejected).
+fn numbers(t: &FundTally) -> (u64, u64, u64, i64, u64, i64, u64) {
+    (t.applications, t.in_review, t.approved, t.approved_fen, t.paid, t.paid_fen, t.rejected)
+}
+
+async fn the_report_counts_by_measure_town_and_industry<D: TestDb>() {
+    let env: Env<D> = D::create().await;
+    let s = env.store();
+    let (guzhen, codes) = enterprises(&s, 3).await;
+    // A fourth enterprise in another town, with no industry recorded.
+    let xiaolan = s.upsert_unit(unit("xiaolan", UnitKind::Town, Some("city"))).await.unwrap().id;
+    let input = EnterpriseInput {
+        credit_code: CreditCode::with_check_char("91442000MA5LJAJ02").unwrap(),
+        name: "小榄五金厂".into(),
+        town_id: xiaolan,
+        address: None,
+        industry_code: None,
+        industry_name: None,
+        size: None,
+        registered_on: None,
+        contact_name: None,
+        contact_phone: None,
+        tags: vec![],
+    };
+    let outside = s.create_enterprise(input, t0(), "测试".into()).await.unwrap().credit_code;
+    let allocations = [(2023, yuan(1_000_000)), (2024, yuan(1_000_000))];
+    let policy = Policy::new("促进产业发展扶持办法", "某街道办事处", yuan(2_000_000), &allocations, 5).unwrap();
+    let stored = s.create_fund_policy(policy, vec![measure("M01"), measure("M02")], t0(), office()).await.unwrap();
+    let ids: Vec<i64> = s.fund_measures(stored.id).await.unwrap().iter().map(|m| m.id).collect();
+    let (m01, m02) = (ids[0], ids[1]);
+
+    let submit = |measure: i64, code: &str, fen: i64| {
+        s.submit_fund_application(application(measure, 2023, code, fen), t0(), office())
+    };
+    let approved = submit(m01, &codes[0], 10_000_000).await.unwrap();
+    let rejected = submit(m02, &codes[1], 5_000_000).await.unwrap();
+    submit(m01, &codes[2], 3_000_000).await.unwrap();
+    let paid = submit(m02, &outside, 2_000_000).await.unwrap();
+    s.submit_fund_application(application(m01, 2024, &codes[0], 1_000), t0(), office()).await.unwrap();
+    let act =
+        |id: i64, action: FundAction, minute: i64| s.act_on_fund_application(id, action, None, at(minute), office());
+    for id in [approved.id, paid.id] {
+        act(id, FundAction::TownReview { adjustment: None }, 1).await.unwrap();
+        act(id, FundAction::DepartmentReview { adjustment: None }, 2).await.unwrap();
+    }
+    let ends = at(3) + Duration::days(7);
+    act(paid.id, FundAction::Publicise { ends_at: ends }, 3).await.unwrap();
+    s.act_on_fund_application(
+        paid.id,
+        FundAction::Pay { note: "凭证 1 号".into() },
+        None,
+        ends + Duration::minutes(1),
+        office(),
+    )
+    .await
+    .unwrap();
+    act(rejected.id, FundAction::Reject { reason: "重复申报".into() }, 4).await.unwrap();
+
+    let report = s.fund_report(stored.id, 2023, FundScope::All).await.unwrap();
+    assert_eq!(report.total.group, FundGroup::Total);
+    assert_eq!(numbers(&report.total), (4, 1, 2, 12_000_000, 1, 2_000_000, 1));
+    let by_measure: Vec<_> = report
+        .by_measure
+        .iter()
+        .map(|t| match &t.group {
+            FundGroup::Measure { code, .. } => (code.clone(), numbers(t)),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        by_measure,
+        [("M01".to_owned(), (2, 1, 1, 10_000_000, 0, 0, 0)), ("M02".to_owned(), (2, 0, 1, 2_000_000, 1, 2_000_000, 1))]
+    );
+    let by_town: Vec<_> = report.by_town.iter().map(|t| (t.group.clone(), t.applications, t.approved_fen)).collect();
+    assert_eq!(by_town, [(FundGroup::Town(guzhen), 3, 10_000_000), (FundGroup::Town(xiaolan), 1, 2_000_000)]);
+    let by_industry: Vec<_> = report.by_industry.iter().map(|t| (t.group.clone(), t.applications)).collect();
+    assert_eq!(by_industry, [(FundGroup::Industry(Some("C3872".into())), 3), (FundGroup::Industry(None), 1)]);
+
+    // The same counts as the listing gives, state by state.
+    let (listed, total) = s
+        .fund_applications(
+            &FundFilter { policy_id: Some(stored.id), year: Some(2023), limit: 100, ..FundFilter::default() },
+            FundScope::All,
+        )
+        .await
+        .unwrap();
+    assert_eq!((total, listed.iter().filter(|a| a.state == ApplicationState::Rejected).count()), (4, 1));
+
+    // A town's scope counts its own; a year without applications counts nothing.
+    let town = s.fund_report(stored.id, 2023, FundScope::Town(xiaolan)).await.unwrap();
+    assert_eq!((numbers(&town.total), town.by_measure.len()), ((1, 0, 1, 2_000_000, 1, 2_000_000, 0), 1));
+    let empty = s.fund_report(stored.id, 2025, FundScope::All).await.unwrap();
+    assert_eq!((numbers(&empty.total), empty.by_measure.len(), empty.by_industry.len()), ((0, 0, 0, 0, 0, 0, 0), 0, 0));
+    let nothing = s.fund_report(stored.id, 2023, FundScope::Nothing).await.unwrap();
+    assert_eq!(nothing.total.applications, 0);
 }

@@ -78,6 +78,8 @@ pub(super) struct FilePage {
     pub cadres: Vec<mashangban_app::liaisons::CadreView>,
     /// May edit the record.
     pub edit: bool,
+    /// The enterprise's support-fund applications the person may read.
+    pub fund: Vec<mashangban_app::fund::ApplicationSummary>,
 }
 
 impl FilePage {
@@ -144,6 +146,12 @@ pub(super) async fn file_page<S: Store>(
     let file = app.enterprises().file(caller, code).await?;
     let manage = caller.may(Permission::ManageLiaisons);
     let cadres = if manage { app.liaisons().cadres(caller).await? } else { Vec::new() };
+    let fund_query = mashangban_app::fund::ApplicationQuery {
+        credit_code: Some(file.enterprise.credit_code.clone()),
+        limit: Some(mashangban_app::fund::PAGE_MAX),
+        ..mashangban_app::fund::ApplicationQuery::default()
+    };
+    let fund = app.fund().list(caller, &fund_query).await?.items;
     let page = FilePage {
         layout: Layout::staff(file.enterprise.name.clone(), &caller.actor, menu),
         file,
@@ -152,6 +160,7 @@ pub(super) async fn file_page<S: Store>(
         print: caller.may(Permission::PrintCards),
         cadres,
         edit: caller.may(Permission::ManageEnterprises),
+        fund,
     };
     Ok(render(status, &page))
 }

@@ -30,7 +30,7 @@ fn measures() -> Value {
     ])
 }
 
-fn policy(total: &str, allocations: Value) -> Value {
+pub(super) fn policy(total: &str, allocations: Value) -> Value {
     json!({
         "name": "某街道促进产业高质量发展扶持办法（试行）",
         "issuer": "某街道办事处",
@@ -42,18 +42,18 @@ fn policy(total: &str, allocations: Value) -> Value {
 }
 
 /// A policy created by the administrator; answers it.
-async fn create_policy(app: &App, admin: &Session, body: Value) -> Value {
+pub(super) async fn create_policy(app: &App, admin: &Session, body: Value) -> Value {
     let (status, created) = app.post("/api/v1/fund/policies", Some(admin), body).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     created
 }
 
-fn measure_id(policy: &Value, code: &str) -> i64 {
+pub(super) fn measure_id(policy: &Value, code: &str) -> i64 {
     policy["measures"].as_array().unwrap().iter().find(|m| m["code"] == code).unwrap()["id"].as_i64().unwrap()
 }
 
 /// Registers the demo enterprise account's enterprise in 古镇; answers its credit code.
-async fn register_enterprise(app: &App, admin: &Session) -> String {
+pub(super) async fn register_enterprise(app: &App, admin: &Session) -> String {
     let code = app.store.find_user("enterprise").await.unwrap().unwrap().credit_code.unwrap();
     let body = json!({ "credit_code": code, "name": "中山市古镇星辉灯饰有限公司", "town": "guzhen" });
     let (status, answer) = app.post("/api/v1/enterprises", Some(admin), body).await;
@@ -61,13 +61,13 @@ async fn register_enterprise(app: &App, admin: &Session) -> String {
     code
 }
 
-async fn apply(app: &App, who: &Session, body: Value) -> i64 {
+pub(super) async fn apply(app: &App, who: &Session, body: Value) -> i64 {
     let (status, view) = app.post("/api/v1/fund/applications", Some(who), body).await;
     assert_eq!(status, StatusCode::CREATED, "{view}");
     view["id"].as_i64().unwrap()
 }
 
-async fn step(app: &App, who: &Session, id: i64, deed: &str, body: Value) -> Value {
+pub(super) async fn step(app: &App, who: &Session, id: i64, deed: &str, body: Value) -> Value {
     let (status, view) = app.post(&format!("/api/v1/fund/applications/{id}/{deed}"), Some(who), body).await;
     assert_eq!(status, StatusCode::OK, "{deed}: {view}");
     view

@@ -914,6 +914,7 @@ mod dashboard;
 mod deadlines;
 mod enterprises;
 mod fund;
+mod fund_pages;
 mod knowledge;
 mod ledgers;
 mod liaison;
