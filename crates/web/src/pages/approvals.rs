@@ -15,11 +15,11 @@ use std::time::Duration;
 use askama::Template;
 use axum::extract::State;
 
-use crate::extract::{PagePath as Path, PageQuery as Query};
+use crate::extract::{Form, PagePath as Path, PageQuery as Query};
+use axum::Extension;
 use axum::http::StatusCode;
 use axum::response::sse::Event;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
 use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast;

@@ -11,11 +11,10 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::Extension;
-use axum::Form;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 
-use crate::extract::{PagePath as Path, PageQuery as Query};
+use crate::extract::{Form, PagePath as Path, PageQuery as Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
