@@ -78,6 +78,10 @@ pub(super) struct FilePage {
     pub cadres: Vec<mashangban_app::liaisons::CadreView>,
     /// May edit the record.
     pub edit: bool,
+    /// The enterprise's visits (走访), newest first.
+    pub visits: Vec<mashangban_app::visits::VisitView>,
+    /// May plan a visit.
+    pub plan_visits: bool,
 }
 
 impl FilePage {
@@ -144,7 +148,11 @@ pub(super) async fn file_page<S: Store>(
     let file = app.enterprises().file(caller, code).await?;
     let manage = caller.may(Permission::ManageLiaisons);
     let cadres = if manage { app.liaisons().cadres(caller).await? } else { Vec::new() };
+    let visits =
+        if caller.may(Permission::ReadVisits) { app.visits().of_enterprise(caller, code).await? } else { Vec::new() };
     let page = FilePage {
+        visits,
+        plan_visits: caller.may(Permission::RecordVisits),
         layout: Layout::staff(file.enterprise.name.clone(), &caller.actor, menu),
         file,
         message,
