@@ -264,3 +264,91 @@ async fn a_walking_office_session_is_led_by_a_leader_and_its_problems_are_superv
     assert!(detail["request"]["content"].as_str().unwrap().contains("批示"), "{detail}");
     assert_eq!(detail["history"][0]["details"]["visit"]["kind"], "walking_office");
 }
+
+#[tokio::test]
+async fn the_pages_plan_record_and_follow_a_visit() {
+    use super::browser::{page, post_form};
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    let (ours, theirs) = (code("91442000MA5WKTA21"), code("91442000MA5WKTA22"));
+    setup(&app, &admin, &ours, &theirs).await;
+    let liaison = app.login("liaison").await;
+
+    // The menu has 走访; the plan form comes prefilled from the enterprise's page.
+    let (status, html) = page(&app, &format!("/enterprises/{ours}"), &liaison).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("href=\"/visits\"") && html.contains("走访"), "menu entry");
+    assert!(html.contains(&format!("/visits/new?enterprise={ours}")));
+    let (status, html) = page(&app, &format!("/visits/new?enterprise={ours}"), &liaison).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&format!("value=\"{ours}\"")));
+
+    // Planning a walking office as a town cadre without departments is refused on the form.
+    let form = [("kind", "walking_office"), ("credit_code", ours.as_str()), ("planned_at", "2026-11-02T09:30")];
+    let (status, _, html) = post_form(&app, "/visits", &liaison, &form).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("须有部门参加"), "{html}");
+    let form = [
+        ("kind", "visit"),
+        ("credit_code", ours.as_str()),
+        ("planned_at", "2026-11-02T09:30"),
+        ("purpose", "了解扩产需求"),
+        ("units", "scjgj"),
+        ("units", "zwfw"),
+    ];
+    let (status, location, _) = post_form(&app, "/visits", &liaison, &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{location}");
+    assert!(location.starts_with("/visits/"));
+    let id = location.trim_start_matches("/visits/").to_owned();
+    let (_, visit) = app.get(&format!("/api/v1/visits/{id}"), Some(&liaison)).await;
+    assert_eq!(visit["units"].as_array().unwrap().len(), 2, "{visit}");
+
+    // Recording: a problem solved on the spot without how is refused, the typed text kept.
+    let record = format!("/visits/{id}/record");
+    let mut form = vec![
+        ("visited_at", "2026-11-02T10:00"),
+        ("attendees", "黄志强、陈工"),
+        ("notes", "企业反映两项问题"),
+        ("p0_text", "用电报装慢"),
+        ("p0_outcome", "solved_on_site"),
+        ("p0_solved_by", "供电局李工"),
+        ("p1_text", "道路破损"),
+        ("p1_outcome", "dispatched"),
+        ("p1_category", "biz.change"),
+    ];
+    let (status, _, html) = post_form(&app, &record, &liaison, &form).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("现场办结的问题须写明由谁办结、如何办结"), "{html}");
+    assert!(html.contains("道路破损"), "the form keeps what was typed");
+    form.push(("p0_solution", "现场确认送电日期"));
+    let (status, location, _) = post_form(&app, &record, &liaison, &form).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, format!("/visits/{id}").as_str()));
+    let (status, html) = page(&app, &location, &liaison).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("已走访") && html.contains("现场办结") && html.contains("已受理"), "{html}");
+    assert!(!html.contains("id=\"record-form\""), "a recorded visit has no record form");
+    let (_, visit) = app.get(&format!("/api/v1/visits/{id}"), Some(&liaison)).await;
+    assert_eq!(visit["attendees"], json!(["黄志强", "陈工"]));
+    let no = visit["problems"][1]["tracking_no"].as_str().unwrap().to_owned();
+    assert!(html.contains(&no));
+
+    // The list, the enterprise's page, the scope and the report.
+    let (_, html) = page(&app, "/visits?month=2026-11", &liaison).await;
+    assert!(html.contains(&format!("/visits/{id}")));
+    let (_, html) = page(&app, &format!("/enterprises/{ours}"), &liaison).await;
+    assert!(html.contains(&format!("/visits/{id}")));
+    let dispatcher = app.login("dispatcher").await;
+    let (_, other) = app
+        .post("/api/v1/visits", Some(&dispatcher), json!({ "credit_code": theirs, "planned_at": "2026-11-03" }))
+        .await;
+    let (status, _) = page(&app, &format!("/visits/{}", other["id"]), &liaison).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = page(&app, "/visits/reports", &liaison).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let leader = app.login("leader").await;
+    let (status, html) = page(&app, "/visits/reports?month=2026-11", &leader).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("按干部") && html.contains("按镇街") && html.contains("应走访未走访"), "{html}");
+    let (status, _) = page(&app, "/visits/reports/export?month=2026-11&town=", &leader).await;
+    assert_eq!(status, StatusCode::OK);
+}
