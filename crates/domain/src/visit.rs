@@ -199,10 +199,10 @@ pub fn attendees(names: &[String]) -> Result<Vec<String>, DomainError> {
     }
     let mut out = Vec::new();
     for name in names {
-        if let Some(name) = optional_text("参加人员", Some(name), ATTENDEE_MAX)? {
-            if !out.contains(&name) {
-                out.push(name);
-            }
+        if let Some(name) = optional_text("参加人员", Some(name), ATTENDEE_MAX)?
+            && !out.contains(&name)
+        {
+            out.push(name);
         }
     }
     Ok(out)
@@ -244,7 +244,7 @@ mod tests {
     use chrono::TimeZone;
 
     fn t() -> Instant {
-        chrono::Utc.with_ymd_and_hms(2026, 12, 1, 2, 0, 0).unwrap()
+        crate::time::in_shanghai(&chrono::Utc.with_ymd_and_hms(2026, 12, 1, 2, 0, 0).unwrap())
     }
 
     #[test]
