@@ -156,6 +156,7 @@ impl IntakeInput {
             deadlines: Default::default(),
             time_limits: None,
             card: ctx.card,
+            visit: None,
         })
     }
 }

@@ -43,6 +43,7 @@ pub mod scoring;
 pub mod search;
 pub mod statistics;
 pub mod views;
+pub mod visits;
 
 use std::sync::Arc;
 
@@ -388,6 +389,11 @@ impl<S: Store> App<S> {
     /// Liaison cadres and contact cards (联系干部与联系卡).
     pub fn liaisons(&self) -> liaisons::Liaisons<'_, S> {
         liaisons::Liaisons::new(self)
+    }
+
+    /// Visits to enterprises and the walking office (走访与行走的办公室).
+    pub fn visits(&self) -> visits::Visits<'_, S> {
+        visits::Visits::new(self)
     }
 
     /// The statistics panel (数说): cards, values with history, imports and exports.

@@ -200,9 +200,7 @@ impl<'a, S: Store> Requests<'a, S> {
     /// the store writes it.
     pub async fn take_in(&self, caller: &Caller, mut new: NewRequest) -> AppResult<Request> {
         let now = self.app.now();
-        let limits = self.app.caches().rules().resolve(new.kind, new.urgency, new.channel, new.asker.is_enterprise());
-        let (due_at, deadlines) = intake_deadlines(&self.app.caches().calendar(), now, &limits);
-        (new.due_at, new.deadlines, new.time_limits) = (due_at, deadlines, Some(limits));
+        self.set_deadlines(&mut new);
         // The anonymous portal records the asker as the actor of the first event.
         let actor = match &caller.actor {
             Actor::Anonymous => Actor::PublicAsker,
@@ -210,6 +208,13 @@ impl<'a, S: Store> Requests<'a, S> {
         };
         let request = self.app.store().intake(new, &actor, &caller.meta(now)).await?;
         Ok(self.app.live().published(request))
+    }
+
+    /// Sets a new request's deadlines from the time-limit rules in force, counted from now.
+    pub fn set_deadlines(&self, new: &mut NewRequest) {
+        let limits = self.app.caches().rules().resolve(new.kind, new.urgency, new.channel, new.asker.is_enterprise());
+        let (due_at, deadlines) = intake_deadlines(&self.app.caches().calendar(), self.app.now(), &limits);
+        (new.due_at, new.deadlines, new.time_limits) = (due_at, deadlines, Some(limits));
     }
 
     /// The portal's submission: an intake as the anonymous asker (even for

@@ -483,6 +483,9 @@ fn event_summary(
             Some(parts.join("；"))
         }
         EventDetails::DeadlinesRecounted(r) => Some(deadlines(&r.before, &r.after).join("；")),
+        EventDetails::Received(r) => {
+            r.visit.as_ref().map(|v| format!("来源：{}（第 {} 号，带队：{}）", v.kind.label(), v.visit_id, v.lead_name))
+        }
         _ => None,
     }
 }

@@ -146,6 +146,7 @@ impl Resolved {
             deadlines: r.deadlines,
             time_limits: Some(r.time_limits),
             card: None,
+            visit: None,
         })
     }
 

@@ -84,6 +84,12 @@ pub enum Permission {
     ReviewFundDepartment,
     /// Create support-fund policies and their measures (管理扶持政策).
     ManageFund,
+    /// Read visits to enterprises (查看走访) within the enterprise scope.
+    ReadVisits,
+    /// Plan and record visits and walking-office sessions (走访记录).
+    RecordVisits,
+    /// Read the visit reports by cadre, town and month, and export them (走访统计).
+    ReadVisitReports,
 }
 
 /// Every staff role (工作人员).
@@ -138,6 +144,16 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::ReviewFundTown, &[Role::Handler, Role::UnitLeader]),
     (Permission::ReviewFundDepartment, &[Role::Dispatcher, Role::Admin]),
     (Permission::ManageFund, &[Role::Admin]),
+    (Permission::ReadVisits, STAFF),
+    // Liaison cadres, town staff, city leaders and the 马上办 office (dispatchers).
+    (
+        Permission::RecordVisits,
+        &[Role::Liaison, Role::Handler, Role::UnitLeader, Role::CityLeader, Role::Dispatcher, Role::Admin],
+    ),
+    (
+        Permission::ReadVisitReports,
+        &[Role::CityLeader, Role::Supervisor, Role::Admin, Role::Dispatcher, Role::UnitLeader],
+    ),
 ];
 
 impl Permission {
@@ -177,6 +193,9 @@ impl Permission {
         Permission::ReviewFundTown,
         Permission::ReviewFundDepartment,
         Permission::ManageFund,
+        Permission::ReadVisits,
+        Permission::RecordVisits,
+        Permission::ReadVisitReports,
     ];
 
     /// The stable code (API documents, logs).
@@ -217,6 +236,9 @@ impl Permission {
             Self::ReviewFundTown => "fund.review_town",
             Self::ReviewFundDepartment => "fund.review_department",
             Self::ManageFund => "fund.manage",
+            Self::ReadVisits => "visits.read",
+            Self::RecordVisits => "visits.record",
+            Self::ReadVisitReports => "visits.reports",
         }
     }
 
@@ -258,6 +280,9 @@ impl Permission {
             Self::ReviewFundTown => "初审产业扶持资金申报",
             Self::ReviewFundDepartment => "复审、公示和拨付产业扶持资金",
             Self::ManageFund => "管理产业扶持政策",
+            Self::ReadVisits => "查看走访记录",
+            Self::RecordVisits => "计划和记录走访",
+            Self::ReadVisitReports => "查看走访统计",
         }
     }
 

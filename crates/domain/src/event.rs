@@ -60,6 +60,18 @@ pub struct Received {
     /// Submitted from a liaison's contact card (联系卡): the cadre it names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card: Option<CardSource>,
+    /// Raised on a visit to the enterprise (走访) or a walking-office session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit: Option<VisitSource>,
+}
+
+/// The visit a request was raised on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct VisitSource {
+    pub visit_id: i64,
+    pub kind: crate::visit::VisitKind,
+    /// Who led the visit.
+    pub lead_name: String,
 }
 
 /// The liaison cadre a contact card (联系卡) names, recorded with a request

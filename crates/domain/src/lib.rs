@@ -28,5 +28,6 @@ pub mod statistics;
 pub mod time;
 pub mod time_limit;
 pub mod validation;
+pub mod visit;
 
 pub use error::{DomainError, ErrorKind};

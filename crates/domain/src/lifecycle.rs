@@ -637,7 +637,9 @@ pub fn check_permission(current: &Request, actor: &Actor, action: &Action) -> Re
             actor.has_role(&[Operator]) || matches!(actor, Actor::PublicAsker | Actor::Account(_))
         }
         Action::Suspend { .. } | Action::Resume { .. } => is_lead_unit_staff(current, actor),
-        Action::Supervise { .. } => actor.has_role(&[Supervisor]),
+        // The platform places a walking-office session's problems under
+        // supervision by rule (行走的办公室 problems are supervised by default).
+        Action::Supervise { .. } => actor.has_role(&[Supervisor]) || matches!(actor, Actor::System),
         // A liaison cadre urges and remarks on the requests of the enterprises
         // they follow; the store's scope (Scope::Liaison) limits which.
         Action::Urge { .. } => actor.has_role(&[Supervisor, Dispatcher, Liaison]),

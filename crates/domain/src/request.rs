@@ -321,6 +321,8 @@ pub struct NewRequest {
     pub time_limits: Option<TimeLimits>,
     /// Submitted through a liaison's contact card (联系卡), recorded in the intake event.
     pub card: Option<crate::event::CardSource>,
+    /// Raised on a visit (走访), recorded in the intake event.
+    pub visit: Option<crate::event::VisitSource>,
 }
 
 /// 马上办 (act-now) is the enterprise service: a resident's request may be

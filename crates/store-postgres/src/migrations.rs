@@ -26,6 +26,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (14, "0014_statistics", include_str!("../migrations/0014_statistics.sql")),
     (15, "0015_monitoring", include_str!("../migrations/0015_monitoring.sql")),
     (16, "0016_support_fund", include_str!("../migrations/0016_support_fund.sql")),
+    (17, "0017_visits", include_str!("../migrations/0017_visits.sql")),
 ];
 
 /// Tables whose `id` is an identity column.
@@ -57,6 +58,9 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "fund_measures",
     "fund_applications",
     "fund_objections",
+    "visits",
+    "visit_problems",
+    "visit_events",
 ];
 
 /// The newest migration this program knows.

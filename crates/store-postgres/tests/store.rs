@@ -108,6 +108,7 @@ fn request_in(category: i64, town: Option<i64>, enterprise: bool, submitted_by: 
         deadlines: Default::default(),
         time_limits: None,
         card: None,
+        visit: None,
     }
 }
 

@@ -31,6 +31,7 @@ mod scoring;
 pub mod sql;
 mod statistics;
 mod time_limits;
+mod visits;
 
 pub use sql::{Args, Conn, Database, Dialect, Job, Row, Value, job};
 

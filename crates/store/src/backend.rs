@@ -49,6 +49,7 @@ pub fn received_event(new: &NewRequest) -> EventDraft {
             contact_due_at: new.deadlines.contact,
             stage_due_at: new.deadlines.stage_reply,
             card: new.card.clone(),
+            visit: new.visit.clone(),
         }),
         due_at: new.due_at,
     }

@@ -25,6 +25,7 @@ mod ratelimits;
 mod scoring;
 mod statistics;
 mod types;
+mod visits;
 
 pub use approvals::*;
 pub use audit::*;
@@ -45,6 +46,7 @@ pub use ratelimits::*;
 pub use scoring::*;
 pub use statistics::*;
 pub use types::*;
+pub use visits::*;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -182,6 +184,7 @@ pub trait Store:
     + KnowledgeStore
     + EnterpriseStore
     + LiaisonStore
+    + VisitStore
     + ApprovalStore
     + AuditStore
     + FundStore
@@ -211,6 +214,7 @@ impl<T> Store for T where
         + KnowledgeStore
         + EnterpriseStore
         + LiaisonStore
+        + VisitStore
         + ApprovalStore
         + AuditStore
         + FundStore

@@ -142,5 +142,6 @@ fn mashangban_demo_request(r: &mashangban_domain::request::Request) -> mashangba
         deadlines: Default::default(),
         time_limits: None,
         card: None,
+        visit: None,
     }
 }

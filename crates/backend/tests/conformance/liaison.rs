@@ -107,6 +107,7 @@ fn request(f: &Fixture, credit_code: &str, card: Option<CardSource>) -> NewReque
         deadlines: Default::default(),
         time_limits: None,
         card,
+        visit: None,
     }
 }
 

@@ -27,3 +27,4 @@ mod ratelimits;
 mod requests;
 mod statistics;
 mod time_limits;
+mod visits;

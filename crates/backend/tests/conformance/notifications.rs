@@ -78,6 +78,7 @@ fn new_request(org: &Org) -> NewRequest {
         deadlines: Default::default(),
         time_limits: None,
         card: None,
+        visit: None,
     }
 }
 

@@ -92,6 +92,7 @@ impl<D: TestDb> Fixture<D> {
             deadlines: Default::default(),
             time_limits: None,
             card: None,
+            visit: None,
         }
     }
 }

@@ -85,6 +85,7 @@ fn new_request(f: &Fixture, enterprise: bool, town: bool, submitted_by: Option<i
         deadlines: Default::default(),
         time_limits: None,
         card: None,
+        visit: None,
     }
 }
 

@@ -22,6 +22,7 @@ pub(crate) mod scores;
 mod session;
 pub(crate) mod statistics;
 mod time_limits;
+pub(crate) mod visits;
 
 pub use attachments::percent_encode;
 pub use public::CodeQuery;
@@ -47,6 +48,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         knowledge::routes::<S>(),
         enterprises::routes::<S>(),
         liaisons::routes::<S>(),
+        visits::routes::<S>(),
         approvals::routes::<S>(),
         fund::routes::<S>(),
         ledgers::routes::<S>(),

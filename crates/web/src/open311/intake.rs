@@ -167,6 +167,7 @@ fn new_request(
         deadlines: Default::default(),
         time_limits: None,
         card: None,
+        visit: None,
     })
 }
 

@@ -79,6 +79,10 @@ pub(super) struct FilePage {
     pub edit: bool,
     /// The enterprise's support-fund applications the person may read.
     pub fund: Vec<mashangban_app::fund::ApplicationSummary>,
+    /// The enterprise's visits (走访), newest first.
+    pub visits: Vec<mashangban_app::visits::VisitView>,
+    /// May plan a visit.
+    pub plan_visits: bool,
 }
 
 impl FilePage {
@@ -151,7 +155,11 @@ pub(super) async fn file_page<S: Store>(
         ..mashangban_app::fund::ApplicationQuery::default()
     };
     let fund = app.fund().list(caller, &fund_query).await?.items;
+    let visits =
+        if caller.may(Permission::ReadVisits) { app.visits().of_enterprise(caller, code).await? } else { Vec::new() };
     let page = FilePage {
+        visits,
+        plan_visits: caller.may(Permission::RecordVisits),
         layout: Layout::staff(file.enterprise.name.clone(), &caller.actor, menu),
         file,
         message,

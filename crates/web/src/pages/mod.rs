@@ -22,6 +22,7 @@ mod statistics;
 mod submit;
 mod supervise;
 mod track;
+mod visits;
 
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -59,6 +60,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     routes.extend(statistics::routes::<S>());
     routes.extend(monitoring::routes::<S>());
     routes.extend(fund::routes::<S>());
+    routes.extend(visits::routes::<S>());
     routes.extend(admin::routes::<S>());
     routes.extend(assets::routes::<S>());
     routes

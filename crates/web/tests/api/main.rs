@@ -928,4 +928,5 @@ mod scores;
 mod search;
 mod security;
 mod statistics;
+mod visits;
 mod year_end;
