@@ -84,6 +84,11 @@ pub enum Permission {
     ReviewFundDepartment,
     /// Create support-fund policies and their measures (管理扶持政策).
     ManageFund,
+    /// Read inspections and enforcement cases (查看环境执法), within one's unit for unit-bound roles.
+    ReadEnforcement,
+    /// Record inspections, open cases from alerts and inspections and move them on (办理环境执法);
+    /// deciding and closing are further limited to the unit's leader by the domain.
+    HandleEnforcement,
 }
 
 /// Every staff role (工作人员).
@@ -138,6 +143,8 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::ReviewFundTown, &[Role::Handler, Role::UnitLeader]),
     (Permission::ReviewFundDepartment, &[Role::Dispatcher, Role::Admin]),
     (Permission::ManageFund, &[Role::Admin]),
+    (Permission::ReadEnforcement, &[Role::Handler, Role::UnitLeader, Role::Supervisor, Role::CityLeader, Role::Admin]),
+    (Permission::HandleEnforcement, &[Role::Handler, Role::UnitLeader, Role::Admin]),
 ];
 
 impl Permission {
@@ -177,6 +184,8 @@ impl Permission {
         Permission::ReviewFundTown,
         Permission::ReviewFundDepartment,
         Permission::ManageFund,
+        Permission::ReadEnforcement,
+        Permission::HandleEnforcement,
     ];
 
     /// The stable code (API documents, logs).
@@ -217,6 +226,8 @@ impl Permission {
             Self::ReviewFundTown => "fund.review_town",
             Self::ReviewFundDepartment => "fund.review_department",
             Self::ManageFund => "fund.manage",
+            Self::ReadEnforcement => "enforcement.read",
+            Self::HandleEnforcement => "enforcement.handle",
         }
     }
 
@@ -258,6 +269,8 @@ impl Permission {
             Self::ReviewFundTown => "初审产业扶持资金申报",
             Self::ReviewFundDepartment => "复审、公示和拨付产业扶持资金",
             Self::ManageFund => "管理产业扶持政策",
+            Self::ReadEnforcement => "查看环境执法案件",
+            Self::HandleEnforcement => "办理环境执法案件",
         }
     }
 

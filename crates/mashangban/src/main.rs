@@ -385,7 +385,10 @@ async fn serve(
     card_secret: mashangban_app::CardSecret,
 ) -> Result<(), String> {
     let search = open_search(data_dir)?;
+    let stage_days = file.enforcement_stage_days.unwrap_or_default();
+    stage_days.validate().map_err(|e| format!("配置文件中的 enforcement_stage_days 有误: {}", e.message))?;
     let settings = Settings {
+        enforcement_stage_days: stage_days,
         public_url: public_url.clone(),
         card_secret,
         hotline: file.hotline.clone().unwrap_or_else(|| Settings::default().hotline),

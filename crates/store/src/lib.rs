@@ -12,6 +12,7 @@ mod calendar;
 mod changes;
 mod cluster;
 mod dashboard;
+mod enforcement;
 mod enterprises;
 mod error;
 mod fund;
@@ -32,6 +33,7 @@ pub use calendar::*;
 pub use changes::*;
 pub use cluster::*;
 pub use dashboard::*;
+pub use enforcement::*;
 pub use enterprises::*;
 pub use error::StoreError;
 pub use fund::*;
@@ -188,6 +190,7 @@ pub trait Store:
     + LedgerStore
     + StatisticsStore
     + MonitoringStore
+    + EnforcementStore
     + CalendarStore
     + ScoringStore
     + DashboardStore
@@ -217,6 +220,7 @@ impl<T> Store for T where
         + LedgerStore
         + StatisticsStore
         + MonitoringStore
+        + EnforcementStore
         + CalendarStore
         + ScoringStore
         + DashboardStore

@@ -78,6 +78,12 @@ pub(super) struct FilePage {
     pub cadres: Vec<mashangban_app::liaisons::CadreView>,
     /// May edit the record.
     pub edit: bool,
+    /// Its alerts (to those who read monitoring), cases and inspections (to those who read enforcement).
+    pub enforcement: mashangban_app::enforcement::EnterpriseEnforcement,
+    /// Sees the cases section.
+    pub cases: bool,
+    /// May record an inspection.
+    pub inspect: bool,
 }
 
 impl FilePage {
@@ -144,7 +150,11 @@ pub(super) async fn file_page<S: Store>(
     let file = app.enterprises().file(caller, code).await?;
     let manage = caller.may(Permission::ManageLiaisons);
     let cadres = if manage { app.liaisons().cadres(caller).await? } else { Vec::new() };
+    let enforcement = app.enforcement().for_enterprise(caller, &file.enterprise.credit_code).await?;
     let page = FilePage {
+        enforcement,
+        cases: caller.may(Permission::ReadEnforcement),
+        inspect: caller.may(Permission::HandleEnforcement),
         layout: Layout::staff(file.enterprise.name.clone(), &caller.actor, menu),
         file,
         message,
