@@ -341,10 +341,10 @@ impl<'a, S: Store> Enforcement<'a, S> {
             .ok_or_else(|| AppError::invalid("invalid_stage_limits", "立案阶段缺少时限"))?;
         let new = NewCase { origin, credit_code, unit_id, summary, due_at, note };
         let case = store.open_case(new, now, actor(caller)).await?;
-        if let CaseOrigin::Alert(_) = origin {
-            if let Some(alert) = store.monitoring_alert(origin.id()).await? {
-                self.app.live().publish_monitoring(alert.point_id);
-            }
+        if let CaseOrigin::Alert(id) = origin
+            && let Some(alert) = store.monitoring_alert(id).await?
+        {
+            self.app.live().publish_monitoring(alert.point_id);
         }
         self.detail(case).await
     }
@@ -435,7 +435,7 @@ impl<'a, S: Store> Enforcement<'a, S> {
                     crate::monitoring::AlertQuery { state: Some("all".into()), point: Some(point.code.clone()) };
                 alerts.extend(monitoring.alerts(query).await?);
             }
-            alerts.sort_by(|a, b| b.id.cmp(&a.id));
+            alerts.sort_by_key(|a| std::cmp::Reverse(a.id));
         }
         let (cases, inspections) = if caller.may(Permission::ReadEnforcement) {
             let query = CaseQuery { enterprise: Some(credit_code.to_owned()), ..CaseQuery::default() };

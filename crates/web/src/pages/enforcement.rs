@@ -38,7 +38,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         Route::get("/enforcement/cases/{id}", case::<S>).permission(read),
         Route::post("/enforcement/cases/{id}/advance", advance::<S>).permission(handle).form(),
         Route::get("/enforcement/inspections", inspections::<S>).permission(read),
-        Route::get("/enforcement/inspections/new", inspection_form::<S>).permission(handle),
+        Route::get("/enforcement/inspections/new", inspection_form).permission(handle),
         Route::post("/enforcement/inspections", record::<S>).permission(handle).form(),
         Route::get("/enforcement/inspections/{id}", inspection::<S>).permission(read),
     ]
@@ -385,7 +385,7 @@ fn samples(form: &InspectionForm) -> Result<Vec<Sample>, AppError> {
 }
 
 /// `GET /enforcement/inspections/new[?credit_code=]`.
-async fn inspection_form<S: Store>(
+async fn inspection_form(
     Auth(caller): Auth,
     Extension(menu): Extension<Arc<Menu>>,
     Query(form): Query<PrefillQuery>,

@@ -51,10 +51,9 @@ fn code_of(answer: &(StatusCode, Value)) -> (StatusCode, Option<&str>) {
     (answer.0, answer.1["code"].as_str())
 }
 
-#[tokio::test]
-async fn an_alert_becomes_a_case_that_runs_to_its_close() {
-    let app = spawn().await;
-    app.set_time("2026-12-04T10:00:00+08:00");
+/// An enterprise with an outlet of the environment bureau (sthjj) and two COD alerts on it; answers
+/// the enterprise's credit code and the alerts' ids.
+async fn park(app: &App) -> (String, Vec<i64>) {
     let admin = app.login("admin").await;
     let credit_code = CreditCode::with_check_char("91442000MA52ENF01").unwrap().as_str().to_owned();
     let enterprise = json!({ "credit_code": credit_code, "name": "中山市华凯化工有限公司", "town": "guzhen" });
@@ -75,6 +74,14 @@ async fn an_alert_becomes_a_case_that_runs_to_its_close() {
     assert_eq!((status, report["alerts"].as_u64()), (StatusCode::OK, Some(2)), "{report}");
     let (_, alerts) = app.get("/api/v1/monitoring/alerts", Some(&admin)).await;
     let ids: Vec<i64> = alerts.as_array().unwrap().iter().map(|a| a["id"].as_i64().unwrap()).collect();
+    (credit_code, ids)
+}
+
+#[tokio::test]
+async fn an_alert_becomes_a_case_that_runs_to_its_close() {
+    let app = spawn().await;
+    app.set_time("2026-12-04T10:00:00+08:00");
+    let (credit_code, ids) = park(&app).await;
 
     let mut handler = unit_handler(&app, "sthjj", "h-sthjj").await;
     let mut leader = unit_leader(&app, "sthjj", "l-sthjj").await;
@@ -115,6 +122,8 @@ async fn an_alert_becomes_a_case_that_runs_to_its_close() {
     assert_eq!(case["next"][0]["stage"].as_str(), Some("investigating"));
     assert_eq!(case["next"][0]["limit"].as_str(), Some("60个工作日"));
     assert_eq!(case["overdue"].as_bool(), Some(false));
+    let (_, listed) = app.get("/api/v1/enforcement/cases", Some(&leader)).await;
+    assert_eq!(listed[0]["number"], case["number"], "the unit's leader sees it");
 
     // The alert is taken: neither dismissed nor opened again.
     let dismiss = app
@@ -284,4 +293,89 @@ async fn an_alert_becomes_a_case_that_runs_to_its_close() {
     assert!(page.contains(closed["number"].as_str().unwrap()), "the closed case is listed");
     assert!(page.contains(from_inspection["number"].as_str().unwrap()));
     assert!(page.contains("已转办") && page.contains("已排除"), "both alerts with their states");
+}
+
+#[tokio::test]
+async fn cases_are_opened_and_moved_through_the_pages() {
+    use super::browser::{page, post_form};
+
+    let app = spawn().await;
+    app.set_time("2026-12-04T10:00:00+08:00");
+    let (credit_code, ids) = park(&app).await;
+    let handler = unit_handler(&app, "sthjj", "h-sthjj").await;
+    let leader = unit_leader(&app, "sthjj", "l-sthjj").await;
+
+    // The alerts page offers 立案 beside 排除; the menu has 环境执法.
+    let (status, html) = page(&app, "/monitoring/alerts", &handler).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("action=\"/enforcement/cases\"")
+            && html.contains(&format!("name=\"alert\" value=\"{}\"", ids[0]))
+    );
+    assert!(html.contains("href=\"/enforcement/cases\""), "the menu entry");
+    let (status, location, _) =
+        post_form(&app, "/enforcement/cases", &handler, &[("alert", &ids[0].to_string())]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location.starts_with("/enforcement/cases/"), "{location}");
+    let (status, _, html) = post_form(&app, "/enforcement/cases", &handler, &[("alert", &ids[0].to_string())]).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("未能立案") && html.contains("已转办"), "the refusal as a page");
+
+    // The case page: its facts, history and the stage form; a refusal stands by the form with the values kept.
+    let (status, html) = page(&app, &location, &handler).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("立案") && html.contains("id=\"advance-form\"") && html.contains("调查取证（时限60个工作日）")
+    );
+    let advance = format!("{location}/advance");
+    for stage in ["investigating", "notified", "decided"] {
+        let (status, _, _) = post_form(&app, &advance, &handler, &[("stage", stage)]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{stage}");
+    }
+    let form = [("stage", "executing"), ("decision", ""), ("penalty", "80000"), ("note", "集体讨论")];
+    let (status, _, html) = post_form(&app, &advance, &leader, &form).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("role=\"alert\"") && html.contains("value=\"80000\""), "message by the form, values kept");
+    let form = [("stage", "executing"), ("decision", "罚款捌万元"), ("penalty", "80000"), ("note", "")];
+    let (status, _, _) = post_form(&app, &advance, &leader, &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = page(&app, &location, &leader).await;
+    assert!(html.contains("罚款 80000.00 元"), "the decision shown");
+
+    // Lists: filtered by stage; the overdue filter is empty today.
+    let (_, html) = page(&app, "/enforcement/cases?stage=executing", &handler).await;
+    assert!(html.contains(&format!("href=\"{location}\"")));
+    let (_, html) = page(&app, "/enforcement/cases?stage=&overdue=true", &handler).await;
+    assert!(html.contains("没有符合条件的案件"));
+
+    // An inspection through its form (a bad sample row refused with the values kept), then 立案 from it.
+    let (status, html) = page(&app, &format!("/enforcement/inspections/new?credit_code={credit_code}"), &handler).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&format!("value=\"{credit_code}\"")));
+    let mut fields = vec![
+        ("credit_code", credit_code.as_str()),
+        ("inspector", "张三、李四"),
+        ("inspected_at", "2026-12-04T09:30"),
+        ("place", "废水处理站"),
+        ("point", "WS-001"),
+        ("findings", "设施未运行"),
+        ("sample_parameter_1", "化学需氧量"),
+        ("sample_value_1", "很高"),
+        ("sample_unit_1", "mg/L"),
+        ("sample_lab_1", "市环境监测站"),
+        ("sample_result_1", "exceeds"),
+    ];
+    let (status, _, html) = post_form(&app, "/enforcement/inspections", &handler, &fields).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("第1个采样") && html.contains("设施未运行") && html.contains("value=\"很高\""), "{html}");
+    fields[7] = ("sample_value_1", "260");
+    let (status, inspection, _) = post_form(&app, "/enforcement/inspections", &handler, &fields).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = page(&app, &inspection, &handler).await;
+    assert!(html.contains("260 mg/L") && html.contains("超标") && html.contains("name=\"inspection\""), "{html}");
+    let id = inspection.rsplit('/').next().unwrap().to_owned();
+    let (status, location, _) = post_form(&app, "/enforcement/cases", &handler, &[("inspection", &id)]).await;
+    assert_eq!((status, location.starts_with("/enforcement/cases/")), (StatusCode::SEE_OTHER, true));
+    let (_, html) = page(&app, &location, &handler).await;
+    assert!(html.contains("来源检查记录") && html.contains("市环境监测站"));
 }
