@@ -484,6 +484,10 @@ async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Resul
             mashangban_demo::DEMO_DEVICE_PASSWORD
         );
     }
+    let cases = mashangban_demo::load_enforcement(store, time::now()).await.map_err(|e| e.to_string())?;
+    if cases > 0 {
+        println!("已载入 {cases} 件环境执法演示案件（来自超标报警和现场检查）。");
+    }
     let fund = mashangban_demo::load_fund(store, time::now()).await.map_err(|e| e.to_string())?;
     if fund > 0 {
         println!("已载入产业扶持资金演示政策（10 项措施）和 {fund} 份申报。");

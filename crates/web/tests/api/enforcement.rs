@@ -379,3 +379,23 @@ async fn cases_are_opened_and_moved_through_the_pages() {
     let (_, html) = page(&app, &location, &handler).await;
     assert!(html.contains("来源检查记录") && html.contains("市环境监测站"));
 }
+
+#[tokio::test]
+async fn the_demo_park_has_cases_at_several_stages_once() {
+    let app = spawn().await;
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    mashangban_demo::load_enterprises(&app.store, &data).await.unwrap();
+    let now = mashangban_domain::time::now();
+    mashangban_demo::load_monitoring(&app.store, &data, now).await.unwrap();
+    assert_eq!(mashangban_demo::load_enforcement(&app.store, now).await.unwrap(), 4);
+    assert_eq!(mashangban_demo::load_enforcement(&app.store, now).await.unwrap(), 0, "loaded once");
+    let admin = app.login("admin").await;
+    let (_, cases) = app.get("/api/v1/enforcement/cases", Some(&admin)).await;
+    let mut stages: Vec<&str> = cases.as_array().unwrap().iter().map(|c| c["stage"].as_str().unwrap()).collect();
+    stages.sort_unstable();
+    assert_eq!(stages, ["executing", "filed", "filed", "investigating"], "{cases}");
+    let executing = cases.as_array().unwrap().iter().find(|c| c["stage"] == "executing").unwrap();
+    assert_eq!(executing["penalty"].as_str(), Some("80000.00"));
+    let (_, escalated) = app.get("/api/v1/monitoring/alerts?state=escalated", Some(&admin)).await;
+    assert_eq!(escalated.as_array().unwrap().len(), 3);
+}
