@@ -55,8 +55,24 @@
     return form;
   }
 
+  function caseForm(alert) {
+    var form = el('form', 'inline');
+    form.method = 'post';
+    form.action = '/enforcement/cases';
+    var input = el('input');
+    input.type = 'hidden';
+    input.name = 'alert';
+    input.value = alert.id;
+    var button = el('button', null, '立案');
+    button.type = 'submit';
+    form.appendChild(input);
+    form.appendChild(button);
+    return form;
+  }
+
   function drawAlerts(list) {
     var handle = alerts.getAttribute('data-handle') === 'true';
+    var openCase = alerts.getAttribute('data-open-case') === 'true';
     var body = alerts.querySelector('tbody');
     // Keep a reason being typed: leave the rows alone while a form has focus.
     if (body.contains(document.activeElement)) return;
@@ -71,9 +87,10 @@
       row.appendChild(point);
       row.appendChild(el('td', null, a.unit ? a.unit.name : ''));
       row.appendChild(el('td', null, a.description));
-      if (handle) {
+      if (handle || openCase) {
         var cell = el('td');
-        cell.appendChild(dismissForm(a));
+        if (handle) cell.appendChild(dismissForm(a));
+        if (openCase) cell.appendChild(caseForm(a));
         row.appendChild(cell);
       }
       body.appendChild(row);

@@ -20,6 +20,7 @@ pub mod catalog;
 mod cluster;
 pub mod dashboard;
 pub mod deadlines;
+pub mod enforcement;
 pub mod enterprises;
 pub mod error;
 pub mod feed;
@@ -116,6 +117,8 @@ pub struct Settings {
     pub min_free_disk_bytes: u64,
     /// Client addresses (after `trusted_proxies`) allowed to read `/metrics`; loopback always is.
     pub metrics_allow: Vec<std::net::IpAddr>,
+    /// Working days allowed per stage of an enforcement case (环境执法).
+    pub enforcement_stage_days: mashangban_domain::enforcement::StageLimits,
 }
 
 impl Default for Settings {
@@ -140,6 +143,7 @@ impl Default for Settings {
             data_dir: None,
             min_free_disk_bytes: 512 * 1024 * 1024,
             metrics_allow: Vec::new(),
+            enforcement_stage_days: mashangban_domain::enforcement::StageLimits::default(),
         }
     }
 }
@@ -409,6 +413,11 @@ impl<S: Store> App<S> {
     /// 在线监测: monitoring points, readings, aggregates and exceedance alerts.
     pub fn monitoring(&self) -> monitoring::Monitoring<'_, S> {
         monitoring::Monitoring::new(self)
+    }
+
+    /// 环境执法: inspections and enforcement cases from alerts and inspections.
+    pub fn enforcement(&self) -> enforcement::Enforcement<'_, S> {
+        enforcement::Enforcement::new(self)
     }
 
     /// The industry support fund (产业扶持资金): policies, applications, review, notice, budget.

@@ -9,6 +9,7 @@
 mod approvals;
 mod data;
 mod devices;
+mod enforcement;
 mod enterprises;
 mod exec;
 mod fund;
@@ -30,6 +31,7 @@ use mashangban_store::{ArticleAuthor, ArticleInput, NewCategory, NewUnit, NewUse
 pub use approvals::load_approvals;
 pub use data::DemoData;
 pub use devices::{DeviceRun, DeviceTally, run_devices};
+pub use enforcement::load_enforcement;
 pub use enterprises::{DEMO_ENTERPRISES, DemoEnterprise, demo_enterprises, load_enterprises};
 pub use fund::{DEMO_FUND_POLICY, load_fund};
 pub use ledgers::{DEMO_OUTLETS, load_ledgers};

@@ -90,6 +90,11 @@ pub enum Permission {
     RecordVisits,
     /// Read the visit reports by cadre, town and month, and export them (走访统计).
     ReadVisitReports,
+    /// Read inspections and enforcement cases (查看环境执法), within one's unit for unit-bound roles.
+    ReadEnforcement,
+    /// Record inspections, open cases from alerts and inspections and move them on (办理环境执法);
+    /// deciding and closing are further limited to the unit's leader by the domain.
+    HandleEnforcement,
 }
 
 /// Every staff role (工作人员).
@@ -154,6 +159,8 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
         Permission::ReadVisitReports,
         &[Role::CityLeader, Role::Supervisor, Role::Admin, Role::Dispatcher, Role::UnitLeader],
     ),
+    (Permission::ReadEnforcement, &[Role::Handler, Role::UnitLeader, Role::Supervisor, Role::CityLeader, Role::Admin]),
+    (Permission::HandleEnforcement, &[Role::Handler, Role::UnitLeader, Role::Admin]),
 ];
 
 impl Permission {
@@ -196,6 +203,8 @@ impl Permission {
         Permission::ReadVisits,
         Permission::RecordVisits,
         Permission::ReadVisitReports,
+        Permission::ReadEnforcement,
+        Permission::HandleEnforcement,
     ];
 
     /// The stable code (API documents, logs).
@@ -239,6 +248,8 @@ impl Permission {
             Self::ReadVisits => "visits.read",
             Self::RecordVisits => "visits.record",
             Self::ReadVisitReports => "visits.reports",
+            Self::ReadEnforcement => "enforcement.read",
+            Self::HandleEnforcement => "enforcement.handle",
         }
     }
 
@@ -283,6 +294,8 @@ impl Permission {
             Self::ReadVisits => "查看走访记录",
             Self::RecordVisits => "计划和记录走访",
             Self::ReadVisitReports => "查看走访统计",
+            Self::ReadEnforcement => "查看环境执法案件",
+            Self::HandleEnforcement => "办理环境执法案件",
         }
     }
 

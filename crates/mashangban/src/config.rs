@@ -37,6 +37,9 @@ pub struct FileConfig {
     pub hj212_listen: Option<String>,
     /// Notification delivery: `[notify]`, `[notify.sms]`, `[notify.smtp]` (see docs/notifications.md).
     pub notify: Option<mashangban_app::notify::NotifyConfig>,
+    /// Working days allowed per stage of an enforcement case: `[enforcement_stage_days]` with `filed`,
+    /// `investigating`, `notified`, `decided`, `executing`, each 1–365 (see docs/monitoring.md).
+    pub enforcement_stage_days: Option<mashangban_domain::enforcement::StageLimits>,
 }
 
 impl FileConfig {

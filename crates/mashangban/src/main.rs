@@ -385,7 +385,10 @@ async fn serve(
     card_secret: mashangban_app::CardSecret,
 ) -> Result<(), String> {
     let search = open_search(data_dir)?;
+    let stage_days = file.enforcement_stage_days.unwrap_or_default();
+    stage_days.validate().map_err(|e| format!("配置文件中的 enforcement_stage_days 有误: {}", e.message))?;
     let settings = Settings {
+        enforcement_stage_days: stage_days,
         public_url: public_url.clone(),
         card_secret,
         hotline: file.hotline.clone().unwrap_or_else(|| Settings::default().hotline),
@@ -480,6 +483,10 @@ async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Resul
             "已载入化工园区 {points} 个在线监测点位及一周小时数据（设备密码 {}）。",
             mashangban_demo::DEMO_DEVICE_PASSWORD
         );
+    }
+    let cases = mashangban_demo::load_enforcement(store, time::now()).await.map_err(|e| e.to_string())?;
+    if cases > 0 {
+        println!("已载入 {cases} 件环境执法演示案件（来自超标报警和现场检查）。");
     }
     let fund = mashangban_demo::load_fund(store, time::now()).await.map_err(|e| e.to_string())?;
     if fund > 0 {

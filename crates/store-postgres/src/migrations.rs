@@ -27,6 +27,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (15, "0015_monitoring", include_str!("../migrations/0015_monitoring.sql")),
     (16, "0016_support_fund", include_str!("../migrations/0016_support_fund.sql")),
     (17, "0017_visits", include_str!("../migrations/0017_visits.sql")),
+    (18, "0018_enforcement", include_str!("../migrations/0018_enforcement.sql")),
 ];
 
 /// Tables whose `id` is an identity column.

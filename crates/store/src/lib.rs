@@ -12,6 +12,7 @@ mod calendar;
 mod changes;
 mod cluster;
 mod dashboard;
+mod enforcement;
 mod enterprises;
 mod error;
 mod fund;
@@ -33,6 +34,7 @@ pub use calendar::*;
 pub use changes::*;
 pub use cluster::*;
 pub use dashboard::*;
+pub use enforcement::*;
 pub use enterprises::*;
 pub use error::StoreError;
 pub use fund::*;
@@ -191,6 +193,7 @@ pub trait Store:
     + LedgerStore
     + StatisticsStore
     + MonitoringStore
+    + EnforcementStore
     + CalendarStore
     + ScoringStore
     + DashboardStore
@@ -221,6 +224,7 @@ impl<T> Store for T where
         + LedgerStore
         + StatisticsStore
         + MonitoringStore
+        + EnforcementStore
         + CalendarStore
         + ScoringStore
         + DashboardStore

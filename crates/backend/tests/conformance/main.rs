@@ -14,6 +14,7 @@ mod calendar;
 mod catalog;
 mod changes;
 mod copy;
+mod enforcement;
 mod enterprises;
 mod fund;
 mod health;

@@ -9,6 +9,7 @@ pub(crate) mod calendar;
 mod catalog;
 mod dashboard;
 mod docs;
+pub(crate) mod enforcement;
 pub(crate) mod enterprises;
 pub(crate) mod fund;
 mod knowledge;
@@ -54,6 +55,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         ledgers::routes::<S>(),
         statistics::routes::<S>(),
         monitoring::routes::<S>(),
+        enforcement::routes::<S>(),
         admin::routes::<S>(),
         docs::routes::<S>(),
     ]

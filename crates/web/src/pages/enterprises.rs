@@ -83,6 +83,12 @@ pub(super) struct FilePage {
     pub visits: Vec<mashangban_app::visits::VisitView>,
     /// May plan a visit.
     pub plan_visits: bool,
+    /// Its alerts (to those who read monitoring), cases and inspections (to those who read enforcement).
+    pub enforcement: mashangban_app::enforcement::EnterpriseEnforcement,
+    /// Sees the cases section.
+    pub cases: bool,
+    /// May record an inspection.
+    pub inspect: bool,
 }
 
 impl FilePage {
@@ -157,9 +163,13 @@ pub(super) async fn file_page<S: Store>(
     let fund = app.fund().list(caller, &fund_query).await?.items;
     let visits =
         if caller.may(Permission::ReadVisits) { app.visits().of_enterprise(caller, code).await? } else { Vec::new() };
+    let enforcement = app.enforcement().for_enterprise(caller, &file.enterprise.credit_code).await?;
     let page = FilePage {
         visits,
         plan_visits: caller.may(Permission::RecordVisits),
+        enforcement,
+        cases: caller.may(Permission::ReadEnforcement),
+        inspect: caller.may(Permission::HandleEnforcement),
         layout: Layout::staff(file.enterprise.name.clone(), &caller.actor, menu),
         file,
         message,

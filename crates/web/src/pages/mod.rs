@@ -11,6 +11,7 @@ mod approvals;
 mod assets;
 mod console;
 mod dashboard;
+mod enforcement;
 mod enterprises;
 mod fund;
 mod ledgers;
@@ -59,6 +60,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     routes.extend(approvals::routes::<S>());
     routes.extend(statistics::routes::<S>());
     routes.extend(monitoring::routes::<S>());
+    routes.extend(enforcement::routes::<S>());
     routes.extend(fund::routes::<S>());
     routes.extend(visits::routes::<S>());
     routes.extend(admin::routes::<S>());

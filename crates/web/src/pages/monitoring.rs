@@ -227,6 +227,8 @@ struct AlertsPage {
     alerts: Vec<AlertView>,
     /// Whether the caller may dismiss (of their own unit's points).
     handle: bool,
+    /// Whether the caller may open an enforcement case (立案) from an alert of their own unit's points.
+    open_case: bool,
     error: Option<String>,
 }
 
@@ -247,6 +249,7 @@ async fn alerts_page<S: Store>(
         layout: Layout::staff("超标报警", &caller.actor, menu),
         alerts: app.monitoring().alerts(AlertQuery::default()).await?,
         handle: caller.may(Permission::HandleMonitoringAlerts),
+        open_case: caller.may(Permission::HandleEnforcement),
         error,
     };
     Ok(render(status, &page))

@@ -912,6 +912,7 @@ mod browser;
 mod calendar;
 mod dashboard;
 mod deadlines;
+mod enforcement;
 mod enterprises;
 mod fund;
 mod fund_pages;

@@ -1,0 +1,300 @@
+//! Environmental enforcement: inspections, cases opened from an alert (the
+//! alert escalated in the same transaction, never both dismissed and a case,
+//! one case when two nodes open it at once) or from an inspection (once),
+//! moved stage by stage with each change in the append-only history.
+
+use mashangban_domain::enforcement::{
+    CaseOrigin, CaseStage, Decision, InspectionDraft, InspectionInput, Sample, SampleResult,
+};
+use mashangban_domain::enterprise::EnterpriseInput;
+use mashangban_domain::environment::{GB_8978_1996, bundled_standards};
+use mashangban_domain::monitoring::{
+    AlertState, MeasuredParameter, NewReading, PointDraft, PointInput, ReadingKind, check_reading,
+};
+use mashangban_domain::org::UnitKind;
+use mashangban_domain::validation::CreditCode;
+use mashangban_store::{
+    CaseChange, CaseFilter, ChangeCursor, ChangeEntity, ChangeStore, EnforcementActor, EnforcementStore,
+    EnterpriseStore, MonitoringActor, MonitoringStore, NewCase, NewInspection, OrgStore,
+};
+use mashangban_store_sql::SqlStore;
+
+use crate::org::unit;
+use crate::support::{Env, TestDb, at, execute, refusal, t0};
+
+on_both!(
+    a_case_from_an_alert_escalates_it_and_moves_stage_by_stage,
+    two_nodes_opening_one_alert_make_one_case,
+    an_inspection_opens_one_case
+);
+
+fn officer() -> EnforcementActor {
+    EnforcementActor { user_id: None, name: "执法员（handler）".into() }
+}
+
+struct Setup {
+    unit_id: i64,
+    credit_code: String,
+    point: mashangban_store::MonitoringPoint,
+}
+
+async fn setup<D: TestDb>(s: &SqlStore<D>) -> Setup {
+    s.upsert_unit(unit("city", UnitKind::City, None)).await.unwrap();
+    let town = s.upsert_unit(unit("guzhen", UnitKind::Town, Some("city"))).await.unwrap().id;
+    let unit_id = s.upsert_unit(unit("sthjj", UnitKind::Department, Some("city"))).await.unwrap().id;
+    let input = EnterpriseInput {
+        credit_code: CreditCode::with_check_char("91442000MA5200001").unwrap(),
+        name: "华凯化工".into(),
+        town_id: town,
+        address: None,
+        industry_code: None,
+        industry_name: None,
+        size: None,
+        registered_on: None,
+        contact_name: None,
+        contact_phone: None,
+        tags: vec![],
+    };
+    let credit_code = s.create_enterprise(input, t0(), "测试".into()).await.unwrap().credit_code;
+    let draft = PointDraft {
+        code: "WS-1".into(),
+        name: "华凯化工总排口".into(),
+        kind: "enterprise_outlet".into(),
+        credit_code: Some(credit_code.clone()),
+        mn: "MN0001".into(),
+        standard: GB_8978_1996.into(),
+        grade: 2,
+        parameters: vec![MeasuredParameter { code: "w01018".into(), unit: "mg/L".into() }],
+        unit_id,
+        ..PointDraft::default()
+    };
+    let desk = MonitoringActor { user_id: None, name: "环境局".into() };
+    let point = s.create_monitoring_point(PointInput::new(draft).unwrap(), "h".into(), t0(), desk).await.unwrap();
+    Setup { unit_id, credit_code, point }
+}
+
+/// Stores COD values over the grade-2 limit of 150, one a minute from `minute`; answers the alerts' ids.
+async fn exceed<D: TestDb>(
+    s: &SqlStore<D>,
+    point: &mashangban_store::MonitoringPoint,
+    minute: i64,
+    n: i64,
+) -> Vec<i64> {
+    let standard = bundled_standards().iter().find(|s| s.code == GB_8978_1996).unwrap();
+    let readings = (0..n)
+        .map(|m| NewReading {
+            point_id: point.id,
+            mn: point.mn.clone(),
+            kind: ReadingKind::Minute,
+            data_time: at(minute + m),
+            parameter: "w01018".into(),
+            value: 200.0,
+            min: None,
+            max: None,
+            flag: None,
+            exceedance: check_reading(standard, point.grade, &[], "w01018", 200.0, None).unwrap(),
+        })
+        .collect();
+    s.insert_readings(readings, at(minute + n)).await.unwrap().alerts.iter().map(|a| a.id).collect()
+}
+
+fn new_case(origin: CaseOrigin, setup: &Setup) -> NewCase {
+    NewCase {
+        origin,
+        credit_code: setup.credit_code.clone(),
+        unit_id: setup.unit_id,
+        summary: "COD 超标".into(),
+        due_at: at(60 * 24 * 9),
+        note: Some("拟立案调查".into()),
+    }
+}
+
+fn step(from: CaseStage, to: CaseStage, due_minutes: Option<i64>) -> CaseChange {
+    CaseChange { from, to, due_at: due_minutes.map(at), decision: None, closed_reason: None, note: None }
+}
+
+async fn a_case_from_an_alert_escalates_it_and_moves_stage_by_stage<D: TestDb>() {
+    let env: Env<D> = D::create().await;
+    let s = env.store();
+    let setup = setup(&s).await;
+    let alerts = exceed(&s, &setup.point, 0, 2).await;
+    let mut cursor = ChangeCursor::default();
+    cursor = s.changes_after(cursor, 1000).await.unwrap().last().map_or(cursor, |c| c.cursor);
+
+    // Unknown enterprise or alert: refused, nothing written.
+    let stranger =
+        NewCase { credit_code: "91350100M000100Y43".into(), ..new_case(CaseOrigin::Alert(alerts[0]), &setup) };
+    assert_eq!(refusal(s.open_case(stranger, at(10), officer()).await), "unknown_enterprise");
+    assert_eq!(
+        refusal(s.open_case(new_case(CaseOrigin::Alert(999), &setup), at(10), officer()).await),
+        "monitoring_alert_not_found"
+    );
+
+    let case = s.open_case(new_case(CaseOrigin::Alert(alerts[0]), &setup), at(10), officer()).await.unwrap();
+    assert_eq!((case.stage, case.origin, case.version), (CaseStage::Filed, CaseOrigin::Alert(alerts[0]), 1));
+    assert_eq!(case.number, format!("环执〔2026〕{}号", case.id));
+    assert_eq!(case.stage_due_at, Some(at(60 * 24 * 9)));
+
+    // The alert is escalated with its event and a change-feed row, and can be neither dismissed nor opened again.
+    let alert = s.monitoring_alert(alerts[0]).await.unwrap().unwrap();
+    assert_eq!(alert.state, AlertState::Escalated);
+    let kinds: Vec<String> = s.monitoring_alert_events(alerts[0]).await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, ["opened", "escalated"]);
+    let changes = s.changes_after(cursor, 1000).await.unwrap();
+    assert!(changes.iter().any(|c| c.entity == ChangeEntity::Monitoring && c.kind == "alert_escalated"), "{changes:?}");
+    let desk = MonitoringActor { user_id: None, name: "环境局".into() };
+    assert_eq!(
+        refusal(s.dismiss_monitoring_alert(alerts[0], "设备故障".into(), at(11), desk.clone()).await),
+        "alert_not_open"
+    );
+    assert_eq!(
+        refusal(s.open_case(new_case(CaseOrigin::Alert(alerts[0]), &setup), at(11), officer()).await),
+        "alert_not_open"
+    );
+    // And a dismissed alert cannot become a case.
+    s.dismiss_monitoring_alert(alerts[1], "现场核实为设备故障".into(), at(11), desk).await.unwrap();
+    assert_eq!(
+        refusal(s.open_case(new_case(CaseOrigin::Alert(alerts[1]), &setup), at(12), officer()).await),
+        "alert_not_open"
+    );
+
+    // Stage by stage; a stale `from` is refused.
+    let moved = s
+        .change_case(case.id, step(CaseStage::Filed, CaseStage::Investigating, Some(100_000)), at(20), officer())
+        .await
+        .unwrap();
+    assert_eq!((moved.stage, moved.version, moved.stage_started_at), (CaseStage::Investigating, 2, at(20)));
+    let stale = s.change_case(case.id, step(CaseStage::Filed, CaseStage::Investigating, None), at(21), officer()).await;
+    assert_eq!(refusal(stale), "case_changed");
+    s.change_case(case.id, step(CaseStage::Investigating, CaseStage::Notified, Some(200_000)), at(30), officer())
+        .await
+        .unwrap();
+    s.change_case(case.id, step(CaseStage::Notified, CaseStage::Decided, Some(300_000)), at(40), officer())
+        .await
+        .unwrap();
+    let decision = Decision::new(Some("50000"), "责令立即改正，罚款五万元").unwrap();
+    let decide =
+        CaseChange { decision: Some(decision), ..step(CaseStage::Decided, CaseStage::Executing, Some(400_000)) };
+    let decided = s.change_case(case.id, decide, at(50), officer()).await.unwrap();
+    assert_eq!((decided.penalty_fen, decided.decision.as_deref()), (Some(5_000_000), Some("责令立即改正，罚款五万元")));
+    let close = CaseChange {
+        closed_reason: Some("罚款已缴清".into()),
+        ..step(CaseStage::Executing, CaseStage::Closed, None)
+    };
+    let closed = s.change_case(case.id, close, at(60), officer()).await.unwrap();
+    assert_eq!((closed.stage, closed.closed_at, closed.stage_due_at), (CaseStage::Closed, Some(at(60)), None));
+    assert_eq!(closed.penalty_fen, Some(5_000_000), "the decision stays");
+
+    let history = s.case_events(case.id).await.unwrap();
+    let stages: Vec<(&str, Option<CaseStage>, CaseStage)> =
+        history.iter().map(|e| (e.kind.as_str(), e.from_stage, e.to_stage)).collect();
+    assert_eq!(stages.len(), 6);
+    assert_eq!(stages[0], ("opened", None, CaseStage::Filed));
+    assert_eq!(stages[5], ("closed", Some(CaseStage::Executing), CaseStage::Closed));
+    assert_eq!(history[0].note.as_deref(), Some("拟立案调查"));
+    assert!(history[4].note.as_deref().unwrap().contains("罚款50000.00元"), "{:?}", history[4].note);
+    assert!(execute(&s, "DELETE FROM enforcement_case_events", vec![]).await.is_err(), "history is append-only");
+    assert!(execute(&s, "UPDATE enforcement_case_events SET note = 'x'", vec![]).await.is_err());
+
+    // Lists: by stage, enterprise, unit and overdue.
+    let second = exceed(&s, &setup.point, 100, 1).await;
+    let open = s.open_case(new_case(CaseOrigin::Alert(second[0]), &setup), at(110), officer()).await.unwrap();
+    let all = s.enforcement_cases(CaseFilter::default(), 100).await.unwrap();
+    assert_eq!(all.iter().map(|c| c.id).collect::<Vec<_>>(), [open.id, case.id]);
+    let filed = CaseFilter { stage: Some(CaseStage::Filed), ..CaseFilter::default() };
+    assert_eq!(s.enforcement_cases(filed, 100).await.unwrap().len(), 1);
+    let overdue = CaseFilter { overdue_at: Some(at(60 * 24 * 10)), ..CaseFilter::default() };
+    assert_eq!(s.enforcement_cases(overdue, 100).await.unwrap().iter().map(|c| c.id).collect::<Vec<_>>(), [open.id]);
+    let not_yet = CaseFilter { overdue_at: Some(at(200)), ..CaseFilter::default() };
+    assert!(s.enforcement_cases(not_yet, 100).await.unwrap().is_empty());
+    let elsewhere = CaseFilter { units: Some(vec![setup.unit_id + 100]), ..CaseFilter::default() };
+    assert!(s.enforcement_cases(elsewhere, 100).await.unwrap().is_empty());
+    let mine = CaseFilter {
+        units: Some(vec![setup.unit_id]),
+        credit_code: Some(setup.credit_code.clone()),
+        ..CaseFilter::default()
+    };
+    assert_eq!(s.enforcement_cases(mine, 100).await.unwrap().len(), 2);
+}
+
+async fn two_nodes_opening_one_alert_make_one_case<D: TestDb>() {
+    let env: Env<D> = D::create().await;
+    let (a, b) = (env.store(), env.other_node().await);
+    let setup = setup(&a).await;
+    let alerts = exceed(&a, &setup.point, 0, 1).await;
+    let mut tasks = Vec::new();
+    for n in 0..8 {
+        let store = if n % 2 == 0 { a.clone() } else { b.clone() };
+        let case = new_case(CaseOrigin::Alert(alerts[0]), &setup);
+        tasks.push(tokio::spawn(async move { store.open_case(case, at(10), officer()).await }));
+    }
+    let mut opened = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => opened += 1,
+            Err(e) => assert_eq!(refusal::<()>(Err(e)), "alert_not_open"),
+        }
+    }
+    assert_eq!(opened, 1);
+    assert_eq!(a.enforcement_cases(CaseFilter::default(), 100).await.unwrap().len(), 1);
+    let events = a.monitoring_alert_events(alerts[0]).await.unwrap();
+    assert_eq!(events.iter().filter(|e| e.kind == "escalated").count(), 1);
+}
+
+async fn an_inspection_opens_one_case<D: TestDb>() {
+    let env: Env<D> = D::create().await;
+    let s = env.store();
+    let setup = setup(&s).await;
+    let draft = |code: &str| InspectionDraft {
+        inspector: "张三、李四".into(),
+        place: "华凯化工废水处理站".into(),
+        credit_code: code.into(),
+        findings: "废水处理设施未运行，排放口有异味".into(),
+        samples: vec![Sample {
+            parameter: "化学需氧量".into(),
+            value: Some(260.0),
+            unit: Some("mg/L".into()),
+            lab: "市环境监测站".into(),
+            result: SampleResult::Exceeds,
+        }],
+    };
+    let new = |code: &str, unit_id: i64| NewInspection {
+        input: InspectionInput::new(draft(code)).unwrap(),
+        unit_id,
+        inspected_at: at(5),
+        point_id: Some(setup.point.id),
+    };
+    assert_eq!(
+        refusal(s.create_inspection(new("91350100M000100Y43", setup.unit_id), at(6), officer()).await),
+        "unknown_enterprise"
+    );
+    assert_eq!(refusal(s.create_inspection(new(&setup.credit_code, 9999), at(6), officer()).await), "unknown_unit");
+    let inspection = s.create_inspection(new(&setup.credit_code, setup.unit_id), at(6), officer()).await.unwrap();
+    assert_eq!((inspection.samples.len(), inspection.case_id, inspection.point_id), (1, None, Some(setup.point.id)));
+    assert_eq!(inspection.samples[0].result, SampleResult::Exceeds);
+
+    let case = s.open_case(new_case(CaseOrigin::Inspection(inspection.id), &setup), at(10), officer()).await.unwrap();
+    assert_eq!(case.origin, CaseOrigin::Inspection(inspection.id));
+    assert_eq!(s.inspection(inspection.id).await.unwrap().unwrap().case_id, Some(case.id));
+    let again = s.open_case(new_case(CaseOrigin::Inspection(inspection.id), &setup), at(11), officer()).await;
+    assert_eq!(refusal(again), "inspection_has_case");
+    assert_eq!(
+        refusal(s.open_case(new_case(CaseOrigin::Inspection(999), &setup), at(11), officer()).await),
+        "inspection_not_found"
+    );
+    let listed = s.inspections(Some(setup.credit_code.clone()), 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(s.inspections(Some("91350100M000100Y43".into()), 10).await.unwrap().is_empty());
+
+    // Early closure straight from 立案.
+    let close = CaseChange {
+        from: CaseStage::Filed,
+        to: CaseStage::Closed,
+        due_at: None,
+        decision: None,
+        closed_reason: Some("经复核不予立案".into()),
+        note: None,
+    };
+    let closed = s.change_case(case.id, close, at(20), officer()).await.unwrap();
+    assert_eq!((closed.stage, closed.closed_reason.as_deref()), (CaseStage::Closed, Some("经复核不予立案")));
+}
