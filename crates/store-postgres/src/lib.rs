@@ -42,6 +42,7 @@ mod migrations;
 pub mod testing;
 
 pub use database::{PgConn, PgDb};
+pub use migrations::IDENTITY_TABLES;
 
 use std::sync::Arc;
 use std::time::Duration;

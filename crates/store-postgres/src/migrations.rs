@@ -62,6 +62,8 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "visits",
     "visit_problems",
     "visit_events",
+    "inspections",
+    "enforcement_cases",
 ];
 
 /// The newest migration this program knows.
