@@ -235,7 +235,7 @@ impl<D: Database> MonitoringStore for SqlStore<D> {
                 if found.state != AlertState::Open {
                     return Err(DomainError::conflict(
                         "alert_not_open",
-                        format!("报警已{}，不能再排除", found.state.label()),
+                        format!("报警当前为「{}」，不能再排除", found.state.label()),
                     )
                     .into());
                 }
