@@ -200,8 +200,7 @@ async fn every_identity_table_has_its_sequence_moved_after_a_copy() {
     // PostgreSQL's own working table of dashboard changes is never copied (empty after an export's preparation).
     let mut with_identity: Vec<String> =
         rows.iter().map(|r| r.get::<_, String>(0)).filter(|t| t != "dash_pending").collect();
-    let mut listed: Vec<String> =
-        mashangban_store_postgres::IDENTITY_TABLES.iter().map(|t| (*t).to_owned()).collect();
+    let mut listed: Vec<String> = mashangban_store_postgres::IDENTITY_TABLES.iter().map(|t| (*t).to_owned()).collect();
     with_identity.sort();
     listed.sort();
     assert_eq!(listed, with_identity);
