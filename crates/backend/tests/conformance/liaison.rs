@@ -6,19 +6,18 @@
 
 use chrono::Duration;
 
-use mashangban_domain::enterprise::{EnterpriseInput, EnterpriseScope};
+use mashangban_domain::enterprise::EnterpriseScope;
 use mashangban_domain::event::{CardSource, EventDetails};
 use mashangban_domain::liaison::{CadreInput, CadreLevel, LiaisonKind};
 use mashangban_domain::notify::TemplateKey;
-use mashangban_domain::org::{Actor, Role, Scope, ScopeFacts, UnitKind};
+use mashangban_domain::org::{Actor, Role, Scope, ScopeFacts};
 use mashangban_domain::request::{Asker, Channel, Contact, Location, NewRequest, RequestKind, Urgency};
 use mashangban_domain::validation::{CreditCode, Phone};
 use mashangban_store::{
-    AssignmentFilter, CatalogStore, EnterpriseFilter, EnterpriseStore, LiaisonStore, ListFilter, NewCategory, NewUser,
-    NotificationStore, OrgStore, RequestStore,
+    AssignmentFilter, EnterpriseFilter, EnterpriseStore, LiaisonStore, ListFilter, NotificationStore, RequestStore,
 };
 
-use crate::org::unit;
+use crate::org::town_desk;
 use crate::support::{Env, TestDb, at, meta, refusal, t0};
 
 on_both!(
@@ -36,57 +35,18 @@ struct Fixture {
     theirs: String,
 }
 
-fn code(body: &str) -> CreditCode {
-    CreditCode::with_check_char(body).unwrap()
-}
-
 async fn fixture<D: TestDb>(env: &Env<D>) -> Fixture {
     let s = &env.store;
-    s.upsert_unit(unit("city", UnitKind::City, None)).await.unwrap();
-    let town = s.upsert_unit(unit("t", UnitKind::Town, Some("city"))).await.unwrap().id;
-    let category = NewCategory {
-        code: "x".into(),
-        name: "分类".into(),
-        parent_code: None,
-        lead_unit_code: None,
-        keywords: vec![],
-    };
-    let category = s.upsert_category(category).await.unwrap().id;
-    let user = |username: &str, role| NewUser {
-        username: username.into(),
-        display_name: format!("干部{username}"),
-        role,
-        unit_id: Some(town),
-        credit_code: None,
-        phone: None,
-        password_hash: "x".into(),
-    };
-    let cadre = s.create_user(user("c1", Role::Liaison)).await.unwrap().id;
-    let other = s.create_user(user("c2", Role::UnitLeader)).await.unwrap().id;
-    let (ours, theirs) = (code("91442000MA5CWNF01"), code("91442000MA5CWNF02"));
-    for c in [&ours, &theirs] {
-        let input = EnterpriseInput {
-            credit_code: c.clone(),
-            name: format!("企业{}", &c.as_str()[14..]),
-            town_id: town,
-            address: None,
-            industry_code: None,
-            industry_name: None,
-            size: None,
-            registered_on: None,
-            contact_name: None,
-            contact_phone: None,
-            tags: vec![],
-        };
-        s.create_enterprise(input, at(0), "测试".into()).await.unwrap();
-    }
+    let desk = town_desk(s, "91442000MA5CWNF0", &[("c1", Role::Liaison), ("c2", Role::UnitLeader)]).await;
+    let (town, category, cadre, other) = (desk.town, desk.category, desk.users[0], desk.users[1]);
+    let (ours, theirs) = (desk.ours, desk.theirs);
     for (user, role, level) in
         [(cadre, Role::Liaison, CadreLevel::Town), (other, Role::UnitLeader, CadreLevel::Department)]
     {
         let input = CadreInput::new(user, role, level, "副镇长", "0760-22338899").unwrap();
         s.save_cadre(input, at(0), "测试".into()).await.unwrap();
     }
-    Fixture { town, category, cadre, other, ours: ours.as_str().into(), theirs: theirs.as_str().into() }
+    Fixture { town, category, cadre, other, ours, theirs }
 }
 
 fn request(f: &Fixture, credit_code: &str, card: Option<CardSource>) -> NewRequest {

@@ -1,9 +1,13 @@
 //! Units, users, sessions and API tokens.
 
+use mashangban_domain::enterprise::EnterpriseInput;
 use mashangban_domain::org::{Role, UnitId, UnitKind};
-use mashangban_store::{NewApiToken, NewSession, NewUnit, NewUser, OrgStore};
+use mashangban_domain::validation::CreditCode;
+use mashangban_store::{
+    CatalogStore, EnterpriseStore, NewApiToken, NewCategory, NewSession, NewUnit, NewUser, OrgStore,
+};
 
-use crate::support::{TestDb, minutes, refusal};
+use crate::support::{TestDb, at, minutes, refusal};
 
 on_both!(
     units_are_upserted_by_code_under_known_parents,
@@ -23,6 +27,61 @@ pub fn unit(code: &str, kind: UnitKind, parent: Option<&str>) -> NewUnit {
         kind,
         parent_code: parent.map(str::to_owned),
     }
+}
+
+/// What the enterprise-desk tests start from: a town under a city, one category, a staff user at the
+/// town per `(username, role)` (ids in that order) and two registered enterprises of the town whose
+/// credit codes are `body` + `1` and `body` + `2` with their check characters (`ours`, `theirs`).
+pub struct TownDesk {
+    pub town: i64,
+    pub category: i64,
+    pub users: Vec<i64>,
+    pub ours: String,
+    pub theirs: String,
+}
+
+pub async fn town_desk<S: OrgStore + CatalogStore + EnterpriseStore>(
+    s: &S,
+    body: &str,
+    users: &[(&str, Role)],
+) -> TownDesk {
+    s.upsert_unit(unit("city", UnitKind::City, None)).await.unwrap();
+    let town = s.upsert_unit(unit("t", UnitKind::Town, Some("city"))).await.unwrap().id;
+    let category = NewCategory {
+        code: "x".into(),
+        name: "分类".into(),
+        parent_code: None,
+        lead_unit_code: None,
+        keywords: vec![],
+    };
+    let category = s.upsert_category(category).await.unwrap().id;
+    let mut ids = Vec::new();
+    for (username, role) in users {
+        let new = NewUser { display_name: format!("干部{username}"), ..user(username, *role, Some(town)) };
+        ids.push(s.create_user(new).await.unwrap().id);
+    }
+    let mut codes = Vec::new();
+    for n in ["1", "2"] {
+        let code = CreditCode::with_check_char(&format!("{body}{n}")).unwrap();
+        let input = EnterpriseInput {
+            credit_code: code.clone(),
+            name: format!("企业{}", &code.as_str()[14..]),
+            town_id: town,
+            address: None,
+            industry_code: None,
+            industry_name: None,
+            size: None,
+            registered_on: None,
+            contact_name: None,
+            contact_phone: None,
+            tags: vec![],
+        };
+        s.create_enterprise(input, at(0), "测试".into()).await.unwrap();
+        codes.push(code.as_str().to_owned());
+    }
+    let theirs = codes.pop().unwrap();
+    let ours = codes.pop().unwrap();
+    TownDesk { town, category, users: ids, ours, theirs }
 }
 
 pub fn user(username: &str, role: Role, unit_id: Option<UnitId>) -> NewUser {

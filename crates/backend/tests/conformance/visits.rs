@@ -6,19 +6,16 @@
 
 use chrono::Duration;
 
-use mashangban_domain::enterprise::{EnterpriseInput, EnterpriseScope};
+use mashangban_domain::enterprise::EnterpriseScope;
 use mashangban_domain::event::{EventDetails, VisitSource};
 use mashangban_domain::liaison::{CadreInput, CadreLevel, LiaisonKind};
-use mashangban_domain::org::{Role, UnitKind};
+use mashangban_domain::org::Role;
 use mashangban_domain::request::{Asker, Channel, Contact, Location, NewRequest, RequestKind, State, Urgency};
 use mashangban_domain::validation::{CreditCode, Phone};
 use mashangban_domain::visit::{Lead, NewVisit, ProblemOutcome, VisitKind, VisitState};
-use mashangban_store::{
-    CatalogStore, EnterpriseStore, LiaisonStore, NewCategory, NewUser, OrgStore, RecordedProblem, RequestStore,
-    Resolution, VisitFilter, VisitRecord, VisitStore,
-};
+use mashangban_store::{LiaisonStore, RecordedProblem, RequestStore, Resolution, VisitFilter, VisitRecord, VisitStore};
 
-use crate::org::unit;
+use crate::org::town_desk;
 use crate::support::{Env, TestDb, at, meta, refusal, staff};
 
 on_both!(a_record_takes_in_its_requests_in_one_transaction, visits_are_seen_within_the_enterprise_scope);
@@ -32,54 +29,15 @@ struct Fixture {
     theirs: String,
 }
 
-fn code(body: &str) -> CreditCode {
-    CreditCode::with_check_char(body).unwrap()
-}
-
 async fn fixture<D: TestDb>(env: &Env<D>) -> Fixture {
     let s = &env.store;
-    s.upsert_unit(unit("city", UnitKind::City, None)).await.unwrap();
-    let town = s.upsert_unit(unit("t", UnitKind::Town, Some("city"))).await.unwrap().id;
-    let category = NewCategory {
-        code: "x".into(),
-        name: "分类".into(),
-        parent_code: None,
-        lead_unit_code: None,
-        keywords: vec![],
-    };
-    let category = s.upsert_category(category).await.unwrap().id;
-    let user = |username: &str, role| NewUser {
-        username: username.into(),
-        display_name: format!("干部{username}"),
-        role,
-        unit_id: Some(town),
-        credit_code: None,
-        phone: None,
-        password_hash: "x".into(),
-    };
-    let cadre = s.create_user(user("c1", Role::Liaison)).await.unwrap().id;
-    let leader = s.create_user(user("l1", Role::CityLeader)).await.unwrap().id;
-    let (ours, theirs) = (code("91442000MA5WKTC01"), code("91442000MA5WKTC02"));
-    for c in [&ours, &theirs] {
-        let input = EnterpriseInput {
-            credit_code: c.clone(),
-            name: format!("企业{}", &c.as_str()[14..]),
-            town_id: town,
-            address: None,
-            industry_code: None,
-            industry_name: None,
-            size: None,
-            registered_on: None,
-            contact_name: None,
-            contact_phone: None,
-            tags: vec![],
-        };
-        s.create_enterprise(input, at(0), "测试".into()).await.unwrap();
-    }
+    let desk = town_desk(s, "91442000MA5WKTC0", &[("c1", Role::Liaison), ("l1", Role::CityLeader)]).await;
+    let (town, category, cadre, leader) = (desk.town, desk.category, desk.users[0], desk.users[1]);
+    let (ours, theirs) = (desk.ours, desk.theirs);
     let input = CadreInput::new(cadre, Role::Liaison, CadreLevel::Town, "副镇长", "0760-22338899").unwrap();
     s.save_cadre(input, at(0), "测试".into()).await.unwrap();
-    s.assign(ours.as_str(), cadre, LiaisonKind::Lead, at(0), "测试".into()).await.unwrap();
-    Fixture { town, category, cadre, leader, ours: ours.as_str().into(), theirs: theirs.as_str().into() }
+    s.assign(&ours, cadre, LiaisonKind::Lead, at(0), "测试".into()).await.unwrap();
+    Fixture { town, category, cadre, leader, ours, theirs }
 }
 
 fn plan(f: &Fixture, kind: VisitKind, credit_code: &str, lead: i64) -> NewVisit {
