@@ -11,20 +11,7 @@ use mashangban_domain::validation::CreditCode;
 use super::*;
 
 async fn unit_leader(app: &App, unit_code: &str, username: &str) -> Session {
-    let unit = app.store.list_units().await.unwrap().into_iter().find(|u| u.code == unit_code).unwrap();
-    app.store
-        .create_user(NewUser {
-            username: username.into(),
-            display_name: format!("{unit_code} 领导"),
-            role: mashangban_domain::org::Role::UnitLeader,
-            unit_id: Some(unit.id),
-            credit_code: None,
-            phone: None,
-            password_hash: auth::hash_password(PASSWORD).unwrap(),
-        })
-        .await
-        .unwrap();
-    app.login(username).await
+    unit_user(app, unit_code, username, mashangban_domain::org::Role::UnitLeader).await
 }
 
 fn percent(s: &str) -> String {

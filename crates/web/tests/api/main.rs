@@ -100,12 +100,17 @@ fn controlled_clock(millis: &std::sync::Arc<std::sync::atomic::AtomicI64>) -> ma
 
 /// A new handler account of the unit `unit_code`, signed in.
 async fn unit_handler(app: &App, unit_code: &str, username: &str) -> Session {
+    unit_user(app, unit_code, username, mashangban_domain::org::Role::Handler).await
+}
+
+/// A new staff account of `role` at the unit `unit_code`, signed in.
+async fn unit_user(app: &App, unit_code: &str, username: &str, role: mashangban_domain::org::Role) -> Session {
     let unit = app.store.list_units().await.unwrap().into_iter().find(|u| u.code == unit_code).unwrap();
     app.store
         .create_user(NewUser {
             username: username.into(),
-            display_name: format!("{unit_code} 承办人"),
-            role: mashangban_domain::org::Role::Handler,
+            display_name: format!("{unit_code} {}", role.label()),
+            role,
             unit_id: Some(unit.id),
             credit_code: None,
             phone: None,

@@ -188,20 +188,7 @@ async fn control_characters_are_refused_at_the_boundary() {
 async fn a_town_sees_personal_data_only_of_what_it_handles() {
     let app = spawn().await;
     let dispatcher = app.login("dispatcher").await;
-    let guzhen = app.store.list_units().await.unwrap().into_iter().find(|u| u.code == "guzhen").unwrap();
-    app.store
-        .create_user(mashangban_store::NewUser {
-            username: "guzhen-handler".into(),
-            display_name: "古镇承办人".into(),
-            role: mashangban_domain::org::Role::Handler,
-            unit_id: Some(guzhen.id),
-            credit_code: None,
-            phone: None,
-            password_hash: auth::hash_password(super::PASSWORD).unwrap(),
-        })
-        .await
-        .unwrap();
-    let town = app.login("guzhen-handler").await;
+    let town = super::unit_handler(&app, "guzhen", "guzhen-handler").await;
 
     // Located in 古镇, handled by 市市场监管局: visible to the town, masked.
     let (no, _) = app.submit(enterprise_complaint()).await;
