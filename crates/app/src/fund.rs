@@ -1079,7 +1079,7 @@ fn percent(part: i64, whole: i64) -> String {
     if whole <= 0 {
         return "0.0".into();
     }
-    (Decimal::from(part) * Decimal::ONE_HUNDRED / Decimal::from(whole)).round_dp(1).to_string()
+    format!("{:.1}", (Decimal::from(part) * Decimal::ONE_HUNDRED / Decimal::from(whole)).round_dp(1))
 }
 
 fn measure_view(m: FundMeasure) -> MeasureView {

@@ -292,9 +292,9 @@ async fn applying_reviewing_objecting_and_paying_through_the_pages() {
     let (status, html) = page(&app, "/fund/reports", &dispatcher).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("2023年度扶持资金统计") && html.contains("300000.00 元"), "{html}");
-    let measure_row = "<td>M02</td><td>首次认定高新技术企业奖励</td><td>1</td><td>0</td><td>1</td><td class=\"amount\">150000.00</td><td>1</td><td class=\"amount\">150000.00</td><td>0</td><td>50%</td>";
+    let measure_row = "<td>M02</td><td>首次认定高新技术企业奖励</td><td>1</td><td>0</td><td>1</td><td class=\"amount\">150000.00</td><td>1</td><td class=\"amount\">150000.00</td><td>0</td><td>50.0%</td>";
     assert!(html.contains(measure_row), "{html}");
-    let m01_row = "<td>M01</td><td>固定资产投资奖励</td><td>1</td><td>0</td><td>0</td><td class=\"amount\">0.00</td><td>0</td><td class=\"amount\">0.00</td><td>1</td><td>0%</td>";
+    let m01_row = "<td>M01</td><td>固定资产投资奖励</td><td>1</td><td>0</td><td>0</td><td class=\"amount\">0.00</td><td>0</td><td class=\"amount\">0.00</td><td>1</td><td>0.0%</td>";
     assert!(html.contains(m01_row), "{html}");
     assert!(html.contains("<td>guzhen</td>") && html.contains("未登记行业"), "{html}");
     assert!(html.contains("<th>合计</th><th>2</th><th>0</th><th>1</th>"), "{html}");
