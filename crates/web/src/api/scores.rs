@@ -196,7 +196,7 @@ fn notes_sheet(sheet: &mut Worksheet, view: &ScoresView) -> Result<(), XlsxError
         ("统计区间", format!("{} 至 {}（含首尾，北京时间）", view.period.from, view.period.to)),
         ("基本满意", fairly.to_owned()),
         ("单位数", view.units.len().to_string()),
-        ("指标口径", "见 docs/scoring.md：分子、分母、排除项、归属单位与统计区间规则".to_owned()),
+        ("指标口径", "各项指标均由诉求的办理记录计算，归属当时的主办单位（协办单位不计分），每项按决定它的那一刻所在之日计入统计区间；全市为各单位之和加未派单部分".to_owned()),
     ];
     for (row, (item, text)) in (1u32..).zip(lines.iter()) {
         write_text(sheet, row, 0, item, &mut widths)?;

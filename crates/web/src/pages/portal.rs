@@ -23,7 +23,7 @@ struct Home {
 
 /// `GET /`: what 马上办 is, and the two ways in.
 pub async fn home() -> Response {
-    render(StatusCode::OK, &Home { layout: Layout::public("马上办 · 企业群众诉求服务") })
+    render(StatusCode::OK, &Home { layout: Layout::public("企业群众诉求服务") })
 }
 
 #[derive(serde::Deserialize)]
