@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use mashangban_app::error::ErrorKind;
 use mashangban_app::input::{RateInput, ReopenRequestInput};
 use mashangban_app::requests::Progress;
 use mashangban_app::views::{PublicStep, PublicView};
@@ -160,8 +161,19 @@ pub async fn progress<S: Store>(
     Path(no): Path<String>,
     Query(query): Query<TrackQuery>,
 ) -> PageResult {
-    let progress = app.requests().progress(&caller, &no, query.code.as_deref()).await?;
-    Ok(progress_page(progress, Feedback::default()))
+    match app.requests().progress(&caller, &no, query.code.as_deref()).await {
+        Ok(progress) => Ok(progress_page(progress, Feedback::default())),
+        // A mistyped number or code, or too many tries: the look-up form again with what was typed.
+        Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::RateLimited) => {
+            let (status, error) = match e.kind {
+                ErrorKind::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "查询次数过多，请稍后再试".to_owned()),
+                _ => (StatusCode::NOT_FOUND, "受理编号或查询码不正确，请核对后重新输入".to_owned()),
+            };
+            let code = query.code.unwrap_or_default();
+            Ok(render(status, &LookupPage { layout: Layout::public("查询进度"), no, code, error: Some(error) }))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn progress_page(progress: Progress, feedback: Feedback) -> Response {

@@ -448,3 +448,18 @@ async fn control_characters_in_forms_are_refused_with_a_page() {
     let res = app.http.post(app.url("/login")).form(&form).send().await.unwrap();
     assert_ne!(res.status(), StatusCode::BAD_REQUEST);
 }
+
+/// A mistyped check code on the progress page answers the look-up form again with what was typed and a
+/// Chinese reason, not a bare error page; the right code still opens the progress.
+#[tokio::test]
+async fn a_wrong_code_on_the_progress_page_keeps_what_was_typed() {
+    let app = spawn().await;
+    let (no, code) = app.submit(resident_consultation()).await;
+    let res = app.http.get(app.url(&format!("/track/{no}?code=00000000"))).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("受理编号或查询码不正确"), "{html}");
+    assert!(html.contains(&format!("value=\"{no}\"")) && html.contains("value=\"00000000\""), "kept: {html}");
+    let res = app.http.get(app.url(&format!("/track/{no}?code={code}"))).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
