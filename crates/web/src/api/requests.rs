@@ -101,6 +101,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
                 "unknown_town",
                 "unknown_category",
                 "invalid_phone",
+                "phone_filter_forbidden",
                 "query_too_long",
                 "query_too_complex",
                 "query_unclosed_quote",
