@@ -468,7 +468,7 @@ impl<'a, S: Store> Monitoring<'a, S> {
         Ok(alerts.iter().filter_map(|a| Some(self.alert_view(a, points.get(&a.point_id)?))).collect())
     }
 
-    fn alert_view(&self, a: &MonitoringAlert, point: &MonitoringPoint) -> AlertView {
+    pub(crate) fn alert_view(&self, a: &MonitoringAlert, point: &MonitoringPoint) -> AlertView {
         let org = self.app.caches().org();
         AlertView {
             id: a.id,

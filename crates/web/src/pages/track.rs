@@ -164,15 +164,15 @@ pub async fn progress<S: Store>(
     match app.requests().progress(&caller, &no, query.code.as_deref()).await {
         Ok(progress) => Ok(progress_page(progress, Feedback::default())),
         // A mistyped number or code, or too many tries: the look-up form again with what was typed.
-        Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::RateLimited) => {
+        Err(e) => {
             let (status, error) = match e.kind {
-                ErrorKind::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "查询次数过多，请稍后再试".to_owned()),
-                _ => (StatusCode::NOT_FOUND, "受理编号或查询码不正确，请核对后重新输入".to_owned()),
+                ErrorKind::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "查询次数过多，请稍后再试"),
+                ErrorKind::NotFound => (StatusCode::NOT_FOUND, "受理编号或查询码不正确，请核对后重新输入"),
+                _ => return Err(e.into()),
             };
-            let code = query.code.unwrap_or_default();
-            Ok(render(status, &LookupPage { layout: Layout::public("查询进度"), no, code, error: Some(error) }))
+            let (code, error) = (query.code.unwrap_or_default(), Some(error.to_owned()));
+            Ok(render(status, &LookupPage { layout: Layout::public("查询进度"), no, code, error }))
         }
-        Err(e) => Err(e.into()),
     }
 }
 
