@@ -820,7 +820,7 @@ pub fn parse_bool(key: &str, value: &str) -> AppResult<bool> {
 }
 
 /// An RFC 3339 instant, or a date meaning its start in Asia/Shanghai.
-fn parse_time_param(key: &str, value: &str) -> AppResult<Instant> {
+pub fn parse_time_param(key: &str, value: &str) -> AppResult<Instant> {
     if let Some(t) = parse_instant(value) {
         return Ok(t);
     }

@@ -20,6 +20,7 @@ pub mod catalog;
 mod cluster;
 pub mod dashboard;
 pub mod deadlines;
+pub mod dispatch;
 pub mod enforcement;
 pub mod enterprises;
 pub mod error;
@@ -182,6 +183,8 @@ pub struct App<S> {
     search: Option<mashangban_search::SearchIndex>,
     /// The scheduler's runs on this node, for `/metrics`.
     jobs: Arc<health::JobCounters>,
+    /// This node's dispatch-suggestion model (派单模型).
+    dispatch_models: Arc<dispatch::ModelSlot>,
 }
 
 impl<S: Store> App<S> {
@@ -217,6 +220,7 @@ impl<S: Store> App<S> {
             live,
             search: None,
             jobs: Arc::default(),
+            dispatch_models: Arc::default(),
         };
         if let (Some(incoming), Some(outgoing)) = (incoming, outgoing) {
             cluster::spawn(app.clone(), outgoing, incoming);
@@ -425,12 +429,12 @@ impl<S: Store> App<S> {
         fund::Fund::new(self)
     }
 
-    /// The knowledge base of standard answers (知识库).
     /// Ledgers (台账): types, items, stage moves, rollups, Excel in and out.
     pub fn ledgers(&self) -> ledgers::Ledgers<'_, S> {
         ledgers::Ledgers::new(self)
     }
 
+    /// The knowledge base of standard answers (知识库).
     pub fn knowledge(&self) -> knowledge::Knowledge<'_, S> {
         knowledge::Knowledge::new(self)
     }
@@ -438,6 +442,16 @@ impl<S: Store> App<S> {
     /// Full-text search over requests (全文检索).
     pub fn search(&self) -> search::Searching<'_, S> {
         search::Searching::new(self)
+    }
+
+    /// Dispatch suggestions (派单建议) and their model.
+    pub fn dispatch(&self) -> dispatch::Dispatch<'_, S> {
+        dispatch::Dispatch::new(self)
+    }
+
+    /// This node's dispatch model in service.
+    pub fn dispatch_models(&self) -> &dispatch::ModelSlot {
+        &self.dispatch_models
     }
 
     /// Notification administration (通知管理).

@@ -158,7 +158,8 @@ pub async fn check_calendar<S: Store>(app: &App<S>) -> bool {
     }
 }
 
-/// Runs scans every `interval`, keeps an audit anchor daily (and at start-up), and prunes the change feed
+/// Runs scans every `interval`, keeps an audit anchor and retrains the dispatch model daily (and at
+/// start-up), and prunes the change feed
 /// and ended throttle windows hourly, until `stop` fires.
 pub fn spawn<S: Store>(
     app: App<S>,
@@ -169,6 +170,7 @@ pub fn spawn<S: Store>(
         let mut last_prune: Option<std::time::Instant> = None;
         let mut last_calendar_check: Option<chrono::NaiveDate> = None;
         let mut last_anchor: Option<chrono::NaiveDate> = None;
+        let mut last_training: Option<chrono::NaiveDate> = None;
         loop {
             let today = crate::deadlines::today(&app);
             if last_calendar_check != Some(today) {
@@ -183,6 +185,18 @@ pub fn spawn<S: Store>(
                 if let Err(error) = anchored {
                     tracing::error!(%error, "recording the audit anchor failed");
                 }
+            }
+            if last_training != Some(today) {
+                last_training = Some(today);
+                // Every node keeps its own model; training reads the history, so it runs beside the loop.
+                let app = app.clone();
+                tokio::spawn(async move {
+                    let trained = app.dispatch().train_now().await;
+                    app.jobs().record("dispatch_training", trained.is_ok());
+                    if let Err(error) = trained {
+                        tracing::error!(%error, "training the dispatch model failed");
+                    }
+                });
             }
             let scanned = scan_if_leading(&app, &config).await;
             app.jobs().record("deadline_scan", scanned.is_ok());

@@ -95,6 +95,10 @@ pub enum Permission {
     /// Record inspections, open cases from alerts and inspections and move them on (办理环境执法);
     /// deciding and closing are further limited to the unit's leader by the domain.
     HandleEnforcement,
+    /// See the suggested lead units of a request (派单建议).
+    SuggestDispatch,
+    /// Retrain the dispatch model and read its evaluation (派单模型).
+    ManageDispatchModel,
 }
 
 /// Every staff role (工作人员).
@@ -161,6 +165,8 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     ),
     (Permission::ReadEnforcement, &[Role::Handler, Role::UnitLeader, Role::Supervisor, Role::CityLeader, Role::Admin]),
     (Permission::HandleEnforcement, &[Role::Handler, Role::UnitLeader, Role::Admin]),
+    (Permission::SuggestDispatch, &[Role::Operator, Role::Dispatcher, Role::Admin]),
+    (Permission::ManageDispatchModel, &[Role::Admin]),
 ];
 
 impl Permission {
@@ -205,6 +211,8 @@ impl Permission {
         Permission::ReadVisitReports,
         Permission::ReadEnforcement,
         Permission::HandleEnforcement,
+        Permission::SuggestDispatch,
+        Permission::ManageDispatchModel,
     ];
 
     /// The stable code (API documents, logs).
@@ -250,6 +258,8 @@ impl Permission {
             Self::ReadVisitReports => "visits.reports",
             Self::ReadEnforcement => "enforcement.read",
             Self::HandleEnforcement => "enforcement.handle",
+            Self::SuggestDispatch => "dispatch.suggest",
+            Self::ManageDispatchModel => "dispatch.model",
         }
     }
 
@@ -296,6 +306,8 @@ impl Permission {
             Self::ReadVisitReports => "查看走访统计",
             Self::ReadEnforcement => "查看环境执法案件",
             Self::HandleEnforcement => "办理环境执法案件",
+            Self::SuggestDispatch => "查看派单建议",
+            Self::ManageDispatchModel => "训练和评估派单模型",
         }
     }
 

@@ -87,6 +87,9 @@ enum Command {
     /// The tamper-evident history: verify the SM3 chains of every request's events and the anchors.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Dispatch suggestions (派单建议): measure the model on the city's own history.
+    #[command(subcommand)]
+    Dispatch(DispatchCommand),
     /// Copy all data between databases (SQLite ⇄ PostgreSQL), verify it, resume if interrupted.
     MigrateData {
         /// The database to read, e.g. sqlite://./data/mashangban.db
@@ -106,6 +109,17 @@ enum SearchCommand {
     /// Rebuild the index from every request into a new generation while the old one keeps serving;
     /// a running server switches to it within a second.
     Reindex,
+}
+
+#[derive(Subcommand)]
+enum DispatchCommand {
+    /// Train on the closed requests received before DATE and report top-1 and top-3 accuracy on those
+    /// received from DATE on (per unit, and the most confused pairs), beside the catalogue alone.
+    Evaluate {
+        /// The split: a date (2026-06-30, its start in Asia/Shanghai) or an RFC 3339 time.
+        #[arg(long)]
+        before: String,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -262,6 +276,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Token(command) => token_command(&store, command).await,
         Command::Calendar(command) => calendar::run(&store, command).await,
         Command::Audit(command) => audit::run(store, command).await,
+        Command::Dispatch(DispatchCommand::Evaluate { before }) => evaluate_dispatch(store, &before).await,
         Command::MigrateData { .. } | Command::Restore { .. } => Ok(()),
         Command::Backup { file } => backup(&store, &file).await,
     }
@@ -334,6 +349,42 @@ async fn reindex(store: Backend, data_dir: &std::path::Path) -> Result<(), Strin
         "已重建全文索引：{done} 件诉求，用时 {:.1} 秒。运行中的服务一秒内切换到新索引并删除旧索引；未运行时下次启动切换。",
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// `mashangban dispatch evaluate --before DATE`.
+async fn evaluate_dispatch(store: Backend, before: &str) -> Result<(), String> {
+    let app = App::new(store, Settings::default()).await.map_err(|e| e.to_string())?;
+    let before = mashangban_app::input::parse_time_param("before", before).map_err(|e| e.message)?;
+    let started = std::time::Instant::now();
+    let e = app.dispatch().evaluate(before).await.map_err(|e| e.message)?;
+    let pct = |x: f64| format!("{:.1}%", x * 100.0);
+    println!(
+        "派单建议评估：{} 之前的 {} 件训练，此后的 {} 件检验（用时 {:.1} 秒）",
+        e.before,
+        e.trained_on,
+        e.tested_on,
+        started.elapsed().as_secs_f64()
+    );
+    println!("{:<24}{:>10}{:>10}", "方式", "首选命中", "前三命中");
+    for (name, a) in [
+        ("模型+派单目录（平台所用）", e.combined),
+        ("模型", e.model),
+        ("派单目录", e.catalogue),
+        ("最常见的单位", e.most_frequent),
+    ] {
+        println!("{name:<24}{:>10}{:>10}", pct(a.top1), pct(a.top3));
+    }
+    println!("\n各单位（检验件数，首选命中）：");
+    for u in &e.per_unit {
+        println!("  {:<12}{:<20}{:>6}{:>10}", u.unit, u.unit_name, u.requests, pct(u.top1));
+    }
+    if !e.confused.is_empty() {
+        println!("\n最常混淆（实际主办 → 首选建议：件数）：");
+        for c in &e.confused {
+            println!("  {} → {}：{}", c.actual, c.suggested, c.requests);
+        }
+    }
     Ok(())
 }
 

@@ -8,6 +8,7 @@ pub(crate) mod attachments;
 pub(crate) mod calendar;
 mod catalog;
 mod dashboard;
+mod dispatch;
 mod docs;
 pub(crate) mod enforcement;
 pub(crate) mod enterprises;
@@ -39,6 +40,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         session::routes::<S>(),
         catalog::routes::<S>(),
         requests::routes::<S>(),
+        dispatch::routes::<S>(),
         attachments::routes::<S>(settings),
         public::routes::<S>(settings),
         time_limits::routes::<S>(),

@@ -563,12 +563,14 @@ pub async fn export<S: Store>(
 struct Actions {
     /// Every action the person may take now (from `app.requests().open`).
     available: BTreeSet<ActionName>,
-    /// The units to dispatch to, the category's default lead unit selected.
+    /// The units to dispatch to, the best suggestion (else the category's default lead unit) selected.
     dispatch: Option<Vec<Choice>>,
     /// The units to send a returned request on to.
     redispatch: Option<Vec<Choice>>,
     /// Co-handling units for dispatch and redispatch (multi-select).
     co_units: Vec<Choice>,
+    /// The suggested lead units (派单建议) beside the dispatch and redispatch forms, best first.
+    suggestions: Vec<SuggestedUnit>,
     sign: bool,
     return_: bool,
     refuse_return: bool,
@@ -594,6 +596,39 @@ struct Actions {
     comment: bool,
     /// 改类改急: the choices, the request's current values (or those sent) selected.
     reclassify: Option<Reclassify>,
+}
+
+/// A suggested lead unit as the dispatch form shows it.
+struct SuggestedUnit {
+    code: String,
+    name: String,
+    /// The confidence as a whole percentage, e.g. "87%".
+    percent: String,
+    reasons: Vec<String>,
+}
+
+/// The suggested lead units of a request the person may dispatch, from the model in service (the
+/// catalogue alone while none is trained: training then starts in the background).
+fn suggested_units<S: Store>(app: &App<S>, request: &mashangban_domain::request::Request) -> Vec<SuggestedUnit> {
+    let trained = app.dispatch_models().current();
+    if trained.is_none() {
+        let app = app.clone();
+        tokio::spawn(async move {
+            if let Err(error) = app.dispatch().train_now().await {
+                tracing::error!(%error, "training the dispatch model failed");
+            }
+        });
+    }
+    let suggestions = app.dispatch().suggestions_for(request, trained.as_deref()).suggestions;
+    suggestions
+        .into_iter()
+        .map(|s| SuggestedUnit {
+            code: s.unit,
+            name: s.unit_name,
+            percent: format!("{:.0}%", s.confidence * 100.0),
+            reasons: s.reasons,
+        })
+        .collect()
 }
 
 /// The choices of the correction form (改类改急).
@@ -634,7 +669,7 @@ impl Failed {
 
 /// The forms of the actions the person may take, with their choices (and,
 /// after a refusal, the values sent).
-fn actions<S: Store>(app: &App<S>, case: &Case, failed: Option<&Failed>) -> Actions {
+fn actions<S: Store>(app: &App<S>, actor: &Actor, case: &Case, failed: Option<&Failed>) -> Actions {
     let request = &case.request;
     let has = |a: ActionName| case.available.contains(&a);
     let failed_on = |name: &str| failed.filter(|f| f.action == name);
@@ -658,10 +693,15 @@ fn actions<S: Store>(app: &App<S>, case: &Case, failed: Option<&Failed>) -> Acti
     });
     let rating = failed_on("follow-up").and_then(|f| f.value("rating")).unwrap_or_default().to_owned();
     let dispatching = has(ActionName::Dispatch) || has(ActionName::Redispatch);
+    let may_see_suggestions = dispatching && actor.may(mashangban_domain::access::Permission::SuggestDispatch);
+    let suggestions = if may_see_suggestions { suggested_units(app, request) } else { Vec::new() };
+    // The best suggestion is preselected; it is the catalogue's unit unless history says otherwise.
+    let best = suggestions.first().and_then(|s| org.by_code(&s.code)).map(|u| u.id).or(default);
     Actions {
-        dispatch: has(ActionName::Dispatch).then(|| units(default)),
+        dispatch: has(ActionName::Dispatch).then(|| units(best)),
         redispatch: has(ActionName::Redispatch).then(|| units(None)),
         co_units: if dispatching { co_units } else { Vec::new() },
+        suggestions,
         sign: has(ActionName::Sign),
         return_: has(ActionName::Return),
         refuse_return: has(ActionName::RefuseReturn),
@@ -796,7 +836,7 @@ async fn detail_page<S: Store>(
         "request_not_found" => PageError::Status(StatusCode::NOT_FOUND, "诉求不存在，或不在您的办理范围内".into()),
         _ => e.into(),
     })?;
-    let actions = actions(app, &case, failed.as_ref());
+    let actions = actions(app, &caller.actor, &case, failed.as_ref());
     let detail = case.detail;
     let r = detail.request;
     let page = DetailPage {

@@ -917,6 +917,7 @@ mod browser;
 mod calendar;
 mod dashboard;
 mod deadlines;
+mod dispatch;
 mod enforcement;
 mod enterprises;
 mod fund;

@@ -1,0 +1,387 @@
+//! Dispatch suggestions (派单建议): which units most likely lead a new request, learned from the
+//! requests the city has closed, and combined with the dispatch catalogue (派单目录).
+//!
+//! The model is a naive Bayes classifier over a request's features — its words and character
+//! bigrams, category, town, kind and channel, given here as strings — with each feature counted once
+//! per request. It is trained in a pass over the examples and ranks units in time linear in the
+//! features of one request, so it runs inside the platform with nothing else installed. Pure: the
+//! caller turns text into features and reads the history.
+
+use std::collections::HashMap;
+
+use crate::org::UnitId;
+
+/// Additive (Lidstone) smoothing of the per-unit feature counts.
+const ALPHA: f64 = 0.5;
+
+/// The shares of the probability mass a catalogue rule may be given against the model (see
+/// [`blend`]); [`choose_rule_weight`] picks one per training by what held-out history says.
+pub const RULE_WEIGHTS: [f64; 4] = [0.3, 0.5, 0.7, 0.9];
+
+/// A closed request as the model learns from it: its features and the unit that finally led it —
+/// after any return (退单) or re-dispatch (改派), so that a correction teaches the model.
+#[derive(Debug, Clone)]
+pub struct Example {
+    pub features: Vec<String>,
+    pub unit: UnitId,
+}
+
+/// A unit the model ranks, with its probability and the features that most favour it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranked {
+    pub unit: UnitId,
+    /// The posterior probability, 0–1, over the units the model knows.
+    pub probability: f64,
+    /// Up to five of the request's features that speak most for this unit against the others ranked.
+    pub evidence: Vec<String>,
+}
+
+/// A trained model.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    units: Vec<UnitId>,
+    /// ln P(unit).
+    log_prior: Vec<f64>,
+    /// ln P(feature | unit) of a feature never seen with the unit.
+    log_unseen: Vec<f64>,
+    /// Per feature: the units it was seen with and ln((count + α) / α), its gain over unseen.
+    features: HashMap<String, Vec<(u32, f32)>>,
+    examples: usize,
+}
+
+/// Counts examples one at a time, so that a long history is learned without holding it.
+#[derive(Debug, Default)]
+pub struct Trainer {
+    unit_index: HashMap<UnitId, u32>,
+    units: Vec<UnitId>,
+    docs_per_unit: Vec<u64>,
+    features_per_unit: Vec<u64>,
+    counts: HashMap<String, HashMap<u32, u32>>,
+    total: usize,
+}
+
+impl Trainer {
+    /// Learns one closed request: its features (a repeat counts once) and the unit that led it.
+    pub fn add(&mut self, features: &[String], unit: UnitId) {
+        let u = *self.unit_index.entry(unit).or_insert_with(|| {
+            self.units.push(unit);
+            self.docs_per_unit.push(0);
+            self.features_per_unit.push(0);
+            u32::try_from(self.units.len() - 1).unwrap_or(u32::MAX)
+        });
+        self.docs_per_unit[u as usize] += 1;
+        self.total += 1;
+        for feature in distinct(features) {
+            *self.counts.entry(feature.to_owned()).or_default().entry(u).or_default() += 1;
+            self.features_per_unit[u as usize] += 1;
+        }
+    }
+
+    /// The number of examples added.
+    pub fn examples(&self) -> usize {
+        self.total
+    }
+
+    /// The model of what was added so far; more may be added after.
+    pub fn model(&self) -> Model {
+        let vocabulary = self.counts.len() as f64;
+        let total = self.total.max(1) as f64;
+        let log_prior = self.docs_per_unit.iter().map(|&d| (d as f64 / total).ln()).collect();
+        let log_unseen =
+            self.features_per_unit.iter().map(|&n| (ALPHA / (n as f64 + ALPHA * vocabulary.max(1.0))).ln()).collect();
+        let features = self
+            .counts
+            .iter()
+            .map(|(feature, by_unit)| {
+                let mut gains: Vec<(u32, f32)> =
+                    by_unit.iter().map(|(&u, &c)| (u, ((f64::from(c) + ALPHA) / ALPHA).ln() as f32)).collect();
+                gains.sort_unstable_by_key(|(u, _)| *u);
+                (feature.clone(), gains)
+            })
+            .collect();
+        Model { units: self.units.clone(), log_prior, log_unseen, features, examples: self.total }
+    }
+}
+
+impl Model {
+    /// Learns from the examples (see [`Trainer`]).
+    pub fn train<'a>(examples: impl IntoIterator<Item = &'a Example>) -> Self {
+        let mut trainer = Trainer::default();
+        examples.into_iter().for_each(|e| trainer.add(&e.features, e.unit));
+        trainer.model()
+    }
+
+    /// The number of examples learned from.
+    pub fn examples(&self) -> usize {
+        self.examples
+    }
+
+    /// The number of units the model can name.
+    pub fn unit_count(&self) -> usize {
+        self.units.len()
+    }
+
+    /// The number of distinct features seen.
+    pub fn vocabulary(&self) -> usize {
+        self.features.len()
+    }
+
+    /// The `top` most likely lead units for a request with these features, most likely first.
+    /// Features the model never saw are ignored; with none known the ranking is by how often each
+    /// unit led. Empty when the model learned nothing.
+    pub fn rank(&self, features: &[String], top: usize) -> Vec<Ranked> {
+        if self.units.is_empty() || top == 0 {
+            return Vec::new();
+        }
+        let known: Vec<(&str, &[(u32, f32)])> =
+            distinct(features).filter_map(|f| self.features.get(f).map(|gains| (f, gains.as_slice()))).collect();
+        let mut scores: Vec<f64> = self
+            .log_prior
+            .iter()
+            .zip(&self.log_unseen)
+            .map(|(prior, unseen)| prior + unseen * known.len() as f64)
+            .collect();
+        for (_, gains) in &known {
+            for (u, gain) in *gains {
+                scores[*u as usize] += f64::from(*gain);
+            }
+        }
+        let best = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let weights: Vec<f64> = scores.iter().map(|s| (s - best).exp()).collect();
+        let sum: f64 = weights.iter().sum();
+        let mut order: Vec<usize> = (0..self.units.len()).collect();
+        order.sort_by(|a, b| scores[*b].total_cmp(&scores[*a]).then(self.units[*a].cmp(&self.units[*b])));
+        order.truncate(top);
+        let gain_of = |gains: &[(u32, f32)], u: usize| {
+            gains.binary_search_by_key(&(u as u32), |(x, _)| *x).map_or(0.0, |i| f64::from(gains[i].1))
+        };
+        order
+            .iter()
+            .map(|&u| {
+                // A feature speaks for u by how much more likely it makes u than the other ranked units.
+                let mut evidence: Vec<(f64, &str)> = known
+                    .iter()
+                    .map(|(f, gains)| {
+                        let here = self.log_unseen[u] + gain_of(gains, u);
+                        let others = order.iter().filter(|&&o| o != u);
+                        let (sum, n) = others
+                            .fold((0.0, 0usize), |(s, n), &o| (s + self.log_unseen[o] + gain_of(gains, o), n + 1));
+                        (if n == 0 { here } else { here - sum / n as f64 }, *f)
+                    })
+                    .filter(|(lift, _)| *lift > 0.0)
+                    .collect();
+                evidence.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+                Ranked {
+                    unit: self.units[u],
+                    probability: weights[u] / sum,
+                    evidence: evidence.into_iter().take(5).map(|(_, f)| f.to_owned()).collect(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// The model's ranking combined with the catalogue's rule for the request's category: the rule's
+/// unit gains `rule_weight` of the probability mass, the model keeps the rest. With no rule the
+/// model stands alone; with no model the rule's unit alone is named, with probability 1.
+pub fn blend(ranked: Vec<Ranked>, rule: Option<UnitId>, rule_weight: f64, top: usize) -> Vec<Ranked> {
+    let Some(rule) = rule else {
+        return ranked.into_iter().take(top).collect();
+    };
+    let model_weight = if ranked.is_empty() { 0.0 } else { 1.0 - rule_weight };
+    let mut out: Vec<Ranked> =
+        ranked.into_iter().map(|r| Ranked { probability: r.probability * model_weight, ..r }).collect();
+    match out.iter_mut().find(|r| r.unit == rule) {
+        Some(r) => r.probability += 1.0 - model_weight,
+        None => out.push(Ranked { unit: rule, probability: 1.0 - model_weight, evidence: Vec::new() }),
+    }
+    out.sort_by(|a, b| b.probability.total_cmp(&a.probability).then(a.unit.cmp(&b.unit)));
+    out.truncate(top);
+    out
+}
+
+/// A held-out request for choosing the rule's weight: its features, its category's catalogue unit
+/// and the unit that led it.
+#[derive(Debug, Clone)]
+pub struct Held {
+    pub features: Vec<String>,
+    pub rule: Option<UnitId>,
+    pub unit: UnitId,
+}
+
+/// The weight of [`RULE_WEIGHTS`] whose blend names the leading unit first most often on the
+/// held-out requests (then in the first three most often; ties go to the heavier rule, which a
+/// person can check against the catalogue). With nothing held out, the heaviest.
+pub fn choose_rule_weight(model: &Model, held: &[Held], top: usize) -> f64 {
+    let ranked: Vec<Vec<Ranked>> = held.iter().map(|h| model.rank(&h.features, top)).collect();
+    let mut best = (RULE_WEIGHTS[RULE_WEIGHTS.len() - 1], 0, 0);
+    for &weight in RULE_WEIGHTS.iter().rev() {
+        let mut tally = Tally::default();
+        for (h, r) in held.iter().zip(&ranked) {
+            let units: Vec<UnitId> = blend(r.clone(), h.rule, weight, top).iter().map(|x| x.unit).collect();
+            tally.add(h.unit, &units);
+        }
+        if (tally.top1, tally.top3) > (best.1, best.2) {
+            best = (weight, tally.top1, tally.top3);
+        }
+    }
+    best.0
+}
+
+/// Accuracy counts of suggestions against the units that actually led.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tally {
+    pub total: u64,
+    pub top1: u64,
+    pub top3: u64,
+    /// Per actual unit: (requests, right first).
+    pub per_unit: HashMap<UnitId, (u64, u64)>,
+    /// (actual, suggested first) → requests, for wrong first suggestions.
+    pub confused: HashMap<(UnitId, UnitId), u64>,
+}
+
+impl Tally {
+    /// Counts one request: the unit that led it and the suggestions, best first.
+    pub fn add(&mut self, actual: UnitId, suggested: &[UnitId]) {
+        self.total += 1;
+        let entry = self.per_unit.entry(actual).or_default();
+        entry.0 += 1;
+        match suggested.first() {
+            Some(first) if *first == actual => {
+                self.top1 += 1;
+                entry.1 += 1;
+            }
+            Some(first) => *self.confused.entry((actual, *first)).or_default() += 1,
+            None => {}
+        }
+        if suggested.iter().take(3).any(|u| *u == actual) {
+            self.top3 += 1;
+        }
+    }
+
+    /// Top-1 accuracy, 0–1 (0 with nothing counted).
+    pub fn top1_rate(&self) -> f64 {
+        ratio(self.top1, self.total)
+    }
+
+    /// Top-3 accuracy, 0–1.
+    pub fn top3_rate(&self) -> f64 {
+        ratio(self.top3, self.total)
+    }
+
+    /// The most frequent wrong first suggestions, most first: (actual, suggested, requests).
+    pub fn most_confused(&self, n: usize) -> Vec<(UnitId, UnitId, u64)> {
+        let mut pairs: Vec<_> = self.confused.iter().map(|(&(a, s), &c)| (a, s, c)).collect();
+        pairs.sort_by(|x, y| y.2.cmp(&x.2).then((x.0, x.1).cmp(&(y.0, y.1))));
+        pairs.truncate(n);
+        pairs
+    }
+}
+
+fn ratio(part: u64, whole: u64) -> f64 {
+    if whole == 0 { 0.0 } else { part as f64 / whole as f64 }
+}
+
+/// The features in first-seen order, each once.
+fn distinct(features: &[String]) -> impl Iterator<Item = &str> {
+    let mut seen = std::collections::HashSet::new();
+    features.iter().map(String::as_str).filter(move |f| seen.insert(*f))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example(words: &str, unit: UnitId) -> Example {
+        Example { features: words.split(' ').map(str::to_owned).collect(), unit }
+    }
+
+    fn words(s: &str) -> Vec<String> {
+        s.split(' ').map(str::to_owned).collect()
+    }
+
+    fn history() -> Vec<Example> {
+        let mut h = Vec::new();
+        for _ in 0..20 {
+            h.push(example("工资 拖欠 劳动 cat:labour", 1));
+            h.push(example("噪音 施工 夜间 cat:noise", 2));
+            h.push(example("污水 河涌 排放 cat:water", 3));
+        }
+        h.push(example("工资 河涌 cat:labour", 3)); // a noisy label
+        h
+    }
+
+    #[test]
+    fn the_unit_whose_words_these_are_comes_first_with_the_words_as_evidence() {
+        let model = Model::train(&history());
+        assert_eq!((model.examples(), model.unit_count()), (61, 3));
+        let ranked = model.rank(&words("拖欠 工资 三个月 cat:labour"), 3);
+        assert_eq!(ranked.iter().map(|r| r.unit).collect::<Vec<_>>(), [1, 3, 2]);
+        assert!(ranked[0].probability > 0.99, "{ranked:?}");
+        let total: f64 = ranked.iter().map(|r| r.probability).sum();
+        assert!((total - 1.0).abs() < 1e-9);
+        assert!(ranked[0].evidence.contains(&"拖欠".to_owned()), "{:?}", ranked[0].evidence);
+        assert!(!ranked[0].evidence.contains(&"三个月".to_owned()), "an unknown word is no evidence");
+        let water = model.rank(&words("河涌 污水"), 1);
+        assert_eq!(water[0].unit, 3);
+    }
+
+    #[test]
+    fn with_nothing_known_the_busiest_unit_leads_and_an_empty_model_names_none() {
+        let mut h = history();
+        h.push(example("噪音", 2));
+        let model = Model::train(&h);
+        assert_eq!(model.rank(&words("完全 陌生"), 1)[0].unit, 2);
+        assert!(Model::train(&[]).rank(&words("工资"), 3).is_empty());
+        assert!(model.rank(&words("工资"), 0).is_empty());
+    }
+
+    #[test]
+    fn repeated_features_count_once() {
+        let model = Model::train(&history());
+        let once = model.rank(&words("工资 噪音"), 3);
+        let thrice = model.rank(&words("工资 工资 工资 噪音"), 3);
+        assert_eq!(once, thrice);
+    }
+
+    #[test]
+    fn the_catalogue_rule_shares_the_mass_and_stands_alone_without_a_model() {
+        let model = Model::train(&history());
+        let ranked = model.rank(&words("噪音 施工"), 3);
+        let blended = blend(ranked.clone(), Some(3), 0.3, 3);
+        let p = |unit| blended.iter().find(|r| r.unit == unit).map(|r| r.probability).unwrap_or_default();
+        assert!((p(3) - (0.3 + ranked[2].probability * 0.7)).abs() < 1e-9);
+        assert_eq!(blended[0].unit, 2, "the model's near-certainty outweighs a light rule");
+        assert_eq!(blend(ranked.clone(), Some(3), 0.9, 3)[0].unit, 3, "but not a heavy one");
+        let alone = blend(Vec::new(), Some(7), 0.3, 3);
+        assert_eq!(alone, [Ranked { unit: 7, probability: 1.0, evidence: Vec::new() }]);
+        assert_eq!(blend(ranked.clone(), None, 0.3, 2), ranked[..2]);
+    }
+
+    #[test]
+    fn the_rule_weighs_what_held_out_history_says_it_is_worth() {
+        let model = Model::train(&history());
+        let held = |words: &str, rule, unit| Held { features: super::tests::words(words), rule: Some(rule), unit };
+        // The catalogue names unit 3 for noise complaints, but they were led by unit 2: trust the model.
+        let wrong_rule: Vec<Held> = (0..5).map(|_| held("噪音 施工", 3, 2)).collect();
+        assert_eq!(choose_rule_weight(&model, &wrong_rule, 3), 0.3);
+        // Where the catalogue is right against the words, trust it.
+        let right_rule: Vec<Held> = (0..5).map(|_| held("噪音 施工", 3, 3)).collect();
+        assert_eq!(choose_rule_weight(&model, &right_rule, 3), 0.9);
+        assert_eq!(choose_rule_weight(&model, &[], 3), 0.9);
+    }
+
+    #[test]
+    fn a_tally_counts_first_and_top_three_hits_and_the_confused_pairs() {
+        let mut t = Tally::default();
+        t.add(1, &[1, 2, 3]);
+        t.add(1, &[2, 1]);
+        t.add(2, &[3, 4, 5, 2]);
+        t.add(2, &[]);
+        assert_eq!((t.total, t.top1, t.top3), (4, 1, 2));
+        assert_eq!((t.top1_rate(), t.top3_rate()), (0.25, 0.5));
+        assert_eq!(t.per_unit[&1], (2, 1));
+        assert_eq!(t.most_confused(5), [(1, 2, 1), (2, 3, 1)]);
+        assert_eq!(Tally::default().top1_rate(), 0.0);
+    }
+}

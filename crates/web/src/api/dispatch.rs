@@ -1,0 +1,77 @@
+//! Dispatch suggestions (派单建议): the likely lead units of a request for those who dispatch, and
+//! the model behind them for administrators (retrain, evaluate on a time split).
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+
+use mashangban_app::App;
+use mashangban_app::dispatch::{Evaluation, ModelInfo, Suggestions};
+use mashangban_app::input::parse_time_param;
+use mashangban_domain::access::Permission;
+use mashangban_store::Store;
+
+use crate::auth::Auth;
+use crate::error::ApiResult;
+use crate::extract::{Path, Query};
+use crate::routes::Route;
+
+pub fn routes<S: Store>() -> Vec<Route<S>> {
+    let model = Permission::ManageDispatchModel;
+    vec![
+        Route::get("/api/v1/dispatch/suggestions/{no}", suggestions::<S>)
+            .permission(Permission::SuggestDispatch)
+            .doc("dispatch", "某件诉求的建议主办单位（至多三个，附置信度和理由）")
+            .answer::<Suggestions>()
+            .errors(&["request_not_found"]),
+        Route::get("/api/v1/dispatch/model", current::<S>)
+            .permission(model)
+            .doc("dispatch", "本节点在用的派单模型")
+            .answer::<Option<ModelInfo>>(),
+        Route::post("/api/v1/dispatch/model", retrain::<S>)
+            .permission(model)
+            .doc("dispatch", "用最近已办结的诉求重新训练派单模型")
+            .answer::<ModelInfo>()
+            .errors(&["dispatch_history_empty"]),
+        Route::get("/api/v1/dispatch/evaluation", evaluate::<S>)
+            .permission(model)
+            .doc("dispatch", "按时间切分评估派单模型：此前的诉求训练，此后的诉求检验")
+            .query(&[("before", "切分日期（2026-01-31）或带时区的时间")])
+            .answer::<Evaluation>()
+            .errors(&["invalid_parameter", "invalid_query", "duplicate_parameter", "dispatch_history_empty"]),
+    ]
+}
+
+/// `GET /api/v1/dispatch/suggestions/{no}`.
+async fn suggestions<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path(no): Path<String>,
+) -> ApiResult<Json<Suggestions>> {
+    Ok(Json(app.dispatch().suggest(&caller, &no).await?))
+}
+
+/// `GET /api/v1/dispatch/model`: none before the first training.
+async fn current<S: Store>(State(app): State<App<S>>) -> Json<Option<ModelInfo>> {
+    Json(app.dispatch_models().current().map(|t| t.info()))
+}
+
+/// `POST /api/v1/dispatch/model`.
+async fn retrain<S: Store>(State(app): State<App<S>>, Auth(caller): Auth) -> ApiResult<Json<ModelInfo>> {
+    Ok(Json(app.dispatch().retrain(&caller).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EvaluationQuery {
+    before: String,
+}
+
+/// `GET /api/v1/dispatch/evaluation?before=`.
+async fn evaluate<S: Store>(
+    State(app): State<App<S>>,
+    Query(q): Query<EvaluationQuery>,
+) -> ApiResult<Json<Evaluation>> {
+    let before = parse_time_param("before", &q.before)?;
+    Ok(Json(app.dispatch().evaluate(before).await?))
+}
