@@ -338,7 +338,7 @@ impl<'a, S: Store> Dispatch<'a, S> {
         self.each_settled(None, before, |r| {
             *led.entry(r.unit).or_default() += 1;
             read += 1;
-            if read % HOLD_OUT_EVERY == 0 {
+            if read.is_multiple_of(HOLD_OUT_EVERY) {
                 let rule = self.catalogue_rule(r.category_id);
                 held.push(Held { features: r.features.clone(), rule, unit: r.unit });
             } else {
