@@ -140,6 +140,8 @@ pub struct Evaluation {
     pub per_unit: Vec<UnitAccuracy>,
     /// The ten most frequent wrong first suggestions of `combined`.
     pub confused: Vec<Confusion>,
+    /// Duplicate detection on the requests merged (并单) from `before` on.
+    pub duplicates: crate::duplicates::DuplicateEvaluation,
 }
 
 /// The features of a request: the index's terms of its title and content (jieba words and
@@ -324,6 +326,7 @@ impl<'a, S: Store> Dispatch<'a, S> {
             most_frequent: accuracy(&frequent),
             per_unit,
             confused,
+            duplicates: self.app.duplicates().evaluate(before).await?,
         })
     }
 

@@ -21,6 +21,7 @@ mod cluster;
 pub mod dashboard;
 pub mod deadlines;
 pub mod dispatch;
+pub mod duplicates;
 pub mod enforcement;
 pub mod enterprises;
 pub mod error;
@@ -447,6 +448,11 @@ impl<S: Store> App<S> {
     /// Dispatch suggestions (派单建议) and their model.
     pub fn dispatch(&self) -> dispatch::Dispatch<'_, S> {
         dispatch::Dispatch::new(self)
+    }
+
+    /// Duplicate detection (疑似重复).
+    pub fn duplicates(&self) -> duplicates::Duplicates<'_, S> {
+        duplicates::Duplicates::new(self)
     }
 
     /// This node's dispatch model in service.

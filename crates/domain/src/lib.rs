@@ -9,6 +9,7 @@ pub mod audit;
 pub mod calendar;
 pub mod dashboard;
 pub mod dispatch;
+pub mod duplicates;
 pub mod enforcement;
 pub mod enterprise;
 pub mod environment;

@@ -379,6 +379,14 @@ async fn evaluate_dispatch(store: Backend, before: &str) -> Result<(), String> {
     for u in &e.per_unit {
         println!("  {:<12}{:<20}{:>6}{:>10}", u.unit, u.unit_name, u.requests, pct(u.top1));
     }
+    let d = &e.duplicates;
+    println!(
+        "\n疑似重复：此后并单的 {} 件中，{} 件的主诉求在疑似重复之列（召回 {}），其中 {} 件列在第一",
+        d.merged,
+        d.found,
+        pct(d.recall),
+        d.found_first
+    );
     if !e.confused.is_empty() {
         println!("\n最常混淆（实际主办 → 首选建议：件数）：");
         for c in &e.confused {

@@ -1,4 +1,4 @@
-//! Dispatch suggestions (派单建议): the likely lead units of a request for those who dispatch, and
+//! Dispatch suggestions (派单建议) and likely duplicates (疑似重复) of a request for those who dispatch, and
 //! the model behind them for administrators (retrain, evaluate on a time split).
 
 use axum::Json;
@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use mashangban_app::App;
 use mashangban_app::dispatch::{Evaluation, ModelInfo, Suggestions};
+use mashangban_app::duplicates::SimilarRequest;
 use mashangban_app::input::parse_time_param;
 use mashangban_domain::access::Permission;
 use mashangban_store::Store;
@@ -23,6 +24,11 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .permission(Permission::SuggestDispatch)
             .doc("dispatch", "某件诉求的建议主办单位（至多三个，附置信度和理由）")
             .answer::<Suggestions>()
+            .errors(&["request_not_found"]),
+        Route::get("/api/v1/dispatch/similar/{no}", similar::<S>)
+            .permission(Permission::SuggestDispatch)
+            .doc("dispatch", "与某件诉求疑似重复的在办诉求（文字相近、同一诉求人或同一地址），最相近的在前")
+            .answer::<Vec<SimilarRequest>>()
             .errors(&["request_not_found"]),
         Route::get("/api/v1/dispatch/model", current::<S>)
             .permission(model)
@@ -49,6 +55,15 @@ async fn suggestions<S: Store>(
     Path(no): Path<String>,
 ) -> ApiResult<Json<Suggestions>> {
     Ok(Json(app.dispatch().suggest(&caller, &no).await?))
+}
+
+/// `GET /api/v1/dispatch/similar/{no}`.
+async fn similar<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path(no): Path<String>,
+) -> ApiResult<Json<Vec<SimilarRequest>>> {
+    Ok(Json(app.duplicates().similar(&caller, &no).await?))
 }
 
 /// `GET /api/v1/dispatch/model`: none before the first training.

@@ -17,6 +17,7 @@ use crate::extract::{Form, PagePath as Path, PageQuery as Query};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use mashangban_app::duplicates::SimilarRequest;
 use mashangban_app::input::{ActionName, ActionRequest, FieldKind, FormField};
 use mashangban_app::requests::{Case, EXPORT_COLUMNS, ExportCursor, csv_line, export_fields};
 use mashangban_app::views::{AttachmentView, EventView, RequestView};
@@ -784,6 +785,8 @@ struct DetailPage {
     history: Vec<EventView>,
     attachments: Vec<AttachmentView>,
     actions: Actions,
+    /// Likely duplicates (疑似重复) to merge into, for those who may merge.
+    similar: Vec<SimilarRequest>,
     failed: Option<Failed>,
 }
 
@@ -837,6 +840,8 @@ async fn detail_page<S: Store>(
         _ => e.into(),
     })?;
     let actions = actions(app, &caller.actor, &case, failed.as_ref());
+    let may_merge = actions.merge && caller.actor.may(mashangban_domain::access::Permission::SuggestDispatch);
+    let similar = if may_merge { app.duplicates().similar(caller, no).await? } else { Vec::new() };
     let detail = case.detail;
     let r = detail.request;
     let page = DetailPage {
@@ -845,6 +850,7 @@ async fn detail_page<S: Store>(
         history: detail.history,
         attachments: detail.attachments,
         actions,
+        similar,
         failed,
         r,
     };

@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::*;
-use crate::browser::page;
+use crate::browser::{page, post_form};
 
 /// The demo history (two years before 2026-06-30), generated into the test's store.
 async fn with_demo_history(app: &App, count: usize) {
@@ -73,6 +73,10 @@ async fn learned_from_the_demo_history_the_model_beats_the_busiest_units_on_requ
     assert!(rate("combined", "top3") >= rate("catalogue", "top3"), "{e}");
     assert!(rate("model", "top1") > rate("most_frequent", "top1") + 0.3, "the model alone learned: {e}");
     assert!(!e["per_unit"].as_array().unwrap().is_empty());
+    // The demo plants duplicates (merged into an open request of the same matter and town).
+    let d = &e["duplicates"];
+    assert!(d["merged"].as_u64().unwrap() > 0, "{d}");
+    assert!(d["recall"].as_f64().unwrap() >= 0.8, "planted duplicates found: {d}");
 
     // Retrained on everything closed, the model explains a new request with its words.
     let (status, info) = app.post("/api/v1/dispatch/model", Some(&admin), Value::Null).await;
@@ -95,4 +99,39 @@ async fn learned_from_the_demo_history_the_model_beats_the_busiest_units_on_requ
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("id=\"dispatch-suggestions\"") && html.contains("建议主办单位"), "{html}");
     assert!(html.contains("<option value=\"scjgj\" selected>"), "the best suggestion is preselected");
+}
+
+#[tokio::test]
+async fn likely_duplicates_are_listed_beside_the_merge_form_and_merged_in_one_click() {
+    let app = spawn().await;
+    let (first, _) = app.submit(enterprise_complaint()).await;
+    let mut again = enterprise_complaint();
+    again["contact"] = serde_json::json!({ "name": "黄志强", "phone": "13912340000" });
+    again["content"] = "我司上月在市政务服务中心提交的经营范围变更申请至今未办结，请尽快处理。".into();
+    let (second, _) = app.submit(again).await;
+    let (unrelated, _) = app.submit(resident_consultation()).await;
+    let dispatcher = app.login("dispatcher").await;
+    let (status, similar) = app.get(&format!("/api/v1/dispatch/similar/{second}"), Some(&dispatcher)).await;
+    assert_eq!(status, StatusCode::OK, "{similar}");
+    let listed: Vec<&str> = similar.as_array().unwrap().iter().map(|s| s["tracking_no"].as_str().unwrap()).collect();
+    assert_eq!(listed, [first.as_str()], "the same matter, not the pension question: {similar}");
+    assert!(similar[0]["similarity"].as_f64().unwrap() >= 0.45, "{similar}");
+    assert_eq!(similar[0]["same_asker"], true, "another person of the same enterprise (credit code): {similar}");
+    let (_, none) = app.get(&format!("/api/v1/dispatch/similar/{unrelated}"), Some(&dispatcher)).await;
+    assert_eq!(none, serde_json::json!([]));
+    let handler = app.login("handler").await;
+    let (status, _) = app.get(&format!("/api/v1/dispatch/similar/{second}"), Some(&handler)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, html) = page(&app, &format!("/work/{second}"), &dispatcher).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"similar-requests\"") && html.contains("并入此件"), "{html}");
+    let (status, location, _) =
+        post_form(&app, &format!("/work/{second}/merge"), &dispatcher, &[("into", first.as_str())]).await;
+    assert!(status.is_redirection(), "{status}");
+    assert!(location.contains(&second), "{location}");
+    let merged = app.detail(&second, &dispatcher).await;
+    assert_eq!(merged["request"]["state"], "merged", "{merged}");
+    let (_, after) = app.get(&format!("/api/v1/dispatch/similar/{first}"), Some(&dispatcher)).await;
+    assert_eq!(after, serde_json::json!([]), "a merged request is no longer open");
 }
