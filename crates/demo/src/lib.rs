@@ -19,6 +19,7 @@ mod monitoring;
 mod plan;
 mod statistics;
 mod text;
+mod visits;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -38,6 +39,7 @@ pub use ledgers::{DEMO_OUTLETS, load_ledgers};
 pub use liaisons::load_liaisons;
 pub use monitoring::{DEMO_DEVICE_PASSWORD, DEMO_POINTS, demo_mn, load_monitoring};
 pub use statistics::load_statistics;
+pub use visits::load_visits;
 
 /// A failure loading the demo city; the message says what and where.
 #[derive(Debug)]

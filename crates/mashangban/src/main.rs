@@ -528,6 +528,10 @@ async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Resul
     if liaisons > 0 {
         println!("已安排 {liaisons} 项联系干部联系企业。");
     }
+    let visits = mashangban_demo::load_visits(store, time::now()).await.map_err(|e| e.to_string())?;
+    if visits > 0 {
+        println!("已载入 {visits} 次走访和行走的办公室（含已记录、已取消和计划中的）。");
+    }
     let approvals = mashangban_demo::load_approvals(store, time::now()).await.map_err(|e| e.to_string())?;
     if approvals > 0 {
         println!("已载入 {approvals} 个拿地即开工演示项目。");

@@ -352,3 +352,41 @@ async fn the_pages_plan_record_and_follow_a_visit() {
     let (status, _) = page(&app, "/visits/reports/export?month=2026-11&town=", &leader).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_demo_city_has_visits_recorded_cancelled_planned_and_a_walking_office() {
+    let app = spawn().await;
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    mashangban_demo::load_enterprises(&app.store, &data).await.unwrap();
+    let hash = auth::hash_password(PASSWORD).unwrap();
+    mashangban_demo::load_liaisons(&app.store, &data, &hash).await.unwrap();
+    let now = mashangban_domain::time::now();
+    let made = mashangban_demo::load_visits(&app.store, now).await.unwrap();
+    assert!(made > 50, "{made} demo visits");
+    assert_eq!(mashangban_demo::load_visits(&app.store, now).await.unwrap(), 0, "loading again adds nothing");
+
+    let admin = app.login("admin").await;
+    let count = |state: &'static str| {
+        let app = &app;
+        let admin = &admin;
+        async move {
+            let (status, list) = app.get(&format!("/api/v1/visits?state={state}"), Some(admin)).await;
+            assert_eq!(status, StatusCode::OK, "{list}");
+            list.as_array().unwrap().clone()
+        }
+    };
+    let recorded = count("recorded").await;
+    assert!(recorded.len() > 20, "{} recorded", recorded.len());
+    assert!(recorded.iter().all(|v| !v["problems"].as_array().unwrap().is_empty()), "each recorded visit has problems");
+    assert!(recorded.iter().any(|v| v["kind"] == "walking_office"), "the city leader's sessions");
+    assert!(!count("cancelled").await.is_empty());
+    assert!(!count("planned").await.is_empty());
+    // The demo cadre sees the visits of the enterprises they lead, on the page too.
+    let liaison = app.login("liaison").await;
+    let (status, mine) = app.get("/api/v1/visits", Some(&liaison)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!mine.as_array().unwrap().is_empty(), "{mine}");
+    let (status, html) = crate::browser::page(&app, "/visits", &liaison).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("已走访") && html.contains("计划中"), "{html}");
+}
