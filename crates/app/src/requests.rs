@@ -390,7 +390,13 @@ impl<'a, S: Store> Requests<'a, S> {
             request: self.with_lookup(|l| views::request_view(request, actor, l, merged_into)),
             history: {
                 let unmasked = actor.sees_personal_data_of(request.lead_unit_id, &request.co_unit_ids);
-                history.iter().map(|e| views::event_view(e, actor, unmasked, &org, &categories)).collect()
+                // Internal notes (内部备注) are for staff only: an asker's own account never sees them.
+                let staff = matches!(actor, Actor::Staff(_));
+                history
+                    .iter()
+                    .filter(|e| staff || !e.kind.is_staff_only())
+                    .map(|e| views::event_view(e, actor, unmasked, &org, &categories))
+                    .collect()
             },
             attachments: attachments.iter().map(views::attachment_view).collect(),
         })

@@ -95,6 +95,8 @@ pub enum Permission {
     /// Record inspections, open cases from alerts and inspections and move them on (办理环境执法);
     /// deciding and closing are further limited to the unit's leader by the domain.
     HandleEnforcement,
+    /// Read one's own inbox (消息提醒) and choose its SMS and e-mail copies.
+    UseInbox,
 }
 
 /// Every staff role (工作人员).
@@ -161,6 +163,7 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     ),
     (Permission::ReadEnforcement, &[Role::Handler, Role::UnitLeader, Role::Supervisor, Role::CityLeader, Role::Admin]),
     (Permission::HandleEnforcement, &[Role::Handler, Role::UnitLeader, Role::Admin]),
+    (Permission::UseInbox, STAFF),
 ];
 
 impl Permission {
@@ -205,6 +208,7 @@ impl Permission {
         Permission::ReadVisitReports,
         Permission::ReadEnforcement,
         Permission::HandleEnforcement,
+        Permission::UseInbox,
     ];
 
     /// The stable code (API documents, logs).
@@ -250,6 +254,7 @@ impl Permission {
             Self::ReadVisitReports => "visits.reports",
             Self::ReadEnforcement => "enforcement.read",
             Self::HandleEnforcement => "enforcement.handle",
+            Self::UseInbox => "inbox.use",
         }
     }
 
@@ -296,6 +301,7 @@ impl Permission {
             Self::ReadVisitReports => "查看走访统计",
             Self::ReadEnforcement => "查看环境执法案件",
             Self::HandleEnforcement => "办理环境执法案件",
+            Self::UseInbox => "使用消息提醒",
         }
     }
 
