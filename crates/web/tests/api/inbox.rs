@@ -224,7 +224,7 @@ async fn internal_notes_stay_with_staff() {
     let code = answer["check_code"].as_str().unwrap().to_owned();
     app.act(&no, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj" })).await;
     app.act(&no, "note", &handler, json!({ "text": NOTE })).await;
-    let (status, _) = post_form(&app, &format!("/work/{no}/note"), &dispatcher, &[("text", "派单员的备注")]).await;
+    let (status, _, _) = post_form(&app, &format!("/work/{no}/note"), &dispatcher, &[("text", "派单员的备注")]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
 
     // Staff see both notes in the history.
@@ -257,4 +257,54 @@ async fn internal_notes_stay_with_staff() {
     // The asker cannot write one either.
     let (status, _) = app.post(&format!("/api/v1/requests/{no}/note"), Some(&enterprise), json!({ "text": "x" })).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn history_rows_say_where_it_went_why_and_the_deadlines_before_and_after() {
+    let app = spawn().await;
+    let dispatcher = app.login("dispatcher").await;
+    let handler = app.login("handler").await; // 市市场监管局
+    let supervisor = app.login("supervisor").await;
+    let rsj = unit_handler(&app, "rsj", "rsj-handler").await;
+    let (no, _) = app.submit(enterprise_complaint()).await;
+    app.act(&no, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj", "co_units": ["zwfw"] })).await;
+    app.act(&no, "return", &handler, json!({ "reason": "不属本局职责" })).await;
+
+    // The 改派 form preselects no unit: the person must choose.
+    let (_, html) = page(&app, &format!("/work/{no}"), &dispatcher).await;
+    let start = html.find("id=\"redispatch-lead_unit\"").unwrap();
+    let select = &html[start..start + html[start..].find("</select>").unwrap()];
+    assert!(select.contains("<option value=\"\">请选择改派单位</option>"), "{select}");
+    assert!(!select.contains(" selected"), "{select}");
+
+    app.act(&no, "redispatch", &dispatcher, json!({ "lead_unit": "rsj" })).await;
+    app.act(&no, "sign", &rsj, json!({})).await;
+    let due = app.detail(&no, &dispatcher).await["request"]["due_at"].as_str().unwrap().to_owned();
+    let later = chrono::DateTime::parse_from_rfc3339(&due).unwrap() + chrono::Duration::days(7);
+    app.act(&no, "request-extension", &rsj, json!({ "new_due": later.to_rfc3339(), "reason": "需现场核查" })).await;
+    app.act(&no, "approve-extension", &dispatcher, json!({})).await;
+    let supervise_due = (later + chrono::Duration::days(1)).to_rfc3339();
+    app.act(&no, "supervise", &supervisor, json!({ "instructions": "请限期办结", "due": supervise_due })).await;
+
+    let history = app.detail(&no, &dispatcher).await["history"].as_array().unwrap().clone();
+    let row = |kind: &str| history.iter().find(|e| e["kind"] == kind).unwrap().clone();
+    let summary = |kind: &str| row(kind)["summary"].as_str().unwrap_or_default().to_owned();
+    let dispatched = summary("dispatched");
+    assert!(dispatched.contains("派至：") && dispatched.contains("（主办）") && dispatched.contains("协办："), "{dispatched}");
+    let returned = row("returned");
+    assert_eq!((returned["comment_label"].as_str(), returned["comment"].as_str()), (Some("退单理由"), Some("不属本局职责")));
+    assert!(returned["summary"].as_str().unwrap().starts_with("退单单位："), "{returned}");
+    let redispatched = summary("redispatched");
+    assert!(redispatched.starts_with("改派：") && redispatched.contains(" → "), "{redispatched}");
+    let short = |t: &str| t.chars().take(16).collect::<String>().replace('T', " ");
+    let approved = summary("extension_approved");
+    let later_text = short(&later.with_timezone(&mashangban_domain::time::shanghai()).to_rfc3339());
+    assert_eq!(approved, format!("答复期限：{} → {later_text}", short(&due)));
+    assert_eq!(summary("extension_requested"), format!("申请延至：{later_text}"));
+    let supervised = row("supervised");
+    assert_eq!(supervised["comment_label"], "督办意见");
+    assert!(supervised["summary"].as_str().unwrap().starts_with("督办期限："), "{supervised}");
+    assert!(row("signed_for")["summary"].is_null(), "a row that changed nothing says nothing");
+    let (_, html) = page(&app, &format!("/work/{no}"), &dispatcher).await;
+    assert!(html.contains("退单理由：</span>不属本局职责"), "the page shows it too");
 }
