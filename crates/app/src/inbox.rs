@@ -169,7 +169,11 @@ impl<'a, S: Store> Inbox<'a, S> {
     /// token acting as a machine has none).
     fn owner(caller: &Caller) -> AppResult<UserId> {
         caller.actor.user_id().filter(|_| caller.actor.role().is_some_and(|r| r.is_staff())).ok_or_else(|| {
-            AppError::new(crate::error::ErrorKind::Forbidden, "inbox_needs_person", "消息提醒属于工作人员个人账号，接口令牌没有")
+            AppError::new(
+                crate::error::ErrorKind::Forbidden,
+                "inbox_needs_person",
+                "消息提醒属于工作人员个人账号，接口令牌没有",
+            )
         })
     }
 
@@ -190,9 +194,9 @@ impl<'a, S: Store> Inbox<'a, S> {
             Some(_) => return Err(AppError::bad_parameter("unread 应为 true 或 false")),
         };
         let before = match query.before.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
-            Some(b) => {
-                Some(b.parse::<i64>().ok().filter(|b| *b > 0).ok_or_else(|| AppError::bad_parameter("before 应为正整数"))?)
-            }
+            Some(b) => Some(
+                b.parse::<i64>().ok().filter(|b| *b > 0).ok_or_else(|| AppError::bad_parameter("before 应为正整数"))?,
+            ),
             None => None,
         };
         let limit = match query.limit.as_deref().map(str::trim).filter(|l| !l.is_empty()) {

@@ -458,7 +458,9 @@ pub fn note_deadline_change(view: &mut EventView, before: Option<&str>) {
     if view.due_at.as_deref() == before || view.summary.as_deref().is_some_and(|s| s.contains("答复期限")) {
         return;
     }
-    let show = |t: Option<&str>| t.map_or_else(|| "无".to_owned(), |t| t.chars().take(16).collect::<String>().replace('T', " "));
+    let show = |t: Option<&str>| {
+        t.map_or_else(|| "无".to_owned(), |t| t.chars().take(16).collect::<String>().replace('T', " "))
+    };
     let change = format!("答复期限：{} → {}", show(before), show(view.due_at.as_deref()));
     view.summary = Some(match view.summary.take() {
         Some(s) => format!("{s}；{change}"),
@@ -538,14 +540,14 @@ fn event_summary(
             let from = d.previous_lead_unit_id.map_or_else(|| "无".to_owned(), unit);
             Some(assignment(format!("改派：{from} → {}（主办）", unit(d.lead_unit_id)), &d.co_unit_ids, d.sign_due_at))
         }
-        EventDetails::Reassigned(d) => d.lead_unit_id.map(|u| assignment(format!("交回：{}", unit(u)), &[], d.sign_due_at)),
+        EventDetails::Reassigned(d) => {
+            d.lead_unit_id.map(|u| assignment(format!("交回：{}", unit(u)), &[], d.sign_due_at))
+        }
         EventDetails::Returned(r) => r.returned_by_unit_id.map(|u| format!("退单单位：{}", unit(u))),
         EventDetails::ExtensionRequested(e) => Some(format!("申请延至：{}", when(e.requested_due))),
-        EventDetails::ExtensionApproved(e) => Some(format!(
-            "答复期限：{} → {}",
-            e.previous_due.map_or_else(|| "无".to_owned(), when),
-            when(e.new_due)
-        )),
+        EventDetails::ExtensionApproved(e) => {
+            Some(format!("答复期限：{} → {}", e.previous_due.map_or_else(|| "无".to_owned(), when), when(e.new_due)))
+        }
         EventDetails::Supervised(d) => Some(format!("督办期限：{}", when(d.due))),
         EventDetails::Noticed(n) => Some(format!("{}期限：{}", n.deadline.label(), when(n.due))),
         EventDetails::Received(r) => {

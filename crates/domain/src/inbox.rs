@@ -57,7 +57,10 @@ pub const UNIT_STAFF: &[Role] = &[Role::Handler, Role::UnitLeader];
 pub fn plan(request: &Request, kind: EventKind, details: &EventDetails) -> Vec<Planned> {
     let lead: Vec<UnitId> = request.lead_unit_id.into_iter().collect();
     let handling: Vec<UnitId> = lead.iter().chain(request.co_unit_ids.iter()).copied().collect();
-    let units = |kind: InboxKind, units: Vec<UnitId>| Planned { kind, recipients: Recipients::UnitStaff { units, roles: UNIT_STAFF } };
+    let units = |kind: InboxKind, units: Vec<UnitId>| Planned {
+        kind,
+        recipients: Recipients::UnitStaff { units, roles: UNIT_STAFF },
+    };
     let role = |kind: InboxKind, roles: &'static [Role]| Planned { kind, recipients: Recipients::Role(roles) };
     let planned = match kind {
         EventKind::Dispatched | EventKind::Redispatched => vec![units(InboxKind::Assigned, handling)],

@@ -14,9 +14,7 @@ use mashangban_domain::notify::{NoticeChannel, recipient_hash};
 use mashangban_domain::org::{Scope, UserId};
 use mashangban_domain::request::{EventKind, Request};
 use mashangban_domain::time::Instant;
-use mashangban_store::{
-    ChangeEntity, InboxEntry, InboxFilter, InboxPreference, InboxStore, StoreError, StoreResult,
-};
+use mashangban_store::{ChangeEntity, InboxEntry, InboxFilter, InboxPreference, InboxStore, StoreError, StoreResult};
 
 use crate::requests::query::{Key, load};
 use crate::sql::{Args, Conn, Database, Row, bad, job};
@@ -79,7 +77,9 @@ async fn recipients(c: &dyn Conn, recipients: &Recipients) -> StoreResult<Vec<Us
         Recipients::UnitStaff { units, roles } => {
             let units = args.list(units.iter().copied());
             let roles = args.list(roles.iter().map(|r| r.as_str()));
-            format!("SELECT id FROM users WHERE unit_id IN ({units}) AND role IN ({roles}) AND NOT disabled ORDER BY id")
+            format!(
+                "SELECT id FROM users WHERE unit_id IN ({units}) AND role IN ({roles}) AND NOT disabled ORDER BY id"
+            )
         }
         Recipients::Role(roles) => {
             let roles = args.list(roles.iter().map(|r| r.as_str()));
@@ -200,7 +200,8 @@ impl<D: Database> InboxStore for SqlStore<D> {
         let count = job(move |c| {
             Box::pin(async move {
                 let mut args = Args::default();
-                let sql = format!("SELECT COUNT(*) FROM inbox_entries e WHERE {}", conditions(user_id, &filter, &mut args));
+                let sql =
+                    format!("SELECT COUNT(*) FROM inbox_entries e WHERE {}", conditions(user_id, &filter, &mut args));
                 c.scalar::<u64>(&sql, args.values()).await
             })
         });
@@ -213,7 +214,8 @@ impl<D: Database> InboxStore for SqlStore<D> {
                 let mut args = Args::default();
                 let at = args.push(&now);
                 let user = args.push(user_id);
-                let mut sql = format!("UPDATE inbox_entries SET read_at = {at} WHERE user_id = {user} AND read_at IS NULL");
+                let mut sql =
+                    format!("UPDATE inbox_entries SET read_at = {at} WHERE user_id = {user} AND read_at IS NULL");
                 if let Some(ids) = &ids {
                     sql.push_str(&format!(" AND id IN ({})", args.list(ids.iter().copied())));
                 }

@@ -12,8 +12,8 @@ use mashangban_domain::request::{
 };
 use mashangban_domain::validation::Phone;
 use mashangban_store::{
-    ChangeEntity, ChangeStore, Command, InboxFilter, InboxPreference, InboxStore, NewUser, NotificationStore,
-    OrgStore, RequestStore,
+    ChangeEntity, ChangeStore, Command, InboxFilter, InboxPreference, InboxStore, NewUser, NotificationStore, OrgStore,
+    RequestStore,
 };
 use mashangban_store_sql::Value;
 
@@ -183,7 +183,8 @@ async fn entries_go_to_the_people_of_the_units_concerned<D: TestDb>() {
     assert_eq!(kinds(env, p.handler_b).await, [(InboxKind::Assigned, EventKind::Redispatched)]);
     assert_eq!(kinds(env, p.handler_a).await.len(), 2);
     // The scheduler's notices: due soon and overdue to b, escalation to the supervisor.
-    let notice = |level| Action::Notice { notice: DeadlineNotice { deadline: DeadlineKind::Reply, level, due: at(600) } };
+    let notice =
+        |level| Action::Notice { notice: DeadlineNotice { deadline: DeadlineKind::Reply, level, due: at(600) } };
     let r = s.act(command(&r, Actor::System, notice(NoticeLevel::DueSoon), 6)).await.unwrap();
     let r = s.act(command(&r, Actor::System, notice(NoticeLevel::Overdue), 7)).await.unwrap();
     s.act(command(&r, Actor::System, notice(NoticeLevel::Supervisor), 8)).await.unwrap();
@@ -312,7 +313,8 @@ async fn copies_go_to_the_outbox_as_each_person_chose<D: TestDb>() {
         ],
         "the leader chose nothing and gets no copy"
     );
-    let sms = rows.iter().find(|i| i.template_key.as_deref() == Some("inbox.assigned") && i.channel == NoticeChannel::Sms);
+    let sms =
+        rows.iter().find(|i| i.template_key.as_deref() == Some("inbox.assigned") && i.channel == NoticeChannel::Sms);
     let body = &sms.unwrap().body;
     assert!(body.contains(&r.tracking_no) && body.contains("路灯不亮"), "{body}");
     assert!(!body.contains("陈嘉欣") && !body.contains("13800138000"), "never the asker's name or phone: {body}");

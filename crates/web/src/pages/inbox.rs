@@ -16,7 +16,9 @@ use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast;
 
-use mashangban_app::inbox::{InboxEntryView, InboxQuery, MarkReadInput, PreferenceItem, PreferencesInput, PreferenceView};
+use mashangban_app::inbox::{
+    InboxEntryView, InboxQuery, MarkReadInput, PreferenceItem, PreferenceView, PreferencesInput,
+};
 use mashangban_app::{App, AppError};
 use mashangban_domain::access::Permission;
 use mashangban_domain::inbox::InboxKind;
@@ -158,7 +160,8 @@ async fn save_preferences<S: Store>(
     Auth(caller): Auth,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    let checked = |prefix: &str, kind: InboxKind| pairs.iter().any(|(n, _)| *n == format!("{prefix}_{}", kind.as_str()));
+    let checked =
+        |prefix: &str, kind: InboxKind| pairs.iter().any(|(n, _)| *n == format!("{prefix}_{}", kind.as_str()));
     let preferences = InboxKind::ALL
         .iter()
         .map(|&kind| PreferenceItem { kind, sms: checked("sms", kind), email: checked("email", kind) })

@@ -238,7 +238,8 @@ async fn internal_notes_stay_with_staff() {
     assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("text_required")));
 
     // Never to the asker: not the public progress (API, page, live stream), not Open311, not their account.
-    let hidden = |text: &str| !text.contains("注意口径") && !text.contains("派单员的备注") && !text.contains("internal_note");
+    let hidden =
+        |text: &str| !text.contains("注意口径") && !text.contains("派单员的备注") && !text.contains("internal_note");
     let progress = app.progress(&no, &code).await;
     assert!(hidden(&progress.to_string()), "{progress}");
     assert!(!timeline_kinds(&progress).contains(&"internal_note".to_owned()));
@@ -290,9 +291,15 @@ async fn history_rows_say_where_it_went_why_and_the_deadlines_before_and_after()
     let row = |kind: &str| history.iter().find(|e| e["kind"] == kind).unwrap().clone();
     let summary = |kind: &str| row(kind)["summary"].as_str().unwrap_or_default().to_owned();
     let dispatched = summary("dispatched");
-    assert!(dispatched.contains("派至：") && dispatched.contains("（主办）") && dispatched.contains("协办："), "{dispatched}");
+    assert!(
+        dispatched.contains("派至：") && dispatched.contains("（主办）") && dispatched.contains("协办："),
+        "{dispatched}"
+    );
     let returned = row("returned");
-    assert_eq!((returned["comment_label"].as_str(), returned["comment"].as_str()), (Some("退单理由"), Some("不属本局职责")));
+    assert_eq!(
+        (returned["comment_label"].as_str(), returned["comment"].as_str()),
+        (Some("退单理由"), Some("不属本局职责"))
+    );
     assert!(returned["summary"].as_str().unwrap().starts_with("退单单位："), "{returned}");
     let redispatched = summary("redispatched");
     assert!(redispatched.starts_with("改派：") && redispatched.contains(" → "), "{redispatched}");
