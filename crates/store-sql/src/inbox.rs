@@ -212,7 +212,7 @@ impl<D: Database> InboxStore for SqlStore<D> {
         let mark = job(move |c| {
             Box::pin(async move {
                 let mut args = Args::default();
-                let at = args.push(&now);
+                let at = args.push(now);
                 let user = args.push(user_id);
                 let mut sql =
                     format!("UPDATE inbox_entries SET read_at = {at} WHERE user_id = {user} AND read_at IS NULL");
