@@ -165,15 +165,12 @@ impl<'a, S: Store> Inbox<'a, S> {
         Self { app }
     }
 
-    /// The person whose inbox it is: a signed-in member of staff (an API
-    /// token acting as a machine has none).
-    fn owner(caller: &Caller) -> AppResult<UserId> {
+    /// The person whose inbox it is: a signed-in member of staff. An API
+    /// token acting as a machine is admitted by its role but has no inbox
+    /// (`404 inbox_needs_person`).
+    pub fn owner(caller: &Caller) -> AppResult<UserId> {
         caller.actor.user_id().filter(|_| caller.actor.role().is_some_and(|r| r.is_staff())).ok_or_else(|| {
-            AppError::new(
-                crate::error::ErrorKind::Forbidden,
-                "inbox_needs_person",
-                "消息提醒属于工作人员个人账号，接口令牌没有",
-            )
+            AppError::not_found("inbox_needs_person", "消息提醒属于工作人员个人账号，接口令牌没有消息提醒")
         })
     }
 

@@ -16,10 +16,10 @@ use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast;
 
+use mashangban_app::App;
 use mashangban_app::inbox::{
     InboxEntryView, InboxQuery, MarkReadInput, PreferenceItem, PreferenceView, PreferencesInput,
 };
-use mashangban_app::{App, AppError};
 use mashangban_domain::access::Permission;
 use mashangban_domain::inbox::InboxKind;
 use mashangban_store::Store;
@@ -173,9 +173,7 @@ async fn save_preferences<S: Store>(
 /// `GET /inbox/events`: the header's live unread count. Each `count` event
 /// carries the number; one is sent at once, then whenever it changes.
 async fn events<S: Store>(State(app): State<App<S>>, Auth(caller): Auth) -> ApiResult<Response> {
-    let user = caller.actor.user_id().ok_or_else(|| {
-        AppError::new(mashangban_app::error::ErrorKind::Forbidden, "inbox_needs_person", "消息提醒属于工作人员个人账号")
-    })?;
+    let user = mashangban_app::inbox::Inbox::<S>::owner(&caller)?;
     // Subscribe before the first count, so no change can fall in between.
     let receiver = app.live().subscribe_inbox();
     let closed = app.live().closed();

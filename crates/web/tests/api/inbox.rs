@@ -95,6 +95,20 @@ async fn a_dispatch_fills_the_target_units_inbox_and_marking_read_lowers_the_cou
     let (status, err) = app.get("/api/v1/inbox", Some(&enterprise)).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::FORBIDDEN, Some("permission_denied")));
     assert_eq!(app.get("/api/v1/inbox/count", None).await.0, StatusCode::UNAUTHORIZED);
+    // A dispatcher's API token acts as a machine: it has no inbox.
+    let unit = app.store.list_units().await.unwrap().into_iter().find(|u| u.code == "zwfw-12345").unwrap();
+    let secret = auth::new_api_token();
+    let token = NewApiToken {
+        name: "派单接口".into(),
+        token_hash: auth::hash_secret(&secret),
+        role: mashangban_domain::org::Role::Dispatcher,
+        unit_id: Some(unit.id),
+        created_at: mashangban_domain::time::now(),
+    };
+    app.store.create_api_token(token).await.unwrap();
+    let res = app.http.get(app.url("/api/v1/inbox/count")).bearer_auth(&secret).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "inbox_needs_person");
 }
 
 #[tokio::test]
