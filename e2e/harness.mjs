@@ -32,8 +32,8 @@ function watch(page, who) {
   page.on('pageerror', (err) => problems.push(`${who}: page error: ${err.message}`));
   page.on('requestfailed', (req) => {
     const reason = req.failure()?.errorText || '';
-    // The event stream is cut when its page goes away: that is not a failure.
-    if (req.url().includes('/events?') && reason.includes('ERR_ABORTED')) return;
+    // An event stream (progress, the header's inbox count) is cut when its page goes away: that is not a failure.
+    if (/\/events(\?|$)/.test(req.url()) && reason.includes('ERR_ABORTED')) return;
     problems.push(`${who}: request failed: ${req.method()} ${req.url()} ${reason}`);
   });
   page.on('response', (res) => {

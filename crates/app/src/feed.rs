@@ -125,6 +125,12 @@ async fn deliver<S: Store>(app: &App<S>, batch: Vec<Change>) -> StoreResult<()> 
                 }
                 continue;
             }
+            ChangeEntity::Inbox => {
+                if let Ok(id) = change.key.parse() {
+                    app.live().deliver_inbox(id);
+                }
+                continue;
+            }
             ChangeEntity::Catalog => Signal::CatalogChanged,
             ChangeEntity::Rules => Signal::RulesChanged,
             ChangeEntity::Calendar => Signal::CalendarChanged,

@@ -240,6 +240,9 @@ pub enum ActionInput {
     /// A remark (批注) by someone following the request (a liaison cadre, a
     /// supervisor, a city leader); the state does not change.
     Comment(RemarkBody),
+    /// An internal note (内部备注) by any member of staff: kept in the history,
+    /// never shown to the asker, on the public progress page or in Open311.
+    Note(RemarkBody),
     /// Correct the kind, urgency (马上办), category or town (改类改急); the
     /// deadlines are counted again from receipt under the time-limit rules
     /// in force at receipt. Dispatchers and administrators; operators until dispatch.
@@ -460,6 +463,7 @@ impl ActionName {
             Self::Supervise => Action::Supervise { instructions: none(), due: now },
             Self::Urge => Action::Urge { message: none() },
             Self::Comment => Action::Comment { text: none() },
+            Self::Note => Action::Note { text: none() },
             Self::Reclassify => Action::Reclassify(mashangban_domain::lifecycle::Reclassify {
                 kind: None,
                 urgency: None,
@@ -525,6 +529,7 @@ impl ActionInput {
             }
             Self::Urge(b) => ready(Action::Urge { message: b.message }),
             Self::Comment(b) => ready(Action::Comment { text: b.text }),
+            Self::Note(b) => ready(Action::Note { text: b.text }),
             Self::Reclassify(b) => Ok(Step::Reclassify(b)),
         }
     }
@@ -841,7 +846,7 @@ mod tests {
     #[test]
     fn every_action_name_parses_and_has_its_fields() {
         let names: Vec<&str> = ActionName::all().map(ActionName::as_str).collect();
-        assert_eq!(names.len(), 25);
+        assert_eq!(names.len(), 26);
         assert_eq!(ACTION_FIELDS.len(), names.len(), "one body schema per action");
         for name in &names {
             assert!(ACTION_FIELDS.contains_key(*name), "{name}");

@@ -28,6 +28,7 @@ pub mod error;
 pub mod feed;
 pub mod fund;
 pub mod health;
+pub mod inbox;
 pub mod input;
 pub mod json;
 pub mod knowledge;
@@ -398,6 +399,11 @@ impl<S: Store> App<S> {
     /// Liaison cadres and contact cards (联系干部与联系卡).
     pub fn liaisons(&self) -> liaisons::Liaisons<'_, S> {
         liaisons::Liaisons::new(self)
+    }
+
+    /// The staff inbox (消息提醒).
+    pub fn inbox(&self) -> inbox::Inbox<'_, S> {
+        inbox::Inbox::new(self)
     }
 
     /// Visits to enterprises and the walking office (走访与行走的办公室).

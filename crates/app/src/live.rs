@@ -25,6 +25,8 @@ pub struct Live {
     approvals: broadcast::Sender<i64>,
     /// Ids of monitoring points whose point or alerts changed (在线监测 pages).
     monitoring: broadcast::Sender<i64>,
+    /// Ids of people whose inbox changed (new entries, entries read): their unread badges reload.
+    inbox: broadcast::Sender<i64>,
     /// Changes to announce to the other app nodes (set when the store has any).
     relay: Option<tokio::sync::mpsc::UnboundedSender<Signal>>,
     /// This node's change-feed followers.
@@ -40,6 +42,7 @@ impl Default for Live {
             sender: broadcast::channel(CAPACITY).0,
             approvals: broadcast::channel(CAPACITY).0,
             monitoring: broadcast::channel(CAPACITY).0,
+            inbox: broadcast::channel(CAPACITY).0,
             relay: None,
             feed: FeedWaker::default(),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
@@ -132,6 +135,16 @@ impl Live {
 
     pub fn subscribe_monitoring(&self) -> broadcast::Receiver<i64> {
         self.monitoring.subscribe()
+    }
+
+    /// Tells this node's inbox badges that this person's inbox changed (the
+    /// feed follower calls this for every `inbox` change it reads).
+    pub fn deliver_inbox(&self, user_id: i64) {
+        let _ = self.inbox.send(user_id);
+    }
+
+    pub fn subscribe_inbox(&self) -> broadcast::Receiver<i64> {
+        self.inbox.subscribe()
     }
 }
 

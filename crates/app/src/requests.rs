@@ -390,7 +390,20 @@ impl<'a, S: Store> Requests<'a, S> {
             request: self.with_lookup(|l| views::request_view(request, actor, l, merged_into)),
             history: {
                 let unmasked = actor.sees_personal_data_of(request.lead_unit_id, &request.co_unit_ids);
-                history.iter().map(|e| views::event_view(e, actor, unmasked, &org, &categories)).collect()
+                // Internal notes (内部备注) are for staff only: an asker's own account never sees them.
+                let staff = matches!(actor, Actor::Staff(_));
+                let mut before: Option<String> = None;
+                let mut rows = Vec::with_capacity(history.len());
+                for (i, e) in history.iter().enumerate().filter(|(_, e)| staff || !e.kind.is_staff_only()) {
+                    let mut view = views::event_view(e, actor, unmasked, &org, &categories);
+                    // Each row that moved the reply deadline says from what to what (the first sets it).
+                    if i > 0 {
+                        views::note_deadline_change(&mut view, before.as_deref());
+                    }
+                    before.clone_from(&view.due_at);
+                    rows.push(view);
+                }
+                rows
             },
             attachments: attachments.iter().map(views::attachment_view).collect(),
         })

@@ -399,6 +399,8 @@ pub struct EventView {
     pub from_state: Option<&'static str>,
     pub to_state: &'static str,
     pub comment: Option<String>,
+    /// What the comment is (退单理由, 督办意见, 内部备注…), where the kind says.
+    pub comment_label: Option<&'static str>,
     pub details: mashangban_domain::event::EventDetails,
     /// What changed, in words with names for codes (改类改急: each field and
     /// every deadline from and to; 期限重算: the deadlines).
@@ -423,11 +425,47 @@ pub fn event_view(e: &Event, viewer: &Actor, unmasked: bool, org: &OrgTree, cate
         from_state: e.from_state.map(|s| s.as_str()),
         to_state: e.to_state.as_str(),
         comment: e.comment.as_deref().map(|c| maybe_mask(c, unmasked)),
+        comment_label: comment_label(e.kind).filter(|_| e.comment.is_some()),
         details: e.details.clone(),
         summary: event_summary(&e.details, org, categories),
         attachment_ids: e.attachment_ids.clone(),
         due_at: e.due_at.as_ref().map(ts),
     }
+}
+
+/// What an event's comment is, for the kinds whose comment is not self-evident.
+fn comment_label(kind: mashangban_domain::request::EventKind) -> Option<&'static str> {
+    use mashangban_domain::request::EventKind as K;
+    Some(match kind {
+        K::Returned => "退单理由",
+        K::ReturnRefused => "驳回理由",
+        K::Supervised => "督办意见",
+        K::Urged => "催办意见",
+        K::ExtensionRequested => "延期理由",
+        K::ExtensionRefused => "不同意理由",
+        K::ReplyRejected => "退回理由",
+        K::Suspended => "挂起原因",
+        K::Reopened => "重办理由",
+        K::InternalNote => "内部备注",
+        _ => return None,
+    })
+}
+
+/// Adds the reply deadline before and after to a history row whose event
+/// moved it (`before`: the deadline after the previous row), unless its
+/// summary already says so.
+pub fn note_deadline_change(view: &mut EventView, before: Option<&str>) {
+    if view.due_at.as_deref() == before || view.summary.as_deref().is_some_and(|s| s.contains("答复期限")) {
+        return;
+    }
+    let show = |t: Option<&str>| {
+        t.map_or_else(|| "无".to_owned(), |t| t.chars().take(16).collect::<String>().replace('T', " "))
+    };
+    let change = format!("答复期限：{} → {}", show(before), show(view.due_at.as_deref()));
+    view.summary = Some(match view.summary.take() {
+        Some(s) => format!("{s}；{change}"),
+        None => change,
+    });
 }
 
 /// The changes an event records, in words (see [`EventView::summary`]).
@@ -458,6 +496,18 @@ fn event_summary(
         })
         .collect::<Vec<_>>()
     };
+    let unit = |id: UnitId| org.get(id).map_or_else(|| id.to_string(), |u| u.display_name().to_owned());
+    let when = |t: Instant| t.with_timezone(&mashangban_domain::time::shanghai()).format("%Y-%m-%d %H:%M").to_string();
+    let assignment = |head: String, co: &[UnitId], sign_due: Option<Instant>| {
+        let mut parts = vec![head];
+        if !co.is_empty() {
+            parts.push(format!("协办：{}", co.iter().map(|u| unit(*u)).collect::<Vec<_>>().join("、")));
+        }
+        if let Some(due) = sign_due {
+            parts.push(format!("签收期限：{}", when(due)));
+        }
+        parts.join("；")
+    };
     match details {
         EventDetails::Reclassified(r) => {
             let category =
@@ -483,6 +533,23 @@ fn event_summary(
             Some(parts.join("；"))
         }
         EventDetails::DeadlinesRecounted(r) => Some(deadlines(&r.before, &r.after).join("；")),
+        EventDetails::Dispatched(d) => {
+            Some(assignment(format!("派至：{}（主办）", unit(d.lead_unit_id)), &d.co_unit_ids, d.sign_due_at))
+        }
+        EventDetails::Redispatched(d) => {
+            let from = d.previous_lead_unit_id.map_or_else(|| "无".to_owned(), unit);
+            Some(assignment(format!("改派：{from} → {}（主办）", unit(d.lead_unit_id)), &d.co_unit_ids, d.sign_due_at))
+        }
+        EventDetails::Reassigned(d) => {
+            d.lead_unit_id.map(|u| assignment(format!("交回：{}", unit(u)), &[], d.sign_due_at))
+        }
+        EventDetails::Returned(r) => r.returned_by_unit_id.map(|u| format!("退单单位：{}", unit(u))),
+        EventDetails::ExtensionRequested(e) => Some(format!("申请延至：{}", when(e.requested_due))),
+        EventDetails::ExtensionApproved(e) => {
+            Some(format!("答复期限：{} → {}", e.previous_due.map_or_else(|| "无".to_owned(), when), when(e.new_due)))
+        }
+        EventDetails::Supervised(d) => Some(format!("督办期限：{}", when(d.due))),
+        EventDetails::Noticed(n) => Some(format!("{}期限：{}", n.deadline.label(), when(n.due))),
         EventDetails::Received(r) => {
             r.visit.as_ref().map(|v| format!("来源：{}（第 {} 号，带队：{}）", v.kind.label(), v.visit_id, v.lead_name))
         }

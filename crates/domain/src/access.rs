@@ -99,6 +99,8 @@ pub enum Permission {
     SuggestDispatch,
     /// Retrain the dispatch model and read its evaluation (派单模型).
     ManageDispatchModel,
+    /// Read one's own inbox (消息提醒) and choose its SMS and e-mail copies.
+    UseInbox,
 }
 
 /// Every staff role (工作人员).
@@ -167,6 +169,7 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::HandleEnforcement, &[Role::Handler, Role::UnitLeader, Role::Admin]),
     (Permission::SuggestDispatch, &[Role::Operator, Role::Dispatcher, Role::Admin]),
     (Permission::ManageDispatchModel, &[Role::Admin]),
+    (Permission::UseInbox, STAFF),
 ];
 
 impl Permission {
@@ -213,6 +216,7 @@ impl Permission {
         Permission::HandleEnforcement,
         Permission::SuggestDispatch,
         Permission::ManageDispatchModel,
+        Permission::UseInbox,
     ];
 
     /// The stable code (API documents, logs).
@@ -260,6 +264,7 @@ impl Permission {
             Self::HandleEnforcement => "enforcement.handle",
             Self::SuggestDispatch => "dispatch.suggest",
             Self::ManageDispatchModel => "dispatch.model",
+            Self::UseInbox => "inbox.use",
         }
     }
 
@@ -308,6 +313,7 @@ impl Permission {
             Self::HandleEnforcement => "办理环境执法案件",
             Self::SuggestDispatch => "查看派单建议",
             Self::ManageDispatchModel => "训练和评估派单模型",
+            Self::UseInbox => "使用消息提醒",
         }
     }
 

@@ -17,6 +17,7 @@ pub mod error;
 pub mod event;
 pub mod expr;
 pub mod fund;
+pub mod inbox;
 pub mod knowledge;
 pub mod labelled;
 pub mod ledger;

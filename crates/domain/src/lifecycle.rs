@@ -119,6 +119,11 @@ pub enum Action {
     Comment {
         text: String,
     },
+    /// An internal note (内部备注) by any member of staff who sees the
+    /// request: recorded in the history, never shown to the asker or the public.
+    Note {
+        text: String,
+    },
     /// The scheduler's notice that a deadline is near (临期) or past (超期),
     /// or an escalation (提级) to the unit leader or the supervisor.
     Notice {
@@ -238,6 +243,7 @@ impl Action {
             Self::Supervise { .. } => "supervise",
             Self::Urge { .. } => "urge",
             Self::Comment { .. } => "comment",
+            Self::Note { .. } => "note",
             Self::Notice { .. } => "notice",
             Self::RecountDeadlines { .. } => "recount-deadlines",
             Self::Reclassify(_) => "reclassify",
@@ -271,6 +277,7 @@ impl Action {
             Self::Supervise { .. } => "督办",
             Self::Urge { .. } => "催办",
             Self::Comment { .. } => "批注",
+            Self::Note { .. } => "内部备注",
             Self::Notice { .. } => "时限提醒",
             Self::RecountDeadlines { .. } => "期限重算",
             Self::Reclassify(_) => "改类改急",
@@ -299,7 +306,7 @@ impl Action {
             Self::Supervise { .. } | Self::Urge { .. } => {
                 &[Received, Dispatched, Returned, SignedFor, InProgress, Suspended, Replied]
             }
-            Self::Comment { .. } => {
+            Self::Comment { .. } | Self::Note { .. } => {
                 &[Received, Dispatched, Returned, SignedFor, InProgress, Suspended, Replied, Closed, FollowedUp]
             }
             Self::Notice { .. } => &[Received, Dispatched, Returned, SignedFor, InProgress, Replied],
@@ -551,6 +558,7 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             (EventKind::Urged, Some(message))
         }
         Action::Comment { text } => (EventKind::Commented, Some(required_text("批注", text, COMMENT_MAX)?)),
+        Action::Note { text } => (EventKind::InternalNote, Some(required_text("内部备注", text, COMMENT_MAX)?)),
         Action::Notice { notice } => {
             details = EventDetails::Noticed(event::Noticed {
                 deadline: notice.deadline,
@@ -644,6 +652,8 @@ pub fn check_permission(current: &Request, actor: &Actor, action: &Action) -> Re
         // they follow; the store's scope (Scope::Liaison) limits which.
         Action::Urge { .. } => actor.has_role(&[Supervisor, Dispatcher, Liaison]),
         Action::Comment { .. } => actor.has_role(&[Supervisor, CityLeader, Liaison]),
+        // Any member of staff; the store's scope limits which requests.
+        Action::Note { .. } => matches!(actor, Actor::Staff(s) if s.role.is_staff()),
         Action::Notice { .. } => matches!(actor, Actor::System),
         Action::RecountDeadlines { .. } => matches!(actor, Actor::System) || actor.has_role(&[Admin]),
         // Dispatchers and administrators correct open requests; an operator

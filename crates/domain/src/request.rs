@@ -418,6 +418,8 @@ crate::labelled_enum!(
         DeadlinesRecounted = "deadlines_recounted" / "期限重算",
         /// Kind, urgency (马上办), category or town corrected after intake (改类改急).
         Reclassified = "reclassified" / "改类改急",
+        /// An internal note (内部备注) by staff: never shown to the asker or the public.
+        InternalNote = "internal_note" / "内部备注",
     }
 );
 
@@ -445,6 +447,12 @@ impl EventKind {
         )
     }
 
+    /// Whether only staff may see this event: it is left out of every view of
+    /// an asker (their account's pages and API answers) besides the public ones.
+    pub fn is_staff_only(self) -> bool {
+        matches!(self, Self::InternalNote)
+    }
+
     /// Whether the asker sees this event at all. Returns and their reviews are
     /// internal routing; the asker sees the resulting dispatch.
     pub fn is_public(self) -> bool {
@@ -458,6 +466,7 @@ impl EventKind {
                 | Self::Supervised
                 | Self::Urged
                 | Self::Commented
+                | Self::InternalNote
                 | Self::DueSoon
                 | Self::Overdue
                 | Self::Escalated

@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (16, "0016_support_fund", include_str!("../migrations/0016_support_fund.sql")),
     (17, "0017_visits", include_str!("../migrations/0017_visits.sql")),
     (18, "0018_enforcement", include_str!("../migrations/0018_enforcement.sql")),
+    (21, "0021_inbox", include_str!("../migrations/0021_inbox.sql")),
 ];
 
 /// Tables whose `id` is an identity column.
@@ -64,6 +65,7 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "visit_events",
     "inspections",
     "enforcement_cases",
+    "inbox_entries",
 ];
 
 /// The newest migration this program knows.

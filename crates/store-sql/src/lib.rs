@@ -17,6 +17,7 @@ mod enforcement;
 mod enterprises;
 mod fund;
 mod health;
+mod inbox;
 mod knowledge;
 mod ledgers;
 mod liaisons;

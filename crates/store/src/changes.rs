@@ -40,10 +40,12 @@ pub enum ChangeEntity {
     Statistics,
     /// A monitoring point or one of its alerts (by the point's id): monitoring pages reload it.
     Monitoring,
+    /// A person's inbox (by user id): new entries or entries read; the live unread count reloads.
+    Inbox,
 }
 
 impl ChangeEntity {
-    pub const ALL: [ChangeEntity; 8] = [
+    pub const ALL: [ChangeEntity; 9] = [
         Self::Request,
         Self::Catalog,
         Self::Rules,
@@ -52,6 +54,7 @@ impl ChangeEntity {
         Self::Ledger,
         Self::Statistics,
         Self::Monitoring,
+        Self::Inbox,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -64,6 +67,7 @@ impl ChangeEntity {
             Self::Ledger => "ledger",
             Self::Statistics => "statistics",
             Self::Monitoring => "monitoring",
+            Self::Inbox => "inbox",
         }
     }
 

@@ -17,6 +17,7 @@ mod enterprises;
 mod error;
 mod fund;
 mod health;
+mod inbox;
 mod knowledge;
 mod ledgers;
 mod liaisons;
@@ -39,6 +40,7 @@ pub use enterprises::*;
 pub use error::StoreError;
 pub use fund::*;
 pub use health::*;
+pub use inbox::*;
 pub use knowledge::*;
 pub use ledgers::*;
 pub use liaisons::*;
@@ -198,6 +200,7 @@ pub trait Store:
     + ScoringStore
     + DashboardStore
     + NotificationStore
+    + InboxStore
     + ChangeStore
     + RateLimitStore
     + ClusterStore
@@ -229,6 +232,7 @@ impl<T> Store for T where
         + ScoringStore
         + DashboardStore
         + NotificationStore
+        + InboxStore
         + ChangeStore
         + RateLimitStore
         + ClusterStore

@@ -18,6 +18,7 @@ mod enforcement;
 mod enterprises;
 mod fund;
 mod health;
+mod inbox;
 mod knowledge;
 mod ledgers;
 mod liaison;

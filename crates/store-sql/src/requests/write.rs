@@ -301,6 +301,15 @@ async fn insert_event(
     crate::audit::seal_request(c, request.id, Some(id)).await?;
     crate::scoring::on_event(c, request.id, draft).await?;
     crate::outbox::on_event(c, id, request, draft, meta).await?;
+    let source = crate::inbox::Source {
+        event_id: id,
+        kind: draft.kind,
+        details: &draft.details,
+        request,
+        actor_user_id: actor.user_id(),
+        at: meta.now,
+    };
+    crate::inbox::on_event(c, &source).await?;
     crate::changes::append(c, ChangeEntity::Request, &request.tracking_no, draft.kind.as_str(), &meta.now).await?;
     Ok(id)
 }

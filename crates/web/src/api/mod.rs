@@ -13,6 +13,7 @@ mod docs;
 pub(crate) mod enforcement;
 pub(crate) mod enterprises;
 pub(crate) mod fund;
+mod inbox;
 mod knowledge;
 pub(crate) mod ledgers;
 pub(crate) mod liaisons;
@@ -52,6 +53,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         enterprises::routes::<S>(),
         liaisons::routes::<S>(),
         visits::routes::<S>(),
+        inbox::routes::<S>(),
         approvals::routes::<S>(),
         fund::routes::<S>(),
         ledgers::routes::<S>(),

@@ -32,6 +32,7 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../../../assets/js/monitoring-live.js"),
     ),
     ("js/track.js", "text/javascript; charset=utf-8", include_str!("../../../../assets/js/track.js")),
+    ("js/inbox.js", "text/javascript; charset=utf-8", include_str!("../../../../assets/js/inbox.js")),
     (
         "vendor/echarts/echarts.min.js",
         "text/javascript; charset=utf-8",

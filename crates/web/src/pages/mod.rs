@@ -14,6 +14,7 @@ mod dashboard;
 mod enforcement;
 mod enterprises;
 mod fund;
+mod inbox;
 mod ledgers;
 mod liaisons;
 mod monitoring;
@@ -63,6 +64,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     routes.extend(enforcement::routes::<S>());
     routes.extend(fund::routes::<S>());
     routes.extend(visits::routes::<S>());
+    routes.extend(inbox::routes::<S>());
     routes.extend(admin::routes::<S>());
     routes.extend(assets::routes::<S>());
     routes
@@ -92,11 +94,20 @@ pub struct Layout {
     pub nav: Vec<NavEntry>,
     /// A warning for administrators above the page (next year's holiday notice missing).
     pub warning: Option<String>,
+    /// Whether the header shows the live unread count of the person's inbox.
+    pub inbox: bool,
 }
 
 impl Layout {
     pub fn public(title: impl Into<String>) -> Self {
-        Self { title: title.into(), staff_name: None, assets: assets::version(), nav: Vec::new(), warning: None }
+        Self {
+            title: title.into(),
+            staff_name: None,
+            assets: assets::version(),
+            nav: Vec::new(),
+            warning: None,
+            inbox: false,
+        }
     }
 
     /// A staff page: the main menu the person may use, and 系统管理 when any
@@ -106,12 +117,14 @@ impl Layout {
         if let Some(first) = menu.for_actor(MenuKind::Admin, actor).first() {
             nav.push(NavEntry { label: "系统管理", ..*first });
         }
+        let inbox = nav.iter().any(|n| n.path == "/inbox");
         Self {
             title: title.into(),
             staff_name: Some(actor.name().to_owned()),
             assets: assets::version(),
             nav,
             warning: None,
+            inbox,
         }
     }
 }

@@ -595,6 +595,7 @@ struct Actions {
     urge: bool,
     /// 批注 (liaison cadres, supervisors, city leaders).
     comment: bool,
+    note: bool,
     /// 改类改急: the choices, the request's current values (or those sent) selected.
     reclassify: Option<Reclassify>,
 }
@@ -724,6 +725,7 @@ fn actions<S: Store>(app: &App<S>, actor: &Actor, case: &Case, failed: Option<&F
         supervise: has(ActionName::Supervise),
         urge: has(ActionName::Urge),
         comment: has(ActionName::Comment),
+        note: has(ActionName::Note),
         reclassify: has(ActionName::Reclassify).then(|| reclassify_choices(app, case, failed_on("reclassify"))),
         available: case.available.clone(),
     }

@@ -35,6 +35,11 @@ async fn the_statistics_panel_reads_like_the_report_in_a_browser() {
     run_browser_script("e2e/statistics.mjs").await;
 }
 
+#[tokio::test]
+async fn the_handlers_unread_count_goes_up_live_when_work_is_dispatched_in_a_browser() {
+    run_browser_script("e2e/inbox.mjs").await;
+}
+
 /// Runs a playwright-core script from `e2e/` against a fresh server; the
 /// script gets the base URL as its argument and the staff password in
 /// `E2E_PASSWORD`, and fails on any console error or failed request.

@@ -922,6 +922,7 @@ mod enforcement;
 mod enterprises;
 mod fund;
 mod fund_pages;
+mod inbox;
 mod knowledge;
 mod ledgers;
 mod liaison;
