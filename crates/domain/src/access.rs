@@ -95,6 +95,15 @@ pub enum Permission {
     /// Record inspections, open cases from alerts and inspections and move them on (办理环境执法);
     /// deciding and closing are further limited to the unit's leader by the domain.
     HandleEnforcement,
+    /// Read direct-line items (查看书记市长直通车) within the item scope.
+    ReadDirectLine,
+    /// Enter, screen, merge and put before a leader direct-line items, and review
+    /// their replies (办理书记市长直通车).
+    HandleDirectLine,
+    /// Write an instruction (批示) on a direct-line item put before oneself.
+    InstructDirectLine,
+    /// Read the direct line's monthly report and export it (直通车月报).
+    ReadDirectLineReports,
 }
 
 /// Every staff role (工作人员).
@@ -107,6 +116,7 @@ const STAFF: &[Role] = &[
     Role::CityLeader,
     Role::Admin,
     Role::Liaison,
+    Role::LeadersOffice,
 ];
 
 /// Which roles grant each permission: the one table of access.
@@ -161,6 +171,13 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     ),
     (Permission::ReadEnforcement, &[Role::Handler, Role::UnitLeader, Role::Supervisor, Role::CityLeader, Role::Admin]),
     (Permission::HandleEnforcement, &[Role::Handler, Role::UnitLeader, Role::Admin]),
+    (
+        Permission::ReadDirectLine,
+        &[Role::LeadersOffice, Role::CityLeader, Role::Handler, Role::UnitLeader, Role::Supervisor, Role::Admin],
+    ),
+    (Permission::HandleDirectLine, &[Role::LeadersOffice]),
+    (Permission::InstructDirectLine, &[Role::CityLeader]),
+    (Permission::ReadDirectLineReports, &[Role::LeadersOffice, Role::CityLeader, Role::Supervisor, Role::Admin]),
 ];
 
 impl Permission {
@@ -205,6 +222,10 @@ impl Permission {
         Permission::ReadVisitReports,
         Permission::ReadEnforcement,
         Permission::HandleEnforcement,
+        Permission::ReadDirectLine,
+        Permission::HandleDirectLine,
+        Permission::InstructDirectLine,
+        Permission::ReadDirectLineReports,
     ];
 
     /// The stable code (API documents, logs).
@@ -250,6 +271,10 @@ impl Permission {
             Self::ReadVisitReports => "visits.reports",
             Self::ReadEnforcement => "enforcement.read",
             Self::HandleEnforcement => "enforcement.handle",
+            Self::ReadDirectLine => "direct_line.read",
+            Self::HandleDirectLine => "direct_line.handle",
+            Self::InstructDirectLine => "direct_line.instruct",
+            Self::ReadDirectLineReports => "direct_line.reports",
         }
     }
 
@@ -296,6 +321,10 @@ impl Permission {
             Self::ReadVisitReports => "查看走访统计",
             Self::ReadEnforcement => "查看环境执法案件",
             Self::HandleEnforcement => "办理环境执法案件",
+            Self::ReadDirectLine => "查看书记市长直通车",
+            Self::HandleDirectLine => "办理书记市长直通车",
+            Self::InstructDirectLine => "批示书记市长直通车",
+            Self::ReadDirectLineReports => "查看直通车月报",
         }
     }
 
