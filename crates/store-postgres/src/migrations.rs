@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (16, "0016_support_fund", include_str!("../migrations/0016_support_fund.sql")),
     (17, "0017_visits", include_str!("../migrations/0017_visits.sql")),
     (18, "0018_enforcement", include_str!("../migrations/0018_enforcement.sql")),
+    (20, "0020_direct_line", include_str!("../migrations/0020_direct_line.sql")),
 ];
 
 /// Tables whose `id` is an identity column.
@@ -64,6 +65,8 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "visit_events",
     "inspections",
     "enforcement_cases",
+    "direct_line_items",
+    "direct_line_events",
 ];
 
 /// The newest migration this program knows.

@@ -12,6 +12,7 @@ mod calendar;
 mod changes;
 mod cluster;
 mod dashboard;
+mod direct_line;
 mod enforcement;
 mod enterprises;
 mod error;
@@ -34,6 +35,7 @@ pub use calendar::*;
 pub use changes::*;
 pub use cluster::*;
 pub use dashboard::*;
+pub use direct_line::*;
 pub use enforcement::*;
 pub use enterprises::*;
 pub use error::StoreError;
@@ -187,6 +189,7 @@ pub trait Store:
     + EnterpriseStore
     + LiaisonStore
     + VisitStore
+    + DirectLineStore
     + ApprovalStore
     + AuditStore
     + FundStore
@@ -218,6 +221,7 @@ impl<T> Store for T where
         + EnterpriseStore
         + LiaisonStore
         + VisitStore
+        + DirectLineStore
         + ApprovalStore
         + AuditStore
         + FundStore
