@@ -8,6 +8,7 @@ pub(crate) mod attachments;
 pub(crate) mod calendar;
 mod catalog;
 mod dashboard;
+pub(crate) mod direct_line;
 mod docs;
 pub(crate) mod enforcement;
 pub(crate) mod enterprises;
@@ -50,6 +51,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         enterprises::routes::<S>(),
         liaisons::routes::<S>(),
         visits::routes::<S>(),
+        direct_line::routes::<S>(),
         approvals::routes::<S>(),
         fund::routes::<S>(),
         ledgers::routes::<S>(),
