@@ -86,7 +86,8 @@ impl ItemState {
         match self {
             Self::New => Queue::New,
             Self::Submitted | Self::Converted | Self::Merged | Self::Answered => Queue::Screened,
-            Self::Handling if request == Some(State::Replied) => Queue::Review,
+            // Replied, or closed on the request's own page before the office reviewed it here.
+            Self::Handling if matches!(request, Some(State::Replied | State::Closed)) => Queue::Review,
             Self::Handling => Queue::Instructed,
         }
     }

@@ -19,6 +19,7 @@ use mashangban_store::{
     StoreResult,
 };
 
+use crate::requests::query;
 use crate::requests::write::{self, Number};
 use crate::rows::json_text;
 use crate::sql::{Args, Conn, Database, Dialect, Row, job};
@@ -248,7 +249,12 @@ impl<D: Database> DirectLineStore for SqlStore<D> {
         let decide = job(move |c| {
             Box::pin(async move {
                 let current = load(c, Key::Id(id), &ItemScope::All, true).await?.ok_or_else(item_not_found)?;
-                let request = current.request.as_ref().filter(|r| r.state == State::Replied);
+                // A reply to review: the request replied, or (approval only) already closed on its own page.
+                let approving = matches!(review, Review::Approve { .. });
+                let request = current
+                    .request
+                    .as_ref()
+                    .filter(|r| r.state == State::Replied || (approving && r.state == State::Closed));
                 let (ItemState::Handling, Some(request)) = (current.state, request) else {
                     return Err(StoreError::Domain(mashangban_domain::error::DomainError::conflict(
                         "no_reply_to_review",
@@ -270,7 +276,14 @@ impl<D: Database> DirectLineStore for SqlStore<D> {
                         let reply = request.last_reply.clone().unwrap_or_default();
                         let closing =
                             Some(comment.clone().unwrap_or_else(|| "直通车答复经市领导办公室审核同意".into()));
-                        let closed = write::act(c, command(Action::Close { comment: closing })).await?;
+                        let closed = if request.state == State::Closed {
+                            let key = query::Key::Id(request.id);
+                            query::load(c, &key, &Scope::All, false)
+                                .await?
+                                .ok_or_else(|| StoreError::backend("the request vanished"))?
+                        } else {
+                            write::act(c, command(Action::Close { comment: closing })).await?
+                        };
                         c.execute(
                             "UPDATE direct_line_items SET state = 'answered', reply = $2, answered_at = $3,
                                 updated_at = $3 WHERE id = $1",

@@ -103,8 +103,9 @@ async fn an_item_goes_from_intake_to_an_approved_answer<D: TestDb>() {
         request: request(category, Channel::DirectLine),
     };
     // Another leader may not; an unknown unit refuses the whole step (no request survives).
-    let refused = s.instruct_item(item.id, instructed(3, town), &leader_actor(other_leader, town), &meta(20), None);
-    assert_eq!(refusal(refused.await), "permission_denied");
+    let stranger = leader_actor(other_leader, town);
+    let refused = s.instruct_item(item.id, instructed(3, town), &stranger, &meta(20), None).await;
+    assert_eq!(refusal(refused), "permission_denied");
     let refused = s.instruct_item(item.id, instructed(3, 999_999), &leader_actor(leader, town), &meta(20), None).await;
     assert!(refused.is_err());
     assert!(s.list(&Default::default(), &Scope::All).await.unwrap().items.is_empty(), "nothing was taken in");
@@ -126,8 +127,8 @@ async fn an_item_goes_from_intake_to_an_approved_answer<D: TestDb>() {
     assert!(s.item(item.id, ItemScope::Nothing).await.unwrap().is_none());
 
     // Nothing to review before the unit replies.
-    let early = s.review_item(item.id, Review::Approve { comment: None }, &office, &meta(30));
-    assert_eq!(refusal(early.await), "no_reply_to_review");
+    let early = s.review_item(item.id, Review::Approve { comment: None }, &office, &meta(30)).await;
+    assert_eq!(refusal(early), "no_reply_to_review");
     let handler = staff(Role::Handler, town);
     act(env, &taken.tracking_no, handler.clone(), Action::SignFor { comment: None }, 40).await;
     act(env, &taken.tracking_no, handler.clone(), Action::Reply { content: "初步答复".into() }, 50).await;

@@ -49,7 +49,11 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         Route::get("/direct-line/reports", report::<S>).permission(reports),
         Route::get("/direct-line/reports/export", export::<S>).permission(reports),
         Route::get("/direct-line/items/{id}", detail::<S>).permission(read),
-        Route::post("/direct-line/items/{id}/{step}", step::<S>).permission(read).form(),
+        Route::post("/direct-line/items/{id}/submit", submit_step::<S>).permission(handle).form(),
+        Route::post("/direct-line/items/{id}/merge", merge_step::<S>).permission(handle).form(),
+        Route::post("/direct-line/items/{id}/convert", convert_step::<S>).permission(handle).form(),
+        Route::post("/direct-line/items/{id}/review", review_step::<S>).permission(handle).form(),
+        Route::post("/direct-line/items/{id}/instruct", instruct_step::<S>).permission(instruct).form(),
     ]
 }
 
@@ -437,31 +441,42 @@ fn opt(s: &str) -> Option<String> {
     Some(s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-/// `POST /direct-line/items/{id}/{step}` (`submit`, `merge`, `convert`, `instruct`, `review`): as the
-/// API, each under its own permission; back to the item's page.
-async fn step<S: Store>(
-    State(app): State<App<S>>,
-    Auth(caller): Auth,
-    Extension(menu): Extension<Arc<Menu>>,
-    Path((id, step)): Path<(String, String)>,
-    Form(f): Form<StepForm>,
-) -> PageResult {
-    let id = item_id(&id)?;
+macro_rules! step_handler {
+    ($name:ident, $step:literal) => {
+        /// `POST /direct-line/items/{id}/…`: the step of that name.
+        async fn $name<S: Store>(
+            State(app): State<App<S>>,
+            Auth(caller): Auth,
+            Extension(menu): Extension<Arc<Menu>>,
+            Path(id): Path<String>,
+            Form(f): Form<StepForm>,
+        ) -> PageResult {
+            step(&app, &caller, &menu, &id, $step, f).await
+        }
+    };
+}
+
+step_handler!(submit_step, "submit");
+step_handler!(merge_step, "merge");
+step_handler!(convert_step, "convert");
+step_handler!(review_step, "review");
+step_handler!(instruct_step, "instruct");
+
+/// A step of an item's page (`submit`, `merge`, `convert`, `instruct`, `review`), each route under its own
+/// permission: as the API; back to the item's page, or the page with the refusal.
+async fn step<S: Store>(app: &App<S>, caller: &Caller, menu: &Menu, id: &str, step: &str, f: StepForm) -> PageResult {
+    let id = item_id(id)?;
     let service = app.direct_line();
-    let needs = if step == "instruct" { Permission::InstructDirectLine } else { Permission::HandleDirectLine };
-    if !caller.may(needs) {
-        return Err(super::PageError::forbidden(needs));
-    }
-    let done = match step.as_str() {
+    let done = match step {
         "submit" => {
             let leader_user_id = f.leader_user_id.trim().parse().unwrap_or_default();
             let body = SubmitBody { leader_user_id, category: f.category.clone(), comment: opt(&f.comment) };
-            service.submit_to_leader(&caller, id, body).await
+            service.submit_to_leader(caller, id, body).await
         }
-        "merge" => service.merge(&caller, id, MergeBody { into: f.into.clone(), comment: opt(&f.comment) }).await,
+        "merge" => service.merge(caller, id, MergeBody { into: f.into.clone(), comment: opt(&f.comment) }).await,
         "convert" => {
             let body = ConvertBody { category: f.category.clone(), kind: None, comment: opt(&f.comment) };
-            service.convert(&caller, id, body).await
+            service.convert(caller, id, body).await
         }
         "instruct" => {
             let co_units = f.co_units.split([',', '，', ' ']).filter_map(opt).collect();
@@ -471,11 +486,11 @@ async fn step<S: Store>(
                 co_units,
                 days: f.days.trim().parse().ok(),
             };
-            service.instruct(&caller, id, body).await
+            service.instruct(caller, id, body).await
         }
         "review" => {
             let decision = if f.decision == "approve" { Decision::Approve } else { Decision::SendBack };
-            service.review(&caller, id, ReviewBody { decision, comment: opt(&f.comment) }).await
+            service.review(caller, id, ReviewBody { decision, comment: opt(&f.comment) }).await
         }
         _ => return Err(super::PageError::Status(StatusCode::NOT_FOUND, "没有这个页面".into())),
     };
@@ -483,7 +498,7 @@ async fn step<S: Store>(
         Ok(v) => Ok(Redirect::to(&format!("/direct-line/items/{}", v.id)).into_response()),
         Err(e) => {
             let (status, message) = shown(e)?;
-            item_page(&app, &caller, &menu, id, status, Some(message)).await
+            item_page(app, caller, menu, id, status, Some(message)).await
         }
     }
 }

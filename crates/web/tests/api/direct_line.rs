@@ -212,9 +212,9 @@ async fn intake_refusals_screening_and_who_may_do_what() {
     let body = json!({ "category": "biz.change", "comment": "属一般诉求，按程序办理" });
     let (status, converted) = app.post(&format!("/api/v1/direct-line/{id}/convert"), Some(&office), body).await;
     assert_eq!((status, converted["state"].as_str()), (StatusCode::OK, Some("converted")), "{converted}");
-    let rno = converted["request"]["tracking_no"].as_str().unwrap();
+    let rno_converted = converted["request"]["tracking_no"].as_str().unwrap().to_owned();
     let dispatcher = app.login("dispatcher").await;
-    let detail = app.detail(rno, &dispatcher).await;
+    let detail = app.detail(&rno_converted, &dispatcher).await;
     assert_eq!(
         (detail["request"]["state"].as_str(), detail["request"]["channel"].as_str()),
         (Some("received"), Some("phone"))
@@ -265,8 +265,32 @@ async fn intake_refusals_screening_and_who_may_do_what() {
     app.post(&format!("/api/v1/direct-line/{first_id}/submit"), Some(&office), body).await;
     let other_leader = unit_user(&app, "city", "leader-2", Role::CityLeader).await;
     let body = json!({ "text": "请办理", "lead_unit": "scjgj", "days": 3 });
-    let (status, _) = app.post(&format!("/api/v1/direct-line/{first_id}/instruct"), Some(&other_leader), body).await;
+    let (status, _) =
+        app.post(&format!("/api/v1/direct-line/{first_id}/instruct"), Some(&other_leader), body.clone()).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "an item put before someone else is out of the leader's scope");
+
+    // A reply closed on the request's own page (the office or the dispatcher may) still waits for the
+    // office's approval on the item before the asker sees it.
+    let leader = app.login("leader").await;
+    let (status, v) = app.post(&format!("/api/v1/direct-line/{first_id}/instruct"), Some(&leader), body).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let rno = v["request"]["tracking_no"].as_str().unwrap().to_owned();
+    let handler = app.login("handler").await;
+    app.act(&rno, "sign", &handler, json!({})).await;
+    app.act(&rno, "reply", &handler, json!({ "content": "已协调职业院校。" })).await;
+    app.act(&rno, "close", &office, json!({})).await;
+    let closed = item_of(&app, &office, &first).await;
+    assert_eq!((closed["state"].as_str(), closed["queue"].as_str()), (Some("handling"), Some("review")), "{closed}");
+    let (status, answered) = app
+        .post(&format!("/api/v1/direct-line/{first_id}/review"), Some(&office), json!({ "decision": "approve" }))
+        .await;
+    assert_eq!((status, answered["reply"].as_str()), (StatusCode::OK, Some("已协调职业院校。")), "{answered}");
+    // The office and the leader dispatch direct-line requests only: an ordinary request stays the dispatcher's.
+    let dispatch = format!("/api/v1/requests/{rno_converted}/dispatch");
+    for who in [&office, &leader] {
+        let (status, err) = app.post(&dispatch, Some(who), json!({ "lead_unit": "scjgj" })).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{err}");
+    }
 }
 
 #[tokio::test]
