@@ -417,3 +417,23 @@ async fn the_pages_take_in_screen_and_show_the_queue() {
     let (status, _) = page(&app, "/direct-line/office", &leader).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_demo_items_load_once_in_every_state() {
+    let app = spawn().await;
+    let now = mashangban_domain::time::now();
+    assert_eq!(mashangban_demo::load_direct_line(&app.store, now).await.unwrap(), 36);
+    assert_eq!(mashangban_demo::load_direct_line(&app.store, now).await.unwrap(), 0, "loaded once");
+    let office = app.login("leaders-office").await;
+    let (status, items) = app.get("/api/v1/direct-line", Some(&office)).await;
+    assert_eq!(status, StatusCode::OK);
+    let items = items.as_array().unwrap();
+    for state in ["new", "submitted", "converted", "merged", "handling", "answered"] {
+        assert!(items.iter().any(|i| i["state"] == state), "no {state} item");
+    }
+    for queue in ["new", "screened", "instructed", "review"] {
+        assert!(items.iter().any(|i| i["queue"] == queue), "no item in the {queue} queue");
+    }
+    assert!(items.iter().any(|i| i["overdue"] == true), "some instructed items are past their limit");
+    assert!(items.iter().any(|i| i["rating"].is_string()));
+}
