@@ -20,6 +20,7 @@ pub mod catalog;
 mod cluster;
 pub mod dashboard;
 pub mod deadlines;
+pub mod direct_line;
 pub mod dispatch;
 pub mod duplicates;
 pub mod enforcement;
@@ -409,6 +410,11 @@ impl<S: Store> App<S> {
     /// Visits to enterprises and the walking office (走访与行走的办公室).
     pub fn visits(&self) -> visits::Visits<'_, S> {
         visits::Visits::new(self)
+    }
+
+    /// The secretary-mayor direct line (书记市长直通车).
+    pub fn direct_line(&self) -> direct_line::DirectLine<'_, S> {
+        direct_line::DirectLine::new(self)
     }
 
     /// The statistics panel (数说): cards, values with history, imports and exports.

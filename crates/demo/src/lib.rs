@@ -9,6 +9,7 @@
 mod approvals;
 mod data;
 mod devices;
+mod direct_line;
 mod enforcement;
 mod enterprises;
 mod exec;
@@ -32,6 +33,7 @@ use mashangban_store::{ArticleAuthor, ArticleInput, NewCategory, NewUnit, NewUse
 pub use approvals::load_approvals;
 pub use data::DemoData;
 pub use devices::{DeviceRun, DeviceTally, run_devices};
+pub use direct_line::load_direct_line;
 pub use enforcement::load_enforcement;
 pub use enterprises::{DEMO_ENTERPRISES, DemoEnterprise, demo_enterprises, load_enterprises};
 pub use fund::{DEMO_FUND_POLICY, load_fund};
@@ -104,6 +106,7 @@ pub fn demo_users(data: &DemoData) -> Vec<DemoUser> {
         staff("leader", Role::CityLeader, unit("city", UnitKind::City), "郑振华"),
         staff("admin", Role::Admin, unit("city", UnitKind::City), "吴文杰"),
         staff("liaison", Role::Liaison, unit("guzhen", UnitKind::Town), "冯海涛"),
+        staff("leaders-office", Role::LeadersOffice, unit("city", UnitKind::City), "邓慧敏"),
         DemoUser {
             username: "enterprise",
             role: Role::Enterprise,
@@ -274,7 +277,8 @@ mod tests {
         assert_eq!(enterprise.unit_code, None);
         assert_eq!(enterprise.display_name, demo_enterprise().unwrap().1);
         assert_eq!(by_name("liaison").role, Role::Liaison);
-        assert_eq!(users.len(), 9);
+        assert_eq!(by_name("leaders-office").role, Role::LeadersOffice);
+        assert_eq!(users.len(), 10);
         for u in &users {
             if u.role.is_staff() {
                 assert!(data.unit(u.unit_code.as_deref().unwrap()).is_some(), "{}", u.username);

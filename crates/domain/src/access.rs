@@ -101,6 +101,15 @@ pub enum Permission {
     ManageDispatchModel,
     /// Read one's own inbox (消息提醒) and choose its SMS and e-mail copies.
     UseInbox,
+    /// Read direct-line items (查看书记市长直通车) within the item scope.
+    ReadDirectLine,
+    /// Enter, screen, merge and put before a leader direct-line items, and review
+    /// their replies (办理书记市长直通车).
+    HandleDirectLine,
+    /// Write an instruction (批示) on a direct-line item put before oneself.
+    InstructDirectLine,
+    /// Read the direct line's monthly report and export it (直通车月报).
+    ReadDirectLineReports,
 }
 
 /// Every staff role (工作人员).
@@ -113,6 +122,7 @@ const STAFF: &[Role] = &[
     Role::CityLeader,
     Role::Admin,
     Role::Liaison,
+    Role::LeadersOffice,
 ];
 
 /// Which roles grant each permission: the one table of access.
@@ -170,6 +180,13 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::SuggestDispatch, &[Role::Operator, Role::Dispatcher, Role::Admin]),
     (Permission::ManageDispatchModel, &[Role::Admin]),
     (Permission::UseInbox, STAFF),
+    (
+        Permission::ReadDirectLine,
+        &[Role::LeadersOffice, Role::CityLeader, Role::Handler, Role::UnitLeader, Role::Supervisor, Role::Admin],
+    ),
+    (Permission::HandleDirectLine, &[Role::LeadersOffice]),
+    (Permission::InstructDirectLine, &[Role::CityLeader]),
+    (Permission::ReadDirectLineReports, &[Role::LeadersOffice, Role::CityLeader, Role::Supervisor, Role::Admin]),
 ];
 
 impl Permission {
@@ -217,6 +234,10 @@ impl Permission {
         Permission::SuggestDispatch,
         Permission::ManageDispatchModel,
         Permission::UseInbox,
+        Permission::ReadDirectLine,
+        Permission::HandleDirectLine,
+        Permission::InstructDirectLine,
+        Permission::ReadDirectLineReports,
     ];
 
     /// The stable code (API documents, logs).
@@ -265,6 +286,10 @@ impl Permission {
             Self::SuggestDispatch => "dispatch.suggest",
             Self::ManageDispatchModel => "dispatch.model",
             Self::UseInbox => "inbox.use",
+            Self::ReadDirectLine => "direct_line.read",
+            Self::HandleDirectLine => "direct_line.handle",
+            Self::InstructDirectLine => "direct_line.instruct",
+            Self::ReadDirectLineReports => "direct_line.reports",
         }
     }
 
@@ -314,6 +339,10 @@ impl Permission {
             Self::SuggestDispatch => "查看派单建议",
             Self::ManageDispatchModel => "训练和评估派单模型",
             Self::UseInbox => "使用消息提醒",
+            Self::ReadDirectLine => "查看书记市长直通车",
+            Self::HandleDirectLine => "办理书记市长直通车",
+            Self::InstructDirectLine => "批示书记市长直通车",
+            Self::ReadDirectLineReports => "查看直通车月报",
         }
     }
 

@@ -8,6 +8,7 @@ pub mod approvals;
 pub mod audit;
 pub mod calendar;
 pub mod dashboard;
+pub mod direct_line;
 pub mod dispatch;
 pub mod duplicates;
 pub mod enforcement;

@@ -618,7 +618,13 @@ fn check_state(current: &Request, action: &Action) -> Result<(), DomainError> {
 /// actor's unit is the one handling the request.
 pub fn check_permission(current: &Request, actor: &Actor, action: &Action) -> Result<(), DomainError> {
     use Role::*;
+    // The secretary-mayor direct line (书记市长直通车): a city leader's instruction dispatches its
+    // request, and the leaders' office reviews the reply (sends it back or closes it); the
+    // dispatcher keeps every other request. See docs/direct-line.md.
+    let direct_line = current.channel == crate::request::Channel::DirectLine;
     let allowed = match action {
+        Action::Dispatch { .. } if direct_line && actor.has_role(&[CityLeader, LeadersOffice]) => true,
+        Action::RejectReply { .. } | Action::Close { .. } if direct_line && actor.has_role(&[LeadersOffice]) => true,
         Action::Dispatch { .. }
         | Action::Redispatch { .. }
         | Action::RefuseReturn { .. }

@@ -166,6 +166,12 @@ pub fn plan(request: &Request, event: &EventFacts<'_>) -> Vec<Planned> {
         _ => Vec::new(),
     };
     notices.retain(|n| !matches!(&n.audience, Audience::Units(u) if u.is_empty()));
+    // A direct-line (书记市长直通车) request's asker follows the direct-line item, whose reply the
+    // leaders' office reviews before the asker sees it: the request itself tells the asker nothing
+    // (its notices would carry its own check code and its unreviewed reply).
+    if request.channel == crate::request::Channel::DirectLine {
+        notices.retain(|n| n.audience != Audience::Asker);
+    }
     notices
 }
 

@@ -90,6 +90,9 @@ crate::labelled_enum!(
         /// Liaison cadre (联系干部): a leader assigned to follow enterprises
         /// (领导干部联系企业); sees those enterprises and their requests.
         Liaison = "liaison" / "联系干部",
+        /// The city leaders' office (市领导办公室): takes in and screens the
+        /// secretary-mayor direct line (书记市长直通车) and reviews its replies.
+        LeadersOffice = "leaders_office" / "市领导办公室",
         /// Enterprise account (企业用户).
         Enterprise = "enterprise" / "企业用户",
         /// Resident account (群众用户).

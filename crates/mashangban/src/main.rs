@@ -551,6 +551,10 @@ async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Resul
     if cases > 0 {
         println!("已载入 {cases} 件环境执法演示案件（来自超标报警和现场检查）。");
     }
+    let direct_line = mashangban_demo::load_direct_line(store, time::now()).await.map_err(|e| e.to_string())?;
+    if direct_line > 0 {
+        println!("已载入 {direct_line} 件书记市长直通车演示来信（含批示、交办和审核答复）。");
+    }
     let fund = mashangban_demo::load_fund(store, time::now()).await.map_err(|e| e.to_string())?;
     if fund > 0 {
         println!("已载入产业扶持资金演示政策（10 项措施）和 {fund} 份申报。");

@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (16, "0016_support_fund", include_str!("../migrations/0016_support_fund.sql")),
     (17, "0017_visits", include_str!("../migrations/0017_visits.sql")),
     (18, "0018_enforcement", include_str!("../migrations/0018_enforcement.sql")),
+    (20, "0020_direct_line", include_str!("../migrations/0020_direct_line.sql")),
     (21, "0021_inbox", include_str!("../migrations/0021_inbox.sql")),
 ];
 
@@ -66,6 +67,8 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "inspections",
     "enforcement_cases",
     "inbox_entries",
+    "direct_line_items",
+    "direct_line_events",
 ];
 
 /// The newest migration this program knows.

@@ -13,6 +13,7 @@ mod catalog;
 pub mod changes;
 mod cluster;
 mod dashboard;
+mod direct_line;
 mod enforcement;
 mod enterprises;
 mod fund;

@@ -12,6 +12,7 @@ mod calendar;
 mod changes;
 mod cluster;
 mod dashboard;
+mod direct_line;
 mod enforcement;
 mod enterprises;
 mod error;
@@ -35,6 +36,7 @@ pub use calendar::*;
 pub use changes::*;
 pub use cluster::*;
 pub use dashboard::*;
+pub use direct_line::*;
 pub use enforcement::*;
 pub use enterprises::*;
 pub use error::StoreError;
@@ -189,6 +191,7 @@ pub trait Store:
     + EnterpriseStore
     + LiaisonStore
     + VisitStore
+    + DirectLineStore
     + ApprovalStore
     + AuditStore
     + FundStore
@@ -221,6 +224,7 @@ impl<T> Store for T where
         + EnterpriseStore
         + LiaisonStore
         + VisitStore
+        + DirectLineStore
         + ApprovalStore
         + AuditStore
         + FundStore

@@ -14,6 +14,7 @@ mod calendar;
 mod catalog;
 mod changes;
 mod copy;
+mod direct_line;
 mod enforcement;
 mod enterprises;
 mod fund;

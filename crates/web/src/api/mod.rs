@@ -8,6 +8,7 @@ pub(crate) mod attachments;
 pub(crate) mod calendar;
 mod catalog;
 mod dashboard;
+pub(crate) mod direct_line;
 mod dispatch;
 mod docs;
 pub(crate) mod enforcement;
@@ -54,6 +55,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         liaisons::routes::<S>(),
         visits::routes::<S>(),
         inbox::routes::<S>(),
+        direct_line::routes::<S>(),
         approvals::routes::<S>(),
         fund::routes::<S>(),
         ledgers::routes::<S>(),

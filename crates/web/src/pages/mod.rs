@@ -11,6 +11,7 @@ mod approvals;
 mod assets;
 mod console;
 mod dashboard;
+mod direct_line;
 mod enforcement;
 mod enterprises;
 mod fund;
@@ -65,6 +66,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     routes.extend(fund::routes::<S>());
     routes.extend(visits::routes::<S>());
     routes.extend(inbox::routes::<S>());
+    routes.extend(direct_line::routes::<S>());
     routes.extend(admin::routes::<S>());
     routes.extend(assets::routes::<S>());
     routes

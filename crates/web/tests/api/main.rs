@@ -917,6 +917,7 @@ mod browser;
 mod calendar;
 mod dashboard;
 mod deadlines;
+mod direct_line;
 mod dispatch;
 mod enforcement;
 mod enterprises;

@@ -1,0 +1,197 @@
+//! The secretary-mayor direct line (书记市长直通车): an item taken in with
+//! its number and history; screening (submit, merge, convert); the leader's
+//! instruction taking in, dispatching and supervising a request in one
+//! transaction (or nothing when it is refused); the review of the reply
+//! (send back, approve); the asker's rating once; and the item scope.
+
+use chrono::Duration;
+
+use mashangban_domain::direct_line::{Addressee, Instruction, ItemScope, ItemState, NewItem, Review, Source};
+use mashangban_domain::lifecycle::Action;
+use mashangban_domain::org::{Actor, Role, Scope, StaffActor};
+use mashangban_domain::request::{Asker, Channel, Contact, Location, NewRequest, Rating, RequestKind, State, Urgency};
+use mashangban_domain::validation::Phone;
+use mashangban_store::{Command, DirectLineStore, Instructed, ItemFilter, RequestStore, Screening};
+
+use crate::org::town_desk;
+use crate::support::{Env, TestDb, at, meta, refusal, staff};
+
+on_both!(an_item_goes_from_intake_to_an_approved_answer, screening_merge_convert_and_scope);
+
+fn new_item(title: &str, consent: bool) -> NewItem {
+    NewItem::new(
+        Source::Portal,
+        Addressee::Mayor,
+        "张建国",
+        "13800138011",
+        None,
+        title,
+        "内容",
+        consent,
+        "87654321".into(),
+    )
+    .unwrap()
+}
+
+fn request(category: i64, channel: Channel) -> Box<NewRequest> {
+    Box::new(NewRequest {
+        kind: RequestKind::Help,
+        urgency: Urgency::Normal,
+        channel,
+        asker: Asker::Resident,
+        contact: Contact { name: "张建国".into(), phone: Phone::parse("13800138011").unwrap(), email: None },
+        title: "来信".into(),
+        content: "【书记市长直通车】内容".into(),
+        category_id: category,
+        location: Location { town_id: None, address: None, point: None },
+        ledger_ref: None,
+        check_code: "12345678".into(),
+        submitted_by: None,
+        due_at: Some(at(0) + Duration::days(7)),
+        deadlines: Default::default(),
+        time_limits: None,
+        card: None,
+        visit: None,
+    })
+}
+
+fn leader_actor(user_id: i64, unit: i64) -> Actor {
+    Actor::Staff(StaffActor {
+        user_id: Some(user_id),
+        name: "市长".into(),
+        role: Role::CityLeader,
+        unit_id: unit,
+        units: vec![unit],
+        town_id: None,
+    })
+}
+
+async fn act<D: TestDb>(env: &Env<D>, no: &str, actor: Actor, action: Action, minutes: i64) {
+    let command = Command {
+        tracking_no: no.to_owned(),
+        scope: Scope::All,
+        actor,
+        action,
+        attachment_ids: Vec::new(),
+        meta: meta(minutes),
+        calendar: None,
+    };
+    env.store.act(command).await.unwrap();
+}
+
+async fn an_item_goes_from_intake_to_an_approved_answer<D: TestDb>() {
+    let env = &D::create().await;
+    let s = &env.store;
+    let desk = town_desk(s, "91442000MA5WKTD0", &[("l1", Role::CityLeader), ("l2", Role::CityLeader)]).await;
+    let (town, category, leader, other_leader) = (desk.town, desk.category, desk.users[0], desk.users[1]);
+    let office = staff(Role::LeadersOffice, town);
+
+    let item = s.take_in_item(new_item("规划许可迟迟未批", true), at(0), "来信人（网上）".into()).await.unwrap();
+    assert!(item.tracking_no.starts_with("ZTC20260302"), "{}", item.tracking_no);
+    assert_eq!((item.state, item.events.len()), (ItemState::New, 1));
+    let found = s.item_by_tracking_no(&item.tracking_no).await.unwrap().unwrap();
+    assert_eq!((found.id, found.name.as_str(), found.publish_consent), (item.id, "张建国", true));
+
+    let submit = Screening::Submit { leader_user_id: leader, category_id: category, comment: Some("请批示".into()) };
+    let (submitted, none) = s.screen_item(item.id, submit, &office, &meta(10)).await.unwrap();
+    assert!(none.is_none());
+    assert_eq!((submitted.state, submitted.leader_name.as_deref()), (ItemState::Submitted, Some("干部l1")));
+
+    let instructed = |days: u32, lead: i64| Instructed {
+        instruction: Instruction::new("请限期办理", Some(lead), &[], Some(days)).unwrap(),
+        due_at: at(0) + Duration::days(5),
+        request: request(category, Channel::DirectLine),
+    };
+    // Another leader may not; an unknown unit refuses the whole step (no request survives).
+    let stranger = leader_actor(other_leader, town);
+    let refused = s.instruct_item(item.id, instructed(3, town), &stranger, &meta(20), None).await;
+    assert_eq!(refusal(refused), "permission_denied");
+    let refused = s.instruct_item(item.id, instructed(3, 999_999), &leader_actor(leader, town), &meta(20), None).await;
+    assert!(refused.is_err());
+    assert!(s.list(&Default::default(), &Scope::All).await.unwrap().items.is_empty(), "nothing was taken in");
+    assert_eq!(s.item(item.id, ItemScope::All).await.unwrap().unwrap().state, ItemState::Submitted);
+
+    let (handling, taken) =
+        s.instruct_item(item.id, instructed(3, town), &leader_actor(leader, town), &meta(20), None).await.unwrap();
+    assert_eq!((handling.state, handling.lead_unit_id, handling.days), (ItemState::Handling, Some(town), Some(3)));
+    let r = handling.request.clone().unwrap();
+    assert_eq!((r.state, r.supervised, r.tracking_no.as_str()), (State::Dispatched, true, taken.tracking_no.as_str()));
+    let kinds: Vec<&str> = s.history(taken.id).await.unwrap().iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["received", "dispatched", "supervised"]);
+
+    // Scope: the leader it was put before, the handling unit; not others.
+    assert!(s.item(item.id, ItemScope::Leader(leader)).await.unwrap().is_some());
+    assert!(s.item(item.id, ItemScope::Leader(other_leader)).await.unwrap().is_none());
+    assert!(s.item(item.id, ItemScope::Units(vec![town])).await.unwrap().is_some());
+    assert!(s.item(item.id, ItemScope::Units(vec![town + 1000])).await.unwrap().is_none());
+    assert!(s.item(item.id, ItemScope::Nothing).await.unwrap().is_none());
+
+    // Nothing to review before the unit replies.
+    let early = s.review_item(item.id, Review::Approve { comment: None }, &office, &meta(30)).await;
+    assert_eq!(refusal(early), "no_reply_to_review");
+    let handler = staff(Role::Handler, town);
+    act(env, &taken.tracking_no, handler.clone(), Action::SignFor { comment: None }, 40).await;
+    act(env, &taken.tracking_no, handler.clone(), Action::Reply { content: "初步答复".into() }, 50).await;
+    let waiting = s.item(item.id, ItemScope::All).await.unwrap().unwrap();
+    assert_eq!(waiting.request.as_ref().and_then(|r| r.last_reply.as_deref()), Some("初步答复"));
+    assert_eq!(waiting.reply, None, "the asker sees nothing before the review");
+
+    let (back, request) =
+        s.review_item(item.id, Review::SendBack { reason: "请补充时限".into() }, &office, &meta(60)).await.unwrap();
+    assert_eq!((back.state, back.reply.clone()), (ItemState::Handling, None));
+    assert_ne!(request.state, State::Replied);
+    act(env, &taken.tracking_no, handler, Action::Reply { content: "已办结".into() }, 70).await;
+    let rate = s.rate_item(item.id, Rating::Satisfied, None, at(75));
+    assert_eq!(refusal(rate.await), "direct_line_wrong_state");
+    let (answered, closed) =
+        s.review_item(item.id, Review::Approve { comment: None }, &office, &meta(80)).await.unwrap();
+    assert_eq!((answered.state, answered.reply.as_deref()), (ItemState::Answered, Some("已办结")));
+    assert_eq!((closed.state, answered.answered_at), (State::Closed, Some(at(80))));
+    let rated = s.rate_item(item.id, Rating::Satisfied, Some("很好".into()), at(90)).await.unwrap();
+    assert_eq!(rated.rating, Some(Rating::Satisfied));
+    assert_eq!(refusal(s.rate_item(item.id, Rating::Dissatisfied, None, at(95)).await), "already_rated");
+    let actions: Vec<&str> = rated.events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["received", "submitted", "instructed", "sent_back", "approved", "rated"]);
+    let published = s.items(&ItemFilter { published: true, ..ItemFilter::in_scope(ItemScope::All) }).await.unwrap();
+    assert_eq!(published.iter().map(|i| i.id).collect::<Vec<_>>(), [item.id]);
+}
+
+async fn screening_merge_convert_and_scope<D: TestDb>() {
+    let env = &D::create().await;
+    let s = &env.store;
+    let desk = town_desk(s, "91442000MA5WKTE0", &[("l1", Role::CityLeader)]).await;
+    let office = staff(Role::LeadersOffice, desk.town);
+    let by = || "市领导办公室".to_owned();
+    let first = s.take_in_item(new_item("用工难", false), at(0), by()).await.unwrap();
+    let second = s.take_in_item(new_item("用工难（重复）", false), at(1), by()).await.unwrap();
+    let third = s.take_in_item(new_item("道路积水", false), at(2), by()).await.unwrap();
+    assert_ne!(first.tracking_no, second.tracking_no);
+
+    let into_self = Screening::Merge { into: second.tracking_no.clone(), comment: None };
+    assert_eq!(refusal(s.screen_item(second.id, into_self, &office, &meta(5)).await), "merge_target_invalid");
+    let merge = Screening::Merge { into: first.tracking_no.clone(), comment: None };
+    let (merged, _) = s.screen_item(second.id, merge, &office, &meta(5)).await.unwrap();
+    assert_eq!((merged.state, merged.merged_into.as_deref()), (ItemState::Merged, Some(first.tracking_no.as_str())));
+    let again = Screening::Merge { into: first.tracking_no.clone(), comment: None };
+    assert_eq!(refusal(s.screen_item(second.id, again, &office, &meta(6)).await), "direct_line_wrong_state");
+    let into_merged = Screening::Merge { into: second.tracking_no.clone(), comment: None };
+    assert_eq!(refusal(s.screen_item(third.id, into_merged, &office, &meta(6)).await), "merge_target_invalid");
+
+    let convert = Screening::Convert { request: request(desk.category, Channel::Web), comment: None };
+    let (converted, taken) = s.screen_item(third.id, convert, &office, &meta(7)).await.unwrap();
+    let taken = taken.unwrap();
+    assert_eq!((converted.state, taken.state, taken.channel), (ItemState::Converted, State::Received, Channel::Web));
+    assert_eq!(converted.request.map(|r| r.id), Some(taken.id));
+    let missing = Screening::Merge { into: "ZTC0".into(), comment: None };
+    assert_eq!(refusal(s.screen_item(first.id + 100, missing, &office, &meta(8)).await), "direct_line_not_found");
+
+    // Listings: newest first, by state, by month window; a handler's scope holds only instructed items.
+    let all = s.items(&ItemFilter::in_scope(ItemScope::All)).await.unwrap();
+    assert_eq!(all.iter().map(|i| i.id).collect::<Vec<_>>(), [third.id, second.id, first.id]);
+    let new = s.items(&ItemFilter { state: Some(ItemState::New), ..ItemFilter::in_scope(ItemScope::All) }).await;
+    assert_eq!(new.unwrap().iter().map(|i| i.id).collect::<Vec<_>>(), [first.id]);
+    let window = ItemFilter { from: Some(at(1)), until: Some(at(2)), ..ItemFilter::in_scope(ItemScope::All) };
+    assert_eq!(s.items(&window).await.unwrap().iter().map(|i| i.id).collect::<Vec<_>>(), [second.id]);
+    assert!(s.items(&ItemFilter::in_scope(ItemScope::Units(vec![desk.town]))).await.unwrap().is_empty());
+    assert!(s.items(&ItemFilter::in_scope(ItemScope::Leader(desk.users[0]))).await.unwrap().is_empty());
+}

@@ -1,0 +1,298 @@
+//! The secretary-mayor direct line (书记市长直通车).
+//!
+//! Enterprises and residents write to the city's Party secretary or mayor
+//! on the portal (or the leaders' office enters a letter or a call). The
+//! leaders' office (市领导办公室) screens each item: it turns it into an
+//! ordinary request, merges it into another item, or puts it before a city
+//! leader (呈报). The leader writes an instruction (批示: the text, one lead
+//! unit and optional co-units, a time limit in working days); the item is
+//! then taken in and dispatched as a request carrying the instruction,
+//! supervised (督办). The unit's reply reaches the asker only once the
+//! leaders' office approves it on the item; sent back, the unit replies again.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::DomainError;
+use crate::org::{Actor, Role, UnitId, UserId};
+use crate::request::{self, Rating, State};
+use crate::validation::{CreditCode, Phone, optional_text, required_text};
+
+/// The longest title.
+pub const TITLE_MAX: usize = 100;
+/// The longest content.
+pub const CONTENT_MAX: usize = 4000;
+/// The longest name.
+pub const NAME_MAX: usize = 50;
+/// The longest instruction, comment or reason.
+pub const REMARK_MAX: usize = 2000;
+/// The longest time limit of an instruction, in working days.
+pub const DAYS_MAX: u32 = 60;
+/// Co-units an instruction may name.
+pub const CO_UNITS_MAX: usize = 5;
+/// The tracking numbers' prefix (直通车).
+pub const PREFIX: &str = "ZTC";
+
+crate::labelled_enum!(
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+    #[serde(rename_all = "snake_case")]
+    /// Whom the item is addressed to.
+    Addressee {
+        Secretary = "secretary" / "书记",
+        Mayor = "mayor" / "市长",
+    }
+);
+
+crate::labelled_enum!(
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+    #[serde(rename_all = "snake_case")]
+    /// How the item came in.
+    Source {
+        Portal = "portal" / "网上",
+        Letter = "letter" / "来信",
+        Call = "call" / "来电",
+    }
+);
+
+crate::labelled_enum!(
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+    #[serde(rename_all = "snake_case")]
+    /// Where an item stands. `handling` items whose request the unit has
+    /// replied to are awaiting the office's review (a view, not a state).
+    ItemState {
+        New = "new" / "待甄别",
+        Submitted = "submitted" / "已呈报待批示",
+        Converted = "converted" / "已转普通诉求",
+        Merged = "merged" / "已合并",
+        Handling = "handling" / "批示办理中",
+        Answered = "answered" / "已答复",
+    }
+);
+
+crate::labelled_enum!(
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+    #[serde(rename_all = "snake_case")]
+    /// The leaders' office's queues.
+    Queue {
+        New = "new" / "待甄别",
+        Screened = "screened" / "已甄别",
+        Instructed = "instructed" / "已批示",
+        Review = "review" / "待审核答复",
+    }
+);
+
+impl ItemState {
+    /// The office's queue an item in this state (its request in `request`) is in.
+    pub fn queue(self, request: Option<State>) -> Queue {
+        match self {
+            Self::New => Queue::New,
+            Self::Submitted | Self::Converted | Self::Merged | Self::Answered => Queue::Screened,
+            // Replied, or closed on the request's own page before the office reviewed it here.
+            Self::Handling if matches!(request, Some(State::Replied | State::Closed)) => Queue::Review,
+            Self::Handling => Queue::Instructed,
+        }
+    }
+}
+
+/// A new item as taken in, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewItem {
+    pub source: Source,
+    pub addressee: Addressee,
+    pub name: String,
+    pub phone: Phone,
+    pub credit_code: Option<CreditCode>,
+    pub title: String,
+    pub content: String,
+    /// The asker consents to the reply being published (masked) on the portal.
+    pub publish_consent: bool,
+    pub check_code: String,
+}
+
+impl NewItem {
+    /// Checks an item's fields.
+    ///
+    /// # Errors
+    ///
+    /// `text_required`, `text_too_long`, `invalid_text`, `invalid_phone`, `invalid_credit_code`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        source: Source,
+        addressee: Addressee,
+        name: &str,
+        phone: &str,
+        credit_code: Option<&str>,
+        title: &str,
+        content: &str,
+        publish_consent: bool,
+        check_code: String,
+    ) -> Result<Self, DomainError> {
+        let credit_code = match credit_code.map(str::trim).filter(|c| !c.is_empty()) {
+            Some(code) => Some(CreditCode::parse(code)?),
+            None => None,
+        };
+        Ok(Self {
+            source,
+            addressee,
+            name: required_text("姓名", name, NAME_MAX)?,
+            phone: Phone::parse(phone)?,
+            credit_code,
+            title: required_text("标题", title, TITLE_MAX)?,
+            content: required_text("内容", content, CONTENT_MAX)?,
+            publish_consent,
+            check_code,
+        })
+    }
+}
+
+/// A leader's instruction (批示), checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instruction {
+    pub text: String,
+    pub lead: UnitId,
+    pub co: Vec<UnitId>,
+    pub days: u32,
+}
+
+impl Instruction {
+    /// # Errors
+    ///
+    /// `text_required`/`text_too_long` (the text), `instruction_units_required` (no lead unit),
+    /// `lead_in_co_units`, `too_many_co_units`, `invalid_time_limit` (not 1 to [`DAYS_MAX`]).
+    pub fn new(text: &str, lead: Option<UnitId>, co: &[UnitId], days: Option<u32>) -> Result<Self, DomainError> {
+        let text = required_text("批示内容", text, REMARK_MAX)?;
+        let lead = lead.ok_or_else(|| DomainError::invalid("instruction_units_required", "批示须指定主办单位"))?;
+        let mut units: Vec<UnitId> = Vec::new();
+        for &u in co {
+            if u == lead {
+                return Err(DomainError::invalid("lead_in_co_units", "主办单位不能同时作为协办单位"));
+            }
+            if !units.contains(&u) {
+                units.push(u);
+            }
+        }
+        if units.len() > CO_UNITS_MAX {
+            return Err(DomainError::invalid("too_many_co_units", format!("协办单位最多{CO_UNITS_MAX}个")));
+        }
+        let days = match days {
+            Some(d) if (1..=DAYS_MAX).contains(&d) => d,
+            _ => {
+                return Err(DomainError::invalid(
+                    "invalid_time_limit",
+                    format!("批示须写明办理时限：1至{DAYS_MAX}个工作日"),
+                ));
+            }
+        };
+        Ok(Self { text, lead, co: units, days })
+    }
+}
+
+/// A review decision on a unit's reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Review {
+    Approve { comment: Option<String> },
+    SendBack { reason: String },
+}
+
+impl Review {
+    /// # Errors
+    ///
+    /// `text_required` (a send-back without its reason), `text_too_long`.
+    pub fn new(approve: bool, text: Option<&str>) -> Result<Self, DomainError> {
+        if approve {
+            Ok(Self::Approve { comment: optional_text("审核意见", text, REMARK_MAX)? })
+        } else {
+            Ok(Self::SendBack { reason: required_text("退回理由", text.unwrap_or_default(), REMARK_MAX)? })
+        }
+    }
+}
+
+/// A rating and its comment by the asker.
+pub fn rating_comment(comment: Option<&str>) -> Result<Option<String>, DomainError> {
+    optional_text("评价意见", comment, request::COMMENT_MAX)
+}
+
+/// Whether the rating counts as satisfied (满意率: 非常满意, 满意, 基本满意).
+pub fn satisfied(rating: Rating) -> bool {
+    !rating.is_dissatisfied()
+}
+
+/// Which items an actor sees (数据范围).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemScope {
+    /// The leaders' office, supervisors and administrators.
+    All,
+    /// A city leader: the items put before them or instructed by them.
+    Leader(UserId),
+    /// Handlers and unit leaders: the items whose request their units handle.
+    Units(Vec<UnitId>),
+    Nothing,
+}
+
+impl ItemScope {
+    pub fn of(actor: &Actor) -> Self {
+        match actor {
+            Actor::Staff(s) => match s.role {
+                Role::LeadersOffice | Role::Supervisor | Role::Admin => Self::All,
+                Role::CityLeader => s.user_id.map_or(Self::Nothing, Self::Leader),
+                r if r.is_unit_bound() => Self::Units(s.units.clone()),
+                _ => Self::Nothing,
+            },
+            Actor::System => Self::All,
+            _ => Self::Nothing,
+        }
+    }
+
+    /// Whether an item with these facts is in scope (the store's SQL does the same).
+    pub fn permits(&self, leader: Option<UserId>, units: &[UnitId]) -> bool {
+        match self {
+            Self::All => true,
+            Self::Nothing => false,
+            Self::Leader(u) => leader == Some(*u),
+            Self::Units(mine) => units.iter().any(|u| mine.contains(u)),
+        }
+    }
+}
+
+/// `404 direct_line_not_found` (also an item out of scope).
+pub fn item_not_found() -> DomainError {
+    DomainError::not_found("direct_line_not_found", "没有这件直通车来信")
+}
+
+/// `409 direct_line_wrong_state`: the step does not fit the item's state.
+pub fn wrong_state(state: ItemState, step: &str) -> DomainError {
+    DomainError::conflict("direct_line_wrong_state", format!("这件直通车来信当前为「{}」，不能{step}", state.label()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_instruction_needs_a_unit_and_a_time_limit() {
+        assert_eq!(Instruction::new("请办理", None, &[], Some(5)).unwrap_err().code, "instruction_units_required");
+        assert_eq!(Instruction::new("请办理", Some(1), &[], None).unwrap_err().code, "invalid_time_limit");
+        assert_eq!(Instruction::new("请办理", Some(1), &[], Some(0)).unwrap_err().code, "invalid_time_limit");
+        assert_eq!(Instruction::new("请办理", Some(1), &[1], Some(5)).unwrap_err().code, "lead_in_co_units");
+        assert_eq!(Instruction::new(" ", Some(1), &[], Some(5)).unwrap_err().code, "text_required");
+        let ok = Instruction::new("请尽快办理", Some(1), &[2, 2, 3], Some(10)).unwrap();
+        assert_eq!((ok.co, ok.days), (vec![2, 3], 10));
+    }
+
+    #[test]
+    fn a_send_back_needs_its_reason_and_queues_follow_the_request() {
+        assert_eq!(Review::new(false, Some("  ")).unwrap_err().code, "text_required");
+        assert_eq!(Review::new(true, None).unwrap(), Review::Approve { comment: None });
+        assert_eq!(ItemState::Handling.queue(Some(State::Replied)), Queue::Review);
+        assert_eq!(ItemState::Handling.queue(Some(State::InProgress)), Queue::Instructed);
+        assert_eq!(ItemState::New.queue(None), Queue::New);
+    }
+
+    #[test]
+    fn scopes_follow_the_role() {
+        assert!(ItemScope::Units(vec![3]).permits(None, &[5, 3]));
+        assert!(!ItemScope::Units(vec![3]).permits(Some(1), &[5]));
+        assert!(ItemScope::Leader(7).permits(Some(7), &[]));
+        assert!(!ItemScope::Leader(7).permits(Some(8), &[]));
+    }
+}

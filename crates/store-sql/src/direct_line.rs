@@ -1,0 +1,510 @@
+//! The secretary-mayor direct line (书记市长直通车), written once for both
+//! databases. Each step is one job: the item's row, its event and, where the
+//! step reaches a request, the request's own intake and lifecycle actions
+//! (`requests::write`: its events, rollups and outbox) commit together.
+
+use std::sync::Arc;
+
+use mashangban_domain::calendar::WorkCalendar;
+use mashangban_domain::direct_line::{
+    Addressee, ItemScope, ItemState, NewItem, PREFIX, Review, Source, item_not_found, wrong_state,
+};
+use mashangban_domain::lifecycle::Action;
+use mashangban_domain::org::{Actor, Scope};
+use mashangban_domain::request::{NewRequest, Rating, Request, State};
+use mashangban_domain::time::Instant;
+use mashangban_store::backend;
+use mashangban_store::{
+    Command, DirectLineStore, Instructed, Item, ItemEvent, ItemFilter, ItemRequest, Meta, Screening, StoreError,
+    StoreResult,
+};
+
+use crate::requests::query;
+use crate::requests::write::{self, Number};
+use crate::rows::json_text;
+use crate::sql::{Args, Conn, Database, Dialect, Row, job};
+use crate::{SqlStore, args};
+
+impl<D: Database> DirectLineStore for SqlStore<D> {
+    async fn take_in_item(&self, item: NewItem, at: Instant, by: String) -> StoreResult<Item> {
+        let take = job(move |c| {
+            Box::pin(async move {
+                // The number carries the id, unique by construction; a placeholder until the id is known.
+                let placeholder = format!("-{}", item.check_code);
+                let id: i64 = c
+                    .scalar(
+                        "INSERT INTO direct_line_items (tracking_no, check_code, source, addressee, name, phone,
+                            credit_code, title, content, publish_consent, state, created_at, created_by, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'new', $11, $12, $11) RETURNING id",
+                        &args![
+                            placeholder.as_str(),
+                            item.check_code.as_str(),
+                            item.source.as_str(),
+                            item.addressee.as_str(),
+                            item.name.as_str(),
+                            item.phone.as_str(),
+                            item.credit_code.as_ref().map(|c| c.as_str()),
+                            item.title.as_str(),
+                            item.content.as_str(),
+                            item.publish_consent,
+                            &at,
+                            by.as_str()
+                        ],
+                    )
+                    .await?;
+                let no = format!("{PREFIX}{}{id:06}", backend::tracking_day(&at));
+                c.execute("UPDATE direct_line_items SET tracking_no = $2 WHERE id = $1", &args![id, no.as_str()])
+                    .await?;
+                let comment = format!("{}，致{}：{}", item.source.label(), item.addressee.label(), item.title);
+                event(c, id, &at, &by, "received", Some(&comment)).await?;
+                reload(c, id).await
+            })
+        });
+        self.db.write(take).await
+    }
+
+    async fn item(&self, id: i64, scope: ItemScope) -> StoreResult<Option<Item>> {
+        self.db.read(job(move |c| Box::pin(async move { load(c, Key::Id(id), &scope, false).await }))).await
+    }
+
+    async fn item_by_tracking_no(&self, no: &str) -> StoreResult<Option<Item>> {
+        let no = no.to_owned();
+        self.db.read(job(move |c| Box::pin(async move { load(c, Key::No(no), &ItemScope::All, false).await }))).await
+    }
+
+    async fn items(&self, filter: &ItemFilter) -> StoreResult<Vec<Item>> {
+        let filter = filter.clone();
+        self.db.read(job(move |c| Box::pin(async move { list(c, &filter).await }))).await
+    }
+
+    async fn screen_item(
+        &self,
+        id: i64,
+        screening: Screening,
+        actor: &Actor,
+        meta: &Meta,
+    ) -> StoreResult<(Item, Option<Request>)> {
+        let (actor, meta) = (actor.clone(), meta.clone());
+        let number = match &screening {
+            Screening::Convert { request, .. } => self.preallocate(request, &meta).await?,
+            _ => None,
+        };
+        let prefix = self.options.tracking_prefix.clone();
+        let screen = job(move |c| {
+            Box::pin(async move {
+                let current = load(c, Key::Id(id), &ItemScope::All, true).await?.ok_or_else(item_not_found)?;
+                let by = author(&actor);
+                let now = meta.now;
+                match screening {
+                    Screening::Submit { leader_user_id, category_id, comment } => {
+                        if current.state != ItemState::New {
+                            return Err(wrong_state(current.state, "呈报").into());
+                        }
+                        c.execute(
+                            "UPDATE direct_line_items SET state = 'submitted', leader_user_id = $2, category_id = $3,
+                                updated_at = $4 WHERE id = $1",
+                            &args![id, leader_user_id, category_id, &now],
+                        )
+                        .await?;
+                        let leader: String =
+                            c.scalar("SELECT display_name FROM users WHERE id = $1", &args![leader_user_id]).await?;
+                        let text = match comment {
+                            Some(c) => format!("呈报{leader}：{c}"),
+                            None => format!("呈报{leader}"),
+                        };
+                        event(c, id, &now, &by, "submitted", Some(&text)).await?;
+                        Ok((reload(c, id).await?, None))
+                    }
+                    Screening::Merge { into, comment } => {
+                        if !matches!(current.state, ItemState::New | ItemState::Submitted) {
+                            return Err(wrong_state(current.state, "合并").into());
+                        }
+                        let target = load(c, Key::No(into.clone()), &ItemScope::All, false).await?;
+                        let target = match target {
+                            Some(t) if t.id != id && t.state != ItemState::Merged => t,
+                            _ => {
+                                return Err(StoreError::Domain(mashangban_domain::error::DomainError::invalid(
+                                    "merge_target_invalid",
+                                    format!("「{into}」不是可以合并到的直通车来信（须存在、未被合并、且不是本件）"),
+                                )));
+                            }
+                        };
+                        c.execute(
+                            "UPDATE direct_line_items SET state = 'merged', merged_into_id = $2, updated_at = $3
+                             WHERE id = $1",
+                            &args![id, target.id, &now],
+                        )
+                        .await?;
+                        let text = match comment {
+                            Some(c) => format!("合并到 {}：{c}", target.tracking_no),
+                            None => format!("合并到 {}", target.tracking_no),
+                        };
+                        event(c, id, &now, &by, "merged", Some(&text)).await?;
+                        let back = format!("{} 合并到本件", current.tracking_no);
+                        event(c, target.id, &now, &by, "merged_in", Some(&back)).await?;
+                        Ok((reload(c, id).await?, None))
+                    }
+                    Screening::Convert { request, comment } => {
+                        if !matches!(current.state, ItemState::New | ItemState::Submitted) {
+                            return Err(wrong_state(current.state, "转为普通诉求").into());
+                        }
+                        let number = match number {
+                            Some(n) => n,
+                            None => write::allocate(c, &prefix, &request, &meta).await?,
+                        };
+                        let taken = write::intake(c, number, *request, &actor, &meta).await?;
+                        c.execute(
+                            "UPDATE direct_line_items SET state = 'converted', request_id = $2, updated_at = $3
+                             WHERE id = $1",
+                            &args![id, taken.id, &now],
+                        )
+                        .await?;
+                        let text = match comment {
+                            Some(c) => format!("转为普通诉求 {}：{c}", taken.tracking_no),
+                            None => format!("转为普通诉求 {}", taken.tracking_no),
+                        };
+                        event(c, id, &now, &by, "converted", Some(&text)).await?;
+                        Ok((reload(c, id).await?, Some(taken)))
+                    }
+                }
+            })
+        });
+        self.db.write(screen).await
+    }
+
+    async fn instruct_item(
+        &self,
+        id: i64,
+        instructed: Instructed,
+        actor: &Actor,
+        meta: &Meta,
+        calendar: Option<Arc<WorkCalendar>>,
+    ) -> StoreResult<(Item, Request)> {
+        let (actor, meta) = (actor.clone(), meta.clone());
+        let number = self.preallocate(&instructed.request, &meta).await?;
+        let prefix = self.options.tracking_prefix.clone();
+        let instruct = job(move |c| {
+            Box::pin(async move {
+                let current = load(c, Key::Id(id), &ItemScope::All, true).await?.ok_or_else(item_not_found)?;
+                if current.state != ItemState::Submitted {
+                    return Err(wrong_state(current.state, "批示").into());
+                }
+                if current.leader_user_id != actor.user_id() {
+                    return Err(StoreError::Domain(mashangban_domain::error::DomainError::forbidden(
+                        "这件直通车来信没有呈报给您，不能批示",
+                    )));
+                }
+                let Instructed { instruction, due_at, request } = instructed;
+                let number = match number {
+                    Some(n) => n,
+                    None => write::allocate(c, &prefix, &request, &meta).await?,
+                };
+                let taken = write::intake(c, number, *request, &actor, &meta).await?;
+                let leader = actor.name().to_owned();
+                let note = format!("{leader}批示：{}", instruction.text);
+                let step = |action: Action, actor: Actor| Command {
+                    tracking_no: taken.tracking_no.clone(),
+                    scope: Scope::All,
+                    actor,
+                    action,
+                    attachment_ids: Vec::new(),
+                    meta: meta.clone(),
+                    calendar: calendar.clone(),
+                };
+                let dispatch = Action::Dispatch {
+                    lead: instruction.lead,
+                    co: instruction.co.clone(),
+                    comment: Some(note.clone()),
+                };
+                write::act(c, step(dispatch, actor.clone())).await?;
+                let supervise =
+                    Action::Supervise { instructions: format!("书记市长直通车 {note}"), due: due_at };
+                let taken = write::act(c, step(supervise, Actor::System)).await?;
+                c.execute(
+                    "UPDATE direct_line_items SET state = 'handling', instruction = $2, lead_unit_id = $3,
+                        co_unit_ids = $4, days = $5, instructed_at = $6, due_at = $7, request_id = $8, updated_at = $6
+                     WHERE id = $1",
+                    &args![
+                        id,
+                        instruction.text.as_str(),
+                        instruction.lead,
+                        json_text(&instruction.co)?,
+                        instruction.days,
+                        &meta.now,
+                        &due_at,
+                        taken.id
+                    ],
+                )
+                .await?;
+                let text = format!("{note}（{} 个工作日内办结，交办诉求 {}）", instruction.days, taken.tracking_no);
+                event(c, id, &meta.now, &author(&actor), "instructed", Some(&text)).await?;
+                Ok((reload(c, id).await?, taken))
+            })
+        });
+        self.db.write(instruct).await
+    }
+
+    async fn review_item(&self, id: i64, review: Review, actor: &Actor, meta: &Meta) -> StoreResult<(Item, Request)> {
+        let (actor, meta) = (actor.clone(), meta.clone());
+        let decide = job(move |c| {
+            Box::pin(async move {
+                let current = load(c, Key::Id(id), &ItemScope::All, true).await?.ok_or_else(item_not_found)?;
+                // A reply to review: the request replied, or (approval only) already closed on its own page.
+                let approving = matches!(review, Review::Approve { .. });
+                let request = current
+                    .request
+                    .as_ref()
+                    .filter(|r| r.state == State::Replied || (approving && r.state == State::Closed));
+                let (ItemState::Handling, Some(request)) = (current.state, request) else {
+                    return Err(StoreError::Domain(mashangban_domain::error::DomainError::conflict(
+                        "no_reply_to_review",
+                        format!("这件直通车来信当前为「{}」，没有待审核的答复", current.state.label()),
+                    )));
+                };
+                let by = author(&actor);
+                let command = |action: Action| Command {
+                    tracking_no: request.tracking_no.clone(),
+                    scope: Scope::All,
+                    actor: actor.clone(),
+                    action,
+                    attachment_ids: Vec::new(),
+                    meta: meta.clone(),
+                    calendar: None,
+                };
+                match review {
+                    Review::Approve { comment } => {
+                        let reply = request.last_reply.clone().unwrap_or_default();
+                        let closing =
+                            Some(comment.clone().unwrap_or_else(|| "直通车答复经市领导办公室审核同意".into()));
+                        let closed = if request.state == State::Closed {
+                            let key = query::Key::Id(request.id);
+                            query::load(c, &key, &Scope::All, false)
+                                .await?
+                                .ok_or_else(|| StoreError::backend("the request vanished"))?
+                        } else {
+                            write::act(c, command(Action::Close { comment: closing })).await?
+                        };
+                        c.execute(
+                            "UPDATE direct_line_items SET state = 'answered', reply = $2, answered_at = $3,
+                                updated_at = $3 WHERE id = $1",
+                            &args![id, reply.as_str(), &meta.now],
+                        )
+                        .await?;
+                        event(c, id, &meta.now, &by, "approved", comment.as_deref()).await?;
+                        Ok((reload(c, id).await?, closed))
+                    }
+                    Review::SendBack { reason } => {
+                        let back = write::act(c, command(Action::RejectReply { reason: reason.clone() })).await?;
+                        c.execute("UPDATE direct_line_items SET updated_at = $2 WHERE id = $1", &args![id, &meta.now])
+                            .await?;
+                        event(c, id, &meta.now, &by, "sent_back", Some(&reason)).await?;
+                        Ok((reload(c, id).await?, back))
+                    }
+                }
+            })
+        });
+        self.db.write(decide).await
+    }
+
+    async fn rate_item(&self, id: i64, rating: Rating, comment: Option<String>, at: Instant) -> StoreResult<Item> {
+        let rate = job(move |c| {
+            Box::pin(async move {
+                let current = load(c, Key::Id(id), &ItemScope::All, true).await?.ok_or_else(item_not_found)?;
+                if current.state != ItemState::Answered {
+                    return Err(wrong_state(current.state, "评价").into());
+                }
+                if current.rating.is_some() {
+                    return Err(StoreError::Domain(mashangban_domain::error::DomainError::conflict(
+                        "already_rated",
+                        "这件直通车来信已经评价过了",
+                    )));
+                }
+                c.execute(
+                    "UPDATE direct_line_items SET rating = $2, rating_comment = $3, rated_at = $4, updated_at = $4
+                     WHERE id = $1",
+                    &args![id, rating.as_str(), comment.as_deref(), &at],
+                )
+                .await?;
+                let text = match &comment {
+                    Some(c) => format!("{}：{c}", rating.label()),
+                    None => rating.label().to_owned(),
+                };
+                event(c, id, &at, "来信人", "rated", Some(&text)).await?;
+                reload(c, id).await
+            })
+        });
+        self.db.write(rate).await
+    }
+}
+
+impl<D: Database> SqlStore<D> {
+    /// PostgreSQL takes a request's tracking number in a short transaction of
+    /// its own, as every intake does; SQLite's single writer takes it inside the step's job.
+    async fn preallocate(&self, request: &NewRequest, meta: &Meta) -> StoreResult<Option<Number>> {
+        if self.db.dialect() != Dialect::Postgres {
+            return Ok(None);
+        }
+        let (new, m, p) = (request.clone(), meta.clone(), self.options.tracking_prefix.clone());
+        let number =
+            self.db.write(job(move |c| Box::pin(async move { write::allocate(c, &p, &new, &m).await }))).await?;
+        Ok(Some(number))
+    }
+}
+
+fn author(actor: &Actor) -> String {
+    format!("{}（{}）", actor.name(), actor.role().map_or("系统", |r| r.label()))
+}
+
+async fn event(
+    c: &dyn Conn,
+    item_id: i64,
+    at: &Instant,
+    by: &str,
+    action: &str,
+    comment: Option<&str>,
+) -> StoreResult<()> {
+    c.execute(
+        "INSERT INTO direct_line_events (item_id, at, by_name, action, comment) VALUES ($1, $2, $3, $4, $5)",
+        &args![item_id, at, by, action, comment],
+    )
+    .await
+    .map(drop)
+}
+
+enum Key {
+    Id(i64),
+    No(String),
+}
+
+/// The scope rule (`ItemScope::permits`) as SQL on alias `d`.
+fn scope_sql(scope: &ItemScope, args: &mut Args) -> String {
+    match scope {
+        ItemScope::All => "TRUE".into(),
+        ItemScope::Nothing => "FALSE".into(),
+        ItemScope::Leader(user) => format!("d.leader_user_id = {}", args.push(*user)),
+        ItemScope::Units(units) => {
+            let units = args.list(units.iter().copied());
+            format!(
+                "(d.state IN ('handling', 'answered') AND EXISTS (SELECT 1 FROM request_units ru \
+                 WHERE ru.request_id = d.request_id AND ru.unit_id IN ({units})))"
+            )
+        }
+    }
+}
+
+const ITEM_SELECT: &str = "SELECT d.id, d.tracking_no, d.check_code, d.source, d.addressee, d.name, d.phone,
+        d.credit_code, d.title, d.content, d.publish_consent, d.state, d.category_id, d.leader_user_id,
+        u.display_name, m.tracking_no, d.instruction, d.lead_unit_id, d.co_unit_ids, d.days, d.instructed_at,
+        d.due_at, d.reply, d.answered_at, d.rating, d.rating_comment, d.created_at, d.created_by, d.updated_at,
+        r.id, r.tracking_no, r.state, r.due_at, r.supervision,
+        (SELECT e.comment FROM events e WHERE e.request_id = d.request_id AND e.kind = 'replied'
+          ORDER BY e.seq DESC LIMIT 1)
+     FROM direct_line_items d
+     LEFT JOIN users u ON u.id = d.leader_user_id
+     LEFT JOIN direct_line_items m ON m.id = d.merged_into_id
+     LEFT JOIN requests r ON r.id = d.request_id";
+
+fn item(row: Row) -> StoreResult<Item> {
+    let mut c = row.cols();
+    let mut item = Item {
+        id: c.get()?,
+        tracking_no: c.get()?,
+        check_code: c.get()?,
+        source: c.code(Source::parse)?,
+        addressee: c.code(Addressee::parse)?,
+        name: c.get()?,
+        phone: c.get()?,
+        credit_code: c.get()?,
+        title: c.get()?,
+        content: c.get()?,
+        publish_consent: c.get()?,
+        state: c.code(ItemState::parse)?,
+        category_id: c.get()?,
+        leader_user_id: c.get()?,
+        leader_name: c.get()?,
+        merged_into: c.get()?,
+        instruction: c.get()?,
+        lead_unit_id: c.get()?,
+        co_unit_ids: c.json()?,
+        days: c.get()?,
+        instructed_at: c.get()?,
+        due_at: c.get()?,
+        request: None,
+        reply: c.get()?,
+        answered_at: c.get()?,
+        rating: c.opt_code(Rating::parse)?,
+        rating_comment: c.get()?,
+        created_at: c.get()?,
+        created_by: c.get()?,
+        updated_at: c.get()?,
+        events: Vec::new(),
+    };
+    let request_id: Option<i64> = c.get()?;
+    let tracking_no: Option<String> = c.get()?;
+    let state = c.opt_code(State::parse)?;
+    let due_at: Option<Instant> = c.get()?;
+    let supervision: Option<String> = c.get()?;
+    let last_reply: Option<String> = c.get()?;
+    if let (Some(id), Some(tracking_no), Some(state)) = (request_id, tracking_no, state) {
+        item.request =
+            Some(ItemRequest { id, tracking_no, state, due_at, supervised: supervision.is_some(), last_reply });
+    }
+    Ok(item)
+}
+
+async fn reload(c: &dyn Conn, id: i64) -> StoreResult<Item> {
+    load(c, Key::Id(id), &ItemScope::All, false).await?.ok_or_else(|| StoreError::backend("the item vanished"))
+}
+
+async fn load(c: &dyn Conn, key: Key, scope: &ItemScope, lock: bool) -> StoreResult<Option<Item>> {
+    let mut args = Args::default();
+    let key = match key {
+        Key::Id(id) => format!("d.id = {}", args.push(id)),
+        Key::No(no) => format!("d.tracking_no = {}", args.push(no.trim())),
+    };
+    let scoped = scope_sql(scope, &mut args);
+    let lock_sql = if lock { c.dialect().lock_rows("d") } else { String::new() };
+    let found = if lock {
+        // Row locks cannot reach the outer joins on PostgreSQL: lock the item's row alone first.
+        let sql = format!("SELECT d.id FROM direct_line_items d WHERE {key} AND {scoped}{lock_sql}");
+        c.scalar_opt::<i64>(&sql, args.values()).await?
+    } else {
+        let sql = format!("SELECT d.id FROM direct_line_items d WHERE {key} AND {scoped}");
+        c.scalar_opt::<i64>(&sql, args.values()).await?
+    };
+    let Some(id) = found else { return Ok(None) };
+    let sql = format!("{ITEM_SELECT} WHERE d.id = $1");
+    let Some(mut found) = c.map_opt(&sql, &args![id], item).await? else { return Ok(None) };
+    found.events = c
+        .map(
+            "SELECT at, by_name, action, comment FROM direct_line_events WHERE item_id = $1 ORDER BY id",
+            &args![id],
+            |row| {
+                let mut c = row.cols();
+                Ok(ItemEvent { at: c.get()?, by: c.get()?, action: c.get()?, comment: c.get()? })
+            },
+        )
+        .await?;
+    Ok(Some(found))
+}
+
+async fn list(c: &dyn Conn, f: &ItemFilter) -> StoreResult<Vec<Item>> {
+    let mut args = Args::default();
+    let mut conditions = vec![scope_sql(&f.scope, &mut args)];
+    if let Some(state) = f.state {
+        conditions.push(format!("d.state = {}", args.push(state.as_str())));
+    }
+    if let Some(from) = &f.from {
+        conditions.push(format!("d.created_at >= {}", args.push(from)));
+    }
+    if let Some(until) = &f.until {
+        conditions.push(format!("d.created_at < {}", args.push(until)));
+    }
+    if f.published {
+        conditions.push(format!("d.state = 'answered' AND d.publish_consent = {}", args.push(true)));
+    }
+    let limit = args.push(f.limit.clamp(1, 5000));
+    let sql =
+        format!("{ITEM_SELECT} WHERE {} ORDER BY d.created_at DESC, d.id DESC LIMIT {limit}", conditions.join(" AND "));
+    c.map(&sql, args.values(), item).await
+}

@@ -1,0 +1,439 @@
+//! The secretary-mayor direct line (书记市长直通车): an item from the portal
+//! goes office → leader → units → office review → asker; the leader's
+//! instruction dispatches a supervised request carrying it; the unit's reply
+//! reaches the asker only when the office approves it (a sent-back reply
+//! never does); screening (convert, merge); refusals with stable codes; the
+//! item scope (another unit's handler 404, a resident 403); the monthly
+//! report's figures recomputed here; the published page masks personal data.
+
+use super::*;
+
+use mashangban_domain::org::Role;
+
+async fn user_id(app: &App, username: &str) -> i64 {
+    app.store.find_user(username).await.unwrap().unwrap().id
+}
+
+fn letter(title: &str, consent: bool) -> Value {
+    json!({
+        "name": "张建国", "phone": "13800138011", "addressee": "mayor",
+        "title": title,
+        "content": "我厂扩建项目的规划许可已申请三个月仍未批复，请市长关心。联系电话13800138011，张建国。",
+        "publish_consent": consent
+    })
+}
+
+async fn take_in(app: &App, body: Value) -> (String, String) {
+    let (status, taken) = app.post("/api/v1/public/direct-line", None, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{taken}");
+    (taken["tracking_no"].as_str().unwrap().to_owned(), taken["check_code"].as_str().unwrap().to_owned())
+}
+
+async fn item_of(app: &App, office: &Session, no: &str) -> Value {
+    let (status, items) = app.get("/api/v1/direct-line", Some(office)).await;
+    assert_eq!(status, StatusCode::OK, "{items}");
+    items.as_array().unwrap().iter().find(|i| i["tracking_no"] == no).cloned().unwrap_or(Value::Null)
+}
+
+async fn progress(app: &App, no: &str, code: &str) -> Value {
+    let (status, p) = app.get(&format!("/api/v1/public/direct-line/{no}?code={code}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{p}");
+    p
+}
+
+#[tokio::test]
+async fn an_item_goes_office_leader_units_review_asker_and_is_published_masked() {
+    let app = spawn().await;
+    let office = app.login("leaders-office").await;
+    let leader = app.login("leader").await;
+    let handler = app.login("handler").await; // 市场监管局
+    let dispatcher = app.login("dispatcher").await;
+
+    // Intake on the portal: a tracking number and check code usable on the progress page.
+    let (no, code) = take_in(&app, letter("扩建项目规划许可迟迟未批", true)).await;
+    assert!(no.starts_with("ZTC"), "{no}");
+    let p = progress(&app, &no, &code).await;
+    assert_eq!(p["status_label"], "已收到，正在研究", "{p}");
+    let (status, err) = app.get(&format!("/api/v1/public/direct-line/{no}?code=00000000"), None).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("direct_line_not_found")), "{err}");
+
+    // The office's queue of new items shows the asker unmasked; the item is new.
+    let (status, new) = app.get("/api/v1/direct-line?queue=new", Some(&office)).await;
+    assert_eq!(status, StatusCode::OK, "{new}");
+    let item = new.as_array().unwrap().iter().find(|i| i["tracking_no"] == no.as_str()).unwrap().clone();
+    assert_eq!((item["name"].as_str(), item["phone"].as_str()), (Some("张建国"), Some("13800138011")));
+    let id = item["id"].as_i64().unwrap();
+
+    // Put before the leader (呈报).
+    let leader_id = user_id(&app, "leader").await;
+    let body =
+        json!({ "leader_user_id": leader_id, "category": "biz.change", "comment": "涉及规划审批，建议请市长批示" });
+    let (status, submitted) = app.post(&format!("/api/v1/direct-line/{id}/submit"), Some(&office), body).await;
+    assert_eq!((status, submitted["state"].as_str()), (StatusCode::OK, Some("submitted")), "{submitted}");
+    // A second submission of the same item is refused by its state.
+    let body = json!({ "leader_user_id": leader_id, "category": "biz.change" });
+    let (status, err) = app.post(&format!("/api/v1/direct-line/{id}/submit"), Some(&office), body).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("direct_line_wrong_state")), "{err}");
+
+    // The leader sees it (masked) and instructs; an instruction needs a unit and a time limit.
+    let (status, seen) = app.get(&format!("/api/v1/direct-line/{id}"), Some(&leader)).await;
+    assert_eq!(status, StatusCode::OK, "{seen}");
+    assert_eq!(seen["phone"], "138****8011", "{seen}");
+    let path = format!("/api/v1/direct-line/{id}/instruct");
+    let (status, err) = app.post(&path, Some(&leader), json!({ "text": "请市场监管局牵头办理", "days": 5 })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("instruction_units_required")));
+    let (status, err) = app.post(&path, Some(&leader), json!({ "text": "请办理", "lead_unit": "scjgj" })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_time_limit")));
+    let (status, _) =
+        app.post(&path, Some(&office), json!({ "text": "请办理", "lead_unit": "scjgj", "days": 5 })).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the office does not instruct");
+    let body = json!({ "text": "请市场监管局牵头，自然资源局配合，5个工作日内答复企业", "lead_unit": "scjgj",
+                       "co_units": ["zrzyj"], "days": 5 });
+    let (status, instructed) = app.post(&path, Some(&leader), body).await;
+    assert_eq!(status, StatusCode::OK, "{instructed}");
+    assert_eq!((instructed["state"].as_str(), instructed["queue"].as_str()), (Some("handling"), Some("instructed")));
+    assert_eq!(instructed["lead_unit"]["code"], "scjgj");
+    assert_eq!(instructed["days"], 5);
+    assert!(instructed["due_at"].is_string(), "{instructed}");
+    let request = instructed["request"].clone();
+    assert_eq!((request["state"].as_str(), request["supervised"].as_bool()), (Some("dispatched"), Some(true)));
+    let rno = request["tracking_no"].as_str().unwrap().to_owned();
+
+    // The request carries the instruction in its detail and history, is supervised and on the direct-line channel.
+    let detail = app.detail(&rno, &dispatcher).await;
+    assert_eq!(detail["request"]["channel"], "direct_line", "{detail}");
+    assert!(detail["request"]["content"].as_str().unwrap().contains("批示"), "{detail}");
+    assert!(detail["request"]["content"].as_str().unwrap().contains(&no), "the request links back to the item");
+    let kinds: Vec<&str> = detail["history"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["received", "dispatched", "supervised"], "{detail}");
+    assert!(detail["history"][1]["comment"].as_str().unwrap().contains("5个工作日内答复企业"), "{detail}");
+    assert!(detail["history"][2]["comment"].as_str().unwrap().contains("书记市长直通车"), "{detail}");
+
+    // Scope: the lead unit's handler sees the item; another unit's handler gets 404.
+    let (status, _) = app.get(&format!("/api/v1/direct-line/{id}"), Some(&handler)).await;
+    assert_eq!(status, StatusCode::OK);
+    let other = unit_handler(&app, "swj", "swj-handler").await;
+    let (status, err) = app.get(&format!("/api/v1/direct-line/{id}"), Some(&other)).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("direct_line_not_found")), "{err}");
+    let (status, listed) = app.get("/api/v1/direct-line", Some(&other)).await;
+    assert_eq!((status, listed.as_array().map(Vec::len)), (StatusCode::OK, Some(0)));
+
+    // The unit replies: the item awaits review, the asker sees nothing of the reply.
+    app.act(&rno, "sign", &handler, json!({})).await;
+    app.act(&rno, "reply", &handler, json!({ "content": "初步答复：正在核查。" })).await;
+    let awaiting = item_of(&app, &office, &no).await;
+    assert_eq!(awaiting["queue"], "review", "{awaiting}");
+    assert_eq!(awaiting["request"]["last_reply"], "初步答复：正在核查。");
+    let p = progress(&app, &no, &code).await;
+    assert_eq!((p["reply"].clone(), p["status_label"].as_str()), (Value::Null, Some("市领导已批示，正在办理")), "{p}");
+
+    // Sent back (a reason is required): the unit is told through the request and replies again.
+    let review = format!("/api/v1/direct-line/{id}/review");
+    let (status, err) = app.post(&review, Some(&office), json!({ "decision": "send_back" })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("text_required")), "{err}");
+    let body = json!({ "decision": "send_back", "comment": "答复未说明办理时限，请补充" });
+    let (status, back) = app.post(&review, Some(&office), body).await;
+    assert_eq!((status, back["queue"].as_str()), (StatusCode::OK, Some("instructed")), "{back}");
+    let detail = app.detail(&rno, &handler).await;
+    let last = detail["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["kind"], "reply_rejected", "{last}");
+    assert!(last["comment"].as_str().unwrap().contains("请补充"), "{last}");
+    let (status, err) = app.post(&review, Some(&office), json!({ "decision": "approve" })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("no_reply_to_review")), "{err}");
+    let reply = "经核查，规划许可已于今日批复，联系电话13800138011的张建国先生可到窗口领取。";
+    app.act(&rno, "reply", &handler, json!({ "content": reply })).await;
+    assert_eq!(progress(&app, &no, &code).await["reply"], Value::Null);
+
+    // Approved: the asker sees the reply, the request is closed, the asker rates once.
+    let (status, approved) = app.post(&review, Some(&office), json!({ "decision": "approve" })).await;
+    assert_eq!((status, approved["state"].as_str()), (StatusCode::OK, Some("answered")), "{approved}");
+    assert_eq!(app.detail(&rno, &dispatcher).await["request"]["state"], "closed");
+    let p = progress(&app, &no, &code).await;
+    assert_eq!((p["reply"].as_str(), p["may_rate"].as_bool()), (Some(reply), Some(true)), "{p}");
+    let rate = format!("/api/v1/public/direct-line/{no}/rate");
+    let (status, rated) = app.post(&rate, None, json!({ "code": code, "rating": "satisfied" })).await;
+    assert_eq!((status, rated["rating_label"].as_str()), (StatusCode::OK, Some("满意")), "{rated}");
+    let (status, err) = app.post(&rate, None, json!({ "code": code, "rating": "satisfied" })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("already_rated")), "{err}");
+
+    // The leader's list shows it with its progress; the history has every step.
+    let (_, mine) = app.get("/api/v1/direct-line", Some(&leader)).await;
+    assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
+    let actions: Vec<&str> =
+        approved["history"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["received", "submitted", "instructed", "sent_back", "approved"]);
+
+    // Published (the asker consented): name and phone masked, in the text too.
+    let (status, published) = app.get("/api/v1/public/direct-line/published", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = published.to_string();
+    assert!(text.contains(&no), "{published}");
+    assert!(!text.contains("13800138011") && !text.contains("张建国"), "{published}");
+    assert!(text.contains("138****8011") && text.contains("张*"), "{published}");
+    let (status, html) = super::browser::page(&app, "/direct-line", &office).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&no) && !html.contains("13800138011") && !html.contains("张建国"));
+}
+
+#[tokio::test]
+async fn intake_refusals_screening_and_who_may_do_what() {
+    let app = spawn().await;
+    let office = app.login("leaders-office").await;
+
+    // Bad input: stable codes, nothing stored.
+    let cases = [
+        (json!({ "phone": "12345" }), StatusCode::UNPROCESSABLE_ENTITY, "invalid_phone"),
+        (json!({ "title": "长".repeat(101) }), StatusCode::UNPROCESSABLE_ENTITY, "text_too_long"),
+        (json!({ "content": "  " }), StatusCode::UNPROCESSABLE_ENTITY, "text_required"),
+        (json!({ "credit_code": "91350100M000100Y44" }), StatusCode::UNPROCESSABLE_ENTITY, "invalid_credit_code"),
+        (json!({ "addressee": "governor" }), StatusCode::UNPROCESSABLE_ENTITY, ""),
+        (json!({ "extra": 1 }), StatusCode::BAD_REQUEST, "unknown_field"),
+    ];
+    for (change, want, code) in cases {
+        let mut body = letter("标题", false);
+        for (k, v) in change.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (status, err) = app.post("/api/v1/public/direct-line", None, body).await;
+        assert!(status.is_client_error(), "{change}: {status} {err}");
+        if !code.is_empty() {
+            assert_eq!((status, err["code"].as_str()), (want, Some(code)), "{change}: {err}");
+        }
+    }
+    let (_, all) = app.get("/api/v1/direct-line", Some(&office)).await;
+    assert_eq!(all.as_array().unwrap().len(), 0, "{all}");
+
+    // The office enters a call; a letter from an enterprise is converted into an ordinary request.
+    let mut call = letter("来电反映园区道路积水", false);
+    call["source"] = json!("call");
+    let (status, entered) = app.post("/api/v1/direct-line", Some(&office), call).await;
+    assert_eq!((status, entered["source"].as_str()), (StatusCode::CREATED, Some("call")), "{entered}");
+    let id = entered["id"].as_i64().unwrap();
+    let body = json!({ "category": "biz.change", "comment": "属一般诉求，按程序办理" });
+    let (status, converted) = app.post(&format!("/api/v1/direct-line/{id}/convert"), Some(&office), body).await;
+    assert_eq!((status, converted["state"].as_str()), (StatusCode::OK, Some("converted")), "{converted}");
+    let rno_converted = converted["request"]["tracking_no"].as_str().unwrap().to_owned();
+    let dispatcher = app.login("dispatcher").await;
+    let detail = app.detail(&rno_converted, &dispatcher).await;
+    assert_eq!(
+        (detail["request"]["state"].as_str(), detail["request"]["channel"].as_str()),
+        (Some("received"), Some("phone"))
+    );
+    let (status, err) = app
+        .post(&format!("/api/v1/direct-line/{id}/convert"), Some(&office), json!({ "category": "biz.change" }))
+        .await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("direct_line_wrong_state")), "{err}");
+
+    // Merge: into another item; not into itself or an unknown number.
+    let (first, _) = take_in(&app, letter("企业用工难", false)).await;
+    let (second, code2) = take_in(&app, letter("企业用工难（重复）", false)).await;
+    let second_id = item_of(&app, &office, &second).await["id"].as_i64().unwrap();
+    let merge = format!("/api/v1/direct-line/{second_id}/merge");
+    let (status, err) = app.post(&merge, Some(&office), json!({ "into": second })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("merge_target_invalid")));
+    let (status, merged) = app.post(&merge, Some(&office), json!({ "into": first })).await;
+    assert_eq!((status, merged["merged_into"].as_str()), (StatusCode::OK, Some(first.as_str())), "{merged}");
+    assert_eq!(progress(&app, &second, &code2).await["merged_into"], first.as_str());
+
+    // Who may do what: a resident cannot screen (403); a dispatcher cannot read the items (403);
+    // an unknown item is 404 for the office.
+    app.store
+        .create_user(NewUser {
+            username: "resident-1".into(),
+            display_name: "市民".into(),
+            role: Role::Resident,
+            unit_id: None,
+            credit_code: None,
+            phone: None,
+            password_hash: auth::hash_password(PASSWORD).unwrap(),
+        })
+        .await
+        .unwrap();
+    let resident = app.login("resident-1").await;
+    let first_id = item_of(&app, &office, &first).await["id"].as_i64().unwrap();
+    let (status, _) = app
+        .post(&format!("/api/v1/direct-line/{first_id}/convert"), Some(&resident), json!({ "category": "biz.change" }))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app.get("/api/v1/direct-line", Some(&dispatcher)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, err) = app.get("/api/v1/direct-line/999999", Some(&office)).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("direct_line_not_found")));
+    // Only the leader an item was put before instructs it.
+    let leader_id = user_id(&app, "leader").await;
+    let body = json!({ "leader_user_id": leader_id, "category": "biz.change" });
+    app.post(&format!("/api/v1/direct-line/{first_id}/submit"), Some(&office), body).await;
+    let other_leader = unit_user(&app, "city", "leader-2", Role::CityLeader).await;
+    let body = json!({ "text": "请办理", "lead_unit": "scjgj", "days": 3 });
+    let (status, _) =
+        app.post(&format!("/api/v1/direct-line/{first_id}/instruct"), Some(&other_leader), body.clone()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "an item put before someone else is out of the leader's scope");
+
+    // A reply closed on the request's own page (the office or the dispatcher may) still waits for the
+    // office's approval on the item before the asker sees it.
+    let leader = app.login("leader").await;
+    let (status, v) = app.post(&format!("/api/v1/direct-line/{first_id}/instruct"), Some(&leader), body).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let rno = v["request"]["tracking_no"].as_str().unwrap().to_owned();
+    let handler = app.login("handler").await;
+    app.act(&rno, "sign", &handler, json!({})).await;
+    app.act(&rno, "reply", &handler, json!({ "content": "已协调职业院校。" })).await;
+    app.act(&rno, "close", &office, json!({})).await;
+    let closed = item_of(&app, &office, &first).await;
+    assert_eq!((closed["state"].as_str(), closed["queue"].as_str()), (Some("handling"), Some("review")), "{closed}");
+    let (status, answered) = app
+        .post(&format!("/api/v1/direct-line/{first_id}/review"), Some(&office), json!({ "decision": "approve" }))
+        .await;
+    assert_eq!((status, answered["reply"].as_str()), (StatusCode::OK, Some("已协调职业院校。")), "{answered}");
+    // The office and the leader dispatch direct-line requests only: an ordinary request stays the dispatcher's.
+    let dispatch = format!("/api/v1/requests/{rno_converted}/dispatch");
+    for who in [&office, &leader] {
+        let (status, err) = app.post(&dispatch, Some(who), json!({ "lead_unit": "scjgj" })).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{err}");
+    }
+}
+
+#[tokio::test]
+async fn the_monthly_report_matches_the_items_recomputed_here() {
+    let app = spawn().await;
+    app.set_time("2026-11-03T09:00:00+08:00");
+    let office = app.login("leaders-office").await;
+    let leader = app.login("leader").await;
+    let handler = app.login("handler").await;
+    let leader_id = user_id(&app, "leader").await;
+    // Three items in November: one instructed and answered on time (rated 不满意), one instructed
+    // and left open past its limit, one converted.
+    let mut ids = Vec::new();
+    for t in ["一", "二", "三"] {
+        let (no, code) = take_in(&app, letter(&format!("来信{t}"), false)).await;
+        ids.push((no.clone(), item_of(&app, &office, &no).await["id"].as_i64().unwrap(), code));
+    }
+    let mut codes = Vec::new();
+    for (_, id, _) in &ids[..2] {
+        let body = json!({ "leader_user_id": leader_id, "category": "biz.change" });
+        let (status, _) = app.post(&format!("/api/v1/direct-line/{id}/submit"), Some(&office), body).await;
+        assert_eq!(status, StatusCode::OK);
+        let body = json!({ "text": "请办理", "lead_unit": "scjgj", "days": 3 });
+        let (status, v) = app.post(&format!("/api/v1/direct-line/{id}/instruct"), Some(&leader), body).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        codes.push(v["request"]["tracking_no"].as_str().unwrap().to_owned());
+    }
+    let (status, _) = app
+        .post(&format!("/api/v1/direct-line/{}/convert", ids[2].1), Some(&office), json!({ "category": "biz.change" }))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.act(&codes[0], "sign", &handler, json!({})).await;
+    app.act(&codes[0], "reply", &handler, json!({ "content": "已办理。" })).await;
+    let (status, _) = app
+        .post(&format!("/api/v1/direct-line/{}/review", ids[0].1), Some(&office), json!({ "decision": "approve" }))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let rate = format!("/api/v1/public/direct-line/{}/rate", ids[0].0);
+    let (status, _) = app.post(&rate, None, json!({ "code": ids[0].2, "rating": "dissatisfied" })).await;
+    assert_eq!(status, StatusCode::OK);
+    app.set_time("2026-11-20T09:00:00+08:00");
+    let (office, leader) = (app.login("leaders-office").await, app.login("leader").await);
+
+    let (status, report) = app.get("/api/v1/direct-line/reports?month=2026-11", Some(&leader)).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let (_, items) = app.get("/api/v1/direct-line?month=2026-11", Some(&office)).await;
+    let items = items.as_array().unwrap();
+    let count = |f: &dyn Fn(&Value) -> bool| items.iter().filter(|i| f(i)).count() as u64;
+    let total = &report["total"];
+    assert_eq!(total["received"].as_u64(), Some(count(&|_| true)));
+    assert_eq!(total["instructed"].as_u64(), Some(count(&|i| i["instruction"].is_string())));
+    assert_eq!(total["answered"].as_u64(), Some(count(&|i| i["state"] == "answered")));
+    assert_eq!(total["overdue"].as_u64(), Some(count(&|i| i["overdue"] == true)));
+    assert_eq!(
+        total["closed_on_time"].as_u64(),
+        Some(count(&|i| i["answered_at"].is_string() && i["answered_at"].as_str() <= i["due_at"].as_str()))
+    );
+    assert_eq!((total["received"].as_u64(), total["instructed"].as_u64()), (Some(3), Some(2)));
+    assert_eq!((total["closed_on_time"].as_u64(), total["overdue"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(report["by_unit"][0]["name"], "市市场监管局", "{report}");
+    assert_eq!(report["by_unit"][0]["instructed"], 2);
+    assert_eq!(report["by_leader"].as_array().unwrap().len(), 1);
+    assert_eq!(total["rated"].as_u64(), Some(count(&|i| i["rating"].is_string())));
+    assert_eq!((total["rated"].as_u64(), total["satisfied"].as_u64()), (Some(1), Some(0)));
+    assert_eq!(total["satisfaction"].as_f64(), Some(0.0), "one rating, dissatisfied");
+    assert_eq!(report["by_leader"][0]["rated"], 1);
+    // Another month is empty; a bad month is refused.
+    let (_, october) = app.get("/api/v1/direct-line/reports?month=2026-10", Some(&office)).await;
+    assert_eq!(october["total"]["received"], 0);
+    let (status, err) = app.get("/api/v1/direct-line/reports?month=11月", Some(&office)).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_parameter")), "{err}");
+    // The Excel export.
+    let res = app
+        .http
+        .get(app.url("/api/v1/direct-line/reports/export?month=2026-11"))
+        .header("cookie", &office.0)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.bytes().await.unwrap().starts_with(b"PK"));
+}
+
+#[tokio::test]
+async fn the_pages_take_in_screen_and_show_the_queue() {
+    use super::browser::{page, post_form};
+    let app = spawn().await;
+    let office = app.login("leaders-office").await;
+    let res = app
+        .http
+        .post(app.url("/direct-line"))
+        .form(&[
+            ("addressee", "secretary"),
+            ("name", "李小红"),
+            ("phone", "13912345678"),
+            ("title", "小区旁工地夜间施工扰民"),
+            ("content", "工地每晚施工到凌晨，请书记关注。"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"taken-no\""), "{html}");
+    let (status, queue) = page(&app, "/direct-line/office?queue=new", &office).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(queue.contains("小区旁工地夜间施工扰民") && queue.contains("李小红"));
+    let id = item_of(&app, &office, "").await;
+    assert_eq!(id, Value::Null);
+    let (_, items) = app.get("/api/v1/direct-line", Some(&office)).await;
+    let id = items[0]["id"].as_i64().unwrap();
+    let (status, location, _) =
+        post_form(&app, &format!("/direct-line/items/{id}/convert"), &office, &[("category", "biz.change")]).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, format!("/direct-line/items/{id}").as_str()));
+    let (status, item) = page(&app, &format!("/direct-line/items/{id}"), &office).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(item.contains("已转普通诉求"), "{item}");
+    let leader = app.login("leader").await;
+    let (status, _) = page(&app, "/direct-line/mine", &leader).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, report) = page(&app, "/direct-line/reports", &leader).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(report.contains("直通车月报"));
+    let (status, _) = page(&app, "/direct-line/office", &leader).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_demo_items_load_once_in_every_state() {
+    let app = spawn().await;
+    let now = mashangban_domain::time::now();
+    assert_eq!(mashangban_demo::load_direct_line(&app.store, now).await.unwrap(), 36);
+    assert_eq!(mashangban_demo::load_direct_line(&app.store, now).await.unwrap(), 0, "loaded once");
+    let office = app.login("leaders-office").await;
+    let (status, items) = app.get("/api/v1/direct-line", Some(&office)).await;
+    assert_eq!(status, StatusCode::OK);
+    let items = items.as_array().unwrap();
+    for state in ["new", "submitted", "converted", "merged", "handling", "answered"] {
+        assert!(items.iter().any(|i| i["state"] == state), "no {state} item");
+    }
+    for queue in ["new", "screened", "instructed", "review"] {
+        assert!(items.iter().any(|i| i["queue"] == queue), "no item in the {queue} queue");
+    }
+    assert!(items.iter().any(|i| i["overdue"] == true), "some instructed items are past their limit");
+    assert!(items.iter().any(|i| i["rating"].is_string()));
+}
