@@ -366,18 +366,20 @@ async fn evaluate_dispatch(store: Backend, before: &str) -> Result<(), String> {
         e.tested_on,
         started.elapsed().as_secs_f64()
     );
-    println!("{:<24}{:>10}{:>10}", "方式", "首选命中", "前三命中");
+    // Figures first, names last: Chinese names are two columns wide per character.
+    println!("首选命中  前三命中  方式");
     for (name, a) in [
-        ("模型+派单目录（平台所用）", e.combined),
+        ("模型+派单目录（平台所用，目录权重 {w}）", e.combined),
         ("模型", e.model),
         ("派单目录", e.catalogue),
         ("最常见的单位", e.most_frequent),
     ] {
-        println!("{name:<24}{:>10}{:>10}", pct(a.top1), pct(a.top3));
+        let name = name.replace("{w}", &format!("{:.1}", e.rule_weight));
+        println!("{:>8}  {:>8}  {name}", pct(a.top1), pct(a.top3));
     }
-    println!("\n各单位（检验件数，首选命中）：");
+    println!("\n检验件数  首选命中  单位");
     for u in &e.per_unit {
-        println!("  {:<12}{:<20}{:>6}{:>10}", u.unit, u.unit_name, u.requests, pct(u.top1));
+        println!("{:>8}  {:>8}  {} {}", u.requests, pct(u.top1), u.unit, u.unit_name);
     }
     let d = &e.duplicates;
     println!(
