@@ -29,6 +29,7 @@ pub mod health;
 pub mod input;
 pub mod json;
 pub mod knowledge;
+pub mod command;
 pub mod ledgers;
 pub mod liaisons;
 pub mod live;
@@ -208,6 +209,9 @@ impl<S: Store> App<S> {
         };
         let caches = Caches::load(&store).await?;
         ledgers::install_bundled(&store).await.map_err(|e| StoreError::backend(format!("ledger types: {e}")))?;
+        command::install_bundled(&store, mashangban_domain::time::now())
+            .await
+            .map_err(|e| StoreError::backend(format!("command centres: {e}")))?;
         let app = Self {
             store,
             settings: Arc::new(settings),
@@ -429,6 +433,11 @@ impl<S: Store> App<S> {
     /// Ledgers (台账): types, items, stage moves, rollups, Excel in and out.
     pub fn ledgers(&self) -> ledgers::Ledgers<'_, S> {
         ledgers::Ledgers::new(self)
+    }
+
+    /// Command centres (指挥部): targets with forecasts, tasks, the town ranking.
+    pub fn command(&self) -> command::CommandCentres<'_, S> {
+        command::CommandCentres::new(self)
     }
 
     pub fn knowledge(&self) -> knowledge::Knowledge<'_, S> {

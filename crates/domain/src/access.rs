@@ -95,6 +95,13 @@ pub enum Permission {
     /// Record inspections, open cases from alerts and inspections and move them on (办理环境执法);
     /// deciding and closing are further limited to the unit's leader by the domain.
     HandleEnforcement,
+    /// Read command centres (查看指挥部): targets, ranking, tasks within the task scope.
+    ReadCommand,
+    /// Work on command-centre tasks (办理指挥部任务): the assigned unit reports; the centre's
+    /// office sets targets, assigns, urges, supervises and declares done (decided by the data).
+    WorkCommand,
+    /// Edit command centres' definitions (管理指挥部).
+    ManageCommand,
 }
 
 /// Every staff role (工作人员).
@@ -161,6 +168,9 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     ),
     (Permission::ReadEnforcement, &[Role::Handler, Role::UnitLeader, Role::Supervisor, Role::CityLeader, Role::Admin]),
     (Permission::HandleEnforcement, &[Role::Handler, Role::UnitLeader, Role::Admin]),
+    (Permission::ReadCommand, &[Role::Handler, Role::UnitLeader, Role::Supervisor, Role::CityLeader, Role::Admin]),
+    (Permission::WorkCommand, &[Role::Handler, Role::UnitLeader, Role::Admin]),
+    (Permission::ManageCommand, &[Role::Admin]),
 ];
 
 impl Permission {
@@ -205,6 +215,9 @@ impl Permission {
         Permission::ReadVisitReports,
         Permission::ReadEnforcement,
         Permission::HandleEnforcement,
+        Permission::ReadCommand,
+        Permission::WorkCommand,
+        Permission::ManageCommand,
     ];
 
     /// The stable code (API documents, logs).
@@ -250,6 +263,9 @@ impl Permission {
             Self::ReadVisitReports => "visits.reports",
             Self::ReadEnforcement => "enforcement.read",
             Self::HandleEnforcement => "enforcement.handle",
+            Self::ReadCommand => "command.read",
+            Self::WorkCommand => "command.work",
+            Self::ManageCommand => "command.manage",
         }
     }
 
@@ -296,6 +312,9 @@ impl Permission {
             Self::ReadVisitReports => "查看走访统计",
             Self::ReadEnforcement => "查看环境执法案件",
             Self::HandleEnforcement => "办理环境执法案件",
+            Self::ReadCommand => "查看指挥部",
+            Self::WorkCommand => "办理指挥部任务",
+            Self::ManageCommand => "管理指挥部",
         }
     }
 

@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (16, "0016_support_fund", include_str!("../migrations/0016_support_fund.sql")),
     (17, "0017_visits", include_str!("../migrations/0017_visits.sql")),
     (18, "0018_enforcement", include_str!("../migrations/0018_enforcement.sql")),
+    (19, "0019_command_centres", include_str!("../migrations/0019_command_centres.sql")),
 ];
 
 /// Tables whose `id` is an identity column.
@@ -64,6 +65,9 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "visit_events",
     "inspections",
     "enforcement_cases",
+    "command_targets",
+    "command_tasks",
+    "command_events",
 ];
 
 /// The newest migration this program knows.

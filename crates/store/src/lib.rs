@@ -11,6 +11,7 @@ pub mod backend;
 mod calendar;
 mod changes;
 mod cluster;
+mod command;
 mod dashboard;
 mod enforcement;
 mod enterprises;
@@ -33,6 +34,7 @@ pub use audit::*;
 pub use calendar::*;
 pub use changes::*;
 pub use cluster::*;
+pub use command::*;
 pub use dashboard::*;
 pub use enforcement::*;
 pub use enterprises::*;
@@ -191,6 +193,7 @@ pub trait Store:
     + AuditStore
     + FundStore
     + LedgerStore
+    + CommandStore
     + StatisticsStore
     + MonitoringStore
     + EnforcementStore
@@ -222,6 +225,7 @@ impl<T> Store for T where
         + AuditStore
         + FundStore
         + LedgerStore
+        + CommandStore
         + StatisticsStore
         + MonitoringStore
         + EnforcementStore

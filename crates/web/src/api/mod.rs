@@ -6,6 +6,7 @@ mod admin;
 pub(crate) mod approvals;
 pub(crate) mod attachments;
 pub(crate) mod calendar;
+pub(crate) mod command;
 mod catalog;
 mod dashboard;
 mod docs;
@@ -53,6 +54,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         approvals::routes::<S>(),
         fund::routes::<S>(),
         ledgers::routes::<S>(),
+        command::routes::<S>(),
         statistics::routes::<S>(),
         monitoring::routes::<S>(),
         enforcement::routes::<S>(),
