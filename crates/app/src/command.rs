@@ -323,7 +323,9 @@ struct Access {
 }
 
 fn access_of(actor: &Actor, office_code: &str, org: &OrgTree) -> Access {
-    let Actor::Staff(s) = actor else { return Access { office: false, task_units: Some(Vec::new()), own_units: vec![] } };
+    let Actor::Staff(s) = actor else {
+        return Access { office: false, task_units: Some(Vec::new()), own_units: vec![] };
+    };
     let in_office = org.by_code(office_code).is_some_and(|office| org.subtree(office.id).contains(&s.unit_id));
     let mut own = s.units.clone();
     if let Some(town) = s.town_id
@@ -335,9 +337,7 @@ fn access_of(actor: &Actor, office_code: &str, org: &OrgTree) -> Access {
         Role::Admin => Access { office: true, task_units: None, own_units: own },
         Role::Handler | Role::UnitLeader if in_office => Access { office: true, task_units: None, own_units: own },
         Role::CityLeader | Role::Supervisor => Access { office: false, task_units: None, own_units: Vec::new() },
-        Role::Handler | Role::UnitLeader => {
-            Access { office: false, task_units: Some(own.clone()), own_units: own }
-        }
+        Role::Handler | Role::UnitLeader => Access { office: false, task_units: Some(own.clone()), own_units: own },
         _ => Access { office: false, task_units: Some(Vec::new()), own_units: Vec::new() },
     }
 }
@@ -558,7 +558,8 @@ impl<'a, S: Store> CommandCentres<'a, S> {
         if !self.access(caller, &centre).office {
             return Err(office_only().into());
         }
-        let version = body.version.ok_or_else(|| AppError::invalid("version_required", "修改目标须带上读取时的版本号"))?;
+        let version =
+            body.version.ok_or_else(|| AppError::invalid("version_required", "修改目标须带上读取时的版本号"))?;
         let def = self.target_def(&centre, &body).await?;
         let saved = self.app.store().update_command_target(id, version, def, author(caller, self.app.now())).await?;
         let mut views = self.target_views(vec![saved]).await?;
@@ -620,8 +621,8 @@ impl<'a, S: Store> CommandCentres<'a, S> {
             }
             let mut weekly = [0u64; FORECAST_WEEKS];
             for a in arrivals.get(&t.ledger_type).map(Vec::as_slice).unwrap_or_default() {
-                let entered = t.stages.contains(&a.to_stage)
-                    && !a.from_stage.as_ref().is_some_and(|f| t.stages.contains(f));
+                let entered =
+                    t.stages.contains(&a.to_stage) && !a.from_stage.as_ref().is_some_and(|f| t.stages.contains(f));
                 if !entered || (t.town_id.is_some() && a.town_id != t.town_id) {
                     continue;
                 }
@@ -746,7 +747,8 @@ impl<'a, S: Store> CommandCentres<'a, S> {
         };
         let def = TaskDef::new(&body.title, body.description.as_deref(), unit.id, body.working_days, ledger_ref)?;
         let now = self.app.now();
-        let due = self.app.caches().calendar().deadline_or_provisional(now, TimeLimit::working_days(def.working_days))?;
+        let due =
+            self.app.caches().calendar().deadline_or_provisional(now, TimeLimit::working_days(def.working_days))?;
         let saved = self.app.store().create_command_task(code, def, due.at, author(caller, now)).await?;
         Ok(self.task_view(&saved, &access, &org, &now))
     }
@@ -859,8 +861,11 @@ impl<'a, S: Store> CommandCentres<'a, S> {
             let last = ty.stages().len().saturating_sub(1).max(1) as f64;
             let position: HashMap<&str, f64> =
                 ty.stages().iter().enumerate().map(|(i, s)| (s.code.as_str(), i as f64 / last)).collect();
-            let cells =
-                self.app.store().ledger_rollup(code, &LedgerFilter::default(), &LedgerScope::All, RollupBy::Town).await?;
+            let cells = self
+                .app
+                .store()
+                .ledger_rollup(code, &LedgerFilter::default(), &LedgerScope::All, RollupBy::Town)
+                .await?;
             for cell in cells {
                 let Some(town) = cell.row.as_deref().and_then(|r| r.parse::<UnitId>().ok()) else { continue };
                 let entry = ledger.entry(town).or_default();
@@ -893,7 +898,8 @@ impl<'a, S: Store> CommandCentres<'a, S> {
             let tasks_on_time = (counted > 0).then(|| f64::from(on_time) * 100.0 / f64::from(counted));
             let (weighted, items) = ledger.get(&unit.id).copied().unwrap_or_default();
             let ledger_progress = (items > 0).then(|| weighted * 100.0 / items as f64);
-            let measures: Vec<f64> = [target_completion, tasks_on_time, ledger_progress].into_iter().flatten().collect();
+            let measures: Vec<f64> =
+                [target_completion, tasks_on_time, ledger_progress].into_iter().flatten().collect();
             let score = if measures.is_empty() { 0.0 } else { measures.iter().sum::<f64>() / measures.len() as f64 };
             rows.push(RankingRow {
                 rank: 0,

@@ -127,10 +127,7 @@ impl CentreDef {
             && code.len() <= 32
             && code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if !valid_code {
-            return Err(DomainError::invalid(
-                "invalid_centre_code",
-                "指挥部编码须为 1 至 32 位小写字母、数字或下划线",
-            ));
+            return Err(DomainError::invalid("invalid_centre_code", "指挥部编码须为 1 至 32 位小写字母、数字或下划线"));
         }
         if commanders.len() > LIST_MAX {
             return Err(DomainError::invalid("too_many_items", format!("「总指挥」最多 {LIST_MAX} 人")));
@@ -138,7 +135,10 @@ impl CentreDef {
         let commanders = commanders
             .into_iter()
             .map(|c| {
-                Ok(Commander { name: required_text("总指挥姓名", &c.name, 40)?, title: required_text("职务", &c.title, 60)? })
+                Ok(Commander {
+                    name: required_text("总指挥姓名", &c.name, 40)?,
+                    title: required_text("职务", &c.title, 60)?,
+                })
             })
             .collect::<Result<Vec<_>, DomainError>>()?;
         Ok(Self {
@@ -306,7 +306,13 @@ impl Forecast {
 /// The forecast of a target at `progress` of `goal` due on `due_on`, on `today`, from the counts of
 /// items that reached the condition in each of the last four weeks (`weekly[0]` the latest). At
 /// the four weeks' average daily rate the remainder takes `ceil(remaining × 28 / sum)` days.
-pub fn forecast(progress: u64, goal: u64, weekly: &[u64; FORECAST_WEEKS], today: NaiveDate, due_on: NaiveDate) -> Forecast {
+pub fn forecast(
+    progress: u64,
+    goal: u64,
+    weekly: &[u64; FORECAST_WEEKS],
+    today: NaiveDate,
+    due_on: NaiveDate,
+) -> Forecast {
     if progress >= goal {
         return Forecast::Met;
     }
@@ -349,7 +355,10 @@ pub fn task_not_found() -> DomainError {
 
 /// `409 command_centre_changed`.
 pub fn centre_changed(current: i64) -> DomainError {
-    DomainError::conflict("command_centre_changed", format!("指挥部信息已被他人修改（当前第{current}版），请刷新后再改"))
+    DomainError::conflict(
+        "command_centre_changed",
+        format!("指挥部信息已被他人修改（当前第{current}版），请刷新后再改"),
+    )
 }
 
 /// `409 command_target_changed`.
@@ -369,7 +378,11 @@ pub fn task_not_reported() -> DomainError {
 
 /// `403 command_office_only`: targets, task assignment, done, urge and supervise are the office's.
 pub fn office_only() -> DomainError {
-    DomainError { kind: ErrorKind::Forbidden, code: "command_office_only", message: "只有指挥部办公室可以这样做".into() }
+    DomainError {
+        kind: ErrorKind::Forbidden,
+        code: "command_office_only",
+        message: "只有指挥部办公室可以这样做".into(),
+    }
 }
 
 /// `403 command_task_not_yours`: only the assigned unit or town reports on a task.
@@ -415,18 +428,20 @@ mod tests {
     #[test]
     fn the_remainder_rounds_up_to_whole_days() {
         // 3 arrivals in 28 days; 1 left takes ceil(28 / 3) = 10 days.
-        assert_eq!(forecast(9, 10, &[0, 1, 1, 1], d("2026-12-01"), d("2026-12-31")), Forecast::OnTrack {
-            on: d("2026-12-11")
-        });
+        assert_eq!(
+            forecast(9, 10, &[0, 1, 1, 1], d("2026-12-01"), d("2026-12-31")),
+            Forecast::OnTrack { on: d("2026-12-11") }
+        );
     }
 
     #[test]
     fn past_the_due_date_short_of_the_goal_is_missed() {
         assert_eq!(forecast(70, 78, &[7, 7, 7, 7], d("2027-01-01"), d("2026-12-31")), Forecast::Missed);
         // On the due date itself one left at one a day arrives the day after: late, not yet missed.
-        assert_eq!(forecast(77, 78, &[7, 7, 7, 7], d("2026-12-31"), d("2026-12-31")), Forecast::Late {
-            on: d("2027-01-01")
-        });
+        assert_eq!(
+            forecast(77, 78, &[7, 7, 7, 7], d("2026-12-31"), d("2026-12-31")),
+            Forecast::Late { on: d("2027-01-01") }
+        );
     }
 
     #[test]
@@ -435,8 +450,8 @@ mod tests {
         assert_eq!(e.code, "target_stages_required");
         let e = TargetDef::new("x", "creek", vec!["done".into()], None, None, 0, d("2026-12-31")).unwrap_err();
         assert_eq!(e.code, "invalid_goal");
-        let t = TargetDef::new("x", "creek", vec!["done".into(), "done".into()], None, None, 5, d("2026-12-31"))
-            .unwrap();
+        let t =
+            TargetDef::new("x", "creek", vec!["done".into(), "done".into()], None, None, 5, d("2026-12-31")).unwrap();
         assert_eq!(t.stages, ["done"]);
         assert_eq!(TaskDef::new("t", None, 1, 0, None).unwrap_err().code, "invalid_working_days");
         assert_eq!(TaskDef::new(" ", None, 1, 5, None).unwrap_err().code, "text_required");

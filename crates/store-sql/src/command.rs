@@ -52,9 +52,8 @@ impl<D: Database> CommandStore for SqlStore<D> {
     }
 
     async fn command_centres(&self) -> StoreResult<Vec<CentreRecord>> {
-        let read = job(|c| {
-            Box::pin(async move { c.map(&format!("{CENTRE_SELECT} ORDER BY code"), &args![], centre).await })
-        });
+        let read =
+            job(|c| Box::pin(async move { c.map(&format!("{CENTRE_SELECT} ORDER BY code"), &args![], centre).await }));
         self.db.read(read).await
     }
 
@@ -62,7 +61,9 @@ impl<D: Database> CommandStore for SqlStore<D> {
         let code = code.to_owned();
         self.db
             .read(job(move |c| {
-                Box::pin(async move { c.map_opt(&format!("{CENTRE_SELECT} WHERE code = $1"), &args![code], centre).await })
+                Box::pin(
+                    async move { c.map_opt(&format!("{CENTRE_SELECT} WHERE code = $1"), &args![code], centre).await },
+                )
             }))
             .await
     }
@@ -77,8 +78,10 @@ impl<D: Database> CommandStore for SqlStore<D> {
             Box::pin(async move {
                 let lock = c.dialect().lock_rows("command_centres");
                 let sql = format!("{CENTRE_SELECT} WHERE code = $1{lock}");
-                let current =
-                    c.map_opt(&sql, &args![def.code.as_str()], centre).await?.ok_or_else(|| centre_not_found(&def.code))?;
+                let current = c
+                    .map_opt(&sql, &args![def.code.as_str()], centre)
+                    .await?
+                    .ok_or_else(|| centre_not_found(&def.code))?;
                 if current.version != expected_version {
                     return Err(centre_changed(current.version).into());
                 }
@@ -216,7 +219,8 @@ impl<D: Database> CommandStore for SqlStore<D> {
                     current.goal,
                     current.due_on.format("%Y-%m-%d")
                 );
-                event(c, &current.centre_code, Some(id), None, &author, CommandAction::TargetChanged, Some(&note)).await?;
+                event(c, &current.centre_code, Some(id), None, &author, CommandAction::TargetChanged, Some(&note))
+                    .await?;
                 c.map_opt(&format!("{TARGET_SELECT} WHERE id = $1"), &args![id], target)
                     .await?
                     .ok_or_else(|| StoreError::backend("the target vanished"))
@@ -293,8 +297,7 @@ impl<D: Database> CommandStore for SqlStore<D> {
                     cond.push(format!("state <> 'done' AND due_at < {}", args.push(at)));
                 }
                 let limit = args.push(f.limit.clamp(1, 10_000));
-                let sql =
-                    format!("{TASK_SELECT} WHERE {} ORDER BY due_at, id LIMIT {limit}", cond.join(" AND "));
+                let sql = format!("{TASK_SELECT} WHERE {} ORDER BY due_at, id LIMIT {limit}", cond.join(" AND "));
                 c.map(&sql, args.values(), task).await
             })
         });
@@ -427,7 +430,16 @@ async fn event(
     c.execute(
         "INSERT INTO command_events (centre_code, target_id, task_id, at, by_user_id, by_name, action, note)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        &args![centre_code, target_id, task_id, &author.at, author.user_id, author.name.as_str(), action.as_str(), note],
+        &args![
+            centre_code,
+            target_id,
+            task_id,
+            &author.at,
+            author.user_id,
+            author.name.as_str(),
+            action.as_str(),
+            note
+        ],
     )
     .await
     .map(drop)

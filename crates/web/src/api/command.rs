@@ -97,7 +97,10 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .errors(&["command_centre_not_found"]),
         Route::post("/api/v1/command/centres/{code}/targets", create_target::<S>)
             .permission(work)
-            .doc("command", "设定目标（指挥部办公室）：台账类型、计入的阶段、可选的选项条件、全市或某镇街、目标数、日期")
+            .doc(
+                "command",
+                "设定目标（指挥部办公室）：台账类型、计入的阶段、可选的选项条件、全市或某镇街、目标数、日期",
+            )
             .body::<TargetBody>()
             .answer::<TargetView>()
             .created()
@@ -162,7 +165,12 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .doc("command", "办结任务（指挥部办公室；须已报送进展）")
             .body::<DoneBody>()
             .answer::<TaskDetail>()
-            .errors(&["command_task_not_found", "command_task_done", "command_task_not_reported", "command_office_only"]),
+            .errors(&[
+                "command_task_not_found",
+                "command_task_done",
+                "command_task_not_reported",
+                "command_office_only",
+            ]),
         Route::post("/api/v1/command/tasks/{id}/urge", urge::<S>)
             .permission(work)
             .doc("command", "催办任务（指挥部办公室，写明催办意见）")

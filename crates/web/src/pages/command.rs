@@ -147,7 +147,9 @@ impl TargetFields {
             ledger_type = Some(ty);
             stages.push(stage.to_owned());
         }
-        let Some(ledger_type) = ledger_type else { return Err("请至少选择一个计入目标的阶段".to_owned()) };
+        let Some(ledger_type) = ledger_type else {
+            return Err("请至少选择一个计入目标的阶段".to_owned());
+        };
         let goal = self.goal.trim().parse::<u64>().map_err(|_| "目标数请填写正整数".to_owned())?;
         let (choice_field, choice_code) = match self.choice.trim().split_once('=') {
             Some((f, c)) => (Some(f.trim().to_owned()), Some(c.trim().to_owned())),
@@ -214,11 +216,15 @@ async fn centre_page<S: Store>(
         };
         let Ok(parsed) = LedgerType::from_toml(&record.definition) else { continue };
         for s in parsed.stages() {
-            stages.push(StageOption { value: format!("{}:{}", ty.code, s.code), label: format!("{}：{}", ty.name, s.name) });
+            stages.push(StageOption {
+                value: format!("{}:{}", ty.code, s.code),
+                label: format!("{}：{}", ty.name, s.name),
+            });
         }
     }
     let org = app.caches().org();
-    let towns = d.centre.towns.iter().map(|t| Choice::new(t.code.clone(), t.name.clone(), t.code == target.town)).collect();
+    let towns =
+        d.centre.towns.iter().map(|t| Choice::new(t.code.clone(), t.name.clone(), t.code == target.town)).collect();
     let mut units: Vec<Choice> = org
         .units()
         .filter(|u| u.active && matches!(u.kind, UnitKind::Town | UnitKind::Department))
@@ -310,7 +316,11 @@ async fn create_task<S: Store>(
 }
 
 /// `GET /command/{code}/export`: the dashboard as an .xlsx download.
-async fn export<S: Store>(State(app): State<App<S>>, Auth(caller): Auth, Path(code): Path<String>) -> PageResult<Response> {
+async fn export<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path(code): Path<String>,
+) -> PageResult<Response> {
     let (name, bytes) = app.command().dashboard_xlsx(&caller, &code).await?;
     Ok(crate::download::xlsx(bytes, &name, "command-dashboard.xlsx"))
 }

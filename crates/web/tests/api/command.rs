@@ -191,7 +191,10 @@ async fn tasks_are_assigned_reported_urged_supervised_and_done_within_their_scop
     let (_, detail) = app.get(&path, Some(&guzhen)).await;
     let actions: Vec<&str> =
         detail["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["task_assigned", "task_reported", "task_reported", "task_urged", "task_supervised", "task_done"]);
+    assert_eq!(
+        actions,
+        ["task_assigned", "task_reported", "task_reported", "task_urged", "task_supervised", "task_done"]
+    );
     assert_eq!(detail["history"][1]["note"], "已排查 120 个排口");
 
     // A task past its due time is overdue on the dashboard and counts against the town.
@@ -203,7 +206,10 @@ async fn tasks_are_assigned_reported_urged_supervised_and_done_within_their_scop
     assert_eq!((d["counts"]["done"].as_u64(), d["counts"]["overdue"].as_u64()), (Some(1), Some(1)), "{}", d["counts"]);
     assert_eq!(d["overdue_tasks"][0]["id"], late["id"]);
     let row = |town: &str| d["ranking"].as_array().unwrap().iter().find(|r| r["town"]["code"] == town).unwrap().clone();
-    assert_eq!((row("guzhen")["tasks_on_time"].as_f64(), row("xiaolan")["tasks_on_time"].as_f64()), (Some(100.0), Some(0.0)));
+    assert_eq!(
+        (row("guzhen")["tasks_on_time"].as_f64(), row("xiaolan")["tasks_on_time"].as_f64()),
+        (Some(100.0), Some(0.0))
+    );
     assert!(row("guzhen")["rank"].as_u64() < row("xiaolan")["rank"].as_u64());
     let (_, theirs) = app.get("/api/v1/command/centres/water/dashboard", Some(&xiaolan)).await;
     assert_eq!(theirs["tasks"].as_array().unwrap().len(), 1, "a town's dashboard lists its own tasks");
@@ -231,7 +237,10 @@ async fn a_creek_moving_stage_moves_the_target_and_the_town_ranking() {
     );
     let mut bad = target("x", None, 2);
     bad["stages"] = json!(["nosuch"]);
-    assert_eq!(code(&app.post(targets, Some(&office), bad).await), (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_stage")));
+    assert_eq!(
+        code(&app.post(targets, Some(&office), bad).await),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_stage"))
+    );
     assert_eq!(
         code(&app.post(targets, Some(&office), target("x", None, 0)).await),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_goal"))
@@ -244,10 +253,16 @@ async fn a_creek_moving_stage_moves_the_target_and_the_town_ranking() {
     );
     let mut bad = target("x", None, 2);
     bad["due_on"] = json!("2026-13-01");
-    assert_eq!(code(&app.post(targets, Some(&office), bad).await), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_date")));
+    assert_eq!(
+        code(&app.post(targets, Some(&office), bad).await),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_date"))
+    );
     let mut bad = target("x", None, 2);
     bad["choice_code"] = json!("nosuch");
-    assert_eq!(code(&app.post(targets, Some(&office), bad).await), (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_choice")));
+    assert_eq!(
+        code(&app.post(targets, Some(&office), bad).await),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_choice"))
+    );
 
     // The office sets a city-wide target and one for the town.
     let (status, city) = app.post(targets, Some(&office), target("中心组团河涌完成整治", None, 2)).await;
@@ -278,19 +293,23 @@ async fn a_creek_moving_stage_moves_the_target_and_the_town_ranking() {
     let (status, item) = app.post("/api/v1/ledgers/creek/items", Some(&guzhen), creek(1, "guzhen")).await;
     assert_eq!(status, StatusCode::CREATED, "{item}");
     let creek_path = "/api/v1/ledgers/creek/items/HY442000001";
-    let (status, moved) = app.post(&format!("{creek_path}/move"), Some(&guzhen), json!({ "version": 1, "to": "construct" })).await;
+    let (status, moved) =
+        app.post(&format!("{creek_path}/move"), Some(&guzhen), json!({ "version": 1, "to": "construct" })).await;
     assert_eq!(status, StatusCode::OK, "{moved}");
-    let task = json!({ "title": "横涌完成整治", "unit": "guzhen", "working_days": 10, "ledger_ref": "creek:HY442000001" });
+    let task =
+        json!({ "title": "横涌完成整治", "unit": "guzhen", "working_days": 10, "ledger_ref": "creek:HY442000001" });
     let (status, task) = app.post("/api/v1/command/centres/water/tasks", Some(&office), task).await;
     assert_eq!(status, StatusCode::CREATED, "{task}");
     assert_eq!(task["ledger_link"], "/ledgers/creek/items/HY442000001");
-    let (status, _) =
-        app.post(&format!("/api/v1/command/tasks/{}/report", task["id"]), Some(&guzhen), json!({ "note": "主体完工" })).await;
+    let (status, _) = app
+        .post(&format!("/api/v1/command/tasks/{}/report", task["id"]), Some(&guzhen), json!({ "note": "主体完工" }))
+        .await;
     assert_eq!(status, StatusCode::OK);
 
     let dashboard = "/api/v1/command/centres/water/dashboard";
     let before = app.get(dashboard, Some(&office)).await.1;
-    let guzhen_row = |d: &Value| d["ranking"].as_array().unwrap().iter().find(|r| r["town"]["code"] == "guzhen").unwrap().clone();
+    let guzhen_row =
+        |d: &Value| d["ranking"].as_array().unwrap().iter().find(|r| r["town"]["code"] == "guzhen").unwrap().clone();
     assert_eq!(before["targets"][0]["progress"], 0);
     assert_eq!(guzhen_row(&before)["target_completion"], 0.0);
     let progress_before = guzhen_row(&before)["ledger_progress"].as_f64().unwrap();
@@ -299,7 +318,8 @@ async fn a_creek_moving_stage_moves_the_target_and_the_town_ranking() {
     let mut values = json!({ "version": 2, "values": { "completed_on": "2026-12-03" } });
     let (status, updated) = put(&app, creek_path, &guzhen, values.take()).await;
     assert_eq!(status, StatusCode::OK, "{updated}");
-    let (status, moved) = app.post(&format!("{creek_path}/move"), Some(&guzhen), json!({ "version": 3, "to": "done" })).await;
+    let (status, moved) =
+        app.post(&format!("{creek_path}/move"), Some(&guzhen), json!({ "version": 3, "to": "done" })).await;
     assert_eq!(status, StatusCode::OK, "{moved}");
 
     let after = app.get(dashboard, Some(&office)).await.1;
@@ -340,4 +360,36 @@ async fn a_creek_moving_stage_moves_the_target_and_the_town_ranking() {
         .unwrap();
     let html = task_page.text().await.unwrap();
     assert!(html.contains("主体完工") && html.contains("report-form"), "{html}");
+}
+
+#[tokio::test]
+async fn the_demo_centres_show_targets_with_a_rate_tasks_overdue_and_a_ranking() {
+    let app = spawn().await;
+    mashangban_demo::load_ledgers(&app.store).await.unwrap();
+    let now = mashangban_domain::time::now();
+    let made = mashangban_demo::load_command(&app.store, now).await.unwrap();
+    assert_eq!(made, mashangban_demo::DEMO_TASKS as u64);
+    assert_eq!(mashangban_demo::load_command(&app.store, now).await.unwrap(), 0, "loaded once");
+    let admin = app.login("admin").await;
+    let (status, d) = app.get("/api/v1/command/centres/water/dashboard", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK, "{d}");
+    let creeks = d["targets"].as_array().unwrap().iter().find(|t| t["ledger_type"]["code"] == "creek").unwrap();
+    assert!(creeks["per_week"].as_f64().unwrap() > 0.0, "the demo's creek completions give a rate: {creeks}");
+    assert!(creeks["progress"].as_u64().unwrap() > 0, "{creeks}");
+    assert!(d["counts"]["overdue"].as_u64().unwrap() > 0, "{}", d["counts"]);
+    assert!(d["counts"]["done"].as_u64().unwrap() > 0, "{}", d["counts"]);
+    let ranking = d["ranking"].as_array().unwrap();
+    assert!(ranking.len() > 5 && ranking[0]["rank"] == 1);
+    assert!(ranking.iter().all(|r| r["target_completion"].is_number()), "every town has its sewer target");
+    let leader = app.login("leader").await;
+    let page = app.http.get(app.url("/dashboard")).header("cookie", &leader.0).send().await.unwrap();
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("href=\"/command/water\"") && html.contains("招商引资指挥部"),
+        "the leader dashboard links each centre"
+    );
+    for code in ["parks", "investment"] {
+        let (_, d) = app.get(&format!("/api/v1/command/centres/{code}/dashboard"), Some(&admin)).await;
+        assert!(!d["targets"].as_array().unwrap().is_empty() && !d["tasks"].as_array().unwrap().is_empty(), "{code}");
+    }
 }
