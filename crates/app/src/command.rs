@@ -362,6 +362,8 @@ fn sheet_error(e: mashangban_sheet::SheetError) -> AppError {
 
 /// Counts of one ledger type (under one choice condition) by town × stage.
 type Counts = Vec<(Option<UnitId>, String, u64)>;
+/// The counts read in one call, by ledger type and choice condition.
+type CountCache = HashMap<(String, Option<(String, String)>), Counts>;
 
 impl<'a, S: Store> CommandCentres<'a, S> {
     pub(crate) fn new(app: &'a App<S>) -> Self {
@@ -574,12 +576,7 @@ impl<'a, S: Store> CommandCentres<'a, S> {
     }
 
     /// Counts by town × stage of a type under a choice condition (cached per call).
-    async fn counts(
-        &self,
-        cache: &mut HashMap<(String, Option<(String, String)>), Counts>,
-        ty: &str,
-        choice: &Option<(String, String)>,
-    ) -> AppResult<Counts> {
+    async fn counts(&self, cache: &mut CountCache, ty: &str, choice: &Option<(String, String)>) -> AppResult<Counts> {
         let key = (ty.to_owned(), choice.clone());
         if let Some(c) = cache.get(&key) {
             return Ok(c.clone());
@@ -661,7 +658,7 @@ impl<'a, S: Store> CommandCentres<'a, S> {
                     .unwrap_or_else(|| (field.clone(), code.clone()));
                 condition.push_str(&format!("，{label}为「{shown}」"));
             }
-            let percent = if goal == 0 { 0 } else { u32::try_from((progress.min(goal) * 100) / goal).unwrap_or(100) };
+            let percent = (progress.min(goal) * 100).checked_div(goal).map_or(0, |p| u32::try_from(p).unwrap_or(100));
             out.push(TargetView {
                 id: t.id,
                 name: t.name,
@@ -1099,7 +1096,7 @@ mod tests {
         OrgTree::new(vec![
             unit(1, "city", UnitKind::City, None),
             unit(2, "swuj", UnitKind::Department, Some(1)),
-            unit(3, "swuj-hdk", UnitKind::Section, Some(2)),
+            unit(3, "swuj-hdk", UnitKind::Subunit, Some(2)),
             unit(4, "guzhen", UnitKind::Town, Some(1)),
         ])
     }

@@ -394,6 +394,45 @@ pub fn task_not_yours() -> DomainError {
     }
 }
 
+/// The three command centres of the brief (§4), installed at start-up when absent; administrators
+/// edit them afterwards. No towns listed means every town of the city takes part.
+pub fn bundled() -> Vec<CentreDef> {
+    let commander = |name: &str, title: &str| Commander { name: name.into(), title: title.into() };
+    let codes = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    vec![
+        CentreDef {
+            code: "water".into(),
+            name: "水污染治理指挥部".into(),
+            description: Some("入河排污口排查整治、未达标河涌与重点河涌一河一策整治、污水管网建设".into()),
+            commanders: vec![commander("市长", "总指挥"), commander("分管副市长", "常务副总指挥")],
+            office_unit_code: "swuj".into(),
+            member_units: codes(&["sthjj", "swuj", "zjj", "zrzyj"]),
+            towns: Vec::new(),
+            ledger_types: codes(&["outlet", "creek", "sewer"]),
+        },
+        CentreDef {
+            code: "parks".into(),
+            name: "村镇低效工业园改造指挥部".into(),
+            description: Some("村镇低效工业园改造：工改工、工改综合、工改MO，项目长制，镇街三年计划".into()),
+            commanders: vec![commander("市委书记", "总指挥"), commander("市长", "总指挥")],
+            office_unit_code: "zrzyj".into(),
+            member_units: codes(&["zrzyj", "gxj", "zjj", "fgj"]),
+            towns: Vec::new(),
+            ledger_types: codes(&["park"]),
+        },
+        CentreDef {
+            code: "investment".into(),
+            name: "招商引资指挥部".into(),
+            description: Some("招商项目从线索、洽谈、签约、摘牌、动工到投产；三个国内招商组和一个境外招商组".into()),
+            commanders: vec![commander("市委书记", "总指挥"), commander("市长", "总指挥")],
+            office_unit_code: "swj".into(),
+            member_units: codes(&["swj", "fgj", "gxj", "zrzyj"]),
+            towns: Vec::new(),
+            ledger_types: codes(&["investment"]),
+        },
+    ]
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -471,43 +510,4 @@ mod tests {
         assert_eq!(done_on_time(TaskState::Done, &due, Some(&due)), Some(true));
         assert_eq!(done_on_time(TaskState::Reported, &due, None), None);
     }
-}
-
-/// The three command centres of the brief (§4), installed at start-up when absent; administrators
-/// edit them afterwards. No towns listed means every town of the city takes part.
-pub fn bundled() -> Vec<CentreDef> {
-    let commander = |name: &str, title: &str| Commander { name: name.into(), title: title.into() };
-    let codes = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-    vec![
-        CentreDef {
-            code: "water".into(),
-            name: "水污染治理指挥部".into(),
-            description: Some("入河排污口排查整治、未达标河涌与重点河涌一河一策整治、污水管网建设".into()),
-            commanders: vec![commander("市长", "总指挥"), commander("分管副市长", "常务副总指挥")],
-            office_unit_code: "swuj".into(),
-            member_units: codes(&["sthjj", "swuj", "zjj", "zrzyj"]),
-            towns: Vec::new(),
-            ledger_types: codes(&["outlet", "creek", "sewer"]),
-        },
-        CentreDef {
-            code: "parks".into(),
-            name: "村镇低效工业园改造指挥部".into(),
-            description: Some("村镇低效工业园改造：工改工、工改综合、工改MO，项目长制，镇街三年计划".into()),
-            commanders: vec![commander("市委书记", "总指挥"), commander("市长", "总指挥")],
-            office_unit_code: "zrzyj".into(),
-            member_units: codes(&["zrzyj", "gxj", "zjj", "fgj"]),
-            towns: Vec::new(),
-            ledger_types: codes(&["park"]),
-        },
-        CentreDef {
-            code: "investment".into(),
-            name: "招商引资指挥部".into(),
-            description: Some("招商项目从线索、洽谈、签约、摘牌、动工到投产；三个国内招商组和一个境外招商组".into()),
-            commanders: vec![commander("市委书记", "总指挥"), commander("市长", "总指挥")],
-            office_unit_code: "swj".into(),
-            member_units: codes(&["swj", "fgj", "gxj", "zrzyj"]),
-            towns: Vec::new(),
-            ledger_types: codes(&["investment"]),
-        },
-    ]
 }

@@ -198,16 +198,23 @@ impl TaskFields {
     }
 }
 
+/// The office's two forms as typed.
+#[derive(Default)]
+struct Typed {
+    target: TargetFields,
+    task: TaskFields,
+}
+
 async fn centre_page<S: Store>(
     app: &App<S>,
     caller: &Caller,
     menu: &Menu,
     code: &str,
-    target: TargetFields,
-    task: TaskFields,
+    typed: Typed,
     status: StatusCode,
     message: Option<String>,
 ) -> PageResult {
+    let Typed { target, task } = typed;
     let d = app.command().dashboard(caller, code).await?;
     let mut stages = Vec::new();
     for ty in &d.centre.ledger_types {
@@ -252,7 +259,7 @@ async fn dashboard<S: Store>(
     Extension(menu): Extension<Arc<Menu>>,
     Path(code): Path<String>,
 ) -> PageResult {
-    centre_page(&app, &caller, &menu, &code, TargetFields::default(), TaskFields::default(), StatusCode::OK, None).await
+    centre_page(&app, &caller, &menu, &code, Typed::default(), StatusCode::OK, None).await
 }
 
 /// Why a form was not taken: a message of the form itself, or the service's refusal.
@@ -287,8 +294,8 @@ async fn create_target<S: Store>(
         Ok(()) => Ok(Redirect::to(&format!("/command/{code}#targets")).into_response()),
         Err(e) => {
             let (status, message) = e.shown()?;
-            let task = TaskFields::default();
-            centre_page(&app, &caller, &menu, &code, fields, task, status, Some(message)).await
+            let typed = Typed { target: fields, task: TaskFields::default() };
+            centre_page(&app, &caller, &menu, &code, typed, status, Some(message)).await
         }
     }
 }
@@ -309,8 +316,8 @@ async fn create_task<S: Store>(
         Ok(id) => Ok(Redirect::to(&format!("/command/tasks/{id}")).into_response()),
         Err(e) => {
             let (status, message) = e.shown()?;
-            let target = TargetFields::default();
-            centre_page(&app, &caller, &menu, &code, target, fields, status, Some(message)).await
+            let typed = Typed { target: TargetFields::default(), task: fields };
+            centre_page(&app, &caller, &menu, &code, typed, status, Some(message)).await
         }
     }
 }
