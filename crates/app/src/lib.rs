@@ -18,6 +18,7 @@ pub mod calendar;
 pub mod caller;
 pub mod catalog;
 mod cluster;
+pub mod command;
 pub mod dashboard;
 pub mod deadlines;
 pub mod direct_line;
@@ -214,6 +215,9 @@ impl<S: Store> App<S> {
         };
         let caches = Caches::load(&store).await?;
         ledgers::install_bundled(&store).await.map_err(|e| StoreError::backend(format!("ledger types: {e}")))?;
+        command::install_bundled(&store, mashangban_domain::time::now())
+            .await
+            .map_err(|e| StoreError::backend(format!("command centres: {e}")))?;
         let app = Self {
             store,
             settings: Arc::new(settings),
@@ -445,6 +449,11 @@ impl<S: Store> App<S> {
     /// Ledgers (台账): types, items, stage moves, rollups, Excel in and out.
     pub fn ledgers(&self) -> ledgers::Ledgers<'_, S> {
         ledgers::Ledgers::new(self)
+    }
+
+    /// Command centres (指挥部): targets with forecasts, tasks, the town ranking.
+    pub fn command(&self) -> command::CommandCentres<'_, S> {
+        command::CommandCentres::new(self)
     }
 
     /// The knowledge base of standard answers (知识库).

@@ -7,6 +7,7 @@
 //! files with its own ([`DemoData::from_dir`]).
 
 mod approvals;
+mod command;
 mod data;
 mod devices;
 mod direct_line;
@@ -31,6 +32,7 @@ use mashangban_domain::validation::CreditCode;
 use mashangban_store::{ArticleAuthor, ArticleInput, NewCategory, NewUnit, NewUser, Store};
 
 pub use approvals::load_approvals;
+pub use command::{DEMO_TASKS, load_command};
 pub use data::DemoData;
 pub use devices::{DeviceRun, DeviceTally, run_devices};
 pub use direct_line::load_direct_line;

@@ -110,6 +110,13 @@ pub enum Permission {
     InstructDirectLine,
     /// Read the direct line's monthly report and export it (直通车月报).
     ReadDirectLineReports,
+    /// Read command centres (查看指挥部): targets, ranking, tasks within the task scope.
+    ReadCommand,
+    /// Work on command-centre tasks (办理指挥部任务): the assigned unit reports; the centre's
+    /// office sets targets, assigns, urges, supervises and declares done (decided by the data).
+    WorkCommand,
+    /// Edit command centres' definitions (管理指挥部).
+    ManageCommand,
 }
 
 /// Every staff role (工作人员).
@@ -187,6 +194,9 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::HandleDirectLine, &[Role::LeadersOffice]),
     (Permission::InstructDirectLine, &[Role::CityLeader]),
     (Permission::ReadDirectLineReports, &[Role::LeadersOffice, Role::CityLeader, Role::Supervisor, Role::Admin]),
+    (Permission::ReadCommand, &[Role::Handler, Role::UnitLeader, Role::Supervisor, Role::CityLeader, Role::Admin]),
+    (Permission::WorkCommand, &[Role::Handler, Role::UnitLeader, Role::Admin]),
+    (Permission::ManageCommand, &[Role::Admin]),
 ];
 
 impl Permission {
@@ -238,6 +248,9 @@ impl Permission {
         Permission::HandleDirectLine,
         Permission::InstructDirectLine,
         Permission::ReadDirectLineReports,
+        Permission::ReadCommand,
+        Permission::WorkCommand,
+        Permission::ManageCommand,
     ];
 
     /// The stable code (API documents, logs).
@@ -290,6 +303,9 @@ impl Permission {
             Self::HandleDirectLine => "direct_line.handle",
             Self::InstructDirectLine => "direct_line.instruct",
             Self::ReadDirectLineReports => "direct_line.reports",
+            Self::ReadCommand => "command.read",
+            Self::WorkCommand => "command.work",
+            Self::ManageCommand => "command.manage",
         }
     }
 
@@ -343,6 +359,9 @@ impl Permission {
             Self::HandleDirectLine => "办理书记市长直通车",
             Self::InstructDirectLine => "批示书记市长直通车",
             Self::ReadDirectLineReports => "查看直通车月报",
+            Self::ReadCommand => "查看指挥部",
+            Self::WorkCommand => "办理指挥部任务",
+            Self::ManageCommand => "管理指挥部",
         }
     }
 

@@ -7,6 +7,7 @@ pub mod access;
 pub mod approvals;
 pub mod audit;
 pub mod calendar;
+pub mod command;
 pub mod dashboard;
 pub mod direct_line;
 pub mod dispatch;

@@ -526,6 +526,10 @@ async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Resul
     if ledger_items > 0 {
         println!("已登记 {ledger_items} 条演示台账条目。");
     }
+    let tasks = mashangban_demo::load_command(store, time::now()).await.map_err(|e| e.to_string())?;
+    if tasks > 0 {
+        println!("已载入三个指挥部的演示目标和 {tasks} 项施工图任务。");
+    }
     let liaisons = mashangban_demo::load_liaisons(store, &data, &hash).await.map_err(|e| e.to_string())?;
     if liaisons > 0 {
         println!("已安排 {liaisons} 项联系干部联系企业。");

@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (16, "0016_support_fund", include_str!("../migrations/0016_support_fund.sql")),
     (17, "0017_visits", include_str!("../migrations/0017_visits.sql")),
     (18, "0018_enforcement", include_str!("../migrations/0018_enforcement.sql")),
+    (19, "0019_command_centres", include_str!("../migrations/0019_command_centres.sql")),
     (20, "0020_direct_line", include_str!("../migrations/0020_direct_line.sql")),
     (21, "0021_inbox", include_str!("../migrations/0021_inbox.sql")),
 ];
@@ -69,6 +70,9 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "inbox_entries",
     "direct_line_items",
     "direct_line_events",
+    "command_targets",
+    "command_tasks",
+    "command_events",
 ];
 
 /// The newest migration this program knows.

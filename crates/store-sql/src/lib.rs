@@ -12,6 +12,7 @@ mod calendar;
 mod catalog;
 pub mod changes;
 mod cluster;
+mod command;
 mod dashboard;
 mod direct_line;
 mod enforcement;

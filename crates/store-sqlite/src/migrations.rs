@@ -28,6 +28,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0020_support_fund.sql"),
     include_str!("../migrations/0021_visits.sql"),
     include_str!("../migrations/0022_enforcement.sql"),
+    include_str!("../migrations/0023_command_centres.sql"),
     include_str!("../migrations/0024_direct_line.sql"),
     include_str!("../migrations/0025_inbox.sql"),
 ];

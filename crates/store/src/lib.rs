@@ -11,6 +11,7 @@ pub mod backend;
 mod calendar;
 mod changes;
 mod cluster;
+mod command;
 mod dashboard;
 mod direct_line;
 mod enforcement;
@@ -35,6 +36,7 @@ pub use audit::*;
 pub use calendar::*;
 pub use changes::*;
 pub use cluster::*;
+pub use command::*;
 pub use dashboard::*;
 pub use direct_line::*;
 pub use enforcement::*;
@@ -196,6 +198,7 @@ pub trait Store:
     + AuditStore
     + FundStore
     + LedgerStore
+    + CommandStore
     + StatisticsStore
     + MonitoringStore
     + EnforcementStore
@@ -229,6 +232,7 @@ impl<T> Store for T where
         + AuditStore
         + FundStore
         + LedgerStore
+        + CommandStore
         + StatisticsStore
         + MonitoringStore
         + EnforcementStore

@@ -13,6 +13,7 @@ mod audit;
 mod calendar;
 mod catalog;
 mod changes;
+mod command;
 mod copy;
 mod direct_line;
 mod enforcement;

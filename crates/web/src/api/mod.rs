@@ -7,6 +7,7 @@ pub(crate) mod approvals;
 pub(crate) mod attachments;
 pub(crate) mod calendar;
 mod catalog;
+pub(crate) mod command;
 mod dashboard;
 pub(crate) mod direct_line;
 mod dispatch;
@@ -59,6 +60,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         approvals::routes::<S>(),
         fund::routes::<S>(),
         ledgers::routes::<S>(),
+        command::routes::<S>(),
         statistics::routes::<S>(),
         monitoring::routes::<S>(),
         enforcement::routes::<S>(),

@@ -83,6 +83,8 @@ struct DashboardPage {
     fairly_satisfied_counts: bool,
     /// Quick periods: (label, URL).
     presets: Vec<(&'static str, String)>,
+    /// The command centres (指挥部): (code, name), for those who may read them.
+    centres: Vec<(String, String)>,
 }
 
 /// `GET /dashboard[?from=YYYY-MM-DD&to=YYYY-MM-DD]` (city leaders,
@@ -118,6 +120,11 @@ pub async fn page<S: Store>(
         charts,
         fairly_satisfied_counts: view.fairly_satisfied_counts,
         presets: presets(today),
+        centres: if caller.may(mashangban_domain::access::Permission::ReadCommand) {
+            app.command().centres(&caller).await?.into_iter().map(|c| (c.code, c.name)).collect()
+        } else {
+            Vec::new()
+        },
     };
     Ok(render(StatusCode::OK, &page))
 }

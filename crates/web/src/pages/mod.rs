@@ -9,6 +9,7 @@
 mod admin;
 mod approvals;
 mod assets;
+mod command;
 mod console;
 mod dashboard;
 mod direct_line;
@@ -58,6 +59,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     routes.extend(supervise::routes::<S>());
     routes.extend(enterprises::routes::<S>());
     routes.extend(ledgers::routes::<S>());
+    routes.extend(command::routes::<S>());
     routes.extend(liaisons::routes::<S>());
     routes.extend(approvals::routes::<S>());
     routes.extend(statistics::routes::<S>());

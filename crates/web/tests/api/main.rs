@@ -915,6 +915,7 @@ mod admin;
 mod approvals;
 mod browser;
 mod calendar;
+mod command;
 mod dashboard;
 mod deadlines;
 mod direct_line;
