@@ -159,6 +159,8 @@ pub async fn serve<S: Store>(
         // Live streams never end by themselves; the graceful shutdown waits for every connection.
         live.close_streams();
     };
+    // The first dashboard would otherwise wait seconds for ECharts to be compressed.
+    tokio::task::spawn_blocking(pages::assets::warm);
     let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }

@@ -144,6 +144,14 @@ struct Compressed {
 
 static COMPRESSED: [OnceLock<Compressed>; FILES.len()] = [const { OnceLock::new() }; FILES.len()];
 
+/// Compresses every file now (brotli at quality 11 takes seconds for ECharts), so that the first
+/// visitor after a start does not wait for it. The server runs this beside itself at start-up.
+pub fn warm() {
+    (0..FILES.len()).for_each(|index| {
+        compressed(index);
+    });
+}
+
 fn compressed(index: usize) -> &'static Compressed {
     COMPRESSED[index].get_or_init(|| {
         let contents = FILES[index].2.as_bytes();

@@ -8,7 +8,7 @@
 
 mod admin;
 mod approvals;
-mod assets;
+pub(crate) mod assets;
 mod command;
 mod console;
 mod dashboard;
