@@ -11,7 +11,6 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, NaiveDate, NaiveTime, TimeZone};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -22,7 +21,7 @@ use mashangban_domain::direct_line::{
 use mashangban_domain::enterprise::EnterpriseScope;
 use mashangban_domain::org::{Actor, OrgTree, Role, UserId};
 use mashangban_domain::request::{self, Asker, Channel, Contact, Location, NewRequest, Rating, RequestKind, Urgency};
-use mashangban_domain::time::{Instant, format_instant, in_shanghai, shanghai};
+use mashangban_domain::time::{Instant, format_instant, in_shanghai};
 use mashangban_domain::validation::{CreditCode, Phone, mask_name, mask_phone, optional_text};
 use mashangban_sheet::Cell;
 use mashangban_sheet::write::{Export, Kind, WriteColumn};
@@ -360,7 +359,7 @@ impl<'a, S: Store> DirectLine<'a, S> {
     pub async fn list(&self, caller: &Caller, query: &ItemQuery) -> AppResult<Vec<ItemView>> {
         let mut filter = ItemFilter::in_scope(ItemScope::of(&caller.actor));
         if let Some(month) = blank(&query.month) {
-            let (from, until) = month_range(&month)?;
+            let (from, until) = crate::visits::month_range(&month)?;
             (filter.from, filter.until) = (Some(from), Some(until));
         }
         let queue = match blank(&query.queue) {
@@ -510,8 +509,8 @@ impl<'a, S: Store> DirectLine<'a, S> {
             channel,
             asker,
             contact: Contact { name: item.name.clone(), phone: Phone::parse(&item.phone)?, email: None },
-            title: truncate(&item.title, request::TITLE_MAX),
-            content: truncate(&content, request::CONTENT_MAX),
+            title: crate::visits::truncate(&item.title, request::TITLE_MAX),
+            content: crate::visits::truncate(&content, request::CONTENT_MAX),
             category_id,
             location: Location { town_id: None, address: None, point: None },
             ledger_ref: None,
@@ -553,7 +552,10 @@ impl<'a, S: Store> DirectLine<'a, S> {
         let found = if no.len() > 40 { None } else { self.app.store().item_by_tracking_no(no).await? };
         let code = code.trim();
         match found {
-            Some(item) if !code.is_empty() && constant_time_eq(item.check_code.as_bytes(), code.as_bytes()) => {
+            Some(item)
+                if !code.is_empty()
+                    && crate::requests::constant_time_eq(item.check_code.as_bytes(), code.as_bytes()) =>
+            {
                 self.app.give_back(attempt).await;
                 Ok(item)
             }
@@ -608,7 +610,7 @@ impl<'a, S: Store> DirectLine<'a, S> {
             Some(m) => m.to_owned(),
             None => in_shanghai(&now).format("%Y-%m").to_string(),
         };
-        let (from, until) = month_range(&month)?;
+        let (from, until) = crate::visits::month_range(&month)?;
         let filter = ItemFilter { from: Some(from), until: Some(until), ..ItemFilter::in_scope(ItemScope::All) };
         let _ = caller;
         let items = self.app.store().items(&filter).await?;
@@ -842,26 +844,4 @@ pub fn handles(caller: &Caller) -> bool {
 
 fn blank(s: &Option<String>) -> Option<String> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// The first instant of a month (`YYYY-MM`) and of the next, in Asia/Shanghai.
-fn month_range(month: &str) -> AppResult<(Instant, Instant)> {
-    let bad = || AppError::bad_parameter("「month」应为年月，如 2026-12");
-    let first = NaiveDate::parse_from_str(&format!("{}-01", month.trim()), "%Y-%m-%d").map_err(|_| bad())?;
-    let next = if first.month() == 12 {
-        NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
-    } else {
-        NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
-    }
-    .ok_or_else(bad)?;
-    let at = |d: NaiveDate| shanghai().from_local_datetime(&d.and_time(NaiveTime::MIN)).single().ok_or_else(bad);
-    Ok((at(first)?, at(next)?))
 }

@@ -884,7 +884,7 @@ pub fn new_check_code() -> String {
     format!("{:08}", rand::thread_rng().next_u32() % 100_000_000)
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

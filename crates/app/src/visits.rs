@@ -711,7 +711,8 @@ fn title_of(text: &str) -> String {
     if title.is_empty() { "走访发现的问题".to_owned() } else { title }
 }
 
-fn truncate(text: &str, max: usize) -> String {
+/// At most `max` characters of `text`.
+pub(crate) fn truncate(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }
 
@@ -731,7 +732,7 @@ pub fn parse_time(s: &str, field: &str) -> AppResult<Instant> {
 }
 
 /// The first instant of a month (`YYYY-MM`) and of the next, in Asia/Shanghai.
-fn month_range(month: &str) -> AppResult<(Instant, Instant)> {
+pub(crate) fn month_range(month: &str) -> AppResult<(Instant, Instant)> {
     let bad = || AppError::bad_parameter("「month」应为年月，如 2026-12");
     let first = NaiveDate::parse_from_str(&format!("{}-01", month.trim()), "%Y-%m-%d").map_err(|_| bad())?;
     let next = if first.month() == 12 {

@@ -127,7 +127,8 @@ struct DemoArgs {
     /// Password of every demo user.
     #[arg(long, env = "MASHANGBAN_DEMO_PASSWORD")]
     demo_password: Option<String>,
-    /// Number of historical requests to generate.
+    /// Number of historical requests to generate (0: a city without requests, so without the
+    /// direct-line items either, which become requests).
     #[arg(long, default_value_t = 5000)]
     demo_requests: usize,
     /// Seed of the history generator.
@@ -557,10 +558,6 @@ async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Resul
     if cases > 0 {
         println!("已载入 {cases} 件环境执法演示案件（来自超标报警和现场检查）。");
     }
-    let direct_line = mashangban_demo::load_direct_line(store, time::now()).await.map_err(|e| e.to_string())?;
-    if direct_line > 0 {
-        println!("已载入 {direct_line} 件书记市长直通车演示来信（含批示、交办和审核答复）。");
-    }
     let fund = mashangban_demo::load_fund(store, time::now()).await.map_err(|e| e.to_string())?;
     if fund > 0 {
         println!("已载入产业扶持资金演示政策（10 项措施）和 {fund} 份申报。");
@@ -582,9 +579,18 @@ async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Resul
     } else {
         println!("已生成 {made} 件历史诉求。");
     }
+    // After the history: the generator writes history only into a city without requests, and
+    // instructed direct-line items are requests (none at all when none were asked for).
+    let direct_line = match args.demo_requests {
+        0 => 0,
+        _ => mashangban_demo::load_direct_line(store, time::now()).await.map_err(|e| e.to_string())?,
+    };
+    if direct_line > 0 {
+        println!("已载入 {direct_line} 件书记市长直通车演示来信（含批示、交办和审核答复）。");
+    }
     println!("演示账号（密码均为「{password}」）：");
     for (username, created) in &users {
-        println!("  {username:<12}{}", if *created { "新建" } else { "已存在" });
+        println!("  {username:<16}{}", if *created { "新建" } else { "已存在" });
     }
     println!("警告：以上账号和密码仅供演示，切勿用于正式环境。");
     Ok(())
