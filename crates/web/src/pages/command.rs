@@ -22,7 +22,7 @@ use mashangban_domain::ledger::LedgerType;
 use mashangban_domain::org::UnitKind;
 use mashangban_store::Store;
 
-use super::{Choice, Layout, PageResult, render, short_time, shown};
+use super::{Choice, Layout, PageError, PageResult, render, short_time, shown};
 use crate::api::command::task_id;
 use crate::auth::Auth;
 use crate::extract::{Form, PagePath as Path};
@@ -38,10 +38,8 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         Route::post("/command/{code}/targets", create_target::<S>).permission(work).form(),
         Route::post("/command/{code}/tasks", create_task::<S>).permission(work).form(),
         Route::get("/command/tasks/{id}", task::<S>).permission(read),
-        Route::post("/command/tasks/{id}/report", report::<S>).permission(work).form(),
-        Route::post("/command/tasks/{id}/done", done::<S>).permission(work).form(),
-        Route::post("/command/tasks/{id}/urge", urge::<S>).permission(work).form(),
-        Route::post("/command/tasks/{id}/supervise", supervise::<S>).permission(work).form(),
+        // report, done, urge, supervise
+        Route::post("/command/tasks/{id}/{act}", act_on_task::<S>).permission(work).form(),
     ]
 }
 
@@ -428,46 +426,20 @@ async fn act<S: Store>(app: &App<S>, caller: &Caller, menu: &Menu, id: &str, act
     }
 }
 
-/// `POST /command/tasks/{id}/report`.
-async fn report<S: Store>(
+/// `POST /command/tasks/{id}/{act}`: report (汇报), done (完成), urge (催办) or supervise (督办).
+async fn act_on_task<S: Store>(
     State(app): State<App<S>>,
     Auth(caller): Auth,
     Extension(menu): Extension<Arc<Menu>>,
-    Path(id): Path<String>,
+    Path((id, action)): Path<(String, String)>,
     Form(form): Form<NoteForm>,
 ) -> PageResult {
-    act(&app, &caller, &menu, &id, Act::Report, form.note).await
-}
-
-/// `POST /command/tasks/{id}/done`.
-async fn done<S: Store>(
-    State(app): State<App<S>>,
-    Auth(caller): Auth,
-    Extension(menu): Extension<Arc<Menu>>,
-    Path(id): Path<String>,
-    Form(form): Form<NoteForm>,
-) -> PageResult {
-    act(&app, &caller, &menu, &id, Act::Done, form.note).await
-}
-
-/// `POST /command/tasks/{id}/urge`.
-async fn urge<S: Store>(
-    State(app): State<App<S>>,
-    Auth(caller): Auth,
-    Extension(menu): Extension<Arc<Menu>>,
-    Path(id): Path<String>,
-    Form(form): Form<NoteForm>,
-) -> PageResult {
-    act(&app, &caller, &menu, &id, Act::Urge, form.note).await
-}
-
-/// `POST /command/tasks/{id}/supervise`.
-async fn supervise<S: Store>(
-    State(app): State<App<S>>,
-    Auth(caller): Auth,
-    Extension(menu): Extension<Arc<Menu>>,
-    Path(id): Path<String>,
-    Form(form): Form<NoteForm>,
-) -> PageResult {
-    act(&app, &caller, &menu, &id, Act::Supervise, form.note).await
+    let action = match action.as_str() {
+        "report" => Act::Report,
+        "done" => Act::Done,
+        "urge" => Act::Urge,
+        "supervise" => Act::Supervise,
+        _ => return Err(PageError::Status(StatusCode::NOT_FOUND, "没有这项操作".into())),
+    };
+    act(&app, &caller, &menu, &id, action, form.note).await
 }

@@ -360,6 +360,15 @@ async fn a_creek_moving_stage_moves_the_target_and_the_town_ranking() {
         .unwrap();
     let html = task_page.text().await.unwrap();
     assert!(html.contains("主体完工") && html.contains("report-form"), "{html}");
+    // The task page's forms post to one route per task; an unknown step is no page.
+    let report = format!("/command/tasks/{}/report", task["id"]);
+    let (status, location, _) = crate::browser::post_form(&app, &report, &guzhen, &[("note", "附属工程完工")]).await;
+    assert!(status.is_redirection() && location.ends_with(&format!("/command/tasks/{}", task["id"])), "{status}");
+    let (_, detail) = app.get(&format!("/api/v1/command/tasks/{}", task["id"]), Some(&guzhen)).await;
+    assert!(detail.to_string().contains("附属工程完工"), "{detail}");
+    let bogus = format!("/command/tasks/{}/bogus", task["id"]);
+    let (status, _, _) = crate::browser::post_form(&app, &bogus, &guzhen, &[("note", "x")]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
