@@ -205,12 +205,12 @@ pub struct EnterpriseEnforcement {
     pub inspections: Vec<InspectionView>,
 }
 
-fn forbidden(code: &'static str, message: &str) -> AppError {
+pub(crate) fn forbidden(code: &'static str, message: &str) -> AppError {
     AppError::from(DomainError { kind: ErrorKind::Forbidden, code, message: message.into() })
 }
 
 /// The units whose cases a caller sees: `None` for all.
-fn unit_scope(actor: &Actor) -> Option<Vec<i64>> {
+pub(crate) fn unit_scope(actor: &Actor) -> Option<Vec<i64>> {
     match actor {
         Actor::Staff(s) if s.role.is_unit_bound() => Some(s.units.clone()),
         Actor::Staff(_) | Actor::System => None,
@@ -218,12 +218,12 @@ fn unit_scope(actor: &Actor) -> Option<Vec<i64>> {
     }
 }
 
-fn in_scope(actor: &Actor, unit_id: i64) -> bool {
+pub(crate) fn in_scope(actor: &Actor, unit_id: i64) -> bool {
     unit_scope(actor).is_none_or(|units| units.contains(&unit_id))
 }
 
 /// Whether the caller acts for the unit: administrators always, others when it is theirs or below.
-fn acts_for(actor: &Actor, unit_id: i64) -> bool {
+pub(crate) fn acts_for(actor: &Actor, unit_id: i64) -> bool {
     match actor {
         Actor::Staff(s) => s.role == Role::Admin || s.units.contains(&unit_id),
         _ => false,
@@ -564,7 +564,7 @@ impl<'a, S: Store> Enforcement<'a, S> {
     }
 }
 
-fn actor(caller: &Caller) -> EnforcementActor {
+pub(crate) fn actor(caller: &Caller) -> EnforcementActor {
     EnforcementActor {
         user_id: caller.actor.user_id(),
         name: format!("{}（{}）", caller.actor.name(), caller.actor.role_str()),

@@ -19,6 +19,7 @@ pub mod caller;
 pub mod catalog;
 mod cluster;
 pub mod command;
+pub mod compensation;
 pub mod dashboard;
 pub mod deadlines;
 pub mod direct_line;
@@ -434,6 +435,11 @@ impl<S: Store> App<S> {
     /// 在线监测: monitoring points, readings, aggregates and exceedance alerts.
     pub fn monitoring(&self) -> monitoring::Monitoring<'_, S> {
         monitoring::Monitoring::new(self)
+    }
+
+    /// 生态环境损害赔偿: the expert pool and compensation matters from enforcement cases.
+    pub fn compensation(&self) -> compensation::Compensation<'_, S> {
+        compensation::Compensation::new(self)
     }
 
     /// 环境执法: inspections and enforcement cases from alerts and inspections.

@@ -8,6 +8,7 @@
 
 mod approvals;
 mod command;
+mod compensation;
 mod data;
 mod devices;
 mod direct_line;
@@ -33,6 +34,7 @@ use mashangban_store::{ArticleAuthor, ArticleInput, NewCategory, NewUnit, NewUse
 
 pub use approvals::load_approvals;
 pub use command::{DEMO_TASKS, load_command};
+pub use compensation::load_compensation;
 pub use data::DemoData;
 pub use devices::{DeviceRun, DeviceTally, run_devices};
 pub use direct_line::load_direct_line;

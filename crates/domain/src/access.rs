@@ -95,6 +95,9 @@ pub enum Permission {
     /// Record inspections, open cases from alerts and inspections and move them on (办理环境执法);
     /// deciding and closing are further limited to the unit's leader by the domain.
     HandleEnforcement,
+    /// Keep the expert pool of ecological-damage compensation (管理专家库): add experts,
+    /// take them out, see their declared conflicts of interest.
+    ManageExperts,
     /// See the suggested lead units of a request (派单建议).
     SuggestDispatch,
     /// Retrain the dispatch model and read its evaluation (派单模型).
@@ -184,6 +187,7 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     ),
     (Permission::ReadEnforcement, &[Role::Handler, Role::UnitLeader, Role::Supervisor, Role::CityLeader, Role::Admin]),
     (Permission::HandleEnforcement, &[Role::Handler, Role::UnitLeader, Role::Admin]),
+    (Permission::ManageExperts, &[Role::Admin]),
     (Permission::SuggestDispatch, &[Role::Operator, Role::Dispatcher, Role::Admin]),
     (Permission::ManageDispatchModel, &[Role::Admin]),
     (Permission::UseInbox, STAFF),
@@ -241,6 +245,7 @@ impl Permission {
         Permission::ReadVisitReports,
         Permission::ReadEnforcement,
         Permission::HandleEnforcement,
+        Permission::ManageExperts,
         Permission::SuggestDispatch,
         Permission::ManageDispatchModel,
         Permission::UseInbox,
@@ -296,6 +301,7 @@ impl Permission {
             Self::ReadVisitReports => "visits.reports",
             Self::ReadEnforcement => "enforcement.read",
             Self::HandleEnforcement => "enforcement.handle",
+            Self::ManageExperts => "compensation.experts",
             Self::SuggestDispatch => "dispatch.suggest",
             Self::ManageDispatchModel => "dispatch.model",
             Self::UseInbox => "inbox.use",
@@ -352,6 +358,7 @@ impl Permission {
             Self::ReadVisitReports => "查看走访统计",
             Self::ReadEnforcement => "查看环境执法案件",
             Self::HandleEnforcement => "办理环境执法案件",
+            Self::ManageExperts => "管理生态环境损害赔偿专家库",
             Self::SuggestDispatch => "查看派单建议",
             Self::ManageDispatchModel => "训练和评估派单模型",
             Self::UseInbox => "使用消息提醒",

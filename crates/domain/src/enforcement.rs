@@ -10,7 +10,6 @@
 //! be closed early (撤销/终止) from any open stage by the leader, with a reason.
 //! Everything here is pure; the store records each change with its history.
 
-use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -257,26 +256,10 @@ impl Decision {
 
 /// A penalty in yuan as fen: not negative, two decimals at most, at most [`MAX_PENALTY_FEN`].
 pub fn penalty_fen(yuan: &str) -> Result<i64, DomainError> {
-    let refuse = || DomainError::invalid("invalid_penalty", "罚款金额应为不小于0、最多两位小数的金额（元）");
-    let value: Decimal = yuan.trim().parse().map_err(|_| refuse())?;
-    if value.is_sign_negative() && !value.is_zero() {
-        return Err(refuse());
-    }
-    let fen = value.checked_mul(Decimal::ONE_HUNDRED).ok_or_else(refuse)?;
-    if !fen.fract().is_zero() {
-        return Err(refuse());
-    }
-    let fen = i64::try_from(fen.trunc()).map_err(|_| refuse())?;
-    if fen > MAX_PENALTY_FEN {
-        return Err(refuse());
-    }
-    Ok(fen)
+    crate::money::parse_fen("invalid_penalty", "罚款金额", yuan, MAX_PENALTY_FEN)
 }
 
-/// Fen as yuan with two decimals: `50000.00`.
-pub fn fen_text(fen: i64) -> String {
-    Decimal::new(fen, 2).to_string()
-}
+pub use crate::money::fen_text;
 
 /// A requested move of a case.
 #[derive(Debug, Clone, PartialEq, Eq)]

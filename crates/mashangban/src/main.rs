@@ -558,6 +558,10 @@ async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Resul
     if cases > 0 {
         println!("已载入 {cases} 件环境执法演示案件（来自超标报警和现场检查）。");
     }
+    let matters = mashangban_demo::load_compensation(store, time::now()).await.map_err(|e| e.to_string())?;
+    if matters > 0 {
+        println!("已载入生态环境损害赔偿专家库（18 位专家）和 {matters} 件赔偿事项。");
+    }
     let fund = mashangban_demo::load_fund(store, time::now()).await.map_err(|e| e.to_string())?;
     if fund > 0 {
         println!("已载入产业扶持资金演示政策（10 项措施）和 {fund} 份申报。");

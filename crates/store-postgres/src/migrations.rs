@@ -31,6 +31,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (19, "0019_command_centres", include_str!("../migrations/0019_command_centres.sql")),
     (20, "0020_direct_line", include_str!("../migrations/0020_direct_line.sql")),
     (21, "0021_inbox", include_str!("../migrations/0021_inbox.sql")),
+    (25, "0025_compensation", include_str!("../migrations/0025_compensation.sql")),
 ];
 
 /// Tables whose `id` is an identity column.
@@ -67,6 +68,8 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "visit_events",
     "inspections",
     "enforcement_cases",
+    "experts",
+    "compensation_matters",
     "inbox_entries",
     "direct_line_items",
     "direct_line_events",

@@ -13,6 +13,7 @@ mod catalog;
 pub mod changes;
 mod cluster;
 mod command;
+mod compensation;
 mod dashboard;
 mod direct_line;
 mod enforcement;

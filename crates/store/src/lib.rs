@@ -12,6 +12,7 @@ mod calendar;
 mod changes;
 mod cluster;
 mod command;
+mod compensation;
 mod dashboard;
 mod direct_line;
 mod enforcement;
@@ -37,6 +38,7 @@ pub use calendar::*;
 pub use changes::*;
 pub use cluster::*;
 pub use command::*;
+pub use compensation::*;
 pub use dashboard::*;
 pub use direct_line::*;
 pub use enforcement::*;
@@ -202,6 +204,7 @@ pub trait Store:
     + StatisticsStore
     + MonitoringStore
     + EnforcementStore
+    + CompensationStore
     + CalendarStore
     + ScoringStore
     + DashboardStore
@@ -236,6 +239,7 @@ impl<T> Store for T where
         + StatisticsStore
         + MonitoringStore
         + EnforcementStore
+        + CompensationStore
         + CalendarStore
         + ScoringStore
         + DashboardStore

@@ -3,6 +3,9 @@
 //! one case when two nodes open it at once) or from an inspection (once),
 //! moved stage by stage with each change in the append-only history.
 
+use mashangban_domain::compensation::{
+    self as compensation, Agreement, DrawPurpose, ExpertDraft, ExpertInput, MatterAction, MatterStage, Procedure,
+};
 use mashangban_domain::enforcement::{
     CaseOrigin, CaseStage, Decision, InspectionDraft, InspectionInput, Sample, SampleResult,
 };
@@ -14,8 +17,9 @@ use mashangban_domain::monitoring::{
 use mashangban_domain::org::UnitKind;
 use mashangban_domain::validation::CreditCode;
 use mashangban_store::{
-    CaseChange, CaseFilter, ChangeCursor, ChangeEntity, ChangeStore, EnforcementActor, EnforcementStore,
-    EnterpriseStore, MonitoringActor, MonitoringStore, NewCase, NewInspection, OrgStore,
+    CaseChange, CaseFilter, ChangeCursor, ChangeEntity, ChangeStore, CompensationStore, EnforcementActor,
+    EnforcementStore, EnterpriseStore, MatterEvent, MatterFilter, MonitoringActor, MonitoringStore, NewCase,
+    NewInspection, NewMatter, OrgStore,
 };
 use mashangban_store_sql::SqlStore;
 
@@ -25,7 +29,9 @@ use crate::support::{Env, TestDb, at, execute, refusal, t0};
 on_both!(
     a_case_from_an_alert_escalates_it_and_moves_stage_by_stage,
     two_nodes_opening_one_alert_make_one_case,
-    an_inspection_opens_one_case
+    an_inspection_opens_one_case,
+    a_compensation_matter_is_written_with_its_history_over_its_version,
+    two_nodes_opening_compensation_for_one_case_make_one_matter
 );
 
 fn officer() -> EnforcementActor {
@@ -297,4 +303,112 @@ async fn an_inspection_opens_one_case<D: TestDb>() {
     };
     let closed = s.change_case(case.id, close, at(20), officer()).await.unwrap();
     assert_eq!((closed.stage, closed.closed_reason.as_deref()), (CaseStage::Closed, Some("经复核不予立案")));
+}
+
+fn new_matter(case_id: i64, setup: &Setup) -> NewMatter {
+    NewMatter {
+        case_id,
+        credit_code: setup.credit_code.clone(),
+        unit_id: setup.unit_id,
+        procedure: Procedure::Simple,
+        note: Some("简易程序".into()),
+    }
+}
+
+async fn a_compensation_matter_is_written_with_its_history_over_its_version<D: TestDb>() {
+    let env: Env<D> = D::create().await;
+    let s = env.store();
+    let setup = setup(&s).await;
+    let expert = |name: &str, conflicts: Vec<String>| ExpertInput {
+        name: name.into(),
+        specialty: compensation::Specialty::Water,
+        employer: "中山大学".into(),
+        conflicts,
+    };
+    let first = s.create_expert(expert("王工", vec![setup.credit_code.clone()]), at(1)).await.unwrap();
+    s.create_expert(expert("李工", vec![]), at(1)).await.unwrap();
+    assert_eq!((first.conflicts.clone(), first.active, first.version), (vec![setup.credit_code.clone()], true, 1));
+    let out = s.set_expert_active(first.id, false).await.unwrap();
+    assert_eq!((out.active, out.version), (false, 2));
+    assert_eq!(refusal(s.set_expert_active(999, false).await), "expert_not_found");
+    assert_eq!(s.experts().await.unwrap().len(), 2);
+    assert!(ExpertInput::new(ExpertDraft { name: "x".into(), ..ExpertDraft::default() }).is_err());
+
+    let alerts = exceed(&s, &setup.point, 0, 1).await;
+    let case = s.open_case(new_case(CaseOrigin::Alert(alerts[0]), &setup), at(10), officer()).await.unwrap();
+    assert_eq!(refusal(s.open_matter(new_matter(999, &setup), at(11), officer()).await), "case_not_found");
+    let opened = s.open_matter(new_matter(case.id, &setup), at(11), officer()).await.unwrap();
+    assert_eq!(opened.number, format!("生赔〔2026〕{}号", opened.id));
+    assert_eq!((opened.matter.stage, opened.version, opened.case_id), (MatterStage::Assessing, 1, case.id));
+    assert_eq!(refusal(s.open_matter(new_matter(case.id, &setup), at(12), officer()).await), "case_has_matter");
+
+    // A change decided on version 1 is written once; the same version again is refused, nothing written.
+    let draw = MatterAction::Draw { purpose: DrawPurpose::Assessment, experts: vec![3, 1, 2] };
+    let drawn = compensation::apply(&opened.matter, &draw, false).unwrap();
+    let saved = s.change_matter(opened.id, 1, drawn.clone(), MatterEvent::of(&draw), at(20), officer()).await.unwrap();
+    assert_eq!((saved.version, saved.matter.assessment_experts.clone()), (2, vec![3, 1, 2]));
+    assert_eq!(saved.stage_started_at, opened.stage_started_at, "the stage did not change");
+    let stale = s.change_matter(opened.id, 1, drawn, MatterEvent::of(&draw), at(21), officer()).await;
+    assert_eq!(refusal(stale), "matter_changed");
+
+    let assess = MatterAction::Assess { damage_fen: 12_200_050, report: "评估".into(), appraiser: None };
+    let m = compensation::apply(&saved.matter, &assess, false).unwrap();
+    let m = s.change_matter(opened.id, 2, m, MatterEvent::of(&assess), at(30), officer()).await.unwrap();
+    assert_eq!(
+        (m.matter.stage, m.matter.damage_fen, m.stage_started_at),
+        (MatterStage::Consulting, Some(12_200_050), at(30))
+    );
+    let consult = MatterAction::Consult { minutes: "第一轮".into() };
+    let next = compensation::apply(&m.matter, &consult, false).unwrap();
+    let m = s.change_matter(opened.id, 3, next, MatterEvent::of(&consult), at(40), officer()).await.unwrap();
+    let plan = vec![("2026-12-31".to_owned(), "60000".to_owned()), ("2027-06-30".to_owned(), "62000.50".to_owned())];
+    let agreement = Agreement::new("122000.50", "2026-12-01", &plan, "补种水生植物", "2027-05-31").unwrap();
+    let sign = MatterAction::Sign(agreement.clone());
+    let next = compensation::apply(&m.matter, &sign, true).unwrap();
+    let m = s.change_matter(opened.id, 4, next, MatterEvent::of(&sign), at(50), officer()).await.unwrap();
+    assert_eq!(m.matter.agreement.as_ref(), Some(&agreement), "the agreement round-trips");
+    let pay = MatterAction::Pay { amount_fen: 6_000_000, paid_on: agreement.signed_on };
+    let next = compensation::apply(&m.matter, &pay, false).unwrap();
+    let m = s.change_matter(opened.id, 5, next, MatterEvent::of(&pay), at(60), officer()).await.unwrap();
+    assert_eq!((m.matter.paid_fen, m.matter.outstanding_fen()), (6_000_000, 6_200_050));
+
+    let history = s.matter_history(opened.id).await.unwrap();
+    let kinds: Vec<&str> = history.iter().map(|e| e.event.kind.as_str()).collect();
+    assert_eq!(kinds, ["opened", "draw", "assessed", "consultation", "signed", "payment"]);
+    assert_eq!(history.last().unwrap().stage, MatterStage::Performing);
+    assert!(execute(&s, "DELETE FROM compensation_events", vec![]).await.is_err(), "history is append-only");
+    assert!(execute(&s, "UPDATE compensation_events SET note = 'x'", vec![]).await.is_err());
+
+    let listed = s.matters(MatterFilter::default(), 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    let performing = MatterFilter { stage: Some(MatterStage::Performing), ..MatterFilter::default() };
+    assert_eq!(s.matters(performing, 10).await.unwrap().len(), 1);
+    let elsewhere = MatterFilter { units: Some(vec![setup.unit_id + 100]), ..MatterFilter::default() };
+    assert!(s.matters(elsewhere, 10).await.unwrap().is_empty());
+    let by_case = MatterFilter { case_id: Some(case.id), ..MatterFilter::default() };
+    assert_eq!(s.matters(by_case, 10).await.unwrap()[0].id, opened.id);
+}
+
+async fn two_nodes_opening_compensation_for_one_case_make_one_matter<D: TestDb>() {
+    let env: Env<D> = D::create().await;
+    let (a, b) = (env.store(), env.other_node().await);
+    let setup = setup(&a).await;
+    let alerts = exceed(&a, &setup.point, 0, 1).await;
+    let case = a.open_case(new_case(CaseOrigin::Alert(alerts[0]), &setup), at(10), officer()).await.unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..8 {
+        let store = if n % 2 == 0 { a.clone() } else { b.clone() };
+        let matter = new_matter(case.id, &setup);
+        tasks.push(tokio::spawn(async move { store.open_matter(matter, at(20), officer()).await }));
+    }
+    let mut opened = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => opened += 1,
+            Err(e) => assert_eq!(refusal::<()>(Err(e)), "case_has_matter"),
+        }
+    }
+    assert_eq!(opened, 1);
+    let matter = a.matters(MatterFilter::default(), 10).await.unwrap().remove(0);
+    assert_eq!(a.matter_history(matter.id).await.unwrap().len(), 1);
 }

@@ -6,28 +6,9 @@ use rust_decimal::Decimal;
 use super::codes;
 use crate::error::DomainError;
 
-/// The largest amount accepted anywhere: one trillion yuan, in fen.
-pub const MAX_AMOUNT_FEN: i64 = 100_000_000_000_000;
+pub use crate::money::{MAX_AMOUNT_FEN, fen_to_yuan};
 
 /// Yuan to fen: refused when negative, with more than two decimal places, or above [`MAX_AMOUNT_FEN`].
 pub fn yuan_to_fen(label: &str, yuan: Decimal) -> Result<i64, DomainError> {
-    let refuse =
-        || DomainError::invalid(codes::INVALID_AMOUNT, format!("「{label}」须为不小于0、最多两位小数的金额（元）"));
-    if yuan.is_sign_negative() && !yuan.is_zero() {
-        return Err(refuse());
-    }
-    let fen = yuan.checked_mul(Decimal::ONE_HUNDRED).ok_or_else(refuse)?;
-    if !fen.fract().is_zero() {
-        return Err(refuse());
-    }
-    let fen = i64::try_from(fen.trunc()).map_err(|_| refuse())?;
-    if fen > MAX_AMOUNT_FEN {
-        return Err(refuse());
-    }
-    Ok(fen)
-}
-
-/// Fen to yuan with two decimal places.
-pub fn fen_to_yuan(fen: i64) -> Decimal {
-    Decimal::new(fen, 2)
+    crate::money::to_fen(codes::INVALID_AMOUNT, label, yuan, MAX_AMOUNT_FEN)
 }

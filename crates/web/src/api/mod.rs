@@ -8,6 +8,7 @@ pub(crate) mod attachments;
 pub(crate) mod calendar;
 mod catalog;
 pub(crate) mod command;
+pub(crate) mod compensation;
 mod dashboard;
 pub(crate) mod direct_line;
 mod dispatch;
@@ -64,6 +65,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         statistics::routes::<S>(),
         monitoring::routes::<S>(),
         enforcement::routes::<S>(),
+        compensation::routes::<S>(),
         admin::routes::<S>(),
         docs::routes::<S>(),
     ]

@@ -116,6 +116,8 @@ struct CasePage {
     handle: bool,
     error: Option<String>,
     form: AdvanceForm,
+    /// The compensation matter opened from the case (生态环境损害赔偿), if any.
+    matter: Option<mashangban_app::compensation::MatterView>,
 }
 
 impl CasePage {
@@ -142,7 +144,9 @@ async fn case_page<S: Store>(
     form: AdvanceForm,
 ) -> PageResult {
     let detail = app.enforcement().case(caller, id).await?;
+    let matter = app.compensation().for_case(caller, id).await?;
     let page = CasePage {
+        matter,
         layout: Layout::staff(format!("案件 {}", detail.case.number), &caller.actor, menu),
         detail,
         handle: caller.may(Permission::HandleEnforcement),
@@ -213,10 +217,10 @@ struct OpenForm {
 
 #[derive(Template)]
 #[template(path = "enforcement_refused.html")]
-struct RefusedPage {
-    layout: Layout,
-    message: String,
-    back: String,
+pub(super) struct RefusedPage {
+    pub(super) layout: Layout,
+    pub(super) message: String,
+    pub(super) back: String,
 }
 
 /// `POST /enforcement/cases`: 立案 from an alert or an inspection; to the new case, or the refusal.

@@ -10,6 +10,7 @@ mod admin;
 mod approvals;
 pub(crate) mod assets;
 mod command;
+mod compensation;
 mod console;
 mod dashboard;
 mod direct_line;
@@ -65,6 +66,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     routes.extend(statistics::routes::<S>());
     routes.extend(monitoring::routes::<S>());
     routes.extend(enforcement::routes::<S>());
+    routes.extend(compensation::routes::<S>());
     routes.extend(fund::routes::<S>());
     routes.extend(visits::routes::<S>());
     routes.extend(inbox::routes::<S>());

@@ -10,7 +10,7 @@ use mashangban_domain::validation::CreditCode;
 
 use super::*;
 
-async fn unit_leader(app: &App, unit_code: &str, username: &str) -> Session {
+pub(super) async fn unit_leader(app: &App, unit_code: &str, username: &str) -> Session {
     unit_user(app, unit_code, username, mashangban_domain::org::Role::UnitLeader).await
 }
 
@@ -40,7 +40,7 @@ fn code_of(answer: &(StatusCode, Value)) -> (StatusCode, Option<&str>) {
 
 /// An enterprise with an outlet of the environment bureau (sthjj) and two COD alerts on it; answers
 /// the enterprise's credit code and the alerts' ids.
-async fn park(app: &App) -> (String, Vec<i64>) {
+pub(super) async fn park(app: &App) -> (String, Vec<i64>) {
     let admin = app.login("admin").await;
     let credit_code = CreditCode::with_check_char("91442000MA52ENF01").unwrap().as_str().to_owned();
     let enterprise = json!({ "credit_code": credit_code, "name": "中山市华凯化工有限公司", "town": "guzhen" });

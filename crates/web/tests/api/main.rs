@@ -916,6 +916,7 @@ mod approvals;
 mod browser;
 mod calendar;
 mod command;
+mod compensation;
 mod dashboard;
 mod deadlines;
 mod direct_line;
