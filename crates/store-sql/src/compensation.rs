@@ -19,7 +19,7 @@ use mashangban_store::{
 };
 
 use crate::rows::json_text;
-use crate::sql::{Conn, Database, Row, Value, job};
+use crate::sql::{Conn, Database, Filter, Row, job};
 use crate::{SqlStore, args};
 
 impl<D: Database> CompensationStore for SqlStore<D> {
@@ -95,39 +95,27 @@ impl<D: Database> CompensationStore for SqlStore<D> {
     async fn matters(&self, filter: MatterFilter, limit: u32) -> StoreResult<Vec<MatterRecord>> {
         let read = job(move |c| {
             Box::pin(async move {
-                let mut values: Vec<Value> = Vec::new();
-                let mut clauses: Vec<String> = Vec::new();
+                let mut w = Filter::default();
                 if let Some(stage) = filter.stage {
-                    values.push(stage.as_str().into());
-                    clauses.push(format!("m.stage = ${}", values.len()));
+                    w.eq("m.stage", stage.as_str());
                 }
                 if let Some(code) = filter.credit_code {
-                    values.push(code.into());
-                    clauses.push(format!("m.credit_code = ${}", values.len()));
+                    w.eq("m.credit_code", code);
                 }
                 if let Some(case_id) = filter.case_id {
-                    values.push(case_id.into());
-                    clauses.push(format!("m.case_id = ${}", values.len()));
+                    w.eq("m.case_id", case_id);
                 }
-                if let Some(units) = filter.units {
-                    if units.is_empty() {
-                        return Ok(Vec::new());
-                    }
-                    let mut marks = Vec::new();
-                    for unit in units {
-                        values.push(unit.into());
-                        marks.push(format!("${}", values.len()));
-                    }
-                    clauses.push(format!("m.unit_id IN ({})", marks.join(", ")));
+                if let Some(units) = filter.units
+                    && !w.any("m.unit_id", units)
+                {
+                    return Ok(Vec::new());
                 }
-                values.push(i64::from(limit.clamp(1, 1000)).into());
-                let filter =
-                    if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+                let limit = w.mark(i64::from(limit.clamp(1, 1000)));
                 let sql = format!(
-                    "SELECT {MATTER_COLUMNS} FROM compensation_matters m {filter} ORDER BY m.id DESC LIMIT ${}",
-                    values.len()
+                    "SELECT {MATTER_COLUMNS} FROM compensation_matters m {} ORDER BY m.id DESC LIMIT {limit}",
+                    w.where_sql()
                 );
-                c.map(&sql, &values, matter_row).await
+                c.map(&sql, &w.values, matter_row).await
             })
         });
         self.db.read(read).await

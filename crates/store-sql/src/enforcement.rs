@@ -16,7 +16,7 @@ use mashangban_store::{
 };
 
 use crate::rows::json_text;
-use crate::sql::{Conn, Database, Row, Value, bad, job};
+use crate::sql::{Conn, Database, Filter, Row, bad, job};
 use crate::{SqlStore, args};
 
 impl<D: Database> EnforcementStore for SqlStore<D> {
@@ -77,39 +77,28 @@ impl<D: Database> EnforcementStore for SqlStore<D> {
     async fn enforcement_cases(&self, filter: CaseFilter, limit: u32) -> StoreResult<Vec<EnforcementCase>> {
         let read = job(move |c| {
             Box::pin(async move {
-                let mut values: Vec<Value> = Vec::new();
-                let mut clauses: Vec<String> = Vec::new();
+                let mut w = Filter::default();
                 if let Some(stage) = filter.stage {
-                    values.push(stage.as_str().into());
-                    clauses.push(format!("k.stage = ${}", values.len()));
+                    w.eq("k.stage", stage.as_str());
                 }
                 if let Some(code) = filter.credit_code {
-                    values.push(code.into());
-                    clauses.push(format!("k.credit_code = ${}", values.len()));
+                    w.eq("k.credit_code", code);
                 }
                 if let Some(now) = filter.overdue_at {
-                    values.push(now.into());
-                    clauses.push(format!("k.stage <> 'closed' AND k.stage_due_at < ${}", values.len()));
+                    let now = w.mark(now);
+                    w.clause(format!("k.stage <> 'closed' AND k.stage_due_at < {now}"));
                 }
-                if let Some(units) = filter.units {
-                    if units.is_empty() {
-                        return Ok(Vec::new());
-                    }
-                    let mut marks = Vec::new();
-                    for unit in units {
-                        values.push(unit.into());
-                        marks.push(format!("${}", values.len()));
-                    }
-                    clauses.push(format!("k.unit_id IN ({})", marks.join(", ")));
+                if let Some(units) = filter.units
+                    && !w.any("k.unit_id", units)
+                {
+                    return Ok(Vec::new());
                 }
-                values.push(i64::from(limit.clamp(1, 1000)).into());
-                let filter =
-                    if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+                let limit = w.mark(i64::from(limit.clamp(1, 1000)));
                 let sql = format!(
-                    "SELECT {CASE_COLUMNS} FROM enforcement_cases k {filter} ORDER BY k.id DESC LIMIT ${}",
-                    values.len()
+                    "SELECT {CASE_COLUMNS} FROM enforcement_cases k {} ORDER BY k.id DESC LIMIT {limit}",
+                    w.where_sql()
                 );
-                c.map(&sql, &values, case_row).await
+                c.map(&sql, &w.values, case_row).await
             })
         });
         self.db.read(read).await
