@@ -203,6 +203,8 @@ pub struct EnterpriseEnforcement {
     pub alerts: Vec<AlertView>,
     pub cases: Vec<CaseView>,
     pub inspections: Vec<InspectionView>,
+    /// Its ecological-damage compensation matters (生态环境损害赔偿).
+    pub matters: Vec<crate::compensation::MatterView>,
 }
 
 pub(crate) fn forbidden(code: &'static str, message: &str) -> AppError {
@@ -423,7 +425,7 @@ impl<'a, S: Store> Enforcement<'a, S> {
         self.detail(case).await
     }
 
-    /// An enterprise's alerts (of its points), cases and inspections, for its page (一企一档):
+    /// An enterprise's alerts (of its points), cases, inspections and compensation matters, for its page (一企一档):
     /// alerts to those who read monitoring, cases and inspections to those who read enforcement.
     pub async fn for_enterprise(&self, caller: &Caller, credit_code: &str) -> AppResult<EnterpriseEnforcement> {
         let mut alerts = Vec::new();
@@ -437,13 +439,17 @@ impl<'a, S: Store> Enforcement<'a, S> {
             }
             alerts.sort_by_key(|a| std::cmp::Reverse(a.id));
         }
-        let (cases, inspections) = if caller.may(Permission::ReadEnforcement) {
+        let (cases, inspections, matters) = if caller.may(Permission::ReadEnforcement) {
             let query = CaseQuery { enterprise: Some(credit_code.to_owned()), ..CaseQuery::default() };
-            (self.cases(caller, query).await?, self.inspections(caller, Some(credit_code)).await?)
+            (
+                self.cases(caller, query).await?,
+                self.inspections(caller, Some(credit_code)).await?,
+                self.app.compensation().matters(caller, None, Some(credit_code)).await?,
+            )
         } else {
-            (Vec::new(), Vec::new())
+            (Vec::new(), Vec::new(), Vec::new())
         };
-        Ok(EnterpriseEnforcement { alerts, cases, inspections })
+        Ok(EnterpriseEnforcement { alerts, cases, inspections, matters })
     }
 
     /// The stage options a case has now.

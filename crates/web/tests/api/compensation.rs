@@ -293,5 +293,9 @@ async fn the_demo_park_has_a_closed_simple_procedure_and_one_in_consultation() {
     }
     let (_, report) = app.get("/api/v1/compensation/report", Some(&admin)).await;
     assert_eq!(report["total"]["matters"].as_u64(), Some(2));
+    let enterprise = closed["credit_code"].as_str().unwrap();
+    let (status, html) = super::browser::page(&app, &format!("/enterprises/{enterprise}"), &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"compensation-matters\"") && html.contains(closed["number"].as_str().unwrap()));
     assert_eq!(report["total"]["agreed"].as_str(), Some("122600.00"));
 }
