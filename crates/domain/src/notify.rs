@@ -390,8 +390,9 @@ pub fn idempotency_key(event_id: i64, channel: NoticeChannel, recipient: &str) -
 }
 
 /// Whether a webhook with this event filter (event kind codes; empty = all) wants the event.
+/// Staff-only events (内部备注) never leave the platform, whatever the filter says.
 pub fn webhook_wants(filter: &[String], kind: EventKind) -> bool {
-    filter.is_empty() || filter.iter().any(|k| k == kind.as_str())
+    !kind.is_staff_only() && (filter.is_empty() || filter.iter().any(|k| k == kind.as_str()))
 }
 
 /// The JSON a partner system receives for an event. No personal data.
@@ -413,6 +414,14 @@ pub fn webhook_payload(request: &Request, event_id: i64, event: &EventFacts<'_>,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn webhooks_never_receive_internal_notes() {
+        assert!(webhook_wants(&[], EventKind::Dispatched));
+        assert!(!webhook_wants(&[], EventKind::InternalNote));
+        assert!(!webhook_wants(&["internal_note".into()], EventKind::InternalNote));
+        assert!(!webhook_wants(&["closed".into()], EventKind::Dispatched));
+    }
 
     #[test]
     fn render_replaces_known_placeholders() {
