@@ -617,8 +617,11 @@ pub struct PublicView {
     pub rating_label: Option<&'static str>,
     pub resolved: Option<bool>,
     pub can_rate: bool,
-    /// Rated unhappily: the asker may ask for the request to be handled again (申请重办).
+    /// Rated unhappily: the asker may ask for the request to be handled again (申请重办),
+    /// unless an earlier request waits for its answer.
     pub can_request_reopen: bool,
+    /// When the asker's request to reopen was received, while it waits for an answer.
+    pub reopen_requested_at: Option<String>,
     /// Still being handled: the asker may add materials (补充材料).
     pub can_add_materials: bool,
     pub can_withdraw: bool,
@@ -661,7 +664,8 @@ pub fn public_view(r: &Request, events: &[Event], org: &OrgTree, calendar: &Work
         rating_label: r.rating.map(|x| x.label()),
         resolved: r.resolved,
         can_rate: r.state == State::Closed,
-        can_request_reopen: r.state == State::FollowedUp && r.follow_up_unhappy(),
+        can_request_reopen: r.state == State::FollowedUp && r.follow_up_unhappy() && r.reopen_requested_at.is_none(),
+        reopen_requested_at: r.reopen_requested_at.as_ref().filter(|_| r.state == State::FollowedUp).map(ts),
         can_add_materials: r.state.is_open(),
         can_withdraw: mashangban_domain::lifecycle::Action::Withdraw { reason: None }.allowed_from().contains(&r.state),
         timeline: public_timeline(events, org),
