@@ -132,10 +132,19 @@ pub struct Countdown {
     pub overdue: bool,
 }
 
+/// The running deadline due first (the instants compare across clocks; the
+/// minutes left do not: working and natural minutes differ), its time left
+/// in its own clock.
 pub(super) fn countdown(view: &RequestView) -> Option<Countdown> {
-    let (d, minutes) =
-        view.deadlines.iter().filter_map(|d| d.remaining_minutes.map(|m| (d, m))).min_by_key(|(_, m)| *m)?;
-    let text = d.remaining_text.clone().unwrap_or_default();
+    let (d, minutes) = view
+        .deadlines
+        .iter()
+        .filter_map(|d| d.remaining_minutes.map(|m| (d, m)))
+        .min_by(|(a, _), (b, _)| a.due_at.cmp(&b.due_at))?;
+    let mut text = d.remaining_text.clone().unwrap_or_default();
+    if d.paused {
+        text.push_str("（挂起中，计时暂停）");
+    }
     let due = if d.provisional { format!("{}（暂定）", short_time(&d.due_at)) } else { short_time(&d.due_at) };
     Some(Countdown { label: d.label, due, text, overdue: minutes < 0 })
 }
@@ -790,6 +799,8 @@ struct DetailPage {
     /// Likely duplicates (疑似重复) to merge into, for those who may merge.
     similar: Vec<SimilarRequest>,
     failed: Option<Failed>,
+    /// The supervision deadline sent falls on a weekend or holiday: the form asks to confirm it.
+    supervise_unconfirmed: bool,
 }
 
 impl DetailPage {
@@ -846,7 +857,12 @@ async fn detail_page<S: Store>(
     let similar = if may_merge { app.duplicates().similar(caller, no).await? } else { Vec::new() };
     let detail = case.detail;
     let r = detail.request;
+    let supervise_unconfirmed = failed
+        .as_ref()
+        .filter(|f| f.action == "supervise")
+        .is_some_and(|f| supervision_warning(app, &f.values).is_some());
     let page = DetailPage {
+        supervise_unconfirmed,
         layout: Layout::staff(format!("诉求 {}", r.tracking_no), &caller.actor, menu),
         countdown: countdown(&r),
         history: detail.history,
@@ -857,6 +873,17 @@ async fn detail_page<S: Store>(
         r,
     };
     Ok(render(status, &page))
+}
+
+/// The warning for a supervision deadline (the form's `due`) on a weekend or holiday, unless the
+/// form confirms it (`non_working_ok`).
+fn supervision_warning<S: Store>(app: &App<S>, form: &[(String, String)]) -> Option<String> {
+    let first = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    if first("non_working_ok") == Some("1") {
+        return None;
+    }
+    let due = mashangban_domain::time::parse_instant(&local_time(first("due")?)?)?;
+    mashangban_app::views::non_working_day_warning(&app.caches().calendar(), due)
 }
 
 /// `2026-12-01T17:30` (a `datetime-local` input) → `2026-12-01T17:30:00+08:00`.
@@ -917,6 +944,14 @@ pub async fn act<S: Store>(
         ActionName::parse(&action).map_err(|_| PageError::Status(StatusCode::NOT_FOUND, "没有这个操作".into()))?;
     let parsed = body_of(name.fields(), &form)
         .and_then(|body| ActionRequest::parse(name.as_str(), body.to_string().as_bytes()).map_err(|e| e.message));
+    // A supervision deadline on a day nobody works is asked about once (the API takes it and warns).
+    let parsed = match parsed {
+        Ok(_) if name == ActionName::Supervise => match supervision_warning(&app, &form) {
+            Some(warning) => Err(format!("{warning}。如确需此期限，请勾选确认后再提交。")),
+            None => parsed,
+        },
+        other => other,
+    };
     let input = match parsed {
         Ok(input) => input,
         Err(message) => {

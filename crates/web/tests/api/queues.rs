@@ -250,8 +250,8 @@ async fn queue_rows_carry_badges_and_a_countdown_in_the_limits_clock() {
     let (_, html) = page(&app, "/work", &handler).await;
     let queue = section(&html, "queue");
     let row_a = row(queue, &a);
-    for badge in ["data-badge=\"supervised\">督办", "data-badge=\"urged\">催办2次", "data-badge=\"extended\">延期"]
-    {
+    let supervised = "data-badge=\"supervised\" title=\"督办期限 2026-03-20 17:30：请于期限内办结\">督办";
+    for badge in [supervised, "data-badge=\"urged\">催办2次", "data-badge=\"extended\">延期"] {
         assert!(row_a.contains(badge), "{badge} in {row_a}");
     }
     assert!(row_a.contains("个工作日"), "a working-day limit counts down in working days: {row_a}");
@@ -310,4 +310,40 @@ async fn exports_are_text_cells_masked_as_the_list_is() {
     assert!(lines.next().is_none());
     let (status, _) = page(&app, "/work/export?format=pdf", &dispatcher).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_supervision_deadline_on_a_day_off_is_warned_about() {
+    let app = spawn().await;
+    // Mon 2026-03-02.
+    app.set_time("2026-03-02T10:00:00+08:00");
+    let (dispatcher, supervisor) = (app.login("dispatcher").await, app.login("supervisor").await);
+    let (no, _) = app.submit(enterprise_complaint()).await;
+    app.act(&no, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj" })).await;
+    let supervise = |due: &str| json!({ "instructions": "请按期办结", "due": due });
+    // Saturday: taken, and warned about.
+    let r = app.act(&no, "supervise", &supervisor, supervise("2026-03-07T17:30:00+08:00")).await;
+    let warning = r["supervision"]["due_warning"].as_str().unwrap_or_default().to_owned();
+    assert!(warning.contains("2026-03-07") && warning.contains("周末"), "{r}");
+    assert_eq!(r["supervision"]["due"], "2026-03-07T17:30:00.000+08:00", "the deadline stands as given");
+    // National Day is a holiday; a Friday is a working day.
+    let r = app.act(&no, "supervise", &supervisor, supervise("2026-10-02T17:30:00+08:00")).await;
+    assert!(r["supervision"]["due_warning"].as_str().is_some_and(|w| w.contains("节假日")), "{r}");
+    let r = app.act(&no, "supervise", &supervisor, supervise("2026-03-06T17:30:00+08:00")).await;
+    assert!(r["supervision"]["due_warning"].is_null(), "{r}");
+
+    // The form asks once, then takes it; the request page marks it.
+    let path = format!("/work/{no}/supervise");
+    let form = [("instructions", "周末前办结"), ("due", "2026-03-08T12:00")];
+    let (status, _, html) = post_form(&app, &path, &supervisor, &form).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"supervise-error\"") && html.contains("不是工作日"), "{html}");
+    assert!(html.contains("id=\"supervise-confirm\"") && html.contains("value=\"2026-03-08T12:00\""), "kept");
+    let r = app.detail(&no, &dispatcher).await["request"].clone();
+    assert_eq!(r["supervision"]["due"], "2026-03-06T17:30:00.000+08:00", "nothing changed before the confirmation");
+    let form = [("instructions", "周末前办结"), ("due", "2026-03-08T12:00"), ("non_working_ok", "1")];
+    let (status, _, _) = post_form(&app, &path, &supervisor, &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = page(&app, &format!("/work/{no}"), &supervisor).await;
+    assert!(html.contains("id=\"supervision-due-warning\"") && html.contains("id=\"supervise-warning\""), "{html}");
 }
