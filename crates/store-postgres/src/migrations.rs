@@ -74,6 +74,7 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "command_targets",
     "command_tasks",
     "command_events",
+    "saved_views",
 ];
 
 /// The newest migration this program knows.

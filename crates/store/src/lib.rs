@@ -26,6 +26,7 @@ mod liaisons;
 mod monitoring;
 mod notifications;
 mod ratelimits;
+mod saved_views;
 mod scoring;
 mod statistics;
 mod types;
@@ -51,6 +52,7 @@ pub use liaisons::*;
 pub use monitoring::*;
 pub use notifications::*;
 pub use ratelimits::*;
+pub use saved_views::*;
 pub use scoring::*;
 pub use statistics::*;
 pub use types::*;
@@ -207,6 +209,7 @@ pub trait Store:
     + DashboardStore
     + NotificationStore
     + InboxStore
+    + SavedViewStore
     + ChangeStore
     + RateLimitStore
     + ClusterStore
@@ -241,6 +244,7 @@ impl<T> Store for T where
         + DashboardStore
         + NotificationStore
         + InboxStore
+        + SavedViewStore
         + ChangeStore
         + RateLimitStore
         + ClusterStore
