@@ -74,6 +74,7 @@ pub fn not_found() -> DomainError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
