@@ -82,7 +82,14 @@
     var rate = document.getElementById('rate');
     if (rate) rate.hidden = !view.can_rate;
     var reopen = document.getElementById('reopen');
-    if (reopen) reopen.hidden = !view.can_request_reopen;
+    if (reopen) {
+      reopen.hidden = !view.can_request_reopen && !view.reopen_requested_at;
+      var reopenForm = document.getElementById('reopen-form');
+      if (reopenForm) reopenForm.hidden = !view.can_request_reopen;
+      var waiting = document.getElementById('reopen-waiting');
+      if (waiting) waiting.hidden = !view.reopen_requested_at;
+      if (view.reopen_requested_at) setText('reopen-requested-at', short(view.reopen_requested_at));
+    }
     var materials = document.getElementById('materials');
     if (materials) materials.hidden = !view.can_add_materials;
   }

@@ -13,6 +13,7 @@
 pub mod accounts;
 pub mod approvals;
 pub mod audit;
+pub mod bulk;
 pub mod caches;
 pub mod calendar;
 pub mod caller;
@@ -45,6 +46,7 @@ pub mod org;
 pub mod ratelimit;
 pub mod requests;
 pub mod rules;
+pub mod saved_views;
 pub mod scheduler;
 pub mod scoring;
 pub mod search;
@@ -410,6 +412,16 @@ impl<S: Store> App<S> {
     /// The staff inbox (消息提醒).
     pub fn inbox(&self) -> inbox::Inbox<'_, S> {
         inbox::Inbox::new(self)
+    }
+
+    /// Bulk actions on the queues (批量派单、批量催办).
+    pub fn bulk(&self) -> bulk::Bulk<'_, S> {
+        bulk::Bulk::new(self)
+    }
+
+    /// Each person's saved views of the work page (保存的视图).
+    pub fn saved_views(&self) -> saved_views::SavedViews<'_, S> {
+        saved_views::SavedViews::new(self)
     }
 
     /// Visits to enterprises and the walking office (走访与行走的办公室).

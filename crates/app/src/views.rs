@@ -8,7 +8,7 @@ use mashangban_domain::access::Permission;
 use mashangban_domain::calendar::WorkCalendar;
 use mashangban_domain::org::{Actor, OrgTree, UnitId};
 use mashangban_domain::request::{Asker, Event, Request};
-use mashangban_domain::time::{Instant, format_instant};
+use mashangban_domain::time::{Instant, format_instant, in_shanghai};
 use mashangban_domain::time_limit::TimeLimits;
 use mashangban_domain::validation::{GeoPoint, mask_credit_code, mask_name, mask_phone};
 use mashangban_store::{Attachment, Category};
@@ -247,6 +247,8 @@ pub struct Badge {
     /// `act_now`, `urgent`, `supervised`, `urged`, `reopened`, `extended` or `extension_pending`.
     pub code: &'static str,
     pub label: String,
+    /// More about it (the supervision deadline, the extension asked for), e.g. `督办期限 2026-03-20 17:30`.
+    pub detail: Option<String>,
 }
 
 /// The marks of a request in a queue: 马上办 (an enterprise's act-now) or
@@ -254,7 +256,8 @@ pub struct Badge {
 /// 延期 once extended, 延期待审 while an extension waits.
 pub fn badges(r: &Request) -> Vec<Badge> {
     use mashangban_domain::request::Urgency;
-    let badge = |code, label: String| Badge { code, label };
+    let badge = |code, label: String| Badge { code, label, detail: None };
+    let minute = |t: &Instant| in_shanghai(t).format("%Y-%m-%d %H:%M").to_string();
     let times = |label: &str, n: u32| if n > 1 { format!("{label}{n}次") } else { label.to_owned() };
     let mut out = Vec::new();
     if is_act_now(r) {
@@ -262,8 +265,11 @@ pub fn badges(r: &Request) -> Vec<Badge> {
     } else if r.urgency == Urgency::Urgent {
         out.push(badge("urgent", "紧急".into()));
     }
-    if r.supervision.is_some() {
-        out.push(badge("supervised", "督办".into()));
+    if let Some(s) = &r.supervision {
+        out.push(Badge {
+            detail: Some(format!("督办期限 {}：{}", minute(&s.due), s.instructions)),
+            ..badge("supervised", "督办".into())
+        });
     }
     if r.urge_count > 0 {
         out.push(badge("urged", times("催办", r.urge_count)));
@@ -274,8 +280,9 @@ pub fn badges(r: &Request) -> Vec<Badge> {
     if r.extension_count > 0 {
         out.push(badge("extended", times("延期", r.extension_count)));
     }
-    if r.pending_extension.is_some() {
-        out.push(badge("extension_pending", "延期待审".into()));
+    if let Some(x) = &r.pending_extension {
+        let detail = Some(format!("申请延至 {}", minute(&x.requested_due)));
+        out.push(Badge { detail, ..badge("extension_pending", "延期待审".into()) });
     }
     out
 }
@@ -297,6 +304,31 @@ pub struct SupervisionView {
     pub due: String,
     pub by: String,
     pub at: String,
+    /// Set when the supervision deadline falls on a weekend or a holiday (by the work calendar):
+    /// the warning, in Chinese. The deadline stands as given.
+    pub due_warning: Option<String>,
+}
+
+/// A warning when `due` falls on a day nobody works (a weekend or a statutory holiday; a make-up
+/// working day is a working day). In a year the calendar does not cover, Saturdays and Sundays.
+pub fn non_working_day_warning(calendar: &WorkCalendar, due: Instant) -> Option<String> {
+    use chrono::Datelike;
+    use mashangban_domain::calendar::DayKind;
+    let date = due.with_timezone(&calendar.offset()).date_naive();
+    let (kind, note) = match calendar.day_kind(date) {
+        Ok(kind) => (kind, calendar.day_name(date).map(|n| format!("（{n}）")).unwrap_or_default()),
+        Err(_) if date.weekday().number_from_monday() >= 6 => {
+            (DayKind::Weekend, "（该年节假日安排尚未导入）".to_owned())
+        }
+        Err(_) => return None,
+    };
+    (!kind.is_working()).then(|| {
+        format!(
+            "督办期限 {} 是{}{note}，不是工作日；如需按工作日督办，请改到工作日",
+            date.format("%Y-%m-%d"),
+            kind.label()
+        )
+    })
 }
 
 pub fn request_view(r: &Request, viewer: &Actor, lookup: &Lookup<'_>, merged_into: Option<String>) -> RequestView {
@@ -345,6 +377,7 @@ pub fn request_view(r: &Request, viewer: &Actor, lookup: &Lookup<'_>, merged_int
             due: ts(&s.due),
             by: s.by.clone(),
             at: ts(&s.at),
+            due_warning: non_working_day_warning(lookup.calendar, s.due),
         }),
         ledger_ref: r.ledger_ref.clone(),
         received_at: ts(&r.received_at),
@@ -617,8 +650,11 @@ pub struct PublicView {
     pub rating_label: Option<&'static str>,
     pub resolved: Option<bool>,
     pub can_rate: bool,
-    /// Rated unhappily: the asker may ask for the request to be handled again (申请重办).
+    /// Rated unhappily: the asker may ask for the request to be handled again (申请重办),
+    /// unless an earlier request waits for its answer.
     pub can_request_reopen: bool,
+    /// When the asker's request to reopen was received, while it waits for an answer.
+    pub reopen_requested_at: Option<String>,
     /// Still being handled: the asker may add materials (补充材料).
     pub can_add_materials: bool,
     pub can_withdraw: bool,
@@ -661,7 +697,8 @@ pub fn public_view(r: &Request, events: &[Event], org: &OrgTree, calendar: &Work
         rating_label: r.rating.map(|x| x.label()),
         resolved: r.resolved,
         can_rate: r.state == State::Closed,
-        can_request_reopen: r.state == State::FollowedUp && r.follow_up_unhappy(),
+        can_request_reopen: r.state == State::FollowedUp && r.follow_up_unhappy() && r.reopen_requested_at.is_none(),
+        reopen_requested_at: r.reopen_requested_at.as_ref().filter(|_| r.state == State::FollowedUp).map(ts),
         can_add_materials: r.state.is_open(),
         can_withdraw: mashangban_domain::lifecycle::Action::Withdraw { reason: None }.allowed_from().contains(&r.state),
         timeline: public_timeline(events, org),

@@ -1170,6 +1170,7 @@ mod tests {
                     return_count: 0,
                     extension_count: 0,
                     urge_count: 0,
+                    reopen_requested_at: None,
                     due_at: new.due_at,
                     deadlines: new.deadlines,
                     time_limits: new.time_limits,

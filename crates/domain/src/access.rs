@@ -120,6 +120,12 @@ pub enum Permission {
     WorkCommand,
     /// Edit command centres' definitions (管理指挥部).
     ManageCommand,
+    /// Dispatch several requests of one category to one unit at once (批量派单).
+    BulkDispatch,
+    /// Urge several requests at once (批量催办).
+    BulkUrge,
+    /// Save the work page's filters under a name (保存视图), one's own only.
+    SaveViews,
 }
 
 /// Every staff role (工作人员).
@@ -201,6 +207,9 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::ReadCommand, &[Role::Handler, Role::UnitLeader, Role::Supervisor, Role::CityLeader, Role::Admin]),
     (Permission::WorkCommand, &[Role::Handler, Role::UnitLeader, Role::Admin]),
     (Permission::ManageCommand, &[Role::Admin]),
+    (Permission::BulkDispatch, &[Role::Dispatcher]),
+    (Permission::BulkUrge, &[Role::Dispatcher, Role::Supervisor]),
+    (Permission::SaveViews, STAFF),
 ];
 
 impl Permission {
@@ -256,6 +265,9 @@ impl Permission {
         Permission::ReadCommand,
         Permission::WorkCommand,
         Permission::ManageCommand,
+        Permission::BulkDispatch,
+        Permission::BulkUrge,
+        Permission::SaveViews,
     ];
 
     /// The stable code (API documents, logs).
@@ -312,6 +324,9 @@ impl Permission {
             Self::ReadCommand => "command.read",
             Self::WorkCommand => "command.work",
             Self::ManageCommand => "command.manage",
+            Self::BulkDispatch => "requests.bulk_dispatch",
+            Self::BulkUrge => "requests.bulk_urge",
+            Self::SaveViews => "views.save",
         }
     }
 
@@ -369,6 +384,9 @@ impl Permission {
             Self::ReadCommand => "查看指挥部",
             Self::WorkCommand => "办理指挥部任务",
             Self::ManageCommand => "管理指挥部",
+            Self::BulkDispatch => "批量派单",
+            Self::BulkUrge => "批量催办",
+            Self::SaveViews => "保存视图",
         }
     }
 

@@ -31,6 +31,7 @@ pub mod monitoring;
 pub mod notify;
 pub mod org;
 pub mod request;
+pub mod saved_view;
 pub mod scoring;
 pub mod statistics;
 pub mod time;

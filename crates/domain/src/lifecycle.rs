@@ -469,6 +469,7 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             });
             next.rating = Some(*rating);
             next.resolved = Some(*resolved);
+            next.reopen_requested_at = None;
             next.state = State::FollowedUp;
             (EventKind::FollowedUp, optional_comment(comment.as_deref())?)
         }
@@ -479,6 +480,13 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
                     "只有评价不满意或问题未解决时才能申请重办",
                 ));
             }
+            if current.reopen_requested_at.is_some() {
+                return Err(DomainError::conflict(
+                    "reopen_already_requested",
+                    "已申请重办，正在等待处理，请勿重复申请",
+                ));
+            }
+            next.reopen_requested_at = Some(ctx.now);
             (EventKind::ReopenRequested, Some(required_text("申请重办的理由", reason, COMMENT_MAX)?))
         }
         Action::Reopen { reason } => {
@@ -487,6 +495,7 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             }
             next.state = if current.lead_unit_id.is_some() { State::Dispatched } else { State::Received };
             next.reopen_count += 1;
+            next.reopen_requested_at = None;
             next.rating = None;
             next.resolved = None;
             next.closed_at = None;

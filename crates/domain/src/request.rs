@@ -257,6 +257,11 @@ pub struct Request {
     pub extension_count: u32,
     /// How many times the request was urged (催办).
     pub urge_count: u32,
+    /// When the asker asked for the request to be handled again (申请重办),
+    /// until the dispatcher answers (重办, or a new follow-up): a second
+    /// request meanwhile is refused.
+    #[serde(default)]
+    pub reopen_requested_at: Option<Instant>,
     /// The reply/close deadline (答复期限); computed by the time-limit rules.
     pub due_at: Option<Instant>,
     /// The other deadlines: sign-for, first contact, stage reply.

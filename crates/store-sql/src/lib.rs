@@ -32,6 +32,7 @@ mod outbox;
 mod ratelimits;
 pub mod requests;
 pub mod rows;
+mod saved_views;
 mod scoring;
 pub mod sql;
 mod statistics;

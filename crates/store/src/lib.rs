@@ -27,6 +27,7 @@ mod liaisons;
 mod monitoring;
 mod notifications;
 mod ratelimits;
+mod saved_views;
 mod scoring;
 mod statistics;
 mod types;
@@ -53,6 +54,7 @@ pub use liaisons::*;
 pub use monitoring::*;
 pub use notifications::*;
 pub use ratelimits::*;
+pub use saved_views::*;
 pub use scoring::*;
 pub use statistics::*;
 pub use types::*;
@@ -210,6 +212,7 @@ pub trait Store:
     + DashboardStore
     + NotificationStore
     + InboxStore
+    + SavedViewStore
     + ChangeStore
     + RateLimitStore
     + ClusterStore
@@ -245,6 +248,7 @@ impl<T> Store for T where
         + DashboardStore
         + NotificationStore
         + InboxStore
+        + SavedViewStore
         + ChangeStore
         + RateLimitStore
         + ClusterStore

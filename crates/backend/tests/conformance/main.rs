@@ -29,6 +29,7 @@ mod notifications;
 mod org;
 mod ratelimits;
 mod requests;
+mod saved_views;
 mod statistics;
 mod time_limits;
 mod visits;

@@ -48,6 +48,7 @@ fn request(kind: RequestKind) -> Request {
         return_count: 0,
         extension_count: 0,
         urge_count: 0,
+        reopen_requested_at: None,
         due_at: Some(t0() + Duration::days(10)),
         deadlines: Default::default(),
         time_limits: None,
@@ -345,6 +346,25 @@ fn side_path_rules() {
         apply(&in_state(State::FollowedUp), &dispatcher, &Action::Reopen { reason: "复查".into() }, &ctx).unwrap();
     assert_eq!(reopened.request.state, State::Dispatched);
     assert_eq!(reopened.request.reopen_count, 1);
+}
+
+#[test]
+fn a_second_reopen_request_waits_for_the_first_answer() {
+    let ctx = Context { now: t0(), merge_parent: None, calendar: None };
+    let ask = Action::RequestReopen { reason: "问题仍未解决".into() };
+    let asked = apply(&in_state(State::FollowedUp), &Actor::PublicAsker, &ask, &ctx).unwrap().request;
+    assert_eq!((asked.state, asked.reopen_requested_at), (State::FollowedUp, Some(t0())));
+    let again = apply(&asked, &Actor::PublicAsker, &ask, &ctx).unwrap_err();
+    assert_eq!((again.code, again.kind), ("reopen_already_requested", ErrorKind::Conflict));
+    // The dispatcher's reopening answers it; after the next unhappy follow-up the asker may ask again.
+    let dispatcher = staff(Role::Dispatcher, 1);
+    let reopened = apply(&asked, &dispatcher, &Action::Reopen { reason: "重新办理".into() }, &ctx).unwrap().request;
+    assert_eq!(reopened.reopen_requested_at, None);
+    let mut followed = reopened;
+    followed.state = State::Closed;
+    let unhappy = Action::FollowUp { rating: Rating::Dissatisfied, resolved: false, comment: None };
+    let followed = apply(&followed, &staff(Role::Operator, 1), &unhappy, &ctx).unwrap().request;
+    assert!(apply(&followed, &Actor::PublicAsker, &ask, &ctx).is_ok());
 }
 
 #[test]

@@ -191,7 +191,8 @@ async fn save(c: &dyn Conn, before: &Request, after: &Request) -> StoreResult<()
                 reopen_count = $12, return_count = $13, extension_count = $14, due_at = $15, updated_at = $16,
                 closed_at = $17, version = $18, sign_due_at = $19, contact_due_at = $20, stage_due_at = $21,
                 suspended_at = $22, supervision = $23, deadlines_provisional = $24, kind = $25, urgency = $26,
-                category_id = $27, town_id = $28, time_limits = $29, urge_count = $30
+                category_id = $27, town_id = $28, time_limits = $29, urge_count = $30,
+                reopen_requested_at = $31
              WHERE id = $1 AND version = $2",
             &args![
                 after.id,
@@ -224,6 +225,7 @@ async fn save(c: &dyn Conn, before: &Request, after: &Request) -> StoreResult<()
                 after.location.town_id,
                 to_json(after.time_limits.as_ref()),
                 after.urge_count,
+                after.reopen_requested_at.as_ref(),
             ],
         )
         .await?;

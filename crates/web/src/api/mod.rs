@@ -5,6 +5,7 @@
 mod admin;
 pub(crate) mod approvals;
 pub(crate) mod attachments;
+mod bulk;
 pub(crate) mod calendar;
 mod catalog;
 pub(crate) mod command;
@@ -24,7 +25,8 @@ pub(crate) mod monitoring;
 mod notifications;
 mod public;
 mod requests;
-pub(crate) mod scores;
+mod saved_views;
+mod scores;
 mod session;
 pub(crate) mod statistics;
 mod time_limits;
@@ -57,6 +59,8 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         liaisons::routes::<S>(),
         visits::routes::<S>(),
         inbox::routes::<S>(),
+        bulk::routes::<S>(),
+        saved_views::routes::<S>(),
         direct_line::routes::<S>(),
         approvals::routes::<S>(),
         fund::routes::<S>(),

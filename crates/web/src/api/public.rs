@@ -48,6 +48,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
                 "request_not_found",
                 "illegal_transition",
                 "reopen_request_not_allowed",
+                "reopen_already_requested",
                 "invalid_text",
                 "rate_limited",
             ]),

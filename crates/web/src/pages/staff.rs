@@ -17,11 +17,14 @@ use crate::extract::{Form, PagePath as Path, PageQuery as Query};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use mashangban_app::bulk::{BulkDispatchInput, BulkOutcome, BulkTarget, BulkUrgeInput};
 use mashangban_app::duplicates::SimilarRequest;
 use mashangban_app::input::{ActionName, ActionRequest, FieldKind, FormField};
 use mashangban_app::requests::{Case, EXPORT_COLUMNS, ExportCursor, csv_line, export_fields};
+use mashangban_app::saved_views::{RenameViewInput, SavedViewInput, SavedViewView};
 use mashangban_app::views::{AttachmentView, EventView, RequestView};
 use mashangban_app::{App, Caller, Settings};
+use mashangban_domain::access::Permission;
 use mashangban_domain::org::{Actor, Role, UnitKind};
 use mashangban_domain::request::{Channel, Rating, RequestKind, State as RequestState, Urgency};
 use mashangban_store::{ListFilter, ListOrder, Store};
@@ -40,6 +43,10 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         Route::post("/logout", logout::<S>).public().form(),
         Route::get("/work", queue::<S>).nav(MenuKind::Main, 10, "工作台"),
         Route::get("/work/export", export::<S>),
+        Route::post("/work/bulk", bulk::<S>).permission(Permission::BulkUrge).form(),
+        Route::post("/work/views", save_view::<S>).permission(Permission::SaveViews).form(),
+        Route::post("/work/views/{id}/rename", rename_view::<S>).permission(Permission::SaveViews).form(),
+        Route::post("/work/views/{id}/delete", delete_view::<S>).permission(Permission::SaveViews).form(),
         Route::get("/work/{no}", detail::<S>),
         Route::post("/work/{no}/{action}", act::<S>).form(),
         Route::post("/work/{no}/attachments", upload::<S>).multipart().body_limit(super::submit::limit(settings)),
@@ -132,10 +139,19 @@ pub struct Countdown {
     pub overdue: bool,
 }
 
+/// The running deadline due first (the instants compare across clocks; the
+/// minutes left do not: working and natural minutes differ), its time left
+/// in its own clock.
 pub(super) fn countdown(view: &RequestView) -> Option<Countdown> {
-    let (d, minutes) =
-        view.deadlines.iter().filter_map(|d| d.remaining_minutes.map(|m| (d, m))).min_by_key(|(_, m)| *m)?;
-    let text = d.remaining_text.clone().unwrap_or_default();
+    let (d, minutes) = view
+        .deadlines
+        .iter()
+        .filter_map(|d| d.remaining_minutes.map(|m| (d, m)))
+        .min_by(|(a, _), (b, _)| a.due_at.cmp(&b.due_at))?;
+    let mut text = d.remaining_text.clone().unwrap_or_default();
+    if d.paused {
+        text.push_str("（挂起中，计时暂停）");
+    }
     let due = if d.provisional { format!("{}（暂定）", short_time(&d.due_at)) } else { short_time(&d.due_at) };
     Some(Countdown { label: d.label, due, text, overdue: minutes < 0 })
 }
@@ -161,6 +177,34 @@ struct Section {
     page_text: Option<String>,
     /// The export of the whole list (`format=xlsx|csv` to add); not for search results.
     export: Option<String>,
+    /// The bulk actions its rows may be selected for (checkboxes and a form).
+    bulk: Option<BulkForm>,
+}
+
+/// The bulk actions of a section: dispatch (the 待派单 queue, dispatchers: the units to choose
+/// from) and urge (dispatchers and supervisors).
+struct BulkForm {
+    dispatch: Option<Vec<Choice>>,
+    urge: bool,
+}
+
+/// The bulk actions `actor` may take on the rows of the section `id`.
+fn bulk_form<S: Store>(app: &App<S>, actor: &Actor, id: &str) -> Option<BulkForm> {
+    let dispatch = (id == "received" && actor.may(Permission::BulkDispatch)).then(|| unit_choices(app, None));
+    let urge = id != "mine" && actor.may(Permission::BulkUrge);
+    (dispatch.is_some() || urge).then_some(BulkForm { dispatch, urge })
+}
+
+/// The saved views part of the work page.
+struct Views {
+    /// Whether the person may save views (staff with an account).
+    may_save: bool,
+    items: Vec<SavedViewView>,
+    /// The query parameters a new view would keep (hidden fields of the save form).
+    current: Vec<(String, String)>,
+    /// A refused save, rename or delete: its message, and the name typed.
+    error: Option<String>,
+    name: String,
 }
 
 /// The filters of the list (those of `GET /api/v1/requests`) as form controls.
@@ -194,6 +238,7 @@ struct QueuePage {
     /// The other filters, kept by the search box (hidden fields).
     kept: Vec<(String, String)>,
     filters: Filters,
+    views: Views,
 }
 
 impl QueuePage {
@@ -255,6 +300,23 @@ pub async fn queue<S: Store>(
     Extension(menu): Extension<std::sync::Arc<Menu>>,
     Query(query): Query<HashMap<String, String>>,
 ) -> PageResult {
+    queue_page(&app, &caller, &menu, query, None, StatusCode::OK).await
+}
+
+/// A refused change of a saved view, shown beside the views.
+struct ViewRefusal {
+    message: String,
+    name: String,
+}
+
+async fn queue_page<S: Store>(
+    app: &App<S>,
+    caller: &Caller,
+    menu: &Menu,
+    query: HashMap<String, String>,
+    refusal: Option<ViewRefusal>,
+    status: StatusCode,
+) -> PageResult {
     let mut rest = query.clone();
     let queue_id = rest.remove("queue").filter(|q| !q.trim().is_empty());
     let page =
@@ -272,17 +334,18 @@ pub async fn queue<S: Store>(
             .ok_or_else(|| PageError::Status(StatusCode::NOT_FOUND, "没有这个待办分类".into()))?;
         let mut filter = if filtered { app.requests().filter(&rest)? } else { ListFilter::default() };
         narrow(&mut filter, &base);
-        vec![queue_section(&app, &caller, (id, heading, hint), filter, page, &rest).await?]
+        vec![queue_section(app, caller, (id, heading, hint), filter, page, &rest).await?]
     } else if filtered {
-        vec![filtered_section(&app, &caller, &rest).await?]
+        vec![filtered_section(app, caller, &rest).await?]
     } else {
         let mut sections = Vec::new();
         for (id, heading, hint, filter) in queues(&caller.actor) {
-            sections.push(queue_section(&app, &caller, (id, heading, hint), filter, 1, &rest).await?);
+            sections.push(queue_section(app, caller, (id, heading, hint), filter, 1, &rest).await?);
         }
         sections
     };
-    let conditions = if filtered { describe(&app, &rest) } else { Vec::new() };
+    let conditions = if filtered { describe(app, &rest) } else { Vec::new() };
+    let views = views_part(app, caller, &query, refusal).await?;
     let q = rest.get("q").map(|q| q.trim().to_owned()).unwrap_or_default();
     let mut kept: Vec<(String, String)> = rest
         .iter()
@@ -291,15 +354,35 @@ pub async fn queue<S: Store>(
         .collect();
     kept.sort();
     let page = QueuePage {
-        layout: Layout::staff("工作台", &caller.actor, &menu),
+        layout: Layout::staff("工作台", &caller.actor, menu),
         sections,
         filtered: filtered || queue_id.is_some(),
         conditions,
         q,
         kept,
-        filters: filter_form(&app, &rest, queue_id),
+        filters: filter_form(app, &rest, queue_id),
+        views,
     };
-    Ok(render(StatusCode::OK, &page))
+    Ok(render(status, &page))
+}
+
+/// The person's saved views and what a new one would keep (the query without paging).
+async fn views_part<S: Store>(
+    app: &App<S>,
+    caller: &Caller,
+    query: &HashMap<String, String>,
+    refusal: Option<ViewRefusal>,
+) -> PageResult<Views> {
+    let may_save = caller.actor.may(Permission::SaveViews) && caller.actor.user_id().is_some();
+    let items = if may_save { app.saved_views().list(caller).await?.items } else { Vec::new() };
+    let mut current: Vec<(String, String)> = query
+        .iter()
+        .filter(|(k, v)| !mashangban_domain::saved_view::TRANSIENT.contains(&k.as_str()) && !v.trim().is_empty())
+        .map(|(k, v)| (k.clone(), v.trim().to_owned()))
+        .collect();
+    current.sort();
+    let (error, name) = refusal.map_or((None, String::new()), |r| (Some(r.message), r.name));
+    Ok(Views { may_save, items, current, error, name })
 }
 
 /// A queue's own conditions laid over the filters chosen on the page: its
@@ -342,6 +425,7 @@ async fn queue_section<S: Store>(
         id,
         heading,
         hint,
+        bulk: bulk_form(app, &caller.actor, id),
         rows: rows(listing.items),
         more: (shown < total && page < MAX_PAGE).then(|| link(page + 1)),
         previous: (page > 1).then(|| link(page - 1)),
@@ -465,6 +549,7 @@ async fn filtered_section<S: Store>(
             previous: None,
             page_text: None,
             export: None,
+            bulk: bulk_form(app, &caller.actor, "results"),
             rows: rows(found.listing.items),
         });
     }
@@ -480,6 +565,7 @@ async fn filtered_section<S: Store>(
         total: Some(total),
         page_text: None,
         export: Some(format!("/work/export?{}", query_prefix(query, &["cursor", "limit", "sort"]))),
+        bulk: bulk_form(app, &caller.actor, "results"),
     })
 }
 
@@ -557,6 +643,122 @@ pub async fn export<S: Store>(
         }
         _ => Err(PageError::Status(StatusCode::BAD_REQUEST, "导出格式应为 xlsx 或 csv".into())),
     }
+}
+
+/// `POST /work/views` (`name` and the work page's parameters as fields): saves
+/// them as a view and opens it; a refusal shows the work page again with the
+/// message beside the views and the name kept.
+pub async fn save_view<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<std::sync::Arc<Menu>>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> PageResult {
+    let name = form.iter().find(|(k, _)| k == "name").map(|(_, v)| v.clone()).unwrap_or_default();
+    let filters: HashMap<String, String> = form.into_iter().filter(|(k, _)| k != "name").collect();
+    let input = SavedViewInput { name: name.clone(), filters: filters.clone().into_iter().collect() };
+    match app.saved_views().create(&caller, input).await.map_err(ApiError::from) {
+        Ok(view) => Ok(Redirect::to(&view.link).into_response()),
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => Err(e.into()),
+        Err(e) => {
+            let refusal = ViewRefusal { message: e.message, name };
+            queue_page(&app, &caller, &menu, filters, Some(refusal), e.status).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RenameForm {
+    name: String,
+}
+
+/// `POST /work/views/{id}/rename`: renames one of one's views, back to the work page.
+pub async fn rename_view<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<std::sync::Arc<Menu>>,
+    Path(id): Path<String>,
+    Form(form): Form<RenameForm>,
+) -> PageResult {
+    let input = RenameViewInput { name: form.name.clone() };
+    match app.saved_views().rename(&caller, &id, input).await.map_err(ApiError::from) {
+        Ok(_) => Ok(Redirect::to("/work#views").into_response()),
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => Err(e.into()),
+        Err(e) => {
+            let refusal = ViewRefusal { message: e.message, name: form.name };
+            queue_page(&app, &caller, &menu, HashMap::new(), Some(refusal), e.status).await
+        }
+    }
+}
+
+/// `POST /work/views/{id}/delete`: deletes one of one's views, back to the work page.
+pub async fn delete_view<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<std::sync::Arc<Menu>>,
+    Path(id): Path<String>,
+) -> PageResult {
+    match app.saved_views().delete(&caller, &id).await.map_err(ApiError::from) {
+        Ok(()) => Ok(Redirect::to("/work#views").into_response()),
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => Err(e.into()),
+        Err(e) => {
+            let refusal = ViewRefusal { message: e.message, name: String::new() };
+            queue_page(&app, &caller, &menu, HashMap::new(), Some(refusal), e.status).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "work_bulk.html")]
+struct BulkPage {
+    layout: Layout,
+    /// 批量派单 or 批量催办.
+    heading: &'static str,
+    outcome: Option<BulkOutcome>,
+    /// The whole batch refused (nothing done): why.
+    error: Option<String>,
+}
+
+/// `POST /work/bulk` (`action` = dispatch | urge; `no` = `TRACKING:VERSION` per selected row;
+/// `lead_unit` for dispatch, `message` for urge): the bulk action, then per request what happened.
+/// The route admits those who may urge in bulk (dispatchers, supervisors); dispatching needs more.
+pub async fn bulk<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<std::sync::Arc<Menu>>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> PageResult {
+    let first = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned());
+    let requests: Vec<BulkTarget> = form
+        .iter()
+        .filter(|(k, _)| k == "no")
+        .map(|(_, v)| match v.split_once(':') {
+            Some((no, version)) => BulkTarget { tracking_no: no.to_owned(), version: version.parse().ok() },
+            None => BulkTarget { tracking_no: v.clone(), version: None },
+        })
+        .collect();
+    let (heading, done) = match first("action").as_deref() {
+        Some("dispatch") if caller.actor.may(Permission::BulkDispatch) => {
+            let input = BulkDispatchInput {
+                requests,
+                lead_unit: first("lead_unit").unwrap_or_default(),
+                co_units: Vec::new(),
+                comment: first("comment").filter(|c| !c.is_empty()),
+            };
+            ("批量派单", app.bulk().dispatch(&caller, input).await)
+        }
+        Some("urge") => {
+            let input = BulkUrgeInput { requests, message: first("message").unwrap_or_default() };
+            ("批量催办", app.bulk().urge(&caller, input).await)
+        }
+        Some("dispatch") => return Err(PageError::Status(StatusCode::FORBIDDEN, "您无权批量派单".into())),
+        _ => return Err(PageError::Status(StatusCode::UNPROCESSABLE_ENTITY, "请选择批量派单或批量催办".into())),
+    };
+    let layout = Layout::staff(heading, &caller.actor, &menu);
+    Ok(match done.map_err(ApiError::from) {
+        Ok(outcome) => render(StatusCode::OK, &BulkPage { layout, heading, outcome: Some(outcome), error: None }),
+        Err(e) => render(e.status, &BulkPage { layout, heading, outcome: None, error: Some(e.message) }),
+    })
 }
 
 /// The actions a page offers, each shown only where the role and state allow it.
@@ -790,6 +992,8 @@ struct DetailPage {
     /// Likely duplicates (疑似重复) to merge into, for those who may merge.
     similar: Vec<SimilarRequest>,
     failed: Option<Failed>,
+    /// The supervision deadline sent falls on a weekend or holiday: the form asks to confirm it.
+    supervise_unconfirmed: bool,
 }
 
 impl DetailPage {
@@ -846,7 +1050,12 @@ async fn detail_page<S: Store>(
     let similar = if may_merge { app.duplicates().similar(caller, no).await? } else { Vec::new() };
     let detail = case.detail;
     let r = detail.request;
+    let supervise_unconfirmed = failed
+        .as_ref()
+        .filter(|f| f.action == "supervise")
+        .is_some_and(|f| supervision_warning(app, &f.values).is_some());
     let page = DetailPage {
+        supervise_unconfirmed,
         layout: Layout::staff(format!("诉求 {}", r.tracking_no), &caller.actor, menu),
         countdown: countdown(&r),
         history: detail.history,
@@ -857,6 +1066,17 @@ async fn detail_page<S: Store>(
         r,
     };
     Ok(render(status, &page))
+}
+
+/// The warning for a supervision deadline (the form's `due`) on a weekend or holiday, unless the
+/// form confirms it (`non_working_ok`).
+fn supervision_warning<S: Store>(app: &App<S>, form: &[(String, String)]) -> Option<String> {
+    let first = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    if first("non_working_ok") == Some("1") {
+        return None;
+    }
+    let due = mashangban_domain::time::parse_instant(&local_time(first("due")?)?)?;
+    mashangban_app::views::non_working_day_warning(&app.caches().calendar(), due)
 }
 
 /// `2026-12-01T17:30` (a `datetime-local` input) → `2026-12-01T17:30:00+08:00`.
@@ -917,6 +1137,14 @@ pub async fn act<S: Store>(
         ActionName::parse(&action).map_err(|_| PageError::Status(StatusCode::NOT_FOUND, "没有这个操作".into()))?;
     let parsed = body_of(name.fields(), &form)
         .and_then(|body| ActionRequest::parse(name.as_str(), body.to_string().as_bytes()).map_err(|e| e.message));
+    // A supervision deadline on a day nobody works is asked about once (the API takes it and warns).
+    let parsed = match parsed {
+        Ok(_) if name == ActionName::Supervise => match supervision_warning(&app, &form) {
+            Some(warning) => Err(format!("{warning}。如确需此期限，请勾选确认后再提交。")),
+            None => parsed,
+        },
+        other => other,
+    };
     let input = match parsed {
         Ok(input) => input,
         Err(message) => {

@@ -143,6 +143,10 @@ impl Feedback {
 }
 
 impl ProgressPage {
+    fn time(&self, rfc3339: &str) -> String {
+        short_time(rfc3339)
+    }
+
     fn due(&self) -> String {
         let provisional = if self.view.due_provisional { "（暂定）" } else { "" };
         self.view.due_at.as_deref().map(|d| format!("{}{provisional}", short_time(d))).unwrap_or_default()

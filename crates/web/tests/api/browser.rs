@@ -584,6 +584,16 @@ async fn the_progress_page_takes_materials_and_a_request_to_reopen() {
     assert_eq!(res.status(), StatusCode::OK);
     let html = res.text().await.unwrap();
     assert!(html.contains("已收到您的重办申请") && html.contains("申请重办"), "confirmed on the page");
+    assert!(html.contains("id=\"reopen-waiting\">") && html.contains("id=\"reopen-form\" hidden"), "waiting, no form");
+    // A second request before the first is answered is refused beside the form.
+    let res = no_redirects()
+        .post(app.url(&reopen))
+        .form(&[("code", code.as_str()), ("reason", "再次申请")])
+        .send()
+        .await
+        .unwrap();
+    let html = res.text().await.unwrap();
+    assert!(html.contains("请勿重复申请"), "{html}");
     let view = app.progress(&no, &code).await;
     assert!(timeline_kinds(&view).contains(&"reopen_requested".to_owned()));
     let (_, work) = page(&app, "/work", &dispatcher).await;

@@ -401,9 +401,17 @@ async fn returns_extensions_reopen_and_their_public_traces() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
     let (status, view) = app.post(&reopen_request, None, json!({ "code": code, "reason": "转移手续仍未办好" })).await;
     assert_eq!(status, StatusCode::OK, "{view}");
-    assert_eq!((view["state"].as_str(), view["can_request_reopen"].as_bool()), (Some("followed_up"), Some(true)));
+    assert_eq!((view["state"].as_str(), view["can_request_reopen"].as_bool()), (Some("followed_up"), Some(false)));
+    assert!(view["reopen_requested_at"].is_string(), "{view}");
     let step = view["timeline"].as_array().unwrap().iter().find(|s| s["kind"] == "reopen_requested").unwrap().clone();
     assert_eq!(step["comment"], "转移手续仍未办好");
+    // A second request before the first is answered is refused with its own code, and nothing is recorded.
+    let (status, err) = app.post(&reopen_request, None, json!({ "code": code, "reason": "再次申请" })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("reopen_already_requested")), "{err}");
+    assert!(err["message"].as_str().is_some_and(|m| m.contains("已申请重办")), "{err}");
+    let history = app.detail(&no, &dispatcher).await["history"].clone();
+    let asked = history.as_array().unwrap().iter().filter(|e| e["kind"] == "reopen_requested").count();
+    assert_eq!(asked, 1, "nothing recorded on refusal");
     let (status, err) =
         app.post(&format!("/api/v1/requests/{no}/request-reopen"), Some(&dispatcher), json!({ "reason": "x" })).await;
     assert_eq!(

@@ -3,6 +3,8 @@
 //! in force at receipt), and the queues (badges, countdowns, totals, paging,
 //! filters).
 
+use std::collections::HashMap;
+
 use super::*;
 
 use super::browser::{page, post_form};
@@ -250,8 +252,8 @@ async fn queue_rows_carry_badges_and_a_countdown_in_the_limits_clock() {
     let (_, html) = page(&app, "/work", &handler).await;
     let queue = section(&html, "queue");
     let row_a = row(queue, &a);
-    for badge in ["data-badge=\"supervised\">督办", "data-badge=\"urged\">催办2次", "data-badge=\"extended\">延期"]
-    {
+    let supervised = "data-badge=\"supervised\" title=\"督办期限 2026-03-20 17:30：请于期限内办结\">督办";
+    for badge in [supervised, "data-badge=\"urged\">催办2次", "data-badge=\"extended\">延期"] {
         assert!(row_a.contains(badge), "{badge} in {row_a}");
     }
     assert!(row_a.contains("个工作日"), "a working-day limit counts down in working days: {row_a}");
@@ -310,4 +312,283 @@ async fn exports_are_text_cells_masked_as_the_list_is() {
     assert!(lines.next().is_none());
     let (status, _) = page(&app, "/work/export?format=pdf", &dispatcher).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+fn history_kinds(detail: &Value) -> Vec<String> {
+    detail["history"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap().to_owned()).collect()
+}
+
+fn results_by_no(outcome: &Value) -> HashMap<String, Value> {
+    outcome["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["tracking_no"].as_str().unwrap().to_owned(), r.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn bulk_dispatch_and_urge_answer_per_request() {
+    let app = spawn().await;
+    app.set_time("2026-03-02T10:00:00+08:00");
+    let (dispatcher, supervisor, handler) =
+        (app.login("dispatcher").await, app.login("supervisor").await, app.login("handler").await);
+    let (a, _) = app.submit(enterprise_complaint()).await;
+    let (b, _) = app.submit(enterprise_complaint()).await;
+    let (c, _) = app.submit(enterprise_complaint()).await;
+    let (other, _) = app.submit(resident_consultation()).await;
+    let version = |r: &Value| r["request"]["version"].as_i64().unwrap();
+    let va = version(&app.detail(&a, &dispatcher).await);
+    let vc = version(&app.detail(&c, &dispatcher).await);
+    // b moved on meanwhile (dispatched alone); c is sent with a version it no longer has.
+    app.act(&b, "dispatch", &dispatcher, json!({ "lead_unit": "rsj" })).await;
+    let body = json!({
+        "requests": [
+            { "tracking_no": a, "version": va },
+            { "tracking_no": b },
+            { "tracking_no": c, "version": vc + 5 },
+        ],
+        "lead_unit": "scjgj",
+        "comment": "批量派单",
+    });
+    let (status, outcome) = app.post("/api/v1/bulk/dispatch", Some(&dispatcher), body).await;
+    assert_eq!(status, StatusCode::OK, "{outcome}");
+    assert_eq!((outcome["done"].as_u64(), outcome["failed"].as_u64()), (Some(1), Some(2)), "{outcome}");
+    let results = results_by_no(&outcome);
+    assert_eq!((results[&a]["ok"].as_bool(), results[&a]["state"].as_str()), (Some(true), Some("dispatched")));
+    assert_eq!(results[&b]["code"], "illegal_transition");
+    assert_eq!(
+        (results[&c]["code"].as_str(), results[&c]["state"].as_str()),
+        (Some("version_changed"), Some("received"))
+    );
+    assert!(results[&c]["message"].as_str().is_some_and(|m| !m.is_ascii()), "a Chinese reason");
+    // Each dispatched request has its own event; the refused ones are unchanged.
+    let detail_a = app.detail(&a, &dispatcher).await;
+    assert_eq!(detail_a["request"]["lead_unit"]["code"], "scjgj");
+    assert_eq!(history_kinds(&detail_a).iter().filter(|k| *k == "dispatched").count(), 1);
+    assert_eq!(app.detail(&b, &dispatcher).await["request"]["lead_unit"]["code"], "rsj");
+    let detail_c = app.detail(&c, &dispatcher).await;
+    assert_eq!((detail_c["request"]["state"].as_str(), version(&detail_c)), (Some("received"), vc));
+
+    // Refused as a whole, nothing done: two categories, an unknown unit, none or too many named.
+    let two = json!({ "requests": [{ "tracking_no": c }, { "tracking_no": other }], "lead_unit": "scjgj" });
+    let (status, err) = app.post("/api/v1/bulk/dispatch", Some(&dispatcher), two).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("bulk_mixed_categories")));
+    assert_eq!(app.detail(&c, &dispatcher).await["request"]["state"], "received");
+    let cases = [
+        (json!({ "requests": [{ "tracking_no": c }], "lead_unit": "nope" }), "unknown_unit"),
+        (json!({ "requests": [], "lead_unit": "scjgj" }), "bulk_empty"),
+        (
+            json!({ "requests": (0..51).map(|i| json!({ "tracking_no": format!("ZS{i}") })).collect::<Vec<_>>(), "lead_unit": "scjgj" }),
+            "bulk_too_many",
+        ),
+    ];
+    for (body, code) in cases {
+        let (status, err) = app.post("/api/v1/bulk/dispatch", Some(&dispatcher), body).await;
+        assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(code)), "{err}");
+    }
+    // Who may: dispatchers dispatch; dispatchers and supervisors urge.
+    let one = json!({ "requests": [{ "tracking_no": c }], "lead_unit": "scjgj" });
+    assert_eq!(app.post("/api/v1/bulk/dispatch", Some(&supervisor), one).await.0, StatusCode::FORBIDDEN);
+    let urge = json!({ "requests": [{ "tracking_no": a }], "message": "请加快" });
+    assert_eq!(app.post("/api/v1/bulk/urge", Some(&handler), urge).await.0, StatusCode::FORBIDDEN);
+
+    let urge = json!({
+        "requests": [{ "tracking_no": a }, { "tracking_no": c }, { "tracking_no": "ZS20990101999999" }, { "tracking_no": a }],
+        "message": "请抓紧办理",
+    });
+    let (status, outcome) = app.post("/api/v1/bulk/urge", Some(&supervisor), urge).await;
+    assert_eq!(status, StatusCode::OK, "{outcome}");
+    assert_eq!(outcome["results"].as_array().unwrap().len(), 3, "a request named twice is urged once");
+    let results = results_by_no(&outcome);
+    assert_eq!((results[&a]["ok"].as_bool(), results[&c]["ok"].as_bool()), (Some(true), Some(true)));
+    assert_eq!(results["ZS20990101999999"]["code"], "request_not_found");
+    let detail_a = app.detail(&a, &dispatcher).await;
+    assert_eq!(detail_a["request"]["urge_count"], 1);
+    let urged: Vec<&Value> = detail_a["history"].as_array().unwrap().iter().filter(|e| e["kind"] == "urged").collect();
+    assert_eq!((urged.len(), urged[0]["comment"].as_str()), (1, Some("请抓紧办理")));
+    let (status, err) = app
+        .post("/api/v1/bulk/urge", Some(&supervisor), json!({ "requests": [{ "tracking_no": a }], "message": " " }))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(err["results"][0]["code"], "text_required", "a blank message is refused per request: {err}");
+}
+
+#[tokio::test]
+async fn saved_views_are_each_persons_own_and_bounded() {
+    let app = spawn().await;
+    let (dispatcher, operator) = (app.login("dispatcher").await, app.login("operator").await);
+    let body =
+        json!({ "name": " 超期投诉 ", "filters": { "kind": "complaint", "overdue": "true", "page": "2", "town": "" } });
+    let (status, view) = app.post("/api/v1/views", Some(&dispatcher), body).await;
+    assert_eq!(status, StatusCode::CREATED, "{view}");
+    assert_eq!(view["name"], "超期投诉");
+    assert_eq!(view["filters"], json!({ "kind": "complaint", "overdue": "true" }), "paging and blanks are not kept");
+    assert_eq!(view["link"], "/work?kind=complaint&overdue=true");
+    let id = view["id"].as_i64().unwrap();
+    let search = json!({ "name": "噪音", "filters": { "q": "噪音 扰民", "queue": "received" } });
+    let (status, searched) = app.post("/api/v1/views", Some(&dispatcher), search).await;
+    assert_eq!(status, StatusCode::CREATED, "{searched}");
+    assert_eq!(searched["link"], "/work?q=%E5%99%AA%E9%9F%B3%20%E6%89%B0%E6%B0%91&queue=received");
+
+    let long = "视".repeat(31);
+    let cases = [
+        (json!({ "name": "超期投诉", "filters": { "kind": "help" } }), StatusCode::CONFLICT, "view_name_taken"),
+        (json!({ "name": long, "filters": { "kind": "help" } }), StatusCode::UNPROCESSABLE_ENTITY, "name_too_long"),
+        (json!({ "name": " ", "filters": { "kind": "help" } }), StatusCode::UNPROCESSABLE_ENTITY, "text_required"),
+        (json!({ "name": "空", "filters": { "page": "3" } }), StatusCode::UNPROCESSABLE_ENTITY, "view_empty"),
+        (json!({ "name": "镇", "filters": { "town": "atlantis" } }), StatusCode::UNPROCESSABLE_ENTITY, "unknown_town"),
+        (json!({ "name": "怪", "filters": { "bogus": "1" } }), StatusCode::BAD_REQUEST, "unknown_parameter"),
+        (json!({ "name": "x", "filters": {}, "extra": 1 }), StatusCode::BAD_REQUEST, "unknown_field"),
+    ];
+    for (body, status, code) in cases {
+        let (got, err) = app.post("/api/v1/views", Some(&dispatcher), body.clone()).await;
+        assert_eq!((got, err["code"].as_str()), (status, Some(code)), "{body}: {err}");
+        assert!(err["message"].as_str().is_some_and(|m| !m.is_ascii()), "a Chinese message: {err}");
+    }
+
+    // Another person sees none of them and cannot touch them.
+    let (_, theirs) = app.get("/api/v1/views", Some(&operator)).await;
+    assert_eq!(theirs["items"], json!([]));
+    let rename = |name: &str| json!({ "name": name });
+    let path = format!("/api/v1/views/{id}/name");
+    let (status, err) = app.call(reqwest::Method::PUT, &path, Some(&operator), Some(rename("我的"))).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("view_not_found")));
+    let (status, _) = app.call(reqwest::Method::DELETE, &format!("/api/v1/views/{id}"), Some(&operator), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, err) = app.call(reqwest::Method::PUT, &path, Some(&dispatcher), Some(rename("噪音"))).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("view_name_taken")));
+    let (status, renamed) = app.call(reqwest::Method::PUT, &path, Some(&dispatcher), Some(rename("超期的投诉"))).await;
+    assert_eq!((status, renamed["name"].as_str()), (StatusCode::OK, Some("超期的投诉")));
+    let (_, mine) = app.get("/api/v1/views", Some(&dispatcher)).await;
+    let names: Vec<&str> = mine["items"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
+    assert_eq!((names.len(), mine["max"].as_u64()), (2, Some(20)));
+    let (status, _) = app.call(reqwest::Method::DELETE, &format!("/api/v1/views/{id}"), Some(&dispatcher), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app.call(reqwest::Method::DELETE, &format!("/api/v1/views/{id}"), Some(&dispatcher), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // At most 20 each.
+    for i in 0..19 {
+        let (status, err) = app
+            .post(
+                "/api/v1/views",
+                Some(&dispatcher),
+                json!({ "name": format!("视图{i}"), "filters": { "kind": "help" } }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{err}");
+    }
+    let (status, err) = app
+        .post("/api/v1/views", Some(&dispatcher), json!({ "name": "第二十一个", "filters": { "kind": "help" } }))
+        .await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("too_many_views")), "{err}");
+    let (status, _) = app
+        .post("/api/v1/views", Some(&operator), json!({ "name": "第二十一个", "filters": { "kind": "help" } }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "the limit is per person");
+}
+
+#[tokio::test]
+async fn the_work_page_saves_views_and_acts_in_bulk() {
+    let app = spawn().await;
+    app.set_time("2026-03-02T10:00:00+08:00");
+    let (dispatcher, supervisor) = (app.login("dispatcher").await, app.login("supervisor").await);
+    let (a, _) = app.submit(enterprise_complaint()).await;
+    let (b, _) = app.submit(enterprise_complaint()).await;
+
+    // Save the filtered list as a view; it is a link on the work page; rename and delete it.
+    let (_, html) = page(&app, "/work?kind=complaint&page=1", &dispatcher).await;
+    assert!(html.contains("id=\"save-view\"") && html.contains("name=\"kind\" value=\"complaint\""), "the save form");
+    let (status, _, html) = post_form(&app, "/work/views", &dispatcher, &[("kind", "complaint"), ("name", "")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"view-error\"") && html.contains("请填写视图名称"), "the refusal beside the views");
+    let (status, location, _) =
+        post_form(&app, "/work/views", &dispatcher, &[("kind", "complaint"), ("name", "全部投诉")]).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/work?kind=complaint"));
+    let (_, html) = page(&app, "/work", &dispatcher).await;
+    assert!(html.contains("href=\"/work?kind=complaint\"") && html.contains(">全部投诉</a>"), "the view's link");
+    let (_, mine) = app.get("/api/v1/views", Some(&dispatcher)).await;
+    let id = mine["items"][0]["id"].as_i64().unwrap();
+    let (status, location, _) =
+        post_form(&app, &format!("/work/views/{id}/rename"), &dispatcher, &[("name", "投诉件")]).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/work#views"));
+    let (_, html) = page(&app, "/work", &dispatcher).await;
+    assert!(html.contains(">投诉件</a>") && !html.contains(">全部投诉</a>"));
+    let long = "长".repeat(31);
+    let (status, _, html) =
+        post_form(&app, &format!("/work/views/{id}/rename"), &dispatcher, &[("name", long.as_str())]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("视图名称最多 30 个字"));
+    let (status, _, _) = post_form(&app, &format!("/work/views/{id}/delete"), &dispatcher, &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(!page(&app, "/work", &dispatcher).await.1.contains(">投诉件</a>"));
+
+    // Bulk: checkboxes in 待派单 with the dispatch form; a supervisor's queue offers urging only.
+    let (_, html) = page(&app, "/work", &dispatcher).await;
+    let received = section(&html, "received");
+    let version = app.detail(&a, &dispatcher).await["request"]["version"].as_i64().unwrap();
+    let pick_a = format!("{a}:{version}");
+    assert!(received.contains(&format!("value=\"{pick_a}\" form=\"bulk-received\"")), "{received}");
+    assert!(received.contains("id=\"bulk-received-dispatch\"") && received.contains("id=\"bulk-received-urge\""));
+    let (_, html) = page(&app, "/work", &supervisor).await;
+    let queue = section(&html, "queue");
+    assert!(queue.contains("id=\"bulk-queue-urge\"") && !queue.contains("bulk-queue-dispatch"), "{queue}");
+
+    let pick_b = format!("{b}:{}", version + 1);
+    let form = [("action", "dispatch"), ("lead_unit", "scjgj"), ("no", pick_a.as_str()), ("no", pick_b.as_str())];
+    let (status, _, html) = post_form(&app, "/work/bulk", &dispatcher, &form).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"bulk-results\"") && html.contains("成功 1 件，未办理 1 件"), "{html}");
+    assert!(html.contains("诉求已有新的办理"), "b was picked at an older version: {html}");
+    assert_eq!(app.detail(&a, &dispatcher).await["request"]["state"], "dispatched");
+    assert_eq!(app.detail(&b, &dispatcher).await["request"]["state"], "received");
+    let (status, _, html) =
+        post_form(&app, "/work/bulk", &dispatcher, &[("action", "dispatch"), ("lead_unit", "scjgj")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"bulk-error\"") && html.contains("请至少勾选一件诉求"));
+    let form = [("action", "dispatch"), ("lead_unit", "scjgj"), ("no", b.as_str())];
+    assert_eq!(post_form(&app, "/work/bulk", &supervisor, &form).await.0, StatusCode::FORBIDDEN);
+    let form = [("action", "urge"), ("message", "请按期办结"), ("no", a.as_str()), ("no", b.as_str())];
+    let (status, _, html) = post_form(&app, "/work/bulk", &supervisor, &form).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("成功 2 件"), "{html}");
+    assert_eq!(app.detail(&b, &dispatcher).await["request"]["urge_count"], 1);
+}
+
+#[tokio::test]
+async fn a_supervision_deadline_on_a_day_off_is_warned_about() {
+    let app = spawn().await;
+    // Mon 2026-03-02.
+    app.set_time("2026-03-02T10:00:00+08:00");
+    let (dispatcher, supervisor) = (app.login("dispatcher").await, app.login("supervisor").await);
+    let (no, _) = app.submit(enterprise_complaint()).await;
+    app.act(&no, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj" })).await;
+    let supervise = |due: &str| json!({ "instructions": "请按期办结", "due": due });
+    // Saturday: taken, and warned about.
+    let r = app.act(&no, "supervise", &supervisor, supervise("2026-03-07T17:30:00+08:00")).await;
+    let warning = r["supervision"]["due_warning"].as_str().unwrap_or_default().to_owned();
+    assert!(warning.contains("2026-03-07") && warning.contains("周末"), "{r}");
+    assert_eq!(r["supervision"]["due"], "2026-03-07T17:30:00.000+08:00", "the deadline stands as given");
+    // National Day is a holiday; a Friday is a working day.
+    let r = app.act(&no, "supervise", &supervisor, supervise("2026-10-02T17:30:00+08:00")).await;
+    assert!(r["supervision"]["due_warning"].as_str().is_some_and(|w| w.contains("节假日")), "{r}");
+    let r = app.act(&no, "supervise", &supervisor, supervise("2026-03-06T17:30:00+08:00")).await;
+    assert!(r["supervision"]["due_warning"].is_null(), "{r}");
+
+    // The form asks once, then takes it; the request page marks it.
+    let path = format!("/work/{no}/supervise");
+    let form = [("instructions", "周末前办结"), ("due", "2026-03-08T12:00")];
+    let (status, _, html) = post_form(&app, &path, &supervisor, &form).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"supervise-error\"") && html.contains("不是工作日"), "{html}");
+    assert!(html.contains("id=\"supervise-confirm\"") && html.contains("value=\"2026-03-08T12:00\""), "kept");
+    let r = app.detail(&no, &dispatcher).await["request"].clone();
+    assert_eq!(r["supervision"]["due"], "2026-03-06T17:30:00.000+08:00", "nothing changed before the confirmation");
+    let form = [("instructions", "周末前办结"), ("due", "2026-03-08T12:00"), ("non_working_ok", "1")];
+    let (status, _, _) = post_form(&app, &path, &supervisor, &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html) = page(&app, &format!("/work/{no}"), &supervisor).await;
+    assert!(html.contains("id=\"supervision-due-warning\"") && html.contains("id=\"supervise-warning\""), "{html}");
 }
