@@ -1180,6 +1180,7 @@ mod tests {
                     received_at: p.received_at,
                     updated_at: p.received_at,
                     closed_at: None,
+                    unit_work: Default::default(),
                     version: 1,
                 }
             })
@@ -1195,7 +1196,8 @@ mod tests {
             let action = resolved.action(&step.action, |p| Some(p as i64 + 1)).unwrap();
             let actor = resolved.actor(&step.who).unwrap();
             let parent = plan[i].merge_parent().map(|p| requests[p].clone());
-            let ctx = Context { now: at, merge_parent: parent.as_ref(), calendar: Some(&check_calendar) };
+            let ctx =
+                Context { now: at, merge_parent: parent.as_ref(), calendar: Some(&check_calendar), sub_unit: None };
             let outcome = lifecycle::apply(&requests[i], &actor, &action, &ctx)
                 .unwrap_or_else(|e| panic!("request {i} step {n} {}: {e}", step.action.name()));
             requests[i] = outcome.request;

@@ -58,6 +58,7 @@ fn request(kind: RequestKind) -> Request {
         received_at: t0(),
         updated_at: t0(),
         closed_at: None,
+        unit_work: Default::default(),
         version: 1,
     }
 }
@@ -168,7 +169,7 @@ fn a_correction_counts_again_under_the_kept_rule_version() {
     };
     current.time_limits = Some(limits);
     (current.due_at, current.deadlines) = intake_deadlines(&calendar, current.received_at, &limits);
-    let ctx = Context { now: t0() + Duration::hours(3), merge_parent: None, calendar: Some(&calendar) };
+    let ctx = Context { now: t0() + Duration::hours(3), merge_parent: None, calendar: Some(&calendar), sub_unit: None };
     let dispatcher = staff(Role::Dispatcher, 1);
 
     let outcome =
@@ -215,7 +216,8 @@ fn every_action_in_every_state_follows_its_rule() {
                     requested_at: t0(),
                 });
             }
-            let ctx = Context { now: t0() + Duration::hours(1), merge_parent: Some(&parent), calendar: None };
+            let ctx =
+                Context { now: t0() + Duration::hours(1), merge_parent: Some(&parent), calendar: None, sub_unit: None };
             let result = apply(&current, &actor, &action, &ctx);
             let allowed = action.allowed_from().contains(&state);
             match result {
@@ -254,7 +256,8 @@ fn the_main_path_records_each_step() {
     ];
     let mut r = request(RequestKind::Complaint);
     for (i, (action, actor, expected)) in steps.iter().enumerate() {
-        let ctx = Context { now: t0() + Duration::hours(i as i64 + 1), merge_parent: None, calendar: None };
+        let ctx =
+            Context { now: t0() + Duration::hours(i as i64 + 1), merge_parent: None, calendar: None, sub_unit: None };
         let outcome = apply(&r, actor, action, &ctx).unwrap();
         assert_eq!(outcome.request.state, *expected);
         r = outcome.request;
@@ -265,7 +268,7 @@ fn the_main_path_records_each_step() {
 
 #[test]
 fn permissions_are_checked() {
-    let ctx = Context { now: t0(), merge_parent: None, calendar: None };
+    let ctx = Context { now: t0(), merge_parent: None, calendar: None, sub_unit: None };
     let dispatched = in_state(State::Dispatched);
     // A handler of another unit cannot sign; a co-handler cannot either.
     for unit in [UNIT_B, UNIT_C] {
@@ -293,7 +296,7 @@ fn permissions_are_checked() {
 
 #[test]
 fn side_path_rules() {
-    let ctx = Context { now: t0(), merge_parent: None, calendar: None };
+    let ctx = Context { now: t0(), merge_parent: None, calendar: None, sub_unit: None };
     let dispatcher = staff(Role::Dispatcher, 1);
     let handler = staff(Role::Handler, UNIT_A);
     // A return needs a reason.
@@ -353,8 +356,13 @@ fn merge_rules() {
     let child = in_state(State::Received);
     let merge = Action::Merge { parent_id: 2 };
     let parent = parent();
-    let ok = apply(&child, &dispatcher, &merge, &Context { now: t0(), merge_parent: Some(&parent), calendar: None })
-        .unwrap();
+    let ok = apply(
+        &child,
+        &dispatcher,
+        &merge,
+        &Context { now: t0(), merge_parent: Some(&parent), calendar: None, sub_unit: None },
+    )
+    .unwrap();
     assert_eq!(ok.request.state, State::Merged);
     assert_eq!(ok.request.merged_into, Some(2));
     assert_eq!(ok.parent_event.unwrap().kind, EventKind::MergedChild);
@@ -362,16 +370,23 @@ fn merge_rules() {
         &child,
         &dispatcher,
         &Action::Merge { parent_id: 1 },
-        &Context { now: t0(), merge_parent: Some(&child), calendar: None },
+        &Context { now: t0(), merge_parent: Some(&child), calendar: None, sub_unit: None },
     )
     .unwrap_err();
     assert_eq!(e.code, "merge_into_self");
     let mut closed = parent.clone();
     closed.state = State::Closed;
-    let e = apply(&child, &dispatcher, &merge, &Context { now: t0(), merge_parent: Some(&closed), calendar: None })
-        .unwrap_err();
+    let e = apply(
+        &child,
+        &dispatcher,
+        &merge,
+        &Context { now: t0(), merge_parent: Some(&closed), calendar: None, sub_unit: None },
+    )
+    .unwrap_err();
     assert_eq!(e.code, "merge_target_invalid");
-    let e = apply(&child, &dispatcher, &merge, &Context { now: t0(), merge_parent: None, calendar: None }).unwrap_err();
+    let e =
+        apply(&child, &dispatcher, &merge, &Context { now: t0(), merge_parent: None, calendar: None, sub_unit: None })
+            .unwrap_err();
     assert_eq!(e.code, "merge_target_not_found");
 }
 
@@ -438,7 +453,7 @@ proptest! {
             let actor = &actors[a % actors.len()];
             let action = &actions[b % actions.len()];
             let before = r.clone();
-            let ctx = Context { now: t0() + Duration::minutes(i as i64 + 1), merge_parent: Some(&parent), calendar: None };
+            let ctx = Context { now: t0() + Duration::minutes(i as i64 + 1), merge_parent: Some(&parent), calendar: None, sub_unit: None };
             match apply(&r, actor, action, &ctx) {
                 Ok(outcome) => {
                     prop_assert!(action.allowed_from().contains(&before.state));
@@ -481,7 +496,7 @@ fn recounting_provisional_deadlines_uses_the_loaded_year() {
     // Suspended for two working hours along the way.
     let action =
         Action::RecountDeadlines { anchors: RecountAnchors { sign_for_from: None, paused: Duration::hours(2) } };
-    let ctx = Context { now: received, merge_parent: None, calendar: Some(&loaded) };
+    let ctx = Context { now: received, merge_parent: None, calendar: Some(&loaded), sub_unit: None };
     assert!(apply(&current, &staff(Role::Dispatcher, UNIT_A), &action, &ctx).is_err(), "not a dispatcher's step");
     let outcome = apply(&current, &Actor::System, &action, &ctx).unwrap();
     // 01-01 is a holiday: the 15th working day is Wed 01-06, two hours later Thu 01-07 10:30.

@@ -925,6 +925,7 @@ mod enterprises;
 mod fund;
 mod fund_pages;
 mod inbox;
+mod inside_unit;
 mod knowledge;
 mod ledgers;
 mod liaison;
