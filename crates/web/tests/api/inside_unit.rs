@@ -67,7 +67,7 @@ async fn the_lead_reply_waits_for_every_co_unit_until_their_deadline() {
     let (no, code) = dispatched(&app, &["swj", "fgj"]).await;
     let handler = app.login("handler").await;
     let commerce = unit_handler(&app, "swj", "swj-handler").await;
-    let reform = unit_handler(&app, "fgj", "fgj-handler").await;
+    unit_handler(&app, "fgj", "fgj-handler").await;
 
     // The lead's reply waits for both parts.
     let reply = json!({ "content": "经核查，已督促窗口三个工作日内办结变更登记。" });
