@@ -138,7 +138,9 @@ async fn a_reply_under_review_reaches_the_asker_only_when_the_unit_leader_approv
     );
     assert_eq!(refused(&app, &no, "approve-reply", &handler, json!({})).await.0, StatusCode::FORBIDDEN);
 
-    // The leader's desk lists it under 待审核.
+    // The leader's inbox has it; the leader's desk lists it under 待审核.
+    let (_, inbox) = app.get("/api/v1/inbox?kind=review", Some(&leader)).await;
+    assert_eq!(inbox["entries"][0]["event_kind"], "reply_submitted", "{inbox}");
     let html = app.http.get(app.url("/work")).header("cookie", &leader.0).send().await.unwrap().text().await.unwrap();
     let review = &html[html.find("id=\"queue-review\"").expect("待审核 on the leader's desk")..];
     assert!(review.contains(&no));
@@ -147,6 +149,8 @@ async fn a_reply_under_review_reaches_the_asker_only_when_the_unit_leader_approv
     let (status, code_) = refused(&app, &no, "send-back-reply", &leader, json!({ "reason": " " })).await;
     assert_eq!((status, code_.as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "text_required"));
     let view = app.act(&no, "send-back-reply", &leader, json!({ "reason": "请写明具体办结时间和承办科室" })).await;
+    let (_, inbox) = app.get("/api/v1/inbox?kind=review", Some(&handler)).await;
+    assert_eq!(inbox["entries"][0]["event_kind"], "reply_sent_back", "{inbox}");
     assert!(view["unit_work"].is_null() || view["unit_work"]["review"].is_null());
     assert_eq!(
         refused(&app, &no, "send-back-reply", &leader, json!({ "reason": "再退" })).await.1,
@@ -220,7 +224,13 @@ async fn a_unit_assigns_a_request_to_its_section_which_signs_and_replies_to_the_
         (StatusCode::CONFLICT, "sub_assignment_open".into())
     );
 
-    // The section sees it now (the other section does not); it cannot answer the asker.
+    // The section sees it now, with an entry in its inbox (the other section does not); it cannot
+    // answer the asker.
+    let (_, inbox) = app.get("/api/v1/inbox", Some(&section)).await;
+    assert_eq!(
+        (inbox["entries"][0]["kind"].as_str(), inbox["entries"][0]["event_kind"].as_str()),
+        (Some("assigned"), Some("sub_dispatched"))
+    );
     let detail = app.detail(&no, &section).await;
     assert_eq!(detail["request"]["tracking_no"], no.as_str());
     let (status, _) = app.get(&format!("/api/v1/requests/{no}"), Some(&other_section)).await;
