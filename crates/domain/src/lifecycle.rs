@@ -444,6 +444,7 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             next.co_unit_ids = co.clone();
             next.state = State::Dispatched;
             let sign_due = start_sign_for_clock(&mut next, ctx);
+            next.unit_work.co_answers.clear();
             start_co_clock(&mut next, ctx);
             details = EventDetails::Redispatched(event::Redispatched {
                 lead_unit_id: *lead,
@@ -640,6 +641,9 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             next.resolved = None;
             next.closed_at = None;
             let sign_due = if next.state == State::Dispatched { start_sign_for_clock(&mut next, ctx) } else { None };
+            // Handled again: the co-handling units give their parts again, on a new clock.
+            next.unit_work.co_answers.clear();
+            start_co_clock(&mut next, ctx);
             details = EventDetails::Reassigned(event::Reassigned {
                 lead_unit_id: current.lead_unit_id,
                 sign_due_at: sign_due,
@@ -740,6 +744,11 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             (EventKind::Reclassified, Some(reason))
         }
     };
+    // A reply waits for review only while the unit still handles the request: a return, withdrawal
+    // or merge drops it (an approval has taken it already).
+    if !matches!(next.state, State::SignedFor | State::InProgress | State::Suspended) {
+        next.unit_work.review = None;
+    }
     next.updated_at = ctx.now;
     next.version += 1;
     let event = EventDraft {

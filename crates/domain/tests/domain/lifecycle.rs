@@ -90,6 +90,7 @@ fn in_state(state: State) -> Request {
     if !matches!(state, State::Received) {
         r.lead_unit_id = Some(UNIT_A);
         r.co_unit_ids = vec![UNIT_C];
+        r.unit_work.co_answers.push(co_answer(UNIT_C));
     }
     if matches!(state, State::Closed | State::FollowedUp | State::Archived) {
         r.closed_at = Some(t0());
@@ -102,6 +103,12 @@ fn in_state(state: State) -> Request {
         r.merged_into = Some(2);
     }
     r
+}
+
+fn co_answer(unit: i64) -> mashangban_domain::unit_work::CoAnswer {
+    mashangban_domain::unit_work::CoAnswer {
+        unit_id: unit, content: "协办意见".into(), by: "协办".into(), at: t0()
+    }
 }
 
 /// Every action with valid parameters, and an actor allowed to take it.
@@ -132,6 +139,7 @@ fn every_action() -> Vec<(Action, Actor)> {
         (Action::Withdraw { reason: None }, Actor::PublicAsker),
         (Action::Archive, dispatcher.clone()),
         (reclassify(Some(RequestKind::Suggestion), None, None), dispatcher.clone()),
+        (Action::CoAnswer { content: "本单位意见".into() }, staff(Role::Handler, UNIT_C)),
     ]
 }
 
@@ -241,10 +249,12 @@ fn every_action_in_every_state_follows_its_rule() {
 fn the_main_path_records_each_step() {
     let dispatcher = staff(Role::Dispatcher, 1);
     let handler = staff(Role::Handler, UNIT_A);
+    let co_handler = staff(Role::Handler, UNIT_C);
     let steps = [
         (Action::Dispatch { lead: UNIT_A, co: vec![UNIT_C], comment: None }, &dispatcher, State::Dispatched),
         (Action::SignFor { comment: None }, &handler, State::SignedFor),
         (Action::StageReply { content: "已联系诉求人".into() }, &handler, State::InProgress),
+        (Action::CoAnswer { content: "协办意见".into() }, &co_handler, State::InProgress),
         (Action::Reply { content: "已处理".into() }, &handler, State::Replied),
         (Action::Close { comment: None }, &dispatcher, State::Closed),
         (
@@ -511,4 +521,53 @@ fn recounting_provisional_deadlines_uses_the_loaded_year() {
     current.extension_count = 1;
     let outcome = apply(&current, &Actor::System, &action, &ctx).unwrap();
     assert_eq!(outcome.request.due_at, due);
+}
+
+#[test]
+fn inside_a_unit_the_co_gate_the_review_and_what_resets_them() {
+    let ctx =
+        |hours: i64| Context { now: t0() + Duration::hours(hours), merge_parent: None, calendar: None, sub_unit: None };
+    let handler = staff(Role::Handler, UNIT_A);
+    let leader = staff(Role::UnitLeader, UNIT_A);
+    let mut r = in_state(State::InProgress);
+    r.co_unit_ids = vec![UNIT_B, UNIT_C];
+    let reply = Action::Reply { content: "已处理".into() };
+    // UNIT_B has not answered: refused before the deadline, recorded after it.
+    assert_eq!(apply(&r, &handler, &reply, &ctx(1)).unwrap_err().code, "co_answers_pending");
+    let late = apply(&r, &handler, &reply, &ctx(24 * 11)).unwrap();
+    assert_eq!(late.request.state, State::Replied);
+    assert!(matches!(&late.event.details,
+        mashangban_domain::event::EventDetails::InsideUnit(d) if d.co_units_unanswered == [UNIT_B]));
+
+    // Under review: the handler's reply waits; a return drops the draft.
+    r.unit_work.co_answers.push(co_answer(UNIT_B));
+    r.time_limits = Some(mashangban_domain::time_limit::RuleSet::guangdong_defaults().resolve(
+        RequestKind::Consultation,
+        Urgency::Normal,
+        Channel::Phone,
+        false,
+    ));
+    r.time_limits.as_mut().unwrap().review = true;
+    let drafted = apply(&r, &handler, &reply, &ctx(1)).unwrap();
+    assert_eq!((drafted.request.state, drafted.event.kind), (State::InProgress, EventKind::ReplySubmitted));
+    assert_eq!(apply(&drafted.request, &handler, &reply, &ctx(2)).unwrap_err().code, "review_pending");
+    let approve = Action::ApproveReply { comment: None };
+    assert_eq!(apply(&drafted.request, &handler, &approve, &ctx(2)).unwrap_err().kind, ErrorKind::Forbidden);
+    let approved = apply(&drafted.request, &leader, &approve, &ctx(2)).unwrap();
+    assert_eq!((approved.request.state, approved.event.kind), (State::Replied, EventKind::Replied));
+    assert_eq!(approved.event.comment.as_deref(), Some("已处理"));
+    assert!(approved.request.unit_work.review.is_none());
+    let mut signed = drafted.request.clone();
+    signed.state = State::SignedFor;
+    let returned = apply(&signed, &handler, &Action::Return { reason: "不属于本单位".into() }, &ctx(2)).unwrap();
+    assert!(returned.request.unit_work.review.is_none(), "a return drops the draft");
+    // The leader's own reply goes straight out.
+    assert_eq!(apply(&r, &leader, &reply, &ctx(1)).unwrap().request.state, State::Replied);
+
+    // A reopening clears the parts: the co-units answer again.
+    let mut followed = in_state(State::FollowedUp);
+    followed.unit_work.co_answers = vec![co_answer(UNIT_C)];
+    let dispatcher = staff(Role::Dispatcher, 1);
+    let reopened = apply(&followed, &dispatcher, &Action::Reopen { reason: "不满意".into() }, &ctx(1)).unwrap();
+    assert!(reopened.request.unit_work.co_answers.is_empty());
 }
