@@ -896,7 +896,7 @@ mod tests {
     #[test]
     fn every_action_name_parses_and_has_its_fields() {
         let names: Vec<&str> = ActionName::all().map(ActionName::as_str).collect();
-        assert_eq!(names.len(), 26);
+        assert_eq!(names.len(), 32);
         assert_eq!(ACTION_FIELDS.len(), names.len(), "one body schema per action");
         for name in &names {
             assert!(ACTION_FIELDS.contains_key(*name), "{name}");
@@ -910,6 +910,10 @@ mod tests {
             [("co_units", FieldKind::List), ("comment", FieldKind::Optional), ("lead_unit", FieldKind::Text)]
         );
         assert_eq!(kinds("request-extension"), [("new_due", FieldKind::Time), ("reason", FieldKind::Text)]);
+        assert_eq!(
+            kinds("sub-dispatch"),
+            [("comment", FieldKind::Optional), ("due", FieldKind::Time), ("sub_unit", FieldKind::Text)]
+        );
         assert_eq!(
             kinds("follow-up"),
             [("comment", FieldKind::Optional), ("rating", FieldKind::Text), ("resolved", FieldKind::YesNo)]
