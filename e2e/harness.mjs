@@ -16,6 +16,20 @@ const STEP_TIMEOUT_MS = 15_000;
 
 const problems = [];
 const started = Date.now();
+/// Refusals a story provokes on purpose: each `{status, path}` excuses one such response.
+const expected = [];
+
+/// Excuses the next HTTP `status` answered for a URL ending in `path` (a refusal the story checks on its
+/// page), and the console error Chromium logs for it.
+export function expectRefusal(status, path) {
+  expected.push({ status, path }, { status, console: true });
+}
+
+function excuse(test) {
+  const i = expected.findIndex(test);
+  if (i >= 0) expected.splice(i, 1);
+  return i >= 0;
+}
 
 export function log(message) {
   console.log(`  ✓ ${message} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
@@ -27,6 +41,7 @@ export function check(condition, message) {
 
 function watch(page, who) {
   page.on('console', (msg) => {
+    if (msg.type() === 'error' && excuse((e) => e.console && msg.text().includes(`status of ${e.status}`))) return;
     if (msg.type() === 'error') problems.push(`${who}: console error: ${msg.text()}`);
   });
   page.on('pageerror', (err) => problems.push(`${who}: page error: ${err.message}`));
@@ -37,6 +52,7 @@ function watch(page, who) {
     problems.push(`${who}: request failed: ${req.method()} ${req.url()} ${reason}`);
   });
   page.on('response', (res) => {
+    if (excuse((e) => e.path && e.status === res.status() && new URL(res.url()).pathname.endsWith(e.path))) return;
     if (res.status() >= 400) problems.push(`${who}: HTTP ${res.status()} for ${res.request().method()} ${res.url()}`);
   });
   page.setDefaultTimeout(STEP_TIMEOUT_MS);

@@ -176,6 +176,14 @@ pub fn unit_by_code(org: &OrgTree, code: &str) -> AppResult<UnitId> {
         .ok_or_else(|| AppError::invalid("unknown_unit", format!("承办单位「{code}」不存在")))
 }
 
+/// A unit by code for an assignment within a unit (二次派单): whether it lies below the handling unit
+/// is the lifecycle's check (`not_a_sub_unit`).
+fn sub_unit_by_code(org: &OrgTree, code: &str) -> AppResult<UnitId> {
+    org.by_code(code.trim())
+        .map(|u| u.id)
+        .ok_or_else(|| AppError::invalid("not_a_sub_unit", format!("下级单位「{code}」不存在")))
+}
+
 // ---- actions -----------------------------------------------------------------------------
 
 /// An action on a request (办理操作): its name is the last segment of
@@ -247,6 +255,32 @@ pub enum ActionInput {
     /// deadlines are counted again from receipt under the time-limit rules
     /// in force at receipt. Dispatchers and administrators; operators until dispatch.
     Reclassify(ReclassifyBody),
+    /// A co-handling unit's part of the answer (会签意见), for the lead unit; the lead's reply waits for
+    /// every co-unit's part until the co-units' deadline. Staff of a co-handling unit.
+    CoAnswer(ContentBody),
+    /// Approve the reply waiting for review (审核通过): it goes to the asker. The lead unit's leader.
+    ApproveReply(CommentBody),
+    /// Send the reply waiting for review back to the handler (审核退回). The lead unit's leader.
+    SendBackReply(ReasonBody),
+    /// Assign the request within the unit (二次派单) to a section, village or community directly below
+    /// it, with a deadline inside the unit's. Staff of the lead or a co-handling unit.
+    SubDispatch(SubDispatchBody),
+    /// The sub-unit signs for its assignment (下级签收).
+    SubSign(CommentBody),
+    /// The sub-unit replies to its unit (下级回复); the asker never sees it.
+    SubReply(ContentBody),
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubDispatchBody {
+    /// The sub-unit's code (a unit of kind `subunit` directly below the handling unit).
+    pub sub_unit: String,
+    /// The sub-unit's deadline, not after the unit's own.
+    #[schemars(extend("format" = "date-time"))]
+    pub due: String,
+    #[serde(default)]
+    pub comment: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -476,6 +510,12 @@ impl ActionName {
                     paused: chrono::Duration::zero(),
                 },
             }),
+            Self::CoAnswer => Action::CoAnswer { content: none() },
+            Self::ApproveReply => Action::ApproveReply { comment: None },
+            Self::SendBackReply => Action::SendBackReply { reason: none() },
+            Self::SubDispatch => Action::SubDispatch { sub_unit: 0, due: now, comment: None },
+            Self::SubSign => Action::SubSignFor { comment: None },
+            Self::SubReply => Action::SubReply { content: none() },
         }
     }
 
@@ -531,6 +571,16 @@ impl ActionInput {
             Self::Comment(b) => ready(Action::Comment { text: b.text }),
             Self::Note(b) => ready(Action::Note { text: b.text }),
             Self::Reclassify(b) => Ok(Step::Reclassify(b)),
+            Self::CoAnswer(b) => ready(Action::CoAnswer { content: b.content }),
+            Self::ApproveReply(b) => ready(Action::ApproveReply { comment: b.comment }),
+            Self::SendBackReply(b) => ready(Action::SendBackReply { reason: b.reason }),
+            Self::SubDispatch(b) => ready(Action::SubDispatch {
+                sub_unit: sub_unit_by_code(org, &b.sub_unit)?,
+                due: parse_due("due", &b.due)?,
+                comment: b.comment,
+            }),
+            Self::SubSign(b) => ready(Action::SubSignFor { comment: b.comment }),
+            Self::SubReply(b) => ready(Action::SubReply { content: b.content }),
         }
     }
 }
@@ -846,7 +896,7 @@ mod tests {
     #[test]
     fn every_action_name_parses_and_has_its_fields() {
         let names: Vec<&str> = ActionName::all().map(ActionName::as_str).collect();
-        assert_eq!(names.len(), 26);
+        assert_eq!(names.len(), 32);
         assert_eq!(ACTION_FIELDS.len(), names.len(), "one body schema per action");
         for name in &names {
             assert!(ACTION_FIELDS.contains_key(*name), "{name}");
@@ -860,6 +910,10 @@ mod tests {
             [("co_units", FieldKind::List), ("comment", FieldKind::Optional), ("lead_unit", FieldKind::Text)]
         );
         assert_eq!(kinds("request-extension"), [("new_due", FieldKind::Time), ("reason", FieldKind::Text)]);
+        assert_eq!(
+            kinds("sub-dispatch"),
+            [("comment", FieldKind::Optional), ("due", FieldKind::Time), ("sub_unit", FieldKind::Text)]
+        );
         assert_eq!(
             kinds("follow-up"),
             [("comment", FieldKind::Optional), ("rating", FieldKind::Text), ("resolved", FieldKind::YesNo)]

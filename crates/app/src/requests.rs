@@ -66,6 +66,23 @@ impl From<crate::search::SearchListing> for RequestList {
     }
 }
 
+/// A unit leader's desk: replies waiting for their review and their sub-units' load.
+pub struct UnitDesk {
+    pub review: Vec<(Request, RequestView)>,
+    pub sub_units: Vec<SubUnitLoadView>,
+}
+
+/// A sub-unit (科室, 村/社区) and its open assignments within the unit (二次派单).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SubUnitLoadView {
+    pub code: String,
+    pub name: String,
+    /// Open requests with an open assignment to it.
+    pub open: u64,
+    /// Of those, past the sub-unit's deadline.
+    pub overdue: u64,
+}
+
 /// One page of a list with the requests themselves (for pages that decide per row).
 pub struct Listing {
     pub items: Vec<(Request, RequestView)>,
@@ -306,6 +323,52 @@ impl<'a, S: Store> Requests<'a, S> {
         };
         let items = self.with_lookup(|l| page.items.into_iter().map(|r| with_view(r, l)).collect());
         Ok(Listing { items, next_cursor: page.next_cursor })
+    }
+
+    /// A unit leader's desk (docs/inside-a-unit.md): the replies of their unit waiting for review
+    /// (待审核, at most `limit`) and each sub-unit directly below their unit with its load
+    /// (二次派单 open and overdue). `None` for everyone else.
+    pub async fn unit_desk(&self, caller: &Caller, limit: u32) -> AppResult<Option<UnitDesk>> {
+        let Actor::Staff(staff) = &caller.actor else { return Ok(None) };
+        if staff.role != mashangban_domain::org::Role::UnitLeader {
+            return Ok(None);
+        }
+        let store = self.app.store();
+        let review = store.awaiting_review(&caller.actor.scope(), &staff.units, limit).await?;
+        let subs: Vec<mashangban_domain::org::Unit> = {
+            let org = self.app.caches().org();
+            let mut subs: Vec<_> = org
+                .units()
+                .filter(|u| {
+                    u.parent_id == Some(staff.unit_id)
+                        && u.active
+                        && u.kind == mashangban_domain::org::UnitKind::Subunit
+                })
+                .cloned()
+                .collect();
+            subs.sort_by(|a, b| a.code.cmp(&b.code));
+            subs
+        };
+        let ids: Vec<_> = subs.iter().map(|u| u.id).collect();
+        let load = store.sub_unit_load(&ids, self.app.now()).await?;
+        let sub_units = subs
+            .iter()
+            .map(|u| {
+                let l = load.iter().find(|l| l.unit_id == u.id);
+                SubUnitLoadView {
+                    code: u.code.clone(),
+                    name: u.display_name().to_owned(),
+                    open: l.map_or(0, |l| l.open),
+                    overdue: l.map_or(0, |l| l.overdue),
+                }
+            })
+            .collect();
+        let with_view = |r: Request, l: &Lookup<'_>| {
+            let view = views::request_view(&r, &caller.actor, l, None);
+            (r, view)
+        };
+        let review = self.with_lookup(|l| review.into_iter().map(|r| with_view(r, l)).collect());
+        Ok(Some(UnitDesk { review, sub_units }))
     }
 
     /// How many requests in the caller's scope match `filter`, all pages together.

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use mashangban_domain::access::Permission;
 use mashangban_domain::calendar::WorkCalendar;
+use mashangban_domain::event::EventDetails;
 use mashangban_domain::org::{Actor, OrgTree, UnitId};
 use mashangban_domain::request::{Asker, Event, Request};
 use mashangban_domain::time::{Instant, format_instant, in_shanghai};
@@ -123,6 +124,9 @@ pub struct RequestView {
     pub updated_at: String,
     pub closed_at: Option<String>,
     pub version: i64,
+    /// Work inside the handling units (会签, 审核, 二次派单); staff only, absent when there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit_work: Option<UnitWorkView>,
     /// In search results only: the best-matching fragment as HTML (text escaped, matched words in
     /// `<mark>`), masked like the rest of the view.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -131,6 +135,83 @@ pub struct RequestView {
 
 fn ts(t: &Instant) -> String {
     format_instant(t)
+}
+
+/// What is in flight inside the handling units (docs/inside-a-unit.md), as staff see it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct UnitWorkView {
+    /// The co-handling units' deadline for their parts (协办期限); absent: the reply deadline.
+    pub co_due: Option<String>,
+    /// Each co-handling unit and its part (会签意见), `null` while missing.
+    pub co_units: Vec<CoUnitView>,
+    /// The reply waiting for the unit leader's review (待审核).
+    pub review: Option<ReviewView>,
+    /// Assignments within a unit (二次派单), oldest first.
+    pub subs: Vec<SubView>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CoUnitView {
+    pub unit: Option<UnitRef>,
+    pub answer: Option<String>,
+    pub by: Option<String>,
+    pub at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ReviewView {
+    pub content: String,
+    pub by: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SubView {
+    pub unit: Option<UnitRef>,
+    pub sub_unit: Option<UnitRef>,
+    pub due: String,
+    pub state: &'static str,
+    pub state_label: &'static str,
+    pub assigned_at: String,
+    pub reply: Option<String>,
+}
+
+fn unit_work_view(r: &Request, org: &OrgTree, unmasked: bool) -> Option<UnitWorkView> {
+    let work = &r.unit_work;
+    if work.is_empty() && r.co_unit_ids.is_empty() {
+        return None;
+    }
+    let text = |t: &str| maybe_mask(t, unmasked);
+    Some(UnitWorkView {
+        co_due: work.co_due.or(r.due_at).as_ref().map(ts),
+        co_units: r
+            .co_unit_ids
+            .iter()
+            .map(|u| {
+                let answer = work.co_answers.iter().find(|a| a.unit_id == *u);
+                CoUnitView {
+                    unit: unit_ref(org, Some(*u)),
+                    answer: answer.map(|a| text(&a.content)),
+                    by: answer.map(|a| a.by.clone()),
+                    at: answer.map(|a| ts(&a.at)),
+                }
+            })
+            .collect(),
+        review: work.review.as_ref().map(|v| ReviewView { content: text(&v.content), by: v.by.clone(), at: ts(&v.at) }),
+        subs: work
+            .subs
+            .iter()
+            .map(|s| SubView {
+                unit: unit_ref(org, Some(s.unit_id)),
+                sub_unit: unit_ref(org, Some(s.sub_unit_id)),
+                due: ts(&s.due),
+                state: s.state.as_str(),
+                state_label: s.state.label(),
+                assigned_at: ts(&s.assigned_at),
+                reply: s.reply.as_deref().map(text),
+            })
+            .collect(),
+    })
 }
 
 pub struct Lookup<'a> {
@@ -384,6 +465,7 @@ pub fn request_view(r: &Request, viewer: &Actor, lookup: &Lookup<'_>, merged_int
         updated_at: ts(&r.updated_at),
         closed_at: r.closed_at.as_ref().map(ts),
         version: r.version,
+        unit_work: if matches!(viewer, Actor::Staff(_)) { unit_work_view(r, org, unmasked) } else { None },
         snippet: None,
     }
 }
@@ -446,6 +528,8 @@ pub struct EventView {
 pub fn event_view(e: &Event, viewer: &Actor, unmasked: bool, org: &OrgTree, categories: &[Category]) -> EventView {
     let auditor = viewer.may(Permission::SeeClientAddresses);
     let staff_actor = !matches!(e.actor_role.as_str(), "asker" | "anonymous" | "enterprise" | "resident");
+    // What happened inside the units (who wrote a reviewed reply, co-units left out) stays with staff.
+    let internal = matches!(e.details, EventDetails::InsideUnit(_)) && !matches!(viewer, Actor::Staff(_));
     EventView {
         seq: e.seq,
         at: ts(&e.at),
@@ -459,8 +543,8 @@ pub fn event_view(e: &Event, viewer: &Actor, unmasked: bool, org: &OrgTree, cate
         to_state: e.to_state.as_str(),
         comment: e.comment.as_deref().map(|c| maybe_mask(c, unmasked)),
         comment_label: comment_label(e.kind).filter(|_| e.comment.is_some()),
-        details: e.details.clone(),
-        summary: event_summary(&e.details, org, categories),
+        details: if internal { EventDetails::None } else { e.details.clone() },
+        summary: if internal { None } else { event_summary(&e.details, org, categories) },
         attachment_ids: e.attachment_ids.clone(),
         due_at: e.due_at.as_ref().map(ts),
     }
@@ -480,6 +564,10 @@ fn comment_label(kind: mashangban_domain::request::EventKind) -> Option<&'static
         K::Suspended => "挂起原因",
         K::Reopened => "重办理由",
         K::InternalNote => "内部备注",
+        K::ReplySentBack => "退回理由",
+        K::ReplySubmitted => "送审答复",
+        K::CoAnswered => "会签意见",
+        K::SubReplied => "下级回复",
         _ => return None,
     })
 }
@@ -507,7 +595,7 @@ fn event_summary(
     org: &OrgTree,
     categories: &[Category],
 ) -> Option<String> {
-    use mashangban_domain::event::{DeadlineSet, EventDetails};
+    use mashangban_domain::event::DeadlineSet;
     let deadlines = |before: &DeadlineSet, after: &DeadlineSet| {
         let show = |t: Option<Instant>, provisional: bool| match t {
             Some(t) => {
@@ -583,6 +671,29 @@ fn event_summary(
         }
         EventDetails::Supervised(d) => Some(format!("督办期限：{}", when(d.due))),
         EventDetails::Noticed(n) => Some(format!("{}期限：{}", n.deadline.label(), when(n.due))),
+        EventDetails::InsideUnit(d) => {
+            let mut parts = Vec::new();
+            if let Some(sub) = d.sub_unit_id {
+                let from = d.unit_id.map(unit).unwrap_or_default();
+                parts.push(format!("{from} → {}", unit(sub)));
+            } else if let Some(u) = d.unit_id {
+                parts.push(format!("单位：{}", unit(u)));
+            }
+            if let Some(due) = d.due {
+                parts.push(format!("下级办理期限：{}", when(due)));
+            }
+            if let Some(review) = &d.reviewed {
+                parts.push(format!("经单位领导审核（拟稿：{}）", review.written_by));
+                if let Some(c) = &review.comment {
+                    parts.push(format!("审核意见：{c}"));
+                }
+            }
+            if !d.co_units_unanswered.is_empty() {
+                let names: Vec<String> = d.co_units_unanswered.iter().map(|u| unit(*u)).collect();
+                parts.push(format!("协办期限已过，未提交会签意见：{}", names.join("、")));
+            }
+            (!parts.is_empty()).then(|| parts.join("；"))
+        }
         EventDetails::Received(r) => {
             r.visit.as_ref().map(|v| format!("来源：{}（第 {} 号，带队：{}）", v.kind.label(), v.visit_id, v.lead_name))
         }

@@ -188,6 +188,7 @@ impl Resolved {
             },
             PlannedAction::Withdraw { reason } => Action::Withdraw { reason: Some(reason) },
             PlannedAction::Archive => Action::Archive,
+            PlannedAction::CoAnswer { content } => Action::CoAnswer { content },
         })
     }
 }

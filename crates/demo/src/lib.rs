@@ -111,6 +111,11 @@ pub fn demo_users(data: &DemoData) -> Vec<DemoUser> {
         staff("admin", Role::Admin, unit("city", UnitKind::City), "吴文杰"),
         staff("liaison", Role::Liaison, unit("guzhen", UnitKind::Town), "冯海涛"),
         staff("leaders-office", Role::LeadersOffice, unit("city", UnitKind::City), "邓慧敏"),
+        // Inside a unit (二次派单): a section (科室) of 市市场监管局, and 古镇镇 with one of its villages.
+        staff("section", Role::Handler, unit("scjgj-djk", UnitKind::Subunit), "罗家明"),
+        staff("town-handler", Role::Handler, unit("guzhen", UnitKind::Town), "区美玲"),
+        staff("town-leader", Role::UnitLeader, unit("guzhen", UnitKind::Town), "梁永坚"),
+        staff("village", Role::Handler, unit("guzhen-haizhou", UnitKind::Subunit), "苏志成"),
         DemoUser {
             username: "enterprise",
             role: Role::Enterprise,
@@ -282,7 +287,10 @@ mod tests {
         assert_eq!(enterprise.display_name, demo_enterprise().unwrap().1);
         assert_eq!(by_name("liaison").role, Role::Liaison);
         assert_eq!(by_name("leaders-office").role, Role::LeadersOffice);
-        assert_eq!(users.len(), 10);
+        assert_eq!(by_name("section").unit_code.as_deref(), Some("scjgj-djk"));
+        assert_eq!(by_name("village").unit_code.as_deref(), Some("guzhen-haizhou"));
+        assert_eq!(by_name("town-leader").role, Role::UnitLeader);
+        assert_eq!(users.len(), 14);
         for u in &users {
             if u.role.is_staff() {
                 assert!(data.unit(u.unit_code.as_deref().unwrap()).is_some(), "{}", u.username);

@@ -92,6 +92,13 @@ const PRAISE_COMMENTS: [&str; 4] =
     ["处理很及时，谢谢！", "工作人员态度很好，问题已解决。", "答复清楚明白，满意。", "感谢热线和承办单位的帮助。"];
 const CLOSE_COMMENTS: [&str; 2] = ["经审核，答复内容符合要求，予以办结。", "已电话核实答复情况，同意办结。"];
 
+/// A co-handling unit's part of the answer (会签意见), given before the lead replies.
+const CO_ANSWERS: [&str; 3] = [
+    "本单位已按职责核查，相关情况已书面反馈主办单位。",
+    "经核实，本单位职责范围内的事项已配合办理完毕。",
+    "本单位意见：同意主办单位的处理意见，将继续配合做好跟踪。",
+];
+
 /// Who takes a step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Who {
@@ -114,25 +121,65 @@ pub(crate) enum Who {
 /// An action with units by code and merge parents by plan index.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum PlannedAction {
-    Dispatch { lead: String, co: Vec<String>, comment: Option<String> },
+    Dispatch {
+        lead: String,
+        co: Vec<String>,
+        comment: Option<String>,
+    },
     SignFor,
-    Return { reason: String },
-    Redispatch { lead: String, comment: Option<String> },
-    RefuseReturn { reason: String },
-    StageReply { content: String },
-    RequestExtension { requested_due: Instant, reason: String },
+    Return {
+        reason: String,
+    },
+    Redispatch {
+        lead: String,
+        comment: Option<String>,
+    },
+    RefuseReturn {
+        reason: String,
+    },
+    StageReply {
+        content: String,
+    },
+    RequestExtension {
+        requested_due: Instant,
+        reason: String,
+    },
     ApproveExtension,
-    RefuseExtension { reason: String },
-    Reply { content: String },
-    Close { comment: Option<String> },
-    DirectClose { answer: String },
-    FollowUp { rating: Rating, resolved: bool, comment: Option<String> },
-    Reopen { reason: String },
-    Merge { parent: usize },
-    Withdraw { reason: String },
+    RefuseExtension {
+        reason: String,
+    },
+    Reply {
+        content: String,
+    },
+    Close {
+        comment: Option<String>,
+    },
+    DirectClose {
+        answer: String,
+    },
+    FollowUp {
+        rating: Rating,
+        resolved: bool,
+        comment: Option<String>,
+    },
+    Reopen {
+        reason: String,
+    },
+    Merge {
+        parent: usize,
+    },
+    Withdraw {
+        reason: String,
+    },
     Archive,
-    Suspend { reason: String },
+    Suspend {
+        reason: String,
+    },
     Resume,
+    /// A co-handling unit's part (会签意见).
+    CoAnswer {
+        content: String,
+    },
 }
 
 impl PlannedAction {
@@ -145,7 +192,10 @@ impl PlannedAction {
             Self::SignFor => State::SignedFor,
             Self::Return { .. } => State::Returned,
             Self::StageReply { .. } => State::InProgress,
-            Self::RequestExtension { .. } | Self::ApproveExtension | Self::RefuseExtension { .. } => state,
+            Self::RequestExtension { .. }
+            | Self::ApproveExtension
+            | Self::RefuseExtension { .. }
+            | Self::CoAnswer { .. } => state,
             Self::Reply { .. } => State::Replied,
             Self::Close { .. } | Self::DirectClose { .. } => State::Closed,
             Self::FollowUp { .. } => State::FollowedUp,
@@ -179,6 +229,7 @@ impl PlannedAction {
             Self::Archive => "archive",
             Self::Suspend { .. } => "suspend",
             Self::Resume => "resume",
+            Self::CoAnswer { .. } => "co-answer",
         }
     }
 }
@@ -267,6 +318,8 @@ struct Path {
     steps: Vec<PlannedStep>,
     last: Instant,
     lead: String,
+    /// The co-handling units of the current assignment.
+    co: Vec<String>,
     due: Option<Instant>,
 }
 
@@ -626,7 +679,7 @@ impl<'a> Generator<'a> {
     // ---- the path --------------------------------------------------------
 
     fn path(&mut self, r: &Draft<'_>, due: Option<Instant>) -> Vec<PlannedStep> {
-        let mut p = Path { steps: Vec::new(), last: r.received_at, lead: r.lead.to_owned(), due };
+        let mut p = Path { steps: Vec::new(), last: r.received_at, lead: r.lead.to_owned(), co: Vec::new(), due };
         self.walk(&mut p, r);
         self.finish(p.steps, r)
     }
@@ -663,6 +716,7 @@ impl<'a> Generator<'a> {
             Urgency::ActNow => Some("企业诉求“马上办”，请优先办理。".to_owned()),
             Urgency::Normal => self.rng.gen_bool(0.3).then(|| "请按时限办理并答复诉求人。".to_owned()),
         };
+        p.co.clone_from(&co);
         p.push(at, Who::Dispatcher, PlannedAction::Dispatch { lead: p.lead.clone(), co, comment });
 
         // Returned as misrouted (退单), then re-dispatched or sent back.
@@ -679,6 +733,7 @@ impl<'a> Generator<'a> {
             match other {
                 Some(other) if self.rng.gen_bool(0.8) => {
                     p.lead = other.clone();
+                    p.co.clear();
                     let comment = Some("根据承办单位退单意见改派。".to_owned());
                     p.push(at, Who::Dispatcher, PlannedAction::Redispatch { lead: other, comment });
                 }
@@ -761,6 +816,12 @@ impl<'a> Generator<'a> {
                     p.push(at, Who::Dispatcher, PlannedAction::RefuseExtension { reason });
                 }
             }
+        }
+        // The co-handling units give their parts first: the lead's reply waits for them (会签).
+        for unit in p.co.clone() {
+            let at = if quick { self.natural_after(p.last, 2, 20) } else { self.work_after(p.last, 10, 240) };
+            let content = self.pick_str(&CO_ANSWERS);
+            p.push(at, Who::Unit(unit), PlannedAction::CoAnswer { content });
         }
         let at = p.next(self.reply_time(p, natural_deadline));
         let content = self.reply_text(r, &p.lead, at);
@@ -1041,7 +1102,9 @@ mod tests {
                 | PlannedAction::Reopen { reason }
                 | PlannedAction::Suspend { reason }
                 | PlannedAction::Withdraw { reason } => out.push(reason.clone()),
-                PlannedAction::StageReply { content } | PlannedAction::Reply { content } => out.push(content.clone()),
+                PlannedAction::StageReply { content }
+                | PlannedAction::Reply { content }
+                | PlannedAction::CoAnswer { content } => out.push(content.clone()),
                 PlannedAction::DirectClose { answer } => out.push(answer.clone()),
                 PlannedAction::SignFor
                 | PlannedAction::ApproveExtension
@@ -1181,6 +1244,7 @@ mod tests {
                     received_at: p.received_at,
                     updated_at: p.received_at,
                     closed_at: None,
+                    unit_work: Default::default(),
                     version: 1,
                 }
             })
@@ -1196,7 +1260,8 @@ mod tests {
             let action = resolved.action(&step.action, |p| Some(p as i64 + 1)).unwrap();
             let actor = resolved.actor(&step.who).unwrap();
             let parent = plan[i].merge_parent().map(|p| requests[p].clone());
-            let ctx = Context { now: at, merge_parent: parent.as_ref(), calendar: Some(&check_calendar) };
+            let ctx =
+                Context { now: at, merge_parent: parent.as_ref(), calendar: Some(&check_calendar), sub_unit: None };
             let outcome = lifecycle::apply(&requests[i], &actor, &action, &ctx)
                 .unwrap_or_else(|e| panic!("request {i} step {n} {}: {e}", step.action.name()));
             requests[i] = outcome.request;

@@ -281,6 +281,37 @@ pub struct Reclassified {
     pub after: DeadlineSet,
 }
 
+/// A step inside the handling units (会签, 审核, 二次派单; docs/inside-a-unit.md),
+/// or what a reply leaves behind of them.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct InsideUnit {
+    /// The handling unit (lead or co-handling) the step is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_id: Option<UnitId>,
+    /// The sub-unit of an assignment within the unit (二次派单).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_unit_id: Option<UnitId>,
+    /// The sub-unit's deadline.
+    #[serde(with = "millis::opt", default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub due: Option<Instant>,
+    /// With a reply: the co-handling units that had not given their part when
+    /// their deadline passed (recorded, the reply went ahead without them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub co_units_unanswered: Vec<UnitId>,
+    /// With a reply approved by the unit leader (审核通过).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewed: Option<Reviewed>,
+}
+
+/// A reply's review by the unit leader: who wrote it, and the leader's remark.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Reviewed {
+    pub written_by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
 /// A file added to the request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AttachmentAdded {
@@ -310,6 +341,7 @@ pub enum EventDetails {
     AttachmentAdded(AttachmentAdded),
     DeadlinesRecounted(DeadlinesRecounted),
     Reclassified(Reclassified),
+    InsideUnit(InsideUnit),
     /// Stored details that do not match their kind's shape (kept as written,
     /// never produced by this version).
     Unrecognised(serde_json::Value),
@@ -345,6 +377,13 @@ impl EventDetails {
             K::AttachmentAdded => typed(value, Self::AttachmentAdded),
             K::DeadlinesRecounted => typed(value, Self::DeadlinesRecounted),
             K::Reclassified => typed(value, Self::Reclassified),
+            K::CoAnswered
+            | K::ReplySubmitted
+            | K::ReplySentBack
+            | K::SubDispatched
+            | K::SubSignedFor
+            | K::SubReplied => typed(value, Self::InsideUnit),
+            K::Replied if !value.as_object().is_some_and(serde_json::Map::is_empty) => typed(value, Self::InsideUnit),
             _ if value.as_object().is_some_and(serde_json::Map::is_empty) => Self::None,
             _ => Self::Unrecognised(value),
         }
@@ -408,6 +447,7 @@ impl schemars::JsonSchema for EventDetails {
             generator.subschema_for::<AttachmentAdded>(),
             generator.subschema_for::<DeadlinesRecounted>(),
             generator.subschema_for::<Reclassified>(),
+            generator.subschema_for::<InsideUnit>(),
             schemars::json_schema!({ "type": "object", "maxProperties": 0 }),
         ];
         schemars::json_schema!({
@@ -437,6 +477,7 @@ impl Serialize for EventDetails {
             Self::AttachmentAdded(d) => d.serialize(s),
             Self::DeadlinesRecounted(d) => d.serialize(s),
             Self::Reclassified(d) => d.serialize(s),
+            Self::InsideUnit(d) => d.serialize(s),
             Self::Unrecognised(v) => v.serialize(s),
         }
     }

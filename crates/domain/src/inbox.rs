@@ -15,7 +15,8 @@ crate::labelled_enum!(
     #[serde(rename_all = "snake_case")]
     /// What an inbox entry is about.
     InboxKind {
-        /// A request dispatched or re-dispatched to one's unit, or back to it (驳回退单, 重办).
+        /// A request dispatched or re-dispatched to one's unit, or back to it (驳回退单, 重办), or
+        /// assigned to it within its unit (二次派单).
         Assigned = "assigned" / "新派工单",
         /// A unit returned a request (退单): for dispatchers to decide.
         Returned = "returned" / "退单待审",
@@ -31,6 +32,8 @@ crate::labelled_enum!(
         DueSoon = "due_soon" / "临期提醒",
         /// A deadline has passed (超期), or it was escalated (提级).
         Overdue = "overdue" / "超期提醒",
+        /// A reply waits for the unit leader's review (答复送审), or the leader sent it back (审核退回).
+        Review = "review" / "答复审核",
     }
 );
 
@@ -66,6 +69,20 @@ pub fn plan(request: &Request, kind: EventKind, details: &EventDetails) -> Vec<P
         EventKind::Dispatched | EventKind::Redispatched => vec![units(InboxKind::Assigned, handling)],
         EventKind::ReturnRefused | EventKind::Reopened => vec![units(InboxKind::Assigned, lead)],
         EventKind::Returned => vec![role(InboxKind::Returned, &[Role::Dispatcher])],
+        // Inside a unit (docs/inside-a-unit.md): the section or village gets the assignment, the
+        // lead unit's leaders the reply to review, its handlers a reply sent back.
+        EventKind::SubDispatched => match details {
+            EventDetails::InsideUnit(d) => vec![units(InboxKind::Assigned, d.sub_unit_id.into_iter().collect())],
+            _ => Vec::new(),
+        },
+        EventKind::ReplySubmitted => vec![Planned {
+            kind: InboxKind::Review,
+            recipients: Recipients::UnitStaff { units: lead, roles: &[Role::UnitLeader] },
+        }],
+        EventKind::ReplySentBack => vec![Planned {
+            kind: InboxKind::Review,
+            recipients: Recipients::UnitStaff { units: lead, roles: &[Role::Handler] },
+        }],
         EventKind::ExtensionRequested => vec![role(InboxKind::ExtensionRequested, &[Role::Dispatcher])],
         EventKind::Urged => vec![units(InboxKind::Urged, handling)],
         EventKind::Supervised => vec![units(InboxKind::Supervised, handling)],

@@ -36,6 +36,7 @@ pub mod scoring;
 pub mod statistics;
 pub mod time;
 pub mod time_limit;
+pub mod unit_work;
 pub mod validation;
 pub mod visit;
 

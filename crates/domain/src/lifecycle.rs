@@ -10,6 +10,7 @@ use crate::request::{
     COMMENT_MAX, CategoryId, EventKind, PendingExtension, Rating, Request, RequestId, RequestKind, State, Urgency,
 };
 use crate::time::Instant;
+use crate::unit_work::{CoAnswer, PendingReview, SubAssignment, SubState, co_unit_of, handling_unit_of};
 use crate::validation::{optional_text, required_text};
 
 /// The most co-handling units (协办单位) one request may have.
@@ -137,6 +138,36 @@ pub enum Action {
     /// Correct the kind, urgency (马上办), category or town after intake
     /// (改类改急); the deadlines are counted again from receipt.
     Reclassify(Reclassify),
+    /// A co-handling unit's part of the answer (会签/协办意见), given to the
+    /// lead unit; the lead's reply waits for every part until the co-units'
+    /// deadline.
+    CoAnswer {
+        content: String,
+    },
+    /// The unit leader approves the reply waiting for review (审核通过): it
+    /// becomes the reply to the asker.
+    ApproveReply {
+        comment: Option<String>,
+    },
+    /// The unit leader sends the reply waiting for review back to the handler (审核退回).
+    SendBackReply {
+        reason: String,
+    },
+    /// Assign the request within the unit (二次派单) to a section, village or
+    /// community directly below it, with a deadline inside the unit's.
+    SubDispatch {
+        sub_unit: UnitId,
+        due: Instant,
+        comment: Option<String>,
+    },
+    /// The sub-unit signs for its assignment (下级签收).
+    SubSignFor {
+        comment: Option<String>,
+    },
+    /// The sub-unit replies to its unit (下级回复), never to the asker.
+    SubReply {
+        content: String,
+    },
 }
 
 /// A correction (改类改急): the fields to change (absent: unchanged), the
@@ -247,6 +278,12 @@ impl Action {
             Self::Notice { .. } => "notice",
             Self::RecountDeadlines { .. } => "recount-deadlines",
             Self::Reclassify(_) => "reclassify",
+            Self::CoAnswer { .. } => "co-answer",
+            Self::ApproveReply { .. } => "approve-reply",
+            Self::SendBackReply { .. } => "send-back-reply",
+            Self::SubDispatch { .. } => "sub-dispatch",
+            Self::SubSignFor { .. } => "sub-sign",
+            Self::SubReply { .. } => "sub-reply",
         }
     }
 
@@ -281,6 +318,12 @@ impl Action {
             Self::Notice { .. } => "时限提醒",
             Self::RecountDeadlines { .. } => "期限重算",
             Self::Reclassify(_) => "改类改急",
+            Self::CoAnswer { .. } => "会签意见",
+            Self::ApproveReply { .. } => "审核通过",
+            Self::SendBackReply { .. } => "审核退回",
+            Self::SubDispatch { .. } => "二次派单",
+            Self::SubSignFor { .. } => "下级签收",
+            Self::SubReply { .. } => "下级回复",
         }
     }
 
@@ -313,6 +356,11 @@ impl Action {
             Self::RecountDeadlines { .. } | Self::Reclassify(_) => {
                 &[Received, Dispatched, Returned, SignedFor, InProgress, Suspended, Replied]
             }
+            Self::CoAnswer { .. } => &[Dispatched, SignedFor, InProgress, Suspended],
+            Self::ApproveReply { .. } | Self::SendBackReply { .. } => &[SignedFor, InProgress],
+            Self::SubDispatch { .. } | Self::SubSignFor { .. } | Self::SubReply { .. } => {
+                &[SignedFor, InProgress, Suspended]
+            }
         }
     }
 }
@@ -324,6 +372,8 @@ pub struct Context<'a> {
     pub merge_parent: Option<&'a Request>,
     /// The work calendar, for deadlines; without it deadlines are left as they are.
     pub calendar: Option<&'a WorkCalendar>,
+    /// The unit named by [`Action::SubDispatch`], loaded by the store (`None`: no such unit).
+    pub sub_unit: Option<&'a crate::org::Unit>,
 }
 
 /// The part of an event the lifecycle decides; the store adds who, when and where.
@@ -361,6 +411,7 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             next.co_unit_ids = co.clone();
             next.state = State::Dispatched;
             let sign_due = start_sign_for_clock(&mut next, ctx);
+            start_co_clock(&mut next, ctx);
             details = EventDetails::Dispatched(event::Dispatched {
                 lead_unit_id: *lead,
                 co_unit_ids: co,
@@ -393,6 +444,8 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             next.co_unit_ids = co.clone();
             next.state = State::Dispatched;
             let sign_due = start_sign_for_clock(&mut next, ctx);
+            next.unit_work.co_answers.clear();
+            start_co_clock(&mut next, ctx);
             details = EventDetails::Redispatched(event::Redispatched {
                 lead_unit_id: *lead,
                 co_unit_ids: co,
@@ -437,9 +490,106 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             (EventKind::ExtensionRefused, Some(required_text("不同意理由", reason, COMMENT_MAX)?))
         }
         Action::Reply { content } => {
+            let content = required_text("答复内容", content, COMMENT_MAX)?;
+            if current.unit_work.review.is_some() {
+                return Err(review_pending());
+            }
+            let unanswered = check_co_answers(current, ctx.now)?;
+            if needs_review(current, actor) {
+                next.unit_work.review =
+                    Some(PendingReview { content: content.clone(), by: actor.name().to_owned(), at: ctx.now });
+                details =
+                    EventDetails::InsideUnit(event::InsideUnit { unit_id: current.lead_unit_id, ..Default::default() });
+                (EventKind::ReplySubmitted, Some(content))
+            } else {
+                next.state = State::Replied;
+                next.pending_extension = None;
+                if !unanswered.is_empty() {
+                    details = EventDetails::InsideUnit(event::InsideUnit {
+                        co_units_unanswered: unanswered,
+                        ..Default::default()
+                    });
+                }
+                (EventKind::Replied, Some(content))
+            }
+        }
+        Action::ApproveReply { comment } => {
+            let comment = optional_comment(comment.as_deref())?;
+            let review = next.unit_work.review.take().ok_or_else(no_review_pending)?;
+            let unanswered = check_co_answers(current, ctx.now)?;
             next.state = State::Replied;
             next.pending_extension = None;
-            (EventKind::Replied, Some(required_text("答复内容", content, COMMENT_MAX)?))
+            details = EventDetails::InsideUnit(event::InsideUnit {
+                unit_id: current.lead_unit_id,
+                co_units_unanswered: unanswered,
+                reviewed: Some(event::Reviewed { written_by: review.by, comment }),
+                ..Default::default()
+            });
+            (EventKind::Replied, Some(review.content))
+        }
+        Action::SendBackReply { reason } => {
+            let reason = required_text("退回理由", reason, COMMENT_MAX)?;
+            next.unit_work.review.take().ok_or_else(no_review_pending)?;
+            details =
+                EventDetails::InsideUnit(event::InsideUnit { unit_id: current.lead_unit_id, ..Default::default() });
+            (EventKind::ReplySentBack, Some(reason))
+        }
+        Action::CoAnswer { content } => {
+            let content = required_text("会签意见", content, COMMENT_MAX)?;
+            let unit = co_unit_of(current, actor).ok_or_else(|| forbidden(action))?;
+            next.unit_work.co_answers.retain(|a| a.unit_id != unit);
+            next.unit_work.co_answers.push(CoAnswer {
+                unit_id: unit,
+                content: content.clone(),
+                by: actor.name().to_owned(),
+                at: ctx.now,
+            });
+            details = EventDetails::InsideUnit(event::InsideUnit { unit_id: Some(unit), ..Default::default() });
+            (EventKind::CoAnswered, Some(content))
+        }
+        Action::SubDispatch { sub_unit, due, comment } => {
+            let comment = optional_comment(comment.as_deref())?;
+            let unit = handling_unit_of(current, actor).ok_or_else(|| forbidden(action))?;
+            let assignment = sub_assignment(current, unit, *sub_unit, *due, ctx)?;
+            details = EventDetails::InsideUnit(event::InsideUnit {
+                unit_id: Some(unit),
+                sub_unit_id: Some(*sub_unit),
+                due: Some(*due),
+                ..Default::default()
+            });
+            next.unit_work.subs.push(assignment);
+            (EventKind::SubDispatched, comment)
+        }
+        Action::SubSignFor { comment } => {
+            let comment = optional_comment(comment.as_deref())?;
+            let sub = open_sub_of(&mut next, actor)?;
+            if sub.state != SubState::Assigned {
+                return Err(DomainError::conflict("sub_already_signed", "本单位已签收该派单"));
+            }
+            sub.state = SubState::SignedFor;
+            details = EventDetails::InsideUnit(event::InsideUnit {
+                unit_id: Some(sub.unit_id),
+                sub_unit_id: Some(sub.sub_unit_id),
+                due: Some(sub.due),
+                ..Default::default()
+            });
+            (EventKind::SubSignedFor, comment)
+        }
+        Action::SubReply { content } => {
+            let content = required_text("回复内容", content, COMMENT_MAX)?;
+            let sub = open_sub_of(&mut next, actor)?;
+            if sub.state == SubState::Assigned {
+                return Err(DomainError::conflict("sub_not_signed", "请先签收，再回复派单单位"));
+            }
+            sub.state = SubState::Replied;
+            sub.reply = Some(content.clone());
+            details = EventDetails::InsideUnit(event::InsideUnit {
+                unit_id: Some(sub.unit_id),
+                sub_unit_id: Some(sub.sub_unit_id),
+                due: Some(sub.due),
+                ..Default::default()
+            });
+            (EventKind::SubReplied, Some(content))
         }
         Action::RejectReply { reason } => {
             next.state = State::InProgress;
@@ -500,6 +650,9 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             next.resolved = None;
             next.closed_at = None;
             let sign_due = if next.state == State::Dispatched { start_sign_for_clock(&mut next, ctx) } else { None };
+            // Handled again: the co-handling units give their parts again, on a new clock.
+            next.unit_work.co_answers.clear();
+            start_co_clock(&mut next, ctx);
             details = EventDetails::Reassigned(event::Reassigned {
                 lead_unit_id: current.lead_unit_id,
                 sign_due_at: sign_due,
@@ -600,6 +753,11 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             (EventKind::Reclassified, Some(reason))
         }
     };
+    // A reply waits for review only while the unit still handles the request: a return, withdrawal
+    // or merge drops it (an approval has taken it already).
+    if !matches!(next.state, State::SignedFor | State::InProgress | State::Suspended) {
+        next.unit_work.review = None;
+    }
     next.updated_at = ctx.now;
     next.version += 1;
     let event = EventDraft {
@@ -676,12 +834,129 @@ pub fn check_permission(current: &Request, actor: &Actor, action: &Action) -> Re
         Action::Reclassify(_) => {
             actor.has_role(&[Dispatcher, Admin]) || (actor.has_role(&[Operator]) && current.state == State::Received)
         }
+        // Inside a unit (docs/inside-a-unit.md): a co-handling unit's staff give its part; the lead
+        // unit's leader reviews; any handling unit's staff assign within it; the sub-unit's staff
+        // sign for and reply to their unit.
+        Action::CoAnswer { .. } => co_unit_of(current, actor).is_some(),
+        Action::ApproveReply { .. } | Action::SendBackReply { .. } => {
+            actor.has_role(&[UnitLeader]) && is_lead_unit_staff(current, actor)
+        }
+        Action::SubDispatch { .. } => handling_unit_of(current, actor).is_some(),
+        Action::SubSignFor { .. } | Action::SubReply { .. } => current.unit_work.sub_of(actor).is_some(),
     };
-    if allowed {
-        Ok(())
-    } else {
-        Err(DomainError::forbidden(format!("您的角色无权对此诉求执行「{}」", action.label())))
+    if allowed { Ok(()) } else { Err(forbidden(action)) }
+}
+
+fn forbidden(action: &Action) -> DomainError {
+    DomainError::forbidden(format!("您的角色无权对此诉求执行「{}」", action.label()))
+}
+
+fn review_pending() -> DomainError {
+    DomainError::conflict("review_pending", "已有答复等待单位领导审核，审核前不能再次答复")
+}
+
+fn no_review_pending() -> DomainError {
+    DomainError::conflict("no_review_pending", "该诉求没有等待审核的答复")
+}
+
+/// Whether a reply by `actor` waits for the unit leader's review: the rule
+/// table says so for the request (`review`), and the actor is not the leader.
+fn needs_review(current: &Request, actor: &Actor) -> bool {
+    current.time_limits.is_some_and(|l| l.review) && !actor.has_role(&[Role::UnitLeader])
+}
+
+/// The co-handling units whose part is missing, which may be left out only
+/// once the co-units' deadline (else the reply deadline) has passed: they are
+/// recorded with the reply. Before that, `co_answers_pending`.
+fn check_co_answers(current: &Request, now: Instant) -> Result<Vec<UnitId>, DomainError> {
+    let missing = current.unit_work.unanswered(current);
+    if missing.is_empty() {
+        return Ok(missing);
     }
+    match current.unit_work.co_due.or(current.due_at) {
+        Some(due) if now >= due => Ok(missing),
+        due => Err(DomainError::conflict(
+            "co_answers_pending",
+            format!(
+                "还有 {} 个协办单位未提交会签意见{}，收齐或协办期限届满后才能答复",
+                missing.len(),
+                due.map(|d| format!("（协办期限 {}）", d.format("%Y-%m-%d %H:%M"))).unwrap_or_default()
+            ),
+        )),
+    }
+}
+
+/// Starts the co-handling units' clock at (re-)dispatch: the rule table's
+/// `co_answer` limit, never past the reply deadline; without one the reply
+/// deadline is theirs too (`co_due` stays empty).
+fn start_co_clock(next: &mut Request, ctx: &Context<'_>) {
+    let limit = next.time_limits.and_then(|l| l.co_answer).filter(|_| !next.co_unit_ids.is_empty());
+    let counted = ctx.calendar.and_then(|c| crate::time_limit::deadline(c, ctx.now, limit)).map(|d| d.at);
+    next.unit_work.co_due = match (counted, next.due_at) {
+        (Some(co), Some(reply)) => Some(co.min(reply)),
+        (co, _) => co,
+    };
+}
+
+/// A new assignment within `unit` to `sub_unit` (loaded by the store into the context).
+fn sub_assignment(
+    current: &Request,
+    unit: UnitId,
+    sub_unit: UnitId,
+    due: Instant,
+    ctx: &Context<'_>,
+) -> Result<SubAssignment, DomainError> {
+    let found = ctx.sub_unit.filter(|u| u.id == sub_unit);
+    match found {
+        Some(u) if u.active && u.kind == crate::org::UnitKind::Subunit && u.parent_id == Some(unit) => {}
+        _ => {
+            return Err(DomainError::invalid("not_a_sub_unit", "只能派给本单位下属的科室、村（社区）等在用的下级单位"));
+        }
+    }
+    if due <= ctx.now {
+        return Err(DomainError::invalid("invalid_sub_due", "下级办理期限必须晚于当前时间"));
+    }
+    let unit_due =
+        if Some(unit) == current.lead_unit_id { current.due_at } else { current.unit_work.co_due.or(current.due_at) };
+    if let Some(unit_due) = unit_due.filter(|d| due > *d) {
+        return Err(DomainError::invalid(
+            "sub_due_after_unit_due",
+            format!("下级办理期限不能晚于本单位的期限 {}", unit_due.format("%Y-%m-%d %H:%M")),
+        ));
+    }
+    let work = &current.unit_work;
+    if work.subs.iter().any(|s| s.sub_unit_id == sub_unit && s.is_open()) {
+        return Err(DomainError::conflict("sub_assignment_open", "该下级单位已有未回复的派单"));
+    }
+    if work.subs.len() >= crate::unit_work::MAX_SUB_ASSIGNMENTS {
+        return Err(DomainError::invalid(
+            "too_many_sub_assignments",
+            format!("一件诉求最多二次派单 {} 次", crate::unit_work::MAX_SUB_ASSIGNMENTS),
+        ));
+    }
+    Ok(SubAssignment {
+        unit_id: unit,
+        sub_unit_id: sub_unit,
+        due,
+        state: SubState::Assigned,
+        assigned_at: ctx.now,
+        reply: None,
+    })
+}
+
+/// The open assignment the actor's sub-unit answers for.
+fn open_sub_of<'r>(next: &'r mut Request, actor: &Actor) -> Result<&'r mut SubAssignment, DomainError> {
+    let Actor::Staff(s) = actor else { return Err(no_sub_assignment()) };
+    next.unit_work
+        .subs
+        .iter_mut()
+        .rev()
+        .find(|a| a.is_open() && s.units.contains(&a.sub_unit_id) && !s.units.contains(&a.unit_id))
+        .ok_or_else(no_sub_assignment)
+}
+
+fn no_sub_assignment() -> DomainError {
+    DomainError::conflict("no_sub_assignment", "本单位没有待办的二次派单")
 }
 
 fn is_lead_unit_staff(current: &Request, actor: &Actor) -> bool {

@@ -311,6 +311,8 @@ pub enum Scope {
 pub struct ScopeFacts<'a> {
     pub lead_unit_id: Option<UnitId>,
     pub co_unit_ids: &'a [UnitId],
+    /// Sub-units with an assignment within a unit (二次派单): their staff see the request.
+    pub sub_unit_ids: Vec<UnitId>,
     pub town_id: Option<UnitId>,
     pub submitted_by: Option<UserId>,
     pub credit_code: Option<&'a str>,
@@ -329,6 +331,7 @@ impl Scope {
             Self::Units { units, town } => {
                 r.lead_unit_id.is_some_and(|u| units.contains(&u))
                     || r.co_unit_ids.iter().any(|u| units.contains(u))
+                    || r.sub_unit_ids.iter().any(|u| units.contains(u))
                     || (town.is_some() && r.town_id == *town)
             }
             Self::Asker { user_id, credit_code } => {

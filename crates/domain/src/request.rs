@@ -278,6 +278,9 @@ pub struct Request {
     pub received_at: Instant,
     pub updated_at: Instant,
     pub closed_at: Option<Instant>,
+    /// Work inside the handling units: co-units' parts, a reply waiting for
+    /// review, assignments within a unit (see `unit_work`).
+    pub unit_work: crate::unit_work::UnitWork,
     /// Optimistic-concurrency version; bumped by every change.
     pub version: i64,
 }
@@ -287,6 +290,7 @@ impl Request {
         crate::org::ScopeFacts {
             lead_unit_id: self.lead_unit_id,
             co_unit_ids: &self.co_unit_ids,
+            sub_unit_ids: self.unit_work.sub_unit_ids(),
             town_id: self.location.town_id,
             submitted_by: self.submitted_by,
             credit_code: self.asker.credit_code(),
@@ -425,6 +429,18 @@ crate::labelled_enum!(
         Reclassified = "reclassified" / "改类改急",
         /// An internal note (内部备注) by staff: never shown to the asker or the public.
         InternalNote = "internal_note" / "内部备注",
+        /// A co-handling unit's part of the answer (会签意见), for the lead unit.
+        CoAnswered = "co_answered" / "会签意见",
+        /// A handler's reply, waiting for the unit leader's review (答复送审).
+        ReplySubmitted = "reply_submitted" / "答复送审",
+        /// The unit leader sent the reply back to the handler (审核退回).
+        ReplySentBack = "reply_sent_back" / "审核退回",
+        /// Assigned within the unit to a sub-unit (二次派单).
+        SubDispatched = "sub_dispatched" / "二次派单",
+        /// The sub-unit signed for its assignment (下级签收).
+        SubSignedFor = "sub_signed_for" / "下级签收",
+        /// The sub-unit replied to its unit (下级回复).
+        SubReplied = "sub_replied" / "下级回复",
     }
 );
 
@@ -455,7 +471,16 @@ impl EventKind {
     /// Whether only staff may see this event: it is left out of every view of
     /// an asker (their account's pages and API answers) besides the public ones.
     pub fn is_staff_only(self) -> bool {
-        matches!(self, Self::InternalNote)
+        matches!(
+            self,
+            Self::InternalNote
+                | Self::CoAnswered
+                | Self::ReplySubmitted
+                | Self::ReplySentBack
+                | Self::SubDispatched
+                | Self::SubSignedFor
+                | Self::SubReplied
+        )
     }
 
     /// Whether the asker sees this event at all. Returns and their reviews are
@@ -471,10 +496,9 @@ impl EventKind {
                 | Self::Supervised
                 | Self::Urged
                 | Self::Commented
-                | Self::InternalNote
                 | Self::DueSoon
                 | Self::Overdue
                 | Self::Escalated
-        )
+        ) && !self.is_staff_only()
     }
 }

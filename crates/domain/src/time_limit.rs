@@ -34,6 +34,15 @@ pub struct Rule {
     pub stage_reply: Option<TimeLimit>,
     #[serde(default)]
     pub reply: Option<TimeLimit>,
+    /// The co-handling units' limit for their parts (会签/协办期限), counted
+    /// from dispatch and never past the reply deadline; without it the reply
+    /// deadline is theirs too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub co_answer: Option<TimeLimit>,
+    /// Whether a handler's reply waits for the unit leader's review (审核)
+    /// before it reaches the asker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<bool>,
 }
 
 impl Rule {
@@ -79,10 +88,27 @@ pub struct TimeLimits {
     pub contact: Option<TimeLimit>,
     pub stage_reply: Option<TimeLimit>,
     pub reply: Option<TimeLimit>,
+    /// The co-handling units' limit for their parts (会签/协办期限).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub co_answer: Option<TimeLimit>,
+    /// Replies wait for the unit leader's review (审核).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub review: bool,
 }
 
 const fn rule(kind: Option<RequestKind>, urgency: Option<Urgency>, enterprise: Option<bool>) -> Rule {
-    Rule { kind, urgency, channel: None, enterprise, sign_for: None, contact: None, stage_reply: None, reply: None }
+    Rule {
+        kind,
+        urgency,
+        channel: None,
+        enterprise,
+        sign_for: None,
+        contact: None,
+        stage_reply: None,
+        reply: None,
+        co_answer: None,
+        review: None,
+    }
 }
 
 impl RuleSet {
@@ -127,7 +153,8 @@ impl RuleSet {
                 "时限规则必须包含一条不限条件、规定答复时限的基本规则",
             ));
         }
-        let limits = self.rules.iter().flat_map(|r| [r.sign_for, r.contact, r.stage_reply, r.reply]).flatten();
+        let limits =
+            self.rules.iter().flat_map(|r| [r.sign_for, r.contact, r.stage_reply, r.reply, r.co_answer]).flatten();
         for limit in limits {
             if limit.amount == 0 {
                 return Err(DomainError::invalid("invalid_time_limits", "时限不能为0"));
@@ -162,6 +189,8 @@ impl RuleSet {
             contact: pick(|r| r.contact),
             stage_reply: pick(|r| r.stage_reply),
             reply: pick(|r| r.reply),
+            co_answer: pick(|r| r.co_answer),
+            review: matching.iter().find_map(|(_, _, r)| r.review).unwrap_or(false),
         }
     }
 }

@@ -170,6 +170,33 @@ pub trait RequestStore {
         after: RequestId,
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<Request>>> + Send;
+
+    /// Requests in scope led by one of `units` whose reply waits for the unit
+    /// leader's review (待审核), in queue order (see docs/inside-a-unit.md), at most `limit`.
+    fn awaiting_review(
+        &self,
+        scope: &Scope,
+        units: &[UnitId],
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<Request>>> + Send;
+
+    /// Each of `sub_units` with its load: how many open requests it has an open
+    /// assignment (二次派单) of, and how many of those it has not signed for.
+    fn sub_unit_load(
+        &self,
+        sub_units: &[UnitId],
+        now: Instant,
+    ) -> impl Future<Output = StoreResult<Vec<SubUnitLoad>>> + Send;
+}
+
+/// A sub-unit's load (下级单位工作量) for its unit leader's queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubUnitLoad {
+    pub unit_id: UnitId,
+    /// Requests with an open assignment to it.
+    pub open: u64,
+    /// Of those, the assignments whose deadline had passed at `now`.
+    pub overdue: u64,
 }
 
 /// The versioned time-limit rule table (时限规则).

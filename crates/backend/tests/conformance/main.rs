@@ -21,6 +21,7 @@ mod enterprises;
 mod fund;
 mod health;
 mod inbox;
+mod inside_unit;
 mod knowledge;
 mod ledgers;
 mod liaison;

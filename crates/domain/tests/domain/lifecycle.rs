@@ -59,6 +59,7 @@ fn request(kind: RequestKind) -> Request {
         received_at: t0(),
         updated_at: t0(),
         closed_at: None,
+        unit_work: Default::default(),
         version: 1,
     }
 }
@@ -90,6 +91,7 @@ fn in_state(state: State) -> Request {
     if !matches!(state, State::Received) {
         r.lead_unit_id = Some(UNIT_A);
         r.co_unit_ids = vec![UNIT_C];
+        r.unit_work.co_answers.push(co_answer(UNIT_C));
     }
     if matches!(state, State::Closed | State::FollowedUp | State::Archived) {
         r.closed_at = Some(t0());
@@ -102,6 +104,12 @@ fn in_state(state: State) -> Request {
         r.merged_into = Some(2);
     }
     r
+}
+
+fn co_answer(unit: i64) -> mashangban_domain::unit_work::CoAnswer {
+    mashangban_domain::unit_work::CoAnswer {
+        unit_id: unit, content: "协办意见".into(), by: "协办".into(), at: t0()
+    }
 }
 
 /// Every action with valid parameters, and an actor allowed to take it.
@@ -132,6 +140,7 @@ fn every_action() -> Vec<(Action, Actor)> {
         (Action::Withdraw { reason: None }, Actor::PublicAsker),
         (Action::Archive, dispatcher.clone()),
         (reclassify(Some(RequestKind::Suggestion), None, None), dispatcher.clone()),
+        (Action::CoAnswer { content: "本单位意见".into() }, staff(Role::Handler, UNIT_C)),
     ]
 }
 
@@ -169,7 +178,7 @@ fn a_correction_counts_again_under_the_kept_rule_version() {
     };
     current.time_limits = Some(limits);
     (current.due_at, current.deadlines) = intake_deadlines(&calendar, current.received_at, &limits);
-    let ctx = Context { now: t0() + Duration::hours(3), merge_parent: None, calendar: Some(&calendar) };
+    let ctx = Context { now: t0() + Duration::hours(3), merge_parent: None, calendar: Some(&calendar), sub_unit: None };
     let dispatcher = staff(Role::Dispatcher, 1);
 
     let outcome =
@@ -216,7 +225,8 @@ fn every_action_in_every_state_follows_its_rule() {
                     requested_at: t0(),
                 });
             }
-            let ctx = Context { now: t0() + Duration::hours(1), merge_parent: Some(&parent), calendar: None };
+            let ctx =
+                Context { now: t0() + Duration::hours(1), merge_parent: Some(&parent), calendar: None, sub_unit: None };
             let result = apply(&current, &actor, &action, &ctx);
             let allowed = action.allowed_from().contains(&state);
             match result {
@@ -240,10 +250,12 @@ fn every_action_in_every_state_follows_its_rule() {
 fn the_main_path_records_each_step() {
     let dispatcher = staff(Role::Dispatcher, 1);
     let handler = staff(Role::Handler, UNIT_A);
+    let co_handler = staff(Role::Handler, UNIT_C);
     let steps = [
         (Action::Dispatch { lead: UNIT_A, co: vec![UNIT_C], comment: None }, &dispatcher, State::Dispatched),
         (Action::SignFor { comment: None }, &handler, State::SignedFor),
         (Action::StageReply { content: "已联系诉求人".into() }, &handler, State::InProgress),
+        (Action::CoAnswer { content: "协办意见".into() }, &co_handler, State::InProgress),
         (Action::Reply { content: "已处理".into() }, &handler, State::Replied),
         (Action::Close { comment: None }, &dispatcher, State::Closed),
         (
@@ -255,7 +267,8 @@ fn the_main_path_records_each_step() {
     ];
     let mut r = request(RequestKind::Complaint);
     for (i, (action, actor, expected)) in steps.iter().enumerate() {
-        let ctx = Context { now: t0() + Duration::hours(i as i64 + 1), merge_parent: None, calendar: None };
+        let ctx =
+            Context { now: t0() + Duration::hours(i as i64 + 1), merge_parent: None, calendar: None, sub_unit: None };
         let outcome = apply(&r, actor, action, &ctx).unwrap();
         assert_eq!(outcome.request.state, *expected);
         r = outcome.request;
@@ -266,7 +279,7 @@ fn the_main_path_records_each_step() {
 
 #[test]
 fn permissions_are_checked() {
-    let ctx = Context { now: t0(), merge_parent: None, calendar: None };
+    let ctx = Context { now: t0(), merge_parent: None, calendar: None, sub_unit: None };
     let dispatched = in_state(State::Dispatched);
     // A handler of another unit cannot sign; a co-handler cannot either.
     for unit in [UNIT_B, UNIT_C] {
@@ -294,7 +307,7 @@ fn permissions_are_checked() {
 
 #[test]
 fn side_path_rules() {
-    let ctx = Context { now: t0(), merge_parent: None, calendar: None };
+    let ctx = Context { now: t0(), merge_parent: None, calendar: None, sub_unit: None };
     let dispatcher = staff(Role::Dispatcher, 1);
     let handler = staff(Role::Handler, UNIT_A);
     // A return needs a reason.
@@ -350,7 +363,7 @@ fn side_path_rules() {
 
 #[test]
 fn a_second_reopen_request_waits_for_the_first_answer() {
-    let ctx = Context { now: t0(), merge_parent: None, calendar: None };
+    let ctx = Context { now: t0(), merge_parent: None, calendar: None, sub_unit: None };
     let ask = Action::RequestReopen { reason: "问题仍未解决".into() };
     let asked = apply(&in_state(State::FollowedUp), &Actor::PublicAsker, &ask, &ctx).unwrap().request;
     assert_eq!((asked.state, asked.reopen_requested_at), (State::FollowedUp, Some(t0())));
@@ -373,8 +386,13 @@ fn merge_rules() {
     let child = in_state(State::Received);
     let merge = Action::Merge { parent_id: 2 };
     let parent = parent();
-    let ok = apply(&child, &dispatcher, &merge, &Context { now: t0(), merge_parent: Some(&parent), calendar: None })
-        .unwrap();
+    let ok = apply(
+        &child,
+        &dispatcher,
+        &merge,
+        &Context { now: t0(), merge_parent: Some(&parent), calendar: None, sub_unit: None },
+    )
+    .unwrap();
     assert_eq!(ok.request.state, State::Merged);
     assert_eq!(ok.request.merged_into, Some(2));
     assert_eq!(ok.parent_event.unwrap().kind, EventKind::MergedChild);
@@ -382,16 +400,23 @@ fn merge_rules() {
         &child,
         &dispatcher,
         &Action::Merge { parent_id: 1 },
-        &Context { now: t0(), merge_parent: Some(&child), calendar: None },
+        &Context { now: t0(), merge_parent: Some(&child), calendar: None, sub_unit: None },
     )
     .unwrap_err();
     assert_eq!(e.code, "merge_into_self");
     let mut closed = parent.clone();
     closed.state = State::Closed;
-    let e = apply(&child, &dispatcher, &merge, &Context { now: t0(), merge_parent: Some(&closed), calendar: None })
-        .unwrap_err();
+    let e = apply(
+        &child,
+        &dispatcher,
+        &merge,
+        &Context { now: t0(), merge_parent: Some(&closed), calendar: None, sub_unit: None },
+    )
+    .unwrap_err();
     assert_eq!(e.code, "merge_target_invalid");
-    let e = apply(&child, &dispatcher, &merge, &Context { now: t0(), merge_parent: None, calendar: None }).unwrap_err();
+    let e =
+        apply(&child, &dispatcher, &merge, &Context { now: t0(), merge_parent: None, calendar: None, sub_unit: None })
+            .unwrap_err();
     assert_eq!(e.code, "merge_target_not_found");
 }
 
@@ -458,7 +483,7 @@ proptest! {
             let actor = &actors[a % actors.len()];
             let action = &actions[b % actions.len()];
             let before = r.clone();
-            let ctx = Context { now: t0() + Duration::minutes(i as i64 + 1), merge_parent: Some(&parent), calendar: None };
+            let ctx = Context { now: t0() + Duration::minutes(i as i64 + 1), merge_parent: Some(&parent), calendar: None, sub_unit: None };
             match apply(&r, actor, action, &ctx) {
                 Ok(outcome) => {
                     prop_assert!(action.allowed_from().contains(&before.state));
@@ -501,7 +526,7 @@ fn recounting_provisional_deadlines_uses_the_loaded_year() {
     // Suspended for two working hours along the way.
     let action =
         Action::RecountDeadlines { anchors: RecountAnchors { sign_for_from: None, paused: Duration::hours(2) } };
-    let ctx = Context { now: received, merge_parent: None, calendar: Some(&loaded) };
+    let ctx = Context { now: received, merge_parent: None, calendar: Some(&loaded), sub_unit: None };
     assert!(apply(&current, &staff(Role::Dispatcher, UNIT_A), &action, &ctx).is_err(), "not a dispatcher's step");
     let outcome = apply(&current, &Actor::System, &action, &ctx).unwrap();
     // 01-01 is a holiday: the 15th working day is Wed 01-06, two hours later Thu 01-07 10:30.
@@ -516,4 +541,53 @@ fn recounting_provisional_deadlines_uses_the_loaded_year() {
     current.extension_count = 1;
     let outcome = apply(&current, &Actor::System, &action, &ctx).unwrap();
     assert_eq!(outcome.request.due_at, due);
+}
+
+#[test]
+fn inside_a_unit_the_co_gate_the_review_and_what_resets_them() {
+    let ctx =
+        |hours: i64| Context { now: t0() + Duration::hours(hours), merge_parent: None, calendar: None, sub_unit: None };
+    let handler = staff(Role::Handler, UNIT_A);
+    let leader = staff(Role::UnitLeader, UNIT_A);
+    let mut r = in_state(State::InProgress);
+    r.co_unit_ids = vec![UNIT_B, UNIT_C];
+    let reply = Action::Reply { content: "已处理".into() };
+    // UNIT_B has not answered: refused before the deadline, recorded after it.
+    assert_eq!(apply(&r, &handler, &reply, &ctx(1)).unwrap_err().code, "co_answers_pending");
+    let late = apply(&r, &handler, &reply, &ctx(24 * 11)).unwrap();
+    assert_eq!(late.request.state, State::Replied);
+    assert!(matches!(&late.event.details,
+        mashangban_domain::event::EventDetails::InsideUnit(d) if d.co_units_unanswered == [UNIT_B]));
+
+    // Under review: the handler's reply waits; a return drops the draft.
+    r.unit_work.co_answers.push(co_answer(UNIT_B));
+    r.time_limits = Some(mashangban_domain::time_limit::RuleSet::guangdong_defaults().resolve(
+        RequestKind::Consultation,
+        Urgency::Normal,
+        Channel::Phone,
+        false,
+    ));
+    r.time_limits.as_mut().unwrap().review = true;
+    let drafted = apply(&r, &handler, &reply, &ctx(1)).unwrap();
+    assert_eq!((drafted.request.state, drafted.event.kind), (State::InProgress, EventKind::ReplySubmitted));
+    assert_eq!(apply(&drafted.request, &handler, &reply, &ctx(2)).unwrap_err().code, "review_pending");
+    let approve = Action::ApproveReply { comment: None };
+    assert_eq!(apply(&drafted.request, &handler, &approve, &ctx(2)).unwrap_err().kind, ErrorKind::Forbidden);
+    let approved = apply(&drafted.request, &leader, &approve, &ctx(2)).unwrap();
+    assert_eq!((approved.request.state, approved.event.kind), (State::Replied, EventKind::Replied));
+    assert_eq!(approved.event.comment.as_deref(), Some("已处理"));
+    assert!(approved.request.unit_work.review.is_none());
+    let mut signed = drafted.request.clone();
+    signed.state = State::SignedFor;
+    let returned = apply(&signed, &handler, &Action::Return { reason: "不属于本单位".into() }, &ctx(2)).unwrap();
+    assert!(returned.request.unit_work.review.is_none(), "a return drops the draft");
+    // The leader's own reply goes straight out.
+    assert_eq!(apply(&r, &leader, &reply, &ctx(1)).unwrap().request.state, State::Replied);
+
+    // A reopening clears the parts: the co-units answer again.
+    let mut followed = in_state(State::FollowedUp);
+    followed.unit_work.co_answers = vec![co_answer(UNIT_C)];
+    let dispatcher = staff(Role::Dispatcher, 1);
+    let reopened = apply(&followed, &dispatcher, &Action::Reopen { reason: "不满意".into() }, &ctx(1)).unwrap();
+    assert!(reopened.request.unit_work.co_answers.is_empty());
 }

@@ -44,6 +44,7 @@ fn personal_data_scope_agrees_with_sees_personal_data_of_within_scope() {
                         let facts = ScopeFacts {
                             lead_unit_id: lead,
                             co_unit_ids: &co,
+                            sub_unit_ids: Vec::new(),
                             town_id,
                             submitted_by,
                             credit_code: None,

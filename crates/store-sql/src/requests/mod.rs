@@ -5,10 +5,10 @@ pub mod write;
 
 use std::collections::BTreeMap;
 
-use mashangban_domain::org::{Actor, Scope};
+use mashangban_domain::org::{Actor, Scope, UnitId};
 use mashangban_domain::request::{AttachmentId, Event, NewRequest, Request, RequestId};
 use mashangban_domain::time::Instant;
-use mashangban_store::{Attachment, Command, ListFilter, Meta, Page, RequestStore, StoreResult, Upload};
+use mashangban_store::{Attachment, Command, ListFilter, Meta, Page, RequestStore, StoreResult, SubUnitLoad, Upload};
 
 use crate::rows::{self, ATTACHMENT_COLUMNS};
 use crate::sql::{Database, Dialect, job};
@@ -115,5 +115,17 @@ impl<D: Database> RequestStore for SqlStore<D> {
 
     async fn recount_candidates(&self, after: RequestId, limit: u32) -> StoreResult<Vec<Request>> {
         self.db.read(job(move |c| Box::pin(async move { query::recount_candidates(c, after, limit).await }))).await
+    }
+
+    async fn awaiting_review(&self, scope: &Scope, units: &[UnitId], limit: u32) -> StoreResult<Vec<Request>> {
+        let (scope, units) = (scope.clone(), units.to_vec());
+        self.db
+            .read(job(move |c| Box::pin(async move { query::awaiting_review(c, &scope, &units, limit).await })))
+            .await
+    }
+
+    async fn sub_unit_load(&self, sub_units: &[UnitId], now: Instant) -> StoreResult<Vec<SubUnitLoad>> {
+        let units = sub_units.to_vec();
+        self.db.read(job(move |c| Box::pin(async move { query::sub_unit_load(c, &units, &now).await }))).await
     }
 }

@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use mashangban_domain::org::Scope;
+use mashangban_domain::org::{Scope, UnitId};
 use mashangban_domain::request::{EventKind, Rating, Request, RequestId, RunningDeadline, State};
 use mashangban_domain::time::Instant;
-use mashangban_store::{ListFilter, ListOrder, Page, StoreResult};
+use mashangban_domain::unit_work::UnitWork;
+use mashangban_store::{ListFilter, ListOrder, Page, StoreResult, SubUnitLoad};
 
 use crate::rows::{self, REQUEST_COLUMNS};
 use crate::sql::{Args, Conn, Dialect};
@@ -268,4 +269,51 @@ pub async fn reply_texts(c: &dyn Conn, request_ids: &[RequestId]) -> StoreResult
         }
     }
     Ok(texts)
+}
+
+/// Requests in scope led by one of `units` whose reply waits for review, in queue order.
+pub async fn awaiting_review(c: &dyn Conn, scope: &Scope, units: &[UnitId], limit: u32) -> StoreResult<Vec<Request>> {
+    if units.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut args = Args::default();
+    let scope = scope_sql(scope, &mut args);
+    let units = args.list(units.iter().copied());
+    let limit = args.push(i64::from(limit.clamp(1, 500)));
+    let sql = format!(
+        "SELECT {REQUEST_COLUMNS} FROM requests r WHERE r.review_pending AND r.lead_unit_id IN ({units}) AND {scope}
+         ORDER BY {order} LIMIT {limit}",
+        order = deadline_order(c.dialect()),
+    );
+    c.map(&sql, args.values(), rows::request).await
+}
+
+/// Each sub-unit's open assignments (二次派单) on open requests, and how many are past their deadline.
+pub async fn sub_unit_load(c: &dyn Conn, sub_units: &[UnitId], now: &Instant) -> StoreResult<Vec<SubUnitLoad>> {
+    let mut load: BTreeMap<UnitId, SubUnitLoad> =
+        sub_units.iter().map(|&unit_id| (unit_id, SubUnitLoad { unit_id, open: 0, overdue: 0 })).collect();
+    if sub_units.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut args = Args::default();
+    let units = args.list(sub_units.iter().copied());
+    let sql = format!(
+        "SELECT ru.unit_id, r.unit_work FROM request_units ru JOIN requests r ON r.id = ru.request_id
+         WHERE ru.role = 'sub' AND ru.unit_id IN ({units}) AND r.state IN ({open})",
+        open = state_list(open_states()),
+    );
+    let rows = c
+        .map(&sql, args.values(), |row| {
+            let mut c = row.cols();
+            Ok((c.get::<UnitId>()?, c.opt_json::<UnitWork>()?.unwrap_or_default()))
+        })
+        .await?;
+    for (unit, work) in rows {
+        let Some(entry) = load.get_mut(&unit) else { continue };
+        entry.open += 1;
+        if work.subs.iter().any(|s| s.sub_unit_id == unit && s.is_open() && s.due < *now) {
+            entry.overdue += 1;
+        }
+    }
+    Ok(load.into_values().collect())
 }

@@ -168,7 +168,19 @@ pub async fn act(c: &dyn Conn, command: Command) -> StoreResult<Request> {
     if let Action::Notice { notice } = &command.action {
         record_notice(c, current.id, notice, &command.meta).await?;
     }
-    let ctx = Context { now: command.meta.now, merge_parent: parent.as_ref(), calendar: command.calendar.as_deref() };
+    let sub_unit = match &command.action {
+        Action::SubDispatch { sub_unit, .. } => {
+            let sql = format!("SELECT {} FROM units WHERE id = $1", rows::UNIT_COLUMNS);
+            c.map_opt(&sql, &args![*sub_unit], rows::unit).await?
+        }
+        _ => None,
+    };
+    let ctx = Context {
+        now: command.meta.now,
+        merge_parent: parent.as_ref(),
+        calendar: command.calendar.as_deref(),
+        sub_unit: sub_unit.as_ref(),
+    };
     let outcome = lifecycle::apply(&current, &command.actor, &command.action, &ctx)?;
     save(c, &current, &outcome.request).await?;
     insert_event(c, &outcome.request, &outcome.event, &command.actor, &command.meta, &command.attachment_ids).await?;
@@ -192,7 +204,7 @@ async fn save(c: &dyn Conn, before: &Request, after: &Request) -> StoreResult<()
                 closed_at = $17, version = $18, sign_due_at = $19, contact_due_at = $20, stage_due_at = $21,
                 suspended_at = $22, supervision = $23, deadlines_provisional = $24, kind = $25, urgency = $26,
                 category_id = $27, town_id = $28, time_limits = $29, urge_count = $30,
-                reopen_requested_at = $31
+                reopen_requested_at = $31, unit_work = $32, review_pending = $33
              WHERE id = $1 AND version = $2",
             &args![
                 after.id,
@@ -226,6 +238,8 @@ async fn save(c: &dyn Conn, before: &Request, after: &Request) -> StoreResult<()
                 to_json(after.time_limits.as_ref()),
                 after.urge_count,
                 after.reopen_requested_at.as_ref(),
+                to_json((!after.unit_work.is_empty()).then_some(&after.unit_work)),
+                after.unit_work.review.is_some(),
             ],
         )
         .await?;
@@ -233,13 +247,18 @@ async fn save(c: &dyn Conn, before: &Request, after: &Request) -> StoreResult<()
         return Err(backend::concurrent_update());
     }
     crate::dashboard::on_change(c, Some(before), after).await?;
-    if before.lead_unit_id != after.lead_unit_id || before.co_unit_ids != after.co_unit_ids {
+    if before.lead_unit_id != after.lead_unit_id
+        || before.co_unit_ids != after.co_unit_ids
+        || before.unit_work.subs != after.unit_work.subs
+    {
         save_units(c, after).await?;
     }
     Ok(())
 }
 
-/// The lead (主办) and co-handling (协办) units, for scope checks in SQL.
+/// The lead (主办) and co-handling (协办) units and the sub-units of
+/// assignments within a unit (二次派单: `sub` while open, `sub_done` once
+/// replied), for scope checks in SQL and the sub-units' load.
 async fn save_units(c: &dyn Conn, after: &Request) -> StoreResult<()> {
     c.execute("DELETE FROM request_units WHERE request_id = $1", &args![after.id]).await?;
     let insert = "INSERT INTO request_units (request_id, unit_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
@@ -248,6 +267,13 @@ async fn save_units(c: &dyn Conn, after: &Request) -> StoreResult<()> {
     }
     for &co in &after.co_unit_ids {
         c.execute(insert, &args![after.id, co, "co"]).await?;
+    }
+    // Open assignments first, so a sub-unit with an open and a replied one counts as open.
+    let mut subs: Vec<_> = after.unit_work.subs.iter().collect();
+    subs.sort_by_key(|s| !s.is_open());
+    for sub in subs {
+        let role = if sub.is_open() { "sub" } else { "sub_done" };
+        c.execute(insert, &args![after.id, sub.sub_unit_id, role]).await?;
     }
     Ok(())
 }

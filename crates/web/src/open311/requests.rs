@@ -305,7 +305,15 @@ mod tests {
     use mashangban_domain::calendar::TimeLimit;
 
     fn limits(reply: TimeLimit) -> TimeLimits {
-        TimeLimits { version: 1, sign_for: None, contact: None, stage_reply: None, reply: Some(reply) }
+        TimeLimits {
+            version: 1,
+            sign_for: None,
+            contact: None,
+            stage_reply: None,
+            reply: Some(reply),
+            co_answer: None,
+            review: false,
+        }
     }
 
     #[test]

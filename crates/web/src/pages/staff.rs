@@ -239,6 +239,8 @@ struct QueuePage {
     kept: Vec<(String, String)>,
     filters: Filters,
     views: Views,
+    /// A unit leader's sub-units with their load (二次派单).
+    sub_units: Vec<mashangban_app::requests::SubUnitLoadView>,
 }
 
 impl QueuePage {
@@ -327,6 +329,8 @@ async fn queue_page<S: Store>(
             })?,
         };
     let filtered = rest.values().any(|v| !v.trim().is_empty());
+    // A unit leader's own desk: replies waiting for review and the sub-units' load (二次派单).
+    let desk = if filtered || queue_id.is_some() { None } else { app.requests().unit_desk(&caller, PAGE).await? };
     let sections = if let Some(id) = queue_id.as_deref() {
         let (id, heading, hint, base) = queues(&caller.actor)
             .into_iter()
@@ -339,6 +343,20 @@ async fn queue_page<S: Store>(
         vec![filtered_section(app, caller, &rest).await?]
     } else {
         let mut sections = Vec::new();
+        if let Some(desk) = &desk {
+            sections.push(Section {
+                id: "review",
+                heading: "待审核",
+                hint: "本单位承办人已拟好、等待您审核的答复：审核通过后答复诉求人，或退回修改。",
+                total: Some(desk.review.len() as u64),
+                rows: rows(desk.review.clone()),
+                more: None,
+                previous: None,
+                page_text: None,
+                export: None,
+                bulk: None,
+            });
+        }
         for (id, heading, hint, filter) in queues(&caller.actor) {
             sections.push(queue_section(app, caller, (id, heading, hint), filter, 1, &rest).await?);
         }
@@ -362,6 +380,7 @@ async fn queue_page<S: Store>(
         kept,
         filters: filter_form(app, &rest, queue_id),
         views,
+        sub_units: desk.map(|d| d.sub_units).unwrap_or_default(),
     };
     Ok(render(status, &page))
 }
@@ -800,6 +819,14 @@ struct Actions {
     note: bool,
     /// 改类改急: the choices, the request's current values (or those sent) selected.
     reclassify: Option<Reclassify>,
+    /// 会签意见 (staff of a co-handling unit).
+    co_answer: bool,
+    /// 审核通过 / 审核退回 (the lead unit's leader, while a reply waits).
+    review: bool,
+    /// 二次派单: the sub-units directly below the person's handling unit.
+    sub_dispatch: Option<Vec<Choice>>,
+    sub_sign: bool,
+    sub_reply: bool,
 }
 
 /// A suggested lead unit as the dispatch form shows it.
@@ -929,6 +956,21 @@ fn actions<S: Store>(app: &App<S>, actor: &Actor, case: &Case, failed: Option<&F
         comment: has(ActionName::Comment),
         note: has(ActionName::Note),
         reclassify: has(ActionName::Reclassify).then(|| reclassify_choices(app, case, failed_on("reclassify"))),
+        co_answer: has(ActionName::CoAnswer),
+        review: has(ActionName::ApproveReply) && request.unit_work.review.is_some(),
+        sub_dispatch: has(ActionName::SubDispatch).then(|| {
+            let unit = mashangban_domain::unit_work::handling_unit_of(request, actor);
+            let sent = failed_on("sub-dispatch");
+            let mut subs: Vec<Choice> = org
+                .units()
+                .filter(|u| u.active && u.kind == UnitKind::Subunit && u.parent_id.is_some() && u.parent_id == unit)
+                .map(|u| Choice::new(u.code.clone(), u.name.clone(), sent.is_some_and(|f| f.has("sub_unit", &u.code))))
+                .collect();
+            subs.sort_by(|a, b| a.value.cmp(&b.value));
+            subs
+        }),
+        sub_sign: has(ActionName::SubSign),
+        sub_reply: has(ActionName::SubReply),
         available: case.available.clone(),
     }
 }

@@ -40,10 +40,24 @@ async fn the_handlers_unread_count_goes_up_live_when_work_is_dispatched_in_a_bro
     run_browser_script("e2e/inbox.mjs").await;
 }
 
+#[tokio::test]
+async fn a_sub_dispatch_to_a_section_with_review_in_a_browser() {
+    run_browser_script_with("e2e/inside_unit.mjs", &["review"]).await;
+}
+
+#[tokio::test]
+async fn a_cosign_with_two_co_units_in_a_browser() {
+    run_browser_script_with("e2e/inside_unit.mjs", &["cosign"]).await;
+}
+
+async fn run_browser_script(script: &'static str) {
+    run_browser_script_with(script, &[]).await;
+}
+
 /// Runs a playwright-core script from `e2e/` against a fresh server; the
 /// script gets the base URL as its argument and the staff password in
-/// `E2E_PASSWORD`, and fails on any console error or failed request.
-async fn run_browser_script(script: &'static str) {
+/// `E2E_PASSWORD` (then `args`), and fails on any console error or failed request.
+async fn run_browser_script_with(script: &'static str, args: &'static [&'static str]) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let missing: Vec<&str> = [
         ("node", node_available()),
@@ -64,6 +78,7 @@ async fn run_browser_script(script: &'static str) {
         std::process::Command::new("node")
             .arg(script)
             .arg(&base)
+            .args(args)
             .env("E2E_PASSWORD", PASSWORD)
             .current_dir(&root)
             .status()

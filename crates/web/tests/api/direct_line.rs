@@ -120,6 +120,8 @@ async fn an_item_goes_office_leader_units_review_asker_and_is_published_masked()
 
     // The unit replies: the item awaits review, the asker sees nothing of the reply.
     app.act(&rno, "sign", &handler, json!({})).await;
+    let co = unit_handler(&app, "zrzyj", "zrzyj-handler").await;
+    app.act(&rno, "co-answer", &co, json!({ "content": "自然资源局：规划条件已核。" })).await;
     app.act(&rno, "reply", &handler, json!({ "content": "初步答复：正在核查。" })).await;
     let awaiting = item_of(&app, &office, &no).await;
     assert_eq!(awaiting["queue"], "review", "{awaiting}");

@@ -278,6 +278,9 @@ async fn the_main_path_and_the_askers_view_at_each_step() {
     assert_eq!(stage["comment"], "已联系企业，正在核查材料。");
     assert_eq!(stage["unit"], "市市场监管局");
 
+    // The co-handling unit gives its part first (会签, docs/inside-a-unit.md).
+    let co = unit_handler(&app, "zwfw", "zwfw-handler").await;
+    app.act(&no, "co-answer", &co, json!({ "content": "政务服务中心：已配合核查窗口受理记录。" })).await;
     app.act(&no, "reply", &handler, json!({ "content": "经核实，变更登记已于今日办结，请领取新执照。" })).await;
     app.act(&no, "close", &dispatcher, json!({})).await;
     let view = app.progress(&no, &code).await;
@@ -302,8 +305,10 @@ async fn the_main_path_and_the_askers_view_at_each_step() {
         ["received", "dispatched", "signed_for", "stage_reply", "replied", "closed", "followed_up", "archived"]
     );
     // The history is exactly the events, each with who, role, unit and address.
+    // Staff also see the co-handling unit's part (会签), which the public timeline leaves out.
     let history = app.detail(&no, &dispatcher).await["history"].as_array().unwrap().clone();
-    assert_eq!(history.len(), 8);
+    assert_eq!(history.len(), 9);
+    assert_eq!(history[4]["kind"], "co_answered");
     assert_eq!(history[2]["actor_role"], "handler");
     assert_eq!(history[2]["actor_unit"]["code"], "scjgj");
     assert_eq!(history[2]["client_ip"], "127.0.0.1");
@@ -934,6 +939,7 @@ mod enterprises;
 mod fund;
 mod fund_pages;
 mod inbox;
+mod inside_unit;
 mod knowledge;
 mod ledgers;
 mod liaison;

@@ -246,6 +246,8 @@ async fn every_notice_arrives_once_through_failing_sinks() {
     let (no, code) = app.submit(complaint).await;
     app.act(&no, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj", "co_units": ["zwfw"] })).await;
     app.act(&no, "sign", &handler, json!({})).await;
+    let co = unit_handler(&app, "zwfw", "zwfw-handler").await;
+    app.act(&no, "co-answer", &co, json!({ "content": "已配合核查。" })).await;
     app.act(&no, "reply", &handler, json!({ "content": "变更登记已办结，请领取\"新执照\"正本。" })).await;
     app.act(&no, "close", &dispatcher, json!({})).await;
 
