@@ -157,6 +157,7 @@ impl IntakeInput {
             time_limits: None,
             card: ctx.card,
             visit: None,
+            screening: None,
         })
     }
 }
@@ -247,6 +248,12 @@ pub enum ActionInput {
     /// deadlines are counted again from receipt under the time-limit rules
     /// in force at receipt. Dispatchers and administrators; operators until dispatch.
     Reclassify(ReclassifyBody),
+    /// Release a submission held by spam screening (甄别放行) to the dispatcher's queue.
+    /// Operators and dispatchers.
+    Release(CommentBody),
+    /// Mark a received submission spam (标记为垃圾信息): archived, never dispatched; the classifier
+    /// learns from it. Operators and dispatchers.
+    MarkSpam(OptionalReasonBody),
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -476,6 +483,8 @@ impl ActionName {
                     paused: chrono::Duration::zero(),
                 },
             }),
+            Self::Release => Action::Release { comment: None },
+            Self::MarkSpam => Action::MarkSpam { reason: None },
         }
     }
 
@@ -531,6 +540,8 @@ impl ActionInput {
             Self::Comment(b) => ready(Action::Comment { text: b.text }),
             Self::Note(b) => ready(Action::Note { text: b.text }),
             Self::Reclassify(b) => Ok(Step::Reclassify(b)),
+            Self::Release(b) => ready(Action::Release { comment: b.comment }),
+            Self::MarkSpam(b) => ready(Action::MarkSpam { reason: b.reason }),
         }
     }
 }

@@ -99,6 +99,11 @@ pub enum Permission {
     SuggestDispatch,
     /// Retrain the dispatch model and read its evaluation (派单模型).
     ManageDispatchModel,
+    /// Read the submissions held by spam screening (待甄别) and their scores; releasing and marking
+    /// spam are lifecycle actions with their own rule.
+    ScreenSubmissions,
+    /// Set the spam-screening phrases and threshold, retrain its classifier and read its evaluation.
+    ManageScreening,
     /// Read one's own inbox (消息提醒) and choose its SMS and e-mail copies.
     UseInbox,
     /// Read direct-line items (查看书记市长直通车) within the item scope.
@@ -186,6 +191,8 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::HandleEnforcement, &[Role::Handler, Role::UnitLeader, Role::Admin]),
     (Permission::SuggestDispatch, &[Role::Operator, Role::Dispatcher, Role::Admin]),
     (Permission::ManageDispatchModel, &[Role::Admin]),
+    (Permission::ScreenSubmissions, &[Role::Operator, Role::Dispatcher, Role::Admin]),
+    (Permission::ManageScreening, &[Role::Admin]),
     (Permission::UseInbox, STAFF),
     (
         Permission::ReadDirectLine,
@@ -243,6 +250,8 @@ impl Permission {
         Permission::HandleEnforcement,
         Permission::SuggestDispatch,
         Permission::ManageDispatchModel,
+        Permission::ScreenSubmissions,
+        Permission::ManageScreening,
         Permission::UseInbox,
         Permission::ReadDirectLine,
         Permission::HandleDirectLine,
@@ -298,6 +307,8 @@ impl Permission {
             Self::HandleEnforcement => "enforcement.handle",
             Self::SuggestDispatch => "dispatch.suggest",
             Self::ManageDispatchModel => "dispatch.model",
+            Self::ScreenSubmissions => "screening.read",
+            Self::ManageScreening => "screening.manage",
             Self::UseInbox => "inbox.use",
             Self::ReadDirectLine => "direct_line.read",
             Self::HandleDirectLine => "direct_line.handle",
@@ -354,6 +365,8 @@ impl Permission {
             Self::HandleEnforcement => "办理环境执法案件",
             Self::SuggestDispatch => "查看派单建议",
             Self::ManageDispatchModel => "训练和评估派单模型",
+            Self::ScreenSubmissions => "查看待甄别诉求",
+            Self::ManageScreening => "管理垃圾信息甄别",
             Self::UseInbox => "使用消息提醒",
             Self::ReadDirectLine => "查看书记市长直通车",
             Self::HandleDirectLine => "办理书记市长直通车",

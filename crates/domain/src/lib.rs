@@ -30,6 +30,7 @@ pub mod notify;
 pub mod org;
 pub mod request;
 pub mod scoring;
+pub mod screening;
 pub mod statistics;
 pub mod time;
 pub mod time_limit;

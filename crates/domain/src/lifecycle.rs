@@ -137,6 +137,14 @@ pub enum Action {
     /// Correct the kind, urgency (马上办), category or town after intake
     /// (改类改急); the deadlines are counted again from receipt.
     Reclassify(Reclassify),
+    /// Release a submission held by spam screening (放行) to the dispatcher's queue.
+    Release {
+        comment: Option<String>,
+    },
+    /// Mark a submission spam (垃圾信息): it is archived and never dispatched.
+    MarkSpam {
+        reason: Option<String>,
+    },
 }
 
 /// A correction (改类改急): the fields to change (absent: unchanged), the
@@ -247,6 +255,8 @@ impl Action {
             Self::Notice { .. } => "notice",
             Self::RecountDeadlines { .. } => "recount-deadlines",
             Self::Reclassify(_) => "reclassify",
+            Self::Release { .. } => "release",
+            Self::MarkSpam { .. } => "mark-spam",
         }
     }
 
@@ -281,6 +291,8 @@ impl Action {
             Self::Notice { .. } => "时限提醒",
             Self::RecountDeadlines { .. } => "期限重算",
             Self::Reclassify(_) => "改类改急",
+            Self::Release { .. } => "甄别放行",
+            Self::MarkSpam { .. } => "标记为垃圾信息",
         }
     }
 
@@ -313,6 +325,7 @@ impl Action {
             Self::RecountDeadlines { .. } | Self::Reclassify(_) => {
                 &[Received, Dispatched, Returned, SignedFor, InProgress, Suspended, Replied]
             }
+            Self::Release { .. } | Self::MarkSpam { .. } => &[Received],
         }
     }
 }
@@ -351,6 +364,7 @@ pub struct Outcome {
 pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_>) -> Result<Outcome, DomainError> {
     check_state(current, action)?;
     check_permission(current, actor, action)?;
+    check_screening(current, action)?;
     let mut next = current.clone();
     let mut details = EventDetails::None;
     let mut parent_event = None;
@@ -590,6 +604,15 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             details = EventDetails::Reclassified(reclassify(current, &mut next, change, ctx)?);
             (EventKind::Reclassified, Some(reason))
         }
+        Action::Release { comment } => {
+            next.screening_held = false;
+            (EventKind::ScreeningReleased, optional_comment(comment.as_deref())?)
+        }
+        Action::MarkSpam { reason } => {
+            next.screening_held = false;
+            next.state = State::Archived;
+            (EventKind::MarkedSpam, optional_text("理由", reason.as_deref(), COMMENT_MAX)?)
+        }
     };
     next.updated_at = ctx.now;
     next.version += 1;
@@ -607,6 +630,24 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
 /// The error for an action the current state does not allow; it names the state.
 pub fn illegal_transition(action: &Action, state: State) -> DomainError {
     DomainError::conflict("illegal_transition", format!("当前状态为「{}」，不能「{}」", state.label(), action.label()))
+}
+
+/// A submission held by spam screening (待甄别) is released or marked spam before anyone
+/// dispatches, answers or merges it; only a held one can be released. Notes, corrections, the
+/// asker's withdrawal and the scheduler's notices go on as for any request.
+fn check_screening(current: &Request, action: &Action) -> Result<(), DomainError> {
+    match action {
+        Action::Release { .. } if !current.screening_held => {
+            Err(DomainError::conflict("not_held", "该诉求不在待甄别队列中，无需放行"))
+        }
+        Action::Dispatch { .. } | Action::DirectClose { .. } | Action::Merge { .. } if current.screening_held => {
+            Err(DomainError::conflict(
+                "screening_pending",
+                format!("该诉求待甄别，请先「放行」或「标记为垃圾信息」，再「{}」", action.label()),
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn check_state(current: &Request, action: &Action) -> Result<(), DomainError> {
@@ -667,6 +708,8 @@ pub fn check_permission(current: &Request, actor: &Actor, action: &Action) -> Re
         Action::Reclassify(_) => {
             actor.has_role(&[Dispatcher, Admin]) || (actor.has_role(&[Operator]) && current.state == State::Received)
         }
+        // Those who take requests in and dispatch them screen them.
+        Action::Release { .. } | Action::MarkSpam { .. } => actor.has_role(&[Operator, Dispatcher]),
     };
     if allowed {
         Ok(())

@@ -275,6 +275,10 @@ pub struct Request {
     pub closed_at: Option<Instant>,
     /// Optimistic-concurrency version; bumped by every change.
     pub version: i64,
+    /// Held by spam screening (待甄别): out of the dispatcher's queue until staff release it or
+    /// mark it spam (`crate::screening`). The asker's view does not show it.
+    #[serde(default)]
+    pub screening_held: bool,
 }
 
 impl Request {
@@ -323,6 +327,8 @@ pub struct NewRequest {
     pub card: Option<crate::event::CardSource>,
     /// Raised on a visit (走访), recorded in the intake event.
     pub visit: Option<crate::event::VisitSource>,
+    /// The spam screening of a public submission (`crate::screening`); held when its verdict says so.
+    pub screening: Option<crate::screening::Screening>,
 }
 
 /// 马上办 (act-now) is the enterprise service: a resident's request may be
@@ -420,6 +426,10 @@ crate::labelled_enum!(
         Reclassified = "reclassified" / "改类改急",
         /// An internal note (内部备注) by staff: never shown to the asker or the public.
         InternalNote = "internal_note" / "内部备注",
+        /// A submission held by spam screening released to the dispatcher's queue (放行).
+        ScreeningReleased = "screening_released" / "甄别放行",
+        /// A submission marked spam (垃圾信息) and archived.
+        MarkedSpam = "marked_spam" / "标记为垃圾信息",
     }
 );
 
@@ -450,7 +460,7 @@ impl EventKind {
     /// Whether only staff may see this event: it is left out of every view of
     /// an asker (their account's pages and API answers) besides the public ones.
     pub fn is_staff_only(self) -> bool {
-        matches!(self, Self::InternalNote)
+        matches!(self, Self::InternalNote | Self::ScreeningReleased | Self::MarkedSpam)
     }
 
     /// Whether the asker sees this event at all. Returns and their reviews are
@@ -467,6 +477,8 @@ impl EventKind {
                 | Self::Urged
                 | Self::Commented
                 | Self::InternalNote
+                | Self::ScreeningReleased
+                | Self::MarkedSpam
                 | Self::DueSoon
                 | Self::Overdue
                 | Self::Escalated

@@ -31,6 +31,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (19, "0019_command_centres", include_str!("../migrations/0019_command_centres.sql")),
     (20, "0020_direct_line", include_str!("../migrations/0020_direct_line.sql")),
     (21, "0021_inbox", include_str!("../migrations/0021_inbox.sql")),
+    (23, "0023_screening", include_str!("../migrations/0023_screening.sql")),
 ];
 
 /// Tables whose `id` is an identity column.

@@ -32,6 +32,7 @@ mod ratelimits;
 pub mod requests;
 pub mod rows;
 mod scoring;
+mod screening;
 pub mod sql;
 mod statistics;
 mod time_limits;

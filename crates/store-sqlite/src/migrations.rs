@@ -31,6 +31,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0023_command_centres.sql"),
     include_str!("../migrations/0024_direct_line.sql"),
     include_str!("../migrations/0025_inbox.sql"),
+    include_str!("../migrations/0027_screening.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

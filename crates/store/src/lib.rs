@@ -27,6 +27,7 @@ mod monitoring;
 mod notifications;
 mod ratelimits;
 mod scoring;
+mod screening;
 mod statistics;
 mod types;
 mod visits;
@@ -52,6 +53,7 @@ pub use monitoring::*;
 pub use notifications::*;
 pub use ratelimits::*;
 pub use scoring::*;
+pub use screening::*;
 pub use statistics::*;
 pub use types::*;
 pub use visits::*;
@@ -204,6 +206,7 @@ pub trait Store:
     + EnforcementStore
     + CalendarStore
     + ScoringStore
+    + ScreeningStore
     + DashboardStore
     + NotificationStore
     + InboxStore
@@ -238,6 +241,7 @@ impl<T> Store for T where
         + EnforcementStore
         + CalendarStore
         + ScoringStore
+        + ScreeningStore
         + DashboardStore
         + NotificationStore
         + InboxStore

@@ -59,6 +59,7 @@ fn request(kind: RequestKind) -> Request {
         updated_at: t0(),
         closed_at: None,
         version: 1,
+        screening_held: false,
     }
 }
 
