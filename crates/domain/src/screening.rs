@@ -185,7 +185,7 @@ pub fn count_links(text: &str) -> usize {
             Some(len) => Some(i + len + host_len(&rest[len..])),
             None if bytes[i].is_ascii_alphanumeric() && (i == 0 || !is_host_byte(bytes[i - 1])) => {
                 let len = host_len(rest);
-                let host = &rest[..len];
+                let host = rest[..len].split('/').next().unwrap_or("");
                 let tld = host.rsplit('.').next().unwrap_or("");
                 (host.contains('.') && TLDS.contains(&tld)).then_some(i + len)
             }
