@@ -64,7 +64,7 @@ pub const PHONE_FLOOD: usize = 5;
 pub const MIXED_SCRIPT_CHARS: usize = 3;
 /// Earlier submissions of the same text within [`REPEAT_WINDOW_HOURS`] that count as a repeat.
 pub const REPEATS: u32 = 2;
-pub const REPEAT_FLOOD: u32 = 4;
+pub const REPEAT_FLOOD: u32 = 9;
 pub const REPEAT_WINDOW_HOURS: i64 = 24;
 
 /// What the administrator sets: the phrases and the threshold.
