@@ -521,6 +521,7 @@ impl<'a, S: Store> DirectLine<'a, S> {
             time_limits: None,
             card: None,
             visit: None,
+            screening: None,
         };
         self.app.requests().set_deadlines(&mut new);
         Ok(new)

@@ -142,6 +142,9 @@ pub struct Evaluation {
     pub confused: Vec<Confusion>,
     /// Duplicate detection on the requests merged (并单) from `before` on.
     pub duplicates: crate::duplicates::DuplicateEvaluation,
+    /// Spam screening on the requests received from `before` on: false positives on genuine ones,
+    /// recall on those staff marked spam; none when nothing was received since.
+    pub screening: Option<crate::screening::ScreeningEvaluation>,
 }
 
 /// The features of a request: the index's terms of its title and content (jieba words and
@@ -327,6 +330,11 @@ impl<'a, S: Store> Dispatch<'a, S> {
             per_unit,
             confused,
             duplicates: self.app.duplicates().evaluate(before).await?,
+            screening: match self.app.screening().evaluate(before).await {
+                Ok(screening) => Some(screening),
+                Err(e) if e.code == "screening_history_empty" => None,
+                Err(e) => return Err(e),
+            },
         })
     }
 

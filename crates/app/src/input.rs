@@ -157,6 +157,7 @@ impl IntakeInput {
             time_limits: None,
             card: ctx.card,
             visit: None,
+            screening: None,
         })
     }
 }
@@ -269,6 +270,12 @@ pub enum ActionInput {
     SubSign(CommentBody),
     /// The sub-unit replies to its unit (下级回复); the asker never sees it.
     SubReply(ContentBody),
+    /// Release a submission held by spam screening (甄别放行) to the dispatcher's queue.
+    /// Operators and dispatchers.
+    Release(CommentBody),
+    /// Mark a received submission spam (标记为垃圾信息): archived, never dispatched; the classifier
+    /// learns from it. Operators and dispatchers.
+    MarkSpam(OptionalReasonBody),
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -516,6 +523,8 @@ impl ActionName {
             Self::SubDispatch => Action::SubDispatch { sub_unit: 0, due: now, comment: None },
             Self::SubSign => Action::SubSignFor { comment: None },
             Self::SubReply => Action::SubReply { content: none() },
+            Self::Release => Action::Release { comment: None },
+            Self::MarkSpam => Action::MarkSpam { reason: None },
         }
     }
 
@@ -581,6 +590,8 @@ impl ActionInput {
             }),
             Self::SubSign(b) => ready(Action::SubSignFor { comment: b.comment }),
             Self::SubReply(b) => ready(Action::SubReply { content: b.content }),
+            Self::Release(b) => ready(Action::Release { comment: b.comment }),
+            Self::MarkSpam(b) => ready(Action::MarkSpam { reason: b.reason }),
         }
     }
 }

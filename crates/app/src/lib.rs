@@ -49,6 +49,7 @@ pub mod rules;
 pub mod saved_views;
 pub mod scheduler;
 pub mod scoring;
+pub mod screening;
 pub mod search;
 pub mod statistics;
 pub mod views;
@@ -192,6 +193,8 @@ pub struct App<S> {
     jobs: Arc<health::JobCounters>,
     /// This node's dispatch-suggestion model (派单模型).
     dispatch_models: Arc<dispatch::ModelSlot>,
+    /// This node's spam-screening classifier and cached settings (垃圾信息甄别).
+    screening_slot: Arc<screening::ScreeningSlot>,
 }
 
 impl<S: Store> App<S> {
@@ -231,6 +234,7 @@ impl<S: Store> App<S> {
             search: None,
             jobs: Arc::default(),
             dispatch_models: Arc::default(),
+            screening_slot: Arc::default(),
         };
         if let (Some(incoming), Some(outgoing)) = (incoming, outgoing) {
             cluster::spawn(app.clone(), outgoing, incoming);
@@ -492,6 +496,16 @@ impl<S: Store> App<S> {
     /// Duplicate detection (疑似重复).
     pub fn duplicates(&self) -> duplicates::Duplicates<'_, S> {
         duplicates::Duplicates::new(self)
+    }
+
+    /// Spam screening of public submissions (垃圾信息甄别).
+    pub fn screening(&self) -> screening::Screenings<'_, S> {
+        screening::Screenings::new(self)
+    }
+
+    /// This node's spam-screening classifier and cached settings.
+    pub fn screening_slot(&self) -> &screening::ScreeningSlot {
+        &self.screening_slot
     }
 
     /// This node's dispatch model in service.

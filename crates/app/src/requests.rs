@@ -218,6 +218,14 @@ impl<'a, S: Store> Requests<'a, S> {
     pub async fn take_in(&self, caller: &Caller, mut new: NewRequest) -> AppResult<Request> {
         let now = self.app.now();
         self.set_deadlines(&mut new);
+        if new.screening.is_none() && crate::screening::is_public_submission(caller) {
+            // Screening never stands between the public and an intake: if it fails, the request is
+            // taken in unscreened, as it was before screening existed.
+            match self.app.screening().assess(&new.title, &new.content).await {
+                Ok(screening) => new.screening = Some(screening),
+                Err(error) => tracing::error!(%error, "spam screening failed; taken in unscreened"),
+            }
+        }
         // The anonymous portal records the asker as the actor of the first event.
         let actor = match &caller.actor {
             Actor::Anonymous => Actor::PublicAsker,
@@ -495,8 +503,10 @@ impl<'a, S: Store> Requests<'a, S> {
         let sensible = |action: ActionName| match action {
             ActionName::RequestExtension => !pending,
             ActionName::ApproveExtension | ActionName::RefuseExtension => pending,
-            ActionName::DirectClose => request.kind == RequestKind::Consultation,
+            ActionName::DirectClose => request.kind == RequestKind::Consultation && !request.screening_held,
             ActionName::Reopen => request.follow_up_unhappy(),
+            ActionName::Release => request.screening_held,
+            ActionName::Dispatch | ActionName::Merge => !request.screening_held,
             _ => true,
         };
         ActionName::all().filter(|a| sensible(*a) && self.may(actor, request, *a)).collect()

@@ -158,8 +158,11 @@ pub async fn check_calendar<S: Store>(app: &App<S>) -> bool {
     }
 }
 
+/// How often each node retrains its spam-screening classifier from staff decisions.
+const SCREENING_TRAINING_EVERY: Duration = Duration::from_secs(15 * 60);
+
 /// Runs scans every `interval`, keeps an audit anchor and retrains the dispatch model daily (and at
-/// start-up), and prunes the change feed
+/// start-up), retrains the spam-screening classifier every quarter hour, and prunes the change feed
 /// and ended throttle windows hourly, until `stop` fires.
 pub fn spawn<S: Store>(
     app: App<S>,
@@ -171,6 +174,7 @@ pub fn spawn<S: Store>(
         let mut last_calendar_check: Option<chrono::NaiveDate> = None;
         let mut last_anchor: Option<chrono::NaiveDate> = None;
         let mut last_training: Option<chrono::NaiveDate> = None;
+        let mut last_screening_training: Option<std::time::Instant> = None;
         loop {
             let today = crate::deadlines::today(&app);
             if last_calendar_check != Some(today) {
@@ -195,6 +199,18 @@ pub fn spawn<S: Store>(
                     app.jobs().record("dispatch_training", trained.is_ok());
                     if let Err(error) = trained {
                         tracing::error!(%error, "training the dispatch model failed");
+                    }
+                });
+            }
+            if last_screening_training.is_none_or(|at| at.elapsed() >= SCREENING_TRAINING_EVERY) {
+                last_screening_training = Some(std::time::Instant::now());
+                // Staff decisions (release, mark spam) reach the classifier at its next training.
+                let app = app.clone();
+                tokio::spawn(async move {
+                    let trained = app.screening().train_now().await;
+                    app.jobs().record("screening_training", trained.is_ok());
+                    if let Err(error) = trained {
+                        tracing::error!(%error, "training the screening classifier failed");
                     }
                 });
             }

@@ -398,6 +398,7 @@ impl<'a, S: Store> Visits<'a, S> {
                             kind: current.kind,
                             lead_name: current.lead_name.clone(),
                         }),
+                        screening: None,
                     };
                     request::check_act_now(new.urgency, &new.asker)?;
                     self.app.requests().set_deadlines(&mut new);

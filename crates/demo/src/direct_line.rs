@@ -322,5 +322,6 @@ fn request(
         time_limits: None,
         card: None,
         visit: None,
+        screening: None,
     }
 }

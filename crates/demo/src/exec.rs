@@ -89,7 +89,7 @@ impl Resolved {
             .ok_or_else(|| DemoError(format!("单位「{code}」不存在，请先加载组织架构")))
     }
 
-    fn category(&self, code: &str) -> Result<CategoryId, DemoError> {
+    pub(crate) fn category(&self, code: &str) -> Result<CategoryId, DemoError> {
         self.categories.get(code).copied().ok_or_else(|| DemoError(format!("分类「{code}」不存在，请先加载事项分类")))
     }
 
@@ -147,6 +147,7 @@ impl Resolved {
             time_limits: Some(r.time_limits),
             card: None,
             visit: None,
+            screening: None,
         })
     }
 
@@ -194,7 +195,7 @@ impl Resolved {
 }
 
 /// Looks up the store's ids and the demo accounts.
-async fn resolve<S: Store>(store: &S, data: &DemoData) -> Result<Resolved, DemoError> {
+pub(crate) async fn resolve<S: Store>(store: &S, data: &DemoData) -> Result<Resolved, DemoError> {
     let units = store
         .list_units()
         .await

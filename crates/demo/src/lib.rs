@@ -20,6 +20,7 @@ mod ledgers;
 mod liaisons;
 mod monitoring;
 mod plan;
+mod spam;
 mod statistics;
 mod text;
 mod visits;
@@ -44,6 +45,7 @@ pub use fund::{DEMO_FUND_POLICY, load_fund};
 pub use ledgers::{DEMO_OUTLETS, load_ledgers};
 pub use liaisons::load_liaisons;
 pub use monitoring::{DEMO_DEVICE_PASSWORD, DEMO_POINTS, demo_mn, load_monitoring};
+pub use spam::{load_spam, spam_count};
 pub use statistics::load_statistics;
 pub use visits::load_visits;
 

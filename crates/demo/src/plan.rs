@@ -620,10 +620,8 @@ impl<'a> Generator<'a> {
         Ok((e.credit_code.clone(), e.name.clone()))
     }
 
-    /// A fictional mobile number `1[3-9]` + 9 digits.
     fn mobile(&mut self) -> Result<Phone, DemoError> {
-        let number = format!("1{}{:09}", self.rng.gen_range(3..=9), self.rng.gen_range(0..1_000_000_000u32));
-        Phone::parse(&number).map_err(|e| DemoError(format!("生成的手机号 {number} 无效：{e}")))
+        mobile(&mut self.rng)
     }
 
     /// The time limits and deadlines, by the same default rules as live intake.
@@ -1011,7 +1009,13 @@ fn kind_in_title(title: &str) -> Option<RequestKind> {
     .map(|(_, kind)| kind)
 }
 
-fn pick<'t, T>(rng: &mut StdRng, list: &'t [T]) -> Result<&'t T, DemoError> {
+/// A fictional mobile number `1[3-9]` + 9 digits.
+pub(crate) fn mobile(rng: &mut StdRng) -> Result<Phone, DemoError> {
+    let number = format!("1{}{:09}", rng.gen_range(3..=9), rng.gen_range(0..1_000_000_000u32));
+    Phone::parse(&number).map_err(|e| DemoError(format!("生成的手机号 {number} 无效：{e}")))
+}
+
+pub(crate) fn pick<'t, T>(rng: &mut StdRng, list: &'t [T]) -> Result<&'t T, DemoError> {
     list.choose(rng).ok_or_else(|| DemoError("演示数据的素材列表为空".into()))
 }
 
@@ -1056,7 +1060,7 @@ fn local_instant(day: NaiveDate, secs: u32) -> Option<Instant> {
     day.and_time(time).and_local_timezone(shanghai()).single()
 }
 
-fn plus_secs(t: Instant, secs: i64) -> Instant {
+pub(crate) fn plus_secs(t: Instant, secs: i64) -> Instant {
     t.checked_add_signed(Duration::seconds(secs)).unwrap_or(t)
 }
 
@@ -1246,6 +1250,7 @@ mod tests {
                     closed_at: None,
                     unit_work: Default::default(),
                     version: 1,
+                    screening_held: false,
                 }
             })
             .collect();

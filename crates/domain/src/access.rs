@@ -102,6 +102,11 @@ pub enum Permission {
     SuggestDispatch,
     /// Retrain the dispatch model and read its evaluation (派单模型).
     ManageDispatchModel,
+    /// Read the submissions held by spam screening (待甄别) and their scores; releasing and marking
+    /// spam are lifecycle actions with their own rule.
+    ScreenSubmissions,
+    /// Set the spam-screening phrases and threshold, retrain its classifier and read its evaluation.
+    ManageScreening,
     /// Read one's own inbox (消息提醒) and choose its SMS and e-mail copies.
     UseInbox,
     /// Read direct-line items (查看书记市长直通车) within the item scope.
@@ -196,6 +201,8 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::ManageExperts, &[Role::Admin]),
     (Permission::SuggestDispatch, &[Role::Operator, Role::Dispatcher, Role::Admin]),
     (Permission::ManageDispatchModel, &[Role::Admin]),
+    (Permission::ScreenSubmissions, &[Role::Operator, Role::Dispatcher, Role::Admin]),
+    (Permission::ManageScreening, &[Role::Admin]),
     (Permission::UseInbox, STAFF),
     (
         Permission::ReadDirectLine,
@@ -257,6 +264,8 @@ impl Permission {
         Permission::ManageExperts,
         Permission::SuggestDispatch,
         Permission::ManageDispatchModel,
+        Permission::ScreenSubmissions,
+        Permission::ManageScreening,
         Permission::UseInbox,
         Permission::ReadDirectLine,
         Permission::HandleDirectLine,
@@ -316,6 +325,8 @@ impl Permission {
             Self::ManageExperts => "compensation.experts",
             Self::SuggestDispatch => "dispatch.suggest",
             Self::ManageDispatchModel => "dispatch.model",
+            Self::ScreenSubmissions => "screening.read",
+            Self::ManageScreening => "screening.manage",
             Self::UseInbox => "inbox.use",
             Self::ReadDirectLine => "direct_line.read",
             Self::HandleDirectLine => "direct_line.handle",
@@ -376,6 +387,8 @@ impl Permission {
             Self::ManageExperts => "管理生态环境损害赔偿专家库",
             Self::SuggestDispatch => "查看派单建议",
             Self::ManageDispatchModel => "训练和评估派单模型",
+            Self::ScreenSubmissions => "查看待甄别诉求",
+            Self::ManageScreening => "管理垃圾信息甄别",
             Self::UseInbox => "使用消息提醒",
             Self::ReadDirectLine => "查看书记市长直通车",
             Self::HandleDirectLine => "办理书记市长直通车",

@@ -33,6 +33,7 @@ pub mod org;
 pub mod request;
 pub mod saved_view;
 pub mod scoring;
+pub mod screening;
 pub mod statistics;
 pub mod time;
 pub mod time_limit;

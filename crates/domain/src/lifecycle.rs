@@ -168,6 +168,14 @@ pub enum Action {
     SubReply {
         content: String,
     },
+    /// Release a submission held by spam screening (放行) to the dispatcher's queue.
+    Release {
+        comment: Option<String>,
+    },
+    /// Mark a submission spam (垃圾信息): it is archived and never dispatched.
+    MarkSpam {
+        reason: Option<String>,
+    },
 }
 
 /// A correction (改类改急): the fields to change (absent: unchanged), the
@@ -284,6 +292,8 @@ impl Action {
             Self::SubDispatch { .. } => "sub-dispatch",
             Self::SubSignFor { .. } => "sub-sign",
             Self::SubReply { .. } => "sub-reply",
+            Self::Release { .. } => "release",
+            Self::MarkSpam { .. } => "mark-spam",
         }
     }
 
@@ -324,6 +334,8 @@ impl Action {
             Self::SubDispatch { .. } => "二次派单",
             Self::SubSignFor { .. } => "下级签收",
             Self::SubReply { .. } => "下级回复",
+            Self::Release { .. } => "甄别放行",
+            Self::MarkSpam { .. } => "标记为垃圾信息",
         }
     }
 
@@ -361,6 +373,7 @@ impl Action {
             Self::SubDispatch { .. } | Self::SubSignFor { .. } | Self::SubReply { .. } => {
                 &[SignedFor, InProgress, Suspended]
             }
+            Self::Release { .. } | Self::MarkSpam { .. } => &[Received],
         }
     }
 }
@@ -401,6 +414,7 @@ pub struct Outcome {
 pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_>) -> Result<Outcome, DomainError> {
     check_state(current, action)?;
     check_permission(current, actor, action)?;
+    check_screening(current, action)?;
     let mut next = current.clone();
     let mut details = EventDetails::None;
     let mut parent_event = None;
@@ -752,6 +766,15 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             details = EventDetails::Reclassified(reclassify(current, &mut next, change, ctx)?);
             (EventKind::Reclassified, Some(reason))
         }
+        Action::Release { comment } => {
+            next.screening_held = false;
+            (EventKind::ScreeningReleased, optional_comment(comment.as_deref())?)
+        }
+        Action::MarkSpam { reason } => {
+            next.screening_held = false;
+            next.state = State::Archived;
+            (EventKind::MarkedSpam, optional_text("理由", reason.as_deref(), COMMENT_MAX)?)
+        }
     };
     // A reply waits for review only while the unit still handles the request: a return, withdrawal
     // or merge drops it (an approval has taken it already).
@@ -774,6 +797,24 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
 /// The error for an action the current state does not allow; it names the state.
 pub fn illegal_transition(action: &Action, state: State) -> DomainError {
     DomainError::conflict("illegal_transition", format!("当前状态为「{}」，不能「{}」", state.label(), action.label()))
+}
+
+/// A submission held by spam screening (待甄别) is released or marked spam before anyone
+/// dispatches, answers or merges it; only a held one can be released. Notes, corrections, the
+/// asker's withdrawal and the scheduler's notices go on as for any request.
+fn check_screening(current: &Request, action: &Action) -> Result<(), DomainError> {
+    match action {
+        Action::Release { .. } if !current.screening_held => {
+            Err(DomainError::conflict("not_held", "该诉求不在待甄别队列中，无需放行"))
+        }
+        Action::Dispatch { .. } | Action::DirectClose { .. } | Action::Merge { .. } if current.screening_held => {
+            Err(DomainError::conflict(
+                "screening_pending",
+                format!("该诉求待甄别，请先「放行」或「标记为垃圾信息」，再「{}」", action.label()),
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn check_state(current: &Request, action: &Action) -> Result<(), DomainError> {
@@ -843,6 +884,8 @@ pub fn check_permission(current: &Request, actor: &Actor, action: &Action) -> Re
         }
         Action::SubDispatch { .. } => handling_unit_of(current, actor).is_some(),
         Action::SubSignFor { .. } | Action::SubReply { .. } => current.unit_work.sub_of(actor).is_some(),
+        // Those who take requests in and dispatch them screen them.
+        Action::Release { .. } | Action::MarkSpam { .. } => actor.has_role(&[Operator, Dispatcher]),
     };
     if allowed { Ok(()) } else { Err(forbidden(action)) }
 }

@@ -283,6 +283,10 @@ pub struct Request {
     pub unit_work: crate::unit_work::UnitWork,
     /// Optimistic-concurrency version; bumped by every change.
     pub version: i64,
+    /// Held by spam screening (待甄别): out of the dispatcher's queue until staff release it or
+    /// mark it spam (`crate::screening`). The asker's view does not show it.
+    #[serde(default)]
+    pub screening_held: bool,
 }
 
 impl Request {
@@ -332,6 +336,8 @@ pub struct NewRequest {
     pub card: Option<crate::event::CardSource>,
     /// Raised on a visit (走访), recorded in the intake event.
     pub visit: Option<crate::event::VisitSource>,
+    /// The spam screening of a public submission (`crate::screening`); held when its verdict says so.
+    pub screening: Option<crate::screening::Screening>,
 }
 
 /// 马上办 (act-now) is the enterprise service: a resident's request may be
@@ -441,6 +447,10 @@ crate::labelled_enum!(
         SubSignedFor = "sub_signed_for" / "下级签收",
         /// The sub-unit replied to its unit (下级回复).
         SubReplied = "sub_replied" / "下级回复",
+        /// A submission held by spam screening released to the dispatcher's queue (放行).
+        ScreeningReleased = "screening_released" / "甄别放行",
+        /// A submission marked spam (垃圾信息) and archived.
+        MarkedSpam = "marked_spam" / "标记为垃圾信息",
     }
 );
 
@@ -480,6 +490,8 @@ impl EventKind {
                 | Self::SubDispatched
                 | Self::SubSignedFor
                 | Self::SubReplied
+                | Self::ScreeningReleased
+                | Self::MarkedSpam
         )
     }
 

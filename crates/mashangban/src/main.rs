@@ -390,6 +390,29 @@ async fn evaluate_dispatch(store: Backend, before: &str) -> Result<(), String> {
         pct(d.recall),
         d.found_first
     );
+    if let Some(s) = &e.screening {
+        println!(
+            "\n垃圾信息甄别（阈值 {:.2}；分类器用此前 {} 件垃圾信息、{} 件正常诉求训练）：",
+            s.threshold, s.trained_on_spam, s.trained_on_genuine
+        );
+        println!(
+            "  正常诉求 {} 件，误判 {} 件（误判率 {}；仅规则 {}）",
+            s.genuine,
+            s.false_positives,
+            pct(s.false_positive_rate),
+            pct(s.rules_false_positive_rate)
+        );
+        println!(
+            "  标记为垃圾信息 {} 件，检出 {} 件（检出率 {}；仅规则 {}）",
+            s.spam,
+            s.caught,
+            pct(s.recall),
+            pct(s.rules_recall)
+        );
+        for title in &s.false_positive_titles {
+            println!("  误判示例：{title}");
+        }
+    }
     if !e.confused.is_empty() {
         println!("\n最常混淆（实际主办 → 首选建议：件数）：");
         for c in &e.confused {
@@ -582,6 +605,11 @@ async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Resul
         println!("演示城市已存在：历史诉求未重复生成。");
     } else {
         println!("已生成 {made} 件历史诉求。");
+        // Spam submissions in the styles of the report, most marked spam, the newest held (待甄别).
+        let spam = mashangban_demo::load_spam(store, &data, &options).await.map_err(|e| e.to_string())?;
+        if spam > 0 {
+            println!("已载入 {spam} 件演示垃圾信息（广告、小说片段、成批网址和电话；最近几天的在待甄别队列）。");
+        }
     }
     // After the history: the generator writes history only into a city without requests, and
     // instructed direct-line items are requests (none at all when none were asked for).

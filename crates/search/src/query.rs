@@ -285,6 +285,7 @@ pub fn filter_clauses(f: &Fields, filter: &ListFilter, order: SearchOrder) -> Ve
         closed_from,
         closed_to,
         due_from,
+        screening_held,
     } = filter;
     let mut must: Vec<Box<dyn Query>> = Vec::new();
     let mut must_not: Vec<Box<dyn Query>> = Vec::new();
@@ -344,6 +345,11 @@ pub fn filter_clauses(f: &Fields, filter: &ListFilter, order: SearchOrder) -> Ve
     if let Some(now) = overdue_at {
         must.push(range(f.due, None, Some(micros(now)), false));
         must.push(flag(f.open));
+    }
+    match screening_held {
+        Some(true) => must.push(flag(f.screening_held)),
+        Some(false) => must_not.push(flag(f.screening_held)),
+        None => {}
     }
     if *supervised {
         must.push(flag(f.supervised));

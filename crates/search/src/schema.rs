@@ -53,6 +53,8 @@ pub struct Fields {
     pub supervised: Field,
     pub pending_extension: Field,
     pub unhappy: Field,
+    /// Held by spam screening (待甄别).
+    pub screening_held: Field,
 }
 
 impl Fields {
@@ -108,7 +110,8 @@ pub fn schema() -> (Schema, Fields) {
         open: b.add_bool_field("open", number.clone()),
         supervised: b.add_bool_field("supervised", number.clone()),
         pending_extension: b.add_bool_field("pending_extension", number.clone()),
-        unhappy: b.add_bool_field("unhappy", number),
+        unhappy: b.add_bool_field("unhappy", number.clone()),
+        screening_held: b.add_bool_field("screening_held", number),
     };
     (b.build(), fields)
 }
@@ -193,6 +196,7 @@ impl RequestDoc {
         d.add_bool(f.supervised, r.supervision.is_some());
         d.add_bool(f.pending_extension, r.pending_extension.is_some());
         d.add_bool(f.unhappy, r.state == State::FollowedUp && r.follow_up_unhappy());
+        d.add_bool(f.screening_held, r.screening_held);
         Self { doc: d, id }
     }
 }

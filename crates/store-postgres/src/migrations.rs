@@ -32,6 +32,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (20, "0020_direct_line", include_str!("../migrations/0020_direct_line.sql")),
     (21, "0021_inbox", include_str!("../migrations/0021_inbox.sql")),
     (22, "0022_inside_a_unit", include_str!("../migrations/0022_inside_a_unit.sql")),
+    (23, "0023_screening", include_str!("../migrations/0023_screening.sql")),
     (24, "0024_saved_views", include_str!("../migrations/0024_saved_views.sql")),
     (25, "0025_compensation", include_str!("../migrations/0025_compensation.sql")),
 ];

@@ -109,6 +109,7 @@ fn request_in(category: i64, town: Option<i64>, enterprise: bool, submitted_by: 
         time_limits: None,
         card: None,
         visit: None,
+        screening: None,
     }
 }
 

@@ -34,6 +34,7 @@ pub mod requests;
 pub mod rows;
 mod saved_views;
 mod scoring;
+mod screening;
 pub mod sql;
 mod statistics;
 mod time_limits;

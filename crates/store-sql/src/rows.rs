@@ -60,7 +60,7 @@ pub const REQUEST_COLUMNS: &str = "r.id, r.tracking_no, r.check_code, r.kind, r.
     r.ext_reason, r.ext_requested_at, r.merged_into, r.rating, r.resolved, r.reopen_count, r.return_count, \
     r.extension_count, r.due_at, r.sign_due_at, r.contact_due_at, r.stage_due_at, r.time_limits, r.suspended_at, \
     r.supervision, r.ledger_ref, r.submitted_by, r.received_at, r.updated_at, r.closed_at, r.version, \
-    r.deadlines_provisional, r.urge_count, r.reopen_requested_at, r.unit_work";
+    r.deadlines_provisional, r.urge_count, r.reopen_requested_at, r.unit_work, r.screening_held";
 
 pub fn request(row: Row) -> StoreResult<Request> {
     let mut c = row.cols();
@@ -140,11 +140,13 @@ pub fn request(row: Row) -> StoreResult<Request> {
         urge_count: 0,
         reopen_requested_at: None,
         unit_work: Default::default(),
+        screening_held: false,
     };
     request.deadlines.provisional = c.get()?;
     request.urge_count = c.get()?;
     request.reopen_requested_at = c.get()?;
     request.unit_work = c.opt_json()?.unwrap_or_default();
+    request.screening_held = c.get()?;
     Ok(request)
 }
 

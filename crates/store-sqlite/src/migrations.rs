@@ -32,6 +32,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0024_direct_line.sql"),
     include_str!("../migrations/0025_inbox.sql"),
     include_str!("../migrations/0026_inside_a_unit.sql"),
+    include_str!("../migrations/0027_screening.sql"),
     include_str!("../migrations/0028_saved_views.sql"),
     include_str!("../migrations/0029_compensation.sql"),
 ];

@@ -29,6 +29,7 @@ mod notifications;
 mod ratelimits;
 mod saved_views;
 mod scoring;
+mod screening;
 mod statistics;
 mod types;
 mod visits;
@@ -56,6 +57,7 @@ pub use notifications::*;
 pub use ratelimits::*;
 pub use saved_views::*;
 pub use scoring::*;
+pub use screening::*;
 pub use statistics::*;
 pub use types::*;
 pub use visits::*;
@@ -236,6 +238,7 @@ pub trait Store:
     + CompensationStore
     + CalendarStore
     + ScoringStore
+    + ScreeningStore
     + DashboardStore
     + NotificationStore
     + InboxStore
@@ -272,6 +275,7 @@ impl<T> Store for T where
         + CompensationStore
         + CalendarStore
         + ScoringStore
+        + ScreeningStore
         + DashboardStore
         + NotificationStore
         + InboxStore

@@ -147,6 +147,8 @@ pub struct ListFilter {
     /// Only requests whose reply deadline (`due_at`) is at or after this
     /// instant; with `overdue_at` later, the due-soon (临期) window.
     pub due_from: Option<Instant>,
+    /// Only requests held by spam screening (待甄别), or only those not held.
+    pub screening_held: Option<bool>,
 }
 
 /// The order of a list.

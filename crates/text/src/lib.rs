@@ -25,7 +25,7 @@ mod tokenizer;
 
 pub use dict::{DICTIONARY, segment};
 pub use mask::{PUBLIC_COORDINATE_DECIMALS, mask, round_coordinate};
-pub use normalize::normalize;
+pub use normalize::{ScriptCounts, normalize, script_counts};
 pub use tokenizer::{ChineseTokenStream, ChineseTokenizer, TokenizerMode, terms};
 
 /// The most bytes of input that normalisation, segmentation and tokenisation read (1 MiB, about 350,000

@@ -11,6 +11,59 @@ use crate::{MAX_TEXT_BYTES, capped};
 /// The traditional → simplified converter (MediaWiki `zh-Hans` table), built once.
 static TO_SIMPLIFIED: LazyLock<&'static ZhConverter> = LazyLock::new(|| zhconv::get_builtin_converter(Variant::ZhHans));
 
+/// The simplified → traditional converter (MediaWiki `zh-Hant` table), built on first use; only
+/// [`script_counts`] needs it.
+static TO_TRADITIONAL: LazyLock<&'static ZhConverter> =
+    LazyLock::new(|| zhconv::get_builtin_converter(Variant::ZhHant));
+
+/// How many Han characters of a text are written in each script.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScriptCounts {
+    /// Characters written in a traditional form: simplification changes them (`會`, `議`).
+    pub traditional: usize,
+    /// Characters written in a form only simplified Chinese has: conversion to traditional changes
+    /// them (`会`, `议`). Characters both scripts share (`室`, `出`) count in neither.
+    pub simplified: usize,
+}
+
+/// Counts the traditional and the simplified-only characters of `text` (at most [`MAX_TEXT_BYTES`]),
+/// run by run of Han characters, each run converted once each way. A simplified text with a
+/// traditional fragment inserted (an ad, a fiction excerpt) has many of both; a text written all in
+/// one script has few of the other.
+pub fn script_counts(text: &str) -> ScriptCounts {
+    let text = capped(text, MAX_TEXT_BYTES);
+    let mut counts = ScriptCounts::default();
+    let mut run = String::new();
+    let count_run = |run: &mut String, counts: &mut ScriptCounts| {
+        if run.is_empty() {
+            return;
+        }
+        counts.traditional += differing(run, &TO_SIMPLIFIED);
+        counts.simplified += differing(run, &TO_TRADITIONAL);
+        run.clear();
+    };
+    for c in text.chars() {
+        if matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}') {
+            run.push(c);
+        } else {
+            count_run(&mut run, &mut counts);
+        }
+    }
+    count_run(&mut run, &mut counts);
+    counts
+}
+
+/// How many characters of a Han run the converter changes: compared character by character when the
+/// conversion keeps the run's length, else each character converted alone.
+fn differing(run: &str, converter: &ZhConverter) -> usize {
+    let converted = converter.convert(run);
+    if converted.chars().count() == run.chars().count() {
+        return run.chars().zip(converted.chars()).filter(|(a, b)| a != b).count();
+    }
+    let mut one = [0u8; 4];
+    run.chars().filter(|c| converter.convert(c.encode_utf8(&mut one)).chars().ne(std::iter::once(*c))).count()
+}
+
 /// Makes text comparable, so that the same words written differently index, match and classify alike:
 ///
 /// - traditional characters become simplified (`會議室` → `会议室`), by phrase where the table has one
@@ -158,6 +211,18 @@ mod tests {
         assert_eq!(normalize("乾隆"), "乾隆", "a phrase rule keeps 乾 where it is not 干");
         assert_eq!(normalize("軟體"), "软体", "script only, no regional vocabulary");
         assert_eq!(normalize("已经是简体"), "已经是简体");
+    }
+
+    #[test]
+    fn scripts_are_counted_so_that_a_traditional_insert_shows() {
+        let mixed = script_counts("我们公司门前的道路积水严重。會議室出租，時租場地，歡迎來電。");
+        assert!(mixed.traditional >= 7 && mixed.simplified >= 4, "{mixed:?}");
+        let simplified = script_counts("我们公司门前的道路积水严重，请尽快处理。");
+        assert_eq!(simplified.traditional, 0);
+        assert!(simplified.simplified >= 4);
+        let traditional = script_counts("我們公司門前的道路積水嚴重，請儘快處理。");
+        assert_eq!(traditional.simplified, 0, "{traditional:?}");
+        assert_eq!(script_counts("abc 123"), ScriptCounts::default());
     }
 
     #[test]

@@ -143,5 +143,6 @@ fn mashangban_demo_request(r: &mashangban_domain::request::Request) -> mashangba
         time_limits: None,
         card: None,
         visit: None,
+        screening: None,
     }
 }

@@ -52,6 +52,7 @@ fn request(category: i64, channel: Channel) -> Box<NewRequest> {
         time_limits: None,
         card: None,
         visit: None,
+        screening: None,
     })
 }
 

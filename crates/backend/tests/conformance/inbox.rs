@@ -123,6 +123,7 @@ async fn intake<D: TestDb>(env: &Env<D>, p: &People) -> Request {
         time_limits: None,
         card: None,
         visit: None,
+        screening: None,
     };
     env.store.intake(new, &Actor::PublicAsker, &meta(0)).await.unwrap()
 }

@@ -94,6 +94,7 @@ async fn signed<D: TestDb>(env: &Env<D>, u: &Units, review: bool) -> Request {
         time_limits: Some(limits),
         card: None,
         visit: None,
+        screening: None,
     };
     let r = env.store.intake(new, &Actor::PublicAsker, &meta(0)).await.unwrap();
     let dispatcher = staff(Role::Dispatcher, u.dept, &[]);

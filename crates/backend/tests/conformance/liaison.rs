@@ -68,6 +68,7 @@ fn request(f: &Fixture, credit_code: &str, card: Option<CardSource>) -> NewReque
         time_limits: None,
         card,
         visit: None,
+        screening: None,
     }
 }
 

@@ -79,6 +79,7 @@ fn new_request(org: &Org) -> NewRequest {
         time_limits: None,
         card: None,
         visit: None,
+        screening: None,
     }
 }
 

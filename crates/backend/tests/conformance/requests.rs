@@ -29,6 +29,7 @@ on_both!(
     counts_urges_and_corrections_are_stored,
     reply_texts_of_many_requests_agree_with_their_histories,
     intakes_during_dashboard_rebuilds_are_counted_once,
+    screening_verdicts_decisions_repeats_and_settings_are_stored,
 );
 
 /// Three departments, a town and a category.
@@ -93,6 +94,7 @@ impl<D: TestDb> Fixture<D> {
             time_limits: None,
             card: None,
             visit: None,
+            screening: None,
         }
     }
 }
@@ -427,4 +429,91 @@ async fn reply_texts_of_many_requests_agree_with_their_histories<D: TestDb>() {
     assert_eq!(store.reply_texts(&some).await.unwrap(), part);
     assert!(store.reply_texts(&[]).await.unwrap().is_empty());
     assert!(store.reply_texts(&unknown.collect::<Vec<_>>()).await.unwrap().is_empty());
+}
+
+/// Spam screening (垃圾信息甄别): the verdict is stored with the intake and holds the request out of
+/// lists that ask for unheld ones; releasing and marking spam write the decision in their event's
+/// transaction; repeats are counted by digest and time; settings are versioned; the classifier's
+/// examples are the spam decisions and the genuine requests.
+async fn screening_verdicts_decisions_repeats_and_settings_are_stored<D: TestDb>() {
+    use mashangban_domain::screening::{Decision, Screening, Settings, Verdict};
+    use mashangban_store::ScreeningStore;
+    let f = Fixture::<D>::new().await;
+    let s = f.store();
+    let screened = |held: bool, fingerprint: &str| Screening {
+        verdict: Verdict {
+            score: if held { 0.9 } else { 0.1 }, reasons: vec!["含广告词：会议室出租".into()], held
+        },
+        fingerprint: fingerprint.into(),
+    };
+    let mut numbers = Vec::new();
+    for (i, held) in [true, true, false].into_iter().enumerate() {
+        let mut new = f.request(false);
+        new.screening = Some(screened(held, "f1"));
+        let r = s.intake(new, &Actor::PublicAsker, &meta(i as i64)).await.unwrap();
+        assert_eq!(r.screening_held, held);
+        numbers.push((r.id, r.tracking_no));
+    }
+    let unscreened = f.intake(s, false, 5).await;
+    let held = ListFilter { screening_held: Some(true), ..everything() };
+    let not_held = ListFilter { screening_held: Some(false), ..everything() };
+    assert_eq!(s.count(&held, &Scope::All).await.unwrap(), 2);
+    assert_eq!(s.count(&not_held, &Scope::All).await.unwrap(), 2);
+    assert_eq!(s.screening_repeats("f1", t0()).await.unwrap(), 3);
+    assert_eq!(s.screening_repeats("f1", t0() + chrono::Duration::minutes(2)).await.unwrap(), 1);
+    assert_eq!(s.screening_repeats("f2", t0()).await.unwrap(), 0);
+
+    let dispatcher = staff(Role::Dispatcher, f.units[0]);
+    let decide = |no: &str, action: Action| Command {
+        tracking_no: no.to_owned(),
+        scope: Scope::All,
+        actor: dispatcher.clone(),
+        action,
+        attachment_ids: Vec::new(),
+        meta: meta(30),
+        calendar: None,
+    };
+    let dispatch = Action::Dispatch { lead: f.units[0], co: vec![], comment: None };
+    assert_eq!(refusal(s.act(decide(&numbers[0].1, dispatch.clone())).await), "screening_pending");
+    let released = s.act(decide(&numbers[0].1, Action::Release { comment: None })).await.unwrap();
+    assert!(!released.screening_held);
+    let spam = s.act(decide(&numbers[1].1, Action::MarkSpam { reason: Some("广告".into()) })).await.unwrap();
+    assert_eq!((spam.state, spam.screening_held), (mashangban_domain::request::State::Archived, false));
+    // A request taken in by staff, never screened, marked spam from the queue.
+    s.act(decide(&unscreened.tracking_no, Action::MarkSpam { reason: None })).await.unwrap();
+    assert_eq!(s.count(&held, &Scope::All).await.unwrap(), 0);
+    let kinds: Vec<_> = s.history(released.id).await.unwrap().iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["received", "screening_released"]);
+
+    let mut records = s.screenings(vec![numbers[0].0, numbers[1].0, numbers[2].0, unscreened.id, 9999]).await.unwrap();
+    records.sort_by_key(|r| r.request_id);
+    let decisions: Vec<_> = records.iter().map(|r| (r.held, r.decision)).collect();
+    assert_eq!(
+        decisions,
+        [(true, Some(Decision::Released)), (true, Some(Decision::Spam)), (false, None), (false, Some(Decision::Spam))]
+    );
+    assert_eq!(
+        (records[0].score, records[0].reasons.len(), records[1].decided_by.as_deref()),
+        (0.9, 1, Some(dispatcher.name()))
+    );
+    assert!(s.screenings(vec![]).await.unwrap().is_empty());
+
+    let examples = s.screening_examples(None, None, 100).await.unwrap();
+    let spam_examples = examples.iter().filter(|e| e.spam).count();
+    assert_eq!((spam_examples, examples.len()), (2, 4), "two spam; the released and the unheld are genuine");
+    let since = s.screening_examples(Some(t0() + chrono::Duration::minutes(4)), None, 100).await.unwrap();
+    assert_eq!(
+        since.iter().map(|e| e.spam).collect::<Vec<_>>(),
+        [true],
+        "received from then on: the one taken in by staff"
+    );
+
+    assert_eq!(s.screening_settings().await.unwrap(), None);
+    let first = s.save_screening_settings(Settings::default(), "管理员".into(), t0()).await.unwrap();
+    let second = Settings { phrases: vec!["时租场地".into()], threshold: 0.7 };
+    let saved = s.save_screening_settings(second.clone(), "管理员".into(), t0()).await.unwrap();
+    assert_eq!((first.version, saved.version), (1, 2));
+    assert_eq!(s.screening_settings().await.unwrap().unwrap().settings, second);
+    let history: Vec<i64> = s.screening_settings_history(10).await.unwrap().iter().map(|v| v.version).collect();
+    assert_eq!(history, [2, 1]);
 }

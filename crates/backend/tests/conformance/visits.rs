@@ -66,6 +66,7 @@ fn request(f: &Fixture, visit_id: i64, category: i64) -> Box<NewRequest> {
         time_limits: None,
         card: None,
         visit: Some(VisitSource { visit_id, kind: VisitKind::WalkingOffice, lead_name: "干部l1".into() }),
+        screening: None,
     })
 }
 

@@ -61,6 +61,7 @@ fn request(kind: RequestKind) -> Request {
         closed_at: None,
         unit_work: Default::default(),
         version: 1,
+        screening_held: false,
     }
 }
 

@@ -119,6 +119,7 @@ fn filter_sql(f: &ListFilter, args: &mut Args) -> Vec<String> {
     eq("r.credit_code", f.credit_code.as_deref().map(Into::into));
     eq("r.contact_phone", f.contact_phone.as_deref().map(Into::into));
     eq("r.lead_unit_id", f.lead_unit_id.map(Into::into));
+    eq("r.screening_held", f.screening_held.map(Into::into));
     if !f.exclude_kinds.is_empty() {
         clauses.push(format!("r.kind NOT IN ({})", args.list(f.exclude_kinds.iter().map(|k| k.as_str()))));
     }

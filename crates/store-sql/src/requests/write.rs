@@ -5,6 +5,7 @@
 use mashangban_domain::lifecycle::{self, Action, Context, DeadlineNotice, EventDraft};
 use mashangban_domain::org::{Actor, Scope, UnitId};
 use mashangban_domain::request::{Asker, AttachmentId, NewRequest, Request, RequestId, State};
+use mashangban_domain::screening::Decision;
 use mashangban_store::backend::{self, MAX_ATTACHMENTS};
 use mashangban_store::{Attachment, ChangeEntity, Command, Meta, StoreError, StoreResult, Upload};
 
@@ -64,9 +65,10 @@ pub async fn intake(c: &dyn Conn, number: Number, new: NewRequest, actor: &Actor
             "INSERT INTO requests (id, tracking_no, check_code, kind, urgency, channel, asker_type, credit_code,
                 enterprise_name, contact_name, contact_phone, title, content, category_id, town_id, address, lat, lon,
                 state, due_at, ledger_ref, submitted_by, received_at, updated_at, version, contact_due_at, stage_due_at,
-                time_limits, contact_email, deadlines_provisional)
+                time_limits, contact_email, deadlines_provisional, screening_held)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-                $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23, 1, $24, $25, $26, $27, $28)
+                $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23, 1, $24, $25, $26, $27, $28,
+                $29)
              RETURNING id",
             &args![
                 number.id,
@@ -97,9 +99,13 @@ pub async fn intake(c: &dyn Conn, number: Number, new: NewRequest, actor: &Actor
                 to_json(new.time_limits.as_ref()),
                 new.contact.email.as_deref(),
                 new.deadlines.provisional,
+                new.screening.as_ref().is_some_and(|s| s.verdict.held),
             ],
         )
         .await?;
+    if let Some(screening) = &new.screening {
+        crate::screening::record_intake(c, id, screening, &meta.now).await?;
+    }
     let request = load(c, &Key::Id(id), &Scope::All, false)
         .await?
         .ok_or_else(|| StoreError::backend("inserted request vanished"))?;
@@ -183,6 +189,14 @@ pub async fn act(c: &dyn Conn, command: Command) -> StoreResult<Request> {
     };
     let outcome = lifecycle::apply(&current, &command.actor, &command.action, &ctx)?;
     save(c, &current, &outcome.request).await?;
+    let decision = match &command.action {
+        Action::Release { .. } => Some(Decision::Released),
+        Action::MarkSpam { .. } => Some(Decision::Spam),
+        _ => None,
+    };
+    if let Some(decision) = decision {
+        crate::screening::record_decision(c, current.id, decision, command.actor.name(), &command.meta.now).await?;
+    }
     insert_event(c, &outcome.request, &outcome.event, &command.actor, &command.meta, &command.attachment_ids).await?;
     if let (Some(parent), Some(draft)) = (parent, outcome.parent_event) {
         let parent = touch(c, parent, &command.meta).await?;
@@ -204,7 +218,7 @@ async fn save(c: &dyn Conn, before: &Request, after: &Request) -> StoreResult<()
                 closed_at = $17, version = $18, sign_due_at = $19, contact_due_at = $20, stage_due_at = $21,
                 suspended_at = $22, supervision = $23, deadlines_provisional = $24, kind = $25, urgency = $26,
                 category_id = $27, town_id = $28, time_limits = $29, urge_count = $30,
-                reopen_requested_at = $31, unit_work = $32, review_pending = $33
+                reopen_requested_at = $31, unit_work = $32, review_pending = $33, screening_held = $34
              WHERE id = $1 AND version = $2",
             &args![
                 after.id,
@@ -240,6 +254,7 @@ async fn save(c: &dyn Conn, before: &Request, after: &Request) -> StoreResult<()
                 after.reopen_requested_at.as_ref(),
                 to_json((!after.unit_work.is_empty()).then_some(&after.unit_work)),
                 after.unit_work.review.is_some(),
+                after.screening_held,
             ],
         )
         .await?;

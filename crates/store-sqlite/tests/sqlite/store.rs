@@ -86,6 +86,7 @@ fn new_request(f: &Fixture, enterprise: bool, town: bool, submitted_by: Option<i
         time_limits: None,
         card: None,
         visit: None,
+        screening: None,
     }
 }
 

@@ -26,7 +26,8 @@ mod notifications;
 mod public;
 mod requests;
 mod saved_views;
-mod scores;
+pub(crate) mod scores;
+mod screening;
 mod session;
 pub(crate) mod statistics;
 mod time_limits;
@@ -47,6 +48,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         catalog::routes::<S>(),
         requests::routes::<S>(),
         dispatch::routes::<S>(),
+        screening::routes::<S>(),
         attachments::routes::<S>(settings),
         public::routes::<S>(settings),
         time_limits::routes::<S>(),

@@ -168,6 +168,7 @@ fn new_request(
         time_limits: None,
         card: None,
         visit: None,
+        screening: None,
     })
 }
 

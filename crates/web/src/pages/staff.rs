@@ -22,6 +22,7 @@ use mashangban_app::duplicates::SimilarRequest;
 use mashangban_app::input::{ActionName, ActionRequest, FieldKind, FormField};
 use mashangban_app::requests::{Case, EXPORT_COLUMNS, ExportCursor, csv_line, export_fields};
 use mashangban_app::saved_views::{RenameViewInput, SavedViewInput, SavedViewView};
+use mashangban_app::screening::ScreeningView;
 use mashangban_app::views::{AttachmentView, EventView, RequestView};
 use mashangban_app::{App, Caller, Settings};
 use mashangban_domain::access::Permission;
@@ -128,6 +129,8 @@ fn with_cookie(mut response: Response, cookie: &str) -> Response {
 pub struct Row {
     pub view: RequestView,
     pub countdown: Option<Countdown>,
+    /// In the 待甄别 queue: the screening score and reasons.
+    pub screening: Option<String>,
 }
 
 /// The nearest running deadline of a request.
@@ -155,6 +158,10 @@ pub(super) fn countdown(view: &RequestView) -> Option<Countdown> {
     let due = if d.provisional { format!("{}（暂定）", short_time(&d.due_at)) } else { short_time(&d.due_at) };
     Some(Countdown { label: d.label, due, text, overdue: minutes < 0 })
 }
+
+/// What the 待甄别 queue holds.
+const SCREENING_HINT: &str =
+    "公众提交中疑似垃圾信息（广告、重复提交等）的诉求，最新的在前：放行后进入待派单，或标记为垃圾信息归档。";
 
 /// Rows per page of a queue.
 const PAGE: u32 = 50;
@@ -258,12 +265,16 @@ fn queues(actor: &Actor) -> Vec<(&'static str, &'static str, &'static str, ListF
         limit: PAGE,
         ..ListFilter::default()
     };
+    // Submissions held by spam screening wait in their own queue until released.
+    let received = ListFilter { screening_held: Some(false), ..states(&[RequestState::Received]) };
+    let screening = ListFilter { limit: PAGE, ..mashangban_app::screening::queue_filter() };
     if actor.has_role(&[Role::Dispatcher]) {
         let extension =
             ListFilter { pending_extension: true, ..states(&[RequestState::SignedFor, RequestState::InProgress]) };
         let unhappy = ListFilter { unhappy_follow_up: true, ..states(&[RequestState::FollowedUp]) };
         vec![
-            ("received", "待派单", "已受理、等待派单的诉求。", states(&[RequestState::Received])),
+            ("received", "待派单", "已受理、等待派单的诉求（疑似垃圾信息另列）。", received),
+            ("screening", "待甄别", SCREENING_HINT, screening),
             ("returned", "退单待审", "承办单位退回的诉求：改派或不同意退单。", states(&[RequestState::Returned])),
             ("extension", "延期待审", "承办单位申请延期、等待审核的诉求。", extension),
             ("replied", "待办结", "承办单位已答复：办结或退回重办。", states(&[RequestState::Replied])),
@@ -275,7 +286,8 @@ fn queues(actor: &Actor) -> Vec<(&'static str, &'static str, &'static str, ListF
         vec![("mine", "我的诉求", "您（或本企业）提交的全部诉求，最新的在前；点开查看办理经过。", mine)]
     } else if actor.has_role(&[Role::Operator]) {
         vec![
-            ("received", "已受理待派单", "咨询类可直接办结。", states(&[RequestState::Received])),
+            ("received", "已受理待派单", "咨询类可直接办结。", received),
+            ("screening", "待甄别", SCREENING_HINT, screening),
             ("closed", "待回访", "已办结、尚未回访的诉求。", states(&[RequestState::Closed])),
         ]
     } else {
@@ -330,7 +342,7 @@ async fn queue_page<S: Store>(
         };
     let filtered = rest.values().any(|v| !v.trim().is_empty());
     // A unit leader's own desk: replies waiting for review and the sub-units' load (二次派单).
-    let desk = if filtered || queue_id.is_some() { None } else { app.requests().unit_desk(&caller, PAGE).await? };
+    let desk = if filtered || queue_id.is_some() { None } else { app.requests().unit_desk(caller, PAGE).await? };
     let sections = if let Some(id) = queue_id.as_deref() {
         let (id, heading, hint, base) = queues(&caller.actor)
             .into_iter()
@@ -440,12 +452,24 @@ async fn queue_section<S: Store>(
     let pages = total.div_ceil(u64::from(PAGE)).max(1);
     let link = |n: u32| format!("/work?{}queue={id}&page={n}", query_prefix(rest, &["queue", "page", "cursor"]));
     let shown = u64::from(filter.offset) + listing.items.len() as u64;
+    let rows = if id == "screening" {
+        let held = app.screening().with_screenings(listing.items).await?;
+        held.into_iter()
+            .map(|h| Row {
+                countdown: countdown(&h.request),
+                screening: Some(format!("甄别分 {:.2}：{}", h.screening.score, h.screening.reasons.join("；"))),
+                view: h.request,
+            })
+            .collect()
+    } else {
+        rows(listing.items)
+    };
     Ok(Section {
         id,
         heading,
         hint,
         bulk: bulk_form(app, &caller.actor, id),
-        rows: rows(listing.items),
+        rows,
         more: (shown < total && page < MAX_PAGE).then(|| link(page + 1)),
         previous: (page > 1).then(|| link(page - 1)),
         total: Some(total),
@@ -456,7 +480,7 @@ async fn queue_section<S: Store>(
 
 /// The queue rows of listed requests.
 pub(super) fn rows<R>(items: Vec<(R, RequestView)>) -> Vec<Row> {
-    items.into_iter().map(|(_, view)| Row { countdown: countdown(&view), view }).collect()
+    items.into_iter().map(|(_, view)| Row { countdown: countdown(&view), view, screening: None }).collect()
 }
 
 /// The filters of a list in words, names for codes (the list itself checks them).
@@ -1033,6 +1057,8 @@ struct DetailPage {
     actions: Actions,
     /// Likely duplicates (疑似重复) to merge into, for those who may merge.
     similar: Vec<SimilarRequest>,
+    /// The request's spam screening (垃圾信息甄别), for those who screen.
+    screening: Option<ScreeningView>,
     failed: Option<Failed>,
     /// The supervision deadline sent falls on a weekend or holiday: the form asks to confirm it.
     supervise_unconfirmed: bool,
@@ -1090,6 +1116,8 @@ async fn detail_page<S: Store>(
     let actions = actions(app, &caller.actor, &case, failed.as_ref());
     let may_merge = actions.merge && caller.actor.may(mashangban_domain::access::Permission::SuggestDispatch);
     let similar = if may_merge { app.duplicates().similar(caller, no).await? } else { Vec::new() };
+    let screens = caller.actor.may(mashangban_domain::access::Permission::ScreenSubmissions);
+    let screening = if screens { app.screening().of(&case.request).await? } else { None };
     let detail = case.detail;
     let r = detail.request;
     let supervise_unconfirmed = failed
@@ -1104,6 +1132,7 @@ async fn detail_page<S: Store>(
         attachments: detail.attachments,
         actions,
         similar,
+        screening,
         failed,
         r,
     };

@@ -127,7 +127,7 @@ async fn deadline_lists<S: Store>(
             .into_iter()
             .map(|(request, view)| DeadlineRow {
                 urge: app.requests().may(&caller.actor, &request, ActionName::Urge),
-                row: Row { countdown: super::staff::countdown(&view), view },
+                row: Row { countdown: super::staff::countdown(&view), view, screening: None },
             })
             .collect();
         lists.push(list);

@@ -950,6 +950,7 @@ mod openapi;
 mod ops;
 mod queues;
 mod scores;
+mod screening;
 mod search;
 mod security;
 mod statistics;

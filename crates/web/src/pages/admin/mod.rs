@@ -17,6 +17,7 @@ mod catalog;
 mod knowledge;
 mod org;
 mod rules;
+mod screening;
 mod users;
 
 use axum::Extension;
@@ -38,6 +39,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
     routes.extend(users::routes::<S>());
     routes.extend(catalog::routes::<S>());
     routes.extend(rules::routes::<S>());
+    routes.extend(screening::routes::<S>());
     routes.extend(calendar::routes::<S>());
     routes.extend(knowledge::routes::<S>());
     routes
@@ -103,6 +105,8 @@ const NOTICES: &[(&str, &str)] = &[
     ("password", "密码已重置；该用户需用新密码登录。"),
     ("category", "分类已保存。"),
     ("rules", "新版本时限规则已发布，此后受理的诉求按新规则计算期限。"),
+    ("screening", "新版本甄别设置已保存，此后受理的诉求按新设置打分。"),
+    ("screening-model", "分类器已按最新的甄别结果重新训练。"),
     ("year", "该年的节假日安排已保存。"),
     ("import", "日历已导入。"),
     ("hours", "工作时段已保存。"),
