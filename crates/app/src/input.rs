@@ -907,7 +907,7 @@ mod tests {
     #[test]
     fn every_action_name_parses_and_has_its_fields() {
         let names: Vec<&str> = ActionName::all().map(ActionName::as_str).collect();
-        assert_eq!(names.len(), 32);
+        assert_eq!(names.len(), 34);
         assert_eq!(ACTION_FIELDS.len(), names.len(), "one body schema per action");
         for name in &names {
             assert!(ACTION_FIELDS.contains_key(*name), "{name}");
