@@ -486,15 +486,24 @@ impl<'a, S: Store> Compensation<'a, S> {
         let org = self.app.caches().org();
         let mut rows: BTreeMap<String, ReportRow> = BTreeMap::new();
         let mut total = ReportRow { town: "全市".into(), ..ReportRow::default() };
+        let mut towns: BTreeMap<String, String> = BTreeMap::new();
         for m in &list {
             let opened = m.opened_at.date_naive();
             if from.is_some_and(|f| opened < f) || to.is_some_and(|t| opened > t) {
                 continue;
             }
-            let enterprise = store.enterprise(&m.credit_code, EnterpriseScope::All).await?;
-            let town = enterprise
-                .and_then(|e| unit_ref(&org, Some(e.town_id)))
-                .map_or_else(|| "（未知镇街）".to_owned(), |u| u.name);
+            // One look-up per enterprise, however many matters it has.
+            let town = match towns.get(&m.credit_code) {
+                Some(town) => town.clone(),
+                None => {
+                    let enterprise = store.enterprise(&m.credit_code, EnterpriseScope::All).await?;
+                    let town = enterprise
+                        .and_then(|e| unit_ref(&org, Some(e.town_id)))
+                        .map_or_else(|| "（未知镇街）".to_owned(), |u| u.name);
+                    towns.insert(m.credit_code.clone(), town.clone());
+                    town
+                }
+            };
             let (to_case, to_agreement) = self.durations(m).await?;
             for row in [
                 rows.entry(town.clone()).or_insert_with(|| ReportRow { town: town.clone(), ..ReportRow::default() }),

@@ -14,7 +14,7 @@ use mashangban_store::{
 };
 
 use crate::rows::json_text;
-use crate::sql::{Args, Conn, Database, Row, bad, job};
+use crate::sql::{Args, Conn, Database, Row, Value, bad, job};
 use crate::{SqlStore, args};
 
 impl<D: Database> CommandStore for SqlStore<D> {
@@ -27,18 +27,7 @@ impl<D: Database> CommandStore for SqlStore<D> {
                             "INSERT INTO command_centres (code, name, description, commanders, office_unit_code,
                                 member_units, towns, ledger_types, version, updated_at, updated_by)
                              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10) ON CONFLICT (code) DO NOTHING",
-                            &args![
-                                def.code.as_str(),
-                                def.name.as_str(),
-                                def.description.as_deref(),
-                                json_text(&def.commanders)?,
-                                def.office_unit_code.as_str(),
-                                json_text(&def.member_units)?,
-                                json_text(&def.towns)?,
-                                json_text(&def.ledger_types)?,
-                                &author.at,
-                                author.name.as_str()
-                            ],
+                            &centre_values(&def, &author)?,
                         )
                         .await?;
                     if added > 0 {
@@ -90,18 +79,7 @@ impl<D: Database> CommandStore for SqlStore<D> {
                         member_units = $6, towns = $7, ledger_types = $8, version = version + 1, updated_at = $9,
                         updated_by = $10
                      WHERE code = $1",
-                    &args![
-                        def.code.as_str(),
-                        def.name.as_str(),
-                        def.description.as_deref(),
-                        json_text(&def.commanders)?,
-                        def.office_unit_code.as_str(),
-                        json_text(&def.member_units)?,
-                        json_text(&def.towns)?,
-                        json_text(&def.ledger_types)?,
-                        &author.at,
-                        author.name.as_str()
-                    ],
+                    &centre_values(&def, &author)?,
                 )
                 .await?;
                 let note = format!("第{}版", current.version + 1);
@@ -545,4 +523,20 @@ fn command_event(row: Row) -> StoreResult<CommandEvent> {
         action: c.code(CommandAction::parse)?,
         note: c.get()?,
     })
+}
+
+/// The ten values of a centre's row, in the order of the INSERT and the UPDATE ($1–$10).
+fn centre_values(def: &CentreDef, author: &CommandAuthor) -> StoreResult<[Value; 10]> {
+    Ok(args![
+        def.code.as_str(),
+        def.name.as_str(),
+        def.description.as_deref(),
+        json_text(&def.commanders)?,
+        def.office_unit_code.as_str(),
+        json_text(&def.member_units)?,
+        json_text(&def.towns)?,
+        json_text(&def.ledger_types)?,
+        &author.at,
+        author.name.as_str()
+    ])
 }
