@@ -19,7 +19,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::watch;
 
 use mashangban_store::{Change, ChangeCursor, ChangeEntity, ChangeStore, Signal, Store, StoreResult};
 
@@ -30,21 +30,84 @@ const BATCH: u32 = 500;
 /// How long a follower waits before backing off after a failed read.
 const RETRY: Duration = Duration::from_secs(2);
 
-/// Wakes the followers of one node.
-#[derive(Clone, Default)]
+/// Wakes the followers of one node. Each follower hears of every wake-up
+/// (coalesced), also of those that came while it was busy reading.
+#[derive(Clone)]
 pub struct FeedWaker {
-    notify: Arc<Notify>,
+    generation: Arc<watch::Sender<u64>>,
+}
+
+impl Default for FeedWaker {
+    fn default() -> Self {
+        Self { generation: Arc::new(watch::channel(0).0) }
+    }
 }
 
 impl FeedWaker {
     /// Something was committed: followers look now.
     pub fn wake(&self) {
-        self.notify.notify_waiters();
-        self.notify.notify_one();
+        self.generation.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    pub(crate) async fn wait(&self, poll: Duration) {
-        let _ = tokio::time::timeout(poll, self.notify.notified()).await;
+    fn listen(&self) -> watch::Receiver<u64> {
+        self.generation.subscribe()
+    }
+}
+
+/// Pauses before looking again after a wake-up that found nothing. On
+/// PostgreSQL the change that woke the follower is read only once every older
+/// writing transaction has ended (see store-sql's `changes.rs`); such a
+/// transaction ends in milliseconds, so waiting for the next poll would add up
+/// to a whole interval to a change seen on another node.
+const SETTLING: [Duration; 5] = [
+    Duration::from_millis(10),
+    Duration::from_millis(25),
+    Duration::from_millis(50),
+    Duration::from_millis(100),
+    Duration::from_millis(250),
+];
+
+/// How a follower waits between looks at the feed: for a wake-up or its poll
+/// interval, and after a wake-up whose look found nothing, the pauses of
+/// [`SETTLING`] first.
+pub(crate) struct Pacing {
+    wake_ups: watch::Receiver<u64>,
+    poll: Duration,
+    settling: std::slice::Iter<'static, Duration>,
+}
+
+impl Pacing {
+    pub(crate) fn new(waker: &FeedWaker, poll: Duration) -> Self {
+        Self { wake_ups: waker.listen(), poll, settling: [].iter() }
+    }
+
+    /// Waits for a wake-up not yet heard or `poll`, whichever comes first; answers whether it was woken.
+    async fn wait(&mut self) -> bool {
+        match tokio::time::timeout(self.poll, self.wake_ups.changed()).await {
+            Ok(Ok(())) => true,
+            Ok(Err(_closed)) => {
+                tokio::time::sleep(self.poll).await;
+                false
+            }
+            Err(_elapsed) => false,
+        }
+    }
+
+    /// Waits until the next look, given what the last one answered (whether
+    /// it found a change); a failed look is logged and retried after [`RETRY`].
+    pub(crate) async fn after(&mut self, looked: StoreResult<bool>, consumer: &str) {
+        match looked {
+            Ok(false) if let Some(pause) = self.settling.next() => tokio::time::sleep(*pause).await,
+            Ok(_) => {
+                let woken = self.wait().await;
+                self.settling = if woken { SETTLING.iter() } else { [].iter() };
+            }
+            Err(error) => {
+                tracing::warn!(%error, consumer, "could not follow the change feed; retrying");
+                self.settling = [].iter();
+                tokio::time::sleep(RETRY).await;
+            }
+        }
     }
 }
 
@@ -89,15 +152,14 @@ pub(crate) fn spawn_node_follower<S: Store>(app: App<S>) -> StoreResult<()> {
                 }
             }
         };
+        let mut pacing = Pacing::new(app.feed(), poll);
         loop {
-            app.feed().wait(poll).await;
-            match catch_up(app.store(), cursor, |batch| deliver(&app, batch)).await {
-                Ok(next) => cursor = next,
-                Err(error) => {
-                    tracing::warn!(%error, "could not follow the change feed; retrying");
-                    tokio::time::sleep(RETRY).await;
-                }
-            }
+            let looked = catch_up(app.store(), cursor, |batch| deliver(&app, batch)).await.map(|next| {
+                let moved = next != cursor;
+                cursor = next;
+                moved
+            });
+            pacing.after(looked, "node").await;
         }
     });
     Ok(())
@@ -160,36 +222,78 @@ where
 {
     tokio::spawn(async move {
         let poll = poll_interval(app.store());
+        let mut pacing = Pacing::new(app.feed(), poll);
         loop {
-            match follow_once(&app, name, &mut handle).await {
-                Ok(()) => app.feed().wait(poll).await,
-                Err(error) => {
-                    tracing::warn!(%error, consumer = name, "a change-feed consumer failed; retrying");
-                    tokio::time::sleep(RETRY).await;
-                }
-            }
+            let looked = follow_once(&app, name, &mut handle).await;
+            pacing.after(looked, name).await;
         }
     })
 }
 
-/// One catch-up of a durable consumer, saving its cursor batch by batch.
-pub async fn follow_once<S, F, Fut>(app: &App<S>, name: &str, handle: &mut F) -> StoreResult<()>
+/// One catch-up of a durable consumer, saving its cursor batch by batch;
+/// answers whether it handled any change.
+pub async fn follow_once<S, F, Fut>(app: &App<S>, name: &str, handle: &mut F) -> StoreResult<bool>
 where
     S: Store,
     F: FnMut(Vec<Change>) -> Fut,
     Fut: Future<Output = StoreResult<()>>,
 {
     let store = app.store();
-    let mut cursor = store.load_cursor(name).await?.unwrap_or_default();
+    let start = store.load_cursor(name).await?.unwrap_or_default();
+    let mut cursor = start;
     loop {
         let batch = store.changes_after(cursor, BATCH).await?;
-        let Some(last) = batch.last().map(|c| c.cursor) else { return Ok(()) };
+        let Some(last) = batch.last().map(|c| c.cursor) else { return Ok(cursor != start) };
         let full = batch.len() == BATCH as usize;
         handle(batch).await?;
         cursor = last;
         store.save_cursor(name, cursor, app.now()).await?;
         if !full {
-            return Ok(());
+            return Ok(true);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POLL: Duration = Duration::from_secs(1);
+
+    /// The pause `after(looked)` takes, on a clock that only moves when every task waits.
+    async fn pause(pacing: &mut Pacing, looked: StoreResult<bool>) -> Duration {
+        let start = tokio::time::Instant::now();
+        pacing.after(looked, "test").await;
+        start.elapsed()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wake_up_that_finds_nothing_is_looked_at_again_soon_then_the_poll_resumes() {
+        let waker = FeedWaker::default();
+        let mut pacing = Pacing::new(&waker, POLL);
+        let wake_later = waker.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            wake_later.wake();
+        });
+        assert_eq!(pause(&mut pacing, Ok(true)).await, Duration::from_millis(300), "woken before the poll");
+        // The change that woke it is not readable yet: quick looks, then the poll again.
+        for settling in SETTLING {
+            assert_eq!(pause(&mut pacing, Ok(false)).await, settling);
+        }
+        assert_eq!(pause(&mut pacing, Ok(false)).await, POLL);
+        // A poll that found nothing is not a wake-up: no quick looks after it.
+        assert_eq!(pause(&mut pacing, Ok(false)).await, POLL);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_look_that_finds_the_change_ends_the_quick_looks() {
+        let waker = FeedWaker::default();
+        let mut pacing = Pacing::new(&waker, POLL);
+        waker.wake();
+        assert_eq!(pause(&mut pacing, Ok(true)).await, Duration::ZERO, "a stored wake-up is taken at once");
+        assert_eq!(pause(&mut pacing, Ok(false)).await, SETTLING[0]);
+        assert_eq!(pause(&mut pacing, Ok(true)).await, POLL);
+        assert_eq!(pause(&mut pacing, Err(mashangban_store::StoreError::backend("test"))).await, RETRY);
     }
 }

@@ -17,9 +17,7 @@ use std::time::Duration;
 use mashangban_domain::org::Scope;
 use mashangban_domain::request::{Request, RequestId};
 use mashangban_search::{Found, IndexError, RequestDoc, RequestTexts, Search, SearchIndex, SearchOrder, TextQuery};
-use mashangban_store::{
-    AssignmentFilter, Change, ChangeCursor, ChangeEntity, ListFilter, Store, StoreError, StoreResult,
-};
+use mashangban_store::{AssignmentFilter, Change, ChangeEntity, ListFilter, Store, StoreError, StoreResult};
 
 use crate::error::{AppError, AppResult};
 use crate::requests::Listing;
@@ -31,8 +29,6 @@ const REBUILD_PAGE: u32 = 500;
 /// How often the indexer looks at the feed without a wake-up: a wake-up can be taken by another
 /// follower of this node, and a change should be searchable within about a second of its commit.
 const POLL: Duration = Duration::from_millis(500);
-/// How long the consumer waits after a failure.
-const RETRY: Duration = Duration::from_secs(2);
 /// The deepest page a relevance-ordered search reaches (offset), to bound the work of one query.
 pub const MAX_OFFSET: u32 = 10_000;
 
@@ -257,8 +253,8 @@ pub async fn rebuild<S: Store>(
 }
 
 /// One round of the consumer: switch to a rebuilt generation if there is one, build a never-committed
-/// index from the data, then index every change after the index's cursor.
-pub async fn index_once<S: Store>(app: &App<S>, index: &SearchIndex) -> StoreResult<()> {
+/// index from the data, then index every change after the index's cursor; answers whether it indexed anything.
+pub async fn index_once<S: Store>(app: &App<S>, index: &SearchIndex) -> StoreResult<bool> {
     let idx = index.clone();
     blocking(move || idx.refresh()).await?;
     let idx = index.clone();
@@ -267,24 +263,20 @@ pub async fn index_once<S: Store>(app: &App<S>, index: &SearchIndex) -> StoreRes
         tracing::info!(requests = built, "search index built");
         let idx = index.clone();
         blocking(move || idx.refresh()).await?;
-        return Ok(());
+        return Ok(true);
     };
-    let _: ChangeCursor = crate::feed::catch_up(app.store(), cursor, |batch| apply_batch(app, index, batch)).await?;
-    Ok(())
+    let next = crate::feed::catch_up(app.store(), cursor, |batch| apply_batch(app, index, batch)).await?;
+    Ok(next != cursor)
 }
 
 /// Starts this node's indexer: runs [`index_once`] whenever the feed may have moved (woken by local
 /// commits and other nodes' signals, and on the feed's poll interval).
 pub(crate) fn spawn_indexer<S: Store>(app: App<S>, index: SearchIndex) {
     tokio::spawn(async move {
+        let mut pacing = crate::feed::Pacing::new(app.feed(), POLL);
         loop {
-            match index_once(&app, &index).await {
-                Ok(()) => app.feed().wait(POLL).await,
-                Err(error) => {
-                    tracing::warn!(%error, "the search indexer failed; retrying");
-                    tokio::time::sleep(RETRY).await;
-                }
-            }
+            let looked = index_once(&app, &index).await;
+            pacing.after(looked, "search").await;
         }
     });
 }

@@ -203,6 +203,11 @@ async fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     done()
 }
 
+/// How long a change made through one node may take to show on the other before the test fails: far
+/// above the figure (printed), which belongs to benchmarks, and above the feed's one-second poll, so a
+/// lost wake-up alone does not fail it on a loaded machine.
+const CROSS_NODE_BOUND: Duration = Duration::from_secs(5);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_on_one_postgresql_database() {
     let db = TempDatabase::create().await.unwrap();
@@ -222,7 +227,8 @@ async fn two_nodes_on_one_postgresql_database() {
     let (status, hook) = admin.post("/api/v1/admin/webhooks", json!({ "name": "伙伴系统", "url": hook_url })).await;
     assert_eq!(status, 201, "{hook}");
 
-    // An administrator's change through A reaches B's caches: a new unit is offered by B within 1 s.
+    // An administrator's change through A reaches B's caches: a new unit is offered by B. The bound is
+    // generous (a shared CI machine); the figure printed is typically tens of milliseconds.
     let unit = json!({ "name": "中山市数据局", "short_name": "市数据局", "kind": "department", "parent": "city" });
     let (status, answer) = admin.put("/api/v1/admin/units/sjj", unit).await;
     assert_eq!(status, 200, "{answer}");
@@ -232,9 +238,10 @@ async fn two_nodes_on_one_postgresql_database() {
     };
     let start = Instant::now();
     while !units_on_b().await {
-        assert!(start.elapsed() < Duration::from_secs(1), "node B still lacks the unit node A added");
+        assert!(start.elapsed() < CROSS_NODE_BOUND, "node B still lacks the unit node A added");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    eprintln!("a unit added through node A was offered by node B after {:?}", start.elapsed());
 
     // Tracking numbers: 40 intakes at once, half through each node, all kept, unique and ordered.
     let (op_a, op_b) = (Client::login(&a, "operator").await, Client::login(&b, "operator").await);
@@ -269,9 +276,7 @@ async fn two_nodes_on_one_postgresql_database() {
     let acted = Instant::now();
     let (status, _) = disp_a.post(&format!("/api/v1/requests/{no}/dispatch"), json!({ "lead_unit": "scjgj" })).await;
     assert_eq!(status, 200);
-    let seen = tokio::time::timeout(Duration::from_secs(1), watch.next())
-        .await
-        .expect("node B shows node A's change within 1 s");
+    let seen = tokio::time::timeout(CROSS_NODE_BOUND, watch.next()).await.expect("node B shows node A's change");
     assert_eq!(seen["state"], "dispatched");
     eprintln!("a change on node A reached a progress page on node B in {:?}", acted.elapsed());
 
