@@ -593,8 +593,14 @@ impl<'a, S: Store> Requests<'a, S> {
             meta: caller.meta(self.app.now()),
             calendar: Some(self.app.caches().calendar()),
         };
+        let decides_screening = matches!(command.action, Action::Release { .. } | Action::MarkSpam { .. });
         match self.app.store().act(command).await {
-            Ok(request) => Ok(self.app.live().published(request)),
+            Ok(request) => {
+                if decides_screening {
+                    self.app.screening().train_soon();
+                }
+                Ok(self.app.live().published(request))
+            }
             Err(e) => Err(self.with_current_state(no, &scope, e.into()).await),
         }
     }

@@ -204,7 +204,7 @@ pub fn spawn<S: Store>(
             }
             if last_screening_training.is_none_or(|at| at.elapsed() >= SCREENING_TRAINING_EVERY) {
                 last_screening_training = Some(std::time::Instant::now());
-                // Staff decisions (release, mark spam) reach the classifier at its next training.
+                // Decisions made on other nodes reach this one at this training (own ones at once: `train_soon`).
                 let app = app.clone();
                 tokio::spawn(async move {
                     let trained = app.screening().train_now().await;

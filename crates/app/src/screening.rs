@@ -53,6 +53,8 @@ pub struct ScreeningSlot {
     model: ArcSwapOption<SpamModel>,
     settings: ArcSwapOption<CachedSettings>,
     training: tokio::sync::Mutex<()>,
+    /// A training is queued behind the running one (see `train_soon`).
+    queued: std::sync::atomic::AtomicBool,
 }
 
 struct CachedSettings {
@@ -375,8 +377,34 @@ impl<'a, S: Store> Screenings<'a, S> {
     /// Trains this node's classifier from the newest decisions and genuine requests and puts it in
     /// service. One training runs at a time.
     pub async fn train_now(&self) -> StoreResult<Arc<SpamModel>> {
+        let _one_at_a_time = self.app.screening_slot().training.lock().await;
+        self.train_holding_the_lock().await
+    }
+
+    /// A staff decision (release, mark spam) reaches this node's classifier at once: a training
+    /// is queued behind the one running, and decisions made before it starts reading join it, so
+    /// a burst of decisions costs at most two trainings. Other nodes learn them at their next
+    /// periodic training.
+    pub fn train_soon(&self) {
+        use std::sync::atomic::Ordering;
+        if self.app.screening_slot().queued.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let app = self.app.clone();
+        tokio::spawn(async move {
+            let slot = app.screening_slot();
+            let _one_at_a_time = slot.training.lock().await;
+            slot.queued.store(false, Ordering::Release);
+            let trained = app.screening().train_holding_the_lock().await;
+            app.jobs().record("screening_training", trained.is_ok());
+            if let Err(error) = trained {
+                tracing::error!(%error, "training the screening classifier after a decision failed");
+            }
+        });
+    }
+
+    async fn train_holding_the_lock(&self) -> StoreResult<Arc<SpamModel>> {
         let slot = self.app.screening_slot();
-        let _one_at_a_time = slot.training.lock().await;
         let examples = self.app.store().screening_examples(None, None, MAX_EXAMPLES).await?;
         let model = Arc::new(learn(examples, self.app.now()).await?);
         slot.model.store(Some(model.clone()));

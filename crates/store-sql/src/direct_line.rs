@@ -34,8 +34,9 @@ impl<D: Database> DirectLineStore for SqlStore<D> {
                 let id: i64 = c
                     .scalar(
                         "INSERT INTO direct_line_items (tracking_no, check_code, source, addressee, name, phone,
-                            credit_code, title, content, publish_consent, state, created_at, created_by, updated_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'new', $11, $12, $11) RETURNING id",
+                            credit_code, title, content, publish_consent, state, created_at, created_by, updated_at,
+                            screening)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'new', $11, $12, $11, $13) RETURNING id",
                         &args![
                             placeholder.as_str(),
                             item.check_code.as_str(),
@@ -48,7 +49,8 @@ impl<D: Database> DirectLineStore for SqlStore<D> {
                             item.content.as_str(),
                             item.publish_consent,
                             &at,
-                            by.as_str()
+                            by.as_str(),
+                            item.screening.as_ref().map(json_text).transpose()?
                         ],
                     )
                     .await?;
@@ -393,7 +395,7 @@ fn scope_sql(scope: &ItemScope, args: &mut Args) -> String {
 }
 
 const ITEM_SELECT: &str = "SELECT d.id, d.tracking_no, d.check_code, d.source, d.addressee, d.name, d.phone,
-        d.credit_code, d.title, d.content, d.publish_consent, d.state, d.category_id, d.leader_user_id,
+        d.credit_code, d.title, d.content, d.publish_consent, d.screening, d.state, d.category_id, d.leader_user_id,
         u.display_name, m.tracking_no, d.instruction, d.lead_unit_id, d.co_unit_ids, d.days, d.instructed_at,
         d.due_at, d.reply, d.answered_at, d.rating, d.rating_comment, d.created_at, d.created_by, d.updated_at,
         r.id, r.tracking_no, r.state, r.due_at, r.supervision,
@@ -418,6 +420,7 @@ fn item(row: Row) -> StoreResult<Item> {
         title: c.get()?,
         content: c.get()?,
         publish_consent: c.get()?,
+        screening: c.opt_json()?,
         state: c.code(ItemState::parse)?,
         category_id: c.get()?,
         leader_user_id: c.get()?,

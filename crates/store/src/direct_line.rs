@@ -28,6 +28,8 @@ pub struct Item {
     pub title: String,
     pub content: String,
     pub publish_consent: bool,
+    /// The spam screening of an item from the portal (see `NewItem::screening`).
+    pub screening: Option<mashangban_domain::screening::Verdict>,
     pub state: ItemState,
     pub category_id: Option<CategoryId>,
     /// The leader it was put before (呈报) and who instructs it.

@@ -10,6 +10,7 @@ use mashangban_domain::direct_line::{Addressee, Instruction, ItemScope, ItemStat
 use mashangban_domain::lifecycle::Action;
 use mashangban_domain::org::{Actor, Role, Scope, StaffActor};
 use mashangban_domain::request::{Asker, Channel, Contact, Location, NewRequest, Rating, RequestKind, State, Urgency};
+use mashangban_domain::screening::Verdict;
 use mashangban_domain::validation::Phone;
 use mashangban_store::{Command, DirectLineStore, Instructed, ItemFilter, RequestStore, Screening};
 
@@ -87,11 +88,15 @@ async fn an_item_goes_from_intake_to_an_approved_answer<D: TestDb>() {
     let (town, category, leader, other_leader) = (desk.town, desk.category, desk.users[0], desk.users[1]);
     let office = staff(Role::LeadersOffice, town);
 
-    let item = s.take_in_item(new_item("规划许可迟迟未批", true), at(0), "来信人（网上）".into()).await.unwrap();
+    let mut new = new_item("规划许可迟迟未批", true);
+    let verdict = Verdict { score: 0.25, reasons: vec!["含联系电话".into()], held: false };
+    new.screening = Some(verdict.clone());
+    let item = s.take_in_item(new, at(0), "来信人（网上）".into()).await.unwrap();
     assert!(item.tracking_no.starts_with("ZTC20260302"), "{}", item.tracking_no);
     assert_eq!((item.state, item.events.len()), (ItemState::New, 1));
     let found = s.item_by_tracking_no(&item.tracking_no).await.unwrap().unwrap();
     assert_eq!((found.id, found.name.as_str(), found.publish_consent), (item.id, "张建国", true));
+    assert_eq!(found.screening, Some(verdict), "the portal item's screening is kept with it");
 
     let submit = Screening::Submit { leader_user_id: leader, category_id: category, comment: Some("请批示".into()) };
     let (submitted, none) = s.screen_item(item.id, submit, &office, &meta(10)).await.unwrap();

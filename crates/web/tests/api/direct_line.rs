@@ -62,6 +62,7 @@ async fn an_item_goes_office_leader_units_review_asker_and_is_published_masked()
     assert_eq!(status, StatusCode::OK, "{new}");
     let item = new.as_array().unwrap().iter().find(|i| i["tracking_no"] == no.as_str()).unwrap().clone();
     assert_eq!((item["name"].as_str(), item["phone"].as_str()), (Some("张建国"), Some("13800138011")));
+    assert_eq!(item["screening"]["suspected"], false, "screened as portal requests are, and genuine: {item}");
     let id = item["id"].as_i64().unwrap();
 
     // Put before the leader (呈报).
@@ -78,6 +79,7 @@ async fn an_item_goes_office_leader_units_review_asker_and_is_published_masked()
     // The leader sees it (masked) and instructs; an instruction needs a unit and a time limit.
     let (status, seen) = app.get(&format!("/api/v1/direct-line/{id}"), Some(&leader)).await;
     assert_eq!(status, StatusCode::OK, "{seen}");
+    assert!(seen["screening"].is_null(), "the screening is advice for the office: {seen}");
     assert_eq!(seen["phone"], "138****8011", "{seen}");
     let path = format!("/api/v1/direct-line/{id}/instruct");
     let (status, err) = app.post(&path, Some(&leader), json!({ "text": "请市场监管局牵头办理", "days": 5 })).await;
@@ -210,6 +212,14 @@ async fn intake_refusals_screening_and_who_may_do_what() {
     call["source"] = json!("call");
     let (status, entered) = app.post("/api/v1/direct-line", Some(&office), call).await;
     assert_eq!((status, entered["source"].as_str()), (StatusCode::CREATED, Some("call")), "{entered}");
+    assert!(entered["screening"].is_null(), "what the office enters is not screened: {entered}");
+    // A portal letter with inserted ads is taken in like any other and marked for the office's 甄别.
+    let mut ad = letter("会议室出租", false);
+    ad["content"] = json!("会议室出租，时租场地，舞蹈室出租，欢迎来电。");
+    let (ad_no, _) = take_in(&app, ad).await;
+    let flagged = item_of(&app, &office, &ad_no).await;
+    assert_eq!((flagged["state"].as_str(), flagged["screening"]["suspected"].as_bool()), (Some("new"), Some(true)));
+    assert!(!flagged["screening"]["reasons"].as_array().unwrap().is_empty(), "{flagged}");
     let id = entered["id"].as_i64().unwrap();
     let body = json!({ "category": "biz.change", "comment": "属一般诉求，按程序办理" });
     let (status, converted) = app.post(&format!("/api/v1/direct-line/{id}/convert"), Some(&office), body).await;

@@ -127,8 +127,20 @@ async fn marked_spam_is_archived_for_good_and_the_classifier_learns_from_it() {
     let (status, _) = app.post(&format!("/api/v1/requests/{other}/mark-spam"), Some(&supervisor), json!({})).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "operators and dispatchers screen");
 
-    // The classifier trains on decisions: one spam is too few to count in scores.
+    // The decision reaches the classifier without waiting for the scheduled training (not running here).
     let admin = app.login("admin").await;
+    let mut learned = Value::Null;
+    for _ in 0..100 {
+        let (_, overview) = app.get("/api/v1/screening/settings", Some(&admin)).await;
+        learned = overview["classifier"].clone();
+        if learned["spam_examples"] == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(learned["spam_examples"], 1, "trained on the decision at once: {learned}");
+
+    // The classifier trains on decisions: one spam is too few to count in scores.
     let (status, c) = app.post("/api/v1/screening/model", Some(&admin), Value::Null).await;
     assert_eq!(status, StatusCode::OK, "{c}");
     assert_eq!((c["spam_examples"].as_u64(), c["active"].as_bool()), (Some(1), Some(false)), "{c}");
