@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use mashangban_domain::enterprise::EnterpriseScope;
 use mashangban_domain::org::{AccountActor, Actor, OrgTree, Role, StaffActor, UnitId};
 use mashangban_domain::validation::{CreditCode, Phone, mask_phone, required_text};
 use mashangban_store::{ApiToken, NewSession, NewUser, Store, User};
@@ -139,6 +140,21 @@ pub struct UserView {
     pub unit_name: Option<String>,
     pub phone: Option<String>,
     pub disabled: bool,
+}
+
+/// The asker's details of a signed-in enterprise or resident account, for the portal's form.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct AskerProfile {
+    /// The account's enterprise (enterprise accounts).
+    pub enterprise: Option<EnterpriseProfile>,
+    pub contact_name: String,
+    pub phone: String,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct EnterpriseProfile {
+    pub name: String,
+    pub credit_code: String,
 }
 
 /// A new account as administrators send it.
@@ -303,6 +319,30 @@ impl<'a, S: Store> Accounts<'a, S> {
         Ok(Some(Caller { actor, via: Via::Token, client_ip, session_hash: None }))
     }
 
+    /// What the portal's form is prefilled with for a signed-in enterprise or
+    /// resident account: its enterprise from the registry (一企一档; the
+    /// account's own name where the registry has none), the contact and the
+    /// phone on file. None for anyone else.
+    pub async fn asker_profile(&self, caller: &Caller) -> AppResult<Option<AskerProfile>> {
+        let Actor::Account(account) = &caller.actor else { return Ok(None) };
+        let user = self.app.store().user_by_id(account.user_id).await?;
+        let record = match &account.credit_code {
+            Some(code) => self.app.store().enterprise(code, EnterpriseScope::All).await?,
+            None => None,
+        };
+        let phone = user.and_then(|u| u.phone).or_else(|| record.as_ref().and_then(|r| r.contact_phone.clone()));
+        let enterprise = account.credit_code.clone().map(|credit_code| EnterpriseProfile {
+            name: record.as_ref().map_or_else(|| account.name.clone(), |r| r.name.clone()),
+            credit_code,
+        });
+        let contact_name = match record.and_then(|r| r.contact_name) {
+            Some(contact) => contact,
+            None if enterprise.is_some() => String::new(),
+            None => account.name.clone(),
+        };
+        Ok(Some(AskerProfile { enterprise, contact_name, phone: phone.unwrap_or_default() }))
+    }
+
     // ---- users -------------------------------------------------------------------------
 
     /// Every account, phones masked.
@@ -425,7 +465,7 @@ fn credit_code_field(role: Role, value: Option<String>) -> AppResult<Option<Stri
     }
 }
 
-fn password_field(password: &str) -> AppResult<String> {
+pub(crate) fn password_field(password: &str) -> AppResult<String> {
     if password.chars().count() < PASSWORD_MIN {
         return Err(AppError::invalid("weak_password", format!("密码至少{PASSWORD_MIN}位")));
     }

@@ -715,6 +715,23 @@ pub struct ReopenRequestInput {
     pub reason: String,
 }
 
+/// An account rates the answer to a request it submitted (评价); the session stands in for the check code.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnRateInput {
+    pub rating: Rating,
+    pub resolved: bool,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// An account asks for a request it submitted to be handled again (申请重办).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnReopenInput {
+    pub reason: String,
+}
+
 /// Optional comment text (the asker's withdrawal reason).
 pub fn optional_comment(text: Option<&str>) -> AppResult<Option<String>> {
     Ok(optional_text("意见", text, request::COMMENT_MAX)?)

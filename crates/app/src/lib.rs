@@ -43,6 +43,7 @@ pub mod monitoring;
 pub mod notifications;
 pub mod notify;
 pub mod org;
+pub mod password_resets;
 pub mod ratelimit;
 pub mod requests;
 pub mod rules;
@@ -128,6 +129,12 @@ pub struct Settings {
     pub metrics_allow: Vec<std::net::IpAddr>,
     /// Working days allowed per stage of an enforcement case (环境执法).
     pub enforcement_stage_days: mashangban_domain::enforcement::StageLimits,
+    /// Whether an SMS gateway is configured (`[notify.sms]`): password reset by SMS code needs one.
+    pub sms_gateway: bool,
+    /// Password-reset codes requested per account name or phone typed, per hour.
+    pub reset_codes_per_account_hour: u32,
+    /// Password-reset codes requested per client address, per hour.
+    pub reset_codes_per_address_hour: u32,
 }
 
 impl Default for Settings {
@@ -153,6 +160,9 @@ impl Default for Settings {
             min_free_disk_bytes: 512 * 1024 * 1024,
             metrics_allow: Vec::new(),
             enforcement_stage_days: mashangban_domain::enforcement::StageLimits::default(),
+            sms_gateway: false,
+            reset_codes_per_account_hour: 5,
+            reset_codes_per_address_hour: 20,
         }
     }
 }
@@ -172,6 +182,10 @@ pub struct Limiters {
     pub lookup_request: Throttle,
     /// Wrong check codes per client address, over every tracking number.
     pub lookup_address: Throttle,
+    /// Password-reset codes asked for per account name or phone typed (找回密码).
+    pub reset_account: Throttle,
+    /// Password-reset codes asked for per client address.
+    pub reset_address: Throttle,
     /// Where the counts are kept: the database when several nodes share it
     /// (PostgreSQL), else this node's memory (SQLite serves one node).
     shared: bool,
@@ -216,6 +230,8 @@ impl<S: Store> App<S> {
             intake_address: Throttle::new("intake.address", settings.public_intakes_per_hour, hour),
             lookup_request: Throttle::new("lookup.request", settings.lookup_failures_per_hour, hour),
             lookup_address: Throttle::new("lookup.address", settings.lookup_failures_per_address_hour, hour),
+            reset_account: Throttle::new("reset.account", settings.reset_codes_per_account_hour, hour),
+            reset_address: Throttle::new("reset.address", settings.reset_codes_per_address_hour, hour),
             shared: incoming.is_some(),
             memory: MemoryCounts::default(),
         };
@@ -426,6 +442,10 @@ impl<S: Store> App<S> {
     /// Each person's saved views of the work page (保存的视图).
     pub fn saved_views(&self) -> saved_views::SavedViews<'_, S> {
         saved_views::SavedViews::new(self)
+    }
+
+    pub fn password_resets(&self) -> password_resets::PasswordResets<'_, S> {
+        password_resets::PasswordResets::new(self)
     }
 
     /// Visits to enterprises and the walking office (走访与行走的办公室).

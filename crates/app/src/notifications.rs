@@ -47,6 +47,12 @@ pub struct OutboxView {
 
 impl From<OutboxItem> for OutboxView {
     fn from(i: OutboxItem) -> Self {
+        // A password-reset code is for the account's phone only, not for administrators.
+        let body = if i.template_key.as_deref() == Some(mashangban_domain::password_reset::SMS_TEMPLATE_KEY) {
+            "（密码重置验证码短信，内容不显示）".to_owned()
+        } else {
+            i.body
+        };
         Self {
             id: i.id,
             idempotency_key: i.idempotency_key,
@@ -54,7 +60,7 @@ impl From<OutboxItem> for OutboxView {
             recipient: i.recipient,
             template_key: i.template_key,
             subject: i.subject,
-            body: i.body,
+            body,
             status: i.status.as_str(),
             attempts: i.attempts,
             next_attempt_at: i.next_attempt_at,

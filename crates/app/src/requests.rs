@@ -24,8 +24,8 @@ use mashangban_store::{Attachment, Command, ListFilter, ListOrder, NewAttachment
 
 use crate::error::{AppError, AppResult, CurrentState, ErrorKind};
 use crate::input::{
-    ActionName, ActionRequest, AskerInput, FilterContext, IntakeContext, IntakeInput, RateInput, ReclassifyBody,
-    ReopenRequestInput, Step, WithdrawInput, list_filter, optional_comment,
+    ActionName, ActionRequest, AskerInput, FilterContext, IntakeContext, IntakeInput, OwnRateInput, OwnReopenInput,
+    RateInput, ReclassifyBody, ReopenRequestInput, Step, WithdrawInput, list_filter, optional_comment,
 };
 use crate::views::{self, AttachmentView, EventView, Lookup, PublicView, RequestView};
 use crate::{App, Caller, Via};
@@ -242,9 +242,10 @@ impl<'a, S: Store> Requests<'a, S> {
         (new.due_at, new.deadlines, new.time_limits) = (due_at, deadlines, Some(limits));
     }
 
-    /// The portal's submission: an intake as the anonymous asker (even for
-    /// someone also signed in as staff), then its files as the asker's
-    /// materials. Answers the intake and whether every file was saved.
+    /// The portal's submission: an intake as the signed-in enterprise or
+    /// resident account (linked to it, so it is in 我的诉求) or else as the
+    /// anonymous asker (even for someone also signed in as staff), then its
+    /// files as the asker's materials. Answers the intake and whether every file was saved.
     pub async fn submit_on_portal(
         &self,
         caller: &Caller,
@@ -263,11 +264,14 @@ impl<'a, S: Store> Requests<'a, S> {
         files: Vec<NewFile>,
         card: Option<mashangban_domain::event::CardSource>,
     ) -> AppResult<(Intake, bool)> {
-        let anonymous = caller.as_anonymous();
-        let intake = self.intake_with_card(&anonymous, input, card).await?;
+        let (asker, actor) = match &caller.actor {
+            Actor::Account(_) if caller.via == Via::Session => (caller.clone(), caller.actor.clone()),
+            _ => (caller.as_anonymous(), Actor::PublicAsker),
+        };
+        let intake = self.intake_with_card(&asker, input, card).await?;
         let mut all_saved = true;
         for file in files {
-            let saved = self.save_file(&anonymous, &intake.tracking_no, Scope::All, Actor::PublicAsker, file).await;
+            let saved = self.save_file(&asker, &intake.tracking_no, Scope::All, actor.clone(), file).await;
             if let Err(error) = saved {
                 tracing::error!(tracking_no = %intake.tracking_no, %error, "portal attachment not saved");
                 all_saved = false;
@@ -509,6 +513,9 @@ impl<'a, S: Store> Requests<'a, S> {
             ActionName::Dispatch | ActionName::Merge => !request.screening_held,
             _ => true,
         };
+        if matches!(actor, Actor::Account(_)) && !own_submission(actor, request) {
+            return BTreeSet::new();
+        }
         ActionName::all().filter(|a| sensible(*a) && self.may(actor, request, *a)).collect()
     }
 
@@ -519,7 +526,7 @@ impl<'a, S: Store> Requests<'a, S> {
     /// (409) carries its current state and version.
     pub async fn act(&self, caller: &Caller, no: &str, input: ActionRequest) -> AppResult<Detail> {
         let actor = &caller.actor;
-        let scope = actor.scope();
+        let scope = acting_scope(actor);
         let action = match input.action.into_step(&self.app.caches().org())? {
             Step::Ready(action) => action,
             Step::MergeInto(parent_no) => {
@@ -818,6 +825,31 @@ impl<'a, S: Store> Requests<'a, S> {
         self.save_files(caller, &request.tracking_no, Scope::All, Actor::PublicAsker, files).await
     }
 
+    /// An enterprise's or resident's account rates the answer to a request it
+    /// submitted itself (评价): the session proves what the check code proves.
+    pub async fn rate_own(&self, caller: &Caller, no: &str, input: OwnRateInput) -> AppResult<Progress> {
+        let action = Action::FollowUp { rating: input.rating, resolved: input.resolved, comment: input.comment };
+        self.account_acts(caller, no, action).await
+    }
+
+    /// The account asks for a request it submitted itself to be handled again (申请重办).
+    pub async fn request_reopen_own(&self, caller: &Caller, no: &str, input: OwnReopenInput) -> AppResult<Progress> {
+        self.account_acts(caller, no, Action::RequestReopen { reason: input.reason }).await
+    }
+
+    /// An asker's step taken from their account, on the requests the account
+    /// submitted (not every request of its enterprise, which its list also
+    /// shows): any other is not found. The event's actor is the account.
+    async fn account_acts(&self, caller: &Caller, no: &str, action: Action) -> AppResult<Progress> {
+        refuse_staff_as_asker(caller)?;
+        if !matches!(caller.actor, Actor::Account(_)) {
+            return Err(AppError::unauthenticated());
+        }
+        let own = acting_scope(&caller.actor);
+        let changed = self.command(caller, no.trim(), own, caller.actor.clone(), action, Vec::new()).await?;
+        self.progress_of(changed).await
+    }
+
     async fn asker_acts(&self, caller: &Caller, no: &str, code: &str, action: Action) -> AppResult<Progress> {
         refuse_staff_as_asker(caller)?;
         let request = self.verified(caller, no, Some(code)).await?;
@@ -944,6 +976,21 @@ pub fn refuse_staff_as_asker(caller: &Caller) -> AppResult<()> {
             .with_code("staff_cannot_act_as_asker"));
     }
     Ok(())
+}
+
+/// The requests an actor may act on: its data scope, except that an
+/// enterprise's or resident's account acts (评价, 申请重办, 撤回) only on what
+/// it submitted itself, not on every request its enterprise's list shows.
+fn acting_scope(actor: &Actor) -> Scope {
+    match actor {
+        Actor::Account(account) => Scope::Asker { user_id: account.user_id, credit_code: None },
+        _ => actor.scope(),
+    }
+}
+
+/// Whether the account submitted the request.
+fn own_submission(actor: &Actor, request: &Request) -> bool {
+    matches!(actor, Actor::Account(a) if request.submitted_by == Some(a.user_id))
 }
 
 /// An enterprise account submits for its own enterprise only, a resident's as a resident.

@@ -76,6 +76,8 @@ pub struct DemoUser {
 /// then its organisation code.
 const DEMO_ENTERPRISE_BODY: &str = "91442000MA4W7K3X5";
 const DEMO_ENTERPRISE_NAME: &str = "中山市华凯灯饰有限公司";
+/// The demo enterprise account's mobile number (fictional).
+const DEMO_ENTERPRISE_PHONE: &str = "13926000001";
 
 /// The demo enterprise's credit code and name (used by the `enterprise`
 /// account and by some of its requests). Fictional.
@@ -223,7 +225,9 @@ pub async fn load_users<S: Store>(
                 role: user.role,
                 unit_id,
                 credit_code,
-                phone: None,
+                // The enterprise account's phone on file: it prefills the portal's form and receives
+                // password-reset codes (忘记密码) where an SMS gateway is configured.
+                phone: (user.role == Role::Enterprise).then(|| DEMO_ENTERPRISE_PHONE.to_owned()),
                 password_hash: password_hash.to_owned(),
             })
             .await

@@ -131,6 +131,9 @@ pub enum Permission {
     BulkUrge,
     /// Save the work page's filters under a name (保存视图), one's own only.
     SaveViews,
+    /// Rate and ask to reopen (评价、申请重办) the requests one's own account submitted, the
+    /// session standing in for the check code. Accounts only: staff never act as the asker.
+    ActOnOwnRequests,
 }
 
 /// Every staff role (工作人员).
@@ -217,6 +220,7 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::BulkDispatch, &[Role::Dispatcher]),
     (Permission::BulkUrge, &[Role::Dispatcher, Role::Supervisor]),
     (Permission::SaveViews, STAFF),
+    (Permission::ActOnOwnRequests, &[Role::Enterprise, Role::Resident]),
 ];
 
 impl Permission {
@@ -277,6 +281,7 @@ impl Permission {
         Permission::BulkDispatch,
         Permission::BulkUrge,
         Permission::SaveViews,
+        Permission::ActOnOwnRequests,
     ];
 
     /// The stable code (API documents, logs).
@@ -338,6 +343,7 @@ impl Permission {
             Self::BulkDispatch => "requests.bulk_dispatch",
             Self::BulkUrge => "requests.bulk_urge",
             Self::SaveViews => "views.save",
+            Self::ActOnOwnRequests => "requests.own",
         }
     }
 
@@ -400,6 +406,7 @@ impl Permission {
             Self::BulkDispatch => "批量派单",
             Self::BulkUrge => "批量催办",
             Self::SaveViews => "保存视图",
+            Self::ActOnOwnRequests => "评价或申请重办本人提交的诉求",
         }
     }
 

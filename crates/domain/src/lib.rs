@@ -30,6 +30,7 @@ pub mod money;
 pub mod monitoring;
 pub mod notify;
 pub mod org;
+pub mod password_reset;
 pub mod request;
 pub mod saved_view;
 pub mod scoring;

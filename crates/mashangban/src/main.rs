@@ -485,6 +485,7 @@ async fn serve(
             .min_free_disk_mb
             .map_or(Settings::default().min_free_disk_bytes, |mb| mb.saturating_mul(1024 * 1024)),
         metrics_allow: file.metrics_allow.clone().unwrap_or_default(),
+        sms_gateway: file.notify.as_ref().is_some_and(|n| n.sms.is_some()),
         ..Settings::default()
     };
     let app = App::new(store, settings).await.map_err(|e| e.to_string())?.with_search(search);

@@ -29,6 +29,7 @@ mod monitoring;
 mod notifications;
 mod org;
 mod outbox;
+mod password_resets;
 mod ratelimits;
 pub mod requests;
 pub mod rows;

@@ -26,6 +26,7 @@ mod ledgers;
 mod liaisons;
 mod monitoring;
 mod notifications;
+mod password_resets;
 mod ratelimits;
 mod saved_views;
 mod scoring;
@@ -54,6 +55,7 @@ pub use ledgers::*;
 pub use liaisons::*;
 pub use monitoring::*;
 pub use notifications::*;
+pub use password_resets::*;
 pub use ratelimits::*;
 pub use saved_views::*;
 pub use scoring::*;
@@ -243,6 +245,7 @@ pub trait Store:
     + NotificationStore
     + InboxStore
     + SavedViewStore
+    + PasswordResetStore
     + ChangeStore
     + RateLimitStore
     + ClusterStore
@@ -280,6 +283,7 @@ impl<T> Store for T where
         + NotificationStore
         + InboxStore
         + SavedViewStore
+        + PasswordResetStore
         + ChangeStore
         + RateLimitStore
         + ClusterStore

@@ -28,6 +28,7 @@ mod liaison;
 mod monitoring;
 mod notifications;
 mod org;
+mod password_resets;
 mod ratelimits;
 mod requests;
 mod saved_views;

@@ -2,6 +2,7 @@
 //! of the app and answer its typed result as JSON. Each module declares its
 //! routes (with access, documentation and types) next to its handlers.
 
+mod accounts;
 mod admin;
 pub(crate) mod approvals;
 pub(crate) mod attachments;
@@ -45,6 +46,7 @@ use crate::routes::Route;
 pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     [
         session::routes::<S>(),
+        accounts::routes::<S>(),
         catalog::routes::<S>(),
         requests::routes::<S>(),
         dispatch::routes::<S>(),

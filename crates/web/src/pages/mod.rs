@@ -6,6 +6,7 @@
 //! it runs. Templates are in `crates/web/templates/` (askama, escaped by
 //! default); CSS and scripts are embedded and served under `/assets/`.
 
+mod accounts;
 mod admin;
 mod approvals;
 pub(crate) mod assets;
@@ -53,6 +54,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     let mut routes =
         vec![Route::get("/", portal::home).public(), Route::get("/submitted/{no}", portal::submitted::<S>).public()];
     routes.extend(submit::routes::<S>(settings));
+    routes.extend(accounts::routes::<S>());
     routes.extend(track::routes::<S>(settings));
     routes.extend(staff::routes::<S>(settings));
     routes.extend(console::routes::<S>());

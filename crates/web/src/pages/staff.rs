@@ -165,6 +165,8 @@ const SCREENING_HINT: &str =
 
 /// Rows per page of a queue.
 const PAGE: u32 = 50;
+/// Rows per page of an account's 我的诉求 (read on phones as often as not).
+const MINE_PAGE: u32 = 20;
 /// The last page a queue offers (offset paging).
 const MAX_PAGE: u32 = 2000;
 
@@ -445,11 +447,12 @@ async fn queue_section<S: Store>(
     page: u32,
     rest: &HashMap<String, String>,
 ) -> PageResult<Section> {
-    filter.limit = PAGE;
-    filter.offset = (page - 1) * PAGE;
+    let size = if id == "mine" { MINE_PAGE } else { PAGE };
+    filter.limit = size;
+    filter.offset = (page - 1) * size;
     let listing = app.requests().list(caller, &filter).await?;
     let total = app.requests().count(caller, &filter).await?;
-    let pages = total.div_ceil(u64::from(PAGE)).max(1);
+    let pages = total.div_ceil(u64::from(size)).max(1);
     let link = |n: u32| format!("/work?{}queue={id}&page={n}", query_prefix(rest, &["queue", "page", "cursor"]));
     let shown = u64::from(filter.offset) + listing.items.len() as u64;
     let rows = if id == "screening" {
@@ -828,9 +831,13 @@ struct Actions {
     reject_reply: bool,
     close: bool,
     direct_close: bool,
-    /// The five levels, for 回访.
+    /// The five levels, for 回访 (or the account's own 评价).
     follow_up: Option<Vec<Choice>>,
     reopen: bool,
+    /// The account asks for its own request to be handled again (申请重办).
+    request_reopen: bool,
+    /// The person is the asker's own account (their forms say 评价, not 回访).
+    asker: bool,
     merge: bool,
     withdraw: bool,
     archive: bool,
@@ -970,6 +977,10 @@ fn actions<S: Store>(app: &App<S>, actor: &Actor, case: &Case, failed: Option<&F
         follow_up: has(ActionName::FollowUp)
             .then(|| Rating::ALL.iter().map(|r| Choice::new(r.as_str(), r.label(), rating == r.as_str())).collect()),
         reopen: has(ActionName::Reopen),
+        request_reopen: has(ActionName::RequestReopen)
+            && request.follow_up_unhappy()
+            && request.reopen_requested_at.is_none(),
+        asker: matches!(actor, Actor::Account(_)),
         merge: has(ActionName::Merge),
         withdraw: has(ActionName::Withdraw),
         archive: has(ActionName::Archive),

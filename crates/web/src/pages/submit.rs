@@ -11,14 +11,15 @@ use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
+use mashangban_app::accounts::AskerProfile;
 use mashangban_app::requests::{NewFile, clean_file_name, sniff};
-use mashangban_app::{App, Settings};
+use mashangban_app::{App, Caller, Settings};
 use mashangban_domain::org::UnitKind;
 use mashangban_domain::request::{self, Channel, RequestKind, Urgency};
 use mashangban_domain::validation::{CreditCode, Phone, optional_text, required_text};
 use mashangban_store::{Category, Store};
 
-use super::{Choice, Layout, MAX_PORTAL_FILES, render};
+use super::{Choice, Layout, MAX_PORTAL_FILES, PageResult, render};
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::routes::Route;
@@ -179,6 +180,39 @@ struct SubmitPage {
     act_now_hint: String,
     /// Opened from a contact card (联系卡).
     card: Option<CardBanner>,
+    /// Signed in as an enterprise or resident account: the submission is the account's.
+    account: Option<AccountBanner>,
+}
+
+/// What the form says of the signed-in account it submits for.
+pub struct AccountBanner {
+    pub name: String,
+    pub enterprise: bool,
+}
+
+/// The account's asker details in the form.
+fn prefill(values: &mut Values, profile: &AskerProfile) {
+    lock(values, profile);
+    if let Some(e) = &profile.enterprise {
+        values.enterprise_name = e.name.clone();
+    }
+    values.contact_name = profile.contact_name.clone();
+    values.phone = profile.phone.clone();
+}
+
+/// An account submits as what it is: an enterprise account for its own enterprise, a resident's as a resident.
+fn lock(values: &mut Values, profile: &AskerProfile) {
+    match &profile.enterprise {
+        Some(e) => {
+            values.asker_type = "enterprise".into();
+            values.credit_code = e.credit_code.clone();
+        }
+        None => values.asker_type = "resident".into(),
+    }
+}
+
+fn account_banner(caller: &Caller, profile: Option<&AskerProfile>) -> Option<AccountBanner> {
+    profile.map(|p| AccountBanner { name: caller.actor.name().to_owned(), enterprise: p.enterprise.is_some() })
 }
 
 fn page<S: Store>(app: &App<S>, values: Values, errors: Errors) -> SubmitPage {
@@ -201,6 +235,7 @@ fn page_with_card<S: Store>(app: &App<S>, values: Values, errors: Errors, card: 
         act_now_hint: format!("勾选后按企业“马上办”时限办理：{}。须填写统一社会信用代码。", act_now.describe()),
         layout: Layout::public("提交诉求"),
         card,
+        account: None,
         enterprise: values.enterprise(),
         categories: category_groups(&app.caches().categories(), &values.category),
         kinds,
@@ -228,10 +263,17 @@ pub(super) fn category_groups(categories: &[Category], selected: &str) -> Vec<Ca
         .collect()
 }
 
-/// `GET /submit`.
-pub async fn form<S: Store>(State(app): State<App<S>>) -> Response {
-    let values = Values { asker_type: "enterprise".into(), kind: "complaint".into(), ..Values::default() };
-    render(StatusCode::OK, &page(&app, values, Errors::default()))
+/// `GET /submit`: for a signed-in enterprise or resident account, prefilled
+/// with its enterprise (一企一档), contact and phone.
+pub async fn form<S: Store>(State(app): State<App<S>>, Auth(caller): Auth) -> PageResult {
+    let mut values = Values { asker_type: "enterprise".into(), kind: "complaint".into(), ..Values::default() };
+    let profile = app.accounts().asker_profile(&caller).await?;
+    if let Some(profile) = &profile {
+        prefill(&mut values, profile);
+    }
+    let mut page = page(&app, values, Errors::default());
+    page.account = account_banner(&caller, profile.as_ref());
+    Ok(render(StatusCode::OK, &page))
 }
 
 /// `POST /submit` (multipart): on success a 303 to the answer page; otherwise
@@ -245,6 +287,14 @@ pub async fn post<S: Store>(State(app): State<App<S>>, Auth(caller): Auth, multi
         }
     };
     let mut values = Values::from_fields(fields);
+    let profile = match app.accounts().asker_profile(&caller).await {
+        Ok(profile) => profile,
+        Err(e) => return super::PageError::from(e).into_response(),
+    };
+    if let Some(profile) = &profile {
+        lock(&mut values, profile);
+    }
+    let account = || account_banner(&caller, profile.as_ref());
     // A card's link is checked again on submission; the enterprise is the card's.
     let card = match values.card.clone() {
         Some(link) => match app.liaisons().verify_card(&link.e, &link.l, &link.x, &link.s).await {
@@ -264,7 +314,8 @@ pub async fn post<S: Store>(State(app): State<App<S>>, Auth(caller): Auth, multi
     let files = check_files(files, &mut errors);
     let (banner, source) = card.map_or((None, None), |(b, s)| (Some(b), Some(s)));
     if errors.any() {
-        return render(StatusCode::UNPROCESSABLE_ENTITY, &page_with_card(&app, values, errors, banner));
+        let page = SubmitPage { account: account(), ..page_with_card(&app, values, errors, banner) };
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
     // 马上办 is an enterprise service: the act-now limits of the rule table apply to enterprises only.
     let urgency = (values.act_now && values.enterprise()).then_some(Urgency::ActNow);
@@ -278,7 +329,7 @@ pub async fn post<S: Store>(State(app): State<App<S>>, Auth(caller): Auth, multi
         Err(e) => {
             let e = ApiError::from(e);
             let errors = Errors { form: Some(e.message), ..Errors::default() };
-            render(e.status, &page_with_card(&app, values, errors, banner))
+            render(e.status, &SubmitPage { account: account(), ..page_with_card(&app, values, errors, banner) })
         }
     }
 }

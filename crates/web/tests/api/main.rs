@@ -923,6 +923,7 @@ async fn an_acknowledged_request_is_on_disk_and_lists_page_and_filter() {
     assert!(page["items"].as_array().unwrap().is_empty());
 }
 
+mod accounts;
 mod act_now;
 mod admin;
 mod approvals;

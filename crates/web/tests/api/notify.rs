@@ -16,27 +16,27 @@ const SECRET: &str = "partner-secret-0123456789";
 
 /// One request the HTTP sink accepted.
 #[derive(Clone, Debug)]
-struct Received {
+pub(super) struct Received {
     path: String,
     key: String,
     headers: HashMap<String, String>,
-    body: String,
+    pub(super) body: String,
 }
 
 #[derive(Default)]
-struct HttpSink {
+pub(super) struct HttpSink {
     /// Attempts per idempotency key.
     attempts: HashMap<String, usize>,
-    accepted: Vec<Received>,
+    pub(super) accepted: Vec<Received>,
     /// Fail this many attempts of every key before accepting.
     fail_first: usize,
     /// Fail everything while true.
     down: bool,
 }
 
-type Shared<T> = Arc<Mutex<T>>;
+pub(super) type Shared<T> = Arc<Mutex<T>>;
 
-async fn http_sink(fail_first: usize) -> (String, Shared<HttpSink>) {
+pub(super) async fn http_sink(fail_first: usize) -> (String, Shared<HttpSink>) {
     use axum::http::HeaderMap;
     let sink: Shared<HttpSink> = Arc::new(Mutex::new(HttpSink { fail_first, ..HttpSink::default() }));
     let handle = |path: &'static str| {
@@ -143,17 +143,22 @@ fn smtp_session(stream: std::net::TcpStream, mails: &Shared<Vec<Mail>>) {
     }
 }
 
+/// The SMS gateway of the HTTP sink.
+pub(super) fn sms_gateway(http: &str) -> SmsGateway {
+    SmsGateway {
+        url: format!("{http}/sms"),
+        method: "POST".into(),
+        headers: [("Content-Type".to_owned(), "application/json".to_owned())].into(),
+        body_template: Some(
+            r#"{"mobile": "{{phone}}", "content": "{{text}}", "request_id": "{{idempotency_key}}"}"#.into(),
+        ),
+        success_contains: Some(r#""code":0"#.into()),
+    }
+}
+
 fn config(http: &str, smtp_port: u16, max_attempts: u32) -> NotifyConfig {
     NotifyConfig {
-        sms: Some(SmsGateway {
-            url: format!("{http}/sms"),
-            method: "POST".into(),
-            headers: [("Content-Type".to_owned(), "application/json".to_owned())].into(),
-            body_template: Some(
-                r#"{"mobile": "{{phone}}", "content": "{{text}}", "request_id": "{{idempotency_key}}"}"#.into(),
-            ),
-            success_contains: Some(r#""code":0"#.into()),
-        }),
+        sms: Some(sms_gateway(http)),
         smtp: Some(SmtpConfig {
             host: "127.0.0.1".into(),
             port: Some(smtp_port),

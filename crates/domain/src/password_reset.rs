@@ -1,0 +1,128 @@
+//! Password reset by SMS code (短信验证码找回密码): the rules of a code — six
+//! digits, kept only as a salted hash, valid for ten minutes, a few wrong
+//! tries, one live code per account — and the one refusal every failed
+//! confirmation answers, so the answer never tells whether an account exists.
+
+use sha2::{Digest, Sha256};
+
+use crate::error::DomainError;
+use crate::org::UserId;
+use crate::time::Instant;
+
+/// Digits of a code.
+pub const CODE_DIGITS: usize = 6;
+/// Minutes a code stays valid.
+pub const VALID_MINUTES: i64 = 10;
+/// Wrong codes tried before the code is spent.
+pub const MAX_ATTEMPTS: u32 = 5;
+/// Seconds before another code may be sent to the same account (a resend inside it sends nothing).
+pub const RESEND_SECONDS: i64 = 60;
+/// The outbox's template key of the SMS; the outbox view hides these bodies.
+pub const SMS_TEMPLATE_KEY: &str = "password_reset";
+
+/// A code sent to an account's phone, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordReset {
+    pub id: i64,
+    pub user_id: UserId,
+    /// SHA-256 of the salt and the code, hex.
+    pub code_hash: String,
+    pub salt: String,
+    pub created_at: Instant,
+    pub expires_at: Instant,
+    /// Wrong codes tried so far.
+    pub attempts: u32,
+    pub used_at: Option<Instant>,
+}
+
+/// The hash a code is kept as.
+pub fn code_hash(salt: &str, code: &str) -> String {
+    hex::encode(Sha256::digest(format!("{salt}:{code}").as_bytes()))
+}
+
+/// The SMS that carries a code.
+pub fn sms_text(code: &str) -> String {
+    format!(
+        "【马上办】您的密码重置验证码为{code}，{VALID_MINUTES}分钟内有效。如非本人操作，请忽略本短信，切勿告诉他人。"
+    )
+}
+
+/// The one refusal of a confirmation: wrong, expired, spent or no code at all (nor account).
+pub fn code_refused() -> DomainError {
+    DomainError::invalid("reset_code_invalid", "验证码不正确或已失效，请核对或重新获取验证码")
+}
+
+/// What a typed code does to a stored one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// The code matches a live reset.
+    Accepted,
+    /// A wrong code against a live reset: counts as an attempt.
+    Wrong,
+    /// Expired, used or out of attempts: refused without counting.
+    Dead,
+}
+
+impl PasswordReset {
+    /// Whether the code may still be tried at `now`.
+    pub fn is_live(&self, now: Instant) -> bool {
+        self.used_at.is_none() && now < self.expires_at && self.attempts < MAX_ATTEMPTS
+    }
+
+    /// Checks a typed code (compared in constant time).
+    pub fn check(&self, code: &str, now: Instant) -> Check {
+        if !self.is_live(now) {
+            return Check::Dead;
+        }
+        let typed = code_hash(&self.salt, code.trim());
+        let same = typed.len() == self.code_hash.len()
+            && typed.bytes().zip(self.code_hash.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+        if same { Check::Accepted } else { Check::Wrong }
+    }
+
+    /// Whether a new code for the same account must wait (sent less than [`RESEND_SECONDS`] ago).
+    pub fn holds_resend(&self, now: Instant) -> bool {
+        self.used_at.is_none() && (now - self.created_at).num_seconds() < RESEND_SECONDS
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn reset(at: &str) -> PasswordReset {
+        let created_at = crate::time::parse_instant(at).unwrap();
+        PasswordReset {
+            id: 1,
+            user_id: 7,
+            code_hash: code_hash("salt", "123456"),
+            salt: "salt".into(),
+            created_at,
+            expires_at: created_at + chrono::Duration::minutes(VALID_MINUTES),
+            attempts: 0,
+            used_at: None,
+        }
+    }
+
+    #[test]
+    fn a_code_is_accepted_once_live_and_refused_when_wrong_expired_or_spent() {
+        let r = reset("2026-12-04T10:00:00+08:00");
+        let at = |s: &str| crate::time::parse_instant(s).unwrap();
+        assert_eq!(r.check(" 123456 ", at("2026-12-04T10:05:00+08:00")), Check::Accepted);
+        assert_eq!(r.check("123457", at("2026-12-04T10:05:00+08:00")), Check::Wrong);
+        assert_eq!(r.check("123456", at("2026-12-04T10:10:00+08:00")), Check::Dead, "expired");
+        let spent = PasswordReset { attempts: MAX_ATTEMPTS, ..r.clone() };
+        assert_eq!(spent.check("123456", at("2026-12-04T10:01:00+08:00")), Check::Dead);
+        let used = PasswordReset { used_at: Some(at("2026-12-04T10:01:00+08:00")), ..r.clone() };
+        assert_eq!(used.check("123456", at("2026-12-04T10:02:00+08:00")), Check::Dead);
+        assert!(r.holds_resend(at("2026-12-04T10:00:59+08:00")));
+        assert!(!r.holds_resend(at("2026-12-04T10:01:00+08:00")));
+    }
+
+    #[test]
+    fn the_sms_carries_the_code_and_how_long_it_lasts() {
+        let text = sms_text("042917");
+        assert!(text.contains("042917") && text.contains("10分钟"), "{text}");
+    }
+}

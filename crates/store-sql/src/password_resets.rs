@@ -1,0 +1,124 @@
+//! Password-reset codes (短信验证码找回密码), written once for both databases.
+//! The code's SMS is an outbox row of the same transaction, so the delivery
+//! worker sends it (and retries it) like every other notice.
+
+use mashangban_domain::notify::NoticeChannel;
+use mashangban_domain::org::UserId;
+use mashangban_domain::password_reset::{PasswordReset, SMS_TEMPLATE_KEY};
+use mashangban_domain::time::Instant;
+use mashangban_store::{NewPasswordReset, PasswordResetStore, StoreResult, User};
+
+use crate::rows::{self, USER_COLUMNS};
+use crate::sql::{Conn, Database, Row, job};
+use crate::{SqlStore, args};
+
+const COLUMNS: &str = "id, user_id, code_hash, salt, created_at, expires_at, attempts, used_at";
+
+fn reset(row: Row) -> StoreResult<PasswordReset> {
+    let mut c = row.cols();
+    Ok(PasswordReset {
+        id: c.get()?,
+        user_id: c.get()?,
+        code_hash: c.get()?,
+        salt: c.get()?,
+        created_at: c.get()?,
+        expires_at: c.get()?,
+        attempts: c.get()?,
+        used_at: c.get()?,
+    })
+}
+
+async fn one(c: &dyn Conn, id: i64) -> StoreResult<PasswordReset> {
+    c.map_opt(&format!("SELECT {COLUMNS} FROM password_resets WHERE id = $1"), &args![id], reset)
+        .await?
+        .ok_or_else(|| mashangban_store::StoreError::backend("a password reset just written is gone"))
+}
+
+async fn create(c: &dyn Conn, new: NewPasswordReset) -> StoreResult<PasswordReset> {
+    // One live code per account: a new one ends the earlier ones.
+    c.execute(
+        "UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL",
+        &args![new.user_id, &new.created_at],
+    )
+    .await?;
+    let id: i64 = c
+        .scalar(
+            "INSERT INTO password_resets (user_id, code_hash, salt, created_at, expires_at, attempts, client_ip)
+             VALUES ($1, $2, $3, $4, $5, 0, $6) RETURNING id",
+            &args![
+                new.user_id,
+                new.code_hash.as_str(),
+                new.salt.as_str(),
+                &new.created_at,
+                &new.expires_at,
+                new.client_ip.as_deref()
+            ],
+        )
+        .await?;
+    c.execute(
+        "INSERT INTO outbox (idempotency_key, channel, recipient, template_key, subject, body, status, attempts,
+            next_attempt_at, created_at, event_id, request_id)
+         VALUES ($1, $2, $3, $4, NULL, $5, 'pending', 0, $6, $6, NULL, NULL)",
+        &args![
+            format!("password-reset-{id}"),
+            NoticeChannel::Sms.as_str(),
+            new.phone.as_str(),
+            SMS_TEMPLATE_KEY,
+            new.sms_text.as_str(),
+            &new.created_at
+        ],
+    )
+    .await?;
+    one(c, id).await
+}
+
+async fn complete(c: &dyn Conn, id: i64, password_hash: String, now: Instant) -> StoreResult<bool> {
+    let user: Option<i64> = c
+        .scalar_opt(
+            "UPDATE password_resets SET used_at = $2 WHERE id = $1 AND used_at IS NULL RETURNING user_id",
+            &args![id, &now],
+        )
+        .await?;
+    let Some(user) = user else { return Ok(false) };
+    c.execute("UPDATE users SET password_hash = $2 WHERE id = $1", &args![user, password_hash]).await?;
+    // A new password ends every existing session.
+    c.execute("DELETE FROM sessions WHERE user_id = $1", &args![user]).await?;
+    Ok(true)
+}
+
+impl<D: Database> PasswordResetStore for SqlStore<D> {
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        self.db.read(job(move |c| Box::pin(async move { c.map_opt(&sql, &args![id], rows::user).await }))).await
+    }
+
+    async fn users_with_phone(&self, phone: &str) -> StoreResult<Vec<User>> {
+        let phone = phone.to_owned();
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE phone = $1 AND NOT disabled ORDER BY id");
+        self.db.read(job(move |c| Box::pin(async move { c.map(&sql, &args![phone], rows::user).await }))).await
+    }
+
+    async fn latest_password_reset(&self, user_id: UserId) -> StoreResult<Option<PasswordReset>> {
+        let sql = format!("SELECT {COLUMNS} FROM password_resets WHERE user_id = $1 ORDER BY id DESC LIMIT 1");
+        self.db.read(job(move |c| Box::pin(async move { c.map_opt(&sql, &args![user_id], reset).await }))).await
+    }
+
+    async fn create_password_reset(&self, new: NewPasswordReset) -> StoreResult<PasswordReset> {
+        self.db.write(job(move |c| Box::pin(create(c, new)))).await
+    }
+
+    async fn password_reset_failed(&self, id: i64) -> StoreResult<()> {
+        let count = job(move |c| {
+            Box::pin(async move {
+                c.execute("UPDATE password_resets SET attempts = attempts + 1 WHERE id = $1", &args![id])
+                    .await
+                    .map(drop)
+            })
+        });
+        self.db.write(count).await
+    }
+
+    async fn complete_password_reset(&self, id: i64, password_hash: String, now: Instant) -> StoreResult<bool> {
+        self.db.write(job(move |c| Box::pin(complete(c, id, password_hash, now)))).await
+    }
+}
