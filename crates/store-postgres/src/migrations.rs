@@ -36,7 +36,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (24, "0024_saved_views", include_str!("../migrations/0024_saved_views.sql")),
     (25, "0025_compensation", include_str!("../migrations/0025_compensation.sql")),
     (27, "0027_password_reset", include_str!("../migrations/0027_password_reset.sql")),
-    (29, "0029_direct_line_screening", include_str!("../migrations/0029_direct_line_screening.sql")),
+    (28, "0028_direct_line_screening", include_str!("../migrations/0028_direct_line_screening.sql")),
 ];
 
 /// Tables whose `id` is an identity column.

@@ -36,7 +36,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0028_saved_views.sql"),
     include_str!("../migrations/0029_compensation.sql"),
     include_str!("../migrations/0031_password_reset.sql"),
-    include_str!("../migrations/0033_direct_line_screening.sql"),
+    include_str!("../migrations/0032_direct_line_screening.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
