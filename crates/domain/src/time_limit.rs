@@ -173,7 +173,9 @@ impl RuleSet {
         }
         let limits =
             self.rules.iter().flat_map(|r| [r.sign_for, r.contact, r.stage_reply, r.reply, r.co_answer]).flatten();
-        limits.map(check_limit).collect::<Result<Vec<()>, _>>()?;
+        for limit in limits {
+            check_limit(limit)?;
+        }
         Ok(())
     }
 

@@ -124,22 +124,20 @@ impl RowInput {
                 Err(e) => errors.limits[i] = Some(e),
             }
         }
-        let conditions = self.conditions().map_err(|e| errors.row = Some(e)).ok();
-        let Some((kind, urgency, channel, enterprise, review)) = conditions.filter(|_| !errors.any()) else {
+        let keys = self.keys().map_err(|e| errors.row = Some(e)).ok();
+        let Some(rule) = keys.filter(|_| !errors.any()) else {
             return Err(errors);
         };
-        if limits.iter().all(Option::is_none) && review.is_none() {
+        if limits.iter().all(Option::is_none) && rule.review.is_none() {
             errors.row = Some("这一条没有规定任何时限：请填写时限，或勾选“删除”".into());
             return Err(errors);
         }
         let [sign_for, contact, stage_reply, reply, co_answer] = limits;
-        Ok(Some(Rule { kind, urgency, channel, enterprise, sign_for, contact, stage_reply, reply, co_answer, review }))
+        Ok(Some(Rule { sign_for, contact, stage_reply, reply, co_answer, ..rule }))
     }
 
-    #[allow(clippy::type_complexity)]
-    fn conditions(
-        &self,
-    ) -> Result<(Option<RequestKind>, Option<Urgency>, Option<Channel>, Option<bool>, Option<bool>), String> {
+    /// The rule's conditions and review setting, no limits yet.
+    fn keys(&self) -> Result<Rule, String> {
         let kind = choice(&self.kind, RequestKind::parse, "诉求类型")?;
         let urgency = choice(&self.urgency, Urgency::parse, "紧急程度")?;
         let channel = choice(&self.channel, Channel::parse, "渠道")?;
@@ -148,7 +146,8 @@ impl RowInput {
         if urgency == Some(Urgency::ActNow) && enterprise == Some(false) {
             return Err("“马上办”只适用于企业诉求，诉求人为个人的规则不会被用到：请改为企业或不限".into());
         }
-        Ok((kind, urgency, channel, enterprise, review))
+        let (sign_for, contact, stage_reply, reply, co_answer) = (None, None, None, None, None);
+        Ok(Rule { kind, urgency, channel, enterprise, sign_for, contact, stage_reply, reply, co_answer, review })
     }
 }
 
