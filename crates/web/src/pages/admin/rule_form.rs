@@ -112,7 +112,7 @@ impl RowInput {
     }
 
     /// The rule this row says (`None` when deleted or blank), or why not.
-    fn read(&self) -> Result<Option<Rule>, RowErrors> {
+    fn read(&self) -> Result<Option<Rule>, Box<RowErrors>> {
         if self.delete || self.is_blank() {
             return Ok(None);
         }
@@ -126,11 +126,11 @@ impl RowInput {
         }
         let keys = self.keys().map_err(|e| errors.row = Some(e)).ok();
         let Some(rule) = keys.filter(|_| !errors.any()) else {
-            return Err(errors);
+            return Err(Box::new(errors));
         };
         if limits.iter().all(Option::is_none) && rule.review.is_none() {
             errors.row = Some("这一条没有规定任何时限：请填写时限，或勾选“删除”".into());
-            return Err(errors);
+            return Err(Box::new(errors));
         }
         let [sign_for, contact, stage_reply, reply, co_answer] = limits;
         Ok(Some(Rule { sign_for, contact, stage_reply, reply, co_answer, ..rule }))
@@ -213,7 +213,7 @@ pub fn rows_of(pairs: Vec<(String, String)>) -> Result<Vec<RowInput>, String> {
 pub fn read(rows: &[RowInput]) -> Result<Vec<Rule>, Vec<RowErrors>> {
     let read: Vec<_> = rows.iter().map(RowInput::read).collect();
     if read.iter().any(Result::is_err) {
-        return Err(read.into_iter().map(|r| r.err().unwrap_or_default()).collect());
+        return Err(read.into_iter().map(|r| r.err().map(|e| *e).unwrap_or_default()).collect());
     }
     Ok(read.into_iter().filter_map(|r| r.ok().flatten()).collect())
 }
