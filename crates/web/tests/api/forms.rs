@@ -65,7 +65,10 @@ async fn the_rule_form_publishes_a_new_version_with_the_values_typed() {
     {
         assert!(html.contains(&format!("<th scope=\"col\">{label}</th>")), "{label}");
     }
-    assert!(html.contains("<option value=\"act_now\">马上办</option>") && html.contains("个工作日"));
+    assert!(
+        html.contains("<option value=\"act_now\">马上办</option>")
+            && html.contains("<option value=\"hours\">自然小时</option>")
+    );
     assert!(html.contains("name=\"r0_reply_amount\" value=\"10\""), "the rules in force fill the form");
     assert!(html.contains("id=\"rules-json\""), "JSON stays, under 高级");
 

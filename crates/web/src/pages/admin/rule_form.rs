@@ -30,12 +30,8 @@ pub const LIMITS: [(&str, &str); 5] = [
 
 /// The clocks a limit is counted on, as the form names them (natural time in
 /// hours or minutes; the rule stores minutes).
-const CLOCKS: [(&str, &str); 4] = [
-    ("working_days", "个工作日"),
-    ("working_hours", "个工作小时"),
-    ("hours", "小时（自然时间）"),
-    ("minutes", "分钟（自然时间）"),
-];
+const CLOCKS: [(&str, &str); 4] =
+    [("working_days", "工作日"), ("working_hours", "工作小时"), ("hours", "自然小时"), ("minutes", "自然分钟")];
 
 const ASKERS: [(&str, &str); 2] = [("enterprise", "企业"), ("resident", "个人")];
 const REVIEWS: [(&str, &str); 2] = [("1", "须审核"), ("0", "不须审核")];
