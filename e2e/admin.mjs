@@ -1,6 +1,6 @@
 // The administrator and the knowledge base in a real browser (Debian's
 // Chromium driven by playwright-core): the admin signs in, visits every
-// 系统管理 page and adds a standard answer; then an operator takes a
+// 系统管理 page, changes a time-limit rule in the form and adds a standard answer; then an operator takes a
 // consultation call in the console, picks the suggested standard answer while
 // typing and closes the call directly (直接办结) with it.
 //
@@ -39,6 +39,16 @@ async function adminTour(browser) {
     await shot(admin, name);
     log(tab);
   }
+
+  // 时限规则 in the form: the base rule's reply limit changed, published as a new version.
+  await admin.goto(`${base}/admin/rules`);
+  const version = Number(await admin.locator('#rules-version').textContent());
+  await admin.fill('[name="r0_reply_amount"]', '12');
+  await act(admin, '#do-publish');
+  check((await admin.locator('#notice').textContent()).includes('新版本时限规则已发布'), 'the rules are published');
+  check(Number(await admin.locator('#rules-version').textContent()) === version + 1, 'as a new version');
+  check((await admin.locator('[name="r0_reply_amount"]').inputValue()) === '12', 'with the value typed');
+  log('time-limit rule changed in the form');
 
   await Promise.all([admin.waitForURL(`${base}/admin/knowledge`), admin.click('nav.tabs >> text=知识库')]);
   await admin.fill('#article-title', ARTICLE.title);

@@ -21,6 +21,11 @@ pub struct Caches {
     /// Held while the calendar reloads, so a slower reload cannot put back
     /// an older calendar over a newer one.
     calendar_reload: tokio::sync::Mutex<()>,
+    /// The same for the org tree and categories (a change's own reload and the
+    /// one another node's announcement starts can overlap)…
+    catalog_reload: tokio::sync::Mutex<()>,
+    /// …and for the rules.
+    rules_reload: tokio::sync::Mutex<()>,
 }
 
 impl Caches {
@@ -33,6 +38,8 @@ impl Caches {
             rules: ArcSwap::from_pointee(store.current_rules().await?),
             calendar: ArcSwap::from_pointee(calendar),
             calendar_reload: tokio::sync::Mutex::new(()),
+            catalog_reload: tokio::sync::Mutex::new(()),
+            rules_reload: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -58,6 +65,7 @@ impl Caches {
             Signal::RequestChanged(_) | Signal::ApprovalChanged(_) | Signal::MonitoringChanged(_) => Ok(()),
             Signal::CatalogChanged => self.reload_catalog(store).await,
             Signal::RulesChanged => {
+                let _one_at_a_time = self.rules_reload.lock().await;
                 self.rules.store(Arc::new(store.current_rules().await?));
                 Ok(())
             }
@@ -66,6 +74,7 @@ impl Caches {
     }
 
     async fn reload_catalog<S: Store>(&self, store: &S) -> StoreResult<()> {
+        let _one_at_a_time = self.catalog_reload.lock().await;
         let units = store.list_units().await?;
         let categories = store.list_categories().await?;
         self.org.store(Arc::new(OrgTree::new(units)));

@@ -72,8 +72,36 @@ impl<'a, S: Store> Org<'a, S> {
         items
     }
 
-    /// Creates or changes a unit under an active parent, never below itself.
+    /// Creates or changes a unit by code (`PUT /api/v1/admin/units/{code}`).
     pub async fn save_unit(&self, code: &str, input: UnitInput) -> AppResult<Unit> {
+        let new = self.checked_unit(code, input)?;
+        self.stored(self.app.store().upsert_unit(new).await?).await
+    }
+
+    /// Creates a unit; a code in use is `409 unit_code_taken` and leaves that unit as it is.
+    pub async fn create_unit(&self, code: &str, input: UnitInput) -> AppResult<Unit> {
+        let new = self.checked_unit(code, input)?;
+        self.stored(self.app.store().create_unit(new).await?).await
+    }
+
+    /// Changes an existing unit; an unknown code is `404 unit_not_found` (nothing is created).
+    pub async fn update_unit(&self, code: &str, input: UnitInput) -> AppResult<Unit> {
+        let new = self.checked_unit(code, input)?;
+        if !self.app.caches().org().units().any(|u| u.code == new.code) {
+            return Err(AppError::not_found("unit_not_found", format!("单位「{}」不存在", new.code)));
+        }
+        self.stored(self.app.store().upsert_unit(new).await?).await
+    }
+
+    async fn stored(&self, unit: Unit) -> AppResult<Unit> {
+        self.app.changed(Signal::CatalogChanged).await?;
+        Ok(unit)
+    }
+
+    /// A unit under an active parent whose kind it may sit under (see
+    /// [`UnitKind::parents`]), never below itself; when it exists, its
+    /// sub-units must still fit under its (new) kind.
+    fn checked_unit(&self, code: &str, input: UnitInput) -> AppResult<NewUnit> {
         let code = code_field("单位编码", code)?;
         let name = required_text("单位名称", &input.name, 50)?;
         let short_name = blank_to_none(input.short_name).map(|s| required_text("简称", &s, 20)).transpose()?;
@@ -85,14 +113,26 @@ impl<'a, S: Store> Org<'a, S> {
             .units()
             .find(|u| u.code == input.parent.trim() && u.active)
             .ok_or_else(|| AppError::invalid("unknown_unit", "上级单位不存在或已撤销"))?;
-        let below_itself = org.units().find(|u| u.code == code).is_some_and(|u| org.subtree(u.id).contains(&parent.id));
-        if below_itself {
+        let existing = org.units().find(|u| u.code == code);
+        if existing.is_some_and(|u| org.subtree(u.id).contains(&parent.id)) {
             return Err(AppError::invalid("unit_cycle", "上级单位不能是本单位或其下级"));
         }
-        let new = NewUnit { code, name, short_name, kind, parent_code: Some(parent.code.clone()) };
-        let unit = self.app.store().upsert_unit(new).await?;
-        self.app.changed(Signal::CatalogChanged).await?;
-        Ok(unit)
+        kind.check_parent(parent.kind)?;
+        if let Some(unit) = existing {
+            let mut children = org.units().filter(|u| u.parent_id == Some(unit.id));
+            if let Some(child) = children.find(|c| c.kind.check_parent(kind).is_err()) {
+                return Err(AppError::invalid(
+                    "unit_nesting_refused",
+                    format!(
+                        "下级单位「{}」（{}）不能设在「{}」类单位之下，不能改为该类型",
+                        child.name,
+                        child.kind.label(),
+                        kind.label()
+                    ),
+                ));
+            }
+        }
+        Ok(NewUnit { code, name, short_name, kind, parent_code: Some(parent.code.clone()) })
     }
 
     /// Deactivates (撤销) or reactivates a unit.

@@ -272,6 +272,13 @@ fn check_units(units: &[UnitDef]) -> Result<(), DemoError> {
         if !u.code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.') {
             return Err(data_error(ORG_FILE, format!("单位编码「{}」只能使用字母、数字和 - _ .", u.code)));
         }
+        // Kinds nest as the administration pages allow (departments and towns under the city…).
+        let parent = u.parent.as_ref().and_then(|p| units.iter().find(|other| &other.code == p));
+        if let Some(parent) = parent
+            && let Err(e) = u.kind.check_parent(parent.kind)
+        {
+            return Err(data_error(ORG_FILE, format!("单位「{}」：{}", u.code, e.message)));
+        }
     }
     Ok(())
 }

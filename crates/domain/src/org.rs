@@ -25,6 +25,42 @@ crate::labelled_enum!(
     }
 );
 
+impl UnitKind {
+    /// The kinds a unit of this kind may sit under: departments (市直部门)
+    /// and towns (镇街) under the city; a sub-unit — a department's section
+    /// (科室) or a town's village or community (村居) — under a department or
+    /// a town. The city is the root and sits under nothing; sub-units do not
+    /// nest further.
+    pub fn parents(self) -> &'static [UnitKind] {
+        match self {
+            Self::City => &[],
+            Self::Department | Self::Town => &[Self::City],
+            Self::Subunit => &[Self::Department, Self::Town],
+        }
+    }
+
+    /// Whether a unit of this kind may sit under a unit of `parent`'s kind.
+    ///
+    /// # Errors
+    ///
+    /// `unit_nesting_refused`, naming both kinds and what the kind may sit under.
+    pub fn check_parent(self, parent: UnitKind) -> Result<(), DomainError> {
+        if self.parents().contains(&parent) {
+            return Ok(());
+        }
+        let allowed: Vec<&str> = self.parents().iter().map(|k| k.label()).collect();
+        let hint = if allowed.is_empty() {
+            "不能有上级单位".to_owned()
+        } else {
+            format!("只能设在{}之下", allowed.join("或"))
+        };
+        Err(DomainError::invalid(
+            "unit_nesting_refused",
+            format!("「{}」类单位不能设在「{}」类单位之下：{}{hint}", self.label(), parent.label(), self.label()),
+        ))
+    }
+}
+
 /// A unit of the org tree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Unit {
@@ -414,5 +450,32 @@ impl OrgTree {
             Some(u) if u.active && u.kind != UnitKind::City => Ok(u),
             _ => Err(DomainError::invalid("unknown_unit", format!("承办单位（编号 {id}）不存在或已停用"))),
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod nesting_tests {
+    use super::UnitKind::{City, Department, Subunit, Town};
+
+    #[test]
+    fn departments_and_towns_sit_under_the_city_and_sub_units_under_them() {
+        for (kind, parent) in [(Department, City), (Town, City), (Subunit, Department), (Subunit, Town)] {
+            assert!(kind.check_parent(parent).is_ok(), "{kind:?} under {parent:?}");
+        }
+        let refused = [
+            (Department, Town),
+            (Department, Department),
+            (Town, Subunit),
+            (Subunit, City),
+            (Subunit, Subunit),
+            (City, City),
+        ];
+        for (kind, parent) in refused {
+            let e = kind.check_parent(parent).unwrap_err();
+            assert_eq!(e.code, "unit_nesting_refused", "{kind:?} under {parent:?}");
+        }
+        let e = Subunit.check_parent(City).unwrap_err();
+        assert_eq!(e.message, "「下级单位」类单位不能设在「市」类单位之下：下级单位只能设在部门或镇街之下");
     }
 }

@@ -72,6 +72,24 @@ impl TimeLimits {
     }
 }
 
+/// Checks one limit of a rule: more than zero and at most ten years on its
+/// clock (`invalid_time_limits`, the message saying which).
+pub fn check_limit(limit: TimeLimit) -> Result<(), DomainError> {
+    if limit.amount == 0 {
+        return Err(DomainError::invalid("invalid_time_limits", "时限不能为0"));
+    }
+    let max = match limit.clock {
+        Clock::Natural => MAX_NATURAL_MINUTES,
+        Clock::WorkingDays => MAX_WORKING_DAYS,
+        Clock::WorkingHours => MAX_WORKING_HOURS,
+    };
+    if limit.amount > max {
+        let longest = TimeLimit { clock: limit.clock, amount: max }.describe();
+        return Err(DomainError::invalid("invalid_time_limits", format!("时限过长：最多{longest}")));
+    }
+    Ok(())
+}
+
 /// A version of the rule table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RuleSet {
@@ -156,17 +174,7 @@ impl RuleSet {
         let limits =
             self.rules.iter().flat_map(|r| [r.sign_for, r.contact, r.stage_reply, r.reply, r.co_answer]).flatten();
         for limit in limits {
-            if limit.amount == 0 {
-                return Err(DomainError::invalid("invalid_time_limits", "时限不能为0"));
-            }
-            let max = match limit.clock {
-                Clock::Natural => MAX_NATURAL_MINUTES,
-                Clock::WorkingDays => MAX_WORKING_DAYS,
-                Clock::WorkingHours => MAX_WORKING_HOURS,
-            };
-            if limit.amount > max {
-                return Err(DomainError::invalid("invalid_time_limits", format!("时限过长（上限 {max}）")));
-            }
+            check_limit(limit)?;
         }
         Ok(())
     }
@@ -386,5 +394,14 @@ mod tests {
         assert_eq!(phone.reply, Some(TimeLimit::working_days(15)));
         let without_base = RuleSet { version: 3, rules: set.rules[1..].to_vec() };
         assert_eq!(without_base.validate().unwrap_err().code, "invalid_time_limits");
+        let zero = Rule { contact: Some(TimeLimit::working_hours(0)), ..rule(None, None, None) };
+        set.rules.push(zero);
+        assert_eq!(set.validate().unwrap_err().message, "时限不能为0");
+        assert_eq!(check_limit(TimeLimit::working_days(3651)).unwrap_err().message, "时限过长：最多3650个工作日");
+        assert_eq!(
+            check_limit(TimeLimit::natural_minutes(MAX_NATURAL_MINUTES + 1)).unwrap_err().message,
+            "时限过长：最多87600小时"
+        );
+        assert!(check_limit(TimeLimit::working_hours(MAX_WORKING_HOURS)).is_ok());
     }
 }

@@ -19,6 +19,10 @@ impl<D: Database> OrgStore for SqlStore<D> {
         self.db.write(job(move |c| Box::pin(upsert_unit(c, unit)))).await
     }
 
+    async fn create_unit(&self, unit: NewUnit) -> StoreResult<Unit> {
+        self.db.write(job(move |c| Box::pin(create_unit(c, unit)))).await
+    }
+
     async fn list_units(&self) -> StoreResult<Vec<Unit>> {
         let sql = format!("SELECT {UNIT_COLUMNS} FROM units ORDER BY id");
         self.db.read(job(move |c| Box::pin(async move { c.map(&sql, &[], rows::unit).await }))).await
@@ -165,6 +169,29 @@ async fn upsert_unit(c: &dyn Conn, unit: NewUnit) -> StoreResult<Unit> {
     let unit = rows::unit(row)?;
     crate::changes::append_now(c, ChangeEntity::Catalog, &unit.code, "unit").await?;
     Ok(unit)
+}
+
+/// Creates a unit. The unique code decides between two nodes creating the
+/// same code at once: the later one inserts nothing and is refused alike.
+async fn create_unit(c: &dyn Conn, unit: NewUnit) -> StoreResult<Unit> {
+    let code = unit.code.clone();
+    if let Some(name) = c.scalar_opt::<String>("SELECT name FROM units WHERE code = $1", &args![code.as_str()]).await? {
+        return Err(backend::unit_code_taken(&code, &name));
+    }
+    let parent_id = match &unit.parent_code {
+        Some(parent) => Some(unit_id_by_code(c, parent).await?.ok_or_else(|| backend::unknown_parent_unit(parent))?),
+        None => None,
+    };
+    let sql = format!(
+        "INSERT INTO units (code, name, short_name, kind, parent_id) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (code) DO NOTHING
+         RETURNING {UNIT_COLUMNS}"
+    );
+    let values = args![unit.code, unit.name, unit.short_name, unit.kind.as_str(), parent_id];
+    let created = c.map_opt(&sql, &values, rows::unit).await?;
+    let created = created.ok_or_else(|| backend::unit_code_taken(&code, "另一单位"))?;
+    crate::changes::append_now(c, ChangeEntity::Catalog, &created.code, "unit").await?;
+    Ok(created)
 }
 
 /// Deactivates (撤销) or reactivates a unit. On PostgreSQL the unit's row is

@@ -96,6 +96,15 @@ pub fn unit_not_found(code: &str) -> StoreError {
     DomainError::not_found("unit_not_found", format!("单位「{code}」不存在")).into()
 }
 
+/// A unit with this code exists: creating one refuses instead of renaming it.
+pub fn unit_code_taken(code: &str, name: &str) -> StoreError {
+    DomainError::conflict(
+        "unit_code_taken",
+        format!("单位编码「{code}」已被「{name}」使用，请换一个编码；要修改该单位请点其“修改”"),
+    )
+    .into()
+}
+
 pub fn unknown_attachment(id: i64) -> StoreError {
     DomainError::invalid("unknown_attachment", format!("附件 {id} 不属于该诉求")).into()
 }

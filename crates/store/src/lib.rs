@@ -79,6 +79,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub trait OrgStore {
     /// Creates or updates a unit by its code.
     fn upsert_unit(&self, unit: NewUnit) -> impl Future<Output = StoreResult<Unit>> + Send;
+    /// Creates a unit; a unit with its code already there is `409 unit_code_taken`
+    /// (left as it is).
+    fn create_unit(&self, unit: NewUnit) -> impl Future<Output = StoreResult<Unit>> + Send;
     fn list_units(&self) -> impl Future<Output = StoreResult<Vec<Unit>>> + Send;
     /// Deactivates (撤销) or reactivates a unit by its code. A unit with
     /// active units below it cannot be deactivated (`409 unit_has_children`).

@@ -95,15 +95,32 @@ fn pairs(bytes: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
     })
 }
 
+/// Whether every name and value of a form body is UTF-8 once percent-decoded
+/// (a lossy decoding would silently put U+FFFD in what is stored).
+fn decodes_as_utf8(bytes: &[u8]) -> bool {
+    bytes.split(|b| *b == b'&' || *b == b'=').all(|part| {
+        let decoded: std::borrow::Cow<'_, [u8]> = percent_encoding::percent_decode(part).into();
+        std::str::from_utf8(&decoded).is_ok()
+    })
+}
+
 /// The first parameter name given more than once, if any.
 fn repeated_name(query: &[u8]) -> Option<String> {
     let mut seen = std::collections::HashSet::new();
     pairs(query).map(|(name, _)| name).find(|name| !seen.insert(name.clone()))
 }
 
-/// Like `axum::Form` for the pages: a body that is not a form, has a field
-/// holding a control character (other than line breaks and tabs) or does not
-/// fit the form answers a Chinese error page.
+/// The largest HTML form body a page takes (unless its route sets another):
+/// room for every text field well past its limit in characters (a Chinese
+/// character is 9 bytes percent-encoded), so what refuses an over-long text
+/// is the field's own check — a Chinese message beside the form with what
+/// was typed kept — and not the byte limit.
+pub const FORM_LIMIT: usize = 512 * 1024;
+
+/// Like `axum::Form` for the pages: a body that is not a form, is larger
+/// than the route's limit, is not UTF-8 once decoded, has a field holding a
+/// control character (other than line breaks and tabs) or does not fit the
+/// form answers a Chinese error page.
 pub struct Form<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
@@ -113,10 +130,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
         let RawForm(bytes) = RawForm::from_request(req, state).await.map_err(|rejection| {
             let status = rejection.status();
             match status {
-                StatusCode::PAYLOAD_TOO_LARGE => PageError::Status(status, "提交的内容过大".into()),
+                StatusCode::PAYLOAD_TOO_LARGE => {
+                    PageError::Status(status, "提交的内容过长，超出了页面能接收的大小，请删减后重新提交".into())
+                }
                 _ => PageError::Status(status, "提交的内容不是表单，请从页面上提交".into()),
             }
         })?;
+        if !decodes_as_utf8(&bytes) {
+            return Err(PageError::Status(
+                StatusCode::BAD_REQUEST,
+                "提交的内容中有无法识别的文字（须为 UTF-8 编码），请从页面上重新提交".into(),
+            ));
+        }
         if pairs(&bytes).any(|(name, value)| name.chars().chain(value.chars()).any(is_refused_control)) {
             return Err(PageError::Status(
                 StatusCode::BAD_REQUEST,
@@ -141,5 +166,13 @@ mod tests {
         assert_eq!(repeated_name(b"code=1&no=2&code=3"), Some("code".into()));
         assert_eq!(repeated_name(b"c%6Fde=1&code=3"), Some("code".into()), "decoded before comparing");
         assert_eq!(repeated_name(b"a=1&b=2"), None);
+    }
+
+    #[test]
+    fn bodies_that_are_not_utf8_once_decoded_are_found() {
+        assert!(decodes_as_utf8(b"a=%E4%B8%AD&b=x+y&&c"));
+        assert!(!decodes_as_utf8(b"a=%FF"));
+        assert!(!decodes_as_utf8(b"%E4%B8=1"), "a cut character");
+        assert!(!decodes_as_utf8(&[b'a', b'=', 0xE4]), "raw bytes too");
     }
 }

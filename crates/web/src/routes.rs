@@ -241,7 +241,8 @@ impl<S: Store> Route<S> {
         self
     }
 
-    /// The largest body accepted (the default is [`mashangban_app::json::JSON_LIMIT`]).
+    /// The largest body accepted (the default is [`crate::extract::FORM_LIMIT`]
+    /// for a form, [`mashangban_app::json::JSON_LIMIT`] otherwise).
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.body_limit = Some(bytes);
         self
@@ -251,7 +252,10 @@ impl<S: Store> Route<S> {
     /// and the page headers around both (so refusals carry them too).
     fn into_method_router(self, app: &App<S>) -> MethodRouter<App<S>> {
         let surface = self.surface();
-        let limit = self.body_limit.unwrap_or(mashangban_app::json::JSON_LIMIT);
+        let limit = self.body_limit.unwrap_or(match self.doc.body {
+            Body::Form => crate::extract::FORM_LIMIT,
+            _ => mashangban_app::json::JSON_LIMIT,
+        });
         let mut handler = self.handler.layer(DefaultBodyLimit::max(limit));
         if self.access != Access::Public {
             let guard = Guard::new(app.clone(), self.access, surface);

@@ -11,6 +11,7 @@ use crate::support::{TestDb, at, minutes, refusal};
 
 on_both!(
     units_are_upserted_by_code_under_known_parents,
+    creating_a_unit_never_changes_one_with_its_code,
     units_deactivate_leaves_first_and_roles_change_with_their_unit,
     a_parent_and_its_child_changing_at_once_leave_no_active_unit_under_an_inactive_one,
     users_are_unique_by_name_and_belong_to_known_units,
@@ -122,6 +123,32 @@ async fn units_are_upserted_by_code_under_known_parents<T: TestDb>() {
     assert_eq!(s.list_units().await.unwrap(), vec![city.clone(), a2.clone()]);
     // The backend's own store reads the same rows.
     assert_eq!(db.store().list_units().await.unwrap(), vec![city, a2]);
+}
+
+async fn creating_a_unit_never_changes_one_with_its_code<T: TestDb>() {
+    let db = T::create().await;
+    let (s, other) = (db.store(), db.other_node().await);
+    let city = s.create_unit(unit("city", UnitKind::City, None)).await.unwrap();
+    let a = s.create_unit(unit("a", UnitKind::Department, Some("city"))).await.unwrap();
+    assert_eq!((a.parent_id, a.name.as_str()), (Some(city.id), "单位a"));
+    let renamed = NewUnit { name: "新名".into(), ..unit("a", UnitKind::Town, Some("city")) };
+    assert_eq!(refusal(s.create_unit(renamed).await), "unit_code_taken");
+    assert_eq!(refusal(s.create_unit(unit("b", UnitKind::Department, Some("nowhere"))).await), "unknown_unit");
+    assert_eq!(s.list_units().await.unwrap(), vec![city, a], "the unit as it was, nothing else created");
+    // Two nodes creating one code at once: one unit, the other refused alike.
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let store = if i % 2 == 0 { s.clone() } else { other.clone() };
+        tasks.spawn(async move { store.create_unit(unit("c", UnitKind::Town, Some("city"))).await });
+    }
+    let mut created = 0;
+    while let Some(result) = tasks.join_next().await {
+        match result.unwrap() {
+            Ok(_) => created += 1,
+            refused => assert_eq!(refusal(refused), "unit_code_taken"),
+        }
+    }
+    assert_eq!((created, s.list_units().await.unwrap().len()), (1, 3));
 }
 
 async fn units_deactivate_leaves_first_and_roles_change_with_their_unit<T: TestDb>() {

@@ -34,6 +34,22 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
                 "invalid_unit_kind",
                 "unknown_unit",
                 "unit_cycle",
+                "unit_nesting_refused",
+            ]),
+        Route::post("/api/v1/admin/units/{code}", create_unit::<S>)
+            .permission(Permission::ManageOrg)
+            .doc("administration", "新增单位（编码已存在则拒绝，不修改原单位）")
+            .body::<UnitInput>()
+            .answer::<Unit>()
+            .created()
+            .errors(&[
+                "invalid_code",
+                "text_required",
+                "text_too_long",
+                "invalid_unit_kind",
+                "unknown_unit",
+                "unit_nesting_refused",
+                "unit_code_taken",
             ]),
         Route::post("/api/v1/admin/units/{code}/active", unit_active::<S>)
             .permission(Permission::ManageOrg)
@@ -116,6 +132,15 @@ async fn put_unit<S: Store>(
     JsonBody(input): JsonBody<UnitInput>,
 ) -> ApiResult<Json<Unit>> {
     Ok(Json(app.org().save_unit(&code, input).await?))
+}
+
+/// `POST /api/v1/admin/units/{code}`: creates a unit, refusing a code in use.
+async fn create_unit<S: Store>(
+    State(app): State<App<S>>,
+    Path(code): Path<String>,
+    JsonBody(input): JsonBody<UnitInput>,
+) -> ApiResult<(StatusCode, Json<Unit>)> {
+    Ok((StatusCode::CREATED, Json(app.org().create_unit(&code, input).await?)))
 }
 
 /// `POST /api/v1/admin/units/{code}/active`: `{"active": false}` deactivates.

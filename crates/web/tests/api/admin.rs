@@ -15,7 +15,7 @@ const PAGES: [&str; 8] = [
     "/admin/knowledge/1",
 ];
 
-const POSTS: [&str; 13] = [
+const POSTS: [&str; 14] = [
     "/admin/org",
     "/admin/org/scjgj/active",
     "/admin/users",
@@ -24,6 +24,7 @@ const POSTS: [&str; 13] = [
     "/admin/users/operator/password",
     "/admin/categories",
     "/admin/rules",
+    "/admin/rules/json",
     "/admin/calendar/year",
     "/admin/calendar/hours",
     "/admin/knowledge",
@@ -157,10 +158,10 @@ async fn publishing_rules_on_the_page_puts_a_new_version_in_force() {
     let version = before["version"].as_i64().unwrap();
     let rules = json!({ "rules": before["rules"] }).to_string();
 
-    let (status, _, html) = post_form(&app, "/admin/rules", &admin, &[("rules", "{\"rules\": [")]).await;
+    let (status, _, html) = post_form(&app, "/admin/rules/json", &admin, &[("rules", "{\"rules\": [")]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(html.contains("JSON 格式错误") && html.contains("id=\"rules-json\""));
-    let (status, location, _) = post_form(&app, "/admin/rules", &admin, &[("rules", &rules)]).await;
+    let (status, location, _) = post_form(&app, "/admin/rules/json", &admin, &[("rules", &rules)]).await;
     assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/admin/rules?ok=rules"));
     let (_, after) = app.get("/api/v1/time-limits", Some(&admin)).await;
     assert_eq!(after["version"].as_i64(), Some(version + 1));
@@ -187,7 +188,8 @@ async fn units_categories_calendar_and_answers_change_through_the_pages() {
     let (status, _, html) = post_form(&app, "/admin/org/city/active", &admin, &[("active", "0")]).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(html.contains("请先撤销下级单位"));
-    assert_eq!(post_form(&app, "/admin/org/sjj/active", &admin, &[("active", "0")]).await.0, StatusCode::SEE_OTHER);
+    let confirmed = [("active", "0"), ("confirm", "1")];
+    assert_eq!(post_form(&app, "/admin/org/sjj/active", &admin, &confirmed).await.0, StatusCode::SEE_OTHER);
     let (_, units) = app.get("/api/v1/units", None).await;
     assert!(!units.as_array().unwrap().iter().any(|u| u["code"] == "sjj"), "deactivated units are offered nowhere");
 
@@ -277,7 +279,7 @@ async fn the_admin_api_takes_the_same_checks_as_the_pages() {
             reqwest::Method::PUT,
             "/api/v1/admin/units/sub",
             Some(&admin),
-            Some(json!({ "name": "科", "kind": "subunit", "parent": "city" })),
+            Some(json!({ "name": "科", "kind": "subunit", "parent": "scjgj" })),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{err}");

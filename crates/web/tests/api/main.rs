@@ -937,6 +937,7 @@ mod direct_line;
 mod dispatch;
 mod enforcement;
 mod enterprises;
+mod forms;
 mod fund;
 mod fund_pages;
 mod inbox;

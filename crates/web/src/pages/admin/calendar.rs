@@ -6,13 +6,13 @@
 
 use std::sync::Arc;
 
+use crate::extract::{Form, PageQuery as Query};
 use askama::Template;
 use axum::Extension;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Query, State};
+use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 
-use crate::extract::Form;
 use serde::Deserialize;
 
 use mashangban_app::App;

@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
+use crate::extract::{Form, PageQuery as Query};
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
-use crate::extract::Form;
 use serde::Deserialize;
 
 use mashangban_app::App;

@@ -16,6 +16,7 @@ mod calendar;
 mod catalog;
 mod knowledge;
 mod org;
+mod rule_form;
 mod rules;
 mod screening;
 mod users;

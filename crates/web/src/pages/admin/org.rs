@@ -1,13 +1,15 @@
 //! 组织架构: the org tree, and adding, renaming and deactivating units.
+//! "新增单位" creates only (a code in use is refused, never renamed);
+//! "修改" changes an existing unit; "撤销" asks for confirmation first.
 
 use std::sync::Arc;
 
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
-use crate::extract::Form;
+use crate::extract::{Form, PagePath as Path, PageQuery as Query};
 use serde::Deserialize;
 
 use mashangban_app::App;
@@ -51,6 +53,16 @@ struct OrgPage {
     parents: Vec<Choice>,
     /// Whether the form edits an existing unit.
     editing: bool,
+    /// A deactivation waiting for the administrator's confirmation.
+    confirm: Option<Confirm>,
+}
+
+/// The unit a deactivation (撤销) asks to confirm.
+pub struct Confirm {
+    pub code: String,
+    pub name: String,
+    /// Accounts that belong to the unit and can no longer be given it.
+    pub users: usize,
 }
 
 fn kind_label(kind: UnitKind) -> &'static str {
@@ -95,6 +107,8 @@ pub struct UnitForm {
     short_name: String,
     kind: String,
     parent: String,
+    /// `1` when the form changes an existing unit ("修改"); otherwise it creates one.
+    editing: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -112,8 +126,9 @@ async fn render_page<S: Store>(
     notice: Option<&'static str>,
     error: Option<(StatusCode, String)>,
     form: UnitForm,
-    editing: bool,
+    confirm: Option<Confirm>,
 ) -> PageResult {
+    let editing = form.editing == "1";
     let org = app.caches().org();
     let units: Vec<&Unit> = org.units().collect();
     let kinds = [UnitKind::Department, UnitKind::Town, UnitKind::Subunit]
@@ -128,7 +143,7 @@ async fn render_page<S: Store>(
     let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
     let (layout, frame) =
         Frame::new(app.calendar().missing_notice_warning(), actor, menu, "/admin/org", notice, error.map(|(_, m)| m));
-    let page = OrgPage { layout, frame, rows: tree(&units), form, kinds, parents, editing };
+    let page = OrgPage { layout, frame, rows: tree(&units), form, kinds, parents, editing, confirm };
     Ok(render(status, &page))
 }
 
@@ -150,13 +165,15 @@ pub async fn page<S: Store>(
             short_name: u.short_name.clone().unwrap_or_default(),
             kind: u.kind.as_str().into(),
             parent: u.parent_id.and_then(|p| org.get(p)).map(|p| p.code.clone()).unwrap_or_default(),
+            editing: "1".into(),
         },
     );
     let notice = Done { ok: q.ok }.notice();
-    render_page(&app, actor, &menu, notice, None, form, edited.is_some()).await
+    render_page(&app, actor, &menu, notice, None, form, None).await
 }
 
-/// `POST /admin/org`: adds a unit or renames/moves it (by code), as `PUT /api/v1/admin/units/{code}`.
+/// `POST /admin/org`: adds a unit (`POST /api/v1/admin/units/{code}`, a
+/// code in use refused) or, from "修改", changes one (as `PUT`).
 pub async fn save<S: Store>(
     State(app): State<App<S>>,
     Auth(caller): Auth,
@@ -170,12 +187,14 @@ pub async fn save<S: Store>(
         kind: form.kind.clone(),
         parent: form.parent.clone(),
     };
-    match app.org().save_unit(&form.code, input).await {
+    let saved = if form.editing == "1" {
+        app.org().update_unit(&form.code, input).await
+    } else {
+        app.org().create_unit(&form.code, input).await
+    };
+    match saved {
         Ok(_) => Ok(done("/admin/org", "unit")),
-        Err(e) => {
-            let editing = app.caches().org().units().any(|u| u.code == form.code.trim());
-            render_page(&app, actor, &menu, None, Some(shown(e)?), form, editing).await
-        }
+        Err(e) => render_page(&app, actor, &menu, None, Some(shown(e)?), form, None).await,
     }
 }
 
@@ -184,10 +203,14 @@ pub async fn save<S: Store>(
 pub struct ActiveForm {
     /// `1` to reactivate, anything else deactivates.
     active: String,
+    /// `1` once the administrator confirmed a deactivation.
+    confirm: String,
 }
 
 /// `POST /admin/org/{code}/active`: deactivates (撤销) or reactivates a unit,
-/// as `POST /api/v1/admin/units/{code}/active`.
+/// as `POST /api/v1/admin/units/{code}/active`. A deactivation without
+/// `confirm=1` changes nothing: the page asks to confirm (or says at once
+/// why it would be refused).
 pub async fn active<S: Store>(
     State(app): State<App<S>>,
     Auth(caller): Auth,
@@ -197,12 +220,29 @@ pub async fn active<S: Store>(
 ) -> PageResult {
     let actor = &caller.actor;
     let on = form.active == "1";
+    let empty =
+        || UnitForm { kind: UnitKind::Department.as_str().into(), parent: "city".into(), ..UnitForm::default() };
+    if !on && form.confirm != "1" {
+        return match to_confirm(&app, &code).await {
+            Ok(confirm) => render_page(&app, actor, &menu, None, None, empty(), Some(confirm)).await,
+            Err(e) => render_page(&app, actor, &menu, None, Some(shown(e)?), empty(), None).await,
+        };
+    }
     match app.org().set_unit_active(&code, on).await {
         Ok(_) => Ok(done("/admin/org", if on { "unit-on" } else { "unit-off" })),
-        Err(e) => {
-            let form =
-                UnitForm { kind: UnitKind::Department.as_str().into(), parent: "city".into(), ..UnitForm::default() };
-            render_page(&app, actor, &menu, None, Some(shown(e)?), form, false).await
-        }
+        Err(e) => render_page(&app, actor, &menu, None, Some(shown(e)?), empty(), None).await,
     }
+}
+
+/// What deactivating `code` would do, or why it would be refused (as the store would refuse it).
+async fn to_confirm<S: Store>(app: &App<S>, code: &str) -> Result<Confirm, mashangban_app::AppError> {
+    let org = app.caches().org();
+    let unit = org
+        .units()
+        .find(|u| u.code == code)
+        .ok_or_else(|| mashangban_app::AppError::not_found("unit_not_found", format!("单位「{code}」不存在")))?;
+    let has_active_children = org.units().any(|u| u.parent_id == Some(unit.id) && u.active);
+    unit.check_activation(false, has_active_children, true)?;
+    let users = app.accounts().users().await?.iter().filter(|u| !u.disabled && u.unit.as_deref() == Some(code)).count();
+    Ok(Confirm { code: unit.code.clone(), name: unit.name.clone(), users })
 }

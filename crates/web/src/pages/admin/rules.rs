@@ -1,14 +1,16 @@
 //! 时限规则: the rules in force, every version, and publishing a new one
-//! through `app.rules()`, as `PUT /api/v1/time-limits` does.
+//! through `app.rules()`, as `PUT /api/v1/time-limits` does — from a form
+//! with a row per rule ([`rule_form`](super::rule_form)), or as JSON (the
+//! API's body) under "高级".
 
 use std::sync::Arc;
 
+use crate::extract::{Form, PageQuery as Query};
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
-use crate::extract::Form;
 use serde::Deserialize;
 
 use mashangban_app::App;
@@ -20,6 +22,7 @@ use mashangban_domain::org::Actor;
 use mashangban_domain::time_limit::Rule;
 use mashangban_store::Store;
 
+use super::rule_form::{self, RowErrors, RowInput, RowView};
 use super::{Done, Frame, done};
 use crate::auth::Auth;
 use crate::pages::{Layout, PageResult, render, short_time, shown};
@@ -30,6 +33,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
     vec![
         Route::get("/admin/rules", page::<S>).permission(manage).nav(MenuKind::Admin, 40, "时限规则"),
         Route::post("/admin/rules", publish::<S>).permission(manage).form(),
+        Route::post("/admin/rules/json", publish_json::<S>).permission(manage).form(),
     ]
 }
 
@@ -61,8 +65,20 @@ struct RulesPage {
     version: i64,
     rows: Vec<RuleRow>,
     versions: Vec<VersionRow>,
-    /// The JSON in the publish form.
+    /// The rows of the rule form.
+    form: Vec<RowView>,
+    limits: &'static [(&'static str, &'static str)],
+    /// The JSON in the advanced form.
     json: String,
+    /// Open the advanced form (it was the one refused).
+    json_open: bool,
+}
+
+/// What a refused post typed, kept for the page drawn again.
+enum Typed {
+    Nothing,
+    Rows(Vec<RowInput>, Vec<RowErrors>),
+    Json(String),
 }
 
 fn limit_text(limit: Option<TimeLimit>) -> String {
@@ -98,13 +114,17 @@ async fn render_page<S: Store>(
     menu: &Menu,
     notice: Option<&'static str>,
     error: Option<(StatusCode, String)>,
-    json: Option<String>,
+    typed: Typed,
 ) -> PageResult {
     let current = app.rules().current().await?;
     let versions = app.rules().versions().await?;
-    let json = match json {
-        Some(json) => json,
-        None => serde_json::to_string_pretty(&serde_json::json!({ "rules": current.rules })).unwrap_or_default(),
+    let current_json =
+        || serde_json::to_string_pretty(&serde_json::json!({ "rules": current.rules })).unwrap_or_default();
+    let json_open = matches!(typed, Typed::Json(_));
+    let (form, json) = match typed {
+        Typed::Nothing => (rule_form::views(&rule_form::rows_for(&current.rules), &[]), current_json()),
+        Typed::Rows(rows, errors) => (rule_form::views(&rows, &errors), current_json()),
+        Typed::Json(json) => (rule_form::views(&rule_form::rows_for(&current.rules), &[]), json),
     };
     let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
     let (layout, frame) =
@@ -123,7 +143,10 @@ async fn render_page<S: Store>(
                 rules: v.rules.len(),
             })
             .collect(),
+        form,
+        limits: &rule_form::LIMITS,
         json,
+        json_open,
     };
     Ok(render(status, &page))
 }
@@ -136,23 +159,52 @@ pub async fn page<S: Store>(
     Query(q): Query<Done>,
 ) -> PageResult {
     let actor = &caller.actor;
-    render_page(&app, actor, &menu, q.notice(), None, None).await
+    render_page(&app, actor, &menu, q.notice(), None, Typed::Nothing).await
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct PublishForm {
-    /// `{"rules": [...]}`, the body of `PUT /api/v1/time-limits`.
-    rules: String,
-}
-
-/// `POST /admin/rules`: parses the JSON as the API does, then publishes
-/// through `api::time_limits::publish_rules`.
+/// `POST /admin/rules`: the rule form, one row per rule (`r{n}_kind`,
+/// `r{n}_reply_amount`, `r{n}_reply_clock`, …), published as a new version
+/// through `app.rules().publish` when every row holds; otherwise 422 with a
+/// message beside each field and the rows as typed.
 pub async fn publish<S: Store>(
     State(app): State<App<S>>,
     Auth(caller): Auth,
     Extension(menu): Extension<Arc<Menu>>,
-    Form(form): Form<PublishForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> PageResult {
+    let actor = &caller.actor;
+    let unprocessable = |message: String| Some((StatusCode::UNPROCESSABLE_ENTITY, message));
+    let rows = match rule_form::rows_of(pairs) {
+        Ok(rows) => rows,
+        Err(message) => return render_page(&app, actor, &menu, None, unprocessable(message), Typed::Nothing).await,
+    };
+    let rules = match rule_form::read(&rows) {
+        Ok(rules) => rules,
+        Err(errors) => {
+            let message = "有几处填写不正确，请按标红处的提示修改后再发布".to_owned();
+            return render_page(&app, actor, &menu, None, unprocessable(message), Typed::Rows(rows, errors)).await;
+        }
+    };
+    match app.rules().publish(&caller, PublishInput { rules }).await {
+        Ok(_) => Ok(done("/admin/rules", "rules")),
+        Err(e) => render_page(&app, actor, &menu, None, Some(shown(e)?), Typed::Rows(rows, Vec::new())).await,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct JsonForm {
+    /// `{"rules": [...]}`, the body of `PUT /api/v1/time-limits`.
+    rules: String,
+}
+
+/// `POST /admin/rules/json`: parses the JSON as the API does, then publishes
+/// through `app.rules().publish`.
+pub async fn publish_json<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Form(form): Form<JsonForm>,
 ) -> PageResult {
     let actor = &caller.actor;
     let published = match parse_json::<PublishInput>(form.rules.as_bytes()) {
@@ -161,6 +213,6 @@ pub async fn publish<S: Store>(
     };
     match published {
         Ok(_) => Ok(done("/admin/rules", "rules")),
-        Err(e) => render_page(&app, actor, &menu, None, Some(shown(e)?), Some(form.rules)).await,
+        Err(e) => render_page(&app, actor, &menu, None, Some(shown(e)?), Typed::Json(form.rules)).await,
     }
 }

@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
+use crate::extract::{Form, PageQuery as Query};
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 
@@ -18,7 +19,6 @@ use mashangban_store::Store;
 
 use super::{Done, Frame, done};
 use crate::auth::Auth;
-use crate::extract::Form;
 use crate::pages::{Layout, PageResult, render, short_time, shown};
 use crate::routes::{Menu, MenuKind, Route};
 
@@ -29,7 +29,8 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
     vec![
         Route::get(PATH, page::<S>).permission(manage).nav(MenuKind::Admin, 45, "垃圾信息甄别"),
         Route::post(PATH, save::<S>).permission(manage).form(),
-        Route::post("/admin/screening/model", retrain::<S>).permission(manage).form(),
+        // A button: no fields to read.
+        Route::post("/admin/screening/model", retrain::<S>).permission(manage),
     ]
 }
 

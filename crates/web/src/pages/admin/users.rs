@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
+use crate::extract::{Form, PagePath as Path, PageQuery as Query};
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
-use crate::extract::Form;
 use serde::Deserialize;
 
 use mashangban_app::App;
