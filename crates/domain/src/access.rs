@@ -131,6 +131,17 @@ pub enum Permission {
     BulkUrge,
     /// Save the work page's filters under a name (保存视图), one's own only.
     SaveViews,
+    /// Read on-site service requests (查看上门服务) within their scope: an enterprise its own, a
+    /// centre's staff their centre's; and the service catalogue and centres.
+    ReadOnsite,
+    /// Ask a service centre to come (申请上门服务), confirm a proposed date, withdraw and rate.
+    RequestOnsite,
+    /// Accept, propose another date, refuse and record what was handled (办理上门服务).
+    HandleOnsite,
+    /// Keep the service catalogue and the centres with their daily capacity (管理上门服务目录).
+    ManageOnsiteCatalog,
+    /// Read the on-site service report per centre (上门服务统计).
+    ReadOnsiteReports,
 }
 
 /// Every staff role (工作人员).
@@ -217,6 +228,14 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::BulkDispatch, &[Role::Dispatcher]),
     (Permission::BulkUrge, &[Role::Dispatcher, Role::Supervisor]),
     (Permission::SaveViews, STAFF),
+    (
+        Permission::ReadOnsite,
+        &[Role::Enterprise, Role::ServiceCentre, Role::Supervisor, Role::CityLeader, Role::Admin],
+    ),
+    (Permission::RequestOnsite, &[Role::Enterprise]),
+    (Permission::HandleOnsite, &[Role::ServiceCentre, Role::Admin]),
+    (Permission::ManageOnsiteCatalog, &[Role::Admin]),
+    (Permission::ReadOnsiteReports, &[Role::ServiceCentre, Role::Supervisor, Role::CityLeader, Role::Admin]),
 ];
 
 impl Permission {
@@ -277,6 +296,11 @@ impl Permission {
         Permission::BulkDispatch,
         Permission::BulkUrge,
         Permission::SaveViews,
+        Permission::ReadOnsite,
+        Permission::RequestOnsite,
+        Permission::HandleOnsite,
+        Permission::ManageOnsiteCatalog,
+        Permission::ReadOnsiteReports,
     ];
 
     /// The stable code (API documents, logs).
@@ -338,6 +362,11 @@ impl Permission {
             Self::BulkDispatch => "requests.bulk_dispatch",
             Self::BulkUrge => "requests.bulk_urge",
             Self::SaveViews => "views.save",
+            Self::ReadOnsite => "onsite.read",
+            Self::RequestOnsite => "onsite.request",
+            Self::HandleOnsite => "onsite.handle",
+            Self::ManageOnsiteCatalog => "onsite.catalog",
+            Self::ReadOnsiteReports => "onsite.reports",
         }
     }
 
@@ -400,6 +429,11 @@ impl Permission {
             Self::BulkDispatch => "批量派单",
             Self::BulkUrge => "批量催办",
             Self::SaveViews => "保存视图",
+            Self::ReadOnsite => "查看上门服务",
+            Self::RequestOnsite => "申请上门服务",
+            Self::HandleOnsite => "办理上门服务",
+            Self::ManageOnsiteCatalog => "管理上门服务事项目录和服务中心",
+            Self::ReadOnsiteReports => "查看上门服务统计",
         }
     }
 
