@@ -35,6 +35,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0027_screening.sql"),
     include_str!("../migrations/0028_saved_views.sql"),
     include_str!("../migrations/0029_compensation.sql"),
+    include_str!("../migrations/0030_onsite.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

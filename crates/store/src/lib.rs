@@ -26,6 +26,7 @@ mod ledgers;
 mod liaisons;
 mod monitoring;
 mod notifications;
+mod onsite;
 mod ratelimits;
 mod saved_views;
 mod scoring;
@@ -54,6 +55,7 @@ pub use ledgers::*;
 pub use liaisons::*;
 pub use monitoring::*;
 pub use notifications::*;
+pub use onsite::*;
 pub use ratelimits::*;
 pub use saved_views::*;
 pub use scoring::*;
@@ -236,6 +238,7 @@ pub trait Store:
     + MonitoringStore
     + EnforcementStore
     + CompensationStore
+    + OnsiteStore
     + CalendarStore
     + ScoringStore
     + ScreeningStore
@@ -273,6 +276,7 @@ impl<T> Store for T where
         + MonitoringStore
         + EnforcementStore
         + CompensationStore
+        + OnsiteStore
         + CalendarStore
         + ScoringStore
         + ScreeningStore
