@@ -43,6 +43,7 @@ impl<D: Database> OnsiteStore for SqlStore<D> {
     async fn update_service_item(&self, id: i64, item: ServiceItemInput) -> StoreResult<ServiceItem> {
         let update = job(move |c| {
             Box::pin(async move {
+                load_item(c, id).await?.ok_or_else(item_not_found)?;
                 unit_exists(c, item.unit_id).await?;
                 let taken: Option<i64> = c
                     .scalar_opt("SELECT id FROM onsite_items WHERE code = $1 AND id <> $2", &args![item.code.as_str(), id])
@@ -96,6 +97,7 @@ impl<D: Database> OnsiteStore for SqlStore<D> {
     async fn update_centre(&self, id: i64, centre: ServiceCentreInput) -> StoreResult<ServiceCentre> {
         let update = job(move |c| {
             Box::pin(async move {
+                load_centre(c, id).await?.ok_or_else(centre_not_found)?;
                 unit_exists(c, centre.unit_id).await?;
                 let taken: Option<i64> = c
                     .scalar_opt("SELECT id FROM onsite_centres WHERE unit_id = $1 AND id <> $2", &args![centre.unit_id, id])
