@@ -463,7 +463,11 @@ impl<'a, S: Store> Onsite<'a, S> {
                 note: domain::optional("改期说明", body.note.as_deref())?,
             },
             "refuse" => OnsiteAction::Refuse {
-                reason: domain::text("不予受理理由", body.reason.as_deref().unwrap_or_default(), domain::MAX_TEXT_CHARS)?,
+                reason: domain::text(
+                    "不予受理理由",
+                    body.reason.as_deref().unwrap_or_default(),
+                    domain::MAX_TEXT_CHARS,
+                )?,
             },
             "record" => OnsiteAction::Record {
                 handled: handled(&body.handled)?,
@@ -482,9 +486,8 @@ impl<'a, S: Store> Onsite<'a, S> {
             _ => return Err(AppError::invalid("invalid_action", "没有这个操作")),
         };
         let next = domain::apply(&record.onsite, &action)?;
-        let booking = matches!(action, OnsiteAction::Accept { .. } | OnsiteAction::Propose { .. })
-            .then_some(next.date)
-            .flatten();
+        let booking =
+            matches!(action, OnsiteAction::Accept { .. } | OnsiteAction::Propose { .. }).then_some(next.date).flatten();
         let event = OnsiteEvent { kind: action.kind().into(), note: action.note() };
         let saved = self
             .app
@@ -538,7 +541,8 @@ impl<'a, S: Store> Onsite<'a, S> {
             }
         }
         let finish = |mut r: OnsiteReportRow| {
-            r.satisfaction = (r.rated > 0).then(|| (f64::from(r.rating_sum) / f64::from(r.rated) * 10.0).round() / 10.0);
+            r.satisfaction =
+                (r.rated > 0).then(|| (f64::from(r.rating_sum) / f64::from(r.rated) * 10.0).round() / 10.0);
             r
         };
         Ok(OnsiteReport { from, to, rows: rows.into_values().map(finish).collect(), total: finish(total) })
@@ -546,7 +550,9 @@ impl<'a, S: Store> Onsite<'a, S> {
 
     async fn reach(&self, caller: &Caller) -> AppResult<Reach> {
         Ok(match &caller.actor {
-            Actor::Account(a) if a.role == Role::Enterprise => Reach::Enterprise(a.credit_code.clone().unwrap_or_default()),
+            Actor::Account(a) if a.role == Role::Enterprise => {
+                Reach::Enterprise(a.credit_code.clone().unwrap_or_default())
+            }
             Actor::Staff(s) if s.role == Role::ServiceCentre => {
                 let centres = self.app.store().centres().await?;
                 Reach::Centres(centres.iter().filter(|c| s.units.contains(&c.unit_id)).map(|c| c.id).collect())
@@ -574,7 +580,8 @@ impl<'a, S: Store> Onsite<'a, S> {
     async fn detail(&self, caller: &Caller, record: OnsiteRecord) -> AppResult<OnsiteDetail> {
         let reach = self.reach(caller).await?;
         let history = self.app.store().onsite_history(record.id).await?;
-        let request = self.views(std::slice::from_ref(&record), reach.masked()).await?.pop().ok_or_else(onsite_not_found)?;
+        let request =
+            self.views(std::slice::from_ref(&record), reach.masked()).await?.pop().ok_or_else(onsite_not_found)?;
         Ok(OnsiteDetail {
             request,
             history: history.iter().map(event_view).collect(),

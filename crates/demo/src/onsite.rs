@@ -78,7 +78,8 @@ pub async fn load_onsite<S: Store>(store: &S, data: &DemoData, now: Instant) -> 
         items.push(store.create_service_item(input).await.map_err(failed)?);
     }
     let mut centres = Vec::new();
-    for (unit_code, name, daily_capacity) in [("zwfw", "中山市政务服务中心", 3), ("guzhen", "古镇镇行政服务中心", 2)] {
+    for (unit_code, name, daily_capacity) in [("zwfw", "中山市政务服务中心", 3), ("guzhen", "古镇镇行政服务中心", 2)]
+    {
         let Some(unit_id) = unit(unit_code) else { continue };
         let input = ServiceCentreInput { unit_id, name: name.into(), daily_capacity, active: true };
         centres.push(store.create_centre(input).await.map_err(failed)?);
@@ -119,7 +120,9 @@ pub async fn load_onsite<S: Store>(store: &S, data: &DemoData, now: Instant) -> 
             let who = if by { &centre_staff } else { &asker };
             // Accepting comes hours after asking; recording on the day's evening, rating the day after.
             let when = match (&action, state.0.date) {
-                (OnsiteAction::Record { .. }, Some(d)) => now - Duration::days((today - d).num_days()) + Duration::hours(1),
+                (OnsiteAction::Record { .. }, Some(d)) => {
+                    now - Duration::days((today - d).num_days()) + Duration::hours(1)
+                }
                 (OnsiteAction::Rate { .. }, Some(d)) => now - Duration::days((today - d).num_days() - 1),
                 _ => at + Duration::hours(3),
             };
@@ -134,7 +137,10 @@ pub async fn load_onsite<S: Store>(store: &S, data: &DemoData, now: Instant) -> 
 fn steps(n: usize, o: &Onsite, today: NaiveDate) -> Vec<(OnsiteAction, bool)> {
     let first = o.preferred_dates.first().copied().unwrap_or(today);
     let accept = OnsiteAction::Accept { date: first, team: "窗口工作人员梁敏、周志坚".into() };
-    let record = |handled: Vec<(i64, u32)>| OnsiteAction::Record { handled, note: Some("现场受理，材料齐全".into()), today };
+    let record =
+        |handled: Vec<(i64, u32)>| OnsiteAction::Record {
+            handled, note: Some("现场受理，材料齐全".into()), today
+        };
     let all: Vec<(i64, u32)> = o.items.iter().map(|l| (l.item_id, l.count)).collect();
     let fewer: Vec<(i64, u32)> = o.items.iter().map(|l| (l.item_id, l.count.saturating_sub(2))).collect();
     match n {
@@ -167,7 +173,8 @@ async fn step<S: Store>(
     by: &EnforcementActor,
 ) -> Result<(Onsite, i64), DemoError> {
     let next = apply(&onsite, action).map_err(|e| DemoError(e.message))?;
-    let booking = matches!(action, OnsiteAction::Accept { .. } | OnsiteAction::Propose { .. }).then_some(next.date).flatten();
+    let booking =
+        matches!(action, OnsiteAction::Accept { .. } | OnsiteAction::Propose { .. }).then_some(next.date).flatten();
     let event = OnsiteEvent { kind: action.kind().into(), note: action.note() };
     let saved = store.change_onsite(id, version, next, booking, event, at, by.clone()).await.map_err(failed)?;
     Ok((saved.onsite, saved.version))

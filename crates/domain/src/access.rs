@@ -228,10 +228,7 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::BulkDispatch, &[Role::Dispatcher]),
     (Permission::BulkUrge, &[Role::Dispatcher, Role::Supervisor]),
     (Permission::SaveViews, STAFF),
-    (
-        Permission::ReadOnsite,
-        &[Role::Enterprise, Role::ServiceCentre, Role::Supervisor, Role::CityLeader, Role::Admin],
-    ),
+    (Permission::ReadOnsite, &[Role::Enterprise, Role::ServiceCentre, Role::Supervisor, Role::CityLeader, Role::Admin]),
     (Permission::RequestOnsite, &[Role::Enterprise]),
     (Permission::HandleOnsite, &[Role::ServiceCentre, Role::Admin]),
     (Permission::ManageOnsiteCatalog, &[Role::Admin]),

@@ -154,7 +154,10 @@ impl OnsiteDraft {
         let mut items: Vec<ItemLine> = Vec::with_capacity(self.items.len());
         for (item_id, count) in self.items {
             if !catalogue.iter().any(|k| k.id == item_id && k.active) {
-                return Err(DomainError::invalid("unknown_item", format!("服务事项目录中没有编号为{item_id}的在办事项")));
+                return Err(DomainError::invalid(
+                    "unknown_item",
+                    format!("服务事项目录中没有编号为{item_id}的在办事项"),
+                ));
             }
             if items.iter().any(|l| l.item_id == item_id) {
                 return Err(DomainError::invalid("duplicate_item", "同一服务事项只能选择一次"));
@@ -307,7 +310,10 @@ pub fn apply(r: &Onsite, action: &OnsiteAction) -> Result<Onsite, DomainError> {
         OnsiteAction::Accept { date, team } => {
             at(&[Submitted])?;
             if !r.preferred_dates.contains(date) {
-                return Err(DomainError::invalid("date_not_preferred", "受理日期应为企业希望的日期之一，否则请建议改期"));
+                return Err(DomainError::invalid(
+                    "date_not_preferred",
+                    "受理日期应为企业希望的日期之一，否则请建议改期",
+                ));
             }
             (next.date, next.team, next.stage) = (Some(*date), Some(team.clone()), Accepted);
         }
@@ -472,9 +478,13 @@ mod tests {
         let accepted = apply(&r, &accept("2026-12-08")).unwrap();
         assert_eq!((accepted.stage, accepted.date), (OnsiteStage::Accepted, Some(day("2026-12-08"))));
         assert_eq!(code(apply(&accepted, &accept("2026-12-08"))), "illegal_onsite_transition");
-        assert_eq!(code(apply(&accepted, &OnsiteAction::Rate { rating: 5, comment: None })), "illegal_onsite_transition");
+        assert_eq!(
+            code(apply(&accepted, &OnsiteAction::Rate { rating: 5, comment: None })),
+            "illegal_onsite_transition"
+        );
 
-        let record = |handled: Vec<(i64, u32)>, today: &str| OnsiteAction::Record { handled, note: None, today: day(today) };
+        let record =
+            |handled: Vec<(i64, u32)>, today: &str| OnsiteAction::Record { handled, note: None, today: day(today) };
         assert_eq!(code(apply(&accepted, &record(vec![(1, 40), (2, 10)], "2026-12-07"))), "too_early");
         assert_eq!(code(apply(&accepted, &record(vec![(1, 40)], "2026-12-08"))), "handled_required");
         assert_eq!(code(apply(&accepted, &record(vec![(1, 40), (2, 1), (7, 1)], "2026-12-08"))), "unknown_item");

@@ -46,7 +46,10 @@ impl<D: Database> OnsiteStore for SqlStore<D> {
                 load_item(c, id).await?.ok_or_else(item_not_found)?;
                 unit_exists(c, item.unit_id).await?;
                 let taken: Option<i64> = c
-                    .scalar_opt("SELECT id FROM onsite_items WHERE code = $1 AND id <> $2", &args![item.code.as_str(), id])
+                    .scalar_opt(
+                        "SELECT id FROM onsite_items WHERE code = $1 AND id <> $2",
+                        &args![item.code.as_str(), id],
+                    )
                     .await?;
                 if taken.is_some() {
                     return Err(duplicate_item_code());
@@ -100,7 +103,10 @@ impl<D: Database> OnsiteStore for SqlStore<D> {
                 load_centre(c, id).await?.ok_or_else(centre_not_found)?;
                 unit_exists(c, centre.unit_id).await?;
                 let taken: Option<i64> = c
-                    .scalar_opt("SELECT id FROM onsite_centres WHERE unit_id = $1 AND id <> $2", &args![centre.unit_id, id])
+                    .scalar_opt(
+                        "SELECT id FROM onsite_centres WHERE unit_id = $1 AND id <> $2",
+                        &args![centre.unit_id, id],
+                    )
                     .await?;
                 if taken.is_some() {
                     return Err(duplicate_centre());
@@ -188,7 +194,12 @@ impl<D: Database> OnsiteStore for SqlStore<D> {
         self.db.read(read).await
     }
 
-    async fn centre_sessions(&self, centre_id: i64, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<(NaiveDate, u32)>> {
+    async fn centre_sessions(
+        &self,
+        centre_id: i64,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<(NaiveDate, u32)>> {
         let read = job(move |c| {
             Box::pin(async move {
                 let mut w = Filter::default();

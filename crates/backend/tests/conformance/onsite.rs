@@ -8,8 +8,7 @@ use chrono::NaiveDate;
 use mashangban_domain::onsite::{KnownItem, Onsite, OnsiteAction, OnsiteDraft, OnsiteStage, apply};
 use mashangban_domain::org::UnitKind;
 use mashangban_store::{
-    EnforcementActor, NewOnsite, OnsiteEvent, OnsiteFilter, OnsiteStore, OrgStore, ServiceCentreInput,
-    ServiceItemInput,
+    EnforcementActor, NewOnsite, OnsiteEvent, OnsiteFilter, OnsiteStore, OrgStore, ServiceCentreInput, ServiceItemInput,
 };
 
 use crate::org::unit;
@@ -35,19 +34,28 @@ async fn catalogue_and_centres_are_unique_and_kept<D: TestDb>() {
     let env = &D::create().await;
     let s = &env.store;
     let (city, dept) = units(s).await;
-    let item = |code: &str, unit_id| ServiceItemInput { code: code.into(), name: "居住证办理".into(), unit_id, active: true };
+    let item =
+        |code: &str, unit_id| ServiceItemInput {
+            code: code.into(), name: "居住证办理".into(), unit_id, active: true
+        };
     let permit = s.create_service_item(item("permit", dept)).await.unwrap();
     assert_eq!(refusal(s.create_service_item(item("permit", city)).await), "duplicate_item_code");
     assert_eq!(refusal(s.create_service_item(item("x", 9999)).await), "unknown_unit");
     let card = s.create_service_item(item("card", dept)).await.unwrap();
     assert_eq!(refusal(s.update_service_item(card.id, item("permit", dept)).await), "duplicate_item_code");
     assert_eq!(refusal(s.update_service_item(9999, item("zzz", dept)).await), "item_not_found");
-    let off = s.update_service_item(permit.id, ServiceItemInput { active: false, ..item("permit", dept) }).await.unwrap();
+    let off =
+        s.update_service_item(permit.id, ServiceItemInput { active: false, ..item("permit", dept) }).await.unwrap();
     assert!(!off.active);
     let codes: Vec<String> = s.service_items().await.unwrap().into_iter().map(|i| i.code).collect();
     assert_eq!(codes, ["card", "permit"], "in code order");
 
-    let centre = |unit_id, capacity| ServiceCentreInput { unit_id, name: "政务服务中心".into(), daily_capacity: capacity, active: true };
+    let centre = |unit_id, capacity| ServiceCentreInput {
+        unit_id,
+        name: "政务服务中心".into(),
+        daily_capacity: capacity,
+        active: true,
+    };
     let c = s.create_centre(centre(dept, 2)).await.unwrap();
     assert_eq!(refusal(s.create_centre(centre(dept, 3)).await), "duplicate_centre");
     let other = s.create_centre(centre(city, 1)).await.unwrap();
@@ -77,9 +85,14 @@ async fn a_request_moves_with_its_history_within_capacity<D: TestDb>() {
     let (_, dept) = units(s).await;
     let item = ServiceItemInput { code: "permit".into(), name: "居住证办理".into(), unit_id: dept, active: true };
     let permit = s.create_service_item(item).await.unwrap();
-    let centre = ServiceCentreInput { unit_id: dept, name: "市政务服务中心".into(), daily_capacity: 1, active: true };
+    let centre =
+        ServiceCentreInput { unit_id: dept, name: "市政务服务中心".into(), daily_capacity: 1, active: true };
     let centre = s.create_centre(centre).await.unwrap();
-    let draft = || OnsiteDraft { people: 30, dates: vec!["2026-03-10".into(), "2026-03-11".into()], items: vec![(permit.id, 30)] };
+    let draft = || OnsiteDraft {
+        people: 30,
+        dates: vec!["2026-03-10".into(), "2026-03-11".into()],
+        items: vec![(permit.id, 30)],
+    };
     let catalogue = [KnownItem { id: permit.id, active: true }];
     let onsite = || draft().check(&catalogue, day("2026-03-02"), &|_| None).unwrap();
 
@@ -99,17 +112,27 @@ async fn a_request_moves_with_its_history_within_capacity<D: TestDb>() {
         "onsite_changed"
     );
     let full = apply(&second.onsite, &accept).unwrap();
-    assert_eq!(refusal(s.change_onsite(second.id, 1, full.clone(), full.date, event(&accept), at(3), staff()).await), "over_capacity");
+    assert_eq!(
+        refusal(s.change_onsite(second.id, 1, full.clone(), full.date, event(&accept), at(3), staff()).await),
+        "over_capacity"
+    );
     let propose = OnsiteAction::Propose { date: day("2026-03-12"), team: "周志坚".into(), note: None };
     let proposed = apply(&second.onsite, &propose).unwrap();
     let other = env.other_node().await;
-    let saved = other.change_onsite(second.id, 1, proposed.clone(), proposed.date, event(&propose), at(4), staff()).await.unwrap();
+    let saved = other
+        .change_onsite(second.id, 1, proposed.clone(), proposed.date, event(&propose), at(4), staff())
+        .await
+        .unwrap();
     assert_eq!(saved.onsite.stage, OnsiteStage::Proposed);
     let sessions = s.centre_sessions(centre.id, day("2026-03-01"), day("2026-03-31")).await.unwrap();
     assert_eq!(sessions, vec![(day("2026-03-10"), 1), (day("2026-03-12"), 1)], "a proposal holds its day");
 
     // Held and rated; the record reads back whole.
-    let record = OnsiteAction::Record { handled: vec![(permit.id, 28)], note: Some("现场受理".into()), today: day("2026-03-10") };
+    let record = OnsiteAction::Record {
+        handled: vec![(permit.id, 28)],
+        note: Some("现场受理".into()),
+        today: day("2026-03-10"),
+    };
     let held = apply(&booked.onsite, &record).unwrap();
     let held = s.change_onsite(first.id, 2, held, None, event(&record), at(5), staff()).await.unwrap();
     let rate = OnsiteAction::Rate { rating: 4, comment: Some("很方便".into()) };
@@ -128,7 +151,9 @@ async fn a_request_moves_with_its_history_within_capacity<D: TestDb>() {
     assert!(execute(s, "UPDATE onsite_events SET note = 'x'", vec![]).await.is_err());
 
     // Filters: stage, enterprise, centres, submission time.
-    let by = |f: OnsiteFilter| async move { s.onsite_requests(f, 10).await.unwrap().into_iter().map(|r| r.id).collect::<Vec<_>>() };
+    let by = |f: OnsiteFilter| async move {
+        s.onsite_requests(f, 10).await.unwrap().into_iter().map(|r| r.id).collect::<Vec<_>>()
+    };
     assert_eq!(by(OnsiteFilter::default()).await, vec![second.id, first.id]);
     assert_eq!(by(OnsiteFilter { stage: Some(OnsiteStage::Rated), ..OnsiteFilter::default() }).await, vec![first.id]);
     assert_eq!(by(OnsiteFilter { credit_code: Some("B".into()), ..OnsiteFilter::default() }).await, vec![second.id]);

@@ -64,20 +64,17 @@ const BOOKING_ERRORS: &[&str] = &[
 ];
 
 pub fn routes<S: Store>() -> Vec<Route<S>> {
-    let (read, ask, handle, manage) = (
-        Permission::ReadOnsite,
-        Permission::RequestOnsite,
-        Permission::HandleOnsite,
-        Permission::ManageOnsiteCatalog,
-    );
-    let action = |path: &'static str, permission: Permission, summary: &'static str, errors: &'static [&'static str]| {
-        Route::post(path, act::<S>)
-            .permission(permission)
-            .doc(TAG, summary)
-            .body::<OnsiteActionBody>()
-            .answer::<OnsiteDetail>()
-            .errors(errors)
-    };
+    let (read, ask, handle, manage) =
+        (Permission::ReadOnsite, Permission::RequestOnsite, Permission::HandleOnsite, Permission::ManageOnsiteCatalog);
+    let action =
+        |path: &'static str, permission: Permission, summary: &'static str, errors: &'static [&'static str]| {
+            Route::post(path, act::<S>)
+                .permission(permission)
+                .doc(TAG, summary)
+                .body::<OnsiteActionBody>()
+                .answer::<OnsiteDetail>()
+                .errors(errors)
+        };
     vec![
         Route::get("/api/v1/onsite/items", items::<S>)
             .permission(read)

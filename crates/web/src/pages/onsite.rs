@@ -35,9 +35,11 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         Route::get("/onsite", list::<S>).permission(read).nav(MenuKind::Main, 46, "上门服务"),
         Route::get("/onsite/new", new_form::<S>).permission(ask),
         Route::post("/onsite/new", submit::<S>).permission(ask).form(),
-        Route::get("/onsite/report", report::<S>)
-            .permission(Permission::ReadOnsiteReports)
-            .nav(MenuKind::Main, 47, "上门服务统计"),
+        Route::get("/onsite/report", report::<S>).permission(Permission::ReadOnsiteReports).nav(
+            MenuKind::Main,
+            47,
+            "上门服务统计",
+        ),
         Route::get("/onsite/{id}", detail::<S>).permission(read),
     ];
     for path in ["/onsite/{id}/accept", "/onsite/{id}/propose", "/onsite/{id}/refuse", "/onsite/{id}/record"] {
@@ -171,9 +173,12 @@ fn some(form: &HashMap<String, String>, name: &str) -> Option<String> {
 }
 
 fn body_of(form: &HashMap<String, String>) -> Result<OnsiteBody, AppError> {
-    let centre = field(form, "centre").trim().parse().map_err(|_| AppError::invalid("centre_required", "请选择政务服务中心"))?;
-    let people =
-        field(form, "people").trim().parse().map_err(|_| AppError::invalid("invalid_people", "办理总人数应为正整数"))?;
+    let centre =
+        field(form, "centre").trim().parse().map_err(|_| AppError::invalid("centre_required", "请选择政务服务中心"))?;
+    let people = field(form, "people")
+        .trim()
+        .parse()
+        .map_err(|_| AppError::invalid("invalid_people", "办理总人数应为正整数"))?;
     Ok(OnsiteBody {
         centre,
         items: item_counts(form, "count_", None)?,

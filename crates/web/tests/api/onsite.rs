@@ -110,7 +110,10 @@ async fn an_enterprise_asks_the_centre_comes_within_capacity_and_it_is_rated_and
     assert_eq!(status, StatusCode::CREATED, "{mine}");
     assert_eq!((mine["stage"].as_str(), mine["actions"].clone()), (Some("submitted"), json!(["withdraw"])));
     assert_eq!(mine["preferred_dates"], json!(["2026-12-08", "2026-12-09"]));
-    assert_eq!((mine["contact_phone"].as_str(), mine["items"][1]["name"].as_str()), (Some("13800138000"), Some("社保卡申领")));
+    assert_eq!(
+        (mine["contact_phone"].as_str(), mine["items"][1]["name"].as_str()),
+        (Some("13800138000"), Some("社保卡申领"))
+    );
     let (_, other) = app.post("/api/v1/onsite/requests", Some(&theirs), ask(centre, permit, 8, &["2026-12-08"])).await;
     let (a, b) = (mine["id"].as_i64().unwrap(), other["id"].as_i64().unwrap());
 
@@ -132,39 +135,64 @@ async fn an_enterprise_asks_the_centre_comes_within_capacity_and_it_is_rated_and
     let team = json!({ "date": "2026-12-10", "team": "梁敏、周志坚" });
     let refused = act(&app, a, "accept", &staff, team.clone(), version(&mine)).await;
     assert_eq!(code_of(&refused), (StatusCode::UNPROCESSABLE_ENTITY, Some("date_not_preferred")));
-    let (status, mine) = act(&app, a, "accept", &staff, json!({ "date": "2026-12-08", "team": "梁敏、周志坚" }), version(&mine)).await;
-    assert_eq!((status, mine["stage"].as_str(), mine["date"].as_str()), (StatusCode::OK, Some("accepted"), Some("2026-12-08")));
+    let (status, mine) =
+        act(&app, a, "accept", &staff, json!({ "date": "2026-12-08", "team": "梁敏、周志坚" }), version(&mine)).await;
+    assert_eq!(
+        (status, mine["stage"].as_str(), mine["date"].as_str()),
+        (StatusCode::OK, Some("accepted"), Some("2026-12-08"))
+    );
     let stale = act(&app, a, "withdraw", &ours, json!({}), version(&mine) - 1).await;
     assert_eq!(code_of(&stale), (StatusCode::CONFLICT, Some("onsite_changed")));
     let full = act(&app, b, "accept", &staff, json!({ "date": "2026-12-08", "team": "周志坚" }), version(&other)).await;
     assert_eq!(code_of(&full), (StatusCode::CONFLICT, Some("over_capacity")));
-    let past = act(&app, b, "propose", &staff, json!({ "date": "2026-12-01", "team": "周志坚" }), version(&other)).await;
+    let past =
+        act(&app, b, "propose", &staff, json!({ "date": "2026-12-01", "team": "周志坚" }), version(&other)).await;
     assert_eq!(code_of(&past), (StatusCode::UNPROCESSABLE_ENTITY, Some("date_in_past")));
-    let (status, other) =
-        act(&app, b, "propose", &staff, json!({ "date": "2026-12-10", "team": "周志坚", "note": "8日已排满" }), version(&other)).await;
+    let (status, other) = act(
+        &app,
+        b,
+        "propose",
+        &staff,
+        json!({ "date": "2026-12-10", "team": "周志坚", "note": "8日已排满" }),
+        version(&other),
+    )
+    .await;
     assert_eq!((status, other["stage"].as_str()), (StatusCode::OK, Some("proposed")), "{other}");
-    let (_, days) = app.get(&format!("/api/v1/onsite/centres/{centre}/sessions?from=2026-12-01&to=2026-12-31"), Some(&staff)).await;
-    assert_eq!(days, json!([{ "date": "2026-12-08", "sessions": 1, "capacity": 1 }, { "date": "2026-12-10", "sessions": 1, "capacity": 1 }]));
+    let (_, days) =
+        app.get(&format!("/api/v1/onsite/centres/{centre}/sessions?from=2026-12-01&to=2026-12-31"), Some(&staff)).await;
+    assert_eq!(
+        days,
+        json!([{ "date": "2026-12-08", "sessions": 1, "capacity": 1 }, { "date": "2026-12-10", "sessions": 1, "capacity": 1 }])
+    );
     let (status, other) = act(&app, b, "confirm", &theirs, json!({}), version(&other)).await;
-    assert_eq!((status, other["stage"].as_str(), other["date"].as_str()), (StatusCode::OK, Some("accepted"), Some("2026-12-10")));
+    assert_eq!(
+        (status, other["stage"].as_str(), other["date"].as_str()),
+        (StatusCode::OK, Some("accepted"), Some("2026-12-10"))
+    );
 
     // Recorded on the day, not before; then rated once.
-    let handled = json!({ "handled": [{ "item": permit, "count": 28 }, { "item": card, "count": 12 }], "note": "2人材料不全" });
+    let handled =
+        json!({ "handled": [{ "item": permit, "count": 28 }, { "item": card, "count": 12 }], "note": "2人材料不全" });
     let early = act(&app, a, "record", &staff, handled.clone(), version(&mine)).await;
     assert_eq!(code_of(&early), (StatusCode::CONFLICT, Some("too_early")));
     app.set_time("2026-12-08T17:00:00+08:00");
     // Sessions idle for four days have ended: sign in again.
     let (staff, ours) = (app.login("service-centre").await, app.login("enterprise").await);
-    let missing = act(&app, a, "record", &staff, json!({ "handled": [{ "item": permit, "count": 28 }] }), version(&mine)).await;
+    let missing =
+        act(&app, a, "record", &staff, json!({ "handled": [{ "item": permit, "count": 28 }] }), version(&mine)).await;
     assert_eq!(code_of(&missing), (StatusCode::UNPROCESSABLE_ENTITY, Some("handled_required")));
     let (status, mine) = act(&app, a, "record", &staff, handled, version(&mine)).await;
-    assert_eq!((status, mine["stage"].as_str(), mine["items"][0]["handled"].as_u64()), (StatusCode::OK, Some("held"), Some(28)));
+    assert_eq!(
+        (status, mine["stage"].as_str(), mine["items"][0]["handled"].as_u64()),
+        (StatusCode::OK, Some("held"), Some(28))
+    );
     assert_eq!(mine["actions"], json!([]), "the centre has nothing left to do");
     let (_, seen) = app.get(&format!("/api/v1/onsite/requests/{a}"), Some(&ours)).await;
     assert_eq!(seen["actions"], json!(["rate"]));
     let bad_rating = act(&app, a, "rate", &ours, json!({ "rating": 6 }), version(&mine)).await;
     assert_eq!(code_of(&bad_rating), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_rating")));
-    let (status, mine) = act(&app, a, "rate", &ours, json!({ "rating": 5, "comment": "不用跑腿" }), version(&mine)).await;
+    let (status, mine) =
+        act(&app, a, "rate", &ours, json!({ "rating": 5, "comment": "不用跑腿" }), version(&mine)).await;
     assert_eq!((status, mine["stage"].as_str(), mine["rating"].as_u64()), (StatusCode::OK, Some("rated"), Some(5)));
     let again = act(&app, a, "rate", &ours, json!({ "rating": 1 }), version(&mine)).await;
     assert_eq!(code_of(&again), (StatusCode::CONFLICT, Some("illegal_onsite_transition")));
@@ -177,7 +205,13 @@ async fn an_enterprise_asks_the_centre_comes_within_capacity_and_it_is_rated_and
     let row = &report["rows"][0];
     assert_eq!(row["centre"], "中山市政务服务中心");
     assert_eq!(
-        (row["requests"].as_u64(), row["sessions"].as_u64(), row["handled"].as_u64(), row["rated"].as_u64(), row["satisfaction"].as_f64()),
+        (
+            row["requests"].as_u64(),
+            row["sessions"].as_u64(),
+            row["handled"].as_u64(),
+            row["rated"].as_u64(),
+            row["satisfaction"].as_f64()
+        ),
         (Some(2), Some(1), Some(40), Some(1), Some(5.0))
     );
     let (_, later) = app.get("/api/v1/onsite/report?from=2026-12-09", Some(&staff)).await;
@@ -224,9 +258,13 @@ async fn the_pages_ask_accept_and_show_the_report() {
     assert!(queue.contains(&format!("href=\"/onsite/{id}\"")) && queue.contains("待受理"));
     let (_, detail) = page(&app, &location, &staff).await;
     assert!(detail.contains("id=\"accept-form\"") && detail.contains("id=\"propose-form\""));
-    let (status, back, _) =
-        post_form(&app, &format!("{location}/accept"), &staff, &[("version", "1"), ("date", "2026-12-08"), ("team", "梁敏")])
-            .await;
+    let (status, back, _) = post_form(
+        &app,
+        &format!("{location}/accept"),
+        &staff,
+        &[("version", "1"), ("date", "2026-12-08"), ("team", "梁敏")],
+    )
+    .await;
     assert_eq!((status, back.as_str()), (StatusCode::SEE_OTHER, location.as_str()));
     let (_, detail) = page(&app, &location, &ours).await;
     assert!(detail.contains("已受理") && detail.contains("梁敏") && detail.contains("id=\"withdraw-form\""));
@@ -260,7 +298,8 @@ async fn the_demo_loads_requests_in_every_stage_once() {
     assert_eq!(mashangban_demo::load_onsite(&app.store, &data, now).await.unwrap(), 0, "loaded once");
     let staff = app.login("service-centre").await;
     let (_, list) = app.get("/api/v1/onsite/requests", Some(&staff)).await;
-    let stages: std::collections::BTreeSet<&str> = list.as_array().unwrap().iter().map(|r| r["stage"].as_str().unwrap()).collect();
+    let stages: std::collections::BTreeSet<&str> =
+        list.as_array().unwrap().iter().map(|r| r["stage"].as_str().unwrap()).collect();
     assert_eq!(stages, ["accepted", "held", "rated", "submitted"].into_iter().collect(), "the city centre's four");
     let ours = app.login("enterprise").await;
     let (_, mine) = app.get("/api/v1/onsite/requests", Some(&ours)).await;
