@@ -24,8 +24,8 @@ use mashangban_domain::org::{Actor, Role};
 use mashangban_domain::time::format_instant;
 use mashangban_domain::validation::{Phone, mask_name, mask_phone};
 use mashangban_store::{
-    NewOnsite, OnsiteEvent, OnsiteFilter, OnsiteHistoryEntry, OnsiteRecord, ServiceCentre, ServiceCentreInput,
-    ServiceItem, ServiceItemInput, Store,
+    NewOnsite, OnsiteChange, OnsiteEvent, OnsiteFilter, OnsiteHistoryEntry, OnsiteRecord, ServiceCentre,
+    ServiceCentreInput, ServiceItem, ServiceItemInput, Store,
 };
 
 use crate::enforcement::actor as history_actor;
@@ -492,7 +492,12 @@ impl<'a, S: Store> Onsite<'a, S> {
         let saved = self
             .app
             .store()
-            .change_onsite(record.id, record.version, next, booking, event, self.app.now(), history_actor(caller))
+            .change_onsite(
+                record.id,
+                OnsiteChange { expected: record.version, onsite: next, booking, event },
+                self.app.now(),
+                history_actor(caller),
+            )
             .await?;
         self.detail(caller, saved).await
     }

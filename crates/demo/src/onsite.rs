@@ -12,7 +12,7 @@ use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use mashangban_domain::onsite::{KnownItem, Onsite, OnsiteAction, OnsiteDraft, apply};
 use mashangban_domain::time::Instant;
 use mashangban_store::{
-    EnforcementActor, NewOnsite, OnsiteEvent, ServiceCentreInput, ServiceItemInput, Store, StoreError,
+    EnforcementActor, NewOnsite, OnsiteChange, OnsiteEvent, ServiceCentreInput, ServiceItemInput, Store, StoreError,
 };
 
 use crate::{DemoData, DemoError};
@@ -176,6 +176,7 @@ async fn step<S: Store>(
     let booking =
         matches!(action, OnsiteAction::Accept { .. } | OnsiteAction::Propose { .. }).then_some(next.date).flatten();
     let event = OnsiteEvent { kind: action.kind().into(), note: action.note() };
-    let saved = store.change_onsite(id, version, next, booking, event, at, by.clone()).await.map_err(failed)?;
+    let change = OnsiteChange { expected: version, onsite: next, booking, event };
+    let saved = store.change_onsite(id, change, at, by.clone()).await.map_err(failed)?;
     Ok((saved.onsite, saved.version))
 }

@@ -13,8 +13,8 @@ use mashangban_domain::onsite::{
 };
 use mashangban_domain::time::Instant;
 use mashangban_store::{
-    EnforcementActor, NewOnsite, OnsiteEvent, OnsiteFilter, OnsiteHistoryEntry, OnsiteRecord, OnsiteStore,
-    ServiceCentre, ServiceCentreInput, ServiceItem, ServiceItemInput, StoreError, StoreResult,
+    EnforcementActor, NewOnsite, OnsiteChange, OnsiteEvent, OnsiteFilter, OnsiteHistoryEntry, OnsiteRecord,
+    OnsiteStore, ServiceCentre, ServiceCentreInput, ServiceItem, ServiceItemInput, StoreError, StoreResult,
 };
 
 use crate::rows::json_text;
@@ -144,16 +144,11 @@ impl<D: Database> OnsiteStore for SqlStore<D> {
     async fn change_onsite(
         &self,
         id: i64,
-        expected: i64,
-        onsite: Onsite,
-        booking: Option<NaiveDate>,
-        event: OnsiteEvent,
+        change: OnsiteChange,
         at: Instant,
         by: EnforcementActor,
     ) -> StoreResult<OnsiteRecord> {
-        let change =
-            job(move |c| Box::pin(async move { change(c, id, expected, onsite, booking, event, at, by).await }));
-        self.db.write(change).await
+        self.db.write(job(move |c| Box::pin(async move { write_change(c, id, change, at, by).await }))).await
     }
 
     async fn onsite(&self, id: i64) -> StoreResult<Option<OnsiteRecord>> {
@@ -340,17 +335,14 @@ async fn book(c: &dyn Conn, centre_id: i64, request_id: i64, date: NaiveDate) ->
     Ok(check_capacity(u32::try_from(booked).unwrap_or(u32::MAX), centre.daily_capacity, date)?)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn change(
+async fn write_change(
     c: &dyn Conn,
     id: i64,
-    expected: i64,
-    onsite: Onsite,
-    booking: Option<NaiveDate>,
-    event: OnsiteEvent,
+    change: OnsiteChange,
     at: Instant,
     by: EnforcementActor,
 ) -> StoreResult<OnsiteRecord> {
+    let OnsiteChange { expected, onsite, booking, event } = change;
     let found = load_onsite(c, id).await?.ok_or_else(onsite_not_found)?;
     if let Some(date) = booking {
         book(c, found.centre_id, id, date).await?;

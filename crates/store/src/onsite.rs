@@ -97,6 +97,16 @@ pub struct OnsiteEvent {
     pub note: Option<String>,
 }
 
+/// A change of a request as the domain decided it: written over version `expected`; when `booking`
+/// names a day, the day's room is checked in the same transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnsiteChange {
+    pub expected: i64,
+    pub onsite: Onsite,
+    pub booking: Option<NaiveDate>,
+    pub event: OnsiteEvent,
+}
+
 /// One entry of a request's history as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OnsiteHistoryEntry {
@@ -157,17 +167,13 @@ pub trait OnsiteStore {
         by: EnforcementActor,
     ) -> impl Future<Output = StoreResult<OnsiteRecord>> + Send;
 
-    /// Writes `onsite` (decided by the domain) over version `expected` with its history row. When
-    /// `booking` names a day, the centre's row is locked and the sessions held that day by its
-    /// other requests are counted in the same transaction; `409 over_capacity` at its capacity.
-    /// `404 onsite_not_found`, `409 onsite_changed`.
+    /// Writes the change with its history row. When it books a day, the centre's row is locked and
+    /// the sessions held that day by its other requests are counted in the same transaction;
+    /// `409 over_capacity` at its capacity. `404 onsite_not_found`, `409 onsite_changed`.
     fn change_onsite(
         &self,
         id: i64,
-        expected: i64,
-        onsite: Onsite,
-        booking: Option<NaiveDate>,
-        event: OnsiteEvent,
+        change: OnsiteChange,
         at: Instant,
         by: EnforcementActor,
     ) -> impl Future<Output = StoreResult<OnsiteRecord>> + Send;

@@ -8,7 +8,8 @@ use chrono::NaiveDate;
 use mashangban_domain::onsite::{KnownItem, Onsite, OnsiteAction, OnsiteDraft, OnsiteStage, apply};
 use mashangban_domain::org::UnitKind;
 use mashangban_store::{
-    EnforcementActor, NewOnsite, OnsiteEvent, OnsiteFilter, OnsiteStore, OrgStore, ServiceCentreInput, ServiceItemInput,
+    EnforcementActor, NewOnsite, OnsiteChange, OnsiteEvent, OnsiteFilter, OnsiteStore, OrgStore, ServiceCentreInput,
+    ServiceItemInput,
 };
 
 use crate::org::unit;
@@ -22,6 +23,11 @@ fn day(s: &str) -> NaiveDate {
 
 fn staff() -> EnforcementActor {
     EnforcementActor { user_id: None, name: "中心（service_centre）".into() }
+}
+
+/// The change `a` made of a request at version `expected`, booking `booking`.
+fn change(expected: i64, onsite: Onsite, booking: Option<NaiveDate>, a: &OnsiteAction) -> OnsiteChange {
+    OnsiteChange { expected, onsite, booking, event: OnsiteEvent { kind: a.kind().into(), note: a.note() } }
 }
 
 async fn units<D: TestDb>(s: &mashangban_store_sql::SqlStore<D>) -> (i64, i64) {
@@ -103,24 +109,23 @@ async fn a_request_moves_with_its_history_within_capacity<D: TestDb>() {
 
     // The first takes the only session of 10 March; the second is refused that day and proposed the 12th.
     let accept = OnsiteAction::Accept { date: day("2026-03-10"), team: "梁敏".into() };
-    let event = |a: &OnsiteAction| OnsiteEvent { kind: a.kind().into(), note: a.note() };
     let next = apply(&first.onsite, &accept).unwrap();
-    let booked = s.change_onsite(first.id, 1, next.clone(), next.date, event(&accept), at(2), staff()).await.unwrap();
+    let booked = s.change_onsite(first.id, change(1, next.clone(), next.date, &accept), at(2), staff()).await.unwrap();
     assert_eq!((booked.onsite.stage, booked.onsite.date, booked.version), (OnsiteStage::Accepted, next.date, 2));
     assert_eq!(
-        refusal(s.change_onsite(first.id, 1, next.clone(), None, event(&accept), at(3), staff()).await),
+        refusal(s.change_onsite(first.id, change(1, next.clone(), None, &accept), at(3), staff()).await),
         "onsite_changed"
     );
     let full = apply(&second.onsite, &accept).unwrap();
     assert_eq!(
-        refusal(s.change_onsite(second.id, 1, full.clone(), full.date, event(&accept), at(3), staff()).await),
+        refusal(s.change_onsite(second.id, change(1, full.clone(), full.date, &accept), at(3), staff()).await),
         "over_capacity"
     );
     let propose = OnsiteAction::Propose { date: day("2026-03-12"), team: "周志坚".into(), note: None };
     let proposed = apply(&second.onsite, &propose).unwrap();
     let other = env.other_node().await;
     let saved = other
-        .change_onsite(second.id, 1, proposed.clone(), proposed.date, event(&propose), at(4), staff())
+        .change_onsite(second.id, change(1, proposed.clone(), proposed.date, &propose), at(4), staff())
         .await
         .unwrap();
     assert_eq!(saved.onsite.stage, OnsiteStage::Proposed);
@@ -134,10 +139,10 @@ async fn a_request_moves_with_its_history_within_capacity<D: TestDb>() {
         today: day("2026-03-10"),
     };
     let held = apply(&booked.onsite, &record).unwrap();
-    let held = s.change_onsite(first.id, 2, held, None, event(&record), at(5), staff()).await.unwrap();
+    let held = s.change_onsite(first.id, change(2, held, None, &record), at(5), staff()).await.unwrap();
     let rate = OnsiteAction::Rate { rating: 4, comment: Some("很方便".into()) };
     let rated = apply(&held.onsite, &rate).unwrap();
-    s.change_onsite(first.id, 3, rated.clone(), None, event(&rate), at(6), staff()).await.unwrap();
+    s.change_onsite(first.id, change(3, rated.clone(), None, &rate), at(6), staff()).await.unwrap();
     let read = s.onsite(first.id).await.unwrap().unwrap();
     assert_eq!(read.onsite, rated);
     assert_eq!(read.onsite.items[0].handled, Some(28));
