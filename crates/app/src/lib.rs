@@ -42,6 +42,7 @@ pub mod live;
 pub mod monitoring;
 pub mod notifications;
 pub mod notify;
+pub mod onsite;
 pub mod org;
 pub mod password_resets;
 pub mod ratelimit;
@@ -471,6 +472,11 @@ impl<S: Store> App<S> {
     /// 在线监测: monitoring points, readings, aggregates and exceedance alerts.
     pub fn monitoring(&self) -> monitoring::Monitoring<'_, S> {
         monitoring::Monitoring::new(self)
+    }
+
+    /// 行走办: on-site service requests of enterprises, the catalogue and the centres.
+    pub fn onsite(&self) -> onsite::Onsite<'_, S> {
+        onsite::Onsite::new(self)
     }
 
     /// 生态环境损害赔偿: the expert pool and compensation matters from enforcement cases.

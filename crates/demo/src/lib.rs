@@ -19,6 +19,7 @@ mod fund;
 mod ledgers;
 mod liaisons;
 mod monitoring;
+mod onsite;
 mod plan;
 mod spam;
 mod statistics;
@@ -45,6 +46,7 @@ pub use fund::{DEMO_FUND_POLICY, load_fund};
 pub use ledgers::{DEMO_OUTLETS, load_ledgers};
 pub use liaisons::load_liaisons;
 pub use monitoring::{DEMO_DEVICE_PASSWORD, DEMO_POINTS, demo_mn, load_monitoring};
+pub use onsite::load_onsite;
 pub use spam::{load_spam, spam_count};
 pub use statistics::load_statistics;
 pub use visits::load_visits;
@@ -115,6 +117,8 @@ pub fn demo_users(data: &DemoData) -> Vec<DemoUser> {
         staff("admin", Role::Admin, unit("city", UnitKind::City), "吴文杰"),
         staff("liaison", Role::Liaison, unit("guzhen", UnitKind::Town), "冯海涛"),
         staff("leaders-office", Role::LeadersOffice, unit("city", UnitKind::City), "邓慧敏"),
+        // Staff of the city's government service centre (政务服务中心), run by 市政数局: on-site service.
+        staff("service-centre", Role::ServiceCentre, unit("zwfw", UnitKind::Department), "麦淑仪"),
         // Inside a unit (二次派单): a section (科室) of 市市场监管局, and 古镇镇 with one of its villages.
         staff("section", Role::Handler, unit("scjgj-djk", UnitKind::Subunit), "罗家明"),
         staff("town-handler", Role::Handler, unit("guzhen", UnitKind::Town), "区美玲"),
@@ -293,10 +297,11 @@ mod tests {
         assert_eq!(enterprise.display_name, demo_enterprise().unwrap().1);
         assert_eq!(by_name("liaison").role, Role::Liaison);
         assert_eq!(by_name("leaders-office").role, Role::LeadersOffice);
+        assert_eq!(by_name("service-centre").unit_code.as_deref(), Some("zwfw"));
         assert_eq!(by_name("section").unit_code.as_deref(), Some("scjgj-djk"));
         assert_eq!(by_name("village").unit_code.as_deref(), Some("guzhen-haizhou"));
         assert_eq!(by_name("town-leader").role, Role::UnitLeader);
-        assert_eq!(users.len(), 14);
+        assert_eq!(users.len(), 15);
         for u in &users {
             if u.role.is_staff() {
                 assert!(data.unit(u.unit_code.as_deref().unwrap()).is_some(), "{}", u.username);

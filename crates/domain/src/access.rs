@@ -134,6 +134,17 @@ pub enum Permission {
     /// Rate and ask to reopen (评价、申请重办) the requests one's own account submitted, the
     /// session standing in for the check code. Accounts only: staff never act as the asker.
     ActOnOwnRequests,
+    /// Read on-site service requests (查看上门服务) within their scope: an enterprise its own, a
+    /// centre's staff their centre's; and the service catalogue and centres.
+    ReadOnsite,
+    /// Ask a service centre to come (申请上门服务), confirm a proposed date, withdraw and rate.
+    RequestOnsite,
+    /// Accept, propose another date, refuse and record what was handled (办理上门服务).
+    HandleOnsite,
+    /// Keep the service catalogue and the centres with their daily capacity (管理上门服务目录).
+    ManageOnsiteCatalog,
+    /// Read the on-site service report per centre (上门服务统计).
+    ReadOnsiteReports,
 }
 
 /// Every staff role (工作人员).
@@ -221,6 +232,11 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::BulkUrge, &[Role::Dispatcher, Role::Supervisor]),
     (Permission::SaveViews, STAFF),
     (Permission::ActOnOwnRequests, &[Role::Enterprise, Role::Resident]),
+    (Permission::ReadOnsite, &[Role::Enterprise, Role::ServiceCentre, Role::Supervisor, Role::CityLeader, Role::Admin]),
+    (Permission::RequestOnsite, &[Role::Enterprise]),
+    (Permission::HandleOnsite, &[Role::ServiceCentre, Role::Admin]),
+    (Permission::ManageOnsiteCatalog, &[Role::Admin]),
+    (Permission::ReadOnsiteReports, &[Role::ServiceCentre, Role::Supervisor, Role::CityLeader, Role::Admin]),
 ];
 
 impl Permission {
@@ -282,6 +298,11 @@ impl Permission {
         Permission::BulkUrge,
         Permission::SaveViews,
         Permission::ActOnOwnRequests,
+        Permission::ReadOnsite,
+        Permission::RequestOnsite,
+        Permission::HandleOnsite,
+        Permission::ManageOnsiteCatalog,
+        Permission::ReadOnsiteReports,
     ];
 
     /// The stable code (API documents, logs).
@@ -344,6 +365,11 @@ impl Permission {
             Self::BulkUrge => "requests.bulk_urge",
             Self::SaveViews => "views.save",
             Self::ActOnOwnRequests => "requests.own",
+            Self::ReadOnsite => "onsite.read",
+            Self::RequestOnsite => "onsite.request",
+            Self::HandleOnsite => "onsite.handle",
+            Self::ManageOnsiteCatalog => "onsite.catalog",
+            Self::ReadOnsiteReports => "onsite.reports",
         }
     }
 
@@ -407,6 +433,11 @@ impl Permission {
             Self::BulkUrge => "批量催办",
             Self::SaveViews => "保存视图",
             Self::ActOnOwnRequests => "评价或申请重办本人提交的诉求",
+            Self::ReadOnsite => "查看上门服务",
+            Self::RequestOnsite => "申请上门服务",
+            Self::HandleOnsite => "办理上门服务",
+            Self::ManageOnsiteCatalog => "管理上门服务事项目录和服务中心",
+            Self::ReadOnsiteReports => "查看上门服务统计",
         }
     }
 

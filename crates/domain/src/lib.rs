@@ -29,6 +29,7 @@ pub mod lifecycle;
 pub mod money;
 pub mod monitoring;
 pub mod notify;
+pub mod onsite;
 pub mod org;
 pub mod password_reset;
 pub mod request;

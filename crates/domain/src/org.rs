@@ -129,6 +129,9 @@ crate::labelled_enum!(
         /// The city leaders' office (市领导办公室): takes in and screens the
         /// secretary-mayor direct line (书记市长直通车) and reviews its replies.
         LeadersOffice = "leaders_office" / "市领导办公室",
+        /// Staff of a government service centre (政务服务中心) who take on-site
+        /// service requests (行走办) for the centres of their unit.
+        ServiceCentre = "service_centre" / "政务服务中心",
         /// Enterprise account (企业用户).
         Enterprise = "enterprise" / "企业用户",
         /// Resident account (群众用户).
@@ -270,6 +273,8 @@ impl Actor {
                 Some(user_id) => Scope::Liaison { user_id },
                 None => Scope::Nothing,
             },
+            // Centre staff work their centres' on-site requests, and hotline requests only as any unit would.
+            Self::Staff(s) if s.role == Role::ServiceCentre => Scope::Units { units: s.units.clone(), town: None },
             Self::Staff(_) | Self::System => Scope::All,
             Self::Account(a) => Scope::Asker { user_id: a.user_id, credit_code: a.credit_code.clone() },
             Self::PublicAsker | Self::Anonymous => Scope::Nothing,

@@ -590,6 +590,10 @@ async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Resul
     if fund > 0 {
         println!("已载入产业扶持资金演示政策（10 项措施）和 {fund} 份申报。");
     }
+    let onsite = mashangban_demo::load_onsite(store, &data, time::now()).await.map_err(|e| e.to_string())?;
+    if onsite > 0 {
+        println!("已载入上门服务（行走办）演示数据：6 项服务事项、2 个政务服务中心和 {onsite} 份申请。");
+    }
     let bar = ProgressBar::new(args.demo_requests as u64);
     if let Ok(style) = ProgressStyle::with_template("生成历史诉求 {bar:40} {pos}/{len} {elapsed}") {
         bar.set_style(style);

@@ -35,6 +35,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (23, "0023_screening", include_str!("../migrations/0023_screening.sql")),
     (24, "0024_saved_views", include_str!("../migrations/0024_saved_views.sql")),
     (25, "0025_compensation", include_str!("../migrations/0025_compensation.sql")),
+    (26, "0026_onsite", include_str!("../migrations/0026_onsite.sql")),
     (27, "0027_password_reset", include_str!("../migrations/0027_password_reset.sql")),
     (28, "0028_direct_line_screening", include_str!("../migrations/0028_direct_line_screening.sql")),
 ];
@@ -82,6 +83,9 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "command_tasks",
     "command_events",
     "saved_views",
+    "onsite_items",
+    "onsite_centres",
+    "onsite_requests",
 ];
 
 /// The newest migration this program knows.

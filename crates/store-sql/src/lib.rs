@@ -27,6 +27,7 @@ mod liaisons;
 mod locks;
 mod monitoring;
 mod notifications;
+mod onsite;
 mod org;
 mod outbox;
 mod password_resets;

@@ -35,6 +35,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0027_screening.sql"),
     include_str!("../migrations/0028_saved_views.sql"),
     include_str!("../migrations/0029_compensation.sql"),
+    include_str!("../migrations/0030_onsite.sql"),
     include_str!("../migrations/0031_password_reset.sql"),
     include_str!("../migrations/0032_direct_line_screening.sql"),
 ];

@@ -27,6 +27,7 @@ mod liaisons;
 mod monitoring;
 mod notifications;
 mod password_resets;
+mod onsite;
 mod ratelimits;
 mod saved_views;
 mod scoring;
@@ -56,6 +57,7 @@ pub use liaisons::*;
 pub use monitoring::*;
 pub use notifications::*;
 pub use password_resets::*;
+pub use onsite::*;
 pub use ratelimits::*;
 pub use saved_views::*;
 pub use scoring::*;
@@ -241,6 +243,7 @@ pub trait Store:
     + MonitoringStore
     + EnforcementStore
     + CompensationStore
+    + OnsiteStore
     + CalendarStore
     + ScoringStore
     + ScreeningStore
@@ -279,6 +282,7 @@ impl<T> Store for T where
         + MonitoringStore
         + EnforcementStore
         + CompensationStore
+        + OnsiteStore
         + CalendarStore
         + ScoringStore
         + ScreeningStore

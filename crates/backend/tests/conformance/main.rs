@@ -27,6 +27,7 @@ mod ledgers;
 mod liaison;
 mod monitoring;
 mod notifications;
+mod onsite;
 mod org;
 mod password_resets;
 mod ratelimits;

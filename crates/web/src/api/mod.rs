@@ -24,6 +24,7 @@ pub(crate) mod ledgers;
 pub(crate) mod liaisons;
 pub(crate) mod monitoring;
 mod notifications;
+pub(crate) mod onsite;
 mod public;
 mod requests;
 mod saved_views;
@@ -74,6 +75,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         monitoring::routes::<S>(),
         enforcement::routes::<S>(),
         compensation::routes::<S>(),
+        onsite::routes::<S>(),
         admin::routes::<S>(),
         docs::routes::<S>(),
     ]

@@ -22,6 +22,7 @@ mod inbox;
 mod ledgers;
 mod liaisons;
 mod monitoring;
+mod onsite;
 mod portal;
 mod staff;
 mod statistics;
@@ -69,6 +70,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     routes.extend(monitoring::routes::<S>());
     routes.extend(enforcement::routes::<S>());
     routes.extend(compensation::routes::<S>());
+    routes.extend(onsite::routes::<S>());
     routes.extend(fund::routes::<S>());
     routes.extend(visits::routes::<S>());
     routes.extend(inbox::routes::<S>());

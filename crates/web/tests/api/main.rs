@@ -947,6 +947,7 @@ mod ledgers;
 mod liaison;
 mod monitoring;
 mod notify;
+mod onsite;
 mod open311;
 mod openapi;
 mod ops;

@@ -1,6 +1,7 @@
 //! System administration pages (系统管理), for administrators only: the org
 //! tree, users and roles, categories and the dispatch catalogue, time-limit
-//! rules, the work calendar and the knowledge base of standard answers.
+//! rules, the work calendar, the knowledge base of standard answers and the
+//! catalogue and centres of on-site service.
 //!
 //! Every write calls the same service as its `/api/v1` endpoint (`app.org()`,
 //! `app.accounts()`, `app.catalog()`, `app.rules()`, `app.calendar()`,
@@ -15,6 +16,7 @@
 mod calendar;
 mod catalog;
 mod knowledge;
+mod onsite;
 mod org;
 mod rule_form;
 mod rules;
@@ -43,6 +45,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
     routes.extend(screening::routes::<S>());
     routes.extend(calendar::routes::<S>());
     routes.extend(knowledge::routes::<S>());
+    routes.extend(onsite::routes::<S>());
     routes
 }
 
@@ -114,6 +117,8 @@ const NOTICES: &[(&str, &str)] = &[
     ("article", "标准答复已保存。"),
     ("article-off", "标准答复已停用，不再向话务员推荐。"),
     ("article-on", "标准答复已恢复。"),
+    ("onsite-item", "服务事项已保存。"),
+    ("onsite-centre", "政务服务中心已保存。"),
 ];
 
 /// A 303 back to a page with its notice.
