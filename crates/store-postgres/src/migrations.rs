@@ -86,6 +86,7 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "onsite_items",
     "onsite_centres",
     "onsite_requests",
+    "password_resets",
 ];
 
 /// The newest migration this program knows.
