@@ -204,15 +204,8 @@ pub fn spawn<S: Store>(
             }
             if last_screening_training.is_none_or(|at| at.elapsed() >= SCREENING_TRAINING_EVERY) {
                 last_screening_training = Some(std::time::Instant::now());
-                // Decisions made on other nodes reach this one at this training (own ones at once: `train_soon`).
-                let app = app.clone();
-                tokio::spawn(async move {
-                    let trained = app.screening().train_now().await;
-                    app.jobs().record("screening_training", trained.is_ok());
-                    if let Err(error) = trained {
-                        tracing::error!(%error, "training the screening classifier failed");
-                    }
-                });
+                // Decisions made on other nodes reach this one at this training (own ones at once).
+                app.screening().train_soon();
             }
             let scanned = scan_if_leading(&app, &config).await;
             app.jobs().record("deadline_scan", scanned.is_ok());

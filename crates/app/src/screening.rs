@@ -381,10 +381,10 @@ impl<'a, S: Store> Screenings<'a, S> {
         self.train_holding_the_lock().await
     }
 
-    /// A staff decision (release, mark spam) reaches this node's classifier at once: a training
-    /// is queued behind the one running, and decisions made before it starts reading join it, so
-    /// a burst of decisions costs at most two trainings. Other nodes learn them at their next
-    /// periodic training.
+    /// Trains beside the caller: after a staff decision (release, mark spam), so it reaches this
+    /// node's classifier at once, and on the scheduler's quarter hour. A training is queued behind
+    /// the one running, and requests made before it starts reading join it, so a burst of decisions
+    /// costs at most two trainings. Other nodes learn a decision at their next periodic training.
     pub fn train_soon(&self) {
         use std::sync::atomic::Ordering;
         if self.app.screening_slot().queued.swap(true, Ordering::AcqRel) {
@@ -398,7 +398,7 @@ impl<'a, S: Store> Screenings<'a, S> {
             let trained = app.screening().train_holding_the_lock().await;
             app.jobs().record("screening_training", trained.is_ok());
             if let Err(error) = trained {
-                tracing::error!(%error, "training the screening classifier after a decision failed");
+                tracing::error!(%error, "training the screening classifier failed");
             }
         });
     }
