@@ -6,9 +6,12 @@
 //! Staff accounts may reset this way too when their phone is on file.
 //!
 //! The answer to a request for a code is the same whether the account exists,
-//! has a phone, or was sent a code less than a minute ago; requests are
-//! limited per name or phone typed and per client address, wrong codes per
-//! code and (as failed sign-ins) per client address.
+//! has a phone, or was sent a code less than a minute ago, and it takes at
+//! least [`ANSWER_FLOOR`] either way, so neither its words nor its time tell
+//! which accounts exist; requests are limited per name or phone typed and per
+//! client address, wrong codes per code and (as failed sign-ins) per client
+//! address. A phone several accounts share gets an SMS naming them instead of
+//! a code (a code is for one account): the person then types a username.
 
 use rand::Rng;
 use schemars::JsonSchema;
@@ -24,6 +27,10 @@ use crate::{App, Caller};
 
 /// The longest account name or phone accepted.
 const ACCOUNT_MAX_CHARS: usize = 64;
+
+/// The least time an answer to a request for a code takes: longer than
+/// looking up an account and queueing its SMS, so both answers take the same.
+pub const ANSWER_FLOOR: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// What the answer to a request for a code says, whatever happened.
 pub const CODE_SENT: &str = "如该账号存在且登记了手机号，验证码已通过短信发送，10分钟内有效。";
@@ -82,9 +89,21 @@ impl<'a, S: Store> PasswordResets<'a, S> {
         let Some(_counted) = self.app.reserve(&wanted).await? else {
             return Err(AppError::rate_limited("获取验证码过于频繁，请一小时后再试"));
         };
-        if let Some((user, phone)) = self.resolve(&account).await?.and_then(with_phone) {
-            self.send_to(caller, &user, phone).await?;
+        let answer_at = tokio::time::Instant::now() + ANSWER_FLOOR;
+        match self.resolve(&account).await? {
+            Resolved::One(user) => {
+                if let Some((user, phone)) = with_phone(user) {
+                    self.send_to(caller, &user, phone).await?;
+                }
+            }
+            Resolved::SharedPhone(phone, users) => {
+                let names: Vec<String> = users.into_iter().map(|u| u.username).collect();
+                let text = password_reset::shared_phone_sms_text(&names);
+                self.app.store().queue_shared_phone_sms(&phone, text, self.app.now()).await?;
+            }
+            Resolved::Nobody => {}
         }
+        tokio::time::sleep_until(answer_at).await;
         Ok(ResetCodeAnswer { message: CODE_SENT, valid_minutes: VALID_MINUTES })
     }
 
@@ -100,8 +119,8 @@ impl<'a, S: Store> PasswordResets<'a, S> {
             return Err(AppError::rate_limited("尝试次数过多，请15分钟后再试"));
         };
         let reset = match self.resolve(&account).await? {
-            Some(user) => self.app.store().latest_password_reset(user.id).await?,
-            None => None,
+            Resolved::One(user) => self.app.store().latest_password_reset(user.id).await?,
+            Resolved::SharedPhone(..) | Resolved::Nobody => None,
         };
         let now = self.app.now();
         let Some(reset) = reset else { return Err(password_reset::code_refused().into()) };
@@ -130,14 +149,19 @@ impl<'a, S: Store> PasswordResets<'a, S> {
         ))
     }
 
-    /// The one enabled account of a username, or of a phone on file (none when several share it).
-    async fn resolve(&self, account: &str) -> AppResult<Option<User>> {
+    /// The one enabled account of a username or of a phone on file, or the
+    /// accounts sharing the phone typed.
+    async fn resolve(&self, account: &str) -> AppResult<Resolved> {
         let store = self.app.store();
         if let Ok(phone) = Phone::parse(account) {
             let mut users = store.users_with_phone(phone.as_str()).await?;
-            return Ok(if users.len() == 1 { users.pop() } else { None });
+            return Ok(match users.len() {
+                0 => Resolved::Nobody,
+                1 => users.pop().map_or(Resolved::Nobody, Resolved::One),
+                _ => Resolved::SharedPhone(phone.as_str().to_owned(), users),
+            });
         }
-        Ok(store.find_user(account).await?.filter(|u| !u.disabled))
+        Ok(store.find_user(account).await?.filter(|u| !u.disabled).map_or(Resolved::Nobody, Resolved::One))
     }
 
     /// A new code to the phone, unless one went less than a minute ago.
@@ -162,6 +186,14 @@ impl<'a, S: Store> PasswordResets<'a, S> {
         store.create_password_reset(new).await?;
         Ok(())
     }
+}
+
+/// Whose password a name or phone typed resets.
+enum Resolved {
+    One(User),
+    /// A phone that several enabled accounts have on file, with them.
+    SharedPhone(String, Vec<User>),
+    Nobody,
 }
 
 /// The account and its phone, when it has one.

@@ -47,6 +47,21 @@ pub fn sms_text(code: &str) -> String {
     )
 }
 
+/// Accounts an SMS to a shared phone names at most.
+const NAMED_ACCOUNTS_MAX: usize = 5;
+
+/// The SMS to a phone that several accounts have on file: which accounts, and
+/// that a code goes to one of them by its username (a code is for one account).
+pub fn shared_phone_sms_text(usernames: &[String]) -> String {
+    let named: Vec<&str> = usernames.iter().take(NAMED_ACCOUNTS_MAX).map(String::as_str).collect();
+    let more = if usernames.len() > named.len() { "等" } else { "" };
+    format!(
+        "【马上办】本手机号登记了{}个账号（{}{more}）。找回密码时请输入其中一个账号的用户名获取验证码。如非本人操作，请忽略本短信。",
+        usernames.len(),
+        named.join("、")
+    )
+}
+
 /// The one refusal of a confirmation: wrong, expired, spent or no code at all (nor account).
 pub fn code_refused() -> DomainError {
     DomainError::invalid("reset_code_invalid", "验证码不正确或已失效，请核对或重新获取验证码")

@@ -72,6 +72,26 @@ async fn create(c: &dyn Conn, new: NewPasswordReset) -> StoreResult<PasswordRese
     one(c, id).await
 }
 
+async fn queue_shared_phone_sms(c: &dyn Conn, phone: String, text: String, at: Instant) -> StoreResult<()> {
+    let minute = at.format("%Y%m%d%H%M");
+    c.execute(
+        "INSERT INTO outbox (idempotency_key, channel, recipient, template_key, subject, body, status, attempts,
+            next_attempt_at, created_at, event_id, request_id)
+         VALUES ($1, $2, $3, $4, NULL, $5, 'pending', 0, $6, $6, NULL, NULL)
+         ON CONFLICT (idempotency_key) DO NOTHING",
+        &args![
+            format!("password-reset-shared-{phone}-{minute}"),
+            NoticeChannel::Sms.as_str(),
+            phone.as_str(),
+            SMS_TEMPLATE_KEY,
+            text.as_str(),
+            &at
+        ],
+    )
+    .await
+    .map(drop)
+}
+
 async fn complete(c: &dyn Conn, id: i64, password_hash: String, now: Instant) -> StoreResult<bool> {
     let user: Option<i64> = c
         .scalar_opt(
@@ -105,6 +125,11 @@ impl<D: Database> PasswordResetStore for SqlStore<D> {
 
     async fn create_password_reset(&self, new: NewPasswordReset) -> StoreResult<PasswordReset> {
         self.db.write(job(move |c| Box::pin(create(c, new)))).await
+    }
+
+    async fn queue_shared_phone_sms(&self, phone: &str, text: String, at: Instant) -> StoreResult<()> {
+        let phone = phone.to_owned();
+        self.db.write(job(move |c| Box::pin(queue_shared_phone_sms(c, phone, text, at)))).await
     }
 
     async fn password_reset_failed(&self, id: i64) -> StoreResult<()> {

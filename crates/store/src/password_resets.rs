@@ -41,6 +41,15 @@ pub trait PasswordResetStore {
     /// Stores a code (ending the user's earlier unused ones) and queues its SMS.
     fn create_password_reset(&self, new: NewPasswordReset) -> impl Future<Output = StoreResult<PasswordReset>> + Send;
 
+    /// Queues the SMS to a phone several accounts share (naming them, no code),
+    /// at most one per phone and minute: a second within the minute is dropped.
+    fn queue_shared_phone_sms(
+        &self,
+        phone: &str,
+        text: String,
+        at: Instant,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
     /// Counts a wrong code against a reset.
     fn password_reset_failed(&self, id: i64) -> impl Future<Output = StoreResult<()>> + Send;
 

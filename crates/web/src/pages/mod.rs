@@ -52,8 +52,10 @@ pub const MAX_PORTAL_FILES: usize = 5;
 
 /// Every page route, with the staff menu entries.
 pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
-    let mut routes =
-        vec![Route::get("/", portal::home).public(), Route::get("/submitted/{no}", portal::submitted::<S>).public()];
+    let mut routes = vec![
+        Route::get("/", portal::home::<S>).public(),
+        Route::get("/submitted/{no}", portal::submitted::<S>).public(),
+    ];
     routes.extend(submit::routes::<S>(settings));
     routes.extend(accounts::routes::<S>());
     routes.extend(track::routes::<S>(settings));
@@ -101,7 +103,7 @@ pub struct Layout {
     /// A digest of the embedded assets, so their URLs change with them.
     pub assets: &'static str,
     /// The menu entries the person may open.
-    pub nav: Vec<NavEntry>,
+    pub nav: Vec<NavLink>,
     /// A warning for administrators above the page (next year's holiday notice missing).
     pub warning: Option<String>,
     /// Whether the header shows the live unread count of the person's inbox.
@@ -121,11 +123,16 @@ impl Layout {
     }
 
     /// A staff page: the main menu the person may use, and 系统管理 when any
-    /// of its sections is theirs.
+    /// of its sections is theirs. An enterprise or resident account gets the
+    /// portal's way in instead of the staff 工作台: 提交诉求, 我的诉求, 查询进度.
     pub fn staff(title: impl Into<String>, actor: &Actor, menu: &Menu) -> Self {
-        let mut nav = menu.for_actor(MenuKind::Main, actor);
+        let mut nav: Vec<NavLink> = menu.for_actor(MenuKind::Main, actor).iter().map(NavLink::from).collect();
         if let Some(first) = menu.for_actor(MenuKind::Admin, actor).first() {
-            nav.push(NavEntry { label: "系统管理", ..*first });
+            nav.push(NavLink { label: "系统管理", path: first.path });
+        }
+        if matches!(actor, Actor::Account(_)) {
+            nav.retain(|n| n.path != "/work");
+            nav.splice(0..0, ACCOUNT_NAV.iter().copied());
         }
         let inbox = nav.iter().any(|n| n.path == "/inbox");
         Self {
@@ -137,7 +144,36 @@ impl Layout {
             inbox,
         }
     }
+
+    /// A page of the portal: as [`Layout::staff`] for someone signed in (an
+    /// account sees its 我的诉求 in the header), else the public header.
+    pub fn portal(title: impl Into<String>, actor: &Actor, menu: &Menu) -> Self {
+        match actor {
+            Actor::Staff(_) | Actor::Account(_) => Self::staff(title, actor, menu),
+            _ => Self::public(title),
+        }
+    }
 }
+
+/// A link of the header's menu.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NavLink {
+    pub label: &'static str,
+    pub path: &'static str,
+}
+
+impl From<&NavEntry> for NavLink {
+    fn from(entry: &NavEntry) -> Self {
+        Self { label: entry.label, path: entry.path }
+    }
+}
+
+/// The header of a signed-in enterprise or resident account.
+const ACCOUNT_NAV: [NavLink; 3] = [
+    NavLink { label: "提交诉求", path: "/submit" },
+    NavLink { label: "我的诉求", path: "/work?queue=mine" },
+    NavLink { label: "查询进度", path: "/track" },
+];
 
 /// One choice of a `<select>` or radio group.
 pub struct Choice {

@@ -1,6 +1,9 @@
 //! The portal's home page and the answer page after a submission.
 
+use std::sync::Arc;
+
 use askama::Template;
+use axum::Extension;
 use axum::extract::State;
 
 use crate::extract::{PagePath as Path, PageQuery as Query};
@@ -14,6 +17,7 @@ use mashangban_store::Store;
 
 use super::{Layout, PageResult, render};
 use crate::auth::Auth;
+use crate::routes::Menu;
 
 #[derive(Template)]
 #[template(path = "portal.html")]
@@ -22,8 +26,8 @@ struct Home {
 }
 
 /// `GET /`: what 马上办 is, and the two ways in.
-pub async fn home() -> Response {
-    render(StatusCode::OK, &Home { layout: Layout::public("企业群众诉求服务") })
+pub async fn home<S: Store>(Auth(caller): Auth, Extension(menu): Extension<Arc<Menu>>) -> Response {
+    render(StatusCode::OK, &Home { layout: Layout::portal("企业群众诉求服务", &caller.actor, &menu) })
 }
 
 #[derive(serde::Deserialize)]
@@ -59,6 +63,7 @@ struct Submitted {
 pub async fn submitted<S: Store>(
     State(app): State<App<S>>,
     Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
     Path(no): Path<String>,
     Query(query): Query<SubmittedQuery>,
 ) -> PageResult {
@@ -66,7 +71,7 @@ pub async fn submitted<S: Store>(
     let track_path = format!("/track/{}?code={}", request.tracking_no, request.check_code);
     let progress_url = format!("{}{track_path}", app.settings().public_url.trim_end_matches('/'));
     let page = Submitted {
-        layout: Layout::public("提交成功"),
+        layout: Layout::portal("提交成功", &caller.actor, &menu),
         qr_svg: qr_svg(&progress_url),
         tracking_no: request.tracking_no.clone(),
         check_code: request.check_code.clone(),

@@ -6,7 +6,10 @@
 
 use std::collections::HashMap;
 
+use std::sync::Arc;
+
 use askama::Template;
+use axum::Extension;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -22,6 +25,7 @@ use mashangban_store::{Category, Store};
 use super::{Choice, Layout, MAX_PORTAL_FILES, PageResult, render};
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::routes::Menu;
 use crate::routes::Route;
 
 pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
@@ -211,6 +215,11 @@ fn lock(values: &mut Values, profile: &AskerProfile) {
     }
 }
 
+/// The form's header: an account's own menu when signed in.
+fn layout(caller: &Caller, menu: &Menu) -> Layout {
+    Layout::portal("提交诉求", &caller.actor, menu)
+}
+
 fn account_banner(caller: &Caller, profile: Option<&AskerProfile>) -> Option<AccountBanner> {
     profile.map(|p| AccountBanner { name: caller.actor.name().to_owned(), enterprise: p.enterprise.is_some() })
 }
@@ -265,7 +274,11 @@ pub(super) fn category_groups(categories: &[Category], selected: &str) -> Vec<Ca
 
 /// `GET /submit`: for a signed-in enterprise or resident account, prefilled
 /// with its enterprise (一企一档), contact and phone.
-pub async fn form<S: Store>(State(app): State<App<S>>, Auth(caller): Auth) -> PageResult {
+pub async fn form<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+) -> PageResult {
     let mut values = Values { asker_type: "enterprise".into(), kind: "complaint".into(), ..Values::default() };
     let profile = app.accounts().asker_profile(&caller).await?;
     if let Some(profile) = &profile {
@@ -273,17 +286,24 @@ pub async fn form<S: Store>(State(app): State<App<S>>, Auth(caller): Auth) -> Pa
     }
     let mut page = page(&app, values, Errors::default());
     page.account = account_banner(&caller, profile.as_ref());
+    page.layout = layout(&caller, &menu);
     Ok(render(StatusCode::OK, &page))
 }
 
 /// `POST /submit` (multipart): on success a 303 to the answer page; otherwise
 /// the form again with the messages and the values kept.
-pub async fn post<S: Store>(State(app): State<App<S>>, Auth(caller): Auth, multipart: Multipart) -> Response {
+pub async fn post<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    multipart: Multipart,
+) -> Response {
     let (fields, files) = match read_form(multipart, app.settings().max_attachment_bytes).await {
         Ok(read) => read,
         Err(message) => {
             let errors = Errors { form: Some(message), ..Errors::default() };
-            return render(StatusCode::UNPROCESSABLE_ENTITY, &page(&app, Values::default(), errors));
+            let page = SubmitPage { layout: layout(&caller, &menu), ..page(&app, Values::default(), errors) };
+            return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
     let mut values = Values::from_fields(fields);
@@ -314,7 +334,11 @@ pub async fn post<S: Store>(State(app): State<App<S>>, Auth(caller): Auth, multi
     let files = check_files(files, &mut errors);
     let (banner, source) = card.map_or((None, None), |(b, s)| (Some(b), Some(s)));
     if errors.any() {
-        let page = SubmitPage { account: account(), ..page_with_card(&app, values, errors, banner) };
+        let page = SubmitPage {
+            account: account(),
+            layout: layout(&caller, &menu),
+            ..page_with_card(&app, values, errors, banner)
+        };
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
     // 马上办 is an enterprise service: the act-now limits of the rule table apply to enterprises only.
@@ -329,7 +353,14 @@ pub async fn post<S: Store>(State(app): State<App<S>>, Auth(caller): Auth, multi
         Err(e) => {
             let e = ApiError::from(e);
             let errors = Errors { form: Some(e.message), ..Errors::default() };
-            render(e.status, &SubmitPage { account: account(), ..page_with_card(&app, values, errors, banner) })
+            render(
+                e.status,
+                &SubmitPage {
+                    account: account(),
+                    layout: layout(&caller, &menu),
+                    ..page_with_card(&app, values, errors, banner)
+                },
+            )
         }
     }
 }

@@ -1,7 +1,10 @@
 //! The asker's progress pages: look-up, the live progress page and rating.
 
 use crate::extract::{Form, PagePath as Path, PageQuery as Query};
+use std::sync::Arc;
+
 use askama::Template;
+use axum::Extension;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
@@ -19,12 +22,13 @@ use mashangban_store::Store;
 use super::{Choice, Layout, PageResult, plain_code, render, short_time};
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::routes::Menu;
 use crate::routes::Route;
 use crate::upload::{attachment_too_large, read_files};
 
 pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     vec![
-        Route::get("/track", lookup).public(),
+        Route::get("/track", lookup::<S>).public(),
         Route::get("/track/{no}", progress::<S>).public(),
         Route::post("/track/{no}/rate", rate::<S>).public().form(),
         Route::post("/track/{no}/reopen", reopen::<S>).public().form(),
@@ -62,11 +66,15 @@ pub struct TrackQuery {
 }
 
 /// `GET /track`: the look-up form; with `no` and `code` it goes to the progress page.
-pub async fn lookup(Query(query): Query<LookupQuery>) -> Response {
+pub async fn lookup<S: Store>(
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Query(query): Query<LookupQuery>,
+) -> Response {
     let no = query.no.unwrap_or_default();
     let code = query.code.unwrap_or_default();
     if no.is_empty() && code.is_empty() {
-        let page = LookupPage { layout: Layout::public("查询进度"), no, code, error: None };
+        let page = LookupPage { layout: Layout::portal("查询进度", &caller.actor, &menu), no, code, error: None };
         return render(StatusCode::OK, &page);
     }
     match (plain_code(&no), plain_code(&code)) {

@@ -9,6 +9,7 @@ use super::*;
 use std::sync::Arc;
 
 use mashangban_app::notify::{self, NotifyConfig};
+use mashangban_app::password_resets::ANSWER_FLOOR;
 use mashangban_domain::org::Role;
 
 use super::browser::{no_redirects, page, post_form};
@@ -75,9 +76,17 @@ async fn an_account_submits_on_the_portal_prefilled_and_finds_it_as_its_own() {
     let (_, profile) = app.get("/api/v1/my/profile", Some(&enterprise)).await;
     assert_eq!(profile["enterprise"]["credit_code"], code.as_str());
     assert_eq!((profile["contact_name"].as_str(), profile["phone"].as_str()), (Some("梁志华"), Some("13926000001")));
-    // Anonymous visitors get the empty form; staff have no asker profile.
+    // The portal's header knows the account: 我的诉求 instead of the staff 工作台, on every portal page.
+    for path in ["/", "/submit", "/track"] {
+        let (_, html) = page(&app, path, &enterprise).await;
+        let header = html.split("</header>").next().unwrap();
+        assert!(header.contains("href=\"/work?queue=mine\">我的诉求") && header.contains("huakai"), "{path}: {header}");
+        assert!(!header.contains(">工作台<") && !header.contains("工作人员登录"), "{path}: {header}");
+    }
+    // Anonymous visitors get the empty form and the public header; staff have no asker profile.
     let anonymous = reqwest::get(app.url("/submit")).await.unwrap().text().await.unwrap();
     assert!(!anonymous.contains("account-banner") && !anonymous.contains("梁志华"));
+    assert!(anonymous.contains("工作人员登录") && !anonymous.contains("我的诉求</a>"));
     let (status, _) = app.get("/api/v1/my/profile", Some(&app.login("dispatcher").await)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
@@ -295,6 +304,52 @@ async fn a_password_is_reset_by_an_sms_code_through_the_gateway() {
     }
     let (status, err) = app.post("/api/v1/auth/password-reset", None, send("nobody-at-all")).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
+}
+
+#[tokio::test]
+async fn a_phone_several_accounts_share_gets_their_names_not_a_code_and_every_answer_takes_as_long() {
+    let (app, sink, notifier) = with_sms().await;
+    account(&app, "zhang-shop", Role::Resident, None, Some("13912340002")).await;
+    account(&app, "zhang-home", Role::Resident, None, Some("13912340002")).await;
+    let send = |account: &str| json!({ "account": account });
+    // The shared phone twice within the minute, nobody, and one of the accounts by name.
+    for account in ["13912340002", "13912340002", "nobody-at-all", "zhang-shop"] {
+        let started = std::time::Instant::now();
+        let (status, body) = app.post("/api/v1/auth/password-reset", None, send(account)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(started.elapsed() >= ANSWER_FLOOR, "{account}: answered before the floor");
+    }
+    notify::deliver_due(&app.state, &notifier).await.unwrap();
+    let sent: Vec<(String, String)> = sink
+        .lock()
+        .unwrap()
+        .accepted
+        .iter()
+        .map(|r| {
+            let sms: Value = serde_json::from_str(&r.body).unwrap();
+            (sms["mobile"].as_str().unwrap().to_owned(), sms["content"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert_eq!(
+        sent.len(),
+        2,
+        "one SMS naming the accounts (the second ask within the minute dropped), one code: {sent:?}"
+    );
+    let named = sent.iter().find(|(_, text)| text.contains("2个账号")).expect("the shared phone's SMS");
+    assert_eq!(named.0, "13912340002");
+    assert!(
+        named.1.contains("zhang-shop") && named.1.contains("zhang-home") && !named.1.contains("验证码为"),
+        "{named:?}"
+    );
+    let code: String = sent.iter().find_map(|(_, t)| t.split("验证码为").nth(1)).unwrap().chars().take(6).collect();
+    // A code is for one account: typed with the shared phone it is refused, with the username it works.
+    let confirm = |account: &str| json!({ "account": account, "code": code, "password": "new-password-1" });
+    let (status, err) = app.post("/api/v1/auth/password-reset/confirm", None, confirm("13912340002")).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reset_code_invalid")));
+    let (status, body) = app.post("/api/v1/auth/password-reset/confirm", None, confirm("zhang-shop")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(sign_in(&app, "zhang-shop", "new-password-1").await, StatusCode::OK);
+    assert_eq!(sign_in(&app, "zhang-home", PASSWORD).await, StatusCode::OK, "the other account untouched");
 }
 
 #[tokio::test]
