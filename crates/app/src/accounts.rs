@@ -201,6 +201,40 @@ pub struct PasswordInput {
     pub password: String,
 }
 
+/// One's own account (我的账号) as one sees it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct OwnAccountView {
+    pub username: String,
+    pub display_name: String,
+    pub role_label: &'static str,
+    /// The phone on file, masked (SMS copies of inbox entries and password reset codes go to it).
+    pub phone: Option<String>,
+    /// The e-mail address on file (e-mail copies of inbox entries go to it).
+    pub email: Option<String>,
+}
+
+/// A change of one's own phone and e-mail (我的联系方式), confirmed with the current password.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnContactInput {
+    pub current_password: String,
+    /// A mobile number; left out keeps the one on file, empty clears it.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// An e-mail address; left out keeps the one on file, empty clears it.
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// A change of one's own password (修改密码); every session of the account ends, this one too.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnPasswordInput {
+    pub current_password: String,
+    /// At least 8 characters.
+    pub new_password: String,
+}
+
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailInput {
@@ -415,6 +449,78 @@ impl<'a, S: Store> Accounts<'a, S> {
             .map(|e| mashangban_domain::notify::parse_email(&e))
             .transpose()?;
         Ok(self.app.store().set_user_email(username, email).await?)
+    }
+
+    // ---- one's own account (我的账号) -----------------------------------------------
+
+    /// The signed-in person's own account: name, role, phone (masked) and e-mail.
+    pub async fn own_account(&self, caller: &Caller) -> AppResult<OwnAccountView> {
+        let user = self.own_user(caller).await?;
+        let (phone, email) = self.app.store().inbox_contacts(user.id).await?;
+        Ok(OwnAccountView {
+            username: user.username,
+            display_name: user.display_name,
+            role_label: user.role.label(),
+            phone: phone.filter(|p| !p.trim().is_empty()).as_deref().map(mask_phone),
+            email: email.filter(|e| !e.trim().is_empty()),
+        })
+    }
+
+    /// Sets one's own phone and e-mail after checking the current password.
+    pub async fn set_own_contact(&self, caller: &Caller, input: OwnContactInput) -> AppResult<OwnAccountView> {
+        let phone = input
+            .phone
+            .map(|p| blank_to_none(Some(p)).map(|p| Phone::parse(&p).map(|p| p.as_str().to_owned())).transpose())
+            .transpose()?;
+        let email = input
+            .email
+            .map(|e| blank_to_none(Some(e)).map(|e| mashangban_domain::notify::parse_email(&e)).transpose())
+            .transpose()?;
+        let user = self.check_own_password(caller, input.current_password).await?;
+        let (old_phone, old_email) = self.app.store().inbox_contacts(user.id).await?;
+        let phone = phone.unwrap_or(old_phone);
+        let email = email.unwrap_or(old_email);
+        self.app.store().set_user_contact(&user.username, phone, email).await?;
+        self.own_account(caller).await
+    }
+
+    /// Sets one's own new password after checking the current one; every session of the account ends.
+    pub async fn change_own_password(&self, caller: &Caller, input: OwnPasswordInput) -> AppResult<()> {
+        let hash = password_field(&input.new_password)?;
+        let user = self.check_own_password(caller, input.current_password).await?;
+        Ok(self.app.store().set_password(&user.username, hash).await?)
+    }
+
+    /// The signed-in person's user (an API token acting as a machine has none: `404 account_needs_person`).
+    async fn own_user(&self, caller: &Caller) -> AppResult<User> {
+        let Some(id) = caller.actor.user_id() else {
+            // Admitted as signed in, but a machine has no account of its own (as `inbox_needs_person`).
+            return Err(AppError::not_found("account_needs_person", "接口令牌没有个人账号，请以本人账号登录"));
+        };
+        let user = self.app.store().user_by_id(id).await?;
+        user.filter(|u| !u.disabled).ok_or_else(AppError::unauthenticated)
+    }
+
+    /// The caller's user when `password` is their current one. A wrong password counts as a failed
+    /// sign-in of the account and the address, so the form cannot be used to guess it.
+    async fn check_own_password(&self, caller: &Caller, password: String) -> AppResult<User> {
+        let user = self.own_user(caller).await?;
+        let limiters = self.app.limiters();
+        let address = caller.client_ip.as_deref().unwrap_or("-");
+        let wanted = [(&limiters.login_account, user.username.as_str()), (&limiters.login_address, address)];
+        let Some(attempt) = self.app.reserve(&wanted).await? else {
+            return Err(AppError::rate_limited("密码错误次数过多，请15分钟后再试"));
+        };
+        let hash = user.password_hash.clone();
+        let verified = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .map_err(|_| AppError::internal())?;
+        if !verified {
+            drop(attempt);
+            return Err(AppError::invalid("current_password_wrong", "当前密码不正确"));
+        }
+        self.app.give_back(attempt).await;
+        Ok(user)
     }
 
     async fn is_own(&self, caller: &Caller, username: &str) -> AppResult<bool> {

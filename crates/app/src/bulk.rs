@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use mashangban_store::Store;
 
-use crate::error::{AppError, AppResult, CurrentState, ErrorKind};
+use crate::error::{AppError, AppResult, CurrentState};
 use crate::input::{ActionInput, ActionRequest, DispatchBody, UrgeBody, unit_by_code};
 use crate::{App, Caller};
 
@@ -164,30 +164,17 @@ impl<'a, S: Store> Bulk<'a, S> {
         let mut results = Vec::with_capacity(targets.len());
         for target in targets {
             let no = target.tracking_no.as_str();
-            let result = match self.app.requests().find(caller, no).await {
+            // The version is checked in the action's own transaction: nothing can slip in between.
+            let one = ActionRequest { action: input(), attachment_ids: Vec::new(), expected_version: target.version };
+            let result = match self.app.requests().act(caller, no, one).await {
+                Ok(detail) => BulkItemResult::done(&CurrentState {
+                    tracking_no: detail.request.tracking_no,
+                    state: detail.request.state,
+                    state_label: detail.request.state_label,
+                    version: detail.request.version,
+                    updated_at: detail.request.updated_at,
+                }),
                 Err(e) => BulkItemResult::refused(no, e),
-                Ok(request) if target.version.is_some_and(|v| v != request.version) => BulkItemResult::refused(
-                    no,
-                    AppError::new(
-                        ErrorKind::Conflict,
-                        "version_changed",
-                        format!("诉求已有新的办理（当前状态：{}），未执行；请刷新后再操作", request.state.label()),
-                    )
-                    .with_current(CurrentState::of(&request)),
-                ),
-                Ok(request) => {
-                    let one = ActionRequest { action: input(), attachment_ids: Vec::new() };
-                    match self.app.requests().act(caller, &request.tracking_no, one).await {
-                        Ok(detail) => BulkItemResult::done(&CurrentState {
-                            tracking_no: detail.request.tracking_no,
-                            state: detail.request.state,
-                            state_label: detail.request.state_label,
-                            version: detail.request.version,
-                            updated_at: detail.request.updated_at,
-                        }),
-                        Err(e) => BulkItemResult::refused(no, e),
-                    }
-                }
             };
             results.push(result);
         }

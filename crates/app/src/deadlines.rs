@@ -45,6 +45,7 @@ pub async fn recount_provisional<S: Store>(app: &App<S>, actor: &Actor, meta: &M
                 attachment_ids: Vec::new(),
                 meta: meta.clone(),
                 calendar: Some(calendar.clone()),
+                expected_version: None,
             };
             match app.store().act(command).await {
                 Ok(_) => {

@@ -431,6 +431,9 @@ impl ReclassifyBody {
 pub struct ActionRequest {
     pub action: ActionInput,
     pub attachment_ids: Vec<AttachmentId>,
+    /// The request's version the person saw (`version` in the body): a request changed since is
+    /// refused with `409 version_changed`, so an action is never taken on a state nobody saw.
+    pub expected_version: Option<i64>,
 }
 
 /// An action after parsing, before the codes that need the store are resolved.
@@ -453,8 +456,12 @@ impl ActionRequest {
                 .map_err(|_| AppError::invalid("invalid_field", "「attachment_ids」应为附件编号数组"))?,
             None => Vec::new(),
         };
+        let expected_version = match value.as_object_mut().and_then(|o| o.remove("version")) {
+            Some(Value::Null) | None => None,
+            Some(v) => Some(v.as_i64().ok_or_else(|| AppError::invalid("invalid_field", "「version」应为整数"))?),
+        };
         let tagged = serde_json::json!({ "action": name.as_str(), "body": value });
-        Ok(Self { action: from_value(tagged)?, attachment_ids })
+        Ok(Self { action: from_value(tagged)?, attachment_ids, expected_version })
     }
 }
 
@@ -744,7 +751,7 @@ pub const LIST_PARAMETERS: &[(&str, &str)] = &[
     ("state", "状态，逗号分隔"),
     ("kind", "诉求类型"),
     ("channel", "受理渠道"),
-    ("unit", "主办或协办单位编码"),
+    ("unit", "主办、协办单位或二次派单的科室、村居编码"),
     ("lead_unit", "主办单位编码；none 为未派单"),
     ("town", "镇街编码；none 为未填镇街"),
     ("category", "诉求分类编码"),

@@ -72,6 +72,34 @@ pub struct UnitDesk {
     pub sub_units: Vec<SubUnitLoadView>,
 }
 
+/// One action to run through the store, with what it cites and the version it was chosen at.
+struct Acting {
+    action: Action,
+    attachment_ids: Vec<i64>,
+    expected_version: Option<i64>,
+}
+
+impl Acting {
+    fn plain(action: Action) -> Self {
+        Self { action, attachment_ids: Vec::new(), expected_version: None }
+    }
+}
+
+/// A unit leader's desk as the API answers it (单位负责人工作台).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct UnitDeskView {
+    /// Replies of the leader's unit waiting for their review (待审核), oldest first.
+    pub review: Vec<RequestView>,
+    /// Each sub-unit directly below the leader's unit with its load.
+    pub sub_units: Vec<SubUnitLoadView>,
+}
+
+impl From<UnitDesk> for UnitDeskView {
+    fn from(desk: UnitDesk) -> Self {
+        Self { review: desk.review.into_iter().map(|(_, v)| v).collect(), sub_units: desk.sub_units }
+    }
+}
+
 /// A sub-unit (科室, 村/社区) and its open assignments within the unit (二次派单).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct SubUnitLoadView {
@@ -537,7 +565,8 @@ impl<'a, S: Store> Requests<'a, S> {
             }
             Step::Reclassify(body) => self.reclassification(caller, no, body).await?,
         };
-        let request = self.command(caller, no, scope.clone(), actor.clone(), action, input.attachment_ids).await?;
+        let one = Acting { action, attachment_ids: input.attachment_ids, expected_version: input.expected_version };
+        let request = self.command(caller, no, scope.clone(), actor.clone(), one).await?;
         self.detail_of(&request, actor).await
     }
 
@@ -582,23 +611,16 @@ impl<'a, S: Store> Requests<'a, S> {
     }
 
     /// Runs one action through the store and publishes the change.
-    async fn command(
-        &self,
-        caller: &Caller,
-        no: &str,
-        scope: Scope,
-        actor: Actor,
-        action: Action,
-        attachment_ids: Vec<i64>,
-    ) -> AppResult<Request> {
+    async fn command(&self, caller: &Caller, no: &str, scope: Scope, actor: Actor, one: Acting) -> AppResult<Request> {
         let command = Command {
             tracking_no: no.to_owned(),
             scope: scope.clone(),
             actor,
-            action,
-            attachment_ids,
+            action: one.action,
+            attachment_ids: one.attachment_ids,
             meta: caller.meta(self.app.now()),
             calendar: Some(self.app.caches().calendar()),
+            expected_version: one.expected_version,
         };
         let decides_screening = matches!(command.action, Action::Release { .. } | Action::MarkSpam { .. });
         match self.app.store().act(command).await {
@@ -846,7 +868,7 @@ impl<'a, S: Store> Requests<'a, S> {
             return Err(AppError::unauthenticated());
         }
         let own = acting_scope(&caller.actor);
-        let changed = self.command(caller, no.trim(), own, caller.actor.clone(), action, Vec::new()).await?;
+        let changed = self.command(caller, no.trim(), own, caller.actor.clone(), Acting::plain(action)).await?;
         self.progress_of(changed).await
     }
 
@@ -854,7 +876,7 @@ impl<'a, S: Store> Requests<'a, S> {
         refuse_staff_as_asker(caller)?;
         let request = self.verified(caller, no, Some(code)).await?;
         let changed =
-            self.command(caller, &request.tracking_no, Scope::All, Actor::PublicAsker, action, Vec::new()).await?;
+            self.command(caller, &request.tracking_no, Scope::All, Actor::PublicAsker, Acting::plain(action)).await?;
         self.progress_of(changed).await
     }
 

@@ -99,6 +99,7 @@ pub async fn scan<S: Store>(app: &App<S>, config: &SchedulerConfig) -> StoreResu
                 attachment_ids: Vec::new(),
                 meta: Meta { now, client_ip: None },
                 calendar: Some(calendar.clone()),
+                expected_version: None,
             };
             match app.store().act(command).await {
                 Ok(_) => {

@@ -252,6 +252,7 @@ pub async fn load_direct_line<S: Store>(store: &S, now: Instant) -> Result<u64, 
                     attachment_ids: Vec::new(),
                     meta: meta(step(hours)),
                     calendar: None,
+                    expected_version: None,
                 };
                 store.act(act(Action::SignFor { comment: None }, 30)).await.map_err(failed)?;
                 let reply = format!(

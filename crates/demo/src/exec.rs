@@ -308,6 +308,7 @@ pub(crate) async fn generate_history<S: Store>(
                         attachment_ids: Vec::new(),
                         meta: Meta { now: step.at, client_ip: None },
                         calendar: Some(std::sync::Arc::clone(&calendar)),
+                        expected_version: None,
                     },
                 });
             }

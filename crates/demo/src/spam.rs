@@ -143,6 +143,7 @@ pub async fn load_spam<S: Store>(store: &S, data: &DemoData, options: &HistoryOp
             attachment_ids: Vec::new(),
             meta: Meta { now: decided.min(end), client_ip: None },
             calendar: None,
+            expected_version: None,
         };
         store.act(command).await.map_err(|e| DemoError(format!("标记演示垃圾信息 {} 失败：{e}", taken.tracking_no)))?;
     }

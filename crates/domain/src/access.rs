@@ -134,6 +134,9 @@ pub enum Permission {
     /// Rate and ask to reopen (评价、申请重办) the requests one's own account submitted, the
     /// session standing in for the check code. Accounts only: staff never act as the asker.
     ActOnOwnRequests,
+    /// Read one's unit leader's desk (单位负责人工作台): replies waiting for review and the
+    /// sub-units' load.
+    ReadUnitDesk,
     /// Read on-site service requests (查看上门服务) within their scope: an enterprise its own, a
     /// centre's staff their centre's; and the service catalogue and centres.
     ReadOnsite,
@@ -232,6 +235,7 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::BulkUrge, &[Role::Dispatcher, Role::Supervisor]),
     (Permission::SaveViews, STAFF),
     (Permission::ActOnOwnRequests, &[Role::Enterprise, Role::Resident]),
+    (Permission::ReadUnitDesk, &[Role::UnitLeader]),
     (Permission::ReadOnsite, &[Role::Enterprise, Role::ServiceCentre, Role::Supervisor, Role::CityLeader, Role::Admin]),
     (Permission::RequestOnsite, &[Role::Enterprise]),
     (Permission::HandleOnsite, &[Role::ServiceCentre, Role::Admin]),
@@ -298,6 +302,7 @@ impl Permission {
         Permission::BulkUrge,
         Permission::SaveViews,
         Permission::ActOnOwnRequests,
+        Permission::ReadUnitDesk,
         Permission::ReadOnsite,
         Permission::RequestOnsite,
         Permission::HandleOnsite,
@@ -365,6 +370,7 @@ impl Permission {
             Self::BulkUrge => "requests.bulk_urge",
             Self::SaveViews => "views.save",
             Self::ActOnOwnRequests => "requests.own",
+            Self::ReadUnitDesk => "requests.unit_desk",
             Self::ReadOnsite => "onsite.read",
             Self::RequestOnsite => "onsite.request",
             Self::HandleOnsite => "onsite.handle",
@@ -433,6 +439,7 @@ impl Permission {
             Self::BulkUrge => "批量催办",
             Self::SaveViews => "保存视图",
             Self::ActOnOwnRequests => "评价或申请重办本人提交的诉求",
+            Self::ReadUnitDesk => "查看单位负责人工作台（待审核、科室负荷）",
             Self::ReadOnsite => "查看上门服务",
             Self::RequestOnsite => "申请上门服务",
             Self::HandleOnsite => "办理上门服务",

@@ -212,6 +212,7 @@ impl<D: Database> DirectLineStore for SqlStore<D> {
                     attachment_ids: Vec::new(),
                     meta: meta.clone(),
                     calendar: calendar.clone(),
+                    expected_version: None,
                 };
                 let dispatch = Action::Dispatch {
                     lead: instruction.lead,
@@ -272,6 +273,7 @@ impl<D: Database> DirectLineStore for SqlStore<D> {
                     attachment_ids: Vec::new(),
                     meta: meta.clone(),
                     calendar: None,
+                    expected_version: None,
                 };
                 match review {
                     Review::Approve { comment } => {

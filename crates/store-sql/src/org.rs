@@ -62,6 +62,18 @@ impl<D: Database> OrgStore for SqlStore<D> {
         self.db.write(update).await
     }
 
+    async fn set_user_contact(&self, username: &str, phone: Option<String>, email: Option<String>) -> StoreResult<()> {
+        let username = username.to_owned();
+        let update = job(move |c| {
+            Box::pin(async move {
+                let sql = "UPDATE users SET phone = $2, email = $3 WHERE username = $1";
+                let n = c.execute(sql, &args![username.as_str(), phone, email]).await?;
+                if n == 0 { Err(backend::user_not_found(&username)) } else { Ok(()) }
+            })
+        });
+        self.db.write(update).await
+    }
+
     async fn set_user_disabled(&self, username: &str, disabled: bool) -> StoreResult<()> {
         let username = username.to_owned();
         let update = job(move |c| {

@@ -136,6 +136,7 @@ impl<D: Database> VisitStore for SqlStore<D> {
                                     attachment_ids: Vec::new(),
                                     meta: meta.clone(),
                                     calendar: None,
+                                    expected_version: None,
                                 };
                                 taken = write::act(c, command).await?;
                             }

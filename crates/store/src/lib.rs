@@ -94,6 +94,13 @@ pub trait OrgStore {
     fn find_user(&self, username: &str) -> impl Future<Output = StoreResult<Option<User>>> + Send;
     fn list_users(&self) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
     fn set_password(&self, username: &str, password_hash: String) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Sets a user's phone and e-mail on file (each `None` clears it).
+    fn set_user_contact(
+        &self,
+        username: &str,
+        phone: Option<String>,
+        email: Option<String>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Disables or re-enables a user; disabling ends their sessions.
     fn set_user_disabled(&self, username: &str, disabled: bool) -> impl Future<Output = StoreResult<()>> + Send;
     /// Changes a user's role and unit (staff roles need a unit, accounts have
@@ -315,6 +322,9 @@ pub struct Command {
     pub meta: Meta,
     /// The work calendar for deadlines the action starts or moves.
     pub calendar: Option<std::sync::Arc<mashangban_domain::calendar::WorkCalendar>>,
+    /// The version the person saw: a request changed since is refused (`409 version_changed`),
+    /// checked in the action's own transaction.
+    pub expected_version: Option<i64>,
 }
 
 /// A file to attach to a request.

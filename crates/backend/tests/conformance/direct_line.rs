@@ -77,6 +77,7 @@ async fn act<D: TestDb>(env: &Env<D>, no: &str, actor: Actor, action: Action, mi
         attachment_ids: Vec::new(),
         meta: meta(minutes),
         calendar: None,
+        expected_version: None,
     };
     env.store.act(command).await.unwrap();
 }

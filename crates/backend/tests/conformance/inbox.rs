@@ -101,6 +101,7 @@ fn command(r: &Request, who: Actor, action: Action, minutes: i64) -> Command {
         attachment_ids: vec![],
         meta: meta(minutes),
         calendar: None,
+        expected_version: None,
     }
 }
 

@@ -61,6 +61,7 @@ async fn act<D: TestDb>(env: &Env<D>, r: &Request, who: Actor, action: Action, m
         attachment_ids: vec![],
         meta: meta(minutes),
         calendar: None,
+        expected_version: None,
     };
     env.store.act(command).await.unwrap()
 }

@@ -92,6 +92,7 @@ fn dispatch(tracking_no: &str, org: &Org, minutes: i64) -> Command {
         attachment_ids: vec![],
         meta: meta(minutes),
         calendar: None,
+        expected_version: None,
     }
 }
 

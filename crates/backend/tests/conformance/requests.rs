@@ -207,6 +207,7 @@ async fn refused_actions_among_concurrent_writes_roll_back_alone<D: TestDb>() {
                     attachment_ids: vec![],
                     meta: meta(1),
                     calendar: None,
+                    expected_version: None,
                 };
                 f.store().act(sign).await.is_err()
             } else {
@@ -355,11 +356,20 @@ async fn counts_urges_and_corrections_are_stored<D: TestDb>() {
         attachment_ids: Vec::new(),
         meta: meta(30),
         calendar: None,
+        expected_version: None,
     };
     let dispatcher = staff(Role::Dispatcher, f.units[0]);
     for _ in 0..2 {
         s.act(act(Action::Urge { message: "请加快".into() }, dispatcher.clone())).await.unwrap();
     }
+    // An action chosen at a version the request has left is refused in its own transaction.
+    let seen = s.find(&numbers[0], &Scope::All).await.unwrap().unwrap();
+    let stale = Command {
+        expected_version: Some(seen.version - 1),
+        ..act(Action::Urge { message: "再催".into() }, dispatcher.clone())
+    };
+    assert_eq!(refusal(s.act(stale).await), "version_changed");
+    assert_eq!(s.find(&numbers[0], &Scope::All).await.unwrap().unwrap(), seen, "nothing written");
     let town = s.list_units().await.unwrap().into_iter().find(|u| u.code == "t").unwrap().id;
     let fix = |category_id: Option<i64>, town_id: Option<i64>| {
         Action::Reclassify(Reclassify {
@@ -472,6 +482,7 @@ async fn screening_verdicts_decisions_repeats_and_settings_are_stored<D: TestDb>
         attachment_ids: Vec::new(),
         meta: meta(30),
         calendar: None,
+        expected_version: None,
     };
     let dispatch = Action::Dispatch { lead: f.units[0], co: vec![], comment: None };
     assert_eq!(refusal(s.act(decide(&numbers[0].1, dispatch.clone())).await), "screening_pending");

@@ -155,6 +155,9 @@ pub async fn act(c: &dyn Conn, command: Command) -> StoreResult<Request> {
     let current = load(c, &Key::Tracking(command.tracking_no.clone()), &command.scope, false)
         .await?
         .ok_or_else(StoreError::request_not_found)?;
+    if command.expected_version.is_some_and(|v| v != current.version) {
+        return Err(version_changed(&current).into());
+    }
     if let Action::Dispatch { lead, co, .. } | Action::Redispatch { lead, co, .. } = &command.action {
         check_handling_units(c, std::iter::once(*lead).chain(co.iter().copied())).await?;
     }
@@ -203,6 +206,14 @@ pub async fn act(c: &dyn Conn, command: Command) -> StoreResult<Request> {
         insert_event(c, &parent, &draft, &command.actor, &command.meta, &[]).await?;
     }
     Ok(outcome.request)
+}
+
+/// The refusal of an action on a request that changed since the person saw it.
+fn version_changed(current: &Request) -> mashangban_domain::DomainError {
+    mashangban_domain::DomainError::conflict(
+        "version_changed",
+        format!("诉求已有新的办理（当前状态：{}），未执行；请刷新后再操作", current.state.label()),
+    )
 }
 
 /// Writes the changed request if nobody changed it meanwhile (optimistic

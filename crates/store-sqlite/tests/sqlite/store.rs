@@ -114,6 +114,7 @@ fn command(no: &str, actor: Actor, action: Action, minutes: i64) -> Command {
         attachment_ids: vec![],
         meta: meta(minutes),
         calendar: None,
+        expected_version: None,
     }
 }
 

@@ -12,12 +12,12 @@ use serde_json::{Value, json};
 
 use mashangban_app::App;
 use mashangban_app::input::{ActionInput, ActionRequest, IntakeInput, LIST_PARAMETERS};
-use mashangban_app::requests::{Detail, Intake, RequestList};
+use mashangban_app::requests::{Detail, Intake, RequestList, UnitDeskView};
 use mashangban_domain::access::Permission;
 use mashangban_store::Store;
 
 use crate::auth::Auth;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{Path, Query};
 use crate::json::{JsonBody, RawJson};
 use crate::routes::Route;
@@ -108,6 +108,10 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
                 "query_no_terms",
                 "search_unavailable",
             ]),
+        Route::get("/api/v1/unit-desk", unit_desk::<S>)
+            .permission(Permission::ReadUnitDesk)
+            .doc("requests", "单位负责人工作台：本单位待审核的答复（最多100件）和各科室、村居的二次派单负荷")
+            .answer::<UnitDeskView>(),
         Route::get("/api/v1/requests/{no}", detail::<S>)
             .doc("requests", "诉求详情与全部办理记录")
             .answer::<Detail>()
@@ -146,6 +150,15 @@ async fn list<S: Store>(
         (filter, Some(search)) => Ok(Json(app.search().requests(&caller, &filter, &search).await?.into())),
     }
 }
+
+/// `GET /api/v1/unit-desk`.
+async fn unit_desk<S: Store>(State(app): State<App<S>>, Auth(caller): Auth) -> ApiResult<Json<UnitDeskView>> {
+    let desk = app.requests().unit_desk(&caller, UNIT_DESK_REVIEW_MAX).await?;
+    Ok(Json(desk.ok_or_else(|| ApiError::from(mashangban_app::AppError::forbidden("只有单位负责人有工作台")))?.into()))
+}
+
+/// Replies waiting for review the desk's answer lists at most.
+const UNIT_DESK_REVIEW_MAX: u32 = 100;
 
 /// `GET /api/v1/requests/{no}`: the request with its whole history.
 async fn detail<S: Store>(

@@ -22,6 +22,7 @@ mod inbox;
 mod ledgers;
 mod liaisons;
 mod monitoring;
+mod my_account;
 mod onsite;
 mod portal;
 mod staff;
@@ -58,6 +59,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     ];
     routes.extend(submit::routes::<S>(settings));
     routes.extend(accounts::routes::<S>());
+    routes.extend(my_account::routes::<S>());
     routes.extend(track::routes::<S>(settings));
     routes.extend(staff::routes::<S>(settings));
     routes.extend(console::routes::<S>());

@@ -60,11 +60,23 @@ struct LoginPage {
     layout: Layout,
     username: String,
     error: Option<String>,
+    /// Said after one's own password change (`?changed=1`).
+    notice: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    #[serde(default)]
+    changed: Option<String>,
 }
 
 /// `GET /login`.
-pub async fn login_form() -> Response {
-    render(StatusCode::OK, &LoginPage { layout: Layout::public("工作人员登录"), username: String::new(), error: None })
+pub async fn login_form(Query(query): Query<LoginQuery>) -> Response {
+    let notice = query.changed.is_some().then_some("密码已修改，原有登录已全部失效，请用新密码登录");
+    render(
+        StatusCode::OK,
+        &LoginPage { layout: Layout::public("工作人员登录"), username: String::new(), error: None, notice },
+    )
 }
 
 #[derive(Deserialize)]
@@ -95,10 +107,12 @@ pub async fn login<S: Store>(
         }
         Err(e) => {
             let e = ApiError::from(e);
-            let page =
-                LoginPage {
-                    layout: Layout::public("工作人员登录"), username: form.username, error: Some(e.message)
-                };
+            let page = LoginPage {
+                layout: Layout::public("工作人员登录"),
+                username: form.username,
+                error: Some(e.message),
+                notice: None,
+            };
             render(e.status, &page)
         }
     }

@@ -400,3 +400,51 @@ async fn the_reset_pages_walk_through_both_steps_and_say_when_sms_is_not_configu
     assert!(res.text().await.unwrap().contains("id=\"reset-done\""));
     assert_eq!(sign_in(&app, "scjgj-clerk", "clerk-password-9").await, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_person_sets_their_own_phone_email_and_password_with_the_current_password() {
+    let app = spawn().await;
+    let handler = app.login("handler").await;
+    let contact = |body: Value| app.call(reqwest::Method::PUT, "/api/v1/auth/me/contact", Some(&handler), Some(body));
+    let (status, me) = app.get("/api/v1/auth/me/account", Some(&handler)).await;
+    assert_eq!((status, me["username"].as_str()), (StatusCode::OK, Some("handler")), "{me}");
+
+    // The current password is required, and bad values are refused; nothing changes.
+    let (status, err) = contact(json!({ "current_password": "not-my-password", "phone": "13912340003" })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("current_password_wrong")));
+    let (status, err) = contact(json!({ "current_password": PASSWORD, "phone": "1391234" })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_phone")));
+    let (status, err) = contact(json!({ "current_password": PASSWORD, "email": "not an address" })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_email")));
+    assert_eq!(app.get("/api/v1/auth/me/account", Some(&handler)).await.1, me, "unchanged");
+
+    // Set both: the inbox's SMS and e-mail copies now have somewhere to go.
+    let (status, me) =
+        contact(json!({ "current_password": PASSWORD, "phone": "13912340003", "email": "handler@example.gov.cn" }))
+            .await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!((me["phone"].as_str(), me["email"].as_str()), (Some("139****0003"), Some("handler@example.gov.cn")));
+    let (_, preferences) = app.get("/api/v1/inbox/preferences", Some(&handler)).await;
+    assert_eq!((preferences["phone"].as_str(), preferences["has_email"].as_bool()), (Some("139****0003"), Some(true)));
+    // Left out keeps, empty clears.
+    let (_, me) = contact(json!({ "current_password": PASSWORD, "email": "" })).await;
+    assert_eq!((me["phone"].as_str(), me["email"].as_str()), (Some("139****0003"), None), "{me}");
+    let (status, html) = page(&app, "/account", &handler).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("139****0003") && !html.contains("13912340003"), "masked on the page");
+
+    // A new password: the current one is checked, every session ends, the new one signs in.
+    let change = |current: &str, new: &str| {
+        app.post(
+            "/api/v1/auth/me/password",
+            Some(&handler),
+            json!({ "current_password": current, "new_password": new }),
+        )
+    };
+    assert_eq!(change(PASSWORD, "short").await.1["code"], "weak_password");
+    assert_eq!(change("not-my-password", "handler-new-pass").await.1["code"], "current_password_wrong");
+    assert_eq!(change(PASSWORD, "handler-new-pass").await.0, StatusCode::NO_CONTENT);
+    assert_eq!(app.get("/api/v1/auth/me", Some(&handler)).await.0, StatusCode::UNAUTHORIZED, "sessions ended");
+    assert_eq!(sign_in(&app, "handler", PASSWORD).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(sign_in(&app, "handler", "handler-new-pass").await, StatusCode::OK);
+}

@@ -144,6 +144,11 @@ async fn a_reply_under_review_reaches_the_asker_only_when_the_unit_leader_approv
     let html = app.http.get(app.url("/work")).header("cookie", &leader.0).send().await.unwrap().text().await.unwrap();
     let review = &html[html.find("id=\"queue-review\"").expect("待审核 on the leader's desk")..];
     assert!(review.contains(&no));
+    // The same desk as JSON, for the leader only.
+    let (status, desk) = app.get("/api/v1/unit-desk", Some(&leader)).await;
+    assert_eq!(status, StatusCode::OK, "{desk}");
+    assert_eq!(desk["review"][0]["tracking_no"], no.as_str(), "{desk}");
+    assert_eq!(app.get("/api/v1/unit-desk", Some(&handler)).await.0, StatusCode::FORBIDDEN);
 
     // Sent back with a reason, then written again and approved.
     let (status, code_) = refused(&app, &no, "send-back-reply", &leader, json!({ "reason": " " })).await;
@@ -245,6 +250,9 @@ async fn a_unit_assigns_a_request_to_its_section_which_signs_and_replies_to_the_
     let html = app.http.get(app.url("/work")).header("cookie", &leader.0).send().await.unwrap().text().await.unwrap();
     let row = &html[html.find("data-unit=\"scjgj-djk\"").expect("the section's row")..];
     assert!(row[..row.find("</tr>").unwrap()].contains("<td class=\"num\">1</td>"));
+    let (_, desk) = app.get("/api/v1/unit-desk", Some(&leader)).await;
+    let load = desk["sub_units"].as_array().unwrap().iter().find(|s| s["code"] == "scjgj-djk").expect("the section");
+    assert_eq!((load["open"].as_u64(), load["overdue"].as_u64()), (Some(1), Some(0)), "{desk}");
 
     // Its own sign-for, then the reply to its unit.
     let reply = json!({ "content": "登记科：变更材料已补齐，12月5日前办结。" });
