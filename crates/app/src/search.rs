@@ -171,8 +171,8 @@ fn texts_of<S: Store>(app: &App<S>, request: &Request, replies: Vec<String>) -> 
             break;
         }
     }
-    let units = request.lead_unit_id.iter().chain(&request.co_unit_ids).chain(&request.location.town_id);
-    names.extend(units.filter_map(|u| org.get(*u)).map(|u| u.name.clone()));
+    let units = mashangban_search::handling_units(request).chain(request.location.town_id);
+    names.extend(units.filter_map(|u| org.get(u)).map(|u| u.name.clone()));
     RequestTexts { replies, names }
 }
 

@@ -32,7 +32,7 @@ use mashangban_store::ChangeCursor;
 use mashangban_text::ChineseTokenizer;
 
 pub use query::{MAX_QUERY_CHARS, MAX_QUERY_PARTS, QueryError, Search, SearchOrder, TextQuery};
-pub use schema::{Fields, RequestDoc, RequestTexts};
+pub use schema::{Fields, RequestDoc, RequestTexts, handling_units};
 
 /// Memory for one index writer's buffer.
 const WRITER_BYTES: usize = 64 << 20;
@@ -113,12 +113,17 @@ impl Generation {
     }
 }
 
+/// What a document holds, in the commit payload beside the cursor. Raise it when [`RequestDoc`]
+/// changes what it indexes: an index committed under another version reads as never committed, so
+/// the consumer rebuilds it once (2: the sub-units of 二次派单 in `unit` and the names).
+const DOCS_VERSION: &str = "docs2";
+
 fn format_cursor(c: ChangeCursor) -> String {
-    format!("feed:{}:{}", c.tx, c.position)
+    format!("{DOCS_VERSION}:feed:{}:{}", c.tx, c.position)
 }
 
 fn parse_cursor(payload: &str) -> Option<ChangeCursor> {
-    let mut parts = payload.strip_prefix("feed:")?.split(':');
+    let mut parts = payload.strip_prefix(DOCS_VERSION)?.strip_prefix(":feed:")?.split(':');
     let tx = parts.next()?.parse().ok()?;
     let position = parts.next()?.parse().ok()?;
     Some(ChangeCursor { tx, position })
@@ -407,4 +412,18 @@ fn dir_bytes(path: &Path) -> IndexResult<u64> {
         }
     }
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_round_trips_and_an_older_document_version_reads_as_never_committed() {
+        let cursor = ChangeCursor { tx: 42, position: 7 };
+        assert_eq!(parse_cursor(&format_cursor(cursor)), Some(cursor));
+        // Written before the sub-units were indexed: the consumer rebuilds the index once.
+        assert_eq!(parse_cursor("feed:42:7"), None);
+        assert_eq!(parse_cursor("docs1:feed:42:7"), None);
+    }
 }

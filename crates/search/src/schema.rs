@@ -5,6 +5,7 @@ use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 
+use mashangban_domain::org::UnitId;
 use mashangban_domain::request::{Request, State};
 use mashangban_domain::time::{Instant, shanghai};
 
@@ -176,8 +177,10 @@ impl RequestDoc {
         d.add_text(f.state, r.state.as_str());
         d.add_text(f.kind, r.kind.as_str());
         d.add_text(f.channel, r.channel.as_str());
-        for unit in r.lead_unit_id.iter().chain(&r.co_unit_ids) {
-            d.add_u64(f.unit, id_value(*unit));
+        // As the store's `request_units`: lead, co-handling and every sub-unit assigned within a unit
+        // (二次派单), so the scope and `unit=` of a search find what the list finds.
+        for unit in handling_units(r) {
+            d.add_u64(f.unit, id_value(unit));
         }
         d.add_u64(f.lead_unit, r.lead_unit_id.map_or(0, id_value));
         d.add_u64(f.town, r.location.town_id.map_or(0, id_value));
@@ -204,4 +207,11 @@ impl RequestDoc {
 /// `YYYY-MM` of an instant in Asia/Shanghai.
 pub fn month_of(at: &Instant) -> String {
     at.with_timezone(&shanghai()).format("%Y-%m").to_string()
+}
+
+/// The units a request is handled by: lead, co-handling, and the sub-units of assignments within a
+/// unit (二次派单), open or replied.
+pub fn handling_units(r: &Request) -> impl Iterator<Item = UnitId> + '_ {
+    let subs = r.unit_work.subs.iter().map(|s| s.sub_unit_id);
+    r.lead_unit_id.into_iter().chain(r.co_unit_ids.iter().copied()).chain(subs)
 }

@@ -163,6 +163,27 @@ async fn a_handler_never_finds_another_units_request_nor_counts_it() {
 }
 
 #[tokio::test]
+async fn a_section_finds_in_full_text_what_its_unit_assigned_to_it() {
+    let app = spawn_searching().await;
+    let dispatcher = app.login("dispatcher").await;
+    let handler = app.login("handler").await;
+    let section = unit_handler(&app, "scjgj-djk", "djk-handler").await;
+    let (no, _) = app.submit(request("营业执照变更登记迟迟未办", "提交变更材料已两周", "周晓明", "guzhen")).await;
+    app.act(&no, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj" })).await;
+    app.act(&no, "sign", &handler, json!({})).await;
+    until_found(&app, &handler, "变更登记", |n| n == [no.clone()]).await;
+    assert_eq!(found(&app, &section, "变更登记", "").await.1, 0, "not the section's before it is assigned");
+    let detail = app.detail(&no, &handler).await;
+    let due = chrono::DateTime::parse_from_rfc3339(detail["request"]["due_at"].as_str().unwrap()).unwrap();
+    let assign = json!({ "sub_unit": "scjgj-djk", "due": (due - chrono::Duration::days(1)).to_rfc3339() });
+    app.act(&no, "sub-dispatch", &handler, assign).await;
+    // The section's scope in the index is its list's: it finds the request, by its words and by its own name.
+    until_found(&app, &section, "变更登记", |n| n == [no.clone()]).await;
+    assert_eq!(found(&app, &section, "变更登记", "&unit=scjgj-djk").await.0, [no.clone()]);
+    until_found(&app, &dispatcher, "登记注册科", |n| n.contains(&no)).await;
+}
+
+#[tokio::test]
 async fn a_change_is_searchable_soon_after_its_commit_and_the_cursor_is_in_the_index() {
     let app = spawn_searching().await;
     let dispatcher = app.login("dispatcher").await;
