@@ -54,7 +54,7 @@ pub const MAX_PORTAL_FILES: usize = 5;
 /// Every page route, with the staff menu entries.
 pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     let mut routes = vec![
-        Route::get("/", portal::home::<S>).public(),
+        Route::get("/", portal::home).public(),
         Route::get("/submitted/{no}", portal::submitted::<S>).public(),
     ];
     routes.extend(submit::routes::<S>(settings));

@@ -26,7 +26,7 @@ struct Home {
 }
 
 /// `GET /`: what 马上办 is, and the two ways in.
-pub async fn home<S: Store>(Auth(caller): Auth, Extension(menu): Extension<Arc<Menu>>) -> Response {
+pub async fn home(Auth(caller): Auth, Extension(menu): Extension<Arc<Menu>>) -> Response {
     render(StatusCode::OK, &Home { layout: Layout::portal("企业群众诉求服务", &caller.actor, &menu) })
 }
 

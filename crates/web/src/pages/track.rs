@@ -28,7 +28,7 @@ use crate::upload::{attachment_too_large, read_files};
 
 pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     vec![
-        Route::get("/track", lookup::<S>).public(),
+        Route::get("/track", lookup).public(),
         Route::get("/track/{no}", progress::<S>).public(),
         Route::post("/track/{no}/rate", rate::<S>).public().form(),
         Route::post("/track/{no}/reopen", reopen::<S>).public().form(),
@@ -66,7 +66,7 @@ pub struct TrackQuery {
 }
 
 /// `GET /track`: the look-up form; with `no` and `code` it goes to the progress page.
-pub async fn lookup<S: Store>(
+pub async fn lookup(
     Auth(caller): Auth,
     Extension(menu): Extension<Arc<Menu>>,
     Query(query): Query<LookupQuery>,

@@ -179,7 +179,7 @@ async fn a_section_finds_in_full_text_what_its_unit_assigned_to_it() {
     app.act(&no, "sub-dispatch", &handler, assign).await;
     // The section's scope in the index is its list's: it finds the request, by its words and by its own name.
     until_found(&app, &section, "变更登记", |n| n == [no.clone()]).await;
-    assert_eq!(found(&app, &section, "变更登记", "&unit=scjgj-djk").await.0, [no.clone()]);
+    assert_eq!(found(&app, &section, "变更登记", "&unit=scjgj-djk").await.0, vec![no.clone()]);
     until_found(&app, &dispatcher, "登记注册科", |n| n.contains(&no)).await;
 }
 
