@@ -12,6 +12,7 @@ mod calendar;
 mod changes;
 mod cluster;
 mod command;
+mod command_reports;
 mod compensation;
 mod dashboard;
 mod direct_line;
@@ -42,6 +43,7 @@ pub use calendar::*;
 pub use changes::*;
 pub use cluster::*;
 pub use command::*;
+pub use command_reports::*;
 pub use compensation::*;
 pub use dashboard::*;
 pub use direct_line::*;
@@ -239,6 +241,7 @@ pub trait Store:
     + FundStore
     + LedgerStore
     + CommandStore
+    + CommandReportStore
     + StatisticsStore
     + MonitoringStore
     + EnforcementStore
@@ -278,6 +281,7 @@ impl<T> Store for T where
         + FundStore
         + LedgerStore
         + CommandStore
+        + CommandReportStore
         + StatisticsStore
         + MonitoringStore
         + EnforcementStore
