@@ -159,9 +159,7 @@ impl ReportFormDef {
             {
                 return Err(form_invalid(format!("栏目「{label}」的下限大于上限")));
             }
-            if f.kind == ReportFieldKind::Integer
-                && [f.min, f.max].iter().flatten().any(|v| v.fract() != 0.0)
-            {
+            if f.kind == ReportFieldKind::Integer && [f.min, f.max].iter().flatten().any(|v| v.fract() != 0.0) {
                 return Err(form_invalid(format!("整数栏目「{label}」的上下限须为整数")));
             }
             let max_len = match (f.kind, f.max_len) {
@@ -172,7 +170,16 @@ impl ReportFormDef {
                 (_, Some(_)) => return Err(form_invalid(format!("栏目「{label}」不是文字，不能设字数上限"))),
                 (_, None) => None,
             };
-            clean.push(ReportField { key, label, kind: f.kind, unit, required: f.required, min: f.min, max: f.max, max_len });
+            clean.push(ReportField {
+                key,
+                label,
+                kind: f.kind,
+                unit,
+                required: f.required,
+                min: f.min,
+                max: f.max,
+                max_len,
+            });
         }
         if filers.len() > crate::command::LIST_MAX * 2 {
             return Err(form_invalid("报送单位过多"));
@@ -541,9 +548,8 @@ impl PledgeDef {
         if document.len() > DOCUMENT_MAX_BYTES {
             return Err(DomainError::invalid("document_too_large", "军令状文件不能超过 10 MB"));
         }
-        let document_type = document_type(&document).ok_or_else(|| {
-            DomainError::invalid("unsupported_file_type", "军令状文件只能是 PDF、JPG 或 PNG")
-        })?;
+        let document_type = document_type(&document)
+            .ok_or_else(|| DomainError::invalid("unsupported_file_type", "军令状文件只能是 PDF、JPG 或 PNG"))?;
         let name: String = document_name
             .rsplit(['/', '\\'])
             .next()
@@ -588,7 +594,9 @@ pub fn period_not_open(label: &str) -> DomainError {
 
 /// `403 report_not_yours`: a unit files only its own reports, and only a unit that must file.
 pub fn report_not_yours() -> DomainError {
-    DomainError { kind: ErrorKind::Forbidden, code: "report_not_yours", message: "只能报送本单位（镇街）的报表".into() }
+    DomainError {
+        kind: ErrorKind::Forbidden, code: "report_not_yours", message: "只能报送本单位（镇街）的报表".into()
+    }
 }
 
 /// `422 report_unit_not_filer`: the unit is not one that files this form.
@@ -678,7 +686,10 @@ mod tests {
     #[test]
     fn forms_are_checked() {
         let f = |key: &str| field(key, ReportFieldKind::Integer);
-        assert_eq!(ReportFormDef::new("周报", Cadence::Weekly, vec![], vec![1], 2).unwrap_err().code, "report_form_invalid");
+        assert_eq!(
+            ReportFormDef::new("周报", Cadence::Weekly, vec![], vec![1], 2).unwrap_err().code,
+            "report_form_invalid"
+        );
         let dup = ReportFormDef::new("周报", Cadence::Weekly, vec![f("a"), f("a")], vec![1], 2).unwrap_err();
         assert!(dup.message.contains("重复"));
         assert_eq!(
@@ -715,7 +726,10 @@ mod tests {
     fn pledge_documents_are_pdf_jpg_or_png_within_ten_megabytes() {
         let pdf = b"%PDF-1.7 signed".to_vec();
         let p = PledgeDef::new(1, vec![3, 3, 4], d("2026-03-01"), "张镇长", "../军令状.pdf", pdf).unwrap();
-        assert_eq!((p.target_ids.clone(), p.document_type.as_str(), p.document_name.as_str()), (vec![3, 4], "application/pdf", "军令状.pdf"));
+        assert_eq!(
+            (p.target_ids.clone(), p.document_type.as_str(), p.document_name.as_str()),
+            (vec![3, 4], "application/pdf", "军令状.pdf")
+        );
         let html = b"<html>".to_vec();
         assert_eq!(
             PledgeDef::new(1, vec![3], d("2026-03-01"), "x", "a.html", html).unwrap_err().code,
@@ -723,7 +737,10 @@ mod tests {
         );
         let mut big = b"%PDF-".to_vec();
         big.resize(DOCUMENT_MAX_BYTES + 1, 0);
-        assert_eq!(PledgeDef::new(1, vec![3], d("2026-03-01"), "x", "a.pdf", big).unwrap_err().code, "document_too_large");
+        assert_eq!(
+            PledgeDef::new(1, vec![3], d("2026-03-01"), "x", "a.pdf", big).unwrap_err().code,
+            "document_too_large"
+        );
         assert_eq!(
             PledgeDef::new(1, vec![], d("2026-03-01"), "x", "a.pdf", b"%PDF-".to_vec()).unwrap_err().code,
             "pledge_targets_required"

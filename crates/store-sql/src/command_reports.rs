@@ -86,9 +86,10 @@ impl<D: Database> CommandReportStore for SqlStore<D> {
             Box::pin(async move {
                 let lock = c.dialect().lock_rows("command_report_forms");
                 let found = c
-                    .scalar_opt::<i64>(&format!("SELECT id FROM command_report_forms WHERE id = $1{lock}"), &args![
-                        filing.form_id
-                    ])
+                    .scalar_opt::<i64>(
+                        &format!("SELECT id FROM command_report_forms WHERE id = $1{lock}"),
+                        &args![filing.form_id],
+                    )
                     .await?;
                 if found.is_none() {
                     return Err(form_not_found().into());
@@ -227,7 +228,12 @@ impl<D: Database> CommandReportStore for SqlStore<D> {
         self.db.read(read).await
     }
 
-    async fn create_pledge(&self, centre_code: &str, def: PledgeDef, author: CommandAuthor) -> StoreResult<PledgeRecord> {
+    async fn create_pledge(
+        &self,
+        centre_code: &str,
+        def: PledgeDef,
+        author: CommandAuthor,
+    ) -> StoreResult<PledgeRecord> {
         let code = centre_code.to_owned();
         let create = job(move |c| {
             Box::pin(async move {

@@ -18,9 +18,8 @@ use serde::{Deserialize, Serialize};
 use mashangban_domain::calendar::TimeLimit;
 use mashangban_domain::command::office_only;
 use mashangban_domain::command_reports::{
-    self as reports, Cadence, FieldError, FilingStatus, Period, PledgeDef, PledgeStatus, ReportField,
-    ReportFieldKind, ReportFormDef, form_not_found, not_a_filer, not_missing, period_not_open, pledge_not_found,
-    report_not_yours,
+    self as reports, Cadence, FieldError, FilingStatus, Period, PledgeDef, PledgeStatus, ReportField, ReportFieldKind,
+    ReportFormDef, form_not_found, not_a_filer, not_missing, period_not_open, pledge_not_found, report_not_yours,
 };
 use mashangban_domain::org::{UnitId, UnitKind};
 use mashangban_domain::time::{Instant, format_instant, shanghai};
@@ -249,11 +248,7 @@ pub struct PledgeUpload {
 /// When a period's report falls due: `days` working days after the period's last day.
 pub(crate) fn due_at<S: Store>(app: &App<S>, period: &Period, days: i64) -> AppResult<Instant> {
     let next = period.end + chrono::Duration::days(1);
-    let from = next
-        .and_time(NaiveTime::MIN)
-        .and_local_timezone(shanghai())
-        .single()
-        .ok_or_else(AppError::internal)?;
+    let from = next.and_time(NaiveTime::MIN).and_local_timezone(shanghai()).single().ok_or_else(AppError::internal)?;
     let days = u32::try_from(days).unwrap_or(1);
     Ok(app.caches().calendar().deadline_or_provisional(from, TimeLimit::working_days(days))?.at)
 }
@@ -481,11 +476,7 @@ impl<S: Store> CommandCentres<'_, S> {
     }
 
     /// The fields' refusals of a report, for a form page to show each next to its field.
-    pub async fn check_report(
-        &self,
-        form_id: i64,
-        values: &BTreeMap<String, String>,
-    ) -> AppResult<Vec<FieldError>> {
+    pub async fn check_report(&self, form_id: i64, values: &BTreeMap<String, String>) -> AppResult<Vec<FieldError>> {
         let form = self.form_record(form_id).await?;
         Ok(reports::check_values(&form.fields, values).err().unwrap_or_default())
     }
@@ -536,7 +527,12 @@ impl<S: Store> CommandCentres<'_, S> {
     }
 
     /// The filers among `units` missing the period's report (past due, nothing filed).
-    async fn missing_units(&self, form: &ReportFormRecord, period: &Period, units: &[UnitId]) -> AppResult<Vec<UnitId>> {
+    async fn missing_units(
+        &self,
+        form: &ReportFormRecord,
+        period: &Period,
+        units: &[UnitId],
+    ) -> AppResult<Vec<UnitId>> {
         if self.app.now() <= due_at(self.app, period, form.due_working_days)? {
             return Ok(Vec::new());
         }
@@ -585,7 +581,12 @@ impl<S: Store> CommandCentres<'_, S> {
 
     /// One period's reports as a workbook (Chinese headers: 单位, 状态, the fields with their units,
     /// 备注, 报送时间, 报送人, 版本): `(file name, bytes)`.
-    pub async fn report_period_xlsx(&self, caller: &Caller, form_id: i64, period: &str) -> AppResult<(String, Vec<u8>)> {
+    pub async fn report_period_xlsx(
+        &self,
+        caller: &Caller,
+        form_id: i64,
+        period: &str,
+    ) -> AppResult<(String, Vec<u8>)> {
         let d = self.report_period(caller, form_id, period).await?;
         let mut columns = vec![WriteColumn::text("单位（镇街）"), WriteColumn::text("报送情况")];
         for f in &d.form.fields {
@@ -757,7 +758,10 @@ pub async fn chase_due_reports<S: Store>(app: &App<S>) -> AppResult<usize> {
                     if first.contains_key(&(key.as_str(), *unit)) {
                         continue;
                     }
-                    match app.store().chase_report(form.id, &key, *unit, AUTO_CHASE_NOTE, true, system_author(now)).await
+                    match app
+                        .store()
+                        .chase_report(form.id, &key, *unit, AUTO_CHASE_NOTE, true, system_author(now))
+                        .await
                     {
                         Ok(Some(_)) => chased += 1,
                         Ok(None) => {}

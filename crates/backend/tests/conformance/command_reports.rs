@@ -32,7 +32,16 @@ async fn setup<D: TestDb>(s: &SqlStore<D>) -> OrgTree {
 }
 
 fn field(key: &str, kind: ReportFieldKind) -> ReportField {
-    ReportField { key: key.into(), label: key.into(), kind, unit: None, required: true, min: None, max: None, max_len: None }
+    ReportField {
+        key: key.into(),
+        label: key.into(),
+        kind,
+        unit: None,
+        required: true,
+        min: None,
+        max: None,
+        max_len: None,
+    }
 }
 
 fn values(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -47,11 +56,20 @@ async fn report_forms_filings_and_chases_are_kept<D: TestDb>() {
     let mut km = field("km", ReportFieldKind::Decimal);
     km.unit = Some("公里".into());
     km.min = Some(0.0);
-    let def = ReportFormDef::new("管网周报", Cadence::Weekly, vec![field("count", ReportFieldKind::Integer), km], vec![guzhen, xiaolan], 2)
-        .unwrap();
+    let def = ReportFormDef::new(
+        "管网周报",
+        Cadence::Weekly,
+        vec![field("count", ReportFieldKind::Integer), km],
+        vec![guzhen, xiaolan],
+        2,
+    )
+    .unwrap();
     assert_eq!(refusal(s.create_report_form("nosuch", def.clone(), author(1)).await), "command_centre_not_found");
     let form = s.create_report_form("water", def.clone(), author(1)).await.unwrap();
-    assert_eq!((form.name.as_str(), form.cadence, form.filers.clone(), form.due_working_days), ("管网周报", Cadence::Weekly, vec![guzhen, xiaolan], 2));
+    assert_eq!(
+        (form.name.as_str(), form.cadence, form.filers.clone(), form.due_working_days),
+        ("管网周报", Cadence::Weekly, vec![guzhen, xiaolan], 2)
+    );
     assert_eq!(form.fields, def.fields);
     assert_eq!(form.fields[1].unit.as_deref(), Some("公里"));
     let other = s.create_report_form("parks", def, author(2)).await.unwrap();
@@ -81,7 +99,10 @@ async fn report_forms_filings_and_chases_are_kept<D: TestDb>() {
     assert_eq!(refusal(s.file_report(bad, author(14)).await), "report_form_not_found");
 
     let ids = |f: Vec<mashangban_store::FilingRecord>| f.iter().map(|f| f.id).collect::<Vec<_>>();
-    assert_eq!(ids(s.report_filings(form.id, None, None).await.unwrap()), [first.id, second.id, other_unit.id, next_week.id]);
+    assert_eq!(
+        ids(s.report_filings(form.id, None, None).await.unwrap()),
+        [first.id, second.id, other_unit.id, next_week.id]
+    );
     assert_eq!(ids(s.report_filings(form.id, Some("2026-W48"), Some(&[guzhen])).await.unwrap()), [first.id, second.id]);
     assert!(s.report_filings(form.id, None, Some(&[])).await.unwrap().is_empty());
     assert!(s.report_filings(other.id, None, None).await.unwrap().is_empty());
@@ -94,7 +115,10 @@ async fn report_forms_filings_and_chases_are_kept<D: TestDb>() {
     assert!(auto.is_some_and(|c| c.automatic && c.by_user_id == Some(7)));
     assert!(s.chase_report(form.id, "2026-W47", xiaolan, "自动", true, author(23)).await.unwrap().is_none(), "once");
     assert!(s.chase_report(form.id, "2026-W47", guzhen, "自动", true, author(23)).await.unwrap().is_some());
-    assert_eq!(refusal(s.chase_report(9999, "2026-W47", guzhen, "x", false, author(24)).await), "report_form_not_found");
+    assert_eq!(
+        refusal(s.chase_report(9999, "2026-W47", guzhen, "x", false, author(24)).await),
+        "report_form_not_found"
+    );
     let chases = s.report_chases(form.id, Some("2026-W47"), Some(&[xiaolan])).await.unwrap();
     let notes: Vec<&str> = chases.iter().map(|c| c.note.as_str()).collect();
     assert_eq!(notes, ["请报送", "再催", "自动"]);

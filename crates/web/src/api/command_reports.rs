@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use mashangban_app::command::reports::{
-    ChaseBody, ChaseResult, FilingBody, FilingView, FormOverview, PeriodDetail, PledgeInput, PledgeUpload,
-    PledgeView, ReportFormBody, ReportFormView,
+    ChaseBody, ChaseResult, FilingBody, FilingView, FormOverview, PeriodDetail, PledgeInput, PledgeUpload, PledgeView,
+    ReportFormBody, ReportFormView,
 };
 use mashangban_app::{App, AppError};
 use mashangban_domain::access::Permission;

@@ -27,7 +27,7 @@ use mashangban_domain::command_reports::{
 };
 use mashangban_store::Store;
 
-use super::{Choice, Layout, PageResult, render, shown, short_time};
+use super::{Choice, Layout, PageResult, render, short_time, shown};
 use crate::auth::Auth;
 use crate::extract::{Form, PagePath as Path};
 use crate::routes::{Menu, Route};
@@ -126,8 +126,13 @@ impl FormFields {
                 max_len: None,
             });
         }
-        let filers =
-            self.filers.split([',', '，', ' ', '、', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+        let filers = self
+            .filers
+            .split([',', '，', ' ', '、', '\n'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
         Ok(ReportFormBody { name: self.name.clone(), cadence, fields, filers, due_working_days })
     }
 }

@@ -64,13 +64,22 @@ async fn units_file_weekly_reports_the_missing_are_chased_and_see_the_chase() {
     let forms = "/api/v1/command/centres/water/report-forms";
 
     // Only the office defines forms, and only sound ones.
-    assert_eq!(code(&app.post(forms, Some(&guzhen), weekly_form()).await), (StatusCode::FORBIDDEN, Some("command_office_only")));
+    assert_eq!(
+        code(&app.post(forms, Some(&guzhen), weekly_form()).await),
+        (StatusCode::FORBIDDEN, Some("command_office_only"))
+    );
     let mut bad = weekly_form();
     bad["fields"][1]["key"] = json!("km_built");
-    assert_eq!(code(&app.post(forms, Some(&office), bad).await), (StatusCode::UNPROCESSABLE_ENTITY, Some("report_form_invalid")));
+    assert_eq!(
+        code(&app.post(forms, Some(&office), bad).await),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("report_form_invalid"))
+    );
     let mut bad = weekly_form();
     bad["filers"] = json!(["nosuch"]);
-    assert_eq!(code(&app.post(forms, Some(&office), bad).await), (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_unit")));
+    assert_eq!(
+        code(&app.post(forms, Some(&office), bad).await),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_unit"))
+    );
     let (status, form) = app.post(forms, Some(&office), weekly_form()).await;
     assert_eq!(status, StatusCode::CREATED, "{form}");
     let id = form["id"].as_i64().unwrap();
@@ -90,29 +99,62 @@ async fn units_file_weekly_reports_the_missing_are_chased_and_see_the_chase() {
     app.set_time("2026-11-20T15:00:00+08:00");
     let (office, guzhen, _, _) = signed_in_again(&app).await;
     assert_eq!(
-        code(&app.post(&format!("/api/v1/command/report-forms/{id}/periods/2026-W48/filings"), Some(&guzhen), report("guzhen", "1.5", "2")).await),
+        code(
+            &app.post(
+                &format!("/api/v1/command/report-forms/{id}/periods/2026-W48/filings"),
+                Some(&guzhen),
+                report("guzhen", "1.5", "2")
+            )
+            .await
+        ),
         (StatusCode::CONFLICT, Some("report_period_not_open"))
     );
     assert_eq!(
-        code(&app.post(&format!("/api/v1/command/report-forms/{id}/periods/2026-13/filings"), Some(&guzhen), report("guzhen", "1", "2")).await),
+        code(
+            &app.post(
+                &format!("/api/v1/command/report-forms/{id}/periods/2026-13/filings"),
+                Some(&guzhen),
+                report("guzhen", "1", "2")
+            )
+            .await
+        ),
         (StatusCode::NOT_FOUND, Some("report_period_not_found"))
     );
     assert_eq!(
-        code(&app.post("/api/v1/command/report-forms/999999/periods/2026-W47/filings", Some(&guzhen), report("guzhen", "1", "2")).await),
+        code(
+            &app.post(
+                "/api/v1/command/report-forms/999999/periods/2026-W47/filings",
+                Some(&guzhen),
+                report("guzhen", "1", "2")
+            )
+            .await
+        ),
         (StatusCode::NOT_FOUND, Some("report_form_not_found"))
     );
-    assert_eq!(code(&app.post(&file, Some(&guzhen), report("xiaolan", "1.5", "2")).await), (StatusCode::FORBIDDEN, Some("report_not_yours")));
+    assert_eq!(
+        code(&app.post(&file, Some(&guzhen), report("xiaolan", "1.5", "2")).await),
+        (StatusCode::FORBIDDEN, Some("report_not_yours"))
+    );
     let (status, refused) = app.post(&file, Some(&guzhen), report("guzhen", "-1", "1.5")).await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("report_field_invalid")));
     let message = refused["message"].as_str().unwrap();
-    assert!(message.contains("「本周建成管网」不能小于 0公里") && message.contains("「本周销号排口」须为整数"), "{message}");
+    assert!(
+        message.contains("「本周建成管网」不能小于 0公里") && message.contains("「本周销号排口」须为整数"),
+        "{message}"
+    );
     let mut unknown = report("guzhen", "1", "1");
     unknown["values"]["bogus"] = json!("1");
-    assert_eq!(code(&app.post(&file, Some(&guzhen), unknown).await), (StatusCode::UNPROCESSABLE_ENTITY, Some("report_field_invalid")));
+    assert_eq!(
+        code(&app.post(&file, Some(&guzhen), unknown).await),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("report_field_invalid"))
+    );
     assert!(row(&rows(&app, &w47, &office).await, "guzhen")["current"].is_null(), "nothing written");
     let (status, filed) = app.post(&file, Some(&guzhen), report("guzhen", "1.50", "2")).await;
     assert_eq!(status, StatusCode::CREATED, "{filed}");
-    assert_eq!((filed["revision"].as_i64(), filed["late"].as_bool(), filed["values"]["km_built"].as_str()), (Some(1), Some(false), Some("1.5")));
+    assert_eq!(
+        (filed["revision"].as_i64(), filed["late"].as_bool(), filed["values"]["km_built"].as_str()),
+        (Some(1), Some(false), Some("1.5"))
+    );
 
     // Thursday of week 48, past week 47's due time (two working days after Sunday): xiaolan files
     // late, guzhen corrects (a second revision, the first kept); sthjj never files.
@@ -124,7 +166,11 @@ async fn units_file_weekly_reports_the_missing_are_chased_and_see_the_chase() {
     assert_eq!((corrected["revision"].as_i64(), corrected["late"].as_bool()), (Some(2), Some(true)));
     let all = rows(&app, &w47, &office).await;
     let g = row(&all, "guzhen");
-    assert_eq!((g["status"].as_str(), g["current"]["values"]["km_built"].as_str()), (Some("filed"), Some("1.7")), "on time by its first filing");
+    assert_eq!(
+        (g["status"].as_str(), g["current"]["values"]["km_built"].as_str()),
+        (Some("filed"), Some("1.7")),
+        "on time by its first filing"
+    );
     assert_eq!(g["earlier"][0]["values"]["km_built"], "1.5");
     assert_eq!(row(&all, "xiaolan")["status"], "late");
     assert_eq!(row(&all, "sthjj")["status"], "missing");
@@ -138,9 +184,16 @@ async fn units_file_weekly_reports_the_missing_are_chased_and_see_the_chase() {
     assert_eq!(missing.len(), 1, "{missing:?}");
     assert_eq!((missing[0]["unit"]["code"].as_str(), missing[0]["period"].as_str()), (Some("sthjj"), Some("2026-W47")));
     let chase = format!("{w47}/chase");
-    assert_eq!(code(&app.post(&chase, Some(&guzhen), json!({ "unit": "sthjj" })).await), (StatusCode::FORBIDDEN, Some("command_office_only")));
-    assert_eq!(code(&app.post(&chase, Some(&office), json!({ "unit": "guzhen" })).await), (StatusCode::CONFLICT, Some("report_not_missing")));
-    let (status, chased) = app.post(&chase, Some(&office), json!({ "unit": "sthjj", "note": "请今日内报送第47周周报" })).await;
+    assert_eq!(
+        code(&app.post(&chase, Some(&guzhen), json!({ "unit": "sthjj" })).await),
+        (StatusCode::FORBIDDEN, Some("command_office_only"))
+    );
+    assert_eq!(
+        code(&app.post(&chase, Some(&office), json!({ "unit": "guzhen" })).await),
+        (StatusCode::CONFLICT, Some("report_not_missing"))
+    );
+    let (status, chased) =
+        app.post(&chase, Some(&office), json!({ "unit": "sthjj", "note": "请今日内报送第47周周报" })).await;
     assert_eq!(status, StatusCode::OK, "{chased}");
     assert_eq!(chased["chased"][0]["code"], "sthjj");
 
@@ -154,7 +207,10 @@ async fn units_file_weekly_reports_the_missing_are_chased_and_see_the_chase() {
     assert_eq!(mine.len(), 1);
     let chases = mine[0]["chases"].as_array().unwrap();
     assert_eq!(chases.len(), 2, "{chases:?}");
-    assert_eq!((chases[0]["note"].as_str(), chases[1]["automatic"].as_bool()), (Some("请今日内报送第47周周报"), Some(true)));
+    assert_eq!(
+        (chases[0]["note"].as_str(), chases[1]["automatic"].as_bool()),
+        (Some("请今日内报送第47周周报"), Some(true))
+    );
     let (_, d) = app.get("/api/v1/command/centres/water/dashboard", Some(&sthjj)).await;
     assert_eq!(d["missing_reports"][0]["chases"], 2);
     let (_, d) = app.get("/api/v1/command/centres/water/dashboard", Some(&guzhen)).await;
@@ -200,12 +256,22 @@ async fn units_file_weekly_reports_the_missing_are_chased_and_see_the_chase() {
     assert!(html.contains("id=\"missing-reports\""), "the dashboard shows the missing report");
 }
 
-async fn pledge(app: &App, who: &Session, unit: &str, targets: &[i64], bytes: &'static [u8], name: &'static str) -> (StatusCode, Value) {
+async fn pledge(
+    app: &App,
+    who: &Session,
+    unit: &str,
+    targets: &[i64],
+    bytes: &'static [u8],
+    name: &'static str,
+) -> (StatusCode, Value) {
     let mut form = reqwest::multipart::Form::new()
         .text("unit", unit.to_owned())
         .text("signed_on", "2026-03-01")
         .text("signatory", "镇长")
-        .part("file", reqwest::multipart::Part::bytes(bytes).file_name(name).mime_str("application/octet-stream").unwrap());
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name).mime_str("application/octet-stream").unwrap(),
+        );
     for t in targets {
         form = form.text("target", t.to_string());
     }
@@ -240,9 +306,7 @@ async fn pledges_are_met_missed_or_pending_from_their_targets() {
         .await;
     assert_eq!(status, StatusCode::OK, "{moved}");
     let targets = "/api/v1/command/centres/water/targets";
-    let target = |name: &str, stage: &str, due: &str| {
-        json!({ "name": name, "ledger_type": "creek", "stages": [stage], "town": "guzhen", "goal": 1, "due_on": due })
-    };
+    let target = |name: &str, stage: &str, due: &str| json!({ "name": name, "ledger_type": "creek", "stages": [stage], "town": "guzhen", "goal": 1, "due_on": due });
     let (_, met) = app.post(targets, Some(&office), target("古镇镇河涌开工", "construct", "2026-12-31")).await;
     let (_, pending) = app.post(targets, Some(&office), target("古镇镇河涌完成整治", "done", "2026-12-31")).await;
     let (_, missed) = app.post(targets, Some(&office), target("古镇镇河涌十一月完成整治", "done", "2026-11-30")).await;
@@ -285,11 +349,15 @@ async fn pledges_are_met_missed_or_pending_from_their_targets() {
     assert_eq!(d["pledges"].as_array().unwrap().len(), 3);
 
     // The signed document comes back as uploaded.
-    let res = app.http.get(app.url(p1["document_link"].as_str().unwrap())).header("cookie", &guzhen.0).send().await.unwrap();
+    let res =
+        app.http.get(app.url(p1["document_link"].as_str().unwrap())).header("cookie", &guzhen.0).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "application/pdf");
     assert_eq!(&res.bytes().await.unwrap()[..], pdf);
-    assert_eq!(code(&app.get("/api/v1/command/pledges/999999/document", Some(&guzhen)).await), (StatusCode::NOT_FOUND, Some("pledge_not_found")));
+    assert_eq!(
+        code(&app.get("/api/v1/command/pledges/999999/document", Some(&guzhen)).await),
+        (StatusCode::NOT_FOUND, Some("pledge_not_found"))
+    );
     let (status, html) = crate::browser::page(&app, "/command/water/pledges", &office).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("古镇镇军令状.pdf") && html.contains("pledge-form") && html.contains("未兑现"), "{html}");
