@@ -174,7 +174,7 @@ fn demo_values(fields: &[ReportField], lot: usize) -> BTreeMap<String, String> {
         let value = match f.kind {
             ReportFieldKind::Integer => Some(((lot * 13) % 17 + 1).to_string()),
             ReportFieldKind::Decimal => Some(format!("{}.{}", (lot * 7) % 5, (lot * 3) % 10)),
-            ReportFieldKind::Text if lot % 4 == 0 => Some("按计划推进，暂无困难".to_owned()),
+            ReportFieldKind::Text if lot.is_multiple_of(4) => Some("按计划推进，暂无困难".to_owned()),
             ReportFieldKind::Text | ReportFieldKind::Date => None,
         };
         if let Some(v) = value {
