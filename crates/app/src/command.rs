@@ -38,6 +38,8 @@ use crate::error::{AppError, AppResult};
 use crate::views::{UnitRef, unit_ref};
 use crate::{App, Caller};
 
+pub mod reports;
+
 /// Tasks a listing answers at most.
 pub const TASKS_MAX: u32 = 2000;
 /// Stage moves the forecast reads per ledger type at most.
@@ -307,6 +309,10 @@ pub struct Dashboard {
     pub tasks: Vec<TaskView>,
     /// Changes to the centre and its targets, newest first.
     pub history: Vec<CommandEventView>,
+    /// Periodic reports past due and not filed, in the caller's scope (定期报送未报).
+    pub missing_reports: Vec<reports::MissingReport>,
+    /// Responsibility pledges (军令状) with their status.
+    pub pledges: Vec<reports::PledgeView>,
     pub as_of: String,
 }
 
@@ -945,6 +951,8 @@ impl<'a, S: Store> CommandCentres<'a, S> {
         let overdue_tasks = tasks.iter().filter(|t| t.overdue).cloned().collect();
         let history =
             self.app.store().command_centre_events(code, HISTORY_SHOWN).await?.iter().map(event_view).collect();
+        let missing_reports = self.missing_reports(caller, code).await?;
+        let pledges = self.pledge_views(code, &targets).await?;
         Ok(Dashboard {
             centre: self.centre_view(&centre, &access).await?,
             targets,
@@ -953,6 +961,8 @@ impl<'a, S: Store> CommandCentres<'a, S> {
             overdue_tasks,
             tasks,
             history,
+            missing_reports,
+            pledges,
             as_of: format_instant(&self.app.now()),
         })
     }

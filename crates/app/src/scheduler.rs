@@ -159,10 +159,13 @@ pub async fn check_calendar<S: Store>(app: &App<S>) -> bool {
     }
 }
 
+/// How often missing periodic reports of the command centres are looked for and chased (once each).
+const REPORT_CHASE_EVERY: Duration = Duration::from_secs(5 * 60);
+
 /// How often each node retrains its spam-screening classifier from staff decisions.
 const SCREENING_TRAINING_EVERY: Duration = Duration::from_secs(15 * 60);
 
-/// Runs scans every `interval`, keeps an audit anchor and retrains the dispatch model daily (and at
+/// Runs scans every `interval`, chases missing command-centre reports every five minutes, keeps an audit anchor and retrains the dispatch model daily (and at
 /// start-up), retrains the spam-screening classifier every quarter hour, and prunes the change feed
 /// and ended throttle windows hourly, until `stop` fires.
 pub fn spawn<S: Store>(
@@ -176,6 +179,7 @@ pub fn spawn<S: Store>(
         let mut last_anchor: Option<chrono::NaiveDate> = None;
         let mut last_training: Option<chrono::NaiveDate> = None;
         let mut last_screening_training: Option<std::time::Instant> = None;
+        let mut last_report_chase: Option<std::time::Instant> = None;
         loop {
             let today = crate::deadlines::today(&app);
             if last_calendar_check != Some(today) {
@@ -207,6 +211,16 @@ pub fn spawn<S: Store>(
                 last_screening_training = Some(std::time::Instant::now());
                 // Decisions made on other nodes reach this one at this training (own ones at once).
                 app.screening().train_soon();
+            }
+            if last_report_chase.is_none_or(|at| at.elapsed() >= REPORT_CHASE_EVERY) {
+                last_report_chase = Some(std::time::Instant::now());
+                let chased = crate::command::reports::chase_due_reports_if_leading(&app).await;
+                app.jobs().record("report_chase", chased.is_ok());
+                match chased {
+                    Ok(0) => {}
+                    Ok(chased) => tracing::info!(chased, "missing command-centre reports chased"),
+                    Err(error) => tracing::error!(%error, "chasing missing reports failed"),
+                }
             }
             let scanned = scan_if_leading(&app, &config).await;
             app.jobs().record("deadline_scan", scanned.is_ok());

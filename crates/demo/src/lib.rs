@@ -8,6 +8,7 @@
 
 mod approvals;
 mod command;
+mod command_reports;
 mod compensation;
 mod data;
 mod devices;
@@ -36,6 +37,7 @@ use mashangban_store::{ArticleAuthor, ArticleInput, NewCategory, NewUnit, NewUse
 
 pub use approvals::load_approvals;
 pub use command::{DEMO_TASKS, load_command};
+pub use command_reports::load_command_reports;
 pub use compensation::load_compensation;
 pub use data::DemoData;
 pub use devices::{DeviceRun, DeviceTally, run_devices};

@@ -8,6 +8,7 @@ pub mod approvals;
 pub mod audit;
 pub mod calendar;
 pub mod command;
+pub mod command_reports;
 pub mod compensation;
 pub mod dashboard;
 pub mod direct_line;

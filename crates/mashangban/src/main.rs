@@ -555,6 +555,10 @@ async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Resul
     if tasks > 0 {
         println!("已载入三个指挥部的演示目标和 {tasks} 项施工图任务。");
     }
+    let reports = mashangban_demo::load_command_reports(store, time::now()).await.map_err(|e| e.to_string())?;
+    if reports > 0 {
+        println!("已载入三个指挥部的定期报表、{reports} 份演示报送和军令状。");
+    }
     let liaisons = mashangban_demo::load_liaisons(store, &data, &hash).await.map_err(|e| e.to_string())?;
     if liaisons > 0 {
         println!("已安排 {liaisons} 项联系干部联系企业。");

@@ -38,6 +38,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (26, "0026_onsite", include_str!("../migrations/0026_onsite.sql")),
     (27, "0027_password_reset", include_str!("../migrations/0027_password_reset.sql")),
     (28, "0028_direct_line_screening", include_str!("../migrations/0028_direct_line_screening.sql")),
+    (29, "0029_command_reports", include_str!("../migrations/0029_command_reports.sql")),
 ];
 
 /// Tables whose `id` is an identity column.
@@ -87,6 +88,10 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "onsite_centres",
     "onsite_requests",
     "password_resets",
+    "command_report_forms",
+    "command_report_filings",
+    "command_report_chases",
+    "command_pledges",
 ];
 
 /// The newest migration this program knows.

@@ -13,6 +13,7 @@ mod catalog;
 pub mod changes;
 mod cluster;
 mod command;
+mod command_reports;
 mod compensation;
 mod dashboard;
 mod direct_line;

@@ -12,6 +12,7 @@ mod calendar;
 mod changes;
 mod cluster;
 mod command;
+mod command_reports;
 mod compensation;
 mod dashboard;
 mod direct_line;
@@ -42,6 +43,7 @@ pub use calendar::*;
 pub use changes::*;
 pub use cluster::*;
 pub use command::*;
+pub use command_reports::*;
 pub use compensation::*;
 pub use dashboard::*;
 pub use direct_line::*;
@@ -246,6 +248,7 @@ pub trait Store:
     + FundStore
     + LedgerStore
     + CommandStore
+    + CommandReportStore
     + StatisticsStore
     + MonitoringStore
     + EnforcementStore
@@ -285,6 +288,7 @@ impl<T> Store for T where
         + FundStore
         + LedgerStore
         + CommandStore
+        + CommandReportStore
         + StatisticsStore
         + MonitoringStore
         + EnforcementStore

@@ -14,6 +14,7 @@ mod calendar;
 mod catalog;
 mod changes;
 mod command;
+mod command_reports;
 mod copy;
 mod direct_line;
 mod enforcement;

@@ -10,6 +10,7 @@ mod bulk;
 pub(crate) mod calendar;
 mod catalog;
 pub(crate) mod command;
+pub(crate) mod command_reports;
 pub(crate) mod compensation;
 mod dashboard;
 pub(crate) mod direct_line;
@@ -71,6 +72,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         fund::routes::<S>(),
         ledgers::routes::<S>(),
         command::routes::<S>(),
+        command_reports::routes::<S>(),
         statistics::routes::<S>(),
         monitoring::routes::<S>(),
         enforcement::routes::<S>(),

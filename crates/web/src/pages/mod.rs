@@ -11,6 +11,7 @@ mod admin;
 mod approvals;
 pub(crate) mod assets;
 mod command;
+mod command_reports;
 mod compensation;
 mod console;
 mod dashboard;
@@ -68,6 +69,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     routes.extend(enterprises::routes::<S>());
     routes.extend(ledgers::routes::<S>());
     routes.extend(command::routes::<S>());
+    routes.extend(command_reports::routes::<S>());
     routes.extend(liaisons::routes::<S>());
     routes.extend(approvals::routes::<S>());
     routes.extend(statistics::routes::<S>());

@@ -379,6 +379,8 @@ async fn the_demo_centres_show_targets_with_a_rate_tasks_overdue_and_a_ranking()
     let made = mashangban_demo::load_command(&app.store, now).await.unwrap();
     assert_eq!(made, mashangban_demo::DEMO_TASKS as u64);
     assert_eq!(mashangban_demo::load_command(&app.store, now).await.unwrap(), 0, "loaded once");
+    assert!(mashangban_demo::load_command_reports(&app.store, now).await.unwrap() > 50);
+    assert_eq!(mashangban_demo::load_command_reports(&app.store, now).await.unwrap(), 0, "loaded once");
     let admin = app.login("admin").await;
     let (status, d) = app.get("/api/v1/command/centres/water/dashboard", Some(&admin)).await;
     assert_eq!(status, StatusCode::OK, "{d}");
@@ -387,6 +389,13 @@ async fn the_demo_centres_show_targets_with_a_rate_tasks_overdue_and_a_ranking()
     assert!(creeks["progress"].as_u64().unwrap() > 0, "{creeks}");
     assert!(d["counts"]["overdue"].as_u64().unwrap() > 0, "{}", d["counts"]);
     assert!(d["counts"]["done"].as_u64().unwrap() > 0, "{}", d["counts"]);
+    assert!(!d["missing_reports"].as_array().unwrap().is_empty(), "some demo reports are missing");
+    let pledges = d["pledges"].as_array().unwrap();
+    assert_eq!(pledges.len(), 6, "{pledges:?}");
+    let (_, forms) = app.get("/api/v1/command/centres/water/report-forms", Some(&admin)).await;
+    let periods = forms[0]["periods"].as_array().unwrap();
+    assert!(periods.iter().any(|p| p["late"].as_u64().unwrap() > 0), "some filed late: {periods:?}");
+    assert!(periods.iter().any(|p| p["filed"].as_u64().unwrap() > 0), "{periods:?}");
     let ranking = d["ranking"].as_array().unwrap();
     assert!(ranking.len() > 5 && ranking[0]["rank"] == 1);
     assert!(ranking.iter().all(|r| r["target_completion"].is_number()), "every town has its sewer target");

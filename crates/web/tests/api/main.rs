@@ -930,6 +930,7 @@ mod approvals;
 mod browser;
 mod calendar;
 mod command;
+mod command_reports;
 mod compensation;
 mod dashboard;
 mod deadlines;

@@ -1,0 +1,387 @@
+//! A command centre's periodic reports (定期报送) and pledges (军令状),
+//! written once for both databases. Filings and chases are append-only rows
+//! written in one job each; a filing's revision is the next of its form,
+//! period and unit, and the unique key refuses a concurrent duplicate.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+use mashangban_domain::command::centre_not_found;
+use mashangban_domain::command_reports::{Cadence, PledgeDef, ReportFormDef, form_not_found};
+use mashangban_domain::org::UnitId;
+use mashangban_store::{
+    ChaseRecord, CommandAuthor, CommandReportStore, FilingRecord, NewFiling, PledgeRecord, ReportFormRecord,
+    StoreError, StoreResult,
+};
+
+use crate::rows::json_text;
+use crate::sql::{Args, Conn, Database, Row, bad, job};
+use crate::{SqlStore, args};
+
+async fn centre_exists(c: &dyn Conn, code: &str) -> StoreResult<()> {
+    match c.scalar_opt::<String>("SELECT code FROM command_centres WHERE code = $1", &args![code]).await? {
+        Some(_) => Ok(()),
+        None => Err(centre_not_found(code).into()),
+    }
+}
+
+impl<D: Database> CommandReportStore for SqlStore<D> {
+    async fn create_report_form(
+        &self,
+        centre_code: &str,
+        def: ReportFormDef,
+        author: CommandAuthor,
+    ) -> StoreResult<ReportFormRecord> {
+        let code = centre_code.to_owned();
+        let create = job(move |c| {
+            Box::pin(async move {
+                centre_exists(c, &code).await?;
+                let id: i64 = c
+                    .scalar(
+                        "INSERT INTO command_report_forms (centre_code, name, cadence, fields, filers,
+                            due_working_days, created_at, created_by)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                        &args![
+                            code.as_str(),
+                            def.name.as_str(),
+                            def.cadence.as_str(),
+                            json_text(&def.fields)?,
+                            json_text(&def.filers)?,
+                            i64::from(def.due_working_days),
+                            &author.at,
+                            author.name.as_str()
+                        ],
+                    )
+                    .await?;
+                c.map_opt(&format!("{FORM_SELECT} WHERE id = $1"), &args![id], form)
+                    .await?
+                    .ok_or_else(|| StoreError::backend("the report form vanished"))
+            })
+        });
+        self.db.write(create).await
+    }
+
+    async fn report_forms(&self, centre_code: &str) -> StoreResult<Vec<ReportFormRecord>> {
+        let code = centre_code.to_owned();
+        self.db
+            .read(job(move |c| {
+                Box::pin(async move {
+                    c.map(&format!("{FORM_SELECT} WHERE centre_code = $1 ORDER BY id"), &args![code], form).await
+                })
+            }))
+            .await
+    }
+
+    async fn report_form(&self, id: i64) -> StoreResult<Option<ReportFormRecord>> {
+        self.db
+            .read(job(move |c| {
+                Box::pin(async move { c.map_opt(&format!("{FORM_SELECT} WHERE id = $1"), &args![id], form).await })
+            }))
+            .await
+    }
+
+    async fn file_report(&self, filing: NewFiling, author: CommandAuthor) -> StoreResult<FilingRecord> {
+        let file = job(move |c| {
+            Box::pin(async move {
+                let lock = c.dialect().lock_rows("command_report_forms");
+                let found = c
+                    .scalar_opt::<i64>(
+                        &format!("SELECT id FROM command_report_forms WHERE id = $1{lock}"),
+                        &args![filing.form_id],
+                    )
+                    .await?;
+                if found.is_none() {
+                    return Err(form_not_found().into());
+                }
+                let revision: i64 = c
+                    .scalar(
+                        "SELECT COALESCE(MAX(revision), 0) + 1 FROM command_report_filings
+                         WHERE form_id = $1 AND period = $2 AND unit_id = $3",
+                        &args![filing.form_id, filing.period.as_str(), filing.unit_id],
+                    )
+                    .await?;
+                let id: i64 = c
+                    .scalar(
+                        "INSERT INTO command_report_filings (form_id, period, unit_id, revision, report_values, note,
+                            late, filed_at, by_user_id, by_name)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                        &args![
+                            filing.form_id,
+                            filing.period.as_str(),
+                            filing.unit_id,
+                            revision,
+                            json_text(&filing.values)?,
+                            filing.note.as_deref(),
+                            filing.late,
+                            &author.at,
+                            author.user_id,
+                            author.name.as_str()
+                        ],
+                    )
+                    .await?;
+                c.map_opt(&format!("{FILING_SELECT} WHERE id = $1"), &args![id], filing_row)
+                    .await?
+                    .ok_or_else(|| StoreError::backend("the filing vanished"))
+            })
+        });
+        self.db.write(file).await
+    }
+
+    async fn report_filings(
+        &self,
+        form_id: i64,
+        period: Option<&str>,
+        units: Option<&[UnitId]>,
+    ) -> StoreResult<Vec<FilingRecord>> {
+        let period = period.map(str::to_owned);
+        let units = units.map(<[UnitId]>::to_vec);
+        let read = job(move |c| {
+            Box::pin(async move {
+                let mut args = Args::default();
+                let mut cond = vec![format!("form_id = {}", args.push(form_id))];
+                if let Some(p) = &period {
+                    cond.push(format!("period = {}", args.push(p.as_str())));
+                }
+                if let Some(units) = &units {
+                    if units.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    cond.push(format!("unit_id IN ({})", args.list(units.iter().copied())));
+                }
+                let sql = format!("{FILING_SELECT} WHERE {} ORDER BY period, unit_id, revision", cond.join(" AND "));
+                c.map(&sql, args.values(), filing_row).await
+            })
+        });
+        self.db.read(read).await
+    }
+
+    async fn chase_report(
+        &self,
+        form_id: i64,
+        period: &str,
+        unit_id: UnitId,
+        note: &str,
+        automatic: bool,
+        author: CommandAuthor,
+    ) -> StoreResult<Option<ChaseRecord>> {
+        let (period, note) = (period.to_owned(), note.to_owned());
+        let chase = job(move |c| {
+            Box::pin(async move {
+                if c.scalar_opt::<i64>("SELECT id FROM command_report_forms WHERE id = $1", &args![form_id])
+                    .await?
+                    .is_none()
+                {
+                    return Err(form_not_found().into());
+                }
+                let id: Option<i64> = c
+                    .scalar_opt(
+                        "INSERT INTO command_report_chases (form_id, period, unit_id, note, automatic, at, by_user_id,
+                            by_name)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id",
+                        &args![
+                            form_id,
+                            period.as_str(),
+                            unit_id,
+                            note.as_str(),
+                            automatic,
+                            &author.at,
+                            author.user_id,
+                            author.name.as_str()
+                        ],
+                    )
+                    .await?;
+                match id {
+                    None => Ok(None),
+                    Some(id) => c.map_opt(&format!("{CHASE_SELECT} WHERE id = $1"), &args![id], chase_row).await,
+                }
+            })
+        });
+        self.db.write(chase).await
+    }
+
+    async fn report_chases(
+        &self,
+        form_id: i64,
+        period: Option<&str>,
+        units: Option<&[UnitId]>,
+    ) -> StoreResult<Vec<ChaseRecord>> {
+        let period = period.map(str::to_owned);
+        let units = units.map(<[UnitId]>::to_vec);
+        let read = job(move |c| {
+            Box::pin(async move {
+                let mut args = Args::default();
+                let mut cond = vec![format!("form_id = {}", args.push(form_id))];
+                if let Some(p) = &period {
+                    cond.push(format!("period = {}", args.push(p.as_str())));
+                }
+                if let Some(units) = &units {
+                    if units.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    cond.push(format!("unit_id IN ({})", args.list(units.iter().copied())));
+                }
+                let sql = format!("{CHASE_SELECT} WHERE {} ORDER BY id", cond.join(" AND "));
+                c.map(&sql, args.values(), chase_row).await
+            })
+        });
+        self.db.read(read).await
+    }
+
+    async fn create_pledge(
+        &self,
+        centre_code: &str,
+        def: PledgeDef,
+        author: CommandAuthor,
+    ) -> StoreResult<PledgeRecord> {
+        let code = centre_code.to_owned();
+        let create = job(move |c| {
+            Box::pin(async move {
+                centre_exists(c, &code).await?;
+                let size = i64::try_from(def.document.len()).unwrap_or(i64::MAX);
+                let id: i64 = c
+                    .scalar(
+                        "INSERT INTO command_pledges (centre_code, unit_id, target_ids, signed_on, signatory,
+                            document_name, document_type, document_size, document_sha256, document, created_at,
+                            created_by)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                        &args![
+                            code.as_str(),
+                            def.unit_id,
+                            json_text(&def.target_ids)?,
+                            def.signed_on.format("%Y-%m-%d").to_string(),
+                            def.signatory.as_str(),
+                            def.document_name.as_str(),
+                            def.document_type.as_str(),
+                            size,
+                            def.document_sha256.as_str(),
+                            def.document,
+                            &author.at,
+                            author.name.as_str()
+                        ],
+                    )
+                    .await?;
+                c.map_opt(&format!("{PLEDGE_SELECT} WHERE id = $1"), &args![id], pledge_row)
+                    .await?
+                    .ok_or_else(|| StoreError::backend("the pledge vanished"))
+            })
+        });
+        self.db.write(create).await
+    }
+
+    async fn pledges(&self, centre_code: &str) -> StoreResult<Vec<PledgeRecord>> {
+        let code = centre_code.to_owned();
+        self.db
+            .read(job(move |c| {
+                Box::pin(async move {
+                    c.map(&format!("{PLEDGE_SELECT} WHERE centre_code = $1 ORDER BY id"), &args![code], pledge_row)
+                        .await
+                })
+            }))
+            .await
+    }
+
+    async fn pledge(&self, id: i64) -> StoreResult<Option<PledgeRecord>> {
+        self.db
+            .read(job(move |c| {
+                Box::pin(
+                    async move { c.map_opt(&format!("{PLEDGE_SELECT} WHERE id = $1"), &args![id], pledge_row).await },
+                )
+            }))
+            .await
+    }
+
+    async fn pledge_document(&self, id: i64) -> StoreResult<Option<Vec<u8>>> {
+        self.db
+            .read(job(move |c| {
+                Box::pin(async move {
+                    c.scalar_opt::<Vec<u8>>("SELECT document FROM command_pledges WHERE id = $1", &args![id]).await
+                })
+            }))
+            .await
+    }
+}
+
+const FORM_SELECT: &str = "SELECT id, centre_code, name, cadence, fields, filers, due_working_days, created_at,
+        created_by
+     FROM command_report_forms";
+
+fn form(row: Row) -> StoreResult<ReportFormRecord> {
+    let mut c = row.cols();
+    Ok(ReportFormRecord {
+        id: c.get()?,
+        centre_code: c.get()?,
+        name: c.get()?,
+        cadence: c.code(Cadence::parse)?,
+        fields: c.json()?,
+        filers: c.json()?,
+        due_working_days: c.get()?,
+        created_at: c.get()?,
+        created_by: c.get()?,
+    })
+}
+
+const FILING_SELECT: &str = "SELECT id, form_id, period, unit_id, revision, report_values, note, late, filed_at,
+        by_user_id, by_name
+     FROM command_report_filings";
+
+fn filing_row(row: Row) -> StoreResult<FilingRecord> {
+    let mut c = row.cols();
+    Ok(FilingRecord {
+        id: c.get()?,
+        form_id: c.get()?,
+        period: c.get()?,
+        unit_id: c.get()?,
+        revision: c.get()?,
+        values: c.json::<BTreeMap<String, String>>()?,
+        note: c.get()?,
+        late: c.get()?,
+        filed_at: c.get()?,
+        by_user_id: c.get()?,
+        by_name: c.get()?,
+    })
+}
+
+const CHASE_SELECT: &str =
+    "SELECT id, form_id, period, unit_id, note, automatic, at, by_user_id, by_name FROM command_report_chases";
+
+fn chase_row(row: Row) -> StoreResult<ChaseRecord> {
+    let mut c = row.cols();
+    Ok(ChaseRecord {
+        id: c.get()?,
+        form_id: c.get()?,
+        period: c.get()?,
+        unit_id: c.get()?,
+        note: c.get()?,
+        automatic: c.get()?,
+        at: c.get()?,
+        by_user_id: c.get()?,
+        by_name: c.get()?,
+    })
+}
+
+const PLEDGE_SELECT: &str = "SELECT id, centre_code, unit_id, target_ids, signed_on, signatory, document_name,
+        document_type, document_size, document_sha256, created_at, created_by
+     FROM command_pledges";
+
+fn pledge_row(row: Row) -> StoreResult<PledgeRecord> {
+    let mut c = row.cols();
+    let (id, centre_code, unit_id) = (c.get()?, c.get()?, c.get()?);
+    let target_ids = c.json()?;
+    let signed: String = c.get()?;
+    let signed_on = NaiveDate::parse_from_str(&signed, "%Y-%m-%d").map_err(|_| bad("signed date", &signed))?;
+    Ok(PledgeRecord {
+        id,
+        centre_code,
+        unit_id,
+        target_ids,
+        signed_on,
+        signatory: c.get()?,
+        document_name: c.get()?,
+        document_type: c.get()?,
+        document_size: c.get()?,
+        document_sha256: c.get()?,
+        created_at: c.get()?,
+        created_by: c.get()?,
+    })
+}

@@ -1,0 +1,364 @@
+//! A command centre's periodic reports (定期报送) and pledges (军令状)
+//! through the API and the pages: the office defines a weekly form, towns
+//! file (one on time and corrected, one late), a unit that never files is
+//! listed missing, chased by the office and by the scheduler once, and sees
+//! the chases; a wrong unit, a future period and bad fields are refused with
+//! nothing written; pledges are met, missed or pending from their targets.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::{App, Session, spawn, unit_handler};
+
+fn code(answer: &(StatusCode, Value)) -> (StatusCode, Option<&str>) {
+    (answer.0, answer.1["code"].as_str())
+}
+
+fn weekly_form() -> Value {
+    json!({
+        "name": "污水管网建设周报",
+        "cadence": "weekly",
+        "fields": [
+            { "key": "km_built", "label": "本周建成管网", "kind": "decimal", "unit": "公里", "required": true, "min": 0, "max": 100 },
+            { "key": "outlets_closed", "label": "本周销号排口", "kind": "integer", "required": true, "min": 0 },
+            { "key": "inspected_on", "label": "巡查日期", "kind": "date" },
+            { "key": "problems", "label": "存在问题", "kind": "text", "max_len": 200 },
+        ],
+        "filers": ["guzhen", "xiaolan", "sthjj"],
+        "due_working_days": 2,
+    })
+}
+
+fn report(unit: &str, km: &str, closed: &str) -> Value {
+    json!({ "unit": unit, "values": { "km_built": km, "outlets_closed": closed, "inspected_on": "2026-11-18" } })
+}
+
+async fn rows(app: &App, path: &str, who: &Session) -> Vec<Value> {
+    let (status, d) = app.get(path, Some(who)).await;
+    assert_eq!(status, StatusCode::OK, "{d}");
+    d["rows"].as_array().unwrap().clone()
+}
+
+fn row<'a>(rows: &'a [Value], unit: &str) -> &'a Value {
+    rows.iter().find(|r| r["unit"]["code"] == unit).unwrap_or_else(|| panic!("no row of {unit}"))
+}
+
+/// The four people signed in again (after the clock moved past their sessions).
+async fn signed_in_again(app: &App) -> (Session, Session, Session, Session) {
+    (
+        app.login("swuj-handler").await,
+        app.login("guzhen-handler").await,
+        app.login("xiaolan-handler").await,
+        app.login("sthjj-handler").await,
+    )
+}
+
+#[tokio::test]
+async fn units_file_weekly_reports_the_missing_are_chased_and_see_the_chase() {
+    let app = spawn().await;
+    app.set_time("2026-11-16T09:00:00+08:00");
+    let office = unit_handler(&app, "swuj", "swuj-handler").await;
+    let guzhen = unit_handler(&app, "guzhen", "guzhen-handler").await;
+    unit_handler(&app, "xiaolan", "xiaolan-handler").await;
+    unit_handler(&app, "sthjj", "sthjj-handler").await;
+    let forms = "/api/v1/command/centres/water/report-forms";
+
+    // Only the office defines forms, and only sound ones.
+    assert_eq!(
+        code(&app.post(forms, Some(&guzhen), weekly_form()).await),
+        (StatusCode::FORBIDDEN, Some("command_office_only"))
+    );
+    let mut bad = weekly_form();
+    bad["fields"][1]["key"] = json!("km_built");
+    assert_eq!(
+        code(&app.post(forms, Some(&office), bad).await),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("report_form_invalid"))
+    );
+    let mut bad = weekly_form();
+    bad["filers"] = json!(["nosuch"]);
+    assert_eq!(
+        code(&app.post(forms, Some(&office), bad).await),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_unit"))
+    );
+    let (status, form) = app.post(forms, Some(&office), weekly_form()).await;
+    assert_eq!(status, StatusCode::CREATED, "{form}");
+    let id = form["id"].as_i64().unwrap();
+    let filers: Vec<&str> = form["filers"].as_array().unwrap().iter().map(|u| u["code"].as_str().unwrap()).collect();
+    assert_eq!(filers, ["guzhen", "xiaolan", "sthjj"]);
+    // Without filers named, the centre's member units and towns file.
+    let mut all = weekly_form();
+    all["filers"] = json!([]);
+    all["name"] = json!("月报");
+    all["cadence"] = json!("monthly");
+    let (_, monthly) = app.post(forms, Some(&office), all).await;
+    assert!(monthly["filers"].as_array().unwrap().len() > 10, "{monthly}");
+
+    let w47 = format!("/api/v1/command/report-forms/{id}/periods/2026-W47");
+    let file = format!("{w47}/filings");
+    // Friday of week 47: guzhen files on time; a future week, a wrong unit and bad fields are refused.
+    app.set_time("2026-11-20T15:00:00+08:00");
+    let (office, guzhen, _, _) = signed_in_again(&app).await;
+    assert_eq!(
+        code(
+            &app.post(
+                &format!("/api/v1/command/report-forms/{id}/periods/2026-W48/filings"),
+                Some(&guzhen),
+                report("guzhen", "1.5", "2")
+            )
+            .await
+        ),
+        (StatusCode::CONFLICT, Some("report_period_not_open"))
+    );
+    assert_eq!(
+        code(
+            &app.post(
+                &format!("/api/v1/command/report-forms/{id}/periods/2026-13/filings"),
+                Some(&guzhen),
+                report("guzhen", "1", "2")
+            )
+            .await
+        ),
+        (StatusCode::NOT_FOUND, Some("report_period_not_found"))
+    );
+    assert_eq!(
+        code(
+            &app.post(
+                "/api/v1/command/report-forms/999999/periods/2026-W47/filings",
+                Some(&guzhen),
+                report("guzhen", "1", "2")
+            )
+            .await
+        ),
+        (StatusCode::NOT_FOUND, Some("report_form_not_found"))
+    );
+    assert_eq!(
+        code(&app.post(&file, Some(&guzhen), report("xiaolan", "1.5", "2")).await),
+        (StatusCode::FORBIDDEN, Some("report_not_yours"))
+    );
+    let (status, refused) = app.post(&file, Some(&guzhen), report("guzhen", "-1", "1.5")).await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("report_field_invalid")));
+    let message = refused["message"].as_str().unwrap();
+    assert!(
+        message.contains("「本周建成管网」不能小于 0公里") && message.contains("「本周销号排口」须为整数"),
+        "{message}"
+    );
+    let mut unknown = report("guzhen", "1", "1");
+    unknown["values"]["bogus"] = json!("1");
+    assert_eq!(
+        code(&app.post(&file, Some(&guzhen), unknown).await),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("report_field_invalid"))
+    );
+    assert!(row(&rows(&app, &w47, &office).await, "guzhen")["current"].is_null(), "nothing written");
+    let (status, filed) = app.post(&file, Some(&guzhen), report("guzhen", "1.50", "2")).await;
+    assert_eq!(status, StatusCode::CREATED, "{filed}");
+    assert_eq!(
+        (filed["revision"].as_i64(), filed["late"].as_bool(), filed["values"]["km_built"].as_str()),
+        (Some(1), Some(false), Some("1.5"))
+    );
+
+    // Thursday of week 48, past week 47's due time (two working days after Sunday): xiaolan files
+    // late, guzhen corrects (a second revision, the first kept); sthjj never files.
+    app.set_time("2026-11-26T10:00:00+08:00");
+    let (office, guzhen, xiaolan, sthjj) = signed_in_again(&app).await;
+    let (_, late) = app.post(&file, Some(&xiaolan), report("xiaolan", "0.8", "1")).await;
+    assert_eq!(late["late"], true, "{late}");
+    let (_, corrected) = app.post(&file, Some(&guzhen), report("guzhen", "1.7", "2")).await;
+    assert_eq!((corrected["revision"].as_i64(), corrected["late"].as_bool()), (Some(2), Some(true)));
+    let all = rows(&app, &w47, &office).await;
+    let g = row(&all, "guzhen");
+    assert_eq!(
+        (g["status"].as_str(), g["current"]["values"]["km_built"].as_str()),
+        (Some("filed"), Some("1.7")),
+        "on time by its first filing"
+    );
+    assert_eq!(g["earlier"][0]["values"]["km_built"], "1.5");
+    assert_eq!(row(&all, "xiaolan")["status"], "late");
+    assert_eq!(row(&all, "sthjj")["status"], "missing");
+    let (_, overview) = app.get(forms, Some(&office)).await;
+    let w = overview[0]["periods"].as_array().unwrap().iter().find(|p| p["period"] == "2026-W47").unwrap().clone();
+    assert_eq!((w["filed"].as_u64(), w["late"].as_u64(), w["missing"].as_u64()), (Some(1), Some(1), Some(1)), "{w}");
+
+    // The dashboard lists the missing report; the office chases it; a filed one is not chased.
+    let (_, d) = app.get("/api/v1/command/centres/water/dashboard", Some(&office)).await;
+    let missing = d["missing_reports"].as_array().unwrap();
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    assert_eq!((missing[0]["unit"]["code"].as_str(), missing[0]["period"].as_str()), (Some("sthjj"), Some("2026-W47")));
+    let chase = format!("{w47}/chase");
+    assert_eq!(
+        code(&app.post(&chase, Some(&guzhen), json!({ "unit": "sthjj" })).await),
+        (StatusCode::FORBIDDEN, Some("command_office_only"))
+    );
+    assert_eq!(
+        code(&app.post(&chase, Some(&office), json!({ "unit": "guzhen" })).await),
+        (StatusCode::CONFLICT, Some("report_not_missing"))
+    );
+    let (status, chased) =
+        app.post(&chase, Some(&office), json!({ "unit": "sthjj", "note": "请今日内报送第47周周报" })).await;
+    assert_eq!(status, StatusCode::OK, "{chased}");
+    assert_eq!(chased["chased"][0]["code"], "sthjj");
+
+    // The scheduler chases a report falling due unfiled once, whatever the number of scans.
+    let first = mashangban_app::command::reports::chase_due_reports(&app.state).await.unwrap();
+    assert_eq!(first, 1, "sthjj's week 47");
+    assert_eq!(mashangban_app::command::reports::chase_due_reports(&app.state).await.unwrap(), 0, "once");
+
+    // The unit sees its own report only, with both chases; the dashboard counts them.
+    let mine = rows(&app, &w47, &sthjj).await;
+    assert_eq!(mine.len(), 1);
+    let chases = mine[0]["chases"].as_array().unwrap();
+    assert_eq!(chases.len(), 2, "{chases:?}");
+    assert_eq!(
+        (chases[0]["note"].as_str(), chases[1]["automatic"].as_bool()),
+        (Some("请今日内报送第47周周报"), Some(true))
+    );
+    let (_, d) = app.get("/api/v1/command/centres/water/dashboard", Some(&sthjj)).await;
+    assert_eq!(d["missing_reports"][0]["chases"], 2);
+    let (_, d) = app.get("/api/v1/command/centres/water/dashboard", Some(&guzhen)).await;
+    assert!(d["missing_reports"].as_array().unwrap().is_empty(), "not guzhen's");
+    assert_eq!(rows(&app, &w47, &guzhen).await.len(), 1);
+
+    // Excel of the period, Chinese headers.
+    let res = app.http.get(app.url(&format!("{w47}/export"))).header("cookie", &office.0).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"].to_str().unwrap().contains("spreadsheetml"));
+    let bytes = res.bytes().await.unwrap().to_vec();
+    let mut book = mashangban_sheet::open_xlsx(&bytes, &mashangban_sheet::Limits::default()).unwrap();
+    let sheet: Vec<mashangban_sheet::Row> = book.rows_by_name("报表").unwrap().map(Result::unwrap).collect();
+    let text = format!("{sheet:?}");
+    assert!(text.contains("本周建成管网（公里）") && text.contains("逾期报送"), "{text}");
+
+    // Pages: the period page with the generated form; a bad value comes back in Chinese next to its field.
+    let (status, html) = crate::browser::page(&app, &format!("/command/reports/{id}/2026-W48"), &guzhen).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("name=\"f.km_built\"") && html.contains("本周建成管网（公里） *"), "{html}");
+    let post = format!("/command/reports/{id}/2026-W48/file");
+    let (status, _, html) = crate::browser::post_form(
+        &app,
+        &post,
+        &guzhen,
+        &[("unit", "guzhen"), ("f.km_built", "abc"), ("f.outlets_closed", "3")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"e-km_built\"") && html.contains("须为数字"), "{html}");
+    let (status, location, _) = crate::browser::post_form(
+        &app,
+        &post,
+        &guzhen,
+        &[("unit", "guzhen"), ("f.km_built", "2"), ("f.outlets_closed", "3"), ("note", "按计划推进")],
+    )
+    .await;
+    assert!(status.is_redirection() && location.contains("2026-W48"), "{status}");
+    let (status, html) = crate::browser::page(&app, "/command/water/reports", &office).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("污水管网建设周报") && html.contains("report-form-define"), "{html}");
+    let (_, html) = crate::browser::page(&app, "/command/water", &office).await;
+    assert!(html.contains("id=\"missing-reports\""), "the dashboard shows the missing report");
+}
+
+async fn pledge(
+    app: &App,
+    who: &Session,
+    unit: &str,
+    targets: &[i64],
+    bytes: &'static [u8],
+    name: &'static str,
+) -> (StatusCode, Value) {
+    let mut form = reqwest::multipart::Form::new()
+        .text("unit", unit.to_owned())
+        .text("signed_on", "2026-03-01")
+        .text("signatory", "镇长")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name).mime_str("application/octet-stream").unwrap(),
+        );
+    for t in targets {
+        form = form.text("target", t.to_string());
+    }
+    let res = app
+        .http
+        .post(app.url("/api/v1/command/centres/water/pledges"))
+        .header("cookie", &who.0)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn pledges_are_met_missed_or_pending_from_their_targets() {
+    let app = spawn().await;
+    app.set_time("2026-12-04T10:00:00+08:00");
+    let office = unit_handler(&app, "swuj", "swuj-handler").await;
+    let guzhen = unit_handler(&app, "guzhen", "guzhen-handler").await;
+    // One creek of guzhen under construction.
+    let creek = json!({ "values": {
+        "creek_code": "HY442000001", "name": "测试涌", "town": "guzhen", "cluster": "central", "category": "substandard",
+        "river_chief": "陈河长", "target_date": "2026-12-31", "target_class": "5", "measures": "截污纳管",
+        "budget": "500", "responsible_unit": "swuj", "plan_approved_on": "2026-03-01", "start_on": "2026-04-01",
+    }});
+    let (status, item) = app.post("/api/v1/ledgers/creek/items", Some(&guzhen), creek).await;
+    assert_eq!(status, StatusCode::CREATED, "{item}");
+    let (status, moved) = app
+        .post("/api/v1/ledgers/creek/items/HY442000001/move", Some(&guzhen), json!({ "version": 1, "to": "construct" }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    let targets = "/api/v1/command/centres/water/targets";
+    let target = |name: &str, stage: &str, due: &str| json!({ "name": name, "ledger_type": "creek", "stages": [stage], "town": "guzhen", "goal": 1, "due_on": due });
+    let (_, met) = app.post(targets, Some(&office), target("古镇镇河涌开工", "construct", "2026-12-31")).await;
+    let (_, pending) = app.post(targets, Some(&office), target("古镇镇河涌完成整治", "done", "2026-12-31")).await;
+    let (_, missed) = app.post(targets, Some(&office), target("古镇镇河涌十一月完成整治", "done", "2026-11-30")).await;
+    let [met, pending, missed] = [&met, &pending, &missed].map(|t| t["id"].as_i64().unwrap());
+
+    let pdf: &'static [u8] = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n";
+    assert_eq!(
+        code(&pledge(&app, &guzhen, "guzhen", &[met], pdf, "军令状.pdf").await),
+        (StatusCode::FORBIDDEN, Some("command_office_only"))
+    );
+    assert_eq!(
+        code(&pledge(&app, &office, "guzhen", &[met], b"<html>hi</html>", "军令状.html").await),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unsupported_file_type"))
+    );
+    assert_eq!(
+        code(&pledge(&app, &office, "guzhen", &[999_999], pdf, "军令状.pdf").await),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_target"))
+    );
+    assert_eq!(
+        code(&pledge(&app, &office, "guzhen", &[], pdf, "军令状.pdf").await),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("pledge_targets_required"))
+    );
+    let (_, before) = app.get("/api/v1/command/centres/water/pledges", Some(&office)).await;
+    assert!(before.as_array().unwrap().is_empty(), "nothing written");
+
+    let (status, p1) = pledge(&app, &office, "guzhen", &[met], pdf, "古镇镇军令状.pdf").await;
+    assert_eq!(status, StatusCode::CREATED, "{p1}");
+    assert_eq!((p1["status"].as_str(), p1["targets"][0]["status"].as_str()), (Some("met"), Some("met")));
+    let png: &'static [u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0];
+    let (_, p2) = pledge(&app, &office, "guzhen", &[met, pending], png, "scan.png").await;
+    assert_eq!(p2["status"], "pending", "{p2}");
+    let (_, p3) = pledge(&app, &office, "xiaolan", &[pending, missed], pdf, "小榄镇军令状.pdf").await;
+    assert_eq!(p3["status"], "missed", "{p3}");
+    assert_eq!(p3["targets"][1]["status"], "missed");
+
+    let (_, list) = app.get("/api/v1/command/centres/water/pledges", Some(&guzhen)).await;
+    let statuses: Vec<&str> = list.as_array().unwrap().iter().map(|p| p["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["met", "pending", "missed"]);
+    let (_, d) = app.get("/api/v1/command/centres/water/dashboard", Some(&office)).await;
+    assert_eq!(d["pledges"].as_array().unwrap().len(), 3);
+
+    // The signed document comes back as uploaded.
+    let res =
+        app.http.get(app.url(p1["document_link"].as_str().unwrap())).header("cookie", &guzhen.0).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    assert_eq!(&res.bytes().await.unwrap()[..], pdf);
+    assert_eq!(
+        code(&app.get("/api/v1/command/pledges/999999/document", Some(&guzhen)).await),
+        (StatusCode::NOT_FOUND, Some("pledge_not_found"))
+    );
+    let (status, html) = crate::browser::page(&app, "/command/water/pledges", &office).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("古镇镇军令状.pdf") && html.contains("pledge-form") && html.contains("未兑现"), "{html}");
+}
