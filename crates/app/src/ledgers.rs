@@ -37,6 +37,13 @@ use crate::error::{AppError, AppResult};
 use crate::views::{RequestView, UnitRef, unit_ref};
 use crate::{App, Caller};
 
+mod bulk;
+pub mod map;
+
+pub use bulk::{
+    BULK_MAX, BULK_REFUSED, BULK_TOO_MANY, BulkItem, BulkMoveBody, BulkMoved, BulkOutcome, BulkRefusal, BulkRefused,
+};
+
 /// Items on a page at most.
 pub const PAGE_MAX: u32 = 500;
 /// Data rows an import reads at most.
@@ -230,6 +237,8 @@ pub struct ItemList {
     pub total: u64,
     pub offset: u32,
     pub limit: u32,
+    /// When the list was read: a bulk move over the same filters refuses items changed after it.
+    pub read_at: String,
 }
 
 /// A rollup row.
@@ -701,13 +710,7 @@ impl<'a, S: Store> Ledgers<'a, S> {
         if found.version != body.version {
             return Err(mashangban_store::ledger_item_changed(found.version).into());
         }
-        let note = match body.note.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            Some(n) if n.chars().count() > NOTE_MAX => {
-                return Err(AppError::invalid("text_too_long", format!("说明最多{NOTE_MAX}个字")));
-            }
-            Some(n) => Some(n.to_owned()),
-            None => None,
-        };
+        let note = bulk::check_note(body.note.as_deref())?;
         let ty = &loaded.ty;
         let org = self.app.caches().org();
         // Values are recomputed under the current type (a computed field may read the stage's inputs).
@@ -818,15 +821,22 @@ impl<'a, S: Store> Ledgers<'a, S> {
         Ok(f)
     }
 
+    /// Checks a list's filters as [`Self::list`] reads them (paging aside), e.g. for a saved view.
+    pub async fn list_filters(&self, code: &str, q: &ListQuery) -> AppResult<()> {
+        let loaded = self.load(code).await?;
+        self.filter(&loaded.ty, q, false).map(|_| ())
+    }
+
     /// A page of the items in scope matching the filters, by key, with the total.
     pub async fn list(&self, caller: &Caller, code: &str, q: &ListQuery) -> AppResult<ItemList> {
         let loaded = self.load(code).await?;
         let access = self.access(caller, &loaded.record);
         let filter = self.filter(&loaded.ty, q, true)?;
+        let read_at = format_instant(&self.app.now());
         let page = self.app.store().list_ledger_items(code, &filter, &access.scope).await?;
         let org = self.app.caches().org();
         let items = page.items.iter().map(|i| item_view(&loaded.ty, i, &org)).collect();
-        Ok(ItemList { items, total: page.total, offset: filter.offset, limit: filter.limit })
+        Ok(ItemList { items, total: page.total, offset: filter.offset, limit: filter.limit, read_at })
     }
 
     /// Counts of the items in scope matching the filters, by town (or the choice field `by`) × stage.

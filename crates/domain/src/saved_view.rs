@@ -1,7 +1,9 @@
-//! Saved views (保存的视图): a person's named filters of the work page (the
-//! list filters of `GET /api/v1/requests`, the search words and the queue),
-//! shown as links on the work page. Bounded: at most [`MAX_PER_USER`] per
-//! person, names of at most [`NAME_MAX_CHARS`] characters, unique per person.
+//! Saved views (保存的视图): a person's named filters of a list, shown as links
+//! on that list's page: the work page (the list filters of `GET
+//! /api/v1/requests`, the search words and the queue) or a ledger's list (its
+//! filters, per ledger type). Bounded: at most [`MAX_PER_USER`] per person and
+//! list, names of at most [`NAME_MAX_CHARS`] characters, unique per person and
+//! list.
 
 use std::collections::BTreeMap;
 
@@ -16,8 +18,62 @@ pub const MAX_PARAMETERS: usize = 20;
 /// The longest value of one parameter, in characters.
 pub const VALUE_MAX_CHARS: usize = 200;
 
+/// The list of the work page (every view saved before ledger views existed).
+pub const WORK_LIST: &str = "work";
+/// The prefix of a ledger list: `ledger:{type code}`.
+pub const LEDGER_PREFIX: &str = "ledger:";
+
+/// Which list a view belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ViewList {
+    /// The work page.
+    Work,
+    /// A ledger's list, by type code.
+    Ledger(String),
+}
+
+impl ViewList {
+    /// Reads `work` or `ledger:{type}` (a type code of lower-case letters, digits and `_`, at
+    /// most 40); `unknown_list` otherwise.
+    pub fn parse(list: &str) -> Result<Self, DomainError> {
+        let list = list.trim();
+        if list == WORK_LIST {
+            return Ok(Self::Work);
+        }
+        match list.strip_prefix(LEDGER_PREFIX) {
+            Some(code)
+                if !code.is_empty()
+                    && code.len() <= 40
+                    && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') =>
+            {
+                Ok(Self::Ledger(code.to_owned()))
+            }
+            _ => Err(DomainError::invalid(
+                "unknown_list",
+                format!("「{list}」不是可保存视图的列表（work 或 ledger:台账类型）"),
+            )),
+        }
+    }
+
+    /// As stored: `work` or `ledger:{type}`.
+    pub fn key(&self) -> String {
+        match self {
+            Self::Work => WORK_LIST.to_owned(),
+            Self::Ledger(code) => format!("{LEDGER_PREFIX}{code}"),
+        }
+    }
+
+    /// The list's page, where a view's link leads.
+    pub fn page(&self) -> String {
+        match self {
+            Self::Work => "/work".to_owned(),
+            Self::Ledger(code) => format!("/ledgers/{code}"),
+        }
+    }
+}
+
 /// The query parameters a view never keeps: paging and the page size belong to the moment.
-pub const TRANSIENT: &[&str] = &["page", "cursor", "limit"];
+pub const TRANSIENT: &[&str] = &["page", "cursor", "limit", "offset"];
 
 /// A view's name, trimmed: `text_required` when blank, `name_too_long` past [`NAME_MAX_CHARS`],
 /// `invalid_name` with control characters.
@@ -85,6 +141,17 @@ mod tests {
         assert_eq!(check_name(&"视".repeat(30)).unwrap(), "视".repeat(30));
         assert_eq!(check_name(&"视".repeat(31)).unwrap_err().code, "name_too_long");
         assert_eq!(check_name("a\nb").unwrap_err().code, "invalid_name");
+    }
+
+    #[test]
+    fn lists_are_the_work_page_or_a_ledger() {
+        assert_eq!(ViewList::parse(" work ").unwrap(), ViewList::Work);
+        let outlets = ViewList::parse("ledger:outlet").unwrap();
+        assert_eq!((outlets.key(), outlets.page()), ("ledger:outlet".to_owned(), "/ledgers/outlet".to_owned()));
+        for bad in ["", "ledger:", "ledger:Outlet", "ledger:a/b", "Work", "requests"] {
+            assert_eq!(ViewList::parse(bad).unwrap_err().code, "unknown_list", "{bad}");
+        }
+        assert!(ViewList::parse(&format!("ledger:{}", "a".repeat(41))).is_err());
     }
 
     #[test]

@@ -39,6 +39,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (27, "0027_password_reset", include_str!("../migrations/0027_password_reset.sql")),
     (28, "0028_direct_line_screening", include_str!("../migrations/0028_direct_line_screening.sql")),
     (29, "0029_command_reports", include_str!("../migrations/0029_command_reports.sql")),
+    (30, "0030_ledger_views", include_str!("../migrations/0030_ledger_views.sql")),
 ];
 
 /// Tables whose `id` is an identity column.

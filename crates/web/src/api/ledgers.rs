@@ -8,11 +8,12 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Multipart, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
+use mashangban_app::ledgers::map::MapPoints;
 use mashangban_app::ledgers::{
-    ImportReport, ItemBody, ItemDetail, ItemList, ItemUpdate, ItemView, ListQuery, MoveBody, OfficeBody, Rollup,
-    TypeSave, TypeSummary, TypeVersionView, TypeView,
+    BulkMoveBody, BulkMoved, BulkOutcome, ImportReport, ItemBody, ItemDetail, ItemList, ItemUpdate, ItemView,
+    ListQuery, MoveBody, OfficeBody, Rollup, TypeSave, TypeSummary, TypeVersionView, TypeView,
 };
 use mashangban_app::{App, AppError};
 use mashangban_domain::access::Permission;
@@ -40,6 +41,14 @@ const FILTERS: &[(&str, &str)] = &[
 
 const ROLLUP_FILTERS: &[(&str, &str)] = &[
     ("by", "行维度：town（镇街，默认）或选项字段编码"),
+    ("stage", "阶段编码或名称"),
+    ("town", "镇街编码或名称"),
+    ("unit", "责任单位编码或名称"),
+    ("q", "编号或名称中的字词"),
+    ("{选项字段编码}", "按该台账任一选项字段筛选"),
+];
+
+const MAP_FILTERS: &[(&str, &str)] = &[
     ("stage", "阶段编码或名称"),
     ("town", "镇街编码或名称"),
     ("unit", "责任单位编码或名称"),
@@ -138,6 +147,36 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .query(ROLLUP_FILTERS)
             .answer::<Rollup>()
             .errors(&["ledger_type_not_found", "invalid_parameter", "unknown_parameter"]),
+        Route::post("/api/v1/ledgers/{type}/bulk-move", bulk_move::<S>)
+            .permission(read)
+            .doc(
+                "ledgers",
+                "批量变更阶段：勾选的条目（各带列表所示版本）或符合筛选条件的全部条目（带列表读取时间），每条按单条流转的规则检查并各记历史，同一事务写入；任何一条被拒则全部不变更，422 ledger_bulk_refused 的 refused 列出每条被拒条目的编号、代码与原因；一次最多 1000 条",
+            )
+            .body::<BulkMoveBody>()
+            .answer::<BulkMoved>()
+            .errors(&[
+                "ledger_type_not_found",
+                "ledger_bulk_refused",
+                "ledger_bulk_too_many",
+                "ledger_bulk_empty",
+                "ledger_bulk_target",
+                "ledger_bulk_duplicate",
+                "read_at_required",
+                "invalid_read_at",
+                "invalid_parameter",
+                "unknown_parameter",
+                "stage_unknown",
+                "text_too_long",
+                "ledger_item_changed",
+                "ledger_type_changed",
+            ]),
+        Route::get("/api/v1/ledgers/{type}/map", map::<S>)
+            .permission(read)
+            .doc("ledgers", "地图：符合筛选条件且有坐标的条目（编号、名称、阶段、镇街、经纬度；最多 50000 个，超出时 truncated）")
+            .query(MAP_FILTERS)
+            .answer::<MapPoints>()
+            .errors(&["ledger_type_not_found", "ledger_no_point_field", "invalid_parameter", "unknown_parameter"]),
         Route::get("/api/v1/ledgers/{type}/export", export::<S>)
             .permission(read)
             .doc("ledgers", "导出台账（Excel，中文表头，编码为文本；可再导入）")
@@ -295,6 +334,27 @@ async fn move_stage<S: Store>(
     JsonBody(body): JsonBody<MoveBody>,
 ) -> ApiResult<Json<ItemView>> {
     Ok(Json(app.ledgers().move_stage(&caller, &code, &key, body).await?))
+}
+
+async fn bulk_move<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path(code): Path<String>,
+    JsonBody(body): JsonBody<BulkMoveBody>,
+) -> ApiResult<Response> {
+    Ok(match app.ledgers().bulk_move(&caller, &code, body).await? {
+        BulkOutcome::Moved(moved) => Json(moved).into_response(),
+        BulkOutcome::Refused(refused) => (StatusCode::UNPROCESSABLE_ENTITY, Json(refused)).into_response(),
+    })
+}
+
+async fn map<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path(code): Path<String>,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> ApiResult<Json<MapPoints>> {
+    Ok(Json(app.ledgers().map(&caller, &code, &filters(q)?).await?))
 }
 
 async fn preview<S: Store>(

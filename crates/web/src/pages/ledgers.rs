@@ -17,9 +17,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use mashangban_app::ledgers::{ImportReport, ItemDetail, ItemList, ListQuery, MoveBody, Rollup, TypeSummary, TypeView};
+use mashangban_app::ledgers::{
+    BulkItem, BulkMoveBody, BulkOutcome, BulkRefusal, ImportReport, ItemDetail, ItemList, ListQuery, MoveBody, Rollup,
+    TypeSummary, TypeView,
+};
+use mashangban_app::saved_views::{RenameViewInput, SavedViewInput, SavedViewView};
 use mashangban_app::{App, AppError};
 use mashangban_domain::access::Permission;
+use mashangban_domain::saved_view::ViewList;
 use mashangban_store::Store;
 
 use super::{Choice, Layout, PageResult, render, short_time, shown};
@@ -37,6 +42,11 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
     vec![
         Route::get("/ledgers", types::<S>).permission(read).nav(MenuKind::Main, 47, "台账"),
         Route::get("/ledgers/{type}", list::<S>).permission(read),
+        Route::post("/ledgers/{type}/bulk-move", bulk_move::<S>).permission(read).form(),
+        Route::get("/ledgers/{type}/map", map_page::<S>).permission(read),
+        Route::post("/ledgers/{type}/views", save_view::<S>).permission(Permission::SaveViews).form(),
+        Route::post("/ledgers/{type}/views/{id}/rename", rename_view::<S>).permission(Permission::SaveViews).form(),
+        Route::post("/ledgers/{type}/views/{id}/delete", delete_view::<S>).permission(Permission::SaveViews).form(),
         Route::get("/ledgers/{type}/items/{key}", item::<S>).permission(read),
         Route::post("/ledgers/{type}/items/{key}/move", move_stage::<S>).permission(read).form(),
         Route::get("/ledgers/{type}/import", import_page::<S>).permission(edit),
@@ -91,6 +101,21 @@ struct ListPage {
     may_import: bool,
     /// Fields shown as columns besides key, name, town and stage.
     columns: Vec<(String, String)>,
+    /// Whether the person holds a ledger role key (may make some moves): the bulk controls.
+    may_move: bool,
+    /// The list's filters (no paging), carried by the bulk form as `f.{name}` fields.
+    current: Vec<(String, String)>,
+    /// What the last bulk move did, or why it was refused.
+    notice: Option<String>,
+    error: Option<String>,
+    refused: Vec<BulkRefusal>,
+    /// One's saved views of this ledger's list, and whether one may save views.
+    may_save_view: bool,
+    views: Vec<SavedViewView>,
+    view_error: Option<String>,
+    view_name: String,
+    /// The map of the same filters, for a type with a point field.
+    map_url: Option<String>,
 }
 
 impl ListPage {
@@ -108,21 +133,15 @@ async fn types<S: Store>(
     Ok(render(StatusCode::OK, &TypesPage { layout: Layout::staff("台账", &caller.actor, &menu), types }))
 }
 
-/// `GET /ledgers/{type}[?stage=&town=&q=&{choice}=&offset=]`.
-async fn list<S: Store>(
-    State(app): State<App<S>>,
-    Auth(caller): Auth,
-    Extension(menu): Extension<Arc<Menu>>,
-    Path(code): Path<String>,
-    Query(query): Query<ListQuery>,
-) -> PageResult {
-    let ledgers = app.ledgers();
-    let ty = ledgers.get_type(&caller, &code).await?;
-    let list = ledgers.list(&caller, &code, &query).await?;
-    let mut rollup_query = query.clone();
-    rollup_query.remove("offset");
-    rollup_query.remove("limit");
-    let rollup = ledgers.rollup(&caller, &code, &rollup_query).await?;
+/// The filter controls of a ledger's list and map, as the query chose them.
+struct Controls {
+    stages: Vec<Choice>,
+    towns: Vec<Choice>,
+    choice_filters: Vec<ChoiceFilter>,
+    q: String,
+}
+
+fn controls<S: Store>(app: &App<S>, ty: &TypeView, query: &ListQuery) -> Controls {
     let given = |name: &str| query.get(name).map(|s| s.trim().to_owned()).unwrap_or_default();
     let stages = ty.stages.iter().map(|s| Choice::new(&s.code, &s.name, given("stage") == s.code)).collect();
     let org = app.caches().org();
@@ -142,6 +161,58 @@ async fn list<S: Store>(
             choices: f.choices.iter().map(|c| Choice::new(&c.code, &c.name, given(&f.code) == c.code)).collect(),
         })
         .collect();
+    Controls { stages, towns, choice_filters, q: given("q") }
+}
+
+/// What a bulk move left to show on the list page.
+#[derive(Default)]
+struct Outcome {
+    notice: Option<String>,
+    error: Option<String>,
+    refused: Vec<BulkRefusal>,
+    view_error: Option<String>,
+    view_name: String,
+}
+
+/// `GET /ledgers/{type}[?stage=&town=&q=&{choice}=&offset=]`.
+async fn list<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Path(code): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> PageResult {
+    list_page(&app, &caller, &menu, &code, query, StatusCode::OK, Outcome::default()).await
+}
+
+async fn list_page<S: Store>(
+    app: &App<S>,
+    caller: &mashangban_app::Caller,
+    menu: &Menu,
+    code: &str,
+    query: ListQuery,
+    status: StatusCode,
+    outcome: Outcome,
+) -> PageResult {
+    let ledgers = app.ledgers();
+    let ty = ledgers.get_type(caller, code).await?;
+    let list = ledgers.list(caller, code, &query).await?;
+    let mut rollup_query = query.clone();
+    rollup_query.remove("offset");
+    rollup_query.remove("limit");
+    let rollup = ledgers.rollup(caller, code, &rollup_query).await?;
+    let may_save_view = caller.may(Permission::SaveViews) && caller.actor.user_id().is_some();
+    let views = if may_save_view {
+        app.saved_views().list(caller, &ViewList::Ledger(code.to_owned()).key()).await?.items
+    } else {
+        Vec::new()
+    };
+    let current: Vec<(String, String)> = rollup_query
+        .iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| (k.clone(), v.trim().to_owned()))
+        .collect();
+    let Controls { stages, towns, choice_filters, q } = controls(app, &ty, &query);
     let params = |offset: Option<u32>| {
         let mut pairs: Vec<String> = query
             .iter()
@@ -167,10 +238,20 @@ async fn list<S: Store>(
         .map(|f| (f.code.clone(), f.label.clone()))
         .collect();
     let page = ListPage {
-        layout: Layout::staff(ty.summary.name.clone(), &caller.actor, &menu),
+        layout: Layout::staff(ty.summary.name.clone(), &caller.actor, menu),
+        may_move: !ty.summary.my_roles.is_empty(),
+        current,
+        notice: outcome.notice,
+        error: outcome.error,
+        refused: outcome.refused,
+        may_save_view,
+        views,
+        view_error: outcome.view_error,
+        view_name: outcome.view_name,
+        map_url: ty.fields.iter().any(|f| f.kind == "point").then(|| format!("/ledgers/{code}/map?{}", params(None))),
         export_url: format!("/api/v1/ledgers/{code}/export?{}", params(None)),
         may_import: caller.may(Permission::EditLedgers) && !ty.summary.my_roles.iter().all(|r| r == "leader"),
-        q: given("q"),
+        q,
         ty,
         list,
         rollup,
@@ -181,7 +262,127 @@ async fn list<S: Store>(
         next_url,
         columns,
     };
-    Ok(render(StatusCode::OK, &page))
+    Ok(render(status, &page))
+}
+
+/// `POST /ledgers/{type}/bulk-move` (`to`, `note`, `scope` = `chosen` with `item` =
+/// `key:version` fields, or `all` with the list's filters as `f.{name}` fields and `read_at`):
+/// as the API; the list page again with what was done or every refused item.
+async fn bulk_move<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Path(code): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> PageResult {
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
+    let filters: ListQuery =
+        form.iter().filter_map(|(k, v)| k.strip_prefix("f.").map(|k| (k.to_owned(), v.clone()))).collect();
+    let all = field("scope") == "all";
+    let mut items = Vec::new();
+    let mut malformed = false;
+    if !all {
+        for (_, v) in form.iter().filter(|(k, _)| k == "item").take(mashangban_app::ledgers::BULK_MAX + 1) {
+            match v.rsplit_once(':').and_then(|(key, version)| Some((key, version.trim().parse().ok()?))) {
+                Some((key, version)) => items.push(BulkItem { key: key.to_owned(), version }),
+                None => malformed = true,
+            }
+        }
+    }
+    let body = BulkMoveBody {
+        to: field("to"),
+        note: Some(field("note")).filter(|n| !n.is_empty()),
+        items,
+        filters: all.then(|| filters.clone()),
+        read_at: all.then(|| field("read_at")),
+    };
+    let result = if malformed {
+        Err(AppError::bad_request("invalid_parameter", "所选条目无法读取，请刷新后重试"))
+    } else {
+        app.ledgers().bulk_move(&caller, &code, body).await
+    };
+    let (status, outcome) = match result {
+        Ok(BulkOutcome::Moved(m)) => (
+            StatusCode::OK,
+            Outcome { notice: Some(format!("已将{}条转入「{}」。", m.moved, m.to_name)), ..Outcome::default() },
+        ),
+        Ok(BulkOutcome::Refused(r)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Outcome { error: Some(r.message), refused: r.refused, ..Outcome::default() },
+        ),
+        Err(e) => {
+            let (status, message) = shown(e)?;
+            (status, Outcome { error: Some(message), ..Outcome::default() })
+        }
+    };
+    // The list again with the filters it was read with (a bad filter shows the list unfiltered).
+    let query = if app.ledgers().list(&caller, &code, &filters).await.is_ok() { filters } else { ListQuery::new() };
+    list_page(&app, &caller, &menu, &code, query, status, outcome).await
+}
+
+/// `POST /ledgers/{type}/views` (`name` and the list's filters as fields): saves them as one's
+/// view of this ledger's list and opens it; a refusal shows the list again with the message.
+async fn save_view<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Path(code): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> PageResult {
+    let name = form.iter().find(|(k, _)| k == "name").map(|(_, v)| v.clone()).unwrap_or_default();
+    let filters: ListQuery = form.into_iter().filter(|(k, _)| k != "name").collect();
+    let list = ViewList::Ledger(code.clone()).key();
+    let input = SavedViewInput { name: name.clone(), list: Some(list), filters: filters.clone() };
+    match app.saved_views().create(&caller, input).await {
+        Ok(view) => Ok(Redirect::to(&view.link).into_response()),
+        Err(e) => {
+            let (status, message) = shown(e)?;
+            let query =
+                if app.ledgers().list_filters(&code, &filters).await.is_ok() { filters } else { ListQuery::new() };
+            let outcome = Outcome { view_error: Some(message), view_name: name, ..Outcome::default() };
+            list_page(&app, &caller, &menu, &code, query, status, outcome).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RenameForm {
+    name: String,
+}
+
+/// `POST /ledgers/{type}/views/{id}/rename`: renames one of one's views, back to the list.
+async fn rename_view<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Path((code, id)): Path<(String, String)>,
+    Form(form): Form<RenameForm>,
+) -> PageResult {
+    match app.saved_views().rename(&caller, &id, RenameViewInput { name: form.name.clone() }).await {
+        Ok(_) => Ok(Redirect::to(&format!("/ledgers/{code}#views")).into_response()),
+        Err(e) => {
+            let (status, message) = shown(e)?;
+            let outcome = Outcome { view_error: Some(message), view_name: form.name, ..Outcome::default() };
+            list_page(&app, &caller, &menu, &code, ListQuery::new(), status, outcome).await
+        }
+    }
+}
+
+/// `POST /ledgers/{type}/views/{id}/delete`: deletes one of one's views, back to the list.
+async fn delete_view<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Path((code, id)): Path<(String, String)>,
+) -> PageResult {
+    match app.saved_views().delete(&caller, &id).await {
+        Ok(()) => Ok(Redirect::to(&format!("/ledgers/{code}#views")).into_response()),
+        Err(e) => {
+            let (status, message) = shown(e)?;
+            let outcome = Outcome { view_error: Some(message), ..Outcome::default() };
+            list_page(&app, &caller, &menu, &code, ListQuery::new(), status, outcome).await
+        }
+    }
 }
 
 #[derive(Template)]
@@ -353,4 +554,123 @@ async fn import<S: Store>(
             Ok(render(status, &page))
         }
     }
+}
+
+/// The stages' colours on the map, by the stage's position (repeated past eight).
+const STAGE_COLOURS: [&str; 8] =
+    ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
+const MAP_WIDTH: f64 = 960.0;
+const MAP_HEIGHT: f64 = 640.0;
+const MAP_MARGIN: f64 = 24.0;
+
+/// A point drawn on the map.
+struct Dot {
+    x: String,
+    y: String,
+    colour: &'static str,
+    href: String,
+    title: String,
+}
+
+/// A town's label at the centre of its points.
+struct TownLabel {
+    x: String,
+    y: String,
+    name: String,
+}
+
+/// A stage in the legend.
+struct LegendEntry {
+    colour: &'static str,
+    name: String,
+    count: usize,
+}
+
+#[derive(Template)]
+#[template(path = "ledger_map.html")]
+struct MapPage {
+    layout: Layout,
+    ty: TypeView,
+    map: mashangban_app::ledgers::map::MapPoints,
+    dots: Vec<Dot>,
+    labels: Vec<TownLabel>,
+    legend: Vec<LegendEntry>,
+    width: f64,
+    height: f64,
+    stages: Vec<Choice>,
+    towns: Vec<Choice>,
+    choice_filters: Vec<ChoiceFilter>,
+    q: String,
+    list_url: String,
+    json_url: String,
+}
+
+/// `GET /ledgers/{type}/map[?filters]`: the items' points as server-rendered SVG on plain lon/lat
+/// (equirectangular, fitted to the points' extent), coloured by stage with a legend, each town's
+/// name at the centre of its points, each point a link to its item; no script needed.
+async fn map_page<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Path(code): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> PageResult {
+    use mashangban_app::ledgers::map::{Projection, town_centres};
+    let ty = app.ledgers().get_type(&caller, &code).await?;
+    let map = app.ledgers().map(&caller, &code, &query).await?;
+    let Controls { stages, towns, choice_filters, q } = controls(&app, &ty, &query);
+    let colour = |stage: &str| {
+        let i = map.stages.iter().position(|s| s.code == stage).unwrap_or(STAGE_COLOURS.len() - 1);
+        STAGE_COLOURS[i % STAGE_COLOURS.len()]
+    };
+    let projection = Projection::fit(map.points.iter().map(|p| (p.lon, p.lat)), MAP_WIDTH, MAP_HEIGHT, MAP_MARGIN);
+    let (mut dots, mut labels) = (Vec::new(), Vec::new());
+    if let Some(proj) = projection {
+        for p in &map.points {
+            let (x, y) = proj.project(p.lon, p.lat);
+            dots.push(Dot {
+                x: format!("{x:.1}"),
+                y: format!("{y:.1}"),
+                colour: colour(&p.stage),
+                href: format!("/ledgers/{code}/items/{}", percent_encode(&p.key)),
+                title: format!("{} {}（{}）", p.key, p.name.as_deref().unwrap_or_default(), p.stage_name),
+            });
+        }
+        for (name, (lon, lat)) in town_centres(&map.points) {
+            let (x, y) = proj.project(lon, lat);
+            labels.push(TownLabel { x: format!("{x:.1}"), y: format!("{y:.1}"), name });
+        }
+    }
+    let legend = map
+        .stages
+        .iter()
+        .map(|s| LegendEntry {
+            colour: colour(&s.code),
+            name: s.name.clone(),
+            count: map.points.iter().filter(|p| p.stage == s.code).count(),
+        })
+        .collect();
+    let params: Vec<String> = query
+        .iter()
+        .filter(|(k, v)| !["offset", "limit"].contains(&k.as_str()) && !v.trim().is_empty())
+        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v.trim())))
+        .collect();
+    let params = params.join("&");
+    let page = MapPage {
+        layout: Layout::staff(format!("{}地图", ty.summary.name), &caller.actor, &menu),
+        list_url: format!("/ledgers/{code}?{params}"),
+        json_url: format!("/api/v1/ledgers/{code}/map?{params}"),
+        ty,
+        map,
+        dots,
+        labels,
+        legend,
+        width: MAP_WIDTH,
+        height: MAP_HEIGHT,
+        stages,
+        towns,
+        choice_filters,
+        q,
+    };
+    Ok(render(StatusCode::OK, &page))
 }

@@ -421,7 +421,11 @@ async fn views_part<S: Store>(
     refusal: Option<ViewRefusal>,
 ) -> PageResult<Views> {
     let may_save = caller.actor.may(Permission::SaveViews) && caller.actor.user_id().is_some();
-    let items = if may_save { app.saved_views().list(caller).await?.items } else { Vec::new() };
+    let items = if may_save {
+        app.saved_views().list(caller, mashangban_domain::saved_view::WORK_LIST).await?.items
+    } else {
+        Vec::new()
+    };
     let mut current: Vec<(String, String)> = query
         .iter()
         .filter(|(k, v)| !mashangban_domain::saved_view::TRANSIENT.contains(&k.as_str()) && !v.trim().is_empty())
@@ -716,7 +720,7 @@ pub async fn save_view<S: Store>(
 ) -> PageResult {
     let name = form.iter().find(|(k, _)| k == "name").map(|(_, v)| v.clone()).unwrap_or_default();
     let filters: HashMap<String, String> = form.into_iter().filter(|(k, _)| k != "name").collect();
-    let input = SavedViewInput { name: name.clone(), filters: filters.clone().into_iter().collect() };
+    let input = SavedViewInput { name: name.clone(), list: None, filters: filters.clone().into_iter().collect() };
     match app.saved_views().create(&caller, input).await.map_err(ApiError::from) {
         Ok(view) => Ok(Redirect::to(&view.link).into_response()),
         Err(e) if e.status == StatusCode::UNAUTHORIZED => Err(e.into()),

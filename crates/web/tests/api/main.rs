@@ -944,6 +944,7 @@ mod fund_pages;
 mod inbox;
 mod inside_unit;
 mod knowledge;
+mod ledger_ops;
 mod ledgers;
 mod liaison;
 mod monitoring;
