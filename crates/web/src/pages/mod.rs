@@ -54,10 +54,8 @@ pub const MAX_PORTAL_FILES: usize = 5;
 
 /// Every page route, with the staff menu entries.
 pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
-    let mut routes = vec![
-        Route::get("/", portal::home).public(),
-        Route::get("/submitted/{no}", portal::submitted::<S>).public(),
-    ];
+    let mut routes =
+        vec![Route::get("/", portal::home).public(), Route::get("/submitted/{no}", portal::submitted::<S>).public()];
     routes.extend(submit::routes::<S>(settings));
     routes.extend(accounts::routes::<S>());
     routes.extend(my_account::routes::<S>());
