@@ -9,6 +9,7 @@ pub mod audit;
 pub mod calendar;
 pub mod command;
 pub mod compensation;
+pub mod creek;
 pub mod dashboard;
 pub mod direct_line;
 pub mod dispatch;
