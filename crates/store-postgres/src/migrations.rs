@@ -38,6 +38,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (26, "0026_onsite", include_str!("../migrations/0026_onsite.sql")),
     (27, "0027_password_reset", include_str!("../migrations/0027_password_reset.sql")),
     (28, "0028_direct_line_screening", include_str!("../migrations/0028_direct_line_screening.sql")),
+    (31, "0031_creek_plans", include_str!("../migrations/0031_creek_plans.sql")),
 ];
 
 /// Tables whose `id` is an identity column.
@@ -87,6 +88,8 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "onsite_centres",
     "onsite_requests",
     "password_resets",
+    "creek_samples",
+    "creek_plan_changes",
 ];
 
 /// The newest migration this program knows.

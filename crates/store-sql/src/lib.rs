@@ -14,6 +14,7 @@ pub mod changes;
 mod cluster;
 mod command;
 mod compensation;
+mod creeks;
 mod dashboard;
 mod direct_line;
 mod enforcement;

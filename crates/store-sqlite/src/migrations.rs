@@ -38,6 +38,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0030_onsite.sql"),
     include_str!("../migrations/0031_password_reset.sql"),
     include_str!("../migrations/0032_direct_line_screening.sql"),
+    include_str!("../migrations/0035_creek_plans.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

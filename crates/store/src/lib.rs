@@ -13,6 +13,7 @@ mod changes;
 mod cluster;
 mod command;
 mod compensation;
+mod creeks;
 mod dashboard;
 mod direct_line;
 mod enforcement;
@@ -43,6 +44,7 @@ pub use changes::*;
 pub use cluster::*;
 pub use command::*;
 pub use compensation::*;
+pub use creeks::*;
 pub use dashboard::*;
 pub use direct_line::*;
 pub use enforcement::*;
@@ -243,6 +245,7 @@ pub trait Store:
     + MonitoringStore
     + EnforcementStore
     + CompensationStore
+    + CreekStore
     + OnsiteStore
     + CalendarStore
     + ScoringStore
@@ -282,6 +285,7 @@ impl<T> Store for T where
         + MonitoringStore
         + EnforcementStore
         + CompensationStore
+        + CreekStore
         + OnsiteStore
         + CalendarStore
         + ScoringStore

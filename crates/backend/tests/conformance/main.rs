@@ -15,6 +15,7 @@ mod catalog;
 mod changes;
 mod command;
 mod copy;
+mod creeks;
 mod direct_line;
 mod enforcement;
 mod enterprises;
