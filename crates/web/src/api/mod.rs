@@ -11,6 +11,7 @@ pub(crate) mod calendar;
 mod catalog;
 pub(crate) mod command;
 pub(crate) mod compensation;
+pub(crate) mod creeks;
 mod dashboard;
 pub(crate) mod direct_line;
 mod dispatch;
@@ -70,6 +71,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         approvals::routes::<S>(),
         fund::routes::<S>(),
         ledgers::routes::<S>(),
+        creeks::routes::<S>(),
         command::routes::<S>(),
         statistics::routes::<S>(),
         monitoring::routes::<S>(),

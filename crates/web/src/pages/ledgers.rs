@@ -91,9 +91,15 @@ struct ListPage {
     may_import: bool,
     /// Fields shown as columns besides key, name, town and stage.
     columns: Vec<(String, String)>,
+    /// On the creek ledger: each listed creek's current water class (newest sample), by key.
+    classes: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl ListPage {
+    fn water_class(&self, key: &str) -> String {
+        self.classes.as_ref().and_then(|c| c.get(key)).cloned().unwrap_or_else(|| "—".into())
+    }
+
     fn cell(&self, item: &mashangban_app::ledgers::ItemView, field: &str) -> String {
         item.cells.iter().find(|c| c.field == field).map(|c| c.text.clone()).unwrap_or_default()
     }
@@ -166,7 +172,13 @@ async fn list<S: Store>(
         .take(4)
         .map(|f| (f.code.clone(), f.label.clone()))
         .collect();
+    let classes = if code == mashangban_domain::creek::CREEK_TYPE {
+        Some(app.creeks().latest_classes_by_key(&caller, &list.items.iter().map(|i| i.key.clone()).collect::<Vec<_>>()).await?)
+    } else {
+        None
+    };
     let page = ListPage {
+        classes,
         layout: Layout::staff(ty.summary.name.clone(), &caller.actor, &menu),
         export_url: format!("/api/v1/ledgers/{code}/export?{}", params(None)),
         may_import: caller.may(Permission::EditLedgers) && !ty.summary.my_roles.iter().all(|r| r == "leader"),
@@ -191,6 +203,8 @@ struct ItemPage {
     ty: TypeView,
     detail: ItemDetail,
     message: Option<String>,
+    /// Water quality and plan, on a creek's page.
+    creek: Option<super::creeks::CreekSection>,
 }
 
 impl ItemPage {
@@ -208,7 +222,7 @@ async fn item<S: Store>(
     item_page(&app, &caller, &menu, &code, &key, StatusCode::OK, None).await
 }
 
-async fn item_page<S: Store>(
+pub(super) async fn item_page<S: Store>(
     app: &App<S>,
     caller: &mashangban_app::Caller,
     menu: &Menu,
@@ -220,7 +234,12 @@ async fn item_page<S: Store>(
     let ty = app.ledgers().get_type(caller, code).await?;
     let detail = app.ledgers().get(caller, code, key).await?;
     let title = format!("{} {}", ty.summary.name, detail.item.key);
-    let page = ItemPage { layout: Layout::staff(title, &caller.actor, menu), ty, detail, message };
+    let creek = if code == mashangban_domain::creek::CREEK_TYPE {
+        Some(super::creeks::section(app, caller, key).await?)
+    } else {
+        None
+    };
+    let page = ItemPage { layout: Layout::staff(title, &caller.actor, menu), ty, detail, message, creek };
     Ok(render(status, &page))
 }
 

@@ -13,6 +13,7 @@ pub(crate) mod assets;
 mod command;
 mod compensation;
 mod console;
+mod creeks;
 mod dashboard;
 mod direct_line;
 mod enforcement;
@@ -63,6 +64,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     routes.extend(supervise::routes::<S>());
     routes.extend(enterprises::routes::<S>());
     routes.extend(ledgers::routes::<S>());
+    routes.extend(creeks::routes::<S>());
     routes.extend(command::routes::<S>());
     routes.extend(liaisons::routes::<S>());
     routes.extend(approvals::routes::<S>());

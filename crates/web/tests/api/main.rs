@@ -931,6 +931,7 @@ mod browser;
 mod calendar;
 mod command;
 mod compensation;
+mod creeks;
 mod dashboard;
 mod deadlines;
 mod direct_line;
