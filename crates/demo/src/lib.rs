@@ -9,6 +9,7 @@
 mod approvals;
 mod command;
 mod compensation;
+mod creeks;
 mod data;
 mod devices;
 mod direct_line;
@@ -37,6 +38,7 @@ use mashangban_store::{ArticleAuthor, ArticleInput, NewCategory, NewUnit, NewUse
 pub use approvals::load_approvals;
 pub use command::{DEMO_TASKS, load_command};
 pub use compensation::load_compensation;
+pub use creeks::{DEMO_CREEK_PLANS, load_creeks};
 pub use data::DemoData;
 pub use devices::{DeviceRun, DeviceTally, run_devices};
 pub use direct_line::load_direct_line;

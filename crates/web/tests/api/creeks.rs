@@ -241,3 +241,25 @@ async fn a_plan_totals_its_measures_and_records_every_change() {
     let bytes = res.bytes().await.unwrap();
     assert!(bytes.len() > 1000);
 }
+
+#[tokio::test]
+async fn the_demo_creeks_have_plans_and_a_year_of_samples_mostly_improving() {
+    let app = spawn().await;
+    let now = mashangban_domain::time::now();
+    mashangban_demo::load_ledgers(&app.store).await.unwrap();
+    assert_eq!(mashangban_demo::load_creeks(&app.store, now).await.unwrap(), mashangban_demo::DEMO_CREEK_PLANS);
+    assert_eq!(mashangban_demo::load_creeks(&app.store, now).await.unwrap(), 0, "loaded once");
+    let admin = app.login("admin").await;
+    let mut trends = Vec::new();
+    for n in 1..=6 {
+        let (status, water) = app.get(&format!("/api/v1/creeks/HY442000{n:03}/water"), Some(&admin)).await;
+        assert_eq!(status, StatusCode::OK, "{water}");
+        assert!(water["samples"].as_array().unwrap().len() >= 11, "{water}");
+        trends.push(water["trend"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(trends.iter().filter(|t| *t == "improving").count(), 5, "{trends:?}");
+    assert_eq!(trends.iter().filter(|t| *t == "worsening").count(), 1, "{trends:?}");
+    let (_, plan) = app.get("/api/v1/creeks/HY442000001/plan", Some(&admin)).await;
+    assert_eq!((plan["version"].as_i64(), plan["history"].as_array().unwrap().len()), (Some(2), 2));
+    assert!(plan["total_budget_wan"].as_f64().unwrap() > 0.0);
+}
