@@ -28,7 +28,7 @@ use serde_json::Value as Json;
 
 use mashangban_domain::creek::{
     BASIC_PARAMETERS, CREEK_TYPE, MAX_SAMPLES_PER_BATCH, MeasureDraft, MonthClass, Plan, SampleInput, Trend,
-    check_plan, check_value, class_number, class_of_number, classify_sample, cents_to_wan, gb3838, monthly_classes,
+    cents_to_wan, check_plan, check_value, class_number, class_of_number, classify_sample, gb3838, monthly_classes,
     parameter_key, plan_changes, trend,
 };
 use mashangban_domain::environment::{Measurement, WaterAssessment, WaterBody};
@@ -498,10 +498,7 @@ impl<'a, S: Store> Creeks<'a, S> {
             }
             count += 1;
             if count > MAX_SAMPLES_PER_BATCH as u64 {
-                return Err(AppError::invalid(
-                    "too_many_rows",
-                    format!("一次最多导入{MAX_SAMPLES_PER_BATCH}条采样"),
-                ));
+                return Err(AppError::invalid("too_many_rows", format!("一次最多导入{MAX_SAMPLES_PER_BATCH}条采样")));
             }
             if let Some(input) = sample_row(&record, &now, &mut report) {
                 inputs.push(input);
@@ -514,7 +511,12 @@ impl<'a, S: Store> Creeks<'a, S> {
         let problems: Vec<SampleProblem> = report
             .problems()
             .iter()
-            .map(|p| SampleProblem { row: p.row, column: p.column.clone(), value: p.value.clone(), reason: p.reason.clone() })
+            .map(|p| SampleProblem {
+                row: p.row,
+                column: p.column.clone(),
+                value: p.value.clone(),
+                reason: p.reason.clone(),
+            })
             .collect();
         if apply && problem_count > 0 {
             let first: Vec<String> =
@@ -558,18 +560,13 @@ impl<'a, S: Store> Creeks<'a, S> {
                 } else {
                     format!("{}（mg/L）", c.name)
                 };
-                let kind = if c.name == col::SECTION {
-                    Kind::Text
-                } else if c.name == col::TIME {
-                    Kind::Text
-                } else {
-                    Kind::Number
-                };
+                let kind = if c.name == col::SECTION || c.name == col::TIME { Kind::Text } else { Kind::Number };
                 let column = WriteColumn::new(title, kind);
                 if c.required { column.required() } else { column }
             })
             .collect();
-        let bytes = mashangban_sheet::write::template("水质采样", &columns).map_err(|e| AppError::from(mashangban_domain::DomainError::from(e)))?;
+        let bytes = mashangban_sheet::write::template("水质采样", &columns)
+            .map_err(|e| AppError::from(mashangban_domain::DomainError::from(e)))?;
         Ok(("河涌水质采样导入模板.xlsx".to_owned(), bytes))
     }
 
@@ -633,7 +630,7 @@ impl<'a, S: Store> Creeks<'a, S> {
         org: &OrgTree,
     ) -> PlanView {
         let unit = |code: &Option<String>| {
-            code.as_deref().and_then(|c| org.by_code(c)).map(|u| unit_ref(org, Some(u.id))).flatten()
+            code.as_deref().and_then(|c| org.by_code(c)).and_then(|u| unit_ref(org, Some(u.id)))
         };
         let plan = stored.as_ref().map(|s| s.plan.clone()).unwrap_or_default();
         PlanView {

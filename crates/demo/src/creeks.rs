@@ -60,19 +60,31 @@ fn plan_of(n: usize, town_name: &str) -> Plan {
         status,
     };
     let mut measures = vec![
-        m("沿河截污管网建设及错混接改造", MeasureKind::Interception, 480 + 40 * n as i64, "2026-09-30", MeasureStatus::InProgress),
+        m(
+            "沿河截污管网建设及错混接改造",
+            MeasureKind::Interception,
+            480 + 40 * n as i64,
+            "2026-09-30",
+            MeasureStatus::InProgress,
+        ),
         m("河道清淤疏浚", MeasureKind::Dredging, 160 + 10 * n as i64, "2026-06-30", MeasureStatus::Done),
         m("引水补水与闸泵联调", MeasureKind::Replenishment, 90, "2026-12-31", MeasureStatus::NotStarted),
     ];
-    if n % 2 == 0 {
-        measures.push(m("岸线生态修复与水生植物种植", MeasureKind::Ecological, 210, "2026-12-31", MeasureStatus::NotStarted));
+    if n.is_multiple_of(2) {
+        measures.push(m(
+            "岸线生态修复与水生植物种植",
+            MeasureKind::Ecological,
+            210,
+            "2026-12-31",
+            MeasureStatus::NotStarted,
+        ));
     }
     let surnames = ["陈", "李", "黄", "梁", "何", "林", "吴", "郑"];
     let given = ["志明", "国强", "建华", "伟东", "振华", "永强", "海峰", "德明"];
     Plan {
         unit: Some("swuj".into()),
         chief_name: format!("{}{}", surnames[n % 8], given[(n * 3) % 8]),
-        chief_post: if n % 2 == 0 { format!("{town_name}党委书记") } else { format!("{town_name}镇长") },
+        chief_post: if n.is_multiple_of(2) { format!("{town_name}党委书记") } else { format!("{town_name}镇长") },
         measures,
     }
 }
@@ -81,7 +93,8 @@ fn plan_of(n: usize, town_name: &str) -> Plan {
 /// Needs the demo ledgers.
 pub async fn load_creeks<S: Store>(store: &S, now: Instant) -> Result<usize, DemoError> {
     let filter = LedgerFilter { limit: 40, ..LedgerFilter::default() };
-    let page = store.list_ledger_items(CREEK_TYPE, &filter, &LedgerScope::All).await.map_err(err("读取演示河涌失败"))?;
+    let page =
+        store.list_ledger_items(CREEK_TYPE, &filter, &LedgerScope::All).await.map_err(err("读取演示河涌失败"))?;
     let mut creeks = page.items;
     creeks.sort_by(|a, b| a.key.cmp(&b.key));
     let Some(first) = creeks.first() else { return Ok(0) };
@@ -89,7 +102,8 @@ pub async fn load_creeks<S: Store>(store: &S, now: Instant) -> Result<usize, Dem
         return Ok(0);
     }
     let org = OrgTree::new(store.list_units().await.map_err(err("读取组织架构失败"))?);
-    let office = |at: Instant| CreekAuthor { user_id: None, name: "水污染治理指挥部办公室（演示）".into(), at };
+    let office =
+        |at: Instant| CreekAuthor { user_id: None, name: "水污染治理指挥部办公室（演示）".into(), at };
     for (n, item) in creeks.iter().take(DEMO_CREEK_PLANS).enumerate() {
         let town = item.town_id.and_then(|t| org.get(t)).map_or_else(String::new, |u| u.display_name().to_owned());
         let mut plan = plan_of(n, &town);
@@ -98,10 +112,13 @@ pub async fn load_creeks<S: Store>(store: &S, now: Instant) -> Result<usize, Dem
             .await
             .map_err(err("写入一河一策失败"))?;
         if let Some(m) = plan.measures.first_mut() {
-            m.status = if n % 3 == 0 { MeasureStatus::Done } else { MeasureStatus::InProgress };
+            m.status = if n.is_multiple_of(3) { MeasureStatus::Done } else { MeasureStatus::InProgress };
             m.budget_cents += 2500;
         }
-        store.save_creek_plan(item.id, plan, 1, office(now - Duration::days(20))).await.map_err(err("修改一河一策失败"))?;
+        store
+            .save_creek_plan(item.id, plan, 1, office(now - Duration::days(20)))
+            .await
+            .map_err(err("修改一河一策失败"))?;
     }
     let local = now.with_timezone(&shanghai());
     let this_month = NaiveDate::from_ymd_opt(local.year(), local.month(), 1).unwrap_or(local.date_naive());
@@ -117,7 +134,7 @@ pub async fn load_creeks<S: Store>(store: &S, now: Instant) -> Result<usize, Dem
             }
             samples.push(NewCreekSample {
                 sampled_at: at,
-                section: Some(if i % 2 == 0 { "上游断面".into() } else { "下游断面".into() }),
+                section: Some(if i.is_multiple_of(2) { "上游断面".into() } else { "下游断面".into() }),
                 values: values_of(*class, ((i + n) % 3) as f64 * 0.5),
                 source: "manual".into(),
             });

@@ -38,9 +38,10 @@ const MAX_VALUE: f64 = 100_000.0;
 
 /// GB 3838-2002 as bundled.
 pub fn gb3838() -> Result<&'static Standard, DomainError> {
-    bundled_standards().iter().find(|s| s.code == GB_3838_2002).ok_or_else(|| {
-        DomainError::invalid(crate::environment::codes::INVALID_STANDARD, "内置标准中没有GB 3838-2002")
-    })
+    bundled_standards()
+        .iter()
+        .find(|s| s.code == GB_3838_2002)
+        .ok_or_else(|| DomainError::invalid(crate::environment::codes::INVALID_STANDARD, "内置标准中没有GB 3838-2002"))
 }
 
 /// The key of a basic item named by its key (`cod`), HJ 212 code (`w01018`),
@@ -160,7 +161,10 @@ impl SampleInput {
             let key = parameter_key(name).ok_or_else(|| {
                 invalid(
                     "sample_unknown_parameter",
-                    format!("「{}」不是评价项目（溶解氧、高锰酸盐指数、化学需氧量、五日生化需氧量、氨氮、总磷）", short(name)),
+                    format!(
+                        "「{}」不是评价项目（溶解氧、高锰酸盐指数、化学需氧量、五日生化需氧量、氨氮、总磷）",
+                        short(name)
+                    ),
                 )
             })?;
             if raw.trim().is_empty() && value.is_none() {
@@ -238,9 +242,8 @@ pub fn monthly_classes(samples: &[(Instant, WaterClass)], now: &Instant) -> Vec<
                 .filter(|(t, _)| t.with_timezone(&shanghai()).format("%Y-%m").to_string() == month)
                 .map(|(_, c)| *c)
                 .collect();
-            let mean = (!classes.is_empty()).then(|| {
-                classes.iter().map(|c| f64::from(class_number(*c))).sum::<f64>() / classes.len() as f64
-            });
+            let mean = (!classes.is_empty())
+                .then(|| classes.iter().map(|c| f64::from(class_number(*c))).sum::<f64>() / classes.len() as f64);
             MonthClass { month, samples: classes.len(), worst: classes.iter().max().copied(), mean }
         })
         .collect()
@@ -498,8 +501,13 @@ mod tests {
     #[test]
     fn the_worst_item_decides_a_sample() {
         let now = at("2026-06-01 12:00");
-        let s = SampleInput::new("2026-05-01 09:00", Some("上游断面"), &values(&[("溶解氧", "6.5"), ("氨氮", "2.1")]), &now)
-            .unwrap();
+        let s = SampleInput::new(
+            "2026-05-01 09:00",
+            Some("上游断面"),
+            &values(&[("溶解氧", "6.5"), ("氨氮", "2.1")]),
+            &now,
+        )
+        .unwrap();
         let a = classify_sample(&s.values).unwrap();
         assert_eq!(a.class, WaterClass::WorseThanV);
         assert_eq!(a.decided_by[0].key, "ammonia_nitrogen");
@@ -525,7 +533,8 @@ mod tests {
         assert_eq!(months[11].worst, Some(III));
         assert_eq!(months.iter().map(|m| m.samples).sum::<usize>(), 6);
         assert_eq!(trend(&months), Trend::Improving);
-        let worsening: Vec<_> = improving.iter().map(|(t, c)| (*t, class_of_number(7.0 - f64::from(class_number(*c))))).collect();
+        let worsening: Vec<_> =
+            improving.iter().map(|(t, c)| (*t, class_of_number(7.0 - f64::from(class_number(*c))))).collect();
         assert_eq!(trend(&monthly_classes(&worsening, &now)), Trend::Worsening);
         let steady = [s("2026-02-01", IV), s("2026-05-01", IV), s("2026-06-01", V), s("2026-03-01", V)];
         assert_eq!(trend(&monthly_classes(&steady, &now)), Trend::Steady);

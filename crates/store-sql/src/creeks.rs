@@ -32,13 +32,7 @@ fn sample(row: Row) -> StoreResult<CreekSample> {
 
 fn plan(row: Row) -> StoreResult<CreekPlan> {
     let mut c = row.cols();
-    Ok(CreekPlan {
-        item_id: c.get()?,
-        plan: c.json()?,
-        version: c.get()?,
-        updated_at: c.get()?,
-        updated_by: c.get()?,
-    })
+    Ok(CreekPlan { item_id: c.get()?, plan: c.json()?, version: c.get()?, updated_at: c.get()?, updated_by: c.get()? })
 }
 
 fn change(row: Row) -> StoreResult<CreekPlanChange> {

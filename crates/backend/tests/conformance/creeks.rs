@@ -33,15 +33,19 @@ async fn items<D: TestDb>(s: &mashangban_store_sql::SqlStore<D>) -> (i64, i64) {
     let ty = sewer();
     let a = new_write(&ty, &org, values(&ty, &org, area(1, "guzhen", None)));
     let b = new_write(&ty, &org, values(&ty, &org, area(2, "xiaolan", None)));
-    let written = s.write_ledger_items(vec![a, b], mashangban_store::LedgerAuthor {
-        user_id: None,
-        name: "t".into(),
-        role: "admin".into(),
-        ledger_roles: "admin".into(),
-        at: at(0),
-    })
-    .await
-    .unwrap();
+    let written = s
+        .write_ledger_items(
+            vec![a, b],
+            mashangban_store::LedgerAuthor {
+                user_id: None,
+                name: "t".into(),
+                role: "admin".into(),
+                ledger_roles: "admin".into(),
+                at: at(0),
+            },
+        )
+        .await
+        .unwrap();
     (written[0].id, written[1].id)
 }
 
@@ -49,7 +53,8 @@ async fn samples_are_stored_together_and_read_newest_first<D: TestDb>() {
     let env = &D::create().await;
     let s = &env.store;
     let (a, b) = items(s).await;
-    let stored = s.add_creek_samples(a, vec![sample(10, 18.0), sample(30, 25.0), sample(20, 45.0)], by(40)).await.unwrap();
+    let stored =
+        s.add_creek_samples(a, vec![sample(10, 18.0), sample(30, 25.0), sample(20, 45.0)], by(40)).await.unwrap();
     assert_eq!(stored.len(), 3);
     assert!(stored.iter().all(|x| x.item_id == a && x.by_name == "测试（handler）" && x.created_at == at(40)));
     s.add_creek_samples(b, vec![sample(5, 10.0)], by(41)).await.unwrap();

@@ -135,7 +135,8 @@ fn classification_at_every_class_boundary_of_every_parameter() {
 fn gb3838_basic_items_at_each_class_boundary_against_the_standards_table() {
     use WaterClass::{I, II, III, IV, V, WorseThanV as Worse};
     // (key, lower bound?, limits Ⅰ–Ⅴ, class at each limit, class just past each limit)
-    let table: [(&str, bool, [f64; 5], [WaterClass; 5], [WaterClass; 5]); 6] = [
+    type Row = (&'static str, bool, [f64; 5], [WaterClass; 5], [WaterClass; 5]);
+    let table: [Row; 6] = [
         ("dissolved_oxygen", true, [7.5, 6.0, 5.0, 3.0, 2.0], [I, II, III, IV, V], [II, III, IV, V, Worse]),
         ("permanganate_index", false, [2.0, 4.0, 6.0, 10.0, 15.0], [I, II, III, IV, V], [II, III, IV, V, Worse]),
         ("cod", false, [15.0, 15.0, 20.0, 30.0, 40.0], [I, I, III, IV, V], [III, III, IV, V, Worse]),

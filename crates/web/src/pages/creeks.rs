@@ -141,7 +141,8 @@ fn chart(water: &CreekWater) -> String {
         );
     }
     if !line.is_empty() {
-        let _ = write!(svg, r##"<polyline points="{}" fill="none" stroke="#1565c0" stroke-width="2"/>"##, line.join(" "));
+        let _ =
+            write!(svg, r##"<polyline points="{}" fill="none" stroke="#1565c0" stroke-width="2"/>"##, line.join(" "));
     }
     svg.push_str("</svg>");
     svg
@@ -151,13 +152,7 @@ fn back(key: &str, anchor: &str) -> axum::response::Response {
     Redirect::to(&format!("/ledgers/{CREEK_TYPE}/items/{}#{anchor}", percent_encode(key))).into_response()
 }
 
-async fn refused<S: Store>(
-    app: &App<S>,
-    caller: &Caller,
-    menu: &Menu,
-    key: &str,
-    e: AppError,
-) -> PageResult {
+async fn refused<S: Store>(app: &App<S>, caller: &Caller, menu: &Menu, key: &str, e: AppError) -> PageResult {
     let (status, message) = shown(e)?;
     super::ledgers::item_page(app, caller, menu, CREEK_TYPE, key, status, Some(message)).await
 }

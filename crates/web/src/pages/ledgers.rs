@@ -173,7 +173,11 @@ async fn list<S: Store>(
         .map(|f| (f.code.clone(), f.label.clone()))
         .collect();
     let classes = if code == mashangban_domain::creek::CREEK_TYPE {
-        Some(app.creeks().latest_classes_by_key(&caller, &list.items.iter().map(|i| i.key.clone()).collect::<Vec<_>>()).await?)
+        Some(
+            app.creeks()
+                .latest_classes_by_key(&caller, &list.items.iter().map(|i| i.key.clone()).collect::<Vec<_>>())
+                .await?,
+        )
     } else {
         None
     };

@@ -26,8 +26,7 @@ fn creek(n: u32, town: &str) -> Value {
 }
 
 async fn sample(app: &App, who: &Session, at: &str, values: Value) -> (StatusCode, Value) {
-    app.post(&format!("/api/v1/creeks/{CREEK}/samples"), Some(who), json!({ "sampled_at": at, "values": values }))
-        .await
+    app.post(&format!("/api/v1/creeks/{CREEK}/samples"), Some(who), json!({ "sampled_at": at, "values": values })).await
 }
 
 async fn upload(app: &App, path: &str, who: &Session, text: &str) -> (StatusCode, Value) {
@@ -89,7 +88,10 @@ async fn samples_are_classed_the_trend_follows_and_another_town_is_refused() {
     assert_eq!(water["current"]["class"], "Ⅲ类", "the newest sample is the current class");
     assert_eq!(water["samples"].as_array().unwrap().len(), 7);
     let months = water["months"].as_array().unwrap();
-    assert_eq!((months.len(), months[0]["month"].as_str(), months[11]["month"].as_str()), (12, Some("2025-07"), Some("2026-06")));
+    assert_eq!(
+        (months.len(), months[0]["month"].as_str(), months[11]["month"].as_str()),
+        (12, Some("2025-07"), Some("2026-06"))
+    );
     assert_eq!((months[6]["worst"].as_str(), months[11]["worst"].as_str()), (Some("劣Ⅴ类"), Some("Ⅳ类")));
     assert_eq!(months[11]["samples"], 2);
     assert_eq!((water["trend"].as_str(), water["trend_label"].as_str()), (Some("improving"), Some("好转")));
@@ -110,7 +112,11 @@ async fn samples_are_classed_the_trend_follows_and_another_town_is_refused() {
         assert!(e["message"].as_str().unwrap().chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{e}");
     }
     let (status, e) = app
-        .post("/api/v1/creeks/HY442000999/samples", Some(&guzhen), json!({ "sampled_at": "2026-06-01", "values": { "cod": 1 } }))
+        .post(
+            "/api/v1/creeks/HY442000999/samples",
+            Some(&guzhen),
+            json!({ "sampled_at": "2026-06-01", "values": { "cod": 1 } }),
+        )
         .await;
     assert_eq!((status, e["code"].as_str()), (StatusCode::NOT_FOUND, Some("ledger_item_not_found")));
     let (_, water) = app.get(&format!("/api/v1/creeks/{CREEK}/water"), Some(&guzhen)).await;
@@ -157,7 +163,10 @@ async fn an_import_with_a_bad_row_writes_nothing_and_a_good_one_writes_all() {
     assert_eq!((status, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_rows")), "{e}");
     let (status, preview) = upload(&app, &format!("{path}/preview"), &guzhen, bad).await;
     assert_eq!(status, StatusCode::OK, "{preview}");
-    assert_eq!((preview["applied"].as_bool(), preview["rows"].as_u64(), preview["problem_count"].as_u64()), (Some(false), Some(3), Some(3)));
+    assert_eq!(
+        (preview["applied"].as_bool(), preview["rows"].as_u64(), preview["problem_count"].as_u64()),
+        (Some(false), Some(3), Some(3))
+    );
     let problems: Vec<(u64, String)> = preview["problems"]
         .as_array()
         .unwrap()
@@ -187,7 +196,10 @@ async fn a_plan_totals_its_measures_and_records_every_change() {
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let path = format!("/api/v1/creeks/{CREEK}/plan");
     let (status, empty) = app.get(&path, Some(&guzhen)).await;
-    assert_eq!((status, empty["version"].as_i64(), empty["total_budget_wan"].as_f64()), (StatusCode::OK, Some(0), Some(0.0)));
+    assert_eq!(
+        (status, empty["version"].as_i64(), empty["total_budget_wan"].as_f64()),
+        (StatusCode::OK, Some(0), Some(0.0))
+    );
     let body = |version: i64, status: &str| {
         json!({
             "version": version,
