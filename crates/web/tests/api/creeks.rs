@@ -275,3 +275,54 @@ async fn the_demo_creeks_have_plans_and_a_year_of_samples_mostly_improving() {
     assert_eq!((plan["version"].as_i64(), plan["history"].as_array().unwrap().len()), (Some(2), 2));
     assert!(plan["total_budget_wan"].as_f64().unwrap() > 0.0);
 }
+
+async fn post_form(app: &App, path: &str, who: &Session, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
+    let res =
+        crate::browser::no_redirects().post(app.url(path)).header("cookie", &who.0).form(fields).send().await.unwrap();
+    let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
+    (res.status(), location, res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_page_forms_add_a_sample_and_change_the_plan() {
+    let app = spawn().await;
+    app.set_time("2026-06-15T12:00:00+08:00");
+    let guzhen = unit_handler(&app, "guzhen", "guzhen-handler").await;
+    let (status, created) = app.post("/api/v1/ledgers/creek/items", Some(&guzhen), creek(1, "guzhen")).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let fields = [("sampled_at", "2026-06-01T09:30"), ("section", "桥下"), ("cod", "36"), ("ammonia_nitrogen", "")];
+    let (status, location, _) = post_form(&app, &format!("/creeks/{CREEK}/samples"), &guzhen, &fields).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/ledgers/creek/items/HY442000001#water"));
+    let (_, water) = app.get(&format!("/api/v1/creeks/{CREEK}/water"), Some(&guzhen)).await;
+    assert_eq!((water["current"]["class"].as_str(), water["current"]["section"].as_str()), (Some("Ⅴ类"), Some("桥下")));
+    // A refused sample shows the item page with the reason.
+    let (status, _, body) =
+        post_form(&app, &format!("/creeks/{CREEK}/samples"), &guzhen, &[("sampled_at", "2026-06-01"), ("cod", "-1")])
+            .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("不能为负数"), "{body}");
+
+    let plan = [
+        ("version", "0"),
+        ("chief_name", "陈河长"),
+        ("chief_post", "古镇镇镇长"),
+        ("unit", "guzhen"),
+        ("new_kind", "dredging"),
+        ("new_text", "河道清淤"),
+        ("new_budget", "88.5"),
+        ("new_due", "2026-09-30"),
+        ("new_unit", ""),
+        ("new_status", "not_started"),
+    ];
+    let (status, location, _) = post_form(&app, &format!("/creeks/{CREEK}/plan"), &guzhen, &plan).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/ledgers/creek/items/HY442000001#plan"));
+    let change = [("version", "1"), ("chief_name", "陈河长"), ("chief_post", "古镇镇镇长"), ("status_0", "done")];
+    let (status, _, _) = post_form(&app, &format!("/creeks/{CREEK}/plan"), &guzhen, &change).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, plan) = app.get(&format!("/api/v1/creeks/{CREEK}/plan"), Some(&guzhen)).await;
+    assert_eq!((plan["version"].as_i64(), plan["measures"][0]["status"].as_str()), (Some(2), Some("done")));
+    assert_eq!(plan["total_budget_wan"], 88.5);
+    let (status, _, body) = post_form(&app, &format!("/creeks/{CREEK}/plan"), &guzhen, &change).await;
+    assert_eq!(status, StatusCode::CONFLICT, "a stale form is refused");
+    assert!(body.contains("已被他人修改"));
+}
