@@ -644,6 +644,28 @@ impl<'a, S: Store> Ledgers<'a, S> {
     }
 
     /// The item in the caller's scope, or not found.
+    /// An item of type `code` in the caller's scope (`ledger_item_not_found`
+    /// otherwise), with its type and whether the caller may edit the type's
+    /// items: for the modules that hang off ledger items (creek samples and plans).
+    pub(crate) async fn item_in_scope(
+        &self,
+        caller: &Caller,
+        code: &str,
+        key: &str,
+    ) -> AppResult<(LedgerType, LedgerItem, bool)> {
+        let loaded = self.load(code).await?;
+        let access = self.access(caller, &loaded.record);
+        let found = self.item(&loaded, &access, key).await?;
+        Ok((loaded.ty, found, access.may_edit()))
+    }
+
+    /// The type `code` and the caller's scope over its items.
+    pub(crate) async fn scope_of(&self, caller: &Caller, code: &str) -> AppResult<(LedgerType, LedgerScope)> {
+        let loaded = self.load(code).await?;
+        let access = self.access(caller, &loaded.record);
+        Ok((loaded.ty, access.scope))
+    }
+
     async fn item(&self, loaded: &Loaded, access: &Access, key: &str) -> AppResult<LedgerItem> {
         let key = key.trim();
         let found = self.app.store().ledger_item(loaded.ty.code(), key, &access.scope).await?;

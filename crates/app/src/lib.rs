@@ -21,6 +21,7 @@ pub mod catalog;
 mod cluster;
 pub mod command;
 pub mod compensation;
+pub mod creeks;
 pub mod dashboard;
 pub mod deadlines;
 pub mod direct_line;
@@ -492,6 +493,11 @@ impl<S: Store> App<S> {
     /// The industry support fund (产业扶持资金): policies, applications, review, notice, budget.
     pub fn fund(&self) -> fund::Fund<'_, S> {
         fund::Fund::new(self)
+    }
+
+    /// 河涌整治: creek water quality (GB 3838 classes, trend) and plans (一河一策).
+    pub fn creeks(&self) -> creeks::Creeks<'_, S> {
+        creeks::Creeks::new(self)
     }
 
     /// Ledgers (台账): types, items, stage moves, rollups, Excel in and out.

@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod command;
 pub mod command_reports;
 pub mod compensation;
+pub mod creek;
 pub mod dashboard;
 pub mod direct_line;
 pub mod dispatch;

@@ -559,6 +559,10 @@ async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Resul
     if reports > 0 {
         println!("已载入三个指挥部的定期报表、{reports} 份演示报送和军令状。");
     }
+    let creeks = mashangban_demo::load_creeks(store, time::now()).await.map_err(|e| e.to_string())?;
+    if creeks > 0 {
+        println!("已为 {creeks} 条演示河涌制定一河一策，并载入其中6条近一年的逐月水质采样。");
+    }
     let liaisons = mashangban_demo::load_liaisons(store, &data, &hash).await.map_err(|e| e.to_string())?;
     if liaisons > 0 {
         println!("已安排 {liaisons} 项联系干部联系企业。");

@@ -40,6 +40,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (28, "0028_direct_line_screening", include_str!("../migrations/0028_direct_line_screening.sql")),
     (29, "0029_command_reports", include_str!("../migrations/0029_command_reports.sql")),
     (30, "0030_ledger_views", include_str!("../migrations/0030_ledger_views.sql")),
+    (31, "0031_creek_plans", include_str!("../migrations/0031_creek_plans.sql")),
 ];
 
 /// Tables whose `id` is an identity column.
@@ -93,6 +94,8 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "command_report_filings",
     "command_report_chases",
     "command_pledges",
+    "creek_samples",
+    "creek_plan_changes",
 ];
 
 /// The newest migration this program knows.

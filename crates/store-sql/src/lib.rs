@@ -15,6 +15,7 @@ mod cluster;
 mod command;
 mod command_reports;
 mod compensation;
+mod creeks;
 mod dashboard;
 mod direct_line;
 mod enforcement;

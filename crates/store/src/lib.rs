@@ -14,6 +14,7 @@ mod cluster;
 mod command;
 mod command_reports;
 mod compensation;
+mod creeks;
 mod dashboard;
 mod direct_line;
 mod enforcement;
@@ -45,6 +46,7 @@ pub use cluster::*;
 pub use command::*;
 pub use command_reports::*;
 pub use compensation::*;
+pub use creeks::*;
 pub use dashboard::*;
 pub use direct_line::*;
 pub use enforcement::*;
@@ -253,6 +255,7 @@ pub trait Store:
     + MonitoringStore
     + EnforcementStore
     + CompensationStore
+    + CreekStore
     + OnsiteStore
     + CalendarStore
     + ScoringStore
@@ -293,6 +296,7 @@ impl<T> Store for T where
         + MonitoringStore
         + EnforcementStore
         + CompensationStore
+        + CreekStore
         + OnsiteStore
         + CalendarStore
         + ScoringStore

@@ -37,7 +37,7 @@ fn author(minutes: i64) -> LedgerAuthor {
     }
 }
 
-async fn install<D: TestDb>(s: &SqlStore<D>) {
+pub(crate) async fn install<D: TestDb>(s: &SqlStore<D>) {
     let types = bundled::all()
         .unwrap()
         .into_iter()
@@ -52,7 +52,7 @@ async fn install<D: TestDb>(s: &SqlStore<D>) {
 }
 
 /// The city with two towns and a department; the org tree.
-async fn org<D: TestDb>(s: &SqlStore<D>) -> Arc<OrgTree> {
+pub(crate) async fn org<D: TestDb>(s: &SqlStore<D>) -> Arc<OrgTree> {
     s.upsert_unit(unit("city", UnitKind::City, None)).await.unwrap();
     s.upsert_unit(unit("guzhen", UnitKind::Town, Some("city"))).await.unwrap();
     s.upsert_unit(unit("xiaolan", UnitKind::Town, Some("city"))).await.unwrap();
@@ -60,21 +60,21 @@ async fn org<D: TestDb>(s: &SqlStore<D>) -> Arc<OrgTree> {
     Arc::new(OrgTree::new(s.list_units().await.unwrap()))
 }
 
-fn sewer() -> LedgerType {
+pub(crate) fn sewer() -> LedgerType {
     bundled::by_code("sewer").unwrap()
 }
 
-fn values(ty: &LedgerType, org: &OrgTree, input: Json) -> Values {
+pub(crate) fn values(ty: &LedgerType, org: &OrgTree, input: Json) -> Values {
     let input: BTreeMap<String, Json> = serde_json::from_value(input).unwrap();
     ty.validate_item(&input, org).unwrap()
 }
 
-fn area(n: u32, town: &str, unit: Option<&str>) -> Json {
+pub(crate) fn area(n: u32, town: &str, unit: Option<&str>) -> Json {
     json!({ "area_code": format!("A{n:03}"), "town": town, "area_name": format!("片区{n}"), "planned_km": "10.5",
             "responsible_unit": unit })
 }
 
-fn new_write(ty: &LedgerType, org: &OrgTree, v: Values) -> LedgerWrite {
+pub(crate) fn new_write(ty: &LedgerType, org: &OrgTree, v: Values) -> LedgerWrite {
     let (town_id, unit_id) = ledger_placement(ty, &v, org);
     LedgerWrite {
         id: None,

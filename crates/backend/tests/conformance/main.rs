@@ -16,6 +16,7 @@ mod changes;
 mod command;
 mod command_reports;
 mod copy;
+mod creeks;
 mod direct_line;
 mod enforcement;
 mod enterprises;

@@ -124,6 +124,59 @@ fn classification_at_every_class_boundary_of_every_parameter() {
     assert_eq!(checked, 5 * (22 + 23));
 }
 
+/// GB 3838-2002 table 1, the six basic items the creek water quality is
+/// assessed on (河流), typed from the standard's text — not read from the data
+/// file — with the class a value at each limit and just past it (0.001 mg/L
+/// in the failing direction) falls in. Dissolved oxygen is a lower bound
+/// (≥), the others upper bounds (≤). Where two classes share a limit (COD and
+/// BOD5 at Ⅰ and Ⅱ), the value at it is the better class and just past it
+/// skips to Ⅲ; just past Ⅴ is 劣Ⅴ.
+#[test]
+fn gb3838_basic_items_at_each_class_boundary_against_the_standards_table() {
+    use WaterClass::{I, II, III, IV, V, WorseThanV as Worse};
+    // (key, lower bound?, limits Ⅰ–Ⅴ, class at each limit, class just past each limit)
+    type Row = (&'static str, bool, [f64; 5], [WaterClass; 5], [WaterClass; 5]);
+    let table: [Row; 6] = [
+        ("dissolved_oxygen", true, [7.5, 6.0, 5.0, 3.0, 2.0], [I, II, III, IV, V], [II, III, IV, V, Worse]),
+        ("permanganate_index", false, [2.0, 4.0, 6.0, 10.0, 15.0], [I, II, III, IV, V], [II, III, IV, V, Worse]),
+        ("cod", false, [15.0, 15.0, 20.0, 30.0, 40.0], [I, I, III, IV, V], [III, III, IV, V, Worse]),
+        ("bod5", false, [3.0, 3.0, 4.0, 6.0, 10.0], [I, I, III, IV, V], [III, III, IV, V, Worse]),
+        ("ammonia_nitrogen", false, [0.15, 0.5, 1.0, 1.5, 2.0], [I, II, III, IV, V], [II, III, IV, V, Worse]),
+        ("total_phosphorus", false, [0.02, 0.1, 0.2, 0.3, 0.4], [I, II, III, IV, V], [II, III, IV, V, Worse]),
+    ];
+    let mut checked = 0;
+    for (key, lower, limits, at, past) in table {
+        for i in 0..5 {
+            let limit = limits[i];
+            let beyond = if lower { limit - 0.001 } else { limit + 0.001 };
+            assert_eq!(class_of(WaterBody::River, key, limit), at[i], "{key} at the class {} limit {limit}", i + 1);
+            assert_eq!(class_of(WaterBody::River, key, beyond), past[i], "{key} just past the class {} limit", i + 1);
+            // The HJ 212 code of the item classes the same.
+            let code = gb3838().parameter(key, Some(WaterBody::River)).unwrap().hj212.clone().unwrap();
+            assert_eq!(class_of(WaterBody::River, &code, limit), at[i], "{code} at {limit}");
+            checked += 1;
+        }
+        // Far on the good side is class Ⅰ, far on the bad side 劣Ⅴ.
+        let (best, worst) = if lower { (20.0, 0.0) } else { (0.0, 1000.0) };
+        assert_eq!(class_of(WaterBody::River, key, best), I, "{key} at {best}");
+        assert_eq!(class_of(WaterBody::River, key, worst), Worse, "{key} at {worst}");
+    }
+    assert_eq!(checked, 30);
+    // A sample of all six: the worst item decides, and every item at that class is named.
+    let sample = [
+        Measurement::new("dissolved_oxygen", 6.5),
+        Measurement::new("permanganate_index", 5.0),
+        Measurement::new("cod", 19.0),
+        Measurement::new("bod5", 3.5),
+        Measurement::new("ammonia_nitrogen", 2.0),
+        Measurement::new("total_phosphorus", 0.41),
+    ];
+    let a = classify_water(gb3838(), WaterBody::River, &sample).unwrap();
+    assert_eq!(a.class, Worse);
+    assert_eq!(a.decided_by.iter().map(|i| i.key.as_str()).collect::<Vec<_>>(), ["total_phosphorus"]);
+    assert_eq!(a.items.iter().map(|i| i.class).collect::<Vec<_>>(), [II, III, III, III, V, Worse]);
+}
+
 #[test]
 fn classification_examples_written_by_hand() {
     let r = WaterBody::River;

@@ -12,6 +12,7 @@ mod catalog;
 pub(crate) mod command;
 pub(crate) mod command_reports;
 pub(crate) mod compensation;
+pub(crate) mod creeks;
 mod dashboard;
 pub(crate) mod direct_line;
 mod dispatch;
@@ -71,6 +72,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         approvals::routes::<S>(),
         fund::routes::<S>(),
         ledgers::routes::<S>(),
+        creeks::routes::<S>(),
         command::routes::<S>(),
         command_reports::routes::<S>(),
         statistics::routes::<S>(),

@@ -116,9 +116,15 @@ struct ListPage {
     view_name: String,
     /// The map of the same filters, for a type with a point field.
     map_url: Option<String>,
+    /// On the creek ledger: each listed creek's current water class (newest sample), by key.
+    classes: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl ListPage {
+    fn water_class(&self, key: &str) -> String {
+        self.classes.as_ref().and_then(|c| c.get(key)).cloned().unwrap_or_else(|| "—".into())
+    }
+
     fn cell(&self, item: &mashangban_app::ledgers::ItemView, field: &str) -> String {
         item.cells.iter().find(|c| c.field == field).map(|c| c.text.clone()).unwrap_or_default()
     }
@@ -237,6 +243,15 @@ async fn list_page<S: Store>(
         .take(4)
         .map(|f| (f.code.clone(), f.label.clone()))
         .collect();
+    let classes = if code == mashangban_domain::creek::CREEK_TYPE {
+        Some(
+            app.creeks()
+                .latest_classes_by_key(caller, &list.items.iter().map(|i| i.key.clone()).collect::<Vec<_>>())
+                .await?,
+        )
+    } else {
+        None
+    };
     let page = ListPage {
         layout: Layout::staff(ty.summary.name.clone(), &caller.actor, menu),
         may_move: !ty.summary.my_roles.is_empty(),
@@ -249,6 +264,7 @@ async fn list_page<S: Store>(
         view_error: outcome.view_error,
         view_name: outcome.view_name,
         map_url: ty.fields.iter().any(|f| f.kind == "point").then(|| format!("/ledgers/{code}/map?{}", params(None))),
+        classes,
         export_url: format!("/api/v1/ledgers/{code}/export?{}", params(None)),
         may_import: caller.may(Permission::EditLedgers) && !ty.summary.my_roles.iter().all(|r| r == "leader"),
         q,
@@ -392,6 +408,8 @@ struct ItemPage {
     ty: TypeView,
     detail: ItemDetail,
     message: Option<String>,
+    /// Water quality and plan, on a creek's page.
+    creek: Option<super::creeks::CreekSection>,
 }
 
 impl ItemPage {
@@ -409,7 +427,7 @@ async fn item<S: Store>(
     item_page(&app, &caller, &menu, &code, &key, StatusCode::OK, None).await
 }
 
-async fn item_page<S: Store>(
+pub(super) async fn item_page<S: Store>(
     app: &App<S>,
     caller: &mashangban_app::Caller,
     menu: &Menu,
@@ -421,7 +439,12 @@ async fn item_page<S: Store>(
     let ty = app.ledgers().get_type(caller, code).await?;
     let detail = app.ledgers().get(caller, code, key).await?;
     let title = format!("{} {}", ty.summary.name, detail.item.key);
-    let page = ItemPage { layout: Layout::staff(title, &caller.actor, menu), ty, detail, message };
+    let creek = if code == mashangban_domain::creek::CREEK_TYPE {
+        Some(super::creeks::section(app, caller, key).await?)
+    } else {
+        None
+    };
+    let page = ItemPage { layout: Layout::staff(title, &caller.actor, menu), ty, detail, message, creek };
     Ok(render(status, &page))
 }
 

@@ -14,6 +14,7 @@ mod command;
 mod command_reports;
 mod compensation;
 mod console;
+mod creeks;
 mod dashboard;
 mod direct_line;
 mod enforcement;
@@ -66,6 +67,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     routes.extend(supervise::routes::<S>());
     routes.extend(enterprises::routes::<S>());
     routes.extend(ledgers::routes::<S>());
+    routes.extend(creeks::routes::<S>());
     routes.extend(command::routes::<S>());
     routes.extend(command_reports::routes::<S>());
     routes.extend(liaisons::routes::<S>());

@@ -932,6 +932,7 @@ mod calendar;
 mod command;
 mod command_reports;
 mod compensation;
+mod creeks;
 mod dashboard;
 mod deadlines;
 mod direct_line;
