@@ -139,17 +139,10 @@ impl<D: Database> CommandReportStore for SqlStore<D> {
         let read = job(move |c| {
             Box::pin(async move {
                 let mut args = Args::default();
-                let mut cond = vec![format!("form_id = {}", args.push(form_id))];
-                if let Some(p) = &period {
-                    cond.push(format!("period = {}", args.push(p.as_str())));
-                }
-                if let Some(units) = &units {
-                    if units.is_empty() {
-                        return Ok(Vec::new());
-                    }
-                    cond.push(format!("unit_id IN ({})", args.list(units.iter().copied())));
-                }
-                let sql = format!("{FILING_SELECT} WHERE {} ORDER BY period, unit_id, revision", cond.join(" AND "));
+                let Some(cond) = form_period_units(&mut args, form_id, period.as_deref(), units.as_deref()) else {
+                    return Ok(Vec::new());
+                };
+                let sql = format!("{FILING_SELECT} WHERE {cond} ORDER BY period, unit_id, revision");
                 c.map(&sql, args.values(), filing_row).await
             })
         });
@@ -211,17 +204,10 @@ impl<D: Database> CommandReportStore for SqlStore<D> {
         let read = job(move |c| {
             Box::pin(async move {
                 let mut args = Args::default();
-                let mut cond = vec![format!("form_id = {}", args.push(form_id))];
-                if let Some(p) = &period {
-                    cond.push(format!("period = {}", args.push(p.as_str())));
-                }
-                if let Some(units) = &units {
-                    if units.is_empty() {
-                        return Ok(Vec::new());
-                    }
-                    cond.push(format!("unit_id IN ({})", args.list(units.iter().copied())));
-                }
-                let sql = format!("{CHASE_SELECT} WHERE {} ORDER BY id", cond.join(" AND "));
+                let Some(cond) = form_period_units(&mut args, form_id, period.as_deref(), units.as_deref()) else {
+                    return Ok(Vec::new());
+                };
+                let sql = format!("{CHASE_SELECT} WHERE {cond} ORDER BY id");
                 c.map(&sql, args.values(), chase_row).await
             })
         });
@@ -384,4 +370,20 @@ fn pledge_row(row: Row) -> StoreResult<PledgeRecord> {
         created_at: c.get()?,
         created_by: c.get()?,
     })
+}
+
+/// The condition on a form's filings or chases, of one period and some units when given; `None`
+/// when no unit is wanted (nothing matches).
+fn form_period_units(args: &mut Args, form_id: i64, period: Option<&str>, units: Option<&[UnitId]>) -> Option<String> {
+    let mut cond = vec![format!("form_id = {}", args.push(form_id))];
+    if let Some(p) = period {
+        cond.push(format!("period = {}", args.push(p)));
+    }
+    if let Some(units) = units {
+        if units.is_empty() {
+            return None;
+        }
+        cond.push(format!("unit_id IN ({})", args.list(units.iter().copied())));
+    }
+    Some(cond.join(" AND "))
 }
