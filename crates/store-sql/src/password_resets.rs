@@ -55,41 +55,27 @@ async fn create(c: &dyn Conn, new: NewPasswordReset) -> StoreResult<PasswordRese
             ],
         )
         .await?;
-    c.execute(
-        "INSERT INTO outbox (idempotency_key, channel, recipient, template_key, subject, body, status, attempts,
-            next_attempt_at, created_at, event_id, request_id)
-         VALUES ($1, $2, $3, $4, NULL, $5, 'pending', 0, $6, $6, NULL, NULL)",
-        &args![
-            format!("password-reset-{id}"),
-            NoticeChannel::Sms.as_str(),
-            new.phone.as_str(),
-            SMS_TEMPLATE_KEY,
-            new.sms_text.as_str(),
-            &new.created_at
-        ],
-    )
-    .await?;
+    queue_sms(c, &format!("password-reset-{id}"), &new.phone, &new.sms_text, &new.created_at).await?;
     one(c, id).await
 }
 
-async fn queue_shared_phone_sms(c: &dyn Conn, phone: String, text: String, at: Instant) -> StoreResult<()> {
-    let minute = at.format("%Y%m%d%H%M");
+/// An SMS of password reset as an outbox row (the delivery worker sends and retries it; the outbox
+/// view hides its body). A second row of the same key is dropped.
+async fn queue_sms(c: &dyn Conn, key: &str, phone: &str, text: &str, at: &Instant) -> StoreResult<()> {
     c.execute(
         "INSERT INTO outbox (idempotency_key, channel, recipient, template_key, subject, body, status, attempts,
             next_attempt_at, created_at, event_id, request_id)
          VALUES ($1, $2, $3, $4, NULL, $5, 'pending', 0, $6, $6, NULL, NULL)
          ON CONFLICT (idempotency_key) DO NOTHING",
-        &args![
-            format!("password-reset-shared-{phone}-{minute}"),
-            NoticeChannel::Sms.as_str(),
-            phone.as_str(),
-            SMS_TEMPLATE_KEY,
-            text.as_str(),
-            &at
-        ],
+        &args![key, NoticeChannel::Sms.as_str(), phone, SMS_TEMPLATE_KEY, text, at],
     )
     .await
     .map(drop)
+}
+
+async fn queue_shared_phone_sms(c: &dyn Conn, phone: String, text: String, at: Instant) -> StoreResult<()> {
+    let key = format!("password-reset-shared-{phone}-{}", at.format("%Y%m%d%H%M"));
+    queue_sms(c, &key, &phone, &text, &at).await
 }
 
 async fn complete(c: &dyn Conn, id: i64, password_hash: String, now: Instant) -> StoreResult<bool> {
