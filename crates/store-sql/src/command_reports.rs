@@ -134,19 +134,7 @@ impl<D: Database> CommandReportStore for SqlStore<D> {
         period: Option<&str>,
         units: Option<&[UnitId]>,
     ) -> StoreResult<Vec<FilingRecord>> {
-        let period = period.map(str::to_owned);
-        let units = units.map(<[UnitId]>::to_vec);
-        let read = job(move |c| {
-            Box::pin(async move {
-                let mut args = Args::default();
-                let Some(cond) = form_period_units(&mut args, form_id, period.as_deref(), units.as_deref()) else {
-                    return Ok(Vec::new());
-                };
-                let sql = format!("{FILING_SELECT} WHERE {cond} ORDER BY period, unit_id, revision");
-                c.map(&sql, args.values(), filing_row).await
-            })
-        });
-        self.db.read(read).await
+        self.form_rows(FILING_SELECT, "period, unit_id, revision", filing_row, form_id, period, units).await
     }
 
     async fn chase_report(
@@ -199,19 +187,7 @@ impl<D: Database> CommandReportStore for SqlStore<D> {
         period: Option<&str>,
         units: Option<&[UnitId]>,
     ) -> StoreResult<Vec<ChaseRecord>> {
-        let period = period.map(str::to_owned);
-        let units = units.map(<[UnitId]>::to_vec);
-        let read = job(move |c| {
-            Box::pin(async move {
-                let mut args = Args::default();
-                let Some(cond) = form_period_units(&mut args, form_id, period.as_deref(), units.as_deref()) else {
-                    return Ok(Vec::new());
-                };
-                let sql = format!("{CHASE_SELECT} WHERE {cond} ORDER BY id");
-                c.map(&sql, args.values(), chase_row).await
-            })
-        });
-        self.db.read(read).await
+        self.form_rows(CHASE_SELECT, "id", chase_row, form_id, period, units).await
     }
 
     async fn create_pledge(
@@ -370,6 +346,32 @@ fn pledge_row(row: Row) -> StoreResult<PledgeRecord> {
         created_at: c.get()?,
         created_by: c.get()?,
     })
+}
+
+impl<D: Database> SqlStore<D> {
+    /// A form's filings or chases (`select`, in `order`, read with `row`) of one period and some units.
+    async fn form_rows<T: Send + 'static>(
+        &self,
+        select: &'static str,
+        order: &'static str,
+        row: fn(Row) -> StoreResult<T>,
+        form_id: i64,
+        period: Option<&str>,
+        units: Option<&[UnitId]>,
+    ) -> StoreResult<Vec<T>> {
+        let period = period.map(str::to_owned);
+        let units = units.map(<[UnitId]>::to_vec);
+        let read = job(move |c| {
+            Box::pin(async move {
+                let mut args = Args::default();
+                let Some(cond) = form_period_units(&mut args, form_id, period.as_deref(), units.as_deref()) else {
+                    return Ok(Vec::new());
+                };
+                c.map(&format!("{select} WHERE {cond} ORDER BY {order}"), args.values(), row).await
+            })
+        });
+        self.db.read(read).await
+    }
 }
 
 /// The condition on a form's filings or chases, of one period and some units when given; `None`
