@@ -180,30 +180,22 @@ async fn the_case_page_lists_documents_and_uploads_through_a_form() {
     let handler = unit_handler(&app, "sthjj", "h-sthjj").await;
     let id = case(&app, &handler).await;
 
-    let form = reqwest::multipart::Form::new()
-        .part("file", reqwest::multipart::Part::bytes(PDF.to_vec()).file_name("询问笔录.pdf"));
-    let res = super::browser::no_redirects()
-        .post(app.url(&format!("/enforcement/cases/{id}/documents")))
-        .header("cookie", &handler.0)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let post = |name: &'static str, bytes: Vec<u8>| {
+        let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name));
+        super::browser::no_redirects()
+            .post(app.url(&format!("/enforcement/cases/{id}/documents")))
+            .header("cookie", &handler.0)
+            .multipart(form)
+            .send()
+    };
+    let res = post("询问笔录.pdf", PDF.to_vec()).await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], format!("/enforcement/cases/{id}#documents").as_str());
     let (status, html) = super::browser::page(&app, &format!("/enforcement/cases/{id}"), &handler).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("询问笔录.pdf") && html.contains("id=\"document-form\""), "listed with the form");
 
-    let text = reqwest::multipart::Form::new()
-        .part("file", reqwest::multipart::Part::bytes(b"hello".to_vec()).file_name("a.txt"));
-    let res = super::browser::no_redirects()
-        .post(app.url(&format!("/enforcement/cases/{id}/documents")))
-        .header("cookie", &handler.0)
-        .multipart(text)
-        .send()
-        .await
-        .unwrap();
+    let res = post("a.txt", b"hello".to_vec()).await.unwrap();
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = res.text().await.unwrap();
     assert!(html.contains("附件只能是") && html.contains(&format!("/enforcement/cases/{id}#documents")), "{html}");
