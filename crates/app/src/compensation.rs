@@ -551,7 +551,7 @@ impl<'a, S: Store> Compensation<'a, S> {
         Ok((to_case, signed.map(|s| days_between(&case.opened_at, &s))))
     }
 
-    async fn scoped(&self, caller: &Caller, id: i64) -> AppResult<MatterRecord> {
+    pub(crate) async fn scoped(&self, caller: &Caller, id: i64) -> AppResult<MatterRecord> {
         let found = self.app.store().matter(id).await?;
         Ok(found.filter(|m| in_scope(&caller.actor, m.unit_id)).ok_or_else(matter_not_found)?)
     }

@@ -467,7 +467,7 @@ impl<'a, S: Store> Enforcement<'a, S> {
         options
     }
 
-    async fn scoped_case(&self, caller: &Caller, id: i64) -> AppResult<EnforcementCase> {
+    pub(crate) async fn scoped_case(&self, caller: &Caller, id: i64) -> AppResult<EnforcementCase> {
         let found = self.app.store().enforcement_case(id).await?;
         Ok(found.filter(|c| in_scope(&caller.actor, c.unit_id)).ok_or_else(case_not_found)?)
     }

@@ -26,6 +26,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use mashangban_domain::access::Permission;
+use mashangban_domain::document::OwnerKind;
 use mashangban_domain::enterprise::EnterpriseScope;
 use mashangban_domain::expr::ExprType;
 use mashangban_domain::fund::{
@@ -36,13 +37,14 @@ use mashangban_domain::org::{Actor, OrgTree};
 use mashangban_domain::time::{Instant, format_instant};
 use mashangban_domain::validation::{CreditCode, mask_name, required_text};
 use mashangban_store::{
-    AssignmentFilter, FundActor, FundApplication, FundEvent, FundFilter, FundGroup, FundMaterial, FundMeasure,
-    FundObjection, FundPolicy, FundScope, FundTally, NewFundApplication, Store,
+    AssignmentFilter, DocumentOwner, FundActor, FundApplication, FundEvent, FundFilter, FundGroup, FundMaterial,
+    FundMeasure, FundObjection, FundPolicy, FundScope, FundTally, NewFundApplication, Store,
 };
 
 use mashangban_sheet::Cell;
 use mashangban_sheet::write::{Export, Kind, WriteColumn};
 
+use crate::documents::DocumentView;
 use crate::error::{AppError, AppResult};
 use crate::views::{UnitRef, unit_ref};
 use crate::{App, Caller};
@@ -122,10 +124,9 @@ pub struct PolicyBody {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MaterialBody {
+    /// The material's name; its files are uploaded to the application afterwards
+    /// (`POST /api/v1/fund/applications/{id}/documents` with this name as `purpose`).
     pub name: String,
-    /// A reference to an uploaded file, if any.
-    #[serde(default)]
-    pub attachment: Option<String>,
 }
 
 /// An application. An enterprise applies for itself; a liaison cadre names the enterprise.
@@ -283,7 +284,8 @@ pub struct EnterpriseRef {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct MaterialView {
     pub name: String,
-    pub attachment: Option<String>,
+    /// The uploaded documents labelled with this material (not withdrawn).
+    pub documents: Vec<DocumentView>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -344,6 +346,8 @@ pub struct ApplicationView {
     /// The applicant data as entered, by field name.
     pub data: BTreeMap<String, String>,
     pub materials: Vec<MaterialView>,
+    /// Every uploaded document (not withdrawn), also those without a material.
+    pub documents: Vec<DocumentView>,
     pub submitted_by: String,
     pub history: Vec<EventView>,
     pub objections: Vec<ObjectionView>,
@@ -757,7 +761,7 @@ impl<'a, S: Store> Fund<'a, S> {
         }
     }
 
-    async fn in_scope(&self, caller: &Caller, id: i64) -> AppResult<FundApplication> {
+    pub(crate) async fn in_scope(&self, caller: &Caller, id: i64) -> AppResult<FundApplication> {
         Ok(self.app.store().fund_application(id, scope(&caller.actor)).await?.ok_or_else(application_not_found)?)
     }
 
@@ -818,6 +822,8 @@ impl<'a, S: Store> Fund<'a, S> {
 
     async fn view(&self, caller: &Caller, a: FundApplication) -> AppResult<ApplicationView> {
         let history = self.app.store().fund_events(a.id).await?;
+        let owner = DocumentOwner { kind: OwnerKind::FundApplication, id: a.id };
+        let documents = self.app.documents().of(owner).await?;
         let objections = self.app.store().fund_objections(a.id).await?;
         let office = caller.may(Permission::ReviewFundDepartment);
         let org = self.app.caches().org();
@@ -827,8 +833,12 @@ impl<'a, S: Store> Fund<'a, S> {
             materials: a
                 .materials
                 .iter()
-                .map(|m| MaterialView { name: m.name.clone(), attachment: m.attachment.clone() })
+                .map(|m| MaterialView {
+                    name: m.name.clone(),
+                    documents: documents.iter().filter(|d| d.purpose.as_ref() == Some(&m.name)).cloned().collect(),
+                })
                 .collect(),
+            documents,
             submitted_by: a.submitted_by.clone(),
             history: history.into_iter().map(event_view).collect(),
             objections: objections.into_iter().map(|o| objection_view(o, office)).collect(),
@@ -927,11 +937,7 @@ fn materials(items: &[MaterialBody]) -> AppResult<Vec<FundMaterial>> {
         .iter()
         .map(|m| {
             let invalid = |e: mashangban_domain::DomainError| AppError::invalid("invalid_fund_materials", e.message);
-            Ok(FundMaterial {
-                name: required_text("材料名称", &m.name, MAX_MATERIAL_CHARS).map_err(invalid)?,
-                attachment: mashangban_domain::validation::optional_text("附件", m.attachment.as_deref(), 200)
-                    .map_err(invalid)?,
-            })
+            Ok(FundMaterial { name: required_text("材料名称", &m.name, MAX_MATERIAL_CHARS).map_err(invalid)? })
         })
         .collect()
 }
@@ -1156,6 +1162,8 @@ fn kind_label(kind: &str) -> &'static str {
         "reject" => "不予支持",
         "objection" => "提出异议",
         "answer" => "答复异议",
+        "document_added" => "上传材料",
+        "document_withdrawn" => "撤回材料",
         _ => "其他",
     }
 }

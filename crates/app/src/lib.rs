@@ -26,6 +26,7 @@ pub mod dashboard;
 pub mod deadlines;
 pub mod direct_line;
 pub mod dispatch;
+pub mod documents;
 pub mod duplicates;
 pub mod enforcement;
 pub mod enterprises;
@@ -483,6 +484,11 @@ impl<S: Store> App<S> {
     /// 生态环境损害赔偿: the expert pool and compensation matters from enforcement cases.
     pub fn compensation(&self) -> compensation::Compensation<'_, S> {
         compensation::Compensation::new(self)
+    }
+
+    /// 附件: documents of fund applications, enforcement cases, inspections and compensation matters.
+    pub fn documents(&self) -> documents::Documents<'_, S> {
+        documents::Documents::new(self)
     }
 
     /// 环境执法: inspections and enforcement cases from alerts and inspections.

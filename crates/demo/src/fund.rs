@@ -95,8 +95,8 @@ pub async fn load_fund<S: Store>(store: &S, now: Instant) -> Result<u64, DemoErr
             credit_code: enterprise.credit_code.clone(),
             data,
             materials: vec![
-                mashangban_store::FundMaterial { name: "申报表（加盖公章）".into(), attachment: None },
-                mashangban_store::FundMaterial { name: "营业执照复印件".into(), attachment: None },
+                mashangban_store::FundMaterial { name: "申报表（加盖公章）".into() },
+                mashangban_store::FundMaterial { name: "营业执照复印件".into() },
             ],
             computed_fen: assessed.computed_fen,
             award_fen: assessed.award_fen,

@@ -633,6 +633,8 @@ pub fn history_label(kind: &str) -> &str {
         "reviewed" => "修复效果评估",
         "closed" => "结案",
         "terminated" => "终止",
+        "document_added" => "上传附件",
+        "document_withdrawn" => "撤回附件",
         other => other,
     }
 }

@@ -14,6 +14,7 @@ pub mod creek;
 pub mod dashboard;
 pub mod direct_line;
 pub mod dispatch;
+pub mod document;
 pub mod duplicates;
 pub mod enforcement;
 pub mod enterprise;

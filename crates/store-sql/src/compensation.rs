@@ -252,7 +252,7 @@ async fn change(
     load_matter(c, id).await?.ok_or_else(|| matter_not_found().into())
 }
 
-async fn history(
+pub(crate) async fn history(
     c: &dyn Conn,
     matter_id: i64,
     event: &MatterEvent,
@@ -320,7 +320,7 @@ fn matter_row(row: Row) -> StoreResult<MatterRecord> {
     })
 }
 
-async fn load_matter(c: &dyn Conn, id: i64) -> StoreResult<Option<MatterRecord>> {
+pub(crate) async fn load_matter(c: &dyn Conn, id: i64) -> StoreResult<Option<MatterRecord>> {
     let sql = format!("SELECT {MATTER_COLUMNS} FROM compensation_matters m WHERE m.id = $1");
     c.map_opt(&sql, &args![id], matter_row).await
 }

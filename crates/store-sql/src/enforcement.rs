@@ -340,7 +340,7 @@ async fn change_stage(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn case_event(
+pub(crate) async fn case_event(
     c: &dyn Conn,
     case_id: i64,
     kind: &str,
@@ -400,7 +400,7 @@ fn case_row(row: Row) -> StoreResult<EnforcementCase> {
     })
 }
 
-async fn load_case(c: &dyn Conn, id: i64, lock: bool) -> StoreResult<Option<EnforcementCase>> {
+pub(crate) async fn load_case(c: &dyn Conn, id: i64, lock: bool) -> StoreResult<Option<EnforcementCase>> {
     let lock = if lock { c.dialect().lock_rows("k") } else { String::new() };
     let sql = format!("SELECT {CASE_COLUMNS} FROM enforcement_cases k WHERE k.id = $1{lock}");
     c.map_opt(&sql, &args![id], case_row).await

@@ -373,15 +373,15 @@ async fn answer_objection(
 }
 
 /// What a history entry records besides its note and author.
-struct EventEntry {
-    kind: &'static str,
-    from: Option<ApplicationState>,
-    to: ApplicationState,
-    award_fen: i64,
+pub(crate) struct EventEntry {
+    pub(crate) kind: &'static str,
+    pub(crate) from: Option<ApplicationState>,
+    pub(crate) to: ApplicationState,
+    pub(crate) award_fen: i64,
 }
 
 /// Appends to an application's history; the caller holds the application's lock.
-async fn append_event(
+pub(crate) async fn append_event(
     c: &dyn Conn,
     application_id: i64,
     entry: &EventEntry,
@@ -541,7 +541,7 @@ async fn load_application(c: &dyn Conn, id: i64, scope: &FundScope) -> StoreResu
 }
 
 /// Locks the application's row until the transaction ends, then reads it.
-async fn lock_application(c: &dyn Conn, id: i64) -> StoreResult<FundApplication> {
+pub(crate) async fn lock_application(c: &dyn Conn, id: i64) -> StoreResult<FundApplication> {
     let lock = c.dialect().lock_rows("a");
     let sql = format!("SELECT a.id FROM fund_applications a WHERE a.id = $1{lock}");
     c.scalar_opt::<i64>(&sql, &args![id]).await?.ok_or_else(application_not_found)?;

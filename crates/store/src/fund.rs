@@ -63,9 +63,6 @@ pub struct FundMeasure {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct FundMaterial {
     pub name: String,
-    /// A reference to an uploaded file, when there is one.
-    #[serde(default)]
-    pub attachment: Option<String>,
 }
 
 /// Who acts, as shown in the history.

@@ -17,6 +17,7 @@ mod compensation;
 mod creeks;
 mod dashboard;
 mod direct_line;
+mod documents;
 mod enforcement;
 mod enterprises;
 mod error;
@@ -49,6 +50,7 @@ pub use compensation::*;
 pub use creeks::*;
 pub use dashboard::*;
 pub use direct_line::*;
+pub use documents::*;
 pub use enforcement::*;
 pub use enterprises::*;
 pub use error::StoreError;
@@ -251,6 +253,7 @@ pub trait Store:
     + LedgerStore
     + CommandStore
     + CommandReportStore
+    + DocumentStore
     + StatisticsStore
     + MonitoringStore
     + EnforcementStore
@@ -292,6 +295,7 @@ impl<T> Store for T where
         + LedgerStore
         + CommandStore
         + CommandReportStore
+        + DocumentStore
         + StatisticsStore
         + MonitoringStore
         + EnforcementStore

@@ -31,7 +31,8 @@ on_both!(
     two_nodes_opening_one_alert_make_one_case,
     an_inspection_opens_one_case,
     a_compensation_matter_is_written_with_its_history_over_its_version,
-    two_nodes_opening_compensation_for_one_case_make_one_matter
+    two_nodes_opening_compensation_for_one_case_make_one_matter,
+    documents_are_counted_per_owner_withdrawn_once_and_kept
 );
 
 fn officer() -> EnforcementActor {
@@ -411,4 +412,77 @@ async fn two_nodes_opening_compensation_for_one_case_make_one_matter<D: TestDb>(
     assert_eq!(opened, 1);
     let matter = a.matters(MatterFilter::default(), 10).await.unwrap().remove(0);
     assert_eq!(a.matter_history(matter.id).await.unwrap().len(), 1);
+}
+
+/// Documents of a case and an inspection: at most the limit not withdrawn, each upload and
+/// withdrawal in the case's history, withdrawn once, never changed or deleted.
+async fn documents_are_counted_per_owner_withdrawn_once_and_kept<D: TestDb>() {
+    use mashangban_domain::document::{DocumentFile, OwnerKind};
+    use mashangban_store::{DocumentActor, DocumentOwner, DocumentStore};
+
+    let env: Env<D> = D::create().await;
+    let s = env.store();
+    let setup = setup(&s).await;
+    let draft = InspectionDraft {
+        inspector: "张三".into(),
+        place: "华凯化工".into(),
+        credit_code: setup.credit_code.clone(),
+        findings: "废水处理设施未运行".into(),
+        samples: vec![],
+    };
+    let new = NewInspection {
+        input: InspectionInput::new(draft).unwrap(),
+        unit_id: setup.unit_id,
+        inspected_at: at(5),
+        point_id: None,
+    };
+    let inspection = s.create_inspection(new, at(6), officer()).await.unwrap();
+    let case = s.open_case(new_case(CaseOrigin::Inspection(inspection.id), &setup), at(10), officer()).await.unwrap();
+    let by = DocumentActor { user_id: None, name: "执法员（handler）".into() };
+    let pdf = |name: &str| DocumentFile::new(Some(name), b"%PDF-1.7\n".to_vec()).unwrap();
+    let owner = DocumentOwner { kind: OwnerKind::EnforcementCase, id: case.id };
+    let elsewhere = DocumentOwner { kind: OwnerKind::Inspection, id: inspection.id };
+
+    let added = s.add_documents(owner, Some("笔录".into()), vec![pdf("a.pdf"), pdf("b.pdf")], 3, by.clone(), at(11));
+    let added = added.await.unwrap();
+    assert_eq!(added.iter().map(|d| d.file_name.as_str()).collect::<Vec<_>>(), ["a.pdf", "b.pdf"]);
+    assert_eq!((added[0].byte_size, added[0].purpose.as_deref(), added[0].uploaded_at), (9, Some("笔录"), at(11)));
+    s.add_documents(elsewhere, None, vec![pdf("c.pdf")], 1, by.clone(), at(11)).await.unwrap();
+    let refused = s.add_documents(owner, None, vec![pdf("c.pdf"), pdf("d.pdf")], 3, by.clone(), at(12)).await;
+    assert_eq!(refusal(refused), "too_many_documents");
+    let missing = DocumentOwner { kind: OwnerKind::CompensationMatter, id: 999 };
+    assert_eq!(
+        refusal(s.add_documents(missing, None, vec![pdf("x.pdf")], 3, by.clone(), at(12)).await),
+        "unknown_document"
+    );
+    assert_eq!(s.documents(owner).await.unwrap().len(), 2, "nothing written by the refusals");
+
+    let done = s.withdraw_document(added[0].id, "错传".into(), by.clone(), at(13)).await.unwrap();
+    assert_eq!((done.withdrawn_at, done.withdrawn_reason.as_deref()), (Some(at(13)), Some("错传")));
+    assert_eq!(
+        refusal(s.withdraw_document(added[0].id, "再撤".into(), by.clone(), at(14)).await),
+        "document_withdrawn"
+    );
+    assert_eq!(refusal(s.withdraw_document(9999, "无".into(), by.clone(), at(14)).await), "unknown_document");
+    s.add_documents(owner, None, vec![pdf("c.pdf"), pdf("d.pdf")], 3, by.clone(), at(15)).await.unwrap();
+    assert_eq!(s.documents(owner).await.unwrap().len(), 4, "the withdrawn one is still there");
+    assert_eq!(s.document_content(added[1].id).await.unwrap().as_deref(), Some(&b"%PDF-1.7\n"[..]));
+
+    let kinds: Vec<String> = s.case_events(case.id).await.unwrap().into_iter().map(|e| e.kind).collect();
+    let documents: Vec<&str> = kinds.iter().map(String::as_str).filter(|k| k.starts_with("document")).collect();
+    assert_eq!(
+        documents,
+        ["document_added", "document_added", "document_withdrawn", "document_added", "document_added"]
+    );
+    for sql in [
+        "UPDATE documents SET file_name = 'x.pdf'",
+        "UPDATE documents SET withdrawn_reason = 'x' WHERE withdrawn_at IS NOT NULL",
+        "DELETE FROM documents",
+    ] {
+        let err = execute(&s, sql, vec![]).await.unwrap_err();
+        assert!(
+            err.to_string().contains("documents are append-only") || err.to_string().contains("stays withdrawn"),
+            "{sql}: {err}"
+        );
+    }
 }

@@ -109,7 +109,7 @@ async fn an_application_walks_through_review_with_its_history<D: TestDb>() {
     assert_eq!(refusal(s.submit_fund_application(no_year, t0(), office()).await), "no_allocation_for_year");
 
     let mut new = application(measure_id, 2023, &codes[0], 400_000_000);
-    new.materials = vec![mashangban_store::FundMaterial { name: "投资发票".into(), attachment: None }];
+    new.materials = vec![mashangban_store::FundMaterial { name: "投资发票".into() }];
     let a = s.submit_fund_application(new.clone(), t0(), office()).await.unwrap();
     assert_eq!(
         (a.state, a.version, a.town_id, a.enterprise_name.as_str()),

@@ -17,6 +17,7 @@ mod dashboard;
 pub(crate) mod direct_line;
 mod dispatch;
 mod docs;
+pub(crate) mod documents;
 pub(crate) mod enforcement;
 pub(crate) mod enterprises;
 pub(crate) mod fund;
@@ -78,6 +79,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
         statistics::routes::<S>(),
         monitoring::routes::<S>(),
         enforcement::routes::<S>(),
+        documents::routes::<S>(),
         compensation::routes::<S>(),
         onsite::routes::<S>(),
         admin::routes::<S>(),

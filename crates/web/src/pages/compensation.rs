@@ -21,6 +21,7 @@ use mashangban_app::compensation::{
 use mashangban_app::{App, AppError, Caller};
 use mashangban_domain::access::Permission;
 use mashangban_domain::compensation::{MatterStage, Specialty, expert_not_found, matter_not_found};
+use mashangban_domain::document::OwnerKind;
 use mashangban_store::Store;
 
 use super::{Layout, PageResult, render, short_time, shown};
@@ -95,6 +96,7 @@ struct MatterPage {
     specialties: Vec<(&'static str, &'static str)>,
     error: Option<String>,
     form: ActionForm,
+    documents: super::documents::Panel,
 }
 
 impl MatterPage {
@@ -121,7 +123,9 @@ async fn matter_page<S: Store>(
     form: ActionForm,
 ) -> PageResult {
     let detail = app.compensation().matter(caller, id).await?;
+    let documents = super::documents::panel(app, caller, OwnerKind::CompensationMatter, id, Vec::new()).await?;
     let page = MatterPage {
+        documents,
         layout: Layout::staff(format!("赔偿事项 {}", detail.matter.number), &caller.actor, menu),
         detail,
         specialties: Specialty::ALL.iter().map(|s| (s.as_str(), s.label())).collect(),

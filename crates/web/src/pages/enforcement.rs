@@ -19,6 +19,7 @@ use mashangban_app::enforcement::{
 };
 use mashangban_app::{App, AppError, Caller};
 use mashangban_domain::access::Permission;
+use mashangban_domain::document::OwnerKind;
 use mashangban_domain::enforcement::{CaseStage, Sample, SampleResult, case_not_found, inspection_not_found};
 use mashangban_store::Store;
 
@@ -118,6 +119,7 @@ struct CasePage {
     form: AdvanceForm,
     /// The compensation matter opened from the case (生态环境损害赔偿), if any.
     matter: Option<mashangban_app::compensation::MatterView>,
+    documents: super::documents::Panel,
 }
 
 impl CasePage {
@@ -145,7 +147,9 @@ async fn case_page<S: Store>(
 ) -> PageResult {
     let detail = app.enforcement().case(caller, id).await?;
     let matter = app.compensation().for_case(caller, id).await?;
+    let documents = super::documents::panel(app, caller, OwnerKind::EnforcementCase, id, Vec::new()).await?;
     let page = CasePage {
+        documents,
         matter,
         layout: Layout::staff(format!("案件 {}", detail.case.number), &caller.actor, menu),
         detail,
@@ -297,6 +301,7 @@ struct InspectionPage {
     layout: Layout,
     inspection: InspectionView,
     handle: bool,
+    documents: super::documents::Panel,
 }
 
 impl InspectionPage {
@@ -314,7 +319,9 @@ async fn inspection<S: Store>(
 ) -> PageResult {
     let id: i64 = id.parse().map_err(|_| AppError::from(inspection_not_found()))?;
     let inspection = app.enforcement().inspection(&caller, id).await?;
+    let documents = super::documents::panel(&app, &caller, OwnerKind::Inspection, id, Vec::new()).await?;
     let page = InspectionPage {
+        documents,
         layout: Layout::staff("检查记录", &caller.actor, &menu),
         inspection,
         handle: caller.may(Permission::HandleEnforcement),

@@ -17,6 +17,7 @@ mod console;
 mod creeks;
 mod dashboard;
 mod direct_line;
+pub(crate) mod documents;
 mod enforcement;
 mod enterprises;
 mod fund;
@@ -78,6 +79,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     routes.extend(compensation::routes::<S>());
     routes.extend(onsite::routes::<S>());
     routes.extend(fund::routes::<S>());
+    routes.extend(documents::routes::<S>());
     routes.extend(visits::routes::<S>());
     routes.extend(inbox::routes::<S>());
     routes.extend(direct_line::routes::<S>());

@@ -112,7 +112,7 @@ async fn an_enterprise_applies_and_the_award_goes_through_review_notice_and_paym
         "measure_id": m01,
         "year": 2023,
         "data": { "固定资产投资": "120,000,000", "规上企业": true },
-        "materials": [{ "name": "固定资产投资专项审计报告" }, { "name": "设备购置发票", "attachment": "att-17" }]
+        "materials": [{ "name": "固定资产投资专项审计报告" }, { "name": "设备购置发票" }]
     });
     let id = apply(&app, &enterprise, body).await;
     let (_, view) = app.get(&format!("/api/v1/fund/applications/{id}"), Some(&enterprise)).await;

@@ -937,6 +937,7 @@ mod dashboard;
 mod deadlines;
 mod direct_line;
 mod dispatch;
+mod documents;
 mod enforcement;
 mod enterprises;
 mod forms;

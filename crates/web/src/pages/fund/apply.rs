@@ -193,7 +193,7 @@ pub(super) async fn submit<S: Store>(
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
-        .map(|name| MaterialBody { name: name.to_owned(), attachment: None })
+        .map(|name| MaterialBody { name: name.to_owned() })
         .collect();
     let credit_code = Some(typed.credit_code.clone()).filter(|c| !c.is_empty());
     let body = ApplyBody { measure_id: measure, year, credit_code, data, materials };

@@ -17,6 +17,7 @@ use serde::Deserialize;
 
 use mashangban_app::fund::{ApplicationView, DecisionBody, Deed, FundDeeds, NoticeRow, ReviewBody, TextBody};
 use mashangban_app::{App, AppError, Caller};
+use mashangban_domain::document::OwnerKind;
 use mashangban_domain::fund::{application_not_found, objection_not_found};
 use mashangban_store::Store;
 
@@ -32,6 +33,7 @@ struct DetailPage {
     view: ApplicationView,
     deeds: FundDeeds,
     refusal: Refusal,
+    documents: crate::pages::documents::Panel,
 }
 
 /// The form refused last, if any: its action, the message, what was typed.
@@ -139,7 +141,9 @@ async fn detail_page<S: Store>(
 ) -> PageResult {
     let (view, deeds) = app.fund().detail(caller, id).await?;
     let title = format!("扶持资金申报 {}：{}", view.summary.id, view.summary.measure_name);
-    let page = DetailPage { layout: Layout::staff(title, &caller.actor, menu), view, deeds, refusal };
+    let materials = view.materials.iter().map(|m| m.name.clone()).collect();
+    let documents = crate::pages::documents::panel(app, caller, OwnerKind::FundApplication, id, materials).await?;
+    let page = DetailPage { layout: Layout::staff(title, &caller.actor, menu), view, deeds, refusal, documents };
     Ok(render(status, &page))
 }
 

@@ -1,0 +1,76 @@
+//! Documents (附件) of cases, inspections, compensation matters and fund
+//! applications: append-only rows with their content; a withdrawal sets who,
+//! when and why instead of deleting. Adding or withdrawing a document writes
+//! the owner's history entry (when the owner has a history) in the same job.
+
+use std::future::Future;
+
+use mashangban_domain::document::{DocumentFile, DocumentType, OwnerKind};
+use mashangban_domain::org::UserId;
+use mashangban_domain::time::Instant;
+
+use crate::StoreResult;
+
+/// What a document belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DocumentOwner {
+    pub kind: OwnerKind,
+    pub id: i64,
+}
+
+/// Who uploads or withdraws, as shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentActor {
+    pub user_id: Option<UserId>,
+    /// `name（role）`.
+    pub name: String,
+}
+
+/// A document as stored, without its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentRecord {
+    pub id: i64,
+    pub owner: DocumentOwner,
+    /// What it is for (用途), e.g. 鉴定评估报告 or a material's name.
+    pub purpose: Option<String>,
+    pub file_name: String,
+    pub content_type: DocumentType,
+    pub byte_size: i64,
+    /// Hex SHA-256 of the content.
+    pub sha256: String,
+    pub uploaded_at: Instant,
+    pub uploaded_by: String,
+    pub uploaded_by_user: Option<UserId>,
+    pub withdrawn_at: Option<Instant>,
+    pub withdrawn_by: Option<String>,
+    pub withdrawn_reason: Option<String>,
+}
+
+pub trait DocumentStore {
+    /// Adds `files` to `owner` in one job, each with `purpose`, with an entry per file in the
+    /// owner's history. More than `max_per_owner` documents not withdrawn afterwards is
+    /// `422 too_many_documents` and nothing is written; an owner that is not there is
+    /// `404 unknown_document`.
+    fn add_documents(
+        &self,
+        owner: DocumentOwner,
+        purpose: Option<String>,
+        files: Vec<DocumentFile>,
+        max_per_owner: u32,
+        by: DocumentActor,
+        at: Instant,
+    ) -> impl Future<Output = StoreResult<Vec<DocumentRecord>>> + Send;
+    /// The documents of `owner` in upload order, the withdrawn ones too.
+    fn documents(&self, owner: DocumentOwner) -> impl Future<Output = StoreResult<Vec<DocumentRecord>>> + Send;
+    fn document(&self, id: i64) -> impl Future<Output = StoreResult<Option<DocumentRecord>>> + Send;
+    fn document_content(&self, id: i64) -> impl Future<Output = StoreResult<Option<Vec<u8>>>> + Send;
+    /// Withdraws a document, with an entry in its owner's history: `409 document_withdrawn` when
+    /// it was already, `404 unknown_document` when it is not there.
+    fn withdraw_document(
+        &self,
+        id: i64,
+        reason: String,
+        by: DocumentActor,
+        at: Instant,
+    ) -> impl Future<Output = StoreResult<DocumentRecord>> + Send;
+}

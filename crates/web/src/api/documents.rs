@@ -1,0 +1,222 @@
+//! Documents (附件) of the modules that keep files: one table of owners, each
+//! with its upload/list path under its module and the permissions of its
+//! routes; one download and one withdrawal route for every document. Who may
+//! read and add is decided by `app.documents()` from the owning module.
+
+use axum::Json;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{MatchedPath, Multipart, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+
+use mashangban_app::documents::{DocumentView, WithdrawBody};
+use mashangban_app::requests::NewFile;
+use mashangban_app::{App, AppError};
+use mashangban_domain::access::Permission;
+use mashangban_domain::document::{MAX_BYTES, OwnerKind, unknown_document};
+use mashangban_store::{DocumentOwner, Store};
+
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Path;
+use crate::json::{JsonBody, payload_too_large};
+use crate::routes::Route;
+use crate::upload::{malformed_multipart, read_upload};
+
+/// An owner kind's routes: where its documents are listed and uploaded (API and page), where its
+/// page is, who may call them (the module's read and write permissions; none for the fund,
+/// whose scope decides) and the code of an owner that is not there.
+pub struct OwnerRoutes {
+    pub kind: OwnerKind,
+    pub api: &'static str,
+    pub page: &'static str,
+    /// The owner's page, before its id.
+    pub detail: &'static str,
+    pub read: Option<Permission>,
+    pub add: Option<Permission>,
+    /// The owner's not-found code first, then its refusals.
+    pub errors: &'static [&'static str],
+}
+
+/// Every owner kind's routes.
+pub const OWNERS: &[OwnerRoutes] = &[
+    OwnerRoutes {
+        kind: OwnerKind::FundApplication,
+        api: "/api/v1/fund/applications/{id}/documents",
+        page: "/fund/applications/{id}/documents",
+        detail: "/fund/applications/",
+        read: None,
+        add: Some(Permission::ApplyFund),
+        errors: &["fund_application_not_found", "not_applicant", "unknown_material"],
+    },
+    OwnerRoutes {
+        kind: OwnerKind::EnforcementCase,
+        api: "/api/v1/enforcement/cases/{id}/documents",
+        page: "/enforcement/cases/{id}/documents",
+        detail: "/enforcement/cases/",
+        read: Some(Permission::ReadEnforcement),
+        add: Some(Permission::HandleEnforcement),
+        errors: &["case_not_found", "not_case_unit"],
+    },
+    OwnerRoutes {
+        kind: OwnerKind::Inspection,
+        api: "/api/v1/enforcement/inspections/{id}/documents",
+        page: "/enforcement/inspections/{id}/documents",
+        detail: "/enforcement/inspections/",
+        read: Some(Permission::ReadEnforcement),
+        add: Some(Permission::HandleEnforcement),
+        errors: &["inspection_not_found", "not_case_unit"],
+    },
+    OwnerRoutes {
+        kind: OwnerKind::CompensationMatter,
+        api: "/api/v1/compensation/matters/{id}/documents",
+        page: "/compensation/{id}/documents",
+        detail: "/compensation/",
+        read: Some(Permission::ReadEnforcement),
+        add: Some(Permission::HandleEnforcement),
+        errors: &["matter_not_found", "not_case_unit"],
+    },
+];
+
+/// The owner kind whose API or page path matched.
+pub fn owner_routes(matched: &MatchedPath) -> &'static OwnerRoutes {
+    let path = matched.as_str();
+    OWNERS.iter().find(|o| o.api == path || o.page == path).unwrap_or(&OWNERS[0])
+}
+
+/// The refusals of an upload besides the owner's.
+const UPLOAD_ERRORS: &[&str] = &[
+    "document_type_refused",
+    "document_too_large",
+    "too_many_documents",
+    "empty_file",
+    "no_file",
+    "malformed_multipart",
+    "unknown_field",
+    "text_too_long",
+];
+
+/// The body limit of an upload: one largest document and the form's overhead.
+pub const UPLOAD_LIMIT: usize = MAX_BYTES + 64 * 1024;
+
+pub fn routes<S: Store>() -> Vec<Route<S>> {
+    let mut routes = Vec::new();
+    for owner in OWNERS {
+        let upload = Route::post(owner.api, upload::<S>)
+            .doc("documents", "上传附件（multipart：字段 file，可多个；可选 purpose 用途或材料名称）")
+            .multipart()
+            .body_limit(UPLOAD_LIMIT)
+            .answer::<Vec<DocumentView>>()
+            .created()
+            // Built once per router: the owner's codes and the upload's, for the OpenAPI document.
+            .errors(Box::leak([owner.errors, UPLOAD_ERRORS].concat().into_boxed_slice()));
+        let list = Route::get(owner.api, list::<S>)
+            .doc("documents", "附件列表（不含已撤回的）")
+            .answer::<Vec<DocumentView>>()
+            // Built once per router: the owner's codes and the upload's, for the OpenAPI document.
+            .errors(Box::leak([owner.errors, UPLOAD_ERRORS].concat().into_boxed_slice()));
+        routes.push(match owner.add {
+            Some(p) => upload.permission(p),
+            None => upload,
+        });
+        routes.push(match owner.read {
+            Some(p) => list.permission(p),
+            None => list,
+        });
+    }
+    routes.push(
+        Route::get("/api/v1/documents/{id}", download::<S>)
+            .doc("documents", "下载附件（始终作为附件下载；已撤回的仍可从办理记录下载）")
+            .errors(&["unknown_document"]),
+    );
+    routes.push(
+        Route::post("/api/v1/documents/{id}/withdraw", withdraw::<S>)
+            .doc("documents", "撤回附件（须填写理由；不再列出，办理记录保留）")
+            .body::<WithdrawBody>()
+            .answer::<DocumentView>()
+            .errors(&["unknown_document", "document_withdrawn", "not_case_unit", "not_applicant", "text_required"]),
+    );
+    routes
+}
+
+/// The owner's id from the path (`404` with the owner's code when it is not a number).
+pub fn owner(routes: &OwnerRoutes, id: &str) -> Result<DocumentOwner, ApiError> {
+    let id = id.trim().parse().map_err(|_| {
+        let code = routes.errors.first().copied().unwrap_or("unknown_document");
+        ApiError::new(StatusCode::NOT_FOUND, code, "不存在")
+    })?;
+    Ok(DocumentOwner { kind: routes.kind, id })
+}
+
+/// The files and purpose of an upload, each file within [`MAX_BYTES`] (`413 document_too_large`).
+pub async fn read_documents(
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<(Vec<NewFile>, Option<String>), ApiError> {
+    let too_large = || {
+        let message = mashangban_domain::document::too_large().message;
+        payload_too_large().with_code("document_too_large").with_message(message)
+    };
+    let multipart = multipart.map_err(|_| malformed_multipart())?;
+    let (files, mut texts) = read_upload(multipart, "", &["purpose"])
+        .await
+        .map_err(|e| if e.status == StatusCode::PAYLOAD_TOO_LARGE { too_large() } else { e })?;
+    if files.iter().any(|f| f.bytes.len() > MAX_BYTES) {
+        return Err(too_large());
+    }
+    Ok((files, texts.remove("purpose")))
+}
+
+/// `POST {owner}/documents` (multipart `file`, repeatable; `purpose`).
+async fn upload<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    matched: MatchedPath,
+    Path(id): Path<String>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, Json<Vec<DocumentView>>)> {
+    let owner = owner(owner_routes(&matched), &id)?;
+    let (files, purpose) = read_documents(multipart).await?;
+    let added = app.documents().add(&caller, owner, purpose.as_deref(), files).await?;
+    Ok((StatusCode::CREATED, Json(added)))
+}
+
+/// `GET {owner}/documents`.
+async fn list<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    matched: MatchedPath,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<DocumentView>>> {
+    let owner = owner(owner_routes(&matched), &id)?;
+    Ok(Json(app.documents().list(&caller, owner).await?))
+}
+
+fn document_id(id: &str) -> Result<i64, AppError> {
+    id.trim().parse().map_err(|_| AppError::from(unknown_document()))
+}
+
+/// `GET /api/v1/documents/{id}`: always a download with its UTF-8 name, never rendered inline,
+/// with sniffing off and a sandboxing CSP.
+async fn download<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let file = app.documents().download(&caller, document_id(&id)?).await?;
+    let ascii = format!("document-{}.{}", file.id, file.content_type.extension());
+    let mut response = crate::download::file(file.bytes, file.content_type.as_str(), &file.file_name, &ascii);
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
+    Ok(response)
+}
+
+/// `POST /api/v1/documents/{id}/withdraw` `{reason}`.
+async fn withdraw<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<WithdrawBody>,
+) -> ApiResult<Json<DocumentView>> {
+    Ok(Json(app.documents().withdraw(&caller, document_id(&id)?, body).await?))
+}
