@@ -18,6 +18,7 @@ mod compensation;
 mod creeks;
 mod dashboard;
 mod direct_line;
+mod duplicates;
 mod enforcement;
 mod enterprises;
 mod fund;

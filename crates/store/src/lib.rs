@@ -17,6 +17,7 @@ mod compensation;
 mod creeks;
 mod dashboard;
 mod direct_line;
+mod duplicates;
 mod enforcement;
 mod enterprises;
 mod error;
@@ -49,6 +50,7 @@ pub use compensation::*;
 pub use creeks::*;
 pub use dashboard::*;
 pub use direct_line::*;
+pub use duplicates::*;
 pub use enforcement::*;
 pub use enterprises::*;
 pub use error::StoreError;
@@ -260,6 +262,7 @@ pub trait Store:
     + CalendarStore
     + ScoringStore
     + ScreeningStore
+    + DuplicateStore
     + DashboardStore
     + NotificationStore
     + InboxStore
@@ -301,6 +304,7 @@ impl<T> Store for T where
         + CalendarStore
         + ScoringStore
         + ScreeningStore
+        + DuplicateStore
         + DashboardStore
         + NotificationStore
         + InboxStore
