@@ -352,7 +352,7 @@ impl<S: Store> Duplicates<'_, S> {
         let from = first_day
             .and_hms_opt(0, 0, 0)
             .and_then(|d| d.and_local_timezone(mashangban_domain::time::shanghai()).single())
-            .map_or(now, |d| d.with_timezone(&chrono::Utc));
+            .unwrap_or(now);
         let scope = caller.actor.scope();
         let mut filter = ListFilter {
             received_from: Some(from),

@@ -294,7 +294,7 @@ async fn done_panel<S: Store>(
     let direct_close = r.kind == RequestKind::Consultation && r.state == RequestState::Received;
     let mut done = Done {
         direct_close,
-        tracking_no: r.tracking_no,
+        tracking_no: r.tracking_no.clone(),
         // Shown only when the URL carries the right one: the page reveals nothing the intake did not.
         check_code: (!code.is_empty() && code == r.check_code).then(|| r.check_code.clone()),
         kind_label: r.kind.label(),

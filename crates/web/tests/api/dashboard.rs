@@ -326,16 +326,26 @@ async fn the_thresholds_are_administered_checked_and_versioned() {
     let (first, _) = app.submit(enterprise_complaint()).await;
     let mut again = enterprise_complaint();
     again["channel"] = "phone".into();
+    // Another asker, no address: alike by its words (and category and town) alone, about 0.8.
+    again["asker"] = json!({ "type": "resident" });
     again["contact"] = json!({ "name": "黄志强", "phone": "13912340000" });
     again["content"] = "我司上月在市政务服务中心提交的经营范围变更申请至今未办结，请尽快处理。".into();
+    again.as_object_mut().unwrap().remove("address");
+    again.as_object_mut().unwrap().remove("location");
     let operator = app.login("operator").await;
-    let (_, intake) = app.post("/api/v1/requests", Some(&operator), again).await;
+    let (_, intake) = app.post("/api/v1/requests", Some(&operator), again.clone()).await;
     assert_eq!(intake["duplicates"], json!([]), "{first}: {intake}");
+    // Under the default threshold it would be listed.
+    let body = json!({ "similarity": 0.45, "window_days": 30, "hot_min_size": 5, "hot_window_days": 7, "hot_similarity": 0.3 });
+    assert_eq!(put(body, "admin").await.0, StatusCode::OK);
+    let (_, intake) = app.post("/api/v1/requests", Some(&operator), again).await;
+    let listed: Vec<&str> = intake["duplicates"].as_array().unwrap().iter().map(|d| d["tracking_no"].as_str().unwrap()).collect();
+    assert!(listed.contains(&first.as_str()), "{intake}");
 
     // The admin page shows the version and saves another; a bad number is refused on the page.
     let (status, html) = page(&app, "/admin/duplicates", &admin).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("id=\"thresholds-version\">1<") || html.contains(">1</span>"), "{html}");
+    assert!(html.contains("<span id=\"thresholds-version\">2</span>"), "{html}");
     let form = [("similarity", "0.5"), ("window_days", "20"), ("hot_min_size", "6"), ("hot_window_days", "7"), ("hot_similarity", "0.3")];
     let (status, _, _) = super::browser::post_form(&app, "/admin/duplicates", &admin, &form).await;
     assert!(status.is_redirection(), "{status}");
@@ -346,6 +356,6 @@ async fn the_thresholds_are_administered_checked_and_versioned() {
     assert!(html.contains("应为小数"), "{html}");
     let (_, overview) = app.get("/api/v1/dispatch/thresholds", Some(&admin)).await;
     let versions: Vec<i64> = overview["history"].as_array().unwrap().iter().map(|v| v["version"].as_i64().unwrap()).collect();
-    assert_eq!(versions, [2, 1]);
+    assert_eq!(versions, [3, 2, 1]);
     assert_eq!(overview["thresholds"]["hot_min_size"], 6);
 }
