@@ -354,12 +354,8 @@ impl<S: Store> Duplicates<'_, S> {
             .and_then(|d| d.and_local_timezone(mashangban_domain::time::shanghai()).single())
             .unwrap_or(now);
         let scope = caller.actor.scope();
-        let mut filter = ListFilter {
-            received_from: Some(from),
-            screening_held: Some(false),
-            limit: 500,
-            ..ListFilter::default()
-        };
+        let mut filter =
+            ListFilter { received_from: Some(from), screening_held: Some(false), limit: 500, ..ListFilter::default() };
         let mut requests: Vec<Request> = Vec::new();
         loop {
             let page = self.app.store().list(&filter, &scope).await?;
@@ -375,10 +371,8 @@ impl<S: Store> Duplicates<'_, S> {
         let (requests, clusters, typical) = tokio::task::spawn_blocking(move || {
             let facts: Vec<Facts> = requests.iter().map(facts_of).collect();
             let clusters = mashangban_domain::duplicates::hot_clusters(&facts, similarity, min_size);
-            let typical: Vec<usize> = clusters
-                .iter()
-                .map(|c| mashangban_domain::duplicates::typical(&facts, c).unwrap_or(c[0]))
-                .collect();
+            let typical: Vec<usize> =
+                clusters.iter().map(|c| mashangban_domain::duplicates::typical(&facts, c).unwrap_or(c[0])).collect();
             (requests, clusters, typical)
         })
         .await

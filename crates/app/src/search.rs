@@ -19,7 +19,9 @@ use serde::Serialize;
 
 use mashangban_domain::org::Scope;
 use mashangban_domain::request::{Request, RequestId, State};
-use mashangban_search::{Facets, Found, IndexError, RequestDoc, RequestTexts, Search, SearchIndex, SearchOrder, TextQuery};
+use mashangban_search::{
+    Facets, Found, IndexError, RequestDoc, RequestTexts, Search, SearchIndex, SearchOrder, TextQuery,
+};
 use mashangban_store::{AssignmentFilter, Change, ChangeEntity, ListFilter, Store, StoreError, StoreResult};
 
 use crate::error::{AppError, AppResult};

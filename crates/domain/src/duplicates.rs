@@ -250,13 +250,17 @@ pub fn typical(items: &[Facts], members: &[usize]) -> Option<usize> {
         let sum: usize = terms.iter().map(|t| counts.get(t.as_str()).copied().unwrap_or(0)).sum();
         if terms.is_empty() { 0.0 } else { sum as f64 / terms.len() as f64 }
     };
-    members.iter().copied().fold(None, |best: Option<(usize, f64)>, m| {
-        let w = weight(m);
-        match best {
-            Some((_, bw)) if bw >= w => best,
-            _ => Some((m, w)),
-        }
-    }).map(|(m, _)| m)
+    members
+        .iter()
+        .copied()
+        .fold(None, |best: Option<(usize, f64)>, m| {
+            let w = weight(m);
+            match best {
+                Some((_, bw)) if bw >= w => best,
+                _ => Some((m, w)),
+            }
+        })
+        .map(|(m, _)| m)
 }
 
 #[cfg(test)]
@@ -376,7 +380,10 @@ mod tests {
         assert_eq!(code(Thresholds::new(0.45, 30, 5, 32, 0.3)), "invalid_hot_window_days");
         assert_eq!(code(Thresholds::new(0.45, 30, 5, 7, 0.05)), "invalid_hot_similarity");
         let d = Thresholds::default();
-        assert_eq!(Thresholds::new(d.similarity, d.window_days, d.hot_min_size, d.hot_window_days, d.hot_similarity), Ok(d));
+        assert_eq!(
+            Thresholds::new(d.similarity, d.window_days, d.hot_min_size, d.hot_window_days, d.hot_similarity),
+            Ok(d)
+        );
     }
 
     #[test]

@@ -24,8 +24,10 @@ pub trait DuplicateStore {
     fn duplicate_thresholds(&self) -> impl Future<Output = StoreResult<Option<ThresholdsVersion>>> + Send;
 
     /// The newest `limit` versions, newest first.
-    fn duplicate_thresholds_history(&self, limit: u32)
-    -> impl Future<Output = StoreResult<Vec<ThresholdsVersion>>> + Send;
+    fn duplicate_thresholds_history(
+        &self,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<ThresholdsVersion>>> + Send;
 
     /// Saves a new version (one more than the newest) and answers it.
     fn save_duplicate_thresholds(

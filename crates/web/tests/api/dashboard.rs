@@ -230,8 +230,10 @@ async fn hot_issues_cluster_one_places_matter_with_a_daily_trend_and_the_thresho
         planted.push(app.submit(report(title, content, "guzhen", &format!("1390000000{day}"))).await.0);
     }
     // The same words in another town, and another matter in the same town, are not part of it.
-    let (elsewhere, _) = app.submit(report("岐江路水浸严重", "暴雨后岐江路积水严重，车辆无法通行。", "xiaolan", "13700000001")).await;
-    let (other, _) = app.submit(report("营业执照变更迟迟未办", "提交变更材料已两周未办结。", "guzhen", "13700000002")).await;
+    let (elsewhere, _) =
+        app.submit(report("岐江路水浸严重", "暴雨后岐江路积水严重，车辆无法通行。", "xiaolan", "13700000001")).await;
+    let (other, _) =
+        app.submit(report("营业执照变更迟迟未办", "提交变更材料已两周未办结。", "guzhen", "13700000002")).await;
     app.set_time("2026-07-05T09:00:00+08:00");
 
     // The default minimum (5) is not reached by four requests.
@@ -248,7 +250,10 @@ async fn hot_issues_cluster_one_places_matter_with_a_daily_trend_and_the_thresho
     let issues = hot["issues"].as_array().unwrap();
     assert_eq!(issues.len(), 1, "{hot}");
     let issue = &issues[0];
-    assert_eq!((issue["count"].as_u64(), issue["open"].as_u64(), issue["town"].as_str()), (Some(4), Some(4), Some("guzhen")));
+    assert_eq!(
+        (issue["count"].as_u64(), issue["open"].as_u64(), issue["town"].as_str()),
+        (Some(4), Some(4), Some("guzhen"))
+    );
     let trend: Vec<u64> = issue["trend"].as_array().unwrap().iter().map(|d| d["count"].as_u64().unwrap()).collect();
     assert_eq!(trend, [0, 0, 1, 1, 1, 1, 0], "{issue}");
     let mut listed: Vec<String> =
@@ -339,14 +344,21 @@ async fn the_thresholds_are_administered_checked_and_versioned() {
     let body = json!({ "similarity": 0.45, "window_days": 30, "hot_min_size": 5, "hot_window_days": 7, "hot_similarity": 0.3 });
     assert_eq!(put(body, "admin").await.0, StatusCode::OK);
     let (_, intake) = app.post("/api/v1/requests", Some(&operator), again).await;
-    let listed: Vec<&str> = intake["duplicates"].as_array().unwrap().iter().map(|d| d["tracking_no"].as_str().unwrap()).collect();
+    let listed: Vec<&str> =
+        intake["duplicates"].as_array().unwrap().iter().map(|d| d["tracking_no"].as_str().unwrap()).collect();
     assert!(listed.contains(&first.as_str()), "{intake}");
 
     // The admin page shows the version and saves another; a bad number is refused on the page.
     let (status, html) = page(&app, "/admin/duplicates", &admin).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("<span id=\"thresholds-version\">2</span>"), "{html}");
-    let form = [("similarity", "0.5"), ("window_days", "20"), ("hot_min_size", "6"), ("hot_window_days", "7"), ("hot_similarity", "0.3")];
+    let form = [
+        ("similarity", "0.5"),
+        ("window_days", "20"),
+        ("hot_min_size", "6"),
+        ("hot_window_days", "7"),
+        ("hot_similarity", "0.3"),
+    ];
     let (status, _, _) = super::browser::post_form(&app, "/admin/duplicates", &admin, &form).await;
     assert!(status.is_redirection(), "{status}");
     let mut bad = form;
@@ -355,7 +367,8 @@ async fn the_thresholds_are_administered_checked_and_versioned() {
     assert!(status.is_client_error(), "{status}");
     assert!(html.contains("应为小数"), "{html}");
     let (_, overview) = app.get("/api/v1/dispatch/thresholds", Some(&admin)).await;
-    let versions: Vec<i64> = overview["history"].as_array().unwrap().iter().map(|v| v["version"].as_i64().unwrap()).collect();
+    let versions: Vec<i64> =
+        overview["history"].as_array().unwrap().iter().map(|v| v["version"].as_i64().unwrap()).collect();
     assert_eq!(versions, [3, 2, 1]);
     assert_eq!(overview["thresholds"]["hot_min_size"], 6);
 }

@@ -294,7 +294,12 @@ async fn facets_count_what_the_caller_can_list_and_nothing_of_another_units() {
     let (_, list) = search(&app, &handler, "噪音", "").await;
     let facets = list["facets"].clone();
     let counts = |name: &str| -> Vec<(String, u64)> {
-        facets[name].as_array().unwrap().iter().map(|f| (f["value"].as_str().unwrap().to_owned(), f["count"].as_u64().unwrap())).collect()
+        facets[name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["value"].as_str().unwrap().to_owned(), f["count"].as_u64().unwrap()))
+            .collect()
     };
     assert_eq!(list["total"], 2);
     assert_eq!(counts("unit"), [("scjgj".to_owned(), 2)], "rsj's request is not counted: {facets}");

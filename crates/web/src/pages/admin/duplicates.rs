@@ -92,7 +92,9 @@ impl SaveForm {
     /// The numbers of the form; a field that is not a number is refused with its name.
     fn body(&self) -> Result<ThresholdsBody, AppError> {
         let share = |v: &str, name: &str| {
-            v.trim().parse::<f64>().map_err(|_| AppError::invalid("invalid_field", format!("「{name}」应为小数，如 0.45")))
+            v.trim()
+                .parse::<f64>()
+                .map_err(|_| AppError::invalid("invalid_field", format!("「{name}」应为小数，如 0.45")))
         };
         let days = |v: &str, name: &str| {
             v.trim().parse::<u32>().map_err(|_| AppError::invalid("invalid_field", format!("「{name}」应为整数")))
