@@ -264,6 +264,7 @@ pub fn typical(items: &[Facts], members: &[usize]) -> Option<usize> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

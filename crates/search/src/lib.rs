@@ -159,6 +159,9 @@ pub struct Hit {
     pub replies: Vec<String>,
 }
 
+/// How many a search matched, and their facets.
+type Counted = (usize, Facets);
+
 /// The answer to a search: one page of hits, how many match in all, and the highlighter.
 pub struct Found {
     pub hits: Vec<Hit>,
@@ -295,10 +298,10 @@ impl SearchIndex {
         let query = query.as_ref();
         let page_of = TopDocs::with_limit(limit).and_offset(offset);
         let counted = (Count, facets::FacetCollector);
-        let (page, (total, facets)): (Vec<(f32, DocAddress)>, (usize, Facets)) = match search.order {
+        let (page, (total, facets)): (Vec<(f32, DocAddress)>, Counted) = match search.order {
             SearchOrder::Relevance => searcher.search(query, &(page_of.order_by_score(), counted))?,
             SearchOrder::Newest => {
-                let (top, counts): (Vec<(Option<u64>, DocAddress)>, (usize, Facets)) =
+                let (top, counts): (Vec<(Option<u64>, DocAddress)>, Counted) =
                     searcher.search(query, &(page_of.order_by_fast_field("id", Order::Desc), counted))?;
                 (top.into_iter().map(|(_, a)| (0.0, a)).collect(), counts)
             }
