@@ -3,18 +3,16 @@
 //! The likeness is `mashangban_domain::duplicates`; this reads the candidates.
 
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use mashangban_domain::duplicates::{Facts, Likeness, rank};
+use mashangban_domain::access::Permission;
+use mashangban_domain::duplicates::{Facts, Likeness, Thresholds, rank_above};
 use mashangban_domain::request::{Request, State};
 use mashangban_domain::time::{Instant, format_instant};
-use mashangban_store::{ListFilter, Store, StoreError, StoreResult};
+use mashangban_store::{ListFilter, Store, StoreError, StoreResult, ThresholdsVersion};
 
 use crate::error::AppResult;
 use crate::{App, Caller};
-
-/// Candidates are requests received at most this many days before the one read (or after it).
-pub const WINDOW_DAYS: i64 = 30;
 
 /// The most candidates read per look-up (newest first): enough for a town's month of one matter.
 const MAX_CANDIDATES: u32 = 500;
@@ -57,9 +55,95 @@ pub struct DuplicateEvaluation {
     pub found_first: u64,
 }
 
+/// The thresholds as an administrator writes them.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdsBody {
+    /// 疑似重复：a pair at least this alike (0.1–0.95) is listed.
+    pub similarity: f64,
+    /// 疑似重复：candidates received at most this many days apart (1–90).
+    pub window_days: u32,
+    /// 热点问题：at least this many requests (2–100).
+    pub hot_min_size: u32,
+    /// 热点问题：among the requests received in the last this many days (1–31).
+    pub hot_window_days: u32,
+    /// 热点问题：two requests of one place join when at least this alike (0.1–0.95).
+    pub hot_similarity: f64,
+}
+
+/// The thresholds in force or of an earlier version, with who saved them and when.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ThresholdsView {
+    /// None: the built-in defaults, never changed.
+    pub version: Option<i64>,
+    pub similarity: f64,
+    pub window_days: u32,
+    pub hot_min_size: u32,
+    pub hot_window_days: u32,
+    pub hot_similarity: f64,
+    pub changed_by: Option<String>,
+    pub changed_at: Option<String>,
+}
+
+/// The thresholds in force and their versions (newest first, the one in force included).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ThresholdsOverview {
+    pub thresholds: ThresholdsView,
+    pub history: Vec<ThresholdsView>,
+}
+
+/// Versions of the thresholds listed.
+const HISTORY: u32 = 20;
+
+fn thresholds_view(t: Thresholds, saved: Option<ThresholdsVersion>) -> ThresholdsView {
+    ThresholdsView {
+        version: saved.as_ref().map(|v| v.version),
+        similarity: t.similarity,
+        window_days: t.window_days,
+        hot_min_size: t.hot_min_size,
+        hot_window_days: t.hot_window_days,
+        hot_similarity: t.hot_similarity,
+        changed_by: saved.as_ref().map(|v| v.changed_by.clone()),
+        changed_at: saved.as_ref().map(|v| format_instant(&v.changed_at)),
+    }
+}
+
+fn version_view(v: ThresholdsVersion) -> ThresholdsView {
+    thresholds_view(v.thresholds, Some(v))
+}
+
 impl<'a, S: Store> Duplicates<'a, S> {
     pub(crate) fn new(app: &'a App<S>) -> Self {
         Self { app }
+    }
+
+    /// The thresholds in force: the newest saved version, or the defaults (one indexed read).
+    pub async fn thresholds(&self) -> StoreResult<Thresholds> {
+        Ok(self.app.store().duplicate_thresholds().await?.map(|v| v.thresholds).unwrap_or_default())
+    }
+
+    /// The thresholds and their versions (administrators).
+    pub async fn overview(&self, caller: &Caller) -> AppResult<ThresholdsOverview> {
+        caller.require(Permission::ManageDuplicateThresholds)?;
+        let history: Vec<ThresholdsView> =
+            self.app.store().duplicate_thresholds_history(HISTORY).await?.into_iter().map(version_view).collect();
+        let thresholds = history.first().cloned().unwrap_or_else(|| thresholds_view(Thresholds::default(), None));
+        Ok(ThresholdsOverview { thresholds, history })
+    }
+
+    /// Saves a new version of the thresholds (administrators), in force at once on every node; the
+    /// version records who and when. Refused with a Chinese message when out of bounds.
+    pub async fn update(&self, caller: &Caller, body: ThresholdsBody) -> AppResult<ThresholdsView> {
+        let actor = caller.require(Permission::ManageDuplicateThresholds)?;
+        let t = Thresholds::new(
+            body.similarity,
+            body.window_days,
+            body.hot_min_size,
+            body.hot_window_days,
+            body.hot_similarity,
+        )?;
+        let saved = self.app.store().save_duplicate_thresholds(t, actor.name().to_owned(), self.app.now()).await?;
+        Ok(version_view(saved))
     }
 
     /// The open requests in the caller's scope that look like the same matter as request `no` (in
@@ -67,19 +151,36 @@ impl<'a, S: Store> Duplicates<'a, S> {
     pub async fn similar(&self, caller: &Caller, no: &str) -> AppResult<Vec<SimilarRequest>> {
         let request = self.app.requests().find(caller, no).await?;
         let open: Vec<State> = State::ALL.iter().copied().filter(|s| s.is_open()).collect();
-        let (from, to) = window(request.received_at);
-        let found = self.likely(&request, &open, from, Some(to), &caller.actor.scope()).await?;
+        let t = self.thresholds().await?;
+        let (from, to) = window(request.received_at, &t);
+        let found = self.likely(&request, &open, (from, Some(to)), &t, &caller.actor.scope()).await?;
+        Ok(found.into_iter().map(|(r, l)| similar_view(r, l)).collect())
+    }
+
+    /// At intake (受理时): the open requests in the caller's scope received in the window before `request`
+    /// (just taken in) that look like the same matter, most alike first — so the operator can merge
+    /// (并单) at once. Empty for callers who do not see dispatch suggestions (accounts, the public
+    /// portal): an asker never learns of other people's requests.
+    pub async fn at_intake(&self, caller: &Caller, request: &Request) -> AppResult<Vec<SimilarRequest>> {
+        if !caller.actor.may(Permission::SuggestDispatch) {
+            return Ok(Vec::new());
+        }
+        let open: Vec<State> = State::ALL.iter().copied().filter(|s| s.is_open()).collect();
+        let t = self.thresholds().await?;
+        let (from, _) = window(request.received_at, &t);
+        let found = self.likely(request, &open, (from, None), &t, &caller.actor.scope()).await?;
         Ok(found.into_iter().map(|(r, l)| similar_view(r, l)).collect())
     }
 
     /// The requests in `states` received in `[from, to)` in the request's town (all towns when it has
-    /// none) within `scope`, other than itself, at least likely duplicates, most alike first.
+    /// none) within `scope`, other than itself, at least as alike as the thresholds say, most alike
+    /// first.
     async fn likely(
         &self,
         request: &Request,
         states: &[State],
-        from: Instant,
-        to: Option<Instant>,
+        (from, to): (Instant, Option<Instant>),
+        thresholds: &Thresholds,
         scope: &mashangban_domain::org::Scope,
     ) -> StoreResult<Vec<(Request, Likeness)>> {
         let filter = ListFilter {
@@ -93,11 +194,11 @@ impl<'a, S: Store> Duplicates<'a, S> {
         let candidates: Vec<Request> =
             self.app.store().list(&filter, scope).await?.items.into_iter().filter(|c| c.id != request.id).collect();
         let target = request.clone();
+        let threshold = thresholds.similarity;
         tokio::task::spawn_blocking(move || {
-            let facts = |r: &Request| Facts::of(r, mashangban_text::terms(&format!("{}\n{}", r.title, r.content)));
-            let target = facts(&target);
-            let all: Vec<Facts> = candidates.iter().map(facts).collect();
-            let ranked = rank(&target, &all, LISTED);
+            let target = facts_of(&target);
+            let all: Vec<Facts> = candidates.iter().map(facts_of).collect();
+            let ranked = rank_above(&target, &all, LISTED, threshold);
             let mut candidates: Vec<Option<Request>> = candidates.into_iter().map(Some).collect();
             ranked.into_iter().filter_map(|(i, l)| Some((candidates[i].take()?, l))).collect()
         })
@@ -117,13 +218,13 @@ impl<'a, S: Store> Duplicates<'a, S> {
         };
         let merged = self.app.store().list(&filter, &mashangban_domain::org::Scope::All).await?.items;
         let (mut found, mut found_first) = (0, 0);
+        let t = self.thresholds().await?;
         for request in &merged {
             let Some(parent) = request.merged_into else { continue };
-            let (from, _) = window(request.received_at);
+            let (from, _) = window(request.received_at, &t);
             let every: Vec<State> = State::ALL.to_vec();
-            let listed = self
-                .likely(request, &every, from, Some(request.received_at), &mashangban_domain::org::Scope::All)
-                .await?;
+            let all = mashangban_domain::org::Scope::All;
+            let listed = self.likely(request, &every, (from, Some(request.received_at)), &t, &all).await?;
             if let Some(position) = listed.iter().position(|(r, _)| r.id == parent) {
                 found += 1;
                 if position == 0 {
@@ -138,9 +239,14 @@ impl<'a, S: Store> Duplicates<'a, S> {
 }
 
 /// The candidate window around a receipt.
-fn window(received_at: Instant) -> (Instant, Instant) {
-    let days = chrono::Duration::days(WINDOW_DAYS);
+fn window(received_at: Instant, thresholds: &Thresholds) -> (Instant, Instant) {
+    let days = chrono::Duration::days(i64::from(thresholds.window_days));
     (received_at - days, received_at + days)
+}
+
+/// What likeness reads of a request: the terms of its title and content and its facts.
+pub(crate) fn facts_of(r: &Request) -> Facts {
+    Facts::of(r, mashangban_text::terms(&format!("{}\n{}", r.title, r.content)))
 }
 
 fn similar_view(r: Request, l: Likeness) -> SimilarRequest {
@@ -163,5 +269,181 @@ fn similar_view(r: Request, l: Likeness) -> SimilarRequest {
         same_asker: l.same_asker,
         same_place: l.same_place,
         reasons,
+    }
+}
+
+// ---- hot issues ----------------------------------------------------------------------------
+
+/// The most requests read to look for hot issues (newest first): a busy week of a city.
+const MAX_HOT_REQUESTS: u32 = 5_000;
+
+/// Requests of a hot issue listed for the drill-down.
+const HOT_LISTED: usize = 100;
+
+/// Hot issues answered at most.
+const HOT_ISSUES: usize = 20;
+
+/// One day of a hot issue's trend.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+pub struct DayCount {
+    /// `YYYY-MM-DD`, Asia/Shanghai.
+    pub day: String,
+    pub count: u64,
+}
+
+/// A request of a hot issue.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct HotRequest {
+    pub tracking_no: String,
+    pub title: String,
+    pub state_label: String,
+    pub received_at: String,
+}
+
+/// A hot issue (热点问题): many requests about one matter in one place.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct HotIssue {
+    /// The title of its most typical request.
+    pub title: String,
+    /// Its most typical request.
+    pub tracking_no: String,
+    /// The town's code and name; empty when its requests gave none (then they share an address).
+    pub town: String,
+    pub town_name: String,
+    /// The address most of its requests give, if any.
+    pub address: Option<String>,
+    /// The mean position of those of its requests that have one (WGS-84), for a map.
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub count: u64,
+    /// Of them, still open.
+    pub open: u64,
+    /// One entry per day of the window, oldest first.
+    pub trend: Vec<DayCount>,
+    /// Its requests, newest first (at most 100).
+    pub requests: Vec<HotRequest>,
+}
+
+/// The hot issues of the last days, in the caller's data scope.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct HotIssues {
+    /// The window: requests received from `from` (inclusive) on, `YYYY-MM-DD`.
+    pub from: String,
+    pub to: String,
+    pub window_days: u32,
+    pub min_size: u32,
+    pub similarity: f64,
+    /// Requests looked at (at most 5,000, the newest).
+    pub requests_read: u64,
+    /// Largest first, at most 20.
+    pub issues: Vec<HotIssue>,
+}
+
+impl<S: Store> Duplicates<'_, S> {
+    /// The hot issues (热点问题) among the requests in the caller's scope received in the last
+    /// `hot_window_days` days: requests of one town (or one address) linked by likeness, groups of at
+    /// least `hot_min_size` (the administrator's thresholds). Requests held by spam screening are left
+    /// out. Built from the caller's own list, so neither a count nor a drill-down reaches beyond it.
+    pub async fn hot_issues(&self, caller: &Caller) -> AppResult<HotIssues> {
+        let t = self.thresholds().await?;
+        let now = self.app.now();
+        let today = mashangban_domain::scoring::day_of(&now);
+        let first_day = today - chrono::Days::new(u64::from(t.hot_window_days.saturating_sub(1)));
+        let from = first_day
+            .and_hms_opt(0, 0, 0)
+            .and_then(|d| d.and_local_timezone(mashangban_domain::time::shanghai()).single())
+            .unwrap_or(now);
+        let scope = caller.actor.scope();
+        let mut filter =
+            ListFilter { received_from: Some(from), screening_held: Some(false), limit: 500, ..ListFilter::default() };
+        let mut requests: Vec<Request> = Vec::new();
+        loop {
+            let page = self.app.store().list(&filter, &scope).await?;
+            requests.extend(page.items);
+            match page.next_cursor {
+                Some(next) if requests.len() < MAX_HOT_REQUESTS as usize => filter.before_id = Some(next),
+                _ => break,
+            }
+        }
+        requests.truncate(MAX_HOT_REQUESTS as usize);
+        let read = requests.len() as u64;
+        let (similarity, min_size) = (t.hot_similarity, t.hot_min_size as usize);
+        let (requests, clusters, typical) = tokio::task::spawn_blocking(move || {
+            let facts: Vec<Facts> = requests.iter().map(facts_of).collect();
+            let clusters = mashangban_domain::duplicates::hot_clusters(&facts, similarity, min_size);
+            let typical: Vec<usize> =
+                clusters.iter().map(|c| mashangban_domain::duplicates::typical(&facts, c).unwrap_or(c[0])).collect();
+            (requests, clusters, typical)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let org = self.app.caches().org();
+        let days: Vec<chrono::NaiveDate> = first_day.iter_days().take_while(|d| *d <= today).collect();
+        let issues = clusters
+            .iter()
+            .zip(typical)
+            .take(HOT_ISSUES)
+            .map(|(members, typical)| {
+                let first = &requests[typical];
+                let town = first.location.town_id.and_then(|id| org.get(id));
+                let mut per_day: std::collections::BTreeMap<chrono::NaiveDate, u64> = std::collections::BTreeMap::new();
+                let mut addresses: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+                let (mut lat, mut lon, mut placed) = (0.0, 0.0, 0.0);
+                for &m in members {
+                    let r = &requests[m];
+                    *per_day.entry(mashangban_domain::scoring::day_of(&r.received_at)).or_insert(0) += 1;
+                    if let Some(a) = r.location.address.as_deref() {
+                        *addresses.entry(a).or_insert(0) += 1;
+                    }
+                    if let Some(p) = &r.location.point {
+                        (lat, lon, placed) = (lat + p.lat, lon + p.lon, placed + 1.0);
+                    }
+                }
+                let address = addresses
+                    .iter()
+                    .max_by_key(|(_, n)| **n)
+                    .filter(|(_, n)| **n * 2 >= members.len())
+                    .map(|(a, _)| (*a).to_owned());
+                // Members are in list order: newest first.
+                let listed = members
+                    .iter()
+                    .take(HOT_LISTED)
+                    .map(|&m| {
+                        let r = &requests[m];
+                        HotRequest {
+                            tracking_no: r.tracking_no.clone(),
+                            title: r.title.clone(),
+                            state_label: r.state.label().to_owned(),
+                            received_at: format_instant(&r.received_at),
+                        }
+                    })
+                    .collect();
+                HotIssue {
+                    title: first.title.clone(),
+                    tracking_no: first.tracking_no.clone(),
+                    town: town.map(|u| u.code.clone()).unwrap_or_default(),
+                    town_name: town.map(|u| u.name.clone()).unwrap_or_default(),
+                    address,
+                    lat: (placed > 0.0).then(|| lat / placed),
+                    lon: (placed > 0.0).then(|| lon / placed),
+                    count: members.len() as u64,
+                    open: members.iter().filter(|&&m| requests[m].state.is_open()).count() as u64,
+                    trend: days
+                        .iter()
+                        .map(|d| DayCount { day: d.to_string(), count: per_day.get(d).copied().unwrap_or(0) })
+                        .collect(),
+                    requests: listed,
+                }
+            })
+            .collect();
+        Ok(HotIssues {
+            from: first_day.to_string(),
+            to: today.to_string(),
+            window_days: t.hot_window_days,
+            min_size: t.hot_min_size,
+            similarity: t.hot_similarity,
+            requests_read: read,
+            issues,
+        })
     }
 }

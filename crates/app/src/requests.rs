@@ -43,6 +43,9 @@ pub struct Intake {
     /// The public progress page (tracking number + check code, no account needed).
     pub progress_url: String,
     pub request: RequestView,
+    /// Open requests that look like the same matter (疑似重复), most alike first, for staff who take
+    /// in and dispatch (so they can 并单 at once); always empty for accounts and the public portal.
+    pub duplicates: Vec<crate::duplicates::SimilarRequest>,
 }
 
 /// One page of a list, as the API answers it.
@@ -54,6 +57,10 @@ pub struct RequestList {
     /// With `q` only: how many requests in the caller's scope match the search and the filters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<u64>,
+    /// With `q` only: the matches counted by state, unit, town, category and month, under the same
+    /// scope and filters (each value with the parameters that narrow the list to it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facets: Option<crate::search::FacetsView>,
 }
 
 impl From<crate::search::SearchListing> for RequestList {
@@ -62,6 +69,7 @@ impl From<crate::search::SearchListing> for RequestList {
             items: s.listing.items.into_iter().map(|(_, v)| v).collect(),
             next_cursor: s.next_cursor,
             total: Some(s.total),
+            facets: Some(s.facets),
         }
     }
 }
@@ -123,6 +131,7 @@ impl From<Listing> for RequestList {
             items: l.items.into_iter().map(|(_, v)| v).collect(),
             next_cursor: l.next_cursor.map(|c| c.to_string()),
             total: None,
+            facets: None,
         }
     }
 }
@@ -231,8 +240,10 @@ impl<'a, S: Store> Requests<'a, S> {
             card,
         };
         let request = self.take_in(caller, input.into_new_request(context)?).await?;
+        let duplicates = self.app.duplicates().at_intake(caller, &request).await?;
         let public_url = self.app.settings().public_url.trim_end_matches('/');
         Ok(Intake {
+            duplicates,
             progress_url: format!("{public_url}/track/{}?code={}", request.tracking_no, request.check_code),
             tracking_no: request.tracking_no.clone(),
             check_code: request.check_code.clone(),

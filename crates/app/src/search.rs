@@ -14,9 +14,14 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use schemars::JsonSchema;
+use serde::Serialize;
+
 use mashangban_domain::org::Scope;
-use mashangban_domain::request::{Request, RequestId};
-use mashangban_search::{Found, IndexError, RequestDoc, RequestTexts, Search, SearchIndex, SearchOrder, TextQuery};
+use mashangban_domain::request::{Request, RequestId, State};
+use mashangban_search::{
+    Facets, Found, IndexError, RequestDoc, RequestTexts, Search, SearchIndex, SearchOrder, TextQuery,
+};
 use mashangban_store::{AssignmentFilter, Change, ChangeEntity, ListFilter, Store, StoreError, StoreResult};
 
 use crate::error::{AppError, AppResult};
@@ -47,6 +52,90 @@ pub struct SearchListing {
     pub total: u64,
     /// The `cursor` of the next page (an offset in relevance order, a request id in newest-first).
     pub next_cursor: Option<String>,
+    /// Counts of everything matched by state, unit, town, category and month.
+    pub facets: FacetsView,
+}
+
+/// The most values listed per facet (the largest counts).
+pub const FACET_VALUES: usize = 20;
+
+/// One value of a facet with its count: what a click adds to the list's filter.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+pub struct FacetCount {
+    /// The value as the list's parameter takes it (a state, unit, town or category code; a month
+    /// `YYYY-MM`).
+    pub value: String,
+    pub label: String,
+    pub count: u64,
+    /// The query parameters that narrow the list to this value, e.g. `town=guzhen` or
+    /// `from=2026-11-01&to=2026-12-01`.
+    pub filter: String,
+}
+
+/// The facets (分面统计) of a search, counted inside the index query under the caller's scope and
+/// filters: they never count a request the caller could not list. Largest counts first (months newest
+/// first), at most [`FACET_VALUES`] each; a request handled by several units counts for each.
+#[derive(Debug, Clone, Default, Serialize, JsonSchema, PartialEq, Eq)]
+pub struct FacetsView {
+    pub state: Vec<FacetCount>,
+    pub unit: Vec<FacetCount>,
+    pub town: Vec<FacetCount>,
+    pub category: Vec<FacetCount>,
+    pub month: Vec<FacetCount>,
+}
+
+fn largest_first(mut counts: Vec<FacetCount>) -> Vec<FacetCount> {
+    counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    counts.truncate(FACET_VALUES);
+    counts
+}
+
+/// The month after `YYYY-MM`, as `YYYY-MM-01`.
+fn next_month(month: &str) -> Option<String> {
+    let (y, m) = month.split_once('-')?;
+    let (y, m): (i32, u32) = (y.parse().ok()?, m.parse().ok()?);
+    Some(if m >= 12 { format!("{}-01-01", y + 1) } else { format!("{y}-{:02}-01", m + 1) })
+}
+
+/// The facets with codes and Chinese names (ids no longer known are left out).
+fn facets_view<S: Store>(app: &App<S>, facets: &Facets) -> FacetsView {
+    let caches = app.caches();
+    let (org, categories) = (caches.org(), caches.categories());
+    let units = |counts: &std::collections::HashMap<u64, u64>, parameter: &str| {
+        let listed = counts.iter().filter_map(|(&id, &count)| {
+            let unit = org.get(i64::try_from(id).ok()?)?;
+            let filter = format!("{parameter}={}", unit.code);
+            Some(FacetCount { value: unit.code.clone(), label: unit.name.clone(), count, filter })
+        });
+        largest_first(listed.collect())
+    };
+    let state = facets.states.iter().filter_map(|(code, &count)| {
+        let state = State::parse(code)?;
+        let filter = format!("state={code}");
+        Some(FacetCount { value: code.clone(), label: state.label().to_owned(), count, filter })
+    });
+    let category = facets.categories.iter().filter_map(|(&id, &count)| {
+        let c = categories.iter().find(|c| i64::try_from(id).is_ok_and(|id| c.id == id))?;
+        let filter = format!("category={}", c.code);
+        Some(FacetCount { value: c.code.clone(), label: c.name.clone(), count, filter })
+    });
+    let mut month: Vec<FacetCount> = facets
+        .months
+        .iter()
+        .filter_map(|(m, &count)| {
+            let filter = format!("from={m}-01&to={}", next_month(m)?);
+            Some(FacetCount { value: m.clone(), label: m.replacen('-', "年", 1) + "月", count, filter })
+        })
+        .collect();
+    month.sort_by(|a, b| b.value.cmp(&a.value));
+    month.truncate(FACET_VALUES);
+    FacetsView {
+        state: largest_first(state.collect()),
+        unit: units(&facets.units, "unit"),
+        town: units(&facets.towns, "town"),
+        category: largest_first(category.collect()),
+        month,
+    }
 }
 
 /// The search service: `app.search()`.
@@ -141,7 +230,8 @@ impl<'a, S: Store> Searching<'a, S> {
                 found.hits.last().filter(|_| full && shown < found.total).map(|h| h.id.to_string())
             }
         };
-        Ok(SearchListing { listing: Listing { items, next_cursor: None }, total: found.total, next_cursor })
+        let facets = facets_view(self.app, &found.facets);
+        Ok(SearchListing { listing: Listing { items, next_cursor: None }, total: found.total, next_cursor, facets })
     }
 }
 

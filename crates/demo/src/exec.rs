@@ -82,7 +82,7 @@ impl Resolved {
         Ok(Self { units, categories, operator, dispatcher, api_client, enterprise })
     }
 
-    fn unit(&self, code: &str) -> Result<UnitId, DemoError> {
+    pub(crate) fn unit(&self, code: &str) -> Result<UnitId, DemoError> {
         self.units
             .get(code)
             .map(|(id, _)| *id)

@@ -102,6 +102,8 @@ pub enum Permission {
     SuggestDispatch,
     /// Retrain the dispatch model and read its evaluation (派单模型).
     ManageDispatchModel,
+    /// Set the thresholds of duplicate and hot-issue detection (administrators).
+    ManageDuplicateThresholds,
     /// Read the submissions held by spam screening (待甄别) and their scores; releasing and marking
     /// spam are lifecycle actions with their own rule.
     ScreenSubmissions,
@@ -218,6 +220,7 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::ManageExperts, &[Role::Admin]),
     (Permission::SuggestDispatch, &[Role::Operator, Role::Dispatcher, Role::Admin]),
     (Permission::ManageDispatchModel, &[Role::Admin]),
+    (Permission::ManageDuplicateThresholds, &[Role::Admin]),
     (Permission::ScreenSubmissions, &[Role::Operator, Role::Dispatcher, Role::Admin]),
     (Permission::ManageScreening, &[Role::Admin]),
     (Permission::UseInbox, STAFF),
@@ -288,6 +291,7 @@ impl Permission {
         Permission::ManageExperts,
         Permission::SuggestDispatch,
         Permission::ManageDispatchModel,
+        Permission::ManageDuplicateThresholds,
         Permission::ScreenSubmissions,
         Permission::ManageScreening,
         Permission::UseInbox,
@@ -356,6 +360,7 @@ impl Permission {
             Self::ManageExperts => "compensation.experts",
             Self::SuggestDispatch => "dispatch.suggest",
             Self::ManageDispatchModel => "dispatch.model",
+            Self::ManageDuplicateThresholds => "dispatch.duplicate_thresholds",
             Self::ScreenSubmissions => "screening.read",
             Self::ManageScreening => "screening.manage",
             Self::UseInbox => "inbox.use",
@@ -425,6 +430,7 @@ impl Permission {
             Self::ManageExperts => "管理生态环境损害赔偿专家库",
             Self::SuggestDispatch => "查看派单建议",
             Self::ManageDispatchModel => "训练和评估派单模型",
+            Self::ManageDuplicateThresholds => "设置疑似重复与热点问题阈值",
             Self::ScreenSubmissions => "查看待甄别诉求",
             Self::ManageScreening => "管理垃圾信息甄别",
             Self::UseInbox => "使用消息提醒",

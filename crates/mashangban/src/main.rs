@@ -623,6 +623,9 @@ async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Resul
         if spam > 0 {
             println!("已载入 {spam} 件演示垃圾信息（广告、小说片段、成批网址和电话；最近几天的在待甄别队列）。");
         }
+        // A few matters many people called about in the last days: the dashboard's hot issues.
+        let hot = mashangban_demo::load_hot_issues(store, &data, &options).await.map_err(|e| e.to_string())?;
+        println!("已载入 {hot} 件近期热点问题诉求（岐江路水浸、翠景花园物业收费、彩虹大道夜间施工）。");
     }
     // After the history: the generator writes history only into a city without requests, and
     // instructed direct-line items are requests (none at all when none were asked for).

@@ -15,6 +15,7 @@
 //!
 //! No store access: the application feeds it (`mashangban_app::search`).
 
+pub mod facets;
 pub mod query;
 pub mod schema;
 
@@ -31,6 +32,7 @@ use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, 
 use mashangban_store::ChangeCursor;
 use mashangban_text::ChineseTokenizer;
 
+pub use facets::Facets;
 pub use query::{MAX_QUERY_CHARS, MAX_QUERY_PARTS, QueryError, Search, SearchOrder, TextQuery};
 pub use schema::{Fields, RequestDoc, RequestTexts, handling_units};
 
@@ -157,10 +159,15 @@ pub struct Hit {
     pub replies: Vec<String>,
 }
 
+/// How many a search matched, and their facets.
+type Counted = (usize, Facets);
+
 /// The answer to a search: one page of hits, how many match in all, and the highlighter.
 pub struct Found {
     pub hits: Vec<Hit>,
     pub total: u64,
+    /// Counts by state, unit, town, category and month of everything matched (not only the page).
+    pub facets: Facets,
     snippets: SnippetGenerator,
 }
 
@@ -290,12 +297,13 @@ impl SearchIndex {
         let offset = usize::try_from(search.filter.offset).unwrap_or(0);
         let query = query.as_ref();
         let page_of = TopDocs::with_limit(limit).and_offset(offset);
-        let (page, total): (Vec<(f32, DocAddress)>, usize) = match search.order {
-            SearchOrder::Relevance => searcher.search(query, &(page_of.order_by_score(), Count))?,
+        let counted = (Count, facets::FacetCollector);
+        let (page, (total, facets)): (Vec<(f32, DocAddress)>, Counted) = match search.order {
+            SearchOrder::Relevance => searcher.search(query, &(page_of.order_by_score(), counted))?,
             SearchOrder::Newest => {
-                let (top, total): (Vec<(Option<u64>, DocAddress)>, usize) =
-                    searcher.search(query, &(page_of.order_by_fast_field("id", Order::Desc), Count))?;
-                (top.into_iter().map(|(_, a)| (0.0, a)).collect(), total)
+                let (top, counts): (Vec<(Option<u64>, DocAddress)>, Counted) =
+                    searcher.search(query, &(page_of.order_by_fast_field("id", Order::Desc), counted))?;
+                (top.into_iter().map(|(_, a)| (0.0, a)).collect(), counts)
             }
         };
         let total = u64::try_from(total).unwrap_or(u64::MAX);
@@ -325,7 +333,7 @@ impl SearchIndex {
         }
         let tokenizer = searcher.index().tokenizer_for_field(fields.content)?;
         let snippets = SnippetGenerator::new(weights, tokenizer, fields.content, SNIPPET_CHARS);
-        Ok(Found { hits, total, snippets })
+        Ok(Found { hits, total, facets, snippets })
     }
 
     /// The tokenizers queries are cut with (for tests and tools).

@@ -42,6 +42,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (30, "0030_ledger_views", include_str!("../migrations/0030_ledger_views.sql")),
     (31, "0031_creek_plans", include_str!("../migrations/0031_creek_plans.sql")),
     (32, "0032_documents", include_str!("../migrations/0032_documents.sql")),
+    (33, "0033_duplicate_thresholds", include_str!("../migrations/0033_duplicate_thresholds.sql")),
 ];
 
 /// Tables whose `id` is an identity column.

@@ -19,6 +19,7 @@ mod creeks;
 mod dashboard;
 mod direct_line;
 mod documents;
+mod duplicates;
 mod enforcement;
 mod enterprises;
 mod fund;

@@ -42,6 +42,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0034_ledger_views.sql"),
     include_str!("../migrations/0035_creek_plans.sql"),
     include_str!("../migrations/0036_documents.sql"),
+    include_str!("../migrations/0037_duplicate_thresholds.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

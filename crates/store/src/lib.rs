@@ -18,6 +18,7 @@ mod creeks;
 mod dashboard;
 mod direct_line;
 mod documents;
+mod duplicates;
 mod enforcement;
 mod enterprises;
 mod error;
@@ -51,6 +52,7 @@ pub use creeks::*;
 pub use dashboard::*;
 pub use direct_line::*;
 pub use documents::*;
+pub use duplicates::*;
 pub use enforcement::*;
 pub use enterprises::*;
 pub use error::StoreError;
@@ -263,6 +265,7 @@ pub trait Store:
     + CalendarStore
     + ScoringStore
     + ScreeningStore
+    + DuplicateStore
     + DashboardStore
     + NotificationStore
     + InboxStore
@@ -305,6 +308,7 @@ impl<T> Store for T where
         + CalendarStore
         + ScoringStore
         + ScreeningStore
+        + DuplicateStore
         + DashboardStore
         + NotificationStore
         + InboxStore

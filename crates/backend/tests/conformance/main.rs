@@ -18,6 +18,7 @@ mod command_reports;
 mod copy;
 mod creeks;
 mod direct_line;
+mod duplicates;
 mod enforcement;
 mod enterprises;
 mod fund;

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use mashangban_app::App;
 use mashangban_app::dispatch::{Evaluation, ModelInfo, Suggestions};
-use mashangban_app::duplicates::SimilarRequest;
+use mashangban_app::duplicates::{SimilarRequest, ThresholdsBody, ThresholdsOverview, ThresholdsView};
 use mashangban_app::input::parse_time_param;
 use mashangban_domain::access::Permission;
 use mashangban_store::Store;
@@ -15,6 +15,7 @@ use mashangban_store::Store;
 use crate::auth::Auth;
 use crate::error::ApiResult;
 use crate::extract::{Path, Query};
+use crate::json::JsonBody;
 use crate::routes::Route;
 
 pub fn routes<S: Store>() -> Vec<Route<S>> {
@@ -45,7 +46,38 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .query(&[("before", "切分日期（2026-01-31）或带时区的时间")])
             .answer::<Evaluation>()
             .errors(&["invalid_parameter", "invalid_query", "duplicate_parameter", "dispatch_history_empty"]),
+        Route::get("/api/v1/dispatch/thresholds", thresholds::<S>)
+            .permission(Permission::ManageDuplicateThresholds)
+            .doc("dispatch", "疑似重复与热点问题的阈值（相似度、时间窗、最少件数）及其历史版本")
+            .answer::<ThresholdsOverview>(),
+        Route::put("/api/v1/dispatch/thresholds", set_thresholds::<S>)
+            .permission(Permission::ManageDuplicateThresholds)
+            .doc("dispatch", "修改疑似重复与热点问题的阈值（保存为新版本，记录修改人和时间）")
+            .body::<ThresholdsBody>()
+            .answer::<ThresholdsView>()
+            .errors(&[
+                "invalid_field",
+                "invalid_similarity",
+                "invalid_window_days",
+                "invalid_hot_min_size",
+                "invalid_hot_window_days",
+                "invalid_hot_similarity",
+            ]),
     ]
+}
+
+/// `GET /api/v1/dispatch/thresholds`.
+async fn thresholds<S: Store>(State(app): State<App<S>>, Auth(caller): Auth) -> ApiResult<Json<ThresholdsOverview>> {
+    Ok(Json(app.duplicates().overview(&caller).await?))
+}
+
+/// `PUT /api/v1/dispatch/thresholds`.
+async fn set_thresholds<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    JsonBody(body): JsonBody<ThresholdsBody>,
+) -> ApiResult<Json<ThresholdsView>> {
+    Ok(Json(app.duplicates().update(&caller, body).await?))
 }
 
 /// `GET /api/v1/dispatch/suggestions/{no}`.

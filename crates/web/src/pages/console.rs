@@ -110,6 +110,10 @@ struct Done {
     answer: String,
     /// Standard answers matching the request's words (for 直接办结).
     suggestions: Vec<Suggestion>,
+    /// Open requests that look like the same matter (疑似重复), most alike first.
+    similar: Vec<mashangban_app::duplicates::SimilarRequest>,
+    /// Whether the caller may merge (并单) the new request into one of them here.
+    may_merge: bool,
 }
 
 /// A standard answer to offer for a direct close.
@@ -290,13 +294,19 @@ async fn done_panel<S: Store>(
     let direct_close = r.kind == RequestKind::Consultation && r.state == RequestState::Received;
     let mut done = Done {
         direct_close,
-        tracking_no: r.tracking_no,
+        tracking_no: r.tracking_no.clone(),
         // Shown only when the URL carries the right one: the page reveals nothing the intake did not.
         check_code: (!code.is_empty() && code == r.check_code).then(|| r.check_code.clone()),
         kind_label: r.kind.label(),
         answer: String::new(),
         suggestions: Vec::new(),
+        similar: Vec::new(),
+        may_merge: false,
     };
+    if r.state.is_open() && caller.actor.may(Permission::SuggestDispatch) {
+        done.similar = app.duplicates().at_intake(caller, &r).await?;
+        done.may_merge = caller.actor.has_role(&[mashangban_domain::org::Role::Dispatcher]);
+    }
     if !direct_close {
         return Ok(Some(done));
     }

@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use mashangban_app::App;
 use mashangban_app::dashboard::{DashboardView, SliceView};
+use mashangban_app::duplicates::{DayCount, HotIssues};
 use mashangban_domain::access::Permission;
 use mashangban_domain::dashboard::{Figures, Granularity};
 use mashangban_domain::scoring::{Period, Ratio, ScoreOptions, day_of};
@@ -85,6 +86,22 @@ struct DashboardPage {
     presets: Vec<(&'static str, String)>,
     /// The command centres (指挥部): (code, name), for those who may read them.
     centres: Vec<(String, String)>,
+    /// The hot issues (热点问题) of the last days, in the caller's scope.
+    hot: HotIssues,
+}
+
+impl DashboardPage {
+    /// A hot issue's trend as a row of bars (▁…█), one per day.
+    fn spark(&self, trend: &[DayCount]) -> String {
+        sparkline(trend)
+    }
+}
+
+/// One bar character per day, scaled to the largest day.
+fn sparkline(trend: &[DayCount]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = trend.iter().map(|d| d.count).max().unwrap_or(0).max(1);
+    trend.iter().map(|d| BARS[usize::try_from(d.count * 7 / max).unwrap_or(7).min(7)]).collect()
 }
 
 /// `GET /dashboard[?from=YYYY-MM-DD&to=YYYY-MM-DD]` (city leaders,
@@ -125,6 +142,7 @@ pub async fn page<S: Store>(
         } else {
             Vec::new()
         },
+        hot: app.duplicates().hot_issues(&caller).await?,
     };
     Ok(render(StatusCode::OK, &page))
 }

@@ -202,6 +202,45 @@ struct Section {
     export: Option<String>,
     /// The bulk actions its rows may be selected for (checkboxes and a form).
     bulk: Option<BulkForm>,
+    /// Search results only: the counts by state, unit, town, category and month, each a link that
+    /// narrows the search to it.
+    facets: Vec<FacetGroup>,
+}
+
+/// One facet of a search on the page: its name and its values as links.
+struct FacetGroup {
+    label: &'static str,
+    values: Vec<FacetLink>,
+}
+
+struct FacetLink {
+    label: String,
+    count: u64,
+    href: String,
+}
+
+/// The facets of a search as links: the query with the facet's parameters replaced by the value's.
+fn facet_groups(query: &HashMap<String, String>, facets: &mashangban_app::search::FacetsView) -> Vec<FacetGroup> {
+    let group = |label: &'static str, skip: &[&str], counts: &[mashangban_app::search::FacetCount]| {
+        let mut skip = skip.to_vec();
+        skip.push("cursor");
+        let prefix = query_prefix(query, &skip);
+        let values = counts
+            .iter()
+            .map(|c| FacetLink { label: c.label.clone(), count: c.count, href: format!("/work?{prefix}{}", c.filter) })
+            .collect();
+        FacetGroup { label, values }
+    };
+    [
+        group("状态", &["state"], &facets.state),
+        group("办理单位", &["unit"], &facets.unit),
+        group("镇街", &["town"], &facets.town),
+        group("分类", &["category", "category_group"], &facets.category),
+        group("受理月份", &["from", "to"], &facets.month),
+    ]
+    .into_iter()
+    .filter(|g| !g.values.is_empty())
+    .collect()
 }
 
 /// The bulk actions of a section: dispatch (the 待派单 queue, dispatchers: the units to choose
@@ -383,6 +422,7 @@ async fn queue_page<S: Store>(
                 page_text: None,
                 export: None,
                 bulk: None,
+                facets: Vec::new(),
             });
         }
         for (id, heading, hint, filter) in queues(&caller.actor) {
@@ -490,6 +530,7 @@ async fn queue_section<S: Store>(
         heading,
         hint,
         bulk: bulk_form(app, &caller.actor, id),
+        facets: Vec::new(),
         rows,
         more: (shown < total && page < MAX_PAGE).then(|| link(page + 1)),
         previous: (page > 1).then(|| link(page - 1)),
@@ -614,6 +655,7 @@ async fn filtered_section<S: Store>(
             page_text: None,
             export: None,
             bulk: bulk_form(app, &caller.actor, "results"),
+            facets: facet_groups(query, &found.facets),
             rows: rows(found.listing.items),
         });
     }
@@ -630,6 +672,7 @@ async fn filtered_section<S: Store>(
         page_text: None,
         export: Some(format!("/work/export?{}", query_prefix(query, &["cursor", "limit", "sort"]))),
         bulk: bulk_form(app, &caller.actor, "results"),
+        facets: Vec::new(),
     })
 }
 

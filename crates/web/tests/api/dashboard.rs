@@ -200,3 +200,175 @@ async fn the_supervisor_page_lists_overdue_work_and_the_scores() {
     let nav = &html[..html.find("<main").unwrap()];
     assert!(nav.contains("href=\"/supervise\"") && nav.contains("href=\"/dashboard\""));
 }
+
+fn report(title: &str, content: &str, town: &str, phone: &str) -> Value {
+    json!({
+        "kind": "complaint",
+        "asker": { "type": "resident" },
+        "contact": { "name": "市民", "phone": phone },
+        "title": title,
+        "content": content,
+        "category": "biz.change",
+        "town": town,
+    })
+}
+
+#[tokio::test]
+async fn hot_issues_cluster_one_places_matter_with_a_daily_trend_and_the_thresholds_apply() {
+    let app = spawn().await;
+    let leader = app.login("leader").await;
+    let admin = app.login("admin").await;
+    let flooding = [
+        ("岐江路水浸严重", "暴雨后岐江路积水严重，车辆无法通行。"),
+        ("岐江路积水无法通行", "岐江路一下雨就积水，今天积水还没退，无法通行。"),
+        ("岐江路下水道堵塞积水", "岐江路下水道堵塞，暴雨后积水严重。"),
+        ("反映岐江路积水", "岐江路积水问题每次下雨都出现，今天积水严重。"),
+    ];
+    let mut planted = Vec::new();
+    for (day, (title, content)) in flooding.iter().enumerate() {
+        app.set_time(&format!("2026-07-0{}T10:00:00+08:00", day + 1));
+        planted.push(app.submit(report(title, content, "guzhen", &format!("1390000000{day}"))).await.0);
+    }
+    // The same words in another town, and another matter in the same town, are not part of it.
+    let (elsewhere, _) =
+        app.submit(report("岐江路水浸严重", "暴雨后岐江路积水严重，车辆无法通行。", "xiaolan", "13700000001")).await;
+    let (other, _) =
+        app.submit(report("营业执照变更迟迟未办", "提交变更材料已两周未办结。", "guzhen", "13700000002")).await;
+    app.set_time("2026-07-05T09:00:00+08:00");
+
+    // The default minimum (5) is not reached by four requests.
+    let (status, hot) = app.get("/api/v1/dashboard/hot-issues", Some(&leader)).await;
+    assert_eq!(status, StatusCode::OK, "{hot}");
+    assert_eq!((hot["from"].as_str(), hot["to"].as_str()), (Some("2026-06-29"), Some("2026-07-05")), "{hot}");
+    assert_eq!(hot["issues"], json!([]), "{hot}");
+
+    // The administrator lowers it: one hot issue of four, its trend one a day.
+    let body = json!({ "similarity": 0.45, "window_days": 30, "hot_min_size": 3, "hot_window_days": 7, "hot_similarity": 0.3 });
+    let (status, saved) = app.call(reqwest::Method::PUT, "/api/v1/dispatch/thresholds", Some(&admin), Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let (_, hot) = app.get("/api/v1/dashboard/hot-issues", Some(&leader)).await;
+    let issues = hot["issues"].as_array().unwrap();
+    assert_eq!(issues.len(), 1, "{hot}");
+    let issue = &issues[0];
+    assert_eq!(
+        (issue["count"].as_u64(), issue["open"].as_u64(), issue["town"].as_str()),
+        (Some(4), Some(4), Some("guzhen"))
+    );
+    let trend: Vec<u64> = issue["trend"].as_array().unwrap().iter().map(|d| d["count"].as_u64().unwrap()).collect();
+    assert_eq!(trend, [0, 0, 1, 1, 1, 1, 0], "{issue}");
+    let mut listed: Vec<String> =
+        issue["requests"].as_array().unwrap().iter().map(|r| r["tracking_no"].as_str().unwrap().to_owned()).collect();
+    listed.sort();
+    let mut expected = planted.clone();
+    expected.sort();
+    assert_eq!(listed, expected, "the drill-down lists exactly its requests");
+    assert!(!listed.contains(&elsewhere) && !listed.contains(&other));
+    assert!(planted.contains(&issue["tracking_no"].as_str().unwrap().to_owned()));
+
+    // A narrower window leaves the older ones out; the dashboard page shows the issue with its links.
+    let body = json!({ "similarity": 0.45, "window_days": 30, "hot_min_size": 3, "hot_window_days": 2, "hot_similarity": 0.3 });
+    app.call(reqwest::Method::PUT, "/api/v1/dispatch/thresholds", Some(&admin), Some(body)).await;
+    let (_, narrow) = app.get("/api/v1/dashboard/hot-issues", Some(&leader)).await;
+    assert_eq!(narrow["issues"], json!([]), "only one of them in the last two days: {narrow}");
+    let body = json!({ "similarity": 0.45, "window_days": 30, "hot_min_size": 3, "hot_window_days": 7, "hot_similarity": 0.3 });
+    app.call(reqwest::Method::PUT, "/api/v1/dispatch/thresholds", Some(&admin), Some(body)).await;
+    let (status, html) = page(&app, "/dashboard", &leader).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"hot-issues\"") && html.contains(&format!("/work/{}", planted[0])), "{html}");
+
+    // Who may read: as the dashboard.
+    let handler = app.login("handler").await;
+    assert_eq!(app.get("/api/v1/dashboard/hot-issues", Some(&handler)).await.0, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_thresholds_are_administered_checked_and_versioned() {
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    let dispatcher = app.login("dispatcher").await;
+    let (status, overview) = app.get("/api/v1/dispatch/thresholds", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK, "{overview}");
+    assert_eq!(overview["thresholds"]["version"], Value::Null);
+    assert_eq!(overview["thresholds"]["similarity"], 0.45);
+    assert_eq!(overview["history"], json!([]));
+    assert_eq!(app.get("/api/v1/dispatch/thresholds", Some(&dispatcher)).await.0, StatusCode::FORBIDDEN);
+
+    let put = |body: Value, who: &'static str| {
+        let app = &app;
+        async move {
+            let who = app.login(who).await;
+            app.call(reqwest::Method::PUT, "/api/v1/dispatch/thresholds", Some(&who), Some(body)).await
+        }
+    };
+    let good = json!({ "similarity": 0.9, "window_days": 14, "hot_min_size": 4, "hot_window_days": 10, "hot_similarity": 0.35 });
+    assert_eq!(put(good.clone(), "dispatcher").await.0, StatusCode::FORBIDDEN);
+    for (field, value, code) in [
+        ("similarity", json!(1.5), "invalid_similarity"),
+        ("window_days", json!(0), "invalid_window_days"),
+        ("hot_min_size", json!(1), "invalid_hot_min_size"),
+        ("hot_window_days", json!(40), "invalid_hot_window_days"),
+        ("hot_similarity", json!(0.01), "invalid_hot_similarity"),
+    ] {
+        let mut bad = good.clone();
+        bad[field] = value;
+        let (status, err) = put(bad, "admin").await;
+        assert!(status.is_client_error(), "{field}: {status} {err}");
+        assert_eq!(err["code"], code, "{err}");
+        assert!(err["message"].as_str().unwrap().chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{err}");
+    }
+    let mut unknown = good.clone();
+    unknown["colour"] = json!("red");
+    assert!(put(unknown, "admin").await.0.is_client_error());
+    let (_, after_refusals) = app.get("/api/v1/dispatch/thresholds", Some(&admin)).await;
+    assert_eq!(after_refusals["history"], json!([]), "nothing written by a refusal");
+
+    let (status, saved) = put(good, "admin").await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!((saved["version"].as_i64(), saved["similarity"].as_f64()), (Some(1), Some(0.9)));
+    assert!(saved["changed_by"].as_str().is_some_and(|b| !b.is_empty()) && saved["changed_at"].is_string());
+
+    // In force at once: with 0.9 the second report of one matter is no longer listed at intake.
+    let (first, _) = app.submit(enterprise_complaint()).await;
+    let mut again = enterprise_complaint();
+    again["channel"] = "phone".into();
+    // Another asker, no address: alike by its words (and category and town) alone, about 0.8.
+    again["asker"] = json!({ "type": "resident" });
+    again["contact"] = json!({ "name": "黄志强", "phone": "13912340000" });
+    again["content"] = "我司上月在市政务服务中心提交的经营范围变更申请至今未办结，请尽快处理。".into();
+    again.as_object_mut().unwrap().remove("address");
+    again.as_object_mut().unwrap().remove("location");
+    let operator = app.login("operator").await;
+    let (_, intake) = app.post("/api/v1/requests", Some(&operator), again.clone()).await;
+    assert_eq!(intake["duplicates"], json!([]), "{first}: {intake}");
+    // Under the default threshold it would be listed.
+    let body = json!({ "similarity": 0.45, "window_days": 30, "hot_min_size": 5, "hot_window_days": 7, "hot_similarity": 0.3 });
+    assert_eq!(put(body, "admin").await.0, StatusCode::OK);
+    let (_, intake) = app.post("/api/v1/requests", Some(&operator), again).await;
+    let listed: Vec<&str> =
+        intake["duplicates"].as_array().unwrap().iter().map(|d| d["tracking_no"].as_str().unwrap()).collect();
+    assert!(listed.contains(&first.as_str()), "{intake}");
+
+    // The admin page shows the version and saves another; a bad number is refused on the page.
+    let (status, html) = page(&app, "/admin/duplicates", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<span id=\"thresholds-version\">2</span>"), "{html}");
+    let form = [
+        ("similarity", "0.5"),
+        ("window_days", "20"),
+        ("hot_min_size", "6"),
+        ("hot_window_days", "7"),
+        ("hot_similarity", "0.3"),
+    ];
+    let (status, _, _) = super::browser::post_form(&app, "/admin/duplicates", &admin, &form).await;
+    assert!(status.is_redirection(), "{status}");
+    let mut bad = form;
+    bad[0] = ("similarity", "很高");
+    let (status, _, html) = super::browser::post_form(&app, "/admin/duplicates", &admin, &bad).await;
+    assert!(status.is_client_error(), "{status}");
+    assert!(html.contains("应为小数"), "{html}");
+    let (_, overview) = app.get("/api/v1/dispatch/thresholds", Some(&admin)).await;
+    let versions: Vec<i64> =
+        overview["history"].as_array().unwrap().iter().map(|v| v["version"].as_i64().unwrap()).collect();
+    assert_eq!(versions, [3, 2, 1]);
+    assert_eq!(overview["thresholds"]["hot_min_size"], 6);
+}

@@ -135,3 +135,71 @@ async fn likely_duplicates_are_listed_beside_the_merge_form_and_merged_in_one_cl
     let (_, after) = app.get(&format!("/api/v1/dispatch/similar/{first}"), Some(&dispatcher)).await;
     assert_eq!(after, serde_json::json!([]), "a merged request is no longer open");
 }
+
+#[tokio::test]
+async fn staff_intake_answers_likely_duplicates_and_the_public_never_sees_them() {
+    let app = spawn().await;
+    let operator = app.login("operator").await;
+    let dispatcher = app.login("dispatcher").await;
+    let (first, _) = app.submit(enterprise_complaint()).await;
+    let (unrelated, _) = app.submit(resident_consultation()).await;
+    let mut again = enterprise_complaint();
+    again["contact"] = serde_json::json!({ "name": "黄志强", "phone": "13912340000" });
+    again["content"] = "我司上月在市政务服务中心提交的经营范围变更申请至今未办结，请尽快处理。".into();
+
+    // The asker of the portal learns nothing of other people's requests.
+    let (status, public) = app.post("/api/v1/public/requests", None, again.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{public}");
+    assert_eq!(public["duplicates"], serde_json::json!([]), "{public}");
+
+    // The operator taking the call in sees the open request of the same matter with its similarity.
+    again["channel"] = "phone".into();
+    let (status, intake) = app.post("/api/v1/requests", Some(&operator), again.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{intake}");
+    let listed: Vec<&str> =
+        intake["duplicates"].as_array().unwrap().iter().map(|s| s["tracking_no"].as_str().unwrap()).collect();
+    assert!(listed.contains(&first.as_str()) && !listed.contains(&unrelated.as_str()), "{intake}");
+    assert!(!listed.contains(&intake["tracking_no"].as_str().unwrap()), "not itself");
+    let best = &intake["duplicates"][0];
+    assert!(best["similarity"].as_f64().unwrap() >= 0.45 && best["same_asker"] == true, "{intake}");
+    // A different matter has none.
+    let mut other = resident_consultation();
+    other["channel"] = "phone".into();
+    other["title"] = "小区垃圾清运不及时".into();
+    other["content"] = "垃圾桶满溢三天无人清运，气味难闻。".into();
+    other["contact"] = serde_json::json!({ "name": "郑凯文", "phone": "13700001111" });
+    let (status, none) = app.post("/api/v1/requests", Some(&dispatcher), other).await;
+    assert_eq!((status, none["duplicates"].clone()), (StatusCode::CREATED, serde_json::json!([])), "{none}");
+
+    // 并单 at once: the new request merged into the one listed.
+    let new = intake["tracking_no"].as_str().unwrap();
+    let merged = app.act(new, "merge", &dispatcher, serde_json::json!({ "into": first })).await;
+    assert_eq!(merged["state"], "merged", "{merged}");
+
+    // The console's answer page lists them to the operator.
+    let (status, location, _) = post_form(
+        &app,
+        "/console",
+        &operator,
+        &[
+            ("channel", "phone"),
+            ("kind", "complaint"),
+            ("urgency", "normal"),
+            ("asker_type", "resident"),
+            ("phone", "13912340001"),
+            ("contact_name", "黄志强"),
+            ("category", "biz.change"),
+            ("town", "guzhen"),
+            ("title", again["title"].as_str().unwrap()),
+            ("content", again["content"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert!(status.is_redirection(), "{status}");
+    let (status, html) = page(&app, &location, &operator).await;
+    assert_eq!(status, StatusCode::OK);
+    // The portal's report of the same words is listed (the one merged is no longer open).
+    let public_no = public["tracking_no"].as_str().unwrap();
+    assert!(html.contains("id=\"done-similar\"") && html.contains(public_no), "{html}");
+    assert!(!html.contains(&format!("<a class=\"mono\" href=\"/work/{new}\">")), "{html}");
+}

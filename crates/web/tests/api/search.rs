@@ -269,3 +269,80 @@ async fn the_work_page_has_a_search_box_over_the_same_service() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(html.contains("引号没有配对"), "{html}");
 }
+
+#[tokio::test]
+async fn facets_count_what_the_caller_can_list_and_nothing_of_another_units() {
+    let app = spawn_searching().await;
+    let dispatcher = app.login("dispatcher").await;
+    let handler = app.login("handler").await;
+    let (a, _) = app.submit(request("厂房噪音扰民", "夜间施工噪音严重", "周晓明", "guzhen")).await;
+    let (b, _) = app.submit(request("商铺音响噪音", "门口音响噪音很大", "吴美玲", "xiaolan")).await;
+    let (c, _) = app.submit(request("工地噪音投诉", "周末噪音影响休息", "何丽华", "guzhen")).await;
+    for (no, unit) in [(&a, "scjgj"), (&b, "scjgj"), (&c, "rsj")] {
+        app.act(no, "dispatch", &dispatcher, json!({ "lead_unit": unit })).await;
+    }
+    app.act(&b, "sign", &handler, json!({})).await;
+    until_found(&app, &handler, "噪音", |n| n.len() == 2).await;
+    until_found(&app, &dispatcher, "噪音", |n| n.len() == 3).await;
+    // Wait until the sign has reached the index too (the state facet counts it).
+    let started = Instant::now();
+    while found(&app, &handler, "噪音", "&state=signed_for").await.1 != 1 {
+        assert!(started.elapsed() < Duration::from_secs(5), "the sign never reached the index");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let (_, list) = search(&app, &handler, "噪音", "").await;
+    let facets = list["facets"].clone();
+    let counts = |name: &str| -> Vec<(String, u64)> {
+        facets[name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["value"].as_str().unwrap().to_owned(), f["count"].as_u64().unwrap()))
+            .collect()
+    };
+    assert_eq!(list["total"], 2);
+    assert_eq!(counts("unit"), [("scjgj".to_owned(), 2)], "rsj's request is not counted: {facets}");
+    let mut towns = counts("town");
+    towns.sort();
+    assert_eq!(towns, [("guzhen".to_owned(), 1), ("xiaolan".to_owned(), 1)]);
+    let mut states = counts("state");
+    states.sort();
+    assert_eq!(states.iter().map(|s| s.1).sum::<u64>(), 2);
+    assert!(states.contains(&("signed_for".to_owned(), 1)), "{states:?}");
+    assert_eq!(counts("category"), [("biz.change".to_owned(), 2)]);
+    assert_eq!(counts("month").iter().map(|m| m.1).sum::<u64>(), 2);
+    assert!(facets["town"].as_array().unwrap().iter().all(|t| !t["label"].as_str().unwrap().is_empty()));
+    // Every value's filter lists exactly as many requests as it counts.
+    for name in ["state", "unit", "town", "category", "month"] {
+        for value in facets[name].as_array().unwrap() {
+            let filter = value["filter"].as_str().unwrap();
+            let (nos, total) = found(&app, &handler, "噪音", &format!("&{filter}")).await;
+            let count = value["count"].as_u64().unwrap();
+            assert_eq!((nos.len() as u64, total), (count, count), "{name}: {filter}");
+        }
+    }
+    // The dispatcher's facets count all three.
+    let (_, all) = search(&app, &dispatcher, "噪音", "").await;
+    let units: u64 = all["facets"]["unit"].as_array().unwrap().iter().map(|f| f["count"].as_u64().unwrap()).sum();
+    assert_eq!(units, 3, "{}", all["facets"]);
+
+    // Another unit's new matching request changes none of the handler's counts.
+    let (d, _) = app.submit(request("夜间噪音", "广场舞噪音扰民", "郑凯文", "xiaolan")).await;
+    app.act(&d, "dispatch", &dispatcher, json!({ "lead_unit": "rsj" })).await;
+    let started = Instant::now();
+    while found(&app, &dispatcher, "噪音", "&lead_unit=rsj").await.1 != 2 {
+        assert!(started.elapsed() < Duration::from_secs(5), "the dispatch never reached the index");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (_, again) = search(&app, &handler, "噪音", "").await;
+    assert_eq!(again["facets"], facets);
+    assert_eq!(again["total"], 2);
+    // Without q the list has no facets; the work page shows them as links.
+    let (_, plain) = app.get("/api/v1/requests", Some(&handler)).await;
+    assert!(plain.get("facets").is_none());
+    let (status, html) = super::browser::page(&app, &format!("/work?q={}", encode("噪音")), &handler).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"id="facets""#) && html.contains("town=xiaolan"), "{html}");
+    assert!(!html.contains("unit=rsj"), "{html}");
+}

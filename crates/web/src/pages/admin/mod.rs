@@ -15,6 +15,7 @@
 
 mod calendar;
 mod catalog;
+mod duplicates;
 mod knowledge;
 mod onsite;
 mod org;
@@ -43,6 +44,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
     routes.extend(catalog::routes::<S>());
     routes.extend(rules::routes::<S>());
     routes.extend(screening::routes::<S>());
+    routes.extend(duplicates::routes::<S>());
     routes.extend(calendar::routes::<S>());
     routes.extend(knowledge::routes::<S>());
     routes.extend(onsite::routes::<S>());
@@ -111,6 +113,7 @@ const NOTICES: &[(&str, &str)] = &[
     ("rules", "新版本时限规则已发布，此后受理的诉求按新规则计算期限。"),
     ("screening", "新版本甄别设置已保存，此后受理的诉求按新设置打分。"),
     ("screening-model", "分类器已按最新的甄别结果重新训练。"),
+    ("duplicates", "新版本阈值已保存，疑似重复与热点问题即按新阈值计算。"),
     ("year", "该年的节假日安排已保存。"),
     ("import", "日历已导入。"),
     ("hours", "工作时段已保存。"),

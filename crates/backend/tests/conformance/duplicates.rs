@@ -1,0 +1,28 @@
+//! The duplicate and hot-issue thresholds: none before an administrator saves any, each save a new
+//! version with who and when, the newest in force.
+
+use mashangban_domain::duplicates::Thresholds;
+use mashangban_store::DuplicateStore;
+
+use crate::support::{TestDb, at};
+
+on_both!(thresholds_are_versioned_with_who_and_when);
+
+async fn thresholds_are_versioned_with_who_and_when<D: TestDb>() {
+    let env = &D::create().await;
+    let s = &env.store;
+    assert_eq!(s.duplicate_thresholds().await.unwrap(), None);
+    assert!(s.duplicate_thresholds_history(10).await.unwrap().is_empty());
+    let first = s.save_duplicate_thresholds(Thresholds::default(), "管理员甲".into(), at(0)).await.unwrap();
+    let stricter = Thresholds::new(0.6, 14, 8, 10, 0.42).unwrap();
+    let second = s.save_duplicate_thresholds(stricter, "管理员乙".into(), at(5)).await.unwrap();
+    assert_eq!((first.version, second.version), (1, 2));
+    assert_eq!((second.thresholds, second.changed_by.as_str(), second.changed_at), (stricter, "管理员乙", at(5)));
+    // Another node reads the same version in force.
+    let other = env.other_node().await;
+    assert_eq!(other.duplicate_thresholds().await.unwrap(), Some(second.clone()));
+    let history = s.duplicate_thresholds_history(10).await.unwrap();
+    assert_eq!(history, [second, first.clone()]);
+    assert_eq!(first.thresholds, Thresholds::default());
+    assert_eq!(s.duplicate_thresholds_history(1).await.unwrap().len(), 1);
+}

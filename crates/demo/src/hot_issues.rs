@@ -1,0 +1,154 @@
+//! Hot issues in the demo history (热点问题): a few matters many people called about in the last days —
+//! one road's flooding after a storm, one estate's property dispute, one site's night-time
+//! construction noise — each several requests from different askers in one town, worded each their
+//! own way, taken in by the operator and left open, so the dashboard's hot issues show something
+//! true. Ordinary requests are spread over the whole history and do not cluster like these.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use mashangban_domain::org::Actor;
+use mashangban_domain::request::{Asker, Channel, Contact, Location, NewRequest, RequestKind, Urgency};
+use mashangban_domain::time::Instant;
+use mashangban_store::{Meta, Store};
+
+use crate::plan::{Who, mobile, pick, plus_secs};
+use crate::{DemoData, DemoError, HistoryOptions};
+
+/// One planted matter: its town, category, address and the askers' words (title, content).
+struct Matter {
+    town: &'static str,
+    category: &'static str,
+    address: &'static str,
+    reports: &'static [(&'static str, &'static str)],
+}
+
+const MATTERS: &[Matter] = &[
+    Matter {
+        town: "shiqi",
+        category: "water.flood",
+        address: "岐江路与民生路交界",
+        reports: &[
+            ("岐江路水浸严重", "昨晚暴雨后岐江路与民生路交界水浸严重，积水没过车轮，车辆无法通行。"),
+            ("岐江路积水无法通行", "岐江路一下雨就积水，今天早上积水还没退，行人和车辆都无法通行。"),
+            ("岐江路下水道堵塞导致积水", "岐江路下水道堵塞，暴雨后积水严重，希望尽快疏通排水。"),
+            ("岐江路路段内涝", "岐江路民生路口内涝，积水深，电动车被淹，请排水部门处理。"),
+            ("反映岐江路积水问题", "岐江路积水问题每次下雨都出现，今天积水严重，车辆绕行困难。"),
+            ("岐江路暴雨积水未排", "暴雨过后岐江路积水仍未排走，路口水浸，出行困难。"),
+            ("岐江路积水影响上班", "岐江路交界处积水严重，公交车无法通行，影响市民上班。"),
+        ],
+    },
+    Matter {
+        town: "dongqu",
+        category: "housing.property",
+        address: "东区翠景花园",
+        reports: &[
+            ("翠景花园物业乱收费", "翠景花园物业擅自上涨停车收费，业主不满，物业不公示收费标准。"),
+            ("翠景花园物业停车费上涨", "翠景花园物业停车费从每月三百涨到五百，未经业主大会同意。"),
+            ("投诉翠景花园物业公司", "翠景花园物业收费上涨，服务却越来越差，业主投诉无人处理。"),
+            ("翠景花园业主与物业纠纷", "翠景花园物业和业主因停车收费纠纷，物业锁了车库，请协调。"),
+            ("翠景花园物业收费不合理", "翠景花园物业收费不合理，停车费上涨，业主多次反映未果。"),
+            ("翠景花园物业不公示账目", "翠景花园物业收费上涨，不公示公共收益账目，业主要求公开。"),
+        ],
+    },
+    Matter {
+        town: "xiqu",
+        category: "env.construction-noise",
+        address: "西区彩虹大道工地",
+        reports: &[
+            ("彩虹大道工地夜间施工噪音", "彩虹大道工地每晚施工到凌晨，噪音扰民，无法入睡。"),
+            ("彩虹大道工地半夜施工", "彩虹大道工地半夜还在打桩施工，噪音很大，影响休息。"),
+            ("投诉彩虹大道工地噪音", "彩虹大道工地夜间施工噪音严重扰民，请查处。"),
+            ("彩虹大道夜间施工扰民", "彩虹大道工地夜间施工，机器噪音扰民，老人小孩睡不着。"),
+            ("彩虹大道工地噪音扰民", "彩虹大道工地凌晨施工噪音扰民，是否办理夜间施工许可？"),
+        ],
+    },
+];
+
+/// Takes in the planted hot issues in the last four days before `options.end`, each report from its
+/// own asker through the hotline; answers how many requests. Needs the org, the catalogue and the
+/// demo users.
+pub async fn load_hot_issues<S: Store>(
+    store: &S,
+    data: &DemoData,
+    options: &HistoryOptions,
+) -> Result<usize, DemoError> {
+    let resolved = crate::exec::resolve(store, data).await?;
+    let operator: Actor = resolved.actor(&Who::Operator)?;
+    let mut rng = StdRng::seed_from_u64(options.seed ^ 0x4075);
+    let mut planned: Vec<(Instant, &Matter, &str, &str)> = Vec::new();
+    for matter in MATTERS {
+        for (title, content) in matter.reports {
+            let back = rng.gen_range(600..4 * 86_400);
+            planned.push((plus_secs(options.end, -back), matter, title, content));
+        }
+    }
+    planned.sort_by_key(|p| p.0);
+    for (received_at, matter, title, content) in &planned {
+        let name = format!("{}{}", pick(&mut rng, &data.text.surnames)?, pick(&mut rng, &data.text.given_names)?);
+        let new = NewRequest {
+            kind: RequestKind::Complaint,
+            urgency: Urgency::Normal,
+            channel: Channel::Phone,
+            asker: Asker::Resident,
+            contact: Contact { name, phone: mobile(&mut rng)?, email: None },
+            title: (*title).to_owned(),
+            content: (*content).to_owned(),
+            category_id: resolved.category(matter.category)?,
+            location: Location {
+                town_id: Some(resolved.unit(matter.town)?),
+                address: Some(matter.address.to_owned()),
+                point: None,
+            },
+            ledger_ref: None,
+            check_code: format!("{:08}", rng.gen_range(0..100_000_000u32)),
+            submitted_by: None,
+            due_at: None,
+            deadlines: Default::default(),
+            time_limits: None,
+            card: None,
+            visit: None,
+            screening: None,
+        };
+        let meta = Meta { now: *received_at, client_ip: None };
+        store.intake(new, &operator, &meta).await.map_err(|e| DemoError(format!("受理演示热点诉求失败：{e}")))?;
+    }
+    Ok(planned.len())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use mashangban_domain::duplicates::{Facts, hot_clusters};
+
+    /// Each planted matter is one hot issue under the default thresholds, and the matters do not join.
+    #[test]
+    fn each_matter_is_one_hot_issue_under_the_default_thresholds() {
+        let data = DemoData::bundled().unwrap();
+        let defaults = mashangban_domain::duplicates::Thresholds::default();
+        let mut items = Vec::new();
+        let mut owner = Vec::new();
+        for (m, matter) in MATTERS.iter().enumerate() {
+            assert!(data.category(matter.category).is_some(), "{}", matter.category);
+            assert!(matter.reports.len() >= defaults.hot_min_size as usize);
+            for (title, content) in matter.reports {
+                items.push(Facts {
+                    terms: mashangban_text::terms(&format!("{title}\n{content}")).into_iter().collect(),
+                    phone: String::new(),
+                    credit_code: None,
+                    address: Some(matter.address.to_owned()),
+                    town: Some(m as i64 + 1),
+                    category: m as i64 + 1,
+                });
+                owner.push(m);
+            }
+        }
+        let clusters = hot_clusters(&items, defaults.hot_similarity, defaults.hot_min_size as usize);
+        assert_eq!(clusters.len(), MATTERS.len(), "{clusters:?}");
+        for c in &clusters {
+            assert!(c.iter().all(|&i| owner[i] == owner[c[0]]));
+            assert_eq!(c.len(), MATTERS[owner[c[0]]].reports.len());
+        }
+    }
+}

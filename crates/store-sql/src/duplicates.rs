@@ -1,0 +1,80 @@
+//! The duplicate and hot-issue thresholds' SQL: versions appended, the newest in force.
+
+use mashangban_domain::duplicates::Thresholds;
+use mashangban_domain::time::Instant;
+use mashangban_store::{DuplicateStore, StoreError, StoreResult, ThresholdsVersion};
+
+use crate::sql::{Database, Row, job};
+use crate::{SqlStore, args};
+
+const COLUMNS: &str =
+    "version, similarity, window_days, hot_min_size, hot_window_days, hot_similarity, changed_by, changed_at";
+
+fn version(row: Row) -> StoreResult<ThresholdsVersion> {
+    let mut c = row.cols();
+    let version = c.get()?;
+    let similarity = c.get()?;
+    let count = |x: i64| u32::try_from(x).map_err(StoreError::backend);
+    let window_days = count(c.get()?)?;
+    let hot_min_size = count(c.get()?)?;
+    let hot_window_days = count(c.get()?)?;
+    let hot_similarity = c.get()?;
+    Ok(ThresholdsVersion {
+        version,
+        thresholds: Thresholds { similarity, window_days, hot_min_size, hot_window_days, hot_similarity },
+        changed_by: c.get()?,
+        changed_at: c.get()?,
+    })
+}
+
+impl<D: Database> DuplicateStore for SqlStore<D> {
+    async fn duplicate_thresholds(&self) -> StoreResult<Option<ThresholdsVersion>> {
+        let read = job(move |c| {
+            Box::pin(async move {
+                let sql = format!("SELECT {COLUMNS} FROM duplicate_thresholds ORDER BY version DESC LIMIT 1");
+                c.map_opt(&sql, &args![], version).await
+            })
+        });
+        self.db.read(read).await
+    }
+
+    async fn duplicate_thresholds_history(&self, limit: u32) -> StoreResult<Vec<ThresholdsVersion>> {
+        let read = job(move |c| {
+            Box::pin(async move {
+                let sql = format!("SELECT {COLUMNS} FROM duplicate_thresholds ORDER BY version DESC LIMIT $1");
+                c.map(&sql, &args![i64::from(limit)], version).await
+            })
+        });
+        self.db.read(read).await
+    }
+
+    async fn save_duplicate_thresholds(
+        &self,
+        t: Thresholds,
+        changed_by: String,
+        at: Instant,
+    ) -> StoreResult<ThresholdsVersion> {
+        let save = job(move |c| {
+            Box::pin(async move {
+                let sql = format!(
+                    "INSERT INTO duplicate_thresholds ({COLUMNS})
+                     SELECT COALESCE(MAX(version), 0) + 1, $1, $2, $3, $4, $5, $6, $7 FROM duplicate_thresholds
+                     RETURNING {COLUMNS}"
+                );
+                let values = args![
+                    t.similarity,
+                    i64::from(t.window_days),
+                    i64::from(t.hot_min_size),
+                    i64::from(t.hot_window_days),
+                    t.hot_similarity,
+                    changed_by.as_str(),
+                    &at
+                ];
+                c.map_opt(&sql, &values, version)
+                    .await?
+                    .ok_or_else(|| StoreError::backend("duplicate thresholds not saved"))
+            })
+        });
+        self.db.write(save).await
+    }
+}
