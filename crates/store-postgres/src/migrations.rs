@@ -41,6 +41,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (29, "0029_command_reports", include_str!("../migrations/0029_command_reports.sql")),
     (30, "0030_ledger_views", include_str!("../migrations/0030_ledger_views.sql")),
     (31, "0031_creek_plans", include_str!("../migrations/0031_creek_plans.sql")),
+    (34, "0034_supervision_missing_data_parks", include_str!("../migrations/0034_supervision_missing_data_parks.sql")),
 ];
 
 /// Tables whose `id` is an identity column.
@@ -96,6 +97,9 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "command_pledges",
     "creek_samples",
     "creek_plan_changes",
+    "compensation_supervisions",
+    "monitoring_outages",
+    "monitoring_parks",
 ];
 
 /// The newest migration this program knows.

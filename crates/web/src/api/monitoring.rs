@@ -13,7 +13,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 
 use mashangban_app::monitoring::upload::{MAX_CSV_BYTES, ReadingsBody, UploadReport};
 use mashangban_app::monitoring::{
-    AlertDetail, AlertQuery, AlertView, DismissBody, PointBody, PointDetail, PointView, Series, SeriesQuery,
+    AlertDetail, AlertQuery, AlertView, DismissBody, OutageQuery, OutageView, PointBody, PointDetail, PointView,
+    Series, SeriesQuery,
 };
 use mashangban_app::{App, AppError};
 use mashangban_domain::access::Permission;
@@ -126,6 +127,12 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .query(&[("state", "open（默认）、dismissed、escalated 或 all"), ("point", "点位编号")])
             .answer::<Vec<AlertView>>()
             .errors(&["invalid_parameter", "invalid_state", "monitoring_point_not_found"]),
+        Route::get("/api/v1/monitoring/outages", outages::<S>)
+            .permission(read)
+            .doc("monitoring", "数据缺失报警（最新在前）：点位超过设定时限（默认120分钟）没有有效数据（无数据或设备标记异常）时报警一次，数据恢复后自动结束")
+            .query(&[("state", "open（默认，未恢复的）或 all"), ("point", "点位编号")])
+            .answer::<Vec<OutageView>>()
+            .errors(&["invalid_parameter", "invalid_state", "monitoring_point_not_found"]),
         Route::get("/api/v1/monitoring/alerts/{id}", alert::<S>)
             .permission(read)
             .doc("monitoring", "报警详情与处置历史")
@@ -233,6 +240,14 @@ async fn alerts<S: Store>(
     q: Result<Query<AlertQuery>, QueryRejection>,
 ) -> ApiResult<Json<Vec<AlertView>>> {
     Ok(Json(app.monitoring().alerts(query(q)?).await?))
+}
+
+async fn outages<S: Store>(
+    State(app): State<App<S>>,
+    Auth(_caller): Auth,
+    q: Result<Query<OutageQuery>, QueryRejection>,
+) -> ApiResult<Json<Vec<OutageView>>> {
+    Ok(Json(app.monitoring().outages(query(q)?).await?))
 }
 
 async fn alert<S: Store>(

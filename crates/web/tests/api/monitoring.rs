@@ -216,7 +216,8 @@ struct Receiver {
 async fn receiver(app: &App) -> Receiver {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let stats = ReceiverStats::default();
+    // The app's own counters, which the park pages show.
+    let stats = app.state.receiver_stats().clone();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let config = ReceiverConfig { read_timeout: Duration::from_secs(5), ..ReceiverConfig::default() };
     tokio::spawn(run(app.state.clone(), listener, config, stats.clone(), stopped));
@@ -513,4 +514,68 @@ async fn the_device_simulator_sends_minute_data_that_is_stored_and_answered() {
     // Three from the demo's hourly history, three from the simulator's minute data.
     let kinds: Vec<&str> = alerts.as_array().unwrap().iter().map(|a| a["data_time"].as_str().unwrap()).collect();
     assert_eq!(kinds.len(), 6, "{alerts}");
+}
+
+#[tokio::test]
+async fn a_point_without_valid_data_raises_one_missing_data_alert_until_data_returns() {
+    use mashangban_app::monitoring::raise_missing_data;
+
+    let app = spawn().await;
+    app.set_time("2026-12-04T08:00:00+08:00");
+    let admin = app.login("admin").await;
+    let mut body = point_body("WS-001", MN);
+    body["offline_after_minutes"] = json!(3);
+    let (status, err) = app.post("/api/v1/monitoring/points", Some(&admin), body.clone()).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_offline_after")));
+    body["offline_after_minutes"] = json!(60);
+    let (status, point) = app.post("/api/v1/monitoring/points", Some(&admin), body).await;
+    assert_eq!((status, point["offline_after_minutes"].as_u64()), (StatusCode::CREATED, Some(60)), "{point}");
+    assert_eq!(raise_missing_data(&app.state).await.unwrap(), 0, "a new point has its set time to report");
+
+    let upload = |time: &str, flag: &str| {
+        json!({ "readings": [{ "point": "WS-001", "data_time": format!("2026-12-04T{time}:00+08:00"),
+            "parameter": "w01018", "value": 60.0, "flag": flag }] })
+    };
+    app.set_time("2026-12-04T08:31:00+08:00");
+    let (status, report) = app.post("/api/v1/monitoring/readings", Some(&admin), upload("08:30", "N")).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let (_, point) = app.get("/api/v1/monitoring/points/WS-001", Some(&admin)).await;
+    assert_eq!(point["status"].as_str(), Some("normal"), "{point}");
+
+    // Only values the device flags as faulty arrive: 75 minutes after the last valid one it is missing data.
+    app.set_time("2026-12-04T09:26:00+08:00");
+    app.post("/api/v1/monitoring/readings", Some(&admin), upload("09:25", "D")).await;
+    assert_eq!(raise_missing_data(&app.state).await.unwrap(), 0);
+    app.set_time("2026-12-04T09:45:00+08:00");
+    assert_eq!(raise_missing_data(&app.state).await.unwrap(), 1);
+    assert_eq!(raise_missing_data(&app.state).await.unwrap(), 0, "once while it lasts");
+    let (status, open) = app.get("/api/v1/monitoring/outages", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK, "{open}");
+    assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
+    assert_eq!(
+        (open[0]["kind"].as_str(), open[0]["unit"]["code"].as_str(), open[0]["open"].as_bool()),
+        (Some("flagged"), Some("sthjj"), Some(true))
+    );
+    let (_, point) = app.get("/api/v1/monitoring/points/WS-001", Some(&admin)).await;
+    assert_eq!(point["status"].as_str(), Some("offline"), "{point}");
+    assert!(point["history"].as_array().unwrap().iter().any(|e| e["kind"] == "offline"), "{point}");
+    let (_, html) = super::browser::page(&app, "/monitoring/alerts", &admin).await;
+    assert!(html.contains("id=\"open-outages\"") && html.contains("设备标记异常"), "{html}");
+    let bad = app.get("/api/v1/monitoring/outages?state=closed", Some(&admin)).await;
+    assert_eq!((bad.0, bad.1["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_state")));
+
+    // Valid data ends it; silence raises a new one later.
+    app.post("/api/v1/monitoring/readings", Some(&admin), upload("09:44", "N")).await;
+    let (_, open) = app.get("/api/v1/monitoring/outages", Some(&admin)).await;
+    assert_eq!(open, json!([]));
+    let (_, all) = app.get("/api/v1/monitoring/outages?state=all&point=WS-001", Some(&admin)).await;
+    assert!(all[0]["recovered_at"].is_string(), "{all}");
+    let (_, point) = app.get("/api/v1/monitoring/points/WS-001", Some(&admin)).await;
+    assert_eq!(point["status"].as_str(), Some("normal"), "{point}");
+    assert!(point["history"].as_array().unwrap().iter().any(|e| e["kind"] == "online"), "{point}");
+    app.set_time("2026-12-04T11:00:00+08:00");
+    assert_eq!(raise_missing_data(&app.state).await.unwrap(), 1);
+    let (_, open) = app.get("/api/v1/monitoring/outages", Some(&admin)).await;
+    assert_eq!(open[0]["kind"].as_str(), Some("silent"), "{open}");
+    assert_eq!(point["outages"].as_array().map(Vec::len), Some(1));
 }
