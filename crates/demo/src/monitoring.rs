@@ -91,12 +91,15 @@ async fn load_park<S: Store>(store: &S, now: Instant) -> Result<(), DemoError> {
     let bureau =
         units.iter().find(|u| u.code == "sthjj").ok_or_else(|| DemoError("组织架构中没有市生态环境局".into()))?;
     let points = store.monitoring_points().await.map_err(failed)?;
-    let facility = |name: &str, kind: &str, note: &str| Facility { name: name.into(), kind: kind.into(), note: Some(note.into()) };
+    let facility =
+        |name: &str, kind: &str, note: &str| Facility { name: name.into(), kind: kind.into(), note: Some(note.into()) };
     let draft = ParkDraft {
         code: DEMO_PARK.into(),
         name: "化工园区（智慧园区试点）".into(),
         unit_id: bureau.id,
-        description: Some("精细化工企业集聚区，园区内企业废水经预处理后纳管，由园区污水处理厂集中处理后排入岐江河。".into()),
+        description: Some(
+            "精细化工企业集聚区，园区内企业废水经预处理后纳管，由园区污水处理厂集中处理后排入岐江河。".into(),
+        ),
         facilities: vec![
             facility("化工园区污水处理厂", "集中污水处理厂", "设计规模 2 万吨/日，出水执行 GB 18918-2002 一级A"),
             facility("园区危险废物暂存中心", "危险废物集中收集贮存", "服务园区 28 家企业，年周转 3000 吨"),

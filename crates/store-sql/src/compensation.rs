@@ -182,11 +182,7 @@ impl<D: Database> CompensationStore for SqlStore<D> {
         self.db.write(raise).await
     }
 
-    async fn matter_supervisions(
-        &self,
-        filter: SupervisionFilter,
-        limit: u32,
-    ) -> StoreResult<Vec<MatterSupervision>> {
+    async fn matter_supervisions(&self, filter: SupervisionFilter, limit: u32) -> StoreResult<Vec<MatterSupervision>> {
         let read = job(move |c| {
             Box::pin(async move {
                 let mut w = Filter::default();
@@ -239,7 +235,9 @@ async fn resolve_met(c: &dyn Conn, id: i64, matter: &Matter, at: &Instant, by: &
             continue;
         }
         let resolution = match (matter.stage, open.obligation) {
-            (MatterStage::Closed, _) => format!("赔偿事项已{}，督办办结", matter.closed_reason.as_ref().map_or("结案", |_| "终止")),
+            (MatterStage::Closed, _) => {
+                format!("赔偿事项已{}，督办办结", matter.closed_reason.as_ref().map_or("结案", |_| "终止"))
+            }
             (_, Obligation::Instalment(_)) => format!("{}已缴清，督办办结", open.obligation.label()),
             (_, Obligation::Remediation) => "已报告修复完成，转入修复效果评估，督办办结".to_owned(),
         };
@@ -248,12 +246,8 @@ async fn resolve_met(c: &dyn Conn, id: i64, matter: &Matter, at: &Instant, by: &
             &args![open.id, at, resolution.as_str()],
         )
         .await?;
-        let event = MatterEvent {
-            kind: "supervision_resolved".into(),
-            note: Some(resolution),
-            amount_fen: None,
-            detail: None,
-        };
+        let event =
+            MatterEvent { kind: "supervision_resolved".into(), note: Some(resolution), amount_fen: None, detail: None };
         history(c, id, &event, matter.stage, at, by).await?;
     }
     Ok(())

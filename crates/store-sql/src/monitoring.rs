@@ -6,13 +6,14 @@
 use mashangban_domain::environment::Exceedance;
 use mashangban_domain::error::DomainError;
 use mashangban_domain::monitoring::{
-    AlertState, Bucket, MAX_READINGS_PER_BATCH, NewReading, OutageKind, ParkInput, PointInput, PointKind,
-    ReadingKind, alert_not_found, park_not_found, point_not_found, valid_flag,
+    AlertState, Bucket, MAX_READINGS_PER_BATCH, NewReading, OutageKind, ParkInput, PointInput, PointKind, ReadingKind,
+    alert_not_found, park_not_found, point_not_found, valid_flag,
 };
 use mashangban_domain::time::Instant;
 use mashangban_store::{
     ChangeEntity, MonitoringActor, MonitoringAlert, MonitoringDevice, MonitoringEvent, MonitoringOutage,
-    MonitoringPark, MonitoringPoint, MonitoringStore, ReadingAggregate, ReadingQuery, StoreError, StoreResult, StoredBatch, StoredReading,
+    MonitoringPark, MonitoringPoint, MonitoringStore, ReadingAggregate, ReadingQuery, StoreError, StoreResult,
+    StoredBatch, StoredReading,
 };
 
 use crate::rows::json_text;
@@ -280,7 +281,8 @@ impl<D: Database> MonitoringStore for SqlStore<D> {
                     point.offline_after_minutes
                 );
                 point_event(c, point_id, "offline", &at, &platform(), Some(&note)).await?;
-                crate::changes::append(c, ChangeEntity::Monitoring, &point_id.to_string(), "outage_opened", &at).await?;
+                crate::changes::append(c, ChangeEntity::Monitoring, &point_id.to_string(), "outage_opened", &at)
+                    .await?;
                 c.map_opt(&format!("{OUTAGE_SELECT} WHERE id = $1"), &args![id], outage).await
             })
         });
@@ -292,14 +294,17 @@ impl<D: Database> MonitoringStore for SqlStore<D> {
     }
 
     async fn monitoring_parks(&self) -> StoreResult<Vec<MonitoringPark>> {
-        let read = job(move |c| Box::pin(async move { c.map(&format!("{PARK_SELECT} ORDER BY code"), &[], park).await }));
+        let read =
+            job(move |c| Box::pin(async move { c.map(&format!("{PARK_SELECT} ORDER BY code"), &[], park).await }));
         self.db.read(read).await
     }
 
     async fn monitoring_park(&self, code: &str) -> StoreResult<Option<MonitoringPark>> {
         let code = code.to_owned();
         let read = job(move |c| {
-            Box::pin(async move { c.map_opt(&format!("{PARK_SELECT} WHERE code = $1"), &args![code.as_str()], park).await })
+            Box::pin(
+                async move { c.map_opt(&format!("{PARK_SELECT} WHERE code = $1"), &args![code.as_str()], park).await },
+            )
         });
         self.db.read(read).await
     }
@@ -396,7 +401,14 @@ async fn put_park(c: &dyn Conn, input: ParkInput, at: Instant) -> StoreResult<Mo
             "UPDATE monitoring_parks SET name = $2, unit_id = $3, description = $4, facilities = $5, updated_at = $6,
                 version = version + 1
              WHERE code = $1",
-            &args![input.code.as_str(), input.name.as_str(), input.unit_id, input.description.as_deref(), facilities.as_str(), &at],
+            &args![
+                input.code.as_str(),
+                input.name.as_str(),
+                input.unit_id,
+                input.description.as_deref(),
+                facilities.as_str(),
+                &at
+            ],
         )
         .await?;
     if updated == 0 {

@@ -457,7 +457,8 @@ impl<'a, S: Store> Monitoring<'a, S> {
     /// Checks each reading against its point and stores the batch; wakes the live pages of points with new alerts.
     pub async fn store_readings(&self, readings: Vec<NewReading>) -> AppResult<StoredBatch> {
         let batch = self.app.store().insert_readings(readings, self.app.now()).await?;
-        let mut points: Vec<i64> = batch.alerts.iter().map(|a| a.point_id).chain(batch.recovered.iter().copied()).collect();
+        let mut points: Vec<i64> =
+            batch.alerts.iter().map(|a| a.point_id).chain(batch.recovered.iter().copied()).collect();
         points.sort_unstable();
         points.dedup();
         for point in points {

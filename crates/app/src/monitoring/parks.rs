@@ -165,8 +165,12 @@ impl<S: Store> Monitoring<'_, S> {
         let today = self.app.now().with_timezone(&shanghai()).date_naive().to_string();
         let alerts_today: Vec<AlertView> = alerts.iter().filter(|a| a.data_time.starts_with(&today)).cloned().collect();
         let open_alerts: Vec<AlertView> = alerts.iter().filter(|a| a.state == "open").cloned().collect();
-        let open_outages =
-            self.outages(OutageQuery::default()).await?.into_iter().filter(|o| codes.contains(o.point_code.as_str())).collect();
+        let open_outages = self
+            .outages(OutageQuery::default())
+            .await?
+            .into_iter()
+            .filter(|o| codes.contains(o.point_code.as_str()))
+            .collect();
 
         let shows_enforcement = caller.may(Permission::ReadEnforcement);
         let (open_cases, open_matters) = if shows_enforcement {
@@ -233,7 +237,8 @@ impl<S: Store> Monitoring<'_, S> {
         let today = self.app.now().with_timezone(&shanghai()).date_naive();
         let first = today - Duration::days(TREND_DAYS - 1);
         let from = first.and_hms_opt(0, 0, 0).and_then(|t| t.and_local_timezone(shanghai()).single());
-        let to = (today + Duration::days(1)).and_hms_opt(0, 0, 0).and_then(|t| t.and_local_timezone(shanghai()).single());
+        let to =
+            (today + Duration::days(1)).and_hms_opt(0, 0, 0).and_then(|t| t.and_local_timezone(shanghai()).single());
         let (Some(from), Some(to)) = (from, to) else { return Ok(Vec::new()) };
         let series: Vec<(i64, String)> =
             members.iter().flat_map(|(p, _)| p.parameters.iter().map(|m| (p.id, m.code.clone()))).collect();

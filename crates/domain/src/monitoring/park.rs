@@ -53,7 +53,9 @@ impl ParkInput {
     /// Codes: `invalid_park_code`, `text_required` / `text_too_long`, `invalid_facilities`, `too_many_points`.
     pub fn new(draft: ParkDraft) -> Result<Self, DomainError> {
         let code = draft.code.trim().to_owned();
-        if code.is_empty() || code.len() > 32 || !code.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        if code.is_empty()
+            || code.len() > 32
+            || !code.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
         {
             return Err(DomainError::invalid("invalid_park_code", "园区编号应为1~32个字母、数字、连字符或下划线"));
         }
@@ -73,7 +75,8 @@ impl ParkInput {
         if draft.points.len() > MAX_PARK_POINTS {
             return Err(DomainError::invalid("too_many_points", format!("一个园区最多{MAX_PARK_POINTS}个点位")));
         }
-        let mut points: Vec<String> = draft.points.iter().map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect();
+        let mut points: Vec<String> =
+            draft.points.iter().map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect();
         points.sort();
         points.dedup();
         Ok(Self { code, name, unit_id: draft.unit_id, description, facilities, points })
@@ -92,7 +95,8 @@ mod tests {
 
     #[test]
     fn a_park_is_checked_and_its_points_deduplicated() {
-        let facility = Facility { name: "园区污水处理厂".into(), kind: "集中污水处理厂".into(), note: None };
+        let facility =
+            Facility { name: "园区污水处理厂".into(), kind: "集中污水处理厂".into(), note: None };
         let draft = ParkDraft {
             code: "HG".into(),
             name: "化工园区".into(),

@@ -344,6 +344,8 @@ async fn overdue_payments_and_remediation_are_supervised_once_and_resolved_when_
     app.set_time("2026-12-31T20:00:00+08:00");
     assert_eq!(supervise_overdue(&app.state).await.unwrap(), 0, "due today is not overdue");
     app.set_time("2027-01-01T09:00:00+08:00");
+    // Sessions end while the clock jumps weeks ahead: sign in again.
+    let (handler, other) = (app.login("h-sthjj").await, app.login("h-zrzyj").await);
     assert_eq!(supervise_overdue(&app.state).await.unwrap(), 1);
     assert_eq!(supervise_overdue(&app.state).await.unwrap(), 0, "once per obligation");
     let (status, open) = app.get("/api/v1/compensation/supervisions?open=true", Some(&handler)).await;
@@ -374,6 +376,7 @@ async fn overdue_payments_and_remediation_are_supervised_once_and_resolved_when_
 
     // The second instalment and the remediation lapse together.
     app.set_time("2027-04-01T09:00:00+08:00");
+    let handler = app.login("h-sthjj").await;
     assert_eq!(supervise_overdue(&app.state).await.unwrap(), 2);
     let report = json!({ "action": "report_remediation", "note": "修复完成" });
     let (_, matter) = act(&app, id, &handler, report, version(&matter)).await;

@@ -579,3 +579,69 @@ async fn a_point_without_valid_data_raises_one_missing_data_alert_until_data_ret
     assert_eq!(open[0]["kind"].as_str(), Some("silent"), "{open}");
     assert_eq!(point["outages"].as_array().map(Vec::len), Some(1));
 }
+
+#[tokio::test]
+async fn the_demo_park_page_shows_its_enterprises_points_trends_and_refused_packets() {
+    let app = spawn().await;
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    mashangban_demo::load_enterprises(&app.store, &data).await.unwrap();
+    mashangban_demo::load_monitoring(&app.store, &data, mashangban_domain::time::now()).await.unwrap();
+    let admin = app.login("admin").await;
+    let (status, parks) = app.get("/api/v1/monitoring/parks", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK, "{parks}");
+    let park = &parks[0];
+    assert_eq!(
+        (park["code"].as_str(), park["points"].as_u64(), park["enterprises"].as_u64()),
+        (Some(mashangban_demo::DEMO_PARK), Some(60), Some(28)),
+        "{park}"
+    );
+    assert_eq!(park["facilities"].as_array().map(Vec::len), Some(3));
+
+    // A device with a wrong password is refused and counted on the park's page.
+    let rx = receiver(&app).await;
+    let mut device = TcpStream::connect(rx.addr).await.unwrap();
+    let mn = mashangban_demo::demo_mn(3);
+    device.write_all(&minute_data(&mn, "999999", 1, 50.0)).await.unwrap();
+    answer(&mut device).await.unwrap();
+    assert_eq!(rx.stats.device(&mn).wrong_password, 1);
+
+    let (status, page) = app.get("/api/v1/monitoring/parks/HG", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["point_list"].as_array().map(Vec::len), Some(60));
+    assert_eq!(page["enterprise_list"].as_array().map(Vec::len), Some(28));
+    let trend = page["trend"].as_array().unwrap();
+    assert_eq!(trend.len(), 14);
+    assert!(trend.iter().any(|t| t["hourly_values"].as_i64().unwrap() > 0), "{trend:?}");
+    assert!(trend.iter().map(|t| t["alerts"].as_u64().unwrap()).sum::<u64>() >= 1, "{trend:?}");
+    let refused = page["devices"].as_array().unwrap().iter().find(|d| d["mn"] == mn.as_str()).unwrap().clone();
+    assert_eq!((refused["refused"].as_u64(), refused["wrong_password"].as_u64()), (Some(1), Some(1)), "{refused}");
+    assert_eq!(page["shows_enforcement"].as_bool(), Some(true));
+    let (_, html) = super::browser::page(&app, "/parks/HG", &admin).await;
+    assert!(
+        html.contains("化工园区污水处理厂")
+            && html.contains("data-scope=\"park\"")
+            && html.contains("id=\"trend-alerts\""),
+        "{html}"
+    );
+    let (_, list) = super::browser::page(&app, "/parks", &admin).await;
+    assert!(list.contains("href=\"/parks/HG\""), "{list}");
+
+    // Kept by the monitoring desk only; unknown points refuse the whole change.
+    let dispatcher = app.login("dispatcher").await;
+    let body = json!({ "name": "新材料园区", "unit": "sthjj", "points": ["HG-001", "NOPE"] });
+    let (status, err) =
+        app.call(reqwest::Method::PUT, "/api/v1/monitoring/parks/XC", Some(&dispatcher), Some(body.clone())).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_point")), "{err}");
+    let handler = unit_handler(&app, "sthjj", "h-sthjj").await;
+    assert_eq!(
+        app.call(reqwest::Method::PUT, "/api/v1/monitoring/parks/XC", Some(&handler), Some(body)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let body = json!({ "name": "新材料园区", "unit": "sthjj", "points": ["HG-001"] });
+    let (status, moved) =
+        app.call(reqwest::Method::PUT, "/api/v1/monitoring/parks/XC", Some(&dispatcher), Some(body)).await;
+    assert_eq!((status, moved["points"].as_u64()), (StatusCode::OK, Some(1)), "{moved}");
+    let (_, hg) = app.get("/api/v1/monitoring/parks/HG", Some(&admin)).await;
+    assert_eq!(hg["points"].as_u64(), Some(59), "the point moved to the new park");
+    assert_eq!(app.get("/api/v1/monitoring/parks/NONE", Some(&admin)).await.0, StatusCode::NOT_FOUND);
+}
