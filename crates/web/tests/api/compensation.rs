@@ -335,7 +335,7 @@ async fn overdue_payments_and_remediation_are_supervised_once_and_resolved_when_
     app.set_time("2026-12-04T10:00:00+08:00");
     let handler = unit_handler(&app, "sthjj", "h-sthjj").await;
     let leader = unit_leader(&app, "sthjj", "l-sthjj").await;
-    let other = unit_handler(&app, "zrzyj", "h-zrzyj").await;
+    unit_handler(&app, "zrzyj", "h-zrzyj").await; // another unit, which sees none of it
     let matter = signed_matter(&app, &handler, &leader).await;
     let id = matter["id"].as_i64().unwrap();
     assert_eq!(supervise_overdue(&app.state).await.unwrap(), 0, "nothing due yet");
