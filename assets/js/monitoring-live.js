@@ -1,7 +1,8 @@
-// 在线监测 live pages (/monitoring, /monitoring/alerts): follows
+// 在线监测 live pages (/monitoring, /monitoring/alerts, a park's /parks/{code}): follows
 // /monitoring/events (server-sent events) and, on every `state` event,
 // redraws the points' status and the open alerts without reloading. Text
-// goes in as text.
+// goes in as text. On a park's page (tables marked data-scope="park") the
+// counts and the alerts are those of the park's points only.
 (function () {
   'use strict';
 
@@ -21,11 +22,18 @@
     return node;
   }
 
+  var parkOnly = points && points.getAttribute('data-scope') === 'park';
+
+  function shownPoint(code) {
+    return !parkOnly || !!points.querySelector('tr[data-code="' + CSS.escape(code) + '"]');
+  }
+
   function drawPoints(list) {
     var counts = { exceeding: 0, offline: 0 };
     list.forEach(function (p) {
-      if (counts[p.status] !== undefined) counts[p.status] += 1;
       var row = points.querySelector('tr[data-code="' + CSS.escape(p.code) + '"]');
+      if (parkOnly && !row) return;
+      if (counts[p.status] !== undefined) counts[p.status] += 1;
       if (!row) return;
       var badge = row.querySelector('.monitor-status');
       badge.className = 'monitor-status monitor-' + p.status;
@@ -104,7 +112,7 @@
   source.addEventListener('state', function (e) {
     var state = JSON.parse(e.data);
     if (points) drawPoints(state.points);
-    if (alerts) drawAlerts(state.alerts);
+    if (alerts) drawAlerts(state.alerts.filter(function (a) { return shownPoint(a.point_code); }));
     status.textContent = '实时更新中 · ' + new Date().toLocaleTimeString('zh-CN');
   });
   source.onerror = function () {

@@ -27,7 +27,8 @@ use mashangban_domain::org::Role;
 use mashangban_domain::time::{Instant, format_instant};
 use mashangban_domain::validation::CreditCode;
 use mashangban_store::{
-    Expert, MatterEvent, MatterFilter, MatterHistoryEntry, MatterRecord, NewMatter, Store, expert_names,
+    EnforcementActor, Expert, MatterEvent, MatterFilter, MatterHistoryEntry, MatterRecord, MatterSupervision,
+    NewMatter, Store, StoreError, SupervisionFilter, expert_names,
 };
 
 use crate::enforcement::{actor as enforcement_actor, acts_for, forbidden, in_scope, unit_scope};
@@ -247,6 +248,36 @@ pub struct MatterDetail {
     pub history: Vec<MatterEventView>,
     /// Action codes open in the current stage.
     pub actions: Vec<String>,
+    /// 督办 of overdue obligations, newest first (open and resolved).
+    pub supervisions: Vec<SupervisionView>,
+}
+
+/// A 督办 of an overdue obligation (an instalment or the remediation) of a matter's agreement.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SupervisionView {
+    pub id: i64,
+    pub matter_id: i64,
+    pub matter_number: String,
+    pub credit_code: String,
+    /// The pressed unit (the matter's).
+    pub unit: Option<UnitRef>,
+    /// `instalment:N` or `remediation`.
+    pub obligation: String,
+    pub obligation_label: String,
+    pub due: NaiveDate,
+    pub raised_at: String,
+    /// Not yet resolved.
+    pub open: bool,
+    pub resolved_at: Option<String>,
+    pub resolution: Option<String>,
+}
+
+/// Which 督办 to list: `open=true` for unresolved ones only.
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SupervisionQuery {
+    #[serde(default)]
+    pub open: Option<bool>,
 }
 
 /// The report's period: `from` and `to` as `YYYY-MM-DD` (opened in the period; all when absent).
@@ -648,6 +679,10 @@ impl<'a, S: Store> Compensation<'a, S> {
         });
         let draws = history.iter().filter_map(|e| draw_view(e, &pool)).collect();
         let actions = if acts_for(&caller.actor, record.unit_id) { actions(x.stage) } else { Vec::new() };
+        let filter = SupervisionFilter { matter_id: Some(record.id), ..SupervisionFilter::default() };
+        let org = self.app.caches().org();
+        let supervisions =
+            store.matter_supervisions(filter, 1000).await?.iter().map(|s| supervision_view(s, &org)).collect();
         Ok(MatterDetail {
             matter: view,
             assessment: x.assessment.clone(),
@@ -658,7 +693,72 @@ impl<'a, S: Store> Compensation<'a, S> {
             draws,
             history: history.iter().map(event_view).collect(),
             actions,
+            supervisions,
         })
+    }
+
+    /// 督办 of matters in the caller's scope, newest first (unresolved only with `open=true`).
+    pub async fn supervisions(&self, caller: &Caller, query: SupervisionQuery) -> AppResult<Vec<SupervisionView>> {
+        let filter = SupervisionFilter {
+            matter_id: None,
+            open_only: query.open.unwrap_or(false),
+            units: unit_scope(&caller.actor),
+        };
+        let list = self.app.store().matter_supervisions(filter, LIST_MAX).await?;
+        let org = self.app.caches().org();
+        Ok(list.iter().map(|s| supervision_view(s, &org)).collect())
+    }
+}
+
+/// Who raises 督办 in a matter's history.
+fn system_actor() -> EnforcementActor {
+    EnforcementActor { user_id: None, name: "系统".into() }
+}
+
+/// The scheduler's 督办: every obligation of an open agreement that is past due and not met
+/// raises one 督办 on the matter's unit, recorded in the matter's history (a rescan, a restart
+/// or another node finds the record and raises nothing again). Returns how many were raised now.
+pub async fn supervise_overdue<S: Store>(app: &App<S>) -> AppResult<usize> {
+    let today = crate::deadlines::today(app);
+    let mut raised = 0;
+    for stage in [MatterStage::Performing, MatterStage::Reviewing] {
+        let filter = MatterFilter { stage: Some(stage), ..MatterFilter::default() };
+        for m in app.store().matters(filter, 1000).await? {
+            for (obligation, due) in domain::overdue_obligations(&m.matter, today) {
+                match app.store().supervise_obligation(m.id, obligation, due, app.now(), system_actor()).await {
+                    Ok(Some(_)) => raised += 1,
+                    Ok(None) => {}
+                    Err(StoreError::Domain(e)) if e.code == "matter_not_found" => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+    }
+    Ok(raised)
+}
+
+/// [`supervise_overdue`] unless another node is doing it now.
+pub async fn supervise_overdue_if_leading<S: Store>(app: &App<S>) -> AppResult<usize> {
+    match app.store().try_lock_job("compensation-supervision").await? {
+        Some(_lock) => supervise_overdue(app).await,
+        None => Ok(0),
+    }
+}
+
+fn supervision_view(s: &MatterSupervision, org: &mashangban_domain::org::OrgTree) -> SupervisionView {
+    SupervisionView {
+        id: s.id,
+        matter_id: s.matter_id,
+        matter_number: s.matter_number.clone(),
+        credit_code: s.credit_code.clone(),
+        unit: unit_ref(org, Some(s.unit_id)),
+        obligation: s.obligation.code(),
+        obligation_label: s.obligation.label(),
+        due: s.due,
+        raised_at: format_instant(&s.raised_at),
+        open: s.resolved_at.is_none(),
+        resolved_at: s.resolved_at.as_ref().map(format_instant),
+        resolution: s.resolution.clone(),
     }
 }
 

@@ -212,6 +212,8 @@ pub struct App<S> {
     dispatch_models: Arc<dispatch::ModelSlot>,
     /// This node's spam-screening classifier and cached settings (垃圾信息甄别).
     screening_slot: Arc<screening::ScreeningSlot>,
+    /// This node's HJ 212 receiver counters (refused packets per device), shown on the park pages.
+    receiver_stats: monitoring::receiver::ReceiverStats,
 }
 
 impl<S: Store> App<S> {
@@ -254,6 +256,7 @@ impl<S: Store> App<S> {
             jobs: Arc::default(),
             dispatch_models: Arc::default(),
             screening_slot: Arc::default(),
+            receiver_stats: monitoring::receiver::ReceiverStats::default(),
         };
         if let (Some(incoming), Some(outgoing)) = (incoming, outgoing) {
             cluster::spawn(app.clone(), outgoing, incoming);
@@ -279,6 +282,11 @@ impl<S: Store> App<S> {
     /// This node's full-text index, if it has one.
     pub fn search_index(&self) -> Option<&mashangban_search::SearchIndex> {
         self.search.as_ref()
+    }
+
+    /// The counters of this node's HJ 212 receiver (the one `serve` runs hands them to it).
+    pub fn receiver_stats(&self) -> &monitoring::receiver::ReceiverStats {
+        &self.receiver_stats
     }
 
     pub fn now(&self) -> Instant {

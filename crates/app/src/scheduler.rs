@@ -162,10 +162,14 @@ pub async fn check_calendar<S: Store>(app: &App<S>) -> bool {
 /// How often missing periodic reports of the command centres are looked for and chased (once each).
 const REPORT_CHASE_EVERY: Duration = Duration::from_secs(5 * 60);
 
+/// How often overdue compensation payments and remediation are looked for and pressed (督办, once each).
+const COMPENSATION_SUPERVISION_EVERY: Duration = Duration::from_secs(5 * 60);
+
 /// How often each node retrains its spam-screening classifier from staff decisions.
 const SCREENING_TRAINING_EVERY: Duration = Duration::from_secs(15 * 60);
 
-/// Runs scans every `interval`, chases missing command-centre reports every five minutes, keeps an audit anchor and retrains the dispatch model daily (and at
+/// Runs scans and the missing-data check of monitoring points every `interval`, chases missing command-centre reports and presses overdue compensation
+/// obligations every five minutes, keeps an audit anchor and retrains the dispatch model daily (and at
 /// start-up), retrains the spam-screening classifier every quarter hour, and prunes the change feed
 /// and ended throttle windows hourly, until `stop` fires.
 pub fn spawn<S: Store>(
@@ -180,6 +184,7 @@ pub fn spawn<S: Store>(
         let mut last_training: Option<chrono::NaiveDate> = None;
         let mut last_screening_training: Option<std::time::Instant> = None;
         let mut last_report_chase: Option<std::time::Instant> = None;
+        let mut last_supervision: Option<std::time::Instant> = None;
         loop {
             let today = crate::deadlines::today(&app);
             if last_calendar_check != Some(today) {
@@ -221,6 +226,23 @@ pub fn spawn<S: Store>(
                     Ok(chased) => tracing::info!(chased, "missing command-centre reports chased"),
                     Err(error) => tracing::error!(%error, "chasing missing reports failed"),
                 }
+            }
+            if last_supervision.is_none_or(|at| at.elapsed() >= COMPENSATION_SUPERVISION_EVERY) {
+                last_supervision = Some(std::time::Instant::now());
+                let raised = crate::compensation::supervise_overdue_if_leading(&app).await;
+                app.jobs().record("compensation_supervision", raised.is_ok());
+                match raised {
+                    Ok(0) => {}
+                    Ok(raised) => tracing::info!(raised, "overdue compensation obligations supervised"),
+                    Err(error) => tracing::error!(%error, "supervising overdue compensation obligations failed"),
+                }
+            }
+            let raised = crate::monitoring::raise_missing_data_if_leading(&app).await;
+            app.jobs().record("missing_data", raised.is_ok());
+            match raised {
+                Ok(0) => {}
+                Ok(raised) => tracing::info!(raised, "missing-data alerts raised"),
+                Err(error) => tracing::error!(%error, "checking for missing monitoring data failed"),
             }
             let scanned = scan_if_leading(&app, &config).await;
             app.jobs().record("deadline_scan", scanned.is_ok());

@@ -51,7 +51,7 @@ pub use fund::{DEMO_FUND_POLICY, load_fund};
 pub use hot_issues::load_hot_issues;
 pub use ledgers::{DEMO_OUTLETS, load_ledgers};
 pub use liaisons::load_liaisons;
-pub use monitoring::{DEMO_DEVICE_PASSWORD, DEMO_POINTS, demo_mn, load_monitoring};
+pub use monitoring::{DEMO_DEVICE_PASSWORD, DEMO_PARK, DEMO_POINTS, demo_mn, load_monitoring};
 pub use onsite::load_onsite;
 pub use spam::{load_spam, spam_count};
 pub use statistics::load_statistics;

@@ -3,7 +3,9 @@
 //! park's two outlets and two creek sections — each with its device, and a
 //! week of hourly data (HJ 212 CN 2061) with a few COD exceedances, stored
 //! through the store, which raises their alerts. Device passwords are all
-//! [`DEMO_DEVICE_PASSWORD`]. Idempotent: nothing is loaded when any point exists.
+//! [`DEMO_DEVICE_PASSWORD`]. The park itself ([`DEMO_PARK`], 智慧园区) holds the
+//! points and lists its shared facilities. Idempotent: no point is loaded when
+//! any exists, the park only when it is missing.
 
 use chrono::{Duration, DurationRound};
 use rand::rngs::StdRng;
@@ -11,8 +13,8 @@ use rand::{Rng, SeedableRng};
 
 use mashangban_domain::environment::{GB_3838_2002, GB_8978_1996, LimitOverride};
 use mashangban_domain::monitoring::{
-    MeasuredParameter, NewReading, PermitLimit, PointDraft, PointInput, ReadingKind, check_reading,
-    device_password_hash, standard_named,
+    Facility, MeasuredParameter, NewReading, ParkDraft, ParkInput, PermitLimit, PointDraft, PointInput, ReadingKind,
+    check_reading, device_password_hash, standard_named,
 };
 use mashangban_domain::time::Instant;
 use mashangban_store::{MonitoringActor, MonitoringPoint, Store};
@@ -43,6 +45,7 @@ pub fn demo_mn(n: usize) -> String {
 pub async fn load_monitoring<S: Store>(store: &S, data: &DemoData, now: Instant) -> Result<u64, DemoError> {
     let failed = |e: mashangban_store::StoreError| DemoError(format!("载入在线监测演示数据失败：{e}"));
     if !store.monitoring_points().await.map_err(failed)?.is_empty() {
+        load_park(store, now).await?;
         return Ok(0);
     }
     let units = store.list_units().await.map_err(failed)?;
@@ -71,7 +74,42 @@ pub async fn load_monitoring<S: Store>(store: &S, data: &DemoData, now: Instant)
         }
     }
     store.insert_readings(batch, now).await.map_err(failed)?;
+    load_park(store, now).await?;
     Ok(points.len() as u64)
+}
+
+/// The demo park's code (`/parks/HG`).
+pub const DEMO_PARK: &str = "HG";
+
+/// The chemical-cluster park with its shared facilities (共性工厂) and the demo points, once.
+async fn load_park<S: Store>(store: &S, now: Instant) -> Result<(), DemoError> {
+    let failed = |e: mashangban_store::StoreError| DemoError(format!("载入智慧园区演示数据失败：{e}"));
+    if store.monitoring_park(DEMO_PARK).await.map_err(failed)?.is_some() {
+        return Ok(());
+    }
+    let units = store.list_units().await.map_err(failed)?;
+    let bureau =
+        units.iter().find(|u| u.code == "sthjj").ok_or_else(|| DemoError("组织架构中没有市生态环境局".into()))?;
+    let points = store.monitoring_points().await.map_err(failed)?;
+    let facility =
+        |name: &str, kind: &str, note: &str| Facility { name: name.into(), kind: kind.into(), note: Some(note.into()) };
+    let draft = ParkDraft {
+        code: DEMO_PARK.into(),
+        name: "化工园区（智慧园区试点）".into(),
+        unit_id: bureau.id,
+        description: Some(
+            "精细化工企业集聚区，园区内企业废水经预处理后纳管，由园区污水处理厂集中处理后排入岐江河。".into(),
+        ),
+        facilities: vec![
+            facility("化工园区污水处理厂", "集中污水处理厂", "设计规模 2 万吨/日，出水执行 GB 18918-2002 一级A"),
+            facility("园区危险废物暂存中心", "危险废物集中收集贮存", "服务园区 28 家企业，年周转 3000 吨"),
+            facility("园区集中供热站", "集中供热", "替代企业自备燃煤锅炉"),
+        ],
+        points: points.iter().filter(|p| p.code.starts_with("HG-")).map(|p| p.code.clone()).collect(),
+    };
+    let input = ParkInput::new(draft).map_err(|e| DemoError(e.message))?;
+    store.put_monitoring_park(input, now).await.map_err(failed)?;
+    Ok(())
 }
 
 /// The points: two outlets of each park enterprise, the park's two outlets, two creek sections.
@@ -90,6 +128,7 @@ fn drafts(data: &DemoData, unit_id: i64) -> Result<Vec<PointDraft>, DemoError> {
         permit_limits: Vec::new(),
         parameters: parameters(OUTLET_PARAMETERS),
         unit_id,
+        offline_after_minutes: None,
     };
     for e in enterprises.iter().take(PARK_ENTERPRISES) {
         for place in ["废水总排口", "车间排放口"] {

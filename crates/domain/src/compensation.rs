@@ -340,6 +340,74 @@ pub fn schedule(agreement: &Agreement, paid_fen: i64, today: NaiveDate) -> Vec<I
         .collect()
 }
 
+/// An obligation of a signed agreement that is pressed (督办) once when overdue:
+/// an instalment, by its position in the schedule (1-based), or the remediation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Obligation {
+    Instalment(usize),
+    Remediation,
+}
+
+impl Obligation {
+    /// The stable code stored with the 督办: `instalment:2`, `remediation`.
+    pub fn code(self) -> String {
+        match self {
+            Self::Instalment(n) => format!("instalment:{n}"),
+            Self::Remediation => "remediation".into(),
+        }
+    }
+
+    /// The inverse of [`Obligation::code`].
+    pub fn parse(code: &str) -> Option<Self> {
+        if code == "remediation" {
+            return Some(Self::Remediation);
+        }
+        let n: usize = code.strip_prefix("instalment:")?.parse().ok()?;
+        (n >= 1).then_some(Self::Instalment(n))
+    }
+
+    /// As people read it: `第2期赔偿金`, `生态修复义务`.
+    pub fn label(self) -> String {
+        match self {
+            Self::Instalment(n) => format!("第{n}期赔偿金"),
+            Self::Remediation => "生态修复义务".into(),
+        }
+    }
+}
+
+/// The obligations of an open matter that are overdue on `today`, each with
+/// its due date: instalments past due and not paid in full, and the
+/// remediation past its date while not yet reported done (the matter still
+/// at 协议履行, or its review failed). None for a matter without agreement or closed.
+pub fn overdue_obligations(matter: &Matter, today: NaiveDate) -> Vec<(Obligation, NaiveDate)> {
+    let Some(agreement) = matter.agreement.as_ref().filter(|_| matter.stage.is_open()) else { return Vec::new() };
+    let mut due: Vec<(Obligation, NaiveDate)> = schedule(agreement, matter.paid_fen, today)
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.overdue)
+        .map(|(n, i)| (Obligation::Instalment(n + 1), i.due))
+        .collect();
+    if agreement.remediation_due < today && !obligation_met(matter, Obligation::Remediation) {
+        due.push((Obligation::Remediation, agreement.remediation_due));
+    }
+    due
+}
+
+/// Whether an obligation is met (or no longer owed): the instalment paid in
+/// full, the remediation reported done and not failed at review; everything
+/// once the matter is closed or terminated.
+pub fn obligation_met(matter: &Matter, obligation: Obligation) -> bool {
+    let Some(agreement) = matter.agreement.as_ref().filter(|_| matter.stage.is_open()) else { return true };
+    match obligation {
+        Obligation::Instalment(n) => {
+            // The date plays no part in what is paid towards an instalment.
+            let statuses = schedule(agreement, matter.paid_fen, agreement.signed_on);
+            statuses.get(n.wrapping_sub(1)).is_none_or(|i| i.paid_fen >= i.amount_fen)
+        }
+        Obligation::Remediation => matter.remediation_passed || matter.stage == MatterStage::Reviewing,
+    }
+}
+
 /// A compensation matter (赔偿事项) as the domain sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Matter {
@@ -635,6 +703,8 @@ pub fn history_label(kind: &str) -> &str {
         "terminated" => "终止",
         "document_added" => "上传附件",
         "document_withdrawn" => "撤回附件",
+        "supervised" => "逾期督办",
+        "supervision_resolved" => "督办办结",
         other => other,
     }
 }
@@ -719,6 +789,29 @@ mod tests {
         assert_eq!((s[0].paid_fen, s[1].paid_fen), (6_000_000, 1_000_000));
         assert!(!s[0].overdue && s[1].overdue);
         assert!(schedule(&a, a.amount_fen, day("2030-01-01")).iter().all(|i| !i.overdue));
+    }
+
+    #[test]
+    fn overdue_obligations_are_met_by_payment_and_the_remediation_report() {
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let mut m = Matter::new(Procedure::Simple);
+        assert!(overdue_obligations(&m, day("2030-01-01")).is_empty(), "nothing owed before the agreement");
+        m.agreement = Some(agreement());
+        m.stage = MatterStage::Performing;
+        assert!(overdue_obligations(&m, day("2026-06-30")).is_empty(), "due today is not late");
+        assert_eq!(overdue_obligations(&m, day("2026-07-01")), vec![(Obligation::Instalment(1), day("2026-06-30"))]);
+        let all = overdue_obligations(&m, day("2027-01-01"));
+        let codes: Vec<String> = all.iter().map(|(o, _)| o.code()).collect();
+        assert_eq!(codes, ["instalment:1", "instalment:2", "remediation"]);
+        assert!(codes.iter().all(|c| Obligation::parse(c).is_some_and(|o| o.code() == *c)));
+        assert_eq!((Obligation::parse("instalment:0"), Obligation::parse("x")), (None, None));
+        m.paid_fen = 6_000_000;
+        assert!(obligation_met(&m, Obligation::Instalment(1)) && !obligation_met(&m, Obligation::Instalment(2)));
+        assert!(!obligation_met(&m, Obligation::Remediation));
+        m.stage = MatterStage::Reviewing;
+        assert!(obligation_met(&m, Obligation::Remediation), "reported done: under review");
+        m.stage = MatterStage::Closed;
+        assert!(obligation_met(&m, Obligation::Instalment(2)) && overdue_obligations(&m, day("2027-01-01")).is_empty());
     }
 
     #[test]

@@ -455,7 +455,7 @@ async fn start_hj212(
         app.clone(),
         listener,
         mashangban_app::monitoring::receiver::ReceiverConfig::default(),
-        mashangban_app::monitoring::receiver::ReceiverStats::default(),
+        app.receiver_stats().clone(),
         stopped,
     );
     Ok(Some(tokio::spawn(receiver)))

@@ -43,6 +43,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (31, "0031_creek_plans", include_str!("../migrations/0031_creek_plans.sql")),
     (32, "0032_documents", include_str!("../migrations/0032_documents.sql")),
     (33, "0033_duplicate_thresholds", include_str!("../migrations/0033_duplicate_thresholds.sql")),
+    (34, "0034_supervision_missing_data_parks", include_str!("../migrations/0034_supervision_missing_data_parks.sql")),
 ];
 
 /// Tables whose `id` is an identity column.
@@ -99,6 +100,9 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "creek_samples",
     "creek_plan_changes",
     "documents",
+    "compensation_supervisions",
+    "monitoring_outages",
+    "monitoring_parks",
 ];
 
 /// The newest migration this program knows.

@@ -7,15 +7,18 @@
 
 use chrono::Datelike;
 
+use chrono::NaiveDate;
+
 use mashangban_domain::compensation::{
-    ExpertInput, Matter, MatterStage, Procedure, Specialty, expert_not_found, matter_changed, matter_not_found,
+    ExpertInput, Matter, MatterStage, Obligation, Procedure, Specialty, expert_not_found, matter_changed,
+    matter_not_found, obligation_met,
 };
 use mashangban_domain::enforcement::case_not_found;
 use mashangban_domain::error::DomainError;
 use mashangban_domain::time::Instant;
 use mashangban_store::{
     CompensationStore, EnforcementActor, Expert, MatterEvent, MatterFilter, MatterHistoryEntry, MatterRecord,
-    NewMatter, StoreResult,
+    MatterSupervision, NewMatter, StoreResult, SupervisionFilter,
 };
 
 use crate::rows::json_text;
@@ -148,6 +151,106 @@ impl<D: Database> CompensationStore for SqlStore<D> {
         });
         self.db.read(read).await
     }
+
+    async fn supervise_obligation(
+        &self,
+        matter_id: i64,
+        obligation: Obligation,
+        due: NaiveDate,
+        at: Instant,
+        by: EnforcementActor,
+    ) -> StoreResult<Option<MatterSupervision>> {
+        let raise = job(move |c| {
+            Box::pin(async move {
+                let matter = load_matter(c, matter_id).await?.ok_or_else(matter_not_found)?;
+                // The unique key on (matter, obligation) makes it once across rescans and nodes.
+                let id: Option<i64> = c
+                    .scalar_opt(
+                        "INSERT INTO compensation_supervisions (matter_id, obligation, due, raised_at)
+                         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING id",
+                        &args![matter_id, obligation.code(), due.to_string(), &at],
+                    )
+                    .await?;
+                let Some(id) = id else { return Ok(None) };
+                let note = format!("{}应于{due}履行，已逾期未履行，督办承办单位跟进", obligation.label());
+                let event = MatterEvent { kind: "supervised".into(), note: Some(note), amount_fen: None, detail: None };
+                history(c, matter_id, &event, matter.matter.stage, &at, &by).await?;
+                let sql = format!("{SUPERVISION_SELECT} WHERE s.id = $1");
+                c.map_opt(&sql, &args![id], supervision_row).await
+            })
+        });
+        self.db.write(raise).await
+    }
+
+    async fn matter_supervisions(&self, filter: SupervisionFilter, limit: u32) -> StoreResult<Vec<MatterSupervision>> {
+        let read = job(move |c| {
+            Box::pin(async move {
+                let mut w = Filter::default();
+                if let Some(id) = filter.matter_id {
+                    w.eq("s.matter_id", id);
+                }
+                if filter.open_only {
+                    w.clause("s.resolved_at IS NULL".into());
+                }
+                if let Some(units) = filter.units
+                    && !w.any("m.unit_id", units)
+                {
+                    return Ok(Vec::new());
+                }
+                let limit = w.mark(i64::from(limit.clamp(1, 1000)));
+                let sql = format!("{SUPERVISION_SELECT} {} ORDER BY s.id DESC LIMIT {limit}", w.where_sql());
+                c.map(&sql, &w.values, supervision_row).await
+            })
+        });
+        self.db.read(read).await
+    }
+}
+
+const SUPERVISION_SELECT: &str = "SELECT s.id, s.matter_id, m.number, m.credit_code, m.unit_id, s.obligation, s.due,
+    s.raised_at, s.resolved_at, s.resolution
+    FROM compensation_supervisions s JOIN compensation_matters m ON m.id = s.matter_id";
+
+fn supervision_row(row: Row) -> StoreResult<MatterSupervision> {
+    let mut c = row.cols();
+    Ok(MatterSupervision {
+        id: c.get()?,
+        matter_id: c.get()?,
+        matter_number: c.get()?,
+        credit_code: c.get()?,
+        unit_id: c.get()?,
+        obligation: c.code(Obligation::parse)?,
+        due: c.code(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())?,
+        raised_at: c.get()?,
+        resolved_at: c.get()?,
+        resolution: c.get()?,
+    })
+}
+
+/// Resolves the open 督办 of a matter whose obligation `matter` (as just written) meets, each
+/// with a `supervision_resolved` history row.
+async fn resolve_met(c: &dyn Conn, id: i64, matter: &Matter, at: &Instant, by: &EnforcementActor) -> StoreResult<()> {
+    let sql = format!("{SUPERVISION_SELECT} WHERE s.matter_id = $1 AND s.resolved_at IS NULL ORDER BY s.id");
+    for open in c.map(&sql, &args![id], supervision_row).await? {
+        if !obligation_met(matter, open.obligation) {
+            continue;
+        }
+        let resolution = match (matter.stage, open.obligation) {
+            (MatterStage::Closed, _) => {
+                format!("赔偿事项已{}，督办办结", matter.closed_reason.as_ref().map_or("结案", |_| "终止"))
+            }
+            (_, Obligation::Instalment(_)) => format!("{}已缴清，督办办结", open.obligation.label()),
+            (_, Obligation::Remediation) => "已报告修复完成，转入修复效果评估，督办办结".to_owned(),
+        };
+        c.execute(
+            "UPDATE compensation_supervisions SET resolved_at = $2, resolution = $3 WHERE id = $1 AND resolved_at IS NULL",
+            &args![open.id, at, resolution.as_str()],
+        )
+        .await?;
+        let event =
+            MatterEvent { kind: "supervision_resolved".into(), note: Some(resolution), amount_fen: None, detail: None };
+        history(c, id, &event, matter.stage, at, by).await?;
+    }
+    Ok(())
 }
 
 const EXPERT_COLUMNS: &str = "id, name, specialty, employer, conflicts, active, created_at, version";
@@ -249,6 +352,7 @@ async fn change(
         return Err(matter_changed().into());
     }
     history(c, id, &event, matter.stage, &at, &by).await?;
+    resolve_met(c, id, &matter, &at, &by).await?;
     load_matter(c, id).await?.ok_or_else(|| matter_not_found().into())
 }
 

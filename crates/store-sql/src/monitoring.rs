@@ -6,13 +6,14 @@
 use mashangban_domain::environment::Exceedance;
 use mashangban_domain::error::DomainError;
 use mashangban_domain::monitoring::{
-    AlertState, Bucket, MAX_READINGS_PER_BATCH, NewReading, PointInput, PointKind, ReadingKind, alert_not_found,
-    point_not_found,
+    AlertState, Bucket, MAX_READINGS_PER_BATCH, NewReading, OutageKind, ParkInput, PointInput, PointKind, ReadingKind,
+    alert_not_found, park_not_found, point_not_found, valid_flag,
 };
 use mashangban_domain::time::Instant;
 use mashangban_store::{
-    ChangeEntity, MonitoringActor, MonitoringAlert, MonitoringDevice, MonitoringEvent, MonitoringPoint,
-    MonitoringStore, ReadingAggregate, ReadingQuery, StoreError, StoreResult, StoredBatch, StoredReading,
+    ChangeEntity, MonitoringActor, MonitoringAlert, MonitoringDevice, MonitoringEvent, MonitoringOutage,
+    MonitoringPark, MonitoringPoint, MonitoringStore, ReadingAggregate, ReadingQuery, StoreError, StoreResult,
+    StoredBatch, StoredReading,
 };
 
 use crate::rows::json_text;
@@ -253,6 +254,195 @@ impl<D: Database> MonitoringStore for SqlStore<D> {
         });
         self.db.write(dismiss).await
     }
+
+    async fn open_monitoring_outage(
+        &self,
+        point_id: i64,
+        kind: OutageKind,
+        since: Instant,
+        at: Instant,
+    ) -> StoreResult<Option<MonitoringOutage>> {
+        let open = job(move |c| {
+            Box::pin(async move {
+                let point = load_point(c, "id", point_id.into(), false).await?.ok_or_else(point_not_found)?;
+                // The partial unique key (one open outage per point) makes it once across rescans and nodes.
+                let id: Option<i64> = c
+                    .scalar_opt(
+                        "INSERT INTO monitoring_outages (point_id, kind, since, opened_at)
+                         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING id",
+                        &args![point_id, kind.as_str(), &since, &at],
+                    )
+                    .await?;
+                let Some(id) = id else { return Ok(None) };
+                let note = format!(
+                    "数据缺失：{}，自 {} 起超过{}分钟没有有效数据",
+                    kind.label(),
+                    mashangban_domain::time::format_instant(&since),
+                    point.offline_after_minutes
+                );
+                point_event(c, point_id, "offline", &at, &platform(), Some(&note)).await?;
+                crate::changes::append(c, ChangeEntity::Monitoring, &point_id.to_string(), "outage_opened", &at)
+                    .await?;
+                c.map_opt(&format!("{OUTAGE_SELECT} WHERE id = $1"), &args![id], outage).await
+            })
+        });
+        self.db.write(open).await
+    }
+
+    async fn put_monitoring_park(&self, input: ParkInput, at: Instant) -> StoreResult<MonitoringPark> {
+        self.db.write(job(move |c| Box::pin(async move { put_park(c, input, at).await }))).await
+    }
+
+    async fn monitoring_parks(&self) -> StoreResult<Vec<MonitoringPark>> {
+        let read =
+            job(move |c| Box::pin(async move { c.map(&format!("{PARK_SELECT} ORDER BY code"), &[], park).await }));
+        self.db.read(read).await
+    }
+
+    async fn monitoring_park(&self, code: &str) -> StoreResult<Option<MonitoringPark>> {
+        let code = code.to_owned();
+        let read = job(move |c| {
+            Box::pin(
+                async move { c.map_opt(&format!("{PARK_SELECT} WHERE code = $1"), &args![code.as_str()], park).await },
+            )
+        });
+        self.db.read(read).await
+    }
+
+    async fn hourly_counts_by_day(
+        &self,
+        series: Vec<(i64, String)>,
+        from: Instant,
+        to: Instant,
+    ) -> StoreResult<Vec<(String, i64)>> {
+        let read = job(move |c| {
+            Box::pin(async move {
+                let mut days: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+                // One range of the series index per (point, parameter): fast however long the history.
+                for (point_id, parameter) in &series {
+                    let rows = c
+                        .map(
+                            "SELECT substr(data_time, 1, 10), COUNT(*) FROM monitoring_readings
+                             WHERE point_id = $1 AND parameter = $2 AND cn = $3 AND data_time >= $4 AND data_time < $5
+                             GROUP BY substr(data_time, 1, 10)",
+                            &args![*point_id, parameter.as_str(), ReadingKind::Hour.cn(), &from, &to],
+                            |row| {
+                                let mut c = row.cols();
+                                Ok((c.get::<String>()?, c.get::<i64>()?))
+                            },
+                        )
+                        .await?;
+                    for (day, n) in rows {
+                        *days.entry(day).or_insert(0) += n;
+                    }
+                }
+                Ok(days.into_iter().collect())
+            })
+        });
+        self.db.read(read).await
+    }
+
+    async fn monitoring_outages(
+        &self,
+        open_only: bool,
+        point_id: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<MonitoringOutage>> {
+        let read = job(move |c| {
+            Box::pin(async move {
+                let mut w = crate::sql::Filter::default();
+                if open_only {
+                    w.clause("recovered_at IS NULL".into());
+                }
+                if let Some(id) = point_id {
+                    w.eq("point_id", id);
+                }
+                let limit = w.mark(i64::from(limit.clamp(1, 5000)));
+                let sql = format!("{OUTAGE_SELECT} {} ORDER BY id DESC LIMIT {limit}", w.where_sql());
+                c.map(&sql, &w.values, outage).await
+            })
+        });
+        self.db.read(read).await
+    }
+}
+
+const PARK_SELECT: &str = "SELECT id, code, name, unit_id, description, facilities, created_at, updated_at, version
+    FROM monitoring_parks";
+
+fn park(row: Row) -> StoreResult<MonitoringPark> {
+    let mut c = row.cols();
+    Ok(MonitoringPark {
+        id: c.get()?,
+        code: c.get()?,
+        name: c.get()?,
+        unit_id: c.get()?,
+        description: c.get()?,
+        facilities: c.json()?,
+        created_at: c.get()?,
+        updated_at: c.get()?,
+        version: c.get()?,
+    })
+}
+
+async fn put_park(c: &dyn Conn, input: ParkInput, at: Instant) -> StoreResult<MonitoringPark> {
+    let mut missing = Vec::new();
+    for code in &input.points {
+        if c.query_opt("SELECT 1 FROM monitoring_points WHERE code = $1", &args![code.as_str()]).await?.is_none() {
+            missing.push(code.as_str());
+        }
+    }
+    if !missing.is_empty() {
+        let shown: Vec<&str> = missing.iter().take(10).copied().collect();
+        return Err(DomainError::invalid("unknown_point", format!("没有这些监测点位：{}", shown.join("、"))).into());
+    }
+    let facilities = json_text(&input.facilities)?;
+    let updated = c
+        .execute(
+            "UPDATE monitoring_parks SET name = $2, unit_id = $3, description = $4, facilities = $5, updated_at = $6,
+                version = version + 1
+             WHERE code = $1",
+            &args![
+                input.code.as_str(),
+                input.name.as_str(),
+                input.unit_id,
+                input.description.as_deref(),
+                facilities.as_str(),
+                &at
+            ],
+        )
+        .await?;
+    if updated == 0 {
+        // The unique code decides between two nodes creating the same park at once.
+        c.execute(
+            "INSERT INTO monitoring_parks (code, name, unit_id, description, facilities, created_at, updated_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, 1)",
+            &args![input.code.as_str(), input.name.as_str(), input.unit_id, input.description.as_deref(), facilities.as_str(), &at],
+        )
+        .await?;
+    }
+    let found = c
+        .map_opt(&format!("{PARK_SELECT} WHERE code = $1"), &args![input.code.as_str()], park)
+        .await?
+        .ok_or_else(park_not_found)?;
+    c.execute("UPDATE monitoring_points SET park_id = NULL WHERE park_id = $1", &args![found.id]).await?;
+    for code in &input.points {
+        c.execute("UPDATE monitoring_points SET park_id = $2 WHERE code = $1", &args![code.as_str(), found.id]).await?;
+    }
+    Ok(found)
+}
+
+const OUTAGE_SELECT: &str = "SELECT id, point_id, kind, since, opened_at, recovered_at FROM monitoring_outages";
+
+fn outage(row: Row) -> StoreResult<MonitoringOutage> {
+    let mut c = row.cols();
+    Ok(MonitoringOutage {
+        id: c.get()?,
+        point_id: c.get()?,
+        kind: c.code(OutageKind::parse)?,
+        since: c.get()?,
+        opened_at: c.get()?,
+        recovered_at: c.get()?,
+    })
 }
 
 /// Refusals of a point's references, checked before writing for a Chinese message.
@@ -301,8 +491,9 @@ async fn create_point(
     let id: Option<i64> = c
         .scalar_opt(
             "INSERT INTO monitoring_points (code, name, kind, credit_code, ledger_item_id, mn, password_hash,
-                standard_code, grade, permit_limits, parameters, unit_id, version, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13)
+                standard_code, grade, permit_limits, parameters, unit_id, version, created_at, updated_at,
+                offline_after_minutes)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13, $14)
              ON CONFLICT DO NOTHING RETURNING id",
             &args![
                 input.code.as_str(),
@@ -317,7 +508,8 @@ async fn create_point(
                 json_text(&input.permit_limits)?,
                 json_text(&input.parameters)?,
                 input.unit_id,
-                &at
+                &at,
+                i64::from(input.offline_after_minutes)
             ],
         )
         .await?;
@@ -345,7 +537,7 @@ async fn update_point(
         .execute(
             "UPDATE monitoring_points SET name = $2, kind = $3, credit_code = $4, ledger_item_id = $5, mn = $6,
                 password_hash = COALESCE($7, password_hash), standard_code = $8, grade = $9, permit_limits = $10,
-                parameters = $11, unit_id = $12, version = version + 1, updated_at = $13
+                parameters = $11, unit_id = $12, version = version + 1, updated_at = $13, offline_after_minutes = $14
              WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM monitoring_points o WHERE o.mn = $6 AND o.id <> $1)",
             &args![
                 found.id,
@@ -360,7 +552,8 @@ async fn update_point(
                 json_text(&input.permit_limits)?,
                 json_text(&input.parameters)?,
                 input.unit_id,
-                &at
+                &at,
+                i64::from(input.offline_after_minutes)
             ],
         )
         .await?;
@@ -391,6 +584,7 @@ fn changes_note(before: &MonitoringPoint, after: &PointInput, password: bool) ->
     note(before.permit_limits != after.permit_limits, "许可限值");
     note(before.parameters != after.parameters, "监测因子");
     note(before.unit_id != after.unit_id, "责任单位");
+    note(before.offline_after_minutes != after.offline_after_minutes, "数据缺失报警时限");
     (!fields.is_empty()).then(|| format!("修改了{}", fields.join("、")))
 }
 
@@ -435,6 +629,8 @@ async fn insert_batch(c: &dyn Conn, readings: &[NewReading], at: &Instant) -> St
     let mut batch = StoredBatch::default();
     // The newest data time among the new readings of each point.
     let mut newest: std::collections::BTreeMap<i64, Instant> = std::collections::BTreeMap::new();
+    // The newest data time among the new readings flagged normal, of each point.
+    let mut newest_valid: std::collections::BTreeMap<i64, Instant> = std::collections::BTreeMap::new();
     for r in readings {
         let id: Option<i64> = c
             .scalar_opt(
@@ -463,6 +659,10 @@ async fn insert_batch(c: &dyn Conn, readings: &[NewReading], at: &Instant) -> St
         batch.inserted += 1;
         let slot = newest.entry(r.point_id).or_insert(r.data_time);
         *slot = (*slot).max(r.data_time);
+        if valid_flag(r.flag.as_deref()) {
+            let slot = newest_valid.entry(r.point_id).or_insert(r.data_time);
+            *slot = (*slot).max(r.data_time);
+        }
         if let Some(exceedance) = &r.exceedance {
             batch.alerts.push(open_alert(c, r, reading_id, exceedance, at).await?);
         }
@@ -475,6 +675,27 @@ async fn insert_batch(c: &dyn Conn, readings: &[NewReading], at: &Instant) -> St
             &args![point_id, &time],
         )
         .await?;
+    }
+    for (point_id, time) in newest_valid {
+        c.execute(
+            "UPDATE monitoring_points SET last_valid_at = $2
+             WHERE id = $1 AND (last_valid_at IS NULL OR last_valid_at < $2)",
+            &args![point_id, &time],
+        )
+        .await?;
+        // Valid data ends the point's outage, if one is open.
+        let ended = c
+            .execute(
+                "UPDATE monitoring_outages SET recovered_at = $2 WHERE point_id = $1 AND recovered_at IS NULL",
+                &args![point_id, at],
+            )
+            .await?;
+        if ended > 0 {
+            let note = format!("数据恢复（数据时间 {}）", mashangban_domain::time::format_instant(&time));
+            point_event(c, point_id, "online", at, &platform(), Some(&note)).await?;
+            crate::changes::append(c, ChangeEntity::Monitoring, &point_id.to_string(), "outage_recovered", at).await?;
+            batch.recovered.push(point_id);
+        }
     }
     for point_id in batch.alerts.iter().map(|a| a.point_id).collect::<std::collections::BTreeSet<_>>() {
         crate::changes::append(c, ChangeEntity::Monitoring, &point_id.to_string(), "alert_opened", at).await?;
@@ -511,7 +732,8 @@ async fn open_alert(
 }
 
 const POINT_COLUMNS: &str = "p.id, p.code, p.name, p.kind, p.credit_code, p.ledger_item_id, p.mn, p.standard_code,
-    p.grade, p.permit_limits, p.parameters, p.unit_id, p.version, p.created_at, p.updated_at, p.last_reading_at";
+    p.grade, p.permit_limits, p.parameters, p.unit_id, p.version, p.created_at, p.updated_at, p.last_reading_at,
+    p.offline_after_minutes, p.last_valid_at, p.park_id";
 
 fn point(row: Row) -> StoreResult<MonitoringPoint> {
     let mut c = row.cols();
@@ -535,6 +757,9 @@ fn point(row: Row) -> StoreResult<MonitoringPoint> {
         created_at: c.get()?,
         updated_at: c.get()?,
         last_reading_at: c.get()?,
+        offline_after_minutes: u32::try_from(c.get::<i64>()?).unwrap_or(u32::MAX),
+        last_valid_at: c.get()?,
+        park_id: c.get()?,
     })
 }
 

@@ -43,6 +43,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0035_creek_plans.sql"),
     include_str!("../migrations/0036_documents.sql"),
     include_str!("../migrations/0037_duplicate_thresholds.sql"),
+    include_str!("../migrations/0038_supervision_missing_data_parks.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

@@ -8,7 +8,9 @@ use std::future::Future;
 
 use serde::Serialize;
 
-use mashangban_domain::compensation::{Candidate, DrawRecord, ExpertInput, Matter, Procedure, Specialty};
+use chrono::NaiveDate;
+
+use mashangban_domain::compensation::{Candidate, DrawRecord, ExpertInput, Matter, Obligation, Procedure, Specialty};
 use mashangban_domain::time::Instant;
 
 use crate::{EnforcementActor, StoreResult};
@@ -124,6 +126,33 @@ pub struct MatterFilter {
     pub units: Option<Vec<i64>>,
 }
 
+/// A 督办 of an overdue obligation of a matter's agreement, raised once per
+/// (matter, obligation) by the scheduler and resolved when the obligation is met.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatterSupervision {
+    pub id: i64,
+    pub matter_id: i64,
+    pub matter_number: String,
+    pub credit_code: String,
+    /// The pressed unit (the matter's).
+    pub unit_id: i64,
+    pub obligation: Obligation,
+    pub due: NaiveDate,
+    pub raised_at: Instant,
+    pub resolved_at: Option<Instant>,
+    pub resolution: Option<String>,
+}
+
+/// Which 督办 to list.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SupervisionFilter {
+    pub matter_id: Option<i64>,
+    /// Only those not yet resolved.
+    pub open_only: bool,
+    /// Only of these units; `None` for all.
+    pub units: Option<Vec<i64>>,
+}
+
 pub trait CompensationStore {
     /// Adds an expert to the pool.
     fn create_expert(&self, expert: ExpertInput, at: Instant) -> impl Future<Output = StoreResult<Expert>> + Send;
@@ -144,7 +173,9 @@ pub trait CompensationStore {
     ) -> impl Future<Output = StoreResult<MatterRecord>> + Send;
 
     /// Writes `matter` (already decided by the domain) over version `expected`,
-    /// with its history row. `404 matter_not_found`, `409 matter_changed`.
+    /// with its history row; open 督办 whose obligation the new matter meets
+    /// (`compensation::obligation_met`) are resolved with a `supervision_resolved`
+    /// row in the same transaction. `404 matter_not_found`, `409 matter_changed`.
     fn change_matter(
         &self,
         id: i64,
@@ -162,4 +193,23 @@ pub trait CompensationStore {
 
     /// A matter's history, oldest first.
     fn matter_history(&self, id: i64) -> impl Future<Output = StoreResult<Vec<MatterHistoryEntry>>> + Send;
+
+    /// Raises a 督办 of an overdue obligation, with a `supervised` history row,
+    /// once per (matter, obligation): `None` when raised before (a rescan,
+    /// another node). `404 matter_not_found`.
+    fn supervise_obligation(
+        &self,
+        matter_id: i64,
+        obligation: Obligation,
+        due: NaiveDate,
+        at: Instant,
+        by: EnforcementActor,
+    ) -> impl Future<Output = StoreResult<Option<MatterSupervision>>> + Send;
+
+    /// 督办 of matters, newest first, at most `limit` (1..=1000).
+    fn matter_supervisions(
+        &self,
+        filter: SupervisionFilter,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<MatterSupervision>>> + Send;
 }

@@ -9,7 +9,8 @@ use std::future::Future;
 use serde::Serialize;
 
 use mashangban_domain::monitoring::{
-    AlertState, Bucket, MeasuredParameter, NewReading, PermitLimit, PointInput, PointKind, ReadingKind,
+    AlertState, Bucket, Facility, MeasuredParameter, NewReading, OutageKind, ParkInput, PermitLimit, PointInput,
+    PointKind, ReadingKind,
 };
 use mashangban_domain::org::UserId;
 use mashangban_domain::time::Instant;
@@ -39,6 +40,41 @@ pub struct MonitoringPoint {
     pub updated_at: Instant,
     /// The data time of its newest reading, if any.
     pub last_reading_at: Option<Instant>,
+    /// Minutes without valid data after which a 数据缺失 alert is raised.
+    pub offline_after_minutes: u32,
+    /// The data time of its newest reading flagged normal (`N` or none), if any.
+    pub last_valid_at: Option<Instant>,
+    /// The park (智慧园区) it belongs to, if any.
+    pub park_id: Option<i64>,
+}
+
+/// A park under online monitoring (智慧园区); its points name it by `park_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MonitoringPark {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    /// The responsible unit.
+    pub unit_id: i64,
+    pub description: Option<String>,
+    /// Its shared facilities (共性工厂).
+    pub facilities: Vec<Facility>,
+    pub created_at: Instant,
+    pub updated_at: Instant,
+    pub version: i64,
+}
+
+/// A 数据缺失 alert: a point without valid data for longer than its set
+/// time. At most one open per point; valid data arriving ends it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MonitoringOutage {
+    pub id: i64,
+    pub point_id: i64,
+    pub kind: OutageKind,
+    /// The newest valid data time before it (or the point's creation).
+    pub since: Instant,
+    pub opened_at: Instant,
+    pub recovered_at: Option<Instant>,
 }
 
 /// Who changes a point or an alert.
@@ -126,6 +162,8 @@ pub struct StoredBatch {
     pub duplicates: u64,
     /// Alerts raised by new readings.
     pub alerts: Vec<MonitoringAlert>,
+    /// Points whose 数据缺失 alert the batch's valid data ended.
+    pub recovered: Vec<i64>,
 }
 
 /// A device as the receiver checks it.
@@ -208,6 +246,49 @@ pub trait MonitoringStore {
     fn monitoring_alert(&self, id: i64) -> impl Future<Output = StoreResult<Option<MonitoringAlert>>> + Send;
 
     fn monitoring_alert_events(&self, alert_id: i64) -> impl Future<Output = StoreResult<Vec<MonitoringEvent>>> + Send;
+
+    /// Opens a 数据缺失 alert of a point with an `offline` event and a
+    /// change-feed row, unless one is open already (`None`: a rescan,
+    /// another node). `404 monitoring_point_not_found`.
+    fn open_monitoring_outage(
+        &self,
+        point_id: i64,
+        kind: OutageKind,
+        since: Instant,
+        at: Instant,
+    ) -> impl Future<Output = StoreResult<Option<MonitoringOutage>>> + Send;
+
+    /// 数据缺失 alerts, newest first, at most `limit` (1..=5000): open ones only with
+    /// `open_only`, of one point when given.
+    fn monitoring_outages(
+        &self,
+        open_only: bool,
+        point_id: Option<i64>,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<MonitoringOutage>>> + Send;
+
+    /// Creates the park of `input.code` or replaces its fields, and makes
+    /// exactly `input.points` its points (others leave it; a point of another
+    /// park moves). `422 unknown_point` naming the codes not found; nothing written then.
+    fn put_monitoring_park(
+        &self,
+        input: ParkInput,
+        at: Instant,
+    ) -> impl Future<Output = StoreResult<MonitoringPark>> + Send;
+
+    /// Every park, by code.
+    fn monitoring_parks(&self) -> impl Future<Output = StoreResult<Vec<MonitoringPark>>> + Send;
+
+    fn monitoring_park(&self, code: &str) -> impl Future<Output = StoreResult<Option<MonitoringPark>>> + Send;
+
+    /// How many hourly values (HJ 212 2061) of each (point, parameter) of
+    /// `series` have a data time in `[from, to)`, per Shanghai day (`2026-12-04`), oldest first.
+    fn hourly_counts_by_day(
+        &self,
+        series: Vec<(i64, String)>,
+        from: Instant,
+        to: Instant,
+    ) -> impl Future<Output = StoreResult<Vec<(String, i64)>>> + Send;
 
     /// Dismisses an open alert with a reason, with its `dismissed` event and a
     /// change-feed row. `404 monitoring_alert_not_found`, `409 alert_not_open`.

@@ -9,6 +9,7 @@
 //! administrators, dismiss its alerts (`HandleMonitoringAlerts`). The device
 //! password is stored as a salted hash and never shown.
 
+pub mod parks;
 pub mod receiver;
 pub mod upload;
 
@@ -22,21 +23,20 @@ use mashangban_domain::DomainError;
 use mashangban_domain::environment::LimitOverride;
 use mashangban_domain::monitoring::{
     AlertState, Bucket, MeasuredParameter, NewReading, PermitLimit, PointDraft, PointInput, ReadingKind,
-    alert_not_found, check_device_password, check_reading, device_password_hash, point_not_found, standard_named,
+    alert_not_found, check_device_password, check_reading, device_password_hash, outage_due, point_not_found,
+    standard_named,
 };
 use mashangban_domain::org::{Role, UnitKind};
 use mashangban_domain::time::{Instant, format_instant, parse_instant};
 use mashangban_store::{
-    MonitoringActor, MonitoringAlert, MonitoringEvent, MonitoringPoint, ReadingAggregate, ReadingQuery, Store,
-    StoredBatch, StoredReading,
+    MonitoringActor, MonitoringAlert, MonitoringEvent, MonitoringOutage, MonitoringPoint, ReadingAggregate,
+    ReadingQuery, Store, StoredBatch, StoredReading,
 };
 
 use crate::error::{AppError, AppResult};
 use crate::views::{UnitRef, unit_ref};
 use crate::{App, Caller};
 
-/// A point without a reading for this long is offline (离线).
-pub const OFFLINE_AFTER: Duration = Duration::minutes(30);
 /// The longest span one series query covers.
 const MAX_SPAN: Duration = Duration::days(400);
 /// Raw readings one query answers at most.
@@ -77,6 +77,9 @@ pub struct PointBody {
     pub parameters: Vec<MeasuredParameter>,
     /// The responsible unit's code: the environment bureau or a town.
     pub unit: String,
+    /// Minutes without valid data before a 数据缺失 alert (5–10080; 120 when absent).
+    #[serde(default)]
+    pub offline_after_minutes: Option<u32>,
     /// The version the change was made on (optional optimistic check).
     #[serde(default)]
     pub version: Option<i64>,
@@ -104,10 +107,41 @@ pub struct PointView {
     pub created_at: String,
     pub updated_at: String,
     pub last_reading_at: Option<String>,
-    /// `normal`, `exceeding` (an open alert) or `offline` (no reading for 30 minutes).
+    /// The data time of the newest value flagged normal.
+    pub last_valid_at: Option<String>,
+    /// Minutes without valid data before the point is offline and a 数据缺失 alert is raised.
+    pub offline_after_minutes: u32,
+    /// `normal`, `exceeding` (an open alert) or `offline` (no valid data yet, or none for
+    /// `offline_after_minutes`).
     pub status: String,
     pub status_label: String,
     pub open_alerts: usize,
+}
+
+/// A 数据缺失 alert: a point without valid data for longer than its set time.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct OutageView {
+    pub id: i64,
+    pub point_code: String,
+    pub point_name: String,
+    pub unit: Option<UnitRef>,
+    /// `silent` (nothing arrives) or `flagged` (only values flagged not normal).
+    pub kind: String,
+    pub kind_label: String,
+    /// The newest valid data time before it (or the point's creation).
+    pub since: String,
+    pub opened_at: String,
+    pub recovered_at: Option<String>,
+    pub open: bool,
+}
+
+/// The missing-data list's filter: `state=all` for recovered ones too (open ones by default), `point`.
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
+pub struct OutageQuery {
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub point: Option<String>,
 }
 
 /// One stored value.
@@ -139,6 +173,8 @@ pub struct PointDetail {
     pub point: PointView,
     pub latest: Vec<ReadingView>,
     pub alerts: Vec<AlertView>,
+    /// Its 数据缺失 alerts, newest first.
+    pub outages: Vec<OutageView>,
     pub history: Vec<EventView>,
 }
 
@@ -287,6 +323,7 @@ impl<'a, S: Store> Monitoring<'a, S> {
             permit_limits: body.permit_limits,
             parameters: body.parameters,
             unit_id,
+            offline_after_minutes: body.offline_after_minutes,
         })?)
     }
 
@@ -305,9 +342,11 @@ impl<'a, S: Store> Monitoring<'a, S> {
         let open = alerts.iter().filter(|a| a.state == AlertState::Open).count();
         let latest = store.latest_readings(point.id).await?.iter().map(|r| reading_view(&point, r)).collect();
         let history = store.monitoring_point_events(point.id).await?.into_iter().map(event_view).collect();
+        let outages = store.monitoring_outages(false, Some(point.id), 200).await?;
+        let outages = outages.iter().map(|o| self.outage_view(o, &point)).collect();
         let view = self.view(&point, open);
         let alerts = alerts.iter().map(|a| self.alert_view(a, &point)).collect();
-        Ok(PointDetail { point: view, latest, alerts, history })
+        Ok(PointDetail { point: view, latest, alerts, outages, history })
     }
 
     /// A parameter's readings or their hourly / daily min/avg/max over a span.
@@ -369,6 +408,23 @@ impl<'a, S: Store> Monitoring<'a, S> {
         self.alert_views(&alerts).await
     }
 
+    /// 数据缺失 alerts, newest first: open ones, or all with `state=all`.
+    pub async fn outages(&self, query: OutageQuery) -> AppResult<Vec<OutageView>> {
+        let open_only = match query.state.as_deref() {
+            None | Some("") | Some("open") => true,
+            Some("all") => false,
+            Some(_) => return Err(AppError::invalid("invalid_state", "数据缺失报警状态应为 open 或 all")),
+        };
+        let point = match query.point.as_deref().filter(|p| !p.is_empty()) {
+            Some(code) => Some(self.point(code).await?.id),
+            None => None,
+        };
+        let outages = self.app.store().monitoring_outages(open_only, point, 1000).await?;
+        let points: BTreeMap<i64, MonitoringPoint> =
+            self.app.store().monitoring_points().await?.into_iter().map(|p| (p.id, p)).collect();
+        Ok(outages.iter().filter_map(|o| Some(self.outage_view(o, points.get(&o.point_id)?))).collect())
+    }
+
     /// One alert with its history.
     pub async fn alert(&self, id: i64) -> AppResult<AlertDetail> {
         let store = self.app.store();
@@ -401,7 +457,9 @@ impl<'a, S: Store> Monitoring<'a, S> {
     /// Checks each reading against its point and stores the batch; wakes the live pages of points with new alerts.
     pub async fn store_readings(&self, readings: Vec<NewReading>) -> AppResult<StoredBatch> {
         let batch = self.app.store().insert_readings(readings, self.app.now()).await?;
-        let mut points: Vec<i64> = batch.alerts.iter().map(|a| a.point_id).collect();
+        let mut points: Vec<i64> =
+            batch.alerts.iter().map(|a| a.point_id).chain(batch.recovered.iter().copied()).collect();
+        points.sort_unstable();
         points.dedup();
         for point in points {
             self.app.live().publish_monitoring(point);
@@ -430,7 +488,9 @@ impl<'a, S: Store> Monitoring<'a, S> {
         let org = self.app.caches().org();
         let standard = standard_named(&p.standard).ok();
         let grade = mashangban_domain::environment::Grade(p.grade);
-        let offline = p.last_reading_at.is_none_or(|t| self.app.now() - t > OFFLINE_AFTER);
+        let offline = p.last_valid_at.is_none()
+            || outage_due(p.last_valid_at, p.last_reading_at, p.created_at, p.offline_after_minutes, self.app.now())
+                .is_some();
         let (status, status_label) = match (open_alerts > 0, offline) {
             (true, _) => ("exceeding", "超标"),
             (false, true) => ("offline", "离线"),
@@ -456,6 +516,8 @@ impl<'a, S: Store> Monitoring<'a, S> {
             created_at: format_instant(&p.created_at),
             updated_at: format_instant(&p.updated_at),
             last_reading_at: p.last_reading_at.as_ref().map(format_instant),
+            last_valid_at: p.last_valid_at.as_ref().map(format_instant),
+            offline_after_minutes: p.offline_after_minutes,
             status: status.into(),
             status_label: status_label.into(),
             open_alerts,
@@ -466,6 +528,21 @@ impl<'a, S: Store> Monitoring<'a, S> {
         let points: BTreeMap<i64, MonitoringPoint> =
             self.app.store().monitoring_points().await?.into_iter().map(|p| (p.id, p)).collect();
         Ok(alerts.iter().filter_map(|a| Some(self.alert_view(a, points.get(&a.point_id)?))).collect())
+    }
+
+    fn outage_view(&self, o: &MonitoringOutage, point: &MonitoringPoint) -> OutageView {
+        OutageView {
+            id: o.id,
+            point_code: point.code.clone(),
+            point_name: point.name.clone(),
+            unit: unit_ref(&self.app.caches().org(), Some(point.unit_id)),
+            kind: o.kind.as_str().into(),
+            kind_label: o.kind.label().into(),
+            since: format_instant(&o.since),
+            opened_at: format_instant(&o.opened_at),
+            recovered_at: o.recovered_at.as_ref().map(format_instant),
+            open: o.recovered_at.is_none(),
+        }
     }
 
     pub(crate) fn alert_view(&self, a: &MonitoringAlert, point: &MonitoringPoint) -> AlertView {
@@ -487,6 +564,35 @@ impl<'a, S: Store> Monitoring<'a, S> {
             reason: a.reason.clone(),
             version: a.version,
         }
+    }
+}
+
+/// The scheduler's missing-data check: every point without valid data for
+/// longer than its set time gets one open 数据缺失 alert (recorded; a rescan,
+/// a restart or another node finds it open and raises nothing again; valid
+/// data arriving ends it). Wakes the live pages of the points. How many were raised now.
+pub async fn raise_missing_data<S: Store>(app: &App<S>) -> AppResult<usize> {
+    let now = app.now();
+    let mut raised = 0;
+    for p in app.store().monitoring_points().await? {
+        let Some(kind) = outage_due(p.last_valid_at, p.last_reading_at, p.created_at, p.offline_after_minutes, now)
+        else {
+            continue;
+        };
+        let since = p.last_valid_at.unwrap_or(p.created_at);
+        if app.store().open_monitoring_outage(p.id, kind, since, now).await?.is_some() {
+            raised += 1;
+            app.live().publish_monitoring(p.id);
+        }
+    }
+    Ok(raised)
+}
+
+/// [`raise_missing_data`] unless another node is doing it now.
+pub async fn raise_missing_data_if_leading<S: Store>(app: &App<S>) -> AppResult<usize> {
+    match app.store().try_lock_job("missing-data").await? {
+        Some(_lock) => raise_missing_data(app).await,
+        None => Ok(0),
     }
 }
 

@@ -119,7 +119,15 @@ pub struct PointDraft {
     pub permit_limits: Vec<PermitLimit>,
     pub parameters: Vec<MeasuredParameter>,
     pub unit_id: i64,
+    /// Minutes without valid data after which the point is offline and a
+    /// 数据缺失 alert is raised; [`DEFAULT_OFFLINE_AFTER_MINUTES`] when absent.
+    pub offline_after_minutes: Option<u32>,
 }
+
+/// Without valid data for this long a point is offline (two hours: two missed hourly values).
+pub const DEFAULT_OFFLINE_AFTER_MINUTES: u32 = 120;
+/// The shortest and longest silence a point may be set to tolerate (five minutes to a week).
+pub const OFFLINE_AFTER_MINUTES: std::ops::RangeInclusive<u32> = 5..=7 * 24 * 60;
 
 /// A valid point: what the store writes (the device password goes beside it, hashed).
 #[derive(Debug, Clone, PartialEq)]
@@ -135,6 +143,7 @@ pub struct PointInput {
     pub permit_limits: Vec<PermitLimit>,
     pub parameters: Vec<MeasuredParameter>,
     pub unit_id: i64,
+    pub offline_after_minutes: u32,
 }
 
 fn invalid(code: &'static str, message: impl Into<String>) -> DomainError {
@@ -165,7 +174,7 @@ impl PointInput {
     /// Validates a draft. Codes: `invalid_point_code`, `text_required` /
     /// `text_too_long` (name), `invalid_point_kind`, `invalid_credit_code`,
     /// `invalid_mn`, `unknown_standard`, `unknown_grade`, `invalid_parameters`,
-    /// `invalid_permit_limit`.
+    /// `invalid_permit_limit`, `invalid_offline_after`.
     pub fn new(draft: PointDraft) -> Result<Self, DomainError> {
         let code = draft.code.trim().to_owned();
         if code.is_empty() || code.len() > MAX_CODE_LEN || !code.chars().all(is_code_char) {
@@ -183,6 +192,10 @@ impl PointInput {
         standard.check_grade(Grade(draft.grade))?;
         let parameters = check_parameters(draft.parameters)?;
         let permit_limits = check_permit_limits(draft.permit_limits)?;
+        let offline_after_minutes = draft.offline_after_minutes.unwrap_or(DEFAULT_OFFLINE_AFTER_MINUTES);
+        if !OFFLINE_AFTER_MINUTES.contains(&offline_after_minutes) {
+            return Err(invalid("invalid_offline_after", "数据缺失报警时限应为5~10080分钟（5分钟至7天）"));
+        }
         Ok(PointInput {
             code,
             name,
@@ -195,6 +208,7 @@ impl PointInput {
             permit_limits,
             parameters,
             unit_id: draft.unit_id,
+            offline_after_minutes,
         })
     }
 }
@@ -298,6 +312,7 @@ mod tests {
             }],
             parameters: vec![MeasuredParameter { code: "w01018".into(), unit: "mg/L".into() }],
             unit_id: 1,
+            offline_after_minutes: None,
         }
     }
 
@@ -320,6 +335,9 @@ mod tests {
         assert_eq!(code_of(PointDraft { mn: "x".repeat(25), ..draft() }), "invalid_mn");
         assert_eq!(code_of(PointDraft { standard: "GB 1-2000".into(), ..draft() }), "unknown_standard");
         assert_eq!(code_of(PointDraft { grade: 4, ..draft() }), "unknown_grade");
+        assert_eq!(code_of(PointDraft { offline_after_minutes: Some(4), ..draft() }), "invalid_offline_after");
+        assert_eq!(code_of(PointDraft { offline_after_minutes: Some(10_081), ..draft() }), "invalid_offline_after");
+        assert_eq!(PointInput::new(draft()).unwrap().offline_after_minutes, DEFAULT_OFFLINE_AFTER_MINUTES);
         assert_eq!(code_of(PointDraft { parameters: vec![], ..draft() }), "invalid_parameters");
         let twice = vec![MeasuredParameter { code: "w01018".into(), unit: "mg/L".into() }; 2];
         assert_eq!(code_of(PointDraft { parameters: twice, ..draft() }), "invalid_parameters");

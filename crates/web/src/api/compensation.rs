@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use mashangban_app::compensation::{
     CompensationReport, DrawBody, ExpertActiveBody, ExpertBody, ExpertView, MatterActionBody, MatterDetail, MatterView,
-    OpenMatterBody, ReportQuery,
+    OpenMatterBody, ReportQuery, SupervisionQuery, SupervisionView,
 };
 use mashangban_app::{App, AppError};
 use mashangban_domain::access::Permission;
@@ -130,7 +130,21 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .query(&[("from", "起始日期（YYYY-MM-DD，按启动日期）"), ("to", "截止日期（YYYY-MM-DD）")])
             .answer::<CompensationReport>()
             .errors(&["invalid_parameter", "invalid_date"]),
+        Route::get("/api/v1/compensation/supervisions", supervisions::<S>)
+            .permission(read)
+            .doc("compensation", "逾期督办：赔偿协议中逾期未缴的分期赔偿金和逾期未完成的修复义务，每项督办一次，履行后自动办结；承办人和单位领导只看本单位的")
+            .query(&[("open", "true 只看未办结的督办")])
+            .answer::<Vec<SupervisionView>>()
+            .errors(&["invalid_parameter"]),
     ]
+}
+
+async fn supervisions<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Query(q): Query<SupervisionQuery>,
+) -> ApiResult<Json<Vec<SupervisionView>>> {
+    Ok(Json(app.compensation().supervisions(&caller, q).await?))
 }
 
 fn matter_id(id: &str) -> ApiResult<i64> {

@@ -11,9 +11,11 @@ use axum::extract::{Query, State};
 use crate::extract::Path;
 use axum::http::{HeaderMap, StatusCode, header};
 
+use mashangban_app::monitoring::parks::{ParkBody, ParkDashboard, ParkView};
 use mashangban_app::monitoring::upload::{MAX_CSV_BYTES, ReadingsBody, UploadReport};
 use mashangban_app::monitoring::{
-    AlertDetail, AlertQuery, AlertView, DismissBody, PointBody, PointDetail, PointView, Series, SeriesQuery,
+    AlertDetail, AlertQuery, AlertView, DismissBody, OutageQuery, OutageView, PointBody, PointDetail, PointView,
+    Series, SeriesQuery,
 };
 use mashangban_app::{App, AppError};
 use mashangban_domain::access::Permission;
@@ -40,6 +42,7 @@ const CREATE_ERRORS: &[&str] = &[
     "unknown_unit",
     "unknown_enterprise",
     "unknown_ledger_item",
+    "invalid_offline_after",
     "monitoring_mn_taken",
     "monitoring_point_exists",
 ];
@@ -59,6 +62,7 @@ const UPDATE_ERRORS: &[&str] = &[
     "unknown_unit",
     "unknown_enterprise",
     "unknown_ledger_item",
+    "invalid_offline_after",
     "monitoring_mn_taken",
     "device_password_required",
     "monitoring_point_not_found",
@@ -125,6 +129,35 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .doc("monitoring", "超标报警（最新在前）")
             .query(&[("state", "open（默认）、dismissed、escalated 或 all"), ("point", "点位编号")])
             .answer::<Vec<AlertView>>()
+            .errors(&["invalid_parameter", "invalid_state", "monitoring_point_not_found"]),
+        Route::get("/api/v1/monitoring/parks", parks::<S>)
+            .permission(read)
+            .doc("monitoring", "智慧园区：各园区的企业数、点位数及正常、超标、离线点位数和共性工厂")
+            .answer::<Vec<ParkView>>(),
+        Route::get("/api/v1/monitoring/parks/{code}", park::<S>)
+            .permission(read)
+            .doc("monitoring", "园区页：企业、点位实时状态、今日报警、待处置报警、数据缺失、在办案件和赔偿事项（有执法查看权限者可见，按数据范围）、共性工厂、近14天趋势、各设备拒收报文计数")
+            .answer::<ParkDashboard>()
+            .errors(&["monitoring_park_not_found"]),
+        Route::put("/api/v1/monitoring/parks/{code}", put_park::<S>)
+            .permission(Permission::ManageMonitoring)
+            .doc("monitoring", "建立或整体替换园区：名称、责任单位、简介、共性工厂和所属点位（其他园区的点位会移入本园区）")
+            .body::<ParkBody>()
+            .answer::<ParkView>()
+            .errors(&[
+                "invalid_park_code",
+                "text_required",
+                "text_too_long",
+                "invalid_facilities",
+                "too_many_points",
+                "unknown_unit",
+                "unknown_point",
+            ]),
+        Route::get("/api/v1/monitoring/outages", outages::<S>)
+            .permission(read)
+            .doc("monitoring", "数据缺失报警（最新在前）：点位超过设定时限（默认120分钟）没有有效数据（无数据或设备标记异常）时报警一次，数据恢复后自动结束")
+            .query(&[("state", "open（默认，未恢复的）或 all"), ("point", "点位编号")])
+            .answer::<Vec<OutageView>>()
             .errors(&["invalid_parameter", "invalid_state", "monitoring_point_not_found"]),
         Route::get("/api/v1/monitoring/alerts/{id}", alert::<S>)
             .permission(read)
@@ -233,6 +266,34 @@ async fn alerts<S: Store>(
     q: Result<Query<AlertQuery>, QueryRejection>,
 ) -> ApiResult<Json<Vec<AlertView>>> {
     Ok(Json(app.monitoring().alerts(query(q)?).await?))
+}
+
+async fn parks<S: Store>(State(app): State<App<S>>, Auth(_caller): Auth) -> ApiResult<Json<Vec<ParkView>>> {
+    Ok(Json(app.monitoring().parks().await?))
+}
+
+async fn park<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path(code): Path<String>,
+) -> ApiResult<Json<ParkDashboard>> {
+    Ok(Json(app.monitoring().park(&caller, &code).await?))
+}
+
+async fn put_park<S: Store>(
+    State(app): State<App<S>>,
+    Path(code): Path<String>,
+    JsonBody(body): JsonBody<ParkBody>,
+) -> ApiResult<Json<ParkView>> {
+    Ok(Json(app.monitoring().put_park(&code, body).await?))
+}
+
+async fn outages<S: Store>(
+    State(app): State<App<S>>,
+    Auth(_caller): Auth,
+    q: Result<Query<OutageQuery>, QueryRejection>,
+) -> ApiResult<Json<Vec<OutageView>>> {
+    Ok(Json(app.monitoring().outages(query(q)?).await?))
 }
 
 async fn alert<S: Store>(

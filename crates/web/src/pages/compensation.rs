@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use mashangban_app::compensation::{
     CompensationReport, DrawBody, ExpertActiveBody, ExpertBody, ExpertView, InstalmentBody, MatterActionBody,
-    MatterDetail, MatterView, OpenMatterBody, ReportQuery,
+    MatterDetail, MatterView, OpenMatterBody, ReportQuery, SupervisionQuery, SupervisionView,
 };
 use mashangban_app::{App, AppError, Caller};
 use mashangban_domain::access::Permission;
@@ -49,6 +49,8 @@ struct MattersPage {
     layout: Layout,
     matters: Vec<MatterView>,
     report: CompensationReport,
+    /// Unresolved 督办 of overdue obligations.
+    supervisions: Vec<SupervisionView>,
     stages: Vec<(&'static str, &'static str)>,
     stage: String,
 }
@@ -82,6 +84,7 @@ async fn matters<S: Store>(
         layout: Layout::staff("生态环境损害赔偿", &caller.actor, &menu),
         matters: service.matters(&caller, Some(&stage), None).await?,
         report: service.report(&caller, ReportQuery::default()).await?,
+        supervisions: service.supervisions(&caller, SupervisionQuery { open: Some(true) }).await?,
         stages: MatterStage::ALL.iter().map(|s| (s.as_str(), s.label())).collect(),
         stage,
     };

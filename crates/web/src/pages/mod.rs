@@ -27,6 +27,7 @@ mod liaisons;
 mod monitoring;
 mod my_account;
 mod onsite;
+mod parks;
 mod portal;
 mod staff;
 mod statistics;
@@ -75,6 +76,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     routes.extend(approvals::routes::<S>());
     routes.extend(statistics::routes::<S>());
     routes.extend(monitoring::routes::<S>());
+    routes.extend(parks::routes::<S>());
     routes.extend(enforcement::routes::<S>());
     routes.extend(compensation::routes::<S>());
     routes.extend(onsite::routes::<S>());

@@ -2,8 +2,8 @@
 //! exceeding, offline); `/monitoring/{code}`, a point with its latest values,
 //! an hourly chart of one parameter over the last 24 hours, from its minute
 //! data or else its hourly data (inline SVG drawn
-//! here, no script), its alerts and its history; `/monitoring/alerts`, the
-//! open alerts with the form that dismisses one with a reason. The list and
+//! here, no script), its alerts, its 数据缺失 alerts and its history; `/monitoring/alerts`, the
+//! open alerts with the form that dismisses one with a reason, and the open 数据缺失 alerts. The list and
 //! the alerts follow `/monitoring/events` (server-sent events, drawn by
 //! `monitoring-live.js`): every committed change of a point or its alerts
 //! sends the points' status and the open alerts again, without a reload.
@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use mashangban_app::monitoring::{
-    AggregateView, AlertQuery, AlertView, DismissBody, PointDetail, PointView, SeriesQuery,
+    AggregateView, AlertQuery, AlertView, DismissBody, OutageQuery, OutageView, PointDetail, PointView, SeriesQuery,
 };
 use mashangban_app::{App, AppError, Caller};
 use mashangban_domain::access::Permission;
@@ -225,6 +225,8 @@ fn chart(hours: &[AggregateView], limit: Option<&str>) -> Chart {
 struct AlertsPage {
     layout: Layout,
     alerts: Vec<AlertView>,
+    /// Open 数据缺失 alerts.
+    outages: Vec<OutageView>,
     /// Whether the caller may dismiss (of their own unit's points).
     handle: bool,
     /// Whether the caller may open an enforcement case (立案) from an alert of their own unit's points.
@@ -248,6 +250,7 @@ async fn alerts_page<S: Store>(
     let page = AlertsPage {
         layout: Layout::staff("超标报警", &caller.actor, menu),
         alerts: app.monitoring().alerts(AlertQuery::default()).await?,
+        outages: app.monitoring().outages(OutageQuery::default()).await?,
         handle: caller.may(Permission::HandleMonitoringAlerts),
         open_case: caller.may(Permission::HandleEnforcement),
         error,

@@ -299,3 +299,99 @@ async fn the_demo_park_has_a_closed_simple_procedure_and_one_in_consultation() {
     assert!(html.contains("id=\"compensation-matters\"") && html.contains(closed["number"].as_str().unwrap()));
     assert_eq!(report["total"]["agreed"].as_str(), Some("122600.00"));
 }
+
+/// A signed matter: two instalments (due 2026-12-31 and 2027-03-31) and the remediation due 2027-03-31.
+async fn signed_matter(app: &App, handler: &Session, leader: &Session) -> Value {
+    let (credit_code, ids) = park(app).await;
+    pool(app, &credit_code).await;
+    let (_, case) = app.post("/api/v1/enforcement/cases", Some(handler), json!({ "alert": ids[0] })).await;
+    let open = json!({ "case": case["id"], "procedure": "simple" });
+    let (_, matter) = app.post("/api/v1/compensation/matters", Some(handler), open).await;
+    let id = matter["id"].as_i64().unwrap();
+    let (_, matter) = draw(app, id, handler, "assessment", 3, version(&matter)).await;
+    let assess = json!({ "action": "assess", "damage": "122000.50", "report": "专家评估意见" });
+    let (_, matter) = act(app, id, handler, assess, version(&matter)).await;
+    let consult = json!({ "action": "consult", "minutes": "企业认可损害数额" });
+    let (_, matter) = act(app, id, handler, consult, version(&matter)).await;
+    let sign = json!({
+        "action": "sign", "amount": "122000.50", "signed_on": "2026-12-04",
+        "instalments": [{ "due": "2026-12-31", "amount": "60000" }, { "due": "2027-03-31", "amount": "62000.50" }],
+        "remediation": "补种水生植物，清淤河道300米", "remediation_due": "2027-03-31"
+    });
+    let (status, matter) = act(app, id, leader, sign, version(&matter)).await;
+    assert_eq!(status, StatusCode::OK, "{matter}");
+    matter
+}
+
+fn kinds_of(matter: &Value, kind: &str) -> usize {
+    matter["history"].as_array().unwrap().iter().filter(|e| e["kind"] == kind).count()
+}
+
+#[tokio::test]
+async fn overdue_payments_and_remediation_are_supervised_once_and_resolved_when_met() {
+    use mashangban_app::compensation::supervise_overdue;
+
+    let app = spawn().await;
+    app.set_time("2026-12-04T10:00:00+08:00");
+    let handler = unit_handler(&app, "sthjj", "h-sthjj").await;
+    let leader = unit_leader(&app, "sthjj", "l-sthjj").await;
+    unit_handler(&app, "zrzyj", "h-zrzyj").await; // another unit, which sees none of it
+    let matter = signed_matter(&app, &handler, &leader).await;
+    let id = matter["id"].as_i64().unwrap();
+    assert_eq!(supervise_overdue(&app.state).await.unwrap(), 0, "nothing due yet");
+
+    // The first instalment is due on 12-31: pressed on the next day, once.
+    app.set_time("2026-12-31T20:00:00+08:00");
+    assert_eq!(supervise_overdue(&app.state).await.unwrap(), 0, "due today is not overdue");
+    app.set_time("2027-01-01T09:00:00+08:00");
+    // Sessions end while the clock jumps weeks ahead: sign in again.
+    let (handler, other) = (app.login("h-sthjj").await, app.login("h-zrzyj").await);
+    assert_eq!(supervise_overdue(&app.state).await.unwrap(), 1);
+    assert_eq!(supervise_overdue(&app.state).await.unwrap(), 0, "once per obligation");
+    let (status, open) = app.get("/api/v1/compensation/supervisions?open=true", Some(&handler)).await;
+    assert_eq!(status, StatusCode::OK, "{open}");
+    assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
+    assert_eq!(
+        (open[0]["obligation"].as_str(), open[0]["due"].as_str(), open[0]["unit"]["code"].as_str()),
+        (Some("instalment:1"), Some("2026-12-31"), Some("sthjj"))
+    );
+    let (_, none) = app.get("/api/v1/compensation/supervisions", Some(&other)).await;
+    assert_eq!(none, json!([]), "other units see none");
+    let bad = app.get("/api/v1/compensation/supervisions?open=perhaps", Some(&handler)).await;
+    assert_eq!(bad.0, StatusCode::BAD_REQUEST);
+    let (_, matter) = app.get(&format!("/api/v1/compensation/matters/{id}"), Some(&handler)).await;
+    assert_eq!(kinds_of(&matter, "supervised"), 1);
+    assert_eq!(matter["supervisions"][0]["open"].as_bool(), Some(true));
+    let (_, html) = super::browser::page(&app, "/compensation", &handler).await;
+    assert!(html.contains("id=\"supervisions\"") && html.contains("第1期赔偿金"), "{html}");
+
+    // Paying the instalment resolves its 督办 in the same change.
+    let pay = json!({ "action": "pay", "amount": "60000", "paid_on": "2027-01-01" });
+    let (_, matter) = act(&app, id, &handler, pay, version(&matter)).await;
+    assert_eq!(kinds_of(&matter, "supervision_resolved"), 1, "{matter}");
+    assert_eq!(matter["supervisions"][0]["open"].as_bool(), Some(false));
+    let (_, open) = app.get("/api/v1/compensation/supervisions?open=true", Some(&handler)).await;
+    assert_eq!(open, json!([]));
+    assert_eq!(supervise_overdue(&app.state).await.unwrap(), 0, "a paid instalment is not pressed again");
+
+    // The second instalment and the remediation lapse together.
+    app.set_time("2027-04-01T09:00:00+08:00");
+    let handler = app.login("h-sthjj").await;
+    assert_eq!(supervise_overdue(&app.state).await.unwrap(), 2);
+    let report = json!({ "action": "report_remediation", "note": "修复完成" });
+    let (_, matter) = act(&app, id, &handler, report, version(&matter)).await;
+    let open: Vec<&str> = matter["supervisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["open"] == true)
+        .map(|s| s["obligation"].as_str().unwrap())
+        .collect();
+    assert_eq!(open, ["instalment:2"], "the remediation's 督办 is resolved by the report");
+    let pay = json!({ "action": "pay", "amount": "62000.50", "paid_on": "2027-04-01" });
+    let (_, matter) = act(&app, id, &handler, pay, version(&matter)).await;
+    assert!(matter["supervisions"].as_array().unwrap().iter().all(|s| s["open"] == false), "{matter}");
+    assert_eq!((kinds_of(&matter, "supervised"), kinds_of(&matter, "supervision_resolved")), (3, 3));
+    let (_, html) = super::browser::page(&app, &format!("/compensation/{id}"), &handler).await;
+    assert!(html.contains("逾期督办") && html.contains("已办结"), "{html}");
+}

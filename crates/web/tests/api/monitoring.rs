@@ -216,7 +216,8 @@ struct Receiver {
 async fn receiver(app: &App) -> Receiver {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let stats = ReceiverStats::default();
+    // The app's own counters, which the park pages show.
+    let stats = app.state.receiver_stats().clone();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let config = ReceiverConfig { read_timeout: Duration::from_secs(5), ..ReceiverConfig::default() };
     tokio::spawn(run(app.state.clone(), listener, config, stats.clone(), stopped));
@@ -513,4 +514,134 @@ async fn the_device_simulator_sends_minute_data_that_is_stored_and_answered() {
     // Three from the demo's hourly history, three from the simulator's minute data.
     let kinds: Vec<&str> = alerts.as_array().unwrap().iter().map(|a| a["data_time"].as_str().unwrap()).collect();
     assert_eq!(kinds.len(), 6, "{alerts}");
+}
+
+#[tokio::test]
+async fn a_point_without_valid_data_raises_one_missing_data_alert_until_data_returns() {
+    use mashangban_app::monitoring::raise_missing_data;
+
+    let app = spawn().await;
+    app.set_time("2026-12-04T08:00:00+08:00");
+    let admin = app.login("admin").await;
+    let mut body = point_body("WS-001", MN);
+    body["offline_after_minutes"] = json!(3);
+    let (status, err) = app.post("/api/v1/monitoring/points", Some(&admin), body.clone()).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_offline_after")));
+    body["offline_after_minutes"] = json!(60);
+    let (status, point) = app.post("/api/v1/monitoring/points", Some(&admin), body).await;
+    assert_eq!((status, point["offline_after_minutes"].as_u64()), (StatusCode::CREATED, Some(60)), "{point}");
+    assert_eq!(raise_missing_data(&app.state).await.unwrap(), 0, "a new point has its set time to report");
+
+    let upload = |time: &str, flag: &str| {
+        json!({ "readings": [{ "point": "WS-001", "data_time": format!("2026-12-04T{time}:00+08:00"),
+            "parameter": "w01018", "value": 60.0, "flag": flag }] })
+    };
+    app.set_time("2026-12-04T08:31:00+08:00");
+    let (status, report) = app.post("/api/v1/monitoring/readings", Some(&admin), upload("08:30", "N")).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let (_, point) = app.get("/api/v1/monitoring/points/WS-001", Some(&admin)).await;
+    assert_eq!(point["status"].as_str(), Some("normal"), "{point}");
+
+    // Only values the device flags as faulty arrive: 75 minutes after the last valid one it is missing data.
+    app.set_time("2026-12-04T09:26:00+08:00");
+    app.post("/api/v1/monitoring/readings", Some(&admin), upload("09:25", "D")).await;
+    assert_eq!(raise_missing_data(&app.state).await.unwrap(), 0);
+    app.set_time("2026-12-04T09:45:00+08:00");
+    assert_eq!(raise_missing_data(&app.state).await.unwrap(), 1);
+    assert_eq!(raise_missing_data(&app.state).await.unwrap(), 0, "once while it lasts");
+    let (status, open) = app.get("/api/v1/monitoring/outages", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK, "{open}");
+    assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
+    assert_eq!(
+        (open[0]["kind"].as_str(), open[0]["unit"]["code"].as_str(), open[0]["open"].as_bool()),
+        (Some("flagged"), Some("sthjj"), Some(true))
+    );
+    let (_, point) = app.get("/api/v1/monitoring/points/WS-001", Some(&admin)).await;
+    assert_eq!(point["status"].as_str(), Some("offline"), "{point}");
+    assert!(point["history"].as_array().unwrap().iter().any(|e| e["kind"] == "offline"), "{point}");
+    let (_, html) = super::browser::page(&app, "/monitoring/alerts", &admin).await;
+    assert!(html.contains("id=\"open-outages\"") && html.contains("设备标记异常"), "{html}");
+    let bad = app.get("/api/v1/monitoring/outages?state=closed", Some(&admin)).await;
+    assert_eq!((bad.0, bad.1["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_state")));
+
+    // Valid data ends it; silence raises a new one later.
+    app.post("/api/v1/monitoring/readings", Some(&admin), upload("09:44", "N")).await;
+    let (_, open) = app.get("/api/v1/monitoring/outages", Some(&admin)).await;
+    assert_eq!(open, json!([]));
+    let (_, all) = app.get("/api/v1/monitoring/outages?state=all&point=WS-001", Some(&admin)).await;
+    assert!(all[0]["recovered_at"].is_string(), "{all}");
+    let (_, point) = app.get("/api/v1/monitoring/points/WS-001", Some(&admin)).await;
+    assert_eq!(point["status"].as_str(), Some("normal"), "{point}");
+    assert!(point["history"].as_array().unwrap().iter().any(|e| e["kind"] == "online"), "{point}");
+    app.set_time("2026-12-04T11:00:00+08:00");
+    assert_eq!(raise_missing_data(&app.state).await.unwrap(), 1);
+    let (_, open) = app.get("/api/v1/monitoring/outages", Some(&admin)).await;
+    assert_eq!(open[0]["kind"].as_str(), Some("silent"), "{open}");
+    assert_eq!(point["outages"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn the_demo_park_page_shows_its_enterprises_points_trends_and_refused_packets() {
+    let app = spawn().await;
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    mashangban_demo::load_enterprises(&app.store, &data).await.unwrap();
+    mashangban_demo::load_monitoring(&app.store, &data, mashangban_domain::time::now()).await.unwrap();
+    let admin = app.login("admin").await;
+    let (status, parks) = app.get("/api/v1/monitoring/parks", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK, "{parks}");
+    let park = &parks[0];
+    assert_eq!(
+        (park["code"].as_str(), park["points"].as_u64(), park["enterprises"].as_u64()),
+        (Some(mashangban_demo::DEMO_PARK), Some(60), Some(28)),
+        "{park}"
+    );
+    assert_eq!(park["facilities"].as_array().map(Vec::len), Some(3));
+
+    // A device with a wrong password is refused and counted on the park's page.
+    let rx = receiver(&app).await;
+    let mut device = TcpStream::connect(rx.addr).await.unwrap();
+    let mn = mashangban_demo::demo_mn(3);
+    device.write_all(&minute_data(&mn, "999999", 1, 50.0)).await.unwrap();
+    answer(&mut device).await.unwrap();
+    assert_eq!(rx.stats.device(&mn).wrong_password, 1);
+
+    let (status, page) = app.get("/api/v1/monitoring/parks/HG", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["point_list"].as_array().map(Vec::len), Some(60));
+    assert_eq!(page["enterprise_list"].as_array().map(Vec::len), Some(28));
+    let trend = page["trend"].as_array().unwrap();
+    assert_eq!(trend.len(), 14);
+    assert!(trend.iter().any(|t| t["hourly_values"].as_i64().unwrap() > 0), "{trend:?}");
+    assert!(trend.iter().map(|t| t["alerts"].as_u64().unwrap()).sum::<u64>() >= 1, "{trend:?}");
+    let refused = page["devices"].as_array().unwrap().iter().find(|d| d["mn"] == mn.as_str()).unwrap().clone();
+    assert_eq!((refused["refused"].as_u64(), refused["wrong_password"].as_u64()), (Some(1), Some(1)), "{refused}");
+    assert_eq!(page["shows_enforcement"].as_bool(), Some(true));
+    let (_, html) = super::browser::page(&app, "/parks/HG", &admin).await;
+    assert!(
+        html.contains("化工园区污水处理厂")
+            && html.contains("data-scope=\"park\"")
+            && html.contains("id=\"trend-alerts\""),
+        "{html}"
+    );
+    let (_, list) = super::browser::page(&app, "/parks", &admin).await;
+    assert!(list.contains("href=\"/parks/HG\""), "{list}");
+
+    // Kept by the monitoring desk only; unknown points refuse the whole change.
+    let dispatcher = app.login("dispatcher").await;
+    let body = json!({ "name": "新材料园区", "unit": "sthjj", "points": ["HG-001", "NOPE"] });
+    let (status, err) =
+        app.call(reqwest::Method::PUT, "/api/v1/monitoring/parks/XC", Some(&dispatcher), Some(body.clone())).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_point")), "{err}");
+    let handler = unit_handler(&app, "sthjj", "h-sthjj").await;
+    assert_eq!(
+        app.call(reqwest::Method::PUT, "/api/v1/monitoring/parks/XC", Some(&handler), Some(body)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let body = json!({ "name": "新材料园区", "unit": "sthjj", "points": ["HG-001"] });
+    let (status, moved) =
+        app.call(reqwest::Method::PUT, "/api/v1/monitoring/parks/XC", Some(&dispatcher), Some(body)).await;
+    assert_eq!((status, moved["points"].as_u64()), (StatusCode::OK, Some(1)), "{moved}");
+    let (_, hg) = app.get("/api/v1/monitoring/parks/HG", Some(&admin)).await;
+    assert_eq!(hg["points"].as_u64(), Some(59), "the point moved to the new park");
+    assert_eq!(app.get("/api/v1/monitoring/parks/NONE", Some(&admin)).await.0, StatusCode::NOT_FOUND);
 }
