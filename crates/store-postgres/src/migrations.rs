@@ -41,6 +41,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (29, "0029_command_reports", include_str!("../migrations/0029_command_reports.sql")),
     (30, "0030_ledger_views", include_str!("../migrations/0030_ledger_views.sql")),
     (31, "0031_creek_plans", include_str!("../migrations/0031_creek_plans.sql")),
+    (35, "0035_notices", include_str!("../migrations/0035_notices.sql")),
 ];
 
 /// Tables whose `id` is an identity column.

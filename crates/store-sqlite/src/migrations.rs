@@ -41,6 +41,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0033_command_reports.sql"),
     include_str!("../migrations/0034_ledger_views.sql"),
     include_str!("../migrations/0035_creek_plans.sql"),
+    include_str!("../migrations/0039_notices.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
