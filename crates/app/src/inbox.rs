@@ -30,7 +30,8 @@ pub struct Inbox<'a, S> {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InboxQuery {
-    /// One kind: assigned, returned, extension_requested, urged, supervised, extension_answered, due_soon, overdue.
+    /// One kind: assigned, returned, extension_requested, urged, supervised, extension_answered, due_soon, overdue,
+    /// review, command_task, report_chased.
     #[serde(default)]
     pub kind: Option<String>,
     /// `true` for unread entries only.
@@ -44,19 +45,21 @@ pub struct InboxQuery {
     pub limit: Option<String>,
 }
 
-/// One entry as its owner sees it: what happened to which request. The
-/// asker's name and phone are never part of it.
+/// One entry as its owner sees it: what happened to which request, or a
+/// notice (a command centre's task, a chased report). The asker's name and
+/// phone are never part of it.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct InboxEntryView {
     pub id: i64,
     pub kind: InboxKind,
     pub kind_label: &'static str,
-    /// The event that caused it (e.g. `dispatched`, `urged`).
+    /// The request event or notice that caused it (e.g. `dispatched`, `urged`, `report_chased`).
     pub event_kind: &'static str,
     pub event_label: &'static str,
-    pub tracking_no: String,
+    /// The request's tracking number; none for a notice.
+    pub tracking_no: Option<String>,
     pub title: String,
-    /// The request's page for staff.
+    /// The request's page for staff, or the notice's page.
     pub link: String,
     pub created_at: String,
     pub read: bool,
@@ -69,10 +72,13 @@ impl From<InboxEntry> for InboxEntryView {
             id: e.id,
             kind: e.kind,
             kind_label: e.kind.label(),
-            event_kind: e.event_kind.as_str(),
-            event_label: e.event_kind.label(),
-            link: format!("/work/{}", e.tracking_no),
-            tracking_no: e.tracking_no,
+            event_kind: e.event.as_str(),
+            event_label: e.event.label(),
+            link: match (&e.request, e.link) {
+                (Some(r), _) => format!("/work/{}", r.tracking_no),
+                (None, link) => link.unwrap_or_else(|| "/inbox".to_owned()),
+            },
+            tracking_no: e.request.map(|r| r.tracking_no),
             title: e.title,
             created_at: format_instant(&e.created_at),
             read: e.read_at.is_some(),

@@ -115,6 +115,8 @@ pub struct Settings {
     pub fairly_satisfied_counts: bool,
     /// Days the change feed keeps its rows (consumers further behind rebuild from the data).
     pub change_retention_days: u32,
+    /// Days the staff inbox keeps an entry after it was read (unread entries stay until read).
+    pub inbox_retention_days: u32,
     /// The key contact cards' links are signed with (HMAC-SHA256). Kept outside
     /// the database: the server reads it from `MASHANGBAN_CARD_SECRET` or a key
     /// file beside the data (see docs/deployment.md); every node must share it.
@@ -154,6 +156,7 @@ impl Default for Settings {
             max_attachment_bytes: 10 * 1024 * 1024,
             fairly_satisfied_counts: true,
             change_retention_days: 30,
+            inbox_retention_days: 180,
             // A fresh key per process unless the server sets one: cards
             // printed under it die with the process.
             card_secret: CardSecret::random(),

@@ -508,7 +508,7 @@ impl<'a, S: Store> Requests<'a, S> {
                 let staff = matches!(actor, Actor::Staff(_));
                 let mut before: Option<String> = None;
                 let mut rows = Vec::with_capacity(history.len());
-                for (i, e) in history.iter().enumerate().filter(|(_, e)| staff || !e.kind.is_staff_only()) {
+                for (i, e) in history.iter().enumerate().filter(|(_, e)| staff || !e.is_staff_only()) {
                     let mut view = views::event_view(e, actor, unmasked, &org, &categories);
                     // Each row that moved the reply deadline says from what to what (the first sets it).
                     if i > 0 {

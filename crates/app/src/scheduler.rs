@@ -44,39 +44,45 @@ impl Default for SchedulerConfig {
     }
 }
 
-/// The notices one request is due, by the clock `now`.
+/// The notices one request is due, by the clock `now`: its sign-for and reply deadlines (临期,
+/// 超期, then escalation to the unit's leader and the supervisor), and each open assignment's
+/// within its unit (二次派单: 临期 and 超期 to the sub-unit; the unit's own deadline escalates).
 pub fn notices_due(
     r: &Request,
     now: Instant,
     calendar: &WorkCalendar,
     config: &SchedulerConfig,
 ) -> Vec<DeadlineNotice> {
+    // (deadline, due, sub-unit) of each running deadline.
     let mut running = Vec::new();
     let clock = r.state.running_deadline();
     if clock == RunningDeadline::SignForOrReply {
-        running.extend(r.deadlines.sign_for.map(|due| (DeadlineKind::SignFor, due)));
+        running.extend(r.deadlines.sign_for.map(|due| (DeadlineKind::SignFor, due, None)));
     }
     if matches!(clock, RunningDeadline::SignForOrReply | RunningDeadline::Reply) {
-        running.extend(r.due_at.map(|due| (DeadlineKind::Reply, due)));
+        running.extend(r.due_at.map(|due| (DeadlineKind::Reply, due, None)));
+        let open = r.unit_work.subs.iter().filter(|s| s.is_open());
+        running.extend(open.map(|s| (DeadlineKind::SubUnit, s.due, Some(s.sub_unit_id))));
     }
     let hours = |h: u32| Span::hours(i64::from(h));
     let mut notices = Vec::new();
-    for (deadline, due) in running {
+    for (deadline, due, sub_unit_id) in running {
         let levels: Vec<NoticeLevel> = if now < due {
             let left = calendar.working_time_between(now, due).unwrap_or(due - now);
             if left <= hours(config.due_soon_working_hours) { vec![NoticeLevel::DueSoon] } else { vec![] }
         } else {
             let late = calendar.working_time_between(due, now).unwrap_or(now - due);
             let mut levels = vec![NoticeLevel::Overdue];
-            if late >= hours(config.unit_leader_after_working_hours) {
+            let escalates = deadline != DeadlineKind::SubUnit;
+            if escalates && late >= hours(config.unit_leader_after_working_hours) {
                 levels.push(NoticeLevel::UnitLeader);
             }
-            if late >= hours(config.supervisor_after_working_hours) {
+            if escalates && late >= hours(config.supervisor_after_working_hours) {
                 levels.push(NoticeLevel::Supervisor);
             }
             levels
         };
-        notices.extend(levels.into_iter().map(|level| DeadlineNotice { deadline, level, due }));
+        notices.extend(levels.into_iter().map(|level| DeadlineNotice { deadline, level, due, sub_unit_id }));
     }
     notices
 }
@@ -130,6 +136,14 @@ pub async fn prune_feed<S: Store>(app: &App<S>) -> StoreResult<u64> {
     let Some(_lock) = app.store().try_lock_job("feed-prune").await? else { return Ok(0) };
     let keep = Span::days(i64::from(app.settings().change_retention_days));
     app.store().prune_changes(app.now() - keep).await
+}
+
+/// Deletes staff inbox entries read longer ago than the retention setting (and old entries of
+/// disabled accounts), unless another node is doing it; how many.
+pub async fn prune_inbox<S: Store>(app: &App<S>) -> StoreResult<u64> {
+    let Some(_lock) = app.store().try_lock_job("inbox-prune").await? else { return Ok(0) };
+    let keep = Span::days(i64::from(app.settings().inbox_retention_days));
+    app.store().prune_inbox(app.now() - keep).await
 }
 
 /// Deletes the shared throttle counts of ended windows, unless another node
@@ -259,6 +273,13 @@ pub fn spawn<S: Store>(
                     Ok(0) => {}
                     Ok(pruned) => tracing::info!(pruned, "old change-feed rows pruned"),
                     Err(error) => tracing::error!(%error, "change-feed pruning failed"),
+                }
+                let pruned = prune_inbox(&app).await;
+                app.jobs().record("inbox_prune", pruned.is_ok());
+                match pruned {
+                    Ok(0) => {}
+                    Ok(pruned) => tracing::info!(pruned, "read inbox entries pruned"),
+                    Err(error) => tracing::error!(%error, "inbox pruning failed"),
                 }
                 let pruned = prune_throttles(&app).await;
                 app.jobs().record("throttle_prune", pruned.is_ok());

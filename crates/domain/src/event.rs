@@ -348,6 +348,12 @@ pub enum EventDetails {
 }
 
 impl EventDetails {
+    /// Whether these are a scheduler notice about a sub-unit's deadline (二次派单): work inside a
+    /// unit, which only staff see, like the assignment itself.
+    pub fn is_inside_unit(&self) -> bool {
+        matches!(self, Self::Noticed(n) if n.deadline == crate::lifecycle::DeadlineKind::SubUnit)
+    }
+
     /// Reads stored details by the event's kind.
     pub fn read(kind: EventKind, value: serde_json::Value) -> Self {
         use EventKind as K;

@@ -34,8 +34,94 @@ crate::labelled_enum!(
         Overdue = "overdue" / "超期提醒",
         /// A reply waits for the unit leader's review (答复送审), or the leader sent it back (审核退回).
         Review = "review" / "答复审核",
+        /// A command centre's task given to one's unit or town, urged or supervised (指挥部任务).
+        CommandTask = "command_task" / "指挥部任务",
+        /// A periodic report of one's unit chased as overdue (催报).
+        ReportChased = "report_chased" / "催报",
     }
 );
+
+crate::labelled_enum!(
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+    #[serde(rename_all = "snake_case")]
+    /// Something outside a request's life that puts an entry in the inbox (a notice): a command
+    /// centre's task or periodic report. Its codes never clash with a request's event kinds.
+    NoticeEvent {
+        /// A task given to the unit (任务下达).
+        TaskAssigned = "task_assigned" / "任务下达",
+        /// A task urged by the office (任务催办).
+        TaskUrged = "task_urged" / "任务催办",
+        /// A task placed under supervision (任务督办).
+        TaskSupervised = "task_supervised" / "任务督办",
+        /// An overdue periodic report chased, by the office or the scheduler (催报).
+        ReportChased = "report_chased" / "催报",
+    }
+);
+
+impl NoticeEvent {
+    /// The inbox kind an entry of this notice has (what a person's SMS and e-mail choice is about).
+    pub fn inbox_kind(self) -> InboxKind {
+        match self {
+            Self::TaskAssigned | Self::TaskUrged | Self::TaskSupervised => InboxKind::CommandTask,
+            Self::ReportChased => InboxKind::ReportChased,
+        }
+    }
+}
+
+/// What caused an entry: an event of a request, or a notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InboxEvent {
+    Request(EventKind),
+    Notice(NoticeEvent),
+}
+
+impl InboxEvent {
+    /// The stable code (stored with the entry).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Request(kind) => kind.as_str(),
+            Self::Notice(event) => event.as_str(),
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Request(kind) => kind.label(),
+            Self::Notice(event) => event.label(),
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        EventKind::parse(code).map(Self::Request).or_else(|| NoticeEvent::parse(code).map(Self::Notice))
+    }
+}
+
+/// As its code, like the event kinds.
+impl Serialize for InboxEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// A notice to the staff of some units: one entry per person, written once per `key` (the
+/// caller's idempotency key, e.g. `command-event-42`), with its own title and page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub event: NoticeEvent,
+    pub key: String,
+    pub title: String,
+    /// The page the entry opens.
+    pub link: String,
+    /// The units (or towns) whose handlers and leaders get it.
+    pub units: Vec<UnitId>,
+}
+
+impl Notice {
+    /// Who gets an entry.
+    pub fn recipients(&self) -> Recipients {
+        Recipients::UnitStaff { units: self.units.clone(), roles: UNIT_STAFF }
+    }
+}
 
 /// Who of the staff gets an entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,10 +203,15 @@ fn noticed_unit(details: &EventDetails) -> Option<UnitId> {
 }
 
 /// The text of an entry's SMS or e-mail copy: what happened, the tracking
-/// number and the title, never the asker's name or phone.
-pub fn message(kind: InboxKind, event: EventKind, tracking_no: &str, title: &str) -> String {
+/// number (for a request's entry) and the title, never the asker's name or phone.
+pub fn message(kind: InboxKind, event: InboxEvent, tracking_no: Option<&str>, title: &str) -> String {
     let title = crate::notify::excerpt(title, 40);
-    format!("【马上办】{}（{}）：{tracking_no}「{title}」。请登录马上办查看处理。", kind.label(), event.label())
+    let reference = tracking_no.unwrap_or_default();
+    let what = match (kind.label(), event.label()) {
+        (kind, event) if kind == event => kind.to_owned(),
+        (kind, event) => format!("{kind}（{event}）"),
+    };
+    format!("【马上办】{what}：{reference}「{title}」。请登录马上办查看处理。")
 }
 
 /// How many entries a page of the inbox shows at most.
@@ -139,7 +230,23 @@ mod tests {
 
     #[test]
     fn the_message_names_the_request_and_not_the_asker() {
-        let text = message(InboxKind::Urged, EventKind::Urged, "ZS20261204000001", "路灯不亮");
+        let text = message(InboxKind::Urged, InboxEvent::Request(EventKind::Urged), Some("ZS20261204000001"), "路灯不亮");
         assert!(text.contains("ZS20261204000001") && text.contains("路灯不亮") && text.contains("催办"));
+    }
+
+    #[test]
+    fn notice_codes_read_back_and_never_clash_with_request_events() {
+        for event in NoticeEvent::ALL {
+            assert_eq!(EventKind::parse(event.as_str()), None, "{} is a request event's code", event.as_str());
+            assert_eq!(InboxEvent::parse(event.as_str()), Some(InboxEvent::Notice(*event)));
+        }
+        assert_eq!(InboxEvent::parse("urged"), Some(InboxEvent::Request(EventKind::Urged)));
+        assert_eq!(NoticeEvent::ReportChased.inbox_kind(), InboxKind::ReportChased);
+        assert_eq!(NoticeEvent::TaskUrged.inbox_kind(), InboxKind::CommandTask);
+        let chased = InboxEvent::Notice(NoticeEvent::ReportChased);
+        assert_eq!(
+            message(InboxKind::ReportChased, chased, None, "污水管网建设周报（2026-W47）"),
+            "【马上办】催报：「污水管网建设周报（2026-W47）」。请登录马上办查看处理。"
+        );
     }
 }

@@ -201,6 +201,8 @@ pub struct Reclassify {
 pub enum DeadlineKind {
     SignFor,
     Reply,
+    /// A sub-unit's deadline for an assignment within its unit (二次派单).
+    SubUnit,
 }
 
 impl DeadlineKind {
@@ -208,6 +210,7 @@ impl DeadlineKind {
         match self {
             Self::SignFor => "sign_for",
             Self::Reply => "reply",
+            Self::SubUnit => "sub_unit",
         }
     }
 
@@ -215,6 +218,7 @@ impl DeadlineKind {
         match self {
             Self::SignFor => "签收",
             Self::Reply => "答复",
+            Self::SubUnit => "下级办理",
         }
     }
 }
@@ -252,6 +256,24 @@ pub struct DeadlineNotice {
     pub deadline: DeadlineKind,
     pub level: NoticeLevel,
     pub due: Instant,
+    /// The sub-unit whose deadline it is (`SubUnit` only); the lead unit's otherwise.
+    pub sub_unit_id: Option<UnitId>,
+}
+
+impl DeadlineNotice {
+    /// A notice of the request's own deadline (签收 or 答复), to its lead unit.
+    pub fn of_request(deadline: DeadlineKind, level: NoticeLevel, due: Instant) -> Self {
+        Self { deadline, level, due, sub_unit_id: None }
+    }
+
+    /// What the notice is recorded once under (with the request, level and due time): the
+    /// deadline, and for a sub-unit's which sub-unit — two sub-units may share a due time.
+    pub fn record_key(&self) -> String {
+        match self.sub_unit_id {
+            Some(unit) => format!("{}:{unit}", self.deadline.as_str()),
+            None => self.deadline.as_str().to_owned(),
+        }
+    }
 }
 
 impl Action {
@@ -740,7 +762,7 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
                 deadline: notice.deadline,
                 level: notice.level,
                 due: notice.due,
-                unit_id: current.lead_unit_id,
+                unit_id: notice.sub_unit_id.or(current.lead_unit_id),
             });
             let kind = match notice.level {
                 NoticeLevel::DueSoon => EventKind::DueSoon,

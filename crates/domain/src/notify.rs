@@ -142,6 +142,14 @@ pub struct EventFacts<'a> {
     pub due_at: Option<Instant>,
 }
 
+/// The sub-unit a scheduler notice is about, if it is about a sub-unit's deadline.
+fn sub_unit_noticed(details: &crate::event::EventDetails) -> Option<UnitId> {
+    match details {
+        crate::event::EventDetails::Noticed(n) if n.deadline == crate::lifecycle::DeadlineKind::SubUnit => n.unit_id,
+        _ => None,
+    }
+}
+
 /// The notices an event causes. `request` is the request after the event.
 pub fn plan(request: &Request, event: &EventFacts<'_>) -> Vec<Planned> {
     let lead: Vec<UnitId> = request.lead_unit_id.into_iter().collect();
@@ -161,7 +169,12 @@ pub fn plan(request: &Request, event: &EventFacts<'_>) -> Vec<Planned> {
         EventKind::ExtensionApproved => vec![asker(TemplateKey::AskerExtended)],
         EventKind::Replied => vec![asker(TemplateKey::AskerReplied)],
         EventKind::Closed | EventKind::DirectlyClosed => vec![asker(TemplateKey::AskerClosedRate)],
-        EventKind::Urged | EventKind::Overdue => vec![units(TemplateKey::UnitUrged, &handling)],
+        // A sub-unit's deadline (二次派单) concerns the sub-unit alone.
+        EventKind::Overdue => match sub_unit_noticed(event.details) {
+            Some(sub) => vec![units(TemplateKey::UnitUrged, &vec![sub])],
+            None => vec![units(TemplateKey::UnitUrged, &handling)],
+        },
+        EventKind::Urged => vec![units(TemplateKey::UnitUrged, &handling)],
         EventKind::Escalated => vec![units(TemplateKey::UnitEscalated, &lead)],
         _ => Vec::new(),
     };
@@ -390,9 +403,11 @@ pub fn idempotency_key(event_id: i64, channel: NoticeChannel, recipient: &str) -
 }
 
 /// Whether a webhook with this event filter (event kind codes; empty = all) wants the event.
-/// Staff-only events (内部备注) never leave the platform, whatever the filter says.
-pub fn webhook_wants(filter: &[String], kind: EventKind) -> bool {
-    !kind.is_staff_only() && (filter.is_empty() || filter.iter().any(|k| k == kind.as_str()))
+/// Staff-only events (内部备注, work inside a unit) never leave the platform, whatever the filter says.
+pub fn webhook_wants(filter: &[String], kind: EventKind, details: &crate::event::EventDetails) -> bool {
+    !kind.is_staff_only()
+        && !details.is_inside_unit()
+        && (filter.is_empty() || filter.iter().any(|k| k == kind.as_str()))
 }
 
 /// The JSON a partner system receives for an event. No personal data.
@@ -417,10 +432,11 @@ mod tests {
 
     #[test]
     fn webhooks_never_receive_internal_notes() {
-        assert!(webhook_wants(&[], EventKind::Dispatched));
-        assert!(!webhook_wants(&[], EventKind::InternalNote));
-        assert!(!webhook_wants(&["internal_note".into()], EventKind::InternalNote));
-        assert!(!webhook_wants(&["closed".into()], EventKind::Dispatched));
+        let none = crate::event::EventDetails::None;
+        assert!(webhook_wants(&[], EventKind::Dispatched, &none));
+        assert!(!webhook_wants(&[], EventKind::InternalNote, &none));
+        assert!(!webhook_wants(&["internal_note".into()], EventKind::InternalNote, &none));
+        assert!(!webhook_wants(&["closed".into()], EventKind::Dispatched, &none));
     }
 
     #[test]

@@ -394,6 +394,13 @@ pub struct Event {
     pub due_at: Option<Instant>,
 }
 
+impl Event {
+    /// Whether only staff see this event: its kind's rule, and notices about work inside a unit.
+    pub fn is_staff_only(&self) -> bool {
+        self.kind.is_staff_only() || self.details.is_inside_unit()
+    }
+}
+
 crate::labelled_enum!(
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
     #[serde(rename_all = "snake_case")]

@@ -22,6 +22,8 @@ pub struct FileConfig {
     pub demo_password: Option<String>,
     /// Days the change feed keeps its rows (default 30).
     pub change_retention_days: Option<u32>,
+    /// Days the staff inbox keeps an entry after it was read (default 180).
+    pub inbox_retention_days: Option<u32>,
     /// The hotline printed on contact cards (default 12345).
     pub hotline: Option<String>,
     /// The file holding the key of contact cards' links (default `DATA_DIR/card-secret.key`).

@@ -479,6 +479,7 @@ async fn serve(
         hotline: file.hotline.clone().unwrap_or_else(|| Settings::default().hotline),
         secure_cookies: file.secure_cookies.unwrap_or(false),
         change_retention_days: file.change_retention_days.unwrap_or(Settings::default().change_retention_days),
+        inbox_retention_days: file.inbox_retention_days.unwrap_or(Settings::default().inbox_retention_days),
         trusted_proxies: file.trusted_proxies.clone().unwrap_or_default(),
         data_dir: Some(data_dir.to_path_buf()),
         min_free_disk_bytes: file

@@ -273,7 +273,7 @@ async fn a_deadline_notice_recorded_by_two_nodes_is_sent_once() {
     let f = fixture().await;
     let other = connect(&f.db).await;
     let r = f.store.intake(new_request(&f, false, false, None), &Actor::PublicAsker, &meta(0)).await.unwrap();
-    let notice = DeadlineNotice { deadline: DeadlineKind::Reply, level: NoticeLevel::DueSoon, due: r.due_at.unwrap() };
+    let notice = DeadlineNotice::of_request(DeadlineKind::Reply, NoticeLevel::DueSoon, r.due_at.unwrap());
     let cmd = command(&r.tracking_no, Actor::System, Action::Notice { notice }, 5);
     let (a, b) = tokio::join!(f.store.act(cmd.clone()), other.act(cmd));
     assert_eq!([&a, &b].iter().filter(|r| r.is_ok()).count(), 1, "{a:?} {b:?}");

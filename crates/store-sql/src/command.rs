@@ -7,6 +7,7 @@ use mashangban_domain::command::{
     CentreDef, CommandAction, TargetDef, TaskDef, TaskState, centre_changed, centre_not_found, target_changed,
     target_not_found, task_done, task_not_found, task_not_reported,
 };
+use mashangban_domain::inbox::{Notice, NoticeEvent};
 use mashangban_domain::time::Instant;
 use mashangban_store::{
     CentreRecord, CommandAuthor, CommandEvent, CommandStore, LedgerArrival, StoreError, StoreResult, TargetRecord,
@@ -242,8 +243,11 @@ impl<D: Database> CommandStore for SqlStore<D> {
                     )
                     .await?;
                 let note = format!("{}个工作日，{}前完成", def.working_days, due_at.format("%Y-%m-%d %H:%M"));
-                event(c, &code, None, Some(id), &author, CommandAction::TaskAssigned, Some(&note)).await?;
-                load_task(c, id, false).await?.ok_or_else(|| StoreError::backend("the task vanished"))
+                let event_id =
+                    event(c, &code, None, Some(id), &author, CommandAction::TaskAssigned, Some(&note)).await?;
+                let task = load_task(c, id, false).await?.ok_or_else(|| StoreError::backend("the task vanished"))?;
+                notify_task(c, &task, event_id, NoticeEvent::TaskAssigned, &author).await?;
+                Ok(task)
             })
         });
         self.db.write(create).await
@@ -328,8 +332,17 @@ impl<D: Database> CommandStore for SqlStore<D> {
                         (CommandAction::TaskSupervised, Some(text.clone()))
                     }
                 };
-                event(c, &current.centre_code, None, Some(id), &author, action, note.as_deref()).await?;
-                load_task(c, id, false).await?.ok_or_else(|| StoreError::backend("the task vanished"))
+                let event_id = event(c, &current.centre_code, None, Some(id), &author, action, note.as_deref()).await?;
+                let news = match action {
+                    CommandAction::TaskUrged => Some(NoticeEvent::TaskUrged),
+                    CommandAction::TaskSupervised => Some(NoticeEvent::TaskSupervised),
+                    _ => None,
+                };
+                let task = load_task(c, id, false).await?.ok_or_else(|| StoreError::backend("the task vanished"))?;
+                if let Some(news) = news {
+                    notify_task(c, &task, event_id, news, &author).await?;
+                }
+                Ok(task)
             })
         });
         self.db.write(save).await
@@ -404,10 +417,10 @@ async fn event(
     author: &CommandAuthor,
     action: CommandAction,
     note: Option<&str>,
-) -> StoreResult<()> {
-    c.execute(
+) -> StoreResult<i64> {
+    c.scalar(
         "INSERT INTO command_events (centre_code, target_id, task_id, at, by_user_id, by_name, action, note)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         &args![
             centre_code,
             target_id,
@@ -420,7 +433,25 @@ async fn event(
         ],
     )
     .await
-    .map(drop)
+}
+
+/// Puts a task's news in the inbox of its unit's handlers and leaders (指挥部任务), in the
+/// transaction of its history entry and keyed by it, so it is written once.
+async fn notify_task(
+    c: &dyn Conn,
+    task: &TaskRecord,
+    event_id: i64,
+    news: NoticeEvent,
+    author: &CommandAuthor,
+) -> StoreResult<()> {
+    let notice = Notice {
+        event: news,
+        key: format!("command-event-{event_id}"),
+        title: task.title.clone(),
+        link: format!("/command/tasks/{}", task.id),
+        units: vec![task.unit_id],
+    };
+    crate::inbox::notify(c, &notice, author.user_id, &author.at).await.map(drop)
 }
 
 const CENTRE_SELECT: &str = "SELECT code, name, description, commanders, office_unit_code, member_units, towns,

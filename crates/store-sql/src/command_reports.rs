@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 
 use mashangban_domain::command::centre_not_found;
 use mashangban_domain::command_reports::{Cadence, PledgeDef, ReportFormDef, form_not_found};
+use mashangban_domain::inbox::{Notice, NoticeEvent};
 use mashangban_domain::org::UnitId;
 use mashangban_store::{
     ChaseRecord, CommandAuthor, CommandReportStore, FilingRecord, NewFiling, PledgeRecord, ReportFormRecord,
@@ -149,12 +150,12 @@ impl<D: Database> CommandReportStore for SqlStore<D> {
         let (period, note) = (period.to_owned(), note.to_owned());
         let chase = job(move |c| {
             Box::pin(async move {
-                if c.scalar_opt::<i64>("SELECT id FROM command_report_forms WHERE id = $1", &args![form_id])
+                let Some(form_name) = c
+                    .scalar_opt::<String>("SELECT name FROM command_report_forms WHERE id = $1", &args![form_id])
                     .await?
-                    .is_none()
-                {
+                else {
                     return Err(form_not_found().into());
-                }
+                };
                 let id: Option<i64> = c
                     .scalar_opt(
                         "INSERT INTO command_report_chases (form_id, period, unit_id, note, automatic, at, by_user_id,
@@ -172,10 +173,17 @@ impl<D: Database> CommandReportStore for SqlStore<D> {
                         ],
                     )
                     .await?;
-                match id {
-                    None => Ok(None),
-                    Some(id) => c.map_opt(&format!("{CHASE_SELECT} WHERE id = $1"), &args![id], chase_row).await,
-                }
+                let Some(id) = id else { return Ok(None) };
+                // The chased unit's handlers and leaders hear of it (催报), in this transaction.
+                let notice = Notice {
+                    event: NoticeEvent::ReportChased,
+                    key: format!("report-chase-{id}"),
+                    title: format!("{form_name}（{period}）"),
+                    link: format!("/command/reports/{form_id}/{period}"),
+                    units: vec![unit_id],
+                };
+                crate::inbox::notify(c, &notice, author.user_id, &author.at).await?;
+                c.map_opt(&format!("{CHASE_SELECT} WHERE id = $1"), &args![id], chase_row).await
             })
         });
         self.db.write(chase).await

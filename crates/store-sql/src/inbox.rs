@@ -9,12 +9,14 @@
 use std::collections::BTreeMap;
 
 use mashangban_domain::event::EventDetails;
-use mashangban_domain::inbox::{self, InboxKind, Recipients};
+use mashangban_domain::inbox::{self, InboxEvent, InboxKind, Notice, Recipients};
 use mashangban_domain::notify::{NoticeChannel, recipient_hash};
 use mashangban_domain::org::{Scope, UserId};
 use mashangban_domain::request::{EventKind, Request};
 use mashangban_domain::time::Instant;
-use mashangban_store::{ChangeEntity, InboxEntry, InboxFilter, InboxPreference, InboxStore, StoreError, StoreResult};
+use mashangban_store::{
+    ChangeEntity, InboxEntry, InboxFilter, InboxPreference, InboxRequest, InboxStore, StoreError, StoreResult,
+};
 
 use crate::requests::query::{Key, load};
 use crate::sql::{Args, Conn, Database, Row, bad, job};
@@ -45,26 +47,97 @@ pub async fn on_event(c: &dyn Conn, source: &Source<'_>) -> StoreResult<u64> {
             people.entry(user).or_insert(plan.kind);
         }
     }
-    if let Some(me) = source.actor_user_id {
+    let request = source.request;
+    let entry = Entry {
+        event: InboxEvent::Request(source.kind),
+        cause: Cause::Request { event_id: source.event_id, request_id: request.id, tracking_no: &request.tracking_no },
+        title: &request.title,
+        at: &source.at,
+    };
+    deliver(c, people, source.actor_user_id, &entry).await
+}
+
+/// Writes the entries of a notice (a command centre's task or report chase) in the caller's
+/// transaction, once per (key, person); how many were new. Whoever acted gets none.
+pub async fn notify(c: &dyn Conn, notice: &Notice, actor: Option<UserId>, at: &Instant) -> StoreResult<u64> {
+    let kind = notice.event.inbox_kind();
+    let people = recipients(c, &notice.recipients()).await?.into_iter().map(|user| (user, kind)).collect();
+    let entry = Entry {
+        event: InboxEvent::Notice(notice.event),
+        cause: Cause::Notice { key: &notice.key, link: &notice.link },
+        title: &notice.title,
+        at,
+    };
+    deliver(c, people, actor, &entry).await
+}
+
+/// What one entry is about, for every person it goes to.
+struct Entry<'a> {
+    event: InboxEvent,
+    cause: Cause<'a>,
+    title: &'a str,
+    at: &'a Instant,
+}
+
+enum Cause<'a> {
+    Request { event_id: i64, request_id: i64, tracking_no: &'a str },
+    Notice { key: &'a str, link: &'a str },
+}
+
+impl Cause<'_> {
+    /// The part of every copy's idempotency key that names the cause.
+    fn key(&self) -> String {
+        match self {
+            Cause::Request { event_id, .. } => event_id.to_string(),
+            Cause::Notice { key, .. } => format!("notice-{key}"),
+        }
+    }
+}
+
+/// Inserts one entry per person (but the actor), each once: a change per new entry so live
+/// unread counts reload, and the SMS and e-mail copies the person chose.
+async fn deliver(
+    c: &dyn Conn,
+    mut people: BTreeMap<UserId, InboxKind>,
+    actor: Option<UserId>,
+    entry: &Entry<'_>,
+) -> StoreResult<u64> {
+    if let Some(me) = actor {
         people.remove(&me);
+    }
+    if people.is_empty() {
+        return Ok(0);
     }
     let copies_on = c.scalar_opt::<String>("SELECT link_base FROM notification_settings WHERE id = 1", &[]).await?;
     let mut new = 0;
     for (user, kind) in people {
-        let inserted = c
-            .execute(
-                "INSERT INTO inbox_entries (user_id, kind, event_id, event_kind, request_id, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id, user_id) DO NOTHING",
-                &args![user, kind.as_str(), source.event_id, source.kind.as_str(), source.request.id, &source.at],
-            )
-            .await?;
+        let event = entry.event.as_str();
+        let inserted = match &entry.cause {
+            Cause::Request { event_id, request_id, .. } => {
+                c.execute(
+                    "INSERT INTO inbox_entries (user_id, kind, event_id, event_kind, request_id, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id, user_id) DO NOTHING",
+                    &args![user, kind.as_str(), *event_id, event, *request_id, entry.at],
+                )
+                .await?
+            }
+            Cause::Notice { key, link } => {
+                c.execute(
+                    "INSERT INTO inbox_entries (user_id, kind, event_kind, notice_key, notice_title, notice_link,
+                        created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (notice_key, user_id) DO NOTHING",
+                    &args![user, kind.as_str(), event, *key, entry.title, *link, entry.at],
+                )
+                .await?
+            }
+        };
         if inserted == 0 {
             continue;
         }
         new += 1;
-        crate::changes::append(c, ChangeEntity::Inbox, &user.to_string(), kind.as_str(), &source.at).await?;
+        crate::changes::append(c, ChangeEntity::Inbox, &user.to_string(), kind.as_str(), entry.at).await?;
         if copies_on.is_some() {
-            queue_copies(c, user, kind, source).await?;
+            queue_copies(c, user, kind, entry).await?;
         }
     }
     Ok(new)
@@ -91,7 +164,7 @@ async fn recipients(c: &dyn Conn, recipients: &Recipients) -> StoreResult<Vec<Us
 
 /// The SMS and e-mail copies a person chose for this kind, to their phone and
 /// address on file, keyed so that the same entry never queues a copy twice.
-async fn queue_copies(c: &dyn Conn, user: UserId, kind: InboxKind, source: &Source<'_>) -> StoreResult<()> {
+async fn queue_copies(c: &dyn Conn, user: UserId, kind: InboxKind, entry: &Entry<'_>) -> StoreResult<()> {
     let wanted = c
         .map_opt(
             "SELECT p.sms, p.email, u.phone, u.email FROM inbox_preferences p JOIN users u ON u.id = p.user_id
@@ -104,18 +177,21 @@ async fn queue_copies(c: &dyn Conn, user: UserId, kind: InboxKind, source: &Sour
         )
         .await?;
     let Some((sms, email, phone, address)) = wanted else { return Ok(()) };
-    let request = source.request;
-    let body = inbox::message(kind, source.kind, &request.tracking_no, &request.title);
+    let (tracking_no, event_id, request_id) = match entry.cause {
+        Cause::Request { event_id, request_id, tracking_no } => (Some(tracking_no), Some(event_id), Some(request_id)),
+        Cause::Notice { .. } => (None, None, None),
+    };
+    let body = inbox::message(kind, entry.event, tracking_no, entry.title);
     let mut copies = Vec::new();
     if let Some(phone) = phone.filter(|p| sms && !p.trim().is_empty()) {
         copies.push((NoticeChannel::Sms, phone, None));
     }
     if let Some(address) = address.filter(|a| email && !a.trim().is_empty()) {
-        let subject = format!("【马上办】{} {}", kind.label(), request.tracking_no);
+        let subject = format!("【马上办】{} {}", kind.label(), tracking_no.unwrap_or(entry.event.label()));
         copies.push((NoticeChannel::Email, address, Some(subject)));
     }
     for (channel, recipient, subject) in copies {
-        let key = format!("inbox-{}-{user}-{}-{}", source.event_id, channel.as_str(), recipient_hash(&recipient));
+        let key = format!("inbox-{}-{user}-{}-{}", entry.cause.key(), channel.as_str(), recipient_hash(&recipient));
         c.execute(
             "INSERT INTO outbox (idempotency_key, channel, recipient, template_key, subject, body, status, attempts,
                 next_attempt_at, created_at, event_id, request_id)
@@ -128,9 +204,9 @@ async fn queue_copies(c: &dyn Conn, user: UserId, kind: InboxKind, source: &Sour
                 format!("inbox.{}", kind.as_str()),
                 subject.as_deref(),
                 body.as_str(),
-                &source.at,
-                source.event_id,
-                request.id
+                entry.at,
+                event_id,
+                request_id
             ],
         )
         .await?;
@@ -138,25 +214,35 @@ async fn queue_copies(c: &dyn Conn, user: UserId, kind: InboxKind, source: &Sour
     Ok(())
 }
 
-const ENTRY_COLUMNS: &str = "e.id, e.user_id, e.kind, e.event_id, e.event_kind, e.request_id, r.tracking_no, r.title,
-    e.created_at, e.read_at";
+const ENTRY_COLUMNS: &str = "e.id, e.user_id, e.kind, e.event_kind, e.event_id, e.request_id, r.tracking_no,
+    COALESCE(r.title, e.notice_title), e.notice_link, e.created_at, e.read_at";
+
+/// Entries with their request, if any (a notice has none).
+const ENTRY_FROM: &str = "inbox_entries e LEFT JOIN requests r ON r.id = e.request_id";
 
 fn entry(row: Row) -> StoreResult<InboxEntry> {
     let mut c = row.cols();
     let id = c.get()?;
     let user_id = c.get()?;
     let kind: String = c.get()?;
-    let event_id = c.get()?;
-    let event_kind: String = c.get()?;
+    let event: String = c.get()?;
+    let event_id: Option<i64> = c.get()?;
+    let request_id: Option<i64> = c.get()?;
+    let tracking_no: Option<String> = c.get()?;
+    let request = match (event_id, request_id, tracking_no) {
+        (Some(event_id), Some(request_id), Some(tracking_no)) => {
+            Some(InboxRequest { event_id, request_id, tracking_no })
+        }
+        _ => None,
+    };
     Ok(InboxEntry {
         id,
         user_id,
         kind: InboxKind::parse(&kind).ok_or_else(|| bad("inbox kind", &kind))?,
-        event_id,
-        event_kind: EventKind::parse(&event_kind).ok_or_else(|| bad("event kind", &event_kind))?,
-        request_id: c.get()?,
-        tracking_no: c.get()?,
+        event: InboxEvent::parse(&event).ok_or_else(|| bad("inbox event", &event))?,
+        request,
         title: c.get()?,
+        link: c.get()?,
         created_at: c.get()?,
         read_at: c.get()?,
     })
@@ -186,8 +272,7 @@ impl<D: Database> InboxStore for SqlStore<D> {
                 }
                 let limit = args.push(i64::from(filter.limit.clamp(1, inbox::PAGE_MAX)));
                 let sql = format!(
-                    "SELECT {ENTRY_COLUMNS} FROM inbox_entries e JOIN requests r ON r.id = e.request_id
-                     WHERE {sql} ORDER BY e.id DESC LIMIT {limit}"
+                    "SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE {sql} ORDER BY e.id DESC LIMIT {limit}"
                 );
                 c.map(&sql, args.values(), entry).await
             })
@@ -269,6 +354,20 @@ impl<D: Database> InboxStore for SqlStore<D> {
             })
         });
         self.db.read(read).await
+    }
+
+    async fn prune_inbox(&self, read_before: Instant) -> StoreResult<u64> {
+        let prune = job(move |c| {
+            Box::pin(async move {
+                c.execute(
+                    "DELETE FROM inbox_entries WHERE read_at < $1
+                        OR (created_at < $1 AND user_id IN (SELECT id FROM users WHERE disabled))",
+                    &args![&read_before],
+                )
+                .await
+            })
+        });
+        self.db.write(prune).await
     }
 
     async fn redeliver_inbox(&self, event_id: i64) -> StoreResult<u64> {

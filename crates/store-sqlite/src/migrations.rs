@@ -44,6 +44,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0036_documents.sql"),
     include_str!("../migrations/0037_duplicate_thresholds.sql"),
     include_str!("../migrations/0038_supervision_missing_data_parks.sql"),
+    include_str!("../migrations/0039_notices.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

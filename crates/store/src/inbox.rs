@@ -2,14 +2,16 @@
 //! in the transaction of the request event that causes them (see
 //! `mashangban_domain::inbox::plan`), one per (event, person): recording an
 //! event once gives its entries once, and writing them again changes nothing.
+//! Notices (a command centre's tasks and report chases) are written the same
+//! way in their own module's transaction, once per (notice key, person).
 
 use std::future::Future;
 
 use serde::Serialize;
 
-use mashangban_domain::inbox::InboxKind;
+use mashangban_domain::inbox::{InboxEvent, InboxKind};
 use mashangban_domain::org::UserId;
-use mashangban_domain::request::{EventKind, RequestId};
+use mashangban_domain::request::RequestId;
 use mashangban_domain::time::Instant;
 
 use crate::StoreResult;
@@ -20,14 +22,24 @@ pub struct InboxEntry {
     pub id: i64,
     pub user_id: UserId,
     pub kind: InboxKind,
-    /// The request event that caused it.
-    pub event_id: i64,
-    pub event_kind: EventKind,
-    pub request_id: RequestId,
-    pub tracking_no: String,
+    /// The request event or notice that caused it.
+    pub event: InboxEvent,
+    /// The request, for an entry of a request event (none for a notice).
+    pub request: Option<InboxRequest>,
+    /// The request's title, or the notice's.
     pub title: String,
+    /// The page a notice opens (a request's entry opens the request's staff page).
+    pub link: Option<String>,
     pub created_at: Instant,
     pub read_at: Option<Instant>,
+}
+
+/// The request event an entry comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InboxRequest {
+    pub event_id: i64,
+    pub request_id: RequestId,
+    pub tracking_no: String,
 }
 
 /// Which entries of one person to read.
@@ -85,6 +97,10 @@ pub trait InboxStore {
         &self,
         user_id: UserId,
     ) -> impl Future<Output = StoreResult<(Option<String>, Option<String>)>> + Send;
+
+    /// Deletes entries read before `read_before`, and entries of disabled accounts made before it
+    /// (unread entries of people at work are kept until read); how many.
+    fn prune_inbox(&self, read_before: Instant) -> impl Future<Output = StoreResult<u64>> + Send;
 
     /// Writes the entries of a recorded event again, as its transaction did
     /// (for repair after a failure between systems, and to prove it is idempotent):

@@ -3,7 +3,7 @@
 //! counting and marking read one's own; writing an event's entries again adds
 //! nothing; copies by SMS and e-mail as each person chose.
 
-use mashangban_domain::inbox::InboxKind;
+use mashangban_domain::inbox::{InboxEvent, InboxKind};
 use mashangban_domain::lifecycle::{Action, DeadlineKind, DeadlineNotice, NoticeLevel};
 use mashangban_domain::notify::NoticeChannel;
 use mashangban_domain::org::{Actor, Role, Scope, StaffActor, UnitKind};
@@ -139,7 +139,12 @@ fn all() -> InboxFilter {
 }
 
 async fn kinds<D: TestDb>(env: &Env<D>, user: i64) -> Vec<(InboxKind, EventKind)> {
-    env.store.inbox_entries(user, &all()).await.unwrap().into_iter().map(|e| (e.kind, e.event_kind)).collect()
+    let entries = env.store.inbox_entries(user, &all()).await.unwrap();
+    let event = |e: InboxEvent| match e {
+        InboxEvent::Request(kind) => kind,
+        InboxEvent::Notice(notice) => panic!("a notice among a request's entries: {notice:?}"),
+    };
+    entries.into_iter().map(|e| (e.kind, event(e.event))).collect()
 }
 
 async fn entries_go_to_the_people_of_the_units_concerned<D: TestDb>() {
@@ -159,8 +164,9 @@ async fn entries_go_to_the_people_of_the_units_concerned<D: TestDb>() {
         assert!(kinds(env, user).await.is_empty(), "user {user}: not of the unit, disabled, or the dispatcher");
     }
     let entry = &s.inbox_entries(p.handler_a, &all()).await.unwrap()[0];
-    assert_eq!((entry.tracking_no.as_str(), entry.title.as_str()), (r.tracking_no.as_str(), "路灯不亮"));
-    assert_eq!((entry.request_id, entry.created_at, entry.read_at), (r.id, at(1), None));
+    let about = entry.request.as_ref().expect("a request's entry");
+    assert_eq!((about.tracking_no.as_str(), entry.title.as_str()), (r.tracking_no.as_str(), "路灯不亮"));
+    assert_eq!((about.request_id, entry.created_at, entry.read_at, &entry.link), (r.id, at(1), None, &None));
     // Each entry tells the feed whose inbox changed, in the event's transaction.
     let changes = s.changes_after(head, 100).await.unwrap();
     let inboxes: Vec<String> =
@@ -186,7 +192,7 @@ async fn entries_go_to_the_people_of_the_units_concerned<D: TestDb>() {
     assert_eq!(kinds(env, p.handler_a).await.len(), 2);
     // The scheduler's notices: due soon and overdue to b, escalation to the supervisor.
     let notice =
-        |level| Action::Notice { notice: DeadlineNotice { deadline: DeadlineKind::Reply, level, due: at(600) } };
+        |level| Action::Notice { notice: DeadlineNotice::of_request(DeadlineKind::Reply, level, at(600)) };
     let r = s.act(command(&r, Actor::System, notice(NoticeLevel::DueSoon), 6)).await.unwrap();
     let r = s.act(command(&r, Actor::System, notice(NoticeLevel::Overdue), 7)).await.unwrap();
     s.act(command(&r, Actor::System, notice(NoticeLevel::Supervisor), 8)).await.unwrap();
@@ -241,6 +247,13 @@ async fn reading_paging_and_marking_read_touch_only_ones_own<D: TestDb>() {
     assert_eq!(s.inbox_count(p.handler_a, &unread).await.unwrap(), 0);
     assert_eq!(s.inbox_count(p.handler_a, &all()).await.unwrap(), 5, "read entries stay");
     assert_eq!(s.inbox_count(p.leader_a, &unread).await.unwrap(), 5);
+
+    // Pruning: entries read before the cut go; unread ones stay, however old.
+    assert_eq!(s.prune_inbox(at(11)).await.unwrap(), 2, "the two read at 10");
+    assert_eq!(s.inbox_count(p.handler_a, &all()).await.unwrap(), 3);
+    assert_eq!(s.prune_inbox(at(100)).await.unwrap(), 3);
+    assert_eq!(s.inbox_count(p.handler_a, &all()).await.unwrap(), 0);
+    assert_eq!(s.inbox_count(p.leader_a, &unread).await.unwrap(), 5, "unread, of a person at work");
 }
 
 async fn writing_an_events_entries_again_adds_nothing<D: TestDb>() {
@@ -249,7 +262,7 @@ async fn writing_an_events_entries_again_adds_nothing<D: TestDb>() {
     let p = people(env).await;
     let r = intake(env, &p).await;
     let r = dispatch(env, &p, &r, 1).await;
-    let event_id = s.inbox_entries(p.handler_a, &all()).await.unwrap()[0].event_id;
+    let event_id = s.inbox_entries(p.handler_a, &all()).await.unwrap()[0].request.as_ref().unwrap().event_id;
     assert_eq!(s.redeliver_inbox(event_id).await.unwrap(), 0, "every entry is there");
     assert_eq!(s.redeliver_inbox(event_id).await.unwrap(), 0);
     assert_eq!(s.inbox_count(p.handler_a, &all()).await.unwrap(), 1);
@@ -262,7 +275,7 @@ async fn writing_an_events_entries_again_adds_nothing<D: TestDb>() {
     assert_eq!(s.inbox_count(p.handler_a, &all()).await.unwrap(), 1);
     // A deadline notice is recorded once per request, deadline, level and due time, so its entry is too.
     let notice = Action::Notice {
-        notice: DeadlineNotice { deadline: DeadlineKind::Reply, level: NoticeLevel::DueSoon, due: at(600) },
+        notice: DeadlineNotice::of_request(DeadlineKind::Reply, NoticeLevel::DueSoon, at(600)),
     };
     let r = s.act(command(&r, Actor::System, notice.clone(), 2)).await.unwrap();
     assert_eq!(refusal(s.act(command(&r, Actor::System, notice, 3)).await), "notice_already_sent");
@@ -321,7 +334,7 @@ async fn copies_go_to_the_outbox_as_each_person_chose<D: TestDb>() {
     assert!(body.contains(&r.tracking_no) && body.contains("路灯不亮"), "{body}");
     assert!(!body.contains("陈嘉欣") && !body.contains("13800138000"), "never the asker's name or phone: {body}");
     // Writing the event's entries again queues no second copy.
-    let event_id = s.inbox_entries(p.handler_a, &all()).await.unwrap()[0].event_id;
+    let event_id = s.inbox_entries(p.handler_a, &all()).await.unwrap()[0].request.as_ref().unwrap().event_id;
     execute(s, "DELETE FROM inbox_entries WHERE user_id = $1", vec![Value::from(p.handler_a)]).await.unwrap();
     assert_eq!(s.redeliver_inbox(event_id).await.unwrap(), 1);
     assert_eq!(copies(s.list_outbox(None, 500).await.unwrap()).len(), 2);

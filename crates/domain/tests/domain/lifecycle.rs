@@ -592,3 +592,32 @@ fn inside_a_unit_the_co_gate_the_review_and_what_resets_them() {
     let reopened = apply(&followed, &dispatcher, &Action::Reopen { reason: "不满意".into() }, &ctx(1)).unwrap();
     assert!(reopened.request.unit_work.co_answers.is_empty());
 }
+
+#[test]
+fn a_sub_units_deadline_notice_names_the_sub_unit_and_is_recorded_apart_from_the_units() {
+    use mashangban_domain::event::EventDetails;
+    use mashangban_domain::lifecycle::{DeadlineKind, DeadlineNotice, NoticeLevel};
+    const SECTION: i64 = 20;
+    let mut r = in_state(State::SignedFor);
+    r.lead_unit_id = Some(UNIT_A);
+    let due = t0() + Duration::hours(2);
+    let section = DeadlineNotice { deadline: DeadlineKind::SubUnit, level: NoticeLevel::DueSoon, due, sub_unit_id: Some(SECTION) };
+    let other = DeadlineNotice { sub_unit_id: Some(SECTION + 1), ..section };
+    let unit = DeadlineNotice::of_request(DeadlineKind::Reply, NoticeLevel::DueSoon, due);
+    // Two sections with one due time, and the unit's own deadline, are three notices.
+    let keys = [section.record_key(), other.record_key(), unit.record_key()];
+    assert_eq!(keys, ["sub_unit:20".to_owned(), "sub_unit:21".to_owned(), "reply".to_owned()]);
+    let ctx = Context { now: t0(), merge_parent: None, calendar: None, sub_unit: None };
+    let outcome = apply(&r, &Actor::System, &Action::Notice { notice: section }, &ctx).unwrap();
+    assert_eq!(outcome.event.kind, EventKind::DueSoon);
+    match &outcome.event.details {
+        EventDetails::Noticed(n) => assert_eq!((n.deadline, n.unit_id), (DeadlineKind::SubUnit, Some(SECTION))),
+        other => panic!("{other:?}"),
+    }
+    assert!(outcome.event.comment.as_deref().unwrap().starts_with("下级办理期限"));
+    let outcome = apply(&r, &Actor::System, &Action::Notice { notice: unit }, &ctx).unwrap();
+    match &outcome.event.details {
+        EventDetails::Noticed(n) => assert_eq!(n.unit_id, Some(UNIT_A), "the unit's own goes to the lead unit"),
+        other => panic!("{other:?}"),
+    }
+}

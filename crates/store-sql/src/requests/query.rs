@@ -213,6 +213,7 @@ pub async fn deadline_candidates(c: &dyn Conn, until: &Instant, limit: u32) -> S
     let sql = format!(
         "SELECT {REQUEST_COLUMNS} FROM requests r
          WHERE (r.state IN ({sign}) AND r.sign_due_at <= $1) OR (r.state IN ({due}) AND r.due_at <= $1)
+            OR (r.state IN ({due}) AND r.id IN (SELECT request_id FROM request_units WHERE role = 'sub' AND due_at <= $1))
          ORDER BY {soonest}, r.id LIMIT $2",
         sign = state_list(State::with_running_deadline(RunningDeadline::SignForOrReply)),
         due = state_list(

@@ -6,6 +6,7 @@ use mashangban_domain::lifecycle::{self, Action, Context, DeadlineNotice, EventD
 use mashangban_domain::org::{Actor, Scope, UnitId};
 use mashangban_domain::request::{Asker, AttachmentId, NewRequest, Request, RequestId, State};
 use mashangban_domain::screening::Decision;
+use mashangban_domain::time::Instant;
 use mashangban_store::backend::{self, MAX_ATTACHMENTS};
 use mashangban_store::{Attachment, ChangeEntity, Command, Meta, StoreError, StoreResult, Upload};
 
@@ -287,19 +288,22 @@ async fn save(c: &dyn Conn, before: &Request, after: &Request) -> StoreResult<()
 /// replied), for scope checks in SQL and the sub-units' load.
 async fn save_units(c: &dyn Conn, after: &Request) -> StoreResult<()> {
     c.execute("DELETE FROM request_units WHERE request_id = $1", &args![after.id]).await?;
-    let insert = "INSERT INTO request_units (request_id, unit_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+    let insert = "INSERT INTO request_units (request_id, unit_id, role, due_at) VALUES ($1, $2, $3, $4)
+                  ON CONFLICT DO NOTHING";
+    let none: Option<&Instant> = None;
     if let Some(lead) = after.lead_unit_id {
-        c.execute(insert, &args![after.id, lead, "lead"]).await?;
+        c.execute(insert, &args![after.id, lead, "lead", none]).await?;
     }
     for &co in &after.co_unit_ids {
-        c.execute(insert, &args![after.id, co, "co"]).await?;
+        c.execute(insert, &args![after.id, co, "co", none]).await?;
     }
-    // Open assignments first, so a sub-unit with an open and a replied one counts as open.
+    // Open assignments first, so a sub-unit with an open and a replied one counts as open; an
+    // open one carries its deadline for the scheduler's notices.
     let mut subs: Vec<_> = after.unit_work.subs.iter().collect();
     subs.sort_by_key(|s| !s.is_open());
     for sub in subs {
-        let role = if sub.is_open() { "sub" } else { "sub_done" };
-        c.execute(insert, &args![after.id, sub.sub_unit_id, role]).await?;
+        let (role, due) = if sub.is_open() { ("sub", Some(&sub.due)) } else { ("sub_done", None) };
+        c.execute(insert, &args![after.id, sub.sub_unit_id, role, due]).await?;
     }
     Ok(())
 }
@@ -375,7 +379,7 @@ async fn record_notice(c: &dyn Conn, request_id: RequestId, notice: &DeadlineNot
         .execute(
             "INSERT INTO deadline_notices (request_id, deadline, level, due_at, created_at)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-            &args![request_id, notice.deadline.as_str(), notice.level.as_str(), &notice.due, &meta.now],
+            &args![request_id, notice.record_key(), notice.level.as_str(), &notice.due, &meta.now],
         )
         .await?;
     if inserted == 0 { Err(backend::notice_already_sent()) } else { Ok(()) }

@@ -116,7 +116,7 @@ pub fn deliveries(
         }
     }
     for (hook, filter) in &data.webhooks {
-        if notify::webhook_wants(filter, facts.kind) {
+        if notify::webhook_wants(filter, facts.kind, facts.details) {
             let recipient = hook.to_string();
             out.push(Delivery {
                 idempotency_key: notify::idempotency_key(event_id, NoticeChannel::Webhook, &recipient),

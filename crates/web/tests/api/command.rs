@@ -197,6 +197,25 @@ async fn tasks_are_assigned_reported_urged_supervised_and_done_within_their_scop
     );
     assert_eq!(detail["history"][1]["note"], "已排查 120 个排口");
 
+    // The town's handlers hear of the task, its urging and its supervision in their inbox; the
+    // office, which acted, and another town hear nothing.
+    let (_, inbox) = app.get("/api/v1/inbox?kind=command_task", Some(&guzhen)).await;
+    let entries = inbox["entries"].as_array().unwrap();
+    let events: Vec<&str> = entries.iter().map(|e| e["event_kind"].as_str().unwrap()).collect();
+    assert_eq!(events, ["task_supervised", "task_urged", "task_assigned"], "{inbox}");
+    let link = format!("/command/tasks/{id}");
+    assert_eq!(
+        (entries[2]["title"].as_str(), entries[2]["link"].as_str(), &entries[2]["tracking_no"]),
+        (Some("古镇镇排口排查"), Some(link.as_str()), &Value::Null)
+    );
+    assert_eq!((entries[1]["kind_label"].as_str(), entries[1]["event_label"].as_str()), (Some("指挥部任务"), Some("任务催办")));
+    for other in [&office, &xiaolan] {
+        let (_, inbox) = app.get("/api/v1/inbox", Some(other)).await;
+        assert_eq!(inbox["total"], 0, "{inbox}");
+    }
+    let (_, html) = crate::browser::page(&app, "/inbox", &guzhen).await;
+    assert!(html.contains(&format!("href=\"{link}\"")) && html.contains("任务督办"), "{html}");
+
     // A task past its due time is overdue on the dashboard and counts against the town.
     let (_, late) = app.post(tasks, Some(&office), task("小榄镇排口整治", "xiaolan", 1)).await;
     app.set_time("2026-12-20T10:00:00+08:00");

@@ -213,6 +213,18 @@ async fn units_file_weekly_reports_the_missing_are_chased_and_see_the_chase() {
     );
     let (_, d) = app.get("/api/v1/command/centres/water/dashboard", Some(&sthjj)).await;
     assert_eq!(d["missing_reports"][0]["chases"], 2);
+    // Each chase reached the unit's inbox (催报), once; the chasing office and the towns that filed got none.
+    let (_, inbox) = app.get("/api/v1/inbox?kind=report_chased", Some(&sthjj)).await;
+    let entries = inbox["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{inbox}");
+    assert_eq!(
+        (entries[0]["title"].as_str(), entries[0]["link"].as_str(), entries[0]["event_label"].as_str()),
+        (Some("污水管网建设周报（2026-W47）"), Some(format!("/command/reports/{id}/2026-W47").as_str()), Some("催报"))
+    );
+    for other in [&office, &guzhen] {
+        let (_, inbox) = app.get("/api/v1/inbox?kind=report_chased", Some(other)).await;
+        assert_eq!(inbox["total"], 0, "{inbox}");
+    }
     let (_, d) = app.get("/api/v1/command/centres/water/dashboard", Some(&guzhen)).await;
     assert!(d["missing_reports"].as_array().unwrap().is_empty(), "not guzhen's");
     assert_eq!(rows(&app, &w47, &guzhen).await.len(), 1);

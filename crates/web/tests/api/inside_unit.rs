@@ -4,6 +4,7 @@
 //! asker and the public never see.
 
 use super::*;
+use mashangban_app::scheduler::{self, SchedulerConfig};
 use mashangban_domain::org::Role;
 
 /// The demo enterprise's account submits a complaint, which is dispatched to 市市场监管局 with `co`
@@ -280,4 +281,65 @@ async fn a_unit_assigns_a_request_to_its_section_which_signs_and_replies_to_the_
     assert!(kinds.ends_with(&["sub_dispatched".into(), "sub_signed_for".into(), "sub_replied".into()]));
     app.act(&no, "reply", &handler, json!({ "content": "已督促办结。" })).await;
     assert_nothing_inside(&app, &no, &code, &["登记科", "请登记科核实"]).await;
+}
+
+#[tokio::test]
+async fn a_sub_units_deadline_is_noticed_to_the_sub_unit_alone_once_and_never_escalates() {
+    let app = spawn().await;
+    app.set_time("2026-12-01T09:00:00+08:00"); // Tuesday
+    let (no, code) = dispatched(&app, &[]).await;
+    let handler = app.login("handler").await;
+    unit_handler(&app, "scjgj-djk", "djk-handler").await;
+    let config = SchedulerConfig::default();
+    // The section has until Wednesday 17:00, well inside the unit's own deadline.
+    let due = "2026-12-02T17:00:00+08:00";
+    app.act(&no, "sub-dispatch", &handler, json!({ "sub_unit": "scjgj-djk", "due": due })).await;
+    assert_eq!(scheduler::scan(&app.state, &config).await.unwrap(), 0, "nothing near yet");
+
+    // Wednesday 14:00: three working hours left — 临期, to the section.
+    app.set_time("2026-12-02T14:00:00+08:00");
+    assert_eq!(scheduler::scan(&app.state, &config).await.unwrap(), 1);
+    assert_eq!(scheduler::scan(&app.state, &config).await.unwrap(), 0, "not twice");
+    let section = app.login("djk-handler").await;
+    let (_, inbox) = app.get("/api/v1/inbox?kind=due_soon", Some(&section)).await;
+    assert_eq!(inbox["entries"][0]["tracking_no"], no.as_str(), "{inbox}");
+    let handler = app.login("handler").await;
+    let (_, theirs) = app.get("/api/v1/inbox?kind=due_soon", Some(&handler)).await;
+    assert_eq!(theirs["total"], 0, "the unit's own deadline is not near: {theirs}");
+
+    // Friday, two working days late: 超期 to the section once; a sub-unit's lateness does not escalate.
+    app.set_time("2026-12-04T17:00:00+08:00");
+    assert_eq!(scheduler::scan(&app.state, &config).await.unwrap(), 1);
+    assert_eq!(scheduler::scan(&app.state, &config).await.unwrap(), 0);
+    let section = app.login("djk-handler").await;
+    let (_, inbox) = app.get("/api/v1/inbox?kind=overdue", Some(&section)).await;
+    assert_eq!(inbox["total"], 1, "{inbox}");
+    let handler = app.login("handler").await;
+    let detail = app.detail(&no, &handler).await;
+    let noticed: Vec<&Value> = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(e["kind"].as_str(), Some("due_soon" | "overdue" | "escalated")))
+        .collect();
+    assert_eq!(noticed.len(), 2, "{noticed:?}");
+    assert!(noticed[1]["comment"].as_str().unwrap().contains("下级办理已超过期限"), "{}", noticed[1]);
+    let (_, desk) = app.get("/api/v1/unit-desk", Some(&app.login("unit-leader").await)).await;
+    let load = desk["sub_units"].as_array().unwrap().iter().find(|s| s["code"] == "scjgj-djk").expect("the section");
+    assert_eq!(load["overdue"], 1, "{desk}");
+
+    // Once the section replies, its deadline runs no more.
+    app.act(&no, "sub-sign", &section, json!({})).await;
+    app.act(&no, "sub-reply", &section, json!({ "content": "登记科：已办结。" })).await;
+    app.set_time("2026-12-07T17:00:00+08:00");
+    let sent = scheduler::scan(&app.state, &config).await.unwrap();
+    let detail = app.detail(&no, &app.login("handler").await).await;
+    let sub_notices = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["comment"].as_str().is_some_and(|c| c.contains("下级办理")))
+        .count();
+    assert_eq!(sub_notices, 2, "nothing more about the section ({sent} notices of the unit's own deadline)");
+    assert_nothing_inside(&app, &no, &code, &["下级办理"]).await;
 }
