@@ -230,7 +230,8 @@ mod tests {
 
     #[test]
     fn the_message_names_the_request_and_not_the_asker() {
-        let text = message(InboxKind::Urged, InboxEvent::Request(EventKind::Urged), Some("ZS20261204000001"), "路灯不亮");
+        let text =
+            message(InboxKind::Urged, InboxEvent::Request(EventKind::Urged), Some("ZS20261204000001"), "路灯不亮");
         assert!(text.contains("ZS20261204000001") && text.contains("路灯不亮") && text.contains("催办"));
     }
 

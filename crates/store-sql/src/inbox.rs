@@ -271,9 +271,8 @@ impl<D: Database> InboxStore for SqlStore<D> {
                     sql.push_str(&format!(" AND e.id < {}", args.push(before)));
                 }
                 let limit = args.push(i64::from(filter.limit.clamp(1, inbox::PAGE_MAX)));
-                let sql = format!(
-                    "SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE {sql} ORDER BY e.id DESC LIMIT {limit}"
-                );
+                let sql =
+                    format!("SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE {sql} ORDER BY e.id DESC LIMIT {limit}");
                 c.map(&sql, args.values(), entry).await
             })
         });

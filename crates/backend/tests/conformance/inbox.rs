@@ -191,8 +191,7 @@ async fn entries_go_to_the_people_of_the_units_concerned<D: TestDb>() {
     assert_eq!(kinds(env, p.handler_b).await, [(InboxKind::Assigned, EventKind::Redispatched)]);
     assert_eq!(kinds(env, p.handler_a).await.len(), 2);
     // The scheduler's notices: due soon and overdue to b, escalation to the supervisor.
-    let notice =
-        |level| Action::Notice { notice: DeadlineNotice::of_request(DeadlineKind::Reply, level, at(600)) };
+    let notice = |level| Action::Notice { notice: DeadlineNotice::of_request(DeadlineKind::Reply, level, at(600)) };
     let r = s.act(command(&r, Actor::System, notice(NoticeLevel::DueSoon), 6)).await.unwrap();
     let r = s.act(command(&r, Actor::System, notice(NoticeLevel::Overdue), 7)).await.unwrap();
     s.act(command(&r, Actor::System, notice(NoticeLevel::Supervisor), 8)).await.unwrap();
@@ -274,9 +273,8 @@ async fn writing_an_events_entries_again_adds_nothing<D: TestDb>() {
     assert_eq!(s.inbox_count(p.leader_a, &all()).await.unwrap(), 1);
     assert_eq!(s.inbox_count(p.handler_a, &all()).await.unwrap(), 1);
     // A deadline notice is recorded once per request, deadline, level and due time, so its entry is too.
-    let notice = Action::Notice {
-        notice: DeadlineNotice::of_request(DeadlineKind::Reply, NoticeLevel::DueSoon, at(600)),
-    };
+    let notice =
+        Action::Notice { notice: DeadlineNotice::of_request(DeadlineKind::Reply, NoticeLevel::DueSoon, at(600)) };
     let r = s.act(command(&r, Actor::System, notice.clone(), 2)).await.unwrap();
     assert_eq!(refusal(s.act(command(&r, Actor::System, notice, 3)).await), "notice_already_sent");
     let due_soon = InboxFilter { kind: Some(InboxKind::DueSoon), ..all() };

@@ -208,7 +208,10 @@ async fn tasks_are_assigned_reported_urged_supervised_and_done_within_their_scop
         (entries[2]["title"].as_str(), entries[2]["link"].as_str(), &entries[2]["tracking_no"]),
         (Some("古镇镇排口排查"), Some(link.as_str()), &Value::Null)
     );
-    assert_eq!((entries[1]["kind_label"].as_str(), entries[1]["event_label"].as_str()), (Some("指挥部任务"), Some("任务催办")));
+    assert_eq!(
+        (entries[1]["kind_label"].as_str(), entries[1]["event_label"].as_str()),
+        (Some("指挥部任务"), Some("任务催办"))
+    );
     for other in [&office, &xiaolan] {
         let (_, inbox) = app.get("/api/v1/inbox", Some(other)).await;
         assert_eq!(inbox["total"], 0, "{inbox}");
