@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use mashangban_domain::access::Permission;
 use mashangban_domain::document::{
-    self as domain, DocumentFile, DocumentType, MAX_PER_OWNER, OwnerKind, unknown_document,
+    self as domain, DocumentFile, DocumentType, MAX_PER_OWNER, OwnerKind, size_text, unknown_document,
 };
 use mashangban_domain::time::format_instant;
 use mashangban_store::{DocumentActor, DocumentOwner, DocumentRecord, Store};
@@ -247,30 +247,5 @@ fn view(d: &DocumentRecord) -> DocumentView {
         withdrawn_by: d.withdrawn_by.clone(),
         withdrawn_reason: d.withdrawn_reason.clone(),
         href: format!("/api/v1/documents/{}", d.id),
-    }
-}
-
-/// `812 B`, `35 KB`, `1.2 MB`.
-fn size_text(bytes: i64) -> String {
-    #[allow(clippy::cast_precision_loss)]
-    let b = bytes as f64;
-    if bytes < 1024 {
-        format!("{bytes} B")
-    } else if bytes < 1024 * 1024 {
-        format!("{:.0} KB", b / 1024.0)
-    } else {
-        format!("{:.1} MB", b / 1024.0 / 1024.0)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_read_as_people_say_them() {
-        assert_eq!(size_text(812), "812 B");
-        assert_eq!(size_text(35 * 1024), "35 KB");
-        assert_eq!(size_text(1_258_291), "1.2 MB");
     }
 }

@@ -14,6 +14,19 @@ use crate::DomainError;
 use crate::error::ErrorKind;
 use crate::validation::{optional_text, required_text};
 
+/// `812 B`, `35 KB`, `1.2 MB`.
+pub fn size_text(bytes: i64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let b = bytes as f64;
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else if bytes < 1024 * 1024 {
+        format!("{:.0} KB", b / 1024.0)
+    } else {
+        format!("{:.1} MB", b / 1024.0 / 1024.0)
+    }
+}
+
 /// The largest document.
 pub const MAX_BYTES: usize = 10 * 1024 * 1024;
 /// The most documents (not withdrawn) one owner keeps.
@@ -173,6 +186,13 @@ fn clean_name(name: Option<&str>, kind: DocumentType) -> String {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_read_as_people_say_them() {
+        assert_eq!(size_text(812), "812 B");
+        assert_eq!(size_text(35 * 1024), "35 KB");
+        assert_eq!(size_text(1_258_291), "1.2 MB");
+    }
 
     const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13];
 

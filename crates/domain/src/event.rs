@@ -348,10 +348,18 @@ pub enum EventDetails {
 }
 
 impl EventDetails {
-    /// Whether these are a scheduler notice about a sub-unit's deadline (二次派单): work inside a
-    /// unit, which only staff see, like the assignment itself.
+    /// The sub-unit of a scheduler notice about a sub-unit's deadline (二次派单); None for any other.
+    pub fn noticed_sub_unit(&self) -> Option<crate::org::UnitId> {
+        match self {
+            Self::Noticed(n) if n.deadline == crate::lifecycle::DeadlineKind::SubUnit => n.unit_id,
+            _ => None,
+        }
+    }
+
+    /// Whether these are a notice about a sub-unit's deadline: work inside a unit, which only staff
+    /// see, like the assignment itself.
     pub fn is_inside_unit(&self) -> bool {
-        matches!(self, Self::Noticed(n) if n.deadline == crate::lifecycle::DeadlineKind::SubUnit)
+        self.noticed_sub_unit().is_some()
     }
 
     /// Reads stored details by the event's kind.

@@ -142,14 +142,6 @@ pub struct EventFacts<'a> {
     pub due_at: Option<Instant>,
 }
 
-/// The sub-unit a scheduler notice is about, if it is about a sub-unit's deadline.
-fn sub_unit_noticed(details: &crate::event::EventDetails) -> Option<UnitId> {
-    match details {
-        crate::event::EventDetails::Noticed(n) if n.deadline == crate::lifecycle::DeadlineKind::SubUnit => n.unit_id,
-        _ => None,
-    }
-}
-
 /// The notices an event causes. `request` is the request after the event.
 pub fn plan(request: &Request, event: &EventFacts<'_>) -> Vec<Planned> {
     let lead: Vec<UnitId> = request.lead_unit_id.into_iter().collect();
@@ -170,7 +162,7 @@ pub fn plan(request: &Request, event: &EventFacts<'_>) -> Vec<Planned> {
         EventKind::Replied => vec![asker(TemplateKey::AskerReplied)],
         EventKind::Closed | EventKind::DirectlyClosed => vec![asker(TemplateKey::AskerClosedRate)],
         // A sub-unit's deadline (二次派单) concerns the sub-unit alone.
-        EventKind::Overdue => match sub_unit_noticed(event.details) {
+        EventKind::Overdue => match event.details.noticed_sub_unit() {
             Some(sub) => vec![units(TemplateKey::UnitUrged, &vec![sub])],
             None => vec![units(TemplateKey::UnitUrged, &handling)],
         },

@@ -385,8 +385,8 @@ impl PledgesPage {
         s.as_str()
     }
 
-    fn kb(&self, bytes: &i64) -> String {
-        format!("{:.0} KB", (*bytes as f64 / 1024.0).ceil())
+    fn size(&self, bytes: &i64) -> String {
+        mashangban_domain::document::size_text(*bytes)
     }
 }
 

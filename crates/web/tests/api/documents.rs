@@ -36,6 +36,11 @@ async fn upload(
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
+/// A document's download, as the person fetches it.
+async fn download(app: &App, id: i64, who: &Session) -> reqwest::Response {
+    app.http.get(app.url(&format!("/api/v1/documents/{id}"))).header("cookie", &who.0).send().await.unwrap()
+}
+
 fn code(answer: &(StatusCode, Value)) -> (StatusCode, Option<&str>) {
     (answer.0, answer.1["code"].as_str())
 }
@@ -75,13 +80,7 @@ async fn a_cases_documents_round_trip_are_bounded_scoped_and_withdrawn_into_hist
     assert_eq!(doc["byte_size"].as_i64(), Some(PDF.len() as i64));
     assert!(!doc["uploaded_by"].as_str().unwrap().is_empty());
     let doc_id = doc["id"].as_i64().unwrap();
-    let res = app
-        .http
-        .get(app.url(&format!("/api/v1/documents/{doc_id}")))
-        .header("cookie", &handler.0)
-        .send()
-        .await
-        .unwrap();
+    let res = download(&app, doc_id, &handler).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "application/pdf");
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
@@ -161,13 +160,7 @@ async fn a_cases_documents_round_trip_are_bounded_scoped_and_withdrawn_into_hist
         history.iter().find(|e| e["kind"] == "document_withdrawn").expect("the withdrawal is in the history");
     let note = withdrawn["note"].as_str().unwrap();
     assert!(note.contains("现场检查笔录.pdf") && note.contains("上传错了版本"), "{note}");
-    let res = app
-        .http
-        .get(app.url(&format!("/api/v1/documents/{doc_id}")))
-        .header("cookie", &handler.0)
-        .send()
-        .await
-        .unwrap();
+    let res = download(&app, doc_id, &handler).await;
     assert_eq!(res.status(), StatusCode::OK, "the history's file can still be fetched");
     let last = upload(&app, &path, &handler, vec![("补充.pdf", PDF.to_vec())], None).await;
     assert_eq!(last.0, StatusCode::CREATED, "{}", last.1);
