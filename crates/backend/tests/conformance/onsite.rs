@@ -27,7 +27,13 @@ fn staff() -> EnforcementActor {
 
 /// The change `a` made of a request at version `expected`, booking `booking`.
 fn change(expected: i64, onsite: Onsite, booking: Option<NaiveDate>, a: &OnsiteAction) -> OnsiteChange {
-    OnsiteChange { expected, onsite, booking, event: OnsiteEvent { kind: a.kind().into(), note: a.note() } }
+    OnsiteChange {
+        expected,
+        onsite,
+        booking,
+        event: OnsiteEvent { kind: a.kind().into(), note: a.note() },
+        notice: None,
+    }
 }
 
 async fn units<D: TestDb>(s: &mashangban_store_sql::SqlStore<D>) -> (i64, i64) {
