@@ -24,12 +24,12 @@ use mashangban_domain::org::{Actor, Role};
 use mashangban_domain::time::format_instant;
 use mashangban_domain::validation::{Phone, mask_name, mask_phone};
 use mashangban_sheet::Cell;
-use mashangban_text::mask as mask_free_text;
 use mashangban_sheet::write::{Export, Kind, WriteColumn};
 use mashangban_store::{
     NewOnsite, OnsiteChange, OnsiteEvent, OnsiteFilter, OnsiteHistoryEntry, OnsiteRecord, ServiceCentre,
     ServiceCentreInput, ServiceItem, ServiceItemInput, Store,
 };
+use mashangban_text::mask as mask_free_text;
 
 use crate::enforcement::actor as history_actor;
 use crate::error::{AppError, AppResult};
@@ -493,7 +493,8 @@ impl<'a, S: Store> Onsite<'a, S> {
             matches!(action, OnsiteAction::Accept { .. } | OnsiteAction::Propose { .. }).then_some(next.date).flatten();
         let event = OnsiteEvent { kind: action.kind().into(), note: action.note() };
         let centres = self.app.store().centres().await?;
-        let centre = centres.iter().find(|c| c.id == record.centre_id).map_or("政务服务中心", |c| c.name.as_str());
+        let centre =
+            centres.iter().find(|c| c.id == record.centre_id).map_or("政务服务中心", |c| c.name.as_str());
         // The enterprise is told of the centre's decision in the change's transaction; personal data in
         // the reason is masked as in every text that leaves the platform.
         let notice = action.enterprise_notice(&record.number, centre).map(|mut n| {

@@ -314,7 +314,9 @@ impl OnsiteAction {
             ),
             _ => return None,
         };
-        Some(EnterpriseNotice { template_key, subject: format!("【马上办】上门服务申请{number}{what}"), body })
+        Some(EnterpriseNotice {
+            template_key, subject: format!("【马上办】上门服务申请{number}{what}"), body
+        })
     }
 }
 
@@ -568,7 +570,9 @@ mod tests {
         assert!(!told.body.contains("麦淑仪"), "the team is not in the text");
         let propose = OnsiteAction::Propose { date, team: "甲".into(), note: None };
         assert_eq!(propose.enterprise_notice("n", "c").unwrap().template_key, "onsite.proposed");
-        let refuse = OnsiteAction::Refuse { reason: "本月上门场次已满，请改为到中心窗口办理，谢谢理解和支持".repeat(2) };
+        let refuse = OnsiteAction::Refuse {
+            reason: "本月上门场次已满，请改为到中心窗口办理，谢谢理解和支持".repeat(2),
+        };
         let told = refuse.enterprise_notice("n", "c").unwrap();
         assert!(told.body.contains("本月上门场次已满") && told.body.chars().count() < 90, "{}", told.body);
         for quiet in [OnsiteAction::Confirm, OnsiteAction::Withdraw { reason: None }] {

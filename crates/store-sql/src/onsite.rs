@@ -9,7 +9,8 @@ use chrono::NaiveDate;
 
 use mashangban_domain::error::DomainError;
 use mashangban_domain::onsite::{
-    EnterpriseNotice, ItemLine, Onsite, OnsiteStage, centre_not_found, check_capacity, item_not_found, onsite_changed, onsite_not_found,
+    EnterpriseNotice, ItemLine, Onsite, OnsiteStage, centre_not_found, check_capacity, item_not_found, onsite_changed,
+    onsite_not_found,
 };
 use mashangban_domain::time::Instant;
 use mashangban_store::{

@@ -21,8 +21,8 @@ use mashangban_app::direct_line::{
 };
 use mashangban_app::{App, Caller};
 use mashangban_domain::access::Permission;
-use mashangban_domain::document::OwnerKind;
 use mashangban_domain::direct_line::{Addressee, ItemState, Queue, Source};
+use mashangban_domain::document::OwnerKind;
 use mashangban_domain::request::Rating;
 use mashangban_store::Store;
 

@@ -475,7 +475,10 @@ async fn the_office_keeps_scans_of_a_letter_that_those_who_read_the_item_read() 
     )
     .await;
     assert_eq!(added.0, StatusCode::CREATED, "{}", added.1);
-    assert_eq!((added.1[0]["owner_kind"].as_str(), added.1[1]["purpose"].as_str()), (Some("direct_line_item"), Some("信件扫描件")));
+    assert_eq!(
+        (added.1[0]["owner_kind"].as_str(), added.1[1]["purpose"].as_str()),
+        (Some("direct_line_item"), Some("信件扫描件"))
+    );
     let scan = added.1[0]["id"].as_i64().unwrap();
 
     // The supervisor reads every item, so its scans; adding is the office's.

@@ -361,12 +361,12 @@ async fn photos_of_the_session_are_kept_for_the_centre_and_the_enterprise_and_no
 
     // The enterprise withdraws its own file with a reason; the request's history keeps all three steps.
     let letter_id = letter.1[0]["id"].as_i64().unwrap();
-    let (status, _) = app
-        .post(&format!("/api/v1/documents/{letter_id}/withdraw"), Some(&theirs), json!({ "reason": "x" }))
-        .await;
+    let (status, _) =
+        app.post(&format!("/api/v1/documents/{letter_id}/withdraw"), Some(&theirs), json!({ "reason": "x" })).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "another enterprise cannot withdraw it");
-    let (status, gone) =
-        app.post(&format!("/api/v1/documents/{letter_id}/withdraw"), Some(&ours), json!({ "reason": "传错文件" })).await;
+    let (status, gone) = app
+        .post(&format!("/api/v1/documents/{letter_id}/withdraw"), Some(&ours), json!({ "reason": "传错文件" }))
+        .await;
     assert_eq!((status, gone["withdrawn"].as_bool()), (StatusCode::OK, Some(true)), "{gone}");
     assert_eq!(listed(&app, &path, &staff).await.len(), 1);
     let (_, detail) = app.get(&format!("/api/v1/onsite/requests/{a}"), Some(&staff)).await;
@@ -378,7 +378,13 @@ async fn photos_of_the_session_are_kept_for_the_centre_and_the_enterprise_and_no
         .collect();
     assert_eq!(
         steps,
-        [("提交申请", "待受理"), ("受理", "已受理"), ("上传附件", "已受理"), ("上传附件", "已受理"), ("撤回附件", "已受理")]
+        [
+            ("提交申请", "待受理"),
+            ("受理", "已受理"),
+            ("上传附件", "已受理"),
+            ("上传附件", "已受理"),
+            ("撤回附件", "已受理")
+        ]
     );
     assert_eq!(detail["history"][4]["note"], "撤回附件《授权委托书.pdf》：传错文件");
 
@@ -412,7 +418,8 @@ async fn the_enterprise_is_told_when_the_centre_accepts_proposes_or_refuses() {
     assert!(onsite_rows(&app).await.is_empty(), "submitting tells nobody");
 
     // Accepted: an SMS to the account's phone on file (the demo enterprise's), naming no person.
-    let (status, mine) = act(&app, a, "accept", &staff, json!({ "date": "2026-12-08", "team": "梁敏、周志坚" }), 1).await;
+    let (status, mine) =
+        act(&app, a, "accept", &staff, json!({ "date": "2026-12-08", "team": "梁敏、周志坚" }), 1).await;
     assert_eq!(status, StatusCode::OK, "{mine}");
     let rows = onsite_rows(&app).await;
     assert_eq!(rows.len(), 1, "{rows:#?}");
@@ -472,7 +479,10 @@ async fn the_enterprise_page_lists_its_on_site_service_and_the_report_exports_to
     let (_, refused) = app.post("/api/v1/onsite/requests", Some(&ours), ask(centre, card, 5, &["2026-12-09"])).await;
     let (_, other) = app.post("/api/v1/onsite/requests", Some(&theirs), ask(centre, permit, 8, &["2026-12-10"])).await;
     let (h, r) = (held["id"].as_i64().unwrap(), refused["id"].as_i64().unwrap());
-    assert_eq!(act(&app, h, "accept", &staff, json!({ "date": "2026-12-08", "team": "梁敏" }), 1).await.0, StatusCode::OK);
+    assert_eq!(
+        act(&app, h, "accept", &staff, json!({ "date": "2026-12-08", "team": "梁敏" }), 1).await.0,
+        StatusCode::OK
+    );
     assert_eq!(act(&app, r, "refuse", &staff, json!({ "reason": "超出服务范围" }), 1).await.0, StatusCode::OK);
     app.set_time("2026-12-08T17:00:00+08:00");
     let (staff, ours, admin) =
@@ -531,7 +541,9 @@ async fn the_enterprise_page_lists_its_on_site_service_and_the_report_exports_to
     assert_eq!(data.len(), 2, "the centre and the total");
     for (row, want) in data.iter().zip([&report["rows"][0], &report["total"]]) {
         assert_eq!(text(row, 1), want["centre"].as_str().unwrap());
-        for (column, field) in [(2, "requests"), (3, "refused"), (4, "withdrawn"), (5, "sessions"), (6, "handled"), (7, "rated")] {
+        for (column, field) in
+            [(2, "requests"), (3, "refused"), (4, "withdrawn"), (5, "sessions"), (6, "handled"), (7, "rated")]
+        {
             assert_eq!(row.get(column), &Cell::Number(want[field].as_f64().unwrap()), "{field}");
         }
         assert_eq!(row.get(8), &Cell::Number(4.0));
@@ -539,5 +551,8 @@ async fn the_enterprise_page_lists_its_on_site_service_and_the_report_exports_to
     assert_eq!(data[1].get(2), &Cell::Number(3.0), "three requests in December");
     let (_, html) = page(&app, "/onsite/report?from=2026-12-01&to=2026-12-31", &staff).await;
     assert!(html.contains("/api/v1/onsite/report/export?from=2026-12-01&amp;to=2026-12-31"), "{html}");
-    assert_eq!(app.http.get(app.url("/api/v1/onsite/report/export")).header("cookie", &ours.0).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.http.get(app.url("/api/v1/onsite/report/export")).header("cookie", &ours.0).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
 }
