@@ -852,6 +852,8 @@ fn action_label(action: &str) -> &'static str {
         "approved" => "审核同意答复",
         "sent_back" => "退回重新答复",
         "rated" => "来信人评价",
+        "document_added" => "上传附件",
+        "document_withdrawn" => "撤回附件",
         _ => "其他",
     }
 }

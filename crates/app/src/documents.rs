@@ -13,7 +13,14 @@
 //!   caller's scope; added and withdrawn with `enforcement.handle` by the
 //!   case's (inspection's) unit;
 //! - compensation matter: as its case; the purpose names the paper
-//!   (鉴定评估报告, 磋商纪要, 赔偿协议, 修复效果评估报告, …).
+//!   (鉴定评估报告, 磋商纪要, 赔偿协议, 修复效果评估报告, …);
+//! - direct-line item (scans of letters): read with `direct_line.read` in the
+//!   item scope; added and withdrawn by the leaders' office
+//!   (`direct_line.handle`);
+//! - on-site service request (photos and documents of the session): read by
+//!   whoever reads the request; added and withdrawn by the centre's staff
+//!   (`onsite.handle`, their centres) and the asking enterprise
+//!   (`onsite.request`, its own requests).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -42,7 +49,8 @@ pub struct Documents<'a, S> {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DocumentView {
     pub id: i64,
-    /// `fund_application`, `enforcement_case`, `inspection` or `compensation_matter`.
+    /// `fund_application`, `enforcement_case`, `inspection`, `compensation_matter`, `direct_line_item` or
+    /// `onsite_request`.
     pub owner_kind: OwnerKind,
     pub owner_id: i64,
     /// What it is for (用途), e.g. a material's name or 鉴定评估报告.
@@ -216,6 +224,31 @@ impl<'a, S: Store> Documents<'a, S> {
                 }
                 let matter = self.app.compensation().scoped(caller, owner.id).await?;
                 Ok(Checked { add: enforcement(matter.unit_id), materials: None })
+            }
+            OwnerKind::DirectLineItem => {
+                if !caller.may(Permission::ReadDirectLine) {
+                    return Err(mashangban_domain::direct_line::item_not_found().into());
+                }
+                self.app.direct_line().get(caller, owner.id).await?;
+                let add = if caller.may(Permission::HandleDirectLine) {
+                    Ok(())
+                } else {
+                    Err(forbidden("not_leaders_office", "只有市领导办公室才能上传或撤回来信扫描件"))
+                };
+                Ok(Checked { add, materials: None })
+            }
+            OwnerKind::OnsiteRequest => {
+                if !caller.may(Permission::ReadOnsite) {
+                    return Err(mashangban_domain::onsite::onsite_not_found().into());
+                }
+                // In reach: the asking enterprise's account, the centre's staff, administrators, overseers.
+                self.app.onsite().scoped(caller, owner.id).await?;
+                let add = if caller.may(Permission::HandleOnsite) || caller.may(Permission::RequestOnsite) {
+                    Ok(())
+                } else {
+                    Err(forbidden("not_onsite_party", "只有服务中心或申请企业才能上传或撤回上门服务的附件"))
+                };
+                Ok(Checked { add, materials: None })
             }
         }
     }

@@ -23,10 +23,13 @@ use mashangban_domain::onsite::{
 use mashangban_domain::org::{Actor, Role};
 use mashangban_domain::time::format_instant;
 use mashangban_domain::validation::{Phone, mask_name, mask_phone};
+use mashangban_sheet::Cell;
+use mashangban_sheet::write::{Export, Kind, WriteColumn};
 use mashangban_store::{
     NewOnsite, OnsiteChange, OnsiteEvent, OnsiteFilter, OnsiteHistoryEntry, OnsiteRecord, ServiceCentre,
     ServiceCentreInput, ServiceItem, ServiceItemInput, Store,
 };
+use mashangban_text::mask as mask_free_text;
 
 use crate::enforcement::actor as history_actor;
 use crate::error::{AppError, AppResult};
@@ -489,12 +492,21 @@ impl<'a, S: Store> Onsite<'a, S> {
         let booking =
             matches!(action, OnsiteAction::Accept { .. } | OnsiteAction::Propose { .. }).then_some(next.date).flatten();
         let event = OnsiteEvent { kind: action.kind().into(), note: action.note() };
+        let centres = self.app.store().centres().await?;
+        let centre =
+            centres.iter().find(|c| c.id == record.centre_id).map_or("政务服务中心", |c| c.name.as_str());
+        // The enterprise is told of the centre's decision in the change's transaction; personal data in
+        // the reason is masked as in every text that leaves the platform.
+        let notice = action.enterprise_notice(&record.number, centre).map(|mut n| {
+            n.body = mask_free_text(&n.body);
+            n
+        });
         let saved = self
             .app
             .store()
             .change_onsite(
                 record.id,
-                OnsiteChange { expected: record.version, onsite: next, booking, event },
+                OnsiteChange { expected: record.version, onsite: next, booking, event, notice },
                 self.app.now(),
                 history_actor(caller),
             )
@@ -553,6 +565,48 @@ impl<'a, S: Store> Onsite<'a, S> {
         Ok(OnsiteReport { from, to, rows: rows.into_values().map(finish).collect(), total: finish(total) })
     }
 
+    /// The report as an Excel workbook: one sheet, a row per centre and the total (上门服务统计).
+    pub async fn report_xlsx(&self, caller: &Caller, period: PeriodQuery) -> AppResult<Vec<u8>> {
+        let report = self.report(caller, period).await?;
+        let sheet_error = |e: mashangban_sheet::SheetError| AppError::from(mashangban_domain::DomainError::from(e));
+        let columns = vec![
+            WriteColumn::text("服务中心"),
+            WriteColumn::new("申请数", Kind::Integer),
+            WriteColumn::new("不予受理", Kind::Integer),
+            WriteColumn::new("撤回", Kind::Integer),
+            WriteColumn::new("上门场次", Kind::Integer),
+            WriteColumn::new("办理事项数", Kind::Integer),
+            WriteColumn::new("评价数", Kind::Integer),
+            WriteColumn::new("平均满意度（星）", Kind::Number),
+        ];
+        let period = match (report.from, report.to) {
+            (None, None) => "全部日期".to_owned(),
+            (from, to) => format!(
+                "{} 至 {}",
+                from.map_or_else(|| "最早".to_owned(), |d| d.to_string()),
+                to.map_or_else(|| "今天".to_owned(), |d| d.to_string())
+            ),
+        };
+        let title = format!("上门服务统计（{period}）");
+        let mut export = Export::with_preamble("上门服务统计", &[title], columns).map_err(sheet_error)?;
+        for row in report.rows.iter().chain(std::iter::once(&report.total)) {
+            export.push(&report_cells(row)).map_err(sheet_error)?;
+        }
+        export.finish().map_err(sheet_error)
+    }
+
+    /// The requests of one enterprise in the registry's scope and the caller's reach, newest first
+    /// (the enterprise's page, 一企一档).
+    pub async fn of_enterprise(&self, caller: &Caller, code: &str) -> AppResult<Vec<OnsiteView>> {
+        let found = self.app.enterprises().record(caller, code).await?;
+        let reach = self.reach(caller).await?;
+        let mut filter = reach.filter();
+        filter.credit_code = Some(found.credit_code);
+        let list = self.app.store().onsite_requests(filter, LIST_MAX).await?;
+        let list: Vec<OnsiteRecord> = list.into_iter().filter(|r| reach.permits(r)).collect();
+        self.views(&list, reach.masked()).await
+    }
+
     async fn reach(&self, caller: &Caller) -> AppResult<Reach> {
         Ok(match &caller.actor {
             Actor::Account(a) if a.role == Role::Enterprise => {
@@ -569,7 +623,8 @@ impl<'a, S: Store> Onsite<'a, S> {
         })
     }
 
-    async fn scoped(&self, caller: &Caller, id: i64) -> AppResult<OnsiteRecord> {
+    /// One request in the caller's reach (`404 onsite_not_found` otherwise).
+    pub(crate) async fn scoped(&self, caller: &Caller, id: i64) -> AppResult<OnsiteRecord> {
         let reach = self.reach(caller).await?;
         let found = self.app.store().onsite(id).await?;
         Ok(found.filter(|r| reach.permits(r)).ok_or_else(onsite_not_found)?)
@@ -593,6 +648,20 @@ impl<'a, S: Store> Onsite<'a, S> {
             actions: actions(caller, record.onsite.stage),
         })
     }
+}
+
+fn report_cells(r: &OnsiteReportRow) -> Vec<Cell> {
+    let n = |v: u32| Cell::Number(f64::from(v));
+    vec![
+        Cell::Text(r.centre.clone()),
+        n(r.requests),
+        n(r.refused),
+        n(r.withdrawn),
+        n(r.sessions),
+        n(r.handled),
+        n(r.rated),
+        r.satisfaction.map_or(Cell::Empty, Cell::Number),
+    ]
 }
 
 /// Adds one request to a row of the report.

@@ -176,7 +176,7 @@ async fn step<S: Store>(
     let booking =
         matches!(action, OnsiteAction::Accept { .. } | OnsiteAction::Propose { .. }).then_some(next.date).flatten();
     let event = OnsiteEvent { kind: action.kind().into(), note: action.note() };
-    let change = OnsiteChange { expected: version, onsite: next, booking, event };
+    let change = OnsiteChange { expected: version, onsite: next, booking, event, notice: None };
     let saved = store.change_onsite(id, change, at, by.clone()).await.map_err(failed)?;
     Ok((saved.onsite, saved.version))
 }

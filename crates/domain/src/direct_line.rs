@@ -257,6 +257,20 @@ impl ItemScope {
     }
 }
 
+/// The SMS the asker gets when the leaders' office approves the answer (答复经审核同意): the item's
+/// number and its progress page with the check code, where the answer is read and rated. The reply's
+/// text is not in it (it may name people; the page shows it to the asker).
+pub fn answered_text(addressee: Addressee, tracking_no: &str, check_code: &str, link_base: &str) -> String {
+    format!(
+        "【马上办】您写给{}的来信{tracking_no}已有答复，请查看并评价：{}/direct-line/track?no={tracking_no}&code={check_code}",
+        addressee.label(),
+        link_base.trim_end_matches('/')
+    )
+}
+
+/// The outbox template key of [`answered_text`].
+pub const ANSWERED_TEMPLATE_KEY: &str = "direct_line.answered";
+
 /// `404 direct_line_not_found` (also an item out of scope).
 pub fn item_not_found() -> DomainError {
     DomainError::not_found("direct_line_not_found", "没有这件直通车来信")

@@ -1,5 +1,6 @@
 //! Documents (附件): files kept for a case, an inspection, a compensation
-//! matter or a fund application. The type is decided by the bytes, never by
+//! matter, a fund application, a direct-line item or an on-site service
+//! request. The type is decided by the bytes, never by
 //! the name or the declared type: PDF, JPEG, PNG, and Word/Excel
 //! (DOCX/XLSX: a ZIP package with `[Content_Types].xml` and the main part of
 //! its kind). Each file is at most [`MAX_BYTES`]; an owner keeps at most
@@ -49,6 +50,10 @@ crate::labelled_enum!(
         Inspection = "inspection" / "检查记录",
         /// A compensation matter (赔偿事项): assessment report, minutes, agreement, remediation assessment.
         CompensationMatter = "compensation_matter" / "损害赔偿事项",
+        /// A direct-line item (书记市长直通车): scans of letters (信件扫描件).
+        DirectLineItem = "direct_line_item" / "直通车来信",
+        /// An on-site service request (行走办): photos and documents of the session.
+        OnsiteRequest = "onsite_request" / "上门服务申请",
     }
 );
 

@@ -277,6 +277,49 @@ impl OnsiteAction {
 }
 
 /// The label of a history row's kind.
+/// What the asking enterprise is told (SMS and e-mail copies) when the centre decides on its request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnterpriseNotice {
+    /// `onsite.accepted`, `onsite.proposed` or `onsite.refused` (the outbox row's template key).
+    pub template_key: &'static str,
+    /// The e-mail's subject.
+    pub subject: String,
+    /// The SMS text and the e-mail's body: the request's number, the centre, the date or the reason's
+    /// first 30 characters; the caller masks personal data in it before it is queued.
+    pub body: String,
+}
+
+impl OnsiteAction {
+    /// The notice the enterprise gets when the centre accepts, proposes another date or refuses;
+    /// none for the other actions (the enterprise's own, and the centre's record of the day).
+    pub fn enterprise_notice(&self, number: &str, centre: &str) -> Option<EnterpriseNotice> {
+        let (template_key, what, body) = match self {
+            Self::Accept { date, .. } => (
+                "onsite.accepted",
+                "已受理",
+                format!("【马上办】您的上门服务申请{number}已受理：{centre}将于{date}上门办理。请登录马上办查看。"),
+            ),
+            Self::Propose { date, .. } => (
+                "onsite.proposed",
+                "建议改期",
+                format!("【马上办】您的上门服务申请{number}：{centre}建议改为{date}上门，请登录马上办确认或撤回。"),
+            ),
+            Self::Refuse { reason } => (
+                "onsite.refused",
+                "不予受理",
+                format!(
+                    "【马上办】您的上门服务申请{number}，{centre}不予受理：{}。请登录马上办查看。",
+                    crate::notify::excerpt(reason, 30)
+                ),
+            ),
+            _ => return None,
+        };
+        Some(EnterpriseNotice {
+            template_key, subject: format!("【马上办】上门服务申请{number}{what}"), body
+        })
+    }
+}
+
 pub fn history_label(kind: &str) -> &'static str {
     match kind {
         "submitted" => "提交申请",
@@ -287,6 +330,8 @@ pub fn history_label(kind: &str) -> &'static str {
         "withdrawn" => "撤回",
         "held" => "登记办理情况",
         "rated" => "评价",
+        "document_added" => "上传附件",
+        "document_withdrawn" => "撤回附件",
         _ => "其他",
     }
 }
@@ -513,6 +558,26 @@ mod tests {
         assert_eq!(code(apply(&refused, &OnsiteAction::Confirm)), "illegal_onsite_transition");
         let withdrawn = apply(&confirmed, &OnsiteAction::Withdraw { reason: None }).unwrap();
         assert!(!withdrawn.stage.holds_session() && withdrawn.date.is_none());
+    }
+
+    #[test]
+    fn the_enterprise_is_told_of_the_centres_decisions_only() {
+        let date = day("2026-12-08");
+        let accept = OnsiteAction::Accept { date, team: "麦淑仪".into() };
+        let told = accept.enterprise_notice("XZB202612040001", "中山市政务服务中心").unwrap();
+        assert_eq!(told.template_key, "onsite.accepted");
+        assert!(told.body.contains("XZB202612040001") && told.body.contains("2026-12-08"), "{}", told.body);
+        assert!(!told.body.contains("麦淑仪"), "the team is not in the text");
+        let propose = OnsiteAction::Propose { date, team: "甲".into(), note: None };
+        assert_eq!(propose.enterprise_notice("n", "c").unwrap().template_key, "onsite.proposed");
+        let refuse = OnsiteAction::Refuse {
+            reason: "本月上门场次已满，请改为到中心窗口办理，谢谢理解和支持".repeat(2),
+        };
+        let told = refuse.enterprise_notice("n", "c").unwrap();
+        assert!(told.body.contains("本月上门场次已满") && told.body.chars().count() < 90, "{}", told.body);
+        for quiet in [OnsiteAction::Confirm, OnsiteAction::Withdraw { reason: None }] {
+            assert_eq!(quiet.enterprise_notice("n", "c"), None);
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use mashangban_domain::calendar::WorkCalendar;
 use mashangban_domain::direct_line::{
-    Addressee, ItemScope, ItemState, NewItem, PREFIX, Review, Source, item_not_found, wrong_state,
+    self, Addressee, ItemScope, ItemState, NewItem, PREFIX, Review, Source, item_not_found, wrong_state,
 };
 use mashangban_domain::lifecycle::Action;
 use mashangban_domain::org::{Actor, Scope};
@@ -295,6 +295,7 @@ impl<D: Database> DirectLineStore for SqlStore<D> {
                         )
                         .await?;
                         event(c, id, &meta.now, &by, "approved", comment.as_deref()).await?;
+                        tell_asker(c, &current, &meta.now).await?;
                         Ok((reload(c, id).await?, closed))
                     }
                     Review::SendBack { reason } => {
@@ -359,7 +360,24 @@ fn author(actor: &Actor) -> String {
     format!("{}（{}）", actor.name(), actor.role().map_or("系统", |r| r.label()))
 }
 
-async fn event(
+/// The asker's SMS that the answer is approved, in the approval's transaction (once per item).
+async fn tell_asker(c: &dyn Conn, item: &Item, at: &Instant) -> StoreResult<()> {
+    let Some(base) = crate::outbox::link_base(c).await? else { return Ok(()) };
+    let body = direct_line::answered_text(item.addressee, &item.tracking_no, &item.check_code, &base);
+    let key = format!("direct-line-{}-answered", item.id);
+    let notice = crate::outbox::ToPerson {
+        key: &key,
+        phone: Some(&item.phone),
+        email: None,
+        template_key: direct_line::ANSWERED_TEMPLATE_KEY,
+        subject: "",
+        body: &body,
+        at,
+    };
+    crate::outbox::queue_to_person(c, &notice).await
+}
+
+pub(crate) async fn event(
     c: &dyn Conn,
     item_id: i64,
     at: &Instant,

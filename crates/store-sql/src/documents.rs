@@ -1,12 +1,13 @@
-//! Documents (附件), written once for both databases. Adding or withdrawing
+//! Documents (附件), written once for both databases (cases, inspections,
+//! compensation matters, fund applications, direct-line items, on-site requests). Adding or withdrawing
 //! locks the owner's row (so the count per owner holds under concurrency),
 //! writes the document and the owner's history entry in one job.
 
 use mashangban_domain::document::{DocumentType, OwnerKind, already_withdrawn, too_many, unknown_document};
 use mashangban_domain::time::Instant;
 use mashangban_store::{
-    DocumentActor, DocumentOwner, DocumentRecord, DocumentStore, EnforcementActor, FundActor, MatterEvent, StoreError,
-    StoreResult,
+    DocumentActor, DocumentOwner, DocumentRecord, DocumentStore, EnforcementActor, FundActor, MatterEvent, OnsiteEvent,
+    StoreError, StoreResult,
 };
 
 use crate::sql::{Conn, Database, Row, job};
@@ -140,6 +141,8 @@ fn owner_table(kind: OwnerKind) -> &'static str {
         OwnerKind::EnforcementCase => "enforcement_cases",
         OwnerKind::Inspection => "inspections",
         OwnerKind::CompensationMatter => "compensation_matters",
+        OwnerKind::DirectLineItem => "direct_line_items",
+        OwnerKind::OnsiteRequest => "onsite_requests",
     }
 }
 
@@ -192,6 +195,13 @@ async fn owner_history(
             let by = FundActor { user_id: by.user_id, name: by.name.clone() };
             let entry = crate::fund::EventEntry { kind, from: None, to: found.state, award_fen: found.award_fen };
             crate::fund::append_event(c, owner.id, &entry, Some(note), at, &by).await
+        }
+        OwnerKind::DirectLineItem => crate::direct_line::event(c, owner.id, at, &by.name, kind, Some(note)).await,
+        OwnerKind::OnsiteRequest => {
+            let found = crate::onsite::load_onsite(c, owner.id).await?.ok_or_else(unknown_document)?;
+            let by = EnforcementActor { user_id: by.user_id, name: by.name.clone() };
+            let event = OnsiteEvent { kind: kind.into(), note: Some(note.into()) };
+            crate::onsite::history(c, owner.id, &event, found.onsite.stage, at, &by).await
         }
         OwnerKind::Inspection => Ok(()),
     }

@@ -9,7 +9,8 @@ use chrono::NaiveDate;
 
 use mashangban_domain::error::DomainError;
 use mashangban_domain::onsite::{
-    ItemLine, Onsite, OnsiteStage, centre_not_found, check_capacity, item_not_found, onsite_changed, onsite_not_found,
+    EnterpriseNotice, ItemLine, Onsite, OnsiteStage, centre_not_found, check_capacity, item_not_found, onsite_changed,
+    onsite_not_found,
 };
 use mashangban_domain::time::Instant;
 use mashangban_store::{
@@ -342,7 +343,7 @@ async fn write_change(
     at: Instant,
     by: EnforcementActor,
 ) -> StoreResult<OnsiteRecord> {
-    let OnsiteChange { expected, onsite, booking, event } = change;
+    let OnsiteChange { expected, onsite, booking, event, notice } = change;
     let found = load_onsite(c, id).await?.ok_or_else(onsite_not_found)?;
     if let Some(date) = booking {
         book(c, found.centre_id, id, date).await?;
@@ -369,10 +370,44 @@ async fn write_change(
         return Err(onsite_changed().into());
     }
     history(c, id, &event, onsite.stage, &at, &by).await?;
+    if let Some(notice) = notice {
+        tell_enterprise(c, &found, expected + 1, &notice, &at).await?;
+    }
     load_onsite(c, id).await?.ok_or_else(|| onsite_not_found().into())
 }
 
-async fn history(
+/// Queues `notice` for the account that asked (its phone on file, else the request's contact
+/// phone; its e-mail address on file), keyed by the request and the version the change made.
+async fn tell_enterprise(
+    c: &dyn Conn,
+    request: &OnsiteRecord,
+    version: i64,
+    notice: &EnterpriseNotice,
+    at: &Instant,
+) -> StoreResult<()> {
+    let Some(user) = request.submitted_by else { return Ok(()) };
+    let contacts = c
+        .map_opt("SELECT phone, email FROM users WHERE id = $1 AND NOT disabled", &args![user], |row| {
+            let mut c = row.cols();
+            Ok((c.get::<Option<String>>()?, c.get::<Option<String>>()?))
+        })
+        .await?;
+    let Some((phone, email)) = contacts else { return Ok(()) };
+    let phone = phone.filter(|p| !p.trim().is_empty()).unwrap_or_else(|| request.contact_phone.clone());
+    let key = format!("onsite-{}-{version}", request.id);
+    let to = crate::outbox::ToPerson {
+        key: &key,
+        phone: Some(&phone),
+        email: email.as_deref(),
+        template_key: notice.template_key,
+        subject: &notice.subject,
+        body: &notice.body,
+        at,
+    };
+    crate::outbox::queue_to_person(c, &to).await
+}
+
+pub(crate) async fn history(
     c: &dyn Conn,
     request_id: i64,
     event: &OnsiteEvent,
@@ -435,7 +470,7 @@ fn onsite_row(row: Row) -> StoreResult<OnsiteRecord> {
     })
 }
 
-async fn load_onsite(c: &dyn Conn, id: i64) -> StoreResult<Option<OnsiteRecord>> {
+pub(crate) async fn load_onsite(c: &dyn Conn, id: i64) -> StoreResult<Option<OnsiteRecord>> {
     let sql = format!("SELECT {REQUEST_COLUMNS} FROM onsite_requests r WHERE r.id = $1");
     c.map_opt(&sql, &args![id], onsite_row).await
 }

@@ -9,6 +9,8 @@ use mashangban_domain::lifecycle::EventDraft;
 use mashangban_domain::notify::{self, EventFacts, NoticeChannel, Template, TemplateKey};
 use mashangban_domain::org::UnitId;
 use mashangban_domain::request::Request;
+use mashangban_domain::time::Instant;
+use mashangban_domain::validation::Phone;
 use mashangban_store::backend::deliveries::{Delivery, NoticeData, deliveries, units_needed};
 use mashangban_store::{Meta, StoreResult};
 
@@ -54,7 +56,83 @@ pub async fn on_event(
 }
 
 /// The public address for links, once notifications are enabled on this database.
-async fn link_base(c: &dyn Conn) -> StoreResult<Option<String>> {
+/// A notice no request event causes (a password-reset code, an on-site decision told to the enterprise,
+/// a direct-line answer told to the asker): one outbox row under its own idempotency key.
+pub(crate) struct Direct<'a> {
+    pub key: &'a str,
+    pub channel: NoticeChannel,
+    pub recipient: &'a str,
+    pub template_key: &'a str,
+    pub subject: Option<&'a str>,
+    pub body: &'a str,
+    pub at: &'a Instant,
+}
+
+/// Queues `notice` in the caller's transaction; a second row of the same key is dropped.
+pub(crate) async fn queue_direct(c: &dyn Conn, notice: &Direct<'_>) -> StoreResult<()> {
+    c.execute(
+        "INSERT INTO outbox (idempotency_key, channel, recipient, template_key, subject, body, status, attempts,
+            next_attempt_at, created_at, event_id, request_id)
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7, NULL, NULL)
+         ON CONFLICT (idempotency_key) DO NOTHING",
+        &args![
+            notice.key,
+            notice.channel.as_str(),
+            notice.recipient,
+            notice.template_key,
+            notice.subject,
+            notice.body,
+            notice.at
+        ],
+    )
+    .await
+    .map(drop)
+}
+
+/// A notice to a person outside the staff (an enterprise, an asker): SMS to `phone` when it is a mobile
+/// number, e-mail to `email` when there is one.
+pub(crate) struct ToPerson<'a> {
+    /// Each copy's key is `{key}-{channel}-{hash of the recipient}`.
+    pub key: &'a str,
+    pub phone: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub template_key: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    pub at: &'a Instant,
+}
+
+/// Queues the copies of `notice`. Nothing is queued before the delivery worker has started on this
+/// database (as for events: generated history tells no one).
+pub(crate) async fn queue_to_person(c: &dyn Conn, notice: &ToPerson<'_>) -> StoreResult<()> {
+    if link_base(c).await?.is_none() {
+        return Ok(());
+    }
+    let phone = notice.phone.and_then(|p| Phone::parse(p).ok()).filter(Phone::is_mobile);
+    let email = notice.email.map(str::trim).filter(|e| !e.is_empty());
+    let copies = [
+        phone.as_ref().map(|p| (NoticeChannel::Sms, p.as_str(), None)),
+        email.map(|e| (NoticeChannel::Email, e, Some(notice.subject))),
+    ];
+    for (channel, recipient, subject) in copies.into_iter().flatten() {
+        let key = format!("{}-{}-{}", notice.key, channel.as_str(), notify::recipient_hash(recipient));
+        let row = Direct {
+            key: &key,
+            channel,
+            recipient,
+            template_key: notice.template_key,
+            subject,
+            body: notice.body,
+            at: notice.at,
+        };
+        queue_direct(c, &row).await?;
+    }
+    Ok(())
+}
+
+/// The public address progress links start with, once the delivery worker has started on this
+/// database; `None` before (no notice is written then).
+pub(crate) async fn link_base(c: &dyn Conn) -> StoreResult<Option<String>> {
     c.scalar_opt("SELECT link_base FROM notification_settings WHERE id = 1", &[]).await
 }
 

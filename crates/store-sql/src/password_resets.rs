@@ -62,15 +62,16 @@ async fn create(c: &dyn Conn, new: NewPasswordReset) -> StoreResult<PasswordRese
 /// An SMS of password reset as an outbox row (the delivery worker sends and retries it; the outbox
 /// view hides its body). A second row of the same key is dropped.
 async fn queue_sms(c: &dyn Conn, key: &str, phone: &str, text: &str, at: &Instant) -> StoreResult<()> {
-    c.execute(
-        "INSERT INTO outbox (idempotency_key, channel, recipient, template_key, subject, body, status, attempts,
-            next_attempt_at, created_at, event_id, request_id)
-         VALUES ($1, $2, $3, $4, NULL, $5, 'pending', 0, $6, $6, NULL, NULL)
-         ON CONFLICT (idempotency_key) DO NOTHING",
-        &args![key, NoticeChannel::Sms.as_str(), phone, SMS_TEMPLATE_KEY, text, at],
-    )
-    .await
-    .map(drop)
+    let notice = crate::outbox::Direct {
+        key,
+        channel: NoticeChannel::Sms,
+        recipient: phone,
+        template_key: SMS_TEMPLATE_KEY,
+        subject: None,
+        body: text,
+        at,
+    };
+    crate::outbox::queue_direct(c, &notice).await
 }
 
 async fn queue_shared_phone_sms(c: &dyn Conn, phone: String, text: String, at: Instant) -> StoreResult<()> {

@@ -10,7 +10,7 @@ use std::future::Future;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use mashangban_domain::onsite::{Onsite, OnsiteStage};
+use mashangban_domain::onsite::{EnterpriseNotice, Onsite, OnsiteStage};
 use mashangban_domain::time::Instant;
 
 use crate::{EnforcementActor, StoreResult};
@@ -98,13 +98,16 @@ pub struct OnsiteEvent {
 }
 
 /// A change of a request as the domain decided it: written over version `expected`; when `booking`
-/// names a day, the day's room is checked in the same transaction.
+/// names a day, the day's room is checked in the same transaction; `notice` is queued in it for the
+/// asking enterprise's account (SMS to its phone on file, else the request's contact phone; e-mail to
+/// its address on file).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OnsiteChange {
     pub expected: i64,
     pub onsite: Onsite,
     pub booking: Option<NaiveDate>,
     pub event: OnsiteEvent,
+    pub notice: Option<EnterpriseNotice>,
 }
 
 /// One entry of a request's history as stored.

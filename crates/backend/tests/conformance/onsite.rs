@@ -1,21 +1,28 @@
 //! On-site service (行走办): the catalogue's unique codes, one centre per unit,
 //! a request's changes written with their history under a version check, the
 //! daily capacity held inside the write (also by two nodes at once), and the
-//! history append-only.
+//! history append-only; the asking account's notice queued in the change's
+//! transaction (and not when the change is refused); documents of a request
+//! with their history rows.
 
 use chrono::NaiveDate;
 
+use mashangban_domain::document::{DocumentFile, OwnerKind};
 use mashangban_domain::onsite::{KnownItem, Onsite, OnsiteAction, OnsiteDraft, OnsiteStage, apply};
 use mashangban_domain::org::UnitKind;
 use mashangban_store::{
-    EnforcementActor, NewOnsite, OnsiteChange, OnsiteEvent, OnsiteFilter, OnsiteStore, OrgStore, ServiceCentreInput,
-    ServiceItemInput,
+    DocumentActor, DocumentOwner, DocumentStore, EnforcementActor, NewOnsite, NewUser, NotificationStore, OnsiteChange,
+    OnsiteEvent, OnsiteFilter, OnsiteStore, OrgStore, ServiceCentreInput, ServiceItemInput,
 };
 
 use crate::org::unit;
 use crate::support::{TestDb, at, execute, refusal};
 
-on_both!(catalogue_and_centres_are_unique_and_kept, a_request_moves_with_its_history_within_capacity);
+on_both!(
+    catalogue_and_centres_are_unique_and_kept,
+    a_request_moves_with_its_history_within_capacity,
+    the_enterprise_is_told_and_documents_are_kept_in_the_requests_history
+);
 
 fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -27,7 +34,13 @@ fn staff() -> EnforcementActor {
 
 /// The change `a` made of a request at version `expected`, booking `booking`.
 fn change(expected: i64, onsite: Onsite, booking: Option<NaiveDate>, a: &OnsiteAction) -> OnsiteChange {
-    OnsiteChange { expected, onsite, booking, event: OnsiteEvent { kind: a.kind().into(), note: a.note() } }
+    OnsiteChange {
+        expected,
+        onsite,
+        booking,
+        event: OnsiteEvent { kind: a.kind().into(), note: a.note() },
+        notice: None,
+    }
 }
 
 async fn units<D: TestDb>(s: &mashangban_store_sql::SqlStore<D>) -> (i64, i64) {
@@ -165,4 +178,78 @@ async fn a_request_moves_with_its_history_within_capacity<D: TestDb>() {
     assert!(by(OnsiteFilter { centres: Some(vec![]), ..OnsiteFilter::default() }).await.is_empty());
     assert_eq!(by(OnsiteFilter { from: Some(at(1)), ..OnsiteFilter::default() }).await, vec![second.id]);
     assert_eq!(by(OnsiteFilter { until: Some(at(1)), ..OnsiteFilter::default() }).await, vec![first.id]);
+}
+
+async fn the_enterprise_is_told_and_documents_are_kept_in_the_requests_history<D: TestDb>() {
+    let env = &D::create().await;
+    let s = &env.store;
+    let (_, dept) = units(s).await;
+    s.enable_notifications("https://12345.example.gov.cn/").await.unwrap();
+    let account = s
+        .create_user(NewUser {
+            username: "enterprise".into(),
+            display_name: "中山市华凯灯饰有限公司".into(),
+            role: mashangban_domain::org::Role::Enterprise,
+            unit_id: None,
+            credit_code: Some("A".into()),
+            phone: Some("13926000001".into()),
+            password_hash: "x".into(),
+        })
+        .await
+        .unwrap();
+    let item = ServiceItemInput { code: "permit".into(), name: "居住证办理".into(), unit_id: dept, active: true };
+    let permit = s.create_service_item(item).await.unwrap();
+    let centre =
+        ServiceCentreInput { unit_id: dept, name: "市政务服务中心".into(), daily_capacity: 1, active: true };
+    let centre = s.create_centre(centre).await.unwrap();
+    let draft = OnsiteDraft { people: 3, dates: vec!["2026-03-10".into()], items: vec![(permit.id, 3)] };
+    let onsite = draft.check(&[KnownItem { id: permit.id, active: true }], day("2026-03-02"), &|_| None).unwrap();
+    let mut new = new_request(centre.id, "A", onsite.clone());
+    new.submitted_by = Some(account.id);
+    let mine = s.submit_onsite(new, at(0), staff()).await.unwrap();
+    let theirs = s.submit_onsite(new_request(centre.id, "B", onsite), at(1), staff()).await.unwrap();
+
+    // Accepted: the account's phone gets the notice, keyed by the request and its new version.
+    let accept = OnsiteAction::Accept { date: day("2026-03-10"), team: "梁敏".into() };
+    let told = |number: &str| accept.enterprise_notice(number, "市政务服务中心");
+    let next = apply(&mine.onsite, &accept).unwrap();
+    let mut c = change(1, next.clone(), next.date, &accept);
+    c.notice = told(&mine.number);
+    s.change_onsite(mine.id, c, at(2), staff()).await.unwrap();
+    let rows = s.list_outbox(None, 100).await.unwrap();
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(
+        (rows[0].recipient.as_str(), rows[0].template_key.as_deref(), rows[0].event_id),
+        ("13926000001", Some("onsite.accepted"), None)
+    );
+    assert!(rows[0].idempotency_key.starts_with(&format!("onsite-{}-2-sms-", mine.id)), "{}", rows[0].idempotency_key);
+    assert!(rows[0].body.contains(&mine.number), "{}", rows[0].body);
+    // A change refused in its transaction (the day is full) queues nothing.
+    let full = apply(&theirs.onsite, &accept).unwrap();
+    let mut c = change(1, full.clone(), full.date, &accept);
+    c.notice = told(&theirs.number);
+    assert_eq!(refusal(s.change_onsite(theirs.id, c, at(3), staff()).await), "over_capacity");
+    assert_eq!(s.list_outbox(None, 100).await.unwrap().len(), 1);
+
+    // Documents of the request: each upload and withdrawal in its history, at its stage.
+    let owner = DocumentOwner { kind: OwnerKind::OnsiteRequest, id: mine.id };
+    let by = DocumentActor { user_id: None, name: "麦淑仪（政务服务中心）".into() };
+    let file = DocumentFile::new(Some("现场照片.pdf"), b"%PDF-1.7\n".to_vec()).unwrap();
+    let added = s.add_documents(owner, Some("现场照片".into()), vec![file.clone()], 20, by.clone(), at(4)).await;
+    let added = added.unwrap();
+    s.withdraw_document(added[0].id, "拍错了".into(), by.clone(), at(5)).await.unwrap();
+    let history = s.onsite_history(mine.id).await.unwrap();
+    let kinds: Vec<(&str, OnsiteStage)> = history.iter().map(|e| (e.kind.as_str(), e.stage)).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("submitted", OnsiteStage::Submitted),
+            ("accepted", OnsiteStage::Accepted),
+            ("document_added", OnsiteStage::Accepted),
+            ("document_withdrawn", OnsiteStage::Accepted)
+        ]
+    );
+    assert_eq!(history[2].note.as_deref(), Some("上传附件《现场照片.pdf》（现场照片）"));
+    let nowhere = DocumentOwner { kind: OwnerKind::OnsiteRequest, id: 999_999 };
+    assert_eq!(refusal(s.add_documents(nowhere, None, vec![file], 20, by, at(6)).await), "unknown_document");
 }

@@ -76,6 +76,25 @@ pub const OWNERS: &[OwnerRoutes] = &[
         add: Some(Permission::HandleEnforcement),
         errors: &["matter_not_found", "not_case_unit"],
     },
+    OwnerRoutes {
+        kind: OwnerKind::DirectLineItem,
+        api: "/api/v1/direct-line/{id}/documents",
+        page: "/direct-line/items/{id}/documents",
+        detail: "/direct-line/items/",
+        read: Some(Permission::ReadDirectLine),
+        add: Some(Permission::HandleDirectLine),
+        errors: &["direct_line_not_found", "not_leaders_office"],
+    },
+    OwnerRoutes {
+        kind: OwnerKind::OnsiteRequest,
+        api: "/api/v1/onsite/requests/{id}/documents",
+        page: "/onsite/{id}/documents",
+        detail: "/onsite/",
+        read: Some(Permission::ReadOnsite),
+        // The centre's staff (onsite.handle) and the asking enterprise (onsite.request): the scope decides.
+        add: Some(Permission::ReadOnsite),
+        errors: &["onsite_not_found", "not_onsite_party"],
+    },
 ];
 
 /// The owner kind whose API or page path matched.
@@ -134,7 +153,15 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .doc("documents", "撤回附件（须填写理由；不再列出，办理记录保留）")
             .body::<WithdrawBody>()
             .answer::<DocumentView>()
-            .errors(&["unknown_document", "document_withdrawn", "not_case_unit", "not_applicant", "text_required"]),
+            .errors(&[
+                "unknown_document",
+                "document_withdrawn",
+                "not_case_unit",
+                "not_applicant",
+                "not_leaders_office",
+                "not_onsite_party",
+                "text_required",
+            ]),
     );
     routes
 }

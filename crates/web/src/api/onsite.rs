@@ -2,11 +2,13 @@
 //! daily capacity (administrators), an enterprise's requests — submit,
 //! confirm a proposed date, withdraw, rate — the centre's work on them —
 //! accept within capacity, propose another date, refuse, record what was
-//! handled — and the report per centre.
+//! handled — the report per centre (JSON and Excel) and an enterprise's
+//! requests for its page (一企一档).
 
 use axum::Json;
 use axum::extract::{MatchedPath, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use serde::Deserialize;
 
 use mashangban_app::onsite::{
@@ -211,6 +213,16 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .query(&[("from", "起始日期（YYYY-MM-DD）"), ("to", "截止日期（YYYY-MM-DD）")])
             .answer::<OnsiteReport>()
             .errors(&["invalid_parameter", "invalid_date"]),
+        Route::get("/api/v1/onsite/report/export", export::<S>)
+            .permission(Permission::ReadOnsiteReports)
+            .doc(TAG, "导出上门服务统计（Excel，一行一个服务中心，末行合计）")
+            .query(&[("from", "起始日期（YYYY-MM-DD）"), ("to", "截止日期（YYYY-MM-DD）")])
+            .errors(&["invalid_parameter", "invalid_date"]),
+        Route::get("/api/v1/enterprises/{code}/onsite", of_enterprise::<S>)
+            .permission(read)
+            .doc(TAG, "某企业的上门服务申请（一企一档；服务中心只看本中心的）")
+            .answer::<Vec<OnsiteView>>()
+            .errors(&["enterprise_not_found"]),
     ]
 }
 
@@ -299,6 +311,23 @@ async fn act<S: Store>(
 ) -> ApiResult<Json<OnsiteDetail>> {
     let action = matched.as_str().rsplit('/').next().unwrap_or_default();
     Ok(Json(app.onsite().act(&caller, id_of(&id, onsite_not_found)?, action, body).await?))
+}
+
+async fn export<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Query(q): Query<PeriodQuery>,
+) -> ApiResult<Response> {
+    let bytes = app.onsite().report_xlsx(&caller, q).await?;
+    Ok(crate::download::xlsx(bytes, "上门服务统计.xlsx", "onsite-report.xlsx"))
+}
+
+async fn of_enterprise<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path(code): Path<String>,
+) -> ApiResult<Json<Vec<OnsiteView>>> {
+    Ok(Json(app.onsite().of_enterprise(&caller, &code).await?))
 }
 
 async fn report<S: Store>(

@@ -22,6 +22,7 @@ use mashangban_app::direct_line::{
 use mashangban_app::{App, Caller};
 use mashangban_domain::access::Permission;
 use mashangban_domain::direct_line::{Addressee, ItemState, Queue, Source};
+use mashangban_domain::document::OwnerKind;
 use mashangban_domain::request::Rating;
 use mashangban_store::Store;
 
@@ -353,6 +354,8 @@ struct ItemPage {
     leaders: Vec<Choice>,
     categories: Vec<Choice>,
     units: Vec<Choice>,
+    /// Scans of the letter (信件扫描件) and other documents.
+    documents: super::documents::Panel,
 }
 
 impl ItemPage {
@@ -398,7 +401,9 @@ async fn item_page<S: Store>(
         .into_iter()
         .map(|(code, name)| Choice::new(code, name, false))
         .collect();
+    let documents = super::documents::panel(app, caller, OwnerKind::DirectLineItem, id, Vec::new()).await?;
     let page = ItemPage {
+        documents,
         layout: Layout::staff(format!("直通车：{}", item.title), &caller.actor, menu),
         item,
         message,

@@ -89,6 +89,10 @@ pub(super) struct FilePage {
     pub cases: bool,
     /// May record an inspection.
     pub inspect: bool,
+    /// Its on-site service requests (行走办) in the person's reach, newest first.
+    pub onsite: Vec<mashangban_app::onsite::OnsiteView>,
+    /// Sees the on-site service section.
+    pub read_onsite: bool,
 }
 
 impl FilePage {
@@ -164,7 +168,11 @@ pub(super) async fn file_page<S: Store>(
     let visits =
         if caller.may(Permission::ReadVisits) { app.visits().of_enterprise(caller, code).await? } else { Vec::new() };
     let enforcement = app.enforcement().for_enterprise(caller, &file.enterprise.credit_code).await?;
+    let read_onsite = caller.may(Permission::ReadOnsite);
+    let onsite = if read_onsite { app.onsite().of_enterprise(caller, code).await? } else { Vec::new() };
     let page = FilePage {
+        onsite,
+        read_onsite,
         visits,
         plan_visits: caller.may(Permission::RecordVisits),
         enforcement,

@@ -21,6 +21,7 @@ use mashangban_app::onsite::{
 };
 use mashangban_app::{App, AppError, Caller};
 use mashangban_domain::access::Permission;
+use mashangban_domain::document::OwnerKind;
 use mashangban_domain::onsite::{OnsiteStage, onsite_not_found};
 use mashangban_store::Store;
 
@@ -219,6 +220,8 @@ struct DetailPage {
     /// The centre's booked days ahead (for those who accept).
     sessions: Vec<SessionDay>,
     error: Option<String>,
+    /// Photos and documents of the session (附件).
+    documents: super::documents::Panel,
 }
 
 impl DetailPage {
@@ -250,7 +253,9 @@ async fn detail_page<S: Store>(
     } else {
         Vec::new()
     };
+    let documents = super::documents::panel(app, caller, OwnerKind::OnsiteRequest, id, Vec::new()).await?;
     let page = DetailPage {
+        documents,
         layout: Layout::staff(format!("上门服务 {}", detail.request.number), &caller.actor, menu),
         detail,
         sessions,

@@ -4,11 +4,13 @@
 //! reaches the asker only when the office approves it (a sent-back reply
 //! never does); screening (convert, merge); refusals with stable codes; the
 //! item scope (another unit's handler 404, a resident 403); the monthly
-//! report's figures recomputed here; the published page masks personal data.
+//! report's figures recomputed here; the published page masks personal data;
+//! the asker's SMS when the answer is approved; the office's scans of a letter.
 
 use super::*;
 
 use mashangban_domain::org::Role;
+use mashangban_store::NotificationStore;
 
 async fn user_id(app: &App, username: &str) -> i64 {
     app.store.find_user(username).await.unwrap().unwrap().id
@@ -41,9 +43,16 @@ async fn progress(app: &App, no: &str, code: &str) -> Value {
     p
 }
 
+/// The outbox rows telling askers their answer is approved.
+async fn answered(app: &App) -> Vec<mashangban_store::OutboxItem> {
+    let rows = app.store.list_outbox(None, 1000).await.unwrap();
+    rows.into_iter().filter(|r| r.template_key.as_deref() == Some("direct_line.answered")).collect()
+}
+
 #[tokio::test]
 async fn an_item_goes_office_leader_units_review_asker_and_is_published_masked() {
     let app = spawn().await;
+    app.store.enable_notifications("https://12345.example.gov.cn/").await.unwrap();
     let office = app.login("leaders-office").await;
     let leader = app.login("leader").await;
     let handler = app.login("handler").await; // 市场监管局
@@ -148,9 +157,18 @@ async fn an_item_goes_office_leader_units_review_asker_and_is_published_masked()
     app.act(&rno, "reply", &handler, json!({ "content": reply })).await;
     assert_eq!(progress(&app, &no, &code).await["reply"], Value::Null);
 
+    assert!(answered(&app).await.is_empty(), "the asker hears nothing before the office approves");
+
     // Approved: the asker sees the reply, the request is closed, the asker rates once.
     let (status, approved) = app.post(&review, Some(&office), json!({ "decision": "approve" })).await;
     assert_eq!((status, approved["state"].as_str()), (StatusCode::OK, Some("answered")), "{approved}");
+    // The asker is told by SMS in the approval's transaction: the number and the progress page, not the reply.
+    let told = answered(&app).await;
+    assert_eq!(told.len(), 1, "{told:#?}");
+    assert_eq!((told[0].recipient.as_str(), told[0].event_id), ("13800138011", None));
+    let link = format!("https://12345.example.gov.cn/direct-line/track?no={no}&code={code}");
+    assert!(told[0].body.contains("写给市长") && told[0].body.contains(&link), "{}", told[0].body);
+    assert!(!told[0].body.contains("张建国") && !told[0].body.contains("规划许可"), "{}", told[0].body);
     assert_eq!(app.detail(&rno, &dispatcher).await["request"]["state"], "closed");
     let p = progress(&app, &no, &code).await;
     assert_eq!((p["reply"].as_str(), p["may_rate"].as_bool()), (Some(reply), Some(true)), "{p}");
@@ -428,6 +446,82 @@ async fn the_pages_take_in_screen_and_show_the_queue() {
     assert!(report.contains("直通车月报"));
     let (status, _) = page(&app, "/direct-line/office", &leader).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_office_keeps_scans_of_a_letter_that_those_who_read_the_item_read() {
+    use super::browser::page;
+    use super::documents::{PDF, PNG, download, listed, upload};
+    let app = spawn().await;
+    let office = app.login("leaders-office").await;
+    let leader = app.login("leader").await;
+    let supervisor = app.login("supervisor").await;
+    let handler = app.login("handler").await;
+    let enterprise = app.login("enterprise").await;
+    let mut body = letter("来信反映厂区周边道路破损", false);
+    body["source"] = json!("letter");
+    let (status, entered) = app.post("/api/v1/direct-line", Some(&office), body).await;
+    assert_eq!(status, StatusCode::CREATED, "{entered}");
+    let id = entered["id"].as_i64().unwrap();
+    let path = format!("/api/v1/direct-line/{id}/documents");
+
+    // The office adds the letter's scans (信件扫描件), two pages in one upload.
+    let added = upload(
+        &app,
+        &path,
+        &office,
+        vec![("来信第1页.png", PNG.to_vec()), ("来信第2页.pdf", PDF.to_vec())],
+        Some("信件扫描件"),
+    )
+    .await;
+    assert_eq!(added.0, StatusCode::CREATED, "{}", added.1);
+    assert_eq!(
+        (added.1[0]["owner_kind"].as_str(), added.1[1]["purpose"].as_str()),
+        (Some("direct_line_item"), Some("信件扫描件"))
+    );
+    let scan = added.1[0]["id"].as_i64().unwrap();
+
+    // The supervisor reads every item, so its scans; adding is the office's.
+    assert_eq!(listed(&app, &path, &supervisor).await.len(), 2);
+    assert_eq!(download(&app, scan, &supervisor).await.status(), StatusCode::OK);
+    let refused = upload(&app, &path, &supervisor, vec![("x.pdf", PDF.to_vec())], None).await;
+    assert_eq!(refused.0, StatusCode::FORBIDDEN, "{}", refused.1);
+    let (status, err) =
+        app.post(&format!("/api/v1/documents/{scan}/withdraw"), Some(&supervisor), json!({ "reason": "x" })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_leaders_office")), "{err}");
+    // The leader before it is put before them, a unit's handler before it is instructed: not found.
+    for who in [&leader, &handler] {
+        let (status, err) = app.get(&path, Some(who)).await;
+        assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("direct_line_not_found")), "{err}");
+        assert_eq!(download(&app, scan, who).await.status(), StatusCode::NOT_FOUND);
+    }
+    assert_eq!(app.get(&path, Some(&enterprise)).await.0, StatusCode::FORBIDDEN);
+    // Once put before the leader, the leader reads the scans too.
+    let leader_id = user_id(&app, "leader").await;
+    let body = json!({ "leader_user_id": leader_id, "category": "biz.change" });
+    let (status, _) = app.post(&format!("/api/v1/direct-line/{id}/submit"), Some(&office), body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed(&app, &path, &leader).await.len(), 2);
+    let refused = upload(&app, &path, &leader, vec![("x.pdf", PDF.to_vec())], None).await;
+    assert_eq!(refused.0, StatusCode::FORBIDDEN, "{}", refused.1);
+
+    // A withdrawal leaves the list; the item's history keeps the uploads and the withdrawal.
+    let second = added.1[1]["id"].as_i64().unwrap();
+    let (status, _) =
+        app.post(&format!("/api/v1/documents/{second}/withdraw"), Some(&office), json!({ "reason": "重复扫描" })).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed(&app, &path, &office).await.len(), 1);
+    let (_, item) = app.get(&format!("/api/v1/direct-line/{id}"), Some(&office)).await;
+    let steps: Vec<&str> = item["history"].as_array().unwrap().iter().map(|e| e["label"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["收件", "上传附件", "上传附件", "呈报", "撤回附件"], "{item}");
+    let last = item["history"].as_array().unwrap().last().unwrap()["comment"].clone();
+    assert_eq!(last, "撤回附件《来信第2页.pdf》（信件扫描件）：重复扫描");
+
+    // The item's page: the panel, with the upload form for the office only.
+    let (_, html) = page(&app, &format!("/direct-line/items/{id}"), &office).await;
+    assert!(html.contains("来信第1页.png") && html.contains("id=\"document-form\""), "{html}");
+    let (_, html) = page(&app, &format!("/direct-line/items/{id}"), &leader).await;
+    assert!(html.contains("来信第1页.png") && !html.contains("id=\"document-form\""));
 }
 
 #[tokio::test]

@@ -8,13 +8,13 @@
 
 use super::*;
 
-const PDF: &[u8] = b"%PDF-1.7\n1 0 obj\n<< /Title (record) >>\nendobj\n%%EOF\n";
+pub(crate) const PDF: &[u8] = b"%PDF-1.7\n1 0 obj\n<< /Title (record) >>\nendobj\n%%EOF\n";
 /// `sha256sum` of [`PDF`], computed outside the program.
 const PDF_SHA256: &str = "14d0e08512c7b52eacea2729d5d15ec07bfae59214d3d4496fda5dfbfb082b0f";
-const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
+pub(crate) const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
 
 /// Uploads files (name, bytes) with an optional purpose to `path` as `who`.
-async fn upload(
+pub(crate) async fn upload(
     app: &App,
     path: &str,
     who: &Session,
@@ -37,7 +37,7 @@ async fn upload(
 }
 
 /// A document's download, as the person fetches it.
-async fn download(app: &App, id: i64, who: &Session) -> reqwest::Response {
+pub(crate) async fn download(app: &App, id: i64, who: &Session) -> reqwest::Response {
     app.http.get(app.url(&format!("/api/v1/documents/{id}"))).header("cookie", &who.0).send().await.unwrap()
 }
 
@@ -45,7 +45,7 @@ fn code(answer: &(StatusCode, Value)) -> (StatusCode, Option<&str>) {
     (answer.0, answer.1["code"].as_str())
 }
 
-async fn listed(app: &App, path: &str, who: &Session) -> Vec<Value> {
+pub(crate) async fn listed(app: &App, path: &str, who: &Session) -> Vec<Value> {
     let (status, list) = app.get(path, Some(who)).await;
     assert_eq!(status, StatusCode::OK, "{list}");
     list.as_array().unwrap().clone()

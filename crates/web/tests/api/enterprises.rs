@@ -14,7 +14,7 @@ fn code(body: &str) -> String {
     CreditCode::with_check_char(body).unwrap().as_str().to_owned()
 }
 
-fn record(credit_code: &str, town: &str) -> Value {
+pub(crate) fn record(credit_code: &str, town: &str) -> Value {
     json!({
         "credit_code": credit_code,
         "name": "中山市古镇华艺灯饰有限公司",
