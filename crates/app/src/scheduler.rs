@@ -125,25 +125,25 @@ async fn send_due_notices<S: Store>(
 ) -> StoreResult<usize> {
     let mut sent = 0;
     for notice in notices_due(request, now, calendar, config) {
-            let command = Command {
-                tracking_no: request.tracking_no.clone(),
-                scope: Scope::All,
-                actor: Actor::System,
-                action: Action::Notice { notice },
-                attachment_ids: Vec::new(),
-                meta: Meta { now, client_ip: None },
-                calendar: Some(calendar.clone()),
-                expected_version: None,
-            };
-            match app.store().act(command).await {
-                Ok(_) => {
-                    sent += 1;
-                    app.live().publish(&request.tracking_no);
-                }
-                // Sent before (a rescan, another node), or the request moved on meanwhile.
-                Err(StoreError::Domain(e)) if matches!(e.code, "notice_already_sent" | "illegal_transition") => {}
-                Err(e) => return Err(e),
+        let command = Command {
+            tracking_no: request.tracking_no.clone(),
+            scope: Scope::All,
+            actor: Actor::System,
+            action: Action::Notice { notice },
+            attachment_ids: Vec::new(),
+            meta: Meta { now, client_ip: None },
+            calendar: Some(calendar.clone()),
+            expected_version: None,
+        };
+        match app.store().act(command).await {
+            Ok(_) => {
+                sent += 1;
+                app.live().publish(&request.tracking_no);
             }
+            // Sent before (a rescan, another node), or the request moved on meanwhile.
+            Err(StoreError::Domain(e)) if matches!(e.code, "notice_already_sent" | "illegal_transition") => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(sent)
 }

@@ -369,7 +369,11 @@ async fn a_co_units_deadline_is_noticed_to_it_until_it_gives_its_part_and_never_
         }
     };
     assert_eq!(
-        (total("fgj-handler", "due_soon").await, total("swj-handler", "due_soon").await, total("handler", "due_soon").await),
+        (
+            total("fgj-handler", "due_soon").await,
+            total("swj-handler", "due_soon").await,
+            total("handler", "due_soon").await
+        ),
         (1, 0, 1)
     );
 
