@@ -31,7 +31,7 @@ pub struct Inbox<'a, S> {
 #[serde(deny_unknown_fields)]
 pub struct InboxQuery {
     /// One kind: assigned, returned, extension_requested, urged, supervised, extension_answered, due_soon, overdue,
-    /// review, command_task, report_chased.
+    /// review, command_task, report_chased, monitoring_alert.
     #[serde(default)]
     pub kind: Option<String>,
     /// `true` for unread entries only.

@@ -28,7 +28,7 @@ pub struct SchedulerConfig {
     pub unit_leader_after_working_hours: u32,
     /// Overdue by this many working hours: escalate to the supervisor.
     pub supervisor_after_working_hours: u32,
-    /// Candidates read per scan.
+    /// Candidates read per page of a scan.
     pub batch: u32,
 }
 
@@ -46,7 +46,8 @@ impl Default for SchedulerConfig {
 
 /// The notices one request is due, by the clock `now`: its sign-for and reply deadlines (临期,
 /// 超期, then escalation to the unit's leader and the supervisor), and each open assignment's
-/// within its unit (二次派单: 临期 and 超期 to the sub-unit; the unit's own deadline escalates).
+/// within its unit (二次派单: 临期 and 超期 to the sub-unit) and each co-handling unit's whose
+/// part is missing (协办期限: 临期 and 超期 to that unit); the request's own deadlines escalate.
 pub fn notices_due(
     r: &Request,
     now: Instant,
@@ -63,17 +64,20 @@ pub fn notices_due(
         running.extend(r.due_at.map(|due| (DeadlineKind::Reply, due, None)));
         let open = r.unit_work.subs.iter().filter(|s| s.is_open());
         running.extend(open.map(|s| (DeadlineKind::SubUnit, s.due, Some(s.sub_unit_id))));
+        if let Some(due) = r.unit_work.co_deadline(r) {
+            running.extend(r.unit_work.unanswered(r).into_iter().map(|unit| (DeadlineKind::CoUnit, due, Some(unit))));
+        }
     }
     let hours = |h: u32| Span::hours(i64::from(h));
     let mut notices = Vec::new();
-    for (deadline, due, sub_unit_id) in running {
+    for (deadline, due, unit_id) in running {
         let levels: Vec<NoticeLevel> = if now < due {
             let left = calendar.working_time_between(now, due).unwrap_or(due - now);
             if left <= hours(config.due_soon_working_hours) { vec![NoticeLevel::DueSoon] } else { vec![] }
         } else {
             let late = calendar.working_time_between(due, now).unwrap_or(now - due);
             let mut levels = vec![NoticeLevel::Overdue];
-            let escalates = deadline != DeadlineKind::SubUnit;
+            let escalates = !deadline.is_a_units_own();
             if escalates && late >= hours(config.unit_leader_after_working_hours) {
                 levels.push(NoticeLevel::UnitLeader);
             }
@@ -82,7 +86,7 @@ pub fn notices_due(
             }
             levels
         };
-        notices.extend(levels.into_iter().map(|level| DeadlineNotice { deadline, level, due, sub_unit_id }));
+        notices.extend(levels.into_iter().map(|level| DeadlineNotice { deadline, level, due, unit_id }));
     }
     notices
 }
@@ -95,27 +99,50 @@ pub async fn scan<S: Store>(app: &App<S>, config: &SchedulerConfig) -> StoreResu
         .add_workhours(now, config.due_soon_working_hours)
         .unwrap_or(now + Span::hours(i64::from(config.due_soon_working_hours)));
     let mut sent = 0;
-    for request in app.store().deadline_candidates(horizon, config.batch).await? {
-        for notice in notices_due(&request, now, &calendar, config) {
-            let command = Command {
-                tracking_no: request.tracking_no.clone(),
-                scope: Scope::All,
-                actor: Actor::System,
-                action: Action::Notice { notice },
-                attachment_ids: Vec::new(),
-                meta: Meta { now, client_ip: None },
-                calendar: Some(calendar.clone()),
-                expected_version: None,
-            };
-            match app.store().act(command).await {
-                Ok(_) => {
-                    sent += 1;
-                    app.live().publish(&request.tracking_no);
-                }
-                // Sent before (a rescan, another node), or the request moved on meanwhile.
-                Err(StoreError::Domain(e)) if matches!(e.code, "notice_already_sent" | "illegal_transition") => {}
-                Err(e) => return Err(e),
+    let mut after = 0;
+    loop {
+        let page = app.store().deadline_candidates(horizon, after, config.batch).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        let full = page.len() >= config.batch as usize;
+        for request in page {
+            sent += send_due_notices(app, &request, now, &calendar, config).await?;
+        }
+        if !full {
+            break;
+        }
+    }
+    Ok(sent)
+}
+
+/// Sends the notices one request is due now and not yet sent; how many.
+async fn send_due_notices<S: Store>(
+    app: &App<S>,
+    request: &Request,
+    now: Instant,
+    calendar: &std::sync::Arc<WorkCalendar>,
+    config: &SchedulerConfig,
+) -> StoreResult<usize> {
+    let mut sent = 0;
+    for notice in notices_due(request, now, calendar, config) {
+        let command = Command {
+            tracking_no: request.tracking_no.clone(),
+            scope: Scope::All,
+            actor: Actor::System,
+            action: Action::Notice { notice },
+            attachment_ids: Vec::new(),
+            meta: Meta { now, client_ip: None },
+            calendar: Some(calendar.clone()),
+            expected_version: None,
+        };
+        match app.store().act(command).await {
+            Ok(_) => {
+                sent += 1;
+                app.live().publish(&request.tracking_no);
             }
+            // Sent before (a rescan, another node), or the request moved on meanwhile.
+            Err(StoreError::Domain(e)) if matches!(e.code, "notice_already_sent" | "illegal_transition") => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(sent)

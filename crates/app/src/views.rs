@@ -183,7 +183,7 @@ fn unit_work_view(r: &Request, org: &OrgTree, unmasked: bool) -> Option<UnitWork
     }
     let text = |t: &str| maybe_mask(t, unmasked);
     Some(UnitWorkView {
-        co_due: work.co_due.or(r.due_at).as_ref().map(ts),
+        co_due: work.co_deadline(r).as_ref().map(ts),
         co_units: r
             .co_unit_ids
             .iter()

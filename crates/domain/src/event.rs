@@ -348,18 +348,19 @@ pub enum EventDetails {
 }
 
 impl EventDetails {
-    /// The sub-unit of a scheduler notice about a sub-unit's deadline (二次派单); None for any other.
-    pub fn noticed_sub_unit(&self) -> Option<crate::org::UnitId> {
+    /// The unit of a scheduler notice about a unit's own deadline (a sub-unit's 二次派单 or a
+    /// co-handling unit's 协办期限); None for any other.
+    pub fn noticed_own_unit(&self) -> Option<crate::org::UnitId> {
         match self {
-            Self::Noticed(n) if n.deadline == crate::lifecycle::DeadlineKind::SubUnit => n.unit_id,
+            Self::Noticed(n) if n.deadline.is_a_units_own() => n.unit_id,
             _ => None,
         }
     }
 
-    /// Whether these are a notice about a sub-unit's deadline: work inside a unit, which only staff
-    /// see, like the assignment itself.
+    /// Whether these are a notice about a unit's own deadline: work inside the handling units,
+    /// which only staff see, like the assignment or the co-handling unit's part itself.
     pub fn is_inside_unit(&self) -> bool {
-        self.noticed_sub_unit().is_some()
+        self.noticed_own_unit().is_some()
     }
 
     /// Reads stored details by the event's kind.

@@ -24,7 +24,7 @@ crate::labelled_enum!(
         ExtensionRequested = "extension_requested" / "延期待审",
         /// Urged (催办).
         Urged = "urged" / "催办",
-        /// Placed under supervision (督办).
+        /// Placed under supervision (督办): a request, or an overdue obligation of a compensation matter.
         Supervised = "supervised" / "督办",
         /// The unit's extension request was approved or refused.
         ExtensionAnswered = "extension_answered" / "延期审核结果",
@@ -38,6 +38,9 @@ crate::labelled_enum!(
         CommandTask = "command_task" / "指挥部任务",
         /// A periodic report of one's unit chased as overdue (催报).
         ReportChased = "report_chased" / "催报",
+        /// A monitoring point of one's unit exceeds its limits, or has sent no valid data for too long
+        /// (在线监测报警: 超标报警, 数据缺失).
+        MonitoringAlert = "monitoring_alert" / "在线监测报警",
     }
 );
 
@@ -55,6 +58,12 @@ crate::labelled_enum!(
         TaskSupervised = "task_supervised" / "任务督办",
         /// An overdue periodic report chased, by the office or the scheduler (催报).
         ReportChased = "report_chased" / "催报",
+        /// A reading over its limit opened an alert at a point with no open alert on that parameter (超标报警).
+        ExceedanceAlarm = "exceedance_alarm" / "超标报警",
+        /// A point sent no valid data for longer than its set time (数据缺失).
+        DataMissing = "data_missing" / "数据缺失",
+        /// An obligation of a compensation agreement or ruling is overdue (赔偿履行督办).
+        CompensationSupervised = "compensation_supervised" / "赔偿履行督办",
     }
 );
 
@@ -64,6 +73,8 @@ impl NoticeEvent {
         match self {
             Self::TaskAssigned | Self::TaskUrged | Self::TaskSupervised => InboxKind::CommandTask,
             Self::ReportChased => InboxKind::ReportChased,
+            Self::ExceedanceAlarm | Self::DataMissing => InboxKind::MonitoringAlert,
+            Self::CompensationSupervised => InboxKind::Supervised,
         }
     }
 }
@@ -244,6 +255,8 @@ mod tests {
         assert_eq!(InboxEvent::parse("urged"), Some(InboxEvent::Request(EventKind::Urged)));
         assert_eq!(NoticeEvent::ReportChased.inbox_kind(), InboxKind::ReportChased);
         assert_eq!(NoticeEvent::TaskUrged.inbox_kind(), InboxKind::CommandTask);
+        assert_eq!(NoticeEvent::DataMissing.inbox_kind(), InboxKind::MonitoringAlert);
+        assert_eq!(NoticeEvent::CompensationSupervised.inbox_kind(), InboxKind::Supervised);
         let chased = InboxEvent::Notice(NoticeEvent::ReportChased);
         assert_eq!(
             message(InboxKind::ReportChased, chased, None, "污水管网建设周报（2026-W47）"),

@@ -203,6 +203,8 @@ pub enum DeadlineKind {
     Reply,
     /// A sub-unit's deadline for an assignment within its unit (二次派单).
     SubUnit,
+    /// A co-handling unit's deadline for its part of the answer (协办期限).
+    CoUnit,
 }
 
 impl DeadlineKind {
@@ -211,6 +213,7 @@ impl DeadlineKind {
             Self::SignFor => "sign_for",
             Self::Reply => "reply",
             Self::SubUnit => "sub_unit",
+            Self::CoUnit => "co_unit",
         }
     }
 
@@ -219,7 +222,15 @@ impl DeadlineKind {
             Self::SignFor => "签收",
             Self::Reply => "答复",
             Self::SubUnit => "下级办理",
+            Self::CoUnit => "协办",
         }
+    }
+
+    /// Whether the deadline is one unit's own inside the request's work (a sub-unit's or a
+    /// co-handling unit's), noticed to that unit alone and never escalated: the request's own
+    /// deadlines escalate to the lead unit's leader and the supervisor.
+    pub fn is_a_units_own(self) -> bool {
+        matches!(self, Self::SubUnit | Self::CoUnit)
     }
 }
 
@@ -256,20 +267,21 @@ pub struct DeadlineNotice {
     pub deadline: DeadlineKind,
     pub level: NoticeLevel,
     pub due: Instant,
-    /// The sub-unit whose deadline it is (`SubUnit` only); the lead unit's otherwise.
-    pub sub_unit_id: Option<UnitId>,
+    /// The unit whose own deadline it is (`SubUnit`, `CoUnit`); none for the request's own, the
+    /// lead unit's.
+    pub unit_id: Option<UnitId>,
 }
 
 impl DeadlineNotice {
     /// A notice of the request's own deadline (签收 or 答复), to its lead unit.
     pub fn of_request(deadline: DeadlineKind, level: NoticeLevel, due: Instant) -> Self {
-        Self { deadline, level, due, sub_unit_id: None }
+        Self { deadline, level, due, unit_id: None }
     }
 
     /// What the notice is recorded once under (with the request, level and due time): the
-    /// deadline, and for a sub-unit's which sub-unit — two sub-units may share a due time.
+    /// deadline, and for a unit's own which unit — two units may share a due time.
     pub fn record_key(&self) -> String {
-        match self.sub_unit_id {
+        match self.unit_id {
             Some(unit) => format!("{}:{unit}", self.deadline.as_str()),
             None => self.deadline.as_str().to_owned(),
         }
@@ -762,7 +774,7 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
                 deadline: notice.deadline,
                 level: notice.level,
                 due: notice.due,
-                unit_id: notice.sub_unit_id.or(current.lead_unit_id),
+                unit_id: notice.unit_id.or(current.lead_unit_id),
             });
             let kind = match notice.level {
                 NoticeLevel::DueSoon => EventKind::DueSoon,
@@ -938,7 +950,7 @@ fn check_co_answers(current: &Request, now: Instant) -> Result<Vec<UnitId>, Doma
     if missing.is_empty() {
         return Ok(missing);
     }
-    match current.unit_work.co_due.or(current.due_at) {
+    match current.unit_work.co_deadline(current) {
         Some(due) if now >= due => Ok(missing),
         due => Err(DomainError::conflict(
             "co_answers_pending",
@@ -982,7 +994,7 @@ fn sub_assignment(
         return Err(DomainError::invalid("invalid_sub_due", "下级办理期限必须晚于当前时间"));
     }
     let unit_due =
-        if Some(unit) == current.lead_unit_id { current.due_at } else { current.unit_work.co_due.or(current.due_at) };
+        if Some(unit) == current.lead_unit_id { current.due_at } else { current.unit_work.co_deadline(current) };
     if let Some(unit_due) = unit_due.filter(|d| due > *d) {
         return Err(DomainError::invalid(
             "sub_due_after_unit_due",

@@ -161,9 +161,9 @@ pub fn plan(request: &Request, event: &EventFacts<'_>) -> Vec<Planned> {
         EventKind::ExtensionApproved => vec![asker(TemplateKey::AskerExtended)],
         EventKind::Replied => vec![asker(TemplateKey::AskerReplied)],
         EventKind::Closed | EventKind::DirectlyClosed => vec![asker(TemplateKey::AskerClosedRate)],
-        // A sub-unit's deadline (二次派单) concerns the sub-unit alone.
-        EventKind::Overdue => match event.details.noticed_sub_unit() {
-            Some(sub) => vec![units(TemplateKey::UnitUrged, &vec![sub])],
+        // A unit's own deadline (二次派单, 协办期限) concerns that unit alone.
+        EventKind::Overdue => match event.details.noticed_own_unit() {
+            Some(unit) => vec![units(TemplateKey::UnitUrged, &vec![unit])],
             None => vec![units(TemplateKey::UnitUrged, &handling)],
         },
         EventKind::Urged => vec![units(TemplateKey::UnitUrged, &handling)],

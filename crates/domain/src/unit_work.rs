@@ -96,6 +96,11 @@ impl UnitWork {
         request.co_unit_ids.iter().copied().filter(|u| !self.co_answers.iter().any(|a| a.unit_id == *u)).collect()
     }
 
+    /// The co-handling units' deadline for their parts (协办期限): their own, else the reply deadline.
+    pub fn co_deadline(&self, request: &Request) -> Option<Instant> {
+        self.co_due.or(request.due_at)
+    }
+
     /// The sub-units with an assignment, for the data scope (their staff see the request).
     pub fn sub_unit_ids(&self) -> Vec<UnitId> {
         let mut ids: Vec<UnitId> = self.subs.iter().map(|s| s.sub_unit_id).collect();

@@ -45,6 +45,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (33, "0033_duplicate_thresholds", include_str!("../migrations/0033_duplicate_thresholds.sql")),
     (34, "0034_supervision_missing_data_parks", include_str!("../migrations/0034_supervision_missing_data_parks.sql")),
     (35, "0035_notices", include_str!("../migrations/0035_notices.sql")),
+    (36, "0036_alert_notices_co_deadlines", include_str!("../migrations/0036_alert_notices_co_deadlines.sql")),
     (37, "0037_document_owners", include_str!("../migrations/0037_document_owners.sql")),
 ];
 

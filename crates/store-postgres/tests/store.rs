@@ -821,8 +821,8 @@ fn answers_equal_those_of_the_sqlite_store() {
                 }
                 let until = t0() + Span::days(60);
                 assert_eq!(
-                    lite.deadline_candidates(until, 50).await.unwrap(),
-                    pg.deadline_candidates(until, 50).await.unwrap()
+                    lite.deadline_candidates(until, 0, 50).await.unwrap(),
+                    pg.deadline_candidates(until, 0, 50).await.unwrap()
                 );
                 drop(pg);
             });

@@ -15,6 +15,7 @@ use mashangban_domain::compensation::{
 };
 use mashangban_domain::enforcement::case_not_found;
 use mashangban_domain::error::DomainError;
+use mashangban_domain::inbox::{Notice, NoticeEvent};
 use mashangban_domain::time::Instant;
 use mashangban_store::{
     CompensationStore, EnforcementActor, Expert, MatterEvent, MatterFilter, MatterHistoryEntry, MatterRecord,
@@ -175,6 +176,14 @@ impl<D: Database> CompensationStore for SqlStore<D> {
                 let note = format!("{}应于{due}履行，已逾期未履行，督办承办单位跟进", obligation.label());
                 let event = MatterEvent { kind: "supervised".into(), note: Some(note), amount_fen: None, detail: None };
                 history(c, matter_id, &event, matter.matter.stage, &at, &by).await?;
+                let notice = Notice {
+                    event: NoticeEvent::CompensationSupervised,
+                    key: format!("compensation-supervision-{id}"),
+                    title: format!("{}：{}应于{due}履行，已逾期", matter.number, obligation.label()),
+                    link: format!("/compensation/{matter_id}"),
+                    units: vec![matter.unit_id],
+                };
+                crate::inbox::notify(c, &notice, by.user_id, &at).await?;
                 let sql = format!("{SUPERVISION_SELECT} WHERE s.id = $1");
                 c.map_opt(&sql, &args![id], supervision_row).await
             })

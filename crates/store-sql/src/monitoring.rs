@@ -5,6 +5,7 @@
 
 use mashangban_domain::environment::Exceedance;
 use mashangban_domain::error::DomainError;
+use mashangban_domain::inbox::{Notice, NoticeEvent};
 use mashangban_domain::monitoring::{
     AlertState, Bucket, MAX_READINGS_PER_BATCH, NewReading, OutageKind, ParkInput, PointInput, PointKind, ReadingKind,
     alert_not_found, park_not_found, point_not_found, valid_flag,
@@ -281,6 +282,14 @@ impl<D: Database> MonitoringStore for SqlStore<D> {
                     point.offline_after_minutes
                 );
                 point_event(c, point_id, "offline", &at, &platform(), Some(&note)).await?;
+                let notice = Notice {
+                    event: NoticeEvent::DataMissing,
+                    key: format!("monitoring-outage-{id}"),
+                    title: format!("{}（{}）{note}", point.name, point.code),
+                    link: format!("/monitoring/{}", point.code),
+                    units: vec![point.unit_id],
+                };
+                crate::inbox::notify(c, &notice, None, &at).await?;
                 crate::changes::append(c, ChangeEntity::Monitoring, &point_id.to_string(), "outage_opened", &at)
                     .await?;
                 c.map_opt(&format!("{OUTAGE_SELECT} WHERE id = $1"), &args![id], outage).await
@@ -728,7 +737,39 @@ async fn open_alert(
         )
         .await?;
     alert_event(c, id, "opened", at, &platform(), Some(&exceedance.describe())).await?;
+    notify_first_alert(c, r, id, exceedance, at).await?;
     load_alert(c, id, false).await?.ok_or_else(|| alert_not_found().into())
+}
+
+/// Puts a new alert in the inbox of its point's unit (超标报警) when it is the only open alert of
+/// its point and parameter: a point over its limit reading after reading tells its unit once,
+/// until the alerts are dismissed or closed.
+async fn notify_first_alert(
+    c: &dyn Conn,
+    r: &NewReading,
+    alert_id: i64,
+    exceedance: &Exceedance,
+    at: &Instant,
+) -> StoreResult<()> {
+    let others: i64 = c
+        .scalar(
+            "SELECT COUNT(*) FROM monitoring_alerts WHERE point_id = $1 AND parameter = $2 AND state = 'open'
+             AND id <> $3",
+            &args![r.point_id, r.parameter.as_str(), alert_id],
+        )
+        .await?;
+    if others > 0 {
+        return Ok(());
+    }
+    let point = load_point(c, "id", r.point_id.into(), false).await?.ok_or_else(point_not_found)?;
+    let notice = Notice {
+        event: NoticeEvent::ExceedanceAlarm,
+        key: format!("monitoring-alert-{alert_id}"),
+        title: format!("{}（{}）{}", point.name, point.code, exceedance.describe()),
+        link: format!("/monitoring/{}", point.code),
+        units: vec![point.unit_id],
+    };
+    crate::inbox::notify(c, &notice, None, at).await.map(drop)
 }
 
 const POINT_COLUMNS: &str = "p.id, p.code, p.name, p.kind, p.credit_code, p.ledger_item_id, p.mn, p.standard_code,

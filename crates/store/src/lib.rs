@@ -180,11 +180,17 @@ pub trait RequestStore {
         id: AttachmentId,
     ) -> impl Future<Output = StoreResult<Option<(Attachment, Vec<u8>)>>> + Send;
 
-    /// Open requests with a running deadline at or before `until`, soonest
-    /// first: dispatched ones by their sign-for deadline, the others until
-    /// replied by their reply deadline. Suspended requests are left out.
-    fn deadline_candidates(&self, until: Instant, limit: u32)
-    -> impl Future<Output = StoreResult<Vec<Request>>> + Send;
+    /// Open requests with a running deadline at or before `until` whose
+    /// notices are not all sent yet, by id after `after` (pages of a scan):
+    /// dispatched ones by their sign-for deadline, the others until replied by
+    /// their reply deadline, and those with a unit's own deadline (二次派单,
+    /// 协办期限). Suspended requests are left out.
+    fn deadline_candidates(
+        &self,
+        until: Instant,
+        after: RequestId,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<Request>>> + Send;
 
     /// Open requests whose deadlines need counting again under the calendar in
     /// force: provisional (暂定) ones, and those with time limits but no reply

@@ -601,13 +601,9 @@ fn a_sub_units_deadline_notice_names_the_sub_unit_and_is_recorded_apart_from_the
     let mut r = in_state(State::SignedFor);
     r.lead_unit_id = Some(UNIT_A);
     let due = t0() + Duration::hours(2);
-    let section = DeadlineNotice {
-        deadline: DeadlineKind::SubUnit,
-        level: NoticeLevel::DueSoon,
-        due,
-        sub_unit_id: Some(SECTION),
-    };
-    let other = DeadlineNotice { sub_unit_id: Some(SECTION + 1), ..section };
+    let section =
+        DeadlineNotice { deadline: DeadlineKind::SubUnit, level: NoticeLevel::DueSoon, due, unit_id: Some(SECTION) };
+    let other = DeadlineNotice { unit_id: Some(SECTION + 1), ..section };
     let unit = DeadlineNotice::of_request(DeadlineKind::Reply, NoticeLevel::DueSoon, due);
     // Two sections with one due time, and the unit's own deadline, are three notices.
     let keys = [section.record_key(), other.record_key(), unit.record_key()];

@@ -109,8 +109,9 @@ impl<D: Database> RequestStore for SqlStore<D> {
         self.db.read(found).await
     }
 
-    async fn deadline_candidates(&self, until: Instant, limit: u32) -> StoreResult<Vec<Request>> {
-        self.db.read(job(move |c| Box::pin(async move { query::deadline_candidates(c, &until, limit).await }))).await
+    async fn deadline_candidates(&self, until: Instant, after: RequestId, limit: u32) -> StoreResult<Vec<Request>> {
+        let read = job(move |c| Box::pin(async move { query::deadline_candidates(c, &until, after, limit).await }));
+        self.db.read(read).await
     }
 
     async fn recount_candidates(&self, after: RequestId, limit: u32) -> StoreResult<Vec<Request>> {

@@ -207,22 +207,45 @@ pub async fn count(c: &dyn Conn, f: &ListFilter, scope: &Scope) -> StoreResult<u
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
-/// Open requests with a running deadline at or before `until`, soonest first.
-pub async fn deadline_candidates(c: &dyn Conn, until: &Instant, limit: u32) -> StoreResult<Vec<Request>> {
-    let d = c.dialect();
+/// Open requests with a running deadline at or before `until` whose notices are not all sent, in
+/// id order after `after` (a page of the scheduler's scan). A deadline's notices are all sent once
+/// its last level is recorded for its due time: the supervisor's for the request's own deadlines,
+/// 超期 for a unit's own (a sub-unit's, a co-handling unit's), which do not escalate. So long-overdue
+/// requests drop out, and a city with many of them still gets every new notice in each scan.
+pub async fn deadline_candidates(
+    c: &dyn Conn,
+    until: &Instant,
+    after: RequestId,
+    limit: u32,
+) -> StoreResult<Vec<Request>> {
+    let sent = |deadline: &str, level: &str, due: &str| {
+        format!(
+            "NOT EXISTS (SELECT 1 FROM deadline_notices n WHERE n.request_id = r.id AND n.deadline = {deadline}
+                AND n.level = '{level}' AND n.due_at = {due})"
+        )
+    };
     let sql = format!(
         "SELECT {REQUEST_COLUMNS} FROM requests r
-         WHERE (r.state IN ({sign}) AND r.sign_due_at <= $1) OR (r.state IN ({due}) AND r.due_at <= $1)
-            OR (r.state IN ({due}) AND r.id IN (SELECT request_id FROM request_units WHERE role = 'sub' AND due_at <= $1))
-         ORDER BY {soonest}, r.id LIMIT $2",
+         WHERE r.id > $2 AND (
+            (r.state IN ({sign}) AND r.sign_due_at <= $1 AND {sign_pending})
+            OR (r.state IN ({due}) AND r.due_at <= $1 AND {reply_pending})
+            OR (r.state IN ({due}) AND EXISTS (SELECT 1 FROM request_units ru
+                WHERE ru.request_id = r.id AND ru.role IN ('sub', 'co') AND ru.due_at <= $1 AND {unit_pending})))
+         ORDER BY r.id LIMIT $3",
         sign = state_list(State::with_running_deadline(RunningDeadline::SignForOrReply)),
         due = state_list(
             State::with_running_deadline(RunningDeadline::SignForOrReply)
                 .chain(State::with_running_deadline(RunningDeadline::Reply))
         ),
-        soonest = d.least("COALESCE(r.sign_due_at, r.due_at)", "COALESCE(r.due_at, r.sign_due_at)"),
+        sign_pending = sent("'sign_for'", "supervisor", "r.sign_due_at"),
+        reply_pending = sent("'reply'", "supervisor", "r.due_at"),
+        unit_pending = sent(
+            "(CASE ru.role WHEN 'sub' THEN 'sub_unit:' ELSE 'co_unit:' END) || CAST(ru.unit_id AS TEXT)",
+            "overdue",
+            "ru.due_at"
+        ),
     );
-    c.map(&sql, &crate::args![until, limit], rows::request).await
+    c.map(&sql, &crate::args![until, after, limit], rows::request).await
 }
 
 /// Open requests with provisional deadlines, or with limits and no reply deadline.

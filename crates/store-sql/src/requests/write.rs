@@ -277,6 +277,8 @@ async fn save(c: &dyn Conn, before: &Request, after: &Request) -> StoreResult<()
     if before.lead_unit_id != after.lead_unit_id
         || before.co_unit_ids != after.co_unit_ids
         || before.unit_work.subs != after.unit_work.subs
+        || before.unit_work.co_deadline(before) != after.unit_work.co_deadline(after)
+        || before.unit_work.co_answers != after.unit_work.co_answers
     {
         save_units(c, after).await?;
     }
@@ -285,7 +287,9 @@ async fn save(c: &dyn Conn, before: &Request, after: &Request) -> StoreResult<()
 
 /// The lead (主办) and co-handling (协办) units and the sub-units of
 /// assignments within a unit (二次派单: `sub` while open, `sub_done` once
-/// replied), for scope checks in SQL and the sub-units' load.
+/// replied), for scope checks in SQL and the sub-units' load. A co-handling
+/// unit whose part is missing and an open assignment carry their deadline
+/// for the scheduler's notices.
 async fn save_units(c: &dyn Conn, after: &Request) -> StoreResult<()> {
     c.execute("DELETE FROM request_units WHERE request_id = $1", &args![after.id]).await?;
     let insert = "INSERT INTO request_units (request_id, unit_id, role, due_at) VALUES ($1, $2, $3, $4)
@@ -294,11 +298,13 @@ async fn save_units(c: &dyn Conn, after: &Request) -> StoreResult<()> {
     if let Some(lead) = after.lead_unit_id {
         c.execute(insert, &args![after.id, lead, "lead", none]).await?;
     }
+    let unanswered = after.unit_work.unanswered(after);
+    let co_deadline = after.unit_work.co_deadline(after);
     for &co in &after.co_unit_ids {
-        c.execute(insert, &args![after.id, co, "co", none]).await?;
+        let due = co_deadline.as_ref().filter(|_| unanswered.contains(&co));
+        c.execute(insert, &args![after.id, co, "co", due]).await?;
     }
-    // Open assignments first, so a sub-unit with an open and a replied one counts as open; an
-    // open one carries its deadline for the scheduler's notices.
+    // Open assignments first, so a sub-unit with an open and a replied one counts as open.
     let mut subs: Vec<_> = after.unit_work.subs.iter().collect();
     subs.sort_by_key(|s| !s.is_open());
     for sub in subs {

@@ -357,6 +357,21 @@ async fn overdue_payments_and_remediation_are_supervised_once_and_resolved_when_
     );
     let (_, none) = app.get("/api/v1/compensation/supervisions", Some(&other)).await;
     assert_eq!(none, json!([]), "other units see none");
+    // The handling unit was told in its inbox (督办), once; another unit was not.
+    let (_, inbox) = app.get("/api/v1/inbox?kind=supervised", Some(&handler)).await;
+    assert_eq!(inbox["total"], 1, "{inbox}");
+    let entry = &inbox["entries"][0];
+    let number = matter["number"].as_str().unwrap();
+    assert_eq!(
+        (entry["event_label"].as_str(), entry["link"].as_str(), entry["title"].as_str()),
+        (
+            Some("赔偿履行督办"),
+            Some(format!("/compensation/{id}").as_str()),
+            Some(format!("{number}：第1期赔偿金应于2026-12-31履行，已逾期").as_str())
+        )
+    );
+    let (_, inbox) = app.get("/api/v1/inbox?kind=supervised", Some(&other)).await;
+    assert_eq!(inbox["total"], 0, "{inbox}");
     let bad = app.get("/api/v1/compensation/supervisions?open=perhaps", Some(&handler)).await;
     assert_eq!(bad.0, StatusCode::BAD_REQUEST);
     let (_, matter) = app.get(&format!("/api/v1/compensation/matters/{id}"), Some(&handler)).await;

@@ -192,6 +192,26 @@ async fn the_scheduler_warns_urges_and_escalates_once_even_after_a_restart() {
     assert!(escalation["comment"].as_str().unwrap().contains("提级"));
     let (_, list) = app.get("/api/v1/requests?overdue=true", Some(&dispatcher)).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    // Every notice of both deadlines is sent: the request is no longer a candidate, so a city's
+    // long-overdue requests do not crowd out new notices.
+    let far = mashangban_domain::time::parse_instant("2026-12-31T00:00:00+08:00").unwrap();
+    let candidates = mashangban_store::RequestStore::deadline_candidates(&app.store, far, 0, 10).await.unwrap();
+    assert!(candidates.is_empty(), "{candidates:?}");
+}
+
+#[tokio::test]
+async fn a_scan_reads_every_candidate_page_by_page() {
+    let app = spawn().await;
+    let dispatcher = app.login("dispatcher").await;
+    let config = SchedulerConfig { batch: 1, ..SchedulerConfig::default() };
+    app.set_time("2026-05-11T09:00:00+08:00"); // Monday
+    for _ in 0..3 {
+        let (no, _) = app.submit(resident_consultation()).await;
+        app.act(&no, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj" })).await;
+    }
+    app.set_time("2026-05-12T15:00:00+08:00");
+    assert_eq!(scheduler::scan(&app.state, &config).await.unwrap(), 3, "each sign-for due soon, in one scan");
+    assert_eq!(scheduler::scan(&app.state, &config).await.unwrap(), 0);
 }
 
 #[tokio::test]

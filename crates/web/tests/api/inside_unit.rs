@@ -343,3 +343,53 @@ async fn a_sub_units_deadline_is_noticed_to_the_sub_unit_alone_once_and_never_es
     assert_eq!(sub_notices, 2, "nothing more about the section ({sent} notices of the unit's own deadline)");
     assert_nothing_inside(&app, &no, &code, &["下级办理"]).await;
 }
+
+#[tokio::test]
+async fn a_co_units_deadline_is_noticed_to_it_until_it_gives_its_part_and_never_escalates() {
+    let app = spawn().await;
+    app.set_time("2026-12-01T09:00:00+08:00"); // Tuesday
+    let (no, code) = dispatched(&app, &["swj", "fgj"]).await;
+    let commerce = unit_handler(&app, "swj", "swj-handler").await;
+    unit_handler(&app, "fgj", "fgj-handler").await;
+    let config = SchedulerConfig::default();
+    let view = app.detail(&no, &app.login("handler").await).await;
+    // Without a co-handling limit of their own, the co-units' deadline is the reply deadline.
+    let due = chrono::DateTime::parse_from_rfc3339(view["request"]["due_at"].as_str().unwrap()).unwrap();
+    app.act(&no, "co-answer", &commerce, json!({ "content": "商务局意见：无需另行办理。" })).await;
+
+    // An hour before it: 临期 to the lead unit (its reply) and to 发改局, whose part is missing; not to 商务局.
+    app.set_time(&(due - chrono::Duration::hours(1)).to_rfc3339());
+    assert_eq!(scheduler::scan(&app.state, &config).await.unwrap(), 2);
+    assert_eq!(scheduler::scan(&app.state, &config).await.unwrap(), 0, "not twice");
+    let total = |who: &'static str, kind: &'static str| {
+        let app = &app;
+        async move {
+            let (_, inbox) = app.get(&format!("/api/v1/inbox?kind={kind}"), Some(&app.login(who).await)).await;
+            inbox["total"].as_u64().unwrap()
+        }
+    };
+    assert_eq!(
+        (
+            total("fgj-handler", "due_soon").await,
+            total("swj-handler", "due_soon").await,
+            total("handler", "due_soon").await
+        ),
+        (1, 0, 1)
+    );
+
+    // Two working days late: 超期 to 发改局 once; a co-unit's lateness does not escalate.
+    app.set_time(&(due + chrono::Duration::days(2)).to_rfc3339());
+    scheduler::scan(&app.state, &config).await.unwrap();
+    assert_eq!(scheduler::scan(&app.state, &config).await.unwrap(), 0);
+    assert_eq!((total("fgj-handler", "overdue").await, total("swj-handler", "overdue").await), (1, 0));
+    let detail = app.detail(&no, &app.login("handler").await).await;
+    let co_notices: Vec<&Value> = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["comment"].as_str().is_some_and(|c| c.starts_with("协办")))
+        .collect();
+    assert_eq!(co_notices.len(), 2, "{co_notices:?}");
+    assert!(co_notices.iter().all(|e| e["kind"] != "escalated"), "{co_notices:?}");
+    assert_nothing_inside(&app, &no, &code, &["协办期限", "协办已超过期限"]).await;
+}

@@ -183,11 +183,25 @@ async fn points_uploads_aggregates_and_alerts_through_the_api() {
     assert_eq!((detail["status"].as_str(), detail["open_alerts"].as_u64()), (Some("exceeding"), Some(2)), "{detail}");
     assert_eq!(detail["latest"].as_array().unwrap().len(), 2);
     assert_eq!(detail["history"].as_array().unwrap().len(), 2);
+    // Each alert reached the responsible unit's inbox (超标报警); another unit got none.
+    let (_, inbox) = app.get("/api/v1/inbox?kind=monitoring_alert", Some(&handler)).await;
+    let entries = inbox["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{inbox}");
+    assert!(entries.iter().all(|e| e["link"] == "/monitoring/WS-001" && e["event_label"] == "超标报警"), "{inbox}");
+    assert!(entries.iter().any(|e| e["title"].as_str().unwrap().starts_with("华凯化工总排口（WS-001）")), "{inbox}");
+    let other = unit_handler(&app, "zrzyj", "h-zrzyj").await;
+    let (_, inbox) = app.get("/api/v1/inbox?kind=monitoring_alert", Some(&other)).await;
+    assert_eq!(inbox["total"], 0, "{inbox}");
+    // A further exceeding value of a parameter with an open alert opens an alert but tells no one again.
+    let more = json!({ "readings": [{ "point": "WS-001", "data_time": t(0), "parameter": "w21003", "value": 13.0 }] });
+    let (_, report) = app.post("/api/v1/monitoring/readings", Some(&admin), more).await;
+    assert_eq!(report["alerts"].as_u64(), Some(1), "{report}");
+    let (_, inbox) = app.get("/api/v1/inbox?kind=monitoring_alert", Some(&handler)).await;
+    assert_eq!(inbox["total"], 2, "{inbox}");
 
     // Only the responsible unit dismisses, with a reason, once.
     let id = cod["id"].as_i64().unwrap();
     let path = format!("/api/v1/monitoring/alerts/{id}/dismiss");
-    let other = unit_handler(&app, "zrzyj", "h-zrzyj").await;
     let (status, err) = app.post(&path, Some(&other), json!({ "reason": "设备故障" })).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_responsible_unit")));
     let (status, err) = app.post(&path, Some(&handler), json!({ "reason": " " })).await;
@@ -201,9 +215,9 @@ async fn points_uploads_aggregates_and_alerts_through_the_api() {
     let (status, err) = app.post("/api/v1/monitoring/alerts/x/dismiss", Some(&handler), json!({ "reason": "x" })).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("monitoring_alert_not_found")));
     let (_, open) = app.get("/api/v1/monitoring/alerts?state=open", Some(&handler)).await;
-    assert_eq!(open.as_array().unwrap().len(), 1);
+    assert_eq!(open.as_array().unwrap().len(), 2);
     let (_, all) = app.get("/api/v1/monitoring/alerts?state=all&point=WS-001", Some(&handler)).await;
-    assert_eq!(all.as_array().unwrap().len(), 2);
+    assert_eq!(all.as_array().unwrap().len(), 3);
 }
 
 /// A running receiver on a loopback port, stopped when dropped.
@@ -523,6 +537,7 @@ async fn a_point_without_valid_data_raises_one_missing_data_alert_until_data_ret
     let app = spawn().await;
     app.set_time("2026-12-04T08:00:00+08:00");
     let admin = app.login("admin").await;
+    let handler = unit_handler(&app, "sthjj", "h-sthjj").await;
     let mut body = point_body("WS-001", MN);
     body["offline_after_minutes"] = json!(3);
     let (status, err) = app.post("/api/v1/monitoring/points", Some(&admin), body.clone()).await;
@@ -559,6 +574,12 @@ async fn a_point_without_valid_data_raises_one_missing_data_alert_until_data_ret
     let (_, point) = app.get("/api/v1/monitoring/points/WS-001", Some(&admin)).await;
     assert_eq!(point["status"].as_str(), Some("offline"), "{point}");
     assert!(point["history"].as_array().unwrap().iter().any(|e| e["kind"] == "offline"), "{point}");
+    // The responsible unit was told (数据缺失), once.
+    let (_, inbox) = app.get("/api/v1/inbox?kind=monitoring_alert", Some(&handler)).await;
+    assert_eq!(inbox["total"], 1, "{inbox}");
+    let entry = &inbox["entries"][0];
+    assert_eq!((entry["event_label"].as_str(), entry["link"].as_str()), (Some("数据缺失"), Some("/monitoring/WS-001")));
+    assert!(entry["title"].as_str().unwrap().contains("设备标记异常"), "{entry}");
     let (_, html) = super::browser::page(&app, "/monitoring/alerts", &admin).await;
     assert!(html.contains("id=\"open-outages\"") && html.contains("设备标记异常"), "{html}");
     let bad = app.get("/api/v1/monitoring/outages?state=closed", Some(&admin)).await;
