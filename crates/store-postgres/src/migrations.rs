@@ -45,6 +45,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (33, "0033_duplicate_thresholds", include_str!("../migrations/0033_duplicate_thresholds.sql")),
     (34, "0034_supervision_missing_data_parks", include_str!("../migrations/0034_supervision_missing_data_parks.sql")),
     (35, "0035_notices", include_str!("../migrations/0035_notices.sql")),
+    (
+        38,
+        "0038_statistics_catalogue_and_publishing",
+        include_str!("../migrations/0038_statistics_catalogue_and_publishing.sql"),
+    ),
 ];
 
 /// Tables whose `id` is an identity column.
@@ -104,6 +109,8 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "compensation_supervisions",
     "monitoring_outages",
     "monitoring_parks",
+    "statistics_indicator_history",
+    "statistics_publications",
 ];
 
 /// The newest migration this program knows.

@@ -45,6 +45,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0037_duplicate_thresholds.sql"),
     include_str!("../migrations/0038_supervision_missing_data_parks.sql"),
     include_str!("../migrations/0039_notices.sql"),
+    include_str!("../migrations/0042_statistics_catalogue_and_publishing.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
