@@ -437,9 +437,8 @@ impl ReportParams {
         };
         let policy =
             policy.map(|p| p.parse::<i64>().map_err(|_| AppError::bad_parameter("政策编号须为数字"))).transpose()?;
-        let year = year
-            .map(|y| y.parse::<i32>().map_err(|_| AppError::bad_parameter("年度须为数字，如 2023")))
-            .transpose()?;
+        let year =
+            year.map(|y| y.parse::<i32>().map_err(|_| AppError::bad_parameter("年度须为数字，如 2023"))).transpose()?;
         Ok(ReportQuery { policy, year })
     }
 }

@@ -27,8 +27,8 @@ use mashangban_domain::time::format_instant;
 use mashangban_sheet::write::{Export, Kind, WriteColumn};
 use mashangban_sheet::{Cell, Column, Limits, Table};
 use mashangban_store::{
-    IndicatorChange, PublicationEntry, StatisticsAuthor, StatisticsChange, StatisticsData, StatisticsValue, StatisticsWrite,
-    StatisticsWritten, Store,
+    IndicatorChange, PublicationEntry, StatisticsAuthor, StatisticsChange, StatisticsData, StatisticsValue,
+    StatisticsWrite, StatisticsWritten, Store,
 };
 
 use crate::error::{AppError, AppResult};
@@ -480,7 +480,12 @@ impl<'a, S: Store> Statistics<'a, S> {
 
     /// Changes an indicator (everything but its code) if it is still at `body.version`
     /// (`409 statistics_indicator_changed`); recorded in its history with the definition before.
-    pub async fn change_indicator(&self, caller: &Caller, code: &str, body: IndicatorBody) -> AppResult<IndicatorDetail> {
+    pub async fn change_indicator(
+        &self,
+        caller: &Caller,
+        code: &str,
+        body: IndicatorBody,
+    ) -> AppResult<IndicatorDetail> {
         caller.require(Permission::ManageStatistics)?;
         if body.code.as_deref().is_some_and(|c| c.trim() != code) {
             return Err(AppError::invalid(codes::INVALID_INDICATOR_CODE, "指标编码不能修改；如需新编码，请新增指标"));
@@ -556,8 +561,7 @@ impl<'a, S: Store> Statistics<'a, S> {
             add_up: panel.add_up,
         };
         let json = serde_json::to_string(&snapshot).map_err(|_| AppError::internal())?;
-        let entry =
-            self.app.store().publish_statistics(period, json, panel.version, author(self.app, caller)).await?;
+        let entry = self.app.store().publish_statistics(period, json, panel.version, author(self.app, caller)).await?;
         Ok(publication_view(&entry))
     }
 

@@ -309,7 +309,10 @@ mod tests {
         assert_eq!(by_name("section").unit_code.as_deref(), Some("scjgj-djk"));
         assert_eq!(by_name("village").unit_code.as_deref(), Some("guzhen-haizhou"));
         assert_eq!(by_name("town-leader").role, Role::UnitLeader);
-        assert_eq!((by_name("statistics").role, by_name("statistics").unit_code.as_deref()), (Role::Statistician, Some("tjj")));
+        assert_eq!(
+            (by_name("statistics").role, by_name("statistics").unit_code.as_deref()),
+            (Role::Statistician, Some("tjj"))
+        );
         assert_eq!(users.len(), 16);
         for u in &users {
             if u.role.is_staff() {

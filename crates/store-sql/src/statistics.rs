@@ -302,8 +302,17 @@ async fn save_catalog(
     for gone in held.iter().filter(|h| !indicators.iter().any(|i| i.code == h.code)) {
         c.execute("DELETE FROM statistics_indicators WHERE code = $1", &args![gone.code.as_str()]).await?;
         let version = next(&gone.code);
-        append_indicator_history(c, &gone.code, version, IndicatorAction::Removed, "data_file", Some(gone), None, &author)
-            .await?;
+        append_indicator_history(
+            c,
+            &gone.code,
+            version,
+            IndicatorAction::Removed,
+            "data_file",
+            Some(gone),
+            None,
+            &author,
+        )
+        .await?;
     }
     for new in &indicators {
         let before = held.iter().find(|h| h.code == new.code);
@@ -312,7 +321,8 @@ async fn save_catalog(
             Some(before) if before != new => IndicatorAction::Changed,
             Some(_) => continue,
         };
-        append_indicator_history(c, &new.code, next(&new.code), action, "data_file", before, Some(new), &author).await?;
+        append_indicator_history(c, &new.code, next(&new.code), action, "data_file", before, Some(new), &author)
+            .await?;
     }
     for (position, indicator) in indicators.iter().enumerate() {
         let definition = serde_json::to_string(indicator).map_err(StoreError::backend)?;
@@ -492,7 +502,17 @@ fn indicator_change(row: Row) -> StoreResult<IndicatorChange> {
     };
     let before = definition(c.get()?)?;
     let after = definition(c.get()?)?;
-    Ok(IndicatorChange { code, version, action, via, before, after, at: c.get()?, by_name: c.get()?, by_user_id: c.get()? })
+    Ok(IndicatorChange {
+        code,
+        version,
+        action,
+        via,
+        before,
+        after,
+        at: c.get()?,
+        by_name: c.get()?,
+        by_user_id: c.get()?,
+    })
 }
 
 const PUBLICATION_COLUMNS: &str = "id, year, months, data_version, published_at, by_name, by_user_id";

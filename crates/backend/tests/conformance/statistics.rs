@@ -2,9 +2,7 @@
 //! append-only history (a correction keeps the old value), writes guarded by
 //! the data set's version, and a write that fails part-way leaving nothing.
 
-use mashangban_domain::statistics::{
-    BUNDLED_STATISTICS, IndicatorEdit, Observation, Period, parse_statistics_toml,
-};
+use mashangban_domain::statistics::{BUNDLED_STATISTICS, IndicatorEdit, Observation, Period, parse_statistics_toml};
 use mashangban_store::{
     ChangeEntity, ChangeStore, IndicatorAction, StatisticsAction, StatisticsAuthor, StatisticsStore, StatisticsWrite,
 };
@@ -169,10 +167,8 @@ async fn catalogue_edits_keep_their_history_and_are_guarded<D: TestDb>() {
     let mut primary = data.indicators.iter().find(|i| i.code == "gdp_primary").unwrap().clone();
     let before = primary.clone();
     primary.name = "第一产业增加值（农林牧渔业）".into();
-    let edited = s
-        .edit_statistics_indicator(IndicatorEdit::Change(primary.clone()), Some(1), version, office(1))
-        .await
-        .unwrap();
+    let edited =
+        s.edit_statistics_indicator(IndicatorEdit::Change(primary.clone()), Some(1), version, office(1)).await.unwrap();
     assert_eq!(edited, 2);
     let history = s.statistics_indicator_history("gdp_primary").await.unwrap();
     assert_eq!(history.len(), 2);
@@ -217,7 +213,10 @@ async fn catalogue_edits_keep_their_history_and_are_guarded<D: TestDb>() {
     let kept: Vec<_> = data.indicators.iter().filter(|i| i.code != "gdp_primary_farming").cloned().collect();
     s.save_statistics_catalog("全市".into(), kept, data.version, office(4)).await.unwrap();
     let history = s.statistics_indicator_history("gdp_primary_farming").await.unwrap();
-    assert_eq!(history.iter().map(|h| h.action).collect::<Vec<_>>(), [IndicatorAction::Added, IndicatorAction::Removed]);
+    assert_eq!(
+        history.iter().map(|h| h.action).collect::<Vec<_>>(),
+        [IndicatorAction::Added, IndicatorAction::Removed]
+    );
     assert_eq!(history[1].after, None);
 }
 
@@ -229,7 +228,10 @@ async fn publications_are_snapshots_kept_in_order<D: TestDb>() {
     let first = s.publish_statistics(q3(2021), "{\"v\":1}".into(), version, office(1)).await.unwrap();
     assert_eq!((first.period, first.data_version), (q3(2021), version));
     // Published from data that has moved on: refused.
-    assert_eq!(refusal(s.publish_statistics(q3(2021), "{}".into(), version - 1, office(2)).await), "statistics_changed");
+    assert_eq!(
+        refusal(s.publish_statistics(q3(2021), "{}".into(), version - 1, office(2)).await),
+        "statistics_changed"
+    );
     s.publish_statistics(q3(2020), "{\"v\":2}".into(), version, office(2)).await.unwrap();
     let latest = s.publish_statistics(q3(2021), "{\"v\":3}".into(), version, office(3)).await.unwrap();
     let shown = s.statistics_publication(Some(q3(2021))).await.unwrap().unwrap();
@@ -238,7 +240,11 @@ async fn publications_are_snapshots_kept_in_order<D: TestDb>() {
     assert_eq!(default.entry.period, q3(2021), "the latest period by default");
     assert_eq!(s.statistics_publication(Some(q3(2019))).await.unwrap(), None);
     let all = s.statistics_publications().await.unwrap();
-    assert_eq!(all.iter().map(|p| p.id).collect::<Vec<_>>(), [latest.id, all[1].id, first.id], "newest first, all kept");
+    assert_eq!(
+        all.iter().map(|p| p.id).collect::<Vec<_>>(),
+        [latest.id, all[1].id, first.id],
+        "newest first, all kept"
+    );
     for sql in ["UPDATE statistics_publications SET panel = 'x'", "DELETE FROM statistics_publications"] {
         let err = execute(&s, sql, vec![]).await.unwrap_err();
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");

@@ -171,10 +171,13 @@ impl Catalog {
                     return Err((codes::UNKNOWN_PARENT_INDICATOR, message));
                 };
                 if parent.unit != indicator.unit {
-                    return Err((codes::PARENT_UNIT_MISMATCH, format!(
-                        "指标“{}”的单位（{}）与上级指标“{}”的单位（{}）不一致，无法计算比重",
-                        indicator.name, indicator.unit, parent.name, parent.unit
-                    )));
+                    return Err((
+                        codes::PARENT_UNIT_MISMATCH,
+                        format!(
+                            "指标“{}”的单位（{}）与上级指标“{}”的单位（{}）不一致，无法计算比重",
+                            indicator.name, indicator.unit, parent.name, parent.unit
+                        ),
+                    ));
                 }
             }
             self.check_no_ancestor_loop(indicator)?;

@@ -13,8 +13,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use mashangban_app::statistics::{
-    EntryBody, ImportReport, IndicatorBody, IndicatorDetail, IndicatorView, PanelView, PublicPanelView, PublicationView,
-    ValueView,
+    EntryBody, ImportReport, IndicatorBody, IndicatorDetail, IndicatorView, PanelView, PublicPanelView,
+    PublicationView, ValueView,
 };
 use mashangban_app::{App, AppError};
 use mashangban_domain::access::Permission;

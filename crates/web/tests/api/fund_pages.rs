@@ -377,7 +377,11 @@ async fn the_report_as_json_holds_the_figures_of_the_page_and_the_excel_export()
     mashangban_demo::load_enterprises(&app.store, &data).await.unwrap();
     let dispatcher = app.login("dispatcher").await;
     let (status, body) = app.get("/api/v1/fund/reports", Some(&dispatcher)).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("fund_policy_not_found")), "no policy yet");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("fund_policy_not_found")),
+        "no policy yet"
+    );
     assert_eq!(mashangban_demo::load_fund(&app.store, mashangban_domain::time::now()).await.unwrap(), 40);
 
     // No parameters: the newest policy and the current year (or its last year before), as the page.
@@ -388,11 +392,13 @@ async fn the_report_as_json_holds_the_figures_of_the_page_and_the_excel_export()
     let heading = format!("{} {}年度扶持资金统计", report["policy_name"].as_str().unwrap(), report["year"]);
     assert!(html.contains(&heading), "{heading}: {html}");
 
-    let years: Vec<i64> = report["choices"][0]["years"].as_array().unwrap().iter().map(|y| y.as_i64().unwrap()).collect();
+    let years: Vec<i64> =
+        report["choices"][0]["years"].as_array().unwrap().iter().map(|y| y.as_i64().unwrap()).collect();
     assert_eq!(years.len(), 3, "{report}");
     let mut groups_seen = 0;
     for year in years {
-        let (status, report) = app.get(&format!("/api/v1/fund/reports?policy={policy}&year={year}"), Some(&dispatcher)).await;
+        let (status, report) =
+            app.get(&format!("/api/v1/fund/reports?policy={policy}&year={year}"), Some(&dispatcher)).await;
         assert_eq!(status, StatusCode::OK, "{report}");
         assert_eq!(report["year"], year);
         // The page's `period` parameter reads the same.
@@ -406,7 +412,8 @@ async fn the_report_as_json_holds_the_figures_of_the_page_and_the_excel_export()
             let shown = format!("<dd class=\"amount\">{} 元", budget[key].as_str().unwrap());
             assert!(html.contains(&shown), "{key} {shown}: {html}");
         }
-        let res = no_redirects_get(&app, &format!("/fund/reports/export?policy={policy}&year={year}"), &dispatcher).await;
+        let res =
+            no_redirects_get(&app, &format!("/fund/reports/export?policy={policy}&year={year}"), &dispatcher).await;
         assert_eq!(res.status(), StatusCode::OK);
         let bytes = res.bytes().await.unwrap().to_vec();
         let mut book = open_xlsx(&bytes, &Limits::default()).unwrap();

@@ -55,7 +55,10 @@ async fn the_statistics_office_keeps_the_catalogue_and_nothing_of_requests() {
     assert_eq!(held.len(), 8);
     assert!(held.iter().all(|i| i["version"] == 1), "the data file recorded each as added: {held:?}");
     let (_, gdp) = app.get("/api/v1/statistics/indicators/gdp", Some(&office)).await;
-    assert_eq!((gdp["history"][0]["action"].as_str(), gdp["history"][0]["via"].as_str()), (Some("added"), Some("data_file")));
+    assert_eq!(
+        (gdp["history"][0]["action"].as_str(), gdp["history"][0]["via"].as_str()),
+        (Some("added"), Some("data_file"))
+    );
 
     // Add an indicator: at the end of the catalogue, with its history.
     let body = json!({
@@ -65,7 +68,10 @@ async fn the_statistics_office_keeps_the_catalogue_and_nothing_of_requests() {
     let (status, added) = app.post("/api/v1/statistics/indicators", Some(&office), body.clone()).await;
     assert_eq!(status, StatusCode::CREATED, "{added}");
     assert_eq!((added["version"].as_i64(), added["parent"].as_str()), (Some(1), Some("industrial_investment")));
-    assert_eq!((added["history"][0]["action"].as_str(), added["history"][0]["via"].as_str()), (Some("added"), Some("editor")));
+    assert_eq!(
+        (added["history"][0]["action"].as_str(), added["history"][0]["via"].as_str()),
+        (Some("added"), Some("editor"))
+    );
     assert!(added["history"][0]["by"].as_str().unwrap().contains("statistician"), "{added}");
     assert_eq!(catalogue(&app, &office).await.last().unwrap()["code"], "high_tech_investment");
 
@@ -110,19 +116,32 @@ async fn the_statistics_office_keeps_the_catalogue_and_nothing_of_requests() {
     ];
     for (body, code) in refused {
         let (status, answer) = app.post("/api/v1/statistics/indicators", Some(&office), body.clone()).await;
-        assert_eq!((status, answer["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(code)), "{body}: {answer}");
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(code)),
+            "{body}: {answer}"
+        );
         let message = answer["message"].as_str().unwrap();
         assert!(message.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{message}");
     }
     let gdp_now = &catalogue(&app, &office).await[0];
     let cycle = json!({ "name": "地区生产总值", "unit": "亿元", "parent": "gdp_primary", "sum_of_parts": true, "version": gdp_now["version"] });
     let (status, answer) = put(&app, "/api/v1/statistics/indicators/gdp", &office, cycle).await;
-    assert_eq!((status, answer["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("indicator_cycle")), "{answer}");
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("indicator_cycle")),
+        "{answer}"
+    );
     let no_version = json!({ "name": "地区生产总值", "unit": "亿元" });
     let (status, answer) = put(&app, "/api/v1/statistics/indicators/gdp", &office, no_version).await;
     assert_eq!((status, answer["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("version_required")));
-    let (status, answer) =
-        put(&app, "/api/v1/statistics/indicators/nosuch", &office, json!({ "name": "x", "unit": "亿元", "version": 1 })).await;
+    let (status, answer) = put(
+        &app,
+        "/api/v1/statistics/indicators/nosuch",
+        &office,
+        json!({ "name": "x", "unit": "亿元", "version": 1 }),
+    )
+    .await;
     assert_eq!((status, answer["code"].as_str()), (StatusCode::NOT_FOUND, Some("statistics_indicator_not_found")));
     let renamed_code = json!({ "code": "gdp_one", "name": "第一产业", "unit": "亿元", "parent": "gdp", "version": 2 });
     let (status, answer) = put(&app, "/api/v1/statistics/indicators/gdp_primary", &office, renamed_code).await;
@@ -175,15 +194,26 @@ async fn the_catalogue_page_edits_with_refusals_beside_their_forms() {
         ("source", "中山市统计局"),
     ];
     let (status, location, _) = post_form(&app, "/statistics/catalogue", &office, &good).await;
-    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/statistics/catalogue#indicator-high_tech_investment"));
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/statistics/catalogue#indicator-high_tech_investment")
+    );
     let added = catalogue(&app, &office).await.pop().unwrap();
     assert_eq!((added["publish_value"].as_bool(), added["show_share"].as_bool()), (Some(false), Some(true)), "{added}");
 
     // A change on a stale version: refused beside that indicator's form, the typed name kept.
     let edit = |name: &'static str, version: &'static str| {
-        [("name", name), ("unit", "亿元"), ("parent", "gdp"), ("publish_value", "on"), ("source", "中山市统计局"), ("version", version)]
+        [
+            ("name", name),
+            ("unit", "亿元"),
+            ("parent", "gdp"),
+            ("publish_value", "on"),
+            ("source", "中山市统计局"),
+            ("version", version),
+        ]
     };
-    let (status, location, _) = post_form(&app, "/statistics/catalogue/gdp_primary", &office, &edit("第一产业增加值（农业）", "1")).await;
+    let (status, location, _) =
+        post_form(&app, "/statistics/catalogue/gdp_primary", &office, &edit("第一产业增加值（农业）", "1")).await;
     assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/statistics/catalogue#indicator-gdp_primary"));
     let (status, _, html) = post_form(&app, "/statistics/catalogue/gdp_primary", &office, &edit("第一产业", "1")).await;
     assert_eq!(status, StatusCode::CONFLICT);
@@ -222,7 +252,11 @@ async fn the_public_sees_only_what_was_published() {
     assert_eq!(card(&public, "gdp")["entered_by"], Value::Null, "who entered it stays inside");
     assert_eq!(public["published_periods"].as_array().unwrap().len(), 1);
     let (status, answer) = app.get("/api/v1/public/statistics?period=2020-Q3", None).await;
-    assert_eq!((status, answer["code"].as_str()), (StatusCode::NOT_FOUND, Some("statistics_not_published")), "held, not published");
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("statistics_not_published")),
+        "held, not published"
+    );
 
     // A correction after publishing: the staff panel shows it, the public the published figure.
     let (_, panel) = app.get("/api/v1/statistics/panel", Some(&office)).await;

@@ -155,7 +155,13 @@ enum Refused {
     Change(String, IndicatorForm, String),
 }
 
-async fn page<S: Store>(app: &App<S>, caller: &Caller, menu: &Menu, status: StatusCode, refused: Refused) -> PageResult {
+async fn page<S: Store>(
+    app: &App<S>,
+    caller: &Caller,
+    menu: &Menu,
+    status: StatusCode,
+    refused: Refused,
+) -> PageResult {
     let indicators = app.statistics().indicators().await?;
     let (mut add, mut add_error) = (IndicatorForm::blank(), None);
     let (mut changed, mut error) = (None, None);
@@ -209,7 +215,9 @@ pub(super) async fn add<S: Store>(
         Err(e) => Err(e),
     };
     match outcome {
-        Ok(added) => Ok(Redirect::to(&format!("/statistics/catalogue#indicator-{}", added.indicator.code)).into_response()),
+        Ok(added) => {
+            Ok(Redirect::to(&format!("/statistics/catalogue#indicator-{}", added.indicator.code)).into_response())
+        }
         Err(e) => {
             let (status, message) = shown(e)?;
             page(&app, &caller, &menu, status, Refused::Add(form, message)).await
