@@ -411,6 +411,38 @@ pub struct ReportQuery {
     pub year: Option<i32>,
 }
 
+/// The report's parameters as the page and `GET /api/v1/fund/reports` take them: `policy` and
+/// `year`, or `period` as `policy:year` (the page's select). Read into a [`ReportQuery`] by
+/// [`ReportParams::query`]; a number that does not parse is `400 invalid_parameter`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportParams {
+    #[serde(default)]
+    pub policy: Option<String>,
+    #[serde(default)]
+    pub year: Option<String>,
+    #[serde(default)]
+    pub period: Option<String>,
+}
+
+impl ReportParams {
+    pub fn query(&self) -> AppResult<ReportQuery> {
+        let field = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        let (policy, year) = match field(&self.period) {
+            Some(period) => {
+                let (p, y) = period.split_once(':').unwrap_or((period.as_str(), ""));
+                (Some(p.trim().to_owned()), Some(y.trim().to_owned()).filter(|y| !y.is_empty()))
+            }
+            None => (field(&self.policy), field(&self.year)),
+        };
+        let policy =
+            policy.map(|p| p.parse::<i64>().map_err(|_| AppError::bad_parameter("政策编号须为数字"))).transpose()?;
+        let year =
+            year.map(|y| y.parse::<i32>().map_err(|_| AppError::bad_parameter("年度须为数字，如 2023"))).transpose()?;
+        Ok(ReportQuery { policy, year })
+    }
+}
+
 /// One group of a report: counts and amounts in yuan.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct TallyView {

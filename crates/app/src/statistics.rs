@@ -18,15 +18,17 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use mashangban_domain::access::Permission;
 use mashangban_domain::statistics::{
-    AddUpStatus, Catalog, Dataset, Indicator, MAX_ROW_ERRORS, Period, RowError, StatRow, codes, columns, format_amount,
-    format_percent, parse_statistics_toml,
+    AddUpStatus, Catalog, Dataset, Indicator, IndicatorEdit, MAX_ROW_ERRORS, Period, RowError, StatRow, codes, columns,
+    format_amount, format_percent, indicator_not_found, parse_statistics_toml,
 };
 use mashangban_domain::time::format_instant;
 use mashangban_sheet::write::{Export, Kind, WriteColumn};
 use mashangban_sheet::{Cell, Column, Limits, Table};
 use mashangban_store::{
-    StatisticsAuthor, StatisticsChange, StatisticsData, StatisticsValue, StatisticsWrite, StatisticsWritten, Store,
+    IndicatorChange, PublicationEntry, StatisticsAuthor, StatisticsChange, StatisticsData, StatisticsValue,
+    StatisticsWrite, StatisticsWritten, Store,
 };
 
 use crate::error::{AppError, AppResult};
@@ -56,7 +58,7 @@ pub struct Statistics<'a, S> {
 }
 
 /// A period as the panel offers it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PeriodView {
     /// `2021-Q3`, `2021-M05`.
     pub key: String,
@@ -71,7 +73,7 @@ impl PeriodView {
 }
 
 /// One point of a card's chart: the same span in an earlier or this year.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PointView {
     pub period: PeriodView,
     pub value: f64,
@@ -80,7 +82,7 @@ pub struct PointView {
 }
 
 /// One card of the panel.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CardView {
     pub indicator: String,
     pub name: String,
@@ -108,7 +110,7 @@ pub struct CardView {
 }
 
 /// Whether a total's parts add up to it in the period.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AddUpView {
     pub total: String,
     /// `consistent`, `mismatch`, `incomplete`.
@@ -142,8 +144,127 @@ pub struct IndicatorView {
     pub code: String,
     pub name: String,
     pub unit: String,
+    /// The total it is a part of (its code).
     pub parent: Option<String>,
     pub source: Option<String>,
+    /// Decimals printed, as set (none: the unit's default).
+    pub decimals: Option<u8>,
+    /// Decimals printed in effect.
+    pub decimals_shown: u8,
+    /// This total must equal the sum of its parts.
+    pub sum_of_parts: bool,
+    /// Values accumulate over the year, as set (none: yes except for `%`).
+    pub cumulative: Option<bool>,
+    /// Whether the card prints the value (false: only its rates are published).
+    pub publish_value: bool,
+    /// Whether the card states its share of its total.
+    pub show_share: bool,
+    /// The indicator's own version (send it back with a change; 0 before its first recorded change).
+    pub version: i64,
+}
+
+impl IndicatorView {
+    fn of(i: &Indicator, version: i64) -> Self {
+        Self {
+            code: i.code.clone(),
+            name: i.name.clone(),
+            unit: i.unit.clone(),
+            parent: i.parent.clone(),
+            source: i.source.clone(),
+            decimals: i.decimals,
+            decimals_shown: i.decimals(),
+            sum_of_parts: i.sum_of_parts,
+            cumulative: i.cumulative,
+            publish_value: i.publish_value,
+            show_share: i.show_share,
+            version,
+        }
+    }
+}
+
+/// An indicator added to the catalogue (`code` required) or changed (`version` required; the code
+/// cannot change). Texts are trimmed; an empty parent or source is none.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorBody {
+    /// Lower-case letters, digits, `_` and `-`, at most 64 (only when adding).
+    #[serde(default)]
+    #[schemars(length(max = 64))]
+    pub code: Option<String>,
+    /// At most 60 characters, unique in the catalogue.
+    #[serde(default)]
+    #[schemars(length(max = 60))]
+    pub name: String,
+    /// `亿元`, `万元`, `元`, `%` … (at most 10 characters; a part has its total's unit).
+    #[serde(default)]
+    #[schemars(length(max = 10))]
+    pub unit: String,
+    /// 0–4; none: 2 for amounts, 0 for 元, 1 for %.
+    #[serde(default)]
+    pub decimals: Option<u8>,
+    /// The code of the total this indicator is a part of.
+    #[serde(default)]
+    pub parent: Option<String>,
+    #[serde(default)]
+    pub sum_of_parts: bool,
+    #[serde(default)]
+    pub cumulative: Option<bool>,
+    #[serde(default = "yes")]
+    pub publish_value: bool,
+    #[serde(default)]
+    pub show_share: bool,
+    #[serde(default)]
+    #[schemars(length(max = 60))]
+    pub source: Option<String>,
+    /// The indicator's version the change was made on (required when changing).
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl IndicatorBody {
+    fn indicator(&self, code: &str) -> Indicator {
+        let text = |t: &Option<String>| t.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
+        Indicator {
+            code: code.trim().to_owned(),
+            name: self.name.trim().to_owned(),
+            unit: self.unit.trim().to_owned(),
+            decimals: self.decimals,
+            parent: text(&self.parent),
+            sum_of_parts: self.sum_of_parts,
+            cumulative: self.cumulative,
+            publish_value: self.publish_value,
+            show_share: self.show_share,
+            source: text(&self.source),
+        }
+    }
+}
+
+/// One entry of an indicator's history.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct IndicatorChangeView {
+    pub version: i64,
+    /// `added`, `changed`, `removed`.
+    pub action: String,
+    pub action_label: String,
+    /// `editor` (指标目录维护) or `data_file` (统计数据文件).
+    pub via: String,
+    /// What changed, in Chinese: `名称：A → B；单位：亿元 → 万元`.
+    pub summary: String,
+    pub at: String,
+    pub by: String,
+}
+
+/// An indicator with its history.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct IndicatorDetail {
+    #[serde(flatten)]
+    pub indicator: IndicatorView,
+    /// Oldest first.
+    pub history: Vec<IndicatorChangeView>,
 }
 
 /// A number given as a JSON number or as text (`"2,527.54"`).
@@ -191,6 +312,37 @@ pub struct EntryBody {
     /// The panel's version the value was entered on (`409 statistics_changed` if the data changed since).
     #[serde(default)]
     pub version: Option<i64>,
+}
+
+/// A panel as the statistics office published it (公开发布): the snapshot the public pages show.
+/// Who entered each value is left out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PublishedPanel {
+    pub area: String,
+    pub period: PeriodView,
+    pub cards: Vec<CardView>,
+    pub add_up: Vec<AddUpView>,
+}
+
+/// A publication of a period's panel.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PublicationView {
+    pub id: i64,
+    pub period: PeriodView,
+    /// The data set's version the snapshot was taken of.
+    pub data_version: i64,
+    pub published_at: String,
+    pub by: String,
+}
+
+/// The public panel (`GET /api/v1/public/statistics`): the latest snapshot published of a period.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PublicPanelView {
+    #[serde(flatten)]
+    pub panel: PublishedPanel,
+    pub published_at: String,
+    /// Every period published, latest first (the period selector).
+    pub published_periods: Vec<PeriodView>,
 }
 
 /// One entry of a value's history.
@@ -300,17 +452,65 @@ impl<'a, S: Store> Statistics<'a, S> {
     /// The catalogue's indicators, in order.
     pub async fn indicators(&self) -> AppResult<Vec<IndicatorView>> {
         let data = self.app.store().statistics_data().await?;
-        Ok(data
-            .indicators
-            .iter()
-            .map(|i| IndicatorView {
-                code: i.code.clone(),
-                name: i.name.clone(),
-                unit: i.unit.clone(),
-                parent: i.parent.clone(),
-                source: i.source.clone(),
-            })
-            .collect())
+        Ok(data.indicators.iter().map(|i| IndicatorView::of(i, data.indicator_version(&i.code))).collect())
+    }
+
+    /// One indicator with its history (`404 statistics_indicator_not_found`).
+    pub async fn indicator(&self, code: &str) -> AppResult<IndicatorDetail> {
+        let data = self.app.store().statistics_data().await?;
+        let held = data.indicators.iter().find(|i| i.code == code).ok_or_else(|| indicator_not_found(code))?;
+        let history = self.app.store().statistics_indicator_history(code).await?;
+        Ok(IndicatorDetail {
+            indicator: IndicatorView::of(held, data.indicator_version(code)),
+            history: history.iter().map(indicator_change_view).collect(),
+        })
+    }
+
+    /// Adds an indicator at the end of the catalogue (the first one makes the catalogue), checked
+    /// with the editor's codes; recorded in its history.
+    pub async fn add_indicator(&self, caller: &Caller, body: IndicatorBody) -> AppResult<IndicatorDetail> {
+        caller.require(Permission::ManageStatistics)?;
+        let code = body.code.as_deref().map(str::trim).filter(|c| !c.is_empty()).ok_or_else(|| {
+            AppError::invalid(codes::INVALID_INDICATOR_CODE, "请填写指标编码（小写字母、数字、下划线或连字符）")
+        })?;
+        let indicator = body.indicator(code);
+        self.edit_catalog(caller, IndicatorEdit::Add(indicator.clone()), None).await?;
+        self.indicator(&indicator.code).await
+    }
+
+    /// Changes an indicator (everything but its code) if it is still at `body.version`
+    /// (`409 statistics_indicator_changed`); recorded in its history with the definition before.
+    pub async fn change_indicator(
+        &self,
+        caller: &Caller,
+        code: &str,
+        body: IndicatorBody,
+    ) -> AppResult<IndicatorDetail> {
+        caller.require(Permission::ManageStatistics)?;
+        if body.code.as_deref().is_some_and(|c| c.trim() != code) {
+            return Err(AppError::invalid(codes::INVALID_INDICATOR_CODE, "指标编码不能修改；如需新编码，请新增指标"));
+        }
+        let version =
+            body.version.ok_or_else(|| AppError::invalid("version_required", "修改指标须带上读取时的版本号"))?;
+        self.edit_catalog(caller, IndicatorEdit::Change(body.indicator(code)), Some(version)).await?;
+        self.indicator(code).await
+    }
+
+    async fn edit_catalog(&self, caller: &Caller, edit: IndicatorEdit, version: Option<i64>) -> AppResult<i64> {
+        let data = self.app.store().statistics_data().await?;
+        if let IndicatorEdit::Change(changed) = &edit {
+            if !data.indicators.iter().any(|i| i.code == changed.code) {
+                return Err(indicator_not_found(&changed.code).into());
+            }
+            let current = data.indicator_version(&changed.code);
+            if version.is_some_and(|v| v != current) {
+                return Err(mashangban_store::indicator_changed(current).into());
+            }
+        }
+        let catalog = Catalog::edited(&data.indicators, edit.clone())?;
+        held_values_pass(&data, &data.area, catalog, "改动后的指标目录")?;
+        let by = author(self.app, caller);
+        Ok(self.app.store().edit_statistics_indicator(edit, version, data.version, by).await?)
     }
 
     /// The panel for `period` (a key or Chinese form), else for the latest period held.
@@ -339,6 +539,58 @@ impl<'a, S: Store> Statistics<'a, S> {
             cards: shown.map(|p| cards(dataset, p)).unwrap_or_default(),
             add_up: shown.map(|p| add_up(&dataset.dataset, p)).unwrap_or_default(),
             version: dataset.data.version,
+        })
+    }
+
+    /// Publishes the panel of `period` (a key or Chinese form) as it is now: its snapshot is what
+    /// the public pages show until the period is published again. `404 statistics_period_not_found`
+    /// for a period without values; `409 statistics_changed` if the data changed while it was taken
+    /// or since the publisher saw it.
+    /// `seen`: the data set's version the publisher looked at (the page's form), if any.
+    pub async fn publish(&self, caller: &Caller, period: &str, seen: Option<i64>) -> AppResult<PublicationView> {
+        caller.require(Permission::ManageStatistics)?;
+        let period = Period::parse(period)?;
+        let panel = self.panel(Some(&period.key())).await?;
+        if seen.is_some_and(|v| v != panel.version) {
+            return Err(mashangban_store::statistics_changed().into());
+        }
+        let snapshot = PublishedPanel {
+            area: panel.area,
+            period: PeriodView::of(period),
+            cards: panel.cards.into_iter().map(|c| CardView { entered_by: None, entered_at: None, ..c }).collect(),
+            add_up: panel.add_up,
+        };
+        let json = serde_json::to_string(&snapshot).map_err(|_| AppError::internal())?;
+        let entry = self.app.store().publish_statistics(period, json, panel.version, author(self.app, caller)).await?;
+        Ok(publication_view(&entry))
+    }
+
+    /// Every publication, newest first.
+    pub async fn publications(&self) -> AppResult<Vec<PublicationView>> {
+        Ok(self.app.store().statistics_publications().await?.iter().map(publication_view).collect())
+    }
+
+    /// The public panel: the latest snapshot published of `period`, or of the latest period published.
+    /// `404 statistics_not_published` when there is none: nothing unpublished is ever shown.
+    pub async fn public_panel(&self, period: Option<&str>) -> AppResult<PublicPanelView> {
+        let asked = period.map(str::trim).filter(|p| !p.is_empty()).map(Period::parse).transpose()?;
+        let not_published = || match asked {
+            Some(p) => AppError::not_found("statistics_not_published", format!("{p}的统计数据尚未公开发布")),
+            None => AppError::not_found("statistics_not_published", "统计数据尚未公开发布"),
+        };
+        let publication = self.app.store().statistics_publication(asked).await?.ok_or_else(not_published)?;
+        let panel: PublishedPanel = serde_json::from_str(&publication.panel).map_err(|e| {
+            tracing::error!(%e, "a published statistics panel does not read");
+            AppError::internal()
+        })?;
+        let mut periods: Vec<Period> =
+            self.app.store().statistics_publications().await?.iter().map(|p| p.period).collect();
+        periods.sort_unstable_by(|a, b| b.cmp(a));
+        periods.dedup();
+        Ok(PublicPanelView {
+            panel,
+            published_at: format_instant(&publication.entry.published_at),
+            published_periods: periods.into_iter().map(PeriodView::of).collect(),
         })
     }
 
@@ -443,16 +695,7 @@ impl<'a, S: Store> Statistics<'a, S> {
     pub async fn save_data_file(&self, caller: &Caller, text: &str) -> AppResult<ImportReport> {
         let file = parse_statistics_toml(text)?;
         let held = self.app.store().statistics_data().await?;
-        let mut dataset = Dataset::new(file.area(), file.catalog().clone())?;
-        let held_values: Vec<_> = held.values.iter().map(|v| v.observation.clone()).collect();
-        if let Err(errors) = dataset.load(&held_values) {
-            let first = errors.first().map(|e| e.reason.clone()).unwrap_or_default();
-            return Err(AppError::new(
-                crate::error::ErrorKind::Conflict,
-                "statistics_inconsistent",
-                format!("已存的统计数值与文件中的指标目录不符：{first}"),
-            ));
-        }
+        let dataset = held_values_pass(&held, file.area(), file.catalog().clone(), "文件中的指标目录")?;
         let rows: Vec<StatRow> = file
             .observations()
             .enumerate()
@@ -561,6 +804,78 @@ impl<'a, S: Store> Statistics<'a, S> {
             ));
         }
         Ok(Some(Loaded { data, dataset }))
+    }
+}
+
+/// The data set of `catalog` with the values held loaded into it: `409 statistics_inconsistent` when
+/// a held value fails the checks under it (`what` names the catalogue in the message).
+fn held_values_pass(held: &StatisticsData, area: &str, catalog: Catalog, what: &str) -> AppResult<Dataset> {
+    let mut dataset = Dataset::new(area, catalog)?;
+    let values: Vec<_> = held.values.iter().map(|v| v.observation.clone()).collect();
+    if let Err(errors) = dataset.load(&values) {
+        let first = errors.first().map(|e| e.reason.clone()).unwrap_or_default();
+        return Err(AppError::new(
+            crate::error::ErrorKind::Conflict,
+            "statistics_inconsistent",
+            format!("已存的统计数值与{what}不符：{first}"),
+        ));
+    }
+    Ok(dataset)
+}
+
+fn publication_view(entry: &PublicationEntry) -> PublicationView {
+    PublicationView {
+        id: entry.id,
+        period: PeriodView::of(entry.period),
+        data_version: entry.data_version,
+        published_at: format_instant(&entry.published_at),
+        by: entry.by_name.clone(),
+    }
+}
+
+fn indicator_change_view(change: &IndicatorChange) -> IndicatorChangeView {
+    IndicatorChangeView {
+        version: change.version,
+        action: change.action.as_str().into(),
+        action_label: change.action.label().into(),
+        via: change.via.clone(),
+        summary: indicator_change_summary(change.before.as_ref(), change.after.as_ref()),
+        at: format_instant(&change.at),
+        by: change.by_name.clone(),
+    }
+}
+
+/// What differs between two definitions, field by field in Chinese; the whole definition when added.
+fn indicator_change_summary(before: Option<&Indicator>, after: Option<&Indicator>) -> String {
+    let fields = |i: &Indicator| -> Vec<(&'static str, String)> {
+        let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "无".into());
+        let flag = |b: bool| if b { "是" } else { "否" }.to_owned();
+        vec![
+            ("名称", i.name.clone()),
+            ("单位", i.unit.clone()),
+            ("小数位", i.decimals().to_string()),
+            ("上级指标", opt(&i.parent)),
+            ("各部分之和", flag(i.sum_of_parts)),
+            ("累计值", flag(i.is_cumulative())),
+            ("显示数值", flag(i.publish_value)),
+            ("显示比重", flag(i.show_share)),
+            ("来源", opt(&i.source)),
+        ]
+    };
+    match (before, after) {
+        (Some(b), Some(a)) => {
+            let changed: Vec<String> = fields(b)
+                .into_iter()
+                .zip(fields(a))
+                .filter(|((_, x), (_, y))| x != y)
+                .map(|((name, x), (_, y))| format!("{name}：{x} → {y}"))
+                .collect();
+            if changed.is_empty() { "无变化".into() } else { changed.join("；") }
+        }
+        (None, Some(a)) | (Some(a), None) => {
+            fields(a).into_iter().map(|(name, v)| format!("{name}：{v}")).collect::<Vec<_>>().join("；")
+        }
+        (None, None) => String::new(),
     }
 }
 

@@ -125,6 +125,8 @@ pub fn demo_users(data: &DemoData) -> Vec<DemoUser> {
         staff("leaders-office", Role::LeadersOffice, unit("city", UnitKind::City), "邓慧敏"),
         // Staff of the city's government service centre (政务服务中心), run by 市政数局: on-site service.
         staff("service-centre", Role::ServiceCentre, unit("zwfw", UnitKind::Department), "麦淑仪"),
+        // The statistics office (市统计局): keeps and publishes the statistics panel (数说).
+        staff("statistics", Role::Statistician, unit("tjj", UnitKind::Department), "杨素琴"),
         // Inside a unit (二次派单): a section (科室) of 市市场监管局, and 古镇镇 with one of its villages.
         staff("section", Role::Handler, unit("scjgj-djk", UnitKind::Subunit), "罗家明"),
         staff("town-handler", Role::Handler, unit("guzhen", UnitKind::Town), "区美玲"),
@@ -307,7 +309,11 @@ mod tests {
         assert_eq!(by_name("section").unit_code.as_deref(), Some("scjgj-djk"));
         assert_eq!(by_name("village").unit_code.as_deref(), Some("guzhen-haizhou"));
         assert_eq!(by_name("town-leader").role, Role::UnitLeader);
-        assert_eq!(users.len(), 15);
+        assert_eq!(
+            (by_name("statistics").role, by_name("statistics").unit_code.as_deref()),
+            (Role::Statistician, Some("tjj"))
+        );
+        assert_eq!(users.len(), 16);
         for u in &users {
             if u.role.is_staff() {
                 assert!(data.unit(u.unit_code.as_deref().unwrap()).is_some(), "{}", u.username);

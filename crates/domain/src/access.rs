@@ -165,6 +165,21 @@ const STAFF: &[Role] = &[
     Role::LeadersOffice,
 ];
 
+/// Every staff role and the statistics office (统计人员), who read the statistics panel: the
+/// statistics office holds nothing else of [`STAFF`]'s (no requests, enterprises or inbox).
+const STATISTICS_READERS: &[Role] = &[
+    Role::Operator,
+    Role::Dispatcher,
+    Role::Handler,
+    Role::UnitLeader,
+    Role::Supervisor,
+    Role::CityLeader,
+    Role::Admin,
+    Role::Liaison,
+    Role::LeadersOffice,
+    Role::Statistician,
+];
+
 /// Which roles grant each permission: the one table of access.
 pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::Intake, &[Role::Operator, Role::Dispatcher, Role::Enterprise, Role::Resident]),
@@ -193,11 +208,10 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     (Permission::ReadLedgers, &[Role::Handler, Role::UnitLeader, Role::Supervisor, Role::CityLeader, Role::Admin]),
     (Permission::EditLedgers, &[Role::Handler, Role::UnitLeader, Role::Admin]),
     (Permission::ManageLedgerTypes, &[Role::Admin]),
-    // Every member of staff reads the panel (the figures are the bureau's published ones, but values
-    // under correction sit there too, so not the public); only administrators keep the data: the role
-    // set has no statistics-office role, and docs/statistics.md says who should hold the account.
-    (Permission::ReadStatistics, STAFF),
-    (Permission::ManageStatistics, &[Role::Admin]),
+    // Every member of staff reads the panel (values under correction sit there too, so the public sees
+    // only what the statistics office published); the statistics office and administrators keep the data.
+    (Permission::ReadStatistics, STATISTICS_READERS),
+    (Permission::ManageStatistics, &[Role::Statistician, Role::Admin]),
     (Permission::ReadMonitoring, STAFF),
     (Permission::ManageMonitoring, &[Role::Admin, Role::Dispatcher]),
     (Permission::HandleMonitoringAlerts, &[Role::Handler, Role::UnitLeader, Role::Admin]),

@@ -132,6 +132,10 @@ crate::labelled_enum!(
         /// Staff of a government service centre (政务服务中心) who take on-site
         /// service requests (行走办) for the centres of their unit.
         ServiceCentre = "service_centre" / "政务服务中心",
+        /// Staff of the statistics office (统计局) who keep the statistics
+        /// panel (数说): its catalogue, values and what is published; they
+        /// see no requests.
+        Statistician = "statistician" / "统计人员",
         /// Enterprise account (企业用户).
         Enterprise = "enterprise" / "企业用户",
         /// Resident account (群众用户).
@@ -275,6 +279,8 @@ impl Actor {
             },
             // Centre staff work their centres' on-site requests, and hotline requests only as any unit would.
             Self::Staff(s) if s.role == Role::ServiceCentre => Scope::Units { units: s.units.clone(), town: None },
+            // The statistics office keeps the panel and has no part in requests.
+            Self::Staff(s) if s.role == Role::Statistician => Scope::Nothing,
             Self::Staff(_) | Self::System => Scope::All,
             Self::Account(a) => Scope::Asker { user_id: a.user_id, credit_code: a.credit_code.clone() },
             Self::PublicAsker | Self::Anonymous => Scope::Nothing,

@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (35, "0035_notices", include_str!("../migrations/0035_notices.sql")),
     (36, "0036_alert_notices_co_deadlines", include_str!("../migrations/0036_alert_notices_co_deadlines.sql")),
     (37, "0037_document_owners", include_str!("../migrations/0037_document_owners.sql")),
+    (
+        38,
+        "0038_statistics_catalogue_and_publishing",
+        include_str!("../migrations/0038_statistics_catalogue_and_publishing.sql"),
+    ),
 ];
 
 /// Tables whose `id` is an identity column.
@@ -106,6 +111,8 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "compensation_supervisions",
     "monitoring_outages",
     "monitoring_parks",
+    "statistics_indicator_history",
+    "statistics_publications",
 ];
 
 /// The newest migration this program knows.

@@ -4,10 +4,13 @@
 //! on PostgreSQL), then writes its rows, each value's history entry and a
 //! change-feed row, all in one transaction.
 
-use mashangban_domain::statistics::{Catalog, Dataset, Indicator, Observation, Period};
+use std::collections::BTreeMap;
+
+use mashangban_domain::statistics::{Catalog, Dataset, Indicator, IndicatorEdit, Observation, Period};
 use mashangban_store::{
-    ChangeEntity, StatisticsAction, StatisticsAuthor, StatisticsChange, StatisticsData, StatisticsStore,
-    StatisticsValue, StatisticsWrite, StatisticsWritten, StoreError, StoreResult, indicator_in_use, statistics_changed,
+    ChangeEntity, IndicatorAction, IndicatorChange, PublicationEntry, StatisticsAction, StatisticsAuthor,
+    StatisticsChange, StatisticsData, StatisticsPublication, StatisticsStore, StatisticsValue, StatisticsWrite,
+    StatisticsWritten, StoreError, StoreResult, indicator_changed, indicator_in_use, statistics_changed,
     unknown_indicator,
 };
 
@@ -46,7 +49,8 @@ impl<D: Database> StatisticsStore for SqlStore<D> {
                     .await?;
                 let sql = format!("SELECT {VALUE_COLUMNS} FROM statistics_values ORDER BY indicator, year, months");
                 let values = c.map(&sql, &args![], stored_value).await?;
-                Ok(StatisticsData { area, indicators, values, version })
+                let indicator_versions = indicator_versions(c).await?;
+                Ok(StatisticsData { area, indicators, values, version, indicator_versions })
             })
         });
         self.db.read(read).await
@@ -80,6 +84,163 @@ impl<D: Database> StatisticsStore for SqlStore<D> {
             })
         });
         self.db.write(save).await
+    }
+
+    async fn edit_statistics_indicator(
+        &self,
+        edit: IndicatorEdit,
+        indicator_version: Option<i64>,
+        expected_version: i64,
+        author: StatisticsAuthor,
+    ) -> StoreResult<i64> {
+        let save = job(move |c| {
+            Box::pin(async move {
+                bump_version(c, expected_version).await?;
+                let held = c
+                    .map("SELECT definition FROM statistics_indicators ORDER BY position", &args![], indicator)
+                    .await?;
+                let state = c.query_opt("SELECT area FROM statistics_state WHERE id = 1", &args![]).await?;
+                let area: Option<String> = state.map(|row| row.cols().get()).transpose()?;
+                // The rules that span indicators, checked on the catalogue as it is under the version's lock.
+                let catalog = Catalog::edited(&held, edit.clone())?;
+                Dataset::new(area.as_deref().unwrap_or(DEFAULT_AREA), catalog)?;
+                let (new, added) = match edit {
+                    IndicatorEdit::Add(i) => (i, true),
+                    IndicatorEdit::Change(i) => (i, false),
+                };
+                let current = indicator_versions(c).await?.get(&new.code).copied().unwrap_or(0);
+                if indicator_version.is_some_and(|v| v != current) {
+                    return Err(indicator_changed(current).into());
+                }
+                let before = held.iter().find(|i| i.code == new.code).cloned();
+                let definition = serde_json::to_string(&new).map_err(StoreError::backend)?;
+                if added {
+                    c.execute(
+                        "INSERT INTO statistics_indicators (code, position, definition, updated_at, updated_by)
+                         VALUES ($1, (SELECT COALESCE(MAX(position), -1) + 1 FROM statistics_indicators), $2, $3, $4)",
+                        &args![new.code.as_str(), definition, &author.at, author.name.as_str()],
+                    )
+                    .await?;
+                } else {
+                    c.execute(
+                        "UPDATE statistics_indicators SET definition = $2, updated_at = $3, updated_by = $4
+                         WHERE code = $1",
+                        &args![new.code.as_str(), definition, &author.at, author.name.as_str()],
+                    )
+                    .await?;
+                }
+                let action = if added { IndicatorAction::Added } else { IndicatorAction::Changed };
+                let version = current + 1;
+                append_indicator_history(c, &new.code, version, action, "editor", before.as_ref(), Some(&new), &author)
+                    .await?;
+                crate::changes::append(c, ChangeEntity::Statistics, &new.code, "catalog", &author.at).await?;
+                Ok(version)
+            })
+        });
+        self.db.write(save).await
+    }
+
+    async fn statistics_indicator_history(&self, code: &str) -> StoreResult<Vec<IndicatorChange>> {
+        let code = code.to_owned();
+        let read = job(move |c| {
+            Box::pin(async move {
+                c.map(
+                    "SELECT code, version, action, via, definition_before, definition, at, by_name, by_user_id
+                     FROM statistics_indicator_history WHERE code = $1 ORDER BY version",
+                    &args![code.as_str()],
+                    indicator_change,
+                )
+                .await
+            })
+        });
+        self.db.read(read).await
+    }
+
+    async fn publish_statistics(
+        &self,
+        period: Period,
+        panel: String,
+        data_version: i64,
+        author: StatisticsAuthor,
+    ) -> StoreResult<PublicationEntry> {
+        let publish = job(move |c| {
+            Box::pin(async move {
+                // Holds the state row (PostgreSQL's row lock) without moving the version: a write
+                // after the snapshot was computed makes this refuse instead of publishing stale figures.
+                let held = c
+                    .execute(
+                        "UPDATE statistics_state SET version = version WHERE id = 1 AND version = $1",
+                        &args![data_version],
+                    )
+                    .await?;
+                if held == 0 {
+                    return Err(statistics_changed().into());
+                }
+                let id: i64 = c
+                    .query_one(
+                        "INSERT INTO statistics_publications (year, months, data_version, panel, published_at,
+                            by_user_id, by_name)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                        &args![
+                            period.year,
+                            period.months,
+                            data_version,
+                            panel,
+                            &author.at,
+                            author.user_id,
+                            author.name.as_str()
+                        ],
+                    )
+                    .await?
+                    .cols()
+                    .get()?;
+                crate::changes::append(c, ChangeEntity::Statistics, &period.key(), "published", &author.at).await?;
+                Ok(PublicationEntry {
+                    id,
+                    period,
+                    data_version,
+                    published_at: author.at,
+                    by_name: author.name,
+                    by_user_id: author.user_id,
+                })
+            })
+        });
+        self.db.write(publish).await
+    }
+
+    async fn statistics_publications(&self) -> StoreResult<Vec<PublicationEntry>> {
+        let read = job(|c| {
+            Box::pin(async move {
+                let sql = format!("SELECT {PUBLICATION_COLUMNS} FROM statistics_publications ORDER BY id DESC");
+                c.map(&sql, &args![], publication_entry).await
+            })
+        });
+        self.db.read(read).await
+    }
+
+    async fn statistics_publication(&self, period: Option<Period>) -> StoreResult<Option<StatisticsPublication>> {
+        let read = job(move |c| {
+            Box::pin(async move {
+                let row = match period {
+                    Some(p) => {
+                        let sql = format!(
+                            "SELECT {PUBLICATION_COLUMNS}, panel FROM statistics_publications
+                             WHERE year = $1 AND months = $2 ORDER BY id DESC LIMIT 1"
+                        );
+                        c.map_opt(&sql, &args![p.year, p.months], publication).await?
+                    }
+                    None => {
+                        let sql = format!(
+                            "SELECT {PUBLICATION_COLUMNS}, panel FROM statistics_publications
+                             ORDER BY year DESC, months DESC, id DESC LIMIT 1"
+                        );
+                        c.map_opt(&sql, &args![], publication).await?
+                    }
+                };
+                Ok(row)
+            })
+        });
+        self.db.read(read).await
     }
 
     async fn statistics_history(&self, indicator: &str, period: Period) -> StoreResult<Vec<StatisticsChange>> {
@@ -135,9 +296,33 @@ async fn save_catalog(
     if let Some(dropped) = in_use.iter().find(|code| !indicators.iter().any(|i| &i.code == *code)) {
         return Err(indicator_in_use(dropped).into());
     }
-    let held: Vec<String> = c.map("SELECT code FROM statistics_indicators", &args![], |row| row.cols().get()).await?;
-    for code in held.iter().filter(|code| !indicators.iter().any(|i| &i.code == *code)) {
-        c.execute("DELETE FROM statistics_indicators WHERE code = $1", &args![code.as_str()]).await?;
+    let held = c.map("SELECT definition FROM statistics_indicators", &args![], indicator).await?;
+    let versions = indicator_versions(c).await?;
+    let next = |code: &str| versions.get(code).copied().unwrap_or(0) + 1;
+    for gone in held.iter().filter(|h| !indicators.iter().any(|i| i.code == h.code)) {
+        c.execute("DELETE FROM statistics_indicators WHERE code = $1", &args![gone.code.as_str()]).await?;
+        let version = next(&gone.code);
+        append_indicator_history(
+            c,
+            &gone.code,
+            version,
+            IndicatorAction::Removed,
+            "data_file",
+            Some(gone),
+            None,
+            &author,
+        )
+        .await?;
+    }
+    for new in &indicators {
+        let before = held.iter().find(|h| h.code == new.code);
+        let action = match before {
+            None => IndicatorAction::Added,
+            Some(before) if before != new => IndicatorAction::Changed,
+            Some(_) => continue,
+        };
+        append_indicator_history(c, &new.code, next(&new.code), action, "data_file", before, Some(new), &author)
+            .await?;
     }
     for (position, indicator) in indicators.iter().enumerate() {
         let definition = serde_json::to_string(indicator).map_err(StoreError::backend)?;
@@ -260,6 +445,105 @@ async fn append_history(
     )
     .await
     .map(drop)
+}
+
+/// Each indicator's version: the number of its history entries.
+async fn indicator_versions(c: &dyn Conn) -> StoreResult<BTreeMap<String, i64>> {
+    let pairs = c
+        .map("SELECT code, MAX(version) FROM statistics_indicator_history GROUP BY code", &args![], |row| {
+            let mut cols = row.cols();
+            Ok((cols.get()?, cols.get()?))
+        })
+        .await?;
+    Ok(pairs.into_iter().collect())
+}
+
+#[allow(clippy::too_many_arguments)] // one history row's columns
+async fn append_indicator_history(
+    c: &dyn Conn,
+    code: &str,
+    version: i64,
+    action: IndicatorAction,
+    via: &str,
+    before: Option<&Indicator>,
+    after: Option<&Indicator>,
+    author: &StatisticsAuthor,
+) -> StoreResult<()> {
+    let json = |i: Option<&Indicator>| i.map(serde_json::to_string).transpose().map_err(StoreError::backend);
+    c.execute(
+        "INSERT INTO statistics_indicator_history (code, version, action, via, definition_before, definition, at,
+            by_user_id, by_name)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &args![
+            code,
+            version,
+            action.as_str(),
+            via,
+            json(before)?,
+            json(after)?,
+            &author.at,
+            author.user_id,
+            author.name.as_str()
+        ],
+    )
+    .await
+    .map(drop)
+}
+
+fn indicator_change(row: Row) -> StoreResult<IndicatorChange> {
+    let mut c = row.cols();
+    let code: String = c.get()?;
+    let version = c.get()?;
+    let action: String = c.get()?;
+    let action = IndicatorAction::parse(&action).ok_or_else(|| bad("statistics indicator action", &action))?;
+    let via = c.get()?;
+    let definition = |text: Option<String>| {
+        text.map(|t| serde_json::from_str(&t).map_err(|e| bad("statistics indicator", &e.to_string()))).transpose()
+    };
+    let before = definition(c.get()?)?;
+    let after = definition(c.get()?)?;
+    Ok(IndicatorChange {
+        code,
+        version,
+        action,
+        via,
+        before,
+        after,
+        at: c.get()?,
+        by_name: c.get()?,
+        by_user_id: c.get()?,
+    })
+}
+
+const PUBLICATION_COLUMNS: &str = "id, year, months, data_version, published_at, by_name, by_user_id";
+
+fn publication_entry(row: Row) -> StoreResult<PublicationEntry> {
+    let mut c = row.cols();
+    let id = c.get()?;
+    let period = period(c.get()?, c.get()?)?;
+    Ok(PublicationEntry {
+        id,
+        period,
+        data_version: c.get()?,
+        published_at: c.get()?,
+        by_name: c.get()?,
+        by_user_id: c.get()?,
+    })
+}
+
+fn publication(row: Row) -> StoreResult<StatisticsPublication> {
+    let mut c = row.cols();
+    let id = c.get()?;
+    let period = period(c.get()?, c.get()?)?;
+    let entry = PublicationEntry {
+        id,
+        period,
+        data_version: c.get()?,
+        published_at: c.get()?,
+        by_name: c.get()?,
+        by_user_id: c.get()?,
+    };
+    Ok(StatisticsPublication { entry, panel: c.get()? })
 }
 
 fn indicator(row: Row) -> StoreResult<Indicator> {

@@ -15,7 +15,9 @@ use serde::Serialize;
 
 use mashangban_domain::DomainError;
 use mashangban_domain::org::UserId;
-use mashangban_domain::statistics::{Indicator, Observation, Period};
+use std::collections::BTreeMap;
+
+use mashangban_domain::statistics::{Indicator, IndicatorEdit, Observation, Period};
 use mashangban_domain::time::Instant;
 
 use crate::StoreResult;
@@ -42,6 +44,81 @@ pub struct StatisticsData {
     pub values: Vec<StatisticsValue>,
     /// Bumped by every write; a write names the version it was checked against.
     pub version: i64,
+    /// Each indicator's own version: how many changes its history holds (absent: none yet).
+    pub indicator_versions: BTreeMap<String, i64>,
+}
+
+impl StatisticsData {
+    /// An indicator's version (0 before its first recorded change).
+    pub fn indicator_version(&self, code: &str) -> i64 {
+        self.indicator_versions.get(code).copied().unwrap_or(0)
+    }
+}
+
+/// What a change did to an indicator of the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IndicatorAction {
+    Added,
+    Changed,
+    Removed,
+}
+
+impl IndicatorAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Added => "added",
+            Self::Changed => "changed",
+            Self::Removed => "removed",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Added => "新增",
+            Self::Changed => "修改",
+            Self::Removed => "删除",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Added, Self::Changed, Self::Removed].into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// One entry of an indicator's history (append-only): the definition before and after.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IndicatorChange {
+    pub code: String,
+    /// The indicator's version this entry made (from 1).
+    pub version: i64,
+    pub action: IndicatorAction,
+    /// `editor` (the catalogue editor) or `data_file`.
+    pub via: String,
+    pub before: Option<Indicator>,
+    pub after: Option<Indicator>,
+    pub at: Instant,
+    pub by_name: String,
+    pub by_user_id: Option<UserId>,
+}
+
+/// A published panel (公开发布) without its snapshot: which period, from which data, who, when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PublicationEntry {
+    pub id: i64,
+    pub period: Period,
+    /// The data set's version the snapshot was computed from.
+    pub data_version: i64,
+    pub published_at: Instant,
+    pub by_name: String,
+    pub by_user_id: Option<UserId>,
+}
+
+/// A published panel with its snapshot (JSON, as the app made it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatisticsPublication {
+    pub entry: PublicationEntry,
+    pub panel: String,
 }
 
 /// How a value came in.
@@ -164,6 +241,44 @@ pub trait StatisticsStore {
         author: StatisticsAuthor,
     ) -> impl Future<Output = StoreResult<StatisticsWritten>> + Send;
 
+    /// Adds or changes one indicator of the catalogue with its history entry, in one transaction,
+    /// if the data set is still at `expected_version` (`409 statistics_changed`) and a changed
+    /// indicator still at `indicator_version` (`409 statistics_indicator_changed`). The catalogue
+    /// after the edit must pass `Catalog::edited` (422 with its codes). Answers the indicator's new
+    /// version. Bumps the data set's version.
+    fn edit_statistics_indicator(
+        &self,
+        edit: IndicatorEdit,
+        indicator_version: Option<i64>,
+        expected_version: i64,
+        author: StatisticsAuthor,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+
+    /// The history of one indicator of the catalogue, oldest first.
+    fn statistics_indicator_history(
+        &self,
+        code: &str,
+    ) -> impl Future<Output = StoreResult<Vec<IndicatorChange>>> + Send;
+
+    /// Stores a published panel of `period`, computed from the data at `data_version`, if the data
+    /// set is still there (`409 statistics_changed`). Older publications are kept.
+    fn publish_statistics(
+        &self,
+        period: Period,
+        panel: String,
+        data_version: i64,
+        author: StatisticsAuthor,
+    ) -> impl Future<Output = StoreResult<PublicationEntry>> + Send;
+
+    /// Every publication, newest first (without the snapshots).
+    fn statistics_publications(&self) -> impl Future<Output = StoreResult<Vec<PublicationEntry>>> + Send;
+
+    /// The latest publication of `period`, or of the latest period published when `None`.
+    fn statistics_publication(
+        &self,
+        period: Option<Period>,
+    ) -> impl Future<Output = StoreResult<Option<StatisticsPublication>>> + Send;
+
     /// The history of one value, oldest first.
     fn statistics_history(
         &self,
@@ -174,6 +289,13 @@ pub trait StatisticsStore {
 
 pub fn statistics_changed() -> DomainError {
     DomainError::conflict("statistics_changed", "统计数据刚被他人修改，请刷新后重新核对再提交")
+}
+
+pub fn indicator_changed(current: i64) -> DomainError {
+    DomainError::conflict(
+        "statistics_indicator_changed",
+        format!("该指标刚被他人修改（现为第{current}版），请刷新后再改"),
+    )
 }
 
 pub fn indicator_in_use(name: &str) -> DomainError {

@@ -2,14 +2,19 @@
 //! append-only history (a correction keeps the old value), writes guarded by
 //! the data set's version, and a write that fails part-way leaving nothing.
 
-use mashangban_domain::statistics::{BUNDLED_STATISTICS, Observation, Period, parse_statistics_toml};
+use mashangban_domain::statistics::{BUNDLED_STATISTICS, IndicatorEdit, Observation, Period, parse_statistics_toml};
 use mashangban_store::{
-    ChangeEntity, ChangeStore, StatisticsAction, StatisticsAuthor, StatisticsStore, StatisticsWrite,
+    ChangeEntity, ChangeStore, IndicatorAction, StatisticsAction, StatisticsAuthor, StatisticsStore, StatisticsWrite,
 };
 
 use crate::support::{Env, TestDb, at, execute, refusal};
 
-on_both!(values_are_stored_and_corrections_keep_their_history, writes_are_all_or_nothing_and_guarded_by_version);
+on_both!(
+    values_are_stored_and_corrections_keep_their_history,
+    writes_are_all_or_nothing_and_guarded_by_version,
+    catalogue_edits_keep_their_history_and_are_guarded,
+    publications_are_snapshots_kept_in_order
+);
 
 fn office(minutes: i64) -> StatisticsAuthor {
     StatisticsAuthor { user_id: Some(3), name: "统计员（admin）".into(), at: at(minutes) }
@@ -147,4 +152,101 @@ async fn writes_are_all_or_nothing_and_guarded_by_version<D: TestDb>() {
         refusal(s.save_statistics_catalog("全市".into(), broken, 2, office(4)).await),
         "invalid_indicator_catalog"
     );
+}
+
+async fn catalogue_edits_keep_their_history_and_are_guarded<D: TestDb>() {
+    let env: Env<D> = D::create().await;
+    let s = env.store();
+    let version = with_catalog(&env).await;
+    let data = s.statistics_data().await.unwrap();
+    // A catalogue saved whole (a data file) records each indicator as added.
+    assert_eq!(data.indicator_version("gdp"), 1);
+    let history = s.statistics_indicator_history("gdp").await.unwrap();
+    assert_eq!((history[0].action, history[0].via.as_str()), (IndicatorAction::Added, "data_file"));
+
+    let mut primary = data.indicators.iter().find(|i| i.code == "gdp_primary").unwrap().clone();
+    let before = primary.clone();
+    primary.name = "第一产业增加值（农林牧渔业）".into();
+    let edited =
+        s.edit_statistics_indicator(IndicatorEdit::Change(primary.clone()), Some(1), version, office(1)).await.unwrap();
+    assert_eq!(edited, 2);
+    let history = s.statistics_indicator_history("gdp_primary").await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!((history[1].action, history[1].via.as_str()), (IndicatorAction::Changed, "editor"));
+    assert_eq!((history[1].before.as_ref(), history[1].after.as_ref()), (Some(&before), Some(&primary)));
+
+    // The data set moved on: an edit checked against the old version is refused, nothing written.
+    let mut again = primary.clone();
+    again.unit = "万元".into();
+    assert_eq!(
+        refusal(s.edit_statistics_indicator(IndicatorEdit::Change(again.clone()), Some(2), version, office(2)).await),
+        "statistics_changed"
+    );
+    // The indicator moved on: an edit made on its old version is refused.
+    let now = version + 1;
+    assert_eq!(
+        refusal(s.edit_statistics_indicator(IndicatorEdit::Change(primary.clone()), Some(1), now, office(2)).await),
+        "statistics_indicator_changed"
+    );
+    // The catalogue's rules are checked by the store too: a cycle is refused.
+    let mut gdp = s.statistics_data().await.unwrap().indicators[0].clone();
+    gdp.parent = Some("gdp_primary".into());
+    assert_eq!(
+        refusal(s.edit_statistics_indicator(IndicatorEdit::Change(gdp), Some(1), now, office(2)).await),
+        "indicator_cycle"
+    );
+    let mut added = primary.clone();
+    added.code = "gdp_primary_farming".into();
+    added.name = "农业增加值".into();
+    added.parent = Some("gdp_primary".into());
+    let v = s.edit_statistics_indicator(IndicatorEdit::Add(added.clone()), None, now, office(3)).await.unwrap();
+    assert_eq!(v, 1);
+    let data = s.statistics_data().await.unwrap();
+    assert_eq!(data.indicators.last(), Some(&added), "added at the end");
+    assert_eq!((data.version, data.indicator_version("gdp_primary")), (now + 1, 2));
+    for sql in ["UPDATE statistics_indicator_history SET by_name = 'x'", "DELETE FROM statistics_indicator_history"] {
+        let err = execute(&s, sql, vec![]).await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+
+    // A data file leaving an indicator out records its removal.
+    let kept: Vec<_> = data.indicators.iter().filter(|i| i.code != "gdp_primary_farming").cloned().collect();
+    s.save_statistics_catalog("全市".into(), kept, data.version, office(4)).await.unwrap();
+    let history = s.statistics_indicator_history("gdp_primary_farming").await.unwrap();
+    assert_eq!(
+        history.iter().map(|h| h.action).collect::<Vec<_>>(),
+        [IndicatorAction::Added, IndicatorAction::Removed]
+    );
+    assert_eq!(history[1].after, None);
+}
+
+async fn publications_are_snapshots_kept_in_order<D: TestDb>() {
+    let env: Env<D> = D::create().await;
+    let s = env.store();
+    assert_eq!(s.statistics_publication(None).await.unwrap(), None);
+    let version = with_catalog(&env).await;
+    let first = s.publish_statistics(q3(2021), "{\"v\":1}".into(), version, office(1)).await.unwrap();
+    assert_eq!((first.period, first.data_version), (q3(2021), version));
+    // Published from data that has moved on: refused.
+    assert_eq!(
+        refusal(s.publish_statistics(q3(2021), "{}".into(), version - 1, office(2)).await),
+        "statistics_changed"
+    );
+    s.publish_statistics(q3(2020), "{\"v\":2}".into(), version, office(2)).await.unwrap();
+    let latest = s.publish_statistics(q3(2021), "{\"v\":3}".into(), version, office(3)).await.unwrap();
+    let shown = s.statistics_publication(Some(q3(2021))).await.unwrap().unwrap();
+    assert_eq!((shown.entry, shown.panel.as_str()), (latest.clone(), "{\"v\":3}"), "the newest of the period");
+    let default = s.statistics_publication(None).await.unwrap().unwrap();
+    assert_eq!(default.entry.period, q3(2021), "the latest period by default");
+    assert_eq!(s.statistics_publication(Some(q3(2019))).await.unwrap(), None);
+    let all = s.statistics_publications().await.unwrap();
+    assert_eq!(
+        all.iter().map(|p| p.id).collect::<Vec<_>>(),
+        [latest.id, all[1].id, first.id],
+        "newest first, all kept"
+    );
+    for sql in ["UPDATE statistics_publications SET panel = 'x'", "DELETE FROM statistics_publications"] {
+        let err = execute(&s, sql, vec![]).await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
 }

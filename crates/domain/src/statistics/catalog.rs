@@ -80,20 +80,62 @@ pub struct Catalog {
     by_name: BTreeMap<String, usize>,
 }
 
+/// A refusal of a catalogue rule: the editor's own stable code and the Chinese message.
+type Refusal = (&'static str, String);
+
+/// A change the catalogue editor makes: an indicator added at the end, or one replaced in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndicatorEdit {
+    Add(Indicator),
+    Change(Indicator),
+}
+
 impl Catalog {
+    /// A catalogue as a data file holds it: every rule broken is `invalid_indicator_catalog`.
     pub fn new(indicators: Vec<Indicator>) -> Result<Self, DomainError> {
+        Self::checked(indicators).map_err(|(_, message)| invalid(message))
+    }
+
+    /// The catalogue `held` with one indicator added or changed, every rule checked with the
+    /// editor's stable codes (`invalid_indicator_code`, `invalid_indicator_name`,
+    /// `duplicate_indicator`, `unknown_parent_indicator`, `indicator_cycle`, …). Changing an indicator
+    /// the catalogue does not hold is `statistics_indicator_not_found`.
+    pub fn edited(held: &[Indicator], edit: IndicatorEdit) -> Result<Self, DomainError> {
+        let mut indicators = held.to_vec();
+        match edit {
+            IndicatorEdit::Add(indicator) => {
+                if held.iter().any(|i| i.code == indicator.code) {
+                    let message = format!("指标编码“{}”已存在，请换一个编码或修改该指标", indicator.code);
+                    return Err(DomainError::invalid(codes::DUPLICATE_INDICATOR, message));
+                }
+                indicators.push(indicator);
+            }
+            IndicatorEdit::Change(indicator) => {
+                let slot = indicators
+                    .iter_mut()
+                    .find(|i| i.code == indicator.code)
+                    .ok_or_else(|| indicator_not_found(&indicator.code))?;
+                *slot = indicator;
+            }
+        }
+        Self::checked(indicators).map_err(|(code, message)| DomainError::invalid(code, message))
+    }
+
+    fn checked(indicators: Vec<Indicator>) -> Result<Self, Refusal> {
         if indicators.is_empty() || indicators.len() > MAX_INDICATORS {
-            return Err(invalid(format!("指标目录须有1至{MAX_INDICATORS}个指标，实际{}个", indicators.len())));
+            let message = format!("指标目录须有1至{MAX_INDICATORS}个指标，实际{}个", indicators.len());
+            return Err((codes::INVALID_INDICATOR_CATALOG, message));
         }
         let mut index = BTreeMap::new();
         let mut by_name = BTreeMap::new();
         for (i, indicator) in indicators.iter().enumerate() {
             check_indicator(indicator)?;
             if index.insert(indicator.code.clone(), i).is_some() {
-                return Err(invalid(format!("指标编码“{}”重复", indicator.code)));
+                return Err((codes::DUPLICATE_INDICATOR, format!("指标编码“{}”重复", indicator.code)));
             }
             if by_name.insert(indicator.name.trim().to_owned(), i).is_some() {
-                return Err(invalid(format!("指标名称“{}”重复；导入时按名称识别指标，名称须唯一", indicator.name)));
+                let message = format!("指标名称“{}”重复；导入时按名称识别指标，名称须唯一", indicator.name);
+                return Err((codes::DUPLICATE_INDICATOR_NAME, message));
             }
         }
         let catalog = Self { indicators, index, by_name };
@@ -121,28 +163,33 @@ impl Catalog {
         self.indicators.iter().filter(|i| i.parent.as_deref() == Some(code)).collect()
     }
 
-    fn check_parents(&self) -> Result<(), DomainError> {
+    fn check_parents(&self) -> Result<(), Refusal> {
         for indicator in &self.indicators {
             if let Some(parent_code) = &indicator.parent {
                 let Some(parent) = self.get(parent_code) else {
-                    return Err(invalid(format!("指标“{}”的上级指标“{parent_code}”不存在", indicator.name)));
+                    let message = format!("指标“{}”的上级指标“{parent_code}”不存在", indicator.name);
+                    return Err((codes::UNKNOWN_PARENT_INDICATOR, message));
                 };
                 if parent.unit != indicator.unit {
-                    return Err(invalid(format!(
-                        "指标“{}”的单位（{}）与上级指标“{}”的单位（{}）不一致，无法计算比重",
-                        indicator.name, indicator.unit, parent.name, parent.unit
-                    )));
+                    return Err((
+                        codes::PARENT_UNIT_MISMATCH,
+                        format!(
+                            "指标“{}”的单位（{}）与上级指标“{}”的单位（{}）不一致，无法计算比重",
+                            indicator.name, indicator.unit, parent.name, parent.unit
+                        ),
+                    ));
                 }
             }
             self.check_no_ancestor_loop(indicator)?;
             if indicator.sum_of_parts && self.parts_of(&indicator.code).is_empty() {
-                return Err(invalid(format!("指标“{}”被声明为各部分之和，但没有任何下级指标", indicator.name)));
+                let message = format!("指标“{}”被声明为各部分之和，但没有任何下级指标", indicator.name);
+                return Err((codes::TOTAL_WITHOUT_PARTS, message));
             }
         }
         Ok(())
     }
 
-    fn check_no_ancestor_loop(&self, indicator: &Indicator) -> Result<(), DomainError> {
+    fn check_no_ancestor_loop(&self, indicator: &Indicator) -> Result<(), Refusal> {
         let mut current = indicator.parent.as_deref();
         for _ in 0..self.indicators.len() {
             match current {
@@ -151,36 +198,46 @@ impl Catalog {
                 Some(code) => current = self.get(code).and_then(|p| p.parent.as_deref()),
             }
         }
-        Err(invalid(format!("指标“{}”的上级关系形成循环", indicator.name)))
+        Err((codes::INDICATOR_CYCLE, format!("指标“{}”的上级关系形成循环", indicator.name)))
     }
 }
 
-fn check_indicator(indicator: &Indicator) -> Result<(), DomainError> {
+fn check_indicator(indicator: &Indicator) -> Result<(), Refusal> {
     let code_ok = !indicator.code.is_empty()
         && indicator.code.len() <= MAX_CODE_CHARS
         && indicator.code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
     if !code_ok {
         let shown: String = indicator.code.chars().filter(|c| !c.is_control()).take(40).collect();
-        return Err(invalid(format!(
-            "指标编码“{shown}”不合规：须为1至{MAX_CODE_CHARS}个小写字母、数字、下划线或连字符"
-        )));
+        return Err((
+            codes::INVALID_INDICATOR_CODE,
+            format!("指标编码“{shown}”不合规：须为1至{MAX_CODE_CHARS}个小写字母、数字、下划线或连字符"),
+        ));
     }
-    check_text(&indicator.name, MAX_NAME_CHARS, &format!("指标“{}”的名称", indicator.code))?;
-    check_text(&indicator.unit, MAX_UNIT_CHARS, &format!("指标“{}”的单位", indicator.code))?;
+    let code = &indicator.code;
+    check_text(&indicator.name, MAX_NAME_CHARS, &format!("指标“{code}”的名称"), codes::INVALID_INDICATOR_NAME)?;
+    check_text(&indicator.unit, MAX_UNIT_CHARS, &format!("指标“{code}”的单位"), codes::INVALID_INDICATOR_UNIT)?;
     if let Some(source) = &indicator.source {
-        check_text(source, MAX_NAME_CHARS, &format!("指标“{}”的数据来源", indicator.code))?;
+        let what = format!("指标“{code}”的数据来源");
+        check_text(source, MAX_NAME_CHARS, &what, codes::INVALID_INDICATOR_SOURCE)?;
     }
     if indicator.decimals.is_some_and(|d| d > MAX_DECIMALS) {
-        return Err(invalid(format!("指标“{}”的小数位数不能超过{MAX_DECIMALS}", indicator.name)));
+        let message = format!("指标“{}”的小数位数不能超过{MAX_DECIMALS}", indicator.name);
+        return Err((codes::INVALID_INDICATOR_DECIMALS, message));
     }
     Ok(())
 }
 
-fn check_text(text: &str, max: usize, what: &str) -> Result<(), DomainError> {
+fn check_text(text: &str, max: usize, what: &str, code: &'static str) -> Result<(), Refusal> {
     if text.trim().is_empty() || text.chars().count() > max || text.chars().any(char::is_control) {
-        return Err(invalid(format!("{what}不能为空，不能超过{max}个字，也不能含控制字符")));
+        return Err((code, format!("{what}不能为空，不能超过{max}个字，也不能含控制字符")));
     }
     Ok(())
+}
+
+/// `404 statistics_indicator_not_found`.
+pub fn indicator_not_found(code: &str) -> DomainError {
+    let shown: String = code.chars().filter(|c| !c.is_control()).take(40).collect();
+    DomainError::not_found(codes::INDICATOR_NOT_FOUND, format!("指标目录中没有编码为“{shown}”的指标"))
 }
 
 fn invalid(message: String) -> DomainError {

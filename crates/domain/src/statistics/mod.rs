@@ -17,7 +17,7 @@ mod dataset;
 mod period;
 
 pub use card::{AddUpCheck, AddUpStatus, Card};
-pub use catalog::{Catalog, Indicator, MAX_INDICATORS};
+pub use catalog::{Catalog, Indicator, IndicatorEdit, MAX_INDICATORS, indicator_not_found};
 pub use compute::{
     add_up_tolerance, format_amount, format_percent, growth_percent, growth_phrase, real_growth_percent, share_percent,
     two_year_average_percent,
@@ -44,6 +44,26 @@ pub mod codes {
     pub const DUPLICATE_VALUE: &str = "duplicate_value";
     /// A cumulative value falls as the span grows: the periods are mixed up.
     pub const PERIOD_OUT_OF_ORDER: &str = "period_out_of_order";
+    /// The editor's refusals of one indicator (422), each rule its own code.
+    pub const INVALID_INDICATOR_CODE: &str = "invalid_indicator_code";
+    pub const INVALID_INDICATOR_NAME: &str = "invalid_indicator_name";
+    pub const INVALID_INDICATOR_UNIT: &str = "invalid_indicator_unit";
+    pub const INVALID_INDICATOR_SOURCE: &str = "invalid_indicator_source";
+    pub const INVALID_INDICATOR_DECIMALS: &str = "invalid_indicator_decimals";
+    /// An indicator's code is taken.
+    pub const DUPLICATE_INDICATOR: &str = "duplicate_indicator";
+    /// An indicator's name is taken (imports find indicators by name).
+    pub const DUPLICATE_INDICATOR_NAME: &str = "duplicate_indicator_name";
+    /// The total an indicator names is not in the catalogue.
+    pub const UNKNOWN_PARENT_INDICATOR: &str = "unknown_parent_indicator";
+    /// A part's unit differs from its total's (no share could be taken).
+    pub const PARENT_UNIT_MISMATCH: &str = "parent_unit_mismatch";
+    /// The parts relation would loop (an indicator its own ancestor).
+    pub const INDICATOR_CYCLE: &str = "indicator_cycle";
+    /// A total declared the sum of its parts has none.
+    pub const TOTAL_WITHOUT_PARTS: &str = "total_without_parts";
+    /// No indicator with this code (404).
+    pub const INDICATOR_NOT_FOUND: &str = "statistics_indicator_not_found";
     /// More rows than one import takes.
     pub const TOO_MANY_ROWS: &str = "too_many_rows";
 }

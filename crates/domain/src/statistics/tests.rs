@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
 
 use super::*;
+use crate::DomainError;
 
 fn close(actual: f64, expected: f64) {
     assert!((actual - expected).abs() < 1e-9, "{actual} != {expected}");
@@ -188,6 +189,43 @@ fn catalogue_rules() {
     assert_eq!(check(vec![precise]).code, "invalid_indicator_catalog");
     assert_eq!(check(vec![indicator("a", " ", None)]).code, "invalid_indicator_catalog");
     assert_eq!(check(vec![]).code, "invalid_indicator_catalog");
+}
+
+#[test]
+fn the_editor_names_each_broken_rule_by_its_own_code() {
+    let held = vec![indicator("total", "亿元", None), indicator("part", "亿元", Some("total"))];
+    let add = |i: Indicator| Catalog::edited(&held, IndicatorEdit::Add(i)).map(|c| c.indicators().len());
+    let change = |i: Indicator| Catalog::edited(&held, IndicatorEdit::Change(i)).map(|c| c.indicators().len());
+    let code = |r: Result<usize, DomainError>| r.unwrap_err().code;
+    assert_eq!(add(indicator("other", "亿元", Some("total"))).unwrap(), 3);
+    assert_eq!(code(add(indicator("GDP", "亿元", None))), "invalid_indicator_code");
+    assert_eq!(code(add(indicator("a b", "亿元", None))), "invalid_indicator_code");
+    assert_eq!(code(add(indicator("total", "亿元", None))), "duplicate_indicator");
+    let mut same_name = indicator("b", "亿元", None);
+    same_name.name = "指标part".into();
+    assert_eq!(code(add(same_name)), "duplicate_indicator_name");
+    let mut blank = indicator("b", "亿元", None);
+    blank.name = "  ".into();
+    assert_eq!(code(add(blank)), "invalid_indicator_name");
+    let mut long = indicator("b", "亿元", None);
+    long.name = "长".repeat(61);
+    let refused = add(long).unwrap_err();
+    assert_eq!((refused.code, refused.message.contains("60")), ("invalid_indicator_name", true));
+    assert_eq!(code(add(indicator("b", "", None))), "invalid_indicator_unit");
+    assert_eq!(code(add(indicator("b", "亿元", Some("nosuch")))), "unknown_parent_indicator");
+    assert_eq!(code(add(indicator("b", "万元", Some("total")))), "parent_unit_mismatch");
+    // The total made a part of its own part: a cycle, refused.
+    assert_eq!(code(change(indicator("total", "亿元", Some("part")))), "indicator_cycle");
+    assert_eq!(code(change(indicator("part", "亿元", Some("part")))), "indicator_cycle");
+    let mut sum = indicator("part", "亿元", Some("total"));
+    sum.sum_of_parts = true;
+    assert_eq!(code(change(sum)), "total_without_parts");
+    assert_eq!(code(change(indicator("nosuch", "亿元", None))), "statistics_indicator_not_found");
+    let mut renamed = indicator("part", "亿元", Some("total"));
+    renamed.name = "第一产业增加值".into();
+    let edited = Catalog::edited(&held, IndicatorEdit::Change(renamed)).unwrap();
+    assert_eq!(edited.find("第一产业增加值").map(|i| i.code.as_str()), Some("part"));
+    assert_eq!(edited.indicators()[1].code, "part", "changed in place");
 }
 
 #[test]

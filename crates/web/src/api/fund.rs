@@ -12,8 +12,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use mashangban_app::fund::{
-    ApplicationList, ApplicationQuery, ApplicationView, ApplyBody, DecisionBody, Deed, MeasureBody, MeasureView,
-    NoticeRow, ObjectionView, PolicyBody, PolicyView, ReviewBody, TextBody,
+    ApplicationList, ApplicationQuery, ApplicationView, ApplyBody, DecisionBody, Deed, FundReportView, MeasureBody,
+    MeasureView, NoticeRow, ObjectionView, PolicyBody, PolicyView, ReportParams, ReviewBody, TextBody,
 };
 use mashangban_app::{App, AppError};
 use mashangban_domain::access::Permission;
@@ -109,6 +109,24 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
                 ("credit_code", "统一社会信用代码"),
             ])
             .errors(&["invalid_parameter", "unknown_parameter"]),
+        Route::get("/api/v1/fund/reports", report::<S>)
+            .doc(
+                TAG,
+                "扶持资金统计：某政策某年度的资金安排与使用，及可见范围内的申报按措施、镇街、行业汇总（与统计页面和 Excel 相同）",
+            )
+            .query(&[
+                ("policy", "政策编号；缺省为最新的政策"),
+                ("year", "预算年度；缺省为当年（或政策此前的最后一年）"),
+                ("period", "政策与年度合写为「政策编号:年度」，如 3:2023（统计页面的选择框），与 policy、year 二选一"),
+            ])
+            .answer::<FundReportView>()
+            .errors(&[
+                "invalid_parameter",
+                "invalid_query",
+                "duplicate_parameter",
+                "fund_policy_not_found",
+                "no_allocation_for_year",
+            ]),
         Route::post("/api/v1/fund/applications", apply::<S>)
             .permission(Permission::ApplyFund)
             .doc(TAG, "申报：按措施所需数据填报，自动判断条件并按公式计算奖励")
@@ -348,6 +366,16 @@ async fn answer<S: Store>(
     JsonBody(body): JsonBody<TextBody>,
 ) -> ApiResult<Json<ObjectionView>> {
     Ok(Json(app.fund().answer(&caller, id_of(&id, objection_not_found)?, body).await?))
+}
+
+/// `GET /api/v1/fund/reports`: the report of the page and its Excel export, as JSON.
+async fn report<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    crate::extract::Query(params): crate::extract::Query<ReportParams>,
+) -> ApiResult<Json<FundReportView>> {
+    let report = app.fund().report(&caller, &params.query()?).await?;
+    Ok(Json(report.ok_or_else(|| AppError::from(policy_not_found()))?))
 }
 
 async fn notices<S: Store>(State(app): State<App<S>>) -> ApiResult<Json<Vec<NoticeRow>>> {

@@ -12,7 +12,10 @@ use axum::response::{IntoResponse, Response};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use mashangban_app::statistics::{EntryBody, ImportReport, IndicatorView, PanelView, ValueView};
+use mashangban_app::statistics::{
+    EntryBody, ImportReport, IndicatorBody, IndicatorDetail, IndicatorView, PanelView, PublicPanelView,
+    PublicationView, ValueView,
+};
 use mashangban_app::{App, AppError};
 use mashangban_domain::access::Permission;
 use mashangban_store::Store;
@@ -42,6 +45,27 @@ const IMPORT_ERRORS: &[&str] = &[
     "too_many_rows",
     "file_too_large",
     "payload_too_large",
+];
+
+/// Refusals of an indicator added or changed in the catalogue editor.
+const INDICATOR_ERRORS: &[&str] = &[
+    "invalid_indicator_code",
+    "invalid_indicator_name",
+    "invalid_indicator_unit",
+    "invalid_indicator_source",
+    "invalid_indicator_decimals",
+    "duplicate_indicator",
+    "duplicate_indicator_name",
+    "unknown_parent_indicator",
+    "parent_unit_mismatch",
+    "indicator_cycle",
+    "total_without_parts",
+    "invalid_indicator_catalog",
+    "version_required",
+    "statistics_indicator_not_found",
+    "statistics_indicator_changed",
+    "statistics_changed",
+    "statistics_inconsistent",
 ];
 
 /// The period of a panel or export.
@@ -75,6 +99,27 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .permission(read)
             .doc("statistics", "指标目录（按目录顺序）")
             .answer::<Vec<IndicatorView>>(),
+        Route::get("/api/v1/statistics/indicators/{code}", indicator::<S>)
+            .permission(read)
+            .doc("statistics", "一个指标及其修改历史")
+            .answer::<IndicatorDetail>()
+            .errors(&["statistics_indicator_not_found"]),
+        Route::post("/api/v1/statistics/indicators", add_indicator::<S>)
+            .permission(manage)
+            .doc("statistics", "新增指标（排在目录末尾）：编码、名称、单位、上级指标等逐项核对，记入指标的修改历史")
+            .body::<IndicatorBody>()
+            .answer::<IndicatorDetail>()
+            .created()
+            .errors(INDICATOR_ERRORS),
+        Route::put("/api/v1/statistics/indicators/{code}", change_indicator::<S>)
+            .permission(manage)
+            .doc(
+                "statistics",
+                "修改指标（编码不可改）：须带读取时的版本号，他人已修改则 409；逐项核对并记入指标的修改历史",
+            )
+            .body::<IndicatorBody>()
+            .answer::<IndicatorDetail>()
+            .errors(INDICATOR_ERRORS),
         Route::get("/api/v1/statistics/values/{indicator}/{period}", value::<S>)
             .permission(read)
             .doc("statistics", "某指标某时期的数值及其修改历史（更正保留原值）")
@@ -125,6 +170,25 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .doc("statistics", "导出某一时期的数说面板（Excel）")
             .query(PERIOD_QUERY)
             .errors(&["invalid_period", "invalid_query", "statistics_period_not_found"]),
+        Route::post("/api/v1/statistics/periods/{period}/publish", publish::<S>)
+            .permission(manage)
+            .doc(
+                "statistics",
+                "公开发布某一时期的数说面板：保存此刻面板的快照，公众页面只显示已发布的快照；再次发布保存更新的快照，历次发布均保留",
+            )
+            .answer::<PublicationView>()
+            .created()
+            .errors(&["invalid_period", "statistics_period_not_found", "statistics_changed", "statistics_inconsistent"]),
+        Route::get("/api/v1/statistics/publications", publications::<S>)
+            .permission(read)
+            .doc("statistics", "历次公开发布（最新在前）：时期、数据版本、发布人和时间")
+            .answer::<Vec<PublicationView>>(),
+        Route::get("/api/v1/public/statistics", public_panel::<S>)
+            .public()
+            .doc("statistics", "公开的数说面板（无需登录）：某一时期最近一次发布的快照，缺省为已发布的最新时期")
+            .query(&[("period", "时期：2021-Q3、2021年前三季度等；缺省为已发布的最新时期")])
+            .answer::<PublicPanelView>()
+            .errors(&["invalid_period", "invalid_query", "duplicate_parameter", "statistics_not_published"]),
         Route::get("/api/v1/statistics/template", template::<S>)
             .permission(manage)
             .doc("statistics", "空白导入模板（指标列带下拉列表）"),
@@ -141,6 +205,31 @@ async fn panel<S: Store>(
 
 async fn indicators<S: Store>(State(app): State<App<S>>, Auth(_caller): Auth) -> ApiResult<Json<Vec<IndicatorView>>> {
     Ok(Json(app.statistics().indicators().await?))
+}
+
+async fn indicator<S: Store>(
+    State(app): State<App<S>>,
+    Auth(_caller): Auth,
+    Path(code): Path<String>,
+) -> ApiResult<Json<IndicatorDetail>> {
+    Ok(Json(app.statistics().indicator(&code).await?))
+}
+
+async fn add_indicator<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    JsonBody(body): JsonBody<IndicatorBody>,
+) -> ApiResult<(StatusCode, Json<IndicatorDetail>)> {
+    Ok((StatusCode::CREATED, Json(app.statistics().add_indicator(&caller, body).await?)))
+}
+
+async fn change_indicator<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path(code): Path<String>,
+    JsonBody(body): JsonBody<IndicatorBody>,
+) -> ApiResult<Json<IndicatorDetail>> {
+    Ok(Json(app.statistics().change_indicator(&caller, &code, body).await?))
 }
 
 async fn value<S: Store>(
@@ -195,6 +284,29 @@ async fn export<S: Store>(
 ) -> ApiResult<Response> {
     let (name, bytes) = app.statistics().export(q.period.as_deref()).await?;
     Ok(crate::download::xlsx(bytes, &name, "statistics.xlsx"))
+}
+
+async fn publish<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path(period): Path<String>,
+) -> ApiResult<(StatusCode, Json<PublicationView>)> {
+    Ok((StatusCode::CREATED, Json(app.statistics().publish(&caller, &period, None).await?)))
+}
+
+async fn publications<S: Store>(
+    State(app): State<App<S>>,
+    Auth(_caller): Auth,
+) -> ApiResult<Json<Vec<PublicationView>>> {
+    Ok(Json(app.statistics().publications().await?))
+}
+
+/// `GET /api/v1/public/statistics[?period=]`: no sign-in; only what was published.
+async fn public_panel<S: Store>(
+    State(app): State<App<S>>,
+    Query(q): Query<PeriodQuery>,
+) -> ApiResult<Json<PublicPanelView>> {
+    Ok(Json(app.statistics().public_panel(q.period.as_deref()).await?))
 }
 
 async fn template<S: Store>(State(app): State<App<S>>, Auth(_caller): Auth) -> ApiResult<Response> {

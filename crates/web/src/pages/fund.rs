@@ -22,7 +22,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use mashangban_app::fund::{
-    ApplicationQuery, ApplicationSummary, FundReportView, NoticeRow, PolicyView, ReportQuery, TallyView,
+    ApplicationQuery, ApplicationSummary, FundReportView, NoticeRow, PolicyView, ReportParams, ReportQuery, TallyView,
 };
 use mashangban_app::{App, AppError};
 use mashangban_domain::access::Permission;
@@ -184,21 +184,11 @@ impl ReportsPage {
     }
 }
 
-/// The report's policy and year from `?policy=&year=` or `?period=policy:year` (the page's select).
+/// The report's policy and year from `?policy=&year=` or `?period=policy:year` (the page's select), read
+/// as the API reads them.
 fn report_query(form: &HashMap<String, String>) -> Result<ReportQuery, AppError> {
-    let field = |name: &str| form.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    let (policy, year) = match field("period") {
-        Some(period) => {
-            let (p, y) = period.split_once(':').unwrap_or((period.as_str(), ""));
-            (Some(p.to_owned()), Some(y.to_owned()).filter(|y| !y.is_empty()))
-        }
-        None => (field("policy"), field("year")),
-    };
-    let policy =
-        policy.map(|p| p.parse::<i64>().map_err(|_| AppError::bad_parameter("政策编号须为数字"))).transpose()?;
-    let year =
-        year.map(|y| y.parse::<i32>().map_err(|_| AppError::bad_parameter("年度须为数字，如 2023"))).transpose()?;
-    Ok(ReportQuery { policy, year })
+    let field = |name: &str| form.get(name).cloned();
+    ReportParams { policy: field("policy"), year: field("year"), period: field("period") }.query()
 }
 
 /// `GET /fund/reports[?policy=&year=]`: a policy's year by measure, town and industry, in the reader's scope.

@@ -3,7 +3,10 @@
 //! the same span over the years held (inline SVG drawn here, no script), a
 //! period selector, the add-up checks, print styles and the Excel export; for
 //! those who keep the data, the entry form (enter or correct one value) and
-//! the import page (`/statistics/import`) with every row's problem.
+//! the import page (`/statistics/import`) with every row's problem, and the
+//! catalogue editor ([`catalogue`], `/statistics/catalogue`).
+
+mod catalogue;
 
 use std::sync::Arc;
 
@@ -15,7 +18,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use mashangban_app::statistics::{CardView, EntryBody, ImportReport, NumberText, PanelView, PointView};
+use mashangban_app::statistics::{
+    AddUpView, CardView, EntryBody, ImportReport, NumberText, PanelView, PointView, PublicPanelView, PublicationView,
+};
 use mashangban_app::{App, Caller};
 use mashangban_domain::access::Permission;
 use mashangban_domain::statistics::format_percent;
@@ -41,6 +46,11 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         Route::post("/statistics/values", enter::<S>).permission(manage).form(),
         Route::get("/statistics/cards/{file}", card_image::<S>).permission(read),
         Route::get("/statistics/import", import_page).permission(manage),
+        Route::post("/statistics/periods/{period}/publish", publish::<S>).permission(manage).form(),
+        Route::get("/public/statistics", public_page::<S>).public(),
+        Route::get("/statistics/catalogue", catalogue::catalogue::<S>).permission(manage),
+        Route::post("/statistics/catalogue", catalogue::add::<S>).permission(manage).form(),
+        Route::post("/statistics/catalogue/{code}", catalogue::change::<S>).permission(manage).form(),
         Route::post("/statistics/import", import::<S>)
             .permission(manage)
             .multipart()
@@ -105,6 +115,9 @@ struct PanelPage {
     indicators: Vec<(String, String)>,
     form: EntryForm,
     error: Option<String>,
+    /// The shown period's latest publication (for those who keep the data).
+    publication: Option<PublicationView>,
+    publish_error: Option<String>,
 }
 
 impl PanelPage {
@@ -117,8 +130,9 @@ impl PanelPage {
         self.panel.period.as_ref().is_some_and(|p| p.key == key)
     }
 
-    fn amount(&self, value: &f64) -> String {
-        format!("{value:.2}")
+    /// The period of the cards' image links.
+    fn image_period(&self) -> Option<&str> {
+        self.panel.period.as_ref().map(|p| p.key.as_str())
     }
 }
 
@@ -138,7 +152,14 @@ async fn panel<S: Store>(
     Query(q): Query<PeriodQuery>,
 ) -> PageResult {
     let panel = app.statistics().panel(q.period.as_deref()).await?;
-    panel_page(&app, &caller, &menu, panel, StatusCode::OK, EntryForm::default(), None).await
+    panel_page(&app, &caller, &menu, panel, StatusCode::OK, EntryForm::default(), Refusal::None).await
+}
+
+/// Which form of the panel page a refusal belongs to.
+enum Refusal {
+    None,
+    Entry(String),
+    Publish(String),
 }
 
 async fn panel_page<S: Store>(
@@ -148,22 +169,39 @@ async fn panel_page<S: Store>(
     panel: PanelView,
     status: StatusCode,
     form: EntryForm,
-    error: Option<String>,
+    refusal: Refusal,
 ) -> PageResult {
     let title = match &panel.period {
         Some(p) => format!("数说：{}{}", panel.area, p.label),
         None => "数说".to_owned(),
     };
     let manage = caller.may(Permission::ManageStatistics);
-    let indicators = if manage {
-        app.statistics().indicators().await?.into_iter().map(|i| (i.code, i.name)).collect()
+    let (indicators, publication) = if manage {
+        let indicators = app.statistics().indicators().await?.into_iter().map(|i| (i.code, i.name)).collect();
+        let shown = panel.period.as_ref().map(|p| p.key.clone());
+        let publications = app.statistics().publications().await?;
+        (indicators, publications.into_iter().find(|p| Some(&p.period.key) == shown.as_ref()))
     } else {
-        Vec::new()
+        (Vec::new(), None)
     };
     let cards = panel.cards.iter().cloned().map(card_panel).collect();
     let form = EntryForm { version: Some(panel.version), ..form };
-    let page =
-        PanelPage { layout: Layout::staff(title, &caller.actor, menu), panel, cards, manage, indicators, form, error };
+    let (error, publish_error) = match refusal {
+        Refusal::None => (None, None),
+        Refusal::Entry(message) => (Some(message), None),
+        Refusal::Publish(message) => (None, Some(message)),
+    };
+    let page = PanelPage {
+        layout: Layout::staff(title, &caller.actor, menu),
+        panel,
+        cards,
+        manage,
+        indicators,
+        form,
+        error,
+        publication,
+        publish_error,
+    };
     Ok(render(status, &page))
 }
 
@@ -296,9 +334,80 @@ async fn enter<S: Store>(
         Err(e) => {
             let (status, message) = shown(e)?;
             let panel = app.statistics().panel(None).await?;
-            panel_page(&app, &caller, &menu, panel, status, form, Some(message)).await
+            panel_page(&app, &caller, &menu, panel, status, form, Refusal::Entry(message)).await
         }
     }
+}
+
+/// The publish form: the data set's version the page showed.
+#[derive(Debug, Default, Deserialize)]
+struct PublishForm {
+    #[serde(default)]
+    version: Option<i64>,
+}
+
+/// `POST /statistics/periods/{period}/publish`: publishes the period's panel as it is now; back to it.
+async fn publish<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Path(period): Path<String>,
+    Form(form): Form<PublishForm>,
+) -> PageResult {
+    match app.statistics().publish(&caller, &period, form.version).await {
+        Ok(p) => Ok(Redirect::to(&format!("/statistics?period={}#publish", p.period.key)).into_response()),
+        Err(e) => {
+            let (status, message) = shown(e)?;
+            let panel = match app.statistics().panel(Some(&period)).await {
+                Ok(panel) => panel,
+                Err(_) => app.statistics().panel(None).await?,
+            };
+            panel_page(&app, &caller, &menu, panel, status, EntryForm::default(), Refusal::Publish(message)).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "statistics_public.html")]
+struct PublicPage {
+    layout: Layout,
+    /// None: nothing published yet (the page says so, 404).
+    panel: Option<PublicPanelView>,
+    cards: Vec<CardPanel>,
+    add_up: Vec<AddUpView>,
+}
+
+impl PublicPage {
+    /// No image links: the card images are drawn from the live data, not the published snapshot.
+    fn image_period(&self) -> Option<&str> {
+        None
+    }
+
+    fn selected(&self, key: &str) -> bool {
+        self.panel.as_ref().is_some_and(|p| p.panel.period.key == key)
+    }
+}
+
+/// `GET /public/statistics[?period=]`: the published panel, no sign-in (portal layout, printable).
+async fn public_page<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Query(q): Query<PeriodQuery>,
+) -> PageResult {
+    let (status, panel) = match app.statistics().public_panel(q.period.as_deref()).await {
+        Ok(panel) => (StatusCode::OK, Some(panel)),
+        Err(e) if e.code == "statistics_not_published" => (StatusCode::NOT_FOUND, None),
+        Err(e) => return Err(e.into()),
+    };
+    let title = match &panel {
+        Some(p) => format!("数说：{}{}主要统计指标", p.panel.area, p.panel.period.label),
+        None => "数说：主要统计指标".to_owned(),
+    };
+    let cards = panel.iter().flat_map(|p| p.panel.cards.iter().cloned().map(card_panel)).collect();
+    let add_up = panel.as_ref().map(|p| p.panel.add_up.clone()).unwrap_or_default();
+    let page = PublicPage { layout: Layout::portal(title, &caller.actor, &menu), panel, cards, add_up };
+    Ok(render(status, &page))
 }
 
 /// `GET /statistics/import`.

@@ -285,6 +285,7 @@ fn account_of(role: Role) -> Option<&'static str> {
         (Role::CityLeader, "leader"),
         (Role::Liaison, "liaison"),
         (Role::LeadersOffice, "leaders-office"),
+        (Role::Statistician, "statistics"),
         (Role::Enterprise, "enterprise"),
     ];
     accounts.iter().find(|(r, _)| *r == role).map(|(_, name)| *name)

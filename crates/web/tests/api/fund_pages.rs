@@ -333,3 +333,144 @@ async fn xiaolan_again(app: &App) -> Session {
 async fn no_redirects_get(app: &App, path: &str, who: &Session) -> reqwest::Response {
     super::browser::no_redirects().get(app.url(path)).header("cookie", &who.0).send().await.unwrap()
 }
+
+/// One report row as the page renders it (a `td` row; the total a `th` row).
+fn page_row(t: &Value, cell: &str) -> String {
+    let text = |k: &str| t[k].as_str().map_or_else(|| t[k].to_string(), str::to_owned);
+    let (key, name) = if cell == "th" { (String::new(), "合计".to_owned()) } else { (text("key"), text("name")) };
+    format!(
+        "<tr><{cell}>{key}</{cell}><{cell}>{name}</{cell}><{cell}>{}</{cell}><{cell}>{}</{cell}><{cell}>{}</{cell}><{cell} class=\"amount\">{}</{cell}><{cell}>{}</{cell}><{cell} class=\"amount\">{}</{cell}><{cell}>{}</{cell}><{cell}>{}%</{cell}></tr>",
+        text("applications"),
+        text("in_review"),
+        text("approved"),
+        text("approved_amount"),
+        text("paid"),
+        text("paid_amount"),
+        text("rejected"),
+        text("share_percent"),
+    )
+}
+
+/// One report row as the Excel export holds it: group, key, name, then the figures as numbers.
+fn sheet_row(group: &str, t: &Value) -> Vec<Cell> {
+    let count = |k: &str| Cell::Number(t[k].as_u64().unwrap() as f64);
+    let number = |k: &str| Cell::Number(t[k].as_str().unwrap().parse().unwrap());
+    vec![
+        Cell::Text(group.into()),
+        Cell::Text(t["key"].as_str().unwrap().into()),
+        Cell::Text(t["name"].as_str().unwrap().into()),
+        count("applications"),
+        count("in_review"),
+        count("approved"),
+        number("approved_amount"),
+        count("paid"),
+        number("paid_amount"),
+        count("rejected"),
+        number("share_percent"),
+    ]
+}
+
+#[tokio::test]
+async fn the_report_as_json_holds_the_figures_of_the_page_and_the_excel_export() {
+    let app = spawn().await;
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    mashangban_demo::load_enterprises(&app.store, &data).await.unwrap();
+    let dispatcher = app.login("dispatcher").await;
+    let (status, body) = app.get("/api/v1/fund/reports", Some(&dispatcher)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("fund_policy_not_found")),
+        "no policy yet"
+    );
+    assert_eq!(mashangban_demo::load_fund(&app.store, mashangban_domain::time::now()).await.unwrap(), 40);
+
+    // No parameters: the newest policy and the current year (or its last year before), as the page.
+    let (status, report) = app.get("/api/v1/fund/reports", Some(&dispatcher)).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let policy = report["policy_id"].as_i64().unwrap();
+    let (_, html) = page(&app, "/fund/reports", &dispatcher).await;
+    let heading = format!("{} {}年度扶持资金统计", report["policy_name"].as_str().unwrap(), report["year"]);
+    assert!(html.contains(&heading), "{heading}: {html}");
+
+    let years: Vec<i64> =
+        report["choices"][0]["years"].as_array().unwrap().iter().map(|y| y.as_i64().unwrap()).collect();
+    assert_eq!(years.len(), 3, "{report}");
+    let mut groups_seen = 0;
+    for year in years {
+        let (status, report) =
+            app.get(&format!("/api/v1/fund/reports?policy={policy}&year={year}"), Some(&dispatcher)).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        assert_eq!(report["year"], year);
+        // The page's `period` parameter reads the same.
+        let (_, same) = app.get(&format!("/api/v1/fund/reports?period={policy}:{year}"), Some(&dispatcher)).await;
+        assert_eq!(same, report);
+
+        let (status, html) = page(&app, &format!("/fund/reports?policy={policy}&year={year}"), &dispatcher).await;
+        assert_eq!(status, StatusCode::OK);
+        let budget = &report["budget"];
+        for key in ["allocation", "reserved", "paid", "remaining"] {
+            let shown = format!("<dd class=\"amount\">{} 元", budget[key].as_str().unwrap());
+            assert!(html.contains(&shown), "{key} {shown}: {html}");
+        }
+        let res =
+            no_redirects_get(&app, &format!("/fund/reports/export?policy={policy}&year={year}"), &dispatcher).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let bytes = res.bytes().await.unwrap().to_vec();
+        let mut book = open_xlsx(&bytes, &Limits::default()).unwrap();
+        let sheet: Vec<Vec<Cell>> = book
+            .rows_by_name("扶持资金统计")
+            .unwrap()
+            .map(Result::unwrap)
+            .map(|r| (1..=11).map(|c| r.get(c).clone()).collect())
+            .filter(|r: &Vec<Cell>| {
+                matches!(&r[0], Cell::Text(g) if ["按措施", "按镇街", "按行业", "合计"].contains(&g.as_str()))
+            })
+            .collect();
+        let mut expected = Vec::new();
+        for (group, field) in [("按措施", "by_measure"), ("按镇街", "by_town"), ("按行业", "by_industry")] {
+            let rows = report[field].as_array().unwrap();
+            assert!(!rows.is_empty(), "{year} {field}: {report}");
+            for t in rows {
+                assert!(html.contains(&page_row(t, "td")), "{year} {group} {t}: {html}");
+                expected.push(sheet_row(group, t));
+                groups_seen += 1;
+            }
+            // Each section adds up to the total.
+            for figure in ["applications", "in_review", "approved", "paid", "rejected"] {
+                let sum: u64 = rows.iter().map(|t| t[figure].as_u64().unwrap()).sum();
+                assert_eq!(sum, report["total"][figure].as_u64().unwrap(), "{year} {field} {figure}");
+            }
+        }
+        assert!(html.contains(&page_row(&report["total"], "th")), "{year} total: {html}");
+        expected.push(sheet_row("合计", &report["total"]));
+        assert_eq!(sheet, expected, "{year}: the Excel rows are the JSON rows");
+    }
+    assert!(groups_seen > 9, "{groups_seen} groups over the years");
+
+    // The reader's scope: a town's handler counts only its town's applications, as on the page.
+    let guzhen = app.login("town-handler").await;
+    let (status, theirs) = app.get(&format!("/api/v1/fund/reports?policy={policy}&year=2023"), Some(&guzhen)).await;
+    assert_eq!(status, StatusCode::OK, "{theirs}");
+    let (_, all) = app.get(&format!("/api/v1/fund/reports?policy={policy}&year=2023"), Some(&dispatcher)).await;
+    assert!(theirs["total"]["applications"].as_u64() < all["total"]["applications"].as_u64(), "{theirs}");
+    assert!(theirs["by_town"].as_array().unwrap().iter().all(|t| t["key"] == "guzhen"), "{theirs}");
+    let (_, html) = page(&app, &format!("/fund/reports?policy={policy}&year=2023"), &guzhen).await;
+    assert!(html.contains(&page_row(&theirs["total"], "th")), "{html}");
+
+    // Bad parameters: 400 with stable codes; an unknown policy 404, a year without allocation 422.
+    for (query, code) in [
+        ("year=明年", "invalid_parameter"),
+        ("policy=abc", "invalid_parameter"),
+        ("period=1:x", "invalid_parameter"),
+        ("sort=name", "invalid_query"),
+        ("year=2023&year=2024", "duplicate_parameter"),
+    ] {
+        let (status, body) = app.get(&format!("/api/v1/fund/reports?{query}"), Some(&dispatcher)).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some(code)), "{query}: {body}");
+    }
+    let (status, body) = app.get("/api/v1/fund/reports?policy=999999", Some(&dispatcher)).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("fund_policy_not_found")), "{body}");
+    let (status, body) = app.get(&format!("/api/v1/fund/reports?policy={policy}&year=2031"), Some(&dispatcher)).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("no_allocation_for_year")));
+    assert_eq!(app.get("/api/v1/fund/reports", None).await.0, StatusCode::UNAUTHORIZED);
+}

@@ -961,5 +961,6 @@ mod screening;
 mod search;
 mod security;
 mod statistics;
+mod statistics_office;
 mod visits;
 mod year_end;

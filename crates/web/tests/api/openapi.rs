@@ -149,6 +149,7 @@ async fn callers(app: &App) -> Vec<Caller> {
         ("supervisor", Role::Supervisor),
         ("leader", Role::CityLeader),
         ("admin", Role::Admin),
+        ("statistics", Role::Statistician),
         ("enterprise", Role::Enterprise),
         ("resident", Role::Resident),
     ];
