@@ -55,7 +55,6 @@ pub async fn on_event(
     Ok(())
 }
 
-/// The public address for links, once notifications are enabled on this database.
 /// A notice no request event causes (a password-reset code, an on-site decision told to the enterprise,
 /// a direct-line answer told to the asker): one outbox row under its own idempotency key.
 pub(crate) struct Direct<'a> {
