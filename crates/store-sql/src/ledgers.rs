@@ -219,6 +219,32 @@ impl<D: Database> LedgerStore for SqlStore<D> {
         self.db.read(list).await
     }
 
+    async fn ledger_items_after(
+        &self,
+        type_code: &str,
+        filter: &LedgerFilter,
+        scope: &LedgerScope,
+        after: Option<String>,
+        limit: u32,
+    ) -> StoreResult<Vec<LedgerItem>> {
+        let (type_code, filter, scope) = (type_code.to_owned(), filter.clone(), scope.clone());
+        let batch = job(move |c| {
+            Box::pin(async move {
+                let mut args = Args::default();
+                let mut cond = conditions(c.dialect(), &type_code, &filter, &scope, &mut args);
+                if let Some(after) = &after {
+                    cond = format!("{cond} AND item_key > {}", args.push(after.as_str()));
+                }
+                let sql = format!(
+                    "SELECT {ITEM_COLUMNS} FROM ledger_items WHERE {cond} ORDER BY item_key LIMIT {}",
+                    args.push(limit.clamp(1, 10_000))
+                );
+                c.map(&sql, args.values(), item).await
+            })
+        });
+        self.db.read(batch).await
+    }
+
     async fn ledger_rollup(
         &self,
         type_code: &str,
