@@ -371,7 +371,8 @@ fn import_baseline(db: &Path, items: &[Item]) -> BenchResult<f64> {
     }
     tx.commit().ctx("commit")?;
     let seconds = started.elapsed().as_secs_f64();
-    conn.execute("DELETE FROM ledger_items WHERE id >= ?1", [first.unwrap_or(i64::MAX)]).ctx("remove the baseline rows")?;
+    conn.execute("DELETE FROM ledger_items WHERE id >= ?1", [first.unwrap_or(i64::MAX)])
+        .ctx("remove the baseline rows")?;
     Ok(seconds)
 }
 
@@ -446,7 +447,8 @@ fn build(base: &str, cookie: &str, towns: &[String]) -> Vec<Scenario> {
 /// Exports the items in [`EXPORT_STAGE`] and measures the server's memory around it; the workbook is
 /// read back to count its rows.
 async fn export(client: &reqwest::Client, server: &Server, base: &str, cookie: &str) -> BenchResult<ExportFigures> {
-    let list: serde_json::Value = get_json(client, &format!("{base}/items?stage={EXPORT_STAGE}&limit=1"), cookie).await?;
+    let list: serde_json::Value =
+        get_json(client, &format!("{base}/items?stage={EXPORT_STAGE}&limit=1"), cookie).await?;
     let items = list["total"].as_u64().ok_or("the list has no total")?;
     let rss_before = server.memory().0;
     let t0 = Clock::now();
@@ -536,7 +538,13 @@ impl LedgerReport {
         let mut md = String::new();
         let (m, l, i, e) = (&self.machine, &self.load, &self.import, &self.export);
         let _ = writeln!(md, "## Ledgers: {} outlets\n", thousands(self.items));
-        let _ = writeln!(md, "- machine: {} cores ({}), {:.1} GiB memory", m.cores, m.cpu, m.memory_bytes as f64 / f64::from(1 << 30));
+        let _ = writeln!(
+            md,
+            "- machine: {} cores ({}), {:.1} GiB memory",
+            m.cores,
+            m.cpu,
+            m.memory_bytes as f64 / f64::from(1 << 30)
+        );
         let _ = writeln!(md, "- date: {}; commit: {}", self.date, self.commit);
         let _ = writeln!(md, "- command: `cargo build --release -p mashangban-bench && {}`", self.command);
         let _ = writeln!(
@@ -551,7 +559,10 @@ impl LedgerReport {
         let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
         for s in &self.scenarios {
             let (base, ratio) = if s.name.starts_with("ledger rollup") {
-                (format!("GROUP BY p50 {}", ms(self.rollup_group_by.p50_ms)), format!("{:.1}× faster", self.rollup_speedup()))
+                (
+                    format!("GROUP BY p50 {}", ms(self.rollup_group_by.p50_ms)),
+                    format!("{:.1}× faster", self.rollup_speedup()),
+                )
             } else {
                 ("—".into(), "—".into())
             };
@@ -605,7 +616,14 @@ impl LedgerReport {
         let _ = writeln!(md, "| server peak RSS over the whole run (VmHWM) | {} |\n", mib(self.rss_peak));
         let _ = writeln!(md, "| target | wanted | measured | |\n|---|---|---:|---|");
         for t in self.targets() {
-            let _ = writeln!(md, "| {} | {} | {} | {} |", t.what, t.target, t.measured, if t.met { "met" } else { "**missed**" });
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} |",
+                t.what,
+                t.target,
+                t.measured,
+                if t.met { "met" } else { "**missed**" }
+            );
         }
         md.push('\n');
         md

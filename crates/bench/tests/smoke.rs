@@ -130,11 +130,9 @@ fn the_ledger_benchmark_runs_at_a_small_scale() {
     assert!(i.baseline_seconds > 0.0 && i.import_seconds > i.preview_seconds * 0.5 && i.ratio() > 0.0, "{i:?}");
     let conn = rusqlite::Connection::open(opts.db_path()).unwrap();
     let (items, events): (i64, i64) = conn
-        .query_row(
-            "SELECT (SELECT COUNT(*) FROM ledger_items), (SELECT COUNT(*) FROM ledger_item_events)",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .query_row("SELECT (SELECT COUNT(*) FROM ledger_items), (SELECT COUNT(*) FROM ledger_item_events)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .unwrap();
     assert_eq!((items, events), (2_300, 2_300), "the baseline's rows are gone, the import wrote its history");
 

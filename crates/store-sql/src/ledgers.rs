@@ -258,13 +258,18 @@ impl<D: Database> LedgerStore for SqlStore<D> {
                 let d = c.dialect();
                 let mut args = Args::default();
                 let cond = conditions(d, &type_code, &filter, &scope, &mut args);
-                let row = match &by {
-                    RollupBy::Town => "CAST(town_id AS TEXT)".to_owned(),
-                    RollupBy::Choice(field) => choice_sql(d, field, &mut args),
+                // By town the groups are the index's own columns (`ledger_items_town`), so the count reads
+                // the index in order; grouping by the text of the id would sort every item in a temporary B-tree.
+                let (row, group) = match &by {
+                    RollupBy::Town => ("CAST(town_id AS TEXT)".to_owned(), "town_id".to_owned()),
+                    RollupBy::Choice(field) => {
+                        let value = choice_sql(d, field, &mut args);
+                        (value.clone(), value)
+                    }
                 };
                 let sql = format!(
                     "SELECT {row} AS row_value, stage, COUNT(*) FROM ledger_items WHERE {cond}
-                     GROUP BY {row}, stage ORDER BY 1, 2"
+                     GROUP BY {group}, stage ORDER BY 1, 2"
                 );
                 c.map(&sql, args.values(), |row| {
                     let mut c = row.cols();
