@@ -50,6 +50,8 @@ pub const PAGE_MAX: u32 = 500;
 pub const IMPORT_ROWS_MAX: u32 = 50_000;
 /// Items an export writes at most.
 pub const EXPORT_MAX: u32 = 200_000;
+/// Items an export reads from the store at a time.
+pub const EXPORT_BATCH: u32 = 500;
 /// Linked requests shown on an item.
 pub const REQUESTS_SHOWN: u32 = 100;
 /// Problems an import report lists at most (all are counted).
@@ -951,23 +953,28 @@ impl<'a, S: Store> Ledgers<'a, S> {
     }
 
     /// The items in scope matching the filters as a workbook: every field's Chinese label as its
-    /// header, then the stage; codes as text cells. It imports back unchanged.
+    /// header, then the stage; codes as text cells. It imports back unchanged. The items are read
+    /// [`EXPORT_BATCH`] at a time by key and each batch goes to the sheet's temporary file
+    /// (rust_xlsxwriter's constant-memory mode), so an export holds one batch, not every item.
     pub async fn export(&self, caller: &Caller, code: &str, q: &ListQuery) -> AppResult<(String, Vec<u8>)> {
         let loaded = self.load(code).await?;
         let ty = &loaded.ty;
         let access = self.access(caller, &loaded.record);
-        let mut filter = self.filter(ty, q, false)?;
-        (filter.offset, filter.limit) = (0, EXPORT_MAX);
-        let page = self.app.store().list_ledger_items(code, &filter, &access.scope).await?;
+        let filter = self.filter(ty, q, false)?;
         let org = self.app.caches().org();
-        let mut columns: Vec<WriteColumn> = ty.fields().iter().map(|f| write_column(ty, f)).collect();
-        columns.push(WriteColumn::text(STAGE_COLUMN));
-        let mut export = Export::new(ty.name(), columns).map_err(sheet_error)?;
-        for item in &page.items {
-            let mut cells: Vec<Cell> =
-                ty.fields().iter().map(|f| export_cell(ty, f, item.values.get(&f.code), &org)).collect();
-            cells.push(Cell::Text(ty.stage(&item.stage).map_or_else(|| item.stage.clone(), |s| s.name.clone())));
-            export.push(&cells).map_err(sheet_error)?;
+        let mut export = Export::new(ty.name(), export_columns(ty)).map_err(sheet_error)?;
+        let (mut after, mut written) = (None, 0u32);
+        while written < EXPORT_MAX {
+            let limit = EXPORT_BATCH.min(EXPORT_MAX - written);
+            let batch = self.app.store().ledger_items_after(code, &filter, &access.scope, after, limit).await?;
+            for item in &batch {
+                export.push(&export_row(ty, &item.values, &item.stage, &org)).map_err(sheet_error)?;
+            }
+            written += batch.len() as u32;
+            if batch.len() < limit as usize {
+                break;
+            }
+            after = batch.last().map(|i| i.key.clone());
         }
         Ok((format!("{}台账.xlsx", ty.name()), export.finish().map_err(sheet_error)?))
     }
@@ -1129,6 +1136,20 @@ fn write_column(ty: &LedgerType, f: &mashangban_domain::ledger::Field) -> WriteC
         _ => Kind::Text,
     };
     WriteColumn::new(f.label.clone(), kind)
+}
+
+/// The columns of an export (and of a workbook that imports): every field by its Chinese label, then the stage.
+pub fn export_columns(ty: &LedgerType) -> Vec<WriteColumn> {
+    let mut columns: Vec<WriteColumn> = ty.fields().iter().map(|f| write_column(ty, f)).collect();
+    columns.push(WriteColumn::text(STAGE_COLUMN));
+    columns
+}
+
+/// An item's row under [`export_columns`]: choices and orgs by name, codes as text, then the stage's name.
+pub fn export_row(ty: &LedgerType, values: &Values, stage: &str, org: &OrgTree) -> Vec<Cell> {
+    let mut cells: Vec<Cell> = ty.fields().iter().map(|f| export_cell(ty, f, values.get(&f.code), org)).collect();
+    cells.push(Cell::Text(ty.stage(stage).map_or_else(|| stage.to_owned(), |s| s.name.clone())));
+    cells
 }
 
 fn export_cell(

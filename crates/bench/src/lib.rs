@@ -5,6 +5,7 @@
 //! See `docs/benchmarks.md`.
 
 pub mod baseline;
+pub mod ledgers;
 pub mod load;
 pub mod pg;
 pub mod report;
@@ -136,7 +137,7 @@ struct Baselines {
 }
 
 /// CPU seconds so far of the database server's processes (0 for SQLite).
-type DatabaseCpu<'a> = &'a (dyn Fn() -> f64 + Sync);
+pub type DatabaseCpu<'a> = &'a (dyn Fn() -> f64 + Sync);
 
 /// Runs the server child on the database at `server.0` (with `server.1`
 /// connections), drives every scenario against it (`scenario.0` with the
@@ -271,23 +272,7 @@ fn drive(
         let dispatcher = scenarios::login(&client, addr, "dispatcher", load::PASSWORD).await?;
         let supervisor = scenarios::login(&client, addr, "supervisor", load::PASSWORD).await?;
         let list = build(opts, inputs, addr, &handler, &dispatcher, &supervisor);
-        let mut out = Vec::new();
-        let pid = server.pid();
-        for s in &list {
-            let warm = scenarios::run(&client, s, opts.seconds, (s.clients as u64).min(opts.max_requests)).await;
-            if warm.requests == 0 {
-                return Err(format!("scenario {}: no successful request ({} errors)", s.name, warm.errors));
-            }
-            let (server0, client0, database0) =
-                (scenarios::cpu_seconds(&pid), scenarios::cpu_seconds("self"), database_cpu());
-            let mut m = scenarios::run(&client, s, opts.seconds, opts.max_requests).await;
-            let n = m.requests.max(1) as f64;
-            m.server_cpu_ms = (scenarios::cpu_seconds(&pid) - server0) * 1000.0 / n;
-            m.client_cpu_ms = (scenarios::cpu_seconds("self") - client0) * 1000.0 / n;
-            m.database_cpu_ms = (database_cpu() - database0) * 1000.0 / n;
-            out.push(m);
-        }
-        Ok::<_, String>(out)
+        scenarios::measure_each(&client, &list, (opts.seconds, opts.max_requests), &server.pid(), database_cpu).await
     })?;
     Ok((measured, rss))
 }

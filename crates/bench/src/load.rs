@@ -82,7 +82,7 @@ pub fn load(opts: &LoadOptions, rt: &tokio::runtime::Runtime) -> BenchResult<Loa
     )
     .ctx("load pragmas")?;
     let tpl = Template::read(&conn)?;
-    let indexes = drop_indexes(&conn)?;
+    let indexes = drop_indexes(&conn, &["requests", "events", "request_units"])?;
     let t1 = Clock::now();
     let copied = copy_all(&conn, &tpl, opts.scale, opts.seed)?;
     let copy_seconds = t1.elapsed().as_secs_f64();
@@ -121,7 +121,7 @@ pub fn load(opts: &LoadOptions, rt: &tokio::runtime::Runtime) -> BenchResult<Loa
     })
 }
 
-fn remove_db(db: &Path) -> BenchResult<()> {
+pub(crate) fn remove_db(db: &Path) -> BenchResult<()> {
     for suffix in ["", "-wal", "-shm"] {
         let mut p = db.as_os_str().to_owned();
         p.push(suffix);
@@ -138,23 +138,31 @@ fn remove_db(db: &Path) -> BenchResult<()> {
 
 /// The real store: migrations, demo org, catalogue, users, and `count` requests of history.
 async fn make_template(db: &Path, count: usize, seed: u64) -> BenchResult<()> {
-    let store = mashangban_store_sqlite::open(db, SqliteOptions::default()).ctx("open the store")?;
-    let data = mashangban_demo::DemoData::bundled().ctx("demo data")?;
-    mashangban_demo::load_org_and_catalog(&store, &data).await.ctx("demo org")?;
-    let hash = mashangban_web::auth::hash_password(PASSWORD).map_err(|e| e.message.to_string())?;
-    mashangban_demo::load_users(&store, &data, &hash).await.ctx("demo users")?;
+    let (store, data) = open_with_org(db).await?;
     let options = mashangban_demo::HistoryOptions { seed, count, end: mashangban_domain::time::now() };
     mashangban_demo::generate_history(&store, &data, &options, |_, _| {}).await.ctx("demo history")?;
     Ok(())
 }
 
+/// Opens the real store at `db` (migrations) and fills the demo org, catalogue and users (password
+/// [`PASSWORD`]).
+pub(crate) async fn open_with_org(db: &Path) -> BenchResult<(SqliteStore, mashangban_demo::DemoData)> {
+    let store = mashangban_store_sqlite::open(db, SqliteOptions::default()).ctx("open the store")?;
+    let data = mashangban_demo::DemoData::bundled().ctx("demo data")?;
+    mashangban_demo::load_org_and_catalog(&store, &data).await.ctx("demo org")?;
+    let hash = mashangban_web::auth::hash_password(PASSWORD).map_err(|e| e.message.to_string())?;
+    mashangban_demo::load_users(&store, &data, &hash).await.ctx("demo users")?;
+    Ok((store, data))
+}
+
 /// The store's own indexes on the bulk-loaded tables (not the UNIQUE ones), dropped for the load.
-fn drop_indexes(conn: &Connection) -> BenchResult<Vec<String>> {
+pub(crate) fn drop_indexes(conn: &Connection, tables: &[&str]) -> BenchResult<Vec<String>> {
+    let names: Vec<String> = tables.iter().map(|t| format!("'{t}'")).collect();
     let mut stmt = conn
-        .prepare(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
-             AND tbl_name IN ('requests', 'events', 'request_units')",
-        )
+        .prepare(&format!(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({})",
+            names.join(", ")
+        ))
         .ctx("list indexes")?;
     let found: Vec<(String, String)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))

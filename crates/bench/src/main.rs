@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use mashangban_bench::ledgers::LedgerOptions;
 use mashangban_bench::pg::PgTarget;
 use mashangban_bench::{Options, report, server};
 
@@ -20,25 +21,25 @@ struct Cli {
     #[arg(long, default_value = "100k", value_parser = parse_scale)]
     scale: u64,
     /// Time bound of each scenario, in seconds.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, global = true, default_value_t = 10.0)]
     seconds: f64,
     /// Request bound of each scenario.
-    #[arg(long, default_value_t = 1_000_000)]
+    #[arg(long, global = true, default_value_t = 1_000_000)]
     max_requests: u64,
     /// Where databases and raw results go.
-    #[arg(long, default_value = "target/bench")]
+    #[arg(long, global = true, default_value = "target/bench")]
     work_dir: PathBuf,
     /// Requests made by the demo generator through the store; the rest are time-shifted copies.
     #[arg(long, default_value_t = 5_000)]
     template: usize,
-    #[arg(long, default_value_t = 12345)]
+    #[arg(long, global = true, default_value_t = 12345)]
     seed: u64,
     #[arg(long, default_value_t = 64)]
     intake_clients: usize,
     #[arg(long, default_value_t = 32)]
     read_clients: usize,
     /// Reader connections of the server's store.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, global = true, default_value_t = 4)]
     readers: usize,
     /// Also run on PostgreSQL: the admin URL of a server whose user may create
     /// databases; the run uses a fresh database `mb_bench_<scale>` there.
@@ -51,17 +52,28 @@ struct Cli {
     #[arg(long)]
     reuse: bool,
     /// Delete the databases (SQLite file, PostgreSQL database) at the end.
-    #[arg(long)]
+    #[arg(long, global = true)]
     delete_db: bool,
     /// Update this scale's section of the docs file.
-    #[arg(long)]
+    #[arg(long, global = true)]
     write_docs: bool,
-    #[arg(long, default_value = "docs/benchmarks.md")]
+    #[arg(long, global = true, default_value = "docs/benchmarks.md")]
     docs: PathBuf,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// The ledger scenario: bulk-load outlets (入河排污口), then measure lists, the rollup, an
+    /// export and an xlsx import over HTTP (SQLite). `--seconds`, `--work-dir`, `--seed`,
+    /// `--readers`, `--delete-db`, `--write-docs` and `--docs` apply.
+    Ledgers {
+        /// Outlets bulk-loaded: a number, or 100k / 1m.
+        #[arg(long, default_value = "1m", value_parser = parse_scale)]
+        items: u64,
+        /// Rows of the imported workbook (the import takes at most 50,000).
+        #[arg(long, default_value_t = 50_000)]
+        import_rows: u32,
+    },
     /// Run the server under test (used by the benchmark itself).
     Serve {
         /// `sqlite://PATH` or `postgres://…`.
@@ -94,6 +106,7 @@ fn main() -> ExitCode {
         Some(Command::Serve { database_url, connections, search_dir }) => {
             server::serve_child(database_url, *connections, search_dir.as_deref())
         }
+        Some(Command::Ledgers { items, import_rows }) => ledgers(&cli, *items, *import_rows),
         None => bench(&cli),
     };
     match result {
@@ -134,6 +147,37 @@ fn bench(cli: &Cli) -> Result<(), String> {
     println!("{}", report.markdown());
     if cli.write_docs {
         report::write_docs(&cli.docs, &report)?;
+        eprintln!("updated {}", cli.docs.display());
+    }
+    Ok(())
+}
+
+fn ledgers(cli: &Cli, items: u64, import_rows: u32) -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let opts = LedgerOptions {
+        items,
+        import_rows,
+        seconds: cli.seconds,
+        max_requests: cli.max_requests,
+        work_dir: cli.work_dir.clone(),
+        seed: cli.seed,
+        server_exe: std::env::current_exe().map_err(|e| format!("own executable: {e}"))?,
+        readers: cli.readers,
+        command: format!("target/release/mashangban-bench {}", args.join(" ")),
+    };
+    eprintln!("mashangban-bench: ledgers, {} outlets in {}", report::thousands(items), opts.work_dir.display());
+    let result = mashangban_bench::ledgers::run(&opts);
+    if cli.delete_db {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", opts.db_path().display()));
+        }
+    }
+    let report = result?;
+    let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+    std::fs::write(opts.work_dir.join(format!("report-ledgers-{items}.json")), json).map_err(|e| e.to_string())?;
+    println!("{}", report.markdown());
+    if cli.write_docs {
+        report::write_section(&cli.docs, &format!("ledgers={items}"), &report.markdown())?;
         eprintln!("updated {}", cli.docs.display());
     }
     Ok(())

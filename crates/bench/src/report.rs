@@ -122,7 +122,7 @@ pub struct Target {
     pub met: bool,
 }
 
-fn target(what: &str, target: &'static str, measured: String, met: bool) -> Target {
+pub(crate) fn target(what: &str, target: &'static str, measured: String, met: bool) -> Target {
     Target { what: what.to_owned(), target, measured, met }
 }
 
@@ -388,7 +388,7 @@ impl PgRun {
     }
 }
 
-fn row(s: &Measured) -> String {
+pub(crate) fn row(s: &Measured) -> String {
     let server_cpu = if s.database_cpu_ms > 0.0 {
         format!("{:.2} + {:.2}", s.server_cpu_ms, s.database_cpu_ms)
     } else {
@@ -409,11 +409,11 @@ fn row(s: &Measured) -> String {
     )
 }
 
-fn ms(v: f64) -> String {
+pub(crate) fn ms(v: f64) -> String {
     if v < 10.0 { format!("{v:.2}") } else { format!("{v:.0}") }
 }
 
-fn mib(bytes: u64) -> String {
+pub(crate) fn mib(bytes: u64) -> String {
     format!("{:.0} MiB", bytes as f64 / (1 << 20) as f64)
 }
 
@@ -437,10 +437,16 @@ const DOC_HEAD: &str = "# Benchmarks\n\nWritten by `mashangban-bench --write-doc
 
 /// Puts the report's section into the docs file, replacing the section of the same scale.
 pub fn write_docs(path: &Path, report: &Report) -> BenchResult<()> {
+    write_section(path, &format!("scale={}", report.scale), &report.markdown())
+}
+
+/// Puts `markdown` into the docs file between the markers `<!-- bench {marker} begin/end -->`,
+/// replacing what they held, or before the end of the sections when they are new.
+pub fn write_section(path: &Path, marker: &str, markdown: &str) -> BenchResult<()> {
     let mut doc = std::fs::read_to_string(path).unwrap_or_else(|_| DOC_HEAD.to_owned());
-    let begin = format!("<!-- bench scale={} begin -->", report.scale);
-    let end = format!("<!-- bench scale={} end -->", report.scale);
-    let section = format!("{begin}\n{}{end}\n", report.markdown());
+    let begin = format!("<!-- bench {marker} begin -->");
+    let end = format!("<!-- bench {marker} end -->");
+    let section = format!("{begin}\n{markdown}{end}\n");
     match (doc.find(&begin), doc.find(&end)) {
         (Some(b), Some(e)) if e > b => doc.replace_range(b..e + end.len() + 1, &section),
         _ => match doc.find("<!-- bench sections end -->") {

@@ -121,6 +121,34 @@ pub async fn run(client: &reqwest::Client, s: &Scenario, seconds: f64, max: u64)
     Measured::from_latencies(&s.name, s.clients, all, errors.load(Ordering::Relaxed), seconds)
 }
 
+/// Runs each scenario after a warm-up of one request per client, with the CPU per request of the
+/// server process `pid`, of the load generator and of the database (`database_cpu`, 0 for SQLite);
+/// `bound` is (seconds, requests) per scenario.
+pub async fn measure_each(
+    client: &reqwest::Client,
+    list: &[Scenario],
+    bound: (f64, u64),
+    pid: &str,
+    database_cpu: crate::DatabaseCpu<'_>,
+) -> BenchResult<Vec<Measured>> {
+    let (seconds, max) = bound;
+    let mut out = Vec::new();
+    for s in list {
+        let warm = run(client, s, seconds, (s.clients as u64).min(max)).await;
+        if warm.requests == 0 {
+            return Err(format!("scenario {}: no successful request ({} errors)", s.name, warm.errors));
+        }
+        let (server0, client0, database0) = (cpu_seconds(pid), cpu_seconds("self"), database_cpu());
+        let mut m = run(client, s, seconds, max).await;
+        let n = m.requests.max(1) as f64;
+        m.server_cpu_ms = (cpu_seconds(pid) - server0) * 1000.0 / n;
+        m.client_cpu_ms = (cpu_seconds("self") - client0) * 1000.0 / n;
+        m.database_cpu_ms = (database_cpu() - database0) * 1000.0 / n;
+        out.push(m);
+    }
+    Ok(out)
+}
+
 /// Signs in and returns the `Cookie` header value.
 pub async fn login(client: &reqwest::Client, addr: SocketAddr, username: &str, password: &str) -> BenchResult<String> {
     let resp = client

@@ -92,3 +92,56 @@ fn check_run(run: &Run, requests_at_start: u64) {
     );
     assert!(run.db_bytes_end > 0, "{b}");
 }
+
+/// The ledger scenario at 2,000 outlets and a 300-row import: every step runs through the real
+/// server and the figures are sane (not timed against targets).
+#[test]
+fn the_ledger_benchmark_runs_at_a_small_scale() {
+    use mashangban_bench::ledgers::{self, LedgerOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let opts = LedgerOptions {
+        items: 2_000,
+        import_rows: 300,
+        seconds: 0.5,
+        max_requests: 200,
+        work_dir: dir.path().to_path_buf(),
+        seed: 7,
+        server_exe: PathBuf::from(env!("CARGO_BIN_EXE_mashangban-bench")),
+        readers: 2,
+        command: "smoke".into(),
+    };
+    let report = ledgers::run(&opts).unwrap();
+
+    assert_eq!((report.load.items, report.load.events), (2_000, 2_000), "{:?}", report.load);
+    for name in ["ledger list, town + stage", "ledger list, town + choice", "ledger rollup"] {
+        let s = report.scenario(name).unwrap_or_else(|| panic!("no scenario {name}"));
+        assert!(s.requests > 0 && s.errors == 0, "{name}: {s:?}");
+        assert!(s.p50_ms > 0.0 && s.p50_ms <= s.p99_ms && s.p99_ms <= s.max_ms, "{name}: {s:?}");
+    }
+    assert!(report.rollup_group_by.requests > 0 && report.rollup_speedup() > 0.0);
+
+    let e = &report.export;
+    assert!((100..=320).contains(&e.items), "about a tenth of the outlets are closed: {e:?}");
+    assert_eq!(e.rows, e.items, "the export holds every matching item: {e:?}");
+    assert!(e.bytes > 0 && e.peak_after >= e.rss_before && e.rss_before > 0, "{e:?}");
+
+    let i = &report.import;
+    assert_eq!((i.rows, i.imported), (300, 300), "every row imported as a new outlet: {i:?}");
+    assert!(i.baseline_seconds > 0.0 && i.import_seconds > i.preview_seconds * 0.5 && i.ratio() > 0.0, "{i:?}");
+    let conn = rusqlite::Connection::open(opts.db_path()).unwrap();
+    let (items, events): (i64, i64) = conn
+        .query_row("SELECT (SELECT COUNT(*) FROM ledger_items), (SELECT COUNT(*) FROM ledger_item_events)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((items, events), (2_300, 2_300), "the baseline's rows are gone, the import wrote its history");
+
+    let md = report.markdown();
+    assert!(md.contains("## Ledgers: 2,000 outlets") && md.contains(ledgers::ROLLUP_BASELINE), "{md}");
+    assert_eq!(report.targets().len(), 6, "{md}");
+    let docs = dir.path().join("benchmarks.md");
+    report::write_section(&docs, "ledgers=2000", &md).unwrap();
+    report::write_section(&docs, "ledgers=2000", &md).unwrap();
+    let written = std::fs::read_to_string(&docs).unwrap();
+    assert_eq!(written.matches("<!-- bench ledgers=2000 begin -->").count(), 1, "{written}");
+}

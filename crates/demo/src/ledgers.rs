@@ -61,47 +61,57 @@ fn stage_of(rng: &mut StdRng, stages: &[&'static str], weights: &[u32]) -> (usiz
 }
 
 fn outlets(rng: &mut StdRng, towns: &[String]) -> Vec<Draft> {
+    (1..=DEMO_OUTLETS)
+        .map(|n| {
+            let (stage, input) = outlet_draft(rng, n, towns);
+            Draft { stage, input }
+        })
+        .collect()
+}
+
+/// The `n`th generated outlet (from 1; `towns` not empty): its stage and its input by field code, with
+/// every field its stage requires. Keys are unique for every `n` below 100 million: the receiving water's
+/// code is the town's, plus 100 per block of 9,999 outlets (the key's sequence number has four digits).
+/// The demo draws the first 300, the benchmark (`mashangban-bench ledgers`) a million.
+pub fn outlet_draft(rng: &mut StdRng, n: u32, towns: &[String]) -> (&'static str, BTreeMap<String, Json>) {
     let stages = ["survey", "monitor", "trace", "remediate", "closed"];
     let types = ["GY", "WS", "NY", "QT"];
     let parties = ["某五金制品厂", "某污水处理厂", "某养殖场", "某村委会", "某印染厂", "某电镀厂"];
     let units = ["sthjj", "swuj", "zjj"];
-    (1..=DEMO_OUTLETS)
-        .map(|n| {
-            let t = (n as usize - 1) % towns.len();
-            let town = &towns[t];
-            let water = format!("QJ{:06}", t + 1);
-            let kind = types[rng.gen_range(0..types.len())];
-            let (s, stage) = stage_of(rng, &stages, &[30, 25, 20, 15, 10]);
-            let day = rng.gen_range(10..120);
-            let at = |i: usize, days: u32| (s >= i).then(|| date(day + days));
-            let cod = rng.gen_range(15..90);
-            let v = json!({
-                "outlet_code": format!("{water}442000{kind}{n:04}"),
-                "name": format!("{town}{n}号排口"),
-                "outlet_type": kind,
-                "receiving_water_code": water,
-                "receiving_water_name": format!("{town}主涌"),
-                "town": town,
-                "location": format!("{}路{}号旁", ["工业", "沿江", "兴业", "新城"][n as usize % 4], n % 97 + 1),
-                "point": { "lat": 22.5 + f64::from(t as u32) * 0.01 + f64::from(n % 10) * 0.001, "lon": 113.2 + f64::from(n % 17) * 0.01 },
-                "responsible_party": parties[n as usize % parties.len()],
-                "discharge_mode": (["continuous", "intermittent", "seasonal"][n as usize % 3]),
-                "surveyed_on": date(day),
-                "monitored_on": at(1, 10),
-                "cod_mg_l": (s >= 1).then(|| cod.to_string()),
-                "nh3n_mg_l": (s >= 1).then(|| format!("{}.{}", rng.gen_range(0..4), rng.gen_range(0..10))),
-                "source": (s >= 2).then_some("周边企业生产废水及生活污水混排"),
-                "traced_on": at(2, 30),
-                "remediation": (s >= 3).then(|| ["ban", "merge", "regulate"][n as usize % 3]),
-                "responsible_unit": (s >= 3).then(|| units[n as usize % units.len()]),
-                "remediation_deadline": (s >= 3).then(|| date(300)),
-                "remediated_on": at(4, 80),
-                "acceptance_file": (s >= 4).then(|| format!("demo-acceptance-{n:04}.pdf")),
-                "closed_on": at(4, 90),
-            });
-            Draft { stage, input: input(v) }
-        })
-        .collect()
+    let t = (n as usize - 1) % towns.len();
+    let town = &towns[t];
+    let (block, seq) = ((n - 1) / 9999, (n - 1) % 9999 + 1);
+    let water = format!("QJ{:06}", t as u32 + 1 + 100 * block);
+    let kind = types[rng.gen_range(0..types.len())];
+    let (s, stage) = stage_of(rng, &stages, &[30, 25, 20, 15, 10]);
+    let day = rng.gen_range(10..120);
+    let at = |i: usize, days: u32| (s >= i).then(|| date(day + days));
+    let cod = rng.gen_range(15..90);
+    let v = json!({
+        "outlet_code": format!("{water}442000{kind}{seq:04}"),
+        "name": format!("{town}{n}号排口"),
+        "outlet_type": kind,
+        "receiving_water_code": water,
+        "receiving_water_name": format!("{town}主涌"),
+        "town": town,
+        "location": format!("{}路{}号旁", ["工业", "沿江", "兴业", "新城"][n as usize % 4], n % 97 + 1),
+        "point": { "lat": 22.5 + f64::from(t as u32) * 0.01 + f64::from(n % 10) * 0.001, "lon": 113.2 + f64::from(n % 17) * 0.01 },
+        "responsible_party": parties[n as usize % parties.len()],
+        "discharge_mode": (["continuous", "intermittent", "seasonal"][n as usize % 3]),
+        "surveyed_on": date(day),
+        "monitored_on": at(1, 10),
+        "cod_mg_l": (s >= 1).then(|| cod.to_string()),
+        "nh3n_mg_l": (s >= 1).then(|| format!("{}.{}", rng.gen_range(0..4), rng.gen_range(0..10))),
+        "source": (s >= 2).then_some("周边企业生产废水及生活污水混排"),
+        "traced_on": at(2, 30),
+        "remediation": (s >= 3).then(|| ["ban", "merge", "regulate"][n as usize % 3]),
+        "responsible_unit": (s >= 3).then(|| units[n as usize % units.len()]),
+        "remediation_deadline": (s >= 3).then(|| date(300)),
+        "remediated_on": at(4, 80),
+        "acceptance_file": (s >= 4).then(|| format!("demo-acceptance-{n:04}.pdf")),
+        "closed_on": at(4, 90),
+    });
+    (stage, input(v))
 }
 
 fn creeks(rng: &mut StdRng, towns: &[String]) -> Vec<Draft> {

@@ -49,7 +49,7 @@ pub use enforcement::load_enforcement;
 pub use enterprises::{DEMO_ENTERPRISES, DemoEnterprise, demo_enterprises, load_enterprises};
 pub use fund::{DEMO_FUND_POLICY, load_fund};
 pub use hot_issues::load_hot_issues;
-pub use ledgers::{DEMO_OUTLETS, load_ledgers};
+pub use ledgers::{DEMO_OUTLETS, load_ledgers, outlet_draft};
 pub use liaisons::load_liaisons;
 pub use monitoring::{DEMO_DEVICE_PASSWORD, DEMO_PARK, DEMO_POINTS, demo_mn, load_monitoring};
 pub use onsite::load_onsite;

@@ -219,6 +219,32 @@ impl<D: Database> LedgerStore for SqlStore<D> {
         self.db.read(list).await
     }
 
+    async fn ledger_items_after(
+        &self,
+        type_code: &str,
+        filter: &LedgerFilter,
+        scope: &LedgerScope,
+        after: Option<String>,
+        limit: u32,
+    ) -> StoreResult<Vec<LedgerItem>> {
+        let (type_code, filter, scope) = (type_code.to_owned(), filter.clone(), scope.clone());
+        let batch = job(move |c| {
+            Box::pin(async move {
+                let mut args = Args::default();
+                let mut cond = conditions(c.dialect(), &type_code, &filter, &scope, &mut args);
+                if let Some(after) = &after {
+                    cond = format!("{cond} AND item_key > {}", args.push(after.as_str()));
+                }
+                let sql = format!(
+                    "SELECT {ITEM_COLUMNS} FROM ledger_items WHERE {cond} ORDER BY item_key LIMIT {}",
+                    args.push(limit.clamp(1, 10_000))
+                );
+                c.map(&sql, args.values(), item).await
+            })
+        });
+        self.db.read(batch).await
+    }
+
     async fn ledger_rollup(
         &self,
         type_code: &str,
@@ -232,13 +258,18 @@ impl<D: Database> LedgerStore for SqlStore<D> {
                 let d = c.dialect();
                 let mut args = Args::default();
                 let cond = conditions(d, &type_code, &filter, &scope, &mut args);
-                let row = match &by {
-                    RollupBy::Town => "CAST(town_id AS TEXT)".to_owned(),
-                    RollupBy::Choice(field) => choice_sql(d, field, &mut args),
+                // By town the groups are the index's own columns (`ledger_items_town`), so the count reads
+                // the index in order; grouping by the text of the id would sort every item in a temporary B-tree.
+                let (row, group) = match &by {
+                    RollupBy::Town => ("CAST(town_id AS TEXT)".to_owned(), "town_id".to_owned()),
+                    RollupBy::Choice(field) => {
+                        let value = choice_sql(d, field, &mut args);
+                        (value.clone(), value)
+                    }
                 };
                 let sql = format!(
                     "SELECT {row} AS row_value, stage, COUNT(*) FROM ledger_items WHERE {cond}
-                     GROUP BY {row}, stage ORDER BY 1, 2"
+                     GROUP BY {group}, stage ORDER BY 1, 2"
                 );
                 c.map(&sql, args.values(), |row| {
                     let mut c = row.cols();

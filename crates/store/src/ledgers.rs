@@ -300,6 +300,18 @@ pub trait LedgerStore {
         scope: &LedgerScope,
     ) -> impl Future<Output = StoreResult<LedgerPage>> + Send;
 
+    /// At most `limit` items of a type in scope matching the filter (its paging ignored) whose key sorts
+    /// after `after` (from the first when none), by key, without counting the total: an export reads
+    /// every match this way, one batch at a time (keyset paging), so it never holds them all.
+    fn ledger_items_after(
+        &self,
+        type_code: &str,
+        filter: &LedgerFilter,
+        scope: &LedgerScope,
+        after: Option<String>,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<LedgerItem>>> + Send;
+
     /// Counts of the items in scope matching the filter (paging ignored), by `by` × stage.
     fn ledger_rollup(
         &self,

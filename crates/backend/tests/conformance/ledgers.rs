@@ -228,6 +228,18 @@ async fn lists_and_rollups_count_only_the_scope_and_the_filter<D: TestDb>() {
     let other_type = s.list_ledger_items("creek", &all, &LedgerScope::All).await.unwrap();
     assert_eq!(other_type.total, 0);
 
+    // An export's batches: by key after the last one read, under the same scope and filter, paging ignored.
+    let keys = |items: Vec<mashangban_store::LedgerItem>| items.into_iter().map(|i| i.key).collect::<Vec<_>>();
+    let town = LedgerScope::Town(guzhen);
+    let first = s.ledger_items_after("sewer", &second, &town, None, 3).await.unwrap();
+    assert_eq!(keys(first), ["A001", "A002", "A003"], "the filter's offset and limit do not page a batch");
+    let next = s.ledger_items_after("sewer", &all, &town, Some("A003".into()), 3).await.unwrap();
+    assert_eq!(keys(next), ["A004"], "the rest of the town, fewer than asked: the last batch");
+    let intercept = LedgerFilter { stage: Some("intercept".into()), ..all.clone() };
+    let batch = s.ledger_items_after("sewer", &intercept, &LedgerScope::All, Some("A002".into()), 10).await.unwrap();
+    assert_eq!(keys(batch), ["A003", "A004", "A005", "A006", "A007"]);
+    assert!(s.ledger_items_after("sewer", &all, &LedgerScope::Nothing, None, 10).await.unwrap().is_empty());
+
     let rollup = s.ledger_rollup("sewer", &all, &LedgerScope::All, RollupBy::Town).await.unwrap();
     let cell = |row: i64, stage: &str, count| RollupCell { row: Some(row.to_string()), stage: stage.into(), count };
     let xiaolan = org.by_code("xiaolan").unwrap().id;

@@ -1,0 +1,631 @@
+//! The ledger scenario (`mashangban-bench ledgers`): outlets into rivers (入河排污口) generated
+//! deterministically from a seed by the demo's outlet generator, each validated by the ledger
+//! engine, bulk-loaded straight into SQLite (like the request loader: prepared statements in large
+//! transactions, the secondary indexes built afterwards), then measured through the real server over
+//! HTTP: lists with two filters, the town × stage rollup (against its plain GROUP BY), a streamed
+//! export (the server's RSS growth) and an xlsx import (against raw batched INSERTs of the same rows).
+//! See `docs/benchmarks.md`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant as Clock;
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rusqlite::{Connection, params_from_iter};
+use serde::Serialize;
+
+use mashangban_domain::ledger::LedgerType;
+use mashangban_domain::org::{OrgTree, UnitKind};
+use mashangban_sheet::write::Export;
+use mashangban_store::{OrgStore, ledger_item_name, ledger_placement};
+
+use crate::report::{self, Machine, Target, mib, ms, target, thousands};
+use crate::scenarios::{self, Measured, Scenario};
+use crate::server::Server;
+use crate::{BenchResult, Ctx, baseline, load};
+
+/// The ledger type measured.
+pub const TYPE: &str = "outlet";
+/// Items per load transaction.
+const COMMIT_EVERY: u64 = 50_000;
+/// Rows per INSERT statement of the import baseline.
+const BATCH_ROWS: usize = 100;
+/// The stage an export selects: a tenth of the generated outlets are in it.
+const EXPORT_STAGE: &str = "closed";
+
+/// One run of the ledger scenario.
+#[derive(Debug, Clone)]
+pub struct LedgerOptions {
+    /// Outlets bulk-loaded before the measurements.
+    pub items: u64,
+    /// Rows of the imported workbook (new outlets).
+    pub import_rows: u32,
+    /// Time bound of each HTTP scenario and baseline.
+    pub seconds: f64,
+    /// Request bound of each scenario.
+    pub max_requests: u64,
+    pub work_dir: PathBuf,
+    pub seed: u64,
+    /// The executable whose `serve` subcommand runs the server (this binary).
+    pub server_exe: PathBuf,
+    /// Reader connections of the server's store.
+    pub readers: usize,
+    /// The command line, for the report.
+    pub command: String,
+}
+
+impl LedgerOptions {
+    pub fn db_path(&self) -> PathBuf {
+        self.work_dir.join(format!("bench-ledgers-{}.db", self.items))
+    }
+}
+
+/// The bulk load.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LedgerLoad {
+    pub items: u64,
+    /// History rows written with them (one per item).
+    pub events: u64,
+    /// Migrations, demo org and users, bundled ledger types through the store.
+    pub setup_seconds: f64,
+    /// Generating and validating the items and writing them (indexes dropped).
+    pub copy_seconds: f64,
+    /// Re-creating the dropped indexes.
+    pub index_seconds: f64,
+    pub items_per_second: f64,
+    pub db_bytes: u64,
+}
+
+/// The import and its baseline.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportFigures {
+    pub rows: u64,
+    pub file_bytes: u64,
+    /// `POST …/import/preview`: upload, parse, look up the keys, validate, plan (nothing written).
+    pub preview_seconds: f64,
+    /// `POST …/import`: the same, then every item written with its history in one transaction.
+    pub import_seconds: f64,
+    /// Items the import reported as new.
+    pub imported: u64,
+    /// The same rows as plain batched INSERTs into `ledger_items`, one transaction.
+    pub baseline_seconds: f64,
+}
+
+impl ImportFigures {
+    /// Import throughput over the baseline's.
+    pub fn ratio(&self) -> f64 {
+        self.baseline_seconds / self.import_seconds.max(1e-9)
+    }
+}
+
+/// The streamed export and the server's memory around it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ExportFigures {
+    /// Items matching the export's filter (the list's total).
+    pub items: u64,
+    /// Data rows in the workbook received (read back with the import's reader).
+    pub rows: u64,
+    pub bytes: u64,
+    pub seconds: f64,
+    /// The server's VmRSS just before the export.
+    pub rss_before: u64,
+    /// The server's VmHWM (peak RSS) after it.
+    pub peak_after: u64,
+}
+
+impl ExportFigures {
+    pub fn growth(&self) -> u64 {
+        self.peak_after.saturating_sub(self.rss_before)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LedgerReport {
+    pub items: u64,
+    pub machine: Machine,
+    pub date: String,
+    pub commit: String,
+    pub command: String,
+    pub seconds: f64,
+    pub load: LedgerLoad,
+    pub scenarios: Vec<Measured>,
+    /// The rollup's counts as a plain GROUP BY over `ledger_items`.
+    pub rollup_group_by: Measured,
+    pub import: ImportFigures,
+    pub export: ExportFigures,
+    pub rss_peak: u64,
+}
+
+/// Loads the outlets, runs every measurement and reports.
+pub fn run(opts: &LedgerOptions) -> BenchResult<LedgerReport> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().ctx("runtime")?;
+    let db = opts.db_path();
+    let started = Clock::now();
+    load::remove_db(&db)?;
+    let (ty, org, towns) = rt.block_on(prepare(&db))?;
+    let setup_seconds = started.elapsed().as_secs_f64();
+    let mut generator = Generator { ty: &ty, org: &org, towns: &towns, rng: StdRng::seed_from_u64(opts.seed), next: 1 };
+    let mut load = bulk_load(&db, &mut generator, opts.items)?;
+    load.setup_seconds = setup_seconds;
+    let import_items = generator.items(u64::from(opts.import_rows))?;
+    let workbook = import_workbook(&ty, &org, &import_items)?;
+    let rollup_group_by = rollup_baseline(&db, opts.seconds, opts.max_requests)?;
+
+    let url = format!("sqlite://{}", db.display());
+    let server = Server::start(&opts.server_exe, &url, opts.readers, None)?;
+    let measured = rt.block_on(measure(opts, &server, &towns, &workbook, &db, &import_items));
+    let rss_peak = server.memory().1;
+    server.stop();
+    let (scenarios, export, mut import) = measured?;
+    import.file_bytes = workbook.len() as u64;
+    Ok(LedgerReport {
+        items: opts.items,
+        machine: Machine::read(),
+        date: mashangban_domain::time::now().format("%Y-%m-%d %H:%M (+08:00)").to_string(),
+        commit: report::commit(),
+        command: opts.command.clone(),
+        seconds: opts.seconds,
+        load,
+        scenarios,
+        rollup_group_by,
+        import,
+        export,
+        rss_peak,
+    })
+}
+
+/// The real store: migrations, demo org and users, the bundled ledger types. Answers the outlet
+/// type, the org and the active towns' codes (sorted, as the demo draws them).
+async fn prepare(db: &Path) -> BenchResult<(LedgerType, OrgTree, Vec<String>)> {
+    let (store, _) = load::open_with_org(db).await?;
+    mashangban_app::ledgers::install_bundled(&store).await.map_err(|e| e.to_string())?;
+    let org = OrgTree::new(store.list_units().await.ctx("org")?);
+    let mut towns: Vec<String> =
+        org.units().filter(|u| u.kind == UnitKind::Town && u.active).map(|u| u.code.clone()).collect();
+    towns.sort();
+    if towns.is_empty() {
+        return Err("the demo org has no towns".into());
+    }
+    let ty = mashangban_domain::ledger::bundled::by_code(TYPE).map_err(|e| e.message)?;
+    Ok((ty, org, towns))
+}
+
+/// One generated item, validated, ready to write.
+struct Item {
+    key: String,
+    name: Option<String>,
+    stage: String,
+    values: mashangban_domain::ledger::Values,
+    town_id: Option<i64>,
+    unit_id: Option<i64>,
+}
+
+/// The demo's outlet generator from a seed, each item validated by the ledger engine.
+struct Generator<'a> {
+    ty: &'a LedgerType,
+    org: &'a OrgTree,
+    towns: &'a [String],
+    rng: StdRng,
+    /// The next outlet's number (from 1).
+    next: u32,
+}
+
+impl Generator<'_> {
+    fn item(&mut self) -> BenchResult<Item> {
+        let (stage, input) = mashangban_demo::outlet_draft(&mut self.rng, self.next, self.towns);
+        self.next += 1;
+        let values = self.ty.validate_item(&input, self.org).map_err(|errors| {
+            let e: Vec<String> = errors.iter().map(|e| format!("{} {}: {}", e.label, e.value, e.message)).collect();
+            format!("generated outlet {} is invalid: {}", self.next - 1, e.join("; "))
+        })?;
+        let stage = self.ty.known_stage(stage).map_err(|e| e.message)?;
+        self.ty.check_entry(&values, stage).map_err(|e| e.message)?;
+        let key = self.ty.key_of(&values).ok_or("a generated outlet has no key")?;
+        let (town_id, unit_id) = ledger_placement(self.ty, &values, self.org);
+        Ok(Item { key, name: ledger_item_name(self.ty, &values), stage: stage.code.clone(), values, town_id, unit_id })
+    }
+
+    fn items(&mut self, n: u64) -> BenchResult<Vec<Item>> {
+        (0..n).map(|_| self.item()).collect()
+    }
+}
+
+const ITEM_INSERT_COLUMNS: &str = "type_code, item_key, item_name, stage, item_values, town_id, unit_id, type_version, \
+     created_at, updated_at, updated_by";
+
+/// The values of one `ledger_items` row for [`ITEM_INSERT_COLUMNS`].
+fn item_row(item: &Item, at: &str) -> BenchResult<[rusqlite::types::Value; 11]> {
+    use rusqlite::types::Value as V;
+    let opt = |v: Option<i64>| v.map_or(V::Null, V::Integer);
+    Ok([
+        V::Text(TYPE.into()),
+        V::Text(item.key.clone()),
+        item.name.clone().map_or(V::Null, V::Text),
+        V::Text(item.stage.clone()),
+        V::Text(serde_json::to_string(&item.values).ctx("values")?),
+        opt(item.town_id),
+        opt(item.unit_id),
+        V::Integer(1),
+        V::Text(at.into()),
+        V::Text(at.into()),
+        V::Text("基准测试（bench）".into()),
+    ])
+}
+
+/// Writes `count` generated outlets straight into `ledger_items`, each with one `imported` history
+/// row (its cell changes left out: the list, rollup and export do not read them), in transactions of
+/// [`COMMIT_EVERY`], with the tables' secondary indexes dropped and re-created from their own text.
+fn bulk_load(db: &Path, generator: &mut Generator<'_>, count: u64) -> BenchResult<LedgerLoad> {
+    let conn = Connection::open(db).ctx("open the database for the bulk load")?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA cache_size = -1000000; PRAGMA temp_store = MEMORY;",
+    )
+    .ctx("load pragmas")?;
+    let indexes = load::drop_indexes(&conn, &["ledger_items", "ledger_item_events"])?;
+    let at = mashangban_domain::time::format_instant(&mashangban_domain::time::now());
+    let t0 = Clock::now();
+    {
+        let marks: Vec<String> = (1..=11).map(|i| format!("?{i}")).collect();
+        let mut insert = conn
+            .prepare(&format!("INSERT INTO ledger_items ({ITEM_INSERT_COLUMNS}) VALUES ({})", marks.join(", ")))
+            .ctx("prepare")?;
+        let mut event = conn
+            .prepare(
+                "INSERT INTO ledger_item_events (item_id, item_version, at, by_name, by_role, ledger_roles, action,
+                    changes, note)
+                 VALUES (?1, 1, ?2, '基准测试（bench）', 'system', '', 'imported', '[]', '基准测试批量装载')",
+            )
+            .ctx("prepare")?;
+        conn.execute_batch("BEGIN").ctx("begin")?;
+        for n in 1..=count {
+            let item = generator.item()?;
+            insert.execute(params_from_iter(item_row(&item, &at)?)).ctx("insert an item")?;
+            event.execute(rusqlite::params![conn.last_insert_rowid(), at]).ctx("insert its event")?;
+            if n % COMMIT_EVERY == 0 {
+                conn.execute_batch("COMMIT; BEGIN").ctx("commit")?;
+            }
+        }
+        conn.execute_batch("COMMIT").ctx("commit")?;
+    }
+    let copy_seconds = t0.elapsed().as_secs_f64();
+    let t1 = Clock::now();
+    for sql in &indexes {
+        conn.execute_batch(sql).ctx("re-create an index")?;
+    }
+    let index_seconds = t1.elapsed().as_secs_f64();
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA wal_checkpoint(TRUNCATE);").ctx("restore pragmas")?;
+    let items: i64 = conn.query_row("SELECT COUNT(*) FROM ledger_items", [], |r| r.get(0)).ctx("count")?;
+    let events: i64 = conn.query_row("SELECT COUNT(*) FROM ledger_item_events", [], |r| r.get(0)).ctx("count")?;
+    drop(conn);
+    Ok(LedgerLoad {
+        items: items as u64,
+        events: events as u64,
+        setup_seconds: 0.0,
+        copy_seconds,
+        index_seconds,
+        items_per_second: count as f64 / (copy_seconds + index_seconds).max(1e-9),
+        db_bytes: file_bytes(db),
+    })
+}
+
+fn file_bytes(db: &Path) -> u64 {
+    ["", "-wal"]
+        .iter()
+        .map(|suffix| std::fs::metadata(format!("{}{suffix}", db.display())).map(|m| m.len()).unwrap_or(0))
+        .sum()
+}
+
+/// The import file: the items under the export's columns, as the export writes them.
+fn import_workbook(ty: &LedgerType, org: &OrgTree, items: &[Item]) -> BenchResult<Vec<u8>> {
+    let sheet = |e: mashangban_sheet::SheetError| e.message.to_string();
+    let mut export = Export::new(ty.name(), mashangban_app::ledgers::export_columns(ty)).map_err(sheet)?;
+    for item in items {
+        export.push(&mashangban_app::ledgers::export_row(ty, &item.values, &item.stage, org)).map_err(sheet)?;
+    }
+    export.finish().map_err(sheet)
+}
+
+/// The name of the rollup baseline.
+pub const ROLLUP_BASELINE: &str = "plain SQL GROUP BY town × stage over ledger_items (1 connection)";
+/// The name of the import baseline.
+pub const IMPORT_BASELINE: &str = "raw batched INSERTs of the import's rows into ledger_items (1 transaction)";
+
+/// The rollup's counts as a plain GROUP BY on a read-only connection of its own.
+fn rollup_baseline(db: &Path, seconds: f64, max: u64) -> BenchResult<Measured> {
+    let conn = Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ctx("open for GROUP BY")?;
+    conn.execute_batch("PRAGMA cache_size = -16000;").ctx("pragma")?;
+    let sql = "SELECT town_id, stage, COUNT(*) FROM ledger_items WHERE type_code = ?1 GROUP BY town_id, stage";
+    baseline::repeat(ROLLUP_BASELINE, seconds, max, |_| {
+        let mut stmt = conn.prepare_cached(sql).ctx("prepare the GROUP BY")?;
+        let counts: Vec<i64> =
+            stmt.query_map([TYPE], |r| r.get(2)).ctx("GROUP BY")?.collect::<Result<_, _>>().ctx("GROUP BY")?;
+        if counts.iter().sum::<i64>() == 0 { Err("the rollup baseline counted no items".into()) } else { Ok(()) }
+    })
+}
+
+/// The import's rows as plain multi-row INSERTs of [`BATCH_ROWS`] rows into `ledger_items`, in one
+/// transaction with the store's durability (WAL, `synchronous=FULL`), no validation and no history;
+/// timed, then deleted again (untimed) so the import writes the same keys.
+fn import_baseline(db: &Path, items: &[Item]) -> BenchResult<f64> {
+    let at = mashangban_domain::time::format_instant(&mashangban_domain::time::now());
+    let rows: Vec<[rusqlite::types::Value; 11]> = items.iter().map(|i| item_row(i, &at)).collect::<Result<_, _>>()?;
+    let mut conn = Connection::open(db).ctx("open for the import baseline")?;
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -32000;")
+        .ctx("pragmas")?;
+    let row_marks = |r: usize| {
+        let marks: Vec<String> = (1..=11).map(|c| format!("?{}", r * 11 + c)).collect();
+        format!("({})", marks.join(", "))
+    };
+    let insert = |n: usize| {
+        let values: Vec<String> = (0..n).map(row_marks).collect();
+        format!("INSERT INTO ledger_items ({ITEM_INSERT_COLUMNS}) VALUES {}", values.join(", "))
+    };
+    let started = Clock::now();
+    let tx = conn.transaction().ctx("begin")?;
+    let mut first = None;
+    for chunk in rows.chunks(BATCH_ROWS) {
+        let mut stmt = tx.prepare_cached(&insert(chunk.len())).ctx("prepare")?;
+        stmt.execute(params_from_iter(chunk.iter().flatten())).ctx("baseline insert")?;
+        first = first.or(Some(tx.last_insert_rowid() - chunk.len() as i64 + 1));
+    }
+    tx.commit().ctx("commit")?;
+    let seconds = started.elapsed().as_secs_f64();
+    conn.execute("DELETE FROM ledger_items WHERE id >= ?1", [first.unwrap_or(i64::MAX)])
+        .ctx("remove the baseline rows")?;
+    Ok(seconds)
+}
+
+/// Signs in as the administrator, then: the export (with the server's RSS around it), the HTTP
+/// scenarios, the import baseline, the import's preview and the import.
+async fn measure(
+    opts: &LedgerOptions,
+    server: &Server,
+    towns: &[String],
+    workbook: &[u8],
+    db: &Path,
+    import_items: &[Item],
+) -> BenchResult<(Vec<Measured>, ExportFigures, ImportFigures)> {
+    let client = scenarios::client(4)?;
+    let base = format!("http://{}/api/v1/ledgers/{TYPE}", server.addr);
+    let admin = scenarios::login(&client, server.addr, "admin", load::PASSWORD).await?;
+    let export = export(&client, server, &base, &admin).await?;
+    let list = build(&base, &admin, towns);
+    let measured =
+        scenarios::measure_each(&client, &list, (opts.seconds, opts.max_requests), &server.pid(), &|| 0.0).await?;
+    let baseline_seconds = import_baseline(db, import_items)?;
+    let t0 = Clock::now();
+    let preview = upload(&client, &format!("{base}/import/preview"), &admin, workbook).await?;
+    let preview_seconds = t0.elapsed().as_secs_f64();
+    if preview["problem_count"].as_u64() != Some(0) {
+        return Err(format!("the import's preview found problems: {preview}"));
+    }
+    let t1 = Clock::now();
+    let imported = upload(&client, &format!("{base}/import"), &admin, workbook).await?;
+    let import_seconds = t1.elapsed().as_secs_f64();
+    let import = ImportFigures {
+        rows: imported["rows"].as_u64().unwrap_or(0),
+        file_bytes: 0,
+        preview_seconds,
+        import_seconds,
+        imported: imported["new"].as_u64().unwrap_or(0),
+        baseline_seconds,
+    };
+    Ok((measured, export, import))
+}
+
+/// The HTTP scenarios: one client each, as a person paging a list or reading the rollup.
+fn build(base: &str, cookie: &str, towns: &[String]) -> Vec<Scenario> {
+    const STAGES: [&str; 5] = ["survey", "monitor", "trace", "remediate", "closed"];
+    const KINDS: [&str; 4] = ["GY", "WS", "NY", "QT"];
+    let towns = Arc::new(towns.to_vec());
+    let get = |url: String, cookie: &str| {
+        let cookie = cookie.to_owned();
+        move |c: &reqwest::Client| c.get(url).header("cookie", cookie.as_str())
+    };
+    let (b, t, k) = (base.to_owned(), Arc::clone(&towns), cookie.to_owned());
+    let town_stage: scenarios::MakeRequest = Arc::new(move |c, n| {
+        let (town, stage) = (&t[n as usize % t.len()], STAGES[(n as usize / t.len()) % STAGES.len()]);
+        get(format!("{b}/items?town={town}&stage={stage}"), &k)(c)
+    });
+    let (b, t, k) = (base.to_owned(), Arc::clone(&towns), cookie.to_owned());
+    let town_kind: scenarios::MakeRequest = Arc::new(move |c, n| {
+        let (town, kind) = (&t[n as usize % t.len()], KINDS[(n as usize / t.len()) % KINDS.len()]);
+        get(format!("{b}/items?town={town}&outlet_type={kind}"), &k)(c)
+    });
+    let rollup: scenarios::MakeRequest = {
+        let (url, k) = (format!("{base}/rollup"), cookie.to_owned());
+        Arc::new(move |c, _| get(url.clone(), &k)(c))
+    };
+    vec![
+        Scenario { name: "ledger list, town + stage filters".into(), clients: 1, expect: 200, make: town_stage },
+        Scenario { name: "ledger list, town + choice field filters".into(), clients: 1, expect: 200, make: town_kind },
+        Scenario { name: "ledger rollup, town × stage".into(), clients: 1, expect: 200, make: rollup },
+    ]
+}
+
+/// Exports the items in [`EXPORT_STAGE`] and measures the server's memory around it; the workbook is
+/// read back to count its rows.
+async fn export(client: &reqwest::Client, server: &Server, base: &str, cookie: &str) -> BenchResult<ExportFigures> {
+    let list: serde_json::Value =
+        get_json(client, &format!("{base}/items?stage={EXPORT_STAGE}&limit=1"), cookie).await?;
+    let items = list["total"].as_u64().ok_or("the list has no total")?;
+    let rss_before = server.memory().0;
+    let t0 = Clock::now();
+    let resp = client
+        .get(format!("{base}/export?stage={EXPORT_STAGE}"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .ctx("export")?;
+    if !resp.status().is_success() {
+        return Err(format!("export: HTTP {}", resp.status()));
+    }
+    let bytes = resp.bytes().await.ctx("export body")?;
+    let seconds = t0.elapsed().as_secs_f64();
+    let peak_after = server.memory().1;
+    let limits = mashangban_sheet::Limits::default().file_bytes(1 << 30).part_bytes(4 << 30).rows(2_000_000);
+    let mut rows = 0u64;
+    for row in mashangban_sheet::open(&bytes, &limits).map_err(|e| e.message.to_string())? {
+        if !row.map_err(|e| e.message.to_string())?.is_blank() {
+            rows += 1;
+        }
+    }
+    Ok(ExportFigures {
+        items,
+        rows: rows.saturating_sub(1),
+        bytes: bytes.len() as u64,
+        seconds,
+        rss_before,
+        peak_after,
+    })
+}
+
+async fn get_json(client: &reqwest::Client, url: &str, cookie: &str) -> BenchResult<serde_json::Value> {
+    let resp = client.get(url).header("cookie", cookie).send().await.ctx("GET")?;
+    if !resp.status().is_success() {
+        return Err(format!("GET {url}: HTTP {}", resp.status()));
+    }
+    resp.json().await.ctx("GET body")
+}
+
+/// Posts the workbook as the multipart upload the import page sends; answers the JSON report.
+async fn upload(client: &reqwest::Client, url: &str, cookie: &str, workbook: &[u8]) -> BenchResult<serde_json::Value> {
+    let part = reqwest::multipart::Part::bytes(workbook.to_vec())
+        .file_name("outlets.xlsx")
+        .mime_str("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        .ctx("part")?;
+    let form = reqwest::multipart::Form::new().part("file", part);
+    let resp = client.post(url).header("cookie", cookie).multipart(form).send().await.ctx("upload")?;
+    let status = resp.status();
+    let body: serde_json::Value = resp.json().await.ctx("upload answer")?;
+    if !status.is_success() {
+        return Err(format!("POST {url}: HTTP {status}: {body}"));
+    }
+    Ok(body)
+}
+
+impl LedgerReport {
+    pub fn scenario(&self, prefix: &str) -> Option<&Measured> {
+        self.scenarios.iter().find(|s| s.name.starts_with(prefix))
+    }
+
+    /// GROUP BY median over the rollup's median.
+    pub fn rollup_speedup(&self) -> f64 {
+        self.scenario("ledger rollup").map_or(0.0, |s| self.rollup_group_by.p50_ms / s.p50_ms.max(1e-9))
+    }
+
+    /// The issue's targets.
+    pub fn targets(&self) -> Vec<Target> {
+        let mut out = Vec::new();
+        let r = self.import.ratio();
+        out.push(target("import / raw batched INSERT", "≥ 40%", format!("{:.0}%", r * 100.0), r >= 0.4));
+        for s in self.scenarios.iter().filter(|s| s.name.starts_with("ledger list")) {
+            out.push(target(&format!("{} p99", s.name), "< 50 ms", ms(s.p99_ms), s.p99_ms < 50.0));
+        }
+        if let Some(s) = self.scenario("ledger rollup") {
+            out.push(target("rollup p99", "< 20 ms", ms(s.p99_ms), s.p99_ms < 20.0));
+            let x = self.rollup_speedup();
+            out.push(target("rollup vs GROUP BY (p50)", "≥ 80×", format!("{x:.1}×"), x >= 80.0));
+        }
+        let g = self.export.growth();
+        out.push(target("export: server RSS growth", "< 100 MB", mib(g), g < 100_000_000));
+        out
+    }
+
+    pub fn markdown(&self) -> String {
+        use std::fmt::Write;
+        let mut md = String::new();
+        let (m, l, i, e) = (&self.machine, &self.load, &self.import, &self.export);
+        let _ = writeln!(md, "## Ledgers: {} outlets\n", thousands(self.items));
+        let _ = writeln!(
+            md,
+            "- machine: {} cores ({}), {:.1} GiB memory",
+            m.cores,
+            m.cpu,
+            m.memory_bytes as f64 / f64::from(1 << 30)
+        );
+        let _ = writeln!(md, "- date: {}; commit: {}", self.date, self.commit);
+        let _ = writeln!(md, "- command: `cargo build --release -p mashangban-bench && {}`", self.command);
+        let _ = writeln!(
+            md,
+            "- SQLite; each HTTP scenario: at most {} s, one client, as the administrator (every item in scope), after a short warm-up\n",
+            self.seconds
+        );
+        let _ = writeln!(
+            md,
+            "| scenario | clients | requests | errors | throughput /s | p50 ms | p95 ms | p99 ms | max ms | server CPU ms/req | client CPU ms/req | baseline | ratio |"
+        );
+        let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
+        for s in &self.scenarios {
+            let (base, ratio) = if s.name.starts_with("ledger rollup") {
+                (
+                    format!("GROUP BY p50 {}", ms(self.rollup_group_by.p50_ms)),
+                    format!("{:.1}× faster", self.rollup_speedup()),
+                )
+            } else {
+                ("—".into(), "—".into())
+            };
+            let _ = writeln!(md, "{} | {base} | {ratio} |", report::row(s));
+        }
+        let _ = writeln!(md, "{} | baseline | — |\n", report::row(&self.rollup_group_by));
+        let _ = writeln!(md, "| import, export, load and size | value |\n|---|---:|");
+        let per_s = |rows: u64, s: f64| rows as f64 / s.max(1e-9);
+        let _ = writeln!(
+            md,
+            "| import of {} new outlets from xlsx ({}), `POST …/import`: parse, validate, write with history | {:.1} s ({:.0} rows/s) |",
+            thousands(i.rows),
+            mib(i.file_bytes),
+            i.import_seconds,
+            per_s(i.rows, i.import_seconds)
+        );
+        let _ = writeln!(
+            md,
+            "| of which parse, key look-up and validation (`POST …/import/preview`, timed apart) | {:.1} s |",
+            i.preview_seconds
+        );
+        let _ = writeln!(
+            md,
+            "| baseline: {IMPORT_BASELINE}, {BATCH_ROWS} rows per statement | {:.2} s ({:.0} rows/s) |",
+            i.baseline_seconds,
+            per_s(i.rows, i.baseline_seconds)
+        );
+        let _ = writeln!(md, "| import / baseline (throughput) | {:.0}% |", i.ratio() * 100.0);
+        let _ = writeln!(
+            md,
+            "| export `?stage={EXPORT_STAGE}`: items / rows read back / size / time | {} / {} / {} / {:.1} s |",
+            thousands(e.items),
+            thousands(e.rows),
+            mib(e.bytes),
+            e.seconds
+        );
+        let _ = writeln!(
+            md,
+            "| server RSS before the export (VmRSS) / peak after it (VmHWM) / growth | {} / {} / {} |",
+            mib(e.rss_before),
+            mib(e.peak_after),
+            mib(e.growth())
+        );
+        let _ = writeln!(md, "| items / history rows bulk-loaded | {} / {} |", thousands(l.items), thousands(l.events));
+        let _ = writeln!(
+            md,
+            "| setup (migrations, org, users, types) + generate, validate and write + index build | {:.1} s + {:.1} s + {:.1} s ({:.0} items/s) |",
+            l.setup_seconds, l.copy_seconds, l.index_seconds, l.items_per_second
+        );
+        let _ = writeln!(md, "| database after load (file + WAL, checkpointed) | {} |", mib(l.db_bytes));
+        let _ = writeln!(md, "| server peak RSS over the whole run (VmHWM) | {} |\n", mib(self.rss_peak));
+        let _ = writeln!(md, "| target | wanted | measured | |\n|---|---|---:|---|");
+        for t in self.targets() {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} |",
+                t.what,
+                t.target,
+                t.measured,
+                if t.met { "met" } else { "**missed**" }
+            );
+        }
+        md.push('\n');
+        md
+    }
+}
