@@ -409,6 +409,7 @@ fn target_note(def: &TargetDef) -> String {
     format!("{}：目标 {}，期限 {}", def.name, def.goal, def.due_on.format("%Y-%m-%d"))
 }
 
+/// Writes a history entry of a centre, a target or a task.
 async fn event(
     c: &dyn Conn,
     centre_code: &str,
@@ -538,16 +539,19 @@ async fn load_task(c: &dyn Conn, id: i64, lock: bool) -> StoreResult<Option<Task
     c.map_opt(&format!("{TASK_SELECT} WHERE id = $1{lock}"), &args![id], task).await
 }
 
-const EVENT_SELECT: &str =
-    "SELECT id, centre_code, target_id, task_id, at, by_user_id, by_name, action, note FROM command_events";
+pub(crate) const EVENT_SELECT: &str = "SELECT id, centre_code, target_id, task_id, form_id, pledge_id, at, by_user_id,
+        by_name, action, note
+     FROM command_events";
 
-fn command_event(row: Row) -> StoreResult<CommandEvent> {
+pub(crate) fn command_event(row: Row) -> StoreResult<CommandEvent> {
     let mut c = row.cols();
     Ok(CommandEvent {
         id: c.get()?,
         centre_code: c.get()?,
         target_id: c.get()?,
         task_id: c.get()?,
+        form_id: c.get()?,
+        pledge_id: c.get()?,
         at: c.get()?,
         by_user_id: c.get()?,
         by_name: c.get()?,
