@@ -674,11 +674,7 @@ pub fn check_form_change(
     }
     let mut refused = Vec::new();
     if old.cadence != new.cadence {
-        refused.push(format!(
-            "已有报送的报表不能把报送周期由{}改为{}",
-            old.cadence.label(),
-            new.cadence.label()
-        ));
+        refused.push(format!("已有报送的报表不能把报送周期由{}改为{}", old.cadence.label(), new.cadence.label()));
     }
     for f in old.fields {
         let Some(used) = usage.keys.get(&f.key).copied().filter(|n| *n > 0) else { continue };
@@ -734,10 +730,7 @@ pub fn form_change_note(old: &FormShape<'_>, new: &ReportFormDef, unit_name: &dy
         parts.push(format!("报送周期：{} → {}", old.cadence.label(), new.cadence.label()));
     }
     if old.due_working_days != i64::from(new.due_working_days) {
-        parts.push(format!(
-            "报送期限：周期结束后 {} → {} 个工作日",
-            old.due_working_days, new.due_working_days
-        ));
+        parts.push(format!("报送期限：周期结束后 {} → {} 个工作日", old.due_working_days, new.due_working_days));
     }
     for f in old.fields {
         let Some(n) = new.fields.iter().find(|n| n.key == f.key) else {
@@ -795,11 +788,7 @@ pub fn form_change_note(old: &FormShape<'_>, new: &ReportFormDef, unit_name: &dy
 
 /// What an edit of a pledge changes, from → to, in Chinese, for the history (`内容未变` when
 /// nothing).
-pub fn pledge_change_note(
-    old: &PledgeChange,
-    new: &PledgeChange,
-    target_name: &dyn Fn(i64) -> String,
-) -> String {
+pub fn pledge_change_note(old: &PledgeChange, new: &PledgeChange, target_name: &dyn Fn(i64) -> String) -> String {
     let mut parts = Vec::new();
     let names = |ids: Vec<i64>| ids.into_iter().map(|id| format!("「{}」", target_name(id))).collect::<String>();
     let added: Vec<i64> = new.target_ids.iter().copied().filter(|t| !old.target_ids.contains(t)).collect();
@@ -979,7 +968,8 @@ mod tests {
     fn an_edit_that_would_invalidate_filed_reports_is_refused_and_changes_are_described() {
         let mut km = field("km", ReportFieldKind::Decimal);
         km.unit = Some("公里".into());
-        let old_fields = vec![field("count", ReportFieldKind::Integer), km.clone(), field("note", ReportFieldKind::Text)];
+        let old_fields =
+            vec![field("count", ReportFieldKind::Integer), km.clone(), field("note", ReportFieldKind::Text)];
         let old = FormShape {
             name: "周报",
             cadence: Cadence::Weekly,
@@ -1012,12 +1002,19 @@ mod tests {
         let mut metres = km.clone();
         metres.unit = Some("米".into());
         let e = refused(&def(vec![field("count", ReportFieldKind::Decimal), metres], vec![2], Cadence::Weekly));
-        assert!(e.message.contains("类型由整数改为小数") && e.message.contains("由「公里」改为「米」"), "{}", e.message);
+        assert!(
+            e.message.contains("类型由整数改为小数") && e.message.contains("由「公里」改为「米」"),
+            "{}",
+            e.message
+        );
         assert!(e.message.contains("「单位1」已报送过本表"), "{}", e.message);
         let e = refused(&def(old_fields.clone(), vec![1, 2], Cadence::Monthly));
         assert!(e.message.contains("报送周期由每周改为每月"), "{}", e.message);
         // Nothing filed: anything goes.
-        assert!(check_form_change(&old, &def(vec![metres_free()], vec![3], Cadence::Monthly), &FormUsage::default(), &name).is_ok());
+        assert!(
+            check_form_change(&old, &def(vec![metres_free()], vec![3], Cadence::Monthly), &FormUsage::default(), &name)
+                .is_ok()
+        );
         assert_eq!(form_change_note(&old, &def(old_fields.clone(), vec![1, 2], Cadence::Weekly), &name), "内容未变");
     }
 
@@ -1031,7 +1028,10 @@ mod tests {
         let new = PledgeChange::new(vec![2, 3, 3], d("2026-03-02"), "李镇长").unwrap();
         assert_eq!(new.target_ids, [2, 3]);
         let note = pledge_change_note(&old, &new, &|id| format!("目标{id}"));
-        assert_eq!(note, "新增所签目标「目标3」；移除所签目标「目标1」；签署日期：2026-03-01 → 2026-03-02；签署人：张镇长 → 李镇长");
+        assert_eq!(
+            note,
+            "新增所签目标「目标3」；移除所签目标「目标1」；签署日期：2026-03-01 → 2026-03-02；签署人：张镇长 → 李镇长"
+        );
         assert_eq!(pledge_change_note(&old, &old, &|id| id.to_string()), "内容未变");
         assert_eq!(PledgeChange::new(vec![], d("2026-03-01"), "x").unwrap_err().code, "pledge_targets_required");
         assert_eq!(withdrawal_reason("作废理由", " ").unwrap_err().code, "text_required");

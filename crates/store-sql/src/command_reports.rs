@@ -234,8 +234,15 @@ impl<D: Database> CommandReportStore for SqlStore<D> {
                 )
                 .await?;
                 let note = format!("「{}」第{}版：{note}", def.name, current.version + 1);
-                report_event(c, &current.centre_code, (Some(id), None), &author, CommandAction::ReportFormChanged, &note)
-                    .await?;
+                report_event(
+                    c,
+                    &current.centre_code,
+                    (Some(id), None),
+                    &author,
+                    CommandAction::ReportFormChanged,
+                    &note,
+                )
+                .await?;
                 load_form(c, id).await
             })
         });
@@ -508,7 +515,8 @@ impl<D: Database> CommandReportStore for SqlStore<D> {
                 .await?;
                 let names = unit_names(c, &[current.unit_id]).await?;
                 let unit = names.get(&current.unit_id).cloned().unwrap_or_else(|| current.unit_id.to_string());
-                let note = format!("{unit}的军令状（{} 签署）作废，理由：{reason}", current.signed_on.format("%Y-%m-%d"));
+                let note =
+                    format!("{unit}的军令状（{} 签署）作废，理由：{reason}", current.signed_on.format("%Y-%m-%d"));
                 let action = CommandAction::PledgeWithdrawn;
                 report_event(c, &current.centre_code, (None, Some(id)), &author, action, &note).await?;
                 load_pledge(c, id).await

@@ -614,8 +614,15 @@ impl<S: Store> CommandCentres<'_, S> {
         let values = reports::check_values(&form.fields, &body.values).map_err(|e| reports::fields_invalid(&e))?;
         let note = mashangban_domain::validation::optional_text("备注", body.note.as_deref(), 2000)?;
         let late = now > due_at(self.app, &period, form.due_working_days)?;
-        let filing =
-            NewFiling { form_id, period: period.key(), unit_id: unit.id, values, note, late, form_version: form.version };
+        let filing = NewFiling {
+            form_id,
+            period: period.key(),
+            unit_id: unit.id,
+            values,
+            note,
+            late,
+            form_version: form.version,
+        };
         let saved = self.app.store().file_report(filing, author(caller, now)).await?;
         Ok(filing_view(&saved))
     }
@@ -856,8 +863,7 @@ impl<S: Store> CommandCentres<'_, S> {
             self.unit_name(pledge.unit_id),
             reports::pledge_change_note(&old, &change, &name)
         );
-        let saved =
-            self.app.store().update_pledge(id, version, change, note, author(caller, self.app.now())).await?;
+        let saved = self.app.store().update_pledge(id, version, change, note, author(caller, self.app.now())).await?;
         self.one_pledge_view(&saved, targets).await
     }
 
@@ -896,8 +902,7 @@ impl<S: Store> CommandCentres<'_, S> {
             })
             .collect();
         let statuses: Vec<PledgeStatus> = signed.iter().map(|t| t.status).collect();
-        let status =
-            if p.withdrawn.is_some() { PledgeStatus::Withdrawn } else { reports::pledge_status(&statuses) };
+        let status = if p.withdrawn.is_some() { PledgeStatus::Withdrawn } else { reports::pledge_status(&statuses) };
         PledgeView {
             id: p.id,
             centre_code: p.centre_code.clone(),

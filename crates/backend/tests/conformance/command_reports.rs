@@ -132,14 +132,18 @@ async fn report_forms_filings_and_chases_are_kept<D: TestDb>() {
     let fields_without_km = vec![field("count", ReportFieldKind::Integer)];
     let shrunk = ReportFormDef::new("管网周报", Cadence::Weekly, fields_without_km, vec![guzhen, xiaolan], 2).unwrap();
     assert_eq!(refusal(s.update_report_form(form.id, 1, shrunk, "x".into(), author(30)).await), "report_form_in_use");
-    let renamed = ReportFormDef::new("管网建设周报", Cadence::Weekly, form.fields.clone(), vec![guzhen, xiaolan], 3).unwrap();
+    let renamed =
+        ReportFormDef::new("管网建设周报", Cadence::Weekly, form.fields.clone(), vec![guzhen, xiaolan], 3).unwrap();
     assert_eq!(
         refusal(s.update_report_form(form.id, 2, renamed.clone(), "x".into(), author(30)).await),
         "report_form_changed"
     );
     let saved = s.update_report_form(form.id, 1, renamed, "名称改动".into(), author(31)).await.unwrap();
     assert_eq!((saved.version, saved.name.as_str(), saved.due_working_days), (2, "管网建设周报", 3));
-    assert_eq!(refusal(s.file_report(filing("2026-W49", xiaolan, "1", false), author(32)).await), "report_form_changed");
+    assert_eq!(
+        refusal(s.file_report(filing("2026-W49", xiaolan, "1", false), author(32)).await),
+        "report_form_changed"
+    );
     // Withdrawn: kept, marked, no more filings or chases.
     let gone = s.withdraw_report_form(form.id, 2, "停用".into(), author(33)).await.unwrap();
     let w = gone.withdrawn.clone().unwrap();
@@ -203,7 +207,10 @@ async fn pledges_keep_their_document<D: TestDb>() {
     assert_eq!(refusal(s.update_pledge(p.id, 2, change.clone(), "x".into(), author(2)).await), "pledge_changed");
     assert_eq!(refusal(s.update_pledge(999, 1, change.clone(), "x".into(), author(2)).await), "pledge_not_found");
     let changed = s.update_pledge(p.id, 1, change, "签署人改动".into(), author(2)).await.unwrap();
-    assert_eq!((changed.version, changed.target_ids.clone(), changed.signatory.as_str()), (2, vec![1], "古镇镇党委书记"));
+    assert_eq!(
+        (changed.version, changed.target_ids.clone(), changed.signatory.as_str()),
+        (2, vec![1], "古镇镇党委书记")
+    );
     let gone = s.withdraw_pledge(p.id, 2, "重签".into(), author(3)).await.unwrap();
     assert_eq!((gone.version, gone.withdrawn.map(|w| w.reason)), (3, Some("重签".to_owned())));
     assert_eq!(refusal(s.withdraw_pledge(p.id, 3, "x".into(), author(4)).await), "pledge_withdrawn");

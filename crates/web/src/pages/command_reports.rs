@@ -615,7 +615,8 @@ async fn edit_pledge<S: Store>(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
     let id = pledge_id(&id)?;
-    let mut body = PledgeBody { version: None, targets: Vec::new(), signed_on: String::new(), signatory: String::new() };
+    let mut body =
+        PledgeBody { version: None, targets: Vec::new(), signed_on: String::new(), signatory: String::new() };
     let mut bad_target = None;
     for (name, value) in pairs {
         match name.as_str() {

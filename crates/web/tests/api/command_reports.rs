@@ -408,7 +408,10 @@ async fn forms_are_edited_within_what_filed_reports_allow_and_withdrawn_forms_ar
     assert_eq!(status, StatusCode::OK, "{changed}");
     assert_eq!((changed["version"].as_i64(), changed["due_working_days"].as_i64()), (Some(2), Some(3)));
     // A stale version, no version, a town, a supervisor (no right to work), bad input: refused.
-    assert_eq!(code(&put(&app, &path, &office, body.clone()).await), (StatusCode::CONFLICT, Some("report_form_changed")));
+    assert_eq!(
+        code(&put(&app, &path, &office, body.clone()).await),
+        (StatusCode::CONFLICT, Some("report_form_changed"))
+    );
     let mut unversioned = body.clone();
     unversioned["version"] = Value::Null;
     assert_eq!(
@@ -460,7 +463,13 @@ async fn forms_are_edited_within_what_filed_reports_allow_and_withdrawn_forms_ar
         refused(&|b: &mut Value| b["cadence"] = json!("monthly")),
         refused(&|b: &mut Value| b["filers"] = json!(["xiaolan", "sthjj"])),
     ];
-    let expected = ["已有 1 份报表填报，不能删除", "类型由整数改为小数", "计量单位由「公里」改为「米」", "报送周期由每周改为每月", "已报送过本表，不能从报送单位中移除"];
+    let expected = [
+        "已有 1 份报表填报，不能删除",
+        "类型由整数改为小数",
+        "计量单位由「公里」改为「米」",
+        "报送周期由每周改为每月",
+        "已报送过本表，不能从报送单位中移除",
+    ];
     for (b, words) in cases.into_iter().zip(expected) {
         let (status, answer) = put(&app, &path, &office, b).await;
         assert_eq!((status, answer["code"].as_str()), (StatusCode::CONFLICT, Some("report_form_in_use")), "{answer}");
@@ -558,9 +567,7 @@ async fn pledges_are_edited_and_a_withdrawn_one_is_neither_met_nor_missed() {
     assert!(p["history"][0]["note"].as_str().unwrap().contains("古镇镇的军令状"), "{p}");
     let path = format!("/api/v1/command/pledges/{}", p["id"]);
 
-    let edit = |version: i64, targets: &[i64], signed_on: &str| {
-        json!({ "version": version, "targets": targets, "signed_on": signed_on, "signatory": "古镇镇镇长" })
-    };
+    let edit = |version: i64, targets: &[i64], signed_on: &str| json!({ "version": version, "targets": targets, "signed_on": signed_on, "signatory": "古镇镇镇长" });
     assert_eq!(
         code(&put(&app, &path, &guzhen, edit(1, &[missed], "2026-03-01")).await),
         (StatusCode::FORBIDDEN, Some("command_office_only"))
@@ -612,7 +619,8 @@ async fn pledges_are_edited_and_a_withdrawn_one_is_neither_met_nor_missed() {
         code(&app.post(&withdraw, Some(&office), json!({ "reason": "重签" })).await),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("version_required"))
     );
-    let (status, gone) = app.post(&withdraw, Some(&office), json!({ "version": 2, "reason": "目标调整，重新签署" })).await;
+    let (status, gone) =
+        app.post(&withdraw, Some(&office), json!({ "version": 2, "reason": "目标调整，重新签署" })).await;
     assert_eq!(status, StatusCode::OK, "{gone}");
     assert_eq!((gone["status"].as_str(), gone["status_label"].as_str()), (Some("withdrawn"), Some("已作废")));
     assert_eq!(gone["withdrawn"]["reason"], "目标调整，重新签署");
