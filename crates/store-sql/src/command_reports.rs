@@ -19,7 +19,7 @@ use mashangban_store::{
     ReportFormRecord, StoreError, StoreResult, Withdrawal,
 };
 
-use crate::command::{EVENT_SELECT, command_event};
+use crate::command::{EVENT_SELECT, Subject, command_event, event};
 use crate::rows::json_text;
 use crate::sql::{Args, Conn, Database, Row, bad, job};
 use crate::{SqlStore, args};
@@ -29,32 +29,6 @@ async fn centre_exists(c: &dyn Conn, code: &str) -> StoreResult<()> {
         Some(_) => Ok(()),
         None => Err(centre_not_found(code).into()),
     }
-}
-
-/// Writes a history entry of a form or a pledge in the centre's history.
-async fn report_event(
-    c: &dyn Conn,
-    centre_code: &str,
-    (form_id, pledge_id): (Option<i64>, Option<i64>),
-    author: &CommandAuthor,
-    action: CommandAction,
-    note: &str,
-) -> StoreResult<i64> {
-    c.scalar(
-        "INSERT INTO command_events (centre_code, form_id, pledge_id, at, by_user_id, by_name, action, note)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        &args![
-            centre_code,
-            form_id,
-            pledge_id,
-            &author.at,
-            author.user_id,
-            author.name.as_str(),
-            action.as_str(),
-            note
-        ],
-    )
-    .await
 }
 
 /// The names of units (short name if any), by id.
@@ -151,7 +125,7 @@ impl<D: Database> CommandReportStore for SqlStore<D> {
                     def.filers.len(),
                     def.due_working_days
                 );
-                report_event(c, &code, (Some(id), None), &author, CommandAction::ReportFormDefined, &note).await?;
+                event(c, &code, Subject::Form(id), &author, CommandAction::ReportFormDefined, Some(&note)).await?;
                 load_form(c, id).await
             })
         });
@@ -234,13 +208,13 @@ impl<D: Database> CommandReportStore for SqlStore<D> {
                 )
                 .await?;
                 let note = format!("「{}」第{}版：{note}", def.name, current.version + 1);
-                report_event(
+                event(
                     c,
                     &current.centre_code,
-                    (Some(id), None),
+                    Subject::Form(id),
                     &author,
                     CommandAction::ReportFormChanged,
-                    &note,
+                    Some(&note),
                 )
                 .await?;
                 load_form(c, id).await
@@ -268,7 +242,7 @@ impl<D: Database> CommandReportStore for SqlStore<D> {
                 .await?;
                 let note = format!("「{}」撤回，理由：{reason}", current.name);
                 let action = CommandAction::ReportFormWithdrawn;
-                report_event(c, &current.centre_code, (Some(id), None), &author, action, &note).await?;
+                event(c, &current.centre_code, Subject::Form(id), &author, action, Some(&note)).await?;
                 load_form(c, id).await
             })
         });
@@ -436,7 +410,7 @@ impl<D: Database> CommandReportStore for SqlStore<D> {
                     def.target_ids.len(),
                     def.document_name
                 );
-                report_event(c, &code, (None, Some(id)), &author, CommandAction::PledgeRecorded, &note).await?;
+                event(c, &code, Subject::Pledge(id), &author, CommandAction::PledgeRecorded, Some(&note)).await?;
                 load_pledge(c, id).await
             })
         });
@@ -488,7 +462,7 @@ impl<D: Database> CommandReportStore for SqlStore<D> {
                 )
                 .await?;
                 let note = format!("第{}版：{note}", current.version + 1);
-                report_event(c, &current.centre_code, (None, Some(id)), &author, CommandAction::PledgeChanged, &note)
+                event(c, &current.centre_code, Subject::Pledge(id), &author, CommandAction::PledgeChanged, Some(&note))
                     .await?;
                 load_pledge(c, id).await
             })
@@ -518,7 +492,7 @@ impl<D: Database> CommandReportStore for SqlStore<D> {
                 let note =
                     format!("{unit}的军令状（{} 签署）作废，理由：{reason}", current.signed_on.format("%Y-%m-%d"));
                 let action = CommandAction::PledgeWithdrawn;
-                report_event(c, &current.centre_code, (None, Some(id)), &author, action, &note).await?;
+                event(c, &current.centre_code, Subject::Pledge(id), &author, action, Some(&note)).await?;
                 load_pledge(c, id).await
             })
         });

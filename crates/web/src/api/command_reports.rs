@@ -261,7 +261,8 @@ async fn withdraw_form<S: Store>(
     Ok(Json(app.command().withdraw_report_form(&caller, form_id(&id)?, body).await?))
 }
 
-fn pledge_id(id: &str) -> ApiResult<i64> {
+/// A pledge id from the path (`404 pledge_not_found` when not a number).
+pub(crate) fn pledge_id(id: &str) -> ApiResult<i64> {
     Ok(id.parse().map_err(|_| AppError::from(pledge_not_found()))?)
 }
 

@@ -602,10 +602,6 @@ async fn after_pledge_change<S: Store>(
     }
 }
 
-fn pledge_id(id: &str) -> Result<i64, AppError> {
-    id.parse().map_err(|_| AppError::from(mashangban_domain::command_reports::pledge_not_found()))
-}
-
 /// `POST /command/pledges/{id}/edit`: `version`, `target` (repeated), `signed_on`, `signatory`.
 async fn edit_pledge<S: Store>(
     State(app): State<App<S>>,
@@ -614,7 +610,7 @@ async fn edit_pledge<S: Store>(
     Path(id): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    let id = pledge_id(&id)?;
+    let id = crate::api::command_reports::pledge_id(&id)?;
     let mut body =
         PledgeBody { version: None, targets: Vec::new(), signed_on: String::new(), signatory: String::new() };
     let mut bad_target = None;
@@ -645,7 +641,7 @@ async fn withdraw_pledge<S: Store>(
     Path(id): Path<String>,
     Form(form): Form<WithdrawForm>,
 ) -> PageResult {
-    let id = pledge_id(&id)?;
+    let id = crate::api::command_reports::pledge_id(&id)?;
     let result = app.command().withdraw_pledge(&caller, id, form.body()).await.map(drop).map_err(Into::into);
     after_pledge_change(&app, &caller, &menu, id, result).await
 }

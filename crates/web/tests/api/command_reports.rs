@@ -496,18 +496,40 @@ async fn forms_are_edited_within_what_filed_reports_allow_and_withdrawn_forms_ar
     );
     assert!(history[0]["note"].as_str().unwrap().contains("删除栏目「存在问题」"), "{history}");
 
+    // The page's edit form: a stale version comes back on the form's card; a current one is saved.
+    let page_edit = format!("/command/report-forms/{id}/edit");
+    let lines = "km_built|本周新建管网|小数|公里|是|0|100\noutlets_closed|本周销号排口|整数||是|0|500\ninspected_on|巡查日期|日期||否||";
+    let typed = |version: &'static str| {
+        [
+            ("version", version),
+            ("name", "污水管网建设周报"),
+            ("cadence", "weekly"),
+            ("fields", lines),
+            ("filers", "guzhen, xiaolan, sthjj"),
+            ("due_working_days", "4"),
+        ]
+    };
+    let (status, _, html) = crate::browser::post_form(&app, &page_edit, &office, &typed("2")).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains(&format!("id=\"form-{id}-error\"")) && html.contains("已被他人修改"), "{html}");
+    let (status, location, _) = crate::browser::post_form(&app, &page_edit, &office, &typed("3")).await;
+    assert!(status.is_redirection() && location.ends_with(&format!("#form-{id}")), "{status} {location}");
+    let (_, overview) = app.get(forms, Some(&office)).await;
+    assert_eq!(overview[0]["form"]["version"], 4);
+    assert_eq!(overview[0]["history"][0]["note"], "「污水管网建设周报」第4版：报送期限：周期结束后 3 → 4 个工作日");
+
     // Past due: xiaolan and sthjj are missing; the office withdraws the form (reason required).
-    app.set_time("2026-11-27T10:00:00+08:00");
+    app.set_time("2026-11-30T10:00:00+08:00");
     let (office, guzhen, _, _) = signed_in_again(&app).await;
     let (_, d) = app.get("/api/v1/command/centres/water/dashboard", Some(&office)).await;
     assert_eq!(d["missing_reports"].as_array().unwrap().len(), 2, "{}", d["missing_reports"]);
     let withdraw = format!("{path}/withdraw");
     assert_eq!(
-        code(&app.post(&withdraw, Some(&office), json!({ "version": 3, "reason": " " })).await),
+        code(&app.post(&withdraw, Some(&office), json!({ "version": 4, "reason": " " })).await),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("text_required"))
     );
     assert_eq!(
-        code(&app.post(&withdraw, Some(&guzhen), json!({ "version": 3, "reason": "停用" })).await),
+        code(&app.post(&withdraw, Some(&guzhen), json!({ "version": 4, "reason": "停用" })).await),
         (StatusCode::FORBIDDEN, Some("command_office_only"))
     );
     assert_eq!(
@@ -515,7 +537,7 @@ async fn forms_are_edited_within_what_filed_reports_allow_and_withdrawn_forms_ar
         (StatusCode::CONFLICT, Some("report_form_changed"))
     );
     let (status, gone) =
-        app.post(&withdraw, Some(&office), json!({ "version": 3, "reason": "并入月报，不再单独报送" })).await;
+        app.post(&withdraw, Some(&office), json!({ "version": 4, "reason": "并入月报，不再单独报送" })).await;
     assert_eq!(status, StatusCode::OK, "{gone}");
     assert_eq!(gone["withdrawn"]["reason"], "并入月报，不再单独报送");
     assert!(gone["withdrawn"]["by"].as_str().unwrap().contains("swuj"), "{gone}");
@@ -533,7 +555,7 @@ async fn forms_are_edited_within_what_filed_reports_allow_and_withdrawn_forms_ar
         code(&app.post(&file, Some(&guzhen), report("guzhen", "1.7", "2")).await),
         (StatusCode::CONFLICT, Some("report_form_withdrawn"))
     );
-    body["version"] = json!(4);
+    body["version"] = json!(5);
     assert_eq!(code(&put(&app, &path, &office, body).await), (StatusCode::CONFLICT, Some("report_form_withdrawn")));
     let kept = rows(&app, &w47, &office).await;
     assert_eq!(row(&kept, "guzhen")["current"]["revision"], 1);
@@ -608,6 +630,14 @@ async fn pledges_are_edited_and_a_withdrawn_one_is_neither_met_nor_missed() {
         code(&put(&app, &path, &office, edit(1, &[missed], "2026-03-01")).await),
         (StatusCode::CONFLICT, Some("pledge_changed"))
     );
+
+    // The page's edit form with a stale version: refused on the pledge's row.
+    let page_edit = format!("/command/pledges/{}/edit", p["id"]);
+    let missed_text = missed.to_string();
+    let typed = [("version", "1"), ("target", missed_text.as_str()), ("signed_on", "2026-03-02"), ("signatory", "x")];
+    let (status, _, html) = crate::browser::post_form(&app, &page_edit, &office, &typed).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains(&format!("id=\"pledge-{}-error\"", p["id"])) && html.contains("已被他人修改"), "{html}");
 
     // Withdrawn (作废): kept and shown, neither met nor missed.
     let withdraw = format!("{path}/withdraw");
