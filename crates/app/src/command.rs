@@ -258,6 +258,10 @@ pub struct CommandEventView {
     pub note: Option<String>,
     pub target_id: Option<i64>,
     pub task_id: Option<i64>,
+    /// The report form (定期报表) of a form's entry.
+    pub form_id: Option<i64>,
+    /// The pledge (军令状) of a pledge's entry.
+    pub pledge_id: Option<i64>,
 }
 
 /// A task with its history (reports, urges, supervision).
@@ -1084,6 +1088,8 @@ fn event_view(e: &CommandEvent) -> CommandEventView {
         note: e.note.clone(),
         target_id: e.target_id,
         task_id: e.task_id,
+        form_id: e.form_id,
+        pledge_id: e.pledge_id,
     }
 }
 

@@ -142,6 +142,7 @@ pub async fn load_command_reports<S: Store>(store: &S, now: Instant) -> Result<u
                     values: values.clone(),
                     note: None,
                     late: at > due,
+                    form_version: form.version,
                 };
                 store.file_report(filing, author(&unit_name, at)).await.map_err(err("写入演示报送失败"))?;
                 filed += 1;
@@ -155,6 +156,7 @@ pub async fn load_command_reports<S: Store>(store: &S, now: Instant) -> Result<u
                         values: corrected,
                         note: Some("更正上报数据".into()),
                         late: at + Duration::hours(4) > due,
+                        form_version: form.version,
                     };
                     store
                         .file_report(filing, author(&unit_name, at + Duration::hours(4)))

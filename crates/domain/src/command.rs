@@ -62,6 +62,18 @@ crate::labelled_enum!(
         TaskDone = "task_done" / "办结",
         TaskUrged = "task_urged" / "催办",
         TaskSupervised = "task_supervised" / "督办",
+        /// A report form defined (定义报表).
+        ReportFormDefined = "report_form_defined" / "定义报表",
+        /// A report form changed, with what changed from and to.
+        ReportFormChanged = "report_form_changed" / "修改报表",
+        /// A report form withdrawn (撤回报表): kept, no longer filed or chased.
+        ReportFormWithdrawn = "report_form_withdrawn" / "撤回报表",
+        /// A pledge (军令状) recorded.
+        PledgeRecorded = "pledge_recorded" / "登记军令状",
+        /// A pledge changed, with what changed from and to.
+        PledgeChanged = "pledge_changed" / "修改军令状",
+        /// A pledge withdrawn (作废): kept, no longer met or missed.
+        PledgeWithdrawn = "pledge_withdrawn" / "作废军令状",
     }
 );
 

@@ -14,6 +14,15 @@
 //! A **pledge** (军令状) is signed by a unit or a town for some of the
 //! centre's targets, with the signed document attached; whether it is met,
 //! missed or pending is computed from the targets.
+//!
+//! Both can be **edited** and **withdrawn** (撤回 a form, 作废 a pledge) by
+//! the office, with the version read; the row is kept, marked withdrawn with
+//! who, when and why, and every definition, edit and withdrawal is a history
+//! entry of the centre with what changed, from and to. A withdrawn form takes
+//! no more reports and is no longer chased; a withdrawn pledge is neither met
+//! nor missed. Editing a form never invalidates its filed reports silently: a
+//! change that would is refused (see [`check_form_change`]) rather than
+//! versioning the form.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -464,6 +473,8 @@ crate::labelled_enum!(
         Missed = "missed" / "未兑现",
         /// Neither yet (进行中).
         Pending = "pending" / "进行中",
+        /// Withdrawn by the office (已作废): counted neither met nor missed.
+        Withdrawn = "withdrawn" / "已作废",
     }
 );
 
@@ -533,15 +544,7 @@ impl PledgeDef {
         document_name: &str,
         document: Vec<u8>,
     ) -> Result<Self, DomainError> {
-        let mut seen = BTreeSet::new();
-        let target_ids: Vec<i64> = target_ids.into_iter().filter(|id| seen.insert(*id)).collect();
-        if target_ids.is_empty() {
-            return Err(DomainError::invalid("pledge_targets_required", "请至少选择一项所签目标"));
-        }
-        if target_ids.len() > PLEDGE_TARGETS_MAX {
-            return Err(DomainError::invalid("too_many_items", format!("一份军令状最多 {PLEDGE_TARGETS_MAX} 项目标")));
-        }
-        let signatory = required_text("签署人", signatory, 40)?;
+        let PledgeChange { target_ids, signed_on, signatory } = PledgeChange::new(target_ids, signed_on, signatory)?;
         if document.is_empty() {
             return Err(DomainError::invalid("empty_file", "请上传签署的军令状文件"));
         }
@@ -574,6 +577,260 @@ impl PledgeDef {
             document,
         })
     }
+}
+
+/// What a pledge's edit may change: the targets signed for, the date and the signatory. The unit
+/// and the signed document are what was signed: a wrong one is withdrawn (作废) and recorded anew.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PledgeChange {
+    pub target_ids: Vec<i64>,
+    pub signed_on: NaiveDate,
+    pub signatory: String,
+}
+
+impl PledgeChange {
+    /// # Errors
+    ///
+    /// `pledge_targets_required`, `too_many_items`, `text_required`, `text_too_long`.
+    pub fn new(target_ids: Vec<i64>, signed_on: NaiveDate, signatory: &str) -> Result<Self, DomainError> {
+        let mut seen = BTreeSet::new();
+        let target_ids: Vec<i64> = target_ids.into_iter().filter(|id| seen.insert(*id)).collect();
+        if target_ids.is_empty() {
+            return Err(DomainError::invalid("pledge_targets_required", "请至少选择一项所签目标"));
+        }
+        if target_ids.len() > PLEDGE_TARGETS_MAX {
+            return Err(DomainError::invalid("too_many_items", format!("一份军令状最多 {PLEDGE_TARGETS_MAX} 项目标")));
+        }
+        let signatory = required_text("签署人", signatory, 40)?;
+        Ok(Self { target_ids, signed_on, signatory })
+    }
+}
+
+/// The longest reason of a withdrawal.
+pub const REASON_MAX: usize = 500;
+
+/// The reason of a withdrawal (撤回 a form, 作废 a pledge), required.
+///
+/// # Errors
+///
+/// `text_required`, `text_too_long`, `invalid_text`.
+pub fn withdrawal_reason(label: &str, reason: &str) -> Result<String, DomainError> {
+    required_text(label, reason, REASON_MAX)
+}
+
+/// What a form's filed reports use, read in the transaction of an edit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FormUsage {
+    /// Filings of the form, every revision.
+    pub filings: usize,
+    /// Field key → filings holding a value for it.
+    pub keys: BTreeMap<String, usize>,
+    /// The units that filed at least once.
+    pub units: BTreeSet<i64>,
+}
+
+impl FormUsage {
+    /// Counts one filing.
+    pub fn add(&mut self, unit: i64, values: &BTreeMap<String, String>) {
+        self.filings += 1;
+        self.units.insert(unit);
+        for key in values.keys() {
+            *self.keys.entry(key.clone()).or_default() += 1;
+        }
+    }
+}
+
+/// A form as it stands before an edit.
+#[derive(Debug, Clone, Copy)]
+pub struct FormShape<'a> {
+    pub name: &'a str,
+    pub cadence: Cadence,
+    pub fields: &'a [ReportField],
+    pub filers: &'a [i64],
+    pub due_working_days: i64,
+}
+
+/// The rule of an edit (修改报表): filed reports are never invalidated silently, so a change that
+/// would is refused with `409 report_form_in_use` — the form is not versioned. Refused, once any
+/// report is filed: changing the cadence (each period's reports are keyed by it); removing a field
+/// a filed report holds a value for, or changing its kind or its unit (the stored value would read
+/// differently); removing a unit that has filed from the filers (its reports would drop out of the
+/// periods). Allowed: the name, the due days, a field's label, whether it is required, its bounds
+/// and text length (they apply to new filings and corrections; filed values are kept as filed),
+/// new fields and filers, and removing fields and filers no filed report uses. To change more,
+/// withdraw the form and define a new one.
+///
+/// # Errors
+///
+/// `report_form_in_use`, naming what is refused.
+pub fn check_form_change(
+    old: &FormShape<'_>,
+    new: &ReportFormDef,
+    usage: &FormUsage,
+    unit_name: &dyn Fn(i64) -> String,
+) -> Result<(), DomainError> {
+    if usage.filings == 0 {
+        return Ok(());
+    }
+    let mut refused = Vec::new();
+    if old.cadence != new.cadence {
+        refused.push(format!("已有报送的报表不能把报送周期由{}改为{}", old.cadence.label(), new.cadence.label()));
+    }
+    for f in old.fields {
+        let Some(used) = usage.keys.get(&f.key).copied().filter(|n| *n > 0) else { continue };
+        match new.fields.iter().find(|n| n.key == f.key) {
+            None => refused.push(format!("栏目「{}」已有 {used} 份报表填报，不能删除", f.label)),
+            Some(n) if n.kind != f.kind => refused.push(format!(
+                "栏目「{}」已有 {used} 份报表填报，不能把类型由{}改为{}",
+                f.label,
+                f.kind.label(),
+                n.kind.label()
+            )),
+            Some(n) if n.unit != f.unit => refused.push(format!(
+                "栏目「{}」已有 {used} 份报表填报，不能把计量单位由「{}」改为「{}」",
+                f.label,
+                f.unit.as_deref().unwrap_or("无"),
+                n.unit.as_deref().unwrap_or("无")
+            )),
+            Some(_) => {}
+        }
+    }
+    for unit in old.filers {
+        if usage.units.contains(unit) && !new.filers.contains(unit) {
+            refused.push(format!("「{}」已报送过本表，不能从报送单位中移除", unit_name(*unit)));
+        }
+    }
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(form_in_use(&format!("{}；如确需改动，请撤回本表后重新定义", refused.join("；"))))
+    }
+}
+
+fn field_text(f: &ReportField) -> String {
+    let mut parts = vec![f.kind.label().to_owned()];
+    parts.extend(f.unit.clone());
+    if f.required {
+        parts.push("必填".into());
+    }
+    format!("「{}」（{}）", f.label, parts.join("，"))
+}
+
+fn bound(v: Option<f64>) -> String {
+    v.map_or_else(|| "无".to_owned(), |v| v.to_string())
+}
+
+/// What an edit of a form changes, from → to, in Chinese, for the history (`内容未变` when nothing).
+pub fn form_change_note(old: &FormShape<'_>, new: &ReportFormDef, unit_name: &dyn Fn(i64) -> String) -> String {
+    let mut parts = Vec::new();
+    if old.name != new.name {
+        parts.push(format!("名称：「{}」→「{}」", old.name, new.name));
+    }
+    if old.cadence != new.cadence {
+        parts.push(format!("报送周期：{} → {}", old.cadence.label(), new.cadence.label()));
+    }
+    if old.due_working_days != i64::from(new.due_working_days) {
+        parts.push(format!("报送期限：周期结束后 {} → {} 个工作日", old.due_working_days, new.due_working_days));
+    }
+    for f in old.fields {
+        let Some(n) = new.fields.iter().find(|n| n.key == f.key) else {
+            parts.push(format!("删除栏目{}", field_text(f)));
+            continue;
+        };
+        let mut changes = Vec::new();
+        if n.label != f.label {
+            changes.push(format!("名称「{}」→「{}」", f.label, n.label));
+        }
+        if n.kind != f.kind {
+            changes.push(format!("类型 {} → {}", f.kind.label(), n.kind.label()));
+        }
+        if n.unit != f.unit {
+            changes.push(format!(
+                "计量单位 {} → {}",
+                f.unit.as_deref().unwrap_or("无"),
+                n.unit.as_deref().unwrap_or("无")
+            ));
+        }
+        if n.required != f.required {
+            let yes = |b: bool| if b { "必填" } else { "选填" };
+            changes.push(format!("{} → {}", yes(f.required), yes(n.required)));
+        }
+        if n.min != f.min {
+            changes.push(format!("下限 {} → {}", bound(f.min), bound(n.min)));
+        }
+        if n.max != f.max {
+            changes.push(format!("上限 {} → {}", bound(f.max), bound(n.max)));
+        }
+        if n.max_len != f.max_len {
+            let len = |v: Option<u32>| v.unwrap_or(FIELD_TEXT_MAX).to_string();
+            changes.push(format!("字数上限 {} → {}", len(f.max_len), len(n.max_len)));
+        }
+        if !changes.is_empty() {
+            parts.push(format!("栏目「{}」：{}", f.label, changes.join("，")));
+        }
+    }
+    for n in &new.fields {
+        if !old.fields.iter().any(|f| f.key == n.key) {
+            parts.push(format!("新增栏目{}", field_text(n)));
+        }
+    }
+    let names = |ids: Vec<i64>| ids.into_iter().map(unit_name).collect::<Vec<_>>().join("、");
+    let added: Vec<i64> = new.filers.iter().copied().filter(|u| !old.filers.contains(u)).collect();
+    let removed: Vec<i64> = old.filers.iter().copied().filter(|u| !new.filers.contains(u)).collect();
+    if !added.is_empty() {
+        parts.push(format!("新增报送单位：{}", names(added)));
+    }
+    if !removed.is_empty() {
+        parts.push(format!("移除报送单位：{}", names(removed)));
+    }
+    if parts.is_empty() { "内容未变".to_owned() } else { parts.join("；") }
+}
+
+/// What an edit of a pledge changes, from → to, in Chinese, for the history (`内容未变` when
+/// nothing).
+pub fn pledge_change_note(old: &PledgeChange, new: &PledgeChange, target_name: &dyn Fn(i64) -> String) -> String {
+    let mut parts = Vec::new();
+    let names = |ids: Vec<i64>| ids.into_iter().map(|id| format!("「{}」", target_name(id))).collect::<String>();
+    let added: Vec<i64> = new.target_ids.iter().copied().filter(|t| !old.target_ids.contains(t)).collect();
+    let removed: Vec<i64> = old.target_ids.iter().copied().filter(|t| !new.target_ids.contains(t)).collect();
+    if !added.is_empty() {
+        parts.push(format!("新增所签目标{}", names(added)));
+    }
+    if !removed.is_empty() {
+        parts.push(format!("移除所签目标{}", names(removed)));
+    }
+    if old.signed_on != new.signed_on {
+        parts.push(format!("签署日期：{} → {}", old.signed_on, new.signed_on));
+    }
+    if old.signatory != new.signatory {
+        parts.push(format!("签署人：{} → {}", old.signatory, new.signatory));
+    }
+    if parts.is_empty() { "内容未变".to_owned() } else { parts.join("；") }
+}
+
+/// `409 report_form_in_use`: an edit that would invalidate filed reports.
+pub fn form_in_use(message: &str) -> DomainError {
+    DomainError::conflict("report_form_in_use", message.to_owned())
+}
+
+/// `409 report_form_changed`: the form changed since it was read.
+pub fn form_changed(current: i64) -> DomainError {
+    DomainError::conflict("report_form_changed", format!("报表已被他人修改（当前第{current}版），请刷新后再改"))
+}
+
+/// `409 report_form_withdrawn`: a withdrawn form is not changed, filed or chased.
+pub fn form_withdrawn() -> DomainError {
+    DomainError::conflict("report_form_withdrawn", "这张报表已撤回")
+}
+
+/// `409 pledge_changed`: the pledge changed since it was read.
+pub fn pledge_changed(current: i64) -> DomainError {
+    DomainError::conflict("pledge_changed", format!("军令状已被他人修改（当前第{current}版），请刷新后再改"))
+}
+
+/// `409 pledge_withdrawn`: a withdrawn pledge is not changed.
+pub fn pledge_withdrawn() -> DomainError {
+    DomainError::conflict("pledge_withdrawn", "这份军令状已作废")
 }
 
 /// `404 report_form_not_found` (also for a form of another centre).
@@ -705,6 +962,79 @@ mod tests {
         assert!(ReportFormDef::new("周报", Cadence::Weekly, vec![bad], vec![1], 2).is_err());
         let ok = ReportFormDef::new("周报", Cadence::Weekly, vec![f("a")], vec![1, 1, 2], 2).unwrap();
         assert_eq!(ok.filers, [1, 2]);
+    }
+
+    #[test]
+    fn an_edit_that_would_invalidate_filed_reports_is_refused_and_changes_are_described() {
+        let mut km = field("km", ReportFieldKind::Decimal);
+        km.unit = Some("公里".into());
+        let old_fields =
+            vec![field("count", ReportFieldKind::Integer), km.clone(), field("note", ReportFieldKind::Text)];
+        let old = FormShape {
+            name: "周报",
+            cadence: Cadence::Weekly,
+            fields: &old_fields,
+            filers: &[1, 2],
+            due_working_days: 2,
+        };
+        let mut usage = FormUsage::default();
+        let raw = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        usage.add(1, &raw(&[("count", "3"), ("km", "1.5")]));
+        let name = |u: i64| format!("单位{u}");
+        let def = |fields: Vec<ReportField>, filers: Vec<i64>, cadence| {
+            ReportFormDef::new("周报", cadence, fields, filers, 2).unwrap()
+        };
+        // Unused field removed, unused filer removed, a label and a bound changed, a field added: fine.
+        let mut renamed = field("count", ReportFieldKind::Integer);
+        renamed.label = "销号数".into();
+        renamed.max = Some(10.0);
+        let ok = def(vec![renamed, km.clone(), field("extra", ReportFieldKind::Date)], vec![1, 3], Cadence::Weekly);
+        assert!(check_form_change(&old, &ok, &usage, &name).is_ok());
+        let note = form_change_note(&old, &ok, &name);
+        assert!(note.contains("名称「count」→「销号数」") && note.contains("上限 无 → 10"), "{note}");
+        assert!(note.contains("删除栏目「note」") && note.contains("新增栏目「extra」（日期，必填）"), "{note}");
+        assert!(note.contains("新增报送单位：单位3") && note.contains("移除报送单位：单位2"), "{note}");
+        // A used field removed, retyped or given another unit, a filer that filed removed, the cadence.
+        let refused = |d: &ReportFormDef| check_form_change(&old, d, &usage, &name).unwrap_err();
+        let e = refused(&def(vec![field("count", ReportFieldKind::Integer)], vec![1, 2], Cadence::Weekly));
+        assert_eq!(e.code, "report_form_in_use");
+        assert!(e.message.contains("栏目「km」已有 1 份报表填报，不能删除"), "{}", e.message);
+        let mut metres = km.clone();
+        metres.unit = Some("米".into());
+        let e = refused(&def(vec![field("count", ReportFieldKind::Decimal), metres], vec![2], Cadence::Weekly));
+        assert!(
+            e.message.contains("类型由整数改为小数") && e.message.contains("由「公里」改为「米」"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("「单位1」已报送过本表"), "{}", e.message);
+        let e = refused(&def(old_fields.clone(), vec![1, 2], Cadence::Monthly));
+        assert!(e.message.contains("报送周期由每周改为每月"), "{}", e.message);
+        // Nothing filed: anything goes.
+        assert!(
+            check_form_change(&old, &def(vec![metres_free()], vec![3], Cadence::Monthly), &FormUsage::default(), &name)
+                .is_ok()
+        );
+        assert_eq!(form_change_note(&old, &def(old_fields.clone(), vec![1, 2], Cadence::Weekly), &name), "内容未变");
+    }
+
+    fn metres_free() -> ReportField {
+        field("other", ReportFieldKind::Text)
+    }
+
+    #[test]
+    fn pledge_changes_are_described() {
+        let old = PledgeChange::new(vec![1, 2], d("2026-03-01"), "张镇长").unwrap();
+        let new = PledgeChange::new(vec![2, 3, 3], d("2026-03-02"), "李镇长").unwrap();
+        assert_eq!(new.target_ids, [2, 3]);
+        let note = pledge_change_note(&old, &new, &|id| format!("目标{id}"));
+        assert_eq!(
+            note,
+            "新增所签目标「目标3」；移除所签目标「目标1」；签署日期：2026-03-01 → 2026-03-02；签署人：张镇长 → 李镇长"
+        );
+        assert_eq!(pledge_change_note(&old, &old, &|id| id.to_string()), "内容未变");
+        assert_eq!(PledgeChange::new(vec![], d("2026-03-01"), "x").unwrap_err().code, "pledge_targets_required");
+        assert_eq!(withdrawal_reason("作废理由", " ").unwrap_err().code, "text_required");
     }
 
     #[test]

@@ -52,6 +52,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0038_statistics_catalogue_and_publishing",
         include_str!("../migrations/0038_statistics_catalogue_and_publishing.sql"),
     ),
+    (41, "0041_command_report_changes", include_str!("../migrations/0041_command_report_changes.sql")),
 ];
 
 /// Tables whose `id` is an identity column.

@@ -32,7 +32,7 @@ impl<D: Database> CommandStore for SqlStore<D> {
                         )
                         .await?;
                     if added > 0 {
-                        event(c, &def.code, None, None, &author, CommandAction::CentreInstalled, None).await?;
+                        event(c, &def.code, Subject::Centre, &author, CommandAction::CentreInstalled, None).await?;
                     }
                 }
                 Ok(())
@@ -84,7 +84,7 @@ impl<D: Database> CommandStore for SqlStore<D> {
                 )
                 .await?;
                 let note = format!("第{}版", current.version + 1);
-                event(c, &def.code, None, None, &author, CommandAction::CentreSaved, Some(&note)).await?;
+                event(c, &def.code, Subject::Centre, &author, CommandAction::CentreSaved, Some(&note)).await?;
                 c.map_opt(&format!("{CENTRE_SELECT} WHERE code = $1"), &args![def.code.as_str()], centre)
                     .await?
                     .ok_or_else(|| StoreError::backend("the centre vanished"))
@@ -149,7 +149,7 @@ impl<D: Database> CommandStore for SqlStore<D> {
                     )
                     .await?;
                 let note = target_note(&def);
-                event(c, &code, Some(id), None, &author, CommandAction::TargetSet, Some(&note)).await?;
+                event(c, &code, Subject::Target(id), &author, CommandAction::TargetSet, Some(&note)).await?;
                 c.map_opt(&format!("{TARGET_SELECT} WHERE id = $1"), &args![id], target)
                     .await?
                     .ok_or_else(|| StoreError::backend("the target vanished"))
@@ -198,7 +198,7 @@ impl<D: Database> CommandStore for SqlStore<D> {
                     current.goal,
                     current.due_on.format("%Y-%m-%d")
                 );
-                event(c, &current.centre_code, Some(id), None, &author, CommandAction::TargetChanged, Some(&note))
+                event(c, &current.centre_code, Subject::Target(id), &author, CommandAction::TargetChanged, Some(&note))
                     .await?;
                 c.map_opt(&format!("{TARGET_SELECT} WHERE id = $1"), &args![id], target)
                     .await?
@@ -244,7 +244,7 @@ impl<D: Database> CommandStore for SqlStore<D> {
                     .await?;
                 let note = format!("{}个工作日，{}前完成", def.working_days, due_at.format("%Y-%m-%d %H:%M"));
                 let event_id =
-                    event(c, &code, None, Some(id), &author, CommandAction::TaskAssigned, Some(&note)).await?;
+                    event(c, &code, Subject::Task(id), &author, CommandAction::TaskAssigned, Some(&note)).await?;
                 let task = load_task(c, id, false).await?.ok_or_else(|| StoreError::backend("the task vanished"))?;
                 notify_task(c, &task, event_id, NoticeEvent::TaskAssigned, &author).await?;
                 Ok(task)
@@ -332,7 +332,8 @@ impl<D: Database> CommandStore for SqlStore<D> {
                         (CommandAction::TaskSupervised, Some(text.clone()))
                     }
                 };
-                let event_id = event(c, &current.centre_code, None, Some(id), &author, action, note.as_deref()).await?;
+                let event_id =
+                    event(c, &current.centre_code, Subject::Task(id), &author, action, note.as_deref()).await?;
                 let news = match action {
                     CommandAction::TaskUrged => Some(NoticeEvent::TaskUrged),
                     CommandAction::TaskSupervised => Some(NoticeEvent::TaskSupervised),
@@ -409,22 +410,43 @@ fn target_note(def: &TargetDef) -> String {
     format!("{}：目标 {}，期限 {}", def.name, def.goal, def.due_on.format("%Y-%m-%d"))
 }
 
-async fn event(
+/// What a history entry of a centre is about, besides the centre.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Subject {
+    Centre,
+    Target(i64),
+    Task(i64),
+    Form(i64),
+    Pledge(i64),
+}
+
+/// Writes a history entry of a centre, a target, a task, a report form or a pledge.
+pub(crate) async fn event(
     c: &dyn Conn,
     centre_code: &str,
-    target_id: Option<i64>,
-    task_id: Option<i64>,
+    subject: Subject,
     author: &CommandAuthor,
     action: CommandAction,
     note: Option<&str>,
 ) -> StoreResult<i64> {
+    let (mut target, mut task, mut form, mut pledge) = (None, None, None, None);
+    match subject {
+        Subject::Centre => {}
+        Subject::Target(id) => target = Some(id),
+        Subject::Task(id) => task = Some(id),
+        Subject::Form(id) => form = Some(id),
+        Subject::Pledge(id) => pledge = Some(id),
+    }
     c.scalar(
-        "INSERT INTO command_events (centre_code, target_id, task_id, at, by_user_id, by_name, action, note)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "INSERT INTO command_events (centre_code, target_id, task_id, form_id, pledge_id, at, by_user_id, by_name,
+            action, note)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         &args![
             centre_code,
-            target_id,
-            task_id,
+            target,
+            task,
+            form,
+            pledge,
             &author.at,
             author.user_id,
             author.name.as_str(),
@@ -538,16 +560,19 @@ async fn load_task(c: &dyn Conn, id: i64, lock: bool) -> StoreResult<Option<Task
     c.map_opt(&format!("{TASK_SELECT} WHERE id = $1{lock}"), &args![id], task).await
 }
 
-const EVENT_SELECT: &str =
-    "SELECT id, centre_code, target_id, task_id, at, by_user_id, by_name, action, note FROM command_events";
+pub(crate) const EVENT_SELECT: &str = "SELECT id, centre_code, target_id, task_id, form_id, pledge_id, at, by_user_id,
+        by_name, action, note
+     FROM command_events";
 
-fn command_event(row: Row) -> StoreResult<CommandEvent> {
+pub(crate) fn command_event(row: Row) -> StoreResult<CommandEvent> {
     let mut c = row.cols();
     Ok(CommandEvent {
         id: c.get()?,
         centre_code: c.get()?,
         target_id: c.get()?,
         task_id: c.get()?,
+        form_id: c.get()?,
+        pledge_id: c.get()?,
         at: c.get()?,
         by_user_id: c.get()?,
         by_name: c.get()?,

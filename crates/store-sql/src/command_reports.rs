@@ -7,15 +7,19 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
-use mashangban_domain::command::centre_not_found;
-use mashangban_domain::command_reports::{Cadence, PledgeDef, ReportFormDef, form_not_found};
+use mashangban_domain::command::{CommandAction, centre_not_found};
+use mashangban_domain::command_reports::{
+    Cadence, FormShape, FormUsage, PledgeChange, PledgeDef, ReportFormDef, check_form_change, form_changed,
+    form_not_found, form_withdrawn, pledge_changed, pledge_not_found, pledge_withdrawn,
+};
 use mashangban_domain::inbox::{Notice, NoticeEvent};
 use mashangban_domain::org::UnitId;
 use mashangban_store::{
-    ChaseRecord, CommandAuthor, CommandReportStore, FilingRecord, NewFiling, PledgeRecord, ReportFormRecord,
-    StoreError, StoreResult,
+    ChaseRecord, CommandAuthor, CommandEvent, CommandReportStore, FilingRecord, NewFiling, PledgeRecord,
+    ReportFormRecord, StoreError, StoreResult, Withdrawal,
 };
 
+use crate::command::{EVENT_SELECT, Subject, command_event, event};
 use crate::rows::json_text;
 use crate::sql::{Args, Conn, Database, Row, bad, job};
 use crate::{SqlStore, args};
@@ -25,6 +29,64 @@ async fn centre_exists(c: &dyn Conn, code: &str) -> StoreResult<()> {
         Some(_) => Ok(()),
         None => Err(centre_not_found(code).into()),
     }
+}
+
+/// The names of units (short name if any), by id.
+async fn unit_names(c: &dyn Conn, ids: &[i64]) -> StoreResult<BTreeMap<i64, String>> {
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let mut args = Args::default();
+    let list = args.list(ids.iter().copied());
+    let rows = c
+        .map(&format!("SELECT id, COALESCE(short_name, name) FROM units WHERE id IN ({list})"), args.values(), |row| {
+            let mut c = row.cols();
+            Ok((c.get::<i64>()?, c.get::<String>()?))
+        })
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// A form locked for a change: found, not withdrawn, at the version read.
+async fn form_for_change(c: &dyn Conn, id: i64, expected_version: i64) -> StoreResult<ReportFormRecord> {
+    let lock = c.dialect().lock_rows("command_report_forms");
+    let current =
+        c.map_opt(&format!("{FORM_SELECT} WHERE id = $1{lock}"), &args![id], form).await?.ok_or_else(form_not_found)?;
+    if current.withdrawn.is_some() {
+        return Err(form_withdrawn().into());
+    }
+    if current.version != expected_version {
+        return Err(form_changed(current.version).into());
+    }
+    Ok(current)
+}
+
+/// A pledge locked for a change: found, not withdrawn, at the version read.
+async fn pledge_for_change(c: &dyn Conn, id: i64, expected_version: i64) -> StoreResult<PledgeRecord> {
+    let lock = c.dialect().lock_rows("command_pledges");
+    let current = c
+        .map_opt(&format!("{PLEDGE_SELECT} WHERE id = $1{lock}"), &args![id], pledge_row)
+        .await?
+        .ok_or_else(pledge_not_found)?;
+    if current.withdrawn.is_some() {
+        return Err(pledge_withdrawn().into());
+    }
+    if current.version != expected_version {
+        return Err(pledge_changed(current.version).into());
+    }
+    Ok(current)
+}
+
+async fn load_form(c: &dyn Conn, id: i64) -> StoreResult<ReportFormRecord> {
+    c.map_opt(&format!("{FORM_SELECT} WHERE id = $1"), &args![id], form)
+        .await?
+        .ok_or_else(|| StoreError::backend("the report form vanished"))
+}
+
+async fn load_pledge(c: &dyn Conn, id: i64) -> StoreResult<PledgeRecord> {
+    c.map_opt(&format!("{PLEDGE_SELECT} WHERE id = $1"), &args![id], pledge_row)
+        .await?
+        .ok_or_else(|| StoreError::backend("the pledge vanished"))
 }
 
 impl<D: Database> CommandReportStore for SqlStore<D> {
@@ -55,9 +117,16 @@ impl<D: Database> CommandReportStore for SqlStore<D> {
                         ],
                     )
                     .await?;
-                c.map_opt(&format!("{FORM_SELECT} WHERE id = $1"), &args![id], form)
-                    .await?
-                    .ok_or_else(|| StoreError::backend("the report form vanished"))
+                let note = format!(
+                    "「{}」：{}报送，栏目 {} 个，报送单位 {} 个，周期结束后 {} 个工作日内报送",
+                    def.name,
+                    def.cadence.label(),
+                    def.fields.len(),
+                    def.filers.len(),
+                    def.due_working_days
+                );
+                event(c, &code, Subject::Form(id), &author, CommandAction::ReportFormDefined, Some(&note)).await?;
+                load_form(c, id).await
             })
         });
         self.db.write(create).await
@@ -82,18 +151,117 @@ impl<D: Database> CommandReportStore for SqlStore<D> {
             .await
     }
 
+    async fn update_report_form(
+        &self,
+        id: i64,
+        expected_version: i64,
+        def: ReportFormDef,
+        note: String,
+        author: CommandAuthor,
+    ) -> StoreResult<ReportFormRecord> {
+        let update = job(move |c| {
+            Box::pin(async move {
+                let current = form_for_change(c, id, expected_version).await?;
+                // What the filed reports use, read under the form's lock: a filing waits for it.
+                let filed = c
+                    .map(
+                        "SELECT unit_id, report_values FROM command_report_filings WHERE form_id = $1",
+                        &args![id],
+                        |row| {
+                            let mut c = row.cols();
+                            Ok((c.get::<i64>()?, c.json::<BTreeMap<String, String>>()?))
+                        },
+                    )
+                    .await?;
+                let mut usage = FormUsage::default();
+                for (unit, values) in &filed {
+                    usage.add(*unit, values);
+                }
+                let dropped: Vec<i64> = current
+                    .filers
+                    .iter()
+                    .copied()
+                    .filter(|u| usage.units.contains(u) && !def.filers.contains(u))
+                    .collect();
+                let names = unit_names(c, &dropped).await?;
+                let shape = FormShape {
+                    name: &current.name,
+                    cadence: current.cadence,
+                    fields: &current.fields,
+                    filers: &current.filers,
+                    due_working_days: current.due_working_days,
+                };
+                let name_of = |u: i64| names.get(&u).cloned().unwrap_or_else(|| u.to_string());
+                check_form_change(&shape, &def, &usage, &name_of)?;
+                c.execute(
+                    "UPDATE command_report_forms SET name = $2, cadence = $3, fields = $4, filers = $5,
+                        due_working_days = $6, version = version + 1
+                     WHERE id = $1",
+                    &args![
+                        id,
+                        def.name.as_str(),
+                        def.cadence.as_str(),
+                        json_text(&def.fields)?,
+                        json_text(&def.filers)?,
+                        i64::from(def.due_working_days)
+                    ],
+                )
+                .await?;
+                let note = format!("「{}」第{}版：{note}", def.name, current.version + 1);
+                event(
+                    c,
+                    &current.centre_code,
+                    Subject::Form(id),
+                    &author,
+                    CommandAction::ReportFormChanged,
+                    Some(&note),
+                )
+                .await?;
+                load_form(c, id).await
+            })
+        });
+        self.db.write(update).await
+    }
+
+    async fn withdraw_report_form(
+        &self,
+        id: i64,
+        expected_version: i64,
+        reason: String,
+        author: CommandAuthor,
+    ) -> StoreResult<ReportFormRecord> {
+        let withdraw = job(move |c| {
+            Box::pin(async move {
+                let current = form_for_change(c, id, expected_version).await?;
+                c.execute(
+                    "UPDATE command_report_forms SET withdrawn_at = $2, withdrawn_by = $3, withdrawn_reason = $4,
+                        version = version + 1
+                     WHERE id = $1",
+                    &args![id, &author.at, author.name.as_str(), reason.as_str()],
+                )
+                .await?;
+                let note = format!("「{}」撤回，理由：{reason}", current.name);
+                let action = CommandAction::ReportFormWithdrawn;
+                event(c, &current.centre_code, Subject::Form(id), &author, action, Some(&note)).await?;
+                load_form(c, id).await
+            })
+        });
+        self.db.write(withdraw).await
+    }
+
     async fn file_report(&self, filing: NewFiling, author: CommandAuthor) -> StoreResult<FilingRecord> {
         let file = job(move |c| {
             Box::pin(async move {
                 let lock = c.dialect().lock_rows("command_report_forms");
                 let found = c
-                    .scalar_opt::<i64>(
-                        &format!("SELECT id FROM command_report_forms WHERE id = $1{lock}"),
-                        &args![filing.form_id],
-                    )
-                    .await?;
-                if found.is_none() {
-                    return Err(form_not_found().into());
+                    .map_opt(&format!("{FORM_SELECT} WHERE id = $1{lock}"), &args![filing.form_id], form)
+                    .await?
+                    .ok_or_else(form_not_found)?;
+                if found.withdrawn.is_some() {
+                    return Err(form_withdrawn().into());
+                }
+                if found.version != filing.form_version {
+                    return Err(form_changed(found.version).into());
                 }
                 let revision: i64 = c
                     .scalar(
@@ -150,12 +318,14 @@ impl<D: Database> CommandReportStore for SqlStore<D> {
         let (period, note) = (period.to_owned(), note.to_owned());
         let chase = job(move |c| {
             Box::pin(async move {
-                let Some(form_name) = c
-                    .scalar_opt::<String>("SELECT name FROM command_report_forms WHERE id = $1", &args![form_id])
+                let found = c
+                    .map_opt(&format!("{FORM_SELECT} WHERE id = $1"), &args![form_id], form)
                     .await?
-                else {
-                    return Err(form_not_found().into());
-                };
+                    .ok_or_else(form_not_found)?;
+                if found.withdrawn.is_some() {
+                    return Err(form_withdrawn().into());
+                }
+                let form_name = found.name;
                 let id: Option<i64> = c
                     .scalar_opt(
                         "INSERT INTO command_report_chases (form_id, period, unit_id, note, automatic, at, by_user_id,
@@ -231,9 +401,17 @@ impl<D: Database> CommandReportStore for SqlStore<D> {
                         ],
                     )
                     .await?;
-                c.map_opt(&format!("{PLEDGE_SELECT} WHERE id = $1"), &args![id], pledge_row)
-                    .await?
-                    .ok_or_else(|| StoreError::backend("the pledge vanished"))
+                let names = unit_names(c, &[def.unit_id]).await?;
+                let note = format!(
+                    "{}的军令状：签署人 {}，签署日期 {}，所签目标 {} 项，签署件「{}」",
+                    names.get(&def.unit_id).cloned().unwrap_or_else(|| def.unit_id.to_string()),
+                    def.signatory,
+                    def.signed_on.format("%Y-%m-%d"),
+                    def.target_ids.len(),
+                    def.document_name
+                );
+                event(c, &code, Subject::Pledge(id), &author, CommandAction::PledgeRecorded, Some(&note)).await?;
+                load_pledge(c, id).await
             })
         });
         self.db.write(create).await
@@ -261,6 +439,85 @@ impl<D: Database> CommandReportStore for SqlStore<D> {
             .await
     }
 
+    async fn update_pledge(
+        &self,
+        id: i64,
+        expected_version: i64,
+        change: PledgeChange,
+        note: String,
+        author: CommandAuthor,
+    ) -> StoreResult<PledgeRecord> {
+        let update = job(move |c| {
+            Box::pin(async move {
+                let current = pledge_for_change(c, id, expected_version).await?;
+                c.execute(
+                    "UPDATE command_pledges SET target_ids = $2, signed_on = $3, signatory = $4, version = version + 1
+                     WHERE id = $1",
+                    &args![
+                        id,
+                        json_text(&change.target_ids)?,
+                        change.signed_on.format("%Y-%m-%d").to_string(),
+                        change.signatory.as_str()
+                    ],
+                )
+                .await?;
+                let note = format!("第{}版：{note}", current.version + 1);
+                event(c, &current.centre_code, Subject::Pledge(id), &author, CommandAction::PledgeChanged, Some(&note))
+                    .await?;
+                load_pledge(c, id).await
+            })
+        });
+        self.db.write(update).await
+    }
+
+    async fn withdraw_pledge(
+        &self,
+        id: i64,
+        expected_version: i64,
+        reason: String,
+        author: CommandAuthor,
+    ) -> StoreResult<PledgeRecord> {
+        let withdraw = job(move |c| {
+            Box::pin(async move {
+                let current = pledge_for_change(c, id, expected_version).await?;
+                c.execute(
+                    "UPDATE command_pledges SET withdrawn_at = $2, withdrawn_by = $3, withdrawn_reason = $4,
+                        version = version + 1
+                     WHERE id = $1",
+                    &args![id, &author.at, author.name.as_str(), reason.as_str()],
+                )
+                .await?;
+                let names = unit_names(c, &[current.unit_id]).await?;
+                let unit = names.get(&current.unit_id).cloned().unwrap_or_else(|| current.unit_id.to_string());
+                let note =
+                    format!("{unit}的军令状（{} 签署）作废，理由：{reason}", current.signed_on.format("%Y-%m-%d"));
+                let action = CommandAction::PledgeWithdrawn;
+                event(c, &current.centre_code, Subject::Pledge(id), &author, action, Some(&note)).await?;
+                load_pledge(c, id).await
+            })
+        });
+        self.db.write(withdraw).await
+    }
+
+    async fn report_events(&self, centre_code: &str) -> StoreResult<Vec<CommandEvent>> {
+        let code = centre_code.to_owned();
+        self.db
+            .read(job(move |c| {
+                Box::pin(async move {
+                    c.map(
+                        &format!(
+                            "{EVENT_SELECT} WHERE centre_code = $1 AND (form_id IS NOT NULL OR pledge_id IS NOT NULL)
+                             ORDER BY id"
+                        ),
+                        &args![code],
+                        command_event,
+                    )
+                    .await
+                })
+            }))
+            .await
+    }
+
     async fn pledge_document(&self, id: i64) -> StoreResult<Option<Vec<u8>>> {
         self.db
             .read(job(move |c| {
@@ -273,8 +530,16 @@ impl<D: Database> CommandReportStore for SqlStore<D> {
 }
 
 const FORM_SELECT: &str = "SELECT id, centre_code, name, cadence, fields, filers, due_working_days, created_at,
-        created_by
+        created_by, version, withdrawn_at, withdrawn_by, withdrawn_reason
      FROM command_report_forms";
+
+/// The withdrawal of the row (its three last columns).
+fn withdrawal(c: &mut crate::sql::Cols) -> StoreResult<Option<Withdrawal>> {
+    let at: Option<mashangban_domain::time::Instant> = c.get()?;
+    let by: Option<String> = c.get()?;
+    let reason: Option<String> = c.get()?;
+    Ok(at.map(|at| Withdrawal { at, by: by.unwrap_or_default(), reason: reason.unwrap_or_default() }))
+}
 
 fn form(row: Row) -> StoreResult<ReportFormRecord> {
     let mut c = row.cols();
@@ -288,6 +553,8 @@ fn form(row: Row) -> StoreResult<ReportFormRecord> {
         due_working_days: c.get()?,
         created_at: c.get()?,
         created_by: c.get()?,
+        version: c.get()?,
+        withdrawn: withdrawal(&mut c)?,
     })
 }
 
@@ -331,7 +598,8 @@ fn chase_row(row: Row) -> StoreResult<ChaseRecord> {
 }
 
 const PLEDGE_SELECT: &str = "SELECT id, centre_code, unit_id, target_ids, signed_on, signatory, document_name,
-        document_type, document_size, document_sha256, created_at, created_by
+        document_type, document_size, document_sha256, created_at, created_by, version, withdrawn_at, withdrawn_by,
+        withdrawn_reason
      FROM command_pledges";
 
 fn pledge_row(row: Row) -> StoreResult<PledgeRecord> {
@@ -353,6 +621,8 @@ fn pledge_row(row: Row) -> StoreResult<PledgeRecord> {
         document_sha256: c.get()?,
         created_at: c.get()?,
         created_by: c.get()?,
+        version: c.get()?,
+        withdrawn: withdrawal(&mut c)?,
     })
 }
 

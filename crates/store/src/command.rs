@@ -78,6 +78,10 @@ pub struct CommandEvent {
     pub centre_code: String,
     pub target_id: Option<i64>,
     pub task_id: Option<i64>,
+    /// The report form of a form's entry.
+    pub form_id: Option<i64>,
+    /// The pledge of a pledge's entry.
+    pub pledge_id: Option<i64>,
     pub at: Instant,
     pub by_user_id: Option<i64>,
     pub by_name: String,

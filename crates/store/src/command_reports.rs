@@ -10,11 +10,11 @@ use std::future::Future;
 
 use chrono::NaiveDate;
 
-use mashangban_domain::command_reports::{Cadence, PledgeDef, ReportField, ReportFormDef};
+use mashangban_domain::command_reports::{Cadence, PledgeChange, PledgeDef, ReportField, ReportFormDef};
 use mashangban_domain::org::UnitId;
 use mashangban_domain::time::Instant;
 
-use crate::{CommandAuthor, StoreResult};
+use crate::{CommandAuthor, CommandEvent, StoreResult};
 
 /// A report form as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +28,18 @@ pub struct ReportFormRecord {
     pub due_working_days: i64,
     pub created_at: Instant,
     pub created_by: String,
+    /// One more with each edit; an edit or a withdrawal names the version read.
+    pub version: i64,
+    pub withdrawn: Option<Withdrawal>,
+}
+
+/// Who withdrew a form (撤回) or a pledge (作废), when and why; the row is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Withdrawal {
+    pub at: Instant,
+    /// `name（role）`.
+    pub by: String,
+    pub reason: String,
 }
 
 /// One revision of a unit's report for a period.
@@ -58,6 +70,9 @@ pub struct NewFiling {
     pub values: BTreeMap<String, String>,
     pub note: Option<String>,
     pub late: bool,
+    /// The version of the form the values were checked against: a filing racing an edit of the
+    /// form is refused (`409 report_form_changed`).
+    pub form_version: i64,
 }
 
 /// A chase (催报) of a missing report.
@@ -90,10 +105,13 @@ pub struct PledgeRecord {
     pub document_sha256: String,
     pub created_at: Instant,
     pub created_by: String,
+    pub version: i64,
+    pub withdrawn: Option<Withdrawal>,
 }
 
 pub trait CommandReportStore {
-    /// Defines a report form of a centre (`404 command_centre_not_found`).
+    /// Defines a report form of a centre (`404 command_centre_not_found`), recorded in the centre's
+    /// history in the same transaction.
     fn create_report_form(
         &self,
         centre_code: &str,
@@ -106,7 +124,32 @@ pub trait CommandReportStore {
 
     fn report_form(&self, id: i64) -> impl Future<Output = StoreResult<Option<ReportFormRecord>>> + Send;
 
-    /// Files a unit's report for a period as its next revision (`404 report_form_not_found`).
+    /// Changes a form read at `expected_version`, refusing a change its filed reports forbid
+    /// (`check_form_change`, read in this transaction), with the history entry `note`.
+    /// `404 report_form_not_found`, `409 report_form_changed`, `409 report_form_withdrawn`,
+    /// `409 report_form_in_use`.
+    fn update_report_form(
+        &self,
+        id: i64,
+        expected_version: i64,
+        def: ReportFormDef,
+        note: String,
+        author: CommandAuthor,
+    ) -> impl Future<Output = StoreResult<ReportFormRecord>> + Send;
+
+    /// Withdraws a form (撤回) read at `expected_version`: kept, marked, recorded.
+    /// `404 report_form_not_found`, `409 report_form_changed`, `409 report_form_withdrawn`.
+    fn withdraw_report_form(
+        &self,
+        id: i64,
+        expected_version: i64,
+        reason: String,
+        author: CommandAuthor,
+    ) -> impl Future<Output = StoreResult<ReportFormRecord>> + Send;
+
+    /// Files a unit's report for a period as its next revision (`404 report_form_not_found`,
+    /// `409 report_form_withdrawn`, `409 report_form_changed` when the form is no longer at
+    /// `form_version`).
     fn file_report(
         &self,
         filing: NewFiling,
@@ -142,7 +185,8 @@ pub trait CommandReportStore {
         units: Option<&[UnitId]>,
     ) -> impl Future<Output = StoreResult<Vec<ChaseRecord>>> + Send;
 
-    /// Records a pledge with its signed document (`404 command_centre_not_found`).
+    /// Records a pledge with its signed document (`404 command_centre_not_found`), recorded in the
+    /// centre's history in the same transaction.
     fn create_pledge(
         &self,
         centre_code: &str,
@@ -154,6 +198,30 @@ pub trait CommandReportStore {
     fn pledges(&self, centre_code: &str) -> impl Future<Output = StoreResult<Vec<PledgeRecord>>> + Send;
 
     fn pledge(&self, id: i64) -> impl Future<Output = StoreResult<Option<PledgeRecord>>> + Send;
+
+    /// Changes a pledge read at `expected_version` (its targets, date, signatory) with the history
+    /// entry `note`. `404 pledge_not_found`, `409 pledge_changed`, `409 pledge_withdrawn`.
+    fn update_pledge(
+        &self,
+        id: i64,
+        expected_version: i64,
+        change: PledgeChange,
+        note: String,
+        author: CommandAuthor,
+    ) -> impl Future<Output = StoreResult<PledgeRecord>> + Send;
+
+    /// Withdraws a pledge (作废) read at `expected_version`: kept, marked, recorded.
+    /// `404 pledge_not_found`, `409 pledge_changed`, `409 pledge_withdrawn`.
+    fn withdraw_pledge(
+        &self,
+        id: i64,
+        expected_version: i64,
+        reason: String,
+        author: CommandAuthor,
+    ) -> impl Future<Output = StoreResult<PledgeRecord>> + Send;
+
+    /// The history entries of a centre's report forms and pledges, oldest first.
+    fn report_events(&self, centre_code: &str) -> impl Future<Output = StoreResult<Vec<CommandEvent>>> + Send;
 
     /// A pledge's signed document's bytes.
     fn pledge_document(&self, id: i64) -> impl Future<Output = StoreResult<Option<Vec<u8>>>> + Send;

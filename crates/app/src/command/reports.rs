@@ -4,8 +4,16 @@
 //! period's Excel export, and the pledges with their met / missed / pending
 //! status computed from the targets.
 //!
-//! Who does what, as for tasks: the office (and administrators) define forms,
-//! chase and record pledges; a unit or town files its own reports (the office
+//! Forms and pledges are edited and withdrawn (撤回 a form, 作废 a pledge) by
+//! the office with the version read, each change a history entry of the
+//! centre saying what changed, from and to. A withdrawn form takes no reports
+//! and is not chased (its periods end at the withdrawal); a withdrawn pledge
+//! is shown 已作废, neither met nor missed. An edit a form's filed reports
+//! forbid is refused (`409 report_form_in_use`, see
+//! [`check_form_change`](mashangban_domain::command_reports::check_form_change)).
+//!
+//! Who does what, as for tasks: the office (and administrators) define, edit
+//! and withdraw forms, chase, and record, edit and withdraw pledges; a unit or town files its own reports (the office
 //! may file for it); office, administrators, city leaders and supervisors see
 //! every unit's reports, a unit or town only its own.
 
@@ -18,18 +26,20 @@ use serde::{Deserialize, Serialize};
 use mashangban_domain::calendar::TimeLimit;
 use mashangban_domain::command::office_only;
 use mashangban_domain::command_reports::{
-    self as reports, Cadence, FieldError, FilingStatus, Period, PledgeDef, PledgeStatus, ReportField, ReportFieldKind,
-    ReportFormDef, form_not_found, not_a_filer, not_missing, period_not_open, pledge_not_found, report_not_yours,
+    self as reports, Cadence, FieldError, FilingStatus, FormShape, Period, PledgeChange, PledgeDef, PledgeStatus,
+    ReportField, ReportFieldKind, ReportFormDef, form_not_found, form_withdrawn, not_a_filer, not_missing,
+    period_not_open, pledge_not_found, pledge_withdrawn, report_not_yours,
 };
 use mashangban_domain::org::{UnitId, UnitKind};
 use mashangban_domain::time::{Instant, format_instant, shanghai};
 use mashangban_sheet::Cell;
 use mashangban_sheet::write::{Export, Kind, WriteColumn};
 use mashangban_store::{
-    ChaseRecord, CommandAuthor, FilingRecord, NewFiling, PledgeRecord, ReportFormRecord, Store, StoreError,
+    ChaseRecord, CommandAuthor, CommandEvent, FilingRecord, NewFiling, PledgeRecord, ReportFormRecord, Store,
+    StoreError, TargetRecord, Withdrawal,
 };
 
-use super::{Access, CommandCentres, TargetView, author, sheet_error};
+use super::{Access, CommandCentres, CommandEventView, TargetView, author, event_view, sheet_error};
 use crate::error::{AppError, AppResult};
 use crate::views::{UnitRef, unit_ref};
 use crate::{App, Caller};
@@ -39,10 +49,13 @@ const AUTO_CHASE_NOTE: &str = "报表已过报送期限仍未报送，系统自�
 
 // ---- inputs -----------------------------------------------------------------------------
 
-/// A report form to define (the office).
+/// A report form to define or change (the office).
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportFormBody {
+    /// Required when changing a form: the version read.
+    #[serde(default)]
+    pub version: Option<i64>,
     #[schemars(length(max = 100))]
     pub name: String,
     pub cadence: Cadence,
@@ -78,7 +91,51 @@ pub struct ChaseBody {
     pub note: Option<String>,
 }
 
+/// A withdrawal (撤回 a form, 作废 a pledge): the version read and why.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawBody {
+    /// The version read.
+    #[serde(default)]
+    pub version: Option<i64>,
+    /// Why (required, at most 500 characters).
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// A pledge's change: the targets signed for, the date, the signatory. The unit and the signed
+/// document are what was signed; a wrong one is withdrawn and recorded anew.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PledgeBody {
+    /// The version read.
+    #[serde(default)]
+    pub version: Option<i64>,
+    /// The centre's target ids signed for.
+    pub targets: Vec<i64>,
+    /// `YYYY-MM-DD`.
+    pub signed_on: String,
+    pub signatory: String,
+}
+
 // ---- views ------------------------------------------------------------------------------
+
+/// Who withdrew a form or a pledge, when and why.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct WithdrawalView {
+    pub at: String,
+    pub by: String,
+    pub reason: String,
+}
+
+fn withdrawal_view(w: &Withdrawal) -> WithdrawalView {
+    WithdrawalView { at: format_instant(&w.at), by: w.by.clone(), reason: w.reason.clone() }
+}
+
+/// The history entries of one form or pledge among a centre's, newest first.
+fn history_of(events: &[CommandEvent], keep: impl Fn(&CommandEvent) -> bool) -> Vec<CommandEventView> {
+    events.iter().rev().filter(|e| keep(e)).map(event_view).collect()
+}
 
 /// A report form as people see it.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -93,6 +150,10 @@ pub struct ReportFormView {
     pub due_working_days: i64,
     pub created_at: String,
     pub created_by: String,
+    /// Name it when changing or withdrawing the form.
+    pub version: i64,
+    /// Withdrawn (已撤回): no more reports, no chases.
+    pub withdrawn: Option<WithdrawalView>,
 }
 
 /// A period of a form with its counts in the caller's scope.
@@ -116,6 +177,8 @@ pub struct PeriodSummary {
 pub struct FormOverview {
     pub form: ReportFormView,
     pub periods: Vec<PeriodSummary>,
+    /// Its definition, changes and withdrawal, newest first.
+    pub history: Vec<CommandEventView>,
 }
 
 /// One revision of a report.
@@ -214,6 +277,12 @@ pub struct PledgeView {
     pub document_link: String,
     pub created_at: String,
     pub created_by: String,
+    /// Name it when changing or withdrawing the pledge.
+    pub version: i64,
+    /// Withdrawn (已作废): shown, neither met nor missed.
+    pub withdrawn: Option<WithdrawalView>,
+    /// Its recording, changes and withdrawal, newest first.
+    pub history: Vec<CommandEventView>,
 }
 
 /// A pledge to record: the document's bytes come with it.
@@ -300,6 +369,8 @@ impl<S: Store> CommandCentres<'_, S> {
             due_working_days: form.due_working_days,
             created_at: format_instant(&form.created_at),
             created_by: form.created_by.clone(),
+            version: form.version,
+            withdrawn: form.withdrawn.as_ref().map(withdrawal_view),
         }
     }
 
@@ -307,10 +378,43 @@ impl<S: Store> CommandCentres<'_, S> {
         Ok(self.app.store().report_form(id).await?.ok_or_else(form_not_found)?)
     }
 
-    /// The periods of a form shown, newest first: from its creation to today.
+    /// The periods of a form shown, newest first: from its creation to today, or to its withdrawal.
     fn form_periods(&self, form: &ReportFormRecord) -> Vec<Period> {
         let today = self.app.now().date_naive();
-        reports::periods(form.cadence, form.created_at.date_naive(), today, reports::PERIODS_SHOWN)
+        let last = form.withdrawn.as_ref().map_or(today, |w| w.at.date_naive().min(today));
+        reports::periods(form.cadence, form.created_at.date_naive(), last, reports::PERIODS_SHOWN)
+    }
+
+    /// The unit ids of the filers named, or the centre's member units and towns when none is named.
+    fn resolve_filers(&self, centre: &mashangban_store::CentreRecord, named: &[String]) -> AppResult<Vec<UnitId>> {
+        let org = self.app.caches().org();
+        let mut filers = Vec::new();
+        if named.is_empty() {
+            for unit in &centre.member_units {
+                if let Some(u) = org.by_code(unit).filter(|u| u.active) {
+                    filers.push(u.id);
+                }
+            }
+            for town in self.towns(centre) {
+                if let Some(u) = org.by_code(&town.code) {
+                    filers.push(u.id);
+                }
+            }
+        } else {
+            for code in named {
+                let unit = org
+                    .by_code(code.trim())
+                    .filter(|u| u.active)
+                    .ok_or_else(|| AppError::invalid("unknown_unit", format!("没有编码为「{code}」的单位或镇街")))?;
+                filers.push(unit.id);
+            }
+        }
+        Ok(filers)
+    }
+
+    /// A unit's name for a history note.
+    fn unit_name(&self, id: UnitId) -> String {
+        self.app.caches().org().get(id).map_or_else(|| id.to_string(), |u| u.display_name().to_owned())
     }
 
     fn summary(
@@ -359,30 +463,63 @@ impl<S: Store> CommandCentres<'_, S> {
         if !self.access(caller, &centre).office {
             return Err(office_only().into());
         }
-        let org = self.app.caches().org();
-        let mut filers = Vec::new();
-        if body.filers.is_empty() {
-            for unit in &centre.member_units {
-                if let Some(u) = org.by_code(unit).filter(|u| u.active) {
-                    filers.push(u.id);
-                }
-            }
-            for town in self.towns(&centre) {
-                if let Some(u) = org.by_code(&town.code) {
-                    filers.push(u.id);
-                }
-            }
-        } else {
-            for code in &body.filers {
-                let unit = org
-                    .by_code(code.trim())
-                    .filter(|u| u.active)
-                    .ok_or_else(|| AppError::invalid("unknown_unit", format!("没有编码为「{code}」的单位或镇街")))?;
-                filers.push(unit.id);
-            }
-        }
+        let filers = self.resolve_filers(&centre, &body.filers)?;
         let def = ReportFormDef::new(&body.name, body.cadence, body.fields, filers, body.due_working_days)?;
         let saved = self.app.store().create_report_form(code, def, author(caller, self.app.now())).await?;
+        Ok(self.form_view(&saved))
+    }
+
+    /// Changes a form (the office), with the version read. A change its filed reports forbid is
+    /// refused (`409 report_form_in_use`); the history entry says what changed, from and to.
+    pub async fn update_report_form(
+        &self,
+        caller: &Caller,
+        form_id: i64,
+        body: ReportFormBody,
+    ) -> AppResult<ReportFormView> {
+        let form = self.form_record(form_id).await?;
+        let centre = self.record(&form.centre_code).await?;
+        if !self.access(caller, &centre).office {
+            return Err(office_only().into());
+        }
+        let version =
+            body.version.ok_or_else(|| AppError::invalid("version_required", "修改报表须带上读取时的版本号"))?;
+        if form.withdrawn.is_some() {
+            return Err(form_withdrawn().into());
+        }
+        let filers = self.resolve_filers(&centre, &body.filers)?;
+        let def = ReportFormDef::new(&body.name, body.cadence, body.fields, filers, body.due_working_days)?;
+        let shape = FormShape {
+            name: &form.name,
+            cadence: form.cadence,
+            fields: &form.fields,
+            filers: &form.filers,
+            due_working_days: form.due_working_days,
+        };
+        let note = reports::form_change_note(&shape, &def, &|u| self.unit_name(u));
+        let saved =
+            self.app.store().update_report_form(form_id, version, def, note, author(caller, self.app.now())).await?;
+        Ok(self.form_view(&saved))
+    }
+
+    /// Withdraws a form (撤回, the office), with the version read and a reason: kept and shown,
+    /// no more reports, no more chases.
+    pub async fn withdraw_report_form(
+        &self,
+        caller: &Caller,
+        form_id: i64,
+        body: WithdrawBody,
+    ) -> AppResult<ReportFormView> {
+        let form = self.form_record(form_id).await?;
+        let centre = self.record(&form.centre_code).await?;
+        if !self.access(caller, &centre).office {
+            return Err(office_only().into());
+        }
+        let version =
+            body.version.ok_or_else(|| AppError::invalid("version_required", "撤回报表须带上读取时的版本号"))?;
+        let reason = reports::withdrawal_reason("撤回理由", &body.reason)?;
+        let saved =
+            self.app.store().withdraw_report_form(form_id, version, reason, author(caller, self.app.now())).await?;
         Ok(self.form_view(&saved))
     }
 
@@ -390,6 +527,7 @@ impl<S: Store> CommandCentres<'_, S> {
     pub async fn report_forms(&self, caller: &Caller, code: &str) -> AppResult<Vec<FormOverview>> {
         let centre = self.record(code).await?;
         let access = self.access(caller, &centre);
+        let events = self.app.store().report_events(code).await?;
         let mut out = Vec::new();
         for form in self.app.store().report_forms(code).await? {
             let units = visible_filers(&form, &access);
@@ -400,7 +538,8 @@ impl<S: Store> CommandCentres<'_, S> {
                 .iter()
                 .map(|p| self.summary(&form, p, &units, &first))
                 .collect::<AppResult<Vec<_>>>()?;
-            out.push(FormOverview { form: self.form_view(&form), periods });
+            let history = history_of(&events, |e| e.form_id == Some(form.id));
+            out.push(FormOverview { form: self.form_view(&form), periods, history });
         }
         Ok(out)
     }
@@ -433,8 +572,10 @@ impl<S: Store> CommandCentres<'_, S> {
                 current,
                 earlier: mine,
                 chases: chases.iter().filter(|c| c.unit_id == *unit).map(chase_view).collect(),
-                may_file: period.is_open(today) && (access.office || access.own_units.contains(unit)),
-                may_chase: access.office && status == FilingStatus::Missing,
+                may_file: form.withdrawn.is_none()
+                    && period.is_open(today)
+                    && (access.office || access.own_units.contains(unit)),
+                may_chase: form.withdrawn.is_none() && access.office && status == FilingStatus::Missing,
             });
         }
         Ok(PeriodDetail { form: self.form_view(&form), summary, rows, is_office: access.office })
@@ -460,6 +601,9 @@ impl<S: Store> CommandCentres<'_, S> {
         if !access.office && !access.own_units.contains(&unit.id) {
             return Err(report_not_yours().into());
         }
+        if form.withdrawn.is_some() {
+            return Err(form_withdrawn().into());
+        }
         if !form.filers.contains(&unit.id) {
             return Err(not_a_filer(unit.display_name()).into());
         }
@@ -470,7 +614,15 @@ impl<S: Store> CommandCentres<'_, S> {
         let values = reports::check_values(&form.fields, &body.values).map_err(|e| reports::fields_invalid(&e))?;
         let note = mashangban_domain::validation::optional_text("备注", body.note.as_deref(), 2000)?;
         let late = now > due_at(self.app, &period, form.due_working_days)?;
-        let filing = NewFiling { form_id, period: period.key(), unit_id: unit.id, values, note, late };
+        let filing = NewFiling {
+            form_id,
+            period: period.key(),
+            unit_id: unit.id,
+            values,
+            note,
+            late,
+            form_version: form.version,
+        };
         let saved = self.app.store().file_report(filing, author(caller, now)).await?;
         Ok(filing_view(&saved))
     }
@@ -488,6 +640,9 @@ impl<S: Store> CommandCentres<'_, S> {
         let centre = self.record(&form.centre_code).await?;
         if !self.access(caller, &centre).office {
             return Err(office_only().into());
+        }
+        if form.withdrawn.is_some() {
+            return Err(form_withdrawn().into());
         }
         let note = match body.note.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(n) => mashangban_domain::command::note("催报意见", n)?,
@@ -547,7 +702,7 @@ impl<S: Store> CommandCentres<'_, S> {
         let access = self.access(caller, &centre);
         let org = self.app.caches().org();
         let mut out = Vec::new();
-        for form in self.app.store().report_forms(code).await? {
+        for form in self.app.store().report_forms(code).await?.into_iter().filter(|f| f.withdrawn.is_none()) {
             let units = visible_filers(&form, &access);
             let filings = self.app.store().report_filings(form.id, None, Some(&units)).await?;
             let chases = self.app.store().report_chases(form.id, None, Some(&units)).await?;
@@ -644,16 +799,8 @@ impl<S: Store> CommandCentres<'_, S> {
             .filter(|u| u.active && matches!(u.kind, UnitKind::Town | UnitKind::Department | UnitKind::Subunit))
             .ok_or_else(|| AppError::invalid("unknown_unit", format!("没有编码为「{}」的单位或镇街", input.unit)))?;
         let targets = self.app.store().command_targets(code).await?;
-        for id in &input.target_ids {
-            if !targets.iter().any(|t| t.id == *id) {
-                return Err(AppError::invalid("unknown_target", format!("本指挥部没有编号为 {id} 的目标")));
-            }
-        }
-        let signed_on = chrono::NaiveDate::parse_from_str(input.signed_on.trim(), "%Y-%m-%d")
-            .map_err(|_| AppError::invalid("invalid_date", "签署日期请写成 YYYY-MM-DD"))?;
-        if signed_on > self.app.now().date_naive() {
-            return Err(AppError::invalid("invalid_date", "签署日期不能晚于今天"));
-        }
+        known_targets(&targets, &input.target_ids)?;
+        let signed_on = self.signed_on(&input.signed_on)?;
         if input.document.len() > reports::DOCUMENT_MAX_BYTES {
             return Err(AppError::too_large("军令状文件不能超过 10 MB"));
         }
@@ -666,11 +813,72 @@ impl<S: Store> CommandCentres<'_, S> {
             input.document,
         )?;
         let saved = self.app.store().create_pledge(code, def, author(caller, self.app.now())).await?;
-        let views = self.target_views(targets).await?;
-        Ok(self.pledge_view(&saved, &views))
+        self.one_pledge_view(&saved, targets).await
     }
 
-    fn pledge_view(&self, p: &PledgeRecord, targets: &[TargetView]) -> PledgeView {
+    fn signed_on(&self, text: &str) -> AppResult<chrono::NaiveDate> {
+        let signed_on = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+            .map_err(|_| AppError::invalid("invalid_date", "签署日期请写成 YYYY-MM-DD"))?;
+        if signed_on > self.app.now().date_naive() {
+            return Err(AppError::invalid("invalid_date", "签署日期不能晚于今天"));
+        }
+        Ok(signed_on)
+    }
+
+    async fn one_pledge_view(&self, p: &PledgeRecord, targets: Vec<TargetRecord>) -> AppResult<PledgeView> {
+        let views = self.target_views(targets).await?;
+        let events = self.app.store().report_events(&p.centre_code).await?;
+        Ok(self.pledge_view(p, &views, &events))
+    }
+
+    async fn pledge_for_change(&self, caller: &Caller, id: i64) -> AppResult<(PledgeRecord, Vec<TargetRecord>)> {
+        let pledge = self.app.store().pledge(id).await?.ok_or_else(pledge_not_found)?;
+        let centre = self.record(&pledge.centre_code).await?;
+        if !self.access(caller, &centre).office {
+            return Err(office_only().into());
+        }
+        if pledge.withdrawn.is_some() {
+            return Err(pledge_withdrawn().into());
+        }
+        let targets = self.app.store().command_targets(&pledge.centre_code).await?;
+        Ok((pledge, targets))
+    }
+
+    /// Changes a pledge (the office), with the version read: the targets signed for, the date and
+    /// the signatory; the history entry says what changed, from and to.
+    pub async fn update_pledge(&self, caller: &Caller, id: i64, body: PledgeBody) -> AppResult<PledgeView> {
+        let (pledge, targets) = self.pledge_for_change(caller, id).await?;
+        let version =
+            body.version.ok_or_else(|| AppError::invalid("version_required", "修改军令状须带上读取时的版本号"))?;
+        known_targets(&targets, &body.targets)?;
+        let change = PledgeChange::new(body.targets, self.signed_on(&body.signed_on)?, &body.signatory)?;
+        let old = PledgeChange {
+            target_ids: pledge.target_ids.clone(),
+            signed_on: pledge.signed_on,
+            signatory: pledge.signatory.clone(),
+        };
+        let name = |id: i64| targets.iter().find(|t| t.id == id).map_or_else(|| id.to_string(), |t| t.name.clone());
+        let note = format!(
+            "{}的军令状：{}",
+            self.unit_name(pledge.unit_id),
+            reports::pledge_change_note(&old, &change, &name)
+        );
+        let saved = self.app.store().update_pledge(id, version, change, note, author(caller, self.app.now())).await?;
+        self.one_pledge_view(&saved, targets).await
+    }
+
+    /// Withdraws a pledge (作废, the office), with the version read and a reason: kept and shown,
+    /// neither met nor missed.
+    pub async fn withdraw_pledge(&self, caller: &Caller, id: i64, body: WithdrawBody) -> AppResult<PledgeView> {
+        let (_, targets) = self.pledge_for_change(caller, id).await?;
+        let version =
+            body.version.ok_or_else(|| AppError::invalid("version_required", "作废军令状须带上读取时的版本号"))?;
+        let reason = reports::withdrawal_reason("作废理由", &body.reason)?;
+        let saved = self.app.store().withdraw_pledge(id, version, reason, author(caller, self.app.now())).await?;
+        self.one_pledge_view(&saved, targets).await
+    }
+
+    fn pledge_view(&self, p: &PledgeRecord, targets: &[TargetView], events: &[CommandEvent]) -> PledgeView {
         let org = self.app.caches().org();
         let today = self.app.now().date_naive();
         let signed: Vec<PledgedTarget> = p
@@ -694,7 +902,7 @@ impl<S: Store> CommandCentres<'_, S> {
             })
             .collect();
         let statuses: Vec<PledgeStatus> = signed.iter().map(|t| t.status).collect();
-        let status = reports::pledge_status(&statuses);
+        let status = if p.withdrawn.is_some() { PledgeStatus::Withdrawn } else { reports::pledge_status(&statuses) };
         PledgeView {
             id: p.id,
             centre_code: p.centre_code.clone(),
@@ -711,6 +919,9 @@ impl<S: Store> CommandCentres<'_, S> {
             document_link: format!("/api/v1/command/pledges/{}/document", p.id),
             created_at: format_instant(&p.created_at),
             created_by: p.created_by.clone(),
+            version: p.version,
+            withdrawn: p.withdrawn.as_ref().map(withdrawal_view),
+            history: history_of(events, |e| e.pledge_id == Some(p.id)),
         }
     }
 
@@ -723,7 +934,18 @@ impl<S: Store> CommandCentres<'_, S> {
 
     pub(super) async fn pledge_views(&self, code: &str, targets: &[TargetView]) -> AppResult<Vec<PledgeView>> {
         let pledges = self.app.store().pledges(code).await?;
-        Ok(pledges.iter().map(|p| self.pledge_view(p, targets)).collect())
+        let events = self.app.store().report_events(code).await?;
+        Ok(pledges.iter().map(|p| self.pledge_view(p, targets, &events)).collect())
+    }
+
+    /// The centre code of a form (`404 report_form_not_found`).
+    pub async fn report_form_centre(&self, form_id: i64) -> AppResult<String> {
+        Ok(self.form_record(form_id).await?.centre_code)
+    }
+
+    /// The centre code of a pledge (`404 pledge_not_found`).
+    pub async fn pledge_centre(&self, id: i64) -> AppResult<String> {
+        Ok(self.app.store().pledge(id).await?.ok_or_else(pledge_not_found)?.centre_code)
     }
 
     /// A pledge's signed document: `(file name, content type, bytes)`.
@@ -738,6 +960,14 @@ fn short(rfc3339: &str) -> String {
     super::short(rfc3339)
 }
 
+/// `422 unknown_target` unless every id is one of the centre's targets.
+fn known_targets(targets: &[TargetRecord], ids: &[i64]) -> AppResult<()> {
+    match ids.iter().find(|id| !targets.iter().any(|t| t.id == **id)) {
+        Some(id) => Err(AppError::invalid("unknown_target", format!("本指挥部没有编号为 {id} 的目标"))),
+        None => Ok(()),
+    }
+}
+
 /// The scheduler's chase: every report of every centre's forms that is past due and unfiled, over
 /// each form's recent periods, is chased once (recorded; a rescan, a restart or another node finds
 /// the record and chases nothing again). Returns how many were chased now.
@@ -746,7 +976,7 @@ pub async fn chase_due_reports<S: Store>(app: &App<S>) -> AppResult<usize> {
     let service = app.command();
     let mut chased = 0;
     for centre in app.store().command_centres().await? {
-        for form in app.store().report_forms(&centre.code).await? {
+        for form in app.store().report_forms(&centre.code).await?.into_iter().filter(|f| f.withdrawn.is_none()) {
             let filings = app.store().report_filings(form.id, None, None).await?;
             let first = first_filings(&filings);
             for period in service.form_periods(&form) {
@@ -765,7 +995,9 @@ pub async fn chase_due_reports<S: Store>(app: &App<S>) -> AppResult<usize> {
                     {
                         Ok(Some(_)) => chased += 1,
                         Ok(None) => {}
-                        Err(StoreError::Domain(e)) if e.code == "report_form_not_found" => {}
+                        // Withdrawn (or gone) since it was read.
+                        Err(StoreError::Domain(e))
+                            if matches!(e.code, "report_form_not_found" | "report_form_withdrawn") => {}
                         Err(e) => return Err(e.into()),
                     }
                 }

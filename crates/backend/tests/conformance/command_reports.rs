@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 
 use mashangban_domain::command;
-use mashangban_domain::command_reports::{Cadence, PledgeDef, ReportField, ReportFieldKind, ReportFormDef};
+use mashangban_domain::command_reports::{
+    Cadence, PledgeChange, PledgeDef, ReportField, ReportFieldKind, ReportFormDef,
+};
 use mashangban_domain::org::{OrgTree, UnitKind};
 use mashangban_store::{CommandAuthor, CommandReportStore, CommandStore, NewFiling, OrgStore};
 use mashangban_store_sql::SqlStore;
@@ -85,6 +87,7 @@ async fn report_forms_filings_and_chases_are_kept<D: TestDb>() {
         values: values(&[("count", count), ("km", "1.5")]),
         note: Some("说明".into()),
         late,
+        form_version: form.version,
     };
     let first = s.file_report(filing("2026-W48", guzhen, "3", false), author(10)).await.unwrap();
     assert_eq!((first.revision, first.late, first.values["count"].as_str(), first.filed_at), (1, false, "3", at(10)));
@@ -125,7 +128,52 @@ async fn report_forms_filings_and_chases_are_kept<D: TestDb>() {
     assert_eq!(s.report_chases(form.id, None, None).await.unwrap().len(), 4);
     assert!(s.report_chases(form.id, Some("2026-W48"), None).await.unwrap().is_empty());
 
+    // Edits: at the version read, refused when the filed reports use what would go, recorded.
+    let fields_without_km = vec![field("count", ReportFieldKind::Integer)];
+    let shrunk = ReportFormDef::new("管网周报", Cadence::Weekly, fields_without_km, vec![guzhen, xiaolan], 2).unwrap();
+    assert_eq!(refusal(s.update_report_form(form.id, 1, shrunk, "x".into(), author(30)).await), "report_form_in_use");
+    let renamed =
+        ReportFormDef::new("管网建设周报", Cadence::Weekly, form.fields.clone(), vec![guzhen, xiaolan], 3).unwrap();
+    assert_eq!(
+        refusal(s.update_report_form(form.id, 2, renamed.clone(), "x".into(), author(30)).await),
+        "report_form_changed"
+    );
+    let saved = s.update_report_form(form.id, 1, renamed, "名称改动".into(), author(31)).await.unwrap();
+    assert_eq!((saved.version, saved.name.as_str(), saved.due_working_days), (2, "管网建设周报", 3));
+    assert_eq!(
+        refusal(s.file_report(filing("2026-W49", xiaolan, "1", false), author(32)).await),
+        "report_form_changed"
+    );
+    // Withdrawn: kept, marked, no more filings or chases.
+    let gone = s.withdraw_report_form(form.id, 2, "停用".into(), author(33)).await.unwrap();
+    let w = gone.withdrawn.clone().unwrap();
+    assert_eq!((gone.version, w.reason.as_str(), w.at, w.by.as_str()), (3, "停用", at(33), "测试（handler）"));
+    assert_eq!(s.report_form(form.id).await.unwrap(), Some(gone.clone()));
+    assert_eq!(refusal(s.withdraw_report_form(form.id, 3, "x".into(), author(34)).await), "report_form_withdrawn");
+    assert_eq!(
+        refusal(s.chase_report(form.id, "2026-W47", guzhen, "x", false, author(34)).await),
+        "report_form_withdrawn"
+    );
+    let mut late = filing("2026-W49", xiaolan, "1", false);
+    late.form_version = 3;
+    assert_eq!(refusal(s.file_report(late, author(34)).await), "report_form_withdrawn");
+    let events = s.report_events("water").await.unwrap();
+    let kinds: Vec<_> = events.iter().map(|e| (e.action, e.form_id, e.pledge_id)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (command::CommandAction::ReportFormDefined, Some(form.id), None),
+            (command::CommandAction::ReportFormChanged, Some(form.id), None),
+            (command::CommandAction::ReportFormWithdrawn, Some(form.id), None),
+        ]
+    );
+    assert_eq!(events[1].note.as_deref(), Some("「管网建设周报」第2版：名称改动"));
+    assert_eq!(events[2].note.as_deref(), Some("「管网建设周报」撤回，理由：停用"));
+    assert_eq!(s.report_events("parks").await.unwrap().len(), 1, "the parks form's definition");
+
     // Append-only.
+    assert!(execute(s, "UPDATE command_events SET note = 'x'", vec![]).await.is_err());
+    assert!(execute(s, "DELETE FROM command_events", vec![]).await.is_err());
     assert!(execute(s, "UPDATE command_report_filings SET note = 'x'", vec![]).await.is_err());
     assert!(execute(s, "DELETE FROM command_report_filings", vec![]).await.is_err());
     assert!(execute(s, "DELETE FROM command_report_chases", vec![]).await.is_err());
@@ -153,4 +201,28 @@ async fn pledges_keep_their_document<D: TestDb>() {
     assert_eq!(s.pledge_document(p.id).await.unwrap(), Some(pdf));
     assert!(s.pledge(999).await.unwrap().is_none());
     assert!(s.pledge_document(999).await.unwrap().is_none());
+
+    // Changed at the version read, withdrawn (作废) once; each recorded.
+    let change = PledgeChange::new(vec![1], signed, "古镇镇党委书记").unwrap();
+    assert_eq!(refusal(s.update_pledge(p.id, 2, change.clone(), "x".into(), author(2)).await), "pledge_changed");
+    assert_eq!(refusal(s.update_pledge(999, 1, change.clone(), "x".into(), author(2)).await), "pledge_not_found");
+    let changed = s.update_pledge(p.id, 1, change, "签署人改动".into(), author(2)).await.unwrap();
+    assert_eq!(
+        (changed.version, changed.target_ids.clone(), changed.signatory.as_str()),
+        (2, vec![1], "古镇镇党委书记")
+    );
+    let gone = s.withdraw_pledge(p.id, 2, "重签".into(), author(3)).await.unwrap();
+    assert_eq!((gone.version, gone.withdrawn.map(|w| w.reason)), (3, Some("重签".to_owned())));
+    assert_eq!(refusal(s.withdraw_pledge(p.id, 3, "x".into(), author(4)).await), "pledge_withdrawn");
+    let events = s.report_events("water").await.unwrap();
+    let kinds: Vec<_> = events.iter().map(|e| (e.action, e.pledge_id)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (command::CommandAction::PledgeRecorded, Some(p.id)),
+            (command::CommandAction::PledgeChanged, Some(p.id)),
+            (command::CommandAction::PledgeWithdrawn, Some(p.id)),
+        ]
+    );
+    assert!(events[0].note.as_deref().unwrap().starts_with("单位guzhen的军令状"), "{:?}", events[0].note);
 }

@@ -1,7 +1,8 @@
 //! Periodic reports (定期报送) and responsibility pledges (军令状) of a
-//! command centre: forms defined by the office, a form's periods with each
-//! unit's report, filing and correcting, chasing (催报) missing reports, a
-//! period's Excel export, and the pledges with their signed documents.
+//! command centre: forms defined, changed and withdrawn by the office, a
+//! form's periods with each unit's report, filing and correcting, chasing
+//! (催报) missing reports, a period's Excel export, and the pledges with their
+//! signed documents, changed and withdrawn (作废) by the office.
 
 use axum::Json;
 use axum::extract::multipart::MultipartRejection;
@@ -10,8 +11,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use mashangban_app::command::reports::{
-    ChaseBody, ChaseResult, FilingBody, FilingView, FormOverview, PeriodDetail, PledgeInput, PledgeUpload, PledgeView,
-    ReportFormBody, ReportFormView,
+    ChaseBody, ChaseResult, FilingBody, FilingView, FormOverview, PeriodDetail, PledgeBody, PledgeInput, PledgeUpload,
+    PledgeView, ReportFormBody, ReportFormView, WithdrawBody,
 };
 use mashangban_app::{App, AppError};
 use mashangban_domain::access::Permission;
@@ -26,6 +27,8 @@ use crate::routes::Route;
 
 const FILING_ERRORS: &[&str] = &[
     "report_form_not_found",
+    "report_form_withdrawn",
+    "report_form_changed",
     "report_period_not_found",
     "report_period_not_open",
     "report_not_yours",
@@ -55,6 +58,28 @@ const PLEDGE_ERRORS: &[&str] = &[
     "invalid_parameter",
 ];
 
+const WITHDRAW_FORM_ERRORS: &[&str] = &[
+    "report_form_not_found",
+    "report_form_changed",
+    "report_form_withdrawn",
+    "command_office_only",
+    "version_required",
+    "text_required",
+    "text_too_long",
+    "invalid_text",
+];
+
+const WITHDRAW_PLEDGE_ERRORS: &[&str] = &[
+    "pledge_not_found",
+    "pledge_changed",
+    "pledge_withdrawn",
+    "command_office_only",
+    "version_required",
+    "text_required",
+    "text_too_long",
+    "invalid_text",
+];
+
 pub fn routes<S: Store>() -> Vec<Route<S>> {
     let (read, work) = (Permission::ReadCommand, Permission::WorkCommand);
     vec![
@@ -81,6 +106,36 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
                 "text_too_long",
                 "invalid_text",
             ]),
+        Route::put("/api/v1/command/report-forms/{id}", update_form::<S>)
+            .permission(work)
+            .doc(
+                "command",
+                "修改定期报表（指挥部办公室；带上读取时的版本号）。已有报送时，改周期、删除或改类型、改计量单位已填报的栏目、移除已报送的单位会被拒绝（report_form_in_use），已报送的报表保持原样；修改记入指挥部历史",
+            )
+            .body::<ReportFormBody>()
+            .answer::<ReportFormView>()
+            .errors(&[
+                "report_form_not_found",
+                "report_form_changed",
+                "report_form_withdrawn",
+                "report_form_in_use",
+                "version_required",
+                "command_office_only",
+                "report_form_invalid",
+                "unknown_unit",
+                "text_required",
+                "text_too_long",
+                "invalid_text",
+            ]),
+        Route::post("/api/v1/command/report-forms/{id}/withdraw", withdraw_form::<S>)
+            .permission(work)
+            .doc(
+                "command",
+                "撤回定期报表（指挥部办公室；带上版本号和理由）：保留报表和已报送的内容，不再报送、不再催报，记入指挥部历史",
+            )
+            .body::<WithdrawBody>()
+            .answer::<ReportFormView>()
+            .errors(WITHDRAW_FORM_ERRORS),
         Route::get("/api/v1/command/report-forms/{id}/periods/{period}", period::<S>)
             .permission(read)
             .doc("command", "一期报表：各报送单位的报送情况、历次修订和催报记录（期别如 2026-W49 或 2026-12）")
@@ -100,6 +155,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .answer::<ChaseResult>()
             .errors(&[
                 "report_form_not_found",
+                "report_form_withdrawn",
                 "report_period_not_found",
                 "command_office_only",
                 "report_not_missing",
@@ -129,6 +185,36 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .created()
             .errors(PLEDGE_ERRORS)
             .body_limit(DOCUMENT_MAX_BYTES + 64 * 1024),
+        Route::put("/api/v1/command/pledges/{id}", update_pledge::<S>)
+            .permission(work)
+            .doc(
+                "command",
+                "修改军令状（指挥部办公室；带上读取时的版本号）：所签目标、签署日期、签署人。签署单位和签署件不能改，有误请作废后重新登记；修改记入指挥部历史",
+            )
+            .body::<PledgeBody>()
+            .answer::<PledgeView>()
+            .errors(&[
+                "pledge_not_found",
+                "pledge_changed",
+                "pledge_withdrawn",
+                "version_required",
+                "command_office_only",
+                "unknown_target",
+                "invalid_date",
+                "pledge_targets_required",
+                "too_many_items",
+                "text_required",
+                "text_too_long",
+            ]),
+        Route::post("/api/v1/command/pledges/{id}/withdraw", withdraw_pledge::<S>)
+            .permission(work)
+            .doc(
+                "command",
+                "作废军令状（指挥部办公室；带上版本号和理由）：保留并显示为已作废，不再计入兑现或未兑现，记入指挥部历史",
+            )
+            .body::<WithdrawBody>()
+            .answer::<PledgeView>()
+            .errors(WITHDRAW_PLEDGE_ERRORS),
         Route::get("/api/v1/command/pledges/{id}/document", document::<S>)
             .permission(read)
             .doc("command", "下载军令状签署件")
@@ -155,6 +241,47 @@ async fn create_form<S: Store>(
     JsonBody(body): JsonBody<ReportFormBody>,
 ) -> ApiResult<(StatusCode, Json<ReportFormView>)> {
     Ok((StatusCode::CREATED, Json(app.command().create_report_form(&caller, &code, body).await?)))
+}
+
+async fn update_form<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ReportFormBody>,
+) -> ApiResult<Json<ReportFormView>> {
+    Ok(Json(app.command().update_report_form(&caller, form_id(&id)?, body).await?))
+}
+
+async fn withdraw_form<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<WithdrawBody>,
+) -> ApiResult<Json<ReportFormView>> {
+    Ok(Json(app.command().withdraw_report_form(&caller, form_id(&id)?, body).await?))
+}
+
+/// A pledge id from the path (`404 pledge_not_found` when not a number).
+pub(crate) fn pledge_id(id: &str) -> ApiResult<i64> {
+    Ok(id.parse().map_err(|_| AppError::from(pledge_not_found()))?)
+}
+
+async fn update_pledge<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PledgeBody>,
+) -> ApiResult<Json<PledgeView>> {
+    Ok(Json(app.command().update_pledge(&caller, pledge_id(&id)?, body).await?))
+}
+
+async fn withdraw_pledge<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<WithdrawBody>,
+) -> ApiResult<Json<PledgeView>> {
+    Ok(Json(app.command().withdraw_pledge(&caller, pledge_id(&id)?, body).await?))
 }
 
 async fn period<S: Store>(
@@ -287,8 +414,7 @@ async fn document<S: Store>(
     Auth(_caller): Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let id: i64 = id.parse().map_err(|_| AppError::from(pledge_not_found()))?;
-    let (name, kind, bytes) = app.command().pledge_document(id).await?;
+    let (name, kind, bytes) = app.command().pledge_document(pledge_id(&id)?).await?;
     let ascii = match kind.as_str() {
         "application/pdf" => "pledge.pdf",
         "image/png" => "pledge.png",

@@ -4,7 +4,9 @@
 //! earlier revisions and chases, the chase buttons of the office, the filing
 //! form generated from the fields (each field's Chinese refusal next to it),
 //! and the Excel download; a centre's pledges with their status and the
-//! office's upload form.
+//! office's upload form. The office edits and withdraws (撤回) a form and
+//! edits and withdraws (作废) a pledge from its card, with the version read;
+//! each card shows its history.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,7 +19,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use mashangban_app::command::reports::{
-    ChaseBody, FilingBody, FormOverview, PeriodDetail, PledgeInput, PledgeView, ReportFormBody,
+    ChaseBody, FilingBody, FormOverview, PeriodDetail, PledgeBody, PledgeInput, PledgeView, ReportFormBody,
+    WithdrawBody,
 };
 use mashangban_app::command::{CentreView, TargetView};
 use mashangban_app::{App, AppError, Caller};
@@ -37,6 +40,8 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
     vec![
         Route::get("/command/{code}/reports", forms::<S>).permission(read),
         Route::post("/command/{code}/reports", create_form::<S>).permission(work).form(),
+        Route::post("/command/report-forms/{id}/edit", edit_form::<S>).permission(work).form(),
+        Route::post("/command/report-forms/{id}/withdraw", withdraw_form::<S>).permission(work).form(),
         Route::get("/command/reports/{id}/{period}", period::<S>).permission(read),
         Route::get("/command/reports/{id}/{period}/export", export::<S>).permission(read),
         Route::post("/command/reports/{id}/{period}/file", file::<S>).permission(work).form(),
@@ -46,6 +51,8 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .permission(work)
             .multipart()
             .body_limit(DOCUMENT_MAX_BYTES + 64 * 1024),
+        Route::post("/command/pledges/{id}/edit", edit_pledge::<S>).permission(work).form(),
+        Route::post("/command/pledges/{id}/withdraw", withdraw_pledge::<S>).permission(work).form(),
     ]
 }
 
@@ -64,11 +71,43 @@ struct FormsPage {
     may_work: bool,
     message: Option<String>,
     typed: FormFields,
+    /// A refused edit or withdrawal: the form's id and the message, shown on its card.
+    card_error: Option<(i64, String)>,
 }
 
 impl FormsPage {
     fn time(&self, rfc3339: &str) -> String {
         short_time(rfc3339)
+    }
+
+    /// The fields as the define form takes them, one a line.
+    fn field_lines(&self, fields: &[ReportField]) -> String {
+        fields
+            .iter()
+            .map(|f| {
+                let n = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+                format!(
+                    "{}|{}|{}|{}|{}|{}|{}|{}",
+                    f.key,
+                    f.label,
+                    f.kind.label(),
+                    f.unit.clone().unwrap_or_default(),
+                    if f.required { "是" } else { "否" },
+                    n(f.min),
+                    n(f.max),
+                    f.max_len.map(|v| v.to_string()).unwrap_or_default()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn filer_codes(&self, o: &FormOverview) -> String {
+        o.form.filers.iter().map(|u| u.code.as_str()).collect::<Vec<_>>().join(", ")
+    }
+
+    fn card_error(&self, id: &i64) -> Option<String> {
+        self.card_error.as_ref().filter(|(i, _)| i == id).map(|(_, m)| m.clone())
     }
 }
 
@@ -85,6 +124,9 @@ struct FormFields {
     filers: String,
     #[serde(default)]
     due_working_days: String,
+    /// The version read (edits only).
+    #[serde(default)]
+    version: String,
 }
 
 fn kind_of(text: &str) -> Option<ReportFieldKind> {
@@ -123,7 +165,10 @@ impl FormFields {
                 required: matches!(at(4), "是" | "必填" | "1" | "true" | "yes"),
                 min: number(5, "下限")?,
                 max: number(6, "上限")?,
-                max_len: None,
+                max_len: match at(7) {
+                    "" => None,
+                    v => Some(v.parse::<u32>().map_err(|_| format!("第 {} 行栏目的字数上限「{v}」不是整数", n + 1))?),
+                },
             });
         }
         let filers = self
@@ -133,10 +178,15 @@ impl FormFields {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect();
-        Ok(ReportFormBody { name: self.name.clone(), cadence, fields, filers, due_working_days })
+        let version = match self.version.trim() {
+            "" => None,
+            v => Some(v.parse::<i64>().map_err(|_| "版本号不是数字，请刷新后再改".to_owned())?),
+        };
+        Ok(ReportFormBody { version, name: self.name.clone(), cadence, fields, filers, due_working_days })
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn forms_page<S: Store>(
     app: &App<S>,
     caller: &Caller,
@@ -145,6 +195,7 @@ async fn forms_page<S: Store>(
     status: StatusCode,
     message: Option<String>,
     typed: FormFields,
+    card_error: Option<(i64, String)>,
 ) -> PageResult {
     let centre = app.command().centre(caller, code).await?;
     let forms = app.command().report_forms(caller, code).await?;
@@ -155,6 +206,7 @@ async fn forms_page<S: Store>(
         forms,
         message,
         typed,
+        card_error,
     };
     Ok(render(status, &page))
 }
@@ -166,7 +218,7 @@ async fn forms<S: Store>(
     Extension(menu): Extension<Arc<Menu>>,
     Path(code): Path<String>,
 ) -> PageResult {
-    forms_page(&app, &caller, &menu, &code, StatusCode::OK, None, FormFields::default()).await
+    forms_page(&app, &caller, &menu, &code, StatusCode::OK, None, FormFields::default(), None).await
 }
 
 /// `POST /command/{code}/reports`: defines a form, or shows the refusal with what was typed.
@@ -180,17 +232,80 @@ async fn create_form<S: Store>(
     let result = match typed.body() {
         Ok(body) => app.command().create_report_form(&caller, &code, body).await.map(drop).map_err(Some),
         Err(m) => {
-            return forms_page(&app, &caller, &menu, &code, StatusCode::UNPROCESSABLE_ENTITY, Some(m), typed).await;
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            return forms_page(&app, &caller, &menu, &code, status, Some(m), typed, None).await;
         }
     };
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/command/{code}/reports")).into_response()),
         Err(Some(e)) => {
             let (status, message) = shown(e)?;
-            forms_page(&app, &caller, &menu, &code, status, Some(message), typed).await
+            forms_page(&app, &caller, &menu, &code, status, Some(message), typed, None).await
         }
         Err(None) => Ok(Redirect::to(&format!("/command/{code}/reports")).into_response()),
     }
+}
+
+/// After an edit or a withdrawal of a form: back to the centre's forms at its card, or the page
+/// again with the refusal on the card.
+async fn after_form_change<S: Store>(
+    app: &App<S>,
+    caller: &Caller,
+    menu: &Menu,
+    id: i64,
+    result: Result<(), crate::error::ApiError>,
+) -> PageResult {
+    let code = app.command().report_form_centre(id).await?;
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/command/{code}/reports#form-{id}")).into_response()),
+        Err(e) => {
+            let (status, message) = shown(e)?;
+            forms_page(app, caller, menu, &code, status, None, FormFields::default(), Some((id, message))).await
+        }
+    }
+}
+
+/// `POST /command/report-forms/{id}/edit`: the define form's fields with `version`.
+async fn edit_form<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Path(id): Path<String>,
+    Form(typed): Form<FormFields>,
+) -> PageResult {
+    let id = form_id(&id)?;
+    let result = match typed.body() {
+        Ok(body) => app.command().update_report_form(&caller, id, body).await.map(drop).map_err(Into::into),
+        Err(m) => Err(crate::error::ApiError::from(AppError::invalid("report_form_invalid", m))),
+    };
+    after_form_change(&app, &caller, &menu, id, result).await
+}
+
+#[derive(serde::Deserialize)]
+struct WithdrawForm {
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    reason: String,
+}
+
+impl WithdrawForm {
+    fn body(self) -> WithdrawBody {
+        WithdrawBody { version: self.version.trim().parse().ok(), reason: self.reason }
+    }
+}
+
+/// `POST /command/report-forms/{id}/withdraw`: `version`, `reason`.
+async fn withdraw_form<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Path(id): Path<String>,
+    Form(form): Form<WithdrawForm>,
+) -> PageResult {
+    let id = form_id(&id)?;
+    let result = app.command().withdraw_report_form(&caller, id, form.body()).await.map(drop).map_err(Into::into);
+    after_form_change(&app, &caller, &menu, id, result).await
 }
 
 // ---- one period -------------------------------------------------------------------------
@@ -378,11 +493,25 @@ struct PledgesPage {
     units: Vec<Choice>,
     may_work: bool,
     message: Option<String>,
+    /// A refused edit or withdrawal: the pledge's id and the message, shown on its row.
+    card_error: Option<(i64, String)>,
 }
 
 impl PledgesPage {
     fn status_class(&self, s: &PledgeStatus) -> &'static str {
         s.as_str()
+    }
+
+    fn signed(&self, p: &PledgeView, target: &i64) -> bool {
+        p.targets.iter().any(|t| t.id == *target)
+    }
+
+    fn time(&self, rfc3339: &str) -> String {
+        short_time(rfc3339)
+    }
+
+    fn card_error(&self, id: &i64) -> Option<String> {
+        self.card_error.as_ref().filter(|(i, _)| i == id).map(|(_, m)| m.clone())
     }
 
     fn size(&self, bytes: &i64) -> String {
@@ -397,6 +526,7 @@ async fn pledges_page<S: Store>(
     code: &str,
     status: StatusCode,
     message: Option<String>,
+    card_error: Option<(i64, String)>,
 ) -> PageResult {
     let centre = app.command().centre(caller, code).await?;
     let pledges = app.command().pledges(code).await?;
@@ -415,6 +545,7 @@ async fn pledges_page<S: Store>(
         targets,
         units,
         message,
+        card_error,
     };
     Ok(render(status, &page))
 }
@@ -426,7 +557,7 @@ async fn pledges<S: Store>(
     Extension(menu): Extension<Arc<Menu>>,
     Path(code): Path<String>,
 ) -> PageResult {
-    pledges_page(&app, &caller, &menu, &code, StatusCode::OK, None).await
+    pledges_page(&app, &caller, &menu, &code, StatusCode::OK, None, None).await
 }
 
 /// `POST /command/{code}/pledges` (multipart: unit, target…, signed_on, signatory, file).
@@ -447,7 +578,70 @@ async fn create_pledge<S: Store>(
         Ok(()) => Ok(Redirect::to(&format!("/command/{code}/pledges")).into_response()),
         Err(e) => {
             let (status, message) = shown(e)?;
-            pledges_page(&app, &caller, &menu, &code, status, Some(message)).await
+            pledges_page(&app, &caller, &menu, &code, status, Some(message), None).await
         }
     }
+}
+
+/// After an edit or a withdrawal of a pledge: back to the centre's pledges at its row, or the page
+/// again with the refusal on the row.
+async fn after_pledge_change<S: Store>(
+    app: &App<S>,
+    caller: &Caller,
+    menu: &Menu,
+    id: i64,
+    result: Result<(), crate::error::ApiError>,
+) -> PageResult {
+    let code = app.command().pledge_centre(id).await?;
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/command/{code}/pledges#pledge-{id}")).into_response()),
+        Err(e) => {
+            let (status, message) = shown(e)?;
+            pledges_page(app, caller, menu, &code, status, None, Some((id, message))).await
+        }
+    }
+}
+
+/// `POST /command/pledges/{id}/edit`: `version`, `target` (repeated), `signed_on`, `signatory`.
+async fn edit_pledge<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> PageResult {
+    let id = crate::api::command_reports::pledge_id(&id)?;
+    let mut body =
+        PledgeBody { version: None, targets: Vec::new(), signed_on: String::new(), signatory: String::new() };
+    let mut bad_target = None;
+    for (name, value) in pairs {
+        match name.as_str() {
+            "version" => body.version = value.trim().parse().ok(),
+            "signed_on" => body.signed_on = value,
+            "signatory" => body.signatory = value,
+            "target" => match value.trim().parse::<i64>() {
+                Ok(t) => body.targets.push(t),
+                Err(_) => bad_target = Some(value),
+            },
+            _ => {}
+        }
+    }
+    let result = match bad_target {
+        Some(v) => Err(AppError::bad_parameter(format!("目标编号「{v}」不是数字")).into()),
+        None => app.command().update_pledge(&caller, id, body).await.map(drop).map_err(Into::into),
+    };
+    after_pledge_change(&app, &caller, &menu, id, result).await
+}
+
+/// `POST /command/pledges/{id}/withdraw`: `version`, `reason`.
+async fn withdraw_pledge<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Path(id): Path<String>,
+    Form(form): Form<WithdrawForm>,
+) -> PageResult {
+    let id = crate::api::command_reports::pledge_id(&id)?;
+    let result = app.command().withdraw_pledge(&caller, id, form.body()).await.map(drop).map_err(Into::into);
+    after_pledge_change(&app, &caller, &menu, id, result).await
 }

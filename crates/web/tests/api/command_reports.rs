@@ -374,3 +374,301 @@ async fn pledges_are_met_missed_or_pending_from_their_targets() {
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("古镇镇军令状.pdf") && html.contains("pledge-form") && html.contains("未兑现"), "{html}");
 }
+
+async fn put(app: &App, path: &str, who: &Session, body: Value) -> (StatusCode, Value) {
+    app.call(reqwest::Method::PUT, path, Some(who), Some(body)).await
+}
+
+fn actions(history: &Value) -> Vec<&str> {
+    history.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn forms_are_edited_within_what_filed_reports_allow_and_withdrawn_forms_are_not_chased() {
+    let app = spawn().await;
+    app.set_time("2026-11-16T09:00:00+08:00");
+    let office = unit_handler(&app, "swuj", "swuj-handler").await;
+    unit_handler(&app, "guzhen", "guzhen-handler").await;
+    unit_handler(&app, "xiaolan", "xiaolan-handler").await;
+    unit_handler(&app, "sthjj", "sthjj-handler").await;
+    let forms = "/api/v1/command/centres/water/report-forms";
+    let (status, form) = app.post(forms, Some(&office), weekly_form()).await;
+    assert_eq!(status, StatusCode::CREATED, "{form}");
+    let id = form["id"].as_i64().unwrap();
+    assert_eq!(form["version"], 1);
+    let path = format!("/api/v1/command/report-forms/{id}");
+
+    // Nothing filed yet: the label, the due days and a field's bounds change, recorded from → to.
+    let mut body = weekly_form();
+    body["version"] = json!(1);
+    body["fields"][0]["label"] = json!("本周新建管网");
+    body["fields"][1]["max"] = json!(500);
+    body["due_working_days"] = json!(3);
+    let (status, changed) = put(&app, &path, &office, body.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!((changed["version"].as_i64(), changed["due_working_days"].as_i64()), (Some(2), Some(3)));
+    // A stale version, no version, a town, a supervisor (no right to work), bad input: refused.
+    assert_eq!(
+        code(&put(&app, &path, &office, body.clone()).await),
+        (StatusCode::CONFLICT, Some("report_form_changed"))
+    );
+    let mut unversioned = body.clone();
+    unversioned["version"] = Value::Null;
+    assert_eq!(
+        code(&put(&app, &path, &office, unversioned).await),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("version_required"))
+    );
+    body["version"] = json!(2);
+    let guzhen = app.login("guzhen-handler").await;
+    assert_eq!(
+        code(&put(&app, &path, &guzhen, body.clone()).await),
+        (StatusCode::FORBIDDEN, Some("command_office_only"))
+    );
+    let supervisor = app.login("supervisor").await;
+    assert_eq!(
+        code(&put(&app, &path, &supervisor, body.clone()).await),
+        (StatusCode::FORBIDDEN, Some("permission_denied"))
+    );
+    let mut empty = body.clone();
+    empty["fields"] = json!([]);
+    assert_eq!(
+        code(&put(&app, &path, &office, empty).await),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("report_form_invalid"))
+    );
+    assert_eq!(
+        code(&put(&app, "/api/v1/command/report-forms/999999", &office, body.clone()).await),
+        (StatusCode::NOT_FOUND, Some("report_form_not_found"))
+    );
+
+    // guzhen files week 47 (km, count and date; no problems text).
+    app.set_time("2026-11-20T15:00:00+08:00");
+    let (office, guzhen, _, _) = signed_in_again(&app).await;
+    let file = format!("{path}/periods/2026-W47/filings");
+    let (status, filed) = app.post(&file, Some(&guzhen), report("guzhen", "1.5", "2")).await;
+    assert_eq!(status, StatusCode::CREATED, "{filed}");
+
+    // Now removing or retyping a field the report holds, changing a unit or the cadence, or dropping
+    // guzhen from the filers is refused with nothing written.
+    let refused = |change: &dyn Fn(&mut Value)| {
+        let mut b = body.clone();
+        change(&mut b);
+        b
+    };
+    let cases = [
+        refused(&|b: &mut Value| {
+            b["fields"].as_array_mut().unwrap().remove(0);
+        }),
+        refused(&|b: &mut Value| b["fields"][1]["kind"] = json!("decimal")),
+        refused(&|b: &mut Value| b["fields"][0]["unit"] = json!("米")),
+        refused(&|b: &mut Value| b["cadence"] = json!("monthly")),
+        refused(&|b: &mut Value| b["filers"] = json!(["xiaolan", "sthjj"])),
+    ];
+    let expected = [
+        "已有 1 份报表填报，不能删除",
+        "类型由整数改为小数",
+        "计量单位由「公里」改为「米」",
+        "报送周期由每周改为每月",
+        "已报送过本表，不能从报送单位中移除",
+    ];
+    for (b, words) in cases.into_iter().zip(expected) {
+        let (status, answer) = put(&app, &path, &office, b).await;
+        assert_eq!((status, answer["code"].as_str()), (StatusCode::CONFLICT, Some("report_form_in_use")), "{answer}");
+        assert!(answer["message"].as_str().unwrap().contains(words), "{answer}");
+    }
+    // What no report uses may go: the problems field; the filed report stays as filed.
+    let mut fine = body.clone();
+    fine["fields"].as_array_mut().unwrap().pop();
+    let (status, changed) = put(&app, &path, &office, fine).await;
+    assert_eq!((status, changed["version"].as_i64()), (StatusCode::OK, Some(3)), "{changed}");
+    let w47 = format!("{path}/periods/2026-W47");
+    assert_eq!(row(&rows(&app, &w47, &office).await, "guzhen")["current"]["values"]["km_built"], "1.5");
+
+    // The history of the form, newest first, says what changed.
+    let (_, overview) = app.get(forms, Some(&office)).await;
+    let history = &overview[0]["history"];
+    assert_eq!(actions(history), ["report_form_changed", "report_form_changed", "report_form_defined"], "{history}");
+    let first_change = history[1]["note"].as_str().unwrap();
+    assert!(
+        first_change.contains("名称「本周建成管网」→「本周新建管网」")
+            && first_change.contains("报送期限：周期结束后 2 → 3 个工作日")
+            && first_change.contains("上限 无 → 500"),
+        "{first_change}"
+    );
+    assert!(history[0]["note"].as_str().unwrap().contains("删除栏目「存在问题」"), "{history}");
+
+    // The page's edit form: a stale version comes back on the form's card; a current one is saved.
+    let page_edit = format!("/command/report-forms/{id}/edit");
+    let lines = "km_built|本周新建管网|小数|公里|是|0|100\noutlets_closed|本周销号排口|整数||是|0|500\ninspected_on|巡查日期|日期||否||";
+    let typed = |version: &'static str| {
+        [
+            ("version", version),
+            ("name", "污水管网建设周报"),
+            ("cadence", "weekly"),
+            ("fields", lines),
+            ("filers", "guzhen, xiaolan, sthjj"),
+            ("due_working_days", "4"),
+        ]
+    };
+    let (status, _, html) = crate::browser::post_form(&app, &page_edit, &office, &typed("2")).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains(&format!("id=\"form-{id}-error\"")) && html.contains("已被他人修改"), "{html}");
+    let (status, location, _) = crate::browser::post_form(&app, &page_edit, &office, &typed("3")).await;
+    assert!(status.is_redirection() && location.ends_with(&format!("#form-{id}")), "{status} {location}");
+    let (_, overview) = app.get(forms, Some(&office)).await;
+    assert_eq!(overview[0]["form"]["version"], 4);
+    assert_eq!(overview[0]["history"][0]["note"], "「污水管网建设周报」第4版：报送期限：周期结束后 3 → 4 个工作日");
+
+    // Past due: xiaolan and sthjj are missing; the office withdraws the form (reason required).
+    app.set_time("2026-11-30T10:00:00+08:00");
+    let (office, guzhen, _, _) = signed_in_again(&app).await;
+    let (_, d) = app.get("/api/v1/command/centres/water/dashboard", Some(&office)).await;
+    assert_eq!(d["missing_reports"].as_array().unwrap().len(), 2, "{}", d["missing_reports"]);
+    let withdraw = format!("{path}/withdraw");
+    assert_eq!(
+        code(&app.post(&withdraw, Some(&office), json!({ "version": 4, "reason": " " })).await),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("text_required"))
+    );
+    assert_eq!(
+        code(&app.post(&withdraw, Some(&guzhen), json!({ "version": 4, "reason": "停用" })).await),
+        (StatusCode::FORBIDDEN, Some("command_office_only"))
+    );
+    assert_eq!(
+        code(&app.post(&withdraw, Some(&office), json!({ "version": 2, "reason": "停用" })).await),
+        (StatusCode::CONFLICT, Some("report_form_changed"))
+    );
+    let (status, gone) =
+        app.post(&withdraw, Some(&office), json!({ "version": 4, "reason": "并入月报，不再单独报送" })).await;
+    assert_eq!(status, StatusCode::OK, "{gone}");
+    assert_eq!(gone["withdrawn"]["reason"], "并入月报，不再单独报送");
+    assert!(gone["withdrawn"]["by"].as_str().unwrap().contains("swuj"), "{gone}");
+
+    // No longer chased, listed missing, filed or changed; what was filed stays readable.
+    let (_, d) = app.get("/api/v1/command/centres/water/dashboard", Some(&office)).await;
+    assert!(d["missing_reports"].as_array().unwrap().is_empty(), "{}", d["missing_reports"]);
+    assert_eq!(d["history"][0]["action"], "report_form_withdrawn", "{}", d["history"]);
+    assert_eq!(mashangban_app::command::reports::chase_due_reports(&app.state).await.unwrap(), 0);
+    assert_eq!(
+        code(&app.post(&format!("{w47}/chase"), Some(&office), json!({})).await),
+        (StatusCode::CONFLICT, Some("report_form_withdrawn"))
+    );
+    assert_eq!(
+        code(&app.post(&file, Some(&guzhen), report("guzhen", "1.7", "2")).await),
+        (StatusCode::CONFLICT, Some("report_form_withdrawn"))
+    );
+    body["version"] = json!(5);
+    assert_eq!(code(&put(&app, &path, &office, body).await), (StatusCode::CONFLICT, Some("report_form_withdrawn")));
+    let kept = rows(&app, &w47, &office).await;
+    assert_eq!(row(&kept, "guzhen")["current"]["revision"], 1);
+    assert!(kept.iter().all(|r| r["may_file"] == false && r["may_chase"] == false));
+    let (_, overview) = app.get(forms, Some(&office)).await;
+    assert_eq!(actions(&overview[0]["history"])[0], "report_form_withdrawn");
+
+    // The page shows the withdrawal and the history; no edit buttons on a withdrawn form.
+    let (status, html) = crate::browser::page(&app, "/command/water/reports", &office).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("（已撤回）") && html.contains("并入月报") && html.contains("变更记录"), "{html}");
+    assert!(!html.contains(&format!("report-form-edit-{id}")), "{html}");
+}
+
+#[tokio::test]
+async fn pledges_are_edited_and_a_withdrawn_one_is_neither_met_nor_missed() {
+    let app = spawn().await;
+    app.set_time("2026-12-04T10:00:00+08:00");
+    let office = unit_handler(&app, "swuj", "swuj-handler").await;
+    let guzhen = unit_handler(&app, "guzhen", "guzhen-handler").await;
+    let targets = "/api/v1/command/centres/water/targets";
+    let target = |name: &str, due: &str| json!({ "name": name, "ledger_type": "creek", "stages": ["done"], "town": "guzhen", "goal": 1, "due_on": due });
+    let (_, missed) = app.post(targets, Some(&office), target("古镇镇十一月河涌整治", "2026-11-30")).await;
+    let (_, pending) = app.post(targets, Some(&office), target("古镇镇年底河涌整治", "2026-12-31")).await;
+    let [missed, pending] = [&missed, &pending].map(|t| t["id"].as_i64().unwrap());
+    let pdf: &'static [u8] = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n";
+    let (status, p) = pledge(&app, &office, "guzhen", &[missed], pdf, "古镇镇军令状.pdf").await;
+    assert_eq!(status, StatusCode::CREATED, "{p}");
+    assert_eq!((p["status"].as_str(), p["version"].as_i64()), (Some("missed"), Some(1)));
+    assert_eq!(actions(&p["history"]), ["pledge_recorded"]);
+    assert!(p["history"][0]["note"].as_str().unwrap().contains("古镇镇的军令状"), "{p}");
+    let path = format!("/api/v1/command/pledges/{}", p["id"]);
+
+    let edit = |version: i64, targets: &[i64], signed_on: &str| json!({ "version": version, "targets": targets, "signed_on": signed_on, "signatory": "古镇镇镇长" });
+    assert_eq!(
+        code(&put(&app, &path, &guzhen, edit(1, &[missed], "2026-03-01")).await),
+        (StatusCode::FORBIDDEN, Some("command_office_only"))
+    );
+    let supervisor = app.login("supervisor").await;
+    assert_eq!(
+        code(&put(&app, &path, &supervisor, edit(1, &[missed], "2026-03-01")).await),
+        (StatusCode::FORBIDDEN, Some("permission_denied"))
+    );
+    assert_eq!(
+        code(&put(&app, &path, &office, edit(1, &[999_999], "2026-03-01")).await),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_target"))
+    );
+    assert_eq!(
+        code(&put(&app, &path, &office, edit(1, &[missed], "2026-13-01")).await),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_date"))
+    );
+    assert_eq!(
+        code(&put(&app, &path, &office, edit(1, &[], "2026-03-01")).await),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("pledge_targets_required"))
+    );
+    assert_eq!(
+        code(&put(&app, "/api/v1/command/pledges/999999", &office, edit(1, &[missed], "2026-03-01")).await),
+        (StatusCode::NOT_FOUND, Some("pledge_not_found"))
+    );
+    let (status, changed) = put(&app, &path, &office, edit(1, &[missed, pending], "2026-03-02")).await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!((changed["version"].as_i64(), changed["targets"].as_array().unwrap().len()), (Some(2), 2));
+    assert_eq!(actions(&changed["history"]), ["pledge_changed", "pledge_recorded"]);
+    let note = changed["history"][0]["note"].as_str().unwrap();
+    assert!(
+        note.contains("新增所签目标「古镇镇年底河涌整治」")
+            && note.contains("签署日期：2026-03-01 → 2026-03-02")
+            && note.contains("签署人：镇长 → 古镇镇镇长"),
+        "{note}"
+    );
+    assert_eq!(
+        code(&put(&app, &path, &office, edit(1, &[missed], "2026-03-01")).await),
+        (StatusCode::CONFLICT, Some("pledge_changed"))
+    );
+
+    // The page's edit form with a stale version: refused on the pledge's row.
+    let page_edit = format!("/command/pledges/{}/edit", p["id"]);
+    let missed_text = missed.to_string();
+    let typed = [("version", "1"), ("target", missed_text.as_str()), ("signed_on", "2026-03-02"), ("signatory", "x")];
+    let (status, _, html) = crate::browser::post_form(&app, &page_edit, &office, &typed).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains(&format!("id=\"pledge-{}-error\"", p["id"])) && html.contains("已被他人修改"), "{html}");
+
+    // Withdrawn (作废): kept and shown, neither met nor missed.
+    let withdraw = format!("{path}/withdraw");
+    assert_eq!(
+        code(&app.post(&withdraw, Some(&office), json!({ "version": 2 })).await),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("text_required"))
+    );
+    assert_eq!(
+        code(&app.post(&withdraw, Some(&office), json!({ "reason": "重签" })).await),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("version_required"))
+    );
+    let (status, gone) =
+        app.post(&withdraw, Some(&office), json!({ "version": 2, "reason": "目标调整，重新签署" })).await;
+    assert_eq!(status, StatusCode::OK, "{gone}");
+    assert_eq!((gone["status"].as_str(), gone["status_label"].as_str()), (Some("withdrawn"), Some("已作废")));
+    assert_eq!(gone["withdrawn"]["reason"], "目标调整，重新签署");
+    let (_, list) = app.get("/api/v1/command/centres/water/pledges", Some(&guzhen)).await;
+    assert_eq!(list[0]["status"], "withdrawn", "{list}");
+    let (_, d) = app.get("/api/v1/command/centres/water/dashboard", Some(&office)).await;
+    let counted: Vec<&str> = d["pledges"].as_array().unwrap().iter().map(|p| p["status"].as_str().unwrap()).collect();
+    assert_eq!(counted, ["withdrawn"], "no longer missed");
+    assert_eq!(d["history"][0]["action"], "pledge_withdrawn", "{}", d["history"]);
+    assert_eq!(
+        code(&put(&app, &path, &office, edit(3, &[missed], "2026-03-01")).await),
+        (StatusCode::CONFLICT, Some("pledge_withdrawn"))
+    );
+    assert_eq!(
+        code(&app.post(&withdraw, Some(&office), json!({ "version": 3, "reason": "再次" })).await),
+        (StatusCode::CONFLICT, Some("pledge_withdrawn"))
+    );
+    let (status, html) = crate::browser::page(&app, "/command/water/pledges", &office).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("已作废") && html.contains("目标调整，重新签署") && html.contains("变更记录"), "{html}");
+}
