@@ -352,6 +352,7 @@ impl<'a, S: Store> DirectLine<'a, S> {
             item.screening = self.screened(&item.title, &item.content).await;
         }
         let saved = self.app.store().take_in_item(item, self.app.now(), by).await?;
+        self.app.live().publish_direct_line(saved.id);
         let public_url = self.app.settings().public_url.trim_end_matches('/');
         Ok(Taken {
             progress_url: format!("{public_url}/direct-line/track?no={}&code={}", saved.tracking_no, saved.check_code),
@@ -454,6 +455,7 @@ impl<'a, S: Store> DirectLine<'a, S> {
     async fn screen(&self, caller: &Caller, id: i64, screening: Screening) -> AppResult<ItemView> {
         let meta = caller.meta(self.app.now());
         let (item, request) = self.app.store().screen_item(id, screening, &caller.actor, &meta).await?;
+        self.app.live().publish_direct_line(item.id);
         if let Some(r) = request {
             self.app.live().published(r);
         }
@@ -492,6 +494,7 @@ impl<'a, S: Store> DirectLine<'a, S> {
         let meta = caller.meta(now);
         let (item, request) =
             self.app.store().instruct_item(id, instructed, &caller.actor, &meta, Some(calendar)).await?;
+        self.app.live().publish_direct_line(item.id);
         self.app.live().published(request);
         Ok(self.view(item, &caller.actor))
     }
@@ -503,6 +506,7 @@ impl<'a, S: Store> DirectLine<'a, S> {
         let review = Review::new(body.decision == Decision::Approve, body.comment.as_deref())?;
         let meta = caller.meta(self.app.now());
         let (item, request) = self.app.store().review_item(id, review, &caller.actor, &meta).await?;
+        self.app.live().publish_direct_line(item.id);
         self.app.live().published(request);
         Ok(self.view(item, &caller.actor))
     }
@@ -607,6 +611,7 @@ impl<'a, S: Store> DirectLine<'a, S> {
         let item = self.verified(caller, no, &body.code).await?;
         let comment = direct_line::rating_comment(body.comment.as_deref())?;
         let item = self.app.store().rate_item(item.id, body.rating, comment, self.app.now()).await?;
+        self.app.live().publish_direct_line(item.id);
         Ok(progress(&item))
     }
 

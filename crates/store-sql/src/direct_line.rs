@@ -15,8 +15,8 @@ use mashangban_domain::request::{NewRequest, Rating, Request, State};
 use mashangban_domain::time::Instant;
 use mashangban_store::backend;
 use mashangban_store::{
-    Command, DirectLineStore, Instructed, Item, ItemEvent, ItemFilter, ItemRequest, Meta, Screening, StoreError,
-    StoreResult,
+    ChangeEntity, Command, DirectLineStore, Instructed, Item, ItemEvent, ItemFilter, ItemRequest, Meta, Screening,
+    StoreError, StoreResult,
 };
 
 use crate::requests::query;
@@ -377,6 +377,7 @@ async fn tell_asker(c: &dyn Conn, item: &Item, at: &Instant) -> StoreResult<()> 
     crate::outbox::queue_to_person(c, &notice).await
 }
 
+/// One step in an item's history, and the change feed's record of it (the live lists reload the item).
 pub(crate) async fn event(
     c: &dyn Conn,
     item_id: i64,
@@ -389,8 +390,8 @@ pub(crate) async fn event(
         "INSERT INTO direct_line_events (item_id, at, by_name, action, comment) VALUES ($1, $2, $3, $4, $5)",
         &args![item_id, at, by, action, comment],
     )
-    .await
-    .map(drop)
+    .await?;
+    crate::changes::append(c, ChangeEntity::DirectLine, &item_id.to_string(), action, at).await
 }
 
 enum Key {

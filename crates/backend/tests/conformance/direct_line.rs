@@ -12,7 +12,9 @@ use mashangban_domain::org::{Actor, Role, Scope, StaffActor};
 use mashangban_domain::request::{Asker, Channel, Contact, Location, NewRequest, Rating, RequestKind, State, Urgency};
 use mashangban_domain::screening::Verdict;
 use mashangban_domain::validation::Phone;
-use mashangban_store::{Command, DirectLineStore, Instructed, ItemFilter, RequestStore, Screening};
+use mashangban_store::{
+    ChangeCursor, ChangeEntity, ChangeStore, Command, DirectLineStore, Instructed, ItemFilter, RequestStore, Screening,
+};
 
 use crate::org::town_desk;
 use crate::support::{Env, TestDb, at, meta, refusal, staff};
@@ -161,6 +163,15 @@ async fn an_item_goes_from_intake_to_an_approved_answer<D: TestDb>() {
     assert_eq!(actions, ["received", "submitted", "instructed", "sent_back", "approved", "rated"]);
     let published = s.items(&ItemFilter { published: true, ..ItemFilter::in_scope(ItemScope::All) }).await.unwrap();
     assert_eq!(published.iter().map(|i| i.id).collect::<Vec<_>>(), [item.id]);
+
+    // Each step appended a change of the item, as the live lists read them (the refused ones none).
+    let changes = s.changes_after(ChangeCursor::default(), 1000).await.unwrap();
+    let ours: Vec<&str> = changes
+        .iter()
+        .filter(|c| c.entity == ChangeEntity::DirectLine && c.key == item.id.to_string())
+        .map(|c| c.kind.as_str())
+        .collect();
+    assert_eq!(ours, actions);
 }
 
 async fn screening_merge_convert_and_scope<D: TestDb>() {

@@ -3,8 +3,9 @@
 //! form, the leaders' office's queue with its entry form for letters and
 //! calls, an item's page with the steps the person may take (screen,
 //! instruct, review), a leader's page of the items put before them (with
-//! overdue marks, refreshed every minute), and the monthly report with its
-//! Excel export. Each form calls the same service as the API.
+//! overdue marks) and the office's queue, both live (`direct_line_live`),
+//! and the monthly report with its Excel export. Each form calls the same
+//! service as the API.
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ use mashangban_domain::document::OwnerKind;
 use mashangban_domain::request::Rating;
 use mashangban_store::Store;
 
+use super::direct_line_live::{self as live, Board, Rows};
 use super::{Choice, Layout, PageResult, render, short_time, shown};
 use crate::api::direct_line::item_id;
 use crate::auth::Auth;
@@ -46,7 +48,9 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         Route::post("/direct-line/track", track_rate::<S>).public().form(),
         Route::get("/direct-line/office", office::<S>).permission(handle).nav(MenuKind::Main, 47, "直通车"),
         Route::post("/direct-line/office", office_enter::<S>).permission(handle).form(),
+        Route::get("/direct-line/office/events", live::office_events::<S>).permission(handle),
         Route::get("/direct-line/mine", mine::<S>).permission(instruct).nav(MenuKind::Main, 48, "直通车批示"),
+        Route::get("/direct-line/mine/events", live::mine_events::<S>).permission(instruct),
         Route::get("/direct-line/reports", report::<S>).permission(reports),
         Route::get("/direct-line/reports/export", export::<S>).permission(reports),
         Route::get("/direct-line/items/{id}", detail::<S>).permission(read),
@@ -246,17 +250,14 @@ async fn track_rate<S: Store>(
 #[template(path = "direct_line_office.html")]
 struct OfficePage {
     layout: Layout,
-    items: Vec<ItemView>,
+    /// The rows (HTML of `direct_line_office_row.html`), kept up to date by `direct-line-live.js`.
+    rows: Vec<String>,
+    /// The live stream of this list.
+    events: String,
     queues: Vec<Choice>,
     form: ItemForm,
     addressees: Vec<Choice>,
     message: Option<String>,
-}
-
-impl OfficePage {
-    fn time(&self, rfc3339: &str) -> String {
-        short_time(rfc3339)
-    }
 }
 
 async fn office_page<S: Store>(
@@ -269,9 +270,11 @@ async fn office_page<S: Store>(
     message: Option<String>,
 ) -> PageResult {
     let queue = given(&query.queue);
+    let listed = Rows::of(Board::Office, &app.direct_line().list(caller, query).await?)?;
     let page = OfficePage {
         layout: Layout::staff("书记市长直通车", &caller.actor, menu),
-        items: app.direct_line().list(caller, query).await?,
+        events: listed.events_url(Board::Office, query),
+        rows: listed.rows.into_iter().map(|(_, html)| html).collect(),
         queues: Queue::ALL.iter().map(|q| Choice::new(q.as_str(), q.label(), q.as_str() == queue)).collect(),
         addressees: addressees(&form.addressee),
         form,
@@ -318,24 +321,24 @@ async fn office_enter<S: Store>(
 #[template(path = "direct_line_mine.html")]
 struct MinePage {
     layout: Layout,
-    items: Vec<ItemView>,
+    /// The rows (HTML of `direct_line_mine_row.html`), kept up to date by `direct-line-live.js`.
+    rows: Vec<String>,
+    /// The live stream of this list.
+    events: String,
 }
 
-impl MinePage {
-    fn time(&self, rfc3339: &str) -> String {
-        short_time(rfc3339)
-    }
-}
-
-/// `GET /direct-line/mine`: every item put before the leader, with progress and overdue marks.
+/// `GET /direct-line/mine`: every item put before the leader, with progress and overdue marks, live.
 async fn mine<S: Store>(
     State(app): State<App<S>>,
     Auth(caller): Auth,
     Extension(menu): Extension<Arc<Menu>>,
 ) -> PageResult {
+    let query = ItemQuery::default();
+    let listed = Rows::of(Board::Mine, &app.direct_line().list(&caller, &query).await?)?;
     let page = MinePage {
         layout: Layout::staff("直通车批示件", &caller.actor, &menu),
-        items: app.direct_line().list(&caller, &ItemQuery::default()).await?,
+        events: listed.events_url(Board::Mine, &query),
+        rows: listed.rows.into_iter().map(|(_, html)| html).collect(),
     };
     Ok(render(StatusCode::OK, &page))
 }
