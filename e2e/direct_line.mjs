@@ -1,7 +1,8 @@
 // The secretary-mayor direct line (书记市长直通车) in a real browser: a
-// resident writes to the mayor on the portal; the leaders' office puts the
-// letter before the city leader, whose 直通车批示件 page stays open and shows
-// every step without a reload (server-sent events): the row appears, the
+// resident writes to the mayor on the portal; the leaders' office corrects
+// its title and category (更正) and puts the letter before the city leader,
+// whose 直通车批示件 page stays open and shows every step without a reload
+// (server-sent events): the row appears, the
 // leader instructs (in another window), the market regulator signs for and
 // replies (API), the office approves the reply; the asker then reads the
 // answer on the portal's progress page.
@@ -11,26 +12,11 @@
 // Screenshots go to target/screenshots/ (direct-line-*). Any console error,
 // page error or failed request fails it.
 
-import { act, base, check, log, newPage, password, run, shot, signIn } from './harness.mjs';
+import { act, apiSession, base, check, log, newPage, postJson, run, shot, signIn } from './harness.mjs';
 
 const TITLE = '扩建项目规划许可迟迟未批';
+const CORRECTED = '扩建项目规划许可三个月未批复';
 const REPLY = '经核查，规划许可已于今日批复，请到窗口领取。';
-
-async function api(path, cookie, body) {
-  const res = await fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
-    body: JSON.stringify(body),
-  });
-  const answer = await res.json();
-  check(res.ok, `${path}: HTTP ${res.status} ${JSON.stringify(answer)}`);
-  return { answer, res };
-}
-
-async function apiSession(username) {
-  const { res } = await api('/api/v1/auth/login', null, { username, password });
-  return (res.headers.get('set-cookie') || '').split(';')[0];
-}
 
 /// Waits until the leader's open page shows the item's row with `cell` containing `text`, and checks it did not reload.
 async function seeLive(leader, no, cell, text, what) {
@@ -80,11 +66,18 @@ run('direct-line', async (browser) => {
   const itemUrl = `${base}${await link.getAttribute('href')}`;
   check((await office.locator('#items tr', { hasText: no }).textContent()).includes('张建国'), 'the office reads the name');
   await Promise.all([office.waitForURL(itemUrl), link.click()]);
-  await office.locator('#s-category').selectOption('biz.change');
+  // Before putting it before the leader, the office corrects the title and chooses the category (更正).
+  await office.locator('#k-title').fill(CORRECTED);
+  await office.locator('#k-category').selectOption('biz.change');
+  await act(office, '#correct-form button[type="submit"]');
+  check((await office.locator('#history').textContent()).includes(`标题：${TITLE} → ${CORRECTED}`), 'the correction is in the history');
+  check((await office.locator('#s-category').inputValue()) === 'biz.change', 'the submit form takes the corrected category');
+  log('the office corrected the title and the category');
   await office.locator('#s-comment').fill('涉及规划审批，建议请市长批示');
   await act(office, '#submit-form button[type="submit"]');
   await seeLive(leader, no, 'item-state', '已呈报待批示', '已呈报待批示');
   const row = leader.locator('#mine tbody tr', { hasText: no });
+  check((await row.textContent()).includes(CORRECTED), 'the leader reads the corrected title');
   check(!(await row.textContent()).includes('张建国'), 'the leader\'s row shows no personal data');
   await shot(leader, 'direct-line-mine-submitted');
 
@@ -103,9 +96,9 @@ run('direct-line', async (browser) => {
 
   // The market regulator signs for it and replies (API); the row follows each step.
   const handler = await apiSession('handler');
-  await api(`/api/v1/requests/${rno}/sign`, handler, {});
+  await postJson(`/api/v1/requests/${rno}/sign`, handler, {});
   await seeLive(leader, no, 'request-state', '已签收', '已签收');
-  await api(`/api/v1/requests/${rno}/reply`, handler, { content: REPLY });
+  await postJson(`/api/v1/requests/${rno}/reply`, handler, { content: REPLY });
   await seeLive(leader, no, 'request-state', '已答复', '承办单位已答复');
 
   // The office approves the reply on the item's page; the leader's row says 已答复.

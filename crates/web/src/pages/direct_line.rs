@@ -17,8 +17,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use mashangban_app::direct_line::{
-    ConvertBody, Decision, InstructBody, ItemQuery, ItemView, MergeBody, MonthlyReport, PublicItemBody, PublicProgress,
-    PublishedView, RateBody, ReviewBody, StaffItemBody, SubmitBody, Taken,
+    ConvertBody, CorrectBody, Decision, InstructBody, ItemQuery, ItemView, MergeBody, MonthlyReport, PublicItemBody,
+    PublicProgress, PublishedView, RateBody, ReviewBody, StaffItemBody, SubmitBody, Taken,
 };
 use mashangban_app::{App, Caller};
 use mashangban_domain::access::Permission;
@@ -55,6 +55,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         Route::get("/direct-line/reports/export", export::<S>).permission(reports),
         Route::get("/direct-line/items/{id}", detail::<S>).permission(read),
         Route::post("/direct-line/items/{id}/submit", submit_step::<S>).permission(handle).form(),
+        Route::post("/direct-line/items/{id}/correct", correct_step::<S>).permission(handle).form(),
         Route::post("/direct-line/items/{id}/merge", merge_step::<S>).permission(handle).form(),
         Route::post("/direct-line/items/{id}/convert", convert_step::<S>).permission(handle).form(),
         Route::post("/direct-line/items/{id}/review", review_step::<S>).permission(handle).form(),
@@ -352,6 +353,8 @@ struct ItemPage {
     item: ItemView,
     message: Option<String>,
     screen: bool,
+    /// The office's correction form (a new item only).
+    correct: bool,
     instruct: bool,
     review: bool,
     leaders: Vec<Choice>,
@@ -378,6 +381,7 @@ async fn item_page<S: Store>(
     let item = app.direct_line().get(caller, id).await?;
     let office = caller.may(Permission::HandleDirectLine);
     let screen = office && matches!(item.state, ItemState::New | ItemState::Submitted);
+    let correct = office && item.state == ItemState::New;
     let instruct = caller.may(Permission::InstructDirectLine)
         && item.state == ItemState::Submitted
         && item.leader_user_id == caller.actor.user_id();
@@ -392,12 +396,13 @@ async fn item_page<S: Store>(
     } else {
         Vec::new()
     };
+    let current = item.category.as_ref().map(|c| c.code.as_str());
     let mut categories: Vec<Choice> = app
         .caches()
         .categories()
         .iter()
         .filter(|c| c.active && c.parent_id.is_some())
-        .map(|c| Choice::new(c.code.clone(), c.name.clone(), false))
+        .map(|c| Choice::new(c.code.clone(), c.name.clone(), current == Some(c.code.as_str())))
         .collect();
     categories.sort_by(|a, b| a.value.cmp(&b.value));
     let units = mashangban_app::visits::attending_units(&app.caches().org())
@@ -411,6 +416,7 @@ async fn item_page<S: Store>(
         item,
         message,
         screen,
+        correct,
         instruct,
         review,
         leaders,
@@ -435,6 +441,8 @@ async fn detail<S: Store>(
 #[serde(default)]
 struct StepForm {
     leader_user_id: String,
+    credit_code: String,
+    title: String,
     category: String,
     comment: String,
     into: String,
@@ -465,12 +473,13 @@ macro_rules! step_handler {
 }
 
 step_handler!(submit_step, "submit");
+step_handler!(correct_step, "correct");
 step_handler!(merge_step, "merge");
 step_handler!(convert_step, "convert");
 step_handler!(review_step, "review");
 step_handler!(instruct_step, "instruct");
 
-/// A step of an item's page (`submit`, `merge`, `convert`, `instruct`, `review`), each route under its own
+/// A step of an item's page (`correct`, `submit`, `merge`, `convert`, `instruct`, `review`), each route under its own
 /// permission: as the API; back to the item's page, or the page with the refusal.
 async fn step<S: Store>(app: &App<S>, caller: &Caller, menu: &Menu, id: &str, step: &str, f: StepForm) -> PageResult {
     let id = item_id(id)?;
@@ -480,6 +489,15 @@ async fn step<S: Store>(app: &App<S>, caller: &Caller, menu: &Menu, id: &str, st
             let leader_user_id = f.leader_user_id.trim().parse().unwrap_or_default();
             let body = SubmitBody { leader_user_id, category: f.category.clone(), comment: opt(&f.comment) };
             service.submit_to_leader(caller, id, body).await
+        }
+        "correct" => {
+            // The form shows every field with its value: the service records only those that change.
+            let body = CorrectBody {
+                category: opt(&f.category),
+                credit_code: Some(f.credit_code.clone()),
+                title: Some(f.title.clone()),
+            };
+            service.correct(caller, id, body).await
         }
         "merge" => service.merge(caller, id, MergeBody { into: f.into.clone(), comment: opt(&f.comment) }).await,
         "convert" => {

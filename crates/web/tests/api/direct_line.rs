@@ -682,14 +682,18 @@ async fn the_leaders_page_and_the_offices_queue_follow_every_step_live_in_scope_
     assert_eq!(progress(&app, &no, &code).await["reply"], "规划许可已批复。");
 }
 
+/// A new letter from the portal; its id, as the office lists it.
+async fn new_item(app: &App, office: &Session, title: &str) -> i64 {
+    let (no, _) = take_in(app, letter(title, false)).await;
+    item_of(app, office, &no).await["id"].as_i64().unwrap()
+}
+
 #[tokio::test]
 async fn an_instructed_item_turns_overdue_on_the_leaders_page_when_its_time_limit_passes() {
     let app = spawn().await;
     let office = app.login("leaders-office").await;
     let leader = app.login("leader").await;
-    take_in(&app, letter("厂区道路破损", false)).await;
-    let (_, items) = app.get("/api/v1/direct-line", Some(&office)).await;
-    let id = items[0]["id"].as_i64().unwrap();
+    let id = new_item(&app, &office, "厂区道路破损").await;
     let body = json!({ "leader_user_id": user_id(&app, "leader").await, "category": "biz.change" });
     app.post(&format!("/api/v1/direct-line/{id}/submit"), Some(&office), body).await;
     let body = json!({ "text": "请办理", "lead_unit": "scjgj", "days": 1 });
@@ -708,4 +712,75 @@ async fn an_instructed_item_turns_overdue_on_the_leaders_page_when_its_time_limi
     let (_, patch) = rows_soon(&mut mine).await;
     let r = row(&patch, id);
     assert!(r.contains("<span class=\"tag warn\">超期</span>") && r.contains(&rno), "{r}");
+}
+
+#[tokio::test]
+async fn the_office_corrects_a_new_items_category_enterprise_and_title_each_recorded_from_and_to() {
+    use super::browser::{page, post_form};
+    let app = spawn().await;
+    let office = app.login("leaders-office").await;
+    let leader = app.login("leader").await;
+    let id = new_item(&app, &office, "规划许可").await;
+    let path = format!("/api/v1/direct-line/{id}/correct");
+
+    // Refusals: nothing given, a bad code, an unknown category, an empty title; the leader may not.
+    let refused = [
+        (json!({}), StatusCode::UNPROCESSABLE_ENTITY, "nothing_to_correct"),
+        (json!({ "credit_code": "91350100M000100Y44" }), StatusCode::UNPROCESSABLE_ENTITY, "invalid_credit_code"),
+        (json!({ "category": "no.such" }), StatusCode::UNPROCESSABLE_ENTITY, "unknown_category"),
+        (json!({ "title": " " }), StatusCode::UNPROCESSABLE_ENTITY, "text_required"),
+        (json!({ "title": "原标题", "extra": 1 }), StatusCode::BAD_REQUEST, "unknown_field"),
+    ];
+    for (body, status, code) in refused {
+        let (got, err) = app.post(&path, Some(&office), body.clone()).await;
+        assert_eq!((got, err["code"].as_str()), (status, Some(code)), "{body}: {err}");
+    }
+    let (status, _) = app.post(&path, Some(&leader), json!({ "title": "别的标题" })).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only the office corrects");
+    // The same values again change nothing.
+    let (status, err) = app.post(&path, Some(&office), json!({ "title": "规划许可", "credit_code": "" })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("nothing_to_correct")));
+
+    // Category, enterprise and title: one event each with the old value and the new.
+    let body =
+        json!({ "category": "biz.change", "credit_code": "91350100M000100Y43", "title": "扩建项目规划许可迟迟未批" });
+    let (status, corrected) = app.post(&path, Some(&office), body).await;
+    assert_eq!(status, StatusCode::OK, "{corrected}");
+    assert_eq!(corrected["category"]["code"], "biz.change", "{corrected}");
+    assert_eq!(corrected["credit_code"], "91350100M000100Y43");
+    assert_eq!(corrected["title"], "扩建项目规划许可迟迟未批");
+    assert!(corrected["content"].as_str().unwrap().starts_with("我厂扩建项目"), "the asker's words stay");
+    let steps: Vec<(String, String)> = corrected["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "corrected")
+        .map(|e| (e["label"].as_str().unwrap().to_owned(), e["comment"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    assert!(steps.iter().all(|(label, _)| label == "更正"), "{steps:?}");
+    assert!(steps[0].1.starts_with("分类：（未定） → "), "{steps:?}");
+    assert_eq!(steps[1].1, "企业：（个人来信） → 91350100M000100Y43");
+    assert_eq!(steps[2].1, "标题：规划许可 → 扩建项目规划许可迟迟未批");
+
+    // Clearing the enterprise is a correction too; the page's form corrects as the API does.
+    let (status, cleared) = app.post(&path, Some(&office), json!({ "credit_code": "" })).await;
+    assert_eq!((status, cleared["credit_code"].clone()), (StatusCode::OK, Value::Null), "{cleared}");
+    let (status, html) = page(&app, &format!("/direct-line/items/{id}"), &office).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"correct-form\"") && html.contains("企业：91350100M000100Y43 → （个人来信）"), "{html}");
+    let form = [("category", "biz.change"), ("credit_code", ""), ("title", "扩建项目规划许可三个月未批")];
+    let (status, location, _) = post_form(&app, &format!("/direct-line/items/{id}/correct"), &office, &form).await;
+    assert_eq!((status, location), (StatusCode::SEE_OTHER, format!("/direct-line/items/{id}")));
+    let form = [("category", "biz.change"), ("credit_code", ""), ("title", "扩建项目规划许可三个月未批")];
+    let (status, _, html) = post_form(&app, &format!("/direct-line/items/{id}/correct"), &office, &form).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "nothing changed: the page says so");
+    assert!(html.contains("没有需要更正的内容"), "{html}");
+
+    // Put before the leader: the item is no longer corrected.
+    let body = json!({ "leader_user_id": user_id(&app, "leader").await, "category": "biz.change" });
+    let (status, _) = app.post(&format!("/api/v1/direct-line/{id}/submit"), Some(&office), body).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, err) = app.post(&path, Some(&office), json!({ "title": "再改" })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("direct_line_wrong_state")), "{err}");
 }
