@@ -117,3 +117,21 @@ export async function run(name, story) {
   if (failed || problems.length) process.exit(1);
   console.log(`${name} passed; screenshots in ${shots}`);
 }
+
+/// POSTs a JSON body, signed in (`cookie`, from `apiSession`) or not; an HTTP error fails the run.
+export async function postJson(path, cookie, body) {
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
+    body: JSON.stringify(body),
+  });
+  const answer = await res.json();
+  check(res.ok, `${path}: HTTP ${res.status} ${JSON.stringify(answer)}`);
+  return { answer, res };
+}
+
+/// Signs in through the API; the session cookie for `postJson`.
+export async function apiSession(username) {
+  const { res } = await postJson('/api/v1/auth/login', null, { username, password });
+  return (res.headers.get('set-cookie') || '').split(';')[0];
+}

@@ -8,18 +8,7 @@
 // Screenshots go to target/screenshots/ (inbox-badge, inbox). Any console
 // error, page error or failed request fails it.
 
-import { act, base, check, log, newPage, password, run, shot, signIn } from './harness.mjs';
-
-async function api(path, cookie, body) {
-  const res = await fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
-    body: JSON.stringify(body),
-  });
-  const answer = await res.json();
-  check(res.ok, `${path}: HTTP ${res.status} ${JSON.stringify(answer)}`);
-  return { answer, res };
-}
+import { act, apiSession, base, check, log, newPage, postJson, run, shot, signIn } from './harness.mjs';
 
 run('inbox', async (browser) => {
   const handler = await newPage(browser, 'handler');
@@ -28,7 +17,7 @@ run('inbox', async (browser) => {
   check(await badge.isHidden(), 'no count while the inbox is empty');
   log('the handler keeps the work queue open; no unread count');
 
-  const { answer: taken } = await api('/api/v1/public/requests', null, {
+  const { answer: taken } = await postJson('/api/v1/public/requests', null, {
     kind: 'complaint',
     asker: { type: 'resident' },
     contact: { name: '李伟明', phone: '13912345678' },
@@ -37,9 +26,8 @@ run('inbox', async (browser) => {
     category: 'biz.change',
   });
   const no = taken.tracking_no;
-  const { res } = await api('/api/v1/auth/login', null, { username: 'dispatcher', password });
-  const cookie = (res.headers.get('set-cookie') || '').split(';')[0];
-  await api(`/api/v1/requests/${no}/dispatch`, cookie, { lead_unit: 'scjgj' });
+  const cookie = await apiSession('dispatcher');
+  await postJson(`/api/v1/requests/${no}/dispatch`, cookie, { lead_unit: 'scjgj' });
   await badge.waitFor({ state: 'visible' });
   check((await badge.textContent()).trim() === '1', `the count says 1, got ${await badge.textContent()}`);
   await shot(handler, 'inbox-badge');

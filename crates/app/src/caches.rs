@@ -62,7 +62,10 @@ impl Caches {
     /// Reloads what `signal` names. A request change touches no cache.
     pub async fn apply<S: Store>(&self, store: &S, signal: &Signal) -> StoreResult<()> {
         match signal {
-            Signal::RequestChanged(_) | Signal::ApprovalChanged(_) | Signal::MonitoringChanged(_) => Ok(()),
+            Signal::RequestChanged(_)
+            | Signal::ApprovalChanged(_)
+            | Signal::MonitoringChanged(_)
+            | Signal::DirectLineChanged(_) => Ok(()),
             Signal::CatalogChanged => self.reload_catalog(store).await,
             Signal::RulesChanged => {
                 let _one_at_a_time = self.rules_reload.lock().await;

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use mashangban_domain::access::Permission;
 use mashangban_domain::direct_line::{
-    self, Addressee, Instruction, ItemScope, ItemState, NewItem, Queue, Review, Source, item_not_found,
+    self, Addressee, Correction, Instruction, ItemScope, ItemState, NewItem, Queue, Review, Source, item_not_found,
 };
 use mashangban_domain::enterprise::EnterpriseScope;
 use mashangban_domain::org::{Actor, OrgTree, Role, UserId};
@@ -25,7 +25,7 @@ use mashangban_domain::time::{Instant, format_instant, in_shanghai};
 use mashangban_domain::validation::{CreditCode, Phone, mask_name, mask_phone, optional_text};
 use mashangban_sheet::Cell;
 use mashangban_sheet::write::{Export, Kind, WriteColumn};
-use mashangban_store::{Instructed, Item, ItemFilter, Screening, Store};
+use mashangban_store::{Category, Instructed, Item, ItemFilter, Screening, Store};
 
 use crate::error::{AppError, AppResult};
 use crate::views::{UnitRef, unit_ref};
@@ -73,6 +73,22 @@ pub struct Taken {
     pub tracking_no: String,
     pub check_code: String,
     pub progress_url: String,
+}
+
+/// The office's correction of a new item (更正): the fields given replace the item's.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectBody {
+    /// Category code the request will carry.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// The enterprise's 统一社会信用代码; empty for a resident's letter.
+    #[serde(default)]
+    pub credit_code: Option<String>,
+    /// The title that sums the item up (摘要); the asker's content is never changed.
+    #[serde(default)]
+    #[schemars(length(max = 100))]
+    pub title: Option<String>,
 }
 
 /// Put before a leader (呈报).
@@ -194,6 +210,8 @@ pub struct ItemView {
     pub publish_consent: bool,
     /// The spam screening of an item from the portal; shown to the leaders' office only.
     pub screening: Option<ItemScreeningView>,
+    /// The category its request will carry (chosen when corrected or put before a leader).
+    pub category: Option<ItemCategoryView>,
     pub state: ItemState,
     pub state_label: &'static str,
     pub queue: Queue,
@@ -219,6 +237,13 @@ pub struct ItemView {
     pub created_at: String,
     pub created_by: String,
     pub history: Vec<ItemEventView>,
+}
+
+/// An item's category.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ItemCategoryView {
+    pub code: String,
+    pub name: String,
 }
 
 /// The request an item became.
@@ -352,6 +377,7 @@ impl<'a, S: Store> DirectLine<'a, S> {
             item.screening = self.screened(&item.title, &item.content).await;
         }
         let saved = self.app.store().take_in_item(item, self.app.now(), by).await?;
+        self.app.live().publish_direct_line(saved.id);
         let public_url = self.app.settings().public_url.trim_end_matches('/');
         Ok(Taken {
             progress_url: format!("{public_url}/direct-line/track?no={}&code={}", saved.tracking_no, saved.check_code),
@@ -454,9 +480,21 @@ impl<'a, S: Store> DirectLine<'a, S> {
     async fn screen(&self, caller: &Caller, id: i64, screening: Screening) -> AppResult<ItemView> {
         let meta = caller.meta(self.app.now());
         let (item, request) = self.app.store().screen_item(id, screening, &caller.actor, &meta).await?;
+        self.app.live().publish_direct_line(item.id);
         if let Some(r) = request {
             self.app.live().published(r);
         }
+        Ok(self.view(item, &caller.actor))
+    }
+
+    /// Corrects a new item's category, enterprise or title (更正), each change in its history with
+    /// what it was and what it is.
+    pub async fn correct(&self, caller: &Caller, id: i64, body: CorrectBody) -> AppResult<ItemView> {
+        self.load(caller, id).await?;
+        let category_id = blank(&body.category).map(|c| self.category(&c)).transpose()?;
+        let correction = Correction::new(category_id, body.credit_code.as_deref(), body.title.as_deref())?;
+        let item = self.app.store().correct_item(id, correction, &caller.actor, self.app.now()).await?;
+        self.app.live().publish_direct_line(item.id);
         Ok(self.view(item, &caller.actor))
     }
 
@@ -492,6 +530,7 @@ impl<'a, S: Store> DirectLine<'a, S> {
         let meta = caller.meta(now);
         let (item, request) =
             self.app.store().instruct_item(id, instructed, &caller.actor, &meta, Some(calendar)).await?;
+        self.app.live().publish_direct_line(item.id);
         self.app.live().published(request);
         Ok(self.view(item, &caller.actor))
     }
@@ -503,6 +542,7 @@ impl<'a, S: Store> DirectLine<'a, S> {
         let review = Review::new(body.decision == Decision::Approve, body.comment.as_deref())?;
         let meta = caller.meta(self.app.now());
         let (item, request) = self.app.store().review_item(id, review, &caller.actor, &meta).await?;
+        self.app.live().publish_direct_line(item.id);
         self.app.live().published(request);
         Ok(self.view(item, &caller.actor))
     }
@@ -607,6 +647,7 @@ impl<'a, S: Store> DirectLine<'a, S> {
         let item = self.verified(caller, no, &body.code).await?;
         let comment = direct_line::rating_comment(body.comment.as_deref())?;
         let item = self.app.store().rate_item(item.id, body.rating, comment, self.app.now()).await?;
+        self.app.live().publish_direct_line(item.id);
         Ok(progress(&item))
     }
 
@@ -701,7 +742,7 @@ impl<'a, S: Store> DirectLine<'a, S> {
     // ---- views -----------------------------------------------------------------------------
 
     fn view(&self, item: Item, viewer: &Actor) -> ItemView {
-        view(item, viewer, &self.app.caches().org(), self.app.now())
+        view(item, viewer, &self.app.caches().org(), &self.app.caches().categories(), self.app.now())
     }
 }
 
@@ -776,7 +817,7 @@ fn progress(item: &Item) -> PublicProgress {
     }
 }
 
-fn view(item: Item, viewer: &Actor, org: &OrgTree, now: Instant) -> ItemView {
+fn view(item: Item, viewer: &Actor, org: &OrgTree, categories: &[Category], now: Instant) -> ItemView {
     let unmasked = viewer.has_role(&[Role::LeadersOffice]);
     let overdue = overdue(&item, now);
     let queue = item.state.queue(item.request.as_ref().map(|r| r.state));
@@ -797,6 +838,10 @@ fn view(item: Item, viewer: &Actor, org: &OrgTree, now: Instant) -> ItemView {
             score: v.score,
             suspected: v.held,
             reasons: v.reasons,
+        }),
+        category: item.category_id.and_then(|id| {
+            let c = categories.iter().find(|c| c.id == id)?;
+            Some(ItemCategoryView { code: c.code.clone(), name: c.name.clone() })
         }),
         state: item.state,
         state_label: item.state.label(),
@@ -844,6 +889,7 @@ fn view(item: Item, viewer: &Actor, org: &OrgTree, now: Instant) -> ItemView {
 fn action_label(action: &str) -> &'static str {
     match action {
         "received" => "收件",
+        "corrected" => "更正",
         "submitted" => "呈报",
         "merged" => "合并",
         "merged_in" => "并入来信",

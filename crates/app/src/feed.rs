@@ -193,6 +193,12 @@ async fn deliver<S: Store>(app: &App<S>, batch: Vec<Change>) -> StoreResult<()> 
                 }
                 continue;
             }
+            ChangeEntity::DirectLine => {
+                if let Ok(id) = change.key.parse() {
+                    app.live().deliver_direct_line(id);
+                }
+                continue;
+            }
             ChangeEntity::Catalog => Signal::CatalogChanged,
             ChangeEntity::Rules => Signal::RulesChanged,
             ChangeEntity::Calendar => Signal::CalendarChanged,

@@ -27,6 +27,8 @@ pub struct Live {
     monitoring: broadcast::Sender<i64>,
     /// Ids of people whose inbox changed (new entries, entries read): their unread badges reload.
     inbox: broadcast::Sender<i64>,
+    /// Ids of direct-line items that changed (直通车): the leaders' and the office's lists reload.
+    direct_line: broadcast::Sender<i64>,
     /// Changes to announce to the other app nodes (set when the store has any).
     relay: Option<tokio::sync::mpsc::UnboundedSender<Signal>>,
     /// This node's change-feed followers.
@@ -43,6 +45,7 @@ impl Default for Live {
             approvals: broadcast::channel(CAPACITY).0,
             monitoring: broadcast::channel(CAPACITY).0,
             inbox: broadcast::channel(CAPACITY).0,
+            direct_line: broadcast::channel(CAPACITY).0,
             relay: None,
             feed: FeedWaker::default(),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
@@ -145,6 +148,24 @@ impl Live {
 
     pub fn subscribe_inbox(&self) -> broadcast::Receiver<i64> {
         self.inbox.subscribe()
+    }
+
+    /// A direct-line item's step was committed: wakes the feed followers of
+    /// this node and the others, which deliver it.
+    pub fn publish_direct_line(&self, item_id: i64) {
+        self.feed.wake();
+        if let Some(relay) = &self.relay {
+            let _ = relay.send(Signal::DirectLineChanged(item_id));
+        }
+    }
+
+    /// Tells this node's direct-line subscribers that the item changed.
+    pub fn deliver_direct_line(&self, item_id: i64) {
+        let _ = self.direct_line.send(item_id);
+    }
+
+    pub fn subscribe_direct_line(&self) -> broadcast::Receiver<i64> {
+        self.direct_line.subscribe()
     }
 }
 

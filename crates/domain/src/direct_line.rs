@@ -190,6 +190,47 @@ impl Instruction {
     }
 }
 
+/// The office's correction (更正) of an item's fields while it waits for screening: each field given
+/// replaces the item's (the category its request will carry, the enterprise it is written for, the
+/// title that sums it up). The asker's own words (the content) are never changed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Correction {
+    pub category_id: Option<request::CategoryId>,
+    /// `Some(None)` clears the enterprise (written by a resident after all).
+    pub credit_code: Option<Option<CreditCode>>,
+    pub title: Option<String>,
+}
+
+impl Correction {
+    /// A correction of the fields given; an empty credit code clears the enterprise.
+    ///
+    /// # Errors
+    ///
+    /// `invalid_credit_code`, `text_required`/`text_too_long`/`invalid_text` (the title),
+    /// `nothing_to_correct` (no field given).
+    pub fn new(
+        category_id: Option<request::CategoryId>,
+        credit_code: Option<&str>,
+        title: Option<&str>,
+    ) -> Result<Self, DomainError> {
+        let credit_code = match credit_code.map(str::trim) {
+            None => None,
+            Some("") => Some(None),
+            Some(code) => Some(Some(CreditCode::parse(code)?)),
+        };
+        let title = title.map(|t| required_text("标题", t, TITLE_MAX)).transpose()?;
+        if category_id.is_none() && credit_code.is_none() && title.is_none() {
+            return Err(nothing_to_correct());
+        }
+        Ok(Self { category_id, credit_code, title })
+    }
+}
+
+/// `422 nothing_to_correct`: a correction that changes no field.
+pub fn nothing_to_correct() -> DomainError {
+    DomainError::invalid("nothing_to_correct", "没有需要更正的内容（分类、企业、标题均与原来相同）")
+}
+
 /// A review decision on a unit's reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Review {
@@ -285,6 +326,18 @@ pub fn wrong_state(state: ItemState, step: &str) -> DomainError {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_correction_names_at_least_one_field_and_checks_each() {
+        assert_eq!(Correction::new(None, None, None).unwrap_err().code, "nothing_to_correct");
+        assert_eq!(Correction::new(None, Some("91350100M000100Y44"), None).unwrap_err().code, "invalid_credit_code");
+        assert_eq!(Correction::new(None, None, Some("  ")).unwrap_err().code, "text_required");
+        let cleared = Correction::new(None, Some(" "), None).unwrap();
+        assert_eq!(cleared.credit_code, Some(None), "an empty code clears the enterprise");
+        let c = Correction::new(Some(7), Some("91350100M000100Y43"), Some(" 厂区扩建规划许可 ")).unwrap();
+        assert_eq!((c.category_id, c.title.as_deref()), (Some(7), Some("厂区扩建规划许可")));
+        assert_eq!(c.credit_code.flatten().map(|c| c.as_str().to_owned()).as_deref(), Some("91350100M000100Y43"));
+    }
 
     #[test]
     fn an_instruction_needs_a_unit_and_a_time_limit() {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use mashangban_domain::calendar::WorkCalendar;
 use mashangban_domain::direct_line::{
-    self, Addressee, ItemScope, ItemState, NewItem, PREFIX, Review, Source, item_not_found, wrong_state,
+    self, Addressee, Correction, ItemScope, ItemState, NewItem, PREFIX, Review, Source, item_not_found, wrong_state,
 };
 use mashangban_domain::lifecycle::Action;
 use mashangban_domain::org::{Actor, Scope};
@@ -15,8 +15,8 @@ use mashangban_domain::request::{NewRequest, Rating, Request, State};
 use mashangban_domain::time::Instant;
 use mashangban_store::backend;
 use mashangban_store::{
-    Command, DirectLineStore, Instructed, Item, ItemEvent, ItemFilter, ItemRequest, Meta, Screening, StoreError,
-    StoreResult,
+    ChangeEntity, Command, DirectLineStore, Instructed, Item, ItemEvent, ItemFilter, ItemRequest, Meta, Screening,
+    StoreError, StoreResult,
 };
 
 use crate::requests::query;
@@ -172,6 +172,57 @@ impl<D: Database> DirectLineStore for SqlStore<D> {
             })
         });
         self.db.write(screen).await
+    }
+
+    async fn correct_item(&self, id: i64, correction: Correction, actor: &Actor, at: Instant) -> StoreResult<Item> {
+        let by = author(actor);
+        let correct = job(move |c| {
+            Box::pin(async move {
+                let current = load(c, Key::Id(id), &ItemScope::All, true).await?.ok_or_else(item_not_found)?;
+                if current.state != ItemState::New {
+                    return Err(wrong_state(current.state, "更正").into());
+                }
+                let mut steps: Vec<String> = Vec::new();
+                if let Some(category) = correction.category_id.filter(|c| current.category_id != Some(*c)) {
+                    let from = match current.category_id {
+                        Some(old) => category_name(c, old).await?,
+                        None => None,
+                    };
+                    let from = from.unwrap_or_else(|| "（未定）".into());
+                    let to =
+                        category_name(c, category).await?.ok_or_else(|| StoreError::backend("unknown category"))?;
+                    c.execute("UPDATE direct_line_items SET category_id = $2 WHERE id = $1", &args![id, category])
+                        .await?;
+                    steps.push(format!("分类：{from} → {to}"));
+                }
+                if let Some(code) = correction.credit_code {
+                    let code = code.map(|c| c.as_str().to_owned());
+                    if code != current.credit_code {
+                        c.execute(
+                            "UPDATE direct_line_items SET credit_code = $2 WHERE id = $1",
+                            &args![id, code.as_deref()],
+                        )
+                        .await?;
+                        let shown = |c: &Option<String>| c.clone().unwrap_or_else(|| "（个人来信）".into());
+                        steps.push(format!("企业：{} → {}", shown(&current.credit_code), shown(&code)));
+                    }
+                }
+                if let Some(title) = correction.title.filter(|t| *t != current.title) {
+                    c.execute("UPDATE direct_line_items SET title = $2 WHERE id = $1", &args![id, title.as_str()])
+                        .await?;
+                    steps.push(format!("标题：{} → {title}", current.title));
+                }
+                if steps.is_empty() {
+                    return Err(StoreError::Domain(direct_line::nothing_to_correct()));
+                }
+                c.execute("UPDATE direct_line_items SET updated_at = $2 WHERE id = $1", &args![id, &at]).await?;
+                for step in &steps {
+                    event(c, id, &at, &by, "corrected", Some(step)).await?;
+                }
+                reload(c, id).await
+            })
+        });
+        self.db.write(correct).await
     }
 
     async fn instruct_item(
@@ -356,6 +407,10 @@ impl<D: Database> SqlStore<D> {
     }
 }
 
+async fn category_name(c: &dyn Conn, id: i64) -> StoreResult<Option<String>> {
+    c.scalar_opt("SELECT name FROM categories WHERE id = $1", &args![id]).await
+}
+
 fn author(actor: &Actor) -> String {
     format!("{}（{}）", actor.name(), actor.role().map_or("系统", |r| r.label()))
 }
@@ -377,6 +432,7 @@ async fn tell_asker(c: &dyn Conn, item: &Item, at: &Instant) -> StoreResult<()> 
     crate::outbox::queue_to_person(c, &notice).await
 }
 
+/// One step in an item's history, and the change feed's record of it (the live lists reload the item).
 pub(crate) async fn event(
     c: &dyn Conn,
     item_id: i64,
@@ -389,8 +445,8 @@ pub(crate) async fn event(
         "INSERT INTO direct_line_events (item_id, at, by_name, action, comment) VALUES ($1, $2, $3, $4, $5)",
         &args![item_id, at, by, action, comment],
     )
-    .await
-    .map(drop)
+    .await?;
+    crate::changes::append(c, ChangeEntity::DirectLine, &item_id.to_string(), action, at).await
 }
 
 enum Key {

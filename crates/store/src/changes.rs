@@ -42,10 +42,12 @@ pub enum ChangeEntity {
     Monitoring,
     /// A person's inbox (by user id): new entries or entries read; the live unread count reloads.
     Inbox,
+    /// A direct-line item (直通车来信, by id): every step in its history; the live lists reload it.
+    DirectLine,
 }
 
 impl ChangeEntity {
-    pub const ALL: [ChangeEntity; 9] = [
+    pub const ALL: [ChangeEntity; 10] = [
         Self::Request,
         Self::Catalog,
         Self::Rules,
@@ -55,6 +57,7 @@ impl ChangeEntity {
         Self::Statistics,
         Self::Monitoring,
         Self::Inbox,
+        Self::DirectLine,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,6 +71,7 @@ impl ChangeEntity {
             Self::Statistics => "statistics",
             Self::Monitoring => "monitoring",
             Self::Inbox => "inbox",
+            Self::DirectLine => "direct_line",
         }
     }
 

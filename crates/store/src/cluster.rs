@@ -25,6 +25,8 @@ pub enum Signal {
     ApprovalChanged(i64),
     /// A monitoring point or one of its alerts changed (by the point's id): monitoring pages reload it.
     MonitoringChanged(i64),
+    /// A direct-line item changed (by id): the leaders' and the office's live lists reload.
+    DirectLineChanged(i64),
 }
 
 impl Signal {
@@ -37,6 +39,7 @@ impl Signal {
             Self::CalendarChanged => "calendar".into(),
             Self::ApprovalChanged(id) => format!("approval:{id}"),
             Self::MonitoringChanged(id) => format!("monitoring:{id}"),
+            Self::DirectLineChanged(id) => format!("direct_line:{id}"),
         }
     }
 
@@ -51,6 +54,9 @@ impl Signal {
             }
             _ if text.starts_with("monitoring:") => {
                 text.strip_prefix("monitoring:").and_then(|id| id.parse().ok()).map(Self::MonitoringChanged)
+            }
+            _ if text.starts_with("direct_line:") => {
+                text.strip_prefix("direct_line:").and_then(|id| id.parse().ok()).map(Self::DirectLineChanged)
             }
             _ => text
                 .strip_prefix("request:")
@@ -104,6 +110,7 @@ mod tests {
             Signal::CalendarChanged,
             Signal::ApprovalChanged(12),
             Signal::MonitoringChanged(7),
+            Signal::DirectLineChanged(3),
         ] {
             assert_eq!(Signal::decode(&s.encode()), Some(s));
         }

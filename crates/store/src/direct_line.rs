@@ -7,7 +7,9 @@ use std::future::Future;
 
 use serde::Serialize;
 
-use mashangban_domain::direct_line::{Addressee, Instruction, ItemScope, ItemState, NewItem, Review, Source};
+use mashangban_domain::direct_line::{
+    Addressee, Correction, Instruction, ItemScope, ItemState, NewItem, Review, Source,
+};
 use mashangban_domain::org::{Actor, UnitId, UserId};
 use mashangban_domain::request::{CategoryId, NewRequest, Rating, Request, RequestId, State};
 use mashangban_domain::time::Instant;
@@ -76,7 +78,7 @@ pub struct ItemEvent {
     pub at: Instant,
     /// `name（role）`.
     pub by: String,
-    /// `received`, `submitted`, `converted`, `merged`, `instructed`, `approved`, `sent_back`, `rated`.
+    /// `received`, `corrected`, `submitted`, `converted`, `merged`, `instructed`, `approved`, `sent_back`, `rated`.
     pub action: String,
     pub comment: Option<String>,
 }
@@ -143,6 +145,17 @@ pub trait DirectLineStore {
         actor: &Actor,
         meta: &Meta,
     ) -> impl Future<Output = StoreResult<(Item, Option<Request>)>> + Send;
+
+    /// The office's correction of a new item's fields (更正): one `corrected` event per field that
+    /// changes, its comment naming the field, the old value and the new. `404 direct_line_not_found`,
+    /// `409 direct_line_wrong_state` (no longer new), `422 nothing_to_correct` (every field as it was).
+    fn correct_item(
+        &self,
+        id: i64,
+        correction: Correction,
+        actor: &Actor,
+        at: Instant,
+    ) -> impl Future<Output = StoreResult<Item>> + Send;
 
     /// The leader's instruction on an item put before them: the request taken
     /// in, dispatched to the units by the leader and supervised by the

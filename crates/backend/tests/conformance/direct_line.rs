@@ -6,18 +6,26 @@
 
 use chrono::Duration;
 
-use mashangban_domain::direct_line::{Addressee, Instruction, ItemScope, ItemState, NewItem, Review, Source};
+use mashangban_domain::direct_line::{
+    Addressee, Correction, Instruction, ItemScope, ItemState, NewItem, Review, Source,
+};
 use mashangban_domain::lifecycle::Action;
 use mashangban_domain::org::{Actor, Role, Scope, StaffActor};
 use mashangban_domain::request::{Asker, Channel, Contact, Location, NewRequest, Rating, RequestKind, State, Urgency};
 use mashangban_domain::screening::Verdict;
 use mashangban_domain::validation::Phone;
-use mashangban_store::{Command, DirectLineStore, Instructed, ItemFilter, RequestStore, Screening};
+use mashangban_store::{
+    ChangeCursor, ChangeEntity, ChangeStore, Command, DirectLineStore, Instructed, ItemFilter, RequestStore, Screening,
+};
 
 use crate::org::town_desk;
 use crate::support::{Env, TestDb, at, meta, refusal, staff};
 
-on_both!(an_item_goes_from_intake_to_an_approved_answer, screening_merge_convert_and_scope);
+on_both!(
+    an_item_goes_from_intake_to_an_approved_answer,
+    screening_merge_convert_and_scope,
+    a_new_item_is_corrected_field_by_field
+);
 
 fn new_item(title: &str, consent: bool) -> NewItem {
     NewItem::new(
@@ -161,6 +169,15 @@ async fn an_item_goes_from_intake_to_an_approved_answer<D: TestDb>() {
     assert_eq!(actions, ["received", "submitted", "instructed", "sent_back", "approved", "rated"]);
     let published = s.items(&ItemFilter { published: true, ..ItemFilter::in_scope(ItemScope::All) }).await.unwrap();
     assert_eq!(published.iter().map(|i| i.id).collect::<Vec<_>>(), [item.id]);
+
+    // Each step appended a change of the item, as the live lists read them (the refused ones none).
+    let changes = s.changes_after(ChangeCursor::default(), 1000).await.unwrap();
+    let ours: Vec<&str> = changes
+        .iter()
+        .filter(|c| c.entity == ChangeEntity::DirectLine && c.key == item.id.to_string())
+        .map(|c| c.kind.as_str())
+        .collect();
+    assert_eq!(ours, actions);
 }
 
 async fn screening_merge_convert_and_scope<D: TestDb>() {
@@ -201,4 +218,40 @@ async fn screening_merge_convert_and_scope<D: TestDb>() {
     assert_eq!(s.items(&window).await.unwrap().iter().map(|i| i.id).collect::<Vec<_>>(), [second.id]);
     assert!(s.items(&ItemFilter::in_scope(ItemScope::Units(vec![desk.town]))).await.unwrap().is_empty());
     assert!(s.items(&ItemFilter::in_scope(ItemScope::Leader(desk.users[0]))).await.unwrap().is_empty());
+}
+
+async fn a_new_item_is_corrected_field_by_field<D: TestDb>() {
+    let env = &D::create().await;
+    let s = &env.store;
+    let desk = town_desk(s, "91442000MA5WKTF0", &[("l1", Role::CityLeader)]).await;
+    let office = staff(Role::LeadersOffice, desk.town);
+    let item = s.take_in_item(new_item("用工难", false), at(0), "来信人（网上）".into()).await.unwrap();
+
+    // Every field as it was: refused, nothing recorded.
+    let same = Correction::new(None, Some(""), Some("用工难")).unwrap();
+    assert_eq!(refusal(s.correct_item(item.id, same, &office, at(1)).await), "nothing_to_correct");
+    let all = Correction::new(Some(desk.category), Some("91350100M000100Y43"), Some("招工难，请协调")).unwrap();
+    let corrected = s.correct_item(item.id, all, &office, at(2)).await.unwrap();
+    assert_eq!(corrected.category_id, Some(desk.category));
+    assert_eq!(corrected.credit_code.as_deref(), Some("91350100M000100Y43"));
+    assert_eq!((corrected.title.as_str(), corrected.content.as_str()), ("招工难，请协调", "内容"));
+    let steps: Vec<&str> = corrected.events.iter().filter_map(|e| e.comment.as_deref()).skip(1).collect();
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    assert!(steps[0].starts_with("分类：（未定） → "), "{steps:?}");
+    assert_eq!(steps[1..], ["企业：（个人来信） → 91350100M000100Y43", "标题：用工难 → 招工难，请协调"]);
+    assert!(corrected.events.iter().skip(1).all(|e| e.action == "corrected" && e.at == at(2)));
+
+    // Only the field that changes is recorded; once put before a leader, no more corrections.
+    let clear = Correction::new(Some(desk.category), Some(""), None).unwrap();
+    let cleared = s.correct_item(item.id, clear, &office, at(3)).await.unwrap();
+    assert_eq!(cleared.credit_code, None);
+    assert_eq!(cleared.events.last().unwrap().comment.as_deref(), Some("企业：91350100M000100Y43 → （个人来信）"));
+    assert_eq!(cleared.events.len(), 5);
+    let submit = Screening::Submit { leader_user_id: desk.users[0], category_id: desk.category, comment: None };
+    s.screen_item(item.id, submit, &office, &meta(10)).await.unwrap();
+    let late = Correction::new(None, None, Some("再改")).unwrap();
+    assert_eq!(refusal(s.correct_item(item.id, late, &office, at(20)).await), "direct_line_wrong_state");
+    let changes = s.changes_after(ChangeCursor::default(), 1000).await.unwrap();
+    let ours = changes.iter().filter(|c| c.entity == ChangeEntity::DirectLine && c.key == item.id.to_string());
+    assert_eq!(ours.filter(|c| c.kind == "corrected").count(), 4, "one change per recorded correction");
 }

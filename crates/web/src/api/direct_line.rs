@@ -1,6 +1,6 @@
 //! The secretary-mayor direct line (书记市长直通车): the public intake,
 //! progress, rating and published replies; the leaders' office's entry of
-//! letters and calls, screening and review; the leader's instruction; the
+//! letters and calls, correction, screening and review; the leader's instruction; the
 //! monthly report and its Excel export.
 
 use axum::Json;
@@ -10,8 +10,8 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use mashangban_app::direct_line::{
-    ConvertBody, InstructBody, ItemQuery, ItemView, MergeBody, MonthlyReport, PublicItemBody, PublicProgress,
-    PublishedView, RateBody, ReviewBody, StaffItemBody, SubmitBody, Taken,
+    ConvertBody, CorrectBody, InstructBody, ItemQuery, ItemView, MergeBody, MonthlyReport, PublicItemBody,
+    PublicProgress, PublishedView, RateBody, ReviewBody, StaffItemBody, SubmitBody, Taken,
 };
 use mashangban_app::{App, AppError};
 use mashangban_domain::access::Permission;
@@ -106,6 +106,24 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
                 "invalid_text",
                 "invalid_leader",
                 "unknown_category",
+            ]),
+        Route::post("/api/v1/direct-line/{id}/correct", correct::<S>)
+            .permission(handle)
+            .doc(
+                "direct_line",
+                "更正待甄别来信的分类、企业（统一社会信用代码，空为个人来信）或标题，每项记入办理记录（原值→新值）",
+            )
+            .body::<CorrectBody>()
+            .answer::<ItemView>()
+            .errors(&[
+                "direct_line_not_found",
+                "direct_line_wrong_state",
+                "nothing_to_correct",
+                "unknown_category",
+                "invalid_credit_code",
+                "text_required",
+                "text_too_long",
+                "invalid_text",
             ]),
         Route::post("/api/v1/direct-line/{id}/merge", merge::<S>)
             .permission(handle)
@@ -237,6 +255,15 @@ async fn submit_to_leader<S: Store>(
     JsonBody(body): JsonBody<SubmitBody>,
 ) -> ApiResult<Json<ItemView>> {
     Ok(Json(app.direct_line().submit_to_leader(&caller, item_id(&id)?, body).await?))
+}
+
+async fn correct<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<CorrectBody>,
+) -> ApiResult<Json<ItemView>> {
+    Ok(Json(app.direct_line().correct(&caller, item_id(&id)?, body).await?))
 }
 
 async fn merge<S: Store>(

@@ -34,6 +34,11 @@ const FILES: &[(&str, &str, &str)] = &[
     ("js/track.js", "text/javascript; charset=utf-8", include_str!("../../../../assets/js/track.js")),
     ("js/inbox.js", "text/javascript; charset=utf-8", include_str!("../../../../assets/js/inbox.js")),
     (
+        "js/direct-line-live.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../../assets/js/direct-line-live.js"),
+    ),
+    (
         "vendor/echarts/echarts.min.js",
         "text/javascript; charset=utf-8",
         include_str!("../../../../assets/vendor/echarts/echarts.min.js"),

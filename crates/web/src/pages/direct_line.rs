@@ -3,8 +3,9 @@
 //! form, the leaders' office's queue with its entry form for letters and
 //! calls, an item's page with the steps the person may take (screen,
 //! instruct, review), a leader's page of the items put before them (with
-//! overdue marks, refreshed every minute), and the monthly report with its
-//! Excel export. Each form calls the same service as the API.
+//! overdue marks) and the office's queue, both live (`direct_line_live`),
+//! and the monthly report with its Excel export. Each form calls the same
+//! service as the API.
 
 use std::sync::Arc;
 
@@ -16,8 +17,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use mashangban_app::direct_line::{
-    ConvertBody, Decision, InstructBody, ItemQuery, ItemView, MergeBody, MonthlyReport, PublicItemBody, PublicProgress,
-    PublishedView, RateBody, ReviewBody, StaffItemBody, SubmitBody, Taken,
+    ConvertBody, CorrectBody, Decision, InstructBody, ItemQuery, ItemView, MergeBody, MonthlyReport, PublicItemBody,
+    PublicProgress, PublishedView, RateBody, ReviewBody, StaffItemBody, SubmitBody, Taken,
 };
 use mashangban_app::{App, Caller};
 use mashangban_domain::access::Permission;
@@ -26,6 +27,7 @@ use mashangban_domain::document::OwnerKind;
 use mashangban_domain::request::Rating;
 use mashangban_store::Store;
 
+use super::direct_line_live::{self as live, Board, Rows};
 use super::{Choice, Layout, PageResult, render, short_time, shown};
 use crate::api::direct_line::item_id;
 use crate::auth::Auth;
@@ -46,11 +48,14 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         Route::post("/direct-line/track", track_rate::<S>).public().form(),
         Route::get("/direct-line/office", office::<S>).permission(handle).nav(MenuKind::Main, 47, "直通车"),
         Route::post("/direct-line/office", office_enter::<S>).permission(handle).form(),
+        Route::get("/direct-line/office/events", live::office_events::<S>).permission(handle),
         Route::get("/direct-line/mine", mine::<S>).permission(instruct).nav(MenuKind::Main, 48, "直通车批示"),
+        Route::get("/direct-line/mine/events", live::mine_events::<S>).permission(instruct),
         Route::get("/direct-line/reports", report::<S>).permission(reports),
         Route::get("/direct-line/reports/export", export::<S>).permission(reports),
         Route::get("/direct-line/items/{id}", detail::<S>).permission(read),
         Route::post("/direct-line/items/{id}/submit", submit_step::<S>).permission(handle).form(),
+        Route::post("/direct-line/items/{id}/correct", correct_step::<S>).permission(handle).form(),
         Route::post("/direct-line/items/{id}/merge", merge_step::<S>).permission(handle).form(),
         Route::post("/direct-line/items/{id}/convert", convert_step::<S>).permission(handle).form(),
         Route::post("/direct-line/items/{id}/review", review_step::<S>).permission(handle).form(),
@@ -246,17 +251,14 @@ async fn track_rate<S: Store>(
 #[template(path = "direct_line_office.html")]
 struct OfficePage {
     layout: Layout,
-    items: Vec<ItemView>,
+    /// The rows (HTML of `direct_line_office_row.html`), kept up to date by `direct-line-live.js`.
+    rows: Vec<String>,
+    /// The live stream of this list.
+    events: String,
     queues: Vec<Choice>,
     form: ItemForm,
     addressees: Vec<Choice>,
     message: Option<String>,
-}
-
-impl OfficePage {
-    fn time(&self, rfc3339: &str) -> String {
-        short_time(rfc3339)
-    }
 }
 
 async fn office_page<S: Store>(
@@ -269,9 +271,11 @@ async fn office_page<S: Store>(
     message: Option<String>,
 ) -> PageResult {
     let queue = given(&query.queue);
+    let listed = Rows::of(Board::Office, &app.direct_line().list(caller, query).await?)?;
     let page = OfficePage {
         layout: Layout::staff("书记市长直通车", &caller.actor, menu),
-        items: app.direct_line().list(caller, query).await?,
+        events: listed.events_url(Board::Office, query),
+        rows: listed.rows.into_iter().map(|(_, html)| html).collect(),
         queues: Queue::ALL.iter().map(|q| Choice::new(q.as_str(), q.label(), q.as_str() == queue)).collect(),
         addressees: addressees(&form.addressee),
         form,
@@ -318,24 +322,24 @@ async fn office_enter<S: Store>(
 #[template(path = "direct_line_mine.html")]
 struct MinePage {
     layout: Layout,
-    items: Vec<ItemView>,
+    /// The rows (HTML of `direct_line_mine_row.html`), kept up to date by `direct-line-live.js`.
+    rows: Vec<String>,
+    /// The live stream of this list.
+    events: String,
 }
 
-impl MinePage {
-    fn time(&self, rfc3339: &str) -> String {
-        short_time(rfc3339)
-    }
-}
-
-/// `GET /direct-line/mine`: every item put before the leader, with progress and overdue marks.
+/// `GET /direct-line/mine`: every item put before the leader, with progress and overdue marks, live.
 async fn mine<S: Store>(
     State(app): State<App<S>>,
     Auth(caller): Auth,
     Extension(menu): Extension<Arc<Menu>>,
 ) -> PageResult {
+    let query = ItemQuery::default();
+    let listed = Rows::of(Board::Mine, &app.direct_line().list(&caller, &query).await?)?;
     let page = MinePage {
         layout: Layout::staff("直通车批示件", &caller.actor, &menu),
-        items: app.direct_line().list(&caller, &ItemQuery::default()).await?,
+        events: listed.events_url(Board::Mine, &query),
+        rows: listed.rows.into_iter().map(|(_, html)| html).collect(),
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -349,6 +353,8 @@ struct ItemPage {
     item: ItemView,
     message: Option<String>,
     screen: bool,
+    /// The office's correction form (a new item only).
+    correct: bool,
     instruct: bool,
     review: bool,
     leaders: Vec<Choice>,
@@ -375,6 +381,7 @@ async fn item_page<S: Store>(
     let item = app.direct_line().get(caller, id).await?;
     let office = caller.may(Permission::HandleDirectLine);
     let screen = office && matches!(item.state, ItemState::New | ItemState::Submitted);
+    let correct = office && item.state == ItemState::New;
     let instruct = caller.may(Permission::InstructDirectLine)
         && item.state == ItemState::Submitted
         && item.leader_user_id == caller.actor.user_id();
@@ -389,12 +396,13 @@ async fn item_page<S: Store>(
     } else {
         Vec::new()
     };
+    let current = item.category.as_ref().map(|c| c.code.as_str());
     let mut categories: Vec<Choice> = app
         .caches()
         .categories()
         .iter()
         .filter(|c| c.active && c.parent_id.is_some())
-        .map(|c| Choice::new(c.code.clone(), c.name.clone(), false))
+        .map(|c| Choice::new(c.code.clone(), c.name.clone(), current == Some(c.code.as_str())))
         .collect();
     categories.sort_by(|a, b| a.value.cmp(&b.value));
     let units = mashangban_app::visits::attending_units(&app.caches().org())
@@ -408,6 +416,7 @@ async fn item_page<S: Store>(
         item,
         message,
         screen,
+        correct,
         instruct,
         review,
         leaders,
@@ -432,6 +441,8 @@ async fn detail<S: Store>(
 #[serde(default)]
 struct StepForm {
     leader_user_id: String,
+    credit_code: String,
+    title: String,
     category: String,
     comment: String,
     into: String,
@@ -462,12 +473,13 @@ macro_rules! step_handler {
 }
 
 step_handler!(submit_step, "submit");
+step_handler!(correct_step, "correct");
 step_handler!(merge_step, "merge");
 step_handler!(convert_step, "convert");
 step_handler!(review_step, "review");
 step_handler!(instruct_step, "instruct");
 
-/// A step of an item's page (`submit`, `merge`, `convert`, `instruct`, `review`), each route under its own
+/// A step of an item's page (`correct`, `submit`, `merge`, `convert`, `instruct`, `review`), each route under its own
 /// permission: as the API; back to the item's page, or the page with the refusal.
 async fn step<S: Store>(app: &App<S>, caller: &Caller, menu: &Menu, id: &str, step: &str, f: StepForm) -> PageResult {
     let id = item_id(id)?;
@@ -477,6 +489,15 @@ async fn step<S: Store>(app: &App<S>, caller: &Caller, menu: &Menu, id: &str, st
             let leader_user_id = f.leader_user_id.trim().parse().unwrap_or_default();
             let body = SubmitBody { leader_user_id, category: f.category.clone(), comment: opt(&f.comment) };
             service.submit_to_leader(caller, id, body).await
+        }
+        "correct" => {
+            // The form shows every field with its value: the service records only those that change.
+            let body = CorrectBody {
+                category: opt(&f.category),
+                credit_code: Some(f.credit_code.clone()),
+                title: Some(f.title.clone()),
+            };
+            service.correct(caller, id, body).await
         }
         "merge" => service.merge(caller, id, MergeBody { into: f.into.clone(), comment: opt(&f.comment) }).await,
         "convert" => {

@@ -17,6 +17,7 @@ mod console;
 mod creeks;
 mod dashboard;
 mod direct_line;
+mod direct_line_live;
 pub(crate) mod documents;
 mod enforcement;
 mod enterprises;

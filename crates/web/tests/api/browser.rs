@@ -41,6 +41,11 @@ async fn the_handlers_unread_count_goes_up_live_when_work_is_dispatched_in_a_bro
 }
 
 #[tokio::test]
+async fn a_direct_line_item_goes_office_leader_units_review_asker_with_the_leaders_page_live_in_a_browser() {
+    run_browser_script("e2e/direct_line.mjs").await;
+}
+
+#[tokio::test]
 async fn a_sub_dispatch_to_a_section_with_review_in_a_browser() {
     run_browser_script_with("e2e/inside_unit.mjs", &["review"]).await;
 }

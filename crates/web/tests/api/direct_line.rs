@@ -543,3 +543,244 @@ async fn the_demo_items_load_once_in_every_state() {
     assert!(items.iter().any(|i| i["overdue"] == true), "some instructed items are past their limit");
     assert!(items.iter().any(|i| i["rating"].is_string()));
 }
+
+/// Reads the stream until the next `rows` event: its id (the list's digest) and data.
+async fn next_rows(res: &mut reqwest::Response) -> (String, Value) {
+    let mut text = String::new();
+    loop {
+        while let Some(end) = text.find("\n\n") {
+            let event: String = text.drain(..end + 2).collect();
+            if !event.contains("event: rows") {
+                continue;
+            }
+            let field = |name: &str| {
+                event.lines().filter_map(|l| l.strip_prefix(name)).map(str::trim_start).collect::<Vec<_>>().join("\n")
+            };
+            return (field("id:"), serde_json::from_str(&field("data:")).unwrap());
+        }
+        let chunk = res.chunk().await.unwrap().expect("the stream stays open");
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+}
+
+/// The next `rows` event within a few seconds.
+async fn rows_soon(res: &mut reqwest::Response) -> (String, Value) {
+    tokio::time::timeout(std::time::Duration::from_secs(5), next_rows(res)).await.expect("a rows event")
+}
+
+/// No `rows` event for half a second.
+async fn quiet(res: &mut reqwest::Response, what: &str) {
+    let heard = tokio::time::timeout(std::time::Duration::from_millis(500), next_rows(res)).await;
+    assert!(heard.is_err(), "{what}: {heard:?}");
+}
+
+/// The row of item `id` that a `rows` event sends.
+fn row(patch: &Value, id: i64) -> String {
+    patch["rows"][id.to_string()].as_str().unwrap_or_else(|| panic!("row {id} in {patch}")).to_owned()
+}
+
+async fn stream(app: &App, path: &str, Session(cookie): &Session) -> reqwest::Response {
+    let res = app.http.get(app.url(path)).header("cookie", cookie).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{path}");
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    res
+}
+
+/// The leader's page's stream address, from its table.
+fn events_of(html: &str) -> String {
+    let start = html.find("data-events=\"").expect("the live table") + "data-events=\"".len();
+    html[start..][..html[start..].find('"').unwrap()].replace("&amp;", "&").replace("&#38;", "&")
+}
+
+#[tokio::test]
+async fn the_leaders_page_and_the_offices_queue_follow_every_step_live_in_scope_and_masked() {
+    use super::browser::{no_redirects, page};
+    let app = spawn().await;
+    let office = app.login("leaders-office").await;
+    let leader = app.login("leader").await;
+    let handler = app.login("handler").await; // 市场监管局
+    let other_leader = unit_user(&app, "city", "leader-2", Role::CityLeader).await;
+
+    // Who may follow which list: the pages' own permissions.
+    assert_eq!(page(&app, "/direct-line/mine/events", &office).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(page(&app, "/direct-line/office/events", &leader).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(page(&app, "/direct-line/mine/events", &handler).await.0, StatusCode::FORBIDDEN);
+    let anonymous = no_redirects().get(app.url("/direct-line/mine/events")).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER, "signed out: to the sign-in page");
+    assert_eq!(page(&app, "/direct-line/office/events?queue=junk", &office).await.0, StatusCode::BAD_REQUEST);
+
+    // The leader's page is up to date: its stream sends nothing at connect. The office's stream
+    // without a digest sends the whole (empty) list at once.
+    let (status, html) = page(&app, "/direct-line/mine", &leader).await;
+    assert_eq!(status, StatusCode::OK);
+    let events = events_of(&html);
+    assert!(events.starts_with("/direct-line/mine/events?since="), "{events}");
+    let mut mine = stream(&app, &events, &leader).await;
+    quiet(&mut mine, "an up-to-date page gets nothing at connect").await;
+    let mut queue = stream(&app, "/direct-line/office/events", &office).await;
+    let (_, patch) = rows_soon(&mut queue).await;
+    assert_eq!(patch["order"], json!([]), "{patch}");
+    let mut others = stream(&app, "/direct-line/mine/events", &other_leader).await;
+    assert_eq!(rows_soon(&mut others).await.1["order"], json!([]));
+
+    // A letter on the portal: the office's row at once, the asker's name as the office's page shows it.
+    let (no, code) = take_in(&app, letter("扩建项目规划许可迟迟未批", false)).await;
+    let (_, patch) = rows_soon(&mut queue).await;
+    let id = patch["order"][0].as_i64().unwrap();
+    let r = row(&patch, id);
+    assert!(r.contains(&no) && r.contains("张建国") && r.contains("待甄别"), "{r}");
+    quiet(&mut mine, "not yet put before the leader").await;
+
+    // Put before the leader: the row appears on the leader's page.
+    let leader_id = user_id(&app, "leader").await;
+    let body = json!({ "leader_user_id": leader_id, "category": "biz.change" });
+    let (status, _) = app.post(&format!("/api/v1/direct-line/{id}/submit"), Some(&office), body).await;
+    assert_eq!(status, StatusCode::OK);
+    let (digest, patch) = rows_soon(&mut mine).await;
+    assert_eq!(patch["order"], json!([id]), "{patch}");
+    let r = row(&patch, id);
+    assert!(r.contains(&no) && r.contains("已呈报待批示"), "{r}");
+    assert!(!r.contains("张建国") && !r.contains("13800138011"), "nothing the leader's page does not show: {r}");
+    assert!(rows_soon(&mut queue).await.1.to_string().contains("已呈报待批示"));
+
+    // Instructed: the request, 督办 and the time limit on the row; the unit's steps follow.
+    let body = json!({ "text": "请市场监管局牵头办理", "lead_unit": "scjgj", "days": 5 });
+    let (status, instructed) = app.post(&format!("/api/v1/direct-line/{id}/instruct"), Some(&leader), body).await;
+    assert_eq!(status, StatusCode::OK, "{instructed}");
+    let rno = instructed["request"]["tracking_no"].as_str().unwrap().to_owned();
+    let (_, patch) = rows_soon(&mut mine).await;
+    let r = row(&patch, id);
+    assert!(r.contains("批示办理中") && r.contains(&rno) && r.contains("已派单") && r.contains("督办"), "{r}");
+    assert!(!r.contains("超期"), "{r}");
+    app.act(&rno, "sign", &handler, json!({})).await;
+    assert!(row(&rows_soon(&mut mine).await.1, id).contains("已签收"));
+    app.act(&rno, "reply", &handler, json!({ "content": "规划许可已批复。" })).await;
+    assert!(row(&rows_soon(&mut mine).await.1, id).contains("已答复"));
+    let office_row = loop {
+        let (_, patch) = rows_soon(&mut queue).await;
+        let r = row(&patch, id);
+        if r.contains("待审核答复") {
+            break r;
+        }
+    };
+    assert!(office_row.contains("批示办理中"), "{office_row}");
+
+    // Another leader's list never heard of it; a reconnect from an older version gets the rows again.
+    quiet(&mut others, "another leader's page").await;
+    let resumed = app.http.get(app.url("/direct-line/mine/events")).header("cookie", &leader.0);
+    let mut resumed = resumed.header("last-event-id", &digest).send().await.unwrap();
+    let (_, behind) = rows_soon(&mut resumed).await;
+    assert!(row(&behind, id).contains("已答复"), "a reconnect behind gets the rows that changed: {behind}");
+
+    // The office approves: the leader's row says 已答复 for the item; the asker sees the answer.
+    let (status, _) =
+        app.post(&format!("/api/v1/direct-line/{id}/review"), Some(&office), json!({ "decision": "approve" })).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, patch) = rows_soon(&mut mine).await;
+    let r = row(&patch, id);
+    assert!(r.contains("<td class=\"item-state\">已答复") && r.contains("已办结"), "{r}");
+    assert_eq!(progress(&app, &no, &code).await["reply"], "规划许可已批复。");
+}
+
+/// A new letter from the portal; its id, as the office lists it.
+async fn new_item(app: &App, office: &Session, title: &str) -> i64 {
+    let (no, _) = take_in(app, letter(title, false)).await;
+    item_of(app, office, &no).await["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn an_instructed_item_turns_overdue_on_the_leaders_page_when_its_time_limit_passes() {
+    let app = spawn().await;
+    let office = app.login("leaders-office").await;
+    let leader = app.login("leader").await;
+    let id = new_item(&app, &office, "厂区道路破损").await;
+    let body = json!({ "leader_user_id": user_id(&app, "leader").await, "category": "biz.change" });
+    app.post(&format!("/api/v1/direct-line/{id}/submit"), Some(&office), body).await;
+    let body = json!({ "text": "请办理", "lead_unit": "scjgj", "days": 1 });
+    let (status, instructed) = app.post(&format!("/api/v1/direct-line/{id}/instruct"), Some(&leader), body).await;
+    assert_eq!(status, StatusCode::OK, "{instructed}");
+    let rno = instructed["request"]["tracking_no"].as_str().unwrap().to_owned();
+
+    // Two seconds before the time limit the row is not overdue; the stream looks again when it passes.
+    let due = chrono::DateTime::parse_from_rfc3339(instructed["due_at"].as_str().unwrap()).unwrap();
+    app.set_time(&(due - chrono::Duration::seconds(2)).to_rfc3339());
+    let leader = app.login("leader").await; // the session of days ago has lapsed
+    let mut mine = stream(&app, "/direct-line/mine/events", &leader).await;
+    let (_, patch) = rows_soon(&mut mine).await;
+    assert!(!row(&patch, id).contains("超期"), "{patch}");
+    app.set_time(&(due + chrono::Duration::hours(1)).to_rfc3339());
+    let (_, patch) = rows_soon(&mut mine).await;
+    let r = row(&patch, id);
+    assert!(r.contains("<span class=\"tag warn\">超期</span>") && r.contains(&rno), "{r}");
+}
+
+#[tokio::test]
+async fn the_office_corrects_a_new_items_category_enterprise_and_title_each_recorded_from_and_to() {
+    use super::browser::{page, post_form};
+    let app = spawn().await;
+    let office = app.login("leaders-office").await;
+    let leader = app.login("leader").await;
+    let id = new_item(&app, &office, "规划许可").await;
+    let path = format!("/api/v1/direct-line/{id}/correct");
+
+    // Refusals: nothing given, a bad code, an unknown category, an empty title; the leader may not.
+    let refused = [
+        (json!({}), StatusCode::UNPROCESSABLE_ENTITY, "nothing_to_correct"),
+        (json!({ "credit_code": "91350100M000100Y44" }), StatusCode::UNPROCESSABLE_ENTITY, "invalid_credit_code"),
+        (json!({ "category": "no.such" }), StatusCode::UNPROCESSABLE_ENTITY, "unknown_category"),
+        (json!({ "title": " " }), StatusCode::UNPROCESSABLE_ENTITY, "text_required"),
+        (json!({ "title": "原标题", "extra": 1 }), StatusCode::BAD_REQUEST, "unknown_field"),
+    ];
+    for (body, status, code) in refused {
+        let (got, err) = app.post(&path, Some(&office), body.clone()).await;
+        assert_eq!((got, err["code"].as_str()), (status, Some(code)), "{body}: {err}");
+    }
+    let (status, _) = app.post(&path, Some(&leader), json!({ "title": "别的标题" })).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only the office corrects");
+    // The same values again change nothing.
+    let (status, err) = app.post(&path, Some(&office), json!({ "title": "规划许可", "credit_code": "" })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("nothing_to_correct")));
+
+    // Category, enterprise and title: one event each with the old value and the new.
+    let body =
+        json!({ "category": "biz.change", "credit_code": "91350100M000100Y43", "title": "扩建项目规划许可迟迟未批" });
+    let (status, corrected) = app.post(&path, Some(&office), body).await;
+    assert_eq!(status, StatusCode::OK, "{corrected}");
+    assert_eq!(corrected["category"]["code"], "biz.change", "{corrected}");
+    assert_eq!(corrected["credit_code"], "91350100M000100Y43");
+    assert_eq!(corrected["title"], "扩建项目规划许可迟迟未批");
+    assert!(corrected["content"].as_str().unwrap().starts_with("我厂扩建项目"), "the asker's words stay");
+    let steps: Vec<(String, String)> = corrected["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "corrected")
+        .map(|e| (e["label"].as_str().unwrap().to_owned(), e["comment"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    assert!(steps.iter().all(|(label, _)| label == "更正"), "{steps:?}");
+    assert!(steps[0].1.starts_with("分类：（未定） → "), "{steps:?}");
+    assert_eq!(steps[1].1, "企业：（个人来信） → 91350100M000100Y43");
+    assert_eq!(steps[2].1, "标题：规划许可 → 扩建项目规划许可迟迟未批");
+
+    // Clearing the enterprise is a correction too; the page's form corrects as the API does.
+    let (status, cleared) = app.post(&path, Some(&office), json!({ "credit_code": "" })).await;
+    assert_eq!((status, cleared["credit_code"].clone()), (StatusCode::OK, Value::Null), "{cleared}");
+    let (status, html) = page(&app, &format!("/direct-line/items/{id}"), &office).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"correct-form\"") && html.contains("企业：91350100M000100Y43 → （个人来信）"), "{html}");
+    let form = [("category", "biz.change"), ("credit_code", ""), ("title", "扩建项目规划许可三个月未批")];
+    let (status, location, _) = post_form(&app, &format!("/direct-line/items/{id}/correct"), &office, &form).await;
+    assert_eq!((status, location), (StatusCode::SEE_OTHER, format!("/direct-line/items/{id}")));
+    let form = [("category", "biz.change"), ("credit_code", ""), ("title", "扩建项目规划许可三个月未批")];
+    let (status, _, html) = post_form(&app, &format!("/direct-line/items/{id}/correct"), &office, &form).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "nothing changed: the page says so");
+    assert!(html.contains("没有需要更正的内容"), "{html}");
+
+    // Put before the leader: the item is no longer corrected.
+    let body = json!({ "leader_user_id": user_id(&app, "leader").await, "category": "biz.change" });
+    let (status, _) = app.post(&format!("/api/v1/direct-line/{id}/submit"), Some(&office), body).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, err) = app.post(&path, Some(&office), json!({ "title": "再改" })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("direct_line_wrong_state")), "{err}");
+}
