@@ -429,6 +429,12 @@ impl<'a, S: Store> Requests<'a, S> {
 
     // ---- exports --------------------------------------------------------------------
 
+    /// Refuses an export of `filter` that matches more than [`EXPORT_MAX_ROWS`] requests in the
+    /// caller's scope (`export_too_large`); called before the first row is sent.
+    pub async fn check_export(&self, caller: &Caller, filter: &ListFilter) -> AppResult<()> {
+        AppError::check_export_size(self.count(caller, filter).await?, EXPORT_MAX_ROWS)
+    }
+
     /// The next page of an export of `filter` in the caller's scope, masked
     /// exactly as their list is; `None` once every row (or [`EXPORT_MAX_ROWS`])
     /// has been read. Pages of [`EXPORT_BATCH`] rows, so an export of any size
@@ -470,6 +476,7 @@ impl<'a, S: Store> Requests<'a, S> {
         let sheet_error =
             |e: mashangban_sheet::SheetError| AppError::from(mashangban_domain::error::DomainError::from(e));
         let columns = EXPORT_COLUMNS.iter().map(|t| WriteColumn::text(*t)).collect();
+        self.check_export(caller, &filter).await?;
         let mut export = Export::with_preamble("诉求清单", preamble, columns).map_err(sheet_error)?;
         let mut cursor = ExportCursor::new(filter);
         while let Some(views) = self.export_page(caller, &mut cursor).await? {
@@ -926,7 +933,7 @@ impl<'a, S: Store> Requests<'a, S> {
 
 /// Rows read from the store at a time while exporting.
 pub const EXPORT_BATCH: u32 = 500;
-/// The most rows one export writes.
+/// The most rows one export writes; a filter matching more is refused (`export_too_large`).
 pub const EXPORT_MAX_ROWS: u64 = 500_000;
 
 /// Where an export has got to.
