@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use mashangban_domain::access::Permission;
 use mashangban_domain::lifecycle::{Action, Reclassify, check_permission};
-use mashangban_domain::org::{Actor, Scope};
+use mashangban_domain::org::{Actor, Scope, UnitId};
 use mashangban_domain::request::{Channel, NewRequest, Request, RequestId, RequestKind};
 use mashangban_domain::time::Instant;
 use mashangban_domain::time_limit::{RuleSet, intake_deadlines};
@@ -271,7 +271,8 @@ impl<'a, S: Store> Requests<'a, S> {
             actor => actor.clone(),
         };
         let request = self.app.store().intake(new, &actor, &caller.meta(now)).await?;
-        Ok(self.app.live().published(request))
+        let request = self.app.live().published(request);
+        Ok(self.app.dispatch().auto_dispatch(request).await)
     }
 
     /// Sets a new request's deadlines from the time-limit rules in force, counted from now.
@@ -650,6 +651,19 @@ impl<'a, S: Store> Requests<'a, S> {
             }
             Err(e) => Err(self.with_current_state(no, &scope, e.into()).await),
         }
+    }
+
+    /// Dispatches a request just taken in to `lead` as the platform (自动派单, see
+    /// `Dispatch::auto_dispatch`), only if nothing changed it since.
+    pub(crate) async fn dispatch_as_system(
+        &self,
+        request: &Request,
+        lead: UnitId,
+        comment: String,
+    ) -> AppResult<Request> {
+        let action = Action::Dispatch { lead, co: Vec::new(), comment: Some(comment) };
+        let one = Acting { action, attachment_ids: Vec::new(), expected_version: Some(request.version) };
+        self.command(&Caller::system(), &request.tracking_no, Scope::All, Actor::System, one).await
     }
 
     /// A refused action (409: the state changed or does not allow it) carries

@@ -52,6 +52,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0038_statistics_catalogue_and_publishing",
         include_str!("../migrations/0038_statistics_catalogue_and_publishing.sql"),
     ),
+    (42, "0042_auto_dispatch", include_str!("../migrations/0042_auto_dispatch.sql")),
 ];
 
 /// Tables whose `id` is an identity column.
