@@ -21,6 +21,10 @@ use mashangban_store::{ListFilter, Store, StoreError, StoreResult};
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::{App, Caller};
 
+mod auto;
+
+pub use auto::{AutoDispatchBody, AutoDispatchOverview, AutoDispatchView, AutoRuleBody, AutoRuleView};
+
 /// Suggestions given per request.
 pub const SUGGESTIONS: usize = 3;
 

@@ -330,6 +330,7 @@ impl<'a, S: Store> Enterprises<'a, S> {
         let mut filter = self.filter(query)?;
         (filter.offset, filter.limit) = (0, IMPORT_ROWS_MAX);
         let page = self.app.store().list_enterprises(&filter, EnterpriseScope::of(&caller.actor)).await?;
+        AppError::check_export_size(page.total, IMPORT_ROWS_MAX.into())?;
         let org = self.app.caches().org();
         let columns = vec![
             WriteColumn::text(col::CODE).required(),

@@ -105,6 +105,20 @@ impl AppError {
         StoreError::request_not_found().into()
     }
 
+    /// `export_too_large` (422): more rows match than one export writes. Refused rather than
+    /// cut short, so no one takes a partial list for the whole.
+    pub fn export_too_large(matched: u64, max: u64) -> Self {
+        Self::invalid(
+            "export_too_large",
+            format!("符合条件的共 {matched} 条，超过一次导出的上限 {max} 条，请缩小筛选范围后分批导出"),
+        )
+    }
+
+    /// Refuses with [`Self::export_too_large`] when `matched` is over `max`.
+    pub fn check_export_size(matched: u64, max: u64) -> AppResult<()> {
+        if matched > max { Err(Self::export_too_large(matched, max)) } else { Ok(()) }
+    }
+
     pub fn too_large(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::TooLarge, "payload_too_large", message)
     }
@@ -166,3 +180,16 @@ impl fmt::Display for AppError {
 }
 
 impl std::error::Error for AppError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_export_at_its_cap_runs_and_one_row_more_is_refused() {
+        assert!(AppError::check_export_size(200_000, 200_000).is_ok());
+        let refused = AppError::check_export_size(200_001, 200_000).unwrap_err();
+        assert_eq!((refused.kind, refused.code), (ErrorKind::Invalid, "export_too_large"));
+        assert!(refused.message.contains("200001") && refused.message.contains("200000"), "{}", refused.message);
+    }
+}

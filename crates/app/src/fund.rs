@@ -663,7 +663,8 @@ impl<'a, S: Store> Fund<'a, S> {
     }
 
     /// The applications in the caller's scope matching the query, as an Excel
-    /// workbook: one row per application with its award (at most [`EXPORT_MAX`] rows).
+    /// workbook: one row per application with its award (more than [`EXPORT_MAX`] matches are
+    /// refused with `export_too_large`).
     pub async fn export(&self, caller: &Caller, query: &ApplicationQuery) -> AppResult<Vec<u8>> {
         let mut filter = self.filter(query)?;
         let sheet_error = |e: mashangban_sheet::SheetError| AppError::from(mashangban_domain::DomainError::from(e));
@@ -671,7 +672,10 @@ impl<'a, S: Store> Fund<'a, S> {
         let org = self.app.caches().org();
         (filter.offset, filter.limit) = (0, EXPORT_PAGE);
         loop {
-            let (page, _) = self.app.store().fund_applications(&filter, scope(&caller.actor)).await?;
+            let (page, total) = self.app.store().fund_applications(&filter, scope(&caller.actor)).await?;
+            if filter.offset == 0 {
+                AppError::check_export_size(total, EXPORT_MAX.into())?;
+            }
             for a in &page {
                 export.push(&export_row(a, &org)).map_err(sheet_error)?;
             }

@@ -48,7 +48,7 @@ pub use bulk::{
 pub const PAGE_MAX: u32 = 500;
 /// Data rows an import reads at most.
 pub const IMPORT_ROWS_MAX: u32 = 50_000;
-/// Items an export writes at most.
+/// Items an export writes at most; a filter matching more is refused (`export_too_large`).
 pub const EXPORT_MAX: u32 = 200_000;
 /// Items an export reads from the store at a time.
 pub const EXPORT_BATCH: u32 = 500;
@@ -961,6 +961,9 @@ impl<'a, S: Store> Ledgers<'a, S> {
         let ty = &loaded.ty;
         let access = self.access(caller, &loaded.record);
         let filter = self.filter(ty, q, false)?;
+        let counted = LedgerFilter { limit: 1, offset: 0, ..filter.clone() };
+        let matched = self.app.store().list_ledger_items(code, &counted, &access.scope).await?.total;
+        AppError::check_export_size(matched, EXPORT_MAX.into())?;
         let org = self.app.caches().org();
         let mut export = Export::new(ty.name(), export_columns(ty)).map_err(sheet_error)?;
         let (mut after, mut written) = (None, 0u32);

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use mashangban_domain::access::Permission;
 use mashangban_domain::lifecycle::{Action, Reclassify, check_permission};
-use mashangban_domain::org::{Actor, Scope};
+use mashangban_domain::org::{Actor, Scope, UnitId};
 use mashangban_domain::request::{Channel, NewRequest, Request, RequestId, RequestKind};
 use mashangban_domain::time::Instant;
 use mashangban_domain::time_limit::{RuleSet, intake_deadlines};
@@ -271,7 +271,8 @@ impl<'a, S: Store> Requests<'a, S> {
             actor => actor.clone(),
         };
         let request = self.app.store().intake(new, &actor, &caller.meta(now)).await?;
-        Ok(self.app.live().published(request))
+        let request = self.app.live().published(request);
+        Ok(self.app.dispatch().auto_dispatch(request).await)
     }
 
     /// Sets a new request's deadlines from the time-limit rules in force, counted from now.
@@ -429,6 +430,12 @@ impl<'a, S: Store> Requests<'a, S> {
 
     // ---- exports --------------------------------------------------------------------
 
+    /// Refuses an export of `filter` that matches more than [`EXPORT_MAX_ROWS`] requests in the
+    /// caller's scope (`export_too_large`); called before the first row is sent.
+    pub async fn check_export(&self, caller: &Caller, filter: &ListFilter) -> AppResult<()> {
+        AppError::check_export_size(self.count(caller, filter).await?, EXPORT_MAX_ROWS)
+    }
+
     /// The next page of an export of `filter` in the caller's scope, masked
     /// exactly as their list is; `None` once every row (or [`EXPORT_MAX_ROWS`])
     /// has been read. Pages of [`EXPORT_BATCH`] rows, so an export of any size
@@ -470,6 +477,7 @@ impl<'a, S: Store> Requests<'a, S> {
         let sheet_error =
             |e: mashangban_sheet::SheetError| AppError::from(mashangban_domain::error::DomainError::from(e));
         let columns = EXPORT_COLUMNS.iter().map(|t| WriteColumn::text(*t)).collect();
+        self.check_export(caller, &filter).await?;
         let mut export = Export::with_preamble("诉求清单", preamble, columns).map_err(sheet_error)?;
         let mut cursor = ExportCursor::new(filter);
         while let Some(views) = self.export_page(caller, &mut cursor).await? {
@@ -643,6 +651,19 @@ impl<'a, S: Store> Requests<'a, S> {
             }
             Err(e) => Err(self.with_current_state(no, &scope, e.into()).await),
         }
+    }
+
+    /// Dispatches a request just taken in to `lead` as the platform (自动派单, see
+    /// `Dispatch::auto_dispatch`), only if nothing changed it since.
+    pub(crate) async fn dispatch_as_system(
+        &self,
+        request: &Request,
+        lead: UnitId,
+        comment: String,
+    ) -> AppResult<Request> {
+        let action = Action::Dispatch { lead, co: Vec::new(), comment: Some(comment) };
+        let one = Acting { action, attachment_ids: Vec::new(), expected_version: Some(request.version) };
+        self.command(&Caller::system(), &request.tracking_no, Scope::All, Actor::System, one).await
     }
 
     /// A refused action (409: the state changed or does not allow it) carries
@@ -926,7 +947,7 @@ impl<'a, S: Store> Requests<'a, S> {
 
 /// Rows read from the store at a time while exporting.
 pub const EXPORT_BATCH: u32 = 500;
-/// The most rows one export writes.
+/// The most rows one export writes; a filter matching more is refused (`export_too_large`).
 pub const EXPORT_MAX_ROWS: u64 = 500_000;
 
 /// Where an export has got to.

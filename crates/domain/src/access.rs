@@ -153,7 +153,8 @@ pub enum Permission {
 }
 
 /// Every staff role (工作人员).
-const STAFF: &[Role] = &[
+const STAFF: &[Role] = &STAFF_ROLES;
+const STAFF_ROLES: [Role; 9] = [
     Role::Operator,
     Role::Dispatcher,
     Role::Handler,
@@ -167,18 +168,15 @@ const STAFF: &[Role] = &[
 
 /// Every staff role and the statistics office (统计人员), who read the statistics panel: the
 /// statistics office holds nothing else of [`STAFF`]'s (no requests, enterprises or inbox).
-const STATISTICS_READERS: &[Role] = &[
-    Role::Operator,
-    Role::Dispatcher,
-    Role::Handler,
-    Role::UnitLeader,
-    Role::Supervisor,
-    Role::CityLeader,
-    Role::Admin,
-    Role::Liaison,
-    Role::LeadersOffice,
-    Role::Statistician,
-];
+const STATISTICS_READERS: &[Role] = &{
+    let mut roles = [Role::Statistician; STAFF_ROLES.len() + 1];
+    let mut i = 0;
+    while i < STAFF_ROLES.len() {
+        roles[i] = STAFF_ROLES[i];
+        i += 1;
+    }
+    roles
+};
 
 /// Which roles grant each permission: the one table of access.
 pub const GRANTS: &[(Permission, &[Role])] = &[

@@ -9,6 +9,9 @@
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
+
+use crate::error::DomainError;
 use crate::org::UnitId;
 
 /// Additive (Lidstone) smoothing of the per-unit feature counts.
@@ -288,6 +291,66 @@ fn distinct(features: &[String]) -> impl Iterator<Item = &str> {
     features.iter().map(String::as_str).filter(move |f| seen.insert(*f))
 }
 
+/// The confidence an administrator may require for automatic dispatch (自动派单).
+pub const AUTO_CONFIDENCE_RANGE: (f64, f64) = (0.5, 0.99);
+
+/// Automatic dispatch of one category: a request of it, once taken in, goes at once to the unit
+/// suggested first when that suggestion's confidence is at least `min_confidence`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AutoRule {
+    /// The category's code.
+    pub category: String,
+    /// 0.5–0.99, two decimals.
+    pub min_confidence: f64,
+}
+
+/// The categories dispatched automatically, as an administrator sets them; none by default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AutoRules(Vec<AutoRule>);
+
+impl AutoRules {
+    /// Checks what an administrator submits (each confidence in [`AUTO_CONFIDENCE_RANGE`], no
+    /// category twice); confidences are kept to two decimals, rules sorted by category. Whether
+    /// each category exists is for the caller, who holds the catalogue.
+    pub fn new(rules: Vec<AutoRule>) -> Result<Self, DomainError> {
+        let (lo, hi) = AUTO_CONFIDENCE_RANGE;
+        let mut checked = Vec::with_capacity(rules.len());
+        for rule in rules {
+            let x = rule.min_confidence;
+            if x.is_nan() || !(lo..=hi).contains(&x) {
+                return Err(DomainError::invalid(
+                    "invalid_auto_confidence",
+                    format!("「{}」的自动派单置信度应在 {lo} 到 {hi} 之间", rule.category),
+                ));
+            }
+            checked.push(AutoRule { min_confidence: (x * 100.0).round() / 100.0, ..rule });
+        }
+        checked.sort_by(|a, b| a.category.cmp(&b.category));
+        if let Some(twice) = checked.windows(2).find(|w| w[0].category == w[1].category) {
+            return Err(DomainError::invalid(
+                "duplicate_auto_category",
+                format!("事项分类「{}」的自动派单设置重复", twice[0].category),
+            ));
+        }
+        Ok(Self(checked))
+    }
+
+    pub fn rules(&self) -> &[AutoRule] {
+        &self.0
+    }
+
+    /// The confidence a suggestion needs for a request of `category` to be dispatched
+    /// automatically; none when the category is dispatched by people.
+    pub fn min_confidence(&self, category: &str) -> Option<f64> {
+        self.0.iter().find(|r| r.category == category).map(|r| r.min_confidence)
+    }
+
+    /// Whether a first suggestion of `confidence` dispatches a request of `category`.
+    pub fn dispatches(&self, category: &str, confidence: f64) -> bool {
+        self.min_confidence(category).is_some_and(|min| confidence >= min)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,5 +446,21 @@ mod tests {
         assert_eq!(t.per_unit[&1], (2, 1));
         assert_eq!(t.most_confused(5), [(1, 2, 1), (2, 3, 1)]);
         assert_eq!(Tally::default().top1_rate(), 0.0);
+    }
+
+    #[test]
+    fn automatic_dispatch_takes_a_category_only_at_or_above_its_confidence() {
+        let rule = |category: &str, min_confidence| AutoRule { category: category.into(), min_confidence };
+        let rules = AutoRules::new(vec![rule("traffic", 0.9), rule("biz.change", 0.856)]).unwrap();
+        assert_eq!(rules.rules()[0], rule("biz.change", 0.86), "sorted, two decimals");
+        assert!(rules.dispatches("traffic", 0.9) && rules.dispatches("traffic", 0.95));
+        assert!(!rules.dispatches("traffic", 0.89) && !rules.dispatches("noise", 1.0));
+        assert_eq!(AutoRules::default().min_confidence("traffic"), None);
+        for bad in [0.49, 0.995, f64::NAN] {
+            let refused = AutoRules::new(vec![rule("traffic", bad)]).unwrap_err();
+            assert_eq!(refused.code, "invalid_auto_confidence", "{bad}");
+        }
+        let refused = AutoRules::new(vec![rule("traffic", 0.9), rule("traffic", 0.8)]).unwrap_err();
+        assert_eq!(refused.code, "duplicate_auto_category");
     }
 }

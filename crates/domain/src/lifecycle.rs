@@ -866,6 +866,8 @@ pub fn check_permission(current: &Request, actor: &Actor, action: &Action) -> Re
     let direct_line = current.channel == crate::request::Channel::DirectLine;
     let allowed = match action {
         Action::Dispatch { .. } if direct_line && actor.has_role(&[CityLeader, LeadersOffice]) => true,
+        // Automatic dispatch (自动派单): the platform, for a category an administrator set it for.
+        Action::Dispatch { .. } if matches!(actor, Actor::System) => true,
         Action::RejectReply { .. } | Action::Close { .. } if direct_line && actor.has_role(&[LeadersOffice]) => true,
         Action::Dispatch { .. }
         | Action::Redispatch { .. }

@@ -53,6 +53,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0038_statistics_catalogue_and_publishing.sql"),
     ),
     (41, "0041_command_report_changes", include_str!("../migrations/0041_command_report_changes.sql")),
+    (42, "0042_auto_dispatch", include_str!("../migrations/0042_auto_dispatch.sql")),
 ];
 
 /// Tables whose `id` is an identity column.

@@ -4,9 +4,11 @@ use mashangban_domain::duplicates::Thresholds;
 use mashangban_domain::time::Instant;
 use mashangban_store::{DuplicateStore, StoreError, StoreResult, ThresholdsVersion};
 
+use crate::settings_versions::{append, newest};
 use crate::sql::{Database, Row, job};
 use crate::{SqlStore, args};
 
+const TABLE: &str = "duplicate_thresholds";
 const COLUMNS: &str =
     "version, similarity, window_days, hot_min_size, hot_window_days, hot_similarity, changed_by, changed_at";
 
@@ -29,23 +31,12 @@ fn version(row: Row) -> StoreResult<ThresholdsVersion> {
 
 impl<D: Database> DuplicateStore for SqlStore<D> {
     async fn duplicate_thresholds(&self) -> StoreResult<Option<ThresholdsVersion>> {
-        let read = job(move |c| {
-            Box::pin(async move {
-                let sql = format!("SELECT {COLUMNS} FROM duplicate_thresholds ORDER BY version DESC LIMIT 1");
-                c.map_opt(&sql, &args![], version).await
-            })
-        });
-        self.db.read(read).await
+        let read = job(move |c| Box::pin(async move { newest(c, TABLE, COLUMNS, 1, version).await }));
+        Ok(self.db.read(read).await?.pop())
     }
 
     async fn duplicate_thresholds_history(&self, limit: u32) -> StoreResult<Vec<ThresholdsVersion>> {
-        let read = job(move |c| {
-            Box::pin(async move {
-                let sql = format!("SELECT {COLUMNS} FROM duplicate_thresholds ORDER BY version DESC LIMIT $1");
-                c.map(&sql, &args![i64::from(limit)], version).await
-            })
-        });
-        self.db.read(read).await
+        self.db.read(job(move |c| Box::pin(async move { newest(c, TABLE, COLUMNS, limit, version).await }))).await
     }
 
     async fn save_duplicate_thresholds(
@@ -56,11 +47,6 @@ impl<D: Database> DuplicateStore for SqlStore<D> {
     ) -> StoreResult<ThresholdsVersion> {
         let save = job(move |c| {
             Box::pin(async move {
-                let sql = format!(
-                    "INSERT INTO duplicate_thresholds ({COLUMNS})
-                     SELECT COALESCE(MAX(version), 0) + 1, $1, $2, $3, $4, $5, $6, $7 FROM duplicate_thresholds
-                     RETURNING {COLUMNS}"
-                );
                 let values = args![
                     t.similarity,
                     i64::from(t.window_days),
@@ -70,9 +56,7 @@ impl<D: Database> DuplicateStore for SqlStore<D> {
                     changed_by.as_str(),
                     &at
                 ];
-                c.map_opt(&sql, &values, version)
-                    .await?
-                    .ok_or_else(|| StoreError::backend("duplicate thresholds not saved"))
+                append(c, TABLE, COLUMNS, &values, version).await
             })
         });
         self.db.write(save).await

@@ -8,6 +8,7 @@
 
 mod approvals;
 mod audit;
+mod auto_dispatch;
 mod calendar;
 mod catalog;
 pub mod changes;
@@ -41,6 +42,7 @@ pub mod rows;
 mod saved_views;
 mod scoring;
 mod screening;
+mod settings_versions;
 pub mod sql;
 mod statistics;
 mod time_limits;

@@ -4,11 +4,10 @@
 use mashangban_domain::request::RequestId;
 use mashangban_domain::screening::{Decision, Screening, Settings};
 use mashangban_domain::time::Instant;
-use mashangban_store::{
-    ScreeningExample, ScreeningRecord, ScreeningSettingsVersion, ScreeningStore, StoreError, StoreResult,
-};
+use mashangban_store::{ScreeningExample, ScreeningRecord, ScreeningSettingsVersion, ScreeningStore, StoreResult};
 
 use crate::rows::json_text;
+use crate::settings_versions::{append, newest};
 use crate::sql::{Args, Conn, Database, Row, job};
 use crate::{SqlStore, args};
 
@@ -28,6 +27,7 @@ fn record(row: Row) -> StoreResult<ScreeningRecord> {
     })
 }
 
+const SETTINGS: &str = "screening_settings";
 const SETTINGS_COLUMNS: &str = "version, phrases, threshold, changed_by, changed_at";
 
 fn settings_version(row: Row) -> StoreResult<ScreeningSettingsVersion> {
@@ -150,22 +150,14 @@ impl<D: Database> ScreeningStore for SqlStore<D> {
     }
 
     async fn screening_settings(&self) -> StoreResult<Option<ScreeningSettingsVersion>> {
-        let read = job(move |c| {
-            Box::pin(async move {
-                let sql = format!("SELECT {SETTINGS_COLUMNS} FROM screening_settings ORDER BY version DESC LIMIT 1");
-                c.map_opt(&sql, &args![], settings_version).await
-            })
-        });
-        self.db.read(read).await
+        let read =
+            job(move |c| Box::pin(async move { newest(c, SETTINGS, SETTINGS_COLUMNS, 1, settings_version).await }));
+        Ok(self.db.read(read).await?.pop())
     }
 
     async fn screening_settings_history(&self, limit: u32) -> StoreResult<Vec<ScreeningSettingsVersion>> {
-        let read = job(move |c| {
-            Box::pin(async move {
-                let sql = format!("SELECT {SETTINGS_COLUMNS} FROM screening_settings ORDER BY version DESC LIMIT $1");
-                c.map(&sql, &args![i64::from(limit)], settings_version).await
-            })
-        });
+        let read =
+            job(move |c| Box::pin(async move { newest(c, SETTINGS, SETTINGS_COLUMNS, limit, settings_version).await }));
         self.db.read(read).await
     }
 
@@ -177,15 +169,8 @@ impl<D: Database> ScreeningStore for SqlStore<D> {
     ) -> StoreResult<ScreeningSettingsVersion> {
         let save = job(move |c| {
             Box::pin(async move {
-                let sql = format!(
-                    "INSERT INTO screening_settings (version, phrases, threshold, changed_by, changed_at)
-                     SELECT COALESCE(MAX(version), 0) + 1, $1, $2, $3, $4 FROM screening_settings
-                     RETURNING {SETTINGS_COLUMNS}"
-                );
-                let phrases = json_text(&settings.phrases)?;
-                c.map_opt(&sql, &args![phrases, settings.threshold, changed_by.as_str(), &at], settings_version)
-                    .await?
-                    .ok_or_else(|| StoreError::backend("screening settings not saved"))
+                let values = args![json_text(&settings.phrases)?, settings.threshold, changed_by.as_str(), &at];
+                append(c, SETTINGS, SETTINGS_COLUMNS, &values, settings_version).await
             })
         });
         self.db.write(save).await

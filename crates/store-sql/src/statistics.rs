@@ -167,13 +167,7 @@ impl<D: Database> StatisticsStore for SqlStore<D> {
             Box::pin(async move {
                 // Holds the state row (PostgreSQL's row lock) without moving the version: a write
                 // after the snapshot was computed makes this refuse instead of publishing stale figures.
-                let held = c
-                    .execute(
-                        "UPDATE statistics_state SET version = version WHERE id = 1 AND version = $1",
-                        &args![data_version],
-                    )
-                    .await?;
-                if held == 0 {
+                if move_version(c, data_version, 0).await? == 0 {
                     return Err(statistics_changed().into());
                 }
                 let id: i64 = c
@@ -265,9 +259,7 @@ const DEFAULT_AREA: &str = "全市";
 /// state's row is made by the first write (version 0 has none); of two first writes at once, the
 /// second's insert meets the first's row and does nothing.
 async fn bump_version(c: &dyn Conn, expected: i64) -> StoreResult<i64> {
-    let mut moved = c
-        .execute("UPDATE statistics_state SET version = version + 1 WHERE id = 1 AND version = $1", &args![expected])
-        .await?;
+    let mut moved = move_version(c, expected, 1).await?;
     if moved == 0 && expected == 0 {
         moved = c
             .execute(
@@ -280,6 +272,16 @@ async fn bump_version(c: &dyn Conn, expected: i64) -> StoreResult<i64> {
         return Err(statistics_changed().into());
     }
     Ok(expected + 1)
+}
+
+/// Moves the data set's version by `step` if it is still `expected` (a step of 0 only holds the
+/// row); the number of rows changed, 0 when another write moved it first.
+async fn move_version(c: &dyn Conn, expected: i64, step: i64) -> StoreResult<u64> {
+    c.execute(
+        "UPDATE statistics_state SET version = version + $2 WHERE id = 1 AND version = $1",
+        &args![expected, step],
+    )
+    .await
 }
 
 async fn save_catalog(

@@ -49,6 +49,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0041_document_owners.sql"),
     include_str!("../migrations/0042_statistics_catalogue_and_publishing.sql"),
     include_str!("../migrations/0045_command_report_changes.sql"),
+    include_str!("../migrations/0046_auto_dispatch.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

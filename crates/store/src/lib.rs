@@ -7,6 +7,7 @@
 
 mod approvals;
 mod audit;
+mod auto_dispatch;
 pub mod backend;
 mod calendar;
 mod changes;
@@ -42,6 +43,7 @@ mod visits;
 
 pub use approvals::*;
 pub use audit::*;
+pub use auto_dispatch::*;
 pub use calendar::*;
 pub use changes::*;
 pub use cluster::*;
@@ -272,6 +274,7 @@ pub trait Store:
     + ScoringStore
     + ScreeningStore
     + DuplicateStore
+    + AutoDispatchStore
     + DashboardStore
     + NotificationStore
     + InboxStore
@@ -315,6 +318,7 @@ impl<T> Store for T where
         + ScoringStore
         + ScreeningStore
         + DuplicateStore
+        + AutoDispatchStore
         + DashboardStore
         + NotificationStore
         + InboxStore

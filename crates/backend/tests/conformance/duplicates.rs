@@ -1,8 +1,9 @@
-//! The duplicate and hot-issue thresholds: none before an administrator saves any, each save a new
+//! The duplicate and hot-issue thresholds and automatic dispatch: none before an administrator saves any, each save a new
 //! version with who and when, the newest in force.
 
+use mashangban_domain::dispatch::{AutoRule, AutoRules};
 use mashangban_domain::duplicates::Thresholds;
-use mashangban_store::DuplicateStore;
+use mashangban_store::{AutoDispatchStore, DuplicateStore};
 
 use crate::support::{TestDb, at};
 
@@ -25,4 +26,23 @@ async fn thresholds_are_versioned_with_who_and_when<D: TestDb>() {
     assert_eq!(history, [second, first.clone()]);
     assert_eq!(first.thresholds, Thresholds::default());
     assert_eq!(s.duplicate_thresholds_history(1).await.unwrap().len(), 1);
+}
+
+on_both!(automatic_dispatch_rules_are_versioned_with_who_and_when);
+
+/// Automatic dispatch (自动派单) is kept the same way: none until saved, each save a version.
+async fn automatic_dispatch_rules_are_versioned_with_who_and_when<D: TestDb>() {
+    let env = &D::create().await;
+    let s = &env.store;
+    assert_eq!(s.auto_dispatch().await.unwrap(), None);
+    let rule = |category: &str, min_confidence| AutoRule { category: category.into(), min_confidence };
+    let some = AutoRules::new(vec![rule("traffic", 0.9), rule("biz.change", 0.75)]).unwrap();
+    let first = s.save_auto_dispatch(some.clone(), "管理员甲".into(), at(0)).await.unwrap();
+    let off = s.save_auto_dispatch(AutoRules::default(), "管理员乙".into(), at(5)).await.unwrap();
+    assert_eq!((first.version, off.version), (1, 2));
+    assert_eq!((&first.rules, first.changed_by.as_str(), first.changed_at), (&some, "管理员甲", at(0)));
+    assert_eq!(env.other_node().await.auto_dispatch().await.unwrap(), Some(off.clone()));
+    assert!(off.rules.rules().is_empty());
+    assert_eq!(s.auto_dispatch_history(10).await.unwrap(), [off, first]);
+    assert_eq!(s.auto_dispatch_history(1).await.unwrap().len(), 1);
 }

@@ -6,7 +6,9 @@ use axum::extract::State;
 use serde::Deserialize;
 
 use mashangban_app::App;
-use mashangban_app::dispatch::{Evaluation, ModelInfo, Suggestions};
+use mashangban_app::dispatch::{
+    AutoDispatchBody, AutoDispatchOverview, AutoDispatchView, Evaluation, ModelInfo, Suggestions,
+};
 use mashangban_app::duplicates::{SimilarRequest, ThresholdsBody, ThresholdsOverview, ThresholdsView};
 use mashangban_app::input::parse_time_param;
 use mashangban_domain::access::Permission;
@@ -63,7 +65,31 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
                 "invalid_hot_window_days",
                 "invalid_hot_similarity",
             ]),
+        Route::get("/api/v1/dispatch/auto", auto_rules::<S>)
+            .permission(model)
+            .doc("dispatch", "自动派单：哪些事项分类在受理后按首选派单建议自动派出、所需置信度，及其历史版本")
+            .answer::<AutoDispatchOverview>(),
+        Route::put("/api/v1/dispatch/auto", set_auto_rules::<S>)
+            .permission(model)
+            .doc("dispatch", "修改自动派单设置（保存为新版本，记录修改人和时间；空列表即关闭自动派单）")
+            .body::<AutoDispatchBody>()
+            .answer::<AutoDispatchView>()
+            .errors(&["unknown_category", "invalid_auto_confidence", "duplicate_auto_category", "too_many_auto_rules"]),
     ]
+}
+
+/// `GET /api/v1/dispatch/auto`.
+async fn auto_rules<S: Store>(State(app): State<App<S>>, Auth(caller): Auth) -> ApiResult<Json<AutoDispatchOverview>> {
+    Ok(Json(app.dispatch().auto_overview(&caller).await?))
+}
+
+/// `PUT /api/v1/dispatch/auto`.
+async fn set_auto_rules<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    JsonBody(body): JsonBody<AutoDispatchBody>,
+) -> ApiResult<Json<AutoDispatchView>> {
+    Ok(Json(app.dispatch().set_auto(&caller, body).await?))
 }
 
 /// `GET /api/v1/dispatch/thresholds`.

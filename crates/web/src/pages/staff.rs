@@ -722,6 +722,7 @@ pub async fn export<S: Store>(
             Ok(crate::download::xlsx(bytes, &format!("诉求清单-{day}.xlsx"), &format!("requests-{day}.xlsx")))
         }
         "csv" => {
+            app.requests().check_export(&caller, &filter).await?;
             let head = format!("\u{feff}{}", csv_line(EXPORT_COLUMNS));
             let first =
                 futures_util::stream::once(async move { Ok::<_, std::io::Error>(axum::body::Bytes::from(head)) });

@@ -78,6 +78,26 @@ async fn learned_from_the_demo_history_the_model_beats_the_busiest_units_on_requ
     assert!(d["merged"].as_u64().unwrap() > 0, "{d}");
     assert!(d["recall"].as_f64().unwrap() >= 0.8, "planted duplicates found: {d}");
 
+    // The administrators' page shows the same evaluation; a date it cannot read is refused on the page.
+    let (status, html) = page(&app, "/admin/dispatch?before=2026-01-01", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    let row = html.split("id=\"accuracy-combined\"").nth(1).and_then(|r| r.split("</tr>").next()).unwrap();
+    let shown = |share: f64| format!("<td>{:.1}%</td>", share * 100.0);
+    assert!(row.contains(&shown(rate("combined", "top1"))) && row.contains(&shown(rate("combined", "top3"))), "{row}");
+    assert!(html.contains(&format!("此后检验 {tested} 件")), "{html}");
+    let (status, html) = page(&app, "/admin/dispatch?before=%E6%98%A8%E5%A4%A9", &admin).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(!html.contains("id=\"dispatch-evaluation\""), "{html}");
+    let (status, _) = page(&app, "/admin/dispatch", &app.login("dispatcher").await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, location, _) = post_form(&app, "/admin/dispatch/model", &admin, &[]).await;
+    assert!(status.is_redirection() && location.ends_with("ok=dispatch-model"), "{status} {location}");
+    let (_, html) = page(&app, "/admin/dispatch?ok=dispatch-model", &admin).await;
+    assert!(
+        html.contains("派单模型已按最近已办结的诉求重新训练") && html.contains("id=\"dispatch-model\">学习 "),
+        "{html}"
+    );
+
     // Retrained on everything closed, the model explains a new request with its words.
     let (status, info) = app.post("/api/v1/dispatch/model", Some(&admin), Value::Null).await;
     assert_eq!(status, StatusCode::OK, "{info}");
@@ -202,4 +222,78 @@ async fn staff_intake_answers_likely_duplicates_and_the_public_never_sees_them()
     let public_no = public["tracking_no"].as_str().unwrap();
     assert!(html.contains("id=\"done-similar\"") && html.contains(public_no), "{html}");
     assert!(!html.contains(&format!("<a class=\"mono\" href=\"/work/{new}\">")), "{html}");
+}
+
+#[tokio::test]
+async fn a_category_set_for_automatic_dispatch_goes_to_the_first_suggestion_once_a_model_is_trained() {
+    let app = spawn().await;
+    with_demo_history(&app, 600).await;
+    let admin = app.login("admin").await;
+    let dispatcher = app.login("dispatcher").await;
+    let put = |body: Value, who: &'static str| {
+        let app = &app;
+        async move { app.call(reqwest::Method::PUT, "/api/v1/dispatch/auto", Some(&app.login(who).await), Some(body)).await }
+    };
+    let code = |(status, answer): (StatusCode, Value)| (status, answer["code"].as_str().map(str::to_owned));
+    let rules =
+        |category: &str, min: f64| serde_json::json!({ "rules": [{ "category": category, "min_confidence": min }] });
+
+    // Refused: an unknown category, a confidence out of range, the same category twice, a dispatcher.
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    assert_eq!(code(put(rules("no.such", 0.9), "admin").await), (unprocessable, Some("unknown_category".into())));
+    assert_eq!(
+        code(put(rules("biz.change", 1.2), "admin").await),
+        (unprocessable, Some("invalid_auto_confidence".into()))
+    );
+    let twice = serde_json::json!({ "rules": [
+        { "category": "biz.change", "min_confidence": 0.9 }, { "category": "biz.change", "min_confidence": 0.8 }
+    ] });
+    assert_eq!(code(put(twice, "admin").await), (unprocessable, Some("duplicate_auto_category".into())));
+    assert_eq!(put(rules("biz.change", 0.9), "dispatcher").await.0, StatusCode::FORBIDDEN);
+    let (_, overview) = app.get("/api/v1/dispatch/auto", Some(&admin)).await;
+    assert_eq!(overview["current"]["version"], Value::Null, "nothing refused was written: {overview}");
+
+    // Set, but no model trained on this node yet: the catalogue alone is no evidence, a dispatcher decides.
+    let (status, saved) = put(rules("biz.change", 0.5), "admin").await;
+    assert_eq!((status, saved["version"].as_i64()), (StatusCode::OK, Some(1)), "{saved}");
+    assert_eq!(saved["rules"][0]["category_name"], "企业变更与备案", "{saved}");
+    let (waiting, _) = app.submit(enterprise_complaint()).await;
+    assert_eq!(app.detail(&waiting, &dispatcher).await["request"]["state"], "received");
+
+    // With a model, a request of the category goes to the unit suggested first, by the platform,
+    // and its history says on what suggestion; another category still waits for the dispatcher.
+    let (status, _) = app.post("/api/v1/dispatch/model", Some(&admin), Value::Null).await;
+    assert_eq!(status, StatusCode::OK);
+    let (no, _) = app.submit(enterprise_complaint()).await;
+    let detail = app.detail(&no, &dispatcher).await;
+    assert_eq!(detail["request"]["state"], "dispatched", "{detail}");
+    assert_eq!(detail["request"]["lead_unit"]["code"], "scjgj", "{detail}");
+    let history = detail["history"].as_array().unwrap();
+    let dispatched = history.iter().find(|e| e["kind"] == "dispatched").unwrap();
+    assert_eq!(dispatched["actor_role"], "system", "{dispatched}");
+    let comment = dispatched["comment"].as_str().unwrap();
+    assert!(comment.starts_with("自动派单：") && comment.contains("置信度") && comment.contains("第1版"), "{comment}");
+    let (other, _) = app.submit(resident_consultation()).await;
+    assert_eq!(app.detail(&other, &dispatcher).await["request"]["state"], "received");
+
+    // Turned off by an empty version: the next one waits again; both versions are on record.
+    assert_eq!(put(serde_json::json!({ "rules": [] }), "admin").await.0, StatusCode::OK);
+    let (again, _) = app.submit(enterprise_complaint()).await;
+    assert_eq!(app.detail(&again, &dispatcher).await["request"]["state"], "received");
+    let (_, overview) = app.get("/api/v1/dispatch/auto", Some(&admin)).await;
+    let versions: Vec<i64> =
+        overview["history"].as_array().unwrap().iter().map(|v| v["version"].as_i64().unwrap()).collect();
+    assert_eq!(versions, [2, 1], "{overview}");
+
+    // The same on the administrators' page: a form per category, a number refused with its name.
+    let (status, html) = page(&app, "/admin/dispatch", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"auto-biz.change\"") && html.contains("<span id=\"auto-version\">2</span>"), "{html}");
+    let (status, location, _) = post_form(&app, "/admin/dispatch/auto", &admin, &[("biz.change", "0.8")]).await;
+    assert!(status.is_redirection() && location.ends_with("ok=dispatch-auto"), "{status} {location}");
+    let (status, _, html) = post_form(&app, "/admin/dispatch/auto", &admin, &[("biz.change", "很高")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("自动派单置信度应为小数") && html.contains("value=\"很高\""), "{html}");
+    let (_, overview) = app.get("/api/v1/dispatch/auto", Some(&admin)).await;
+    assert_eq!(overview["current"]["rules"][0]["min_confidence"], 0.8, "{overview}");
 }

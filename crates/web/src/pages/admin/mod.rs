@@ -15,6 +15,7 @@
 
 mod calendar;
 mod catalog;
+mod dispatch;
 mod duplicates;
 mod knowledge;
 mod onsite;
@@ -44,6 +45,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
     routes.extend(catalog::routes::<S>());
     routes.extend(rules::routes::<S>());
     routes.extend(screening::routes::<S>());
+    routes.extend(dispatch::routes::<S>());
     routes.extend(duplicates::routes::<S>());
     routes.extend(calendar::routes::<S>());
     routes.extend(knowledge::routes::<S>());
