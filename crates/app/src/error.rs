@@ -182,6 +182,7 @@ impl fmt::Display for AppError {
 impl std::error::Error for AppError {}
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -352,6 +352,7 @@ impl AutoRules {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
