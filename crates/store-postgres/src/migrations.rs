@@ -52,6 +52,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0038_statistics_catalogue_and_publishing",
         include_str!("../migrations/0038_statistics_catalogue_and_publishing.sql"),
     ),
+    (39, "0039_ledger_rollups_choices", include_str!("../migrations/0039_ledger_rollups_choices.sql")),
 ];
 
 /// Tables whose `id` is an identity column.

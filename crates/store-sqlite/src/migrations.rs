@@ -48,6 +48,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0040_alert_notices_co_deadlines.sql"),
     include_str!("../migrations/0041_document_owners.sql"),
     include_str!("../migrations/0042_statistics_catalogue_and_publishing.sql"),
+    include_str!("../migrations/0043_ledger_rollups_choices.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
