@@ -341,18 +341,7 @@ impl<D: Database> LedgerStore for SqlStore<D> {
         scope: &LedgerScope,
         by: RollupBy,
     ) -> StoreResult<Vec<RollupCell>> {
-        let (type_code, filter, scope) = (type_code.to_owned(), filter.clone(), scope.clone());
-        let rollup = job(move |c| {
-            Box::pin(async move {
-                let mut cells = match kept_rollup(c, &type_code, &filter, &scope, &by).await? {
-                    Some(cells) => cells,
-                    None => counted_rollup(c, &type_code, &filter, &scope, &by).await?,
-                };
-                cells.sort_by(|a, b| (&a.row, &a.stage).cmp(&(&b.row, &b.stage)));
-                Ok(cells)
-            })
-        });
-        self.db.read(rollup).await
+        self.rollup(type_code, filter, scope, by, true).await
     }
 
     async fn ledger_linked_requests(&self, ledger_ref: &str, scope: &Scope, limit: u32) -> StoreResult<Vec<Request>> {
@@ -384,10 +373,27 @@ impl<D: Database> SqlStore<D> {
         scope: &LedgerScope,
         by: RollupBy,
     ) -> StoreResult<Vec<RollupCell>> {
+        self.rollup(type_code, filter, scope, by, false).await
+    }
+
+    /// The rollup, from the kept counts when `kept` and they answer it, else counted over the items;
+    /// sorted by row (none first) and stage.
+    async fn rollup(
+        &self,
+        type_code: &str,
+        filter: &LedgerFilter,
+        scope: &LedgerScope,
+        by: RollupBy,
+        kept: bool,
+    ) -> StoreResult<Vec<RollupCell>> {
         let (type_code, filter, scope) = (type_code.to_owned(), filter.clone(), scope.clone());
         let rollup = job(move |c| {
             Box::pin(async move {
-                let mut cells = counted_rollup(c, &type_code, &filter, &scope, &by).await?;
+                let from_counts = if kept { kept_rollup(c, &type_code, &filter, &scope, &by).await? } else { None };
+                let mut cells = match from_counts {
+                    Some(cells) => cells,
+                    None => counted_rollup(c, &type_code, &filter, &scope, &by).await?,
+                };
                 cells.sort_by(|a, b| (&a.row, &a.stage).cmp(&(&b.row, &b.stage)));
                 Ok(cells)
             })
