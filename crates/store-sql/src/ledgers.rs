@@ -778,7 +778,7 @@ async fn insert_new_items(
     deltas: &mut RollupDeltas,
 ) -> StoreResult<()> {
     let mut args = Args::default();
-    let at = args.push(&author.at);
+    let at = args.push(author.at);
     let by = args.push(author.name.as_str());
     let mut rows = Vec::with_capacity(chunk.len());
     for w in chunk {
@@ -821,7 +821,7 @@ async fn insert_new_items(
 
     let mut args = Args::default();
     let (at, user, name, role, roles) = (
-        args.push(&author.at),
+        args.push(author.at),
         args.push(author.user_id),
         args.push(author.name.as_str()),
         args.push(author.role.as_str()),
@@ -850,7 +850,7 @@ async fn insert_new_items(
     c.execute(&sql, args.values()).await?;
 
     let mut args = Args::default();
-    let (at, entity) = (args.push(&author.at), args.push(ChangeEntity::Ledger.as_str()));
+    let (at, entity) = (args.push(author.at), args.push(ChangeEntity::Ledger.as_str()));
     let feed: Vec<String> = written
         .iter()
         .map(|(_, w)| {
