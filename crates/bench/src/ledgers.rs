@@ -267,7 +267,7 @@ async fn rebuild_rollups(db: &Path, items: u64) -> BenchResult<f64> {
     let counted = store.rebuild_ledger_rollups().await.ctx("rebuild the ledger rollups")?;
     let seconds = t0.elapsed().as_secs_f64();
     if counted != items {
-        return Err(format!("the ledger rollups count {counted} items, {items} were loaded").into());
+        return Err(format!("the ledger rollups count {counted} items, {items} were loaded"));
     }
     Ok(seconds)
 }
