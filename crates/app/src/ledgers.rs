@@ -1011,7 +1011,9 @@ impl<'a, S: Store> Ledgers<'a, S> {
             ));
         }
         if apply && !plan.writes.is_empty() {
-            self.write(caller, &access, std::mem::take(&mut plan.writes)).await?;
+            let writes = std::mem::take(&mut plan.writes);
+            self.app.store().import_ledger_items(writes, author(caller, &access, self.app.now())).await?;
+            self.app.feed().wake();
         }
         plan.problems.truncate(PROBLEMS_SHOWN);
         Ok(ImportReport {

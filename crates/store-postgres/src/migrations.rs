@@ -52,8 +52,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0038_statistics_catalogue_and_publishing",
         include_str!("../migrations/0038_statistics_catalogue_and_publishing.sql"),
     ),
-    (41, "0041_command_report_changes", include_str!("../migrations/0041_command_report_changes.sql")),
-    (42, "0042_auto_dispatch", include_str!("../migrations/0042_auto_dispatch.sql")),
+    (39, "0039_ledger_rollups_choices", include_str!("../migrations/0039_ledger_rollups_choices.sql")),
+    (40, "0040_command_report_changes", include_str!("../migrations/0040_command_report_changes.sql")),
+    (41, "0041_auto_dispatch", include_str!("../migrations/0041_auto_dispatch.sql")),
 ];
 
 /// Tables whose `id` is an identity column.

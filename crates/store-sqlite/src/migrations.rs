@@ -48,8 +48,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0040_alert_notices_co_deadlines.sql"),
     include_str!("../migrations/0041_document_owners.sql"),
     include_str!("../migrations/0042_statistics_catalogue_and_publishing.sql"),
-    include_str!("../migrations/0045_command_report_changes.sql"),
-    include_str!("../migrations/0046_auto_dispatch.sql"),
+    include_str!("../migrations/0043_ledger_rollups_choices.sql"),
+    include_str!("../migrations/0044_command_report_changes.sql"),
+    include_str!("../migrations/0045_auto_dispatch.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

@@ -274,6 +274,23 @@ pub trait LedgerStore {
         author: LedgerAuthor,
     ) -> impl Future<Output = StoreResult<Vec<LedgerItem>>> + Send;
 
+    /// Writes an import's items (create or replace, one `imported` event each) in one transaction,
+    /// all or nothing, as [`Self::write_ledger_items`] does, but in bulk and answering only how many
+    /// were written: new items (`id` `None`, their keys found free by the import's own look-up) go
+    /// in multi-row INSERTs of items, events and change-feed rows, a few thousand at a time, without
+    /// reading them back (a key taken since the look-up refuses the whole import,
+    /// `409 ledger_key_exists`); changed items are written one by one as by `write_ledger_items`.
+    fn import_ledger_items(
+        &self,
+        writes: Vec<LedgerWrite>,
+        author: LedgerAuthor,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// Rebuilds the choice values (`ledger_item_choices`) and the counts (`ledger_rollups`) that
+    /// item writes keep up to date, from `ledger_items`: after rows were loaded around the store
+    /// (a bulk load). Answers the number of items counted.
+    fn rebuild_ledger_rollups(&self) -> impl Future<Output = StoreResult<u64>> + Send;
+
     /// An item by key if in scope.
     fn ledger_item(
         &self,
@@ -312,7 +329,11 @@ pub trait LedgerStore {
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<LedgerItem>>> + Send;
 
-    /// Counts of the items in scope matching the filter (paging ignored), by `by` × stage.
+    /// Counts of the items in scope matching the filter (paging ignored), by `by` × stage, sorted by
+    /// row (none first) and stage. `RollupBy::Choice` and the filter's choices name choice fields of
+    /// the type. Read from the counts kept per town and per choice value (汇总表) when the filter and
+    /// scope allow it (scope all or a town; no text, no unit; by town at most one choice filter, by
+    /// a choice field none), else counted over the items.
     fn ledger_rollup(
         &self,
         type_code: &str,

@@ -18,6 +18,7 @@ use mashangban_store_sql::SqlStore;
 
 use crate::org::unit;
 use crate::support::{TestDb, at, execute, refusal};
+use mashangban_store::{LedgerItem, StoreResult};
 
 on_both!(
     bundled_types_install_once_and_keep_their_versions,
@@ -25,6 +26,7 @@ on_both!(
     a_batch_is_all_or_nothing,
     lists_and_rollups_count_only_the_scope_and_the_filter,
     type_changes_are_refused_or_migrate_items_with_an_event,
+    kept_counts_and_choice_values_follow_every_write,
 );
 
 fn author(minutes: i64) -> LedgerAuthor {
@@ -308,4 +310,198 @@ async fn type_changes_are_refused_or_migrate_items_with_an_event<D: TestDb>() {
     let versions = s.ledger_type_versions("sewer").await.unwrap();
     assert_eq!(versions.iter().map(|v| (v.version, v.migrated_items)).collect::<Vec<_>>(), [(2, 1), (1, 0)]);
     assert!(versions[0].report.as_deref().unwrap().contains("migrate"));
+}
+
+/// An outlet's values: type by `n`, town and discharge mode as given (`None`: left empty).
+fn outlet_values(ty: &LedgerType, org: &OrgTree, n: u32, town: &str, mode: Option<&str>) -> Values {
+    let kind = ["GY", "WS", "NY", "QT"][n as usize % 4];
+    values(
+        ty,
+        org,
+        json!({ "outlet_code": format!("HE000001442000{kind}{n:04}"), "name": format!("排口{n}"),
+                "outlet_type": kind, "receiving_water_code": "HE000001", "receiving_water_name": "岐江河",
+                "town": town, "location": "工业大道", "surveyed_on": "2026-03-01", "discharge_mode": mode }),
+    )
+}
+
+/// The rollups read from the kept counts equal those counted over the items, and lists filtered by a
+/// choice equal the items filtered here, for every scope, filter and grouping.
+async fn assert_counts_match<D: TestDb>(s: &SqlStore<D>, org: &OrgTree, step: &str) {
+    let guzhen = org.by_code("guzhen").unwrap().id;
+    let xiaolan = org.by_code("xiaolan").unwrap().id;
+    let swuj = org.by_code("swuj").unwrap().id;
+    let scopes = [
+        LedgerScope::All,
+        LedgerScope::Town(guzhen),
+        LedgerScope::Town(xiaolan),
+        LedgerScope::Units(vec![swuj]),
+        LedgerScope::Nothing,
+    ];
+    let choice = |field: &str, code: &str| vec![(field.to_owned(), code.to_owned())];
+    let filters = [
+        LedgerFilter::default(),
+        LedgerFilter { stage: Some("monitor".into()), ..LedgerFilter::default() },
+        LedgerFilter { town_id: Some(guzhen), ..LedgerFilter::default() },
+        LedgerFilter { choices: choice("outlet_type", "GY"), ..LedgerFilter::default() },
+        LedgerFilter { choices: choice("discharge_mode", "continuous"), ..LedgerFilter::default() },
+        LedgerFilter {
+            stage: Some("survey".into()),
+            town_id: Some(xiaolan),
+            choices: choice("discharge_mode", "intermittent"),
+            ..LedgerFilter::default()
+        },
+        LedgerFilter {
+            choices: vec![("outlet_type".into(), "WS".into()), ("discharge_mode".into(), "continuous".into())],
+            ..LedgerFilter::default()
+        },
+        LedgerFilter { unit_id: Some(swuj), ..LedgerFilter::default() },
+        LedgerFilter { text: Some("排口1".into()), ..LedgerFilter::default() },
+    ];
+    let bys = [
+        RollupBy::Town,
+        RollupBy::Choice("outlet_type".into()),
+        RollupBy::Choice("discharge_mode".into()),
+        RollupBy::Choice("remediation".into()),
+    ];
+    let all = s.ledger_items_after("outlet", &LedgerFilter::default(), &LedgerScope::All, None, 10_000).await.unwrap();
+    for scope in &scopes {
+        for filter in &filters {
+            for by in &bys {
+                let kept = s.ledger_rollup("outlet", filter, scope, by.clone()).await.unwrap();
+                let counted = s.ledger_rollup_counted("outlet", filter, scope, by.clone()).await.unwrap();
+                assert_eq!(kept, counted, "{step}: {scope:?} {filter:?} {by:?}");
+            }
+            let matches = |i: &&LedgerItem| {
+                scope.permits(i.town_id, i.unit_id)
+                    && filter.stage.as_ref().is_none_or(|st| &i.stage == st)
+                    && filter.town_id.is_none_or(|t| i.town_id == Some(t))
+                    && filter.unit_id.is_none_or(|u| i.unit_id == Some(u))
+                    && filter.text.as_ref().is_none_or(|t| i.key.contains(t) || i.name.as_ref().is_some_and(|n| n.contains(t)))
+                    && filter.choices.iter().all(|(f, code)| {
+                        matches!(i.values.get(f), Some(mashangban_domain::ledger::FieldValue::Choice(c)) if c == code)
+                    })
+            };
+            let expected: Vec<&str> = all.iter().filter(matches).map(|i| i.key.as_str()).collect();
+            let page = LedgerFilter { limit: 3, offset: 1, ..filter.clone() };
+            let listed = s.list_ledger_items("outlet", &page, scope).await.unwrap();
+            let keys: Vec<&str> = listed.items.iter().map(|i| i.key.as_str()).collect();
+            let want: Vec<&str> = expected.iter().skip(1).take(3).copied().collect();
+            assert_eq!((listed.total, keys), (expected.len() as u64, want), "{step}: list {scope:?} {filter:?}");
+        }
+    }
+}
+
+async fn kept_counts_and_choice_values_follow_every_write<D: TestDb>() {
+    let env = &D::create().await;
+    let s = &env.store;
+    install(s).await;
+    let org = org(s).await;
+    let ty = bundled::by_code("outlet").unwrap();
+    let towns = ["guzhen", "xiaolan"];
+    let modes = [None, Some("continuous"), Some("intermittent")];
+    let swuj = org.by_code("swuj").unwrap().id;
+
+    // Creates: two towns, four types, three discharge modes, some items with no town.
+    let mut writes = Vec::new();
+    for n in 1..=24u32 {
+        let v = outlet_values(&ty, &org, n, towns[n as usize % 2], modes[n as usize % 3]);
+        let mut w = LedgerWrite { stage: "survey".into(), ..new_write(&ty, &org, v) };
+        if n % 7 == 0 {
+            w.town_id = None;
+        }
+        if n % 5 == 0 {
+            w.unit_id = Some(swuj);
+        }
+        writes.push(w);
+    }
+    s.write_ledger_items(writes, author(0)).await.unwrap();
+    assert_counts_match(s, &org, "created").await;
+
+    // Moves and changes: stage moves, a new town, a new discharge mode, a mode emptied.
+    let items = s.ledger_items_after("outlet", &LedgerFilter::default(), &LedgerScope::All, None, 100).await.unwrap();
+    let mut writes = Vec::new();
+    for (n, item) in items.iter().enumerate().filter(|(n, _)| n % 3 != 2) {
+        let (town, mode) = (towns[(n + 1) % 2], modes[(n + 2) % 3]);
+        let number: u32 = item.key[16..].parse().unwrap();
+        let v = if n % 2 == 0 { item.values.clone() } else { outlet_values(&ty, &org, number, town, mode) };
+        let stage = ["survey", "monitor", "trace", "remediate", "closed"][n % 5];
+        let mut w = LedgerWrite {
+            id: Some(item.id),
+            expected_version: item.version,
+            key: item.key.clone(),
+            stage: stage.into(),
+            from_stage: Some(item.stage.clone()),
+            action: LedgerAction::Moved,
+            changes: diff(&ty, &item.values, &v),
+            ..new_write(&ty, &org, v)
+        };
+        if n % 2 == 0 {
+            (w.town_id, w.unit_id) = (item.town_id, item.unit_id);
+        }
+        writes.push(w);
+    }
+    s.write_ledger_items(writes, author(1)).await.unwrap();
+    assert_counts_match(s, &org, "moved").await;
+
+    // An import: new items in bulk, and a changed one.
+    let first = s.ledger_item("outlet", &items[2].key, &LedgerScope::All).await.unwrap().unwrap();
+    let number: u32 = first.key[16..].parse().unwrap();
+    let changed = outlet_values(&ty, &org, number, "xiaolan", Some("intermittent"));
+    let mut writes = vec![LedgerWrite {
+        id: Some(first.id),
+        expected_version: first.version,
+        action: LedgerAction::Imported,
+        changes: diff(&ty, &first.values, &changed),
+        stage: "monitor".into(),
+        ..new_write(&ty, &org, changed)
+    }];
+    for n in 101..=160u32 {
+        let v = outlet_values(&ty, &org, n, towns[n as usize % 2], modes[n as usize % 3]);
+        writes.push(LedgerWrite { action: LedgerAction::Imported, ..new_write(&ty, &org, v) });
+    }
+    let head = s.feed_head().await.unwrap();
+    assert_eq!(s.import_ledger_items(writes, author(2)).await.unwrap(), 61);
+    assert_counts_match(s, &org, "imported").await;
+    let imported = s.ledger_item("outlet", "HE000001442000GY0104", &LedgerScope::All).await.unwrap().unwrap();
+    let events = s.ledger_item_events(imported.id).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!((events[0].action, events[0].item_version, events[0].at), (LedgerAction::Imported, 1, at(2)));
+    assert_eq!(events[0].changes, diff(&ty, &Values::new(), &imported.values), "every cell's before and after");
+    let feed = s.changes_after(head, 1000).await.unwrap();
+    assert_eq!(feed.iter().filter(|c| c.kind == "imported").count(), 61, "a change-feed row per item");
+
+    // An import with a key taken since the look-up writes nothing, the counts included.
+    let before = s.ledger_rollup("outlet", &LedgerFilter::default(), &LedgerScope::All, RollupBy::Town).await.unwrap();
+    let mut writes = Vec::new();
+    for n in [201u32, 101] {
+        let v = outlet_values(&ty, &org, n, "guzhen", None);
+        writes.push(LedgerWrite { action: LedgerAction::Imported, ..new_write(&ty, &org, v) });
+    }
+    assert_eq!(refusal(s.import_ledger_items(writes, author(3)).await), "ledger_key_exists");
+    let after = s.ledger_rollup("outlet", &LedgerFilter::default(), &LedgerScope::All, RollupBy::Town).await.unwrap();
+    assert_eq!(before, after);
+    assert!(s.ledger_item("outlet", "HE000001442000WS0201", &LedgerScope::All).await.unwrap().is_none());
+    assert_counts_match(s, &org, "refused import").await;
+
+    // A type change that drops a choice field migrates every item: its values and counts go.
+    let mut def = ty.def().clone();
+    def.version = 2;
+    def.fields.retain(|f| f.code != "discharge_mode");
+    let saved = s.save_ledger_type(LedgerType::from_def(def).unwrap(), 1, Arc::clone(&org), author(4)).await.unwrap();
+    assert!(saved.migrated_items > 0);
+    assert_counts_match(s, &org, "type changed").await;
+    let modes =
+        LedgerFilter { choices: vec![("discharge_mode".into(), "continuous".into())], ..LedgerFilter::default() };
+    assert_eq!(s.list_ledger_items("outlet", &modes, &LedgerScope::All).await.unwrap().total, 0);
+
+    // The kept tables are what the rollups read: emptied, they answer nothing; rebuilt, the same again.
+    let (none, everyone) = (LedgerFilter::default(), LedgerScope::All);
+    let by_town = || s.ledger_rollup("outlet", &none, &everyone, RollupBy::Town);
+    let kept: StoreResult<_> = by_town().await;
+    execute(s, "DELETE FROM ledger_rollups", vec![]).await.unwrap();
+    execute(s, "DELETE FROM ledger_item_choices", vec![]).await.unwrap();
+    assert!(by_town().await.unwrap().is_empty());
+    assert_eq!(s.rebuild_ledger_rollups().await.unwrap(), 24 + 60);
+    assert_eq!(by_town().await.unwrap(), kept.unwrap());
+    assert_counts_match(s, &org, "rebuilt").await;
 }
