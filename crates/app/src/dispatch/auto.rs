@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use mashangban_domain::access::Permission;
 use mashangban_domain::dispatch::{AutoRule, AutoRules};
-use mashangban_domain::request::{Request, State};
+use mashangban_domain::request::{Channel, Request, State};
 use mashangban_domain::time::format_instant;
 use mashangban_store::{AutoDispatchVersion, Store};
 
@@ -109,7 +109,8 @@ impl<S: Store> Dispatch<'_, S> {
     }
 
     async fn try_auto_dispatch(&self, request: &Request) -> AppResult<Option<Request>> {
-        if request.state != State::Received || request.screening_held {
+        // A direct-line request (书记市长直通车) goes by the leader's instruction, never by a rule.
+        if request.state != State::Received || request.screening_held || request.channel == Channel::DirectLine {
             return Ok(None);
         }
         let categories = self.app.caches().categories();
