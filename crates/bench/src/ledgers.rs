@@ -634,18 +634,7 @@ impl LedgerReport {
         );
         let _ = writeln!(md, "| database after load (file + WAL, checkpointed) | {} |", mib(l.db_bytes));
         let _ = writeln!(md, "| server peak RSS over the whole run (VmHWM) | {} |\n", mib(self.rss_peak));
-        let _ = writeln!(md, "| target | wanted | measured | |\n|---|---|---:|---|");
-        for t in self.targets() {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} |",
-                t.what,
-                t.target,
-                t.measured,
-                if t.met { "met" } else { "**missed**" }
-            );
-        }
-        md.push('\n');
+        report::write_target_table(&mut md, &self.targets());
         md
     }
 }

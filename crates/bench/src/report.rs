@@ -235,19 +235,24 @@ impl Run {
     }
 
     fn write_targets(&self, md: &mut String, bytes_per_request: f64) {
-        let _ = writeln!(md, "| target | wanted | measured | |\n|---|---|---:|---|");
-        for t in self.targets(bytes_per_request) {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} |",
-                t.what,
-                t.target,
-                t.measured,
-                if t.met { "met" } else { "**missed**" }
-            );
-        }
-        md.push('\n');
+        write_target_table(md, &self.targets(bytes_per_request));
     }
+}
+
+/// The targets as a Markdown table, met or missed, then a blank line.
+pub(crate) fn write_target_table(md: &mut String, targets: &[Target]) {
+    let _ = writeln!(md, "| target | wanted | measured | |\n|---|---|---:|---|");
+    for t in targets {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            t.what,
+            t.target,
+            t.measured,
+            if t.met { "met" } else { "**missed**" }
+        );
+    }
+    md.push('\n');
 }
 
 impl Report {
