@@ -159,6 +159,38 @@ pub enum Decision {
     SendBack,
 }
 
+/// The lead unit sends an instruction back (退回) to the leaders' office.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnBody {
+    /// Why the unit is not the one to handle it (required).
+    #[serde(default)]
+    #[schemars(length(max = 2000))]
+    pub reason: String,
+}
+
+/// The office puts a returned item before its leader again (重新呈报).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResubmitBody {
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// The office re-dispatches a returned item under the same instruction (按原批示改派).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedispatchBody {
+    /// Code of the new lead unit (主办).
+    #[serde(default)]
+    pub lead_unit: Option<String>,
+    /// Codes of the co-units (协办).
+    #[serde(default)]
+    pub co_units: Vec<String>,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
 /// The asker's rating of the answer.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -174,7 +206,7 @@ pub struct RateBody {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ItemQuery {
-    /// `new`, `screened`, `instructed` or `review` (the office's queues).
+    /// `new`, `screened`, `instructed`, `returned` or `review` (the office's queues).
     pub queue: Option<String>,
     /// `YYYY-MM`: items received in that month.
     pub month: Option<String>,
@@ -227,6 +259,9 @@ pub struct ItemView {
     pub due_at: Option<String>,
     /// Instructed, not answered, and past the instruction's time limit.
     pub overdue: bool,
+    /// The viewer is the lead unit's staff and may send the instruction back (退回): the request is
+    /// dispatched or signed for, not yet answered.
+    pub may_return: bool,
     pub request: Option<ItemRequestView>,
     /// The approved reply.
     pub reply: Option<String>,
@@ -418,10 +453,9 @@ impl<'a, S: Store> DirectLine<'a, S> {
             (filter.from, filter.until) = (Some(from), Some(until));
         }
         let queue = match blank(&query.queue) {
-            Some(q) => Some(
-                Queue::parse(&q)
-                    .ok_or_else(|| AppError::bad_parameter("「queue」应为 new、screened、instructed 或 review"))?,
-            ),
+            Some(q) => Some(Queue::parse(&q).ok_or_else(|| {
+                AppError::bad_parameter("「queue」应为 new、screened、instructed、returned 或 review")
+            })?),
             None => None,
         };
         let items = self.app.store().items(&filter).await?;
@@ -521,15 +555,69 @@ impl<'a, S: Store> DirectLine<'a, S> {
         let now = self.app.now();
         let calendar = self.app.caches().calendar();
         let due_at = crate::calendar::due(&calendar, now, crate::calendar::Amount::WorkingDays(instruction.days))?;
-        let category_id = item.category_id.ok_or_else(AppError::internal)?;
-        let leader = caller.actor.name().to_owned();
-        let note = format!("\n\n【{leader}批示】{}（{} 个工作日内办结）", instruction.text, instruction.days);
-        let mut new = self.new_request(&item, category_id, RequestKind::Help, Channel::DirectLine, Some(&note)).await?;
-        new.due_at = Some(due_at);
-        let instructed = Instructed { instruction, due_at, request: Box::new(new) };
+        // Put before the leader again after its lead unit sent it back: its request is re-dispatched.
+        let request = if item.request.is_some() {
+            None
+        } else {
+            let category_id = item.category_id.ok_or_else(AppError::internal)?;
+            let leader = caller.actor.name().to_owned();
+            let note = format!("\n\n【{leader}批示】{}（{} 个工作日内办结）", instruction.text, instruction.days);
+            let mut new =
+                self.new_request(&item, category_id, RequestKind::Help, Channel::DirectLine, Some(&note)).await?;
+            new.due_at = Some(due_at);
+            Some(Box::new(new))
+        };
+        let instructed = Instructed { instruction, due_at, request };
         let meta = caller.meta(now);
         let (item, request) =
             self.app.store().instruct_item(id, instructed, &caller.actor, &meta, Some(calendar)).await?;
+        self.app.live().publish_direct_line(item.id);
+        self.app.live().published(request);
+        Ok(self.view(item, &caller.actor))
+    }
+
+    /// The lead unit sends the instruction back (退回) with its reason: the request is returned and
+    /// the item waits in the office's 单位退回 queue. Co-units: `403 not_lead_unit`; other units do
+    /// not see the item (`404`).
+    pub async fn return_to_office(&self, caller: &Caller, id: i64, body: ReturnBody) -> AppResult<ItemView> {
+        self.load(caller, id).await?;
+        let reason = direct_line::return_reason(&body.reason)?;
+        let meta = caller.meta(self.app.now());
+        let (item, request) = self.app.store().return_item(id, reason, &caller.actor, &meta).await?;
+        self.app.live().publish_direct_line(item.id);
+        self.app.live().published(request);
+        Ok(self.view(item, &caller.actor))
+    }
+
+    /// The office puts a returned item before its leader again (重新呈报) for a new instruction.
+    pub async fn resubmit(&self, caller: &Caller, id: i64, body: ResubmitBody) -> AppResult<ItemView> {
+        self.load(caller, id).await?;
+        let comment = optional_text("呈报意见", body.comment.as_deref(), direct_line::REMARK_MAX)?;
+        let item = self.app.store().resubmit_item(id, comment, &caller.actor, self.app.now()).await?;
+        self.app.live().publish_direct_line(item.id);
+        Ok(self.view(item, &caller.actor))
+    }
+
+    /// The office re-dispatches a returned item to other units under the same instruction and
+    /// time limit (按原批示改派), when the instruction named the wrong unit by mistake.
+    pub async fn redispatch(&self, caller: &Caller, id: i64, body: RedispatchBody) -> AppResult<ItemView> {
+        self.load(caller, id).await?;
+        let org = self.app.caches().org();
+        let lead = match blank(&body.lead_unit) {
+            Some(code) => crate::input::unit_by_code(&org, &code)?,
+            None => return Err(AppError::invalid("instruction_units_required", "请选择改派的主办单位")),
+        };
+        let mut co = Vec::new();
+        for code in body.co_units.iter().map(|c| c.trim()).filter(|c| !c.is_empty()).take(direct_line::CO_UNITS_MAX + 1)
+        {
+            co.push(crate::input::unit_by_code(&org, code)?);
+        }
+        if co.len() > direct_line::CO_UNITS_MAX {
+            return Err(AppError::invalid("too_many_co_units", format!("协办单位最多{}个", direct_line::CO_UNITS_MAX)));
+        }
+        let comment = optional_text("改派说明", body.comment.as_deref(), direct_line::REMARK_MAX)?;
+        let meta = caller.meta(self.app.now());
+        let (item, request) = self.app.store().redispatch_item(id, lead, co, comment, &caller.actor, &meta).await?;
         self.app.live().publish_direct_line(item.id);
         self.app.live().published(request);
         Ok(self.view(item, &caller.actor))
@@ -794,6 +882,8 @@ fn overdue(item: &Item, now: Instant) -> bool {
 
 fn progress(item: &Item) -> PublicProgress {
     let status_label = match item.state {
+        // Put before the leader again after a unit's return: internal, the asker sees it in hand.
+        ItemState::Submitted if item.request.is_some() => "市领导已批示，正在办理",
         ItemState::New | ItemState::Submitted => "已收到，正在研究",
         ItemState::Converted => "已转有关部门办理",
         ItemState::Merged => "已与同类来信合并办理",
@@ -821,6 +911,13 @@ fn view(item: Item, viewer: &Actor, org: &OrgTree, categories: &[Category], now:
     let unmasked = viewer.has_role(&[Role::LeadersOffice]);
     let overdue = overdue(&item, now);
     let queue = item.state.queue(item.request.as_ref().map(|r| r.state));
+    let may_return = item.state == ItemState::Handling
+        && item
+            .request
+            .as_ref()
+            .is_some_and(|r| matches!(r.state, request::State::Dispatched | request::State::SignedFor))
+        && matches!(viewer, Actor::Staff(s) if s.role.is_unit_bound()
+            && item.lead_unit_id.is_some_and(|u| s.units.contains(&u)));
     ItemView {
         id: item.id,
         tracking_no: item.tracking_no,
@@ -857,6 +954,7 @@ fn view(item: Item, viewer: &Actor, org: &OrgTree, categories: &[Category], now:
         instructed_at: item.instructed_at.as_ref().map(format_instant),
         due_at: item.due_at.as_ref().map(format_instant),
         overdue,
+        may_return,
         request: item.request.map(|r| ItemRequestView {
             tracking_no: r.tracking_no,
             state: r.state.as_str(),
@@ -895,6 +993,10 @@ fn action_label(action: &str) -> &'static str {
         "merged_in" => "并入来信",
         "converted" => "转为普通诉求",
         "instructed" => "批示交办",
+        "returned" => "单位退回",
+        "resubmitted" => "重新呈报",
+        "reinstructed" => "重新批示交办",
+        "redispatched" => "按原批示改派",
         "approved" => "审核同意答复",
         "sent_back" => "退回重新答复",
         "rated" => "来信人评价",

@@ -490,7 +490,7 @@ impl ActionName {
             Self::Dispatch => Action::Dispatch { lead: 0, co: Vec::new(), comment: None },
             Self::Sign => Action::SignFor { comment: None },
             Self::Return => Action::Return { reason: none() },
-            Self::Redispatch => Action::Redispatch { lead: 0, co: Vec::new(), comment: None },
+            Self::Redispatch => Action::Redispatch { lead: 0, co: Vec::new(), comment: None, due: None },
             Self::RefuseReturn => Action::RefuseReturn { reason: none() },
             Self::StageReply => Action::StageReply { content: none() },
             Self::RequestExtension => Action::RequestExtension { requested_due: now, reason: none() },
@@ -557,7 +557,7 @@ impl ActionInput {
             }
             Self::Redispatch(b) => {
                 let (lead, co) = units(&b)?;
-                ready(Action::Redispatch { lead, co, comment: b.comment })
+                ready(Action::Redispatch { lead, co, comment: b.comment, due: None })
             }
             Self::Sign(b) => ready(Action::SignFor { comment: b.comment }),
             Self::Return(b) => ready(Action::Return { reason: b.reason }),

@@ -229,7 +229,7 @@ pub async fn load_direct_line<S: Store>(store: &S, now: Instant) -> Result<u64, 
                     Some(&note),
                 );
                 new.due_at = Some(due);
-                let instructed = Instructed { instruction, due_at: due, request: Box::new(new) };
+                let instructed = Instructed { instruction, due_at: due, request: Some(Box::new(new)) };
                 let (_, taken) = store
                     .instruct_item(
                         item.id,

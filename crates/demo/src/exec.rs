@@ -167,7 +167,7 @@ impl Resolved {
             PlannedAction::SignFor => Action::SignFor { comment: None },
             PlannedAction::Return { reason } => Action::Return { reason },
             PlannedAction::Redispatch { lead, comment } => {
-                Action::Redispatch { lead: self.unit(&lead)?, co: Vec::new(), comment }
+                Action::Redispatch { lead: self.unit(&lead)?, co: Vec::new(), comment, due: None }
             }
             PlannedAction::RefuseReturn { reason } => Action::RefuseReturn { reason },
             PlannedAction::StageReply { content } => Action::StageReply { content },

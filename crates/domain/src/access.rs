@@ -118,6 +118,8 @@ pub enum Permission {
     HandleDirectLine,
     /// Write an instruction (批示) on a direct-line item put before oneself.
     InstructDirectLine,
+    /// Send an instructed direct-line item back to the leaders' office (退回), as its lead unit.
+    ReturnDirectLine,
     /// Read the direct line's monthly report and export it (直通车月报).
     ReadDirectLineReports,
     /// Read command centres (查看指挥部): targets, ranking, tasks within the task scope.
@@ -242,6 +244,7 @@ pub const GRANTS: &[(Permission, &[Role])] = &[
     ),
     (Permission::HandleDirectLine, &[Role::LeadersOffice]),
     (Permission::InstructDirectLine, &[Role::CityLeader]),
+    (Permission::ReturnDirectLine, &[Role::Handler, Role::UnitLeader]),
     (Permission::ReadDirectLineReports, &[Role::LeadersOffice, Role::CityLeader, Role::Supervisor, Role::Admin]),
     (Permission::ReadCommand, &[Role::Handler, Role::UnitLeader, Role::Supervisor, Role::CityLeader, Role::Admin]),
     (Permission::WorkCommand, &[Role::Handler, Role::UnitLeader, Role::Admin]),
@@ -310,6 +313,7 @@ impl Permission {
         Permission::ReadDirectLine,
         Permission::HandleDirectLine,
         Permission::InstructDirectLine,
+        Permission::ReturnDirectLine,
         Permission::ReadDirectLineReports,
         Permission::ReadCommand,
         Permission::WorkCommand,
@@ -379,6 +383,7 @@ impl Permission {
             Self::ReadDirectLine => "direct_line.read",
             Self::HandleDirectLine => "direct_line.handle",
             Self::InstructDirectLine => "direct_line.instruct",
+            Self::ReturnDirectLine => "direct_line.return",
             Self::ReadDirectLineReports => "direct_line.reports",
             Self::ReadCommand => "command.read",
             Self::WorkCommand => "command.work",
@@ -449,6 +454,7 @@ impl Permission {
             Self::ReadDirectLine => "查看书记市长直通车",
             Self::HandleDirectLine => "办理书记市长直通车",
             Self::InstructDirectLine => "批示书记市长直通车",
+            Self::ReturnDirectLine => "退回直通车批示件",
             Self::ReadDirectLineReports => "查看直通车月报",
             Self::ReadCommand => "查看指挥部",
             Self::WorkCommand => "办理指挥部任务",

@@ -76,6 +76,9 @@ crate::labelled_enum!(
         New = "new" / "待甄别",
         Screened = "screened" / "已甄别",
         Instructed = "instructed" / "已批示",
+        /// The lead unit sent the instruction back (退回): the office puts it before the leader again
+        /// or re-dispatches it under the same instruction.
+        Returned = "returned" / "单位退回",
         Review = "review" / "待审核答复",
     }
 );
@@ -88,6 +91,7 @@ impl ItemState {
             Self::Submitted | Self::Converted | Self::Merged | Self::Answered => Queue::Screened,
             // Replied, or closed on the request's own page before the office reviewed it here.
             Self::Handling if matches!(request, Some(State::Replied | State::Closed)) => Queue::Review,
+            Self::Handling if request == Some(State::Returned) => Queue::Returned,
             Self::Handling => Queue::Instructed,
         }
     }
@@ -251,6 +255,32 @@ impl Review {
     }
 }
 
+/// The lead unit's reason for sending an instruction back (退回), required.
+///
+/// # Errors
+///
+/// `text_required`, `text_too_long`, `invalid_text`.
+pub fn return_reason(reason: &str) -> Result<String, DomainError> {
+    required_text("退回理由", reason, REMARK_MAX)
+}
+
+/// `403 not_lead_unit`: only the lead unit (主办) sends an instruction back; co-units give their part.
+pub fn not_lead_unit() -> DomainError {
+    DomainError {
+        kind: crate::error::ErrorKind::Forbidden,
+        code: "not_lead_unit",
+        message: "只有主办单位可以退回批示件；协办单位请向主办单位提交会签意见".into(),
+    }
+}
+
+/// `409 direct_line_wrong_state` for a return: the request is no longer with the unit unanswered.
+pub fn cannot_return(request: State) -> DomainError {
+    DomainError::conflict(
+        "direct_line_wrong_state",
+        format!("批示件的诉求当前为「{}」，只有派单后、答复前的批示件可以退回", request.label()),
+    )
+}
+
 /// A rating and its comment by the asker.
 pub fn rating_comment(comment: Option<&str>) -> Result<Option<String>, DomainError> {
     optional_text("评价意见", comment, request::COMMENT_MAX)
@@ -357,6 +387,8 @@ mod tests {
         assert_eq!(ItemState::Handling.queue(Some(State::Replied)), Queue::Review);
         assert_eq!(ItemState::Handling.queue(Some(State::InProgress)), Queue::Instructed);
         assert_eq!(ItemState::New.queue(None), Queue::New);
+        assert_eq!(ItemState::Handling.queue(Some(State::Returned)), Queue::Returned);
+        assert_eq!(return_reason(" ").unwrap_err().code, "text_required");
     }
 
     #[test]

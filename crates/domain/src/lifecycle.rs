@@ -33,11 +33,13 @@ pub enum Action {
     Return {
         reason: String,
     },
-    /// Re-dispatch (改派) a returned request to another unit.
+    /// Re-dispatch (改派) a returned request to another unit. `due`, only on a direct-line
+    /// request: a city leader's new instruction (重新批示) sets the request's new time limit.
     Redispatch {
         lead: UnitId,
         co: Vec<UnitId>,
         comment: Option<String>,
+        due: Option<Instant>,
     },
     /// Refuse a return: the request goes back to the same unit.
     RefuseReturn {
@@ -480,7 +482,7 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             next.pending_extension = None;
             (EventKind::Returned, Some(reason))
         }
-        Action::Redispatch { lead, co, comment } => {
+        Action::Redispatch { lead, co, comment, due } => {
             if Some(*lead) == current.lead_unit_id {
                 return Err(DomainError::invalid(
                     "same_unit",
@@ -488,6 +490,18 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
                 ));
             }
             let co = check_units(*lead, co)?;
+            if let Some(due) = due {
+                if current.channel != crate::request::Channel::DirectLine {
+                    return Err(DomainError::invalid(
+                        "redispatch_due_direct_line_only",
+                        "只有直通车重新批示可以改定办理时限",
+                    ));
+                }
+                if *due <= ctx.now {
+                    return Err(DomainError::invalid("invalid_time_limit", "办理时限必须晚于当前时间"));
+                }
+                next.due_at = Some(*due);
+            }
             next.lead_unit_id = Some(*lead);
             next.co_unit_ids = co.clone();
             next.state = State::Dispatched;
@@ -869,6 +883,11 @@ pub fn check_permission(current: &Request, actor: &Actor, action: &Action) -> Re
         // Automatic dispatch (自动派单): the platform, for a category an administrator set it for.
         Action::Dispatch { .. } if matches!(actor, Actor::System) => true,
         Action::RejectReply { .. } | Action::Close { .. } if direct_line && actor.has_role(&[LeadersOffice]) => true,
+        // A unit's return (退回) of a direct-line request goes to the leaders' office, not the
+        // dispatcher: the leader re-instructs (a city leader re-dispatches with a new time limit)
+        // or the office re-dispatches under the same instruction.
+        Action::Redispatch { .. } if direct_line => actor.has_role(&[CityLeader, LeadersOffice]),
+        Action::RefuseReturn { .. } if direct_line => false,
         Action::Dispatch { .. }
         | Action::Redispatch { .. }
         | Action::RefuseReturn { .. }

@@ -547,7 +547,7 @@ fn actions(units: &[i64]) -> Vec<Action> {
         Action::Dispatch { lead: 9999, co: vec![], comment: None },
         Action::SignFor { comment: None },
         Action::Return { reason: "不属于本单位".into() },
-        Action::Redispatch { lead: units[1], co: vec![], comment: None },
+        Action::Redispatch { lead: units[1], co: vec![], comment: None, due: None },
         Action::RefuseReturn { reason: "属于贵单位".into() },
         Action::StageReply { content: "核查中".into() },
         Action::RequestExtension { requested_due: t0() + Span::days(40), reason: "需核查".into() },

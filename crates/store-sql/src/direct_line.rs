@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use mashangban_domain::calendar::WorkCalendar;
 use mashangban_domain::direct_line::{
-    self, Addressee, Correction, ItemScope, ItemState, NewItem, PREFIX, Review, Source, item_not_found, wrong_state,
+    self, Addressee, Correction, ItemScope, ItemState, NewItem, PREFIX, Queue, Review, Source, item_not_found,
+    wrong_state,
 };
 use mashangban_domain::lifecycle::Action;
-use mashangban_domain::org::{Actor, Scope};
+use mashangban_domain::org::{Actor, Scope, UnitId};
 use mashangban_domain::request::{NewRequest, Rating, Request, State};
 use mashangban_domain::time::Instant;
 use mashangban_store::backend;
@@ -234,7 +235,10 @@ impl<D: Database> DirectLineStore for SqlStore<D> {
         calendar: Option<Arc<WorkCalendar>>,
     ) -> StoreResult<(Item, Request)> {
         let (actor, meta) = (actor.clone(), meta.clone());
-        let number = self.preallocate(&instructed.request, &meta).await?;
+        let number = match &instructed.request {
+            Some(request) => self.preallocate(request, &meta).await?,
+            None => None,
+        };
         let prefix = self.options.tracking_prefix.clone();
         let instruct = job(move |c| {
             Box::pin(async move {
@@ -248,15 +252,23 @@ impl<D: Database> DirectLineStore for SqlStore<D> {
                     )));
                 }
                 let Instructed { instruction, due_at, request } = instructed;
-                let number = match number {
-                    Some(n) => n,
-                    None => write::allocate(c, &prefix, &request, &meta).await?,
-                };
-                let taken = write::intake(c, number, *request, &actor, &meta).await?;
                 let leader = actor.name().to_owned();
                 let note = format!("{leader}批示：{}", instruction.text);
+                // A new instruction on an item its lead unit sent back (重新批示): the same request,
+                // re-dispatched by the leader with the new time limit; otherwise a request taken in.
+                let (tracking_no, again) = match (request, &current.request) {
+                    (None, Some(r)) if r.state == State::Returned => (r.tracking_no.clone(), true),
+                    (Some(request), None) => {
+                        let number = match number {
+                            Some(n) => n,
+                            None => write::allocate(c, &prefix, &request, &meta).await?,
+                        };
+                        (write::intake(c, number, *request, &actor, &meta).await?.tracking_no, false)
+                    }
+                    _ => return Err(wrong_state(current.state, "批示").into()),
+                };
                 let step = |action: Action, actor: Actor| Command {
-                    tracking_no: taken.tracking_no.clone(),
+                    tracking_no: tracking_no.clone(),
                     scope: Scope::All,
                     actor,
                     action,
@@ -265,10 +277,15 @@ impl<D: Database> DirectLineStore for SqlStore<D> {
                     calendar: calendar.clone(),
                     expected_version: None,
                 };
-                let dispatch = Action::Dispatch {
-                    lead: instruction.lead,
-                    co: instruction.co.clone(),
-                    comment: Some(note.clone()),
+                let dispatch = if again {
+                    Action::Redispatch {
+                        lead: instruction.lead,
+                        co: instruction.co.clone(),
+                        comment: Some(note.clone()),
+                        due: Some(due_at),
+                    }
+                } else {
+                    Action::Dispatch { lead: instruction.lead, co: instruction.co.clone(), comment: Some(note.clone()) }
                 };
                 write::act(c, step(dispatch, actor.clone())).await?;
                 let supervise =
@@ -291,11 +308,124 @@ impl<D: Database> DirectLineStore for SqlStore<D> {
                 )
                 .await?;
                 let text = format!("{note}（{} 个工作日内办结，交办诉求 {}）", instruction.days, taken.tracking_no);
-                event(c, id, &meta.now, &author(&actor), "instructed", Some(&text)).await?;
+                let action = if again { "reinstructed" } else { "instructed" };
+                event(c, id, &meta.now, &author(&actor), action, Some(&text)).await?;
                 Ok((reload(c, id).await?, taken))
             })
         });
         self.db.write(instruct).await
+    }
+
+    async fn return_item(&self, id: i64, reason: String, actor: &Actor, meta: &Meta) -> StoreResult<(Item, Request)> {
+        let (actor, meta) = (actor.clone(), meta.clone());
+        let back = job(move |c| {
+            Box::pin(async move {
+                let current = load(c, Key::Id(id), &ItemScope::All, true).await?.ok_or_else(item_not_found)?;
+                let request = match (current.state, &current.request) {
+                    (ItemState::Handling, Some(r)) => r,
+                    _ => return Err(wrong_state(current.state, "退回").into()),
+                };
+                if !matches!(request.state, State::Dispatched | State::SignedFor) {
+                    return Err(direct_line::cannot_return(request.state).into());
+                }
+                let lead = current.lead_unit_id;
+                let is_lead = matches!(&actor, Actor::Staff(s) if s.role.is_unit_bound()
+                    && lead.is_some_and(|u| s.units.contains(&u)));
+                if !is_lead {
+                    return Err(direct_line::not_lead_unit().into());
+                }
+                let command = Command {
+                    tracking_no: request.tracking_no.clone(),
+                    scope: Scope::All,
+                    actor: actor.clone(),
+                    action: Action::Return { reason },
+                    attachment_ids: Vec::new(),
+                    meta: meta.clone(),
+                    calendar: None,
+                    expected_version: None,
+                };
+                // The item's own `returned` event is written by `write::act` (see `request_returned`).
+                let returned = write::act(c, command).await?;
+                Ok((reload(c, id).await?, returned))
+            })
+        });
+        self.db.write(back).await
+    }
+
+    async fn resubmit_item(&self, id: i64, comment: Option<String>, actor: &Actor, at: Instant) -> StoreResult<Item> {
+        let by = author(actor);
+        let again = job(move |c| {
+            Box::pin(async move {
+                let current = load(c, Key::Id(id), &ItemScope::All, true).await?.ok_or_else(item_not_found)?;
+                if current.state.queue(current.request.as_ref().map(|r| r.state)) != Queue::Returned {
+                    return Err(not_returned(current.state).into());
+                }
+                c.execute(
+                    "UPDATE direct_line_items SET state = 'submitted', updated_at = $2 WHERE id = $1",
+                    &args![id, &at],
+                )
+                .await?;
+                let leader = current.leader_name.clone().unwrap_or_default();
+                let text = match comment {
+                    Some(c) => format!("重新呈报{leader}：{c}"),
+                    None => format!("重新呈报{leader}"),
+                };
+                event(c, id, &at, &by, "resubmitted", Some(&text)).await?;
+                reload(c, id).await
+            })
+        });
+        self.db.write(again).await
+    }
+
+    async fn redispatch_item(
+        &self,
+        id: i64,
+        lead: UnitId,
+        co: Vec<UnitId>,
+        comment: Option<String>,
+        actor: &Actor,
+        meta: &Meta,
+    ) -> StoreResult<(Item, Request)> {
+        let (actor, meta) = (actor.clone(), meta.clone());
+        let redispatch = job(move |c| {
+            Box::pin(async move {
+                let current = load(c, Key::Id(id), &ItemScope::All, true).await?.ok_or_else(item_not_found)?;
+                let request = match &current.request {
+                    Some(r) if current.state.queue(Some(r.state)) == Queue::Returned => r,
+                    _ => return Err(not_returned(current.state).into()),
+                };
+                let instruction = current.instruction.clone().unwrap_or_default();
+                let note = match &comment {
+                    Some(c) => format!("按原批示改派（{instruction}）：{c}"),
+                    None => format!("按原批示改派（{instruction}）"),
+                };
+                let command = Command {
+                    tracking_no: request.tracking_no.clone(),
+                    scope: Scope::All,
+                    actor: actor.clone(),
+                    action: Action::Redispatch { lead, co: co.clone(), comment: Some(note), due: None },
+                    attachment_ids: Vec::new(),
+                    meta: meta.clone(),
+                    calendar: None,
+                    expected_version: None,
+                };
+                let redispatched = write::act(c, command).await?;
+                c.execute(
+                    "UPDATE direct_line_items SET lead_unit_id = $2, co_unit_ids = $3, updated_at = $4 WHERE id = $1",
+                    &args![id, lead, json_text(&redispatched.co_unit_ids)?, &meta.now],
+                )
+                .await?;
+                let names =
+                    unit_names(c, std::iter::once(lead).chain(redispatched.co_unit_ids.iter().copied())).await?;
+                let text = match comment {
+                    Some(c) => format!("按原批示改派至{names}：{c}"),
+                    None => format!("按原批示改派至{names}"),
+                };
+                event(c, id, &meta.now, &author(&actor), "redispatched", Some(&text)).await?;
+                Ok((reload(c, id).await?, redispatched))
+            })
+        });
+        self.db.write(redispatch).await
     }
 
     async fn review_item(&self, id: i64, review: Review, actor: &Actor, meta: &Meta) -> StoreResult<(Item, Request)> {
@@ -405,6 +535,42 @@ impl<D: Database> SqlStore<D> {
             self.db.write(job(move |c| Box::pin(async move { write::allocate(c, &p, &new, &m).await }))).await?;
         Ok(Some(number))
     }
+}
+
+/// `409 direct_line_wrong_state`: the step is for an item its lead unit sent back.
+fn not_returned(state: ItemState) -> mashangban_domain::error::DomainError {
+    mashangban_domain::error::DomainError::conflict(
+        "direct_line_wrong_state",
+        format!("这件直通车来信当前为「{}」，不在「单位退回」中", state.label()),
+    )
+}
+
+/// The units' names, 主办 first, joined with 、.
+async fn unit_names(c: &dyn Conn, units: impl Iterator<Item = UnitId>) -> StoreResult<String> {
+    let mut names = Vec::new();
+    for unit in units {
+        let name: Option<String> = c.scalar_opt("SELECT name FROM units WHERE id = $1", &args![unit]).await?;
+        names.push(name.unwrap_or_else(|| format!("#{unit}")));
+    }
+    Ok(names.join("、"))
+}
+
+/// A direct-line request's lead unit returned it (退单, from the item's 退回 or the request's own
+/// page): the item's history records who, which unit and why, in the return's transaction, and
+/// the item moves to the office's 单位退回 queue (a view of the request's state).
+pub(crate) async fn request_returned(
+    c: &dyn Conn,
+    request: &Request,
+    actor: &Actor,
+    at: &Instant,
+    reason: &str,
+) -> StoreResult<()> {
+    let item: Option<i64> =
+        c.scalar_opt("SELECT id FROM direct_line_items WHERE request_id = $1", &args![request.id]).await?;
+    let Some(item) = item else { return Ok(()) };
+    let unit = unit_names(c, request.lead_unit_id.into_iter()).await?;
+    c.execute("UPDATE direct_line_items SET updated_at = $2 WHERE id = $1", &args![item, at]).await?;
+    event(c, item, at, &author(actor), "returned", Some(&format!("{unit}退回：{reason}"))).await
 }
 
 async fn category_name(c: &dyn Conn, id: i64) -> StoreResult<Option<String>> {

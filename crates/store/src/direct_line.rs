@@ -78,7 +78,8 @@ pub struct ItemEvent {
     pub at: Instant,
     /// `name（role）`.
     pub by: String,
-    /// `received`, `corrected`, `submitted`, `converted`, `merged`, `instructed`, `approved`, `sent_back`, `rated`.
+    /// `received`, `corrected`, `submitted`, `converted`, `merged`, `instructed`, `returned`, `resubmitted`,
+    /// `reinstructed`, `redispatched`, `approved`, `sent_back`, `rated`.
     pub action: String,
     pub comment: Option<String>,
 }
@@ -115,12 +116,13 @@ pub enum Screening {
 }
 
 /// A leader's instruction as the store writes it: the request to take in
-/// (deadlines resolved), dispatch and supervise.
+/// (deadlines resolved), dispatch and supervise; `None` for an item the lead unit sent back and
+/// the office put before the leader again (重新批示): its request is re-dispatched instead.
 #[derive(Debug, Clone)]
 pub struct Instructed {
     pub instruction: Instruction,
     pub due_at: Instant,
-    pub request: Box<NewRequest>,
+    pub request: Option<Box<NewRequest>>,
 }
 
 pub trait DirectLineStore {
@@ -167,6 +169,41 @@ pub trait DirectLineStore {
         actor: &Actor,
         meta: &Meta,
         calendar: Option<std::sync::Arc<mashangban_domain::calendar::WorkCalendar>>,
+    ) -> impl Future<Output = StoreResult<(Item, Request)>> + Send;
+
+    /// The lead unit sends an instructed item back (退回) with its reason: the request is returned
+    /// (the lifecycle's 退单) and the item shows in the office's 单位退回 queue; both histories record
+    /// it in one transaction. `404 direct_line_not_found`, `409 direct_line_wrong_state` (not
+    /// instructed, or the request not dispatched or signed for), `403 not_lead_unit`.
+    fn return_item(
+        &self,
+        id: i64,
+        reason: String,
+        actor: &Actor,
+        meta: &Meta,
+    ) -> impl Future<Output = StoreResult<(Item, Request)>> + Send;
+
+    /// The office puts a returned item before its leader again (重新呈报): the item waits for a new
+    /// instruction. `409 direct_line_wrong_state` (not returned).
+    fn resubmit_item(
+        &self,
+        id: i64,
+        comment: Option<String>,
+        actor: &Actor,
+        at: Instant,
+    ) -> impl Future<Output = StoreResult<Item>> + Send;
+
+    /// The office re-dispatches a returned item's request to other units under the same instruction
+    /// (按原批示改派: the leader named the wrong unit by mistake); its time limit stays.
+    /// `409 direct_line_wrong_state` (not returned).
+    fn redispatch_item(
+        &self,
+        id: i64,
+        lead: UnitId,
+        co: Vec<UnitId>,
+        comment: Option<String>,
+        actor: &Actor,
+        meta: &Meta,
     ) -> impl Future<Output = StoreResult<(Item, Request)>> + Send;
 
     /// The office's review of the unit's reply (the request replied): approve

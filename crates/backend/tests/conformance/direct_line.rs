@@ -115,7 +115,7 @@ async fn an_item_goes_from_intake_to_an_approved_answer<D: TestDb>() {
     let instructed = |days: u32, lead: i64| Instructed {
         instruction: Instruction::new("请限期办理", Some(lead), &[], Some(days)).unwrap(),
         due_at: at(0) + Duration::days(5),
-        request: request(category, Channel::DirectLine),
+        request: Some(request(category, Channel::DirectLine)),
     };
     // Another leader may not; an unknown unit refuses the whole step (no request survives).
     let stranger = leader_actor(other_leader, town);

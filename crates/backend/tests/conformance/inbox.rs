@@ -186,7 +186,7 @@ async fn entries_go_to_the_people_of_the_units_concerned<D: TestDb>() {
     assert_eq!(kinds(env, p.dispatcher).await, [(InboxKind::Returned, EventKind::Returned)]);
     assert_eq!(kinds(env, p.handler_a).await.len(), 2, "nothing new for the unit that returned it");
     // Sent on to b (改派): b's handler, not a's.
-    let on = Action::Redispatch { lead: p.b, co: vec![], comment: None };
+    let on = Action::Redispatch { lead: p.b, co: vec![], comment: None, due: None };
     let r = s.act(command(&r, actor(p.dispatcher, Role::Dispatcher, 1), on, 5)).await.unwrap();
     assert_eq!(kinds(env, p.handler_b).await, [(InboxKind::Assigned, EventKind::Redispatched)]);
     assert_eq!(kinds(env, p.handler_a).await.len(), 2);

@@ -122,7 +122,7 @@ fn every_action() -> Vec<(Action, Actor)> {
         (Action::Dispatch { lead: UNIT_A, co: vec![UNIT_C], comment: None }, dispatcher.clone()),
         (Action::SignFor { comment: None }, handler.clone()),
         (Action::Return { reason: "不属于本单位职责".into() }, handler.clone()),
-        (Action::Redispatch { lead: UNIT_B, co: vec![], comment: None }, dispatcher.clone()),
+        (Action::Redispatch { lead: UNIT_B, co: vec![], comment: None, due: None }, dispatcher.clone()),
         (Action::RefuseReturn { reason: "属于贵单位职责".into() }, dispatcher.clone()),
         (Action::StageReply { content: "正在核查".into() }, handler.clone()),
         (
@@ -316,8 +316,9 @@ fn side_path_rules() {
     assert_eq!(e.code, "text_required");
     // Re-dispatch to the same unit is a refused return in disguise.
     let returned = in_state(State::Returned);
-    let e = apply(&returned, &dispatcher, &Action::Redispatch { lead: UNIT_A, co: vec![], comment: None }, &ctx)
-        .unwrap_err();
+    let e =
+        apply(&returned, &dispatcher, &Action::Redispatch { lead: UNIT_A, co: vec![], comment: None, due: None }, &ctx)
+            .unwrap_err();
     assert_eq!(e.code, "same_unit");
     // The lead cannot also co-handle.
     let e = apply(
@@ -621,4 +622,33 @@ fn a_sub_units_deadline_notice_names_the_sub_unit_and_is_recorded_apart_from_the
         EventDetails::Noticed(n) => assert_eq!(n.unit_id, Some(UNIT_A), "the unit's own goes to the lead unit"),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn a_returned_direct_line_request_is_re_dispatched_by_the_leader_or_the_office_not_the_dispatcher() {
+    let ctx = Context { now: t0(), merge_parent: None, calendar: None, sub_unit: None };
+    let mut returned = in_state(State::Returned);
+    returned.channel = mashangban_domain::request::Channel::DirectLine;
+    let due = t0() + chrono::Duration::days(3);
+    let again = Action::Redispatch { lead: UNIT_B, co: vec![], comment: Some("重新批示".into()), due: Some(due) };
+    // The leader's new instruction: another unit and a new due date.
+    let out = apply(&returned, &staff(Role::CityLeader, 1), &again, &ctx).unwrap();
+    assert_eq!(
+        (out.request.state, out.request.lead_unit_id, out.request.due_at),
+        (State::Dispatched, Some(UNIT_B), Some(due))
+    );
+    assert_eq!(out.event.due_at, Some(due));
+    // The office under the same instruction; the dispatcher neither re-dispatches nor refuses the return.
+    let same = Action::Redispatch { lead: UNIT_B, co: vec![], comment: None, due: None };
+    let out = apply(&returned, &staff(Role::LeadersOffice, 1), &same, &ctx).unwrap();
+    assert_eq!(out.request.due_at, returned.due_at, "the time limit stays");
+    let dispatcher = staff(Role::Dispatcher, 1);
+    assert_eq!(apply(&returned, &dispatcher, &same, &ctx).unwrap_err().kind, ErrorKind::Forbidden);
+    let refuse = Action::RefuseReturn { reason: "请办理".into() };
+    assert_eq!(apply(&returned, &dispatcher, &refuse, &ctx).unwrap_err().kind, ErrorKind::Forbidden);
+    // A due date in the past, or on an ordinary request, is refused.
+    let past = Action::Redispatch { lead: UNIT_B, co: vec![], comment: None, due: Some(t0()) };
+    assert_eq!(apply(&returned, &staff(Role::CityLeader, 1), &past, &ctx).unwrap_err().code, "invalid_time_limit");
+    let ordinary = in_state(State::Returned);
+    assert_eq!(apply(&ordinary, &dispatcher, &again, &ctx).unwrap_err().code, "redispatch_due_direct_line_only");
 }

@@ -202,6 +202,12 @@ pub async fn act(c: &dyn Conn, command: Command) -> StoreResult<Request> {
         crate::screening::record_decision(c, current.id, decision, command.actor.name(), &command.meta.now).await?;
     }
     insert_event(c, &outcome.request, &outcome.event, &command.actor, &command.meta, &command.attachment_ids).await?;
+    if matches!(command.action, Action::Return { .. })
+        && outcome.request.channel == mashangban_domain::request::Channel::DirectLine
+    {
+        let reason = outcome.event.comment.as_deref().unwrap_or_default();
+        crate::direct_line::request_returned(c, &outcome.request, &command.actor, &command.meta.now, reason).await?;
+    }
     if let (Some(parent), Some(draft)) = (parent, outcome.parent_event) {
         let parent = touch(c, parent, &command.meta).await?;
         insert_event(c, &parent, &draft, &command.actor, &command.meta, &[]).await?;

@@ -1,6 +1,7 @@
 //! The secretary-mayor direct line (书记市长直通车): the public intake,
 //! progress, rating and published replies; the leaders' office's entry of
-//! letters and calls, correction, screening and review; the leader's instruction; the
+//! letters and calls, correction, screening and review; the leader's instruction; the lead unit's
+//! return (退回) and the office's re-submission or re-dispatch; the
 //! monthly report and its Excel export.
 
 use axum::Json;
@@ -11,7 +12,8 @@ use serde::Deserialize;
 
 use mashangban_app::direct_line::{
     ConvertBody, CorrectBody, InstructBody, ItemQuery, ItemView, MergeBody, MonthlyReport, PublicItemBody,
-    PublicProgress, PublishedView, RateBody, ReviewBody, StaffItemBody, SubmitBody, Taken,
+    PublicProgress, PublishedView, RateBody, RedispatchBody, ResubmitBody, ReturnBody, ReviewBody, StaffItemBody,
+    SubmitBody, Taken,
 };
 use mashangban_app::{App, AppError};
 use mashangban_domain::access::Permission;
@@ -61,7 +63,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         Route::get("/api/v1/direct-line", list::<S>)
             .permission(read)
             .doc("direct_line", "直通车来信（数据范围内；按队列、月份筛选）")
-            .query(&[("queue", "new、screened、instructed 或 review"), ("month", "收件年月，如 2026-12")])
+            .query(&[("queue", "new、screened、instructed、returned 或 review"), ("month", "收件年月，如 2026-12")])
             .answer::<Vec<ItemView>>()
             .errors(&["invalid_parameter", "unknown_parameter"]),
         Route::post("/api/v1/direct-line", enter::<S>)
@@ -164,6 +166,40 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
                 "too_many_co_units",
                 "unknown_unit",
                 "text_required",
+                "text_too_long",
+            ]),
+        Route::post("/api/v1/direct-line/{id}/return", return_item::<S>)
+            .permission(Permission::ReturnDirectLine)
+            .doc("direct_line", "主办单位退回批示件（须写明理由）：诉求退单，来信进入市领导办公室「单位退回」队列")
+            .body::<ReturnBody>()
+            .answer::<ItemView>()
+            .errors(&[
+                "direct_line_not_found",
+                "direct_line_wrong_state",
+                "not_lead_unit",
+                "text_required",
+                "text_too_long",
+                "invalid_text",
+            ]),
+        Route::post("/api/v1/direct-line/{id}/resubmit", resubmit::<S>)
+            .permission(handle)
+            .doc("direct_line", "单位退回的来信重新呈报原批示领导，由领导重新批示（原批示留在记录中）")
+            .body::<ResubmitBody>()
+            .answer::<ItemView>()
+            .errors(&["direct_line_not_found", "direct_line_wrong_state", "text_too_long", "invalid_text"]),
+        Route::post("/api/v1/direct-line/{id}/redispatch", redispatch::<S>)
+            .permission(handle)
+            .doc("direct_line", "按原批示改派：批示误写承办单位时，市领导办公室改派其他单位，批示和办理时限不变")
+            .body::<RedispatchBody>()
+            .answer::<ItemView>()
+            .errors(&[
+                "direct_line_not_found",
+                "direct_line_wrong_state",
+                "instruction_units_required",
+                "unknown_unit",
+                "same_unit",
+                "lead_in_co_units",
+                "too_many_co_units",
                 "text_too_long",
             ]),
         Route::post("/api/v1/direct-line/{id}/review", review::<S>)
@@ -291,6 +327,33 @@ async fn instruct_item<S: Store>(
     JsonBody(body): JsonBody<InstructBody>,
 ) -> ApiResult<Json<ItemView>> {
     Ok(Json(app.direct_line().instruct(&caller, item_id(&id)?, body).await?))
+}
+
+async fn return_item<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ReturnBody>,
+) -> ApiResult<Json<ItemView>> {
+    Ok(Json(app.direct_line().return_to_office(&caller, item_id(&id)?, body).await?))
+}
+
+async fn resubmit<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ResubmitBody>,
+) -> ApiResult<Json<ItemView>> {
+    Ok(Json(app.direct_line().resubmit(&caller, item_id(&id)?, body).await?))
+}
+
+async fn redispatch<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<RedispatchBody>,
+) -> ApiResult<Json<ItemView>> {
+    Ok(Json(app.direct_line().redispatch(&caller, item_id(&id)?, body).await?))
 }
 
 async fn review<S: Store>(

@@ -18,7 +18,8 @@ use serde::Deserialize;
 
 use mashangban_app::direct_line::{
     ConvertBody, CorrectBody, Decision, InstructBody, ItemQuery, ItemView, MergeBody, MonthlyReport, PublicItemBody,
-    PublicProgress, PublishedView, RateBody, ReviewBody, StaffItemBody, SubmitBody, Taken,
+    PublicProgress, PublishedView, RateBody, RedispatchBody, ResubmitBody, ReturnBody, ReviewBody, StaffItemBody,
+    SubmitBody, Taken,
 };
 use mashangban_app::{App, Caller};
 use mashangban_domain::access::Permission;
@@ -60,6 +61,9 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         Route::post("/direct-line/items/{id}/convert", convert_step::<S>).permission(handle).form(),
         Route::post("/direct-line/items/{id}/review", review_step::<S>).permission(handle).form(),
         Route::post("/direct-line/items/{id}/instruct", instruct_step::<S>).permission(instruct).form(),
+        Route::post("/direct-line/items/{id}/return", return_step::<S>).permission(Permission::ReturnDirectLine).form(),
+        Route::post("/direct-line/items/{id}/resubmit", resubmit_step::<S>).permission(handle).form(),
+        Route::post("/direct-line/items/{id}/redispatch", redispatch_step::<S>).permission(handle).form(),
     ]
 }
 
@@ -357,6 +361,10 @@ struct ItemPage {
     correct: bool,
     instruct: bool,
     review: bool,
+    /// The lead unit's 退回 form.
+    give_back: bool,
+    /// The office's forms for an item its lead unit sent back (重新呈报, 按原批示改派).
+    returned: bool,
     leaders: Vec<Choice>,
     categories: Vec<Choice>,
     units: Vec<Choice>,
@@ -386,6 +394,8 @@ async fn item_page<S: Store>(
         && item.state == ItemState::Submitted
         && item.leader_user_id == caller.actor.user_id();
     let review = office && item.queue == Queue::Review;
+    let give_back = item.may_return && caller.may(Permission::ReturnDirectLine);
+    let returned = office && item.queue == Queue::Returned;
     let leaders = if screen {
         app.direct_line()
             .leaders()
@@ -419,6 +429,8 @@ async fn item_page<S: Store>(
         correct,
         instruct,
         review,
+        give_back,
+        returned,
         leaders,
         categories,
         units,
@@ -451,6 +463,7 @@ struct StepForm {
     co_units: String,
     days: String,
     decision: String,
+    reason: String,
 }
 
 fn opt(s: &str) -> Option<String> {
@@ -478,8 +491,12 @@ step_handler!(merge_step, "merge");
 step_handler!(convert_step, "convert");
 step_handler!(review_step, "review");
 step_handler!(instruct_step, "instruct");
+step_handler!(return_step, "return");
+step_handler!(resubmit_step, "resubmit");
+step_handler!(redispatch_step, "redispatch");
 
-/// A step of an item's page (`correct`, `submit`, `merge`, `convert`, `instruct`, `review`), each route under its own
+/// A step of an item's page (`correct`, `submit`, `merge`, `convert`, `instruct`, `review`, `return`, `resubmit`,
+/// `redispatch`), each route under its own
 /// permission: as the API; back to the item's page, or the page with the refusal.
 async fn step<S: Store>(app: &App<S>, caller: &Caller, menu: &Menu, id: &str, step: &str, f: StepForm) -> PageResult {
     let id = item_id(id)?;
@@ -513,6 +530,13 @@ async fn step<S: Store>(app: &App<S>, caller: &Caller, menu: &Menu, id: &str, st
                 days: f.days.trim().parse().ok(),
             };
             service.instruct(caller, id, body).await
+        }
+        "return" => service.return_to_office(caller, id, ReturnBody { reason: f.reason.clone() }).await,
+        "resubmit" => service.resubmit(caller, id, ResubmitBody { comment: opt(&f.comment) }).await,
+        "redispatch" => {
+            let co_units = f.co_units.split([',', '，', ' ']).filter_map(opt).collect();
+            let body = RedispatchBody { lead_unit: opt(&f.lead_unit), co_units, comment: opt(&f.comment) };
+            service.redispatch(caller, id, body).await
         }
         "review" => {
             let decision = if f.decision == "approve" { Decision::Approve } else { Decision::SendBack };

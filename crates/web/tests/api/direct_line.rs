@@ -784,3 +784,239 @@ async fn the_office_corrects_a_new_items_category_enterprise_and_title_each_reco
     let (status, err) = app.post(&path, Some(&office), json!({ "title": "再改" })).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("direct_line_wrong_state")), "{err}");
 }
+
+/// A new portal item put before the demo leader and instructed to `lead` (with `co`) for `days`;
+/// its id and the instructed item.
+async fn instructed_item(
+    app: &App,
+    office: &Session,
+    leader: &Session,
+    title: &str,
+    lead: &str,
+    co: &[&str],
+) -> (i64, Value) {
+    let id = new_item(app, office, title).await;
+    let body = json!({ "leader_user_id": user_id(app, "leader").await, "category": "biz.change" });
+    let (status, _) = app.post(&format!("/api/v1/direct-line/{id}/submit"), Some(office), body).await;
+    assert_eq!(status, StatusCode::OK);
+    let body = json!({ "text": "请市场监管局牵头办理", "lead_unit": lead, "co_units": co, "days": 5 });
+    let (status, instructed) = app.post(&format!("/api/v1/direct-line/{id}/instruct"), Some(leader), body).await;
+    assert_eq!(status, StatusCode::OK, "{instructed}");
+    (id, instructed)
+}
+
+fn actions(item: &Value) -> Vec<String> {
+    item["history"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect()
+}
+
+fn refused(answer: &(StatusCode, Value)) -> (StatusCode, Option<&str>) {
+    (answer.0, answer.1["code"].as_str())
+}
+
+#[tokio::test]
+async fn a_lead_unit_returns_an_instruction_the_leader_re_instructs_another_unit_and_the_asker_never_sees_the_return() {
+    let app = spawn().await;
+    let office = app.login("leaders-office").await;
+    let leader = app.login("leader").await;
+    let dispatcher = app.login("dispatcher").await;
+    let handler = app.login("handler").await; // 市场监管局: the unit the leader named first
+    let co = unit_handler(&app, "zrzyj", "zrzyj-handler").await;
+    let unit_b = unit_handler(&app, "swj", "swj-handler").await; // 商务局: the right unit
+
+    let (no, code) = take_in(&app, letter("外贸企业出口退税迟迟未到账", false)).await;
+    let id = item_of(&app, &office, &no).await["id"].as_i64().unwrap();
+    let body = json!({ "leader_user_id": user_id(&app, "leader").await, "category": "biz.change" });
+    app.post(&format!("/api/v1/direct-line/{id}/submit"), Some(&office), body).await;
+    let body = json!({ "text": "请市场监管局牵头，自然资源局配合，尽快答复企业", "lead_unit": "scjgj",
+                       "co_units": ["zrzyj"], "days": 5 });
+    let (status, first) = app.post(&format!("/api/v1/direct-line/{id}/instruct"), Some(&leader), body).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let rno = first["request"]["tracking_no"].as_str().unwrap().to_owned();
+    let first_due = first["due_at"].as_str().unwrap().to_owned();
+
+    // The office's live list, up to date before the return.
+    let mut queue = stream(&app, "/direct-line/office/events", &office).await;
+    assert!(row(&rows_soon(&mut queue).await.1, id).contains("已批示"));
+
+    // Who may not send it back, and a return without its reason.
+    let path = format!("/api/v1/direct-line/{id}/return");
+    let reason = json!({ "reason": "出口退税由税务部门和商务局办理，不属本局职责" });
+    let answer = app.post(&path, Some(&co), reason.clone()).await;
+    assert_eq!(refused(&answer), (StatusCode::FORBIDDEN, Some("not_lead_unit")), "a co-unit: {}", answer.1);
+    let other = unit_handler(&app, "rsj", "rsj-handler").await;
+    let answer = app.post(&path, Some(&other), reason.clone()).await;
+    assert_eq!(refused(&answer), (StatusCode::NOT_FOUND, Some("direct_line_not_found")), "another unit");
+    let answer = app.post(&path, Some(&office), reason.clone()).await;
+    assert_eq!(answer.0, StatusCode::FORBIDDEN, "the office does not return: {}", answer.1);
+    let answer = app.post(&path, Some(&handler), json!({ "reason": "  " })).await;
+    assert_eq!(refused(&answer), (StatusCode::UNPROCESSABLE_ENTITY, Some("text_required")), "{}", answer.1);
+    let answer = app.post(&path, Some(&handler), json!({})).await;
+    assert_eq!(refused(&answer), (StatusCode::UNPROCESSABLE_ENTITY, Some("text_required")), "{}", answer.1);
+    // Not returned yet: the office's steps for a returned item are refused by the state.
+    let answer = app.post(&format!("/api/v1/direct-line/{id}/resubmit"), Some(&office), json!({})).await;
+    assert_eq!(refused(&answer), (StatusCode::CONFLICT, Some("direct_line_wrong_state")), "{}", answer.1);
+    let shown = app.get(&format!("/api/v1/direct-line/{id}"), Some(&co)).await.1;
+    assert_eq!(shown["may_return"], false, "{shown}");
+    assert_eq!(app.get(&format!("/api/v1/direct-line/{id}"), Some(&handler)).await.1["may_return"], true);
+
+    // The lead unit signs for it, then sends it back with its reason.
+    app.act(&rno, "sign", &handler, json!({})).await;
+    let (status, back) = app.post(&path, Some(&handler), reason.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{back}");
+    assert_eq!((back["state"].as_str(), back["queue"].as_str()), (Some("handling"), Some("returned")), "{back}");
+    assert_eq!(back["request"]["state"], "returned");
+    let last = back["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["action"].as_str(), last["label"].as_str()), (Some("returned"), Some("单位退回")), "{last}");
+    let text = last["comment"].as_str().unwrap();
+    assert!(text.contains("市场监督管理局") && text.contains("不属本局职责"), "which unit and why: {last}");
+    assert!(last["by"].as_str().unwrap().contains("承办人"), "who: {last}");
+    // The request's own history has the return (退单) with the reason, by the same person.
+    let detail = app.detail(&rno, &office).await;
+    let returned = detail["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(returned["kind"], "returned", "{detail}");
+    assert!(returned["comment"].as_str().unwrap().contains("不属本局职责"), "{returned}");
+    // Once returned, it cannot be returned again.
+    let answer = app.post(&path, Some(&handler), reason.clone()).await;
+    assert_eq!(refused(&answer), (StatusCode::CONFLICT, Some("direct_line_wrong_state")), "{}", answer.1);
+
+    // The office sees it in its 单位退回 queue and its live list; the asker sees nothing of it.
+    let r = loop {
+        let r = row(&rows_soon(&mut queue).await.1, id);
+        if r.contains("单位退回") {
+            break r;
+        }
+    };
+    assert!(r.contains(&no), "{r}");
+    let (status, returned) = app.get("/api/v1/direct-line?queue=returned", Some(&office)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(returned.as_array().unwrap().iter().map(|i| i["id"].as_i64()).collect::<Vec<_>>(), [Some(id)]);
+    let p = progress(&app, &no, &code).await;
+    assert_eq!(p["status_label"], "市领导已批示，正在办理", "{p}");
+    assert!(!p.to_string().contains("退回"), "{p}");
+
+    // The dispatcher does not re-dispatch a direct-line request: the leader's instruction does.
+    let redispatch =
+        app.post(&format!("/api/v1/requests/{rno}/redispatch"), Some(&dispatcher), json!({ "lead_unit": "swj" })).await;
+    assert_eq!(redispatch.0, StatusCode::FORBIDDEN, "{}", redispatch.1);
+    let refuse = app
+        .post(&format!("/api/v1/requests/{rno}/refuse-return"), Some(&dispatcher), json!({ "reason": "请办理" }))
+        .await;
+    assert_eq!(refuse.0, StatusCode::FORBIDDEN, "{}", refuse.1);
+
+    // The office puts it before the leader again; the asker still reads 办理中.
+    let (status, again) = app
+        .post(
+            &format!("/api/v1/direct-line/{id}/resubmit"),
+            Some(&office),
+            json!({ "comment": "主办单位退回，请重新批示" }),
+        )
+        .await;
+    assert_eq!((status, again["state"].as_str()), (StatusCode::OK, Some("submitted")), "{again}");
+    assert_eq!(progress(&app, &no, &code).await["status_label"], "市领导已批示，正在办理");
+    let answer = app.post(&format!("/api/v1/direct-line/{id}/resubmit"), Some(&office), json!({})).await;
+    assert_eq!(refused(&answer), (StatusCode::CONFLICT, Some("direct_line_wrong_state")), "{}", answer.1);
+
+    // The leader re-instructs to 商务局 with a new time limit: the same request, re-dispatched.
+    let body = json!({ "text": "请商务局牵头办理，3个工作日内答复", "lead_unit": "swj", "days": 3 });
+    let (status, second) = app.post(&format!("/api/v1/direct-line/{id}/instruct"), Some(&leader), body).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    assert_eq!((second["state"].as_str(), second["queue"].as_str()), (Some("handling"), Some("instructed")));
+    assert_eq!((second["lead_unit"]["code"].as_str(), second["days"].as_i64()), (Some("swj"), Some(3)));
+    assert_eq!(second["co_units"], json!([]), "{second}");
+    assert_eq!(second["request"]["tracking_no"], rno.as_str(), "the same request");
+    assert_eq!(second["request"]["state"], "dispatched");
+    assert_ne!(second["due_at"].as_str(), Some(first_due.as_str()), "a new time limit");
+    assert_eq!(second["request"]["due_at"], second["due_at"], "the request's due date is the new limit");
+    assert!(second["instruction"].as_str().unwrap().contains("商务局"));
+    assert_eq!(actions(&second), ["received", "submitted", "instructed", "returned", "resubmitted", "reinstructed"]);
+    let old = &second["history"][2]["comment"];
+    assert!(old.as_str().unwrap().contains("请市场监管局牵头"), "the old instruction stays in the history: {old}");
+    let detail = app.detail(&rno, &office).await;
+    let kinds: Vec<&str> = detail["history"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["received", "dispatched", "supervised", "signed_for", "returned", "redispatched", "supervised"]);
+    assert!(detail["history"][5]["comment"].as_str().unwrap().contains("请商务局牵头"), "{detail}");
+
+    // The first unit no longer sees it; 商务局 signs for and replies; it cannot return it once replied.
+    let answer = app.get(&format!("/api/v1/direct-line/{id}"), Some(&handler)).await;
+    assert_eq!(refused(&answer), (StatusCode::NOT_FOUND, Some("direct_line_not_found")));
+    app.act(&rno, "sign", &unit_b, json!({})).await;
+    let reply = "经商务局协调，退税款已于今日到账。";
+    app.act(&rno, "reply", &unit_b, json!({ "content": reply })).await;
+    let answer = app.post(&path, Some(&unit_b), reason.clone()).await;
+    assert_eq!(refused(&answer), (StatusCode::CONFLICT, Some("direct_line_wrong_state")), "{}", answer.1);
+    assert_eq!(progress(&app, &no, &code).await["reply"], Value::Null);
+
+    // The office approves; the asker sees the answer.
+    let (status, done) =
+        app.post(&format!("/api/v1/direct-line/{id}/review"), Some(&office), json!({ "decision": "approve" })).await;
+    assert_eq!((status, done["state"].as_str()), (StatusCode::OK, Some("answered")), "{done}");
+    let p = progress(&app, &no, &code).await;
+    assert_eq!((p["reply"].as_str(), p["status_label"].as_str()), (Some(reply), Some("已答复")), "{p}");
+}
+
+#[tokio::test]
+async fn the_office_re_dispatches_under_the_same_instruction_and_a_return_on_the_requests_own_page_is_in_the_items_history()
+ {
+    use super::browser::{page, post_form};
+    let app = spawn().await;
+    let office = app.login("leaders-office").await;
+    let leader = app.login("leader").await;
+    let handler = app.login("handler").await; // 市场监管局
+    let (id, instructed) = instructed_item(&app, &office, &leader, "厂区门口道路积水", "scjgj", &[]).await;
+    let rno = instructed["request"]["tracking_no"].as_str().unwrap().to_owned();
+
+    // The item's page offers the lead unit its 退回 form; the request's own 退单 records it on the item too.
+    let (status, html) = page(&app, &format!("/direct-line/items/{id}"), &handler).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"return-form\""), "{html}");
+    let (status, html) = page(&app, &format!("/direct-line/items/{id}"), &office).await;
+    assert!(
+        status == StatusCode::OK && !html.contains("id=\"return-form\"") && !html.contains("id=\"redispatch-form\"")
+    );
+    let (status, _, html) =
+        post_form(&app, &format!("/direct-line/items/{id}/return"), &handler, &[("reason", " ")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"form-error\"") && html.contains("退回理由"), "{html}");
+    app.act(&rno, "return", &handler, json!({ "reason": "道路积水属住建局职责" })).await;
+    let item = app.get(&format!("/api/v1/direct-line/{id}"), Some(&office)).await.1;
+    assert_eq!(item["queue"], "returned", "{item}");
+    assert_eq!(actions(&item).last().map(String::as_str), Some("returned"));
+    assert!(item["history"].as_array().unwrap().last().unwrap()["comment"].as_str().unwrap().contains("住建局职责"));
+
+    // The office's page shows its two ways on; a re-dispatch to the same unit is refused.
+    let (status, html) = page(&app, &format!("/direct-line/items/{id}"), &office).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"resubmit-form\"") && html.contains("id=\"redispatch-form\""), "{html}");
+    let path = format!("/api/v1/direct-line/{id}/redispatch");
+    let answer = app.post(&path, Some(&office), json!({})).await;
+    assert_eq!(refused(&answer), (StatusCode::UNPROCESSABLE_ENTITY, Some("instruction_units_required")));
+    let answer = app.post(&path, Some(&office), json!({ "lead_unit": "scjgj" })).await;
+    assert_eq!(refused(&answer), (StatusCode::UNPROCESSABLE_ENTITY, Some("same_unit")), "{}", answer.1);
+    let answer = app.post(&path, Some(&leader), json!({ "lead_unit": "zjj" })).await;
+    assert_eq!(answer.0, StatusCode::FORBIDDEN, "the office's step: {}", answer.1);
+
+    // Re-dispatched by the office's form: the instruction and its time limit stay; the new unit has it.
+    let (status, location, _) = post_form(
+        &app,
+        &format!("/direct-line/items/{id}/redispatch"),
+        &office,
+        &[("lead_unit", "swj"), ("comment", "经请示，批示中的承办单位系笔误")],
+    )
+    .await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, format!("/direct-line/items/{id}").as_str()));
+    let item = app.get(&format!("/api/v1/direct-line/{id}"), Some(&office)).await.1;
+    assert_eq!((item["queue"].as_str(), item["lead_unit"]["code"].as_str()), (Some("instructed"), Some("swj")));
+    assert_eq!(
+        (item["instruction"].clone(), item["due_at"].clone()),
+        (instructed["instruction"].clone(), instructed["due_at"].clone())
+    );
+    assert_eq!(actions(&item), ["received", "submitted", "instructed", "returned", "redispatched"]);
+    assert!(item["history"][4]["comment"].as_str().unwrap().contains("笔误"), "{item}");
+    let detail = app.detail(&rno, &office).await;
+    assert_eq!(detail["request"]["state"], "dispatched");
+    assert_eq!(detail["history"].as_array().unwrap().last().unwrap()["kind"], "redispatched", "{detail}");
+    let answer = app.post(&path, Some(&office), json!({ "lead_unit": "zjj" })).await;
+    assert_eq!(refused(&answer), (StatusCode::CONFLICT, Some("direct_line_wrong_state")), "no longer returned");
+    let swj = unit_handler(&app, "swj", "swj-handler").await;
+    assert_eq!(app.get(&format!("/api/v1/direct-line/{id}"), Some(&swj)).await.0, StatusCode::OK);
+}
