@@ -896,7 +896,12 @@ async fn points_are_created_edited_and_retired_through_the_forms_with_refusals_k
     assert!(html.contains("w21003 ≤10 排污许可证 914420001") && html.contains("value=\"88888880000101\""));
     assert!(!html.contains("123456") && html.contains("留空则保留原密码"), "{html}");
     let version = detail["version"].as_i64().unwrap().to_string();
-    let edit = point_form(&[("password", ""), ("name", "华凯化工废水总排口（改造后）"), ("version", &version)]);
+    let edit = point_form(&[
+        ("password", ""),
+        ("credit_code", credit_code.as_str()),
+        ("name", "华凯化工废水总排口（改造后）"),
+        ("version", &version),
+    ]);
     let (status, location, html) = post_form(&app, "/monitoring/points/WS-101/edit", &dispatcher, &edit).await;
     assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/monitoring/WS-101"), "{html}");
     // At the old version: the conflict, what was typed kept.
