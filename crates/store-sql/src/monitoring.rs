@@ -72,8 +72,10 @@ impl<D: Database> MonitoringStore for SqlStore<D> {
         let mn = mn.to_owned();
         let read = job(move |c| {
             Box::pin(async move {
-                let sql = format!("SELECT {POINT_COLUMNS}, p.password_hash FROM monitoring_points p
-                     WHERE p.mn = $1 AND p.retired_at IS NULL");
+                let sql = format!(
+                    "SELECT {POINT_COLUMNS}, p.password_hash FROM monitoring_points p
+                     WHERE p.mn = $1 AND p.retired_at IS NULL"
+                );
                 c.map_opt(&sql, &args![mn.as_str()], |row| {
                     let mut row = row;
                     let hash: String = row.take(row.len() - 1)?;
@@ -396,7 +398,12 @@ impl<D: Database> MonitoringStore for SqlStore<D> {
                     for ((source, bucket, counter), count) in chunk {
                         let n = args.len();
                         values.push(format!("(${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4));
-                        args.extend([source.clone().into(), bucket.clone().into(), counter.clone().into(), (*count).into()]);
+                        args.extend([
+                            source.clone().into(),
+                            bucket.clone().into(),
+                            counter.clone().into(),
+                            (*count).into(),
+                        ]);
                     }
                     let sql = format!(
                         "INSERT INTO monitoring_receiver_counts (source, bucket, counter, count) VALUES {}

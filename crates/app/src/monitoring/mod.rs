@@ -376,7 +376,8 @@ impl<'a, S: Store> Monitoring<'a, S> {
             };
             if let Some(q) = &q {
                 let texts = [Some(&point.code), Some(&point.name), Some(&point.mn), point.credit_code.as_ref()];
-                let hit = texts.into_iter().flatten().chain(enterprise_name.as_ref()).any(|t| t.to_uppercase().contains(q));
+                let hit =
+                    texts.into_iter().flatten().chain(enterprise_name.as_ref()).any(|t| t.to_uppercase().contains(q));
                 if !hit {
                     continue;
                 }

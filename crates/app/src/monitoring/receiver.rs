@@ -120,7 +120,12 @@ impl DeviceCounters {
 
     /// All refusals: bad frames and packets, unknown device, wrong password, bad times, store failures.
     pub fn refused(&self) -> u64 {
-        self.bad_frames + self.bad_packets + self.unknown_device + self.wrong_password + self.bad_time + self.store_failures
+        self.bad_frames
+            + self.bad_packets
+            + self.unknown_device
+            + self.wrong_password
+            + self.bad_time
+            + self.store_failures
     }
 }
 
@@ -505,7 +510,10 @@ mod tests {
         stats.bump("peer:10.0.0.1", |c| c.bad_frames += 1);
         assert_eq!(stats.pending_sources(), MAX_PEER_SOURCES + 2, "the peers, the overflow and the device");
         assert_eq!(stats.device(OTHER_PEERS).unknown_device, 50);
-        assert_eq!(stats.device("peer:10.0.0.1"), DeviceCounters { unknown_device: 1, bad_frames: 1, ..Default::default() });
+        assert_eq!(
+            stats.device("peer:10.0.0.1"),
+            DeviceCounters { unknown_device: 1, bad_frames: 1, ..Default::default() }
+        );
         assert_eq!(stats.device("MN0001").refused(), 1);
 
         // Taken for a write: the next batch starts empty; a failed write puts them back.

@@ -228,13 +228,17 @@ async fn receiver_counts_add_up_over_batches_and_hours<D: TestDb>() {
     ])
     .await
     .unwrap();
-    s.add_receiver_counts(vec![count("MN0001", "2026-12-05T14", "bad_frames", 10), count("MN0001", "2026-12-05T13", "wrong_password", 1)])
-        .await
-        .unwrap();
+    s.add_receiver_counts(vec![
+        count("MN0001", "2026-12-05T14", "bad_frames", 10),
+        count("MN0001", "2026-12-05T13", "wrong_password", 1),
+    ])
+    .await
+    .unwrap();
     s.add_receiver_counts(vec![count("MN0001", "2026-11-20T09", "bad_frames", 100)]).await.unwrap();
     s.add_receiver_counts(Vec::new()).await.unwrap();
     // Many keys at once: more than one statement.
-    let many: Vec<ReceiverCount> = (0..450).map(|n| count(&format!("MN{n:04}X"), "2026-12-05T14", "stored_packets", 1)).collect();
+    let many: Vec<ReceiverCount> =
+        (0..450).map(|n| count(&format!("MN{n:04}X"), "2026-12-05T14", "stored_packets", 1)).collect();
     s.add_receiver_counts(many).await.unwrap();
 
     let totals = s.receiver_totals("2026-12-05T00".into()).await.unwrap();

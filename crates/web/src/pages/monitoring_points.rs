@@ -198,7 +198,9 @@ fn parameters(text: &str) -> Result<Vec<MeasuredParameter>, AppError> {
         .map(|(n, line)| {
             let mut parts = line.split_whitespace();
             match (parts.next(), parts.next(), parts.next()) {
-                (Some(code), Some(unit), None) => Ok(MeasuredParameter { code: code.to_owned(), unit: unit.to_owned() }),
+                (Some(code), Some(unit), None) => {
+                    Ok(MeasuredParameter { code: code.to_owned(), unit: unit.to_owned() })
+                }
                 _ => Err(AppError::invalid(
                     "invalid_parameters",
                     format!("监测因子第{n}行应为「因子编码 单位」，如 w01018 mg/L"),
@@ -215,7 +217,9 @@ fn permit_limits(text: &str) -> Result<Vec<PermitLimit>, AppError> {
             let refused = || {
                 AppError::invalid(
                     "invalid_permit_limit",
-                    format!("许可限值第{n}行应为「因子 限值 依据」，如 w21003 ≤10 排污许可证编号（下限写 ≥5，范围写 6~9）"),
+                    format!(
+                        "许可限值第{n}行应为「因子 限值 依据」，如 w21003 ≤10 排污许可证编号（下限写 ≥5，范围写 6~9）"
+                    ),
                 )
             };
             let mut parts = line.splitn(3, char::is_whitespace);
@@ -270,10 +274,8 @@ impl FormPage {
         let most = standards.iter().map(|s| s.grades.len()).max().unwrap_or(0);
         let grades = (1..=most)
             .map(|g| {
-                let names: Vec<String> = standards
-                    .iter()
-                    .filter_map(|s| s.grades.get(g - 1).map(|n| format!("{} {n}", s.code)))
-                    .collect();
+                let names: Vec<String> =
+                    standards.iter().filter_map(|s| s.grades.get(g - 1).map(|n| format!("{} {n}", s.code))).collect();
                 (g.to_string(), names.join(" / "))
             })
             .collect();
@@ -345,8 +347,11 @@ fn refused<S: Store>(
     let (status, message) = shown(e)?;
     let typed_password = !form.password.is_empty();
     let mut page = FormPage::new(app, caller, menu, editing, PointForm { password: String::new(), ..form });
-    page.message =
-        Some(if typed_password { format!("{message}（为安全起见，设备访问密码需重新填写）") } else { message });
+    page.message = Some(if typed_password {
+        format!("{message}（为安全起见，设备访问密码需重新填写）")
+    } else {
+        message
+    });
     Ok(render(status, &page))
 }
 
