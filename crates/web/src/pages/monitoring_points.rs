@@ -25,6 +25,7 @@ use mashangban_domain::monitoring::{MeasuredParameter, PermitLimit, PointKind};
 use mashangban_domain::org::UnitKind;
 use mashangban_store::Store;
 
+use super::enterprises::optional;
 use super::{Layout, PageResult, render, shown};
 use crate::auth::Auth;
 use crate::routes::{Menu, Route};
@@ -109,11 +110,6 @@ struct PointForm {
     permit_limits: String,
     /// The version the edit was made on (hidden field).
     version: String,
-}
-
-fn optional(s: &str) -> Option<String> {
-    let s = s.trim();
-    (!s.is_empty()).then(|| s.to_owned())
 }
 
 /// A number as typed, formatted back without a needless `.0`.
