@@ -13,8 +13,8 @@ use mashangban_domain::monitoring::{
 use mashangban_domain::time::Instant;
 use mashangban_store::{
     ChangeEntity, MonitoringActor, MonitoringAlert, MonitoringDevice, MonitoringEvent, MonitoringOutage,
-    MonitoringPark, MonitoringPoint, MonitoringStore, ReadingAggregate, ReadingQuery, StoreError, StoreResult,
-    StoredBatch, StoredReading,
+    MonitoringPark, MonitoringPoint, MonitoringStore, ReadingAggregate, ReadingQuery, ReceiverCount, StoreError,
+    StoreResult, StoredBatch, StoredReading,
 };
 
 use crate::rows::json_text;
@@ -72,7 +72,10 @@ impl<D: Database> MonitoringStore for SqlStore<D> {
         let mn = mn.to_owned();
         let read = job(move |c| {
             Box::pin(async move {
-                let sql = format!("SELECT {POINT_COLUMNS}, p.password_hash FROM monitoring_points p WHERE p.mn = $1");
+                let sql = format!(
+                    "SELECT {POINT_COLUMNS}, p.password_hash FROM monitoring_points p
+                     WHERE p.mn = $1 AND p.retired_at IS NULL"
+                );
                 c.map_opt(&sql, &args![mn.as_str()], |row| {
                     let mut row = row;
                     let hash: String = row.take(row.len() - 1)?;
@@ -351,6 +354,89 @@ impl<D: Database> MonitoringStore for SqlStore<D> {
         self.db.read(read).await
     }
 
+    async fn retire_monitoring_point(
+        &self,
+        code: &str,
+        reason: String,
+        expected_version: Option<i64>,
+        at: Instant,
+        by: MonitoringActor,
+    ) -> StoreResult<MonitoringPoint> {
+        let code = code.to_owned();
+        let retire = job(move |c| {
+            Box::pin(async move {
+                let found = load_point(c, "code", code.into(), true).await?.ok_or_else(point_not_found)?;
+                check_changeable(&found, expected_version)?;
+                c.execute(
+                    "UPDATE monitoring_points SET retired_at = $2, version = version + 1, updated_at = $2 WHERE id = $1",
+                    &args![found.id, &at],
+                )
+                .await?;
+                point_event(c, found.id, "retired", &at, &by, Some(&reason)).await?;
+                crate::changes::append(c, ChangeEntity::Monitoring, &found.id.to_string(), "retired", &at).await?;
+                load_point(c, "id", found.id.into(), false).await?.ok_or_else(|| point_not_found().into())
+            })
+        });
+        self.db.write(retire).await
+    }
+
+    async fn add_receiver_counts(&self, counts: Vec<ReceiverCount>) -> StoreResult<()> {
+        // One row per key in each statement (PostgreSQL refuses to update a row twice in one INSERT).
+        let mut merged: std::collections::BTreeMap<(String, String, String), i64> = std::collections::BTreeMap::new();
+        for n in counts.into_iter().filter(|n| n.count > 0) {
+            *merged.entry((n.source, n.bucket, n.counter)).or_insert(0) += n.count;
+        }
+        if merged.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<((String, String, String), i64)> = merged.into_iter().collect();
+        let add = job(move |c| {
+            Box::pin(async move {
+                for chunk in rows.chunks(RECEIVER_COUNT_ROWS_PER_STATEMENT) {
+                    let mut values = Vec::with_capacity(chunk.len());
+                    let mut args: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
+                    for ((source, bucket, counter), count) in chunk {
+                        let n = args.len();
+                        values.push(format!("(${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4));
+                        args.extend([
+                            source.clone().into(),
+                            bucket.clone().into(),
+                            counter.clone().into(),
+                            (*count).into(),
+                        ]);
+                    }
+                    let sql = format!(
+                        "INSERT INTO monitoring_receiver_counts (source, bucket, counter, count) VALUES {}
+                         ON CONFLICT (source, bucket, counter)
+                         DO UPDATE SET count = monitoring_receiver_counts.count + EXCLUDED.count",
+                        values.join(", ")
+                    );
+                    c.execute(&sql, &args).await?;
+                }
+                Ok(())
+            })
+        });
+        self.db.write(add).await
+    }
+
+    async fn receiver_totals(&self, since: String) -> StoreResult<Vec<(String, String, i64)>> {
+        let read = job(move |c| {
+            Box::pin(async move {
+                c.map(
+                    "SELECT source, counter, CAST(SUM(count) AS BIGINT) FROM monitoring_receiver_counts WHERE bucket >= $1
+                     GROUP BY source, counter ORDER BY source, counter",
+                    &args![since.as_str()],
+                    |row| {
+                        let mut c = row.cols();
+                        Ok((c.get()?, c.get()?, c.get()?))
+                    },
+                )
+                .await
+            })
+        });
+        self.db.read(read).await
+    }
+
     async fn monitoring_outages(
         &self,
         open_only: bool,
@@ -477,6 +563,20 @@ async fn check_references(c: &dyn Conn, input: &PointInput, except_id: Option<i6
     Ok(())
 }
 
+/// Rows of receiver counts one statement adds (four values each).
+const RECEIVER_COUNT_ROWS_PER_STATEMENT: usize = 200;
+
+/// A point may change while not retired and, when the change names a version, at that version.
+fn check_changeable(found: &MonitoringPoint, expected_version: Option<i64>) -> StoreResult<()> {
+    if found.retired_at.is_some() {
+        return Err(DomainError::conflict("monitoring_point_retired", "点位已停用，不能再修改").into());
+    }
+    if expected_version.is_some_and(|v| v != found.version) {
+        return Err(DomainError::conflict("monitoring_point_changed", "点位已被他人修改，请刷新后重试").into());
+    }
+    Ok(())
+}
+
 fn mn_taken(mn: &str) -> StoreError {
     DomainError::conflict("monitoring_mn_taken", format!("设备MN号「{mn}」已被其他点位使用")).into()
 }
@@ -538,9 +638,7 @@ async fn update_point(
     by: MonitoringActor,
 ) -> StoreResult<MonitoringPoint> {
     let found = load_point(c, "code", code.into(), true).await?.ok_or_else(point_not_found)?;
-    if expected_version.is_some_and(|v| v != found.version) {
-        return Err(DomainError::conflict("monitoring_point_changed", "点位已被他人修改，请刷新后重试").into());
-    }
+    check_changeable(&found, expected_version)?;
     check_references(c, &input, Some(found.id)).await?;
     let changed = c
         .execute(
@@ -774,7 +872,7 @@ async fn notify_first_alert(
 
 const POINT_COLUMNS: &str = "p.id, p.code, p.name, p.kind, p.credit_code, p.ledger_item_id, p.mn, p.standard_code,
     p.grade, p.permit_limits, p.parameters, p.unit_id, p.version, p.created_at, p.updated_at, p.last_reading_at,
-    p.offline_after_minutes, p.last_valid_at, p.park_id";
+    p.offline_after_minutes, p.last_valid_at, p.park_id, p.retired_at";
 
 fn point(row: Row) -> StoreResult<MonitoringPoint> {
     let mut c = row.cols();
@@ -801,6 +899,7 @@ fn point(row: Row) -> StoreResult<MonitoringPoint> {
         offline_after_minutes: u32::try_from(c.get::<i64>()?).unwrap_or(u32::MAX),
         last_valid_at: c.get()?,
         park_id: c.get()?,
+        retired_at: c.get()?,
     })
 }
 

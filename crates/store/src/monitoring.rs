@@ -46,6 +46,8 @@ pub struct MonitoringPoint {
     pub last_valid_at: Option<Instant>,
     /// The park (智慧园区) it belongs to, if any.
     pub park_id: Option<i64>,
+    /// When it was retired (停用): its device is refused and it cannot be changed from then on.
+    pub retired_at: Option<Instant>,
 }
 
 /// A park under online monitoring (智慧园区); its points name it by `park_id`.
@@ -164,6 +166,18 @@ pub struct StoredBatch {
     pub alerts: Vec<MonitoringAlert>,
     /// Points whose 数据缺失 alert the batch's valid data ended.
     pub recovered: Vec<i64>,
+}
+
+/// Counts one node's HJ 212 receiver adds to the durable ones: of one source
+/// (a device's MN, or `peer:<ip>`), in one hour (`2026-12-05T14`, Shanghai), of one counter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiverCount {
+    pub source: String,
+    pub bucket: String,
+    /// `stored_packets`, `readings_received`, `bad_frames`, `bad_packets`, `unknown_device`,
+    /// `wrong_password`, `bad_time` or `store_failures`.
+    pub counter: String,
+    pub count: i64,
 }
 
 /// A device as the receiver checks it.
@@ -299,4 +313,25 @@ pub trait MonitoringStore {
         at: Instant,
         by: MonitoringActor,
     ) -> impl Future<Output = StoreResult<MonitoringAlert>> + Send;
+
+    /// Retires a point (停用) with a `retired` event carrying the reason and a
+    /// change-feed row. With `expected_version`, a point changed meanwhile is
+    /// refused (`409 monitoring_point_changed`). `404 monitoring_point_not_found`,
+    /// `409 monitoring_point_retired` (already).
+    fn retire_monitoring_point(
+        &self,
+        code: &str,
+        reason: String,
+        expected_version: Option<i64>,
+        at: Instant,
+        by: MonitoringActor,
+    ) -> impl Future<Output = StoreResult<MonitoringPoint>> + Send;
+
+    /// Adds receiver counts to the durable ones in one transaction (a row per
+    /// source, hour and counter, summed with what other nodes and earlier batches added).
+    fn add_receiver_counts(&self, counts: Vec<ReceiverCount>) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// The durable receiver counts of every source from the hour `since` (`2026-12-05T14`) on,
+    /// summed over hours and nodes: (source, counter, total), by source and counter.
+    fn receiver_totals(&self, since: String) -> impl Future<Output = StoreResult<Vec<(String, String, i64)>>> + Send;
 }

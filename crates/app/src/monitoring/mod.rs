@@ -85,6 +85,38 @@ pub struct PointBody {
     pub version: Option<i64>,
 }
 
+/// Retiring a point (停用): why, and optionally the version it was decided on.
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetireBody {
+    #[schemars(length(max = 500))]
+    pub reason: String,
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// The points list's search: `park` (a park's code), `q` (part of the enterprise's credit
+/// code or name, the point's code or name, or the device MN), `retired=true` for retired ones too.
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
+pub struct PointSearch {
+    #[serde(default)]
+    pub park: Option<String>,
+    #[serde(default)]
+    pub q: Option<String>,
+    #[serde(default)]
+    pub retired: Option<bool>,
+}
+
+/// A point as found by [`Monitoring::search`]: with its park and enterprise names.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PointRow {
+    #[serde(flatten)]
+    pub point: PointView,
+    pub park_code: Option<String>,
+    pub park_name: Option<String>,
+    pub enterprise_name: Option<String>,
+}
+
 /// A point as shown: never its password.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PointView {
@@ -111,11 +143,13 @@ pub struct PointView {
     pub last_valid_at: Option<String>,
     /// Minutes without valid data before the point is offline and a 数据缺失 alert is raised.
     pub offline_after_minutes: u32,
-    /// `normal`, `exceeding` (an open alert) or `offline` (no valid data yet, or none for
-    /// `offline_after_minutes`).
+    /// `retired` (停用), else `normal`, `exceeding` (an open alert) or `offline` (no valid data yet,
+    /// or none for `offline_after_minutes`).
     pub status: String,
     pub status_label: String,
     pub open_alerts: usize,
+    /// When it was retired (停用).
+    pub retired_at: Option<String>,
 }
 
 /// A 数据缺失 alert: a point without valid data for longer than its set time.
@@ -298,6 +332,64 @@ impl<'a, S: Store> Monitoring<'a, S> {
         let point = store.update_monitoring_point(code, input, hash, version, self.app.now(), actor(caller)).await?;
         self.app.live().publish_monitoring(point.id);
         self.view_one(point).await
+    }
+
+    /// Retires a point with a reason (`409 monitoring_point_retired` when it is already,
+    /// `monitoring_point_changed` at another version). Its device is refused from then on.
+    pub async fn retire(&self, caller: &Caller, code: &str, body: RetireBody) -> AppResult<PointView> {
+        let reason = mashangban_domain::validation::required_text("停用原因", &body.reason, 500)?;
+        let point =
+            self.app.store().retire_monitoring_point(code, reason, body.version, self.app.now(), actor(caller)).await?;
+        self.app.live().publish_monitoring(point.id);
+        self.view_one(point).await
+    }
+
+    /// Points matching a search, by code, with their park and enterprise names.
+    pub async fn search(&self, query: &PointSearch) -> AppResult<Vec<PointRow>> {
+        let store = self.app.store();
+        let parks: BTreeMap<i64, (String, String)> =
+            store.monitoring_parks().await?.into_iter().map(|p| (p.id, (p.code, p.name))).collect();
+        let park = query.park.as_deref().map(str::trim).filter(|p| !p.is_empty());
+        let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_uppercase);
+        let mut names: BTreeMap<String, Option<String>> = BTreeMap::new();
+        let mut rows = Vec::new();
+        for (point, view) in self.list_with_park().await? {
+            let park_of = point.park_id.and_then(|id| parks.get(&id));
+            if park.is_some_and(|code| park_of.is_none_or(|(c, _)| c != code))
+                || (point.retired_at.is_some() && query.retired != Some(true))
+            {
+                continue;
+            }
+            let enterprise_name = match &point.credit_code {
+                Some(code) => match names.get(code) {
+                    Some(name) => name.clone(),
+                    None => {
+                        let name = store
+                            .enterprise(code, mashangban_domain::enterprise::EnterpriseScope::All)
+                            .await?
+                            .map(|e| e.name);
+                        names.insert(code.clone(), name.clone());
+                        name
+                    }
+                },
+                None => None,
+            };
+            if let Some(q) = &q {
+                let texts = [Some(&point.code), Some(&point.name), Some(&point.mn), point.credit_code.as_ref()];
+                let hit =
+                    texts.into_iter().flatten().chain(enterprise_name.as_ref()).any(|t| t.to_uppercase().contains(q));
+                if !hit {
+                    continue;
+                }
+            }
+            rows.push(PointRow {
+                point: view,
+                park_code: park_of.map(|(c, _)| c.clone()),
+                park_name: park_of.map(|(_, n)| n.clone()),
+                enterprise_name,
+            });
+        }
+        Ok(rows)
     }
 
     fn input(&self, body: PointBody) -> AppResult<PointInput> {
@@ -491,10 +583,11 @@ impl<'a, S: Store> Monitoring<'a, S> {
         let offline = p.last_valid_at.is_none()
             || outage_due(p.last_valid_at, p.last_reading_at, p.created_at, p.offline_after_minutes, self.app.now())
                 .is_some();
-        let (status, status_label) = match (open_alerts > 0, offline) {
-            (true, _) => ("exceeding", "超标"),
-            (false, true) => ("offline", "离线"),
-            (false, false) => ("normal", "正常"),
+        let (status, status_label) = match (p.retired_at.is_some(), open_alerts > 0, offline) {
+            (true, _, _) => ("retired", "已停用"),
+            (false, true, _) => ("exceeding", "超标"),
+            (false, false, true) => ("offline", "离线"),
+            (false, false, false) => ("normal", "正常"),
         };
         PointView {
             id: p.id,
@@ -521,6 +614,7 @@ impl<'a, S: Store> Monitoring<'a, S> {
             status: status.into(),
             status_label: status_label.into(),
             open_alerts,
+            retired_at: p.retired_at.as_ref().map(format_instant),
         }
     }
 
@@ -574,7 +668,7 @@ impl<'a, S: Store> Monitoring<'a, S> {
 pub async fn raise_missing_data<S: Store>(app: &App<S>) -> AppResult<usize> {
     let now = app.now();
     let mut raised = 0;
-    for p in app.store().monitoring_points().await? {
+    for p in app.store().monitoring_points().await?.into_iter().filter(|p| p.retired_at.is_none()) {
         let Some(kind) = outage_due(p.last_valid_at, p.last_reading_at, p.created_at, p.offline_after_minutes, now)
         else {
             continue;

@@ -3,7 +3,8 @@
 //! open enforcement cases and compensation matters of its enterprises (to
 //! those who read enforcement, in their scope), its shared facilities
 //! (共性工厂), two-week trends (hourly values stored and alerts per day) and
-//! the packets this node's HJ 212 receiver refused, per device.
+//! the packets the HJ 212 receivers of every node stored and refused per
+//! device over the last week, from the durable counts.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,6 +19,7 @@ use mashangban_domain::org::UnitKind;
 use mashangban_domain::time::{format_instant, shanghai};
 use mashangban_store::{MonitoringPark, MonitoringPoint, Store};
 
+use super::receiver::DeviceCounters;
 use super::{AlertQuery, AlertView, Monitoring, OutageQuery, OutageView, PointView};
 use crate::compensation::MatterView;
 use crate::enforcement::{CaseQuery, CaseView};
@@ -86,7 +88,11 @@ pub struct TrendDay {
     pub alerts: usize,
 }
 
-/// What this node's receiver refused of one device since it started.
+/// Days of the durable receiver counts the park's page sums by default.
+pub const RECEIVER_COUNT_DAYS: u32 = 7;
+
+/// What the HJ 212 receivers of every node stored and refused of one device
+/// over the last [`RECEIVER_COUNT_DAYS`] days (from the database's counts).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DeviceRefusals {
     pub point_code: String,
@@ -98,6 +104,25 @@ pub struct DeviceRefusals {
     pub bad_packets: u64,
     pub wrong_password: u64,
     pub bad_time: u64,
+}
+
+/// The durable counts of one source: a device's MN (with its point) or a peer address (`peer:1.2.3.4`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SourceCounts {
+    pub source: String,
+    /// The point whose device has this MN, if any.
+    pub point_code: Option<String>,
+    #[serde(flatten)]
+    pub counts: DeviceCounters,
+    /// All refusals.
+    pub refused: u64,
+}
+
+/// The receiver counts' query: `days` back, today included (1–400, 7 when absent).
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
+pub struct ReceiverCountQuery {
+    #[serde(default)]
+    pub days: Option<u32>,
 }
 
 /// The park's page.
@@ -200,16 +225,16 @@ impl<S: Store> Monitoring<'_, S> {
         }
 
         let trend = self.trend(&members, &alerts).await?;
-        let stats = self.app.receiver_stats();
+        let totals = self.receiver_totals(RECEIVER_COUNT_DAYS).await?;
         let devices = members
             .iter()
             .map(|(p, _)| {
-                let c = stats.device(&p.mn);
+                let c = totals.get(&p.mn).copied().unwrap_or_default();
                 DeviceRefusals {
                     point_code: p.code.clone(),
                     mn: p.mn.clone(),
                     stored_packets: c.stored_packets,
-                    refused: c.bad_frames + c.bad_packets + c.wrong_password + c.bad_time + c.store_failures,
+                    refused: c.refused(),
                     bad_frames: c.bad_frames,
                     bad_packets: c.bad_packets,
                     wrong_password: c.wrong_password,
@@ -230,6 +255,40 @@ impl<S: Store> Monitoring<'_, S> {
             trend,
             devices,
         })
+    }
+
+    /// The receivers' counts of every source over the last `days` days (today
+    /// included), summed over the nodes: devices by MN, unknown ones by peer address.
+    /// `422 invalid_days` outside 1–400.
+    pub async fn receiver_counts(&self, query: ReceiverCountQuery) -> AppResult<Vec<SourceCounts>> {
+        let days = query.days.unwrap_or(RECEIVER_COUNT_DAYS);
+        if !(1..=400).contains(&days) {
+            return Err(AppError::invalid("invalid_days", "天数应为1~400"));
+        }
+        let points: BTreeMap<String, String> =
+            self.app.store().monitoring_points().await?.into_iter().map(|p| (p.mn, p.code)).collect();
+        Ok(self
+            .receiver_totals(days)
+            .await?
+            .into_iter()
+            .map(|(source, counts)| SourceCounts {
+                point_code: points.get(&source).cloned(),
+                refused: counts.refused(),
+                source,
+                counts,
+            })
+            .collect())
+    }
+
+    /// The durable counts by source over the last `days` days (Shanghai hours, today included).
+    async fn receiver_totals(&self, days: u32) -> AppResult<BTreeMap<String, DeviceCounters>> {
+        let today = self.app.now().with_timezone(&shanghai()).date_naive();
+        let since = format!("{}T00", today - Duration::days(i64::from(days) - 1));
+        let mut totals: BTreeMap<String, DeviceCounters> = BTreeMap::new();
+        for (source, counter, n) in self.app.store().receiver_totals(since).await? {
+            totals.entry(source).or_default().add(&counter, u64::try_from(n).unwrap_or(0));
+        }
+        Ok(totals)
     }
 
     /// Hourly values stored and alerts raised per day over the last [`TREND_DAYS`] days.
@@ -261,7 +320,7 @@ impl<S: Store> Monitoring<'_, S> {
     }
 
     /// Every point with its view.
-    async fn list_with_park(&self) -> AppResult<Vec<(MonitoringPoint, PointView)>> {
+    pub(super) async fn list_with_park(&self) -> AppResult<Vec<(MonitoringPoint, PointView)>> {
         let points = self.app.store().monitoring_points().await?;
         let open = self.open_alert_counts().await?;
         Ok(points

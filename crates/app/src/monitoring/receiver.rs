@@ -17,6 +17,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -26,7 +27,7 @@ use mashangban_domain::monitoring::{MAX_READINGS_PER_BATCH, NewReading, ReadingK
 use mashangban_domain::time::in_shanghai;
 use mashangban_hj212::answer::{data_answer, request_answer};
 use mashangban_hj212::{DataKind, Frame, FrameReader, Packet, RequestReturn};
-use mashangban_store::{MonitoringDevice, Store};
+use mashangban_store::{MonitoringDevice, ReceiverCount, Store};
 
 use mashangban_domain::monitoring::device_password_hash;
 
@@ -44,6 +45,8 @@ pub struct ReceiverConfig {
     pub batch_window: Duration,
     /// Connections served at once; more are closed on arrival.
     pub max_connections: usize,
+    /// How often the counters are added to the database's (one transaction each time).
+    pub flush_every: Duration,
 }
 
 impl Default for ReceiverConfig {
@@ -53,13 +56,14 @@ impl Default for ReceiverConfig {
             max_data_len: mashangban_hj212::frame::MAX_DATA_LEN,
             batch_window: Duration::from_millis(5),
             max_connections: 10_000,
+            flush_every: Duration::from_secs(10),
         }
     }
 }
 
-/// Counters of one device (by MN) or, before any device is known on a
-/// connection, of the peer address (`peer:1.2.3.4:5678`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+/// Counters of one device (by MN) or of a peer address (`peer:1.2.3.4`): packets of unknown
+/// devices, and frames on a connection before any device is known on it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct DeviceCounters {
     /// Data packets whose readings were stored (a duplicate's readings are ignored by the store).
     pub stored_packets: u64,
@@ -77,26 +81,170 @@ pub struct DeviceCounters {
     pub store_failures: u64,
 }
 
-/// The counters of a running receiver, shared with whoever shows them.
-#[derive(Debug, Clone, Default)]
-pub struct ReceiverStats(Arc<Mutex<BTreeMap<String, DeviceCounters>>>);
+impl DeviceCounters {
+    /// Every counter by its stored name.
+    pub fn entries(&self) -> [(&'static str, u64); 8] {
+        [
+            ("stored_packets", self.stored_packets),
+            ("readings_received", self.readings_received),
+            ("bad_frames", self.bad_frames),
+            ("bad_packets", self.bad_packets),
+            ("unknown_device", self.unknown_device),
+            ("wrong_password", self.wrong_password),
+            ("bad_time", self.bad_time),
+            ("store_failures", self.store_failures),
+        ]
+    }
 
-impl ReceiverStats {
-    fn bump(&self, key: &str, f: impl FnOnce(&mut DeviceCounters)) {
-        if let Ok(mut map) = self.0.lock() {
-            f(map.entry(key.to_owned()).or_default());
+    /// Adds `n` to the counter of that stored name (an unknown name is ignored).
+    pub fn add(&mut self, counter: &str, n: u64) {
+        let field = match counter {
+            "stored_packets" => &mut self.stored_packets,
+            "readings_received" => &mut self.readings_received,
+            "bad_frames" => &mut self.bad_frames,
+            "bad_packets" => &mut self.bad_packets,
+            "unknown_device" => &mut self.unknown_device,
+            "wrong_password" => &mut self.wrong_password,
+            "bad_time" => &mut self.bad_time,
+            "store_failures" => &mut self.store_failures,
+            _ => return,
+        };
+        *field = field.saturating_add(n);
+    }
+
+    fn merge(&mut self, other: &DeviceCounters) {
+        for (name, n) in other.entries() {
+            self.add(name, n);
         }
     }
 
-    /// A snapshot of every counter.
-    pub fn snapshot(&self) -> BTreeMap<String, DeviceCounters> {
-        self.0.lock().map(|m| m.clone()).unwrap_or_default()
+    /// All refusals: bad frames and packets, unknown device, wrong password, bad times, store failures.
+    pub fn refused(&self) -> u64 {
+        self.bad_frames
+            + self.bad_packets
+            + self.unknown_device
+            + self.wrong_password
+            + self.bad_time
+            + self.store_failures
+    }
+}
+
+/// Peer-address sources one node counts between two flushes at most; the
+/// counts of further addresses go to [`OTHER_PEERS`]. Device sources are
+/// bounded by the devices known (a device is counted by MN only once found).
+pub const MAX_PEER_SOURCES: usize = 1024;
+/// Where the counts of peers beyond [`MAX_PEER_SOURCES`] go.
+pub const OTHER_PEERS: &str = "peer:*";
+
+#[derive(Debug, Default)]
+struct Counts {
+    /// Since this receiver started (this node only).
+    since_start: BTreeMap<String, DeviceCounters>,
+    /// Peer sources in `since_start`.
+    start_peers: usize,
+    /// Not yet added to the durable counts.
+    pending: BTreeMap<String, DeviceCounters>,
+    /// Peer sources in `pending`.
+    pending_peers: usize,
+}
+
+/// The counters of `key` in `map`, unless it is a new peer beyond the bound: then [`OTHER_PEERS`].
+fn entry<'a>(map: &'a mut BTreeMap<String, DeviceCounters>, peers: &mut usize, key: &str) -> &'a mut DeviceCounters {
+    let key = if !key.starts_with("peer:") || key == OTHER_PEERS || map.contains_key(key) {
+        key
+    } else if *peers >= MAX_PEER_SOURCES {
+        OTHER_PEERS
+    } else {
+        *peers += 1;
+        key
+    };
+    map.entry(key.to_owned()).or_default()
+}
+
+/// The counters of a running receiver: this node's since it started, and
+/// those not yet written to the database, which the receiver adds to the
+/// durable, cluster-wide counts in batches ([`ReceiverConfig::flush_every`]).
+#[derive(Debug, Clone, Default)]
+pub struct ReceiverStats(Arc<Mutex<Counts>>);
+
+impl ReceiverStats {
+    fn bump(&self, key: &str, f: impl Fn(&mut DeviceCounters)) {
+        if let Ok(mut counts) = self.0.lock() {
+            let counts = &mut *counts;
+            f(entry(&mut counts.pending, &mut counts.pending_peers, key));
+            f(entry(&mut counts.since_start, &mut counts.start_peers, key));
+        }
     }
 
-    /// The counters of one device (MN).
-    pub fn device(&self, mn: &str) -> DeviceCounters {
-        self.0.lock().ok().and_then(|m| m.get(mn).copied()).unwrap_or_default()
+    /// A snapshot of this node's counters since the receiver started.
+    pub fn snapshot(&self) -> BTreeMap<String, DeviceCounters> {
+        self.0.lock().map(|c| c.since_start.clone()).unwrap_or_default()
     }
+
+    /// This node's counters of one source (an MN or `peer:<ip>`) since the receiver started.
+    pub fn device(&self, source: &str) -> DeviceCounters {
+        self.0.lock().ok().and_then(|c| c.since_start.get(source).copied()).unwrap_or_default()
+    }
+
+    /// Sources with counts not yet written.
+    pub fn pending_sources(&self) -> usize {
+        self.0.lock().map(|c| c.pending.len()).unwrap_or(0)
+    }
+
+    /// Takes the counts not yet written.
+    fn take_pending(&self) -> BTreeMap<String, DeviceCounters> {
+        match self.0.lock() {
+            Ok(mut c) => {
+                c.pending_peers = 0;
+                std::mem::take(&mut c.pending)
+            }
+            Err(_) => BTreeMap::new(),
+        }
+    }
+
+    /// Puts back counts a failed write took (within the same bounds).
+    fn restore(&self, taken: BTreeMap<String, DeviceCounters>) {
+        if let Ok(mut counts) = self.0.lock() {
+            let counts = &mut *counts;
+            for (key, n) in taken {
+                entry(&mut counts.pending, &mut counts.pending_peers, &key).merge(&n);
+            }
+        }
+    }
+
+    /// Adds the counts not yet written to the database's, in one
+    /// transaction under the current hour; on failure they wait for the next flush.
+    pub async fn flush<S: Store>(&self, app: &App<S>) -> bool {
+        let pending = self.take_pending();
+        if pending.is_empty() {
+            return true;
+        }
+        let bucket = hour_bucket(&app.now());
+        let rows: Vec<ReceiverCount> = pending
+            .iter()
+            .flat_map(|(source, c)| {
+                c.entries().into_iter().filter(|(_, n)| *n > 0).map(|(counter, n)| ReceiverCount {
+                    source: source.clone(),
+                    bucket: bucket.clone(),
+                    counter: counter.to_owned(),
+                    count: i64::try_from(n).unwrap_or(i64::MAX),
+                })
+            })
+            .collect();
+        match app.store().add_receiver_counts(rows).await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::error!(%error, "hj212: could not write the receiver counts; kept for the next flush");
+                self.restore(pending);
+                false
+            }
+        }
+    }
+}
+
+/// The hour bucket of the durable counts: `2026-12-05T14` (Shanghai).
+pub fn hour_bucket(at: &mashangban_domain::time::Instant) -> String {
+    at.with_timezone(&mashangban_domain::time::shanghai()).format("%Y-%m-%dT%H").to_string()
 }
 
 /// Readings of one packet waiting for the writer, and where to say they are stored.
@@ -113,8 +261,13 @@ pub async fn run<S: Store>(
     let (jobs, queue) = mpsc::channel::<Job>(4096);
     let writer = tokio::spawn(write_batches(app.clone(), queue, config.batch_window));
     let slots = Arc::new(Semaphore::new(config.max_connections));
+    let mut flush = tokio::time::interval(config.flush_every);
+    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            _ = flush.tick() => {
+                stats.flush(&app).await;
+            }
             changed = stop.changed() => {
                 if changed.is_err() || *stop.borrow() {
                     break;
@@ -148,6 +301,7 @@ pub async fn run<S: Store>(
     }
     drop(jobs);
     let _ = writer.await;
+    stats.flush(&app).await;
 }
 
 /// The single writer: takes the first waiting packet, gathers what else
@@ -227,7 +381,12 @@ impl<S: Store> Connection<S> {
     }
 
     fn counter_key(&self) -> String {
-        self.device.clone().unwrap_or_else(|| format!("peer:{}", self.peer))
+        self.device.clone().unwrap_or_else(|| self.peer_key())
+    }
+
+    /// Counted by address, not port: a reconnecting device is one source.
+    fn peer_key(&self) -> String {
+        format!("peer:{}", self.peer.ip())
     }
 
     fn refuse_frame(&self, error: &mashangban_hj212::Error) {
@@ -285,7 +444,8 @@ impl<S: Store> Connection<S> {
         };
         let Some(device) = found else {
             tracing::warn!(peer = %self.peer, mn = %packet.mn, "hj212: unknown device; refused");
-            self.stats.bump(&packet.mn, |c| c.unknown_device += 1);
+            // By address: made-up MNs must not grow the counters without bound.
+            self.stats.bump(&self.peer_key(), |c| c.unknown_device += 1);
             return Err(None);
         };
         if device_password_hash(&packet.mn, &packet.pw) != device.password_hash {
@@ -333,4 +493,48 @@ fn reading_kind(kind: DataKind) -> ReadingKind {
 /// The answer refusing a wrong password (9011, `QnRtn=3`), when the packet asks for one.
 pub fn wrong_password_answer(packet: &Packet) -> Option<Vec<u8>> {
     packet.needs_answer().then(|| request_answer(packet, RequestReturn::BadPassword).to_frame().ok()).flatten()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_sources_are_bounded_and_device_counts_kept_apart() {
+        let stats = ReceiverStats::default();
+        for n in 0..MAX_PEER_SOURCES + 50 {
+            stats.bump(&format!("peer:10.0.{}.{}", n / 256, n % 256), |c| c.unknown_device += 1);
+        }
+        stats.bump("MN0001", |c| c.bad_frames += 1);
+        stats.bump("peer:10.0.0.1", |c| c.bad_frames += 1);
+        assert_eq!(stats.pending_sources(), MAX_PEER_SOURCES + 2, "the peers, the overflow and the device");
+        assert_eq!(stats.device(OTHER_PEERS).unknown_device, 50);
+        assert_eq!(
+            stats.device("peer:10.0.0.1"),
+            DeviceCounters { unknown_device: 1, bad_frames: 1, ..Default::default() }
+        );
+        assert_eq!(stats.device("MN0001").refused(), 1);
+
+        // Taken for a write: the next batch starts empty; a failed write puts them back.
+        let taken = stats.take_pending();
+        assert_eq!((taken.len(), stats.pending_sources()), (MAX_PEER_SOURCES + 2, 0));
+        stats.bump("peer:192.168.1.1", |c| c.bad_frames += 1);
+        stats.restore(taken);
+        assert_eq!(stats.pending_sources(), MAX_PEER_SOURCES + 2, "one more peer goes to the overflow");
+        let pending = stats.take_pending();
+        assert_eq!(pending.get(OTHER_PEERS).map(|c| c.unknown_device + c.bad_frames), Some(51));
+        assert_eq!(stats.snapshot().len(), MAX_PEER_SOURCES + 2, "since-start counts are bounded the same way");
+    }
+
+    #[test]
+    fn counters_go_by_their_stored_names() {
+        let mut c = DeviceCounters::default();
+        for (name, _) in DeviceCounters::default().entries() {
+            c.add(name, 2);
+        }
+        c.add("no_such_counter", 5);
+        assert!(c.entries().iter().all(|(_, n)| *n == 2), "{c:?}");
+        assert_eq!(c.refused(), 12);
+    }
 }

@@ -129,8 +129,10 @@ impl<S: Store> Monitoring<'_, S> {
         self.finish(readings, report).await
     }
 
+    /// The points that take readings: retired ones do not.
     async fn points_by_code(&self) -> AppResult<HashMap<String, MonitoringPoint>> {
-        Ok(self.app.store().monitoring_points().await?.into_iter().map(|p| (p.code.clone(), p)).collect())
+        let points = self.app.store().monitoring_points().await?.into_iter().filter(|p| p.retired_at.is_none());
+        Ok(points.map(|p| (p.code.clone(), p)).collect())
     }
 
     async fn finish(&self, readings: Vec<NewReading>, report: Report) -> AppResult<UploadReport> {

@@ -9,13 +9,18 @@ use mashangban_domain::monitoring::{
 };
 use mashangban_domain::org::UnitKind;
 use mashangban_store::{
-    ChangeCursor, ChangeEntity, ChangeStore, MonitoringActor, MonitoringStore, OrgStore, ReadingQuery,
+    ChangeCursor, ChangeEntity, ChangeStore, MonitoringActor, MonitoringStore, OrgStore, ReadingQuery, ReceiverCount,
 };
 
 use crate::org::unit;
 use crate::support::{Env, TestDb, at, execute, refusal, t0};
 
-on_both!(points_keep_their_history_and_refuse_clashes, readings_are_stored_once_with_aggregates_and_alerts);
+on_both!(
+    points_keep_their_history_and_refuse_clashes,
+    readings_are_stored_once_with_aggregates_and_alerts,
+    a_retired_point_refuses_its_device_and_every_change,
+    receiver_counts_add_up_over_batches_and_hours
+);
 
 fn desk() -> MonitoringActor {
     MonitoringActor { user_id: None, name: "环境局（admin）".into() }
@@ -181,4 +186,68 @@ async fn readings_are_stored_once_with_aggregates_and_alerts<D: TestDb>() {
         .map(|c| c.kind.as_str())
         .collect();
     assert_eq!(kinds, ["created", "alert_opened", "alert_dismissed"]);
+}
+
+async fn a_retired_point_refuses_its_device_and_every_change<D: TestDb>() {
+    let env: Env<D> = D::create().await;
+    let s = env.store();
+    let unit_id = bureau(&env).await;
+    let input = PointInput::new(draft("WS-1", "MN0001", unit_id)).unwrap();
+    s.create_monitoring_point(input.clone(), "h1".into(), t0(), desk()).await.unwrap();
+    let stale = s.retire_monitoring_point("WS-1", "拆除".into(), Some(9), at(1), desk()).await;
+    assert_eq!(refusal(stale), "monitoring_point_changed");
+    let retired = s.retire_monitoring_point("WS-1", "企业关停".into(), Some(1), at(1), desk()).await.unwrap();
+    assert_eq!((retired.version, retired.retired_at), (2, Some(at(1))));
+    assert!(s.monitoring_device("MN0001").await.unwrap().is_none(), "its device is refused");
+    let again = s.retire_monitoring_point("WS-1", "再次".into(), None, at(2), desk()).await;
+    assert_eq!(refusal(again), "monitoring_point_retired");
+    let update = s.update_monitoring_point("WS-1", input, None, None, at(2), desk()).await;
+    assert_eq!(refusal(update), "monitoring_point_retired");
+    let missing = s.retire_monitoring_point("WS-9", "x".into(), None, at(2), desk()).await;
+    assert_eq!(refusal(missing), "monitoring_point_not_found");
+    let events = s.monitoring_point_events(retired.id).await.unwrap();
+    let kinds: Vec<(&str, Option<&str>)> = events.iter().map(|e| (e.kind.as_str(), e.note.as_deref())).collect();
+    assert_eq!(kinds, [("created", None), ("retired", Some("企业关停"))]);
+    assert_eq!(s.monitoring_points().await.unwrap()[0].retired_at, Some(at(1)), "listed, marked retired");
+}
+
+async fn receiver_counts_add_up_over_batches_and_hours<D: TestDb>() {
+    let env: Env<D> = D::create().await;
+    let s = env.store();
+    let count = |source: &str, bucket: &str, counter: &str, count: i64| ReceiverCount {
+        source: source.into(),
+        bucket: bucket.into(),
+        counter: counter.into(),
+        count,
+    };
+    // Two nodes' batches in one hour, one the hour before, one of last week; a key twice in a batch.
+    s.add_receiver_counts(vec![
+        count("MN0001", "2026-12-05T14", "bad_frames", 3),
+        count("MN0001", "2026-12-05T14", "bad_frames", 2),
+        count("peer:10.0.0.9", "2026-12-05T14", "unknown_device", 7),
+    ])
+    .await
+    .unwrap();
+    s.add_receiver_counts(vec![
+        count("MN0001", "2026-12-05T14", "bad_frames", 10),
+        count("MN0001", "2026-12-05T13", "wrong_password", 1),
+    ])
+    .await
+    .unwrap();
+    s.add_receiver_counts(vec![count("MN0001", "2026-11-20T09", "bad_frames", 100)]).await.unwrap();
+    s.add_receiver_counts(Vec::new()).await.unwrap();
+    // Many keys at once: more than one statement.
+    let many: Vec<ReceiverCount> =
+        (0..450).map(|n| count(&format!("MN{n:04}X"), "2026-12-05T14", "stored_packets", 1)).collect();
+    s.add_receiver_counts(many).await.unwrap();
+
+    let totals = s.receiver_totals("2026-12-05T00".into()).await.unwrap();
+    assert_eq!(totals.len(), 450 + 3, "{totals:?}");
+    let of = |source: &str| -> Vec<(String, i64)> {
+        totals.iter().filter(|(s, _, _)| s == source).map(|(_, c, n)| (c.clone(), *n)).collect()
+    };
+    assert_eq!(of("MN0001"), [("bad_frames".to_owned(), 15), ("wrong_password".to_owned(), 1)]);
+    assert_eq!(of("peer:10.0.0.9"), [("unknown_device".to_owned(), 7)]);
+    let week = s.receiver_totals("2026-11-20T00".into()).await.unwrap();
+    assert!(week.contains(&("MN0001".into(), "bad_frames".into(), 115)), "{week:?}");
 }

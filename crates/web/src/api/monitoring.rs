@@ -11,11 +11,11 @@ use axum::extract::{Query, State};
 use crate::extract::Path;
 use axum::http::{HeaderMap, StatusCode, header};
 
-use mashangban_app::monitoring::parks::{ParkBody, ParkDashboard, ParkView};
+use mashangban_app::monitoring::parks::{ParkBody, ParkDashboard, ParkView, ReceiverCountQuery, SourceCounts};
 use mashangban_app::monitoring::upload::{MAX_CSV_BYTES, ReadingsBody, UploadReport};
 use mashangban_app::monitoring::{
     AlertDetail, AlertQuery, AlertView, DismissBody, OutageQuery, OutageView, PointBody, PointDetail, PointView,
-    Series, SeriesQuery,
+    RetireBody, Series, SeriesQuery,
 };
 use mashangban_app::{App, AppError};
 use mashangban_domain::access::Permission;
@@ -67,6 +67,7 @@ const UPDATE_ERRORS: &[&str] = &[
     "device_password_required",
     "monitoring_point_not_found",
     "monitoring_point_changed",
+    "monitoring_point_retired",
 ];
 
 pub fn routes<S: Store>() -> Vec<Route<S>> {
@@ -94,6 +95,24 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .body::<PointBody>()
             .answer::<PointView>()
             .errors(UPDATE_ERRORS),
+        Route::post("/api/v1/monitoring/points/{code}/retire", retire::<S>)
+            .permission(manage)
+            .doc("monitoring", "停用监测点位（填写原因；此后拒收其设备的报文、不再报数据缺失、不能再修改；数据、报警和历史保留）")
+            .body::<RetireBody>()
+            .answer::<PointView>()
+            .errors(&[
+                "monitoring_point_not_found",
+                "monitoring_point_retired",
+                "monitoring_point_changed",
+                "text_required",
+                "text_too_long",
+            ]),
+        Route::get("/api/v1/monitoring/receiver-counts", receiver_counts::<S>)
+            .permission(read)
+            .doc("monitoring", "HJ 212 接收端各节点合计的报文计数（已入库、各类拒收）：按设备MN，未知设备按来源地址")
+            .query(&[("days", "最近几天（含今天），1~400，默认7")])
+            .answer::<Vec<SourceCounts>>()
+            .errors(&["invalid_parameter", "invalid_days"]),
         Route::get("/api/v1/monitoring/points/{code}/series", series::<S>)
             .permission(read)
             .doc("monitoring", "某点位某因子的监测数据，或按小时/日汇总的最小值、平均值、最大值")
@@ -215,6 +234,23 @@ async fn update<S: Store>(
     JsonBody(body): JsonBody<PointBody>,
 ) -> ApiResult<Json<PointView>> {
     Ok(Json(app.monitoring().update(&caller, &code, body).await?))
+}
+
+async fn retire<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path(code): Path<String>,
+    JsonBody(body): JsonBody<RetireBody>,
+) -> ApiResult<Json<PointView>> {
+    Ok(Json(app.monitoring().retire(&caller, &code, body).await?))
+}
+
+async fn receiver_counts<S: Store>(
+    State(app): State<App<S>>,
+    Auth(_caller): Auth,
+    q: Result<Query<ReceiverCountQuery>, QueryRejection>,
+) -> ApiResult<Json<Vec<SourceCounts>>> {
+    Ok(Json(app.monitoring().receiver_counts(query(q)?).await?))
 }
 
 async fn series<S: Store>(

@@ -210,7 +210,8 @@ struct RecordForm {
     version: String,
 }
 
-fn optional(s: &str) -> Option<String> {
+/// The text trimmed, or `None` when blank.
+pub(super) fn optional(s: &str) -> Option<String> {
     let s = s.trim();
     (!s.is_empty()).then(|| s.to_owned())
 }

@@ -26,6 +26,7 @@ mod inbox;
 mod ledgers;
 mod liaisons;
 mod monitoring;
+mod monitoring_points;
 mod my_account;
 mod onsite;
 mod parks;
@@ -77,6 +78,7 @@ pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     routes.extend(approvals::routes::<S>());
     routes.extend(statistics::routes::<S>());
     routes.extend(monitoring::routes::<S>());
+    routes.extend(monitoring_points::routes::<S>());
     routes.extend(parks::routes::<S>());
     routes.extend(enforcement::routes::<S>());
     routes.extend(compensation::routes::<S>());

@@ -97,6 +97,8 @@ struct PointPage {
     parameter: String,
     unit: String,
     chart: Chart,
+    /// May edit and retire the point.
+    manage: bool,
 }
 
 impl PointPage {
@@ -106,6 +108,18 @@ impl PointPage {
 
     fn opt_time(&self, rfc3339: &Option<String>) -> String {
         rfc3339.as_deref().map(short_time).unwrap_or_default()
+    }
+
+    /// A history entry's kind in Chinese.
+    fn event_label<'a>(&self, kind: &'a str) -> &'a str {
+        match kind {
+            "created" => "新建",
+            "updated" => "修改",
+            "retired" => "停用",
+            "offline" => "数据缺失",
+            "online" => "数据恢复",
+            other => other,
+        }
     }
 }
 
@@ -173,6 +187,7 @@ async fn point<S: Store>(
         parameter,
         unit,
         chart,
+        manage: caller.may(Permission::ManageMonitoring),
     };
     Ok(render(StatusCode::OK, &page))
 }

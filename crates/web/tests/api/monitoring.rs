@@ -325,7 +325,9 @@ async fn the_hj212_receiver_stores_valid_packets_once_and_refuses_the_rest() {
     assert_eq!(alerts[0]["value"].as_f64(), Some(210.0));
     let counts = rx.stats.device(MN);
     assert_eq!((counts.stored_packets, counts.wrong_password, counts.bad_frames), (4, 1, 1), "{counts:?}");
-    assert_eq!(rx.stats.device("UNKNOWN0001").unknown_device, 1);
+    // Unknown MNs are counted by the peer's address: made-up MNs cannot grow the counters.
+    assert_eq!(rx.stats.device("UNKNOWN0001").unknown_device, 0);
+    assert_eq!(rx.stats.device("peer:127.0.0.1").unknown_device, 1);
     drop(slow);
 }
 
@@ -625,6 +627,7 @@ async fn the_demo_park_page_shows_its_enterprises_points_trends_and_refused_pack
     device.write_all(&minute_data(&mn, "999999", 1, 50.0)).await.unwrap();
     answer(&mut device).await.unwrap();
     assert_eq!(rx.stats.device(&mn).wrong_password, 1);
+    assert!(rx.stats.flush(&app.state).await, "the counts reach the database");
 
     let (status, page) = app.get("/api/v1/monitoring/parks/HG", Some(&admin)).await;
     assert_eq!(status, StatusCode::OK, "{page}");
@@ -665,4 +668,304 @@ async fn the_demo_park_page_shows_its_enterprises_points_trends_and_refused_pack
     let (_, hg) = app.get("/api/v1/monitoring/parks/HG", Some(&admin)).await;
     assert_eq!(hg["points"].as_u64(), Some(59), "the point moved to the new park");
     assert_eq!(app.get("/api/v1/monitoring/parks/NONE", Some(&admin)).await.0, StatusCode::NOT_FOUND);
+}
+
+/// A receiver of a second node over the same database, stopped when dropped.
+async fn receiver_of(state: &mashangban_web::AppState<mashangban_backend::Backend>) -> Receiver {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stats = ReceiverStats::default();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let config = ReceiverConfig {
+        read_timeout: Duration::from_secs(5),
+        flush_every: Duration::from_millis(100),
+        ..ReceiverConfig::default()
+    };
+    tokio::spawn(run(state.clone(), listener, config, stats.clone(), stopped));
+    Receiver { addr, stats, _stop: stop }
+}
+
+/// The durable counts of `source` as the API answers them.
+async fn counts_of(app: &App, who: &Session, source: &str) -> Value {
+    let (status, all) = app.get("/api/v1/monitoring/receiver-counts?days=1", Some(who)).await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    all.as_array().unwrap().iter().find(|c| c["source"] == source).cloned().unwrap_or(Value::Null)
+}
+
+/// Waits (up to five seconds) until the durable `counter` of `source` is `expected`.
+async fn wait_for_count(app: &App, who: &Session, source: &str, counter: &str, expected: u64) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let counts = counts_of(app, who, source).await;
+        if counts[counter].as_u64() == Some(expected) || tokio::time::Instant::now() > deadline {
+            return counts;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn refused_packets_are_counted_in_the_database_summed_over_nodes_and_kept_over_a_restart() {
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    let (status, _) = app.post("/api/v1/monitoring/points", Some(&admin), point_body("WS-001", MN)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let park = json!({ "name": "化工园区", "unit": "sthjj", "points": ["WS-001"] });
+    let (status, _) = app.call(reqwest::Method::PUT, "/api/v1/monitoring/parks/HG", Some(&admin), Some(park)).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Two nodes, each with its receiver, over one database.
+    let first = receiver_of(&app.state).await;
+    let second_node =
+        mashangban_web::AppState::new(app.db.open().await, mashangban_web::WebConfig::default()).await.unwrap();
+    let second = receiver_of(&second_node).await;
+
+    let mut device = TcpStream::connect(first.addr).await.unwrap();
+    device.write_all(&minute_data(MN, PW, 3, 120.0)).await.unwrap();
+    assert_eq!(answer(&mut device).await.unwrap().cn, Command::DataAnswer);
+    // A flood of garbage on the known device's connection: counted, one row per counter and hour.
+    let mut corrupt = minute_data(MN, PW, 2, 500.0);
+    let at = corrupt.len() - 3;
+    corrupt[at] = if corrupt[at] == b'0' { b'1' } else { b'0' };
+    for _ in 0..200 {
+        device.write_all(&corrupt).await.unwrap();
+    }
+    device.write_all(&minute_data(MN, "654321", 2, 500.0)).await.unwrap();
+    assert_eq!(answer(&mut device).await.unwrap().cn, Command::RequestAnswer);
+    for n in 0..3 {
+        device.write_all(&minute_data(&format!("FAKE{n:010}"), PW, 2, 500.0)).await.unwrap();
+    }
+    no_answer(&mut device).await;
+
+    let mut other = TcpStream::connect(second.addr).await.unwrap();
+    for _ in 0..2 {
+        other.write_all(&minute_data(MN, "000000", 2, 500.0)).await.unwrap();
+        assert_eq!(answer(&mut other).await.unwrap().cn, Command::RequestAnswer);
+    }
+    other.write_all(&minute_data(MN, PW, 4, 110.0)).await.unwrap();
+    assert_eq!(answer(&mut other).await.unwrap().cn, Command::DataAnswer);
+
+    // Summed over both nodes once each has flushed.
+    let device_counts = wait_for_count(&app, &admin, MN, "wrong_password", 3).await;
+    assert_eq!(device_counts["point_code"].as_str(), Some("WS-001"), "{device_counts}");
+    wait_for_count(&app, &admin, MN, "bad_frames", 200).await;
+    let device_counts = wait_for_count(&app, &admin, MN, "stored_packets", 2).await;
+    assert_eq!(
+        (
+            device_counts["wrong_password"].as_u64(),
+            device_counts["bad_frames"].as_u64(),
+            device_counts["stored_packets"].as_u64(),
+            device_counts["refused"].as_u64(),
+        ),
+        (Some(3), Some(200), Some(2), Some(203)),
+        "{device_counts}"
+    );
+    let peer = wait_for_count(&app, &admin, "peer:127.0.0.1", "unknown_device", 3).await;
+    assert_eq!((peer["unknown_device"].as_u64(), peer["point_code"].as_str()), (Some(3), None), "{peer}");
+    for n in 0..3 {
+        assert!(counts_of(&app, &admin, &format!("FAKE{n:010}")).await.is_null(), "no source per made-up MN");
+    }
+    // The park's page shows the sum of both nodes.
+    let (_, page) = app.get("/api/v1/monitoring/parks/HG", Some(&admin)).await;
+    let row = page["devices"].as_array().unwrap().iter().find(|d| d["mn"] == MN).unwrap().clone();
+    assert_eq!(
+        (row["wrong_password"].as_u64(), row["refused"].as_u64(), row["stored_packets"].as_u64()),
+        (Some(3), Some(203), Some(2)),
+        "{row}"
+    );
+    let (_, html) = super::browser::page(&app, "/parks/HG", &admin).await;
+    assert!(html.contains("各节点"), "the page says the counts are of every node");
+
+    // A restart of the first node's receiver: the counts stay and new ones add to them.
+    drop(device);
+    drop(first);
+    let restarted = receiver_of(&app.state).await;
+    let mut device = TcpStream::connect(restarted.addr).await.unwrap();
+    device.write_all(&minute_data(MN, "111111", 2, 500.0)).await.unwrap();
+    assert_eq!(answer(&mut device).await.unwrap().cn, Command::RequestAnswer);
+    let after = wait_for_count(&app, &admin, MN, "wrong_password", 4).await;
+    assert_eq!((after["wrong_password"].as_u64(), after["bad_frames"].as_u64()), (Some(4), Some(200)), "{after}");
+    assert_eq!(restarted.stats.device(MN).wrong_password, 1, "this node's own count starts again");
+
+    let (status, err) = app.get("/api/v1/monitoring/receiver-counts?days=0", Some(&admin)).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_days")));
+}
+
+/// Form fields as posted.
+type Fields<'a> = &'a [(&'a str, &'a str)];
+
+/// The form fields of a valid point, with `extra` replacing some.
+fn point_form<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut fields = vec![
+        ("code", "WS-101"),
+        ("name", "华凯化工废水总排口"),
+        ("kind", "enterprise_outlet"),
+        ("credit_code", ""),
+        ("ledger_item_id", ""),
+        ("mn", "88888880000101"),
+        ("password", "123456"),
+        ("standard", "GB 8978-1996"),
+        ("grade", "2"),
+        ("unit", "sthjj"),
+        ("offline_after_minutes", "120"),
+        ("parameters", "w01018 mg/L\r\nw21003 mg/L"),
+        ("permit_limits", "w21003 ≤10 排污许可证 914420001"),
+    ];
+    for (key, value) in extra {
+        if let Some(field) = fields.iter_mut().find(|(k, _)| k == key) {
+            field.1 = value;
+        } else {
+            fields.push((key, value));
+        }
+    }
+    fields
+}
+
+#[tokio::test]
+async fn points_are_created_edited_and_retired_through_the_forms_with_refusals_kept_and_history() {
+    use super::browser::{page, post_form};
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    let dispatcher = app.login("dispatcher").await;
+    let credit_code =
+        mashangban_domain::validation::CreditCode::with_check_char("91442000MA52ENF01").unwrap().as_str().to_owned();
+    let enterprise = json!({ "credit_code": credit_code, "name": "中山市华凯化工有限公司", "town": "guzhen" });
+    assert_eq!(app.post("/api/v1/enterprises", Some(&admin), enterprise).await.0, StatusCode::CREATED);
+
+    let (status, html) = page(&app, "/monitoring/points/new", &dispatcher).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"point-form\"") && html.contains("GB 3838-2002"), "{html}");
+
+    // Each refusal: the API's code and status, the Chinese message, what was typed kept, never the password.
+    let cases: [(Fields, &str); 8] = [
+        (&[("code", "坏 编号")], "点位编号应为"),
+        (&[("mn", "")], "MN"),
+        (&[("credit_code", "91350100M000100Y43")], "企业名录中没有"),
+        (&[("parameters", "w01018")], "监测因子第1行"),
+        (&[("permit_limits", "w21003 10 许可证")], "许可限值第1行"),
+        (&[("grade", "9")], "级"),
+        (&[("unit", "nowhere")], "不是组织架构中的部门或镇街"),
+        (&[("offline_after_minutes", "2")], "数据缺失报警时限"),
+    ];
+    for (extra, message) in cases {
+        let (status, _, html) = post_form(&app, "/monitoring/points/new", &dispatcher, &point_form(extra)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{extra:?}: {html}");
+        assert!(html.contains("id=\"form-error\"") && html.contains(message), "{extra:?}: {html}");
+        assert!(html.contains("value=\"华凯化工废水总排口\""), "the name typed is kept: {extra:?}");
+        assert!(html.contains("w21003 ≤10 排污许可证 914420001") || extra[0].0 == "permit_limits", "{extra:?}");
+        assert!(!html.contains("123456") && html.contains("需重新填写"), "the password is never shown back");
+    }
+    let (_, points) = app.get("/api/v1/monitoring/points", Some(&admin)).await;
+    assert_eq!(points.as_array().map(Vec::len), Some(0), "nothing written by a refused form");
+
+    // Created: the lines become the API's parameters and permit limits.
+    let fields = point_form(&[("credit_code", credit_code.as_str())]);
+    let (status, location, _) = post_form(&app, "/monitoring/points/new", &dispatcher, &fields).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/monitoring/WS-101"));
+    let (_, detail) = app.get("/api/v1/monitoring/points/WS-101", Some(&admin)).await;
+    assert_eq!(detail["parameters"][1], json!({ "code": "w21003", "unit": "mg/L" }), "{detail}");
+    assert_eq!(
+        detail["permit_limits"][0],
+        json!({ "parameter": "w21003", "max": 10.0, "min": null, "source": "排污许可证 914420001" })
+    );
+    assert_eq!(detail["credit_code"].as_str(), Some(credit_code.as_str()));
+    assert!(detail.get("password").is_none() && !detail.to_string().contains("123456"));
+    // The same code again: the API's conflict.
+    let (status, _, html) = post_form(&app, "/monitoring/points/new", &dispatcher, &fields).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("已存在"), "{html}");
+
+    // Searched by park and by enterprise.
+    let park = json!({ "name": "化工园区", "unit": "sthjj", "points": ["WS-101"] });
+    app.call(reqwest::Method::PUT, "/api/v1/monitoring/parks/HG", Some(&admin), Some(park)).await;
+    let other = point_form(&[("code", "WS-102"), ("mn", "88888880000102"), ("name", "城东河涌断面")]);
+    assert_eq!(post_form(&app, "/monitoring/points/new", &dispatcher, &other).await.0, StatusCode::SEE_OTHER);
+    let (_, html) = page(&app, "/monitoring/points?park=HG", &admin).await;
+    assert!(html.contains("data-code=\"WS-101\"") && !html.contains("data-code=\"WS-102\""), "{html}");
+    assert!(html.contains("中山市华凯化工有限公司"), "with the enterprise's name");
+    let (_, html) = page(&app, "/monitoring/points?q=%E5%8D%8E%E5%87%AF", &admin).await; // 华凯
+    assert!(html.contains("data-code=\"WS-101\"") && !html.contains("data-code=\"WS-102\""), "{html}");
+    let (_, html) = page(&app, &format!("/monitoring/points?q={}", &credit_code[..10]), &admin).await;
+    assert!(html.contains("data-code=\"WS-101\"") && !html.contains("data-code=\"WS-102\""), "{html}");
+    let (_, html) = page(&app, "/monitoring/points", &admin).await;
+    assert!(html.contains("data-code=\"WS-101\"") && html.contains("data-code=\"WS-102\""), "{html}");
+
+    // Edited: the form shows the point without its password; the change is in the history.
+    let (status, html) = page(&app, "/monitoring/points/WS-101/edit", &dispatcher).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("w21003 ≤10 排污许可证 914420001") && html.contains("value=\"88888880000101\""));
+    assert!(!html.contains("123456") && html.contains("留空则保留原密码"), "{html}");
+    let version = detail["version"].as_i64().unwrap().to_string();
+    let edit = point_form(&[
+        ("password", ""),
+        ("credit_code", credit_code.as_str()),
+        ("name", "华凯化工废水总排口（改造后）"),
+        ("version", &version),
+    ]);
+    let (status, location, html) = post_form(&app, "/monitoring/points/WS-101/edit", &dispatcher, &edit).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/monitoring/WS-101"), "{html}");
+    // At the old version: the conflict, what was typed kept.
+    let stale = point_form(&[("password", ""), ("name", "又一次修改"), ("version", &version)]);
+    let (status, _, html) = post_form(&app, "/monitoring/points/WS-101/edit", &dispatcher, &stale).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{html}");
+    assert!(html.contains("已被他人修改") && html.contains("value=\"又一次修改\""), "{html}");
+    // A new MN without the password.
+    let new_mn = point_form(&[("password", ""), ("mn", "88888880000199")]);
+    let (status, _, html) = post_form(&app, "/monitoring/points/WS-101/edit", &dispatcher, &new_mn).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("更换设备MN号时须同时填写设备访问密码") && html.contains("88888880000199"), "{html}");
+
+    // Retired: a reason is required; then the device is refused and nothing can change.
+    let (status, _, html) =
+        post_form(&app, "/monitoring/points/WS-101/retire", &dispatcher, &[("reason", " "), ("version", "")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"retire-error\"") && html.contains("停用原因"), "{html}");
+    let reason = [("reason", "企业关停，设备拆除"), ("version", "")];
+    let (status, location, _) = post_form(&app, "/monitoring/points/WS-101/retire", &dispatcher, &reason).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/monitoring/WS-101"));
+    let (_, detail) = app.get("/api/v1/monitoring/points/WS-101", Some(&admin)).await;
+    assert_eq!(detail["status"].as_str(), Some("retired"), "{detail}");
+    let history: Vec<(&str, Option<&str>)> = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap(), e["note"].as_str()))
+        .collect();
+    assert_eq!(
+        history,
+        [("created", None), ("updated", Some("修改了名称")), ("retired", Some("企业关停，设备拆除"))],
+        "{detail}"
+    );
+    let (_, html) = page(&app, "/monitoring/WS-101", &admin).await;
+    assert!(html.contains("已停用") && html.contains("企业关停，设备拆除") && html.contains(">停用<"), "{html}");
+    let (status, _, html) = post_form(&app, "/monitoring/points/WS-101/edit", &dispatcher, &edit).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("点位已停用"), "{html}");
+    let (status, err) =
+        app.post("/api/v1/monitoring/points/WS-101/retire", Some(&admin), json!({ "reason": "再次" })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("monitoring_point_retired")));
+    let (_, html) = page(&app, "/monitoring/points/WS-101/edit", &dispatcher).await;
+    assert!(html.contains("id=\"point-retired\"") && !html.contains("id=\"point-form\""), "{html}");
+    // Out of the list unless asked for; uploads to it are refused.
+    let (_, html) = page(&app, "/monitoring/points", &admin).await;
+    assert!(!html.contains("data-code=\"WS-101\""), "{html}");
+    let (_, html) = page(&app, "/monitoring/points?retired=1", &admin).await;
+    assert!(html.contains("data-code=\"WS-101\""), "{html}");
+    let rows = json!({ "readings": [{ "point": "WS-101", "kind": "minute", "data_time": minute(1).to_rfc3339(),
+        "parameter": "w01018", "value": 50.0 }] });
+    let (status, err) = app.post("/api/v1/monitoring/readings", Some(&admin), rows).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_rows")), "{err}");
+
+    // Its device is refused like an unknown one.
+    let rx = receiver(&app).await;
+    let mut device = TcpStream::connect(rx.addr).await.unwrap();
+    device.write_all(&minute_data("88888880000101", "123456", 1, 50.0)).await.unwrap();
+    no_answer(&mut device).await;
+    assert_eq!(rx.stats.device("peer:127.0.0.1").unknown_device, 1);
+
+    // Handlers read the list but have no forms.
+    let handler = unit_handler(&app, "sthjj", "h-sthjj").await;
+    let (status, html) = page(&app, "/monitoring/points", &handler).await;
+    assert!(status == StatusCode::OK && !html.contains("/monitoring/points/new"), "{html}");
+    assert_eq!(page(&app, "/monitoring/points/new", &handler).await.0, StatusCode::FORBIDDEN);
 }
