@@ -56,9 +56,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (40, "0040_command_report_changes", include_str!("../migrations/0040_command_report_changes.sql")),
     (41, "0041_auto_dispatch", include_str!("../migrations/0041_auto_dispatch.sql")),
     (
-        44,
-        "0044_monitoring_retire_and_receiver_counts",
-        include_str!("../migrations/0044_monitoring_retire_and_receiver_counts.sql"),
+        42,
+        "0042_monitoring_retire_and_receiver_counts",
+        include_str!("../migrations/0042_monitoring_retire_and_receiver_counts.sql"),
     ),
 ];
 

@@ -51,7 +51,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0043_ledger_rollups_choices.sql"),
     include_str!("../migrations/0044_command_report_changes.sql"),
     include_str!("../migrations/0045_auto_dispatch.sql"),
-    include_str!("../migrations/0048_monitoring_retire_and_receiver_counts.sql"),
+    include_str!("../migrations/0046_monitoring_retire_and_receiver_counts.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
