@@ -92,7 +92,10 @@ pub async fn open(url: &DatabaseUrl, options: BackendOptions) -> StoreResult<Bac
         DatabaseUrl::Sqlite(path) => AnyDb::Sqlite(SqliteDb::open(path, options.connections.max(1))?),
         DatabaseUrl::Postgres(url) => AnyDb::Postgres(PgDb::connect(url, options.connections.max(2)).await?),
     };
-    Ok(SqlStore::new(db, StoreOptions { tracking_prefix: options.tracking_prefix, personal_data: options.personal_data }))
+    Ok(SqlStore::new(
+        db,
+        StoreOptions { tracking_prefix: options.tracking_prefix, personal_data: options.personal_data },
+    ))
 }
 
 /// The SQLite database of a store, for what only it can do (online backup to a file).

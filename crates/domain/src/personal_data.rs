@@ -15,9 +15,9 @@
 
 use std::fmt;
 
+use aes_gcm::AesGcm;
 use aes_gcm::aead::consts::U12;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::AesGcm;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD as BASE64;
 use hmac::{Hmac, Mac};
@@ -286,7 +286,8 @@ mod tests {
              EEEEEEEEEEEEEEEEFFFFFFFFFFFFFFFFEEEEEEEEEEEEEEEEAAAAAAAAAAAAAAAA",
         )
         .unwrap();
-        let sealed = cipher.encrypt(aes_gcm::Nonce::<U12>::from_slice(&nonce), Payload { msg: &plain, aad: &aad }).unwrap();
+        let sealed =
+            cipher.encrypt(aes_gcm::Nonce::<U12>::from_slice(&nonce), Payload { msg: &plain, aad: &aad }).unwrap();
         assert_eq!(
             hex::encode_upper(&sealed),
             "17F399F08C67D5EE19D0DC9969C4BB7D5FD46FD3756489069157B282BB200735\

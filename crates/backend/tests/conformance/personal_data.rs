@@ -99,10 +99,13 @@ async fn a_tampered_ciphertext_is_an_error<D: TestDb>() {
     let err = s.find(&a.tracking_no, &Scope::All).await.unwrap_err();
     assert!(err.to_string().contains("requests.contact_phone"), "{err}");
     // One altered character of the ciphertext.
-    let phone = texts(s, "SELECT contact_phone FROM requests WHERE id = $1", vec![b.id.into()]).await.remove(0).unwrap();
+    let phone =
+        texts(s, "SELECT contact_phone FROM requests WHERE id = $1", vec![b.id.into()]).await.remove(0).unwrap();
     let last = phone.chars().last().unwrap();
     let altered = format!("{}{}", &phone[..phone.len() - 1], if last == 'A' { 'B' } else { 'A' });
-    execute(s, "UPDATE requests SET contact_phone = $1 WHERE id = $2", vec![altered.into(), b.id.into()]).await.unwrap();
+    execute(s, "UPDATE requests SET contact_phone = $1 WHERE id = $2", vec![altered.into(), b.id.into()])
+        .await
+        .unwrap();
     assert!(s.find(&b.tracking_no, &Scope::All).await.is_err());
 }
 
