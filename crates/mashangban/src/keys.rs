@@ -60,7 +60,8 @@ pub async fn reencrypt(store: &Backend, batch: u32, progress: bool) -> Result<u6
     }
     let bar = progress.then(|| {
         let bar = indicatif::ProgressBar::new(u64::try_from(pending).unwrap_or(0));
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} 件")
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} 件")
         {
             bar.set_style(style);
         }

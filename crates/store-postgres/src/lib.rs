@@ -85,7 +85,10 @@ impl Default for PgOptions {
 /// applies pending migrations and starts the signal listener.
 pub async fn connect(url: &str, options: PgOptions) -> StoreResult<PgStore> {
     let db = PgDb::connect(url, options.pool_size).await?;
-    Ok(SqlStore::new(db, StoreOptions { tracking_prefix: options.tracking_prefix, personal_data: options.personal_data }))
+    Ok(SqlStore::new(
+        db,
+        StoreOptions { tracking_prefix: options.tracking_prefix, personal_data: options.personal_data },
+    ))
 }
 
 impl PgDb {

@@ -166,8 +166,7 @@ impl<D: Database> SqlStore<D> {
             Box::pin(async move {
                 let keys = required(c)?;
                 let prefix = format!("{}%", keys.current_prefix());
-                c.scalar(&format!("SELECT COUNT(*) FROM requests WHERE {}", stale("$1")), &args![prefix.as_str()])
-                    .await
+                c.scalar(&format!("SELECT COUNT(*) FROM requests WHERE {}", stale("$1")), &args![prefix.as_str()]).await
             })
         });
         self.db.read(count).await

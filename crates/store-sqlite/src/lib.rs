@@ -43,7 +43,10 @@ impl Default for SqliteOptions {
 /// Opens the database file, creating and migrating it on first start.
 pub fn open(path: &Path, options: SqliteOptions) -> StoreResult<SqliteStore> {
     let db = SqliteDb::open(path, options.readers)?;
-    Ok(SqlStore::new(db, StoreOptions { tracking_prefix: options.tracking_prefix, personal_data: options.personal_data }))
+    Ok(SqlStore::new(
+        db,
+        StoreOptions { tracking_prefix: options.tracking_prefix, personal_data: options.personal_data },
+    ))
 }
 
 impl SqliteDb {

@@ -11,9 +11,9 @@ use mashangban_store::backend::{self, MAX_ATTACHMENTS};
 use mashangban_store::{Attachment, ChangeEntity, Command, Meta, StoreError, StoreResult, Upload};
 
 use super::query::{Key, load};
-use crate::{args, personal_data};
 use crate::rows::{self, ATTACHMENT_COLUMNS, json_text, to_json};
 use crate::sql::{Conn, Dialect};
+use crate::{args, personal_data};
 
 /// A new request's id (where allocated ahead) and tracking number.
 pub struct Number {
