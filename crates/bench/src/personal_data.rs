@@ -199,7 +199,7 @@ fn crypto_per_intake_us() -> f64 {
 
 fn markdown(opts: &PersonalDataOptions, costs: &[Cost], crypto_us: f64) -> String {
     let mut out =
-        format!("| backend | plain intakes/s | encrypted intakes/s | encrypted / plain |\n|---|---|---|---|\n");
+        "| backend | plain intakes/s | encrypted intakes/s | encrypted / plain |\n|---|---|---|---|\n".to_owned();
     for c in costs {
         out.push_str(&format!(
             "| {} | {:.0} | {:.0} | {:.0}% |\n",
