@@ -71,11 +71,15 @@ pub struct BackendOptions {
     pub tracking_prefix: String,
     /// Connections: SQLite readers, or the PostgreSQL pool size.
     pub connections: usize,
+    /// The keys of personal data at rest (see `StoreOptions::personal_data`); the default is the
+    /// process's ephemeral key, for tests and tools: `mashangban` always passes the configured ring.
+    pub personal_data: Option<mashangban_domain::personal_data::Keyring>,
 }
 
 impl Default for BackendOptions {
     fn default() -> Self {
-        Self { tracking_prefix: StoreOptions::default().tracking_prefix, connections: 4 }
+        let store = StoreOptions::default();
+        Self { tracking_prefix: store.tracking_prefix, connections: 4, personal_data: store.personal_data }
     }
 }
 
@@ -88,7 +92,10 @@ pub async fn open(url: &DatabaseUrl, options: BackendOptions) -> StoreResult<Bac
         DatabaseUrl::Sqlite(path) => AnyDb::Sqlite(SqliteDb::open(path, options.connections.max(1))?),
         DatabaseUrl::Postgres(url) => AnyDb::Postgres(PgDb::connect(url, options.connections.max(2)).await?),
     };
-    Ok(SqlStore::new(db, StoreOptions { tracking_prefix: options.tracking_prefix }))
+    Ok(SqlStore::new(
+        db,
+        StoreOptions { tracking_prefix: options.tracking_prefix, personal_data: options.personal_data },
+    ))
 }
 
 /// The SQLite database of a store, for what only it can do (online backup to a file).

@@ -7,6 +7,7 @@
 pub mod baseline;
 pub mod ledgers;
 pub mod load;
+pub mod personal_data;
 pub mod pg;
 pub mod report;
 pub mod scenarios;
@@ -26,6 +27,14 @@ use scenarios::{Measured, Scenario};
 use server::Server;
 
 pub type BenchResult<T> = Result<T, String>;
+
+/// The key of personal data at rest of every bench database: fixed, because the history is loaded by
+/// this process and served by a child (a process's ephemeral key would differ between them).
+pub fn bench_keys() -> mashangban_domain::personal_data::Keyring {
+    let key = mashangban_domain::personal_data::PersonalDataKey::new("bench", [0x42; 16]);
+    let ring = key.and_then(|key| mashangban_domain::personal_data::Keyring::new(key, Vec::new()));
+    ring.unwrap_or_else(|_| mashangban_domain::personal_data::Keyring::ephemeral())
+}
 
 /// Adds what failed to an error.
 pub trait Ctx<T> {

@@ -74,6 +74,23 @@ enum Command {
         #[arg(long, default_value_t = 50_000)]
         import_rows: u32,
     },
+    /// The cost of personal data at rest per intake: durable intakes through the store with the
+    /// asker's contact encrypted (SM4-GCM, HMAC-SM3 phone hash) against plain, same run, fresh
+    /// databases (`--work-dir`); prints a markdown table.
+    PersonalData {
+        /// Intakes per run.
+        #[arg(long, default_value_t = 20_000)]
+        intakes: u64,
+        /// Concurrent intakes.
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// Runs per mode (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Also on PostgreSQL (fresh databases through MASHANGBAN_TEST_POSTGRES or 127.0.0.1:5432).
+        #[arg(long)]
+        pg: bool,
+    },
     /// Run the server under test (used by the benchmark itself).
     Serve {
         /// `sqlite://PATH` or `postgres://…`.
@@ -107,6 +124,19 @@ fn main() -> ExitCode {
             server::serve_child(database_url, *connections, search_dir.as_deref())
         }
         Some(Command::Ledgers { items, import_rows }) => ledgers(&cli, *items, *import_rows),
+        Some(Command::PersonalData { intakes, clients, rounds, pg }) => {
+            let opts = mashangban_bench::personal_data::PersonalDataOptions {
+                work_dir: cli.work_dir.clone(),
+                intakes: *intakes,
+                clients: *clients,
+                rounds: *rounds,
+                postgres: *pg,
+            };
+            std::fs::create_dir_all(&opts.work_dir)
+                .map_err(|e| format!("{}: {e}", opts.work_dir.display()))
+                .and_then(|()| mashangban_bench::personal_data::run(&opts))
+                .map(|table| println!("{table}"))
+        }
         None => bench(&cli),
     };
     match result {

@@ -34,7 +34,8 @@ pub fn serve_child(url: &str, connections: usize, search_dir: Option<&Path>) -> 
     let url = DatabaseUrl::parse(url)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().ctx("server runtime")?;
     rt.block_on(async {
-        let options = BackendOptions { connections, ..BackendOptions::default() };
+        let options =
+            BackendOptions { connections, personal_data: Some(crate::bench_keys()), ..BackendOptions::default() };
         let store = mashangban_backend::open(&url, options).await.ctx("open the store")?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.ctx("bind")?;
         let addr = listener.local_addr().ctx("address")?;

@@ -35,6 +35,7 @@ pub mod notify;
 pub mod onsite;
 pub mod org;
 pub mod password_reset;
+pub mod personal_data;
 pub mod request;
 pub mod saved_view;
 pub mod scoring;

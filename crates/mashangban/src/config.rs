@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use mashangban_domain::personal_data::{Keyring, PersonalDataKey};
+
 pub use mashangban_backend::DatabaseUrl;
 
 /// The TOML configuration file; every key is optional.
@@ -42,6 +44,23 @@ pub struct FileConfig {
     /// Working days allowed per stage of an enforcement case: `[enforcement_stage_days]` with `filed`,
     /// `investigating`, `notified`, `decided`, `executing`, each 1–365 (see docs/monitoring.md).
     pub enforcement_stage_days: Option<mashangban_domain::enforcement::StageLimits>,
+    /// The keys of personal data at rest: `[personal_data]` (see docs/personal-data.md).
+    pub personal_data: Option<PersonalDataConfig>,
+}
+
+/// `[personal_data]`: the key that encrypts the askers' contact details (SM4-GCM), never stored in
+/// the database.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonalDataConfig {
+    /// The current key, `<id>:<32 hex digits>` (`mashangban keys generate` prints one).
+    pub key: Option<String>,
+    /// The file holding the current key when `key` is absent (default `DATA_DIR/personal-data.key`,
+    /// created on first start).
+    pub key_file: Option<PathBuf>,
+    /// Keys still read during a rotation (values written under them are re-encrypted by
+    /// `mashangban keys rotate`).
+    pub previous_keys: Option<Vec<String>>,
 }
 
 impl FileConfig {
@@ -99,4 +118,51 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options.open(path)?.write_all(text.as_bytes())
+}
+
+/// The key ring of personal data at rest, kept outside the database: the current key from
+/// `MASHANGBAN_PERSONAL_DATA_KEY`, else `[personal_data] key`, else the key file (`key_file`, default
+/// `DATA_DIR/personal-data.key`), created with a random 128-bit key and a random id, readable by its
+/// owner only, on first start (every node of a cluster must set the same key: configure it); the
+/// previous keys of a rotation from `MASHANGBAN_PERSONAL_DATA_PREVIOUS_KEYS` (comma-separated) or
+/// `previous_keys`.
+pub fn personal_data_keys(data_dir: &Path, file: &FileConfig) -> Result<Keyring, String> {
+    let section = file.personal_data.clone().unwrap_or_default();
+    let parse = |text: &str, origin: &str| PersonalDataKey::parse(text).map_err(|e| format!("{origin}: {e}"));
+    let current = if let Ok(text) = std::env::var("MASHANGBAN_PERSONAL_DATA_KEY") {
+        parse(&text, "MASHANGBAN_PERSONAL_DATA_KEY")?
+    } else if let Some(text) = &section.key {
+        parse(text, "配置文件 [personal_data] key")?
+    } else {
+        let path = section.key_file.clone().unwrap_or_else(|| data_dir.join("personal-data.key"));
+        match std::fs::read_to_string(&path) {
+            Ok(text) => parse(&text, &format!("个人信息密钥文件 {}", path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // A random id: nodes that each made their own key are told apart, never confused.
+                let id = format!("k{}", &mashangban_app::accounts::random_secret()[..8]);
+                let key = PersonalDataKey::generate(&id).map_err(|e| e.to_string())?;
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| format!("无法创建目录 {}: {e}", parent.display()))?;
+                }
+                write_private(&path, &format!("{}\n", key.to_config_text()))
+                    .map_err(|e| format!("无法写入个人信息密钥文件 {}: {e}", path.display()))?;
+                key
+            }
+            Err(e) => return Err(format!("无法读取个人信息密钥文件 {}: {e}", path.display())),
+        }
+    };
+    let previous = match std::env::var("MASHANGBAN_PERSONAL_DATA_PREVIOUS_KEYS") {
+        Ok(list) => list
+            .split(',')
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| parse(t, "MASHANGBAN_PERSONAL_DATA_PREVIOUS_KEYS"))
+            .collect::<Result<Vec<_>, _>>()?,
+        Err(_) => section
+            .previous_keys
+            .iter()
+            .flatten()
+            .map(|t| parse(t, "配置文件 [personal_data] previous_keys"))
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    Keyring::new(current, previous).map_err(|e| e.to_string())
 }

@@ -3,6 +3,7 @@
 mod audit;
 mod calendar;
 mod config;
+mod keys;
 mod migrate;
 mod restore;
 
@@ -90,6 +91,9 @@ enum Command {
     /// Dispatch suggestions (派单建议): measure the model on the city's own history.
     #[command(subcommand)]
     Dispatch(DispatchCommand),
+    /// The keys of personal data at rest (SM4): generate, rotate, status.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// Copy all data between databases (SQLite ⇄ PostgreSQL), verify it, resume if interrupted.
     MigrateData {
         /// The database to read, e.g. sqlite://./data/mashangban.db
@@ -259,7 +263,12 @@ async fn run(cli: Cli) -> Result<(), String> {
     if let Command::Restore { backup } = &cli.command {
         return restore::run(backup, &database_url(&cli.db, &file)?);
     }
-    let store = open_store(&cli.db, &file).await?;
+    if let Command::Keys(keys::KeysCommand::Generate { id }) = &cli.command {
+        return keys::run_generate(id);
+    }
+    let personal_data = config::personal_data_keys(&data_dir(&cli.db, &file), &file)?;
+    let current_key = personal_data.current().id().to_owned();
+    let store = open_store(&cli.db, &file, personal_data).await?;
     match cli.command {
         Command::Serve { listen, public_url, demo, demo_args } => {
             if demo {
@@ -269,6 +278,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             let public_url = public_url.or(file.public_url.clone()).unwrap_or_else(|| format!("http://{listen}"));
             let data_dir = data_dir(&cli.db, &file);
             let card_secret = config::card_secret(&data_dir, &file)?;
+            let sealed = keys::reencrypt(&store, 500, false).await?;
+            if sealed > 0 {
+                println!("已将 {sealed} 件诉求的个人信息以密钥 {current_key} 加密。");
+            }
             serve(store, &listen, public_url, &file, &data_dir, card_secret).await
         }
         Command::Search(SearchCommand::Reindex) => reindex(store, &data_dir(&cli.db, &file)).await,
@@ -280,6 +293,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Dispatch(DispatchCommand::Evaluate { before }) => evaluate_dispatch(store, &before).await,
         Command::MigrateData { .. } | Command::Restore { .. } => Ok(()),
         Command::Backup { file } => backup(&store, &file).await,
+        Command::Keys(command) => keys::run(&store, command, &current_key).await,
     }
 }
 
@@ -431,12 +445,17 @@ fn database_url(db: &DbArgs, file: &FileConfig) -> Result<config::DatabaseUrl, S
     }
 }
 
-async fn open_store(db: &DbArgs, file: &FileConfig) -> Result<Backend, String> {
+async fn open_store(
+    db: &DbArgs,
+    file: &FileConfig,
+    personal_data: mashangban_domain::personal_data::Keyring,
+) -> Result<Backend, String> {
     let url = database_url(db, file)?;
     let defaults = BackendOptions::default();
     let options = BackendOptions {
         tracking_prefix: file.tracking_prefix.clone().unwrap_or(defaults.tracking_prefix),
         connections: file.database_connections.unwrap_or(defaults.connections),
+        personal_data: Some(personal_data),
     };
     mashangban_backend::open(&url, options).await.map_err(|e| format!("无法打开数据库 {}: {e}", url.redacted()))
 }

@@ -70,11 +70,14 @@ pub struct PgOptions {
     /// Most pooled connections, at least 2 (the signal listener has its own besides;
     /// each held job lock keeps one).
     pub pool_size: usize,
+    /// The keys of personal data at rest (`StoreOptions::personal_data`; default the process's ephemeral key).
+    pub personal_data: Option<mashangban_domain::personal_data::Keyring>,
 }
 
 impl Default for PgOptions {
     fn default() -> Self {
-        Self { tracking_prefix: "ZS".into(), pool_size: 16 }
+        let store = StoreOptions::default();
+        Self { tracking_prefix: store.tracking_prefix, pool_size: 16, personal_data: store.personal_data }
     }
 }
 
@@ -82,7 +85,10 @@ impl Default for PgOptions {
 /// applies pending migrations and starts the signal listener.
 pub async fn connect(url: &str, options: PgOptions) -> StoreResult<PgStore> {
     let db = PgDb::connect(url, options.pool_size).await?;
-    Ok(SqlStore::new(db, StoreOptions { tracking_prefix: options.tracking_prefix }))
+    Ok(SqlStore::new(
+        db,
+        StoreOptions { tracking_prefix: options.tracking_prefix, personal_data: options.personal_data },
+    ))
 }
 
 impl PgDb {

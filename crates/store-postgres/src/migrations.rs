@@ -60,6 +60,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0042_monitoring_retire_and_receiver_counts",
         include_str!("../migrations/0042_monitoring_retire_and_receiver_counts.sql"),
     ),
+    (43, "0043_personal_data", include_str!("../migrations/0043_personal_data.sql")),
 ];
 
 /// Tables whose `id` is an identity column.

@@ -356,7 +356,7 @@ impl<D: Database> LedgerStore for SqlStore<D> {
                      ORDER BY r.received_at DESC, r.id DESC LIMIT {}",
                     args.push(limit.clamp(1, 1000))
                 );
-                c.map(&sql, args.values(), rows::request).await
+                c.map(&sql, args.values(), |row| rows::request(row, c.personal_data())).await
             })
         });
         self.db.read(read).await

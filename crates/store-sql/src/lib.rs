@@ -36,6 +36,7 @@ mod onsite;
 mod org;
 mod outbox;
 mod password_resets;
+pub mod personal_data;
 mod ratelimits;
 pub mod requests;
 pub mod rows;
@@ -53,7 +54,7 @@ pub use sql::{Args, Conn, Database, Dialect, Job, Row, Value, job};
 /// Every store trait, implemented once over a backend's [`Database`].
 #[derive(Clone)]
 pub struct SqlStore<D> {
-    db: D,
+    db: personal_data::Keyed<D>,
     options: std::sync::Arc<StoreOptions>,
 }
 
@@ -62,21 +63,29 @@ pub struct SqlStore<D> {
 pub struct StoreOptions {
     /// Prefix of tracking numbers, e.g. `ZS` for Zhongshan.
     pub tracking_prefix: String,
+    /// The keys of personal data at rest (from the configuration, never the database). `None` writes
+    /// personal data in plain text, as before encryption: only the bench's baseline uses it.
+    pub personal_data: Option<mashangban_domain::personal_data::Keyring>,
 }
 
 impl Default for StoreOptions {
+    /// With the process's ephemeral key: for tests and tools.
     fn default() -> Self {
-        Self { tracking_prefix: "ZS".into() }
+        Self {
+            tracking_prefix: "ZS".into(),
+            personal_data: Some(mashangban_domain::personal_data::Keyring::ephemeral()),
+        }
     }
 }
 
 impl<D: Database> SqlStore<D> {
     pub fn new(db: D, options: StoreOptions) -> Self {
+        let db = personal_data::Keyed::new(db, options.personal_data.clone());
         Self { db, options: std::sync::Arc::new(options) }
     }
 
     /// The backend's database.
     pub fn database(&self) -> &D {
-        &self.db
+        &self.db.db
     }
 }

@@ -2,6 +2,7 @@
 
 use mashangban_domain::event::EventDetails;
 use mashangban_domain::org::{Role, Unit, UnitKind};
+use mashangban_domain::personal_data::Keyring;
 use mashangban_domain::request::{
     Asker, Channel, Contact, Deadlines, Event, EventKind, Location, PendingExtension, Rating, Request, RequestKind,
     State, Urgency,
@@ -10,6 +11,7 @@ use mashangban_domain::time::Instant;
 use mashangban_domain::validation::{CreditCode, GeoPoint, Phone};
 use mashangban_store::{Attachment, StoreError, StoreResult, User};
 
+use crate::personal_data;
 use crate::sql::{Row, bad};
 
 /// A value as JSON text for an optional column.
@@ -62,7 +64,9 @@ pub const REQUEST_COLUMNS: &str = "r.id, r.tracking_no, r.check_code, r.kind, r.
     r.supervision, r.ledger_ref, r.submitted_by, r.received_at, r.updated_at, r.closed_at, r.version, \
     r.deadlines_provisional, r.urge_count, r.reopen_requested_at, r.unit_work, r.screening_held";
 
-pub fn request(row: Row) -> StoreResult<Request> {
+/// A request read with [`REQUEST_COLUMNS`]; the personal columns decrypted with `keys`
+/// (the connection's, `Conn::personal_data`).
+pub fn request(row: Row, keys: Option<&Keyring>) -> StoreResult<Request> {
     let mut c = row.cols();
     let id = c.get()?;
     let tracking_no = c.get()?;
@@ -81,10 +85,11 @@ pub fn request(row: Row) -> StoreResult<Request> {
         ("enterprise", None) => return Err(bad("credit code", "")),
         _ => Asker::Resident,
     };
-    let contact_name = c.get()?;
-    let phone: String = c.get()?;
-    let contact =
-        Contact { name: contact_name, phone: Phone::parse(&phone).map_err(|_| bad("phone", &phone))?, email: c.get()? };
+    let contact_name = personal_data::open(keys, personal_data::CONTACT_NAME, c.get()?)?;
+    let phone = personal_data::open(keys, personal_data::CONTACT_PHONE, c.get()?)?;
+    let email: Option<String> = c.get()?;
+    let email = email.map(|e| personal_data::open(keys, personal_data::CONTACT_EMAIL, e)).transpose()?;
+    let contact = Contact { name: contact_name, phone: Phone::parse(&phone).map_err(|_| bad("phone", &phone))?, email };
     let title = c.get()?;
     let content = c.get()?;
     let category_id = c.get()?;

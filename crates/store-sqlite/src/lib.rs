@@ -29,18 +29,24 @@ pub struct SqliteOptions {
     pub tracking_prefix: String,
     /// Reader connections.
     pub readers: usize,
+    /// The keys of personal data at rest (`StoreOptions::personal_data`; default the process's ephemeral key).
+    pub personal_data: Option<mashangban_domain::personal_data::Keyring>,
 }
 
 impl Default for SqliteOptions {
     fn default() -> Self {
-        Self { tracking_prefix: StoreOptions::default().tracking_prefix, readers: 4 }
+        let store = StoreOptions::default();
+        Self { tracking_prefix: store.tracking_prefix, readers: 4, personal_data: store.personal_data }
     }
 }
 
 /// Opens the database file, creating and migrating it on first start.
 pub fn open(path: &Path, options: SqliteOptions) -> StoreResult<SqliteStore> {
     let db = SqliteDb::open(path, options.readers)?;
-    Ok(SqlStore::new(db, StoreOptions { tracking_prefix: options.tracking_prefix }))
+    Ok(SqlStore::new(
+        db,
+        StoreOptions { tracking_prefix: options.tracking_prefix, personal_data: options.personal_data },
+    ))
 }
 
 impl SqliteDb {

@@ -52,6 +52,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0044_command_report_changes.sql"),
     include_str!("../migrations/0045_auto_dispatch.sql"),
     include_str!("../migrations/0046_monitoring_retire_and_receiver_counts.sql"),
+    include_str!("../migrations/0047_personal_data.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

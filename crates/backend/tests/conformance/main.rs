@@ -33,6 +33,7 @@ mod notifications;
 mod onsite;
 mod org;
 mod password_resets;
+mod personal_data;
 mod ratelimits;
 mod requests;
 mod saved_views;

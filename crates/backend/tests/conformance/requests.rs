@@ -33,14 +33,14 @@ on_both!(
 );
 
 /// Three departments, a town and a category.
-struct Fixture<D: TestDb> {
-    env: Env<D>,
+pub(crate) struct Fixture<D: TestDb> {
+    pub(crate) env: Env<D>,
     units: Vec<i64>,
     category: i64,
 }
 
 impl<D: TestDb> Fixture<D> {
-    async fn new() -> Self {
+    pub(crate) async fn new() -> Self {
         let env = D::create().await;
         let store = &env.store;
         store.upsert_unit(unit("city", UnitKind::City, None)).await.unwrap();
@@ -60,7 +60,7 @@ impl<D: TestDb> Fixture<D> {
         Self { env, units, category }
     }
 
-    fn store(&self) -> &SqlStore<D> {
+    pub(crate) fn store(&self) -> &SqlStore<D> {
         &self.env.store
     }
 
@@ -68,7 +68,7 @@ impl<D: TestDb> Fixture<D> {
         store.intake(self.request(enterprise), &Actor::PublicAsker, &meta(minutes)).await.unwrap()
     }
 
-    fn request(&self, enterprise: bool) -> NewRequest {
+    pub(crate) fn request(&self, enterprise: bool) -> NewRequest {
         NewRequest {
             kind: RequestKind::Complaint,
             urgency: Urgency::Normal,

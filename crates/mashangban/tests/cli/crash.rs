@@ -97,9 +97,11 @@ async fn crash_and_recover(database_url: &str, config: &std::path::Path, trial: 
 async fn trials_on(backend: &str, database_url: &str) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("mashangban.toml");
-    std::fs::write(&config, "").unwrap();
+    // Every restart has a data directory of its own, as every node of a cluster: the key is configured.
+    std::fs::write(&config, crate::SHARED_KEY_CONFIG).unwrap();
     let demo = Command::new(env!("CARGO_BIN_EXE_mashangban"))
-        .args(["demo", "--demo-requests", "0", "--database-url", database_url])
+        .args(["demo", "--demo-requests", "0", "--database-url", database_url, "--config"])
+        .arg(&config)
         .env("MASHANGBAN_LOG", "warn")
         .output()
         .unwrap();
@@ -112,7 +114,8 @@ async fn trials_on(backend: &str, database_url: &str) {
     }
     assert!(intakes > 0 && dispatched > 0, "the load ran: {intakes} intakes, {dispatched} dispatches");
     let verify = Command::new(env!("CARGO_BIN_EXE_mashangban"))
-        .args(["audit", "verify", "--database-url", database_url])
+        .args(["audit", "verify", "--database-url", database_url, "--config"])
+        .arg(&config)
         .env("MASHANGBAN_LOG", "warn")
         .output()
         .unwrap();

@@ -6,6 +6,9 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+/// The personal data key of nodes that share a database (each has a data directory of its own).
+const SHARED_KEY_CONFIG: &str = "[personal_data]\nkey = \"nodes:00112233445566778899aabbccddeeff\"\n";
+
 fn mashangban(data_dir: &Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_mashangban"))
         .args(args)
@@ -235,4 +238,5 @@ fn calendar_import_refuses_a_far_cell_workbook_and_exits_cleanly() {
 mod audit;
 mod backup;
 mod crash;
+mod keys;
 mod nodes;

@@ -213,9 +213,11 @@ async fn two_nodes_on_one_postgresql_database() {
     let db = TempDatabase::create().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("mashangban.toml");
-    std::fs::write(&config, "[notify]\npoll_seconds = 1\nlease_seconds = 3\nbackoff_base_seconds = 1\n").unwrap();
+    let notify = "[notify]\npoll_seconds = 1\nlease_seconds = 3\nbackoff_base_seconds = 1\n";
+    std::fs::write(&config, format!("{}{notify}", crate::SHARED_KEY_CONFIG)).unwrap();
     let demo = Command::new(env!("CARGO_BIN_EXE_mashangban"))
-        .args(["demo", "--demo-requests", "0", "--database-url", db.url()])
+        .args(["demo", "--demo-requests", "0", "--database-url", db.url(), "--config"])
+        .arg(&config)
         .env("MASHANGBAN_LOG", "warn")
         .output()
         .unwrap();

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use mashangban_domain::org::{Scope, UnitId};
+use mashangban_domain::personal_data::Keyring;
 use mashangban_domain::request::{EventKind, Rating, Request, RequestId, RunningDeadline, State};
 use mashangban_domain::time::Instant;
 use mashangban_domain::unit_work::UnitWork;
@@ -60,7 +61,7 @@ pub async fn load(c: &dyn Conn, key: &Key, scope: &Scope, lock: bool) -> StoreRe
     let scope = scope_sql(scope, &mut args);
     let lock = if lock { c.dialect().lock_rows("r") } else { String::new() };
     let sql = format!("SELECT {REQUEST_COLUMNS} FROM requests r WHERE {key_sql} AND {scope}{lock}");
-    c.map_opt(&sql, args.values(), rows::request).await
+    c.map_opt(&sql, args.values(), |row| rows::request(row, c.personal_data())).await
 }
 
 /// `'a', 'b'` for states written into SQL (codes, not input).
@@ -98,8 +99,8 @@ fn deadline_order(d: Dialect) -> String {
     )
 }
 
-/// The filter's conditions as SQL on alias `r`.
-fn filter_sql(f: &ListFilter, args: &mut Args) -> Vec<String> {
+/// The filter's conditions as SQL on alias `r`; `keys` hash a phone for its look-up.
+fn filter_sql(f: &ListFilter, keys: Option<&Keyring>, args: &mut Args) -> Vec<String> {
     let mut clauses = Vec::new();
     // A work queue is the open work unless states are asked for.
     let open: Vec<State> = open_states().collect();
@@ -117,9 +118,16 @@ fn filter_sql(f: &ListFilter, args: &mut Args) -> Vec<String> {
     eq("r.town_id", f.town_id.map(Into::into));
     eq("r.category_id", f.category_id.map(Into::into));
     eq("r.credit_code", f.credit_code.as_deref().map(Into::into));
-    eq("r.contact_phone", f.contact_phone.as_deref().map(Into::into));
     eq("r.lead_unit_id", f.lead_unit_id.map(Into::into));
     eq("r.screening_held", f.screening_held.map(Into::into));
+    if let Some(phone) = f.contact_phone.as_deref() {
+        // The phone is stored encrypted: an exact match on its keyed hash under each configured key
+        // (rows the rotation sweep has not reached yet keep the old key's hash).
+        clauses.push(match keys {
+            Some(keys) => format!("r.contact_phone_hash IN ({})", args.list(keys.lookup_hashes(phone))),
+            None => format!("r.contact_phone = {}", args.push(phone)),
+        });
+    }
     if !f.exclude_kinds.is_empty() {
         clauses.push(format!("r.kind NOT IN ({})", args.list(f.exclude_kinds.iter().map(|k| k.as_str()))));
     }
@@ -177,7 +185,7 @@ fn filter_sql(f: &ListFilter, args: &mut Args) -> Vec<String> {
 pub async fn list(c: &dyn Conn, f: &ListFilter, scope: &Scope) -> StoreResult<Page<Request>> {
     let mut args = Args::default();
     let mut clauses = vec![scope_sql(scope, &mut args)];
-    clauses.extend(filter_sql(f, &mut args));
+    clauses.extend(filter_sql(f, c.personal_data(), &mut args));
     let limit = f.limit.clamp(1, 500);
     let limit_mark = args.push(i64::from(limit) + 1);
     let offset_mark = args.push(i64::from(f.offset));
@@ -189,7 +197,7 @@ pub async fn list(c: &dyn Conn, f: &ListFilter, scope: &Scope) -> StoreResult<Pa
         "SELECT {REQUEST_COLUMNS} FROM requests r WHERE {} ORDER BY {order} LIMIT {limit_mark} OFFSET {offset_mark}",
         clauses.join(" AND ")
     );
-    let mut items = c.map(&sql, args.values(), rows::request).await?;
+    let mut items = c.map(&sql, args.values(), |row| rows::request(row, c.personal_data())).await?;
     let more = items.len() > limit as usize;
     items.truncate(limit as usize);
     let next_cursor = if more && f.order == ListOrder::Newest { items.last().map(|r| r.id) } else { None };
@@ -201,7 +209,7 @@ pub async fn count(c: &dyn Conn, f: &ListFilter, scope: &Scope) -> StoreResult<u
     let all = ListFilter { before_id: None, offset: 0, ..f.clone() };
     let mut args = Args::default();
     let mut clauses = vec![scope_sql(scope, &mut args)];
-    clauses.extend(filter_sql(&all, &mut args));
+    clauses.extend(filter_sql(&all, c.personal_data(), &mut args));
     let sql = format!("SELECT COUNT(*) FROM requests r WHERE {}", clauses.join(" AND "));
     let n: i64 = c.scalar(&sql, args.values()).await?;
     Ok(u64::try_from(n).unwrap_or(0))
@@ -245,7 +253,7 @@ pub async fn deadline_candidates(
             "ru.due_at"
         ),
     );
-    c.map(&sql, &crate::args![until, after, limit], rows::request).await
+    c.map(&sql, &crate::args![until, after, limit], |row| rows::request(row, c.personal_data())).await
 }
 
 /// Open requests with provisional deadlines, or with limits and no reply deadline.
@@ -257,7 +265,7 @@ pub async fn recount_candidates(c: &dyn Conn, after: RequestId, limit: u32) -> S
          ORDER BY r.id LIMIT $2",
         open = state_list(open_states()),
     );
-    c.map(&sql, &crate::args![after, limit], rows::request).await
+    c.map(&sql, &crate::args![after, limit], |row| rows::request(row, c.personal_data())).await
 }
 
 /// A request's events, oldest first.
@@ -310,7 +318,7 @@ pub async fn awaiting_review(c: &dyn Conn, scope: &Scope, units: &[UnitId], limi
          ORDER BY {order} LIMIT {limit}",
         order = deadline_order(c.dialect()),
     );
-    c.map(&sql, args.values(), rows::request).await
+    c.map(&sql, args.values(), |row| rows::request(row, c.personal_data())).await
 }
 
 /// Each sub-unit's open assignments (二次派单) on open requests, and how many are past their deadline.

@@ -11,9 +11,9 @@ use mashangban_store::backend::{self, MAX_ATTACHMENTS};
 use mashangban_store::{Attachment, ChangeEntity, Command, Meta, StoreError, StoreResult, Upload};
 
 use super::query::{Key, load};
-use crate::args;
 use crate::rows::{self, ATTACHMENT_COLUMNS, json_text, to_json};
 use crate::sql::{Conn, Dialect};
+use crate::{args, personal_data};
 
 /// A new request's id (where allocated ahead) and tracking number.
 pub struct Number {
@@ -66,10 +66,10 @@ pub async fn intake(c: &dyn Conn, number: Number, new: NewRequest, actor: &Actor
             "INSERT INTO requests (id, tracking_no, check_code, kind, urgency, channel, asker_type, credit_code,
                 enterprise_name, contact_name, contact_phone, title, content, category_id, town_id, address, lat, lon,
                 state, due_at, ledger_ref, submitted_by, received_at, updated_at, version, contact_due_at, stage_due_at,
-                time_limits, contact_email, deadlines_provisional, screening_held)
+                time_limits, contact_email, deadlines_provisional, screening_held, contact_phone_hash)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
                 $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23, 1, $24, $25, $26, $27, $28,
-                $29)
+                $29, $30)
              RETURNING id",
             &args![
                 number.id,
@@ -81,8 +81,8 @@ pub async fn intake(c: &dyn Conn, number: Number, new: NewRequest, actor: &Actor
                 asker_type,
                 credit_code,
                 enterprise_name,
-                new.contact.name.as_str(),
-                new.contact.phone.as_str(),
+                personal_data::seal(c, personal_data::CONTACT_NAME, &new.contact.name),
+                personal_data::seal(c, personal_data::CONTACT_PHONE, new.contact.phone.as_str()),
                 new.title.as_str(),
                 new.content.as_str(),
                 new.category_id,
@@ -98,9 +98,10 @@ pub async fn intake(c: &dyn Conn, number: Number, new: NewRequest, actor: &Actor
                 new.deadlines.contact.as_ref(),
                 new.deadlines.stage_reply.as_ref(),
                 to_json(new.time_limits.as_ref()),
-                new.contact.email.as_deref(),
+                new.contact.email.as_deref().map(|e| personal_data::seal(c, personal_data::CONTACT_EMAIL, e)),
                 new.deadlines.provisional,
                 new.screening.as_ref().is_some_and(|s| s.verdict.held),
+                personal_data::phone_hash(c, new.contact.phone.as_str()),
             ],
         )
         .await?;

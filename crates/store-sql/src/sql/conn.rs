@@ -81,6 +81,12 @@ pub trait Conn: Send + Sync {
 
     /// Runs several statements without arguments.
     fn batch<'a>(&'a self, sql: &'a str) -> BoxFuture<'a, StoreResult<()>>;
+
+    /// The key ring of personal data at rest; the store's connections carry it
+    /// (`personal_data::Keyed`), a backend's own connections do not.
+    fn personal_data(&self) -> Option<&mashangban_domain::personal_data::Keyring> {
+        None
+    }
 }
 
 impl dyn Conn + '_ {
