@@ -162,7 +162,7 @@ impl IntakeInput {
     }
 }
 
-fn town_by_code(org: &OrgTree, code: &str) -> AppResult<UnitId> {
+pub(crate) fn town_by_code(org: &OrgTree, code: &str) -> AppResult<UnitId> {
     org.by_code(code)
         .filter(|u| u.kind == UnitKind::Town && u.active)
         .map(|u| u.id)

@@ -55,6 +55,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (39, "0039_ledger_rollups_choices", include_str!("../migrations/0039_ledger_rollups_choices.sql")),
     (40, "0040_command_report_changes", include_str!("../migrations/0040_command_report_changes.sql")),
     (41, "0041_auto_dispatch", include_str!("../migrations/0041_auto_dispatch.sql")),
+    (45, "0045_score_auto_dispatch", include_str!("../migrations/0045_score_auto_dispatch.sql")),
 ];
 
 /// Tables whose `id` is an identity column.

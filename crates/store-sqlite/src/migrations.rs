@@ -51,6 +51,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0043_ledger_rollups_choices.sql"),
     include_str!("../migrations/0044_command_report_changes.sql"),
     include_str!("../migrations/0045_auto_dispatch.sql"),
+    include_str!("../migrations/0049_score_auto_dispatch.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
