@@ -16,8 +16,8 @@ use mashangban_domain::dispatch::{Held, Label, Model, Ranked, Tally, Trainer, bl
 use mashangban_domain::org::Scope;
 use mashangban_domain::org::UnitId;
 use mashangban_domain::request::{self, CategoryId, Channel, Request, RequestKind, State};
-use mashangban_domain::validation::optional_text;
 use mashangban_domain::time::{Instant, format_instant};
+use mashangban_domain::validation::optional_text;
 use mashangban_store::{ListFilter, Store, StoreError, StoreResult};
 
 use crate::error::{AppError, AppResult, ErrorKind};
@@ -322,16 +322,12 @@ impl<'a, S: Store> Dispatch<'a, S> {
         let title = optional_text("标题", Some(&body.title), request::TITLE_MAX)?.unwrap_or_default();
         let content = optional_text("内容", Some(&body.content), request::CONTENT_MAX)?.unwrap_or_default();
         let categories = self.app.caches().categories();
-        let chosen = match body.category.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-            Some(code) => Some(categories.iter().find(|c| c.code == code && c.active).map(|c| c.id).ok_or_else(
-                || AppError::invalid("unknown_category", format!("诉求分类「{code}」不存在")),
-            )?),
-            None => None,
-        };
-        let town = match body.town.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            Some(code) => Some(crate::input::town_by_code(&self.app.caches().org(), code)?),
-            None => None,
-        };
+        let (chosen, town) = crate::input::resolve_category_and_town(
+            &self.app.caches().org(),
+            &categories,
+            body.category.as_deref(),
+            body.town.as_deref(),
+        )?;
         let kind = body.kind.unwrap_or(RequestKind::Consultation);
         let channel = body.channel.unwrap_or(Channel::Phone);
         let trained = match self.app.dispatch_models().current() {
@@ -341,13 +337,10 @@ impl<'a, S: Store> Dispatch<'a, S> {
         let trained = trained.as_deref();
         let draft = Draft { title: &title, content: &content, town, kind, channel };
         let suggested = self.categories_for(&draft, trained);
-        let category = chosen.or_else(|| {
-            suggested.first().and_then(|s| categories.iter().find(|c| c.code == s.category)).map(|c| c.id)
-        });
+        let category = chosen
+            .or_else(|| suggested.first().and_then(|s| categories.iter().find(|c| c.code == s.category)).map(|c| c.id));
         Ok(DraftSuggestions {
-            units_for_category: category
-                .and_then(|id| categories.iter().find(|c| c.id == id))
-                .map(|c| c.code.clone()),
+            units_for_category: category.and_then(|id| categories.iter().find(|c| c.id == id)).map(|c| c.code.clone()),
             units: category.map(|c| self.units_for(&draft, c, trained)).unwrap_or_default(),
             categories: suggested,
             model: trained.map(Trained::info),
@@ -489,7 +482,8 @@ impl<'a, S: Store> Dispatch<'a, S> {
             catalogue.add(actual, rule.as_slice());
             frequent.add(actual, &busiest);
             let ranked = categories.rank(&without_category(&r.features), SUGGESTIONS);
-            category_combined.add(r.category_id, &labels(&blend(ranked, r.keyword_category, keyword_weight, SUGGESTIONS)));
+            category_combined
+                .add(r.category_id, &labels(&blend(ranked, r.keyword_category, keyword_weight, SUGGESTIONS)));
             category_keywords.add(r.category_id, r.keyword_category.as_slice());
         })
         .await?;

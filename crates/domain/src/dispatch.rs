@@ -434,7 +434,8 @@ mod tests {
     #[test]
     fn the_rule_weighs_what_held_out_history_says_it_is_worth() {
         let model = Model::train(&history());
-        let held = |words: &str, rule, unit| Held { features: super::tests::words(words), rule: Some(rule), label: unit };
+        let held =
+            |words: &str, rule, unit| Held { features: super::tests::words(words), rule: Some(rule), label: unit };
         // The catalogue names unit 3 for noise complaints, but they were led by unit 2: trust the model.
         let wrong_rule: Vec<Held> = (0..5).map(|_| held("噪音 施工", 3, 2)).collect();
         assert_eq!(choose_rule_weight(&model, &wrong_rule, 3), 0.3);

@@ -830,7 +830,8 @@ mod tests {
             h.events.iter_mut().for_each(|e| e.actor_role = "t".into());
             h
         };
-        let people = report(&[&by_people(&returned), &by_people(&kept), &by_people(&manual)], "2026-03-01", "2026-03-31");
+        let people =
+            report(&[&by_people(&returned), &by_people(&kept), &by_people(&manual)], "2026-03-01", "2026-03-31");
         assert_eq!(unit(&people, 7).score, seven.score);
         assert_eq!(unit(&people, 7).counters.auto_assigned, 0);
     }

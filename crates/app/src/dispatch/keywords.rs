@@ -51,9 +51,9 @@ impl KeywordRules {
                 hits.push(pattern);
             }
         }
-        let weight = |hits: &[usize]| (hits.len(), hits.iter().map(|&p| self.patterns[p].1.chars().count()).sum::<usize>());
-        let (category, hits) =
-            found.into_iter().max_by(|a, b| weight(&a.1).cmp(&weight(&b.1)).then(b.0.cmp(&a.0)))?;
+        let weight =
+            |hits: &[usize]| (hits.len(), hits.iter().map(|&p| self.patterns[p].1.chars().count()).sum::<usize>());
+        let (category, hits) = found.into_iter().max_by(|a, b| weight(&a.1).cmp(&weight(&b.1)).then(b.0.cmp(&a.0)))?;
         let mut keywords: Vec<String> = hits.iter().map(|&p| self.patterns[p].1.clone()).collect();
         keywords.sort();
         Some(KeywordMatch { category, keywords })
@@ -93,7 +93,11 @@ mod tests {
 
     #[test]
     fn ties_go_to_longer_keywords_then_the_lower_id() {
-        let rules = KeywordRules::new(&[category(5, &["噪音"], true), category(4, &["施工噪音"], true), category(6, &["噪音"], true)]);
+        let rules = KeywordRules::new(&[
+            category(5, &["噪音"], true),
+            category(4, &["施工噪音"], true),
+            category(6, &["噪音"], true),
+        ]);
         assert_eq!(rules.best("夜间施工噪音扰民").unwrap().category, 4);
         let rules = KeywordRules::new(&[category(6, &["噪音"], true), category(5, &["噪音"], true)]);
         assert_eq!(rules.best("噪音").unwrap().category, 5);

@@ -961,18 +961,24 @@ fn suggested<S: Store>(
     let suggestions = app.dispatch().suggestions_for(request, trained.as_deref());
     let categories = app.caches().categories();
     let current = categories.iter().find(|c| c.id == request.category_id);
-    let hint = suggestions.categories.into_iter().next().filter(|c| current.is_none_or(|x| x.code != c.category)).map(
-        |c| CategoryHint {
-            name: c.category_name,
-            percent: whole_percent(c.confidence),
-            reasons: c.reasons,
-            current: current.map_or_else(String::new, |x| x.name.clone()),
-        },
-    );
+    let hint =
+        suggestions.categories.into_iter().next().filter(|c| current.is_none_or(|x| x.code != c.category)).map(|c| {
+            CategoryHint {
+                name: c.category_name,
+                percent: whole_percent(c.confidence),
+                reasons: c.reasons,
+                current: current.map_or_else(String::new, |x| x.name.clone()),
+            }
+        });
     let units = suggestions
         .suggestions
         .into_iter()
-        .map(|s| SuggestedUnit { code: s.unit, name: s.unit_name, percent: whole_percent(s.confidence), reasons: s.reasons })
+        .map(|s| SuggestedUnit {
+            code: s.unit,
+            name: s.unit_name,
+            percent: whole_percent(s.confidence),
+            reasons: s.reasons,
+        })
         .collect();
     (units, hint)
 }

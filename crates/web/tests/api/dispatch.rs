@@ -61,7 +61,8 @@ async fn the_console_suggests_categories_as_the_operator_types_and_the_dispatche
     };
     // Before any history, the catalogue's keywords name the category and its unit.
     let (status, answer) =
-        draft(serde_json::json!({ "title": "营业执照经营范围变更", "content": "想问一下法定代表人变更怎么办理" })).await;
+        draft(serde_json::json!({ "title": "营业执照经营范围变更", "content": "想问一下法定代表人变更怎么办理" }))
+            .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["categories"][0]["category"], "biz.change", "three of its keywords: {answer}");
     assert_eq!(answer["categories"][0]["confidence"], 1.0, "no model yet: {answer}");
@@ -71,29 +72,66 @@ async fn the_console_suggests_categories_as_the_operator_types_and_the_dispatche
     assert_eq!(answer["units"][0]["unit"], "scjgj", "{answer}");
     assert_eq!(answer["model"], Value::Null);
     // Traditional characters are folded; the chosen category, not the suggested one, ranks the units.
-    let (_, answer) = draft(serde_json::json!({ "title": "公章遺失", "content": "刻章要帶什麼材料", "category": "social.pension" })).await;
+    let (_, answer) =
+        draft(serde_json::json!({ "title": "公章遺失", "content": "刻章要帶什麼材料", "category": "social.pension" }))
+            .await;
     assert_eq!(answer["categories"][0]["category"], "biz.seal", "{answer}");
-    assert_eq!((answer["units_for_category"].as_str(), answer["units"][0]["unit"].as_str()), (Some("social.pension"), Some("rsj")), "{answer}");
+    assert_eq!(
+        (answer["units_for_category"].as_str(), answer["units"][0]["unit"].as_str()),
+        (Some("social.pension"), Some("rsj")),
+        "{answer}"
+    );
     // Nothing to go on: no category, no unit.
     let (status, answer) = draft(serde_json::json!({ "title": "", "content": "你好" })).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!((answer["categories"].clone(), answer["units"].clone()), (serde_json::json!([]), serde_json::json!([])), "{answer}");
+    assert_eq!(
+        (answer["categories"].clone(), answer["units"].clone()),
+        (serde_json::json!([]), serde_json::json!([])),
+        "{answer}"
+    );
 
     // Refusals, each with its code.
     for (body, status, code) in [
-        (serde_json::json!({ "title": "开办", "content": "", "category": "no.such" }), StatusCode::UNPROCESSABLE_ENTITY, "unknown_category"),
-        (serde_json::json!({ "title": "开办", "content": "", "town": "atlantis" }), StatusCode::UNPROCESSABLE_ENTITY, "unknown_town"),
+        (
+            serde_json::json!({ "title": "开办", "content": "", "category": "no.such" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_category",
+        ),
+        (
+            serde_json::json!({ "title": "开办", "content": "", "town": "atlantis" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_town",
+        ),
         (serde_json::json!({ "title": "开\u{1b}办", "content": "" }), StatusCode::BAD_REQUEST, "control_character"),
-        (serde_json::json!({ "title": "字".repeat(101), "content": "" }), StatusCode::UNPROCESSABLE_ENTITY, "text_too_long"),
-        (serde_json::json!({ "title": "开办", "content": "", "kind": "gossip" }), StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
-        (serde_json::json!({ "title": "开办", "content": "", "urgent": true }), StatusCode::BAD_REQUEST, "unknown_field"),
+        (
+            serde_json::json!({ "title": "字".repeat(101), "content": "" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "text_too_long",
+        ),
+        (
+            serde_json::json!({ "title": "开办", "content": "", "kind": "gossip" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+        ),
+        (
+            serde_json::json!({ "title": "开办", "content": "", "urgent": true }),
+            StatusCode::BAD_REQUEST,
+            "unknown_field",
+        ),
     ] {
         let (got, answer) = draft(body.clone()).await;
         assert_eq!((got, answer["code"].as_str()), (status, Some(code)), "{body}: {answer}");
     }
-    let (status, _) = app.post("/api/v1/dispatch/draft", Some(&app.login("handler").await), serde_json::json!({ "title": "开办", "content": "" })).await;
+    let (status, _) = app
+        .post(
+            "/api/v1/dispatch/draft",
+            Some(&app.login("handler").await),
+            serde_json::json!({ "title": "开办", "content": "" }),
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a handler neither takes in nor dispatches");
-    let (status, _) = app.post("/api/v1/dispatch/draft", None, serde_json::json!({ "title": "开办", "content": "" })).await;
+    let (status, _) =
+        app.post("/api/v1/dispatch/draft", None, serde_json::json!({ "title": "开办", "content": "" })).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     // The console has the panel its script fills.
