@@ -167,3 +167,121 @@
   title.addEventListener('input', later);
   content.addEventListener('input', later);
 })();
+
+// Category suggestions (分类建议): as the operator types the title and
+// content, POST /api/v1/dispatch/draft (the operator's session) answers the
+// categories the words point to — the catalogue's keywords and the history's
+// model — and the units likely to lead the chosen (or first) category. A
+// suggestion is a button that selects its category; nothing is chosen for the
+// operator. Text only, never HTML.
+(function () {
+  'use strict';
+  var box = document.getElementById('category-suggestions');
+  var title = document.getElementById('title');
+  var content = document.getElementById('content');
+  var category = document.getElementById('category');
+  var town = document.getElementById('town');
+  if (!box || !title || !content || !category) return;
+  var timer = null;
+  var asked = '';
+
+  function field(name) {
+    var checked = document.querySelector('input[name="' + name + '"]:checked');
+    if (checked) return checked.value;
+    var el = document.getElementById(name);
+    return el ? el.value : '';
+  }
+
+  function line(className, text) {
+    var p = document.createElement('p');
+    p.className = className;
+    p.textContent = text;
+    return p;
+  }
+
+  function show(answer) {
+    box.textContent = '';
+    if (answer.error) {
+      box.appendChild(line('notice error', answer.error));
+      return;
+    }
+    if (!answer.categories.length) {
+      box.appendChild(line('empty', '派单目录关键词和历史诉求都没有指向某个分类。'));
+    } else {
+      var ul = document.createElement('ul');
+      ul.className = 'suggestions';
+      answer.categories.forEach(function (c) {
+        var li = document.createElement('li');
+        var pick = document.createElement('button');
+        pick.type = 'button';
+        pick.className = 'link';
+        pick.dataset.category = c.category;
+        pick.textContent = c.category_name;
+        if (category.value === c.category) pick.setAttribute('aria-pressed', 'true');
+        pick.addEventListener('click', function () {
+          category.value = c.category;
+          category.dispatchEvent(new Event('change'));
+        });
+        var conf = document.createElement('span');
+        conf.className = 'confidence';
+        conf.textContent = '置信度 ' + Math.round(c.confidence * 100) + '%';
+        li.append(pick, ' ', conf);
+        c.reasons.forEach(function (r) {
+          li.appendChild(document.createElement('br'));
+          var small = document.createElement('small');
+          small.textContent = r;
+          li.appendChild(small);
+        });
+        ul.appendChild(li);
+      });
+      box.appendChild(ul);
+    }
+    if (answer.units.length) {
+      var names = answer.units.map(function (u) {
+        return u.unit_name + '（' + Math.round(u.confidence * 100) + '%）';
+      });
+      box.appendChild(line('hint', '可能的主办单位：' + names.join('、')));
+    }
+  }
+
+  function suggest() {
+    var body = {
+      title: title.value,
+      content: content.value,
+      category: category.value || null,
+      town: town && town.value ? town.value : null,
+      kind: field('kind') || null,
+      channel: field('channel') || null
+    };
+    if (!body.title.trim() && !body.content.trim()) return;
+    var key = JSON.stringify(body);
+    if (key === asked) return;
+    asked = key;
+    fetch('/api/v1/dispatch/draft', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+      body: key
+    })
+      .then(function (res) {
+        return res.json().then(function (answer) {
+          return res.ok ? answer : { error: answer.message || '建议暂不可用' };
+        });
+      })
+      .catch(function () {
+        return { error: '建议暂不可用，请稍后再试' };
+      })
+      .then(function (answer) {
+        if (asked === key) show(answer);
+      });
+  }
+
+  function later() {
+    clearTimeout(timer);
+    timer = setTimeout(suggest, 400);
+  }
+  title.addEventListener('input', later);
+  content.addEventListener('input', later);
+  category.addEventListener('change', later);
+  if (town) town.addEventListener('change', later);
+})();

@@ -13,9 +13,13 @@ use mashangban_domain::org::OrgTree;
 use mashangban_domain::time_limit::RuleSet;
 use mashangban_store::{Category, Signal, Store, StoreResult};
 
+use crate::dispatch::KeywordRules;
+
 pub struct Caches {
     org: ArcSwap<OrgTree>,
     categories: ArcSwap<Vec<Category>>,
+    /// The categories' keywords, ready to match: swapped with the categories.
+    keyword_rules: ArcSwap<KeywordRules>,
     rules: ArcSwap<RuleSet>,
     calendar: ArcSwap<WorkCalendar>,
     /// Held while the calendar reloads, so a slower reload cannot put back
@@ -32,9 +36,11 @@ impl Caches {
     /// Reads everything from the store (storing the bundled calendar on first start).
     pub async fn load<S: Store>(store: &S) -> StoreResult<Self> {
         let calendar = crate::calendar::load(store).await?;
+        let categories = store.list_categories().await?;
         Ok(Self {
             org: ArcSwap::from_pointee(OrgTree::new(store.list_units().await?)),
-            categories: ArcSwap::from_pointee(store.list_categories().await?),
+            keyword_rules: ArcSwap::from_pointee(KeywordRules::new(&categories)),
+            categories: ArcSwap::from_pointee(categories),
             rules: ArcSwap::from_pointee(store.current_rules().await?),
             calendar: ArcSwap::from_pointee(calendar),
             calendar_reload: tokio::sync::Mutex::new(()),
@@ -49,6 +55,11 @@ impl Caches {
 
     pub fn categories(&self) -> Arc<Vec<Category>> {
         self.categories.load_full()
+    }
+
+    /// The dispatch catalogue's keyword rules of the active categories.
+    pub fn keyword_rules(&self) -> Arc<KeywordRules> {
+        self.keyword_rules.load_full()
     }
 
     pub fn rules(&self) -> Arc<RuleSet> {
@@ -81,6 +92,7 @@ impl Caches {
         let units = store.list_units().await?;
         let categories = store.list_categories().await?;
         self.org.store(Arc::new(OrgTree::new(units)));
+        self.keyword_rules.store(Arc::new(KeywordRules::new(&categories)));
         self.categories.store(Arc::new(categories));
         Ok(())
     }

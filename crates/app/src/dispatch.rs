@@ -2,28 +2,32 @@
 //! and the reasons — the dispatch catalogue's rule for its category and the words that the city's
 //! closed requests tie to each unit. The model (`mashangban_domain::dispatch`) is trained here from
 //! the store, on this node, at start-up, daily and on demand; [`Dispatch::evaluate`] measures it on
-//! a time split.
+//! a time split. The same history teaches a second model the categories (事项分类建议), blended with
+//! the catalogue's keyword rules, as a check on the category the asker chose and as the operator types.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use mashangban_domain::dispatch::{Held, Model, Ranked, Tally, Trainer, blend, choose_rule_weight};
+use mashangban_domain::dispatch::{Held, Label, Model, Ranked, Tally, Trainer, blend, choose_rule_weight};
 use mashangban_domain::org::Scope;
 use mashangban_domain::org::UnitId;
-use mashangban_domain::request::{CategoryId, Request, State};
+use mashangban_domain::request::{self, CategoryId, Channel, Request, RequestKind, State};
 use mashangban_domain::time::{Instant, format_instant};
+use mashangban_domain::validation::optional_text;
 use mashangban_store::{ListFilter, Store, StoreError, StoreResult};
 
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::{App, Caller};
 
 mod auto;
+mod keywords;
 
 pub use auto::{AutoDispatchBody, AutoDispatchOverview, AutoDispatchView, AutoRuleBody, AutoRuleView};
+pub use keywords::{KeywordMatch, KeywordRules};
 
 /// Suggestions given per request.
 pub const SUGGESTIONS: usize = 3;
@@ -49,6 +53,10 @@ pub struct Trained {
     model: Model,
     /// The catalogue rule's share against the model, chosen on held-out history.
     rule_weight: f64,
+    /// The categories' model: the same history, the category as the label and not a feature.
+    categories: Model,
+    /// The keyword rule's share against the categories' model, chosen the same way.
+    keyword_weight: f64,
     trained_at: Instant,
 }
 
@@ -72,13 +80,58 @@ pub struct Suggestion {
     pub reasons: Vec<String>,
 }
 
+/// One suggested category (事项分类建议).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CategorySuggestion {
+    /// The category's code.
+    pub category: String,
+    pub category_name: String,
+    /// 0–1, two decimals: the categories' model, with the keyword rule's share added.
+    pub confidence: f64,
+    /// Why, in Chinese: the catalogue's keywords found, the words that point to the category.
+    pub reasons: Vec<String>,
+}
+
 /// The suggestions for a request.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Suggestions {
     pub tracking_no: String,
     /// Best first; empty when neither the catalogue nor the history names a unit.
     pub suggestions: Vec<Suggestion>,
+    /// The categories its words point to, best first: a check on the category the asker chose
+    /// (改类 when the first is another). Empty when neither keywords nor history name one.
+    pub categories: Vec<CategorySuggestion>,
     /// The model used; none before the city has closed a dispatched request.
+    pub model: Option<ModelInfo>,
+}
+
+/// A request still being typed (the operator's console): what the suggestions read of it.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct DraftBody {
+    pub title: String,
+    pub content: String,
+    /// The category chosen so far (code); without one, the units are suggested for the first
+    /// suggested category.
+    pub category: Option<String>,
+    /// The town (镇街) code, if known.
+    pub town: Option<String>,
+    /// The request's kind; default consultation.
+    pub kind: Option<RequestKind>,
+    /// The channel; default phone (12345热线).
+    pub channel: Option<Channel>,
+}
+
+/// The suggestions for a draft.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct DraftSuggestions {
+    /// Best first.
+    pub categories: Vec<CategorySuggestion>,
+    /// The category the units were ranked for: the chosen one, else the first suggested; none
+    /// when neither.
+    pub units_for_category: Option<String>,
+    /// Best first.
+    pub units: Vec<Suggestion>,
     pub model: Option<ModelInfo>,
 }
 
@@ -94,6 +147,10 @@ pub struct ModelInfo {
     /// The share of confidence the dispatch catalogue's unit gets (0.3–0.9), chosen by which share
     /// named the leading unit first most often on a tenth of the history held out.
     pub rule_weight: f64,
+    /// Categories the categories' model can name.
+    pub categories: u64,
+    /// The share of confidence the catalogue's keyword rule gets against the categories' model.
+    pub keyword_weight: f64,
     pub trained_at: String,
 }
 
@@ -132,6 +189,11 @@ pub struct Evaluation {
     pub tested_on: u64,
     /// The catalogue rule's share chosen in training (see [`ModelInfo::rule_weight`]).
     pub rule_weight: f64,
+    /// Category suggestions against the category each test request ended with: the keyword rule
+    /// and the categories' model together.
+    pub categories: Accuracy,
+    /// The catalogue's keyword rule alone (one guess; none when no keyword is found).
+    pub categories_by_keywords: Accuracy,
     /// What the platform suggests: the model and the catalogue together.
     pub combined: Accuracy,
     /// The model alone.
@@ -151,17 +213,56 @@ pub struct Evaluation {
     pub screening: Option<crate::screening::ScreeningEvaluation>,
 }
 
-/// The features of a request: the index's terms of its title and content (jieba words and
-/// character bigrams, traditional folded to simplified), and its category, town, kind and channel.
-pub fn features(r: &Request) -> Vec<String> {
-    let mut features = mashangban_text::terms(&format!("{}\n{}", r.title, r.content));
-    features.push(format!("category:{}", r.category_id));
-    if let Some(town) = r.location.town_id {
-        features.push(format!("town:{town}"));
+/// What the models read of a request, taken in or still being typed.
+pub struct Draft<'a> {
+    pub title: &'a str,
+    pub content: &'a str,
+    pub town: Option<UnitId>,
+    pub kind: RequestKind,
+    pub channel: Channel,
+}
+
+impl<'a> Draft<'a> {
+    pub fn of(r: &'a Request) -> Self {
+        Self { title: &r.title, content: &r.content, town: r.location.town_id, kind: r.kind, channel: r.channel }
     }
-    features.push(format!("kind:{}", r.kind.as_str()));
-    features.push(format!("channel:{}", r.channel.as_str()));
-    features
+
+    fn text(&self) -> String {
+        format!("{}\n{}", self.title, self.content)
+    }
+
+    /// The features the categories' model reads: the index's terms of the title and content (jieba
+    /// words and character bigrams, traditional folded to simplified), the town, kind and channel.
+    pub fn features(&self) -> Vec<String> {
+        let mut features = mashangban_text::terms(&self.text());
+        if let Some(town) = self.town {
+            features.push(format!("town:{town}"));
+        }
+        features.push(format!("kind:{}", self.kind.as_str()));
+        features.push(format!("channel:{}", self.channel.as_str()));
+        features
+    }
+
+    /// The features the units' model reads: the above and the category.
+    pub fn features_in(&self, category: CategoryId) -> Vec<String> {
+        let mut features = self.features();
+        features.push(category_feature(category));
+        features
+    }
+}
+
+fn category_feature(category: CategoryId) -> String {
+    format!("category:{category}")
+}
+
+/// The features of a request for the units' model (see [`Draft::features_in`]).
+pub fn features(r: &Request) -> Vec<String> {
+    Draft::of(r).features_in(r.category_id)
+}
+
+/// The features without the category: what the categories' model reads.
+fn without_category(features: &[String]) -> Vec<String> {
+    features.iter().filter(|f| !f.starts_with("category:")).cloned().collect()
 }
 
 impl ModelSlot {
@@ -175,9 +276,11 @@ impl Trained {
     pub fn info(&self) -> ModelInfo {
         ModelInfo {
             examples: self.model.examples() as u64,
-            units: self.model.unit_count() as u64,
+            units: self.model.label_count() as u64,
             vocabulary: self.model.vocabulary() as u64,
             rule_weight: self.rule_weight,
+            categories: self.categories.label_count() as u64,
+            keyword_weight: self.keyword_weight,
             trained_at: format_instant(&self.trained_at),
         }
     }
@@ -201,23 +304,71 @@ impl<'a, S: Store> Dispatch<'a, S> {
 
     /// The suggestions for a request already read, with the model in service (none: the catalogue alone).
     pub fn suggestions_for(&self, request: &Request, trained: Option<&Trained>) -> Suggestions {
-        let ranked = self.rank(request, trained);
+        let draft = Draft::of(request);
+        Suggestions {
+            tracking_no: request.tracking_no.clone(),
+            suggestions: self.units_for(&draft, request.category_id, trained),
+            categories: self.categories_for(&draft, trained),
+            model: trained.map(Trained::info),
+        }
+    }
+
+    /// The suggestions for a request still being typed (the operator's console); needs
+    /// [`Permission::SuggestDispatch`](mashangban_domain::access::Permission::SuggestDispatch).
+    /// Trains a model first if this node has none. Refuses over-long text, control characters and
+    /// unknown codes (422), as the intake would.
+    pub async fn draft(&self, caller: &Caller, body: DraftBody) -> AppResult<DraftSuggestions> {
+        caller.require(mashangban_domain::access::Permission::SuggestDispatch)?;
+        let title = optional_text("标题", Some(&body.title), request::TITLE_MAX)?.unwrap_or_default();
+        let content = optional_text("内容", Some(&body.content), request::CONTENT_MAX)?.unwrap_or_default();
+        let categories = self.app.caches().categories();
+        let (chosen, town) = crate::input::resolve_category_and_town(
+            &self.app.caches().org(),
+            &categories,
+            body.category.as_deref(),
+            body.town.as_deref(),
+        )?;
+        let kind = body.kind.unwrap_or(RequestKind::Consultation);
+        let channel = body.channel.unwrap_or(Channel::Phone);
+        let trained = match self.app.dispatch_models().current() {
+            Some(trained) => Some(trained),
+            None => self.train_now().await?,
+        };
+        let trained = trained.as_deref();
+        let draft = Draft { title: &title, content: &content, town, kind, channel };
+        let suggested = self.categories_for(&draft, trained);
+        let category = chosen
+            .or_else(|| suggested.first().and_then(|s| categories.iter().find(|c| c.code == s.category)).map(|c| c.id));
+        Ok(DraftSuggestions {
+            units_for_category: category.and_then(|id| categories.iter().find(|c| c.id == id)).map(|c| c.code.clone()),
+            units: category.map(|c| self.units_for(&draft, c, trained)).unwrap_or_default(),
+            categories: suggested,
+            model: trained.map(Trained::info),
+        })
+    }
+
+    /// The units suggested for a request of a category.
+    fn units_for(&self, draft: &Draft<'_>, category_id: CategoryId, trained: Option<&Trained>) -> Vec<Suggestion> {
         let org = self.app.caches().org();
         let categories = self.app.caches().categories();
-        let category = categories.iter().find(|c| c.id == request.category_id);
+        let category = categories.iter().find(|c| c.id == category_id);
         let rule = category.and_then(|c| c.default_lead_unit_id);
-        let suggestions = ranked
+        let features = draft.features_in(category_id);
+        let ranked = match trained {
+            Some(t) => blend(t.model.rank(&features, SUGGESTIONS), rule, t.rule_weight, SUGGESTIONS),
+            None => blend(Vec::new(), rule, 1.0, SUGGESTIONS),
+        };
+        ranked
             .into_iter()
             .filter_map(|r| {
-                let unit = org.get(r.unit)?;
+                let unit = org.get(r.label)?;
                 let mut reasons = Vec::new();
-                if Some(r.unit) == rule {
+                if Some(r.label) == rule {
                     let name = category.map_or("", |c| c.name.as_str());
                     reasons.push(format!("派单目录：「{name}」默认由该单位主办"));
                 }
-                let words: Vec<&str> = r.evidence.iter().map(String::as_str).filter(|f| !f.contains(':')).collect();
-                if !words.is_empty() {
-                    reasons.push(format!("历史诉求中与该单位相关的词：{}", words.join("、")));
+                if let Some(words) = words_of(&r) {
+                    reasons.push(format!("历史诉求中与该单位相关的词：{words}"));
                 }
                 if r.evidence.iter().any(|f| f.starts_with("town:")) {
                     reasons.push("该镇街的同类诉求多由该单位办理".to_owned());
@@ -225,21 +376,46 @@ impl<'a, S: Store> Dispatch<'a, S> {
                 Some(Suggestion {
                     unit: unit.code.clone(),
                     unit_name: unit.name.clone(),
-                    confidence: (r.probability * 100.0).round() / 100.0,
+                    confidence: two_decimals(r.probability),
                     reasons,
                 })
             })
-            .collect();
-        Suggestions { tracking_no: request.tracking_no.clone(), suggestions, model: trained.map(Trained::info) }
+            .collect()
     }
 
-    /// The model's ranking blended with the catalogue's rule for the request's category.
-    fn rank(&self, request: &Request, trained: Option<&Trained>) -> Vec<Ranked> {
-        let rule = self.catalogue_rule(request.category_id);
-        match trained {
-            Some(t) => blend(t.model.rank(&features(request), SUGGESTIONS), rule, t.rule_weight, SUGGESTIONS),
+    /// The categories a request's words point to: the categories' model blended with the
+    /// catalogue's keyword rule (the keyword rule alone while no model is trained). Only active
+    /// categories are named.
+    fn categories_for(&self, draft: &Draft<'_>, trained: Option<&Trained>) -> Vec<CategorySuggestion> {
+        let categories = self.app.caches().categories();
+        let found = self.app.caches().keyword_rules().best(&draft.text());
+        let rule = found.as_ref().map(|m| m.category);
+        let ranked = match trained {
+            Some(t) => {
+                blend(t.categories.rank(&draft.features(), SUGGESTIONS + 2), rule, t.keyword_weight, SUGGESTIONS + 2)
+            }
             None => blend(Vec::new(), rule, 1.0, SUGGESTIONS),
-        }
+        };
+        ranked
+            .into_iter()
+            .filter_map(|r| {
+                let category = categories.iter().find(|c| c.id == r.label && c.active)?;
+                let mut reasons = Vec::new();
+                if let Some(m) = found.as_ref().filter(|m| m.category == r.label) {
+                    reasons.push(format!("派单目录关键词：{}", m.keywords.join("、")));
+                }
+                if let Some(words) = words_of(&r) {
+                    reasons.push(format!("历史诉求中与该分类相关的词：{words}"));
+                }
+                Some(CategorySuggestion {
+                    category: category.code.clone(),
+                    category_name: category.name.clone(),
+                    confidence: two_decimals(r.probability),
+                    reasons,
+                })
+            })
+            .take(SUGGESTIONS)
+            .collect()
     }
 
     /// The category's default lead unit in the dispatch catalogue.
@@ -267,12 +443,17 @@ impl<'a, S: Store> Dispatch<'a, S> {
         let Some(learned) = self.learn(None).await? else {
             return Ok(None);
         };
-        let trained =
-            Arc::new(Trained { model: learned.model, rule_weight: learned.rule_weight, trained_at: self.app.now() });
+        let trained = Arc::new(Trained {
+            model: learned.model,
+            rule_weight: learned.rule_weight,
+            categories: learned.categories,
+            keyword_weight: learned.keyword_weight,
+            trained_at: self.app.now(),
+        });
         slot.current.store(Some(trained.clone()));
         tracing::info!(
             examples = trained.model.examples(),
-            units = trained.model.unit_count(),
+            units = trained.model.label_count(),
             "dispatch model trained"
         );
         Ok(Some(trained))
@@ -281,7 +462,8 @@ impl<'a, S: Store> Dispatch<'a, S> {
     /// Trains on the closed requests received before `before` and tests on those received from
     /// then on (each side at most [`MAX_EXAMPLES`], newest first). Does not touch the model in service.
     pub async fn evaluate(&self, before: Instant) -> AppResult<Evaluation> {
-        let Some(Learned { model, rule_weight, led }) = self.learn(Some(before)).await? else {
+        let Some(Learned { model, rule_weight, led, categories, keyword_weight }) = self.learn(Some(before)).await?
+        else {
             return Err(empty_history("该日期之前没有已办结且派过单的诉求，无法训练"));
         };
         let trained_on = model.examples() as u64;
@@ -290,14 +472,19 @@ impl<'a, S: Store> Dispatch<'a, S> {
         let busiest: Vec<UnitId> = busiest.into_iter().take(SUGGESTIONS).map(|(u, _)| u).collect();
         let (mut combined, mut alone, mut catalogue, mut frequent) =
             (Tally::default(), Tally::default(), Tally::default(), Tally::default());
+        let (mut category_combined, mut category_keywords) = (Tally::default(), Tally::default());
         self.each_settled(Some(before), None, |r| {
             let actual = r.unit;
             let ranked = model.rank(&r.features, SUGGESTIONS);
-            alone.add(actual, &units(&ranked));
+            alone.add(actual, &labels(&ranked));
             let rule = self.catalogue_rule(r.category_id);
-            combined.add(actual, &units(&blend(ranked, rule, rule_weight, SUGGESTIONS)));
+            combined.add(actual, &labels(&blend(ranked, rule, rule_weight, SUGGESTIONS)));
             catalogue.add(actual, rule.as_slice());
             frequent.add(actual, &busiest);
+            let ranked = categories.rank(&without_category(&r.features), SUGGESTIONS);
+            category_combined
+                .add(r.category_id, &labels(&blend(ranked, r.keyword_category, keyword_weight, SUGGESTIONS)));
+            category_keywords.add(r.category_id, r.keyword_category.as_slice());
         })
         .await?;
         if combined.total == 0 {
@@ -327,6 +514,8 @@ impl<'a, S: Store> Dispatch<'a, S> {
             trained_on,
             tested_on: combined.total,
             rule_weight,
+            categories: accuracy(&category_combined),
+            categories_by_keywords: accuracy(&category_keywords),
             combined: accuracy(&combined),
             model: accuracy(&alone),
             catalogue: accuracy(&catalogue),
@@ -346,27 +535,32 @@ impl<'a, S: Store> Dispatch<'a, S> {
     /// rule's weight chosen on every [`HOLD_OUT_EVERY`]th request held out (then learned too), and
     /// how many each unit led. None when there is nothing to learn from.
     async fn learn(&self, before: Option<Instant>) -> StoreResult<Option<Learned>> {
-        let mut trainer = Trainer::default();
-        let mut held = Vec::new();
+        let (mut units, mut categories) = (Trainer::default(), Trainer::default());
+        let (mut held_units, mut held_categories) = (Vec::new(), Vec::new());
         let mut led: HashMap<UnitId, u64> = HashMap::new();
         let mut read = 0usize;
         self.each_settled(None, before, |r| {
             *led.entry(r.unit).or_default() += 1;
             read += 1;
+            let plain = without_category(&r.features);
             if read.is_multiple_of(HOLD_OUT_EVERY) {
                 let rule = self.catalogue_rule(r.category_id);
-                held.push(Held { features: r.features.clone(), rule, unit: r.unit });
+                held_units.push(Held { features: r.features.clone(), rule, label: r.unit });
+                held_categories.push(Held { features: plain, rule: r.keyword_category, label: r.category_id });
             } else {
-                trainer.add(&r.features, r.unit);
+                units.add(&r.features, r.unit);
+                categories.add(&plain, r.category_id);
             }
         })
         .await?;
         if read == 0 {
             return Ok(None);
         }
-        let rule_weight = choose_rule_weight(&trainer.model(), &held, SUGGESTIONS);
-        held.iter().for_each(|h| trainer.add(&h.features, h.unit));
-        Ok(Some(Learned { model: trainer.model(), rule_weight, led }))
+        let rule_weight = choose_rule_weight(&units.model(), &held_units, SUGGESTIONS);
+        let keyword_weight = choose_rule_weight(&categories.model(), &held_categories, SUGGESTIONS);
+        held_units.iter().for_each(|h| units.add(&h.features, h.label));
+        held_categories.iter().for_each(|h| categories.add(&h.features, h.label));
+        Ok(Some(Learned { model: units.model(), rule_weight, led, categories: categories.model(), keyword_weight }))
     }
 
     /// Calls `each` on up to [`MAX_EXAMPLES`] settled, dispatched requests received in
@@ -383,12 +577,18 @@ impl<'a, S: Store> Dispatch<'a, S> {
         loop {
             let page = self.app.store().list(&filter, &Scope::All).await?;
             let next = page.next_cursor;
+            let keywords = self.app.caches().keyword_rules();
             let settled = tokio::task::spawn_blocking(move || {
                 page.items
                     .iter()
                     .filter_map(|r| {
                         let unit = r.lead_unit_id?;
-                        Some(Settled { features: features(r), unit, category_id: r.category_id })
+                        Some(Settled {
+                            features: features(r),
+                            unit,
+                            category_id: r.category_id,
+                            keyword_category: keywords.best(&Draft::of(r).text()).map(|m| m.category),
+                        })
                     })
                     .collect::<Vec<_>>()
             })
@@ -415,6 +615,8 @@ struct Learned {
     rule_weight: f64,
     /// Requests led per unit.
     led: HashMap<UnitId, u64>,
+    categories: Model,
+    keyword_weight: f64,
 }
 
 /// A settled request as training and evaluation read it.
@@ -423,14 +625,26 @@ struct Settled {
     /// The unit that finally led it.
     unit: UnitId,
     category_id: CategoryId,
+    /// The category the catalogue's keywords name for its text, if any.
+    keyword_category: Option<CategoryId>,
+}
+
+/// The words (not attributes) among a ranking's evidence, joined for a reason; none without any.
+fn words_of(r: &Ranked) -> Option<String> {
+    let words: Vec<&str> = r.evidence.iter().map(String::as_str).filter(|f| !f.contains(':')).collect();
+    (!words.is_empty()).then(|| words.join("、"))
+}
+
+fn two_decimals(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
 }
 
 fn empty_history(message: &str) -> AppError {
     AppError::new(ErrorKind::Conflict, "dispatch_history_empty", message)
 }
 
-fn units(ranked: &[Ranked]) -> Vec<UnitId> {
-    ranked.iter().map(|r| r.unit).collect()
+fn labels(ranked: &[Ranked]) -> Vec<Label> {
+    ranked.iter().map(|r| r.label).collect()
 }
 
 fn accuracy(t: &Tally) -> Accuracy {

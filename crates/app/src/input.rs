@@ -407,23 +407,34 @@ pub struct ReclassifyBody {
 impl ReclassifyBody {
     /// The category and town codes resolved (blank: unchanged).
     pub fn resolve(&self, org: &OrgTree, categories: &[Category]) -> AppResult<(Option<i64>, Option<UnitId>)> {
-        let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
-        let category = match given(&self.category) {
-            Some(code) => Some(
-                categories
-                    .iter()
-                    .find(|c| c.code == code && c.active)
-                    .map(|c| c.id)
-                    .ok_or_else(|| AppError::invalid("unknown_category", format!("诉求分类「{code}」不存在")))?,
-            ),
-            None => None,
-        };
-        let town = match given(&self.town) {
-            Some(code) => Some(town_by_code(org, &code)?),
-            None => None,
-        };
-        Ok((category, town))
+        resolve_category_and_town(org, categories, self.category.as_deref(), self.town.as_deref())
     }
+}
+
+/// An active category's and a town's codes resolved (blank or none: none); unknown codes are
+/// `unknown_category` / `unknown_town` (422).
+pub(crate) fn resolve_category_and_town<'a>(
+    org: &OrgTree,
+    categories: &[Category],
+    category: Option<&'a str>,
+    town: Option<&'a str>,
+) -> AppResult<(Option<i64>, Option<UnitId>)> {
+    let given = |v: Option<&'a str>| v.map(str::trim).filter(|v| !v.is_empty());
+    let category = match given(category) {
+        Some(code) => Some(
+            categories
+                .iter()
+                .find(|c| c.code == code && c.active)
+                .map(|c| c.id)
+                .ok_or_else(|| AppError::invalid("unknown_category", format!("诉求分类「{code}」不存在")))?,
+        ),
+        None => None,
+    };
+    let town = match given(town) {
+        Some(code) => Some(town_by_code(org, code)?),
+        None => None,
+    };
+    Ok((category, town))
 }
 
 /// An action with the attachments (already uploaded) its event cites; any action may carry them.

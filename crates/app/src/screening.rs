@@ -78,7 +78,7 @@ impl SpamModel {
         if self.spam < MIN_SPAM_EXAMPLES as u64 || self.genuine == 0 {
             return None;
         }
-        self.model.rank(features, 2).into_iter().find(|r| r.unit == SPAM).map(|r| r.probability)
+        self.model.rank(features, 2).into_iter().find(|r| r.label == SPAM).map(|r| r.probability)
     }
 
     fn info(&self) -> ClassifierInfo {

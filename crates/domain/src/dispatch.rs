@@ -6,6 +6,10 @@
 //! per request. It is trained in a pass over the examples and ranks units in time linear in the
 //! features of one request, so it runs inside the platform with nothing else installed. Pure: the
 //! caller turns text into features and reads the history.
+//!
+//! A model ranks labels: lead units, or — trained on the same history without the category among
+//! the features — categories (事项分类), to suggest one where the asker's choice is in doubt.
+//! Both are i64 ids ([`Label`]).
 
 use std::collections::HashMap;
 
@@ -13,6 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
 use crate::org::UnitId;
+
+/// What a model ranks: a unit's id ([`UnitId`]) or a category's ([`crate::request::CategoryId`]).
+pub type Label = i64;
 
 /// Additive (Lidstone) smoothing of the per-unit feature counts.
 const ALPHA: f64 = 0.5;
@@ -29,20 +36,20 @@ pub struct Example {
     pub unit: UnitId,
 }
 
-/// A unit the model ranks, with its probability and the features that most favour it.
+/// A label (unit or category) the model ranks, with its probability and the features that most favour it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ranked {
-    pub unit: UnitId,
-    /// The posterior probability, 0–1, over the units the model knows.
+    pub label: Label,
+    /// The posterior probability, 0–1, over the labels the model knows.
     pub probability: f64,
-    /// Up to five of the request's features that speak most for this unit against the others ranked.
+    /// Up to five of the request's features that speak most for this label against the others ranked.
     pub evidence: Vec<String>,
 }
 
 /// A trained model.
 #[derive(Debug, Clone, Default)]
 pub struct Model {
-    units: Vec<UnitId>,
+    labels: Vec<Label>,
     /// ln P(unit).
     log_prior: Vec<f64>,
     /// ln P(feature | unit) of a feature never seen with the unit.
@@ -55,28 +62,29 @@ pub struct Model {
 /// Counts examples one at a time, so that a long history is learned without holding it.
 #[derive(Debug, Default)]
 pub struct Trainer {
-    unit_index: HashMap<UnitId, u32>,
-    units: Vec<UnitId>,
-    docs_per_unit: Vec<u64>,
-    features_per_unit: Vec<u64>,
+    label_index: HashMap<Label, u32>,
+    labels: Vec<Label>,
+    docs_per_label: Vec<u64>,
+    features_per_label: Vec<u64>,
     counts: HashMap<String, HashMap<u32, u32>>,
     total: usize,
 }
 
 impl Trainer {
-    /// Learns one closed request: its features (a repeat counts once) and the unit that led it.
-    pub fn add(&mut self, features: &[String], unit: UnitId) {
-        let u = *self.unit_index.entry(unit).or_insert_with(|| {
-            self.units.push(unit);
-            self.docs_per_unit.push(0);
-            self.features_per_unit.push(0);
-            u32::try_from(self.units.len() - 1).unwrap_or(u32::MAX)
+    /// Learns one closed request: its features (a repeat counts once) and its label (the unit that
+    /// led it, or its category).
+    pub fn add(&mut self, features: &[String], label: Label) {
+        let u = *self.label_index.entry(label).or_insert_with(|| {
+            self.labels.push(label);
+            self.docs_per_label.push(0);
+            self.features_per_label.push(0);
+            u32::try_from(self.labels.len() - 1).unwrap_or(u32::MAX)
         });
-        self.docs_per_unit[u as usize] += 1;
+        self.docs_per_label[u as usize] += 1;
         self.total += 1;
         for feature in distinct(features) {
             *self.counts.entry(feature.to_owned()).or_default().entry(u).or_default() += 1;
-            self.features_per_unit[u as usize] += 1;
+            self.features_per_label[u as usize] += 1;
         }
     }
 
@@ -89,9 +97,9 @@ impl Trainer {
     pub fn model(&self) -> Model {
         let vocabulary = self.counts.len() as f64;
         let total = self.total.max(1) as f64;
-        let log_prior = self.docs_per_unit.iter().map(|&d| (d as f64 / total).ln()).collect();
+        let log_prior = self.docs_per_label.iter().map(|&d| (d as f64 / total).ln()).collect();
         let log_unseen =
-            self.features_per_unit.iter().map(|&n| (ALPHA / (n as f64 + ALPHA * vocabulary.max(1.0))).ln()).collect();
+            self.features_per_label.iter().map(|&n| (ALPHA / (n as f64 + ALPHA * vocabulary.max(1.0))).ln()).collect();
         let features = self
             .counts
             .iter()
@@ -102,7 +110,7 @@ impl Trainer {
                 (feature.clone(), gains)
             })
             .collect();
-        Model { units: self.units.clone(), log_prior, log_unseen, features, examples: self.total }
+        Model { labels: self.labels.clone(), log_prior, log_unseen, features, examples: self.total }
     }
 }
 
@@ -119,9 +127,9 @@ impl Model {
         self.examples
     }
 
-    /// The number of units the model can name.
-    pub fn unit_count(&self) -> usize {
-        self.units.len()
+    /// The number of labels (units or categories) the model can name.
+    pub fn label_count(&self) -> usize {
+        self.labels.len()
     }
 
     /// The number of distinct features seen.
@@ -129,11 +137,11 @@ impl Model {
         self.features.len()
     }
 
-    /// The `top` most likely lead units for a request with these features, most likely first.
+    /// The `top` most likely labels (lead units or categories) for a request with these features, most likely first.
     /// Features the model never saw are ignored; with none known the ranking is by how often each
     /// unit led. Empty when the model learned nothing.
     pub fn rank(&self, features: &[String], top: usize) -> Vec<Ranked> {
-        if self.units.is_empty() || top == 0 {
+        if self.labels.is_empty() || top == 0 {
             return Vec::new();
         }
         let known: Vec<(&str, &[(u32, f32)])> =
@@ -152,8 +160,8 @@ impl Model {
         let best = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let weights: Vec<f64> = scores.iter().map(|s| (s - best).exp()).collect();
         let sum: f64 = weights.iter().sum();
-        let mut order: Vec<usize> = (0..self.units.len()).collect();
-        order.sort_by(|a, b| scores[*b].total_cmp(&scores[*a]).then(self.units[*a].cmp(&self.units[*b])));
+        let mut order: Vec<usize> = (0..self.labels.len()).collect();
+        order.sort_by(|a, b| scores[*b].total_cmp(&scores[*a]).then(self.labels[*a].cmp(&self.labels[*b])));
         order.truncate(top);
         let gain_of = |gains: &[(u32, f32)], u: usize| {
             gains.binary_search_by_key(&(u as u32), |(x, _)| *x).map_or(0.0, |i| f64::from(gains[i].1))
@@ -175,7 +183,7 @@ impl Model {
                     .collect();
                 evidence.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
                 Ranked {
-                    unit: self.units[u],
+                    label: self.labels[u],
                     probability: weights[u] / sum,
                     evidence: evidence.into_iter().take(5).map(|(_, f)| f.to_owned()).collect(),
                 }
@@ -194,22 +202,23 @@ pub fn blend(ranked: Vec<Ranked>, rule: Option<UnitId>, rule_weight: f64, top: u
     let model_weight = if ranked.is_empty() { 0.0 } else { 1.0 - rule_weight };
     let mut out: Vec<Ranked> =
         ranked.into_iter().map(|r| Ranked { probability: r.probability * model_weight, ..r }).collect();
-    match out.iter_mut().find(|r| r.unit == rule) {
+    match out.iter_mut().find(|r| r.label == rule) {
         Some(r) => r.probability += 1.0 - model_weight,
-        None => out.push(Ranked { unit: rule, probability: 1.0 - model_weight, evidence: Vec::new() }),
+        None => out.push(Ranked { label: rule, probability: 1.0 - model_weight, evidence: Vec::new() }),
     }
-    out.sort_by(|a, b| b.probability.total_cmp(&a.probability).then(a.unit.cmp(&b.unit)));
+    out.sort_by(|a, b| b.probability.total_cmp(&a.probability).then(a.label.cmp(&b.label)));
     out.truncate(top);
     out
 }
 
-/// A held-out request for choosing the rule's weight: its features, its category's catalogue unit
-/// and the unit that led it.
+/// A held-out request for choosing the rule's weight: its features, the rule's label (its
+/// category's catalogue unit, or the category its keywords name) and its label (the unit that led
+/// it, or its category).
 #[derive(Debug, Clone)]
 pub struct Held {
     pub features: Vec<String>,
-    pub rule: Option<UnitId>,
-    pub unit: UnitId,
+    pub rule: Option<Label>,
+    pub label: Label,
 }
 
 /// The weight of [`RULE_WEIGHTS`] whose blend names the leading unit first most often on the
@@ -221,8 +230,8 @@ pub fn choose_rule_weight(model: &Model, held: &[Held], top: usize) -> f64 {
     for &weight in RULE_WEIGHTS.iter().rev() {
         let mut tally = Tally::default();
         for (h, r) in held.iter().zip(&ranked) {
-            let units: Vec<UnitId> = blend(r.clone(), h.rule, weight, top).iter().map(|x| x.unit).collect();
-            tally.add(h.unit, &units);
+            let units: Vec<UnitId> = blend(r.clone(), h.rule, weight, top).iter().map(|x| x.label).collect();
+            tally.add(h.label, &units);
         }
         if (tally.top1, tally.top3) > (best.1, best.2) {
             best = (weight, tally.top1, tally.top3);
@@ -378,16 +387,16 @@ mod tests {
     #[test]
     fn the_unit_whose_words_these_are_comes_first_with_the_words_as_evidence() {
         let model = Model::train(&history());
-        assert_eq!((model.examples(), model.unit_count()), (61, 3));
+        assert_eq!((model.examples(), model.label_count()), (61, 3));
         let ranked = model.rank(&words("拖欠 工资 三个月 cat:labour"), 3);
-        assert_eq!(ranked.iter().map(|r| r.unit).collect::<Vec<_>>(), [1, 3, 2]);
+        assert_eq!(ranked.iter().map(|r| r.label).collect::<Vec<_>>(), [1, 3, 2]);
         assert!(ranked[0].probability > 0.99, "{ranked:?}");
         let total: f64 = ranked.iter().map(|r| r.probability).sum();
         assert!((total - 1.0).abs() < 1e-9);
         assert!(ranked[0].evidence.contains(&"拖欠".to_owned()), "{:?}", ranked[0].evidence);
         assert!(!ranked[0].evidence.contains(&"三个月".to_owned()), "an unknown word is no evidence");
         let water = model.rank(&words("河涌 污水"), 1);
-        assert_eq!(water[0].unit, 3);
+        assert_eq!(water[0].label, 3);
     }
 
     #[test]
@@ -395,7 +404,7 @@ mod tests {
         let mut h = history();
         h.push(example("噪音", 2));
         let model = Model::train(&h);
-        assert_eq!(model.rank(&words("完全 陌生"), 1)[0].unit, 2);
+        assert_eq!(model.rank(&words("完全 陌生"), 1)[0].label, 2);
         assert!(Model::train(&[]).rank(&words("工资"), 3).is_empty());
         assert!(model.rank(&words("工资"), 0).is_empty());
     }
@@ -413,19 +422,20 @@ mod tests {
         let model = Model::train(&history());
         let ranked = model.rank(&words("噪音 施工"), 3);
         let blended = blend(ranked.clone(), Some(3), 0.3, 3);
-        let p = |unit| blended.iter().find(|r| r.unit == unit).map(|r| r.probability).unwrap_or_default();
+        let p = |unit| blended.iter().find(|r| r.label == unit).map(|r| r.probability).unwrap_or_default();
         assert!((p(3) - (0.3 + ranked[2].probability * 0.7)).abs() < 1e-9);
-        assert_eq!(blended[0].unit, 2, "the model's near-certainty outweighs a light rule");
-        assert_eq!(blend(ranked.clone(), Some(3), 0.9, 3)[0].unit, 3, "but not a heavy one");
+        assert_eq!(blended[0].label, 2, "the model's near-certainty outweighs a light rule");
+        assert_eq!(blend(ranked.clone(), Some(3), 0.9, 3)[0].label, 3, "but not a heavy one");
         let alone = blend(Vec::new(), Some(7), 0.3, 3);
-        assert_eq!(alone, [Ranked { unit: 7, probability: 1.0, evidence: Vec::new() }]);
+        assert_eq!(alone, [Ranked { label: 7, probability: 1.0, evidence: Vec::new() }]);
         assert_eq!(blend(ranked.clone(), None, 0.3, 2), ranked[..2]);
     }
 
     #[test]
     fn the_rule_weighs_what_held_out_history_says_it_is_worth() {
         let model = Model::train(&history());
-        let held = |words: &str, rule, unit| Held { features: super::tests::words(words), rule: Some(rule), unit };
+        let held =
+            |words: &str, rule, unit| Held { features: super::tests::words(words), rule: Some(rule), label: unit };
         // The catalogue names unit 3 for noise complaints, but they were led by unit 2: trust the model.
         let wrong_rule: Vec<Held> = (0..5).map(|_| held("噪音 施工", 3, 2)).collect();
         assert_eq!(choose_rule_weight(&model, &wrong_rule, 3), 0.3);

@@ -106,6 +106,11 @@ counters! {
     handling_seconds => HandlingSeconds,
     /// Closes whose handling time could not be measured (a year the calendar does not cover).
     handling_uncovered => HandlingUncovered,
+    /// Assignments made by automatic dispatch (自动派单, the platform as actor); on the day of the
+    /// assignment, to the assigned unit. An audit figure: in no rate of the composite score.
+    auto_assigned => AutoAssigned,
+    /// Of those, returned (退单) by the unit; on the day of the return, to the assigned unit.
+    auto_returned => AutoReturned,
 }
 
 impl Counters {
@@ -150,6 +155,8 @@ struct Pending {
     unit: Option<UnitId>,
     day: NaiveDate,
     sign_due: Option<Instant>,
+    /// Made by automatic dispatch.
+    automatic: bool,
 }
 
 /// The unit's work on the current assignment.
@@ -209,6 +216,9 @@ impl Tracker {
         if starts_assignment(e) {
             let unit = self.lead_after(e);
             out.today(unit, Counter::Assigned, 1);
+            if is_automatic(e) {
+                out.today(unit, Counter::AutoAssigned, 1);
+            }
             if let Some(due) = sign_due(e) {
                 // Counted as not signed in time until a sign-for in time moves it.
                 out.on(day_of(&due), unit, Counter::SignTimed, 1);
@@ -231,7 +241,8 @@ impl Tracker {
         }
         self.track_suspension(e);
         if starts_assignment(e) {
-            self.pending = Some(Pending { unit: lead, day: day_of(&e.at), sign_due: sign_due(e) });
+            self.pending =
+                Some(Pending { unit: lead, day: day_of(&e.at), sign_due: sign_due(e), automatic: is_automatic(e) });
             self.round = Round::default();
         }
         self.lead = lead;
@@ -281,6 +292,9 @@ impl Tracker {
         out.today(by, Counter::Returned, 1);
         if let Some(p) = &self.pending {
             out.on(p.day, p.unit, Counter::Answered, 1);
+            if p.automatic {
+                out.today(p.unit, Counter::AutoReturned, 1);
+            }
             self.cancel_sign_due(e.at, out);
         }
     }
@@ -387,6 +401,11 @@ fn is_assignment(from: Option<State>, to: State) -> bool {
 
 fn starts_assignment(e: &Event) -> bool {
     is_assignment(e.from_state, e.to_state)
+}
+
+/// Whether the event is an automatic dispatch (自动派单): a dispatch the platform itself made.
+fn is_automatic(e: &Event) -> bool {
+    e.kind == EventKind::Dispatched && e.actor_role == crate::org::Actor::System.role_str()
 }
 
 /// The sign-for deadline the assignment event carries, if known.
@@ -508,6 +527,10 @@ pub struct Indicators {
     pub repeat: Ratio,
     /// 平均办理时长.
     pub handling_time: HandlingTime,
+    /// 自动派单退单率: automatic assignments the unit returned, of its automatic assignments. An
+    /// audit of automatic dispatch (a high rate says a category's threshold is too low), not of
+    /// the unit: in no composite score.
+    pub auto_dispatch_returns: Ratio,
 }
 
 impl Indicators {
@@ -528,6 +551,7 @@ impl Indicators {
                 average_hours: (c.handled > 0).then(|| c.handling_seconds as f64 / 3600.0 / c.handled as f64),
                 excluded: c.handling_uncovered,
             },
+            auto_dispatch_returns: Ratio::new(c.auto_returned, c.auto_assigned),
         }
     }
 
@@ -763,6 +787,53 @@ mod tests {
             &ScoreOptions { fairly_satisfied_counts: false },
         );
         assert_eq!(strict.city.indicators.satisfaction.numerator, 0);
+    }
+
+    #[test]
+    fn automatic_dispatches_and_the_returns_of_them_are_counted_apart_and_leave_the_score_alone() {
+        let automatic = |h: &mut History| h.events.last_mut().unwrap().actor_role = "system".into();
+        // Automatically dispatched to 7, returned by 7, re-dispatched by a person to 8.
+        let mut returned = History::new(1, "2026-03-02T09:00:00", None);
+        returned.dispatch("2026-03-02T09:00:01", 7, None);
+        automatic(&mut returned);
+        returned
+            .push("2026-03-03T10:00:00", EventKind::Returned, State::Returned, json!({ "returned_by_unit_id": 7 }))
+            .push("2026-03-03T11:00:00", EventKind::Redispatched, State::Dispatched, json!({ "lead_unit_id": 8 }))
+            .push("2026-03-03T12:00:00", EventKind::Returned, State::Returned, json!({ "returned_by_unit_id": 8 }));
+        // Automatically dispatched to 7 and kept.
+        let mut kept = History::new(2, "2026-03-02T09:00:00", None);
+        kept.dispatch("2026-03-02T09:00:01", 7, None);
+        automatic(&mut kept);
+        kept.push("2026-03-02T10:00:00", EventKind::SignedFor, State::SignedFor, json!({}));
+        // Dispatched by a person to 7 and returned: no automatic figure.
+        let mut manual = History::new(3, "2026-03-02T09:00:00", None);
+        manual.dispatch("2026-03-02T09:30:00", 7, None).push(
+            "2026-03-02T10:00:00",
+            EventKind::Returned,
+            State::Returned,
+            json!({ "returned_by_unit_id": 7 }),
+        );
+        let r = report(&[&returned, &kept, &manual], "2026-03-01", "2026-03-31");
+        let seven = unit(&r, 7);
+        assert_eq!((seven.counters.auto_assigned, seven.counters.auto_returned), (2, 1));
+        let ratio = seven.indicators.auto_dispatch_returns;
+        assert_eq!((ratio.numerator, ratio.denominator, ratio.rate), (1, 2, Some(0.5)));
+        assert_eq!((seven.counters.assigned, seven.counters.returned), (3, 2));
+        let eight = unit(&r, 8);
+        assert_eq!((eight.counters.auto_assigned, eight.counters.auto_returned), (0, 0), "a person's re-dispatch");
+        assert_eq!(eight.indicators.auto_dispatch_returns.rate, None);
+        assert_eq!((r.city.counters.auto_assigned, r.city.counters.auto_returned), (2, 1));
+
+        // The same histories with every dispatch made by a person score the units the same.
+        let by_people = |h: &History| {
+            let mut h = History { request_id: h.request_id, events: h.events.clone(), state: h.state, due: h.due };
+            h.events.iter_mut().for_each(|e| e.actor_role = "t".into());
+            h
+        };
+        let people =
+            report(&[&by_people(&returned), &by_people(&kept), &by_people(&manual)], "2026-03-01", "2026-03-31");
+        assert_eq!(unit(&people, 7).score, seven.score);
+        assert_eq!(unit(&people, 7).counters.auto_assigned, 0);
     }
 
     #[test]

@@ -388,6 +388,8 @@ async fn evaluate_dispatch(store: Backend, before: &str) -> Result<(), String> {
         ("模型", e.model),
         ("派单目录", e.catalogue),
         ("最常见的单位", e.most_frequent),
+        ("分类建议：模型+分类关键词", e.categories),
+        ("分类建议：仅分类关键词", e.categories_by_keywords),
     ] {
         let name = name.replace("{w}", &format!("{:.1}", e.rule_weight));
         println!("{:>8}  {:>8}  {name}", pct(a.top1), pct(a.top3));

@@ -61,6 +61,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0042_monitoring_retire_and_receiver_counts.sql"),
     ),
     (43, "0043_personal_data", include_str!("../migrations/0043_personal_data.sql")),
+    (44, "0044_score_auto_dispatch", include_str!("../migrations/0044_score_auto_dispatch.sql")),
 ];
 
 /// Tables whose `id` is an identity column.

@@ -7,7 +7,8 @@ use serde::Deserialize;
 
 use mashangban_app::App;
 use mashangban_app::dispatch::{
-    AutoDispatchBody, AutoDispatchOverview, AutoDispatchView, Evaluation, ModelInfo, Suggestions,
+    AutoDispatchBody, AutoDispatchOverview, AutoDispatchView, DraftBody, DraftSuggestions, Evaluation, ModelInfo,
+    Suggestions,
 };
 use mashangban_app::duplicates::{SimilarRequest, ThresholdsBody, ThresholdsOverview, ThresholdsView};
 use mashangban_app::input::parse_time_param;
@@ -28,6 +29,12 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .doc("dispatch", "某件诉求的建议主办单位（至多三个，附置信度和理由）")
             .answer::<Suggestions>()
             .errors(&["request_not_found"]),
+        Route::post("/api/v1/dispatch/draft", draft::<S>)
+            .permission(Permission::SuggestDispatch)
+            .doc("dispatch", "受理时边录入边建议：按标题和内容建议事项分类（至多三个），并为所选或首选分类建议主办单位")
+            .body::<DraftBody>()
+            .answer::<DraftSuggestions>()
+            .errors(&["invalid_field", "unknown_field", "text_too_long", "unknown_category", "unknown_town"]),
         Route::get("/api/v1/dispatch/similar/{no}", similar::<S>)
             .permission(Permission::SuggestDispatch)
             .doc("dispatch", "与某件诉求疑似重复的在办诉求（文字相近、同一诉求人或同一地址），最相近的在前")
@@ -113,6 +120,15 @@ async fn suggestions<S: Store>(
     Path(no): Path<String>,
 ) -> ApiResult<Json<Suggestions>> {
     Ok(Json(app.dispatch().suggest(&caller, &no).await?))
+}
+
+/// `POST /api/v1/dispatch/draft`.
+async fn draft<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    JsonBody(body): JsonBody<DraftBody>,
+) -> ApiResult<Json<DraftSuggestions>> {
+    Ok(Json(app.dispatch().draft(&caller, body).await?))
 }
 
 /// `GET /api/v1/dispatch/similar/{no}`.

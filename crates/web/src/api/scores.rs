@@ -142,7 +142,7 @@ fn ranking_sheet(sheet: &mut Worksheet, rows: &[&RowView]) -> Result<(), XlsxErr
     let mut widths = Widths(Vec::new());
     let mut titles = vec!["排名", "单位编码", "单位", "综合得分"];
     titles.extend(RATIO_NAMES);
-    titles.push("平均办理时长（工作小时）");
+    titles.extend(["平均办理时长（工作小时）", "自动派单退单率"]);
     header(sheet, &titles, &mut widths)?;
     let (percent, number) = (Format::new().set_num_format("0.00%"), Format::new().set_num_format("0.00"));
     for (row, r) in (1u32..).zip(rows) {
@@ -154,6 +154,7 @@ fn ranking_sheet(sheet: &mut Worksheet, rows: &[&RowView]) -> Result<(), XlsxErr
             write_opt(sheet, row, col, ratio.rate, &percent)?;
         }
         write_opt(sheet, row, 12, r.indicators.handling_time.average_hours, &number)?;
+        write_opt(sheet, row, 13, r.indicators.auto_dispatch_returns.rate, &percent)?;
     }
     widths.apply(sheet)
 }
@@ -167,7 +168,10 @@ fn detail_sheet(sheet: &mut Worksheet, rows: &[&RowView]) -> Result<(), XlsxErro
         titles.push(format!("{name}·分子"));
         titles.push(format!("{name}·分母"));
     }
-    titles.extend(["办理时长·件数", "办理时长·工作小时合计", "办理时长·未计入件数"].map(String::from));
+    titles.extend(
+        ["办理时长·件数", "办理时长·工作小时合计", "办理时长·未计入件数", "自动派单·件数", "自动派单·其中退单"]
+            .map(String::from),
+    );
     let refs: Vec<&str> = titles.iter().map(String::as_str).collect();
     header(sheet, &refs, &mut widths)?;
     let hours = Format::new().set_num_format("0.00");
@@ -182,6 +186,9 @@ fn detail_sheet(sheet: &mut Worksheet, rows: &[&RowView]) -> Result<(), XlsxErro
         sheet.write_number(row, 18, t.count as f64)?;
         sheet.write_number_with_format(row, 19, t.total_seconds as f64 / 3600.0, &hours)?;
         sheet.write_number(row, 20, t.excluded as f64)?;
+        let automatic = r.indicators.auto_dispatch_returns;
+        sheet.write_number(row, 21, automatic.denominator as f64)?;
+        sheet.write_number(row, 22, automatic.numerator as f64)?;
     }
     widths.apply(sheet)
 }
@@ -197,6 +204,7 @@ fn notes_sheet(sheet: &mut Worksheet, view: &ScoresView) -> Result<(), XlsxError
         ("基本满意", fairly.to_owned()),
         ("单位数", view.units.len().to_string()),
         ("指标口径", "各项指标均由诉求的办理记录计算，归属当时的主办单位（协办单位不计分），每项按决定它的那一刻所在之日计入统计区间；全市为各单位之和加未派单部分".to_owned()),
+        ("自动派单", "平台按派单建议自动派给该单位的件数及其中被该单位退单的件数（自动派单退单率），供核查各分类的自动派单阈值，不计入综合得分".to_owned()),
     ];
     for (row, (item, text)) in (1u32..).zip(lines.iter()) {
         write_text(sheet, row, 0, item, &mut widths)?;

@@ -882,6 +882,8 @@ struct Actions {
     co_units: Vec<Choice>,
     /// The suggested lead units (派单建议) beside the dispatch and redispatch forms, best first.
     suggestions: Vec<SuggestedUnit>,
+    /// The category the request's words point to first, when it is not the request's own (分类建议).
+    category_hint: Option<CategoryHint>,
     sign: bool,
     return_: bool,
     refuse_return: bool,
@@ -931,9 +933,22 @@ struct SuggestedUnit {
     reasons: Vec<String>,
 }
 
-/// The suggested lead units of a request the person may dispatch, from the model in service (the
-/// catalogue alone while none is trained: training then starts in the background).
-fn suggested_units<S: Store>(app: &App<S>, request: &mashangban_domain::request::Request) -> Vec<SuggestedUnit> {
+/// A category suggested in place of the request's own, as the dispatch form shows it.
+struct CategoryHint {
+    name: String,
+    percent: String,
+    reasons: Vec<String>,
+    /// The request's category now.
+    current: String,
+}
+
+/// The suggested lead units of a request the person may dispatch and, when its words point first
+/// to another category, that category; from the model in service (the catalogue alone while none
+/// is trained: training then starts in the background).
+fn suggested<S: Store>(
+    app: &App<S>,
+    request: &mashangban_domain::request::Request,
+) -> (Vec<SuggestedUnit>, Option<CategoryHint>) {
     let trained = app.dispatch_models().current();
     if trained.is_none() {
         let app = app.clone();
@@ -943,16 +958,34 @@ fn suggested_units<S: Store>(app: &App<S>, request: &mashangban_domain::request:
             }
         });
     }
-    let suggestions = app.dispatch().suggestions_for(request, trained.as_deref()).suggestions;
-    suggestions
+    let suggestions = app.dispatch().suggestions_for(request, trained.as_deref());
+    let categories = app.caches().categories();
+    let current = categories.iter().find(|c| c.id == request.category_id);
+    let hint =
+        suggestions.categories.into_iter().next().filter(|c| current.is_none_or(|x| x.code != c.category)).map(|c| {
+            CategoryHint {
+                name: c.category_name,
+                percent: whole_percent(c.confidence),
+                reasons: c.reasons,
+                current: current.map_or_else(String::new, |x| x.name.clone()),
+            }
+        });
+    let units = suggestions
+        .suggestions
         .into_iter()
         .map(|s| SuggestedUnit {
             code: s.unit,
             name: s.unit_name,
-            percent: format!("{:.0}%", s.confidence * 100.0),
+            percent: whole_percent(s.confidence),
             reasons: s.reasons,
         })
-        .collect()
+        .collect();
+    (units, hint)
+}
+
+/// A confidence as a whole percentage, e.g. "87%".
+fn whole_percent(confidence: f64) -> String {
+    format!("{:.0}%", confidence * 100.0)
 }
 
 /// The choices of the correction form (改类改急).
@@ -1018,7 +1051,7 @@ fn actions<S: Store>(app: &App<S>, actor: &Actor, case: &Case, failed: Option<&F
     let rating = failed_on("follow-up").and_then(|f| f.value("rating")).unwrap_or_default().to_owned();
     let dispatching = has(ActionName::Dispatch) || has(ActionName::Redispatch);
     let may_see_suggestions = dispatching && actor.may(mashangban_domain::access::Permission::SuggestDispatch);
-    let suggestions = if may_see_suggestions { suggested_units(app, request) } else { Vec::new() };
+    let (suggestions, category_hint) = if may_see_suggestions { suggested(app, request) } else { (Vec::new(), None) };
     // The best suggestion is preselected; it is the catalogue's unit unless history says otherwise.
     let best = suggestions.first().and_then(|s| org.by_code(&s.code)).map(|u| u.id).or(default);
     Actions {
@@ -1026,6 +1059,7 @@ fn actions<S: Store>(app: &App<S>, actor: &Actor, case: &Case, failed: Option<&F
         redispatch: has(ActionName::Redispatch).then(|| units(None)),
         co_units: if dispatching { co_units } else { Vec::new() },
         suggestions,
+        category_hint,
         sign: has(ActionName::Sign),
         return_: has(ActionName::Return),
         refuse_return: has(ActionName::RefuseReturn),

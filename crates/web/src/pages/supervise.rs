@@ -46,6 +46,8 @@ pub struct ScoreLine {
     pub score: String,
     pub rates: Vec<String>,
     pub hours: String,
+    /// Automatic dispatches (自动派单) and how many of them the unit returned, e.g. "12（退单 1）".
+    pub automatic: String,
 }
 
 /// One of the two deadline lists.
@@ -144,5 +146,9 @@ fn score_line(r: &RowView) -> ScoreLine {
         score: r.score.map_or_else(|| "—".to_owned(), |s| format!("{s:.2}")),
         rates: ratios(&r.indicators).iter().map(percent).collect(),
         hours: r.indicators.handling_time.average_hours.map_or_else(|| "—".to_owned(), |h| format!("{h:.1}")),
+        automatic: match r.indicators.auto_dispatch_returns {
+            a if a.denominator == 0 => "—".to_owned(),
+            a => format!("{}（退单 {}）", a.denominator, a.numerator),
+        },
     }
 }

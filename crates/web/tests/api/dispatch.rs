@@ -52,6 +52,110 @@ async fn before_any_history_the_catalogue_names_the_unit_and_only_dispatchers_se
 }
 
 #[tokio::test]
+async fn the_console_suggests_categories_as_the_operator_types_and_the_dispatcher_is_told_of_a_doubtful_one() {
+    let app = spawn().await;
+    let operator = app.login("operator").await;
+    let draft = |body: Value| {
+        let (app, operator) = (&app, &operator);
+        async move { app.post("/api/v1/dispatch/draft", Some(operator), body).await }
+    };
+    // Before any history, the catalogue's keywords name the category and its unit.
+    let (status, answer) =
+        draft(serde_json::json!({ "title": "营业执照经营范围变更", "content": "想问一下法定代表人变更怎么办理" }))
+            .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["categories"][0]["category"], "biz.change", "three of its keywords: {answer}");
+    assert_eq!(answer["categories"][0]["confidence"], 1.0, "no model yet: {answer}");
+    let reason = answer["categories"][0]["reasons"][0].as_str().unwrap();
+    assert!(reason.starts_with("派单目录关键词：") && reason.contains("法定代表人"), "{answer}");
+    assert_eq!(answer["units_for_category"], "biz.change");
+    assert_eq!(answer["units"][0]["unit"], "scjgj", "{answer}");
+    assert_eq!(answer["model"], Value::Null);
+    // Traditional characters are folded; the chosen category, not the suggested one, ranks the units.
+    let (_, answer) =
+        draft(serde_json::json!({ "title": "公章遺失", "content": "刻章要帶什麼材料", "category": "social.pension" }))
+            .await;
+    assert_eq!(answer["categories"][0]["category"], "biz.seal", "{answer}");
+    assert_eq!(
+        (answer["units_for_category"].as_str(), answer["units"][0]["unit"].as_str()),
+        (Some("social.pension"), Some("rsj")),
+        "{answer}"
+    );
+    // Nothing to go on: no category, no unit.
+    let (status, answer) = draft(serde_json::json!({ "title": "", "content": "你好" })).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (answer["categories"].clone(), answer["units"].clone()),
+        (serde_json::json!([]), serde_json::json!([])),
+        "{answer}"
+    );
+
+    // Refusals, each with its code.
+    for (body, status, code) in [
+        (
+            serde_json::json!({ "title": "开办", "content": "", "category": "no.such" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_category",
+        ),
+        (
+            serde_json::json!({ "title": "开办", "content": "", "town": "atlantis" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_town",
+        ),
+        (serde_json::json!({ "title": "开\u{1b}办", "content": "" }), StatusCode::BAD_REQUEST, "control_character"),
+        (
+            serde_json::json!({ "title": "字".repeat(101), "content": "" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "text_too_long",
+        ),
+        (
+            serde_json::json!({ "title": "开办", "content": "", "kind": "gossip" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+        ),
+        (
+            serde_json::json!({ "title": "开办", "content": "", "urgent": true }),
+            StatusCode::BAD_REQUEST,
+            "unknown_field",
+        ),
+    ] {
+        let (got, answer) = draft(body.clone()).await;
+        assert_eq!((got, answer["code"].as_str()), (status, Some(code)), "{body}: {answer}");
+    }
+    let (status, _) = app
+        .post(
+            "/api/v1/dispatch/draft",
+            Some(&app.login("handler").await),
+            serde_json::json!({ "title": "开办", "content": "" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a handler neither takes in nor dispatches");
+    let (status, _) =
+        app.post("/api/v1/dispatch/draft", None, serde_json::json!({ "title": "开办", "content": "" })).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // The console has the panel its script fills.
+    let (status, html) = page(&app, "/console", &operator).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"category-suggestions\""), "{html}");
+
+    // A pension question filed under company registration: the dispatcher is told before dispatching.
+    let mut misfiled = resident_consultation();
+    misfiled["category"] = "biz.register".into();
+    let (no, _) = app.submit(misfiled).await;
+    let dispatcher = app.login("dispatcher").await;
+    let (_, answer) = app.get(&format!("/api/v1/dispatch/suggestions/{no}"), Some(&dispatcher)).await;
+    assert_eq!(answer["categories"][0]["category"], "social.pension", "{answer}");
+    let (_, html) = page(&app, &format!("/work/{no}"), &dispatcher).await;
+    let hint = html.split("id=\"category-hint\"").nth(1).and_then(|h| h.split("</p>").next()).unwrap_or_default();
+    assert!(hint.contains("「养老与工伤保险」") && hint.contains("当前分类为「企业开办登记」"), "{html}");
+    // Filed rightly, no hint.
+    let (no, _) = app.submit(resident_consultation()).await;
+    let (_, html) = page(&app, &format!("/work/{no}"), &dispatcher).await;
+    assert!(html.contains("id=\"dispatch-suggestions\"") && !html.contains("id=\"category-hint\""), "{html}");
+}
+
+#[tokio::test]
 async fn learned_from_the_demo_history_the_model_beats_the_busiest_units_on_requests_it_has_not_seen() {
     let app = spawn().await;
     with_demo_history(&app, 600).await;
@@ -72,6 +176,10 @@ async fn learned_from_the_demo_history_the_model_beats_the_busiest_units_on_requ
     assert!(rate("combined", "top1") >= rate("catalogue", "top1") - 0.02, "{e}");
     assert!(rate("combined", "top3") >= rate("catalogue", "top3"), "{e}");
     assert!(rate("model", "top1") > rate("most_frequent", "top1") + 0.3, "the model alone learned: {e}");
+    // Categories are suggested from the words alone (the category is no feature of that model).
+    assert!(rate("categories", "top1") >= 0.8, "{e}");
+    assert!(rate("categories", "top3") >= rate("categories", "top1"), "{e}");
+    assert!(rate("categories", "top1") >= rate("categories_by_keywords", "top1"), "{e}");
     assert!(!e["per_unit"].as_array().unwrap().is_empty());
     // The demo plants duplicates (merged into an open request of the same matter and town).
     let d = &e["duplicates"];
@@ -85,6 +193,8 @@ async fn learned_from_the_demo_history_the_model_beats_the_busiest_units_on_requ
     let shown = |share: f64| format!("<td>{:.1}%</td>", share * 100.0);
     assert!(row.contains(&shown(rate("combined", "top1"))) && row.contains(&shown(rate("combined", "top3"))), "{row}");
     assert!(html.contains(&format!("此后检验 {tested} 件")), "{html}");
+    let row = html.split("id=\"accuracy-categories\"").nth(1).and_then(|r| r.split("</tr>").next()).unwrap();
+    assert!(row.contains(&shown(rate("categories", "top1"))), "{row}");
     let (status, html) = page(&app, "/admin/dispatch?before=%E6%98%A8%E5%A4%A9", &admin).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(!html.contains("id=\"dispatch-evaluation\""), "{html}");
@@ -109,6 +219,8 @@ async fn learned_from_the_demo_history_the_model_beats_the_busiest_units_on_requ
     let (_, answer) = app.get(&format!("/api/v1/dispatch/suggestions/{no}"), Some(&dispatcher)).await;
     assert_eq!(answer["model"]["examples"], info["examples"], "{answer}");
     assert_eq!(first_unit(&answer), "scjgj", "{answer}");
+    assert_eq!(answer["categories"][0]["category"], "biz.change", "{answer}");
+    assert!(info["categories"].as_u64().unwrap() > 5, "{info}");
     let confidences: Vec<f64> =
         answer["suggestions"].as_array().unwrap().iter().map(|s| s["confidence"].as_f64().unwrap()).collect();
     assert!(confidences.len() > 1 && confidences.windows(2).all(|w| w[0] >= w[1]), "{answer}");
@@ -275,6 +387,21 @@ async fn a_category_set_for_automatic_dispatch_goes_to_the_first_suggestion_once
     assert!(comment.starts_with("自动派单：") && comment.contains("置信度") && comment.contains("第1版"), "{comment}");
     let (other, _) = app.submit(resident_consultation()).await;
     assert_eq!(app.detail(&other, &dispatcher).await["request"]["state"], "received");
+
+    // Scoring keeps the audit: automatic dispatches per unit and the returns of them, out of the score.
+    let (second, _) = app.submit(enterprise_complaint()).await;
+    assert_eq!(app.detail(&second, &dispatcher).await["request"]["lead_unit"]["code"], "scjgj");
+    app.act(&second, "return", &app.login("handler").await, serde_json::json!({ "reason": "不属本局职责" })).await;
+    let today = mashangban_domain::scoring::day_of(&mashangban_domain::time::now());
+    let supervisor = app.login("supervisor").await;
+    let (status, scores) = app.get(&format!("/api/v1/scores?from={today}&to={today}"), Some(&supervisor)).await;
+    assert_eq!(status, StatusCode::OK, "{scores}");
+    let scjgj = scores["units"].as_array().unwrap().iter().find(|u| u["unit"]["code"] == "scjgj").unwrap();
+    let audit = &scjgj["auto_dispatch_returns"];
+    assert_eq!((audit["denominator"].as_i64(), audit["numerator"].as_i64()), (Some(2), Some(1)), "{scjgj}");
+    assert_eq!(scores["city"]["counters"]["auto_assigned"], 2, "{scores}");
+    let (_, html) = page(&app, &format!("/supervise?from={today}&to={today}"), &supervisor).await;
+    assert!(html.contains("<td>2（退单 1）</td>"), "{html}");
 
     // Turned off by an empty version: the next one waits again; both versions are on record.
     assert_eq!(put(serde_json::json!({ "rules": [] }), "admin").await.0, StatusCode::OK);
