@@ -261,6 +261,7 @@ pub fn filter_clauses(f: &Fields, filter: &ListFilter, order: SearchOrder) -> Ve
         kind,
         exclude_kinds,
         channel,
+        exclude_channels,
         unit_id,
         town_id,
         category_id,
@@ -303,6 +304,9 @@ pub fn filter_clauses(f: &Fields, filter: &ListFilter, order: SearchOrder) -> Ve
     }
     if let Some(c) = channel {
         must.push(text(f.channel, c.as_str()));
+    }
+    for c in exclude_channels {
+        must_not.push(text(f.channel, c.as_str()));
     }
     let mut unit = |field: Field, value: Option<i64>| {
         if let Some(v) = value {

@@ -105,6 +105,9 @@ pub struct ListFilter {
     /// Types left out (public listings never show 举报 reports).
     pub exclude_kinds: Vec<RequestKind>,
     pub channel: Option<Channel>,
+    /// Channels left out (the dispatcher's queues leave out the direct line, whose returns and
+    /// replies the leaders' office handles).
+    pub exclude_channels: Vec<Channel>,
     /// Lead or co-handling unit.
     pub unit_id: Option<UnitId>,
     pub town_id: Option<UnitId>,

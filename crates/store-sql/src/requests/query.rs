@@ -128,6 +128,9 @@ fn filter_sql(f: &ListFilter, keys: Option<&Keyring>, args: &mut Args) -> Vec<St
             None => format!("r.contact_phone = {}", args.push(phone)),
         });
     }
+    if !f.exclude_channels.is_empty() {
+        clauses.push(format!("r.channel NOT IN ({})", args.list(f.exclude_channels.iter().map(|c| c.as_str()))));
+    }
     if !f.exclude_kinds.is_empty() {
         clauses.push(format!("r.kind NOT IN ({})", args.list(f.exclude_kinds.iter().map(|k| k.as_str()))));
     }

@@ -320,6 +320,8 @@ fn queues(actor: &Actor) -> Vec<(&'static str, &'static str, &'static str, ListF
         limit: PAGE,
         ..ListFilter::default()
     };
+    // A direct-line request's return and reply go to the leaders' office (书记市长直通车), not the dispatcher.
+    let not_direct_line = |s: &[RequestState]| ListFilter { exclude_channels: vec![Channel::DirectLine], ..states(s) };
     // Submissions held by spam screening wait in their own queue until released.
     let received = ListFilter { screening_held: Some(false), ..states(&[RequestState::Received]) };
     let screening = ListFilter { limit: PAGE, ..mashangban_app::screening::queue_filter() };
@@ -330,9 +332,14 @@ fn queues(actor: &Actor) -> Vec<(&'static str, &'static str, &'static str, ListF
         vec![
             ("received", "待派单", "已受理、等待派单的诉求（疑似垃圾信息另列）。", received),
             ("screening", "待甄别", SCREENING_HINT, screening),
-            ("returned", "退单待审", "承办单位退回的诉求：改派或不同意退单。", states(&[RequestState::Returned])),
+            (
+                "returned",
+                "退单待审",
+                "承办单位退回的诉求：改派或不同意退单。",
+                not_direct_line(&[RequestState::Returned]),
+            ),
             ("extension", "延期待审", "承办单位申请延期、等待审核的诉求。", extension),
-            ("replied", "待办结", "承办单位已答复：办结或退回重办。", states(&[RequestState::Replied])),
+            ("replied", "待办结", "承办单位已答复：办结或退回重办。", not_direct_line(&[RequestState::Replied])),
             ("unhappy", "回访不满意", "诉求人不满意或问题未解决（含诉求人申请重办）：重办或归档。", unhappy),
         ]
     } else if matches!(actor, Actor::Account(_)) {

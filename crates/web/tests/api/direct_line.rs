@@ -902,6 +902,9 @@ async fn a_lead_unit_returns_an_instruction_the_leader_re_instructs_another_unit
         .post(&format!("/api/v1/requests/{rno}/refuse-return"), Some(&dispatcher), json!({ "reason": "请办理" }))
         .await;
     assert_eq!(refuse.0, StatusCode::FORBIDDEN, "{}", refuse.1);
+    // Nor does it wait in the dispatcher's 退单待审 queue, which only the office can act on.
+    let (_, html) = crate::browser::page(&app, "/work", &dispatcher).await;
+    assert!(html.contains("id=\"returned\"") && !html.contains(rno.as_str()), "no dispatcher queue lists it: {html}");
 
     // The office puts it before the leader again; the asker still reads 办理中.
     let (status, again) = app
