@@ -255,16 +255,6 @@ fn category_feature(category: CategoryId) -> String {
     format!("category:{category}")
 }
 
-/// The features of a request for the units' model (see [`Draft::features_in`]).
-pub fn features(r: &Request) -> Vec<String> {
-    Draft::of(r).features_in(r.category_id)
-}
-
-/// The features without the category: what the categories' model reads.
-fn without_category(features: &[String]) -> Vec<String> {
-    features.iter().filter(|f| !f.starts_with("category:")).cloned().collect()
-}
-
 impl ModelSlot {
     /// The model in service, if one was trained.
     pub fn current(&self) -> Option<Arc<Trained>> {
@@ -337,11 +327,13 @@ impl<'a, S: Store> Dispatch<'a, S> {
         let trained = trained.as_deref();
         let draft = Draft { title: &title, content: &content, town, kind, channel };
         let suggested = self.categories_for(&draft, trained);
-        let category = chosen
-            .or_else(|| suggested.first().and_then(|s| categories.iter().find(|c| c.code == s.category)).map(|c| c.id));
+        let category = match chosen {
+            Some(id) => categories.iter().find(|c| c.id == id),
+            None => suggested.first().and_then(|s| categories.iter().find(|c| c.code == s.category)),
+        };
         Ok(DraftSuggestions {
-            units_for_category: category.and_then(|id| categories.iter().find(|c| c.id == id)).map(|c| c.code.clone()),
-            units: category.map(|c| self.units_for(&draft, c, trained)).unwrap_or_default(),
+            units_for_category: category.map(|c| c.code.clone()),
+            units: category.map(|c| self.units_for(&draft, c.id, trained)).unwrap_or_default(),
             categories: suggested,
             model: trained.map(Trained::info),
         })
@@ -481,7 +473,7 @@ impl<'a, S: Store> Dispatch<'a, S> {
             combined.add(actual, &labels(&blend(ranked, rule, rule_weight, SUGGESTIONS)));
             catalogue.add(actual, rule.as_slice());
             frequent.add(actual, &busiest);
-            let ranked = categories.rank(&without_category(&r.features), SUGGESTIONS);
+            let ranked = categories.rank(&r.plain_features, SUGGESTIONS);
             category_combined
                 .add(r.category_id, &labels(&blend(ranked, r.keyword_category, keyword_weight, SUGGESTIONS)));
             category_keywords.add(r.category_id, r.keyword_category.as_slice());
@@ -542,14 +534,14 @@ impl<'a, S: Store> Dispatch<'a, S> {
         self.each_settled(None, before, |r| {
             *led.entry(r.unit).or_default() += 1;
             read += 1;
-            let plain = without_category(&r.features);
             if read.is_multiple_of(HOLD_OUT_EVERY) {
                 let rule = self.catalogue_rule(r.category_id);
                 held_units.push(Held { features: r.features.clone(), rule, label: r.unit });
+                let plain = r.plain_features.clone();
                 held_categories.push(Held { features: plain, rule: r.keyword_category, label: r.category_id });
             } else {
                 units.add(&r.features, r.unit);
-                categories.add(&plain, r.category_id);
+                categories.add(&r.plain_features, r.category_id);
             }
         })
         .await?;
@@ -583,11 +575,16 @@ impl<'a, S: Store> Dispatch<'a, S> {
                     .iter()
                     .filter_map(|r| {
                         let unit = r.lead_unit_id?;
+                        let draft = Draft::of(r);
+                        let plain_features = draft.features();
+                        let mut features = plain_features.clone();
+                        features.push(category_feature(r.category_id));
                         Some(Settled {
-                            features: features(r),
+                            features,
+                            plain_features,
                             unit,
                             category_id: r.category_id,
-                            keyword_category: keywords.best(&Draft::of(r).text()).map(|m| m.category),
+                            keyword_category: keywords.best(&draft.text()).map(|m| m.category),
                         })
                     })
                     .collect::<Vec<_>>()
@@ -621,7 +618,10 @@ struct Learned {
 
 /// A settled request as training and evaluation read it.
 struct Settled {
+    /// What the units' model reads (see [`Draft::features_in`]).
     features: Vec<String>,
+    /// What the categories' model reads: the same without the category.
+    plain_features: Vec<String>,
     /// The unit that finally led it.
     unit: UnitId,
     category_id: CategoryId,
