@@ -68,7 +68,7 @@ impl<'a, S: Store> Dashboards<'a, S> {
 
     /// The default options (whether 基本满意 counts as satisfied).
     pub fn options(&self) -> ScoreOptions {
-        ScoreOptions { fairly_satisfied_counts: self.app.settings().fairly_satisfied_counts }
+        self.app.settings().score_options()
     }
 
     /// Reads `from`, `to` (required) and `fairly_satisfied_counts`.

@@ -113,6 +113,9 @@ pub struct Settings {
     pub max_attachment_bytes: usize,
     /// Whether 基本满意 (fairly satisfied) counts as satisfied in the satisfaction rate (满意率).
     pub fairly_satisfied_counts: bool,
+    /// The weight of 按时完成任务率 (command-centre tasks done on time) in the units' composite score,
+    /// beside the request rates' 100 (`task_on_time_weight` in the configuration file); 0 leaves it out.
+    pub task_on_time_weight: u32,
     /// Days the change feed keeps its rows (consumers further behind rebuild from the data).
     pub change_retention_days: u32,
     /// Days the staff inbox keeps an entry after it was read (unread entries stay until read).
@@ -142,6 +145,16 @@ pub struct Settings {
     pub reset_codes_per_address_hour: u32,
 }
 
+impl Settings {
+    /// How scores are computed unless a report asks otherwise.
+    pub fn score_options(&self) -> mashangban_domain::scoring::ScoreOptions {
+        mashangban_domain::scoring::ScoreOptions {
+            fairly_satisfied_counts: self.fairly_satisfied_counts,
+            task_on_time_weight: self.task_on_time_weight,
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -155,6 +168,7 @@ impl Default for Settings {
             lookup_failures_per_address_hour: 300,
             max_attachment_bytes: 10 * 1024 * 1024,
             fairly_satisfied_counts: true,
+            task_on_time_weight: 0,
             change_retention_days: 30,
             inbox_retention_days: 180,
             // A fresh key per process unless the server sets one: cards

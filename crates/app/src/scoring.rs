@@ -2,15 +2,18 @@
 //! caller may see, and the rebuild of the rollups. Definitions:
 //! `docs/scoring.md`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use chrono::NaiveDate;
+use chrono::{Duration, NaiveDate};
 use schemars::JsonSchema;
 use serde::Serialize;
 
 use mashangban_domain::access::Permission;
 use mashangban_domain::org::{Actor, OrgTree, UnitId};
-use mashangban_domain::scoring::{Counters, Indicators, Period, Ratio, Report, ScoreOptions, ScoreRow};
+use mashangban_domain::scoring::{
+    Counters, Indicators, Period, Ratio, Report, ScoreOptions, ScoreRow, TaskTally, tally_tasks,
+};
+use mashangban_domain::time::start_of_day;
 use mashangban_store::Store;
 
 use crate::error::{AppError, AppResult};
@@ -36,6 +39,8 @@ pub struct ScoreQuery {
 pub struct ScoresView {
     pub period: Period,
     pub fairly_satisfied_counts: bool,
+    /// The weight of 按时完成任务率 in the composite score (0: not scored).
+    pub task_on_time_weight: u32,
     pub city: RowView,
     pub units: Vec<RowView>,
 }
@@ -92,7 +97,7 @@ impl<'a, S: Store> Scoring<'a, S> {
     /// anything else is refused.
     pub fn query(&self, params: &HashMap<String, String>) -> AppResult<ScoreQuery> {
         let (mut from, mut to, mut unit) = (None, None, None);
-        let mut options = ScoreOptions { fairly_satisfied_counts: self.app.settings().fairly_satisfied_counts };
+        let mut options = self.app.settings().score_options();
         let org = self.app.caches().org();
         for (key, value) in params {
             let value = value.trim();
@@ -116,7 +121,15 @@ impl<'a, S: Store> Scoring<'a, S> {
         let org = self.app.caches().org();
         let units = visible_units(&caller.actor, &org, query.unit)?;
         let report = self.app.store().score_report(query.period, query.options).await?;
-        Ok(ScoresView::new(&report, &org, units.as_deref()))
+        let tasks = self.task_tallies(query.period).await?;
+        Ok(ScoresView::new(&report.with_tasks(&tasks), &org, units.as_deref()))
+    }
+
+    /// The units' command-centre tasks (指挥部任务) in the period, as of now.
+    async fn task_tallies(&self, period: Period) -> AppResult<BTreeMap<UnitId, TaskTally>> {
+        let (from, until) = (start_of_day(period.from), start_of_day(period.to + Duration::days(1)));
+        let outcomes = self.app.store().command_task_outcomes(from, until).await?;
+        Ok(tally_tasks(&outcomes, &period, self.app.now()))
     }
 
     /// Recomputes every rollup from the events.
@@ -168,6 +181,7 @@ impl ScoresView {
         Self {
             period: report.period,
             fairly_satisfied_counts: report.options.fairly_satisfied_counts,
+            task_on_time_weight: report.options.task_on_time_weight,
             city: RowView::new(&report.city, org),
             units: report.units.iter().filter(visible).map(|row| RowView::new(row, org)).collect(),
         }

@@ -471,11 +471,15 @@ impl Period {
 pub struct ScoreOptions {
     /// Whether 基本满意 counts as satisfied.
     pub fairly_satisfied_counts: bool,
+    /// The weight of 按时完成任务率 in the composite score, beside the request rates' 100; 0 (the
+    /// default) leaves it out.
+    #[serde(default)]
+    pub task_on_time_weight: u32,
 }
 
 impl Default for ScoreOptions {
     fn default() -> Self {
-        Self { fairly_satisfied_counts: true }
+        Self { fairly_satisfied_counts: true, task_on_time_weight: 0 }
     }
 }
 
@@ -531,10 +535,21 @@ pub struct Indicators {
     /// audit of automatic dispatch (a high rate says a category's threshold is too low), not of
     /// the unit: in no composite score.
     pub auto_dispatch_returns: Ratio,
+    /// 按时完成任务率: the unit's command-centre tasks done by their due time, of those decided in the
+    /// period (see [`TaskTally`]).
+    pub tasks_on_time: Ratio,
+    /// 超期未完成任务: the unit's tasks due in the period, not done and past due now.
+    pub overdue_tasks: i64,
 }
 
 impl Indicators {
+    /// The indicators of request counters alone (no tasks).
     pub fn of(c: &Counters, options: &ScoreOptions) -> Self {
+        Self::with_tasks(c, &TaskTally::default(), options)
+    }
+
+    /// The indicators of request counters and the unit's tasks.
+    pub fn with_tasks(c: &Counters, tasks: &TaskTally, options: &ScoreOptions) -> Self {
         let fairly = if options.fairly_satisfied_counts { c.fairly_satisfied } else { 0 };
         Self {
             on_time_sign_for: Ratio::new(c.signed_on_time, c.sign_timed),
@@ -552,12 +567,15 @@ impl Indicators {
                 excluded: c.handling_uncovered,
             },
             auto_dispatch_returns: Ratio::new(c.auto_returned, c.auto_assigned),
+            tasks_on_time: Ratio::new(tasks.on_time, tasks.decided),
+            overdue_tasks: tasks.overdue_open,
         }
     }
 
     /// The composite score (综合得分, 0–100): the weighted mean of the rates
     /// that have a denominator, "lower is better" rates taken as 1 − rate.
-    pub fn score(&self) -> Option<f64> {
+    /// The tasks' rate enters with the options' weight (none by default).
+    pub fn score(&self, options: &ScoreOptions) -> Option<f64> {
         let parts = [
             (self.on_time_sign_for, 10.0, false),
             (self.response, 10.0, false),
@@ -567,10 +585,11 @@ impl Indicators {
             (self.return_rate, 5.0, true),
             (self.extension, 5.0, true),
             (self.repeat, 10.0, true),
+            (self.tasks_on_time, f64::from(options.task_on_time_weight), false),
         ];
         let (mut sum, mut weights) = (0.0, 0.0);
         for (ratio, weight, lower_is_better) in parts {
-            if let Some(rate) = ratio.rate {
+            if let Some(rate) = ratio.rate.filter(|_| weight > 0.0) {
                 let good = if lower_is_better { 1.0 - rate.min(1.0) } else { rate.min(1.0) };
                 sum += weight * good;
                 weights += weight;
@@ -589,12 +608,13 @@ pub struct ScoreRow {
     pub score: Option<f64>,
     pub indicators: Indicators,
     pub counters: Counters,
+    pub tasks: TaskTally,
 }
 
 impl ScoreRow {
-    fn new(unit_id: Option<UnitId>, counters: Counters, options: &ScoreOptions) -> Self {
-        let indicators = Indicators::of(&counters, options);
-        Self { unit_id, rank: None, score: indicators.score(), indicators, counters }
+    fn new(unit_id: Option<UnitId>, counters: Counters, tasks: TaskTally, options: &ScoreOptions) -> Self {
+        let indicators = Indicators::with_tasks(&counters, &tasks, options);
+        Self { unit_id, rank: None, score: indicators.score(options), indicators, counters, tasks }
     }
 }
 
@@ -611,17 +631,117 @@ impl Report {
     /// Builds the report from the summed counters per unit (`None`: no unit).
     /// The city is the sum of all; units whose counters are all zero are left out.
     pub fn from_counters(period: Period, options: ScoreOptions, totals: &BTreeMap<Option<UnitId>, Counters>) -> Self {
+        Self::from_parts(period, options, totals, &BTreeMap::new())
+    }
+
+    /// Builds the report from the request counters and the task tallies per unit. Units with
+    /// neither counters nor tasks are left out.
+    pub fn from_parts(
+        period: Period,
+        options: ScoreOptions,
+        totals: &BTreeMap<Option<UnitId>, Counters>,
+        tasks: &BTreeMap<UnitId, TaskTally>,
+    ) -> Self {
         let mut city = Counters::default();
         for c in totals.values() {
             city.merge(c);
         }
-        let mut units: Vec<ScoreRow> = totals
-            .iter()
-            .filter_map(|(unit, c)| unit.filter(|_| !c.is_zero()).map(|u| ScoreRow::new(Some(u), *c, &options)))
+        let mut city_tasks = TaskTally::default();
+        for t in tasks.values() {
+            city_tasks.merge(t);
+        }
+        let mut units_seen: Vec<UnitId> = totals.keys().flatten().chain(tasks.keys()).copied().collect();
+        units_seen.sort_unstable();
+        units_seen.dedup();
+        let mut units: Vec<ScoreRow> = units_seen
+            .into_iter()
+            .map(|u| {
+                let counters = totals.get(&Some(u)).copied().unwrap_or_default();
+                (u, counters, tasks.get(&u).copied().unwrap_or_default())
+            })
+            .filter(|(_, c, t)| !c.is_zero() || !t.is_zero())
+            .map(|(u, c, t)| ScoreRow::new(Some(u), c, t, &options))
             .collect();
         rank(&mut units);
-        Self { period, options, city: ScoreRow::new(None, city, &options), units }
+        Self { period, options, city: ScoreRow::new(None, city, city_tasks, &options), units }
     }
+
+    /// The same report with the units' tasks counted (its rows' tasks replaced), re-scored and re-ranked.
+    pub fn with_tasks(self, tasks: &BTreeMap<UnitId, TaskTally>) -> Self {
+        let mut without_unit = self.city.counters;
+        let mut totals = BTreeMap::new();
+        for row in &self.units {
+            for &c in Counter::ALL {
+                without_unit.add(c, -row.counters.get(c));
+            }
+            totals.insert(row.unit_id, row.counters);
+        }
+        totals.insert(None, without_unit);
+        Self::from_parts(self.period, self.options, &totals, tasks)
+    }
+}
+
+// ---- command-centre tasks -------------------------------------------------
+
+/// A command-centre task (指挥部任务, 施工图) as scoring reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskOutcome {
+    /// The unit or town it is assigned to.
+    pub unit: UnitId,
+    pub due_at: Instant,
+    /// When it was declared done (已办结), if it was.
+    pub done_at: Option<Instant>,
+}
+
+/// A unit's tasks in a period, as of `now`: those due in the period or done in it count once
+/// decided — done (on time when done at or before the due time), or not done past due.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct TaskTally {
+    /// Tasks decided (按时完成任务率 denominator).
+    pub decided: i64,
+    /// Of those, done by their due time.
+    pub on_time: i64,
+    /// Tasks due in the period, not done and past due now (超期未完成).
+    pub overdue_open: i64,
+}
+
+impl TaskTally {
+    /// Counts one task of the unit, as of `now`.
+    pub fn add(&mut self, task: &TaskOutcome, period: &Period, now: Instant) {
+        let due_in_period = period.contains(day_of(&task.due_at));
+        match task.done_at {
+            Some(done) if due_in_period || period.contains(day_of(&done)) => {
+                self.decided += 1;
+                self.on_time += i64::from(done <= task.due_at);
+            }
+            Some(_) => {}
+            None if due_in_period && task.due_at < now => {
+                self.decided += 1;
+                self.overdue_open += 1;
+            }
+            None => {}
+        }
+    }
+
+    pub fn merge(&mut self, other: &TaskTally) {
+        self.decided += other.decided;
+        self.on_time += other.on_time;
+        self.overdue_open += other.overdue_open;
+    }
+
+    pub fn is_zero(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// The tallies of the tasks' units over the period, as of `now`; units with nothing counted are left out.
+pub fn tally_tasks(tasks: &[TaskOutcome], period: &Period, now: Instant) -> BTreeMap<UnitId, TaskTally> {
+    let mut out: BTreeMap<UnitId, TaskTally> = BTreeMap::new();
+    for task in tasks {
+        out.entry(task.unit).or_default().add(task, period, now);
+    }
+    out.retain(|_, t| !t.is_zero());
+    out
 }
 
 /// Sorts by score (best first, unscored last, then unit id) and numbers the
@@ -784,7 +904,7 @@ mod tests {
             &h.events,
             &Period::new(day("2026-03-01"), day("2026-03-31")).unwrap(),
             &WorkCalendar::bundled().unwrap(),
-            &ScoreOptions { fairly_satisfied_counts: false },
+            &ScoreOptions { fairly_satisfied_counts: false, ..ScoreOptions::default() },
         );
         assert_eq!(strict.city.indicators.satisfaction.numerator, 0);
     }
@@ -903,6 +1023,75 @@ mod tests {
         let t = unit(&r, 7).indicators.handling_time;
         assert_eq!(t.total_seconds, 3600, "30 minutes before, 30 after the suspension");
         assert_eq!(unit(&r, 7).indicators.on_time_close.numerator, 1);
+    }
+
+    fn task(unit: UnitId, due: &str, done: Option<&str>) -> TaskOutcome {
+        TaskOutcome { unit, due_at: at(due), done_at: done.map(at) }
+    }
+
+    #[test]
+    fn tasks_count_once_decided_in_the_period_they_fall_due_or_are_done_in() {
+        let march = Period::new(day("2026-03-01"), day("2026-03-31")).unwrap();
+        let now = at("2026-03-20T12:00:00");
+        let tasks = [
+            // Done exactly at its due time: on time.
+            task(7, "2026-03-10T17:30:00", Some("2026-03-10T17:30:00")),
+            // Done a second late: decided, not on time.
+            task(7, "2026-03-11T17:30:00", Some("2026-03-11T17:30:01")),
+            // Due today later than now and still open: not decided yet.
+            task(7, "2026-03-20T17:30:00", None),
+            // Due earlier today and open: overdue.
+            task(7, "2026-03-20T11:59:59", None),
+            // Due in February, done late in March: counts in March (done in it).
+            task(7, "2026-02-27T17:30:00", Some("2026-03-02T09:00:00")),
+            // Due in February and done then: not in March.
+            task(7, "2026-02-26T17:30:00", Some("2026-02-26T09:00:00")),
+            // Due in April, done early in March: on time, in March.
+            task(7, "2026-04-03T17:30:00", Some("2026-03-05T09:00:00")),
+            // Due in February, still open: overdue, but not due in March.
+            task(7, "2026-02-20T17:30:00", None),
+            // Another unit's task not decided yet: the unit has nothing counted.
+            task(8, "2026-03-31T17:30:00", None),
+        ];
+        let tallies = tally_tasks(&tasks, &march, now);
+        assert_eq!(tallies.get(&7), Some(&TaskTally { decided: 5, on_time: 2, overdue_open: 1 }));
+        assert_eq!(tallies.get(&8), None, "no decided task: no value");
+
+        let r = Report::from_parts(march, ScoreOptions::default(), &BTreeMap::new(), &tallies);
+        let seven = unit(&r, 7);
+        assert_eq!(seven.indicators.tasks_on_time.rate, Some(0.4));
+        assert_eq!(seven.indicators.overdue_tasks, 1);
+        assert_eq!(seven.score, None, "tasks carry no weight by default");
+        assert_eq!(r.city.tasks, tallies[&7]);
+        assert_eq!(
+            crate::time::format_instant(&crate::time::start_of_day(day("2026-03-01"))),
+            "2026-03-01T00:00:00.000+08:00"
+        );
+        let none = Report::from_parts(march, ScoreOptions::default(), &BTreeMap::new(), &BTreeMap::new());
+        assert_eq!(none.city.indicators.tasks_on_time.rate, None);
+    }
+
+    #[test]
+    fn the_tasks_rate_enters_the_score_only_with_a_weight() {
+        let march = Period::new(day("2026-03-01"), day("2026-03-31")).unwrap();
+        let mut closes = Counters::default();
+        closes.add(Counter::Closed, 1);
+        closes.add(Counter::ClosedWithDue, 1);
+        closes.add(Counter::ClosedOnTime, 1);
+        let totals = BTreeMap::from([(Some(7), closes), (Some(8), closes)]);
+        let tasks = BTreeMap::from([(7, TaskTally { decided: 2, on_time: 1, overdue_open: 1 })]);
+        let plain = Report::from_counters(march, ScoreOptions::default(), &totals);
+        let unweighted = plain.clone().with_tasks(&tasks);
+        assert_eq!(unit(&unweighted, 7).score, unit(&plain, 7).score, "weight 0 keeps today's score");
+        assert_eq!(unit(&unweighted, 7).score, Some(100.0));
+        assert_eq!(unweighted.city.counters, plain.city.counters);
+        let weighted = ScoreOptions { task_on_time_weight: 20, ..ScoreOptions::default() };
+        let r = Report::from_counters(march, weighted, &totals).with_tasks(&tasks);
+        // On-time close 20 × 1, no repeat request 10 × 1, tasks 20 × 0.5: 40 / 50.
+        assert_eq!(unit(&r, 7).score, Some(80.0));
+        assert_eq!(unit(&r, 8).score, Some(100.0), "no tasks: the request rates alone");
+        let ranks: Vec<_> = r.units.iter().map(|u| (u.unit_id, u.rank)).collect();
+        assert_eq!(ranks, [(Some(8), Some(1)), (Some(7), Some(2))]);
     }
 
     #[test]

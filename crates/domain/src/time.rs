@@ -33,3 +33,9 @@ pub fn format_instant(t: &Instant) -> String {
 pub fn parse_instant(s: &str) -> Option<Instant> {
     DateTime::parse_from_rfc3339(s.trim()).ok().map(|t| in_shanghai(&t))
 }
+
+/// The first instant of a calendar day in Asia/Shanghai.
+pub fn start_of_day(day: chrono::NaiveDate) -> Instant {
+    use chrono::TimeZone;
+    shanghai().from_utc_datetime(&(day.and_time(chrono::NaiveTime::MIN) - chrono::Duration::hours(8)))
+}

@@ -26,6 +26,9 @@ pub struct FileConfig {
     pub change_retention_days: Option<u32>,
     /// Days the staff inbox keeps an entry after it was read (default 180).
     pub inbox_retention_days: Option<u32>,
+    /// The weight of 按时完成任务率 (command-centre tasks done on time) in the units' composite score,
+    /// beside the request rates' 100 (default 0: not scored; see docs/scoring.md).
+    pub task_on_time_weight: Option<u32>,
     /// The hotline printed on contact cards (default 12345).
     pub hotline: Option<String>,
     /// The file holding the key of contact cards' links (default `DATA_DIR/card-secret.key`).

@@ -501,6 +501,7 @@ async fn serve(
         secure_cookies: file.secure_cookies.unwrap_or(false),
         change_retention_days: file.change_retention_days.unwrap_or(Settings::default().change_retention_days),
         inbox_retention_days: file.inbox_retention_days.unwrap_or(Settings::default().inbox_retention_days),
+        task_on_time_weight: file.task_on_time_weight.unwrap_or_default(),
         trusted_proxies: file.trusted_proxies.clone().unwrap_or_default(),
         data_dir: Some(data_dir.to_path_buf()),
         min_free_disk_bytes: file

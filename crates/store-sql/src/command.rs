@@ -8,6 +8,7 @@ use mashangban_domain::command::{
     target_not_found, task_done, task_not_found, task_not_reported,
 };
 use mashangban_domain::inbox::{Notice, NoticeEvent};
+use mashangban_domain::scoring::TaskOutcome;
 use mashangban_domain::time::Instant;
 use mashangban_store::{
     CentreRecord, CommandAuthor, CommandEvent, CommandStore, LedgerArrival, StoreError, StoreResult, TargetRecord,
@@ -284,6 +285,21 @@ impl<D: Database> CommandStore for SqlStore<D> {
             })
         });
         self.db.read(list).await
+    }
+
+    async fn command_task_outcomes(&self, from: Instant, until: Instant) -> StoreResult<Vec<TaskOutcome>> {
+        let read = job(move |c| {
+            Box::pin(async move {
+                let sql = "SELECT unit_id, due_at, done_at FROM command_tasks
+                     WHERE (due_at >= $1 AND due_at < $2) OR (done_at >= $1 AND done_at < $2)";
+                c.map(sql, &args![from, until], |row| {
+                    let mut c = row.cols();
+                    Ok(TaskOutcome { unit: c.get()?, due_at: c.get()?, done_at: c.get()? })
+                })
+                .await
+            })
+        });
+        self.db.read(read).await
     }
 
     async fn change_command_task(&self, id: i64, change: TaskChange, author: CommandAuthor) -> StoreResult<TaskRecord> {

@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 
 use mashangban_domain::command::{CentreDef, CommandAction, Commander, TargetDef, TaskDef, TaskState};
 use mashangban_domain::org::UnitId;
+use mashangban_domain::scoring::TaskOutcome;
 use mashangban_domain::time::Instant;
 
 use crate::StoreResult;
@@ -202,6 +203,13 @@ pub trait CommandStore {
         change: TaskChange,
         author: CommandAuthor,
     ) -> impl Future<Output = StoreResult<TaskRecord>> + Send;
+
+    /// Every task due or done in `[from, until)`, for scoring (考核).
+    fn command_task_outcomes(
+        &self,
+        from: Instant,
+        until: Instant,
+    ) -> impl Future<Output = StoreResult<Vec<TaskOutcome>>> + Send;
 
     /// A task's history, oldest first.
     fn command_task_events(&self, task_id: i64) -> impl Future<Output = StoreResult<Vec<CommandEvent>>> + Send;

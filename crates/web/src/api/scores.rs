@@ -142,7 +142,7 @@ fn ranking_sheet(sheet: &mut Worksheet, rows: &[&RowView]) -> Result<(), XlsxErr
     let mut widths = Widths(Vec::new());
     let mut titles = vec!["排名", "单位编码", "单位", "综合得分"];
     titles.extend(RATIO_NAMES);
-    titles.extend(["平均办理时长（工作小时）", "自动派单退单率"]);
+    titles.extend(["平均办理时长（工作小时）", "自动派单退单率", "按时完成任务率", "超期任务"]);
     header(sheet, &titles, &mut widths)?;
     let (percent, number) = (Format::new().set_num_format("0.00%"), Format::new().set_num_format("0.00"));
     for (row, r) in (1u32..).zip(rows) {
@@ -155,6 +155,8 @@ fn ranking_sheet(sheet: &mut Worksheet, rows: &[&RowView]) -> Result<(), XlsxErr
         }
         write_opt(sheet, row, 12, r.indicators.handling_time.average_hours, &number)?;
         write_opt(sheet, row, 13, r.indicators.auto_dispatch_returns.rate, &percent)?;
+        write_opt(sheet, row, 14, r.indicators.tasks_on_time.rate, &percent)?;
+        sheet.write_number(row, 15, r.indicators.overdue_tasks as f64)?;
     }
     widths.apply(sheet)
 }
@@ -169,8 +171,17 @@ fn detail_sheet(sheet: &mut Worksheet, rows: &[&RowView]) -> Result<(), XlsxErro
         titles.push(format!("{name}·分母"));
     }
     titles.extend(
-        ["办理时长·件数", "办理时长·工作小时合计", "办理时长·未计入件数", "自动派单·件数", "自动派单·其中退单"]
-            .map(String::from),
+        [
+            "办理时长·件数",
+            "办理时长·工作小时合计",
+            "办理时长·未计入件数",
+            "自动派单·件数",
+            "自动派单·其中退单",
+            "按时完成任务率·分子",
+            "按时完成任务率·分母",
+            "超期任务",
+        ]
+        .map(String::from),
     );
     let refs: Vec<&str> = titles.iter().map(String::as_str).collect();
     header(sheet, &refs, &mut widths)?;
@@ -189,8 +200,24 @@ fn detail_sheet(sheet: &mut Worksheet, rows: &[&RowView]) -> Result<(), XlsxErro
         let automatic = r.indicators.auto_dispatch_returns;
         sheet.write_number(row, 21, automatic.denominator as f64)?;
         sheet.write_number(row, 22, automatic.numerator as f64)?;
+        let tasks = r.indicators.tasks_on_time;
+        sheet.write_number(row, 23, tasks.numerator as f64)?;
+        sheet.write_number(row, 24, tasks.denominator as f64)?;
+        sheet.write_number(row, 25, r.indicators.overdue_tasks as f64)?;
     }
     widths.apply(sheet)
+}
+
+/// What 按时完成任务率 counts and whether it is scored.
+fn tasks_note(weight: u32) -> String {
+    let scored = if weight == 0 {
+        "不计入综合得分".to_owned()
+    } else {
+        format!("以权重 {weight}（诉求各项合计 100）计入综合得分")
+    };
+    format!(
+        "指挥部交办该单位的任务：到期日或办结日在统计区间内、已办结或已超期的任务中按期办结的比例，{scored}；超期任务为到期日在区间内、已过期仍未办结的任务数"
+    )
 }
 
 /// Sheet 3 (说明): the period and the options.
@@ -204,6 +231,7 @@ fn notes_sheet(sheet: &mut Worksheet, view: &ScoresView) -> Result<(), XlsxError
         ("基本满意", fairly.to_owned()),
         ("单位数", view.units.len().to_string()),
         ("指标口径", "各项指标均由诉求的办理记录计算，归属当时的主办单位（协办单位不计分），每项按决定它的那一刻所在之日计入统计区间；全市为各单位之和加未派单部分".to_owned()),
+        ("按时完成任务", tasks_note(view.task_on_time_weight)),
         ("自动派单", "平台按派单建议自动派给该单位的件数及其中被该单位退单的件数（自动派单退单率），供核查各分类的自动派单阈值，不计入综合得分".to_owned()),
     ];
     for (row, (item, text)) in (1u32..).zip(lines.iter()) {

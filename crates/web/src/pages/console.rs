@@ -57,6 +57,8 @@ pub struct Values {
     address: String,
     title: String,
     content: String,
+    /// The ledger item (台账条目) the request is about, as `type:key` (e.g. an outlet), if any.
+    ledger_ref: String,
     /// The standard answer (知识库) the operator picked while typing, if any.
     article: String,
 }
@@ -75,6 +77,7 @@ impl Values {
             address: &self.address,
             title: &self.title,
             content: &self.content,
+            ledger_ref: &self.ledger_ref,
         }
     }
 
@@ -219,11 +222,13 @@ pub struct ConsoleQuery {
     credit_code: String,
     /// The standard answer to fill the direct close with.
     article: String,
+    /// A ledger item to link the request to (`type:key`), from the item's page.
+    ledger_ref: String,
 }
 
 /// `GET /console`: the empty form (channel 12345热线, resident, consultation),
-/// with `?phone=` / `?credit_code=` the earlier requests, with `?done=` the
-/// request just taken in.
+/// with `?phone=` / `?credit_code=` the earlier requests, `?ledger_ref=` the
+/// ledger item filled in, with `?done=` the request just taken in.
 pub async fn form<S: Store>(
     State(app): State<App<S>>,
     Auth(caller): Auth,
@@ -238,6 +243,7 @@ pub async fn form<S: Store>(
         asker_type: asker_type.into(),
         phone: q.phone,
         credit_code: q.credit_code,
+        ledger_ref: q.ledger_ref,
         ..Values::default()
     };
     let done = match plain_code(&q.done) {

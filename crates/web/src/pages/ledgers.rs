@@ -18,8 +18,8 @@ use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
 use mashangban_app::ledgers::{
-    BulkItem, BulkMoveBody, BulkOutcome, BulkRefusal, ImportReport, ItemDetail, ItemList, ListQuery, MoveBody, Rollup,
-    TypeSummary, TypeView,
+    BulkItem, BulkMoveBody, BulkOutcome, BulkRefusal, ImportReport, ItemDetail, ItemList, ItemUpdate, ListQuery,
+    MoveBody, Rollup, TypeSummary, TypeView,
 };
 use mashangban_app::saved_views::{RenameViewInput, SavedViewInput, SavedViewView};
 use mashangban_app::{App, AppError};
@@ -49,6 +49,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         Route::post("/ledgers/{type}/views/{id}/delete", delete_view::<S>).permission(Permission::SaveViews).form(),
         Route::get("/ledgers/{type}/items/{key}", item::<S>).permission(read),
         Route::post("/ledgers/{type}/items/{key}/move", move_stage::<S>).permission(read).form(),
+        Route::post("/ledgers/{type}/items/{key}/edit", edit_item::<S>).permission(edit).form(),
         Route::get("/ledgers/{type}/import", import_page::<S>).permission(edit),
         Route::post("/ledgers/{type}/import", import::<S>)
             .permission(edit)
@@ -410,6 +411,61 @@ struct ItemPage {
     message: Option<String>,
     /// Water quality and plan, on a creek's page.
     creek: Option<super::creeks::CreekSection>,
+    /// The fields the person may change here (none without the right to edit).
+    edit_fields: Vec<EditField>,
+}
+
+/// A field of the item's edit form (修改字段), with its value in input form.
+struct EditField {
+    code: String,
+    /// The label, with the unit of a decimal.
+    label: String,
+    required: bool,
+    help: Option<String>,
+    /// `text`, `date` or `select` (a choice field's code list, or the towns).
+    input: &'static str,
+    value: String,
+    choices: Vec<Choice>,
+}
+
+/// The item's fields a person edits on its page: all but the key (immutable), computed fields
+/// and files (uploaded through the API), each with the item's value in input form; town fields
+/// choose among `towns` (code, name).
+fn edit_fields(ty: &TypeView, detail: &ItemDetail, towns: &[(String, String)]) -> Vec<EditField> {
+    if !detail.may_edit {
+        return Vec::new();
+    }
+    let value_of = |code: &str| match detail.item.values.get(code) {
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Object(point)) => format!("{},{}", point["lat"], point["lon"]),
+        Some(other) => other.to_string(),
+    };
+    ty.fields
+        .iter()
+        .filter(|f| f.code != ty.key_field && !matches!(f.kind.as_str(), "computed" | "file"))
+        .map(|f| {
+            let value = value_of(&f.code);
+            let options: Vec<(&str, &str)> = match f.kind.as_str() {
+                "town" => towns.iter().map(|(code, name)| (code.as_str(), name.as_str())).collect(),
+                _ => f.choices.iter().map(|c| (c.code.as_str(), c.name.as_str())).collect(),
+            };
+            let choices = options.into_iter().map(|(code, name)| Choice::new(code, name, code == value)).collect();
+            EditField {
+                code: f.code.clone(),
+                label: f.unit.as_ref().map_or_else(|| f.label.clone(), |u| format!("{}（{u}）", f.label)),
+                required: f.required,
+                help: f.help.clone(),
+                input: match f.kind.as_str() {
+                    "date" => "date",
+                    "choice" | "town" => "select",
+                    _ => "text",
+                },
+                value,
+                choices,
+            }
+        })
+        .collect()
 }
 
 impl ItemPage {
@@ -444,8 +500,48 @@ pub(super) async fn item_page<S: Store>(
     } else {
         None
     };
-    let page = ItemPage { layout: Layout::staff(title, &caller.actor, menu), ty, detail, message, creek };
+    let mut towns: Vec<(String, String)> = app
+        .caches()
+        .org()
+        .units()
+        .filter(|u| u.kind == mashangban_domain::org::UnitKind::Town && u.active)
+        .map(|u| (u.code.clone(), u.name.clone()))
+        .collect();
+    towns.sort();
+    let edit_fields = edit_fields(&ty, &detail, &towns);
+    let page = ItemPage { layout: Layout::staff(title, &caller.actor, menu), ty, detail, message, creek, edit_fields };
     Ok(render(status, &page))
+}
+
+/// `POST /ledgers/{type}/items/{key}/edit`: the edit form's `version` and `f.{field}` values, as
+/// the API's update (a blank clears); back to the item's history, or the form with the refusal.
+async fn edit_item<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Path((code, key)): Path<(String, String)>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> PageResult {
+    let mut version = -1;
+    let mut values = std::collections::BTreeMap::new();
+    for (name, value) in form {
+        match name.strip_prefix("f.") {
+            Some(field) => {
+                values.insert(field.to_owned(), serde_json::Value::String(value));
+            }
+            None if name == "version" => version = value.trim().parse().unwrap_or(-1),
+            None => {}
+        }
+    }
+    match app.ledgers().update(&caller, &code, &key, ItemUpdate { version, values }).await {
+        Ok(item) => {
+            Ok(Redirect::to(&format!("/ledgers/{code}/items/{}#history", percent_encode(&item.key))).into_response())
+        }
+        Err(e) => {
+            let (status, message) = shown(e)?;
+            item_page(&app, &caller, &menu, &code, &key, status, Some(message)).await
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]

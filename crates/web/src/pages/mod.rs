@@ -294,6 +294,8 @@ pub(crate) struct IntakeFields<'a> {
     pub address: &'a str,
     pub title: &'a str,
     pub content: &'a str,
+    /// The ledger item (台账条目) as `type:key`; blank for none.
+    pub ledger_ref: &'a str,
 }
 
 impl IntakeFields<'_> {
@@ -326,7 +328,7 @@ impl IntakeFields<'_> {
             town: given(self.town),
             address: given(self.address),
             location: None,
-            ledger_ref: None,
+            ledger_ref: given(self.ledger_ref),
         }
     }
 }

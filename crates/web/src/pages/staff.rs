@@ -1183,6 +1183,12 @@ impl DetailPage {
         short_time(rfc3339)
     }
 
+    /// The page of the ledger item (台账条目) the request names as `type:key`, if any.
+    fn ledger_link(&self) -> Option<String> {
+        let (ty, key) = self.r.ledger_ref.as_deref()?.split_once(':')?;
+        Some(format!("/ledgers/{}/items/{}", crate::api::percent_encode(ty), crate::api::percent_encode(key)))
+    }
+
     /// The Chinese name of a state code.
     fn state_name(&self, code: &str) -> &'static str {
         RequestState::parse(code).map_or("", |s| s.label())

@@ -117,6 +117,8 @@ impl Values {
             address: &self.address,
             title: &self.title,
             content: &self.content,
+            // The public does not name ledger items.
+            ledger_ref: "",
         }
     }
 

@@ -17,7 +17,7 @@ use mashangban_app::scheduler::SchedulerConfig;
 use mashangban_app::scoring::{RATIO_NAMES, RowView, ScoreQuery, ratios};
 use mashangban_app::{App, Caller};
 use mashangban_domain::access::Permission;
-use mashangban_domain::scoring::{ScoreOptions, day_of};
+use mashangban_domain::scoring::day_of;
 use mashangban_store::{ListFilter, ListOrder, Store};
 
 use super::dashboard::{chosen_period, percent};
@@ -48,6 +48,10 @@ pub struct ScoreLine {
     pub hours: String,
     /// Automatic dispatches (自动派单) and how many of them the unit returned, e.g. "12（退单 1）".
     pub automatic: String,
+    /// 按时完成任务率 of the unit's command-centre tasks, e.g. "50.0%（2 件）".
+    pub tasks_on_time: String,
+    /// Tasks due in the period and overdue now (超期任务).
+    pub overdue_tasks: i64,
 }
 
 /// One of the two deadline lists.
@@ -67,6 +71,8 @@ struct SupervisePage {
     to: String,
     indicator_names: [&'static str; 8],
     scores: Vec<ScoreLine>,
+    /// The weight of 按时完成任务率 in the composite score (0: not scored).
+    task_weight: u32,
     xlsx_url: String,
 }
 
@@ -94,7 +100,7 @@ pub async fn page<S: Store>(
             rows: due_soon,
         },
     ];
-    let options = ScoreOptions { fairly_satisfied_counts: app.settings().fairly_satisfied_counts };
+    let options = app.settings().score_options();
     let view = app.scoring().report(&caller, ScoreQuery { period, unit: None, options }).await?;
     let scores = std::iter::once(&view.city).chain(view.units.iter()).map(score_line).collect();
     let page = SupervisePage {
@@ -104,6 +110,7 @@ pub async fn page<S: Store>(
         to: period.to.to_string(),
         indicator_names: RATIO_NAMES,
         scores,
+        task_weight: options.task_on_time_weight,
         xlsx_url: format!("/api/v1/scores?from={}&to={}&format=xlsx", period.from, period.to),
     };
     Ok(render(StatusCode::OK, &page))
@@ -150,5 +157,10 @@ fn score_line(r: &RowView) -> ScoreLine {
             a if a.denominator == 0 => "—".to_owned(),
             a => format!("{}（退单 {}）", a.denominator, a.numerator),
         },
+        tasks_on_time: match r.indicators.tasks_on_time {
+            t if t.denominator == 0 => "—".to_owned(),
+            t => format!("{}（{} 件）", percent(&t), t.denominator),
+        },
+        overdue_tasks: r.indicators.overdue_tasks,
     }
 }

@@ -55,6 +55,11 @@ async fn a_cosign_with_two_co_units_in_a_browser() {
     run_browser_script_with("e2e/inside_unit.mjs", &["cosign"]).await;
 }
 
+#[tokio::test]
+async fn the_water_command_centre_story_targets_tasks_an_imported_outlet_ledger_and_a_linked_request_in_a_browser() {
+    run_browser_script("e2e/water.mjs").await;
+}
+
 async fn run_browser_script(script: &'static str) {
     run_browser_script_with(script, &[]).await;
 }

@@ -351,3 +351,75 @@ async fn the_map_answers_the_filtered_points_and_draws_them_without_script() {
     let (_, html) = page(&app, "/ledgers/outlet", &office).await;
     assert!(html.contains("href=\"/ledgers/outlet/map?\""), "the list links its map");
 }
+
+#[tokio::test]
+async fn the_item_page_edits_fields_with_history_and_a_request_taken_in_at_the_console_links_to_the_item() {
+    let app = spawn().await;
+    let guzhen = unit_handler(&app, "guzhen", "guzhen-handler").await;
+    let xiaolan = unit_handler(&app, "xiaolan", "xiaolan-handler").await;
+    let (status, e) = app.post("/api/v1/ledgers/outlet/items", Some(&guzhen), outlet(1, "古镇镇", false, None)).await;
+    assert_eq!(status, StatusCode::CREATED, "{e}");
+    let path = format!("/ledgers/outlet/items/{}", key(1));
+
+    // The form: every field but the key, computed fields and files, with the item's values.
+    let (status, html) = page(&app, &path, &guzhen).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"edit-form\"") && html.contains("name=\"f.monitored_on\""), "{html}");
+    assert!(html.contains("name=\"f.location\" value=\"工业大道\"") && html.contains("<option value=\"GY\" selected>"));
+    assert!(html.contains("<option value=\"guzhen\" selected>古镇镇</option>"), "the town field chooses a town");
+    assert!(!html.contains("name=\"f.outlet_code\"") && !html.contains("name=\"f.over_class_v\""));
+    assert!(!html.contains("name=\"f.acceptance_file\""));
+    let leader = app.login("leader").await;
+    assert!(!page(&app, &path, &leader).await.1.contains("id=\"edit-form\""), "a reader has no form");
+
+    // Saved: the changed fields in the history; a bad value and a stale version write nothing.
+    let edit = format!("{path}/edit");
+    let form = [("version", "1"), ("f.monitored_on", "2026-03-05"), ("f.cod_mg_l", "52"), ("f.location", "工业大道")];
+    let (status, location, _) = post_form(&app, &edit, &guzhen, &form).await;
+    assert!(status.is_redirection() && location.ends_with(&format!("{path}#history")), "{status} {location}");
+    let detail = item(&app, 1, &guzhen).await;
+    assert_eq!(detail["item"]["version"], 2);
+    let last = &detail["history"][1];
+    let fields: Vec<&str> = last["changes"].as_array().unwrap().iter().map(|c| c["field"].as_str().unwrap()).collect();
+    assert_eq!((last["action"].as_str(), fields), (Some("updated"), vec!["monitored_on", "cod_mg_l", "over_class_v"]));
+    let (status, _, html) = post_form(&app, &edit, &guzhen, &[("version", "2"), ("f.cod_mg_l", "很多")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("class=\"notice error\"") && html.contains("化学需氧量"), "{html}");
+    let (status, _, _) = post_form(&app, &edit, &guzhen, &[("version", "1"), ("f.cod_mg_l", "60")]).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(item(&app, 1, &guzhen).await["item"]["version"], 2, "nothing written");
+    let (status, _, _) = post_form(&app, &edit, &xiaolan, &[("version", "2"), ("f.cod_mg_l", "60")]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another town's item");
+
+    // The operator names the outlet at the console; the request and the item link to each other.
+    let operator = app.login("operator").await;
+    let ledger_ref = format!("outlet:{}", key(1));
+    let intake = [
+        ("channel", "phone"),
+        ("kind", "complaint"),
+        ("urgency", "normal"),
+        ("asker_type", "resident"),
+        ("phone", "13912345678"),
+        ("contact_name", "梁先生"),
+        ("category", "env.wastewater"),
+        ("town", "guzhen"),
+        ("ledger_ref", ledger_ref.as_str()),
+        ("title", "排污口排出黑水"),
+        ("content", "工业大道排污口每天傍晚排出黑水，请查处。"),
+    ];
+    let (status, location, html) = post_form(&app, "/console", &operator, &intake).await;
+    assert!(status.is_redirection(), "{status} {html}");
+    let no = location.split("done=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    let (_, html) = page(&app, &format!("/console?ledger_ref={ledger_ref}"), &operator).await;
+    assert!(html.contains(&format!("value=\"{ledger_ref}\"")), "the console fills in the item from a link");
+    let dispatcher = app.login("dispatcher").await;
+    let (status, e) =
+        app.post(&format!("/api/v1/requests/{no}/dispatch"), Some(&dispatcher), json!({ "lead_unit": "guzhen" })).await;
+    assert_eq!(status, StatusCode::OK, "{e}");
+    let (_, request) = app.get(&format!("/api/v1/requests/{no}"), Some(&guzhen)).await;
+    assert_eq!(request["request"]["ledger_ref"], ledger_ref.as_str(), "{request}");
+    let (_, html) = page(&app, &format!("/work/{no}"), &guzhen).await;
+    assert!(html.contains(&format!("id=\"ledger-link\" href=\"{path}\"")), "{html}");
+    let (_, html) = page(&app, &path, &guzhen).await;
+    assert!(html.contains(&format!("href=\"/work/{no}\"")), "the item lists the request");
+}

@@ -323,7 +323,7 @@ async fn assert_rollups_agree(store: &Backend, events: &[Event], calendar: &Work
     ];
     for p in periods {
         for fairly in [true, false] {
-            let options = ScoreOptions { fairly_satisfied_counts: fairly };
+            let options = ScoreOptions { fairly_satisfied_counts: fairly, ..ScoreOptions::default() };
             let rollups = store.score_report(p, options).await.unwrap();
             let recomputed = score_from_events(events, &p, calendar, &options);
             assert_eq!(rollups, recomputed, "{p:?}, 基本满意 counts: {fairly}");
@@ -354,4 +354,78 @@ async fn rollups_agree_with_a_recomputation_from_the_raw_events() {
     assert_eq!((summary.requests, summary.events), (400, events.len() as u64));
     assert!(summary.day_rows > 0 && summary.month_rows > 0 && summary.month_rows < summary.day_rows);
     assert_rollups_agree(&store, &events, &calendar).await;
+}
+
+/// The water office gives 古镇镇 three tasks and 小榄镇 one on Friday 4 December 2026; 古镇镇 reports
+/// on the first and the office declares it done in time; on Tuesday 8 December the second is
+/// overdue, while the third (due 18 December) and 小榄镇's (due 9 December) are not decided yet.
+async fn task_story(app: &App) {
+    app.set_time("2026-12-04T10:00:00+08:00");
+    let office = unit_handler(app, "swuj", "swuj-handler").await;
+    let guzhen = unit_handler(app, "guzhen", "guzhen-handler").await;
+    let tasks = "/api/v1/command/centres/water/tasks";
+    let mut ids = Vec::new();
+    let assigned =
+        [("排口排查", "guzhen", 1), ("排口监测", "guzhen", 1), ("溯源", "guzhen", 10), ("排查", "xiaolan", 3)];
+    for (title, unit, days) in assigned {
+        let (status, task) =
+            app.post(tasks, Some(&office), json!({ "title": title, "unit": unit, "working_days": days })).await;
+        assert_eq!(status, StatusCode::CREATED, "{task}");
+        ids.push(task["id"].as_i64().unwrap());
+    }
+    let first = format!("/api/v1/command/tasks/{}", ids[0]);
+    let (status, r) = app.post(&format!("{first}/report"), Some(&guzhen), json!({ "note": "已排查" })).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let (status, r) = app.post(&format!("{first}/done"), Some(&office), json!({})).await;
+    assert_eq!((status, r["task"]["on_time"].as_bool()), (StatusCode::OK, Some(true)), "{r}");
+    app.set_time("2026-12-08T10:00:00+08:00");
+}
+
+const DECEMBER: &str = "/api/v1/scores?from=2026-12-01&to=2026-12-31";
+
+#[tokio::test]
+async fn tasks_done_on_time_and_overdue_tasks_count_for_their_units_without_weight_by_default() {
+    let app = spawn().await;
+    task_story(&app).await;
+    let supervisor = app.login("supervisor").await;
+    let report = scores(&app, DECEMBER, &supervisor).await;
+    let guzhen = unit_row(&report, "guzhen");
+    assert_eq!(nd(guzhen, "tasks_on_time"), (1, 2), "{report}");
+    assert_eq!(guzhen["tasks_on_time"]["rate"], 0.5);
+    assert_eq!(guzhen["overdue_tasks"], 1);
+    assert_eq!((&guzhen["score"], &guzhen["rank"]), (&Value::Null, &Value::Null), "no weight: not scored");
+    assert_eq!(unit_row(&report, "xiaolan"), &Value::Null, "its task is not due yet: nothing counted");
+    assert_eq!(nd(&report["city"], "tasks_on_time"), (1, 2));
+    assert_eq!(report["task_on_time_weight"], 0);
+    let november = scores(&app, "/api/v1/scores?from=2026-11-01&to=2026-11-30", &supervisor).await;
+    assert_eq!(nd(&november["city"], "tasks_on_time"), (0, 0));
+    assert_eq!(november["city"]["tasks_on_time"]["rate"], Value::Null);
+
+    let (_, html) = crate::browser::page(&app, "/supervise?from=2026-12-01&to=2026-12-31", &supervisor).await;
+    assert!(html.contains("<th scope=\"col\">按时完成任务率</th>") && html.contains("50.0%（2 件）"), "{html}");
+    assert!(html.contains("按时完成任务率不计入综合得分"), "{html}");
+
+    let res = app.http.get(app.url(&format!("{DECEMBER}&format=xlsx"))).header("cookie", &supervisor.0).send().await;
+    let bytes = res.unwrap().bytes().await.unwrap().to_vec();
+    let mut book = open_xlsx(&bytes, &Limits::default()).unwrap();
+    let ranking: Vec<Row> = book.rows_by_name("考核排名").unwrap().map(Result::unwrap).collect();
+    let cell = |r: usize, c: u32| ranking[r].get(c + 1).clone();
+    let headers = (cell(0, 14).as_text(), cell(0, 15).as_text());
+    assert_eq!(headers, (Some("按时完成任务率".into()), Some("超期任务".into())));
+    let row = ranking.iter().position(|r| r.get(2).as_text().as_deref() == Some("guzhen")).unwrap();
+    assert_eq!((cell(row, 14), cell(row, 15)), (Cell::Number(0.5), Cell::Number(1.0)));
+}
+
+#[tokio::test]
+async fn an_administrator_set_weight_puts_the_tasks_rate_in_the_composite_score() {
+    let config = WebConfig { task_on_time_weight: 20, ..WebConfig::default() };
+    let app = spawn_with(config).await;
+    task_story(&app).await;
+    let supervisor = app.login("supervisor").await;
+    let report = scores(&app, DECEMBER, &supervisor).await;
+    let guzhen = unit_row(&report, "guzhen");
+    assert_eq!((guzhen["score"].as_f64(), guzhen["rank"].as_u64()), (Some(50.0), Some(1)), "{report}");
+    assert_eq!(report["task_on_time_weight"], 20);
+    let (_, html) = crate::browser::page(&app, "/supervise?from=2026-12-01&to=2026-12-31", &supervisor).await;
+    assert!(html.contains("按时完成任务率以权重 20"), "{html}");
 }
