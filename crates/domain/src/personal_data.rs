@@ -42,6 +42,9 @@ pub enum CryptoError {
     BadKey(String),
     /// Two configured keys share an id.
     DuplicateKeyId(String),
+    /// Two configured key ids differ only by case (SQLite's `LIKE`, which the
+    /// sweep uses to find values under the current key, ignores ASCII case).
+    KeyIdCaseClash(String, String),
     /// The value names a key id that is not configured.
     UnknownKey(String),
     /// The value is not in the stored form, or it was altered, or it was
@@ -54,6 +57,7 @@ impl fmt::Display for CryptoError {
         match self {
             Self::BadKey(why) => write!(f, "个人信息密钥无效：{why}"),
             Self::DuplicateKeyId(id) => write!(f, "个人信息密钥编号 {id} 重复"),
+            Self::KeyIdCaseClash(a, b) => write!(f, "个人信息密钥编号 {a} 与 {b} 仅大小写不同，请改用可区分的编号"),
             Self::UnknownKey(id) => write!(f, "数据由未配置的个人信息密钥 {id} 加密，请在配置中加入该密钥"),
             Self::Tampered => f.write_str("个人信息密文无法解密（被改动或密钥不符）"),
         }
@@ -192,6 +196,9 @@ impl Keyring {
         for key in &previous {
             if ids.contains(&key.id.as_str()) {
                 return Err(CryptoError::DuplicateKeyId(key.id.clone()));
+            }
+            if let Some(clash) = ids.iter().find(|id| id.eq_ignore_ascii_case(&key.id)) {
+                return Err(CryptoError::KeyIdCaseClash((*clash).to_owned(), key.id.clone()));
             }
             ids.push(&key.id);
         }
@@ -358,6 +365,16 @@ mod tests {
         let hashes = both.lookup_hashes("13912345678");
         assert_eq!(hashes, [both.lookup_hash("13912345678"), old.lookup_hash("13912345678")]);
         assert!(matches!(Keyring::new(key("k1", 1), vec![key("k1", 2)]), Err(CryptoError::DuplicateKeyId(_))));
+    }
+
+    #[test]
+    fn key_ids_differing_only_by_case_are_refused() {
+        let clash = Keyring::new(key("k1", 1), vec![key("k2", 2), key("K1", 3)]).unwrap_err();
+        assert_eq!(clash, CryptoError::KeyIdCaseClash("k1".into(), "K1".into()));
+        assert!(clash.to_string().contains("仅大小写不同"), "{clash}");
+        let among_previous = Keyring::new(key("k3", 1), vec![key("old-A", 2), key("OLD-a", 3)]).unwrap_err();
+        assert_eq!(among_previous, CryptoError::KeyIdCaseClash("old-A".into(), "OLD-a".into()));
+        assert!(Keyring::new(key("k1", 1), vec![key("k10", 2), key("K2", 3)]).is_ok());
     }
 
     #[test]

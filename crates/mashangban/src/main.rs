@@ -280,7 +280,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let card_secret = config::card_secret(&data_dir, &file)?;
             let sealed = keys::reencrypt(&store, 500, false).await?;
             if sealed > 0 {
-                println!("已将 {sealed} 件诉求的个人信息以密钥 {current_key} 加密。");
+                println!("已将 {sealed} 条记录的个人信息以密钥 {current_key} 加密。");
             }
             serve(store, &listen, public_url, &file, &data_dir, card_secret).await
         }

@@ -12,6 +12,7 @@ use mashangban_domain::direct_line::{
 };
 use mashangban_domain::lifecycle::Action;
 use mashangban_domain::org::{Actor, Scope, UnitId};
+use mashangban_domain::personal_data::Keyring;
 use mashangban_domain::request::{NewRequest, Rating, Request, State};
 use mashangban_domain::time::Instant;
 use mashangban_store::backend;
@@ -20,6 +21,7 @@ use mashangban_store::{
     StoreError, StoreResult,
 };
 
+use crate::personal_data;
 use crate::requests::query;
 use crate::requests::write::{self, Number};
 use crate::rows::json_text;
@@ -43,8 +45,8 @@ impl<D: Database> DirectLineStore for SqlStore<D> {
                             item.check_code.as_str(),
                             item.source.as_str(),
                             item.addressee.as_str(),
-                            item.name.as_str(),
-                            item.phone.as_str(),
+                            personal_data::seal(c, personal_data::DIRECT_LINE_NAME, &item.name),
+                            personal_data::seal(c, personal_data::DIRECT_LINE_PHONE, item.phone.as_str()),
                             item.credit_code.as_ref().map(|c| c.as_str()),
                             item.title.as_str(),
                             item.content.as_str(),
@@ -648,7 +650,8 @@ const ITEM_SELECT: &str = "SELECT d.id, d.tracking_no, d.check_code, d.source, d
      LEFT JOIN direct_line_items m ON m.id = d.merged_into_id
      LEFT JOIN requests r ON r.id = d.request_id";
 
-fn item(row: Row) -> StoreResult<Item> {
+/// An item read with [`ITEM_SELECT`]; the asker's name and phone decrypted with `keys` (the connection's).
+fn item(row: Row, keys: Option<&Keyring>) -> StoreResult<Item> {
     let mut c = row.cols();
     let mut item = Item {
         id: c.get()?,
@@ -656,8 +659,8 @@ fn item(row: Row) -> StoreResult<Item> {
         check_code: c.get()?,
         source: c.code(Source::parse)?,
         addressee: c.code(Addressee::parse)?,
-        name: c.get()?,
-        phone: c.get()?,
+        name: personal_data::open(keys, personal_data::DIRECT_LINE_NAME, c.get()?)?,
+        phone: personal_data::open(keys, personal_data::DIRECT_LINE_PHONE, c.get()?)?,
         credit_code: c.get()?,
         title: c.get()?,
         content: c.get()?,
@@ -719,7 +722,9 @@ async fn load(c: &dyn Conn, key: Key, scope: &ItemScope, lock: bool) -> StoreRes
     };
     let Some(id) = found else { return Ok(None) };
     let sql = format!("{ITEM_SELECT} WHERE d.id = $1");
-    let Some(mut found) = c.map_opt(&sql, &args![id], item).await? else { return Ok(None) };
+    let Some(mut found) = c.map_opt(&sql, &args![id], |row| item(row, c.personal_data())).await? else {
+        return Ok(None);
+    };
     found.events = c
         .map(
             "SELECT at, by_name, action, comment FROM direct_line_events WHERE item_id = $1 ORDER BY id",
@@ -751,5 +756,5 @@ async fn list(c: &dyn Conn, f: &ItemFilter) -> StoreResult<Vec<Item>> {
     let limit = args.push(f.limit.clamp(1, 5000));
     let sql =
         format!("{ITEM_SELECT} WHERE {} ORDER BY d.created_at DESC, d.id DESC LIMIT {limit}", conditions.join(" AND "));
-    c.map(&sql, args.values(), item).await
+    c.map(&sql, args.values(), |row| item(row, c.personal_data())).await
 }

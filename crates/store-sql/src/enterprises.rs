@@ -10,11 +10,13 @@ use chrono::NaiveDate;
 use mashangban_domain::enterprise::{
     EnterpriseInput, EnterpriseScope, EnterpriseSize, enterprise_changed, enterprise_exists, enterprise_not_found,
 };
+use mashangban_domain::personal_data::Keyring;
 use mashangban_domain::time::Instant;
 use mashangban_store::{
     Enterprise, EnterpriseFilter, EnterprisePage, EnterpriseStore, StoreError, StoreResult, UpsertCounts,
 };
 
+use crate::personal_data;
 use crate::rows::json_text;
 use crate::sql::{Args, Conn, Database, Dialect, Row, Value, job};
 use crate::{SqlStore, args};
@@ -89,7 +91,8 @@ impl<D: Database> EnterpriseStore for SqlStore<D> {
 const COLUMNS: &str = "credit_code, name, town_id, address, industry_code, industry_name, size, registered_on, \
      contact_name, contact_phone, tags, version, created_at, updated_at, updated_by";
 
-fn enterprise(row: Row) -> StoreResult<Enterprise> {
+/// An enterprise read with [`COLUMNS`]; the contact decrypted with `keys` (the connection's).
+fn enterprise(row: Row, keys: Option<&Keyring>) -> StoreResult<Enterprise> {
     let mut c = row.cols();
     Ok(Enterprise {
         credit_code: c.get()?,
@@ -100,8 +103,8 @@ fn enterprise(row: Row) -> StoreResult<Enterprise> {
         industry_name: c.get()?,
         size: c.opt_code(EnterpriseSize::parse)?,
         registered_on: c.opt_code(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())?,
-        contact_name: c.get()?,
-        contact_phone: c.get()?,
+        contact_name: personal_data::open_opt(keys, personal_data::ENTERPRISE_CONTACT_NAME, c.get()?)?,
+        contact_phone: personal_data::open_opt(keys, personal_data::ENTERPRISE_CONTACT_PHONE, c.get()?)?,
         tags: c.json()?,
         version: c.get()?,
         created_at: c.get()?,
@@ -130,7 +133,7 @@ async fn load(c: &dyn Conn, code: &str, scope: EnterpriseScope, lock: bool) -> S
     let scope = scope_sql(scope, &mut args);
     let lock = if lock { c.dialect().lock_rows("enterprises") } else { String::new() };
     let sql = format!("SELECT {COLUMNS} FROM enterprises WHERE credit_code = {code} AND {scope}{lock}");
-    c.map_opt(&sql, args.values(), enterprise).await
+    c.map_opt(&sql, args.values(), |row| enterprise(row, c.personal_data())).await
 }
 
 async fn loaded(c: &dyn Conn, code: &str) -> StoreResult<Enterprise> {
@@ -149,7 +152,7 @@ async fn check_town(c: &dyn Conn, town_id: i64) -> StoreResult<()> {
 }
 
 /// The values of a record's columns after `credit_code`, in [`COLUMNS`] order.
-fn values(input: &EnterpriseInput) -> StoreResult<Vec<Value>> {
+fn values(c: &dyn Conn, input: &EnterpriseInput) -> StoreResult<Vec<Value>> {
     Ok(vec![
         input.name.as_str().into(),
         input.town_id.into(),
@@ -158,15 +161,15 @@ fn values(input: &EnterpriseInput) -> StoreResult<Vec<Value>> {
         input.industry_name.clone().into(),
         input.size.map(EnterpriseSize::as_str).into(),
         input.registered_on.map(|d| d.format("%Y-%m-%d").to_string()).into(),
-        input.contact_name.clone().into(),
-        input.contact_phone.clone().into(),
+        personal_data::seal_opt(c, personal_data::ENTERPRISE_CONTACT_NAME, input.contact_name.as_deref()).into(),
+        personal_data::seal_opt(c, personal_data::ENTERPRISE_CONTACT_PHONE, input.contact_phone.as_deref()).into(),
         json_text(&input.tags)?.into(),
     ])
 }
 
 async fn insert(c: &dyn Conn, input: &EnterpriseInput, at: &Instant, by: &str) -> StoreResult<()> {
     let mut args: Vec<Value> = vec![input.credit_code.as_str().into()];
-    args.extend(values(input)?);
+    args.extend(values(c, input)?);
     args.extend([at.into(), at.into(), by.into()]);
     c.execute(
         "INSERT INTO enterprises (credit_code, name, town_id, address, industry_code, industry_name, size,
@@ -180,7 +183,7 @@ async fn insert(c: &dyn Conn, input: &EnterpriseInput, at: &Instant, by: &str) -
 
 async fn update(c: &dyn Conn, input: &EnterpriseInput, at: &Instant, by: &str) -> StoreResult<()> {
     let mut args: Vec<Value> = vec![input.credit_code.as_str().into()];
-    args.extend(values(input)?);
+    args.extend(values(c, input)?);
     args.extend([at.into(), by.into()]);
     c.execute(
         "UPDATE enterprises SET name = $2, town_id = $3, address = $4, industry_code = $5, industry_name = $6,
@@ -229,7 +232,7 @@ async fn existing(c: &dyn Conn, inputs: &[EnterpriseInput]) -> StoreResult<HashM
         let mut args = Args::default();
         let codes = args.list(chunk.iter().map(|i| i.credit_code.as_str()));
         let sql = format!("SELECT {COLUMNS} FROM enterprises WHERE credit_code IN ({codes})");
-        for e in c.map(&sql, args.values(), enterprise).await? {
+        for e in c.map(&sql, args.values(), |row| enterprise(row, c.personal_data())).await? {
             found.insert(e.credit_code.clone(), e);
         }
     }
@@ -260,7 +263,7 @@ async fn list(c: &dyn Conn, f: &EnterpriseFilter, scope: EnterpriseScope) -> Sto
         limit = args.push(f.limit.clamp(1, 100_000)),
         offset = args.push(f.offset),
     );
-    let items = c.map(&sql, args.values(), enterprise).await?;
+    let items = c.map(&sql, args.values(), |row| enterprise(row, c.personal_data())).await?;
     Ok(EnterprisePage { items, total: u64::try_from(total).unwrap_or_default() })
 }
 

@@ -19,6 +19,7 @@ use mashangban_store::{
 };
 
 use crate::requests::query::{Key, load};
+use crate::rows;
 use crate::sql::{Args, Conn, Database, Row, bad, job};
 use crate::{SqlStore, args};
 
@@ -171,8 +172,10 @@ async fn queue_copies(c: &dyn Conn, user: UserId, kind: InboxKind, entry: &Entry
              WHERE p.user_id = $1 AND p.kind = $2",
             &args![user, kind.as_str()],
             |row| {
-                let mut c = row.cols();
-                Ok((c.get::<bool>()?, c.get::<bool>()?, c.get::<Option<String>>()?, c.get::<Option<String>>()?))
+                let mut cols = row.cols();
+                let (sms, email) = (cols.get::<bool>()?, cols.get::<bool>()?);
+                let (phone, address) = rows::user_contacts(&mut cols, c.personal_data())?;
+                Ok((sms, email, phone, address))
             },
         )
         .await?;
@@ -345,8 +348,7 @@ impl<D: Database> InboxStore for SqlStore<D> {
             Box::pin(async move {
                 let found = c
                     .map_opt("SELECT phone, email FROM users WHERE id = $1", &args![user_id], |row| {
-                        let mut c = row.cols();
-                        Ok((c.get()?, c.get()?))
+                        rows::user_contacts(&mut row.cols(), c.personal_data())
                     })
                     .await?;
                 Ok(found.unwrap_or((None, None)))

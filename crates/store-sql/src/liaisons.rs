@@ -9,9 +9,11 @@ use mashangban_domain::liaison::{
     lead_exists,
 };
 use mashangban_domain::org::UserId;
+use mashangban_domain::personal_data::Keyring;
 use mashangban_domain::time::Instant;
 use mashangban_store::{Assignment, AssignmentFilter, Cadre, LiaisonStore, StoreError, StoreResult};
 
+use crate::personal_data;
 use crate::sql::{Args, Conn, Database, Row, job};
 use crate::{SqlStore, args};
 
@@ -32,7 +34,7 @@ impl<D: Database> LiaisonStore for SqlStore<D> {
                         input.user_id,
                         input.level.as_str(),
                         input.post.as_str(),
-                        input.work_phone.as_str(),
+                        personal_data::seal(c, personal_data::LIAISON_WORK_PHONE, &input.work_phone),
                         &at,
                         by.as_str()
                     ],
@@ -49,7 +51,7 @@ impl<D: Database> LiaisonStore for SqlStore<D> {
             .read(job(move |c| {
                 Box::pin(async move {
                     let sql = format!("{CADRE_SELECT} ORDER BY u.display_name, k.user_id");
-                    c.map(&sql, &[], cadre).await
+                    c.map(&sql, &[], |row| cadre(row, c.personal_data())).await
                 })
             }))
             .await
@@ -137,7 +139,8 @@ const CADRE_SELECT: &str = "SELECT k.user_id, u.display_name, u.unit_id, k.level
         k.updated_at, k.updated_by
      FROM liaison_cadres k JOIN users u ON u.id = k.user_id";
 
-fn cadre(row: Row) -> StoreResult<Cadre> {
+/// A cadre read with [`CADRE_SELECT`]; the work phone decrypted with `keys` (the connection's).
+fn cadre(row: Row, keys: Option<&Keyring>) -> StoreResult<Cadre> {
     let mut c = row.cols();
     Ok(Cadre {
         user_id: c.get()?,
@@ -145,7 +148,7 @@ fn cadre(row: Row) -> StoreResult<Cadre> {
         unit_id: c.get()?,
         level: c.code(CadreLevel::parse)?,
         post: c.get()?,
-        work_phone: c.get()?,
+        work_phone: personal_data::open(keys, personal_data::LIAISON_WORK_PHONE, c.get()?)?,
         enterprises: u64::try_from(c.get::<i64>()?).unwrap_or_default(),
         updated_at: c.get()?,
         updated_by: c.get()?,
@@ -153,7 +156,8 @@ fn cadre(row: Row) -> StoreResult<Cadre> {
 }
 
 async fn load_cadre(c: &dyn Conn, user_id: UserId) -> StoreResult<Option<Cadre>> {
-    c.map_opt(&format!("{CADRE_SELECT} WHERE k.user_id = $1"), &args![user_id], cadre).await
+    c.map_opt(&format!("{CADRE_SELECT} WHERE k.user_id = $1"), &args![user_id], |row| cadre(row, c.personal_data()))
+        .await
 }
 
 const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.credit_code, e.name, e.town_id, a.user_id, u.display_name, k.level,
@@ -163,7 +167,8 @@ const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.credit_code, e.name, e.town_id, 
      JOIN liaison_cadres k ON k.user_id = a.user_id
      JOIN users u ON u.id = a.user_id";
 
-fn assignment(row: Row) -> StoreResult<Assignment> {
+/// An assignment read with [`ASSIGNMENT_SELECT`]; the cadre's work phone decrypted with `keys`.
+fn assignment(row: Row, keys: Option<&Keyring>) -> StoreResult<Assignment> {
     let mut c = row.cols();
     Ok(Assignment {
         id: c.get()?,
@@ -174,7 +179,7 @@ fn assignment(row: Row) -> StoreResult<Assignment> {
         cadre_name: c.get()?,
         level: c.code(CadreLevel::parse)?,
         post: c.get()?,
-        work_phone: c.get()?,
+        work_phone: personal_data::open(keys, personal_data::LIAISON_WORK_PHONE, c.get()?)?,
         kind: c.code(LiaisonKind::parse)?,
         assigned_at: c.get()?,
         assigned_by: c.get()?,
@@ -184,7 +189,8 @@ fn assignment(row: Row) -> StoreResult<Assignment> {
 }
 
 async fn load(c: &dyn Conn, id: i64) -> StoreResult<Option<Assignment>> {
-    c.map_opt(&format!("{ASSIGNMENT_SELECT} WHERE a.id = $1"), &args![id], assignment).await
+    c.map_opt(&format!("{ASSIGNMENT_SELECT} WHERE a.id = $1"), &args![id], |row| assignment(row, c.personal_data()))
+        .await
 }
 
 async fn list(c: &dyn Conn, f: &AssignmentFilter) -> StoreResult<Vec<Assignment>> {
@@ -210,5 +216,5 @@ async fn list(c: &dyn Conn, f: &AssignmentFilter) -> StoreResult<Vec<Assignment>
     };
     let limit = args.push(f.limit.clamp(1, 5000));
     let sql = format!("{ASSIGNMENT_SELECT} WHERE {filter} ORDER BY {order} LIMIT {limit}");
-    c.map(&sql, args.values(), assignment).await
+    c.map(&sql, args.values(), |row| assignment(row, c.personal_data())).await
 }

@@ -7,6 +7,7 @@ use mashangban_domain::time::Instant;
 use mashangban_store::backend;
 use mashangban_store::{NewWebhook, NotificationStore, OutboxItem, OutboxStatus, StoreResult, StoredTemplate, Webhook};
 
+use crate::personal_data;
 use crate::rows::json_text;
 use crate::sql::{Args, Conn, Database, Dialect, Row, job};
 use crate::{SqlStore, args};
@@ -150,6 +151,7 @@ impl<D: Database> NotificationStore for SqlStore<D> {
         let set = job(move |c| {
             Box::pin(async move {
                 let sql = "UPDATE users SET email = $2 WHERE username = $1";
+                let email = personal_data::seal_opt(c, personal_data::USER_EMAIL, email.as_deref());
                 let n = c.execute(sql, &args![username.as_str(), email]).await?;
                 if n == 0 { Err(backend::user_not_found(&username)) } else { Ok(()) }
             })

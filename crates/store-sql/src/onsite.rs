@@ -12,13 +12,15 @@ use mashangban_domain::onsite::{
     EnterpriseNotice, ItemLine, Onsite, OnsiteStage, centre_not_found, check_capacity, item_not_found, onsite_changed,
     onsite_not_found,
 };
+use mashangban_domain::personal_data::Keyring;
 use mashangban_domain::time::Instant;
 use mashangban_store::{
     EnforcementActor, NewOnsite, OnsiteChange, OnsiteEvent, OnsiteFilter, OnsiteHistoryEntry, OnsiteRecord,
     OnsiteStore, ServiceCentre, ServiceCentreInput, ServiceItem, ServiceItemInput, StoreError, StoreResult,
 };
 
-use crate::rows::json_text;
+use crate::personal_data;
+use crate::rows::{self, json_text};
 use crate::sql::{Conn, Database, Filter, Row, job};
 use crate::{SqlStore, args};
 
@@ -184,7 +186,7 @@ impl<D: Database> OnsiteStore for SqlStore<D> {
                     "SELECT {REQUEST_COLUMNS} FROM onsite_requests r {} ORDER BY r.id DESC LIMIT {limit}",
                     w.where_sql()
                 );
-                c.map(&sql, &w.values, onsite_row).await
+                c.map(&sql, &w.values, |row| onsite_row(row, c.personal_data())).await
             })
         });
         self.db.read(read).await
@@ -303,8 +305,8 @@ async fn submit(c: &dyn Conn, new: NewOnsite, at: Instant, by: EnforcementActor)
                 new.enterprise_name.as_str(),
                 new.submitted_by,
                 new.address.as_str(),
-                new.contact_name.as_str(),
-                new.contact_phone.as_str(),
+                personal_data::seal(c, personal_data::ONSITE_CONTACT_NAME, &new.contact_name),
+                personal_data::seal(c, personal_data::ONSITE_CONTACT_PHONE, &new.contact_phone),
                 new.note.as_deref(),
                 o.stage.as_str(),
                 o.people,
@@ -388,8 +390,7 @@ async fn tell_enterprise(
     let Some(user) = request.submitted_by else { return Ok(()) };
     let contacts = c
         .map_opt("SELECT phone, email FROM users WHERE id = $1 AND NOT disabled", &args![user], |row| {
-            let mut c = row.cols();
-            Ok((c.get::<Option<String>>()?, c.get::<Option<String>>()?))
+            rows::user_contacts(&mut row.cols(), c.personal_data())
         })
         .await?;
     let Some((phone, email)) = contacts else { return Ok(()) };
@@ -440,10 +441,14 @@ const REQUEST_COLUMNS: &str = "r.id, r.number, r.centre_id, r.credit_code, r.ent
     r.address, r.contact_name, r.contact_phone, r.note, r.stage, r.people, r.preferred_dates, r.items,
     r.session_date, r.team, r.rating, r.rating_comment, r.submitted_at, r.updated_at, r.version";
 
-fn onsite_row(row: Row) -> StoreResult<OnsiteRecord> {
+/// An on-site request read with [`REQUEST_COLUMNS`]; the contact decrypted with `keys` (the connection's).
+fn onsite_row(row: Row, keys: Option<&Keyring>) -> StoreResult<OnsiteRecord> {
     let mut c = row.cols();
     let (id, number, centre_id, credit_code, enterprise_name) = (c.get()?, c.get()?, c.get()?, c.get()?, c.get()?);
-    let (submitted_by, address, contact_name, contact_phone, note) = (c.get()?, c.get()?, c.get()?, c.get()?, c.get()?);
+    let (submitted_by, address) = (c.get()?, c.get()?);
+    let contact_name = personal_data::open(keys, personal_data::ONSITE_CONTACT_NAME, c.get()?)?;
+    let contact_phone = personal_data::open(keys, personal_data::ONSITE_CONTACT_PHONE, c.get()?)?;
+    let note = c.get()?;
     let stage = c.code(OnsiteStage::parse)?;
     let people: u32 = c.get()?;
     let preferred_dates: Vec<NaiveDate> = c.json()?;
@@ -472,5 +477,5 @@ fn onsite_row(row: Row) -> StoreResult<OnsiteRecord> {
 
 pub(crate) async fn load_onsite(c: &dyn Conn, id: i64) -> StoreResult<Option<OnsiteRecord>> {
     let sql = format!("SELECT {REQUEST_COLUMNS} FROM onsite_requests r WHERE r.id = $1");
-    c.map_opt(&sql, &args![id], onsite_row).await
+    c.map_opt(&sql, &args![id], |row| onsite_row(row, c.personal_data())).await
 }

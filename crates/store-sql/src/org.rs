@@ -10,6 +10,7 @@ use mashangban_store::{
     ApiToken, ChangeEntity, NewApiToken, NewSession, NewUnit, NewUser, OrgStore, StoreResult, User, backend,
 };
 
+use crate::personal_data;
 use crate::rows::{self, UNIT_COLUMNS, USER_COLUMNS};
 use crate::sql::{Conn, Database, Row, job};
 use crate::{SqlStore, args};
@@ -40,12 +41,22 @@ impl<D: Database> OrgStore for SqlStore<D> {
     async fn find_user(&self, username: &str) -> StoreResult<Option<User>> {
         let username = username.to_owned();
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
-        self.db.read(job(move |c| Box::pin(async move { c.map_opt(&sql, &args![username], rows::user).await }))).await
+        self.db
+            .read(job(move |c| {
+                Box::pin(
+                    async move { c.map_opt(&sql, &args![username], |row| rows::user(row, c.personal_data())).await },
+                )
+            }))
+            .await
     }
 
     async fn list_users(&self) -> StoreResult<Vec<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY id");
-        self.db.read(job(move |c| Box::pin(async move { c.map(&sql, &[], rows::user).await }))).await
+        self.db
+            .read(job(move |c| {
+                Box::pin(async move { c.map(&sql, &[], |row| rows::user(row, c.personal_data())).await })
+            }))
+            .await
     }
 
     async fn set_password(&self, username: &str, password_hash: String) -> StoreResult<()> {
@@ -66,8 +77,14 @@ impl<D: Database> OrgStore for SqlStore<D> {
         let username = username.to_owned();
         let update = job(move |c| {
             Box::pin(async move {
-                let sql = "UPDATE users SET phone = $2, email = $3 WHERE username = $1";
-                let n = c.execute(sql, &args![username.as_str(), phone, email]).await?;
+                let sql = "UPDATE users SET phone = $2, email = $3, phone_hash = $4 WHERE username = $1";
+                let values = args![
+                    username.as_str(),
+                    personal_data::seal_opt(c, personal_data::USER_PHONE, phone.as_deref()),
+                    personal_data::seal_opt(c, personal_data::USER_EMAIL, email.as_deref()),
+                    phone.as_deref().and_then(|p| personal_data::phone_hash(c, p))
+                ];
+                let n = c.execute(sql, &values).await?;
                 if n == 0 { Err(backend::user_not_found(&username)) } else { Ok(()) }
             })
         });
@@ -120,7 +137,11 @@ impl<D: Database> OrgStore for SqlStore<D> {
             "SELECT {USER_COLUMNS} FROM users WHERE NOT disabled
                 AND id = (SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2)"
         );
-        let find = job(move |c| Box::pin(async move { c.map_opt(&sql, &args![token_hash, now], rows::user).await }));
+        let find = job(move |c| {
+            Box::pin(
+                async move { c.map_opt(&sql, &args![token_hash, now], |row| rows::user(row, c.personal_data())).await },
+            )
+        });
         self.db.read(find).await
     }
 
@@ -245,8 +266,8 @@ async fn create_user(c: &dyn Conn, user: NewUser) -> StoreResult<User> {
     }
     // The unique key decides between two nodes creating the same name at once.
     let sql = format!(
-        "INSERT INTO users (username, display_name, role, unit_id, credit_code, phone, password_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+        "INSERT INTO users (username, display_name, role, unit_id, credit_code, phone, password_hash, phone_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (username) DO NOTHING
          RETURNING {USER_COLUMNS}"
     );
@@ -256,10 +277,13 @@ async fn create_user(c: &dyn Conn, user: NewUser) -> StoreResult<User> {
         user.role.as_str(),
         user.unit_id,
         user.credit_code,
-        user.phone,
-        user.password_hash
+        personal_data::seal_opt(c, personal_data::USER_PHONE, user.phone.as_deref()),
+        user.password_hash,
+        user.phone.as_deref().and_then(|p| personal_data::phone_hash(c, p))
     ];
-    c.map_opt(&sql, &values, rows::user).await?.ok_or_else(|| backend::username_taken(&user.username))
+    c.map_opt(&sql, &values, |row| rows::user(row, c.personal_data()))
+        .await?
+        .ok_or_else(|| backend::username_taken(&user.username))
 }
 
 /// Changes a user's role and unit, checked against the unit as stored, and
@@ -272,7 +296,7 @@ async fn set_user_role(c: &dyn Conn, username: &str, role: Role, unit_id: Option
     role.check_unit_as_stored(unit_id, unit_active)?;
     let sql = format!("UPDATE users SET role = $2, unit_id = $3 WHERE username = $1 RETURNING {USER_COLUMNS}");
     let user = c
-        .map_opt(&sql, &args![username, role.as_str(), unit_id], rows::user)
+        .map_opt(&sql, &args![username, role.as_str(), unit_id], |row| rows::user(row, c.personal_data()))
         .await?
         .ok_or_else(|| backend::user_not_found(username))?;
     end_sessions(c, user.id).await?;

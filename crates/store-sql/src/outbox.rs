@@ -14,8 +14,8 @@ use mashangban_domain::validation::Phone;
 use mashangban_store::backend::deliveries::{Delivery, NoticeData, deliveries, units_needed};
 use mashangban_store::{Meta, StoreResult};
 
-use crate::args;
 use crate::sql::Conn;
+use crate::{args, personal_data};
 
 /// Called in the same transaction as every event written, after it is
 /// inserted, with the request as the event leaves it.
@@ -151,27 +151,40 @@ async fn unit_emails(c: &dyn Conn, units: &BTreeSet<UnitId>) -> StoreResult<Hash
     for &unit in units {
         let found = c
             .map(
-                "SELECT DISTINCT email FROM users
-                 WHERE unit_id = $1 AND NOT disabled AND email IS NOT NULL AND email <> '' ORDER BY email",
+                "SELECT email FROM users WHERE unit_id = $1 AND NOT disabled AND email IS NOT NULL",
                 &args![unit],
                 |mut r| r.take(0),
             )
             .await?;
-        emails.insert(unit, found);
+        emails.insert(unit, addresses(c, found)?);
     }
     Ok(emails)
 }
 
+/// Stored e-mail addresses decrypted, the empty ones dropped, sorted and each once (the
+/// ciphertexts differ for one address, so SQL cannot do it).
+fn addresses(c: &dyn Conn, stored: Vec<String>) -> StoreResult<Vec<String>> {
+    let mut found = BTreeSet::new();
+    for value in stored {
+        let address = personal_data::open(c.personal_data(), personal_data::USER_EMAIL, value)?;
+        if !address.trim().is_empty() {
+            found.insert(address);
+        }
+    }
+    Ok(found.into_iter().collect())
+}
+
 /// The e-mail addresses of the enabled cadres assigned to the enterprise now.
 async fn liaison_emails(c: &dyn Conn, credit_code: &str) -> StoreResult<Vec<String>> {
-    c.map(
-        "SELECT DISTINCT u.email FROM liaison_assignments la JOIN users u ON u.id = la.user_id
-         WHERE la.credit_code = $1 AND la.ended_at IS NULL AND NOT u.disabled
-           AND u.email IS NOT NULL AND u.email <> '' ORDER BY u.email",
-        &args![credit_code],
-        |mut r| r.take(0),
-    )
-    .await
+    let found = c
+        .map(
+            "SELECT u.email FROM liaison_assignments la JOIN users u ON u.id = la.user_id
+             WHERE la.credit_code = $1 AND la.ended_at IS NULL AND NOT u.disabled AND u.email IS NOT NULL",
+            &args![credit_code],
+            |mut r| r.take(0),
+        )
+        .await?;
+    addresses(c, found)
 }
 
 /// The stored templates of keys and channels this version knows.

@@ -8,8 +8,9 @@ use mashangban_domain::password_reset::{PasswordReset, SMS_TEMPLATE_KEY};
 use mashangban_domain::time::Instant;
 use mashangban_store::{NewPasswordReset, PasswordResetStore, StoreResult, User};
 
+use crate::personal_data;
 use crate::rows::{self, USER_COLUMNS};
-use crate::sql::{Conn, Database, Row, job};
+use crate::sql::{Args, Conn, Database, Row, job};
 use crate::{SqlStore, args};
 
 const COLUMNS: &str = "id, user_id, code_hash, salt, created_at, expires_at, attempts, used_at";
@@ -96,13 +97,25 @@ async fn complete(c: &dyn Conn, id: i64, password_hash: String, now: Instant) ->
 impl<D: Database> PasswordResetStore for SqlStore<D> {
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        self.db.read(job(move |c| Box::pin(async move { c.map_opt(&sql, &args![id], rows::user).await }))).await
+        self.db
+            .read(job(move |c| {
+                Box::pin(async move { c.map_opt(&sql, &args![id], |row| rows::user(row, c.personal_data())).await })
+            }))
+            .await
     }
 
     async fn users_with_phone(&self, phone: &str) -> StoreResult<Vec<User>> {
         let phone = phone.to_owned();
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE phone = $1 AND NOT disabled ORDER BY id");
-        self.db.read(job(move |c| Box::pin(async move { c.map(&sql, &args![phone], rows::user).await }))).await
+        let find = job(move |c| {
+            Box::pin(async move {
+                // The phone is stored encrypted: an exact match on its keyed hash.
+                let mut args = Args::default();
+                let matches = personal_data::lookup_sql(c.personal_data(), "phone_hash", "phone", &phone, &mut args);
+                let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {matches} AND NOT disabled ORDER BY id");
+                c.map(&sql, args.values(), |row| rows::user(row, c.personal_data())).await
+            })
+        });
+        self.db.read(find).await
     }
 
     async fn latest_password_reset(&self, user_id: UserId) -> StoreResult<Option<PasswordReset>> {

@@ -12,7 +12,7 @@ use mashangban_domain::validation::{CreditCode, GeoPoint, Phone};
 use mashangban_store::{Attachment, StoreError, StoreResult, User};
 
 use crate::personal_data;
-use crate::sql::{Row, bad};
+use crate::sql::{Cols, Row, bad};
 
 /// A value as JSON text for an optional column.
 pub fn to_json<T: serde::Serialize>(value: Option<&T>) -> Option<String> {
@@ -41,7 +41,8 @@ pub fn unit(row: Row) -> StoreResult<Unit> {
 
 pub const USER_COLUMNS: &str = "id, username, display_name, role, unit_id, credit_code, phone, password_hash, disabled";
 
-pub fn user(row: Row) -> StoreResult<User> {
+/// A user read with [`USER_COLUMNS`]; the phone decrypted with `keys` (the connection's).
+pub fn user(row: Row, keys: Option<&Keyring>) -> StoreResult<User> {
     let mut c = row.cols();
     Ok(User {
         id: c.get()?,
@@ -50,10 +51,17 @@ pub fn user(row: Row) -> StoreResult<User> {
         role: c.code(Role::parse)?,
         unit_id: c.get()?,
         credit_code: c.get()?,
-        phone: c.get()?,
+        phone: personal_data::open_opt(keys, personal_data::USER_PHONE, c.get()?)?,
         password_hash: c.get()?,
         disabled: c.get()?,
     })
+}
+
+/// An account's phone and e-mail address, the next two columns (`users.phone, users.email`), decrypted.
+pub fn user_contacts(c: &mut Cols, keys: Option<&Keyring>) -> StoreResult<(Option<String>, Option<String>)> {
+    let phone = personal_data::open_opt(keys, personal_data::USER_PHONE, c.get()?)?;
+    let email = personal_data::open_opt(keys, personal_data::USER_EMAIL, c.get()?)?;
+    Ok((phone, email))
 }
 
 pub const REQUEST_COLUMNS: &str = "r.id, r.tracking_no, r.check_code, r.kind, r.urgency, r.channel, r.asker_type, \

@@ -27,7 +27,7 @@ on_both!(
     a_new_item_is_corrected_field_by_field
 );
 
-fn new_item(title: &str, consent: bool) -> NewItem {
+pub(crate) fn new_item(title: &str, consent: bool) -> NewItem {
     NewItem::new(
         Source::Portal,
         Addressee::Mayor,

@@ -20,14 +20,14 @@ on_both!(
 );
 
 /// Two towns; answers their ids.
-async fn towns<D: TestDb>(store: &SqlStore<D>) -> (i64, i64) {
+pub(crate) async fn towns<D: TestDb>(store: &SqlStore<D>) -> (i64, i64) {
     store.upsert_unit(unit("city", UnitKind::City, None)).await.unwrap();
     let a = store.upsert_unit(unit("guzhen", UnitKind::Town, Some("city"))).await.unwrap().id;
     let b = store.upsert_unit(unit("xiaolan", UnitKind::Town, Some("city"))).await.unwrap().id;
     (a, b)
 }
 
-fn input(n: u32, name: &str, town_id: i64) -> EnterpriseInput {
+pub(crate) fn input(n: u32, name: &str, town_id: i64) -> EnterpriseInput {
     EnterpriseInput {
         credit_code: CreditCode::with_check_char(&format!("91442000MA51{n:05}")).unwrap(),
         name: name.into(),
@@ -43,7 +43,7 @@ fn input(n: u32, name: &str, town_id: i64) -> EnterpriseInput {
     }
 }
 
-fn by() -> String {
+pub(crate) fn by() -> String {
     "测试（admin）".into()
 }
 

@@ -12,8 +12,8 @@ use mashangban_domain::org::{Actor, Role, Scope, UnitKind};
 use mashangban_domain::request::{Asker, Channel, Contact, EventKind, Location, NewRequest, RequestKind, Urgency};
 use mashangban_domain::validation::Phone;
 use mashangban_store::{
-    CatalogStore, Command, NewCategory, NewUser, NewWebhook, NotificationStore, OrgStore, OutboxItem, OutboxStatus,
-    RequestStore, StoredTemplate,
+    CatalogStore, Command, InboxStore, NewCategory, NewUser, NewWebhook, NotificationStore, OrgStore, OutboxItem,
+    OutboxStatus, RequestStore, StoredTemplate,
 };
 use mashangban_store_sql::{SqlStore, Value};
 
@@ -229,12 +229,15 @@ async fn e_mail_addresses_are_set_and_cleared<D: TestDb>() {
     let env = &D::create().await;
     let s = &env.store;
     org(env).await;
-    let email = || texts(s, "SELECT email FROM users WHERE username = 'handler_a'", vec![]);
-    assert_eq!(email().await, vec![None]);
+    let raw = || texts(s, "SELECT email FROM users WHERE username = 'handler_a'", vec![]);
+    let user = s.find_user("handler_a").await.unwrap().unwrap().id;
+    assert_eq!(raw().await, vec![None]);
     s.set_user_email("handler_a", Some("a@example.gov.cn".into())).await.unwrap();
-    assert_eq!(email().await, vec![Some("a@example.gov.cn".to_owned())]);
+    // Stored encrypted (docs/personal-data.md), read back plain.
+    assert!(raw().await[0].as_ref().is_some_and(|e| e.starts_with("v1:") && !e.contains("example")));
+    assert_eq!(s.inbox_contacts(user).await.unwrap().1.as_deref(), Some("a@example.gov.cn"));
     s.set_user_email("handler_a", None).await.unwrap();
-    assert_eq!(email().await, vec![None]);
+    assert_eq!(raw().await, vec![None]);
     assert_eq!(refusal(s.set_user_email("nobody", Some("x@example.gov.cn".into())).await), "user_not_found");
 }
 

@@ -24,11 +24,11 @@ on_both!(
     the_enterprise_is_told_and_documents_are_kept_in_the_requests_history
 );
 
-fn day(s: &str) -> NaiveDate {
+pub(crate) fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 
-fn staff() -> EnforcementActor {
+pub(crate) fn staff() -> EnforcementActor {
     EnforcementActor { user_id: None, name: "中心（service_centre）".into() }
 }
 
@@ -43,7 +43,7 @@ fn change(expected: i64, onsite: Onsite, booking: Option<NaiveDate>, a: &OnsiteA
     }
 }
 
-async fn units<D: TestDb>(s: &mashangban_store_sql::SqlStore<D>) -> (i64, i64) {
+pub(crate) async fn units<D: TestDb>(s: &mashangban_store_sql::SqlStore<D>) -> (i64, i64) {
     let city = s.upsert_unit(unit("city", UnitKind::City, None)).await.unwrap().id;
     let dept = s.upsert_unit(unit("zwfw", UnitKind::Department, Some("city"))).await.unwrap().id;
     (city, dept)
@@ -84,7 +84,7 @@ async fn catalogue_and_centres_are_unique_and_kept<D: TestDb>() {
     assert_eq!(s.centres().await.unwrap().len(), 2);
 }
 
-fn new_request(centre_id: i64, credit_code: &str, onsite: Onsite) -> NewOnsite {
+pub(crate) fn new_request(centre_id: i64, credit_code: &str, onsite: Onsite) -> NewOnsite {
     NewOnsite {
         centre_id,
         credit_code: credit_code.into(),

@@ -60,7 +60,7 @@ fn personal_data_is_encrypted_backed_up_encrypted_and_rotated() {
     .unwrap();
     drop(conn);
     let (ok, out, _) = mashangban(&data, &["keys", "status"]);
-    assert!(ok && out.contains("1 件"), "{out}");
+    assert!(ok && out.contains("1 件") && out.contains("requests: 1") && out.contains("users: 0"), "{out}");
 
     // Rotation to a new key, the old one kept as previous.
     let (ok, new_key, err) = mashangban(&data, &["keys", "generate", "--id", "k2"]);
@@ -73,6 +73,14 @@ fn personal_data_is_encrypted_backed_up_encrypted_and_rotated() {
     }
     let (ok, out, _) = with_env(&data, &["keys", "status"], &[("MASHANGBAN_PERSONAL_DATA_KEY", new_key.trim())]);
     assert!(ok && out.contains("当前密钥 k2") && out.contains("0 件"), "{out}");
+    // Every table with personal data was rotated, the demo's accounts, enterprises and direct-line items too.
+    for table in ["requests", "direct_line_items", "onsite_requests", "enterprises", "liaison_cadres", "users"] {
+        assert!(out.contains(&format!("{table}: 0")), "{table}: {out}");
+    }
+    for sql in ["SELECT phone FROM users WHERE phone IS NOT NULL", "SELECT phone FROM direct_line_items"] {
+        let values = column(&db, sql);
+        assert!(!values.is_empty() && values.iter().all(|v| v.starts_with("v1:k2:")), "{sql}: {values:?}");
+    }
     // The old key alone (the key file) cannot read the rotated rows: the sweep names the missing key.
     let (ok, out, err) = mashangban(&data, &["keys", "rotate"]);
     assert!(!ok && err.contains("k2"), "{out}{err}");

@@ -10,6 +10,7 @@ use mashangban_domain::time::Instant;
 use mashangban_domain::unit_work::UnitWork;
 use mashangban_store::{ListFilter, ListOrder, Page, StoreResult, SubUnitLoad};
 
+use crate::personal_data;
 use crate::rows::{self, REQUEST_COLUMNS};
 use crate::sql::{Args, Conn, Dialect};
 
@@ -123,10 +124,7 @@ fn filter_sql(f: &ListFilter, keys: Option<&Keyring>, args: &mut Args) -> Vec<St
     if let Some(phone) = f.contact_phone.as_deref() {
         // The phone is stored encrypted: an exact match on its keyed hash under each configured key
         // (rows the rotation sweep has not reached yet keep the old key's hash).
-        clauses.push(match keys {
-            Some(keys) => format!("r.contact_phone_hash IN ({})", args.list(keys.lookup_hashes(phone))),
-            None => format!("r.contact_phone = {}", args.push(phone)),
-        });
+        clauses.push(personal_data::lookup_sql(keys, "r.contact_phone_hash", "r.contact_phone", phone, args));
     }
     if !f.exclude_channels.is_empty() {
         clauses.push(format!("r.channel NOT IN ({})", args.list(f.exclude_channels.iter().map(|c| c.as_str()))));

@@ -306,6 +306,42 @@ async fn a_password_is_reset_by_an_sms_code_through_the_gateway() {
     assert_eq!((status, err["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
 }
 
+/// Accounts' phones and direct-line askers are stored encrypted (docs/personal-data.md; the raw columns are
+/// checked in the store's conformance tests): signing in, a reset asked for by the phone on file (found by its
+/// keyed hash) and the asker's look-up of a direct-line item still work.
+#[tokio::test]
+async fn sign_in_reset_by_phone_and_the_askers_look_up_work_on_encrypted_personal_data() {
+    let (app, sink, notifier) = with_sms().await;
+    account(&app, "chen-jiaxin", Role::Resident, None, Some("13912340009")).await;
+    assert_eq!(sign_in(&app, "chen-jiaxin", PASSWORD).await, StatusCode::OK);
+    let user = app.store.find_user("chen-jiaxin").await.unwrap().unwrap();
+    assert_eq!(user.phone.as_deref(), Some("13912340009"));
+
+    app.post("/api/v1/auth/password-reset", None, json!({ "account": "13912340009" })).await;
+    let codes = codes_sent(&app, &notifier, &sink).await;
+    assert_eq!(codes.len(), 1, "the account was found by its phone");
+    let (phone, code) = codes[0].clone();
+    assert_eq!(phone, "13912340009");
+    let confirm = json!({ "account": "chen-jiaxin", "code": code, "password": "new-password-1" });
+    let (status, body) = app.post("/api/v1/auth/password-reset/confirm", None, confirm).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(sign_in(&app, "chen-jiaxin", "new-password-1").await, StatusCode::OK);
+
+    let letter = json!({
+        "name": "张建国", "phone": "13800138011", "addressee": "mayor", "title": "规划许可迟迟未批",
+        "content": "我厂扩建项目的规划许可已申请三个月仍未批复。", "publish_consent": false
+    });
+    let (status, taken) = app.post("/api/v1/public/direct-line", None, letter).await;
+    assert_eq!(status, StatusCode::CREATED, "{taken}");
+    let (no, check) = (taken["tracking_no"].as_str().unwrap(), taken["check_code"].as_str().unwrap());
+    let (status, progress) = app.get(&format!("/api/v1/public/direct-line/{no}?code={check}"), None).await;
+    assert_eq!((status, progress["tracking_no"].as_str()), (StatusCode::OK, Some(no)), "{progress}");
+    let office = app.login("leaders-office").await;
+    let (_, items) = app.get("/api/v1/direct-line", Some(&office)).await;
+    let item = items.as_array().unwrap().iter().find(|i| i["tracking_no"] == no).unwrap();
+    assert_eq!((item["name"].as_str(), item["phone"].as_str()), (Some("张建国"), Some("13800138011")), "{item}");
+}
+
 #[tokio::test]
 async fn a_phone_several_accounts_share_gets_their_names_not_a_code_and_every_answer_takes_as_long() {
     let (app, sink, notifier) = with_sms().await;
