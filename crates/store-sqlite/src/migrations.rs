@@ -54,6 +54,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0046_monitoring_retire_and_receiver_counts.sql"),
     include_str!("../migrations/0047_personal_data.sql"),
     include_str!("../migrations/0048_score_auto_dispatch.sql"),
+    include_str!("../migrations/0050_visit_documents.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
