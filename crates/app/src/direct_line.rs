@@ -25,7 +25,7 @@ use mashangban_domain::time::{Instant, format_instant, in_shanghai};
 use mashangban_domain::validation::{CreditCode, Phone, mask_name, mask_phone, optional_text};
 use mashangban_sheet::Cell;
 use mashangban_sheet::write::{Export, Kind, WriteColumn};
-use mashangban_store::{Category, Instructed, Item, ItemFilter, Screening, Store};
+use mashangban_store::{Category, Instructed, Item, ItemFilter, ReturnRefusal, Screening, Store};
 
 use crate::error::{AppError, AppResult};
 use crate::views::{UnitRef, unit_ref};
@@ -191,6 +191,24 @@ pub struct RedispatchBody {
     pub comment: Option<String>,
 }
 
+/// The office refuses a unit's return (驳回退回): the instruction goes back to the same unit.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefuseReturnBody {
+    /// Why the unit is the one to handle it after all (required); the unit reads it.
+    #[serde(default)]
+    #[schemars(length(max = 2000))]
+    pub reason: String,
+    /// A new due date (RFC 3339, in the future); without it the instruction's due date stays.
+    #[serde(default)]
+    #[schemars(extend("format" = "date-time"))]
+    pub due_at: Option<String>,
+    /// The request's `version` as the office saw it (`request.version` of the item); a request
+    /// changed since is refused with `409 version_changed`.
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
 /// The asker's rating of the answer.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -289,6 +307,8 @@ pub struct ItemRequestView {
     pub state_label: &'static str,
     pub due_at: Option<String>,
     pub supervised: bool,
+    /// The request's version: a step on the item may send it back to refuse a stale view.
+    pub version: i64,
     /// The unit's latest reply, awaiting review or approved.
     pub last_reply: Option<String>,
 }
@@ -618,6 +638,25 @@ impl<'a, S: Store> DirectLine<'a, S> {
         let comment = optional_text("改派说明", body.comment.as_deref(), direct_line::REMARK_MAX)?;
         let meta = caller.meta(self.app.now());
         let (item, request) = self.app.store().redispatch_item(id, lead, co, comment, &caller.actor, &meta).await?;
+        self.app.live().publish_direct_line(item.id);
+        self.app.live().published(request);
+        Ok(self.view(item, &caller.actor))
+    }
+
+    /// The office refuses the lead unit's return (驳回退回) with its reason: the instruction goes back
+    /// to the same unit, due as before or by the new due date given.
+    pub async fn refuse_return(&self, caller: &Caller, id: i64, body: RefuseReturnBody) -> AppResult<ItemView> {
+        self.load(caller, id).await?;
+        let reason = direct_line::refusal_reason(&body.reason)?;
+        let due = match blank(&body.due_at) {
+            Some(due) => Some(mashangban_domain::time::parse_instant(&due).ok_or_else(|| {
+                AppError::invalid("invalid_datetime", "「due_at」应为带时区的时间，如 2026-12-01T17:30:00+08:00")
+            })?),
+            None => None,
+        };
+        let refusal = ReturnRefusal { reason, due, expected_version: body.version };
+        let meta = caller.meta(self.app.now());
+        let (item, request) = self.app.store().refuse_return_item(id, refusal, &caller.actor, &meta).await?;
         self.app.live().publish_direct_line(item.id);
         self.app.live().published(request);
         Ok(self.view(item, &caller.actor))
@@ -961,6 +1000,7 @@ fn view(item: Item, viewer: &Actor, org: &OrgTree, categories: &[Category], now:
             state_label: r.state.label(),
             due_at: r.due_at.as_ref().map(format_instant),
             supervised: r.supervised,
+            version: r.version,
             last_reply: r.last_reply,
         }),
         reply: item.reply,
@@ -997,6 +1037,7 @@ fn action_label(action: &str) -> &'static str {
         "resubmitted" => "重新呈报",
         "reinstructed" => "重新批示交办",
         "redispatched" => "按原批示改派",
+        "return_refused" => "驳回退回",
         "approved" => "审核同意答复",
         "sent_back" => "退回重新答复",
         "rated" => "来信人评价",

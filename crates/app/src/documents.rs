@@ -20,7 +20,11 @@
 //! - on-site service request (photos and documents of the session): read by
 //!   whoever reads the request; added and withdrawn by the centre's staff
 //!   (`onsite.handle`, their centres) and the asking enterprise
-//!   (`onsite.request`, its own requests).
+//!   (`onsite.request`, its own requests);
+//! - visit (photos and papers of a visit or walking-office session): read by
+//!   whoever reads the visit (`visits.read` in the enterprise scope); added and
+//!   withdrawn by those who plan and record visits (`visits.record`) in that
+//!   scope.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -40,6 +44,9 @@ use crate::{App, Caller};
 /// The purposes offered for a compensation matter's documents.
 pub const COMPENSATION_PURPOSES: &[&str] = &["鉴定评估报告", "磋商纪要", "赔偿协议扫描件", "修复效果评估报告", "其他"];
 
+/// The purposes offered for a visit's documents (走访照片 and papers).
+pub const VISIT_PURPOSES: &[&str] = &["现场照片", "签到表", "走访纪要", "其他"];
+
 /// The documents service: `app.documents()`.
 pub struct Documents<'a, S> {
     app: &'a App<S>,
@@ -49,8 +56,8 @@ pub struct Documents<'a, S> {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DocumentView {
     pub id: i64,
-    /// `fund_application`, `enforcement_case`, `inspection`, `compensation_matter`, `direct_line_item` or
-    /// `onsite_request`.
+    /// `fund_application`, `enforcement_case`, `inspection`, `compensation_matter`, `direct_line_item`,
+    /// `onsite_request` or `visit`.
     pub owner_kind: OwnerKind,
     pub owner_id: i64,
     /// What it is for (用途), e.g. a material's name or 鉴定评估报告.
@@ -247,6 +254,19 @@ impl<'a, S: Store> Documents<'a, S> {
                     Ok(())
                 } else {
                     Err(forbidden("not_onsite_party", "只有服务中心或申请企业才能上传或撤回上门服务的附件"))
+                };
+                Ok(Checked { add, materials: None })
+            }
+            OwnerKind::Visit => {
+                if !caller.may(Permission::ReadVisits) {
+                    return Err(mashangban_domain::visit::visit_not_found().into());
+                }
+                // In the enterprise scope: the town's staff, the liaison cadres and the visit's lead.
+                self.app.visits().get(caller, owner.id).await?;
+                let add = if caller.may(Permission::RecordVisits) {
+                    Ok(())
+                } else {
+                    Err(forbidden("not_visit_recorder", "只有可以记录走访的人员才能上传或撤回走访照片和附件"))
                 };
                 Ok(Checked { add, materials: None })
             }

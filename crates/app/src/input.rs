@@ -502,7 +502,7 @@ impl ActionName {
             Self::Sign => Action::SignFor { comment: None },
             Self::Return => Action::Return { reason: none() },
             Self::Redispatch => Action::Redispatch { lead: 0, co: Vec::new(), comment: None, due: None },
-            Self::RefuseReturn => Action::RefuseReturn { reason: none() },
+            Self::RefuseReturn => Action::RefuseReturn { reason: none(), due: None },
             Self::StageReply => Action::StageReply { content: none() },
             Self::RequestExtension => Action::RequestExtension { requested_due: now, reason: none() },
             Self::ApproveExtension => Action::ApproveExtension { comment: None },
@@ -572,7 +572,7 @@ impl ActionInput {
             }
             Self::Sign(b) => ready(Action::SignFor { comment: b.comment }),
             Self::Return(b) => ready(Action::Return { reason: b.reason }),
-            Self::RefuseReturn(b) => ready(Action::RefuseReturn { reason: b.reason }),
+            Self::RefuseReturn(b) => ready(Action::RefuseReturn { reason: b.reason, due: None }),
             Self::StageReply(b) => ready(Action::StageReply { content: b.content }),
             Self::RequestExtension(b) => {
                 ready(Action::RequestExtension { requested_due: parse_due("new_due", &b.new_due)?, reason: b.reason })

@@ -660,6 +660,8 @@ fn view(v: Visit, org: &OrgTree, now: Instant) -> VisitView {
         "planned" => "计划走访",
         "recorded" => "记录走访",
         "cancelled" => "取消走访",
+        "document_added" => "上传照片或附件",
+        "document_withdrawn" => "撤回照片或附件",
         _ => "其他",
     };
     VisitView {

@@ -169,7 +169,7 @@ impl Resolved {
             PlannedAction::Redispatch { lead, comment } => {
                 Action::Redispatch { lead: self.unit(&lead)?, co: Vec::new(), comment, due: None }
             }
-            PlannedAction::RefuseReturn { reason } => Action::RefuseReturn { reason },
+            PlannedAction::RefuseReturn { reason } => Action::RefuseReturn { reason, due: None },
             PlannedAction::StageReply { content } => Action::StageReply { content },
             PlannedAction::Suspend { reason } => Action::Suspend { reason },
             PlannedAction::Resume => Action::Resume { comment: None },

@@ -264,6 +264,15 @@ pub fn return_reason(reason: &str) -> Result<String, DomainError> {
     required_text("退回理由", reason, REMARK_MAX)
 }
 
+/// The office's reason for refusing a unit's return (驳回退回), required: the unit reads it.
+///
+/// # Errors
+///
+/// `text_required`, `text_too_long`, `invalid_text`.
+pub fn refusal_reason(reason: &str) -> Result<String, DomainError> {
+    required_text("驳回理由", reason, REMARK_MAX)
+}
+
 /// `403 not_lead_unit`: only the lead unit (主办) sends an instruction back; co-units give their part.
 pub fn not_lead_unit() -> DomainError {
     DomainError {
@@ -389,6 +398,7 @@ mod tests {
         assert_eq!(ItemState::New.queue(None), Queue::New);
         assert_eq!(ItemState::Handling.queue(Some(State::Returned)), Queue::Returned);
         assert_eq!(return_reason(" ").unwrap_err().code, "text_required");
+        assert_eq!(refusal_reason("").unwrap_err().code, "text_required");
     }
 
     #[test]

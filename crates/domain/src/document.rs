@@ -1,6 +1,6 @@
 //! Documents (附件): files kept for a case, an inspection, a compensation
-//! matter, a fund application, a direct-line item or an on-site service
-//! request. The type is decided by the bytes, never by
+//! matter, a fund application, a direct-line item, an on-site service
+//! request or a visit. The type is decided by the bytes, never by
 //! the name or the declared type: PDF, JPEG, PNG, and Word/Excel
 //! (DOCX/XLSX: a ZIP package with `[Content_Types].xml` and the main part of
 //! its kind). Each file is at most [`MAX_BYTES`]; an owner keeps at most
@@ -54,6 +54,8 @@ crate::labelled_enum!(
         DirectLineItem = "direct_line_item" / "直通车来信",
         /// An on-site service request (行走办): photos and documents of the session.
         OnsiteRequest = "onsite_request" / "上门服务申请",
+        /// A visit (走访) or walking-office session: its photos and papers (走访照片).
+        Visit = "visit" / "走访记录",
     }
 );
 

@@ -41,9 +41,11 @@ pub enum Action {
         comment: Option<String>,
         due: Option<Instant>,
     },
-    /// Refuse a return: the request goes back to the same unit.
+    /// Refuse a return: the request goes back to the same unit. `due`, only on a direct-line
+    /// request: the leaders' office's new time limit (驳回退回 with a new due date).
     RefuseReturn {
         reason: String,
+        due: Option<Instant>,
     },
     /// Stage reply (阶段性答复).
     StageReply {
@@ -491,16 +493,7 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             }
             let co = check_units(*lead, co)?;
             if let Some(due) = due {
-                if current.channel != crate::request::Channel::DirectLine {
-                    return Err(DomainError::invalid(
-                        "redispatch_due_direct_line_only",
-                        "只有直通车重新批示可以改定办理时限",
-                    ));
-                }
-                if *due <= ctx.now {
-                    return Err(DomainError::invalid("invalid_time_limit", "办理时限必须晚于当前时间"));
-                }
-                next.due_at = Some(*due);
+                set_direct_line_due(&mut next, current, *due, ctx)?;
             }
             next.lead_unit_id = Some(*lead);
             next.co_unit_ids = co.clone();
@@ -516,7 +509,10 @@ pub fn apply(current: &Request, actor: &Actor, action: &Action, ctx: &Context<'_
             });
             (EventKind::Redispatched, optional_comment(comment.as_deref())?)
         }
-        Action::RefuseReturn { reason } => {
+        Action::RefuseReturn { reason, due } => {
+            if let Some(due) = due {
+                set_direct_line_due(&mut next, current, *due, ctx)?;
+            }
             next.state = State::Dispatched;
             let sign_due = start_sign_for_clock(&mut next, ctx);
             details = EventDetails::Reassigned(event::Reassigned {
@@ -887,7 +883,8 @@ pub fn check_permission(current: &Request, actor: &Actor, action: &Action) -> Re
         // dispatcher: the leader re-instructs (a city leader re-dispatches with a new time limit)
         // or the office re-dispatches under the same instruction.
         Action::Redispatch { .. } if direct_line => actor.has_role(&[CityLeader, LeadersOffice]),
-        Action::RefuseReturn { .. } if direct_line => false,
+        // The leaders' office may refuse the return (驳回退回): the unit is the right one after all.
+        Action::RefuseReturn { .. } if direct_line => actor.has_role(&[LeadersOffice]),
         Action::Dispatch { .. }
         | Action::Redispatch { .. }
         | Action::RefuseReturn { .. }
@@ -1140,6 +1137,24 @@ pub fn check_attachment(current: &Request, actor: &Actor) -> Result<(), DomainEr
 }
 
 /// Starts the sign-for clock at dispatch; returns the deadline for the event.
+/// A new time limit set when a returned direct-line request goes back to a unit (a leader's new
+/// instruction, or the leaders' office refusing the return): direct-line requests only, in the future.
+fn set_direct_line_due(
+    next: &mut Request,
+    current: &Request,
+    due: Instant,
+    ctx: &Context<'_>,
+) -> Result<(), DomainError> {
+    if current.channel != crate::request::Channel::DirectLine {
+        return Err(DomainError::invalid("redispatch_due_direct_line_only", "只有直通车批示件可以改定办理时限"));
+    }
+    if due <= ctx.now {
+        return Err(DomainError::invalid("invalid_time_limit", "办理时限必须晚于当前时间"));
+    }
+    next.due_at = Some(due);
+    Ok(())
+}
+
 fn start_sign_for_clock(next: &mut Request, ctx: &Context<'_>) -> Option<Instant> {
     let limit = next.time_limits.and_then(|l| l.sign_for);
     let counted = ctx.calendar.and_then(|c| crate::time_limit::deadline(c, ctx.now, limit));

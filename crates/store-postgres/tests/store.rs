@@ -548,7 +548,7 @@ fn actions(units: &[i64]) -> Vec<Action> {
         Action::SignFor { comment: None },
         Action::Return { reason: "不属于本单位".into() },
         Action::Redispatch { lead: units[1], co: vec![], comment: None, due: None },
-        Action::RefuseReturn { reason: "属于贵单位".into() },
+        Action::RefuseReturn { reason: "属于贵单位".into(), due: None },
         Action::StageReply { content: "核查中".into() },
         Action::RequestExtension { requested_due: t0() + Span::days(40), reason: "需核查".into() },
         Action::ApproveExtension { comment: None },

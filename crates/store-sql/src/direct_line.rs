@@ -17,8 +17,8 @@ use mashangban_domain::request::{NewRequest, Rating, Request, State};
 use mashangban_domain::time::Instant;
 use mashangban_store::backend;
 use mashangban_store::{
-    ChangeEntity, Command, DirectLineStore, Instructed, Item, ItemEvent, ItemFilter, ItemRequest, Meta, Screening,
-    StoreError, StoreResult,
+    ChangeEntity, Command, DirectLineStore, Instructed, Item, ItemEvent, ItemFilter, ItemRequest, Meta, ReturnRefusal,
+    Screening, StoreError, StoreResult,
 };
 
 use crate::personal_data;
@@ -430,6 +430,47 @@ impl<D: Database> DirectLineStore for SqlStore<D> {
         self.db.write(redispatch).await
     }
 
+    async fn refuse_return_item(
+        &self,
+        id: i64,
+        refusal: ReturnRefusal,
+        actor: &Actor,
+        meta: &Meta,
+    ) -> StoreResult<(Item, Request)> {
+        let (actor, meta) = (actor.clone(), meta.clone());
+        let refuse = job(move |c| {
+            Box::pin(async move {
+                let current = load(c, Key::Id(id), &ItemScope::All, true).await?.ok_or_else(item_not_found)?;
+                let request = match &current.request {
+                    Some(r) if current.state.queue(Some(r.state)) == Queue::Returned => r,
+                    _ => return Err(not_returned(current.state).into()),
+                };
+                let ReturnRefusal { reason, due, expected_version } = refusal;
+                let step = |action: Action, actor: Actor, expected_version: Option<i64>| Command {
+                    tracking_no: request.tracking_no.clone(),
+                    scope: Scope::All,
+                    actor,
+                    action,
+                    attachment_ids: Vec::new(),
+                    meta: meta.clone(),
+                    calendar: None,
+                    expected_version,
+                };
+                // The item's `return_refused` event (and its new due date) is written by `write::act`
+                // (see `return_refused`), as for a refusal on the request's own page.
+                let mut refused =
+                    write::act(c, step(Action::RefuseReturn { reason, due }, actor.clone(), expected_version)).await?;
+                if let (Some(due), true) = (due, request.supervised) {
+                    let instructions = format!("书记市长直通车 驳回退回，办理时限改为{}", shown_due(&due));
+                    let supervise = Action::Supervise { instructions, due };
+                    refused = write::act(c, step(supervise, Actor::System, None)).await?;
+                }
+                Ok((reload(c, id).await?, refused))
+            })
+        });
+        self.db.write(refuse).await
+    }
+
     async fn review_item(&self, id: i64, review: Review, actor: &Actor, meta: &Meta) -> StoreResult<(Item, Request)> {
         let (actor, meta) = (actor.clone(), meta.clone());
         let decide = job(move |c| {
@@ -575,6 +616,43 @@ pub(crate) async fn request_returned(
     event(c, item, at, &author(actor), "returned", Some(&format!("{unit}退回：{reason}"))).await
 }
 
+/// The leaders' office refused a direct-line request's return (驳回退回, from the item's page or
+/// the request's own): the item's history records who, which unit and why, in the refusal's
+/// transaction; a new due date becomes the item's too.
+pub(crate) async fn return_refused(
+    c: &dyn Conn,
+    before: &Request,
+    after: &Request,
+    actor: &Actor,
+    at: &Instant,
+    reason: &str,
+) -> StoreResult<()> {
+    let item: Option<i64> =
+        c.scalar_opt("SELECT id FROM direct_line_items WHERE request_id = $1", &args![after.id]).await?;
+    let Some(item) = item else { return Ok(()) };
+    let unit = unit_names(c, after.lead_unit_id.into_iter()).await?;
+    let mut text = format!("驳回{unit}的退回，仍由{unit}办理：{reason}");
+    match after.due_at.filter(|due| before.due_at != Some(*due)) {
+        Some(due) => {
+            c.execute(
+                "UPDATE direct_line_items SET due_at = $2, updated_at = $3 WHERE id = $1",
+                &args![item, &due, at],
+            )
+            .await?;
+            text.push_str(&format!("（办理时限改为{}）", shown_due(&due)));
+        }
+        None => {
+            c.execute("UPDATE direct_line_items SET updated_at = $2 WHERE id = $1", &args![item, at]).await?;
+        }
+    }
+    event(c, item, at, &author(actor), "return_refused", Some(&text)).await
+}
+
+/// A due date as the histories show it (Asia/Shanghai).
+fn shown_due(due: &Instant) -> String {
+    mashangban_domain::time::in_shanghai(due).format("%Y-%m-%d %H:%M").to_string()
+}
+
 async fn category_name(c: &dyn Conn, id: i64) -> StoreResult<Option<String>> {
     c.scalar_opt("SELECT name FROM categories WHERE id = $1", &args![id]).await
 }
@@ -642,7 +720,7 @@ const ITEM_SELECT: &str = "SELECT d.id, d.tracking_no, d.check_code, d.source, d
         d.credit_code, d.title, d.content, d.publish_consent, d.screening, d.state, d.category_id, d.leader_user_id,
         u.display_name, m.tracking_no, d.instruction, d.lead_unit_id, d.co_unit_ids, d.days, d.instructed_at,
         d.due_at, d.reply, d.answered_at, d.rating, d.rating_comment, d.created_at, d.created_by, d.updated_at,
-        r.id, r.tracking_no, r.state, r.due_at, r.supervision,
+        r.id, r.tracking_no, r.state, r.due_at, r.supervision, r.version,
         (SELECT e.comment FROM events e WHERE e.request_id = d.request_id AND e.kind = 'replied'
           ORDER BY e.seq DESC LIMIT 1)
      FROM direct_line_items d
@@ -692,10 +770,12 @@ fn item(row: Row, keys: Option<&Keyring>) -> StoreResult<Item> {
     let state = c.opt_code(State::parse)?;
     let due_at: Option<Instant> = c.get()?;
     let supervision: Option<String> = c.get()?;
+    let version: Option<i64> = c.get()?;
     let last_reply: Option<String> = c.get()?;
     if let (Some(id), Some(tracking_no), Some(state)) = (request_id, tracking_no, state) {
-        item.request =
-            Some(ItemRequest { id, tracking_no, state, due_at, supervised: supervision.is_some(), last_reply });
+        let supervised = supervision.is_some();
+        let version = version.unwrap_or_default();
+        item.request = Some(ItemRequest { id, tracking_no, state, due_at, supervised, version, last_reply });
     }
     Ok(item)
 }

@@ -1,5 +1,5 @@
 //! Documents (附件), written once for both databases (cases, inspections,
-//! compensation matters, fund applications, direct-line items, on-site requests). Adding or withdrawing
+//! compensation matters, fund applications, direct-line items, on-site requests, visits). Adding or withdrawing
 //! locks the owner's row (so the count per owner holds under concurrency),
 //! writes the document and the owner's history entry in one job.
 
@@ -143,6 +143,7 @@ fn owner_table(kind: OwnerKind) -> &'static str {
         OwnerKind::CompensationMatter => "compensation_matters",
         OwnerKind::DirectLineItem => "direct_line_items",
         OwnerKind::OnsiteRequest => "onsite_requests",
+        OwnerKind::Visit => "visits",
     }
 }
 
@@ -203,6 +204,7 @@ async fn owner_history(
             let event = OnsiteEvent { kind: kind.into(), note: Some(note.into()) };
             crate::onsite::history(c, owner.id, &event, found.onsite.stage, at, &by).await
         }
+        OwnerKind::Visit => crate::visits::event(c, owner.id, at, &by.name, kind, Some(note)).await,
         OwnerKind::Inspection => Ok(()),
     }
 }

@@ -200,7 +200,9 @@ async fn count_problems(c: &dyn Conn, id: i64) -> StoreResult<i64> {
     c.scalar("SELECT COUNT(*) FROM visit_problems WHERE visit_id = $1", &args![id]).await
 }
 
-async fn event(
+/// One step in a visit's history (`visit_events`): planned, recorded, cancelled, and the documents
+/// added and withdrawn.
+pub(crate) async fn event(
     c: &dyn Conn,
     visit_id: i64,
     at: &Instant,

@@ -55,6 +55,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0047_personal_data.sql"),
     include_str!("../migrations/0048_score_auto_dispatch.sql"),
     include_str!("../migrations/0049_personal_data_more.sql"),
+    include_str!("../migrations/0050_visit_documents.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

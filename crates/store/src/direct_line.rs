@@ -68,6 +68,8 @@ pub struct ItemRequest {
     pub state: State,
     pub due_at: Option<Instant>,
     pub supervised: bool,
+    /// The request's version (optimistic lock): a step on the item may name the one it saw.
+    pub version: i64,
     /// The unit's latest reply (答复), not yet seen by the asker unless approved.
     pub last_reply: Option<String>,
 }
@@ -79,7 +81,7 @@ pub struct ItemEvent {
     /// `name（role）`.
     pub by: String,
     /// `received`, `corrected`, `submitted`, `converted`, `merged`, `instructed`, `returned`, `resubmitted`,
-    /// `reinstructed`, `redispatched`, `approved`, `sent_back`, `rated`.
+    /// `reinstructed`, `redispatched`, `return_refused`, `approved`, `sent_back`, `rated`.
     pub action: String,
     pub comment: Option<String>,
 }
@@ -123,6 +125,16 @@ pub struct Instructed {
     pub instruction: Instruction,
     pub due_at: Instant,
     pub request: Option<Box<NewRequest>>,
+}
+
+/// The office's refusal of a unit's return (驳回退回), checked.
+#[derive(Debug, Clone)]
+pub struct ReturnRefusal {
+    pub reason: String,
+    /// A new due date, in the future; `None` keeps the instruction's.
+    pub due: Option<Instant>,
+    /// The request's version the office saw; `None` skips the check.
+    pub expected_version: Option<i64>,
 }
 
 pub trait DirectLineStore {
@@ -202,6 +214,18 @@ pub trait DirectLineStore {
         lead: UnitId,
         co: Vec<UnitId>,
         comment: Option<String>,
+        actor: &Actor,
+        meta: &Meta,
+    ) -> impl Future<Output = StoreResult<(Item, Request)>> + Send;
+
+    /// The office refuses the lead unit's return (驳回退回): the request goes back to the same unit,
+    /// its due date kept or replaced by `due` (and its 督办 due with it); the reason is in both
+    /// histories, in one transaction. `409 direct_line_wrong_state` (not returned), `409
+    /// version_changed` (the request moved past `expected_version`), `422 invalid_time_limit`.
+    fn refuse_return_item(
+        &self,
+        id: i64,
+        refusal: ReturnRefusal,
         actor: &Actor,
         meta: &Meta,
     ) -> impl Future<Output = StoreResult<(Item, Request)>> + Send;

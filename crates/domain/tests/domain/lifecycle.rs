@@ -123,7 +123,7 @@ fn every_action() -> Vec<(Action, Actor)> {
         (Action::SignFor { comment: None }, handler.clone()),
         (Action::Return { reason: "不属于本单位职责".into() }, handler.clone()),
         (Action::Redispatch { lead: UNIT_B, co: vec![], comment: None, due: None }, dispatcher.clone()),
-        (Action::RefuseReturn { reason: "属于贵单位职责".into() }, dispatcher.clone()),
+        (Action::RefuseReturn { reason: "属于贵单位职责".into(), due: None }, dispatcher.clone()),
         (Action::StageReply { content: "正在核查".into() }, handler.clone()),
         (
             Action::RequestExtension { requested_due: t0() + Duration::days(30), reason: "需现场核查".into() },
@@ -625,7 +625,7 @@ fn a_sub_units_deadline_notice_names_the_sub_unit_and_is_recorded_apart_from_the
 }
 
 #[test]
-fn a_returned_direct_line_request_is_re_dispatched_by_the_leader_or_the_office_not_the_dispatcher() {
+fn a_returned_direct_line_request_is_re_dispatched_or_refused_by_the_leader_or_the_office_not_the_dispatcher() {
     let ctx = Context { now: t0(), merge_parent: None, calendar: None, sub_unit: None };
     let mut returned = in_state(State::Returned);
     returned.channel = mashangban_domain::request::Channel::DirectLine;
@@ -644,8 +644,21 @@ fn a_returned_direct_line_request_is_re_dispatched_by_the_leader_or_the_office_n
     assert_eq!(out.request.due_at, returned.due_at, "the time limit stays");
     let dispatcher = staff(Role::Dispatcher, 1);
     assert_eq!(apply(&returned, &dispatcher, &same, &ctx).unwrap_err().kind, ErrorKind::Forbidden);
-    let refuse = Action::RefuseReturn { reason: "请办理".into() };
+    let refuse = Action::RefuseReturn { reason: "请办理".into(), due: None };
     assert_eq!(apply(&returned, &dispatcher, &refuse, &ctx).unwrap_err().kind, ErrorKind::Forbidden);
+    // The office refuses the return (驳回退回): the same unit, the due date kept or a new one.
+    let out = apply(&returned, &staff(Role::LeadersOffice, 1), &refuse, &ctx).unwrap();
+    assert_eq!(
+        (out.request.state, out.request.lead_unit_id, out.request.due_at),
+        (State::Dispatched, returned.lead_unit_id, returned.due_at)
+    );
+    let later = Action::RefuseReturn { reason: "请办理".into(), due: Some(due) };
+    assert_eq!(apply(&returned, &staff(Role::LeadersOffice, 1), &later, &ctx).unwrap().request.due_at, Some(due));
+    let earlier = Action::RefuseReturn { reason: "请办理".into(), due: Some(t0()) };
+    let refused = apply(&returned, &staff(Role::LeadersOffice, 1), &earlier, &ctx).unwrap_err();
+    assert_eq!(refused.code, "invalid_time_limit");
+    let unit = apply(&returned, &staff(Role::Handler, UNIT_A), &refuse, &ctx).unwrap_err();
+    assert_eq!(unit.kind, ErrorKind::Forbidden, "a unit does not refuse its own return");
     // A due date in the past, or on an ordinary request, is refused.
     let past = Action::Redispatch { lead: UNIT_B, co: vec![], comment: None, due: Some(t0()) };
     assert_eq!(apply(&returned, &staff(Role::CityLeader, 1), &past, &ctx).unwrap_err().code, "invalid_time_limit");

@@ -209,6 +209,13 @@ pub async fn act(c: &dyn Conn, command: Command) -> StoreResult<Request> {
         let reason = outcome.event.comment.as_deref().unwrap_or_default();
         crate::direct_line::request_returned(c, &outcome.request, &command.actor, &command.meta.now, reason).await?;
     }
+    if matches!(command.action, Action::RefuseReturn { .. })
+        && outcome.request.channel == mashangban_domain::request::Channel::DirectLine
+    {
+        let reason = outcome.event.comment.as_deref().unwrap_or_default();
+        let (before, after, actor, at) = (&current, &outcome.request, &command.actor, &command.meta.now);
+        crate::direct_line::return_refused(c, before, after, actor, at, reason).await?;
+    }
     if let (Some(parent), Some(draft)) = (parent, outcome.parent_event) {
         let parent = touch(c, parent, &command.meta).await?;
         insert_event(c, &parent, &draft, &command.actor, &command.meta, &[]).await?;

@@ -1,7 +1,7 @@
 //! The secretary-mayor direct line (书记市长直通车): the public intake,
 //! progress, rating and published replies; the leaders' office's entry of
 //! letters and calls, correction, screening and review; the leader's instruction; the lead unit's
-//! return (退回) and the office's re-submission or re-dispatch; the
+//! return (退回) and the office's re-submission, re-dispatch or refusal of the return; the
 //! monthly report and its Excel export.
 
 use axum::Json;
@@ -12,8 +12,8 @@ use serde::Deserialize;
 
 use mashangban_app::direct_line::{
     ConvertBody, CorrectBody, InstructBody, ItemQuery, ItemView, MergeBody, MonthlyReport, PublicItemBody,
-    PublicProgress, PublishedView, RateBody, RedispatchBody, ResubmitBody, ReturnBody, ReviewBody, StaffItemBody,
-    SubmitBody, Taken,
+    PublicProgress, PublishedView, RateBody, RedispatchBody, RefuseReturnBody, ResubmitBody, ReturnBody, ReviewBody,
+    StaffItemBody, SubmitBody, Taken,
 };
 use mashangban_app::{App, AppError};
 use mashangban_domain::access::Permission;
@@ -202,6 +202,24 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
                 "too_many_co_units",
                 "text_too_long",
             ]),
+        Route::post("/api/v1/direct-line/{id}/refuse-return", refuse_return::<S>)
+            .permission(handle)
+            .doc(
+                "direct_line",
+                "驳回单位退回（须写明理由）：批示件退回原主办单位办理，办理时限不变或改为新的时限；可带诉求版本号防止覆盖",
+            )
+            .body::<RefuseReturnBody>()
+            .answer::<ItemView>()
+            .errors(&[
+                "direct_line_not_found",
+                "direct_line_wrong_state",
+                "version_changed",
+                "text_required",
+                "text_too_long",
+                "invalid_text",
+                "invalid_datetime",
+                "invalid_time_limit",
+            ]),
         Route::post("/api/v1/direct-line/{id}/review", review::<S>)
             .permission(handle)
             .doc("direct_line", "审核承办单位的答复：同意（答复来信人并办结）或退回重新答复（写明理由）")
@@ -354,6 +372,15 @@ async fn redispatch<S: Store>(
     JsonBody(body): JsonBody<RedispatchBody>,
 ) -> ApiResult<Json<ItemView>> {
     Ok(Json(app.direct_line().redispatch(&caller, item_id(&id)?, body).await?))
+}
+
+async fn refuse_return<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<RefuseReturnBody>,
+) -> ApiResult<Json<ItemView>> {
+    Ok(Json(app.direct_line().refuse_return(&caller, item_id(&id)?, body).await?))
 }
 
 async fn review<S: Store>(

@@ -95,6 +95,15 @@ pub const OWNERS: &[OwnerRoutes] = &[
         add: Some(Permission::ReadOnsite),
         errors: &["onsite_not_found", "not_onsite_party"],
     },
+    OwnerRoutes {
+        kind: OwnerKind::Visit,
+        api: "/api/v1/visits/{id}/documents",
+        page: "/visits/{id}/documents",
+        detail: "/visits/",
+        read: Some(Permission::ReadVisits),
+        add: Some(Permission::RecordVisits),
+        errors: &["visit_not_found", "not_visit_recorder"],
+    },
 ];
 
 /// The owner kind whose API or page path matched.
@@ -160,6 +169,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
                 "not_applicant",
                 "not_leaders_office",
                 "not_onsite_party",
+                "not_visit_recorder",
                 "text_required",
             ]),
     );

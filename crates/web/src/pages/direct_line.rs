@@ -18,8 +18,8 @@ use serde::Deserialize;
 
 use mashangban_app::direct_line::{
     ConvertBody, CorrectBody, Decision, InstructBody, ItemQuery, ItemView, MergeBody, MonthlyReport, PublicItemBody,
-    PublicProgress, PublishedView, RateBody, RedispatchBody, ResubmitBody, ReturnBody, ReviewBody, StaffItemBody,
-    SubmitBody, Taken,
+    PublicProgress, PublishedView, RateBody, RedispatchBody, RefuseReturnBody, ResubmitBody, ReturnBody, ReviewBody,
+    StaffItemBody, SubmitBody, Taken,
 };
 use mashangban_app::{App, Caller};
 use mashangban_domain::access::Permission;
@@ -64,6 +64,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         Route::post("/direct-line/items/{id}/return", return_step::<S>).permission(Permission::ReturnDirectLine).form(),
         Route::post("/direct-line/items/{id}/resubmit", resubmit_step::<S>).permission(handle).form(),
         Route::post("/direct-line/items/{id}/redispatch", redispatch_step::<S>).permission(handle).form(),
+        Route::post("/direct-line/items/{id}/refuse-return", refuse_return_step::<S>).permission(handle).form(),
     ]
 }
 
@@ -464,6 +465,10 @@ struct StepForm {
     days: String,
     decision: String,
     reason: String,
+    /// A `datetime-local` value (Asia/Shanghai).
+    due_at: String,
+    /// The request's version the page showed.
+    version: String,
 }
 
 fn opt(s: &str) -> Option<String> {
@@ -494,9 +499,10 @@ step_handler!(instruct_step, "instruct");
 step_handler!(return_step, "return");
 step_handler!(resubmit_step, "resubmit");
 step_handler!(redispatch_step, "redispatch");
+step_handler!(refuse_return_step, "refuse-return");
 
 /// A step of an item's page (`correct`, `submit`, `merge`, `convert`, `instruct`, `review`, `return`, `resubmit`,
-/// `redispatch`), each route under its own
+/// `redispatch`, `refuse-return`), each route under its own
 /// permission: as the API; back to the item's page, or the page with the refusal.
 async fn step<S: Store>(app: &App<S>, caller: &Caller, menu: &Menu, id: &str, step: &str, f: StepForm) -> PageResult {
     let id = item_id(id)?;
@@ -537,6 +543,27 @@ async fn step<S: Store>(app: &App<S>, caller: &Caller, menu: &Menu, id: &str, st
             let co_units = f.co_units.split([',', '，', ' ']).filter_map(opt).collect();
             let body = RedispatchBody { lead_unit: opt(&f.lead_unit), co_units, comment: opt(&f.comment) };
             service.redispatch(caller, id, body).await
+        }
+        "refuse-return" => {
+            let due_at = match opt(&f.due_at) {
+                Some(local) => match super::staff::local_time(&local) {
+                    Some(due) => Some(due),
+                    None => {
+                        return item_page(
+                            app,
+                            caller,
+                            menu,
+                            id,
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            Some("请填写完整的日期和时间".into()),
+                        )
+                        .await;
+                    }
+                },
+                None => None,
+            };
+            let version = f.version.trim().parse().ok();
+            service.refuse_return(caller, id, RefuseReturnBody { reason: f.reason.clone(), due_at, version }).await
         }
         "review" => {
             let decision = if f.decision == "approve" { Decision::Approve } else { Decision::SendBack };

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use mashangban_app::documents::{COMPENSATION_PURPOSES, DocumentView, WithdrawBody};
+use mashangban_app::documents::{COMPENSATION_PURPOSES, DocumentView, VISIT_PURPOSES, WithdrawBody};
 use mashangban_app::{App, AppResult, Caller};
 use mashangban_domain::document::{MAX_PER_OWNER, OwnerKind, unknown_document};
 use mashangban_store::{DocumentOwner, Store};
@@ -70,6 +70,7 @@ pub async fn panel<S: Store>(
     let routes = OWNERS.iter().find(|o| o.kind == kind).unwrap_or(&OWNERS[0]);
     let purposes = match kind {
         OwnerKind::CompensationMatter => COMPENSATION_PURPOSES.iter().map(|p| (*p).to_owned()).collect(),
+        OwnerKind::Visit => VISIT_PURPOSES.iter().map(|p| (*p).to_owned()).collect(),
         _ => materials,
     };
     Ok(Panel {

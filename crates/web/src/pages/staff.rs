@@ -1271,7 +1271,7 @@ fn supervision_warning<S: Store>(app: &App<S>, form: &[(String, String)]) -> Opt
 }
 
 /// `2026-12-01T17:30` (a `datetime-local` input) → `2026-12-01T17:30:00+08:00`.
-fn local_time(value: &str) -> Option<String> {
+pub(crate) fn local_time(value: &str) -> Option<String> {
     let value = value.trim();
     let parsed = chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M")
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S"))

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use mashangban_app::App;
 use mashangban_app::visits::{CancelBody, PlanBody, ProblemBody, RecordBody, VisitQuery, VisitReport, VisitView};
 use mashangban_domain::access::Permission;
+use mashangban_domain::document::OwnerKind;
 use mashangban_domain::org::UnitKind;
 use mashangban_domain::request::{RequestKind, Urgency};
 use mashangban_domain::visit::{ProblemOutcome, VisitKind, VisitState};
@@ -237,6 +238,8 @@ struct VisitPage {
     message: Option<String>,
     form: RecordFields,
     categories: Vec<(String, String)>,
+    /// The visit's photos and papers (走访照片).
+    documents: super::documents::Panel,
 }
 
 impl VisitPage {
@@ -350,7 +353,9 @@ async fn visit_page<S: Store>(
         .map(|c| (c.code.clone(), c.name.clone()))
         .collect();
     categories.sort();
+    let documents = super::documents::panel(app, caller, OwnerKind::Visit, id, Vec::new()).await?;
     let page = VisitPage {
+        documents,
         layout: Layout::staff(format!("走访：{}", visit.enterprise_name), &caller.actor, menu),
         record: caller.may(Permission::RecordVisits) && visit.state == VisitState::Planned,
         visit,

@@ -1023,3 +1023,126 @@ async fn the_office_re_dispatches_under_the_same_instruction_and_a_return_on_the
     let swj = unit_handler(&app, "swj", "swj-handler").await;
     assert_eq!(app.get(&format!("/api/v1/direct-line/{id}"), Some(&swj)).await.0, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_office_refuses_a_units_return_the_unit_keeps_it_with_the_reason_and_its_due_date_or_a_new_one() {
+    let app = spawn().await;
+    app.set_time("2026-03-02T10:00:00+08:00"); // Monday
+    let office = app.login("leaders-office").await;
+    let leader = app.login("leader").await;
+    let handler = app.login("handler").await; // 市场监管局
+    let (id, instructed) = instructed_item(&app, &office, &leader, "个体户营业执照变更办理慢", "scjgj", &[]).await;
+    let rno = instructed["request"]["tracking_no"].as_str().unwrap().to_owned();
+    let due = instructed["due_at"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/direct-line/{id}/refuse-return");
+    let reason = "营业执照变更登记属市场监管职责，请按批示办理";
+
+    // Not returned yet.
+    let answer = app.post(&path, Some(&office), json!({ "reason": reason })).await;
+    assert_eq!(refused(&answer), (StatusCode::CONFLICT, Some("direct_line_wrong_state")), "{}", answer.1);
+    let back = json!({ "reason": "个体户变更由行政审批局办理" });
+    let (status, returned) = app.post(&format!("/api/v1/direct-line/{id}/return"), Some(&handler), back.clone()).await;
+    assert_eq!((status, returned["queue"].as_str()), (StatusCode::OK, Some("returned")), "{returned}");
+    let version = returned["request"]["version"].as_i64().unwrap();
+
+    // Only the office refuses, with a reason, on the request as it saw it, to a due date in the future.
+    let answer = app.post(&path, Some(&handler), json!({ "reason": reason })).await;
+    assert_eq!(answer.0, StatusCode::FORBIDDEN, "the unit: {}", answer.1);
+    let answer = app.post(&path, Some(&leader), json!({ "reason": reason })).await;
+    assert_eq!(answer.0, StatusCode::FORBIDDEN, "the leader: {}", answer.1);
+    let answer = app.post(&path, Some(&office), json!({ "reason": " " })).await;
+    assert_eq!(refused(&answer), (StatusCode::UNPROCESSABLE_ENTITY, Some("text_required")), "{}", answer.1);
+    let answer = app.post(&path, Some(&office), json!({ "reason": reason, "version": version - 1 })).await;
+    assert_eq!(refused(&answer), (StatusCode::CONFLICT, Some("version_changed")), "{}", answer.1);
+    let past = json!({ "reason": reason, "due_at": "2026-03-01T17:30:00+08:00" });
+    let answer = app.post(&path, Some(&office), past).await;
+    assert_eq!(refused(&answer), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_time_limit")), "{}", answer.1);
+    let answer = app.post(&path, Some(&office), json!({ "reason": reason, "due_at": "下周五" })).await;
+    assert_eq!(refused(&answer), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_datetime")), "{}", answer.1);
+    let item = app.get(&format!("/api/v1/direct-line/{id}"), Some(&office)).await.1;
+    assert_eq!(actions(&item), ["received", "submitted", "instructed", "returned"], "nothing written by a refusal");
+
+    // Refused: back to the same unit, due as before; the reason in both histories.
+    let (status, item) = app.post(&path, Some(&office), json!({ "reason": reason, "version": version })).await;
+    assert_eq!(status, StatusCode::OK, "{item}");
+    assert_eq!((item["queue"].as_str(), item["lead_unit"]["code"].as_str()), (Some("instructed"), Some("scjgj")));
+    assert_eq!(item["due_at"].as_str(), Some(due.as_str()));
+    let last = item["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["action"].as_str(), last["label"].as_str()), (Some("return_refused"), Some("驳回退回")), "{last}");
+    let text = last["comment"].as_str().unwrap();
+    assert!(text.contains("市场监督管理局") && text.contains(reason) && !text.contains("时限"), "{last}");
+    assert!(last["by"].as_str().unwrap().contains("市领导办公室"), "who: {last}");
+    let detail = app.detail(&rno, &handler).await;
+    assert_eq!(
+        (detail["request"]["state"].as_str(), detail["request"]["due_at"].as_str()),
+        (Some("dispatched"), Some(due.as_str()))
+    );
+    let event = detail["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((event["kind"].as_str(), event["comment"].as_str()), (Some("return_refused"), Some(reason)), "{event}");
+    // The unit reads the office's reason on the item and may sign for it again; refused twice: not returned.
+    let seen = app.get(&format!("/api/v1/direct-line/{id}"), Some(&handler)).await.1;
+    assert!(seen["history"].to_string().contains(reason) && seen["may_return"] == true, "{seen}");
+    let answer = app.post(&path, Some(&office), json!({ "reason": reason })).await;
+    assert_eq!(refused(&answer), (StatusCode::CONFLICT, Some("direct_line_wrong_state")), "{}", answer.1);
+
+    // Returned again and refused with a new due date: the item's, the request's and its 督办 due move.
+    app.post(&format!("/api/v1/direct-line/{id}/return"), Some(&handler), back).await;
+    let later = "2026-03-20T17:30:00.000+08:00";
+    let (status, item) = app.post(&path, Some(&office), json!({ "reason": reason, "due_at": later })).await;
+    assert_eq!((status, item["due_at"].as_str()), (StatusCode::OK, Some(later)), "{item}");
+    assert!(
+        item["history"].as_array().unwrap().last().unwrap()["comment"].as_str().unwrap().contains("2026-03-20 17:30")
+    );
+    let detail = app.detail(&rno, &office).await;
+    assert_eq!(detail["request"]["due_at"].as_str(), Some(later), "{detail}");
+    assert_eq!(detail["request"]["supervision"]["due"].as_str(), Some(later), "{detail}");
+
+    // The request's own 驳回退单 by the office is the same step, in the item's history too.
+    app.act(&rno, "return", &handler, json!({ "reason": "仍认为不属本局职责" })).await;
+    app.act(&rno, "refuse-return", &office, json!({ "reason": "请按批示办理" })).await;
+    let item = app.get(&format!("/api/v1/direct-line/{id}"), Some(&office)).await.1;
+    assert_eq!(actions(&item).last().map(String::as_str), Some("return_refused"), "{item}");
+    assert_eq!((item["queue"].as_str(), item["due_at"].as_str()), (Some("instructed"), Some(later)));
+}
+
+#[tokio::test]
+async fn the_office_refuses_a_return_on_the_items_page_with_a_new_due_date() {
+    use super::browser::{page, post_form};
+    let app = spawn().await;
+    app.set_time("2026-03-02T10:00:00+08:00");
+    let office = app.login("leaders-office").await;
+    let leader = app.login("leader").await;
+    let handler = app.login("handler").await; // 市场监管局
+    let (id, _) = instructed_item(&app, &office, &leader, "食品经营许可证延续", "scjgj", &[]).await;
+    let url = format!("/direct-line/items/{id}");
+    let (_, html) = page(&app, &url, &office).await;
+    assert!(!html.contains("id=\"refuse-return-form\""), "not returned: no form");
+    let back = json!({ "reason": "许可延续由行政审批局办理" });
+    app.post(&format!("/api/v1/direct-line/{id}/return"), Some(&handler), back).await;
+
+    let (status, html) = page(&app, &url, &office).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"refuse-return-form\"") && html.contains("驳回退回"), "{html}");
+    let (_, html) = page(&app, &url, &handler).await;
+    assert!(!html.contains("id=\"refuse-return-form\""), "the unit has no such form");
+    let form = format!("{url}/refuse-return");
+    let (status, _, html) = post_form(&app, &form, &office, &[("reason", " "), ("due_at", "")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"form-error\"") && html.contains("驳回理由"), "{html}");
+    let (status, _, html) = post_form(&app, &form, &office, &[("reason", "请办理"), ("due_at", "3月20日")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("请填写完整的日期和时间"), "{html}");
+    let (status, _, html) = post_form(&app, &form, &handler, &[("reason", "请办理")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{html}");
+
+    let fields = [("reason", "食品经营许可延续属市场监管职责"), ("due_at", "2026-03-20T17:30"), ("version", "")];
+    let (status, location, _) = post_form(&app, &form, &office, &fields).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, url.as_str()));
+    let item = app.get(&format!("/api/v1/direct-line/{id}"), Some(&handler)).await.1;
+    assert_eq!(
+        (item["queue"].as_str(), item["due_at"].as_str()),
+        (Some("instructed"), Some("2026-03-20T17:30:00.000+08:00"))
+    );
+    let (_, html) = page(&app, &url, &handler).await;
+    assert!(html.contains("驳回退回") && html.contains("食品经营许可延续属市场监管职责"), "the unit reads why: {html}");
+}

@@ -390,3 +390,86 @@ async fn the_demo_city_has_visits_recorded_cancelled_planned_and_a_walking_offic
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("已走访") && html.contains("计划中"), "{html}");
 }
+
+#[tokio::test]
+async fn a_visit_keeps_its_photos_for_those_who_see_it_each_upload_in_its_history() {
+    use super::browser::{no_redirects, page};
+    use super::documents::{PDF, PNG, download, listed, upload};
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    let (ours, theirs) = (code("91442000MA5WKTA31"), code("91442000MA5WKTA32"));
+    setup(&app, &admin, &ours, &theirs).await;
+    let liaison = app.login("liaison").await;
+    let plan = json!({ "credit_code": ours, "planned_at": "2026-11-02 09:30", "purpose": "了解扩产需求" });
+    let (status, visit) = app.post("/api/v1/visits", Some(&liaison), plan).await;
+    assert_eq!(status, StatusCode::CREATED, "{visit}");
+    let id = visit["id"].as_i64().unwrap();
+    let path = format!("/api/v1/visits/{id}/documents");
+
+    // The cadre adds the visit's photos and its sign-in sheet.
+    let files = vec![("车间现场.png", PNG.to_vec()), ("签到表.pdf", PDF.to_vec())];
+    let added = upload(&app, &path, &liaison, files, Some("现场照片")).await;
+    assert_eq!(added.0, StatusCode::CREATED, "{}", added.1);
+    assert_eq!((added.1[0]["owner_kind"].as_str(), added.1[0]["purpose"].as_str()), (Some("visit"), Some("现场照片")));
+    let photo = added.1[0]["id"].as_i64().unwrap();
+
+    // The town's staff see the visit, so its photos; a supervisor reads every visit but records none.
+    let town = unit_handler(&app, "guzhen", "guzhen-handler").await;
+    assert_eq!(listed(&app, &path, &town).await.len(), 2);
+    let supervisor = app.login("supervisor").await;
+    assert_eq!(download(&app, photo, &supervisor).await.status(), StatusCode::OK);
+    let refused = upload(&app, &path, &supervisor, vec![("x.pdf", PDF.to_vec())], None).await;
+    assert_eq!(refused.0, StatusCode::FORBIDDEN, "{}", refused.1);
+    let withdraw = format!("/api/v1/documents/{photo}/withdraw");
+    let (status, err) = app.post(&withdraw, Some(&supervisor), json!({ "reason": "x" })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_visit_recorder")), "{err}");
+    // Another town's staff do not see the visit: not found, for its list, its files and an upload.
+    let other = unit_handler(&app, "xiaolan-zfj", "xiaolan-handler").await;
+    let (status, err) = app.get(&path, Some(&other)).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("visit_not_found")), "{err}");
+    assert_eq!(download(&app, photo, &other).await.status(), StatusCode::NOT_FOUND);
+    let refused = upload(&app, &path, &other, vec![("x.png", PNG.to_vec())], None).await;
+    assert_eq!((refused.0, refused.1["code"].as_str()), (StatusCode::NOT_FOUND, Some("visit_not_found")));
+    let (status, _) =
+        app.post(&format!("/api/v1/documents/{photo}/withdraw"), Some(&other), json!({ "reason": "x" })).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let enterprise = app.login("enterprise").await;
+    assert_eq!(app.get(&path, Some(&enterprise)).await.0, StatusCode::FORBIDDEN);
+
+    // A withdrawal leaves the list; the visit's history keeps both uploads and the withdrawal.
+    let sheet = added.1[1]["id"].as_i64().unwrap();
+    let (status, _) =
+        app.post(&format!("/api/v1/documents/{sheet}/withdraw"), Some(&liaison), json!({ "reason": "传错文件" })).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed(&app, &path, &liaison).await.len(), 1);
+    let (_, shown) = app.get(&format!("/api/v1/visits/{id}"), Some(&liaison)).await;
+    let steps: Vec<&str> = shown["history"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["planned", "document_added", "document_added", "document_withdrawn"], "{shown}");
+    let last = shown["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["label"].as_str(), last["comment"].as_str()),
+        (Some("撤回照片或附件"), Some("撤回附件《签到表.pdf》（现场照片）：传错文件"))
+    );
+
+    // The visit's page: the panel with its purposes and the upload form for who may record; a form upload.
+    let (_, html) = page(&app, &format!("/visits/{id}"), &liaison).await;
+    assert!(
+        html.contains("车间现场.png") && html.contains("id=\"document-form\"") && html.contains("签到表"),
+        "{html}"
+    );
+    let (_, html) = page(&app, &format!("/visits/{id}"), &supervisor).await;
+    assert!(html.contains("车间现场.png") && !html.contains("id=\"document-form\""), "{html}");
+    let form = reqwest::multipart::Form::new()
+        .text("purpose", "现场照片")
+        .part("file", reqwest::multipart::Part::bytes(PNG.to_vec()).file_name("座谈会.png"));
+    let res = no_redirects()
+        .post(app.url(&format!("/visits/{id}/documents")))
+        .header("cookie", &liaison.0)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], format!("/visits/{id}#documents").as_str());
+    assert_eq!(listed(&app, &path, &town).await.len(), 2);
+}
