@@ -55,6 +55,11 @@ async fn a_cosign_with_two_co_units_in_a_browser() {
     run_browser_script_with("e2e/inside_unit.mjs", &["cosign"]).await;
 }
 
+#[tokio::test]
+async fn an_enterprise_account_submits_prefilled_then_rates_and_asks_for_reopening_in_a_browser() {
+    run_browser_script("e2e/accounts.mjs").await;
+}
+
 async fn run_browser_script(script: &'static str) {
     run_browser_script_with(script, &[]).await;
 }
