@@ -2,7 +2,8 @@
 // bundled figures are uploaded as a data file through the API, a city leader
 // opens /statistics, every card reads as the report, each chart is an SVG
 // drawn by the server (no script), another period is picked with the
-// selector, the print styles hide the navigation; an administrator corrects a
+// selector, a card is saved as a PNG image, the print styles hide the
+// navigation; an administrator corrects a
 // value with the entry form and sees the new sentence.
 //
 //   node e2e/statistics.mjs http://127.0.0.1:8080
@@ -54,6 +55,18 @@ run('statistics', async (browser) => {
   check((await leader.locator('#entry-heading').count()) === 0, 'no entry form for a leader');
   await shot(leader, 'statistics');
   log('the leader reads the report on the cards');
+
+  // A card as a PNG image, drawn in the browser from the server's SVG.
+  const [download] = await Promise.all([
+    leader.waitForEvent('download'),
+    leader.click('#card-gdp button:has-text("下载为图片（PNG）")'),
+  ]);
+  check(download.suggestedFilename() === '数说-2021-Q3-gdp.png', `PNG name: ${download.suggestedFilename()}`);
+  const png = readFileSync(await download.path());
+  check(png.subarray(1, 4).toString() === 'PNG', 'a PNG file');
+  const [width, height] = [png.readUInt32BE(16), png.readUInt32BE(20)];
+  check(width === 800 && height > 400, `drawn at twice the card's size: ${width}×${height}`);
+  log(`the GDP card saved as a PNG image (${width}×${height})`);
 
   await leader.emulateMedia({ media: 'print' });
   check(!(await leader.locator('header.site').isVisible()), 'the header is not printed');

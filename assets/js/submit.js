@@ -64,6 +64,75 @@
     update();
   }
 
+  // Category suggestions (分类建议): as the title and content are typed,
+  // POST /api/v1/public/category-suggestions answers the categories the words
+  // point to; each is a button that fills in the form's 分类. Nothing is
+  // chosen for the asker, and a failure only hides the box. Text only.
+  function setupCategorySuggestions() {
+    var box = document.getElementById('category-suggestions');
+    var title = document.getElementById('title');
+    var content = document.getElementById('content');
+    var category = document.getElementById('category');
+    var town = document.getElementById('town');
+    var kind = document.getElementById('kind');
+    if (!box || !title || !content || !category || !window.fetch) return;
+    var timer = null;
+    var asked = '';
+
+    function show(categories) {
+      box.textContent = '';
+      box.hidden = !categories.length;
+      if (!categories.length) return;
+      box.appendChild(document.createTextNode('按您的描述，可能的分类：'));
+      categories.forEach(function (c) {
+        var pick = document.createElement('button');
+        pick.type = 'button';
+        pick.className = 'link';
+        pick.dataset.category = c.category;
+        pick.textContent = c.category_name;
+        if (category.value === c.category) pick.setAttribute('aria-pressed', 'true');
+        pick.addEventListener('click', function () {
+          category.value = c.category;
+          category.removeAttribute('aria-invalid');
+          show(categories);
+        });
+        box.append(pick, ' ');
+      });
+    }
+
+    function suggest() {
+      var body = {
+        title: title.value,
+        content: content.value,
+        town: town && town.value ? town.value : null,
+        kind: kind && kind.value ? kind.value : null
+      };
+      if (!body.title.trim() && !body.content.trim()) return show([]);
+      var key = JSON.stringify(body);
+      if (key === asked) return;
+      asked = key;
+      fetch('/api/v1/public/category-suggestions', {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+        body: key
+      })
+        .then(function (res) { return res.ok ? res.json() : { categories: [] }; })
+        .catch(function () { return { categories: [] }; })
+        .then(function (answer) { if (asked === key) show(answer.categories || []); });
+    }
+
+    function later() {
+      clearTimeout(timer);
+      timer = setTimeout(suggest, 500);
+    }
+    title.addEventListener('input', later);
+    content.addEventListener('input', later);
+    if (town) town.addEventListener('change', later);
+    category.addEventListener('change', function () { asked = ''; later(); });
+  }
+
   setupAskerType();
   setupCreditCode();
+  setupCategorySuggestions();
 })();

@@ -1,6 +1,7 @@
 //! What every request reads and administrators rarely change, kept in
-//! memory: the org tree, the categories, the time-limit rules and the work
-//! calendar. Each is an `ArcSwap`: readers take the current `Arc` without a
+//! memory: the org tree, the categories, the time-limit rules, the work
+//! calendar and the versioned settings (duplicate thresholds, screening,
+//! automatic dispatch). Each is an `ArcSwap`: readers take the current `Arc` without a
 //! lock, a writer swaps in a whole new value (swap on write), so nothing is
 //! ever half-updated and no reader can see a poisoned lock.
 
@@ -11,7 +12,9 @@ use arc_swap::ArcSwap;
 use mashangban_domain::calendar::WorkCalendar;
 use mashangban_domain::org::OrgTree;
 use mashangban_domain::time_limit::RuleSet;
-use mashangban_store::{Category, Signal, Store, StoreResult};
+use mashangban_store::{
+    AutoDispatchVersion, Category, ScreeningSettingsVersion, Signal, Store, StoreResult, ThresholdsVersion,
+};
 
 use crate::dispatch::KeywordRules;
 
@@ -22,14 +25,36 @@ pub struct Caches {
     keyword_rules: ArcSwap<KeywordRules>,
     rules: ArcSwap<RuleSet>,
     calendar: ArcSwap<WorkCalendar>,
+    settings: ArcSwap<SettingsInForce>,
     /// Held while the calendar reloads, so a slower reload cannot put back
     /// an older calendar over a newer one.
     calendar_reload: tokio::sync::Mutex<()>,
     /// The same for the org tree and categories (a change's own reload and the
     /// one another node's announcement starts can overlap)…
     catalog_reload: tokio::sync::Mutex<()>,
-    /// …and for the rules.
+    /// …and for the rules…
     rules_reload: tokio::sync::Mutex<()>,
+    /// …and for the settings.
+    settings_reload: tokio::sync::Mutex<()>,
+}
+
+/// The newest saved version of each settings table, `None` where none was ever saved (the
+/// defaults apply). Every intake reads them, so they are kept here rather than read per request;
+/// a save on any node reaches every node through the change feed (`ChangeEntity::Settings`).
+pub struct SettingsInForce {
+    pub duplicate_thresholds: Option<ThresholdsVersion>,
+    pub screening: Option<ScreeningSettingsVersion>,
+    pub auto_dispatch: Option<AutoDispatchVersion>,
+}
+
+impl SettingsInForce {
+    async fn load<S: Store>(store: &S) -> StoreResult<Self> {
+        Ok(Self {
+            duplicate_thresholds: store.duplicate_thresholds().await?,
+            screening: store.screening_settings().await?,
+            auto_dispatch: store.auto_dispatch().await?,
+        })
+    }
 }
 
 impl Caches {
@@ -43,9 +68,11 @@ impl Caches {
             categories: ArcSwap::from_pointee(categories),
             rules: ArcSwap::from_pointee(store.current_rules().await?),
             calendar: ArcSwap::from_pointee(calendar),
+            settings: ArcSwap::from_pointee(SettingsInForce::load(store).await?),
             calendar_reload: tokio::sync::Mutex::new(()),
             catalog_reload: tokio::sync::Mutex::new(()),
             rules_reload: tokio::sync::Mutex::new(()),
+            settings_reload: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -70,6 +97,10 @@ impl Caches {
         self.calendar.load_full()
     }
 
+    pub fn settings(&self) -> Arc<SettingsInForce> {
+        self.settings.load_full()
+    }
+
     /// Reloads what `signal` names. A request change touches no cache.
     pub async fn apply<S: Store>(&self, store: &S, signal: &Signal) -> StoreResult<()> {
         match signal {
@@ -84,6 +115,11 @@ impl Caches {
                 Ok(())
             }
             Signal::CalendarChanged => self.reload_calendar(store).await,
+            Signal::SettingsChanged => {
+                let _one_at_a_time = self.settings_reload.lock().await;
+                self.settings.store(Arc::new(SettingsInForce::load(store).await?));
+                Ok(())
+            }
         }
     }
 

@@ -122,6 +122,34 @@ pub struct DraftBody {
     pub channel: Option<Channel>,
 }
 
+/// A submission being typed on the portal: what the category suggestions read of it.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PublicDraftBody {
+    pub title: String,
+    pub content: String,
+    /// The town (镇街) code, if chosen.
+    pub town: Option<String>,
+    /// The request's kind, if chosen; default consultation.
+    pub kind: Option<RequestKind>,
+}
+
+/// A category the asker's words point to, as the portal offers it (names only: no confidence,
+/// no units, no words learned from other people's requests).
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct PublicCategorySuggestion {
+    /// The category's code (the submit form's value).
+    pub category: String,
+    pub category_name: String,
+}
+
+/// The portal's category suggestions for a submission being typed.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PublicSuggestions {
+    /// Best first, at most three; empty when the words point to no category.
+    pub categories: Vec<PublicCategorySuggestion>,
+}
+
 /// The suggestions for a draft.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DraftSuggestions {
@@ -337,6 +365,47 @@ impl<'a, S: Store> Dispatch<'a, S> {
             categories: suggested,
             model: trained.map(Trained::info),
         })
+    }
+
+    /// The categories the portal offers for a submission being typed (门户分类建议), best first.
+    /// Anyone may ask; each client address has an hourly allowance (`429 rate_limited` past it).
+    pub async fn public_categories(&self, caller: &Caller, body: PublicDraftBody) -> AppResult<PublicSuggestions> {
+        if body.title.trim().is_empty() && body.content.trim().is_empty() {
+            return Ok(PublicSuggestions { categories: Vec::new() });
+        }
+        let throttle = &self.app.limiters().suggest_address;
+        let address = caller.client_ip.as_deref().unwrap_or("-");
+        if self.app.reserve(&[(throttle, address)]).await?.is_none() {
+            return Err(AppError::rate_limited("分类建议请求过于频繁，请稍后再试，或直接在列表中选择分类"));
+        }
+        let categories = self.categories_of_words(&body.title, &body.content, body.town.as_deref(), body.kind)?;
+        Ok(PublicSuggestions { categories })
+    }
+
+    /// The leaf categories a portal submission's words point to, by the model in service (the
+    /// catalogue's keywords alone while none is): the portal's form offers them as it is typed,
+    /// and names them beside the form when it comes back without a category.
+    pub fn categories_of_words(
+        &self,
+        title: &str,
+        content: &str,
+        town: Option<&str>,
+        kind: Option<RequestKind>,
+    ) -> AppResult<Vec<PublicCategorySuggestion>> {
+        let title = optional_text("标题", Some(title), request::TITLE_MAX)?.unwrap_or_default();
+        let content = optional_text("内容", Some(content), request::CONTENT_MAX)?.unwrap_or_default();
+        let categories = self.app.caches().categories();
+        let (_, town) = crate::input::resolve_category_and_town(&self.app.caches().org(), &categories, None, town)?;
+        let kind = kind.unwrap_or(RequestKind::Consultation);
+        let draft = Draft { title: &title, content: &content, town, kind, channel: Channel::Web };
+        let trained = self.app.dispatch_models().current();
+        let leaves: Vec<&str> = categories.iter().filter(|c| c.parent_id.is_some()).map(|c| c.code.as_str()).collect();
+        Ok(self
+            .categories_for(&draft, trained.as_deref())
+            .into_iter()
+            .filter(|s| leaves.contains(&s.category.as_str()))
+            .map(|s| PublicCategorySuggestion { category: s.category, category_name: s.category_name })
+            .collect())
     }
 
     /// The units suggested for a request of a category.

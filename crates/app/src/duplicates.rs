@@ -9,7 +9,7 @@ use mashangban_domain::access::Permission;
 use mashangban_domain::duplicates::{Facts, Likeness, Thresholds, rank_above};
 use mashangban_domain::request::{Request, State};
 use mashangban_domain::time::{Instant, format_instant};
-use mashangban_store::{ListFilter, Store, StoreError, StoreResult, ThresholdsVersion};
+use mashangban_store::{ListFilter, Signal, Store, StoreError, StoreResult, ThresholdsVersion};
 
 use crate::error::AppResult;
 use crate::{App, Caller};
@@ -117,9 +117,9 @@ impl<'a, S: Store> Duplicates<'a, S> {
         Self { app }
     }
 
-    /// The thresholds in force: the newest saved version, or the defaults (one indexed read).
-    pub async fn thresholds(&self) -> StoreResult<Thresholds> {
-        Ok(self.app.store().duplicate_thresholds().await?.map(|v| v.thresholds).unwrap_or_default())
+    /// The thresholds in force: the newest saved version, or the defaults (from the caches, no read).
+    pub fn thresholds(&self) -> Thresholds {
+        self.app.caches().settings().duplicate_thresholds.as_ref().map(|v| v.thresholds).unwrap_or_default()
     }
 
     /// The thresholds and their versions (administrators).
@@ -143,6 +143,7 @@ impl<'a, S: Store> Duplicates<'a, S> {
             body.hot_similarity,
         )?;
         let saved = self.app.store().save_duplicate_thresholds(t, actor.name().to_owned(), self.app.now()).await?;
+        self.app.changed(Signal::SettingsChanged).await?;
         Ok(version_view(saved))
     }
 
@@ -151,7 +152,7 @@ impl<'a, S: Store> Duplicates<'a, S> {
     pub async fn similar(&self, caller: &Caller, no: &str) -> AppResult<Vec<SimilarRequest>> {
         let request = self.app.requests().find(caller, no).await?;
         let open: Vec<State> = State::ALL.iter().copied().filter(|s| s.is_open()).collect();
-        let t = self.thresholds().await?;
+        let t = self.thresholds();
         let (from, to) = window(request.received_at, &t);
         let found = self.likely(&request, &open, (from, Some(to)), &t, &caller.actor.scope()).await?;
         Ok(found.into_iter().map(|(r, l)| similar_view(r, l)).collect())
@@ -166,7 +167,7 @@ impl<'a, S: Store> Duplicates<'a, S> {
             return Ok(Vec::new());
         }
         let open: Vec<State> = State::ALL.iter().copied().filter(|s| s.is_open()).collect();
-        let t = self.thresholds().await?;
+        let t = self.thresholds();
         let (from, _) = window(request.received_at, &t);
         let found = self.likely(request, &open, (from, None), &t, &caller.actor.scope()).await?;
         Ok(found.into_iter().map(|(r, l)| similar_view(r, l)).collect())
@@ -218,7 +219,7 @@ impl<'a, S: Store> Duplicates<'a, S> {
         };
         let merged = self.app.store().list(&filter, &mashangban_domain::org::Scope::All).await?.items;
         let (mut found, mut found_first) = (0, 0);
-        let t = self.thresholds().await?;
+        let t = self.thresholds();
         for request in &merged {
             let Some(parent) = request.merged_into else { continue };
             let (from, _) = window(request.received_at, &t);
@@ -345,7 +346,7 @@ impl<S: Store> Duplicates<'_, S> {
     /// least `hot_min_size` (the administrator's thresholds). Requests held by spam screening are left
     /// out. Built from the caller's own list, so neither a count nor a drill-down reaches beyond it.
     pub async fn hot_issues(&self, caller: &Caller) -> AppResult<HotIssues> {
-        let t = self.thresholds().await?;
+        let t = self.thresholds();
         let now = self.app.now();
         let today = mashangban_domain::scoring::day_of(&now);
         let first_day = today - chrono::Days::new(u64::from(t.hot_window_days.saturating_sub(1)));

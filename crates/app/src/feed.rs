@@ -202,6 +202,7 @@ async fn deliver<S: Store>(app: &App<S>, batch: Vec<Change>) -> StoreResult<()> 
             ChangeEntity::Catalog => Signal::CatalogChanged,
             ChangeEntity::Rules => Signal::RulesChanged,
             ChangeEntity::Calendar => Signal::CalendarChanged,
+            ChangeEntity::Settings => Signal::SettingsChanged,
             // Ledgers keep no cache and no live page yet.
             ChangeEntity::Ledger => continue,
             // The panel is computed from the store on each view: no cache to reload.

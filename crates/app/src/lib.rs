@@ -109,6 +109,8 @@ pub struct Settings {
     pub lookup_failures_per_hour: u32,
     /// Failed public progress look-ups per client address per hour, over every tracking number.
     pub lookup_failures_per_address_hour: u32,
+    /// The portal's category suggestions (as a submission is typed) per client address per hour.
+    pub public_suggestions_per_hour: u32,
     /// The largest attachment accepted, in bytes.
     pub max_attachment_bytes: usize,
     /// Whether 基本满意 (fairly satisfied) counts as satisfied in the satisfaction rate (满意率).
@@ -166,6 +168,7 @@ impl Default for Settings {
             public_intakes_per_hour: 30,
             lookup_failures_per_hour: 30,
             lookup_failures_per_address_hour: 300,
+            public_suggestions_per_hour: 600,
             max_attachment_bytes: 10 * 1024 * 1024,
             fairly_satisfied_counts: true,
             task_on_time_weight: 0,
@@ -198,6 +201,8 @@ pub struct Limiters {
     pub login_address: Throttle,
     /// Anonymous intakes per client address.
     pub intake_address: Throttle,
+    /// The portal's category suggestions per client address.
+    pub suggest_address: Throttle,
     /// Wrong check codes per tracking number, from every address.
     pub lookup_request: Throttle,
     /// Wrong check codes per client address, over every tracking number.
@@ -250,6 +255,7 @@ impl<S: Store> App<S> {
             login_account: Throttle::new("login.account", settings.login_failures_per_15min, quarter),
             login_address: Throttle::new("login.address", settings.login_failures_per_address_15min, quarter),
             intake_address: Throttle::new("intake.address", settings.public_intakes_per_hour, hour),
+            suggest_address: Throttle::new("suggest.address", settings.public_suggestions_per_hour, hour),
             lookup_request: Throttle::new("lookup.request", settings.lookup_failures_per_hour, hour),
             lookup_address: Throttle::new("lookup.address", settings.lookup_failures_per_address_hour, hour),
             reset_account: Throttle::new("reset.account", settings.reset_codes_per_account_hour, hour),

@@ -10,7 +10,6 @@
 //! (`mashangban_domain::dispatch::Model`) over two classes.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use schemars::JsonSchema;
@@ -21,7 +20,7 @@ use mashangban_domain::org::{Actor, UnitId};
 use mashangban_domain::request::{Request, State};
 use mashangban_domain::screening::{self, Screening, Settings, Signals};
 use mashangban_domain::time::{Instant, format_instant};
-use mashangban_store::{ListFilter, ScreeningExample, ScreeningRecord, Store, StoreError, StoreResult};
+use mashangban_store::{ListFilter, ScreeningExample, ScreeningRecord, Signal, Store, StoreError, StoreResult};
 
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::views::RequestView;
@@ -37,30 +36,19 @@ pub const MIN_SPAM_EXAMPLES: usize = 10;
 /// The most examples of each class one training reads, newest first.
 pub const MAX_EXAMPLES: u32 = 20_000;
 
-/// How long a node keeps the settings before it reads them again (another node may have changed
-/// them; this node's own change takes effect at once).
-const SETTINGS_TTL: Duration = Duration::from_secs(10);
-
 /// Held submissions per page of the queue.
 pub const QUEUE_PAGE: u32 = 50;
 
 /// Versions of the settings listed.
 const HISTORY: u32 = 20;
 
-/// This node's classifier and cached settings: `app.screening_slot()`.
+/// This node's classifier: `app.screening_slot()`.
 #[derive(Default)]
 pub struct ScreeningSlot {
     model: ArcSwapOption<SpamModel>,
-    settings: ArcSwapOption<CachedSettings>,
     training: tokio::sync::Mutex<()>,
     /// A training is queued behind the running one (see `train_soon`).
     queued: std::sync::atomic::AtomicBool,
-}
-
-struct CachedSettings {
-    settings: Settings,
-    version: Option<i64>,
-    loaded: std::time::Instant,
 }
 
 /// A trained classifier.
@@ -260,9 +248,11 @@ impl<'a, S: Store> Screenings<'a, S> {
     // ---- intake -----------------------------------------------------------------------------
 
     /// Screens a public submission: its verdict and the digest of its text, for the intake to store.
-    /// Costs one indexed look-up (repeats) and, every ten seconds at most, one read of the settings.
+    /// Costs one indexed look-up (repeats); the settings are in the caches.
     pub async fn assess(&self, title: &str, content: &str) -> StoreResult<Screening> {
-        let settings = self.settings_in_force().await?;
+        let in_force = self.app.caches().settings();
+        let defaults = Settings::default();
+        let settings = in_force.screening.as_ref().map_or(&defaults, |v| &v.settings);
         let analysed = analyse(title, content);
         let since = self.app.now() - chrono::Duration::hours(screening::REPEAT_WINDOW_HOURS);
         let repeats = self.app.store().screening_repeats(&analysed.fingerprint, since).await?;
@@ -275,23 +265,8 @@ impl<'a, S: Store> Screenings<'a, S> {
             repeats,
             classifier,
         };
-        let verdict = screening::screen(&signals, &settings.settings);
+        let verdict = screening::screen(&signals, settings);
         Ok(Screening { verdict, fingerprint: analysed.fingerprint })
-    }
-
-    async fn settings_in_force(&self) -> StoreResult<Arc<CachedSettings>> {
-        let slot = self.app.screening_slot();
-        if let Some(cached) = slot.settings.load_full().filter(|c| c.loaded.elapsed() < SETTINGS_TTL) {
-            return Ok(cached);
-        }
-        let stored = self.app.store().screening_settings().await?;
-        let cached = Arc::new(CachedSettings {
-            version: stored.as_ref().map(|s| s.version),
-            settings: stored.map(|s| s.settings).unwrap_or_default(),
-            loaded: std::time::Instant::now(),
-        });
-        slot.settings.store(Some(cached.clone()));
-        Ok(cached)
     }
 
     // ---- the queue --------------------------------------------------------------------------
@@ -348,22 +323,13 @@ impl<'a, S: Store> Screenings<'a, S> {
     }
 
     /// Saves a new version of the settings (administrators); in force on this node at once, on
-    /// the others within ten seconds.
+    /// the others as soon as they read the change feed.
     pub async fn update(&self, caller: &Caller, body: SettingsBody) -> AppResult<SettingsView> {
         let actor = caller.require(mashangban_domain::access::Permission::ManageScreening)?;
         let settings = screening::settings(&body.phrases, body.threshold, mashangban_text::normalize)?;
         let saved = self.app.store().save_screening_settings(settings, actor.name().to_owned(), self.app.now()).await?;
-        self.app.screening_slot().settings.store(Some(Arc::new(CachedSettings {
-            version: Some(saved.version),
-            settings: saved.settings.clone(),
-            loaded: std::time::Instant::now(),
-        })));
+        self.app.changed(Signal::SettingsChanged).await?;
         Ok(version_view(saved))
-    }
-
-    /// The version of the settings this node screens with (None: the defaults).
-    pub async fn version_in_force(&self) -> StoreResult<Option<i64>> {
-        Ok(self.settings_in_force().await?.version)
     }
 
     // ---- the classifier ---------------------------------------------------------------------
@@ -419,7 +385,7 @@ impl<'a, S: Store> Screenings<'a, S> {
         let store = self.app.store();
         let model = learn(store.screening_examples(None, Some(before), MAX_EXAMPLES).await?, before).await?;
         let tested = store.screening_examples(Some(before), None, MAX_EXAMPLES).await?;
-        let settings = self.settings_in_force().await?.settings.clone();
+        let settings = self.app.caches().settings().screening.as_ref().map(|v| v.settings.clone()).unwrap_or_default();
         let (trained_on_spam, trained_on_genuine) = (model.spam, model.genuine);
         let outcome = tokio::task::spawn_blocking(move || {
             let mut tally = EvaluationTally::default();

@@ -114,7 +114,7 @@ async fn listen_once(
                 listening.send_replace(true);
                 if reconnecting {
                     tracing::info!("the signal listener is listening again");
-                    for missed in [Signal::CatalogChanged, Signal::RulesChanged, Signal::CalendarChanged] {
+                    for missed in [Signal::CatalogChanged, Signal::RulesChanged, Signal::CalendarChanged, Signal::SettingsChanged] {
                         let _ = signals.send(missed);
                     }
                 }

@@ -43,7 +43,7 @@ impl<D: Database> AutoDispatchStore for SqlStore<D> {
         let save = job(move |c| {
             Box::pin(async move {
                 let values = args![json_text(rules.rules())?, changed_by.as_str(), &at];
-                append(c, TABLE, COLUMNS, &values, version).await
+                append(c, TABLE, COLUMNS, &values, &at, version).await
             })
         });
         self.db.write(save).await

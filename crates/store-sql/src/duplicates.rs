@@ -56,7 +56,7 @@ impl<D: Database> DuplicateStore for SqlStore<D> {
                     changed_by.as_str(),
                     &at
                 ];
-                append(c, TABLE, COLUMNS, &values, version).await
+                append(c, TABLE, COLUMNS, &values, &at, version).await
             })
         });
         self.db.write(save).await

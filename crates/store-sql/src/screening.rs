@@ -170,7 +170,7 @@ impl<D: Database> ScreeningStore for SqlStore<D> {
         let save = job(move |c| {
             Box::pin(async move {
                 let values = args![json_text(&settings.phrases)?, settings.threshold, changed_by.as_str(), &at];
-                append(c, SETTINGS, SETTINGS_COLUMNS, &values, settings_version).await
+                append(c, SETTINGS, SETTINGS_COLUMNS, &values, &at, settings_version).await
             })
         });
         self.db.write(save).await

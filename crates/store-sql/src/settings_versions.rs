@@ -1,7 +1,8 @@
 //! Versioned settings tables (duplicate thresholds, screening settings, automatic dispatch): a save
 //! appends the next version with who saved it and when; the newest is in force, the rest is history.
 
-use mashangban_store::{StoreError, StoreResult};
+use mashangban_domain::time::Instant;
+use mashangban_store::{ChangeEntity, StoreError, StoreResult};
 
 use crate::args;
 use crate::sql::{Conn, Row, Value};
@@ -18,12 +19,14 @@ pub(crate) async fn newest<T>(
     c.map(&sql, &args![i64::from(limit)], read).await
 }
 
-/// Appends the next version of `table`: `values` for its `columns` (`version` first, not given).
+/// Appends the next version of `table`: `values` for its `columns` (`version` first, not given),
+/// saved `at`, with its change-feed row (every node's cache of the settings reloads from it).
 pub(crate) async fn append<T>(
     c: &dyn Conn,
     table: &str,
     columns: &str,
     values: &[Value],
+    at: &Instant,
     read: impl Fn(Row) -> StoreResult<T>,
 ) -> StoreResult<T> {
     let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
@@ -31,5 +34,10 @@ pub(crate) async fn append<T>(
         "INSERT INTO {table} ({columns}) SELECT COALESCE(MAX(version), 0) + 1, {} FROM {table} RETURNING {columns}",
         placeholders.join(", ")
     );
-    c.map_opt(&sql, values, read).await?.ok_or_else(|| StoreError::backend(format!("{table}: version not saved")))
+    let saved = c
+        .map_opt(&sql, values, read)
+        .await?
+        .ok_or_else(|| StoreError::backend(format!("{table}: version not saved")))?;
+    crate::changes::append(c, ChangeEntity::Settings, table, "saved", at).await?;
+    Ok(saved)
 }

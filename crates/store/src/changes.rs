@@ -44,10 +44,13 @@ pub enum ChangeEntity {
     Inbox,
     /// A direct-line item (直通车来信, by id): every step in its history; the live lists reload it.
     DirectLine,
+    /// A versioned settings table (by table name: duplicate thresholds, screening settings,
+    /// automatic dispatch rules): a new version is in force.
+    Settings,
 }
 
 impl ChangeEntity {
-    pub const ALL: [ChangeEntity; 10] = [
+    pub const ALL: [ChangeEntity; 11] = [
         Self::Request,
         Self::Catalog,
         Self::Rules,
@@ -58,6 +61,7 @@ impl ChangeEntity {
         Self::Monitoring,
         Self::Inbox,
         Self::DirectLine,
+        Self::Settings,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -72,6 +76,7 @@ impl ChangeEntity {
             Self::Monitoring => "monitoring",
             Self::Inbox => "inbox",
             Self::DirectLine => "direct_line",
+            Self::Settings => "settings",
         }
     }
 

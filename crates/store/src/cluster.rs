@@ -27,6 +27,8 @@ pub enum Signal {
     MonitoringChanged(i64),
     /// A direct-line item changed (by id): the leaders' and the office's live lists reload.
     DirectLineChanged(i64),
+    /// A new version of a settings table (duplicate thresholds, screening, automatic dispatch).
+    SettingsChanged,
 }
 
 impl Signal {
@@ -37,6 +39,7 @@ impl Signal {
             Self::CatalogChanged => "catalog".into(),
             Self::RulesChanged => "rules".into(),
             Self::CalendarChanged => "calendar".into(),
+            Self::SettingsChanged => "settings".into(),
             Self::ApprovalChanged(id) => format!("approval:{id}"),
             Self::MonitoringChanged(id) => format!("monitoring:{id}"),
             Self::DirectLineChanged(id) => format!("direct_line:{id}"),
@@ -49,6 +52,7 @@ impl Signal {
             "catalog" => Some(Self::CatalogChanged),
             "rules" => Some(Self::RulesChanged),
             "calendar" => Some(Self::CalendarChanged),
+            "settings" => Some(Self::SettingsChanged),
             _ if text.starts_with("approval:") => {
                 text.strip_prefix("approval:").and_then(|id| id.parse().ok()).map(Self::ApprovalChanged)
             }
@@ -108,6 +112,7 @@ mod tests {
             Signal::CatalogChanged,
             Signal::RulesChanged,
             Signal::CalendarChanged,
+            Signal::SettingsChanged,
             Signal::ApprovalChanged(12),
             Signal::MonitoringChanged(7),
             Signal::DirectLineChanged(3),

@@ -10,7 +10,7 @@ use mashangban_domain::access::Permission;
 use mashangban_domain::dispatch::{AutoRule, AutoRules};
 use mashangban_domain::request::{Channel, Request, State};
 use mashangban_domain::time::format_instant;
-use mashangban_store::{AutoDispatchVersion, Store};
+use mashangban_store::{AutoDispatchVersion, Signal, Store};
 
 use super::Dispatch;
 use crate::error::{AppError, AppResult};
@@ -91,6 +91,7 @@ impl<S: Store> Dispatch<'_, S> {
         }
         let rules = AutoRules::new(rules)?;
         let saved = self.app.store().save_auto_dispatch(rules, actor.name().to_owned(), self.app.now()).await?;
+        self.app.changed(Signal::SettingsChanged).await?;
         Ok(version_view(self.app, saved))
     }
 
@@ -115,7 +116,8 @@ impl<S: Store> Dispatch<'_, S> {
         }
         let categories = self.app.caches().categories();
         let Some(category) = categories.iter().find(|c| c.id == request.category_id) else { return Ok(None) };
-        let Some(settings) = self.app.store().auto_dispatch().await? else { return Ok(None) };
+        let in_force = self.app.caches().settings();
+        let Some(settings) = in_force.auto_dispatch.as_ref() else { return Ok(None) };
         let Some(min) = settings.rules.min_confidence(&category.code) else { return Ok(None) };
         // Only a model learned from history is evidence enough; the catalogue alone always says 1.0.
         let Some(trained) = self.app.dispatch_models().current() else { return Ok(None) };

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use mashangban_domain::org::{Actor, UnitKind};
 use mashangban_domain::time_limit::RuleSet;
-use mashangban_store::{ChangeCursor, ChangeEntity, ChangeStore, NewUnit, OrgStore, TimeLimitStore};
+use mashangban_store::{
+    AutoDispatchStore, ChangeCursor, ChangeEntity, ChangeStore, DuplicateStore, NewUnit, OrgStore, ScreeningStore,
+    TimeLimitStore,
+};
 use mashangban_store_sql::{Dialect, args, job};
 
 use crate::support::{TestDb, minutes};
@@ -14,6 +17,7 @@ on_both!(
     catalogue_and_rule_changes_append_in_order_and_cursors_persist,
     a_change_committed_late_is_never_skipped,
     old_changes_are_pruned,
+    each_settings_version_saved_is_a_change,
 );
 
 fn unit(code: &str) -> NewUnit {
@@ -112,4 +116,30 @@ async fn old_changes_are_pruned<T: TestDb>() {
     let left = s.changes_after(ChangeCursor::default(), 100).await.unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].entity, ChangeEntity::Catalog);
+}
+
+/// Every node caches the settings in force; a new version reaches them as a change in the feed,
+/// written in the save's transaction.
+async fn each_settings_version_saved_is_a_change<T: TestDb>() {
+    let db = T::create().await;
+    let s = db.store();
+    let start = s.feed_head().await.unwrap();
+    let who = || "管理员".to_owned();
+    s.save_duplicate_thresholds(Default::default(), who(), minutes(1)).await.unwrap();
+    s.save_screening_settings(Default::default(), who(), minutes(2)).await.unwrap();
+    let rules = mashangban_domain::dispatch::AutoRules::new(Vec::new()).unwrap();
+    let saved = s.save_auto_dispatch(rules, who(), minutes(3)).await.unwrap();
+    assert_eq!(saved.version, 1);
+    let changes = s.changes_after(start, 100).await.unwrap();
+    let seen: Vec<(ChangeEntity, &str, &str)> =
+        changes.iter().map(|c| (c.entity, c.key.as_str(), c.kind.as_str())).collect();
+    assert_eq!(
+        seen,
+        [
+            (ChangeEntity::Settings, "duplicate_thresholds", "saved"),
+            (ChangeEntity::Settings, "screening_settings", "saved"),
+            (ChangeEntity::Settings, "auto_dispatch_settings", "saved"),
+        ]
+    );
+    assert_eq!(changes[2].at, minutes(3), "at the time of the save");
 }

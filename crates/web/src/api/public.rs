@@ -6,6 +6,7 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use serde::Deserialize;
 
+use mashangban_app::dispatch::{PublicDraftBody, PublicSuggestions};
 use mashangban_app::input::{RateInput, ReopenRequestInput, WithdrawInput};
 use mashangban_app::views::{AttachmentView, PublicView};
 use mashangban_app::{App, Settings};
@@ -21,6 +22,12 @@ use crate::upload::{attachment_too_large, malformed_multipart, read_files};
 pub fn routes<S: Store>(settings: &Settings) -> Vec<Route<S>> {
     let steps = &["request_not_found", "illegal_transition", "rate_limited"];
     vec![
+        Route::post("/api/v1/public/category-suggestions", category_suggestions::<S>)
+            .public()
+            .doc("public", "门户填写诉求时按标题和内容建议分类（至多三个，仅分类名称；按来源地址限流）")
+            .body::<PublicDraftBody>()
+            .answer::<PublicSuggestions>()
+            .errors(&["unknown_field", "text_too_long", "invalid_text", "unknown_town", "rate_limited"]),
         Route::get("/api/v1/public/requests/{no}", progress::<S>)
             .public()
             .doc("public", "凭受理编号和查询码查看办理进度（个人信息脱敏）")
@@ -95,6 +102,15 @@ async fn withdraw<S: Store>(
     JsonBody(input): JsonBody<WithdrawInput>,
 ) -> ApiResult<Json<PublicView>> {
     Ok(Json(app.requests().withdraw(&caller, &no, input).await?.view))
+}
+
+/// `POST /api/v1/public/category-suggestions`: the categories the words typed so far point to.
+async fn category_suggestions<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    JsonBody(body): JsonBody<PublicDraftBody>,
+) -> ApiResult<Json<PublicSuggestions>> {
+    Ok(Json(app.dispatch().public_categories(&caller, body).await?))
 }
 
 /// `POST /api/v1/public/requests/{no}/reopen-request`: the asker asks for reopening (申请重办).

@@ -88,6 +88,74 @@ struct DashboardPage {
     centres: Vec<(String, String)>,
     /// The hot issues (热点问题) of the last days, in the caller's scope.
     hot: HotIssues,
+    /// Those with a position, drawn on a map.
+    hot_map: HotMap,
+}
+
+/// The hot issues at the mean position of their requests, drawn on the server as SVG on plain
+/// lon/lat (the ledger maps' projection, fitted to the issues), a circle per issue sized by its
+/// count and linked to its typical request; no tiles, no script.
+pub struct HotMap {
+    pub spots: Vec<HotSpot>,
+    /// Hot issues whose requests gave no position (not drawn).
+    pub unplaced: usize,
+    pub width: f64,
+    pub height: f64,
+}
+
+pub struct HotSpot {
+    pub x: String,
+    pub y: String,
+    pub r: String,
+    /// Where the place's name goes: under the circle.
+    pub label_y: String,
+    pub href: String,
+    pub title: String,
+    pub count: u64,
+    pub label: String,
+}
+
+const HOT_MAP_WIDTH: f64 = 640.0;
+const HOT_MAP_HEIGHT: f64 = 360.0;
+const HOT_MAP_MARGIN: f64 = 40.0;
+
+impl HotMap {
+    fn of(hot: &HotIssues) -> Self {
+        use mashangban_app::ledgers::map::Projection;
+        let placed: Vec<(&mashangban_app::duplicates::HotIssue, f64, f64)> =
+            hot.issues.iter().filter_map(|h| Some((h, h.lon?, h.lat?))).collect();
+        let projection = Projection::fit(
+            placed.iter().map(|(_, lon, lat)| (*lon, *lat)),
+            HOT_MAP_WIDTH,
+            HOT_MAP_HEIGHT,
+            HOT_MAP_MARGIN,
+        );
+        let spots = projection.map_or_else(Vec::new, |proj| {
+            placed
+                .iter()
+                .map(|(h, lon, lat)| {
+                    let (x, y) = proj.project(*lon, *lat);
+                    let r = (6.0 + 3.0 * (h.count as f64).sqrt()).min(30.0);
+                    let place = if h.town_name.is_empty() {
+                        h.address.clone().unwrap_or_default()
+                    } else {
+                        h.town_name.clone()
+                    };
+                    HotSpot {
+                        x: format!("{x:.1}"),
+                        y: format!("{y:.1}"),
+                        r: format!("{r:.1}"),
+                        label_y: format!("{:.1}", y + r + 14.0),
+                        href: format!("/work/{}", h.tracking_no),
+                        title: format!("{}（{place}）：{} 件，在办 {} 件", h.title, h.count, h.open),
+                        count: h.count,
+                        label: place,
+                    }
+                })
+                .collect()
+        });
+        Self { spots, unplaced: hot.issues.len() - placed.len(), width: HOT_MAP_WIDTH, height: HOT_MAP_HEIGHT }
+    }
 }
 
 impl DashboardPage {
@@ -127,6 +195,7 @@ pub async fn page<S: Store>(
     if caller.may(mashangban_domain::access::Permission::ManageCalendar) {
         layout.warning = app.calendar().missing_notice_warning();
     }
+    let hot = app.duplicates().hot_issues(&caller).await?;
     let page = DashboardPage {
         layout,
         from: period.from.to_string(),
@@ -142,7 +211,8 @@ pub async fn page<S: Store>(
         } else {
             Vec::new()
         },
-        hot: app.duplicates().hot_issues(&caller).await?,
+        hot_map: HotMap::of(&hot),
+        hot,
     };
     Ok(render(StatusCode::OK, &page))
 }

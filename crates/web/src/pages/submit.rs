@@ -445,13 +445,27 @@ fn check<S: Store>(app: &App<S>, v: &Values) -> Errors {
         contact_name: message(required_text("联系人姓名", &v.contact_name, request::NAME_MAX)),
         phone: message(Phone::parse(&v.phone)),
         kind: RequestKind::parse(&v.kind).is_none().then(|| "请选择诉求类型".to_owned()),
-        category: (!category_ok).then(|| "请选择诉求分类".to_owned()),
+        category: (!category_ok).then(|| category_missing(app, v, town_ok)),
         town: (!town_ok).then(|| "请选择所在镇街".to_owned()),
         address: message(optional_text("地址", Some(v.address.as_str()), request::ADDRESS_MAX)),
         title: message(required_text("标题", &v.title, request::TITLE_MAX)),
         content: message(required_text("诉求内容", &v.content, request::CONTENT_MAX)),
         files: None,
         form: None,
+    }
+}
+
+/// The category error, naming the categories the words typed point to (the form without script
+/// gets the portal's suggestions this way).
+fn category_missing<S: Store>(app: &App<S>, v: &Values, town_ok: bool) -> String {
+    let town = Some(v.town.as_str()).filter(|_| town_ok);
+    let suggested = app.dispatch().categories_of_words(&v.title, &v.content, town, RequestKind::parse(&v.kind));
+    match suggested.unwrap_or_default().as_slice() {
+        [] => "请选择诉求分类".to_owned(),
+        found => {
+            let names: Vec<String> = found.iter().map(|c| format!("「{}」", c.category_name)).collect();
+            format!("请选择诉求分类。按您的描述，可能是：{}", names.join(""))
+        }
     }
 }
 

@@ -60,6 +60,11 @@ async fn the_water_command_centre_story_targets_tasks_an_imported_outlet_ledger_
     run_browser_script("e2e/water.mjs").await;
 }
 
+#[tokio::test]
+async fn an_enterprise_account_submits_prefilled_then_rates_and_asks_for_reopening_in_a_browser() {
+    run_browser_script("e2e/accounts.mjs").await;
+}
+
 async fn run_browser_script(script: &'static str) {
     run_browser_script_with(script, &[]).await;
 }

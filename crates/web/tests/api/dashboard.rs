@@ -227,7 +227,12 @@ async fn hot_issues_cluster_one_places_matter_with_a_daily_trend_and_the_thresho
     let mut planted = Vec::new();
     for (day, (title, content)) in flooding.iter().enumerate() {
         app.set_time(&format!("2026-07-0{}T10:00:00+08:00", day + 1));
-        planted.push(app.submit(report(title, content, "guzhen", &format!("1390000000{day}"))).await.0);
+        let mut body = report(title, content, "guzhen", &format!("1390000000{day}"));
+        // Three of the four say where (a few metres apart on 岐江路); one does not.
+        if day > 0 {
+            body["location"] = json!({ "lat": 22.6100 + 0.0001 * day as f64, "lon": 113.1900 });
+        }
+        planted.push(app.submit(body).await.0);
     }
     // The same words in another town, and another matter in the same town, are not part of it.
     let (elsewhere, _) =
@@ -275,6 +280,13 @@ async fn hot_issues_cluster_one_places_matter_with_a_daily_trend_and_the_thresho
     let (status, html) = page(&app, "/dashboard", &leader).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("id=\"hot-issues\"") && html.contains(&format!("/work/{}", planted[0])), "{html}");
+    // On the map: one circle at the mean position of those that said where, linked to the typical request.
+    let map = html.split("id=\"hot-map\"").nth(1).and_then(|m| m.split("</svg>").next()).expect("a hot-issue map");
+    assert_eq!(map.matches("<circle").count(), 1, "{map}");
+    assert!(map.contains(&format!("href=\"/work/{}\"", issue["tracking_no"].as_str().unwrap())), "{map}");
+    assert!(map.contains("：4 件，在办 4 件") && map.contains(">古镇镇<"), "{map}");
+    let (lat, lon) = (issue["lat"].as_f64().unwrap(), issue["lon"].as_f64().unwrap());
+    assert!((lat - 22.6102).abs() < 1e-9 && (lon - 113.19).abs() < 1e-9, "the mean of the three: {issue}");
 
     // Who may read: as the dashboard.
     let handler = app.login("handler").await;

@@ -427,3 +427,99 @@ async fn a_category_set_for_automatic_dispatch_goes_to_the_first_suggestion_once
     let (_, overview) = app.get("/api/v1/dispatch/auto", Some(&admin)).await;
     assert_eq!(overview["current"]["rules"][0]["min_confidence"], 0.8, "{overview}");
 }
+
+/// Intake reads the duplicate thresholds, the screening settings and the automatic-dispatch rules
+/// from each node's caches; a version saved on one node reaches the others by the change feed.
+#[tokio::test]
+async fn settings_saved_on_one_node_are_in_force_on_another_by_the_change_feed() {
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    let other = mashangban_web::AppState::new(app.db.open().await, mashangban_web::WebConfig::default()).await.unwrap();
+    let spam = "代办证件，请问养老保险关系如何转移？";
+    assert!(!other.screening().assess("养老保险", spam).await.unwrap().verdict.held, "not a phrase yet");
+    let versions = |state: &mashangban_web::AppState<mashangban_backend::Backend>| {
+        let s = state.caches().settings();
+        (
+            s.duplicate_thresholds.as_ref().map(|v| v.version),
+            s.screening.as_ref().map(|v| v.version),
+            s.auto_dispatch.as_ref().map(|v| v.version),
+        )
+    };
+    assert_eq!(versions(&other), (None, None, None));
+
+    let put = |path: &'static str, body: Value| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let (status, saved) = app.call(reqwest::Method::PUT, path, Some(admin), Some(body)).await;
+            assert_eq!(status, StatusCode::OK, "{path}: {saved}");
+        }
+    };
+    let thresholds = json!({ "similarity": 0.45, "window_days": 30, "hot_min_size": 3, "hot_window_days": 7, "hot_similarity": 0.3 });
+    put("/api/v1/dispatch/thresholds", thresholds).await;
+    put("/api/v1/screening/settings", json!({ "phrases": ["代办证件"], "threshold": 0.75 })).await;
+    put("/api/v1/dispatch/auto", json!({ "rules": [{ "category": "biz.change", "min_confidence": 0.9 }] })).await;
+    assert_eq!(versions(&app.state), (Some(1), Some(1), Some(1)), "in force at once on the node that saved");
+
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while versions(&other) != (Some(1), Some(1), Some(1)) {
+        assert!(tokio::time::Instant::now() < deadline, "the other node never heard: {:?}", versions(&other));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let thresholds = other.duplicates().thresholds();
+    assert_eq!((thresholds.window_days, thresholds.hot_min_size), (30, 3));
+    assert!(other.screening().assess("养老保险", spam).await.unwrap().verdict.held, "the new phrase holds there too");
+}
+
+/// The portal offers categories as the asker types (names only), throttled per address; the form
+/// that comes back without a category names them beside the field.
+#[tokio::test]
+async fn the_portal_suggests_categories_as_the_asker_types_within_an_hourly_allowance() {
+    let app = spawn_with(WebConfig {
+        public_suggestions_per_hour: 3,
+        public_intakes_per_hour: 10_000,
+        ..WebConfig::default()
+    })
+    .await;
+    let path = "/api/v1/public/category-suggestions";
+    let (status, answer) =
+        app.post(path, None, json!({ "title": "营业执照经营范围变更", "content": "法定代表人变更怎么办理" })).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["categories"][0]["category"], "biz.change", "{answer}");
+    let first = &answer["categories"][0];
+    assert!(first.get("confidence").is_none() && first.get("reasons").is_none(), "names only: {answer}");
+    // Nothing typed yet: nothing asked of the allowance.
+    for _ in 0..5 {
+        assert_eq!(
+            app.post(path, None, json!({ "title": " ", "content": "" })).await,
+            (StatusCode::OK, json!({ "categories": [] }))
+        );
+    }
+    // Refusals, each with its code.
+    let (status, answer) = app.post(path, None, json!({ "title": "开办", "content": "x", "town": "nowhere" })).await;
+    assert_eq!((status, answer["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_town")), "{answer}");
+    let (status, answer) =
+        app.post(path, None, json!({ "title": "开办", "content": "x", "category": "biz.change" })).await;
+    assert_eq!((status, answer["code"].as_str()), (StatusCode::BAD_REQUEST, Some("unknown_field")), "{answer}");
+    // The third counted ask is the last of the hour.
+    let (status, _) = app.post(path, None, json!({ "title": "公章遗失", "content": "刻章要带什么材料" })).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, answer) = app.post(path, None, json!({ "title": "公章遗失", "content": "刻章要带什么材料" })).await;
+    assert_eq!((status, answer["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")), "{answer}");
+
+    // The page: the box the script fills, and the form sent without a category names the suggestions.
+    let html = reqwest::get(app.url("/submit")).await.unwrap().text().await.unwrap();
+    assert!(html.contains("id=\"category-suggestions\""), "{html}");
+    let form = reqwest::multipart::Form::new()
+        .text("asker_type", "resident")
+        .text("contact_name", "陈嘉欣")
+        .text("phone", "13800138000")
+        .text("kind", "consultation")
+        .text("category", "")
+        .text("title", "公章遗失")
+        .text("content", "刻章要带什么材料？");
+    let res = crate::browser::no_redirects().post(app.url("/submit")).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("请选择诉求分类。按您的描述，可能是：「"), "{html}");
+    assert!(html.contains("刻章要带什么材料？"), "what was typed is kept");
+}
