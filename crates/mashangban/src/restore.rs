@@ -47,6 +47,10 @@ pub fn run(backup: &Path, target: &DatabaseUrl) -> Result<(), String> {
         summary.requests,
         summary.schema_version
     );
+    println!(
+        "个人信息（联系人、电话、邮箱）以密钥加密，密钥不在备份里：启动前请把原数据目录的 personal-data.key \
+         （或原配置的 [personal_data] key）放到本机，否则这些信息无法读取（见 docs/personal-data.md）。"
+    );
     Ok(())
 }
 

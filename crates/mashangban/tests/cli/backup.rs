@@ -119,12 +119,15 @@ fn kill_9_during_a_backup_leaves_no_file_under_its_name_and_a_half_file_is_refus
     assert!(out.contains("已删除上次中断的备份留下的临时文件") && out.contains("已通过完整性检查"), "{out}");
     assert!(dest.exists() && !partial.exists() && !journal.exists());
 
-    // Restore puts it in place, once, and the platform is there.
+    // Restore puts it in place, once; the personal data reads back only with the key, never in a backup.
     let (ok, out, err) = mashangban(&restored, &["restore", dest.to_str().unwrap()]);
     assert!(ok, "{out}{err}");
-    assert!(out.contains("已恢复到") && out.contains("件诉求"), "{out}");
-    let (ok, out, _) = mashangban(&restored, &["user", "list"]);
-    assert!(ok && out.contains("dispatcher"), "{out}");
+    assert!(out.contains("已恢复到") && out.contains("件诉求") && out.contains("personal-data.key"), "{out}");
+    let (ok, _, err) = mashangban(&restored, &["user", "list"]);
+    assert!(!ok && err.contains("个人信息"), "the accounts' phones are unreadable without the key: {err}");
+    std::fs::copy(data.join("personal-data.key"), restored.join("personal-data.key")).unwrap();
+    let (ok, out, err) = mashangban(&restored, &["user", "list"]);
+    assert!(ok && out.contains("dispatcher"), "with the key, the platform is there: {out}{err}");
     let (ok, _, err) = mashangban(&restored, &["restore", dest.to_str().unwrap()]);
     assert!(!ok && err.contains("已有数据库"), "never over an existing database: {err}");
 
