@@ -10,16 +10,19 @@ use rand::{Rng, SeedableRng};
 use mashangban_domain::org::Actor;
 use mashangban_domain::request::{Asker, Channel, Contact, Location, NewRequest, RequestKind, Urgency};
 use mashangban_domain::time::Instant;
+use mashangban_domain::validation::{Datum, GeoPoint};
 use mashangban_store::{Meta, Store};
 
 use crate::plan::{Who, mobile, pick, plus_secs};
 use crate::{DemoData, DemoError, HistoryOptions};
 
-/// One planted matter: its town, category, address and the askers' words (title, content).
+/// One planted matter: its town, category, address, where it is (WGS-84 lat, lon; each report a few
+/// metres from the next, as callers place it) and the askers' words (title, content).
 struct Matter {
     town: &'static str,
     category: &'static str,
     address: &'static str,
+    point: (f64, f64),
     reports: &'static [(&'static str, &'static str)],
 }
 
@@ -28,6 +31,7 @@ const MATTERS: &[Matter] = &[
         town: "shiqi",
         category: "water.flood",
         address: "岐江路与民生路交界",
+        point: (22.5236, 113.3790),
         reports: &[
             ("岐江路水浸严重", "昨晚暴雨后岐江路与民生路交界水浸严重，积水没过车轮，车辆无法通行。"),
             ("岐江路积水无法通行", "岐江路一下雨就积水，今天早上积水还没退，行人和车辆都无法通行。"),
@@ -42,6 +46,7 @@ const MATTERS: &[Matter] = &[
         town: "dongqu",
         category: "housing.property",
         address: "东区翠景花园",
+        point: (22.5160, 113.3980),
         reports: &[
             ("翠景花园物业乱收费", "翠景花园物业擅自上涨停车收费，业主不满，物业不公示收费标准。"),
             ("翠景花园物业停车费上涨", "翠景花园物业停车费从每月三百涨到五百，未经业主大会同意。"),
@@ -55,6 +60,7 @@ const MATTERS: &[Matter] = &[
         town: "xiqu",
         category: "env.construction-noise",
         address: "西区彩虹大道工地",
+        point: (22.5255, 113.3510),
         reports: &[
             ("彩虹大道工地夜间施工噪音", "彩虹大道工地每晚施工到凌晨，噪音扰民，无法入睡。"),
             ("彩虹大道工地半夜施工", "彩虹大道工地半夜还在打桩施工，噪音很大，影响休息。"),
@@ -76,15 +82,19 @@ pub async fn load_hot_issues<S: Store>(
     let resolved = crate::exec::resolve(store, data).await?;
     let operator: Actor = resolved.actor(&Who::Operator)?;
     let mut rng = StdRng::seed_from_u64(options.seed ^ 0x4075);
-    let mut planned: Vec<(Instant, &Matter, &str, &str)> = Vec::new();
+    let mut planned: Vec<(Instant, &Matter, usize, &str, &str)> = Vec::new();
     for matter in MATTERS {
-        for (title, content) in matter.reports {
+        for (n, (title, content)) in matter.reports.iter().enumerate() {
             let back = rng.gen_range(600..4 * 86_400);
-            planned.push((plus_secs(options.end, -back), matter, title, content));
+            planned.push((plus_secs(options.end, -back), matter, n, title, content));
         }
     }
     planned.sort_by_key(|p| p.0);
-    for (received_at, matter, title, content) in &planned {
+    for (received_at, matter, n, title, content) in &planned {
+        // About 20 m apart along the road, so the hot issue's mean is the matter's place.
+        let offset = (*n as f64 - (matter.reports.len() - 1) as f64 / 2.0) * 0.0002;
+        let point = GeoPoint::new(matter.point.0, matter.point.1 + offset, Datum::Wgs84)
+            .map_err(|e| DemoError(format!("演示热点的位置无效：{e}")))?;
         let name = format!("{}{}", pick(&mut rng, &data.text.surnames)?, pick(&mut rng, &data.text.given_names)?);
         let new = NewRequest {
             kind: RequestKind::Complaint,
@@ -98,7 +108,7 @@ pub async fn load_hot_issues<S: Store>(
             location: Location {
                 town_id: Some(resolved.unit(matter.town)?),
                 address: Some(matter.address.to_owned()),
-                point: None,
+                point: Some(point),
             },
             ledger_ref: None,
             check_code: format!("{:08}", rng.gen_range(0..100_000_000u32)),

@@ -379,10 +379,13 @@ async fn the_signal_listener_reconnects_and_resyncs() {
     assert_eq!(first, Signal::CatalogChanged);
     a.announce(Signal::RulesChanged).await.unwrap();
     let mut heard = Vec::new();
-    while heard.len() < 3 {
+    while heard.len() < 4 {
         heard.push(receive(&mut at_b).await);
     }
-    assert_eq!(heard, vec![Signal::RulesChanged, Signal::CalendarChanged, Signal::RulesChanged]);
+    assert_eq!(
+        heard,
+        vec![Signal::RulesChanged, Signal::CalendarChanged, Signal::SettingsChanged, Signal::RulesChanged]
+    );
 }
 
 #[tokio::test]
