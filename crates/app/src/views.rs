@@ -9,7 +9,7 @@ use mashangban_domain::calendar::WorkCalendar;
 use mashangban_domain::event::EventDetails;
 use mashangban_domain::org::{Actor, OrgTree, UnitId};
 use mashangban_domain::request::{Asker, Event, Request};
-use mashangban_domain::time::{Instant, format_instant, in_shanghai};
+use mashangban_domain::time::{Instant, format_instant};
 use mashangban_domain::time_limit::TimeLimits;
 use mashangban_domain::validation::{GeoPoint, mask_credit_code, mask_name, mask_phone};
 use mashangban_store::{Attachment, Category};
@@ -338,7 +338,7 @@ pub struct Badge {
 pub fn badges(r: &Request) -> Vec<Badge> {
     use mashangban_domain::request::Urgency;
     let badge = |code, label: String| Badge { code, label, detail: None };
-    let minute = |t: &Instant| in_shanghai(t).format("%Y-%m-%d %H:%M").to_string();
+    let minute = mashangban_domain::time::format_minute;
     let times = |label: &str, n: u32| if n > 1 { format!("{label}{n}次") } else { label.to_owned() };
     let mut out = Vec::new();
     if is_act_now(r) {
@@ -599,7 +599,7 @@ fn event_summary(
     let deadlines = |before: &DeadlineSet, after: &DeadlineSet| {
         let show = |t: Option<Instant>, provisional: bool| match t {
             Some(t) => {
-                let text = t.with_timezone(&mashangban_domain::time::shanghai()).format("%Y-%m-%d %H:%M").to_string();
+                let text = mashangban_domain::time::format_minute(&t);
                 if provisional { format!("{text}（暂定）") } else { text }
             }
             None => "无".to_owned(),
@@ -618,7 +618,7 @@ fn event_summary(
         .collect::<Vec<_>>()
     };
     let unit = |id: UnitId| org.get(id).map_or_else(|| id.to_string(), |u| u.display_name().to_owned());
-    let when = |t: Instant| t.with_timezone(&mashangban_domain::time::shanghai()).format("%Y-%m-%d %H:%M").to_string();
+    let when = |t: Instant| mashangban_domain::time::format_minute(&t);
     let assignment = |head: String, co: &[UnitId], sign_due: Option<Instant>| {
         let mut parts = vec![head];
         if !co.is_empty() {

@@ -29,6 +29,11 @@ pub fn format_instant(t: &Instant) -> String {
     in_shanghai(t).to_rfc3339_opts(SecondsFormat::Millis, false)
 }
 
+/// An instant as histories and notices show it: `YYYY-MM-DD HH:MM` in Asia/Shanghai.
+pub fn format_minute(t: &Instant) -> String {
+    in_shanghai(t).format("%Y-%m-%d %H:%M").to_string()
+}
+
 /// Parses an RFC 3339 instant and moves it to +08:00.
 pub fn parse_instant(s: &str) -> Option<Instant> {
     DateTime::parse_from_rfc3339(s.trim()).ok().map(|t| in_shanghai(&t))

@@ -461,7 +461,10 @@ impl<D: Database> DirectLineStore for SqlStore<D> {
                 let mut refused =
                     write::act(c, step(Action::RefuseReturn { reason, due }, actor.clone(), expected_version)).await?;
                 if let (Some(due), true) = (due, request.supervised) {
-                    let instructions = format!("书记市长直通车 驳回退回，办理时限改为{}", shown_due(&due));
+                    let instructions = format!(
+                        "书记市长直通车 驳回退回，办理时限改为{}",
+                        mashangban_domain::time::format_minute(&due)
+                    );
                     let supervise = Action::Supervise { instructions, due };
                     refused = write::act(c, step(supervise, Actor::System, None)).await?;
                 }
@@ -639,18 +642,13 @@ pub(crate) async fn return_refused(
                 &args![item, &due, at],
             )
             .await?;
-            text.push_str(&format!("（办理时限改为{}）", shown_due(&due)));
+            text.push_str(&format!("（办理时限改为{}）", mashangban_domain::time::format_minute(&due)));
         }
         None => {
             c.execute("UPDATE direct_line_items SET updated_at = $2 WHERE id = $1", &args![item, at]).await?;
         }
     }
     event(c, item, at, &author(actor), "return_refused", Some(&text)).await
-}
-
-/// A due date as the histories show it (Asia/Shanghai).
-fn shown_due(due: &Instant) -> String {
-    mashangban_domain::time::in_shanghai(due).format("%Y-%m-%d %H:%M").to_string()
 }
 
 async fn category_name(c: &dyn Conn, id: i64) -> StoreResult<Option<String>> {
