@@ -618,7 +618,10 @@ async fn a_form_from_a_page_older_than_the_request_is_refused_and_keeps_what_was
     let form = [("version", seen.as_str()), ("lead_unit", "rsj"), ("comment", "请核实企业反映的社保问题")];
     let (status, _, html) = post_form(&app, &format!("/work/{no}/dispatch"), &dispatcher, &form).await;
     assert_eq!(status, StatusCode::CONFLICT);
-    assert!(html.contains("id=\"dispatch-error\"") && html.contains("已有新的办理，本次操作未执行"), "said beside the form");
+    assert!(
+        html.contains("id=\"dispatch-error\"") && html.contains("已有新的办理，本次操作未执行"),
+        "said beside the form"
+    );
     assert!(html.contains(">请核实企业反映的社保问题</textarea>"), "what was typed is kept");
     assert!(html.contains("紧急程度：一般 → 紧急"), "the page shown again is the new state");
     let detail = app.detail(&no, &dispatcher).await;
