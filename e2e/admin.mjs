@@ -50,6 +50,20 @@ async function adminTour(browser) {
   check((await admin.locator('[name="r0_reply_amount"]').inputValue()) === '12', 'with the value typed');
   log('time-limit rule changed in the form');
 
+  // A post larger than the server takes is stopped in the page, the text typed kept, nothing sent.
+  await admin.locator('#advanced summary').click();
+  const huge = '[' + '{"kind":"help"},'.repeat(40000) + '{"kind":"help"}]';
+  await admin.fill('#rules-json', huge);
+  const before = admin.url();
+  await admin.click('#do-publish-json');
+  const tooLarge = admin.locator('#publish-rules .form-too-large');
+  await tooLarge.waitFor();
+  check((await tooLarge.textContent()).includes('填写的内容过长'), 'the reason beside the form');
+  check(admin.url() === before, 'the page stays');
+  check((await admin.locator('#rules-json').inputValue()).length === huge.length, 'what was typed is kept');
+  check(Number(await admin.locator('#rules-version').textContent()) === version + 1, 'nothing published');
+  log('an over-large post is stopped in the page');
+
   await Promise.all([admin.waitForURL(`${base}/admin/knowledge`), admin.click('nav.tabs >> text=知识库')]);
   await admin.fill('#article-title', ARTICLE.title);
   await admin.fill('#article-body', ARTICLE.body);

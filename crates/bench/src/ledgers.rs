@@ -335,7 +335,7 @@ fn bulk_load(db: &Path, generator: &mut Generator<'_>, count: u64) -> BenchResul
     })
 }
 
-fn file_bytes(db: &Path) -> u64 {
+pub(crate) fn file_bytes(db: &Path) -> u64 {
     ["", "-wal"]
         .iter()
         .map(|suffix| std::fs::metadata(format!("{}{suffix}", db.display())).map(|m| m.len()).unwrap_or(0))

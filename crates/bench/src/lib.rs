@@ -5,6 +5,7 @@
 //! See `docs/benchmarks.md`.
 
 pub mod baseline;
+pub mod devices;
 pub mod ledgers;
 pub mod load;
 pub mod personal_data;

@@ -91,6 +91,20 @@ enum Command {
         #[arg(long)]
         pg: bool,
     },
+    /// The online-monitoring scenario: monitoring points with their devices and a history of minute
+    /// readings (a year of one point's), then the HJ 212 receiver under as many concurrent device
+    /// connections, each sending its next minute packet once the last is answered, against raw
+    /// batched INSERTs of readings; alert latency to a watching page; a year's hourly aggregates
+    /// (SQLite). `--seconds`, `--work-dir`, `--seed`, `--readers`, `--delete-db`, `--write-docs`
+    /// and `--docs` apply.
+    Devices {
+        /// Devices connected at once (each its own point).
+        #[arg(long, default_value_t = 2_000)]
+        devices: usize,
+        /// Readings stored before the measurements: a number, or 10m / 100m.
+        #[arg(long, default_value = "10m", value_parser = parse_scale)]
+        readings: u64,
+    },
     /// Run the server under test (used by the benchmark itself).
     Serve {
         /// `sqlite://PATH` or `postgres://…`.
@@ -102,6 +116,9 @@ enum Command {
         /// Keep a full-text index in this directory (rebuilt at start).
         #[arg(long)]
         search_dir: Option<PathBuf>,
+        /// Also run the HJ 212 receiver of monitoring devices (its address printed as `HJ212 <addr>`).
+        #[arg(long)]
+        hj212: bool,
     },
 }
 
@@ -120,9 +137,10 @@ fn parse_scale(s: &str) -> Result<u64, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Some(Command::Serve { database_url, connections, search_dir }) => {
-            server::serve_child(database_url, *connections, search_dir.as_deref())
+        Some(Command::Serve { database_url, connections, search_dir, hj212 }) => {
+            server::serve_child(database_url, *connections, search_dir.as_deref(), *hj212)
         }
+        Some(Command::Devices { devices, readings }) => devices_run(&cli, *devices, *readings),
         Some(Command::Ledgers { items, import_rows }) => ledgers(&cli, *items, *import_rows),
         Some(Command::PersonalData { intakes, clients, rounds, pg }) => {
             let opts = mashangban_bench::personal_data::PersonalDataOptions {
@@ -208,6 +226,43 @@ fn ledgers(cli: &Cli, items: u64, import_rows: u32) -> Result<(), String> {
     println!("{}", report.markdown());
     if cli.write_docs {
         report::write_section(&cli.docs, &format!("ledgers={items}"), &report.markdown())?;
+        eprintln!("updated {}", cli.docs.display());
+    }
+    Ok(())
+}
+
+fn devices_run(cli: &Cli, devices: usize, readings: u64) -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let opts = mashangban_bench::devices::DeviceOptions {
+        devices,
+        readings,
+        seconds: cli.seconds,
+        max_requests: cli.max_requests,
+        work_dir: cli.work_dir.clone(),
+        seed: cli.seed,
+        server_exe: std::env::current_exe().map_err(|e| format!("own executable: {e}"))?,
+        readers: cli.readers,
+        command: format!("target/release/mashangban-bench {}", args.join(" ")),
+    };
+    eprintln!(
+        "mashangban-bench: devices, {} devices, {} readings stored, in {}",
+        report::thousands(devices as u64),
+        report::thousands(readings),
+        opts.work_dir.display()
+    );
+    std::fs::create_dir_all(&opts.work_dir).map_err(|e| format!("{}: {e}", opts.work_dir.display()))?;
+    let result = mashangban_bench::devices::run(&opts);
+    if cli.delete_db {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", opts.db_path().display()));
+        }
+    }
+    let report = result?;
+    let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+    std::fs::write(opts.work_dir.join(format!("report-devices-{devices}.json")), json).map_err(|e| e.to_string())?;
+    println!("{}", report.markdown());
+    if cli.write_docs {
+        report::write_section(&cli.docs, &format!("devices={devices}"), &report.markdown())?;
         eprintln!("updated {}", cli.docs.display());
     }
     Ok(())

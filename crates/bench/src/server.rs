@@ -30,7 +30,9 @@ pub fn web_config(addr: SocketAddr) -> WebConfig {
 ///
 /// With `search_dir` the server also keeps a full-text index there (removed first, so it is built from the
 /// requests); it prints `INDEXED <requests> <seconds> <bytes>` once the build is done, before listening.
-pub fn serve_child(url: &str, connections: usize, search_dir: Option<&Path>) -> BenchResult<()> {
+/// With `hj212` it also runs the HJ 212 receiver of monitoring devices on an ephemeral port and prints
+/// `HJ212 <addr>` before listening.
+pub fn serve_child(url: &str, connections: usize, search_dir: Option<&Path>, hj212: bool) -> BenchResult<()> {
     let url = DatabaseUrl::parse(url)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().ctx("server runtime")?;
     rt.block_on(async {
@@ -53,12 +55,29 @@ pub fn serve_child(url: &str, connections: usize, search_dir: Option<&Path>) -> 
             let bytes = index.disk_bytes().ctx("search index size")?;
             writeln!(out, "INDEXED {} {seconds} {bytes}", index.len()).ctx("stdout")?;
         }
+        let (stop_receiver, receiver_stopped) = tokio::sync::watch::channel(false);
+        let receiver = if hj212 {
+            let devices = tokio::net::TcpListener::bind("127.0.0.1:0").await.ctx("bind the HJ 212 receiver")?;
+            writeln!(out, "HJ212 {}", devices.local_addr().ctx("address")?).ctx("stdout")?;
+            let config = mashangban_app::monitoring::receiver::ReceiverConfig::default();
+            let stats = state.receiver_stats().clone();
+            let run =
+                mashangban_app::monitoring::receiver::run(state.clone(), devices, config, stats, receiver_stopped);
+            Some(tokio::spawn(run))
+        } else {
+            None
+        };
         writeln!(out, "LISTENING {addr}").ctx("stdout")?;
         out.flush().ctx("stdout")?;
         let stop = async {
             let _ = tokio::task::spawn_blocking(|| std::io::stdin().read_to_end(&mut Vec::new())).await;
         };
-        mashangban_web::serve(listener, state, stop).await.ctx("serve")
+        let served = mashangban_web::serve(listener, state, stop).await.ctx("serve");
+        let _ = stop_receiver.send(true);
+        if let Some(receiver) = receiver {
+            let _ = receiver.await;
+        }
+        served
     })
 }
 
@@ -69,6 +88,8 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The search index built at start: (requests, seconds, bytes on disk).
     pub indexed: Option<(u64, f64, u64)>,
+    /// The HJ 212 receiver's address, when the server runs one.
+    pub hj212: Option<SocketAddr>,
 }
 
 impl Server {
@@ -79,6 +100,19 @@ impl Server {
         if let Some(dir) = search_dir {
             command.arg("--search-dir").arg(dir);
         }
+        Self::spawn(command)
+    }
+
+    /// Starts `exe serve` with the HJ 212 receiver of monitoring devices beside the web server.
+    pub fn start_with_receiver(exe: &Path, url: &str, connections: usize) -> BenchResult<Self> {
+        let mut command = Command::new(exe);
+        command.arg("serve").arg("--database-url").arg(url).arg("--connections").arg(connections.to_string());
+        command.arg("--hj212");
+        Self::spawn(command)
+    }
+
+    /// Runs the child and reads what it prints before `LISTENING <addr>`.
+    fn spawn(mut command: Command) -> BenchResult<Self> {
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -88,23 +122,26 @@ impl Server {
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().ok_or("no server stdout")?;
         let mut reader = BufReader::new(stdout);
-        let mut line = String::new();
-        reader.read_line(&mut line).ctx("read the server address")?;
-        let mut indexed = None;
-        if let Some(figures) = line.trim().strip_prefix("INDEXED ") {
-            let f: Vec<&str> = figures.split(' ').collect();
-            if let [n, s, b] = f.as_slice() {
-                indexed = Some((n.parse().unwrap_or(0), s.parse().unwrap_or(0.0), b.parse().unwrap_or(0)));
-            }
-            line.clear();
+        let (mut indexed, mut hj212) = (None, None);
+        loop {
+            let mut line = String::new();
             reader.read_line(&mut line).ctx("read the server address")?;
+            let line = line.trim();
+            if let Some(figures) = line.strip_prefix("INDEXED ") {
+                let f: Vec<&str> = figures.split(' ').collect();
+                if let [n, s, b] = f.as_slice() {
+                    indexed = Some((n.parse().unwrap_or(0), s.parse().unwrap_or(0.0), b.parse().unwrap_or(0)));
+                }
+            } else if let Some(addr) = line.strip_prefix("HJ212 ") {
+                hj212 = Some(addr.parse().map_err(|_| format!("the receiver's address: {line:?}"))?);
+            } else {
+                let addr = line
+                    .strip_prefix("LISTENING ")
+                    .and_then(|a| a.parse().ok())
+                    .ok_or_else(|| format!("the server did not start: {line:?}"))?;
+                return Ok(Self { child, stdin, addr, indexed, hj212 });
+            }
         }
-        let addr = line
-            .trim()
-            .strip_prefix("LISTENING ")
-            .and_then(|a| a.parse().ok())
-            .ok_or_else(|| format!("the server did not start: {line:?}"))?;
-        Ok(Self { child, stdin, addr, indexed })
     }
 
     /// (VmRSS, VmHWM) of the server process in bytes.

@@ -145,3 +145,50 @@ fn the_ledger_benchmark_runs_at_a_small_scale() {
     let written = std::fs::read_to_string(&docs).unwrap();
     assert_eq!(written.matches("<!-- bench ledgers=2000 begin -->").count(), 1, "{written}");
 }
+
+/// The device scenario with 20 devices and a short history: every packet goes through the real
+/// receiver and is stored, the probe's alerts reach the live page, the aggregates answer (not timed
+/// against targets).
+#[test]
+fn the_device_benchmark_runs_at_a_small_scale() {
+    use mashangban_bench::devices::{self, DeviceOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let opts = DeviceOptions {
+        devices: 20,
+        readings: 30_000,
+        seconds: 2.5,
+        max_requests: 50,
+        work_dir: dir.path().to_path_buf(),
+        seed: 7,
+        server_exe: PathBuf::from(env!("CARGO_BIN_EXE_mashangban-bench")),
+        readers: 2,
+        command: "smoke".into(),
+    };
+    let report = devices::run(&opts).unwrap();
+
+    assert_eq!((report.load.points, report.load.readings), (21, 30_000), "{:?}", report.load);
+    let i = &report.ingest;
+    assert!(i.packets.requests > 20 && i.unanswered == 0, "{i:?}");
+    // Each device's first packet is untimed, and the probe's packets are stored too: 3 readings each.
+    let probe = report.alerts.requests + report.alerts_missed;
+    assert_eq!(i.readings_stored, (i.packets.requests + 20 + probe) * 3, "every answered packet is stored: {i:?}");
+    assert!(i.readings_per_second > 0.0 && i.server_cpu_ms_per_reading > 0.0, "{i:?}");
+    assert!(report.baseline.requests > 0 && report.ingest_ratio() > 0.0);
+    assert!(probe >= 2 && report.alerts_missed == 0, "every probe alert shows on the page: {:?}", report.alerts);
+    assert!(report.aggregates.requests > 0 && report.aggregates.errors == 0, "{:?}", report.aggregates);
+
+    let conn = rusqlite::Connection::open(opts.db_path()).unwrap();
+    let (alerts, old): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM monitoring_alerts WHERE point_id = (SELECT id FROM monitoring_points WHERE code = 'B-00000')),
+                    (SELECT COUNT(*) FROM monitoring_readings WHERE data_time < '2020')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((alerts as u64, old), (probe, 0), "an alert per probe exceedance; the baseline's rows are gone");
+
+    let md = report.markdown();
+    assert!(md.contains("## Online monitoring: 20 devices") && md.contains(devices::BASELINE_NAME), "{md}");
+    assert_eq!(report.targets().len(), 4, "{md}");
+}

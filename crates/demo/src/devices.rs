@@ -96,7 +96,7 @@ async fn one_device(run: DeviceRun, n: usize) -> Result<DeviceTally, DemoError> 
 }
 
 /// Waits up to five seconds for a 9014 answer.
-async fn answered(stream: &mut TcpStream, reader: &mut FrameReader) -> bool {
+pub async fn answered(stream: &mut TcpStream, reader: &mut FrameReader) -> bool {
     let mut buf = [0u8; 512];
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
@@ -112,7 +112,9 @@ async fn answered(stream: &mut TcpStream, reader: &mut FrameReader) -> bool {
     }
 }
 
-fn minute_packet(
+/// A minute-data packet (CN 2051, answer asked) of device `mn` for `minute`: COD, ammonia nitrogen,
+/// pH and dissolved oxygen, COD over the grade-2 limit when `exceed`, every value flagged `D` when `fault`.
+pub fn minute_packet(
     mn: &str,
     minute: mashangban_domain::time::Instant,
     exceed: bool,

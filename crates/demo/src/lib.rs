@@ -43,7 +43,7 @@ pub use command_reports::load_command_reports;
 pub use compensation::load_compensation;
 pub use creeks::{DEMO_CREEK_PLANS, load_creeks};
 pub use data::DemoData;
-pub use devices::{DeviceRun, DeviceTally, run_devices};
+pub use devices::{DeviceRun, DeviceTally, answered, minute_packet, run_devices};
 pub use direct_line::load_direct_line;
 pub use enforcement::load_enforcement;
 pub use enterprises::{DEMO_ENTERPRISES, DemoEnterprise, demo_enterprises, load_enterprises};

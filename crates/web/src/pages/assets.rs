@@ -32,6 +32,7 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../../../assets/js/monitoring-live.js"),
     ),
     ("js/track.js", "text/javascript; charset=utf-8", include_str!("../../../../assets/js/track.js")),
+    ("js/forms.js", "text/javascript; charset=utf-8", include_str!("../../../../assets/js/forms.js")),
     ("js/statistics.js", "text/javascript; charset=utf-8", include_str!("../../../../assets/js/statistics.js")),
     ("js/inbox.js", "text/javascript; charset=utf-8", include_str!("../../../../assets/js/inbox.js")),
     (

@@ -122,6 +122,11 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// The largest form body a page takes, for the page's own check before sending (`forms.js`).
+    pub fn form_limit(&self) -> usize {
+        crate::extract::FORM_LIMIT
+    }
+
     pub fn public(title: impl Into<String>) -> Self {
         Self {
             title: title.into(),

@@ -1311,6 +1311,11 @@ fn body_of(fields: &[FormField], form: &[(String, String)]) -> Result<Value, Str
     if fields.iter().any(|f| f.name == "rating") && first("rating").is_none_or(str::is_empty) {
         return Err("请选择满意度".to_owned());
     }
+    // The version the page showed: a request changed since is refused rather than acted on unseen.
+    if let Some(version) = first("version").map(str::trim).filter(|v| !v.is_empty()) {
+        let version: i64 = version.parse().map_err(|_| "页面信息有误，请刷新页面后再提交".to_owned())?;
+        body.insert("version".to_owned(), version.into());
+    }
     Ok(Value::Object(body))
 }
 
@@ -1348,11 +1353,19 @@ pub async fn act<S: Store>(
         Err(e) if e.status == StatusCode::NOT_FOUND || e.status == StatusCode::UNAUTHORIZED => Err(e.into()),
         Err(e) => {
             let status = e.status;
-            let failed = Failed { action, message: e.message, values: form };
+            let message = match e.code {
+                "version_changed" => STALE_PAGE.to_owned(),
+                _ => e.message,
+            };
+            let failed = Failed { action, message, values: form };
             detail_page(&app, &caller, &menu, &no, Some(failed), status).await
         }
     }
 }
+
+/// A form sent from a page older than the request: the page shown again is the new state.
+const STALE_PAGE: &str =
+    "您打开页面后，此诉求已有新的办理，本次操作未执行。下方已是最新情况，您填写的内容已保留，请确认后再提交。";
 
 /// `POST /work/{no}/attachments` (multipart `file`, several allowed): staff
 /// add files (附件) to a request in their scope; each becomes an event.
@@ -1420,5 +1433,9 @@ mod tests {
         assert!(body_of(fields("supervise"), &form(&[("due", "")])).is_err());
         assert!(body_of(fields("follow-up"), &form(&[("rating", "satisfied")])).is_err());
         assert!(body_of(fields("follow-up"), &form(&[("resolved", "yes")])).is_err());
+        let body = body_of(fields("sign"), &form(&[("version", "7")]));
+        assert_eq!(body, Ok(serde_json::json!({ "version": 7 })));
+        assert!(body_of(fields("sign"), &form(&[("version", "7x")])).is_err());
+        assert_eq!(body_of(fields("sign"), &form(&[("version", "")])), Ok(serde_json::json!({})));
     }
 }

@@ -102,6 +102,16 @@ async fn the_rule_form_publishes_a_new_version_with_the_values_typed() {
     assert!(html.contains("name=\"r2_reply_amount\" value=\"2\""), "natural hours shown as hours");
     assert!(html.contains("name=\"r2_sign_for_amount\" value=\"30\""));
 
+    // 序号 moves a row: the act-now rule typed as 2 comes second, the rest keep their order.
+    let mut moved = RULE_FORM.to_vec();
+    moved.push(("r3_order", "2"));
+    assert_eq!(post_form(&app, "/admin/rules", &admin, &moved).await.0, StatusCode::SEE_OTHER);
+    let (_, reordered) = app.get("/api/v1/time-limits", Some(&admin)).await;
+    let urgencies: Vec<_> = reordered["rules"].as_array().unwrap().iter().map(|r| r["urgency"].clone()).collect();
+    assert_eq!(urgencies, [Value::Null, json!("act_now"), Value::Null, json!("urgent"), Value::Null]);
+    assert_eq!(rules_version(&app, &admin).await, version + 2);
+    let version = version + 1;
+
     // The same form again is one more version, as every publish is.
     assert_eq!(post_form(&app, "/admin/rules", &admin, RULE_FORM).await.0, StatusCode::SEE_OTHER);
     assert_eq!(rules_version(&app, &admin).await, version + 2);
@@ -161,6 +171,8 @@ async fn a_new_unit_never_takes_an_existing_code_and_kinds_nest_as_the_tree_does
         post_form(&app, "/admin/org", &admin, &unit_form("swuj", "数据局", "department", "city")).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(html.contains("单位编码「swuj」已被「中山市水务局」使用"), "{html}");
+    let beside = html.find("id=\"unit-form-error\"").expect("the refusal beside the unit form");
+    assert!(beside > html.find("id=\"unit-form-heading\"").unwrap() && !html.contains("id=\"admin-error\""));
     assert!(html.contains("value=\"数据局\""));
     assert_eq!(unit_named(&app, "swuj").await.as_deref(), Some("中山市水务局"));
     let body = json!({ "name": "数据局", "kind": "department", "parent": "city" });

@@ -595,3 +595,44 @@ async fn a_supervision_deadline_on_a_day_off_is_warned_about() {
     let (_, html) = page(&app, &format!("/work/{no}"), &supervisor).await;
     assert!(html.contains("id=\"supervision-due-warning\"") && html.contains("id=\"supervise-warning\""), "{html}");
 }
+
+/// The version a work page's action forms carry (their hidden `version` field).
+fn form_version(html: &str) -> String {
+    let at = html.find("name=\"version\" value=\"").expect("a version field") + "name=\"version\" value=\"".len();
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_form_from_a_page_older_than_the_request_is_refused_and_keeps_what_was_typed() {
+    let app = spawn().await;
+    let dispatcher = app.login("dispatcher").await;
+    let (no, _) = app.submit(enterprise_complaint()).await;
+    let (_, html) = page(&app, &format!("/work/{no}"), &dispatcher).await;
+    let seen = form_version(&html);
+
+    // A colleague corrects the urgency while the first page is still open.
+    let body = json!({ "urgency": "urgent", "reason": "涉及安全" });
+    let (status, _) = app.post(&format!("/api/v1/requests/{no}/reclassify"), Some(&dispatcher), body).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let form = [("version", seen.as_str()), ("lead_unit", "rsj"), ("comment", "请核实企业反映的社保问题")];
+    let (status, _, html) = post_form(&app, &format!("/work/{no}/dispatch"), &dispatcher, &form).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        html.contains("id=\"dispatch-error\"") && html.contains("已有新的办理，本次操作未执行"),
+        "said beside the form"
+    );
+    assert!(html.contains(">请核实企业反映的社保问题</textarea>"), "what was typed is kept");
+    assert!(html.contains("紧急程度：一般 → 紧急"), "the page shown again is the new state");
+    let detail = app.detail(&no, &dispatcher).await;
+    assert_eq!(detail["request"]["state"], "received", "not dispatched");
+    assert!(events_of(&detail, "dispatched").is_empty());
+
+    // Sent again from the page shown now, it is taken.
+    let fresh = form_version(&html);
+    assert_ne!(fresh, seen);
+    let form = [("version", fresh.as_str()), ("lead_unit", "rsj"), ("comment", "请核实企业反映的社保问题")];
+    let (status, location, _) = post_form(&app, &format!("/work/{no}/dispatch"), &dispatcher, &form).await;
+    assert_eq!((status, location), (StatusCode::SEE_OTHER, format!("/work/{no}")));
+    assert_eq!(app.detail(&no, &dispatcher).await["request"]["state"], "dispatched");
+}

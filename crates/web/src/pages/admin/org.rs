@@ -55,6 +55,8 @@ struct OrgPage {
     editing: bool,
     /// A deactivation waiting for the administrator's confirmation.
     confirm: Option<Confirm>,
+    /// Why the add/edit form was refused, shown beside it (other refusals are at the top).
+    form_error: Option<String>,
 }
 
 /// The unit a deactivation (撤销) asks to confirm.
@@ -124,7 +126,7 @@ async fn render_page<S: Store>(
     actor: &Actor,
     menu: &Menu,
     notice: Option<&'static str>,
-    error: Option<(StatusCode, String)>,
+    error: Option<Refusal>,
     form: UnitForm,
     confirm: Option<Confirm>,
 ) -> PageResult {
@@ -140,10 +142,15 @@ async fn render_page<S: Store>(
         .filter(|r| r.active)
         .map(|r| Choice::new(r.code.clone(), format!("{}{}", "　".repeat(r.depth), r.name), form.parent == r.code))
         .collect();
-    let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
+    let status = error.as_ref().map_or(StatusCode::OK, Refusal::status);
+    let (top_error, form_error) = match error {
+        Some(Refusal::Form((_, message))) => (None, Some(message)),
+        Some(Refusal::Page((_, message))) => (Some(message), None),
+        None => (None, None),
+    };
     let (layout, frame) =
-        Frame::new(app.calendar().missing_notice_warning(), actor, menu, "/admin/org", notice, error.map(|(_, m)| m));
-    let page = OrgPage { layout, frame, rows: tree(&units), form, kinds, parents, editing, confirm };
+        Frame::new(app.calendar().missing_notice_warning(), actor, menu, "/admin/org", notice, top_error);
+    let page = OrgPage { layout, frame, rows: tree(&units), form, kinds, parents, editing, confirm, form_error };
     Ok(render(status, &page))
 }
 
@@ -194,7 +201,21 @@ pub async fn save<S: Store>(
     };
     match saved {
         Ok(_) => Ok(done("/admin/org", "unit")),
-        Err(e) => render_page(&app, actor, &menu, None, Some(shown(e)?), form, None).await,
+        Err(e) => render_page(&app, actor, &menu, None, Some(Refusal::Form(shown(e)?)), form, None).await,
+    }
+}
+
+/// A refusal with its status and message: of the unit form, or of an action on the tree.
+enum Refusal {
+    Form((StatusCode, String)),
+    Page((StatusCode, String)),
+}
+
+impl Refusal {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::Form((status, _)) | Self::Page((status, _)) => *status,
+        }
     }
 }
 
@@ -225,12 +246,12 @@ pub async fn active<S: Store>(
     if !on && form.confirm != "1" {
         return match to_confirm(&app, &code).await {
             Ok(confirm) => render_page(&app, actor, &menu, None, None, empty(), Some(confirm)).await,
-            Err(e) => render_page(&app, actor, &menu, None, Some(shown(e)?), empty(), None).await,
+            Err(e) => render_page(&app, actor, &menu, None, Some(Refusal::Page(shown(e)?)), empty(), None).await,
         };
     }
     match app.org().set_unit_active(&code, on).await {
         Ok(_) => Ok(done("/admin/org", if on { "unit-on" } else { "unit-off" })),
-        Err(e) => render_page(&app, actor, &menu, None, Some(shown(e)?), empty(), None).await,
+        Err(e) => render_page(&app, actor, &menu, None, Some(Refusal::Page(shown(e)?)), empty(), None).await,
     }
 }
 

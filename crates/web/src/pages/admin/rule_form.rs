@@ -47,6 +47,9 @@ pub struct RowInput {
     /// The amount and clock of each of [`LIMITS`].
     limits: [(String, String); 5],
     delete: bool,
+    /// The 序号 typed to move the row (blank: where it is). Between equally specific rules the
+    /// later wins, so the order is part of the table.
+    order: String,
 }
 
 /// Why a row does not hold: beside a condition, beside a limit.
@@ -75,6 +78,15 @@ impl RowInput {
             review: code(rule.review.map(|r| if r { "1" } else { "0" })),
             limits,
             delete: false,
+            order: String::new(),
+        }
+    }
+
+    /// The 序号 typed (`Some(None)` when blank), `None` when it is no number.
+    fn position(&self) -> Option<Option<usize>> {
+        match self.order.trim() {
+            "" => Some(None),
+            typed => typed.parse::<usize>().ok().filter(|n| (1..=999).contains(n)).map(Some),
         }
     }
 
@@ -93,6 +105,7 @@ impl RowInput {
             "asker" => self.asker = value,
             "review" => self.review = value,
             "delete" => self.delete = value == "1",
+            "order" => self.order = value,
             _ => {
                 if let Some((name, part)) = field.rsplit_once('_')
                     && let Some(i) = limit(name)
@@ -113,6 +126,10 @@ impl RowInput {
             return Ok(None);
         }
         let mut errors = RowErrors::default();
+        if self.position().is_none() {
+            errors.row = Some("序号应为1到999的整数".into());
+            return Err(Box::new(errors));
+        }
         let mut limits = [None; 5];
         for (i, (amount, clock)) in self.limits.iter().enumerate() {
             match read_limit(amount, clock) {
@@ -190,8 +207,8 @@ fn read_limit(amount: &str, clock: &str) -> Result<Option<TimeLimit>, String> {
     Ok(Some(limit))
 }
 
-/// The rows of a posted form (`r{n}_{field}` names, in row order), or why
-/// the form cannot be read.
+/// The rows of a posted form (`r{n}_{field}` names) in the order their 序号
+/// say, or why the form cannot be read.
 pub fn rows_of(pairs: Vec<(String, String)>) -> Result<Vec<RowInput>, String> {
     let mut rows: BTreeMap<usize, RowInput> = BTreeMap::new();
     for (name, value) in pairs {
@@ -202,7 +219,33 @@ pub fn rows_of(pairs: Vec<(String, String)>) -> Result<Vec<RowInput>, String> {
         }
         rows.entry(n).or_default().set(field, value);
     }
-    Ok(rows.into_values().collect())
+    Ok(in_typed_order(rows.into_values().collect()))
+}
+
+/// The rows sorted by the 序号 typed: a row given another row's number goes
+/// before it, a blank or unreadable number keeps the row where it was. The
+/// numbers are then cleared (the rows are numbered by place again), except
+/// unreadable ones, which stay to be shown with their error.
+fn in_typed_order(rows: Vec<RowInput>) -> Vec<RowInput> {
+    let mut keyed: Vec<_> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let place = i + 1;
+            let wanted = row.position().flatten().unwrap_or(place);
+            ((wanted, wanted == place, i), row)
+        })
+        .collect();
+    keyed.sort_by_key(|(key, _)| *key);
+    keyed
+        .into_iter()
+        .map(|(_, mut row)| {
+            if row.position().is_some() {
+                row.order.clear();
+            }
+            row
+        })
+        .collect()
 }
 
 /// The rules the rows say, or each row's errors (one per row) when any does not hold.
@@ -234,6 +277,8 @@ pub struct RowView {
     pub review: Vec<Choice>,
     pub limits: Vec<LimitCell>,
     pub delete: bool,
+    /// The 序号 field: the row's number, or an unreadable number as typed.
+    pub order: String,
     pub error: Option<String>,
 }
 
@@ -275,6 +320,7 @@ pub fn views(rows: &[RowInput], errors: &[RowErrors]) -> Vec<RowView> {
                 review: choices(REVIEWS.iter().copied(), &row.review, "不规定"),
                 limits,
                 delete: row.delete,
+                order: if row.order.is_empty() { (n + 1).to_string() } else { row.order.clone() },
                 error: errors.row.clone(),
             }
         })
@@ -330,6 +376,27 @@ mod tests {
             (rule.contact, rule.reply),
             (Some(TimeLimit::working_hours(2)), Some(TimeLimit::natural_minutes(180)))
         );
+    }
+
+    #[test]
+    fn rows_move_to_the_number_typed() {
+        let row = |n: usize, days: &str, order: &str| {
+            [("reply_amount", days), ("reply_clock", "working_days"), ("order", order)]
+                .map(|(field, value)| (format!("r{n}_{field}"), value.to_owned()))
+        };
+        let days = |rows: &[RowInput]| rows.iter().map(|r| r.limits[3].0.clone()).collect::<Vec<_>>();
+        // The third row moved to 1 goes before the first; blank and unchanged numbers keep their place.
+        let form = [row(0, "1", "1"), row(1, "2", ""), row(2, "3", "1"), row(3, "4", "4")].concat();
+        let rows = rows_of(form).unwrap();
+        assert_eq!(days(&rows), ["3", "1", "2", "4"]);
+        assert!(rows.iter().all(|r| r.order.is_empty()), "numbered by place again");
+        // Past the end: last. Not a number: where it was, kept to be shown with its error.
+        let form = [row(0, "1", "9"), row(1, "2", "二"), row(2, "3", "3")].concat();
+        let rows = rows_of(form).unwrap();
+        assert_eq!(days(&rows), ["2", "3", "1"]);
+        let errors = read(&rows).unwrap_err();
+        assert_eq!(errors[0].row.as_deref(), Some("序号应为1到999的整数"));
+        assert_eq!(views(&rows, &errors)[0].order, "二");
     }
 
     #[test]
