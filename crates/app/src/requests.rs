@@ -584,7 +584,13 @@ impl<'a, S: Store> Requests<'a, S> {
             }
             Step::Reclassify(body) => self.reclassification(caller, no, body).await?,
         };
-        let one = Acting { action, attachment_ids: input.attachment_ids, expected_version: input.expected_version };
+        let mut expected_version = input.expected_version;
+        if matches!(action, Action::Return { .. })
+            && let Some(request) = self.app.store().find(no.trim(), &scope).await?
+        {
+            expected_version = self.app.direct_line().check_request_return(&request, expected_version).await?;
+        }
+        let one = Acting { action, attachment_ids: input.attachment_ids, expected_version };
         let request = self.command(caller, no, scope.clone(), actor.clone(), one).await?;
         self.detail_of(&request, actor).await
     }

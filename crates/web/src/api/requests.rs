@@ -62,6 +62,8 @@ const ACTION_ERRORS: &[&str] = &[
     "unknown_category",
     "unknown_town",
     "time_limit_version_missing",
+    "direct_line_return_limit",
+    "version_changed",
 ];
 
 pub fn routes<S: Store>() -> Vec<Route<S>> {
