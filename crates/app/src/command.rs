@@ -742,14 +742,15 @@ impl<'a, S: Store> CommandCentres<'a, S> {
             .ok_or_else(|| AppError::invalid("unknown_unit", format!("没有编码为「{}」的单位或镇街", body.unit)))?;
         let ledger_ref = match body.ledger_ref.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
-            Some(r) => {
-                let Some((ty, key)) = r.split_once(':') else {
-                    return Err(AppError::invalid("unknown_ledger_item", "台账条目请写成「类型:编号」"));
-                };
-                if self.app.store().ledger_item(ty, key, &LedgerScope::All).await?.is_none() {
-                    return Err(AppError::invalid("unknown_ledger_item", format!("没有台账条目「{r}」")));
+            Some(text) => {
+                let item = self.app.ledgers().reference(text).await?;
+                if !centre.ledger_types.contains(&item.type_code) {
+                    return Err(AppError::invalid(
+                        "ledger_item_outside_centre",
+                        format!("台账条目「{text}」不属于{}的台账", centre.name),
+                    ));
                 }
-                Some(r.to_owned())
+                Some(item.reference())
             }
         };
         let def = TaskDef::new(&body.title, body.description.as_deref(), unit.id, body.working_days, ledger_ref)?;

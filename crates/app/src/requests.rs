@@ -254,7 +254,12 @@ impl<'a, S: Store> Requests<'a, S> {
     /// Takes in a validated request from any channel (the API, the portal,
     /// Open311): the deadlines come from the time-limit rules in force, then
     /// the store writes it.
+    /// A 台账编号 (`ledger_ref`) must name an existing ledger item (`422 unknown_ledger_item`).
     pub async fn take_in(&self, caller: &Caller, mut new: NewRequest) -> AppResult<Request> {
+        if let Some(text) = new.ledger_ref.take() {
+            let item = self.app.ledgers().reference(&text).await?;
+            new.ledger_ref = Some(item.reference());
+        }
         let now = self.app.now();
         self.set_deadlines(&mut new);
         if new.screening.is_none() && crate::screening::is_public_submission(caller) {

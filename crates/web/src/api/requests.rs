@@ -34,6 +34,7 @@ const INTAKE_ERRORS: &[&str] = &[
     "channel_required",
     "channel_not_allowed",
     "asker_mismatch",
+    "unknown_ledger_item",
 ];
 
 const ACTION_ERRORS: &[&str] = &[

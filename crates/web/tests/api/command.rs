@@ -320,6 +320,11 @@ async fn a_creek_moving_stage_moves_the_target_and_the_town_ranking() {
     assert_eq!(status, StatusCode::OK, "{moved}");
     let task =
         json!({ "title": "横涌完成整治", "unit": "guzhen", "working_days": 10, "ledger_ref": "creek:HY442000001" });
+    // The parks centre's office may not hang its task on the water centre's creek.
+    let parks = unit_handler(&app, "zrzyj", "zrzyj-handler").await;
+    let (status, e) = app.post("/api/v1/command/centres/parks/tasks", Some(&parks), task.clone()).await;
+    assert_eq!((status, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("ledger_item_outside_centre")));
+    assert!(e["message"].as_str().unwrap().contains("不属于村镇低效工业园改造指挥部的台账"), "{e}");
     let (status, task) = app.post("/api/v1/command/centres/water/tasks", Some(&office), task).await;
     assert_eq!(status, StatusCode::CREATED, "{task}");
     assert_eq!(task["ledger_link"], "/ledgers/creek/items/HY442000001");
