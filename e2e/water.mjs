@@ -11,11 +11,11 @@
 //
 //   node e2e/water.mjs http://127.0.0.1:8080
 //
-// The office's account (a handler of 市水务局) is made through the administrators' API; the dispatcher's
+// The office is the demo city's `water-office` (a handler of 市水务局, the centre's office unit); the dispatcher's
 // dispatch and close go through the API too (the portal story clicks those). Screenshots go to
 // target/screenshots/ (water-*). Any console error, page error or failed request fails it.
 
-import { act, apiSession, base, check, log, newPage, password, postJson, run, shot, signIn } from './harness.mjs';
+import { act, apiSession, base, check, log, newPage, postJson, run, shot, signIn } from './harness.mjs';
 import { workbook } from './xlsx.mjs';
 
 const OUTLETS = [1, 2, 3].map((n) => `HE000001442000GY000${n}`);
@@ -42,13 +42,6 @@ async function rankingRow(page, town) {
 
 async function targetFigure(page, name) {
   return (await page.locator('#target-table tbody tr', { hasText: name }).locator('.figure').textContent()).trim();
-}
-
-async function makeOfficeAccount() {
-  const admin = await apiSession('admin');
-  await postJson('/api/v1/admin/users', admin, {
-    username: 'water-office', display_name: '市水务局 指挥部办公室 何水清', role: 'handler', unit: 'swuj', password,
-  });
 }
 
 const CITY_TARGET = '全市入河排污口进入整治';
@@ -207,7 +200,6 @@ async function officeSeesProgress(office, before) {
 }
 
 async function story(browser) {
-  await makeOfficeAccount();
   const office = await newPage(browser, 'water office', { viewport: { width: 1280, height: 900 } });
   const before = await officeSetsTargetsAndTasks(office);
   const town = await newPage(browser, 'town handler', { viewport: { width: 1280, height: 900 } });
