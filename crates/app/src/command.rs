@@ -274,7 +274,8 @@ pub struct TaskDetail {
 /// A town's place in the ranking (沙场赛马).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RankingRow {
-    pub rank: u32,
+    /// The place among the towns measured; none (未计) for a town with nothing to measure, listed after them.
+    pub rank: Option<u32>,
     pub town: UnitRef,
     /// Mean completion of the town's own targets (each capped at 100 %), 0–100; none without targets.
     pub target_completion: Option<f64>,
@@ -288,8 +289,9 @@ pub struct RankingRow {
     /// last 100); none without items.
     pub ledger_progress: Option<f64>,
     pub ledger_items: u64,
-    /// Mean of the measures the town has, 0–100.
-    pub score: f64,
+    /// Mean of the measures the town has, 0–100; none (未计, not 0) without any: no targets of its
+    /// own, no task counted and no ledger item.
+    pub score: Option<f64>,
 }
 
 /// Task counts of a centre in the caller's task scope.
@@ -742,14 +744,15 @@ impl<'a, S: Store> CommandCentres<'a, S> {
             .ok_or_else(|| AppError::invalid("unknown_unit", format!("没有编码为「{}」的单位或镇街", body.unit)))?;
         let ledger_ref = match body.ledger_ref.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
-            Some(r) => {
-                let Some((ty, key)) = r.split_once(':') else {
-                    return Err(AppError::invalid("unknown_ledger_item", "台账条目请写成「类型:编号」"));
-                };
-                if self.app.store().ledger_item(ty, key, &LedgerScope::All).await?.is_none() {
-                    return Err(AppError::invalid("unknown_ledger_item", format!("没有台账条目「{r}」")));
+            Some(text) => {
+                let item = self.app.ledgers().reference(text).await?;
+                if !centre.ledger_types.contains(&item.type_code) {
+                    return Err(AppError::invalid(
+                        "ledger_item_outside_centre",
+                        format!("台账条目「{text}」不属于{}的台账", centre.name),
+                    ));
                 }
-                Some(r.to_owned())
+                Some(item.reference())
             }
         };
         let def = TaskDef::new(&body.title, body.description.as_deref(), unit.id, body.working_days, ledger_ref)?;
@@ -907,9 +910,9 @@ impl<'a, S: Store> CommandCentres<'a, S> {
             let ledger_progress = (items > 0).then(|| weighted * 100.0 / items as f64);
             let measures: Vec<f64> =
                 [target_completion, tasks_on_time, ledger_progress].into_iter().flatten().collect();
-            let score = if measures.is_empty() { 0.0 } else { measures.iter().sum::<f64>() / measures.len() as f64 };
+            let score = (!measures.is_empty()).then(|| measures.iter().sum::<f64>() / measures.len() as f64);
             rows.push(RankingRow {
-                rank: 0,
+                rank: None,
                 town,
                 target_completion: target_completion.map(round1),
                 targets: u32::try_from(own.len()).unwrap_or(u32::MAX),
@@ -917,19 +920,10 @@ impl<'a, S: Store> CommandCentres<'a, S> {
                 tasks_counted: counted,
                 ledger_progress: ledger_progress.map(round1),
                 ledger_items: items,
-                score: round1(score),
+                score: score.map(round1),
             });
         }
-        rows.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.town.code.cmp(&b.town.code)));
-        let mut rank = 0;
-        let mut last: Option<f64> = None;
-        for (i, row) in rows.iter_mut().enumerate() {
-            if last != Some(row.score) {
-                rank = u32::try_from(i + 1).unwrap_or(u32::MAX);
-                last = Some(row.score);
-            }
-            row.rank = rank;
-        }
+        place(&mut rows);
         Ok(rows)
     }
 
@@ -994,7 +988,7 @@ impl<'a, S: Store> CommandCentres<'a, S> {
         for r in &rows {
             export
                 .push(&[
-                    Cell::Number(f64::from(r.rank)),
+                    r.rank.map_or_else(|| Cell::Text("—".into()), |n| Cell::Number(f64::from(n))),
                     Cell::Text(r.town.name.clone()),
                     opt(r.target_completion),
                     Cell::Number(f64::from(r.targets)),
@@ -1002,7 +996,7 @@ impl<'a, S: Store> CommandCentres<'a, S> {
                     Cell::Number(f64::from(r.tasks_counted)),
                     opt(r.ledger_progress),
                     Cell::Number(r.ledger_items as f64),
-                    Cell::Number(r.score),
+                    r.score.map_or_else(|| Cell::Text(UNMEASURED.into()), Cell::Number),
                 ])
                 .map_err(sheet_error)?;
         }
@@ -1067,6 +1061,31 @@ impl<'a, S: Store> CommandCentres<'a, S> {
                 .map_err(sheet_error)?;
         }
         Ok((format!("{}工作台.xlsx", d.centre.name), export.finish().map_err(sheet_error)?))
+    }
+}
+
+/// What the ranking shows for a town with nothing to measure, in place of a score.
+pub const UNMEASURED: &str = "未计";
+
+/// Orders the ranking — measured towns by score (ties share a place, then by town code), then the
+/// towns with nothing to measure, unplaced — and numbers the places.
+fn place(rows: &mut [RankingRow]) {
+    rows.sort_by(|a, b| {
+        let by_score = match (a.score, b.score) {
+            (Some(x), Some(y)) => y.total_cmp(&x),
+            (x, y) => y.is_some().cmp(&x.is_some()),
+        };
+        by_score.then_with(|| a.town.code.cmp(&b.town.code))
+    });
+    let mut rank = 0;
+    let mut last: Option<f64> = None;
+    for (i, row) in rows.iter_mut().enumerate() {
+        let Some(score) = row.score else { continue };
+        if last != Some(score) {
+            rank = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            last = Some(score);
+        }
+        row.rank = Some(rank);
     }
 }
 

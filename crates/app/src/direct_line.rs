@@ -278,8 +278,15 @@ pub struct ItemView {
     /// Instructed, not answered, and past the instruction's time limit.
     pub overdue: bool,
     /// The viewer is the lead unit's staff and may send the instruction back (退回): the request is
-    /// dispatched or signed for, not yet answered.
+    /// dispatched or signed for, not yet answered, and the office has not refused its returns
+    /// `return_refusals_max` times.
     pub may_return: bool,
+    /// The office's refusals of the current unit's returns (驳回退回) since it was named.
+    pub return_refusals: u32,
+    /// Refusals after which the unit may no longer return the item (configured).
+    pub return_refusals_max: u32,
+    /// The limit is reached: the unit must handle the item or ask the office to escalate it.
+    pub returns_closed: bool,
     pub request: Option<ItemRequestView>,
     /// The approved reply.
     pub reply: Option<String>,
@@ -599,14 +606,34 @@ impl<'a, S: Store> DirectLine<'a, S> {
     /// The lead unit sends the instruction back (退回) with its reason: the request is returned and
     /// the item waits in the office's 单位退回 queue. Co-units: `403 not_lead_unit`; other units do
     /// not see the item (`404`).
+    /// `409 direct_line_return_limit` once the office refused the configured number of its returns.
     pub async fn return_to_office(&self, caller: &Caller, id: i64, body: ReturnBody) -> AppResult<ItemView> {
         self.load(caller, id).await?;
         let reason = direct_line::return_reason(&body.reason)?;
         let meta = caller.meta(self.app.now());
-        let (item, request) = self.app.store().return_item(id, reason, &caller.actor, &meta).await?;
+        let max = self.app.settings().direct_line_return_refusals;
+        let (item, request) = self.app.store().return_item(id, reason, max, &caller.actor, &meta).await?;
         self.app.live().publish_direct_line(item.id);
         self.app.live().published(request);
         Ok(self.view(item, &caller.actor))
+    }
+
+    /// A return (退单) of a direct-line request on the request's own page, checked as on the item's:
+    /// `409 direct_line_return_limit` once the office refused the configured number of the unit's
+    /// returns. Answers the request's version to act on, so that a refusal between this check and
+    /// the return makes the return fail (`409 version_changed`) instead of slipping past the limit.
+    pub(crate) async fn check_request_return(
+        &self,
+        request: &mashangban_domain::request::Request,
+        expected_version: Option<i64>,
+    ) -> AppResult<Option<i64>> {
+        if request.channel != Channel::DirectLine {
+            return Ok(expected_version);
+        }
+        let Some(item) = self.app.store().item_of_request(request.id).await? else { return Ok(expected_version) };
+        let refused = direct_line::refused_returns(item.events.iter().map(|e| e.action.as_str()));
+        direct_line::may_return_again(refused, self.app.settings().direct_line_return_refusals)?;
+        Ok(Some(expected_version.unwrap_or(request.version)))
     }
 
     /// The office puts a returned item before its leader again (重新呈报) for a new instruction.
@@ -869,7 +896,13 @@ impl<'a, S: Store> DirectLine<'a, S> {
     // ---- views -----------------------------------------------------------------------------
 
     fn view(&self, item: Item, viewer: &Actor) -> ItemView {
-        view(item, viewer, &self.app.caches().org(), &self.app.caches().categories(), self.app.now())
+        let context = ViewContext {
+            org: &self.app.caches().org(),
+            categories: &self.app.caches().categories(),
+            now: self.app.now(),
+            refusals_max: self.app.settings().direct_line_return_refusals,
+        };
+        view(item, viewer, &context)
     }
 }
 
@@ -946,11 +979,24 @@ fn progress(item: &Item) -> PublicProgress {
     }
 }
 
-fn view(item: Item, viewer: &Actor, org: &OrgTree, categories: &[Category], now: Instant) -> ItemView {
+/// What an item's view is drawn with besides the item.
+struct ViewContext<'a> {
+    org: &'a OrgTree,
+    categories: &'a [Category],
+    now: Instant,
+    /// Refused returns after which the unit may no longer return the item.
+    refusals_max: u32,
+}
+
+fn view(item: Item, viewer: &Actor, context: &ViewContext<'_>) -> ItemView {
+    let ViewContext { org, categories, now, refusals_max } = *context;
     let unmasked = viewer.has_role(&[Role::LeadersOffice]);
     let overdue = overdue(&item, now);
     let queue = item.state.queue(item.request.as_ref().map(|r| r.state));
-    let may_return = item.state == ItemState::Handling
+    let return_refusals = direct_line::refused_returns(item.events.iter().map(|e| e.action.as_str()));
+    let returns_closed = direct_line::may_return_again(return_refusals, refusals_max).is_err();
+    let may_return = !returns_closed
+        && item.state == ItemState::Handling
         && item
             .request
             .as_ref()
@@ -994,6 +1040,9 @@ fn view(item: Item, viewer: &Actor, org: &OrgTree, categories: &[Category], now:
         due_at: item.due_at.as_ref().map(format_instant),
         overdue,
         may_return,
+        return_refusals,
+        return_refusals_max: refusals_max,
+        returns_closed,
         request: item.request.map(|r| ItemRequestView {
             tracking_no: r.tracking_no,
             state: r.state.as_str(),

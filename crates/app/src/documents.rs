@@ -24,7 +24,8 @@
 //! - visit (photos and papers of a visit or walking-office session): read by
 //!   whoever reads the visit (`visits.read` in the enterprise scope); added and
 //!   withdrawn by those who plan and record visits (`visits.record`) in that
-//!   scope.
+//!   scope, while the visit is not cancelled: a cancelled visit's record is
+//!   closed, neither added to nor withdrawn from (`409 visit_cancelled`).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,7 @@ use mashangban_domain::document::{
     self as domain, DocumentFile, DocumentType, MAX_PER_OWNER, OwnerKind, size_text, unknown_document,
 };
 use mashangban_domain::time::format_instant;
+use mashangban_domain::visit::VisitState;
 use mashangban_store::{DocumentActor, DocumentOwner, DocumentRecord, Store};
 
 use crate::enforcement::{acts_for, forbidden, in_scope};
@@ -262,8 +264,10 @@ impl<'a, S: Store> Documents<'a, S> {
                     return Err(mashangban_domain::visit::visit_not_found().into());
                 }
                 // In the enterprise scope: the town's staff, the liaison cadres and the visit's lead.
-                self.app.visits().get(caller, owner.id).await?;
-                let add = if caller.may(Permission::RecordVisits) {
+                let visit = self.app.visits().get(caller, owner.id).await?;
+                let add = if visit.state == VisitState::Cancelled {
+                    Err(mashangban_domain::visit::visit_cancelled().into())
+                } else if caller.may(Permission::RecordVisits) {
                     Ok(())
                 } else {
                     Err(forbidden("not_visit_recorder", "只有可以记录走访的人员才能上传或撤回走访照片和附件"))

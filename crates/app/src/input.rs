@@ -53,7 +53,8 @@ pub struct IntakeInput {
     pub address: Option<String>,
     #[serde(default)]
     pub location: Option<PointInput>,
-    /// A ledger item (台账) of a campaign this request belongs to.
+    /// The ledger item (台账条目) of a campaign this request belongs to, as `type:key` (its page shows
+    /// it, e.g. `outlet:HE000001442000GY0001`); one that does not exist is `422 unknown_ledger_item`.
     #[serde(default)]
     pub ledger_ref: Option<String>,
 }

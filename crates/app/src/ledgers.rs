@@ -661,6 +661,23 @@ impl<'a, S: Store> Ledgers<'a, S> {
         Ok((loaded.ty, found, access.may_edit()))
     }
 
+    /// The item a request or a task names by its 台账编号 `type:key`, as the item's page gives it
+    /// (`ledger_ref`): `422 unknown_ledger_item` when no such item exists. Any item of any ledger: the
+    /// 12345 operator naming it at intake sees no ledger, and the link shows the request to those who
+    /// see the item.
+    pub(crate) async fn reference(&self, text: &str) -> AppResult<LedgerItem> {
+        let text = text.trim();
+        let shown: String = text.chars().take(60).collect();
+        let Some((code, key)) = text.split_once(':') else {
+            return Err(AppError::invalid(
+                "unknown_ledger_item",
+                format!("台账条目「{shown}」应写成「类型:编号」，如 outlet:HE000001442000GY0001"),
+            ));
+        };
+        let found = self.app.store().ledger_item(code.trim(), key.trim(), &LedgerScope::All).await?;
+        found.ok_or_else(|| AppError::invalid("unknown_ledger_item", format!("没有台账条目「{shown}」")))
+    }
+
     /// The type `code` and the caller's scope over its items.
     pub(crate) async fn scope_of(&self, caller: &Caller, code: &str) -> AppResult<(LedgerType, LedgerScope)> {
         let loaded = self.load(code).await?;
@@ -774,7 +791,7 @@ impl<'a, S: Store> Ledgers<'a, S> {
             .moves_for(&found.stage, &access.roles)
             .map(|m| MoveOption { to: m.to.clone(), name: move_name(ty, m) })
             .collect();
-        let ledger_ref = format!("{}:{}", ty.code(), found.key);
+        let ledger_ref = found.reference();
         let linked =
             self.app.store().ledger_linked_requests(&ledger_ref, &caller.actor.scope(), REQUESTS_SHOWN).await?;
         let caches = self.app.caches();
@@ -1087,7 +1104,7 @@ pub fn item_view(ty: &LedgerType, item: &LedgerItem, org: &OrgTree) -> ItemView 
         created_at: format_instant(&item.created_at),
         updated_at: format_instant(&item.updated_at),
         updated_by: item.updated_by.clone(),
-        ledger_ref: format!("{}:{}", ty.code(), item.key),
+        ledger_ref: item.reference(),
     }
 }
 

@@ -145,6 +145,9 @@ pub struct Settings {
     pub reset_codes_per_account_hour: u32,
     /// Password-reset codes requested per client address, per hour.
     pub reset_codes_per_address_hour: u32,
+    /// Refused returns (驳回退回) of one direct-line item after which its unit may no longer return it
+    /// (`direct_line_return_refusals` in the configuration file).
+    pub direct_line_return_refusals: u32,
 }
 
 impl Settings {
@@ -186,6 +189,7 @@ impl Default for Settings {
             sms_gateway: false,
             reset_codes_per_account_hour: 5,
             reset_codes_per_address_hour: 20,
+            direct_line_return_refusals: mashangban_domain::direct_line::RETURN_REFUSALS_DEFAULT,
         }
     }
 }

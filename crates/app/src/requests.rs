@@ -254,7 +254,12 @@ impl<'a, S: Store> Requests<'a, S> {
     /// Takes in a validated request from any channel (the API, the portal,
     /// Open311): the deadlines come from the time-limit rules in force, then
     /// the store writes it.
+    /// A 台账编号 (`ledger_ref`) must name an existing ledger item (`422 unknown_ledger_item`).
     pub async fn take_in(&self, caller: &Caller, mut new: NewRequest) -> AppResult<Request> {
+        if let Some(text) = new.ledger_ref.take() {
+            let item = self.app.ledgers().reference(&text).await?;
+            new.ledger_ref = Some(item.reference());
+        }
         let now = self.app.now();
         self.set_deadlines(&mut new);
         if new.screening.is_none() && crate::screening::is_public_submission(caller) {
@@ -584,7 +589,13 @@ impl<'a, S: Store> Requests<'a, S> {
             }
             Step::Reclassify(body) => self.reclassification(caller, no, body).await?,
         };
-        let one = Acting { action, attachment_ids: input.attachment_ids, expected_version: input.expected_version };
+        let mut expected_version = input.expected_version;
+        if matches!(action, Action::Return { .. })
+            && let Some(request) = self.app.store().find(no.trim(), &scope).await?
+        {
+            expected_version = self.app.direct_line().check_request_return(&request, expected_version).await?;
+        }
+        let one = Acting { action, attachment_ids: input.attachment_ids, expected_version };
         let request = self.command(caller, no, scope.clone(), actor.clone(), one).await?;
         self.detail_of(&request, actor).await
     }

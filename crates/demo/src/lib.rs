@@ -127,6 +127,8 @@ pub fn demo_users(data: &DemoData) -> Vec<DemoUser> {
         staff("service-centre", Role::ServiceCentre, unit("zwfw", UnitKind::Department), "麦淑仪"),
         // The statistics office (市统计局): keeps and publishes the statistics panel (数说).
         staff("statistics", Role::Statistician, unit("tjj", UnitKind::Department), "杨素琴"),
+        // The water command centre's office (水污染治理指挥部办公室), in 市水务局: targets, tasks, ledgers.
+        staff("water-office", Role::Handler, unit("swuj", UnitKind::Department), "何水清"),
         // Inside a unit (二次派单): a section (科室) of 市市场监管局, and 古镇镇 with one of its villages.
         staff("section", Role::Handler, unit("scjgj-djk", UnitKind::Subunit), "罗家明"),
         staff("town-handler", Role::Handler, unit("guzhen", UnitKind::Town), "区美玲"),
@@ -313,7 +315,11 @@ mod tests {
             (by_name("statistics").role, by_name("statistics").unit_code.as_deref()),
             (Role::Statistician, Some("tjj"))
         );
-        assert_eq!(users.len(), 16);
+        assert_eq!(
+            (by_name("water-office").role, by_name("water-office").unit_code.as_deref()),
+            (Role::Handler, Some("swuj"))
+        );
+        assert_eq!(users.len(), 17);
         for u in &users {
             if u.role.is_staff() {
                 assert!(data.unit(u.unit_code.as_deref().unwrap()).is_some(), "{}", u.username);

@@ -31,6 +31,9 @@ pub const DAYS_MAX: u32 = 60;
 pub const CO_UNITS_MAX: usize = 5;
 /// The tracking numbers' prefix (直通车).
 pub const PREFIX: &str = "ZTC";
+/// Refused returns (驳回退回) of one item by the office after which its unit may no longer return it,
+/// unless the configuration says otherwise (`direct_line_return_refusals`).
+pub const RETURN_REFUSALS_DEFAULT: u32 = 2;
 
 crate::labelled_enum!(
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
@@ -290,6 +293,35 @@ pub fn cannot_return(request: State) -> DomainError {
     )
 }
 
+/// The office's refusals of the current unit's returns (驳回退回) in an item's history (its actions,
+/// oldest first): those since the last instruction or re-dispatch, which may have named another unit.
+pub fn refused_returns<'a>(actions: impl IntoIterator<Item = &'a str>) -> u32 {
+    actions.into_iter().fold(0, |refused, action| match action {
+        "instructed" | "reinstructed" | "redispatched" => 0,
+        "return_refused" => refused + 1,
+        _ => refused,
+    })
+}
+
+/// Whether the unit may still return an item whose returns the office refused `refused` times, at
+/// most `max` allowed: a real 12345 office stops the back-and-forth there; the unit handles the item
+/// or asks the office to escalate it.
+///
+/// # Errors
+///
+/// `409 direct_line_return_limit`.
+pub fn may_return_again(refused: u32, max: u32) -> Result<(), DomainError> {
+    if refused < max {
+        return Ok(());
+    }
+    Err(DomainError::conflict(
+        "direct_line_return_limit",
+        format!(
+            "市领导办公室已驳回本单位对该批示件的退回{refused}次，不能再退回：请按批示办理，确有困难的请报市领导办公室协调或升级处理"
+        ),
+    ))
+}
+
 /// A rating and its comment by the asker.
 pub fn rating_comment(comment: Option<&str>) -> Result<Option<String>, DomainError> {
     optional_text("评价意见", comment, request::COMMENT_MAX)
@@ -407,5 +439,19 @@ mod tests {
         assert!(!ItemScope::Units(vec![3]).permits(Some(1), &[5]));
         assert!(ItemScope::Leader(7).permits(Some(7), &[]));
         assert!(!ItemScope::Leader(7).permits(Some(8), &[]));
+    }
+
+    #[test]
+    fn refused_returns_count_since_the_unit_was_last_named() {
+        let history = ["received", "submitted", "instructed", "returned", "return_refused", "returned"];
+        assert_eq!(refused_returns(history), 1);
+        let twice = ["instructed", "returned", "return_refused", "returned", "return_refused"];
+        assert_eq!(refused_returns(twice), 2);
+        let moved = ["instructed", "returned", "return_refused", "returned", "redispatched"];
+        assert_eq!(refused_returns(moved), 0, "a re-dispatch names another unit: it starts afresh");
+        assert!(may_return_again(1, 2).is_ok());
+        let e = may_return_again(2, 2).unwrap_err();
+        assert_eq!((e.code, e.message.contains("驳回本单位对该批示件的退回2次")), ("direct_line_return_limit", true));
+        assert_eq!(may_return_again(0, 0).unwrap_err().code, "direct_line_return_limit", "0 allows no return");
     }
 }

@@ -231,6 +231,12 @@ pub fn visit_not_planned(state: VisitState) -> DomainError {
     )
 }
 
+/// `409 visit_cancelled`: a cancelled visit's record is closed; its photos and papers are neither
+/// added nor withdrawn.
+pub fn visit_cancelled() -> DomainError {
+    DomainError::conflict("visit_cancelled", "这次走访已取消，不能再上传或撤回照片和附件")
+}
+
 /// Whether a visit planned at `planned_at` and still not recorded is overdue
 /// on `now` (a day's grace after the planned time).
 pub fn is_overdue(state: VisitState, planned_at: &Instant, now: &Instant) -> bool {

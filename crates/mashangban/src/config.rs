@@ -29,6 +29,9 @@ pub struct FileConfig {
     /// The weight of 按时完成任务率 (command-centre tasks done on time) in the units' composite score,
     /// beside the request rates' 100 (default 0: not scored; see docs/scoring.md).
     pub task_on_time_weight: Option<u32>,
+    /// Refused returns (驳回退回) of one direct-line item after which its unit may no longer return it
+    /// (default 2; see docs/direct-line.md).
+    pub direct_line_return_refusals: Option<u32>,
     /// The hotline printed on contact cards (default 12345).
     pub hotline: Option<String>,
     /// The file holding the key of contact cards' links (default `DATA_DIR/card-secret.key`).

@@ -502,6 +502,9 @@ async fn serve(
         change_retention_days: file.change_retention_days.unwrap_or(Settings::default().change_retention_days),
         inbox_retention_days: file.inbox_retention_days.unwrap_or(Settings::default().inbox_retention_days),
         task_on_time_weight: file.task_on_time_weight.unwrap_or_default(),
+        direct_line_return_refusals: file
+            .direct_line_return_refusals
+            .unwrap_or(mashangban_domain::direct_line::RETURN_REFUSALS_DEFAULT),
         trusted_proxies: file.trusted_proxies.clone().unwrap_or_default(),
         data_dir: Some(data_dir.to_path_buf()),
         min_free_disk_bytes: file

@@ -13,7 +13,7 @@ use mashangban_domain::direct_line::{
 use mashangban_domain::lifecycle::Action;
 use mashangban_domain::org::{Actor, Scope, UnitId};
 use mashangban_domain::personal_data::Keyring;
-use mashangban_domain::request::{NewRequest, Rating, Request, State};
+use mashangban_domain::request::{NewRequest, Rating, Request, RequestId, State};
 use mashangban_domain::time::Instant;
 use mashangban_store::backend;
 use mashangban_store::{
@@ -75,6 +75,11 @@ impl<D: Database> DirectLineStore for SqlStore<D> {
     async fn item_by_tracking_no(&self, no: &str) -> StoreResult<Option<Item>> {
         let no = no.to_owned();
         self.db.read(job(move |c| Box::pin(async move { load(c, Key::No(no), &ItemScope::All, false).await }))).await
+    }
+
+    async fn item_of_request(&self, request_id: RequestId) -> StoreResult<Option<Item>> {
+        let key = Key::Request(request_id);
+        self.db.read(job(move |c| Box::pin(async move { load(c, key, &ItemScope::All, false).await }))).await
     }
 
     async fn items(&self, filter: &ItemFilter) -> StoreResult<Vec<Item>> {
@@ -318,7 +323,14 @@ impl<D: Database> DirectLineStore for SqlStore<D> {
         self.db.write(instruct).await
     }
 
-    async fn return_item(&self, id: i64, reason: String, actor: &Actor, meta: &Meta) -> StoreResult<(Item, Request)> {
+    async fn return_item(
+        &self,
+        id: i64,
+        reason: String,
+        refusals_max: u32,
+        actor: &Actor,
+        meta: &Meta,
+    ) -> StoreResult<(Item, Request)> {
         let (actor, meta) = (actor.clone(), meta.clone());
         let back = job(move |c| {
             Box::pin(async move {
@@ -336,6 +348,8 @@ impl<D: Database> DirectLineStore for SqlStore<D> {
                 if !is_lead {
                     return Err(direct_line::not_lead_unit().into());
                 }
+                let refused = direct_line::refused_returns(current.events.iter().map(|e| e.action.as_str()));
+                direct_line::may_return_again(refused, refusals_max)?;
                 let command = Command {
                     tracking_no: request.tracking_no.clone(),
                     scope: Scope::All,
@@ -696,6 +710,8 @@ pub(crate) async fn event(
 enum Key {
     Id(i64),
     No(String),
+    /// The item a request was dispatched from.
+    Request(RequestId),
 }
 
 /// The scope rule (`ItemScope::permits`) as SQL on alias `d`.
@@ -787,6 +803,7 @@ async fn load(c: &dyn Conn, key: Key, scope: &ItemScope, lock: bool) -> StoreRes
     let key = match key {
         Key::Id(id) => format!("d.id = {}", args.push(id)),
         Key::No(no) => format!("d.tracking_no = {}", args.push(no.trim())),
+        Key::Request(id) => format!("d.request_id = {}", args.push(id)),
     };
     let scoped = scope_sql(scope, &mut args);
     let lock_sql = if lock { c.dialect().lock_rows("d") } else { String::new() };

@@ -147,6 +147,9 @@ pub trait DirectLineStore {
     /// One item by its tracking number (every item: the caller checks the check code).
     fn item_by_tracking_no(&self, no: &str) -> impl Future<Output = StoreResult<Option<Item>>> + Send;
 
+    /// The item a request was dispatched from, if any (any scope).
+    fn item_of_request(&self, request_id: RequestId) -> impl Future<Output = StoreResult<Option<Item>>> + Send;
+
     /// Items matching the filter, newest first.
     fn items(&self, filter: &ItemFilter) -> impl Future<Output = StoreResult<Vec<Item>>> + Send;
 
@@ -186,11 +189,13 @@ pub trait DirectLineStore {
     /// The lead unit sends an instructed item back (退回) with its reason: the request is returned
     /// (the lifecycle's 退单) and the item shows in the office's 单位退回 queue; both histories record
     /// it in one transaction. `404 direct_line_not_found`, `409 direct_line_wrong_state` (not
-    /// instructed, or the request not dispatched or signed for), `403 not_lead_unit`.
+    /// instructed, or the request not dispatched or signed for), `403 not_lead_unit`, `409
+    /// direct_line_return_limit` (the office refused `refusals_max` of the unit's returns already).
     fn return_item(
         &self,
         id: i64,
         reason: String,
+        refusals_max: u32,
         actor: &Actor,
         meta: &Meta,
     ) -> impl Future<Output = StoreResult<(Item, Request)>> + Send;

@@ -87,6 +87,13 @@ pub struct LedgerItem {
     pub updated_by: String,
 }
 
+impl LedgerItem {
+    /// How requests and tasks name the item (台账编号, their `ledger_ref`): `type:key`.
+    pub fn reference(&self) -> String {
+        format!("{}:{}", self.type_code, self.key)
+    }
+}
+
 /// What happened to an item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -145,6 +145,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
                 "command_office_only",
                 "unknown_unit",
                 "unknown_ledger_item",
+                "ledger_item_outside_centre",
                 "invalid_working_days",
                 "text_required",
                 "text_too_long",

@@ -176,6 +176,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .errors(&[
                 "direct_line_not_found",
                 "direct_line_wrong_state",
+                "direct_line_return_limit",
                 "not_lead_unit",
                 "text_required",
                 "text_too_long",

@@ -102,7 +102,7 @@ pub const OWNERS: &[OwnerRoutes] = &[
         detail: "/visits/",
         read: Some(Permission::ReadVisits),
         add: Some(Permission::RecordVisits),
-        errors: &["visit_not_found", "not_visit_recorder"],
+        errors: &["visit_not_found", "not_visit_recorder", "visit_cancelled"],
     },
 ];
 
@@ -170,6 +170,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
                 "not_leaders_office",
                 "not_onsite_party",
                 "not_visit_recorder",
+                "visit_cancelled",
                 "text_required",
             ]),
     );

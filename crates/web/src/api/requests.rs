@@ -34,6 +34,7 @@ const INTAKE_ERRORS: &[&str] = &[
     "channel_required",
     "channel_not_allowed",
     "asker_mismatch",
+    "unknown_ledger_item",
 ];
 
 const ACTION_ERRORS: &[&str] = &[
@@ -62,6 +63,8 @@ const ACTION_ERRORS: &[&str] = &[
     "unknown_category",
     "unknown_town",
     "time_limit_version_missing",
+    "direct_line_return_limit",
+    "version_changed",
 ];
 
 pub fn routes<S: Store>() -> Vec<Route<S>> {

@@ -320,6 +320,11 @@ async fn a_creek_moving_stage_moves_the_target_and_the_town_ranking() {
     assert_eq!(status, StatusCode::OK, "{moved}");
     let task =
         json!({ "title": "横涌完成整治", "unit": "guzhen", "working_days": 10, "ledger_ref": "creek:HY442000001" });
+    // The parks centre's office may not hang its task on the water centre's creek.
+    let parks = unit_handler(&app, "zrzyj", "zrzyj-handler").await;
+    let (status, e) = app.post("/api/v1/command/centres/parks/tasks", Some(&parks), task.clone()).await;
+    assert_eq!((status, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("ledger_item_outside_centre")));
+    assert!(e["message"].as_str().unwrap().contains("不属于村镇低效工业园改造指挥部的台账"), "{e}");
     let (status, task) = app.post("/api/v1/command/centres/water/tasks", Some(&office), task).await;
     assert_eq!(status, StatusCode::CREATED, "{task}");
     assert_eq!(task["ledger_link"], "/ledgers/creek/items/HY442000001");
@@ -357,20 +362,37 @@ async fn a_creek_moving_stage_moves_the_target_and_the_town_ranking() {
     assert!(row["ledger_progress"].as_f64().unwrap() > progress_before, "{row} vs {progress_before}");
     assert_eq!(row["rank"], 1);
     assert!(row["score"].as_f64().unwrap() > guzhen_row(&before)["score"].as_f64().unwrap());
+    // Towns with nothing to measure have no score and no place (null, not 0), after every measured town.
+    let ranking = after["ranking"].as_array().unwrap();
+    let first_unmeasured = ranking.iter().position(|r| r["score"].is_null()).expect("the city's other towns");
+    assert!(ranking[..first_unmeasured].iter().all(|r| r["score"].is_number() && r["rank"].is_u64()), "{after}");
+    assert!(ranking[first_unmeasured..].iter().all(|r| r["score"].is_null() && r["rank"].is_null()), "{after}");
+    let unmeasured = &ranking[first_unmeasured];
+    assert_eq!((unmeasured["targets"].as_u64(), unmeasured["ledger_items"].as_u64()), (Some(0), Some(0)));
 
-    // The ranking and the dashboard download as workbooks.
+    // The ranking and the dashboard download as workbooks; the ranking's unmeasured towns read 未计 there too.
     for path in ["/api/v1/command/centres/water/ranking/export", "/api/v1/command/centres/water/dashboard/export"] {
         let res = app.http.get(app.url(path)).header("cookie", &office.0).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::OK, "{path}");
         assert!(res.headers()["content-type"].to_str().unwrap().contains("spreadsheetml"));
         let bytes = res.bytes().await.unwrap();
         assert_eq!(&bytes[..2], b"PK", "{path}");
+        if path.contains("ranking") {
+            let mut book = mashangban_sheet::open_xlsx(&bytes, &mashangban_sheet::Limits::default()).unwrap();
+            let rows: Vec<mashangban_sheet::Row> = book.rows_by_name("镇街排名").unwrap().map(Result::unwrap).collect();
+            let town = unmeasured["town"]["name"].as_str().unwrap();
+            let line = rows.iter().find(|r| r.get(2) == &mashangban_sheet::Cell::Text(town.into())).unwrap();
+            assert_eq!(line.get(1), &mashangban_sheet::Cell::Text("—".into()), "{line:?}");
+            assert_eq!(line.get(9), &mashangban_sheet::Cell::Text("未计".into()), "{line:?}");
+        }
     }
     // The pages show the same.
     let page = app.http.get(app.url("/command/water")).header("cookie", &office.0).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(html.contains("中心组团河涌完成整治") && html.contains("1 / 3") && html.contains("target-form"), "{html}");
+    let table = &html[html.find("id=\"ranking-table\"").unwrap()..];
+    assert!(table.contains("<td>—</td>") && table.contains("未计"), "unmeasured towns on the page: {table}");
     let town_page = app.http.get(app.url("/command/water")).header("cookie", &guzhen.0).send().await.unwrap();
     assert!(!town_page.text().await.unwrap().contains("target-form"), "the office's forms are the office's");
     let task_page = app

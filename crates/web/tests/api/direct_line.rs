@@ -1097,12 +1097,68 @@ async fn the_office_refuses_a_units_return_the_unit_keeps_it_with_the_reason_and
     assert_eq!(detail["request"]["due_at"].as_str(), Some(later), "{detail}");
     assert_eq!(detail["request"]["supervision"]["due"].as_str(), Some(later), "{detail}");
 
-    // The request's own 驳回退单 by the office is the same step, in the item's history too.
-    app.act(&rno, "return", &handler, json!({ "reason": "仍认为不属本局职责" })).await;
-    app.act(&rno, "refuse-return", &office, json!({ "reason": "请按批示办理" })).await;
-    let item = app.get(&format!("/api/v1/direct-line/{id}"), Some(&office)).await.1;
+    // Refused twice, the default limit: the unit can no longer return it, on the item's page or the
+    // request's own; nothing is written and everyone's view of the item says so.
+    assert_eq!((item["return_refusals"].as_u64(), item["returns_closed"].as_bool()), (Some(2), Some(true)));
+    let again = json!({ "reason": "仍认为不属本局职责" });
+    let answer = app.post(&format!("/api/v1/direct-line/{id}/return"), Some(&handler), again.clone()).await;
+    assert_eq!(refused(&answer), (StatusCode::CONFLICT, Some("direct_line_return_limit")), "{}", answer.1);
+    assert!(answer.1["message"].as_str().unwrap().contains("不能再退回：请按批示办理"), "{}", answer.1);
+    let answer = app.post(&format!("/api/v1/requests/{rno}/return"), Some(&handler), again).await;
+    assert_eq!(refused(&answer), (StatusCode::CONFLICT, Some("direct_line_return_limit")), "{}", answer.1);
+    let seen = app.get(&format!("/api/v1/direct-line/{id}"), Some(&handler)).await.1;
+    assert_eq!((seen["may_return"].as_bool(), seen["queue"].as_str()), (Some(false), Some("instructed")), "{seen}");
+    assert_eq!(actions(&seen).last().map(String::as_str), Some("return_refused"), "nothing written: {seen}");
+    assert_eq!(app.detail(&rno, &office).await["request"]["state"].as_str(), Some("dispatched"));
+}
+
+#[tokio::test]
+async fn the_limit_on_refused_returns_is_configured_and_counts_refusals_on_the_requests_own_page_too() {
+    use super::browser::page;
+    let config = WebConfig { direct_line_return_refusals: 3, public_intakes_per_hour: 10_000, ..WebConfig::default() };
+    let app = spawn_with(config).await;
+    app.set_time("2026-03-02T10:00:00+08:00");
+    let office = app.login("leaders-office").await;
+    let leader = app.login("leader").await;
+    let handler = app.login("handler").await; // 市场监管局
+    let (id, instructed) = instructed_item(&app, &office, &leader, "餐饮店食品经营许可办理慢", "scjgj", &[]).await;
+    let rno = instructed["request"]["tracking_no"].as_str().unwrap().to_owned();
+    let item_path = format!("/api/v1/direct-line/{id}");
+    let back = json!({ "reason": "餐饮许可由行政审批局办理" });
+    let refusal = json!({ "reason": "属市场监管职责，请按批示办理" });
+
+    // The request's own 驳回退单 by the office is the same step, in the item's history and its count.
+    app.act(&rno, "return", &handler, back.clone()).await;
+    app.act(&rno, "refuse-return", &office, refusal.clone()).await;
+    let item = app.get(&item_path, Some(&office)).await.1;
     assert_eq!(actions(&item).last().map(String::as_str), Some("return_refused"), "{item}");
-    assert_eq!((item["queue"].as_str(), item["due_at"].as_str()), (Some("instructed"), Some(later)));
+    assert_eq!((item["return_refusals"].as_u64(), item["return_refusals_max"].as_u64()), (Some(1), Some(3)));
+    let (_, html) = page(&app, &format!("/direct-line/items/{id}"), &office).await;
+    assert!(
+        html.contains("id=\"return-refusals\"") && html.contains("已驳回主办单位的退回 1 次（至多 3 次）"),
+        "{html}"
+    );
+
+    // Two more rounds, the last refusal flagged on the office's form before it is made.
+    for round in 2..=3 {
+        app.post(&format!("{item_path}/return"), Some(&handler), back.clone()).await;
+        let (_, html) = page(&app, &format!("/direct-line/items/{id}"), &office).await;
+        assert_eq!(html.contains("id=\"last-refusal\""), round == 3, "round {round}: {html}");
+        let (status, item) = app.post(&format!("{item_path}/refuse-return"), Some(&office), refusal.clone()).await;
+        assert_eq!((status, item["return_refusals"].as_u64()), (StatusCode::OK, Some(round)), "{item}");
+    }
+
+    // Closed to the unit: no return form on its page but the reason why; the office's page says so too.
+    let (_, html) = page(&app, &format!("/direct-line/items/{id}"), &handler).await;
+    assert!(!html.contains("id=\"return-form\"") && html.contains("id=\"returns-closed\""), "{html}");
+    assert!(html.contains("主办单位不能再退回，须按批示办理"), "{html}");
+    let (_, html) = page(&app, &format!("/direct-line/items/{id}"), &office).await;
+    assert!(html.contains("已驳回主办单位的退回 3 次（至多 3 次）") && html.contains("主办单位不能再退回，须办理"));
+    let answer = app.post(&format!("/api/v1/requests/{rno}/return"), Some(&handler), back).await;
+    assert_eq!(refused(&answer), (StatusCode::CONFLICT, Some("direct_line_return_limit")), "{}", answer.1);
+    // The unit still handles it: it signs for it and replies.
+    app.act(&rno, "sign", &handler, json!({})).await;
+    app.act(&rno, "reply", &handler, json!({ "content": "已为该餐饮店办结食品经营许可。" })).await;
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::browser::{page, post_form};
-use crate::{App, Session, spawn, unit_handler};
+use crate::{App, Session, enterprise_complaint, spawn, unit_handler};
 
 /// An outlet of `town` with the `n`th sequence number, at `lon`, `lat`; monitored when `monitored`.
 fn outlet(n: u32, town: &str, monitored: bool, point: Option<(f64, f64)>) -> Value {
@@ -407,6 +407,24 @@ async fn the_item_page_edits_fields_with_history_and_a_request_taken_in_at_the_c
         ("title", "排污口排出黑水"),
         ("content", "工业大道排污口每天傍晚排出黑水，请查处。"),
     ];
+    // A 台账编号 naming no item is refused, at the console with the reason, and nothing is taken in.
+    let mut typo = intake;
+    typo[8] = ("ledger_ref", "outlet:HE000001442000GY9999");
+    let (status, _, html) = post_form(&app, "/console", &operator, &typo).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(html.contains("没有台账条目「outlet:HE000001442000GY9999」"), "{html}");
+    for wrong in ["HE000001442000GY0001", "creek:HE000001442000GY0001", "nosuch:x"] {
+        let mut body = enterprise_complaint();
+        body["ledger_ref"] = json!(wrong);
+        let (status, e) = app.post("/api/v1/requests", Some(&operator), body).await;
+        assert_eq!(
+            (status, e["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_ledger_item")),
+            "{e}"
+        );
+    }
+    let (_, listed) = app.get("/api/v1/requests", Some(&app.login("dispatcher").await)).await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 0, "nothing taken in: {listed}");
     let (status, location, html) = post_form(&app, "/console", &operator, &intake).await;
     assert!(status.is_redirection(), "{status} {html}");
     let no = location.split("done=").nth(1).unwrap().split('&').next().unwrap().to_owned();

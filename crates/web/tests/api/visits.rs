@@ -472,4 +472,25 @@ async fn a_visit_keeps_its_photos_for_those_who_see_it_each_upload_in_its_histor
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], format!("/visits/{id}#documents").as_str());
     assert_eq!(listed(&app, &path, &town).await.len(), 2);
+
+    // Cancelled, the visit's record is closed: nothing added or withdrawn, its documents still listed.
+    let (status, _) =
+        app.post(&format!("/api/v1/visits/{id}/cancel"), Some(&liaison), json!({ "reason": "企业停产" })).await;
+    assert_eq!(status, StatusCode::OK);
+    let refused = upload(&app, &path, &liaison, vec![("补拍.png", PNG.to_vec())], Some("现场照片")).await;
+    assert_eq!(
+        (refused.0, refused.1["code"].as_str()),
+        (StatusCode::CONFLICT, Some("visit_cancelled")),
+        "{}",
+        refused.1
+    );
+    assert!(refused.1["message"].as_str().unwrap().contains("已取消"), "{}", refused.1);
+    let (status, err) = app.post(&withdraw, Some(&liaison), json!({ "reason": "走访取消" })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("visit_cancelled")), "{err}");
+    assert_eq!(listed(&app, &path, &liaison).await.len(), 2, "nothing stored, nothing withdrawn");
+    let (_, shown) = app.get(&format!("/api/v1/visits/{id}"), Some(&liaison)).await;
+    let steps = shown["history"].as_array().unwrap().iter().filter(|e| e["action"] != "cancelled").count();
+    assert_eq!(steps, 5, "planned, three uploads and one withdrawal: {shown}");
+    let (_, html) = page(&app, &format!("/visits/{id}"), &liaison).await;
+    assert!(html.contains("车间现场.png") && !html.contains("id=\"document-form\""), "no upload form: {html}");
 }
