@@ -14,13 +14,13 @@ use sha2::{Digest, Sha256};
 use mashangban_domain::access::Permission;
 use mashangban_domain::lifecycle::{Action, Reclassify, check_permission};
 use mashangban_domain::org::{Actor, Scope, UnitId};
-use mashangban_domain::request::{Channel, NewRequest, Request, RequestId, RequestKind};
+use mashangban_domain::request::{Channel, Event, NewRequest, Request, RequestId, RequestKind};
 use mashangban_domain::time::Instant;
 use mashangban_domain::time_limit::{RuleSet, intake_deadlines};
 use mashangban_sheet::Cell;
 pub use mashangban_sheet::write::csv_line;
 use mashangban_sheet::write::{Export, WriteColumn};
-use mashangban_store::{Attachment, Command, ListFilter, ListOrder, NewAttachment, Store, Upload};
+use mashangban_store::{Attachment, Command, ListFilter, ListOrder, NewAttachment, Store, StoreResult, Upload};
 
 use crate::error::{AppError, AppResult, CurrentState, ErrorKind};
 use crate::input::{
@@ -802,6 +802,19 @@ impl<'a, S: Store> Requests<'a, S> {
     /// compared; a correct code gives its attempt back.
     pub async fn verified(&self, caller: &Caller, no: &str, code: Option<&str>) -> AppResult<Request> {
         let no = no.trim();
+        self.code_checked(caller, no, code, self.app.store().find(no, &Scope::All), |request| request).await
+    }
+
+    /// What `load` (not yet started) finds under tracking number `no`, if
+    /// `request_of` it carries the check code `code`; see [`Self::verified`].
+    async fn code_checked<T>(
+        &self,
+        caller: &Caller,
+        no: &str,
+        code: Option<&str>,
+        load: impl Future<Output = StoreResult<Option<T>>>,
+        request_of: impl Fn(&T) -> &Request,
+    ) -> AppResult<T> {
         let limiters = self.app.limiters();
         let address = caller.client_ip.as_deref().unwrap_or("-");
         let wanted = [(&limiters.lookup_request, no), (&limiters.lookup_address, address)];
@@ -809,7 +822,7 @@ impl<'a, S: Store> Requests<'a, S> {
             return Err(AppError::rate_limited("查询失败次数过多，请一小时后再试"));
         };
         let code = code.map(str::trim).unwrap_or_default();
-        let found = match self.app.store().find(no, &Scope::All).await {
+        let found = match load.await {
             Ok(found) => found,
             Err(e) => {
                 self.app.give_back(attempt).await;
@@ -817,9 +830,11 @@ impl<'a, S: Store> Requests<'a, S> {
             }
         };
         match found {
-            Some(r) if !code.is_empty() && constant_time_eq(r.check_code.as_bytes(), code.as_bytes()) => {
+            Some(found)
+                if !code.is_empty() && constant_time_eq(request_of(&found).check_code.as_bytes(), code.as_bytes()) =>
+            {
                 self.app.give_back(attempt).await;
-                Ok(r)
+                Ok(found)
             }
             _ => {
                 // The reserved attempt stays counted: it was a failure.
@@ -829,10 +844,13 @@ impl<'a, S: Store> Requests<'a, S> {
         }
     }
 
-    /// The asker's masked progress of their request.
+    /// The asker's masked progress of their request: the request and its
+    /// history read together (the busiest public read).
     pub async fn progress(&self, caller: &Caller, no: &str, code: Option<&str>) -> AppResult<Progress> {
-        let request = self.verified(caller, no, code).await?;
-        self.progress_of(request).await
+        let no = no.trim();
+        let load = self.app.store().find_with_history(no, &Scope::All);
+        let (request, events) = self.code_checked(caller, no, code, load, |(request, _)| request).await?;
+        self.progress_from(request, &events).await
     }
 
     /// The request of an asker's live progress stream, already verified by its check code.
@@ -842,10 +860,15 @@ impl<'a, S: Store> Requests<'a, S> {
 
     /// The asker's masked view with the request it was merged into, if any.
     pub async fn progress_of(&self, request: Request) -> AppResult<Progress> {
+        let events = self.app.store().history(request.id).await?;
+        self.progress_from(request, &events).await
+    }
+
+    /// The masked view of `request` with its `events`, and of the request it was merged into, if any.
+    async fn progress_from(&self, request: Request, events: &[Event]) -> AppResult<Progress> {
         let org = self.app.caches().org();
         let calendar = self.app.caches().calendar();
-        let events = self.app.store().history(request.id).await?;
-        let mut view = views::public_view(&request, &events, &org, &calendar);
+        let mut view = views::public_view(&request, events, &org, &calendar);
         let mut version = request.version;
         let parent = match request.merged_into {
             Some(parent_id) => self.app.store().find_by_id(parent_id, &Scope::All).await?,

@@ -79,6 +79,26 @@ pub fn insert_sql(dialect: Dialect, table: &str) -> String {
     dialect.params(format!("INSERT INTO {table} (tracking_no, title, content, received_at) VALUES (?1, ?2, ?3, ?4)"))
 }
 
+/// The name of the disk-flush baseline.
+pub const FSYNC_NAME: &str = "fsync: 4 KiB appended, then fdatasync (1 thread)";
+
+/// The disk's flush rate, what every durable commit waits for at least once:
+/// a 4 KiB page appended to a fresh file in `dir` and flushed (`fdatasync`),
+/// one at a time.
+pub fn fsyncs(dir: &Path, seconds: f64, max: u64) -> BenchResult<Measured> {
+    use std::io::Write;
+    let path = dir.join("baseline-fsync.bin");
+    let mut file = std::fs::File::create(&path).ctx("create the fsync baseline's file")?;
+    let page = [0x5a_u8; 4096];
+    let measured = repeat(FSYNC_NAME, seconds, max, |_| {
+        file.write_all(&page).ctx("fsync baseline write")?;
+        file.sync_data().ctx("fsync baseline flush")
+    });
+    drop(file);
+    let _ = std::fs::remove_file(&path);
+    measured
+}
+
 /// The n-th row of the intake baselines: (tracking number, title, content, received).
 pub fn insert_row(n: u64) -> (String, &'static str, String, &'static str) {
     let content = "我司上月提交经营范围变更申请，至今未办结，请尽快处理。".repeat(4);

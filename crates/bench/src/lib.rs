@@ -93,10 +93,13 @@ pub fn run(opts: &Options) -> BenchResult<Report> {
     drop(setup);
     let inputs = Inputs::read(&db)?;
     let baselines = Baselines {
+        fsync: baseline::fsyncs(&opts.work_dir, opts.seconds, opts.max_requests)?,
         intake: baseline::durable_inserts(&opts.work_dir, opts.seconds, opts.max_requests)?,
         group_by: baseline::group_by(&db, &inputs.from_ts, &inputs.to_ts, opts.seconds, opts.max_requests)?,
         dashboard: baseline::dashboard_group_by(&db, &inputs.from_ts, &inputs.to_ts, opts.seconds, opts.max_requests)?,
     };
+    print_baseline(&baselines.fsync);
+    print_baseline(&baselines.intake);
     let url = format!("sqlite://{}", db.display());
     let sqlite = measure(opts, "SQLite", (&url, opts.readers), (&inputs, &|| 0.0), baselines, || {
         load::sizes(&db).map(|(bytes, _, requests, _)| (bytes, requests))
@@ -127,10 +130,13 @@ fn run_postgres(opts: &Options, target: &PgTarget) -> BenchResult<PgRun> {
     let url = target.url();
     let (from, to, seconds, max) = (&inputs.from_ts, &inputs.to_ts, opts.seconds, opts.max_requests);
     let baselines = Baselines {
+        fsync: baseline::fsyncs(&opts.work_dir, seconds, max)?,
         intake: baseline::pg_durable_inserts(&url, seconds, max)?,
         group_by: baseline::pg_group_by(&url, from, to, seconds, max)?,
         dashboard: baseline::pg_dashboard_group_by(&url, from, to, seconds, max)?,
     };
+    print_baseline(&baselines.fsync);
+    print_baseline(&baselines.intake);
     let server = pg::describe(&url)?;
     let database_cpu = || pg::database_cpu_seconds(&target.database);
     let run = measure(opts, "PostgreSQL", (&url, target.connections), (&inputs, &database_cpu), baselines, || {
@@ -139,8 +145,10 @@ fn run_postgres(opts: &Options, target: &PgTarget) -> BenchResult<PgRun> {
     Ok(PgRun { database: target.database.clone(), server, connections: target.connections, load, run })
 }
 
-/// The same-run baselines of one database.
+/// The same-run baselines of one database (the HTTP no-op is measured
+/// against its server, with the scenarios).
 struct Baselines {
+    fsync: Measured,
     intake: Measured,
     group_by: Measured,
     dashboard: Measured,
@@ -167,12 +175,14 @@ fn measure(
     let result = drive(opts, &server, inputs, database_cpu);
     let (rss_end, rss_peak) = server.memory();
     server.stop();
-    let (scenarios, rss_after_start) = result?;
+    let (scenarios, http_noop, rss_after_start) = result?;
     let (db_bytes_end, requests_end) = size()?;
     Ok(Run {
         backend: backend.to_owned(),
         requests_at_start: inputs.requests,
         scenarios,
+        fsync: baselines.fsync,
+        http_noop,
         intake_baseline: baselines.intake,
         group_by: baselines.group_by,
         dashboard_group_by: baselines.dashboard,
@@ -266,13 +276,14 @@ fn strings(conn: &Connection, sql: &str) -> BenchResult<Vec<String>> {
     Ok(found)
 }
 
-/// Runs the scenarios on a runtime of their own; returns them and the server's RSS before the first.
+/// Runs the HTTP no-op baseline, then the scenarios, on a runtime of their own; returns the
+/// scenarios, the no-op and the server's RSS before the first.
 fn drive(
     opts: &Options,
     server: &Server,
     inputs: &Inputs,
     database_cpu: DatabaseCpu<'_>,
-) -> BenchResult<(Vec<Measured>, u64)> {
+) -> BenchResult<(Vec<Measured>, Measured, u64)> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().ctx("client runtime")?;
     let rss = server.memory().0;
     let measured = rt.block_on(async {
@@ -281,10 +292,31 @@ fn drive(
         let handler = scenarios::login(&client, addr, "handler", load::PASSWORD).await?;
         let dispatcher = scenarios::login(&client, addr, "dispatcher", load::PASSWORD).await?;
         let supervisor = scenarios::login(&client, addr, "supervisor", load::PASSWORD).await?;
-        let list = build(opts, inputs, addr, &handler, &dispatcher, &supervisor);
+        let mut list = vec![http_noop(opts, addr)];
+        list.extend(build(opts, inputs, addr, &handler, &dispatcher, &supervisor));
         scenarios::measure_each(&client, &list, (opts.seconds, opts.max_requests), &server.pid(), database_cpu).await
     })?;
-    Ok((measured, rss))
+    let mut measured = measured.into_iter();
+    let noop = measured.next().ok_or("the HTTP no-op was not measured")?;
+    print_baseline(&noop);
+    Ok((measured.collect(), noop, rss))
+}
+
+/// Shows a baseline that characterises the machine as soon as it is measured, before the scenarios.
+fn print_baseline(m: &Measured) {
+    eprintln!("mashangban-bench: baseline {}: {:.0} /s, p50 {} ms", m.name, m.per_second, report::ms(m.p50_ms));
+}
+
+/// The name of the HTTP no-op baseline.
+pub const HTTP_NOOP_NAME: &str = "HTTP no-op round trip (GET /healthz)";
+
+/// The cheapest round trip the server answers (`/healthz`: routing, the
+/// metrics layer, a tiny JSON body, no store), with as many clients as the
+/// read scenarios: what HTTP on loopback costs on this machine today.
+fn http_noop(opts: &Options, addr: std::net::SocketAddr) -> Scenario {
+    let url = format!("http://{addr}/healthz");
+    let make: scenarios::MakeRequest = Arc::new(move |c, _| c.get(url.as_str()));
+    Scenario { name: HTTP_NOOP_NAME.into(), clients: opts.read_clients, expect: 200, make }
 }
 
 fn build(

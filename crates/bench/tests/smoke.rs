@@ -60,6 +60,10 @@ fn the_benchmark_runs_end_to_end_at_a_tiny_scale() {
         md.contains("### PostgreSQL") && md.contains("single-row PostgreSQL") && !md.contains("no backend yet"),
         "{md}"
     );
+    for baseline in [mashangban_bench::baseline::FSYNC_NAME, mashangban_bench::HTTP_NOOP_NAME] {
+        assert_eq!(md.matches(&format!("| {baseline} |")).count(), 2, "{baseline} before each backend's scenarios");
+    }
+    assert!(md.find(mashangban_bench::HTTP_NOOP_NAME) < md.find("| public progress lookup |"), "baselines first");
     let docs = dir.path().join("benchmarks.md");
     report::write_docs(&docs, &report).unwrap();
     report::write_docs(&docs, &report).unwrap();
@@ -86,6 +90,10 @@ fn check_run(run: &Run, requests_at_start: u64) {
         run.intake_baseline.per_second > 0.0 && run.group_by.requests > 0 && run.dashboard_group_by.requests > 0,
         "{b}"
     );
+    assert!(run.fsync.requests > 0 && run.fsync.per_second > 0.0, "{b}: {:?}", run.fsync);
+    let noop = &run.http_noop;
+    assert!(noop.requests > 0 && noop.errors == 0 && noop.p50_ms > 0.0, "{b}: {noop:?}");
+    assert!(run.lookup_noop_ratio() > 0.0, "{b}");
     assert!(
         run.rss_peak > 0 && run.intake_ratio() > 0.0 && run.scoring_speedup() > 0.0 && run.dashboard_speedup() > 0.0,
         "{b}"

@@ -1,8 +1,11 @@
 //! The SQLite backend of the shared store: jobs run on the writer thread
 //! (group commit) or on the reader pool, over [`SqliteConn`].
 
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::pin;
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
@@ -78,23 +81,67 @@ pub struct SqliteConn<'a> {
     conn: &'a Mutex<Connection>,
 }
 
+/// Statement texts a thread keeps [`Known`] before it forgets them all (texts
+/// built at run time, e.g. `IN` lists, vary without end).
+const MAX_KNOWN_STATEMENTS: usize = 1_024;
+
+/// What a thread learned of a statement text: SQLite's form of it, and the
+/// names of its result's columns once asked for.
+struct Known {
+    sqlite_sql: String,
+    columns: OnceCell<Arc<[String]>>,
+}
+
+thread_local! {
+    /// The statements this thread ran, by their text. Jobs run only on the
+    /// writer and reader threads, long-lived and each serving one database, so asking SQLite for ~50 column names
+    /// and copying them (7 % of a public look-up's CPU) and rewriting the
+    /// placeholders happen once per statement text, not once per query.
+    static KNOWN: RefCell<HashMap<String, Rc<Known>>> = RefCell::new(HashMap::new());
+}
+
+/// This thread's [`Known`] of `sql`, learned now if new.
+fn known(sql: &str) -> Rc<Known> {
+    KNOWN.with_borrow_mut(|known| {
+        if let Some(found) = known.get(sql) {
+            return Rc::clone(found);
+        }
+        if known.len() >= MAX_KNOWN_STATEMENTS {
+            known.clear();
+        }
+        let learned = Rc::new(Known { sqlite_sql: sqlite_placeholders(sql), columns: OnceCell::new() });
+        known.insert(sql.to_owned(), Rc::clone(&learned));
+        learned
+    })
+}
+
+/// The names of the columns of `stmt`'s result, from `known` when they are
+/// the ones it learned (same count: a statement's columns come from its text
+/// and the schema, which migrations change only before any job runs).
+fn column_names(known: &Known, stmt: &rusqlite::Statement<'_>) -> Arc<[String]> {
+    let fresh = || -> Arc<[String]> { stmt.column_names().into_iter().map(str::to_owned).collect() };
+    let columns = known.columns.get_or_init(fresh);
+    if columns.len() == stmt.column_count() { Arc::clone(columns) } else { fresh() }
+}
+
 impl SqliteConn<'_> {
     fn run<T>(
         &self,
         sql: &str,
         args: &[Value],
-        f: impl FnOnce(&mut rusqlite::Statement<'_>, &[Bind<'_>]) -> rusqlite::Result<T>,
+        f: impl FnOnce(&mut rusqlite::Statement<'_>, &[Bind<'_>], &Known) -> rusqlite::Result<T>,
     ) -> StoreResult<T> {
+        let known = known(sql);
         let conn = lock(self.conn)?;
-        let mut stmt = conn.prepare_cached(&sqlite_placeholders(sql)).map_err(|e| statement_err(e, sql))?;
+        let mut stmt = conn.prepare_cached(&known.sqlite_sql).map_err(|e| statement_err(e, sql))?;
         let binds: Vec<Bind<'_>> = args.iter().map(Bind).collect();
-        f(&mut stmt, &binds).map_err(|e| statement_err(e, sql))
+        f(&mut stmt, &binds, &known).map_err(|e| statement_err(e, sql))
     }
 
     fn each(&self, sql: &str, args: &[Value], each: &mut dyn FnMut(Row) -> StoreResult<()>) -> StoreResult<()> {
         let mut outcome = Ok(());
-        self.run(sql, args, |stmt, binds| {
-            let columns: Arc<[String]> = stmt.column_names().into_iter().map(str::to_owned).collect();
+        self.run(sql, args, |stmt, binds, known| {
+            let columns = column_names(known, stmt);
             let width = columns.len();
             let mut rows = stmt.query(rusqlite::params_from_iter(binds))?;
             while let Some(row) = rows.next()? {
@@ -125,7 +172,7 @@ impl Conn for SqliteConn<'_> {
     }
 
     fn execute<'a>(&'a self, sql: &'a str, args: &'a [Value]) -> BoxFuture<'a, StoreResult<u64>> {
-        let result = self.run(sql, args, |stmt, binds| stmt.execute(rusqlite::params_from_iter(binds)));
+        let result = self.run(sql, args, |stmt, binds, _| stmt.execute(rusqlite::params_from_iter(binds)));
         Box::pin(std::future::ready(result.map(|n| n as u64)))
     }
 

@@ -155,6 +155,16 @@ pub trait RequestStore {
     /// The request's events, oldest first.
     fn history(&self, request_id: RequestId) -> impl Future<Output = StoreResult<Vec<Event>>> + Send;
 
+    /// A request by tracking number, if it exists and is in scope, with its
+    /// events oldest first: `find` and `history` in one read (one reader
+    /// hand-off on SQLite, one pooled connection on PostgreSQL), for the
+    /// public progress look-up (进度查询), the busiest read.
+    fn find_with_history(
+        &self,
+        tracking_no: &str,
+        scope: &Scope,
+    ) -> impl Future<Output = StoreResult<Option<(Request, Vec<Event>)>>> + Send;
+
     /// The comments of the reply events (stage replies, replies, closings) of each of the requests,
     /// oldest first: what the search index holds of a request's history, read for a page of requests
     /// at once instead of one history per request. Requests without any are absent.

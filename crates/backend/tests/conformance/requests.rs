@@ -30,6 +30,7 @@ on_both!(
     reply_texts_of_many_requests_agree_with_their_histories,
     intakes_during_dashboard_rebuilds_are_counted_once,
     screening_verdicts_decisions_repeats_and_settings_are_stored,
+    a_request_is_found_with_its_history_in_one_read,
 );
 
 /// Three departments, a town and a category.
@@ -527,4 +528,30 @@ async fn screening_verdicts_decisions_repeats_and_settings_are_stored<D: TestDb>
     assert_eq!(s.screening_settings().await.unwrap().unwrap().settings, second);
     let history: Vec<i64> = s.screening_settings_history(10).await.unwrap().iter().map(|v| v.version).collect();
     assert_eq!(history, [2, 1]);
+}
+
+/// The public look-up's one read: the request and its history as `find` and
+/// `history` read them; nothing for an unknown number or out of scope.
+async fn a_request_is_found_with_its_history_in_one_read<D: TestDb>() {
+    let f = Fixture::<D>::new().await;
+    let s = f.store();
+    let r = f.intake(s, false, 0).await;
+    let dispatch = Command {
+        tracking_no: r.tracking_no.clone(),
+        scope: Scope::All,
+        actor: staff(Role::Dispatcher, f.units[0]),
+        action: Action::Dispatch { lead: f.units[0], co: vec![], comment: None },
+        attachment_ids: Vec::new(),
+        meta: meta(1),
+        calendar: None,
+        expected_version: None,
+    };
+    s.act(dispatch).await.unwrap();
+    let (found, events) = s.find_with_history(&r.tracking_no, &Scope::All).await.unwrap().unwrap();
+    assert_eq!(Some(&found), s.find(&r.tracking_no, &Scope::All).await.unwrap().as_ref());
+    assert_eq!(events, s.history(r.id).await.unwrap());
+    assert_eq!(events.len(), 2);
+    assert!(s.find_with_history("ZS-NONE", &Scope::All).await.unwrap().is_none());
+    let elsewhere = Scope::Units { units: vec![f.units[1]], town: None };
+    assert!(s.find_with_history(&r.tracking_no, &elsewhere).await.unwrap().is_none());
 }

@@ -58,6 +58,18 @@ impl<D: Database> RequestStore for SqlStore<D> {
         self.db.read(job(move |c| Box::pin(query::history(c, request_id)))).await
     }
 
+    async fn find_with_history(&self, tracking_no: &str, scope: &Scope) -> StoreResult<Option<(Request, Vec<Event>)>> {
+        let (key, scope) = (Key::Tracking(tracking_no.to_owned()), scope.clone());
+        let read = job(move |c| {
+            Box::pin(async move {
+                let Some(request) = query::load(c, &key, &scope, false).await? else { return Ok(None) };
+                let events = query::history(c, request.id).await?;
+                Ok(Some((request, events)))
+            })
+        });
+        self.db.read(read).await
+    }
+
     async fn reply_texts(&self, request_ids: &[RequestId]) -> StoreResult<BTreeMap<RequestId, Vec<String>>> {
         if request_ids.is_empty() {
             return Ok(BTreeMap::new());

@@ -1,9 +1,12 @@
 //! The SQLite store against a real database file: atomic actions, refused
 //! actions that change nothing, scope in SQL agreeing with the domain's rule,
-//! group commit under concurrency, online backup, and the dashboard rollups
-//! against a direct count over the requests.
+//! group commit under concurrency, readers that survive a panicking job,
+//! online backup, and the dashboard rollups against a direct count over the
+//! requests.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::{Arc, Barrier};
 
 use chrono::Duration;
 use proptest::prelude::*;
@@ -15,9 +18,9 @@ use mashangban_domain::time::{Instant, parse_instant};
 use mashangban_domain::validation::{CreditCode, Phone};
 use mashangban_store::{
     CatalogStore, Command, DashboardQuery, DashboardStore, ListFilter, Meta, NewCategory, NewUnit, OrgStore,
-    RequestStore,
+    RequestStore, StoreError, StoreResult,
 };
-use mashangban_store_sqlite::{SqliteOptions, SqliteStore};
+use mashangban_store_sqlite::{Db, SqliteOptions, SqliteStore};
 
 struct Fixture {
     store: SqliteStore,
@@ -132,6 +135,67 @@ async fn backup_is_a_consistent_copy_that_opens() {
     let found = restored.find(&r.tracking_no, &Scope::All).await.unwrap().unwrap();
     assert_eq!(found, r);
     assert_eq!(restored.history(r.id).await.unwrap().len(), 1);
+}
+
+/// A read job that panics or fails answers its caller with an error, and
+/// every one of the readers goes on serving: each reader is made to panic
+/// once (inside a transaction it leaves open), then all of them serve at once.
+#[tokio::test]
+async fn a_panicking_or_failing_read_leaves_every_reader_serving() {
+    const READERS: usize = 3;
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("readers.db"), READERS).unwrap();
+    let failed = db.read(|_| -> StoreResult<i64> { Err(StoreError::backend("refused")) }).await;
+    assert!(failed.unwrap_err().to_string().contains("refused"));
+
+    // The barrier holds each job until all are running, so each reader takes exactly one.
+    let all_at_once = Arc::new(Barrier::new(READERS));
+    let panics = on_every_reader(&db, READERS, &all_at_once, |conn| {
+        conn.execute_batch("BEGIN; SELECT count(*) FROM sqlite_master;").unwrap();
+        panic!("a read job that panics");
+    });
+    for answer in within_ten_seconds(panics).await {
+        assert!(answer.unwrap_err().to_string().contains("panicked"));
+    }
+    let served = on_every_reader(&db, READERS, &all_at_once, |conn| {
+        assert!(conn.is_autocommit(), "the panicked job's transaction was ended");
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0)).map_err(StoreError::backend)
+    });
+    for answer in within_ten_seconds(served).await {
+        answer.unwrap();
+    }
+    let figures = db.reader_figures();
+    assert_eq!((figures.open, figures.idle, figures.waiting), (READERS as u64, READERS as u64, 0));
+}
+
+/// Runs `job` as `n` concurrent reads, each starting once all `n` run.
+fn on_every_reader(
+    db: &Db,
+    n: usize,
+    all_at_once: &Arc<Barrier>,
+    job: fn(&rusqlite::Connection) -> StoreResult<i64>,
+) -> Vec<tokio::task::JoinHandle<StoreResult<i64>>> {
+    (0..n)
+        .map(|_| {
+            let (db, all_at_once) = (db.clone(), Arc::clone(all_at_once));
+            tokio::spawn(async move {
+                db.read(move |conn| {
+                    all_at_once.wait();
+                    job(conn)
+                })
+                .await
+            })
+        })
+        .collect()
+}
+
+/// The answers of `reads`; a reader that stopped serving fails the test instead of hanging it.
+async fn within_ten_seconds(reads: Vec<tokio::task::JoinHandle<StoreResult<i64>>>) -> Vec<StoreResult<i64>> {
+    let mut answers = Vec::new();
+    for read in reads {
+        answers.push(tokio::time::timeout(std::time::Duration::from_secs(10), read).await.unwrap().unwrap());
+    }
+    answers
 }
 
 fn rusqlite_open(path: &std::path::Path) -> rusqlite::Connection {
