@@ -451,6 +451,7 @@ async fn ingest(
 
 /// A simulated data logger on its own connection.
 struct Device {
+    addr: SocketAddr,
     stream: TcpStream,
     reader: mashangban_hj212::FrameReader,
     point: BenchPoint,
@@ -461,7 +462,8 @@ impl Device {
     async fn connect(addr: SocketAddr, point: BenchPoint, seed: u64) -> BenchResult<Self> {
         let stream = TcpStream::connect(addr).await.ctx("connect a device")?;
         stream.set_nodelay(true).ctx("nodelay")?;
-        Ok(Self { stream, reader: mashangban_hj212::FrameReader::new(), point, rng: StdRng::seed_from_u64(seed) })
+        let reader = mashangban_hj212::FrameReader::new();
+        Ok(Self { addr, stream, reader, point, rng: StdRng::seed_from_u64(seed) })
     }
 
     /// Sends the packet of `minute` and waits for its answer: the latency in microseconds.
@@ -473,7 +475,9 @@ impl Device {
     }
 
     /// Packets of the minutes before `first` (one minute further back each), each sent once the last
-    /// is answered, until `deadline`: the latencies and the packets left unanswered.
+    /// is answered, until `deadline`: the latencies and the packets left unanswered. A packet left
+    /// unanswered is given up, as a data logger would: it connects again (so a late answer is not
+    /// taken for the next packet's) and goes on.
     async fn run_until(&mut self, deadline: tokio::time::Instant, first: Instant) -> (Vec<u64>, u64) {
         let (mut latencies, mut failed) = (Vec::new(), 0);
         let mut minute = first;
@@ -483,12 +487,19 @@ impl Device {
                 Some(micros) => latencies.push(micros),
                 None => {
                     failed += 1;
-                    break;
+                    if self.reconnect().await.is_err() {
+                        break;
+                    }
                 }
             }
             minute -= Duration::minutes(1);
         }
         (latencies, failed)
+    }
+
+    async fn reconnect(&mut self) -> BenchResult<()> {
+        *self = Self::connect(self.addr, self.point.clone(), self.rng.r#gen()).await?;
+        Ok(())
     }
 }
 
