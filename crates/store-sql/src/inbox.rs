@@ -21,7 +21,7 @@ use mashangban_store::{
 use crate::requests::query::{Key, load};
 use crate::rows;
 use crate::sql::{Args, Conn, Database, Row, bad, job};
-use crate::{SqlStore, args};
+use crate::{SqlStore, args, personal_data};
 
 /// What an event's entries are made from.
 pub struct Source<'a> {
@@ -203,7 +203,7 @@ async fn queue_copies(c: &dyn Conn, user: UserId, kind: InboxKind, entry: &Entry
             &args![
                 key.as_str(),
                 channel.as_str(),
-                recipient.as_str(),
+                personal_data::seal(c, personal_data::OUTBOX_RECIPIENT, &recipient),
                 format!("inbox.{}", kind.as_str()),
                 subject.as_deref(),
                 body.as_str(),

@@ -3,6 +3,7 @@
 //! Rows are written with events by `crate::outbox`.
 
 use mashangban_domain::notify::{NoticeChannel, Template, TemplateKey};
+use mashangban_domain::personal_data::Keyring;
 use mashangban_domain::time::Instant;
 use mashangban_store::backend;
 use mashangban_store::{NewWebhook, NotificationStore, OutboxItem, OutboxStatus, StoreResult, StoredTemplate, Webhook};
@@ -72,7 +73,11 @@ impl<D: Database> NotificationStore for SqlStore<D> {
             "SELECT {OUTBOX_COLUMNS} FROM outbox {filter} ORDER BY id DESC LIMIT {}",
             args.push(limit.clamp(1, 1000))
         );
-        self.db.read(job(move |c| Box::pin(async move { c.map(&sql, args.values(), outbox_item).await }))).await
+        self.db
+            .read(job(move |c| {
+                Box::pin(async move { c.map(&sql, args.values(), |row| outbox_item(row, c.personal_data())).await })
+            }))
+            .await
     }
 
     async fn retry_notification(&self, id: i64, now: Instant) -> StoreResult<OutboxItem> {
@@ -174,7 +179,7 @@ async fn claim(c: &dyn Conn, now: &Instant, lease_until: &Instant, limit: u32) -
                       ORDER BY next_attempt_at, id LIMIT $3{skip_locked})
          RETURNING {OUTBOX_COLUMNS}"
     );
-    let mut items = c.map(&sql, &args![now, lease_until, limit], outbox_item).await?;
+    let mut items = c.map(&sql, &args![now, lease_until, limit], |row| outbox_item(row, c.personal_data())).await?;
     items.sort_by_key(|i| i.id);
     Ok(items)
 }
@@ -185,7 +190,7 @@ async fn retry(c: &dyn Conn, id: i64, now: &Instant) -> StoreResult<OutboxItem> 
         "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $2 WHERE id = $1 AND status = 'failed'
          RETURNING {OUTBOX_COLUMNS}"
     );
-    if let Some(item) = c.map_opt(&sql, &args![id, now], outbox_item).await? {
+    if let Some(item) = c.map_opt(&sql, &args![id, now], |row| outbox_item(row, c.personal_data())).await? {
         return Ok(item);
     }
     if c.query_opt("SELECT 1 FROM outbox WHERE id = $1", &args![id]).await?.is_some() {
@@ -198,13 +203,14 @@ async fn retry(c: &dyn Conn, id: i64, now: &Instant) -> StoreResult<OutboxItem> 
 const OUTBOX_COLUMNS: &str = "id, idempotency_key, channel, recipient, template_key, subject, body, status, attempts, \
     next_attempt_at, last_error, created_at, sent_at, event_id, request_id";
 
-fn outbox_item(row: Row) -> StoreResult<OutboxItem> {
+/// An outbox row read with [`OUTBOX_COLUMNS`]; the recipient decrypted with `keys` (the connection's).
+fn outbox_item(row: Row, keys: Option<&Keyring>) -> StoreResult<OutboxItem> {
     let mut c = row.cols();
     Ok(OutboxItem {
         id: c.get()?,
         idempotency_key: c.get()?,
         channel: c.code(NoticeChannel::parse)?,
-        recipient: c.get()?,
+        recipient: personal_data::open(keys, personal_data::OUTBOX_RECIPIENT, c.get()?)?,
         template_key: c.get()?,
         subject: c.get()?,
         body: c.get()?,

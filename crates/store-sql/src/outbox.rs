@@ -77,7 +77,7 @@ pub(crate) async fn queue_direct(c: &dyn Conn, notice: &Direct<'_>) -> StoreResu
         &args![
             notice.key,
             notice.channel.as_str(),
-            notice.recipient,
+            personal_data::seal(c, personal_data::OUTBOX_RECIPIENT, notice.recipient),
             notice.template_key,
             notice.subject,
             notice.body,
@@ -221,7 +221,7 @@ async fn insert(c: &dyn Conn, event_id: i64, request: &Request, d: &Delivery, me
         &args![
             d.idempotency_key.as_str(),
             d.channel.as_str(),
-            d.recipient.as_str(),
+            personal_data::seal(c, personal_data::OUTBOX_RECIPIENT, &d.recipient),
             d.template_key,
             d.subject.as_deref(),
             d.body.as_str(),

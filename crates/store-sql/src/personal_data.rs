@@ -8,7 +8,8 @@
 //!
 //! Encrypted: the asker's contact on `requests`, direct-line askers, on-site
 //! service requests' contacts, enterprise contacts, liaison cadres' work
-//! phones and accounts' phone and e-mail ([`SEALED_TABLES`]), with a keyed
+//! phones, visits' attendees and notes, the outbox's recipients and
+//! accounts' phone and e-mail ([`SEALED_TABLES`]), with a keyed
 //! hash (HMAC-SM3) beside the columns looked up by equality.
 
 use std::sync::Arc;
@@ -31,6 +32,11 @@ pub const ONSITE_CONTACT_PHONE: &str = "onsite_requests.contact_phone";
 pub const ENTERPRISE_CONTACT_NAME: &str = "enterprises.contact_name";
 pub const ENTERPRISE_CONTACT_PHONE: &str = "enterprises.contact_phone";
 pub const LIAISON_WORK_PHONE: &str = "liaison_cadres.work_phone";
+/// A visit's attendees: the JSON array of the names of the people met, sealed as one text.
+pub const VISIT_ATTENDEES: &str = "visits.attendees";
+pub const VISIT_NOTES: &str = "visits.notes";
+/// Where a notice goes: a phone, an e-mail address or a webhook URL, kept until delivered and after.
+pub const OUTBOX_RECIPIENT: &str = "outbox.recipient";
 pub const USER_PHONE: &str = "users.phone";
 pub const USER_EMAIL: &str = "users.email";
 
@@ -68,6 +74,8 @@ pub const SEALED_TABLES: &[SealedTable] = &[
         hash: None,
     },
     SealedTable { table: "liaison_cadres", key: "user_id", fields: &[LIAISON_WORK_PHONE], hash: None },
+    SealedTable { table: "visits", key: "id", fields: &[VISIT_ATTENDEES, VISIT_NOTES], hash: None },
+    SealedTable { table: "outbox", key: "id", fields: &[OUTBOX_RECIPIENT], hash: None },
     SealedTable {
         table: "users",
         key: "id",

@@ -11,6 +11,7 @@ use chrono::Duration;
 use mashangban_domain::enterprise::{EnterpriseScope, enterprise_not_found};
 use mashangban_domain::lifecycle::Action;
 use mashangban_domain::org::{Actor, Scope};
+use mashangban_domain::personal_data::Keyring;
 use mashangban_domain::request::{Request, State};
 use mashangban_domain::time::Instant;
 use mashangban_domain::visit::{NewVisit, ProblemOutcome, VisitKind, VisitState, visit_not_found, visit_not_planned};
@@ -19,6 +20,7 @@ use mashangban_store::{
     VisitFilter, VisitRecord, VisitStore,
 };
 
+use crate::personal_data::{VISIT_ATTENDEES, VISIT_NOTES, open, open_opt, seal};
 use crate::requests::write::{self, Number};
 use crate::rows::json_text;
 use crate::sql::{Args, Conn, Database, Dialect, Row, job};
@@ -39,7 +41,7 @@ impl<D: Database> VisitStore for SqlStore<D> {
                     .scalar(
                         "INSERT INTO visits (kind, credit_code, town_id, planned_at, lead_user_id, purpose, units, state,
                             attendees, created_at, created_by, updated_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'planned', '[]', $8, $9, $8) RETURNING id",
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'planned', $10, $8, $9, $8) RETURNING id",
                         &args![
                             visit.kind.as_str(),
                             visit.credit_code.as_str(),
@@ -49,7 +51,8 @@ impl<D: Database> VisitStore for SqlStore<D> {
                             visit.purpose.as_deref(),
                             json_text(&visit.units)?,
                             &at,
-                            by.as_str()
+                            by.as_str(),
+                            seal(c, VISIT_ATTENDEES, "[]")
                         ],
                     )
                     .await?;
@@ -153,7 +156,13 @@ impl<D: Database> VisitStore for SqlStore<D> {
                 c.execute(
                     "UPDATE visits SET state = 'recorded', attendees = $2, notes = $3, visited_at = $4, updated_at = $5
                      WHERE id = $1",
-                    &args![id, json_text(&record.attendees)?, record.notes.as_str(), &record.visited_at, &meta.now],
+                    &args![
+                        id,
+                        seal(c, VISIT_ATTENDEES, &json_text(&record.attendees)?),
+                        seal(c, VISIT_NOTES, &record.notes),
+                        &record.visited_at,
+                        &meta.now
+                    ],
                 )
                 .await?;
                 let by = format!("{}（{}）", actor.name(), actor.role_str());
@@ -251,7 +260,8 @@ const VISIT_SELECT: &str = "SELECT v.id, v.kind, v.credit_code, e.name, v.town_i
         v.created_at, v.created_by, v.updated_at
      FROM visits v JOIN enterprises e ON e.credit_code = v.credit_code JOIN users u ON u.id = v.lead_user_id";
 
-fn visit(row: Row) -> StoreResult<Visit> {
+/// A visit read with [`VISIT_SELECT`]; the attendees and notes decrypted with `keys` (the connection's).
+fn visit(row: Row, keys: Option<&Keyring>) -> StoreResult<Visit> {
     let mut c = row.cols();
     Ok(Visit {
         id: c.get()?,
@@ -265,8 +275,8 @@ fn visit(row: Row) -> StoreResult<Visit> {
         purpose: c.get()?,
         units: c.json()?,
         state: c.code(VisitState::parse)?,
-        attendees: c.json()?,
-        notes: c.get()?,
+        attendees: attendees(keys, c.get()?)?,
+        notes: open_opt(keys, VISIT_NOTES, c.get()?)?,
         visited_at: c.get()?,
         cancel_reason: c.get()?,
         created_at: c.get()?,
@@ -275,6 +285,13 @@ fn visit(row: Row) -> StoreResult<Visit> {
         problems: Vec::new(),
         events: Vec::new(),
     })
+}
+
+/// The attendees' names from their stored (sealed) JSON array.
+fn attendees(keys: Option<&Keyring>, stored: String) -> StoreResult<Vec<String>> {
+    let json = open(keys, VISIT_ATTENDEES, stored)?;
+    serde_json::from_str(&json)
+        .map_err(|_| StoreError::backend(format!("{VISIT_ATTENDEES}: not a JSON array of names")))
 }
 
 const PROBLEM_SELECT: &str =
@@ -320,7 +337,9 @@ async fn load_with(c: &dyn Conn, id: i64, scope: EnterpriseScope, lock: bool) ->
     let scoped = visit_scope_sql(scope, &mut args);
     let lock = if lock { c.dialect().lock_rows("v") } else { String::new() };
     let sql = format!("{VISIT_SELECT} WHERE v.id = {key} AND {scoped}{lock}");
-    let Some(mut found) = c.map_opt(&sql, args.values(), visit).await? else { return Ok(None) };
+    let Some(mut found) = c.map_opt(&sql, args.values(), |row| visit(row, c.personal_data())).await? else {
+        return Ok(None);
+    };
     let problems = format!("{PROBLEM_SELECT} WHERE p.visit_id = $1 ORDER BY p.seq");
     found.problems = c.map(&problems, &args![id], problem).await?.into_iter().map(|(_, p)| p).collect();
     found.events = c
@@ -362,7 +381,7 @@ async fn list(c: &dyn Conn, f: &VisitFilter) -> StoreResult<Vec<Visit>> {
         "{VISIT_SELECT} WHERE {} ORDER BY v.planned_at DESC, v.id DESC LIMIT {limit}",
         conditions.join(" AND ")
     );
-    let mut visits = c.map(&sql, args.values(), visit).await?;
+    let mut visits = c.map(&sql, args.values(), |row| visit(row, c.personal_data())).await?;
     if visits.is_empty() {
         return Ok(visits);
     }

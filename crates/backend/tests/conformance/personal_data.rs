@@ -4,7 +4,8 @@
 //! plain rows from before encryption among them) keeps every request
 //! readable and findable, resuming after an interruption. The same for the
 //! other tables with personal data: direct-line askers, on-site contacts,
-//! enterprise contacts, cadres' work phones and accounts' phone and e-mail.
+//! enterprise contacts, cadres' work phones, visits' attendees and notes,
+//! the outbox's recipients and accounts' phone and e-mail.
 
 use mashangban_domain::direct_line::ItemScope;
 use mashangban_domain::enterprise::{EnterpriseInput, EnterpriseScope};
@@ -13,15 +14,17 @@ use mashangban_domain::onsite::{KnownItem, OnsiteDraft};
 use mashangban_domain::org::{Actor, Role, Scope};
 use mashangban_domain::personal_data::{Keyring, PersonalDataKey};
 use mashangban_domain::validation::Phone;
+use mashangban_domain::visit::{Lead, NewVisit, VisitKind};
 use mashangban_store::{
-    DirectLineStore, EnterpriseStore, InboxStore, LiaisonStore, ListFilter, NewUser, OnsiteStore, OrgStore,
-    PasswordResetStore, RequestStore, ServiceCentreInput, ServiceItemInput,
+    DirectLineStore, EnterpriseStore, InboxStore, LiaisonStore, ListFilter, NewPasswordReset, NewUser,
+    NotificationStore, OnsiteStore, OrgStore, PasswordResetStore, RequestStore, ServiceCentreInput, ServiceItemInput,
+    VisitFilter, VisitRecord, VisitStore,
 };
 use mashangban_store_sql::personal_data::SEALED_TABLES;
 use mashangban_store_sql::{SqlStore, StoreOptions};
 
 use crate::requests::Fixture;
-use crate::support::{TestDb, at, execute, meta, texts};
+use crate::support::{TestDb, at, execute, meta, staff, texts};
 
 on_both!(
     personal_data_is_stored_encrypted_and_found_by_phone,
@@ -198,7 +201,7 @@ async fn rotation_keeps_every_request_readable_and_resumes<D: TestDb>() {
 }
 
 /// Every encrypted column outside `requests`, raw.
-const OTHER_COLUMNS: [&str; 9] = [
+const OTHER_COLUMNS: [&str; 12] = [
     "SELECT name FROM direct_line_items",
     "SELECT phone FROM direct_line_items",
     "SELECT contact_name FROM onsite_requests",
@@ -208,10 +211,27 @@ const OTHER_COLUMNS: [&str; 9] = [
     "SELECT work_phone FROM liaison_cadres",
     "SELECT phone FROM users WHERE phone IS NOT NULL",
     "SELECT email FROM users WHERE email IS NOT NULL",
+    "SELECT attendees FROM visits",
+    "SELECT notes FROM visits",
+    "SELECT recipient FROM outbox",
 ];
 
-const PLAIN: [&str; 8] =
-    ["张建国", "13800138011", "陈嘉欣", "13800138000", "王经理", "0760-22338899", "13912340001", "li@example.gov.cn"];
+const PLAIN: [&str; 10] = [
+    "张建国",
+    "13800138011",
+    "陈嘉欣",
+    "13800138000",
+    "王经理",
+    "0760-22338899",
+    "13912340001",
+    "li@example.gov.cn",
+    ATTENDEE,
+    NOTES,
+];
+
+/// The person met on the visit, and the visit's notes that name them.
+const ATTENDEE: &str = "黄志强";
+const NOTES: &str = "黄志强反映用电报装慢，电话13800138022";
 
 /// The raw values of [`OTHER_COLUMNS`], each checked to start with `prefix` and hold no plain value.
 async fn assert_other_columns_sealed<D: TestDb>(store: &SqlStore<D>, prefix: &str) {
@@ -232,6 +252,7 @@ struct Rows {
     enterprise: String,
     cadre: i64,
     user: i64,
+    visit: i64,
 }
 
 /// Every row reads back plain, and the account is found by its phone (exactly).
@@ -248,6 +269,28 @@ async fn check_reads<D: TestDb>(store: &SqlStore<D>, rows: &Rows) {
     assert_eq!(contacts, (Some("13912340001".into()), Some("li@example.gov.cn".into())));
     assert_eq!(usernames(store.users_with_phone("13912340001").await.unwrap()), ["li"]);
     assert!(store.users_with_phone("1391234000").await.unwrap().is_empty(), "exact match only");
+    let visit = store.visit(rows.visit, EnterpriseScope::All).await.unwrap().unwrap();
+    assert_eq!((visit.attendees, visit.notes.as_deref()), (vec![ATTENDEE.to_owned()], Some(NOTES)));
+    let outbox = store.list_outbox(None, 10).await.unwrap();
+    assert_eq!(outbox.iter().map(|o| o.recipient.as_str()).collect::<Vec<_>>(), ["13912340001"]);
+    let listed = store.visits(&VisitFilter::in_scope(EnterpriseScope::All)).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|v| (v.attendees.clone(), v.notes.clone())).collect::<Vec<_>>(),
+        [(vec![ATTENDEE.to_owned()], Some(NOTES.to_owned()))]
+    );
+}
+
+/// A visit by the cadre `lead` to the enterprise `credit_code`, recorded with its attendee and notes.
+async fn recorded_visit<D: TestDb>(store: &SqlStore<D>, credit_code: &str, lead: i64, town: i64) -> i64 {
+    let lead_as = Lead { role: Role::Liaison, level: Some(CadreLevel::Town) };
+    let plan =
+        NewVisit::new(VisitKind::Visit, credit_code.into(), at(60), lead, lead_as, Some("了解需求"), vec![]).unwrap();
+    let planned = store.plan_visit(plan, EnterpriseScope::All, at(0), "测试".into()).await.unwrap();
+    let record =
+        VisitRecord { visited_at: at(90), attendees: vec![ATTENDEE.into()], notes: NOTES.into(), problems: vec![] };
+    let actor = staff(Role::Liaison, town);
+    store.record_visit(planned.id, EnterpriseScope::All, record, &actor, &meta(100)).await.unwrap();
+    planned.id
 }
 
 fn user(username: &str, role: Role, phone: Option<&str>) -> NewUser {
@@ -296,6 +339,19 @@ async fn the_other_tables_are_stored_encrypted_found_and_rotated<D: TestDb>() {
         draft.check(&[KnownItem { id: permit.id, active: true }], crate::onsite::day("2026-03-02"), &|_| None).unwrap();
     let onsite = crate::onsite::new_request(centre.id, "A", onsite);
     let onsite = old.submit_onsite(onsite, at(0), crate::onsite::staff()).await.unwrap();
+    let visit = recorded_visit(old, &code, zhou.id, town).await;
+    // An SMS in the outbox, to the account's phone.
+    let reset = NewPasswordReset {
+        user_id: li.id,
+        code_hash: "hash".into(),
+        salt: "salt".into(),
+        created_at: at(0),
+        expires_at: at(10),
+        client_ip: None,
+        phone: "13912340001".into(),
+        sms_text: "验证码为123456".into(),
+    };
+    old.create_password_reset(reset).await.unwrap();
 
     // Stored as ciphertexts; the accounts' phones with their keyed hash.
     assert_other_columns_sealed(old, "v1:k1:").await;
@@ -304,7 +360,7 @@ async fn the_other_tables_are_stored_encrypted_found_and_rotated<D: TestDb>() {
     assert_eq!(hashes[2], None, "no phone, no hash");
 
     // Read back plain, and found by phone.
-    let rows = Rows { item: item.id, onsite: onsite.id, enterprise: code, cadre: zhou.id, user: li.id };
+    let rows = Rows { item: item.id, onsite: onsite.id, enterprise: code, cadre: zhou.id, user: li.id, visit };
     check_reads(old, &rows).await;
 
     // A row from before encryption: plain text and no hash.
@@ -312,13 +368,20 @@ async fn the_other_tables_are_stored_encrypted_found_and_rotated<D: TestDb>() {
         .await
         .unwrap();
     execute(old, "UPDATE direct_line_items SET name = '张建国'", vec![]).await.unwrap();
+    let plain_attendees = format!("[\"{ATTENDEE}\"]");
+    execute(old, "UPDATE visits SET attendees = $1, notes = $2", vec![plain_attendees.into(), NOTES.into()])
+        .await
+        .unwrap();
+    execute(old, "UPDATE outbox SET recipient = '13912340001'", vec![]).await.unwrap();
     assert_eq!(old.user_by_id(wang.id).await.unwrap().unwrap().phone.as_deref(), Some("13912340003"));
 
     // Rotation: the new key configured, the old one kept; resumed batch by batch.
     let both = &with_keys(&env.store, ring(("k2", 2), &[("k1", 1)]));
     assert_eq!(usernames(both.users_with_phone("13912340001").await.unwrap()), ["li"], "under the old hash");
-    let expected = [("direct_line_items", 1), ("onsite_requests", 1), ("enterprises", 1), ("liaison_cadres", 1)];
-    for (table, n) in expected.into_iter().chain([("users", 2)]) {
+    let expected =
+        [("direct_line_items", 1), ("onsite_requests", 1), ("enterprises", 1), ("liaison_cadres", 1), ("visits", 1)];
+    let expected = expected.into_iter().chain([("outbox", 1)]);
+    for (table, n) in expected.chain([("users", 2)]) {
         assert_eq!(pending(both, table).await, n, "{table}");
         assert_eq!(sweep(both, table, 1).await, u64::try_from(n).unwrap(), "{table}");
         assert_eq!(pending(both, table).await, 0, "{table}");

@@ -74,10 +74,25 @@ fn personal_data_is_encrypted_backed_up_encrypted_and_rotated() {
     let (ok, out, _) = with_env(&data, &["keys", "status"], &[("MASHANGBAN_PERSONAL_DATA_KEY", new_key.trim())]);
     assert!(ok && out.contains("当前密钥 k2") && out.contains("0 件"), "{out}");
     // Every table with personal data was rotated, the demo's accounts, enterprises and direct-line items too.
-    for table in ["requests", "direct_line_items", "onsite_requests", "enterprises", "liaison_cadres", "users"] {
+    let tables = [
+        "requests",
+        "direct_line_items",
+        "onsite_requests",
+        "enterprises",
+        "liaison_cadres",
+        "visits",
+        "outbox",
+        "users",
+    ];
+    for table in tables {
         assert!(out.contains(&format!("{table}: 0")), "{table}: {out}");
     }
-    for sql in ["SELECT phone FROM users WHERE phone IS NOT NULL", "SELECT phone FROM direct_line_items"] {
+    for sql in [
+        "SELECT phone FROM users WHERE phone IS NOT NULL",
+        "SELECT phone FROM direct_line_items",
+        "SELECT attendees FROM visits",
+        "SELECT notes FROM visits WHERE notes IS NOT NULL",
+    ] {
         let values = column(&db, sql);
         assert!(!values.is_empty() && values.iter().all(|v| v.starts_with("v1:k2:")), "{sql}: {values:?}");
     }

@@ -956,6 +956,7 @@ mod open311;
 mod openapi;
 mod ops;
 mod queues;
+mod scope;
 mod scores;
 mod screening;
 mod search;
