@@ -272,7 +272,7 @@ fn bulk_load(db: &Path, points: &[BenchPoint], count: u64, now: Instant, seed: u
                         .execute(params![point.id, point.mn, at, code, value, value * 0.95, value * 1.05, received])
                         .ctx("insert a reading")?;
                     written += 1;
-                    if written % LOAD_COMMIT_EVERY == 0 {
+                    if written.is_multiple_of(LOAD_COMMIT_EVERY) {
                         conn.execute_batch("COMMIT; BEGIN").ctx("commit")?;
                     }
                 }
