@@ -132,21 +132,23 @@ pub(crate) fn complaint(n: usize) -> Value {
 /// Reads server-sent events from a progress stream, keeping what arrives early.
 struct Progress {
     res: reqwest::Response,
-    buffer: String,
+    /// Bytes read and not yet cut into events (a chunk may end inside a character).
+    buffer: Vec<u8>,
 }
 
 impl Progress {
     async fn open(node: &Node, no: &str, code: &str) -> Self {
         let res = reqwest::get(format!("{}/track/{no}/events?code={code}", node.base)).await.unwrap();
         assert_eq!(res.status(), 200);
-        Self { res, buffer: String::new() }
+        Self { res, buffer: Vec::new() }
     }
 
     /// The data of the next `progress` event.
     async fn next(&mut self) -> Value {
         loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let event: String = self.buffer.drain(..end + 2).collect();
+            if let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
+                let raw: Vec<u8> = self.buffer.drain(..end + 2).collect();
+                let event = String::from_utf8(raw).unwrap();
                 if event.contains("event: progress") {
                     let data: Vec<&str> =
                         event.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
@@ -155,7 +157,7 @@ impl Progress {
                 continue;
             }
             let chunk = self.res.chunk().await.unwrap().expect("the stream stays open");
-            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+            self.buffer.extend_from_slice(&chunk);
         }
     }
 }

@@ -276,19 +276,7 @@ async fn two_concurrent_issues_of_one_step_pass_once() {
 
 /// Reads the stream until the next `project` event; answers its data.
 async fn next_project(res: &mut reqwest::Response) -> Value {
-    let mut text = String::new();
-    loop {
-        let chunk = res.chunk().await.unwrap().expect("the stream stays open");
-        text.push_str(std::str::from_utf8(&chunk).unwrap());
-        while let Some(end) = text.find("\n\n") {
-            let event: String = text.drain(..end + 2).collect();
-            if event.contains("event: project") {
-                let data: Vec<&str> =
-                    event.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
-                return serde_json::from_str(&data.join("\n")).unwrap();
-            }
-        }
-    }
+    next_event(res, "project").await.json()
 }
 
 #[tokio::test]

@@ -104,20 +104,8 @@ async fn run_browser_script_with(script: &'static str, args: &'static [&'static 
 
 /// Reads the stream until the next `progress` event; answers its id and data.
 async fn next_progress(res: &mut reqwest::Response) -> (i64, Value) {
-    let mut text = String::new();
-    loop {
-        let chunk = res.chunk().await.unwrap().expect("the stream stays open");
-        text.push_str(std::str::from_utf8(&chunk).unwrap());
-        let Some(end) = text.find("\n\n") else { continue };
-        let event: String = text.drain(..end + 2).collect();
-        if !event.contains("event: progress") {
-            continue;
-        }
-        let field = |name: &str| {
-            event.lines().filter_map(|l| l.strip_prefix(name)).map(str::trim_start).collect::<Vec<_>>().join("\n")
-        };
-        return (field("id:").parse().unwrap(), serde_json::from_str(&field("data:")).unwrap());
-    }
+    let event = next_event(res, "progress").await;
+    (event.id.parse().unwrap(), event.json())
 }
 
 #[tokio::test]

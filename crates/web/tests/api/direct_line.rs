@@ -546,21 +546,9 @@ async fn the_demo_items_load_once_in_every_state() {
 
 /// Reads the stream until the next `rows` event: its id (the list's digest) and data.
 async fn next_rows(res: &mut reqwest::Response) -> (String, Value) {
-    let mut text = String::new();
-    loop {
-        while let Some(end) = text.find("\n\n") {
-            let event: String = text.drain(..end + 2).collect();
-            if !event.contains("event: rows") {
-                continue;
-            }
-            let field = |name: &str| {
-                event.lines().filter_map(|l| l.strip_prefix(name)).map(str::trim_start).collect::<Vec<_>>().join("\n")
-            };
-            return (field("id:"), serde_json::from_str(&field("data:")).unwrap());
-        }
-        let chunk = res.chunk().await.unwrap().expect("the stream stays open");
-        text.push_str(std::str::from_utf8(&chunk).unwrap());
-    }
+    let event = next_event(res, "rows").await;
+    let data = event.json();
+    (event.id, data)
 }
 
 /// The next `rows` event within a few seconds.

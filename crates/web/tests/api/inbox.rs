@@ -178,18 +178,7 @@ async fn the_inbox_page_lists_marks_read_and_keeps_the_choice_of_copies() {
 
 /// Reads the stream until the next `count` event; answers its number.
 async fn next_count(res: &mut reqwest::Response) -> u64 {
-    let mut text = String::new();
-    loop {
-        let chunk = res.chunk().await.unwrap().expect("the stream stays open");
-        text.push_str(std::str::from_utf8(&chunk).unwrap());
-        while let Some(end) = text.find("\n\n") {
-            let event: String = text.drain(..end + 2).collect();
-            if event.contains("event: count") {
-                let data = event.lines().find_map(|l| l.strip_prefix("data:")).unwrap();
-                return data.trim().parse().unwrap();
-            }
-        }
-    }
+    next_event(res, "count").await.data.trim().parse().unwrap()
 }
 
 #[tokio::test]

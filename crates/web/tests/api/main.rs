@@ -234,6 +234,39 @@ fn resident_consultation() -> Value {
     })
 }
 
+/// One server-sent event: its `id:` and `data:` lines (several `data:` lines joined with newlines).
+struct SseEvent {
+    id: String,
+    data: String,
+}
+
+impl SseEvent {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.data).unwrap()
+    }
+}
+
+/// Reads a live stream until the next event named `name`. Events are cut from the bytes and decoded
+/// whole, since a chunk may end inside a character.
+async fn next_event(res: &mut reqwest::Response, name: &str) -> SseEvent {
+    let mut bytes = Vec::new();
+    loop {
+        while let Some(end) = bytes.windows(2).position(|w| w == b"\n\n") {
+            let raw: Vec<u8> = bytes.drain(..end + 2).collect();
+            let event = String::from_utf8(raw).unwrap();
+            if !event.lines().any(|l| l.strip_prefix("event:").is_some_and(|n| n.trim() == name)) {
+                continue;
+            }
+            let field = |prefix: &str| {
+                event.lines().filter_map(|l| l.strip_prefix(prefix)).map(str::trim_start).collect::<Vec<_>>().join("\n")
+            };
+            return SseEvent { id: field("id:"), data: field("data:") };
+        }
+        let chunk = res.chunk().await.unwrap().expect("the stream stays open");
+        bytes.extend_from_slice(&chunk);
+    }
+}
+
 fn timeline_kinds(view: &Value) -> Vec<String> {
     view["timeline"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap().to_owned()).collect()
 }

@@ -428,19 +428,7 @@ async fn the_pages_show_status_the_hourly_chart_and_dismiss_on_a_form() {
 
 /// The next `state` event of a live stream.
 async fn next_state(res: &mut reqwest::Response) -> Value {
-    let mut text = String::new();
-    loop {
-        let chunk = res.chunk().await.unwrap().expect("the stream stays open");
-        text.push_str(std::str::from_utf8(&chunk).unwrap());
-        while let Some(end) = text.find("\n\n") {
-            let event: String = text.drain(..end + 2).collect();
-            if event.contains("event: state") {
-                let data: Vec<&str> =
-                    event.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
-                return serde_json::from_str(&data.join("\n")).unwrap();
-            }
-        }
-    }
+    next_event(res, "state").await.json()
 }
 
 #[tokio::test]
