@@ -47,8 +47,12 @@ function watch(page, who) {
   page.on('pageerror', (err) => problems.push(`${who}: page error: ${err.message}`));
   page.on('requestfailed', (req) => {
     const reason = req.failure()?.errorText || '';
-    // An event stream (progress, the header's inbox count) is cut when its page goes away: that is not a failure.
-    if (/\/events(\?|$)/.test(req.url()) && reason.includes('ERR_ABORTED')) return;
+    // An event stream (progress, the header's inbox count) is cut when its page goes away, and a script's
+    // fetch still in flight (a suggestion, a look-up as one types) is dropped when the page navigates or the
+    // script aborts it for a newer one: the browser aborted them, not the server. A server's failure is an
+    // HTTP status (below) or another network error.
+    const aborted = reason.includes('ERR_ABORTED');
+    if (aborted && (/\/events(\?|$)/.test(req.url()) || ['fetch', 'xhr'].includes(req.resourceType()))) return;
     problems.push(`${who}: request failed: ${req.method()} ${req.url()} ${reason}`);
   });
   page.on('response', (res) => {
