@@ -240,11 +240,7 @@ fn minute_rows(rng: &mut StdRng) -> [(&'static str, f64); 3] {
 /// before `now`), the rest spread evenly over the other loading points' minutes before that day, in
 /// large transactions with the secondary indexes dropped and re-created from their own text.
 fn bulk_load(db: &Path, points: &[BenchPoint], count: u64, now: Instant, seed: u64) -> BenchResult<DeviceLoad> {
-    let conn = Connection::open(db).ctx("open the database for the bulk load")?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA cache_size = -1000000; PRAGMA temp_store = MEMORY;",
-    )
-    .ctx("load pragmas")?;
+    let conn = load::open_for_bulk_load(db)?;
     let indexes = load::drop_indexes(&conn, &["monitoring_readings"])?;
     let end = now.duration_trunc(Duration::minutes(1)).ctx("minute")? - Duration::days(1);
     let received = format_instant(&now);
@@ -281,12 +277,7 @@ fn bulk_load(db: &Path, points: &[BenchPoint], count: u64, now: Instant, seed: u
         conn.execute_batch("COMMIT").ctx("commit")?;
     }
     let copy_seconds = t0.elapsed().as_secs_f64();
-    let t1 = Clock::now();
-    for sql in &indexes {
-        conn.execute_batch(sql).ctx("re-create an index")?;
-    }
-    let index_seconds = t1.elapsed().as_secs_f64();
-    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA wal_checkpoint(TRUNCATE);").ctx("restore pragmas")?;
+    let index_seconds = load::finish_bulk_load(&conn, &indexes)?;
     let readings = count_readings(&conn)?;
     drop(conn);
     Ok(DeviceLoad {
@@ -662,11 +653,7 @@ impl DeviceReport {
             self.seconds,
             PROBE_EVERY.as_secs()
         );
-        let _ = writeln!(
-            md,
-            "| scenario | clients | requests | errors | throughput /s | p50 ms | p95 ms | p99 ms | max ms | server CPU ms/req | client CPU ms/req | baseline | ratio |"
-        );
-        let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
+        report::write_scenario_header(&mut md);
         let _ = writeln!(
             md,
             "{} | {:.0} readings/s raw | {:.0}% |",

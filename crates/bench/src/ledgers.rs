@@ -282,11 +282,7 @@ async fn rebuild_rollups(db: &Path, items: u64) -> BenchResult<f64> {
 /// row (its cell changes left out: the list, rollup and export do not read them), in transactions of
 /// [`COMMIT_EVERY`], with the tables' secondary indexes dropped and re-created from their own text.
 fn bulk_load(db: &Path, generator: &mut Generator<'_>, count: u64) -> BenchResult<LedgerLoad> {
-    let conn = Connection::open(db).ctx("open the database for the bulk load")?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA cache_size = -1000000; PRAGMA temp_store = MEMORY;",
-    )
-    .ctx("load pragmas")?;
+    let conn = load::open_for_bulk_load(db)?;
     let indexes = load::drop_indexes(&conn, &["ledger_items", "ledger_item_events"])?;
     let at = mashangban_domain::time::format_instant(&mashangban_domain::time::now());
     let t0 = Clock::now();
@@ -314,12 +310,7 @@ fn bulk_load(db: &Path, generator: &mut Generator<'_>, count: u64) -> BenchResul
         conn.execute_batch("COMMIT").ctx("commit")?;
     }
     let copy_seconds = t0.elapsed().as_secs_f64();
-    let t1 = Clock::now();
-    for sql in &indexes {
-        conn.execute_batch(sql).ctx("re-create an index")?;
-    }
-    let index_seconds = t1.elapsed().as_secs_f64();
-    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA wal_checkpoint(TRUNCATE);").ctx("restore pragmas")?;
+    let index_seconds = load::finish_bulk_load(&conn, &indexes)?;
     let items: i64 = conn.query_row("SELECT COUNT(*) FROM ledger_items", [], |r| r.get(0)).ctx("count")?;
     let events: i64 = conn.query_row("SELECT COUNT(*) FROM ledger_item_events", [], |r| r.get(0)).ctx("count")?;
     drop(conn);
@@ -578,11 +569,7 @@ impl LedgerReport {
             "- SQLite; each HTTP scenario: at most {} s, one client, as the administrator (every item in scope), after a short warm-up\n",
             self.seconds
         );
-        let _ = writeln!(
-            md,
-            "| scenario | clients | requests | errors | throughput /s | p50 ms | p95 ms | p99 ms | max ms | server CPU ms/req | client CPU ms/req | baseline | ratio |"
-        );
-        let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
+        report::write_scenario_header(&mut md);
         for s in &self.scenarios {
             let (base, ratio) = if s.name.starts_with("ledger rollup") {
                 (

@@ -76,23 +76,13 @@ pub fn load(opts: &LoadOptions, rt: &tokio::runtime::Runtime) -> BenchResult<Loa
     let t0 = Clock::now();
     rt.block_on(make_template(&opts.db, template, opts.seed))?;
     let template_seconds = t0.elapsed().as_secs_f64();
-    let conn = Connection::open(&opts.db).ctx("open the database for the bulk load")?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA cache_size = -1000000; PRAGMA temp_store = MEMORY;",
-    )
-    .ctx("load pragmas")?;
+    let conn = open_for_bulk_load(&opts.db)?;
     let tpl = Template::read(&conn)?;
     let indexes = drop_indexes(&conn, &["requests", "events", "request_units"])?;
     let t1 = Clock::now();
     let copied = copy_all(&conn, &tpl, opts.scale, opts.seed)?;
     let copy_seconds = t1.elapsed().as_secs_f64();
-    let t2 = Clock::now();
-    for sql in &indexes {
-        conn.execute_batch(sql).ctx("re-create an index")?;
-    }
-    let index_seconds = t2.elapsed().as_secs_f64();
-    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA cache_size = -32000; PRAGMA wal_checkpoint(TRUNCATE);")
-        .ctx("restore pragmas")?;
+    let index_seconds = finish_bulk_load(&conn, &indexes)?;
     drop(conn);
     let t3 = Clock::now();
     let (summary, dashboard, dashboard_seconds) = rt.block_on(rebuild_and_verify(&opts.db))?;
@@ -157,6 +147,30 @@ pub(crate) async fn open_with_org(db: &Path) -> BenchResult<(SqliteStore, mashan
     let hash = mashangban_web::auth::hash_password(PASSWORD).map_err(|e| e.message.to_string())?;
     mashangban_demo::load_users(&store, &data, &hash).await.ctx("demo users")?;
     Ok((store, data))
+}
+
+/// A connection for a bulk load: WAL, no fsync, a large cache (durability comes back in
+/// [`finish_bulk_load`]).
+pub(crate) fn open_for_bulk_load(db: &Path) -> BenchResult<Connection> {
+    let conn = Connection::open(db).ctx("open the database for the bulk load")?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA cache_size = -1000000; PRAGMA temp_store = MEMORY;",
+    )
+    .ctx("load pragmas")?;
+    Ok(conn)
+}
+
+/// Re-creates the indexes [`drop_indexes`] dropped, then puts durability back and checkpoints;
+/// answers the seconds the indexes took.
+pub(crate) fn finish_bulk_load(conn: &Connection, indexes: &[String]) -> BenchResult<f64> {
+    let started = Clock::now();
+    for sql in indexes {
+        conn.execute_batch(sql).ctx("re-create an index")?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA cache_size = -32000; PRAGMA wal_checkpoint(TRUNCATE);")
+        .ctx("restore pragmas")?;
+    Ok(seconds)
 }
 
 /// The store's own indexes on the bulk-loaded tables (not the UNIQUE ones), dropped for the load.

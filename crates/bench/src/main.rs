@@ -190,14 +190,7 @@ fn bench(cli: &Cli) -> Result<(), String> {
         delete_databases(&opts);
     }
     let report = result?;
-    let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-    std::fs::write(opts.work_dir.join(format!("report-{}.json", opts.scale)), json).map_err(|e| e.to_string())?;
-    println!("{}", report.markdown());
-    if cli.write_docs {
-        report::write_docs(&cli.docs, &report)?;
-        eprintln!("updated {}", cli.docs.display());
-    }
-    Ok(())
+    write_report(cli, &report, &opts.scale.to_string(), &report.docs_marker(), &report.markdown())
 }
 
 fn ledgers(cli: &Cli, items: u64, import_rows: u32) -> Result<(), String> {
@@ -215,17 +208,34 @@ fn ledgers(cli: &Cli, items: u64, import_rows: u32) -> Result<(), String> {
     };
     eprintln!("mashangban-bench: ledgers, {} outlets in {}", report::thousands(items), opts.work_dir.display());
     let result = mashangban_bench::ledgers::run(&opts);
+    let report = finish_sqlite_run(cli, &opts.db_path(), result)?;
+    write_report(cli, &report, &format!("ledgers-{items}"), &format!("ledgers={items}"), &report.markdown())
+}
+
+/// Deletes the run's SQLite file when `--delete-db` asks, whether the run succeeded or not.
+fn finish_sqlite_run<R>(cli: &Cli, db: &std::path::Path, result: Result<R, String>) -> Result<R, String> {
     if cli.delete_db {
         for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", opts.db_path().display()));
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
         }
     }
-    let report = result?;
-    let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-    std::fs::write(opts.work_dir.join(format!("report-ledgers-{items}.json")), json).map_err(|e| e.to_string())?;
-    println!("{}", report.markdown());
+    result
+}
+
+/// Writes the report as `report-{name}.json` in the work directory, prints its `markdown` and, with
+/// `--write-docs`, puts it in the docs' section `marker`.
+fn write_report<R: serde::Serialize>(
+    cli: &Cli,
+    report: &R,
+    name: &str,
+    marker: &str,
+    markdown: &str,
+) -> Result<(), String> {
+    let json = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
+    std::fs::write(cli.work_dir.join(format!("report-{name}.json")), json).map_err(|e| e.to_string())?;
+    println!("{markdown}");
     if cli.write_docs {
-        report::write_section(&cli.docs, &format!("ledgers={items}"), &report.markdown())?;
+        report::write_section(&cli.docs, marker, markdown)?;
         eprintln!("updated {}", cli.docs.display());
     }
     Ok(())
@@ -252,20 +262,8 @@ fn devices_run(cli: &Cli, devices: usize, readings: u64) -> Result<(), String> {
     );
     std::fs::create_dir_all(&opts.work_dir).map_err(|e| format!("{}: {e}", opts.work_dir.display()))?;
     let result = mashangban_bench::devices::run(&opts);
-    if cli.delete_db {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", opts.db_path().display()));
-        }
-    }
-    let report = result?;
-    let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-    std::fs::write(opts.work_dir.join(format!("report-devices-{devices}.json")), json).map_err(|e| e.to_string())?;
-    println!("{}", report.markdown());
-    if cli.write_docs {
-        report::write_section(&cli.docs, &format!("devices={devices}"), &report.markdown())?;
-        eprintln!("updated {}", cli.docs.display());
-    }
-    Ok(())
+    let report = finish_sqlite_run(cli, &opts.db_path(), result)?;
+    write_report(cli, &report, &format!("devices-{devices}"), &format!("devices={devices}"), &report.markdown())
 }
 
 /// Removes the SQLite file and drops the PostgreSQL database of the run.

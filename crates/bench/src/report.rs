@@ -225,11 +225,7 @@ impl Run {
 
     fn write_scenarios(&self, md: &mut String) {
         self.write_baselines(md);
-        let _ = writeln!(
-            md,
-            "| scenario | clients | requests | errors | throughput /s | p50 ms | p95 ms | p99 ms | max ms | server CPU ms/req | client CPU ms/req | baseline | ratio |"
-        );
-        let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
+        write_scenario_header(md);
         for s in &self.scenarios {
             let (base, ratio) = if s.name.starts_with("intake") {
                 (
@@ -436,6 +432,15 @@ impl PgRun {
     }
 }
 
+/// The head of a scenario table, whose rows are [`row`] plus a baseline and a ratio cell.
+pub(crate) fn write_scenario_header(md: &mut String) {
+    let _ = writeln!(
+        md,
+        "| scenario | clients | requests | errors | throughput /s | p50 ms | p95 ms | p99 ms | max ms | server CPU ms/req | client CPU ms/req | baseline | ratio |"
+    );
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
+}
+
 pub(crate) fn row(s: &Measured) -> String {
     let server_cpu = if s.database_cpu_ms > 0.0 {
         format!("{:.2} + {:.2}", s.server_cpu_ms, s.database_cpu_ms)
@@ -485,7 +490,14 @@ const DOC_HEAD: &str = "# Benchmarks\n\nWritten by `mashangban-bench --write-doc
 
 /// Puts the report's section into the docs file, replacing the section of the same scale.
 pub fn write_docs(path: &Path, report: &Report) -> BenchResult<()> {
-    write_section(path, &format!("scale={}", report.scale), &report.markdown())
+    write_section(path, &report.docs_marker(), &report.markdown())
+}
+
+impl Report {
+    /// The marker of its section in the docs file.
+    pub fn docs_marker(&self) -> String {
+        format!("scale={}", self.scale)
+    }
 }
 
 /// Puts `markdown` into the docs file between the markers `<!-- bench {marker} begin/end -->`,
