@@ -777,7 +777,7 @@ async fn insert_readings_once<'r>(
                 args.push(r.point_id),
                 args.push(r.mn.as_str()),
                 args.push(r.kind.cn()),
-                args.push(&r.data_time),
+                args.push(r.data_time),
                 args.push(r.parameter.as_str()),
                 args.push(r.value),
                 args.push(r.min),

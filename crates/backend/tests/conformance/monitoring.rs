@@ -50,6 +50,13 @@ async fn bureau<D: TestDb>(env: &Env<D>) -> i64 {
     s.upsert_unit(unit("sthjj", UnitKind::Department, None)).await.unwrap().id
 }
 
+/// Point WS-1 (device MN0001) of the environment bureau.
+async fn point_ws1<D: TestDb>(env: &Env<D>) -> mashangban_store::MonitoringPoint {
+    let unit_id = bureau(env).await;
+    let input = PointInput::new(draft("WS-1", "MN0001", unit_id)).unwrap();
+    env.store().create_monitoring_point(input, "h".into(), t0(), desk()).await.unwrap()
+}
+
 async fn points_keep_their_history_and_refuse_clashes<D: TestDb>() {
     let env: Env<D> = D::create().await;
     let s = env.store();
@@ -108,11 +115,7 @@ fn reading(point: &mashangban_store::MonitoringPoint, minute: i64, parameter: &s
 async fn readings_are_stored_once_with_aggregates_and_alerts<D: TestDb>() {
     let env: Env<D> = D::create().await;
     let s = env.store();
-    let unit_id = bureau(&env).await;
-    let point = s
-        .create_monitoring_point(PointInput::new(draft("WS-1", "MN0001", unit_id)).unwrap(), "h".into(), t0(), desk())
-        .await
-        .unwrap();
+    let point = point_ws1(&env).await;
     // 09:00–10:59, one COD value a minute: 100 + minute; minute 50 is 150 (at the limit), 95 is 195 (over).
     let batch: Vec<NewReading> = (0..120).map(|m| reading(&point, m, "w01018", 100.0 + m as f64)).collect();
     let first = s.insert_readings(batch.clone(), at(121)).await.unwrap();
@@ -276,11 +279,7 @@ fn aggregates_of(readings: &[mashangban_store::StoredReading], prefix: usize) ->
 async fn the_hourly_rollup_answers_as_the_readings_do_over_any_range<D: TestDb>() {
     let env: Env<D> = D::create().await;
     let s = env.store();
-    let unit_id = bureau(&env).await;
-    let point = s
-        .create_monitoring_point(PointInput::new(draft("WS-1", "MN0001", unit_id)).unwrap(), "h".into(), t0(), desk())
-        .await
-        .unwrap();
+    let point = point_ws1(&env).await;
     // 26 hours of minute values (from 09:00 to 11:00 the next day), in batches of uneven sizes that
     // overlap (each batch repeats the last 7 minutes of the one before, with other values that must
     // be ignored) and carry a repeated key inside themselves; another parameter and the hour command
