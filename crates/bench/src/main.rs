@@ -94,7 +94,8 @@ enum Command {
     /// The online-monitoring scenario: monitoring points with their devices and a history of minute
     /// readings (a year of one point's), then the HJ 212 receiver under as many concurrent device
     /// connections, each sending its next minute packet once the last is answered, against raw
-    /// batched INSERTs of readings; alert latency to a watching page; a year's hourly aggregates
+    /// batched INSERTs of readings, then paced at half that rate for the latency of a receiver that
+    /// is not saturated; alert latency to a watching page; a year's hourly aggregates
     /// (SQLite). `--seconds`, `--work-dir`, `--seed`, `--readers`, `--delete-db`, `--write-docs`
     /// and `--docs` apply.
     Devices {

@@ -155,8 +155,8 @@ fn the_ledger_benchmark_runs_at_a_small_scale() {
 }
 
 /// The device scenario with 20 devices and a short history: every packet goes through the real
-/// receiver and is stored, the probe's alerts reach the live page, the aggregates answer (not timed
-/// against targets).
+/// receiver and is stored, closed loop and paced, the probe's alerts reach the live page, the
+/// aggregates answer (not timed against targets).
 #[test]
 fn the_device_benchmark_runs_at_a_small_scale() {
     use mashangban_bench::devices::{self, DeviceOptions};
@@ -181,6 +181,15 @@ fn the_device_benchmark_runs_at_a_small_scale() {
     let probe = report.alerts.requests + report.alerts_missed;
     assert_eq!(i.readings_stored, (i.packets.requests + 20 + probe) * 3, "every answered packet is stored: {i:?}");
     assert!(i.readings_per_second > 0.0 && i.server_cpu_ms_per_reading > 0.0, "{i:?}");
+    // The paced phase: fewer packets than the closed loop's, each stored, none of a minute sent before.
+    let paced = &report.paced;
+    assert!(paced.packets.requests > 0 && paced.unanswered == 0, "{paced:?}");
+    assert!(paced.packets.per_second < i.packets.per_second, "{paced:?} against {i:?}");
+    assert_eq!(
+        paced.readings_stored,
+        (paced.packets.requests + 20) * 3,
+        "no duplicate of the closed loop's: {paced:?}"
+    );
     assert!(report.baseline.requests > 0 && report.ingest_ratio() > 0.0);
     assert!(probe >= 2 && report.alerts_missed == 0, "every probe alert shows on the page: {:?}", report.alerts);
     assert!(report.aggregates.requests > 0 && report.aggregates.errors == 0, "{:?}", report.aggregates);

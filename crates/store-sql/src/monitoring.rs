@@ -8,9 +8,9 @@ use mashangban_domain::error::DomainError;
 use mashangban_domain::inbox::{Notice, NoticeEvent};
 use mashangban_domain::monitoring::{
     AlertState, Bucket, MAX_READINGS_PER_BATCH, NewReading, OutageKind, ParkInput, PointInput, PointKind, ReadingKind,
-    alert_not_found, park_not_found, point_not_found, valid_flag,
+    alert_not_found, hour_key, park_not_found, point_not_found, valid_flag, whole_hours,
 };
-use mashangban_domain::time::Instant;
+use mashangban_domain::time::{Instant, format_instant};
 use mashangban_store::{
     ChangeEntity, MonitoringActor, MonitoringAlert, MonitoringDevice, MonitoringEvent, MonitoringOutage,
     MonitoringPark, MonitoringPoint, MonitoringStore, ReadingAggregate, ReadingQuery, ReceiverCount, StoreError,
@@ -138,30 +138,7 @@ impl<D: Database> MonitoringStore for SqlStore<D> {
     }
 
     async fn reading_aggregates(&self, query: ReadingQuery, bucket: Bucket) -> StoreResult<Vec<ReadingAggregate>> {
-        let read = job(move |c| {
-            Box::pin(async move {
-                // Stored instants are all written in +08:00 with the same width, so a
-                // prefix of the text is the local hour or day.
-                let key = format!("substr(data_time, 1, {})", bucket.prefix_len());
-                let sql = format!(
-                    "SELECT {key}, COUNT(*), MIN(value), AVG(value), MAX(value) FROM monitoring_readings
-                     WHERE point_id = $1 AND parameter = $2 AND cn = $3 AND data_time >= $4 AND data_time < $5
-                     GROUP BY {key} ORDER BY {key}"
-                );
-                let values = args![query.point_id, query.parameter.as_str(), query.kind.cn(), &query.from, &query.to];
-                c.map(&sql, &values, |row| {
-                    let mut c = row.cols();
-                    Ok(ReadingAggregate {
-                        bucket: c.get()?,
-                        count: c.get()?,
-                        min: c.get()?,
-                        avg: c.get()?,
-                        max: c.get()?,
-                    })
-                })
-                .await
-            })
-        });
+        let read = job(move |c| Box::pin(async move { series_aggregates(c, &query, bucket).await }));
         self.db.read(read).await
     }
 
@@ -330,22 +307,11 @@ impl<D: Database> MonitoringStore for SqlStore<D> {
         let read = job(move |c| {
             Box::pin(async move {
                 let mut days: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
-                // One range of the series index per (point, parameter): fast however long the history.
-                for (point_id, parameter) in &series {
-                    let rows = c
-                        .map(
-                            "SELECT substr(data_time, 1, 10), COUNT(*) FROM monitoring_readings
-                             WHERE point_id = $1 AND parameter = $2 AND cn = $3 AND data_time >= $4 AND data_time < $5
-                             GROUP BY substr(data_time, 1, 10)",
-                            &args![*point_id, parameter.as_str(), ReadingKind::Hour.cn(), &from, &to],
-                            |row| {
-                                let mut c = row.cols();
-                                Ok((c.get::<String>()?, c.get::<i64>()?))
-                            },
-                        )
-                        .await?;
-                    for (day, n) in rows {
-                        *days.entry(day).or_insert(0) += n;
+                // One range of the rollup per (point, parameter): fast however long the history.
+                for (point_id, parameter) in series {
+                    let query = ReadingQuery { point_id, parameter, kind: ReadingKind::Hour, from, to };
+                    for day in series_aggregates(c, &query, Bucket::Day).await? {
+                        *days.entry(day.bucket).or_insert(0) += day.count;
                     }
                 }
                 Ok(days.into_iter().collect())
@@ -732,38 +698,23 @@ fn platform() -> MonitoringActor {
     MonitoringActor { user_id: None, name: "在线监测平台".into() }
 }
 
+/// Rows of one multi-row reading insert: 10 arguments each, well under both databases' limits.
+const INSERT_ROWS: usize = 200;
+
 async fn insert_batch(c: &dyn Conn, readings: &[NewReading], at: &Instant) -> StoreResult<StoredBatch> {
     let mut batch = StoredBatch::default();
+    let mut stored = Vec::with_capacity(readings.len());
+    for chunk in readings.chunks(INSERT_ROWS) {
+        stored.extend(insert_readings_once(c, chunk, at).await?);
+    }
+    batch.duplicates = (readings.len() - stored.len()) as u64;
+    batch.inserted = stored.len() as u64;
+    add_to_hours(c, stored.iter().map(|(_, r)| *r)).await?;
     // The newest data time among the new readings of each point.
     let mut newest: std::collections::BTreeMap<i64, Instant> = std::collections::BTreeMap::new();
     // The newest data time among the new readings flagged normal, of each point.
     let mut newest_valid: std::collections::BTreeMap<i64, Instant> = std::collections::BTreeMap::new();
-    for r in readings {
-        let id: Option<i64> = c
-            .scalar_opt(
-                "INSERT INTO monitoring_readings (point_id, mn, cn, data_time, parameter, value, min_value, max_value,
-                    flag, received_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                 ON CONFLICT (mn, data_time, cn, parameter) DO NOTHING RETURNING id",
-                &args![
-                    r.point_id,
-                    r.mn.as_str(),
-                    r.kind.cn(),
-                    &r.data_time,
-                    r.parameter.as_str(),
-                    r.value,
-                    r.min,
-                    r.max,
-                    r.flag.as_deref(),
-                    at
-                ],
-            )
-            .await?;
-        let Some(reading_id) = id else {
-            batch.duplicates += 1;
-            continue;
-        };
-        batch.inserted += 1;
+    for (reading_id, r) in stored {
         let slot = newest.entry(r.point_id).or_insert(r.data_time);
         *slot = (*slot).max(r.data_time);
         if valid_flag(r.flag.as_deref()) {
@@ -808,6 +759,182 @@ async fn insert_batch(c: &dyn Conn, readings: &[NewReading], at: &Instant) -> St
         crate::changes::append(c, ChangeEntity::Monitoring, &point_id.to_string(), "alert_opened", at).await?;
     }
     Ok(batch)
+}
+
+/// Inserts readings in one statement; the new ones with their ids, in the order given. A reading
+/// whose key (MN, data time, command, parameter) is stored already, or came earlier in the
+/// same batch, is a duplicate: left out, as one statement per reading would have left it.
+async fn insert_readings_once<'r>(
+    c: &dyn Conn,
+    readings: &'r [NewReading],
+    at: &Instant,
+) -> StoreResult<Vec<(i64, &'r NewReading)>> {
+    let mut args = Args::default();
+    let rows: Vec<String> = readings
+        .iter()
+        .map(|r| {
+            let marks = [
+                args.push(r.point_id),
+                args.push(r.mn.as_str()),
+                args.push(r.kind.cn()),
+                args.push(r.data_time),
+                args.push(r.parameter.as_str()),
+                args.push(r.value),
+                args.push(r.min),
+                args.push(r.max),
+                args.push(r.flag.as_deref()),
+                args.push(at),
+            ];
+            format!("({})", marks.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO monitoring_readings (point_id, mn, cn, data_time, parameter, value, min_value, max_value,
+            flag, received_at)
+         VALUES {}
+         ON CONFLICT (mn, data_time, cn, parameter) DO NOTHING RETURNING id, mn, data_time, cn, parameter",
+        rows.join(", ")
+    );
+    let mut ids: std::collections::HashMap<(String, String, i64, String), i64> = c
+        .map(&sql, args.values(), |row| {
+            let mut c = row.cols();
+            let id: i64 = c.get()?;
+            Ok(((c.get()?, c.get()?, c.get()?, c.get()?), id))
+        })
+        .await?
+        .into_iter()
+        .collect();
+    let mut stored = Vec::with_capacity(ids.len());
+    for r in readings {
+        let key = (r.mn.clone(), format_instant(&r.data_time), r.kind.cn(), r.parameter.clone());
+        // Taken out on first use: a second reading with the key in this batch is the duplicate.
+        if let Some(id) = ids.remove(&key) {
+            stored.push((id, r));
+        }
+    }
+    Ok(stored)
+}
+
+/// Count, sum, least and greatest of some readings of one series and hour.
+#[derive(Debug, Clone, Copy)]
+struct Sums {
+    count: i64,
+    sum: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Sums {
+    fn of(value: f64) -> Self {
+        Self { count: 1, sum: value, min: value, max: value }
+    }
+
+    fn add(&mut self, other: Sums) {
+        self.count += other.count;
+        self.sum += other.sum;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+    }
+}
+
+/// Adds new readings to the hourly rollup (小时汇总), in the transaction that stores them.
+async fn add_to_hours<'r>(c: &dyn Conn, readings: impl Iterator<Item = &'r NewReading>) -> StoreResult<()> {
+    let mut hours: std::collections::BTreeMap<(i64, &str, i64, String), Sums> = std::collections::BTreeMap::new();
+    for r in readings {
+        let key = (r.point_id, r.parameter.as_str(), r.kind.cn(), hour_key(&r.data_time));
+        match hours.get_mut(&key) {
+            Some(sums) => sums.add(Sums::of(r.value)),
+            None => {
+                hours.insert(key, Sums::of(r.value));
+            }
+        }
+    }
+    let hours: Vec<_> = hours.into_iter().collect();
+    let dialect = c.dialect();
+    let least = dialect.least("monitoring_reading_hours.min_value", "excluded.min_value");
+    let greatest = dialect.greatest("monitoring_reading_hours.max_value", "excluded.max_value");
+    for chunk in hours.chunks(INSERT_ROWS) {
+        let mut args = Args::default();
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|((point_id, parameter, cn, hour), s)| {
+                let marks = [
+                    args.push(*point_id),
+                    args.push(*parameter),
+                    args.push(*cn),
+                    args.push(hour.as_str()),
+                    args.push(s.count),
+                    args.push(s.sum),
+                    args.push(s.min),
+                    args.push(s.max),
+                ];
+                format!("({})", marks.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO monitoring_reading_hours (point_id, parameter, cn, hour, readings, value_sum, min_value, max_value)
+             VALUES {}
+             ON CONFLICT (point_id, parameter, cn, hour) DO UPDATE SET
+                readings = monitoring_reading_hours.readings + excluded.readings,
+                value_sum = monitoring_reading_hours.value_sum + excluded.value_sum,
+                min_value = {least}, max_value = {greatest}",
+            rows.join(", ")
+        );
+        c.execute(&sql, args.values()).await?;
+    }
+    Ok(())
+}
+
+/// The hourly or daily aggregates of one series over `[from, to)`: whole hours from the rollup,
+/// the partial hours at either edge from the readings themselves, summed per bucket.
+async fn series_aggregates(c: &dyn Conn, query: &ReadingQuery, bucket: Bucket) -> StoreResult<Vec<ReadingAggregate>> {
+    let mut buckets: std::collections::BTreeMap<String, Sums> = std::collections::BTreeMap::new();
+    let (raw_ranges, rolled) = match whole_hours(&query.from, &query.to) {
+        Some((start, end)) => (vec![(query.from, start), (end, query.to)], Some((start, end))),
+        None => (vec![(query.from, query.to)], None),
+    };
+    let prefix = bucket.prefix_len();
+    let series = args![query.point_id, query.parameter.as_str(), query.kind.cn()];
+    let mut add = |rows: Vec<(String, Sums)>| {
+        for (key, sums) in rows {
+            buckets.entry(key).and_modify(|s| s.add(sums)).or_insert(sums);
+        }
+    };
+    if let Some((start, end)) = rolled {
+        let sql = format!(
+            "SELECT substr(hour, 1, {prefix}), CAST(SUM(readings) AS BIGINT), SUM(value_sum), MIN(min_value), MAX(max_value)
+             FROM monitoring_reading_hours
+             WHERE point_id = $1 AND parameter = $2 AND cn = $3 AND hour >= $4 AND hour < $5
+             GROUP BY substr(hour, 1, {prefix})"
+        );
+        let values = [series.as_slice(), &args![hour_key(&start), hour_key(&end)]].concat();
+        add(c.map(&sql, &values, sums_row).await?);
+    }
+    for (from, to) in raw_ranges.into_iter().filter(|(from, to)| from < to) {
+        let sql = format!(
+            "SELECT substr(data_time, 1, {prefix}), COUNT(*), SUM(value), MIN(value), MAX(value)
+             FROM monitoring_readings
+             WHERE point_id = $1 AND parameter = $2 AND cn = $3 AND data_time >= $4 AND data_time < $5
+             GROUP BY substr(data_time, 1, {prefix})"
+        );
+        let values = [series.as_slice(), &args![&from, &to]].concat();
+        add(c.map(&sql, &values, sums_row).await?);
+    }
+    Ok(buckets
+        .into_iter()
+        .map(|(bucket, s)| ReadingAggregate {
+            bucket,
+            count: s.count,
+            min: s.min,
+            avg: s.sum / s.count as f64,
+            max: s.max,
+        })
+        .collect())
+}
+
+fn sums_row(row: Row) -> StoreResult<(String, Sums)> {
+    let mut c = row.cols();
+    Ok((c.get()?, Sums { count: c.get()?, sum: c.get()?, min: c.get()?, max: c.get()? }))
 }
 
 async fn open_alert(

@@ -56,6 +56,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0048_score_auto_dispatch.sql"),
     include_str!("../migrations/0049_personal_data_more.sql"),
     include_str!("../migrations/0050_visit_documents.sql"),
+    include_str!("../migrations/0051_monitoring_reading_hours.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

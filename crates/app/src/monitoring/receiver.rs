@@ -219,7 +219,7 @@ impl ReceiverStats {
         if pending.is_empty() {
             return true;
         }
-        let bucket = hour_bucket(&app.now());
+        let bucket = mashangban_domain::monitoring::hour_key(&app.now());
         let rows: Vec<ReceiverCount> = pending
             .iter()
             .flat_map(|(source, c)| {
@@ -240,11 +240,6 @@ impl ReceiverStats {
             }
         }
     }
-}
-
-/// The hour bucket of the durable counts: `2026-12-05T14` (Shanghai).
-pub fn hour_bucket(at: &mashangban_domain::time::Instant) -> String {
-    at.with_timezone(&mashangban_domain::time::shanghai()).format("%Y-%m-%dT%H").to_string()
 }
 
 /// Readings of one packet waiting for the writer, and where to say they are stored.

@@ -14,10 +14,12 @@ use mashangban_store::{
 
 use crate::org::unit;
 use crate::support::{Env, TestDb, at, execute, refusal, t0};
+use mashangban_store::ReadingAggregate;
 
 on_both!(
     points_keep_their_history_and_refuse_clashes,
     readings_are_stored_once_with_aggregates_and_alerts,
+    the_hourly_rollup_answers_as_the_readings_do_over_any_range,
     a_retired_point_refuses_its_device_and_every_change,
     receiver_counts_add_up_over_batches_and_hours
 );
@@ -46,6 +48,13 @@ fn draft(code: &str, mn: &str, unit_id: i64) -> PointDraft {
 async fn bureau<D: TestDb>(env: &Env<D>) -> i64 {
     let s = env.store();
     s.upsert_unit(unit("sthjj", UnitKind::Department, None)).await.unwrap().id
+}
+
+/// Point WS-1 (device MN0001) of the environment bureau.
+async fn point_ws1<D: TestDb>(env: &Env<D>) -> mashangban_store::MonitoringPoint {
+    let unit_id = bureau(env).await;
+    let input = PointInput::new(draft("WS-1", "MN0001", unit_id)).unwrap();
+    env.store().create_monitoring_point(input, "h".into(), t0(), desk()).await.unwrap()
 }
 
 async fn points_keep_their_history_and_refuse_clashes<D: TestDb>() {
@@ -106,11 +115,7 @@ fn reading(point: &mashangban_store::MonitoringPoint, minute: i64, parameter: &s
 async fn readings_are_stored_once_with_aggregates_and_alerts<D: TestDb>() {
     let env: Env<D> = D::create().await;
     let s = env.store();
-    let unit_id = bureau(&env).await;
-    let point = s
-        .create_monitoring_point(PointInput::new(draft("WS-1", "MN0001", unit_id)).unwrap(), "h".into(), t0(), desk())
-        .await
-        .unwrap();
+    let point = point_ws1(&env).await;
     // 09:00–10:59, one COD value a minute: 100 + minute; minute 50 is 150 (at the limit), 95 is 195 (over).
     let batch: Vec<NewReading> = (0..120).map(|m| reading(&point, m, "w01018", 100.0 + m as f64)).collect();
     let first = s.insert_readings(batch.clone(), at(121)).await.unwrap();
@@ -250,4 +255,76 @@ async fn receiver_counts_add_up_over_batches_and_hours<D: TestDb>() {
     assert_eq!(of("peer:10.0.0.9"), [("unknown_device".to_owned(), 7)]);
     let week = s.receiver_totals("2026-11-20T00".into()).await.unwrap();
     assert!(week.contains(&("MN0001".into(), "bad_frames".into(), 115)), "{week:?}");
+}
+
+/// The aggregates as the readings themselves give them, bucket by bucket.
+fn aggregates_of(readings: &[mashangban_store::StoredReading], prefix: usize) -> Vec<ReadingAggregate> {
+    let mut buckets: std::collections::BTreeMap<String, Vec<f64>> = std::collections::BTreeMap::new();
+    for r in readings {
+        let key = mashangban_domain::time::format_instant(&r.data_time)[..prefix].to_owned();
+        buckets.entry(key).or_default().push(r.value);
+    }
+    buckets
+        .into_iter()
+        .map(|(bucket, v)| ReadingAggregate {
+            bucket,
+            count: v.len() as i64,
+            min: v.iter().copied().fold(f64::INFINITY, f64::min),
+            avg: v.iter().sum::<f64>() / v.len() as f64,
+            max: v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        })
+        .collect()
+}
+
+async fn the_hourly_rollup_answers_as_the_readings_do_over_any_range<D: TestDb>() {
+    let env: Env<D> = D::create().await;
+    let s = env.store();
+    let point = point_ws1(&env).await;
+    // 26 hours of minute values (from 09:00 to 11:00 the next day), in batches of uneven sizes that
+    // overlap (each batch repeats the last 7 minutes of the one before, with other values that must
+    // be ignored) and carry a repeated key inside themselves; another parameter and the hour command
+    // beside them, which the series must not count.
+    let value = |m: i64| ((m * 7919) % 1000) as f64 / 10.0;
+    let mut start = 0i64;
+    let mut size = 1i64;
+    while start < 26 * 60 {
+        let end = (start + size).min(26 * 60);
+        let mut batch: Vec<NewReading> = ((start - 7).max(0)..end)
+            .map(|m| reading(&point, m, "w01018", if m < start { 999.0 } else { value(m) }))
+            .collect();
+        batch.push(reading(&point, end - 1, "w01018", -1.0));
+        batch.push(reading(&point, start, "w21003", 5.0));
+        batch.push(NewReading { kind: ReadingKind::Hour, ..reading(&point, start, "w01018", 77.0) });
+        let stored = s.insert_readings(batch, at(start + 1)).await.unwrap();
+        assert_eq!(stored.inserted as i64, end - start + 2, "the new minutes, the other parameter, the hour value");
+        start = end;
+        size = size * 3 + 1;
+    }
+    let query = |from: i64, to: i64| ReadingQuery {
+        point_id: point.id,
+        parameter: "w01018".into(),
+        kind: ReadingKind::Minute,
+        from: at(from),
+        to: at(to),
+    };
+    // Whole hours, partial hours at one or both edges, inside one hour, empty, a second either side.
+    let ranges = [(0, 26 * 60), (30, 26 * 60 - 30), (59, 61), (0, 60), (61, 119), (15, 16), (40, 40), (-60, 2000)];
+    for (from, to) in ranges {
+        let raw = s.readings(query(from, to), 10_000).await.unwrap();
+        for bucket in [Bucket::Hour, Bucket::Day] {
+            let rolled = s.reading_aggregates(query(from, to), bucket).await.unwrap();
+            let expected = aggregates_of(&raw, bucket.prefix_len());
+            assert_eq!(rolled.len(), expected.len(), "{from}..{to} {bucket:?}");
+            for (got, want) in rolled.iter().zip(&expected) {
+                assert_eq!((&got.bucket, got.count, got.min, got.max), (&want.bucket, want.count, want.min, want.max));
+                assert!((got.avg - want.avg).abs() < 1e-9, "{from}..{to} {}: {} vs {}", got.bucket, got.avg, want.avg);
+            }
+        }
+    }
+    let whole = s.reading_aggregates(query(0, 26 * 60), Bucket::Day).await.unwrap();
+    assert_eq!(whole.iter().map(|d| d.count).collect::<Vec<_>>(), [15 * 60, 11 * 60], "no repeat counted twice");
+    assert!(whole.iter().all(|d| d.min >= 0.0 && d.max < 100.0), "the ignored repeats' values are in no sum");
+    let hours = ReadingQuery { kind: ReadingKind::Hour, ..query(0, 26 * 60) };
+    let hours = s.reading_aggregates(hours, Bucket::Day).await.unwrap();
+    assert_eq!(hours.iter().map(|d| (d.count, d.avg)).collect::<Vec<_>>(), [(7, 77.0)], "one value per batch");
 }

@@ -17,5 +17,5 @@ pub use point::{
 };
 pub use reading::{
     AlertState, Bucket, MAX_READINGS_PER_BATCH, NewReading, ReadingKind, alert_not_found, check_reading,
-    check_reading_time,
+    check_reading_time, hour_key, whole_hours,
 };

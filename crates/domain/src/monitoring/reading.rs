@@ -1,6 +1,6 @@
 //! Readings (监测数据) and exceedance alerts (超标报警).
 
-use chrono::Duration;
+use chrono::{Duration, Timelike};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -95,6 +95,28 @@ impl Bucket {
             Self::Day => 10,
         }
     }
+}
+
+/// The hour an instant falls in, as stored times begin: `2026-12-04T09` (Asia/Shanghai).
+/// The key of the hourly rollup (小时汇总) and of the receiver's hourly counts.
+pub fn hour_key(t: &Instant) -> String {
+    crate::time::in_shanghai(t).format("%Y-%m-%dT%H").to_string()
+}
+
+/// The whole hours inside `[from, to)`: from the first hour boundary at or after `from` to the
+/// last at or before `to`; `None` when no whole hour fits. Readings outside them (the
+/// partial hours at the edges) are read raw; those inside, from the rollup.
+pub fn whole_hours(from: &Instant, to: &Instant) -> Option<(Instant, Instant)> {
+    let floor = |t: &Instant| {
+        let t = crate::time::in_shanghai(t);
+        let into_hour = Duration::seconds(i64::from(t.minute() * 60 + t.second()))
+            + Duration::nanoseconds(i64::from(t.nanosecond()));
+        t - into_hour
+    };
+    let start = floor(from);
+    let start = if start < *from { start + Duration::hours(1) } else { start };
+    let end = floor(to);
+    (start < end).then_some((start, end))
 }
 
 /// Where an alert stands.
@@ -203,6 +225,20 @@ mod tests {
             assert_eq!(ReadingKind::parse(&k.cn().to_string()), Some(k));
         }
         assert_eq!(ReadingKind::from_cn(2021), None);
+    }
+
+    #[test]
+    fn whole_hours_are_the_hour_boundaries_inside_a_range() {
+        let t = |s: &str| crate::time::parse_instant(s).unwrap();
+        let (a, b) = whole_hours(&t("2026-12-04T09:30:00+08:00"), &t("2026-12-04T12:10:00+08:00")).unwrap();
+        assert_eq!((a, b), (t("2026-12-04T10:00:00+08:00"), t("2026-12-04T12:00:00+08:00")));
+        let exact = whole_hours(&t("2026-12-04T09:00:00+08:00"), &t("2026-12-04T10:00:00+08:00"));
+        assert_eq!(exact, Some((t("2026-12-04T09:00:00+08:00"), t("2026-12-04T10:00:00+08:00"))));
+        assert_eq!(whole_hours(&t("2026-12-04T09:00:00.001+08:00"), &t("2026-12-04T10:59:59+08:00")), None);
+        // Another offset is moved to Shanghai first: 01:30Z is 09:30 there.
+        let (a, _) = whole_hours(&t("2026-12-04T01:30:00Z"), &t("2026-12-05T00:00:00Z")).unwrap();
+        assert_eq!(hour_key(&a), "2026-12-04T10");
+        assert_eq!(hour_key(&t("2026-12-31T16:59:59Z")), "2027-01-01T00");
     }
 
     #[test]

@@ -33,6 +33,14 @@ impl Dialect {
         }
     }
 
+    /// The greater of two values (`MAX(a, b)` is an aggregate in PostgreSQL).
+    pub fn greatest(self, a: &str, b: &str) -> String {
+        match self {
+            Self::Sqlite => format!("MAX({a}, {b})"),
+            Self::Postgres => format!("GREATEST({a}, {b})"),
+        }
+    }
+
     /// Whether `needle` occurs in `haystack`, as 1 or 0.
     pub fn contains_as_int(self, haystack: &str, needle: &str) -> String {
         match self {
