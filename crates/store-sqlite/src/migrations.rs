@@ -56,6 +56,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0048_score_auto_dispatch.sql"),
     include_str!("../migrations/0049_personal_data_more.sql"),
     include_str!("../migrations/0050_visit_documents.sql"),
+    // 0051 is another branch's; merged, it comes before this one.
+    include_str!("../migrations/0052_ledger_item_documents.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
