@@ -983,7 +983,11 @@ async fn write_item(
 /// Refuses a file field set to anything but a document of the item that is not withdrawn
 /// (`422 ledger_file_not_found`). Run with the item's row locked: a withdrawal locks it too and
 /// refuses a document a file field names, so the two cannot pass each other.
-async fn check_file_refs(c: &dyn Conn, item_id: i64, changes: &[mashangban_domain::ledger::CellChange]) -> StoreResult<()> {
+async fn check_file_refs(
+    c: &dyn Conn,
+    item_id: i64,
+    changes: &[mashangban_domain::ledger::CellChange],
+) -> StoreResult<()> {
     for change in changes.iter().filter(|ch| !ch.computed) {
         let Some(FieldValue::File(reference)) = &change.after else { continue };
         let kept = match reference.parse::<i64>() {

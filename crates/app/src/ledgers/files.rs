@@ -22,11 +22,11 @@ use mashangban_store::{
 };
 
 use super::{EventView, ItemView, Ledgers, Loaded, author, field_problem};
+use crate::Caller;
 use crate::documents::{DocumentView, actor, view};
 use crate::enforcement::forbidden;
 use crate::error::{AppError, AppResult};
 use crate::requests::NewFile;
-use crate::Caller;
 
 /// A file field of an item and the document it names.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -142,7 +142,8 @@ impl<S: Store> Ledgers<'_, S> {
     /// The item with document owner id `id` in the caller's scope (`404 ledger_item_not_found`
     /// otherwise), with its type and whether the caller may edit it.
     pub(crate) async fn item_by_id(&self, caller: &Caller, id: i64) -> AppResult<(LedgerType, LedgerItem, bool)> {
-        let found = self.app.store().ledger_item_by_id(id).await?.ok_or_else(|| ledger_item_not_found(""))?;
+        let found =
+            self.app.store().ledger_item_by_id(id).await?.ok_or_else(|| ledger_item_not_found(&id.to_string()))?;
         let loaded = self.load(&found.type_code).await?;
         let access = self.access(caller, &loaded.record);
         if !access.scope.permits(found.town_id, found.unit_id) {
@@ -371,7 +372,8 @@ mod tests {
 
     #[test]
     fn an_import_cell_names_a_kept_document_by_id_or_name() {
-        let (a, b, c, d) = (doc(7, "验收.pdf", false), doc(8, "验收.pdf", false), doc(9, "旧.pdf", true), doc(10, "新.pdf", false));
+        let (a, b, c, d) =
+            (doc(7, "验收.pdf", false), doc(8, "验收.pdf", false), doc(9, "旧.pdf", true), doc(10, "新.pdf", false));
         let docs = [&a, &b, &c, &d];
         let current = FieldValue::File("8".into());
         // The export's form (the name) keeps the current document even when another shares its name.
@@ -384,6 +386,9 @@ mod tests {
         assert!(resolve_cell("别的.pdf", None, &docs).is_err());
         // A value from before files were kept stays as written.
         let legacy = FieldValue::File("demo-acceptance-0001.pdf".into());
-        assert_eq!(resolve_cell("demo-acceptance-0001.pdf", Some(&legacy), &docs), Ok("demo-acceptance-0001.pdf".into()));
+        assert_eq!(
+            resolve_cell("demo-acceptance-0001.pdf", Some(&legacy), &docs),
+            Ok("demo-acceptance-0001.pdf".into())
+        );
     }
 }

@@ -246,8 +246,10 @@ async fn ledger_upload<S: Store>(
 ) -> ApiResult<(StatusCode, Json<Vec<DocumentView>>)> {
     let (files, texts) = read_document_form(multipart, &["purpose", "field"]).await?;
     let (purpose, field) = (texts.get("purpose"), texts.get("field"));
-    let added =
-        app.ledgers().add_files(&caller, &code, &key, field.map(String::as_str), purpose.map(String::as_str), files).await?;
+    let added = app
+        .ledgers()
+        .add_files(&caller, &code, &key, field.map(String::as_str), purpose.map(String::as_str), files)
+        .await?;
     Ok((StatusCode::CREATED, Json(added)))
 }
 

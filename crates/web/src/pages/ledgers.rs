@@ -511,8 +511,9 @@ async fn upload_file<S: Store>(
     }
     .await;
     match saved {
-        Ok(anchor) => Ok(Redirect::to(&format!("/ledgers/{code}/items/{}#{anchor}", percent_encode(key.trim())))
-            .into_response()),
+        Ok(anchor) => {
+            Ok(Redirect::to(&format!("/ledgers/{code}/items/{}#{anchor}", percent_encode(key.trim()))).into_response())
+        }
         Err(e) if e.status == StatusCode::NOT_FOUND => Err(e.into()),
         Err(e) => {
             let (status, message) = shown(e)?;

@@ -34,7 +34,13 @@ fn outlet(n: u32) -> Value {
 }
 
 /// Uploads `files` to `path` with the text fields `texts` (e.g. `field`, `purpose`).
-async fn send(app: &App, path: &str, who: &Session, texts: &[(&str, &str)], files: Vec<(&str, Vec<u8>)>) -> reqwest::Response {
+async fn send(
+    app: &App,
+    path: &str,
+    who: &Session,
+    texts: &[(&str, &str)],
+    files: Vec<(&str, Vec<u8>)>,
+) -> reqwest::Response {
     let mut form = reqwest::multipart::Form::new();
     for (name, value) in texts {
         form = form.text((*name).to_owned(), (*value).to_owned());
@@ -80,14 +86,19 @@ async fn two_outlets(app: &App) -> (Session, Session) {
 async fn an_acceptance_file_uploaded_for_its_field_is_in_the_history_and_lets_the_office_close_the_outlet() {
     let app = spawn().await;
     let (guzhen, office) = two_outlets(&app).await;
-    let (status, item) =
-        put(&app, ITEM, &guzhen, json!({ "version": 1, "values": { "整治完成日期": "2026-09-01", "销号日期": "2026-09-10" } }))
-            .await;
+    let (status, item) = put(
+        &app,
+        ITEM,
+        &guzhen,
+        json!({ "version": 1, "values": { "整治完成日期": "2026-09-01", "销号日期": "2026-09-10" } }),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{item}");
     let version = item["version"].as_i64().unwrap();
 
     // Without the file the office cannot close it.
-    let (status, e) = app.post(&format!("{ITEM}/move"), Some(&office), json!({ "version": version, "to": "closed" })).await;
+    let (status, e) =
+        app.post(&format!("{ITEM}/move"), Some(&office), json!({ "version": version, "to": "closed" })).await;
     assert_eq!((status, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("stage_fields_missing")), "{e}");
     assert!(e["message"].as_str().unwrap().contains("销号验收材料"), "{e}");
 
@@ -110,7 +121,11 @@ async fn an_acceptance_file_uploaded_for_its_field_is_in_the_history_and_lets_th
     assert_eq!((last["action"].as_str(), last["action_label"].as_str()), (Some("document_added"), Some("上传附件")));
     assert!(last["note"].as_str().unwrap().contains("验收意见.pdf"), "{last}");
     assert_eq!(
-        (last["changes"][0]["label"].as_str(), last["changes"][0]["before"].clone(), last["changes"][0]["after"].as_str()),
+        (
+            last["changes"][0]["label"].as_str(),
+            last["changes"][0]["before"].clone(),
+            last["changes"][0]["after"].as_str()
+        ),
         (Some("销号验收材料"), Value::Null, Some("《验收意见.pdf》")),
         "{last}"
     );
@@ -139,7 +154,8 @@ async fn an_acceptance_file_uploaded_for_its_field_is_in_the_history_and_lets_th
     let (status, e) = app.post(&withdraw, Some(&guzhen), json!({ "reason": "传错了" })).await;
     assert_eq!((status, e["code"].as_str()), (StatusCode::CONFLICT, Some("ledger_file_in_use")), "{e}");
     assert!(e["message"].as_str().unwrap().contains("销号验收材料"), "{e}");
-    let (status, e) = app.post(&format!("/api/v1/documents/{doc}/withdraw"), Some(&guzhen), json!({ "reason": "x" })).await;
+    let (status, e) =
+        app.post(&format!("/api/v1/documents/{doc}/withdraw"), Some(&guzhen), json!({ "reason": "x" })).await;
     assert_eq!((status, e["code"].as_str()), (StatusCode::CONFLICT, Some("ledger_file_in_use")), "{e}");
 }
 
@@ -149,7 +165,8 @@ async fn a_file_field_names_only_a_kept_document_of_its_own_item() {
     let (guzhen, office) = two_outlets(&app).await;
     let (_, other) = upload(&app, OTHER, &guzhen, &[], vec![("别的排口.pdf", PDF.to_vec())]).await;
     let other_doc = other[0]["id"].as_i64().unwrap();
-    let (status, mine) = upload(&app, ITEM, &guzhen, &[("purpose", "现场照片")], vec![("现场.png", PNG.to_vec())]).await;
+    let (status, mine) =
+        upload(&app, ITEM, &guzhen, &[("purpose", "现场照片")], vec![("现场.png", PNG.to_vec())]).await;
     assert_eq!(status, StatusCode::CREATED, "{mine}");
     let mine = mine[0]["id"].as_i64().unwrap();
     let (_, detail) = app.get(ITEM, Some(&guzhen)).await;
@@ -165,17 +182,27 @@ async fn a_file_field_names_only_a_kept_document_of_its_own_item() {
         );
         assert!(answer.1["message"].as_str().unwrap().contains("销号验收材料"), "{}", answer.1);
     };
-    refused(put(&app, ITEM, &guzhen, json!({ "version": 1, "values": { "acceptance_file": other_doc.to_string() } })).await);
+    refused(
+        put(&app, ITEM, &guzhen, json!({ "version": 1, "values": { "acceptance_file": other_doc.to_string() } })).await,
+    );
     refused(put(&app, ITEM, &guzhen, json!({ "version": 1, "values": { "acceptance_file": "999999" } })).await);
-    refused(put(&app, ITEM, &guzhen, json!({ "version": 1, "values": { "acceptance_file": "demo-acceptance.pdf" } })).await);
+    refused(
+        put(&app, ITEM, &guzhen, json!({ "version": 1, "values": { "acceptance_file": "demo-acceptance.pdf" } })).await,
+    );
     let mut new = outlet(3);
     new["values"]["销号验收材料"] = json!(mine.to_string());
     refused(app.post("/api/v1/ledgers/outlet/items", Some(&office), new).await);
 
     // Its own document is accepted, and cleared again.
-    let (status, set) = put(&app, ITEM, &guzhen, json!({ "version": 1, "values": { "acceptance_file": mine.to_string() } })).await;
-    assert_eq!((status, cell(&set, "acceptance_file").as_str().map(str::to_owned)), (StatusCode::OK, Some(mine.to_string())), "{set}");
-    let (status, cleared) = put(&app, ITEM, &guzhen, json!({ "version": 2, "values": { "acceptance_file": "" } })).await;
+    let (status, set) =
+        put(&app, ITEM, &guzhen, json!({ "version": 1, "values": { "acceptance_file": mine.to_string() } })).await;
+    assert_eq!(
+        (status, cell(&set, "acceptance_file").as_str().map(str::to_owned)),
+        (StatusCode::OK, Some(mine.to_string())),
+        "{set}"
+    );
+    let (status, cleared) =
+        put(&app, ITEM, &guzhen, json!({ "version": 2, "values": { "acceptance_file": "" } })).await;
     assert_eq!((status, cleared["version"].as_i64()), (StatusCode::OK, Some(3)), "{cleared}");
 
     // Withdrawn, it may no longer be named.
@@ -187,6 +214,9 @@ async fn a_file_field_names_only_a_kept_document_of_its_own_item() {
     assert_eq!(detail["history"].as_array().unwrap().last().unwrap()["action"], "document_withdrawn");
     assert!(detail["documents"].as_array().unwrap().is_empty(), "{detail}");
 }
+
+/// Files and form fields of an upload, and the status and code it is refused with.
+type BadUpload<'a> = (Vec<(&'a str, Vec<u8>)>, &'a [(&'a str, &'a str)], StatusCode, &'a str);
 
 #[tokio::test]
 async fn another_town_and_readers_change_nothing_and_bad_files_are_refused_with_their_codes() {
@@ -208,12 +238,14 @@ async fn another_town_and_readers_change_nothing_and_bad_files_are_refused_with_
     assert_eq!(code(&app.get(&format!("{ITEM}/documents/{doc}"), Some(&xiaolan)).await), not_found);
     let unknown = (StatusCode::NOT_FOUND, Some("unknown_document".to_owned()));
     assert_eq!(code(&app.get(&format!("/api/v1/documents/{doc}"), Some(&xiaolan)).await), unknown);
-    let withdrawn = app.post(&format!("/api/v1/documents/{doc}/withdraw"), Some(&xiaolan), json!({ "reason": "x" })).await;
+    let withdrawn =
+        app.post(&format!("/api/v1/documents/{doc}/withdraw"), Some(&xiaolan), json!({ "reason": "x" })).await;
     assert_eq!(code(&withdrawn), unknown);
     // A supervisor reads it but may not change it; a city leader lacks the permission to edit.
     let supervisor = app.login("supervisor").await;
     assert_eq!(app.get(&format!("{ITEM}/documents"), Some(&supervisor)).await.0, StatusCode::OK);
-    let withdrawn = app.post(&format!("/api/v1/documents/{doc}/withdraw"), Some(&supervisor), json!({ "reason": "x" })).await;
+    let withdrawn =
+        app.post(&format!("/api/v1/documents/{doc}/withdraw"), Some(&supervisor), json!({ "reason": "x" })).await;
     assert_eq!(code(&withdrawn), (StatusCode::FORBIDDEN, Some("not_ledger_editor".to_owned())));
     let leader = app.login("leader").await;
     let refused = upload(&app, ITEM, &leader, &[("field", "acceptance_file")], vec![("x.pdf", PDF.to_vec())]).await;
@@ -223,13 +255,28 @@ async fn another_town_and_readers_change_nothing_and_bad_files_are_refused_with_
     let mut big = PDF.to_vec();
     big.resize(mashangban_domain::document::MAX_BYTES + 1, b' ');
     let field = [("field", "acceptance_file")];
-    let cases: Vec<(Vec<(&str, Vec<u8>)>, &[(&str, &str)], StatusCode, &str)> = vec![
+    let cases: Vec<BadUpload> = vec![
         (vec![("大.pdf", big)], &field, StatusCode::PAYLOAD_TOO_LARGE, "document_too_large"),
-        (vec![("说明.pdf", "情况说明".as_bytes().to_vec())], &field, StatusCode::UNPROCESSABLE_ENTITY, "document_type_refused"),
+        (
+            vec![("说明.pdf", "情况说明".as_bytes().to_vec())],
+            &field,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "document_type_refused",
+        ),
         (vec![("空.pdf", Vec::new())], &field, StatusCode::UNPROCESSABLE_ENTITY, "empty_file"),
         (vec![], &field, StatusCode::UNPROCESSABLE_ENTITY, "no_file"),
-        (vec![("a.pdf", PDF.to_vec()), ("b.pdf", PDF.to_vec())], &field, StatusCode::UNPROCESSABLE_ENTITY, "ledger_file_one"),
-        (vec![("a.pdf", PDF.to_vec())], &[("field", "排查日期")], StatusCode::UNPROCESSABLE_ENTITY, "ledger_file_field_unknown"),
+        (
+            vec![("a.pdf", PDF.to_vec()), ("b.pdf", PDF.to_vec())],
+            &field,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ledger_file_one",
+        ),
+        (
+            vec![("a.pdf", PDF.to_vec())],
+            &[("field", "排查日期")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ledger_file_field_unknown",
+        ),
     ];
     for (files, texts, status, expected) in cases {
         let answer = upload(&app, ITEM, &guzhen, texts, files).await;
@@ -249,15 +296,18 @@ async fn the_item_page_shows_the_file_and_uploads_it_and_an_export_imports_back_
 
     let (_, html) = browser::page(&app, page_path, &guzhen).await;
     assert!(html.contains("id=\"file-form-acceptance_file\"") && html.contains("未上传"), "{html}");
-    let res = send(&app, &format!("{page_path}/documents"), &guzhen, &[("field", "acceptance_file")], vec![("验收.pdf", PDF.to_vec())])
-        .await;
+    let form_path = format!("{page_path}/documents");
+    let (app_ref, town, form) = (&app, &guzhen, form_path.as_str());
+    let page_upload = move |name: &'static str, bytes: Vec<u8>| {
+        send(app_ref, form, town, &[("field", "acceptance_file")], vec![(name, bytes)])
+    };
+    let res = page_upload("验收.pdf", PDF.to_vec()).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], format!("{page_path}#files").as_str());
     let (_, html) = browser::page(&app, page_path, &guzhen).await;
     assert!(html.contains("验收.pdf") && html.contains("《验收.pdf》"), "the file and its history: {html}");
     // A refused file: the page again, the reason beside the forms.
-    let res = send(&app, &format!("{page_path}/documents"), &guzhen, &[("field", "acceptance_file")], vec![("x.pdf", b"hello".to_vec())])
-        .await;
+    let res = page_upload("x.pdf", b"hello".to_vec()).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = res.text().await.unwrap();
     assert!(html.contains("id=\"files-error\"") && html.contains("附件只能是"), "{html}");
@@ -293,9 +343,8 @@ async fn the_item_page_shows_the_file_and_uploads_it_and_an_export_imports_back_
     // An import names one of the item's documents by name; anything else is a row problem.
     let (_, added) = upload(&app, ITEM, &guzhen, &[], vec![("复核.pdf", PDF.to_vec())]).await;
     let header = "排污口编码,销号验收材料";
-    let csv = format!(
-        "{header}\nHE000001442000GY0001,复核.pdf\nHE000001442000GY0002,复核.pdf\nHE000001442000GY0009,x.pdf\n"
-    );
+    let csv =
+        format!("{header}\nHE000001442000GY0001,复核.pdf\nHE000001442000GY0002,复核.pdf\nHE000001442000GY0009,x.pdf\n");
     let (status, report) = import("/api/v1/ledgers/outlet/import/preview", "x.csv", csv.into_bytes()).await;
     assert_eq!(status, StatusCode::OK, "{report}");
     let problems = report["problems"].as_array().unwrap();
