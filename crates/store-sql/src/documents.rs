@@ -4,8 +4,9 @@
 //! writes the document and the owner's history entry in one job.
 
 use mashangban_domain::document::{DocumentType, OwnerKind, already_withdrawn, too_many, unknown_document};
-use mashangban_domain::time::Instant;
 use mashangban_domain::ledger::FieldValue;
+use mashangban_domain::time::Instant;
+use mashangban_domain::visit::VisitState;
 use mashangban_store::{
     DocumentActor, DocumentOwner, DocumentRecord, DocumentStore, EnforcementActor, FundActor, LedgerAction,
     LedgerAuthor, LedgerFill, LedgerItem, MatterEvent, OnsiteEvent, StoreError, StoreResult,
@@ -29,7 +30,9 @@ impl<D: Database> DocumentStore for SqlStore<D> {
         at: Instant,
     ) -> StoreResult<Vec<DocumentRecord>> {
         let add = job(move |c| {
-            Box::pin(async move { insert_documents(c, owner, purpose.as_deref(), files, max_per_owner, &by, &at, true).await })
+            Box::pin(async move {
+                insert_documents(c, owner, purpose.as_deref(), files, max_per_owner, &by, &at, true).await
+            })
         });
         self.db.write(add).await
     }
@@ -87,7 +90,8 @@ impl<D: Database> DocumentStore for SqlStore<D> {
                         let mut args = crate::sql::Args::default();
                         let k = args.push(kind.as_str());
                         let list = args.list(chunk.iter().copied());
-                        let sql = format!("{SELECT} WHERE owner_kind = {k} AND owner_id IN ({list}) ORDER BY owner_id, id");
+                        let sql =
+                            format!("{SELECT} WHERE owner_kind = {k} AND owner_id IN ({list}) ORDER BY owner_id, id");
                         found.extend(c.map(&sql, args.values(), row).await?);
                     }
                     Ok(found)
@@ -232,11 +236,19 @@ async fn refuse_file_in_use(c: &dyn Conn, item_id: i64, document_id: i64) -> Sto
 }
 
 /// Locks the owner's row until the job ends (PostgreSQL; SQLite has one writer);
-/// `404 unknown_document` when there is no such owner.
+/// `404 unknown_document` when there is no such owner. A cancelled visit's record is closed
+/// (`409 visit_cancelled`): read under the lock, so a cancellation and an upload or withdrawal
+/// cannot pass each other between the module's check and the write.
 async fn lock_owner(c: &dyn Conn, owner: DocumentOwner) -> StoreResult<()> {
     let lock = c.dialect().lock_rows("o");
     let sql = format!("SELECT o.id FROM {} o WHERE o.id = $1{lock}", owner_table(owner.kind));
     c.scalar_opt::<i64>(&sql, &args![owner.id]).await?.ok_or_else(unknown_document)?;
+    if owner.kind == OwnerKind::Visit {
+        let state: String = c.scalar("SELECT state FROM visits WHERE id = $1", &args![owner.id]).await?;
+        if state == VisitState::Cancelled.as_str() {
+            return Err(mashangban_domain::visit::visit_cancelled().into());
+        }
+    }
     Ok(())
 }
 
