@@ -25,7 +25,11 @@
 //!   whoever reads the visit (`visits.read` in the enterprise scope); added and
 //!   withdrawn by those who plan and record visits (`visits.record`) in that
 //!   scope, while the visit is not cancelled: a cancelled visit's record is
-//!   closed, neither added to nor withdrawn from (`409 visit_cancelled`).
+//!   closed, neither added to nor withdrawn from (`409 visit_cancelled`);
+//! - ledger item (the files its file fields name, e.g. 销号验收材料): read by
+//!   whoever sees the item in their ledger scope; added and withdrawn by those
+//!   who may edit it (`403 not_ledger_editor` for the others). Uploading for a
+//!   file field is `app.ledgers().add_file()`, which sets the field too.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -59,7 +63,7 @@ pub struct Documents<'a, S> {
 pub struct DocumentView {
     pub id: i64,
     /// `fund_application`, `enforcement_case`, `inspection`, `compensation_matter`, `direct_line_item`,
-    /// `onsite_request` or `visit`.
+    /// `onsite_request`, `visit` or `ledger_item`.
     pub owner_kind: OwnerKind,
     pub owner_id: i64,
     /// What it is for (用途), e.g. a material's name or 鉴定评估报告.
@@ -274,18 +278,24 @@ impl<'a, S: Store> Documents<'a, S> {
                 };
                 Ok(Checked { add, materials: None })
             }
+            OwnerKind::LedgerItem => {
+                // In the item's ledger scope (its town, its responsible unit, the office: all).
+                let (_, _, may_edit) = self.app.ledgers().item_by_id(caller, owner.id).await?;
+                let add = if may_edit { Ok(()) } else { Err(crate::ledgers::not_ledger_editor()) };
+                Ok(Checked { add, materials: None })
+            }
         }
     }
 }
 
-fn actor(caller: &Caller) -> DocumentActor {
+pub(crate) fn actor(caller: &Caller) -> DocumentActor {
     DocumentActor {
         user_id: caller.actor.user_id(),
         name: format!("{}（{}）", caller.actor.name(), caller.actor.role_str()),
     }
 }
 
-fn view(d: &DocumentRecord) -> DocumentView {
+pub(crate) fn view(d: &DocumentRecord) -> DocumentView {
     DocumentView {
         id: d.id,
         owner_kind: d.owner.kind,

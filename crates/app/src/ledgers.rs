@@ -38,7 +38,11 @@ use crate::views::{RequestView, UnitRef, unit_ref};
 use crate::{App, Caller};
 
 mod bulk;
+mod files;
 pub mod map;
+
+pub(crate) use files::not_ledger_editor;
+pub use files::{FileFieldView, FileNames};
 
 pub use bulk::{
     BULK_MAX, BULK_REFUSED, BULK_TOO_MANY, BulkItem, BulkMoveBody, BulkMoved, BulkOutcome, BulkRefusal, BulkRefused,
@@ -229,6 +233,10 @@ pub struct ItemDetail {
     pub history: Vec<EventView>,
     /// Requests whose `ledger_ref` names this item, in the caller's request scope, newest first.
     pub requests: Vec<RequestView>,
+    /// Each file field and the document it names.
+    pub files: Vec<FileFieldView>,
+    /// The item's documents not withdrawn, in upload order.
+    pub documents: Vec<crate::documents::DocumentView>,
 }
 
 /// One page of items.
@@ -396,12 +404,17 @@ struct Loaded {
 }
 
 fn field_errors(errors: &[FieldError]) -> AppError {
+    field_problem(errors).into()
+}
+
+/// The first problem's code, every problem in the message.
+fn field_problem(errors: &[FieldError]) -> DomainError {
     let code = errors.first().map_or(codes::FIELD_INVALID, |e| e.code);
     let message: Vec<String> = errors
         .iter()
         .map(|e| if e.label.is_empty() { e.message.clone() } else { format!("「{}」{}", e.label, e.message) })
         .collect();
-    AppError::invalid(code, message.join("；"))
+    DomainError::invalid(code, message.join("；"))
 }
 
 fn out_of_scope() -> AppError {
@@ -596,6 +609,7 @@ impl<'a, S: Store> Ledgers<'a, S> {
         let org = self.app.caches().org();
         let ty = &loaded.ty;
         let values = ty.validate_item(&body.values, org.as_ref() as &dyn OrgLookup).map_err(|e| field_errors(&e))?;
+        files::refuse_files_of_new(ty, &values)?;
         let stage = match body.stage.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(s) => ty.known_stage(s)?.clone(),
             None => {
@@ -786,7 +800,9 @@ impl<'a, S: Store> Ledgers<'a, S> {
         let ty = &loaded.ty;
         let org = self.app.caches().org();
         let events = self.app.store().ledger_item_events(found.id).await?;
-        let history = events.iter().map(|e| event_view(ty, e)).collect();
+        let mut history: Vec<EventView> = events.iter().map(|e| event_view(ty, e)).collect();
+        let mut item = item_view(ty, &found, &org);
+        let (files, documents) = self.item_files(ty, &found, &mut item, &mut history).await?;
         let moves = ty
             .moves_for(&found.stage, &access.roles)
             .map(|m| MoveOption { to: m.to.clone(), name: move_name(ty, m) })
@@ -799,7 +815,7 @@ impl<'a, S: Store> Ledgers<'a, S> {
         let lookup =
             crate::views::Lookup { org: &org, categories: &categories, calendar: &calendar, now: self.app.now() };
         let requests = linked.iter().map(|r| crate::views::request_view(r, &caller.actor, &lookup, None)).collect();
-        Ok(ItemDetail { item: item_view(ty, &found, &org), may_edit: access.may_edit(), moves, history, requests })
+        Ok(ItemDetail { item, may_edit: access.may_edit(), moves, history, requests, files, documents })
     }
 
     fn filter(&self, ty: &LedgerType, q: &ListQuery, paged: bool) -> AppResult<LedgerFilter> {
@@ -876,7 +892,16 @@ impl<'a, S: Store> Ledgers<'a, S> {
         let read_at = format_instant(&self.app.now());
         let page = self.app.store().list_ledger_items(code, &filter, &access.scope).await?;
         let org = self.app.caches().org();
-        let items = page.items.iter().map(|i| item_view(&loaded.ty, i, &org)).collect();
+        let names = self.file_names(&loaded.ty, &page.items).await?;
+        let items = page
+            .items
+            .iter()
+            .map(|i| {
+                let mut shown = item_view(&loaded.ty, i, &org);
+                names.name_cells(&loaded.ty, i.id, &mut shown);
+                shown
+            })
+            .collect();
         Ok(ItemList { items, total: page.total, offset: filter.offset, limit: filter.limit, read_at })
     }
 
@@ -987,8 +1012,10 @@ impl<'a, S: Store> Ledgers<'a, S> {
         while written < EXPORT_MAX {
             let limit = EXPORT_BATCH.min(EXPORT_MAX - written);
             let batch = self.app.store().ledger_items_after(code, &filter, &access.scope, after, limit).await?;
+            let names = self.file_names(ty, &batch).await?;
             for item in &batch {
-                export.push(&export_row(ty, &item.values, &item.stage, &org)).map_err(sheet_error)?;
+                let values = names.shown_values(ty, item);
+                export.push(&export_row(ty, &values, &item.stage, &org)).map_err(sheet_error)?;
             }
             written += batch.len() as u32;
             if batch.len() < limit as usize {
@@ -1010,11 +1037,13 @@ impl<'a, S: Store> Ledgers<'a, S> {
             return Err(AppError::forbidden("您对该台账只有查看权限"));
         }
         let org = self.app.caches().org();
-        let sheet = read_sheet(&loaded.ty, bytes)?;
+        let mut sheet = read_sheet(&loaded.ty, bytes)?;
         let keys: Vec<String> = sheet.rows.iter().filter_map(|r| r.key.clone()).collect();
         let existing: HashMap<String, LedgerItem> =
             self.app.store().ledger_items_by_keys(code, keys).await?.into_iter().map(|i| (i.key.clone(), i)).collect();
+        let file_problems = self.resolve_import_files(&loaded.ty, &mut sheet.rows, &existing).await?;
         let mut plan = Plan { problems: sheet.problems, ..Plan::default() };
+        plan.problems.extend(file_problems);
         for row in &sheet.rows {
             plan_row(&loaded, &access, &org, row, existing.get(row.key.as_deref().unwrap_or_default()), &mut plan);
         }

@@ -1,6 +1,6 @@
 //! Documents (附件): files kept for a case, an inspection, a compensation
 //! matter, a fund application, a direct-line item, an on-site service
-//! request or a visit. The type is decided by the bytes, never by
+//! request, a visit or a ledger item. The type is decided by the bytes, never by
 //! the name or the declared type: PDF, JPEG, PNG, and Word/Excel
 //! (DOCX/XLSX: a ZIP package with `[Content_Types].xml` and the main part of
 //! its kind). Each file is at most [`MAX_BYTES`]; an owner keeps at most
@@ -56,6 +56,8 @@ crate::labelled_enum!(
         OnsiteRequest = "onsite_request" / "上门服务申请",
         /// A visit (走访) or walking-office session: its photos and papers (走访照片).
         Visit = "visit" / "走访记录",
+        /// A ledger item (台账条目): the files its file fields name (e.g. 销号验收材料) and others.
+        LedgerItem = "ledger_item" / "台账条目",
     }
 );
 

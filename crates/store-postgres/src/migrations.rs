@@ -65,6 +65,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (45, "0045_personal_data_more", include_str!("../migrations/0045_personal_data_more.sql")),
     (46, "0046_visit_documents", include_str!("../migrations/0046_visit_documents.sql")),
     (47, "0047_monitoring_reading_hours", include_str!("../migrations/0047_monitoring_reading_hours.sql")),
+    (48, "0048_ledger_item_documents", include_str!("../migrations/0048_ledger_item_documents.sql")),
 ];
 
 /// Tables whose `id` is an identity column.

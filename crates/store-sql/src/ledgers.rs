@@ -135,18 +135,7 @@ impl<D: Database> LedgerStore for SqlStore<D> {
     }
 
     async fn write_ledger_items(&self, writes: Vec<LedgerWrite>, author: LedgerAuthor) -> StoreResult<Vec<LedgerItem>> {
-        let write = job(move |c| {
-            Box::pin(async move {
-                check_type_versions(c, &writes).await?;
-                let mut deltas = RollupDeltas::default();
-                let mut out = Vec::with_capacity(writes.len());
-                for w in &writes {
-                    out.push(write_item(c, w, &author, &mut deltas).await?);
-                }
-                deltas.flush(c).await?;
-                Ok(out)
-            })
-        });
+        let write = job(move |c| Box::pin(async move { write_items(c, writes, &author).await }));
         self.db.write(write).await
     }
 
@@ -239,6 +228,10 @@ impl<D: Database> LedgerStore for SqlStore<D> {
             })
         });
         self.db.read(read).await
+    }
+
+    async fn ledger_item_by_id(&self, id: i64) -> StoreResult<Option<LedgerItem>> {
+        self.db.read(job(move |c| Box::pin(async move { load_item_by_id(c, id, false).await }))).await
     }
 
     async fn ledger_items_by_keys(&self, type_code: &str, keys: Vec<String>) -> StoreResult<Vec<LedgerItem>> {
@@ -749,6 +742,30 @@ async fn insert_choices(c: &dyn Conn, items: &[(i64, &LedgerWrite)]) -> StoreRes
     Ok(())
 }
 
+/// Writes items (create or replace) with their events and keeps the counts, inside a job.
+pub(crate) async fn write_items(
+    c: &dyn Conn,
+    writes: Vec<LedgerWrite>,
+    author: &LedgerAuthor,
+) -> StoreResult<Vec<LedgerItem>> {
+    check_type_versions(c, &writes).await?;
+    let mut deltas = RollupDeltas::default();
+    let mut out = Vec::with_capacity(writes.len());
+    for w in &writes {
+        out.push(write_item(c, w, author, &mut deltas).await?);
+    }
+    deltas.flush(c).await?;
+    Ok(out)
+}
+
+/// The type `code` as stored now, parsed.
+pub(crate) async fn load_type_definition(c: &dyn Conn, code: &str) -> StoreResult<Option<LedgerType>> {
+    match load_type(c, code, false).await? {
+        Some(record) => Ok(Some(LedgerType::from_toml(&record.definition)?)),
+        None => Ok(None),
+    }
+}
+
 /// Refuses writes validated under a type version that is no longer current (`ledger_type_changed`).
 async fn check_type_versions(c: &dyn Conn, writes: &[LedgerWrite]) -> StoreResult<()> {
     let mut versions: HashMap<&str, i64> = HashMap::new();
@@ -877,7 +894,7 @@ async fn load_type(c: &dyn Conn, code: &str, lock: bool) -> StoreResult<Option<L
     c.map_opt(&sql, &args![code], type_record).await
 }
 
-async fn load_item_by_id(c: &dyn Conn, id: i64, lock: bool) -> StoreResult<Option<LedgerItem>> {
+pub(crate) async fn load_item_by_id(c: &dyn Conn, id: i64, lock: bool) -> StoreResult<Option<LedgerItem>> {
     let lock = if lock { c.dialect().lock_rows("ledger_items") } else { String::new() };
     let sql = format!("SELECT {ITEM_COLUMNS} FROM ledger_items WHERE id = $1{lock}");
     c.map_opt(&sql, &args![id], item).await
@@ -929,6 +946,7 @@ async fn write_item(
             if found.version != w.expected_version {
                 return Err(ledger_item_changed(found.version).into());
             }
+            check_file_refs(c, id, &w.changes).await?;
             deltas.add(&found.type_code, found.town_id, &found.stage, &found.values, -1);
             c.execute("DELETE FROM ledger_item_choices WHERE item_id = $1", &args![id]).await?;
             c.execute(
@@ -962,8 +980,36 @@ async fn write_item(
     Ok(written)
 }
 
+/// Refuses a file field set to anything but a document of the item that is not withdrawn
+/// (`422 ledger_file_not_found`). Run with the item's row locked: a withdrawal locks it too and
+/// refuses a document a file field names, so the two cannot pass each other.
+async fn check_file_refs(
+    c: &dyn Conn,
+    item_id: i64,
+    changes: &[mashangban_domain::ledger::CellChange],
+) -> StoreResult<()> {
+    for change in changes.iter().filter(|ch| !ch.computed) {
+        let Some(FieldValue::File(reference)) = &change.after else { continue };
+        let kept = match reference.parse::<i64>() {
+            Ok(id) => c
+                .query_opt(
+                    "SELECT 1 FROM documents
+                     WHERE id = $1 AND owner_kind = 'ledger_item' AND owner_id = $2 AND withdrawn_at IS NULL",
+                    &args![id, item_id],
+                )
+                .await?
+                .is_some(),
+            Err(_) => false,
+        };
+        if !kept {
+            return Err(mashangban_domain::ledger::file_not_found(&change.label, reference).into());
+        }
+    }
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
-async fn record_event(
+pub(crate) async fn record_event(
     c: &dyn Conn,
     item: &LedgerItem,
     action: LedgerAction,

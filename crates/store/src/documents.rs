@@ -10,6 +10,12 @@ use mashangban_domain::org::UserId;
 use mashangban_domain::time::Instant;
 
 use crate::StoreResult;
+use crate::ledgers::{LedgerAuthor, LedgerItem, LedgerWrite};
+
+/// How an upload fills a ledger item's file field in its transaction: given the item as locked and
+/// the document just stored, the write that sets the field (refused: nothing is written).
+pub type LedgerFill =
+    Box<dyn FnOnce(&LedgerItem, &DocumentRecord) -> Result<LedgerWrite, mashangban_domain::DomainError> + Send>;
 
 /// What a document belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,12 +66,33 @@ pub trait DocumentStore {
         by: DocumentActor,
         at: Instant,
     ) -> impl Future<Output = StoreResult<Vec<DocumentRecord>>> + Send;
+    /// Adds one file to a ledger item (`owner`) and, in the same job, writes the item as `fill`
+    /// makes it from the item and the stored document (the field set to the document, an entry
+    /// in the item's history with the cell's before and after). Bounds as [`Self::add_documents`].
+    #[allow(clippy::too_many_arguments)]
+    fn add_ledger_document(
+        &self,
+        owner: DocumentOwner,
+        purpose: Option<String>,
+        file: DocumentFile,
+        max_per_owner: u32,
+        by: DocumentActor,
+        fill: LedgerFill,
+        author: LedgerAuthor,
+    ) -> impl Future<Output = StoreResult<(DocumentRecord, LedgerItem)>> + Send;
     /// The documents of `owner` in upload order, the withdrawn ones too.
     fn documents(&self, owner: DocumentOwner) -> impl Future<Output = StoreResult<Vec<DocumentRecord>>> + Send;
+    /// The documents of these owners of one kind (withdrawn ones too), by owner then upload order.
+    fn documents_of_owners(
+        &self,
+        kind: OwnerKind,
+        owner_ids: Vec<i64>,
+    ) -> impl Future<Output = StoreResult<Vec<DocumentRecord>>> + Send;
     fn document(&self, id: i64) -> impl Future<Output = StoreResult<Option<DocumentRecord>>> + Send;
     fn document_content(&self, id: i64) -> impl Future<Output = StoreResult<Option<Vec<u8>>>> + Send;
     /// Withdraws a document, with an entry in its owner's history: `409 document_withdrawn` when
-    /// it was already, `404 unknown_document` when it is not there.
+    /// it was already, `404 unknown_document` when it is not there, `409 ledger_file_in_use` when
+    /// a ledger item's file field names it.
     fn withdraw_document(
         &self,
         id: i64,

@@ -104,10 +104,22 @@ pub enum LedgerAction {
     Imported,
     /// Values rewritten by a new version of the type.
     Migrated,
+    /// A document uploaded for the item, and the file field it fills if any.
+    DocumentAdded,
+    /// A document of the item withdrawn.
+    DocumentWithdrawn,
 }
 
 impl LedgerAction {
-    pub const ALL: [Self; 5] = [Self::Created, Self::Updated, Self::Moved, Self::Imported, Self::Migrated];
+    pub const ALL: [Self; 7] = [
+        Self::Created,
+        Self::Updated,
+        Self::Moved,
+        Self::Imported,
+        Self::Migrated,
+        Self::DocumentAdded,
+        Self::DocumentWithdrawn,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -116,6 +128,8 @@ impl LedgerAction {
             Self::Moved => "moved",
             Self::Imported => "imported",
             Self::Migrated => "migrated",
+            Self::DocumentAdded => "document_added",
+            Self::DocumentWithdrawn => "document_withdrawn",
         }
     }
 
@@ -126,6 +140,8 @@ impl LedgerAction {
             Self::Moved => "阶段流转",
             Self::Imported => "导入",
             Self::Migrated => "类型升级迁移",
+            Self::DocumentAdded => "上传附件",
+            Self::DocumentWithdrawn => "撤回附件",
         }
     }
 
@@ -305,6 +321,9 @@ pub trait LedgerStore {
         key: &str,
         scope: &LedgerScope,
     ) -> impl Future<Output = StoreResult<Option<LedgerItem>>> + Send;
+
+    /// An item by id, whatever the scope (documents name their owner by id).
+    fn ledger_item_by_id(&self, id: i64) -> impl Future<Output = StoreResult<Option<LedgerItem>>> + Send;
 
     /// The items of these keys, whatever the scope (imports compare with them).
     fn ledger_items_by_keys(

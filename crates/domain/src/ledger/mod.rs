@@ -114,3 +114,22 @@ pub mod codes {
     /// The target stage requires fields the item does not have.
     pub const STAGE_FIELDS_MISSING: &str = "stage_fields_missing";
 }
+
+/// `422 ledger_file_not_found`: a file field set to something that is not a document of the item
+/// (another item's, a withdrawn one, an id that names nothing, or any value at all on an item not
+/// registered yet, which has no documents).
+pub fn file_not_found(label: &str, reference: &str) -> crate::DomainError {
+    let shown = value::shorten(reference);
+    crate::DomainError::invalid(
+        "ledger_file_not_found",
+        format!("「{label}」只能是本条目已上传且未撤回的附件（「{shown}」不是）；请在条目页上传文件"),
+    )
+}
+
+/// `409 ledger_file_in_use`: withdrawing the document a file field names.
+pub fn file_in_use(label: &str) -> crate::DomainError {
+    crate::DomainError::conflict(
+        "ledger_file_in_use",
+        format!("该附件是条目「{label}」的当前文件，不能撤回；请先为该字段上传新文件或清空该字段"),
+    )
+}

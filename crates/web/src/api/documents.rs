@@ -3,6 +3,8 @@
 //! routes; one download and one withdrawal route for every document. Who may
 //! read and add is decided by `app.documents()` from the owning module.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{MatchedPath, Multipart, State};
@@ -11,7 +13,7 @@ use axum::response::Response;
 
 use mashangban_app::documents::{DocumentView, WithdrawBody};
 use mashangban_app::requests::NewFile;
-use mashangban_app::{App, AppError};
+use mashangban_app::{App, AppError, Caller};
 use mashangban_domain::access::Permission;
 use mashangban_domain::document::{MAX_BYTES, OwnerKind, unknown_document};
 use mashangban_store::{DocumentOwner, Store};
@@ -152,6 +154,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             None => list,
         });
     }
+    routes.extend(ledger_routes());
     routes.push(
         Route::get("/api/v1/documents/{id}", download::<S>)
             .doc("documents", "下载附件（始终作为附件下载；已撤回的仍可从办理记录下载）")
@@ -171,10 +174,124 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
                 "not_onsite_party",
                 "not_visit_recorder",
                 "visit_cancelled",
+                "not_ledger_editor",
+                "ledger_file_in_use",
                 "text_required",
             ]),
     );
     routes
+}
+
+/// Where a ledger item's documents are (its type and key in the path).
+pub const LEDGER_DOCUMENTS: &str = "/api/v1/ledgers/{type}/items/{key}/documents";
+
+/// A ledger item's refusals besides the upload's.
+const LEDGER_ERRORS: &[&str] = &[
+    "ledger_type_not_found",
+    "ledger_item_not_found",
+    "not_ledger_editor",
+    "ledger_file_field_unknown",
+    "ledger_file_one",
+    "ledger_item_changed",
+    "ledger_type_changed",
+];
+
+/// A ledger item's documents: upload (optionally filling a file field), list, download, withdraw.
+fn ledger_routes<S: Store>() -> Vec<Route<S>> {
+    let errors: &'static [&'static str] = Box::leak([LEDGER_ERRORS, UPLOAD_ERRORS].concat().into_boxed_slice());
+    vec![
+        Route::post(LEDGER_DOCUMENTS, ledger_upload::<S>)
+            .permission(Permission::EditLedgers)
+            .doc(
+                "documents",
+                "上传台账条目的附件（multipart：字段 file；可选 purpose 用途；可选 field 文件字段编码或名称：只能一个文件，同一事务把该字段设为此附件并记入条目变更历史）",
+            )
+            .multipart()
+            .body_limit(UPLOAD_LIMIT)
+            .answer::<Vec<DocumentView>>()
+            .created()
+            .errors(errors),
+        Route::get(LEDGER_DOCUMENTS, ledger_list::<S>)
+            .permission(Permission::ReadLedgers)
+            .doc("documents", "台账条目的附件（不含已撤回的）")
+            .answer::<Vec<DocumentView>>()
+            .errors(&["ledger_type_not_found", "ledger_item_not_found"]),
+        Route::get("/api/v1/ledgers/{type}/items/{key}/documents/{id}", ledger_download::<S>)
+            .permission(Permission::ReadLedgers)
+            .doc("documents", "下载台账条目的附件（已撤回的仍可下载）")
+            .errors(&["ledger_type_not_found", "ledger_item_not_found", "unknown_document"]),
+        Route::post("/api/v1/ledgers/{type}/items/{key}/documents/{id}/withdraw", ledger_withdraw::<S>)
+            .permission(Permission::EditLedgers)
+            .doc("documents", "撤回台账条目的附件（须填写理由；文件字段正在使用的附件不能撤回）")
+            .body::<WithdrawBody>()
+            .answer::<DocumentView>()
+            .errors(&[
+                "ledger_type_not_found",
+                "ledger_item_not_found",
+                "unknown_document",
+                "document_withdrawn",
+                "not_ledger_editor",
+                "ledger_file_in_use",
+                "text_required",
+            ]),
+    ]
+}
+
+/// `POST /api/v1/ledgers/{type}/items/{key}/documents` (multipart `file`, `purpose`, `field`).
+async fn ledger_upload<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path((code, key)): Path<(String, String)>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, Json<Vec<DocumentView>>)> {
+    let (files, texts) = read_document_form(multipart, &["purpose", "field"]).await?;
+    let (purpose, field) = (texts.get("purpose"), texts.get("field"));
+    let added = app
+        .ledgers()
+        .add_files(&caller, &code, &key, field.map(String::as_str), purpose.map(String::as_str), files)
+        .await?;
+    Ok((StatusCode::CREATED, Json(added)))
+}
+
+/// `GET /api/v1/ledgers/{type}/items/{key}/documents`.
+async fn ledger_list<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path((code, key)): Path<(String, String)>,
+) -> ApiResult<Json<Vec<DocumentView>>> {
+    let owner = app.ledgers().documents_owner(&caller, &code, &key).await?;
+    Ok(Json(app.documents().list(&caller, owner).await?))
+}
+
+/// The document `id` when it is the item's (`404 unknown_document` otherwise).
+async fn ledger_document<S: Store>(app: &App<S>, caller: &Caller, code: &str, key: &str, id: &str) -> ApiResult<i64> {
+    let owner = app.ledgers().documents_owner(caller, code, key).await?;
+    let id = document_id(id)?;
+    match app.store().document(id).await.map_err(AppError::from)? {
+        Some(d) if d.owner == owner => Ok(id),
+        _ => Err(AppError::from(unknown_document()).into()),
+    }
+}
+
+/// `GET /api/v1/ledgers/{type}/items/{key}/documents/{id}`.
+async fn ledger_download<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path((code, key, id)): Path<(String, String, String)>,
+) -> ApiResult<Response> {
+    let id = ledger_document(&app, &caller, &code, &key, &id).await?;
+    send(app.documents().download(&caller, id).await?)
+}
+
+/// `POST /api/v1/ledgers/{type}/items/{key}/documents/{id}/withdraw` `{reason}`.
+async fn ledger_withdraw<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path((code, key, id)): Path<(String, String, String)>,
+    JsonBody(body): JsonBody<WithdrawBody>,
+) -> ApiResult<Json<DocumentView>> {
+    let id = ledger_document(&app, &caller, &code, &key, &id).await?;
+    Ok(Json(app.documents().withdraw(&caller, id, body).await?))
 }
 
 /// The owner's id from the path (`404` with the owner's code when it is not a number).
@@ -190,18 +307,28 @@ pub fn owner(routes: &OwnerRoutes, id: &str) -> Result<DocumentOwner, ApiError> 
 pub async fn read_documents(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(Vec<NewFile>, Option<String>), ApiError> {
+    let (files, mut texts) = read_document_form(multipart, &["purpose"]).await?;
+    Ok((files, texts.remove("purpose")))
+}
+
+/// The files and the text fields `texts` of an upload, each file within [`MAX_BYTES`]
+/// (`413 document_too_large`).
+pub async fn read_document_form(
+    multipart: Result<Multipart, MultipartRejection>,
+    texts: &[&'static str],
+) -> Result<(Vec<NewFile>, BTreeMap<&'static str, String>), ApiError> {
     let too_large = || {
         let message = mashangban_domain::document::too_large().message;
         payload_too_large().with_code("document_too_large").with_message(message)
     };
     let multipart = multipart.map_err(|_| malformed_multipart())?;
-    let (files, mut texts) = read_upload(multipart, "", &["purpose"])
+    let (files, texts) = read_upload(multipart, "", texts)
         .await
         .map_err(|e| if e.status == StatusCode::PAYLOAD_TOO_LARGE { too_large() } else { e })?;
     if files.iter().any(|f| f.bytes.len() > MAX_BYTES) {
         return Err(too_large());
     }
-    Ok((files, texts.remove("purpose")))
+    Ok((files, texts))
 }
 
 /// `POST {owner}/documents` (multipart `file`, repeatable; `purpose`).
@@ -240,7 +367,11 @@ async fn download<S: Store>(
     Auth(caller): Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let file = app.documents().download(&caller, document_id(&id)?).await?;
+    send(app.documents().download(&caller, document_id(&id)?).await?)
+}
+
+/// A document as a download: its UTF-8 name, never rendered inline, sniffing off, a sandboxing CSP.
+fn send(file: mashangban_app::documents::DocumentContent) -> ApiResult<Response> {
     let ascii = format!("document-{}.{}", file.id, file.content_type.extension());
     let mut response = crate::download::file(file.bytes, file.content_type.as_str(), &file.file_name, &ascii);
     let headers = response.headers_mut();

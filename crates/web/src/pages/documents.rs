@@ -132,19 +132,30 @@ async fn withdraw<S: Store>(
     let id: i64 = id.trim().parse().map_err(|_| ApiError::from(mashangban_app::AppError::from(unknown_document())))?;
     match app.documents().withdraw(&caller, id, WithdrawBody { reason: form.reason }).await {
         Ok(done) => {
-            let routes = OWNERS.iter().find(|o| o.kind == done.owner_kind).unwrap_or(&OWNERS[0]);
-            Ok(Redirect::to(&back_to(routes, done.owner_id)).into_response())
+            let owner = DocumentOwner { kind: done.owner_kind, id: done.owner_id };
+            Ok(Redirect::to(&owner_page(&app, owner).await).into_response())
         }
         Err(e) if e.kind == mashangban_app::ErrorKind::NotFound => Err(ApiError::from(e).into()),
         Err(e) => {
             let back = match app.store().document(id).await {
-                Ok(Some(d)) => {
-                    let routes = OWNERS.iter().find(|o| o.kind == d.owner.kind).unwrap_or(&OWNERS[0]);
-                    back_to(routes, d.owner.id)
-                }
+                Ok(Some(d)) => owner_page(&app, d.owner).await,
                 _ => "/".to_owned(),
             };
             refused(&caller, &menu, e.into(), back)
         }
     }
+}
+
+/// The owner's page at its documents: a ledger item's by its type and key, the others' by id.
+async fn owner_page<S: Store>(app: &App<S>, owner: DocumentOwner) -> String {
+    if owner.kind == OwnerKind::LedgerItem {
+        return match app.store().ledger_item_by_id(owner.id).await {
+            Ok(Some(item)) => {
+                format!("/ledgers/{}/items/{}#documents", item.type_code, crate::api::percent_encode(&item.key))
+            }
+            _ => "/ledgers".to_owned(),
+        };
+    }
+    let routes = OWNERS.iter().find(|o| o.kind == owner.kind).unwrap_or(&OWNERS[0]);
+    back_to(routes, owner.id)
 }

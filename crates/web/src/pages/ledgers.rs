@@ -28,8 +28,10 @@ use mashangban_domain::saved_view::ViewList;
 use mashangban_store::Store;
 
 use super::{Choice, Layout, PageResult, render, short_time, shown};
+use crate::api::documents::read_document_form;
 use crate::api::percent_encode;
 use crate::auth::Auth;
+use crate::error::ApiError;
 use crate::routes::{Menu, MenuKind, Route};
 
 /// An upload the preview page carries to its confirm form (hex in a hidden field) at most; a
@@ -50,6 +52,10 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         Route::get("/ledgers/{type}/items/{key}", item::<S>).permission(read),
         Route::post("/ledgers/{type}/items/{key}/move", move_stage::<S>).permission(read).form(),
         Route::post("/ledgers/{type}/items/{key}/edit", edit_item::<S>).permission(edit).form(),
+        Route::post("/ledgers/{type}/items/{key}/documents", upload_file::<S>)
+            .permission(edit)
+            .multipart()
+            .body_limit(crate::api::documents::UPLOAD_LIMIT),
         Route::get("/ledgers/{type}/import", import_page::<S>).permission(edit),
         Route::post("/ledgers/{type}/import", import::<S>)
             .permission(edit)
@@ -413,6 +419,10 @@ struct ItemPage {
     creek: Option<super::creeks::CreekSection>,
     /// The fields the person may change here (none without the right to edit).
     edit_fields: Vec<EditField>,
+    /// An upload's refusal, shown beside the file forms.
+    files_message: Option<String>,
+    /// The item's documents (附件) and the general upload form.
+    documents: super::documents::Panel,
 }
 
 /// A field of the item's edit form (修改字段), with its value in input form.
@@ -483,6 +493,37 @@ async fn item<S: Store>(
     item_page(&app, &caller, &menu, &code, &key, StatusCode::OK, None).await
 }
 
+/// `POST /ledgers/{type}/items/{key}/documents` (multipart `file`, `field`, `purpose`): the API's
+/// upload; back to the item's files, or the page with the refusal beside the forms.
+async fn upload_file<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Path((code, key)): Path<(String, String)>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> PageResult {
+    let saved: Result<_, ApiError> = async {
+        let (files, texts) = read_document_form(multipart, &["purpose", "field"]).await?;
+        let (purpose, field) = (texts.get("purpose").map(String::as_str), texts.get("field").map(String::as_str));
+        let anchor = if field.is_some_and(|f| !f.trim().is_empty()) { "files" } else { "documents" };
+        app.ledgers().add_files(&caller, &code, &key, field, purpose, files).await?;
+        Ok(anchor)
+    }
+    .await;
+    match saved {
+        Ok(anchor) => {
+            Ok(Redirect::to(&format!("/ledgers/{code}/items/{}#{anchor}", percent_encode(key.trim()))).into_response())
+        }
+        Err(e) if e.status == StatusCode::NOT_FOUND => Err(e.into()),
+        Err(e) => {
+            let (status, message) = shown(e)?;
+            let mut page = item_view(&app, &caller, &menu, &code, &key, None).await?;
+            page.files_message = Some(message);
+            Ok(render(status, &page))
+        }
+    }
+}
+
 pub(super) async fn item_page<S: Store>(
     app: &App<S>,
     caller: &mashangban_app::Caller,
@@ -492,6 +533,18 @@ pub(super) async fn item_page<S: Store>(
     status: StatusCode,
     message: Option<String>,
 ) -> PageResult {
+    let page = item_view(app, caller, menu, code, key, message).await?;
+    Ok(render(status, &page))
+}
+
+async fn item_view<S: Store>(
+    app: &App<S>,
+    caller: &mashangban_app::Caller,
+    menu: &Menu,
+    code: &str,
+    key: &str,
+    message: Option<String>,
+) -> PageResult<ItemPage> {
     let ty = app.ledgers().get_type(caller, code).await?;
     let detail = app.ledgers().get(caller, code, key).await?;
     let title = format!("{} {}", ty.summary.name, detail.item.key);
@@ -509,8 +562,23 @@ pub(super) async fn item_page<S: Store>(
         .collect();
     towns.sort();
     let edit_fields = edit_fields(&ty, &detail, &towns);
-    let page = ItemPage { layout: Layout::staff(title, &caller.actor, menu), ty, detail, message, creek, edit_fields };
-    Ok(render(status, &page))
+    let documents = super::documents::Panel {
+        documents: detail.documents.clone(),
+        add: detail.may_edit,
+        action: format!("/ledgers/{code}/items/{}/documents", percent_encode(&detail.item.key)),
+        purposes: Vec::new(),
+        max: mashangban_domain::document::MAX_PER_OWNER,
+    };
+    Ok(ItemPage {
+        layout: Layout::staff(title, &caller.actor, menu),
+        ty,
+        detail,
+        message,
+        creek,
+        edit_fields,
+        files_message: None,
+        documents,
+    })
 }
 
 /// `POST /ledgers/{type}/items/{key}/edit`: the edit form's `version` and `f.{field}` values, as

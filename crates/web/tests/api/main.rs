@@ -979,6 +979,7 @@ mod fund_pages;
 mod inbox;
 mod inside_unit;
 mod knowledge;
+mod ledger_files;
 mod ledger_ops;
 mod ledgers;
 mod liaison;

@@ -488,6 +488,20 @@ async fn a_visit_keeps_its_photos_for_those_who_see_it_each_upload_in_its_histor
     let (status, err) = app.post(&withdraw, Some(&liaison), json!({ "reason": "走访取消" })).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("visit_cancelled")), "{err}");
     assert_eq!(listed(&app, &path, &liaison).await.len(), 2, "nothing stored, nothing withdrawn");
+    // The store refuses too, under the visit's lock: a cancellation landing between the module's check
+    // and the write cannot let a file in (issue 13).
+    {
+        use mashangban_store::{DocumentActor, DocumentOwner, DocumentStore, StoreError};
+        let owner = DocumentOwner { kind: mashangban_domain::document::OwnerKind::Visit, id };
+        let file = mashangban_domain::document::DocumentFile::new(Some("补拍.png"), PNG.to_vec()).unwrap();
+        let by = || DocumentActor { user_id: None, name: "测试".into() };
+        let at = mashangban_domain::time::now();
+        let refused = app.store.add_documents(owner, None, vec![file], 20, by(), at).await;
+        assert!(matches!(&refused, Err(StoreError::Domain(e)) if e.code == "visit_cancelled"), "{refused:?}");
+        let refused = app.store.withdraw_document(photo, "走访取消".into(), by(), at).await;
+        assert!(matches!(&refused, Err(StoreError::Domain(e)) if e.code == "visit_cancelled"), "{refused:?}");
+    }
+    assert_eq!(listed(&app, &path, &liaison).await.len(), 2, "nothing stored, nothing withdrawn");
     let (_, shown) = app.get(&format!("/api/v1/visits/{id}"), Some(&liaison)).await;
     let steps = shown["history"].as_array().unwrap().iter().filter(|e| e["action"] != "cancelled").count();
     assert_eq!(steps, 5, "planned, three uploads and one withdrawal: {shown}");
