@@ -464,7 +464,7 @@ fn generate(schema: &Value, rng: &mut StdRng, depth: usize) -> Value {
         "array" => {
             let items = map.get("items").cloned().unwrap_or(json!({}));
             let min = map.get("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
-            let n = rng.gen_range(min.min(3)..=3.max(min.min(3)));
+            let n = rng.gen_range(min.min(3)..=3);
             Value::Array((0..n).map(|_| generate(&items, rng, depth + 1)).collect())
         }
         "integer" => {
@@ -1012,7 +1012,7 @@ async fn sender(run: &Run, client: &reqwest::Client, fresh: &reqwest::Client) {
         if n >= run.total || run.dead.load(Ordering::Relaxed) {
             return;
         }
-        if n > 0 && n % (run.total / 10).max(1) == 0 {
+        if n > 0 && n.is_multiple_of((run.total / 10).max(1)) {
             eprintln!("  {} sent, {} failures", crate::report::thousands(n), run.failure_count.load(Ordering::Relaxed));
         }
         let planned = plan(n, run.seed, &run.ops, callers, &run.pools);

@@ -297,14 +297,15 @@ fn fuzz(cli: &Cli, requests: u64, pg: bool, clients: usize, demo_requests: usize
         clients,
         demo_requests,
     };
+    std::fs::create_dir_all(&cli.work_dir).map_err(|e| format!("{}: {e}", cli.work_dir.display()))?;
     let report = mashangban_bench::fuzz::run(&opts)?;
+    println!("{}", report.markdown());
     let name = format!("fuzz-{}", report.backend.to_lowercase());
     std::fs::write(
         cli.work_dir.join(format!("report-{name}.json")),
         serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?,
     )
     .map_err(|e| e.to_string())?;
-    println!("{}", report.markdown());
     match report.failure_count {
         0 => Ok(()),
         n => Err(format!("{n} failures (the first {} above)", report.failures.len())),

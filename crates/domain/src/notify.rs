@@ -490,6 +490,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::unwrap_used)]
     fn keys_are_stable_and_keyed() {
         let ring = |byte| {
             let key = crate::personal_data::PersonalDataKey::new("k1", [byte; 16]).unwrap();
