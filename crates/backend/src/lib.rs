@@ -94,7 +94,11 @@ pub async fn open(url: &DatabaseUrl, options: BackendOptions) -> StoreResult<Bac
     };
     Ok(SqlStore::new(
         db,
-        StoreOptions { tracking_prefix: options.tracking_prefix, personal_data: options.personal_data },
+        StoreOptions {
+            tracking_prefix: options.tracking_prefix,
+            personal_data: options.personal_data,
+            seal_events: true,
+        },
     ))
 }
 

@@ -74,9 +74,9 @@ enum Command {
         #[arg(long, default_value_t = 50_000)]
         import_rows: u32,
     },
-    /// The cost of personal data at rest per intake: durable intakes through the store with the
-    /// asker's contact encrypted (SM4-GCM, HMAC-SM3 phone hash) against plain, same run, fresh
-    /// databases (`--work-dir`); prints a markdown table.
+    /// The cost of SM4 and SM3 per intake: durable intakes through the store with the asker's
+    /// contact encrypted (SM4-GCM, HMAC-SM3 phone hash) and the event sealed (SM3 chain), against
+    /// either or both off, same run, fresh databases (`--work-dir`); prints a markdown table.
     PersonalData {
         /// Intakes per run.
         #[arg(long, default_value_t = 20_000)]
@@ -105,6 +105,24 @@ enum Command {
         /// Readings stored before the measurements: a number, or 10m / 100m.
         #[arg(long, default_value = "10m", value_parser = parse_scale)]
         readings: u64,
+    },
+    /// Fuzzing over HTTP: every operation of the server's OpenAPI document called with generated
+    /// requests (valid-looking bodies from the schemas, then mutations) anonymously and as demo
+    /// roles, on a fresh demo database (`--work-dir`); fails on any 5xx, a non-JSON answer on
+    /// `/api/`, no answer or the server dying. Deterministic from `--seed`.
+    Fuzz {
+        /// Requests to send.
+        #[arg(long, default_value_t = 100_000)]
+        requests: u64,
+        /// On PostgreSQL (a fresh database through MASHANGBAN_TEST_POSTGRES or 127.0.0.1:5432), not SQLite.
+        #[arg(long)]
+        pg: bool,
+        /// Concurrent requests.
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// Demo requests generated before the run.
+        #[arg(long, default_value_t = 300)]
+        demo_requests: usize,
     },
     /// Run the server under test (used by the benchmark itself).
     Serve {
@@ -155,6 +173,9 @@ fn main() -> ExitCode {
                 .map_err(|e| format!("{}: {e}", opts.work_dir.display()))
                 .and_then(|()| mashangban_bench::personal_data::run(&opts))
                 .map(|table| println!("{table}"))
+        }
+        Some(Command::Fuzz { requests, pg, clients, demo_requests }) => {
+            fuzz(&cli, *requests, *pg, *clients, *demo_requests)
         }
         None => bench(&cli),
     };
@@ -265,6 +286,31 @@ fn devices_run(cli: &Cli, devices: usize, readings: u64) -> Result<(), String> {
     let result = mashangban_bench::devices::run(&opts);
     let report = finish_sqlite_run(cli, &opts.db_path(), result)?;
     write_report(cli, &report, &format!("devices-{devices}"), &format!("devices={devices}"), &report.markdown())
+}
+
+fn fuzz(cli: &Cli, requests: u64, pg: bool, clients: usize, demo_requests: usize) -> Result<(), String> {
+    let opts = mashangban_bench::fuzz::FuzzOptions {
+        requests,
+        postgres: pg,
+        seed: cli.seed,
+        work_dir: cli.work_dir.clone(),
+        server_exe: std::env::current_exe().map_err(|e| format!("own executable: {e}"))?,
+        clients,
+        demo_requests,
+    };
+    std::fs::create_dir_all(&cli.work_dir).map_err(|e| format!("{}: {e}", cli.work_dir.display()))?;
+    let report = mashangban_bench::fuzz::run(&opts)?;
+    println!("{}", report.markdown());
+    let name = format!("fuzz-{}", report.backend.to_lowercase());
+    std::fs::write(
+        cli.work_dir.join(format!("report-{name}.json")),
+        serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    match report.failure_count {
+        0 => Ok(()),
+        n => Err(format!("{n} failures (the first {} above)", report.failures.len())),
+    }
 }
 
 /// Removes the SQLite file and drops the PostgreSQL database of the run.

@@ -1,19 +1,19 @@
-//! The cost of personal data at rest per intake (`mashangban-bench personal-data`): durable intakes
+//! The cost of the national algorithms per intake (`mashangban-bench personal-data`): durable intakes
 //! through the store (no HTTP), with the asker's name, phone and e-mail encrypted (SM4-GCM) and the
-//! phone hashed (HMAC-SM3), against the same intakes written plain, in the same run, on fresh
-//! databases, in alternating order; and the cryptography alone per intake.
+//! phone hashed (HMAC-SM3), and the intake's event sealed in its request's SM3 chain, against the same
+//! intakes with either or both switched off, in the same run, on fresh databases, the first mode
+//! rotating; and the cryptography of personal data alone per intake.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant as Clock;
 
 use mashangban_domain::org::{Actor, UnitKind};
-use mashangban_domain::personal_data::Keyring;
 use mashangban_domain::request::{Asker, Channel, Contact, Location, NewRequest, RequestKind, Urgency};
 use mashangban_domain::validation::Phone;
 use mashangban_store::{CatalogStore, Meta, NewCategory, NewUnit, OrgStore, RequestStore};
 use mashangban_store_postgres::testing::TempDatabase;
-use mashangban_store_sql::{Database, SqlStore};
+use mashangban_store_sql::{Database, SqlStore, StoreOptions};
 
 use crate::{BenchResult, Ctx};
 
@@ -30,18 +30,62 @@ pub struct PersonalDataOptions {
     pub postgres: bool,
 }
 
-/// One backend's figures.
+/// What an intake does beside writing the request: encrypt its personal data (SM4-GCM, HMAC-SM3 phone
+/// hash) and seal its event (SM3 chain). Production does both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mode {
+    pub sm4: bool,
+    pub sm3: bool,
+}
+
+impl Mode {
+    /// Neither, SM3 only, SM4 only, both.
+    pub const ALL: [Mode; 4] = [
+        Mode { sm4: false, sm3: false },
+        Mode { sm4: false, sm3: true },
+        Mode { sm4: true, sm3: false },
+        Mode { sm4: true, sm3: true },
+    ];
+
+    fn label(self) -> &'static str {
+        match (self.sm4, self.sm3) {
+            (false, false) => "neither",
+            (false, true) => "SM3 seals only",
+            (true, false) => "SM4 only",
+            (true, true) => "SM4 + SM3 (production)",
+        }
+    }
+
+    fn index(self) -> usize {
+        usize::from(self.sm4) * 2 + usize::from(self.sm3)
+    }
+}
+
+/// One backend's figures: the median intakes per second of each mode, in [`Mode::ALL`]'s order.
 #[derive(Debug, Clone)]
 pub struct Cost {
     pub backend: &'static str,
-    pub plain_per_second: f64,
-    pub encrypted_per_second: f64,
+    pub per_second: [f64; 4],
 }
 
 impl Cost {
-    /// Encrypted throughput as a share of plain.
-    pub fn ratio(&self) -> f64 {
-        self.encrypted_per_second / self.plain_per_second.max(1e-9)
+    fn rate(&self, mode: Mode) -> f64 {
+        self.per_second[mode.index()]
+    }
+
+    /// Production throughput as a share of the same without encryption (SM4 and the phone's HMAC-SM3).
+    pub fn sm4_ratio(&self) -> f64 {
+        self.rate(Mode { sm4: true, sm3: true }) / self.rate(Mode { sm4: false, sm3: true }).max(1e-9)
+    }
+
+    /// Production throughput as a share of the same without the SM3 seals.
+    pub fn sm3_ratio(&self) -> f64 {
+        self.rate(Mode { sm4: true, sm3: true }) / self.rate(Mode { sm4: true, sm3: false }).max(1e-9)
+    }
+
+    /// Production throughput as a share of neither.
+    pub fn both_ratio(&self) -> f64 {
+        self.rate(Mode { sm4: true, sm3: true }) / self.rate(Mode { sm4: false, sm3: false }).max(1e-9)
     }
 }
 
@@ -49,29 +93,19 @@ impl Cost {
 pub fn run(opts: &PersonalDataOptions) -> BenchResult<String> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().ctx("runtime")?;
     let crypto_us = crypto_per_intake_us();
-    let mut costs = vec![rt.block_on(measure("SQLite", opts, |keys, round| {
-        let dir = opts.work_dir.join(format!("personal-data-{round}-{}.db", keys.is_some()));
-        let _ = std::fs::remove_file(&dir);
-        for suffix in ["-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", dir.display()));
-        }
+    let mut costs = vec![rt.block_on(measure("SQLite", opts, |options, round| {
+        let dir = opts.work_dir.join(format!("personal-data-{round}.db"));
         async move {
-            let options = mashangban_store_sqlite::SqliteOptions {
-                personal_data: keys,
-                ..mashangban_store_sqlite::SqliteOptions::default()
-            };
-            Ok((mashangban_store_sqlite::open(&dir, options).ctx("open SQLite")?, None))
+            crate::load::remove_db(&dir)?;
+            let db = mashangban_store_sqlite::SqliteDb::open(&dir, 4).ctx("open SQLite")?;
+            Ok((SqlStore::new(db, options), None))
         }
     }))?];
     if opts.postgres {
-        costs.push(rt.block_on(measure("PostgreSQL", opts, |keys, _| async move {
+        costs.push(rt.block_on(measure("PostgreSQL", opts, |options, _| async move {
             let db = mashangban_store_postgres::testing::TempDatabase::create().await.ctx("create a database")?;
-            let options = mashangban_store_postgres::PgOptions {
-                personal_data: keys,
-                ..mashangban_store_postgres::PgOptions::default()
-            };
-            let store = mashangban_store_postgres::connect(db.url(), options).await.ctx("connect")?;
-            Ok((store, Some(db)))
+            let pg = mashangban_store_postgres::PgDb::connect(db.url(), 16).await.ctx("connect")?;
+            Ok((SqlStore::new(pg, options), Some(db)))
         }))?);
     }
     Ok(markdown(opts, &costs, crypto_us))
@@ -80,25 +114,29 @@ pub fn run(opts: &PersonalDataOptions) -> BenchResult<String> {
 async fn measure<D, F, Fut>(backend: &'static str, opts: &PersonalDataOptions, mut open: F) -> BenchResult<Cost>
 where
     D: Database,
-    F: FnMut(Option<Keyring>, usize) -> Fut,
+    F: FnMut(StoreOptions, usize) -> Fut,
     Fut: std::future::Future<Output = BenchResult<(SqlStore<D>, Option<TempDatabase>)>>,
 {
-    let (mut plain, mut encrypted) = (Vec::new(), Vec::new());
+    let mut rates: [Vec<f64>; 4] = Default::default();
     for round in 0..opts.rounds.max(1) {
-        // Alternate which mode goes first, so neither always meets a warmer disk cache.
-        let order = if round % 2 == 0 { [false, true] } else { [true, false] };
-        for encrypt in order {
-            let keys = encrypt.then(crate::bench_keys);
-            let (store, database) = open(keys, round).await?;
+        // Rotate which mode goes first, so none always meets a warmer disk cache.
+        for k in 0..Mode::ALL.len() {
+            let mode = Mode::ALL[(round + k) % Mode::ALL.len()];
+            let options = StoreOptions {
+                personal_data: mode.sm4.then(crate::bench_keys),
+                seal_events: mode.sm3,
+                ..StoreOptions::default()
+            };
+            let (store, database) = open(options, round).await?;
             let rate = intakes(&store, opts.intakes, opts.clients).await?;
             // The store's connections go before its database.
             drop(store);
             drop(database);
-            eprintln!("  {backend} round {round} {}: {rate:.0} intakes/s", if encrypt { "encrypted" } else { "plain" });
-            if encrypt { encrypted.push(rate) } else { plain.push(rate) }
+            eprintln!("  {backend} round {round} {}: {rate:.0} intakes/s", mode.label());
+            rates[mode.index()].push(rate);
         }
     }
-    Ok(Cost { backend, plain_per_second: median(&mut plain), encrypted_per_second: median(&mut encrypted) })
+    Ok(Cost { backend, per_second: rates.map(|mut r| median(&mut r)) })
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -198,21 +236,30 @@ fn crypto_per_intake_us() -> f64 {
 }
 
 fn markdown(opts: &PersonalDataOptions, costs: &[Cost], crypto_us: f64) -> String {
-    let mut out =
-        "| backend | plain intakes/s | encrypted intakes/s | encrypted / plain |\n|---|---|---|---|\n".to_owned();
+    let mut out = "| backend |".to_owned();
+    for mode in Mode::ALL {
+        out.push_str(&format!(" {} intakes/s |", mode.label()));
+    }
+    out.push_str(" with / without SM4 | with / without SM3 seals | production / neither |\n|---|");
+    out.push_str(&"---:|".repeat(Mode::ALL.len() + 3));
+    out.push('\n');
     for c in costs {
+        out.push_str(&format!("| {} |", c.backend));
+        for mode in Mode::ALL {
+            out.push_str(&format!(" {:.0} |", c.rate(mode)));
+        }
         out.push_str(&format!(
-            "| {} | {:.0} | {:.0} | {:.0}% |\n",
-            c.backend,
-            c.plain_per_second,
-            c.encrypted_per_second,
-            c.ratio() * 100.0
+            " {:.0}% | {:.0}% | {:.0}% |\n",
+            c.sm4_ratio() * 100.0,
+            c.sm3_ratio() * 100.0,
+            c.both_ratio() * 100.0
         ));
     }
     out.push_str(&format!(
         "\nCryptography alone per intake (3 × SM4-GCM encrypt, 1 × HMAC-SM3, 3 × decrypt on the read-back): \
          {crypto_us:.1} µs on one core.\n\n{} intakes per run, {} concurrent, median of {} runs per mode, fresh \
-         databases, modes alternating.\n",
+         databases, the first mode rotating. \"with / without\" is production's throughput over the same with \
+         that part switched off (the seals through `StoreOptions::seal_events`, which only this bench turns off).\n",
         opts.intakes, opts.clients, opts.rounds
     ));
     out

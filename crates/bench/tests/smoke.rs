@@ -209,3 +209,31 @@ fn the_device_benchmark_runs_at_a_small_scale() {
     assert!(md.contains("## Online monitoring: 20 devices") && md.contains(devices::BASELINE_NAME), "{md}");
     assert_eq!(report.targets().len(), 4, "{md}");
 }
+
+/// The fuzzer over every OpenAPI operation, small (SQLite): no 5xx, no non-JSON answer on `/api/`, the
+/// server alive; every operation reached and every kind of mutation sent.
+#[test]
+fn the_fuzzer_finds_no_server_error_or_non_json_answer_in_a_few_thousand_requests() {
+    use mashangban_bench::fuzz::{self, FuzzOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let opts = FuzzOptions {
+        requests: 3_000,
+        postgres: false,
+        seed: 7,
+        work_dir: dir.path().to_path_buf(),
+        server_exe: PathBuf::from(env!("CARGO_BIN_EXE_mashangban-bench")),
+        clients: 4,
+        demo_requests: 40,
+    };
+    let report = fuzz::run(&opts).unwrap();
+    let md = report.markdown();
+    assert_eq!(report.failure_count, 0, "{md}");
+    assert_eq!(report.requests, 3_000, "{md}");
+    assert_eq!(report.by_class.iter().sum::<u64>(), 3_000, "every request answered: {md}");
+    assert!(report.operations >= 250 && report.operations <= 3_000, "{md}");
+    assert_eq!(report.server_errors(), 0, "{md}");
+    assert!(report.by_class[1] > 100 && report.by_class[3] > 1_000, "successes and refusals: {md}");
+    assert_eq!(report.by_mutation.len(), 16, "every kind of mutation: {md}");
+    assert_eq!(report.callers.len(), fuzz::CALLERS.len() + 1, "{md}");
+    assert!(report.rss_peak > 0, "{md}");
+}

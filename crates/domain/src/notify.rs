@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
 use crate::org::UnitId;
+use crate::personal_data::Keyring;
 use crate::request::{EventKind, Request};
 use crate::time::Instant;
 
@@ -378,8 +379,29 @@ pub fn parse_email(input: &str) -> Result<String, DomainError> {
     Ok(s.to_owned())
 }
 
-/// A short stable hash of a recipient (FNV-1a, 64 bits, hex), for idempotency keys.
-pub fn recipient_hash(recipient: &str) -> String {
+/// A short stable hash of a recipient, for idempotency keys (which receivers such as SMS gateways see,
+/// and the outbox stores): with the keys of personal data, HMAC-SM3 under the look-up key of the current
+/// key (as every node of a cluster is configured), over a label and the recipient, truncated to 64 bits;
+/// so a phone cannot be recovered from the key by trying every number. Without keys (a store opened for
+/// tests or tools with no personal data at rest), the unkeyed 64-bit FNV-1a of earlier versions. Queued
+/// rows keep the key they were written with: retries never recompute it.
+pub fn recipient_hash(keys: Option<&Keyring>, recipient: &str) -> String {
+    match keys {
+        Some(keys) => {
+            let mut mac = keys.lookup_hash(&format!("{RECIPIENT_LABEL}{recipient}"));
+            mac.truncate(16);
+            mac
+        }
+        None => fnv_hex(recipient),
+    }
+}
+
+/// What a recipient's keyed hash is computed over before the recipient, so it is never equal to the
+/// look-up hash of the same phone stored beside a request.
+const RECIPIENT_LABEL: &str = "outbox.recipient\u{0}";
+
+/// FNV-1a, 64 bits, hex.
+fn fnv_hex(recipient: &str) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in recipient.as_bytes() {
         hash ^= u64::from(*byte);
@@ -389,9 +411,9 @@ pub fn recipient_hash(recipient: &str) -> String {
 }
 
 /// The idempotency key of a delivery: the same event, channel and recipient
-/// always give the same key, so a receiver can drop a retried duplicate.
-pub fn idempotency_key(event_id: i64, channel: NoticeChannel, recipient: &str) -> String {
-    format!("evt-{event_id}-{}-{}", channel.as_str(), recipient_hash(recipient))
+/// always give the same key (under the same keys), so a receiver can drop a retried duplicate.
+pub fn idempotency_key(keys: Option<&Keyring>, event_id: i64, channel: NoticeChannel, recipient: &str) -> String {
+    format!("evt-{event_id}-{}-{}", channel.as_str(), recipient_hash(keys, recipient))
 }
 
 /// Whether a webhook with this event filter (event kind codes; empty = all) wants the event.
@@ -468,14 +490,29 @@ mod tests {
     }
 
     #[test]
-    fn keys_are_stable() {
-        assert_eq!(
-            idempotency_key(7, NoticeChannel::Sms, "13800138000"),
-            idempotency_key(7, NoticeChannel::Sms, "13800138000")
-        );
-        assert_ne!(
-            idempotency_key(7, NoticeChannel::Sms, "13800138000"),
-            idempotency_key(7, NoticeChannel::Sms, "13800138001")
-        );
+    #[allow(clippy::unwrap_used)]
+    fn keys_are_stable_and_keyed() {
+        let ring = |byte| {
+            let key = crate::personal_data::PersonalDataKey::new("k1", [byte; 16]).unwrap();
+            Keyring::new(key, Vec::new()).unwrap()
+        };
+        let (a, a_again, b) = (ring(1), ring(1), ring(2));
+        let key = |keys: Option<&Keyring>, phone| idempotency_key(keys, 7, NoticeChannel::Sms, phone);
+        // Stable: the same recipient under the same key material (another node, a retry) gives the same key.
+        assert_eq!(key(Some(&a), "13800138000"), key(Some(&a_again), "13800138000"));
+        assert_eq!(key(None, "13800138000"), key(None, "13800138000"));
+        // Each recipient its own key.
+        assert_ne!(key(Some(&a), "13800138000"), key(Some(&a), "13800138001"));
+        // Keyed: another key gives another hash, and neither is the unkeyed FNV of the phone nor a
+        // prefix of the phone's look-up hash.
+        let keyed = recipient_hash(Some(&a), "13800138000");
+        assert_eq!(keyed.len(), 16);
+        assert!(keyed.bytes().all(|b| b.is_ascii_hexdigit()), "{keyed}");
+        assert_ne!(keyed, recipient_hash(Some(&b), "13800138000"));
+        assert_ne!(keyed, recipient_hash(None, "13800138000"));
+        assert!(!a.lookup_hash("13800138000").starts_with(&keyed));
+        // The unkeyed form is the FNV-1a of earlier versions (rows queued by them keep theirs).
+        assert_eq!(recipient_hash(None, ""), "cbf29ce484222325");
+        assert_eq!(key(None, "13800138000"), format!("evt-7-sms-{}", recipient_hash(None, "13800138000")));
     }
 }

@@ -564,104 +564,23 @@ async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Resul
         None => mashangban_demo::DemoData::bundled(),
     }
     .map_err(|e| e.to_string())?;
-    mashangban_demo::load_org_and_catalog(store, &data).await.map_err(|e| e.to_string())?;
     let password =
         args.demo_password.clone().or(file.demo_password.clone()).unwrap_or_else(|| DEFAULT_DEMO_PASSWORD.into());
     let hash = auth::hash_password(&password).map_err(|e| e.message)?;
-    let users = mashangban_demo::load_users(store, &data, &hash).await.map_err(|e| e.to_string())?;
-    let enterprises = mashangban_demo::load_enterprises(store, &data).await.map_err(|e| e.to_string())?;
-    if enterprises > 0 {
-        println!("已登记 {enterprises} 家演示企业。");
-    }
-    let ledger_items = mashangban_demo::load_ledgers(store).await.map_err(|e| e.to_string())?;
-    if ledger_items > 0 {
-        println!("已登记 {ledger_items} 条演示台账条目。");
-    }
-    let tasks = mashangban_demo::load_command(store, time::now()).await.map_err(|e| e.to_string())?;
-    if tasks > 0 {
-        println!("已载入三个指挥部的演示目标和 {tasks} 项施工图任务。");
-    }
-    let reports = mashangban_demo::load_command_reports(store, time::now()).await.map_err(|e| e.to_string())?;
-    if reports > 0 {
-        println!("已载入三个指挥部的定期报表、{reports} 份演示报送和军令状。");
-    }
-    let creeks = mashangban_demo::load_creeks(store, time::now()).await.map_err(|e| e.to_string())?;
-    if creeks > 0 {
-        println!("已为 {creeks} 条演示河涌制定一河一策，并载入其中6条近一年的逐月水质采样。");
-    }
-    let liaisons = mashangban_demo::load_liaisons(store, &data, &hash).await.map_err(|e| e.to_string())?;
-    if liaisons > 0 {
-        println!("已安排 {liaisons} 项联系干部联系企业。");
-    }
-    let visits = mashangban_demo::load_visits(store, time::now()).await.map_err(|e| e.to_string())?;
-    if visits > 0 {
-        println!("已载入 {visits} 次走访和行走的办公室（含已记录、已取消和计划中的）。");
-    }
-    let approvals = mashangban_demo::load_approvals(store, time::now()).await.map_err(|e| e.to_string())?;
-    if approvals > 0 {
-        println!("已载入 {approvals} 个拿地即开工演示项目。");
-    }
-    let statistics = mashangban_demo::load_statistics(store, time::now()).await.map_err(|e| e.to_string())?;
-    if statistics > 0 {
-        println!("已载入 {statistics} 个数说演示统计数值。");
-    }
-    let points = mashangban_demo::load_monitoring(store, &data, time::now()).await.map_err(|e| e.to_string())?;
-    if points > 0 {
-        println!(
-            "已载入化工园区 {points} 个在线监测点位及一周小时数据（设备密码 {}）。",
-            mashangban_demo::DEMO_DEVICE_PASSWORD
-        );
-    }
-    let cases = mashangban_demo::load_enforcement(store, time::now()).await.map_err(|e| e.to_string())?;
-    if cases > 0 {
-        println!("已载入 {cases} 件环境执法演示案件（来自超标报警和现场检查）。");
-    }
-    let matters = mashangban_demo::load_compensation(store, time::now()).await.map_err(|e| e.to_string())?;
-    if matters > 0 {
-        println!("已载入生态环境损害赔偿专家库（18 位专家）和 {matters} 件赔偿事项。");
-    }
-    let fund = mashangban_demo::load_fund(store, time::now()).await.map_err(|e| e.to_string())?;
-    if fund > 0 {
-        println!("已载入产业扶持资金演示政策（10 项措施）和 {fund} 份申报。");
-    }
-    let onsite = mashangban_demo::load_onsite(store, &data, time::now()).await.map_err(|e| e.to_string())?;
-    if onsite > 0 {
-        println!("已载入上门服务（行走办）演示数据：6 项服务事项、2 个政务服务中心和 {onsite} 份申请。");
-    }
     let bar = ProgressBar::new(args.demo_requests as u64);
     if let Ok(style) = ProgressStyle::with_template("生成历史诉求 {bar:40} {pos}/{len} {elapsed}") {
         bar.set_style(style);
     }
     let options = mashangban_demo::HistoryOptions { seed: args.demo_seed, count: args.demo_requests, end: time::now() };
-    let made = mashangban_demo::generate_history(store, &data, &options, |done, total| {
+    let progress = |done, total| {
         bar.set_length(total);
         bar.set_position(done);
-    })
-    .await
-    .map_err(|e| e.to_string())?;
-    bar.finish_and_clear();
-    if made == 0 {
-        println!("演示城市已存在：历史诉求未重复生成。");
-    } else {
-        println!("已生成 {made} 件历史诉求。");
-        // Spam submissions in the styles of the report, most marked spam, the newest held (待甄别).
-        let spam = mashangban_demo::load_spam(store, &data, &options).await.map_err(|e| e.to_string())?;
-        if spam > 0 {
-            println!("已载入 {spam} 件演示垃圾信息（广告、小说片段、成批网址和电话；最近几天的在待甄别队列）。");
-        }
-        // A few matters many people called about in the last days: the dashboard's hot issues.
-        let hot = mashangban_demo::load_hot_issues(store, &data, &options).await.map_err(|e| e.to_string())?;
-        println!("已载入 {hot} 件近期热点问题诉求（岐江路水浸、翠景花园物业收费、彩虹大道夜间施工）。");
-    }
-    // After the history: the generator writes history only into a city without requests, and
-    // instructed direct-line items are requests (none at all when none were asked for).
-    let direct_line = match args.demo_requests {
-        0 => 0,
-        _ => mashangban_demo::load_direct_line(store, time::now()).await.map_err(|e| e.to_string())?,
     };
-    if direct_line > 0 {
-        println!("已载入 {direct_line} 件书记市长直通车演示来信（含批示、交办和审核答复）。");
-    }
+    let mut say = |line: String| bar.suspend(|| println!("{line}"));
+    let users = mashangban_demo::load_city(store, &data, &hash, &options, progress, &mut say)
+        .await
+        .map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
     println!("演示账号（密码均为「{password}」）：");
     for (username, created) in &users {
         println!("  {username:<16}{}", if *created { "新建" } else { "已存在" });

@@ -87,7 +87,11 @@ pub async fn connect(url: &str, options: PgOptions) -> StoreResult<PgStore> {
     let db = PgDb::connect(url, options.pool_size).await?;
     Ok(SqlStore::new(
         db,
-        StoreOptions { tracking_prefix: options.tracking_prefix, personal_data: options.personal_data },
+        StoreOptions {
+            tracking_prefix: options.tracking_prefix,
+            personal_data: options.personal_data,
+            seal_events: true,
+        },
     ))
 }
 

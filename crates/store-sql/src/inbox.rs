@@ -194,7 +194,12 @@ async fn queue_copies(c: &dyn Conn, user: UserId, kind: InboxKind, entry: &Entry
         copies.push((NoticeChannel::Email, address, Some(subject)));
     }
     for (channel, recipient, subject) in copies {
-        let key = format!("inbox-{}-{user}-{}-{}", entry.cause.key(), channel.as_str(), recipient_hash(&recipient));
+        let key = format!(
+            "inbox-{}-{user}-{}-{}",
+            entry.cause.key(),
+            channel.as_str(),
+            recipient_hash(c.personal_data(), &recipient)
+        );
         c.execute(
             "INSERT INTO outbox (idempotency_key, channel, recipient, template_key, subject, body, status, attempts,
                 next_attempt_at, created_at, event_id, request_id)

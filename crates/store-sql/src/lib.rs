@@ -66,6 +66,10 @@ pub struct StoreOptions {
     /// The keys of personal data at rest (from the configuration, never the database). `None` writes
     /// personal data in plain text, as before encryption: only the bench's baseline uses it.
     pub personal_data: Option<mashangban_domain::personal_data::Keyring>,
+    /// Whether every request event is sealed with SM3 in its transaction (防篡改留痕, see
+    /// `crate::audit`). Always on: only the bench's measurement of what the seals cost turns it off,
+    /// and neither the configuration file nor the command line can.
+    pub seal_events: bool,
 }
 
 impl Default for StoreOptions {
@@ -74,13 +78,14 @@ impl Default for StoreOptions {
         Self {
             tracking_prefix: "ZS".into(),
             personal_data: Some(mashangban_domain::personal_data::Keyring::ephemeral()),
+            seal_events: true,
         }
     }
 }
 
 impl<D: Database> SqlStore<D> {
     pub fn new(db: D, options: StoreOptions) -> Self {
-        let db = personal_data::Keyed::new(db, options.personal_data.clone());
+        let db = personal_data::Keyed::new(db, options.personal_data.clone(), options.seal_events);
         Self { db, options: std::sync::Arc::new(options) }
     }
 

@@ -48,6 +48,7 @@ pub async fn on_event(
             }
             _ => Vec::new(),
         },
+        keys: c.personal_data().cloned(),
     };
     for delivery in deliveries(request, event_id, &facts, &meta.now, &link_base, &plans, &data) {
         insert(c, event_id, request, &delivery, meta).await?;
@@ -114,7 +115,8 @@ pub(crate) async fn queue_to_person(c: &dyn Conn, notice: &ToPerson<'_>) -> Stor
         email.map(|e| (NoticeChannel::Email, e, Some(notice.subject))),
     ];
     for (channel, recipient, subject) in copies.into_iter().flatten() {
-        let key = format!("{}-{}-{}", notice.key, channel.as_str(), notify::recipient_hash(recipient));
+        let key =
+            format!("{}-{}-{}", notice.key, channel.as_str(), notify::recipient_hash(c.personal_data(), recipient));
         let row = Direct {
             key: &key,
             channel,

@@ -110,18 +110,20 @@ impl SealedTable {
 pub(crate) struct Keyed<D> {
     pub(crate) db: D,
     keys: Option<Arc<Keyring>>,
+    /// `StoreOptions::seal_events`.
+    seals: bool,
 }
 
 impl<D> Keyed<D> {
-    pub(crate) fn new(db: D, keys: Option<Keyring>) -> Self {
-        Self { db, keys: keys.map(Arc::new) }
+    pub(crate) fn new(db: D, keys: Option<Keyring>, seals: bool) -> Self {
+        Self { db, keys: keys.map(Arc::new), seals }
     }
 }
 
-fn keyed<T: Send + 'static>(inner: Job<T>, keys: Option<Arc<Keyring>>) -> Job<T> {
+fn keyed<T: Send + 'static>(inner: Job<T>, keys: Option<Arc<Keyring>>, seals: bool) -> Job<T> {
     job(move |c| {
         Box::pin(async move {
-            let conn = KeyedConn { inner: c, keys: keys.as_deref() };
+            let conn = KeyedConn { inner: c, keys: keys.as_deref(), seals };
             inner(&conn).await
         })
     })
@@ -130,6 +132,7 @@ fn keyed<T: Send + 'static>(inner: Job<T>, keys: Option<Arc<Keyring>>) -> Job<T>
 struct KeyedConn<'a> {
     inner: &'a dyn Conn,
     keys: Option<&'a Keyring>,
+    seals: bool,
 }
 
 impl Conn for KeyedConn<'_> {
@@ -161,6 +164,10 @@ impl Conn for KeyedConn<'_> {
     fn personal_data(&self) -> Option<&Keyring> {
         self.keys
     }
+
+    fn seals_events(&self) -> bool {
+        self.seals
+    }
 }
 
 impl<D: Database> Database for Keyed<D> {
@@ -169,11 +176,11 @@ impl<D: Database> Database for Keyed<D> {
     }
 
     async fn read<T: Send + 'static>(&self, job: Job<T>) -> StoreResult<T> {
-        self.db.read(keyed(job, self.keys.clone())).await
+        self.db.read(keyed(job, self.keys.clone(), self.seals)).await
     }
 
     async fn write<T: Send + 'static>(&self, job: Job<T>) -> StoreResult<T> {
-        self.db.write(keyed(job, self.keys.clone())).await
+        self.db.write(keyed(job, self.keys.clone(), self.seals)).await
     }
 
     async fn announce(&self, signal: Signal) -> StoreResult<()> {

@@ -45,7 +45,11 @@ pub fn open(path: &Path, options: SqliteOptions) -> StoreResult<SqliteStore> {
     let db = SqliteDb::open(path, options.readers)?;
     Ok(SqlStore::new(
         db,
-        StoreOptions { tracking_prefix: options.tracking_prefix, personal_data: options.personal_data },
+        StoreOptions {
+            tracking_prefix: options.tracking_prefix,
+            personal_data: options.personal_data,
+            seal_events: true,
+        },
     ))
 }
 

@@ -28,6 +28,7 @@ on_both!(
     two_nodes_claiming_notifications_never_get_the_same_row,
     expired_leases_are_reclaimed_and_stale_claims_change_nothing,
     the_outbox_lists_by_status_newest_first,
+    outbox_keys_hash_the_recipient_under_the_personal_data_key,
 );
 
 /// A department under the city, a category it leads, and a handler in it.
@@ -341,4 +342,54 @@ async fn the_outbox_lists_by_status_newest_first<D: TestDb>() {
     assert_eq!((item.channel, item.template_key.as_ref(), item.subject.as_ref()), (NoticeChannel::Sms, None, None));
     assert_eq!((item.event_id, item.request_id, item.created_at), (None, None, t0()));
     assert_eq!(item.next_attempt_at, t0());
+}
+
+/// The idempotency key of an SMS to the asker ends in a keyed hash of the phone (HMAC-SM3 under the
+/// personal-data key), never the unkeyed FNV a phone could be recovered from by trying every number;
+/// another node with the same keys computes the same key; a row queued under the old form keeps its key.
+async fn outbox_keys_hash_the_recipient_under_the_personal_data_key<D: TestDb>() {
+    use mashangban_domain::notify::idempotency_key;
+    use mashangban_domain::personal_data::{Keyring, PersonalDataKey};
+    use mashangban_store_sql::StoreOptions;
+
+    let env = &D::create().await;
+    let keys = Keyring::new(PersonalDataKey::new("k1", [7; 16]).unwrap(), Vec::new()).unwrap();
+    let node = |keys: Keyring| {
+        SqlStore::new(
+            env.store.database().clone(),
+            StoreOptions { personal_data: Some(keys), ..StoreOptions::default() },
+        )
+    };
+    let (a, b) = (node(keys.clone()), node(keys.clone()));
+    let org = org(env).await;
+    a.enable_notifications("https://12345.example.gov.cn/").await.unwrap();
+    let legacy = format!("evt-1-sms-{}", mashangban_domain::notify::recipient_hash(None, "13800138000"));
+    execute(
+        &a,
+        "INSERT INTO outbox (idempotency_key, channel, recipient, body, status, attempts, next_attempt_at, created_at)
+         VALUES ($1, 'sms', '13800138000', '旧通知', 'pending', 0, $2, $2)",
+        vec![Value::from(legacy.as_str()), Value::from(at(0))],
+    )
+    .await
+    .unwrap();
+    let first = a.intake(new_request(&org), &Actor::PublicAsker, &meta(1)).await.unwrap();
+    let second = b.intake(new_request(&org), &Actor::PublicAsker, &meta(2)).await.unwrap();
+    let rows = a.list_outbox(None, 100).await.unwrap();
+    let sms: Vec<&OutboxItem> = rows.iter().filter(|i| i.channel == NoticeChannel::Sms).collect();
+    assert_eq!(sms.len(), 3, "{sms:?}");
+    for r in [&first, &second] {
+        let row = sms.iter().find(|i| i.request_id == Some(r.id)).unwrap();
+        let event = row.event_id.unwrap();
+        assert_eq!(row.recipient, "13800138000");
+        assert_eq!(row.idempotency_key, idempotency_key(Some(&keys), event, NoticeChannel::Sms, "13800138000"));
+        assert_ne!(row.idempotency_key, idempotency_key(None, event, NoticeChannel::Sms, "13800138000"));
+        let other = Keyring::new(PersonalDataKey::new("k1", [8; 16]).unwrap(), Vec::new()).unwrap();
+        assert_ne!(row.idempotency_key, idempotency_key(Some(&other), event, NoticeChannel::Sms, "13800138000"));
+    }
+    let hash = |r: &mashangban_domain::request::Request| {
+        let row = sms.iter().find(|i| i.request_id == Some(r.id)).unwrap();
+        row.idempotency_key.rsplit('-').next().unwrap().to_owned()
+    };
+    assert_eq!(hash(&first), hash(&second), "the same phone, the same hash from either node");
+    assert!(sms.iter().any(|i| i.idempotency_key == legacy), "the queued row keeps its key");
 }

@@ -95,6 +95,11 @@ pub trait Conn: Send + Sync {
     fn personal_data(&self) -> Option<&mashangban_domain::personal_data::Keyring> {
         None
     }
+
+    /// Whether request events are sealed (`StoreOptions::seal_events`; the store's connections carry it).
+    fn seals_events(&self) -> bool {
+        true
+    }
 }
 
 impl dyn Conn + '_ {

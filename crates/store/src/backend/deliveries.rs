@@ -26,6 +26,9 @@ pub struct NoticeData {
     /// The e-mail addresses of the enabled cadres assigned to the request's
     /// enterprise, sorted, without duplicates (when a notice is for them).
     pub liaison_emails: Vec<String>,
+    /// The keys of personal data at rest: the recipients' hashes in idempotency keys are keyed with them
+    /// (`notify::recipient_hash`).
+    pub keys: Option<mashangban_domain::personal_data::Keyring>,
 }
 
 /// The units whose names and e-mail addresses the planned notices need.
@@ -79,7 +82,7 @@ pub fn deliveries(
     let mut push = |key: TemplateKey, channel: NoticeChannel, recipient: String, vars: &notify::Vars| {
         let template = template(data, key, channel);
         out.push(Delivery {
-            idempotency_key: notify::idempotency_key(event_id, channel, &recipient),
+            idempotency_key: notify::idempotency_key(data.keys.as_ref(), event_id, channel, &recipient),
             channel,
             recipient,
             template_key: Some(key.as_str()),
@@ -119,7 +122,12 @@ pub fn deliveries(
         if notify::webhook_wants(filter, facts.kind, facts.details) {
             let recipient = hook.to_string();
             out.push(Delivery {
-                idempotency_key: notify::idempotency_key(event_id, NoticeChannel::Webhook, &recipient),
+                idempotency_key: notify::idempotency_key(
+                    data.keys.as_ref(),
+                    event_id,
+                    NoticeChannel::Webhook,
+                    &recipient,
+                ),
                 channel: NoticeChannel::Webhook,
                 recipient,
                 template_key: None,

@@ -1,0 +1,1133 @@
+//! `mashangban-bench fuzz`: every operation of the server's own OpenAPI document, called with
+//! generated requests — bodies that look valid by the operation's schema, then mutations of them
+//! (wrong types, fields missing or extra, huge and empty strings, control characters, full-width
+//! digits, invalid UTF-8 in the path and the query, huge numbers, duplicate query fields, wrong
+//! content types, truncated JSON and multipart, a wrong method) — anonymously and as several demo
+//! roles, with path parameters filled from real demo records where a list of the kind names some.
+//!
+//! A failure is a 5xx, an answer on `/api/` whose body is not the JSON it must be (`{code, message}`
+//! for an error), no answer (the connection failed or 30 s passed) or the server gone. Request `n`
+//! is made from the seed and `n` alone, so a run is the same whatever the concurrency. Memory stays
+//! bounded: counters, and the first few failures kept in full.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant as Clock};
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use mashangban_backend::{BackendOptions, DatabaseUrl};
+use mashangban_domain::org::Role;
+use mashangban_store::{NewUser, OrgStore};
+
+use crate::server::Server;
+use crate::{BenchResult, Ctx};
+
+/// The demo accounts' password in the fuzzed database (as `mashangban demo` sets by default).
+pub const PASSWORD: &str = "mashangban-demo";
+
+/// The demo accounts the requests are sent as, besides anonymous: one of each kind of scope.
+pub const CALLERS: [&str; 9] =
+    ["dispatcher", "handler", "town-handler", "supervisor", "leader", "admin", "liaison", "statistics", "enterprise"];
+
+/// The account the routes acting on an account by name act on (so no caller is disabled).
+const TARGET_ACCOUNT: &str = "fuzz-target";
+
+/// Failures kept in full (the rest are counted).
+const KEPT_FAILURES: usize = 20;
+/// The run stops after this many failures.
+const MAX_FAILURES: u64 = 1_000;
+/// The time an answer may take.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+pub struct FuzzOptions {
+    /// Requests to send.
+    pub requests: u64,
+    /// On PostgreSQL (a fresh database through `MASHANGBAN_TEST_POSTGRES` or 127.0.0.1:5432), else SQLite.
+    pub postgres: bool,
+    pub seed: u64,
+    pub work_dir: PathBuf,
+    /// The executable whose `serve` subcommand runs the server (this binary).
+    pub server_exe: PathBuf,
+    /// Concurrent requests.
+    pub clients: usize,
+    /// Demo requests generated before the run (their numbers fill `{no}`).
+    pub demo_requests: usize,
+}
+
+/// How one request departs from a valid-looking one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mutation {
+    Valid,
+    WrongType,
+    MissingField,
+    ExtraField,
+    HugeString,
+    EmptyStrings,
+    ControlCharacters,
+    FullWidthDigits,
+    HugeNumber,
+    BadPathParameter,
+    InvalidUtf8Query,
+    DuplicateQuery,
+    WrongContentType,
+    TruncatedJson,
+    TruncatedMultipart,
+    WrongMethod,
+}
+
+/// Each mutation with its weight (valid-looking requests the most).
+const MUTATIONS: [(Mutation, u32); 16] = [
+    (Mutation::Valid, 20),
+    (Mutation::WrongType, 6),
+    (Mutation::MissingField, 6),
+    (Mutation::ExtraField, 5),
+    (Mutation::HugeString, 3),
+    (Mutation::EmptyStrings, 5),
+    (Mutation::ControlCharacters, 7),
+    (Mutation::FullWidthDigits, 5),
+    (Mutation::HugeNumber, 5),
+    (Mutation::BadPathParameter, 8),
+    (Mutation::InvalidUtf8Query, 6),
+    (Mutation::DuplicateQuery, 5),
+    (Mutation::WrongContentType, 5),
+    (Mutation::TruncatedJson, 5),
+    (Mutation::TruncatedMultipart, 3),
+    (Mutation::WrongMethod, 3),
+];
+
+/// One operation of the OpenAPI document.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub method: reqwest::Method,
+    /// The path as declared, with `{placeholders}`.
+    pub path: String,
+    query: Vec<String>,
+    body: BodyKind,
+    /// Whether the success answer is declared as JSON.
+    json_answer: bool,
+}
+
+#[derive(Debug, Clone)]
+enum BodyKind {
+    None,
+    Json(Value),
+    Multipart,
+}
+
+/// A failed check, with what was sent.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub operation: String,
+    pub caller: String,
+    pub mutation: Mutation,
+    pub request: String,
+    pub problem: String,
+}
+
+/// What a run found.
+#[derive(Debug, Clone, Serialize)]
+pub struct FuzzReport {
+    pub backend: String,
+    pub seed: u64,
+    pub requests: u64,
+    pub seconds: f64,
+    pub per_second: f64,
+    pub operations: usize,
+    pub callers: Vec<String>,
+    /// Answers by status class: 1xx … 5xx.
+    pub by_class: [u64; 5],
+    pub by_mutation: BTreeMap<Mutation, u64>,
+    /// Sessions found ended (a caller signed in again).
+    pub sign_ins_again: u64,
+    /// Requests sent again on a connection of their own after the kept-alive one broke off.
+    pub resent: u64,
+    pub failure_count: u64,
+    pub failures: Vec<Failure>,
+    /// Server RSS at the end and its peak (VmHWM), bytes.
+    pub rss_end: u64,
+    pub rss_peak: u64,
+}
+
+impl FuzzReport {
+    pub fn server_errors(&self) -> u64 {
+        self.by_class[4]
+    }
+
+    pub fn markdown(&self) -> String {
+        let c = &self.by_class;
+        let mut md = format!(
+            "| backend | requests | operations | callers | 2xx | 3xx | 4xx | 5xx | failures | requests/s | server peak RSS |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n\
+             | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {} |\n\n",
+            self.backend,
+            crate::report::thousands(self.requests),
+            self.operations,
+            self.callers.len(),
+            crate::report::thousands(c[1]),
+            crate::report::thousands(c[2]),
+            crate::report::thousands(c[3]),
+            crate::report::thousands(c[4]),
+            self.failure_count,
+            self.per_second,
+            crate::report::mib(self.rss_peak),
+        );
+        let kinds: Vec<String> = self.by_mutation.iter().map(|(m, n)| format!("{m:?} {n}")).collect();
+        md.push_str(&format!(
+            "Requests by kind: {}. Sent again on a new connection after a kept-alive one broke off: {}; \
+             callers signed in again after their session ended: {}.\n",
+            kinds.join(", "),
+            self.resent,
+            self.sign_ins_again
+        ));
+        for f in &self.failures {
+            md.push_str(&format!(
+                "\n- **{}** as {} ({:?}): {}\n  `{}`\n",
+                f.operation, f.caller, f.mutation, f.problem, f.request
+            ));
+        }
+        md
+    }
+}
+
+/// Loads a fresh demo database, serves it from a child process, and fuzzes every operation.
+pub fn run(opts: &FuzzOptions) -> BenchResult<FuzzReport> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().ctx("runtime")?;
+    let (url, backend, temp) = if opts.postgres {
+        let temp = rt
+            .block_on(mashangban_store_postgres::testing::TempDatabase::create())
+            .ctx("create a PostgreSQL database")?;
+        (temp.url().to_owned(), "PostgreSQL", Some(temp))
+    } else {
+        std::fs::create_dir_all(&opts.work_dir).ctx("work directory")?;
+        let db = opts.work_dir.join("fuzz.db");
+        crate::load::remove_db(&db)?;
+        (format!("sqlite://{}", db.display()), "SQLite", None)
+    };
+    eprintln!("mashangban-bench fuzz: loading the demo into a fresh {backend} database");
+    rt.block_on(load_demo(&url, opts.demo_requests))?;
+    let server = Server::start(&opts.server_exe, &url, 4, None)?;
+    let result = rt.block_on(fuzz(opts, &server, backend));
+    let (rss_end, rss_peak) = server.memory();
+    server.stop();
+    // The database goes after the server's connections.
+    drop(temp);
+    let mut report = result?;
+    (report.rss_end, report.rss_peak) = (rss_end, rss_peak);
+    Ok(report)
+}
+
+/// The demo city as `mashangban demo` loads it (its password [`PASSWORD`]), and the account acted on by name.
+async fn load_demo(url: &str, requests: usize) -> BenchResult<()> {
+    let options = BackendOptions { connections: 2, personal_data: Some(crate::bench_keys()), ..Default::default() };
+    let store = mashangban_backend::open(&DatabaseUrl::parse(url)?, options).await.ctx("open the store")?;
+    let data = mashangban_demo::DemoData::bundled().ctx("demo data")?;
+    let hash = mashangban_web::auth::hash_password(PASSWORD).map_err(|e| e.message.to_string())?;
+    let history = mashangban_demo::HistoryOptions { seed: 1, count: requests, end: mashangban_domain::time::now() };
+    mashangban_demo::load_city(&store, &data, &hash, &history, |_, _| {}, &mut |_| {}).await.ctx("the demo")?;
+    let target = NewUser {
+        username: TARGET_ACCOUNT.into(),
+        display_name: "赵一鸣".into(),
+        role: Role::Resident,
+        unit_id: None,
+        credit_code: None,
+        phone: None,
+        password_hash: hash,
+    };
+    store.create_user(target).await.ctx("the target account")?;
+    Ok(())
+}
+
+/// The operations of an OpenAPI document, in its order.
+pub fn operations(document: &Value) -> Vec<Operation> {
+    let components = document.pointer("/components/schemas").cloned().unwrap_or(Value::Null);
+    let mut out = Vec::new();
+    let Some(paths) = document.get("paths").and_then(Value::as_object) else { return out };
+    for (path, item) in paths {
+        let Some(item) = item.as_object() else { continue };
+        for (method, op) in item {
+            let Ok(method) = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes()) else { continue };
+            let query = op
+                .get("parameters")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "query")
+                .filter_map(|p| p["name"].as_str().map(str::to_owned))
+                .collect();
+            let content = op.pointer("/requestBody/content");
+            let body = match content {
+                Some(c) if c.get("multipart/form-data").is_some() => BodyKind::Multipart,
+                Some(c) => match c.pointer("/application~1json/schema") {
+                    Some(schema) => BodyKind::Json(resolve_all(schema, &components, 0)),
+                    None => BodyKind::None,
+                },
+                None => BodyKind::None,
+            };
+            let json_answer = op
+                .get("responses")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .any(|(status, r)| status.starts_with('2') && r.pointer("/content/application~1json").is_some());
+            out.push(Operation { method, path: path.clone(), query, body, json_answer });
+        }
+    }
+    out
+}
+
+/// The schema with its `$ref`s to the components replaced by what they name (to a depth).
+fn resolve_all(schema: &Value, components: &Value, depth: usize) -> Value {
+    if depth > 12 {
+        return json!({});
+    }
+    match schema {
+        Value::Object(map) => {
+            if let Some(name) = map.get("$ref").and_then(Value::as_str).and_then(|r| r.rsplit('/').next()) {
+                let target = components.get(name).cloned().unwrap_or(json!({}));
+                return resolve_all(&target, components, depth + 1);
+            }
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), resolve_all(v, components, depth + 1))).collect())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|v| resolve_all(v, components, depth + 1)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Values seen in list answers, by the last literal segment of the list's path, then by field.
+#[derive(Debug, Default)]
+struct Pools {
+    by_segment: HashMap<String, HashMap<&'static str, Vec<String>>>,
+}
+
+/// The fields whose values fill placeholders.
+const HARVESTED: [&str; 7] = ["tracking_no", "no", "id", "code", "key", "type", "username"];
+
+impl Pools {
+    fn harvest(&mut self, segment: &str, answer: &Value, depth: usize) {
+        if depth > 4 {
+            return;
+        }
+        match answer {
+            Value::Object(map) => {
+                for field in HARVESTED {
+                    let value = match map.get(field) {
+                        Some(Value::String(s)) if !s.is_empty() && s.len() < 100 => s.clone(),
+                        Some(Value::Number(n)) => n.to_string(),
+                        _ => continue,
+                    };
+                    let list = self.by_segment.entry(segment.to_owned()).or_default().entry(field).or_default();
+                    if list.len() < 16 && !list.contains(&value) {
+                        list.push(value);
+                    }
+                }
+                for child in map.values() {
+                    self.harvest(segment, child, depth + 1);
+                }
+            }
+            Value::Array(items) => items.iter().take(50).for_each(|v| self.harvest(segment, v, depth + 1)),
+            _ => {}
+        }
+    }
+
+    /// Candidates for `placeholder` after the literal segment `previous`.
+    fn candidates(&self, previous: &str, placeholder: &str) -> Vec<String> {
+        let fields: &[&str] = match placeholder {
+            "no" => &["tracking_no", "no"],
+            "id" | "user_id" => &["id"],
+            "code" | "indicator" => &["code"],
+            "key" => &["key", "code", "id"],
+            "type" => &["type", "code", "key"],
+            _ => &[],
+        };
+        let mut out = Vec::new();
+        if let Some(found) = self.by_segment.get(previous) {
+            for field in fields {
+                out.extend(found.get(field).into_iter().flatten().cloned());
+            }
+        }
+        if placeholder == "no" && out.is_empty() {
+            out.extend(
+                self.by_segment.get("requests").and_then(|f| f.get("tracking_no")).into_iter().flatten().cloned(),
+            );
+        }
+        out
+    }
+}
+
+/// Plausible values of placeholders no list names (as the scope test fills them).
+fn default_value(previous: &str, placeholder: &str) -> &'static str {
+    match placeholder {
+        "username" => TARGET_ACCOUNT,
+        "action" => ["sign", "accept", "dispatch", "reply", "urge", "note", "close"][previous.len() % 7],
+        "act" => "accept",
+        "step" => "1",
+        "deed" => "start",
+        "year" => "2026",
+        "period" => "2026-01",
+        "indicator" => "gdp",
+        "town" => "guzhen",
+        "channel" => "sms",
+        "type" => "enterprise-needs",
+        "key" if previous == "templates" => "asker.accepted",
+        "code" => match previous {
+            "units" | "org" | "centres" | "command" => "scjgj",
+            "categories" => "biz.change",
+            _ => "nosuch",
+        },
+        _ => "1",
+    }
+}
+
+/// Path segments that are not what a route expects.
+const BAD_SEGMENTS: [&str; 14] = [
+    "%00",
+    "%FF%FE",
+    "abc%00def",
+    "%E4%B8",
+    "-1",
+    "0",
+    "99999999999999999999999999",
+    "9223372036854775808",
+    "%EF%BC%91%EF%BC%92%EF%BC%93",
+    "..%2F..%2Fetc%2Fpasswd",
+    "%0A%0D",
+    "%20",
+    "%27%22%3C%3E",
+    "%C0%AE",
+];
+
+/// Query values that look like what the parameters take.
+const QUERY_VALUES: [&str; 12] =
+    ["1", "2", "50", "2026-01-01", "2026-12-31", "scjgj", "guzhen", "true", "路灯", "complaint", "open", ""];
+
+/// Strings put into JSON bodies.
+const STRINGS: [&str; 10] =
+    ["测试", "路灯不亮", "scjgj", "guzhen", "13800138000", "a@example.com", "2026-01-01", "1", "x", "岐江路水浸"];
+
+/// A value that looks valid by `schema`.
+fn generate(schema: &Value, rng: &mut StdRng, depth: usize) -> Value {
+    if depth > 8 {
+        return Value::Null;
+    }
+    let Some(map) = schema.as_object() else { return json!("测试") };
+    if let Some(c) = map.get("const") {
+        return c.clone();
+    }
+    if let Some(values) = map.get("enum").and_then(Value::as_array).filter(|v| !v.is_empty()) {
+        return values[rng.gen_range(0..values.len())].clone();
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(options) = map.get(key).and_then(Value::as_array).filter(|v| !v.is_empty()) {
+            let non_null: Vec<&Value> = options.iter().filter(|o| o["type"] != "null").collect();
+            let pick = if non_null.is_empty() { &options[0] } else { non_null[rng.gen_range(0..non_null.len())] };
+            return generate(pick, rng, depth + 1);
+        }
+    }
+    if let Some(all) = map.get("allOf").and_then(Value::as_array) {
+        let mut merged = Map::new();
+        for part in all {
+            if let Value::Object(m) = generate(part, rng, depth + 1) {
+                merged.extend(m);
+            }
+        }
+        return Value::Object(merged);
+    }
+    let ty = match map.get("type") {
+        Some(Value::String(t)) => t.as_str(),
+        Some(Value::Array(types)) => types.iter().filter_map(Value::as_str).find(|t| *t != "null").unwrap_or("null"),
+        _ if map.contains_key("properties") => "object",
+        _ => "string",
+    };
+    match ty {
+        "object" => {
+            let mut out = Map::new();
+            let required: Vec<&str> =
+                map.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+            if let Some(props) = map.get("properties").and_then(Value::as_object) {
+                for (name, prop) in props {
+                    if required.contains(&name.as_str()) || rng.gen_bool(0.6) {
+                        out.insert(name.clone(), generate(prop, rng, depth + 1));
+                    }
+                }
+            }
+            Value::Object(out)
+        }
+        "array" => {
+            let items = map.get("items").cloned().unwrap_or(json!({}));
+            let min = map.get("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
+            let n = rng.gen_range(min.min(3)..=3);
+            Value::Array((0..n).map(|_| generate(&items, rng, depth + 1)).collect())
+        }
+        "integer" => {
+            let min = map.get("minimum").and_then(Value::as_i64).unwrap_or(0);
+            let max = map.get("maximum").and_then(Value::as_i64).unwrap_or(min.saturating_add(100)).max(min);
+            json!(rng.gen_range(min..=max))
+        }
+        "number" => json!(rng.gen_range(0.0..100.0_f64)),
+        "boolean" => json!(rng.gen_bool(0.5)),
+        "null" => Value::Null,
+        _ => {
+            let format = map.get("format").and_then(Value::as_str).unwrap_or("");
+            let s = match format {
+                "date" => "2026-03-15".to_owned(),
+                "date-time" => "2026-03-15T09:30:00+08:00".to_owned(),
+                "email" => "a@example.com".to_owned(),
+                _ => STRINGS[rng.gen_range(0..STRINGS.len())].to_owned(),
+            };
+            let min = map.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
+            let s = if s.chars().count() < min { s.repeat(min / s.chars().count().max(1) + 1) } else { s };
+            json!(s)
+        }
+    }
+}
+
+/// The places in a value (JSON pointers) of objects and of leaves.
+fn places(value: &Value, at: String, objects: &mut Vec<String>, leaves: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            objects.push(at.clone());
+            for (k, v) in map {
+                places(v, format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), objects, leaves);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                places(v, format!("{at}/{i}"), objects, leaves);
+            }
+        }
+        _ => leaves.push(at),
+    }
+}
+
+/// The text standing for a number no JSON value here holds (replaced after serialising).
+const HUGE: &str = "\u{1}HUGE\u{1}";
+const HUGE_NUMBERS: [&str; 5] =
+    ["123456789012345678901234567890", "-9223372036854775809", "1e400", "18446744073709551616", "-1e-400"];
+
+/// The body of a JSON operation under `mutation`, as bytes.
+fn json_body(schema: &Value, mutation: Mutation, rng: &mut StdRng) -> Vec<u8> {
+    let mut value = generate(schema, rng, 0);
+    let (mut objects, mut leaves) = (Vec::new(), Vec::new());
+    places(&value, String::new(), &mut objects, &mut leaves);
+    let pick = |list: &[String], rng: &mut StdRng| list.choose(rng).cloned();
+    match mutation {
+        Mutation::WrongType => match pick(&leaves, rng) {
+            Some(at) => {
+                if let Some(v) = value.pointer_mut(&at) {
+                    *v = match v {
+                        Value::String(_) => [json!(1), json!(true), json!([]), json!({})][rng.gen_range(0..4)].clone(),
+                        Value::Number(_) => json!("１２"),
+                        Value::Bool(_) => json!("true"),
+                        _ => json!({"a": 1}),
+                    };
+                }
+            }
+            None => value = [json!([]), json!("x"), json!(1), Value::Null][rng.gen_range(0..4)].clone(),
+        },
+        Mutation::MissingField => {
+            if let Some(at) = pick(&leaves, rng)
+                && let Some((parent, key)) = at.rsplit_once('/')
+                && let Some(Value::Object(map)) = value.pointer_mut(parent)
+            {
+                map.remove(&key.replace("~1", "/").replace("~0", "~"));
+            }
+        }
+        Mutation::ExtraField => {
+            let at = pick(&objects, rng).unwrap_or_default();
+            if let Some(Value::Object(map)) = value.pointer_mut(&at) {
+                map.insert("fuzz_extra_field".into(), json!("多余"));
+            }
+        }
+        Mutation::HugeString => {
+            let at = pick(&leaves, rng).unwrap_or_default();
+            if let Some(v) = value.pointer_mut(&at) {
+                *v = json!(["字", "a", "１", "😀"][rng.gen_range(0..4)].repeat(rng.gen_range(10_000..120_000)));
+            }
+        }
+        Mutation::EmptyStrings => {
+            for at in &leaves {
+                if let Some(v) = value.pointer_mut(at).filter(|v| v.is_string() || rng.gen_bool(0.3)) {
+                    *v = json!(if rng.gen_bool(0.5) { "" } else { "   " });
+                }
+            }
+        }
+        Mutation::ControlCharacters => {
+            const CONTROLS: [&str; 7] = ["\u{0}", "\u{1b}[31m", "\u{7f}", "\r\n", "\u{8}", "\u{202e}", "\u{feff}"];
+            let at = pick(&leaves, rng).unwrap_or_default();
+            if let Some(v) = value.pointer_mut(&at) {
+                let c = CONTROLS[rng.gen_range(0..CONTROLS.len())];
+                *v = json!(format!("{}{c}{}", v.as_str().unwrap_or("测试"), "尾"));
+            }
+        }
+        Mutation::FullWidthDigits => {
+            for at in &leaves {
+                if let Some(v) = value.pointer_mut(at) {
+                    let text = match v {
+                        Value::String(s) => s.clone(),
+                        Value::Number(n) => n.to_string(),
+                        _ => continue,
+                    };
+                    let wide: String = text
+                        .chars()
+                        .map(|c| if c.is_ascii_digit() { char::from_u32(c as u32 + 0xFEE0).unwrap_or(c) } else { c })
+                        .collect();
+                    *v = json!(if wide == text { "１３８００１３８０００".to_owned() } else { wide });
+                }
+            }
+        }
+        Mutation::HugeNumber => {
+            let at = pick(&leaves, rng).unwrap_or_default();
+            if let Some(v) = value.pointer_mut(&at) {
+                *v = json!(HUGE);
+            }
+        }
+        _ => {}
+    }
+    let mut text = value.to_string();
+    if text.contains("\\u0001HUGE\\u0001") {
+        let n = HUGE_NUMBERS[rng.gen_range(0..HUGE_NUMBERS.len())];
+        text = text.replace("\"\\u0001HUGE\\u0001\"", n);
+    }
+    let mut bytes = text.into_bytes();
+    if mutation == Mutation::TruncatedJson && !bytes.is_empty() {
+        bytes.truncate(rng.gen_range(0..bytes.len()));
+        if rng.gen_bool(0.3) {
+            bytes.extend_from_slice(b"\xff\xfe");
+        }
+    }
+    bytes
+}
+
+/// A multipart body with one file (or cut short), and its content type.
+fn multipart_body(mutation: Mutation, rng: &mut StdRng) -> (String, Vec<u8>) {
+    const BOUNDARY: &str = "fuzzBoundary7MA4YWxkTrZu0gW";
+    let (name, content): (&str, Vec<u8>) = match rng.gen_range(0..4) {
+        0 => ("data.csv", "名称,编号\n测试,1\n".as_bytes().to_vec()),
+        1 => ("data.xlsx", b"PK\x03\x04\x14\x00\x00\x00broken".to_vec()),
+        2 => ("note.pdf", b"%PDF-1.4\n%fuzz\n".to_vec()),
+        _ => ("x.bin", (0..rng.gen_range(0..512)).map(|_| rng.r#gen::<u8>()).collect()),
+    };
+    let mut body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&content);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+    if mutation == Mutation::TruncatedMultipart {
+        body.truncate(rng.gen_range(0..body.len()));
+        let content_type = match rng.gen_range(0..3) {
+            0 => "multipart/form-data".to_owned(),
+            1 => "multipart/form-data; boundary=".to_owned(),
+            _ => content_type,
+        };
+        return (content_type, body);
+    }
+    (content_type, body)
+}
+
+/// One request, made from the seed and its number.
+#[derive(Debug)]
+struct Planned {
+    op: usize,
+    caller: usize,
+    mutation: Mutation,
+    method: reqwest::Method,
+    path_and_query: String,
+    content_type: Option<String>,
+    body: Vec<u8>,
+}
+
+impl Planned {
+    fn describe(&self) -> String {
+        let body = String::from_utf8_lossy(&self.body[..self.body.len().min(300)]).into_owned();
+        let more = if self.body.len() > 300 { format!(" … ({} bytes)", self.body.len()) } else { String::new() };
+        format!(
+            "{} {} [{}] {}{more}",
+            self.method,
+            self.path_and_query,
+            self.content_type.as_deref().unwrap_or("no body"),
+            body.escape_debug()
+        )
+    }
+}
+
+fn plan(n: u64, seed: u64, ops: &[Operation], callers: usize, pools: &Pools) -> Planned {
+    let mut rng = StdRng::seed_from_u64(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let op_index = (n % ops.len() as u64) as usize;
+    let op = &ops[op_index];
+    // Signing out is sent anonymously: a caller's session ended by it could not always be signed in
+    // again (the sign-in throttle counts the fuzzed sign-ins from this address).
+    let caller = if op.path.ends_with("/logout") { 0 } else { ((n / ops.len() as u64) % callers as u64) as usize };
+    let total: u32 = MUTATIONS.iter().map(|(_, w)| w).sum();
+    let mut roll = rng.gen_range(0..total);
+    let mut mutation = Mutation::Valid;
+    for (m, w) in MUTATIONS {
+        if roll < w {
+            mutation = m;
+            break;
+        }
+        roll -= w;
+    }
+    // The path, placeholders filled; one bad with `BadPathParameter`.
+    let segments: Vec<&str> = op.path.split('/').skip(1).collect();
+    let placeholders = segments.iter().filter(|s| s.starts_with('{')).count();
+    let bad = (mutation == Mutation::BadPathParameter && placeholders > 0).then(|| rng.gen_range(0..placeholders));
+    let mut path = String::new();
+    let (mut previous, mut index) = ("", 0);
+    for segment in &segments {
+        path.push('/');
+        match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(name) => {
+                if bad == Some(index) {
+                    path.push_str(BAD_SEGMENTS[rng.gen_range(0..BAD_SEGMENTS.len())]);
+                } else if name == "*path" {
+                    path.push_str("css/app.css");
+                } else {
+                    let found = if name == "username" { Vec::new() } else { pools.candidates(previous, name) };
+                    match found.choose(&mut rng) {
+                        Some(v) => path.push_str(&percent(v)),
+                        None => path.push_str(default_value(previous, name)),
+                    }
+                }
+                index += 1;
+            }
+            None => {
+                path.push_str(segment);
+                previous = segment;
+            }
+        }
+    }
+    let mutation =
+        if mutation == Mutation::BadPathParameter && placeholders == 0 { Mutation::InvalidUtf8Query } else { mutation };
+    // The query.
+    let mut query: Vec<String> = Vec::new();
+    for name in &op.query {
+        if rng.gen_bool(0.4) {
+            query.push(format!("{name}={}", percent(QUERY_VALUES[rng.gen_range(0..QUERY_VALUES.len())])));
+        }
+    }
+    let name = op.query.choose(&mut rng).map_or("q", String::as_str);
+    match mutation {
+        Mutation::InvalidUtf8Query => {
+            query.push(format!("{name}={}", ["%FF%FE", "%C3%28", "a%E4%B8", "%ED%A0%80"][rng.gen_range(0..4)]))
+        }
+        Mutation::DuplicateQuery => {
+            query.push(format!("{name}=1"));
+            query.push(format!("{name}=2"));
+        }
+        Mutation::ControlCharacters => query.push(format!("{name}=a%00b%1B%7F")),
+        Mutation::FullWidthDigits => query.push(format!("{name}={}", percent("２０２６-０１-０１"))),
+        Mutation::HugeString => query.push(format!("{name}={}", "a".repeat(rng.gen_range(2_000..30_000)))),
+        Mutation::HugeNumber => query.push(format!("{name}=99999999999999999999999999")),
+        Mutation::EmptyStrings => query.push(format!("{name}=")),
+        _ => {}
+    }
+    let path_and_query = if query.is_empty() { path } else { format!("{path}?{}", query.join("&")) };
+    // The body.
+    let (content_type, body) = match (&op.body, mutation) {
+        (_, Mutation::TruncatedMultipart) => {
+            let (t, b) = multipart_body(mutation, &mut rng);
+            (Some(t), b)
+        }
+        (BodyKind::Multipart, _) => {
+            let (t, b) = multipart_body(mutation, &mut rng);
+            (Some(t), b)
+        }
+        (BodyKind::Json(schema), _) => {
+            let bytes = json_body(schema, mutation, &mut rng);
+            let t = if mutation == Mutation::WrongContentType {
+                ["text/plain", "application/x-www-form-urlencoded", "application/xml", "application/json; charset=gbk"]
+                    [rng.gen_range(0..4)]
+            } else {
+                "application/json"
+            };
+            (Some(t.to_owned()), bytes)
+        }
+        (BodyKind::None, Mutation::WrongContentType | Mutation::TruncatedJson) if op.method != reqwest::Method::GET => {
+            (Some("application/json".to_owned()), b"{\"a\":".to_vec())
+        }
+        (BodyKind::None, _) => (None, Vec::new()),
+    };
+    let method = if mutation == Mutation::WrongMethod {
+        [reqwest::Method::PATCH, reqwest::Method::DELETE, reqwest::Method::PUT, reqwest::Method::POST]
+            .into_iter()
+            .find(|m| *m != op.method)
+            .unwrap_or(reqwest::Method::PATCH)
+    } else {
+        op.method.clone()
+    };
+    Planned { op: op_index, caller, mutation, method, path_and_query, content_type, body }
+}
+
+/// Percent-encodes what a path segment or query value cannot hold as is.
+fn percent(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// What is wrong with an answer, if anything: a 5xx, or a body on `/api/` that is not the JSON it must be.
+pub fn judge(path: &str, status: u16, content_type: &str, body: &[u8], json_answer: bool) -> Option<String> {
+    let shown = || String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+    if status >= 500 {
+        return Some(format!("{status}: {}", shown()));
+    }
+    if !path.starts_with("/api/") || status < 200 || (300..400).contains(&status) || status == 204 {
+        return None;
+    }
+    let is_json = content_type.starts_with("application/json");
+    if status >= 400 {
+        let parsed: Option<Value> = serde_json::from_slice(body).ok();
+        let ok = is_json
+            && parsed
+                .as_ref()
+                .is_some_and(|v| v["code"].is_string() && v["message"].as_str().is_some_and(|m| !m.is_empty()));
+        return (!ok).then(|| format!("{status} [{content_type}] is not {{code, message}}: {}", shown()));
+    }
+    if is_json && serde_json::from_slice::<Value>(body).is_err() {
+        return Some(format!("{status} [{content_type}] is not JSON: {}", shown()));
+    }
+    if json_answer && !is_json {
+        return Some(format!("{status} [{content_type}] where JSON is declared: {}", shown()));
+    }
+    None
+}
+
+/// The shared state of the senders.
+struct Run {
+    ops: Vec<Operation>,
+    pools: Pools,
+    /// Index 0 is anonymous.
+    names: Vec<String>,
+    cookies: Vec<Mutex<Option<String>>>,
+    base: String,
+    seed: u64,
+    total: u64,
+    next: AtomicU64,
+    by_class: [AtomicU64; 5],
+    by_mutation: Mutex<BTreeMap<Mutation, u64>>,
+    sign_ins: AtomicU64,
+    resent: AtomicU64,
+    failure_count: AtomicU64,
+    failures: Mutex<Vec<Failure>>,
+    server_pid: String,
+    dead: AtomicBool,
+}
+
+impl Run {
+    fn fail(&self, planned: &Planned, problem: String) {
+        let n = self.failure_count.fetch_add(1, Ordering::Relaxed);
+        let op = &self.ops[planned.op];
+        eprintln!(
+            "FAIL {} {} as {}: {problem}\n  {}",
+            op.method,
+            op.path,
+            self.names[planned.caller],
+            planned.describe()
+        );
+        if let Ok(mut kept) = self.failures.lock()
+            && kept.len() < KEPT_FAILURES
+        {
+            kept.push(Failure {
+                operation: format!("{} {}", op.method, op.path),
+                caller: self.names[planned.caller].clone(),
+                mutation: planned.mutation,
+                request: planned.describe(),
+                problem,
+            });
+        }
+        if n + 1 >= MAX_FAILURES {
+            self.dead.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn cookie(&self, caller: usize) -> Option<String> {
+        self.cookies.get(caller).and_then(|c| c.lock().ok().and_then(|c| c.clone()))
+    }
+}
+
+async fn fuzz(opts: &FuzzOptions, server: &Server, backend: &str) -> BenchResult<FuzzReport> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(ANSWER_TIMEOUT)
+        .pool_max_idle_per_host(opts.clients * 2)
+        .build()
+        .ctx("HTTP client")?;
+    let base = format!("http://{}", server.addr);
+    let document: Value = client
+        .get(format!("{base}/api/openapi.json"))
+        .send()
+        .await
+        .ctx("the OpenAPI document")?
+        .json()
+        .await
+        .ctx("the OpenAPI document")?;
+    let ops = operations(&document);
+    if ops.is_empty() {
+        return Err("the OpenAPI document has no operations".into());
+    }
+    let mut names = vec!["anonymous".to_owned()];
+    let mut cookies = vec![Mutex::new(None)];
+    for name in CALLERS {
+        let cookie = crate::scenarios::login(&client, server.addr, name, PASSWORD).await?;
+        names.push(name.to_owned());
+        cookies.push(Mutex::new(Some(cookie)));
+    }
+    let admin = names.iter().position(|n| n == "admin").and_then(|i| cookies[i].lock().ok()?.clone());
+    let pools = discover(&client, &base, &ops, admin).await;
+    eprintln!(
+        "mashangban-bench fuzz: {} operations × {} callers, {} requests, {} clients, seed {}",
+        ops.len(),
+        names.len(),
+        crate::report::thousands(opts.requests),
+        opts.clients,
+        opts.seed
+    );
+    let run = Arc::new(Run {
+        ops,
+        pools,
+        names,
+        cookies,
+        base,
+        seed: opts.seed,
+        total: opts.requests,
+        next: AtomicU64::new(0),
+        by_class: Default::default(),
+        by_mutation: Mutex::new(BTreeMap::new()),
+        sign_ins: AtomicU64::new(0),
+        resent: AtomicU64::new(0),
+        failure_count: AtomicU64::new(0),
+        failures: Mutex::new(Vec::new()),
+        server_pid: server.pid(),
+        dead: AtomicBool::new(false),
+    });
+    // Connections of their own for requests sent again (none kept alive).
+    let fresh = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(ANSWER_TIMEOUT)
+        .pool_max_idle_per_host(0)
+        .build()
+        .ctx("HTTP client")?;
+    let started = Clock::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..opts.clients.max(1) {
+        let (run, client, fresh) = (Arc::clone(&run), client.clone(), fresh.clone());
+        tasks.spawn(async move { sender(&run, &client, &fresh).await });
+    }
+    while tasks.join_next().await.is_some() {}
+    let seconds = started.elapsed().as_secs_f64();
+    let sent = run.next.load(Ordering::Relaxed).min(run.total);
+    let by_class = std::array::from_fn(|i| run.by_class[i].load(Ordering::Relaxed));
+    let answered: u64 = run.by_class.iter().map(|c| c.load(Ordering::Relaxed)).sum();
+    Ok(FuzzReport {
+        backend: backend.to_owned(),
+        seed: opts.seed,
+        requests: sent,
+        seconds,
+        per_second: answered as f64 / seconds.max(1e-9),
+        operations: run.ops.len(),
+        callers: run.names.clone(),
+        by_class,
+        by_mutation: run.by_mutation.lock().map(|m| m.clone()).unwrap_or_default(),
+        sign_ins_again: run.sign_ins.load(Ordering::Relaxed),
+        resent: run.resent.load(Ordering::Relaxed),
+        failure_count: run.failure_count.load(Ordering::Relaxed),
+        failures: run.failures.lock().map(|f| f.clone()).unwrap_or_default(),
+        rss_end: 0,
+        rss_peak: 0,
+    })
+}
+
+/// Reads every list it can (GET routes with no placeholders, then those the first round can fill) as
+/// an administrator, keeping the ids, numbers and codes they name.
+async fn discover(client: &reqwest::Client, base: &str, ops: &[Operation], admin: Option<String>) -> Pools {
+    let mut pools = Pools::default();
+    let gets: Vec<&Operation> = ops
+        .iter()
+        .filter(|o| o.method == reqwest::Method::GET && o.json_answer && !o.path.contains("export"))
+        .collect();
+    for round in 0..2 {
+        for op in &gets {
+            let placeholders = op.path.matches('{').count();
+            if (round == 0) != (placeholders == 0) {
+                continue;
+            }
+            let mut path = String::new();
+            let mut previous = "";
+            for segment in op.path.split('/').skip(1) {
+                path.push('/');
+                match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Some(name) => match pools.candidates(previous, name).first() {
+                        Some(v) => path.push_str(&percent(v)),
+                        None => path.push_str(default_value(previous, name)),
+                    },
+                    None => {
+                        path.push_str(segment);
+                        previous = segment;
+                    }
+                }
+            }
+            let last = op.path.split('/').rfind(|s| !s.starts_with('{')).unwrap_or("").to_owned();
+            let mut request = client.get(format!("{base}{path}"));
+            if let Some(cookie) = &admin {
+                request = request.header("cookie", cookie.as_str());
+            }
+            let Ok(answer) = request.send().await else { continue };
+            if answer.status().is_success()
+                && let Ok(value) = answer.json::<Value>().await
+            {
+                pools.harvest(&last, &value, 0);
+            }
+        }
+    }
+    pools
+}
+
+/// Whether the server process is there and not a zombie.
+fn alive(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| s.rsplit_once(')').is_some_and(|(_, r)| !r.trim_start().starts_with('Z')))
+}
+
+async fn sender(run: &Run, client: &reqwest::Client, fresh: &reqwest::Client) {
+    let callers = run.names.len();
+    loop {
+        let n = run.next.fetch_add(1, Ordering::Relaxed);
+        if n >= run.total || run.dead.load(Ordering::Relaxed) {
+            return;
+        }
+        if n > 0 && n.is_multiple_of((run.total / 10).max(1)) {
+            eprintln!("  {} sent, {} failures", crate::report::thousands(n), run.failure_count.load(Ordering::Relaxed));
+        }
+        let planned = plan(n, run.seed, &run.ops, callers, &run.pools);
+        if let Ok(mut m) = run.by_mutation.lock() {
+            *m.entry(planned.mutation).or_default() += 1;
+        }
+        let mut answer = send(run, client, &planned).await;
+        if answer.is_err() && alive(&run.server_pid) {
+            // The server may close a kept-alive connection after answering a request whose body it did
+            // not read (a refusal before the body): the pool's next request on it breaks off. Sent again
+            // on a connection of its own, it must be answered.
+            run.resent.fetch_add(1, Ordering::Relaxed);
+            answer = send(run, fresh, &planned).await;
+        }
+        let (status, content_type, body) = match answer {
+            Ok(a) => a,
+            Err(problem) => {
+                if !alive(&run.server_pid) {
+                    run.fail(&planned, format!("the server died: {problem}"));
+                    run.dead.store(true, Ordering::Relaxed);
+                    return;
+                }
+                run.fail(&planned, problem);
+                continue;
+            }
+        };
+        if let Some(class) = run.by_class.get(usize::from(status / 100).wrapping_sub(1)) {
+            class.fetch_add(1, Ordering::Relaxed);
+        }
+        let op = &run.ops[planned.op];
+        let path = planned.path_and_query.split('?').next().unwrap_or("");
+        if let Some(problem) = judge(path, status, &content_type, &body, op.json_answer) {
+            run.fail(&planned, problem);
+        }
+        // A session some call ended (a password changed, a sign-out): sign in again.
+        if status == 401 && planned.caller > 0 && body.windows(15).any(|w| w == b"unauthenticated") {
+            let name = &run.names[planned.caller];
+            let addr = run.base.trim_start_matches("http://").parse();
+            if let Ok(addr) = addr
+                && let Ok(cookie) = crate::scenarios::login(client, addr, name, PASSWORD).await
+                && let Some(slot) = run.cookies.get(planned.caller)
+                && let Ok(mut slot) = slot.lock()
+            {
+                *slot = Some(cookie);
+                run.sign_ins.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Sends a planned request: (status, content type, body); the body is not read from a live stream.
+async fn send(run: &Run, client: &reqwest::Client, planned: &Planned) -> Result<(u16, String, Vec<u8>), String> {
+    let mut request = client.request(planned.method.clone(), format!("{}{}", run.base, planned.path_and_query));
+    if let Some(cookie) = run.cookie(planned.caller) {
+        request = request.header("cookie", cookie);
+    }
+    if let Some(t) = &planned.content_type {
+        request = request.header("content-type", t.as_str()).body(planned.body.clone());
+    }
+    let answer = request.send().await.map_err(|e| format!("no answer: {e:?}"))?;
+    let status = answer.status().as_u16();
+    let content_type =
+        answer.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    if content_type.starts_with("text/event-stream") {
+        return Ok((status, content_type, Vec::new()));
+    }
+    let body = answer.bytes().await.map_err(|e| format!("the answer broke off: {e:?}"))?;
+    Ok((status, content_type, body.to_vec()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn judge_refuses_5xx_and_non_json_errors_on_the_api() {
+        let error = r#"{"code":"invalid_field","message":"字段无效"}"#.as_bytes();
+        assert_eq!(judge("/api/v1/x", 422, "application/json", error, true), None);
+        assert!(judge("/api/v1/x", 500, "application/json", error, true).is_some());
+        assert!(judge("/login", 502, "text/html", b"", false).is_some());
+        assert!(judge("/api/v1/x", 405, "", b"", true).is_some(), "an empty 405");
+        assert!(judge("/api/v1/x", 400, "text/plain; charset=utf-8", b"Invalid URL", true).is_some());
+        assert!(judge("/api/v1/x", 200, "application/json", b"{", true).is_some());
+        assert!(judge("/api/v1/x", 200, "text/csv", b"a,b", true).is_some(), "JSON declared");
+        assert_eq!(judge("/api/v1/x/export", 200, "text/csv", b"a,b", false), None);
+        assert_eq!(judge("/requests", 400, "text/html", b"<p>", false), None, "pages answer HTML");
+    }
+
+    #[test]
+    fn a_request_is_made_from_the_seed_and_its_number() {
+        let document = json!({
+            "paths": {"/api/v1/things/{id}": {"post": {
+                "parameters": [{"name": "q", "in": "query"}],
+                "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/T"}}}},
+                "responses": {"200": {"content": {"application/json": {}}}}
+            }}},
+            "components": {"schemas": {"T": {"type": "object", "required": ["name"], "properties": {
+                "name": {"type": "string", "minLength": 1}, "n": {"type": ["integer", "null"], "minimum": 1}
+            }}}}
+        });
+        let ops = operations(&document);
+        assert_eq!(ops.len(), 1);
+        let pools = Pools::default();
+        let a: Vec<String> = (0..200).map(|n| plan(n, 7, &ops, 3, &pools).describe()).collect();
+        let b: Vec<String> = (0..200).map(|n| plan(n, 7, &ops, 3, &pools).describe()).collect();
+        assert_eq!(a, b);
+        let c: Vec<String> = (0..200).map(|n| plan(n, 8, &ops, 3, &pools).describe()).collect();
+        assert_ne!(a, c, "another seed, other requests");
+        let valid = (0..200).map(|n| plan(n, 7, &ops, 3, &pools)).find(|p| p.mutation == Mutation::Valid).unwrap();
+        let body: Value = serde_json::from_slice(&valid.body).unwrap();
+        assert!(body["name"].as_str().is_some_and(|s| !s.is_empty()), "{body}");
+        let huge = (0..2000)
+            .map(|n| plan(n, 7, &ops, 3, &pools))
+            .find(|p| p.mutation == Mutation::HugeNumber && p.body.windows(5).any(|w| w == b"12345" || w == b"1e400"));
+        assert!(huge.is_some(), "a number no JSON value holds");
+    }
+}
