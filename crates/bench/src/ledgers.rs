@@ -333,12 +333,25 @@ pub(crate) fn file_bytes(db: &Path) -> u64 {
         .sum()
 }
 
-/// The import file: the items under the export's columns, as the export writes them.
+/// The import file: the items under the export's columns, as the export writes them, without files
+/// (an import names only documents uploaded to an item, and these items are new), so each in the
+/// latest stage up to its own that it may enter without them (an outlet closed with its acceptance
+/// file is imported as 整治, its file to be uploaded on its page).
 fn import_workbook(ty: &LedgerType, org: &OrgTree, items: &[Item]) -> BenchResult<Vec<u8>> {
+    use mashangban_domain::ledger::FieldValue;
     let sheet = |e: mashangban_sheet::SheetError| e.message.to_string();
     let mut export = Export::new(ty.name(), mashangban_app::ledgers::export_columns(ty)).map_err(sheet)?;
+    let stages = ty.stages();
     for item in items {
-        export.push(&mashangban_app::ledgers::export_row(ty, &item.values, &item.stage, org)).map_err(sheet)?;
+        let mut values = item.values.clone();
+        values.retain(|_, v| !matches!(v, FieldValue::File(_)));
+        let own = stages.iter().position(|s| s.code == item.stage).unwrap_or(0);
+        let stage = stages[..=own]
+            .iter()
+            .rev()
+            .find(|s| ty.check_entry(&values, s).is_ok())
+            .map_or(item.stage.as_str(), |s| s.code.as_str());
+        export.push(&mashangban_app::ledgers::export_row(ty, &values, stage, org)).map_err(sheet)?;
     }
     export.finish().map_err(sheet)
 }
