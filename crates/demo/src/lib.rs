@@ -261,6 +261,13 @@ pub struct HistoryOptions {
     pub end: Instant,
 }
 
+/// Says `text` when something was loaded.
+fn tell<N: PartialOrd + Default>(say: &mut (dyn FnMut(String) + Send), loaded: N, text: String) {
+    if loaded > N::default() {
+        say(text);
+    }
+}
+
 /// The whole demo city, as `mashangban demo` loads it: the organisation and catalogue, the accounts
 /// (with `password_hash`), then every module's records and a history of `history.count` requests (the
 /// spam, the hot issues and the direct-line items with it). `say` hears what was loaded, in Chinese;
@@ -277,61 +284,37 @@ pub async fn load_city<S: Store>(
     load_org_and_catalog(store, data).await?;
     let users = load_users(store, data, password_hash).await?;
     let enterprises = load_enterprises(store, data).await?;
-    if enterprises > 0 {
-        say(format!("已登记 {enterprises} 家演示企业。"));
-    }
+    tell(say, enterprises, format!("已登记 {enterprises} 家演示企业。"));
     let ledger_items = load_ledgers(store).await?;
-    if ledger_items > 0 {
-        say(format!("已登记 {ledger_items} 条演示台账条目。"));
-    }
+    tell(say, ledger_items, format!("已登记 {ledger_items} 条演示台账条目。"));
     let tasks = load_command(store, now).await?;
-    if tasks > 0 {
-        say(format!("已载入三个指挥部的演示目标和 {tasks} 项施工图任务。"));
-    }
+    tell(say, tasks, format!("已载入三个指挥部的演示目标和 {tasks} 项施工图任务。"));
     let reports = load_command_reports(store, now).await?;
-    if reports > 0 {
-        say(format!("已载入三个指挥部的定期报表、{reports} 份演示报送和军令状。"));
-    }
+    tell(say, reports, format!("已载入三个指挥部的定期报表、{reports} 份演示报送和军令状。"));
     let creeks = load_creeks(store, now).await?;
-    if creeks > 0 {
-        say(format!("已为 {creeks} 条演示河涌制定一河一策，并载入其中6条近一年的逐月水质采样。"));
-    }
+    tell(say, creeks, format!("已为 {creeks} 条演示河涌制定一河一策，并载入其中6条近一年的逐月水质采样。"));
     let liaisons = load_liaisons(store, data, password_hash).await?;
-    if liaisons > 0 {
-        say(format!("已安排 {liaisons} 项联系干部联系企业。"));
-    }
+    tell(say, liaisons, format!("已安排 {liaisons} 项联系干部联系企业。"));
     let visits = load_visits(store, now).await?;
-    if visits > 0 {
-        say(format!("已载入 {visits} 次走访和行走的办公室（含已记录、已取消和计划中的）。"));
-    }
+    tell(say, visits, format!("已载入 {visits} 次走访和行走的办公室（含已记录、已取消和计划中的）。"));
     let approvals = load_approvals(store, now).await?;
-    if approvals > 0 {
-        say(format!("已载入 {approvals} 个拿地即开工演示项目。"));
-    }
+    tell(say, approvals, format!("已载入 {approvals} 个拿地即开工演示项目。"));
     let statistics = load_statistics(store, now).await?;
-    if statistics > 0 {
-        say(format!("已载入 {statistics} 个数说演示统计数值。"));
-    }
+    tell(say, statistics, format!("已载入 {statistics} 个数说演示统计数值。"));
     let points = load_monitoring(store, data, now).await?;
-    if points > 0 {
-        say(format!("已载入化工园区 {points} 个在线监测点位及一周小时数据（设备密码 {DEMO_DEVICE_PASSWORD}）。"));
-    }
+    tell(
+        say,
+        points,
+        format!("已载入化工园区 {points} 个在线监测点位及一周小时数据（设备密码 {DEMO_DEVICE_PASSWORD}）。"),
+    );
     let cases = load_enforcement(store, now).await?;
-    if cases > 0 {
-        say(format!("已载入 {cases} 件环境执法演示案件（来自超标报警和现场检查）。"));
-    }
+    tell(say, cases, format!("已载入 {cases} 件环境执法演示案件（来自超标报警和现场检查）。"));
     let matters = load_compensation(store, now).await?;
-    if matters > 0 {
-        say(format!("已载入生态环境损害赔偿专家库（18 位专家）和 {matters} 件赔偿事项。"));
-    }
+    tell(say, matters, format!("已载入生态环境损害赔偿专家库（18 位专家）和 {matters} 件赔偿事项。"));
     let fund = load_fund(store, now).await?;
-    if fund > 0 {
-        say(format!("已载入产业扶持资金演示政策（10 项措施）和 {fund} 份申报。"));
-    }
+    tell(say, fund, format!("已载入产业扶持资金演示政策（10 项措施）和 {fund} 份申报。"));
     let onsite = load_onsite(store, data, now).await?;
-    if onsite > 0 {
-        say(format!("已载入上门服务（行走办）演示数据：6 项服务事项、2 个政务服务中心和 {onsite} 份申请。"));
-    }
+    tell(say, onsite, format!("已载入上门服务（行走办）演示数据：6 项服务事项、2 个政务服务中心和 {onsite} 份申请。"));
     let made = generate_history(store, data, history, progress).await?;
     if made == 0 {
         say("演示城市已存在：历史诉求未重复生成。".into());
