@@ -101,7 +101,13 @@ impl Thresholds {
         };
         Ok(Self {
             similarity: share("invalid_similarity", "疑似重复的相似度阈值", self.similarity)?,
-            window_days: count("invalid_window_days", "疑似重复的比对时间窗", "天", self.window_days, WINDOW_DAYS_RANGE)?,
+            window_days: count(
+                "invalid_window_days",
+                "疑似重复的比对时间窗",
+                "天",
+                self.window_days,
+                WINDOW_DAYS_RANGE,
+            )?,
             hot_min_size: count(
                 "invalid_hot_min_size",
                 "热点问题的最少件数",
@@ -501,10 +507,13 @@ mod tests {
         };
         let ok = with(|t| (t.similarity, t.weights.same_place) = (0.456, 0.333)).unwrap();
         assert_eq!((ok.similarity, ok.weights.same_place), (0.46, 0.33));
-        assert_eq!(with(|t| t.weights = Weights { same_asker: 0.0, same_place: 0.5, same_category_and_town: 0.0 })
-            .unwrap()
-            .weights
-            .same_place, 0.5);
+        assert_eq!(
+            with(|t| t.weights = Weights { same_asker: 0.0, same_place: 0.5, same_category_and_town: 0.0 })
+                .unwrap()
+                .weights
+                .same_place,
+            0.5
+        );
         let code = |r: Result<Thresholds, DomainError>| {
             let e = r.unwrap_err();
             assert!(e.message.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{e:?}");
@@ -519,7 +528,10 @@ mod tests {
         assert_eq!(code(with(|t| t.cross_town_similarity = 0.99)), "invalid_cross_town_similarity");
         assert_eq!(code(with(|t| t.weights.same_asker = 0.51)), "invalid_same_asker_weight");
         assert_eq!(code(with(|t| t.weights.same_place = -0.01)), "invalid_same_place_weight");
-        assert_eq!(code(with(|t| t.weights.same_category_and_town = f64::NAN)), "invalid_same_category_and_town_weight");
+        assert_eq!(
+            code(with(|t| t.weights.same_category_and_town = f64::NAN)),
+            "invalid_same_category_and_town_weight"
+        );
         assert_eq!(Thresholds::default().checked(), Ok(Thresholds::default()));
     }
 
@@ -576,8 +588,12 @@ mod tests {
         // Deterministic variety: each item takes the words its index's bits pick.
         let items: Vec<Facts> = (1u32..200)
             .map(|n| {
-                let terms: Vec<&str> =
-                    words.iter().enumerate().filter(|(b, _)| (n.wrapping_mul(2_654_435_761) >> b) & 1 == 1).map(|(_, w)| *w).collect();
+                let terms: Vec<&str> = words
+                    .iter()
+                    .enumerate()
+                    .filter(|(b, _)| (n.wrapping_mul(2_654_435_761) >> b) & 1 == 1)
+                    .map(|(_, w)| *w)
+                    .collect();
                 at(&terms.join(" "), Some(i64::from(n % 7)), None, "1")
             })
             .collect();

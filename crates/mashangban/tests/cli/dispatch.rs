@@ -19,7 +19,9 @@ fn evaluate_reports_the_weights_used_and_tries_others_without_saving_them() {
     let (ok, out, err) = evaluate(&[]);
     assert!(ok, "{out}{err}");
     assert!(
-        out.contains("疑似重复（现行设置：相似度 0.45、30 天内；加分 相同诉求人 0.25、相同地址 0.15、同类别同镇街 0.10）"),
+        out.contains(
+            "疑似重复（现行设置：相似度 0.45、30 天内；加分 相同诉求人 0.25、相同地址 0.15、同类别同镇街 0.10）"
+        ),
         "{out}"
     );
     assert!(out.contains("召回") && out.contains("精确率"), "{out}");
@@ -27,7 +29,9 @@ fn evaluate_reports_the_weights_used_and_tries_others_without_saving_them() {
     let (ok, out, err) = evaluate(&["--same-asker", "0.5", "--same-category-and-town", "0", "--similarity", "0.6"]);
     assert!(ok, "{out}{err}");
     assert!(
-        out.contains("疑似重复（试用设置，未保存：相似度 0.60、30 天内；加分 相同诉求人 0.50、相同地址 0.15、同类别同镇街 0.00）"),
+        out.contains(
+            "疑似重复（试用设置，未保存：相似度 0.60、30 天内；加分 相同诉求人 0.50、相同地址 0.15、同类别同镇街 0.00）"
+        ),
         "{out}"
     );
     // Tried, not saved: the next run is under the settings in force again.

@@ -442,7 +442,10 @@ async fn one_matter_reported_from_several_towns_is_one_cross_town_hot_issue() {
     let (status, html) = page(&app, "/dashboard", &leader).await;
     assert_eq!(status, StatusCode::OK);
     let table = html.split("id=\"table-hot\"").nth(1).unwrap();
-    assert!(table.contains("跨镇街") && table.contains("古镇镇") && table.contains("小榄镇") && table.contains("黄圃镇"), "{table}");
+    assert!(
+        table.contains("跨镇街") && table.contains("古镇镇") && table.contains("小榄镇") && table.contains("黄圃镇"),
+        "{table}"
+    );
 
     // A stricter cross-town similarity: their words are alike, not the same; no hot issue.
     let mut strict = body.clone();

@@ -585,13 +585,19 @@ async fn the_likeness_weights_are_administered_and_change_what_is_listed() {
     // Weights left out keep the version in force.
     let (status, saved) = put(base.clone()).await;
     assert_eq!((status, saved["version"].as_i64()), (StatusCode::OK, Some(2)), "{saved}");
-    assert_eq!(saved["weights"], serde_json::json!({ "same_asker": 0.0, "same_place": 0.0, "same_category_and_town": 0.0 }));
+    assert_eq!(
+        saved["weights"],
+        serde_json::json!({ "same_asker": 0.0, "same_place": 0.0, "same_category_and_town": 0.0 })
+    );
     assert!(similar(second.clone()).await.is_empty());
 
     // The admin page shows them and saves them; a bad one is refused with what was typed kept.
     let (status, html) = page(&app, "/admin/duplicates", &admin).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("相同诉求人加分") && html.contains("name=\"same_asker\" inputmode=\"decimal\" value=\"0.00\""), "{html}");
+    assert!(
+        html.contains("相同诉求人加分") && html.contains("name=\"same_asker\" inputmode=\"decimal\" value=\"0.00\""),
+        "{html}"
+    );
     let mut form = vec![
         ("similarity", "0.45"),
         ("window_days", "30"),
