@@ -424,7 +424,8 @@ impl<S: Store> Duplicates<'_, S> {
     /// different towns linked when their words are at least `cross_town_similarity` alike (跨镇街), groups
     /// of at least `hot_min_size` (the administrator's thresholds). Requests held by spam screening are
     /// left out. Built from the caller's own list, so neither a count nor a drill-down reaches beyond
-    /// it: a town's user sees only the town's own requests of a matter that spans several.
+    /// it (only city-wide roles read hot issues today; a caller scoped to one town would see only its
+    /// town's requests of a matter that spans several).
     ///
     /// At most 5,000 requests are read (newest first); the place pass compares every pair within a
     /// town, the cross-town pass only pairs sharing a rare word (see `hot_clusters`).

@@ -544,7 +544,7 @@ async fn the_likeness_weights_are_administered_and_change_what_is_listed() {
             v.as_array().unwrap().iter().map(|s| s["tracking_no"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
         }
     };
-    assert_eq!(similar(second.clone()).await, [first.clone()], "listed under the default weights");
+    assert_eq!(similar(second.clone()).await, [first.as_str()], "listed under the default weights");
     let (_, overview) = app.get("/api/v1/dispatch/thresholds", Some(&admin)).await;
     assert_eq!(
         overview["thresholds"]["weights"],
@@ -618,7 +618,7 @@ async fn the_likeness_weights_are_administered_and_change_what_is_listed() {
     // The same asker alone (0.5) now lists it again.
     let (_, overview) = app.get("/api/v1/dispatch/thresholds", Some(&admin)).await;
     assert_eq!(overview["thresholds"]["version"], 3, "{overview}");
-    assert_eq!(similar(second.clone()).await, [first.clone()]);
+    assert_eq!(similar(second.clone()).await, [first.as_str()]);
     let (_, listed) = app.get(&format!("/api/v1/dispatch/similar/{second}"), Some(&dispatcher)).await;
     assert_eq!(listed[0]["same_asker"], true, "{listed}");
 }
