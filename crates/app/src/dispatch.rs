@@ -13,6 +13,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use mashangban_domain::dispatch::{Held, Label, Model, Ranked, Tally, Trainer, blend, choose_rule_weight};
+use mashangban_domain::duplicates::Thresholds;
 use mashangban_domain::org::Scope;
 use mashangban_domain::org::UnitId;
 use mashangban_domain::request::{self, CategoryId, Channel, Request, RequestKind, State};
@@ -522,7 +523,14 @@ impl<'a, S: Store> Dispatch<'a, S> {
 
     /// Trains on the closed requests received before `before` and tests on those received from
     /// then on (each side at most [`MAX_EXAMPLES`], newest first). Does not touch the model in service.
+    /// Duplicate detection is measured under the thresholds and weights in force.
     pub async fn evaluate(&self, before: Instant) -> AppResult<Evaluation> {
+        self.evaluate_with(before, &self.app.duplicates().thresholds()).await
+    }
+
+    /// [`Self::evaluate`] with duplicate detection measured under `duplicates` (thresholds and likeness
+    /// weights to try before an administrator saves them).
+    pub async fn evaluate_with(&self, before: Instant, duplicates: &Thresholds) -> AppResult<Evaluation> {
         let Some(Learned { model, rule_weight, led, categories, keyword_weight }) = self.learn(Some(before)).await?
         else {
             return Err(empty_history("该日期之前没有已办结且派过单的诉求，无法训练"));
@@ -583,7 +591,7 @@ impl<'a, S: Store> Dispatch<'a, S> {
             most_frequent: accuracy(&frequent),
             per_unit,
             confused,
-            duplicates: self.app.duplicates().evaluate(before).await?,
+            duplicates: self.app.duplicates().evaluate(before, duplicates).await?,
             screening: match self.app.screening().evaluate(before).await {
                 Ok(screening) => Some(screening),
                 Err(e) if e.code == "screening_history_empty" => None,

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use mashangban_domain::access::Permission;
-use mashangban_domain::duplicates::{Facts, Likeness, Thresholds, rank_above};
+use mashangban_domain::duplicates::{Facts, Likeness, Thresholds, Weights, rank};
 use mashangban_domain::request::{Request, State};
 use mashangban_domain::time::{Instant, format_instant};
 use mashangban_store::{ListFilter, Signal, Store, StoreError, StoreResult, ThresholdsVersion};
@@ -43,9 +43,14 @@ pub struct SimilarRequest {
     pub reasons: Vec<String>,
 }
 
-/// How duplicate detection fared on the merges staff made (the demo plants some).
+/// How duplicate detection fared on the merges staff made (the demo plants some), under the
+/// thresholds and weights it was run with.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DuplicateEvaluation {
+    /// The similarity threshold, the window and the likeness weights used.
+    pub similarity: f64,
+    pub window_days: u32,
+    pub weights: WeightsView,
     /// Requests merged (并单) into another, received in the period.
     pub merged: u64,
     /// Of those, how many had the request they were merged into among the listed duplicates.
@@ -53,6 +58,27 @@ pub struct DuplicateEvaluation {
     pub recall: f64,
     /// Of those, how many had it listed first.
     pub found_first: u64,
+    /// Likely duplicates listed for the merged requests, all told.
+    pub listed: u64,
+    /// The share of those that were right: the request merged into, or another merged into it.
+    pub precision: f64,
+}
+
+/// The likeness weights (加分), 0–0.5 each.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+pub struct WeightsView {
+    /// 相同诉求人：added when the asker is the same (phone or credit code).
+    pub same_asker: f64,
+    /// 相同地址：added when the address is the same.
+    pub same_place: f64,
+    /// 同类别同镇街：added when category and town are both the same.
+    pub same_category_and_town: f64,
+}
+
+impl From<Weights> for WeightsView {
+    fn from(w: Weights) -> Self {
+        Self { same_asker: w.same_asker, same_place: w.same_place, same_category_and_town: w.same_category_and_town }
+    }
 }
 
 /// The thresholds as an administrator writes them.
@@ -69,6 +95,19 @@ pub struct ThresholdsBody {
     pub hot_window_days: u32,
     /// 热点问题：two requests of one place join when at least this alike (0.1–0.95).
     pub hot_similarity: f64,
+    /// 跨镇街热点：two requests of different towns join when their words alone are at least this alike
+    /// (0.1–0.95). Optional: absent keeps the version in force.
+    #[serde(default)]
+    pub cross_town_similarity: Option<f64>,
+    /// 相同诉求人加分 (0–0.5). Optional: absent keeps the version in force.
+    #[serde(default)]
+    pub same_asker: Option<f64>,
+    /// 相同地址加分 (0–0.5). Optional: absent keeps the version in force.
+    #[serde(default)]
+    pub same_place: Option<f64>,
+    /// 同类别同镇街加分 (0–0.5). Optional: absent keeps the version in force.
+    #[serde(default)]
+    pub same_category_and_town: Option<f64>,
 }
 
 /// The thresholds in force or of an earlier version, with who saved them and when.
@@ -81,6 +120,8 @@ pub struct ThresholdsView {
     pub hot_min_size: u32,
     pub hot_window_days: u32,
     pub hot_similarity: f64,
+    pub cross_town_similarity: f64,
+    pub weights: WeightsView,
     pub changed_by: Option<String>,
     pub changed_at: Option<String>,
 }
@@ -103,6 +144,8 @@ fn thresholds_view(t: Thresholds, saved: Option<ThresholdsVersion>) -> Threshold
         hot_min_size: t.hot_min_size,
         hot_window_days: t.hot_window_days,
         hot_similarity: t.hot_similarity,
+        cross_town_similarity: t.cross_town_similarity,
+        weights: t.weights.into(),
         changed_by: saved.as_ref().map(|v| v.changed_by.clone()),
         changed_at: saved.as_ref().map(|v| format_instant(&v.changed_at)),
     }
@@ -135,13 +178,21 @@ impl<'a, S: Store> Duplicates<'a, S> {
     /// version records who and when. Refused with a Chinese message when out of bounds.
     pub async fn update(&self, caller: &Caller, body: ThresholdsBody) -> AppResult<ThresholdsView> {
         let actor = caller.require(Permission::ManageDuplicateThresholds)?;
-        let t = Thresholds::new(
-            body.similarity,
-            body.window_days,
-            body.hot_min_size,
-            body.hot_window_days,
-            body.hot_similarity,
-        )?;
+        let now = self.thresholds();
+        let t = Thresholds {
+            similarity: body.similarity,
+            window_days: body.window_days,
+            hot_min_size: body.hot_min_size,
+            hot_window_days: body.hot_window_days,
+            hot_similarity: body.hot_similarity,
+            cross_town_similarity: body.cross_town_similarity.unwrap_or(now.cross_town_similarity),
+            weights: Weights {
+                same_asker: body.same_asker.unwrap_or(now.weights.same_asker),
+                same_place: body.same_place.unwrap_or(now.weights.same_place),
+                same_category_and_town: body.same_category_and_town.unwrap_or(now.weights.same_category_and_town),
+            },
+        }
+        .checked()?;
         let saved = self.app.store().save_duplicate_thresholds(t, actor.name().to_owned(), self.app.now()).await?;
         self.app.changed(Signal::SettingsChanged).await?;
         Ok(version_view(saved))
@@ -195,11 +246,11 @@ impl<'a, S: Store> Duplicates<'a, S> {
         let candidates: Vec<Request> =
             self.app.store().list(&filter, scope).await?.items.into_iter().filter(|c| c.id != request.id).collect();
         let target = request.clone();
-        let threshold = thresholds.similarity;
+        let thresholds = *thresholds;
         tokio::task::spawn_blocking(move || {
             let target = facts_of(&target);
             let all: Vec<Facts> = candidates.iter().map(facts_of).collect();
-            let ranked = rank_above(&target, &all, LISTED, threshold);
+            let ranked = rank(&target, &all, LISTED, &thresholds);
             let mut candidates: Vec<Option<Request>> = candidates.into_iter().map(Some).collect();
             ranked.into_iter().filter_map(|(i, l)| Some((candidates[i].take()?, l))).collect()
         })
@@ -209,8 +260,9 @@ impl<'a, S: Store> Duplicates<'a, S> {
 
     /// For every request merged into another and received from `from` on (at most 2,000, newest
     /// first): whether the one it was merged into — open then — is listed among the likely duplicates
-    /// of the requests received in the window before it.
-    pub async fn evaluate(&self, from: Instant) -> StoreResult<DuplicateEvaluation> {
+    /// of the requests received in the window before it, under the thresholds and weights `t` (those in
+    /// force, or others to try before saving them); and how many of those listed were right.
+    pub async fn evaluate(&self, from: Instant, t: &Thresholds) -> StoreResult<DuplicateEvaluation> {
         let filter = ListFilter {
             states: vec![State::Merged],
             received_from: Some(from),
@@ -218,14 +270,15 @@ impl<'a, S: Store> Duplicates<'a, S> {
             ..ListFilter::default()
         };
         let merged = self.app.store().list(&filter, &mashangban_domain::org::Scope::All).await?.items;
-        let (mut found, mut found_first) = (0, 0);
-        let t = self.thresholds();
+        let (mut found, mut found_first, mut listed_all, mut right) = (0, 0, 0u64, 0u64);
         for request in &merged {
             let Some(parent) = request.merged_into else { continue };
-            let (from, _) = window(request.received_at, &t);
+            let (from, _) = window(request.received_at, t);
             let every: Vec<State> = State::ALL.to_vec();
             let all = mashangban_domain::org::Scope::All;
-            let listed = self.likely(request, &every, (from, Some(request.received_at)), &t, &all).await?;
+            let listed = self.likely(request, &every, (from, Some(request.received_at)), t, &all).await?;
+            listed_all += listed.len() as u64;
+            right += listed.iter().filter(|(r, _)| r.id == parent || r.merged_into == Some(parent)).count() as u64;
             if let Some(position) = listed.iter().position(|(r, _)| r.id == parent) {
                 found += 1;
                 if position == 0 {
@@ -234,8 +287,18 @@ impl<'a, S: Store> Duplicates<'a, S> {
             }
         }
         let merged = merged.len() as u64;
-        let recall = if merged == 0 { 0.0 } else { (found as f64 / merged as f64 * 10_000.0).round() / 10_000.0 };
-        Ok(DuplicateEvaluation { merged, found, recall, found_first })
+        let share = |n: u64, of: u64| if of == 0 { 0.0 } else { (n as f64 / of as f64 * 10_000.0).round() / 10_000.0 };
+        Ok(DuplicateEvaluation {
+            similarity: t.similarity,
+            window_days: t.window_days,
+            weights: t.weights.into(),
+            merged,
+            found,
+            recall: share(found, merged),
+            found_first,
+            listed: listed_all,
+            precision: share(right, listed_all),
+        })
     }
 }
 
@@ -301,16 +364,29 @@ pub struct HotRequest {
     pub received_at: String,
 }
 
-/// A hot issue (热点问题): many requests about one matter in one place.
+/// A town a hot issue spans, with how many of its requests are of it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct HotTown {
+    pub code: String,
+    pub name: String,
+    pub count: u64,
+}
+
+/// A hot issue (热点问题): many requests about one matter in one place, or in several towns (跨镇街).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct HotIssue {
     /// The title of its most typical request.
     pub title: String,
     /// Its most typical request.
     pub tracking_no: String,
-    /// The town's code and name; empty when its requests gave none (then they share an address).
+    /// The town's code and name (of its most typical request when it spans several); empty when its
+    /// requests gave none (then they share an address).
     pub town: String,
     pub town_name: String,
+    /// Whether its requests are of more than one town (跨镇街热点).
+    pub cross_town: bool,
+    /// The towns its requests are of, most requests first (then by code).
+    pub towns: Vec<HotTown>,
     /// The address most of its requests give, if any.
     pub address: Option<String>,
     /// The mean position of those of its requests that have one (WGS-84), for a map.
@@ -334,6 +410,8 @@ pub struct HotIssues {
     pub window_days: u32,
     pub min_size: u32,
     pub similarity: f64,
+    /// Requests of different towns join when their words alone are at least this alike.
+    pub cross_town_similarity: f64,
     /// Requests looked at (at most 5,000, the newest).
     pub requests_read: u64,
     /// Largest first, at most 20.
@@ -342,9 +420,15 @@ pub struct HotIssues {
 
 impl<S: Store> Duplicates<'_, S> {
     /// The hot issues (热点问题) among the requests in the caller's scope received in the last
-    /// `hot_window_days` days: requests of one town (or one address) linked by likeness, groups of at
-    /// least `hot_min_size` (the administrator's thresholds). Requests held by spam screening are left
-    /// out. Built from the caller's own list, so neither a count nor a drill-down reaches beyond it.
+    /// `hot_window_days` days: requests of one town (or one address) linked by likeness, requests of
+    /// different towns linked when their words are at least `cross_town_similarity` alike (跨镇街), groups
+    /// of at least `hot_min_size` (the administrator's thresholds). Requests held by spam screening are
+    /// left out. Built from the caller's own list, so neither a count nor a drill-down reaches beyond
+    /// it (only city-wide roles read hot issues today; a caller scoped to one town would see only its
+    /// town's requests of a matter that spans several).
+    ///
+    /// At most 5,000 requests are read (newest first); the place pass compares every pair within a
+    /// town, the cross-town pass only pairs sharing a rare word (see `hot_clusters`).
     pub async fn hot_issues(&self, caller: &Caller) -> AppResult<HotIssues> {
         let t = self.thresholds();
         let now = self.app.now();
@@ -368,10 +452,9 @@ impl<S: Store> Duplicates<'_, S> {
         }
         requests.truncate(MAX_HOT_REQUESTS as usize);
         let read = requests.len() as u64;
-        let (similarity, min_size) = (t.hot_similarity, t.hot_min_size as usize);
         let (requests, clusters, typical) = tokio::task::spawn_blocking(move || {
             let facts: Vec<Facts> = requests.iter().map(facts_of).collect();
-            let clusters = mashangban_domain::duplicates::hot_clusters(&facts, similarity, min_size);
+            let clusters = mashangban_domain::duplicates::hot_clusters(&facts, &t);
             let typical: Vec<usize> =
                 clusters.iter().map(|c| mashangban_domain::duplicates::typical(&facts, c).unwrap_or(c[0])).collect();
             (requests, clusters, typical)
@@ -389,12 +472,16 @@ impl<S: Store> Duplicates<'_, S> {
                 let town = first.location.town_id.and_then(|id| org.get(id));
                 let mut per_day: std::collections::BTreeMap<chrono::NaiveDate, u64> = std::collections::BTreeMap::new();
                 let mut addresses: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+                let mut towns: std::collections::BTreeMap<i64, u64> = std::collections::BTreeMap::new();
                 let (mut lat, mut lon, mut placed) = (0.0, 0.0, 0.0);
                 for &m in members {
                     let r = &requests[m];
                     *per_day.entry(mashangban_domain::scoring::day_of(&r.received_at)).or_insert(0) += 1;
                     if let Some(a) = r.location.address.as_deref() {
                         *addresses.entry(a).or_insert(0) += 1;
+                    }
+                    if let Some(t) = r.location.town_id {
+                        *towns.entry(t).or_insert(0) += 1;
                     }
                     if let Some(p) = &r.location.point {
                         (lat, lon, placed) = (lat + p.lat, lon + p.lon, placed + 1.0);
@@ -419,11 +506,21 @@ impl<S: Store> Duplicates<'_, S> {
                         }
                     })
                     .collect();
+                let mut towns: Vec<HotTown> = towns
+                    .into_iter()
+                    .filter_map(|(id, count)| {
+                        let u = org.get(id)?;
+                        Some(HotTown { code: u.code.clone(), name: u.name.clone(), count })
+                    })
+                    .collect();
+                towns.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.code.cmp(&b.code)));
                 HotIssue {
                     title: first.title.clone(),
                     tracking_no: first.tracking_no.clone(),
                     town: town.map(|u| u.code.clone()).unwrap_or_default(),
                     town_name: town.map(|u| u.name.clone()).unwrap_or_default(),
+                    cross_town: towns.len() > 1,
+                    towns,
                     address,
                     lat: (placed > 0.0).then(|| lat / placed),
                     lon: (placed > 0.0).then(|| lon / placed),
@@ -443,6 +540,7 @@ impl<S: Store> Duplicates<'_, S> {
             window_days: t.hot_window_days,
             min_size: t.hot_min_size,
             similarity: t.hot_similarity,
+            cross_town_similarity: t.cross_town_similarity,
             requests_read: read,
             issues,
         })

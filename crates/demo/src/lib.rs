@@ -327,7 +327,9 @@ pub async fn load_city<S: Store>(
         }
         // A few matters many people called about in the last days: the dashboard's hot issues.
         let hot = load_hot_issues(store, data, history).await?;
-        say(format!("已载入 {hot} 件近期热点问题诉求（岐江路水浸、翠景花园物业收费、彩虹大道夜间施工）。"));
+        say(format!(
+            "已载入 {hot} 件近期热点问题诉求（岐江路水浸、翠景花园物业收费、彩虹大道夜间施工，及跨黄圃、东凤、三角三镇的鸡鸦水道污染）。"
+        ));
     }
     // After the history: the generator writes history only into a city without requests, and
     // instructed direct-line items are requests (none at all when none were asked for).

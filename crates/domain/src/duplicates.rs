@@ -5,8 +5,9 @@
 //!
 //! Hot issues (热点问题) are the same likeness at a larger scale: clusters of many requests about one
 //! matter in a period (one road's flooding, one estate's property dispute) — requests of one place
-//! (town or address) linked when alike, and the linked groups of at least a minimum size. The
-//! thresholds of both are administrable ([`Thresholds`]).
+//! (town or address) linked when alike, requests of different towns linked when their words are very
+//! alike (跨镇街热点: a river, a road across a border), and the linked groups of at least a minimum
+//! size. The thresholds of both and the likeness weights are administrable ([`Thresholds`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -31,39 +32,66 @@ pub struct Thresholds {
     pub hot_window_days: u32,
     /// Two requests of one place join one hot issue when at least this alike (0–1).
     pub hot_similarity: f64,
+    /// Two requests of different towns join one hot issue (跨镇街热点) when their words alone are at
+    /// least this alike (0–1): one matter reported from several towns (a river, a road across a border).
+    pub cross_town_similarity: f64,
+    /// What the signals besides the words add to a pair's likeness.
+    pub weights: Weights,
 }
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Self { similarity: THRESHOLD, window_days: 30, hot_min_size: 5, hot_window_days: 7, hot_similarity: 0.3 }
+        Self {
+            similarity: THRESHOLD,
+            window_days: 30,
+            hot_min_size: 5,
+            hot_window_days: 7,
+            hot_similarity: 0.3,
+            cross_town_similarity: 0.5,
+            weights: Weights::default(),
+        }
     }
 }
 
-/// The bounds an administrator may set: similarity, window days, hot-issue size, hot-issue window.
+/// The likeness weights (加分): what is added to the share of words in common when the asker, the
+/// address, or the category and town are the same. Administrable with the thresholds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weights {
+    /// Added when the asker is the same (same phone or credit code): 相同诉求人.
+    pub same_asker: f64,
+    /// Added when the address is the same: 相同地址.
+    pub same_place: f64,
+    /// Added when category and town are both the same: 同类别同镇街.
+    pub same_category_and_town: f64,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Self { same_asker: 0.25, same_place: 0.15, same_category_and_town: 0.1 }
+    }
+}
+
+/// The bounds an administrator may set: similarity, window days, hot-issue size, hot-issue window,
+/// likeness weights.
 pub const SIMILARITY_RANGE: (f64, f64) = (0.1, 0.95);
 pub const WINDOW_DAYS_RANGE: (u32, u32) = (1, 90);
 pub const HOT_MIN_SIZE_RANGE: (u32, u32) = (2, 100);
 pub const HOT_WINDOW_DAYS_RANGE: (u32, u32) = (1, 31);
+pub const WEIGHT_RANGE: (f64, f64) = (0.0, 0.5);
+
+/// `x` within `range`, kept to two decimals; refused with `code` and a Chinese message naming `name`.
+fn two_decimals(code: &'static str, name: &str, x: f64, (lo, hi): (f64, f64)) -> Result<f64, DomainError> {
+    if x.is_nan() || !(lo..=hi).contains(&x) {
+        return Err(DomainError::invalid(code, format!("{name}应在 {lo} 到 {hi} 之间")));
+    }
+    Ok((x * 100.0).round() / 100.0)
+}
 
 impl Thresholds {
-    /// Checks what an administrator submits; similarities are kept to two decimals. Refusals have
-    /// stable codes and Chinese messages.
-    pub fn new(
-        similarity: f64,
-        window_days: u32,
-        hot_min_size: u32,
-        hot_window_days: u32,
-        hot_similarity: f64,
-    ) -> Result<Self, DomainError> {
-        let share = |code: &'static str, name: &str, x: f64| {
-            if x.is_nan() || !(SIMILARITY_RANGE.0..=SIMILARITY_RANGE.1).contains(&x) {
-                return Err(DomainError::invalid(
-                    code,
-                    format!("{name}应在 {} 到 {} 之间", SIMILARITY_RANGE.0, SIMILARITY_RANGE.1),
-                ));
-            }
-            Ok((x * 100.0).round() / 100.0)
-        };
+    /// Checks what an administrator submits; similarities and weights are kept to two decimals.
+    /// Refusals have stable codes and Chinese messages.
+    pub fn checked(self) -> Result<Self, DomainError> {
+        let share = |code, name, x| two_decimals(code, name, x, SIMILARITY_RANGE);
         let count = |code: &'static str, name: &str, unit: &str, x: u32, (lo, hi): (u32, u32)| {
             if (lo..=hi).contains(&x) {
                 Ok(x)
@@ -72,29 +100,54 @@ impl Thresholds {
             }
         };
         Ok(Self {
-            similarity: share("invalid_similarity", "疑似重复的相似度阈值", similarity)?,
-            window_days: count("invalid_window_days", "疑似重复的比对时间窗", "天", window_days, WINDOW_DAYS_RANGE)?,
-            hot_min_size: count("invalid_hot_min_size", "热点问题的最少件数", "件", hot_min_size, HOT_MIN_SIZE_RANGE)?,
+            similarity: share("invalid_similarity", "疑似重复的相似度阈值", self.similarity)?,
+            window_days: count(
+                "invalid_window_days",
+                "疑似重复的比对时间窗",
+                "天",
+                self.window_days,
+                WINDOW_DAYS_RANGE,
+            )?,
+            hot_min_size: count(
+                "invalid_hot_min_size",
+                "热点问题的最少件数",
+                "件",
+                self.hot_min_size,
+                HOT_MIN_SIZE_RANGE,
+            )?,
             hot_window_days: count(
                 "invalid_hot_window_days",
                 "热点问题的统计时间窗",
                 "天",
-                hot_window_days,
+                self.hot_window_days,
                 HOT_WINDOW_DAYS_RANGE,
             )?,
-            hot_similarity: share("invalid_hot_similarity", "热点问题的相似度阈值", hot_similarity)?,
+            hot_similarity: share("invalid_hot_similarity", "热点问题的相似度阈值", self.hot_similarity)?,
+            cross_town_similarity: share(
+                "invalid_cross_town_similarity",
+                "跨镇街热点的文字相似度阈值",
+                self.cross_town_similarity,
+            )?,
+            weights: self.weights.checked()?,
         })
     }
 }
 
-/// Added to the text overlap when the asker is the same (same phone or credit code).
-const SAME_ASKER: f64 = 0.25;
-
-/// Added when the address is the same.
-const SAME_PLACE: f64 = 0.15;
-
-/// Added when category and town are both the same.
-const SAME_CATEGORY_AND_TOWN: f64 = 0.1;
+impl Weights {
+    /// Each weight within [`WEIGHT_RANGE`], kept to two decimals.
+    pub fn checked(self) -> Result<Self, DomainError> {
+        let weight = |code, name, x| two_decimals(code, name, x, WEIGHT_RANGE);
+        Ok(Self {
+            same_asker: weight("invalid_same_asker_weight", "相同诉求人加分", self.same_asker)?,
+            same_place: weight("invalid_same_place_weight", "相同地址加分", self.same_place)?,
+            same_category_and_town: weight(
+                "invalid_same_category_and_town_weight",
+                "同类别同镇街加分",
+                self.same_category_and_town,
+            )?,
+        })
+    }
+}
 
 /// What duplicate detection reads of a request.
 #[derive(Debug, Clone)]
@@ -146,35 +199,34 @@ impl Likeness {
     }
 }
 
-/// How alike `a` and `b` are.
-pub fn likeness(a: &Facts, b: &Facts) -> Likeness {
-    let common = a.terms.intersection(&b.terms).count();
-    let union = a.terms.len() + b.terms.len() - common;
-    let text = if union == 0 { 0.0 } else { common as f64 / union as f64 };
+/// How alike `a` and `b` are, the other signals weighed by `w`.
+pub fn likeness(a: &Facts, b: &Facts, w: &Weights) -> Likeness {
+    let text = jaccard(a.terms.intersection(&b.terms).count(), a.terms.len(), b.terms.len());
     let same_asker = (!a.phone.is_empty() && a.phone == b.phone)
         || a.credit_code.as_ref().is_some_and(|c| b.credit_code.as_ref() == Some(c));
     let same_place = a.address.is_some() && a.address == b.address;
     let same_category_and_town = a.category == b.category && a.town.is_some() && a.town == b.town;
     let score = text
-        + if same_asker { SAME_ASKER } else { 0.0 }
-        + if same_place { SAME_PLACE } else { 0.0 }
-        + if same_category_and_town { SAME_CATEGORY_AND_TOWN } else { 0.0 };
+        + if same_asker { w.same_asker } else { 0.0 }
+        + if same_place { w.same_place } else { 0.0 }
+        + if same_category_and_town { w.same_category_and_town } else { 0.0 };
     Likeness { text, same_asker, same_place, score: score.min(1.0) }
 }
 
-/// The candidates at least [`THRESHOLD`] alike to `target`, most alike first, at most `top`:
-/// (index into `candidates`, likeness).
-pub fn rank(target: &Facts, candidates: &[Facts], top: usize) -> Vec<(usize, Likeness)> {
-    rank_above(target, candidates, top, THRESHOLD)
+/// The share of their distinct terms two sets have in common, from the count in common and their sizes.
+fn jaccard(common: usize, a: usize, b: usize) -> f64 {
+    let union = a + b - common;
+    if union == 0 { 0.0 } else { common as f64 / union as f64 }
 }
 
-/// [`rank`] with another threshold (the administrator's [`Thresholds::similarity`]).
-pub fn rank_above(target: &Facts, candidates: &[Facts], top: usize, threshold: f64) -> Vec<(usize, Likeness)> {
+/// The candidates at least [`Thresholds::similarity`] alike to `target` (under the thresholds'
+/// weights), most alike first, at most `top`: (index into `candidates`, likeness).
+pub fn rank(target: &Facts, candidates: &[Facts], top: usize, t: &Thresholds) -> Vec<(usize, Likeness)> {
     let mut alike: Vec<(usize, Likeness)> = candidates
         .iter()
         .enumerate()
-        .map(|(i, c)| (i, likeness(target, c)))
-        .filter(|(_, l)| l.score >= threshold)
+        .map(|(i, c)| (i, likeness(target, c, &t.weights)))
+        .filter(|(_, l)| l.score >= t.similarity)
         .collect();
     alike.sort_by(|a, b| b.1.score.total_cmp(&a.1.score).then(a.0.cmp(&b.0)));
     alike.truncate(top);
@@ -190,11 +242,19 @@ fn same_place(a: &Facts, b: &Facts) -> bool {
     }
 }
 
-/// Hot issues among `items`: requests of one place (town, or address without one) linked when their
-/// likeness is at least `similarity`, and every group of linked requests (a link of links joins) with
-/// at least `min_size` members. Each as indices into `items`, ascending; the largest first (then the
-/// one whose first member comes first). Pairs are compared only within a place.
-pub fn hot_clusters(items: &[Facts], similarity: f64, min_size: usize) -> Vec<Vec<usize>> {
+/// Hot issues among `items` under the thresholds `t`: requests of one place (town, or address
+/// without one) linked when their likeness is at least [`Thresholds::hot_similarity`]; requests of
+/// different towns linked when their words alone are at least [`Thresholds::cross_town_similarity`]
+/// alike (跨镇街); and every group of linked requests (a link of links joins) with at least
+/// [`Thresholds::hot_min_size`] members. Each as indices into `items`, ascending; the largest first
+/// (then the one whose first member comes first).
+///
+/// Within a place every pair is compared (quadratic in the place's requests); across towns only the
+/// pairs that share one of the rarest words each must have at that threshold (prefix filtering: a
+/// pair with a share `s` of its words in common has one in common among the first
+/// `n − ⌈s·n⌉ + 1` of either's `n` words, rarest first), so the city-wide pass is quadratic only in
+/// the worst case of words every request has.
+pub fn hot_clusters(items: &[Facts], t: &Thresholds) -> Vec<Vec<usize>> {
     let mut places: BTreeMap<(Option<UnitId>, Option<&str>), Vec<usize>> = BTreeMap::new();
     for (i, item) in items.iter().enumerate() {
         let key = match item.town {
@@ -213,27 +273,94 @@ pub fn hot_clusters(items: &[Facts], similarity: f64, min_size: usize) -> Vec<Ve
         }
         i
     }
+    fn join(parent: &mut [usize], a: usize, b: usize) {
+        let (ra, rb) = (root(parent, a), root(parent, b));
+        parent[ra.max(rb)] = ra.min(rb);
+    }
     for members in places.values() {
         for (n, &a) in members.iter().enumerate() {
             for &b in &members[n + 1..] {
                 if root(&mut parent, a) == root(&mut parent, b) || !same_place(&items[a], &items[b]) {
                     continue;
                 }
-                if likeness(&items[a], &items[b]).score >= similarity {
-                    let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
-                    parent[ra.max(rb)] = ra.min(rb);
+                if likeness(&items[a], &items[b], &t.weights).score >= t.hot_similarity {
+                    join(&mut parent, a, b);
                 }
             }
         }
     }
+    across_towns(items, t.cross_town_similarity, |a, b| join(&mut parent, a, b));
     let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for i in 0..items.len() {
         let r = root(&mut parent, i);
         groups.entry(r).or_default().push(i);
     }
-    let mut clusters: Vec<Vec<usize>> = groups.into_values().filter(|g| g.len() >= min_size.max(2)).collect();
+    let min_size = t.hot_min_size.max(2) as usize;
+    let mut clusters: Vec<Vec<usize>> = groups.into_values().filter(|g| g.len() >= min_size).collect();
     clusters.sort_by(|a, b| b.len().cmp(&a.len()).then(a[0].cmp(&b[0])));
     clusters
+}
+
+/// Calls `link(a, b)` (a < b) for every pair of requests of two different towns whose words alone are
+/// at least `threshold` alike, by prefix filtering over the words ordered rarest first.
+fn across_towns(items: &[Facts], threshold: f64, mut link: impl FnMut(usize, usize)) {
+    let towned = |i: &&Facts| i.town.is_some();
+    let mut frequency: HashMap<&str, usize> = HashMap::new();
+    for item in items.iter().filter(towned) {
+        for term in &item.terms {
+            *frequency.entry(term.as_str()).or_insert(0) += 1;
+        }
+    }
+    let mut order: Vec<(&str, usize)> = frequency.into_iter().collect();
+    order.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(b.0)));
+    let rank: HashMap<&str, u32> = order.iter().zip(0u32..).map(|((term, _), r)| (*term, r)).collect();
+    let words: Vec<Vec<u32>> = items
+        .iter()
+        .map(|item| {
+            let mut ids: Vec<u32> = match item.town {
+                Some(_) => item.terms.iter().filter_map(|t| rank.get(t.as_str()).copied()).collect(),
+                None => Vec::new(),
+            };
+            ids.sort_unstable();
+            ids
+        })
+        .collect();
+    // Word → the requests (before the one at hand) that have it among their rarest.
+    let mut index: HashMap<u32, Vec<usize>> = HashMap::new();
+    for (b, ids) in words.iter().enumerate() {
+        if ids.is_empty() {
+            continue;
+        }
+        // The fewest words in common a pair at the threshold has; a hair below so rounding never drops one.
+        let needed = ((threshold * ids.len() as f64) - 1e-9).ceil().max(1.0) as usize;
+        let prefix = &ids[..(ids.len() + 1).saturating_sub(needed).min(ids.len())];
+        let candidates: BTreeSet<usize> = prefix.iter().filter_map(|w| index.get(w)).flatten().copied().collect();
+        for a in candidates {
+            if items[a].town == items[b].town {
+                continue;
+            }
+            let common = common_sorted(&words[a], ids);
+            if jaccard(common, words[a].len(), ids.len()) >= threshold {
+                link(a, b);
+            }
+        }
+        for w in prefix {
+            index.entry(*w).or_default().push(b);
+        }
+    }
+}
+
+/// How many values two ascending slices have in common.
+fn common_sorted(a: &[u32], b: &[u32]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => (i, j, n) = (i + 1, j + 1, n + 1),
+        }
+    }
+    n
 }
 
 /// The member of a cluster most typical of it: the one whose terms are the most common among the
@@ -284,13 +411,13 @@ mod tests {
         let first = facts("路灯 不亮 晚上 漆黑", "13800000001", Some("兴中道1号"), 1);
         let second = facts("路灯 不亮 漆黑 危险", "13900000002", Some("兴中道9号"), 1);
         let other = facts("工资 拖欠 三个月", "13900000003", None, 2);
-        let l = likeness(&first, &second);
+        let l = likeness(&first, &second, &Weights::default());
         assert_eq!(l.text, 3.0 / 5.0);
         assert!(!l.same_asker && !l.same_place);
         assert!((l.score - 0.7).abs() < 1e-9, "{l:?}");
         assert!(l.is_likely());
-        assert!(!likeness(&first, &other).is_likely());
-        let ranked = rank(&first, &[other.clone(), second.clone()], 5);
+        assert!(!likeness(&first, &other, &Weights::default()).is_likely());
+        let ranked = rank(&first, &[other.clone(), second.clone()], 5, &Thresholds::default());
         assert_eq!(ranked.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [1]);
     }
 
@@ -298,12 +425,12 @@ mod tests {
     fn the_same_asker_or_place_adds_to_a_partial_overlap() {
         let a = facts("噪音 施工 夜间 扰民", "13800000001", Some("岐关西路5号"), 1);
         let b = facts("噪音 装修 周末", "13800000001", None, 3);
-        let l = likeness(&a, &b);
+        let l = likeness(&a, &b, &Weights::default());
         assert!(l.same_asker && !l.same_place);
-        assert!((l.score - (1.0 / 6.0 + SAME_ASKER)).abs() < 1e-9);
+        assert!((l.score - (1.0 / 6.0 + Weights::default().same_asker)).abs() < 1e-9);
         assert!(!l.is_likely(), "one shared word and the same caller is not yet the same matter");
         let c = facts("噪音 施工 周末", "13800000001", Some("岐关西路5号"), 1);
-        let l = likeness(&a, &c);
+        let l = likeness(&a, &c, &Weights::default());
         assert!(l.same_asker && l.same_place && l.is_likely(), "{l:?}");
         assert!(l.score <= 1.0);
     }
@@ -313,11 +440,11 @@ mod tests {
         let mut a = facts("", "", None, 1);
         a.terms.clear();
         let mut b = a.clone();
-        assert_eq!(likeness(&a, &b).text, 0.0);
-        assert!(!likeness(&a, &b).same_asker, "no phone is not the same phone");
+        assert_eq!(likeness(&a, &b, &Weights::default()).text, 0.0);
+        assert!(!likeness(&a, &b, &Weights::default()).same_asker, "no phone is not the same phone");
         a.credit_code = Some("91442000MA4W000000".into());
         b.credit_code = a.credit_code.clone();
-        assert!(likeness(&a, &b).same_asker);
+        assert!(likeness(&a, &b, &Weights::default()).same_asker);
     }
 
     fn at(terms: &str, town: Option<UnitId>, address: Option<&str>, phone: &str) -> Facts {
@@ -343,14 +470,16 @@ mod tests {
             at("路灯 不亮", Some(2), None, "13800000007"),
             at("翠景花园 业主 物业 停车 收费 纠纷", Some(2), None, "13800000008"),
             at("岐江路 积水 下雨 水浸 车辆", Some(1), None, "13800000009"),
-            // The flooding's words in another town: another place, not this hot issue.
-            at("岐江路 积水 严重 下雨 车辆 无法 通行", Some(3), None, "13800000010"),
+            // Some of the flooding's words in another town: too few in common to join across towns.
+            at("岐江路 积水 严重 排水 泵站 故障", Some(3), None, "13800000010"),
         ];
-        let clusters = hot_clusters(&items, 0.3, 3);
+        let clusters = hot_clusters(&items, &hot(0.3, 3, 0.5));
         assert_eq!(clusters, vec![vec![0, 2, 4, 8], vec![3, 5, 7]]);
         // A larger minimum leaves only the flooding; a stricter likeness splits it.
-        assert_eq!(hot_clusters(&items, 0.3, 4), vec![vec![0, 2, 4, 8]]);
-        assert!(hot_clusters(&items, 0.9, 3).is_empty());
+        assert_eq!(hot_clusters(&items, &hot(0.3, 4, 0.5)), vec![vec![0, 2, 4, 8]]);
+        assert!(hot_clusters(&items, &hot(0.9, 3, 0.95)).is_empty());
+        // A lower cross-town threshold takes the other town's report in (3 of 8 words with item 4).
+        assert_eq!(hot_clusters(&items, &hot(0.3, 3, 0.35))[0], vec![0, 2, 4, 8, 9]);
         // The typical member of the flooding shares the most common words.
         let typical_member = typical(&items, &clusters[0]).unwrap();
         assert!([0, 8].contains(&typical_member), "{typical_member}");
@@ -365,33 +494,134 @@ mod tests {
             at("井盖 缺失 危险", None, Some("兴中道9号"), "3"),
             at("井盖 缺失 危险", None, None, "4"),
         ];
-        assert_eq!(hot_clusters(&items, 0.3, 2), vec![vec![0, 1]]);
-        assert!(hot_clusters(&items, 0.3, 1).iter().all(|c| c.len() >= 2), "a cluster is never one request");
+        assert_eq!(hot_clusters(&items, &hot(0.3, 2, 0.5)), vec![vec![0, 1]]);
+        assert!(hot_clusters(&items, &hot(0.3, 1, 0.5)).iter().all(|c| c.len() >= 2), "a cluster is never one request");
     }
 
     #[test]
-    fn thresholds_are_checked_with_chinese_messages() {
-        let ok = Thresholds::new(0.456, 30, 5, 7, 0.3).unwrap();
-        assert_eq!(ok.similarity, 0.46);
-        let code = |r: Result<Thresholds, DomainError>| r.unwrap_err().code;
-        assert_eq!(code(Thresholds::new(1.5, 30, 5, 7, 0.3)), "invalid_similarity");
-        assert_eq!(code(Thresholds::new(f64::NAN, 30, 5, 7, 0.3)), "invalid_similarity");
-        assert_eq!(code(Thresholds::new(0.45, 0, 5, 7, 0.3)), "invalid_window_days");
-        assert_eq!(code(Thresholds::new(0.45, 30, 1, 7, 0.3)), "invalid_hot_min_size");
-        assert_eq!(code(Thresholds::new(0.45, 30, 5, 32, 0.3)), "invalid_hot_window_days");
-        assert_eq!(code(Thresholds::new(0.45, 30, 5, 7, 0.05)), "invalid_hot_similarity");
-        let d = Thresholds::default();
+    fn thresholds_and_weights_are_checked_with_chinese_messages() {
+        let with = |f: fn(&mut Thresholds)| {
+            let mut t = Thresholds::default();
+            f(&mut t);
+            t.checked()
+        };
+        let ok = with(|t| (t.similarity, t.weights.same_place) = (0.456, 0.333)).unwrap();
+        assert_eq!((ok.similarity, ok.weights.same_place), (0.46, 0.33));
         assert_eq!(
-            Thresholds::new(d.similarity, d.window_days, d.hot_min_size, d.hot_window_days, d.hot_similarity),
-            Ok(d)
+            with(|t| t.weights = Weights { same_asker: 0.0, same_place: 0.5, same_category_and_town: 0.0 })
+                .unwrap()
+                .weights
+                .same_place,
+            0.5
         );
+        let code = |r: Result<Thresholds, DomainError>| {
+            let e = r.unwrap_err();
+            assert!(e.message.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{e:?}");
+            e.code
+        };
+        assert_eq!(code(with(|t| t.similarity = 1.5)), "invalid_similarity");
+        assert_eq!(code(with(|t| t.similarity = f64::NAN)), "invalid_similarity");
+        assert_eq!(code(with(|t| t.window_days = 0)), "invalid_window_days");
+        assert_eq!(code(with(|t| t.hot_min_size = 1)), "invalid_hot_min_size");
+        assert_eq!(code(with(|t| t.hot_window_days = 32)), "invalid_hot_window_days");
+        assert_eq!(code(with(|t| t.hot_similarity = 0.05)), "invalid_hot_similarity");
+        assert_eq!(code(with(|t| t.cross_town_similarity = 0.99)), "invalid_cross_town_similarity");
+        assert_eq!(code(with(|t| t.weights.same_asker = 0.51)), "invalid_same_asker_weight");
+        assert_eq!(code(with(|t| t.weights.same_place = -0.01)), "invalid_same_place_weight");
+        assert_eq!(
+            code(with(|t| t.weights.same_category_and_town = f64::NAN)),
+            "invalid_same_category_and_town_weight"
+        );
+        assert_eq!(Thresholds::default().checked(), Ok(Thresholds::default()));
+    }
+
+    #[test]
+    fn a_weight_decides_whether_a_pair_is_likely() {
+        // Half the words in common (0.4 with the other six): likely only with the same caller's 0.25.
+        let a = facts("噪音 施工 夜间 扰民 工地 凌晨", "13800000001", None, 1);
+        let b = facts("噪音 施工 夜间 扰民 装修 周末 楼上 电钻", "13800000001", None, 3);
+        let mut t = Thresholds::default();
+        let text = likeness(&a, &b, &t.weights).text;
+        assert!((text - 0.4).abs() < 1e-9, "{text}");
+        assert_eq!(rank(&a, std::slice::from_ref(&b), 5, &t).len(), 1);
+        t.weights.same_asker = 0.0;
+        assert!(rank(&a, std::slice::from_ref(&b), 5, &t).is_empty(), "the words alone are not enough");
+        // Another caller, same category and town: 0.4 + 0.1 is likely; with that weight at 0 it is not.
+        let c = facts("噪音 施工 夜间 扰民 装修 周末 楼上 电钻", "13900000009", None, 1);
+        t.weights.same_category_and_town = 0.1;
+        assert!((likeness(&a, &c, &t.weights).score - 0.5).abs() < 1e-9);
+        assert_eq!(rank(&a, std::slice::from_ref(&c), 5, &t).len(), 1);
+        t.weights.same_category_and_town = 0.0;
+        assert!(rank(&a, std::slice::from_ref(&c), 5, &t).is_empty());
+    }
+
+    fn hot(similarity: f64, min_size: u32, cross_town: f64) -> Thresholds {
+        Thresholds {
+            hot_similarity: similarity,
+            hot_min_size: min_size,
+            cross_town_similarity: cross_town,
+            ..Thresholds::default()
+        }
+    }
+
+    #[test]
+    fn one_rivers_pollution_reported_from_several_towns_is_one_hot_issue_and_near_words_are_not() {
+        let items = [
+            at("岐江河 河水 发黑 发臭 死鱼 污染", Some(1), Some("石岐岐江河"), "1"),
+            at("岐江河 河水 发黑 发臭 污染 严重", Some(2), Some("东区岐江河段"), "2"),
+            at("岐江河 河水 发臭 死鱼 污染 排污", Some(3), None, "3"),
+            at("路灯 不亮", Some(3), None, "4"),
+            at("岐江河 河水 发黑 死鱼 污染", Some(4), None, "5"),
+            // Some of its words, fewer than half in common with any of them: another matter.
+            at("岐江河 游船 码头 收费 太贵", Some(5), None, "6"),
+        ];
+        // One report a town: no place has two, yet across towns they are one matter.
+        let clusters = hot_clusters(&items, &hot(0.3, 3, 0.5));
+        assert_eq!(clusters, vec![vec![0, 1, 2, 4]]);
+        // Above the threshold the words are not enough.
+        assert!(hot_clusters(&items, &hot(0.3, 3, 0.9)).is_empty());
+    }
+
+    #[test]
+    fn the_cross_town_pass_finds_every_pair_a_comparison_of_all_pairs_finds() {
+        let words = ["河水", "发黑", "发臭", "死鱼", "污染", "排污", "岐江河", "路灯", "不亮", "噪音", "施工"];
+        // Deterministic variety: each item takes the words its index's bits pick.
+        let items: Vec<Facts> = (1u32..200)
+            .map(|n| {
+                let terms: Vec<&str> = words
+                    .iter()
+                    .enumerate()
+                    .filter(|(b, _)| (n.wrapping_mul(2_654_435_761) >> b) & 1 == 1)
+                    .map(|(_, w)| *w)
+                    .collect();
+                at(&terms.join(" "), Some(i64::from(n % 7)), None, "1")
+            })
+            .collect();
+        for threshold in [0.1, 0.3, 0.5, 0.67, 0.9] {
+            let mut found = Vec::new();
+            across_towns(&items, threshold, |a, b| found.push((a, b)));
+            found.sort_unstable();
+            let mut all = Vec::new();
+            for a in 0..items.len() {
+                for b in a + 1..items.len() {
+                    if items[a].town != items[b].town
+                        && likeness(&items[a], &items[b], &Weights::default()).text >= threshold
+                    {
+                        all.push((a, b));
+                    }
+                }
+            }
+            assert!(!all.is_empty(), "{threshold}");
+            assert_eq!(found, all, "{threshold}");
+        }
     }
 
     #[test]
     fn a_lower_threshold_lists_more() {
         let a = facts("噪音 施工 夜间 扰民", "13800000001", None, 1);
         let b = facts("噪音 施工 周末", "13900000002", None, 3);
-        assert!(rank(&a, std::slice::from_ref(&b), 5).is_empty());
-        assert_eq!(rank_above(&a, std::slice::from_ref(&b), 5, 0.3).len(), 1);
+        assert!(rank(&a, std::slice::from_ref(&b), 5, &Thresholds::default()).is_empty());
+        let lower = Thresholds { similarity: 0.3, ..Thresholds::default() };
+        assert_eq!(rank(&a, std::slice::from_ref(&b), 5, &lower).len(), 1);
     }
 }

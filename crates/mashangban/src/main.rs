@@ -16,6 +16,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use mashangban_app::accounts as auth;
 use mashangban_app::{App, Settings, notify, scheduler};
 use mashangban_backend::{Backend, BackendOptions};
+use mashangban_domain::duplicates::Thresholds;
 use mashangban_domain::org::Role;
 use mashangban_domain::time;
 use mashangban_search::SearchIndex;
@@ -118,12 +119,56 @@ enum SearchCommand {
 #[derive(Subcommand)]
 enum DispatchCommand {
     /// Train on the closed requests received before DATE and report top-1 and top-3 accuracy on those
-    /// received from DATE on (per unit, and the most confused pairs), beside the catalogue alone.
+    /// received from DATE on (per unit, and the most confused pairs), beside the catalogue alone; and
+    /// the recall and precision of duplicate suggestions on the requests merged since, under the
+    /// thresholds and likeness weights in force or the ones given here (tried, not saved).
     Evaluate {
         /// The split: a date (2026-06-30, its start in Asia/Shanghai) or an RFC 3339 time.
         #[arg(long)]
         before: String,
+        #[command(flatten)]
+        duplicates: DuplicateOverrides,
     },
+}
+
+/// Duplicate-detection settings to try in `dispatch evaluate` instead of those in force (not saved).
+#[derive(Args, Clone, Default)]
+struct DuplicateOverrides {
+    /// 疑似重复相似度 (0.1–0.95).
+    #[arg(long)]
+    similarity: Option<f64>,
+    /// 比对时间窗 in days (1–90).
+    #[arg(long)]
+    window_days: Option<u32>,
+    /// 相同诉求人加分 (0–0.5).
+    #[arg(long)]
+    same_asker: Option<f64>,
+    /// 相同地址加分 (0–0.5).
+    #[arg(long)]
+    same_place: Option<f64>,
+    /// 同类别同镇街加分 (0–0.5).
+    #[arg(long)]
+    same_category_and_town: Option<f64>,
+}
+
+impl DuplicateOverrides {
+    /// The thresholds in force with these in their place, checked as the admin page checks them.
+    fn over(&self, mut t: Thresholds) -> Result<Thresholds, String> {
+        t.similarity = self.similarity.unwrap_or(t.similarity);
+        t.window_days = self.window_days.unwrap_or(t.window_days);
+        t.weights.same_asker = self.same_asker.unwrap_or(t.weights.same_asker);
+        t.weights.same_place = self.same_place.unwrap_or(t.weights.same_place);
+        t.weights.same_category_and_town = self.same_category_and_town.unwrap_or(t.weights.same_category_and_town);
+        t.checked().map_err(|e| e.message)
+    }
+
+    fn any(&self) -> bool {
+        self.similarity.is_some()
+            || self.window_days.is_some()
+            || self.same_asker.is_some()
+            || self.same_place.is_some()
+            || self.same_category_and_town.is_some()
+    }
 }
 
 #[derive(Args, Clone)]
@@ -290,7 +335,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Token(command) => token_command(&store, command).await,
         Command::Calendar(command) => calendar::run(&store, command).await,
         Command::Audit(command) => audit::run(store, command).await,
-        Command::Dispatch(DispatchCommand::Evaluate { before }) => evaluate_dispatch(store, &before).await,
+        Command::Dispatch(DispatchCommand::Evaluate { before, duplicates }) => {
+            evaluate_dispatch(store, &before, &duplicates).await
+        }
         Command::MigrateData { .. } | Command::Restore { .. } => Ok(()),
         Command::Backup { file } => backup(&store, &file).await,
         Command::Keys(command) => keys::run(&store, command, &current_key).await,
@@ -367,12 +414,13 @@ async fn reindex(store: Backend, data_dir: &std::path::Path) -> Result<(), Strin
     Ok(())
 }
 
-/// `mashangban dispatch evaluate --before DATE`.
-async fn evaluate_dispatch(store: Backend, before: &str) -> Result<(), String> {
+/// `mashangban dispatch evaluate --before DATE [--similarity X --same-asker X ...]`.
+async fn evaluate_dispatch(store: Backend, before: &str, overrides: &DuplicateOverrides) -> Result<(), String> {
     let app = App::new(store, Settings::default()).await.map_err(|e| e.to_string())?;
     let before = mashangban_app::input::parse_time_param("before", before).map_err(|e| e.message)?;
+    let duplicates = overrides.over(app.duplicates().thresholds())?;
     let started = std::time::Instant::now();
-    let e = app.dispatch().evaluate(before).await.map_err(|e| e.message)?;
+    let e = app.dispatch().evaluate_with(before, &duplicates).await.map_err(|e| e.message)?;
     let pct = |x: f64| format!("{:.1}%", x * 100.0);
     println!(
         "派单建议评估：{} 之前的 {} 件训练，此后的 {} 件检验（用时 {:.1} 秒）",
@@ -400,11 +448,22 @@ async fn evaluate_dispatch(store: Backend, before: &str) -> Result<(), String> {
     }
     let d = &e.duplicates;
     println!(
-        "\n疑似重复：此后并单的 {} 件中，{} 件的主诉求在疑似重复之列（召回 {}），其中 {} 件列在第一",
+        "\n疑似重复（{}：相似度 {:.2}、{} 天内；加分 相同诉求人 {:.2}、相同地址 {:.2}、同类别同镇街 {:.2}）：",
+        if overrides.any() { "试用设置，未保存" } else { "现行设置" },
+        d.similarity,
+        d.window_days,
+        d.weights.same_asker,
+        d.weights.same_place,
+        d.weights.same_category_and_town
+    );
+    println!(
+        "  此后并单的 {} 件中，{} 件的主诉求在疑似重复之列（召回 {}），其中 {} 件列在第一；共列出 {} 件，精确率 {}",
         d.merged,
         d.found,
         pct(d.recall),
-        d.found_first
+        d.found_first,
+        d.listed,
+        pct(d.precision)
     );
     if let Some(s) = &e.screening {
         println!(

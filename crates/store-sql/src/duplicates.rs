@@ -1,6 +1,6 @@
 //! The duplicate and hot-issue thresholds' SQL: versions appended, the newest in force.
 
-use mashangban_domain::duplicates::Thresholds;
+use mashangban_domain::duplicates::{Thresholds, Weights};
 use mashangban_domain::time::Instant;
 use mashangban_store::{DuplicateStore, StoreError, StoreResult, ThresholdsVersion};
 
@@ -9,8 +9,8 @@ use crate::sql::{Database, Row, job};
 use crate::{SqlStore, args};
 
 const TABLE: &str = "duplicate_thresholds";
-const COLUMNS: &str =
-    "version, similarity, window_days, hot_min_size, hot_window_days, hot_similarity, changed_by, changed_at";
+const COLUMNS: &str = "version, similarity, window_days, hot_min_size, hot_window_days, hot_similarity, \
+    cross_town_similarity, same_asker_weight, same_place_weight, same_category_and_town_weight, changed_by, changed_at";
 
 fn version(row: Row) -> StoreResult<ThresholdsVersion> {
     let mut c = row.cols();
@@ -21,9 +21,19 @@ fn version(row: Row) -> StoreResult<ThresholdsVersion> {
     let hot_min_size = count(c.get()?)?;
     let hot_window_days = count(c.get()?)?;
     let hot_similarity = c.get()?;
+    let cross_town_similarity = c.get()?;
+    let weights = Weights { same_asker: c.get()?, same_place: c.get()?, same_category_and_town: c.get()? };
     Ok(ThresholdsVersion {
         version,
-        thresholds: Thresholds { similarity, window_days, hot_min_size, hot_window_days, hot_similarity },
+        thresholds: Thresholds {
+            similarity,
+            window_days,
+            hot_min_size,
+            hot_window_days,
+            hot_similarity,
+            cross_town_similarity,
+            weights,
+        },
         changed_by: c.get()?,
         changed_at: c.get()?,
     })
@@ -53,6 +63,10 @@ impl<D: Database> DuplicateStore for SqlStore<D> {
                     i64::from(t.hot_min_size),
                     i64::from(t.hot_window_days),
                     t.hot_similarity,
+                    t.cross_town_similarity,
+                    t.weights.same_asker,
+                    t.weights.same_place,
+                    t.weights.same_category_and_town,
                     changed_by.as_str(),
                     &at
                 ];

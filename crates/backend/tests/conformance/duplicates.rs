@@ -1,8 +1,8 @@
-//! The duplicate and hot-issue thresholds and automatic dispatch: none before an administrator saves any, each save a new
+//! The duplicate and hot-issue thresholds (with the likeness weights) and automatic dispatch: none before an administrator saves any, each save a new
 //! version with who and when, the newest in force.
 
 use mashangban_domain::dispatch::{AutoRule, AutoRules};
-use mashangban_domain::duplicates::Thresholds;
+use mashangban_domain::duplicates::{Thresholds, Weights};
 use mashangban_store::{AutoDispatchStore, DuplicateStore};
 
 use crate::support::{TestDb, at};
@@ -15,7 +15,18 @@ async fn thresholds_are_versioned_with_who_and_when<D: TestDb>() {
     assert_eq!(s.duplicate_thresholds().await.unwrap(), None);
     assert!(s.duplicate_thresholds_history(10).await.unwrap().is_empty());
     let first = s.save_duplicate_thresholds(Thresholds::default(), "管理员甲".into(), at(0)).await.unwrap();
-    let stricter = Thresholds::new(0.6, 14, 8, 10, 0.42).unwrap();
+    // The likeness weights and the cross-town similarity are kept with the rest.
+    let stricter = Thresholds {
+        similarity: 0.6,
+        window_days: 14,
+        hot_min_size: 8,
+        hot_window_days: 10,
+        hot_similarity: 0.42,
+        cross_town_similarity: 0.7,
+        weights: Weights { same_asker: 0.3, same_place: 0.0, same_category_and_town: 0.05 },
+    }
+    .checked()
+    .unwrap();
     let second = s.save_duplicate_thresholds(stricter, "管理员乙".into(), at(5)).await.unwrap();
     assert_eq!((first.version, second.version), (1, 2));
     assert_eq!((second.thresholds, second.changed_by.as_str(), second.changed_at), (stricter, "管理员乙", at(5)));

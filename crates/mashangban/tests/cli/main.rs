@@ -238,5 +238,6 @@ fn calendar_import_refuses_a_far_cell_workbook_and_exits_cleanly() {
 mod audit;
 mod backup;
 mod crash;
+mod dispatch;
 mod keys;
 mod nodes;

@@ -31,7 +31,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .permission(Permission::ReadDashboard)
             .doc(
                 "dashboard",
-                "热点问题：近期同一镇街（或同一地址）内文字相近的诉求聚成的事项，件数、逐日趋势、位置和诉求清单（数据权限内）",
+                "热点问题：近期同一镇街（或同一地址）内文字相近的诉求聚成的事项，及不同镇街文字高度相近的诉求聚成的跨镇街热点（cross_town、towns），件数、逐日趋势、位置和诉求清单（数据权限内）",
             )
             .answer::<HotIssues>(),
         Route::post("/api/v1/dashboard/rebuild", rebuild::<S>)

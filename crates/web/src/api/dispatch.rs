@@ -57,11 +57,14 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .errors(&["invalid_parameter", "invalid_query", "duplicate_parameter", "dispatch_history_empty"]),
         Route::get("/api/v1/dispatch/thresholds", thresholds::<S>)
             .permission(Permission::ManageDuplicateThresholds)
-            .doc("dispatch", "疑似重复与热点问题的阈值（相似度、时间窗、最少件数）及其历史版本")
+            .doc("dispatch", "疑似重复与热点问题的阈值（相似度、时间窗、最少件数、跨镇街相似度）、相似度加分及其历史版本")
             .answer::<ThresholdsOverview>(),
         Route::put("/api/v1/dispatch/thresholds", set_thresholds::<S>)
             .permission(Permission::ManageDuplicateThresholds)
-            .doc("dispatch", "修改疑似重复与热点问题的阈值（保存为新版本，记录修改人和时间）")
+            .doc(
+                "dispatch",
+                "修改疑似重复与热点问题的阈值和相似度加分（保存为新版本，记录修改人和时间）；cross_town_similarity、same_asker、same_place、same_category_and_town 可省略，省略的沿用现行版本的值",
+            )
             .body::<ThresholdsBody>()
             .answer::<ThresholdsView>()
             .errors(&[
@@ -71,6 +74,10 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
                 "invalid_hot_min_size",
                 "invalid_hot_window_days",
                 "invalid_hot_similarity",
+                "invalid_cross_town_similarity",
+                "invalid_same_asker_weight",
+                "invalid_same_place_weight",
+                "invalid_same_category_and_town_weight",
             ]),
         Route::get("/api/v1/dispatch/auto", auto_rules::<S>)
             .permission(model)

@@ -136,7 +136,9 @@ impl HotMap {
                 .map(|(h, lon, lat)| {
                     let (x, y) = proj.project(*lon, *lat);
                     let r = (6.0 + 3.0 * (h.count as f64).sqrt()).min(30.0);
-                    let place = if h.town_name.is_empty() {
+                    let place = if h.cross_town {
+                        format!("跨镇街：{}", h.towns.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join("、"))
+                    } else if h.town_name.is_empty() {
                         h.address.clone().unwrap_or_default()
                     } else {
                         h.town_name.clone()

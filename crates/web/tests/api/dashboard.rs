@@ -234,9 +234,10 @@ async fn hot_issues_cluster_one_places_matter_with_a_daily_trend_and_the_thresho
         }
         planted.push(app.submit(body).await.0);
     }
-    // The same words in another town, and another matter in the same town, are not part of it.
+    // A few of its words in another town (too few for a cross-town join), and another matter in the same
+    // town, are not part of it.
     let (elsewhere, _) =
-        app.submit(report("岐江路水浸严重", "暴雨后岐江路积水严重，车辆无法通行。", "xiaolan", "13700000001")).await;
+        app.submit(report("岐江路排水泵站故障", "岐江路排水泵站故障，请尽快维修。", "xiaolan", "13700000001")).await;
     let (other, _) =
         app.submit(report("营业执照变更迟迟未办", "提交变更材料已两周未办结。", "guzhen", "13700000002")).await;
     app.set_time("2026-07-05T09:00:00+08:00");
@@ -370,6 +371,10 @@ async fn the_thresholds_are_administered_checked_and_versioned() {
         ("hot_min_size", "6"),
         ("hot_window_days", "7"),
         ("hot_similarity", "0.3"),
+        ("cross_town_similarity", "0.5"),
+        ("same_asker", "0.25"),
+        ("same_place", "0.15"),
+        ("same_category_and_town", "0.1"),
     ];
     let (status, _, _) = super::browser::post_form(&app, "/admin/duplicates", &admin, &form).await;
     assert!(status.is_redirection(), "{status}");
@@ -383,4 +388,73 @@ async fn the_thresholds_are_administered_checked_and_versioned() {
         overview["history"].as_array().unwrap().iter().map(|v| v["version"].as_i64().unwrap()).collect();
     assert_eq!(versions, [3, 2, 1]);
     assert_eq!(overview["thresholds"]["hot_min_size"], 6);
+}
+
+#[tokio::test]
+async fn one_matter_reported_from_several_towns_is_one_cross_town_hot_issue() {
+    let app = spawn().await;
+    let leader = app.login("leader").await;
+    let admin = app.login("admin").await;
+    // One waterway's pollution, one report from each of three towns: no town has two.
+    let reports = [
+        ("鸡鸦水道河水发黑发臭", "鸡鸦水道河水发黑发臭，河面漂着死鱼，怀疑上游工厂偷排污水，请尽快查处。", "guzhen"),
+        ("鸡鸦水道河水发黑有死鱼", "鸡鸦水道河水发黑发臭，河面漂着很多死鱼，怀疑有工厂偷排污水，请查处。", "xiaolan"),
+        ("鸡鸦水道河水污染", "鸡鸦水道河水发黑发臭，河面死鱼很多，怀疑上游工厂偷排污水，请尽快查处。", "huangpu"),
+    ];
+    app.set_time("2026-07-03T10:00:00+08:00");
+    let mut planted = Vec::new();
+    for (n, (title, content, town)) in reports.iter().enumerate() {
+        let mut body = report(title, content, town, &format!("1360000000{n}"));
+        body["category"] = "water.river".into();
+        planted.push(app.submit(body).await.0);
+    }
+    // The river's name and little else, in a fourth town: another matter.
+    let mut ferry = report("鸡鸦水道渡口收费太贵", "鸡鸦水道渡口过河收费太贵，希望降价。", "sanjiao", "13600000009");
+    ferry["category"] = "water.river".into();
+    let (ferry, _) = app.submit(ferry).await;
+    app.set_time("2026-07-04T09:00:00+08:00");
+    let put = |body: Value| {
+        let (app, admin) = (&app, &admin);
+        async move { app.call(reqwest::Method::PUT, "/api/v1/dispatch/thresholds", Some(admin), Some(body)).await }
+    };
+    let body = json!({ "similarity": 0.45, "window_days": 30, "hot_min_size": 3, "hot_window_days": 7, "hot_similarity": 0.3 });
+    assert_eq!(put(body.clone()).await.0, StatusCode::OK);
+
+    let (status, hot) = app.get("/api/v1/dashboard/hot-issues", Some(&leader)).await;
+    assert_eq!(status, StatusCode::OK, "{hot}");
+    assert_eq!(hot["cross_town_similarity"], 0.5, "the default: {hot}");
+    let issues = hot["issues"].as_array().unwrap();
+    assert_eq!(issues.len(), 1, "{hot}");
+    let issue = &issues[0];
+    assert_eq!((issue["cross_town"].as_bool(), issue["count"].as_u64()), (Some(true), Some(3)), "{issue}");
+    let mut towns: Vec<&str> = issue["towns"].as_array().unwrap().iter().map(|t| t["code"].as_str().unwrap()).collect();
+    towns.sort_unstable();
+    assert_eq!(towns, ["guzhen", "huangpu", "xiaolan"], "{issue}");
+    assert!(issue["towns"].as_array().unwrap().iter().all(|t| t["count"] == 1), "{issue}");
+    let mut listed: Vec<String> =
+        issue["requests"].as_array().unwrap().iter().map(|r| r["tracking_no"].as_str().unwrap().to_owned()).collect();
+    listed.sort();
+    let mut expected = planted.clone();
+    expected.sort();
+    assert_eq!(listed, expected, "the drill-down lists exactly its requests, not the ferry {ferry}");
+
+    // The dashboard marks it 跨镇街 with the towns it spans.
+    let (status, html) = page(&app, "/dashboard", &leader).await;
+    assert_eq!(status, StatusCode::OK);
+    let table = html.split("id=\"table-hot\"").nth(1).unwrap();
+    assert!(
+        table.contains("跨镇街") && table.contains("古镇镇") && table.contains("小榄镇") && table.contains("黄圃镇"),
+        "{table}"
+    );
+
+    // A stricter cross-town similarity: their words are alike, not the same; no hot issue.
+    let mut strict = body.clone();
+    strict["cross_town_similarity"] = 0.9.into();
+    assert_eq!(put(strict).await.0, StatusCode::OK);
+    let (_, hot) = app.get("/api/v1/dashboard/hot-issues", Some(&leader)).await;
+    assert_eq!(hot["issues"], json!([]), "{hot}");
+
+    // Hot issues are read city-wide only: a town's leader (whose scope is the town) may not.
+    let town_leader = app.login("town-leader").await;
+    assert_eq!(app.get("/api/v1/dashboard/hot-issues", Some(&town_leader)).await.0, StatusCode::FORBIDDEN);
 }

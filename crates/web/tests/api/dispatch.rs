@@ -523,3 +523,102 @@ async fn the_portal_suggests_categories_as_the_asker_types_within_an_hourly_allo
     assert!(html.contains("请选择诉求分类。按您的描述，可能是：「"), "{html}");
     assert!(html.contains("刻章要带什么材料？"), "what was typed is kept");
 }
+
+#[tokio::test]
+async fn the_likeness_weights_are_administered_and_change_what_is_listed() {
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    let dispatcher = app.login("dispatcher").await;
+    let (first, _) = app.submit(enterprise_complaint()).await;
+    // The same enterprise at the same address about something else: few words in common, alike by
+    // the asker, the address, and the category and town (0.25 + 0.15 + 0.1 by default).
+    let mut other = enterprise_complaint();
+    other["title"] = "咨询开具纳税证明".into();
+    other["content"] = "请问如何开具上一年度的完税证明？".into();
+    let (second, _) = app.submit(other).await;
+    let similar = |no: String| {
+        let (app, dispatcher) = (&app, &dispatcher);
+        async move {
+            let (status, v) = app.get(&format!("/api/v1/dispatch/similar/{no}"), Some(dispatcher)).await;
+            assert_eq!(status, StatusCode::OK, "{v}");
+            v.as_array().unwrap().iter().map(|s| s["tracking_no"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(similar(second.clone()).await, [first.as_str()], "listed under the default weights");
+    let (_, overview) = app.get("/api/v1/dispatch/thresholds", Some(&admin)).await;
+    assert_eq!(
+        overview["thresholds"]["weights"],
+        serde_json::json!({ "same_asker": 0.25, "same_place": 0.15, "same_category_and_town": 0.1 })
+    );
+
+    let put = |body: Value| {
+        let (app, admin) = (&app, &admin);
+        async move { app.call(reqwest::Method::PUT, "/api/v1/dispatch/thresholds", Some(admin), Some(body)).await }
+    };
+    let base = serde_json::json!({ "similarity": 0.45, "window_days": 30, "hot_min_size": 5, "hot_window_days": 7, "hot_similarity": 0.3 });
+    // Out of bounds: refused, nothing saved.
+    for (field, value, code) in [
+        ("same_asker", 0.6, "invalid_same_asker_weight"),
+        ("same_place", -0.1, "invalid_same_place_weight"),
+        ("same_category_and_town", 2.0, "invalid_same_category_and_town_weight"),
+        ("cross_town_similarity", 0.99, "invalid_cross_town_similarity"),
+    ] {
+        let mut bad = base.clone();
+        bad[field] = value.into();
+        let (status, err) = put(bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {err}");
+        assert_eq!(err["code"], code, "{err}");
+        assert!(err["message"].as_str().unwrap().contains("应在"), "{err}");
+    }
+    let (_, unchanged) = app.get("/api/v1/dispatch/thresholds", Some(&admin)).await;
+    assert_eq!(unchanged["history"], serde_json::json!([]), "nothing written by a refusal");
+
+    // Without the extra signals the words alone do not make it the same matter.
+    let mut none = base.clone();
+    for field in ["same_asker", "same_place", "same_category_and_town"] {
+        none[field] = 0.0.into();
+    }
+    let (status, saved) = put(none).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["weights"]["same_asker"], 0.0);
+    assert!(similar(second.clone()).await.is_empty());
+    // Weights left out keep the version in force.
+    let (status, saved) = put(base.clone()).await;
+    assert_eq!((status, saved["version"].as_i64()), (StatusCode::OK, Some(2)), "{saved}");
+    assert_eq!(
+        saved["weights"],
+        serde_json::json!({ "same_asker": 0.0, "same_place": 0.0, "same_category_and_town": 0.0 })
+    );
+    assert!(similar(second.clone()).await.is_empty());
+
+    // The admin page shows them and saves them; a bad one is refused with what was typed kept.
+    let (status, html) = page(&app, "/admin/duplicates", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("相同诉求人加分") && html.contains("name=\"same_asker\" inputmode=\"decimal\" value=\"0.00\""),
+        "{html}"
+    );
+    let mut form = vec![
+        ("similarity", "0.45"),
+        ("window_days", "30"),
+        ("same_asker", "0.5"),
+        ("same_place", "0.9"),
+        ("same_category_and_town", "0"),
+        ("hot_min_size", "5"),
+        ("hot_window_days", "7"),
+        ("hot_similarity", "0.3"),
+        ("cross_town_similarity", "0.5"),
+    ];
+    let (status, _, html) = post_form(&app, "/admin/duplicates", &admin, &form).await;
+    assert!(status.is_client_error(), "{status}");
+    assert!(html.contains("相同地址加分应在 0 到 0.5 之间") && html.contains("value=\"0.9\""), "{html}");
+    form[3] = ("same_place", "0");
+    let (status, _, _) = post_form(&app, "/admin/duplicates", &admin, &form).await;
+    assert!(status.is_redirection(), "{status}");
+    // The same asker alone (0.5) now lists it again.
+    let (_, overview) = app.get("/api/v1/dispatch/thresholds", Some(&admin)).await;
+    assert_eq!(overview["thresholds"]["version"], 3, "{overview}");
+    assert_eq!(similar(second.clone()).await, [first.as_str()]);
+    let (_, listed) = app.get(&format!("/api/v1/dispatch/similar/{second}"), Some(&dispatcher)).await;
+    assert_eq!(listed[0]["same_asker"], true, "{listed}");
+}

@@ -1,4 +1,4 @@
-//! 疑似重复与热点问题: the thresholds in force, their versions, and saving a new version through
+//! 疑似重复与热点问题: the thresholds and likeness weights (加分) in force, their versions, and saving a new version through
 //! `app.duplicates()`, as `PUT /api/v1/dispatch/thresholds` does.
 
 use std::sync::Arc;
@@ -62,6 +62,10 @@ async fn render_page<S: Store>(
         hot_min_size: t.hot_min_size.to_string(),
         hot_window_days: t.hot_window_days.to_string(),
         hot_similarity: format!("{:.2}", t.hot_similarity),
+        cross_town_similarity: format!("{:.2}", t.cross_town_similarity),
+        same_asker: format!("{:.2}", t.weights.same_asker),
+        same_place: format!("{:.2}", t.weights.same_place),
+        same_category_and_town: format!("{:.2}", t.weights.same_category_and_town),
     });
     let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
     let (layout, frame) = Frame::new(None, &caller.actor, menu, PATH, notice, error.map(|(_, m)| m));
@@ -86,6 +90,10 @@ pub struct SaveForm {
     hot_min_size: String,
     hot_window_days: String,
     hot_similarity: String,
+    cross_town_similarity: String,
+    same_asker: String,
+    same_place: String,
+    same_category_and_town: String,
 }
 
 impl SaveForm {
@@ -105,6 +113,10 @@ impl SaveForm {
             hot_min_size: days(&self.hot_min_size, "热点最少件数")?,
             hot_window_days: days(&self.hot_window_days, "热点统计天数")?,
             hot_similarity: share(&self.hot_similarity, "热点相似度")?,
+            cross_town_similarity: Some(share(&self.cross_town_similarity, "跨镇街热点相似度")?),
+            same_asker: Some(share(&self.same_asker, "相同诉求人加分")?),
+            same_place: Some(share(&self.same_place, "相同地址加分")?),
+            same_category_and_town: Some(share(&self.same_category_and_town, "同类别同镇街加分")?),
         })
     }
 }
