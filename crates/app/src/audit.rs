@@ -13,11 +13,11 @@ use crate::App;
 /// is taken can add an event beneath it.
 const SETTLE_MINUTES: i64 = 5;
 
-/// Seals the events written before seals existed, once; how many requests it took.
+/// Seals the events written before seals existed, once; how many requests and ledger items it took.
 pub async fn seal_legacy_events<S: Store>(app: &App<S>) -> StoreResult<u64> {
     let sealed = app.store().seal_legacy_events(app.now()).await?;
     if sealed > 0 {
-        tracing::info!(requests = sealed, "sealed the history written before SM3 seals");
+        tracing::info!(chains = sealed, "sealed the history written before SM3 seals (requests and ledger items)");
     }
     Ok(sealed)
 }
@@ -35,7 +35,7 @@ pub async fn record_anchor<S: Store>(app: &App<S>) -> StoreResult<Option<StoredA
     Ok(anchor)
 }
 
-/// Verifies every request's chain, the anchors in the database and `outside` ones.
+/// Verifies every request's chain, the anchors in the database and `outside` ones, and every ledger item's chain.
 pub async fn verify<S: Store>(app: &App<S>, outside: Vec<Anchor>) -> StoreResult<Report> {
     let mut anchors: Vec<Anchor> = app.store().anchors().await?.into_iter().map(|stored| stored.anchor).collect();
     anchors.extend(outside);

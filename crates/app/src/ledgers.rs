@@ -735,7 +735,7 @@ impl<'a, S: Store> Ledgers<'a, S> {
         }
         let changes = diff(ty, &found.values, &values);
         if changes.is_empty() {
-            return Ok(item_view(ty, &found, &org));
+            return self.named_view(ty, &found).await;
         }
         let write = LedgerWrite {
             id: Some(found.id),
@@ -754,7 +754,7 @@ impl<'a, S: Store> Ledgers<'a, S> {
             note: None,
         };
         let item = self.write(caller, &access, vec![write]).await?.into_iter().next().ok_or_else(AppError::internal)?;
-        Ok(item_view(ty, &item, &org))
+        self.named_view(ty, &item).await
     }
 
     /// Moves an item to another stage, as the type's state machine and the caller's role keys allow.
@@ -789,7 +789,7 @@ impl<'a, S: Store> Ledgers<'a, S> {
             note,
         };
         let item = self.write(caller, &access, vec![write]).await?.into_iter().next().ok_or_else(AppError::internal)?;
-        Ok(item_view(ty, &item, &org))
+        self.named_view(ty, &item).await
     }
 
     /// An item with its history, the moves the caller may make and its linked requests.

@@ -188,10 +188,10 @@ fn demo_values(fields: &[ReportField], lot: usize) -> BTreeMap<String, String> {
 
 /// A small signed document (a one-page PDF) for a pledge.
 fn signed_pdf(town: &str) -> Vec<u8> {
-    format!(
-        "%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n% 军令状 {town}（演示）\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    crate::pdf::one_page(
+        &format!("{town}军令状（演示）"),
+        &[format!("责任单位：{town}"), "按期完成年度治水目标任务。".into()],
     )
-    .into_bytes()
 }
 
 /// Six towns pledge their sewer targets and the city's creek target of the water centre.

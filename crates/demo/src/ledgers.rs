@@ -1,7 +1,9 @@
 //! Demo ledger items (台账) for the five bundled ledger types, spread over
 //! the demo towns and stages, written through the store's ledger API with a
 //! history entry each (validated by the ledger engine, every stage's required
-//! fields present). Deterministic; loading again writes nothing.
+//! fields present). A file field names a real document of its item (a one-page
+//! PDF), uploaded after the item is written, as on the item's page.
+//! Deterministic; loading again writes nothing.
 //!
 //! Modest on purpose: 300 outlets (the report's 40,000 are a bench figure,
 //! not demo data), 40 creeks, one sewer area per town, 30 park projects and
@@ -13,14 +15,15 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value as Json, json};
 
-use mashangban_domain::ledger::{LedgerType, Values, diff};
+use mashangban_domain::document::{DocumentFile, MAX_PER_OWNER, OwnerKind};
+use mashangban_domain::ledger::{FieldKind, FieldValue, LedgerType, Values, diff};
 use mashangban_domain::org::{OrgTree, UnitKind};
 use mashangban_store::{
-    LedgerAction, LedgerAuthor, LedgerFilter, LedgerScope, LedgerWrite, Store, bundled_ledger_types, ledger_item_name,
-    ledger_placement,
+    DocumentActor, DocumentOwner, DocumentRecord, LedgerAction, LedgerAuthor, LedgerFill, LedgerFilter, LedgerItem,
+    LedgerScope, LedgerWrite, Store, bundled_ledger_types, ledger_item_name, ledger_placement,
 };
 
-use crate::DemoError;
+use crate::{DemoError, pdf};
 
 /// Outlets generated.
 pub const DEMO_OUTLETS: u32 = 300;
@@ -238,6 +241,73 @@ fn projects(rng: &mut StdRng, towns: &[String]) -> Vec<Draft> {
         .collect()
 }
 
+/// A file an item's field names: the field's code and label, the file's name.
+struct DemoFile {
+    field: String,
+    label: String,
+    name: String,
+}
+
+/// Takes the file fields out of `values`.
+fn take_files(ty: &LedgerType, values: &mut Values) -> Vec<DemoFile> {
+    ty.fields()
+        .iter()
+        .filter(|f| matches!(f.kind, FieldKind::File))
+        .filter_map(|f| {
+            values.remove(&f.code).map(|v| DemoFile {
+                field: f.code.clone(),
+                label: f.label.clone(),
+                name: v.as_text(),
+            })
+        })
+        .collect()
+}
+
+/// Uploads a one-page PDF for the item's field, which then names it, with the change in the item's history.
+async fn upload<S: Store>(
+    store: &S,
+    ty: &LedgerType,
+    type_version: i64,
+    item_id: i64,
+    file: DemoFile,
+    author: LedgerAuthor,
+) -> Result<(), DemoError> {
+    let pdf = pdf::one_page(
+        &format!("{}（演示）", file.label),
+        &[format!("台账：{}", ty.name()), format!("文件：{}", file.name)],
+    );
+    let document = DocumentFile::new(Some(&file.name), pdf).map_err(|e| DemoError(e.message))?;
+    let ty = ty.clone();
+    let field = file.field;
+    let fill: LedgerFill = Box::new(move |item: &LedgerItem, doc: &DocumentRecord| {
+        let mut values = item.values.clone();
+        values.insert(field, FieldValue::File(doc.id.to_string()));
+        Ok(LedgerWrite {
+            id: Some(item.id),
+            expected_version: item.version,
+            type_code: item.type_code.clone(),
+            type_version,
+            key: item.key.clone(),
+            name: item.name.clone(),
+            stage: item.stage.clone(),
+            changes: diff(&ty, &item.values, &values),
+            values,
+            town_id: item.town_id,
+            unit_id: item.unit_id,
+            action: LedgerAction::DocumentAdded,
+            from_stage: None,
+            note: None,
+        })
+    });
+    let owner = DocumentOwner { kind: OwnerKind::LedgerItem, id: item_id };
+    let by = DocumentActor { user_id: None, name: author.name.clone() };
+    store
+        .add_ledger_document(owner, Some(file.label), document, MAX_PER_OWNER, by, fill, author)
+        .await
+        .map_err(|e| DemoError(format!("上传演示台账文件失败：{e}")))?;
+    Ok(())
+}
+
 /// Installs the bundled ledger types if absent and writes the demo items of each type that has
 /// none yet; answers how many items were written.
 pub async fn load_ledgers<S: Store>(store: &S) -> Result<u64, DemoError> {
@@ -270,8 +340,9 @@ pub async fn load_ledgers<S: Store>(store: &S) -> Result<u64, DemoError> {
             _ => Vec::new(),
         };
         let mut writes = Vec::with_capacity(drafts.len());
+        let mut files = Vec::with_capacity(drafts.len());
         for d in drafts {
-            let values = ty.validate_item(&d.input, &org).map_err(|errors| {
+            let mut values = ty.validate_item(&d.input, &org).map_err(|errors| {
                 let e: Vec<String> = errors.iter().map(|e| format!("{} {}：{}", e.label, e.value, e.message)).collect();
                 DemoError(format!("演示台账「{}」的条目无效：{}", ty.name(), e.join("；")))
             })?;
@@ -279,6 +350,9 @@ pub async fn load_ledgers<S: Store>(store: &S) -> Result<u64, DemoError> {
             ty.check_entry(&values, stage)
                 .map_err(|e| DemoError(format!("演示台账「{}」：{}", ty.name(), e.message)))?;
             let key = ty.key_of(&values).ok_or_else(|| DemoError("演示台账条目没有编号".into()))?;
+            // A file field names a document of its item, so the item is written without its files,
+            // which are then uploaded for their fields (as a person does on the item's page).
+            files.push(take_files(&ty, &mut values));
             let (town_id, unit_id) = ledger_placement(&ty, &values, &org);
             writes.push(LedgerWrite {
                 id: None,
@@ -304,12 +378,16 @@ pub async fn load_ledgers<S: Store>(store: &S) -> Result<u64, DemoError> {
             ledger_roles: String::new(),
             at: mashangban_domain::time::now(),
         };
-        let n = writes.len() as u64;
-        store
-            .write_ledger_items(writes, author)
+        let items = store
+            .write_ledger_items(writes, author.clone())
             .await
             .map_err(|e| DemoError(format!("写入演示台账「{}」失败：{e}", ty.name())))?;
-        written += n;
+        written += items.len() as u64;
+        for (item, files) in items.iter().zip(files) {
+            for file in files {
+                upload(store, &ty, record.version, item.id, file, author.clone()).await?;
+            }
+        }
     }
     Ok(written)
 }

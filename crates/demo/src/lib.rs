@@ -23,6 +23,7 @@ mod ledgers;
 mod liaisons;
 mod monitoring;
 mod onsite;
+mod pdf;
 mod plan;
 mod spam;
 mod statistics;

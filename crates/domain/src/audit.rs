@@ -15,6 +15,7 @@ pub type Hash = [u8; 32];
 
 const EVENT_DOMAIN: &[u8] = b"mashangban-event-v1";
 const ANCHOR_DOMAIN: &[u8] = b"mashangban-anchor-v1";
+const LEDGER_EVENT_DOMAIN: &[u8] = b"mashangban-ledger-event-v1";
 
 /// One stored event as the database holds it: every column as text, so the
 /// hash is the same on SQLite and PostgreSQL and after a copy between them.
@@ -45,34 +46,92 @@ pub struct SealedEvent {
     pub seal: Option<String>,
 }
 
+/// One stored ledger item event as the database holds it, every column as text (see [`EventRecord`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LedgerEventRecord {
+    pub id: i64,
+    pub item_id: i64,
+    pub item_version: i64,
+    pub at: String,
+    pub by_user_id: Option<i64>,
+    pub by_name: String,
+    pub by_role: String,
+    pub ledger_roles: String,
+    pub action: String,
+    pub from_stage: Option<String>,
+    pub to_stage: Option<String>,
+    pub changes: String,
+    pub note: Option<String>,
+}
+
+/// A ledger item event with its stored seal (None: never sealed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedLedgerEvent {
+    pub event: LedgerEventRecord,
+    pub seal: Option<String>,
+}
+
 /// The seal of `event` after `previous` (None for a request's first event).
 ///
 /// Each field is length-prefixed (a NULL has its own marker), so no two
 /// different events encode alike. The row id is left out: it is a storage
 /// detail, and an inserted or removed row shows as a broken chain anyway.
 pub fn seal(previous: Option<&Hash>, event: &EventRecord) -> Hash {
-    let mut h = Sm3::new();
-    h.update(EVENT_DOMAIN);
-    h.update(previous.unwrap_or(&[0; 32]));
     let number = |n: i64| n.to_string();
-    let fields: [Option<String>; 15] = [
-        Some(number(event.request_id)),
-        Some(number(event.seq)),
-        Some(event.at.clone()),
-        Some(event.kind.clone()),
-        event.actor_user_id.map(number),
-        Some(event.actor_name.clone()),
-        Some(event.actor_role.clone()),
-        event.actor_unit_id.map(number),
-        event.client_ip.clone(),
-        event.from_state.clone(),
-        Some(event.to_state.clone()),
-        event.comment.clone(),
-        Some(event.details.clone()),
-        Some(event.attachment_ids.clone()),
-        event.due_at.clone(),
-    ];
-    for field in &fields {
+    seal_fields(
+        EVENT_DOMAIN,
+        previous,
+        &[
+            Some(number(event.request_id)),
+            Some(number(event.seq)),
+            Some(event.at.clone()),
+            Some(event.kind.clone()),
+            event.actor_user_id.map(number),
+            Some(event.actor_name.clone()),
+            Some(event.actor_role.clone()),
+            event.actor_unit_id.map(number),
+            event.client_ip.clone(),
+            event.from_state.clone(),
+            Some(event.to_state.clone()),
+            event.comment.clone(),
+            Some(event.details.clone()),
+            Some(event.attachment_ids.clone()),
+            event.due_at.clone(),
+        ],
+    )
+}
+
+/// The seal of a ledger item event (台账变更记录) after `previous` (None for the item's first
+/// event), as [`seal`] does for a request's: every field length-prefixed, the row id left out.
+pub fn seal_ledger_event(previous: Option<&Hash>, event: &LedgerEventRecord) -> Hash {
+    let number = |n: i64| n.to_string();
+    seal_fields(
+        LEDGER_EVENT_DOMAIN,
+        previous,
+        &[
+            Some(number(event.item_id)),
+            Some(number(event.item_version)),
+            Some(event.at.clone()),
+            event.by_user_id.map(number),
+            Some(event.by_name.clone()),
+            Some(event.by_role.clone()),
+            Some(event.ledger_roles.clone()),
+            Some(event.action.clone()),
+            event.from_stage.clone(),
+            event.to_stage.clone(),
+            Some(event.changes.clone()),
+            event.note.clone(),
+        ],
+    )
+}
+
+/// SM3 over `domain`, the previous seal (zeros for none) and each field length-prefixed, a NULL
+/// with its own marker, so that no two different records encode alike.
+fn seal_fields(domain: &[u8], previous: Option<&Hash>, fields: &[Option<String>]) -> Hash {
+    let mut h = Sm3::new();
+    h.update(domain);
+    h.update(previous.unwrap_or(&[0; 32]));
+    for field in fields {
         match field {
             Some(text) => {
                 h.update((text.len() as u32).to_be_bytes());
@@ -184,6 +243,11 @@ pub enum Problem {
     /// The heads at an anchor's moment differ from what it recorded: events
     /// or whole requests were deleted, or the chains rewritten.
     AnchorMismatch { expected: Anchor, found: Anchor },
+    /// A ledger item event no longer matches its seal: altered, inserted, or an earlier event of
+    /// the item deleted.
+    LedgerAltered { item_id: i64, event_id: i64 },
+    /// A ledger item event has no seal: written past the platform.
+    LedgerUnsealed { item_id: i64, event_id: i64 },
 }
 
 impl std::fmt::Display for Problem {
@@ -200,6 +264,14 @@ impl std::fmt::Display for Problem {
             }
             Problem::Unsealed { request_id, seq, event_id } => {
                 write!(f, "request {request_id} event {seq} (row {event_id}) has no seal: written past the platform")
+            }
+            Problem::LedgerAltered { item_id, event_id } => write!(
+                f,
+                "ledger item {item_id} event row {event_id} was altered or inserted, or an earlier one deleted: \
+                 its seal does not match"
+            ),
+            Problem::LedgerUnsealed { item_id, event_id } => {
+                write!(f, "ledger item {item_id} event row {event_id} has no seal: written past the platform")
             }
             Problem::AnchorMismatch { expected, found } => write!(
                 f,
@@ -218,7 +290,10 @@ pub struct Report {
     pub requests: u64,
     pub events: u64,
     pub anchors_checked: u64,
-    /// At most one per request (its first), then the anchors' mismatches.
+    /// Ledger items with events, and their events.
+    pub ledger_items: u64,
+    pub ledger_events: u64,
+    /// At most one per request or ledger item (its first), then the anchors' mismatches.
     pub problems: Vec<Problem>,
 }
 
@@ -232,6 +307,8 @@ pub struct Verifier {
     anchors: Vec<(Anchor, AnchorBuilder)>,
     report: Report,
     current: Option<Chain>,
+    /// The ledger item being walked: its id, the recomputed head, whether a problem was named.
+    ledger: Option<(i64, Hash, bool)>,
     problems_seen: u64,
 }
 
@@ -251,7 +328,7 @@ impl Verifier {
     /// A verifier that also checks `anchors` (from the database or from outside).
     pub fn new(anchors: Vec<Anchor>) -> Self {
         let anchors = anchors.into_iter().map(|a| (a.clone(), AnchorBuilder::new(a.last_event_id))).collect();
-        Verifier { anchors, report: Report::default(), current: None, problems_seen: 0 }
+        Verifier { anchors, report: Report::default(), current: None, ledger: None, problems_seen: 0 }
     }
 
     /// The next event; events must come in (request id, seq) order.
@@ -306,6 +383,34 @@ impl Verifier {
             chain.broken = true;
             self.problem(problem);
         }
+    }
+
+    /// The next ledger item event; they must come in (item id, event id) order. Ledger chains
+    /// have no anchors: their events cannot be deleted through the platform's triggers, and a
+    /// deleted event shows at the next one of its item.
+    pub fn feed_ledger(&mut self, sealed: &SealedLedgerEvent) {
+        let event = &sealed.event;
+        let (previous, broken) = match self.ledger {
+            Some((item_id, head, broken)) if item_id == event.item_id => (Some(head), broken),
+            _ => {
+                self.report.ledger_items += 1;
+                (None, false)
+            }
+        };
+        self.report.ledger_events += 1;
+        let recomputed = seal_ledger_event(previous.as_ref(), event);
+        let problem = match sealed.seal.as_deref().map(from_hex) {
+            None => Some(Problem::LedgerUnsealed { item_id: event.item_id, event_id: event.id }),
+            Some(stored) if stored != Some(recomputed) => {
+                Some(Problem::LedgerAltered { item_id: event.item_id, event_id: event.id })
+            }
+            Some(_) => None,
+        };
+        let named = problem.is_some();
+        if let Some(problem) = problem.filter(|_| !broken) {
+            self.problem(problem);
+        }
+        self.ledger = Some((event.item_id, recomputed, broken || named));
     }
 
     fn problem(&mut self, problem: Problem) {
@@ -489,5 +594,73 @@ mod tests {
         // GB/T 32905-2016 example 1: SM3("abc").
         let digest: Hash = Sm3::digest(b"abc").into();
         assert_eq!(to_hex(&digest), "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0");
+    }
+
+    fn ledger_event(item_id: i64, version: i64, id: i64) -> LedgerEventRecord {
+        LedgerEventRecord {
+            id,
+            item_id,
+            item_version: version,
+            at: format!("2026-12-04T10:0{version}:00.000+08:00"),
+            by_name: "镇街填报员".into(),
+            by_role: "handler".into(),
+            action: if version == 1 { "created".into() } else { "moved".into() },
+            to_stage: (version > 1).then(|| "closed".into()),
+            changes: "[]".into(),
+            ..LedgerEventRecord::default()
+        }
+    }
+
+    /// Two items with 3 and 2 events, sealed as the store seals them, in (item, id) order.
+    fn ledger_history() -> Vec<SealedLedgerEvent> {
+        let mut out = Vec::new();
+        for (item, versions, first_id) in [(1, 3, 1), (2, 2, 10)] {
+            let mut head = None;
+            for v in 1..=versions {
+                let e = ledger_event(item, v, first_id + v);
+                let s = seal_ledger_event(head.as_ref(), &e);
+                head = Some(s);
+                out.push(SealedLedgerEvent { event: e, seal: Some(to_hex(&s)) });
+            }
+        }
+        out
+    }
+
+    fn verify_ledger(events: &[SealedLedgerEvent]) -> Report {
+        let mut v = Verifier::new(vec![]);
+        for e in events {
+            v.feed_ledger(e);
+        }
+        v.finish()
+    }
+
+    #[test]
+    fn ledger_chains_verify_and_name_the_first_altered_deleted_or_unsealed_event_of_each_item() {
+        let events = ledger_history();
+        let report = verify_ledger(&events);
+        assert_eq!((report.ledger_items, report.ledger_events, report.problems), (2, 5, vec![]));
+
+        // A note written into the first event: named there, once for the item.
+        let mut altered = events.clone();
+        altered[0].event.note = Some("已验收".into());
+        assert_eq!(verify_ledger(&altered).problems, vec![Problem::LedgerAltered { item_id: 1, event_id: 2 }]);
+
+        // The middle event deleted: the next one no longer chains.
+        let mut deleted = events.clone();
+        deleted.remove(1);
+        assert_eq!(verify_ledger(&deleted).problems, vec![Problem::LedgerAltered { item_id: 1, event_id: 4 }]);
+
+        // An event added without a seal, and a request's seal does not fit a ledger event.
+        let mut unsealed = events.clone();
+        unsealed[4].seal = None;
+        let request_seal = to_hex(&seal(None, &EventRecord::default()));
+        unsealed[0].seal = Some(request_seal);
+        assert_eq!(
+            verify_ledger(&unsealed).problems,
+            vec![
+                Problem::LedgerAltered { item_id: 1, event_id: 2 },
+                Problem::LedgerUnsealed { item_id: 2, event_id: 12 }
+            ]
+        );
     }
 }

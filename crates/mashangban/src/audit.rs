@@ -16,7 +16,7 @@ const MAX_ANCHOR_FILE: u64 = 256 * 1024 * 1024;
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
-    /// Recompute every request's SM3 chain and check the anchors kept in the database and in --anchors FILE
+    /// Recompute every request's and ledger item's SM3 chain and check the anchors kept in the database and in --anchors FILE
     /// (a log or an export: every line holding `last_event=… requests=… events=… sm3=…`).
     /// Exits with an error naming the first altered, deleted or inserted event of each request.
     Verify {
@@ -58,7 +58,10 @@ async fn verify(app: &App<Backend>, file: Option<PathBuf>) -> Result<(), String>
         None => Vec::new(),
     };
     let report = audit::verify(app, outside).await.map_err(|e| e.to_string())?;
-    println!("已核验 {} 件诉求的 {} 条留痕，{} 个锚点。", report.requests, report.events, report.anchors_checked);
+    println!(
+        "已核验 {} 件诉求的 {} 条留痕、{} 个台账条目的 {} 条变更记录，{} 个锚点。",
+        report.requests, report.events, report.ledger_items, report.ledger_events, report.anchors_checked
+    );
     if report.problems.is_empty() {
         println!("留痕完整：没有被修改、删除或插入的记录。");
         return Ok(());

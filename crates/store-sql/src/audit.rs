@@ -1,9 +1,14 @@
-//! SM3 seals of request events, anchors and the verifying walk, once for
-//! both databases. A seal is written in the transaction of its event (see
-//! `requests::write::insert_event`); events older than the seals are sealed
-//! once, after the fact, up to the event id the migration recorded.
+//! SM3 seals of request events and of ledger item events, anchors and the
+//! verifying walk, once for both databases. A seal is written in the
+//! transaction of its event (see `requests::write::insert_event` and
+//! `ledgers::record_event`); events older than the seals are sealed once,
+//! after the fact, up to the event id the migration recorded.
 
-use mashangban_domain::audit::{self, Anchor, AnchorBuilder, EventRecord, Hash, Report, SealedEvent, Verifier};
+use std::collections::HashSet;
+
+use mashangban_domain::audit::{
+    self, Anchor, AnchorBuilder, EventRecord, Hash, LedgerEventRecord, Report, SealedEvent, SealedLedgerEvent, Verifier,
+};
 use mashangban_domain::time::Instant;
 use mashangban_store::{AuditStore, StoreError, StoreResult, StoredAnchor};
 
@@ -14,8 +19,108 @@ use crate::{SqlStore, args};
 const SEALED_COLUMNS: &str = "e.id, e.request_id, e.seq, e.at, e.kind, e.actor_user_id, e.actor_name, e.actor_role, \
      e.actor_unit_id, e.client_ip, e.from_state, e.to_state, e.comment, e.details, e.attachment_ids, e.due_at, s.seal";
 
-/// Requests sealed after the fact per transaction.
+/// Every column a ledger event's seal covers, then the stored seal.
+const SEALED_LEDGER_COLUMNS: &str = "e.id, e.item_id, e.item_version, e.at, e.by_user_id, e.by_name, e.by_role, \
+     e.ledger_roles, e.action, e.from_stage, e.to_stage, e.changes, e.note, s.seal";
+
+/// Requests (or ledger items) sealed after the fact per transaction.
 const LEGACY_BATCH: i64 = 200;
+
+fn sealed_ledger_event(row: Row) -> StoreResult<SealedLedgerEvent> {
+    let mut c = row.cols();
+    let event = LedgerEventRecord {
+        id: c.get()?,
+        item_id: c.get()?,
+        item_version: c.get()?,
+        at: c.get()?,
+        by_user_id: c.get()?,
+        by_name: c.get()?,
+        by_role: c.get()?,
+        ledger_roles: c.get()?,
+        action: c.get()?,
+        from_stage: c.get()?,
+        to_stage: c.get()?,
+        changes: c.get()?,
+        note: c.get()?,
+    };
+    Ok(SealedLedgerEvent { event, seal: c.get()? })
+}
+
+/// Seals the unsealed events of ledger items (ids `items`, rows locked by the caller or new in its
+/// transaction): the events just written (`written`, their row ids) and, when `legacy`, events
+/// older than the seals. An unsealed event written past the platform stays unsealed (verification
+/// names it) but the chain runs through it. Without seals (a benchmark's option), nothing is
+/// sealed now; the chains stay verifiable only for what was sealed.
+pub(crate) async fn seal_ledger_items(c: &dyn Conn, items: &[i64], written: &[i64], legacy: bool) -> StoreResult<()> {
+    if items.is_empty() || (!legacy && !c.seals_events()) {
+        return Ok(());
+    }
+    let written: HashSet<i64> = written.iter().copied().collect();
+    let mut args = crate::sql::Args::default();
+    let list: Vec<String> = items.iter().map(|id| args.push(*id)).collect();
+    let sql = format!(
+        "SELECT {SEALED_LEDGER_COLUMNS} FROM ledger_item_events e LEFT JOIN ledger_event_seals s ON s.event_id = e.id
+         WHERE e.item_id IN ({}) ORDER BY e.item_id, e.id",
+        list.join(", ")
+    );
+    let legacy_upto: i64 =
+        if legacy { c.scalar("SELECT ledger_legacy_upto FROM audit_state", &args![]).await? } else { 0 };
+    let mut head: Option<(i64, Hash)> = None;
+    let mut seals = crate::sql::Args::default();
+    let mut rows = Vec::new();
+    for sealed in c.map(&sql, args.values(), sealed_ledger_event).await? {
+        let event = &sealed.event;
+        let previous = head.filter(|(item, _)| *item == event.item_id).map(|(_, h)| h);
+        let seal = match &sealed.seal {
+            Some(stored) => stored_seal(stored)?,
+            None => {
+                let seal = audit::seal_ledger_event(previous.as_ref(), event);
+                if written.contains(&event.id) || event.id <= legacy_upto {
+                    rows.push(format!("({}, {})", seals.push(event.id), seals.push(audit::to_hex(&seal))));
+                }
+                seal
+            }
+        };
+        head = Some((event.item_id, seal));
+    }
+    if !rows.is_empty() {
+        let sql = format!(
+            "INSERT INTO ledger_event_seals (event_id, seal) VALUES {} ON CONFLICT DO NOTHING",
+            rows.join(", ")
+        );
+        c.execute(&sql, seals.values()).await?;
+    }
+    Ok(())
+}
+
+/// Seals the next batch of ledger items with events older than the seals; how many items it
+/// took (0: none left, and the state says so).
+async fn seal_legacy_ledger_batch(c: &dyn Conn, now: Instant) -> StoreResult<i64> {
+    let items: Vec<i64> = c
+        .map(
+            "SELECT DISTINCT e.item_id FROM ledger_item_events e
+             WHERE e.id <= (SELECT ledger_legacy_upto FROM audit_state)
+               AND NOT EXISTS (SELECT 1 FROM ledger_event_seals s WHERE s.event_id = e.id)
+             ORDER BY e.item_id LIMIT $1",
+            &args![LEGACY_BATCH],
+            |mut row| row.take(0),
+        )
+        .await?;
+    if items.is_empty() {
+        c.execute(
+            "UPDATE audit_state SET ledger_legacy_sealed_at = $1 WHERE ledger_legacy_sealed_at IS NULL",
+            &args![now],
+        )
+        .await?;
+        return Ok(0);
+    }
+    let lock = c.dialect().lock_rows("i");
+    for &item in &items {
+        c.query(&format!("SELECT i.id FROM ledger_items i WHERE i.id = $1{lock}"), &args![item]).await?;
+    }
+    seal_ledger_items(c, &items, &[], true).await?;
+    Ok(items.len() as i64)
+}
 
 fn sealed_event(row: Row) -> StoreResult<SealedEvent> {
     let mut c = row.cols();
@@ -156,19 +261,34 @@ fn stored_anchor(row: Row) -> StoreResult<StoredAnchor> {
 
 impl<D: Database> AuditStore for SqlStore<D> {
     async fn seal_legacy_events(&self, now: Instant) -> StoreResult<u64> {
-        let done: Option<Instant> =
-            self.db.read(job(|c| Box::pin(c.scalar("SELECT legacy_sealed_at FROM audit_state", &args![])))).await?;
-        if done.is_some() {
-            return Ok(0);
-        }
+        let (requests_done, ledger_done): (Option<Instant>, Option<Instant>) = self
+            .db
+            .read(job(|c| {
+                Box::pin(async move {
+                    let mut row = c
+                        .query_opt("SELECT legacy_sealed_at, ledger_legacy_sealed_at FROM audit_state", &args![])
+                        .await?
+                        .ok_or_else(|| StoreError::backend("audit_state has no row"))?;
+                    Ok((row.take(0)?, row.take(1)?))
+                })
+            }))
+            .await?;
         let mut sealed = 0;
-        loop {
+        while requests_done.is_none() {
             let took = self.db.write(job(move |c| Box::pin(seal_legacy_batch(c, now)))).await?;
             if took == 0 {
-                return Ok(sealed);
+                break;
             }
             sealed += took as u64;
         }
+        while ledger_done.is_none() {
+            let took = self.db.write(job(move |c| Box::pin(seal_legacy_ledger_batch(c, now)))).await?;
+            if took == 0 {
+                break;
+            }
+            sealed += took as u64;
+        }
+        Ok(sealed)
     }
 
     async fn record_anchor(&self, settled: Instant, now: Instant) -> StoreResult<Option<StoredAnchor>> {
@@ -239,6 +359,15 @@ impl<D: Database> AuditStore for SqlStore<D> {
                     );
                     c.for_each(&sql, &args![], &mut |row| {
                         verifier.feed(&sealed_event(row)?);
+                        Ok(())
+                    })
+                    .await?;
+                    let sql = format!(
+                        "SELECT {SEALED_LEDGER_COLUMNS} FROM ledger_item_events e
+                         LEFT JOIN ledger_event_seals s ON s.event_id = e.id ORDER BY e.item_id, e.id"
+                    );
+                    c.for_each(&sql, &args![], &mut |row| {
+                        verifier.feed_ledger(&sealed_ledger_event(row)?);
                         Ok(())
                     })
                     .await?;

@@ -861,10 +861,12 @@ async fn insert_new_items(
     let sql = format!(
         "INSERT INTO ledger_item_events (item_id, item_version, at, by_user_id, by_name, by_role, ledger_roles, action,
             from_stage, to_stage, changes, note)
-         VALUES {}",
+         VALUES {} RETURNING id",
         events.join(", ")
     );
-    c.execute(&sql, args.values()).await?;
+    let event_ids: Vec<i64> = c.map(&sql, args.values(), |mut row| row.take(0)).await?;
+    let item_ids: Vec<i64> = written.iter().map(|(id, _)| *id).collect();
+    crate::audit::seal_ledger_items(c, &item_ids, &event_ids, false).await?;
 
     let mut args = Args::default();
     let (at, entity) = (args.push(author.at), args.push(ChangeEntity::Ledger.as_str()));
@@ -1019,10 +1021,14 @@ pub(crate) async fn record_event(
     note: Option<String>,
     author: &LedgerAuthor,
 ) -> StoreResult<()> {
-    c.execute(
+    // The item's row is locked (it is new in this transaction, or every writer locks it), so its
+    // chain of seals has one writer at a time.
+    let lock = c.dialect().lock_rows("i");
+    c.query(&format!("SELECT i.id FROM ledger_items i WHERE i.id = $1{lock}"), &args![item.id]).await?;
+    let event_id: i64 = c.scalar(
         "INSERT INTO ledger_item_events (item_id, item_version, at, by_user_id, by_name, by_role, ledger_roles, action,
             from_stage, to_stage, changes, note)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
         &args![
             item.id,
             item.version,
@@ -1039,6 +1045,7 @@ pub(crate) async fn record_event(
         ],
     )
     .await?;
+    crate::audit::seal_ledger_items(c, &[item.id], &[event_id], false).await?;
     let key = format!("{}:{}", item.type_code, item.key);
     crate::changes::append(c, ChangeEntity::Ledger, &key, action.as_str(), &author.at).await
 }

@@ -1,5 +1,5 @@
 //! Tamper-evident history (防篡改留痕): the SM3 seals written with every
-//! request event (see [`mashangban_domain::audit`]), the anchors that digest
+//! request event and every ledger item event (see [`mashangban_domain::audit`]), the anchors that digest
 //! every chain's head, and the walk that verifies them.
 
 use std::future::Future;
@@ -17,8 +17,9 @@ pub struct StoredAnchor {
 }
 
 pub trait AuditStore {
-    /// Seals, once, the events written before seals existed (every later
-    /// event is sealed in its own transaction); how many it sealed.
+    /// Seals, once, the request and ledger item events written before their
+    /// seals existed (every later event is sealed in its own transaction);
+    /// how many requests and ledger items it took.
     fn seal_legacy_events(&self, now: Instant) -> impl Future<Output = StoreResult<u64>> + Send;
 
     /// Digests the chain heads of the events written before `settled` (so no
@@ -34,6 +35,6 @@ pub trait AuditStore {
     fn anchors(&self) -> impl Future<Output = StoreResult<Vec<StoredAnchor>>> + Send;
 
     /// Recomputes every request's chain from its events and checks `anchors`
-    /// against the recomputed heads.
+    /// against the recomputed heads, then every ledger item's chain.
     fn verify_history(&self, anchors: Vec<Anchor>) -> impl Future<Output = StoreResult<Report>> + Send;
 }

@@ -230,6 +230,13 @@ impl<S: Store> Ledgers<'_, S> {
         Ok(vec![view(&added)])
     }
 
+    /// The item's view with its file cells as the documents' names (the answer of a change).
+    pub(crate) async fn named_view(&self, ty: &LedgerType, item: &LedgerItem) -> AppResult<ItemView> {
+        let mut shown = super::item_view(ty, item, &self.app.caches().org());
+        self.file_names(ty, std::slice::from_ref(item)).await?.name_cells(ty, item.id, &mut shown);
+        Ok(shown)
+    }
+
     /// The names of the documents the items' file fields name (one look-up; none for a type
     /// without file fields).
     pub(crate) async fn file_names(&self, ty: &LedgerType, items: &[LedgerItem]) -> AppResult<FileNames> {

@@ -12,6 +12,7 @@ use mashangban_store_sql::{Dialect, SqlStore};
 use crate::support::{TestDb, execute, texts};
 
 on_both!(a_platform_history_verifies_and_tampering_is_named);
+on_both!(ledger_histories_are_sealed_and_tampering_is_named);
 
 /// Lets the test change what the platform never changes, as an attacker with the database would.
 async fn allow_tampering<D: TestDb>(store: &SqlStore<D>) {
@@ -104,4 +105,80 @@ async fn a_platform_history_verifies_and_tampering_is_named<D: TestDb>() {
         problems.iter().any(|p| matches!(p, Problem::Unsealed { request_id, .. } if *request_id == request.id)),
         "{problems:?}"
     );
+}
+
+async fn count<D: TestDb>(store: &SqlStore<D>, sql: &'static str) -> u64 {
+    texts(store, sql, vec![]).await[0].as_deref().unwrap().parse().unwrap()
+}
+
+/// Ledger item events are sealed as request events are: in their transaction (items written in
+/// bulk, a file uploaded for a field), once after the fact for those older than the seals, and a
+/// note changed in place or an event written past the platform is named.
+async fn ledger_histories_are_sealed_and_tampering_is_named<D: TestDb>() {
+    let env = D::create().await;
+    let store = &env.store;
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    mashangban_demo::load_org_and_catalog(store, &data).await.unwrap();
+    let items = mashangban_demo::load_ledgers(store).await.unwrap();
+    let events = count(store, "SELECT CAST(COUNT(*) AS TEXT) FROM ledger_item_events").await;
+    let uploads =
+        count(store, "SELECT CAST(COUNT(*) AS TEXT) FROM ledger_item_events WHERE action = 'document_added'").await;
+    assert!(uploads > 10 && events == items + uploads, "{items} items, {events} events, {uploads} uploads");
+
+    let report = store.verify_history(vec![]).await.unwrap();
+    assert_eq!((report.ledger_items, report.ledger_events, report.problems), (items, events, vec![]));
+
+    // Sealed once after the fact, to the same seals.
+    let seals = texts(store, "SELECT seal FROM ledger_event_seals ORDER BY event_id", vec![]).await;
+    assert_eq!(seals.len() as u64, events);
+    let statements: &[&'static str] = match store.database().dialect() {
+        Dialect::Sqlite => &["DROP TRIGGER ledger_item_events_no_update", "DROP TRIGGER ledger_event_seals_no_delete"],
+        Dialect::Postgres => &[
+            "ALTER TABLE ledger_item_events DISABLE TRIGGER ledger_item_events_no_update",
+            "ALTER TABLE ledger_event_seals DISABLE TRIGGER ledger_event_seals_no_delete",
+        ],
+    };
+    for sql in statements {
+        execute(store, sql, vec![]).await.unwrap();
+    }
+    execute(store, "DELETE FROM ledger_event_seals", vec![]).await.unwrap();
+    execute(
+        store,
+        "UPDATE audit_state SET ledger_legacy_upto = (SELECT MAX(id) FROM ledger_item_events),
+            ledger_legacy_sealed_at = NULL, legacy_sealed_at = '2026-12-01T00:00:00.000+08:00'",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let report = store.verify_history(vec![]).await.unwrap();
+    assert_eq!(report.problems.len() as u64, items);
+    assert!(matches!(report.problems[0], Problem::LedgerUnsealed { .. }), "{:?}", report.problems[0]);
+    let now = parse_instant("2026-12-04T09:00:00+08:00").unwrap();
+    assert_eq!(store.seal_legacy_events(now).await.unwrap(), items);
+    assert_eq!(store.seal_legacy_events(now).await.unwrap(), 0, "sealed once");
+    assert_eq!(texts(store, "SELECT seal FROM ledger_event_seals ORDER BY event_id", vec![]).await, seals);
+
+    // A 销号 note written into an event afterwards: named at its row.
+    let victim =
+        count(store, "SELECT CAST(MIN(id) AS TEXT) FROM ledger_item_events WHERE action = 'document_added'").await;
+    execute(store, "UPDATE ledger_item_events SET note = '已验收' WHERE id = $1", vec![(victim as i64).into()])
+        .await
+        .unwrap();
+    let problems = store.verify_history(vec![]).await.unwrap().problems;
+    assert!(
+        matches!(&problems[..], [Problem::LedgerAltered { event_id, .. }] if *event_id == victim as i64),
+        "{problems:?}"
+    );
+
+    // An event inserted past the platform has no seal.
+    execute(
+        store,
+        "INSERT INTO ledger_item_events (item_id, item_version, at, by_name, by_role, ledger_roles, action, changes)
+         SELECT MAX(id), 1, '2026-12-05T09:00:00.000+08:00', '冒名者', 'handler', '', 'updated', '[]' FROM ledger_items",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let problems = store.verify_history(vec![]).await.unwrap().problems;
+    assert!(problems.iter().any(|p| matches!(p, Problem::LedgerUnsealed { .. })), "{problems:?}");
 }

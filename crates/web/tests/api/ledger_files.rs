@@ -136,6 +136,15 @@ async fn an_acceptance_file_uploaded_for_its_field_is_in_the_history_and_lets_th
     let (status, moved) =
         app.post(&format!("{ITEM}/move"), Some(&office), json!({ "version": version + 1, "to": "closed" })).await;
     assert_eq!((status, moved["stage"].as_str()), (StatusCode::OK, Some("closed")), "{moved}");
+    // The answers of a move and of an update name the file, as the page does; the value stays the id.
+    assert_eq!(cell(&moved, "acceptance_file"), "验收意见.pdf", "{moved}");
+    let (status, updated) =
+        put(&app, ITEM, &office, json!({ "version": version + 2, "values": { "销号日期": "2026-09-11" } })).await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(
+        (cell(&updated, "acceptance_file"), &updated["values"]["acceptance_file"]),
+        ("验收意见.pdf".into(), &json!(doc.to_string()))
+    );
 
     // The file downloads through the item's path and the general one, with its bytes.
     for path in [format!("{ITEM}/documents/{doc}"), format!("/api/v1/documents/{doc}")] {
@@ -193,12 +202,12 @@ async fn a_file_field_names_only_a_kept_document_of_its_own_item() {
     new["values"]["销号验收材料"] = json!(mine.to_string());
     refused(app.post("/api/v1/ledgers/outlet/items", Some(&office), new).await);
 
-    // Its own document is accepted, and cleared again.
+    // Its own document is accepted (the answer names it; the value is its id), and cleared again.
     let (status, set) =
         put(&app, ITEM, &guzhen, json!({ "version": 1, "values": { "acceptance_file": mine.to_string() } })).await;
     assert_eq!(
-        (status, cell(&set, "acceptance_file").as_str().map(str::to_owned)),
-        (StatusCode::OK, Some(mine.to_string())),
+        (status, cell(&set, "acceptance_file").as_str(), set["values"]["acceptance_file"].as_str()),
+        (StatusCode::OK, Some("现场.png"), Some(mine.to_string().as_str())),
         "{set}"
     );
     let (status, cleared) =

@@ -284,6 +284,21 @@ async fn the_demo_ledgers_load_once_and_each_town_sees_its_share() {
     let row = all["rows"].as_array().unwrap().iter().find(|r| r["code"] == "guzhen").unwrap().clone();
     assert_eq!(town["total"], row["total"], "the town sees exactly its row of the city's table");
     assert_eq!(town["rows"].as_array().unwrap().len(), 1);
+    // A closed outlet's acceptance file is a document of the item, a one-page PDF, uploaded after
+    // the item was written: named on the page and in the history.
+    let (_, closed) = app.get("/api/v1/ledgers/outlet/items?stage=closed&limit=1", Some(&admin)).await;
+    let key = closed["items"][0]["key"].as_str().unwrap().to_owned();
+    let (_, detail) = app.get(&format!("/api/v1/ledgers/outlet/items/{key}"), Some(&admin)).await;
+    let file = detail["files"].as_array().unwrap().iter().find(|f| f["field"] == "acceptance_file").unwrap();
+    let name = file["document"]["file_name"].as_str().unwrap();
+    assert!(name.starts_with("demo-acceptance-") && file["other"].is_null(), "{file}");
+    let actions: Vec<&str> =
+        detail["history"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["imported", "document_added"], "{detail}");
+    let path = format!("/api/v1/documents/{}", file["document"]["id"]);
+    let res = app.http.get(app.url(&path)).header("cookie", &admin.0).send().await.unwrap();
+    let pdf = res.bytes().await.unwrap();
+    assert!(pdf.starts_with(b"%PDF-1.4") && pdf.ends_with(b"%%EOF\n") && pdf.len() < 4096, "{} bytes", pdf.len());
     for ty in ["creek", "sewer", "park", "investment"] {
         let (_, r) = app.get(&format!("/api/v1/ledgers/{ty}/items"), Some(&admin)).await;
         assert!(r["total"].as_u64().unwrap() > 0, "{ty}: {r}");
