@@ -116,6 +116,10 @@ impl HttpBody for SharedBody {
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.0.lock().ok().and_then(|s| s.body.as_ref().map(HttpBody::size_hint)).unwrap_or_else(|| SizeHint::with_exact(0))
+        self.0
+            .lock()
+            .ok()
+            .and_then(|s| s.body.as_ref().map(HttpBody::size_hint))
+            .unwrap_or_else(|| SizeHint::with_exact(0))
     }
 }

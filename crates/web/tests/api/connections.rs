@@ -41,10 +41,8 @@ async fn read_answer(stream: &mut tokio::net::tcp::OwnedReadHalf, buffer: &mut V
     };
     let head = String::from_utf8_lossy(&buffer[..head_end]).to_ascii_lowercase();
     let status = head.split(' ').nth(1)?.parse().ok()?;
-    let length = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse::<usize>().ok());
+    let length =
+        head.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse::<usize>().ok());
     let chunked = head.lines().any(|l| l.starts_with("transfer-encoding:") && l.contains("chunked"));
     let body_complete = |b: &[u8]| match length {
         Some(n) => b.len() >= head_end + n,
@@ -59,9 +57,7 @@ async fn read_answer(stream: &mut tokio::net::tcp::OwnedReadHalf, buffer: &mut V
     }
     let end = match length {
         Some(n) => head_end + n,
-        None if chunked => {
-            head_end + buffer[head_end..].windows(5).position(|w| w == b"0\r\n\r\n").unwrap_or(0) + 5
-        }
+        None if chunked => head_end + buffer[head_end..].windows(5).position(|w| w == b"0\r\n\r\n").unwrap_or(0) + 5,
         None => head_end,
     };
     buffer.drain(..end);
@@ -71,7 +67,13 @@ async fn read_answer(stream: &mut tokio::net::tcp::OwnedReadHalf, buffer: &mut V
 /// Sends `head` and the first `sent` bytes of a body of `length` bytes (declared in full), reads the
 /// answer, and then — unless it says `Connection: close` — asks `GET /healthz` on the same connection.
 /// Returns the first answer and the second (`None`: the connection was closed).
-async fn refused_then_next(base: &str, request_line: &str, headers: &str, length: usize, sent: usize) -> (Answer, Option<Answer>) {
+async fn refused_then_next(
+    base: &str,
+    request_line: &str,
+    headers: &str,
+    length: usize,
+    sent: usize,
+) -> (Answer, Option<Answer>) {
     let addr = base.trim_start_matches("http://");
     let stream = TcpStream::connect(addr).await.unwrap();
     let (mut reader, mut writer) = stream.into_split();
@@ -106,9 +108,9 @@ async fn refused_then_next(base: &str, request_line: &str, headers: &str, length
         return (first, None);
     }
     let mut writer = sending.await.unwrap();
-    writer.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).await.unwrap_or_else(
-        |e| panic!("{request_line} answered {} without Connection: close, then the connection broke: {e}", first.status),
-    );
+    writer.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).await.unwrap_or_else(|e| {
+        panic!("{request_line} answered {} without Connection: close, then the connection broke: {e}", first.status)
+    });
     let second = tokio::time::timeout(GUARD, read_answer(&mut reader, &mut buffer)).await.expect("an answer");
     (first, second)
 }
@@ -160,8 +162,7 @@ async fn a_body_too_large_to_read_closes_the_connection_and_says_so() {
     assert!(first.says_close() && second.is_none(), "{}", first.head);
     // A client waiting for `100 Continue` is not asked for a body the answer does not need.
     let headers = format!("{json}Expect: 100-continue\r\n");
-    let (first, second) =
-        refused_then_next(&app.base, "POST /api/v1/requests/12345/dispatch", &headers, 1024, 0).await;
+    let (first, second) = refused_then_next(&app.base, "POST /api/v1/requests/12345/dispatch", &headers, 1024, 0).await;
     assert_eq!(first.status, 401, "{}", first.head);
     assert!(first.says_close() && second.is_none(), "{}", first.head);
 }
