@@ -2,11 +2,14 @@
 //! generated requests — bodies that look valid by the operation's schema, then mutations of them
 //! (wrong types, fields missing or extra, huge and empty strings, control characters, full-width
 //! digits, invalid UTF-8 in the path and the query, huge numbers, duplicate query fields, wrong
-//! content types, truncated JSON and multipart, a wrong method) — anonymously and as several demo
-//! roles, with path parameters filled from real demo records where a list of the kind names some.
+//! content types, truncated JSON and multipart, a wrong method, a cross-site origin) — anonymously and
+//! as several demo roles, with path parameters filled from real demo records where a list of the kind
+//! names some. Besides the document's operations: Open311 and the HTML pages' form posts, from the
+//! server's route list, their form fields read off the pages ([`form_operations`]).
 //!
 //! A failure is a 5xx, an answer on `/api/` whose body is not the JSON it must be (`{code, message}`
-//! for an error), no answer (the connection failed or 30 s passed) or the server gone. Request `n`
+//! for an error), no answer (the connection failed or 30 s passed), the server gone, or more text
+//! with control characters in the database after the run than before. Request `n`
 //! is made from the seed and `n` alone, so a run is the same whatever the concurrency. Memory stays
 //! bounded: counters, and the first few failures kept in full.
 
@@ -24,7 +27,7 @@ use serde_json::{Map, Value, json};
 
 use mashangban_backend::{BackendOptions, DatabaseUrl};
 use mashangban_domain::org::Role;
-use mashangban_store::{NewUser, OrgStore};
+use mashangban_store::{NewApiToken, NewUser, OrgStore};
 
 use crate::server::Server;
 use crate::{BenchResult, Ctx};
@@ -82,10 +85,12 @@ pub enum Mutation {
     TruncatedJson,
     TruncatedMultipart,
     WrongMethod,
+    /// A cross-site `Origin` and `Sec-Fetch-Site` (a forged form post, CSRF).
+    CrossSite,
 }
 
 /// Each mutation with its weight (valid-looking requests the most).
-const MUTATIONS: [(Mutation, u32); 16] = [
+const MUTATIONS: [(Mutation, u32); 17] = [
     (Mutation::Valid, 20),
     (Mutation::WrongType, 6),
     (Mutation::MissingField, 6),
@@ -102,6 +107,7 @@ const MUTATIONS: [(Mutation, u32); 16] = [
     (Mutation::TruncatedJson, 5),
     (Mutation::TruncatedMultipart, 3),
     (Mutation::WrongMethod, 3),
+    (Mutation::CrossSite, 3),
 ];
 
 /// One operation of the OpenAPI document.
@@ -121,6 +127,8 @@ enum BodyKind {
     None,
     Json(Value),
     Multipart,
+    /// `application/x-www-form-urlencoded` with these fields (an HTML form's, or Open311's).
+    Form(Vec<String>),
 }
 
 /// A failed check, with what was sent.
@@ -142,9 +150,15 @@ pub struct FuzzReport {
     pub seconds: f64,
     pub per_second: f64,
     pub operations: usize,
+    /// Operations by where they are: `api`, `open311`, `page`.
+    pub operations_by_surface: BTreeMap<String, usize>,
     pub callers: Vec<String>,
     /// Answers by status class: 1xx … 5xx.
     pub by_class: [u64; 5],
+    /// Answers by surface (`api`, `open311`, `page`) and status class.
+    pub by_surface: BTreeMap<String, [u64; 5]>,
+    /// Post forms read off the pages (their fields fill the form posts).
+    pub forms_found: usize,
     pub by_mutation: BTreeMap<Mutation, u64>,
     /// Sessions found ended (a caller signed in again).
     pub sign_ins_again: u64,
@@ -155,6 +169,10 @@ pub struct FuzzReport {
     /// Server RSS at the end and its peak (VmHWM), bytes.
     pub rss_end: u64,
     pub rss_peak: u64,
+    /// The server's RSS sampled over the run.
+    pub memory: Memory,
+    /// Text values holding a control character after the run less before it (refused input stored).
+    pub stored_control_characters: u64,
 }
 
 impl FuzzReport {
@@ -180,6 +198,21 @@ impl FuzzReport {
             self.per_second,
             crate::report::mib(self.rss_peak),
         );
+        let surfaces: Vec<String> = self.operations_by_surface.iter().map(|(s, n)| format!("{s} {n}")).collect();
+        md.push_str(&format!(
+            "Operations by surface: {}; post forms read off the pages: {}.\n",
+            surfaces.join(", "),
+            self.forms_found
+        ));
+        for (surface, c) in &self.by_surface {
+            md.push_str(&format!(
+                "- {surface}: 2xx {}, 3xx {}, 4xx {}, 5xx {}\n",
+                crate::report::thousands(c[1]),
+                crate::report::thousands(c[2]),
+                crate::report::thousands(c[3]),
+                crate::report::thousands(c[4])
+            ));
+        }
         let kinds: Vec<String> = self.by_mutation.iter().map(|(m, n)| format!("{m:?} {n}")).collect();
         md.push_str(&format!(
             "Requests by kind: {}. Sent again on a new connection after a kept-alive one broke off: {}; \
@@ -187,6 +220,21 @@ impl FuzzReport {
             kinds.join(", "),
             self.resent,
             self.sign_ins_again
+        ));
+        let m = &self.memory;
+        md.push_str(&format!(
+            "Server RSS: {} at the start, {} after warm-up ({} requests), {} at the end ({} requests), at most {} \
+             after warm-up; growth after warm-up {:+.1} MiB per 100,000 requests (least squares over {} samples). \
+             Control characters stored: {}.\n",
+            crate::report::mib(m.start),
+            crate::report::mib(m.warm.1),
+            crate::report::thousands(m.warm.0),
+            crate::report::mib(m.end.1),
+            crate::report::thousands(m.end.0),
+            crate::report::mib(m.max_after_warm_up),
+            m.growth_per_100k as f64 / (1024.0 * 1024.0),
+            m.samples.iter().filter(|(n, _)| *n >= m.warm.0).count(),
+            self.stored_control_characters,
         ));
         for f in &self.failures {
             md.push_str(&format!(
@@ -213,20 +261,34 @@ pub fn run(opts: &FuzzOptions) -> BenchResult<FuzzReport> {
         (format!("sqlite://{}", db.display()), "SQLite", None)
     };
     eprintln!("mashangban-bench fuzz: loading the demo into a fresh {backend} database");
-    rt.block_on(load_demo(&url, opts.demo_requests))?;
+    let api_key = rt.block_on(load_demo(&url, opts.demo_requests))?;
+    let stored_before = stored_control_characters(&url)?;
     let server = Server::start(&opts.server_exe, &url, 4, None)?;
-    let result = rt.block_on(fuzz(opts, &server, backend));
+    let result = rt.block_on(fuzz(opts, &server, backend, api_key));
     let (rss_end, rss_peak) = server.memory();
     server.stop();
+    let stored_after = stored_control_characters(&url);
     // The database goes after the server's connections.
     drop(temp);
     let mut report = result?;
     (report.rss_end, report.rss_peak) = (rss_end, rss_peak);
+    report.stored_control_characters = stored_after?.saturating_sub(stored_before);
+    if report.stored_control_characters > 0 {
+        report.failure_count += 1;
+        report.failures.push(Failure {
+            operation: "the database after the run".into(),
+            caller: String::new(),
+            mutation: Mutation::ControlCharacters,
+            request: String::new(),
+            problem: format!("{} more text values hold a control character", report.stored_control_characters),
+        });
+    }
     Ok(report)
 }
 
-/// The demo city as `mashangban demo` loads it (its password [`PASSWORD`]), and the account acted on by name.
-async fn load_demo(url: &str, requests: usize) -> BenchResult<()> {
+/// The demo city as `mashangban demo` loads it (its password [`PASSWORD`]), the account acted on by name,
+/// and a dispatcher's API token for Open311 intake (returned).
+async fn load_demo(url: &str, requests: usize) -> BenchResult<String> {
     let options = BackendOptions { connections: 2, personal_data: Some(crate::bench_keys()), ..Default::default() };
     let store = mashangban_backend::open(&DatabaseUrl::parse(url)?, options).await.ctx("open the store")?;
     let data = mashangban_demo::DemoData::bundled().ctx("demo data")?;
@@ -243,7 +305,72 @@ async fn load_demo(url: &str, requests: usize) -> BenchResult<()> {
         password_hash: hash,
     };
     store.create_user(target).await.ctx("the target account")?;
-    Ok(())
+    let hotline = store.list_units().await.ctx("units")?.into_iter().find(|u| u.code == "zwfw-12345").map(|u| u.id);
+    let secret = mashangban_web::auth::new_api_token();
+    let token = NewApiToken {
+        name: "模糊测试令牌".into(),
+        token_hash: mashangban_web::auth::hash_secret(&secret),
+        role: Role::Dispatcher,
+        unit_id: hotline,
+        created_at: mashangban_domain::time::now(),
+    };
+    store.create_api_token(token).await.ctx("the Open311 token")?;
+    Ok(secret)
+}
+
+/// The characters no text input may hold (issue 18): C0 controls but tab, line feed and carriage return,
+/// and DEL. NUL is looked for apart (PostgreSQL text cannot hold it).
+fn control_class() -> String {
+    format!("[{}-{}{}{}{}-{}{}]", '\u{1}', '\u{8}', '\u{b}', '\u{c}', '\u{e}', '\u{1f}', '\u{7f}')
+}
+
+/// Text values in the whole database holding a control character: what the run stored of the fuzzer's
+/// control characters is the count after it less the count before.
+fn stored_control_characters(url: &str) -> BenchResult<u64> {
+    let mut total = 0u64;
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let db = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .ctx("open the database")?;
+        let tables: Vec<String> = db
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .ctx("tables")?;
+        let glob = format!("*{}*", control_class());
+        for table in tables {
+            let columns: Vec<(String, String)> = db
+                .prepare(&format!("SELECT name, type FROM pragma_table_info('{table}')"))
+                .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+                .ctx("columns")?;
+            for (column, kind) in columns {
+                if !(kind.is_empty() || kind.to_ascii_uppercase().contains("TEXT")) {
+                    continue;
+                }
+                let sql = format!(
+                    "SELECT count(*) FROM \"{table}\" WHERE typeof(\"{column}\") = 'text' \
+                     AND (\"{column}\" GLOB ?1 OR instr(CAST(\"{column}\" AS BLOB), x'00') > 0)"
+                );
+                let n: i64 = db.query_row(&sql, [&glob], |r| r.get(0)).ctx("count control characters")?;
+                total += n as u64;
+            }
+        }
+    } else {
+        let mut db = postgres::Client::connect(url, postgres::NoTls).ctx("connect")?;
+        let columns = db
+            .query(
+                "SELECT table_name::text, column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND data_type IN ('text', 'character varying')",
+                &[],
+            )
+            .ctx("columns")?;
+        let class = control_class();
+        for row in columns {
+            let (table, column): (String, String) = (row.get(0), row.get(1));
+            let sql = format!("SELECT count(*) FROM \"{table}\" WHERE \"{column}\" ~ $1");
+            let n: i64 = db.query_one(&sql, &[&class]).ctx("count control characters")?.get(0);
+            total += n as u64;
+        }
+    }
+    Ok(total)
 }
 
 /// The operations of an OpenAPI document, in its order.
@@ -284,6 +411,65 @@ pub fn operations(document: &Value) -> Vec<Operation> {
     out
 }
 
+/// The fields of an Open311 `POST requests` (GeoReport v2), besides `attribute[...]`.
+const OPEN311_FIELDS: [&str; 13] = [
+    "api_key",
+    "jurisdiction_id",
+    "service_code",
+    "lat",
+    "long",
+    "address_string",
+    "address_id",
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "description",
+    "media_url",
+];
+
+/// The query parameters of Open311's `GET`s.
+const OPEN311_QUERY: [&str; 8] =
+    ["jurisdiction_id", "service_request_id", "service_code", "start_date", "end_date", "status", "page", "page_size"];
+
+/// What the OpenAPI document leaves out, from the server's own route list: Open311 (GeoReport v2, its
+/// `GET`s and the form-encoded `POST requests`) and every form post of the HTML pages (their fields read
+/// off the pages by [`discover`]).
+pub fn form_operations() -> Vec<Operation> {
+    use mashangban_web::routes::{Body, Surface};
+    let settings = mashangban_web::WebConfig::default();
+    let mut out = Vec::new();
+    for route in mashangban_web::routes::all::<mashangban_backend::Backend>(&settings) {
+        let Some(method) = route.method().and_then(|m| reqwest::Method::from_bytes(m.as_str().as_bytes()).ok()) else {
+            continue;
+        };
+        let post = method == reqwest::Method::POST;
+        let (body, query) = match (route.surface(), route.doc.body) {
+            (Surface::Open311, _) if post => {
+                (BodyKind::Form(OPEN311_FIELDS.iter().map(|f| (*f).to_owned()).collect()), Vec::new())
+            }
+            (Surface::Open311, _) => (BodyKind::None, OPEN311_QUERY.iter().map(|q| (*q).to_owned()).collect()),
+            (Surface::Page, Body::Multipart) if post => (BodyKind::Multipart, Vec::new()),
+            (Surface::Page, _) if post => (BodyKind::Form(Vec::new()), Vec::new()),
+            _ => continue,
+        };
+        out.push(Operation { method, path: route.path.to_owned(), query, body, json_answer: false });
+    }
+    out
+}
+
+/// The pages whose forms are read before the run: every `GET` of an HTML page.
+fn page_paths() -> Vec<String> {
+    let settings = mashangban_web::WebConfig::default();
+    mashangban_web::routes::all::<mashangban_backend::Backend>(&settings)
+        .into_iter()
+        .filter(|r| {
+            r.surface() == mashangban_web::routes::Surface::Page && r.method().is_some_and(|m| m.as_str() == "GET")
+        })
+        .map(|r| r.path.to_owned())
+        .collect()
+}
+
 /// The schema with its `$ref`s to the components replaced by what they name (to a depth).
 fn resolve_all(schema: &Value, components: &Value, depth: usize) -> Value {
     if depth > 12 {
@@ -306,6 +492,10 @@ fn resolve_all(schema: &Value, components: &Value, depth: usize) -> Value {
 #[derive(Debug, Default)]
 struct Pools {
     by_segment: HashMap<String, HashMap<&'static str, Vec<String>>>,
+    /// The fields of the pages' post forms, by the form's action path.
+    forms: BTreeMap<String, Vec<String>>,
+    /// An Open311 `api_key` that may take in requests (a dispatcher's API token).
+    api_key: String,
 }
 
 /// The fields whose values fill placeholders.
@@ -336,6 +526,44 @@ impl Pools {
             Value::Array(items) => items.iter().take(50).for_each(|v| self.harvest(segment, v, depth + 1)),
             _ => {}
         }
+    }
+
+    /// Reads the post forms of a page at `page` (their action, else the page itself, and field names).
+    fn harvest_forms(&mut self, page: &str, html: &str) {
+        let mut rest = html;
+        while let Some(start) = rest.find("<form") {
+            rest = &rest[start..];
+            let end = rest.find("</form>").unwrap_or(rest.len());
+            let form = &rest[..end];
+            let tag = &form[..form.find('>').unwrap_or(form.len())];
+            if tag.to_ascii_lowercase().contains("method=\"post\"") {
+                let action = tag
+                    .split("action=\"")
+                    .nth(1)
+                    .and_then(|a| a.split('"').next())
+                    .filter(|a| a.starts_with('/'))
+                    .unwrap_or(page);
+                let action = action.split('?').next().unwrap_or(action).to_owned();
+                let mut fields: Vec<String> = Vec::new();
+                for piece in form.split(" name=\"").skip(1) {
+                    let name = piece.split('"').next().unwrap_or("").replace("&#x5b;", "[").replace("&#x5d;", "]");
+                    if !name.is_empty() && name.len() < 60 && !fields.contains(&name) {
+                        fields.push(name);
+                    }
+                }
+                self.forms.entry(action).or_insert(fields);
+            }
+            rest = &rest[end.max(5)..];
+        }
+    }
+
+    /// The fields of the form posted to the route `pattern` (placeholders match any segment).
+    fn form_fields(&self, pattern: &str) -> Vec<String> {
+        let fits = |action: &str| {
+            let (p, a): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), action.split('/').collect());
+            p.len() == a.len() && p.iter().zip(&a).all(|(p, a)| p == a || (p.starts_with('{') && !a.is_empty()))
+        };
+        self.forms.iter().find(|(action, _)| fits(action)).map(|(_, f)| f.clone()).unwrap_or_default()
     }
 
     /// Candidates for `placeholder` after the literal segment `previous`.
@@ -635,6 +863,124 @@ fn multipart_body(mutation: Mutation, rng: &mut StdRng) -> (String, Vec<u8>) {
     (content_type, body)
 }
 
+/// A plausible value of the form field `name`.
+fn form_value(name: &str, pools: &Pools, rng: &mut StdRng) -> String {
+    let n = name.to_ascii_lowercase();
+    let pick = |list: &[&str], rng: &mut StdRng| list[rng.gen_range(0..list.len())].to_owned();
+    if n == "api_key" {
+        return pools.api_key.clone();
+    }
+    if n == "jurisdiction_id" {
+        return pick(&["zhongshan", ""], rng);
+    }
+    if n == "service_code" || n.contains("category") {
+        let codes = pools.candidates("categories", "code");
+        return codes.choose(rng).cloned().unwrap_or_else(|| "biz.change".to_owned());
+    }
+    match () {
+        _ if n == "lat" => "22.5176".to_owned(),
+        _ if n == "long" || n == "lng" => "113.3926".to_owned(),
+        _ if n.contains("date") || n.ends_with("_on") || n == "day" => "2026-03-15".to_owned(),
+        _ if n.contains("time") || n.ends_with("_at") => "2026-03-15T09:30".to_owned(),
+        _ if n.contains("phone") || n.contains("mobile") => "13800138000".to_owned(),
+        _ if n.contains("email") => "a@example.com".to_owned(),
+        _ if n.contains("year") => "2026".to_owned(),
+        _ if n.contains("period") || n.contains("month") => "2026-01".to_owned(),
+        _ if ["amount", "count", "hours", "score", "value", "number", "limit", "days", "rating"]
+            .iter()
+            .any(|k| n.contains(k)) =>
+        {
+            rng.gen_range(1..100).to_string()
+        }
+        _ if n.contains("unit") || n.contains("town") || n == "address_id" => pick(&["scjgj", "guzhen"], rng),
+        _ if n.contains("role") => pick(&["handler", "dispatcher", "resident"], rng),
+        _ if n == "url" || n.ends_with("_url") => "https://example.com/a.jpg".to_owned(),
+        _ => STRINGS[rng.gen_range(0..STRINGS.len())].to_owned(),
+    }
+}
+
+/// An `application/x-www-form-urlencoded` body of `fields` under `mutation`, and its content type.
+fn form_body(fields: &[String], mutation: Mutation, pools: &Pools, rng: &mut StdRng) -> (String, Vec<u8>) {
+    let mut pairs: Vec<(String, String)> = fields.iter().map(|f| (f.clone(), form_value(f, pools, rng))).collect();
+    if pairs.is_empty() {
+        pairs.push(("note".into(), STRINGS[rng.gen_range(0..STRINGS.len())].to_owned()));
+    }
+    let at = rng.gen_range(0..pairs.len());
+    match mutation {
+        Mutation::WrongType => {
+            pairs[at].1 = ["[object Object]", "１２", "true", "-1", "NaN", "{}"][rng.gen_range(0..6)].to_owned()
+        }
+        Mutation::MissingField => {
+            pairs.remove(at);
+        }
+        Mutation::ExtraField => pairs.push(("fuzz_extra_field".into(), "多余".into())),
+        Mutation::HugeString => {
+            pairs[at].1 = ["字", "a", "１", "😀"][rng.gen_range(0..4)].repeat(rng.gen_range(10_000..120_000))
+        }
+        Mutation::EmptyStrings => {
+            for pair in &mut pairs {
+                pair.1 = if rng.gen_bool(0.5) { String::new() } else { "   ".to_owned() };
+            }
+        }
+        Mutation::ControlCharacters => {
+            const CONTROLS: [&str; 6] = ["\u{0}", "\u{1b}[31m", "\u{7f}", "\u{8}", "\u{202e}", "\u{feff}"];
+            pairs[at].1 = format!("{}{}尾", pairs[at].1, CONTROLS[rng.gen_range(0..CONTROLS.len())]);
+        }
+        Mutation::FullWidthDigits => {
+            for pair in &mut pairs {
+                pair.1 = pair
+                    .1
+                    .chars()
+                    .map(|c| if c.is_ascii_digit() { char::from_u32(c as u32 + 0xFEE0).unwrap_or(c) } else { c })
+                    .collect();
+            }
+        }
+        Mutation::HugeNumber => pairs[at].1 = HUGE_NUMBERS[rng.gen_range(0..HUGE_NUMBERS.len())].to_owned(),
+        Mutation::DuplicateQuery => {
+            let again = (pairs[at].0.clone(), "重复".to_owned());
+            pairs.push(again);
+        }
+        _ => {}
+    }
+    let mut text = pairs.iter().map(|(k, v)| format!("{}={}", percent(k), percent(v))).collect::<Vec<_>>().join("&");
+    if mutation == Mutation::InvalidUtf8Query {
+        let name = fields.choose(rng).map_or("note", String::as_str);
+        text.push_str(&format!(
+            "&{}={}",
+            percent(name),
+            ["%FF%FE", "%C3%28", "a%E4%B8", "%ED%A0%80"][rng.gen_range(0..4)]
+        ));
+    }
+    let mut bytes = text.into_bytes();
+    if mutation == Mutation::TruncatedJson && !bytes.is_empty() {
+        bytes.truncate(rng.gen_range(0..bytes.len()));
+    }
+    let content_type = if mutation == Mutation::WrongContentType {
+        [
+            "application/json",
+            "text/plain",
+            "multipart/form-data; boundary=x",
+            "application/x-www-form-urlencoded; charset=gbk",
+        ][rng.gen_range(0..4)]
+    } else {
+        "application/x-www-form-urlencoded"
+    };
+    (content_type.to_owned(), bytes)
+}
+
+/// The `{file}` of an Open311 path: a resource or record with its format.
+fn open311_file(previous: &str, pools: &Pools, rng: &mut StdRng) -> String {
+    let stem = match previous {
+        "requests" => pools.candidates("requests", "no").choose(rng).cloned().unwrap_or_else(|| "12345".to_owned()),
+        "tokens" => rng.gen_range(1..100_000).to_string(),
+        "services" | "service" => {
+            pools.candidates("categories", "code").choose(rng).cloned().unwrap_or_else(|| "biz.change".to_owned())
+        }
+        _ => ["services", "requests", "discovery"][rng.gen_range(0..3)].to_owned(),
+    };
+    format!("{}.{}", percent(&stem), ["json", "xml"][rng.gen_range(0..2)])
+}
+
 /// One request, made from the seed and its number.
 #[derive(Debug)]
 struct Planned {
@@ -645,6 +991,8 @@ struct Planned {
     path_and_query: String,
     content_type: Option<String>,
     body: Vec<u8>,
+    /// Headers besides the session cookie and the content type.
+    headers: Vec<(&'static str, &'static str)>,
 }
 
 impl Planned {
@@ -692,6 +1040,8 @@ fn plan(n: u64, seed: u64, ops: &[Operation], callers: usize, pools: &Pools) -> 
                     path.push_str(BAD_SEGMENTS[rng.gen_range(0..BAD_SEGMENTS.len())]);
                 } else if name == "*path" {
                     path.push_str("css/app.css");
+                } else if name == "file" {
+                    path.push_str(&open311_file(previous, pools, &mut rng));
                 } else {
                     let found = if name == "username" { Vec::new() } else { pools.candidates(previous, name) };
                     match found.choose(&mut rng) {
@@ -743,6 +1093,11 @@ fn plan(n: u64, seed: u64, ops: &[Operation], callers: usize, pools: &Pools) -> 
             let (t, b) = multipart_body(mutation, &mut rng);
             (Some(t), b)
         }
+        (BodyKind::Form(fields), _) => {
+            let fields = if fields.is_empty() { pools.form_fields(&op.path) } else { fields.clone() };
+            let (t, b) = form_body(&fields, mutation, pools, &mut rng);
+            (Some(t), b)
+        }
         (BodyKind::Json(schema), _) => {
             let bytes = json_body(schema, mutation, &mut rng);
             let t = if mutation == Mutation::WrongContentType {
@@ -766,7 +1121,12 @@ fn plan(n: u64, seed: u64, ops: &[Operation], callers: usize, pools: &Pools) -> 
     } else {
         op.method.clone()
     };
-    Planned { op: op_index, caller, mutation, method, path_and_query, content_type, body }
+    let headers = if mutation == Mutation::CrossSite {
+        vec![("origin", "https://evil.example"), ("sec-fetch-site", "cross-site")]
+    } else {
+        Vec::new()
+    };
+    Planned { op: op_index, caller, mutation, method, path_and_query, content_type, body, headers }
 }
 
 /// Percent-encodes what a path segment or query value cannot hold as is.
@@ -822,12 +1182,16 @@ struct Run {
     next: AtomicU64,
     by_class: [AtomicU64; 5],
     by_mutation: Mutex<BTreeMap<Mutation, u64>>,
+    by_surface: Mutex<BTreeMap<String, [u64; 5]>>,
     sign_ins: AtomicU64,
     resent: AtomicU64,
     failure_count: AtomicU64,
     failures: Mutex<Vec<Failure>>,
     server_pid: String,
     dead: AtomicBool,
+    /// The server's RSS is read every this many requests.
+    sample_every: u64,
+    rss_samples: Mutex<Vec<(u64, u64)>>,
 }
 
 impl Run {
@@ -862,7 +1226,7 @@ impl Run {
     }
 }
 
-async fn fuzz(opts: &FuzzOptions, server: &Server, backend: &str) -> BenchResult<FuzzReport> {
+async fn fuzz(opts: &FuzzOptions, server: &Server, backend: &str, api_key: String) -> BenchResult<FuzzReport> {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(ANSWER_TIMEOUT)
@@ -878,10 +1242,11 @@ async fn fuzz(opts: &FuzzOptions, server: &Server, backend: &str) -> BenchResult
         .json()
         .await
         .ctx("the OpenAPI document")?;
-    let ops = operations(&document);
+    let mut ops = operations(&document);
     if ops.is_empty() {
         return Err("the OpenAPI document has no operations".into());
     }
+    ops.extend(form_operations());
     let mut names = vec!["anonymous".to_owned()];
     let mut cookies = vec![Mutex::new(None)];
     for name in CALLERS {
@@ -890,7 +1255,9 @@ async fn fuzz(opts: &FuzzOptions, server: &Server, backend: &str) -> BenchResult
         cookies.push(Mutex::new(Some(cookie)));
     }
     let admin = names.iter().position(|n| n == "admin").and_then(|i| cookies[i].lock().ok()?.clone());
-    let pools = discover(&client, &base, &ops, admin).await;
+    let mut pools = discover(&client, &base, &ops, admin).await;
+    pools.api_key = api_key;
+    let rss_start = rss_of(&server.pid());
     eprintln!(
         "mashangban-bench fuzz: {} operations × {} callers, {} requests, {} clients, seed {}",
         ops.len(),
@@ -910,12 +1277,15 @@ async fn fuzz(opts: &FuzzOptions, server: &Server, backend: &str) -> BenchResult
         next: AtomicU64::new(0),
         by_class: Default::default(),
         by_mutation: Mutex::new(BTreeMap::new()),
+        by_surface: Mutex::new(BTreeMap::new()),
         sign_ins: AtomicU64::new(0),
         resent: AtomicU64::new(0),
         failure_count: AtomicU64::new(0),
         failures: Mutex::new(Vec::new()),
         server_pid: server.pid(),
         dead: AtomicBool::new(false),
+        sample_every: (opts.requests / RSS_SAMPLES).max(1),
+        rss_samples: Mutex::new(Vec::new()),
     });
     // Connections of their own for requests sent again (none kept alive).
     let fresh = reqwest::Client::builder()
@@ -934,6 +1304,10 @@ async fn fuzz(opts: &FuzzOptions, server: &Server, backend: &str) -> BenchResult
     let seconds = started.elapsed().as_secs_f64();
     let sent = run.next.load(Ordering::Relaxed).min(run.total);
     let by_class = std::array::from_fn(|i| run.by_class[i].load(Ordering::Relaxed));
+    let mut samples = run.rss_samples.lock().map(|s| s.clone()).unwrap_or_default();
+    samples.push((sent, rss_of(&run.server_pid)));
+    samples.sort_unstable();
+    let memory = Memory::of(rss_start, samples);
     let answered: u64 = run.by_class.iter().map(|c| c.load(Ordering::Relaxed)).sum();
     Ok(FuzzReport {
         backend: backend.to_owned(),
@@ -942,6 +1316,12 @@ async fn fuzz(opts: &FuzzOptions, server: &Server, backend: &str) -> BenchResult
         seconds,
         per_second: answered as f64 / seconds.max(1e-9),
         operations: run.ops.len(),
+        operations_by_surface: run.ops.iter().fold(BTreeMap::new(), |mut by, op| {
+            *by.entry(surface(&op.path).to_owned()).or_default() += 1;
+            by
+        }),
+        by_surface: run.by_surface.lock().map(|m| m.clone()).unwrap_or_default(),
+        forms_found: run.pools.forms.len(),
         callers: run.names.clone(),
         by_class,
         by_mutation: run.by_mutation.lock().map(|m| m.clone()).unwrap_or_default(),
@@ -951,7 +1331,73 @@ async fn fuzz(opts: &FuzzOptions, server: &Server, backend: &str) -> BenchResult
         failures: run.failures.lock().map(|f| f.clone()).unwrap_or_default(),
         rss_end: 0,
         rss_peak: 0,
+        memory,
+        stored_control_characters: 0,
     })
+}
+
+/// Where a path is: `api`, `open311` or `page`.
+fn surface(path: &str) -> &'static str {
+    if path.starts_with("/api/") {
+        "api"
+    } else if path.starts_with("/open311/") {
+        "open311"
+    } else {
+        "page"
+    }
+}
+
+/// The server's resident memory (VmRSS), bytes; 0 if it cannot be read.
+fn rss_of(pid: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Samples of the server's RSS over a run (about this many, at even request counts).
+const RSS_SAMPLES: u64 = 50;
+/// The share of a run counted as warm-up (caches filled, allocator arenas grown), percent.
+const WARM_UP_PERCENT: u64 = 20;
+
+/// The server's resident memory over the run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Memory {
+    /// Before the first fuzzed request (after sign-ins and discovery), bytes.
+    pub start: u64,
+    /// At the end of warm-up ([`WARM_UP_PERCENT`] of the requests): (requests sent, bytes).
+    pub warm: (u64, u64),
+    /// At the end: (requests sent, bytes).
+    pub end: (u64, u64),
+    /// The most after warm-up, bytes.
+    pub max_after_warm_up: u64,
+    /// Growth after warm-up per 100,000 requests, bytes (least squares over the samples; negative: shrank).
+    pub growth_per_100k: i64,
+    /// (requests sent, VmRSS bytes).
+    pub samples: Vec<(u64, u64)>,
+}
+
+impl Memory {
+    fn of(start: u64, samples: Vec<(u64, u64)>) -> Self {
+        let last = samples.last().copied().unwrap_or_default();
+        let warm_from = last.0 * WARM_UP_PERCENT / 100;
+        let after: Vec<(u64, u64)> = samples.iter().copied().filter(|(n, _)| *n >= warm_from).collect();
+        let warm = after.first().copied().unwrap_or(last);
+        let max_after_warm_up = after.iter().map(|(_, r)| *r).max().unwrap_or(0);
+        let (count, xs, ys) =
+            (after.len() as f64, after.iter().map(|(n, _)| *n as f64), after.iter().map(|(_, r)| *r as f64));
+        let (mean_x, mean_y) = (xs.clone().sum::<f64>() / count.max(1.0), ys.clone().sum::<f64>() / count.max(1.0));
+        let (mut covariance, mut variance) = (0.0, 0.0);
+        for (x, y) in xs.zip(ys) {
+            covariance += (x - mean_x) * (y - mean_y);
+            variance += (x - mean_x) * (x - mean_x);
+        }
+        let slope = if variance > 0.0 { covariance / variance } else { 0.0 };
+        Self { start, warm, end: last, max_after_warm_up, growth_per_100k: (slope * 100_000.0) as i64, samples }
+    }
 }
 
 /// Reads every list it can (GET routes with no placeholders, then those the first round can fill) as
@@ -968,21 +1414,7 @@ async fn discover(client: &reqwest::Client, base: &str, ops: &[Operation], admin
             if (round == 0) != (placeholders == 0) {
                 continue;
             }
-            let mut path = String::new();
-            let mut previous = "";
-            for segment in op.path.split('/').skip(1) {
-                path.push('/');
-                match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                    Some(name) => match pools.candidates(previous, name).first() {
-                        Some(v) => path.push_str(&percent(v)),
-                        None => path.push_str(default_value(previous, name)),
-                    },
-                    None => {
-                        path.push_str(segment);
-                        previous = segment;
-                    }
-                }
-            }
+            let path = filled(&op.path, &pools);
             let last = op.path.split('/').rfind(|s| !s.starts_with('{')).unwrap_or("").to_owned();
             let mut request = client.get(format!("{base}{path}"));
             if let Some(cookie) = &admin {
@@ -996,7 +1428,43 @@ async fn discover(client: &reqwest::Client, base: &str, ops: &[Operation], admin
             }
         }
     }
+    // The pages' post forms, as the administrator and as anyone (the public pages' forms).
+    for page in page_paths() {
+        let path = filled(&page, &pools);
+        for cookie in [admin.as_deref(), None] {
+            let mut request = client.get(format!("{base}{path}"));
+            if let Some(cookie) = cookie {
+                request = request.header("cookie", cookie);
+            }
+            let Ok(answer) = request.send().await else { continue };
+            if answer.status().is_success()
+                && let Ok(html) = answer.text().await
+            {
+                pools.harvest_forms(&path, &html);
+            }
+        }
+    }
     pools
+}
+
+/// `pattern` with its placeholders filled from the first candidate, else a plausible value.
+fn filled(pattern: &str, pools: &Pools) -> String {
+    let mut path = String::new();
+    let mut previous = "";
+    for segment in pattern.split('/').skip(1) {
+        path.push('/');
+        match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(name) => match pools.candidates(previous, name).first() {
+                Some(v) => path.push_str(&percent(v)),
+                None => path.push_str(default_value(previous, name)),
+            },
+            None => {
+                path.push_str(segment);
+                previous = segment;
+            }
+        }
+    }
+    path
 }
 
 /// Whether the server process is there and not a zombie.
@@ -1014,6 +1482,11 @@ async fn sender(run: &Run, client: &reqwest::Client, fresh: &reqwest::Client) {
         }
         if n > 0 && n.is_multiple_of((run.total / 10).max(1)) {
             eprintln!("  {} sent, {} failures", crate::report::thousands(n), run.failure_count.load(Ordering::Relaxed));
+        }
+        if n.is_multiple_of(run.sample_every)
+            && let Ok(mut samples) = run.rss_samples.lock()
+        {
+            samples.push((n, rss_of(&run.server_pid)));
         }
         let planned = plan(n, run.seed, &run.ops, callers, &run.pools);
         if let Ok(mut m) = run.by_mutation.lock() {
@@ -1039,10 +1512,16 @@ async fn sender(run: &Run, client: &reqwest::Client, fresh: &reqwest::Client) {
                 continue;
             }
         };
-        if let Some(class) = run.by_class.get(usize::from(status / 100).wrapping_sub(1)) {
-            class.fetch_add(1, Ordering::Relaxed);
+        let class = usize::from(status / 100).wrapping_sub(1);
+        if let Some(count) = run.by_class.get(class) {
+            count.fetch_add(1, Ordering::Relaxed);
         }
         let op = &run.ops[planned.op];
+        if let Ok(mut by) = run.by_surface.lock()
+            && let Some(count) = by.entry(surface(&op.path).to_owned()).or_default().get_mut(class)
+        {
+            *count += 1;
+        }
         let path = planned.path_and_query.split('?').next().unwrap_or("");
         if let Some(problem) = judge(path, status, &content_type, &body, op.json_answer) {
             run.fail(&planned, problem);
@@ -1072,6 +1551,9 @@ async fn send(run: &Run, client: &reqwest::Client, planned: &Planned) -> Result<
     if let Some(t) = &planned.content_type {
         request = request.header("content-type", t.as_str()).body(planned.body.clone());
     }
+    for (name, value) in &planned.headers {
+        request = request.header(*name, *value);
+    }
     let answer = request.send().await.map_err(|e| format!("no answer: {e:?}"))?;
     let status = answer.status().as_u16();
     let content_type =
@@ -1100,6 +1582,47 @@ mod tests {
         assert!(judge("/api/v1/x", 200, "text/csv", b"a,b", true).is_some(), "JSON declared");
         assert_eq!(judge("/api/v1/x/export", 200, "text/csv", b"a,b", false), None);
         assert_eq!(judge("/requests", 400, "text/html", b"<p>", false), None, "pages answer HTML");
+    }
+
+    #[test]
+    fn stored_control_characters_are_counted_in_every_text_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let db = rusqlite::Connection::open(&path).unwrap();
+        db.execute_batch("CREATE TABLE a (x TEXT, y INTEGER); CREATE TABLE b (z TEXT);").unwrap();
+        let url = format!("sqlite://{}", path.display());
+        db.execute("INSERT INTO a VALUES ('路灯\t不亮\r\n', 1), ('x', 2)", []).unwrap();
+        assert_eq!(stored_control_characters(&url).unwrap(), 0, "tab and line ends are text");
+        db.execute("INSERT INTO a VALUES (?1, 3)", ["测试\u{1b}[31m尾"]).unwrap();
+        db.execute("INSERT INTO b VALUES (?1)", ["a\u{0}b"]).unwrap();
+        db.execute("INSERT INTO b VALUES (?1)", ["\u{7f}"]).unwrap();
+        assert_eq!(stored_control_characters(&url).unwrap(), 3);
+    }
+
+    #[test]
+    fn memory_growth_is_the_slope_after_warm_up() {
+        let mib = 1024 * 1024;
+        // Warm-up from 300 to 400 MiB, then 1 MiB more per 10,000 requests.
+        let samples: Vec<(u64, u64)> =
+            (0..=50).map(|i| (i * 10_000, if i < 10 { 300 + i * 10 } else { 400 + (i - 10) } * mib)).collect();
+        let m = Memory::of(250 * mib, samples);
+        assert_eq!(m.warm, (100_000, 400 * mib));
+        assert_eq!(m.end, (500_000, 440 * mib));
+        assert_eq!(m.max_after_warm_up, 440 * mib);
+        assert!((m.growth_per_100k - 10 * mib as i64).abs() < 1024, "{}", m.growth_per_100k);
+    }
+
+    #[test]
+    fn form_fields_are_read_off_the_pages_post_forms() {
+        let mut pools = Pools::default();
+        let html = r#"<form method="get" action="/work"><input name="q"></form>
+            <form method="post" action="/approvals/7/transaction?x=1"><input name="kind"><textarea name="note"></textarea>
+            <select name="unit"></select><input name="note"></form>
+            <form class="x" method="post"><input type="hidden" name="deed"></form>"#;
+        pools.harvest_forms("/visits", html);
+        assert_eq!(pools.form_fields("/approvals/{id}/transaction"), ["kind", "note", "unit"]);
+        assert_eq!(pools.form_fields("/visits"), ["deed"]);
+        assert!(pools.form_fields("/work").is_empty(), "a GET form is not posted");
     }
 
     #[test]

@@ -210,8 +210,9 @@ fn the_device_benchmark_runs_at_a_small_scale() {
     assert_eq!(report.targets().len(), 4, "{md}");
 }
 
-/// The fuzzer over every OpenAPI operation, small (SQLite): no 5xx, no non-JSON answer on `/api/`, the
-/// server alive; every operation reached and every kind of mutation sent.
+/// The fuzzer over every OpenAPI operation, Open311 and the pages' form posts, small (SQLite): no 5xx, no
+/// non-JSON answer on `/api/`, nothing with a control character stored, the server alive; every operation
+/// reached, every kind of mutation sent and the server's memory sampled.
 #[test]
 fn the_fuzzer_finds_no_server_error_or_non_json_answer_in_a_few_thousand_requests() {
     use mashangban_bench::fuzz::{self, FuzzOptions};
@@ -233,7 +234,11 @@ fn the_fuzzer_finds_no_server_error_or_non_json_answer_in_a_few_thousand_request
     assert!(report.operations >= 250 && report.operations <= 3_000, "{md}");
     assert_eq!(report.server_errors(), 0, "{md}");
     assert!(report.by_class[1] > 100 && report.by_class[3] > 1_000, "successes and refusals: {md}");
-    assert_eq!(report.by_mutation.len(), 16, "every kind of mutation: {md}");
+    assert_eq!(report.by_mutation.len(), 17, "every kind of mutation: {md}");
+    let surfaces = &report.operations_by_surface;
+    assert!(surfaces["open311"] >= 5 && surfaces["page"] >= 80 && surfaces["api"] >= 250, "{md}");
+    assert_eq!(report.stored_control_characters, 0, "{md}");
+    assert!(report.memory.samples.len() >= 10 && report.memory.start > 0, "{md}");
     assert_eq!(report.callers.len(), fuzz::CALLERS.len() + 1, "{md}");
     assert!(report.rss_peak > 0, "{md}");
 }

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod connection;
 pub mod download;
 pub mod error;
 pub mod extract;
@@ -59,6 +60,7 @@ pub fn router<S: Store>(app: App<S>) -> Router {
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn(ops::count))
         .layer(axum::Extension(std::sync::Arc::new(ops::HttpMetrics::default())))
+        .layer(axum::middleware::from_fn(connection::keep_alive_or_close))
         .with_state(app)
 }
 

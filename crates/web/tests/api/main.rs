@@ -965,6 +965,7 @@ mod calendar;
 mod command;
 mod command_reports;
 mod compensation;
+mod connections;
 mod creeks;
 mod dashboard;
 mod deadlines;
