@@ -45,7 +45,7 @@ pub fn one_page(title: &str, lines: &[String]) -> Vec<u8> {
     let xref = pdf.len();
     let mut tail = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
     for offset in offsets {
-        let _ = write!(tail, "{offset:010} 00000 n \n");
+        let _ = writeln!(tail, "{offset:010} 00000 n ");
     }
     let _ = write!(tail, "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1);
     pdf.extend_from_slice(tail.as_bytes());
@@ -63,6 +63,7 @@ fn ucs2(s: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
