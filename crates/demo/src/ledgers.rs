@@ -282,22 +282,7 @@ async fn upload<S: Store>(
     let fill: LedgerFill = Box::new(move |item: &LedgerItem, doc: &DocumentRecord| {
         let mut values = item.values.clone();
         values.insert(field, FieldValue::File(doc.id.to_string()));
-        Ok(LedgerWrite {
-            id: Some(item.id),
-            expected_version: item.version,
-            type_code: item.type_code.clone(),
-            type_version,
-            key: item.key.clone(),
-            name: item.name.clone(),
-            stage: item.stage.clone(),
-            changes: diff(&ty, &item.values, &values),
-            values,
-            town_id: item.town_id,
-            unit_id: item.unit_id,
-            action: LedgerAction::DocumentAdded,
-            from_stage: None,
-            note: None,
-        })
+        Ok(LedgerWrite::document_added(&ty, type_version, item, values))
     });
     let owner = DocumentOwner { kind: OwnerKind::LedgerItem, id: item_id };
     let by = DocumentActor { user_id: None, name: author.name.clone() };

@@ -93,35 +93,6 @@ pub(crate) async fn seal_ledger_items(c: &dyn Conn, items: &[i64], written: &[i6
     Ok(())
 }
 
-/// Seals the next batch of ledger items with events older than the seals; how many items it
-/// took (0: none left, and the state says so).
-async fn seal_legacy_ledger_batch(c: &dyn Conn, now: Instant) -> StoreResult<i64> {
-    let items: Vec<i64> = c
-        .map(
-            "SELECT DISTINCT e.item_id FROM ledger_item_events e
-             WHERE e.id <= (SELECT ledger_legacy_upto FROM audit_state)
-               AND NOT EXISTS (SELECT 1 FROM ledger_event_seals s WHERE s.event_id = e.id)
-             ORDER BY e.item_id LIMIT $1",
-            &args![LEGACY_BATCH],
-            |mut row| row.take(0),
-        )
-        .await?;
-    if items.is_empty() {
-        c.execute(
-            "UPDATE audit_state SET ledger_legacy_sealed_at = $1 WHERE ledger_legacy_sealed_at IS NULL",
-            &args![now],
-        )
-        .await?;
-        return Ok(0);
-    }
-    let lock = c.dialect().lock_rows("i");
-    for &item in &items {
-        c.query(&format!("SELECT i.id FROM ledger_items i WHERE i.id = $1{lock}"), &args![item]).await?;
-    }
-    seal_ledger_items(c, &items, &[], true).await?;
-    Ok(items.len() as i64)
-}
-
 fn sealed_event(row: Row) -> StoreResult<SealedEvent> {
     let mut c = row.cols();
     let event = EventRecord {
@@ -191,29 +162,93 @@ pub(crate) async fn seal_request(c: &dyn Conn, request_id: i64, written: Option<
     Ok(())
 }
 
-/// Seals the next batch of requests with events older than the seals; how
-/// many requests it took (0: none left, and the state says so).
-async fn seal_legacy_batch(c: &dyn Conn, now: Instant) -> StoreResult<i64> {
-    let requests: Vec<i64> = c
-        .map(
-            "SELECT DISTINCT e.request_id FROM events e
-             WHERE e.id <= (SELECT legacy_upto FROM audit_state)
-               AND NOT EXISTS (SELECT 1 FROM event_seals s WHERE s.event_id = e.id)
-             ORDER BY e.request_id LIMIT $1",
-            &args![LEGACY_BATCH],
-            |mut row| row.take(0),
-        )
-        .await?;
-    if requests.is_empty() {
-        c.execute("UPDATE audit_state SET legacy_sealed_at = $1 WHERE legacy_sealed_at IS NULL", &args![now]).await?;
-        return Ok(0);
+/// A sealed history: its events, the column naming each event's chain (a request, a ledger item),
+/// its seals, the chains' own table, and where its after-the-fact sealing stands in `audit_state`.
+struct History {
+    kind: Chains,
+    events: &'static str,
+    chain: &'static str,
+    seals: &'static str,
+    owners: &'static str,
+    legacy_upto: &'static str,
+    legacy_sealed_at: &'static str,
+}
+
+/// What a history's chains belong to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Chains {
+    Requests,
+    LedgerItems,
+}
+
+const REQUESTS: History = History {
+    kind: Chains::Requests,
+    events: "events",
+    chain: "request_id",
+    seals: "event_seals",
+    owners: "requests",
+    legacy_upto: "legacy_upto",
+    legacy_sealed_at: "legacy_sealed_at",
+};
+
+const LEDGER_ITEMS: History = History {
+    kind: Chains::LedgerItems,
+    events: "ledger_item_events",
+    chain: "item_id",
+    seals: "ledger_event_seals",
+    owners: "ledger_items",
+    legacy_upto: "ledger_legacy_upto",
+    legacy_sealed_at: "ledger_legacy_sealed_at",
+};
+
+impl History {
+    /// Locks the row of chain `id` (PostgreSQL; SQLite has one writer), so the chain has one writer at a time.
+    async fn lock(&self, c: &dyn Conn, id: i64) -> StoreResult<()> {
+        let lock = c.dialect().lock_rows("o");
+        c.query(&format!("SELECT o.id FROM {} o WHERE o.id = $1{lock}", self.owners), &args![id]).await?;
+        Ok(())
     }
-    let lock = c.dialect().lock_rows("r");
-    for &request_id in &requests {
-        c.query(&format!("SELECT r.id FROM requests r WHERE r.id = $1{lock}"), &args![request_id]).await?;
-        seal_request(c, request_id, None).await?;
+
+    /// The next chains (at most [`LEGACY_BATCH`]) with events older than the seals still unsealed,
+    /// their rows locked; none when every one is sealed, and then the state says so.
+    async fn next_legacy(&self, c: &dyn Conn, now: Instant) -> StoreResult<Vec<i64>> {
+        let History { events, chain, seals, legacy_upto, legacy_sealed_at, .. } = self;
+        let sql = format!(
+            "SELECT DISTINCT e.{chain} FROM {events} e
+             WHERE e.id <= (SELECT {legacy_upto} FROM audit_state)
+               AND NOT EXISTS (SELECT 1 FROM {seals} s WHERE s.event_id = e.id)
+             ORDER BY e.{chain} LIMIT $1"
+        );
+        let chains: Vec<i64> = c.map(&sql, &args![LEGACY_BATCH], |mut row| row.take(0)).await?;
+        if chains.is_empty() {
+            let sql = format!("UPDATE audit_state SET {legacy_sealed_at} = $1 WHERE {legacy_sealed_at} IS NULL");
+            c.execute(&sql, &args![now]).await?;
+        }
+        for &id in &chains {
+            self.lock(c, id).await?;
+        }
+        Ok(chains)
     }
-    Ok(requests.len() as i64)
+}
+
+/// Locks a ledger item's row before an event is added to its chain.
+pub(crate) async fn lock_ledger_item(c: &dyn Conn, id: i64) -> StoreResult<()> {
+    LEDGER_ITEMS.lock(c, id).await
+}
+
+/// Seals the next batch of chains of `history` with events older than the seals; how many chains
+/// it took (0: none left, and the state says so).
+async fn seal_legacy_batch(c: &dyn Conn, history: &History, now: Instant) -> StoreResult<i64> {
+    let chains = history.next_legacy(c, now).await?;
+    match history.kind {
+        Chains::LedgerItems => seal_ledger_items(c, &chains, &[], true).await?,
+        Chains::Requests => {
+            for &request_id in &chains {
+                seal_request(c, request_id, None).await?;
+            }
+        }
+    }
+    Ok(chains.len() as i64)
 }
 
 /// The anchor over events up to `last_event_id`, from the stored seals.
@@ -274,19 +309,17 @@ impl<D: Database> AuditStore for SqlStore<D> {
             }))
             .await?;
         let mut sealed = 0;
-        while requests_done.is_none() {
-            let took = self.db.write(job(move |c| Box::pin(seal_legacy_batch(c, now)))).await?;
-            if took == 0 {
-                break;
+        for (history, done) in [(&REQUESTS, requests_done), (&LEDGER_ITEMS, ledger_done)] {
+            if done.is_some() {
+                continue;
             }
-            sealed += took as u64;
-        }
-        while ledger_done.is_none() {
-            let took = self.db.write(job(move |c| Box::pin(seal_legacy_ledger_batch(c, now)))).await?;
-            if took == 0 {
-                break;
+            loop {
+                let took = self.db.write(job(move |c| Box::pin(seal_legacy_batch(c, history, now)))).await?;
+                if took == 0 {
+                    break;
+                }
+                sealed += took as u64;
             }
-            sealed += took as u64;
         }
         Ok(sealed)
     }

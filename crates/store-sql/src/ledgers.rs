@@ -1023,8 +1023,7 @@ pub(crate) async fn record_event(
 ) -> StoreResult<()> {
     // The item's row is locked (it is new in this transaction, or every writer locks it), so its
     // chain of seals has one writer at a time.
-    let lock = c.dialect().lock_rows("i");
-    c.query(&format!("SELECT i.id FROM ledger_items i WHERE i.id = $1{lock}"), &args![item.id]).await?;
+    crate::audit::lock_ledger_item(c, item.id).await?;
     let event_id: i64 = c.scalar(
         "INSERT INTO ledger_item_events (item_id, item_version, at, by_user_id, by_name, by_role, ledger_roles, action,
             from_stage, to_stage, changes, note)

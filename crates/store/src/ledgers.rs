@@ -190,6 +190,30 @@ pub struct LedgerWrite {
     pub note: Option<String>,
 }
 
+impl LedgerWrite {
+    /// The write of an item whose file field now names the document just uploaded: `values` are
+    /// the item's with that field set (and anything computed from it), under type version
+    /// `type_version`; the stage and placement stay.
+    pub fn document_added(ty: &LedgerType, type_version: i64, item: &LedgerItem, values: Values) -> Self {
+        Self {
+            id: Some(item.id),
+            expected_version: item.version,
+            type_code: item.type_code.clone(),
+            type_version,
+            key: item.key.clone(),
+            name: ledger_item_name(ty, &values),
+            stage: item.stage.clone(),
+            changes: mashangban_domain::ledger::diff(ty, &item.values, &values),
+            values,
+            town_id: item.town_id,
+            unit_id: item.unit_id,
+            action: LedgerAction::DocumentAdded,
+            from_stage: None,
+            note: None,
+        }
+    }
+}
+
 /// Which items a person may see of one ledger type (the app decides it per type).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LedgerScope {

@@ -15,10 +15,9 @@ use serde::Serialize;
 use serde_json::Value as Json;
 
 use mashangban_domain::document::{self, DocumentFile, MAX_PER_OWNER, OwnerKind};
-use mashangban_domain::ledger::{FieldKind, FieldValue, LedgerType, OrgLookup, Values, diff, file_not_found};
+use mashangban_domain::ledger::{FieldKind, FieldValue, LedgerType, OrgLookup, Values, file_not_found};
 use mashangban_store::{
-    DocumentOwner, DocumentRecord, LedgerAction, LedgerFill, LedgerItem, LedgerWrite, Store, ledger_item_name,
-    ledger_item_not_found,
+    DocumentOwner, DocumentRecord, LedgerFill, LedgerItem, LedgerWrite, Store, ledger_item_not_found,
 };
 
 use super::{EventView, ItemView, Ledgers, Loaded, author, field_problem};
@@ -203,22 +202,7 @@ impl<S: Store> Ledgers<'_, S> {
             let mut values = item.values.clone();
             values.insert(field_code, FieldValue::File(doc.id.to_string()));
             let values = ty.revalidate(&values, org.as_ref() as &dyn OrgLookup).map_err(|e| field_problem(&e))?;
-            Ok(LedgerWrite {
-                id: Some(item.id),
-                expected_version: item.version,
-                type_code: item.type_code.clone(),
-                type_version,
-                key: item.key.clone(),
-                name: ledger_item_name(&ty, &values),
-                stage: item.stage.clone(),
-                changes: diff(&ty, &item.values, &values),
-                values,
-                town_id: item.town_id,
-                unit_id: item.unit_id,
-                action: LedgerAction::DocumentAdded,
-                from_stage: None,
-                note: None,
-            })
+            Ok(LedgerWrite::document_added(&ty, type_version, item, values))
         });
         let at = self.app.now();
         let (added, _) = self
