@@ -62,8 +62,7 @@ pub struct DuplicateEvaluation {
     pub listed: u64,
     /// The share of those that were right: the request merged into, or another merged into it.
     pub precision: f64,
-    /// Requests received in the period that nobody merged (at most 2,000, newest first), checked
-    /// the same way.
+    /// Requests received in the period that nobody merged (the newest 500), checked the same way.
     pub unmerged: u64,
     /// Of those, how many had a likely duplicate listed: the false alarms at most, since some may
     /// be duplicates nobody merged.
@@ -269,9 +268,9 @@ impl<'a, S: Store> Duplicates<'a, S> {
         .map_err(|e| StoreError::Backend(e.to_string()))
     }
 
-    /// For every request merged into another and received from `from` on (at most 2,000, newest
-    /// first): whether the one it was merged into — open then — is listed among the likely duplicates
-    /// of the requests received in the window before it, under the thresholds and weights `t` (those in
+    /// For every request merged into another and received from `from` on (the newest [`EVALUATED`]):
+    /// whether the one it was merged into — open then — is listed among the likely duplicates of the
+    /// requests received in the window before it, under the thresholds and weights `t` (those in
     /// force, or others to try before saving them); and how many of those listed were right. Then the
     /// same for as many requests nobody merged: how many had something listed, and how much.
     pub async fn evaluate(&self, from: Instant, t: &Thresholds) -> StoreResult<DuplicateEvaluation> {
@@ -317,9 +316,9 @@ impl<'a, S: Store> Duplicates<'a, S> {
         })
     }
 
-    /// Requests in `states` received from `from` on, at most 2,000, newest first.
+    /// The newest [`EVALUATED`] requests in `states` received from `from` on.
     async fn received_from(&self, from: Instant, states: Vec<State>) -> StoreResult<Vec<Request>> {
-        let filter = ListFilter { states, received_from: Some(from), limit: 2_000, ..ListFilter::default() };
+        let filter = ListFilter { states, received_from: Some(from), limit: EVALUATED, ..ListFilter::default() };
         Ok(self.app.store().list(&filter, &mashangban_domain::org::Scope::All).await?.items)
     }
 
@@ -331,6 +330,10 @@ impl<'a, S: Store> Duplicates<'a, S> {
         Ok(listed.into_iter().map(|(r, _)| r).collect())
     }
 }
+
+/// Requests evaluated of each kind (merged, and nobody merged), newest first: one page of the
+/// store's list, which keeps an evaluation on the admin page within seconds.
+const EVALUATED: u32 = 500;
 
 /// The candidate window around a receipt.
 fn window(received_at: Instant, thresholds: &Thresholds) -> (Instant, Instant) {
