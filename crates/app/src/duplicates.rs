@@ -62,6 +62,16 @@ pub struct DuplicateEvaluation {
     pub listed: u64,
     /// The share of those that were right: the request merged into, or another merged into it.
     pub precision: f64,
+    /// Requests received in the period that nobody merged (the newest 500), checked the same way.
+    pub unmerged: u64,
+    /// Of those, how many had a likely duplicate listed: the false alarms at most, since some may
+    /// be duplicates nobody merged.
+    pub unmerged_flagged: u64,
+    /// Likely duplicates listed for them, all told.
+    pub unmerged_listed: u64,
+    /// The share of every listing, for merged and unmerged requests alike, that was right; a listing
+    /// for a request nobody merged is right only when the listed one was merged into it.
+    pub precision_overall: f64,
 }
 
 /// The likeness weights (加分), 0–0.5 each.
@@ -258,33 +268,34 @@ impl<'a, S: Store> Duplicates<'a, S> {
         .map_err(|e| StoreError::Backend(e.to_string()))
     }
 
-    /// For every request merged into another and received from `from` on (at most 2,000, newest
-    /// first): whether the one it was merged into — open then — is listed among the likely duplicates
-    /// of the requests received in the window before it, under the thresholds and weights `t` (those in
-    /// force, or others to try before saving them); and how many of those listed were right.
+    /// For every request merged into another and received from `from` on (the newest [`EVALUATED`]):
+    /// whether the one it was merged into — open then — is listed among the likely duplicates of the
+    /// requests received in the window before it, under the thresholds and weights `t` (those in
+    /// force, or others to try before saving them); and how many of those listed were right. Then the
+    /// same for as many requests nobody merged: how many had something listed, and how much.
     pub async fn evaluate(&self, from: Instant, t: &Thresholds) -> StoreResult<DuplicateEvaluation> {
-        let filter = ListFilter {
-            states: vec![State::Merged],
-            received_from: Some(from),
-            limit: 2_000,
-            ..ListFilter::default()
-        };
-        let merged = self.app.store().list(&filter, &mashangban_domain::org::Scope::All).await?.items;
+        let merged = self.received_from(from, vec![State::Merged]).await?;
         let (mut found, mut found_first, mut listed_all, mut right) = (0, 0, 0u64, 0u64);
         for request in &merged {
             let Some(parent) = request.merged_into else { continue };
-            let (from, _) = window(request.received_at, t);
-            let every: Vec<State> = State::ALL.to_vec();
-            let all = mashangban_domain::org::Scope::All;
-            let listed = self.likely(request, &every, (from, Some(request.received_at)), t, &all).await?;
+            let listed = self.listed_before(request, t).await?;
             listed_all += listed.len() as u64;
-            right += listed.iter().filter(|(r, _)| r.id == parent || r.merged_into == Some(parent)).count() as u64;
-            if let Some(position) = listed.iter().position(|(r, _)| r.id == parent) {
+            right += listed.iter().filter(|r| r.id == parent || r.merged_into == Some(parent)).count() as u64;
+            if let Some(position) = listed.iter().position(|r| r.id == parent) {
                 found += 1;
                 if position == 0 {
                     found_first += 1;
                 }
             }
+        }
+        let states = State::ALL.iter().copied().filter(|s| *s != State::Merged).collect();
+        let unmerged = self.received_from(from, states).await?;
+        let (mut flagged, mut unmerged_listed, mut unmerged_right) = (0, 0u64, 0u64);
+        for request in &unmerged {
+            let listed = self.listed_before(request, t).await?;
+            flagged += u64::from(!listed.is_empty());
+            unmerged_listed += listed.len() as u64;
+            unmerged_right += listed.iter().filter(|r| r.merged_into == Some(request.id)).count() as u64;
         }
         let merged = merged.len() as u64;
         let share = |n: u64, of: u64| if of == 0 { 0.0 } else { (n as f64 / of as f64 * 10_000.0).round() / 10_000.0 };
@@ -298,9 +309,31 @@ impl<'a, S: Store> Duplicates<'a, S> {
             found_first,
             listed: listed_all,
             precision: share(right, listed_all),
+            unmerged: unmerged.len() as u64,
+            unmerged_flagged: flagged,
+            unmerged_listed,
+            precision_overall: share(right + unmerged_right, listed_all + unmerged_listed),
         })
     }
+
+    /// The newest [`EVALUATED`] requests in `states` received from `from` on.
+    async fn received_from(&self, from: Instant, states: Vec<State>) -> StoreResult<Vec<Request>> {
+        let filter = ListFilter { states, received_from: Some(from), limit: EVALUATED, ..ListFilter::default() };
+        Ok(self.app.store().list(&filter, &mashangban_domain::org::Scope::All).await?.items)
+    }
+
+    /// The likely duplicates of `request`, in any state, among those received in the window before it.
+    async fn listed_before(&self, request: &Request, t: &Thresholds) -> StoreResult<Vec<Request>> {
+        let (from, _) = window(request.received_at, t);
+        let all = mashangban_domain::org::Scope::All;
+        let listed = self.likely(request, State::ALL, (from, Some(request.received_at)), t, &all).await?;
+        Ok(listed.into_iter().map(|(r, _)| r).collect())
+    }
 }
+
+/// Requests evaluated of each kind (merged, and nobody merged), newest first: one page of the
+/// store's list, which keeps an evaluation on the admin page within seconds.
+const EVALUATED: u32 = 500;
 
 /// The candidate window around a receipt.
 fn window(received_at: Instant, thresholds: &Thresholds) -> (Instant, Instant) {

@@ -16,6 +16,7 @@ pub type Hash = [u8; 32];
 const EVENT_DOMAIN: &[u8] = b"mashangban-event-v1";
 const ANCHOR_DOMAIN: &[u8] = b"mashangban-anchor-v1";
 const LEDGER_EVENT_DOMAIN: &[u8] = b"mashangban-ledger-event-v1";
+const HISTORY_EVENT_DOMAIN: &[u8] = b"mashangban-history-event-v1";
 
 /// One stored event as the database holds it: every column as text, so the
 /// hash is the same on SQLite and PostgreSQL and after a copy between them.
@@ -69,6 +70,51 @@ pub struct LedgerEventRecord {
 pub struct SealedLedgerEvent {
     pub event: LedgerEventRecord,
     pub seal: Option<String>,
+}
+
+/// One of the other sealed histories (留痕) — visits, direct-line items, approval projects, fund
+/// applications, on-site service requests, enforcement cases, compensation matters — as the seal
+/// and the verifier see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryKind {
+    /// The events table, also the history's name in its seals.
+    pub name: &'static str,
+    /// What it is the history of, in the verification report (e.g. `走访`).
+    pub label: &'static str,
+    /// Whether events carry a per-record seq (1, 2, …), sealed and checked for gaps; otherwise they
+    /// are ordered by row id, which is left out of the seal as a storage detail.
+    pub sequential: bool,
+}
+
+/// One stored event of a [`HistoryKind`]: its record, its place, and the other columns as the
+/// database holds them, as text in the history's column order (see [`EventRecord`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HistoryEventRecord {
+    pub chain_id: i64,
+    /// The seq within the record, or the row id.
+    pub position: i64,
+    pub fields: Vec<Option<String>>,
+}
+
+/// A history event with its stored seal (None: never sealed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedHistoryEvent {
+    pub event: HistoryEventRecord,
+    pub seal: Option<String>,
+}
+
+/// The seal of an event of `history` after `previous` (None for its record's first event): the
+/// history's name, the record, the seq (for a sequential history) and every field, as [`seal`]
+/// does for a request's event, so a seal of one history never fits another's event.
+pub fn seal_history_event(history: HistoryKind, previous: Option<&Hash>, event: &HistoryEventRecord) -> Hash {
+    let mut fields = Vec::with_capacity(event.fields.len() + 3);
+    fields.push(Some(history.name.to_owned()));
+    fields.push(Some(event.chain_id.to_string()));
+    if history.sequential {
+        fields.push(Some(event.position.to_string()));
+    }
+    fields.extend(event.fields.iter().cloned());
+    seal_fields(HISTORY_EVENT_DOMAIN, previous, &fields)
 }
 
 /// The seal of `event` after `previous` (None for a request's first event).
@@ -248,6 +294,13 @@ pub enum Problem {
     LedgerAltered { item_id: i64, event_id: i64 },
     /// A ledger item event has no seal: written past the platform.
     LedgerUnsealed { item_id: i64, event_id: i64 },
+    /// An event of another history no longer matches its seal: altered, inserted, or an earlier
+    /// event of its record deleted.
+    HistoryAltered { history: &'static str, chain_id: i64, position: i64 },
+    /// An event of another history has no seal: written past the platform.
+    HistoryUnsealed { history: &'static str, chain_id: i64, position: i64 },
+    /// Events of a sequential history are missing before this one (deleted rows).
+    HistoryMissing { history: &'static str, chain_id: i64, expected: i64, found: i64 },
 }
 
 impl std::fmt::Display for Problem {
@@ -273,6 +326,17 @@ impl std::fmt::Display for Problem {
             Problem::LedgerUnsealed { item_id, event_id } => {
                 write!(f, "ledger item {item_id} event row {event_id} has no seal: written past the platform")
             }
+            Problem::HistoryAltered { history, chain_id, position } => write!(
+                f,
+                "{history} of record {chain_id}, event {position}, was altered or inserted, or an earlier one \
+                 deleted: its seal does not match"
+            ),
+            Problem::HistoryUnsealed { history, chain_id, position } => {
+                write!(f, "{history} of record {chain_id}, event {position}, has no seal: written past the platform")
+            }
+            Problem::HistoryMissing { history, chain_id, expected, found } => {
+                write!(f, "{history} of record {chain_id}: events {expected}..{} were deleted", found - 1)
+            }
             Problem::AnchorMismatch { expected, found } => write!(
                 f,
                 "the anchor at event {} does not match: recorded {}, found {}",
@@ -293,8 +357,18 @@ pub struct Report {
     /// Ledger items with events, and their events.
     pub ledger_items: u64,
     pub ledger_events: u64,
-    /// At most one per request or ledger item (its first), then the anchors' mismatches.
+    /// The other histories walked, in the order fed.
+    pub histories: Vec<HistoryCount>,
+    /// At most one per request, ledger item or other record (its first), then the anchors' mismatches.
     pub problems: Vec<Problem>,
+}
+
+/// How many records of one other history had events, and how many events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryCount {
+    pub history: HistoryKind,
+    pub chains: u64,
+    pub events: u64,
 }
 
 /// Most problems a report lists; the count goes on.
@@ -309,7 +383,34 @@ pub struct Verifier {
     current: Option<Chain>,
     /// The ledger item being walked: its id, the recomputed head, whether a problem was named.
     ledger: Option<(i64, Hash, bool)>,
+    /// The record of another history being walked.
+    other: Option<OtherChain>,
     problems_seen: u64,
+}
+
+/// A record of another history being walked: which, its recomputed head, the seq expected next
+/// (sequential histories), whether a problem was named.
+#[derive(Debug)]
+struct OtherChain {
+    history: &'static str,
+    chain_id: i64,
+    head: Hash,
+    next_seq: i64,
+    broken: bool,
+}
+
+/// How a stored seal compares with the one recomputed from the chain.
+fn check_seal(stored: Option<&str>, recomputed: &Hash) -> Option<SealFault> {
+    match stored.map(from_hex) {
+        None => Some(SealFault::Unsealed),
+        Some(stored) if stored.as_ref() != Some(recomputed) => Some(SealFault::Altered),
+        Some(_) => None,
+    }
+}
+
+enum SealFault {
+    Unsealed,
+    Altered,
 }
 
 /// The request being walked.
@@ -328,7 +429,7 @@ impl Verifier {
     /// A verifier that also checks `anchors` (from the database or from outside).
     pub fn new(anchors: Vec<Anchor>) -> Self {
         let anchors = anchors.into_iter().map(|a| (a.clone(), AnchorBuilder::new(a.last_event_id))).collect();
-        Verifier { anchors, report: Report::default(), current: None, ledger: None, problems_seen: 0 }
+        Verifier { anchors, report: Report::default(), current: None, ledger: None, other: None, problems_seen: 0 }
     }
 
     /// The next event; events must come in (request id, seq) order.
@@ -346,34 +447,20 @@ impl Verifier {
             broken: false,
             links: Vec::new(),
         });
-        let mut problem = None;
-        if event.seq != chain.next_seq {
-            problem = Some(Problem::Missing {
-                request_id: event.request_id,
-                expected_seq: chain.next_seq,
-                found_seq: event.seq,
-            });
-        }
+        let gap = (event.seq != chain.next_seq).then_some(Problem::Missing {
+            request_id: event.request_id,
+            expected_seq: chain.next_seq,
+            found_seq: event.seq,
+        });
         // The seal recomputed from the recomputed chain: a rewrite anywhere
         // before shows here and in the anchors, not only at its own row.
         let recomputed = seal(chain.head.as_ref(), event);
-        match sealed.seal.as_deref().map(from_hex) {
-            None => {
-                problem.get_or_insert(Problem::Unsealed {
-                    request_id: event.request_id,
-                    seq: event.seq,
-                    event_id: event.id,
-                });
-            }
-            Some(stored) if stored != Some(recomputed) => {
-                problem.get_or_insert(Problem::Altered {
-                    request_id: event.request_id,
-                    seq: event.seq,
-                    event_id: event.id,
-                });
-            }
-            Some(_) => {}
-        }
+        let (request_id, seq, event_id) = (event.request_id, event.seq, event.id);
+        let fault = check_seal(sealed.seal.as_deref(), &recomputed).map(|fault| match fault {
+            SealFault::Unsealed => Problem::Unsealed { request_id, seq, event_id },
+            SealFault::Altered => Problem::Altered { request_id, seq, event_id },
+        });
+        let problem = gap.or(fault);
         chain.next_seq = event.seq + 1;
         chain.head = Some(recomputed);
         chain.links.push((event.id, event.seq, recomputed));
@@ -399,18 +486,60 @@ impl Verifier {
         };
         self.report.ledger_events += 1;
         let recomputed = seal_ledger_event(previous.as_ref(), event);
-        let problem = match sealed.seal.as_deref().map(from_hex) {
-            None => Some(Problem::LedgerUnsealed { item_id: event.item_id, event_id: event.id }),
-            Some(stored) if stored != Some(recomputed) => {
-                Some(Problem::LedgerAltered { item_id: event.item_id, event_id: event.id })
-            }
-            Some(_) => None,
-        };
+        let (item_id, event_id) = (event.item_id, event.id);
+        let problem = check_seal(sealed.seal.as_deref(), &recomputed).map(|fault| match fault {
+            SealFault::Unsealed => Problem::LedgerUnsealed { item_id, event_id },
+            SealFault::Altered => Problem::LedgerAltered { item_id, event_id },
+        });
         let named = problem.is_some();
         if let Some(problem) = problem.filter(|_| !broken) {
             self.problem(problem);
         }
         self.ledger = Some((event.item_id, recomputed, broken || named));
+    }
+
+    /// The next event of `history`; a history's events must come together, in (record, position)
+    /// order. Like ledger chains these have no anchors: their tables refuse deletes, and a deleted
+    /// event shows at the next one of its record (or as a gap in a sequential history).
+    pub fn feed_history(&mut self, history: HistoryKind, sealed: &SealedHistoryEvent) {
+        let event = &sealed.event;
+        if self.report.histories.last().is_none_or(|count| count.history != history) {
+            self.report.histories.push(HistoryCount { history, chains: 0, events: 0 });
+            self.other = None;
+        }
+        let same = self.other.as_ref().is_some_and(|o| o.history == history.name && o.chain_id == event.chain_id);
+        if let Some(count) = self.report.histories.last_mut() {
+            count.events += 1;
+            count.chains += u64::from(!same);
+        }
+        let (previous, next_seq, broken) = match self.other.take() {
+            Some(o) if same => (Some(o.head), o.next_seq, o.broken),
+            _ => (None, 1, false),
+        };
+        let (chain_id, position) = (event.chain_id, event.position);
+        let gap = (history.sequential && position != next_seq).then_some(Problem::HistoryMissing {
+            history: history.name,
+            chain_id,
+            expected: next_seq,
+            found: position,
+        });
+        let recomputed = seal_history_event(history, previous.as_ref(), event);
+        let fault = check_seal(sealed.seal.as_deref(), &recomputed).map(|fault| match fault {
+            SealFault::Unsealed => Problem::HistoryUnsealed { history: history.name, chain_id, position },
+            SealFault::Altered => Problem::HistoryAltered { history: history.name, chain_id, position },
+        });
+        let problem = gap.or(fault);
+        let named = problem.is_some();
+        if let Some(problem) = problem.filter(|_| !broken) {
+            self.problem(problem);
+        }
+        self.other = Some(OtherChain {
+            history: history.name,
+            chain_id,
+            head: recomputed,
+            next_seq: position + 1,
+            broken: broken || named,
+        });
     }
 
     fn problem(&mut self, problem: Problem) {
@@ -662,5 +791,76 @@ mod tests {
                 Problem::LedgerUnsealed { item_id: 2, event_id: 12 }
             ]
         );
+    }
+
+    const FUND: HistoryKind = HistoryKind { name: "fund_events", label: "扶持资金申请", sequential: true };
+    const VISITS: HistoryKind = HistoryKind { name: "visit_events", label: "走访", sequential: false };
+
+    /// Record 1 with 3 events and record 2 with 2, sealed as the store seals them; positions are
+    /// seqs for a sequential history, row ids otherwise.
+    fn other_history(kind: HistoryKind) -> Vec<SealedHistoryEvent> {
+        let mut out = Vec::new();
+        for (chain_id, events, first_id) in [(1, 3, 10), (2, 2, 20)] {
+            let mut head = None;
+            for n in 1..=events {
+                let event = HistoryEventRecord {
+                    chain_id,
+                    position: if kind.sequential { n } else { first_id + n },
+                    fields: vec![Some(format!("2026-12-0{n}T09:00:00+08:00")), Some("受理".into()), None],
+                };
+                let s = seal_history_event(kind, head.as_ref(), &event);
+                head = Some(s);
+                out.push(SealedHistoryEvent { event, seal: Some(to_hex(&s)) });
+            }
+        }
+        out
+    }
+
+    fn verify_other(kind: HistoryKind, events: &[SealedHistoryEvent]) -> Report {
+        let mut v = Verifier::new(vec![]);
+        for e in events {
+            v.feed_history(kind, e);
+        }
+        v.finish()
+    }
+
+    #[test]
+    fn other_histories_verify_and_name_the_first_altered_missing_or_unsealed_event_of_each_record() {
+        for kind in [FUND, VISITS] {
+            let events = other_history(kind);
+            let report = verify_other(kind, &events);
+            let count = HistoryCount { history: kind, chains: 2, events: 5 };
+            assert_eq!((report.histories, report.problems), (vec![count], vec![]), "{kind:?}");
+
+            // A NULL filled in: named at its event, once for the record.
+            let mut altered = events.clone();
+            altered[1].event.fields[2] = Some(String::new());
+            let problems = verify_other(kind, &altered).problems;
+            let position = altered[1].event.position;
+            assert_eq!(problems, vec![Problem::HistoryAltered { history: kind.name, chain_id: 1, position }]);
+
+            // The middle event deleted: a gap in a sequential history, a broken chain otherwise.
+            let mut deleted = events.clone();
+            deleted.remove(1);
+            let expected = if kind.sequential {
+                Problem::HistoryMissing { history: kind.name, chain_id: 1, expected: 2, found: 3 }
+            } else {
+                Problem::HistoryAltered { history: kind.name, chain_id: 1, position: 13 }
+            };
+            assert_eq!(verify_other(kind, &deleted).problems, vec![expected]);
+
+            // An event without a seal.
+            let mut unsealed = events.clone();
+            unsealed[4].seal = None;
+            let position = unsealed[4].event.position;
+            assert_eq!(
+                verify_other(kind, &unsealed).problems,
+                vec![Problem::HistoryUnsealed { history: kind.name, chain_id: 2, position }]
+            );
+        }
+        // The same event sealed for one history does not fit another's.
+        let fund = other_history(FUND);
+        let visit = HistoryKind { sequential: true, ..VISITS };
+        assert_eq!(verify_other(visit, &fund).problems.len(), 2);
     }
 }

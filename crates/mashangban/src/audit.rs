@@ -62,6 +62,14 @@ async fn verify(app: &App<Backend>, file: Option<PathBuf>) -> Result<(), String>
         "已核验 {} 件诉求的 {} 条留痕、{} 个台账条目的 {} 条变更记录，{} 个锚点。",
         report.requests, report.events, report.ledger_items, report.ledger_events, report.anchors_checked
     );
+    let others: Vec<String> = report
+        .histories
+        .iter()
+        .map(|count| format!("{} {} 件 {} 条", count.history.label, count.chains, count.events))
+        .collect();
+    if !others.is_empty() {
+        println!("另核验：{}。", others.join("、"));
+    }
     if report.problems.is_empty() {
         println!("留痕完整：没有被修改、删除或插入的记录。");
         return Ok(());

@@ -465,6 +465,13 @@ async fn evaluate_dispatch(store: Backend, before: &str, overrides: &DuplicateOv
         d.listed,
         pct(d.precision)
     );
+    println!(
+        "  此后未并单的 {} 件中，{} 件列出了疑似重复（共 {} 件，至多即误报）；全部列出的精确率 {}",
+        d.unmerged,
+        d.unmerged_flagged,
+        d.unmerged_listed,
+        pct(d.precision_overall)
+    );
     if let Some(s) = &e.screening {
         println!(
             "\n垃圾信息甄别（阈值 {:.2}；分类器用此前 {} 件垃圾信息、{} 件正常诉求训练）：",

@@ -175,6 +175,7 @@ async fn append(
         &args![project_id, seq, kind, step, unit, &at, document_no, &now, by.name.as_str(), by.user_id],
     )
     .await?;
+    crate::audit::APPROVALS.seal(c, project_id, seq).await?;
     c.execute(
         "UPDATE approval_projects SET version = $2, transaction_at = $3, permit_at = $4 WHERE id = $1",
         &args![project_id, seq, plan.transaction_at(), plan.permit_issued_at()],

@@ -392,8 +392,8 @@ pub(crate) async fn history(
             by.user_id
         ],
     )
-    .await
-    .map(drop)
+    .await?;
+    crate::audit::COMPENSATION.seal(c, matter_id, seq).await
 }
 
 const MATTER_COLUMNS: &str = "m.id, m.number, m.case_id, m.credit_code, m.unit_id, m.procedure, m.stage,

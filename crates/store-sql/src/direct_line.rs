@@ -699,11 +699,15 @@ pub(crate) async fn event(
     action: &str,
     comment: Option<&str>,
 ) -> StoreResult<()> {
-    c.execute(
-        "INSERT INTO direct_line_events (item_id, at, by_name, action, comment) VALUES ($1, $2, $3, $4, $5)",
-        &args![item_id, at, by, action, comment],
-    )
-    .await?;
+    crate::audit::DIRECT_LINE.lock(c, item_id).await?;
+    let id: i64 = c
+        .scalar(
+            "INSERT INTO direct_line_events (item_id, at, by_name, action, comment) VALUES ($1, $2, $3, $4, $5)
+             RETURNING id",
+            &args![item_id, at, by, action, comment],
+        )
+        .await?;
+    crate::audit::DIRECT_LINE.seal(c, item_id, id).await?;
     crate::changes::append(c, ChangeEntity::DirectLine, &item_id.to_string(), action, at).await
 }
 

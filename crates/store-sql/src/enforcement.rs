@@ -359,8 +359,8 @@ pub(crate) async fn case_event(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         &args![case_id, seq, kind, from.map(CaseStage::as_str), to.as_str(), due_at, at, by.name.as_str(), by.user_id, note],
     )
-    .await
-    .map(drop)
+    .await?;
+    crate::audit::ENFORCEMENT.seal(c, case_id, seq).await
 }
 
 const CASE_COLUMNS: &str = "k.id, k.number, k.credit_code, k.unit_id, k.origin, k.alert_id, k.inspection_id, k.summary,

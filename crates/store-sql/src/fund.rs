@@ -389,10 +389,10 @@ pub(crate) async fn append_event(
     at: &Instant,
     by: &FundActor,
 ) -> StoreResult<()> {
-    c.execute(
+    let seq: i64 = c.scalar(
         "INSERT INTO fund_events (application_id, seq, kind, from_state, to_state, award_fen, note, at, by_name, by_user)
          VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM fund_events WHERE application_id = $1),
-            $2, $3, $4, $5, $6, $7, $8, $9)",
+            $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq",
         &args![
             application_id,
             entry.kind,
@@ -406,7 +406,7 @@ pub(crate) async fn append_event(
         ],
     )
     .await?;
-    Ok(())
+    crate::audit::FUND.seal(c, application_id, seq).await
 }
 
 fn status_of(app: &FundApplication) -> ApplicationStatus {

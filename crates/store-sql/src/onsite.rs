@@ -433,8 +433,8 @@ pub(crate) async fn history(
             by.user_id
         ],
     )
-    .await
-    .map(drop)
+    .await?;
+    crate::audit::ONSITE.seal(c, request_id, seq).await
 }
 
 const REQUEST_COLUMNS: &str = "r.id, r.number, r.centre_id, r.credit_code, r.enterprise_name, r.submitted_by,

@@ -219,12 +219,14 @@ pub(crate) async fn event(
     action: &str,
     comment: Option<&str>,
 ) -> StoreResult<()> {
-    c.execute(
-        "INSERT INTO visit_events (visit_id, at, by_name, action, comment) VALUES ($1, $2, $3, $4, $5)",
-        &args![visit_id, at, by, action, comment],
-    )
-    .await
-    .map(drop)
+    crate::audit::VISITS.lock(c, visit_id).await?;
+    let id: i64 = c
+        .scalar(
+            "INSERT INTO visit_events (visit_id, at, by_name, action, comment) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            &args![visit_id, at, by, action, comment],
+        )
+        .await?;
+    crate::audit::VISITS.seal(c, visit_id, id).await
 }
 
 /// The condition that an enterprise (its credit code in `column`) is in `scope`.

@@ -17,9 +17,9 @@ pub struct StoredAnchor {
 }
 
 pub trait AuditStore {
-    /// Seals, once, the request and ledger item events written before their
-    /// seals existed (every later event is sealed in its own transaction);
-    /// how many requests and ledger items it took.
+    /// Seals, once, the events of requests, ledger items and the other sealed
+    /// histories written before their seals existed (every later event is
+    /// sealed in its own transaction); how many records it took.
     fn seal_legacy_events(&self, now: Instant) -> impl Future<Output = StoreResult<u64>> + Send;
 
     /// Digests the chain heads of the events written before `settled` (so no

@@ -13,6 +13,7 @@ use crate::support::{TestDb, execute, texts};
 
 on_both!(a_platform_history_verifies_and_tampering_is_named);
 on_both!(ledger_histories_are_sealed_and_tampering_is_named);
+on_both!(the_other_histories_are_sealed_and_tampering_is_named);
 
 /// Lets the test change what the platform never changes, as an attacker with the database would.
 async fn allow_tampering<D: TestDb>(store: &SqlStore<D>) {
@@ -181,4 +182,121 @@ async fn ledger_histories_are_sealed_and_tampering_is_named<D: TestDb>() {
     .unwrap();
     let problems = store.verify_history(vec![]).await.unwrap().problems;
     assert!(problems.iter().any(|p| matches!(p, Problem::LedgerUnsealed { .. })), "{problems:?}");
+}
+
+/// The other sealed histories: (events table, record column, position column).
+const OTHER_HISTORIES: &[(&str, &str, &str)] = &[
+    ("visit_events", "visit_id", "id"),
+    ("direct_line_events", "item_id", "id"),
+    ("approval_actions", "project_id", "seq"),
+    ("fund_events", "application_id", "seq"),
+    ("onsite_events", "request_id", "seq"),
+    ("enforcement_case_events", "case_id", "seq"),
+    ("compensation_events", "matter_id", "seq"),
+];
+
+/// Visits, direct-line items, approval projects, fund applications, on-site service requests,
+/// enforcement cases and compensation matters: every event sealed in its transaction, events older
+/// than the seals sealed once after the fact to the same seals, and a changed field, a deleted
+/// event and an event written past the platform named.
+async fn the_other_histories_are_sealed_and_tampering_is_named<D: TestDb>() {
+    let env = D::create().await;
+    let store = &env.store;
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    let now = parse_instant("2026-12-04T09:00:00+08:00").unwrap();
+    mashangban_demo::load_org_and_catalog(store, &data).await.unwrap();
+    mashangban_demo::load_users(store, &data, "not-a-real-hash").await.unwrap();
+    mashangban_demo::load_enterprises(store, &data).await.unwrap();
+    mashangban_demo::load_liaisons(store, &data, "not-a-real-hash").await.unwrap();
+    mashangban_demo::load_visits(store, now).await.unwrap();
+    mashangban_demo::load_approvals(store, now).await.unwrap();
+    mashangban_demo::load_monitoring(store, &data, now).await.unwrap();
+    mashangban_demo::load_enforcement(store, now).await.unwrap();
+    mashangban_demo::load_compensation(store, now).await.unwrap();
+    mashangban_demo::load_fund(store, now).await.unwrap();
+    mashangban_demo::load_onsite(store, &data, now).await.unwrap();
+    mashangban_demo::load_direct_line(store, now).await.unwrap();
+
+    let report = store.verify_history(vec![]).await.unwrap();
+    assert_eq!(report.problems, vec![]);
+    let walked: Vec<(&str, u64, u64)> = report.histories.iter().map(|c| (c.history.name, c.chains, c.events)).collect();
+    let mut stored = Vec::new();
+    let mut records = 0;
+    for &(table, chain, _) in OTHER_HISTORIES {
+        let chains = count(store, leak(format!("SELECT CAST(COUNT(DISTINCT {chain}) AS TEXT) FROM {table}"))).await;
+        let events = count(store, leak(format!("SELECT CAST(COUNT(*) AS TEXT) FROM {table}"))).await;
+        assert!(chains > 0, "the demo writes {table}");
+        records += chains;
+        stored.push((table, chains, events));
+    }
+    assert_eq!(walked, stored);
+    let seals = texts(store, "SELECT seal FROM history_seals ORDER BY history, chain_id, position", vec![]).await;
+    assert_eq!(seals.len() as u64, stored.iter().map(|(_, _, events)| events).sum::<u64>());
+
+    // As if every event predated the seals: listed per record as the migration lists them.
+    let lift: &[&'static str] = match store.database().dialect() {
+        Dialect::Sqlite => &[
+            "DROP TRIGGER history_seals_no_delete",
+            "DROP TRIGGER visit_events_no_update",
+            "DROP TRIGGER onsite_events_no_delete",
+        ],
+        Dialect::Postgres => &[
+            "ALTER TABLE history_seals DISABLE TRIGGER history_seals_no_delete",
+            "ALTER TABLE visit_events DISABLE TRIGGER visit_events_no_update",
+            "ALTER TABLE onsite_events DISABLE TRIGGER onsite_events_no_delete",
+        ],
+    };
+    for sql in lift {
+        execute(store, sql, vec![]).await.unwrap();
+    }
+    execute(store, "DELETE FROM history_seals", vec![]).await.unwrap();
+    for &(table, chain, position) in OTHER_HISTORIES {
+        let sql = format!(
+            "INSERT INTO history_legacy (history, chain_id, upto) SELECT '{table}', {chain}, MAX({position})
+             FROM {table} GROUP BY {chain}"
+        );
+        execute(store, leak(sql), vec![]).await.unwrap();
+    }
+    let problems = store.verify_history(vec![]).await.unwrap().problems;
+    assert_eq!(problems.len() as u64, records);
+    assert!(problems.iter().all(|p| matches!(p, Problem::HistoryUnsealed { .. })), "{problems:?}");
+    assert_eq!(store.seal_legacy_events(now).await.unwrap(), records);
+    assert_eq!(store.seal_legacy_events(now).await.unwrap(), 0, "sealed once");
+    let resealed = texts(store, "SELECT seal FROM history_seals ORDER BY history, chain_id, position", vec![]).await;
+    assert_eq!(resealed, seals);
+
+    // A visit's comment rewritten: named at its event.
+    let victim = count(store, "SELECT CAST(MIN(id) AS TEXT) FROM visit_events").await as i64;
+    execute(store, "UPDATE visit_events SET comment = '走访顺利' WHERE id = $1", vec![victim.into()]).await.unwrap();
+    let problems = store.verify_history(vec![]).await.unwrap().problems;
+    assert!(
+        matches!(&problems[..], [Problem::HistoryAltered { history: "visit_events", position, .. }] if *position == victim),
+        "{problems:?}"
+    );
+
+    // An on-site request's first event deleted: the gap is named.
+    let request = count(store, "SELECT CAST(MIN(request_id) AS TEXT) FROM onsite_events WHERE seq = 2").await as i64;
+    execute(store, "DELETE FROM onsite_events WHERE request_id = $1 AND seq = 1", vec![request.into()]).await.unwrap();
+    // A fund event written past the platform has no seal.
+    execute(
+        store,
+        "INSERT INTO fund_events (application_id, seq, kind, from_state, to_state, award_fen, at, by_name)
+         SELECT application_id, MAX(seq) + 1, 'paid', 'approved', 'paid', 1, '2026-12-05T09:00:00.000+08:00', '冒名者'
+         FROM fund_events GROUP BY application_id ORDER BY application_id LIMIT 1",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let problems = store.verify_history(vec![]).await.unwrap().problems;
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(
+        problems.iter().any(|p| matches!(p,
+        Problem::HistoryMissing { history: "onsite_events", chain_id, expected: 1, found: 2 } if *chain_id == request))
+    );
+    assert!(problems.iter().any(|p| matches!(p, Problem::HistoryUnsealed { history: "fund_events", .. })));
+}
+
+/// A statement built at run time, for the helpers that take `&'static str`.
+fn leak(sql: String) -> &'static str {
+    Box::leak(sql.into_boxed_str())
 }

@@ -1,8 +1,11 @@
-//! SM3 seals of request events and of ledger item events, anchors and the
-//! verifying walk, once for both databases. A seal is written in the
-//! transaction of its event (see `requests::write::insert_event` and
-//! `ledgers::record_event`); events older than the seals are sealed once,
-//! after the fact, up to the event id the migration recorded.
+//! SM3 seals of request events, of ledger item events and of the other
+//! histories ([`histories`]), anchors and the verifying walk, once for both
+//! databases. A seal is written in the transaction of its event (see
+//! `requests::write::insert_event`, `ledgers::record_event` and
+//! [`SealedHistory::seal`]); events older than the seals are sealed once,
+//! after the fact, up to where the migration recorded.
+
+mod histories;
 
 use std::collections::HashSet;
 
@@ -14,6 +17,8 @@ use mashangban_store::{AuditStore, StoreError, StoreResult, StoredAnchor};
 
 use crate::sql::{Conn, Database, Row, job};
 use crate::{SqlStore, args};
+
+pub(crate) use histories::{APPROVALS, COMPENSATION, DIRECT_LINE, ENFORCEMENT, FUND, ONSITE, VISITS};
 
 /// Every column a seal covers, then the stored seal.
 const SEALED_COLUMNS: &str = "e.id, e.request_id, e.seq, e.at, e.kind, e.actor_user_id, e.actor_name, e.actor_role, \
@@ -321,6 +326,15 @@ impl<D: Database> AuditStore for SqlStore<D> {
                 sealed += took as u64;
             }
         }
+        for &history in histories::ALL {
+            loop {
+                let took = self.db.write(job(move |c| Box::pin(history.seal_legacy_batch(c)))).await?;
+                if took == 0 {
+                    break;
+                }
+                sealed += took as u64;
+            }
+        }
         Ok(sealed)
     }
 
@@ -404,6 +418,9 @@ impl<D: Database> AuditStore for SqlStore<D> {
                         Ok(())
                     })
                     .await?;
+                    for history in histories::ALL {
+                        history.verify(c, &mut verifier).await?;
+                    }
                     Ok(verifier.finish())
                 })
             }))
