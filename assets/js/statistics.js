@@ -1,6 +1,7 @@
-// 数说: each card's "下载为图片" offers a PNG beside the SVG the server draws.
+// 数说: each card's "下载为图片" offers a PNG beside the SVG the server draws,
+// and the panel's 「导出图片」 the whole panel (every card) as one PNG.
 // The SVG is fetched (same origin), drawn on a canvas at twice its size and
-// saved as PNG under the SVG's name. Without script only the SVG link shows;
+// saved as PNG under the SVG's name. Without script only the SVG links show;
 // a failure says so beside the link and never leaves a broken file.
 (function () {
   'use strict';
@@ -41,11 +42,11 @@
     setTimeout(function () { URL.revokeObjectURL(link.href); }, 10000);
   }
 
-  function offerPng(svgLink) {
+  function offerPng(svgLink, label, className, name) {
     var button = document.createElement('button');
     button.type = 'button';
-    button.className = 'link';
-    button.textContent = '下载为图片（PNG）';
+    button.className = className;
+    button.textContent = label;
     var status = document.createElement('span');
     status.setAttribute('role', 'status');
     button.addEventListener('click', function () {
@@ -57,13 +58,25 @@
           return res.text();
         })
         .then(function (svg) { return draw(svg, 2); })
-        .then(function (blob) { save(blob, pngName(svgLink.getAttribute('href'))); })
+        .then(function (blob) { save(blob, name); })
         .catch(function () { status.textContent = '图片生成失败，请改用 SVG 或稍后再试'; })
         .then(function () { button.disabled = false; });
     });
-    svgLink.parentNode.append(' · ', button, ' ', status);
+    return [button, status];
   }
 
   var links = document.querySelectorAll('a[data-card-svg]');
-  for (var i = 0; i < links.length; i++) offerPng(links[i]);
+  for (var i = 0; i < links.length; i++) {
+    var name = pngName(links[i].getAttribute('href'));
+    var parts = offerPng(links[i], '下载为图片（PNG）', 'link', name);
+    links[i].parentNode.append(' · ', parts[0], ' ', parts[1]);
+  }
+
+  var panel = document.querySelector('a[data-panel-svg]');
+  if (panel) {
+    var made = offerPng(panel, '导出图片', 'button secondary', panel.getAttribute('data-png'));
+    made[0].id = 'panel-png';
+    panel.before(made[0]);
+    panel.after(made[1]);
+  }
 })();

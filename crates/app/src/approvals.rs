@@ -21,11 +21,13 @@ use serde::{Deserialize, Serialize};
 
 use mashangban_domain::approvals::{
     ApprovalAction, ApprovalPlan, BUNDLED_APPROVAL_PLAN, PlanTemplate, ProjectInput, StepStatus, late_step_counts,
-    parse_template_toml, project_not_found,
+    parse_template_toml, project_not_found, template_not_found,
 };
 use mashangban_domain::org::{OrgTree, UnitKind};
 use mashangban_domain::time::{Instant, format_instant, parse_instant};
-use mashangban_store::{ApprovalProject, ApprovalRecord, ApprovalRecorder, Store};
+use mashangban_sheet::Cell;
+use mashangban_sheet::write::{Export, Kind, WriteColumn};
+use mashangban_store::{ApprovalProject, ApprovalRecord, ApprovalRecorder, Store, StoredApprovalTemplate};
 
 use crate::error::{AppError, AppResult};
 use crate::views::{UnitRef, unit_ref};
@@ -268,6 +270,47 @@ pub struct ApprovalReports {
     pub late_steps: Vec<LateStepReport>,
 }
 
+/// A new version of the plan template, as TOML (the format of `data/approval_plan.toml`).
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateBody {
+    /// At most 64 KB: `code`, `name`, then `[[step]]` blocks with `code`, `name`, `document`, `owner`,
+    /// `prerequisites`, `planned_minutes`, `pre_review`.
+    pub body: String,
+    /// The id of the version in force the edit was made on (optional optimistic check:
+    /// `409 approval_template_changed` when another version was saved meanwhile).
+    #[serde(default)]
+    pub base: Option<i64>,
+}
+
+/// One stored version of the plan template.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TemplateView {
+    pub id: i64,
+    pub code: String,
+    pub version: i64,
+    pub name: String,
+    /// The TOML text.
+    pub body: String,
+    pub created_at: String,
+    pub created_by: String,
+    /// The version it replaced.
+    pub supersedes: Option<i64>,
+    /// Whether new projects are created on it (the last version saved).
+    pub in_force: bool,
+    pub step_count: usize,
+    /// Planned minutes from the transaction to the permit.
+    pub planned_minutes: u64,
+    /// Projects created on it so far.
+    pub projects: usize,
+}
+
+/// Versions of the plan template listed at most.
+pub const MAX_TEMPLATE_VERSIONS: u32 = 200;
+
+/// Who seeds the bundled template.
+const SEEDER: &str = "系统（内置模板）";
+
 /// A project's plan rebuilt from its log.
 pub struct Rebuilt {
     pub project: ApprovalProject,
@@ -281,8 +324,9 @@ impl<'a, S: Store> Approvals<'a, S> {
         Self { app }
     }
 
-    /// Creates a project on the bundled plan template (stored on first use, a
-    /// new version whenever its text changes).
+    /// Creates a project on the plan template in force (the bundled one,
+    /// stored on first use, until an administrator saves another version).
+    /// The project keeps that version whatever is saved later.
     pub async fn create(&self, caller: &Caller, body: ProjectBody) -> AppResult<ProjectView> {
         let org = self.app.caches().org();
         let unit_id = match body.unit.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
@@ -298,13 +342,66 @@ impl<'a, S: Store> Approvals<'a, S> {
             },
         };
         let input = ProjectInput::new(&body.name, body.credit_code.as_deref(), body.ledger_key.as_deref(), unit_id)?;
-        let template = parse_template_toml(BUNDLED_APPROVAL_PLAN)?;
-        template.validate_owners(|code| org.by_code(code).is_some_and(|u| u.active))?;
-        let stored = self.app.store().save_approval_template(BUNDLED_APPROVAL_PLAN.to_owned(), self.app.now()).await?;
+        let stored = self.template_in_force().await?;
+        parse_template_toml(&stored.body)?.validate_owners(|code| org.by_code(code).is_some_and(|u| u.active))?;
         let project =
             self.app.store().create_approval_project(input, stored.id, self.app.now(), recorder(caller)).await?;
         self.app.live().publish_approval(project.id);
         self.get(caller, project.id).await
+    }
+
+    /// The version of the plan template in force, the bundled one stored first when none is.
+    async fn template_in_force(&self) -> AppResult<StoredApprovalTemplate> {
+        if let Some(current) = self.app.store().current_approval_template().await? {
+            return Ok(current);
+        }
+        let seeder = ApprovalRecorder { user_id: None, name: SEEDER.to_owned() };
+        let bundled = BUNDLED_APPROVAL_PLAN.to_owned();
+        Ok(self.app.store().save_approval_template(bundled, None, self.app.now(), seeder).await?)
+    }
+
+    /// The plan template in force.
+    pub async fn template(&self) -> AppResult<TemplateView> {
+        let current = self.template_in_force().await?;
+        self.template_views(vec![current], None).await?.pop().ok_or_else(AppError::internal)
+    }
+
+    /// One stored version (`404 approval_template_not_found`).
+    pub async fn template_version(&self, id: i64) -> AppResult<TemplateView> {
+        let current = self.template_in_force().await?;
+        let stored = self.app.store().approval_template(id).await?.ok_or_else(template_not_found)?;
+        self.template_views(vec![stored], Some(current.id)).await?.pop().ok_or_else(AppError::internal)
+    }
+
+    /// The stored versions, newest (the one in force) first.
+    pub async fn template_versions(&self) -> AppResult<Vec<TemplateView>> {
+        let current = self.template_in_force().await?;
+        let stored = self.app.store().approval_templates(MAX_TEMPLATE_VERSIONS).await?;
+        self.template_views(stored, Some(current.id)).await
+    }
+
+    /// Saves a new version of the plan template, in force for projects created
+    /// from now on (projects already created keep theirs). The whole template
+    /// is validated (the domain's codes) and every owner must be an active unit
+    /// of the organisation (`unknown_owner`). Text equal to the version in
+    /// force stores nothing and answers it.
+    pub async fn save_template(&self, caller: &Caller, body: TemplateBody) -> AppResult<TemplateView> {
+        let template = parse_template_toml(&body.body)?;
+        let org = self.app.caches().org();
+        template.validate_owners(|code| org.by_code(code).is_some_and(|u| u.active))?;
+        let stored =
+            self.app.store().save_approval_template(body.body, body.base, self.app.now(), recorder(caller)).await?;
+        self.template_views(vec![stored], None).await?.pop().ok_or_else(AppError::internal)
+    }
+
+    /// Views of stored versions; the one in force is `current` (each of them when `None`).
+    async fn template_views(
+        &self,
+        stored: Vec<StoredApprovalTemplate>,
+        current: Option<i64>,
+    ) -> AppResult<Vec<TemplateView>> {
+        let projects = self.app.store().approval_projects(MAX_PROJECTS).await?;
+        stored.into_iter().map(|t| template_view(t, current, &projects)).collect()
     }
 
     /// Records the land transaction.
@@ -452,6 +549,110 @@ impl<'a, S: Store> Approvals<'a, S> {
             .map(|(step, late)| LateStepReport { name: names.get(&step).cloned().unwrap_or_default(), step, late })
             .collect();
         Ok(ApprovalReports { by_district, contributions, late_steps })
+    }
+
+    /// The record table and the reports as one Excel workbook, a sheet each
+    /// (纪录榜, 各区镇用时, 关键路径部门, 超时步骤), holding the figures the overview page shows.
+    #[allow(clippy::cast_precision_loss)] // seconds and counts below 2^53
+    pub async fn export(&self, caller: &Caller) -> AppResult<Vec<u8>> {
+        let records = self.records().await?;
+        let reports = self.reports().await?;
+        let sheet_error = |e: mashangban_sheet::SheetError| AppError::from(mashangban_domain::DomainError::from(e));
+        let made = format!("导出人：{}；导出时间：{}", caller.actor.name(), format_instant(&self.app.now()));
+        let preamble = |title: &str| [format!("拿地即开工{title}"), made.clone()];
+        let seconds = |s: i64| Cell::Number(s as f64);
+        let maybe = |s: Option<i64>| s.map_or(Cell::Empty, seconds);
+        let label = |s: Option<i64>| s.map_or(Cell::Empty, |s| Cell::Text(duration_label(s)));
+        let unit = |u: &Option<UnitRef>| Cell::Text(u.as_ref().map_or_else(|| "未指定".to_owned(), |u| u.name.clone()));
+        let count = |n: usize| Cell::Number(n as f64);
+
+        let columns = vec![
+            WriteColumn::new("名次", Kind::Integer),
+            WriteColumn::new("项目编号", Kind::Integer),
+            WriteColumn::text("项目"),
+            WriteColumn::text("区镇"),
+            WriteColumn::new("土地成交", Kind::DateTime),
+            WriteColumn::new("核发施工许可证", Kind::DateTime),
+            WriteColumn::new("用时（秒）", Kind::Integer),
+            WriteColumn::text("用时"),
+        ];
+        let mut export =
+            Export::with_preamble("纪录榜", &preamble("纪录榜（用时最短在前）"), columns).map_err(sheet_error)?;
+        for r in &records {
+            let p = &r.project;
+            let row = [
+                count(r.rank),
+                seconds(p.id),
+                Cell::Text(p.name.clone()),
+                unit(&p.unit),
+                local_time(p.transaction_at.as_deref()),
+                local_time(p.permit_at.as_deref()),
+                maybe(p.elapsed_seconds),
+                label(p.elapsed_seconds),
+            ];
+            export.push(&row).map_err(sheet_error)?;
+        }
+
+        let columns = vec![
+            WriteColumn::text("区镇"),
+            WriteColumn::new("项目数", Kind::Integer),
+            WriteColumn::new("已取得施工许可", Kind::Integer),
+            WriteColumn::new("最短（秒）", Kind::Integer),
+            WriteColumn::new("平均（秒）", Kind::Integer),
+            WriteColumn::new("最长（秒）", Kind::Integer),
+            WriteColumn::text("最短"),
+            WriteColumn::text("平均"),
+            WriteColumn::text("最长"),
+        ];
+        export.next_sheet("各区镇用时", &preamble("各区镇取得施工许可的用时"), columns).map_err(sheet_error)?;
+        for d in &reports.by_district {
+            let row = [
+                unit(&d.unit),
+                count(d.projects),
+                count(d.permitted),
+                maybe(d.fastest_seconds),
+                maybe(d.average_seconds),
+                maybe(d.slowest_seconds),
+                label(d.fastest_seconds),
+                label(d.average_seconds),
+                label(d.slowest_seconds),
+            ];
+            export.push(&row).map_err(sheet_error)?;
+        }
+
+        let columns = vec![
+            WriteColumn::text("部门代码"),
+            WriteColumn::text("部门"),
+            WriteColumn::new("经过的项目", Kind::Integer),
+            WriteColumn::new("关键路径用时（秒）", Kind::Integer),
+            WriteColumn::text("关键路径用时"),
+            WriteColumn::new("占比（%）", Kind::Number),
+        ];
+        export.next_sheet("关键路径部门", &preamble("各部门在实际关键路径上的用时"), columns).map_err(sheet_error)?;
+        for c in &reports.contributions {
+            let row = [
+                Cell::Text(c.owner.code.clone()),
+                Cell::Text(c.owner.name.clone()),
+                count(c.projects),
+                seconds(c.critical_seconds),
+                label(Some(c.critical_seconds)),
+                Cell::Number(c.share_permille as f64 / 10.0),
+            ];
+            export.push(&row).map_err(sheet_error)?;
+        }
+
+        let columns = vec![
+            WriteColumn::text("步骤编码"),
+            WriteColumn::text("步骤"),
+            WriteColumn::new("超时项目数", Kind::Integer),
+        ];
+        export.next_sheet("超时步骤", &preamble("最常超时的步骤"), columns).map_err(sheet_error)?;
+        for l in &reports.late_steps {
+            export
+                .push(&[Cell::Text(l.step.clone()), Cell::Text(l.name.clone()), count(l.late)])
+                .map_err(sheet_error)?;
+        }
+        export.finish().map_err(sheet_error)
     }
 
     async fn all(&self) -> AppResult<Vec<Rebuilt>> {
@@ -610,6 +811,46 @@ impl<'a, S: Store> Approvals<'a, S> {
             Some(text) if text.len() <= 40 => parse_instant(text).ok_or_else(bad_time),
             Some(_) => Err(bad_time()),
         }
+    }
+}
+
+fn template_view(
+    stored: StoredApprovalTemplate,
+    current: Option<i64>,
+    projects: &[ApprovalProject],
+) -> AppResult<TemplateView> {
+    let template = parse_template_toml(&stored.body)?;
+    Ok(TemplateView {
+        projects: projects.iter().filter(|p| p.template_id == stored.id).count(),
+        in_force: current.is_none_or(|c| c == stored.id),
+        step_count: template.steps().len(),
+        planned_minutes: template.planned_total_minutes(),
+        created_at: format_instant(&stored.created_at),
+        id: stored.id,
+        code: stored.code,
+        version: stored.version,
+        name: stored.name,
+        body: stored.body,
+        created_by: stored.created_by,
+        supersedes: stored.supersedes,
+    })
+}
+
+/// An RFC 3339 time as the Shanghai wall-clock time a sheet shows.
+fn local_time(rfc3339: Option<&str>) -> Cell {
+    rfc3339
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map_or(Cell::Empty, |t| Cell::DateTime(t.with_timezone(&mashangban_domain::time::shanghai()).naive_local()))
+}
+
+/// Seconds as the report writes them: 「16分钟」, 「2分30秒」.
+pub fn duration_label(seconds: i64) -> String {
+    let sign = if seconds < 0 { "-" } else { "" };
+    let s = seconds.abs();
+    match (s / 60, s % 60) {
+        (m, 0) => format!("{sign}{m}分钟"),
+        (0, r) => format!("{sign}{r}秒"),
+        (m, r) => format!("{sign}{m}分{r}秒"),
     }
 }
 

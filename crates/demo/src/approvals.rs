@@ -86,11 +86,18 @@ pub async fn load_approvals<S: Store>(store: &S, end: Instant) -> Result<u64, De
     if !store.approval_projects(1).await.map_err(fail("读取审批项目"))?.is_empty() {
         return Ok(0);
     }
-    let template = parse_template_toml(BUNDLED_APPROVAL_PLAN).map_err(|e| DemoError(e.to_string()))?;
-    let stored = store
-        .save_approval_template(BUNDLED_APPROVAL_PLAN.to_owned(), end - Duration::days(800))
-        .await
-        .map_err(fail("保存审批计划模板"))?;
+    let stored = match store.current_approval_template().await.map_err(fail("读取审批计划模板"))? {
+        Some(current) => current,
+        None => {
+            let seeder = ApprovalRecorder { user_id: None, name: "系统（内置模板）".to_owned() };
+            store
+                .save_approval_template(BUNDLED_APPROVAL_PLAN.to_owned(), None, end - Duration::days(800), seeder)
+                .await
+                .map_err(fail("保存审批计划模板"))?
+        }
+    };
+    // The demo's schedules follow the bundled template, which is the one in force on a new database.
+    let template = parse_template_toml(&stored.body).map_err(|e| DemoError(e.to_string()))?;
     let units = store.list_units().await.map_err(fail("读取组织架构"))?;
     let unit_id = |code: &str| units.iter().find(|u| u.code == code).map(|u| u.id);
     let day = |y, m, d, h| shanghai().with_ymd_and_hms(y, m, d, h, 0, 0).single().unwrap_or(end);

@@ -223,12 +223,19 @@ fn options_range(index: u16, len: usize) -> String {
 }
 
 /// An export written row by row in constant memory (rows go to a temporary
-/// file, not to memory), with widths sized to the data at the end.
+/// file, not to memory), with widths sized to the data at the end. A workbook
+/// may hold several sheets, written one after the other ([`Export::next_sheet`]).
 pub struct Export {
     book: Workbook,
+    formats: Formats,
+    /// The sheets started, the one written to last.
+    sheets: Vec<ExportSheet>,
+}
+
+/// One sheet of an export.
+struct ExportSheet {
     columns: Vec<WriteColumn>,
     widths: Vec<usize>,
-    formats: Formats,
     next_row: u32,
     /// The row of the column header (after the preamble lines).
     header_row: u32,
@@ -244,53 +251,72 @@ impl Export {
     /// filter the rows were chosen by, when), one per row in the first
     /// column, then the header, styled and frozen below them.
     pub fn with_preamble(sheet_name: &str, preamble: &[String], columns: Vec<WriteColumn>) -> Result<Self, SheetError> {
-        let mut book = Workbook::new();
-        let formats = Formats::new();
-        let sheet = book.add_worksheet_with_constant_memory().map_err(failed)?;
+        let mut export = Self { book: Workbook::new(), formats: Formats::new(), sheets: Vec::new() };
+        export.next_sheet(sheet_name, preamble, columns)?;
+        Ok(export)
+    }
+
+    /// Starts another sheet as [`Export::with_preamble`] does; rows pushed
+    /// from now on go to it (the sheets before it are finished).
+    pub fn next_sheet(
+        &mut self,
+        sheet_name: &str,
+        preamble: &[String],
+        columns: Vec<WriteColumn>,
+    ) -> Result<(), SheetError> {
+        let sheet = self.book.add_worksheet_with_constant_memory().map_err(failed)?;
         sheet.set_name(sheet_name).map_err(failed)?;
         let bold = Format::new().set_bold();
         let mut row = 0u32;
         for line in preamble {
-            let format = if row == 0 { &bold } else { &formats.general };
+            let format = if row == 0 { &bold } else { &self.formats.general };
             sheet.write_string_with_format(row, 0, line, format).map_err(failed)?;
             row += 1;
         }
-        write_header_at(sheet, row, &columns, &formats, false).map_err(failed)?;
+        write_header_at(sheet, row, &columns, &self.formats, false).map_err(failed)?;
         let widths = columns.iter().map(|c| display_width(&c.title).max(c.least_width())).collect();
-        Ok(Self { book, columns, widths, formats, next_row: row + 1, header_row: row })
+        self.sheets.push(ExportSheet { columns, widths, next_row: row + 1, header_row: row });
+        Ok(())
     }
 
-    /// Rows written so far, the header and preamble not counted.
+    /// Rows written so far to the current sheet, the header and preamble not counted.
     pub fn rows(&self) -> u32 {
-        self.next_row - self.header_row - 1
+        self.sheets.last().map_or(0, |s| s.next_row - s.header_row - 1)
     }
 
-    /// Appends a row (cells past the columns are ignored). Text columns get
-    /// text cells whatever the value, so codes keep their digits.
+    /// Appends a row to the current sheet (cells past the columns are
+    /// ignored). Text columns get text cells whatever the value, so codes
+    /// keep their digits.
     pub fn push(&mut self, cells: &[Cell]) -> Result<(), SheetError> {
-        if self.next_row >= EXCEL_MAX_ROWS {
+        let index = self.sheets.len().saturating_sub(1);
+        let Some(part) = self.sheets.last_mut() else {
+            return Err(failed(XlsxError::UnknownWorksheetNameOrIndex(String::new())));
+        };
+        if part.next_row >= EXCEL_MAX_ROWS {
             return Err(SheetError::new(
                 crate::error::codes::TOO_MANY_ROWS,
                 format!("导出的数据超过 Excel 一个工作表的上限（{} 行），请缩小范围", EXCEL_MAX_ROWS - 1),
             ));
         }
-        let row = self.next_row;
-        let sheet = self.book.worksheet_from_index(0).map_err(failed)?;
-        for ((col, column), cell) in (0u16..).zip(&self.columns).zip(cells) {
+        let row = part.next_row;
+        let sheet = self.book.worksheet_from_index(index).map_err(failed)?;
+        for ((col, column), cell) in (0u16..).zip(&part.columns).zip(cells) {
             let shown = write_cell(sheet, row, col, column.kind, cell, &self.formats).map_err(failed)?;
-            if let Some(width) = self.widths.get_mut(usize::from(col)) {
+            if let Some(width) = part.widths.get_mut(usize::from(col)) {
                 *width = (*width).max(shown);
             }
         }
-        self.next_row += 1;
+        part.next_row += 1;
         Ok(())
     }
 
     /// The finished workbook.
     pub fn finish(mut self) -> Result<Vec<u8>, SheetError> {
-        let sheet = self.book.worksheet_from_index(0).map_err(failed)?;
-        for (col, width) in (0u16..).zip(&self.widths) {
-            sheet.set_column_width(col, width_for(*width)).map_err(failed)?;
+        for (index, part) in self.sheets.iter().enumerate() {
+            let sheet = self.book.worksheet_from_index(index).map_err(failed)?;
+            for (col, width) in (0u16..).zip(&part.widths) {
+                sheet.set_column_width(col, width_for(*width)).map_err(failed)?;
+            }
         }
         self.book.save_to_buffer().map_err(failed)
     }

@@ -68,6 +68,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (48, "0048_ledger_item_documents", include_str!("../migrations/0048_ledger_item_documents.sql")),
     (49, "0049_duplicate_weights", include_str!("../migrations/0049_duplicate_weights.sql")),
     (50, "0050_ledger_event_seals", include_str!("../migrations/0050_ledger_event_seals.sql")),
+    (51, "0051_approval_template_versions", include_str!("../migrations/0051_approval_template_versions.sql")),
     (52, "0052_history_seals", include_str!("../migrations/0052_history_seals.sql")),
 ];
 

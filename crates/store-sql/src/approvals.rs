@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use mashangban_domain::approvals::{
     ApprovalAction, ApprovalPlan, ProjectInput, parse_template_toml, project_changed, project_not_found,
-    template_not_found,
+    template_changed, template_not_found,
 };
 use mashangban_domain::time::Instant;
 use mashangban_store::{
@@ -22,38 +22,56 @@ use crate::sql::{Args, Conn, Database, Row, bad, job};
 use crate::{SqlStore, args};
 
 impl<D: Database> ApprovalStore for SqlStore<D> {
-    async fn save_approval_template(&self, body: String, at: Instant) -> StoreResult<StoredApprovalTemplate> {
+    async fn save_approval_template(
+        &self,
+        body: String,
+        base: Option<i64>,
+        at: Instant,
+        by: ApprovalRecorder,
+    ) -> StoreResult<StoredApprovalTemplate> {
         let template = parse_template_toml(&body)?;
         let (code, name) = (template.code().to_owned(), template.name().to_owned());
         let save = job(move |c| {
             Box::pin(async move {
-                let sql = format!(
-                    "SELECT {TEMPLATE_COLUMNS} FROM approval_templates WHERE code = $1 ORDER BY version DESC LIMIT 1"
-                );
-                let latest = c.map_opt(&sql, &args![code.as_str()], stored_template).await?;
-                if let Some(latest) = latest.as_ref().filter(|t| t.body == body) {
-                    return Ok(latest.clone());
+                let current = load_current(c).await?;
+                if base.is_some() && current.as_ref().map(|t| t.id) != base {
+                    return Err(template_changed().into());
                 }
-                let version = latest.map_or(1, |t| t.version + 1);
-                // Another node storing the same version first wins; its row is answered.
-                let id: Option<i64> = c
-                    .scalar_opt(
-                        "INSERT INTO approval_templates (code, version, name, body, created_at)
-                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (code, version) DO NOTHING RETURNING id",
-                        &args![code.as_str(), version, name.as_str(), body.as_str(), &at],
+                if let Some(current) = current.as_ref().filter(|t| t.body == body) {
+                    return Ok(current.clone());
+                }
+                let version: i64 = c
+                    .scalar(
+                        "SELECT COALESCE(MAX(version), 0) + 1 FROM approval_templates WHERE code = $1",
+                        &args![code.as_str()],
                     )
                     .await?;
-                let id = match id {
-                    Some(id) => id,
-                    None => {
-                        c.scalar(
-                            "SELECT id FROM approval_templates WHERE code = $1 AND version = $2",
-                            &args![code.as_str(), version],
-                        )
-                        .await?
-                    }
-                };
-                load_template(c, id).await?.ok_or_else(|| StoreError::backend("the template vanished"))
+                // `supersedes` is unique: of two saves on one version in force
+                // (two nodes) the second inserts nothing.
+                let id: Option<i64> = c
+                    .scalar_opt(
+                        "INSERT INTO approval_templates
+                            (code, version, name, body, created_at, created_by, created_by_user, supersedes)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id",
+                        &args![
+                            code.as_str(),
+                            version,
+                            name.as_str(),
+                            body.as_str(),
+                            &at,
+                            by.name.as_str(),
+                            by.user_id,
+                            current.as_ref().map(|t| t.id)
+                        ],
+                    )
+                    .await?;
+                match id {
+                    Some(id) => load_template(c, id).await?.ok_or_else(|| StoreError::backend("the template vanished")),
+                    None => match load_current(c).await? {
+                        Some(winner) if winner.body == body => Ok(winner),
+                        _ => Err(template_changed().into()),
+                    },
+                }
             })
         });
         self.db.write(save).await
@@ -61,6 +79,20 @@ impl<D: Database> ApprovalStore for SqlStore<D> {
 
     async fn approval_template(&self, id: i64) -> StoreResult<Option<StoredApprovalTemplate>> {
         self.db.read(job(move |c| Box::pin(async move { load_template(c, id).await }))).await
+    }
+
+    async fn current_approval_template(&self) -> StoreResult<Option<StoredApprovalTemplate>> {
+        self.db.read(job(move |c| Box::pin(async move { load_current(c).await }))).await
+    }
+
+    async fn approval_templates(&self, limit: u32) -> StoreResult<Vec<StoredApprovalTemplate>> {
+        let list = job(move |c| {
+            Box::pin(async move {
+                let sql = format!("SELECT {TEMPLATE_COLUMNS} FROM approval_templates ORDER BY id DESC LIMIT $1");
+                c.map(&sql, &args![limit.clamp(1, 500)], stored_template).await
+            })
+        });
+        self.db.read(list).await
     }
 
     async fn create_approval_project(
@@ -228,7 +260,7 @@ fn columns(action: &ApprovalAction) -> (&'static str, Option<&str>, Option<&str>
     }
 }
 
-const TEMPLATE_COLUMNS: &str = "id, code, version, name, body, created_at";
+const TEMPLATE_COLUMNS: &str = "id, code, version, name, body, created_at, created_by, supersedes";
 
 fn stored_template(row: Row) -> StoreResult<StoredApprovalTemplate> {
     let mut c = row.cols();
@@ -239,7 +271,15 @@ fn stored_template(row: Row) -> StoreResult<StoredApprovalTemplate> {
         name: c.get()?,
         body: c.get()?,
         created_at: c.get()?,
+        created_by: c.get()?,
+        supersedes: c.get()?,
     })
+}
+
+/// The version in force: the last one stored (each replaces the one before).
+async fn load_current(c: &dyn Conn) -> StoreResult<Option<StoredApprovalTemplate>> {
+    let sql = format!("SELECT {TEMPLATE_COLUMNS} FROM approval_templates ORDER BY id DESC LIMIT 1");
+    c.map_opt(&sql, &args![], stored_template).await
 }
 
 async fn load_template(c: &dyn Conn, id: i64) -> StoreResult<Option<StoredApprovalTemplate>> {

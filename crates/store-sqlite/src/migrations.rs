@@ -60,6 +60,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0052_ledger_item_documents.sql"),
     include_str!("../migrations/0053_duplicate_weights.sql"),
     include_str!("../migrations/0054_ledger_event_seals.sql"),
+    include_str!("../migrations/0055_approval_template_versions.sql"),
     include_str!("../migrations/0056_history_seals.sql"),
 ];
 

@@ -26,6 +26,10 @@ pub struct StoredApprovalTemplate {
     /// The template as TOML (see `mashangban_domain::approvals::parse_template_toml`).
     pub body: String,
     pub created_at: Instant,
+    /// Who saved it, as `name（role）`; the bundled template's seed reads `系统（内置模板）`.
+    pub created_by: String,
+    /// The version in force it replaced (`None` for the first one stored).
+    pub supersedes: Option<i64>,
 }
 
 /// An approval project (审批项目).
@@ -70,16 +74,28 @@ pub struct ApprovalRecord {
 }
 
 pub trait ApprovalStore {
-    /// Stores a template's text as the next version of its code, unless the
-    /// latest version already reads exactly so (then that one is answered).
+    /// Stores a template's text as the version in force (the next version of
+    /// its code, replacing the one in force), unless the version in force
+    /// already reads exactly so (then that one is answered). With `base`, the
+    /// version in force must still be that one (`409 approval_template_changed`);
+    /// of two saves on the same version in force only one is stored, the other
+    /// is refused alike (or answered the stored one when it reads the same).
     /// The text must parse (`invalid_approval_template` and the template codes).
     fn save_approval_template(
         &self,
         body: String,
+        base: Option<i64>,
         at: Instant,
+        by: ApprovalRecorder,
     ) -> impl Future<Output = StoreResult<StoredApprovalTemplate>> + Send;
 
     fn approval_template(&self, id: i64) -> impl Future<Output = StoreResult<Option<StoredApprovalTemplate>>> + Send;
+
+    /// The version in force: the last one stored (`None` before the first).
+    fn current_approval_template(&self) -> impl Future<Output = StoreResult<Option<StoredApprovalTemplate>>> + Send;
+
+    /// Stored versions, newest first, at most `limit` (1..=500).
+    fn approval_templates(&self, limit: u32) -> impl Future<Output = StoreResult<Vec<StoredApprovalTemplate>>> + Send;
 
     /// Creates a project on a stored template (`404 approval_template_not_found`
     /// when it is not), with nothing recorded yet.

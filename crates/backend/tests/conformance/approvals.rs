@@ -10,10 +10,18 @@ use mashangban_store::{ApprovalRecorder, ApprovalStore, ChangeCursor, ChangeEnti
 
 use crate::support::{Env, TestDb, at, refusal, t0};
 
-on_both!(templates_are_versioned_and_projects_keep_their_log, concurrent_issues_of_one_step_pass_once);
+on_both!(
+    templates_are_versioned_and_projects_keep_their_log,
+    concurrent_issues_of_one_step_pass_once,
+    two_saves_on_one_template_version_store_one
+);
 
 fn desk() -> ApprovalRecorder {
     ApprovalRecorder { user_id: None, name: "招商窗口（dispatcher）".into() }
+}
+
+fn admin() -> ApprovalRecorder {
+    ApprovalRecorder { user_id: None, name: "管理员（admin）".into() }
 }
 
 fn issue(step: &str, unit: &str, minutes: i64) -> ApprovalAction {
@@ -28,17 +36,36 @@ fn issue(step: &str, unit: &str, minutes: i64) -> ApprovalAction {
 async fn templates_are_versioned_and_projects_keep_their_log<D: TestDb>() {
     let env: Env<D> = D::create().await;
     let s = env.store();
-    let first = s.save_approval_template(BUNDLED_APPROVAL_PLAN.into(), t0()).await.unwrap();
-    assert_eq!((first.code.as_str(), first.version), ("zs-land-to-construction", 1));
-    let again = s.save_approval_template(BUNDLED_APPROVAL_PLAN.into(), at(1)).await.unwrap();
-    assert_eq!(again.id, first.id, "the same text is the same version");
+    assert_eq!(s.current_approval_template().await.unwrap(), None);
+    let first = s.save_approval_template(BUNDLED_APPROVAL_PLAN.into(), None, t0(), desk()).await.unwrap();
+    assert_eq!((first.code.as_str(), first.version, first.supersedes), ("zs-land-to-construction", 1, None));
+    assert_eq!(first.created_by, "招商窗口（dispatcher）");
+    let again = s.save_approval_template(BUNDLED_APPROVAL_PLAN.into(), Some(first.id), at(1), admin()).await.unwrap();
+    assert_eq!(again, first, "the same text as the version in force stores nothing");
     let changed = BUNDLED_APPROVAL_PLAN.replace("planned_minutes = 6", "planned_minutes = 7");
-    let second = s.save_approval_template(changed, at(2)).await.unwrap();
+    let second = s.save_approval_template(changed.clone(), Some(first.id), at(2), admin()).await.unwrap();
     assert_eq!((second.version, second.code.as_str()), (2, "zs-land-to-construction"));
     assert_eq!(
-        refusal(s.save_approval_template("code = \"x\"\nname = \"模板\"\n".into(), at(2)).await),
+        (second.supersedes, second.created_by.as_str(), second.created_at),
+        (Some(first.id), "管理员（admin）", at(2))
+    );
+    assert_eq!(s.current_approval_template().await.unwrap().as_ref(), Some(&second));
+    // An edit made on a version no longer in force is refused, nothing stored.
+    let late = BUNDLED_APPROVAL_PLAN.replace("planned_minutes = 6", "planned_minutes = 8");
+    assert_eq!(
+        refusal(s.save_approval_template(late, Some(first.id), at(3), admin()).await),
+        "approval_template_changed"
+    );
+    assert_eq!(
+        refusal(s.save_approval_template("code = \"x\"\nname = \"模板\"\n".into(), None, at(2), admin()).await),
         "empty_approval_template"
     );
+    // Going back to the first text is a new version again (the one in force), not the old row.
+    let back = s.save_approval_template(BUNDLED_APPROVAL_PLAN.into(), None, at(4), admin()).await.unwrap();
+    assert_eq!((back.version, back.supersedes), (3, Some(second.id)));
+    let versions = s.approval_templates(10).await.unwrap();
+    assert_eq!(versions.iter().map(|t| t.id).collect::<Vec<_>>(), [back.id, second.id, first.id]);
+    assert_eq!(s.approval_template(second.id).await.unwrap().unwrap().body, changed);
 
     let input = ProjectInput::new("翠亨新区项目", None, Some("INV-1"), None).unwrap();
     assert_eq!(
@@ -111,7 +138,7 @@ async fn templates_are_versioned_and_projects_keep_their_log<D: TestDb>() {
 async fn concurrent_issues_of_one_step_pass_once<D: TestDb>() {
     let env: Env<D> = D::create().await;
     let (a, b) = (env.store(), env.other_node().await);
-    let template = a.save_approval_template(BUNDLED_APPROVAL_PLAN.into(), t0()).await.unwrap();
+    let template = a.save_approval_template(BUNDLED_APPROVAL_PLAN.into(), None, t0(), desk()).await.unwrap();
     let input = ProjectInput::new("并发项目", None, None, None).unwrap();
     let id = a.create_approval_project(input, template.id, t0(), desk()).await.unwrap().id;
     a.record_approval_action(id, ApprovalAction::RecordTransaction { at: t0() }, None, t0(), desk()).await.unwrap();
@@ -139,4 +166,30 @@ async fn concurrent_issues_of_one_step_pass_once<D: TestDb>() {
     let project = a.approval_project(id).await.unwrap().unwrap();
     assert_eq!(project.version, 2);
     assert_eq!(a.approval_records(&[id]).await.unwrap().len(), 2);
+}
+
+/// Two administrators on two nodes save different texts on the same version
+/// in force: one is stored, the other refused; the chain of versions stays one.
+async fn two_saves_on_one_template_version_store_one<D: TestDb>() {
+    let env: Env<D> = D::create().await;
+    let (a, b) = (env.store(), env.other_node().await);
+    let base = a.save_approval_template(BUNDLED_APPROVAL_PLAN.into(), None, t0(), desk()).await.unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..6 {
+        let store = if n % 2 == 0 { a.clone() } else { b.clone() };
+        let text = BUNDLED_APPROVAL_PLAN.replace("planned_minutes = 6", &format!("planned_minutes = {}", 10 + n));
+        tasks
+            .push(tokio::spawn(async move { store.save_approval_template(text, Some(base.id), at(1), admin()).await }));
+    }
+    let mut stored = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(t) => stored.push(t),
+            refused => assert_eq!(refusal(refused), "approval_template_changed"),
+        }
+    }
+    assert_eq!(stored.len(), 1, "exactly one save on the same version in force passes");
+    let current = b.current_approval_template().await.unwrap().unwrap();
+    assert_eq!((current.id, current.version, current.supersedes), (stored[0].id, 2, Some(base.id)));
+    assert_eq!(a.approval_templates(100).await.unwrap().len(), 2);
 }

@@ -26,7 +26,7 @@ mod template;
 pub use plan::{ApprovalAction, ApprovalPlan, IssueRecord, MAX_CLOCK_SKEW_SECONDS, StepProgress};
 pub use project::{
     MAX_LEDGER_KEY_CHARS, MAX_PROJECT_NAME_CHARS, ProjectInput, project_changed, project_codes, project_not_found,
-    template_not_found,
+    template_changed, template_not_found,
 };
 pub use report::{
     ActualCriticalPath, CriticalLink, DepartmentReport, Elapsed, PlanClock, StepReport, StepStatus, late_step_counts,

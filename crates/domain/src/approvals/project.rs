@@ -27,6 +27,8 @@ pub mod project_codes {
     pub const APPROVAL_TEMPLATE_NOT_FOUND: &str = "approval_template_not_found";
     /// The project was changed meanwhile (a stale version).
     pub const APPROVAL_PROJECT_CHANGED: &str = "approval_project_changed";
+    /// The plan template in force changed since the version the edit was made on.
+    pub const APPROVAL_TEMPLATE_CHANGED: &str = "approval_template_changed";
 }
 
 /// A new project as validated: trimmed name, a well-formed credit code and ledger key when given.
@@ -85,6 +87,14 @@ pub fn project_not_found() -> DomainError {
 /// `404 approval_template_not_found`.
 pub fn template_not_found() -> DomainError {
     DomainError::not_found(project_codes::APPROVAL_TEMPLATE_NOT_FOUND, "没有这个审批计划模板")
+}
+
+/// `409 approval_template_changed`.
+pub fn template_changed() -> DomainError {
+    DomainError::conflict(
+        project_codes::APPROVAL_TEMPLATE_CHANGED,
+        "审批计划模板已被他人修改，请在最新版本的基础上重新编辑",
+    )
 }
 
 /// `409 approval_project_changed`.

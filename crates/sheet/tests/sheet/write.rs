@@ -108,3 +108,25 @@ fn an_export_keeps_codes_as_text_and_sizes_chinese_columns() {
     assert_eq!(records[0].date("受理日期", &mut report), Some(received));
     assert!(report.is_empty());
 }
+
+#[test]
+fn an_export_holds_several_sheets_each_with_its_own_header_and_rows() {
+    let mut export = Export::with_preamble("纪录榜", &["标题".to_owned()], vec![WriteColumn::text("项目")]).unwrap();
+    export.push(&[Cell::Text("甲".into())]).unwrap();
+    export.push(&[Cell::Text("乙".into())]).unwrap();
+    export.next_sheet("统计", &[], vec![WriteColumn::text("区镇"), WriteColumn::new("项目数", Kind::Integer)]).unwrap();
+    assert_eq!(export.rows(), 0, "the new sheet's rows");
+    export.push(&[Cell::Text("小榄镇".into()), Cell::Number(3.0)]).unwrap();
+    assert_eq!(export.rows(), 1);
+    let bytes = export.finish().unwrap();
+
+    let mut book = mashangban_sheet::open_xlsx(&bytes, &Limits::default()).unwrap();
+    let names: Vec<&str> = book.sheets().iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["纪录榜", "统计"]);
+    let first: Vec<_> = book.rows(0).unwrap().collect::<Result<_, _>>().unwrap();
+    assert_eq!(first.len(), 4, "the preamble, the header and two rows");
+    assert_eq!((first[1].get(1), first[3].get(1)), (&Cell::Text("项目".into()), &Cell::Text("乙".into())));
+    let second: Vec<_> = book.rows(1).unwrap().collect::<Result<_, _>>().unwrap();
+    assert_eq!(second.len(), 2);
+    assert_eq!((second[1].get(1), second[1].get(2)), (&Cell::Text("小榄镇".into()), &Cell::Number(3.0)));
+}

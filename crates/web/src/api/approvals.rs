@@ -6,19 +6,35 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 
 use mashangban_app::approvals::{
-    ApprovalReports, ProjectBody, ProjectSummary, ProjectView, RecordRow, StepBody, StepDeed, TransactionBody,
+    ApprovalReports, ProjectBody, ProjectSummary, ProjectView, RecordRow, StepBody, StepDeed, TemplateBody,
+    TemplateView, TransactionBody,
 };
 use mashangban_app::{App, AppError};
 use mashangban_domain::access::Permission;
-use mashangban_domain::approvals::project_not_found;
+use mashangban_domain::approvals::{project_not_found, template_not_found};
 use mashangban_store::Store;
 
 use crate::auth::Auth;
 use crate::error::ApiResult;
 use crate::json::JsonBody;
 use crate::routes::Route;
+
+/// Refusals of a new version of the plan template (the domain's codes).
+pub const TEMPLATE_ERRORS: &[&str] = &[
+    "approval_template_changed",
+    "invalid_approval_template",
+    "empty_approval_template",
+    "duplicate_step",
+    "unknown_prerequisite",
+    "prerequisite_cycle",
+    "multiple_end_steps",
+    "missing_owner",
+    "unknown_owner",
+    "invalid_planned_duration",
+];
 
 /// Refusals of a step's pre-review, start or issue (the domain's codes).
 const STEP_ERRORS: &[&str] = &[
@@ -51,7 +67,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .answer::<Vec<ProjectSummary>>(),
         Route::post("/api/v1/approvals/projects", create::<S>)
             .permission(manage)
-            .doc("approvals", "新建拿地即开工项目（按内置审批计划模板）")
+            .doc("approvals", "新建拿地即开工项目（按现行审批计划模板，此后不随模板修改而变）")
             .body::<ProjectBody>()
             .answer::<ProjectView>()
             .created()
@@ -95,6 +111,28 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             "记录本单位负责步骤的核发（精确到秒，附文号）；前置步骤须已核发",
             issue::<S>,
         ),
+        Route::get("/api/v1/approvals/template", template::<S>)
+            .permission(read)
+            .doc("approvals", "现行审批计划模板（新建项目按此版本；TOML 文本）")
+            .answer::<TemplateView>(),
+        Route::put("/api/v1/approvals/template", save_template::<S>)
+            .permission(manage)
+            .doc("approvals", "保存审批计划模板的新版本（整体校验；此后新建的项目按新版本，已建项目不变）")
+            .body::<TemplateBody>()
+            .answer::<TemplateView>()
+            .errors(TEMPLATE_ERRORS),
+        Route::get("/api/v1/approvals/template/versions", template_versions::<S>)
+            .permission(read)
+            .doc("approvals", "审批计划模板的历次版本（最新在前）：保存人、时间、按其新建的项目数")
+            .answer::<Vec<TemplateView>>(),
+        Route::get("/api/v1/approvals/template/versions/{id}", template_version::<S>)
+            .permission(read)
+            .doc("approvals", "审批计划模板的某一版本")
+            .answer::<TemplateView>()
+            .errors(&["approval_template_not_found"]),
+        Route::get("/api/v1/approvals/export", export::<S>)
+            .permission(read)
+            .doc("approvals", "导出纪录榜与统计（Excel，每项一个工作表：纪录榜、各区镇用时、关键路径部门、超时步骤）"),
         Route::get("/api/v1/approvals/records", records::<S>)
             .permission(read)
             .doc("approvals", "纪录榜：已取得施工许可的项目，用时最短在前")
@@ -123,6 +161,38 @@ fn step<S: Store, H: axum::handler::Handler<T, App<S>>, T: 'static>(
 /// A project id from the path (`404 approval_project_not_found` for anything else).
 pub fn project_id(id: &str) -> ApiResult<i64> {
     Ok(id.parse().map_err(|_| AppError::from(project_not_found()))?)
+}
+
+/// A template version id from the path (`404 approval_template_not_found` for anything else).
+pub fn template_id(id: &str) -> ApiResult<i64> {
+    Ok(id.parse().map_err(|_| AppError::from(template_not_found()))?)
+}
+
+async fn template<S: Store>(State(app): State<App<S>>, Auth(_caller): Auth) -> ApiResult<Json<TemplateView>> {
+    Ok(Json(app.approvals().template().await?))
+}
+
+async fn save_template<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    JsonBody(body): JsonBody<TemplateBody>,
+) -> ApiResult<Json<TemplateView>> {
+    Ok(Json(app.approvals().save_template(&caller, body).await?))
+}
+
+async fn template_versions<S: Store>(
+    State(app): State<App<S>>,
+    Auth(_caller): Auth,
+) -> ApiResult<Json<Vec<TemplateView>>> {
+    Ok(Json(app.approvals().template_versions().await?))
+}
+
+async fn template_version<S: Store>(
+    State(app): State<App<S>>,
+    Auth(_caller): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<TemplateView>> {
+    Ok(Json(app.approvals().template_version(template_id(&id)?).await?))
 }
 
 async fn list<S: Store>(State(app): State<App<S>>, Auth(_caller): Auth) -> ApiResult<Json<Vec<ProjectSummary>>> {
@@ -189,6 +259,12 @@ async fn issue<S: Store>(
     JsonBody(body): JsonBody<StepBody>,
 ) -> ApiResult<Json<ProjectView>> {
     deed(app, caller, path, StepDeed::Issue, body).await
+}
+
+/// `GET /api/v1/approvals/export`: an .xlsx download.
+async fn export<S: Store>(State(app): State<App<S>>, Auth(caller): Auth) -> ApiResult<Response> {
+    let bytes = app.approvals().export(&caller).await?;
+    Ok(crate::download::xlsx(bytes, "拿地即开工纪录榜与统计.xlsx", "approvals.xlsx"))
 }
 
 async fn records<S: Store>(State(app): State<App<S>>, Auth(_caller): Auth) -> ApiResult<Json<Vec<RecordRow>>> {

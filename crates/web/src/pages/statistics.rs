@@ -45,6 +45,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         Route::get("/statistics", panel::<S>).permission(read).nav(MenuKind::Main, 48, "数说"),
         Route::post("/statistics/values", enter::<S>).permission(manage).form(),
         Route::get("/statistics/cards/{file}", card_image::<S>).permission(read),
+        Route::get("/statistics/panel.svg", panel_image::<S>).permission(read),
         Route::get("/statistics/import", import_page).permission(manage),
         Route::post("/statistics/periods/{period}/publish", publish::<S>).permission(manage).form(),
         Route::get("/public/statistics", public_page::<S>).public(),
@@ -287,6 +288,18 @@ impl CardImage {
 /// Characters of a sentence on one line of the image (CJK glyphs; digits are narrower).
 const IMAGE_LINE_CHARS: usize = 24;
 
+/// One card as the standalone SVG of `statistics_card.svg`, and its height.
+fn card_svg(area: &str, period: &str, card: CardView) -> Result<(String, usize), PageError> {
+    let chars: Vec<char> = card.sentence.chars().collect();
+    let lines = chars.chunks(IMAGE_LINE_CHARS).map(|line| line.iter().collect()).collect();
+    let image = CardImage { area: area.to_owned(), period: period.to_owned(), card: card_panel(card), lines };
+    let body = image.render().map_err(|e| {
+        tracing::error!(%e, "card image");
+        PageError::Status(StatusCode::INTERNAL_SERVER_ERROR, "图片生成失败".into())
+    })?;
+    Ok((body, image.height()))
+}
+
 /// `GET /statistics/cards/{indicator}.svg?period=2021-Q3`: one card as an SVG image drawn here
 /// ("export as image"), downloaded as a file.
 async fn card_image<S: Store>(
@@ -300,15 +313,59 @@ async fn card_image<S: Store>(
     let panel = app.statistics().panel(q.period.as_deref()).await?;
     let period = panel.period.as_ref().ok_or_else(not_found)?;
     let card = panel.cards.iter().find(|c| c.indicator == indicator).cloned().ok_or_else(not_found)?;
-    let chars: Vec<char> = card.sentence.chars().collect();
-    let lines = chars.chunks(IMAGE_LINE_CHARS).map(|line| line.iter().collect()).collect();
-    let image = CardImage { area: panel.area.clone(), period: period.label.clone(), card: card_panel(card), lines };
-    let body = image.render().map_err(|e| {
-        tracing::error!(%e, "card image");
-        PageError::Status(StatusCode::INTERNAL_SERVER_ERROR, "图片生成失败".into())
-    })?;
+    let (body, _) = card_svg(&panel.area, &period.label, card)?;
     let name = format!("数说-{}-{}.svg", period.key, indicator);
     Ok(crate::download::file(body, "image/svg+xml; charset=utf-8", &name, "card.svg"))
+}
+
+/// The panel as one SVG image: the title, then the cards' images two a row.
+#[derive(Template)]
+#[template(path = "statistics_panel.svg", escape = "html")]
+struct PanelImage {
+    width: usize,
+    height: usize,
+    area: String,
+    period: String,
+    /// (x, y, the card's own SVG) of each card.
+    cards: Vec<(usize, usize, String)>,
+}
+
+/// The panel image's layout.
+const PANEL_COLUMNS: usize = 2;
+const PANEL_MARGIN: usize = 20;
+const PANEL_TITLE: usize = 56;
+const CARD_WIDTH: usize = 400;
+
+/// `GET /statistics/panel.svg?period=2021-Q3`: the whole panel (every card) as one SVG
+/// image drawn here, downloaded as a file; the page's 「导出图片」 draws it as a PNG.
+async fn panel_image<S: Store>(
+    State(app): State<App<S>>,
+    Auth(_caller): Auth,
+    Query(q): Query<PeriodQuery>,
+) -> PageResult {
+    let panel = app.statistics().panel(q.period.as_deref()).await?;
+    let period =
+        panel.period.as_ref().ok_or_else(|| PageError::Status(StatusCode::NOT_FOUND, "还没有统计数据".into()))?;
+    let mut cards = Vec::with_capacity(panel.cards.len());
+    for card in panel.cards.iter().cloned() {
+        cards.push(card_svg(&panel.area, &period.label, card)?);
+    }
+    let width = PANEL_MARGIN + PANEL_COLUMNS * (CARD_WIDTH + PANEL_MARGIN);
+    let mut placed = Vec::with_capacity(cards.len());
+    let mut y = PANEL_TITLE;
+    for row in cards.chunks(PANEL_COLUMNS) {
+        for (column, (svg, _)) in row.iter().enumerate() {
+            placed.push((PANEL_MARGIN + column * (CARD_WIDTH + PANEL_MARGIN), y, svg.clone()));
+        }
+        y += row.iter().map(|(_, h)| *h).max().unwrap_or(0) + PANEL_MARGIN;
+    }
+    let image = PanelImage { width, height: y, area: panel.area.clone(), period: period.label.clone(), cards: placed };
+    let image = image.render().map_err(|e| {
+        tracing::error!(%e, "panel image");
+        PageError::Status(StatusCode::INTERNAL_SERVER_ERROR, "图片生成失败".into())
+    })?;
+    let name = format!("数说-{}.svg", period.key);
+    Ok(crate::download::file(image, "image/svg+xml; charset=utf-8", &name, "panel.svg"))
 }
 
 /// `POST /statistics/values`: enter or correct a value; back to the panel of its period.

@@ -347,3 +347,186 @@ async fn the_demo_loads_the_reports_record_table_once() {
     assert_eq!(under_way.len(), 1);
     assert_eq!(under_way[0]["issued"], 4);
 }
+
+async fn put_template(app: &App, who: &Session, body: Value) -> (StatusCode, Value) {
+    app.call(reqwest::Method::PUT, "/api/v1/approvals/template", Some(who), Some(body)).await
+}
+
+/// The bundled plan with its first step's planned minutes changed (on the critical path).
+fn edited_plan(minutes: u32) -> String {
+    let bundled = mashangban_domain::approvals::BUNDLED_APPROVAL_PLAN;
+    let edited = bundled.replacen("planned_minutes = 2\n", &format!("planned_minutes = {minutes}\n"), 1);
+    assert_ne!(edited, bundled);
+    edited
+}
+
+#[tokio::test]
+async fn the_plan_template_is_edited_as_data_and_projects_keep_their_version() {
+    let app = spawn().await;
+    app.set_time(&time("08:00:00"));
+    let d = desk(&app).await;
+    let (status, first) = app.get("/api/v1/approvals/template", Some(&d.admin)).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!((first["version"].as_i64(), first["in_force"].as_bool()), (Some(1), Some(true)));
+    assert_eq!((first["created_by"].as_str(), first["planned_minutes"].as_i64()), (Some("系统（内置模板）"), Some(16)));
+    let old = new_project(&app, &d.admin, "按旧模板的项目", "xiaolan").await;
+
+    // A new version: the first step takes 5 minutes instead of 2.
+    let (status, err) = put_template(&app, &d.units["zrzyj"], json!({ "body": edited_plan(5) })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::FORBIDDEN, Some("permission_denied")), "{err}");
+    app.set_time(&time("08:10:00"));
+    let (status, second) = put_template(&app, &d.admin, json!({ "body": edited_plan(5), "base": first["id"] })).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    assert_eq!((second["version"].as_i64(), second["planned_minutes"].as_i64()), (Some(2), Some(19)));
+    assert_eq!((second["supersedes"].clone(), second["in_force"].as_bool()), (first["id"].clone(), Some(true)));
+    assert_eq!(second["created_at"], shown("08:10:00"));
+    assert!(second["created_by"].as_str().unwrap().contains("admin"), "{second}");
+    let new = new_project(&app, &d.admin, "按新模板的项目", "xiaolan").await;
+
+    // Bad templates are refused with their codes; nothing is stored.
+    let bundled = mashangban_domain::approvals::BUNDLED_APPROVAL_PLAN;
+    let cycle = bundled.replacen("prerequisites = []", "prerequisites = [\"construction_permit\"]", 1);
+    let unknown_prerequisite = bundled.replacen("prerequisites = []", "prerequisites = [\"no_such_step\"]", 1);
+    let unknown_owner = bundled.replacen("owner = \"zwfw-ggzy\"", "owner = \"no-such-unit\"", 1);
+    let mut too_many = String::from("code = \"many\"\nname = \"步骤过多\"\n");
+    for i in 0..=mashangban_domain::approvals::MAX_STEPS {
+        too_many.push_str(&format!(
+            "[[step]]\ncode = \"s{i}\"\nname = \"步骤{i}\"\nowner = \"zrzyj\"\nplanned_minutes = 1\n"
+        ));
+    }
+    let cases: Vec<(String, StatusCode, &str)> = vec![
+        (cycle, StatusCode::UNPROCESSABLE_ENTITY, "prerequisite_cycle"),
+        (unknown_prerequisite, StatusCode::UNPROCESSABLE_ENTITY, "unknown_prerequisite"),
+        (unknown_owner, StatusCode::UNPROCESSABLE_ENTITY, "unknown_owner"),
+        (too_many, StatusCode::UNPROCESSABLE_ENTITY, "invalid_approval_template"),
+        ("code = \"x\"\nname = [".into(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_approval_template"),
+        ("code = \"x\"\nname = \"空\"\n".into(), StatusCode::UNPROCESSABLE_ENTITY, "empty_approval_template"),
+    ];
+    for (body, want_status, want) in cases {
+        let (status, err) = put_template(&app, &d.admin, json!({ "body": body })).await;
+        assert_eq!((status, err["code"].as_str()), (want_status, Some(want)), "{err}");
+        assert!(err["message"].as_str().is_some_and(|m| !m.is_empty() && !m.is_ascii()), "{err}");
+    }
+    let (status, err) = put_template(&app, &d.admin, json!({ "body": edited_plan(7), "base": first["id"] })).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::CONFLICT, Some("approval_template_changed")), "{err}");
+    let (status, err) = put_template(&app, &d.admin, json!({ "body": "x".repeat(70 * 1024) })).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{err}");
+    let (_, current) = app.get("/api/v1/approvals/template", Some(&d.admin)).await;
+    assert_eq!(current["id"], second["id"], "refusals stored nothing");
+
+    // The old project keeps the old plan, the new one follows the new plan.
+    let (_, old_view) = app.get(&format!("/api/v1/approvals/projects/{old}"), Some(&d.admin)).await;
+    let (_, new_view) = app.get(&format!("/api/v1/approvals/projects/{new}"), Some(&d.admin)).await;
+    assert_eq!((old_view["template_version"].as_i64(), old_view["planned_minutes"].as_i64()), (Some(1), Some(16)));
+    assert_eq!((new_view["template_version"].as_i64(), new_view["planned_minutes"].as_i64()), (Some(2), Some(19)));
+    assert_eq!(
+        (old_view["steps"][0]["planned_minutes"].as_i64(), new_view["steps"][0]["planned_minutes"].as_i64()),
+        (Some(2), Some(5))
+    );
+
+    let (_, versions) = app.get("/api/v1/approvals/template/versions", Some(&d.units["zrzyj"])).await;
+    let rows: Vec<(i64, i64, bool)> = versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["version"].as_i64().unwrap(), v["projects"].as_i64().unwrap(), v["in_force"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(rows, [(2, 1, true), (1, 1, false)]);
+    let path = format!("/api/v1/approvals/template/versions/{}", first["id"]);
+    let (_, v1) = app.get(&path, Some(&d.admin)).await;
+    assert_eq!((v1["body"].as_str(), v1["in_force"].as_bool()), (Some(bundled), Some(false)));
+    let (status, err) = app.get("/api/v1/approvals/template/versions/x", Some(&d.admin)).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("approval_template_not_found")));
+
+    // The page: a refused text stays in the editor with its message; a good one is the next version.
+    let http = super::browser::no_redirects();
+    let Session(cookie) = &d.admin;
+    let typed = bundled.replacen("owner = \"zwfw-ggzy\"", "owner = \"no-such-unit\"", 1).replace('\n', "\r\n");
+    let fields = [("body", typed.clone()), ("base", second["id"].to_string())];
+    let res = http.post(app.url("/approvals/template")).header("cookie", cookie).form(&fields).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("不在组织架构中") && page.contains("no-such-unit"), "the message and the typed text");
+    let fields = [("body", edited_plan(4).replace('\n', "\r\n")), ("base", second["id"].to_string())];
+    let res = http.post(app.url("/approvals/template")).header("cookie", cookie).form(&fields).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, third) = app.get("/api/v1/approvals/template", Some(&d.admin)).await;
+    assert_eq!((third["version"].as_i64(), third["body"].as_str()), (Some(3), Some(edited_plan(4).as_str())));
+    let res = http.get(app.url("/approvals/template")).header("cookie", cookie).send().await.unwrap();
+    let page = res.text().await.unwrap();
+    assert!(page.contains("第3版") && page.contains("template-form"), "{page}");
+    let Session(cookie) = &d.units["zrzyj"];
+    let old_page = app.url(&format!("/approvals/template?version={}", first["id"]));
+    let res = http.get(old_page).header("cookie", cookie).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("历史版本") && !page.contains("template-form"), "a reader sees no editor");
+}
+
+#[tokio::test]
+async fn the_record_table_and_reports_export_as_one_workbook_with_the_page_figures() {
+    use mashangban_sheet::{Cell, Limits, open_xlsx};
+    let app = spawn().await;
+    let now = mashangban_domain::time::now();
+    mashangban_demo::load_approvals(&app.store, now).await.unwrap();
+    let reader = app.login("handler").await;
+    let page = app.http.get(app.url("/approvals")).header("cookie", &reader.0).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(page.contains("href=\"/approvals/export\""), "the overview links the export");
+    let (_, reports) = app.get("/api/v1/approvals/reports", Some(&reader)).await;
+    for path in ["/approvals/export", "/api/v1/approvals/export"] {
+        let res = app.http.get(app.url(path)).header("cookie", &reader.0).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert!(res.headers()["content-type"].to_str().unwrap().contains("spreadsheetml"));
+        let bytes = res.bytes().await.unwrap().to_vec();
+        let mut book = open_xlsx(&bytes, &Limits::default()).unwrap();
+        let names: Vec<String> = book.sheets().iter().map(|s| s.name.clone()).collect();
+        assert_eq!(names, ["纪录榜", "各区镇用时", "关键路径部门", "超时步骤"]);
+        let rows = |book: &mut mashangban_sheet::Workbook, name: &str| -> Vec<Vec<Cell>> {
+            let rows: Vec<_> = book.rows_by_name(name).unwrap().map(Result::unwrap).collect();
+            // Two preamble lines, the header, then the data (columns from 1, kept from 0 here).
+            assert!(matches!(rows[0].get(1), Cell::Text(t) if t.starts_with("拿地即开工")), "{name}: {:?}", rows[0]);
+            rows.into_iter().skip(3).map(|r| (1..=9).map(|c| r.get(c).clone()).collect()).collect()
+        };
+        let records = rows(&mut book, "纪录榜");
+        let shown: Vec<(Cell, Cell)> = records.iter().map(|r| (r[0].clone(), r[7].clone())).collect();
+        assert_eq!(
+            shown,
+            [
+                (Cell::Number(1.0), Cell::Text("16分钟".into())),
+                (Cell::Number(2.0), Cell::Text("27分钟".into())),
+                (Cell::Number(3.0), Cell::Text("145分钟".into()))
+            ]
+        );
+        assert_eq!(records[0][6], Cell::Number(960.0));
+        assert!(
+            matches!(records[0][4], Cell::DateTime(t) if t.to_string() == "2021-06-18 09:00:00"),
+            "{:?}",
+            records[0][4]
+        );
+        let districts = rows(&mut book, "各区镇用时");
+        assert_eq!(districts.len(), reports["by_district"].as_array().unwrap().len());
+        for (row, d) in districts.iter().zip(reports["by_district"].as_array().unwrap()) {
+            assert_eq!(row[0], Cell::Text(d["unit"]["name"].as_str().unwrap_or("未指定").to_owned()));
+            let average = d["average_seconds"].as_f64().map_or(Cell::Empty, Cell::Number);
+            assert_eq!((row[1].clone(), row[4].clone()), (Cell::Number(d["projects"].as_f64().unwrap()), average));
+        }
+        let contributions = rows(&mut book, "关键路径部门");
+        assert!(!contributions.is_empty());
+        for (row, c) in contributions.iter().zip(reports["contributions"].as_array().unwrap()) {
+            assert_eq!(row[0], Cell::Text(c["owner"]["code"].as_str().unwrap().to_owned()));
+            assert_eq!(row[3], Cell::Number(c["critical_seconds"].as_f64().unwrap()));
+            assert_eq!(row[5], Cell::Number(c["share_permille"].as_f64().unwrap() / 10.0));
+        }
+        let late = rows(&mut book, "超时步骤");
+        assert_eq!(late.len(), reports["late_steps"].as_array().unwrap().len());
+        for (row, l) in late.iter().zip(reports["late_steps"].as_array().unwrap()) {
+            assert_eq!(
+                (row[0].clone(), row[2].clone()),
+                (Cell::Text(l["step"].as_str().unwrap().into()), Cell::Number(l["late"].as_f64().unwrap()))
+            );
+        }
+    }
+    let (status, _) = app.get("/api/v1/approvals/export", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

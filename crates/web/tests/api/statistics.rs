@@ -109,6 +109,32 @@ async fn the_demo_panel_reads_like_the_report() {
     assert_eq!(svg.matches("<rect").count(), 2 + 3, "background, band and a bar a year");
     let (status, _) = app.get("/statistics/cards/nope.svg", Some(&leader)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The whole panel as one image (the page's 「导出图片」): every card's image, two a row, under the title.
+    assert!(html.contains("href=\"/statistics/panel.svg?period=2021-Q3\""), "the page links the panel image");
+    let image = app.http.get(app.url("/statistics/panel.svg?period=2021-Q3")).header("cookie", &leader.0);
+    let image = image.send().await.unwrap();
+    assert_eq!(image.status(), StatusCode::OK);
+    assert_eq!(image.headers()["content-type"], "image/svg+xml; charset=utf-8");
+    assert!(image.headers()["content-disposition"].to_str().unwrap().contains("panel.svg"));
+    let svg = image.text().await.unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let root = doc.root_element();
+    assert_eq!((root.attribute("width"), root.tag_name().name()), (Some("860"), "svg"));
+    let placed: Vec<&str> = root.children().filter_map(|n| n.attribute("transform")).collect();
+    assert_eq!(placed.len(), panel["cards"].as_array().unwrap().len(), "{placed:?}");
+    assert_eq!(&placed[..2], ["translate(20 56)", "translate(440 56)"]);
+    let text: String = doc
+        .descendants()
+        .filter(|n| n.is_text() && n.parent().is_some_and(|p| p.tag_name().name() == "text"))
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(text.contains("2021年前三季度主要统计指标"), "{text}");
+    for expected in said.iter() {
+        assert!(text.contains(expected.as_str()), "the panel image lacks {expected}");
+    }
+    let anonymous = super::browser::no_redirects().get(app.url("/statistics/panel.svg")).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER, "to the sign-in page");
     let export = app.http.get(app.url("/api/v1/statistics/export?period=2021-Q3")).header("cookie", &leader.0);
     let export = export.send().await.unwrap();
     assert_eq!(export.status(), StatusCode::OK);
