@@ -243,7 +243,11 @@ async fn every_notice_arrives_once_through_failing_sinks() {
     let (status, answer) = app.call(reqwest::Method::PUT, path, Some(&admin), Some(good)).await;
     assert_eq!((status, &answer["customized"]), (StatusCode::OK, &json!(true)), "{answer}");
     let (_, all) = app.get("/api/v1/admin/notification-templates", Some(&admin)).await;
-    assert_eq!(all.as_array().unwrap().len(), 15, "5 asker keys × 2 channels + 4 unit keys + the liaisons' copy");
+    assert_eq!(
+        all.as_array().unwrap().len(),
+        21,
+        "5 asker keys × 2 channels + 4 unit keys + the liaisons' copy + 3 on-site keys × 2 channels"
+    );
 
     // The life of a request (an asker without e-mail: SMS only).
     let mut complaint = enterprise_complaint();
