@@ -60,8 +60,17 @@ pub(super) async fn http_sink(fail_first: usize) -> (String, Shared<HttpSink>) {
             (axum::http::StatusCode::OK, r#"{"code":0,"msg":"ok"}"#.to_owned())
         }
     };
+    // What the gateway sent so far, for a browser story that reads its SMS (`GET /sms`).
+    let sent = {
+        let sink = Arc::clone(&sink);
+        move || async move {
+            let s = sink.lock().unwrap();
+            let sms = s.accepted.iter().filter(|r| r.path == "sms");
+            axum::Json(sms.map(|r| serde_json::from_str::<Value>(&r.body).unwrap()).collect::<Vec<_>>())
+        }
+    };
     let router = axum::Router::new()
-        .route("/sms", axum::routing::post(handle("sms")))
+        .route("/sms", axum::routing::post(handle("sms")).get(sent))
         .route("/hook", axum::routing::post(handle("hook")));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
