@@ -495,12 +495,9 @@ impl<'a, S: Store> Onsite<'a, S> {
         let centres = self.app.store().centres().await?;
         let centre =
             centres.iter().find(|c| c.id == record.centre_id).map_or("政务服务中心", |c| c.name.as_str());
-        // The enterprise is told of the centre's decision in the change's transaction; personal data in
-        // the reason is masked as in every text that leaves the platform.
-        let notice = action.enterprise_notice(&record.number, centre).map(|mut n| {
-            n.body = mask_free_text(&n.body);
-            n
-        });
+        // The enterprise is told of the centre's decision in the change's transaction, by the template in
+        // force; personal data in the reason is masked as in every text that leaves the platform.
+        let notice = action.enterprise_notice(&record.number, centre, &mask_free_text);
         let saved = self
             .app
             .store()

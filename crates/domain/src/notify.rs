@@ -72,11 +72,20 @@ pub enum TemplateKey {
     UnitEscalated,
     #[serde(rename = "liaison.new_request")]
     LiaisonNewRequest,
+    #[serde(rename = "onsite.accepted")]
+    OnsiteAccepted,
+    #[serde(rename = "onsite.proposed")]
+    OnsiteProposed,
+    #[serde(rename = "onsite.refused")]
+    OnsiteRefused,
 }
 
 const ASKER_VARS: &[&str] =
     &["tracking_no", "check_code", "progress_link", "title", "unit_name", "deadline", "reply_excerpt"];
 const UNIT_VARS: &[&str] = &["tracking_no", "title", "unit_name", "deadline", "message"];
+/// An on-site service (行走办) decision told to the enterprise: the request's number, the centre, the
+/// session date (accepted, proposed), the reason's start (refused), and the request's page (sign-in needed).
+const ONSITE_VARS: &[&str] = &["number", "centre", "date", "reason_excerpt", "link"];
 
 impl TemplateKey {
     pub const ALL: &'static [Self] = &[
@@ -90,6 +99,9 @@ impl TemplateKey {
         Self::UnitUrged,
         Self::UnitEscalated,
         Self::LiaisonNewRequest,
+        Self::OnsiteAccepted,
+        Self::OnsiteProposed,
+        Self::OnsiteRefused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -104,6 +116,9 @@ impl TemplateKey {
             Self::UnitUrged => "unit.urged",
             Self::UnitEscalated => "unit.escalated",
             Self::LiaisonNewRequest => "liaison.new_request",
+            Self::OnsiteAccepted => "onsite.accepted",
+            Self::OnsiteProposed => "onsite.proposed",
+            Self::OnsiteRefused => "onsite.refused",
         }
     }
 
@@ -115,14 +130,29 @@ impl TemplateKey {
         self.as_str().starts_with("asker.")
     }
 
-    /// The placeholders a template of this key may use.
-    pub fn variables(self) -> &'static [&'static str] {
-        if self.for_asker() { ASKER_VARS } else { UNIT_VARS }
+    /// An on-site service decision told to the asking enterprise (not a request event).
+    pub fn for_onsite(self) -> bool {
+        self.as_str().starts_with("onsite.")
     }
 
-    /// The channels that carry this key: the asker by SMS and e-mail, units by e-mail.
+    /// The placeholders a template of this key may use.
+    pub fn variables(self) -> &'static [&'static str] {
+        if self.for_asker() {
+            ASKER_VARS
+        } else if self.for_onsite() {
+            ONSITE_VARS
+        } else {
+            UNIT_VARS
+        }
+    }
+
+    /// The channels that carry this key: the asker and the enterprise by SMS and e-mail, units by e-mail.
     pub fn channels(self) -> &'static [NoticeChannel] {
-        if self.for_asker() { &[NoticeChannel::Sms, NoticeChannel::Email] } else { &[NoticeChannel::Email] }
+        if self.for_asker() || self.for_onsite() {
+            &[NoticeChannel::Sms, NoticeChannel::Email]
+        } else {
+            &[NoticeChannel::Email]
+        }
     }
 }
 
@@ -217,7 +247,7 @@ pub fn progress_link(base: &str, request: &Request) -> String {
 }
 
 /// A template: a subject (e-mail only) and a body with `{{var}}` placeholders.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Template {
     pub subject: Option<String>,
     pub body: String,
@@ -287,8 +317,19 @@ fn default_texts(key: TemplateKey) -> (&'static str, &'static str, &'static str)
             "",
             "{{unit_name}}：\n\n诉求 {{tracking_no}}「{{title}}」已超期，现提级督办。\n{{message}}\n\n马上办",
         ),
+        // The e-mail body repeats the SMS text (as before these were templates).
+        TemplateKey::OnsiteAccepted => ("【马上办】上门服务申请{{number}}已受理", ONSITE_ACCEPTED, ONSITE_ACCEPTED),
+        TemplateKey::OnsiteProposed => ("【马上办】上门服务申请{{number}}建议改期", ONSITE_PROPOSED, ONSITE_PROPOSED),
+        TemplateKey::OnsiteRefused => ("【马上办】上门服务申请{{number}}不予受理", ONSITE_REFUSED, ONSITE_REFUSED),
     }
 }
+
+const ONSITE_ACCEPTED: &str =
+    "【马上办】您的上门服务申请{{number}}已受理：{{centre}}将于{{date}}上门办理。请登录马上办查看。";
+const ONSITE_PROPOSED: &str =
+    "【马上办】您的上门服务申请{{number}}：{{centre}}建议改为{{date}}上门，请登录马上办确认或撤回。";
+const ONSITE_REFUSED: &str =
+    "【马上办】您的上门服务申请{{number}}，{{centre}}不予受理：{{reason_excerpt}}。请登录马上办查看。";
 
 /// Replaces every `{{var}}` with its value; unknown placeholders stay as they are.
 pub fn render(text: &str, vars: &Vars) -> String {
@@ -468,6 +509,14 @@ mod tests {
         let t = Template { subject: None, body: "【马上办】{{tracking_no}}".into() };
         assert!(validate_template(TemplateKey::AskerAccepted, NoticeChannel::Sms, &t).is_ok());
         assert!(validate_template(TemplateKey::UnitUrged, NoticeChannel::Sms, &t).is_err());
+        // The on-site notices have their own placeholders: a request's are not theirs.
+        let t = Template {
+            subject: None, body: "【马上办】{{number}}：{{centre}}将于{{date}}上门。{{link}}".into()
+        };
+        assert!(validate_template(TemplateKey::OnsiteAccepted, NoticeChannel::Sms, &t).is_ok());
+        let t = Template { subject: None, body: "【马上办】{{number}} {{tracking_no}}".into() };
+        let e = validate_template(TemplateKey::OnsiteAccepted, NoticeChannel::Sms, &t).err();
+        assert_eq!(e.map(|e| e.code), Some("invalid_template"));
     }
 
     #[test]

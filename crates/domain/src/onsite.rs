@@ -19,6 +19,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
+use crate::notify::{TemplateKey, Vars, excerpt};
 use crate::validation::{optional_text, required_text};
 
 /// The most items one request names.
@@ -276,50 +277,44 @@ impl OnsiteAction {
     }
 }
 
-/// The label of a history row's kind.
-/// What the asking enterprise is told (SMS and e-mail copies) when the centre decides on its request.
+/// What the asking enterprise is told (SMS and e-mail copies) when the centre decides on its request:
+/// a notification template (通知模板) and its variables but `link`, which the store adds with the public
+/// address; the store renders the template in force when it queues the notice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnterpriseNotice {
-    /// `onsite.accepted`, `onsite.proposed` or `onsite.refused` (the outbox row's template key).
-    pub template_key: &'static str,
-    /// The e-mail's subject.
-    pub subject: String,
-    /// The SMS text and the e-mail's body: the request's number, the centre, the date or the reason's
-    /// first 30 characters; the caller masks personal data in it before it is queued.
-    pub body: String,
+    /// `onsite.accepted`, `onsite.proposed` or `onsite.refused`.
+    pub template: TemplateKey,
+    /// `number`, `centre`, `date` (accepted, proposed; else empty) and `reason_excerpt` (refused; else
+    /// empty): the reason masked by the caller's `mask`, then cut to its first 30 characters.
+    pub vars: Vars,
 }
 
 impl OnsiteAction {
     /// The notice the enterprise gets when the centre accepts, proposes another date or refuses;
     /// none for the other actions (the enterprise's own, and the centre's record of the day).
-    pub fn enterprise_notice(&self, number: &str, centre: &str) -> Option<EnterpriseNotice> {
-        let (template_key, what, body) = match self {
-            Self::Accept { date, .. } => (
-                "onsite.accepted",
-                "已受理",
-                format!("【马上办】您的上门服务申请{number}已受理：{centre}将于{date}上门办理。请登录马上办查看。"),
-            ),
-            Self::Propose { date, .. } => (
-                "onsite.proposed",
-                "建议改期",
-                format!("【马上办】您的上门服务申请{number}：{centre}建议改为{date}上门，请登录马上办确认或撤回。"),
-            ),
-            Self::Refuse { reason } => (
-                "onsite.refused",
-                "不予受理",
-                format!(
-                    "【马上办】您的上门服务申请{number}，{centre}不予受理：{}。请登录马上办查看。",
-                    crate::notify::excerpt(reason, 30)
-                ),
-            ),
+    /// `mask` hides the personal data of a free text (the reason) before it is cut.
+    pub fn enterprise_notice(
+        &self,
+        number: &str,
+        centre: &str,
+        mask: &dyn Fn(&str) -> String,
+    ) -> Option<EnterpriseNotice> {
+        let (template, date, reason) = match self {
+            Self::Accept { date, .. } => (TemplateKey::OnsiteAccepted, date.to_string(), String::new()),
+            Self::Propose { date, .. } => (TemplateKey::OnsiteProposed, date.to_string(), String::new()),
+            Self::Refuse { reason } => (TemplateKey::OnsiteRefused, String::new(), excerpt(&mask(reason), 30)),
             _ => return None,
         };
-        Some(EnterpriseNotice {
-            template_key, subject: format!("【马上办】上门服务申请{number}{what}"), body
-        })
+        let mut vars = Vars::new();
+        vars.insert("number", number.to_owned());
+        vars.insert("centre", centre.to_owned());
+        vars.insert("date", date);
+        vars.insert("reason_excerpt", reason);
+        Some(EnterpriseNotice { template, vars })
     }
 }
 
+/// The label of a history row's kind.
 pub fn history_label(kind: &str) -> &'static str {
     match kind {
         "submitted" => "提交申请",
@@ -562,21 +557,33 @@ mod tests {
 
     #[test]
     fn the_enterprise_is_told_of_the_centres_decisions_only() {
+        use crate::notify::{NoticeChannel, default_template, render};
         let date = day("2026-12-08");
+        let keep = |s: &str| s.to_owned();
+        let text =
+            |n: &EnterpriseNotice| render(&default_template(n.template, NoticeChannel::Sms).unwrap().body, &n.vars);
         let accept = OnsiteAction::Accept { date, team: "麦淑仪".into() };
-        let told = accept.enterprise_notice("XZB202612040001", "中山市政务服务中心").unwrap();
-        assert_eq!(told.template_key, "onsite.accepted");
-        assert!(told.body.contains("XZB202612040001") && told.body.contains("2026-12-08"), "{}", told.body);
-        assert!(!told.body.contains("麦淑仪"), "the team is not in the text");
+        let told = accept.enterprise_notice("XZB202612040001", "中山市政务服务中心", &keep).unwrap();
+        assert_eq!(told.template, TemplateKey::OnsiteAccepted);
+        assert_eq!(
+            text(&told),
+            "【马上办】您的上门服务申请XZB202612040001已受理：中山市政务服务中心将于2026-12-08上门办理。请登录马上办查看。"
+        );
+        assert!(!told.vars.values().any(|v| v.contains("麦淑仪")), "the team is not told");
         let propose = OnsiteAction::Propose { date, team: "甲".into(), note: None };
-        assert_eq!(propose.enterprise_notice("n", "c").unwrap().template_key, "onsite.proposed");
-        let refuse = OnsiteAction::Refuse {
-            reason: "本月上门场次已满，请改为到中心窗口办理，谢谢理解和支持".repeat(2),
-        };
-        let told = refuse.enterprise_notice("n", "c").unwrap();
-        assert!(told.body.contains("本月上门场次已满") && told.body.chars().count() < 90, "{}", told.body);
+        assert_eq!(propose.enterprise_notice("n", "c", &keep).unwrap().template, TemplateKey::OnsiteProposed);
+        // The reason is masked whole, then cut: a phone number at the cut is never half shown.
+        let refuse =
+            OnsiteAction::Refuse { reason: format!("{}，请致电13912345678", "本月上门场次已满".repeat(2)) };
+        let told = refuse.enterprise_notice("n", "c", &|s: &str| s.replace("13912345678", "139****5678")).unwrap();
+        assert_eq!(told.vars["reason_excerpt"], "本月上门场次已满本月上门场次已满，请致电139****567…");
+        assert!(
+            text(&told).contains("不予受理：本月上门场次已满") && text(&told).chars().count() < 90,
+            "{}",
+            text(&told)
+        );
         for quiet in [OnsiteAction::Confirm, OnsiteAction::Withdraw { reason: None }] {
-            assert_eq!(quiet.enterprise_notice("n", "c"), None);
+            assert_eq!(quiet.enterprise_notice("n", "c", &keep), None);
         }
     }
 

@@ -683,8 +683,8 @@ async fn tell_asker(c: &dyn Conn, item: &Item, at: &Instant) -> StoreResult<()> 
         phone: Some(&item.phone),
         email: None,
         template_key: direct_line::ANSWERED_TEMPLATE_KEY,
-        subject: "",
-        body: &body,
+        sms: &body,
+        mail: ("", &body),
         at,
     };
     crate::outbox::queue_to_person(c, &notice).await

@@ -8,6 +8,7 @@
 use chrono::NaiveDate;
 
 use mashangban_domain::error::DomainError;
+use mashangban_domain::notify::NoticeChannel;
 use mashangban_domain::onsite::{
     EnterpriseNotice, ItemLine, Onsite, OnsiteStage, centre_not_found, check_capacity, item_not_found, onsite_changed,
     onsite_not_found,
@@ -379,7 +380,8 @@ async fn write_change(
 }
 
 /// Queues `notice` for the account that asked (its phone on file, else the request's contact
-/// phone; its e-mail address on file), keyed by the request and the version the change made.
+/// phone; its e-mail address on file), keyed by the request and the version the change made, rendered
+/// by the templates in force now with `link` the request's page.
 async fn tell_enterprise(
     c: &dyn Conn,
     request: &OnsiteRecord,
@@ -388,6 +390,7 @@ async fn tell_enterprise(
     at: &Instant,
 ) -> StoreResult<()> {
     let Some(user) = request.submitted_by else { return Ok(()) };
+    let Some(base) = crate::outbox::link_base(c).await? else { return Ok(()) };
     let contacts = c
         .map_opt("SELECT phone, email FROM users WHERE id = $1 AND NOT disabled", &args![user], |row| {
             rows::user_contacts(&mut row.cols(), c.personal_data())
@@ -395,14 +398,19 @@ async fn tell_enterprise(
         .await?;
     let Some((phone, email)) = contacts else { return Ok(()) };
     let phone = phone.filter(|p| !p.trim().is_empty()).unwrap_or_else(|| request.contact_phone.clone());
+    let mut vars = notice.vars.clone();
+    vars.insert("link", format!("{base}/onsite/{}", request.id));
+    let sms = crate::outbox::render_in_force(c, notice.template, NoticeChannel::Sms, &vars).await?;
+    let mail = crate::outbox::render_in_force(c, notice.template, NoticeChannel::Email, &vars).await?;
+    let (sms, mail) = (sms.unwrap_or_default(), mail.unwrap_or_default());
     let key = format!("onsite-{}-{version}", request.id);
     let to = crate::outbox::ToPerson {
         key: &key,
         phone: Some(&phone),
         email: email.as_deref(),
-        template_key: notice.template_key,
-        subject: &notice.subject,
-        body: &notice.body,
+        template_key: notice.template.as_str(),
+        sms: &sms.body,
+        mail: (mail.subject.as_deref().unwrap_or_default(), &mail.body),
         at,
     };
     crate::outbox::queue_to_person(c, &to).await

@@ -97,8 +97,10 @@ pub(crate) struct ToPerson<'a> {
     pub phone: Option<&'a str>,
     pub email: Option<&'a str>,
     pub template_key: &'a str,
-    pub subject: &'a str,
-    pub body: &'a str,
+    /// The SMS text.
+    pub sms: &'a str,
+    /// The e-mail's subject and body.
+    pub mail: (&'a str, &'a str),
     pub at: &'a Instant,
 }
 
@@ -110,22 +112,16 @@ pub(crate) async fn queue_to_person(c: &dyn Conn, notice: &ToPerson<'_>) -> Stor
     }
     let phone = notice.phone.and_then(|p| Phone::parse(p).ok()).filter(Phone::is_mobile);
     let email = notice.email.map(str::trim).filter(|e| !e.is_empty());
+    let (subject, mail) = notice.mail;
     let copies = [
-        phone.as_ref().map(|p| (NoticeChannel::Sms, p.as_str(), None)),
-        email.map(|e| (NoticeChannel::Email, e, Some(notice.subject))),
+        phone.as_ref().map(|p| (NoticeChannel::Sms, p.as_str(), None, notice.sms)),
+        email.map(|e| (NoticeChannel::Email, e, Some(subject), mail)),
     ];
-    for (channel, recipient, subject) in copies.into_iter().flatten() {
+    for (channel, recipient, subject, body) in copies.into_iter().flatten() {
         let key =
             format!("{}-{}-{}", notice.key, channel.as_str(), notify::recipient_hash(c.personal_data(), recipient));
-        let row = Direct {
-            key: &key,
-            channel,
-            recipient,
-            template_key: notice.template_key,
-            subject,
-            body: notice.body,
-            at: notice.at,
-        };
+        let row =
+            Direct { key: &key, channel, recipient, template_key: notice.template_key, subject, body, at: notice.at };
         queue_direct(c, &row).await?;
     }
     Ok(())
@@ -187,6 +183,30 @@ async fn liaison_emails(c: &dyn Conn, credit_code: &str) -> StoreResult<Vec<Stri
         )
         .await?;
     addresses(c, found)
+}
+
+/// The template in force for a key and channel (the one administrators stored, else the built-in one)
+/// rendered with `vars`; `None` where the key does not use the channel.
+pub(crate) async fn render_in_force(
+    c: &dyn Conn,
+    key: TemplateKey,
+    channel: NoticeChannel,
+    vars: &notify::Vars,
+) -> StoreResult<Option<Template>> {
+    let stored = c
+        .map_opt(
+            "SELECT subject, body FROM notification_templates WHERE key = $1 AND channel = $2",
+            &args![key.as_str(), channel.as_str()],
+            |row| {
+                let mut c = row.cols();
+                Ok(Template { subject: c.get()?, body: c.get()? })
+            },
+        )
+        .await?;
+    Ok(stored.or_else(|| notify::default_template(key, channel)).map(|t| Template {
+        subject: t.subject.map(|s| notify::render(&s, vars)),
+        body: notify::render(&t.body, vars),
+    }))
 }
 
 /// The stored templates of keys and channels this version knows.

@@ -98,9 +98,10 @@ pub struct OnsiteEvent {
 }
 
 /// A change of a request as the domain decided it: written over version `expected`; when `booking`
-/// names a day, the day's room is checked in the same transaction; `notice` is queued in it for the
-/// asking enterprise's account (SMS to its phone on file, else the request's contact phone; e-mail to
-/// its address on file).
+/// names a day, the day's room is checked in the same transaction; `notice` is rendered in it by the
+/// notification templates in force (with `link` the request's page) and queued for the asking
+/// enterprise's account (SMS to its phone on file, else the request's contact phone; e-mail to its
+/// address on file).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OnsiteChange {
     pub expected: i64,

@@ -2,17 +2,18 @@
 //! a request's changes written with their history under a version check, the
 //! daily capacity held inside the write (also by two nodes at once), and the
 //! history append-only; the asking account's notice queued in the change's
-//! transaction (and not when the change is refused); documents of a request
+//! transaction by the template in force (and not when the change is refused); documents of a request
 //! with their history rows.
 
 use chrono::NaiveDate;
 
 use mashangban_domain::document::{DocumentFile, OwnerKind};
+use mashangban_domain::notify::{NoticeChannel, Template, TemplateKey};
 use mashangban_domain::onsite::{KnownItem, Onsite, OnsiteAction, OnsiteDraft, OnsiteStage, apply};
 use mashangban_domain::org::UnitKind;
 use mashangban_store::{
     DocumentActor, DocumentOwner, DocumentStore, EnforcementActor, NewOnsite, NewUser, NotificationStore, OnsiteChange,
-    OnsiteEvent, OnsiteFilter, OnsiteStore, OrgStore, ServiceCentreInput, ServiceItemInput,
+    OnsiteEvent, OnsiteFilter, OnsiteStore, OrgStore, ServiceCentreInput, ServiceItemInput, StoredTemplate,
 };
 
 use crate::org::unit;
@@ -209,9 +210,23 @@ async fn the_enterprise_is_told_and_documents_are_kept_in_the_requests_history<D
     let mine = s.submit_onsite(new, at(0), staff()).await.unwrap();
     let theirs = s.submit_onsite(new_request(centre.id, "B", onsite), at(1), staff()).await.unwrap();
 
+    // An administrator's template for the accepted notice is the one in force for the next accept.
+    let edited = Template {
+        subject: None, body: "【马上办】{{centre}}已受理{{number}}，{{date}}见。{{link}}".into()
+    };
+    s.put_notification_template(StoredTemplate {
+        key: TemplateKey::OnsiteAccepted,
+        channel: NoticeChannel::Sms,
+        template: edited,
+        updated_at: at(1),
+        updated_by: "admin".into(),
+    })
+    .await
+    .unwrap();
+
     // Accepted: the account's phone gets the notice, keyed by the request and its new version.
     let accept = OnsiteAction::Accept { date: day("2026-03-10"), team: "梁敏".into() };
-    let told = |number: &str| accept.enterprise_notice(number, "市政务服务中心");
+    let told = |number: &str| accept.enterprise_notice(number, "市政务服务中心", &|t: &str| t.to_owned());
     let next = apply(&mine.onsite, &accept).unwrap();
     let mut c = change(1, next.clone(), next.date, &accept);
     c.notice = told(&mine.number);
@@ -223,7 +238,13 @@ async fn the_enterprise_is_told_and_documents_are_kept_in_the_requests_history<D
         ("13926000001", Some("onsite.accepted"), None)
     );
     assert!(rows[0].idempotency_key.starts_with(&format!("onsite-{}-2-sms-", mine.id)), "{}", rows[0].idempotency_key);
-    assert!(rows[0].body.contains(&mine.number), "{}", rows[0].body);
+    assert_eq!(
+        rows[0].body,
+        format!(
+            "【马上办】市政务服务中心已受理{}，2026-03-10见。https://12345.example.gov.cn/onsite/{}",
+            mine.number, mine.id
+        )
+    );
     // A change refused in its transaction (the day is full) queues nothing.
     let full = apply(&theirs.onsite, &accept).unwrap();
     let mut c = change(1, full.clone(), full.date, &accept);

@@ -65,14 +65,42 @@ async fn an_enterprise_account_submits_prefilled_then_rates_and_asks_for_reopeni
     run_browser_script("e2e/accounts.mjs").await;
 }
 
+#[tokio::test]
+async fn an_account_resets_its_password_by_an_sms_code_from_the_gateway_in_a_browser() {
+    run_browser(script("e2e/password_reset.mjs").with_sms()).await;
+}
+
 async fn run_browser_script(script: &'static str) {
     run_browser_script_with(script, &[]).await;
 }
 
+/// A browser script to run, with its arguments, on a server with or without an SMS gateway.
+struct Script {
+    path: &'static str,
+    args: &'static [&'static str],
+    sms: bool,
+}
+
+fn script(path: &'static str) -> Script {
+    Script { path, args: &[], sms: false }
+}
+
+impl Script {
+    /// The server sends SMS through the HTTP sink of the notification tests, by its delivery worker
+    /// (polling every second); the script finds the sink's `GET /sms` (what it was sent) in `E2E_SMS_SINK`.
+    fn with_sms(self) -> Self {
+        Self { sms: true, ..self }
+    }
+}
+
+async fn run_browser_script_with(script: &'static str, args: &'static [&'static str]) {
+    run_browser(Script { path: script, args, sms: false }).await;
+}
+
 /// Runs a playwright-core script from `e2e/` against a fresh server; the
 /// script gets the base URL as its argument and the staff password in
-/// `E2E_PASSWORD` (then `args`), and fails on any console error or failed request.
-async fn run_browser_script_with(script: &'static str, args: &'static [&'static str]) {
+/// `E2E_PASSWORD` (then its args), and fails on any console error or failed request.
+async fn run_browser(script: Script) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let missing: Vec<&str> = [
         ("node", node_available()),
@@ -82,24 +110,39 @@ async fn run_browser_script_with(script: &'static str, args: &'static [&'static 
     .into_iter()
     .filter_map(|(tool, present)| (!present).then_some(tool))
     .collect();
+    let Script { path, args, sms } = script;
     if !missing.is_empty() {
         assert!(!in_ci(), "CI must have {missing:?} for the browser tests (see scripts/test.sh)");
-        eprintln!("SKIPPED {script}: {missing:?} missing (run ./scripts/test.sh, which installs them)");
+        eprintln!("SKIPPED {path}: {missing:?} missing (run ./scripts/test.sh, which installs them)");
         return;
     }
-    let app = spawn().await;
+    let limits =
+        WebConfig { public_intakes_per_hour: 10_000, lookup_failures_per_hour: 10_000, ..WebConfig::default() };
+    let app = spawn_with(WebConfig { sms_gateway: sms, ..limits }).await;
+    let mut env = vec![("E2E_PASSWORD", PASSWORD.to_owned())];
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = if sms {
+        let (http, _sink) = super::notify::http_sink(0).await;
+        env.push(("E2E_SMS_SINK", format!("{http}/sms")));
+        let config = mashangban_app::notify::NotifyConfig {
+            sms: Some(super::notify::sms_gateway(&http)),
+            poll_seconds: 1,
+            ..mashangban_app::notify::NotifyConfig::default()
+        };
+        Some(mashangban_app::notify::start(app.state.clone(), config, stopped).await.unwrap())
+    } else {
+        None
+    };
     let base = app.base.clone();
     let run = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg(script)
-            .arg(&base)
-            .args(args)
-            .env("E2E_PASSWORD", PASSWORD)
-            .current_dir(&root)
-            .status()
+        std::process::Command::new("node").arg(path).arg(&base).args(args).envs(env).current_dir(&root).status()
     });
     let status = run.await.unwrap().expect("node runs");
-    assert!(status.success(), "{script} failed ({status}); its output is above");
+    let _ = stop.send(true);
+    if let Some(worker) = worker {
+        worker.await.unwrap();
+    }
+    assert!(status.success(), "{path} failed ({status}); its output is above");
 }
 
 /// Reads the stream until the next `progress` event; answers its id and data.

@@ -60,8 +60,17 @@ pub(super) async fn http_sink(fail_first: usize) -> (String, Shared<HttpSink>) {
             (axum::http::StatusCode::OK, r#"{"code":0,"msg":"ok"}"#.to_owned())
         }
     };
+    // What the gateway sent so far, for a browser story that reads its SMS (`GET /sms`).
+    let sent = {
+        let sink = Arc::clone(&sink);
+        move || async move {
+            let s = sink.lock().unwrap();
+            let sms = s.accepted.iter().filter(|r| r.path == "sms");
+            axum::Json(sms.map(|r| serde_json::from_str::<Value>(&r.body).unwrap()).collect::<Vec<_>>())
+        }
+    };
     let router = axum::Router::new()
-        .route("/sms", axum::routing::post(handle("sms")))
+        .route("/sms", axum::routing::post(handle("sms")).get(sent))
         .route("/hook", axum::routing::post(handle("hook")));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -243,7 +252,11 @@ async fn every_notice_arrives_once_through_failing_sinks() {
     let (status, answer) = app.call(reqwest::Method::PUT, path, Some(&admin), Some(good)).await;
     assert_eq!((status, &answer["customized"]), (StatusCode::OK, &json!(true)), "{answer}");
     let (_, all) = app.get("/api/v1/admin/notification-templates", Some(&admin)).await;
-    assert_eq!(all.as_array().unwrap().len(), 15, "5 asker keys × 2 channels + 4 unit keys + the liaisons' copy");
+    assert_eq!(
+        all.as_array().unwrap().len(),
+        21,
+        "5 asker keys × 2 channels + 4 unit keys + the liaisons' copy + 3 on-site keys × 2 channels"
+    );
 
     // The life of a request (an asker without e-mail: SMS only).
     let mut complaint = enterprise_complaint();

@@ -417,7 +417,32 @@ async fn the_enterprise_is_told_when_the_centre_accepts_proposes_or_refuses() {
     let (a, b) = (mine["id"].as_i64().unwrap(), other["id"].as_i64().unwrap());
     assert!(onsite_rows(&app).await.is_empty(), "submitting tells nobody");
 
-    // Accepted: an SMS to the account's phone on file (the demo enterprise's), naming no person.
+    // The administrator edits the accepted notice (通知模板): a request's placeholder is refused, the
+    // on-site ones are kept and listed with the other templates.
+    let admin = app.login("admin").await;
+    let path = "/api/v1/admin/notification-templates/onsite.accepted/sms";
+    let bad = json!({ "body": "【马上办】{{number}}已受理，查询码{{check_code}}" });
+    let refused = app.call(reqwest::Method::PUT, path, Some(&admin), Some(bad)).await;
+    assert_eq!(code_of(&refused), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_template")));
+    assert!(refused.1["message"].as_str().unwrap().contains("check_code"), "{}", refused.1);
+    let edited = json!({ "body": "【马上办】{{centre}}已受理上门服务申请{{number}}，{{date}}上门。详情：{{link}}" });
+    let (status, saved) = app.call(reqwest::Method::PUT, path, Some(&admin), Some(edited)).await;
+    assert_eq!((status, &saved["customized"]), (StatusCode::OK, &json!(true)), "{saved}");
+    let (_, all) = app.get("/api/v1/admin/notification-templates", Some(&admin)).await;
+    let listed: Vec<(&str, &str, bool)> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["key"].as_str().unwrap().starts_with("onsite."))
+        .map(|t| (t["key"].as_str().unwrap(), t["channel"].as_str().unwrap(), t["customized"] == json!(true)))
+        .collect();
+    let channels = |key| [(key, "sms", key == "onsite.accepted"), (key, "email", false)];
+    let expected: Vec<_> =
+        ["onsite.accepted", "onsite.proposed", "onsite.refused"].into_iter().flat_map(channels).collect();
+    assert_eq!(listed, expected);
+
+    // Accepted: an SMS to the account's phone on file (the demo enterprise's) in the edited words,
+    // naming no person.
     let (status, mine) =
         act(&app, a, "accept", &staff, json!({ "date": "2026-12-08", "team": "梁敏、周志坚" }), 1).await;
     assert_eq!(status, StatusCode::OK, "{mine}");
@@ -429,8 +454,12 @@ async fn the_enterprise_is_told_when_the_centre_accepts_proposes_or_refuses() {
         (Some("onsite.accepted"), NoticeChannel::Sms, "13926000001", None)
     );
     let number = mine["number"].as_str().unwrap();
-    assert!(told.body.contains(number) && told.body.contains("2026-12-08"), "{}", told.body);
-    assert!(told.body.contains("中山市政务服务中心"), "{}", told.body);
+    assert_eq!(
+        told.body,
+        format!(
+            "【马上办】中山市政务服务中心已受理上门服务申请{number}，2026-12-08上门。详情：https://12345.example.gov.cn/onsite/{a}"
+        )
+    );
     for private in ["陈嘉欣", "13800138000", "梁敏"] {
         assert!(!told.body.contains(private), "{private} in {}", told.body);
     }
