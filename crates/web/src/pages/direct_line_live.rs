@@ -6,11 +6,15 @@
 //!
 //! The rows are rendered by the page's own row template, from the same
 //! scoped and masked list as the page (`app.direct_line().list`), so an event
-//! carries nothing the page would not show. A stream reloads the list when an
-//! item changes (the `direct_line` change feed), when one of the requests
-//! the listed items became changes (a unit signs or replies, the scheduler
-//! urges), when an instruction's time limit passes (the row turns 超期), and
-//! every [`RECHECK`] in case a wake-up was lost. Each `rows` event carries the
+//! carries nothing the page would not show. A stream keeps the rows the page
+//! has; when an item changes (the `direct_line` change feed) or one of the
+//! requests the listed items became changes (a unit signs or replies, the
+//! scheduler urges), it re-reads that item alone through the same list query
+//! (`app.direct_line().listed`) and places, replaces or removes its row, so a
+//! change costs one item and a list that does not show it hears nothing. It
+//! reads the whole list again when an instruction's time limit passes (the
+//! row turns 超期), when the feed lagged, for a list at its cap, and every
+//! [`RECHECK`] in case a wake-up was lost. Each `rows` event carries the
 //! list's order and the rows whose HTML changed; its `id` is a digest of the
 //! whole list, which the page also carries (`since`), so a page that is up
 //! to date gets nothing at connect or reconnect.
