@@ -474,7 +474,17 @@ impl<'a, S: Store> DirectLine<'a, S> {
 
     /// Items in the caller's scope (a city leader: those put before them), newest first.
     pub async fn list(&self, caller: &Caller, query: &ItemQuery) -> AppResult<Vec<ItemView>> {
-        let mut filter = ItemFilter::in_scope(ItemScope::of(&caller.actor));
+        self.listing(caller, query, None).await
+    }
+
+    /// Item `id` as `list` would answer it with the same query: `None` when that list does not
+    /// show it (out of scope, filtered out or gone). A live list re-reads one changed item so.
+    pub async fn listed(&self, caller: &Caller, query: &ItemQuery, id: i64) -> AppResult<Option<ItemView>> {
+        Ok(self.listing(caller, query, Some(id)).await?.pop())
+    }
+
+    async fn listing(&self, caller: &Caller, query: &ItemQuery, id: Option<i64>) -> AppResult<Vec<ItemView>> {
+        let mut filter = ItemFilter { id, ..ItemFilter::in_scope(ItemScope::of(&caller.actor)) };
         if let Some(month) = blank(&query.month) {
             let (from, until) = crate::visits::month_range(&month)?;
             (filter.from, filter.until) = (Some(from), Some(until));

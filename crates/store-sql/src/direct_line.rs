@@ -17,8 +17,8 @@ use mashangban_domain::request::{NewRequest, Rating, Request, RequestId, State};
 use mashangban_domain::time::Instant;
 use mashangban_store::backend;
 use mashangban_store::{
-    ChangeEntity, Command, DirectLineStore, Instructed, Item, ItemEvent, ItemFilter, ItemRequest, Meta, ReturnRefusal,
-    Screening, StoreError, StoreResult,
+    ChangeEntity, Command, DirectLineStore, ITEMS_MAX, Instructed, Item, ItemEvent, ItemFilter, ItemRequest, Meta,
+    ReturnRefusal, Screening, StoreError, StoreResult,
 };
 
 use crate::personal_data;
@@ -840,6 +840,9 @@ async fn load(c: &dyn Conn, key: Key, scope: &ItemScope, lock: bool) -> StoreRes
 async fn list(c: &dyn Conn, f: &ItemFilter) -> StoreResult<Vec<Item>> {
     let mut args = Args::default();
     let mut conditions = vec![scope_sql(&f.scope, &mut args)];
+    if let Some(id) = f.id {
+        conditions.push(format!("d.id = {}", args.push(id)));
+    }
     if let Some(state) = f.state {
         conditions.push(format!("d.state = {}", args.push(state.as_str())));
     }
@@ -852,7 +855,7 @@ async fn list(c: &dyn Conn, f: &ItemFilter) -> StoreResult<Vec<Item>> {
     if f.published {
         conditions.push(format!("d.state = 'answered' AND d.publish_consent = {}", args.push(true)));
     }
-    let limit = args.push(f.limit.clamp(1, 5000));
+    let limit = args.push(f.limit.clamp(1, ITEMS_MAX));
     let sql =
         format!("{ITEM_SELECT} WHERE {} ORDER BY d.created_at DESC, d.id DESC LIMIT {limit}", conditions.join(" AND "));
     c.map(&sql, args.values(), |row| item(row, c.personal_data())).await

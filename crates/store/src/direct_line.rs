@@ -86,10 +86,15 @@ pub struct ItemEvent {
     pub comment: Option<String>,
 }
 
+/// The most items one listing answers.
+pub const ITEMS_MAX: u32 = 5000;
+
 /// Which items a listing answers.
 #[derive(Debug, Clone)]
 pub struct ItemFilter {
     pub scope: ItemScope,
+    /// This item only (a live list re-reads one changed item through the list's own filters).
+    pub id: Option<i64>,
     pub state: Option<ItemState>,
     /// Received at or after.
     pub from: Option<Instant>,
@@ -102,7 +107,7 @@ pub struct ItemFilter {
 
 impl ItemFilter {
     pub fn in_scope(scope: ItemScope) -> Self {
-        Self { scope, state: None, from: None, until: None, published: false, limit: 5000 }
+        Self { scope, id: None, state: None, from: None, until: None, published: false, limit: ITEMS_MAX }
     }
 }
 

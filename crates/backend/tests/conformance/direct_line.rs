@@ -216,6 +216,13 @@ async fn screening_merge_convert_and_scope<D: TestDb>() {
     assert_eq!(new.unwrap().iter().map(|i| i.id).collect::<Vec<_>>(), [first.id]);
     let window = ItemFilter { from: Some(at(1)), until: Some(at(2)), ..ItemFilter::in_scope(ItemScope::All) };
     assert_eq!(s.items(&window).await.unwrap().iter().map(|i| i.id).collect::<Vec<_>>(), [second.id]);
+    // One item through the same filters (a live list's re-read): itself, or nothing when filtered out.
+    let one = |id, state| ItemFilter { id: Some(id), state, ..ItemFilter::in_scope(ItemScope::All) };
+    assert_eq!(s.items(&one(second.id, None)).await.unwrap().iter().map(|i| i.id).collect::<Vec<_>>(), [second.id]);
+    assert!(s.items(&one(second.id, Some(ItemState::New))).await.unwrap().is_empty());
+    assert_eq!(s.items(&one(first.id, Some(ItemState::New))).await.unwrap().len(), 1);
+    let elsewhere = ItemFilter { id: Some(first.id), ..ItemFilter::in_scope(ItemScope::Leader(desk.users[0])) };
+    assert!(s.items(&elsewhere).await.unwrap().is_empty());
     assert!(s.items(&ItemFilter::in_scope(ItemScope::Units(vec![desk.town]))).await.unwrap().is_empty());
     assert!(s.items(&ItemFilter::in_scope(ItemScope::Leader(desk.users[0]))).await.unwrap().is_empty());
 }

@@ -6,11 +6,15 @@
 //!
 //! The rows are rendered by the page's own row template, from the same
 //! scoped and masked list as the page (`app.direct_line().list`), so an event
-//! carries nothing the page would not show. A stream reloads the list when an
-//! item changes (the `direct_line` change feed), when one of the requests
-//! the listed items became changes (a unit signs or replies, the scheduler
-//! urges), when an instruction's time limit passes (the row turns 超期), and
-//! every [`RECHECK`] in case a wake-up was lost. Each `rows` event carries the
+//! carries nothing the page would not show. A stream keeps the rows the page
+//! has; when an item changes (the `direct_line` change feed) or one of the
+//! requests the listed items became changes (a unit signs or replies, the
+//! scheduler urges), it re-reads that item alone through the same list query
+//! (`app.direct_line().listed`) and places, replaces or removes its row, so a
+//! change costs one item and a list that does not show it hears nothing. It
+//! reads the whole list again when an instruction's time limit passes (the
+//! row turns 超期), when the feed lagged, for a list at its cap, and every
+//! [`RECHECK`] in case a wake-up was lost. Each `rows` event carries the
 //! list's order and the rows whose HTML changed; its `id` is a digest of the
 //! whole list, which the page also carries (`since`), so a page that is up
 //! to date gets nothing at connect or reconnect.
@@ -29,12 +33,13 @@ use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use mashangban_app::direct_line::{ItemQuery, ItemView};
 use mashangban_app::{App, AppError, Caller};
 use mashangban_domain::direct_line::ItemState;
-use mashangban_domain::time::parse_instant;
-use mashangban_store::Store;
+use mashangban_domain::time::{Instant, parse_instant};
+use mashangban_store::{ITEMS_MAX, Store};
 
 use super::{PageError, short_time};
 use crate::auth::Auth;
@@ -44,6 +49,8 @@ use crate::extract::PageQuery as Query;
 const RECHECK: Duration = Duration::from_secs(30);
 /// Changes arriving this close together (an instruction changes the item and its request) are sent as one event.
 const SETTLE: Duration = Duration::from_millis(50);
+/// More changed items than this at once are read as the whole list.
+const REFRESH_MAX: usize = 32;
 
 /// Which list a page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +94,28 @@ impl OfficeRow<'_> {
     }
 }
 
+/// One item's row as the page shows it, rendered by the page's row template.
+fn render(board: Board, i: &ItemView) -> Result<String, AppError> {
+    let html = match board {
+        Board::Mine => MineRow { i }.render(),
+        Board::Office => OfficeRow { i }.render(),
+    };
+    html.map_err(|error| {
+        tracing::error!(%error, "direct-line row template failed");
+        AppError::internal()
+    })
+}
+
+/// A digest of a whole list (its order and rows): the page's and each event's version.
+fn digest<'a>(rows: impl IntoIterator<Item = (i64, &'a str)>) -> String {
+    let mut digest = Sha256::new();
+    for (id, html) in rows {
+        digest.update(id.to_be_bytes());
+        digest.update(html.as_bytes());
+    }
+    hex::encode(digest.finalize()).chars().take(16).collect()
+}
+
 /// A list as the page shows it: each item's row (HTML, rendered by the
 /// page's row template) in the page's order.
 pub struct Rows {
@@ -95,30 +124,13 @@ pub struct Rows {
 
 impl Rows {
     pub fn of(board: Board, items: &[ItemView]) -> Result<Self, AppError> {
-        let rows = items
-            .iter()
-            .map(|i| {
-                let html = match board {
-                    Board::Mine => MineRow { i }.render(),
-                    Board::Office => OfficeRow { i }.render(),
-                };
-                html.map(|h| (i.id, h)).map_err(|error| {
-                    tracing::error!(%error, "direct-line row template failed");
-                    AppError::internal()
-                })
-            })
-            .collect::<Result<_, _>>()?;
+        let rows = items.iter().map(|i| render(board, i).map(|h| (i.id, h))).collect::<Result<_, _>>()?;
         Ok(Self { rows })
     }
 
     /// A digest of the whole list (order and rows): the page's and each event's version.
     pub fn digest(&self) -> String {
-        let mut digest = Sha256::new();
-        for (id, html) in &self.rows {
-            digest.update(id.to_be_bytes());
-            digest.update(html.as_bytes());
-        }
-        hex::encode(digest.finalize()).chars().take(16).collect()
+        digest(self.rows.iter().map(|(id, html)| (*id, html.as_str())))
     }
 
     /// The page's stream address: the list's filters and its digest.
@@ -195,23 +207,55 @@ async fn events<S: Store>(
         filter,
         items,
         requests,
-        sent: HashMap::new(),
+        kept: HashMap::new(),
         order: Vec::new(),
-        watched: HashSet::new(),
-        next_due: None,
-        first: true,
+        watched: HashMap::new(),
     };
     // A bad filter is refused here, as on the page, before any stream starts.
-    let rows = watch.load().await?;
-    if since.is_some_and(|s| s == rows.digest()) {
-        watch.seed(&rows);
-        watch.first = false;
-    }
+    let listed = watch.app.direct_line().list(&watch.caller, &watch.filter).await?;
+    // Every row, unless the page is known to have them.
+    let first = watch.replace(&listed, true)?;
+    let first = if since.is_some_and(|s| s == watch.digest()) { None } else { first };
     let closed = watch.app.live().closed();
-    Ok(crate::live::sse_response(stream(watch, rows), closed))
+    Ok(crate::live::sse_response(stream(watch, first), closed))
 }
 
-/// What one live list watches and has sent.
+/// One row of a live list as its stream keeps it.
+struct Kept {
+    html: String,
+    /// Where the row sorts (the list's order, newest first): received at, then id.
+    received: Instant,
+    /// The tracking number of the request the item became.
+    request: Option<String>,
+    /// The instruction's time limit while it has yet to pass (instructed and not overdue).
+    due: Option<Instant>,
+}
+
+impl Kept {
+    fn of(board: Board, i: &ItemView) -> Result<Self, AppError> {
+        let received = parse_instant(&i.created_at).ok_or_else(|| {
+            tracing::error!(id = i.id, created_at = %i.created_at, "direct-line item with an unreadable time");
+            AppError::internal()
+        })?;
+        let pending = i.state == ItemState::Handling && !i.overdue;
+        Ok(Self {
+            html: render(board, i)?,
+            received,
+            request: i.request.as_ref().map(|r| r.tracking_no.clone()),
+            due: i.due_at.as_deref().filter(|_| pending).and_then(parse_instant),
+        })
+    }
+}
+
+/// What a stream does on waking.
+enum Wake {
+    /// Reads the whole list again.
+    Reload,
+    /// Reads these items again, each through the list's own filters.
+    Items(HashSet<i64>),
+}
+
+/// What one live list watches; the rows the page has.
 struct Watch<S> {
     app: App<S>,
     caller: Caller,
@@ -220,30 +264,27 @@ struct Watch<S> {
     items: broadcast::Receiver<i64>,
     requests: broadcast::Receiver<Arc<str>>,
     /// The rows the page has, by item id, and their order.
-    sent: HashMap<i64, String>,
+    kept: HashMap<i64, Kept>,
     order: Vec<i64>,
-    /// The tracking numbers of the requests the listed items became.
-    watched: HashSet<String>,
-    /// How long until the soonest time limit of a listed item passes.
-    next_due: Option<Duration>,
-    /// Nothing sent yet and the page is not known to be up to date: send every row.
-    first: bool,
+    /// The listed items by the tracking numbers of the requests they became.
+    watched: HashMap<String, i64>,
 }
 
-fn stream<S: Store>(watch: Watch<S>, rows: Rows) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
-    futures_util::stream::unfold((watch, Some(rows)), |(mut watch, mut loaded)| async move {
+fn stream<S: Store>(
+    watch: Watch<S>,
+    first: Option<Event>,
+) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
+    futures_util::stream::unfold((watch, first), |(mut watch, first)| async move {
+        if let Some(event) = first {
+            return Some((Ok(event), (watch, None)));
+        }
         loop {
-            let rows = match loaded.take() {
-                Some(rows) => rows,
-                None => {
-                    if !watch.wait().await {
-                        return None;
-                    }
-                    // The store failed: end; the browser reconnects.
-                    watch.load().await.ok()?
-                }
+            let sent = match watch.wait().await? {
+                Wake::Reload => watch.reload().await,
+                Wake::Items(ids) => watch.refresh(ids).await,
             };
-            if let Some(event) = watch.patch(&rows) {
+            // The store failed: end; the browser reconnects.
+            if let Some(event) = sent.ok()? {
                 return Some((Ok(event), (watch, None)));
             }
         }
@@ -251,67 +292,130 @@ fn stream<S: Store>(watch: Watch<S>, rows: Rows) -> impl Stream<Item = Result<Ev
 }
 
 impl<S: Store> Watch<S> {
-    /// The list now, as the page would show it; notes what to watch.
-    async fn load(&mut self) -> Result<Rows, AppError> {
-        let items = self.app.direct_line().list(&self.caller, &self.filter).await?;
-        let now = self.app.now();
-        self.watched = items.iter().filter_map(|i| i.request.as_ref().map(|r| r.tracking_no.clone())).collect();
-        self.next_due = items
-            .iter()
-            .filter(|i| i.state == ItemState::Handling && !i.overdue)
-            .filter_map(|i| parse_instant(i.due_at.as_deref()?))
-            .filter_map(|due| (due - now).to_std().ok())
-            .min();
-        Rows::of(self.board, &items)
+    /// The digest of the rows kept (the page's version once they are sent).
+    fn digest(&self) -> String {
+        digest(self.order.iter().map(|id| (*id, self.kept.get(id).map_or("", |k| k.html.as_str()))))
     }
 
-    fn seed(&mut self, rows: &Rows) {
-        self.sent = rows.rows.iter().cloned().collect();
-        self.order = rows.rows.iter().map(|(id, _)| *id).collect();
+    /// The event that sends the list's order and the rows `changed`.
+    fn event(&self, changed: impl IntoIterator<Item = i64>) -> Option<Event> {
+        let rows = changed.into_iter().filter_map(|id| Some((id, self.kept.get(&id)?.html.as_str()))).collect();
+        Event::default().event("rows").id(self.digest()).json_data(Patch { order: self.order.clone(), rows }).ok()
     }
 
-    /// The event that brings the page from what it has to `rows`; none when it has them.
-    fn patch(&mut self, rows: &Rows) -> Option<Event> {
-        let order: Vec<i64> = rows.rows.iter().map(|(id, _)| *id).collect();
-        let changed: HashMap<i64, &str> = rows
-            .rows
-            .iter()
-            .filter(|(id, html)| self.first || self.sent.get(id) != Some(html))
-            .map(|(id, html)| (*id, html.as_str()))
-            .collect();
-        if !self.first && changed.is_empty() && order == self.order {
-            return None;
+    /// Reads the whole list again and sends what changed.
+    async fn reload(&mut self) -> Result<Option<Event>, AppError> {
+        let listed = self.app.direct_line().list(&self.caller, &self.filter).await?;
+        self.replace(&listed, false)
+    }
+
+    /// Keeps `listed` as the list; the event that brings the page to it (every row when `all`),
+    /// none when the page has it.
+    fn replace(&mut self, listed: &[ItemView], all: bool) -> Result<Option<Event>, AppError> {
+        let mut kept = HashMap::with_capacity(listed.len());
+        let mut changed = Vec::new();
+        for i in listed {
+            let row = Kept::of(self.board, i)?;
+            if all || self.kept.get(&i.id).is_none_or(|k| k.html != row.html) {
+                changed.push(i.id);
+            }
+            kept.insert(i.id, row);
         }
-        let event = Event::default().event("rows").id(rows.digest()).json_data(Patch { order, rows: changed }).ok()?;
-        self.first = false;
-        self.seed(rows);
-        Some(event)
+        let order: Vec<i64> = listed.iter().map(|i| i.id).collect();
+        let moved = order != self.order;
+        self.watched = kept.iter().filter_map(|(id, k)| Some((k.request.clone()?, *id))).collect();
+        (self.kept, self.order) = (kept, order);
+        Ok(if all || moved || !changed.is_empty() { self.event(changed) } else { None })
     }
 
-    /// Waits until the list may have changed (then lets a burst settle), a
-    /// time limit passes, or [`RECHECK`]; false when the hub closed.
-    async fn wait(&mut self) -> bool {
-        let pause = self.next_due.map_or(RECHECK, |due| due.min(RECHECK) + SETTLE);
+    /// Reads the items `ids` again through the list's own filters and places, replaces or removes
+    /// their rows; the event with the rows that changed, none when none did. A list at its cap, where
+    /// a new item may push out the last, is read whole.
+    async fn refresh(&mut self, ids: HashSet<i64>) -> Result<Option<Event>, AppError> {
+        if self.order.len() >= ITEMS_MAX as usize || ids.len() > REFRESH_MAX {
+            return self.reload().await;
+        }
+        let mut changed = Vec::new();
+        let mut moved = false;
+        for id in ids {
+            let listed = self.app.direct_line().listed(&self.caller, &self.filter, id).await?;
+            let row = listed.map(|i| Kept::of(self.board, &i)).transpose()?;
+            let old = self.kept.remove(&id);
+            if let Some(no) = old.as_ref().and_then(|k| k.request.as_ref()) {
+                self.watched.remove(no);
+            }
+            let Some(row) = row else {
+                if old.is_some() {
+                    self.order.retain(|x| *x != id);
+                    moved = true;
+                }
+                continue;
+            };
+            if let Some(no) = &row.request {
+                self.watched.insert(no.clone(), id);
+            }
+            match old {
+                Some(old) if old.html == row.html => {}
+                Some(_) => changed.push(id),
+                None => {
+                    let key = (row.received, id);
+                    let at = self.order.partition_point(|x| self.kept.get(x).is_some_and(|k| (k.received, *x) > key));
+                    self.order.insert(at, id);
+                    moved = true;
+                    changed.push(id);
+                }
+            }
+            self.kept.insert(id, row);
+        }
+        Ok(if moved || !changed.is_empty() { self.event(changed) } else { None })
+    }
+
+    /// How long until the soonest time limit of a listed item passes.
+    fn next_due(&self) -> Option<Duration> {
+        let now = self.app.now();
+        self.kept.values().filter_map(|k| k.due).filter_map(|due| (due - now).to_std().ok()).min()
+    }
+
+    /// Waits until listed items may have changed (then lets a burst settle), a time limit passes,
+    /// or [`RECHECK`]; `None` when the hub closed. A lost wake-up (a lagging feed) reads the list whole.
+    async fn wait(&mut self) -> Option<Wake> {
+        let pause = self.next_due().map_or(RECHECK, |due| due.min(RECHECK) + SETTLE);
         let recheck = tokio::time::sleep(pause);
         tokio::pin!(recheck);
+        let mut ids = HashSet::new();
+        let mut lagged = false;
         loop {
             tokio::select! {
                 received = self.items.recv() => match received {
-                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => break,
-                    Err(broadcast::error::RecvError::Closed) => return false,
+                    Ok(id) => { ids.insert(id); break }
+                    Err(RecvError::Lagged(_)) => { lagged = true; break }
+                    Err(RecvError::Closed) => return None,
                 },
                 received = self.requests.recv() => match received {
-                    Ok(no) if self.watched.contains(&*no) => break,
-                    Ok(_) => {}
-                    Err(broadcast::error::RecvError::Lagged(_)) => break,
-                    Err(broadcast::error::RecvError::Closed) => return false,
+                    Ok(no) => if let Some(id) = self.watched.get(&*no) { ids.insert(*id); break },
+                    Err(RecvError::Lagged(_)) => { lagged = true; break }
+                    Err(RecvError::Closed) => return None,
                 },
-                () = &mut recheck => return true,
+                () = &mut recheck => return Some(Wake::Reload),
             }
         }
         tokio::time::sleep(SETTLE).await;
-        while self.items.try_recv().is_ok() {}
-        while self.requests.try_recv().is_ok() {}
-        true
+        loop {
+            match self.items.try_recv() {
+                Ok(id) => {
+                    ids.insert(id);
+                }
+                Err(TryRecvError::Lagged(_)) => lagged = true,
+                Err(_) => break,
+            }
+        }
+        loop {
+            match self.requests.try_recv() {
+                Ok(no) => ids.extend(self.watched.get(&*no)),
+                Err(TryRecvError::Lagged(_)) => lagged = true,
+                Err(_) => break,
+            }
+        }
+        Some(if lagged { Wake::Reload } else { Wake::Items(ids) })
     }
 }

@@ -702,6 +702,91 @@ async fn an_instructed_item_turns_overdue_on_the_leaders_page_when_its_time_limi
     assert!(r.contains("<span class=\"tag warn\">超期</span>") && r.contains(&rno), "{r}");
 }
 
+/// Puts a new item before the leader `username`; its id.
+async fn before_leader(app: &App, office: &Session, title: &str, username: &str) -> i64 {
+    let id = new_item(app, office, title).await;
+    let body = json!({ "leader_user_id": user_id(app, username).await, "category": "biz.change" });
+    let (status, answer) = app.post(&format!("/api/v1/direct-line/{id}/submit"), Some(office), body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    id
+}
+
+/// The digest of the leader's page as it renders now.
+async fn page_digest(app: &App, leader: &Session) -> String {
+    let (status, html) = super::browser::page(app, "/direct-line/mine", leader).await;
+    assert_eq!(status, StatusCode::OK);
+    events_of(&html).split("since=").nth(1).unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_change_to_one_item_sends_that_row_alone_and_only_to_the_list_that_shows_it() {
+    let app = spawn().await;
+    let office = app.login("leaders-office").await;
+    let a = app.login("leader").await;
+    let handler = app.login("handler").await; // 市场监管局
+    let b = unit_user(&app, "city", "leader-2", Role::CityLeader).await;
+    let older = before_leader(&app, &office, "厂区道路破损", "leader").await;
+    let newer = before_leader(&app, &office, "用电报装缓慢", "leader").await;
+    let theirs = before_leader(&app, &office, "排污许可延期", "leader-2").await;
+
+    // Both pages up to date: nothing at connect.
+    let mut mine = stream(&app, &format!("/direct-line/mine/events?since={}", page_digest(&app, &a).await), &a).await;
+    let mut other = stream(&app, &format!("/direct-line/mine/events?since={}", page_digest(&app, &b).await), &b).await;
+    quiet(&mut mine, "A's page is up to date").await;
+    quiet(&mut other, "B's page is up to date").await;
+
+    // Leader A instructs the older item: A's stream sends that row alone, the order unchanged, and
+    // the version the page would carry now; B's stream stays quiet.
+    let body = json!({ "text": "请市场监管局牵头办理", "lead_unit": "scjgj", "days": 5 });
+    let (status, instructed) = app.post(&format!("/api/v1/direct-line/{older}/instruct"), Some(&a), body).await;
+    assert_eq!(status, StatusCode::OK, "{instructed}");
+    let rno = instructed["request"]["tracking_no"].as_str().unwrap().to_owned();
+    let (digest, patch) = rows_soon(&mut mine).await;
+    assert_eq!(patch["order"], json!([newer, older]), "{patch}");
+    assert_eq!(patch["rows"].as_object().unwrap().len(), 1, "the changed row alone: {patch}");
+    assert!(row(&patch, older).contains("批示办理中") && row(&patch, older).contains(&rno), "{patch}");
+    assert_eq!(digest, page_digest(&app, &a).await, "the event's version is the page's");
+    quiet(&mut other, "B's list does not show A's item").await;
+
+    // The unit signs for the request the item became: again that row alone, to A only.
+    app.act(&rno, "sign", &handler, json!({})).await;
+    let (digest, patch) = rows_soon(&mut mine).await;
+    assert_eq!(patch["rows"].as_object().unwrap().len(), 1, "{patch}");
+    assert!(row(&patch, older).contains("已签收"), "{patch}");
+    assert_eq!(digest, page_digest(&app, &a).await);
+    quiet(&mut other, "B's list does not show the request's item").await;
+
+    // A new item put before A takes its place at the top: its row alone, the new order.
+    let newest = before_leader(&app, &office, "招工补贴未到账", "leader").await;
+    let (digest, patch) = rows_soon(&mut mine).await;
+    assert_eq!(patch["order"], json!([newest, newer, older]), "{patch}");
+    assert_eq!(patch["rows"].as_object().unwrap().len(), 1, "{patch}");
+    assert!(row(&patch, newest).contains("已呈报待批示"), "{patch}");
+    assert_eq!(digest, page_digest(&app, &a).await);
+    quiet(&mut other, "B's list does not show A's new item").await;
+
+    // B instructs B's item: B hears of that row alone, A does not.
+    let body = json!({ "text": "请办理", "lead_unit": "scjgj", "days": 5 });
+    let (status, answer) = app.post(&format!("/api/v1/direct-line/{theirs}/instruct"), Some(&b), body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (digest, patch) = rows_soon(&mut other).await;
+    assert_eq!(patch["order"], json!([theirs]), "{patch}");
+    assert!(row(&patch, theirs).contains("批示办理中"), "{patch}");
+    assert_eq!(digest, page_digest(&app, &b).await);
+    quiet(&mut mine, "A's list does not show B's item").await;
+
+    // An item that leaves a filtered list: the office's queue of new letters drops it on 呈报.
+    let fresh = new_item(&app, &office, "园区路灯损坏").await;
+    let mut new_queue = stream(&app, "/direct-line/office/events?queue=new", &office).await;
+    assert_eq!(rows_soon(&mut new_queue).await.1["order"], json!([fresh]));
+    let body = json!({ "leader_user_id": user_id(&app, "leader").await, "category": "biz.change" });
+    app.post(&format!("/api/v1/direct-line/{fresh}/submit"), Some(&office), body).await;
+    let (_, patch) = rows_soon(&mut new_queue).await;
+    assert_eq!(patch, json!({ "order": [], "rows": {} }));
+    let (_, patch) = rows_soon(&mut mine).await;
+    assert_eq!(patch["order"], json!([fresh, newest, newer, older]), "{patch}");
+}
+
 #[tokio::test]
 async fn the_office_corrects_a_new_items_category_enterprise_and_title_each_recorded_from_and_to() {
     use super::browser::{page, post_form};
