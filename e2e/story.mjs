@@ -41,6 +41,8 @@ async function submit(asker) {
   await asker.getByLabel('地址').fill('古镇镇中兴大道18号');
   await asker.getByLabel('标题').fill('营业执照变更登记迟迟未办结');
   await asker.getByLabel('内容').fill('我司上月提交经营范围变更申请，至今未办结，请尽快办理。');
+  // An enterprise's request goes through the 马上办 zone: its limits come from the rule table.
+  await asker.locator('#act_now').check();
   await asker.getByLabel('附件').setInputFiles({ name: '情况说明.txt', mimeType: 'text/plain', buffer: Buffer.from('情况说明：变更申请于上月提交。') });
   await shot(asker, 'submit');
   await Promise.all([asker.waitForURL(/\/submitted\/ZS\d+\?code=\d{8}$/), asker.getByRole('button', { name: '提交诉求' }).click()]);
@@ -49,6 +51,8 @@ async function submit(asker) {
   check(/^ZS\d{14}$/.test(no), `tracking number ${no}`);
   check(/^\d{8}$/.test(checkCode), `check code ${checkCode}`);
   check(await asker.locator('svg.qr').isVisible(), 'the QR code is shown');
+  const limits = (await asker.locator('#limits').textContent()).trim();
+  check(limits.startsWith('企业诉求“马上办”') && limits.includes('答复办结：5个工作日内'), `the 马上办 limits: ${limits}`);
   await shot(asker, 'answer');
   log(`submitted ${no}`);
   return no;
