@@ -63,7 +63,7 @@
       state.className = 'state state-' + view.state;
     }
     setText('lead-unit', view.lead_unit || '待派单');
-    setText('due-at', short(view.due_at));
+    setText('due-at', short(view.due_at) + (view.due_at && view.due_provisional ? '（暂定）' : ''));
     fillTimeline('timeline', view.timeline || []);
     var merged = document.getElementById('merged');
     if (merged) {

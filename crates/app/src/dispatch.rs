@@ -12,7 +12,9 @@ use arc_swap::ArcSwapOption;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use mashangban_domain::dispatch::{Held, Label, Model, Ranked, Tally, Trainer, blend, choose_rule_weight};
+use mashangban_domain::dispatch::{
+    Held, Label, Model, Ranked, Tally, Trainer, blend, choose_rule_weight, returning_units, without,
+};
 use mashangban_domain::duplicates::Thresholds;
 use mashangban_domain::org::Scope;
 use mashangban_domain::org::UnitId;
@@ -102,6 +104,9 @@ pub struct Suggestions {
     /// The categories its words point to, best first: a check on the category the asker chose
     /// (改类 when the first is another). Empty when neither keywords nor history name one.
     pub categories: Vec<CategorySuggestion>,
+    /// The units that returned this request (退单) and whose return stood, first return first: never
+    /// suggested for it again, whatever the catalogue or history say.
+    pub returned_by: Vec<crate::views::UnitRef>,
     /// The model used; none before the city has closed a dispatched request.
     pub model: Option<ModelInfo>,
 }
@@ -318,18 +323,27 @@ impl<'a, S: Store> Dispatch<'a, S> {
             Some(trained) => Some(trained),
             None => self.train_now().await?,
         };
-        Ok(self.suggestions_for(&request, trained.as_deref()))
+        self.suggestions_for(&request, trained.as_deref()).await
     }
 
     /// The suggestions for a request already read, with the model in service (none: the catalogue alone).
-    pub fn suggestions_for(&self, request: &Request, trained: Option<&Trained>) -> Suggestions {
+    /// A request that was returned (退单) has its history read for the units whose returns stood, which
+    /// are left out.
+    pub async fn suggestions_for(&self, request: &Request, trained: Option<&Trained>) -> AppResult<Suggestions> {
+        let returned_by = if request.return_count > 0 {
+            returning_units(&self.app.store().history(request.id).await?)
+        } else {
+            Vec::new()
+        };
         let draft = Draft::of(request);
-        Suggestions {
+        let org = self.app.caches().org();
+        Ok(Suggestions {
             tracking_no: request.tracking_no.clone(),
-            suggestions: self.units_for(&draft, request.category_id, trained),
+            suggestions: self.units_for(&draft, request.category_id, trained, &returned_by),
             categories: self.categories_for(&draft, trained),
+            returned_by: returned_by.iter().filter_map(|&u| crate::views::unit_ref(&org, Some(u))).collect(),
             model: trained.map(Trained::info),
-        }
+        })
     }
 
     /// The suggestions for a request still being typed (the operator's console); needs
@@ -362,7 +376,7 @@ impl<'a, S: Store> Dispatch<'a, S> {
         };
         Ok(DraftSuggestions {
             units_for_category: category.map(|c| c.code.clone()),
-            units: category.map(|c| self.units_for(&draft, c.id, trained)).unwrap_or_default(),
+            units: category.map(|c| self.units_for(&draft, c.id, trained, &[])).unwrap_or_default(),
             categories: suggested,
             model: trained.map(Trained::info),
         })
@@ -409,18 +423,25 @@ impl<'a, S: Store> Dispatch<'a, S> {
             .collect())
     }
 
-    /// The units suggested for a request of a category.
-    fn units_for(&self, draft: &Draft<'_>, category_id: CategoryId, trained: Option<&Trained>) -> Vec<Suggestion> {
+    /// The units suggested for a request of a category, but those `excluded` (they returned it).
+    fn units_for(
+        &self,
+        draft: &Draft<'_>,
+        category_id: CategoryId,
+        trained: Option<&Trained>,
+        excluded: &[UnitId],
+    ) -> Vec<Suggestion> {
         let org = self.app.caches().org();
         let categories = self.app.caches().categories();
         let category = categories.iter().find(|c| c.id == category_id);
         let rule = category.and_then(|c| c.default_lead_unit_id);
         let features = draft.features_in(category_id);
+        let wanted = SUGGESTIONS + excluded.len();
         let ranked = match trained {
-            Some(t) => blend(t.model.rank(&features, SUGGESTIONS), rule, t.rule_weight, SUGGESTIONS),
-            None => blend(Vec::new(), rule, 1.0, SUGGESTIONS),
+            Some(t) => blend(t.model.rank(&features, wanted), rule, t.rule_weight, wanted),
+            None => blend(Vec::new(), rule, 1.0, wanted),
         };
-        ranked
+        without(ranked, excluded, SUGGESTIONS)
             .into_iter()
             .filter_map(|r| {
                 let unit = org.get(r.label)?;

@@ -16,7 +16,9 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
+use crate::event::EventDetails;
 use crate::org::UnitId;
+use crate::request::{Event, EventKind};
 
 /// What a model ranks: a unit's id ([`UnitId`]) or a category's ([`crate::request::CategoryId`]).
 pub type Label = i64;
@@ -211,6 +213,42 @@ pub fn blend(ranked: Vec<Ranked>, rule: Option<UnitId>, rule_weight: f64, top: u
     out
 }
 
+/// The units that returned a request (退单) and whose return stood — the dispatcher sent it on (改派)
+/// or is about to, rather than refusing the return (退单不予同意) — in the order they returned it, each
+/// once. They are the request's negative evidence: not to be suggested for it again.
+pub fn returning_units(history: &[Event]) -> Vec<UnitId> {
+    let mut units: Vec<UnitId> = Vec::new();
+    let mut pending: Option<UnitId> = None;
+    for event in history {
+        match (&event.kind, &event.details) {
+            (EventKind::Returned, EventDetails::Returned(r)) => pending = r.returned_by_unit_id,
+            (EventKind::ReturnRefused, _) => pending = None,
+            (EventKind::Redispatched, _) => units.extend(pending.take()),
+            _ => {}
+        }
+    }
+    units.extend(pending);
+    let mut seen = std::collections::HashSet::new();
+    units.retain(|u| seen.insert(*u));
+    units
+}
+
+/// `ranked` without the units in `excluded`, the others' probabilities scaled up to what they are
+/// given that the excluded are wrong (P(u | not excluded) = P(u) / (1 − P(excluded))), then the first `top`.
+pub fn without(ranked: Vec<Ranked>, excluded: &[Label], top: usize) -> Vec<Ranked> {
+    let gone: f64 = ranked.iter().filter(|r| excluded.contains(&r.label)).map(|r| r.probability).sum();
+    let left = 1.0 - gone;
+    ranked
+        .into_iter()
+        .filter(|r| !excluded.contains(&r.label))
+        .map(|r| Ranked {
+            probability: if left > f64::EPSILON { (r.probability / left).min(1.0) } else { r.probability },
+            ..r
+        })
+        .take(top)
+        .collect()
+}
+
 /// A held-out request for choosing the rule's weight: its features, the rule's label (its
 /// category's catalogue unit, or the category its keywords name) and its label (the unit that led
 /// it, or its category).
@@ -382,6 +420,63 @@ mod tests {
         }
         h.push(example("工资 河涌 cat:labour", 3)); // a noisy label
         h
+    }
+
+    fn happened(kind: EventKind, returned_by: Option<UnitId>) -> Event {
+        let details = match kind {
+            EventKind::Returned => EventDetails::Returned(crate::event::Returned { returned_by_unit_id: returned_by }),
+            _ => EventDetails::None,
+        };
+        Event {
+            id: 0,
+            request_id: 1,
+            seq: 0,
+            at: crate::time::parse_instant("2026-12-01T10:00:00+08:00").unwrap(),
+            kind,
+            actor_user_id: None,
+            actor_name: String::new(),
+            actor_role: String::new(),
+            actor_unit_id: returned_by,
+            client_ip: None,
+            from_state: None,
+            to_state: crate::request::State::Received,
+            comment: None,
+            details,
+            attachment_ids: Vec::new(),
+            due_at: None,
+        }
+    }
+
+    #[test]
+    fn the_units_whose_returns_stood_are_negative_evidence_once_each_and_refused_returns_are_not() {
+        use EventKind::{Dispatched, Received, Redispatched, ReturnRefused, Returned};
+        let history = [
+            happened(Received, None),
+            happened(Dispatched, None),
+            happened(Returned, Some(7)),
+            happened(ReturnRefused, None),
+            happened(Returned, Some(7)),
+            happened(Redispatched, None),
+            happened(Returned, Some(9)),
+            happened(Redispatched, None),
+            happened(Returned, Some(7)),
+            happened(Redispatched, None),
+        ];
+        assert_eq!(returning_units(&history), [7, 9]);
+        assert_eq!(returning_units(&history[..4]), Vec::<UnitId>::new(), "a refused return is no evidence");
+        assert_eq!(returning_units(&history[..7]), [7, 9], "a return awaiting review counts");
+    }
+
+    #[test]
+    fn without_the_returning_units_the_others_keep_their_order_and_share_their_mass() {
+        let ranked = |pairs: &[(Label, f64)]| -> Vec<Ranked> {
+            pairs.iter().map(|&(label, probability)| Ranked { label, probability, evidence: Vec::new() }).collect()
+        };
+        let left = without(ranked(&[(7, 0.6), (3, 0.3), (2, 0.08), (5, 0.02)]), &[7], 2);
+        assert_eq!(left.iter().map(|r| r.label).collect::<Vec<_>>(), [3, 2]);
+        assert!((left[0].probability - 0.75).abs() < 1e-9 && (left[1].probability - 0.2).abs() < 1e-9, "{left:?}");
+        let all_gone = without(ranked(&[(7, 1.0)]), &[7], 3);
+        assert!(all_gone.is_empty());
     }
 
     #[test]

@@ -121,7 +121,7 @@ impl<S: Store> Dispatch<'_, S> {
         let Some(min) = settings.rules.min_confidence(&category.code) else { return Ok(None) };
         // Only a model learned from history is evidence enough; the catalogue alone always says 1.0.
         let Some(trained) = self.app.dispatch_models().current() else { return Ok(None) };
-        let units = self.units_for(&super::Draft::of(request), request.category_id, Some(trained.as_ref()));
+        let units = self.units_for(&super::Draft::of(request), request.category_id, Some(trained.as_ref()), &[]);
         let Some(first) = units.into_iter().next().filter(|s| s.confidence >= min) else {
             return Ok(None);
         };

@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 
 use mashangban_app::bulk::{BulkDispatchInput, BulkOutcome, BulkTarget, BulkUrgeInput};
 use mashangban_app::duplicates::SimilarRequest;
+use mashangban_app::error::AppResult;
 use mashangban_app::input::{ActionName, ActionRequest, FieldKind, FormField};
 use mashangban_app::requests::{Case, EXPORT_COLUMNS, ExportCursor, csv_line, export_fields};
 use mashangban_app::saved_views::{RenameViewInput, SavedViewInput, SavedViewView};
@@ -891,6 +892,8 @@ struct Actions {
     suggestions: Vec<SuggestedUnit>,
     /// The category the request's words point to first, when it is not the request's own (分类建议).
     category_hint: Option<CategoryHint>,
+    /// The units that returned the request (退单) and are not suggested again, joined with 、.
+    returned_by: String,
     sign: bool,
     return_: bool,
     refuse_return: bool,
@@ -952,10 +955,10 @@ struct CategoryHint {
 /// The suggested lead units of a request the person may dispatch and, when its words point first
 /// to another category, that category; from the model in service (the catalogue alone while none
 /// is trained: training then starts in the background).
-fn suggested<S: Store>(
+async fn suggested<S: Store>(
     app: &App<S>,
     request: &mashangban_domain::request::Request,
-) -> (Vec<SuggestedUnit>, Option<CategoryHint>) {
+) -> AppResult<(Vec<SuggestedUnit>, Option<CategoryHint>, String)> {
     let trained = app.dispatch_models().current();
     if trained.is_none() {
         let app = app.clone();
@@ -965,7 +968,8 @@ fn suggested<S: Store>(
             }
         });
     }
-    let suggestions = app.dispatch().suggestions_for(request, trained.as_deref());
+    let suggestions = app.dispatch().suggestions_for(request, trained.as_deref()).await?;
+    let returned_by = suggestions.returned_by.iter().map(|u| u.name.as_str()).collect::<Vec<_>>().join("、");
     let categories = app.caches().categories();
     let current = categories.iter().find(|c| c.id == request.category_id);
     let hint =
@@ -987,7 +991,7 @@ fn suggested<S: Store>(
             reasons: s.reasons,
         })
         .collect();
-    (units, hint)
+    Ok((units, hint, returned_by))
 }
 
 /// A confidence as a whole percentage, e.g. "87%".
@@ -1033,7 +1037,7 @@ impl Failed {
 
 /// The forms of the actions the person may take, with their choices (and,
 /// after a refusal, the values sent).
-fn actions<S: Store>(app: &App<S>, actor: &Actor, case: &Case, failed: Option<&Failed>) -> Actions {
+async fn actions<S: Store>(app: &App<S>, actor: &Actor, case: &Case, failed: Option<&Failed>) -> AppResult<Actions> {
     let request = &case.request;
     let has = |a: ActionName| case.available.contains(&a);
     let failed_on = |name: &str| failed.filter(|f| f.action == name);
@@ -1058,15 +1062,17 @@ fn actions<S: Store>(app: &App<S>, actor: &Actor, case: &Case, failed: Option<&F
     let rating = failed_on("follow-up").and_then(|f| f.value("rating")).unwrap_or_default().to_owned();
     let dispatching = has(ActionName::Dispatch) || has(ActionName::Redispatch);
     let may_see_suggestions = dispatching && actor.may(mashangban_domain::access::Permission::SuggestDispatch);
-    let (suggestions, category_hint) = if may_see_suggestions { suggested(app, request) } else { (Vec::new(), None) };
+    let (suggestions, category_hint, returned_by) =
+        if may_see_suggestions { suggested(app, request).await? } else { (Vec::new(), None, String::new()) };
     // The best suggestion is preselected; it is the catalogue's unit unless history says otherwise.
     let best = suggestions.first().and_then(|s| org.by_code(&s.code)).map(|u| u.id).or(default);
-    Actions {
+    Ok(Actions {
         dispatch: has(ActionName::Dispatch).then(|| units(best)),
         redispatch: has(ActionName::Redispatch).then(|| units(None)),
         co_units: if dispatching { co_units } else { Vec::new() },
         suggestions,
         category_hint,
+        returned_by,
         sign: has(ActionName::Sign),
         return_: has(ActionName::Return),
         refuse_return: has(ActionName::RefuseReturn),
@@ -1110,7 +1116,7 @@ fn actions<S: Store>(app: &App<S>, actor: &Actor, case: &Case, failed: Option<&F
         sub_sign: has(ActionName::SubSign),
         sub_reply: has(ActionName::SubReply),
         available: case.available.clone(),
-    }
+    })
 }
 
 /// The correction form's choices: the current value of each field selected,
@@ -1233,7 +1239,7 @@ async fn detail_page<S: Store>(
         "request_not_found" => PageError::Status(StatusCode::NOT_FOUND, "诉求不存在，或不在您的办理范围内".into()),
         _ => e.into(),
     })?;
-    let actions = actions(app, &caller.actor, &case, failed.as_ref());
+    let actions = actions(app, &caller.actor, &case, failed.as_ref()).await?;
     let may_merge = actions.merge && caller.actor.may(mashangban_domain::access::Permission::SuggestDispatch);
     let similar = if may_merge { app.duplicates().similar(caller, no).await? } else { Vec::new() };
     let screens = caller.actor.may(mashangban_domain::access::Permission::ScreenSubmissions);

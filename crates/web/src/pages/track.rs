@@ -178,7 +178,7 @@ pub async fn progress<S: Store>(
         // A mistyped number or code, or too many tries: the look-up form again with what was typed.
         Err(e) => {
             let (status, error) = match e.kind {
-                ErrorKind::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "查询次数过多，请稍后再试"),
+                ErrorKind::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "查询失败次数过多，请一小时后再试"),
                 ErrorKind::NotFound => (StatusCode::NOT_FOUND, "受理编号或查询码不正确，请核对后重新输入"),
                 _ => return Err(e.into()),
             };

@@ -630,3 +630,64 @@ async fn the_likeness_weights_are_administered_and_change_what_is_listed() {
     let (_, listed) = app.get(&format!("/api/v1/dispatch/similar/{second}"), Some(&dispatcher)).await;
     assert_eq!(listed[0]["same_asker"], true, "{listed}");
 }
+
+/// Returns as negative evidence (退单): a unit whose return stood is not suggested for that request
+/// again — on the API, and beside the redispatch form, which names it — whatever the catalogue or
+/// history say; a return the dispatcher refused (退单不予同意) is no evidence.
+#[tokio::test]
+async fn a_unit_whose_return_stood_is_not_suggested_for_that_request_again() {
+    let app = spawn().await;
+    with_demo_history(&app, 300).await;
+    let dispatcher = app.login("dispatcher").await;
+    let handler = app.login("handler").await;
+    let rsj_handler = unit_handler(&app, "rsj", "rsj-handler").await;
+    let suggestions = |no: String| {
+        let (app, dispatcher) = (&app, &dispatcher);
+        async move {
+            let (status, answer) = app.get(&format!("/api/v1/dispatch/suggestions/{no}"), Some(dispatcher)).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            answer
+        }
+    };
+    let units = |answer: &Value| -> Vec<String> {
+        answer["suggestions"].as_array().unwrap().iter().map(|s| s["unit"].as_str().unwrap().to_owned()).collect()
+    };
+    let (no, _) = app.submit(enterprise_complaint()).await;
+    assert_eq!(first_unit(&suggestions(no.clone()).await), "scjgj", "the catalogue's unit first");
+
+    // Returned, and the return refused: scjgj stays first.
+    app.act(&no, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj" })).await;
+    app.act(&no, "return", &handler, json!({ "reason": "不属本局职责" })).await;
+    app.act(&no, "refuse-return", &dispatcher, json!({ "reason": "营业执照变更属市场监管局职责" })).await;
+    let answer = suggestions(no.clone()).await;
+    assert_eq!((first_unit(&answer), answer["returned_by"].as_array().unwrap().len()), ("scjgj", 0), "{answer}");
+
+    // Returned again and waiting for review: scjgj is left out, the others fill the list.
+    app.act(&no, "return", &handler, json!({ "reason": "仍不属本局职责" })).await;
+    let answer = suggestions(no.clone()).await;
+    assert_eq!(answer["returned_by"], json!([{ "code": "scjgj", "name": "市市场监管局" }]), "{answer}");
+    let listed = units(&answer);
+    assert!(!listed.is_empty() && !listed.contains(&"scjgj".to_owned()), "{answer}");
+    let total: f64 = answer["suggestions"].as_array().unwrap().iter().map(|s| s["confidence"].as_f64().unwrap()).sum();
+    assert!(total <= 1.02, "the others share what is left: {answer}");
+    let (_, html) = page(&app, &format!("/work/{no}"), &dispatcher).await;
+    assert!(
+        html.contains("id=\"redispatch-returned\"") && html.contains("已退单的单位不再建议：市市场监管局"),
+        "{html}"
+    );
+    let offered = html.split("id=\"redispatch-suggestions\"").nth(1).unwrap().split("</ol>").next().unwrap();
+    assert!(!offered.contains("<strong>市市场监管局</strong>"), "{offered}");
+
+    // Sent on to rsj, which returns it too: both are left out, first return first.
+    app.act(&no, "redispatch", &dispatcher, json!({ "lead_unit": "rsj" })).await;
+    app.act(&no, "return", &rsj_handler, json!({ "reason": "不属本局职责" })).await;
+    let answer = suggestions(no.clone()).await;
+    let returned: Vec<&str> =
+        answer["returned_by"].as_array().unwrap().iter().map(|u| u["code"].as_str().unwrap()).collect();
+    assert_eq!(returned, ["scjgj", "rsj"], "{answer}");
+    assert!(units(&answer).iter().all(|u| u != "scjgj" && u != "rsj"), "{answer}");
+
+    // Another request of the same category still has scjgj first.
+    let (other, _) = app.submit(enterprise_complaint()).await;
+    assert_eq!(first_unit(&suggestions(other).await), "scjgj");
+}
