@@ -48,7 +48,7 @@ pub struct OutboxView {
 impl From<OutboxItem> for OutboxView {
     fn from(i: OutboxItem) -> Self {
         // A password-reset code is for the account's phone only, not for administrators.
-        let body = if i.template_key.as_deref() == Some(mashangban_domain::password_reset::SMS_TEMPLATE_KEY) {
+        let body = if i.template_key.as_deref().is_some_and(mashangban_domain::password_reset::hides_body) {
             "（密码重置验证码短信，内容不显示）".to_owned()
         } else {
             i.body

@@ -11,6 +11,7 @@ use mashangban_domain::direct_line::{
     wrong_state,
 };
 use mashangban_domain::lifecycle::Action;
+use mashangban_domain::notify::{NoticeChannel, TemplateKey};
 use mashangban_domain::org::{Actor, Scope, UnitId};
 use mashangban_domain::personal_data::Keyring;
 use mashangban_domain::request::{NewRequest, Rating, Request, RequestId, State};
@@ -673,18 +674,23 @@ fn author(actor: &Actor) -> String {
     format!("{}（{}）", actor.name(), actor.role().map_or("系统", |r| r.label()))
 }
 
-/// The asker's SMS that the answer is approved, in the approval's transaction (once per item).
+/// The asker's SMS that the answer is approved, in the approval's transaction (once per item), by the
+/// notification template in force (`direct_line.answered`).
 async fn tell_asker(c: &dyn Conn, item: &Item, at: &Instant) -> StoreResult<()> {
     let Some(base) = crate::outbox::link_base(c).await? else { return Ok(()) };
-    let body = direct_line::answered_text(item.addressee, &item.tracking_no, &item.check_code, &base);
+    let vars = direct_line::answered_vars(item.addressee, &item.tracking_no, &item.check_code, &base);
+    let template = TemplateKey::DirectLineAnswered;
+    let Some(sms) = crate::outbox::render_in_force(c, template, NoticeChannel::Sms, &vars).await? else {
+        return Ok(());
+    };
     let key = format!("direct-line-{}-answered", item.id);
     let notice = crate::outbox::ToPerson {
         key: &key,
         phone: Some(&item.phone),
         email: None,
-        template_key: direct_line::ANSWERED_TEMPLATE_KEY,
-        sms: &body,
-        mail: ("", &body),
+        template_key: template.as_str(),
+        sms: &sms.body,
+        mail: ("", ""),
         at,
     };
     crate::outbox::queue_to_person(c, &notice).await

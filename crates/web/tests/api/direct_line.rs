@@ -159,6 +159,19 @@ async fn an_item_goes_office_leader_units_review_asker_and_is_published_masked()
 
     assert!(answered(&app).await.is_empty(), "the asker hears nothing before the office approves");
 
+    // The administrator words the asker's SMS (通知模板): a placeholder it does not have is refused.
+    let admin = app.login("admin").await;
+    let template = "/api/v1/admin/notification-templates/direct_line.answered/sms";
+    let bad = json!({ "body": "【马上办】来信{{tracking_no}}已答复：{{reply_excerpt}}" });
+    let (status, err) = app.call(reqwest::Method::PUT, template, Some(&admin), Some(bad)).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_template")), "{err}");
+    let (status, err) = app.get("/api/v1/admin/notification-templates/direct_line.answered/email", Some(&admin)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "SMS only: {err}");
+    let edited =
+        json!({ "body": "【马上办】您给{{addressee}}的来信（{{tracking_no}}）已办理答复，查看与评价：{{link}}" });
+    let (status, saved) = app.call(reqwest::Method::PUT, template, Some(&admin), Some(edited)).await;
+    assert_eq!((status, &saved["customized"]), (StatusCode::OK, &json!(true)), "{saved}");
+
     // Approved: the asker sees the reply, the request is closed, the asker rates once.
     let (status, approved) = app.post(&review, Some(&office), json!({ "decision": "approve" })).await;
     assert_eq!((status, approved["state"].as_str()), (StatusCode::OK, Some("answered")), "{approved}");
@@ -167,7 +180,7 @@ async fn an_item_goes_office_leader_units_review_asker_and_is_published_masked()
     assert_eq!(told.len(), 1, "{told:#?}");
     assert_eq!((told[0].recipient.as_str(), told[0].event_id), ("13800138011", None));
     let link = format!("https://12345.example.gov.cn/direct-line/track?no={no}&code={code}");
-    assert!(told[0].body.contains("写给市长") && told[0].body.contains(&link), "{}", told[0].body);
+    assert_eq!(told[0].body, format!("【马上办】您给市长的来信（{no}）已办理答复，查看与评价：{link}"));
     assert!(!told[0].body.contains("张建国") && !told[0].body.contains("规划许可"), "{}", told[0].body);
     assert_eq!(app.detail(&rno, &dispatcher).await["request"]["state"], "closed");
     let p = progress(&app, &no, &code).await;
