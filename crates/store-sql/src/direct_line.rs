@@ -696,6 +696,24 @@ async fn tell_asker(c: &dyn Conn, item: &Item, at: &Instant) -> StoreResult<()> 
     crate::outbox::queue_to_person(c, &notice).await
 }
 
+/// A change of the request a direct-line item became (the unit signs for or replies to it, the scheduler
+/// urges it; any event of the request) is a change of the item: the change feed records it under the item
+/// in the event's transaction, so every live list of items re-reads the item through its own filters —
+/// also a list that did not show it before (a reply moves it into the office's 待审核答复 queue). The item's
+/// own history is not written: the step is the request's, in the request's history.
+pub(crate) async fn request_changed(
+    c: &dyn Conn,
+    request_id: RequestId,
+    kind: mashangban_domain::request::EventKind,
+    at: &Instant,
+) -> StoreResult<()> {
+    let item: Option<i64> =
+        c.scalar_opt("SELECT id FROM direct_line_items WHERE request_id = $1", &args![request_id]).await?;
+    let Some(item) = item else { return Ok(()) };
+    let kind = format!("request.{}", kind.as_str());
+    crate::changes::append(c, ChangeEntity::DirectLine, &item.to_string(), &kind, at).await
+}
+
 /// One step in an item's history, and the change feed's record of it (the live lists reload the item).
 pub(crate) async fn event(
     c: &dyn Conn,

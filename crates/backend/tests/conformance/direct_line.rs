@@ -200,14 +200,29 @@ async fn an_item_goes_from_intake_to_an_approved_answer<D: TestDb>() {
     let published = s.items(&ItemFilter { published: true, ..ItemFilter::in_scope(ItemScope::All) }).await.unwrap();
     assert_eq!(published.iter().map(|i| i.id).collect::<Vec<_>>(), [item.id]);
 
-    // Each step appended a change of the item, as the live lists read them (the refused ones none).
+    // Each step appended a change of the item, as the live lists read them (the refused ones none); so
+    // did each event of its request once the item named it (the unit's sign-for and replies, the office's
+    // send-back and approval as the request's events), each right after the request's own change.
     let changes = s.changes_after(ChangeCursor::default(), 1000).await.unwrap();
     let ours: Vec<&str> = changes
         .iter()
         .filter(|c| c.entity == ChangeEntity::DirectLine && c.key == item.id.to_string())
         .map(|c| c.kind.as_str())
         .collect();
-    assert_eq!(ours, actions);
+    let steps: Vec<&str> = ours.iter().copied().filter(|k| !k.starts_with("request.")).collect();
+    assert_eq!(steps, actions);
+    let of_request: Vec<&str> = ours.iter().copied().filter(|k| k.starts_with("request.")).collect();
+    assert_eq!(
+        of_request,
+        ["request.signed_for", "request.replied", "request.reply_rejected", "request.replied", "request.closed"]
+    );
+    for (i, c) in changes.iter().enumerate().filter(|(_, c)| c.kind.starts_with("request.")) {
+        let before = &changes[i - 1];
+        assert_eq!(
+            (before.entity, before.key.as_str(), format!("request.{}", before.kind)),
+            (ChangeEntity::Request, taken.tracking_no.as_str(), c.kind.clone())
+        );
+    }
 }
 
 async fn screening_merge_convert_and_scope<D: TestDb>() {
