@@ -48,7 +48,7 @@ pub struct OutboxView {
 impl From<OutboxItem> for OutboxView {
     fn from(i: OutboxItem) -> Self {
         // A password-reset code is for the account's phone only, not for administrators.
-        let body = if i.template_key.as_deref() == Some(mashangban_domain::password_reset::SMS_TEMPLATE_KEY) {
+        let body = if i.template_key.as_deref().is_some_and(mashangban_domain::password_reset::hides_body) {
             "（密码重置验证码短信，内容不显示）".to_owned()
         } else {
             i.body
@@ -80,10 +80,20 @@ pub struct TemplateView {
     pub channel: NoticeChannel,
     pub subject: Option<String>,
     pub body: String,
+    /// What the notice is (Chinese).
+    pub label: &'static str,
     /// The placeholders this template may use.
     pub variables: &'static [&'static str],
+    /// The placeholders it must use (the password-reset code).
+    pub required: &'static [&'static str],
     /// False while the built-in template is in force.
     pub customized: bool,
+    /// Whether the words in force differ from the built-in ones (an administrator may have stored the
+    /// built-in words again: customized, yet not different).
+    pub differs_from_default: bool,
+    /// The built-in template, in force again after a reset.
+    pub default_subject: Option<String>,
+    pub default_body: String,
     pub updated_at: Option<String>,
     pub updated_by: Option<String>,
 }
@@ -205,6 +215,14 @@ impl<'a, S: Store> Notifications<'a, S> {
         template_view(key, channel, &[stored]).ok_or_else(AppError::internal)
     }
 
+    /// Puts the built-in template of a key and channel back in force (恢复默认) for notices written from
+    /// now on; the answer is the built-in template, whether or not one was stored.
+    pub async fn reset_template(&self, key: &str, channel: &str) -> AppResult<TemplateView> {
+        let (key, channel) = key_and_channel(key, channel)?;
+        self.app.store().reset_notification_template(key, channel).await?;
+        template_view(key, channel, &[]).ok_or_else(AppError::internal)
+    }
+
     /// Every webhook (secrets are not shown).
     pub async fn webhooks(&self) -> AppResult<Vec<WebhookView>> {
         Ok(self.app.store().webhooks().await?.into_iter().map(WebhookView::from).collect())
@@ -239,16 +257,19 @@ fn key_and_channel(key: &str, channel: &str) -> AppResult<(TemplateKey, NoticeCh
 
 fn template_view(key: TemplateKey, channel: NoticeChannel, stored: &[StoredTemplate]) -> Option<TemplateView> {
     let found = stored.iter().find(|t| t.key == key && t.channel == channel);
-    let template = match found {
-        Some(t) => t.template.clone(),
-        None => notify::default_template(key, channel)?,
-    };
+    let default = notify::default_template(key, channel)?;
+    let template = found.map_or_else(|| default.clone(), |t| t.template.clone());
     Some(TemplateView {
         key,
         channel,
+        differs_from_default: template != default,
         subject: template.subject,
         body: template.body,
+        label: key.label(),
         variables: key.variables(),
+        required: key.required_variables(),
+        default_subject: default.subject,
+        default_body: default.body,
         customized: found.is_some(),
         updated_at: found.map(|t| format_instant(&t.updated_at)),
         updated_by: found.map(|t| t.updated_by.clone()),

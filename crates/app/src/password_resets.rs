@@ -181,7 +181,7 @@ impl<'a, S: Store> PasswordResets<'a, S> {
             expires_at: now + chrono::Duration::minutes(VALID_MINUTES),
             client_ip: caller.client_ip.clone(),
             phone,
-            sms_text: password_reset::sms_text(&code),
+            code,
         };
         store.create_password_reset(new).await?;
         Ok(())

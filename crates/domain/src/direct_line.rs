@@ -13,6 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
+use crate::notify::Vars;
 use crate::org::{Actor, Role, UnitId, UserId};
 use crate::request::{self, Rating, State};
 use crate::validation::{CreditCode, Phone, optional_text, required_text};
@@ -369,19 +370,19 @@ impl ItemScope {
     }
 }
 
-/// The SMS the asker gets when the leaders' office approves the answer (答复经审核同意): the item's
-/// number and its progress page with the check code, where the answer is read and rated. The reply's
-/// text is not in it (it may name people; the page shows it to the asker).
-pub fn answered_text(addressee: Addressee, tracking_no: &str, check_code: &str, link_base: &str) -> String {
-    format!(
-        "【马上办】您写给{}的来信{tracking_no}已有答复，请查看并评价：{}/direct-line/track?no={tracking_no}&code={check_code}",
-        addressee.label(),
-        link_base.trim_end_matches('/')
-    )
+/// The variables of the SMS the asker gets when the leaders' office approves the answer (答复经审核同意;
+/// the notification template `direct_line.answered`): to whom the item was written, its number and check
+/// code, and its progress page with the check code (`link`), where the answer is read and rated. The
+/// reply's text is not among them (it may name people; the page shows it to the asker).
+pub fn answered_vars(addressee: Addressee, tracking_no: &str, check_code: &str, link_base: &str) -> Vars {
+    let link = format!("{}/direct-line/track?no={tracking_no}&code={check_code}", link_base.trim_end_matches('/'));
+    let mut vars = Vars::new();
+    vars.insert("addressee", addressee.label().to_owned());
+    vars.insert("tracking_no", tracking_no.to_owned());
+    vars.insert("check_code", check_code.to_owned());
+    vars.insert("link", link);
+    vars
 }
-
-/// The outbox template key of [`answered_text`].
-pub const ANSWERED_TEMPLATE_KEY: &str = "direct_line.answered";
 
 /// `404 direct_line_not_found` (also an item out of scope).
 pub fn item_not_found() -> DomainError {
@@ -397,6 +398,18 @@ pub fn wrong_state(state: ItemState, step: &str) -> DomainError {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_answered_sms_by_default_says_what_it_said_before_it_was_a_template() {
+        use crate::notify::{NoticeChannel, TemplateKey, default_template, render};
+        let t = default_template(TemplateKey::DirectLineAnswered, NoticeChannel::Sms).unwrap();
+        let vars = answered_vars(Addressee::Mayor, "ZTC202612010001", "87654321", "https://12345.example.gov.cn/");
+        assert_eq!(
+            render(&t.body, &vars),
+            "【马上办】您写给市长的来信ZTC202612010001已有答复，请查看并评价：https://12345.example.gov.cn/direct-line/track?no=ZTC202612010001&code=87654321"
+        );
+        assert_eq!(default_template(TemplateKey::DirectLineAnswered, NoticeChannel::Email), None);
+    }
 
     #[test]
     fn a_correction_names_at_least_one_field_and_checks_each() {

@@ -78,6 +78,10 @@ pub enum TemplateKey {
     OnsiteProposed,
     #[serde(rename = "onsite.refused")]
     OnsiteRefused,
+    #[serde(rename = "direct_line.answered")]
+    DirectLineAnswered,
+    #[serde(rename = "password_reset.code")]
+    PasswordResetCode,
 }
 
 const ASKER_VARS: &[&str] =
@@ -86,6 +90,11 @@ const UNIT_VARS: &[&str] = &["tracking_no", "title", "unit_name", "deadline", "m
 /// An on-site service (行走办) decision told to the enterprise: the request's number, the centre, the
 /// session date (accepted, proposed), the reason's start (refused), and the request's page (sign-in needed).
 const ONSITE_VARS: &[&str] = &["number", "centre", "date", "reason_excerpt", "link"];
+/// A direct-line (书记市长直通车) answer approved, told to the asker: to whom the item was written (书记 or
+/// 市长), the item's number and check code, and its progress page (number and check code in it).
+const DIRECT_LINE_VARS: &[&str] = &["addressee", "tracking_no", "check_code", "link"];
+/// A password-reset code (密码重置验证码) and the minutes it stays valid.
+const PASSWORD_RESET_VARS: &[&str] = &["code", "minutes"];
 
 impl TemplateKey {
     pub const ALL: &'static [Self] = &[
@@ -102,6 +111,8 @@ impl TemplateKey {
         Self::OnsiteAccepted,
         Self::OnsiteProposed,
         Self::OnsiteRefused,
+        Self::DirectLineAnswered,
+        Self::PasswordResetCode,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -119,6 +130,38 @@ impl TemplateKey {
             Self::OnsiteAccepted => "onsite.accepted",
             Self::OnsiteProposed => "onsite.proposed",
             Self::OnsiteRefused => "onsite.refused",
+            Self::DirectLineAnswered => "direct_line.answered",
+            Self::PasswordResetCode => "password_reset.code",
+        }
+    }
+
+    /// What the notice is, in the administrators' words (the templates page).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::AskerAccepted => "诉求已受理（告知诉求人）",
+            Self::AskerDispatched => "诉求已转办（告知诉求人）",
+            Self::AskerExtended => "办理期限延长（告知诉求人）",
+            Self::AskerReplied => "诉求已答复（告知诉求人）",
+            Self::AskerClosedRate => "诉求已办结、请评价（告知诉求人）",
+            Self::UnitNewWork => "新工单（告知承办单位）",
+            Self::UnitReturnDecided => "退单未获同意（告知承办单位）",
+            Self::UnitUrged => "催办（告知承办单位）",
+            Self::UnitEscalated => "提级督办（告知承办单位）",
+            Self::LiaisonNewRequest => "联系企业有新诉求（抄送联系干部）",
+            Self::OnsiteAccepted => "上门服务申请已受理（告知企业）",
+            Self::OnsiteProposed => "上门服务建议改期（告知企业）",
+            Self::OnsiteRefused => "上门服务不予受理（告知企业）",
+            Self::DirectLineAnswered => "直通车来信答复经审核同意（告知来信人）",
+            Self::PasswordResetCode => "密码重置验证码（发给账号登记的手机）",
+        }
+    }
+
+    /// The placeholders a template of this key must use: a password-reset SMS without its code
+    /// would leave nobody able to reset a password.
+    pub fn required_variables(self) -> &'static [&'static str] {
+        match self {
+            Self::PasswordResetCode => &["code"],
+            _ => &[],
         }
     }
 
@@ -137,7 +180,11 @@ impl TemplateKey {
 
     /// The placeholders a template of this key may use.
     pub fn variables(self) -> &'static [&'static str] {
-        if self.for_asker() {
+        if self == Self::DirectLineAnswered {
+            DIRECT_LINE_VARS
+        } else if self == Self::PasswordResetCode {
+            PASSWORD_RESET_VARS
+        } else if self.for_asker() {
             ASKER_VARS
         } else if self.for_onsite() {
             ONSITE_VARS
@@ -146,9 +193,12 @@ impl TemplateKey {
         }
     }
 
-    /// The channels that carry this key: the asker and the enterprise by SMS and e-mail, units by e-mail.
+    /// The channels that carry this key: the asker and the enterprise by SMS and e-mail, units by e-mail;
+    /// the direct line's asker (who gives no e-mail address) and a password-reset code by SMS alone.
     pub fn channels(self) -> &'static [NoticeChannel] {
-        if self.for_asker() || self.for_onsite() {
+        if matches!(self, Self::DirectLineAnswered | Self::PasswordResetCode) {
+            &[NoticeChannel::Sms]
+        } else if self.for_asker() || self.for_onsite() {
             &[NoticeChannel::Sms, NoticeChannel::Email]
         } else {
             &[NoticeChannel::Email]
@@ -321,8 +371,16 @@ fn default_texts(key: TemplateKey) -> (&'static str, &'static str, &'static str)
         TemplateKey::OnsiteAccepted => ("【马上办】上门服务申请{{number}}已受理", ONSITE_ACCEPTED, ONSITE_ACCEPTED),
         TemplateKey::OnsiteProposed => ("【马上办】上门服务申请{{number}}建议改期", ONSITE_PROPOSED, ONSITE_PROPOSED),
         TemplateKey::OnsiteRefused => ("【马上办】上门服务申请{{number}}不予受理", ONSITE_REFUSED, ONSITE_REFUSED),
+        // SMS only (no e-mail copy).
+        TemplateKey::DirectLineAnswered => ("", DIRECT_LINE_ANSWERED, ""),
+        TemplateKey::PasswordResetCode => ("", PASSWORD_RESET_CODE, ""),
     }
 }
+
+/// The reply's text is not in it (it may name people; the progress page shows it to the asker).
+const DIRECT_LINE_ANSWERED: &str = "【马上办】您写给{{addressee}}的来信{{tracking_no}}已有答复，请查看并评价：{{link}}";
+const PASSWORD_RESET_CODE: &str =
+    "【马上办】您的密码重置验证码为{{code}}，{{minutes}}分钟内有效。如非本人操作，请忽略本短信，切勿告诉他人。";
 
 const ONSITE_ACCEPTED: &str =
     "【马上办】您的上门服务申请{{number}}已受理：{{centre}}将于{{date}}上门办理。请登录马上办查看。";
@@ -388,8 +446,10 @@ pub fn validate_template(key: TemplateKey, channel: NoticeChannel, t: &Template)
         }
         _ => None,
     };
+    let mut used = Vec::new();
     for text in std::iter::once(body.as_str()).chain(subject.as_deref()) {
         for name in placeholders(text)? {
+            used.push(name);
             if !key.variables().contains(&name) {
                 return Err(DomainError::invalid(
                     "invalid_template",
@@ -397,6 +457,12 @@ pub fn validate_template(key: TemplateKey, channel: NoticeChannel, t: &Template)
                 ));
             }
         }
+    }
+    if let Some(missing) = key.required_variables().iter().find(|name| !used.contains(name)) {
+        return Err(DomainError::invalid(
+            "invalid_template",
+            format!("模板必须包含占位符「{{{{{missing}}}}}」，否则通知缺少必要内容"),
+        ));
     }
     Ok(Template { subject, body })
 }

@@ -17,8 +17,16 @@ pub const VALID_MINUTES: i64 = 10;
 pub const MAX_ATTEMPTS: u32 = 5;
 /// Seconds before another code may be sent to the same account (a resend inside it sends nothing).
 pub const RESEND_SECONDS: i64 = 60;
-/// The outbox's template key of the SMS; the outbox view hides these bodies.
+/// The outbox's template key of the SMS to a phone several accounts share (and, before the code's SMS
+/// was a notification template, of the code's SMS too); the outbox view hides these bodies.
 pub const SMS_TEMPLATE_KEY: &str = "password_reset";
+
+/// Whether an outbox row of this template key is a password-reset SMS, whose body (a code, or the
+/// accounts of a phone) the outbox view does not show: [`SMS_TEMPLATE_KEY`] and the code's template
+/// (`password_reset.code`).
+pub fn hides_body(template_key: &str) -> bool {
+    template_key == SMS_TEMPLATE_KEY || template_key == crate::notify::TemplateKey::PasswordResetCode.as_str()
+}
 
 /// A code sent to an account's phone, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,11 +48,13 @@ pub fn code_hash(salt: &str, code: &str) -> String {
     hex::encode(Sha256::digest(format!("{salt}:{code}").as_bytes()))
 }
 
-/// The SMS that carries a code.
-pub fn sms_text(code: &str) -> String {
-    format!(
-        "【马上办】您的密码重置验证码为{code}，{VALID_MINUTES}分钟内有效。如非本人操作，请忽略本短信，切勿告诉他人。"
-    )
+/// The variables of the SMS that carries a code (the notification template `password_reset.code`):
+/// the code and the minutes it stays valid.
+pub fn sms_vars(code: &str) -> crate::notify::Vars {
+    let mut vars = crate::notify::Vars::new();
+    vars.insert("code", code.to_owned());
+    vars.insert("minutes", VALID_MINUTES.to_string());
+    vars
 }
 
 /// Accounts an SMS to a shared phone names at most.
@@ -137,7 +147,14 @@ mod tests {
 
     #[test]
     fn the_sms_carries_the_code_and_how_long_it_lasts() {
-        let text = sms_text("042917");
-        assert!(text.contains("042917") && text.contains("10分钟"), "{text}");
+        use crate::notify::{NoticeChannel, TemplateKey, default_template, render};
+        let template = default_template(TemplateKey::PasswordResetCode, NoticeChannel::Sms).unwrap();
+        let text = render(&template.body, &sms_vars("042917"));
+        assert_eq!(
+            text,
+            "【马上办】您的密码重置验证码为042917，10分钟内有效。如非本人操作，请忽略本短信，切勿告诉他人。"
+        );
+        assert!(hides_body("password_reset") && hides_body("password_reset.code"));
+        assert!(!hides_body("asker.accepted"));
     }
 }

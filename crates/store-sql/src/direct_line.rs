@@ -11,6 +11,7 @@ use mashangban_domain::direct_line::{
     wrong_state,
 };
 use mashangban_domain::lifecycle::Action;
+use mashangban_domain::notify::{NoticeChannel, TemplateKey};
 use mashangban_domain::org::{Actor, Scope, UnitId};
 use mashangban_domain::personal_data::Keyring;
 use mashangban_domain::request::{NewRequest, Rating, Request, RequestId, State};
@@ -673,21 +674,44 @@ fn author(actor: &Actor) -> String {
     format!("{}（{}）", actor.name(), actor.role().map_or("系统", |r| r.label()))
 }
 
-/// The asker's SMS that the answer is approved, in the approval's transaction (once per item).
+/// The asker's SMS that the answer is approved, in the approval's transaction (once per item), by the
+/// notification template in force (`direct_line.answered`).
 async fn tell_asker(c: &dyn Conn, item: &Item, at: &Instant) -> StoreResult<()> {
     let Some(base) = crate::outbox::link_base(c).await? else { return Ok(()) };
-    let body = direct_line::answered_text(item.addressee, &item.tracking_no, &item.check_code, &base);
+    let vars = direct_line::answered_vars(item.addressee, &item.tracking_no, &item.check_code, &base);
+    let template = TemplateKey::DirectLineAnswered;
+    let Some(sms) = crate::outbox::render_in_force(c, template, NoticeChannel::Sms, &vars).await? else {
+        return Ok(());
+    };
     let key = format!("direct-line-{}-answered", item.id);
     let notice = crate::outbox::ToPerson {
         key: &key,
         phone: Some(&item.phone),
         email: None,
-        template_key: direct_line::ANSWERED_TEMPLATE_KEY,
-        sms: &body,
-        mail: ("", &body),
+        template_key: template.as_str(),
+        sms: &sms.body,
+        mail: ("", ""),
         at,
     };
     crate::outbox::queue_to_person(c, &notice).await
+}
+
+/// A change of the request a direct-line item became (the unit signs for or replies to it, the scheduler
+/// urges it; any event of the request) is a change of the item: the change feed records it under the item
+/// in the event's transaction, so every live list of items re-reads the item through its own filters —
+/// also a list that did not show it before (a reply moves it into the office's 待审核答复 queue). The item's
+/// own history is not written: the step is the request's, in the request's history.
+pub(crate) async fn request_changed(
+    c: &dyn Conn,
+    request_id: RequestId,
+    kind: mashangban_domain::request::EventKind,
+    at: &Instant,
+) -> StoreResult<()> {
+    let item: Option<i64> =
+        c.scalar_opt("SELECT id FROM direct_line_items WHERE request_id = $1", &args![request_id]).await?;
+    let Some(item) = item else { return Ok(()) };
+    let kind = format!("request.{}", kind.as_str());
+    crate::changes::append(c, ChangeEntity::DirectLine, &item.to_string(), &kind, at).await
 }
 
 /// One step in an item's history, and the change feed's record of it (the live lists reload the item).

@@ -116,6 +116,16 @@ impl<D: Database> NotificationStore for SqlStore<D> {
         self.db.write(put).await
     }
 
+    async fn reset_notification_template(&self, key: TemplateKey, channel: NoticeChannel) -> StoreResult<bool> {
+        let reset = job(move |c| {
+            Box::pin(async move {
+                let sql = "DELETE FROM notification_templates WHERE key = $1 AND channel = $2";
+                Ok(c.execute(sql, &args![key.as_str(), channel.as_str()]).await? > 0)
+            })
+        });
+        self.db.write(reset).await
+    }
+
     async fn webhooks(&self) -> StoreResult<Vec<Webhook>> {
         let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY id");
         self.db.read(job(move |c| Box::pin(async move { c.map(&sql, &[], webhook).await }))).await

@@ -2,9 +2,9 @@
 //! The code's SMS is an outbox row of the same transaction, so the delivery
 //! worker sends it (and retries it) like every other notice.
 
-use mashangban_domain::notify::NoticeChannel;
+use mashangban_domain::notify::{NoticeChannel, TemplateKey};
 use mashangban_domain::org::UserId;
-use mashangban_domain::password_reset::{PasswordReset, SMS_TEMPLATE_KEY};
+use mashangban_domain::password_reset::{self, PasswordReset, SMS_TEMPLATE_KEY};
 use mashangban_domain::time::Instant;
 use mashangban_store::{NewPasswordReset, PasswordResetStore, StoreResult, User};
 
@@ -56,18 +56,30 @@ async fn create(c: &dyn Conn, new: NewPasswordReset) -> StoreResult<PasswordRese
             ],
         )
         .await?;
-    queue_sms(c, &format!("password-reset-{id}"), &new.phone, &new.sms_text, &new.created_at).await?;
+    // The code's SMS in the words of the template in force; the code is in no other row than the SMS's.
+    let template = TemplateKey::PasswordResetCode;
+    let vars = password_reset::sms_vars(&new.code);
+    let text = crate::outbox::render_in_force(c, template, NoticeChannel::Sms, &vars).await?.unwrap_or_default();
+    let sms = Sms { key: &format!("password-reset-{id}"), template_key: template.as_str(), phone: &new.phone };
+    queue_sms(c, &sms, &text.body, &new.created_at).await?;
     one(c, id).await
+}
+
+/// Where an SMS of password reset goes, under which idempotency and template keys.
+struct Sms<'a> {
+    key: &'a str,
+    template_key: &'a str,
+    phone: &'a str,
 }
 
 /// An SMS of password reset as an outbox row (the delivery worker sends and retries it; the outbox
 /// view hides its body). A second row of the same key is dropped.
-async fn queue_sms(c: &dyn Conn, key: &str, phone: &str, text: &str, at: &Instant) -> StoreResult<()> {
+async fn queue_sms(c: &dyn Conn, sms: &Sms<'_>, text: &str, at: &Instant) -> StoreResult<()> {
     let notice = crate::outbox::Direct {
-        key,
+        key: sms.key,
         channel: NoticeChannel::Sms,
-        recipient: phone,
-        template_key: SMS_TEMPLATE_KEY,
+        recipient: sms.phone,
+        template_key: sms.template_key,
         subject: None,
         body: text,
         at,
@@ -77,7 +89,7 @@ async fn queue_sms(c: &dyn Conn, key: &str, phone: &str, text: &str, at: &Instan
 
 async fn queue_shared_phone_sms(c: &dyn Conn, phone: String, text: String, at: Instant) -> StoreResult<()> {
     let key = format!("password-reset-shared-{phone}-{}", at.format("%Y%m%d%H%M"));
-    queue_sms(c, &key, &phone, &text, &at).await
+    queue_sms(c, &Sms { key: &key, template_key: SMS_TEMPLATE_KEY, phone: &phone }, &text, &at).await
 }
 
 async fn complete(c: &dyn Conn, id: i64, password_hash: String, now: Instant) -> StoreResult<bool> {

@@ -122,6 +122,13 @@ pub trait NotificationStore {
         &self,
         template: StoredTemplate,
     ) -> impl Future<Output = StoreResult<StoredTemplate>> + Send;
+    /// Removes the stored template of a key and channel, so the built-in one is in force again;
+    /// false when none was stored.
+    fn reset_notification_template(
+        &self,
+        key: TemplateKey,
+        channel: NoticeChannel,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
 
     fn webhooks(&self) -> impl Future<Output = StoreResult<Vec<Webhook>>> + Send;
     fn webhook(&self, id: i64) -> impl Future<Output = StoreResult<Option<Webhook>>> + Send;

@@ -11,8 +11,8 @@ use mashangban_domain::time::Instant;
 
 use crate::{StoreResult, User};
 
-/// A code to store, with the SMS that carries it.
-#[derive(Debug, Clone)]
+/// A code to store, with the SMS that carries it (its `Debug` does not show the code).
+#[derive(Clone)]
 pub struct NewPasswordReset {
     pub user_id: UserId,
     pub code_hash: String,
@@ -22,8 +22,21 @@ pub struct NewPasswordReset {
     pub client_ip: Option<String>,
     /// The phone the SMS goes to.
     pub phone: String,
-    /// The SMS text (with the code; the outbox view hides it).
-    pub sms_text: String,
+    /// The code the SMS carries (kept only as `code_hash`): the store renders the notification template
+    /// in force (`password_reset.code`) with it in the code's transaction; the outbox view hides the text.
+    pub code: String,
+}
+
+impl std::fmt::Debug for NewPasswordReset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewPasswordReset")
+            .field("user_id", &self.user_id)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("client_ip", &self.client_ip)
+            .field("code", &"******")
+            .finish_non_exhaustive()
+    }
 }
 
 /// Storage of password-reset codes.
@@ -38,7 +51,8 @@ pub trait PasswordResetStore {
     fn latest_password_reset(&self, user_id: UserId)
     -> impl Future<Output = StoreResult<Option<PasswordReset>>> + Send;
 
-    /// Stores a code (ending the user's earlier unused ones) and queues its SMS.
+    /// Stores a code (ending the user's earlier unused ones) and queues its SMS, rendered by the
+    /// notification template in force (`password_reset.code`).
     fn create_password_reset(&self, new: NewPasswordReset) -> impl Future<Output = StoreResult<PasswordReset>> + Send;
 
     /// Queues the SMS to a phone several accounts share (naming them, no code),

@@ -10,12 +10,14 @@ use mashangban_domain::direct_line::{
     Addressee, Correction, Instruction, ItemScope, ItemState, NewItem, Review, Source,
 };
 use mashangban_domain::lifecycle::Action;
+use mashangban_domain::notify::{NoticeChannel, Template, TemplateKey};
 use mashangban_domain::org::{Actor, Role, Scope, StaffActor};
 use mashangban_domain::request::{Asker, Channel, Contact, Location, NewRequest, Rating, RequestKind, State, Urgency};
 use mashangban_domain::screening::Verdict;
 use mashangban_domain::validation::Phone;
 use mashangban_store::{
-    ChangeCursor, ChangeEntity, ChangeStore, Command, DirectLineStore, Instructed, ItemFilter, RequestStore, Screening,
+    ChangeCursor, ChangeEntity, ChangeStore, Command, DirectLineStore, Instructed, ItemFilter, NotificationStore,
+    RequestStore, Screening, StoredTemplate,
 };
 
 use crate::org::town_desk;
@@ -158,10 +160,38 @@ async fn an_item_goes_from_intake_to_an_approved_answer<D: TestDb>() {
     act(env, &taken.tracking_no, handler, Action::Reply { content: "已办结".into() }, 70).await;
     let rate = s.rate_item(item.id, Rating::Satisfied, None, at(75));
     assert_eq!(refusal(rate.await), "direct_line_wrong_state");
+    // The asker's SMS on approval is in the words of the template in force when the office approves.
+    s.enable_notifications("https://12345.example.gov.cn/").await.unwrap();
+    let edited = Template {
+        subject: None,
+        body: "【马上办】{{addressee}}信箱{{tracking_no}}已答复（查询码{{check_code}}）：{{link}}".into(),
+    };
+    let stored = StoredTemplate {
+        key: TemplateKey::DirectLineAnswered,
+        channel: NoticeChannel::Sms,
+        template: edited,
+        updated_at: at(75),
+        updated_by: "admin".into(),
+    };
+    s.put_notification_template(stored).await.unwrap();
     let (answered, closed) =
         s.review_item(item.id, Review::Approve { comment: None }, &office, &meta(80)).await.unwrap();
     assert_eq!((answered.state, answered.reply.as_deref()), (ItemState::Answered, Some("已办结")));
     assert_eq!((closed.state, answered.answered_at), (State::Closed, Some(at(80))));
+    let told: Vec<_> = s.list_outbox(None, 100).await.unwrap().into_iter().filter(|r| r.event_id.is_none()).collect();
+    assert_eq!(told.len(), 1, "{told:#?}");
+    let (no, code) = (&item.tracking_no, "87654321");
+    assert_eq!(
+        (told[0].recipient.as_str(), told[0].template_key.as_deref(), told[0].body.as_str()),
+        (
+            "13800138011",
+            Some("direct_line.answered"),
+            format!(
+                "【马上办】市长信箱{no}已答复（查询码{code}）：https://12345.example.gov.cn/direct-line/track?no={no}&code={code}"
+            )
+            .as_str()
+        )
+    );
     let rated = s.rate_item(item.id, Rating::Satisfied, Some("很好".into()), at(90)).await.unwrap();
     assert_eq!(rated.rating, Some(Rating::Satisfied));
     assert_eq!(refusal(s.rate_item(item.id, Rating::Dissatisfied, None, at(95)).await), "already_rated");
@@ -170,14 +200,29 @@ async fn an_item_goes_from_intake_to_an_approved_answer<D: TestDb>() {
     let published = s.items(&ItemFilter { published: true, ..ItemFilter::in_scope(ItemScope::All) }).await.unwrap();
     assert_eq!(published.iter().map(|i| i.id).collect::<Vec<_>>(), [item.id]);
 
-    // Each step appended a change of the item, as the live lists read them (the refused ones none).
+    // Each step appended a change of the item, as the live lists read them (the refused ones none); so
+    // did each event of its request once the item named it (the unit's sign-for and replies, the office's
+    // send-back and approval as the request's events), each right after the request's own change.
     let changes = s.changes_after(ChangeCursor::default(), 1000).await.unwrap();
     let ours: Vec<&str> = changes
         .iter()
         .filter(|c| c.entity == ChangeEntity::DirectLine && c.key == item.id.to_string())
         .map(|c| c.kind.as_str())
         .collect();
-    assert_eq!(ours, actions);
+    let steps: Vec<&str> = ours.iter().copied().filter(|k| !k.starts_with("request.")).collect();
+    assert_eq!(steps, actions);
+    let of_request: Vec<&str> = ours.iter().copied().filter(|k| k.starts_with("request.")).collect();
+    assert_eq!(
+        of_request,
+        ["request.signed_for", "request.replied", "request.reply_rejected", "request.replied", "request.closed"]
+    );
+    for (i, c) in changes.iter().enumerate().filter(|(_, c)| c.kind.starts_with("request.")) {
+        let before = &changes[i - 1];
+        assert_eq!(
+            (before.entity, before.key.as_str(), format!("request.{}", before.kind)),
+            (ChangeEntity::Request, taken.tracking_no.as_str(), c.kind.clone())
+        );
+    }
 }
 
 async fn screening_merge_convert_and_scope<D: TestDb>() {

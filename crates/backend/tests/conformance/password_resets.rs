@@ -1,10 +1,13 @@
 //! Password-reset codes (忘记密码): a code and its SMS in one write, one live
 //! code per account, attempts counted, and a completed reset that sets the
-//! password and ends the sessions once.
+//! password and ends the sessions once; the code's SMS in the words of the
+//! notification template in force when the code is stored.
 
+use mashangban_domain::notify::{NoticeChannel, Template, TemplateKey};
 use mashangban_domain::org::Role;
-use mashangban_domain::password_reset::SMS_TEMPLATE_KEY;
-use mashangban_store::{NewPasswordReset, NewSession, NewUser, NotificationStore, OrgStore, PasswordResetStore};
+use mashangban_store::{
+    NewPasswordReset, NewSession, NewUser, NotificationStore, OrgStore, PasswordResetStore, StoredTemplate,
+};
 
 use crate::support::{Env, TestDb, at};
 
@@ -19,7 +22,7 @@ fn reset(user_id: i64, minute: i64, phone: &str) -> NewPasswordReset {
         expires_at: at(minute + 10),
         client_ip: Some("192.0.2.7".into()),
         phone: phone.into(),
-        sms_text: format!("验证码为12345{minute}"),
+        code: format!("12345{minute}"),
     }
 }
 
@@ -48,12 +51,32 @@ async fn a_code_is_stored_with_its_sms_and_spent_once<D: TestDb>() {
     assert_eq!(outbox.len(), 1);
     assert_eq!(
         (outbox[0].recipient.as_str(), outbox[0].template_key.as_deref()),
-        ("13912340001", Some(SMS_TEMPLATE_KEY))
+        ("13912340001", Some("password_reset.code"))
     );
     assert_eq!((outbox[0].event_id, outbox[0].request_id), (None, None));
+    // The built-in words: the 【马上办】 signature, the code and its ten minutes.
+    assert_eq!(
+        outbox[0].body,
+        "【马上办】您的密码重置验证码为123450，10分钟内有效。如非本人操作，请忽略本短信，切勿告诉他人。"
+    );
+
+    // An administrator's template is the one in force for the next code.
+    let edited = Template {
+        subject: None, body: "【马上办】找回密码验证码：{{code}}（{{minutes}}分钟内有效）".into()
+    };
+    let stored = StoredTemplate {
+        key: TemplateKey::PasswordResetCode,
+        channel: NoticeChannel::Sms,
+        template: edited,
+        updated_at: at(1),
+        updated_by: "admin".into(),
+    };
+    s.put_notification_template(stored).await.unwrap();
 
     // A second code ends the first; wrong tries count on the live one.
     let second = s.create_password_reset(reset(user.id, 2, "13912340001")).await.unwrap();
+    let outbox = s.list_outbox(None, 10).await.unwrap();
+    assert_eq!(outbox[0].body, "【马上办】找回密码验证码：123452（10分钟内有效）");
     s.password_reset_failed(second.id).await.unwrap();
     let latest = s.latest_password_reset(user.id).await.unwrap().unwrap();
     assert_eq!((latest.id, latest.attempts), (second.id, 1));

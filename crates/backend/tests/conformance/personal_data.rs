@@ -349,7 +349,7 @@ async fn the_other_tables_are_stored_encrypted_found_and_rotated<D: TestDb>() {
         expires_at: at(10),
         client_ip: None,
         phone: "13912340001".into(),
-        sms_text: "验证码为123456".into(),
+        code: "123456".into(),
     };
     old.create_password_reset(reset).await.unwrap();
 

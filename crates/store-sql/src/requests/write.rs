@@ -389,6 +389,9 @@ async fn insert_event(
     };
     crate::inbox::on_event(c, &source).await?;
     crate::changes::append(c, ChangeEntity::Request, &request.tracking_no, draft.kind.as_str(), &meta.now).await?;
+    if request.channel == mashangban_domain::request::Channel::DirectLine {
+        crate::direct_line::request_changed(c, request.id, draft.kind, &meta.now).await?;
+    }
     Ok(id)
 }
 

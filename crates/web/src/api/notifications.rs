@@ -51,6 +51,11 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .body::<TemplateInput>()
             .answer::<TemplateView>()
             .errors(&["not_found", "invalid_template"]),
+        Route::delete(template, reset_template::<S>)
+            .permission(manage)
+            .doc("notifications", "通知模板恢复默认（此后的通知使用内置模板）")
+            .answer::<TemplateView>()
+            .errors(&["not_found"]),
         Route::get("/api/v1/admin/webhooks", webhooks::<S>)
             .permission(manage)
             .doc("notifications", "合作系统回调（Webhook）")
@@ -115,6 +120,15 @@ async fn put_template<S: Store>(
     JsonBody(input): JsonBody<TemplateInput>,
 ) -> ApiResult<Json<TemplateView>> {
     Ok(Json(app.notifications().put_template(&caller, &key, &channel, input).await?))
+}
+
+/// `DELETE /api/v1/admin/notification-templates/{key}/{channel}`: the built-in template is in force again
+/// for notices written from now on; answers it.
+async fn reset_template<S: Store>(
+    State(app): State<App<S>>,
+    Path((key, channel)): Path<(String, String)>,
+) -> ApiResult<Json<TemplateView>> {
+    Ok(Json(app.notifications().reset_template(&key, &channel).await?))
 }
 
 /// `GET /api/v1/admin/webhooks` (secrets are not shown).

@@ -7,11 +7,13 @@
 //! The rows are rendered by the page's own row template, from the same
 //! scoped and masked list as the page (`app.direct_line().list`), so an event
 //! carries nothing the page would not show. A stream keeps the rows the page
-//! has; when an item changes (the `direct_line` change feed) or one of the
-//! requests the listed items became changes (a unit signs or replies, the
-//! scheduler urges), it re-reads that item alone through the same list query
-//! (`app.direct_line().listed`) and places, replaces or removes its row, so a
-//! change costs one item and a list that does not show it hears nothing. It
+//! has; when an item changes (the `direct_line` change feed, which also
+//! records every event of the request an item became — a unit signs or
+//! replies, the scheduler urges — as a change of the item), it re-reads that
+//! item alone through the same list query (`app.direct_line().listed`) and
+//! places, replaces or removes its row, so a change costs one item, a list
+//! that does not show it hears nothing, and a list the change brings it into
+//! (a reply puts it in the office's 待审核答复 queue) gets its row at once. It
 //! reads the whole list again when an instruction's time limit passes (the
 //! row turns 超期), when the feed lagged, for a list at its cap, and every
 //! [`RECHECK`] in case a wake-up was lost. Each `rows` event carries the
@@ -21,7 +23,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
 
 use askama::Template;
@@ -199,18 +200,7 @@ async fn events<S: Store>(
     let filter = ItemQuery { queue: query.queue, month: query.month };
     // Subscribe before the first read, so no change can fall in between.
     let items = app.live().subscribe_direct_line();
-    let requests = app.live().subscribe();
-    let mut watch = Watch {
-        app,
-        caller,
-        board,
-        filter,
-        items,
-        requests,
-        kept: HashMap::new(),
-        order: Vec::new(),
-        watched: HashMap::new(),
-    };
+    let mut watch = Watch { app, caller, board, filter, items, kept: HashMap::new(), order: Vec::new() };
     // A bad filter is refused here, as on the page, before any stream starts.
     let listed = watch.app.direct_line().list(&watch.caller, &watch.filter).await?;
     // Every row, unless the page is known to have them.
@@ -225,8 +215,6 @@ struct Kept {
     html: String,
     /// Where the row sorts (the list's order, newest first): received at, then id.
     received: Instant,
-    /// The tracking number of the request the item became.
-    request: Option<String>,
     /// The instruction's time limit while it has yet to pass (instructed and not overdue).
     due: Option<Instant>,
 }
@@ -241,7 +229,6 @@ impl Kept {
         Ok(Self {
             html: render(board, i)?,
             received,
-            request: i.request.as_ref().map(|r| r.tracking_no.clone()),
             due: i.due_at.as_deref().filter(|_| pending).and_then(parse_instant),
         })
     }
@@ -261,13 +248,11 @@ struct Watch<S> {
     caller: Caller,
     board: Board,
     filter: ItemQuery,
+    /// Changed items (their own steps and their requests' events, from the change feed).
     items: broadcast::Receiver<i64>,
-    requests: broadcast::Receiver<Arc<str>>,
     /// The rows the page has, by item id, and their order.
     kept: HashMap<i64, Kept>,
     order: Vec<i64>,
-    /// The listed items by the tracking numbers of the requests they became.
-    watched: HashMap<String, i64>,
 }
 
 fn stream<S: Store>(
@@ -323,7 +308,6 @@ impl<S: Store> Watch<S> {
         }
         let order: Vec<i64> = listed.iter().map(|i| i.id).collect();
         let moved = order != self.order;
-        self.watched = kept.iter().filter_map(|(id, k)| Some((k.request.clone()?, *id))).collect();
         (self.kept, self.order) = (kept, order);
         Ok(if all || moved || !changed.is_empty() { self.event(changed) } else { None })
     }
@@ -341,9 +325,6 @@ impl<S: Store> Watch<S> {
             let listed = self.app.direct_line().listed(&self.caller, &self.filter, id).await?;
             let row = listed.map(|i| Kept::of(self.board, &i)).transpose()?;
             let old = self.kept.remove(&id);
-            if let Some(no) = old.as_ref().and_then(|k| k.request.as_ref()) {
-                self.watched.remove(no);
-            }
             let Some(row) = row else {
                 if old.is_some() {
                     self.order.retain(|x| *x != id);
@@ -351,9 +332,6 @@ impl<S: Store> Watch<S> {
                 }
                 continue;
             };
-            if let Some(no) = &row.request {
-                self.watched.insert(no.clone(), id);
-            }
             match old {
                 Some(old) if old.html == row.html => {}
                 Some(_) => changed.push(id),
@@ -380,24 +358,15 @@ impl<S: Store> Watch<S> {
     /// or [`RECHECK`]; `None` when the hub closed. A lost wake-up (a lagging feed) reads the list whole.
     async fn wait(&mut self) -> Option<Wake> {
         let pause = self.next_due().map_or(RECHECK, |due| due.min(RECHECK) + SETTLE);
-        let recheck = tokio::time::sleep(pause);
-        tokio::pin!(recheck);
         let mut ids = HashSet::new();
         let mut lagged = false;
-        loop {
-            tokio::select! {
-                received = self.items.recv() => match received {
-                    Ok(id) => { ids.insert(id); break }
-                    Err(RecvError::Lagged(_)) => { lagged = true; break }
-                    Err(RecvError::Closed) => return None,
-                },
-                received = self.requests.recv() => match received {
-                    Ok(no) => if let Some(id) = self.watched.get(&*no) { ids.insert(*id); break },
-                    Err(RecvError::Lagged(_)) => { lagged = true; break }
-                    Err(RecvError::Closed) => return None,
-                },
-                () = &mut recheck => return Some(Wake::Reload),
-            }
+        tokio::select! {
+            received = self.items.recv() => match received {
+                Ok(id) => { ids.insert(id); }
+                Err(RecvError::Lagged(_)) => lagged = true,
+                Err(RecvError::Closed) => return None,
+            },
+            () = tokio::time::sleep(pause) => return Some(Wake::Reload),
         }
         tokio::time::sleep(SETTLE).await;
         loop {
@@ -405,13 +374,6 @@ impl<S: Store> Watch<S> {
                 Ok(id) => {
                     ids.insert(id);
                 }
-                Err(TryRecvError::Lagged(_)) => lagged = true,
-                Err(_) => break,
-            }
-        }
-        loop {
-            match self.requests.try_recv() {
-                Ok(no) => ids.extend(self.watched.get(&*no)),
                 Err(TryRecvError::Lagged(_)) => lagged = true,
                 Err(_) => break,
             }

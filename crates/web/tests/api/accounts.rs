@@ -259,7 +259,7 @@ async fn a_password_is_reset_by_an_sms_code_through_the_gateway() {
     assert_eq!(phone, "13912340001");
     // Administrators see the delivery, not the code.
     let (_, outbox) = app.get("/api/v1/admin/outbox", Some(&app.login("admin").await)).await;
-    let row = outbox.as_array().unwrap().iter().find(|r| r["template_key"] == "password_reset").unwrap();
+    let row = outbox.as_array().unwrap().iter().find(|r| r["template_key"] == "password_reset.code").unwrap();
     assert!(!row["body"].as_str().unwrap().contains(&first) && row["status"] == "sent", "{row}");
     // Asking again within a minute sends nothing new.
     app.post("/api/v1/auth/password-reset", None, send("li-weiming")).await;
@@ -304,6 +304,46 @@ async fn a_password_is_reset_by_an_sms_code_through_the_gateway() {
     }
     let (status, err) = app.post("/api/v1/auth/password-reset", None, send("nobody-at-all")).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
+}
+
+#[tokio::test]
+async fn the_reset_sms_is_worded_by_the_template_in_force_and_must_carry_the_code() {
+    let (app, sink, notifier) = with_sms().await;
+    account(&app, "li-weiming", Role::Resident, None, Some("13912340001")).await;
+    let admin = app.login("admin").await;
+    let path = "/api/v1/admin/notification-templates/password_reset.code/sms";
+    let (status, listed) = app.get(path, Some(&admin)).await;
+    assert_eq!((status, listed["customized"].as_bool()), (StatusCode::OK, Some(false)), "{listed}");
+    assert_eq!(listed["variables"], json!(["code", "minutes"]));
+    assert!(listed["body"].as_str().unwrap().starts_with("【马上办】您的密码重置验证码为{{code}}"), "{listed}");
+
+    // Refused: no code (nobody could reset), or another notice's placeholder; nothing is stored.
+    for (body, says) in [
+        ("【马上办】请重新获取验证码，{{minutes}}分钟内有效", "{{code}}"),
+        ("【马上办】验证码为{{code}}，编号{{tracking_no}}", "{{tracking_no}}"),
+    ] {
+        let (status, err) = app.call(reqwest::Method::PUT, path, Some(&admin), Some(json!({ "body": body }))).await;
+        assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_template")));
+        assert!(err["message"].as_str().unwrap().contains(says), "{err}");
+    }
+    assert_eq!(app.get(path, Some(&admin)).await.1["customized"], json!(false));
+
+    let edited = "【马上办】找回密码验证码为{{code}}，{{minutes}}分钟内有效，请勿告诉任何人。";
+    let (status, saved) = app.call(reqwest::Method::PUT, path, Some(&admin), Some(json!({ "body": edited }))).await;
+    assert_eq!((status, &saved["customized"]), (StatusCode::OK, &json!(true)), "{saved}");
+
+    // The gateway is sent the edited words with the code; the outbox view still hides them.
+    app.post("/api/v1/auth/password-reset", None, json!({ "account": "li-weiming" })).await;
+    let codes = codes_sent(&app, &notifier, &sink).await;
+    assert_eq!(codes.len(), 1);
+    let sent: Value = serde_json::from_str(&sink.lock().unwrap().accepted[0].body).unwrap();
+    let code = &codes[0].1;
+    assert_eq!(sent["content"], format!("【马上办】找回密码验证码为{code}，10分钟内有效，请勿告诉任何人。"));
+    let (_, outbox) = app.get("/api/v1/admin/outbox", Some(&admin)).await;
+    let bodies: Vec<&str> = outbox.as_array().unwrap().iter().map(|r| r["body"].as_str().unwrap()).collect();
+    assert!(bodies.iter().all(|b| !b.contains(code.as_str())), "{bodies:?}");
+    let confirm = json!({ "account": "li-weiming", "code": code, "password": "new-password-1" });
+    assert_eq!(app.post("/api/v1/auth/password-reset/confirm", None, confirm).await.0, StatusCode::NO_CONTENT);
 }
 
 /// Accounts' phones and direct-line askers are stored encrypted (docs/personal-data.md; the raw columns are

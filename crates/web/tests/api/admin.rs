@@ -4,8 +4,9 @@
 use super::browser::{no_redirects, page, post_form};
 use super::*;
 
-const PAGES: [&str; 8] = [
+const PAGES: [&str; 9] = [
     "/admin",
+    "/admin/notifications",
     "/admin/org",
     "/admin/users",
     "/admin/categories",
@@ -15,7 +16,9 @@ const PAGES: [&str; 8] = [
     "/admin/knowledge/1",
 ];
 
-const POSTS: [&str; 14] = [
+const POSTS: [&str; 16] = [
+    "/admin/notifications/asker.accepted/sms",
+    "/admin/notifications/asker.accepted/sms/reset",
     "/admin/org",
     "/admin/org/scjgj/active",
     "/admin/users",
@@ -310,4 +313,105 @@ async fn the_admin_api_takes_the_same_checks_as_the_pages() {
         )
         .await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("category_cycle")));
+}
+
+#[tokio::test]
+async fn notification_templates_are_listed_edited_kept_when_refused_and_reset_on_their_page() {
+    use mashangban_domain::notify::TemplateKey;
+    use mashangban_store::NotificationStore;
+    let app = spawn().await;
+    app.store.enable_notifications("https://12345.example.gov.cn/").await.unwrap();
+    let admin = app.login("admin").await;
+    let api = "/api/v1/admin/notification-templates/asker.accepted/sms";
+    let (_, default) = app.get(api, Some(&admin)).await;
+
+    // Every key and channel, with its label, its channel, its placeholders and whether it differs.
+    let (status, html) = page(&app, "/admin/notifications", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<a href=\"/admin/notifications\" aria-current=\"page\" class=\"current\">通知模板</a>"));
+    let mut forms = 0;
+    for key in TemplateKey::ALL {
+        assert!(html.contains(key.label()), "{key:?}");
+        for channel in key.channels() {
+            assert!(html.contains(&format!("id=\"form-{}-{}\"", key.as_str(), channel.as_str())), "{key:?}");
+            forms += 1;
+        }
+    }
+    assert!(html.contains(&format!("共 {forms} 个通知模板，0 个与默认内容不同")), "{forms}");
+    assert!(html.contains("<code>{{code}}</code>（必须包含）"), "the reset code is required");
+    assert!(html.contains("<code>{{reason_excerpt}}</code>"), "each key's own placeholders");
+    assert!(!html.contains("id=\"reset-"), "nothing to reset yet");
+
+    // A placeholder the notice does not have: 422, the text kept in its form, the refusal beside it.
+    let form = "/admin/notifications/asker.accepted/sms";
+    let bad = "【马上办】诉求{{tracking_no}}已受理，来电{{phone}}";
+    let (status, _, html) = post_form(&app, form, &admin, &[("body", bad)]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let at = html.find("id=\"form-asker.accepted-sms\"").unwrap();
+    let mine = &html[at..][..html[at..].find("</form>").unwrap()];
+    assert!(mine.contains(&format!(">{bad}</textarea>")), "{mine}");
+    assert!(mine.contains("id=\"error-asker.accepted-sms\"") && mine.contains("「{{phone}}」不可用"), "{mine}");
+    assert_eq!(html.matches("class=\"field-error\"").count(), 1, "beside that form alone");
+    assert_eq!(app.get(api, Some(&admin)).await.1, default, "nothing stored");
+    // An e-mail without its subject, an unknown template, a cross-site post: refused, nothing stored.
+    let mail = "/admin/notifications/asker.accepted/email";
+    let (status, _, html) = post_form(&app, mail, &admin, &[("subject", " "), ("body", "{{title}}已受理")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"error-asker.accepted-email\"") && html.contains("{{title}}已受理</textarea>"));
+    let (status, _, html) = post_form(&app, "/admin/notifications/no.such/sms", &admin, &[("body", "x")]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("id=\"admin-error\""), "shown above the list");
+    let (status, _, _) =
+        post_form(&app, "/admin/notifications/password_reset.code/email", &admin, &[("body", "x")]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the reset code goes by SMS alone");
+    let Session(cookie) = &admin;
+    let res = no_redirects()
+        .post(app.url(form))
+        .header("cookie", cookie)
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("body", "【马上办】{{tracking_no}}")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.get(api, Some(&admin)).await.1["customized"], json!(false));
+
+    // Saved: back to its form; the API and the page say it differs; it is what the next asker is sent.
+    let good = "【马上办】您的诉求已受理（{{tracking_no}}），查询码{{check_code}}：{{progress_link}}";
+    let (status, location, _) = post_form(&app, form, &admin, &[("body", good)]).await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/admin/notifications?ok=template#asker.accepted-sms")
+    );
+    let (_, saved) = app.get(api, Some(&admin)).await;
+    assert_eq!((saved["body"].as_str(), saved["customized"].as_bool()), (Some(good), Some(true)), "{saved}");
+    assert_eq!((saved["differs_from_default"].as_bool(), &saved["updated_by"]), (Some(true), &json!("管理员 吴文杰")));
+    let (_, html) = page(&app, "/admin/notifications?ok=template", &admin).await;
+    assert!(html.contains("id=\"notice\">通知模板已保存"), "the notice");
+    assert!(html.contains(&format!("共 {forms} 个通知模板，1 个与默认内容不同")));
+    assert!(html.contains("id=\"reset-asker.accepted-sms\"") && html.contains(default["body"].as_str().unwrap()));
+    let (no, code) = app.submit(enterprise_complaint()).await;
+    let rows = app.store.list_outbox(None, 100).await.unwrap();
+    let sms = rows.iter().find(|r| r.template_key.as_deref() == Some("asker.accepted") && r.subject.is_none());
+    let expected =
+        format!("【马上办】您的诉求已受理（{no}），查询码{code}：https://12345.example.gov.cn/track/{no}?code={code}");
+    assert_eq!(sms.map(|r| r.body.as_str()), Some(expected.as_str()), "{rows:#?}");
+
+    // 恢复默认: the built-in words again, on the page and through the API.
+    let (status, location, _) = post_form(&app, &format!("{form}/reset"), &admin, &[]).await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/admin/notifications?ok=template-reset#asker.accepted-sms")
+    );
+    let (_, reset) = app.get(api, Some(&admin)).await;
+    assert_eq!((reset["body"].clone(), reset["customized"].as_bool()), (default["body"].clone(), Some(false)));
+    let (_, html) = page(&app, "/admin/notifications", &admin).await;
+    assert!(html.contains(&format!("共 {forms} 个通知模板，0 个与默认内容不同")) && !html.contains("id=\"reset-"));
+    // The API's reset is the same step.
+    app.call(reqwest::Method::PUT, api, Some(&admin), Some(json!({ "body": good }))).await;
+    let (status, answer) = app.call(reqwest::Method::DELETE, api, Some(&admin), None).await;
+    assert_eq!((status, answer["customized"].as_bool()), (StatusCode::OK, Some(false)), "{answer}");
+    assert_eq!(answer["body"], default["body"]);
+    let (status, _) = app.call(reqwest::Method::DELETE, api, Some(&app.login("operator").await), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }

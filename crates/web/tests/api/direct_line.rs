@@ -159,6 +159,19 @@ async fn an_item_goes_office_leader_units_review_asker_and_is_published_masked()
 
     assert!(answered(&app).await.is_empty(), "the asker hears nothing before the office approves");
 
+    // The administrator words the asker's SMS (通知模板): a placeholder it does not have is refused.
+    let admin = app.login("admin").await;
+    let template = "/api/v1/admin/notification-templates/direct_line.answered/sms";
+    let bad = json!({ "body": "【马上办】来信{{tracking_no}}已答复：{{reply_excerpt}}" });
+    let (status, err) = app.call(reqwest::Method::PUT, template, Some(&admin), Some(bad)).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_template")), "{err}");
+    let (status, err) = app.get("/api/v1/admin/notification-templates/direct_line.answered/email", Some(&admin)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "SMS only: {err}");
+    let edited =
+        json!({ "body": "【马上办】您给{{addressee}}的来信（{{tracking_no}}）已办理答复，查看与评价：{{link}}" });
+    let (status, saved) = app.call(reqwest::Method::PUT, template, Some(&admin), Some(edited)).await;
+    assert_eq!((status, &saved["customized"]), (StatusCode::OK, &json!(true)), "{saved}");
+
     // Approved: the asker sees the reply, the request is closed, the asker rates once.
     let (status, approved) = app.post(&review, Some(&office), json!({ "decision": "approve" })).await;
     assert_eq!((status, approved["state"].as_str()), (StatusCode::OK, Some("answered")), "{approved}");
@@ -167,7 +180,7 @@ async fn an_item_goes_office_leader_units_review_asker_and_is_published_masked()
     assert_eq!(told.len(), 1, "{told:#?}");
     assert_eq!((told[0].recipient.as_str(), told[0].event_id), ("13800138011", None));
     let link = format!("https://12345.example.gov.cn/direct-line/track?no={no}&code={code}");
-    assert!(told[0].body.contains("写给市长") && told[0].body.contains(&link), "{}", told[0].body);
+    assert_eq!(told[0].body, format!("【马上办】您给市长的来信（{no}）已办理答复，查看与评价：{link}"));
     assert!(!told[0].body.contains("张建国") && !told[0].body.contains("规划许可"), "{}", told[0].body);
     assert_eq!(app.detail(&rno, &dispatcher).await["request"]["state"], "closed");
     let p = progress(&app, &no, &code).await;
@@ -785,6 +798,52 @@ async fn a_change_to_one_item_sends_that_row_alone_and_only_to_the_list_that_sho
     assert_eq!(patch, json!({ "order": [], "rows": {} }));
     let (_, patch) = rows_soon(&mut mine).await;
     assert_eq!(patch["order"], json!([fresh, newest, newer, older]), "{patch}");
+}
+
+/// The next `rows` event within `within`, or the failure naming `what`.
+async fn rows_within(res: &mut reqwest::Response, within: std::time::Duration, what: &str) -> Value {
+    tokio::time::timeout(within, next_rows(res)).await.unwrap_or_else(|_| panic!("{what} within {within:?}")).1
+}
+
+#[tokio::test]
+async fn a_units_reply_brings_the_item_into_the_offices_review_queue_at_once_not_at_the_recheck() {
+    let app = spawn().await;
+    let office = app.login("leaders-office").await;
+    let leader = app.login("leader").await;
+    let handler = app.login("handler").await; // 市场监管局
+    let id = before_leader(&app, &office, "厂房消防验收迟迟未办", "leader").await;
+    let body = json!({ "text": "请市场监管局牵头办理", "lead_unit": "scjgj", "days": 5 });
+    let (status, instructed) = app.post(&format!("/api/v1/direct-line/{id}/instruct"), Some(&leader), body).await;
+    assert_eq!(status, StatusCode::OK, "{instructed}");
+    let rno = instructed["request"]["tracking_no"].as_str().unwrap().to_owned();
+    app.act(&rno, "sign", &handler, json!({})).await;
+
+    // The office's 待审核答复 queue is empty and its 已批示 queue shows the item.
+    let mut review = stream(&app, "/direct-line/office/events?queue=review", &office).await;
+    assert_eq!(rows_soon(&mut review).await.1, json!({ "order": [], "rows": {} }));
+    let mut instructed = stream(&app, "/direct-line/office/events?queue=instructed", &office).await;
+    assert_eq!(rows_soon(&mut instructed).await.1["order"], json!([id]));
+
+    // The unit replies on the request's page (a step of the request, not of the item): the review queue
+    // gets the row within a few seconds — the recheck is 30 s away — and the instructed queue drops it.
+    let soon = std::time::Duration::from_secs(3);
+    let replied = std::time::Instant::now();
+    app.act(&rno, "reply", &handler, json!({ "content": "已安排现场核查，三个工作日内书面答复企业。" })).await;
+    let patch = rows_within(&mut review, soon, "the review queue's row").await;
+    assert_eq!(patch["order"], json!([id]), "{patch}");
+    let r = row(&patch, id);
+    assert!(r.contains("待审核答复") && r.contains("厂房消防验收迟迟未办"), "{r}");
+    let patch = rows_within(&mut instructed, soon, "the instructed queue's removal").await;
+    assert_eq!(patch, json!({ "order": [], "rows": {} }));
+    assert!(replied.elapsed() < soon, "{:?}", replied.elapsed());
+
+    // The office sends the reply back (an item step): the row leaves the review queue and returns to
+    // the instructed one, at once too.
+    let body = json!({ "decision": "send_back", "comment": "请写明核查结论" });
+    let (status, back) = app.post(&format!("/api/v1/direct-line/{id}/review"), Some(&office), body).await;
+    assert_eq!(status, StatusCode::OK, "{back}");
+    assert_eq!(rows_within(&mut review, soon, "the review queue's removal").await, json!({ "order": [], "rows": {} }));
+    assert_eq!(rows_within(&mut instructed, soon, "the instructed queue's row").await["order"], json!([id]));
 }
 
 #[tokio::test]

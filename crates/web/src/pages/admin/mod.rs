@@ -1,7 +1,7 @@
 //! System administration pages (系统管理), for administrators only: the org
 //! tree, users and roles, categories and the dispatch catalogue, time-limit
-//! rules, the work calendar, the knowledge base of standard answers and the
-//! catalogue and centres of on-site service.
+//! rules, the work calendar, the knowledge base of standard answers, the
+//! catalogue and centres of on-site service and the notification templates.
 //!
 //! Every write calls the same service as its `/api/v1` endpoint (`app.org()`,
 //! `app.accounts()`, `app.catalog()`, `app.rules()`, `app.calendar()`,
@@ -18,6 +18,7 @@ mod catalog;
 mod dispatch;
 mod duplicates;
 mod knowledge;
+mod notifications;
 mod onsite;
 mod org;
 mod rule_form;
@@ -50,6 +51,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
     routes.extend(calendar::routes::<S>());
     routes.extend(knowledge::routes::<S>());
     routes.extend(onsite::routes::<S>());
+    routes.extend(notifications::routes::<S>());
     routes
 }
 
@@ -124,6 +126,8 @@ const NOTICES: &[(&str, &str)] = &[
     ("article-on", "标准答复已恢复。"),
     ("onsite-item", "服务事项已保存。"),
     ("onsite-centre", "政务服务中心已保存。"),
+    ("template", "通知模板已保存，此后发出的通知使用新内容。"),
+    ("template-reset", "通知模板已恢复默认，此后发出的通知使用内置内容。"),
 ];
 
 /// A 303 back to a page with its notice.
