@@ -669,12 +669,17 @@ async fn point_event(
     by: &MonitoringActor,
     note: Option<&str>,
 ) -> StoreResult<()> {
-    c.execute(
-        "INSERT INTO monitoring_point_events (point_id, kind, at, by_name, by_user, note) VALUES ($1, $2, $3, $4, $5, $6)",
-        &args![point_id, kind, at, by.name.as_str(), by.user_id, note],
-    )
-    .await
-    .map(drop)
+    // The point's row is locked first, so its chain of seals has one writer at a time.
+    let history = &crate::audit::MONITORING_POINTS;
+    history.lock(c, point_id).await?;
+    let id: i64 = c
+        .scalar(
+            "INSERT INTO monitoring_point_events (point_id, kind, at, by_name, by_user, note)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            &args![point_id, kind, at, by.name.as_str(), by.user_id, note],
+        )
+        .await?;
+    history.seal(c, point_id, id).await
 }
 
 async fn alert_event(
@@ -685,12 +690,30 @@ async fn alert_event(
     by: &MonitoringActor,
     note: Option<&str>,
 ) -> StoreResult<()> {
-    c.execute(
-        "INSERT INTO monitoring_alert_events (alert_id, kind, at, by_name, by_user, note) VALUES ($1, $2, $3, $4, $5, $6)",
-        &args![alert_id, kind, at, by.name.as_str(), by.user_id, note],
-    )
-    .await
-    .map(drop)
+    alert_entry(c, alert_id, kind, at, by.name.as_str(), by.user_id, note).await
+}
+
+/// Writes and seals an entry of an alert's history (here and when a case is opened from it); the
+/// alert's row is locked first, so its chain of seals has one writer at a time.
+pub(crate) async fn alert_entry(
+    c: &dyn Conn,
+    alert_id: i64,
+    kind: &str,
+    at: &Instant,
+    by_name: &str,
+    by_user: Option<i64>,
+    note: Option<&str>,
+) -> StoreResult<()> {
+    let history = &crate::audit::MONITORING_ALERTS;
+    history.lock(c, alert_id).await?;
+    let id: i64 = c
+        .scalar(
+            "INSERT INTO monitoring_alert_events (alert_id, kind, at, by_name, by_user, note)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            &args![alert_id, kind, at, by_name, by_user, note],
+        )
+        .await?;
+    history.seal(c, alert_id, id).await
 }
 
 /// The receiver and the upload raise alerts; their history names the platform.
