@@ -276,8 +276,14 @@ async fn open(c: &dyn Conn, new: NewCase, at: Instant, by: EnforcementActor) -> 
             )
             .await?;
         let note = format!("立案：{number}");
-        crate::monitoring::alert_entry(c, alert_id, "escalated", &at, by.name.as_str(), by.user_id, Some(&note))
-            .await?;
+        let entry = crate::monitoring::Entry {
+            kind: "escalated",
+            at: &at,
+            by_name: by.name.as_str(),
+            by_user: by.user_id,
+            note: Some(&note),
+        };
+        crate::monitoring::alert_entry(c, alert_id, entry).await?;
         crate::changes::append(c, ChangeEntity::Monitoring, &point_id.to_string(), "alert_escalated", &at).await?;
     }
     load_case(c, id, false).await?.ok_or_else(|| case_not_found().into())

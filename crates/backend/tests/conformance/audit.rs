@@ -17,15 +17,17 @@ on_both!(the_other_histories_are_sealed_and_tampering_is_named);
 
 /// Lets the test change what the platform never changes, as an attacker with the database would.
 async fn allow_tampering<D: TestDb>(store: &SqlStore<D>) {
-    let statements: &[&'static str] = match store.database().dialect() {
-        Dialect::Sqlite => &["DROP TRIGGER events_no_update", "DROP TRIGGER event_seals_no_delete"],
-        Dialect::Postgres => &[
-            "ALTER TABLE events DISABLE TRIGGER events_no_update",
-            "ALTER TABLE event_seals DISABLE TRIGGER event_seals_no_delete",
-        ],
-    };
-    for sql in statements {
-        execute(store, sql, vec![]).await.unwrap();
+    lift_guards(store, &[("events", "no_update"), ("event_seals", "no_delete")]).await;
+}
+
+/// Turns off the append-only triggers `{table}_{guard}`, as someone holding the database would.
+async fn lift_guards<D: TestDb>(store: &SqlStore<D>, guards: &[(&str, &str)]) {
+    for (table, guard) in guards {
+        let sql = match store.database().dialect() {
+            Dialect::Sqlite => format!("DROP TRIGGER {table}_{guard}"),
+            Dialect::Postgres => format!("ALTER TABLE {table} DISABLE TRIGGER {table}_{guard}"),
+        };
+        execute(store, leak(sql), vec![]).await.unwrap();
     }
 }
 
@@ -136,16 +138,7 @@ async fn ledger_histories_are_sealed_and_tampering_is_named<D: TestDb>() {
         "SELECT seal FROM history_seals WHERE history = 'ledger_item_events' ORDER BY chain_id, position";
     let seals = texts(store, LEDGER_SEALS, vec![]).await;
     assert_eq!(seals.len() as u64, events);
-    let statements: &[&'static str] = match store.database().dialect() {
-        Dialect::Sqlite => &["DROP TRIGGER ledger_item_events_no_update", "DROP TRIGGER history_seals_no_delete"],
-        Dialect::Postgres => &[
-            "ALTER TABLE ledger_item_events DISABLE TRIGGER ledger_item_events_no_update",
-            "ALTER TABLE history_seals DISABLE TRIGGER history_seals_no_delete",
-        ],
-    };
-    for sql in statements {
-        execute(store, sql, vec![]).await.unwrap();
-    }
+    lift_guards(store, &[("ledger_item_events", "no_update"), ("history_seals", "no_delete")]).await;
     execute(store, "DELETE FROM history_seals WHERE history = 'ledger_item_events'", vec![]).await.unwrap();
     execute(
         store,
@@ -269,21 +262,11 @@ async fn the_other_histories_are_sealed_and_tampering_is_named<D: TestDb>() {
     assert_eq!(seals.len() as u64, stored.iter().map(|(_, _, events)| events).sum::<u64>());
 
     // As if every event predated the seals: listed per record as the migration lists them.
-    let lift: &[&'static str] = match store.database().dialect() {
-        Dialect::Sqlite => &[
-            "DROP TRIGGER history_seals_no_delete",
-            "DROP TRIGGER visit_events_no_update",
-            "DROP TRIGGER onsite_events_no_delete",
-        ],
-        Dialect::Postgres => &[
-            "ALTER TABLE history_seals DISABLE TRIGGER history_seals_no_delete",
-            "ALTER TABLE visit_events DISABLE TRIGGER visit_events_no_update",
-            "ALTER TABLE onsite_events DISABLE TRIGGER onsite_events_no_delete",
-        ],
-    };
-    for sql in lift {
-        execute(store, sql, vec![]).await.unwrap();
-    }
+    lift_guards(
+        store,
+        &[("history_seals", "no_delete"), ("visit_events", "no_update"), ("onsite_events", "no_delete")],
+    )
+    .await;
     execute(store, "DELETE FROM history_seals", vec![]).await.unwrap();
     for &(name, events, subject, chain, position) in OTHER_HISTORIES {
         let sql = format!(
@@ -331,21 +314,12 @@ async fn the_other_histories_are_sealed_and_tampering_is_named<D: TestDb>() {
     assert!(problems.iter().any(|p| matches!(p, Problem::HistoryUnsealed { history: "fund_events", .. })));
 
     // A note rewritten in each of the command centres' and monitoring histories: named at its event.
-    let lift: &[&'static str] = match store.database().dialect() {
-        Dialect::Sqlite => &[
-            "DROP TRIGGER command_events_no_update",
-            "DROP TRIGGER monitoring_point_events_no_update",
-            "DROP TRIGGER monitoring_alert_events_no_update",
-        ],
-        Dialect::Postgres => &[
-            "ALTER TABLE command_events DISABLE TRIGGER command_events_no_update",
-            "ALTER TABLE monitoring_point_events DISABLE TRIGGER monitoring_point_events_no_update",
-            "ALTER TABLE monitoring_alert_events DISABLE TRIGGER monitoring_alert_events_no_update",
-        ],
-    };
-    for sql in lift {
-        execute(store, sql, vec![]).await.unwrap();
-    }
+    let guards = [
+        ("command_events", "no_update"),
+        ("monitoring_point_events", "no_update"),
+        ("monitoring_alert_events", "no_update"),
+    ];
+    lift_guards(store, &guards).await;
     let mut victims = Vec::new();
     for &(name, events, subject, _, _) in &OTHER_HISTORIES[8..] {
         let victim = count(store, leak(format!("SELECT CAST(MAX(e.id) AS TEXT) FROM {events} WHERE {subject}"))).await;
