@@ -13,11 +13,14 @@ use crate::App;
 /// is taken can add an event beneath it.
 const SETTLE_MINUTES: i64 = 5;
 
-/// Seals the events written before seals existed, once; how many requests and ledger items it took.
+/// Seals the events written before seals existed, once; how many requests and other records it took.
 pub async fn seal_legacy_events<S: Store>(app: &App<S>) -> StoreResult<u64> {
     let sealed = app.store().seal_legacy_events(app.now()).await?;
     if sealed > 0 {
-        tracing::info!(chains = sealed, "sealed the history written before SM3 seals (requests and ledger items)");
+        tracing::info!(
+            chains = sealed,
+            "sealed the history written before SM3 seals (requests and the other histories)"
+        );
     }
     Ok(sealed)
 }

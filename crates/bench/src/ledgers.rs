@@ -18,7 +18,10 @@ use serde::Serialize;
 use mashangban_domain::ledger::LedgerType;
 use mashangban_domain::org::{OrgTree, UnitKind};
 use mashangban_sheet::write::Export;
-use mashangban_store::{LedgerStore, OrgStore, ledger_item_name, ledger_placement};
+use mashangban_store::{
+    LedgerAction, LedgerAuthor, LedgerStore, LedgerWrite, OrgStore, ledger_item_name, ledger_placement,
+};
+use mashangban_store_sql::{SqlStore, StoreOptions};
 
 use crate::report::{self, Machine, Target, mib, ms, target, thousands};
 use crate::scenarios::{self, Measured, Scenario};
@@ -79,6 +82,28 @@ pub struct LedgerLoad {
     pub db_bytes: u64,
 }
 
+/// What sealing costs the import's writes: the import's new outlets written through the store
+/// (`import_ledger_items`, the import's last step) into fresh stores, once sealing each item's
+/// event in its SM3 chain as production does and once with `StoreOptions::seal_events` off, in
+/// turn, in the same run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SealCost {
+    pub rows: u64,
+    /// Median seconds of the store import with seals and without, over [`SEAL_ROUNDS`] rounds each.
+    pub sealed_seconds: f64,
+    pub unsealed_seconds: f64,
+}
+
+/// Rounds of each kind of [`SealCost`] import (the order alternates).
+const SEAL_ROUNDS: usize = 3;
+
+impl SealCost {
+    /// The share of the sealed import's time spent sealing.
+    pub fn share(&self) -> f64 {
+        1.0 - self.unsealed_seconds / self.sealed_seconds.max(1e-9)
+    }
+}
+
 /// The import and its baseline.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ImportFigures {
@@ -135,6 +160,7 @@ pub struct LedgerReport {
     /// The rollup's counts as a plain GROUP BY over `ledger_items`.
     pub rollup_group_by: Measured,
     pub import: ImportFigures,
+    pub seals: SealCost,
     pub export: ExportFigures,
     pub rss_peak: u64,
 }
@@ -164,6 +190,7 @@ pub fn run(opts: &LedgerOptions) -> BenchResult<LedgerReport> {
     server.stop();
     let (scenarios, export, mut import) = measured?;
     import.file_bytes = workbook.len() as u64;
+    let seals = rt.block_on(seal_cost(opts, &ty, &import_items))?;
     Ok(LedgerReport {
         items: opts.items,
         machine: Machine::read(),
@@ -175,8 +202,70 @@ pub fn run(opts: &LedgerOptions) -> BenchResult<LedgerReport> {
         scenarios,
         rollup_group_by,
         import,
+        seals,
         export,
         rss_peak,
+    })
+}
+
+/// The [`SealCost`] of writing `items` as the import writes them.
+async fn seal_cost(opts: &LedgerOptions, ty: &LedgerType, items: &[Item]) -> BenchResult<SealCost> {
+    let data = mashangban_demo::DemoData::bundled().ctx("demo data")?;
+    let author = LedgerAuthor {
+        user_id: None,
+        name: "基准测试（bench）".into(),
+        role: "admin".into(),
+        ledger_roles: "admin".into(),
+        at: mashangban_domain::time::now(),
+    };
+    let mut times: [Vec<f64>; 2] = Default::default();
+    for round in 0..SEAL_ROUNDS * 2 {
+        let sealed = round % 2 == usize::from(round / 2 % 2 == 1);
+        let path = opts.work_dir.join(format!("bench-ledger-seals-{round}.db"));
+        load::remove_db(&path)?;
+        let db = mashangban_store_sqlite::SqliteDb::open(&path, 4).ctx("open SQLite")?;
+        let options =
+            StoreOptions { personal_data: Some(crate::bench_keys()), seal_events: sealed, ..StoreOptions::default() };
+        let store = SqlStore::new(db, options);
+        mashangban_demo::load_org_and_catalog(&store, &data).await.ctx("demo org")?;
+        mashangban_app::ledgers::install_bundled(&store).await.map_err(|e| e.to_string())?;
+        let version = store.ledger_type(TYPE).await.ctx("ledger type")?.ok_or("no outlet type")?.version;
+        let writes = items
+            .iter()
+            .map(|item| LedgerWrite {
+                id: None,
+                expected_version: 0,
+                type_code: TYPE.into(),
+                type_version: version,
+                key: item.key.clone(),
+                name: item.name.clone(),
+                stage: item.stage.clone(),
+                values: item.values.clone(),
+                town_id: item.town_id,
+                unit_id: item.unit_id,
+                action: LedgerAction::Imported,
+                from_stage: None,
+                changes: mashangban_domain::ledger::diff(ty, &mashangban_domain::ledger::Values::new(), &item.values),
+                note: None,
+            })
+            .collect();
+        let t0 = Clock::now();
+        let written = store.import_ledger_items(writes, author.clone()).await.ctx("import through the store")?;
+        times[usize::from(sealed)].push(t0.elapsed().as_secs_f64());
+        if written != items.len() as u64 {
+            return Err(format!("the store imported {written} of {} outlets", items.len()));
+        }
+        drop(store);
+        load::remove_db(&path)?;
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    Ok(SealCost {
+        rows: items.len() as u64,
+        sealed_seconds: median(&mut times[1]),
+        unsealed_seconds: median(&mut times[0]),
     })
 }
 
@@ -617,6 +706,15 @@ impl LedgerReport {
             per_s(i.rows, i.baseline_seconds)
         );
         let _ = writeln!(md, "| import / baseline (throughput) | {:.0}% |", i.ratio() * 100.0);
+        let seals = &self.seals;
+        let _ = writeln!(
+            md,
+            "| the import's {} outlets written through the store (`import_ledger_items`, fresh store, median of {SEAL_ROUNDS}): with SM3 seals / without / share spent sealing | {:.2} s / {:.2} s / {:.0}% |",
+            thousands(seals.rows),
+            seals.sealed_seconds,
+            seals.unsealed_seconds,
+            seals.share() * 100.0
+        );
         let _ = writeln!(
             md,
             "| export `?stage={EXPORT_STAGE}`: items / rows read back / size / time | {} / {} / {} / {:.1} s |",

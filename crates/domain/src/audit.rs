@@ -47,43 +47,32 @@ pub struct SealedEvent {
     pub seal: Option<String>,
 }
 
-/// One stored ledger item event as the database holds it, every column as text (see [`EventRecord`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LedgerEventRecord {
-    pub id: i64,
-    pub item_id: i64,
-    pub item_version: i64,
-    pub at: String,
-    pub by_user_id: Option<i64>,
-    pub by_name: String,
-    pub by_role: String,
-    pub ledger_roles: String,
-    pub action: String,
-    pub from_stage: Option<String>,
-    pub to_stage: Option<String>,
-    pub changes: String,
-    pub note: Option<String>,
-}
-
-/// A ledger item event with its stored seal (None: never sealed).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SealedLedgerEvent {
-    pub event: LedgerEventRecord,
-    pub seal: Option<String>,
-}
-
-/// One of the other sealed histories (留痕) — visits, direct-line items, approval projects, fund
-/// applications, on-site service requests, enforcement cases, compensation matters — as the seal
-/// and the verifier see it.
+/// One of the sealed histories besides requests' (留痕) — ledger items, visits, direct-line items,
+/// approval projects, fund applications, on-site service requests, enforcement cases, compensation
+/// matters, command centres, monitoring points and alerts — as the seal and the verifier see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HistoryKind {
-    /// The events table, also the history's name in its seals.
+    /// The history's name in its seals and in the report: its events table, or the table and the
+    /// subject where one table holds several histories (`command_events/task`).
     pub name: &'static str,
     /// What it is the history of, in the verification report (e.g. `走访`).
     pub label: &'static str,
     /// Whether events carry a per-record seq (1, 2, …), sealed and checked for gaps; otherwise they
     /// are ordered by row id, which is left out of the seal as a storage detail.
     pub sequential: bool,
+    /// The label its seals are made under.
+    pub seal_label: SealLabel,
+}
+
+/// The label a history's seals are made under, so that a seal of one history never fits another's
+/// event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealLabel {
+    /// `mashangban-history-event-v1`, with the history's name sealed as the first field.
+    Shared,
+    /// `mashangban-ledger-event-v1`, without the name: the ledger's own label from before the
+    /// ledger joined the shared table, kept so that seals written then still verify unchanged.
+    Ledger,
 }
 
 /// One stored event of a [`HistoryKind`]: its record, its place, and the other columns as the
@@ -104,17 +93,24 @@ pub struct SealedHistoryEvent {
 }
 
 /// The seal of an event of `history` after `previous` (None for its record's first event): the
-/// history's name, the record, the seq (for a sequential history) and every field, as [`seal`]
-/// does for a request's event, so a seal of one history never fits another's event.
+/// history's name (under the shared label), the record, the seq (for a sequential history) and
+/// every field, as [`seal`] does for a request's event, so a seal of one history never fits
+/// another's event.
 pub fn seal_history_event(history: HistoryKind, previous: Option<&Hash>, event: &HistoryEventRecord) -> Hash {
     let mut fields = Vec::with_capacity(event.fields.len() + 3);
-    fields.push(Some(history.name.to_owned()));
+    let domain = match history.seal_label {
+        SealLabel::Shared => {
+            fields.push(Some(history.name.to_owned()));
+            HISTORY_EVENT_DOMAIN
+        }
+        SealLabel::Ledger => LEDGER_EVENT_DOMAIN,
+    };
     fields.push(Some(event.chain_id.to_string()));
     if history.sequential {
         fields.push(Some(event.position.to_string()));
     }
     fields.extend(event.fields.iter().cloned());
-    seal_fields(HISTORY_EVENT_DOMAIN, previous, &fields)
+    seal_fields(domain, previous, &fields)
 }
 
 /// The seal of `event` after `previous` (None for a request's first event).
@@ -143,30 +139,6 @@ pub fn seal(previous: Option<&Hash>, event: &EventRecord) -> Hash {
             Some(event.details.clone()),
             Some(event.attachment_ids.clone()),
             event.due_at.clone(),
-        ],
-    )
-}
-
-/// The seal of a ledger item event (台账变更记录) after `previous` (None for the item's first
-/// event), as [`seal`] does for a request's: every field length-prefixed, the row id left out.
-pub fn seal_ledger_event(previous: Option<&Hash>, event: &LedgerEventRecord) -> Hash {
-    let number = |n: i64| n.to_string();
-    seal_fields(
-        LEDGER_EVENT_DOMAIN,
-        previous,
-        &[
-            Some(number(event.item_id)),
-            Some(number(event.item_version)),
-            Some(event.at.clone()),
-            event.by_user_id.map(number),
-            Some(event.by_name.clone()),
-            Some(event.by_role.clone()),
-            Some(event.ledger_roles.clone()),
-            Some(event.action.clone()),
-            event.from_stage.clone(),
-            event.to_stage.clone(),
-            Some(event.changes.clone()),
-            event.note.clone(),
         ],
     )
 }
@@ -289,11 +261,6 @@ pub enum Problem {
     /// The heads at an anchor's moment differ from what it recorded: events
     /// or whole requests were deleted, or the chains rewritten.
     AnchorMismatch { expected: Anchor, found: Anchor },
-    /// A ledger item event no longer matches its seal: altered, inserted, or an earlier event of
-    /// the item deleted.
-    LedgerAltered { item_id: i64, event_id: i64 },
-    /// A ledger item event has no seal: written past the platform.
-    LedgerUnsealed { item_id: i64, event_id: i64 },
     /// An event of another history no longer matches its seal: altered, inserted, or an earlier
     /// event of its record deleted.
     HistoryAltered { history: &'static str, chain_id: i64, position: i64 },
@@ -317,14 +284,6 @@ impl std::fmt::Display for Problem {
             }
             Problem::Unsealed { request_id, seq, event_id } => {
                 write!(f, "request {request_id} event {seq} (row {event_id}) has no seal: written past the platform")
-            }
-            Problem::LedgerAltered { item_id, event_id } => write!(
-                f,
-                "ledger item {item_id} event row {event_id} was altered or inserted, or an earlier one deleted: \
-                 its seal does not match"
-            ),
-            Problem::LedgerUnsealed { item_id, event_id } => {
-                write!(f, "ledger item {item_id} event row {event_id} has no seal: written past the platform")
             }
             Problem::HistoryAltered { history, chain_id, position } => write!(
                 f,
@@ -354,12 +313,9 @@ pub struct Report {
     pub requests: u64,
     pub events: u64,
     pub anchors_checked: u64,
-    /// Ledger items with events, and their events.
-    pub ledger_items: u64,
-    pub ledger_events: u64,
-    /// The other histories walked, in the order fed.
+    /// The other histories walked (ledger items first), in the order fed.
     pub histories: Vec<HistoryCount>,
-    /// At most one per request, ledger item or other record (its first), then the anchors' mismatches.
+    /// At most one per request or other record (its first), then the anchors' mismatches.
     pub problems: Vec<Problem>,
 }
 
@@ -381,8 +337,6 @@ pub struct Verifier {
     anchors: Vec<(Anchor, AnchorBuilder)>,
     report: Report,
     current: Option<Chain>,
-    /// The ledger item being walked: its id, the recomputed head, whether a problem was named.
-    ledger: Option<(i64, Hash, bool)>,
     /// The record of another history being walked.
     other: Option<OtherChain>,
     problems_seen: u64,
@@ -429,7 +383,7 @@ impl Verifier {
     /// A verifier that also checks `anchors` (from the database or from outside).
     pub fn new(anchors: Vec<Anchor>) -> Self {
         let anchors = anchors.into_iter().map(|a| (a.clone(), AnchorBuilder::new(a.last_event_id))).collect();
-        Verifier { anchors, report: Report::default(), current: None, ledger: None, other: None, problems_seen: 0 }
+        Verifier { anchors, report: Report::default(), current: None, other: None, problems_seen: 0 }
     }
 
     /// The next event; events must come in (request id, seq) order.
@@ -472,34 +426,8 @@ impl Verifier {
         }
     }
 
-    /// The next ledger item event; they must come in (item id, event id) order. Ledger chains
-    /// have no anchors: their events cannot be deleted through the platform's triggers, and a
-    /// deleted event shows at the next one of its item.
-    pub fn feed_ledger(&mut self, sealed: &SealedLedgerEvent) {
-        let event = &sealed.event;
-        let (previous, broken) = match self.ledger {
-            Some((item_id, head, broken)) if item_id == event.item_id => (Some(head), broken),
-            _ => {
-                self.report.ledger_items += 1;
-                (None, false)
-            }
-        };
-        self.report.ledger_events += 1;
-        let recomputed = seal_ledger_event(previous.as_ref(), event);
-        let (item_id, event_id) = (event.item_id, event.id);
-        let problem = check_seal(sealed.seal.as_deref(), &recomputed).map(|fault| match fault {
-            SealFault::Unsealed => Problem::LedgerUnsealed { item_id, event_id },
-            SealFault::Altered => Problem::LedgerAltered { item_id, event_id },
-        });
-        let named = problem.is_some();
-        if let Some(problem) = problem.filter(|_| !broken) {
-            self.problem(problem);
-        }
-        self.ledger = Some((event.item_id, recomputed, broken || named));
-    }
-
     /// The next event of `history`; a history's events must come together, in (record, position)
-    /// order. Like ledger chains these have no anchors: their tables refuse deletes, and a deleted
+    /// order. Unlike request chains these have no anchors: their tables refuse deletes, and a deleted
     /// event shows at the next one of its record (or as a gap in a sequential history).
     pub fn feed_history(&mut self, history: HistoryKind, sealed: &SealedHistoryEvent) {
         let event = &sealed.event;
@@ -725,59 +653,70 @@ mod tests {
         assert_eq!(to_hex(&digest), "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0");
     }
 
-    fn ledger_event(item_id: i64, version: i64, id: i64) -> LedgerEventRecord {
-        LedgerEventRecord {
-            id,
-            item_id,
-            item_version: version,
-            at: format!("2026-12-04T10:0{version}:00.000+08:00"),
-            by_name: "镇街填报员".into(),
-            by_role: "handler".into(),
-            action: if version == 1 { "created".into() } else { "moved".into() },
-            to_stage: (version > 1).then(|| "closed".into()),
-            changes: "[]".into(),
-            ..LedgerEventRecord::default()
+    const LEDGER: HistoryKind =
+        HistoryKind {
+            name: "ledger_item_events", label: "台账条目", sequential: false, seal_label: SealLabel::Ledger
+        };
+
+    /// A ledger item event as the store reads it: the item, the row id, then item version, time,
+    /// user, name, role, ledger roles, action, stages, changes and note.
+    fn ledger_event(item_id: i64, version: i64, id: i64) -> HistoryEventRecord {
+        let text = |s: &str| Some(s.to_owned());
+        HistoryEventRecord {
+            chain_id: item_id,
+            position: id,
+            fields: vec![
+                Some(version.to_string()),
+                Some(format!("2026-12-04T10:0{version}:00.000+08:00")),
+                None,
+                text("镇街填报员"),
+                text("handler"),
+                text(""),
+                if version == 1 { text("created") } else { text("moved") },
+                None,
+                if version > 1 { text("closed") } else { None },
+                text("[]"),
+                None,
+            ],
         }
     }
 
     /// Two items with 3 and 2 events, sealed as the store seals them, in (item, id) order.
-    fn ledger_history() -> Vec<SealedLedgerEvent> {
+    fn ledger_history() -> Vec<SealedHistoryEvent> {
         let mut out = Vec::new();
         for (item, versions, first_id) in [(1, 3, 1), (2, 2, 10)] {
             let mut head = None;
             for v in 1..=versions {
                 let e = ledger_event(item, v, first_id + v);
-                let s = seal_ledger_event(head.as_ref(), &e);
+                let s = seal_history_event(LEDGER, head.as_ref(), &e);
                 head = Some(s);
-                out.push(SealedLedgerEvent { event: e, seal: Some(to_hex(&s)) });
+                out.push(SealedHistoryEvent { event: e, seal: Some(to_hex(&s)) });
             }
         }
         out
     }
 
-    fn verify_ledger(events: &[SealedLedgerEvent]) -> Report {
-        let mut v = Verifier::new(vec![]);
-        for e in events {
-            v.feed_ledger(e);
-        }
-        v.finish()
-    }
-
     #[test]
     fn ledger_chains_verify_and_name_the_first_altered_deleted_or_unsealed_event_of_each_item() {
         let events = ledger_history();
-        let report = verify_ledger(&events);
-        assert_eq!((report.ledger_items, report.ledger_events, report.problems), (2, 5, vec![]));
+        let report = verify_other(LEDGER, &events);
+        let count = HistoryCount { history: LEDGER, chains: 2, events: 5 };
+        assert_eq!((report.histories, report.problems), (vec![count], vec![]));
+        let named = |item_id, event_id| Problem::HistoryAltered {
+            history: "ledger_item_events",
+            chain_id: item_id,
+            position: event_id,
+        };
 
         // A note written into the first event: named there, once for the item.
         let mut altered = events.clone();
-        altered[0].event.note = Some("已验收".into());
-        assert_eq!(verify_ledger(&altered).problems, vec![Problem::LedgerAltered { item_id: 1, event_id: 2 }]);
+        altered[0].event.fields[10] = Some("已验收".into());
+        assert_eq!(verify_other(LEDGER, &altered).problems, vec![named(1, 2)]);
 
         // The middle event deleted: the next one no longer chains.
         let mut deleted = events.clone();
         deleted.remove(1);
-        assert_eq!(verify_ledger(&deleted).problems, vec![Problem::LedgerAltered { item_id: 1, event_id: 4 }]);
+        assert_eq!(verify_other(LEDGER, &deleted).problems, vec![named(1, 4)]);
 
         // An event added without a seal, and a request's seal does not fit a ledger event.
         let mut unsealed = events.clone();
@@ -785,16 +724,66 @@ mod tests {
         let request_seal = to_hex(&seal(None, &EventRecord::default()));
         unsealed[0].seal = Some(request_seal);
         assert_eq!(
-            verify_ledger(&unsealed).problems,
-            vec![
-                Problem::LedgerAltered { item_id: 1, event_id: 2 },
-                Problem::LedgerUnsealed { item_id: 2, event_id: 12 }
-            ]
+            verify_other(LEDGER, &unsealed).problems,
+            vec![named(1, 2), Problem::HistoryUnsealed { history: "ledger_item_events", chain_id: 2, position: 12 }]
         );
     }
 
-    const FUND: HistoryKind = HistoryKind { name: "fund_events", label: "扶持资金申请", sequential: true };
-    const VISITS: HistoryKind = HistoryKind { name: "visit_events", label: "走访", sequential: false };
+    /// Ledger seals written before the ledger joined `history_seals` (under their own label, without
+    /// the history's name) still verify: the values below were computed apart from this code, by
+    /// Python's hashlib SM3 over the encoding those seals used.
+    #[test]
+    fn ledger_seals_are_the_ones_written_before_the_shared_table() {
+        let text = |s: &str| Some(s.to_owned());
+        let first = HistoryEventRecord {
+            chain_id: 7,
+            position: 41,
+            fields: vec![
+                text("2"),
+                text("2026-12-04T10:02:00.000+08:00"),
+                text("3"),
+                text("镇街填报员"),
+                text("handler"),
+                text("filler"),
+                text("moved"),
+                text("open"),
+                text("closed"),
+                text("[]"),
+                None,
+            ],
+        };
+        let second = HistoryEventRecord {
+            chain_id: 7,
+            position: 97,
+            fields: vec![
+                text("3"),
+                text("2026-12-04T10:03:00.000+08:00"),
+                None,
+                text("镇街填报员"),
+                text("handler"),
+                text("filler"),
+                text("updated"),
+                None,
+                None,
+                text(r#"[{"field":"note"}]"#),
+                text("已验收"),
+            ],
+        };
+        let s1 = seal_history_event(LEDGER, None, &first);
+        assert_eq!(to_hex(&s1), "f19db6e8940ddfdbbeb216dc03f80e4001db8bc40b715c72946e41991e6a5105");
+        let s2 = seal_history_event(LEDGER, Some(&s1), &second);
+        assert_eq!(to_hex(&s2), "59d12030f1c9941a3323967fa8a9a3476e10170e5e352ce36ebccf7248a703a0");
+        // Under the shared label the same event seals differently.
+        let shared = HistoryKind { seal_label: SealLabel::Shared, ..LEDGER };
+        assert_ne!(seal_history_event(shared, None, &first), s1);
+    }
+
+    const FUND: HistoryKind =
+        HistoryKind {
+            name: "fund_events", label: "扶持资金申请", sequential: true, seal_label: SealLabel::Shared
+        };
+    const VISITS: HistoryKind =
+        HistoryKind { name: "visit_events", label: "走访", sequential: false, seal_label: SealLabel::Shared };
 
     /// Record 1 with 3 events and record 2 with 2, sealed as the store seals them; positions are
     /// seqs for a sequential history, row ids otherwise.

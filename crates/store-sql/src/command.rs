@@ -27,8 +27,10 @@ impl<D: Database> CommandStore for SqlStore<D> {
                     let added = c
                         .execute(
                             "INSERT INTO command_centres (code, name, description, commanders, office_unit_code,
-                                member_units, towns, ledger_types, version, updated_at, updated_by)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10) ON CONFLICT (code) DO NOTHING",
+                                member_units, towns, ledger_types, version, updated_at, updated_by, id)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10,
+                                (SELECT COALESCE(MAX(id), 0) + 1 FROM command_centres))
+                             ON CONFLICT (code) DO NOTHING",
                             &centre_values(&def, &author)?,
                         )
                         .await?;
@@ -446,31 +448,46 @@ pub(crate) async fn event(
     note: Option<&str>,
 ) -> StoreResult<i64> {
     let (mut target, mut task, mut form, mut pledge) = (None, None, None, None);
-    match subject {
-        Subject::Centre => {}
-        Subject::Target(id) => target = Some(id),
-        Subject::Task(id) => task = Some(id),
-        Subject::Form(id) => form = Some(id),
-        Subject::Pledge(id) => pledge = Some(id),
+    // The subject's row is locked before its entry is inserted, so the subject's chain of seals
+    // has one writer at a time and row ids follow the order of the seals.
+    let (history, chain_id) = match subject {
+        Subject::Centre => {
+            let lock = c.dialect().lock_rows("command_centres");
+            let id: i64 = c
+                .scalar_opt(&format!("SELECT id FROM command_centres WHERE code = $1{lock}"), &args![centre_code])
+                .await?
+                .ok_or_else(|| centre_not_found(centre_code))?;
+            (&crate::audit::COMMAND_CENTRES, id)
+        }
+        Subject::Target(id) => (&crate::audit::COMMAND_TARGETS, *target.insert(id)),
+        Subject::Task(id) => (&crate::audit::COMMAND_TASKS, *task.insert(id)),
+        Subject::Form(id) => (&crate::audit::COMMAND_FORMS, *form.insert(id)),
+        Subject::Pledge(id) => (&crate::audit::COMMAND_PLEDGES, *pledge.insert(id)),
+    };
+    if !matches!(subject, Subject::Centre) {
+        history.lock(c, chain_id).await?;
     }
-    c.scalar(
-        "INSERT INTO command_events (centre_code, target_id, task_id, form_id, pledge_id, at, by_user_id, by_name,
+    let id: i64 = c
+        .scalar(
+            "INSERT INTO command_events (centre_code, target_id, task_id, form_id, pledge_id, at, by_user_id, by_name,
             action, note)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-        &args![
-            centre_code,
-            target,
-            task,
-            form,
-            pledge,
-            &author.at,
-            author.user_id,
-            author.name.as_str(),
-            action.as_str(),
-            note
-        ],
-    )
-    .await
+            &args![
+                centre_code,
+                target,
+                task,
+                form,
+                pledge,
+                &author.at,
+                author.user_id,
+                author.name.as_str(),
+                action.as_str(),
+                note
+            ],
+        )
+        .await?;
+    history.seal(c, chain_id, id).await?;
+    Ok(id)
 }
 
 /// Puts a task's news in the inbox of its unit's handlers and leaders (指挥部任务), in the

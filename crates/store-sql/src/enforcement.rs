@@ -275,12 +275,15 @@ async fn open(c: &dyn Conn, new: NewCase, at: Instant, by: EnforcementActor) -> 
                 &args![alert_id, &at, format!("已立案：{number}")],
             )
             .await?;
-        c.execute(
-            "INSERT INTO monitoring_alert_events (alert_id, kind, at, by_name, by_user, note)
-             VALUES ($1, 'escalated', $2, $3, $4, $5)",
-            &args![alert_id, &at, by.name.as_str(), by.user_id, format!("立案：{number}")],
-        )
-        .await?;
+        let note = format!("立案：{number}");
+        let entry = crate::monitoring::Entry {
+            kind: "escalated",
+            at: &at,
+            by_name: by.name.as_str(),
+            by_user: by.user_id,
+            note: Some(&note),
+        };
+        crate::monitoring::alert_entry(c, alert_id, entry).await?;
         crate::changes::append(c, ChangeEntity::Monitoring, &point_id.to_string(), "alert_escalated", &at).await?;
     }
     load_case(c, id, false).await?.ok_or_else(|| case_not_found().into())

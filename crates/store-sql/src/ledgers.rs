@@ -861,12 +861,12 @@ async fn insert_new_items(
     let sql = format!(
         "INSERT INTO ledger_item_events (item_id, item_version, at, by_user_id, by_name, by_role, ledger_roles, action,
             from_stage, to_stage, changes, note)
-         VALUES {} RETURNING id",
+         VALUES {} RETURNING item_id, id",
         events.join(", ")
     );
-    let event_ids: Vec<i64> = c.map(&sql, args.values(), |mut row| row.take(0)).await?;
-    let item_ids: Vec<i64> = written.iter().map(|(id, _)| *id).collect();
-    crate::audit::seal_ledger_items(c, &item_ids, &event_ids, false).await?;
+    let events: Vec<(i64, i64)> = c.map(&sql, args.values(), |mut row| Ok((row.take(0)?, row.take(1)?))).await?;
+    // The items are new in this transaction: their chains have no other writer.
+    crate::audit::LEDGER.seal_written(c, &events).await?;
 
     let mut args = Args::default();
     let (at, entity) = (args.push(author.at), args.push(ChangeEntity::Ledger.as_str()));
@@ -1023,7 +1023,7 @@ pub(crate) async fn record_event(
 ) -> StoreResult<()> {
     // The item's row is locked (it is new in this transaction, or every writer locks it), so its
     // chain of seals has one writer at a time.
-    crate::audit::lock_ledger_item(c, item.id).await?;
+    crate::audit::LEDGER.lock(c, item.id).await?;
     let event_id: i64 = c.scalar(
         "INSERT INTO ledger_item_events (item_id, item_version, at, by_user_id, by_name, by_role, ledger_roles, action,
             from_stage, to_stage, changes, note)
@@ -1044,7 +1044,7 @@ pub(crate) async fn record_event(
         ],
     )
     .await?;
-    crate::audit::seal_ledger_items(c, &[item.id], &[event_id], false).await?;
+    crate::audit::LEDGER.seal(c, item.id, event_id).await?;
     let key = format!("{}:{}", item.type_code, item.key);
     crate::changes::append(c, ChangeEntity::Ledger, &key, action.as_str(), &author.at).await
 }

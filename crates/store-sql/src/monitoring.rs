@@ -669,12 +669,8 @@ async fn point_event(
     by: &MonitoringActor,
     note: Option<&str>,
 ) -> StoreResult<()> {
-    c.execute(
-        "INSERT INTO monitoring_point_events (point_id, kind, at, by_name, by_user, note) VALUES ($1, $2, $3, $4, $5, $6)",
-        &args![point_id, kind, at, by.name.as_str(), by.user_id, note],
-    )
-    .await
-    .map(drop)
+    let entry = Entry { kind, at, by_name: by.name.as_str(), by_user: by.user_id, note };
+    write_entry(c, &crate::audit::MONITORING_POINTS, "monitoring_point_events (point_id", point_id, entry).await
 }
 
 async fn alert_event(
@@ -685,12 +681,39 @@ async fn alert_event(
     by: &MonitoringActor,
     note: Option<&str>,
 ) -> StoreResult<()> {
-    c.execute(
-        "INSERT INTO monitoring_alert_events (alert_id, kind, at, by_name, by_user, note) VALUES ($1, $2, $3, $4, $5, $6)",
-        &args![alert_id, kind, at, by.name.as_str(), by.user_id, note],
-    )
-    .await
-    .map(drop)
+    alert_entry(c, alert_id, Entry { kind, at, by_name: by.name.as_str(), by_user: by.user_id, note }).await
+}
+
+/// An entry of a point's or an alert's history.
+pub(crate) struct Entry<'a> {
+    pub kind: &'a str,
+    pub at: &'a Instant,
+    pub by_name: &'a str,
+    pub by_user: Option<i64>,
+    pub note: Option<&'a str>,
+}
+
+/// Writes and seals an entry of an alert's history (here and when a case is opened from it).
+pub(crate) async fn alert_entry(c: &dyn Conn, alert_id: i64, entry: Entry<'_>) -> StoreResult<()> {
+    write_entry(c, &crate::audit::MONITORING_ALERTS, "monitoring_alert_events (alert_id", alert_id, entry).await
+}
+
+/// Writes and seals `entry` of record `owner` in `history` (`table`: the events table and its
+/// record column, as an INSERT names them); the record's row is locked first, so its chain of
+/// seals has one writer at a time.
+async fn write_entry(
+    c: &dyn Conn,
+    history: &crate::audit::SealedHistory,
+    table: &str,
+    owner: i64,
+    entry: Entry<'_>,
+) -> StoreResult<()> {
+    history.lock(c, owner).await?;
+    let Entry { kind, at, by_name, by_user, note } = entry;
+    let sql =
+        format!("INSERT INTO {table}, kind, at, by_name, by_user, note) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id");
+    let id: i64 = c.scalar(&sql, &args![owner, kind, at, by_name, by_user, note]).await?;
+    history.seal(c, owner, id).await
 }
 
 /// The receiver and the upload raise alerts; their history names the platform.

@@ -17,15 +17,17 @@ on_both!(the_other_histories_are_sealed_and_tampering_is_named);
 
 /// Lets the test change what the platform never changes, as an attacker with the database would.
 async fn allow_tampering<D: TestDb>(store: &SqlStore<D>) {
-    let statements: &[&'static str] = match store.database().dialect() {
-        Dialect::Sqlite => &["DROP TRIGGER events_no_update", "DROP TRIGGER event_seals_no_delete"],
-        Dialect::Postgres => &[
-            "ALTER TABLE events DISABLE TRIGGER events_no_update",
-            "ALTER TABLE event_seals DISABLE TRIGGER event_seals_no_delete",
-        ],
-    };
-    for sql in statements {
-        execute(store, sql, vec![]).await.unwrap();
+    lift_guards(store, &[("events", "no_update"), ("event_seals", "no_delete")]).await;
+}
+
+/// Turns off the append-only triggers `{table}_{guard}`, as someone holding the database would.
+async fn lift_guards<D: TestDb>(store: &SqlStore<D>, guards: &[(&str, &str)]) {
+    for (table, guard) in guards {
+        let sql = match store.database().dialect() {
+            Dialect::Sqlite => format!("DROP TRIGGER {table}_{guard}"),
+            Dialect::Postgres => format!("ALTER TABLE {table} DISABLE TRIGGER {table}_{guard}"),
+        };
+        execute(store, leak(sql), vec![]).await.unwrap();
     }
 }
 
@@ -127,37 +129,36 @@ async fn ledger_histories_are_sealed_and_tampering_is_named<D: TestDb>() {
     assert!(uploads > 10 && events == items + uploads, "{items} items, {events} events, {uploads} uploads");
 
     let report = store.verify_history(vec![]).await.unwrap();
-    assert_eq!((report.ledger_items, report.ledger_events, report.problems), (items, events, vec![]));
+    assert_eq!(report.problems, vec![]);
+    let ledger = report.histories.iter().find(|c| c.history.name == "ledger_item_events").unwrap();
+    assert_eq!((ledger.chains, ledger.events), (items, events));
 
     // Sealed once after the fact, to the same seals.
-    let seals = texts(store, "SELECT seal FROM ledger_event_seals ORDER BY event_id", vec![]).await;
+    const LEDGER_SEALS: &str =
+        "SELECT seal FROM history_seals WHERE history = 'ledger_item_events' ORDER BY chain_id, position";
+    let seals = texts(store, LEDGER_SEALS, vec![]).await;
     assert_eq!(seals.len() as u64, events);
-    let statements: &[&'static str] = match store.database().dialect() {
-        Dialect::Sqlite => &["DROP TRIGGER ledger_item_events_no_update", "DROP TRIGGER ledger_event_seals_no_delete"],
-        Dialect::Postgres => &[
-            "ALTER TABLE ledger_item_events DISABLE TRIGGER ledger_item_events_no_update",
-            "ALTER TABLE ledger_event_seals DISABLE TRIGGER ledger_event_seals_no_delete",
-        ],
-    };
-    for sql in statements {
-        execute(store, sql, vec![]).await.unwrap();
-    }
-    execute(store, "DELETE FROM ledger_event_seals", vec![]).await.unwrap();
+    lift_guards(store, &[("ledger_item_events", "no_update"), ("history_seals", "no_delete")]).await;
+    execute(store, "DELETE FROM history_seals WHERE history = 'ledger_item_events'", vec![]).await.unwrap();
     execute(
         store,
-        "UPDATE audit_state SET ledger_legacy_upto = (SELECT MAX(id) FROM ledger_item_events),
-            ledger_legacy_sealed_at = NULL, legacy_sealed_at = '2026-12-01T00:00:00.000+08:00'",
+        "INSERT INTO history_legacy (history, chain_id, upto)
+         SELECT 'ledger_item_events', item_id, MAX(id) FROM ledger_item_events GROUP BY item_id",
         vec![],
     )
     .await
     .unwrap();
     let report = store.verify_history(vec![]).await.unwrap();
     assert_eq!(report.problems.len() as u64, items);
-    assert!(matches!(report.problems[0], Problem::LedgerUnsealed { .. }), "{:?}", report.problems[0]);
+    assert!(
+        report.problems.iter().all(|p| matches!(p, Problem::HistoryUnsealed { history: "ledger_item_events", .. })),
+        "{:?}",
+        report.problems
+    );
     let now = parse_instant("2026-12-04T09:00:00+08:00").unwrap();
     assert_eq!(store.seal_legacy_events(now).await.unwrap(), items);
     assert_eq!(store.seal_legacy_events(now).await.unwrap(), 0, "sealed once");
-    assert_eq!(texts(store, "SELECT seal FROM ledger_event_seals ORDER BY event_id", vec![]).await, seals);
+    assert_eq!(texts(store, LEDGER_SEALS, vec![]).await, seals);
 
     // A 销号 note written into an event afterwards: named at its row.
     let victim =
@@ -167,7 +168,8 @@ async fn ledger_histories_are_sealed_and_tampering_is_named<D: TestDb>() {
         .unwrap();
     let problems = store.verify_history(vec![]).await.unwrap().problems;
     assert!(
-        matches!(&problems[..], [Problem::LedgerAltered { event_id, .. }] if *event_id == victim as i64),
+        matches!(&problems[..], [Problem::HistoryAltered { history: "ledger_item_events", position, .. }]
+            if *position == victim as i64),
         "{problems:?}"
     );
 
@@ -181,24 +183,46 @@ async fn ledger_histories_are_sealed_and_tampering_is_named<D: TestDb>() {
     .await
     .unwrap();
     let problems = store.verify_history(vec![]).await.unwrap().problems;
-    assert!(problems.iter().any(|p| matches!(p, Problem::LedgerUnsealed { .. })), "{problems:?}");
+    assert!(
+        problems.iter().any(|p| matches!(p, Problem::HistoryUnsealed { history: "ledger_item_events", .. })),
+        "{problems:?}"
+    );
 }
 
-/// The other sealed histories: (events table, record column, position column).
-const OTHER_HISTORIES: &[(&str, &str, &str)] = &[
-    ("visit_events", "visit_id", "id"),
-    ("direct_line_events", "item_id", "id"),
-    ("approval_actions", "project_id", "seq"),
-    ("fund_events", "application_id", "seq"),
-    ("onsite_events", "request_id", "seq"),
-    ("enforcement_case_events", "case_id", "seq"),
-    ("compensation_events", "matter_id", "seq"),
+/// The command centres' history entries of the centre itself.
+const CENTRE_ENTRIES: &str = "e.target_id IS NULL AND e.task_id IS NULL AND e.form_id IS NULL AND e.pledge_id IS NULL";
+
+/// The sealed histories besides requests', in the order verification walks them: (name, the
+/// events as `e` with what they join, which of them are the history's, record, position column).
+const OTHER_HISTORIES: &[(&str, &str, &str, &str, &str)] = &[
+    ("ledger_item_events", "ledger_item_events e", "TRUE", "e.item_id", "id"),
+    ("visit_events", "visit_events e", "TRUE", "e.visit_id", "id"),
+    ("direct_line_events", "direct_line_events e", "TRUE", "e.item_id", "id"),
+    ("approval_actions", "approval_actions e", "TRUE", "e.project_id", "seq"),
+    ("fund_events", "fund_events e", "TRUE", "e.application_id", "seq"),
+    ("onsite_events", "onsite_events e", "TRUE", "e.request_id", "seq"),
+    ("enforcement_case_events", "enforcement_case_events e", "TRUE", "e.case_id", "seq"),
+    ("compensation_events", "compensation_events e", "TRUE", "e.matter_id", "seq"),
+    (
+        "command_events/centre",
+        "command_events e JOIN command_centres o ON o.code = e.centre_code",
+        CENTRE_ENTRIES,
+        "o.id",
+        "id",
+    ),
+    ("command_events/target", "command_events e", "e.target_id IS NOT NULL", "e.target_id", "id"),
+    ("command_events/task", "command_events e", "e.task_id IS NOT NULL", "e.task_id", "id"),
+    ("command_events/form", "command_events e", "e.form_id IS NOT NULL", "e.form_id", "id"),
+    ("command_events/pledge", "command_events e", "e.pledge_id IS NOT NULL", "e.pledge_id", "id"),
+    ("monitoring_point_events", "monitoring_point_events e", "TRUE", "e.point_id", "id"),
+    ("monitoring_alert_events", "monitoring_alert_events e", "TRUE", "e.alert_id", "id"),
 ];
 
-/// Visits, direct-line items, approval projects, fund applications, on-site service requests,
-/// enforcement cases and compensation matters: every event sealed in its transaction, events older
-/// than the seals sealed once after the fact to the same seals, and a changed field, a deleted
-/// event and an event written past the platform named.
+/// Ledger items, visits, direct-line items, approval projects, fund applications, on-site service
+/// requests, enforcement cases, compensation matters, command centres (their own entries, targets,
+/// tasks, report forms, pledges), monitoring points and alerts: every event sealed in its
+/// transaction, events older than the seals sealed once after the fact to the same seals, and a
+/// changed field, a deleted event and an event written past the platform named.
 async fn the_other_histories_are_sealed_and_tampering_is_named<D: TestDb>() {
     let env = D::create().await;
     let store = &env.store;
@@ -207,6 +231,9 @@ async fn the_other_histories_are_sealed_and_tampering_is_named<D: TestDb>() {
     mashangban_demo::load_org_and_catalog(store, &data).await.unwrap();
     mashangban_demo::load_users(store, &data, "not-a-real-hash").await.unwrap();
     mashangban_demo::load_enterprises(store, &data).await.unwrap();
+    mashangban_demo::load_ledgers(store).await.unwrap();
+    mashangban_demo::load_command(store, now).await.unwrap();
+    mashangban_demo::load_command_reports(store, now).await.unwrap();
     mashangban_demo::load_liaisons(store, &data, "not-a-real-hash").await.unwrap();
     mashangban_demo::load_visits(store, now).await.unwrap();
     mashangban_demo::load_approvals(store, now).await.unwrap();
@@ -222,38 +249,29 @@ async fn the_other_histories_are_sealed_and_tampering_is_named<D: TestDb>() {
     let walked: Vec<(&str, u64, u64)> = report.histories.iter().map(|c| (c.history.name, c.chains, c.events)).collect();
     let mut stored = Vec::new();
     let mut records = 0;
-    for &(table, chain, _) in OTHER_HISTORIES {
-        let chains = count(store, leak(format!("SELECT CAST(COUNT(DISTINCT {chain}) AS TEXT) FROM {table}"))).await;
-        let events = count(store, leak(format!("SELECT CAST(COUNT(*) AS TEXT) FROM {table}"))).await;
-        assert!(chains > 0, "the demo writes {table}");
+    for &(name, events, subject, chain, _) in OTHER_HISTORIES {
+        let from = format!("FROM {events} WHERE {subject}");
+        let chains = count(store, leak(format!("SELECT CAST(COUNT(DISTINCT {chain}) AS TEXT) {from}"))).await;
+        let events = count(store, leak(format!("SELECT CAST(COUNT(*) AS TEXT) {from}"))).await;
+        assert!(chains > 0, "the demo writes {name}");
         records += chains;
-        stored.push((table, chains, events));
+        stored.push((name, chains, events));
     }
     assert_eq!(walked, stored);
     let seals = texts(store, "SELECT seal FROM history_seals ORDER BY history, chain_id, position", vec![]).await;
     assert_eq!(seals.len() as u64, stored.iter().map(|(_, _, events)| events).sum::<u64>());
 
     // As if every event predated the seals: listed per record as the migration lists them.
-    let lift: &[&'static str] = match store.database().dialect() {
-        Dialect::Sqlite => &[
-            "DROP TRIGGER history_seals_no_delete",
-            "DROP TRIGGER visit_events_no_update",
-            "DROP TRIGGER onsite_events_no_delete",
-        ],
-        Dialect::Postgres => &[
-            "ALTER TABLE history_seals DISABLE TRIGGER history_seals_no_delete",
-            "ALTER TABLE visit_events DISABLE TRIGGER visit_events_no_update",
-            "ALTER TABLE onsite_events DISABLE TRIGGER onsite_events_no_delete",
-        ],
-    };
-    for sql in lift {
-        execute(store, sql, vec![]).await.unwrap();
-    }
+    lift_guards(
+        store,
+        &[("history_seals", "no_delete"), ("visit_events", "no_update"), ("onsite_events", "no_delete")],
+    )
+    .await;
     execute(store, "DELETE FROM history_seals", vec![]).await.unwrap();
-    for &(table, chain, position) in OTHER_HISTORIES {
+    for &(name, events, subject, chain, position) in OTHER_HISTORIES {
         let sql = format!(
-            "INSERT INTO history_legacy (history, chain_id, upto) SELECT '{table}', {chain}, MAX({position})
-             FROM {table} GROUP BY {chain}"
+            "INSERT INTO history_legacy (history, chain_id, upto) SELECT '{name}', {chain}, MAX(e.{position})
+             FROM {events} WHERE {subject} GROUP BY {chain}"
         );
         execute(store, leak(sql), vec![]).await.unwrap();
     }
@@ -294,6 +312,31 @@ async fn the_other_histories_are_sealed_and_tampering_is_named<D: TestDb>() {
         Problem::HistoryMissing { history: "onsite_events", chain_id, expected: 1, found: 2 } if *chain_id == request))
     );
     assert!(problems.iter().any(|p| matches!(p, Problem::HistoryUnsealed { history: "fund_events", .. })));
+
+    // A note rewritten in each of the command centres' and monitoring histories: named at its event.
+    let guards = [
+        ("command_events", "no_update"),
+        ("monitoring_point_events", "no_update"),
+        ("monitoring_alert_events", "no_update"),
+    ];
+    lift_guards(store, &guards).await;
+    let mut victims = Vec::new();
+    for &(name, events, subject, _, _) in &OTHER_HISTORIES[8..] {
+        let victim = count(store, leak(format!("SELECT CAST(MAX(e.id) AS TEXT) FROM {events} WHERE {subject}"))).await;
+        let table = events.split(' ').next().unwrap();
+        let sql = format!("UPDATE {table} SET note = '篡改' WHERE id = $1");
+        execute(store, leak(sql), vec![(victim as i64).into()]).await.unwrap();
+        victims.push((name, victim as i64));
+    }
+    let problems = store.verify_history(vec![]).await.unwrap().problems;
+    assert_eq!(problems.len(), 3 + victims.len(), "{problems:?}");
+    for (name, victim) in victims {
+        assert!(
+            problems.iter().any(|p| matches!(p,
+                Problem::HistoryAltered { history, position, .. } if *history == name && *position == victim)),
+            "{name} {victim}: {problems:?}"
+        );
+    }
 }
 
 /// A statement built at run time, for the helpers that take `&'static str`.

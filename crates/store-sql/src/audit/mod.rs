@@ -1,102 +1,30 @@
-//! SM3 seals of request events, of ledger item events and of the other
-//! histories ([`histories`]), anchors and the verifying walk, once for both
-//! databases. A seal is written in the transaction of its event (see
-//! `requests::write::insert_event`, `ledgers::record_event` and
-//! [`SealedHistory::seal`]); events older than the seals are sealed once,
-//! after the fact, up to where the migration recorded.
+//! SM3 seals of request events and of the other histories ([`histories`]:
+//! ledger items, visits, command centres, …), anchors and the verifying walk,
+//! once for both databases. A seal is written in the transaction of its event
+//! (see `requests::write::insert_event` and [`SealedHistory::seal`]); events
+//! older than the seals are sealed once, after the fact, up to where the
+//! migration recorded.
 
 mod histories;
 
-use std::collections::HashSet;
-
-use mashangban_domain::audit::{
-    self, Anchor, AnchorBuilder, EventRecord, Hash, LedgerEventRecord, Report, SealedEvent, SealedLedgerEvent, Verifier,
-};
+use mashangban_domain::audit::{self, Anchor, AnchorBuilder, EventRecord, Hash, Report, SealedEvent, Verifier};
 use mashangban_domain::time::Instant;
 use mashangban_store::{AuditStore, StoreError, StoreResult, StoredAnchor};
 
 use crate::sql::{Conn, Database, Row, job};
 use crate::{SqlStore, args};
 
-pub(crate) use histories::{APPROVALS, COMPENSATION, DIRECT_LINE, ENFORCEMENT, FUND, ONSITE, VISITS};
+pub(crate) use histories::{
+    APPROVALS, COMMAND_CENTRES, COMMAND_FORMS, COMMAND_PLEDGES, COMMAND_TARGETS, COMMAND_TASKS, COMPENSATION,
+    DIRECT_LINE, ENFORCEMENT, FUND, LEDGER, MONITORING_ALERTS, MONITORING_POINTS, ONSITE, SealedHistory, VISITS,
+};
 
 /// Every column a seal covers, then the stored seal.
 const SEALED_COLUMNS: &str = "e.id, e.request_id, e.seq, e.at, e.kind, e.actor_user_id, e.actor_name, e.actor_role, \
      e.actor_unit_id, e.client_ip, e.from_state, e.to_state, e.comment, e.details, e.attachment_ids, e.due_at, s.seal";
 
-/// Every column a ledger event's seal covers, then the stored seal.
-const SEALED_LEDGER_COLUMNS: &str = "e.id, e.item_id, e.item_version, e.at, e.by_user_id, e.by_name, e.by_role, \
-     e.ledger_roles, e.action, e.from_stage, e.to_stage, e.changes, e.note, s.seal";
-
-/// Requests (or ledger items) sealed after the fact per transaction.
+/// Requests (or other records) sealed after the fact per transaction.
 const LEGACY_BATCH: i64 = 200;
-
-fn sealed_ledger_event(row: Row) -> StoreResult<SealedLedgerEvent> {
-    let mut c = row.cols();
-    let event = LedgerEventRecord {
-        id: c.get()?,
-        item_id: c.get()?,
-        item_version: c.get()?,
-        at: c.get()?,
-        by_user_id: c.get()?,
-        by_name: c.get()?,
-        by_role: c.get()?,
-        ledger_roles: c.get()?,
-        action: c.get()?,
-        from_stage: c.get()?,
-        to_stage: c.get()?,
-        changes: c.get()?,
-        note: c.get()?,
-    };
-    Ok(SealedLedgerEvent { event, seal: c.get()? })
-}
-
-/// Seals the unsealed events of ledger items (ids `items`, rows locked by the caller or new in its
-/// transaction): the events just written (`written`, their row ids) and, when `legacy`, events
-/// older than the seals. An unsealed event written past the platform stays unsealed (verification
-/// names it) but the chain runs through it. Without seals (a benchmark's option), nothing is
-/// sealed now; the chains stay verifiable only for what was sealed.
-pub(crate) async fn seal_ledger_items(c: &dyn Conn, items: &[i64], written: &[i64], legacy: bool) -> StoreResult<()> {
-    if items.is_empty() || (!legacy && !c.seals_events()) {
-        return Ok(());
-    }
-    let written: HashSet<i64> = written.iter().copied().collect();
-    let mut args = crate::sql::Args::default();
-    let list: Vec<String> = items.iter().map(|id| args.push(*id)).collect();
-    let sql = format!(
-        "SELECT {SEALED_LEDGER_COLUMNS} FROM ledger_item_events e LEFT JOIN ledger_event_seals s ON s.event_id = e.id
-         WHERE e.item_id IN ({}) ORDER BY e.item_id, e.id",
-        list.join(", ")
-    );
-    let legacy_upto: i64 =
-        if legacy { c.scalar("SELECT ledger_legacy_upto FROM audit_state", &args![]).await? } else { 0 };
-    let mut head: Option<(i64, Hash)> = None;
-    let mut seals = crate::sql::Args::default();
-    let mut rows = Vec::new();
-    for sealed in c.map(&sql, args.values(), sealed_ledger_event).await? {
-        let event = &sealed.event;
-        let previous = head.filter(|(item, _)| *item == event.item_id).map(|(_, h)| h);
-        let seal = match &sealed.seal {
-            Some(stored) => stored_seal(stored)?,
-            None => {
-                let seal = audit::seal_ledger_event(previous.as_ref(), event);
-                if written.contains(&event.id) || event.id <= legacy_upto {
-                    rows.push(format!("({}, {})", seals.push(event.id), seals.push(audit::to_hex(&seal))));
-                }
-                seal
-            }
-        };
-        head = Some((event.item_id, seal));
-    }
-    if !rows.is_empty() {
-        let sql = format!(
-            "INSERT INTO ledger_event_seals (event_id, seal) VALUES {} ON CONFLICT DO NOTHING",
-            rows.join(", ")
-        );
-        c.execute(&sql, seals.values()).await?;
-    }
-    Ok(())
-}
 
 fn sealed_event(row: Row) -> StoreResult<SealedEvent> {
     let mut c = row.cols();
@@ -167,91 +95,27 @@ pub(crate) async fn seal_request(c: &dyn Conn, request_id: i64, written: Option<
     Ok(())
 }
 
-/// A sealed history: its events, the column naming each event's chain (a request, a ledger item),
-/// its seals, the chains' own table, and where its after-the-fact sealing stands in `audit_state`.
-struct History {
-    kind: Chains,
-    events: &'static str,
-    chain: &'static str,
-    seals: &'static str,
-    owners: &'static str,
-    legacy_upto: &'static str,
-    legacy_sealed_at: &'static str,
-}
-
-/// What a history's chains belong to.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Chains {
-    Requests,
-    LedgerItems,
-}
-
-const REQUESTS: History = History {
-    kind: Chains::Requests,
-    events: "events",
-    chain: "request_id",
-    seals: "event_seals",
-    owners: "requests",
-    legacy_upto: "legacy_upto",
-    legacy_sealed_at: "legacy_sealed_at",
-};
-
-const LEDGER_ITEMS: History = History {
-    kind: Chains::LedgerItems,
-    events: "ledger_item_events",
-    chain: "item_id",
-    seals: "ledger_event_seals",
-    owners: "ledger_items",
-    legacy_upto: "ledger_legacy_upto",
-    legacy_sealed_at: "ledger_legacy_sealed_at",
-};
-
-impl History {
-    /// Locks the row of chain `id` (PostgreSQL; SQLite has one writer), so the chain has one writer at a time.
-    async fn lock(&self, c: &dyn Conn, id: i64) -> StoreResult<()> {
-        let lock = c.dialect().lock_rows("o");
-        c.query(&format!("SELECT o.id FROM {} o WHERE o.id = $1{lock}", self.owners), &args![id]).await?;
-        Ok(())
+/// The requests (or some of them, at most [`LEGACY_BATCH`]) with events older than the seals still
+/// unsealed, sealed now, their rows locked first; how many it took (0: none left, and the state
+/// says so).
+async fn seal_legacy_requests(c: &dyn Conn, now: Instant) -> StoreResult<i64> {
+    let chains: Vec<i64> = c
+        .map(
+            "SELECT DISTINCT e.request_id FROM events e
+             WHERE e.id <= (SELECT legacy_upto FROM audit_state)
+               AND NOT EXISTS (SELECT 1 FROM event_seals s WHERE s.event_id = e.id)
+             ORDER BY e.request_id LIMIT $1",
+            &args![LEGACY_BATCH],
+            |mut row| row.take(0),
+        )
+        .await?;
+    if chains.is_empty() {
+        c.execute("UPDATE audit_state SET legacy_sealed_at = $1 WHERE legacy_sealed_at IS NULL", &args![now]).await?;
     }
-
-    /// The next chains (at most [`LEGACY_BATCH`]) with events older than the seals still unsealed,
-    /// their rows locked; none when every one is sealed, and then the state says so.
-    async fn next_legacy(&self, c: &dyn Conn, now: Instant) -> StoreResult<Vec<i64>> {
-        let History { events, chain, seals, legacy_upto, legacy_sealed_at, .. } = self;
-        let sql = format!(
-            "SELECT DISTINCT e.{chain} FROM {events} e
-             WHERE e.id <= (SELECT {legacy_upto} FROM audit_state)
-               AND NOT EXISTS (SELECT 1 FROM {seals} s WHERE s.event_id = e.id)
-             ORDER BY e.{chain} LIMIT $1"
-        );
-        let chains: Vec<i64> = c.map(&sql, &args![LEGACY_BATCH], |mut row| row.take(0)).await?;
-        if chains.is_empty() {
-            let sql = format!("UPDATE audit_state SET {legacy_sealed_at} = $1 WHERE {legacy_sealed_at} IS NULL");
-            c.execute(&sql, &args![now]).await?;
-        }
-        for &id in &chains {
-            self.lock(c, id).await?;
-        }
-        Ok(chains)
-    }
-}
-
-/// Locks a ledger item's row before an event is added to its chain.
-pub(crate) async fn lock_ledger_item(c: &dyn Conn, id: i64) -> StoreResult<()> {
-    LEDGER_ITEMS.lock(c, id).await
-}
-
-/// Seals the next batch of chains of `history` with events older than the seals; how many chains
-/// it took (0: none left, and the state says so).
-async fn seal_legacy_batch(c: &dyn Conn, history: &History, now: Instant) -> StoreResult<i64> {
-    let chains = history.next_legacy(c, now).await?;
-    match history.kind {
-        Chains::LedgerItems => seal_ledger_items(c, &chains, &[], true).await?,
-        Chains::Requests => {
-            for &request_id in &chains {
-                seal_request(c, request_id, None).await?;
-            }
-        }
+    let lock = c.dialect().lock_rows("o");
+    for &id in &chains {
+        c.query(&format!("SELECT o.id FROM requests o WHERE o.id = $1{lock}"), &args![id]).await?;
+        seal_request(c, id, None).await?;
     }
     Ok(chains.len() as i64)
 }
@@ -301,25 +165,22 @@ fn stored_anchor(row: Row) -> StoreResult<StoredAnchor> {
 
 impl<D: Database> AuditStore for SqlStore<D> {
     async fn seal_legacy_events(&self, now: Instant) -> StoreResult<u64> {
-        let (requests_done, ledger_done): (Option<Instant>, Option<Instant>) = self
+        let requests_done: Option<Instant> = self
             .db
             .read(job(|c| {
                 Box::pin(async move {
                     let mut row = c
-                        .query_opt("SELECT legacy_sealed_at, ledger_legacy_sealed_at FROM audit_state", &args![])
+                        .query_opt("SELECT legacy_sealed_at FROM audit_state", &args![])
                         .await?
                         .ok_or_else(|| StoreError::backend("audit_state has no row"))?;
-                    Ok((row.take(0)?, row.take(1)?))
+                    row.take(0)
                 })
             }))
             .await?;
         let mut sealed = 0;
-        for (history, done) in [(&REQUESTS, requests_done), (&LEDGER_ITEMS, ledger_done)] {
-            if done.is_some() {
-                continue;
-            }
+        if requests_done.is_none() {
             loop {
-                let took = self.db.write(job(move |c| Box::pin(seal_legacy_batch(c, history, now)))).await?;
+                let took = self.db.write(job(move |c| Box::pin(seal_legacy_requests(c, now)))).await?;
                 if took == 0 {
                     break;
                 }
@@ -406,15 +267,6 @@ impl<D: Database> AuditStore for SqlStore<D> {
                     );
                     c.for_each(&sql, &args![], &mut |row| {
                         verifier.feed(&sealed_event(row)?);
-                        Ok(())
-                    })
-                    .await?;
-                    let sql = format!(
-                        "SELECT {SEALED_LEDGER_COLUMNS} FROM ledger_item_events e
-                         LEFT JOIN ledger_event_seals s ON s.event_id = e.id ORDER BY e.item_id, e.id"
-                    );
-                    c.for_each(&sql, &args![], &mut |row| {
-                        verifier.feed_ledger(&sealed_ledger_event(row)?);
                         Ok(())
                     })
                     .await?;
