@@ -70,7 +70,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (50, "0050_ledger_event_seals", include_str!("../migrations/0050_ledger_event_seals.sql")),
     (51, "0051_approval_template_versions", include_str!("../migrations/0051_approval_template_versions.sql")),
     (52, "0052_history_seals", include_str!("../migrations/0052_history_seals.sql")),
-    (54, "0054_more_history_seals", include_str!("../migrations/0054_more_history_seals.sql")),
+    (53, "0053_more_history_seals", include_str!("../migrations/0053_more_history_seals.sql")),
 ];
 
 /// Tables whose `id` is an identity column.

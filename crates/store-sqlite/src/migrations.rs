@@ -62,7 +62,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0054_ledger_event_seals.sql"),
     include_str!("../migrations/0055_approval_template_versions.sql"),
     include_str!("../migrations/0056_history_seals.sql"),
-    include_str!("../migrations/0058_more_history_seals.sql"),
+    include_str!("../migrations/0057_more_history_seals.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
