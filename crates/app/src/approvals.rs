@@ -20,8 +20,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use mashangban_domain::approvals::{
-    ApprovalAction, ApprovalPlan, BUNDLED_APPROVAL_PLAN, PlanTemplate, ProjectInput, StepStatus, late_step_counts,
-    parse_template_toml, project_not_found, template_not_found,
+    ApprovalAction, ApprovalPlan, BUNDLED_APPROVAL_PLAN, PlanTemplate, ProjectInput, StepField, StepStatus,
+    TemplateRows, late_step_counts, parse_template_toml, project_not_found, template_not_found, template_toml,
 };
 use mashangban_domain::org::{OrgTree, UnitKind};
 use mashangban_domain::time::{Instant, format_instant, parse_instant};
@@ -305,6 +305,21 @@ pub struct TemplateView {
     pub projects: usize,
 }
 
+/// A refused save of the template's table: why, and the row (an index into
+/// the rows given) and field it is about when one is to blame.
+#[derive(Debug, Clone)]
+pub struct TemplateRefusal {
+    pub error: AppError,
+    pub row: Option<usize>,
+    pub field: Option<StepField>,
+}
+
+impl From<AppError> for TemplateRefusal {
+    fn from(error: AppError) -> Self {
+        Self { error, row: None, field: None }
+    }
+}
+
 /// Versions of the plan template listed at most.
 pub const MAX_TEMPLATE_VERSIONS: u32 = 200;
 
@@ -389,8 +404,32 @@ impl<'a, S: Store> Approvals<'a, S> {
         let template = parse_template_toml(&body.body)?;
         let org = self.app.caches().org();
         template.validate_owners(|code| org.by_code(code).is_some_and(|u| u.active))?;
-        let stored =
-            self.app.store().save_approval_template(body.body, body.base, self.app.now(), recorder(caller)).await?;
+        self.store_template(caller, body.body, body.base).await
+    }
+
+    /// Saves the template edited as a table (the page's editor): the rows
+    /// go through the same whole-template check and owner check as the TOML
+    /// text, and are stored as TOML; a refusal names the row and field.
+    /// Rows saying what the version in force says store nothing; `base`
+    /// works as for [`Approvals::save_template`].
+    pub async fn save_template_rows(
+        &self,
+        caller: &Caller,
+        rows: &TemplateRows,
+        base: Option<i64>,
+    ) -> Result<TemplateView, TemplateRefusal> {
+        let org = self.app.caches().org();
+        let template = rows
+            .template(|code| org.by_code(code).is_some_and(|u| u.active))
+            .map_err(|fault| TemplateRefusal { error: fault.error.into(), row: fault.step, field: fault.field })?;
+        let body = template_toml(&template).map_err(AppError::from)?;
+        Ok(self.store_template(caller, body, base).await?)
+    }
+
+    /// Stores a checked text as the version in force (or answers the version
+    /// in force when it says the same).
+    async fn store_template(&self, caller: &Caller, body: String, base: Option<i64>) -> AppResult<TemplateView> {
+        let stored = self.app.store().save_approval_template(body, base, self.app.now(), recorder(caller)).await?;
         self.template_views(vec![stored], None).await?.pop().ok_or_else(AppError::internal)
     }
 

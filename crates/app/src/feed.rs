@@ -203,6 +203,8 @@ async fn deliver<S: Store>(app: &App<S>, batch: Vec<Change>) -> StoreResult<()> 
             ChangeEntity::Rules => Signal::RulesChanged,
             ChangeEntity::Calendar => Signal::CalendarChanged,
             ChangeEntity::Settings => Signal::SettingsChanged,
+            // Each view reads the template in force from the store: no cache to reload.
+            ChangeEntity::ApprovalTemplate => continue,
             // Ledgers keep no cache and no live page yet.
             ChangeEntity::Ledger => continue,
             // The panel is computed from the store on each view: no cache to reload.

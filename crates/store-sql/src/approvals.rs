@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use mashangban_domain::approvals::{
-    ApprovalAction, ApprovalPlan, ProjectInput, parse_template_toml, project_changed, project_not_found,
+    ApprovalAction, ApprovalPlan, PlanTemplate, ProjectInput, parse_template_toml, project_changed, project_not_found,
     template_changed, template_not_found,
 };
 use mashangban_domain::time::Instant;
@@ -37,7 +37,7 @@ impl<D: Database> ApprovalStore for SqlStore<D> {
                 if base.is_some() && current.as_ref().map(|t| t.id) != base {
                     return Err(template_changed().into());
                 }
-                if let Some(current) = current.as_ref().filter(|t| t.body == body) {
+                if let Some(current) = current.as_ref().filter(|t| says_the_same(t, &body, &template)) {
                     return Ok(current.clone());
                 }
                 let version: i64 = c
@@ -66,9 +66,13 @@ impl<D: Database> ApprovalStore for SqlStore<D> {
                     )
                     .await?;
                 match id {
-                    Some(id) => load_template(c, id).await?.ok_or_else(|| StoreError::backend("the template vanished")),
+                    Some(id) => {
+                        crate::changes::append(c, ChangeEntity::ApprovalTemplate, &id.to_string(), "saved", &at)
+                            .await?;
+                        load_template(c, id).await?.ok_or_else(|| StoreError::backend("the template vanished"))
+                    }
                     None => match load_current(c).await? {
-                        Some(winner) if winner.body == body => Ok(winner),
+                        Some(winner) if says_the_same(&winner, &body, &template) => Ok(winner),
                         _ => Err(template_changed().into()),
                     },
                 }
@@ -258,6 +262,12 @@ fn columns(action: &ApprovalAction) -> (&'static str, Option<&str>, Option<&str>
             ("issue_step", Some(step), Some(unit), *at, Some(document_no))
         }
     }
+}
+
+/// Whether a stored version says what `body` (parsed: `template`) says: the
+/// same text, or the same steps written otherwise (a table saved unchanged).
+fn says_the_same(stored: &StoredApprovalTemplate, body: &str, template: &PlanTemplate) -> bool {
+    stored.body == body || parse_template_toml(&stored.body).is_ok_and(|t| t.same_as(template))
 }
 
 const TEMPLATE_COLUMNS: &str = "id, code, version, name, body, created_at, created_by, supersedes";

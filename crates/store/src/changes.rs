@@ -34,6 +34,8 @@ pub enum ChangeEntity {
     Calendar,
     /// An approval project (by id): 拿地即开工 live pages reload it.
     Approval,
+    /// A new version of the approval plan template (by the version's id), in force for new projects.
+    ApprovalTemplate,
     /// A ledger item (by `type:key`) or a ledger type (by code).
     Ledger,
     /// A statistics value (by `indicator:period key`) or the indicator catalogue (empty key).
@@ -50,12 +52,13 @@ pub enum ChangeEntity {
 }
 
 impl ChangeEntity {
-    pub const ALL: [ChangeEntity; 11] = [
+    pub const ALL: [ChangeEntity; 12] = [
         Self::Request,
         Self::Catalog,
         Self::Rules,
         Self::Calendar,
         Self::Approval,
+        Self::ApprovalTemplate,
         Self::Ledger,
         Self::Statistics,
         Self::Monitoring,
@@ -71,6 +74,7 @@ impl ChangeEntity {
             Self::Rules => "rules",
             Self::Calendar => "calendar",
             Self::Approval => "approval",
+            Self::ApprovalTemplate => "approval_template",
             Self::Ledger => "ledger",
             Self::Statistics => "statistics",
             Self::Monitoring => "monitoring",

@@ -13,7 +13,8 @@ use crate::support::{Env, TestDb, at, refusal, t0};
 on_both!(
     templates_are_versioned_and_projects_keep_their_log,
     concurrent_issues_of_one_step_pass_once,
-    two_saves_on_one_template_version_store_one
+    two_saves_on_one_template_version_store_one,
+    a_saved_template_version_is_a_change_in_the_feed
 );
 
 fn desk() -> ApprovalRecorder {
@@ -192,4 +193,52 @@ async fn two_saves_on_one_template_version_store_one<D: TestDb>() {
     let current = b.current_approval_template().await.unwrap().unwrap();
     assert_eq!((current.id, current.version, current.supersedes), (stored[0].id, 2, Some(base.id)));
     assert_eq!(a.approval_templates(100).await.unwrap().len(), 2);
+    // One change per stored version: the refused saves left none.
+    assert_eq!(
+        template_changes(&b).await,
+        [(base.id.to_string(), "saved".to_owned()), (current.id.to_string(), "saved".to_owned())]
+    );
+}
+
+/// The feed's template changes, oldest first: (key, kind).
+async fn template_changes(s: &impl ChangeStore) -> Vec<(String, String)> {
+    let changes = s.changes_after(ChangeCursor::default(), 1000).await.unwrap();
+    changes.into_iter().filter(|c| c.entity == ChangeEntity::ApprovalTemplate).map(|c| (c.key, c.kind)).collect()
+}
+
+async fn a_saved_template_version_is_a_change_in_the_feed<D: TestDb>() {
+    let env: Env<D> = D::create().await;
+    let s = env.store();
+    let first = s.save_approval_template(BUNDLED_APPROVAL_PLAN.into(), None, t0(), desk()).await.unwrap();
+    let head = s.feed_head().await.unwrap();
+    // Saving what is in force — the same text, or the same steps written without the comments — stores nothing.
+    s.save_approval_template(BUNDLED_APPROVAL_PLAN.into(), Some(first.id), at(1), admin()).await.unwrap();
+    let template = mashangban_domain::approvals::parse_template_toml(BUNDLED_APPROVAL_PLAN).unwrap();
+    let rewritten = mashangban_domain::approvals::template_toml(&template).unwrap();
+    assert_ne!(rewritten, BUNDLED_APPROVAL_PLAN);
+    let same = s.save_approval_template(rewritten, Some(first.id), at(1), admin()).await.unwrap();
+    assert_eq!(same, first, "the same steps written otherwise are no new version");
+    assert!(s.changes_after(head, 100).await.unwrap().is_empty(), "nothing stored, nothing in the feed");
+
+    let changed = BUNDLED_APPROVAL_PLAN.replace("planned_minutes = 6", "planned_minutes = 7");
+    let second = s.save_approval_template(changed.clone(), Some(first.id), at(2), admin()).await.unwrap();
+    let stale = BUNDLED_APPROVAL_PLAN.replace("planned_minutes = 6", "planned_minutes = 8");
+    assert_eq!(
+        refusal(s.save_approval_template(stale, Some(first.id), at(3), admin()).await),
+        "approval_template_changed"
+    );
+    let after = s.changes_after(head, 100).await.unwrap();
+    assert_eq!(after.len(), 1, "{after:?}");
+    let change = &after[0];
+    assert_eq!(
+        (change.entity, change.key.as_str(), change.kind.as_str(), change.at),
+        (ChangeEntity::ApprovalTemplate, second.id.to_string().as_str(), "saved", at(2))
+    );
+    // The change names the version: a consumer reads it by its key.
+    let read = s.approval_template(change.key.parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!((read.body, read.supersedes), (changed, Some(first.id)));
+    assert_eq!(
+        template_changes(&s).await,
+        [(first.id.to_string(), "saved".to_owned()), (second.id.to_string(), "saved".to_owned())]
+    );
 }

@@ -21,6 +21,7 @@ mod graph;
 mod plan;
 mod project;
 mod report;
+mod rows;
 mod template;
 
 pub use plan::{ApprovalAction, ApprovalPlan, IssueRecord, MAX_CLOCK_SKEW_SECONDS, StepProgress};
@@ -31,9 +32,10 @@ pub use project::{
 pub use report::{
     ActualCriticalPath, CriticalLink, DepartmentReport, Elapsed, PlanClock, StepReport, StepStatus, late_step_counts,
 };
+pub use rows::{MAX_ROWS, StepRow, TemplateRows};
 pub use template::{
     BUNDLED_APPROVAL_PLAN, MAX_PLANNED_MINUTES, MAX_STEPS, MAX_TEMPLATE_BYTES, PlanTemplate, PlannedCriticalPath,
-    PlannedStep, StepTemplate, parse_template_toml,
+    PlannedStep, StepField, StepTemplate, TemplateFault, parse_template_toml, template_toml,
 };
 
 /// Stable error codes returned by this module.
@@ -50,6 +52,8 @@ pub mod codes {
     pub const PREREQUISITE_CYCLE: &str = "prerequisite_cycle";
     /// More than one step is required by no other step: the plan must end in one step.
     pub const MULTIPLE_END_STEPS: &str = "multiple_end_steps";
+    /// The step chosen as the end step is one another step waits for.
+    pub const END_STEP_NOT_LAST: &str = "end_step_not_last";
     /// A step names no owning department.
     pub const MISSING_OWNER: &str = "missing_owner";
     /// A step's owner is not a unit of the organisation.

@@ -69,6 +69,64 @@ pub struct PlannedCriticalPath {
     pub minutes: u64,
 }
 
+/// The field of a step a refusal is about (the page shows the message beside it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepField {
+    Code,
+    Name,
+    Document,
+    Owner,
+    Prerequisites,
+    PlannedMinutes,
+    PreReview,
+    /// Whether the step is the end step (the form's choice).
+    End,
+    /// The row's place in the table (the form's 序号).
+    Order,
+}
+
+impl StepField {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Code => "code",
+            Self::Name => "name",
+            Self::Document => "document",
+            Self::Owner => "owner",
+            Self::Prerequisites => "prerequisites",
+            Self::PlannedMinutes => "planned_minutes",
+            Self::PreReview => "pre_review",
+            Self::End => "end",
+            Self::Order => "order",
+        }
+    }
+}
+
+/// A refused template and where it is wrong: the step (its index among the
+/// steps given) and the field, when one step is to blame; neither when the
+/// template as a whole is (its code or name, no steps, too many).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateFault {
+    pub error: DomainError,
+    pub step: Option<usize>,
+    pub field: Option<StepField>,
+}
+
+impl TemplateFault {
+    pub fn at(step: usize, field: StepField, error: DomainError) -> Self {
+        Self { error, step: Some(step), field: Some(field) }
+    }
+
+    fn whole(error: DomainError) -> Self {
+        Self { error, step: None, field: None }
+    }
+}
+
+impl From<TemplateFault> for DomainError {
+    fn from(fault: TemplateFault) -> Self {
+        fault.error
+    }
+}
+
 /// A validated template: steps in file order, a DAG with one end step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanTemplate {
@@ -88,17 +146,30 @@ impl PlanTemplate {
     /// no cycle (`prerequisite_cycle`, naming it); exactly one end step, the
     /// one no other step waits for (`multiple_end_steps`).
     pub fn new(code: &str, name: &str, steps: Vec<StepTemplate>) -> Result<Self, DomainError> {
-        check_code(code, "模板编码")?;
-        check_name(name, "模板名称")?;
+        Ok(Self::checked(code, name, steps)?)
+    }
+
+    /// As [`PlanTemplate::new`], the refusal naming the step and field to blame.
+    pub fn checked(code: &str, name: &str, steps: Vec<StepTemplate>) -> Result<Self, TemplateFault> {
+        check_code(code, "模板编码").map_err(TemplateFault::whole)?;
+        check_name(name, "模板名称").map_err(TemplateFault::whole)?;
         if steps.is_empty() {
-            return Err(DomainError::invalid(codes::EMPTY_APPROVAL_TEMPLATE, "审批计划模板没有任何步骤"));
+            let empty = DomainError::invalid(codes::EMPTY_APPROVAL_TEMPLATE, "审批计划模板没有任何步骤");
+            return Err(TemplateFault::whole(empty));
         }
         if steps.len() > MAX_STEPS {
-            return Err(invalid(format!("审批计划模板最多{MAX_STEPS}个步骤，实际{}个", steps.len())));
+            let message = format!("审批计划模板最多{MAX_STEPS}个步骤，实际{}个", steps.len());
+            return Err(TemplateFault::whole(invalid(message)));
         }
         let index = index_steps(&steps)?;
         let prerequisites = resolve_prerequisites(&steps, &index)?;
-        let order = graph::topological_order(&prerequisites).map_err(|cycle| cycle_error(&steps, &cycle))?;
+        let order = graph::topological_order(&prerequisites).map_err(|cycle| {
+            TemplateFault::at(
+                cycle.first().copied().unwrap_or(0),
+                StepField::Prerequisites,
+                cycle_error(&steps, &cycle),
+            )
+        })?;
         let end = single_end(&steps, &prerequisites)?;
         let durations: Vec<u64> = steps.iter().map(|s| u64::from(s.planned_minutes)).collect();
         let times = graph::schedule(&order, &prerequisites, &durations);
@@ -130,13 +201,43 @@ impl PlanTemplate {
 
     /// Checks every owner against the organisation (`unknown_owner`).
     pub fn validate_owners(&self, is_known_unit: impl Fn(&str) -> bool) -> Result<(), DomainError> {
-        match self.steps.iter().find(|s| !is_known_unit(&s.owner)) {
-            Some(step) => Err(DomainError::invalid(
-                codes::UNKNOWN_OWNER,
-                format!("步骤“{}”的负责单位“{}”不在组织架构中", step.name, step.owner),
+        Ok(self.check_owners(is_known_unit)?)
+    }
+
+    /// As [`PlanTemplate::validate_owners`], the refusal naming the step.
+    pub fn check_owners(&self, is_known_unit: impl Fn(&str) -> bool) -> Result<(), TemplateFault> {
+        match self.steps.iter().position(|s| !is_known_unit(&s.owner)) {
+            Some(i) => Err(TemplateFault::at(
+                i,
+                StepField::Owner,
+                DomainError::invalid(
+                    codes::UNKNOWN_OWNER,
+                    format!("步骤“{}”的负责单位“{}”不在组织架构中", self.steps[i].name, self.steps[i].owner),
+                ),
             )),
             None => Ok(()),
         }
+    }
+
+    /// Whether `other` says the same: code, name and steps, each step's
+    /// prerequisites taken as a set (a table lists them in row order).
+    pub fn same_as(&self, other: &PlanTemplate) -> bool {
+        let sorted = |t: &PlanTemplate| -> Vec<StepTemplate> {
+            t.steps
+                .iter()
+                .map(|s| {
+                    let mut s = s.clone();
+                    s.prerequisites.sort();
+                    s
+                })
+                .collect()
+        };
+        self.code == other.code && self.name == other.name && sorted(self) == sorted(other)
+    }
+
+    /// The index of the end step.
+    pub fn end_index(&self) -> usize {
+        self.end
     }
 
     /// The planned time from the transaction to the permit, in minutes.
@@ -221,26 +322,42 @@ pub fn parse_template_toml(text: &str) -> Result<PlanTemplate, DomainError> {
     PlanTemplate::new(&raw.code, &raw.name, raw.step)
 }
 
-fn index_steps(steps: &[StepTemplate]) -> Result<BTreeMap<&str, usize>, DomainError> {
+/// The template as TOML in the format [`parse_template_toml`] reads (without
+/// comments); parsing it answers an equal template.
+pub fn template_toml(template: &PlanTemplate) -> Result<String, DomainError> {
+    #[derive(Serialize)]
+    struct Out<'a> {
+        code: &'a str,
+        name: &'a str,
+        step: &'a [StepTemplate],
+    }
+    let out = Out { code: &template.code, name: &template.name, step: &template.steps };
+    toml::to_string(&out).map_err(|e| invalid(format!("审批计划模板无法写成 TOML：{e}")))
+}
+
+fn index_steps(steps: &[StepTemplate]) -> Result<BTreeMap<&str, usize>, TemplateFault> {
     let mut index = BTreeMap::new();
     for (i, step) in steps.iter().enumerate() {
-        check_code(&step.code, "步骤编码")?;
-        check_name(&step.name, &format!("步骤“{}”的名称", step.code))?;
+        let at = |field| move |error| TemplateFault::at(i, field, error);
+        check_code(&step.code, "步骤编码").map_err(at(StepField::Code))?;
+        check_name(&step.name, &format!("步骤“{}”的名称", step.code)).map_err(at(StepField::Name))?;
         if let Some(document) = &step.document {
-            check_name(document, &format!("步骤“{}”的文书名称", step.code))?;
+            check_name(document, &format!("步骤“{}”的文书名称", step.code)).map_err(at(StepField::Document))?;
         }
         if step.owner.trim().is_empty() {
-            return Err(DomainError::invalid(codes::MISSING_OWNER, format!("步骤“{}”没有指定负责单位", step.name)));
+            let missing = DomainError::invalid(codes::MISSING_OWNER, format!("步骤“{}”没有指定负责单位", step.name));
+            return Err(at(StepField::Owner)(missing));
         }
-        check_code(&step.owner, &format!("步骤“{}”的负责单位编码", step.name))?;
+        check_code(&step.owner, &format!("步骤“{}”的负责单位编码", step.name)).map_err(at(StepField::Owner))?;
         if step.planned_minutes > MAX_PLANNED_MINUTES {
-            return Err(DomainError::invalid(
+            return Err(at(StepField::PlannedMinutes)(DomainError::invalid(
                 codes::INVALID_PLANNED_DURATION,
                 format!("步骤“{}”的计划用时{}分钟超过上限{MAX_PLANNED_MINUTES}分钟", step.name, step.planned_minutes),
-            ));
+            )));
         }
         if index.insert(step.code.as_str(), i).is_some() {
-            return Err(DomainError::invalid(codes::DUPLICATE_STEP, format!("步骤编码“{}”重复", step.code)));
+            let duplicate = DomainError::invalid(codes::DUPLICATE_STEP, format!("步骤编码“{}”重复", step.code));
+            return Err(at(StepField::Code)(duplicate));
         }
     }
     Ok(index)
@@ -249,20 +366,21 @@ fn index_steps(steps: &[StepTemplate]) -> Result<BTreeMap<&str, usize>, DomainEr
 fn resolve_prerequisites(
     steps: &[StepTemplate],
     index: &BTreeMap<&str, usize>,
-) -> Result<Vec<Vec<usize>>, DomainError> {
+) -> Result<Vec<Vec<usize>>, TemplateFault> {
     let mut all = Vec::with_capacity(steps.len());
-    for step in steps {
+    for (i, step) in steps.iter().enumerate() {
+        let at = |error| TemplateFault::at(i, StepField::Prerequisites, error);
         let mut seen = BTreeSet::new();
         let mut resolved = Vec::with_capacity(step.prerequisites.len());
         for code in &step.prerequisites {
             let Some(&p) = index.get(code.as_str()) else {
-                return Err(DomainError::invalid(
+                return Err(at(DomainError::invalid(
                     codes::UNKNOWN_PREREQUISITE,
                     format!("步骤“{}”的前置步骤“{}”不存在", step.name, shorten(code)),
-                ));
+                )));
             };
             if !seen.insert(p) {
-                return Err(invalid(format!("步骤“{}”的前置步骤“{code}”重复列出", step.name)));
+                return Err(at(invalid(format!("步骤“{}”的前置步骤“{code}”重复列出", step.name))));
             }
             resolved.push(p);
         }
@@ -279,19 +397,27 @@ fn cycle_error(steps: &[StepTemplate], cycle: &[usize]) -> DomainError {
     )
 }
 
-fn single_end(steps: &[StepTemplate], prerequisites: &[Vec<usize>]) -> Result<usize, DomainError> {
+/// The one step no other waits for; when there are several, the refusal
+/// names them and is placed at the last (the end step is usually listed last:
+/// the others are to be its prerequisites).
+fn single_end(steps: &[StepTemplate], prerequisites: &[Vec<usize>]) -> Result<usize, TemplateFault> {
     let required: BTreeSet<usize> = prerequisites.iter().flatten().copied().collect();
     let ends: Vec<usize> = (0..steps.len()).filter(|i| !required.contains(i)).collect();
     match ends.as_slice() {
         [end] => Ok(*end),
         _ => {
             let names: Vec<&str> = ends.iter().map(|&i| steps[i].name.as_str()).collect();
-            Err(DomainError::invalid(
-                codes::MULTIPLE_END_STEPS,
-                format!(
-                    "审批计划必须以唯一的步骤（施工许可证）结束，现有{}个终点步骤：{}；请把它们设为终点步骤的前置步骤",
-                    ends.len(),
-                    names.join("、")
+            let last = ends.last().copied().unwrap_or(0);
+            Err(TemplateFault::at(
+                last,
+                StepField::Prerequisites,
+                DomainError::invalid(
+                    codes::MULTIPLE_END_STEPS,
+                    format!(
+                        "审批计划必须以唯一的步骤（施工许可证）结束，现有{}个终点步骤：{}；请把它们设为终点步骤的前置步骤",
+                        ends.len(),
+                        names.join("、")
+                    ),
                 ),
             ))
         }

@@ -771,3 +771,161 @@ mod properties {
         }
     }
 }
+
+// ---- the template as a table of rows ----
+
+fn rows() -> TemplateRows {
+    TemplateRows::of(&bundled())
+}
+
+fn row_index(rows: &TemplateRows, code: &str) -> usize {
+    rows.steps.iter().position(|s| s.code == code).unwrap()
+}
+
+fn fault(rows: &TemplateRows) -> TemplateFault {
+    rows.template(|_| true).unwrap_err()
+}
+
+#[test]
+fn rows_of_a_template_read_back_as_the_same_template_and_toml() {
+    let rows = rows();
+    assert_eq!(rows.end, Some(row_index(&rows, "construction_permit")));
+    let back = rows.template(|_| true).unwrap();
+    assert!(back.same_as(&bundled()), "the same steps; the prerequisites in row order");
+    assert_eq!(back.planned_total_minutes(), 16);
+    let text = template_toml(&back).unwrap();
+    let reread = parse_template_toml(&text).unwrap();
+    assert_eq!(reread, back, "the TOML written reads as the template");
+    // Blank rows are skipped; a blank document is none.
+    let mut with_blanks = rows.clone();
+    with_blanks.add_blank_rows(3);
+    assert_eq!(with_blanks.steps.len(), rows.steps.len() + 3);
+    assert!(with_blanks.template(|_| true).unwrap().same_as(&back));
+    let mut no_document = rows.clone();
+    no_document.steps[0].document = "  ".into();
+    assert_eq!(no_document.template(|_| true).unwrap().steps()[0].document, None);
+}
+
+#[test]
+fn a_duration_typed_in_the_table_changes_the_plan() {
+    let mut rows = rows();
+    let first = row_index(&rows, "deal_confirmation");
+    rows.steps[first].planned_minutes = " 5 ".into();
+    assert_eq!(rows.template(|_| true).unwrap().planned_total_minutes(), 19);
+    for typed in ["", "2.5", "-1", "分钟", "600000"] {
+        rows.steps[first].planned_minutes = typed.into();
+        let f = fault(&rows);
+        assert_eq!(
+            (f.error.code, f.step, f.field),
+            (codes::INVALID_PLANNED_DURATION, Some(first), Some(StepField::PlannedMinutes)),
+            "{typed}"
+        );
+    }
+}
+
+#[test]
+fn table_refusals_name_the_row_and_field() {
+    let base = rows();
+    let permit = row_index(&base, "construction_permit");
+    let contract = row_index(&base, "transfer_contract");
+    let deal = row_index(&base, "deal_confirmation");
+
+    // A blank row before the offending one: the index is still the table's.
+    let mut rows = base.clone();
+    rows.steps.insert(0, StepRow::default());
+    rows.end = rows.end.map(|e| e + 1);
+    for s in &mut rows.steps {
+        s.prerequisites = s.prerequisites.iter().map(|p| p + 1).collect();
+    }
+    rows.steps[contract + 1].code = "deal_confirmation".into();
+    let f = fault(&rows);
+    assert_eq!((f.error.code, f.step, f.field), (codes::DUPLICATE_STEP, Some(contract + 1), Some(StepField::Code)));
+
+    let mut rows = base.clone();
+    rows.steps[deal].prerequisites.insert(permit);
+    let f = fault(&rows);
+    assert_eq!((f.error.code, f.field), (codes::PREREQUISITE_CYCLE, Some(StepField::Prerequisites)));
+    assert!(f.step.is_some() && f.error.message.contains("循环"), "{f:?}");
+
+    let mut rows = base.clone();
+    rows.steps[contract].owner = "no-such-unit".into();
+    let f = rows.template(|code| code != "no-such-unit").unwrap_err();
+    assert_eq!((f.error.code, f.step, f.field), (codes::UNKNOWN_OWNER, Some(contract), Some(StepField::Owner)));
+
+    let mut rows = base.clone();
+    rows.steps[contract].owner = String::new();
+    let f = fault(&rows);
+    assert_eq!((f.error.code, f.step, f.field), (codes::MISSING_OWNER, Some(contract), Some(StepField::Owner)));
+
+    // A prerequisite on a blank row.
+    let mut rows = base.clone();
+    rows.add_blank_rows(1);
+    let blank = rows.steps.len() - 1;
+    rows.steps[contract].prerequisites.insert(blank);
+    let f = fault(&rows);
+    assert_eq!(
+        (f.error.code, f.step, f.field),
+        (codes::UNKNOWN_PREREQUISITE, Some(contract), Some(StepField::Prerequisites))
+    );
+
+    // A new step nobody waits for: two end steps, placed at the last of them.
+    let mut rows = base.clone();
+    rows.steps.push(StepRow {
+        code: "fire_check".into(),
+        name: "消防验收".into(),
+        owner: "zjj-spk".into(),
+        planned_minutes: "3".into(),
+        ..StepRow::default()
+    });
+    let f = fault(&rows);
+    assert_eq!((f.error.code, f.step), (codes::MULTIPLE_END_STEPS, Some(rows.steps.len() - 1)));
+    // Made to wait for the permit, it is the one end: choosing the permit as the end is refused there.
+    rows.steps.last_mut().unwrap().prerequisites.insert(permit);
+    let f = fault(&rows);
+    assert_eq!((f.error.code, f.step, f.field), (codes::END_STEP_NOT_LAST, Some(permit), Some(StepField::End)));
+    assert!(f.error.message.contains("消防验收"), "{}", f.error.message);
+    rows.end = Some(rows.steps.len() - 1);
+    assert_eq!(rows.template(|_| true).unwrap().end_step().code, "fire_check");
+
+    let mut rows = base.clone();
+    rows.code = "Bad Code".into();
+    let f = fault(&rows);
+    assert_eq!((f.error.code, f.step, f.field), (codes::INVALID_APPROVAL_TEMPLATE, None, None));
+}
+
+#[test]
+fn rows_are_moved_by_their_number_and_deleted_with_the_references_to_them() {
+    let mut rows = rows();
+    let n = rows.steps.len();
+    let permit = row_index(&rows, "construction_permit");
+    let filing = row_index(&rows, "project_filing");
+    // The permit to the top, the project filing deleted.
+    rows.steps[permit].order = "1".into();
+    rows.steps[filing].delete = true;
+    let arranged = rows.arranged().unwrap();
+    assert_eq!(arranged.steps.len(), n - 1);
+    assert_eq!(arranged.steps[0].code, "construction_permit");
+    assert_eq!(arranged.steps[1].code, "deal_confirmation", "the row that was first comes after the moved one");
+    assert_eq!(arranged.end, Some(0));
+    assert!(arranged.steps.iter().all(|s| s.order.is_empty()));
+    let codes_of = |r: &TemplateRows, i: usize| -> Vec<String> {
+        r.steps[i].prerequisites.iter().map(|&p| r.steps[p].code.clone()).collect()
+    };
+    let mut waits = codes_of(&arranged, 0);
+    waits.sort();
+    assert_eq!(waits, ["construction_planning_permit", "property_certificate", "quality_safety_supervision"]);
+    let template = arranged.template(|_| true).unwrap();
+    assert_eq!(template.steps()[0].code, "construction_permit");
+    assert_eq!(template.planned_total_minutes(), 16);
+
+    // Moved down onto a place: after the row already there.
+    let mut down = TemplateRows::of(&bundled());
+    down.steps[0].order = "3".into();
+    let down = down.arranged().unwrap();
+    let order: Vec<&str> = down.steps.iter().take(3).map(|s| s.code.as_str()).collect();
+    assert_eq!(order, ["transfer_contract", "project_filing", "deal_confirmation"]);
+
+    rows.steps[2].order = "第一".into();
+    let f = rows.arranged().unwrap_err();
+    assert_eq!((f.step, f.field), (Some(2), Some(StepField::Order)));
+}

@@ -26,16 +26,15 @@ use tokio::sync::broadcast;
 
 use mashangban_app::approvals::{
     ApprovalReports, MAX_LIVE_PROJECTS, ProjectBody, ProjectSummary, ProjectView, RecordRow, StepBody, StepDeed,
-    TemplateBody, TemplateView, TransactionBody, duration_label,
+    TransactionBody, duration_label,
 };
 use mashangban_app::{App, AppError, Caller};
 use mashangban_domain::access::Permission;
-use mashangban_domain::approvals::{MAX_STEPS, MAX_TEMPLATE_BYTES, StepTemplate, parse_template_toml};
 use mashangban_domain::org::UnitKind;
 use mashangban_store::Store;
 
-use super::{Layout, PageResult, render, short_time, shown};
-use crate::api::approvals::{project_id, template_id};
+use super::{Layout, PageResult, approval_template, render, short_time, shown};
+use crate::api::approvals::project_id;
 use crate::auth::Auth;
 use crate::routes::{Menu, MenuKind, Route};
 
@@ -50,8 +49,9 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         Route::post("/approvals", create::<S>).permission(manage).form(),
         Route::get("/approvals/live", live::<S>).permission(read),
         Route::get("/approvals/export", export::<S>).permission(read),
-        Route::get("/approvals/template", template::<S>).permission(read),
-        Route::post("/approvals/template", save_template::<S>).permission(manage).form(),
+        Route::get("/approvals/template", approval_template::template::<S>).permission(read),
+        Route::post("/approvals/template", approval_template::save_template::<S>).permission(manage).form(),
+        Route::post("/approvals/template/steps", approval_template::save_table::<S>).permission(manage).form(),
         Route::get("/approvals/live/events", events::<S>).permission(read),
         Route::get("/approvals/{id}", project::<S>).permission(read),
         Route::post("/approvals/{id}/transaction", transaction::<S>).permission(manage).form(),
@@ -358,111 +358,6 @@ async fn step<S: Store>(
         Err(e) => {
             let (status, message) = shown(e)?;
             project_page(&app, &caller, &menu, id, status, Some(message)).await
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "approval_template.html")]
-struct TemplatePage {
-    layout: Layout,
-    /// The version shown (the one in force unless `?version=` names another).
-    shown: TemplateView,
-    steps: Vec<StepTemplate>,
-    versions: Vec<TemplateView>,
-    manage: bool,
-    /// The text in the editor: the version shown, or what was typed when refused.
-    text: String,
-    /// The version in force the edit is made on.
-    base: i64,
-    error: Option<String>,
-    max_steps: usize,
-    max_kb: usize,
-}
-
-impl TemplatePage {
-    fn time(&self, rfc3339: &str) -> String {
-        short_time(rfc3339)
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct TemplateQuery {
-    #[serde(default)]
-    version: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct TemplateForm {
-    #[serde(default)]
-    body: String,
-    #[serde(default)]
-    base: Option<i64>,
-}
-
-/// The template page; `typed` is the refused text with its message.
-async fn template_page<S: Store>(
-    app: &App<S>,
-    caller: &Caller,
-    menu: &Menu,
-    version: Option<i64>,
-    status: StatusCode,
-    typed: Option<(String, String)>,
-) -> PageResult {
-    let approvals = app.approvals();
-    let current = approvals.template().await?;
-    let shown = match version {
-        Some(id) if id != current.id => approvals.template_version(id).await?,
-        _ => current.clone(),
-    };
-    let steps = parse_template_toml(&shown.body).map(|t| t.steps().to_vec()).unwrap_or_default();
-    let (text, error) = match typed {
-        Some((text, message)) => (text, Some(message)),
-        None => (shown.body.clone(), None),
-    };
-    let page = TemplatePage {
-        layout: Layout::staff("审批计划模板", &caller.actor, menu),
-        versions: approvals.template_versions().await?,
-        manage: caller.may(Permission::ManageApprovals),
-        base: current.id,
-        shown,
-        steps,
-        text,
-        error,
-        max_steps: MAX_STEPS,
-        max_kb: MAX_TEMPLATE_BYTES / 1024,
-    };
-    Ok(render(status, &page))
-}
-
-/// `GET /approvals/template[?version=id]`.
-async fn template<S: Store>(
-    State(app): State<App<S>>,
-    Auth(caller): Auth,
-    Extension(menu): Extension<Arc<Menu>>,
-    Query(q): Query<TemplateQuery>,
-) -> PageResult {
-    let version = match q.version.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-        Some(v) => Some(template_id(v)?),
-        None => None,
-    };
-    template_page(&app, &caller, &menu, version, StatusCode::OK, None).await
-}
-
-/// `POST /approvals/template`: as the API; the typed text is kept on a refusal.
-async fn save_template<S: Store>(
-    State(app): State<App<S>>,
-    Auth(caller): Auth,
-    Extension(menu): Extension<Arc<Menu>>,
-    Form(form): Form<TemplateForm>,
-) -> PageResult {
-    // Browsers send CRLF line ends from a textarea; the template is stored as typed otherwise.
-    let text = form.body.replace("\r\n", "\n");
-    match app.approvals().save_template(&caller, TemplateBody { body: text.clone(), base: form.base }).await {
-        Ok(_) => Ok(Redirect::to("/approvals/template").into_response()),
-        Err(e) => {
-            let (status, message) = shown(e)?;
-            template_page(&app, &caller, &menu, None, status, Some((text, message))).await
         }
     }
 }

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod admin;
+mod approval_template;
 mod approvals;
 pub(crate) mod assets;
 mod command;

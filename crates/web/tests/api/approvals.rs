@@ -530,3 +530,229 @@ async fn the_record_table_and_reports_export_as_one_workbook_with_the_page_figur
     let (status, _) = app.get("/api/v1/approvals/export", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// The fields a browser without script would post from the form `id` of a
+/// page: text and hidden inputs, checked boxes and radios, selected options.
+fn form_fields(html: &str, id: &str) -> Vec<(String, String)> {
+    let start = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no form {id}"));
+    let form = &html[start..start + html[start..].find("</form>").unwrap()];
+    let unescape = |s: &str| {
+        s.replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let key = format!(" {name}=\"");
+        let at = tag.find(&key)? + key.len();
+        Some(unescape(&tag[at..at + tag[at..].find('"')?]))
+    };
+    let has = |tag: &str, name: &str| tag.contains(&format!(" {name}>")) || tag.contains(&format!(" {name} "));
+    let mut fields = Vec::new();
+    let mut rest = form;
+    while let Some(at) = rest.find('<') {
+        rest = &rest[at..];
+        let end = rest.find('>').unwrap() + 1;
+        let tag = &rest[..end];
+        if tag.starts_with("<input") {
+            let kind = attr(tag, "type").unwrap_or_else(|| "text".into());
+            if let (Some(name), Some(value)) = (attr(tag, "name"), attr(tag, "value")) {
+                let sent = match kind.as_str() {
+                    "checkbox" | "radio" => has(tag, "checked"),
+                    _ => true,
+                };
+                if sent {
+                    fields.push((name, value));
+                }
+            }
+        } else if tag.starts_with("<select") {
+            let name = attr(tag, "name").unwrap();
+            let body = &rest[..rest.find("</select>").unwrap()];
+            let selected =
+                body.split("<option").skip(1).find(|o| o.contains(" selected>")).or(body.split("<option").nth(1));
+            fields.push((name, selected.and_then(|o| attr(o, "value")).unwrap_or_default()));
+        } else if tag.starts_with("<textarea") {
+            let body = &rest[end..rest.find("</textarea>").unwrap()];
+            fields.push((attr(tag, "name").unwrap(), unescape(body)));
+        }
+        rest = &rest[end..];
+    }
+    fields
+}
+
+/// Sets a field (the first of its name), or adds it.
+fn set(fields: &mut Vec<(String, String)>, name: &str, value: &str) {
+    match fields.iter_mut().find(|(n, _)| n == name) {
+        Some(field) => field.1 = value.to_owned(),
+        None => fields.push((name.to_owned(), value.to_owned())),
+    }
+}
+
+fn get<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields.iter().find(|(n, _)| n == name).map_or("", |(_, v)| v.as_str())
+}
+
+/// The row of the table holding step `code`.
+fn row_of(fields: &[(String, String)], code: &str) -> usize {
+    let name = fields.iter().find(|(n, v)| n.ends_with("_code") && n.starts_with('s') && v == code).unwrap().0.clone();
+    name[1..name.len() - "_code".len()].parse().unwrap()
+}
+
+#[tokio::test]
+async fn the_plan_template_is_edited_as_a_table_of_rows_without_script() {
+    let app = spawn().await;
+    app.set_time(&time("08:00:00"));
+    let d = desk(&app).await;
+    let http = super::browser::no_redirects();
+    let Session(cookie) = &d.admin;
+    let page = |path: &'static str| {
+        let req = http.get(app.url(path)).header("cookie", cookie.clone());
+        async move {
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            res.text().await.unwrap()
+        }
+    };
+    let post = |fields: Vec<(String, String)>| {
+        let req = http.post(app.url("/approvals/template/steps")).header("cookie", cookie.clone()).form(&fields);
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status();
+            (status, res.text().await.unwrap())
+        }
+    };
+    let in_force = || async { app.get("/api/v1/approvals/template", Some(&d.admin)).await.1 };
+
+    // The table holds the version in force: one row per step, owners chosen, the permit the end step.
+    let html = page("/approvals/template").await;
+    let fields = form_fields(&html, "steps-form");
+    let first = in_force().await;
+    assert_eq!(get(&fields, "base"), first["id"].to_string());
+    let (deal, permit, filing) = (
+        row_of(&fields, "deal_confirmation"),
+        row_of(&fields, "construction_permit"),
+        row_of(&fields, "project_filing"),
+    );
+    assert_eq!(
+        (get(&fields, &format!("s{deal}_owner")), get(&fields, &format!("s{deal}_minutes"))),
+        ("zwfw-ggzy", "2")
+    );
+    assert_eq!(get(&fields, "end"), permit.to_string());
+    let waits: Vec<&str> =
+        fields.iter().filter(|(n, _)| *n == format!("s{permit}_pre")).map(|(_, v)| v.as_str()).collect();
+    assert_eq!(waits.len(), 4, "{waits:?}");
+    assert!(html.contains("zjj-spk") && html.contains("（请选择）"), "owners are a select of the units");
+
+    // Saved unchanged: nothing stored.
+    let mut save = fields.clone();
+    save.push(("op".into(), "save".into()));
+    let (status, _) = post(save.clone()).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(in_force().await["version"], 1, "the same steps are no new version");
+
+    // A duration edited in the table: the next version, the plan 3 minutes longer.
+    set(&mut save, &format!("s{deal}_minutes"), "5");
+    let (status, body) = post(save.clone()).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let second = in_force().await;
+    assert_eq!((second["version"].as_i64(), second["planned_minutes"].as_i64()), (Some(2), Some(19)));
+    assert_eq!(second["step_count"], 10);
+    let path = format!("/api/v1/approvals/template/versions/{}", first["id"]);
+    assert_eq!(app.get(&path, Some(&d.admin)).await.1["body"], mashangban_domain::approvals::BUNDLED_APPROVAL_PLAN);
+
+    // Refusals: the message beside the row and field, everything typed kept, nothing stored.
+    let html = page("/approvals/template").await;
+    let mut fields = form_fields(&html, "steps-form");
+    fields.push(("op".into(), "save".into()));
+    let contract = row_of(&fields, "transfer_contract");
+    let refused = |edit: &dyn Fn(&mut Vec<(String, String)>)| {
+        let mut typed = fields.clone();
+        set(&mut typed, &format!("s{contract}_name"), "改过的出让合同");
+        edit(&mut typed);
+        post(typed)
+    };
+    let (status, html) = refused(&|f| set(f, &format!("s{deal}_minutes"), "两分钟")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains(&format!("id=\"s{deal}-error\">步骤“deal_confirmation”的计划用时应为")), "{html}");
+    assert!(html.contains("value=\"两分钟\"") && html.contains("value=\"改过的出让合同\""), "typed values kept");
+    assert!(html.contains(&format!("第{}行：", deal + 1)), "the summary names the row");
+
+    let (status, html) = refused(&|f| set(f, &format!("s{contract}_owner"), "no-such-unit")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains(&format!("id=\"s{contract}-error\">步骤“改过的出让合同”的负责单位“no-such-unit”不在组织架构中")),
+        "{html}"
+    );
+    assert!(html.contains("<option value=\"no-such-unit\" selected>no-such-unit（不在组织架构中或已停用）"), "kept");
+
+    let (status, html) = refused(&|f| f.push((format!("s{deal}_pre"), permit.to_string()))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("前置关系存在循环") && html.contains(&format!("name=\"s{deal}_pre\" value=\"{permit}\" checked")),
+        "{html}"
+    );
+
+    let (status, html) = refused(&|f| set(f, "end", &deal.to_string())).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains(&format!(
+            "id=\"s{deal}-error\">步骤“签订成交确认书”被选为终点步骤，但步骤“改过的出让合同”以它为前置步骤"
+        )),
+        "{html}"
+    );
+
+    let (status, html) = refused(&|f| set(f, &format!("s{contract}_code"), "deal_confirmation")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains(&format!("id=\"s{contract}-error\">步骤编码“deal_confirmation”重复")), "{html}");
+
+    // An edit made on a version no longer in force: 409, the table kept.
+    let (status, html) = refused(&|f| set(f, "base", &first["id"].to_string())).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("审批计划模板已被他人修改") && html.contains("value=\"改过的出让合同\""), "{html}");
+    assert_eq!(in_force().await["id"], second["id"], "refusals stored nothing");
+
+    // 「更新表格」: the permit moved to the top, the project filing deleted, three blank rows; nothing saved.
+    let mut update = fields.clone();
+    set(&mut update, "op", "rows");
+    set(&mut update, "add", "3");
+    set(&mut update, &format!("s{permit}_order"), "1");
+    update.push((format!("s{filing}_delete"), "1".into()));
+    let (status, html) = post(update).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert_eq!(in_force().await["id"], second["id"]);
+    let mut moved = form_fields(&html, "steps-form");
+    assert_eq!(get(&moved, "s0_code"), "construction_permit");
+    assert_eq!(get(&moved, "end"), "0");
+    assert!(moved.iter().all(|(_, v)| v != "project_filing"), "deleted");
+    let blank = (0..20).filter(|n| moved.iter().any(|(f, _)| *f == format!("s{n}_code"))).count();
+    assert_eq!(blank, 9 + 2 + 3, "nine steps, the two blank rows and three more");
+    // A new step in a blank row, the permit waiting for it.
+    for (field, value) in [("code", "fire_review"), ("name", "消防设计审查"), ("owner", "zjj-spk"), ("minutes", "4")]
+    {
+        set(&mut moved, &format!("s9_{field}"), value);
+    }
+    moved.push(("s0_pre".into(), "9".into()));
+    moved.push(("op".into(), "save".into()));
+    let (status, body) = post(moved).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let third = in_force().await;
+    assert_eq!((third["version"].as_i64(), third["step_count"].as_i64()), (Some(3), Some(10)));
+    let template = mashangban_domain::approvals::parse_template_toml(third["body"].as_str().unwrap()).unwrap();
+    assert_eq!(template.steps()[0].code, "construction_permit");
+    assert!(template.steps()[0].prerequisites.contains(&"fire_review".to_owned()));
+    assert!(!template.steps().iter().any(|s| s.code == "project_filing"));
+    assert_eq!(template.end_step().code, "construction_permit");
+
+    // A reader sees no editor and may not post; a malformed table is a 400 page.
+    let Session(reader) = &d.units["zrzyj"];
+    let res = http.get(app.url("/approvals/template")).header("cookie", reader).send().await.unwrap();
+    assert!(!res.text().await.unwrap().contains("steps-form"));
+    let res =
+        http.post(app.url("/approvals/template/steps")).header("cookie", reader).form(&fields).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let (status, _) = post(vec![("s99999_code".into(), "x".into()), ("op".into(), "save".into())]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(in_force().await["id"], third["id"]);
+}
