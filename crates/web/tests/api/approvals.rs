@@ -531,9 +531,12 @@ async fn the_record_table_and_reports_export_as_one_workbook_with_the_page_figur
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
+/// A form's fields as a browser posts them: (name, value) in page order.
+type Fields = Vec<(String, String)>;
+
 /// The fields a browser without script would post from the form `id` of a
 /// page: text and hidden inputs, checked boxes and radios, selected options.
-fn form_fields(html: &str, id: &str) -> Vec<(String, String)> {
+fn form_fields(html: &str, id: &str) -> Fields {
     let start = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no form {id}"));
     let form = &html[start..start + html[start..].find("</form>").unwrap()];
     let unescape = |s: &str| {
@@ -583,7 +586,7 @@ fn form_fields(html: &str, id: &str) -> Vec<(String, String)> {
 }
 
 /// Sets a field (the first of its name), or adds it.
-fn set(fields: &mut Vec<(String, String)>, name: &str, value: &str) {
+fn set(fields: &mut Fields, name: &str, value: &str) {
     match fields.iter_mut().find(|(n, _)| n == name) {
         Some(field) => field.1 = value.to_owned(),
         None => fields.push((name.to_owned(), value.to_owned())),
@@ -615,7 +618,7 @@ async fn the_plan_template_is_edited_as_a_table_of_rows_without_script() {
             res.text().await.unwrap()
         }
     };
-    let post = |fields: Vec<(String, String)>| {
+    let post = |fields: Fields| {
         let req = http.post(app.url("/approvals/template/steps")).header("cookie", cookie.clone()).form(&fields);
         async move {
             let res = req.send().await.unwrap();
@@ -667,7 +670,7 @@ async fn the_plan_template_is_edited_as_a_table_of_rows_without_script() {
     let mut fields = form_fields(&html, "steps-form");
     fields.push(("op".into(), "save".into()));
     let contract = row_of(&fields, "transfer_contract");
-    let refused = |edit: &dyn Fn(&mut Vec<(String, String)>)| {
+    let refused = |edit: &dyn Fn(&mut Fields)| {
         let mut typed = fields.clone();
         set(&mut typed, &format!("s{contract}_name"), "改过的出让合同");
         edit(&mut typed);
