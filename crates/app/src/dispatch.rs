@@ -323,27 +323,27 @@ impl<'a, S: Store> Dispatch<'a, S> {
             Some(trained) => Some(trained),
             None => self.train_now().await?,
         };
-        self.suggestions_for(&request, trained.as_deref()).await
-    }
-
-    /// The suggestions for a request already read, with the model in service (none: the catalogue alone).
-    /// A request that was returned (退单) has its history read for the units whose returns stood, which
-    /// are left out.
-    pub async fn suggestions_for(&self, request: &Request, trained: Option<&Trained>) -> AppResult<Suggestions> {
         let returned_by = if request.return_count > 0 {
             returning_units(&self.app.store().history(request.id).await?)
         } else {
             Vec::new()
         };
+        Ok(self.suggestions_for(&request, trained.as_deref(), &returned_by))
+    }
+
+    /// The suggestions for a request already read, with the model in service (none: the catalogue alone),
+    /// leaving out `returned_by`: the units whose returns (退单) of it stood
+    /// ([`returning_units`] of its history, which the caller has read when `return_count > 0`).
+    pub fn suggestions_for(&self, request: &Request, trained: Option<&Trained>, returned_by: &[UnitId]) -> Suggestions {
         let draft = Draft::of(request);
         let org = self.app.caches().org();
-        Ok(Suggestions {
+        Suggestions {
             tracking_no: request.tracking_no.clone(),
-            suggestions: self.units_for(&draft, request.category_id, trained, &returned_by),
+            suggestions: self.units_for(&draft, request.category_id, trained, returned_by),
             categories: self.categories_for(&draft, trained),
             returned_by: returned_by.iter().filter_map(|&u| crate::views::unit_ref(&org, Some(u))).collect(),
             model: trained.map(Trained::info),
-        })
+        }
     }
 
     /// The suggestions for a request still being typed (the operator's console); needs

@@ -19,7 +19,6 @@ use serde_json::{Map, Value};
 
 use mashangban_app::bulk::{BulkDispatchInput, BulkOutcome, BulkTarget, BulkUrgeInput};
 use mashangban_app::duplicates::SimilarRequest;
-use mashangban_app::error::AppResult;
 use mashangban_app::input::{ActionName, ActionRequest, FieldKind, FormField};
 use mashangban_app::requests::{Case, EXPORT_COLUMNS, ExportCursor, csv_line, export_fields};
 use mashangban_app::saved_views::{RenameViewInput, SavedViewInput, SavedViewView};
@@ -955,10 +954,8 @@ struct CategoryHint {
 /// The suggested lead units of a request the person may dispatch and, when its words point first
 /// to another category, that category; from the model in service (the catalogue alone while none
 /// is trained: training then starts in the background).
-async fn suggested<S: Store>(
-    app: &App<S>,
-    request: &mashangban_domain::request::Request,
-) -> AppResult<(Vec<SuggestedUnit>, Option<CategoryHint>, String)> {
+fn suggested<S: Store>(app: &App<S>, case: &Case) -> (Vec<SuggestedUnit>, Option<CategoryHint>, String) {
+    let request = &case.request;
     let trained = app.dispatch_models().current();
     if trained.is_none() {
         let app = app.clone();
@@ -968,7 +965,7 @@ async fn suggested<S: Store>(
             }
         });
     }
-    let suggestions = app.dispatch().suggestions_for(request, trained.as_deref()).await?;
+    let suggestions = app.dispatch().suggestions_for(request, trained.as_deref(), &case.returned_by);
     let returned_by = suggestions.returned_by.iter().map(|u| u.name.as_str()).collect::<Vec<_>>().join("、");
     let categories = app.caches().categories();
     let current = categories.iter().find(|c| c.id == request.category_id);
@@ -991,7 +988,7 @@ async fn suggested<S: Store>(
             reasons: s.reasons,
         })
         .collect();
-    Ok((units, hint, returned_by))
+    (units, hint, returned_by)
 }
 
 /// A confidence as a whole percentage, e.g. "87%".
@@ -1037,7 +1034,7 @@ impl Failed {
 
 /// The forms of the actions the person may take, with their choices (and,
 /// after a refusal, the values sent).
-async fn actions<S: Store>(app: &App<S>, actor: &Actor, case: &Case, failed: Option<&Failed>) -> AppResult<Actions> {
+fn actions<S: Store>(app: &App<S>, actor: &Actor, case: &Case, failed: Option<&Failed>) -> Actions {
     let request = &case.request;
     let has = |a: ActionName| case.available.contains(&a);
     let failed_on = |name: &str| failed.filter(|f| f.action == name);
@@ -1063,10 +1060,10 @@ async fn actions<S: Store>(app: &App<S>, actor: &Actor, case: &Case, failed: Opt
     let dispatching = has(ActionName::Dispatch) || has(ActionName::Redispatch);
     let may_see_suggestions = dispatching && actor.may(mashangban_domain::access::Permission::SuggestDispatch);
     let (suggestions, category_hint, returned_by) =
-        if may_see_suggestions { suggested(app, request).await? } else { (Vec::new(), None, String::new()) };
+        if may_see_suggestions { suggested(app, case) } else { (Vec::new(), None, String::new()) };
     // The best suggestion is preselected; it is the catalogue's unit unless history says otherwise.
     let best = suggestions.first().and_then(|s| org.by_code(&s.code)).map(|u| u.id).or(default);
-    Ok(Actions {
+    Actions {
         dispatch: has(ActionName::Dispatch).then(|| units(best)),
         redispatch: has(ActionName::Redispatch).then(|| units(None)),
         co_units: if dispatching { co_units } else { Vec::new() },
@@ -1116,7 +1113,7 @@ async fn actions<S: Store>(app: &App<S>, actor: &Actor, case: &Case, failed: Opt
         sub_sign: has(ActionName::SubSign),
         sub_reply: has(ActionName::SubReply),
         available: case.available.clone(),
-    })
+    }
 }
 
 /// The correction form's choices: the current value of each field selected,
@@ -1239,7 +1236,7 @@ async fn detail_page<S: Store>(
         "request_not_found" => PageError::Status(StatusCode::NOT_FOUND, "诉求不存在，或不在您的办理范围内".into()),
         _ => e.into(),
     })?;
-    let actions = actions(app, &caller.actor, &case, failed.as_ref()).await?;
+    let actions = actions(app, &caller.actor, &case, failed.as_ref());
     let may_merge = actions.merge && caller.actor.may(mashangban_domain::access::Permission::SuggestDispatch);
     let similar = if may_merge { app.duplicates().similar(caller, no).await? } else { Vec::new() };
     let screens = caller.actor.may(mashangban_domain::access::Permission::ScreenSubmissions);
