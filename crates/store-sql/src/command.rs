@@ -23,6 +23,7 @@ impl<D: Database> CommandStore for SqlStore<D> {
     async fn install_command_centres(&self, centres: Vec<CentreDef>, author: CommandAuthor) -> StoreResult<()> {
         let install = job(move |c| {
             Box::pin(async move {
+                crate::locks::publishers(c, crate::locks::COMMAND_CENTRES).await?;
                 for def in centres {
                     let added = c
                         .execute(

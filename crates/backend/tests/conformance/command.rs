@@ -21,7 +21,11 @@ use mashangban_store_sql::SqlStore;
 use crate::org::unit;
 use crate::support::{TestDb, at, execute, refusal};
 
-on_both!(centres_targets_and_tasks_keep_their_history, arrivals_are_the_stage_moves_of_a_type_since_a_time);
+on_both!(
+    centres_targets_and_tasks_keep_their_history,
+    arrivals_are_the_stage_moves_of_a_type_since_a_time,
+    two_nodes_installing_centres_at_once_number_them_apart
+);
 
 fn author(minutes: i64) -> CommandAuthor {
     CommandAuthor { user_id: Some(7), name: "测试（handler）".into(), at: at(minutes) }
@@ -45,6 +49,25 @@ async fn setup<D: TestDb>(s: &SqlStore<D>) -> OrgTree {
     s.upsert_unit(unit("swuj", UnitKind::Department, Some("city"))).await.unwrap();
     s.install_command_centres(command::bundled(), author(0)).await.unwrap();
     OrgTree::new(s.list_units().await.unwrap())
+}
+
+/// A new centre takes the number after the greatest (its history chain's id): two nodes
+/// installing different centres at the same moment must each get their own.
+async fn two_nodes_installing_centres_at_once_number_them_apart<D: TestDb>() {
+    let env = &D::create().await;
+    let other = env.other_node().await;
+    let water = command::bundled().into_iter().find(|c| c.code == "water").unwrap();
+    let named = |code: String| command::CentreDef { code, ..water.clone() };
+    // Without turns, PostgreSQL gives both the same number within a few rounds (unique index).
+    for round in 0..20 {
+        let (a, b) = tokio::join!(
+            env.store.install_command_centres(vec![named(format!("a{round}"))], author(round)),
+            other.install_command_centres(vec![named(format!("b{round}"))], author(round)),
+        );
+        a.unwrap();
+        b.unwrap();
+    }
+    assert_eq!(env.store.command_centres().await.unwrap().len(), 40);
 }
 
 fn day(s: &str) -> NaiveDate {
