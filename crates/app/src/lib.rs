@@ -41,6 +41,7 @@ pub mod knowledge;
 pub mod ledgers;
 pub mod liaisons;
 pub mod live;
+pub mod lookup_cache;
 pub mod monitoring;
 pub mod notifications;
 pub mod notify;
@@ -148,6 +149,9 @@ pub struct Settings {
     /// Refused returns (驳回退回) of one direct-line item after which its unit may no longer return it
     /// (`direct_line_return_refusals` in the configuration file).
     pub direct_line_return_refusals: u32,
+    /// Requests the public progress look-ups keep in memory (`lookup_cache_entries` in the
+    /// configuration file; 0: none), see [`lookup_cache`].
+    pub lookup_cache_entries: usize,
 }
 
 impl Settings {
@@ -190,6 +194,7 @@ impl Default for Settings {
             reset_codes_per_account_hour: 5,
             reset_codes_per_address_hour: 20,
             direct_line_return_refusals: mashangban_domain::direct_line::RETURN_REFUSALS_DEFAULT,
+            lookup_cache_entries: lookup_cache::DEFAULT_ENTRIES,
         }
     }
 }
@@ -247,13 +252,14 @@ impl<S: Store> App<S> {
     /// store serves several nodes, starts the relays that keep them in step.
     pub async fn new(store: S, settings: Settings) -> StoreResult<Self> {
         let incoming = store.subscribe_signals();
-        let (live, outgoing) = match incoming {
+        let (relay, outgoing) = match incoming {
             Some(_) => {
                 let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-                (Live::relaying(tx), Some(rx))
+                (Some(tx), Some(rx))
             }
-            None => (Live::default(), None),
+            None => (None, None),
         };
+        let live = Live::new(relay, settings.lookup_cache_entries);
         let (quarter, hour) = (15 * 60, 60 * 60);
         let limiters = Limiters {
             login_account: Throttle::new("login.account", settings.login_failures_per_15min, quarter),

@@ -13,6 +13,7 @@ use mashangban_domain::request::Request;
 use mashangban_store::Signal;
 
 use crate::feed::FeedWaker;
+use crate::lookup_cache::LookupCache;
 
 /// How many changes a slow subscriber may fall behind before it reloads.
 const CAPACITY: usize = 1024;
@@ -36,6 +37,8 @@ pub struct Live {
     /// Set when the server stops: open live streams end, so that a graceful
     /// shutdown does not wait for browsers to hang up.
     closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// The public progress look-ups' records, forgotten on every change published or delivered here.
+    lookups: Arc<LookupCache>,
 }
 
 impl Default for Live {
@@ -49,6 +52,7 @@ impl Default for Live {
             relay: None,
             feed: FeedWaker::default(),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
+            lookups: Arc::default(),
         }
     }
 }
@@ -68,14 +72,21 @@ impl Live {
         }
     }
 
-    /// A bus that also hands every change to `relay`, for the other nodes.
-    pub fn relaying(relay: tokio::sync::mpsc::UnboundedSender<Signal>) -> Self {
-        Self { relay: Some(relay), ..Self::default() }
+    /// A bus that also hands every change to `relay` (for the other nodes, when there are any), with a
+    /// look-up cache of `lookup_entries` requests.
+    pub fn new(relay: Option<tokio::sync::mpsc::UnboundedSender<Signal>>, lookup_entries: usize) -> Self {
+        Self { relay, lookups: Arc::new(LookupCache::new(lookup_entries)), ..Self::default() }
+    }
+
+    /// The public progress look-ups' cache, exact to what was published and delivered here.
+    pub fn lookups(&self) -> &LookupCache {
+        &self.lookups
     }
 
     /// A change of the request with this tracking number was committed: wakes
     /// the feed followers of this node and the others, which deliver it.
     pub fn publish(&self, tracking_no: &str) {
+        self.lookups.forget(tracking_no);
         self.feed.wake();
         if let Some(relay) = &self.relay {
             let _ = relay.send(Signal::RequestChanged(tracking_no.to_owned()));
@@ -85,6 +96,7 @@ impl Live {
     /// Tells this node's subscribers that the request changed (the feed
     /// follower calls this for every request change it reads).
     pub fn deliver(&self, tracking_no: &str) {
+        self.lookups.forget(tracking_no);
         // No subscriber is not an error: nobody is watching.
         let _ = self.sender.send(Arc::from(tracking_no));
     }

@@ -27,6 +27,7 @@ use crate::input::{
     ActionName, ActionRequest, AskerInput, FilterContext, IntakeContext, IntakeInput, OwnRateInput, OwnReopenInput,
     RateInput, ReclassifyBody, ReopenRequestInput, Step, WithdrawInput, list_filter, optional_comment,
 };
+use crate::lookup_cache::Looked;
 use crate::views::{self, AttachmentView, EventView, Lookup, PublicView, RequestView};
 use crate::{App, Caller, Via};
 
@@ -149,6 +150,9 @@ pub struct Case {
     pub request: Request,
     pub detail: Detail,
     pub available: BTreeSet<ActionName>,
+    /// The units whose returns (退单) of it stood, from the history already read for the page:
+    /// dispatch suggestions leave them out.
+    pub returned_by: Vec<UnitId>,
 }
 
 /// The asker's view of their request and the version it shows (the request's
@@ -498,9 +502,11 @@ impl<'a, S: Store> Requests<'a, S> {
     /// actions the caller may take now.
     pub async fn open(&self, caller: &Caller, no: &str) -> AppResult<Case> {
         let request = self.find(caller, no).await?;
-        let detail = self.detail_of(&request, &caller.actor).await?;
+        let history = self.app.store().history(request.id).await?;
+        let detail = self.detail_of(&request, &caller.actor, &history).await?;
         let available = self.available(&caller.actor, &request);
-        Ok(Case { request, detail, available })
+        let returned_by = mashangban_domain::dispatch::returning_units(&history);
+        Ok(Case { request, detail, available, returned_by })
     }
 
     /// A request in the caller's scope, or `request_not_found`.
@@ -508,8 +514,7 @@ impl<'a, S: Store> Requests<'a, S> {
         self.app.store().find(no.trim(), &caller.actor.scope()).await?.ok_or_else(AppError::request_not_found)
     }
 
-    async fn detail_of(&self, request: &Request, actor: &Actor) -> AppResult<Detail> {
-        let history = self.app.store().history(request.id).await?;
+    async fn detail_of(&self, request: &Request, actor: &Actor, history: &[Event]) -> AppResult<Detail> {
         let attachments = self.app.store().attachments(request.id).await?;
         let merged_into = self.merged_tracking_no(request).await?;
         let (org, categories) = (self.app.caches().org(), self.app.caches().categories());
@@ -597,7 +602,8 @@ impl<'a, S: Store> Requests<'a, S> {
         }
         let one = Acting { action, attachment_ids: input.attachment_ids, expected_version };
         let request = self.command(caller, no, scope.clone(), actor.clone(), one).await?;
-        self.detail_of(&request, actor).await
+        let history = self.app.store().history(request.id).await?;
+        self.detail_of(&request, actor, &history).await
     }
 
     /// A correction (改类改急) ready for the lifecycle: codes resolved, and
@@ -846,11 +852,23 @@ impl<'a, S: Store> Requests<'a, S> {
 
     /// The asker's masked progress of their request: the request and its
     /// history read together (the busiest public read).
+    /// Served from this node's look-up cache when it holds the request (see [`crate::lookup_cache`]).
     pub async fn progress(&self, caller: &Caller, no: &str, code: Option<&str>) -> AppResult<Progress> {
         let no = no.trim();
-        let load = self.app.store().find_with_history(no, &Scope::All);
-        let (request, events) = self.code_checked(caller, no, code, load, |(request, _)| request).await?;
-        self.progress_from(request, &events).await
+        let lookups = self.app.live().lookups();
+        let load = async {
+            match lookups.get(no) {
+                Ok(cached) => Ok(Some(cached)),
+                Err(ticket) => {
+                    Ok(self.app.store().find_with_history(no, &Scope::All).await?.map(|(request, events)| {
+                        let stored_no = request.tracking_no.clone();
+                        lookups.fill(ticket, &stored_no, Looked { request, events })
+                    }))
+                }
+            }
+        };
+        let looked = self.code_checked(caller, no, code, load, |looked| &looked.request).await?;
+        self.progress_from(looked.request.clone(), &looked.events).await
     }
 
     /// The request of an asker's live progress stream, already verified by its check code.

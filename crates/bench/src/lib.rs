@@ -217,6 +217,8 @@ fn load_or_reuse(opts: &Options, rt: &tokio::runtime::Runtime) -> BenchResult<(L
 struct Inputs {
     requests: u64,
     samples: Vec<(String, String)>,
+    /// Distinct requests in id order, more than a node's look-up cache holds: each looked up once.
+    cold_samples: Vec<(String, String)>,
     categories: Vec<String>,
     towns: Vec<String>,
     /// The whole period, as days for the API and as instants for SQL.
@@ -244,6 +246,13 @@ impl Inputs {
             }
         }
         drop(stmt);
+        let mut stmt = conn.prepare("SELECT tracking_no, check_code FROM requests ORDER BY id LIMIT ?1").ctx("cold")?;
+        let cold_samples = stmt
+            .query_map([COLD_SAMPLES], |r| Ok((r.get(0)?, r.get(1)?)))
+            .ctx("cold samples")?
+            .collect::<Result<Vec<(String, String)>, _>>()
+            .ctx("cold samples")?;
+        drop(stmt);
         let categories =
             strings(&conn, "SELECT code FROM categories WHERE default_lead_unit_id IS NOT NULL AND active = 1")?;
         let towns = strings(&conn, "SELECT code FROM units WHERE kind = 'town' AND active = 1")?;
@@ -261,6 +270,7 @@ impl Inputs {
         Ok(Self {
             requests: requests as u64,
             samples,
+            cold_samples,
             categories,
             towns,
             from_day: first.to_string(),
@@ -335,6 +345,11 @@ fn build(
         let (no, code) = &s[(n as usize * 7919) % s.len()];
         c.get(format!("{b}/api/v1/public/requests/{no}?code={code}"))
     });
+    let (b, cold) = (base.clone(), Arc::new(inputs.cold_samples.clone()));
+    let cold_lookups: scenarios::MakeRequest = Arc::new(move |c, n| {
+        let (no, code) = &cold[n as usize % cold.len()];
+        c.get(format!("{b}/api/v1/public/requests/{no}?code={code}"))
+    });
     let (b, s, cookie) = (base.clone(), Arc::clone(&samples), dispatcher.to_owned());
     let detail: scenarios::MakeRequest = Arc::new(move |c, n| {
         let (no, _) = &s[(n as usize * 104_729) % s.len()];
@@ -379,6 +394,12 @@ fn build(
     let r = opts.read_clients;
     vec![
         Scenario { name: "public progress lookup".into(), clients: r, expect: 200, make: lookups },
+        Scenario {
+            name: "uncached progress lookup (each request once)".into(),
+            clients: r,
+            expect: 200,
+            make: cold_lookups,
+        },
         Scenario { name: "request detail (dispatcher)".into(), clients: r, expect: 200, make: detail },
         Scenario { name: "handler queue page (sort=deadline)".into(), clients: 1, expect: 200, make: queue },
         Scenario { name: "city scoring report, whole period".into(), clients: 1, expect: 200, make: scores },
@@ -397,6 +418,11 @@ fn build(
         Scenario { name: "intake (durable 201)".into(), clients: opts.intake_clients, expect: 201, make: intake },
     ]
 }
+
+/// Requests the uncached look-ups go through, one after the other: many more than the server's
+/// look-up cache keeps (`lookup_cache_entries`, 10,000), so each is a miss, as for a request nobody
+/// looked up lately.
+const COLD_SAMPLES: i64 = 200_000;
 
 /// One- to three-word queries of the kinds people type (some match many requests, some few).
 const SEARCH_WORDS: [&str; 6] = ["路灯", "噪音 扰民", "营业执照 变更", "拖欠工资", "停车 收费 物业", "社保"];

@@ -32,6 +32,9 @@ pub struct FileConfig {
     /// Refused returns (驳回退回) of one direct-line item after which its unit may no longer return it
     /// (default 2; see docs/direct-line.md).
     pub direct_line_return_refusals: Option<u32>,
+    /// Requests the public progress look-ups keep in memory (default 10,000; 0 keeps none; see
+    /// docs/deployment.md).
+    pub lookup_cache_entries: Option<usize>,
     /// The hotline printed on contact cards (default 12345).
     pub hotline: Option<String>,
     /// The file holding the key of contact cards' links (default `DATA_DIR/card-secret.key`).

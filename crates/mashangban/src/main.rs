@@ -571,6 +571,7 @@ async fn serve(
         direct_line_return_refusals: file
             .direct_line_return_refusals
             .unwrap_or(mashangban_domain::direct_line::RETURN_REFUSALS_DEFAULT),
+        lookup_cache_entries: file.lookup_cache_entries.unwrap_or(mashangban_app::lookup_cache::DEFAULT_ENTRIES),
         trusted_proxies: file.trusted_proxies.clone().unwrap_or_default(),
         data_dir: Some(data_dir.to_path_buf()),
         min_free_disk_bytes: file

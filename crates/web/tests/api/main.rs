@@ -349,6 +349,50 @@ async fn the_main_path_and_the_askers_view_at_each_step() {
     assert_eq!(history[1]["to_state"], "dispatched");
 }
 
+/// The public look-up is served from each node's cache (docs/deployment.md, `lookup_cache_entries`):
+/// a change committed through this node is answered at once, one committed on another node as soon
+/// as the change feed brings it, never an older version kept.
+#[tokio::test]
+async fn a_cached_lookup_answers_changes_here_at_once_and_from_another_node_by_the_change_feed() {
+    let app = spawn().await;
+    let (no, code) = app.submit(enterprise_complaint()).await;
+    // Kept once read after the intake's own change has come round the feed (which forgets it again).
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.state.live().lookups().get(&no).is_err() {
+        assert_eq!(app.progress(&no, &code).await["state"], "received");
+        assert!(tokio::time::Instant::now() < deadline, "the look-up never kept it");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let dispatcher = app.login("dispatcher").await;
+    app.act(&no, "dispatch", &dispatcher, json!({ "lead_unit": "scjgj" })).await;
+    assert_eq!(app.progress(&no, &code).await["state"], "dispatched", "forgotten as it committed");
+
+    // A second node over the same database signs it for.
+    let other = AppState::new(app.db.open().await, WebConfig::default()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let other_base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(mashangban_web::serve(listener, other, std::future::pending()));
+    let http = reqwest::Client::new();
+    let login = json!({ "username": "handler", "password": PASSWORD });
+    let res = http.post(format!("{other_base}/api/v1/auth/login")).json(&login).send().await.unwrap();
+    let cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_owned();
+    let res = http
+        .post(format!("{other_base}/api/v1/requests/{no}/sign"))
+        .header("cookie", cookie)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "signed on the other node");
+
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    while app.progress(&no, &code).await["state"] != "signed_for" {
+        assert!(tokio::time::Instant::now() < deadline, "this node kept the version before the other node's change");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn returns_extensions_reopen_and_their_public_traces() {
     let app = spawn().await;
