@@ -9,7 +9,7 @@ use mashangban_domain::notify::{self, NoticeChannel, Template, TemplateKey};
 use mashangban_domain::request::EventKind;
 use mashangban_domain::time::{Instant, format_instant};
 use mashangban_domain::validation::required_text;
-use mashangban_store::{NewWebhook, OutboxItem, OutboxStatus, Store, StoredTemplate, Webhook};
+use mashangban_store::{NewWebhook, OutboxItem, OutboxStatus, Store, StoredTemplate, TemplateVersion, Webhook};
 
 use crate::accounts::random_secret;
 use crate::error::{AppError, AppResult};
@@ -97,6 +97,35 @@ pub struct TemplateView {
     pub updated_at: Option<String>,
     pub updated_by: Option<String>,
 }
+
+/// One version in a template's edit history (版本记录), newest first: the words saved, or the removal
+/// of the stored words (恢复默认) that put the built-in ones in force again.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TemplateVersionView {
+    pub id: i64,
+    /// True for a removal (恢复默认): no words.
+    pub deleted: bool,
+    pub subject: Option<String>,
+    pub body: String,
+    pub saved_at: String,
+    pub saved_by: String,
+}
+
+impl From<TemplateVersion> for TemplateVersionView {
+    fn from(v: TemplateVersion) -> Self {
+        Self {
+            id: v.id,
+            deleted: v.deleted,
+            subject: v.template.subject,
+            body: v.template.body,
+            saved_at: format_instant(&v.saved_at),
+            saved_by: v.saved_by,
+        }
+    }
+}
+
+/// Versions a template's history answers at most.
+pub const TEMPLATE_VERSIONS_MAX: u32 = 100;
 
 /// A template as administrators send it.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -216,11 +245,22 @@ impl<'a, S: Store> Notifications<'a, S> {
     }
 
     /// Puts the built-in template of a key and channel back in force (恢复默认) for notices written from
-    /// now on; the answer is the built-in template, whether or not one was stored.
-    pub async fn reset_template(&self, key: &str, channel: &str) -> AppResult<TemplateView> {
+    /// now on, a version of the history when words were stored; the answer is the built-in template,
+    /// whether or not one was stored.
+    pub async fn reset_template(&self, caller: &Caller, key: &str, channel: &str) -> AppResult<TemplateView> {
         let (key, channel) = key_and_channel(key, channel)?;
-        self.app.store().reset_notification_template(key, channel).await?;
+        let by = caller.actor.name();
+        self.app.store().reset_notification_template(key, channel, self.app.now(), by).await?;
         template_view(key, channel, &[]).ok_or_else(AppError::internal)
+    }
+
+    /// The edit history of a key and channel's template, newest first (at most `limit`, at most
+    /// [`TEMPLATE_VERSIONS_MAX`]). Restoring a version is saving its words again.
+    pub async fn template_versions(&self, key: &str, channel: &str, limit: u32) -> AppResult<Vec<TemplateVersionView>> {
+        let (key, channel) = key_and_channel(key, channel)?;
+        let limit = limit.clamp(1, TEMPLATE_VERSIONS_MAX);
+        let versions = self.app.store().notification_template_versions(key, channel, limit).await?;
+        Ok(versions.into_iter().map(TemplateVersionView::from).collect())
     }
 
     /// Every webhook (secrets are not shown).

@@ -97,9 +97,9 @@ impl<'a, S: Store> PasswordResets<'a, S> {
                 }
             }
             Resolved::SharedPhone(phone, users) => {
+                // Worded by the notification template in force (`password_reset.shared_phone`).
                 let names: Vec<String> = users.into_iter().map(|u| u.username).collect();
-                let text = password_reset::shared_phone_sms_text(&names);
-                self.app.store().queue_shared_phone_sms(&phone, text, self.app.now()).await?;
+                self.app.store().queue_shared_phone_sms(&phone, names, self.app.now()).await?;
             }
             Resolved::Nobody => {}
         }

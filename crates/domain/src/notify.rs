@@ -82,6 +82,8 @@ pub enum TemplateKey {
     DirectLineAnswered,
     #[serde(rename = "password_reset.code")]
     PasswordResetCode,
+    #[serde(rename = "password_reset.shared_phone")]
+    PasswordResetSharedPhone,
 }
 
 const ASKER_VARS: &[&str] =
@@ -95,6 +97,9 @@ const ONSITE_VARS: &[&str] = &["number", "centre", "date", "reason_excerpt", "li
 const DIRECT_LINE_VARS: &[&str] = &["addressee", "tracking_no", "check_code", "link"];
 /// A password-reset code (密码重置验证码) and the minutes it stays valid.
 const PASSWORD_RESET_VARS: &[&str] = &["code", "minutes"];
+/// A password reset asked for with a phone several accounts share: their usernames (joined, at most five
+/// named) and how many there are.
+const SHARED_PHONE_VARS: &[&str] = &["accounts", "count"];
 
 impl TemplateKey {
     pub const ALL: &'static [Self] = &[
@@ -113,6 +118,7 @@ impl TemplateKey {
         Self::OnsiteRefused,
         Self::DirectLineAnswered,
         Self::PasswordResetCode,
+        Self::PasswordResetSharedPhone,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -132,6 +138,7 @@ impl TemplateKey {
             Self::OnsiteRefused => "onsite.refused",
             Self::DirectLineAnswered => "direct_line.answered",
             Self::PasswordResetCode => "password_reset.code",
+            Self::PasswordResetSharedPhone => "password_reset.shared_phone",
         }
     }
 
@@ -153,14 +160,17 @@ impl TemplateKey {
             Self::OnsiteRefused => "上门服务不予受理（告知企业）",
             Self::DirectLineAnswered => "直通车来信答复经审核同意（告知来信人）",
             Self::PasswordResetCode => "密码重置验证码（发给账号登记的手机）",
+            Self::PasswordResetSharedPhone => "找回密码时手机号登记了多个账号（发给该手机，列出账号）",
         }
     }
 
     /// The placeholders a template of this key must use: a password-reset SMS without its code
-    /// would leave nobody able to reset a password.
+    /// would leave nobody able to reset a password, one to a shared phone without the accounts
+    /// nobody able to choose the username to type.
     pub fn required_variables(self) -> &'static [&'static str] {
         match self {
             Self::PasswordResetCode => &["code"],
+            Self::PasswordResetSharedPhone => &["accounts"],
             _ => &[],
         }
     }
@@ -184,6 +194,8 @@ impl TemplateKey {
             DIRECT_LINE_VARS
         } else if self == Self::PasswordResetCode {
             PASSWORD_RESET_VARS
+        } else if self == Self::PasswordResetSharedPhone {
+            SHARED_PHONE_VARS
         } else if self.for_asker() {
             ASKER_VARS
         } else if self.for_onsite() {
@@ -194,9 +206,10 @@ impl TemplateKey {
     }
 
     /// The channels that carry this key: the asker and the enterprise by SMS and e-mail, units by e-mail;
-    /// the direct line's asker (who gives no e-mail address) and a password-reset code by SMS alone.
+    /// the direct line's asker (who gives no e-mail address) and the password-reset SMS (a code, or the
+    /// accounts of a shared phone) by SMS alone.
     pub fn channels(self) -> &'static [NoticeChannel] {
-        if matches!(self, Self::DirectLineAnswered | Self::PasswordResetCode) {
+        if matches!(self, Self::DirectLineAnswered | Self::PasswordResetCode | Self::PasswordResetSharedPhone) {
             &[NoticeChannel::Sms]
         } else if self.for_asker() || self.for_onsite() {
             &[NoticeChannel::Sms, NoticeChannel::Email]
@@ -374,6 +387,7 @@ fn default_texts(key: TemplateKey) -> (&'static str, &'static str, &'static str)
         // SMS only (no e-mail copy).
         TemplateKey::DirectLineAnswered => ("", DIRECT_LINE_ANSWERED, ""),
         TemplateKey::PasswordResetCode => ("", PASSWORD_RESET_CODE, ""),
+        TemplateKey::PasswordResetSharedPhone => ("", PASSWORD_RESET_SHARED_PHONE, ""),
     }
 }
 
@@ -381,6 +395,8 @@ fn default_texts(key: TemplateKey) -> (&'static str, &'static str, &'static str)
 const DIRECT_LINE_ANSWERED: &str = "【马上办】您写给{{addressee}}的来信{{tracking_no}}已有答复，请查看并评价：{{link}}";
 const PASSWORD_RESET_CODE: &str =
     "【马上办】您的密码重置验证码为{{code}}，{{minutes}}分钟内有效。如非本人操作，请忽略本短信，切勿告诉他人。";
+/// The words of the SMS to a shared phone before it was a template.
+const PASSWORD_RESET_SHARED_PHONE: &str = "【马上办】本手机号登记了{{count}}个账号（{{accounts}}）。找回密码时请输入其中一个账号的用户名获取验证码。如非本人操作，请忽略本短信。";
 
 const ONSITE_ACCEPTED: &str =
     "【马上办】您的上门服务申请{{number}}已受理：{{centre}}将于{{date}}上门办理。请登录马上办查看。";

@@ -17,15 +17,18 @@ pub const VALID_MINUTES: i64 = 10;
 pub const MAX_ATTEMPTS: u32 = 5;
 /// Seconds before another code may be sent to the same account (a resend inside it sends nothing).
 pub const RESEND_SECONDS: i64 = 60;
-/// The outbox's template key of the SMS to a phone several accounts share (and, before the code's SMS
-/// was a notification template, of the code's SMS too); the outbox view hides these bodies.
+/// The outbox's template key of the password-reset SMS queued before they were notification templates
+/// (the code's, and the one to a phone several accounts share); the outbox view hides these bodies.
 pub const SMS_TEMPLATE_KEY: &str = "password_reset";
 
 /// Whether an outbox row of this template key is a password-reset SMS, whose body (a code, or the
-/// accounts of a phone) the outbox view does not show: [`SMS_TEMPLATE_KEY`] and the code's template
-/// (`password_reset.code`).
+/// accounts of a phone) the outbox view does not show: [`SMS_TEMPLATE_KEY`] and the templates
+/// `password_reset.code` and `password_reset.shared_phone`.
 pub fn hides_body(template_key: &str) -> bool {
-    template_key == SMS_TEMPLATE_KEY || template_key == crate::notify::TemplateKey::PasswordResetCode.as_str()
+    use crate::notify::TemplateKey;
+    template_key == SMS_TEMPLATE_KEY
+        || template_key == TemplateKey::PasswordResetCode.as_str()
+        || template_key == TemplateKey::PasswordResetSharedPhone.as_str()
 }
 
 /// A code sent to an account's phone, as stored.
@@ -60,16 +63,17 @@ pub fn sms_vars(code: &str) -> crate::notify::Vars {
 /// Accounts an SMS to a shared phone names at most.
 const NAMED_ACCOUNTS_MAX: usize = 5;
 
-/// The SMS to a phone that several accounts have on file: which accounts, and
-/// that a code goes to one of them by its username (a code is for one account).
-pub fn shared_phone_sms_text(usernames: &[String]) -> String {
+/// The variables of the SMS to a phone that several accounts have on file (the notification template
+/// `password_reset.shared_phone`, which says that a code goes to one of them by its username, a code being
+/// for one account): `accounts`, the first usernames joined by 、 (with 等 when there are more), and
+/// `count`, how many accounts.
+pub fn shared_phone_sms_vars(usernames: &[String]) -> crate::notify::Vars {
     let named: Vec<&str> = usernames.iter().take(NAMED_ACCOUNTS_MAX).map(String::as_str).collect();
     let more = if usernames.len() > named.len() { "等" } else { "" };
-    format!(
-        "【马上办】本手机号登记了{}个账号（{}{more}）。找回密码时请输入其中一个账号的用户名获取验证码。如非本人操作，请忽略本短信。",
-        usernames.len(),
-        named.join("、")
-    )
+    let mut vars = crate::notify::Vars::new();
+    vars.insert("accounts", format!("{}{more}", named.join("、")));
+    vars.insert("count", usernames.len().to_string());
+    vars
 }
 
 /// The one refusal of a confirmation: wrong, expired, spent or no code at all (nor account).
@@ -155,6 +159,20 @@ mod tests {
             "【马上办】您的密码重置验证码为042917，10分钟内有效。如非本人操作，请忽略本短信，切勿告诉他人。"
         );
         assert!(hides_body("password_reset") && hides_body("password_reset.code"));
+        assert!(hides_body("password_reset.shared_phone"));
         assert!(!hides_body("asker.accepted"));
+    }
+
+    #[test]
+    fn the_shared_phone_sms_names_at_most_five_accounts_in_the_words_it_had_before_it_was_a_template() {
+        use crate::notify::{NoticeChannel, TemplateKey, default_template, render};
+        let template = default_template(TemplateKey::PasswordResetSharedPhone, NoticeChannel::Sms).unwrap();
+        let names = |n: usize| (1..=n).map(|i| format!("u{i}")).collect::<Vec<_>>();
+        assert_eq!(
+            render(&template.body, &shared_phone_sms_vars(&names(2))),
+            "【马上办】本手机号登记了2个账号（u1、u2）。找回密码时请输入其中一个账号的用户名获取验证码。如非本人操作，请忽略本短信。"
+        );
+        let seven = render(&template.body, &shared_phone_sms_vars(&names(7)));
+        assert!(seven.contains("登记了7个账号（u1、u2、u3、u4、u5等）"), "{seven}");
     }
 }

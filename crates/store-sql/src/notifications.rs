@@ -6,7 +6,9 @@ use mashangban_domain::notify::{NoticeChannel, Template, TemplateKey};
 use mashangban_domain::personal_data::Keyring;
 use mashangban_domain::time::Instant;
 use mashangban_store::backend;
-use mashangban_store::{NewWebhook, NotificationStore, OutboxItem, OutboxStatus, StoreResult, StoredTemplate, Webhook};
+use mashangban_store::{
+    NewWebhook, NotificationStore, OutboxItem, OutboxStatus, StoreResult, StoredTemplate, TemplateVersion, Webhook,
+};
 
 use crate::personal_data;
 use crate::rows::json_text;
@@ -91,7 +93,7 @@ impl<D: Database> NotificationStore for SqlStore<D> {
         Ok(all.into_iter().flatten().collect())
     }
 
-    /// One statement: two administrators saving at once leave the later one.
+    /// One statement: two administrators saving at once leave the later one (both saves are versions).
     async fn put_notification_template(&self, t: StoredTemplate) -> StoreResult<StoredTemplate> {
         let put = job(move |c| {
             Box::pin(async move {
@@ -110,20 +112,53 @@ impl<D: Database> NotificationStore for SqlStore<D> {
                     ],
                 )
                 .await?;
+                let version = Version { key: t.key, channel: t.channel, template: Some(&t.template) };
+                append_version(c, &version, &t.updated_at, &t.updated_by).await?;
                 Ok(t)
             })
         });
         self.db.write(put).await
     }
 
-    async fn reset_notification_template(&self, key: TemplateKey, channel: NoticeChannel) -> StoreResult<bool> {
+    async fn reset_notification_template(
+        &self,
+        key: TemplateKey,
+        channel: NoticeChannel,
+        at: Instant,
+        by: &str,
+    ) -> StoreResult<bool> {
+        let by = by.to_owned();
         let reset = job(move |c| {
             Box::pin(async move {
                 let sql = "DELETE FROM notification_templates WHERE key = $1 AND channel = $2";
-                Ok(c.execute(sql, &args![key.as_str(), channel.as_str()]).await? > 0)
+                if c.execute(sql, &args![key.as_str(), channel.as_str()]).await? == 0 {
+                    return Ok(false);
+                }
+                append_version(c, &Version { key, channel, template: None }, &at, &by).await?;
+                Ok(true)
             })
         });
         self.db.write(reset).await
+    }
+
+    async fn notification_template_versions(
+        &self,
+        key: TemplateKey,
+        channel: NoticeChannel,
+        limit: u32,
+    ) -> StoreResult<Vec<TemplateVersion>> {
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS} FROM notification_template_versions WHERE key = $1 AND channel = $2
+             ORDER BY id DESC LIMIT $3"
+        );
+        let limit = limit.clamp(1, 1000);
+        let read = job(move |c| {
+            Box::pin(async move {
+                c.map(&sql, &args![key.as_str(), channel.as_str(), limit], |row| template_version(row, key, channel))
+                    .await
+            })
+        });
+        self.db.read(read).await
     }
 
     async fn webhooks(&self) -> StoreResult<Vec<Webhook>> {
@@ -251,6 +286,40 @@ fn stored_template(row: Row) -> StoreResult<Option<StoredTemplate>> {
         updated_at: c.get()?,
         updated_by: c.get()?,
     }))
+}
+
+/// A version to append: the words saved, or none when the stored words were removed.
+struct Version<'a> {
+    key: TemplateKey,
+    channel: NoticeChannel,
+    template: Option<&'a Template>,
+}
+
+/// Appends a version of a template in the transaction of its change.
+async fn append_version(c: &dyn Conn, v: &Version<'_>, at: &Instant, by: &str) -> StoreResult<()> {
+    let (subject, body) = v.template.map_or((None, ""), |t| (t.subject.as_deref(), t.body.as_str()));
+    c.execute(
+        "INSERT INTO notification_template_versions (key, channel, subject, body, deleted, saved_at, saved_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &args![v.key.as_str(), v.channel.as_str(), subject, body, v.template.is_none(), at, by],
+    )
+    .await
+    .map(drop)
+}
+
+const VERSION_COLUMNS: &str = "id, subject, body, deleted, saved_at, saved_by";
+
+fn template_version(row: Row, key: TemplateKey, channel: NoticeChannel) -> StoreResult<TemplateVersion> {
+    let mut c = row.cols();
+    Ok(TemplateVersion {
+        id: c.get()?,
+        key,
+        channel,
+        template: Template { subject: c.get()?, body: c.get()? },
+        deleted: c.get()?,
+        saved_at: c.get()?,
+        saved_by: c.get()?,
+    })
 }
 
 const WEBHOOK_COLUMNS: &str = "id, name, url, secret, active, events, created_at";

@@ -4,7 +4,7 @@
 
 use mashangban_domain::notify::{NoticeChannel, TemplateKey};
 use mashangban_domain::org::UserId;
-use mashangban_domain::password_reset::{self, PasswordReset, SMS_TEMPLATE_KEY};
+use mashangban_domain::password_reset::{self, PasswordReset};
 use mashangban_domain::time::Instant;
 use mashangban_store::{NewPasswordReset, PasswordResetStore, StoreResult, User};
 
@@ -87,9 +87,13 @@ async fn queue_sms(c: &dyn Conn, sms: &Sms<'_>, text: &str, at: &Instant) -> Sto
     crate::outbox::queue_direct(c, &notice).await
 }
 
-async fn queue_shared_phone_sms(c: &dyn Conn, phone: String, text: String, at: Instant) -> StoreResult<()> {
+/// The SMS to a shared phone in the words of the template in force (`password_reset.shared_phone`).
+async fn queue_shared_phone_sms(c: &dyn Conn, phone: String, usernames: Vec<String>, at: Instant) -> StoreResult<()> {
+    let template = TemplateKey::PasswordResetSharedPhone;
+    let vars = password_reset::shared_phone_sms_vars(&usernames);
+    let text = crate::outbox::render_in_force(c, template, NoticeChannel::Sms, &vars).await?.unwrap_or_default();
     let key = format!("password-reset-shared-{phone}-{}", at.format("%Y%m%d%H%M"));
-    queue_sms(c, &Sms { key: &key, template_key: SMS_TEMPLATE_KEY, phone: &phone }, &text, &at).await
+    queue_sms(c, &Sms { key: &key, template_key: template.as_str(), phone: &phone }, &text.body, &at).await
 }
 
 async fn complete(c: &dyn Conn, id: i64, password_hash: String, now: Instant) -> StoreResult<bool> {
@@ -139,9 +143,9 @@ impl<D: Database> PasswordResetStore for SqlStore<D> {
         self.db.write(job(move |c| Box::pin(create(c, new)))).await
     }
 
-    async fn queue_shared_phone_sms(&self, phone: &str, text: String, at: Instant) -> StoreResult<()> {
+    async fn queue_shared_phone_sms(&self, phone: &str, usernames: Vec<String>, at: Instant) -> StoreResult<()> {
         let phone = phone.to_owned();
-        self.db.write(job(move |c| Box::pin(queue_shared_phone_sms(c, phone, text, at)))).await
+        self.db.write(job(move |c| Box::pin(queue_shared_phone_sms(c, phone, usernames, at)))).await
     }
 
     async fn password_reset_failed(&self, id: i64) -> StoreResult<()> {

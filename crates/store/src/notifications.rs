@@ -58,6 +58,19 @@ pub struct StoredTemplate {
     pub updated_by: String,
 }
 
+/// One version in the edit history of a template (版本记录): the words an administrator saved, or the
+/// stored words removed so that the built-in ones are in force again (`deleted`, with no words).
+#[derive(Debug, Clone, Serialize)]
+pub struct TemplateVersion {
+    pub id: i64,
+    pub key: TemplateKey,
+    pub channel: NoticeChannel,
+    pub template: Template,
+    pub deleted: bool,
+    pub saved_at: Instant,
+    pub saved_by: String,
+}
+
 /// A partner system told of events (webhook).
 #[derive(Debug, Clone, Serialize)]
 pub struct Webhook {
@@ -118,17 +131,28 @@ pub trait NotificationStore {
 
     /// The templates administrators stored (the built-in ones fill the rest).
     fn notification_templates(&self) -> impl Future<Output = StoreResult<Vec<StoredTemplate>>> + Send;
+    /// Stores a template, with its version (its words, `updated_at`, `updated_by`) in the same transaction.
     fn put_notification_template(
         &self,
         template: StoredTemplate,
     ) -> impl Future<Output = StoreResult<StoredTemplate>> + Send;
-    /// Removes the stored template of a key and channel, so the built-in one is in force again;
-    /// false when none was stored.
+    /// Removes the stored template of a key and channel, so the built-in one is in force again, with a
+    /// deleted version (saved `at` by `by`) in the same transaction; false (and no version) when none was
+    /// stored.
     fn reset_notification_template(
         &self,
         key: TemplateKey,
         channel: NoticeChannel,
+        at: Instant,
+        by: &str,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// The newest `limit` versions of a key and channel's template, newest first.
+    fn notification_template_versions(
+        &self,
+        key: TemplateKey,
+        channel: NoticeChannel,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<TemplateVersion>>> + Send;
 
     fn webhooks(&self) -> impl Future<Output = StoreResult<Vec<Webhook>>> + Send;
     fn webhook(&self, id: i64) -> impl Future<Output = StoreResult<Option<Webhook>>> + Send;

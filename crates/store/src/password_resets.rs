@@ -55,12 +55,13 @@ pub trait PasswordResetStore {
     /// notification template in force (`password_reset.code`).
     fn create_password_reset(&self, new: NewPasswordReset) -> impl Future<Output = StoreResult<PasswordReset>> + Send;
 
-    /// Queues the SMS to a phone several accounts share (naming them, no code),
-    /// at most one per phone and minute: a second within the minute is dropped.
+    /// Queues the SMS to a phone several accounts share (naming `usernames`, no code), rendered by the
+    /// notification template in force (`password_reset.shared_phone`), at most one per phone and minute:
+    /// a second within the minute is dropped.
     fn queue_shared_phone_sms(
         &self,
         phone: &str,
-        text: String,
+        usernames: Vec<String>,
         at: Instant,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 

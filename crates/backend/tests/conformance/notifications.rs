@@ -23,6 +23,7 @@ use crate::support::{Env, TestDb, at, execute, meta, refusal, staff, t0, texts};
 on_both!(
     notices_are_written_with_events_once_enabled,
     templates_are_stored_per_key_and_channel,
+    every_save_and_removal_of_a_template_is_a_version_in_its_transaction,
     webhooks_are_created_listed_and_deleted,
     e_mail_addresses_are_set_and_cleared,
     two_nodes_claiming_notifications_never_get_the_same_row,
@@ -201,6 +202,59 @@ async fn templates_are_stored_per_key_and_channel<D: TestDb>() {
         "by key and channel; a key this version does not know is left out"
     );
     assert_eq!((stored[1].updated_at, stored[1].updated_by.as_str()), (at(2), "管理员"));
+}
+
+async fn every_save_and_removal_of_a_template_is_a_version_in_its_transaction<D: TestDb>() {
+    let env = &D::create().await;
+    let s = &env.store;
+    let (key, sms) = (TemplateKey::AskerAccepted, NoticeChannel::Sms);
+    let versions = || async move { s.notification_template_versions(key, sms, 100).await.unwrap() };
+    assert!(versions().await.is_empty());
+    assert!(!s.reset_notification_template(key, sms, at(0), "管理员").await.unwrap(), "nothing stored");
+    assert!(versions().await.is_empty(), "removing nothing is no version");
+
+    s.put_notification_template(template(key, sms, "第一版{{tracking_no}}", 1)).await.unwrap();
+    let mut second = template(key, sms, "第二版{{tracking_no}}", 2);
+    second.updated_by = "管理员 乙".into();
+    s.put_notification_template(second).await.unwrap();
+    // Another key and channel keeps its own history.
+    let mut mail = template(key, NoticeChannel::Email, "邮件{{title}}", 3);
+    mail.template.subject = Some("主题{{tracking_no}}".into());
+    s.put_notification_template(mail).await.unwrap();
+    assert!(s.reset_notification_template(key, sms, at(4), "管理员 丙").await.unwrap());
+
+    let got = versions().await;
+    let rows: Vec<(bool, String, _, String)> =
+        got.iter().map(|v| (v.deleted, v.template.body.clone(), v.saved_at, v.saved_by.clone())).collect();
+    assert_eq!(
+        rows,
+        vec![
+            (true, String::new(), at(4), "管理员 丙".to_owned()),
+            (false, "第二版{{tracking_no}}".to_owned(), at(2), "管理员 乙".to_owned()),
+            (false, "第一版{{tracking_no}}".to_owned(), at(1), "管理员".to_owned()),
+        ],
+        "newest first"
+    );
+    assert!(got.iter().all(|v| v.key == key && v.channel == sms && v.template.subject.is_none()));
+    assert!(got[0].id > got[1].id && got[1].id > got[2].id);
+    assert_eq!(s.notification_template_versions(key, sms, 2).await.unwrap().len(), 2, "bounded");
+    let mails = s.notification_template_versions(key, NoticeChannel::Email, 100).await.unwrap();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].template.subject.as_deref(), Some("主题{{tracking_no}}"));
+
+    // A save whose version cannot be written (a version without words) is not stored either: one transaction.
+    s.put_notification_template(template(key, sms, "第三版{{tracking_no}}", 5)).await.unwrap();
+    assert!(s.put_notification_template(template(key, sms, "", 6)).await.is_err());
+    let stored = s.notification_templates().await.unwrap();
+    let in_force = stored.iter().find(|t| t.key == key && t.channel == sms).unwrap();
+    assert_eq!((in_force.template.body.as_str(), in_force.updated_at), ("第三版{{tracking_no}}", at(5)));
+    assert_eq!(versions().await.len(), 4, "the failed save added no version");
+
+    // The history is append-only.
+    for sql in ["UPDATE notification_template_versions SET body = 'x'", "DELETE FROM notification_template_versions"] {
+        assert!(execute(s, sql, Vec::new()).await.is_err(), "{sql}");
+    }
+    assert_eq!(versions().await.len(), 4);
 }
 
 async fn webhooks_are_created_listed_and_deleted<D: TestDb>() {

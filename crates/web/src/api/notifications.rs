@@ -9,7 +9,8 @@ use axum::http::StatusCode;
 
 use mashangban_app::accounts::EmailInput;
 use mashangban_app::notifications::{
-    CreatedWebhook, OutboxView, TemplateInput, TemplateView, WebhookInput, WebhookView,
+    CreatedWebhook, OutboxView, TEMPLATE_VERSIONS_MAX, TemplateInput, TemplateVersionView, TemplateView, WebhookInput,
+    WebhookView,
 };
 use mashangban_app::{App, AppError};
 use mashangban_domain::access::Permission;
@@ -55,6 +56,11 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .permission(manage)
             .doc("notifications", "通知模板恢复默认（此后的通知使用内置模板）")
             .answer::<TemplateView>()
+            .errors(&["not_found"]),
+        Route::get("/api/v1/admin/notification-templates/{key}/{channel}/versions", template_versions::<S>)
+            .permission(manage)
+            .doc("notifications", "通知模板的版本记录（最新在前，最多100个；恢复某个版本即以其内容再次保存）")
+            .answer::<Vec<TemplateVersionView>>()
             .errors(&["not_found"]),
         Route::get("/api/v1/admin/webhooks", webhooks::<S>)
             .permission(manage)
@@ -126,9 +132,18 @@ async fn put_template<S: Store>(
 /// for notices written from now on; answers it.
 async fn reset_template<S: Store>(
     State(app): State<App<S>>,
+    Auth(caller): Auth,
     Path((key, channel)): Path<(String, String)>,
 ) -> ApiResult<Json<TemplateView>> {
-    Ok(Json(app.notifications().reset_template(&key, &channel).await?))
+    Ok(Json(app.notifications().reset_template(&caller, &key, &channel).await?))
+}
+
+/// `GET /api/v1/admin/notification-templates/{key}/{channel}/versions`: its saves and removals, newest first.
+async fn template_versions<S: Store>(
+    State(app): State<App<S>>,
+    Path((key, channel)): Path<(String, String)>,
+) -> ApiResult<Json<Vec<TemplateVersionView>>> {
+    Ok(Json(app.notifications().template_versions(&key, &channel, TEMPLATE_VERSIONS_MAX).await?))
 }
 
 /// `GET /api/v1/admin/webhooks` (secrets are not shown).

@@ -429,6 +429,45 @@ async fn a_phone_several_accounts_share_gets_their_names_not_a_code_and_every_an
 }
 
 #[tokio::test]
+async fn the_shared_phone_sms_is_worded_by_the_template_in_force_and_must_name_the_accounts() {
+    let (app, sink, notifier) = with_sms().await;
+    account(&app, "wang-shop", Role::Resident, None, Some("13912340003")).await;
+    account(&app, "wang-home", Role::Resident, None, Some("13912340003")).await;
+    let admin = app.login("admin").await;
+    let path = "/api/v1/admin/notification-templates/password_reset.shared_phone/sms";
+    let (status, listed) = app.get(path, Some(&admin)).await;
+    assert_eq!((status, listed["customized"].as_bool()), (StatusCode::OK, Some(false)), "{listed}");
+    assert_eq!((&listed["variables"], &listed["required"]), (&json!(["accounts", "count"]), &json!(["accounts"])));
+
+    // Refused without the accounts (nobody would know which username to type); nothing is stored.
+    let without = json!({ "body": "【马上办】本手机号登记了{{count}}个账号，请输入用户名。" });
+    let (status, err) = app.call(reqwest::Method::PUT, path, Some(&admin), Some(without)).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_template")));
+    assert!(err["message"].as_str().unwrap().contains("{{accounts}}"), "{err}");
+    assert_eq!(app.get(path, Some(&admin)).await.1["customized"], json!(false));
+
+    let edited = "【马上办】此手机号对应账号：{{accounts}}（共{{count}}个），请用其中一个用户名找回密码。";
+    let (status, saved) = app.call(reqwest::Method::PUT, path, Some(&admin), Some(json!({ "body": edited }))).await;
+    assert_eq!((status, &saved["customized"]), (StatusCode::OK, &json!(true)), "{saved}");
+
+    // The gateway is sent the edited words with the accounts; the outbox view hides them.
+    app.post("/api/v1/auth/password-reset", None, json!({ "account": "13912340003" })).await;
+    notify::deliver_due(&app.state, &notifier).await.unwrap();
+    let accepted = sink.lock().unwrap().accepted.clone();
+    assert_eq!(accepted.len(), 1);
+    let sent: Value = serde_json::from_str(&accepted[0].body).unwrap();
+    assert_eq!(sent["mobile"], "13912340003");
+    assert_eq!(
+        sent["content"],
+        "【马上办】此手机号对应账号：wang-shop、wang-home（共2个），请用其中一个用户名找回密码。"
+    );
+    let (_, outbox) = app.get("/api/v1/admin/outbox", Some(&admin)).await;
+    let row = outbox.as_array().unwrap().iter().find(|r| r["template_key"] == "password_reset.shared_phone");
+    let body = row.map(|r| r["body"].as_str().unwrap());
+    assert!(body.is_some_and(|b| !b.contains("wang-shop")), "{outbox}");
+}
+
+#[tokio::test]
 async fn the_reset_pages_walk_through_both_steps_and_say_when_sms_is_not_configured() {
     let plain = spawn().await;
     let html = reqwest::get(plain.url("/password-reset")).await.unwrap().text().await.unwrap();

@@ -415,3 +415,98 @@ async fn notification_templates_are_listed_edited_kept_when_refused_and_reset_on
     let (status, _) = app.call(reqwest::Method::DELETE, api, Some(&app.login("operator").await), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+/// (deleted, body, saved by) of each version a template's history answers, newest first.
+fn version_rows(listed: &Value) -> Vec<(bool, String, String)> {
+    let field = |v: &Value, name: &str| v[name].as_str().unwrap().to_owned();
+    listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["deleted"] == json!(true), field(v, "body"), field(v, "saved_by")))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_save_and_reset_of_a_template_is_a_version_listed_by_the_api_and_on_its_page_and_restorable() {
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    let api = "/api/v1/admin/notification-templates/unit.urged/email";
+    let versions = format!("{api}/versions");
+    let (status, none) = app.get(&versions, Some(&admin)).await;
+    assert_eq!((status, none), (StatusCode::OK, json!([])), "the built-in words: no version yet");
+    let (_, html) = page(&app, "/admin/notifications", &admin).await;
+    assert!(html.contains("id=\"versions-unit.urged-email\"") && html.contains("尚未修改过，使用内置内容"));
+
+    // Two saves, a refused one (no version), and 恢复默认 (a deleted version).
+    let subject = "【马上办】催办 {{tracking_no}}";
+    let first = "第一版：{{unit_name}}，请抓紧办理「{{title}}」。";
+    let second = "第二版：{{unit_name}}，请于{{deadline}}前办理{{tracking_no}}。";
+    for body in [first, second] {
+        let put = json!({ "subject": subject, "body": body });
+        let (status, saved) = app.call(reqwest::Method::PUT, api, Some(&admin), Some(put)).await;
+        assert_eq!(status, StatusCode::OK, "{saved}");
+    }
+    let bad = json!({ "subject": subject, "body": "{{phone}}" });
+    assert_eq!(app.call(reqwest::Method::PUT, api, Some(&admin), Some(bad)).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.call(reqwest::Method::DELETE, api, Some(&admin), None).await.0, StatusCode::OK);
+    assert_eq!(app.call(reqwest::Method::DELETE, api, Some(&admin), None).await.0, StatusCode::OK);
+    let (status, listed) = app.get(&versions, Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    let who = "管理员 吴文杰".to_owned();
+    assert_eq!(
+        version_rows(&listed),
+        vec![
+            (true, String::new(), who.clone()),
+            (false, second.into(), who.clone()),
+            (false, first.into(), who.clone())
+        ],
+        "newest first; neither the refused save nor the second reset (nothing stored) is a version: {listed}"
+    );
+    assert_eq!((listed[1]["subject"].as_str(), listed[0]["subject"].as_str()), (Some(subject), None));
+    assert!(listed.as_array().unwrap().iter().all(|v| v["saved_at"].as_str().is_some_and(|t| t.starts_with("20"))));
+    let first_id = listed[2]["id"].as_i64().unwrap();
+
+    // Unknown templates and channels, and callers without the permission.
+    for path in [
+        "/api/v1/admin/notification-templates/no.such/sms/versions",
+        "/api/v1/admin/notification-templates/password_reset.code/email/versions",
+    ] {
+        let (status, err) = app.get(path, Some(&admin)).await;
+        assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{path}");
+    }
+    assert_eq!(app.get(&versions, Some(&app.login("operator").await)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&versions, None).await.0, StatusCode::UNAUTHORIZED);
+
+    // The page lists them (when, who, 已删除 or the words) with a form to restore an old version.
+    let (status, html) = page(&app, "/admin/notifications", &admin).await;
+    assert_eq!(status, StatusCode::OK);
+    let at = html.find("id=\"versions-unit.urged-email\"").unwrap();
+    let mine = &html[at..][..html[at..].find("<section").unwrap_or(html.len() - at)];
+    assert_eq!(mine.matches("<tr id=\"version-").count(), 3, "{mine}");
+    assert!(mine.contains("已删除") && mine.contains(&who) && mine.contains(first) && mine.contains(second), "{mine}");
+    let restore = format!("id=\"restore-{first_id}\"");
+    assert!(mine.contains(&restore), "{mine}");
+    let form = &mine[mine.find(&restore).unwrap()..][..mine[mine.find(&restore).unwrap()..].find("</form>").unwrap()];
+    assert!(form.contains(&format!("name=\"body\" value=\"{first}\"")), "{form}");
+    assert!(form.contains(&format!("name=\"subject\" value=\"{subject}\"")), "{form}");
+
+    // Restoring is saving its words again: in force, and itself the newest version.
+    let (status, location, _) =
+        post_form(&app, "/admin/notifications/unit.urged/email", &admin, &[("subject", subject), ("body", first)])
+            .await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/admin/notifications?ok=template#unit.urged-email")
+    );
+    let (_, in_force) = app.get(api, Some(&admin)).await;
+    assert_eq!((in_force["body"].as_str(), in_force["customized"].as_bool()), (Some(first), Some(true)));
+    let (_, listed) = app.get(&versions, Some(&admin)).await;
+    assert_eq!(version_rows(&listed).len(), 4);
+    assert_eq!(version_rows(&listed)[0], (false, first.to_owned(), who.clone()));
+    let (_, html) = page(&app, "/admin/notifications", &admin).await;
+    let at = html.find("id=\"versions-unit.urged-email\"").unwrap();
+    let mine = &html[at..][..html[at..].find("<section").unwrap_or(html.len() - at)];
+    assert_eq!(mine.matches("<tr id=\"version-").count(), 4);
+    assert!(mine.contains("<span class=\"tag\">当前</span>"), "the newest save is in force");
+}

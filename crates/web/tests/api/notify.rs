@@ -254,9 +254,9 @@ async fn every_notice_arrives_once_through_failing_sinks() {
     let (_, all) = app.get("/api/v1/admin/notification-templates", Some(&admin)).await;
     assert_eq!(
         all.as_array().unwrap().len(),
-        23,
+        24,
         "5 asker keys × 2 channels + 4 unit keys + the liaisons' copy + 3 on-site keys × 2 channels + the direct \
-         line's answer and the password-reset code by SMS"
+         line's answer, the password-reset code and the shared phone's accounts by SMS"
     );
 
     // The life of a request (an asker without e-mail: SMS only).

@@ -4,7 +4,9 @@
 //! one to put the built-in words back (恢复默认), through `app.notifications()`
 //! as `PUT` and `DELETE /api/v1/admin/notification-templates/{key}/{channel}`
 //! do, under the same permission. A refused text stays in its form with the
-//! refusal beside it.
+//! refusal beside it. Each template lists its latest versions (版本记录: when,
+//! who, the words or 已删除); an old version's words are restored by saving
+//! them again (its form posts them to the template's save), a new version.
 
 use std::sync::Arc;
 
@@ -15,10 +17,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use mashangban_app::notifications::{TemplateInput, TemplateView};
+use mashangban_app::notifications::{TemplateInput, TemplateVersionView, TemplateView};
 use mashangban_app::{App, Caller};
 use mashangban_domain::access::Permission;
-use mashangban_domain::notify::NoticeChannel;
+use mashangban_domain::notify::{NoticeChannel, excerpt};
 use mashangban_store::Store;
 
 use super::{Done, Frame};
@@ -28,6 +30,9 @@ use crate::pages::{Layout, PageResult, render, shown};
 use crate::routes::{Menu, MenuKind, Route};
 
 const PATH: &str = "/admin/notifications";
+
+/// Versions each template lists on the page (the API answers up to 100).
+const VERSIONS_SHOWN: u32 = 20;
 
 pub fn routes<S: Store>() -> Vec<Route<S>> {
     let manage = Permission::ManageNotifications;
@@ -46,6 +51,14 @@ struct Row {
     subject: String,
     body: String,
     error: Option<String>,
+    /// Its latest versions, newest first.
+    versions: Vec<Version>,
+}
+
+/// A version as the page lists it, with the start of its words.
+struct Version {
+    v: TemplateVersionView,
+    excerpt: String,
 }
 
 impl Row {
@@ -102,10 +115,18 @@ async fn render_page<S: Store>(
     for t in all {
         let anchor = format!("{}-{}", t.key.as_str(), t.channel.as_str());
         let mine = refused.take_if(|r| r.key == t.key.as_str() && r.channel == t.channel.as_str());
+        let versions = app
+            .notifications()
+            .template_versions(t.key.as_str(), t.channel.as_str(), VERSIONS_SHOWN)
+            .await?
+            .into_iter()
+            .map(|v| Version { excerpt: excerpt(&v.body, 40), v })
+            .collect();
         let row = match mine {
-            Some(r) => Row { anchor, subject: r.form.subject, body: r.form.body, error: Some(r.message), t },
+            Some(r) => Row { anchor, subject: r.form.subject, body: r.form.body, error: Some(r.message), versions, t },
             None => {
-                Row { anchor, subject: t.subject.clone().unwrap_or_default(), body: t.body.clone(), error: None, t }
+                let (subject, body) = (t.subject.clone().unwrap_or_default(), t.body.clone());
+                Row { anchor, subject, body, error: None, versions, t }
             }
         };
         rows.push(row);
@@ -166,7 +187,7 @@ async fn reset<S: Store>(
     Extension(menu): Extension<Arc<Menu>>,
     Path((key, channel)): Path<(String, String)>,
 ) -> PageResult {
-    match app.notifications().reset_template(&key, &channel).await {
+    match app.notifications().reset_template(&caller, &key, &channel).await {
         Ok(_) => Ok(back(&key, &channel, "template-reset")),
         Err(e) => {
             let (status, message) = shown(e)?;
