@@ -71,6 +71,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (51, "0051_approval_template_versions", include_str!("../migrations/0051_approval_template_versions.sql")),
     (52, "0052_history_seals", include_str!("../migrations/0052_history_seals.sql")),
     (53, "0053_more_history_seals", include_str!("../migrations/0053_more_history_seals.sql")),
+    (55, "0055_account_events", include_str!("../migrations/0055_account_events.sql")),
 ];
 
 /// Tables whose `id` is an identity column.
@@ -132,6 +133,7 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "monitoring_parks",
     "statistics_indicator_history",
     "statistics_publications",
+    "account_events",
 ];
 
 /// The newest migration this program knows.
