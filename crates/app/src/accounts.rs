@@ -11,8 +11,9 @@ use sha2::{Digest, Sha256};
 
 use mashangban_domain::enterprise::EnterpriseScope;
 use mashangban_domain::org::{AccountActor, Actor, OrgTree, Role, StaffActor, UnitId};
+use mashangban_domain::time::format_instant;
 use mashangban_domain::validation::{CreditCode, Phone, mask_phone, required_text};
-use mashangban_store::{ApiToken, NewSession, NewUser, Store, User};
+use mashangban_store::{AccountBy, AccountEvent, ApiToken, NewSession, NewUser, Store, User};
 
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::views::{UnitRef, unit_ref};
@@ -199,6 +200,33 @@ pub struct DisabledInput {
 #[serde(deny_unknown_fields)]
 pub struct PasswordInput {
     pub password: String,
+}
+
+/// One entry of an account's history (账号变更记录) as administrators see it: phones and e-mail
+/// masked, never a password, its hash or a code.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct AccountEventView {
+    /// RFC 3339, +08:00.
+    pub at: String,
+    /// Who made the change: a person's name, `接口:…` for an API token, `命令行`, `系统`.
+    pub by: String,
+    /// The action's code, e.g. `role_changed`.
+    pub action: String,
+    pub action_label: &'static str,
+    /// What changed.
+    pub detail: Option<String>,
+}
+
+impl From<AccountEvent> for AccountEventView {
+    fn from(e: AccountEvent) -> Self {
+        Self {
+            at: format_instant(&e.at),
+            by: e.by_name,
+            action: e.action.as_str().to_owned(),
+            action_label: e.action.label(),
+            detail: e.detail,
+        }
+    }
 }
 
 /// One's own account (我的账号) as one sees it.
@@ -399,8 +427,20 @@ impl<'a, S: Store> Accounts<'a, S> {
         }
     }
 
+    /// The history of an account (账号变更记录), oldest first; `404 user_not_found` when there is none.
+    pub async fn history(&self, username: &str) -> AppResult<Vec<AccountEventView>> {
+        let events = self.app.store().account_events(username).await?;
+        let events = events.ok_or_else(|| mashangban_store::backend::user_not_found(username))?;
+        Ok(events.into_iter().map(AccountEventView::from).collect())
+    }
+
+    /// Who makes a change of an account, now.
+    fn by(&self, caller: &Caller) -> AccountBy {
+        AccountBy::actor(&caller.actor, self.app.now())
+    }
+
     /// Creates an account with its initial password.
-    pub async fn create_user(&self, input: NewUserInput) -> AppResult<UserView> {
+    pub async fn create_user(&self, caller: &Caller, input: NewUserInput) -> AppResult<UserView> {
         let username = code_field("用户名", &input.username)?;
         let display_name = required_text("姓名", &input.display_name, 50)?;
         let role = role_field(&input.role)?;
@@ -410,7 +450,7 @@ impl<'a, S: Store> Accounts<'a, S> {
         let credit_code = credit_code_field(role, input.credit_code)?;
         let password_hash = password_field(&input.password)?;
         let user = NewUser { username, display_name, role, unit_id, credit_code, phone, password_hash };
-        let user = self.app.store().create_user(user).await?;
+        let user = self.app.store().create_user(user, self.by(caller)).await?;
         Ok(self.user_view(&user))
     }
 
@@ -423,7 +463,7 @@ impl<'a, S: Store> Accounts<'a, S> {
         if self.is_own(caller, username).await? && role != Role::Admin {
             return Err(AppError::invalid("own_admin_role", "不能取消自己的管理员角色"));
         }
-        let user = self.app.store().set_user_role(username, role, unit_id).await?;
+        let user = self.app.store().set_user_role(username, role, unit_id, self.by(caller)).await?;
         Ok(self.user_view(&user))
     }
 
@@ -432,23 +472,23 @@ impl<'a, S: Store> Accounts<'a, S> {
         if disabled && self.is_own(caller, username).await? {
             return Err(AppError::invalid("own_account", "不能停用自己的账号"));
         }
-        Ok(self.app.store().set_user_disabled(username, disabled).await?)
+        Ok(self.app.store().set_user_disabled(username, disabled, self.by(caller)).await?)
     }
 
     /// Sets a new password (the user's sessions end).
-    pub async fn reset_password(&self, username: &str, password: &str) -> AppResult<()> {
+    pub async fn reset_password(&self, caller: &Caller, username: &str, password: &str) -> AppResult<()> {
         let hash = password_field(password)?;
-        Ok(self.app.store().set_password(username, hash).await?)
+        Ok(self.app.store().set_password(username, hash, self.by(caller)).await?)
     }
 
     /// Sets or clears a user's e-mail address for notices.
-    pub async fn set_email(&self, username: &str, input: EmailInput) -> AppResult<()> {
+    pub async fn set_email(&self, caller: &Caller, username: &str, input: EmailInput) -> AppResult<()> {
         let email = input
             .email
             .filter(|e| !e.trim().is_empty())
             .map(|e| mashangban_domain::notify::parse_email(&e))
             .transpose()?;
-        Ok(self.app.store().set_user_email(username, email).await?)
+        Ok(self.app.store().set_user_email(username, email, self.by(caller)).await?)
     }
 
     // ---- one's own account (我的账号) -----------------------------------------------
@@ -480,7 +520,7 @@ impl<'a, S: Store> Accounts<'a, S> {
         let (old_phone, old_email) = self.app.store().inbox_contacts(user.id).await?;
         let phone = phone.unwrap_or(old_phone);
         let email = email.unwrap_or(old_email);
-        self.app.store().set_user_contact(&user.username, phone, email).await?;
+        self.app.store().set_user_contact(&user.username, phone, email, self.by(caller)).await?;
         self.own_account(caller).await
     }
 
@@ -488,7 +528,7 @@ impl<'a, S: Store> Accounts<'a, S> {
     pub async fn change_own_password(&self, caller: &Caller, input: OwnPasswordInput) -> AppResult<()> {
         let hash = password_field(&input.new_password)?;
         let user = self.check_own_password(caller, input.current_password).await?;
-        Ok(self.app.store().set_password(&user.username, hash).await?)
+        Ok(self.app.store().set_password(&user.username, hash, self.by(caller)).await?)
     }
 
     /// The signed-in person's user (an API token acting as a machine has none: `404 account_needs_person`).

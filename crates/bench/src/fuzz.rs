@@ -304,7 +304,7 @@ async fn load_demo(url: &str, requests: usize) -> BenchResult<String> {
         phone: None,
         password_hash: hash,
     };
-    store.create_user(target).await.ctx("the target account")?;
+    store.create_user(target, mashangban_store::AccountBy::named("压力测试")).await.ctx("the target account")?;
     let hotline = store.list_units().await.ctx("units")?.into_iter().find(|u| u.code == "zwfw-12345").map(|u| u.id);
     let secret = mashangban_web::auth::new_api_token();
     let token = NewApiToken {

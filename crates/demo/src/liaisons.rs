@@ -79,15 +79,18 @@ pub async fn load_liaisons<S: Store>(store: &S, data: &DemoData, password_hash: 
             match store.find_user(&username).await.map_err(fail("查找联系干部"))? {
                 Some(user) => user,
                 None => store
-                    .create_user(NewUser {
-                        username,
-                        display_name: format!("{} {}", Role::Liaison.label(), NAMES[(i + 1) % NAMES.len()]),
-                        role: Role::Liaison,
-                        unit_id: units.get(&town.code).copied(),
-                        credit_code: None,
-                        phone: None,
-                        password_hash: password_hash.to_owned(),
-                    })
+                    .create_user(
+                        NewUser {
+                            username,
+                            display_name: format!("{} {}", Role::Liaison.label(), NAMES[(i + 1) % NAMES.len()]),
+                            role: Role::Liaison,
+                            unit_id: units.get(&town.code).copied(),
+                            credit_code: None,
+                            phone: None,
+                            password_hash: password_hash.to_owned(),
+                        },
+                        mashangban_store::AccountBy::named("演示数据"),
+                    )
                     .await
                     .map_err(fail("创建联系干部账号"))?,
             }

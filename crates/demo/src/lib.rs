@@ -234,17 +234,20 @@ pub async fn load_users<S: Store>(
             _ => None,
         };
         store
-            .create_user(NewUser {
-                username: user.username.to_owned(),
-                display_name: user.display_name.clone(),
-                role: user.role,
-                unit_id,
-                credit_code,
-                // The enterprise account's phone on file: it prefills the portal's form and receives
-                // password-reset codes (忘记密码) where an SMS gateway is configured.
-                phone: (user.role == Role::Enterprise).then(|| DEMO_ENTERPRISE_PHONE.to_owned()),
-                password_hash: password_hash.to_owned(),
-            })
+            .create_user(
+                NewUser {
+                    username: user.username.to_owned(),
+                    display_name: user.display_name.clone(),
+                    role: user.role,
+                    unit_id,
+                    credit_code,
+                    // The enterprise account's phone on file: it prefills the portal's form and receives
+                    // password-reset codes (忘记密码) where an SMS gateway is configured.
+                    phone: (user.role == Role::Enterprise).then(|| DEMO_ENTERPRISE_PHONE.to_owned()),
+                    password_hash: password_hash.to_owned(),
+                },
+                mashangban_store::AccountBy::named("演示数据"),
+            )
             .await
             .map_err(|e| DemoError(format!("创建演示账号「{}」失败：{e}", user.username)))?;
         out.push((user.username.to_owned(), true));

@@ -25,6 +25,33 @@ crate::labelled_enum!(
     }
 );
 
+crate::labelled_enum!(
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+    #[serde(rename_all = "snake_case")]
+    /// What a change of an account (账号变更记录) did. Its detail names what changed, phones and
+    /// e-mail masked, never a password, its hash or a code.
+    AccountAction {
+        /// Created by an administrator, the command line or the demo (新建账号).
+        Created = "created" / "新建账号",
+        /// An account already there when its history began (its creation was not recorded).
+        Existing = "existing" / "留痕启用时已有账号",
+        /// Role or unit changed by an administrator.
+        RoleChanged = "role_changed" / "变更角色或单位",
+        Disabled = "disabled" / "停用账号",
+        Enabled = "enabled" / "启用账号",
+        /// A new password set by an administrator or the command line.
+        PasswordReset = "password_reset" / "重置密码",
+        /// A new password set by the person, with the current one (修改密码).
+        PasswordChanged = "password_changed" / "本人修改密码",
+        /// A new password set with a code sent by SMS (短信验证码找回密码).
+        PasswordResetBySms = "password_reset_by_sms" / "短信验证码重置密码",
+        /// The e-mail address for notices set or cleared by an administrator.
+        EmailSet = "email_set" / "设置通知邮箱",
+        /// The person's own phone and e-mail changed (我的联系方式).
+        ContactChanged = "contact_changed" / "本人修改联系方式",
+    }
+);
+
 impl UnitKind {
     /// The kinds a unit of this kind may sit under: departments (市直部门)
     /// and towns (镇街) under the city; a sub-unit — a department's section

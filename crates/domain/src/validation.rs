@@ -483,6 +483,20 @@ pub fn mask_phone(s: &str) -> String {
     }
 }
 
+/// Masks an e-mail address: keeps the first character of the name and the domain
+/// (`li.ming@example.gov.cn` → `l***@example.gov.cn`). Anything without `@` keeps only its
+/// last 2 characters.
+pub fn mask_email(s: &str) -> String {
+    let s = s.trim();
+    match s.rsplit_once('@') {
+        Some((name, domain)) => {
+            let first: String = name.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => mask_middle(s, 0, 2),
+    }
+}
+
 /// Masks a person's name: keeps the first character and replaces the rest
 /// with one `*` each, at most three (`张三` → `张*`, `欧阳娜娜` → `欧***`,
 /// `John Smith` → `J***`). A one-character name becomes `*`.
@@ -776,6 +790,14 @@ mod tests {
         assert_eq!(mask_phone("电话号码"), "**号码");
         assert_eq!(mask_phone("12"), "**");
         assert_eq!(mask_phone(""), "");
+    }
+
+    #[test]
+    fn mask_email_examples() {
+        assert_eq!(mask_email("li.ming@example.gov.cn"), "l***@example.gov.cn");
+        assert_eq!(mask_email(" 张@例子.cn "), "张***@例子.cn");
+        assert_eq!(mask_email("@example.cn"), "***@example.cn");
+        assert_eq!(mask_email("no-at-sign"), "********gn");
     }
 
     #[test]

@@ -710,30 +710,42 @@ async fn user_command(store: &Backend, command: UserCommand) -> Result<(), Strin
             let unit_id = unit_id(store, unit.as_deref()).await?;
             let password_hash = auth::hash_password(&read_password(password)?).map_err(|e| e.message)?;
             let user = store
-                .create_user(NewUser {
-                    display_name: name.unwrap_or_else(|| username.clone()),
-                    username,
-                    role,
-                    unit_id,
-                    credit_code,
-                    phone,
-                    password_hash,
-                })
+                .create_user(
+                    NewUser {
+                        display_name: name.unwrap_or_else(|| username.clone()),
+                        username,
+                        role,
+                        unit_id,
+                        credit_code,
+                        phone,
+                        password_hash,
+                    },
+                    mashangban_store::AccountBy::named("命令行"),
+                )
                 .await
                 .map_err(|e| e.to_string())?;
             println!("已创建用户 {}（{}，编号 {}）", user.username, user.role.label(), user.id);
         }
         UserCommand::Passwd { username, password } => {
             let hash = auth::hash_password(&read_password(password)?).map_err(|e| e.message)?;
-            store.set_password(&username, hash).await.map_err(|e| e.to_string())?;
+            store
+                .set_password(&username, hash, mashangban_store::AccountBy::named("命令行"))
+                .await
+                .map_err(|e| e.to_string())?;
             println!("已更新 {username} 的密码，原有登录会话已失效。");
         }
         UserCommand::Disable { username } => {
-            store.set_user_disabled(&username, true).await.map_err(|e| e.to_string())?;
+            store
+                .set_user_disabled(&username, true, mashangban_store::AccountBy::named("命令行"))
+                .await
+                .map_err(|e| e.to_string())?;
             println!("已停用 {username}。");
         }
         UserCommand::Enable { username } => {
-            store.set_user_disabled(&username, false).await.map_err(|e| e.to_string())?;
+            store
+                .set_user_disabled(&username, false, mashangban_store::AccountBy::named("命令行"))
+                .await
+                .map_err(|e| e.to_string())?;
             println!("已启用 {username}。");
         }
         UserCommand::List => {

@@ -747,10 +747,18 @@ fn answers_equal_those_of_the_sqlite_store() {
                 pg.enable_notifications("https://12345.example.gov.cn").await.unwrap();
                 lite.create_webhook(hook.clone(), t0()).await.unwrap();
                 pg.create_webhook(hook, t0()).await.unwrap();
-                lite.create_user(handler.clone()).await.unwrap();
-                pg.create_user(handler).await.unwrap();
-                lite.set_user_email("handler", Some("h@a.example.cn".into())).await.unwrap();
-                pg.set_user_email("handler", Some("h@a.example.cn".into())).await.unwrap();
+                lite.create_user(handler.clone(), mashangban_store::AccountBy::named("测试")).await.unwrap();
+                pg.create_user(handler, mashangban_store::AccountBy::named("测试")).await.unwrap();
+                lite.set_user_email(
+                    "handler",
+                    Some("h@a.example.cn".into()),
+                    mashangban_store::AccountBy::named("测试"),
+                )
+                .await
+                .unwrap();
+                pg.set_user_email("handler", Some("h@a.example.cn".into()), mashangban_store::AccountBy::named("测试"))
+                    .await
+                    .unwrap();
                 let mut numbers = Vec::new();
                 for (i, (enterprise, in_town, due_days)) in requests.iter().enumerate() {
                     let new = NewRequest {

@@ -6,6 +6,7 @@
 //! nodes. Orchestration (load in scope, `lifecycle::apply`, write the row,
 //! its event, rollups and outbox rows) and the SQL it runs live here.
 
+mod account_events;
 mod approvals;
 mod audit;
 mod auto_dispatch;

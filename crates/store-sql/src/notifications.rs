@@ -3,11 +3,13 @@
 //! Rows are written with events by `crate::outbox`.
 
 use mashangban_domain::notify::{NoticeChannel, Template, TemplateKey};
+use mashangban_domain::org::AccountAction;
 use mashangban_domain::personal_data::Keyring;
 use mashangban_domain::time::Instant;
 use mashangban_store::backend;
 use mashangban_store::{
-    NewWebhook, NotificationStore, OutboxItem, OutboxStatus, StoreResult, StoredTemplate, TemplateVersion, Webhook,
+    AccountBy, NewWebhook, NotificationStore, OutboxItem, OutboxStatus, StoreResult, StoredTemplate, TemplateVersion,
+    Webhook,
 };
 
 use crate::personal_data;
@@ -196,14 +198,16 @@ impl<D: Database> NotificationStore for SqlStore<D> {
         self.db.write(delete).await
     }
 
-    async fn set_user_email(&self, username: &str, email: Option<String>) -> StoreResult<()> {
+    async fn set_user_email(&self, username: &str, email: Option<String>, by: AccountBy) -> StoreResult<()> {
         let username = username.to_owned();
         let set = job(move |c| {
             Box::pin(async move {
-                let sql = "UPDATE users SET email = $2 WHERE username = $1";
-                let email = personal_data::seal_opt(c, personal_data::USER_EMAIL, email.as_deref());
-                let n = c.execute(sql, &args![username.as_str(), email]).await?;
-                if n == 0 { Err(backend::user_not_found(&username)) } else { Ok(()) }
+                let sql = "UPDATE users SET email = $2 WHERE username = $1 RETURNING id";
+                let sealed = personal_data::seal_opt(c, personal_data::USER_EMAIL, email.as_deref());
+                let id = c.scalar_opt::<i64>(sql, &args![username.as_str(), sealed]).await?;
+                let id = id.ok_or_else(|| backend::user_not_found(&username))?;
+                let detail = format!("通知邮箱：{}", crate::account_events::email_text(email.as_deref()));
+                crate::account_events::record(c, id, AccountAction::EmailSet, Some(detail), &by).await
             })
         });
         self.db.write(set).await

@@ -4,12 +4,14 @@
 //! both pass the check, and `ON CONFLICT DO NOTHING` makes the later one
 //! insert nothing, which is the same `username_taken` refusal.
 
-use mashangban_domain::org::{Role, Unit, UnitId};
+use mashangban_domain::org::{AccountAction, Role, Unit, UnitId};
 use mashangban_domain::time::Instant;
 use mashangban_store::{
-    ApiToken, ChangeEntity, NewApiToken, NewSession, NewUnit, NewUser, OrgStore, StoreResult, User, backend,
+    AccountBy, AccountEvent, ApiToken, ChangeEntity, NewApiToken, NewSession, NewUnit, NewUser, OrgStore, StoreResult,
+    User, backend,
 };
 
+use crate::account_events::{self, SESSIONS_ENDED, change, email_text, phone_text, role_text};
 use crate::personal_data;
 use crate::rows::{self, UNIT_COLUMNS, USER_COLUMNS};
 use crate::sql::{Conn, Database, Row, job};
@@ -34,8 +36,8 @@ impl<D: Database> OrgStore for SqlStore<D> {
         self.db.write(job(move |c| Box::pin(async move { set_unit_active(c, &code, active).await }))).await
     }
 
-    async fn create_user(&self, user: NewUser) -> StoreResult<User> {
-        self.db.write(job(move |c| Box::pin(create_user(c, user)))).await
+    async fn create_user(&self, user: NewUser, by: AccountBy) -> StoreResult<User> {
+        self.db.write(job(move |c| Box::pin(create_user(c, user, by)))).await
     }
 
     async fn find_user(&self, username: &str) -> StoreResult<Option<User>> {
@@ -59,7 +61,7 @@ impl<D: Database> OrgStore for SqlStore<D> {
             .await
     }
 
-    async fn set_password(&self, username: &str, password_hash: String) -> StoreResult<()> {
+    async fn set_password(&self, username: &str, password_hash: String, by: AccountBy) -> StoreResult<()> {
         let username = username.to_owned();
         let update = job(move |c| {
             Box::pin(async move {
@@ -67,46 +69,91 @@ impl<D: Database> OrgStore for SqlStore<D> {
                 let id = c.scalar_opt(sql, &args![username.as_str(), password_hash]).await?;
                 let id = id.ok_or_else(|| backend::user_not_found(&username))?;
                 // A new password ends every existing session.
-                end_sessions(c, id).await
+                end_sessions(c, id).await?;
+                let action =
+                    if by.user_id == Some(id) { AccountAction::PasswordChanged } else { AccountAction::PasswordReset };
+                account_events::record(c, id, action, Some(SESSIONS_ENDED.into()), &by).await
             })
         });
         self.db.write(update).await
     }
 
-    async fn set_user_contact(&self, username: &str, phone: Option<String>, email: Option<String>) -> StoreResult<()> {
+    async fn set_user_contact(
+        &self,
+        username: &str,
+        phone: Option<String>,
+        email: Option<String>,
+        by: AccountBy,
+    ) -> StoreResult<()> {
         let username = username.to_owned();
         let update = job(move |c| {
             Box::pin(async move {
-                let sql = "UPDATE users SET phone = $2, email = $3, phone_hash = $4 WHERE username = $1";
+                let lock = c.dialect().lock_rows("u");
+                let sql = format!("SELECT u.id, u.phone, u.email FROM users u WHERE u.username = $1{lock}");
+                let old = c
+                    .map_opt(&sql, &args![username.as_str()], |row| {
+                        let mut cols = row.cols();
+                        Ok((cols.get::<i64>()?, crate::rows::user_contacts(&mut cols, c.personal_data())?))
+                    })
+                    .await?;
+                let (id, (old_phone, old_email)) = old.ok_or_else(|| backend::user_not_found(&username))?;
+                let sql = "UPDATE users SET phone = $2, email = $3, phone_hash = $4 WHERE id = $1";
                 let values = args![
-                    username.as_str(),
+                    id,
                     personal_data::seal_opt(c, personal_data::USER_PHONE, phone.as_deref()),
                     personal_data::seal_opt(c, personal_data::USER_EMAIL, email.as_deref()),
                     phone.as_deref().and_then(|p| personal_data::phone_hash(c, p))
                 ];
-                let n = c.execute(sql, &values).await?;
-                if n == 0 { Err(backend::user_not_found(&username)) } else { Ok(()) }
+                c.execute(sql, &values).await?;
+                let changes: Vec<String> = [
+                    change("手机", phone_text(old_phone.as_deref()), phone_text(phone.as_deref())),
+                    change("邮箱", email_text(old_email.as_deref()), email_text(email.as_deref())),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                let detail = if changes.is_empty() { "联系方式未变".to_owned() } else { changes.join("；") };
+                account_events::record(c, id, AccountAction::ContactChanged, Some(detail), &by).await
             })
         });
         self.db.write(update).await
     }
 
-    async fn set_user_disabled(&self, username: &str, disabled: bool) -> StoreResult<()> {
+    async fn set_user_disabled(&self, username: &str, disabled: bool, by: AccountBy) -> StoreResult<()> {
         let username = username.to_owned();
         let update = job(move |c| {
             Box::pin(async move {
                 let sql = "UPDATE users SET disabled = $2 WHERE username = $1 RETURNING id";
                 let id = c.scalar_opt(sql, &args![username.as_str(), disabled]).await?;
                 let id = id.ok_or_else(|| backend::user_not_found(&username))?;
-                if disabled { end_sessions(c, id).await } else { Ok(()) }
+                let (action, detail) = if disabled {
+                    end_sessions(c, id).await?;
+                    (AccountAction::Disabled, Some(SESSIONS_ENDED.to_owned()))
+                } else {
+                    (AccountAction::Enabled, None)
+                };
+                account_events::record(c, id, action, detail, &by).await
             })
         });
         self.db.write(update).await
     }
 
-    async fn set_user_role(&self, username: &str, role: Role, unit_id: Option<UnitId>) -> StoreResult<User> {
+    async fn set_user_role(
+        &self,
+        username: &str,
+        role: Role,
+        unit_id: Option<UnitId>,
+        by: AccountBy,
+    ) -> StoreResult<User> {
         let username = username.to_owned();
-        self.db.write(job(move |c| Box::pin(async move { set_user_role(c, &username, role, unit_id).await }))).await
+        self.db
+            .write(job(move |c| Box::pin(async move { set_user_role(c, &username, role, unit_id, &by).await })))
+            .await
+    }
+
+    async fn account_events(&self, username: &str) -> StoreResult<Option<Vec<AccountEvent>>> {
+        let username = username.to_owned();
+        self.db.read(job(move |c| Box::pin(async move { account_events::events(c, &username).await }))).await
     }
 
     async fn create_session(&self, session: NewSession) -> StoreResult<()> {
@@ -255,7 +302,7 @@ async fn set_unit_active(c: &dyn Conn, code: &str, active: bool) -> StoreResult<
     Ok(Unit { active, ..unit })
 }
 
-async fn create_user(c: &dyn Conn, user: NewUser) -> StoreResult<User> {
+async fn create_user(c: &dyn Conn, user: NewUser, by: AccountBy) -> StoreResult<User> {
     if c.query_opt("SELECT 1 FROM users WHERE username = $1", &args![user.username.as_str()]).await?.is_some() {
         return Err(backend::username_taken(&user.username));
     }
@@ -281,14 +328,39 @@ async fn create_user(c: &dyn Conn, user: NewUser) -> StoreResult<User> {
         user.password_hash,
         user.phone.as_deref().and_then(|p| personal_data::phone_hash(c, p))
     ];
-    c.map_opt(&sql, &values, |row| rows::user(row, c.personal_data()))
+    let created = c
+        .map_opt(&sql, &values, |row| rows::user(row, c.personal_data()))
         .await?
-        .ok_or_else(|| backend::username_taken(&user.username))
+        .ok_or_else(|| backend::username_taken(&user.username))?;
+    let mut detail = vec![format!("角色：{}", role_text(c, created.role, created.unit_id).await?)];
+    if created.phone.is_some() {
+        detail.push(format!("手机：{}", phone_text(created.phone.as_deref())));
+    }
+    if let Some(code) = &created.credit_code {
+        detail.push(format!("统一社会信用代码：{code}"));
+    }
+    account_events::record(c, created.id, AccountAction::Created, Some(detail.join("；")), &by).await?;
+    Ok(created)
 }
 
 /// Changes a user's role and unit, checked against the unit as stored, and
 /// ends their sessions so the new role applies at the next sign-in.
-async fn set_user_role(c: &dyn Conn, username: &str, role: Role, unit_id: Option<UnitId>) -> StoreResult<User> {
+async fn set_user_role(
+    c: &dyn Conn,
+    username: &str,
+    role: Role,
+    unit_id: Option<UnitId>,
+    by: &AccountBy,
+) -> StoreResult<User> {
+    let lock = c.dialect().lock_rows("u");
+    let sql = format!("SELECT u.role, u.unit_id FROM users u WHERE u.username = $1{lock}");
+    let old = c
+        .map_opt(&sql, &args![username], |row| {
+            let mut cols = row.cols();
+            Ok((cols.code(Role::parse)?, cols.get::<Option<UnitId>>()?))
+        })
+        .await?;
+    let (old_role, old_unit) = old.ok_or_else(|| backend::user_not_found(username))?;
     let unit_active = match unit_id {
         Some(id) => c.scalar_opt("SELECT active FROM units WHERE id = $1", &args![id]).await?,
         None => None,
@@ -300,6 +372,11 @@ async fn set_user_role(c: &dyn Conn, username: &str, role: Role, unit_id: Option
         .await?
         .ok_or_else(|| backend::user_not_found(username))?;
     end_sessions(c, user.id).await?;
+    let old = role_text(c, old_role, old_unit).await?;
+    let new = role_text(c, role, unit_id).await?;
+    let detail =
+        change("角色", old, new).map_or_else(|| "角色与单位未变".to_owned(), |d| format!("{d}；{SESSIONS_ENDED}"));
+    account_events::record(c, user.id, AccountAction::RoleChanged, Some(detail), by).await?;
     Ok(user)
 }
 

@@ -3,10 +3,10 @@
 //! worker sends it (and retries it) like every other notice.
 
 use mashangban_domain::notify::{NoticeChannel, TemplateKey};
-use mashangban_domain::org::UserId;
+use mashangban_domain::org::{AccountAction, UserId};
 use mashangban_domain::password_reset::{self, PasswordReset};
 use mashangban_domain::time::Instant;
-use mashangban_store::{NewPasswordReset, PasswordResetStore, StoreResult, User};
+use mashangban_store::{AccountBy, NewPasswordReset, PasswordResetStore, StoreResult, User};
 
 use crate::personal_data;
 use crate::rows::{self, USER_COLUMNS};
@@ -104,9 +104,15 @@ async fn complete(c: &dyn Conn, id: i64, password_hash: String, now: Instant) ->
         )
         .await?;
     let Some(user) = user else { return Ok(false) };
-    c.execute("UPDATE users SET password_hash = $2 WHERE id = $1", &args![user, password_hash]).await?;
+    let name: String = c
+        .scalar("UPDATE users SET password_hash = $2 WHERE id = $1 RETURNING display_name", &args![user, password_hash])
+        .await?;
     // A new password ends every existing session.
     c.execute("DELETE FROM sessions WHERE user_id = $1", &args![user]).await?;
+    // Made by the person holding the code sent to the account's phone.
+    let by = AccountBy { at: now, user_id: Some(user), name };
+    let detail = Some(crate::account_events::SESSIONS_ENDED.to_owned());
+    crate::account_events::record(c, user, AccountAction::PasswordResetBySms, detail, &by).await?;
     Ok(true)
 }
 

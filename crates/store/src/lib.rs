@@ -100,19 +100,35 @@ pub trait OrgStore {
     /// Inactive units are offered nowhere; their history stays.
     fn set_unit_active(&self, code: &str, active: bool) -> impl Future<Output = StoreResult<Unit>> + Send;
 
-    fn create_user(&self, user: NewUser) -> impl Future<Output = StoreResult<User>> + Send;
+    // Every change of a user below writes an entry of its history (`account_events`, SM3-sealed)
+    // in the change's transaction, naming `by`; a refused change writes none.
+
+    fn create_user(&self, user: NewUser, by: AccountBy) -> impl Future<Output = StoreResult<User>> + Send;
     fn find_user(&self, username: &str) -> impl Future<Output = StoreResult<Option<User>>> + Send;
     fn list_users(&self) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
-    fn set_password(&self, username: &str, password_hash: String) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Sets a new password and ends the user's sessions: the user's own change when `by` is the
+    /// user, a reset otherwise.
+    fn set_password(
+        &self,
+        username: &str,
+        password_hash: String,
+        by: AccountBy,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Sets a user's phone and e-mail on file (each `None` clears it).
     fn set_user_contact(
         &self,
         username: &str,
         phone: Option<String>,
         email: Option<String>,
+        by: AccountBy,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Disables or re-enables a user; disabling ends their sessions.
-    fn set_user_disabled(&self, username: &str, disabled: bool) -> impl Future<Output = StoreResult<()>> + Send;
+    fn set_user_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+        by: AccountBy,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Changes a user's role and unit (staff roles need a unit, accounts have
     /// none: `422 unit_required` / `unit_not_allowed`); ends their sessions so
     /// the new role applies at the next sign-in.
@@ -121,7 +137,10 @@ pub trait OrgStore {
         username: &str,
         role: Role,
         unit_id: Option<UnitId>,
+        by: AccountBy,
     ) -> impl Future<Output = StoreResult<User>> + Send;
+    /// A user's history (账号变更记录), oldest first; `None` when there is no such user.
+    fn account_events(&self, username: &str) -> impl Future<Output = StoreResult<Option<Vec<AccountEvent>>>> + Send;
 
     fn create_session(&self, session: NewSession) -> impl Future<Output = StoreResult<()>> + Send;
     /// The enabled user of an unexpired session.

@@ -160,6 +160,12 @@ pub trait NotificationStore {
     /// Deletes a webhook; its undelivered rows fail when their turn comes.
     fn delete_webhook(&self, id: i64) -> impl Future<Output = StoreResult<()>> + Send;
 
-    /// Sets or clears a user's e-mail address (for unit notices).
-    fn set_user_email(&self, username: &str, email: Option<String>) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Sets or clears a user's e-mail address (for unit notices), with an entry of the user's
+    /// history naming `by`.
+    fn set_user_email(
+        &self,
+        username: &str,
+        email: Option<String>,
+        by: crate::AccountBy,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }

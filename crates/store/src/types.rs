@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use mashangban_domain::org::{Role, UnitId, UnitKind, UserId};
+use mashangban_domain::org::{AccountAction, Actor, Role, UnitId, UnitKind, UserId};
 use mashangban_domain::request::{AttachmentId, CategoryId, Channel, RequestId, RequestKind, State};
 use mashangban_domain::time::Instant;
 
@@ -45,6 +45,38 @@ pub struct NewUser {
     pub credit_code: Option<String>,
     pub phone: Option<String>,
     pub password_hash: String,
+}
+
+/// Who changes an account and when, for the account's history (账号变更记录).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountBy {
+    pub at: Instant,
+    pub user_id: Option<UserId>,
+    pub name: String,
+}
+
+impl AccountBy {
+    /// A change by a signed-in person or an API token (named `接口:…`).
+    pub fn actor(actor: &Actor, at: Instant) -> Self {
+        Self { at, user_id: actor.user_id(), name: actor.name().to_owned() }
+    }
+
+    /// A change by no person (the command line, the demo), now.
+    pub fn named(name: &str) -> Self {
+        Self { at: mashangban_domain::time::now(), user_id: None, name: name.to_owned() }
+    }
+}
+
+/// One entry of an account's history (账号变更记录), oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountEvent {
+    pub id: i64,
+    pub at: Instant,
+    pub by_name: String,
+    pub by_user: Option<UserId>,
+    pub action: AccountAction,
+    /// What changed (phones and e-mail masked; never a password, hash or code).
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Clone)]

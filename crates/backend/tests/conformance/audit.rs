@@ -216,11 +216,12 @@ const OTHER_HISTORIES: &[(&str, &str, &str, &str, &str)] = &[
     ("command_events/pledge", "command_events e", "e.pledge_id IS NOT NULL", "e.pledge_id", "id"),
     ("monitoring_point_events", "monitoring_point_events e", "TRUE", "e.point_id", "id"),
     ("monitoring_alert_events", "monitoring_alert_events e", "TRUE", "e.alert_id", "id"),
+    ("account_events", "account_events e", "TRUE", "e.user_id", "id"),
 ];
 
 /// Ledger items, visits, direct-line items, approval projects, fund applications, on-site service
 /// requests, enforcement cases, compensation matters, command centres (their own entries, targets,
-/// tasks, report forms, pledges), monitoring points and alerts: every event sealed in its
+/// tasks, report forms, pledges), monitoring points and alerts, accounts: every event sealed in its
 /// transaction, events older than the seals sealed once after the fact to the same seals, and a
 /// changed field, a deleted event and an event written past the platform named.
 async fn the_other_histories_are_sealed_and_tampering_is_named<D: TestDb>() {
@@ -313,18 +314,21 @@ async fn the_other_histories_are_sealed_and_tampering_is_named<D: TestDb>() {
     );
     assert!(problems.iter().any(|p| matches!(p, Problem::HistoryUnsealed { history: "fund_events", .. })));
 
-    // A note rewritten in each of the command centres' and monitoring histories: named at its event.
+    // A note rewritten in each of the command centres' and monitoring histories, and an account's
+    // entry rewritten: named at its event.
     let guards = [
         ("command_events", "no_update"),
         ("monitoring_point_events", "no_update"),
         ("monitoring_alert_events", "no_update"),
+        ("account_events", "no_update"),
     ];
     lift_guards(store, &guards).await;
     let mut victims = Vec::new();
     for &(name, events, subject, _, _) in &OTHER_HISTORIES[8..] {
         let victim = count(store, leak(format!("SELECT CAST(MAX(e.id) AS TEXT) FROM {events} WHERE {subject}"))).await;
         let table = events.split(' ').next().unwrap();
-        let sql = format!("UPDATE {table} SET note = '篡改' WHERE id = $1");
+        let column = if table == "account_events" { "detail" } else { "note" };
+        let sql = format!("UPDATE {table} SET {column} = '篡改' WHERE id = $1");
         execute(store, leak(sql), vec![(victim as i64).into()]).await.unwrap();
         victims.push((name, victim as i64));
     }

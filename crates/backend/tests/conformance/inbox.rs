@@ -50,7 +50,7 @@ async fn user<D: TestDb>(env: &Env<D>, name: &str, role: Role, unit: i64, phone:
         phone: phone.map(str::to_owned),
         password_hash: "x".into(),
     };
-    env.store.create_user(new).await.unwrap().id
+    env.store.create_user(new, crate::support::tester()).await.unwrap().id
 }
 
 async fn people<D: TestDb>(env: &Env<D>) -> People {
@@ -77,7 +77,7 @@ async fn people<D: TestDb>(env: &Env<D>) -> People {
         supervisor: user(env, "supervisor", Role::Supervisor, city, None).await,
         category,
     };
-    s.set_user_disabled("disabled_a", true).await.unwrap();
+    s.set_user_disabled("disabled_a", true, crate::support::tester()).await.unwrap();
     people
 }
 
@@ -286,8 +286,8 @@ async fn copies_go_to_the_outbox_as_each_person_chose<D: TestDb>() {
     let s = &env.store;
     let p = people(env).await;
     s.enable_notifications("https://12345.example.gov.cn").await.unwrap();
-    s.set_user_email("handler_a", Some("a@example.gov.cn".into())).await.unwrap();
-    s.set_user_email("leader_a", Some("leader@example.gov.cn".into())).await.unwrap();
+    s.set_user_email("handler_a", Some("a@example.gov.cn".into()), crate::support::tester()).await.unwrap();
+    s.set_user_email("leader_a", Some("leader@example.gov.cn".into()), crate::support::tester()).await.unwrap();
     let defaults = s.inbox_preferences(p.handler_a).await.unwrap();
     assert_eq!(defaults.len(), InboxKind::ALL.len());
     assert!(defaults.iter().all(|d| !d.sms && !d.email), "no copies unless chosen");

@@ -179,8 +179,8 @@ async fn new_requests_are_copied_to_the_cadres_and_cards_are_recorded<D: TestDb>
     s.assign(&f.ours, f.cadre, LiaisonKind::Lead, at(1), "管理员".into()).await.unwrap();
     s.assign(&f.ours, f.other, LiaisonKind::Member, at(1), "管理员".into()).await.unwrap();
     s.enable_notifications("https://12345.example.gov.cn").await.unwrap();
-    s.set_user_email("c1", Some("c1@example.gov.cn".into())).await.unwrap();
-    s.set_user_email("c2", Some("c2@example.gov.cn".into())).await.unwrap();
+    s.set_user_email("c1", Some("c1@example.gov.cn".into()), crate::support::tester()).await.unwrap();
+    s.set_user_email("c2", Some("c2@example.gov.cn".into()), crate::support::tester()).await.unwrap();
     let card = CardSource { liaison_user_id: f.cadre, liaison_name: "干部c1".into() };
     let r = s.intake(request(&f, &f.ours, Some(card.clone())), &Actor::PublicAsker, &meta(2)).await.unwrap();
     let history = s.history(r.id).await.unwrap();

@@ -58,7 +58,7 @@ async fn org<D: TestDb>(env: &Env<D>) -> Org {
         phone: None,
         password_hash: "x".into(),
     };
-    env.store.create_user(handler).await.unwrap();
+    env.store.create_user(handler, crate::support::tester()).await.unwrap();
     Org { unit, category }
 }
 
@@ -136,7 +136,7 @@ async fn notices_are_written_with_events_once_enabled<D: TestDb>() {
     let accepted =
         template(TemplateKey::AskerAccepted, NoticeChannel::Sms, "已受理{{tracking_no}}，查看{{progress_link}}", 0);
     s.put_notification_template(accepted).await.unwrap();
-    s.set_user_email("handler_a", Some("a@example.gov.cn".into())).await.unwrap();
+    s.set_user_email("handler_a", Some("a@example.gov.cn".into()), crate::support::tester()).await.unwrap();
     let every = s.create_webhook(hook("every", &[]), t0()).await.unwrap();
     let dispatched = s.create_webhook(hook("dispatched", &[EventKind::Dispatched.as_str()]), t0()).await.unwrap();
 
@@ -287,13 +287,16 @@ async fn e_mail_addresses_are_set_and_cleared<D: TestDb>() {
     let raw = || texts(s, "SELECT email FROM users WHERE username = 'handler_a'", vec![]);
     let user = s.find_user("handler_a").await.unwrap().unwrap().id;
     assert_eq!(raw().await, vec![None]);
-    s.set_user_email("handler_a", Some("a@example.gov.cn".into())).await.unwrap();
+    s.set_user_email("handler_a", Some("a@example.gov.cn".into()), crate::support::tester()).await.unwrap();
     // Stored encrypted (docs/personal-data.md), read back plain.
     assert!(raw().await[0].as_ref().is_some_and(|e| e.starts_with("v1:") && !e.contains("example")));
     assert_eq!(s.inbox_contacts(user).await.unwrap().1.as_deref(), Some("a@example.gov.cn"));
-    s.set_user_email("handler_a", None).await.unwrap();
+    s.set_user_email("handler_a", None, crate::support::tester()).await.unwrap();
     assert_eq!(raw().await, vec![None]);
-    assert_eq!(refusal(s.set_user_email("nobody", Some("x@example.gov.cn".into())).await), "user_not_found");
+    assert_eq!(
+        refusal(s.set_user_email("nobody", Some("x@example.gov.cn".into()), crate::support::tester()).await),
+        "user_not_found"
+    );
 }
 
 /// Pending SMS rows due at t0, written by hand (the store writes them only with events).

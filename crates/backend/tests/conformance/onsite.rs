@@ -187,15 +187,18 @@ async fn the_enterprise_is_told_and_documents_are_kept_in_the_requests_history<D
     let (_, dept) = units(s).await;
     s.enable_notifications("https://12345.example.gov.cn/").await.unwrap();
     let account = s
-        .create_user(NewUser {
-            username: "enterprise".into(),
-            display_name: "中山市华凯灯饰有限公司".into(),
-            role: mashangban_domain::org::Role::Enterprise,
-            unit_id: None,
-            credit_code: Some("A".into()),
-            phone: Some("13926000001".into()),
-            password_hash: "x".into(),
-        })
+        .create_user(
+            NewUser {
+                username: "enterprise".into(),
+                display_name: "中山市华凯灯饰有限公司".into(),
+                role: mashangban_domain::org::Role::Enterprise,
+                unit_id: None,
+                credit_code: Some("A".into()),
+                phone: Some("13926000001".into()),
+                password_hash: "x".into(),
+            },
+            crate::support::tester(),
+        )
         .await
         .unwrap();
     let item = ServiceItemInput { code: "permit".into(), name: "居住证办理".into(), unit_id: dept, active: true };

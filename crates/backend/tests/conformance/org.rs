@@ -1,10 +1,11 @@
 //! Units, users, sessions and API tokens.
 
 use mashangban_domain::enterprise::EnterpriseInput;
-use mashangban_domain::org::{Role, UnitId, UnitKind};
+use mashangban_domain::org::{AccountAction, Role, UnitId, UnitKind};
 use mashangban_domain::validation::CreditCode;
 use mashangban_store::{
-    CatalogStore, EnterpriseStore, NewApiToken, NewCategory, NewSession, NewUnit, NewUser, OrgStore,
+    AccountBy, AuditStore, CatalogStore, EnterpriseStore, NewApiToken, NewCategory, NewPasswordReset, NewSession,
+    NewUnit, NewUser, NotificationStore, OrgStore, PasswordResetStore,
 };
 
 use crate::support::{TestDb, at, minutes, refusal};
@@ -18,6 +19,7 @@ on_both!(
     a_username_taken_on_another_node_is_a_refusal,
     sessions_end_at_expiry_logout_password_change_disabling_and_role_change,
     api_tokens_are_found_by_hash_until_revoked,
+    every_change_of_an_account_is_recorded_sealed_and_masked,
 );
 
 pub fn unit(code: &str, kind: UnitKind, parent: Option<&str>) -> NewUnit {
@@ -59,7 +61,7 @@ pub async fn town_desk<S: OrgStore + CatalogStore + EnterpriseStore>(
     let mut ids = Vec::new();
     for (username, role) in users {
         let new = NewUser { display_name: format!("干部{username}"), ..user(username, *role, Some(town)) };
-        ids.push(s.create_user(new).await.unwrap().id);
+        ids.push(s.create_user(new, crate::support::tester()).await.unwrap().id);
     }
     let mut codes = Vec::new();
     for n in ["1", "2"] {
@@ -158,16 +160,28 @@ async fn units_deactivate_leaves_first_and_roles_change_with_their_unit<T: TestD
     assert_eq!(refusal(s.set_unit_active("city", false).await), "unit_has_children");
     assert_eq!(refusal(s.set_unit_active("nowhere", false).await), "unit_not_found");
     assert!(!s.set_unit_active("b", false).await.unwrap().active);
-    let created = s.create_user(user("u1", Role::Handler, Some(units[0]))).await.unwrap();
-    let moved = s.set_user_role("u1", Role::Dispatcher, Some(units[2])).await.unwrap();
+    let created = s.create_user(user("u1", Role::Handler, Some(units[0])), crate::support::tester()).await.unwrap();
+    let moved = s.set_user_role("u1", Role::Dispatcher, Some(units[2]), crate::support::tester()).await.unwrap();
     assert_eq!((moved.id, moved.role, moved.unit_id), (created.id, Role::Dispatcher, Some(units[2])));
-    assert_eq!(refusal(s.set_user_role("u1", Role::Handler, Some(units[1])).await), "unit_inactive");
-    assert_eq!(refusal(s.set_user_role("u1", Role::Handler, Some(9999)).await), "unknown_unit");
-    assert_eq!(refusal(s.set_user_role("u1", Role::Handler, None).await), "unit_required");
-    assert_eq!(refusal(s.set_user_role("u1", Role::Resident, Some(units[0])).await), "unit_not_allowed");
-    assert_eq!(refusal(s.set_user_role("nobody", Role::Resident, None).await), "user_not_found");
+    assert_eq!(
+        refusal(s.set_user_role("u1", Role::Handler, Some(units[1]), crate::support::tester()).await),
+        "unit_inactive"
+    );
+    assert_eq!(
+        refusal(s.set_user_role("u1", Role::Handler, Some(9999), crate::support::tester()).await),
+        "unknown_unit"
+    );
+    assert_eq!(refusal(s.set_user_role("u1", Role::Handler, None, crate::support::tester()).await), "unit_required");
+    assert_eq!(
+        refusal(s.set_user_role("u1", Role::Resident, Some(units[0]), crate::support::tester()).await),
+        "unit_not_allowed"
+    );
+    assert_eq!(
+        refusal(s.set_user_role("nobody", Role::Resident, None, crate::support::tester()).await),
+        "user_not_found"
+    );
     assert_eq!(s.find_user("u1").await.unwrap().unwrap().role, Role::Dispatcher);
-    let resident = s.set_user_role("u1", Role::Resident, None).await.unwrap();
+    let resident = s.set_user_role("u1", Role::Resident, None, crate::support::tester()).await.unwrap();
     assert_eq!((resident.role, resident.unit_id), (Role::Resident, None));
 
     // Every department and the town off, then the city; back on top down only.
@@ -208,7 +222,7 @@ async fn users_are_unique_by_name_and_belong_to_known_units<T: TestDb>() {
     let db = T::create().await;
     let s = db.store();
     let units = org(&s).await;
-    let zhang = s.create_user(user("zhang", Role::Handler, Some(units[0]))).await.unwrap();
+    let zhang = s.create_user(user("zhang", Role::Handler, Some(units[0])), crate::support::tester()).await.unwrap();
     assert_eq!((zhang.username.as_str(), zhang.role, zhang.unit_id), ("zhang", Role::Handler, Some(units[0])));
     assert!(!zhang.disabled);
     let li = NewUser {
@@ -216,12 +230,21 @@ async fn users_are_unique_by_name_and_belong_to_known_units<T: TestDb>() {
         phone: Some("13800138000".into()),
         ..user("li", Role::Enterprise, None)
     };
-    let li = s.create_user(li).await.unwrap();
+    let li = s.create_user(li, crate::support::tester()).await.unwrap();
     assert_eq!((li.credit_code.as_deref(), li.phone.as_deref()), (Some("91350100M000100Y43"), Some("13800138000")));
-    assert_eq!(refusal(s.create_user(user("zhang", Role::Handler, Some(units[1]))).await), "username_taken");
+    assert_eq!(
+        refusal(s.create_user(user("zhang", Role::Handler, Some(units[1])), crate::support::tester()).await),
+        "username_taken"
+    );
     // A taken name is refused before the unit is looked at, as both backends did.
-    assert_eq!(refusal(s.create_user(user("zhang", Role::Handler, Some(9999))).await), "username_taken");
-    assert_eq!(refusal(s.create_user(user("wang", Role::Handler, Some(9999))).await), "unknown_unit");
+    assert_eq!(
+        refusal(s.create_user(user("zhang", Role::Handler, Some(9999)), crate::support::tester()).await),
+        "username_taken"
+    );
+    assert_eq!(
+        refusal(s.create_user(user("wang", Role::Handler, Some(9999)), crate::support::tester()).await),
+        "unknown_unit"
+    );
     let found = s.find_user("zhang").await.unwrap().unwrap();
     assert_eq!(format!("{found:?}"), format!("{zhang:?}"));
     assert!(s.find_user("wang").await.unwrap().is_none());
@@ -240,7 +263,7 @@ async fn a_username_taken_on_another_node_is_a_refusal<T: TestDb>() {
     for i in 0..8 {
         let store = if i % 2 == 0 { s.clone() } else { other.clone() };
         let new = user("zhang", Role::Handler, Some(units[0]));
-        tasks.spawn(async move { store.create_user(new).await });
+        tasks.spawn(async move { store.create_user(new, crate::support::tester()).await });
     }
     let mut created = 0;
     while let Some(result) = tasks.join_next().await {
@@ -267,7 +290,7 @@ async fn sessions_end_at_expiry_logout_password_change_disabling_and_role_change
     let db = T::create().await;
     let s = db.store();
     let units = org(&s).await;
-    let u = s.create_user(user("zhang", Role::Handler, Some(units[0]))).await.unwrap();
+    let u = s.create_user(user("zhang", Role::Handler, Some(units[0])), crate::support::tester()).await.unwrap();
     let signed_in = |token: &'static str, at: i64| {
         let s = s.clone();
         async move { s.session_user(token, minutes(at)).await.unwrap().map(|u| u.username) }
@@ -284,24 +307,24 @@ async fn sessions_end_at_expiry_logout_password_change_disabling_and_role_change
     s.delete_session("s2").await.unwrap();
 
     s.create_session(session("s3", u.id, 200, 600)).await.unwrap();
-    s.set_password("zhang", "new hash".into()).await.unwrap();
+    s.set_password("zhang", "new hash".into(), crate::support::tester()).await.unwrap();
     assert_eq!(s.find_user("zhang").await.unwrap().unwrap().password_hash, "new hash");
     assert_eq!(signed_in("s3", 201).await, None, "a new password ends sessions");
-    assert_eq!(refusal(s.set_password("nobody", "x".into()).await), "user_not_found");
+    assert_eq!(refusal(s.set_password("nobody", "x".into(), crate::support::tester()).await), "user_not_found");
 
     s.create_session(session("s4", u.id, 300, 600)).await.unwrap();
-    s.set_user_disabled("zhang", false).await.unwrap();
+    s.set_user_disabled("zhang", false, crate::support::tester()).await.unwrap();
     assert_eq!(signed_in("s4", 301).await.as_deref(), Some("zhang"), "enabling keeps sessions");
-    s.set_user_disabled("zhang", true).await.unwrap();
+    s.set_user_disabled("zhang", true, crate::support::tester()).await.unwrap();
     assert!(s.find_user("zhang").await.unwrap().unwrap().disabled);
     assert_eq!(signed_in("s4", 301).await, None);
     s.create_session(session("s5", u.id, 400, 600)).await.unwrap();
     assert_eq!(signed_in("s5", 401).await, None, "a disabled user has no session");
-    s.set_user_disabled("zhang", false).await.unwrap();
+    s.set_user_disabled("zhang", false, crate::support::tester()).await.unwrap();
     assert_eq!(signed_in("s5", 401).await.as_deref(), Some("zhang"));
-    assert_eq!(refusal(s.set_user_disabled("nobody", true).await), "user_not_found");
+    assert_eq!(refusal(s.set_user_disabled("nobody", true, crate::support::tester()).await), "user_not_found");
 
-    s.set_user_role("zhang", Role::Dispatcher, Some(units[1])).await.unwrap();
+    s.set_user_role("zhang", Role::Dispatcher, Some(units[1]), crate::support::tester()).await.unwrap();
     assert_eq!(signed_in("s5", 402).await, None, "a new role applies at the next sign-in");
     assert!(s.create_session(session("s6", 9999, 500, 60)).await.is_err(), "no session for an unknown user");
     // Sessions written by the new store are the backend's sessions.
@@ -343,4 +366,87 @@ async fn api_tokens_are_found_by_hash_until_revoked<T: TestDb>() {
     );
     let old = db.store().list_api_tokens().await.unwrap();
     assert_eq!(format!("{old:?}"), format!("{listed:?}"));
+}
+
+/// Each change of an account writes one entry of its history in the change's transaction, naming
+/// who made it and when, phones and e-mail masked, never a password, its hash or a code; a refused
+/// change writes none; the entries are sealed and verify.
+async fn every_change_of_an_account_is_recorded_sealed_and_masked<T: TestDb>() {
+    let db = T::create().await;
+    let s = db.store();
+    let units = org(&s).await;
+    let boss = s.create_user(user("boss", Role::Admin, Some(units[0])), crate::support::tester()).await.unwrap();
+    let admin = |minute: i64| AccountBy { at: at(minute), user_id: Some(boss.id), name: "管理员王".into() };
+    let new = NewUser { phone: Some("13800138000".into()), ..user("li", Role::Handler, Some(units[0])) };
+    let li = s.create_user(new, admin(1)).await.unwrap();
+    let own = |minute: i64| AccountBy { at: at(minute), user_id: Some(li.id), name: "张三".into() };
+
+    // Refused changes write nothing.
+    let taken = NewUser { phone: Some("13800138000".into()), ..user("li", Role::Handler, Some(units[0])) };
+    assert_eq!(refusal(s.create_user(taken, admin(2)).await), "username_taken");
+    assert_eq!(refusal(s.set_user_role("li", Role::Handler, Some(9999), admin(2)).await), "unknown_unit");
+    assert_eq!(refusal(s.set_user_role("li", Role::Handler, None, admin(2)).await), "unit_required");
+    assert_eq!(refusal(s.set_user_disabled("nobody", true, admin(2)).await), "user_not_found");
+    assert_eq!(refusal(s.set_password("nobody", "x".into(), admin(2)).await), "user_not_found");
+    assert_eq!(refusal(s.set_user_email("nobody", None, admin(2)).await), "user_not_found");
+    assert_eq!(refusal(s.set_user_contact("nobody", None, None, admin(2)).await), "user_not_found");
+    assert_eq!(s.account_events("li").await.unwrap().unwrap().len(), 1);
+    assert_eq!(s.account_events("nobody").await.unwrap(), None);
+
+    s.set_user_role("li", Role::Dispatcher, Some(units[1]), admin(3)).await.unwrap();
+    s.set_user_disabled("li", true, admin(4)).await.unwrap();
+    s.set_user_disabled("li", false, admin(5)).await.unwrap();
+    s.set_password("li", "hash-by-admin".into(), admin(6)).await.unwrap();
+    s.set_password("li", "hash-by-li".into(), own(7)).await.unwrap();
+    s.set_user_email("li", Some("li.ming@example.gov.cn".into()), admin(8)).await.unwrap();
+    s.set_user_contact("li", Some("13912345678".into()), Some("li.ming@example.gov.cn".into()), own(9)).await.unwrap();
+    let code = NewPasswordReset {
+        user_id: li.id,
+        code_hash: "code-hash".into(),
+        salt: "salt".into(),
+        created_at: at(10),
+        expires_at: at(20),
+        client_ip: None,
+        phone: "13912345678".into(),
+        code: "864209".into(),
+    };
+    let code = s.create_password_reset(code).await.unwrap();
+    assert!(s.complete_password_reset(code.id, "hash-by-sms".into(), at(11)).await.unwrap());
+
+    let events = s.account_events("li").await.unwrap().unwrap();
+    let seen: Vec<(AccountAction, &str, i64, Option<&str>)> = events
+        .iter()
+        .map(|e| (e.action, e.by_name.as_str(), (e.at - at(0)).num_minutes(), e.detail.as_deref()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (AccountAction::Created, "管理员王", 1, Some("角色：承办人（单位a）；手机：138****8000")),
+            (
+                AccountAction::RoleChanged,
+                "管理员王",
+                3,
+                Some("角色：承办人（单位a） → 派单员（单位b）；已退出全部登录")
+            ),
+            (AccountAction::Disabled, "管理员王", 4, Some("已退出全部登录")),
+            (AccountAction::Enabled, "管理员王", 5, None),
+            (AccountAction::PasswordReset, "管理员王", 6, Some("已退出全部登录")),
+            (AccountAction::PasswordChanged, "张三", 7, Some("已退出全部登录")),
+            (AccountAction::EmailSet, "管理员王", 8, Some("通知邮箱：l***@example.gov.cn")),
+            (AccountAction::ContactChanged, "张三", 9, Some("手机：138****8000 → 139****5678")),
+            (AccountAction::PasswordResetBySms, "张三", 11, Some("已退出全部登录")),
+        ]
+    );
+    let by: Vec<Option<i64>> = events.iter().map(|e| e.by_user).collect();
+    let (b, l) = (Some(boss.id), Some(li.id));
+    assert_eq!(by, [b, b, b, b, b, l, b, l, l]);
+    let stored =
+        crate::support::texts(&s, "SELECT COALESCE(detail, '') || by_name || action FROM account_events", vec![]).await;
+    for secret in ["13800138000", "13912345678", "li.ming@", "hash-by", "864209", "code-hash"] {
+        assert!(stored.iter().all(|t| !t.as_deref().unwrap_or_default().contains(secret)), "{secret} in {stored:?}");
+    }
+    assert_eq!(s.verify_history(vec![]).await.unwrap().problems, vec![]);
+    let sealed =
+        crate::support::texts(&s, "SELECT seal FROM history_seals WHERE history = 'account_events'", vec![]).await;
+    assert_eq!(sealed.len(), events.len() + 1, "li's entries and the admin's creation are sealed");
 }

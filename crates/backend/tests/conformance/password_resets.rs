@@ -38,8 +38,8 @@ async fn a_code_is_stored_with_its_sms_and_spent_once<D: TestDb>() {
         phone: phone.map(str::to_owned),
         password_hash: "old".into(),
     };
-    let user = s.create_user(new("li", Some("13912340001"))).await.unwrap();
-    s.create_user(new("wang", Some("13912340002"))).await.unwrap();
+    let user = s.create_user(new("li", Some("13912340001")), crate::support::tester()).await.unwrap();
+    s.create_user(new("wang", Some("13912340002")), crate::support::tester()).await.unwrap();
     assert_eq!(s.user_by_id(user.id).await.unwrap().unwrap().username, "li");
     let found: Vec<String> = s.users_with_phone("13912340001").await.unwrap().into_iter().map(|u| u.username).collect();
     assert_eq!(found, ["li"]);

@@ -313,10 +313,13 @@ async fn the_other_tables_are_stored_encrypted_found_and_rotated<D: TestDb>() {
     let env = &D::create().await;
     let old = &with_keys(&env.store, ring(("k1", 1), &[]));
     // One row of each table, through the store.
-    let li = old.create_user(user("li", Role::Resident, Some("13912340001"))).await.unwrap();
-    old.set_user_contact("li", Some("13912340001".into()), Some("li@example.gov.cn".into())).await.unwrap();
-    let wang = old.create_user(user("wang", Role::Resident, Some("13912340002"))).await.unwrap();
-    let zhou = old.create_user(user("zhou", Role::Liaison, None)).await.unwrap();
+    let li = old.create_user(user("li", Role::Resident, Some("13912340001")), crate::support::tester()).await.unwrap();
+    old.set_user_contact("li", Some("13912340001".into()), Some("li@example.gov.cn".into()), crate::support::tester())
+        .await
+        .unwrap();
+    let wang =
+        old.create_user(user("wang", Role::Resident, Some("13912340002")), crate::support::tester()).await.unwrap();
+    let zhou = old.create_user(user("zhou", Role::Liaison, None), crate::support::tester()).await.unwrap();
     let cadre = CadreInput::new(zhou.id, Role::Liaison, CadreLevel::Town, "副镇长", "0760-22338899").unwrap();
     old.save_cadre(cadre, at(0), "测试".into()).await.unwrap();
     let item = old.take_in_item(crate::direct_line::new_item("噪音扰民", false), at(0), "测试".into()).await.unwrap();

@@ -22,7 +22,7 @@ async fn user<D: TestDb>(env: &Env<D>, name: &str) -> i64 {
         phone: None,
         password_hash: "x".into(),
     };
-    env.store.create_user(new).await.unwrap().id
+    env.store.create_user(new, crate::support::tester()).await.unwrap().id
 }
 
 fn filters(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {

@@ -108,6 +108,11 @@ pub fn refusal<T: std::fmt::Debug>(result: StoreResult<T>) -> &'static str {
     }
 }
 
+/// Who the tests' changes of accounts are by.
+pub fn tester() -> mashangban_store::AccountBy {
+    mashangban_store::AccountBy::named("测试")
+}
+
 pub fn t0() -> Instant {
     parse_instant("2026-03-02T09:00:00+08:00").unwrap()
 }

@@ -1,7 +1,7 @@
 //! SM3 seals of the histories besides requests' (留痕): ledger items, visits, direct-line items,
 //! approval projects, fund applications, on-site service requests, enforcement cases, compensation
-//! matters, command centres (their own entries, targets, tasks, report forms and pledges), and
-//! monitoring points and alerts. One table (`history_seals`) holds them, keyed by history, record
+//! matters, command centres (their own entries, targets, tasks, report forms and pledges),
+//! monitoring points and alerts, and accounts. One table (`history_seals`) holds them, keyed by history, record
 //! and position; each writer seals its events in its transaction ([`SealedHistory::seal`], or
 //! [`SealedHistory::seal_written`] for many at once), and events older than the seals, listed per
 //! record in `history_legacy` by the migrations, are sealed once after the fact.
@@ -207,6 +207,11 @@ pub(crate) const COMMAND_FORMS: SealedHistory =
 pub(crate) const COMMAND_PLEDGES: SealedHistory =
     command("command_events/pledge", "指挥部军令状", "e.pledge_id", "e.pledge_id IS NOT NULL", "command_pledges");
 
+/// Accounts' histories (账号变更记录: created, role or unit changed, disabled, passwords, contacts),
+/// chained per user by row id.
+pub(crate) const ACCOUNTS: SealedHistory =
+    shared("account_events", "账号", "e.user_id", "id", "users", &["at", "by_name", "by_user", "action", "detail"]);
+
 /// Every history sealed here, in the order verification walks them.
 pub(crate) const ALL: &[&SealedHistory] = &[
     &LEDGER,
@@ -224,6 +229,7 @@ pub(crate) const ALL: &[&SealedHistory] = &[
     &COMMAND_PLEDGES,
     &MONITORING_POINTS,
     &MONITORING_ALERTS,
+    &ACCOUNTS,
 ];
 
 /// A stored value as the seal reads it: the same text on SQLite and PostgreSQL.

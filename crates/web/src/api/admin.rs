@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 
 use mashangban_app::App;
-use mashangban_app::accounts::{DisabledInput, NewUserInput, PasswordInput, RoleInput, UserView};
+use mashangban_app::accounts::{AccountEventView, DisabledInput, NewUserInput, PasswordInput, RoleInput, UserView};
 use mashangban_app::catalog::{CategoryInput, CategoryView};
 use mashangban_app::org::{ActiveInput, UnitInput};
 use mashangban_domain::access::Permission;
@@ -108,6 +108,11 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .body::<PasswordInput>()
             .no_content()
             .errors(&["user_not_found", "weak_password", "invalid_password"]),
+        Route::get("/api/v1/admin/users/{username}/history", user_history::<S>)
+            .permission(users)
+            .doc("administration", "用户账号变更记录（谁在何时改了什么；手机号与邮箱脱敏，不含密码）")
+            .answer::<Vec<AccountEventView>>()
+            .errors(&["user_not_found"]),
         Route::put("/api/v1/admin/categories/{code}", put_category::<S>)
             .permission(Permission::ManageCatalog)
             .doc("administration", "新增或修改事项分类与派单目录")
@@ -160,9 +165,18 @@ async fn list_users<S: Store>(State(app): State<App<S>>) -> ApiResult<Json<Vec<U
 /// `POST /api/v1/admin/users`: 201 with the account.
 async fn create_user<S: Store>(
     State(app): State<App<S>>,
+    Auth(caller): Auth,
     JsonBody(input): JsonBody<NewUserInput>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
-    Ok((StatusCode::CREATED, Json(app.accounts().create_user(input).await?)))
+    Ok((StatusCode::CREATED, Json(app.accounts().create_user(&caller, input).await?)))
+}
+
+/// `GET /api/v1/admin/users/{username}/history`: the account's history, oldest first.
+async fn user_history<S: Store>(
+    State(app): State<App<S>>,
+    Path(username): Path<String>,
+) -> ApiResult<Json<Vec<AccountEventView>>> {
+    Ok(Json(app.accounts().history(&username).await?))
 }
 
 /// `PUT /api/v1/admin/users/{username}/role`: `{"role", "unit"?}`.
@@ -189,10 +203,11 @@ async fn set_disabled<S: Store>(
 /// `PUT /api/v1/admin/users/{username}/password`: `{"password"}` → 204.
 async fn reset_password<S: Store>(
     State(app): State<App<S>>,
+    Auth(caller): Auth,
     Path(username): Path<String>,
     JsonBody(input): JsonBody<PasswordInput>,
 ) -> ApiResult<StatusCode> {
-    app.accounts().reset_password(&username, &input.password).await?;
+    app.accounts().reset_password(&caller, &username, &input.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -168,9 +168,10 @@ async fn delete_webhook<S: Store>(State(app): State<App<S>>, Path(id): Path<Stri
 /// `PUT /api/v1/admin/users/{username}/email`: `{"email": "…" | null}` → 204.
 async fn set_email<S: Store>(
     State(app): State<App<S>>,
+    Auth(caller): Auth,
     Path(username): Path<String>,
     JsonBody(input): JsonBody<EmailInput>,
 ) -> ApiResult<StatusCode> {
-    app.accounts().set_email(&username, input).await?;
+    app.accounts().set_email(&caller, &username, input).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -18,15 +18,18 @@ use super::notify::{HttpSink, Shared, http_sink, sms_gateway};
 /// A new enterprise or resident account with a phone on file (not signed in).
 async fn account(app: &App, username: &str, role: Role, credit_code: Option<&str>, phone: Option<&str>) {
     app.store
-        .create_user(NewUser {
-            username: username.into(),
-            display_name: format!("{username} 账号"),
-            role,
-            unit_id: None,
-            credit_code: credit_code.map(str::to_owned),
-            phone: phone.map(str::to_owned),
-            password_hash: auth::hash_password(PASSWORD).unwrap(),
-        })
+        .create_user(
+            NewUser {
+                username: username.into(),
+                display_name: format!("{username} 账号"),
+                role,
+                unit_id: None,
+                credit_code: credit_code.map(str::to_owned),
+                phone: phone.map(str::to_owned),
+                password_hash: auth::hash_password(PASSWORD).unwrap(),
+            },
+            crate::tester(),
+        )
         .await
         .unwrap();
 }
@@ -481,15 +484,18 @@ async fn the_reset_pages_walk_through_both_steps_and_say_when_sms_is_not_configu
     let (app, sink, notifier) = with_sms().await;
     let unit = app.store.list_units().await.unwrap().into_iter().find(|u| u.code == "scjgj").unwrap();
     app.store
-        .create_user(NewUser {
-            username: "scjgj-clerk".into(),
-            display_name: "市监承办人".into(),
-            role: Role::Handler,
-            unit_id: Some(unit.id),
-            credit_code: None,
-            phone: Some("13712340002".into()),
-            password_hash: auth::hash_password(PASSWORD).unwrap(),
-        })
+        .create_user(
+            NewUser {
+                username: "scjgj-clerk".into(),
+                display_name: "市监承办人".into(),
+                role: Role::Handler,
+                unit_id: Some(unit.id),
+                credit_code: None,
+                phone: Some("13712340002".into()),
+                password_hash: auth::hash_password(PASSWORD).unwrap(),
+            },
+            crate::tester(),
+        )
         .await
         .unwrap();
     let http = no_redirects();

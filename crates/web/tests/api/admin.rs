@@ -151,6 +151,56 @@ async fn a_user_created_on_the_page_signs_in_with_the_initial_password() {
     let (status, _, html) = post_form(&app, "/admin/users/admin/disabled", &admin, &[("disabled", "1")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "never one's own account");
     assert!(html.contains("不能停用自己的账号"));
+
+    // The person's own changes, then the account's history (账号变更记录): every change, who made it,
+    // the refused role change absent, phones masked, no password.
+    let zhang = app.login_with("zhang.san", "another-password-9").await;
+    let contact = json!({ "current_password": "another-password-9", "phone": "13900139000" });
+    assert_eq!(
+        app.call(reqwest::Method::PUT, "/api/v1/auth/me/contact", Some(&zhang), Some(contact)).await.0,
+        StatusCode::OK
+    );
+    let change = json!({ "current_password": "another-password-9", "new_password": PASSWORD });
+    assert_eq!(app.post("/api/v1/auth/me/password", Some(&zhang), change).await.0, StatusCode::NO_CONTENT);
+    let admin_name = app.get("/api/v1/auth/me", Some(&admin)).await.1["name"].as_str().unwrap().to_owned();
+    let (status, history) = app.get("/api/v1/admin/users/zhang.san/history", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK, "{history}");
+    let entries: Vec<(&str, &str)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["by"].as_str().unwrap()))
+        .collect();
+    let a = admin_name.as_str();
+    assert_eq!(
+        entries,
+        [
+            ("created", a),
+            ("role_changed", a),
+            ("disabled", a),
+            ("enabled", a),
+            ("password_reset", a),
+            ("contact_changed", "张三"),
+            ("password_changed", "张三"),
+        ]
+    );
+    assert_eq!(history[0]["action_label"], "新建账号");
+    assert_eq!(history[5]["detail"], "手机：138****8000 → 139****9000");
+    let text = history.to_string();
+    assert!(!text.contains("13800138000") && !text.contains("13900139000") && !text.contains("password-"), "{text}");
+    let (status, err) = app.get("/api/v1/admin/users/nobody/history", Some(&admin)).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("user_not_found")));
+    let (status, _) = app.get("/api/v1/admin/users/zhang.san/history", Some(&app.login("supervisor").await)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // The account's page shows it, newest first.
+    let (_, html) = page(&app, "/admin/users?edit=zhang.san", &admin).await;
+    let table =
+        html.split("id=\"account-history\"").nth(1).expect("the history table").split("</table>").next().unwrap();
+    assert_eq!(table.matches("<tr>").count(), 1 + 7, "a header and the seven entries");
+    let (newest, oldest) = (table.find("本人修改密码").unwrap(), table.find("新建账号").unwrap());
+    assert!(newest < oldest, "newest first");
+    assert!(table.contains(&admin_name) && table.contains("138****8000 → 139****9000"), "{table}");
+    assert!(!html.contains("13800138000") && !html.contains("13900139000"));
 }
 
 #[tokio::test]

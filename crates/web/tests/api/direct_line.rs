@@ -281,15 +281,18 @@ async fn intake_refusals_screening_and_who_may_do_what() {
     // Who may do what: a resident cannot screen (403); a dispatcher cannot read the items (403);
     // an unknown item is 404 for the office.
     app.store
-        .create_user(NewUser {
-            username: "resident-1".into(),
-            display_name: "市民".into(),
-            role: Role::Resident,
-            unit_id: None,
-            credit_code: None,
-            phone: None,
-            password_hash: auth::hash_password(PASSWORD).unwrap(),
-        })
+        .create_user(
+            NewUser {
+                username: "resident-1".into(),
+                display_name: "市民".into(),
+                role: Role::Resident,
+                unit_id: None,
+                credit_code: None,
+                phone: None,
+                password_hash: auth::hash_password(PASSWORD).unwrap(),
+            },
+            crate::tester(),
+        )
         .await
         .unwrap();
     let resident = app.login("resident-1").await;

@@ -98,6 +98,11 @@ fn controlled_clock(millis: &std::sync::Arc<std::sync::atomic::AtomicI64>) -> ma
     })
 }
 
+/// Who the stories' changes of accounts made straight in the store are by.
+fn tester() -> mashangban_store::AccountBy {
+    mashangban_store::AccountBy::named("测试")
+}
+
 /// A new handler account of the unit `unit_code`, signed in.
 async fn unit_handler(app: &App, unit_code: &str, username: &str) -> Session {
     unit_user(app, unit_code, username, mashangban_domain::org::Role::Handler).await
@@ -107,15 +112,18 @@ async fn unit_handler(app: &App, unit_code: &str, username: &str) -> Session {
 async fn unit_user(app: &App, unit_code: &str, username: &str, role: mashangban_domain::org::Role) -> Session {
     let unit = app.store.list_units().await.unwrap().into_iter().find(|u| u.code == unit_code).unwrap();
     app.store
-        .create_user(NewUser {
-            username: username.into(),
-            display_name: format!("{unit_code} {}", role.label()),
-            role,
-            unit_id: Some(unit.id),
-            credit_code: None,
-            phone: None,
-            password_hash: auth::hash_password(PASSWORD).unwrap(),
-        })
+        .create_user(
+            NewUser {
+                username: username.into(),
+                display_name: format!("{unit_code} {}", role.label()),
+                role,
+                unit_id: Some(unit.id),
+                credit_code: None,
+                phone: None,
+                password_hash: auth::hash_password(PASSWORD).unwrap(),
+            },
+            crate::tester(),
+        )
         .await
         .unwrap();
     app.login(username).await
@@ -138,10 +146,14 @@ impl App {
     }
 
     async fn login(&self, username: &str) -> Session {
+        self.login_with(username, PASSWORD).await
+    }
+
+    async fn login_with(&self, username: &str, password: &str) -> Session {
         let res = self
             .http
             .post(self.url("/api/v1/auth/login"))
-            .json(&json!({ "username": username, "password": PASSWORD }))
+            .json(&json!({ "username": username, "password": password }))
             .send()
             .await
             .unwrap();
@@ -401,15 +413,18 @@ async fn returns_extensions_reopen_and_their_public_traces() {
     let hash = auth::hash_password(PASSWORD).unwrap();
     let rsj = app.store.list_units().await.unwrap().into_iter().find(|u| u.code == "rsj").unwrap();
     app.store
-        .create_user(NewUser {
-            username: "rsj-handler".into(),
-            display_name: "人社承办人".into(),
-            role: mashangban_domain::org::Role::Handler,
-            unit_id: Some(rsj.id),
-            credit_code: None,
-            phone: None,
-            password_hash: hash,
-        })
+        .create_user(
+            NewUser {
+                username: "rsj-handler".into(),
+                display_name: "人社承办人".into(),
+                role: mashangban_domain::org::Role::Handler,
+                unit_id: Some(rsj.id),
+                credit_code: None,
+                phone: None,
+                password_hash: hash,
+            },
+            crate::tester(),
+        )
         .await
         .unwrap();
     let rsj_handler = app.login("rsj-handler").await;
@@ -873,7 +888,7 @@ async fn sessions_tokens_and_rate_limits() {
 
     // A disabled account cannot sign in and loses its sessions.
     let handler_session = app.login("unit-leader").await;
-    app.store.set_user_disabled("unit-leader", true).await.unwrap();
+    app.store.set_user_disabled("unit-leader", true, crate::tester()).await.unwrap();
     assert_eq!(app.get("/api/v1/auth/me", Some(&handler_session)).await.0, StatusCode::UNAUTHORIZED);
 }
 

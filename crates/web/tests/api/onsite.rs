@@ -22,15 +22,18 @@ fn code_of(answer: &(StatusCode, Value)) -> (StatusCode, Option<&str>) {
 /// A second enterprise's account, signed in.
 async fn other_enterprise(app: &App) -> Session {
     app.store
-        .create_user(NewUser {
-            username: "other-enterprise".into(),
-            display_name: "中山市明辉照明有限公司".into(),
-            role: mashangban_domain::org::Role::Enterprise,
-            unit_id: None,
-            credit_code: Some(ENTERPRISE_CODE.into()),
-            phone: None,
-            password_hash: auth::hash_password(PASSWORD).unwrap(),
-        })
+        .create_user(
+            NewUser {
+                username: "other-enterprise".into(),
+                display_name: "中山市明辉照明有限公司".into(),
+                role: mashangban_domain::org::Role::Enterprise,
+                unit_id: None,
+                credit_code: Some(ENTERPRISE_CODE.into()),
+                phone: None,
+                password_hash: auth::hash_password(PASSWORD).unwrap(),
+            },
+            crate::tester(),
+        )
         .await
         .unwrap();
     app.login("other-enterprise").await

@@ -139,7 +139,7 @@ async fn callers(app: &App) -> Vec<Caller> {
         phone: None,
         password_hash: hash,
     };
-    app.store.create_user(resident).await.unwrap();
+    app.store.create_user(resident, crate::tester()).await.unwrap();
     let mut callers = vec![Caller { label: "anonymous".into(), role: None, cookie: None, token: None }];
     let users = [
         ("operator", Role::Operator),

@@ -223,7 +223,7 @@ async fn create_account(app: &App, username: &str, role: Role) {
         phone: None,
         password_hash: auth::hash_password(PASSWORD).unwrap(),
     };
-    app.store.create_user(user).await.unwrap();
+    app.store.create_user(user, crate::tester()).await.unwrap();
 }
 
 #[tokio::test]

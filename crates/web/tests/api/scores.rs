@@ -38,15 +38,18 @@ impl Team {
 async fn add_rsj_handler(app: &App) {
     let rsj = app.store.list_units().await.unwrap().into_iter().find(|u| u.code == "rsj").unwrap();
     app.store
-        .create_user(NewUser {
-            username: "rsj-handler".into(),
-            display_name: "人社承办人".into(),
-            role: mashangban_domain::org::Role::Handler,
-            unit_id: Some(rsj.id),
-            credit_code: None,
-            phone: None,
-            password_hash: auth::hash_password(PASSWORD).unwrap(),
-        })
+        .create_user(
+            NewUser {
+                username: "rsj-handler".into(),
+                display_name: "人社承办人".into(),
+                role: mashangban_domain::org::Role::Handler,
+                unit_id: Some(rsj.id),
+                credit_code: None,
+                phone: None,
+                password_hash: auth::hash_password(PASSWORD).unwrap(),
+            },
+            crate::tester(),
+        )
         .await
         .unwrap();
 }

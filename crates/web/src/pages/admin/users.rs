@@ -1,6 +1,6 @@
 //! 用户与角色: the accounts (phones masked), creating one with an initial
 //! password, changing role and unit, disabling and re-enabling, resetting
-//! the password.
+//! the password; a managed account's history (账号变更记录).
 
 use std::sync::Arc;
 
@@ -13,14 +13,14 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use mashangban_app::App;
-use mashangban_app::accounts::{NewUserInput, RoleInput, UserView};
+use mashangban_app::accounts::{AccountEventView, NewUserInput, RoleInput, UserView};
 use mashangban_domain::access::Permission;
 use mashangban_domain::org::{Actor, Role, UnitKind};
 use mashangban_store::Store;
 
 use super::{Done, Frame, done};
 use crate::auth::Auth;
-use crate::pages::{Choice, Layout, PageResult, render, shown};
+use crate::pages::{Choice, Layout, PageResult, render, short_time, shown};
 use crate::routes::{Menu, MenuKind, Route};
 
 pub fn routes<S: Store>() -> Vec<Route<S>> {
@@ -51,6 +51,8 @@ struct Edited {
     user: UserView,
     roles: Vec<Choice>,
     units: Vec<Choice>,
+    /// The account's history (账号变更记录), newest first.
+    history: Vec<AccountEventView>,
 }
 
 /// The create form's values (kept when refused; the password never is).
@@ -100,11 +102,22 @@ async fn render_page<S: Store>(
     edit: &str,
 ) -> PageResult {
     let users: Vec<UserView> = app.accounts().users().await?;
-    let edited = users.iter().find(|u| u.username == edit).map(|u| Edited {
-        roles: role_choices(u.role.as_str()),
-        units: unit_choices(app, u.unit.as_deref().unwrap_or_default()),
-        user: u.clone(),
-    });
+    let edited = match users.iter().find(|u| u.username == edit) {
+        Some(u) => {
+            let mut history = app.accounts().history(&u.username).await?;
+            history.reverse();
+            for h in &mut history {
+                h.at = short_time(&h.at);
+            }
+            Some(Edited {
+                roles: role_choices(u.role.as_str()),
+                units: unit_choices(app, u.unit.as_deref().unwrap_or_default()),
+                user: u.clone(),
+                history,
+            })
+        }
+        None => None,
+    };
     let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
     let (layout, frame) =
         Frame::new(app.calendar().missing_notice_warning(), actor, menu, "/admin/users", notice, error.map(|(_, m)| m));
@@ -157,7 +170,7 @@ pub async fn create<S: Store>(
         credit_code: Some(form.credit_code.clone()),
         password: form.password.clone(),
     };
-    match app.accounts().create_user(input).await {
+    match app.accounts().create_user(&caller, input).await {
         Ok(_) => Ok(done("/admin/users", "user")),
         Err(e) => {
             let form = NewUserForm { password: String::new(), ..form };
@@ -227,7 +240,7 @@ pub async fn password<S: Store>(
     Form(form): Form<PasswordForm>,
 ) -> PageResult {
     let actor = &caller.actor;
-    match app.accounts().reset_password(&username, &form.password).await {
+    match app.accounts().reset_password(&caller, &username, &form.password).await {
         Ok(()) => Ok(done("/admin/users", "password")),
         Err(e) => render_page(&app, actor, &menu, None, Some(shown(e)?), NewUserForm::default(), &username).await,
     }
