@@ -8,7 +8,9 @@
 //! without saving; 「保存为新版本」 saves through the same whole-template
 //! check and stale-edit check (`base`) as the API, a refusal shown beside the
 //! row and field it is about with everything typed kept. The TOML text stays
-//! as the advanced editor (`POST /approvals/template`).
+//! as the advanced editor (`POST /approvals/template`). With script on,
+//! `approval-template.js` adds and removes rows in the browser (「添加一行」,
+//! 删除 at once); the form still posts whole and the server stays the judge.
 
 use std::sync::Arc;
 
@@ -49,6 +51,8 @@ struct TemplatePage {
     /// The editor, for `approvals.manage`.
     editor: Option<Editor>,
     max_steps: usize,
+    /// Rows the table takes at most (the script adds no more).
+    max_rows: usize,
     max_kb: usize,
 }
 
@@ -87,6 +91,8 @@ struct RowView {
     order: String,
     delete: bool,
     owners: Vec<Choice>,
+    /// The owner typed when it is no active unit (kept selected, marked).
+    unknown_owner: Option<String>,
     /// The other rows, checked when this one waits for them.
     prerequisites: Vec<Choice>,
     /// The field a refusal is about and its message.
@@ -170,6 +176,7 @@ async fn template_page<S: Store>(
         steps,
         editor,
         max_steps: MAX_STEPS,
+        max_rows: MAX_ROWS,
         max_kb: MAX_TEMPLATE_BYTES / 1024,
     };
     Ok(render(status, &page))
@@ -200,9 +207,8 @@ fn editor<S: Store>(app: &App<S>, base: i64, typed: Typed, text: String, text_er
             owners.extend(
                 units.iter().map(|(code, name)| Choice::new(code, format!("{name}（{code}）"), *code == row.owner)),
             );
-            if !row.owner.is_empty() && !units.iter().any(|(code, _)| *code == row.owner) {
-                owners.push(Choice::new(&row.owner, format!("{}（不在组织架构中或已停用）", row.owner), true));
-            }
+            let unknown_owner =
+                Some(&row.owner).filter(|o| !o.is_empty() && !units.iter().any(|(code, _)| code == *o)).cloned();
             let prerequisites = rows
                 .steps
                 .iter()
@@ -222,6 +228,7 @@ fn editor<S: Store>(app: &App<S>, base: i64, typed: Typed, text: String, text_er
                 order: if row.order.is_empty() { (n + 1).to_string() } else { row.order.clone() },
                 delete: row.delete,
                 owners,
+                unknown_owner,
                 prerequisites,
                 error: match (error_row, &message) {
                     (Some(r), Some(m)) if r == n => Some((error_field.map_or("row", StepField::as_str), m.clone())),

@@ -27,6 +27,11 @@ const FILES: &[(&str, &str, &str)] = &[
     ("js/submit.js", "text/javascript; charset=utf-8", include_str!("../../../../assets/js/submit.js")),
     ("js/approvals-live.js", "text/javascript; charset=utf-8", include_str!("../../../../assets/js/approvals-live.js")),
     (
+        "js/approval-template.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../../assets/js/approval-template.js"),
+    ),
+    (
         "js/monitoring-live.js",
         "text/javascript; charset=utf-8",
         include_str!("../../../../assets/js/monitoring-live.js"),

@@ -647,6 +647,12 @@ async fn the_plan_template_is_edited_as_a_table_of_rows_without_script() {
         fields.iter().filter(|(n, _)| *n == format!("s{permit}_pre")).map(|(_, v)| v.as_str()).collect();
     assert_eq!(waits.len(), 4, "{waits:?}");
     assert!(html.contains("zjj-spk") && html.contains("（请选择）"), "owners are a select of the units");
+    // With script on, approval-template.js shows 「添加一行」 and the rows' 删除 buttons; without it they stay hidden.
+    assert!(html.contains("/assets/js/approval-template.js?v=") && html.contains("id=\"add-row\" hidden>"), "{html}");
+    assert!(html.contains("class=\"link remove-row\" aria-label=\"删除第1行\" hidden>"), "{html}");
+    let res = http.get(app.url("/assets/js/approval-template.js")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("function renumber()"));
 
     // Saved unchanged: nothing stored.
     let mut save = fields.clone();
@@ -688,7 +694,10 @@ async fn the_plan_template_is_edited_as_a_table_of_rows_without_script() {
         html.contains(&format!("id=\"s{contract}-error\">步骤“改过的出让合同”的负责单位“no-such-unit”不在组织架构中")),
         "{html}"
     );
-    assert!(html.contains("<option value=\"no-such-unit\" selected>no-such-unit（不在组织架构中或已停用）"), "kept");
+    assert!(
+        html.contains("<option data-unknown value=\"no-such-unit\" selected>no-such-unit（不在组织架构中或已停用）"),
+        "kept"
+    );
 
     let (status, html) = refused(&|f| f.push((format!("s{deal}_pre"), permit.to_string()))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -751,7 +760,8 @@ async fn the_plan_template_is_edited_as_a_table_of_rows_without_script() {
     // A reader sees no editor and may not post; a malformed table is a 400 page.
     let Session(reader) = &d.units["zrzyj"];
     let res = http.get(app.url("/approvals/template")).header("cookie", reader).send().await.unwrap();
-    assert!(!res.text().await.unwrap().contains("steps-form"));
+    let html = res.text().await.unwrap();
+    assert!(!html.contains("steps-form") && !html.contains("approval-template.js"), "{html}");
     let res =
         http.post(app.url("/approvals/template/steps")).header("cookie", reader).form(&fields).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);

@@ -61,6 +61,11 @@ async fn the_water_command_centre_story_targets_tasks_an_imported_outlet_ledger_
 }
 
 #[tokio::test]
+async fn a_project_goes_from_land_transaction_to_construction_permit_with_the_live_wall_in_a_browser() {
+    run_browser_script("e2e/approvals.mjs").await;
+}
+
+#[tokio::test]
 async fn an_enterprise_account_submits_prefilled_then_rates_and_asks_for_reopening_in_a_browser() {
     run_browser_script("e2e/accounts.mjs").await;
 }
