@@ -410,24 +410,7 @@ async fn returns_extensions_reopen_and_their_public_traces() {
     let app = spawn().await;
     let dispatcher = app.login("dispatcher").await;
     let handler = app.login("handler").await;
-    let hash = auth::hash_password(PASSWORD).unwrap();
-    let rsj = app.store.list_units().await.unwrap().into_iter().find(|u| u.code == "rsj").unwrap();
-    app.store
-        .create_user(
-            NewUser {
-                username: "rsj-handler".into(),
-                display_name: "人社承办人".into(),
-                role: mashangban_domain::org::Role::Handler,
-                unit_id: Some(rsj.id),
-                credit_code: None,
-                phone: None,
-                password_hash: hash,
-            },
-            crate::tester(),
-        )
-        .await
-        .unwrap();
-    let rsj_handler = app.login("rsj-handler").await;
+    let rsj_handler = unit_handler(&app, "rsj", "rsj-handler").await;
 
     // 退单 → 改派: the wrong unit returns it, the dispatcher sends it on.
     let (no, code) = app.submit(resident_consultation()).await;

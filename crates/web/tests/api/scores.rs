@@ -35,25 +35,6 @@ impl Team {
     }
 }
 
-async fn add_rsj_handler(app: &App) {
-    let rsj = app.store.list_units().await.unwrap().into_iter().find(|u| u.code == "rsj").unwrap();
-    app.store
-        .create_user(
-            NewUser {
-                username: "rsj-handler".into(),
-                display_name: "人社承办人".into(),
-                role: mashangban_domain::org::Role::Handler,
-                unit_id: Some(rsj.id),
-                credit_code: None,
-                phone: None,
-                password_hash: auth::hash_password(PASSWORD).unwrap(),
-            },
-            crate::tester(),
-        )
-        .await
-        .unwrap();
-}
-
 async fn rate(app: &App, no: &str, code: &str, rating: &str, resolved: bool) {
     let body = json!({ "code": code, "rating": rating, "resolved": resolved });
     let (status, view) = app.post(&format!("/api/v1/public/requests/{no}/rate"), None, body).await;
@@ -86,7 +67,7 @@ async fn scores(app: &App, query: &str, who: &Session) -> Value {
 /// E  dispatched to scjgj, merged into A before its sign-for deadline.
 /// F  dispatched to scjgj, never signed, withdrawn by the asker on Wed.
 async fn build_story(app: &App) {
-    add_rsj_handler(app).await;
+    unit_handler(app, "rsj", "rsj-handler").await;
     let t = Team::at(app, "2026-03-02T09:00:00+08:00").await;
     let (a, a_code) = app.submit(enterprise_complaint()).await;
     let (b, b_code) = app.submit(enterprise_complaint()).await;
