@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use mashangban_domain::enterprise::EnterpriseScope;
-use mashangban_domain::org::{AccountActor, Actor, OrgTree, Role, StaffActor, UnitId};
+use mashangban_domain::org::{AccountAction, AccountActor, Actor, OrgTree, Role, StaffActor, TokenAction, UnitId};
 use mashangban_domain::time::format_instant;
 use mashangban_domain::validation::{CreditCode, Phone, mask_phone, required_text};
-use mashangban_store::{AccountBy, AccountEvent, ApiToken, NewSession, NewUser, Store, User};
+use mashangban_store::{AccountBy, AccountEvent, ApiToken, NewSession, NewUser, Store, TokenEvent, User};
 
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::views::{UnitRef, unit_ref};
@@ -217,16 +217,43 @@ pub struct AccountEventView {
     pub detail: Option<String>,
 }
 
-impl From<AccountEvent> for AccountEventView {
-    fn from(e: AccountEvent) -> Self {
+impl AccountEventView {
+    fn new<A: Copy>(e: AccountEvent<A>, code: fn(A) -> &'static str, label: fn(A) -> &'static str) -> Self {
         Self {
             at: format_instant(&e.at),
             by: e.by_name,
-            action: e.action.as_str().to_owned(),
-            action_label: e.action.label(),
+            action: code(e.action).to_owned(),
+            action_label: label(e.action),
             detail: e.detail,
         }
     }
+}
+
+impl From<AccountEvent> for AccountEventView {
+    fn from(e: AccountEvent) -> Self {
+        Self::new(e, AccountAction::as_str, AccountAction::label)
+    }
+}
+
+impl From<TokenEvent> for AccountEventView {
+    fn from(e: TokenEvent) -> Self {
+        Self::new(e, TokenAction::as_str, TokenAction::label)
+    }
+}
+
+/// An API token (接口令牌) as administrators see it: never its secret or the secret's hash.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ApiTokenView {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub role_label: &'static str,
+    pub unit: Option<String>,
+    pub unit_name: Option<String>,
+    /// RFC 3339, +08:00.
+    pub created_at: String,
+    /// RFC 3339, +08:00; `null` while it still signs in.
+    pub revoked_at: Option<String>,
 }
 
 /// One's own account (我的账号) as one sees it.
@@ -425,6 +452,38 @@ impl<'a, S: Store> Accounts<'a, S> {
             phone: u.phone.as_deref().map(mask_phone),
             disabled: u.disabled,
         }
+    }
+
+    /// Every API token (created and revoked by the command line), oldest first.
+    pub async fn api_tokens(&self) -> AppResult<Vec<ApiTokenView>> {
+        let org = self.app.caches().org();
+        let tokens = self.app.store().list_api_tokens().await?;
+        Ok(tokens
+            .into_iter()
+            .map(|t| {
+                let unit = t.unit_id.and_then(|id| org.get(id));
+                ApiTokenView {
+                    id: t.id,
+                    name: t.name,
+                    role: t.role,
+                    role_label: t.role.label(),
+                    unit: unit.map(|x| x.code.clone()),
+                    unit_name: unit.map(|x| x.name.clone()),
+                    created_at: format_instant(&t.created_at),
+                    revoked_at: t.revoked_at.as_ref().map(format_instant),
+                }
+            })
+            .collect())
+    }
+
+    /// The history of an API token (接口令牌变更记录), oldest first; `404 token_not_found` when
+    /// there is none.
+    pub async fn api_token_history(&self, id: i64) -> AppResult<Vec<AccountEventView>> {
+        let events = self.app.store().api_token_events(id).await?;
+        let missing =
+            || mashangban_domain::error::DomainError::not_found("token_not_found", format!("令牌 {id} 不存在"));
+        let events = events.ok_or_else(missing)?;
+        Ok(events.into_iter().map(AccountEventView::from).collect())
     }
 
     /// The history of an account (账号变更记录), oldest first; `404 user_not_found` when there is none.

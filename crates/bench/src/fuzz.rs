@@ -312,9 +312,8 @@ async fn load_demo(url: &str, requests: usize) -> BenchResult<String> {
         token_hash: mashangban_web::auth::hash_secret(&secret),
         role: Role::Dispatcher,
         unit_id: hotline,
-        created_at: mashangban_domain::time::now(),
     };
-    store.create_api_token(token).await.ctx("the Open311 token")?;
+    store.create_api_token(token, mashangban_store::AccountBy::named("测评")).await.ctx("the Open311 token")?;
     Ok(secret)
 }
 

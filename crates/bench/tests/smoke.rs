@@ -11,8 +11,15 @@ use mashangban_bench::pg::PgTarget;
 use mashangban_bench::report::{self, Run};
 use mashangban_store_postgres::testing::TempDatabase;
 
-const NAMES: [&str; 6] =
-    ["public progress", "request detail", "handler queue", "city scoring", "leader dashboard", "intake"];
+const NAMES: [&str; 7] = [
+    "public progress",
+    "uncached progress",
+    "request detail",
+    "handler queue",
+    "city scoring",
+    "leader dashboard",
+    "intake",
+];
 
 #[test]
 fn the_benchmark_runs_end_to_end_at_a_tiny_scale() {

@@ -52,6 +52,20 @@ crate::labelled_enum!(
     }
 );
 
+crate::labelled_enum!(
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+    #[serde(rename_all = "snake_case")]
+    /// What a change of an API token (接口令牌变更记录) did.
+    TokenAction {
+        /// Created by the command line (its secret is shown once and never kept).
+        Created = "created" / "创建令牌",
+        /// A token already there when its history began.
+        Existing = "existing" / "留痕启用时已有令牌",
+        /// Revoked: the token no longer signs anything in.
+        Revoked = "revoked" / "吊销令牌",
+    }
+);
+
 impl UnitKind {
     /// The kinds a unit of this kind may sit under: departments (市直部门)
     /// and towns (镇街) under the city; a sub-unit — a department's section

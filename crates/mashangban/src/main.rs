@@ -258,6 +258,8 @@ enum TokenCommand {
     Revoke { id: i64 },
     /// List tokens (never their secrets).
     List,
+    /// A token's history (接口令牌变更记录): who created or revoked it and when.
+    History { id: i64 },
 }
 
 const DEFAULT_DEMO_PASSWORD: &str = "mashangban-demo";
@@ -768,13 +770,10 @@ async fn token_command(store: &Backend, command: TokenCommand) -> Result<(), Str
             let unit_id = unit_id(store, unit.as_deref()).await?;
             let secret = auth::new_api_token();
             let token = store
-                .create_api_token(NewApiToken {
-                    name,
-                    token_hash: auth::hash_secret(&secret),
-                    role,
-                    unit_id,
-                    created_at: time::now(),
-                })
+                .create_api_token(
+                    NewApiToken { name, token_hash: auth::hash_secret(&secret), role, unit_id },
+                    mashangban_store::AccountBy::named("命令行"),
+                )
                 .await
                 .map_err(|e| e.to_string())?;
             println!(
@@ -786,8 +785,18 @@ async fn token_command(store: &Backend, command: TokenCommand) -> Result<(), Str
             println!("{secret}");
         }
         TokenCommand::Revoke { id } => {
-            store.revoke_api_token(id, time::now()).await.map_err(|e| e.to_string())?;
+            store
+                .revoke_api_token(id, mashangban_store::AccountBy::named("命令行"))
+                .await
+                .map_err(|e| e.to_string())?;
             println!("已吊销令牌 {id}。");
+        }
+        TokenCommand::History { id } => {
+            let events = store.api_token_events(id).await.map_err(|e| e.to_string())?;
+            for e in events.ok_or_else(|| format!("没有编号为 {id} 的令牌"))? {
+                let detail = e.detail.unwrap_or_default();
+                println!("{}  {:<10} {:<12} {detail}", time::format_instant(&e.at), e.by_name, e.action.label());
+            }
         }
         TokenCommand::List => {
             for t in store.list_api_tokens().await.map_err(|e| e.to_string())? {

@@ -73,6 +73,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (53, "0053_more_history_seals", include_str!("../migrations/0053_more_history_seals.sql")),
     (54, "0054_notification_template_versions", include_str!("../migrations/0054_notification_template_versions.sql")),
     (55, "0055_account_events", include_str!("../migrations/0055_account_events.sql")),
+    (56, "0056_api_token_events", include_str!("../migrations/0056_api_token_events.sql")),
 ];
 
 /// Tables whose `id` is an identity column.
@@ -136,6 +137,7 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "statistics_publications",
     "notification_template_versions",
     "account_events",
+    "api_token_events",
 ];
 
 /// The newest migration this program knows.

@@ -4,11 +4,11 @@
 //! both pass the check, and `ON CONFLICT DO NOTHING` makes the later one
 //! insert nothing, which is the same `username_taken` refusal.
 
-use mashangban_domain::org::{AccountAction, Role, Unit, UnitId};
+use mashangban_domain::org::{AccountAction, Role, TokenAction, Unit, UnitId};
 use mashangban_domain::time::Instant;
 use mashangban_store::{
     AccountBy, AccountEvent, ApiToken, ChangeEntity, NewApiToken, NewSession, NewUnit, NewUser, OrgStore, StoreResult,
-    User, backend,
+    TokenEvent, User, backend,
 };
 
 use crate::account_events::{self, SESSIONS_ENDED, change, email_text, phone_text, role_text};
@@ -202,8 +202,8 @@ impl<D: Database> OrgStore for SqlStore<D> {
         self.db.write(delete).await
     }
 
-    async fn create_api_token(&self, token: NewApiToken) -> StoreResult<ApiToken> {
-        self.db.write(job(move |c| Box::pin(create_api_token(c, token)))).await
+    async fn create_api_token(&self, token: NewApiToken, by: AccountBy) -> StoreResult<ApiToken> {
+        self.db.write(job(move |c| Box::pin(create_api_token(c, token, by)))).await
     }
 
     async fn api_token(&self, token_hash: &str) -> StoreResult<Option<ApiToken>> {
@@ -217,15 +217,22 @@ impl<D: Database> OrgStore for SqlStore<D> {
         self.db.read(job(move |c| Box::pin(async move { c.map(&sql, &[], api_token).await }))).await
     }
 
-    async fn revoke_api_token(&self, id: i64, now: Instant) -> StoreResult<()> {
+    async fn revoke_api_token(&self, id: i64, by: AccountBy) -> StoreResult<()> {
         let revoke = job(move |c| {
             Box::pin(async move {
                 let sql = "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
-                let revoked = c.execute(sql, &args![id, now]).await?;
-                if revoked == 0 { Err(backend::token_not_found(id)) } else { Ok(()) }
+                if c.execute(sql, &args![id, &by.at]).await? == 0 {
+                    return Err(backend::token_not_found(id));
+                }
+                let detail = Some("此后不能再用它调用接口".to_owned());
+                account_events::record_token(c, id, TokenAction::Revoked, detail, &by).await
             })
         });
         self.db.write(revoke).await
+    }
+
+    async fn api_token_events(&self, id: i64) -> StoreResult<Option<Vec<TokenEvent>>> {
+        self.db.read(job(move |c| Box::pin(async move { account_events::token_events(c, id).await }))).await
     }
 }
 
@@ -384,22 +391,17 @@ async fn end_sessions(c: &dyn Conn, user_id: i64) -> StoreResult<()> {
     c.execute("DELETE FROM sessions WHERE user_id = $1", &args![user_id]).await.map(drop)
 }
 
-async fn create_api_token(c: &dyn Conn, token: NewApiToken) -> StoreResult<ApiToken> {
+async fn create_api_token(c: &dyn Conn, token: NewApiToken, by: AccountBy) -> StoreResult<ApiToken> {
     let id = c
         .scalar(
             "INSERT INTO api_tokens (name, token_hash, role, unit_id, created_at) VALUES ($1, $2, $3, $4, $5)
              RETURNING id",
-            &args![token.name.as_str(), token.token_hash, token.role.as_str(), token.unit_id, &token.created_at],
+            &args![token.name.as_str(), token.token_hash, token.role.as_str(), token.unit_id, &by.at],
         )
         .await?;
-    Ok(ApiToken {
-        id,
-        name: token.name,
-        role: token.role,
-        unit_id: token.unit_id,
-        created_at: token.created_at,
-        revoked_at: None,
-    })
+    let detail = format!("名称：{}；角色：{}", token.name, role_text(c, token.role, token.unit_id).await?);
+    account_events::record_token(c, id, TokenAction::Created, Some(detail), &by).await?;
+    Ok(ApiToken { id, name: token.name, role: token.role, unit_id: token.unit_id, created_at: by.at, revoked_at: None })
 }
 
 const API_TOKEN_COLUMNS: &str = "id, name, role, unit_id, created_at, revoked_at";

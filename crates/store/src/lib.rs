@@ -147,11 +147,19 @@ pub trait OrgStore {
     fn session_user(&self, token_hash: &str, now: Instant) -> impl Future<Output = StoreResult<Option<User>>> + Send;
     fn delete_session(&self, token_hash: &str) -> impl Future<Output = StoreResult<()>> + Send;
 
-    fn create_api_token(&self, token: NewApiToken) -> impl Future<Output = StoreResult<ApiToken>> + Send;
+    // Creating and revoking a token write an entry of its history (`api_token_events`,
+    // SM3-sealed) in the change's transaction, naming `by`.
+
+    /// A new token, created at `by.at`.
+    fn create_api_token(&self, token: NewApiToken, by: AccountBy)
+    -> impl Future<Output = StoreResult<ApiToken>> + Send;
     /// An unrevoked token by the hash of its secret.
     fn api_token(&self, token_hash: &str) -> impl Future<Output = StoreResult<Option<ApiToken>>> + Send;
     fn list_api_tokens(&self) -> impl Future<Output = StoreResult<Vec<ApiToken>>> + Send;
-    fn revoke_api_token(&self, id: i64, now: Instant) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Revokes a token at `by.at`; `404 token_not_found` when there is no such unrevoked token.
+    fn revoke_api_token(&self, id: i64, by: AccountBy) -> impl Future<Output = StoreResult<()>> + Send;
+    /// A token's history (接口令牌变更记录), oldest first; `None` when there is no such token.
+    fn api_token_events(&self, id: i64) -> impl Future<Output = StoreResult<Option<Vec<TokenEvent>>>> + Send;
 }
 
 /// Categories (事项分类) and the dispatch catalogue (派单目录).

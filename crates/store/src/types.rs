@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use mashangban_domain::org::{AccountAction, Actor, Role, UnitId, UnitKind, UserId};
+use mashangban_domain::org::{AccountAction, Actor, Role, TokenAction, UnitId, UnitKind, UserId};
 use mashangban_domain::request::{AttachmentId, CategoryId, Channel, RequestId, RequestKind, State};
 use mashangban_domain::time::Instant;
 
@@ -67,17 +67,21 @@ impl AccountBy {
     }
 }
 
-/// One entry of an account's history (账号变更记录), oldest first.
+/// One entry of an account's history (账号变更记录), or with `A` = [`TokenAction`] of an API
+/// token's (接口令牌变更记录), oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AccountEvent {
+pub struct AccountEvent<A = AccountAction> {
     pub id: i64,
     pub at: Instant,
     pub by_name: String,
     pub by_user: Option<UserId>,
-    pub action: AccountAction,
+    pub action: A,
     /// What changed (phones and e-mail masked; never a password, hash or code).
     pub detail: Option<String>,
 }
+
+/// One entry of an API token's history (接口令牌变更记录).
+pub type TokenEvent = AccountEvent<TokenAction>;
 
 #[derive(Debug, Clone)]
 pub struct NewSession {
@@ -105,7 +109,6 @@ pub struct NewApiToken {
     pub token_hash: String,
     pub role: Role,
     pub unit_id: Option<UnitId>,
-    pub created_at: Instant,
 }
 
 /// A category (事项分类); leaves carry their default lead unit (派单目录).

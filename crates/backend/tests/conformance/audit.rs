@@ -4,9 +4,9 @@
 //! and a broken anchor.
 
 use mashangban_domain::audit::Problem;
-use mashangban_domain::org::Scope;
+use mashangban_domain::org::{Role, Scope};
 use mashangban_domain::time::parse_instant;
-use mashangban_store::{AuditStore, ListFilter, RequestStore};
+use mashangban_store::{AuditStore, ListFilter, NewApiToken, OrgStore, RequestStore};
 use mashangban_store_sql::{Dialect, SqlStore};
 
 use crate::support::{TestDb, execute, texts};
@@ -217,13 +217,14 @@ const OTHER_HISTORIES: &[(&str, &str, &str, &str, &str)] = &[
     ("monitoring_point_events", "monitoring_point_events e", "TRUE", "e.point_id", "id"),
     ("monitoring_alert_events", "monitoring_alert_events e", "TRUE", "e.alert_id", "id"),
     ("account_events", "account_events e", "TRUE", "e.user_id", "id"),
+    ("api_token_events", "api_token_events e", "TRUE", "e.token_id", "id"),
 ];
 
 /// Ledger items, visits, direct-line items, approval projects, fund applications, on-site service
 /// requests, enforcement cases, compensation matters, command centres (their own entries, targets,
-/// tasks, report forms, pledges), monitoring points and alerts, accounts: every event sealed in its
-/// transaction, events older than the seals sealed once after the fact to the same seals, and a
-/// changed field, a deleted event and an event written past the platform named.
+/// tasks, report forms, pledges), monitoring points and alerts, accounts and API tokens: every
+/// event sealed in its transaction, events older than the seals sealed once after the fact to the
+/// same seals, and a changed field, a deleted event and an event written past the platform named.
 async fn the_other_histories_are_sealed_and_tampering_is_named<D: TestDb>() {
     let env = D::create().await;
     let store = &env.store;
@@ -244,6 +245,11 @@ async fn the_other_histories_are_sealed_and_tampering_is_named<D: TestDb>() {
     mashangban_demo::load_fund(store, now).await.unwrap();
     mashangban_demo::load_onsite(store, &data, now).await.unwrap();
     mashangban_demo::load_direct_line(store, now).await.unwrap();
+    let token =
+        NewApiToken { name: "对接系统".into(), token_hash: "h".into(), role: Role::Dispatcher, unit_id: None };
+    let by = mashangban_store::AccountBy { at: now, user_id: None, name: "命令行".into() };
+    let token = store.create_api_token(token, by.clone()).await.unwrap();
+    store.revoke_api_token(token.id, by).await.unwrap();
 
     let report = store.verify_history(vec![]).await.unwrap();
     assert_eq!(report.problems, vec![]);
@@ -315,19 +321,20 @@ async fn the_other_histories_are_sealed_and_tampering_is_named<D: TestDb>() {
     assert!(problems.iter().any(|p| matches!(p, Problem::HistoryUnsealed { history: "fund_events", .. })));
 
     // A note rewritten in each of the command centres' and monitoring histories, and an account's
-    // entry rewritten: named at its event.
+    // and an API token's entry rewritten: named at its event.
     let guards = [
         ("command_events", "no_update"),
         ("monitoring_point_events", "no_update"),
         ("monitoring_alert_events", "no_update"),
         ("account_events", "no_update"),
+        ("api_token_events", "no_update"),
     ];
     lift_guards(store, &guards).await;
     let mut victims = Vec::new();
     for &(name, events, subject, _, _) in &OTHER_HISTORIES[8..] {
         let victim = count(store, leak(format!("SELECT CAST(MAX(e.id) AS TEXT) FROM {events} WHERE {subject}"))).await;
         let table = events.split(' ').next().unwrap();
-        let column = if table == "account_events" { "detail" } else { "note" };
+        let column = if matches!(table, "account_events" | "api_token_events") { "detail" } else { "note" };
         let sql = format!("UPDATE {table} SET {column} = '篡改' WHERE id = $1");
         execute(store, leak(sql), vec![(victim as i64).into()]).await.unwrap();
         victims.push((name, victim as i64));

@@ -1,7 +1,7 @@
 //! Units, users, sessions and API tokens.
 
 use mashangban_domain::enterprise::EnterpriseInput;
-use mashangban_domain::org::{AccountAction, Role, UnitId, UnitKind};
+use mashangban_domain::org::{AccountAction, Role, TokenAction, UnitId, UnitKind};
 use mashangban_domain::validation::CreditCode;
 use mashangban_store::{
     AccountBy, AuditStore, CatalogStore, EnterpriseStore, NewApiToken, NewCategory, NewPasswordReset, NewSession,
@@ -333,16 +333,21 @@ async fn sessions_end_at_expiry_logout_password_change_disabling_and_role_change
     assert_eq!(old.as_deref(), Some("zhang"));
 }
 
-fn token(name: &str, hash: &str, role: Role, unit_id: Option<UnitId>, at: i64) -> NewApiToken {
-    NewApiToken { name: name.into(), token_hash: hash.into(), role, unit_id, created_at: minutes(at) }
+fn token(name: &str, hash: &str, role: Role, unit_id: Option<UnitId>) -> NewApiToken {
+    NewApiToken { name: name.into(), token_hash: hash.into(), role, unit_id }
+}
+
+/// The command line, at minute `at`.
+fn cli(at: i64) -> AccountBy {
+    AccountBy { at: minutes(at), user_id: None, name: "命令行".into() }
 }
 
 async fn api_tokens_are_found_by_hash_until_revoked<T: TestDb>() {
     let db = T::create().await;
     let s = db.store();
     let units = org(&s).await;
-    let a = s.create_api_token(token("对接系统", "h1", Role::Dispatcher, Some(units[0]), 0)).await.unwrap();
-    let b = s.create_api_token(token("开放平台", "h2", Role::Resident, None, 1)).await.unwrap();
+    let a = s.create_api_token(token("对接系统", "h1", Role::Dispatcher, Some(units[0])), cli(0)).await.unwrap();
+    let b = s.create_api_token(token("开放平台", "h2", Role::Resident, None), cli(1)).await.unwrap();
     assert_ne!(a.id, b.id);
     assert_eq!(
         (a.name.as_str(), a.role, a.unit_id, a.created_at, a.revoked_at),
@@ -352,13 +357,13 @@ async fn api_tokens_are_found_by_hash_until_revoked<T: TestDb>() {
     assert_eq!(format!("{found:?}"), format!("{a:?}"));
     assert!(s.api_token("h3").await.unwrap().is_none());
     assert!(
-        s.create_api_token(token("重复", "h1", Role::Admin, Some(units[0]), 2)).await.is_err(),
+        s.create_api_token(token("重复", "h1", Role::Admin, Some(units[0])), cli(2)).await.is_err(),
         "hashes are unique"
     );
-    s.revoke_api_token(a.id, minutes(5)).await.unwrap();
+    s.revoke_api_token(a.id, cli(5)).await.unwrap();
     assert!(s.api_token("h1").await.unwrap().is_none());
-    assert_eq!(refusal(s.revoke_api_token(a.id, minutes(6)).await), "token_not_found");
-    assert_eq!(refusal(s.revoke_api_token(9999, minutes(6)).await), "token_not_found");
+    assert_eq!(refusal(s.revoke_api_token(a.id, cli(6)).await), "token_not_found");
+    assert_eq!(refusal(s.revoke_api_token(9999, cli(6)).await), "token_not_found");
     let listed = s.list_api_tokens().await.unwrap();
     assert_eq!(
         listed.iter().map(|t| (t.id, t.revoked_at)).collect::<Vec<_>>(),
@@ -366,6 +371,38 @@ async fn api_tokens_are_found_by_hash_until_revoked<T: TestDb>() {
     );
     let old = db.store().list_api_tokens().await.unwrap();
     assert_eq!(format!("{old:?}"), format!("{listed:?}"));
+
+    // Creations and revocations are its history, sealed; the refused ones wrote nothing.
+    let history = |id: i64| {
+        let s = &s;
+        async move {
+            let events = s.api_token_events(id).await.unwrap().unwrap();
+            events
+                .into_iter()
+                .map(|e| (e.action, e.by_name, (e.at - minutes(0)).num_minutes(), e.detail))
+                .collect::<Vec<_>>()
+        }
+    };
+    let cli_named = || "命令行".to_owned();
+    assert_eq!(
+        history(a.id).await,
+        [
+            (TokenAction::Created, cli_named(), 0, Some("名称：对接系统；角色：派单员（单位a）".to_owned())),
+            (TokenAction::Revoked, cli_named(), 5, Some("此后不能再用它调用接口".to_owned())),
+        ]
+    );
+    assert_eq!(
+        history(b.id).await,
+        [(TokenAction::Created, cli_named(), 1, Some("名称：开放平台；角色：群众用户".to_owned()))]
+    );
+    assert_eq!(s.api_token_events(9999).await.unwrap(), None);
+    let stored =
+        crate::support::texts(&s, "SELECT COALESCE(detail, '') || by_name FROM api_token_events", vec![]).await;
+    assert!(stored.iter().all(|t| !t.as_deref().unwrap_or_default().contains("h1")), "{stored:?}");
+    assert_eq!(s.verify_history(vec![]).await.unwrap().problems, vec![]);
+    let sealed =
+        crate::support::texts(&s, "SELECT seal FROM history_seals WHERE history = 'api_token_events'", vec![]).await;
+    assert_eq!(sealed.len(), 3);
 }
 
 /// Each change of an account writes one entry of its history in the change's transaction, naming

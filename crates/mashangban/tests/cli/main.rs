@@ -66,6 +66,13 @@ fn demo_users_tokens_and_backup() {
     assert!(ok);
     let (ok, out, _) = mashangban(&data, &["token", "list"]);
     assert!(ok && out.contains("已吊销"), "{out}");
+    let (ok, out, _) = mashangban(&data, &["token", "history", "1"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(ok && lines.len() == 2, "{out}");
+    assert!(lines[0].contains("命令行") && lines[0].contains("创建令牌") && lines[0].contains("名称：粤商通"), "{out}");
+    assert!(lines[1].contains("吊销令牌") && !out.contains(&secret), "{out}");
+    let (ok, _, err) = mashangban(&data, &["token", "history", "99"]);
+    assert!(!ok && err.contains("没有编号为 99 的令牌"), "{err}");
 
     let backup = dir.path().join("backup.db");
     let (ok, out, err) = mashangban(&data, &["backup", backup.to_str().unwrap()]);

@@ -1,10 +1,11 @@
 //! SM3 seals of the histories besides requests' (留痕): ledger items, visits, direct-line items,
 //! approval projects, fund applications, on-site service requests, enforcement cases, compensation
 //! matters, command centres (their own entries, targets, tasks, report forms and pledges),
-//! monitoring points and alerts, and accounts. One table (`history_seals`) holds them, keyed by history, record
-//! and position; each writer seals its events in its transaction ([`SealedHistory::seal`], or
-//! [`SealedHistory::seal_written`] for many at once), and events older than the seals, listed per
-//! record in `history_legacy` by the migrations, are sealed once after the fact.
+//! monitoring points and alerts, accounts and API tokens. One table (`history_seals`) holds them,
+//! keyed by history, record and position; each writer seals its events in its transaction
+//! ([`SealedHistory::seal`], or [`SealedHistory::seal_written`] for many at once), and events older
+//! than the seals, listed per record in `history_legacy` by the migrations, are sealed once after
+//! the fact.
 
 use std::collections::{HashMap, HashSet};
 
@@ -209,8 +210,14 @@ pub(crate) const COMMAND_PLEDGES: SealedHistory =
 
 /// Accounts' histories (账号变更记录: created, role or unit changed, disabled, passwords, contacts),
 /// chained per user by row id.
-pub(crate) const ACCOUNTS: SealedHistory =
-    shared("account_events", "账号", "e.user_id", "id", "users", &["at", "by_name", "by_user", "action", "detail"]);
+pub(crate) const ACCOUNTS: SealedHistory = shared("account_events", "账号", "e.user_id", "id", "users", CHANGE_COLUMNS);
+
+/// The sealed columns of an account's or an API token's change.
+const CHANGE_COLUMNS: &[&str] = &["at", "by_name", "by_user", "action", "detail"];
+
+/// API tokens' histories (接口令牌变更记录: created, revoked), chained per token by row id.
+pub(crate) const API_TOKENS: SealedHistory =
+    shared("api_token_events", "接口令牌", "e.token_id", "id", "api_tokens", CHANGE_COLUMNS);
 
 /// Every history sealed here, in the order verification walks them.
 pub(crate) const ALL: &[&SealedHistory] = &[
@@ -230,6 +237,7 @@ pub(crate) const ALL: &[&SealedHistory] = &[
     &MONITORING_POINTS,
     &MONITORING_ALERTS,
     &ACCOUNTS,
+    &API_TOKENS,
 ];
 
 /// A stored value as the seal reads it: the same text on SQLite and PostgreSQL.

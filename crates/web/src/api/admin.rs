@@ -6,7 +6,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 
 use mashangban_app::App;
-use mashangban_app::accounts::{AccountEventView, DisabledInput, NewUserInput, PasswordInput, RoleInput, UserView};
+use mashangban_app::accounts::{
+    AccountEventView, ApiTokenView, DisabledInput, NewUserInput, PasswordInput, RoleInput, UserView,
+};
 use mashangban_app::catalog::{CategoryInput, CategoryView};
 use mashangban_app::org::{ActiveInput, UnitInput};
 use mashangban_domain::access::Permission;
@@ -113,6 +115,15 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .doc("administration", "用户账号变更记录（谁在何时改了什么；手机号与邮箱脱敏，不含密码）")
             .answer::<Vec<AccountEventView>>()
             .errors(&["user_not_found"]),
+        Route::get("/api/v1/admin/api-tokens", list_api_tokens::<S>)
+            .permission(users)
+            .doc("administration", "接口令牌列表（不含密钥；令牌由命令行创建与吊销）")
+            .answer::<Vec<ApiTokenView>>(),
+        Route::get("/api/v1/admin/api-tokens/{id}/history", api_token_history::<S>)
+            .permission(users)
+            .doc("administration", "接口令牌变更记录（谁在何时创建、吊销）")
+            .answer::<Vec<AccountEventView>>()
+            .errors(&["token_not_found"]),
         Route::put("/api/v1/admin/categories/{code}", put_category::<S>)
             .permission(Permission::ManageCatalog)
             .doc("administration", "新增或修改事项分类与派单目录")
@@ -177,6 +188,19 @@ async fn user_history<S: Store>(
     Path(username): Path<String>,
 ) -> ApiResult<Json<Vec<AccountEventView>>> {
     Ok(Json(app.accounts().history(&username).await?))
+}
+
+/// `GET /api/v1/admin/api-tokens`: every API token, never its secret.
+async fn list_api_tokens<S: Store>(State(app): State<App<S>>) -> ApiResult<Json<Vec<ApiTokenView>>> {
+    Ok(Json(app.accounts().api_tokens().await?))
+}
+
+/// `GET /api/v1/admin/api-tokens/{id}/history`: the token's history, oldest first.
+async fn api_token_history<S: Store>(
+    State(app): State<App<S>>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<AccountEventView>>> {
+    Ok(Json(app.accounts().api_token_history(id).await?))
 }
 
 /// `PUT /api/v1/admin/users/{username}/role`: `{"role", "unit"?}`.

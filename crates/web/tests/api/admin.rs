@@ -165,15 +165,9 @@ async fn a_user_created_on_the_page_signs_in_with_the_initial_password() {
     let admin_name = app.get("/api/v1/auth/me", Some(&admin)).await.1["name"].as_str().unwrap().to_owned();
     let (status, history) = app.get("/api/v1/admin/users/zhang.san/history", Some(&admin)).await;
     assert_eq!(status, StatusCode::OK, "{history}");
-    let entries: Vec<(&str, &str)> = history
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e["action"].as_str().unwrap(), e["by"].as_str().unwrap()))
-        .collect();
     let a = admin_name.as_str();
     assert_eq!(
-        entries,
+        crate::history_entries(&history),
         [
             ("created", a),
             ("role_changed", a),

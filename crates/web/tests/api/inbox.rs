@@ -103,9 +103,8 @@ async fn a_dispatch_fills_the_target_units_inbox_and_marking_read_lowers_the_cou
         token_hash: auth::hash_secret(&secret),
         role: mashangban_domain::org::Role::Dispatcher,
         unit_id: Some(unit.id),
-        created_at: mashangban_domain::time::now(),
     };
-    app.store.create_api_token(token).await.unwrap();
+    app.store.create_api_token(token, crate::tester()).await.unwrap();
     let res = app.http.get(app.url("/api/v1/inbox/count")).bearer_auth(&secret).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(res.json::<Value>().await.unwrap()["code"], "inbox_needs_person");

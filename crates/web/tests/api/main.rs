@@ -99,6 +99,12 @@ fn controlled_clock(millis: &std::sync::Arc<std::sync::atomic::AtomicI64>) -> ma
 }
 
 /// Who the stories' changes of accounts made straight in the store are by.
+/// An account's or a token's history as (action, by) pairs, oldest first.
+fn history_entries(history: &Value) -> Vec<(&str, &str)> {
+    let entries = history.as_array().unwrap().iter();
+    entries.map(|e| (e["action"].as_str().unwrap(), e["by"].as_str().unwrap())).collect()
+}
+
 fn tester() -> mashangban_store::AccountBy {
     mashangban_store::AccountBy::named("测试")
 }
@@ -844,13 +850,15 @@ async fn sessions_tokens_and_rate_limits() {
     let secret = auth::new_api_token();
     let token = app
         .store
-        .create_api_token(NewApiToken {
-            name: "粤商通".into(),
-            token_hash: auth::hash_secret(&secret),
-            role: mashangban_domain::org::Role::Operator,
-            unit_id: Some(zwfw.id),
-            created_at: mashangban_domain::time::now(),
-        })
+        .create_api_token(
+            NewApiToken {
+                name: "粤商通".into(),
+                token_hash: auth::hash_secret(&secret),
+                role: mashangban_domain::org::Role::Operator,
+                unit_id: Some(zwfw.id),
+            },
+            tester(),
+        )
         .await
         .unwrap();
     let res = app
@@ -864,10 +872,35 @@ async fn sessions_tokens_and_rate_limits() {
     assert_eq!(res.status(), StatusCode::CREATED);
     let answer: Value = res.json().await.unwrap();
     assert_eq!(answer["request"]["channel"], "api");
-    app.store.revoke_api_token(token.id, mashangban_domain::time::now()).await.unwrap();
+    app.store.revoke_api_token(token.id, tester()).await.unwrap();
     let res = app.http.get(app.url("/api/v1/requests")).bearer_auth(&secret).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(res.json::<Value>().await.unwrap()["code"], "invalid_token");
+    // Administrators list tokens and read each one's history (接口令牌变更记录); never the secret.
+    let admin = app.login("admin").await;
+    let (status, tokens) = app.get("/api/v1/admin/api-tokens", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let listed = tokens.as_array().unwrap().iter().find(|t| t["id"] == token.id).expect("the token is listed");
+    assert_eq!((listed["name"].as_str(), listed["unit"].as_str()), (Some("粤商通"), Some("zwfw-12345")));
+    assert!(listed["revoked_at"].is_string(), "{listed}");
+    assert!(!tokens.to_string().contains(&secret) && !tokens.to_string().contains(&auth::hash_secret(&secret)));
+    let (status, history) = app.get(&format!("/api/v1/admin/api-tokens/{}/history", token.id), Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK, "{history}");
+    assert_eq!(history_entries(&history), [("created", "测试"), ("revoked", "测试")]);
+    assert_eq!(history[0]["detail"], "名称：粤商通；角色：话务员（12345政务服务便民热线中心）");
+    assert_eq!(history[1]["action_label"], "吊销令牌");
+    let (status, err) = app.get("/api/v1/admin/api-tokens/99999/history", Some(&admin)).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("token_not_found")));
+    let (status, err) = app.get("/api/v1/admin/api-tokens/abc/history", Some(&admin)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    let supervisor = app.login("supervisor").await;
+    assert_eq!(app.get("/api/v1/admin/api-tokens", Some(&supervisor)).await.0, StatusCode::FORBIDDEN);
+    // The users page lists it, revoked, with its history.
+    let (_, html) = crate::browser::page(&app, "/admin/users", &admin).await;
+    let table = html.split("id=\"api-tokens\"").nth(1).expect("the tokens table").split("</table>").next().unwrap();
+    let row = table.split("<tr").find(|r| r.contains("粤商通")).expect("the token's row");
+    assert!(row.contains("已吊销") && row.contains("创建令牌") && row.contains("吊销令牌"), "{row}");
+    assert!(!html.contains(&secret), "never the secret");
 
     // A disabled account cannot sign in and loses its sessions.
     let handler_session = app.login("unit-leader").await;

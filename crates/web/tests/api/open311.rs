@@ -16,13 +16,15 @@ async fn api_key(app: &App, role: Role, unit: &str) -> String {
     let unit = app.store.list_units().await.unwrap().into_iter().find(|u| u.code == unit).unwrap();
     let secret = auth::new_api_token();
     app.store
-        .create_api_token(NewApiToken {
-            name: "Open311 客户端".into(),
-            token_hash: auth::hash_secret(&secret),
-            role,
-            unit_id: Some(unit.id),
-            created_at: mashangban_domain::time::now(),
-        })
+        .create_api_token(
+            NewApiToken {
+                name: "Open311 客户端".into(),
+                token_hash: auth::hash_secret(&secret),
+                role,
+                unit_id: Some(unit.id),
+            },
+            crate::tester(),
+        )
         .await
         .unwrap();
     secret

@@ -164,9 +164,8 @@ async fn callers(app: &App) -> Vec<Caller> {
         token_hash: auth::hash_secret(&secret),
         role: Role::Dispatcher,
         unit_id: Some(unit.id),
-        created_at: mashangban_domain::time::now(),
     };
-    app.store.create_api_token(token).await.unwrap();
+    app.store.create_api_token(token, crate::tester()).await.unwrap();
     callers.push(Caller { label: "token".into(), role: Some(Role::Dispatcher), cookie: None, token: Some(secret) });
     callers
 }

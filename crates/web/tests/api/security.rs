@@ -20,13 +20,15 @@ async fn token(app: &App, role: mashangban_domain::org::Role, unit: &str) -> Str
     let unit = app.store.list_units().await.unwrap().into_iter().find(|u| u.code == unit).unwrap();
     let secret = auth::new_api_token();
     app.store
-        .create_api_token(NewApiToken {
-            name: "测试令牌".into(),
-            token_hash: auth::hash_secret(&secret),
-            role,
-            unit_id: Some(unit.id),
-            created_at: mashangban_domain::time::now(),
-        })
+        .create_api_token(
+            NewApiToken {
+                name: "测试令牌".into(),
+                token_hash: auth::hash_secret(&secret),
+                role,
+                unit_id: Some(unit.id),
+            },
+            crate::tester(),
+        )
         .await
         .unwrap();
     secret

@@ -1,6 +1,7 @@
 //! 用户与角色: the accounts (phones masked), creating one with an initial
 //! password, changing role and unit, disabling and re-enabling, resetting
-//! the password; a managed account's history (账号变更记录).
+//! the password; a managed account's history (账号变更记录); the API tokens with theirs
+//! (接口令牌变更记录), read only (tokens are made and revoked on the command line).
 
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use mashangban_app::App;
-use mashangban_app::accounts::{AccountEventView, NewUserInput, RoleInput, UserView};
+use mashangban_app::accounts::{AccountEventView, ApiTokenView, NewUserInput, RoleInput, UserView};
 use mashangban_domain::access::Permission;
 use mashangban_domain::org::{Actor, Role, UnitKind};
 use mashangban_store::Store;
@@ -45,6 +46,8 @@ struct UsersPage {
     units: Vec<Choice>,
     /// The user being managed (`?edit=`), with their role and unit choices.
     edited: Option<Edited>,
+    /// API tokens (接口令牌), made and revoked on the command line, each with its history.
+    tokens: Vec<(ApiTokenView, Vec<AccountEventView>)>,
 }
 
 struct Edited {
@@ -118,6 +121,15 @@ async fn render_page<S: Store>(
         }
         None => None,
     };
+    let mut tokens = Vec::new();
+    for mut token in app.accounts().api_tokens().await? {
+        let mut history = app.accounts().api_token_history(token.id).await?;
+        for h in &mut history {
+            h.at = short_time(&h.at);
+        }
+        token.created_at = short_time(&token.created_at);
+        tokens.push((token, history));
+    }
     let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
     let (layout, frame) =
         Frame::new(app.calendar().missing_notice_warning(), actor, menu, "/admin/users", notice, error.map(|(_, m)| m));
@@ -129,6 +141,7 @@ async fn render_page<S: Store>(
         users,
         form,
         edited,
+        tokens,
     };
     Ok(render(status, &page))
 }
