@@ -478,11 +478,25 @@ fn version_rows(listed: &Value) -> Vec<(bool, String, String)> {
         .collect()
 }
 
+/// The unit.urged e-mail template, its subject and two bodies the version tests save.
+const URGED_API: &str = "/api/v1/admin/notification-templates/unit.urged/email";
+const URGED_SUBJECT: &str = "【马上办】催办 {{tracking_no}}";
+const URGED_FIRST: &str = "第一版：{{unit_name}}，请抓紧办理「{{title}}」。";
+const URGED_SECOND: &str = "第二版：{{unit_name}}，请于{{deadline}}前办理{{tracking_no}}。";
+
+/// Saves the unit.urged e-mail template with `body` through the API; answers the template.
+async fn put_urged(app: &App, admin: &Session, body: &str) -> Value {
+    let put = json!({ "subject": URGED_SUBJECT, "body": body });
+    let (status, saved) = app.call(reqwest::Method::PUT, URGED_API, Some(admin), Some(put)).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    saved
+}
+
 #[tokio::test]
 async fn every_save_and_reset_of_a_template_is_a_version_listed_by_the_api_and_on_its_page_and_restorable() {
     let app = spawn().await;
     let admin = app.login("admin").await;
-    let api = "/api/v1/admin/notification-templates/unit.urged/email";
+    let api = URGED_API;
     let versions = format!("{api}/versions");
     let (status, none) = app.get(&versions, Some(&admin)).await;
     assert_eq!((status, none), (StatusCode::OK, json!([])), "the built-in words: no version yet");
@@ -490,13 +504,9 @@ async fn every_save_and_reset_of_a_template_is_a_version_listed_by_the_api_and_o
     assert!(html.contains("id=\"versions-unit.urged-email\"") && html.contains("尚未修改过，使用内置内容"));
 
     // Two saves, a refused one (no version), and 恢复默认 (a deleted version).
-    let subject = "【马上办】催办 {{tracking_no}}";
-    let first = "第一版：{{unit_name}}，请抓紧办理「{{title}}」。";
-    let second = "第二版：{{unit_name}}，请于{{deadline}}前办理{{tracking_no}}。";
+    let (subject, first, second) = (URGED_SUBJECT, URGED_FIRST, URGED_SECOND);
     for body in [first, second] {
-        let put = json!({ "subject": subject, "body": body });
-        let (status, saved) = app.call(reqwest::Method::PUT, api, Some(&admin), Some(put)).await;
-        assert_eq!(status, StatusCode::OK, "{saved}");
+        put_urged(&app, &admin, body).await;
     }
     let bad = json!({ "subject": subject, "body": "{{phone}}" });
     assert_eq!(app.call(reqwest::Method::PUT, api, Some(&admin), Some(bad)).await.0, StatusCode::UNPROCESSABLE_ENTITY);
@@ -578,17 +588,12 @@ async fn every_save_and_reset_of_a_template_is_a_version_listed_by_the_api_and_o
 async fn a_template_version_is_restored_through_the_api_as_a_new_version() {
     let app = spawn().await;
     let admin = app.login("admin").await;
-    let api = "/api/v1/admin/notification-templates/unit.urged/email";
+    let api = URGED_API;
     let versions = format!("{api}/versions");
-    let subject = "【马上办】催办 {{tracking_no}}";
-    let first = "第一版：{{unit_name}}，请抓紧办理「{{title}}」。";
-    let second = "第二版：{{unit_name}}，请于{{deadline}}前办理{{tracking_no}}。";
+    let (subject, first, second) = (URGED_SUBJECT, URGED_FIRST, URGED_SECOND);
     let mut saved = Vec::new();
     for body in [first, second] {
-        let put = json!({ "subject": subject, "body": body });
-        let (status, answer) = app.call(reqwest::Method::PUT, api, Some(&admin), Some(put)).await;
-        assert_eq!(status, StatusCode::OK, "{answer}");
-        saved.push(answer);
+        saved.push(put_urged(&app, &admin, body).await);
     }
     let (_, listed) = app.get(&versions, Some(&admin)).await;
     assert_eq!(version_rows(&listed).len(), 2);
