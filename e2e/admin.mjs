@@ -1,6 +1,8 @@
 // The administrator and the knowledge base in a real browser (Debian's
 // Chromium driven by playwright-core): the admin signs in, visits every
-// 系统管理 page, changes a time-limit rule in the form and adds a standard answer; then an operator takes a
+// 系统管理 page, changes a time-limit rule in the form and adds a standard answer; on 通知模板 the admin
+// saves a template's words twice, finds both under 版本记录 and restores the earlier one (恢复此版本),
+// which is back in the editor; then an operator takes a
 // consultation call in the console, picks the suggested standard answer while
 // typing and closes the call directly (直接办结) with it.
 //
@@ -79,6 +81,48 @@ async function adminTour(browser) {
   await admin.context().close();
 }
 
+/// 通知模板: two saves are two versions under 版本记录; restoring the earlier one puts its words back in the
+/// editor as the newest version.
+async function templateVersions(browser) {
+  const admin = await newPage(browser, 'admin', { viewport: { width: 1280, height: 900 } });
+  await signIn(admin, 'admin');
+  await admin.goto(`${base}/admin`);
+  await Promise.all([admin.waitForURL(`${base}/admin/notifications`), admin.click('nav.tabs >> text=通知模板')]);
+  const anchor = 'asker.accepted-sms';
+  const editor = `[id="body-${anchor}"]`;
+  const save = `[id="form-${anchor}"] button[type=submit]`;
+  const versions = admin.locator(`[id="versions-${anchor}"]`);
+  const rows = versions.locator('tbody tr');
+  check(await rows.count() === 0, 'the built-in words: no version yet');
+  const builtIn = await admin.locator(editor).inputValue();
+  const earlier = `${builtIn}如有疑问请回复本短信。`;
+  const later = `${builtIn}办理进度可随时在网上查询。`;
+
+  for (const words of [earlier, later]) {
+    await act(admin, save, { selector: editor, text: words });
+    check((await admin.locator('#notice').textContent()).includes('通知模板已保存'), 'saved');
+    check(await admin.locator(editor).inputValue() === words, 'the editor shows the words saved');
+  }
+  await versions.locator('summary').first().click();
+  check(await rows.count() === 2, `two saves, two versions: ${await rows.count()}`);
+  check((await versions.locator('summary').first().textContent()).includes('最近 2 个'), 'the heading counts them');
+  check((await rows.nth(0).textContent()).includes(later) && (await rows.nth(0).textContent()).includes('当前'), 'the newest is in force');
+  check((await rows.nth(1).textContent()).includes(earlier), 'the earlier one below it');
+  check(await rows.nth(0).locator('form').count() === 0, 'the version in force has nothing to restore');
+  await rows.nth(1).locator('summary').click();
+  await shot(admin, 'admin-notification-versions');
+  log('two saves of a template are two versions under 版本记录');
+
+  await act(admin, `#${await rows.nth(1).locator('form').getAttribute('id')} button`);
+  check(admin.url().endsWith(`/admin/notifications?ok=template-restored#${anchor}`), `back at the template: ${admin.url()}`);
+  check((await admin.locator('#notice').textContent()).includes('已恢复所选版本'), 'the notice says so');
+  check(await admin.locator(editor).inputValue() === earlier, 'the editor shows the earlier words again');
+  check(await rows.count() === 3, 'the restore is itself a version');
+  check((await rows.nth(0).textContent()).includes(earlier), 'the newest version holds the earlier words');
+  log('the earlier version restored: its words are in the editor again');
+  await admin.context().close();
+}
+
 async function operatorCall(browser) {
   const operator = await newPage(browser, 'operator', { viewport: { width: 1280, height: 900 } });
   await signIn(operator, 'operator');
@@ -123,6 +167,7 @@ async function phoneWidth(browser) {
 
 async function story(browser) {
   await adminTour(browser);
+  await templateVersions(browser);
   await phoneWidth(browser);
   await operatorCall(browser);
 }

@@ -4,7 +4,8 @@
 //   1. the investment desk (`dispatcher`, approvals.manage) edits the plan template in the table editor with its
 //      script on: adds rows with 「添加一行」, removes one with 删除, fills in a 水土保持方案审批 step of 市水务局 and
 //      makes the construction permit wait for it; saved without a name it is refused beside the field with
-//      everything typed kept; named, it is saved as version 2;
+//      everything typed kept; a blank row above removed, the refusal names the row's new number; named, it is
+//      saved as version 2 (「更新表格」 stays hidden with script: rows come and go in place);
 //   2. the desk creates a project; the city leader opens its live wall (/approvals/live?projects=<id>);
 //   3. the desk records the land transaction; each owning department, signed in as its own handler, starts and
 //      issues its steps with a document number on the project page; the wall turns each step green without a
@@ -52,6 +53,9 @@ async function deskEditsTheTemplate(desk) {
   check(before === 12, `ten steps and two blank rows: ${before}`);
   check(await desk.locator('#add-row').isVisible(), 'the script shows 「添加一行」');
   check(!(await desk.locator('input[name="s0_delete"]').isVisible()), 'the script turns 删除 into a button');
+  check(!(await desk.locator('#do-update-rows').isVisible()), 'the script hides 「更新表格」');
+  check(!(await desk.locator('#add-rows').isVisible()) && !(await desk.locator('#update-rows-hint').isVisible()),
+    'and its count of blank rows and its hint');
 
   // Two rows added in the browser, the first of them removed at once: the other takes its place and numbers.
   await desk.click('#add-row');
@@ -92,10 +96,26 @@ async function deskEditsTheTemplate(desk) {
   check(await desk.locator(`input[name="s${n}_pre_review"]`).isChecked(), 'the pre-review is kept');
   check(await desk.locator(`input[name="s${permit}_pre"][value="${n}"]`).isChecked(), 'the permit still waits for it');
   check((await desk.locator('#shown-version').textContent()).includes('第1版'), 'nothing saved');
+  check(!(await desk.locator('#do-update-rows').isVisible()), '「更新表格」 stays hidden on the refused page');
   await shot(desk, 'approvals-template-refused');
   log('the table editor added and removed rows in the browser; a row without a name was refused beside the field');
 
-  await desk.fill(`input[name="s${n}_name"]`, NEW_STEP.name);
+  // A blank row above removed: the refused row is row n now, and the refusals say so.
+  check(await desk.locator(`input[name="s${n - 1}_code"]`).inputValue() === '', 'a blank row above it');
+  await desk.click(`#row-${n} .remove-row`);
+  const m = n - 1;
+  check(await desk.locator(`input[name="s${m}_code"]`).inputValue() === NEW_STEP.code, 'the refused row moved up');
+  const summary = (await desk.locator('#table-error').textContent()).trim();
+  check(summary.startsWith(`第${m + 1}行：`) && !summary.includes(`第${n + 1}行`), `the summary names its new number: ${summary}`);
+  check((await desk.locator(`#s${m}-error`).textContent()).trim() === beside, 'the refusal beside it follows it');
+  check(await desk.locator(`input[name="s${m}_name"]`).getAttribute('aria-describedby') === `s${m}-error`,
+    'and its name field still points at it');
+  check(await desk.locator(`#s${n}-error`).count() === 0, 'no refusal is left at the old number');
+  check(await desk.locator(`input[name="s${permit}_pre"][value="${m}"]`).isChecked(), 'the permit (above) still waits for it');
+  await shot(desk, 'approvals-template-renumbered');
+  log('a row above removed: the refusal names the row by its new number');
+
+  await desk.fill(`input[name="s${m}_name"]`, NEW_STEP.name);
   await act(desk, '#do-save-steps');
   check(desk.url() === `${base}/approvals/template`, `back on the template: ${desk.url()}`);
   const shown = await desk.locator('#shown-version').textContent();

@@ -3,9 +3,13 @@
 // After either, every row's field names (s{n}_…), 序号, end-step value and
 // prerequisite checkboxes are renumbered, so the form posts exactly what the
 // page without script would, and a new row can be chosen as a prerequisite
-// (its checkbox is named after its code or name as they are typed). Nothing
-// else changes: the form still posts whole to /approvals/template/steps and
-// the server judges it. Text goes in as text.
+// (its checkbox is named after its code or name as they are typed). A refusal
+// the server showed (the table's #table-error and the notes by the rows) names
+// rows as 第N行: those follow their rows' new numbers, and a row removed since
+// is named 第N行（已删除）. 「更新表格」 (and its blank-row count) is hidden,
+// since rows come and go in place. Nothing else changes: the form still posts
+// whole to /approvals/template/steps and the server judges it. Text goes in
+// as text.
 (function () {
   'use strict';
 
@@ -14,6 +18,7 @@
   if (!table || !add || !table.tBodies.length) return;
   var body = table.tBodies[0];
   var maxRows = parseInt(table.getAttribute('data-max-rows'), 10) || 0;
+  var ROW_NAMED = /第(\d+)行/g;
 
   function rows() {
     return body.querySelectorAll('tr[data-row]');
@@ -50,9 +55,33 @@
       });
       var aria = el.getAttribute('aria-label');
       if (aria) el.setAttribute('aria-label', aria.replace(/第\d+行/, '第' + (to + 1) + '行'));
-      if ((el.tagName === 'LEGEND' || el.tagName === 'P') && el.children.length === 0) {
+      if (el.tagName === 'LEGEND' && el.children.length === 0) {
         el.textContent = el.textContent.replace(/^第\d+行/, '第' + (to + 1) + '行');
       }
+    });
+  }
+
+  // The refusals as the server wrote them, about the rows as it numbered them (data-origin).
+  var refusals = [];
+  var tableError = document.getElementById('table-error');
+  [tableError].concat(Array.prototype.slice.call(body.querySelectorAll('.field-error'))).forEach(function (el) {
+    if (el && el.children.length === 0) refusals.push({ el: el, text: el.textContent });
+  });
+  rows().forEach(function (row) {
+    row.setAttribute('data-origin', row.getAttribute('data-row'));
+  });
+
+  // Rewrites each refusal's 第N行 to the row's number now (by where the server's row N is).
+  function renameRows(list) {
+    var now = {};
+    list.forEach(function (row, i) {
+      if (row.hasAttribute('data-origin')) now[row.getAttribute('data-origin')] = i;
+    });
+    refusals.forEach(function (r) {
+      r.el.textContent = r.text.replace(ROW_NAMED, function (whole, n) {
+        var at = now[String(Number(n) - 1)];
+        return at === undefined ? whole + '（已删除）' : '第' + (at + 1) + '行';
+      });
     });
   }
 
@@ -95,6 +124,7 @@
         set.appendChild(item);
       });
     });
+    renameRows(list);
     add.disabled = maxRows > 0 && list.length >= maxRows;
   }
 
@@ -113,6 +143,7 @@
     var row = list[list.length - 1].cloneNode(true);
     row.classList.remove('row-invalid');
     row.setAttribute('data-row', 'new');
+    row.removeAttribute('data-origin');
     row.querySelectorAll('.field-error').forEach(function (p) {
       p.parentNode.removeChild(p);
     });
@@ -173,5 +204,13 @@
 
   rows().forEach(enhance);
   add.hidden = false;
+  // Rows are added and removed in place: 「更新表格」, its count of blank rows and its hint are for the page
+  // without script.
+  ['do-update-rows', 'add-rows', 'update-rows-hint'].forEach(function (id) {
+    var el = document.getElementById(id);
+    if (el) el.hidden = true;
+  });
+  var count = document.querySelector('label[for="add-rows"]');
+  if (count) count.hidden = true;
   renumber();
 })();

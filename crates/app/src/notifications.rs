@@ -255,12 +255,37 @@ impl<'a, S: Store> Notifications<'a, S> {
     }
 
     /// The edit history of a key and channel's template, newest first (at most `limit`, at most
-    /// [`TEMPLATE_VERSIONS_MAX`]). Restoring a version is saving its words again.
+    /// [`TEMPLATE_VERSIONS_MAX`]). Restoring a version ([`Self::restore_template_version`]) is saving its
+    /// words again.
     pub async fn template_versions(&self, key: &str, channel: &str, limit: u32) -> AppResult<Vec<TemplateVersionView>> {
         let (key, channel) = key_and_channel(key, channel)?;
         let limit = limit.clamp(1, TEMPLATE_VERSIONS_MAX);
         let versions = self.app.store().notification_template_versions(key, channel, limit).await?;
         Ok(versions.into_iter().map(TemplateVersionView::from).collect())
+    }
+
+    /// Restores a version of a key and channel's template (恢复此版本): its words are saved again as
+    /// [`Self::put_template`] saves them, in force for notices written from now on and themselves the
+    /// newest version. A removal (恢复默认) has no words to restore: refused, as 「恢复默认」 does that.
+    pub async fn restore_template_version(
+        &self,
+        caller: &Caller,
+        key: &str,
+        channel: &str,
+        version: &str,
+    ) -> AppResult<TemplateView> {
+        let (parsed_key, parsed_channel) = key_and_channel(key, channel)?;
+        let id = version.trim().parse::<i64>().map_err(|_| no_such_version())?;
+        let found = self.app.store().notification_template_version(parsed_key, parsed_channel, id).await?;
+        let found = found.ok_or_else(no_such_version)?;
+        if found.deleted {
+            return Err(AppError::invalid(
+                "template_version_deleted",
+                "该版本是恢复默认内容的记录，没有可恢复的内容；如需使用内置内容，请点「恢复默认内容」",
+            ));
+        }
+        let input = TemplateInput { subject: found.template.subject, body: found.template.body };
+        self.put_template(caller, key, channel, input).await
     }
 
     /// Every webhook (secrets are not shown).
@@ -283,6 +308,10 @@ impl<'a, S: Store> Notifications<'a, S> {
 
 fn no_such_template() -> AppError {
     AppError::not_found("not_found", "请求的地址不存在")
+}
+
+fn no_such_version() -> AppError {
+    AppError::not_found("template_version_not_found", "该通知模板没有这个版本")
 }
 
 fn id_param(raw: &str) -> AppResult<i64> {

@@ -163,6 +163,24 @@ impl<D: Database> NotificationStore for SqlStore<D> {
         self.db.read(read).await
     }
 
+    async fn notification_template_version(
+        &self,
+        key: TemplateKey,
+        channel: NoticeChannel,
+        id: i64,
+    ) -> StoreResult<Option<TemplateVersion>> {
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS} FROM notification_template_versions WHERE key = $1 AND channel = $2 AND id = $3"
+        );
+        let read = job(move |c| {
+            Box::pin(async move {
+                c.map_opt(&sql, &args![key.as_str(), channel.as_str(), id], |row| template_version(row, key, channel))
+                    .await
+            })
+        });
+        self.db.read(read).await
+    }
+
     async fn webhooks(&self) -> StoreResult<Vec<Webhook>> {
         let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY id");
         self.db.read(job(move |c| Box::pin(async move { c.map(&sql, &[], webhook).await }))).await

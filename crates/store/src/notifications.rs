@@ -153,6 +153,13 @@ pub trait NotificationStore {
         channel: NoticeChannel,
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<TemplateVersion>>> + Send;
+    /// One version of a key and channel's template by its id; None when that template has no such version.
+    fn notification_template_version(
+        &self,
+        key: TemplateKey,
+        channel: NoticeChannel,
+        id: i64,
+    ) -> impl Future<Output = StoreResult<Option<TemplateVersion>>> + Send;
 
     fn webhooks(&self) -> impl Future<Output = StoreResult<Vec<Webhook>>> + Send;
     fn webhook(&self, id: i64) -> impl Future<Output = StoreResult<Option<Webhook>>> + Send;

@@ -242,6 +242,18 @@ async fn every_save_and_removal_of_a_template_is_a_version_in_its_transaction<D:
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].template.subject.as_deref(), Some("主题{{tracking_no}}"));
 
+    // One version by its id, only under its own key and channel.
+    let first = s.notification_template_version(key, sms, got[2].id).await.unwrap().unwrap();
+    assert_eq!((first.id, first.template.body.as_str(), first.deleted), (got[2].id, "第一版{{tracking_no}}", false));
+    assert_eq!((first.key, first.channel, first.saved_at, first.saved_by.as_str()), (key, sms, at(1), "管理员"));
+    assert!(s.notification_template_version(key, sms, got[0].id).await.unwrap().unwrap().deleted);
+    let mail_id = mails[0].id;
+    assert!(s.notification_template_version(key, sms, mail_id).await.unwrap().is_none(), "another channel's");
+    let email = s.notification_template_version(key, NoticeChannel::Email, mail_id).await.unwrap().unwrap();
+    assert_eq!(email.template.subject.as_deref(), Some("主题{{tracking_no}}"));
+    assert!(s.notification_template_version(TemplateKey::UnitUrged, sms, got[2].id).await.unwrap().is_none());
+    assert!(s.notification_template_version(key, sms, got[0].id + 1000).await.unwrap().is_none());
+
     // A save whose version cannot be written (a version without words) is not stored either: one transaction.
     s.put_notification_template(template(key, sms, "第三版{{tracking_no}}", 5)).await.unwrap();
     assert!(s.put_notification_template(template(key, sms, "", 6)).await.is_err());

@@ -62,6 +62,14 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .doc("notifications", "通知模板的版本记录（最新在前，最多100个；恢复某个版本即以其内容再次保存）")
             .answer::<Vec<TemplateVersionView>>()
             .errors(&["not_found"]),
+        Route::post(
+            "/api/v1/admin/notification-templates/{key}/{channel}/versions/{version}/restore",
+            restore_template_version::<S>,
+        )
+        .permission(manage)
+        .doc("notifications", "恢复通知模板的某个版本：以其内容再次保存（此后的通知使用），本身记为一个新版本")
+        .answer::<TemplateView>()
+        .errors(&["not_found", "template_version_not_found", "template_version_deleted", "invalid_template"]),
         Route::get("/api/v1/admin/webhooks", webhooks::<S>)
             .permission(manage)
             .doc("notifications", "合作系统回调（Webhook）")
@@ -144,6 +152,16 @@ async fn template_versions<S: Store>(
     Path((key, channel)): Path<(String, String)>,
 ) -> ApiResult<Json<Vec<TemplateVersionView>>> {
     Ok(Json(app.notifications().template_versions(&key, &channel, TEMPLATE_VERSIONS_MAX).await?))
+}
+
+/// `POST /api/v1/admin/notification-templates/{key}/{channel}/versions/{version}/restore`: the version's
+/// words saved again, as the page's 「恢复此版本」 does; answers the template now in force.
+async fn restore_template_version<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path((key, channel, version)): Path<(String, String, String)>,
+) -> ApiResult<Json<TemplateView>> {
+    Ok(Json(app.notifications().restore_template_version(&caller, &key, &channel, &version).await?))
 }
 
 /// `GET /api/v1/admin/webhooks` (secrets are not shown).

@@ -16,9 +16,10 @@ const PAGES: [&str; 9] = [
     "/admin/knowledge/1",
 ];
 
-const POSTS: [&str; 16] = [
+const POSTS: [&str; 17] = [
     "/admin/notifications/asker.accepted/sms",
     "/admin/notifications/asker.accepted/sms/reset",
+    "/admin/notifications/asker.accepted/sms/versions/1/restore",
     "/admin/org",
     "/admin/org/scjgj/active",
     "/admin/users",
@@ -471,11 +472,25 @@ fn version_rows(listed: &Value) -> Vec<(bool, String, String)> {
         .collect()
 }
 
+/// The unit.urged e-mail template, its subject and two bodies the version tests save.
+const URGED_API: &str = "/api/v1/admin/notification-templates/unit.urged/email";
+const URGED_SUBJECT: &str = "【马上办】催办 {{tracking_no}}";
+const URGED_FIRST: &str = "第一版：{{unit_name}}，请抓紧办理「{{title}}」。";
+const URGED_SECOND: &str = "第二版：{{unit_name}}，请于{{deadline}}前办理{{tracking_no}}。";
+
+/// Saves the unit.urged e-mail template with `body` through the API; answers the template.
+async fn put_urged(app: &App, admin: &Session, body: &str) -> Value {
+    let put = json!({ "subject": URGED_SUBJECT, "body": body });
+    let (status, saved) = app.call(reqwest::Method::PUT, URGED_API, Some(admin), Some(put)).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    saved
+}
+
 #[tokio::test]
 async fn every_save_and_reset_of_a_template_is_a_version_listed_by_the_api_and_on_its_page_and_restorable() {
     let app = spawn().await;
     let admin = app.login("admin").await;
-    let api = "/api/v1/admin/notification-templates/unit.urged/email";
+    let api = URGED_API;
     let versions = format!("{api}/versions");
     let (status, none) = app.get(&versions, Some(&admin)).await;
     assert_eq!((status, none), (StatusCode::OK, json!([])), "the built-in words: no version yet");
@@ -483,13 +498,9 @@ async fn every_save_and_reset_of_a_template_is_a_version_listed_by_the_api_and_o
     assert!(html.contains("id=\"versions-unit.urged-email\"") && html.contains("尚未修改过，使用内置内容"));
 
     // Two saves, a refused one (no version), and 恢复默认 (a deleted version).
-    let subject = "【马上办】催办 {{tracking_no}}";
-    let first = "第一版：{{unit_name}}，请抓紧办理「{{title}}」。";
-    let second = "第二版：{{unit_name}}，请于{{deadline}}前办理{{tracking_no}}。";
+    let (subject, first, second) = (URGED_SUBJECT, URGED_FIRST, URGED_SECOND);
     for body in [first, second] {
-        let put = json!({ "subject": subject, "body": body });
-        let (status, saved) = app.call(reqwest::Method::PUT, api, Some(&admin), Some(put)).await;
-        assert_eq!(status, StatusCode::OK, "{saved}");
+        put_urged(&app, &admin, body).await;
     }
     let bad = json!({ "subject": subject, "body": "{{phone}}" });
     assert_eq!(app.call(reqwest::Method::PUT, api, Some(&admin), Some(bad)).await.0, StatusCode::UNPROCESSABLE_ENTITY);
@@ -522,7 +533,8 @@ async fn every_save_and_reset_of_a_template_is_a_version_listed_by_the_api_and_o
     assert_eq!(app.get(&versions, Some(&app.login("operator").await)).await.0, StatusCode::FORBIDDEN);
     assert_eq!(app.get(&versions, None).await.0, StatusCode::UNAUTHORIZED);
 
-    // The page lists them (when, who, 已删除 or the words) with a form to restore an old version.
+    // The page lists them (when, who, 已删除 or the words) with a form to restore an old version; the removal
+    // has none.
     let (status, html) = page(&app, "/admin/notifications", &admin).await;
     assert_eq!(status, StatusCode::OK);
     let at = html.find("id=\"versions-unit.urged-email\"").unwrap();
@@ -531,17 +543,28 @@ async fn every_save_and_reset_of_a_template_is_a_version_listed_by_the_api_and_o
     assert!(mine.contains("已删除") && mine.contains(&who) && mine.contains(first) && mine.contains(second), "{mine}");
     let restore = format!("id=\"restore-{first_id}\"");
     assert!(mine.contains(&restore), "{mine}");
-    let form = &mine[mine.find(&restore).unwrap()..][..mine[mine.find(&restore).unwrap()..].find("</form>").unwrap()];
-    assert!(form.contains(&format!("name=\"body\" value=\"{first}\"")), "{form}");
-    assert!(form.contains(&format!("name=\"subject\" value=\"{subject}\"")), "{form}");
+    let deleted_id = listed[0]["id"].as_i64().unwrap();
+    assert!(!mine.contains(&format!("id=\"restore-{deleted_id}\"")), "{mine}");
+    let action = format!("/admin/notifications/unit.urged/email/versions/{first_id}/restore");
+    let form = &mine[..mine.find(&restore).unwrap()];
+    assert!(form.ends_with(&format!("action=\"{action}\" ")), "the form posts to the version's restore: {form}");
+
+    // A removal has no words to restore, and a version the template has not is no page: refused by the form.
+    let deleted = format!("/admin/notifications/unit.urged/email/versions/{deleted_id}/restore");
+    let (status, _, html) = post_form(&app, &deleted, &admin, &[]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"error-unit.urged-email\">该版本是恢复默认内容的记录"), "beside its form: {html}");
+    let other = format!("/admin/notifications/asker.accepted/email/versions/{first_id}/restore");
+    let (status, _, html) = post_form(&app, &other, &admin, &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("id=\"error-asker.accepted-email\">该通知模板没有这个版本"), "{html}");
+    assert_eq!(version_rows(&app.get(&versions, Some(&admin)).await.1).len(), 3, "refusals add no version");
 
     // Restoring is saving its words again: in force, and itself the newest version.
-    let (status, location, _) =
-        post_form(&app, "/admin/notifications/unit.urged/email", &admin, &[("subject", subject), ("body", first)])
-            .await;
+    let (status, location, _) = post_form(&app, &action, &admin, &[]).await;
     assert_eq!(
         (status, location.as_str()),
-        (StatusCode::SEE_OTHER, "/admin/notifications?ok=template#unit.urged-email")
+        (StatusCode::SEE_OTHER, "/admin/notifications?ok=template-restored#unit.urged-email")
     );
     let (_, in_force) = app.get(api, Some(&admin)).await;
     assert_eq!((in_force["body"].as_str(), in_force["customized"].as_bool()), (Some(first), Some(true)));
@@ -553,4 +576,93 @@ async fn every_save_and_reset_of_a_template_is_a_version_listed_by_the_api_and_o
     let mine = &html[at..][..html[at..].find("<section").unwrap_or(html.len() - at)];
     assert_eq!(mine.matches("<tr id=\"version-").count(), 4);
     assert!(mine.contains("<span class=\"tag\">当前</span>"), "the newest save is in force");
+}
+
+#[tokio::test]
+async fn a_template_version_is_restored_through_the_api_as_a_new_version() {
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    let api = URGED_API;
+    let versions = format!("{api}/versions");
+    let (subject, first, second) = (URGED_SUBJECT, URGED_FIRST, URGED_SECOND);
+    let mut saved = Vec::new();
+    for body in [first, second] {
+        saved.push(put_urged(&app, &admin, body).await);
+    }
+    let (_, listed) = app.get(&versions, Some(&admin)).await;
+    assert_eq!(version_rows(&listed).len(), 2);
+    let first_id = listed[1]["id"].as_i64().unwrap();
+    let restore = |id: &str| format!("{api}/versions/{id}/restore");
+
+    // Without the permission, or signed out: refused, nothing changed.
+    let path = restore(&first_id.to_string());
+    let operator = app.login("operator").await;
+    let (status, err) = app.call(reqwest::Method::POST, &path, Some(&operator), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{err}");
+    assert_eq!(app.call(reqwest::Method::POST, &path, None, None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get(api, Some(&admin)).await.1["body"], second);
+
+    // Restored: v1's words in force, answered as the template's GET and PUT answer, the newest version.
+    let (status, restored) = app.call(reqwest::Method::POST, &path, Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK, "{restored}");
+    let (_, in_force) = app.get(api, Some(&admin)).await;
+    assert_eq!(restored, in_force, "the same shape as the template's GET");
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&restored), keys(&saved[0]), "and its PUT");
+    assert_eq!(
+        (in_force["body"].as_str(), in_force["subject"].as_str(), in_force["customized"].as_bool()),
+        (Some(first), Some(subject), Some(true))
+    );
+    assert_eq!(in_force["updated_by"], "管理员 吴文杰");
+    let (_, listed) = app.get(&versions, Some(&admin)).await;
+    let who = "管理员 吴文杰".to_owned();
+    assert_eq!(
+        version_rows(&listed),
+        vec![(false, first.into(), who.clone()), (false, second.into(), who.clone()), (false, first.into(), who)],
+        "the list grew by the restore: {listed}"
+    );
+    assert!(listed[0]["id"].as_i64() > listed[1]["id"].as_i64());
+    assert_eq!(listed[0]["subject"].as_str(), Some(subject));
+
+    // Versions the template has not, unknown templates, and a removal (no words).
+    let first_id = first_id.to_string();
+    for path in [
+        restore("999999"),
+        restore("abc"),
+        restore("-1"),
+        format!("/api/v1/admin/notification-templates/asker.accepted/email/versions/{first_id}/restore"),
+    ] {
+        let (status, err) = app.call(reqwest::Method::POST, &path, Some(&admin), None).await;
+        assert_eq!(
+            (status, err["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("template_version_not_found")),
+            "{path}: {err}"
+        );
+        assert_eq!(err["message"], "该通知模板没有这个版本");
+    }
+    for path in [
+        format!("/api/v1/admin/notification-templates/no.such/email/versions/{first_id}/restore"),
+        format!("/api/v1/admin/notification-templates/unit.urged/sms/versions/{first_id}/restore"),
+    ] {
+        let (status, err) = app.call(reqwest::Method::POST, &path, Some(&admin), None).await;
+        assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{path}: {err}");
+    }
+    assert_eq!(app.call(reqwest::Method::DELETE, api, Some(&admin), None).await.0, StatusCode::OK);
+    let (_, listed) = app.get(&versions, Some(&admin)).await;
+    assert_eq!(listed[0]["deleted"], true);
+    let removal = restore(&listed[0]["id"].to_string());
+    let (status, err) = app.call(reqwest::Method::POST, &removal, Some(&admin), None).await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("template_version_deleted")),
+        "{err}"
+    );
+    assert!(err["message"].as_str().unwrap().contains("恢复默认内容"), "{err}");
+    assert_eq!(app.get(&versions, Some(&admin)).await.1.as_array().unwrap().len(), 4, "refusals add no version");
+    assert_eq!(app.get(api, Some(&admin)).await.1["customized"], false, "the built-in words stay in force");
+
+    // After the removal an old version brings its words back.
+    let (status, restored) = app.call(reqwest::Method::POST, &restore(&first_id), Some(&admin), None).await;
+    assert_eq!((status, restored["body"].as_str()), (StatusCode::OK, Some(first)), "{restored}");
+    assert_eq!(app.get(&versions, Some(&admin)).await.1.as_array().unwrap().len(), 5);
 }

@@ -650,9 +650,12 @@ async fn the_plan_template_is_edited_as_a_table_of_rows_without_script() {
     // With script on, approval-template.js shows 「添加一行」 and the rows' 删除 buttons; without it they stay hidden.
     assert!(html.contains("/assets/js/approval-template.js?v=") && html.contains("id=\"add-row\" hidden>"), "{html}");
     assert!(html.contains("class=\"link remove-row\" aria-label=\"删除第1行\" hidden>"), "{html}");
+    // 「更新表格」 shows without script (the script hides it).
+    assert!(html.contains("id=\"do-update-rows\">更新表格（不保存）</button>"), "{html}");
     let res = http.get(app.url("/assets/js/approval-template.js")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.text().await.unwrap().contains("function renumber()"));
+    let script = res.text().await.unwrap();
+    assert!(script.contains("function renumber()") && script.contains("'do-update-rows'"));
 
     // Saved unchanged: nothing stored.
     let mut save = fields.clone();

@@ -128,6 +128,7 @@ const NOTICES: &[(&str, &str)] = &[
     ("onsite-centre", "政务服务中心已保存。"),
     ("template", "通知模板已保存，此后发出的通知使用新内容。"),
     ("template-reset", "通知模板已恢复默认，此后发出的通知使用内置内容。"),
+    ("template-restored", "已恢复所选版本的内容（记为一个新版本），此后发出的通知使用该内容。"),
 ];
 
 /// A 303 back to a page with its notice.

@@ -5,8 +5,9 @@
 //! as `PUT` and `DELETE /api/v1/admin/notification-templates/{key}/{channel}`
 //! do, under the same permission. A refused text stays in its form with the
 //! refusal beside it. Each template lists its latest versions (版本记录: when,
-//! who, the words or 已删除); an old version's words are restored by saving
-//! them again (its form posts them to the template's save), a new version.
+//! who, the words or 已删除); 「恢复此版本」 posts to the version's restore,
+//! which saves its words again as a new version through the same service step
+//! as `POST /api/v1/admin/notification-templates/{key}/{channel}/versions/{version}/restore`.
 
 use std::sync::Arc;
 
@@ -18,7 +19,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use mashangban_app::notifications::{TemplateInput, TemplateVersionView, TemplateView};
-use mashangban_app::{App, Caller};
+use mashangban_app::{App, AppError, Caller};
 use mashangban_domain::access::Permission;
 use mashangban_domain::notify::{NoticeChannel, excerpt};
 use mashangban_store::Store;
@@ -40,6 +41,9 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         Route::get(PATH, page::<S>).permission(manage).nav(MenuKind::Admin, 57, "通知模板"),
         Route::post("/admin/notifications/{key}/{channel}", save::<S>).permission(manage).form(),
         Route::post("/admin/notifications/{key}/{channel}/reset", reset::<S>).permission(manage).form(),
+        Route::post("/admin/notifications/{key}/{channel}/versions/{version}/restore", restore::<S>)
+            .permission(manage)
+            .form(),
     ]
 }
 
@@ -93,11 +97,12 @@ struct TemplatesPage {
     changed: usize,
 }
 
-/// What a refused save sent, kept in its form.
+/// A refused step on a template: the words a refused save sent (kept in its form; None keeps the words in
+/// force) and the refusal.
 struct Refused {
     key: String,
     channel: String,
-    form: TemplateForm,
+    form: Option<TemplateForm>,
     message: String,
 }
 
@@ -122,13 +127,12 @@ async fn render_page<S: Store>(
             .into_iter()
             .map(|v| Version { excerpt: excerpt(&v.body, 40), v })
             .collect();
-        let row = match mine {
-            Some(r) => Row { anchor, subject: r.form.subject, body: r.form.body, error: Some(r.message), versions, t },
-            None => {
-                let (subject, body) = (t.subject.clone().unwrap_or_default(), t.body.clone());
-                Row { anchor, subject, body, error: None, versions, t }
-            }
+        let (form, error) = mine.map_or((None, None), |r| (r.form, Some(r.message)));
+        let (subject, body) = match form {
+            Some(f) => (f.subject, f.body),
+            None => (t.subject.clone().unwrap_or_default(), t.body.clone()),
         };
+        let row = Row { anchor, subject, body, error, versions, t };
         rows.push(row);
     }
     // A refusal that no form shows (an unknown template) goes above the list.
@@ -174,7 +178,7 @@ async fn save<S: Store>(
         Ok(_) => Ok(back(&key, &channel, "template")),
         Err(e) => {
             let (status, message) = shown(e)?;
-            let refused = Refused { key, channel, form, message };
+            let refused = Refused { key, channel, form: Some(form), message };
             render_page(&app, &caller, &menu, None, Some((status, refused))).await
         }
     }
@@ -187,12 +191,38 @@ async fn reset<S: Store>(
     Extension(menu): Extension<Arc<Menu>>,
     Path((key, channel)): Path<(String, String)>,
 ) -> PageResult {
-    match app.notifications().reset_template(&caller, &key, &channel).await {
-        Ok(_) => Ok(back(&key, &channel, "template-reset")),
+    let done = app.notifications().reset_template(&caller, &key, &channel).await;
+    after_step(&app, &caller, &menu, (key, channel), done.map(drop), "template-reset").await
+}
+
+/// `POST /admin/notifications/{key}/{channel}/versions/{version}/restore`: 恢复此版本, a new version with
+/// its words.
+async fn restore<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Path((key, channel, version)): Path<(String, String, String)>,
+) -> PageResult {
+    let done = app.notifications().restore_template_version(&caller, &key, &channel, &version).await;
+    after_step(&app, &caller, &menu, (key, channel), done.map(drop), "template-restored").await
+}
+
+/// After a step on a template without words of its own (reset, restore): back to its form with the notice
+/// `ok`, or the page with the refusal beside the form (above the list for an unknown template).
+async fn after_step<S: Store>(
+    app: &App<S>,
+    caller: &Caller,
+    menu: &Menu,
+    (key, channel): (String, String),
+    done: Result<(), AppError>,
+    ok: &str,
+) -> PageResult {
+    match done {
+        Ok(()) => Ok(back(&key, &channel, ok)),
         Err(e) => {
             let (status, message) = shown(e)?;
-            let refused = Refused { key, channel, form: TemplateForm::default(), message };
-            render_page(&app, &caller, &menu, None, Some((status, refused))).await
+            let refused = Refused { key, channel, form: None, message };
+            render_page(app, caller, menu, None, Some((status, refused))).await
         }
     }
 }
