@@ -397,6 +397,9 @@ async fn edit_form(
     (status, location, res.text().await.unwrap())
 }
 
+/// An edit form's fields and files (file field, file name, bytes), and the status and reason it is refused with.
+type BadEdit<'a> = (&'a [(&'a str, &'a str)], Vec<(&'a str, &'a str, Vec<u8>)>, StatusCode, &'a str);
+
 /// The item as registered: no document, no edit.
 async fn nothing_stored(app: &App, who: &Session) {
     let (_, detail) = app.get(ITEM, Some(who)).await;
@@ -437,7 +440,7 @@ async fn the_edit_form_saves_values_and_files_in_one_submit_and_a_refusal_stores
     big.resize(mashangban_domain::document::MAX_BYTES + 1, b' ');
     let mut bad_value = typed;
     bad_value[1] = ("f.remediated_on", "2026-13-45");
-    let cases: Vec<(&[(&str, &str)], Vec<(&str, &str, Vec<u8>)>, StatusCode, &str)> = vec![
+    let cases: Vec<BadEdit> = vec![
         (&typed, vec![("acceptance_file", "大.pdf", big)], StatusCode::PAYLOAD_TOO_LARGE, "所选文件过大"),
         (
             &typed,
