@@ -6,7 +6,8 @@
 //   3. a resident's complaint about one outlet is taken in at the console, linked to the outlet, and
 //      answered by 古镇镇 on the request's page (reached from the outlet) and closed;
 //   4. 古镇镇 fills in the outlet's monitoring, tracing and remediation fields on the item page and
-//      moves it 排查 → 监测 → 溯源 → 整治;
+//      moves it 排查 → 监测 → 溯源 → 整治, then saves its 整治完成日期 with the acceptance photo chosen
+//      in the same edit form (one submit: the value and the file in one history entry);
 //   5. the office declares the task done; the dashboard's target progress and the town ranking moved.
 //
 //   node e2e/water.mjs http://127.0.0.1:8080
@@ -147,15 +148,20 @@ async function linkedComplaint(browser, town) {
   return no;
 }
 
-/// Saves the item page's edit form with these fields (code → value; a select by its option value).
-async function edit(town, fields) {
+/// Saves the item page's edit form with these fields (code → value; a select by its option value)
+/// and files (file field code → { name, mimeType, buffer }), in one submit.
+async function edit(town, fields, files = {}) {
   for (const [code, value] of Object.entries(fields)) {
     const input = town.locator(`#f-${code}`);
     if ((await input.evaluate((e) => e.tagName)) === 'SELECT') await input.selectOption(value);
     else await input.fill(value);
   }
+  for (const [code, file] of Object.entries(files)) await town.setInputFiles(`#file-${code}`, file);
   await act(town, '#do-edit');
 }
+
+/// A PNG's signature and header chunk: what the platform checks a photo by.
+const PHOTO = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
 
 async function move(town, to, note) {
   await act(town, `form:has(input[name=to][value=${to}]) button`, { selector: `#note-${to}`, text: note });
@@ -173,10 +179,18 @@ async function townMovesTheOutlet(town) {
   await move(town, 'remediate', '纳入规范整治');
   const stage = (await town.locator('dl.facts dd strong').first().textContent()).trim();
   check(stage === '整治', `the outlet is in 整治: ${stage}`);
+  // The remediation's end date and the acceptance photo, saved by one submit of the edit form.
+  await edit(town, { remediated_on: day }, { acceptance_file: { name: '整治后照片.png', mimeType: 'image/png', buffer: PHOTO } });
+  const files = await town.locator('#files tbody').textContent();
+  check(files.includes('整治后照片.png'), `the outlet's file field names the photo: ${files}`);
   const history = await town.locator('#history tbody').textContent();
-  for (const step of ['排查 → 监测', '监测 → 溯源', '溯源 → 整治', '溯源结果']) check(history.includes(step), `the history shows ${step}`);
+  for (const step of ['排查 → 监测', '监测 → 溯源', '溯源 → 整治', '溯源结果', '《整治后照片.png》', '上传附件《整治后照片.png》']) {
+    check(history.includes(step), `the history shows ${step}`);
+  }
+  const last = await town.locator('#history tbody tr').last().textContent();
+  check(last.includes('整治完成日期') && last.includes('整治后照片.png'), `one entry holds the date and the photo: ${last}`);
   await shot(town, 'water-outlet');
-  log('the town moved the outlet 排查 → 监测 → 溯源 → 整治 from its page');
+  log('the town moved the outlet 排查 → 监测 → 溯源 → 整治 and saved its end date with the acceptance photo in one submit');
 }
 
 /// 5. The task declared done; the target and the ranking have moved.

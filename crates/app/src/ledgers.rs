@@ -42,7 +42,7 @@ mod files;
 pub mod map;
 
 pub(crate) use files::not_ledger_editor;
-pub use files::{FileFieldView, FileNames};
+pub use files::{FieldFile, FileFieldView, FileNames};
 
 pub use bulk::{
     BULK_MAX, BULK_REFUSED, BULK_TOO_MANY, BulkItem, BulkMoveBody, BulkMoved, BulkOutcome, BulkRefusal, BulkRefused,
@@ -707,54 +707,7 @@ impl<'a, S: Store> Ledgers<'a, S> {
 
     /// Changes an item's values (those given), still at `version`.
     pub async fn update(&self, caller: &Caller, code: &str, key: &str, body: ItemUpdate) -> AppResult<ItemView> {
-        let loaded = self.load(code).await?;
-        let access = self.access(caller, &loaded.record);
-        let found = self.item(&loaded, &access, key).await?;
-        if !access.may_edit() {
-            return Err(AppError::forbidden("您对该台账只有查看权限"));
-        }
-        if found.version != body.version {
-            return Err(mashangban_store::ledger_item_changed(found.version).into());
-        }
-        let ty = &loaded.ty;
-        let org = self.app.caches().org();
-        let mut input: BTreeMap<String, Json> = found.values.iter().map(|(k, v)| (k.clone(), v.to_input())).collect();
-        for (k, v) in body.values {
-            let code = ty.resolve_field(k.trim()).map_or(k.clone(), |f| f.code.clone());
-            input.insert(code, v);
-        }
-        let values = ty.validate_item(&input, org.as_ref() as &dyn OrgLookup).map_err(|e| field_errors(&e))?;
-        if ty.key_of(&values).as_deref() != Some(found.key.as_str()) {
-            return Err(AppError::invalid("ledger_key_immutable", "编号不能修改；如登记有误，请另行登记"));
-        }
-        let stage = ty.known_stage(&found.stage)?;
-        ty.check_entry(&values, stage)?;
-        let (town_id, unit_id) = ledger_placement(ty, &values, &org);
-        if !access.scope.permits(town_id, unit_id) {
-            return Err(out_of_scope());
-        }
-        let changes = diff(ty, &found.values, &values);
-        if changes.is_empty() {
-            return self.named_view(ty, &found).await;
-        }
-        let write = LedgerWrite {
-            id: Some(found.id),
-            expected_version: found.version,
-            type_code: ty.code().to_owned(),
-            type_version: loaded.record.version,
-            key: found.key.clone(),
-            name: ledger_item_name(ty, &values),
-            stage: found.stage.clone(),
-            values,
-            town_id,
-            unit_id,
-            action: LedgerAction::Updated,
-            from_stage: None,
-            changes,
-            note: None,
-        };
-        let item = self.write(caller, &access, vec![write]).await?.into_iter().next().ok_or_else(AppError::internal)?;
-        self.named_view(ty, &item).await
+        self.update_with_files(caller, code, key, body, Vec::new()).await
     }
 
     /// Moves an item to another stage, as the type's state machine and the caller's role keys allow.

@@ -20,7 +20,7 @@ use mashangban_domain::ledger::{FieldKind, FieldValue, LedgerType, Values, diff}
 use mashangban_domain::org::{OrgTree, UnitKind};
 use mashangban_store::{
     DocumentActor, DocumentOwner, DocumentRecord, LedgerAction, LedgerAuthor, LedgerFill, LedgerFilter, LedgerItem,
-    LedgerScope, LedgerWrite, Store, bundled_ledger_types, ledger_item_name, ledger_placement,
+    LedgerScope, LedgerWrite, PurposedFile, Store, bundled_ledger_types, ledger_item_name, ledger_placement,
 };
 
 use crate::{DemoError, pdf};
@@ -279,15 +279,23 @@ async fn upload<S: Store>(
     let document = DocumentFile::new(Some(&file.name), pdf).map_err(|e| DemoError(e.message))?;
     let ty = ty.clone();
     let field = file.field;
-    let fill: LedgerFill = Box::new(move |item: &LedgerItem, doc: &DocumentRecord| {
+    let fill: LedgerFill = Box::new(move |item: &LedgerItem, docs: &[DocumentRecord]| {
         let mut values = item.values.clone();
+        let doc = docs.first().ok_or_else(|| mashangban_domain::DomainError::invalid("no_file", "没有上传的文件"))?;
         values.insert(field, FieldValue::File(doc.id.to_string()));
         Ok(LedgerWrite::document_added(&ty, type_version, item, values))
     });
     let owner = DocumentOwner { kind: OwnerKind::LedgerItem, id: item_id };
     let by = DocumentActor { user_id: None, name: author.name.clone() };
     store
-        .add_ledger_document(owner, Some(file.label), document, MAX_PER_OWNER, by, fill, author)
+        .add_ledger_documents(
+            owner,
+            vec![PurposedFile { purpose: Some(file.label), file: document }],
+            MAX_PER_OWNER,
+            by,
+            fill,
+            author,
+        )
         .await
         .map_err(|e| DemoError(format!("上传演示台账文件失败：{e}")))?;
     Ok(())

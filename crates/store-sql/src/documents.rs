@@ -9,7 +9,7 @@ use mashangban_domain::time::Instant;
 use mashangban_domain::visit::VisitState;
 use mashangban_store::{
     DocumentActor, DocumentOwner, DocumentRecord, DocumentStore, EnforcementActor, FundActor, LedgerAction,
-    LedgerAuthor, LedgerFill, LedgerItem, MatterEvent, OnsiteEvent, StoreError, StoreResult,
+    LedgerAuthor, LedgerFill, LedgerItem, MatterEvent, OnsiteEvent, PurposedFile, StoreError, StoreResult,
 };
 
 use crate::sql::{Conn, Database, Row, job};
@@ -37,27 +37,34 @@ impl<D: Database> DocumentStore for SqlStore<D> {
         self.db.write(add).await
     }
 
-    async fn add_ledger_document(
+    async fn add_ledger_documents(
         &self,
         owner: DocumentOwner,
-        purpose: Option<String>,
-        file: mashangban_domain::document::DocumentFile,
+        files: Vec<PurposedFile>,
         max_per_owner: u32,
         by: DocumentActor,
         fill: LedgerFill,
         author: LedgerAuthor,
-    ) -> StoreResult<(DocumentRecord, LedgerItem)> {
+    ) -> StoreResult<(Vec<DocumentRecord>, LedgerItem)> {
         let add = job(move |c| {
             Box::pin(async move {
                 let at = author.at;
-                let added = insert_documents(c, owner, purpose.as_deref(), vec![file], max_per_owner, &by, &at, false)
-                    .await?
-                    .pop()
-                    .ok_or_else(|| StoreError::backend("no document added"))?;
+                let mut added = Vec::with_capacity(files.len());
+                for PurposedFile { purpose, file } in files {
+                    // One file per call: each has its own purpose; the count per owner includes
+                    // the ones just inserted.
+                    let doc =
+                        insert_documents(c, owner, purpose.as_deref(), vec![file], max_per_owner, &by, &at, false)
+                            .await?
+                            .pop()
+                            .ok_or_else(|| StoreError::backend("no document added"))?;
+                    added.push(doc);
+                }
                 let item = crate::ledgers::load_item_by_id(c, owner.id, true).await?.ok_or_else(unknown_document)?;
                 let mut write = fill(&item, &added)?;
-                write.action = LedgerAction::DocumentAdded;
-                write.note = Some(entry_note(&added.file_name, added.purpose.as_deref(), None));
+                let notes: Vec<String> =
+                    added.iter().map(|d| entry_note(&d.file_name, d.purpose.as_deref(), None)).collect();
+                write.note = Some(notes.join("；"));
                 let written = crate::ledgers::write_items(c, vec![write], &author).await?;
                 let item = written.into_iter().next().ok_or_else(|| StoreError::backend("no item written"))?;
                 Ok((added, item))

@@ -12,10 +12,18 @@ use mashangban_domain::time::Instant;
 use crate::StoreResult;
 use crate::ledgers::{LedgerAuthor, LedgerItem, LedgerWrite};
 
-/// How an upload fills a ledger item's file field in its transaction: given the item as locked and
-/// the document just stored, the write that sets the field (refused: nothing is written).
+/// How an upload fills a ledger item's file fields in its transaction: given the item as locked and
+/// the documents just stored (in the order given), the write that sets the fields and whatever
+/// else the edit changes (refused: nothing is written, the documents neither).
 pub type LedgerFill =
-    Box<dyn FnOnce(&LedgerItem, &DocumentRecord) -> Result<LedgerWrite, mashangban_domain::DomainError> + Send>;
+    Box<dyn FnOnce(&LedgerItem, &[DocumentRecord]) -> Result<LedgerWrite, mashangban_domain::DomainError> + Send>;
+
+/// A file for a ledger item with what it is for (用途).
+#[derive(Debug, Clone)]
+pub struct PurposedFile {
+    pub purpose: Option<String>,
+    pub file: DocumentFile,
+}
 
 /// What a document belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -66,20 +74,20 @@ pub trait DocumentStore {
         by: DocumentActor,
         at: Instant,
     ) -> impl Future<Output = StoreResult<Vec<DocumentRecord>>> + Send;
-    /// Adds one file to a ledger item (`owner`) and, in the same job, writes the item as `fill`
-    /// makes it from the item and the stored document (the field set to the document, an entry
-    /// in the item's history with the cell's before and after). Bounds as [`Self::add_documents`].
-    #[allow(clippy::too_many_arguments)]
-    fn add_ledger_document(
+    /// Adds files to a ledger item (`owner`) and, in the same job, writes the item as `fill`
+    /// makes it from the item and the stored documents (the fields set to the documents, and any
+    /// other change of the edit), with one entry in the item's history carrying the cells' before
+    /// and after and a note naming each file. Bounds as [`Self::add_documents`]; a refused write
+    /// (`409 ledger_item_changed`, a bad value) stores none of the files.
+    fn add_ledger_documents(
         &self,
         owner: DocumentOwner,
-        purpose: Option<String>,
-        file: DocumentFile,
+        files: Vec<PurposedFile>,
         max_per_owner: u32,
         by: DocumentActor,
         fill: LedgerFill,
         author: LedgerAuthor,
-    ) -> impl Future<Output = StoreResult<(DocumentRecord, LedgerItem)>> + Send;
+    ) -> impl Future<Output = StoreResult<(Vec<DocumentRecord>, LedgerItem)>> + Send;
     /// The documents of `owner` in upload order, the withdrawn ones too.
     fn documents(&self, owner: DocumentOwner) -> impl Future<Output = StoreResult<Vec<DocumentRecord>>> + Send;
     /// The documents of these owners of one kind (withdrawn ones too), by owner then upload order.

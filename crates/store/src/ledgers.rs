@@ -193,7 +193,7 @@ pub struct LedgerWrite {
 impl LedgerWrite {
     /// The write of an item whose file field now names the document just uploaded: `values` are
     /// the item's with that field set (and anything computed from it), under type version
-    /// `type_version`; the stage and placement stay.
+    /// `type_version`; the stage and placement stay. The store adds the note naming the file.
     pub fn document_added(ty: &LedgerType, type_version: i64, item: &LedgerItem, values: Values) -> Self {
         Self {
             id: Some(item.id),

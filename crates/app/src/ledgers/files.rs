@@ -17,10 +17,11 @@ use serde_json::Value as Json;
 use mashangban_domain::document::{self, DocumentFile, MAX_PER_OWNER, OwnerKind};
 use mashangban_domain::ledger::{FieldKind, FieldValue, LedgerType, OrgLookup, Values, file_not_found};
 use mashangban_store::{
-    DocumentOwner, DocumentRecord, LedgerFill, LedgerItem, LedgerWrite, Store, ledger_item_not_found,
+    DocumentOwner, DocumentRecord, LedgerAction, LedgerFill, LedgerItem, LedgerWrite, PurposedFile, Store,
+    ledger_item_changed, ledger_item_name, ledger_item_not_found, ledger_placement,
 };
 
-use super::{EventView, ItemView, Ledgers, Loaded, author, field_problem};
+use super::{EventView, ItemUpdate, ItemView, Ledgers, Loaded, author, field_errors, field_problem, out_of_scope};
 use crate::Caller;
 use crate::documents::{DocumentView, actor, view};
 use crate::enforcement::forbidden;
@@ -40,6 +41,16 @@ pub struct FileFieldView {
     pub other: Option<String>,
 }
 
+/// A file chosen in an item's edit form for one of its file fields (`field`: its code or label).
+pub struct FieldFile {
+    pub field: String,
+    pub file: NewFile,
+}
+
+/// What a chosen file's field holds while its values are checked, before the store gives the
+/// document's id (a valid file reference, never written).
+const PENDING_FILE: &str = "pending";
+
 /// `403 not_ledger_editor`: reads the item but may not change it.
 pub(crate) fn not_ledger_editor() -> AppError {
     forbidden("not_ledger_editor", "您对该台账条目只有查看权限，不能上传或撤回附件")
@@ -56,6 +67,20 @@ pub(crate) fn refuse_files_of_new(ty: &LedgerType, values: &Values) -> AppResult
         Some((f, v)) => Err(file_not_found(&f.label, &v.as_text()).into()),
         None => Ok(()),
     }
+}
+
+/// The file field `field` (code or label) of the type: `422 ledger_file_field_unknown` otherwise.
+fn file_field<'t>(ty: &'t LedgerType, field: &str) -> AppResult<&'t mashangban_domain::ledger::Field> {
+    let field = field.trim();
+    ty.resolve_field(field).filter(|f| matches!(f.kind, FieldKind::File)).ok_or_else(|| {
+        let shown: String = field.chars().take(50).collect();
+        AppError::invalid("ledger_file_field_unknown", format!("台账「{}」没有文件字段「{shown}」", ty.name()))
+    })
+}
+
+/// `422 ledger_file_one`: a file field holds one file.
+fn one_file_per_field(label: &str) -> AppError {
+    AppError::invalid("ledger_file_one", format!("「{label}」只能选择一个文件"))
 }
 
 /// The names of the documents that items' file fields name: `(item id, value)` → file name.
@@ -182,25 +207,22 @@ impl<S: Store> Ledgers<'_, S> {
         if !access.may_edit() {
             return Err(not_ledger_editor());
         }
-        let f = ty.resolve_field(field).filter(|f| matches!(f.kind, FieldKind::File)).ok_or_else(|| {
-            let shown: String = field.chars().take(50).collect();
-            AppError::invalid("ledger_file_field_unknown", format!("台账「{}」没有文件字段「{shown}」", ty.name()))
-        })?;
+        let f = file_field(&ty, field)?;
         let (field_code, label) = (f.code.clone(), f.label.clone());
         let mut files = files.into_iter();
         let file = match (files.next(), files.next()) {
             (None, _) => return Err(AppError::invalid("no_file", "请选择要上传的文件")),
-            (Some(_), Some(_)) => {
-                return Err(AppError::invalid("ledger_file_one", format!("为「{label}」上传时只能选择一个文件")));
-            }
+            (Some(_), Some(_)) => return Err(one_file_per_field(&label)),
             (Some(file), None) => DocumentFile::new(file.name.as_deref(), file.bytes)?,
         };
         let purpose = document::purpose(purpose)?.or_else(|| Some(label.clone()));
         let org = self.app.caches().org();
         let type_version = record.version;
-        let fill: LedgerFill = Box::new(move |item: &LedgerItem, doc: &DocumentRecord| {
+        let fill: LedgerFill = Box::new(move |item: &LedgerItem, docs: &[DocumentRecord]| {
             let mut values = item.values.clone();
-            values.insert(field_code, FieldValue::File(doc.id.to_string()));
+            if let Some(doc) = docs.first() {
+                values.insert(field_code, FieldValue::File(doc.id.to_string()));
+            }
             let values = ty.revalidate(&values, org.as_ref() as &dyn OrgLookup).map_err(|e| field_problem(&e))?;
             Ok(LedgerWrite::document_added(&ty, type_version, item, values))
         });
@@ -208,10 +230,120 @@ impl<S: Store> Ledgers<'_, S> {
         let (added, _) = self
             .app
             .store()
-            .add_ledger_document(owner, purpose, file, MAX_PER_OWNER, actor(caller), fill, author(caller, &access, at))
+            .add_ledger_documents(
+                owner,
+                vec![PurposedFile { purpose, file }],
+                MAX_PER_OWNER,
+                actor(caller),
+                fill,
+                author(caller, &access, at),
+            )
             .await?;
         self.app.feed().wake();
-        Ok(vec![view(&added)])
+        Ok(added.iter().map(view).collect())
+    }
+
+    /// Changes an item's values (those given, as [`Self::update`]) and stores `files`, each as
+    /// the document its file field then names, in one transaction with one entry in the item's
+    /// history (the cells' before and after, a note naming each file). Everything is checked
+    /// before anything is written — the version, each file's field (`422
+    /// ledger_file_field_unknown`, one per field `422 ledger_file_one`), type and size, the
+    /// values, the stage's required fields, the scope — and a write the store refuses (a
+    /// concurrent change `409 ledger_item_changed`, too many documents) stores no file.
+    pub async fn update_with_files(
+        &self,
+        caller: &Caller,
+        code: &str,
+        key: &str,
+        body: ItemUpdate,
+        files: Vec<FieldFile>,
+    ) -> AppResult<ItemView> {
+        let loaded = self.load(code).await?;
+        let access = self.access(caller, &loaded.record);
+        let found = self.item(&loaded, &access, key).await?;
+        if !access.may_edit() {
+            return Err(AppError::forbidden("您对该台账只有查看权限"));
+        }
+        if found.version != body.version {
+            return Err(ledger_item_changed(found.version).into());
+        }
+        let Loaded { record, ty } = loaded;
+        let mut chosen: Vec<(String, PurposedFile)> = Vec::with_capacity(files.len());
+        for FieldFile { field, file } in files {
+            let f = file_field(&ty, &field)?;
+            if chosen.iter().any(|(code, _)| *code == f.code) {
+                return Err(one_file_per_field(&f.label));
+            }
+            let file = DocumentFile::new(file.name.as_deref(), file.bytes)?;
+            chosen.push((f.code.clone(), PurposedFile { purpose: Some(f.label.clone()), file }));
+        }
+        let org = self.app.caches().org();
+        let mut input: std::collections::BTreeMap<String, Json> =
+            found.values.iter().map(|(k, v)| (k.clone(), v.to_input())).collect();
+        for (k, v) in body.values {
+            let code = ty.resolve_field(k.trim()).map_or(k.clone(), |f| f.code.clone());
+            input.insert(code, v);
+        }
+        for (code, _) in &chosen {
+            input.insert(code.clone(), Json::String(PENDING_FILE.into()));
+        }
+        let values = ty.validate_item(&input, org.as_ref() as &dyn OrgLookup).map_err(|e| field_errors(&e))?;
+        if ty.key_of(&values).as_deref() != Some(found.key.as_str()) {
+            return Err(AppError::invalid("ledger_key_immutable", "编号不能修改；如登记有误，请另行登记"));
+        }
+        let stage = ty.known_stage(&found.stage)?;
+        ty.check_entry(&values, stage)?;
+        let (town_id, unit_id) = ledger_placement(&ty, &values, &org);
+        if !access.scope.permits(town_id, unit_id) {
+            return Err(out_of_scope());
+        }
+        let changes = super::diff(&ty, &found.values, &values);
+        let write = LedgerWrite {
+            id: Some(found.id),
+            expected_version: found.version,
+            type_code: ty.code().to_owned(),
+            type_version: record.version,
+            key: found.key.clone(),
+            name: ledger_item_name(&ty, &values),
+            stage: found.stage.clone(),
+            values,
+            town_id,
+            unit_id,
+            action: LedgerAction::Updated,
+            from_stage: None,
+            changes,
+            note: None,
+        };
+        if chosen.is_empty() {
+            if write.changes.is_empty() {
+                return self.named_view(&ty, &found).await;
+            }
+            let item =
+                self.write(caller, &access, vec![write]).await?.into_iter().next().ok_or_else(AppError::internal)?;
+            return self.named_view(&ty, &item).await;
+        }
+        let (fields, files): (Vec<String>, Vec<PurposedFile>) = chosen.into_iter().unzip();
+        let shown = ty.clone();
+        let fill: LedgerFill = Box::new(move |item: &LedgerItem, docs: &[DocumentRecord]| {
+            let mut write = write;
+            for (field, doc) in fields.into_iter().zip(docs) {
+                write.values.insert(field, FieldValue::File(doc.id.to_string()));
+            }
+            write.values =
+                ty.revalidate(&write.values, org.as_ref() as &dyn OrgLookup).map_err(|e| field_problem(&e))?;
+            write.name = ledger_item_name(&ty, &write.values);
+            write.changes = super::diff(&ty, &item.values, &write.values);
+            Ok(write)
+        });
+        let owner = DocumentOwner { kind: OwnerKind::LedgerItem, id: found.id };
+        let at = self.app.now();
+        let (_, item) = self
+            .app
+            .store()
+            .add_ledger_documents(owner, files, MAX_PER_OWNER, actor(caller), fill, author(caller, &access, at))
+            .await?;
+        self.app.feed().wake();
+        self.named_view(&shown, &item).await
     }
 
     /// The item's view with its file cells as the documents' names (the answer of a change).

@@ -23,7 +23,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::Path;
 use crate::json::{JsonBody, payload_too_large};
 use crate::routes::Route;
-use crate::upload::{malformed_multipart, read_upload};
+use crate::upload::{PartKind, Parts, malformed_multipart, named, read_parts};
 
 /// An owner kind's routes: where its documents are listed and uploaded (API and page), where its
 /// page is, who may call them (the module's read and write permissions; none for the fund,
@@ -317,18 +317,27 @@ pub async fn read_document_form(
     multipart: Result<Multipart, MultipartRejection>,
     texts: &[&'static str],
 ) -> Result<(Vec<NewFile>, BTreeMap<&'static str, String>), ApiError> {
-    let too_large = || {
-        let message = mashangban_domain::document::too_large().message;
-        payload_too_large().with_code("document_too_large").with_message(message)
-    };
+    let mut parts = Parts::default();
+    read_document_parts(multipart, &mut parts, named(texts, MAX_BYTES)).await?;
+    Ok(parts.into_upload(texts))
+}
+
+/// Reads an upload's parts into `parts` as `kind` says (files bounded by the kind, at most
+/// [`MAX_BYTES`] for documents): the body limit or a file's bound hit is `413 document_too_large`.
+pub async fn read_document_parts(
+    multipart: Result<Multipart, MultipartRejection>,
+    parts: &mut Parts,
+    kind: impl Fn(&str) -> PartKind,
+) -> Result<(), ApiError> {
     let multipart = multipart.map_err(|_| malformed_multipart())?;
-    let (files, texts) = read_upload(multipart, "", texts)
-        .await
-        .map_err(|e| if e.status == StatusCode::PAYLOAD_TOO_LARGE { too_large() } else { e })?;
-    if files.iter().any(|f| f.bytes.len() > MAX_BYTES) {
-        return Err(too_large());
-    }
-    Ok((files, texts))
+    read_parts(multipart, "", parts, kind).await.map_err(|e| {
+        if e.status == StatusCode::PAYLOAD_TOO_LARGE {
+            let message = mashangban_domain::document::too_large().message;
+            payload_too_large().with_code("document_too_large").with_message(message)
+        } else {
+            e
+        }
+    })
 }
 
 /// `POST {owner}/documents` (multipart `file`, repeatable; `purpose`).

@@ -10,16 +10,17 @@ use std::sync::Arc;
 use askama::Template;
 use axum::Extension;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, State};
+use axum::extract::{FromRequest, Multipart, Request, State};
 
 use crate::extract::{Form, PagePath as Path, PageQuery as Query};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
+use mashangban_app::json::is_refused_control;
 use mashangban_app::ledgers::{
-    BulkItem, BulkMoveBody, BulkOutcome, BulkRefusal, ImportReport, ItemDetail, ItemList, ItemUpdate, ListQuery,
-    MoveBody, Rollup, TypeSummary, TypeView,
+    BulkItem, BulkMoveBody, BulkOutcome, BulkRefusal, FieldFile, ImportReport, ItemDetail, ItemList, ItemUpdate,
+    ListQuery, MoveBody, Rollup, TypeSummary, TypeView,
 };
 use mashangban_app::saved_views::{RenameViewInput, SavedViewInput, SavedViewView};
 use mashangban_app::{App, AppError};
@@ -27,17 +28,24 @@ use mashangban_domain::access::Permission;
 use mashangban_domain::saved_view::ViewList;
 use mashangban_store::Store;
 
-use super::{Choice, Layout, PageResult, render, short_time, shown};
+use super::{Choice, Layout, PageError, PageResult, render, short_time, shown};
 use crate::api::documents::read_document_form;
 use crate::api::percent_encode;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::routes::{Menu, MenuKind, Route};
+use crate::upload::{PartKind, Parts, malformed_multipart, read_parts};
 
 /// An upload the preview page carries to its confirm form (hex in a hidden field) at most; a
 /// larger file is chosen again to confirm.
 pub(super) const CARRIED_MAX: usize = 2 * 1024 * 1024;
 const IMPORT_LIMIT: usize = crate::api::ledgers::IMPORT_LIMIT;
+/// File fields whose files one edit form carries at the largest a document may be.
+const EDIT_FILES: usize = 3;
+/// The largest edit form: its values and [`EDIT_FILES`] files of the largest size.
+const EDIT_LIMIT: usize = EDIT_FILES * mashangban_domain::document::MAX_BYTES + crate::extract::FORM_LIMIT;
+/// The refusal of an edit form over [`EDIT_LIMIT`] or with a file over a document's size.
+const EDIT_TOO_LARGE: &str = "所选文件过大：每个文件不超过 10 MB，一次保存的文件合计不超过 30 MB";
 
 pub fn routes<S: Store>() -> Vec<Route<S>> {
     let (read, edit) = (Permission::ReadLedgers, Permission::EditLedgers);
@@ -51,7 +59,10 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         Route::post("/ledgers/{type}/views/{id}/delete", delete_view::<S>).permission(Permission::SaveViews).form(),
         Route::get("/ledgers/{type}/items/{key}", item::<S>).permission(read),
         Route::post("/ledgers/{type}/items/{key}/move", move_stage::<S>).permission(read).form(),
-        Route::post("/ledgers/{type}/items/{key}/edit", edit_item::<S>).permission(edit).form(),
+        Route::post("/ledgers/{type}/items/{key}/edit", edit_item::<S>)
+            .permission(edit)
+            .multipart()
+            .body_limit(EDIT_LIMIT),
         Route::post("/ledgers/{type}/items/{key}/documents", upload_file::<S>)
             .permission(edit)
             .multipart()
@@ -482,6 +493,18 @@ impl ItemPage {
     fn time(&self, rfc3339: &str) -> String {
         short_time(rfc3339)
     }
+
+    /// The edit form with the values as typed (`field code` → text) instead of the item's.
+    fn keep_typed(&mut self, typed: &std::collections::BTreeMap<String, serde_json::Value>) {
+        for f in &mut self.edit_fields {
+            if let Some(serde_json::Value::String(value)) = typed.get(&f.code) {
+                f.value.clone_from(value);
+                for c in &mut f.choices {
+                    c.selected = c.value == *value;
+                }
+            }
+        }
+    }
 }
 
 async fn item<S: Store>(
@@ -581,34 +604,117 @@ async fn item_view<S: Store>(
     })
 }
 
-/// `POST /ledgers/{type}/items/{key}/edit`: the edit form's `version` and `f.{field}` values, as
-/// the API's update (a blank clears); back to the item's history, or the form with the refusal.
+/// `POST /ledgers/{type}/items/{key}/edit`: the edit form's `version`, `f.{field}` values and
+/// `file.{field}` files (multipart), or the values alone urlencoded (API clients, older forms),
+/// saved together as [`mashangban_app::ledgers::Ledgers::update_with_files`] (a blank value
+/// clears); back to the item's history, or the form again with the refusal and the typed values.
 async fn edit_item<S: Store>(
     State(app): State<App<S>>,
     Auth(caller): Auth,
     Extension(menu): Extension<Arc<Menu>>,
     Path((code, key)): Path<(String, String)>,
-    Form(form): Form<Vec<(String, String)>>,
+    request: Request,
 ) -> PageResult {
+    let (form, read) = read_edit_form(request).await?;
     let mut version = -1;
     let mut values = std::collections::BTreeMap::new();
-    for (name, value) in form {
+    for (name, value) in &form.fields {
         match name.strip_prefix("f.") {
             Some(field) => {
-                values.insert(field.to_owned(), serde_json::Value::String(value));
+                values.insert(field.to_owned(), serde_json::Value::String(value.clone()));
             }
             None if name == "version" => version = value.trim().parse().unwrap_or(-1),
             None => {}
         }
     }
-    match app.ledgers().update(&caller, &code, &key, ItemUpdate { version, values }).await {
-        Ok(item) => {
-            Ok(Redirect::to(&format!("/ledgers/{code}/items/{}#history", percent_encode(&item.key))).into_response())
+    // A body refused as it was read (a file too large) had its files cut off.
+    let chose_files = !form.files.is_empty() || read.is_err();
+    let refused: ApiError = match read {
+        Err(e) => e,
+        Ok(()) => {
+            let update = ItemUpdate { version, values: values.clone() };
+            match app.ledgers().update_with_files(&caller, &code, &key, update, form.files).await {
+                Ok(item) => {
+                    let to = format!("/ledgers/{code}/items/{}#history", percent_encode(&item.key));
+                    return Ok(Redirect::to(&to).into_response());
+                }
+                Err(e) => e.into(),
+            }
         }
-        Err(e) => {
-            let (status, message) = shown(e)?;
-            item_page(&app, &caller, &menu, &code, &key, status, Some(message)).await
-        }
+    };
+    let (status, mut message) = shown(refused)?;
+    if chose_files {
+        message = format!("{}。所选文件未保存，请重新选择。", message.trim_end_matches('。'));
+    }
+    let mut page = item_view(&app, &caller, &menu, &code, &key, Some(message)).await?;
+    page.keep_typed(&values);
+    Ok(render(status, &page))
+}
+
+/// The edit form as sent: its text fields in order and the files chosen for file fields.
+#[derive(Default)]
+struct EditForm {
+    fields: Vec<(String, String)>,
+    files: Vec<FieldFile>,
+}
+
+/// Reads the edit form: urlencoded (bounded as every page form; a body that is not a form is an
+/// error page), or multipart with each file bounded as a document and the whole by the route's
+/// limit. A multipart body refused partway answers the fields read before the refusal with it.
+async fn read_edit_form(request: Request) -> PageResult<(EditForm, Result<(), ApiError>)> {
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !multipart {
+        let (head, body) = request.into_parts();
+        // Any failure to read the body within the form limit answers as the form extractor does
+        // for a body over it (a stream cut short has nobody waiting for the answer).
+        let bytes = axum::body::to_bytes(body, crate::extract::FORM_LIMIT).await.map_err(|_| {
+            PageError::Status(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "提交的内容过长，超出了页面能接收的大小，请删减后重新提交".into(),
+            )
+        })?;
+        let request = Request::from_parts(head, axum::body::Body::from(bytes));
+        let Form(fields) = Form::<Vec<(String, String)>>::from_request(request, &()).await?;
+        return Ok((EditForm { fields, files: Vec::new() }, Ok(())));
+    }
+    let mut parts = Parts::default();
+    let read = match Multipart::from_request(request, &()).await {
+        Err(_) => Err(malformed_multipart()),
+        Ok(multipart) => read_parts(multipart, EDIT_TOO_LARGE, &mut parts, edit_part)
+            .await
+            .map_err(|e| if e.status == StatusCode::PAYLOAD_TOO_LARGE { e.with_code("document_too_large") } else { e }),
+    };
+    if parts.texts.iter().any(|(name, value)| name.chars().chain(value.chars()).any(is_refused_control)) {
+        return Err(PageError::Status(
+            StatusCode::BAD_REQUEST,
+            "输入中含有不允许的控制字符（如 NUL），请删除后重新提交".into(),
+        ));
+    }
+    let files = parts
+        .files
+        .into_iter()
+        .filter_map(|(name, file)| {
+            let field = name.strip_prefix("file.")?;
+            // A file input left empty sends an empty part without a file name.
+            let unchosen = file.bytes.is_empty() && file.name.as_deref().is_none_or(str::is_empty);
+            (!unchosen).then(|| FieldFile { field: field.to_owned(), file })
+        })
+        .collect();
+    Ok((EditForm { fields: parts.texts, files }, read))
+}
+
+/// How the edit form's parts are read: values as texts, `file.{field}` as documents, the rest skipped.
+fn edit_part(name: &str) -> PartKind {
+    if name == "version" || name.starts_with("f.") {
+        PartKind::Text { max_chars: crate::extract::FORM_LIMIT }
+    } else if name.starts_with("file.") {
+        PartKind::File { max_bytes: mashangban_domain::document::MAX_BYTES }
+    } else {
+        PartKind::Skip
     }
 }
 

@@ -4,6 +4,7 @@
 //! a withdrawn one, an unknown id or a new item's value are `422 ledger_file_not_found`) and the
 //! document a field names cannot be withdrawn; another town reads and changes nothing of it; bad
 //! files are refused with their codes; the item page shows the file and uploads through a form;
+//! the item's edit form saves values and files in one submit, or nothing;
 //! exports show the file's name and import back unchanged, and an import cannot create files.
 
 use super::documents::{PDF, PNG};
@@ -33,7 +34,8 @@ fn outlet(n: u32) -> Value {
     }})
 }
 
-/// Uploads `files` to `path` with the text fields `texts` (e.g. `field`, `purpose`).
+/// Uploads `files` (file name, bytes) as parts `file` to `path` with the text fields `texts` (e.g.
+/// `field`, `purpose`).
 async fn send(
     app: &App,
     path: &str,
@@ -41,12 +43,23 @@ async fn send(
     texts: &[(&str, &str)],
     files: Vec<(&str, Vec<u8>)>,
 ) -> reqwest::Response {
+    send_parts(app, path, who, texts, files.into_iter().map(|(name, bytes)| ("file", name, bytes)).collect()).await
+}
+
+/// Posts a multipart form to `path`: the text fields `texts`, then `files` as (part name, file name, bytes).
+async fn send_parts(
+    app: &App,
+    path: &str,
+    who: &Session,
+    texts: &[(&str, &str)],
+    files: Vec<(&str, &str, Vec<u8>)>,
+) -> reqwest::Response {
     let mut form = reqwest::multipart::Form::new();
     for (name, value) in texts {
         form = form.text((*name).to_owned(), (*value).to_owned());
     }
-    for (name, bytes) in files {
-        form = form.part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
+    for (part, name, bytes) in files {
+        form = form.part(part.to_owned(), reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
     }
     browser::no_redirects().post(app.url(path)).header("cookie", &who.0).multipart(form).send().await.unwrap()
 }
@@ -304,7 +317,7 @@ async fn the_item_page_shows_the_file_and_uploads_it_and_an_export_imports_back_
     let page_path = "/ledgers/outlet/items/HE000001442000GY0001";
 
     let (_, html) = browser::page(&app, page_path, &guzhen).await;
-    assert!(html.contains("id=\"file-form-acceptance_file\"") && html.contains("未上传"), "{html}");
+    assert!(html.contains("name=\"file.acceptance_file\"") && html.contains("未上传"), "{html}");
     let form_path = format!("{page_path}/documents");
     let (app_ref, town, form) = (&app, &guzhen, form_path.as_str());
     let page_upload = move |name: &'static str, bytes: Vec<u8>| {
@@ -323,7 +336,7 @@ async fn the_item_page_shows_the_file_and_uploads_it_and_an_export_imports_back_
     // A reader sees the file but no form.
     let supervisor = app.login("supervisor").await;
     let (_, html) = browser::page(&app, page_path, &supervisor).await;
-    assert!(html.contains("验收.pdf") && !html.contains("id=\"file-form-acceptance_file\""), "{html}");
+    assert!(html.contains("验收.pdf") && !html.contains("name=\"file.acceptance_file\""), "{html}");
 
     // The export shows the name; importing it back changes nothing.
     let res = app.http.get(app.url("/api/v1/ledgers/outlet/export")).header("cookie", &guzhen.0).send().await.unwrap();
@@ -365,4 +378,149 @@ async fn the_item_page_shows_the_file_and_uploads_it_and_an_export_imports_back_
     assert_eq!((status, report["updated"].as_u64()), (StatusCode::OK, Some(1)), "{report}");
     let (_, detail) = app.get(ITEM, Some(&guzhen)).await;
     assert_eq!(detail["item"]["values"]["acceptance_file"], added[0]["id"].as_i64().unwrap().to_string());
+}
+
+/// Posts the item page's edit form as a browser does (multipart: `texts`, then `files` as
+/// (file field, file name, bytes) in parts `file.{field}`); answers (status, location, body).
+async fn edit_form(
+    app: &App,
+    who: &Session,
+    texts: &[(&str, &str)],
+    files: Vec<(&str, &str, Vec<u8>)>,
+) -> (StatusCode, String, String) {
+    let files =
+        files.into_iter().map(|(field, name, bytes)| (format!("file.{field}"), name, bytes)).collect::<Vec<_>>();
+    let files = files.iter().map(|(part, name, bytes)| (part.as_str(), *name, bytes.clone())).collect();
+    let res = send_parts(app, "/ledgers/outlet/items/HE000001442000GY0001/edit", who, texts, files).await;
+    let status = res.status();
+    let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
+    (status, location, res.text().await.unwrap())
+}
+
+/// An edit form's fields and files (file field, file name, bytes), and the status and reason it is refused with.
+type BadEdit<'a> = (&'a [(&'a str, &'a str)], Vec<(&'a str, &'a str, Vec<u8>)>, StatusCode, &'a str);
+
+/// The item as registered: no document, no edit.
+async fn nothing_stored(app: &App, who: &Session) {
+    let (_, detail) = app.get(ITEM, Some(who)).await;
+    assert_eq!(detail["item"]["version"].as_i64(), Some(1), "no half edit: {detail}");
+    assert!(detail["documents"].as_array().unwrap().is_empty(), "no orphan file: {detail}");
+    assert!(detail["item"]["values"].get("remediated_on").is_none(), "{detail}");
+}
+
+#[tokio::test]
+async fn the_edit_form_saves_values_and_files_in_one_submit_and_a_refusal_stores_nothing_and_keeps_the_values() {
+    let app = spawn().await;
+    let (guzhen, office) = two_outlets(&app).await;
+    let page_path = "/ledgers/outlet/items/HE000001442000GY0001";
+    let (_, html) = browser::page(&app, page_path, &guzhen).await;
+    let form = &html[html.find("id=\"edit-form\"").unwrap()..];
+    let form = &form[..form.find("</form>").unwrap()];
+    assert!(html.contains("enctype=\"multipart/form-data\" class=\"stack\" id=\"edit-form\""), "{html}");
+    assert!(form.contains("type=\"file\" id=\"file-acceptance_file\" name=\"file.acceptance_file\""), "{form}");
+    let typed = [("version", "1"), ("f.remediated_on", "2026-09-01"), ("f.location", "工业大道东")];
+    let kept = |html: &str| {
+        html.contains("name=\"f.remediated_on\" value=\"2026-09-01\"")
+            && html.contains("name=\"f.location\" value=\"工业大道东\"")
+            && html.contains("所选文件未保存，请重新选择")
+    };
+    let photo = || vec![("acceptance_file", "整治后.png", PNG.to_vec())];
+
+    // A stale version with a file: neither is stored; the form again with the values as typed.
+    let mut stale = typed;
+    stale[0] = ("version", "0");
+    let (status, _, html) = edit_form(&app, &guzhen, &stale, photo()).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{html}");
+    assert!(kept(&html) && html.contains("class=\"notice error\""), "{html}");
+    nothing_stored(&app, &guzhen).await;
+
+    // A file too large, of a refused type, or for a field that is not a file field; a bad value with a
+    // good file: nothing stored, the values kept, the reason in Chinese.
+    let mut big = PDF.to_vec();
+    big.resize(mashangban_domain::document::MAX_BYTES + 1, b' ');
+    let mut bad_value = typed;
+    bad_value[1] = ("f.remediated_on", "2026-13-45");
+    let cases: Vec<BadEdit> = vec![
+        (&typed, vec![("acceptance_file", "大.pdf", big)], StatusCode::PAYLOAD_TOO_LARGE, "所选文件过大"),
+        (
+            &typed,
+            vec![("acceptance_file", "说明.pdf", "情况说明".as_bytes().to_vec())],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "附件只能是",
+        ),
+        (&typed, vec![("remediated_on", "整治后.png", PNG.to_vec())], StatusCode::UNPROCESSABLE_ENTITY, "没有文件字段"),
+        (&bad_value, photo(), StatusCode::UNPROCESSABLE_ENTITY, "整治完成日期"),
+        (&typed, [photo(), photo()].concat(), StatusCode::UNPROCESSABLE_ENTITY, "只能选择一个文件"),
+    ];
+    for (texts, files, status, reason) in cases {
+        let (got, _, html) = edit_form(&app, &guzhen, texts, files).await;
+        assert_eq!(got, status, "{reason}: {html}");
+        assert!(html.contains(reason) && html.contains("所选文件未保存"), "{reason}: {html}");
+        assert!(html.contains("name=\"f.location\" value=\"工业大道东\""), "the values as typed: {html}");
+        nothing_stored(&app, &guzhen).await;
+    }
+
+    // One submit: the values and the photo saved together, one history entry holding both.
+    let (status, location, html) = edit_form(&app, &guzhen, &typed, photo()).await;
+    assert!(status.is_redirection() && location.ends_with(&format!("{page_path}#history")), "{status} {html}");
+    let (_, detail) = app.get(ITEM, Some(&guzhen)).await;
+    let docs = detail["documents"].as_array().unwrap();
+    assert_eq!(docs.len(), 1, "{detail}");
+    assert_eq!(
+        (docs[0]["file_name"].as_str(), docs[0]["purpose"].as_str()),
+        (Some("整治后.png"), Some("销号验收材料"))
+    );
+    let values = &detail["item"]["values"];
+    assert_eq!(
+        (detail["item"]["version"].as_i64(), values["remediated_on"].as_str(), values["location"].as_str()),
+        (Some(2), Some("2026-09-01"), Some("工业大道东")),
+        "{detail}"
+    );
+    assert_eq!(values["acceptance_file"], docs[0]["id"].as_i64().unwrap().to_string());
+    let history = detail["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2, "created, then one entry for the edit: {detail}");
+    let last = &history[1];
+    assert_eq!(last["action"], "updated", "{last}");
+    assert!(last["note"].as_str().unwrap().contains("上传附件《整治后.png》（销号验收材料）"), "{last}");
+    let changes: Vec<(&str, Option<&str>)> = last["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["field"].as_str().unwrap(), c["after"].as_str()))
+        .collect();
+    for expected in [
+        ("location", Some("工业大道东")),
+        ("remediated_on", Some("2026-09-01")),
+        ("acceptance_file", Some("《整治后.png》")),
+    ] {
+        assert!(changes.contains(&expected), "{expected:?} in {changes:?}");
+    }
+    let (_, html) = browser::page(&app, page_path, &guzhen).await;
+    assert!(html.contains("当前：整治后.png") && html.contains("上传附件《整治后.png》"), "{html}");
+
+    // A file input left empty (an empty part without a name) changes values only; the urlencoded
+    // post of API clients and older forms still works on the same route.
+    let (status, _, html) = edit_form(
+        &app,
+        &guzhen,
+        &[("version", "2"), ("f.closed_on", "2026-09-10")],
+        vec![("acceptance_file", "", Vec::new())],
+    )
+    .await;
+    assert!(status.is_redirection(), "{status} {html}");
+    let edit = format!("{page_path}/edit");
+    let (status, location, html) =
+        browser::post_form(&app, &edit, &office, &[("version", "3"), ("f.location", "工业大道西")]).await;
+    assert!(status.is_redirection() && location.ends_with("#history"), "{status} {html}");
+    let (_, detail) = app.get(ITEM, Some(&guzhen)).await;
+    assert_eq!(
+        (
+            detail["item"]["version"].as_i64(),
+            detail["item"]["values"]["closed_on"].as_str(),
+            detail["item"]["values"]["location"].as_str()
+        ),
+        (Some(4), Some("2026-09-10"), Some("工业大道西")),
+        "{detail}"
+    );
+    assert_eq!(detail["documents"].as_array().unwrap().len(), 1, "the empty part stored nothing");
 }
