@@ -514,13 +514,13 @@ async fn measure(
         scenarios::measure_each(&client, &list, (opts.seconds, opts.max_requests), &server.pid(), &|| 0.0).await?;
     let baseline_seconds = import_baseline(db, import_items)?;
     let t0 = Clock::now();
-    let preview = upload(&client, &format!("{base}/import/preview"), &admin, workbook).await?;
+    let preview = upload(&client, &format!("{base}/import/preview"), &admin, "outlets.xlsx", workbook).await?;
     let preview_seconds = t0.elapsed().as_secs_f64();
     if preview["problem_count"].as_u64() != Some(0) {
         return Err(format!("the import's preview found problems: {preview}"));
     }
     let t1 = Clock::now();
-    let imported = upload(&client, &format!("{base}/import"), &admin, workbook).await?;
+    let imported = upload(&client, &format!("{base}/import"), &admin, "outlets.xlsx", workbook).await?;
     let import_seconds = t1.elapsed().as_secs_f64();
     let import = ImportFigures {
         rows: imported["rows"].as_u64().unwrap_or(0),
@@ -609,9 +609,15 @@ async fn get_json(client: &reqwest::Client, url: &str, cookie: &str) -> BenchRes
 }
 
 /// Posts the workbook as the multipart upload the import page sends; answers the JSON report.
-async fn upload(client: &reqwest::Client, url: &str, cookie: &str, workbook: &[u8]) -> BenchResult<serde_json::Value> {
+pub(crate) async fn upload(
+    client: &reqwest::Client,
+    url: &str,
+    cookie: &str,
+    file_name: &str,
+    workbook: &[u8],
+) -> BenchResult<serde_json::Value> {
     let part = reqwest::multipart::Part::bytes(workbook.to_vec())
-        .file_name("outlets.xlsx")
+        .file_name(file_name.to_owned())
         .mime_str("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         .ctx("part")?;
     let form = reqwest::multipart::Form::new().part("file", part);
