@@ -25,7 +25,7 @@ use mashangban_sheet::Cell;
 use mashangban_sheet::write::{Export, Kind, WriteColumn};
 use mashangban_store::{EnterpriseStore, LiaisonStore, OrgStore};
 
-use crate::ledgers::upload;
+use crate::ledgers::{ImportFigures, upload};
 use crate::load::{self, LoadOptions, LoadStats};
 use crate::report::{self, Machine, Target, ms, target, thousands};
 use crate::scenarios::{self, Measured, Scenario};
@@ -76,30 +76,6 @@ impl EnterpriseOptions {
     }
 }
 
-/// The registry import and its baseline.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ImportFigures {
-    pub rows: u64,
-    pub file_bytes: u64,
-    /// Generating the workbook (not part of the import).
-    pub write_seconds: f64,
-    /// `POST /api/v1/enterprises/import/preview`: upload, parse, validate, look the codes up (nothing written).
-    pub preview_seconds: f64,
-    /// `POST /api/v1/enterprises/import`: the same, then every record written in one transaction.
-    pub import_seconds: f64,
-    /// Records the import reported as new.
-    pub imported: u64,
-    /// The same rows as plain batched INSERTs into `enterprises`, one transaction.
-    pub baseline_seconds: f64,
-}
-
-impl ImportFigures {
-    /// Import throughput over the baseline's.
-    pub fn ratio(&self) -> f64 {
-        self.baseline_seconds / self.import_seconds.max(1e-9)
-    }
-}
-
 /// What the page's enterprise holds and what its page showed.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PageFigures {
@@ -143,6 +119,8 @@ pub struct EnterpriseReport {
     pub command: String,
     pub seconds: f64,
     pub load: LoadStats,
+    /// Generating the import's enterprises and writing their workbook (not part of the import).
+    pub workbook_seconds: f64,
     /// Cadre, enterprises of the card town, assignments, links and visits through the store.
     pub setup_seconds: f64,
     pub import: ImportFigures,
@@ -169,7 +147,7 @@ pub fn run(opts: &EnterpriseOptions) -> BenchResult<EnterpriseReport> {
     let rows: Vec<DemoEnterprise> =
         (0..opts.import_rows).map(|_| generator.generate(None)).collect::<Result<_, _>>().ctx("generate")?;
     let workbook = workbook(&prepared.org, &rows)?;
-    let write_seconds = t1.elapsed().as_secs_f64();
+    let workbook_seconds = t1.elapsed().as_secs_f64();
 
     let url = format!("sqlite://{}", db.display());
     let server = Server::start(&opts.server_exe, &url, opts.readers, None)?;
@@ -177,7 +155,7 @@ pub fn run(opts: &EnterpriseOptions) -> BenchResult<EnterpriseReport> {
     let rss_peak = server.memory().1;
     server.stop();
     let (mut import, mut page, scenarios, print) = measured?;
-    (import.file_bytes, import.write_seconds) = (workbook.len() as u64, write_seconds);
+    import.file_bytes = workbook.len() as u64;
     (page.requests_linked, page.visits) = (requests_linked, visits);
     Ok(EnterpriseReport {
         requests: load.requests,
@@ -187,6 +165,7 @@ pub fn run(opts: &EnterpriseOptions) -> BenchResult<EnterpriseReport> {
         command: opts.command.clone(),
         seconds: opts.seconds,
         load,
+        workbook_seconds,
         setup_seconds,
         import,
         page,
@@ -418,7 +397,6 @@ async fn measure(
     let import = ImportFigures {
         rows: imported["rows"].as_u64().unwrap_or(0),
         file_bytes: 0,
-        write_seconds: 0.0,
         preview_seconds,
         import_seconds: t1.elapsed().as_secs_f64(),
         imported: imported["new"].as_u64().unwrap_or(0),
@@ -516,42 +494,23 @@ impl EnterpriseReport {
         let mut md = String::new();
         let (m, l, i, p, c) = (&self.machine, &self.load, &self.import, &self.page, &self.print);
         let _ = writeln!(md, "## Enterprises: {} requests\n", thousands(self.requests));
-        let _ = writeln!(
-            md,
-            "- machine: {} cores ({}), {:.1} GiB memory",
-            m.cores,
-            m.cpu,
-            m.memory_bytes as f64 / f64::from(1 << 30)
-        );
-        let _ = writeln!(md, "- date: {}; commit: {}", self.date, self.commit);
-        let _ = writeln!(md, "- command: `cargo build --release -p mashangban-bench && {}`", self.command);
+        report::write_run_head(&mut md, m, &self.date, &self.commit, &self.command);
         let _ = writeln!(
             md,
             "- SQLite; each HTTP scenario: at most {} s, one client, as the administrator (every enterprise in scope), after a short warm-up\n",
             self.seconds
         );
-        let per_s = |rows: u64, s: f64| rows as f64 / s.max(1e-9);
         let _ = writeln!(md, "| registry import | value |\n|---|---:|");
-        let _ = writeln!(
-            md,
-            "| import of {} new enterprises from xlsx ({:.1} MiB), `POST /api/v1/enterprises/import`: parse, validate, write | {:.1} s ({:.0} rows/s) |",
-            thousands(i.rows),
-            i.file_bytes as f64 / f64::from(1 << 20),
-            i.import_seconds,
-            per_s(i.rows, i.import_seconds)
+        i.write_lines(
+            &mut md,
+            &format!(
+                "new enterprises from xlsx ({:.1} MiB), `POST /api/v1/enterprises/import`: parse, validate, write",
+                i.file_bytes as f64 / f64::from(1 << 20)
+            ),
+            "parse, validation and code look-up",
+            &format!("{IMPORT_BASELINE}, {BATCH_ROWS} rows per statement"),
         );
-        let _ = writeln!(
-            md,
-            "| of which parse, validation and code look-up (`POST …/import/preview`, timed apart) | {:.1} s |",
-            i.preview_seconds
-        );
-        let _ = writeln!(
-            md,
-            "| baseline: {IMPORT_BASELINE}, {BATCH_ROWS} rows per statement | {:.2} s ({:.0} rows/s) |",
-            i.baseline_seconds,
-            per_s(i.rows, i.baseline_seconds)
-        );
-        let _ = writeln!(md, "| import / baseline (throughput) | {:.0}% |\n", i.ratio() * 100.0);
+        md.push('\n');
         let _ = writeln!(
             md,
             "The enterprise's page: {} requests linked by its credit code ({} listed in its file), {} visits, {} liaison; page {} KiB, API file {} KiB.\n",
@@ -588,7 +547,7 @@ impl EnterpriseReport {
             "| setup through the store (card town's enterprises, cadre, assignments, visits) and request links | {:.1} s |",
             self.setup_seconds
         );
-        let _ = writeln!(md, "| workbook generated | {:.1} s |", i.write_seconds);
+        let _ = writeln!(md, "| workbook generated | {:.1} s |", self.workbook_seconds);
         let _ = writeln!(md, "| database after the load | {} |", report::mib(l.db_bytes));
         let _ = writeln!(md, "| server peak RSS over the whole run (VmHWM) | {} |\n", report::mib(self.rss_peak));
         report::write_target_table(&mut md, &self.targets());
