@@ -736,15 +736,7 @@ impl DeviceReport {
         let mut md = String::new();
         let (m, l, i) = (&self.machine, &self.load, &self.ingest);
         let _ = writeln!(md, "## Online monitoring: {} devices\n", thousands(self.devices as u64));
-        let _ = writeln!(
-            md,
-            "- machine: {} cores ({}), {:.1} GiB memory",
-            m.cores,
-            m.cpu,
-            m.memory_bytes as f64 / f64::from(1 << 30)
-        );
-        let _ = writeln!(md, "- date: {}; commit: {}", self.date, self.commit);
-        let _ = writeln!(md, "- command: `cargo build --release -p mashangban-bench && {}`", self.command);
+        report::write_run_head(&mut md, m, &self.date, &self.commit, &self.command);
         let _ = writeln!(
             md,
             "- SQLite; {} devices, each its own point (3 parameters) and TCP connection, send minute packets (CN 2051, answer asked) for {} s, each once the last is answered, then as long again paced at half that packet rate; one packet in {EXCEED_ONE_IN} over the COD limit; a probe device sends an exceedance every {} s while a signed-in page follows `/monitoring/events`\n",

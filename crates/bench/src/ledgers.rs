@@ -124,6 +124,23 @@ impl ImportFigures {
     pub fn ratio(&self) -> f64 {
         self.baseline_seconds / self.import_seconds.max(1e-9)
     }
+
+    /// The import's four rows of a figures table: the import (`what` was imported, how), its preview
+    /// (`checks`: what the preview does), the `baseline` and the ratio.
+    pub(crate) fn write_lines(&self, md: &mut String, what: &str, checks: &str, baseline: &str) {
+        use std::fmt::Write;
+        let per_s = |s: f64| self.rows as f64 / s.max(1e-9);
+        let (rows, import) = (thousands(self.rows), self.import_seconds);
+        let _ = writeln!(md, "| import of {rows} {what} | {import:.1} s ({:.0} rows/s) |", per_s(import));
+        let _ = writeln!(
+            md,
+            "| of which {checks} (`POST …/import/preview`, timed apart) | {:.1} s |",
+            self.preview_seconds
+        );
+        let base = self.baseline_seconds;
+        let _ = writeln!(md, "| baseline: {baseline} | {base:.2} s ({:.0} rows/s) |", per_s(base));
+        let _ = writeln!(md, "| import / baseline (throughput) | {:.0}% |", self.ratio() * 100.0);
+    }
 }
 
 /// The streamed export and the server's memory around it.
@@ -514,13 +531,13 @@ async fn measure(
         scenarios::measure_each(&client, &list, (opts.seconds, opts.max_requests), &server.pid(), &|| 0.0).await?;
     let baseline_seconds = import_baseline(db, import_items)?;
     let t0 = Clock::now();
-    let preview = upload(&client, &format!("{base}/import/preview"), &admin, workbook).await?;
+    let preview = upload(&client, &format!("{base}/import/preview"), &admin, "outlets.xlsx", workbook).await?;
     let preview_seconds = t0.elapsed().as_secs_f64();
     if preview["problem_count"].as_u64() != Some(0) {
         return Err(format!("the import's preview found problems: {preview}"));
     }
     let t1 = Clock::now();
-    let imported = upload(&client, &format!("{base}/import"), &admin, workbook).await?;
+    let imported = upload(&client, &format!("{base}/import"), &admin, "outlets.xlsx", workbook).await?;
     let import_seconds = t1.elapsed().as_secs_f64();
     let import = ImportFigures {
         rows: imported["rows"].as_u64().unwrap_or(0),
@@ -609,9 +626,15 @@ async fn get_json(client: &reqwest::Client, url: &str, cookie: &str) -> BenchRes
 }
 
 /// Posts the workbook as the multipart upload the import page sends; answers the JSON report.
-async fn upload(client: &reqwest::Client, url: &str, cookie: &str, workbook: &[u8]) -> BenchResult<serde_json::Value> {
+pub(crate) async fn upload(
+    client: &reqwest::Client,
+    url: &str,
+    cookie: &str,
+    file_name: &str,
+    workbook: &[u8],
+) -> BenchResult<serde_json::Value> {
     let part = reqwest::multipart::Part::bytes(workbook.to_vec())
-        .file_name("outlets.xlsx")
+        .file_name(file_name.to_owned())
         .mime_str("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         .ctx("part")?;
     let form = reqwest::multipart::Form::new().part("file", part);
@@ -657,15 +680,7 @@ impl LedgerReport {
         let mut md = String::new();
         let (m, l, i, e) = (&self.machine, &self.load, &self.import, &self.export);
         let _ = writeln!(md, "## Ledgers: {} outlets\n", thousands(self.items));
-        let _ = writeln!(
-            md,
-            "- machine: {} cores ({}), {:.1} GiB memory",
-            m.cores,
-            m.cpu,
-            m.memory_bytes as f64 / f64::from(1 << 30)
-        );
-        let _ = writeln!(md, "- date: {}; commit: {}", self.date, self.commit);
-        let _ = writeln!(md, "- command: `cargo build --release -p mashangban-bench && {}`", self.command);
+        report::write_run_head(&mut md, m, &self.date, &self.commit, &self.command);
         let _ = writeln!(
             md,
             "- SQLite; each HTTP scenario: at most {} s, one client, as the administrator (every item in scope), after a short warm-up\n",
@@ -685,27 +700,15 @@ impl LedgerReport {
         }
         let _ = writeln!(md, "{} | baseline | — |\n", report::row(&self.rollup_group_by));
         let _ = writeln!(md, "| import, export, load and size | value |\n|---|---:|");
-        let per_s = |rows: u64, s: f64| rows as f64 / s.max(1e-9);
-        let _ = writeln!(
-            md,
-            "| import of {} new outlets from xlsx ({}), `POST …/import`: parse, validate, write with history | {:.1} s ({:.0} rows/s) |",
-            thousands(i.rows),
-            mib(i.file_bytes),
-            i.import_seconds,
-            per_s(i.rows, i.import_seconds)
+        i.write_lines(
+            &mut md,
+            &format!(
+                "new outlets from xlsx ({}), `POST …/import`: parse, validate, write with history",
+                mib(i.file_bytes)
+            ),
+            "parse, key look-up and validation",
+            &format!("{IMPORT_BASELINE}, {BATCH_ROWS} rows per statement"),
         );
-        let _ = writeln!(
-            md,
-            "| of which parse, key look-up and validation (`POST …/import/preview`, timed apart) | {:.1} s |",
-            i.preview_seconds
-        );
-        let _ = writeln!(
-            md,
-            "| baseline: {IMPORT_BASELINE}, {BATCH_ROWS} rows per statement | {:.2} s ({:.0} rows/s) |",
-            i.baseline_seconds,
-            per_s(i.rows, i.baseline_seconds)
-        );
-        let _ = writeln!(md, "| import / baseline (throughput) | {:.0}% |", i.ratio() * 100.0);
         let seals = &self.seals;
         let _ = writeln!(
             md,

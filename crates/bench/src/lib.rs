@@ -6,6 +6,7 @@
 
 pub mod baseline;
 pub mod devices;
+pub mod enterprises;
 pub mod fuzz;
 pub mod ledgers;
 pub mod load;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use mashangban_bench::enterprises::EnterpriseOptions;
 use mashangban_bench::ledgers::LedgerOptions;
 use mashangban_bench::pg::PgTarget;
 use mashangban_bench::{Options, report, server};
@@ -73,6 +74,31 @@ enum Command {
         /// Rows of the imported workbook (the import takes at most 50,000).
         #[arg(long, default_value_t = 50_000)]
         import_rows: u32,
+    },
+    /// The enterprise desk (issue 13): a request history loaded as `--scale` loads it, then an xlsx
+    /// import of new enterprises through the registry import over HTTP against raw batched INSERTs
+    /// of the same rows, an enterprise's page (一企一档) with its linked requests and visits, and a
+    /// town's contact cards printed in one batch (SQLite). `--seconds`, `--work-dir`, `--seed`,
+    /// `--readers`, `--delete-db`, `--write-docs` and `--docs` apply.
+    Enterprises {
+        /// Requests in the history: a number, or 100k / 1m.
+        #[arg(long, default_value = "1m", value_parser = parse_scale)]
+        requests: u64,
+        /// Requests made by the demo generator through the store; the rest are time-shifted copies.
+        #[arg(long, default_value_t = 5_000)]
+        template: usize,
+        /// Rows of the imported workbook (the import takes at most 100,000).
+        #[arg(long, default_value_t = 100_000)]
+        import_rows: u32,
+        /// Requests linked to the page's enterprise.
+        #[arg(long, default_value_t = 500)]
+        page_requests: u32,
+        /// Recorded visits of the page's enterprise.
+        #[arg(long, default_value_t = 50)]
+        visits: u32,
+        /// Contact cards printed in one batch (one town's).
+        #[arg(long, default_value_t = 500)]
+        cards: u32,
     },
     /// The cost of SM4 and SM3 per intake: durable intakes through the store with the asker's
     /// contact encrypted (SM4-GCM, HMAC-SM3 phone hash) and the event sealed (SM3 chain), against
@@ -161,6 +187,29 @@ fn main() -> ExitCode {
         }
         Some(Command::Devices { devices, readings }) => devices_run(&cli, *devices, *readings),
         Some(Command::Ledgers { items, import_rows }) => ledgers(&cli, *items, *import_rows),
+        Some(Command::Enterprises { requests, template, import_rows, page_requests, visits, cards }) => {
+            let args: Vec<String> = std::env::args().skip(1).collect();
+            std::env::current_exe().map_err(|e| format!("own executable: {e}")).and_then(|server_exe| {
+                enterprises(
+                    &cli,
+                    &EnterpriseOptions {
+                        requests: *requests,
+                        template: *template,
+                        import_rows: *import_rows,
+                        page_requests: *page_requests,
+                        visits: *visits,
+                        cards: *cards,
+                        seconds: cli.seconds,
+                        max_requests: cli.max_requests,
+                        work_dir: cli.work_dir.clone(),
+                        seed: cli.seed,
+                        server_exe,
+                        readers: cli.readers,
+                        command: format!("target/release/mashangban-bench {}", args.join(" ")),
+                    },
+                )
+            })
+        }
         Some(Command::PersonalData { intakes, clients, rounds, pg }) => {
             let opts = mashangban_bench::personal_data::PersonalDataOptions {
                 work_dir: cli.work_dir.clone(),
@@ -232,6 +281,19 @@ fn ledgers(cli: &Cli, items: u64, import_rows: u32) -> Result<(), String> {
     let result = mashangban_bench::ledgers::run(&opts);
     let report = finish_sqlite_run(cli, &opts.db_path(), result)?;
     write_report(cli, &report, &format!("ledgers-{items}"), &format!("ledgers={items}"), &report.markdown())
+}
+
+fn enterprises(cli: &Cli, opts: &EnterpriseOptions) -> Result<(), String> {
+    eprintln!(
+        "mashangban-bench: enterprises, {} requests, {} enterprises imported, in {}",
+        report::thousands(opts.requests),
+        report::thousands(u64::from(opts.import_rows)),
+        opts.work_dir.display()
+    );
+    let result = mashangban_bench::enterprises::run(opts);
+    let report = finish_sqlite_run(cli, &opts.db_path(), result)?;
+    let marker = format!("enterprises={}", opts.requests);
+    write_report(cli, &report, &format!("enterprises-{}", opts.requests), &marker, &report.markdown())
 }
 
 /// Deletes the run's SQLite file when `--delete-db` asks, whether the run succeeded or not.

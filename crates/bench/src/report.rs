@@ -432,6 +432,20 @@ impl PgRun {
     }
 }
 
+/// The lines a scenario's section opens with under its title: the machine, the date and commit, the
+/// command.
+pub(crate) fn write_run_head(md: &mut String, m: &Machine, date: &str, commit: &str, command: &str) {
+    let _ = writeln!(
+        md,
+        "- machine: {} cores ({}), {:.1} GiB memory",
+        m.cores,
+        m.cpu,
+        m.memory_bytes as f64 / f64::from(1 << 30)
+    );
+    let _ = writeln!(md, "- date: {date}; commit: {commit}");
+    let _ = writeln!(md, "- command: `cargo build --release -p mashangban-bench && {command}`");
+}
+
 /// The head of a scenario table, whose rows are [`row`] plus a baseline and a ratio cell.
 pub(crate) fn write_scenario_header(md: &mut String) {
     let _ = writeln!(

@@ -161,6 +161,68 @@ fn the_ledger_benchmark_runs_at_a_small_scale() {
     assert_eq!(written.matches("<!-- bench ledgers=2000 begin -->").count(), 1, "{written}");
 }
 
+/// The enterprise scenario at 2,000 requests, a 300-row registry import, 120 linked requests, 6 visits
+/// and 12 cards: every step runs through the real server and the figures are sane (not timed against
+/// targets).
+#[test]
+fn the_enterprise_benchmark_runs_at_a_small_scale() {
+    use mashangban_bench::enterprises::{self, EnterpriseOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let opts = EnterpriseOptions {
+        requests: 2_000,
+        template: 500,
+        import_rows: 300,
+        page_requests: 120,
+        visits: 6,
+        cards: 12,
+        seconds: 0.5,
+        max_requests: 100,
+        work_dir: dir.path().to_path_buf(),
+        seed: 7,
+        server_exe: PathBuf::from(env!("CARGO_BIN_EXE_mashangban-bench")),
+        readers: 2,
+        command: "smoke".into(),
+    };
+    let report = enterprises::run(&opts).unwrap();
+    assert_eq!(report.load.requests, 2_000, "{:?}", report.load);
+
+    let i = &report.import;
+    assert_eq!((i.rows, i.imported), (300, 300), "every row imported as a new enterprise: {i:?}");
+    assert!(i.file_bytes > 300 * 50 && i.baseline_seconds > 0.0 && i.preview_seconds > 0.0, "{i:?}");
+    assert!(i.import_seconds > 0.0 && i.ratio() > 0.0, "{i:?}");
+    let conn = rusqlite::Connection::open(opts.db_path()).unwrap();
+    let (registered, plain): (i64, i64) = conn
+        .query_row("SELECT COUNT(*), COUNT(*) FILTER (WHERE contact_phone NOT LIKE 'v1:%') FROM enterprises", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(registered, 300 + 12, "the card town's 12 and the import's 300; the baseline's rows are gone");
+    assert_eq!(plain, 0, "every contact phone sealed by the store, none left plain by the baseline");
+
+    let p = &report.page;
+    assert_eq!((p.requests_linked, p.visits, p.liaisons), (120, 6, 1), "{p:?}");
+    assert_eq!(p.requests_shown, u64::from(mashangban_app::enterprises::REQUESTS_SHOWN), "{p:?}");
+    assert!(p.html_bytes > 1_000 && p.json_bytes > 1_000, "{p:?}");
+    for name in ["enterprise page", "enterprise file API"] {
+        let s = report.scenario(name).unwrap_or_else(|| panic!("no scenario {name}"));
+        assert!(s.requests > 0 && s.errors == 0, "{name}: {s:?}");
+        assert!(s.p50_ms > 0.0 && s.p50_ms <= s.p99_ms && s.p99_ms <= s.max_ms, "{name}: {s:?}");
+    }
+
+    let c = &report.print;
+    assert_eq!(c.cards, 12, "every card of the town printed: {c:?}");
+    assert!(c.rounds.len() == 3 && c.rounds.iter().all(|s| *s > 0.0) && c.bytes > 0, "{c:?}");
+
+    let md = report.markdown();
+    assert!(md.contains("## Enterprises: 2,000 requests") && md.contains(enterprises::IMPORT_BASELINE), "{md}");
+    assert_eq!(report.targets().len(), 4, "{md}");
+    let docs = dir.path().join("benchmarks.md");
+    report::write_section(&docs, "enterprises=2000", &md).unwrap();
+    report::write_section(&docs, "enterprises=2000", &md).unwrap();
+    let written = std::fs::read_to_string(&docs).unwrap();
+    assert_eq!(written.matches("<!-- bench enterprises=2000 begin -->").count(), 1, "{written}");
+}
+
 /// The device scenario with 20 devices and a short history: every packet goes through the real
 /// receiver and is stored, closed loop and paced, the probe's alerts reach the live page, the
 /// aggregates answer (not timed against targets).

@@ -87,19 +87,83 @@ pub fn demo_enterprises(data: &DemoData) -> Result<Vec<DemoEnterprise>, DemoErro
     codes.insert(out[0].credit_code.clone());
     while out.len() < DEMO_ENTERPRISES {
         let town = *towns.choose(&mut rng).unwrap_or(first_town);
-        let place = town.name.strip_suffix("街道").or_else(|| town.name.strip_suffix('镇')).unwrap_or(&town.name);
-        let name = format!(
-            "{city}{place}{}{}",
-            pick(&mut rng, &text.enterprise_prefixes)?,
-            pick(&mut rng, &text.enterprise_suffixes)?
-        );
-        let code = credit_code(&mut rng)?;
+        let (name, code) = name_and_code(&mut rng, city, town, text)?;
         if !names.insert(name.clone()) || !codes.insert(code.clone()) {
             continue;
         }
         out.push(enterprise(&mut rng, code, name, town.code.clone(), text)?);
     }
     Ok(out)
+}
+
+/// A name of the town's place from the text material, then a random credit code.
+fn name_and_code(
+    rng: &mut StdRng,
+    city: &str,
+    town: &crate::data::UnitDef,
+    text: &crate::data::TextMaterial,
+) -> Result<(String, CreditCode), DemoError> {
+    let place = town.name.strip_suffix("街道").or_else(|| town.name.strip_suffix('镇')).unwrap_or(&town.name);
+    let name =
+        format!("{city}{place}{}{}", pick(rng, &text.enterprise_prefixes)?, pick(rng, &text.enterprise_suffixes)?);
+    Ok((name, credit_code(rng)?))
+}
+
+/// Enterprises made as the demo registry's are (a valid credit code with its check character, a
+/// name of the town's place, the GB/T 4754-2017 class its name suggests, size, registration date,
+/// contact, tags), from a seed, as many as asked: the benchmarks' registries. Credit codes are
+/// unique within one generator (and never the demo registry's seed); names may repeat.
+pub struct EnterpriseGenerator<'d> {
+    data: &'d DemoData,
+    city: String,
+    rng: StdRng,
+    codes: std::collections::HashSet<CreditCode>,
+}
+
+impl<'d> EnterpriseGenerator<'d> {
+    pub fn new(data: &'d DemoData, seed: u64) -> Self {
+        let city = data.units_of_kind(UnitKind::City).next().map_or(String::new(), |u| u.name.clone());
+        Self { data, city, rng: StdRng::seed_from_u64(seed ^ SEED.rotate_left(17)), codes: Default::default() }
+    }
+
+    /// The next enterprise, in the town of code `town` or, with `None`, in one of the towns drawn
+    /// at random.
+    pub fn generate(&mut self, town: Option<&str>) -> Result<DemoEnterprise, DemoError> {
+        let data = self.data;
+        let town = match town {
+            Some(code) => data.unit(code).filter(|u| u.kind == UnitKind::Town),
+            None => {
+                let towns: Vec<_> = data.units_of_kind(UnitKind::Town).collect();
+                towns.choose(&mut self.rng).copied()
+            }
+        }
+        .ok_or_else(|| DemoError(format!("演示组织架构中没有镇街「{}」", town.unwrap_or_default())))?;
+        loop {
+            let (name, code) = name_and_code(&mut self.rng, &self.city, town, &data.text)?;
+            if self.codes.insert(code.clone()) {
+                return enterprise(&mut self.rng, code, name, town.code.clone(), &data.text);
+            }
+        }
+    }
+}
+
+impl DemoEnterprise {
+    /// The store's input for this enterprise registered in the town of id `town_id`.
+    pub fn input(&self, town_id: mashangban_domain::org::UnitId) -> EnterpriseInput {
+        EnterpriseInput {
+            credit_code: self.credit_code.clone(),
+            name: self.name.clone(),
+            town_id,
+            address: None,
+            industry_code: Some(self.industry.0.to_owned()),
+            industry_name: Some(self.industry.1.to_owned()),
+            size: Some(self.size),
+            registered_on: Some(self.registered_on),
+            contact_name: Some(self.contact_name.clone()),
+            contact_phone: Some(self.contact_phone.clone()),
+            tags: self.tags.clone(),
+        }
+    }
 }
 
 fn enterprise(
@@ -156,19 +220,7 @@ pub async fn load_enterprises<S: Store>(store: &S, data: &DemoData) -> Result<u6
             .iter()
             .find(|u| u.code == e.town_code)
             .ok_or_else(|| DemoError(format!("企业「{}」的镇街「{}」不存在，请先加载组织架构", e.name, e.town_code)))?;
-        inputs.push(EnterpriseInput {
-            credit_code: e.credit_code,
-            name: e.name,
-            town_id: town.id,
-            address: None,
-            industry_code: Some(e.industry.0.to_owned()),
-            industry_name: Some(e.industry.1.to_owned()),
-            size: Some(e.size),
-            registered_on: Some(e.registered_on),
-            contact_name: Some(e.contact_name),
-            contact_phone: Some(e.contact_phone),
-            tags: e.tags,
-        });
+        inputs.push(e.input(town.id));
     }
     let counts = store
         .upsert_enterprises(inputs, true, mashangban_domain::time::now(), "系统（system）".into())

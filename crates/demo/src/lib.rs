@@ -47,7 +47,7 @@ pub use data::DemoData;
 pub use devices::{DeviceRun, DeviceTally, answered, minute_packet, run_devices};
 pub use direct_line::load_direct_line;
 pub use enforcement::load_enforcement;
-pub use enterprises::{DEMO_ENTERPRISES, DemoEnterprise, demo_enterprises, load_enterprises};
+pub use enterprises::{DEMO_ENTERPRISES, DemoEnterprise, EnterpriseGenerator, demo_enterprises, load_enterprises};
 pub use fund::{DEMO_FUND_POLICY, load_fund};
 pub use hot_issues::load_hot_issues;
 pub use ledgers::{DEMO_OUTLETS, load_ledgers, outlet_draft};
@@ -56,7 +56,7 @@ pub use monitoring::{DEMO_DEVICE_PASSWORD, DEMO_PARK, DEMO_POINTS, demo_mn, load
 pub use onsite::load_onsite;
 pub use spam::{load_spam, spam_count};
 pub use statistics::load_statistics;
-pub use visits::load_visits;
+pub use visits::{load_enterprise_visits, load_visits};
 
 /// A failure loading the demo city; the message says what and where.
 #[derive(Debug)]

@@ -94,6 +94,32 @@ pub async fn load_visits<S: Store>(store: &S, now: Instant) -> Result<u64, DemoE
     Ok(made)
 }
 
+/// `count` visits of one enterprise led by the cadre `lead` (`(user id, name)`), a week apart back
+/// from `now`, each recorded with one or two problems solved on the spot; answers how many were made.
+/// The benchmarks' enterprise with a long history of visits.
+pub async fn load_enterprise_visits<S: Store>(
+    store: &S,
+    credit_code: &str,
+    lead: (mashangban_domain::org::UserId, &str),
+    count: usize,
+    now: Instant,
+) -> Result<u64, DemoError> {
+    for turn in 0..count {
+        let planned_at = now - Duration::days(7 * (turn as i64 + 1));
+        let visit = NewVisit {
+            kind: VisitKind::Visit,
+            credit_code: credit_code.to_owned(),
+            planned_at,
+            lead_user_id: lead.0,
+            purpose: Some("了解企业经营情况，收集困难诉求".to_owned()),
+            units: Vec::new(),
+        };
+        let saved = plan(store, visit, planned_at - Duration::days(5), lead.1).await?;
+        record(store, saved, planned_at + Duration::hours(1), turn, 1 + turn % 2).await?;
+    }
+    Ok(count as u64)
+}
+
 /// Three sessions the city leader led with departments at larger enterprises.
 async fn walking_office<S: Store>(store: &S, now: Instant) -> Result<u64, DemoError> {
     let fail = |what: &'static str| move |e: mashangban_store::StoreError| DemoError(format!("{what}失败：{e}"));

@@ -1,0 +1,556 @@
+//! The enterprise desk's scenario (`mashangban-bench enterprises`), issue 13's "Speed": a request
+//! history loaded as the main benchmark loads it (`load::load`, `--requests`), then
+//!
+//! - the registry import: a workbook of generated enterprises (the demo registry's generator: valid
+//!   credit codes with their check characters, the demo org's towns, GB/T 4754-2017 classes, sizes,
+//!   dates) posted to the import preview and the import over HTTP (parse, validate, write), against
+//!   raw batched INSERTs of the same rows into `enterprises` in one transaction, same run;
+//! - the enterprise page (一企一档): one enterprise with many requests linked by its credit code,
+//!   liaison cadres and recorded visits, its staff page and its API file read over HTTP;
+//! - batch card printing: a town's contact cards (联系卡), four to an A4 sheet, over HTTP.
+//!
+//! See `docs/benchmarks.md`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant as Clock;
+
+use rusqlite::{Connection, params_from_iter};
+use serde::Serialize;
+
+use mashangban_demo::{DemoData, DemoEnterprise, EnterpriseGenerator};
+use mashangban_domain::liaison::{CadreInput, CadreLevel, LiaisonKind};
+use mashangban_domain::org::{OrgTree, UnitKind};
+use mashangban_sheet::Cell;
+use mashangban_sheet::write::{Export, Kind, WriteColumn};
+use mashangban_store::{EnterpriseStore, LiaisonStore, OrgStore};
+
+use crate::ledgers::{ImportFigures, upload};
+use crate::load::{self, LoadOptions, LoadStats};
+use crate::report::{self, Machine, Target, ms, target, thousands};
+use crate::scenarios::{self, Measured, Scenario};
+use crate::server::Server;
+use crate::{BenchResult, Ctx};
+
+/// Rows per INSERT statement of the import baseline.
+const BATCH_ROWS: usize = 100;
+/// Times the batch print is fetched (the median is reported).
+const PRINT_ROUNDS: usize = 3;
+/// Who the bench writes as.
+const BY: &str = "基准测试（bench）";
+/// The marker of one card in the printed sheets.
+const CARD_MARK: &str = "<article class=\"contact-card\"";
+
+/// One run of the enterprise scenario.
+#[derive(Debug, Clone)]
+pub struct EnterpriseOptions {
+    /// Requests in the history.
+    pub requests: u64,
+    /// Requests made by the demo generator and copied (as the main benchmark's `--template`).
+    pub template: usize,
+    /// Rows of the imported workbook (new enterprises).
+    pub import_rows: u32,
+    /// Requests of the history linked to the page's enterprise by its credit code.
+    pub page_requests: u32,
+    /// Recorded visits of the page's enterprise.
+    pub visits: u32,
+    /// Cards of the town whose cards are printed in one batch.
+    pub cards: u32,
+    /// Time bound of each HTTP scenario.
+    pub seconds: f64,
+    /// Request bound of each scenario.
+    pub max_requests: u64,
+    pub work_dir: PathBuf,
+    pub seed: u64,
+    /// The executable whose `serve` subcommand runs the server (this binary).
+    pub server_exe: PathBuf,
+    /// Reader connections of the server's store.
+    pub readers: usize,
+    /// The command line, for the report.
+    pub command: String,
+}
+
+impl EnterpriseOptions {
+    pub fn db_path(&self) -> PathBuf {
+        self.work_dir.join(format!("bench-enterprises-{}.db", self.requests))
+    }
+}
+
+/// What the page's enterprise holds and what its page showed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PageFigures {
+    pub credit_code: String,
+    /// Requests carrying its credit code (counted in the database).
+    pub requests_linked: u64,
+    /// Requests its API file lists (the page shows at most `REQUESTS_SHOWN`).
+    pub requests_shown: u64,
+    pub visits: u64,
+    pub liaisons: u64,
+    /// Bytes of the staff page and of the API file.
+    pub html_bytes: u64,
+    pub json_bytes: u64,
+}
+
+/// The batch print of a town's cards.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PrintFigures {
+    pub town: String,
+    /// Cards in the printed sheets (counted in the HTML).
+    pub cards: u64,
+    pub bytes: u64,
+    /// Seconds of each round, in order.
+    pub rounds: Vec<f64>,
+}
+
+impl PrintFigures {
+    pub fn median(&self) -> f64 {
+        let mut v = self.rounds.clone();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EnterpriseReport {
+    pub requests: u64,
+    pub machine: Machine,
+    pub date: String,
+    pub commit: String,
+    pub command: String,
+    pub seconds: f64,
+    pub load: LoadStats,
+    /// Generating the import's enterprises and writing their workbook (not part of the import).
+    pub workbook_seconds: f64,
+    /// Cadre, enterprises of the card town, assignments, links and visits through the store.
+    pub setup_seconds: f64,
+    pub import: ImportFigures,
+    pub page: PageFigures,
+    pub scenarios: Vec<Measured>,
+    pub print: PrintFigures,
+    pub rss_peak: u64,
+}
+
+/// Loads the history and the enterprises, runs every measurement and reports.
+pub fn run(opts: &EnterpriseOptions) -> BenchResult<EnterpriseReport> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().ctx("runtime")?;
+    let db = opts.db_path();
+    let template = opts.template.min(usize::try_from(opts.requests).unwrap_or(usize::MAX));
+    let load = load::load(&LoadOptions { db: db.clone(), scale: opts.requests, template, seed: opts.seed }, &rt)?;
+    let data = DemoData::bundled().ctx("demo data")?;
+    let mut generator = EnterpriseGenerator::new(&data, opts.seed);
+    let t0 = Clock::now();
+    let prepared = rt.block_on(prepare(&db, &mut generator, opts))?;
+    let (requests_linked, visits) = link_requests(&db, &prepared.page_code, opts.page_requests)?;
+    let setup_seconds = t0.elapsed().as_secs_f64();
+
+    let t1 = Clock::now();
+    let rows: Vec<DemoEnterprise> =
+        (0..opts.import_rows).map(|_| generator.generate(None)).collect::<Result<_, _>>().ctx("generate")?;
+    let workbook = workbook(&prepared.org, &rows)?;
+    let workbook_seconds = t1.elapsed().as_secs_f64();
+
+    let url = format!("sqlite://{}", db.display());
+    let server = Server::start(&opts.server_exe, &url, opts.readers, None)?;
+    let measured = rt.block_on(measure(opts, &server, &db, &prepared, &rows, &workbook));
+    let rss_peak = server.memory().1;
+    server.stop();
+    let (mut import, mut page, scenarios, print) = measured?;
+    import.file_bytes = workbook.len() as u64;
+    (page.requests_linked, page.visits) = (requests_linked, visits);
+    Ok(EnterpriseReport {
+        requests: load.requests,
+        machine: Machine::read(),
+        date: mashangban_domain::time::now().format("%Y-%m-%d %H:%M (+08:00)").to_string(),
+        commit: report::commit(),
+        command: opts.command.clone(),
+        seconds: opts.seconds,
+        load,
+        workbook_seconds,
+        setup_seconds,
+        import,
+        page,
+        scenarios,
+        print,
+        rss_peak,
+    })
+}
+
+/// Through the real store: the demo cadre `liaison` as a town leader, `cards` enterprises registered
+/// in the first town (by code) with the cadre as each one's lead liaison, and the first of them (the
+/// page's enterprise) visited `visits` times.
+async fn prepare(
+    db: &Path,
+    generator: &mut EnterpriseGenerator<'_>,
+    opts: &EnterpriseOptions,
+) -> BenchResult<Prepared> {
+    let store = mashangban_store_sqlite::open(
+        db,
+        mashangban_store_sqlite::SqliteOptions {
+            personal_data: Some(crate::bench_keys()),
+            ..mashangban_store_sqlite::SqliteOptions::default()
+        },
+    )
+    .ctx("reopen the store")?;
+    let org = OrgTree::new(store.list_units().await.ctx("org")?);
+    let town = org
+        .units()
+        .filter(|u| u.kind == UnitKind::Town && u.active)
+        .min_by(|a, b| a.code.cmp(&b.code))
+        .ok_or("the demo org has no towns")?
+        .clone();
+    let now = mashangban_domain::time::now();
+    let enterprises: Vec<DemoEnterprise> = (0..opts.cards.max(1))
+        .map(|_| generator.generate(Some(&town.code)))
+        .collect::<Result<_, _>>()
+        .ctx("generate")?;
+    let inputs = enterprises.iter().map(|e| e.input(town.id)).collect();
+    store.upsert_enterprises(inputs, true, now, BY.into()).await.ctx("register the card town's enterprises")?;
+    let cadre = store.find_user("liaison").await.ctx("find the demo cadre")?.ok_or("no demo user `liaison`")?;
+    let profile = CadreInput {
+        user_id: cadre.id,
+        level: CadreLevel::Town,
+        post: format!("{}党委委员", town.name),
+        work_phone: "076088001234".into(),
+    };
+    store.save_cadre(profile, now, BY.into()).await.ctx("save the cadre")?;
+    for e in &enterprises {
+        store.assign(e.credit_code.as_str(), cadre.id, LiaisonKind::Lead, now, BY.into()).await.ctx("assign")?;
+    }
+    let page_code = enterprises[0].credit_code.as_str().to_owned();
+    let lead = (cadre.id, cadre.display_name.as_str());
+    mashangban_demo::load_enterprise_visits(&store, &page_code, lead, opts.visits as usize, now)
+        .await
+        .ctx("record the visits")?;
+    Ok(Prepared { org, town: town.code.clone(), page_code })
+}
+
+/// What [`prepare`] made: the org, the card town's code and the page enterprise's credit code.
+struct Prepared {
+    org: OrgTree,
+    town: String,
+    page_code: String,
+}
+
+/// Gives `count` requests of the loaded history, spread over it, the page enterprise's credit code
+/// (as requests an enterprise makes carry it); answers how many carry it now and how many recorded
+/// visits it has.
+fn link_requests(db: &Path, code: &str, count: u32) -> BenchResult<(u64, u64)> {
+    let conn = Connection::open(db).ctx("open for the links")?;
+    conn.execute(
+        "UPDATE requests SET credit_code = ?1 WHERE id IN
+           (SELECT id FROM requests WHERE merged_into IS NULL ORDER BY (id * 7919) % 1000003 LIMIT ?2)",
+        rusqlite::params![code, count],
+    )
+    .ctx("link requests")?;
+    let (linked, visits): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM requests WHERE credit_code = ?1),
+                    (SELECT COUNT(*) FROM visits WHERE credit_code = ?1 AND state = 'recorded')",
+            [code],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .ctx("count")?;
+    Ok((linked as u64, visits as u64))
+}
+
+/// The import's columns, in the market regulator's list's order.
+const HEADERS: [&str; 11] = [
+    "统一社会信用代码",
+    "企业名称",
+    "所属镇街",
+    "地址",
+    "行业代码",
+    "行业名称",
+    "企业规模",
+    "成立日期",
+    "联系人",
+    "联系电话",
+    "标签",
+];
+
+/// The workbook the import reads: one row per enterprise, the town by name.
+fn workbook(org: &OrgTree, rows: &[DemoEnterprise]) -> BenchResult<Vec<u8>> {
+    let sheet = |e: mashangban_sheet::SheetError| e.message.to_string();
+    let columns = HEADERS
+        .iter()
+        .map(|h| if *h == "成立日期" { WriteColumn::new(*h, Kind::Date) } else { WriteColumn::text(*h) })
+        .collect();
+    let mut export = Export::new("企业名录", columns).map_err(sheet)?;
+    for e in rows {
+        let town = org.by_code(&e.town_code).map_or(e.town_code.clone(), |u| u.name.clone());
+        let cells = [
+            Cell::Text(e.credit_code.as_str().to_owned()),
+            Cell::Text(e.name.clone()),
+            Cell::Text(town.clone()),
+            Cell::Text(format!("{town}工业大道{}号", e.registered_on.format("%j"))),
+            Cell::Text(e.industry.0.to_owned()),
+            Cell::Text(e.industry.1.to_owned()),
+            Cell::Text(e.size.label().to_owned()),
+            Cell::Date(e.registered_on),
+            Cell::Text(e.contact_name.clone()),
+            Cell::Text(e.contact_phone.clone()),
+            e.tags.first().map_or(Cell::Empty, |t| Cell::Text(t.clone())),
+        ];
+        export.push(&cells).map_err(sheet)?;
+    }
+    export.finish().map_err(sheet)
+}
+
+/// The name of the import baseline.
+pub const IMPORT_BASELINE: &str = "raw batched INSERTs of the import's rows into enterprises (1 transaction)";
+
+/// The import's rows as plain multi-row INSERTs of [`BATCH_ROWS`] rows into `enterprises`, in one
+/// transaction with the store's durability (WAL, `synchronous=FULL`), no validation, no look-up and
+/// no encryption of the contact; timed, then deleted again (untimed) so the import writes the same
+/// codes.
+fn import_baseline(db: &Path, org: &OrgTree, rows: &[DemoEnterprise]) -> BenchResult<f64> {
+    use rusqlite::types::Value as V;
+    const COLUMNS: usize = 14;
+    let at = mashangban_domain::time::format_instant(&mashangban_domain::time::now());
+    let values: Vec<[V; COLUMNS]> = rows
+        .iter()
+        .map(|e| {
+            let town = org.by_code(&e.town_code).ok_or_else(|| format!("no town {}", e.town_code))?;
+            Ok([
+                V::Text(e.credit_code.as_str().to_owned()),
+                V::Text(e.name.clone()),
+                V::Integer(town.id),
+                V::Text(format!("{}工业大道{}号", town.name, e.registered_on.format("%j"))),
+                V::Text(e.industry.0.to_owned()),
+                V::Text(e.industry.1.to_owned()),
+                V::Text(e.size.as_str().to_owned()),
+                V::Text(e.registered_on.format("%Y-%m-%d").to_string()),
+                V::Text(e.contact_name.clone()),
+                V::Text(e.contact_phone.clone()),
+                V::Text(serde_json::to_string(&e.tags).ctx("tags")?),
+                V::Text(at.clone()),
+                V::Text(at.clone()),
+                V::Text(BY.into()),
+            ])
+        })
+        .collect::<BenchResult<_>>()?;
+    let mut conn = Connection::open(db).ctx("open for the import baseline")?;
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -32000;")
+        .ctx("pragmas")?;
+    let insert = |n: usize| {
+        let rows: Vec<String> = (0..n)
+            .map(|r| {
+                let marks: Vec<String> = (1..=COLUMNS).map(|c| format!("?{}", r * COLUMNS + c)).collect();
+                format!("({})", marks.join(", "))
+            })
+            .collect();
+        format!(
+            "INSERT INTO enterprises (credit_code, name, town_id, address, industry_code, industry_name, size,
+                registered_on, contact_name, contact_phone, tags, created_at, updated_at, updated_by) VALUES {}",
+            rows.join(", ")
+        )
+    };
+    let started = Clock::now();
+    let tx = conn.transaction().ctx("begin")?;
+    for chunk in values.chunks(BATCH_ROWS) {
+        let mut stmt = tx.prepare_cached(&insert(chunk.len())).ctx("prepare")?;
+        stmt.execute(params_from_iter(chunk.iter().flatten())).ctx("baseline insert")?;
+    }
+    tx.commit().ctx("commit")?;
+    let seconds = started.elapsed().as_secs_f64();
+    let tx = conn.transaction().ctx("begin")?;
+    {
+        let mut delete = tx.prepare("DELETE FROM enterprises WHERE credit_code = ?1").ctx("prepare")?;
+        for e in rows {
+            delete.execute([e.credit_code.as_str()]).ctx("remove a baseline row")?;
+        }
+    }
+    tx.commit().ctx("commit")?;
+    Ok(seconds)
+}
+
+type Measurements = (ImportFigures, PageFigures, Vec<Measured>, PrintFigures);
+
+/// Signs in as the administrator (every enterprise in scope), then: the import baseline, the import's
+/// preview and the import, the page scenarios, the batch print.
+async fn measure(
+    opts: &EnterpriseOptions,
+    server: &Server,
+    db: &Path,
+    prepared: &Prepared,
+    rows: &[DemoEnterprise],
+    workbook: &[u8],
+) -> BenchResult<Measurements> {
+    let (org, town, page_code) = (&prepared.org, prepared.town.as_str(), prepared.page_code.as_str());
+    let client = scenarios::client(4)?;
+    let root = format!("http://{}", server.addr);
+    let admin = scenarios::login(&client, server.addr, "admin", load::PASSWORD).await?;
+
+    let baseline_seconds = import_baseline(db, org, rows)?;
+    let t0 = Clock::now();
+    let preview =
+        upload(&client, &format!("{root}/api/v1/enterprises/import/preview"), &admin, "企业名录.xlsx", workbook)
+            .await?;
+    let preview_seconds = t0.elapsed().as_secs_f64();
+    if preview["problem_count"].as_u64() != Some(0) {
+        let problems = &preview["problems"];
+        return Err(format!("the import's preview found problems: {problems}"));
+    }
+    let t1 = Clock::now();
+    let imported =
+        upload(&client, &format!("{root}/api/v1/enterprises/import"), &admin, "企业名录.xlsx", workbook).await?;
+    let import = ImportFigures {
+        rows: imported["rows"].as_u64().unwrap_or(0),
+        file_bytes: 0,
+        preview_seconds,
+        import_seconds: t1.elapsed().as_secs_f64(),
+        imported: imported["new"].as_u64().unwrap_or(0),
+        baseline_seconds,
+    };
+
+    let page = page_figures(&client, &root, &admin, page_code).await?;
+    let list = build(&root, &admin, page_code);
+    let measured =
+        scenarios::measure_each(&client, &list, (opts.seconds, opts.max_requests), &server.pid(), &|| 0.0).await?;
+    let print = print_cards(&client, &root, &admin, town).await?;
+    Ok((import, page, measured, print))
+}
+
+async fn get_text(client: &reqwest::Client, url: &str, cookie: &str) -> BenchResult<String> {
+    let resp = client.get(url).header("cookie", cookie).send().await.ctx("GET")?;
+    if !resp.status().is_success() {
+        return Err(format!("GET {url}: HTTP {}", resp.status()));
+    }
+    resp.text().await.ctx("GET body")
+}
+
+/// What the page's enterprise's API file and staff page hold, read once.
+async fn page_figures(client: &reqwest::Client, root: &str, cookie: &str, code: &str) -> BenchResult<PageFigures> {
+    let json = get_text(client, &format!("{root}/api/v1/enterprises/{code}"), cookie).await?;
+    let file: serde_json::Value = serde_json::from_str(&json).ctx("the enterprise's file")?;
+    let count = |v: &serde_json::Value| v.as_array().map_or(0, |a| a.len() as u64);
+    let html = get_text(client, &format!("{root}/enterprises/{code}"), cookie).await?;
+    Ok(PageFigures {
+        credit_code: code.to_owned(),
+        requests_linked: 0,
+        requests_shown: count(&file["requests"]),
+        visits: 0,
+        liaisons: count(&file["liaisons"]),
+        html_bytes: html.len() as u64,
+        json_bytes: json.len() as u64,
+    })
+}
+
+/// The page scenarios: one client each, as a person opening the enterprise's file.
+fn build(root: &str, cookie: &str, code: &str) -> Vec<Scenario> {
+    let get = |url: String| -> scenarios::MakeRequest {
+        let cookie = cookie.to_owned();
+        Arc::new(move |c: &reqwest::Client, _| c.get(&url).header("cookie", cookie.as_str()))
+    };
+    vec![
+        Scenario {
+            name: "enterprise page (一企一档, staff HTML)".into(),
+            clients: 1,
+            expect: 200,
+            make: get(format!("{root}/enterprises/{code}")),
+        },
+        Scenario {
+            name: "enterprise file API (JSON)".into(),
+            clients: 1,
+            expect: 200,
+            make: get(format!("{root}/api/v1/enterprises/{code}")),
+        },
+    ]
+}
+
+/// Fetches the town's batch print [`PRINT_ROUNDS`] times, end to end (request to last byte).
+async fn print_cards(client: &reqwest::Client, root: &str, cookie: &str, town: &str) -> BenchResult<PrintFigures> {
+    let mut out = PrintFigures { town: town.to_owned(), ..PrintFigures::default() };
+    for _ in 0..PRINT_ROUNDS {
+        let t0 = Clock::now();
+        let html = get_text(client, &format!("{root}/liaisons/towns/{town}/cards"), cookie).await?;
+        out.rounds.push(t0.elapsed().as_secs_f64());
+        (out.cards, out.bytes) = (html.matches(CARD_MARK).count() as u64, html.len() as u64);
+    }
+    Ok(out)
+}
+
+impl EnterpriseReport {
+    pub fn scenario(&self, prefix: &str) -> Option<&Measured> {
+        self.scenarios.iter().find(|s| s.name.starts_with(prefix))
+    }
+
+    /// The issue's targets.
+    pub fn targets(&self) -> Vec<Target> {
+        let mut out = Vec::new();
+        let r = self.import.ratio();
+        out.push(target("registry import / raw batched INSERT", "≥ 40%", format!("{:.0}%", r * 100.0), r >= 0.4));
+        for s in &self.scenarios {
+            out.push(target(&format!("{} p99", s.name), "< 50 ms", ms(s.p99_ms), s.p99_ms < 50.0));
+        }
+        let p = self.print.median();
+        let what = format!("batch print of {} cards (median)", thousands(self.print.cards));
+        out.push(target(&what, "< 10 s", format!("{p:.2} s"), p < 10.0));
+        out
+    }
+
+    pub fn markdown(&self) -> String {
+        use std::fmt::Write;
+        let mut md = String::new();
+        let (m, l, i, p, c) = (&self.machine, &self.load, &self.import, &self.page, &self.print);
+        let _ = writeln!(md, "## Enterprises: {} requests\n", thousands(self.requests));
+        report::write_run_head(&mut md, m, &self.date, &self.commit, &self.command);
+        let _ = writeln!(
+            md,
+            "- SQLite; each HTTP scenario: at most {} s, one client, as the administrator (every enterprise in scope), after a short warm-up\n",
+            self.seconds
+        );
+        let _ = writeln!(md, "| registry import | value |\n|---|---:|");
+        i.write_lines(
+            &mut md,
+            &format!(
+                "new enterprises from xlsx ({:.1} MiB), `POST /api/v1/enterprises/import`: parse, validate, write",
+                i.file_bytes as f64 / f64::from(1 << 20)
+            ),
+            "parse, validation and code look-up",
+            &format!("{IMPORT_BASELINE}, {BATCH_ROWS} rows per statement"),
+        );
+        md.push('\n');
+        let _ = writeln!(
+            md,
+            "The enterprise's page: {} requests linked by its credit code ({} listed in its file), {} visits, {} liaison; page {} KiB, API file {} KiB.\n",
+            thousands(p.requests_linked),
+            p.requests_shown,
+            p.visits,
+            p.liaisons,
+            p.html_bytes / 1024,
+            p.json_bytes / 1024
+        );
+        report::write_scenario_header(&mut md);
+        for s in &self.scenarios {
+            let _ = writeln!(md, "{} | — | — |", report::row(s));
+        }
+        let rounds: Vec<String> = c.rounds.iter().map(|s| format!("{s:.2} s")).collect();
+        let _ = writeln!(md, "\n| cards, load and size | value |\n|---|---:|");
+        let _ = writeln!(
+            md,
+            "| batch print of town {}'s {} cards (`GET /liaisons/towns/{{town}}/cards`, {}, four to an A4 sheet), rounds | {} |",
+            c.town,
+            thousands(c.cards),
+            report::mib(c.bytes),
+            rounds.join(" / ")
+        );
+        let _ = writeln!(
+            md,
+            "| requests / events loaded (`load::load`, as `--scale`) | {} / {} in {:.1} s |",
+            thousands(l.requests),
+            thousands(l.events),
+            l.total_seconds
+        );
+        let _ = writeln!(
+            md,
+            "| setup through the store (card town's enterprises, cadre, assignments, visits) and request links | {:.1} s |",
+            self.setup_seconds
+        );
+        let _ = writeln!(md, "| workbook generated | {:.1} s |", self.workbook_seconds);
+        let _ = writeln!(md, "| database after the load | {} |", report::mib(l.db_bytes));
+        let _ = writeln!(md, "| server peak RSS over the whole run (VmHWM) | {} |\n", report::mib(self.rss_peak));
+        report::write_target_table(&mut md, &self.targets());
+        md
+    }
+}
