@@ -324,7 +324,9 @@ async fn every_staff_page_form_answers_a_malformed_post_in_chinese() {
     let routes = mashangban_web::routes::all::<Backend>(&WebConfig::default());
     let (mut checked, mut failed) = (0, Vec::new());
     for route in routes {
-        let is_form = matches!(route.doc.body, Body::Form);
+        // Multipart pages too: a malformed post is refused the same way (and some, like the ledger
+        // item's edit form, also take a plain form).
+        let is_form = matches!(route.doc.body, Body::Form | Body::Multipart);
         let staff_post = route.surface() == Surface::Page
             && route.method().is_some_and(|m| m.as_str() == "POST")
             && route.access != Access::Public;
