@@ -290,8 +290,11 @@ async fn the_hj212_receiver_stores_valid_packets_once_and_refuses_the_rest() {
     let half = minute_data(MN, PW, 9, 100.0);
     slow.write_all(&half[..half.len() / 2]).await.unwrap();
 
+    // Made once and resent below as it is: made again, a minute turning over in between would give
+    // the resend another data time, a new reading.
+    let first = minute_data(MN, PW, 3, 120.0);
     let mut device = TcpStream::connect(rx.addr).await.unwrap();
-    device.write_all(&minute_data(MN, PW, 3, 120.0)).await.unwrap();
+    device.write_all(&first).await.unwrap();
     let reply = answer(&mut device).await.expect("a data answer");
     assert_eq!((reply.cn, reply.mn.as_str()), (Command::DataAnswer, MN));
 
@@ -310,7 +313,7 @@ async fn the_hj212_receiver_stores_valid_packets_once_and_refuses_the_rest() {
     no_answer(&mut device).await;
     // The same packet twice (a resend) and an exceedance.
     for _ in 0..2 {
-        device.write_all(&minute_data(MN, PW, 3, 120.0)).await.unwrap();
+        device.write_all(&first).await.unwrap();
         assert_eq!(answer(&mut device).await.unwrap().cn, Command::DataAnswer);
     }
     device.write_all(&minute_data(MN, PW, 1, 210.0)).await.unwrap();
