@@ -440,35 +440,40 @@ impl<'a, S: Store> Accounts<'a, S> {
     }
 
     pub fn user_view(&self, u: &User) -> UserView {
-        let org = self.app.caches().org();
-        let unit = u.unit_id.and_then(|id| org.get(id));
+        let (unit, unit_name) = self.unit_code_and_name(u.unit_id);
         UserView {
             username: u.username.clone(),
             display_name: u.display_name.clone(),
             role: u.role,
             role_label: u.role.label(),
-            unit: unit.map(|x| x.code.clone()),
-            unit_name: unit.map(|x| x.name.clone()),
+            unit,
+            unit_name,
             phone: u.phone.as_deref().map(mask_phone),
             disabled: u.disabled,
         }
     }
 
+    /// The code and name of a user's or a token's unit, as their views show them.
+    fn unit_code_and_name(&self, unit_id: Option<UnitId>) -> (Option<String>, Option<String>) {
+        let org = self.app.caches().org();
+        let unit = unit_id.and_then(|id| org.get(id));
+        (unit.map(|x| x.code.clone()), unit.map(|x| x.name.clone()))
+    }
+
     /// Every API token (created and revoked by the command line), oldest first.
     pub async fn api_tokens(&self) -> AppResult<Vec<ApiTokenView>> {
-        let org = self.app.caches().org();
         let tokens = self.app.store().list_api_tokens().await?;
         Ok(tokens
             .into_iter()
             .map(|t| {
-                let unit = t.unit_id.and_then(|id| org.get(id));
+                let (unit, unit_name) = self.unit_code_and_name(t.unit_id);
                 ApiTokenView {
                     id: t.id,
                     name: t.name,
                     role: t.role,
                     role_label: t.role.label(),
-                    unit: unit.map(|x| x.code.clone()),
-                    unit_name: unit.map(|x| x.name.clone()),
+                    unit,
+                    unit_name,
                     created_at: format_instant(&t.created_at),
                     revoked_at: t.revoked_at.as_ref().map(format_instant),
                 }

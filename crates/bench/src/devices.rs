@@ -63,23 +63,13 @@ pub struct DeviceOptions {
     pub devices: usize,
     /// Readings bulk-loaded before the measurements.
     pub readings: u64,
-    /// Time bound of the ingest, of the baseline and of the aggregate scenario.
-    pub seconds: f64,
-    /// Request bound of the aggregate scenario.
-    pub max_requests: u64,
-    pub work_dir: PathBuf,
-    pub seed: u64,
-    /// The executable whose `serve` subcommand runs the server (this binary).
-    pub server_exe: PathBuf,
-    /// Reader connections of the server's store.
-    pub readers: usize,
-    /// The command line, for the report.
-    pub command: String,
+    /// What every scenario subcommand is run with.
+    pub run: crate::RunOptions,
 }
 
 impl DeviceOptions {
     pub fn db_path(&self) -> PathBuf {
-        self.work_dir.join(format!("bench-devices-{}.db", self.devices))
+        self.run.work_dir.join(format!("bench-devices-{}.db", self.devices))
     }
 }
 
@@ -168,12 +158,12 @@ pub fn run(opts: &DeviceOptions) -> BenchResult<DeviceReport> {
     let points = rt.block_on(create_points(&db, opts.devices + 1))?;
     let setup_seconds = started.elapsed().as_secs_f64();
     let now = mashangban_domain::time::now();
-    let mut load = bulk_load(&db, &points, opts.readings, now, opts.seed)?;
+    let mut load = bulk_load(&db, &points, opts.readings, now, opts.run.seed)?;
     load.setup_seconds = setup_seconds;
-    let baseline = raw_inserts(&db, &points[1], opts.seconds, opts.max_requests)?;
+    let baseline = raw_inserts(&db, &points[1], opts.run.seconds, opts.run.max_requests)?;
 
     let url = format!("sqlite://{}", db.display());
-    let server = Server::start_with_receiver(&opts.server_exe, &url, opts.readers)?;
+    let server = Server::start_with_receiver(&opts.run.server_exe, &url, opts.run.readers)?;
     let measured = rt.block_on(measure(opts, &server, &points, &db, now));
     let rss_peak = server.memory().1;
     server.stop();
@@ -183,8 +173,8 @@ pub fn run(opts: &DeviceOptions) -> BenchResult<DeviceReport> {
         machine: Machine::read(),
         date: mashangban_domain::time::now().format("%Y-%m-%d %H:%M (+08:00)").to_string(),
         commit: report::commit(),
-        command: opts.command.clone(),
-        seconds: opts.seconds,
+        command: opts.run.command.clone(),
+        seconds: opts.run.seconds,
         load,
         ingest,
         paced,
@@ -382,9 +372,9 @@ async fn measure(
     let seen: Seen = Arc::new(Mutex::new(HashMap::new()));
     let watcher =
         tokio::spawn(watch_alerts(client.clone(), server.addr, admin.clone(), points[0].code.clone(), seen.clone()));
-    let window = StdDuration::from_secs_f64(opts.seconds);
+    let window = StdDuration::from_secs_f64(opts.run.seconds);
     let probe = tokio::spawn(probe(receiver, points[0].clone(), minute, window));
-    let phase = Phase { receiver, points: &points[1..], window, pid: server.pid(), seed: opts.seed, db };
+    let phase = Phase { receiver, points: &points[1..], window, pid: server.pid(), seed: opts.run.seed, db };
     let before = phase.readings()?;
     let closed = phase.ingest(Pace::Closed, minute).await?;
     let probe = probe.await.ctx("probe task")??;
@@ -690,7 +680,8 @@ async fn aggregates(
     let scenario =
         Scenario { name: "a year of one point's hourly COD (min/avg/max)".into(), clients: 1, expect: 200, make };
     let mut measured =
-        scenarios::measure_each(client, &[scenario], (opts.seconds, opts.max_requests), &server.pid(), &|| 0.0).await?;
+        scenarios::measure_each(client, &[scenario], (opts.run.seconds, opts.run.max_requests), &server.pid(), &|| 0.0)
+            .await?;
     measured.pop().ok_or_else(|| "no aggregate measurement".into())
 }
 

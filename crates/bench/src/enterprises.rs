@@ -56,23 +56,13 @@ pub struct EnterpriseOptions {
     pub visits: u32,
     /// Cards of the town whose cards are printed in one batch.
     pub cards: u32,
-    /// Time bound of each HTTP scenario.
-    pub seconds: f64,
-    /// Request bound of each scenario.
-    pub max_requests: u64,
-    pub work_dir: PathBuf,
-    pub seed: u64,
-    /// The executable whose `serve` subcommand runs the server (this binary).
-    pub server_exe: PathBuf,
-    /// Reader connections of the server's store.
-    pub readers: usize,
-    /// The command line, for the report.
-    pub command: String,
+    /// What every scenario subcommand is run with.
+    pub run: crate::RunOptions,
 }
 
 impl EnterpriseOptions {
     pub fn db_path(&self) -> PathBuf {
-        self.work_dir.join(format!("bench-enterprises-{}.db", self.requests))
+        self.run.work_dir.join(format!("bench-enterprises-{}.db", self.requests))
     }
 }
 
@@ -135,9 +125,9 @@ pub fn run(opts: &EnterpriseOptions) -> BenchResult<EnterpriseReport> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().ctx("runtime")?;
     let db = opts.db_path();
     let template = opts.template.min(usize::try_from(opts.requests).unwrap_or(usize::MAX));
-    let load = load::load(&LoadOptions { db: db.clone(), scale: opts.requests, template, seed: opts.seed }, &rt)?;
+    let load = load::load(&LoadOptions { db: db.clone(), scale: opts.requests, template, seed: opts.run.seed }, &rt)?;
     let data = DemoData::bundled().ctx("demo data")?;
-    let mut generator = EnterpriseGenerator::new(&data, opts.seed);
+    let mut generator = EnterpriseGenerator::new(&data, opts.run.seed);
     let t0 = Clock::now();
     let prepared = rt.block_on(prepare(&db, &mut generator, opts))?;
     let (requests_linked, visits) = link_requests(&db, &prepared.page_code, opts.page_requests)?;
@@ -150,7 +140,7 @@ pub fn run(opts: &EnterpriseOptions) -> BenchResult<EnterpriseReport> {
     let workbook_seconds = t1.elapsed().as_secs_f64();
 
     let url = format!("sqlite://{}", db.display());
-    let server = Server::start(&opts.server_exe, &url, opts.readers, None)?;
+    let server = Server::start(&opts.run.server_exe, &url, opts.run.readers, None)?;
     let measured = rt.block_on(measure(opts, &server, &db, &prepared, &rows, &workbook));
     let rss_peak = server.memory().1;
     server.stop();
@@ -162,8 +152,8 @@ pub fn run(opts: &EnterpriseOptions) -> BenchResult<EnterpriseReport> {
         machine: Machine::read(),
         date: mashangban_domain::time::now().format("%Y-%m-%d %H:%M (+08:00)").to_string(),
         commit: report::commit(),
-        command: opts.command.clone(),
-        seconds: opts.seconds,
+        command: opts.run.command.clone(),
+        seconds: opts.run.seconds,
         load,
         workbook_seconds,
         setup_seconds,
@@ -406,7 +396,8 @@ async fn measure(
     let page = page_figures(&client, &root, &admin, page_code).await?;
     let list = build(&root, &admin, page_code);
     let measured =
-        scenarios::measure_each(&client, &list, (opts.seconds, opts.max_requests), &server.pid(), &|| 0.0).await?;
+        scenarios::measure_each(&client, &list, (opts.run.seconds, opts.run.max_requests), &server.pid(), &|| 0.0)
+            .await?;
     let print = print_cards(&client, &root, &admin, town).await?;
     Ok((import, page, measured, print))
 }

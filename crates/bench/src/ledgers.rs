@@ -44,23 +44,13 @@ pub struct LedgerOptions {
     pub items: u64,
     /// Rows of the imported workbook (new outlets).
     pub import_rows: u32,
-    /// Time bound of each HTTP scenario and baseline.
-    pub seconds: f64,
-    /// Request bound of each scenario.
-    pub max_requests: u64,
-    pub work_dir: PathBuf,
-    pub seed: u64,
-    /// The executable whose `serve` subcommand runs the server (this binary).
-    pub server_exe: PathBuf,
-    /// Reader connections of the server's store.
-    pub readers: usize,
-    /// The command line, for the report.
-    pub command: String,
+    /// What every scenario subcommand is run with.
+    pub run: crate::RunOptions,
 }
 
 impl LedgerOptions {
     pub fn db_path(&self) -> PathBuf {
-        self.work_dir.join(format!("bench-ledgers-{}.db", self.items))
+        self.run.work_dir.join(format!("bench-ledgers-{}.db", self.items))
     }
 }
 
@@ -190,7 +180,8 @@ pub fn run(opts: &LedgerOptions) -> BenchResult<LedgerReport> {
     load::remove_db(&db)?;
     let (ty, org, towns) = rt.block_on(prepare(&db))?;
     let setup_seconds = started.elapsed().as_secs_f64();
-    let mut generator = Generator { ty: &ty, org: &org, towns: &towns, rng: StdRng::seed_from_u64(opts.seed), next: 1 };
+    let mut generator =
+        Generator { ty: &ty, org: &org, towns: &towns, rng: StdRng::seed_from_u64(opts.run.seed), next: 1 };
     let mut load = bulk_load(&db, &mut generator, opts.items)?;
     load.setup_seconds = setup_seconds;
     load.rollup_seconds = rt.block_on(rebuild_rollups(&db, load.items))?;
@@ -198,10 +189,10 @@ pub fn run(opts: &LedgerOptions) -> BenchResult<LedgerReport> {
         opts.items as f64 / (load.copy_seconds + load.index_seconds + load.rollup_seconds).max(1e-9);
     let import_items = generator.items(u64::from(opts.import_rows))?;
     let workbook = import_workbook(&ty, &org, &import_items)?;
-    let rollup_group_by = rollup_baseline(&db, opts.seconds, opts.max_requests)?;
+    let rollup_group_by = rollup_baseline(&db, opts.run.seconds, opts.run.max_requests)?;
 
     let url = format!("sqlite://{}", db.display());
-    let server = Server::start(&opts.server_exe, &url, opts.readers, None)?;
+    let server = Server::start(&opts.run.server_exe, &url, opts.run.readers, None)?;
     let measured = rt.block_on(measure(opts, &server, &towns, &workbook, &db, &import_items));
     let rss_peak = server.memory().1;
     server.stop();
@@ -213,8 +204,8 @@ pub fn run(opts: &LedgerOptions) -> BenchResult<LedgerReport> {
         machine: Machine::read(),
         date: mashangban_domain::time::now().format("%Y-%m-%d %H:%M (+08:00)").to_string(),
         commit: report::commit(),
-        command: opts.command.clone(),
-        seconds: opts.seconds,
+        command: opts.run.command.clone(),
+        seconds: opts.run.seconds,
         load,
         scenarios,
         rollup_group_by,
@@ -238,7 +229,7 @@ async fn seal_cost(opts: &LedgerOptions, ty: &LedgerType, items: &[Item]) -> Ben
     let mut times: [Vec<f64>; 2] = Default::default();
     for round in 0..SEAL_ROUNDS * 2 {
         let sealed = round % 2 == usize::from(round / 2 % 2 == 1);
-        let path = opts.work_dir.join(format!("bench-ledger-seals-{round}.db"));
+        let path = opts.run.work_dir.join(format!("bench-ledger-seals-{round}.db"));
         load::remove_db(&path)?;
         let db = mashangban_store_sqlite::SqliteDb::open(&path, 4).ctx("open SQLite")?;
         let options =
@@ -528,7 +519,8 @@ async fn measure(
     let export = export(&client, server, &base, &admin).await?;
     let list = build(&base, &admin, towns);
     let measured =
-        scenarios::measure_each(&client, &list, (opts.seconds, opts.max_requests), &server.pid(), &|| 0.0).await?;
+        scenarios::measure_each(&client, &list, (opts.run.seconds, opts.run.max_requests), &server.pid(), &|| 0.0)
+            .await?;
     let baseline_seconds = import_baseline(db, import_items)?;
     let t0 = Clock::now();
     let preview = upload(&client, &format!("{base}/import/preview"), &admin, "outlets.xlsx", workbook).await?;

@@ -445,3 +445,21 @@ fn intake_body(n: u64, categories: &[String], towns: &[String]) -> serde_json::V
     }
     body
 }
+
+/// What every SQLite scenario subcommand (`ledgers`, `devices`, `enterprises`) is run with,
+/// besides its own sizes.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Time bound of each HTTP scenario (and of each baseline that is timed).
+    pub seconds: f64,
+    /// Request bound of each scenario.
+    pub max_requests: u64,
+    pub work_dir: std::path::PathBuf,
+    pub seed: u64,
+    /// The executable whose `serve` subcommand runs the server (this binary).
+    pub server_exe: std::path::PathBuf,
+    /// Reader connections of the server's store.
+    pub readers: usize,
+    /// The command line, for the report.
+    pub command: String,
+}

@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use mashangban_bench::enterprises::EnterpriseOptions;
 use mashangban_bench::ledgers::LedgerOptions;
 use mashangban_bench::pg::PgTarget;
-use mashangban_bench::{Options, report, server};
+use mashangban_bench::{Options, RunOptions, report, server};
 
 #[derive(Parser)]
 #[command(name = "mashangban-bench", about = "Benchmarks of mashangban over HTTP on loopback")]
@@ -188,8 +188,7 @@ fn main() -> ExitCode {
         Some(Command::Devices { devices, readings }) => devices_run(&cli, *devices, *readings),
         Some(Command::Ledgers { items, import_rows }) => ledgers(&cli, *items, *import_rows),
         Some(Command::Enterprises { requests, template, import_rows, page_requests, visits, cards }) => {
-            let args: Vec<String> = std::env::args().skip(1).collect();
-            std::env::current_exe().map_err(|e| format!("own executable: {e}")).and_then(|server_exe| {
+            run_options(&cli).and_then(|run| {
                 enterprises(
                     &cli,
                     &EnterpriseOptions {
@@ -199,13 +198,7 @@ fn main() -> ExitCode {
                         page_requests: *page_requests,
                         visits: *visits,
                         cards: *cards,
-                        seconds: cli.seconds,
-                        max_requests: cli.max_requests,
-                        work_dir: cli.work_dir.clone(),
-                        seed: cli.seed,
-                        server_exe,
-                        readers: cli.readers,
-                        command: format!("target/release/mashangban-bench {}", args.join(" ")),
+                        run,
                     },
                 )
             })
@@ -265,10 +258,17 @@ fn bench(cli: &Cli) -> Result<(), String> {
 }
 
 fn ledgers(cli: &Cli, items: u64, import_rows: u32) -> Result<(), String> {
+    let opts = LedgerOptions { items, import_rows, run: run_options(cli)? };
+    eprintln!("mashangban-bench: ledgers, {} outlets in {}", report::thousands(items), opts.run.work_dir.display());
+    let result = mashangban_bench::ledgers::run(&opts);
+    let report = finish_sqlite_run(cli, &opts.db_path(), result)?;
+    write_report(cli, &report, &format!("ledgers-{items}"), &format!("ledgers={items}"), &report.markdown())
+}
+
+/// The options every SQLite scenario subcommand shares, from the command line.
+fn run_options(cli: &Cli) -> Result<RunOptions, String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let opts = LedgerOptions {
-        items,
-        import_rows,
+    Ok(RunOptions {
         seconds: cli.seconds,
         max_requests: cli.max_requests,
         work_dir: cli.work_dir.clone(),
@@ -276,11 +276,7 @@ fn ledgers(cli: &Cli, items: u64, import_rows: u32) -> Result<(), String> {
         server_exe: std::env::current_exe().map_err(|e| format!("own executable: {e}"))?,
         readers: cli.readers,
         command: format!("target/release/mashangban-bench {}", args.join(" ")),
-    };
-    eprintln!("mashangban-bench: ledgers, {} outlets in {}", report::thousands(items), opts.work_dir.display());
-    let result = mashangban_bench::ledgers::run(&opts);
-    let report = finish_sqlite_run(cli, &opts.db_path(), result)?;
-    write_report(cli, &report, &format!("ledgers-{items}"), &format!("ledgers={items}"), &report.markdown())
+    })
 }
 
 fn enterprises(cli: &Cli, opts: &EnterpriseOptions) -> Result<(), String> {
@@ -288,7 +284,7 @@ fn enterprises(cli: &Cli, opts: &EnterpriseOptions) -> Result<(), String> {
         "mashangban-bench: enterprises, {} requests, {} enterprises imported, in {}",
         report::thousands(opts.requests),
         report::thousands(u64::from(opts.import_rows)),
-        opts.work_dir.display()
+        opts.run.work_dir.display()
     );
     let result = mashangban_bench::enterprises::run(opts);
     let report = finish_sqlite_run(cli, &opts.db_path(), result)?;
@@ -326,25 +322,14 @@ fn write_report<R: serde::Serialize>(
 }
 
 fn devices_run(cli: &Cli, devices: usize, readings: u64) -> Result<(), String> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let opts = mashangban_bench::devices::DeviceOptions {
-        devices,
-        readings,
-        seconds: cli.seconds,
-        max_requests: cli.max_requests,
-        work_dir: cli.work_dir.clone(),
-        seed: cli.seed,
-        server_exe: std::env::current_exe().map_err(|e| format!("own executable: {e}"))?,
-        readers: cli.readers,
-        command: format!("target/release/mashangban-bench {}", args.join(" ")),
-    };
+    let opts = mashangban_bench::devices::DeviceOptions { devices, readings, run: run_options(cli)? };
     eprintln!(
         "mashangban-bench: devices, {} devices, {} readings stored, in {}",
         report::thousands(devices as u64),
         report::thousands(readings),
-        opts.work_dir.display()
+        opts.run.work_dir.display()
     );
-    std::fs::create_dir_all(&opts.work_dir).map_err(|e| format!("{}: {e}", opts.work_dir.display()))?;
+    std::fs::create_dir_all(&opts.run.work_dir).map_err(|e| format!("{}: {e}", opts.run.work_dir.display()))?;
     let result = mashangban_bench::devices::run(&opts);
     let report = finish_sqlite_run(cli, &opts.db_path(), result)?;
     write_report(cli, &report, &format!("devices-{devices}"), &format!("devices={devices}"), &report.markdown())

@@ -114,17 +114,7 @@ fn check_run(run: &Run, requests_at_start: u64) {
 fn the_ledger_benchmark_runs_at_a_small_scale() {
     use mashangban_bench::ledgers::{self, LedgerOptions};
     let dir = tempfile::tempdir().unwrap();
-    let opts = LedgerOptions {
-        items: 2_000,
-        import_rows: 300,
-        seconds: 0.5,
-        max_requests: 200,
-        work_dir: dir.path().to_path_buf(),
-        seed: 7,
-        server_exe: PathBuf::from(env!("CARGO_BIN_EXE_mashangban-bench")),
-        readers: 2,
-        command: "smoke".into(),
-    };
+    let opts = LedgerOptions { items: 2_000, import_rows: 300, run: smoke_run(dir.path(), 0.5, 200) };
     let report = ledgers::run(&opts).unwrap();
 
     assert_eq!((report.load.items, report.load.events), (2_000, 2_000), "{:?}", report.load);
@@ -175,13 +165,7 @@ fn the_enterprise_benchmark_runs_at_a_small_scale() {
         page_requests: 120,
         visits: 6,
         cards: 12,
-        seconds: 0.5,
-        max_requests: 100,
-        work_dir: dir.path().to_path_buf(),
-        seed: 7,
-        server_exe: PathBuf::from(env!("CARGO_BIN_EXE_mashangban-bench")),
-        readers: 2,
-        command: "smoke".into(),
+        run: smoke_run(dir.path(), 0.5, 100),
     };
     let report = enterprises::run(&opts).unwrap();
     assert_eq!(report.load.requests, 2_000, "{:?}", report.load);
@@ -230,17 +214,7 @@ fn the_enterprise_benchmark_runs_at_a_small_scale() {
 fn the_device_benchmark_runs_at_a_small_scale() {
     use mashangban_bench::devices::{self, DeviceOptions};
     let dir = tempfile::tempdir().unwrap();
-    let opts = DeviceOptions {
-        devices: 20,
-        readings: 30_000,
-        seconds: 2.5,
-        max_requests: 50,
-        work_dir: dir.path().to_path_buf(),
-        seed: 7,
-        server_exe: PathBuf::from(env!("CARGO_BIN_EXE_mashangban-bench")),
-        readers: 2,
-        command: "smoke".into(),
-    };
+    let opts = DeviceOptions { devices: 20, readings: 30_000, run: smoke_run(dir.path(), 2.5, 50) };
     let report = devices::run(&opts).unwrap();
 
     assert_eq!((report.load.points, report.load.readings), (21, 30_000), "{:?}", report.load);
@@ -310,4 +284,17 @@ fn the_fuzzer_finds_no_server_error_or_non_json_answer_in_a_few_thousand_request
     assert!(report.memory.samples.len() >= 10 && report.memory.start > 0, "{md}");
     assert_eq!(report.callers.len(), fuzz::CALLERS.len() + 1, "{md}");
     assert!(report.rss_peak > 0, "{md}");
+}
+
+/// The shared options of a scenario subcommand's smoke run in `dir`.
+fn smoke_run(dir: &std::path::Path, seconds: f64, max_requests: u64) -> mashangban_bench::RunOptions {
+    mashangban_bench::RunOptions {
+        seconds,
+        max_requests,
+        work_dir: dir.to_path_buf(),
+        seed: 7,
+        server_exe: PathBuf::from(env!("CARGO_BIN_EXE_mashangban-bench")),
+        readers: 2,
+        command: "smoke".into(),
+    }
 }
