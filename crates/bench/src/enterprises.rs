@@ -173,14 +173,7 @@ async fn prepare(
     generator: &mut EnterpriseGenerator<'_>,
     opts: &EnterpriseOptions,
 ) -> BenchResult<Prepared> {
-    let store = mashangban_store_sqlite::open(
-        db,
-        mashangban_store_sqlite::SqliteOptions {
-            personal_data: Some(crate::bench_keys()),
-            ..mashangban_store_sqlite::SqliteOptions::default()
-        },
-    )
-    .ctx("reopen the store")?;
+    let store = crate::load::open_store(db)?;
     let org = OrgTree::new(store.list_units().await.ctx("org")?);
     let town = org
         .units()

@@ -358,14 +358,7 @@ fn item_row(item: &Item, at: &str) -> BenchResult<[rusqlite::types::Value; 11]> 
 /// The bulk load bypasses the store, so the store rebuilds what its item writes keep (the choice
 /// values and the counts); answers the time it took.
 async fn rebuild_rollups(db: &Path, items: u64) -> BenchResult<f64> {
-    let store = mashangban_store_sqlite::open(
-        db,
-        mashangban_store_sqlite::SqliteOptions {
-            personal_data: Some(crate::bench_keys()),
-            ..mashangban_store_sqlite::SqliteOptions::default()
-        },
-    )
-    .ctx("reopen the store")?;
+    let store = crate::load::open_store(db)?;
     let t0 = Clock::now();
     let counted = store.rebuild_ledger_rollups().await.ctx("rebuild the ledger rollups")?;
     let seconds = t0.elapsed().as_secs_f64();

@@ -134,14 +134,16 @@ async fn make_template(db: &Path, count: usize, seed: u64) -> BenchResult<()> {
     Ok(())
 }
 
+/// Opens the real store at `db` (migrations applied), with the bench's key of personal data.
+pub(crate) fn open_store(db: &Path) -> BenchResult<SqliteStore> {
+    let options = SqliteOptions { personal_data: Some(crate::bench_keys()), ..SqliteOptions::default() };
+    mashangban_store_sqlite::open(db, options).ctx("open the store")
+}
+
 /// Opens the real store at `db` (migrations) and fills the demo org, catalogue and users (password
 /// [`PASSWORD`]).
 pub(crate) async fn open_with_org(db: &Path) -> BenchResult<(SqliteStore, mashangban_demo::DemoData)> {
-    let store = mashangban_store_sqlite::open(
-        db,
-        SqliteOptions { personal_data: Some(crate::bench_keys()), ..SqliteOptions::default() },
-    )
-    .ctx("open the store")?;
+    let store = open_store(db)?;
     let data = mashangban_demo::DemoData::bundled().ctx("demo data")?;
     mashangban_demo::load_org_and_catalog(&store, &data).await.ctx("demo org")?;
     let hash = mashangban_web::auth::hash_password(PASSWORD).map_err(|e| e.message.to_string())?;
@@ -538,11 +540,7 @@ fn remap_merge(details: &serde_json::Value, tpl: &Template, copy: i64, numbers: 
 /// Rebuilds both rollups (the bulk copy bypasses the store) and reads a few
 /// requests back; answers the two summaries and the dashboard rebuild's seconds.
 async fn rebuild_and_verify(db: &Path) -> BenchResult<(RebuildSummary, DashboardRebuild, f64)> {
-    let store = mashangban_store_sqlite::open(
-        db,
-        SqliteOptions { personal_data: Some(crate::bench_keys()), ..SqliteOptions::default() },
-    )
-    .ctx("reopen the store")?;
+    let store = open_store(db)?;
     let summary = store.rebuild_scoring().await.ctx("rebuild the scoring rollups")?;
     let t0 = Clock::now();
     let dashboard = store.rebuild_dashboard().await.ctx("rebuild the dashboard rollups")?;
