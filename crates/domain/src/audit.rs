@@ -2,13 +2,17 @@
 //! SM3 hash (GB/T 32905-2016) that chains it to the previous event of its
 //! request, and an anchor (锚点) digests the head of every request's chain at
 //! a moment, so that deleting a request's last events or a whole request is
-//! seen too once the anchor has been kept outside the database.
+//! seen too once the anchor has been kept outside the database. The other
+//! histories (ledger items, visits, accounts, …) are chained per record the
+//! same way, and the anchor digests their records' heads too ([`HistoryAnchor`]).
 //!
 //! Pure: the store hands events over as the text it holds ([`SealedEvent`]),
 //! in (request, seq) order, and [`Verifier`] names the first altered, missing
 //! or unsealed event of each request and checks every anchor.
 
 use sm3::{Digest, Sm3};
+
+use crate::time::{Instant, format_instant, parse_instant};
 
 /// An SM3 digest.
 pub type Hash = [u8; 32];
@@ -17,6 +21,7 @@ const EVENT_DOMAIN: &[u8] = b"mashangban-event-v1";
 const ANCHOR_DOMAIN: &[u8] = b"mashangban-anchor-v1";
 const LEDGER_EVENT_DOMAIN: &[u8] = b"mashangban-ledger-event-v1";
 const HISTORY_EVENT_DOMAIN: &[u8] = b"mashangban-history-event-v1";
+const HISTORY_ANCHOR_DOMAIN: &[u8] = b"mashangban-history-anchor-v1";
 
 /// One stored event as the database holds it: every column as text, so the
 /// hash is the same on SQLite and PostgreSQL and after a copy between them.
@@ -90,6 +95,9 @@ pub struct HistoryEventRecord {
 pub struct SealedHistoryEvent {
     pub event: HistoryEventRecord,
     pub seal: Option<String>,
+    /// When the platform recorded it (its `at`, sealed among the fields), which anchors cover
+    /// by; None when unreadable, which every anchor covers.
+    pub recorded_at: Option<Instant>,
 }
 
 /// The seal of an event of `history` after `previous` (None for its record's first event): the
@@ -184,31 +192,71 @@ pub struct Anchor {
     /// Covered events.
     pub events: u64,
     pub digest: Hash,
+    /// The other histories' heads, in anchors kept since they were covered (None in older ones).
+    pub histories: Option<HistoryAnchor>,
+}
+
+/// The heads of the other histories' records over the events recorded before a moment, digested
+/// in (history, record) order: what an anchor records of them, so that deleting a record's last
+/// events or all of them shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryAnchor {
+    /// Events recorded before this moment are covered.
+    pub before: Instant,
+    /// Records with at least one covered event.
+    pub chains: u64,
+    /// Covered events.
+    pub events: u64,
+    pub digest: Hash,
 }
 
 impl Anchor {
     /// One line for the log and for export; [`Anchor::parse_line`] reads it back.
     pub fn to_line(&self) -> String {
-        format!(
+        let mut line = format!(
             "last_event={} requests={} events={} sm3={}",
             self.last_event_id,
             self.requests,
             self.events,
             to_hex(&self.digest)
-        )
+        );
+        if let Some(h) = &self.histories {
+            line.push_str(&format!(
+                " histories_before={} history_chains={} history_events={} history_sm3={}",
+                format_instant(&h.before),
+                h.chains,
+                h.events,
+                to_hex(&h.digest)
+            ));
+        }
+        line
     }
 
     /// Reads a line written by [`Anchor::to_line`], anywhere within a longer
-    /// line (a log line with its time and level in front).
+    /// line (a log line with its time and level in front). A line with some of the histories'
+    /// fields but not all, or unreadable, is no anchor.
     pub fn parse_line(line: &str) -> Option<Anchor> {
         let field = |name: &str| {
             line.split_whitespace().find_map(|word| word.strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
+        };
+        let history_fields =
+            [field("histories_before"), field("history_chains"), field("history_events"), field("history_sm3")];
+        let histories = match history_fields {
+            [None, None, None, None] => None,
+            [Some(before), Some(chains), Some(events), Some(digest)] => Some(HistoryAnchor {
+                before: parse_instant(before)?,
+                chains: chains.parse().ok()?,
+                events: events.parse().ok()?,
+                digest: from_hex(digest)?,
+            }),
+            _ => return None,
         };
         Some(Anchor {
             last_event_id: field("last_event")?.parse().ok()?,
             requests: field("requests")?.parse().ok()?,
             events: field("events")?.parse().ok()?,
             digest: from_hex(field("sm3")?)?,
+            histories,
         })
     }
 }
@@ -239,10 +287,69 @@ impl AnchorBuilder {
         self.hasher.update(head);
     }
 
-    pub fn finish(self) -> Anchor {
+    /// The anchor, with the other histories' part when they were digested too.
+    pub fn finish(self, histories: Option<HistoryAnchor>) -> Anchor {
         Anchor {
             last_event_id: self.last_event_id,
             requests: self.requests,
+            events: self.events,
+            digest: self.hasher.finalize().into(),
+            histories,
+        }
+    }
+}
+
+/// Builds a [`HistoryAnchor`] from every history's events in (history, record, position) order
+/// with their seals — the stored ones when an anchor is kept, the recomputed ones when it is
+/// checked — so both sides pick the same heads: per record, the last covered event in its order.
+#[derive(Debug)]
+pub struct HistoryAnchorBuilder {
+    before: Instant,
+    chains: u64,
+    events: u64,
+    hasher: Sm3,
+    /// The record being walked: history, record, covered events so far and the head among them.
+    current: Option<(&'static str, i64, u64, Option<Hash>)>,
+}
+
+impl HistoryAnchorBuilder {
+    pub fn new(before: Instant) -> Self {
+        let mut hasher = Sm3::new();
+        // The moment is not digested: an anchor whose heads are those of the last one kept says
+        // nothing new, and its digest shows it.
+        hasher.update(HISTORY_ANCHOR_DOMAIN);
+        HistoryAnchorBuilder { before, chains: 0, events: 0, hasher, current: None }
+    }
+
+    /// The next event of `history`'s record `chain_id`, recorded at `recorded_at`, with its seal.
+    pub fn add_event(&mut self, history: &'static str, chain_id: i64, recorded_at: Option<&Instant>, seal: &Hash) {
+        if self.current.is_none_or(|(h, chain, _, _)| h != history || chain != chain_id) {
+            self.end_record();
+            self.current = Some((history, chain_id, 0, None));
+        }
+        let covered = recorded_at.is_none_or(|at| *at < self.before);
+        if let Some((_, _, events, head)) = self.current.as_mut().filter(|_| covered) {
+            *events += 1;
+            *head = Some(*seal);
+        }
+    }
+
+    fn end_record(&mut self) {
+        let Some((history, chain_id, events, Some(head))) = self.current.take() else { return };
+        self.chains += 1;
+        self.events += events;
+        self.hasher.update((history.len() as u32).to_be_bytes());
+        self.hasher.update(history.as_bytes());
+        self.hasher.update(chain_id.to_be_bytes());
+        self.hasher.update(events.to_be_bytes());
+        self.hasher.update(head);
+    }
+
+    pub fn finish(mut self) -> HistoryAnchor {
+        self.end_record();
+        HistoryAnchor {
+            before: self.before,
+            chains: self.chains,
             events: self.events,
             digest: self.hasher.finalize().into(),
         }
@@ -296,13 +403,20 @@ impl std::fmt::Display for Problem {
             Problem::HistoryMissing { history, chain_id, expected, found } => {
                 write!(f, "{history} of record {chain_id}: events {expected}..{} were deleted", found - 1)
             }
-            Problem::AnchorMismatch { expected, found } => write!(
-                f,
-                "the anchor at event {} does not match: recorded {}, found {}",
-                expected.last_event_id,
-                expected.to_line(),
-                found.to_line()
-            ),
+            Problem::AnchorMismatch { expected, found } => {
+                let part = match (expected.digest == found.digest, expected.histories == found.histories) {
+                    (true, false) => "the other histories' heads",
+                    (false, true) => "the requests' heads",
+                    _ => "the requests' and the other histories' heads",
+                };
+                write!(
+                    f,
+                    "the anchor at event {} does not match ({part}): recorded {}, found {}",
+                    expected.last_event_id,
+                    expected.to_line(),
+                    found.to_line()
+                )
+            }
         }
     }
 }
@@ -334,12 +448,20 @@ pub const MAX_PROBLEMS: usize = 1_000;
 /// anchors' digests from the recomputed heads.
 #[derive(Debug)]
 pub struct Verifier {
-    anchors: Vec<(Anchor, AnchorBuilder)>,
+    anchors: Vec<AnchorCheck>,
     report: Report,
     current: Option<Chain>,
     /// The record of another history being walked.
     other: Option<OtherChain>,
     problems_seen: u64,
+}
+
+/// An anchor being checked: what it recorded, and its digests rebuilt from the recomputed heads.
+#[derive(Debug)]
+struct AnchorCheck {
+    expected: Anchor,
+    requests: AnchorBuilder,
+    histories: Option<HistoryAnchorBuilder>,
 }
 
 /// A record of another history being walked: which, its recomputed head, the seq expected next
@@ -382,7 +504,14 @@ struct Chain {
 impl Verifier {
     /// A verifier that also checks `anchors` (from the database or from outside).
     pub fn new(anchors: Vec<Anchor>) -> Self {
-        let anchors = anchors.into_iter().map(|a| (a.clone(), AnchorBuilder::new(a.last_event_id))).collect();
+        let anchors = anchors
+            .into_iter()
+            .map(|expected| AnchorCheck {
+                requests: AnchorBuilder::new(expected.last_event_id),
+                histories: expected.histories.as_ref().map(|h| HistoryAnchorBuilder::new(h.before)),
+                expected,
+            })
+            .collect();
         Verifier { anchors, report: Report::default(), current: None, other: None, problems_seen: 0 }
     }
 
@@ -427,8 +556,9 @@ impl Verifier {
     }
 
     /// The next event of `history`; a history's events must come together, in (record, position)
-    /// order. Unlike request chains these have no anchors: their tables refuse deletes, and a deleted
-    /// event shows at the next one of its record (or as a gap in a sequential history).
+    /// order, and the histories in the order they were when the anchors were kept. A deleted event
+    /// shows at the next one of its record (or as a gap in a sequential history); a record's last
+    /// events or all of them deleted show at the anchors.
     pub fn feed_history(&mut self, history: HistoryKind, sealed: &SealedHistoryEvent) {
         let event = &sealed.event;
         if self.report.histories.last().is_none_or(|count| count.history != history) {
@@ -452,6 +582,9 @@ impl Verifier {
             found: position,
         });
         let recomputed = seal_history_event(history, previous.as_ref(), event);
+        for builder in self.anchors.iter_mut().filter_map(|a| a.histories.as_mut()) {
+            builder.add_event(history.name, chain_id, sealed.recorded_at.as_ref(), &recomputed);
+        }
         let fault = check_seal(sealed.seal.as_deref(), &recomputed).map(|fault| match fault {
             SealFault::Unsealed => Problem::HistoryUnsealed { history: history.name, chain_id, position },
             SealFault::Altered => Problem::HistoryAltered { history: history.name, chain_id, position },
@@ -479,7 +612,8 @@ impl Verifier {
 
     fn end_request(&mut self) {
         let Some(chain) = self.current.take() else { return };
-        for (_, builder) in &mut self.anchors {
+        for check in &mut self.anchors {
+            let builder = &mut check.requests;
             let covered = chain.links.iter().take_while(|(id, _, _)| *id <= builder.last_event_id);
             if let Some((_, seq, head)) = covered.last() {
                 builder.add_head(chain.request_id, *seq, head);
@@ -490,8 +624,8 @@ impl Verifier {
     /// Ends the walk: the report, with each anchor checked.
     pub fn finish(mut self) -> Report {
         self.end_request();
-        for (expected, builder) in std::mem::take(&mut self.anchors) {
-            let found = builder.finish();
+        for AnchorCheck { expected, requests, histories } in std::mem::take(&mut self.anchors) {
+            let found = requests.finish(histories.map(HistoryAnchorBuilder::finish));
             self.report.anchors_checked += 1;
             if found != expected {
                 self.problem(Problem::AnchorMismatch { expected, found });
@@ -564,7 +698,7 @@ mod tests {
         for (r, (seq, h)) in heads {
             b.add_head(r, seq, &h);
         }
-        b.finish()
+        b.finish(None)
     }
 
     fn verify(events: &[SealedEvent], anchors: Vec<Anchor>) -> Report {
@@ -690,7 +824,7 @@ mod tests {
                 let e = ledger_event(item, v, first_id + v);
                 let s = seal_history_event(LEDGER, head.as_ref(), &e);
                 head = Some(s);
-                out.push(SealedHistoryEvent { event: e, seal: Some(to_hex(&s)) });
+                out.push(SealedHistoryEvent { event: e, seal: Some(to_hex(&s)), recorded_at: None });
             }
         }
         out
@@ -799,7 +933,8 @@ mod tests {
                 };
                 let s = seal_history_event(kind, head.as_ref(), &event);
                 head = Some(s);
-                out.push(SealedHistoryEvent { event, seal: Some(to_hex(&s)) });
+                let recorded_at = parse_instant(&format!("2026-12-0{n}T09:00:00+08:00"));
+                out.push(SealedHistoryEvent { event, seal: Some(to_hex(&s)), recorded_at });
             }
         }
         out
@@ -851,5 +986,92 @@ mod tests {
         let fund = other_history(FUND);
         let visit = HistoryKind { sequential: true, ..VISITS };
         assert_eq!(verify_other(visit, &fund).problems.len(), 2);
+    }
+
+    /// An anchor over the requests' `events` up to event 9 and the other histories' events (each
+    /// history's in its order) recorded before `before`, from their stored seals, as the store keeps one.
+    fn anchor_with_histories(
+        events: &[SealedEvent],
+        others: &[(HistoryKind, Vec<SealedHistoryEvent>)],
+        before: &str,
+    ) -> Anchor {
+        let mut histories = HistoryAnchorBuilder::new(parse_instant(before).unwrap());
+        for (kind, history) in others {
+            for e in history {
+                let seal = from_hex(e.seal.as_deref().unwrap()).unwrap();
+                histories.add_event(kind.name, e.event.chain_id, e.recorded_at.as_ref(), &seal);
+            }
+        }
+        Anchor { histories: Some(histories.finish()), ..anchor_at(events, 9) }
+    }
+
+    fn verify_all(
+        events: &[SealedEvent],
+        others: &[(HistoryKind, Vec<SealedHistoryEvent>)],
+        anchors: Vec<Anchor>,
+    ) -> Report {
+        let mut v = Verifier::new(anchors);
+        for e in events {
+            v.feed(e);
+        }
+        for (kind, history) in others {
+            for e in history {
+                v.feed_history(*kind, e);
+            }
+        }
+        v.finish()
+    }
+
+    #[test]
+    fn anchors_cover_the_other_histories_so_a_deleted_last_event_or_record_shows() {
+        let events = history();
+        let others = vec![(FUND, other_history(FUND)), (VISITS, other_history(VISITS))];
+        // Events are recorded on the 1st, 2nd and 3rd: before the 3rd covers two of record 1 and
+        // both of record 2, in each history.
+        let anchor = anchor_with_histories(&events, &others, "2026-12-03T00:00:00+08:00");
+        let histories = anchor.histories.clone().unwrap();
+        assert_eq!((histories.chains, histories.events), (4, 8));
+        let later = anchor_with_histories(&events, &others, "2026-12-04T00:00:00+08:00");
+        assert_eq!(later.histories.as_ref().map(|h| h.events), Some(10));
+        assert_eq!(verify_all(&events, &others, vec![anchor.clone(), later.clone()]).problems, vec![]);
+
+        // The uncovered last event of a record deleted: only the later anchor sees it.
+        let mut tail = others.clone();
+        tail[1].1.remove(2);
+        let problems = verify_all(&events, &tail, vec![anchor.clone(), later.clone()]).problems;
+        assert!(
+            matches!(&problems[..], [Problem::AnchorMismatch { expected, .. }] if *expected == later),
+            "{problems:?}"
+        );
+        assert!(problems[0].to_string().contains("the other histories' heads"), "{}", problems[0]);
+
+        // A whole record deleted (record 2 of the fund history): both anchors see it.
+        let mut record = others.clone();
+        record[0].1.retain(|e| e.event.chain_id != 2);
+        let problems = verify_all(&events, &record, vec![anchor.clone(), later.clone()]).problems;
+        assert_eq!(problems.len(), 2, "{problems:?}");
+
+        // An event recorded after both anchors changes neither.
+        let mut appended = others.clone();
+        let last = appended[1].1.last().unwrap().clone();
+        let event = HistoryEventRecord { position: last.event.position + 1, ..last.event.clone() };
+        let seal = seal_history_event(VISITS, from_hex(last.seal.as_deref().unwrap()).as_ref(), &event);
+        let recorded_at = parse_instant("2026-12-05T09:00:00+08:00");
+        appended[1].1.push(SealedHistoryEvent { event, seal: Some(to_hex(&seal)), recorded_at });
+        assert_eq!(verify_all(&events, &appended, vec![anchor, later]).problems, vec![]);
+    }
+
+    #[test]
+    fn an_anchor_with_histories_reads_back_and_a_partial_one_is_refused() {
+        let events = history();
+        let others = vec![(VISITS, other_history(VISITS))];
+        let anchor = anchor_with_histories(&events, &others, "2026-12-03T00:00:00+08:00");
+        let line = format!("2026-12-06T09:00:00+08:00 INFO audit anchor at=x {}", anchor.to_line());
+        assert_eq!(Anchor::parse_line(&line), Some(anchor.clone()));
+        let partial = anchor.to_line().replace(" history_events=", " other=");
+        assert_eq!(Anchor::parse_line(&partial), None);
+        // A line kept before the histories were anchored reads as before.
+        let older = Anchor { histories: None, ..anchor };
+        assert_eq!(Anchor::parse_line(&older.to_line()), Some(older));
     }
 }

@@ -16,9 +16,10 @@ const MAX_ANCHOR_FILE: u64 = 256 * 1024 * 1024;
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
-    /// Recompute every request's and ledger item's SM3 chain and check the anchors kept in the database and in --anchors FILE
-    /// (a log or an export: every line holding `last_event=… requests=… events=… sm3=…`).
-    /// Exits with an error naming the first altered, deleted or inserted event of each request.
+    /// Recompute every SM3 chain (requests, ledger items and the other histories) and check the anchors kept in the
+    /// database and in --anchors FILE (a log or an export: every line holding `last_event=… requests=… events=… sm3=…`,
+    /// with `histories_before=… history_chains=… history_events=… history_sm3=…` in newer ones).
+    /// Exits with an error naming the first altered, deleted or inserted event of each record.
     Verify {
         #[arg(long)]
         anchors: Option<PathBuf>,

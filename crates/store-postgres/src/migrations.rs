@@ -74,6 +74,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (54, "0054_notification_template_versions", include_str!("../migrations/0054_notification_template_versions.sql")),
     (55, "0055_account_events", include_str!("../migrations/0055_account_events.sql")),
     (56, "0056_api_token_events", include_str!("../migrations/0056_api_token_events.sql")),
+    (57, "0057_history_anchors", include_str!("../migrations/0057_history_anchors.sql")),
 ];
 
 /// Tables whose `id` is an identity column.

@@ -66,6 +66,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0058_notification_template_versions.sql"),
     include_str!("../migrations/0059_account_events.sql"),
     include_str!("../migrations/0060_api_token_events.sql"),
+    include_str!("../migrations/0061_history_anchors.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {

@@ -14,6 +14,7 @@ use crate::support::{TestDb, execute, texts};
 on_both!(a_platform_history_verifies_and_tampering_is_named);
 on_both!(ledger_histories_are_sealed_and_tampering_is_named);
 on_both!(the_other_histories_are_sealed_and_tampering_is_named);
+on_both!(anchors_cover_the_other_histories_so_a_deleted_record_shows);
 
 /// Lets the test change what the platform never changes, as an attacker with the database would.
 async fn allow_tampering<D: TestDb>(store: &SqlStore<D>) {
@@ -348,6 +349,74 @@ async fn the_other_histories_are_sealed_and_tampering_is_named<D: TestDb>() {
             "{name} {victim}: {problems:?}"
         );
     }
+}
+
+/// The anchor digests the other histories' records too: a visit whose every event is deleted (with
+/// its seals, as a careful attacker would), or a project's last approval action, leaves no broken
+/// chain to name, but no longer matches the anchor kept before.
+async fn anchors_cover_the_other_histories_so_a_deleted_record_shows<D: TestDb>() {
+    let env = D::create().await;
+    let store = &env.store;
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    let now = parse_instant("2026-12-04T09:00:00+08:00").unwrap();
+    mashangban_demo::load_org_and_catalog(store, &data).await.unwrap();
+    mashangban_demo::load_users(store, &data, "not-a-real-hash").await.unwrap();
+    mashangban_demo::load_enterprises(store, &data).await.unwrap();
+    mashangban_demo::load_liaisons(store, &data, "not-a-real-hash").await.unwrap();
+    mashangban_demo::load_visits(store, now).await.unwrap();
+    mashangban_demo::load_approvals(store, now).await.unwrap();
+
+    // No request yet: the anchor is kept for the other histories alone, and once.
+    let settled = parse_instant("2027-01-01T00:00:00+08:00").unwrap();
+    let anchor = store.record_anchor(settled, now).await.unwrap().unwrap().anchor;
+    assert_eq!((anchor.requests, anchor.events), (0, 0));
+    let histories = anchor.histories.clone().unwrap();
+    let visits = count(store, "SELECT CAST(COUNT(DISTINCT visit_id) AS TEXT) FROM visit_events").await;
+    let projects = count(store, "SELECT CAST(COUNT(DISTINCT project_id) AS TEXT) FROM approval_actions").await;
+    let accounts = count(store, "SELECT CAST(COUNT(DISTINCT user_id) AS TEXT) FROM account_events").await;
+    assert!(visits > 0 && projects > 0, "the demo writes visits and approvals");
+    assert_eq!(histories.chains, visits + projects + accounts);
+    assert!(store.record_anchor(settled, now).await.unwrap().is_none(), "nothing new to anchor");
+    let kept: Vec<_> = store.anchors().await.unwrap().into_iter().map(|a| a.anchor).collect();
+    assert_eq!(kept, vec![anchor.clone()]);
+    assert_eq!(mashangban_domain::audit::Anchor::parse_line(&anchor.to_line()), Some(anchor.clone()));
+    let report = store.verify_history(kept).await.unwrap();
+    assert_eq!((report.anchors_checked, report.problems), (1, vec![]));
+
+    // A whole visit deleted, with its seals.
+    lift_guards(store, &[("visit_events", "no_delete"), ("history_seals", "no_delete")]).await;
+    let visit = count(store, "SELECT CAST(MIN(visit_id) AS TEXT) FROM visit_events").await as i64;
+    execute(store, "DELETE FROM visit_events WHERE visit_id = $1", vec![visit.into()]).await.unwrap();
+    execute(store, "DELETE FROM history_seals WHERE history = 'visit_events' AND chain_id = $1", vec![visit.into()])
+        .await
+        .unwrap();
+    let problems = store.verify_history(vec![anchor.clone()]).await.unwrap().problems;
+    assert!(
+        matches!(&problems[..], [Problem::AnchorMismatch { expected, found }]
+            if *expected == anchor && found.histories.as_ref().unwrap().chains == histories.chains - 1
+                && found.digest == anchor.digest),
+        "{problems:?}"
+    );
+    assert!(problems[0].to_string().contains("the other histories' heads"), "{}", problems[0]);
+
+    // A project's last approval action deleted: a shorter chain is no gap, but the anchor sees it.
+    let env2 = D::create().await;
+    let store2 = &env2.store;
+    mashangban_demo::load_org_and_catalog(store2, &data).await.unwrap();
+    mashangban_demo::load_users(store2, &data, "not-a-real-hash").await.unwrap();
+    mashangban_demo::load_approvals(store2, now).await.unwrap();
+    let anchor = store2.record_anchor(settled, now).await.unwrap().unwrap().anchor;
+    lift_guards(store2, &[("approval_actions", "no_delete")]).await;
+    execute(
+        store2,
+        "DELETE FROM approval_actions WHERE (project_id, seq) = (SELECT project_id, MAX(seq) FROM approval_actions
+             WHERE project_id = (SELECT MIN(project_id) FROM approval_actions) GROUP BY project_id)",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let problems = store2.verify_history(vec![anchor]).await.unwrap().problems;
+    assert!(matches!(&problems[..], [Problem::AnchorMismatch { .. }]), "{problems:?}");
 }
 
 /// A statement built at run time, for the helpers that take `&'static str`.

@@ -9,7 +9,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use mashangban_domain::audit::{self, Hash, HistoryEventRecord, HistoryKind, SealLabel, SealedHistoryEvent, Verifier};
+use mashangban_domain::audit::{
+    self, Hash, HistoryAnchorBuilder, HistoryEventRecord, HistoryKind, SealLabel, SealedHistoryEvent, Verifier,
+};
+use mashangban_domain::time::parse_instant;
 use mashangban_store::StoreResult;
 
 use super::{LEGACY_BATCH, stored_seal};
@@ -28,6 +31,8 @@ pub(crate) struct SealedHistory {
     subject: &'static str,
     /// `seq` for a sequential history, `id` otherwise.
     position: &'static str,
+    /// The column with the time the platform recorded the event, by which anchors cover it.
+    recorded: &'static str,
     owners: &'static str,
     columns: &'static [&'static str],
 }
@@ -48,6 +53,7 @@ const fn shared(
         chain,
         subject: "TRUE",
         position,
+        recorded: "at",
         owners,
         columns,
     }
@@ -67,6 +73,7 @@ pub(crate) const LEDGER: SealedHistory = SealedHistory {
     chain: "e.item_id",
     subject: "TRUE",
     position: "id",
+    recorded: "at",
     owners: "ledger_items",
     columns: &[
         "item_version",
@@ -95,14 +102,19 @@ pub(crate) const DIRECT_LINE: SealedHistory = shared(
     &["at", "by_name", "action", "comment"],
 );
 
-pub(crate) const APPROVALS: SealedHistory = shared(
-    "approval_actions",
-    "拿地即开工项目",
-    "e.project_id",
-    "seq",
-    "approval_projects",
-    &["kind", "step", "unit", "at", "document_no", "recorded_at", "recorded_by", "recorded_by_user"],
-);
+/// Approval projects' actions (拿地即开工): `at` is when the step happened, `recorded_at` when it
+/// was entered, which anchors cover by.
+pub(crate) const APPROVALS: SealedHistory = SealedHistory {
+    recorded: "recorded_at",
+    ..shared(
+        "approval_actions",
+        "拿地即开工项目",
+        "e.project_id",
+        "seq",
+        "approval_projects",
+        &["kind", "step", "unit", "at", "document_no", "recorded_at", "recorded_by", "recorded_by_user"],
+    )
+};
 
 pub(crate) const FUND: SealedHistory = shared(
     "fund_events",
@@ -182,6 +194,7 @@ const fn command(
         chain,
         subject,
         position: "id",
+        recorded: "at",
         owners,
         columns: COMMAND_COLUMNS,
     }
@@ -252,22 +265,24 @@ fn text(value: Value) -> Option<String> {
     }
 }
 
-/// A row of [`SealedHistory::select`]: record, position, the sealed columns, the stored seal.
+/// A row of [`SealedHistory::select`]: record, position, time recorded, the sealed columns, the stored seal.
 fn sealed_event(mut row: Row) -> StoreResult<SealedHistoryEvent> {
     let last = row.len() - 1;
     let chain_id = row.take(0)?;
     let position = row.take(1)?;
-    let fields = (2..last).map(|i| row.take::<Value>(i).map(text)).collect::<StoreResult<_>>()?;
-    Ok(SealedHistoryEvent { event: HistoryEventRecord { chain_id, position, fields }, seal: row.take(last)? })
+    let recorded_at = text(row.take::<Value>(2)?).as_deref().and_then(parse_instant);
+    let fields = (3..last).map(|i| row.take::<Value>(i).map(text)).collect::<StoreResult<_>>()?;
+    let event = HistoryEventRecord { chain_id, position, fields };
+    Ok(SealedHistoryEvent { event, seal: row.take(last)?, recorded_at })
 }
 
 impl SealedHistory {
     /// Its events with their seals, `filter` (over `e`, the events) applied, in (record, position) order.
     fn select(&self, filter: &str) -> String {
-        let SealedHistory { kind, table, chain, subject, position, .. } = self;
+        let SealedHistory { kind, table, chain, subject, position, recorded, .. } = self;
         let columns: Vec<String> = self.columns.iter().map(|c| format!("e.{c}")).collect();
         format!(
-            "SELECT {chain} AS chain_id, e.{position}, {}, s.seal FROM {table} e
+            "SELECT {chain} AS chain_id, e.{position}, e.{recorded}, {}, s.seal FROM {table} e
              LEFT JOIN history_seals s ON s.history = '{}' AND s.chain_id = {chain} AND s.position = e.{position}
              WHERE {subject} AND {filter} ORDER BY 1, e.{position}",
             columns.join(", "),
@@ -388,6 +403,25 @@ impl SealedHistory {
         }
         self.seal_chains(c, &chains, &HashSet::new()).await?;
         Ok(chains.len() as i64)
+    }
+
+    /// Feeds every sealed event of the history, with its stored seal, to an anchor being kept.
+    pub(crate) async fn anchor(&self, c: &dyn Conn, builder: &mut HistoryAnchorBuilder) -> StoreResult<()> {
+        let SealedHistory { kind, table, chain, subject, position, recorded, .. } = self;
+        let sql = format!(
+            "SELECT {chain} AS chain_id, e.{recorded}, s.seal FROM {table} e
+             JOIN history_seals s ON s.history = '{}' AND s.chain_id = {chain} AND s.position = e.{position}
+             WHERE {subject} ORDER BY 1, e.{position}",
+            kind.name
+        );
+        c.for_each(&sql, &args![], &mut |mut row| {
+            let chain_id: i64 = row.take(0)?;
+            let recorded_at = text(row.take::<Value>(1)?).as_deref().and_then(parse_instant);
+            let seal = stored_seal(&row.take::<String>(2)?)?;
+            builder.add_event(kind.name, chain_id, recorded_at.as_ref(), &seal);
+            Ok(())
+        })
+        .await
     }
 
     /// Feeds every event of the history to `verifier`.

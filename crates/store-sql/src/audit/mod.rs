@@ -7,7 +7,9 @@
 
 mod histories;
 
-use mashangban_domain::audit::{self, Anchor, AnchorBuilder, EventRecord, Hash, Report, SealedEvent, Verifier};
+use mashangban_domain::audit::{
+    self, Anchor, AnchorBuilder, EventRecord, Hash, HistoryAnchor, HistoryAnchorBuilder, Report, SealedEvent, Verifier,
+};
 use mashangban_domain::time::Instant;
 use mashangban_store::{AuditStore, StoreError, StoreResult, StoredAnchor};
 
@@ -121,8 +123,9 @@ async fn seal_legacy_requests(c: &dyn Conn, now: Instant) -> StoreResult<i64> {
     Ok(chains.len() as i64)
 }
 
-/// The anchor over events up to `last_event_id`, from the stored seals.
-async fn anchor_upto(c: &dyn Conn, last_event_id: i64) -> StoreResult<Anchor> {
+/// The anchor over request events up to `last_event_id` and the other histories' events recorded
+/// before `settled`, from the stored seals.
+async fn anchor_upto(c: &dyn Conn, last_event_id: i64, settled: Instant) -> StoreResult<Anchor> {
     let mut builder = AnchorBuilder::new(last_event_id);
     let mut head: Option<(i64, i64, String)> = None;
     let mut each = |mut row: Row| -> StoreResult<()> {
@@ -145,21 +148,40 @@ async fn anchor_upto(c: &dyn Conn, last_event_id: i64) -> StoreResult<Anchor> {
     if let Some((request_id, seq, seal)) = head {
         builder.add_head(request_id, seq, &stored_seal(&seal)?);
     }
-    Ok(builder.finish())
+    let mut histories = HistoryAnchorBuilder::new(settled);
+    for history in histories::ALL {
+        history.anchor(c, &mut histories).await?;
+    }
+    Ok(builder.finish(Some(histories.finish())))
 }
 
+/// The columns of a kept anchor, as [`stored_anchor`] reads them.
+const ANCHOR_COLUMNS: &str =
+    "at, last_event_id, requests, events, digest, histories_before, history_chains, history_events, history_digest";
+
 fn stored_anchor(row: Row) -> StoreResult<StoredAnchor> {
+    let count = |n: i64| u64::try_from(n).unwrap_or_default();
     let mut c = row.cols();
     let at = c.get()?;
     let last_event_id = c.get()?;
     let requests: i64 = c.get()?;
     let events: i64 = c.get()?;
     let digest: String = c.get()?;
+    let before: Option<Instant> = c.get()?;
+    let (chains, history_events, history_digest): (Option<i64>, Option<i64>, Option<String>) =
+        (c.get()?, c.get()?, c.get()?);
+    let histories = match (before, chains, history_events, history_digest) {
+        (Some(before), Some(chains), Some(events), Some(digest)) => {
+            Some(HistoryAnchor { before, chains: count(chains), events: count(events), digest: stored_seal(&digest)? })
+        }
+        _ => None,
+    };
     let anchor = Anchor {
         last_event_id,
-        requests: u64::try_from(requests).unwrap_or_default(),
-        events: u64::try_from(events).unwrap_or_default(),
+        requests: count(requests),
+        events: count(events),
         digest: stored_seal(&digest)?,
+        histories,
     };
     Ok(StoredAnchor { at, anchor })
 }
@@ -207,10 +229,9 @@ impl<D: Database> AuditStore for SqlStore<D> {
                 Box::pin(async move {
                     let last: Option<i64> =
                         c.scalar("SELECT MAX(id) FROM events WHERE at < $1", &args![settled]).await?;
-                    match last {
-                        Some(last) => Ok(Some(anchor_upto(c, last).await?)),
-                        None => Ok(None),
-                    }
+                    let anchor = anchor_upto(c, last.unwrap_or(0), settled).await?;
+                    let histories = anchor.histories.as_ref().map_or(0, |h| h.chains);
+                    Ok((anchor.requests > 0 || histories > 0).then_some(anchor))
                 })
             }))
             .await?;
@@ -218,24 +239,32 @@ impl<D: Database> AuditStore for SqlStore<D> {
         self.db
             .write(job(move |c| {
                 Box::pin(async move {
+                    let histories = anchor.histories.as_ref();
+                    let history_digest = histories.map(|h| audit::to_hex(&h.digest));
+                    // Nothing new since the last anchor: the same requests' and histories' heads.
                     let kept: Option<i64> = c
                         .scalar_opt(
-                            "SELECT id FROM audit_anchors WHERE last_event_id = $1",
-                            &args![anchor.last_event_id],
+                            "SELECT id FROM audit_anchors WHERE last_event_id = $1 AND history_digest = $2",
+                            &args![anchor.last_event_id, history_digest.clone()],
                         )
                         .await?;
                     if kept.is_some() {
                         return Ok(None);
                     }
                     c.execute(
-                        "INSERT INTO audit_anchors (at, last_event_id, requests, events, digest)
-                         VALUES ($1, $2, $3, $4, $5)",
+                        &format!(
+                            "INSERT INTO audit_anchors ({ANCHOR_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                        ),
                         &args![
                             now,
                             anchor.last_event_id,
                             anchor.requests as i64,
                             anchor.events as i64,
-                            audit::to_hex(&anchor.digest)
+                            audit::to_hex(&anchor.digest),
+                            histories.map(|h| h.before),
+                            histories.map(|h| h.chains as i64),
+                            histories.map(|h| h.events as i64),
+                            history_digest
                         ],
                     )
                     .await?;
@@ -248,11 +277,10 @@ impl<D: Database> AuditStore for SqlStore<D> {
     async fn anchors(&self) -> StoreResult<Vec<StoredAnchor>> {
         self.db
             .read(job(|c| {
-                Box::pin(c.map(
-                    "SELECT at, last_event_id, requests, events, digest FROM audit_anchors ORDER BY last_event_id",
-                    &args![],
-                    stored_anchor,
-                ))
+                Box::pin(async move {
+                    let sql = format!("SELECT {ANCHOR_COLUMNS} FROM audit_anchors ORDER BY last_event_id, id");
+                    c.map(&sql, &args![], stored_anchor).await
+                })
             }))
             .await
     }
