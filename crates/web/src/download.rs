@@ -22,6 +22,11 @@ pub fn file(body: impl Into<Body>, content_type: &'static str, name: &str, ascii
     response
 }
 
+/// A PDF document as a file named `name`.
+pub fn pdf(bytes: Vec<u8>, name: &str, ascii: &str) -> Response {
+    file(bytes, "application/pdf", name, ascii)
+}
+
 /// A workbook as a file named `name`.
 pub fn xlsx(bytes: Vec<u8>, name: &str, ascii: &str) -> Response {
     file(bytes, XLSX_TYPE, name, ascii)

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod card_pdf;
 pub mod connection;
 pub mod download;
 pub mod error;

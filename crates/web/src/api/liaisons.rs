@@ -1,12 +1,13 @@
 //! Liaison cadres (领导干部联系企业) and contact cards (联系卡): cadres'
 //! profiles and assignments kept by dispatchers and administrators, each
 //! enterprise's cadres and their history within the enterprise scope, a
-//! cadre's own enterprises, and the signed links of cards.
+//! cadre's own enterprises, and the signed links of cards (also as a PDF card).
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use serde::Deserialize;
 
 use mashangban_app::liaisons::{AssignBody, AssignmentView, CadreBody, CadreView, CardView, EnterpriseLiaisons};
@@ -68,6 +69,11 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .doc("liaisons", "联系卡：干部姓名、职务、工作电话、热线和二维码的签名链接")
             .query(CARD_QUERY)
             .answer::<CardView>()
+            .errors(&["liaison_not_found", "liaison_ended", "invalid_card_days", "invalid_parameter"]),
+        Route::get("/api/v1/liaisons/assignments/{id}/card.pdf", card_pdf::<S>)
+            .permission(print)
+            .doc("liaisons", "联系卡 PDF（A6 一张，内容同上，二维码为矢量图）")
+            .query(CARD_QUERY)
             .errors(&["liaison_not_found", "liaison_ended", "invalid_card_days", "invalid_parameter"]),
     ]
 }
@@ -142,4 +148,14 @@ async fn card<S: Store>(
     q: Result<Query<CardQuery>, QueryRejection>,
 ) -> ApiResult<Json<CardView>> {
     Ok(Json(app.liaisons().card(&caller, assignment_id(&id)?, card_days(q)?).await?))
+}
+
+async fn card_pdf<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    q: Result<Query<CardQuery>, QueryRejection>,
+) -> ApiResult<Response> {
+    let card = app.liaisons().card(&caller, assignment_id(&id)?, card_days(q)?).await?;
+    Ok(crate::card_pdf::download(&card))
 }

@@ -3,8 +3,9 @@
 //! may print; the assignment forms of the enterprise's page; and the
 //! printable contact cards (联系卡): one card on an A6 sheet
 //! (`/liaisons/cards/{id}`) or a town's cards four to an A4 sheet
-//! (`/liaisons/towns/{town}/cards`), each with its signed QR link. The
-//! browser's print dialog makes the PDF; no PDF file is generated here.
+//! (`/liaisons/towns/{town}/cards`), each with its signed QR link, as a page
+//! to print and as a PDF file made on the server (`/liaisons/cards/{id}.pdf`,
+//! `/liaisons/towns/{town}/cards.pdf`, see [`crate::card_pdf`]).
 
 use std::sync::Arc;
 
@@ -27,7 +28,9 @@ use mashangban_store::Store;
 use super::portal::qr_svg;
 use super::{Layout, PageResult, render, short_time, shown};
 use crate::api::liaisons::{CardQuery, assignment_id, card_days};
+use crate::api::percent_encode;
 use crate::auth::Auth;
+use crate::card_pdf;
 use crate::extract::{Form, PagePath as Path};
 use crate::routes::{Menu, MenuKind, Route};
 
@@ -35,8 +38,10 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
     let (manage, print) = (Permission::ManageLiaisons, Permission::PrintCards);
     vec![
         Route::get("/liaisons", overview::<S>).permission(print).nav(MenuKind::Main, 46, "联系干部"),
+        // `{id}.pdf` too: the router has no suffix after a parameter, so the handler tells them apart.
         Route::get("/liaisons/cards/{id}", card::<S>).permission(print),
         Route::get("/liaisons/towns/{town}/cards", town_cards::<S>).permission(print),
+        Route::get("/liaisons/towns/{town}/cards.pdf", town_cards_pdf::<S>).permission(print),
         Route::post("/enterprises/{code}/liaisons", assign::<S>).permission(manage).form(),
         Route::post("/liaisons/assignments/{id}/end", unassign::<S>).permission(manage).form(),
     ]
@@ -72,6 +77,8 @@ struct CardsPage {
     assets: &'static str,
     single: bool,
     expires_on: String,
+    /// Where the same cards are as a PDF file.
+    pdf_href: String,
     cards: Vec<PrintedCard>,
 }
 
@@ -110,22 +117,34 @@ fn printed(cards: Vec<CardView>) -> Vec<PrintedCard> {
     cards.into_iter().map(|card| PrintedCard { qr_svg: svg(&card.link), card }).collect()
 }
 
-/// `GET /liaisons/cards/{id}[?days=]`: one card on an A6 sheet.
+/// `GET /liaisons/cards/{id}[?days=]`: one card on an A6 sheet;
+/// `GET /liaisons/cards/{id}.pdf[?days=]`: the same as a PDF file.
 async fn card<S: Store>(
     State(app): State<App<S>>,
     Auth(caller): Auth,
     Path(id): Path<String>,
     q: Result<Query<CardQuery>, QueryRejection>,
 ) -> PageResult {
-    let card = app.liaisons().card(&caller, assignment_id(&id)?, card_days(q)?).await?;
+    let (id, as_pdf) = id.strip_suffix(".pdf").map_or((id.as_str(), false), |id| (id, true));
+    let days = card_days(q)?;
+    let card = app.liaisons().card(&caller, assignment_id(id)?, days).await?;
+    if as_pdf {
+        return Ok(card_pdf::download(&card));
+    }
     let page = CardsPage {
         title: format!("联系卡：{}", card.assignment.enterprise_name),
         assets: super::assets::version(),
         single: true,
         expires_on: card.expires_on.clone(),
+        pdf_href: with_days(&format!("/liaisons/cards/{id}.pdf"), days),
         cards: printed(vec![card]),
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+/// `path` with the `days` asked for, so the PDF link prints what the page shows.
+fn with_days(path: &str, days: Option<i64>) -> String {
+    days.map_or_else(|| path.to_owned(), |d| format!("{path}?days={d}"))
 }
 
 /// `GET /liaisons/towns/{town}/cards[?days=]`: a town's cards, four to an A4 sheet.
@@ -137,16 +156,37 @@ async fn town_cards<S: Store>(
 ) -> PageResult {
     let days = card_days(q)?;
     let cards = app.liaisons().town_cards(&caller, &town, days).await?;
-    let name = app.caches().org().by_code(&town).map(|u| u.name.clone()).unwrap_or_default();
+    let (_, name) = town_of(&app, &town);
     let expires_on = cards.first().map(|c| c.expires_on.clone()).unwrap_or_default();
     let page = CardsPage {
         title: format!("{name}联系卡"),
         assets: super::assets::version(),
         single: false,
         expires_on,
+        pdf_href: with_days(&format!("/liaisons/towns/{}/cards.pdf", percent_encode(town.trim())), days),
         cards: printed(cards),
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+/// `GET /liaisons/towns/{town}/cards.pdf[?days=]`: a town's cards, four to an
+/// A4 page, as a PDF file; as many cards as the page (at most
+/// [`mashangban_app::liaisons::LIST_MAX`]).
+async fn town_cards_pdf<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path(town): Path<String>,
+    q: Result<Query<CardQuery>, QueryRejection>,
+) -> PageResult {
+    let cards = app.liaisons().town_cards(&caller, &town, card_days(q)?).await?;
+    let (code, name) = town_of(&app, &town);
+    let bytes = card_pdf::sheets(&name, &cards);
+    Ok(crate::download::pdf(bytes, &format!("{name}联系卡.pdf"), &format!("contact-cards-{code}.pdf")))
+}
+
+/// A town's code and name (known: the cards were found by it).
+fn town_of<S: Store>(app: &App<S>, town: &str) -> (String, String) {
+    app.caches().org().by_code(town.trim()).map(|u| (u.code.clone(), u.name.clone())).unwrap_or_default()
 }
 
 #[derive(Deserialize)]

@@ -2,7 +2,8 @@
 //! assigned to enterprises (one lead), their scope (their enterprises and
 //! those enterprises' requests, 404 for the rest), urging and remarks in the
 //! request's history, and a card's signed link that submits a request
-//! carrying the cadre — refused when altered or expired.
+//! carrying the cadre — refused when altered or expired; the cards as PDF
+//! files, one on an A6 page or a town's four to an A4 page.
 
 use super::*;
 
@@ -324,6 +325,143 @@ async fn a_withdrawn_cadres_card_is_refused_and_a_town_prints_only_its_own() {
         app.get(&format!("/api/v1/liaisons/assignments/{id}/card"), Some(&handler)).await.0,
         StatusCode::FORBIDDEN
     );
+}
+
+/// `GET path` with the session's cookie: the status, the content type and
+/// disposition, and the body.
+async fn fetch(app: &App, path: &str, session: &Session) -> (StatusCode, String, String, Vec<u8>) {
+    let res = app.http.get(app.url(path)).header("cookie", &session.0).send().await.unwrap();
+    let header = |name: &str| res.headers().get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    let (status, content_type, disposition) = (res.status(), header("content-type"), header("content-disposition"));
+    (status, content_type, disposition, res.bytes().await.unwrap().to_vec())
+}
+
+/// A PDF answer's body, checked to be one.
+async fn pdf(app: &App, path: &str, session: &Session) -> (String, String) {
+    let (status, content_type, disposition, body) = fetch(app, path, session).await;
+    assert_eq!((status, content_type.as_str()), (StatusCode::OK, "application/pdf"), "{path}");
+    assert!(body.starts_with(b"%PDF-") && body.ends_with(b"%%EOF\n"), "{path}");
+    // ASCII but for the binary marker in the header.
+    (disposition, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn pages(pdf: &str) -> usize {
+    pdf.matches("/Type /Page ").count()
+}
+
+/// Text as the PDF writer sets it: UTF-16 code units in hex.
+fn ucs2(s: &str) -> String {
+    s.encode_utf16().map(|u| format!("{u:04X}")).collect()
+}
+
+/// The text `pdftotext` (poppler-utils) reads from `pdf`, or `None` (with a
+/// message) where it is not installed.
+fn pdftotext(pdf: &str) -> Option<String> {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), pdf).unwrap();
+    match std::process::Command::new("pdftotext").args(["-enc", "UTF-8"]).arg(file.path()).arg("-").output() {
+        Ok(out) => {
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            Some(String::from_utf8(out.stdout).unwrap())
+        }
+        Err(e) => {
+            eprintln!("pdftotext not run ({e}): the card's text is checked in the file only");
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn cards_are_pdf_files_one_on_a6_or_four_to_an_a4_page() {
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    let (ours, theirs) = (code("91442000MA5LJAJ41"), code("91442000MA5LJAJ42"));
+    let (cadre, id) = setup(&app, &admin, &ours, &theirs).await;
+    for n in 3..=6 {
+        let credit_code = code(&format!("91442000MA5LJAJ4{n}"));
+        register(&app, &admin, &credit_code, &format!("中山市古镇第{n}灯饰有限公司"), "guzhen").await;
+        let path = format!("/api/v1/enterprises/{credit_code}/liaisons");
+        assert_eq!(app.post(&path, Some(&admin), json!({ "user_id": cadre })).await.0, StatusCode::CREATED);
+    }
+    let liaison = app.login("liaison").await;
+    let (_, card) = app.get(&format!("/api/v1/liaisons/assignments/{id}/card?days=30"), Some(&liaison)).await;
+    let link = card["link"].as_str().unwrap();
+
+    // One card on an A6 page: the cadre, the post, the phone, the hotline, the signed link.
+    let (disposition, one) = pdf(&app, &format!("/liaisons/cards/{id}.pdf?days=30"), &liaison).await;
+    assert_eq!(
+        disposition,
+        format!(
+            "attachment; filename=\"contact-card-{id}.pdf\"; filename*=UTF-8''%E8%81%94%E7%B3%BB%E5%8D%A1-{}-{}.pdf",
+            mashangban_web::api::percent_encode("中山市古镇星辉灯饰有限公司"),
+            mashangban_web::api::percent_encode("联系干部 冯海涛"),
+        )
+    );
+    assert_eq!(pages(&one), 1);
+    assert!(one.contains("/MediaBox [0 0 298 420]"));
+    for text in ["联系干部 冯海涛", "古镇镇党委副书记", "工作电话  0760-22338899", "服务热线  12345（马上办）"]
+    {
+        assert!(one.contains(&format!("<{}>", ucs2(text))), "{text}");
+    }
+    assert!(one.contains(&format!("/URI ({link})")), "the QR code's link is the signed link of the card");
+    assert!(one.contains(&ucs2(&format!("有效期至 {}", card["expires_on"].as_str().unwrap()))));
+    if let Some(text) = pdftotext(&one) {
+        for seen in ["冯海涛", "古镇镇党委副书记", "中山市古镇星辉灯饰有限公司", "0760-22338899", "12345"]
+        {
+            assert!(text.contains(seen), "{seen} in {text}");
+        }
+    }
+    // The API gives the same file.
+    let (_, from_api) = pdf(&app, &format!("/api/v1/liaisons/assignments/{id}/card.pdf?days=30"), &liaison).await;
+    assert_eq!(from_api, one);
+
+    // The town's five cards of the cadre: four to an A4 page with cut lines, two pages.
+    let (disposition, town) = pdf(&app, "/liaisons/towns/guzhen/cards.pdf", &liaison).await;
+    assert!(disposition.starts_with("attachment; filename=\"contact-cards-guzhen.pdf\"; filename*=UTF-8''"));
+    assert_eq!((pages(&town), town.matches("/URI (").count()), (2, 5));
+    assert!(town.contains("/MediaBox [0 0 595 842]") && town.matches("[3 2] 0 d").count() == 4);
+    assert_eq!(town.matches(&format!("<{}>", ucs2("联系干部 冯海涛"))).count(), 5);
+    if let Some(text) = pdftotext(&town) {
+        assert!(text.contains("中山市古镇第6灯饰有限公司") && text.contains("冯海涛"), "{text}");
+    }
+    // The print pages link to their PDF.
+    let (_, _, _, html) = fetch(&app, &format!("/liaisons/cards/{id}?days=30"), &liaison).await;
+    let html = String::from_utf8(html).unwrap();
+    assert!(html.contains(&format!("href=\"/liaisons/cards/{id}.pdf?days=30\" download>下载PDF")), "{html}");
+    let (_, _, _, html) = fetch(&app, "/liaisons/towns/guzhen/cards", &liaison).await;
+    assert!(String::from_utf8(html).unwrap().contains("href=\"/liaisons/towns/guzhen/cards.pdf\" download>下载PDF"));
+
+    // Scope as the pages: another cadre's card is not the liaison's (404), and not in their batch.
+    let leader = user_id(&app, "leader").await;
+    let profile = json!({ "level": "city", "post": "副市长", "work_phone": "0760-88880001" });
+    app.call(reqwest::Method::PUT, &format!("/api/v1/liaisons/cadres/{leader}"), Some(&admin), Some(profile)).await;
+    let (_, other) =
+        app.post(&format!("/api/v1/enterprises/{ours}/liaisons"), Some(&admin), json!({ "user_id": leader })).await;
+    let other = other["id"].as_i64().unwrap();
+    for path in
+        [format!("/liaisons/cards/{other}"), format!("/liaisons/cards/{other}.pdf"), "/liaisons/cards/x.pdf".into()]
+    {
+        assert_eq!(fetch(&app, &path, &liaison).await.0, StatusCode::NOT_FOUND, "{path}");
+    }
+    assert_eq!(fetch(&app, "/liaisons/towns/nowhere/cards.pdf", &liaison).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(pdf(&app, "/liaisons/towns/guzhen/cards.pdf", &liaison).await.1.matches("/URI (").count(), 5);
+    let (_, all) = pdf(&app, "/liaisons/towns/guzhen/cards.pdf", &admin).await;
+    assert_eq!((pages(&all), all.matches("/URI (").count()), (2, 6));
+    assert!(all.contains(&format!("<{}>", ucs2("副市长"))));
+    // A town with no cards in scope: one page that says so.
+    let (_, none) = pdf(&app, "/liaisons/towns/xiaolan/cards.pdf", &liaison).await;
+    assert!(pages(&none) == 1 && none.contains(&ucs2("没有可打印的联系卡。")));
+
+    // Without the permission to print cards: 403, as the pages.
+    let handler = app.login("handler").await;
+    for path in [
+        format!("/liaisons/cards/{id}"),
+        format!("/liaisons/cards/{id}.pdf"),
+        "/liaisons/towns/guzhen/cards.pdf".to_owned(),
+        format!("/api/v1/liaisons/assignments/{id}/card.pdf"),
+    ] {
+        assert_eq!(fetch(&app, &path, &handler).await.0, StatusCode::FORBIDDEN, "{path}");
+    }
 }
 
 #[tokio::test]

@@ -1,0 +1,138 @@
+//! Contact cards (联系卡) as PDF files made on the server: one card on an A6
+//! page, or a town's cards four to an A4 page with dashed cut lines between
+//! them. A card shows what its HTML page shows: the enterprise, the cadre's
+//! name, post and kind, the work phone, the hotline, the QR code of the
+//! signed link (vector squares, also a clickable link on screen) and the
+//! link's last valid day.
+
+use axum::response::Response;
+use mashangban_app::liaisons::CardView;
+use mashangban_pdf::{Document, Page, PageSize, Stroke, text_width, wrap};
+use qrcode::{Color, QrCode};
+
+/// A card's box on the page, in points from the page's bottom-left corner.
+#[derive(Debug, Clone, Copy)]
+struct CardBox {
+    x: f32,
+    y: f32,
+    width: f32,
+    height: f32,
+}
+
+/// Inner padding of the text from the card's edge.
+const PAD: f32 = 24.0;
+/// Side of the QR code with its quiet zone (about 49 mm).
+const QR_SIDE: f32 = 140.0;
+/// Light modules around the QR code that scanners need.
+const QUIET_MODULES: usize = 4;
+
+/// One card as a PDF file (A6) named after the enterprise and the cadre.
+pub fn download(card: &CardView) -> Response {
+    let a = &card.assignment;
+    let name = format!("联系卡-{}-{}.pdf", a.enterprise_name, a.cadre_name);
+    crate::download::pdf(single(card), &name, &format!("contact-card-{}.pdf", a.id))
+}
+
+/// One card on an A6 page.
+pub fn single(card: &CardView) -> Vec<u8> {
+    let title = format!("联系卡：{}", card.assignment.enterprise_name);
+    let mut doc = Document::new(PageSize::A6, &title);
+    let PageSize { width, height } = doc.size();
+    draw_card(doc.page(), CardBox { x: 0.0, y: 0.0, width, height }, card);
+    doc.to_bytes()
+}
+
+/// A town's cards (`town_name` 联系卡), four to an A4 page, as many pages as
+/// needed; one page saying so when there are none.
+pub fn sheets(town_name: &str, cards: &[CardView]) -> Vec<u8> {
+    let mut doc = Document::new(PageSize::A4, &format!("{town_name}联系卡"));
+    let PageSize { width, height } = doc.size();
+    if cards.is_empty() {
+        doc.page().text_centered(width / 2.0, height - 96.0, 14.0, "没有可打印的联系卡。");
+    }
+    let (half_w, half_h) = (width / 2.0, height / 2.0);
+    for four in cards.chunks(4) {
+        let page = doc.page();
+        for (i, card) in four.iter().enumerate() {
+            let (column, row) = (i % 2, i / 2);
+            let x = if column == 0 { 0.0 } else { half_w };
+            let y = if row == 0 { half_h } else { 0.0 };
+            draw_card(page, CardBox { x, y, width: half_w, height: half_h }, card);
+        }
+        page.line((half_w, 0.0), (half_w, height), Stroke::CUT);
+        page.line((0.0, half_h), (width, half_h), Stroke::CUT);
+    }
+    doc.to_bytes()
+}
+
+/// The card laid out from the top of its box down.
+fn draw_card(page: &mut Page, b: CardBox, card: &CardView) {
+    let a = &card.assignment;
+    let (left, center, text_width_max) = (b.x + PAD, b.x + b.width / 2.0, b.width - 2.0 * PAD);
+    page.frame(b.x + 10.0, b.y + 10.0, b.width - 20.0, b.height - 20.0, Stroke::THIN);
+    let mut y = b.y + b.height - 40.0;
+    page.text(left, y, 10.0, "马上办 · 联系卡");
+    for line in wrap(&a.enterprise_name, 13.0, text_width_max, 2) {
+        y -= 19.0;
+        page.text(left, y, 13.0, &line);
+    }
+    y -= 12.0;
+    page.line((left, y), (b.x + b.width - PAD, y), Stroke::THIN);
+    y -= 30.0;
+    page.text(left, y, 24.0, &a.cadre_name);
+    for line in wrap(&a.post, 11.0, text_width_max, 2) {
+        y -= 19.0;
+        page.text(left, y, 11.0, &line);
+    }
+    y -= 16.0;
+    page.text(left, y, 10.0, &format!("{}干部", a.kind_label));
+    y -= 22.0;
+    page.text(left, y, 11.0, &format!("工作电话  {}", a.work_phone));
+    y -= 17.0;
+    page.text(left, y, 11.0, &format!("服务热线  {}（马上办）", card.hotline));
+    y -= 6.0;
+    draw_qr(page, center - QR_SIDE / 2.0, y, &card.link);
+    y -= QR_SIDE + 4.0;
+    let caption = [
+        "微信或手机相机扫码，".to_owned(),
+        format!("直接向{}反映问题、提交诉求。", a.cadre_name),
+        format!("有效期至 {}", card.expires_on),
+    ];
+    for line in caption {
+        let size = if text_width(&line, 9.0) > text_width_max { 7.0 } else { 9.0 };
+        page.text_centered(center, y, size, &line);
+        y -= 12.0;
+    }
+}
+
+/// The QR code of `link` with its quiet zone, its top-left corner at
+/// (`x`, `top`), a link to open on screen; nothing if the link is too long
+/// to encode (as the HTML card).
+fn draw_qr(page: &mut Page, x: f32, top: f32, link: &str) {
+    let Some((columns, dark)) = qr_cells(link) else { return };
+    let cell = QR_SIDE / (columns + 2 * QUIET_MODULES) as f32;
+    let quiet = cell * QUIET_MODULES as f32;
+    page.fill_cells(x + quiet, top - quiet, cell, columns, &dark);
+    page.link(x, top - QR_SIDE, QR_SIDE, QR_SIDE, link);
+}
+
+/// The QR code's width in modules and its modules row by row, dark `true`.
+fn qr_cells(link: &str) -> Option<(usize, Vec<bool>)> {
+    let code = QrCode::new(link.as_bytes()).ok()?;
+    Some((code.width(), code.to_colors().into_iter().map(|c| c == Color::Dark).collect()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_links_qr_code_is_square_with_dark_modules() {
+        let link = "http://127.0.0.1:8080/card?e=91442000MA5LJAJ21X&l=7&x=20271206&s=0123456789abcdef0123456789abcdef";
+        let (width, dark) = qr_cells(link).unwrap();
+        assert_eq!(dark.len(), width * width);
+        // The finder pattern's top-left corner is dark, the module after its first row light.
+        assert!(dark[0] && dark[6] && !dark[7]);
+    }
+}
