@@ -182,6 +182,7 @@ fn over_limit(error: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
