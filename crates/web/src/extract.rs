@@ -2,8 +2,11 @@
 //! answer: [`Path`] and [`Query`] answer the API's JSON error (`{code,
 //! message}`), [`PagePath`] and [`PageQuery`] the same refusals as a Chinese
 //! error page; [`Form`] answers a Chinese error page and refuses control
-//! characters in the decoded fields, as JSON bodies and URIs do.
+//! characters in the decoded fields, as JSON bodies and URIs do. A form body
+//! over its limit is `413`; one that does not arrive whole is `400`.
 
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody, RawFormRejection};
 use axum::extract::{FromRequest, FromRequestParts, RawForm, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -127,14 +130,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
     type Rejection = PageError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let RawForm(bytes) = RawForm::from_request(req, state).await.map_err(|rejection| {
-            let status = rejection.status();
-            match status {
-                StatusCode::PAYLOAD_TOO_LARGE => {
-                    PageError::Status(status, "提交的内容过长，超出了页面能接收的大小，请删减后重新提交".into())
-                }
-                _ => PageError::Status(status, "提交的内容不是表单，请从页面上提交".into()),
-            }
+        let RawForm(bytes) = RawForm::from_request(req, state).await.map_err(|rejection| match rejection {
+            RawFormRejection::BytesRejection(BytesRejection::FailedToBufferBody(
+                FailedToBufferBody::LengthLimitError(_),
+            )) => unread_body(true),
+            RawFormRejection::BytesRejection(_) => unread_body(false),
+            _ => PageError::Status(rejection.status(), "提交的内容不是表单，请从页面上提交".into()),
         })?;
         if !decodes_as_utf8(&bytes) {
             return Err(PageError::Status(
@@ -155,7 +156,33 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
     }
 }
 
+/// Reads a form body of at most `limit` bytes, refused as [`Form`] refuses a body it cannot read.
+pub async fn read_form_body(body: Body, limit: usize) -> Result<Bytes, PageError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| unread_body(over_limit(&e)))
+}
+
+/// The refusal of a form body that could not be read: `413` when it is over the limit, `400` when
+/// it did not arrive whole (the connection cut it short, a broken chunked encoding).
+fn unread_body(over_limit: bool) -> PageError {
+    if over_limit {
+        PageError::Status(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "提交的内容过长，超出了页面能接收的大小，请删减后重新提交".into(),
+        )
+    } else {
+        PageError::Status(StatusCode::BAD_REQUEST, "提交的内容没有完整收到（连接可能中断），请重新提交".into())
+    }
+}
+
+/// Whether [`axum::body::to_bytes`] failed on its length limit: `http_body_util::Limited`'s error
+/// is in the chain of sources. (Extractors' rejections say so by their variant instead: in theirs
+/// the error is boxed once more, hiding its type.)
+fn over_limit(error: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(error), |e| e.source()).any(|e| e.is::<http_body_util::LengthLimitError>())
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -174,5 +201,52 @@ mod tests {
         assert!(!decodes_as_utf8(b"a=%FF"));
         assert!(!decodes_as_utf8(b"%E4%B8=1"), "a cut character");
         assert!(!decodes_as_utf8(&[b'a', b'=', 0xE4]), "raw bytes too");
+    }
+
+    fn status(refusal: PageError) -> StatusCode {
+        match refusal {
+            PageError::Status(status, _) => status,
+            PageError::SignIn => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// A body whose stream fails after `first` (as hyper's does when the client hangs up).
+    fn cut_short(first: &'static [u8]) -> Body {
+        let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+            Ok(Bytes::from_static(first)),
+            Err(std::io::Error::other("connection closed before message completed")),
+        ];
+        Body::from_stream(futures_util::stream::iter(chunks))
+    }
+
+    #[tokio::test]
+    async fn only_a_body_over_the_limit_is_too_large_and_one_cut_short_is_a_bad_request() {
+        assert_eq!(read_form_body(Body::from("a=1"), 3).await.ok(), Some(Bytes::from_static(b"a=1")));
+        assert_eq!(
+            read_form_body(Body::from("a=12"), 3).await.map_err(status).err(),
+            Some(StatusCode::PAYLOAD_TOO_LARGE)
+        );
+        assert_eq!(read_form_body(cut_short(b"a="), 100).await.map_err(status).err(), Some(StatusCode::BAD_REQUEST));
+        assert_eq!(
+            read_form_body(cut_short(b"a=1234"), 3).await.map_err(status).err(),
+            Some(StatusCode::PAYLOAD_TOO_LARGE),
+            "over the limit before the stream fails"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_form_extractor_tells_a_long_body_from_one_cut_short_and_from_one_that_is_no_form() {
+        let post = |body: Body, content_type: &str| {
+            Request::builder().method("POST").uri("/").header("content-type", content_type).body(body).unwrap()
+        };
+        let form = "application/x-www-form-urlencoded";
+        let refused =
+            |req: Request| async move { Form::<Vec<(String, String)>>::from_request(req, &()).await.err().map(status) };
+        // What the route's body limit makes of the body (axum wraps it in `Limited`).
+        let long = Body::new(http_body_util::Limited::new(Body::from("a=12345"), 3));
+        assert_eq!(refused(post(Body::from("a=1"), form)).await, None);
+        assert_eq!(refused(post(long, form)).await, Some(StatusCode::PAYLOAD_TOO_LARGE));
+        assert_eq!(refused(post(cut_short(b"a="), form)).await, Some(StatusCode::BAD_REQUEST));
+        assert_eq!(refused(post(Body::from("a=1"), "text/plain")).await, Some(StatusCode::UNSUPPORTED_MEDIA_TYPE));
     }
 }

@@ -64,8 +64,10 @@ impl TemplatePage {
 
 /// The editors: the table (main) and the TOML text (advanced).
 struct Editor {
-    /// The version in force the edit is made on.
+    /// The version in force the table's rows were typed (or read) on.
     base: i64,
+    /// The version in force the text was typed (or read) on.
+    text_base: i64,
     code: String,
     name: String,
     rows: Vec<RowView>,
@@ -114,13 +116,15 @@ impl RowView {
 struct Typed {
     rows: TemplateRows,
     error: Option<(Option<usize>, Option<StepField>, String)>,
+    /// The version in force the rows were typed on, if typed.
+    base: Option<i64>,
 }
 
-/// Which editor holds what was typed.
+/// Which editor holds what was typed (the text with its refusal and the base it was typed on).
 enum Shown {
     Version,
     Table(Typed),
-    Text(String, String),
+    Text(String, String, Option<i64>),
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -160,12 +164,17 @@ async fn template_page<S: Store>(
             rows.add_blank_rows(NEW_ROWS);
             rows
         };
-        let (table, text, text_error) = match typed {
-            Shown::Version => (Typed { rows: of_shown(), error: None }, shown.body.clone(), None),
-            Shown::Table(typed) => (typed, shown.body.clone(), None),
-            Shown::Text(text, message) => (Typed { rows: of_shown(), error: None }, text, Some(message)),
+        let of_shown = || Typed { rows: of_shown(), error: None, base: None };
+        // What was typed stays on the version it was typed on, so that saving it after someone
+        // else's save meets that save (409) instead of silently replacing it.
+        let (table, text) = match typed {
+            Shown::Version => (of_shown(), Text { body: shown.body.clone(), error: None, base: current.id }),
+            Shown::Table(typed) => (typed, Text { body: shown.body.clone(), error: None, base: current.id }),
+            Shown::Text(body, message, base) => {
+                (of_shown(), Text { body, error: Some(message), base: base.unwrap_or(current.id) })
+            }
         };
-        Some(editor(app, current.id, table, text, text_error))
+        Some(editor(app, current.id, table, text))
     } else {
         None
     };
@@ -182,13 +191,20 @@ async fn template_page<S: Store>(
     Ok(render(status, &page))
 }
 
-/// The editors for the rows typed (or shown) and the TOML text.
-fn editor<S: Store>(app: &App<S>, base: i64, typed: Typed, text: String, text_error: Option<String>) -> Editor {
+/// What the TOML editor shows: the text (typed, or of the version shown), its refusal and base.
+struct Text {
+    body: String,
+    error: Option<String>,
+    base: i64,
+}
+
+/// The editors for the rows typed (or shown) and the TOML text; `current` is the version in force.
+fn editor<S: Store>(app: &App<S>, current: i64, typed: Typed, text: Text) -> Editor {
     let org = app.caches().org();
     let mut units: Vec<(String, String)> =
         org.units().filter(|u| u.active).map(|u| (u.code.clone(), u.display_name().to_owned())).collect();
     units.sort();
-    let Typed { rows, error } = typed;
+    let Typed { rows, error, base } = typed;
     let (error_row, error_field, message) = match error {
         Some((row, field, message)) => (row, field, Some(message)),
         None => (None, None, None),
@@ -241,7 +257,16 @@ fn editor<S: Store>(app: &App<S>, base: i64, typed: Typed, text: String, text_er
         Some(r) => format!("第{}行：{m}", r + 1),
         None => m,
     });
-    Editor { base, code: rows.code, name: rows.name, rows: views, table_error, text, text_error }
+    Editor {
+        base: base.unwrap_or(current),
+        text_base: text.base,
+        code: rows.code,
+        name: rows.name,
+        rows: views,
+        table_error,
+        text: text.body,
+        text_error: text.error,
+    }
 }
 
 /// `GET /approvals/template[?version=id]`.
@@ -271,7 +296,7 @@ pub(super) async fn save_template<S: Store>(
         Ok(_) => Ok(Redirect::to("/approvals/template").into_response()),
         Err(e) => {
             let (status, message) = shown(e)?;
-            template_page(&app, &caller, &menu, None, status, Shown::Text(text, message)).await
+            template_page(&app, &caller, &menu, None, status, Shown::Text(text, message, form.base)).await
         }
     }
 }
@@ -340,7 +365,7 @@ pub(super) async fn save_table<S: Store>(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
     let form = read_table(pairs)?;
-    let typed = |rows, error| Shown::Table(Typed { rows, error });
+    let typed = |rows, error| Shown::Table(Typed { rows, error, base: form.base });
     let mut rows = match form.rows.arranged() {
         Ok(rows) => rows,
         Err(fault) => {

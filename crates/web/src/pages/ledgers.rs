@@ -430,6 +430,8 @@ struct ItemPage {
     creek: Option<super::creeks::CreekSection>,
     /// The fields the person may change here (none without the right to edit).
     edit_fields: Vec<EditField>,
+    /// The item's version the edit form carries: the one its values were read or typed on.
+    edit_version: i64,
     /// An upload's refusal, shown beside the file forms.
     files_message: Option<String>,
     /// The item's documents (附件) and the general upload form.
@@ -447,6 +449,27 @@ struct EditField {
     input: &'static str,
     value: String,
     choices: Vec<Choice>,
+    /// After a version conflict, what the person had typed when it differs from the stored value.
+    typed: Option<String>,
+}
+
+impl EditField {
+    /// The field's input set to `value` (a choice field's option selected).
+    fn set(&mut self, value: &str) {
+        value.clone_into(&mut self.value);
+        for c in &mut self.choices {
+            c.selected = c.value == value;
+        }
+    }
+
+    /// `value` as a person reads it: a choice's name for its code, 「（空）」 for nothing.
+    fn shown(&self, value: &str) -> String {
+        let value = value.trim();
+        if value.is_empty() {
+            return "（空）".to_owned();
+        }
+        self.choices.iter().find(|c| c.value == value).map_or_else(|| value.to_owned(), |c| c.label.clone())
+    }
 }
 
 /// The item's fields a person edits on its page: all but the key (immutable), computed fields
@@ -484,6 +507,7 @@ fn edit_fields(ty: &TypeView, detail: &ItemDetail, towns: &[(String, String)]) -
                 },
                 value,
                 choices,
+                typed: None,
             }
         })
         .collect()
@@ -494,17 +518,43 @@ impl ItemPage {
         short_time(rfc3339)
     }
 
-    /// The edit form with the values as typed (`field code` → text) instead of the item's.
-    fn keep_typed(&mut self, typed: &std::collections::BTreeMap<String, serde_json::Value>) {
+    /// The edit form after a refusal other than a conflict: the values as typed (`field code` →
+    /// text) at the version they were typed on, so that resubmitting them after someone else's
+    /// save meets that save (409) instead of overwriting it.
+    fn keep_typed(&mut self, typed: &TypedValues, version: i64) {
+        self.edit_version = version;
         for f in &mut self.edit_fields {
             if let Some(serde_json::Value::String(value)) = typed.get(&f.code) {
-                f.value.clone_from(value);
-                for c in &mut f.choices {
-                    c.selected = c.value == *value;
-                }
+                f.set(value);
             }
         }
     }
+
+    /// The edit form after a version conflict: the stored values at the current version (the other
+    /// person's change is what the form holds), with what was typed beside each field it differs in.
+    fn show_typed_beside(&mut self, typed: &TypedValues) {
+        for f in &mut self.edit_fields {
+            if let Some(serde_json::Value::String(value)) = typed.get(&f.code)
+                && value.trim() != f.value.trim()
+            {
+                f.typed = Some(f.shown(value));
+            }
+        }
+    }
+}
+
+/// The edit form's values as typed: field code → text.
+type TypedValues = std::collections::BTreeMap<String, serde_json::Value>;
+
+/// The code of the refusal of a save on a version of the item that is no longer current.
+const ITEM_CHANGED: &str = "ledger_item_changed";
+
+/// The message of a version conflict on the edit form.
+fn changed_meanwhile(current: i64) -> String {
+    format!(
+        "保存前，该条目已被他人修改（现为第{current}版）。下方表单显示的是最新内容，\
+         您填写的与之不同的值列在各字段旁；请核对后重新填写仍要修改的内容再保存。"
+    )
 }
 
 async fn item<S: Store>(
@@ -585,6 +635,7 @@ async fn item_view<S: Store>(
         .collect();
     towns.sort();
     let edit_fields = edit_fields(&ty, &detail, &towns);
+    let edit_version = detail.item.version;
     let documents = super::documents::Panel {
         documents: detail.documents.clone(),
         add: detail.may_edit,
@@ -599,6 +650,7 @@ async fn item_view<S: Store>(
         message,
         creek,
         edit_fields,
+        edit_version,
         files_message: None,
         documents,
     })
@@ -607,7 +659,9 @@ async fn item_view<S: Store>(
 /// `POST /ledgers/{type}/items/{key}/edit`: the edit form's `version`, `f.{field}` values and
 /// `file.{field}` files (multipart), or the values alone urlencoded (API clients, older forms),
 /// saved together as [`mashangban_app::ledgers::Ledgers::update_with_files`] (a blank value
-/// clears); back to the item's history, or the form again with the refusal and the typed values.
+/// clears); back to the item's history, or the form again with the refusal: after a version
+/// conflict the stored values with the typed ones beside them, otherwise the typed values at the
+/// version they were typed on.
 async fn edit_item<S: Store>(
     State(app): State<App<S>>,
     Auth(caller): Auth,
@@ -617,7 +671,7 @@ async fn edit_item<S: Store>(
 ) -> PageResult {
     let (form, read) = read_edit_form(request).await?;
     let mut version = -1;
-    let mut values = std::collections::BTreeMap::new();
+    let mut values = TypedValues::new();
     for (name, value) in &form.fields {
         match name.strip_prefix("f.") {
             Some(field) => {
@@ -642,12 +696,19 @@ async fn edit_item<S: Store>(
             }
         }
     };
+    let conflict = refused.code == ITEM_CHANGED;
     let (status, mut message) = shown(refused)?;
+    let mut page = item_view(&app, &caller, &menu, &code, &key, None).await?;
+    if conflict {
+        message = changed_meanwhile(page.detail.item.version);
+        page.show_typed_beside(&values);
+    } else {
+        page.keep_typed(&values, version);
+    }
     if chose_files {
         message = format!("{}。所选文件未保存，请重新选择。", message.trim_end_matches('。'));
     }
-    let mut page = item_view(&app, &caller, &menu, &code, &key, Some(message)).await?;
-    page.keep_typed(&values);
+    page.message = Some(message);
     Ok(render(status, &page))
 }
 
@@ -669,14 +730,8 @@ async fn read_edit_form(request: Request) -> PageResult<(EditForm, Result<(), Ap
         .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
     if !multipart {
         let (head, body) = request.into_parts();
-        // Any failure to read the body within the form limit answers as the form extractor does
-        // for a body over it (a stream cut short has nobody waiting for the answer).
-        let bytes = axum::body::to_bytes(body, crate::extract::FORM_LIMIT).await.map_err(|_| {
-            PageError::Status(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "提交的内容过长，超出了页面能接收的大小，请删减后重新提交".into(),
-            )
-        })?;
+        // Bounded by the form limit rather than the route's (which makes room for files).
+        let bytes = crate::extract::read_form_body(body, crate::extract::FORM_LIMIT).await?;
         let request = Request::from_parts(head, axum::body::Body::from(bytes));
         let Form(fields) = Form::<Vec<(String, String)>>::from_request(request, &()).await?;
         return Ok((EditForm { fields, files: Vec::new() }, Ok(())));

@@ -186,7 +186,9 @@ async fn panel_page<S: Store>(
         (Vec::new(), None)
     };
     let cards = panel.cards.iter().cloned().map(card_panel).collect();
-    let form = EntryForm { version: Some(panel.version), ..form };
+    // A refused entry keeps the data set's version it was typed on: resubmitting it after someone
+    // else's change meets that change (409) instead of overwriting it.
+    let form = EntryForm { version: form.version.or(Some(panel.version)), ..form };
     let (error, publish_error) = match refusal {
         Refusal::None => (None, None),
         Refusal::Entry(message) => (Some(message), None),

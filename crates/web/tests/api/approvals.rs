@@ -674,6 +674,17 @@ async fn the_plan_template_is_edited_as_a_table_of_rows_without_script() {
     let path = format!("/api/v1/approvals/template/versions/{}", first["id"]);
     assert_eq!(app.get(&path, Some(&d.admin)).await.1["body"], mashangban_domain::approvals::BUNDLED_APPROVAL_PLAN);
 
+    // 「更新表格」 on the table opened before that save: the rows come back on the base they were typed
+    // on, not the version now in force, so saving them is refused instead of replacing that version.
+    let (status, html) = post(fields.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let mut arranged = form_fields(&html, "steps-form");
+    assert_eq!(get(&arranged, "base"), first["id"].to_string());
+    arranged.push(("op".into(), "save".into()));
+    let (status, body) = post(arranged).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(in_force().await["version"], 2);
+
     // Refusals: the message beside the row and field, everything typed kept, nothing stored.
     let html = page("/approvals/template").await;
     let mut fields = form_fields(&html, "steps-form");

@@ -419,19 +419,16 @@ async fn the_edit_form_saves_values_and_files_in_one_submit_and_a_refusal_stores
     assert!(html.contains("enctype=\"multipart/form-data\" class=\"stack\" id=\"edit-form\""), "{html}");
     assert!(form.contains("type=\"file\" id=\"file-acceptance_file\" name=\"file.acceptance_file\""), "{form}");
     let typed = [("version", "1"), ("f.remediated_on", "2026-09-01"), ("f.location", "工业大道东")];
-    let kept = |html: &str| {
-        html.contains("name=\"f.remediated_on\" value=\"2026-09-01\"")
-            && html.contains("name=\"f.location\" value=\"工业大道东\"")
-            && html.contains("所选文件未保存，请重新选择")
-    };
     let photo = || vec![("acceptance_file", "整治后.png", PNG.to_vec())];
 
-    // A stale version with a file: neither is stored; the form again with the values as typed.
+    // A stale version with a file: neither is stored; the form again with the stored values and
+    // what was typed beside them.
     let mut stale = typed;
     stale[0] = ("version", "0");
     let (status, _, html) = edit_form(&app, &guzhen, &stale, photo()).await;
     assert_eq!(status, StatusCode::CONFLICT, "{html}");
-    assert!(kept(&html) && html.contains("class=\"notice error\""), "{html}");
+    assert!(html.contains("name=\"f.location\" value=\"工业大道\"") && html.contains("您填写的：工业大道东"), "{html}");
+    assert!(html.contains("所选文件未保存") && html.contains("class=\"notice error\""), "{html}");
     nothing_stored(&app, &guzhen).await;
 
     // A file too large, of a refused type, or for a field that is not a file field; a bad value with a
@@ -523,4 +520,151 @@ async fn the_edit_form_saves_values_and_files_in_one_submit_and_a_refusal_stores
         "{detail}"
     );
     assert_eq!(detail["documents"].as_array().unwrap().len(), 1, "the empty part stored nothing");
+}
+
+/// The version the item page's edit form carries.
+fn form_version(html: &str) -> String {
+    let form = &html[html.find("id=\"edit-form\"").expect("the edit form")..];
+    let value = &form[form.find("name=\"version\" value=\"").expect("its version") + 22..];
+    value[..value.find('"').unwrap()].to_owned()
+}
+
+/// The stored values of the outlet's location and remediation, and its version.
+async fn stored(app: &App, who: &Session) -> (String, String, i64) {
+    let (_, detail) = app.get(ITEM, Some(who)).await;
+    let values = &detail["item"]["values"];
+    let text = |field: &str| values[field].as_str().unwrap_or_default().to_owned();
+    (text("location"), text("remediation"), detail["item"]["version"].as_i64().unwrap())
+}
+
+#[tokio::test]
+async fn a_stale_edit_form_shows_the_other_persons_change_with_what_was_typed_beside_it_and_overwrites_nothing() {
+    let app = spawn().await;
+    let (guzhen, office) = two_outlets(&app).await;
+    let page_path = "/ledgers/outlet/items/HE000001442000GY0001";
+    let (_, html) = browser::page(&app, page_path, &guzhen).await;
+    assert_eq!(form_version(&html), "1");
+
+    // The office saves first; the town then saves the page it opened before.
+    let (status, _, html) = edit_form(&app, &office, &[("version", "1"), ("f.location", "工业大道北")], vec![]).await;
+    assert!(status.is_redirection(), "{status} {html}");
+    let typed = [
+        ("version", "1"),
+        ("f.location", "工业大道<东>"),
+        ("f.remediation", "ban"),
+        ("f.remediated_on", "2026-09-01"),
+        ("f.receiving_water_name", "岐江河"),
+    ];
+    let (status, _, html) = edit_form(&app, &guzhen, &typed, photo_of("整治后.png")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{html}");
+    assert!(html.contains("该条目已被他人修改（现为第2版）") && html.contains("所选文件未保存"), "{html}");
+    // The form holds what is stored, at the current version; what was typed is beside each field it differs in.
+    assert_eq!(form_version(&html), "2");
+    assert!(html.contains("name=\"f.location\" value=\"工业大道北\""), "{html}");
+    assert!(html.contains("<option value=\"regulate\" selected>"), "{html}");
+    assert!(html.contains("name=\"f.remediated_on\" value=\"\""), "{html}");
+    let beside = |field: &str| {
+        let at = html.find(&format!("id=\"typed-{field}\">"))?;
+        let rest = &html[at..];
+        Some(rest[rest.find('>').unwrap() + 1..rest.find("</small>").unwrap()].to_owned())
+    };
+    let escaped = beside("location").unwrap();
+    assert!(
+        ["您填写的：工业大道&lt;东&gt;", "您填写的：工业大道&#60;东&#62;"].contains(&escaped.as_str()),
+        "escaped: {escaped}"
+    );
+    assert_eq!(beside("remediation").as_deref(), Some("您填写的：取缔"), "a choice by its name");
+    assert_eq!(beside("remediated_on").as_deref(), Some("您填写的：2026-09-01"));
+    assert_eq!(beside("receiving_water_name"), None, "typed as stored");
+    assert_eq!(
+        stored(&app, &guzhen).await,
+        ("工业大道北".to_owned(), "regulate".to_owned(), 2),
+        "the office's change kept"
+    );
+
+    // Pressing save on the page as shown saves on top of the office's change.
+    let shown = [("version", "2"), ("f.location", "工业大道北"), ("f.remediated_on", "2026-09-01")];
+    let (status, _, html) = edit_form(&app, &guzhen, &shown, vec![]).await;
+    assert!(status.is_redirection(), "{status} {html}");
+    assert_eq!(stored(&app, &guzhen).await, ("工业大道北".to_owned(), "regulate".to_owned(), 3));
+}
+
+#[tokio::test]
+async fn a_refused_edit_form_keeps_the_version_it_was_typed_on_so_a_resubmit_after_another_save_is_a_conflict() {
+    let app = spawn().await;
+    let (guzhen, office) = two_outlets(&app).await;
+    let page_path = "/ledgers/outlet/items/HE000001442000GY0001";
+    let edit = format!("{page_path}/edit");
+
+    // A bad date: the typed values again, at the version they were typed on.
+    let typed = [("version", "1"), ("f.location", "工业大道东"), ("f.remediated_on", "2026-13-45")];
+    let (status, _, html) = edit_form(&app, &guzhen, &typed, vec![]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(html.contains("name=\"f.location\" value=\"工业大道东\"") && !html.contains("您填写的"), "{html}");
+    let version = form_version(&html);
+    assert_eq!(version, "1");
+
+    // The office saves meanwhile; the town corrects the date and resubmits the form as shown.
+    let (status, location, html) =
+        browser::post_form(&app, &edit, &office, &[("version", "1"), ("f.location", "工业大道南")]).await;
+    assert!(status.is_redirection() && location.ends_with("#history"), "{status} {html}");
+    let resubmit = [("version", version.as_str()), ("f.location", "工业大道东"), ("f.remediated_on", "2026-09-01")];
+    let (status, _, html) = edit_form(&app, &guzhen, &resubmit, vec![]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{html}");
+    assert!(
+        html.contains("name=\"f.location\" value=\"工业大道南\"") && html.contains("您填写的：工业大道东"),
+        "{html}"
+    );
+    assert_eq!(stored(&app, &guzhen).await, ("工业大道南".to_owned(), "regulate".to_owned(), 2), "not overwritten");
+
+    // A refusal before the version is even looked at (a file too large) of a form already stale:
+    // the typed values at their own version, so the resubmit is the conflict it always was.
+    let (status, _, _) =
+        browser::post_form(&app, &edit, &office, &[("version", "2"), ("f.location", "工业大道西")]).await;
+    assert!(status.is_redirection());
+    let mut big = PDF.to_vec();
+    big.resize(mashangban_domain::document::MAX_BYTES + 1, b' ');
+    let stale = [("version", "2"), ("f.location", "工业大道东")];
+    let (status, _, html) = edit_form(&app, &guzhen, &stale, vec![("acceptance_file", "大.pdf", big)]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{html}");
+    assert!(html.contains("name=\"f.location\" value=\"工业大道东\"") && !html.contains("您填写的"), "{html}");
+    assert_eq!(form_version(&html), "2", "not the current 3");
+    let resubmit = [("version", "2"), ("f.location", "工业大道东")];
+    let (status, _, html) = browser::post_form(&app, &edit, &guzhen, &resubmit).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{html}");
+    assert_eq!(stored(&app, &guzhen).await.0, "工业大道西");
+
+    // Only a body over the form limit is too large; one cut short is a bad request.
+    let huge = "水".repeat(60_000);
+    let (status, _, html) = browser::post_form(&app, &edit, &guzhen, &[("version", "3"), ("f.location", &huge)]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(html.contains("提交的内容过长"), "{html}");
+    let (status, html) = cut_short_post(&app, &edit, &guzhen).await;
+    assert_eq!(status, 400, "{html}");
+    assert!(html.contains("提交的内容没有完整收到") && !html.contains("过长"), "{html}");
+    assert_eq!(stored(&app, &guzhen).await.2, 3, "nothing saved");
+}
+
+/// A photo for the acceptance file field.
+fn photo_of(name: &str) -> Vec<(&'static str, &str, Vec<u8>)> {
+    vec![("acceptance_file", name, PNG.to_vec())]
+}
+
+/// Posts a urlencoded form whose body stops short of its declared length (the client hangs up its
+/// sending side); answers the status and body of the answer it still reads.
+async fn cut_short_post(app: &App, path: &str, Session(cookie): &Session) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.url("").trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: {address}\r\ncookie: {cookie}\r\n\
+         content-type: application/x-www-form-urlencoded\r\ncontent-length: 1000\r\n\r\nversion=3&f.location="
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.shutdown().await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut answer)).await.unwrap().unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, answer)
 }

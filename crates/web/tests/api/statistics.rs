@@ -353,21 +353,44 @@ async fn the_keeper_enters_and_imports_through_the_pages() {
     let post = |fields: Vec<(&'static str, String)>| {
         http.post(app.url("/statistics/values")).header("cookie", &admin.0).form(&fields).send()
     };
-    let bad = vec![("indicator", "gdp".into()), ("period", "2021-Q3".into()), ("value", "二千".into())];
+    let bad = vec![
+        ("indicator", "gdp".into()),
+        ("period", "2021-Q3".into()),
+        ("value", "二千".into()),
+        ("version", version.clone()),
+    ];
     let res = post(bad).await.unwrap();
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(res.text().await.unwrap().contains("不是数字"), "the reason next to the form");
+    let html = res.text().await.unwrap();
+    assert!(html.contains("不是数字"), "the reason next to the form");
     let good = vec![
         ("indicator", "gdp".into()),
         ("period", "2022年一季度".into()),
         ("value", "820.5".into()),
-        ("version", version),
+        ("version", version.clone()),
     ];
     let res = post(good).await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/statistics?period=2022-Q1");
     let (_, value) = app.get("/api/v1/statistics/values/gdp/2022-Q1", Some(&admin)).await;
     assert_eq!((value["value"].as_f64(), value["history"][0]["action"].as_str()), (Some(820.5), Some("entered")));
+    // A form opened before that entry, refused for its note (checked before the version): shown
+    // again on the version it was typed on, so sending it again is refused, not saved over the entry.
+    let stale = |note: &str| {
+        let fields = [("indicator", "gdp"), ("period", "2021-Q3"), ("value", "2000"), ("note", note)];
+        let mut fields: Vec<(&'static str, String)> = fields.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        fields.push(("version", version.clone()));
+        fields
+    };
+    let res = post(stale(&"注".repeat(300))).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    let form = &html[html.find("action=\"/statistics/values\"").expect("the entry form")..];
+    let typed_on = format!("name=\"version\" value=\"{version}\"");
+    assert!(form.contains(&typed_on), "the version it was typed on, not the current one: {form}");
+    let res = post(stale("")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(res.text().await.unwrap().contains("统计数据刚被他人修改"));
 
     let upload_page = |bytes: Vec<u8>| {
         let part = reqwest::multipart::Part::bytes(bytes).file_name("release.xlsx");

@@ -91,6 +91,15 @@ impl DetailPage {
         }
     }
 
+    /// The version `action`'s form carries: after its refusal the one its kept values were typed
+    /// on (acting on them after someone else's change then meets that change), else the current.
+    fn version_of(&self, action: &str) -> String {
+        match self.refusal.kept.version() {
+            Some(typed_on) if self.error_of(action).is_some() => typed_on.to_string(),
+            _ => self.view.summary.version.to_string(),
+        }
+    }
+
     /// The answer typed for objection `id`, when its answer was refused.
     fn kept_answer(&self, id: &i64) -> &str {
         if self.refusal.objection == Some(*id) { self.kept("answer", "text") } else { "" }
