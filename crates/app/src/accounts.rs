@@ -15,9 +15,7 @@ use mashangban_domain::enterprise::EnterpriseScope;
 use mashangban_domain::org::{AccountAction, AccountActor, Actor, OrgTree, Role, StaffActor, TokenAction, UnitId};
 use mashangban_domain::time::format_instant;
 use mashangban_domain::validation::{CreditCode, Phone, mask_phone, required_text};
-use mashangban_store::{
-    AccountBy, AccountEvent, ApiToken, NewApiToken, NewSession, NewUser, Store, TokenEvent, User,
-};
+use mashangban_store::{AccountBy, AccountEvent, ApiToken, NewApiToken, NewSession, NewUser, Store, TokenEvent, User};
 
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::views::{UnitRef, unit_ref};

@@ -771,7 +771,10 @@ async fn token_command(store: Backend, command: TokenCommand) -> Result<(), Stri
             let input = auth::ApiTokenInput { name, role, unit };
             let created = app.accounts().create_api_token_by(input, cli()).await.map_err(|e| e.message)?;
             let token = created.token;
-            println!("令牌编号 {}（{}，{}）已创建。请妥善保存，它只显示这一次：", token.id, token.name, token.role_label);
+            println!(
+                "令牌编号 {}（{}，{}）已创建。请妥善保存，它只显示这一次：",
+                token.id, token.name, token.role_label
+            );
             println!("{}", created.secret);
         }
         TokenCommand::Revoke { id } => {

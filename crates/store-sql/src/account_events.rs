@@ -61,8 +61,13 @@ impl ChangeLog {
     }
 
     /// Every record's history in one query, each entry with its record's id, oldest first.
-    async fn all_events<A>(&self, c: &dyn Conn, parse: fn(&str) -> Option<A>) -> StoreResult<Vec<(i64, AccountEvent<A>)>> {
-        let sql = format!("SELECT {}, id, at, by_name, by_user, action, detail FROM {} ORDER BY id", self.owner, self.table);
+    async fn all_events<A>(
+        &self,
+        c: &dyn Conn,
+        parse: fn(&str) -> Option<A>,
+    ) -> StoreResult<Vec<(i64, AccountEvent<A>)>> {
+        let sql =
+            format!("SELECT {}, id, at, by_name, by_user, action, detail FROM {} ORDER BY id", self.owner, self.table);
         c.map(&sql, &[], |row| {
             let mut cols = row.cols();
             let owner_id = cols.get()?;

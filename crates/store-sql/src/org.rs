@@ -223,7 +223,8 @@ impl<D: Database> OrgStore for SqlStore<D> {
                 let sql = "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
                 if c.execute(sql, &args![id, &by.at]).await? == 0 {
                     let exists = c.scalar_opt::<i64>("SELECT id FROM api_tokens WHERE id = $1", &args![id]).await?;
-                    let refusal = if exists.is_some() { backend::token_already_revoked } else { backend::token_not_found };
+                    let refusal =
+                        if exists.is_some() { backend::token_already_revoked } else { backend::token_not_found };
                     return Err(refusal(id));
                 }
                 let detail = Some("此后不能再用它调用接口".to_owned());

@@ -70,7 +70,10 @@ async fn a_token_is_refused_with_a_code_for_each_wrong_field_and_only_administra
     let admin = app.login("admin").await;
     // A deactivated unit is refused as an unknown one.
     let unit = json!({ "name": "临时科", "kind": "subunit", "parent": "scjgj" });
-    assert_eq!(app.call(reqwest::Method::PUT, "/api/v1/admin/units/tmp", Some(&admin), Some(unit)).await.0, StatusCode::OK);
+    assert_eq!(
+        app.call(reqwest::Method::PUT, "/api/v1/admin/units/tmp", Some(&admin), Some(unit)).await.0,
+        StatusCode::OK
+    );
     let (status, off) = app.post("/api/v1/admin/units/tmp/active", Some(&admin), json!({ "active": false })).await;
     assert_eq!(status, StatusCode::OK, "{off}");
     let token = |name: &str, role: &str, unit: Option<&str>| json!({ "name": name, "role": role, "unit": unit });
@@ -94,7 +97,8 @@ async fn a_token_is_refused_with_a_code_for_each_wrong_field_and_only_administra
         assert!(err["message"].as_str().unwrap().chars().any(|c| c > '\u{2e80}'), "a Chinese message: {err}");
     }
     // Other control characters are refused by every JSON body already.
-    let (status, err) = app.post("/api/v1/admin/api-tokens", Some(&admin), token("对接\u{7}系统", "operator", None)).await;
+    let (status, err) =
+        app.post("/api/v1/admin/api-tokens", Some(&admin), token("对接\u{7}系统", "operator", None)).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::BAD_REQUEST, Some("control_character")));
     let (status, err) = app.post("/api/v1/admin/api-tokens", Some(&admin), token("对接系统", "boss", None)).await;
     assert!(err["message"].as_str().unwrap().contains("dispatcher"), "the staff roles are named: {err}");
@@ -174,7 +178,10 @@ async fn a_token_created_on_the_users_page_shows_its_secret_once_and_is_revoked_
     let row = table.split("<tr").find(|r| r.contains("对接系统")).unwrap();
     let admin_name = name_of(&app, &admin).await;
     assert!(row.contains("已吊销") && !row.contains("/revoke"), "{row}");
-    assert!(row.contains(&format!("{admin_name} 创建令牌")) && row.contains(&format!("{admin_name} 吊销令牌")), "{row}");
+    assert!(
+        row.contains(&format!("{admin_name} 创建令牌")) && row.contains(&format!("{admin_name} 吊销令牌")),
+        "{row}"
+    );
     let (status, _, html) = post_form(&app, &path, &admin, &[]).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(html.contains(&format!("令牌 {id} 已吊销")), "{html}");
