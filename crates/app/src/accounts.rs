@@ -2,6 +2,8 @@
 //! recognising callers by session or API token, API tokens themselves, and
 //! the administration of users (roles, units, disabling, passwords, e-mail).
 
+use std::collections::HashMap;
+
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use rand::RngCore;
@@ -13,7 +15,7 @@ use mashangban_domain::enterprise::EnterpriseScope;
 use mashangban_domain::org::{AccountAction, AccountActor, Actor, OrgTree, Role, StaffActor, TokenAction, UnitId};
 use mashangban_domain::time::format_instant;
 use mashangban_domain::validation::{CreditCode, Phone, mask_phone, required_text};
-use mashangban_store::{AccountBy, AccountEvent, ApiToken, NewSession, NewUser, Store, TokenEvent, User};
+use mashangban_store::{AccountBy, AccountEvent, ApiToken, NewApiToken, NewSession, NewUser, Store, TokenEvent, User};
 
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::views::{UnitRef, unit_ref};
@@ -256,6 +258,27 @@ pub struct ApiTokenView {
     pub revoked_at: Option<String>,
 }
 
+/// A new API token (接口令牌) as administrators send it (the command line's `token create` too).
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiTokenInput {
+    /// What the token is for, e.g. the client system's name; one line, at most 50 characters.
+    pub name: String,
+    /// A staff role code, e.g. `operator`.
+    pub role: String,
+    /// The code of the unit it acts for (every staff role needs one).
+    #[serde(default)]
+    pub unit: Option<String>,
+}
+
+/// A token just created, with its secret: shown this once, only its hash is stored.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CreatedApiToken {
+    pub token: ApiTokenView,
+    /// `msb_` and 64 hex digits, sent as `Authorization: Bearer …`; it cannot be shown again.
+    pub secret: String,
+}
+
 /// One's own account (我的账号) as one sees it.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct OwnAccountView {
@@ -460,25 +483,24 @@ impl<'a, S: Store> Accounts<'a, S> {
         (unit.map(|x| x.code.clone()), unit.map(|x| x.name.clone()))
     }
 
-    /// Every API token (created and revoked by the command line), oldest first.
+    /// Every API token, oldest first.
     pub async fn api_tokens(&self) -> AppResult<Vec<ApiTokenView>> {
         let tokens = self.app.store().list_api_tokens().await?;
-        Ok(tokens
-            .into_iter()
-            .map(|t| {
-                let (unit, unit_name) = self.unit_code_and_name(t.unit_id);
-                ApiTokenView {
-                    id: t.id,
-                    name: t.name,
-                    role: t.role,
-                    role_label: t.role.label(),
-                    unit,
-                    unit_name,
-                    created_at: format_instant(&t.created_at),
-                    revoked_at: t.revoked_at.as_ref().map(format_instant),
-                }
-            })
-            .collect())
+        Ok(tokens.into_iter().map(|t| self.api_token_view(t)).collect())
+    }
+
+    fn api_token_view(&self, t: ApiToken) -> ApiTokenView {
+        let (unit, unit_name) = self.unit_code_and_name(t.unit_id);
+        ApiTokenView {
+            id: t.id,
+            name: t.name,
+            role: t.role,
+            role_label: t.role.label(),
+            unit,
+            unit_name,
+            created_at: format_instant(&t.created_at),
+            revoked_at: t.revoked_at.as_ref().map(format_instant),
+        }
     }
 
     /// The history of an API token (接口令牌变更记录), oldest first; `404 token_not_found` when
@@ -489,6 +511,51 @@ impl<'a, S: Store> Accounts<'a, S> {
             || mashangban_domain::error::DomainError::not_found("token_not_found", format!("令牌 {id} 不存在"));
         let events = events.ok_or_else(missing)?;
         Ok(events.into_iter().map(AccountEventView::from).collect())
+    }
+
+    /// Every API token with its history (oldest first), from two reads however many tokens there are.
+    pub async fn api_tokens_with_history(&self) -> AppResult<Vec<(ApiTokenView, Vec<AccountEventView>)>> {
+        let tokens = self.api_tokens().await?;
+        let mut histories: HashMap<i64, Vec<AccountEventView>> = HashMap::new();
+        for (token_id, event) in self.app.store().all_api_token_events().await? {
+            histories.entry(token_id).or_default().push(event.into());
+        }
+        Ok(tokens
+            .into_iter()
+            .map(|t| {
+                let history = histories.remove(&t.id).unwrap_or_default();
+                (t, history)
+            })
+            .collect())
+    }
+
+    /// Creates an API token for `caller`, an administrator; its history names them.
+    pub async fn create_api_token(&self, caller: &Caller, input: ApiTokenInput) -> AppResult<CreatedApiToken> {
+        self.create_api_token_by(input, self.by(caller)).await
+    }
+
+    /// Creates an API token bound to a staff role and an active unit, made by `by` (an
+    /// administrator, or the command line); the secret is returned this once, only its hash stored.
+    pub async fn create_api_token_by(&self, input: ApiTokenInput, by: AccountBy) -> AppResult<CreatedApiToken> {
+        let name = token_name_field(&input.name)?;
+        let role = token_role_field(&input.role)?;
+        let unit_id = self.unit_field(input.unit.as_deref())?;
+        role.check_unit(unit_id)?;
+        let secret = new_api_token();
+        let token = NewApiToken { name, token_hash: hash_secret(&secret), role, unit_id };
+        let token = self.app.store().create_api_token(token, by).await?;
+        Ok(CreatedApiToken { token: self.api_token_view(token), secret })
+    }
+
+    /// Revokes an API token for `caller`, an administrator; its history names them.
+    pub async fn revoke_api_token(&self, caller: &Caller, id: i64) -> AppResult<()> {
+        self.revoke_api_token_by(id, self.by(caller)).await
+    }
+
+    /// Revokes an API token at once: every node looks tokens up in the store on each request, so
+    /// no cache keeps it working. `404 token_not_found`, `409 token_already_revoked`.
+    pub async fn revoke_api_token_by(&self, id: i64, by: AccountBy) -> AppResult<()> {
+        Ok(self.app.store().revoke_api_token(id, by).await?)
     }
 
     /// The history of an account (账号变更记录), oldest first; `404 user_not_found` when there is none.
@@ -658,6 +725,33 @@ pub fn code_field(label: &str, value: &str) -> AppResult<String> {
 /// A trimmed value, or none when blank.
 pub fn blank_to_none(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// The longest name of an API token, in characters.
+pub const TOKEN_NAME_MAX: usize = 50;
+
+/// A token's name: one line of text (no line breaks or tabs either), at most [`TOKEN_NAME_MAX`].
+fn token_name_field(value: &str) -> AppResult<String> {
+    const LABEL: &str = "令牌名称";
+    let name = required_text(LABEL, value, TOKEN_NAME_MAX)?;
+    if name.chars().any(char::is_control) {
+        return Err(AppError::invalid("invalid_text", format!("「{LABEL}」含有不允许的控制字符")));
+    }
+    Ok(name)
+}
+
+/// A token's role: a staff role (`-` may stand for `_`, as on the command line). `invalid_role`
+/// names the choices; `token_role_not_staff` for an enterprise or resident role.
+fn token_role_field(value: &str) -> AppResult<Role> {
+    let value = value.trim();
+    let Some(role) = Role::parse(&value.replace('-', "_")) else {
+        let staff: Vec<&str> = Role::ALL.iter().filter(|r| r.is_staff()).map(|r| r.as_str()).collect();
+        return Err(AppError::invalid("invalid_role", format!("角色「{value}」不存在；可选：{}", staff.join("、"))));
+    };
+    if !role.is_staff() {
+        return Err(AppError::invalid("token_role_not_staff", "接口令牌只能绑定工作人员角色"));
+    }
+    Ok(role)
 }
 
 fn role_field(value: &str) -> AppResult<Role> {

@@ -20,7 +20,7 @@ use mashangban_domain::duplicates::Thresholds;
 use mashangban_domain::org::Role;
 use mashangban_domain::time;
 use mashangban_search::SearchIndex;
-use mashangban_store::{NewApiToken, NewUser, OrgStore};
+use mashangban_store::{NewUser, OrgStore};
 
 use config::FileConfig;
 
@@ -334,7 +334,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Search(SearchCommand::Reindex) => reindex(store, &data_dir(&cli.db, &file)).await,
         Command::Demo { demo_args, .. } => load_demo(&store, &demo_args, &file).await,
         Command::User(command) => user_command(&store, command).await,
-        Command::Token(command) => token_command(&store, command).await,
+        Command::Token(command) => token_command(store, command).await,
         Command::Calendar(command) => calendar::run(&store, command).await,
         Command::Audit(command) => audit::run(store, command).await,
         Command::Dispatch(DispatchCommand::Evaluate { before, duplicates }) => {
@@ -760,35 +760,25 @@ async fn user_command(store: &Backend, command: UserCommand) -> Result<(), Strin
     Ok(())
 }
 
-async fn token_command(store: &Backend, command: TokenCommand) -> Result<(), String> {
+/// `mashangban token …`: creating and revoking go through the same checks as the admin API's
+/// (`app.accounts()`), recorded as by `命令行`.
+async fn token_command(store: Backend, command: TokenCommand) -> Result<(), String> {
+    let app = App::new(store, Settings::default()).await.map_err(|e| e.to_string())?;
+    let store = app.store();
+    let cli = || mashangban_store::AccountBy::named("命令行");
     match command {
         TokenCommand::Create { name, role, unit } => {
-            let role = parse_role(&role)?;
-            if !role.is_staff() {
-                return Err("接口令牌只能绑定工作人员角色".into());
-            }
-            let unit_id = unit_id(store, unit.as_deref()).await?;
-            let secret = auth::new_api_token();
-            let token = store
-                .create_api_token(
-                    NewApiToken { name, token_hash: auth::hash_secret(&secret), role, unit_id },
-                    mashangban_store::AccountBy::named("命令行"),
-                )
-                .await
-                .map_err(|e| e.to_string())?;
+            let input = auth::ApiTokenInput { name, role, unit };
+            let created = app.accounts().create_api_token_by(input, cli()).await.map_err(|e| e.message)?;
+            let token = created.token;
             println!(
                 "令牌编号 {}（{}，{}）已创建。请妥善保存，它只显示这一次：",
-                token.id,
-                token.name,
-                token.role.label()
+                token.id, token.name, token.role_label
             );
-            println!("{secret}");
+            println!("{}", created.secret);
         }
         TokenCommand::Revoke { id } => {
-            store
-                .revoke_api_token(id, mashangban_store::AccountBy::named("命令行"))
-                .await
-                .map_err(|e| e.to_string())?;
+            app.accounts().revoke_api_token_by(id, cli()).await.map_err(|e| e.message)?;
             println!("已吊销令牌 {id}。");
         }
         TokenCommand::History { id } => {

@@ -9,7 +9,7 @@ use mashangban_store::{AccountBy, AccountEvent, StoreResult, TokenEvent};
 
 use crate::args;
 use crate::audit::SealedHistory;
-use crate::sql::{Conn, Row};
+use crate::sql::{Cols, Conn, Row};
 
 /// The detail of a change that ends the account's sessions.
 pub(crate) const SESSIONS_ENDED: &str = "已退出全部登录";
@@ -59,6 +59,22 @@ impl ChangeLog {
         );
         c.map(&sql, &args![owner_id], |row| event(row, parse)).await
     }
+
+    /// Every record's history in one query, each entry with its record's id, oldest first.
+    async fn all_events<A>(
+        &self,
+        c: &dyn Conn,
+        parse: fn(&str) -> Option<A>,
+    ) -> StoreResult<Vec<(i64, AccountEvent<A>)>> {
+        let sql =
+            format!("SELECT {}, id, at, by_name, by_user, action, detail FROM {} ORDER BY id", self.owner, self.table);
+        c.map(&sql, &[], |row| {
+            let mut cols = row.cols();
+            let owner_id = cols.get()?;
+            Ok((owner_id, event_of(&mut cols, parse)?))
+        })
+        .await
+    }
 }
 
 /// Writes and seals an entry of user `user_id`'s history.
@@ -99,8 +115,16 @@ pub(crate) async fn token_events(c: &dyn Conn, id: i64) -> StoreResult<Option<Ve
     API_TOKENS.events(c, id, TokenAction::parse).await.map(Some)
 }
 
+/// Every API token's history, each entry with its token's id, oldest first.
+pub(crate) async fn all_token_events(c: &dyn Conn) -> StoreResult<Vec<(i64, TokenEvent)>> {
+    API_TOKENS.all_events(c, TokenAction::parse).await
+}
+
 fn event<A>(row: Row, parse: fn(&str) -> Option<A>) -> StoreResult<AccountEvent<A>> {
-    let mut c = row.cols();
+    event_of(&mut row.cols(), parse)
+}
+
+fn event_of<A>(c: &mut Cols, parse: fn(&str) -> Option<A>) -> StoreResult<AccountEvent<A>> {
     Ok(AccountEvent {
         id: c.get()?,
         at: c.get()?,

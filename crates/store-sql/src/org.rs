@@ -222,7 +222,10 @@ impl<D: Database> OrgStore for SqlStore<D> {
             Box::pin(async move {
                 let sql = "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
                 if c.execute(sql, &args![id, &by.at]).await? == 0 {
-                    return Err(backend::token_not_found(id));
+                    let exists = c.scalar_opt::<i64>("SELECT id FROM api_tokens WHERE id = $1", &args![id]).await?;
+                    let refusal =
+                        if exists.is_some() { backend::token_already_revoked } else { backend::token_not_found };
+                    return Err(refusal(id));
                 }
                 let detail = Some("此后不能再用它调用接口".to_owned());
                 account_events::record_token(c, id, TokenAction::Revoked, detail, &by).await
@@ -233,6 +236,10 @@ impl<D: Database> OrgStore for SqlStore<D> {
 
     async fn api_token_events(&self, id: i64) -> StoreResult<Option<Vec<TokenEvent>>> {
         self.db.read(job(move |c| Box::pin(async move { account_events::token_events(c, id).await }))).await
+    }
+
+    async fn all_api_token_events(&self) -> StoreResult<Vec<(i64, TokenEvent)>> {
+        self.db.read(job(move |c| Box::pin(async move { account_events::all_token_events(c).await }))).await
     }
 }
 

@@ -147,7 +147,11 @@ pub fn user_not_found(username: &str) -> StoreError {
 }
 
 pub fn token_not_found(id: i64) -> StoreError {
-    DomainError::not_found("token_not_found", format!("令牌 {id} 不存在或已吊销")).into()
+    DomainError::not_found("token_not_found", format!("令牌 {id} 不存在")).into()
+}
+
+pub fn token_already_revoked(id: i64) -> StoreError {
+    DomainError::conflict("token_already_revoked", format!("令牌 {id} 已吊销")).into()
 }
 
 pub fn webhook_not_found(id: i64) -> StoreError {

@@ -156,10 +156,13 @@ pub trait OrgStore {
     /// An unrevoked token by the hash of its secret.
     fn api_token(&self, token_hash: &str) -> impl Future<Output = StoreResult<Option<ApiToken>>> + Send;
     fn list_api_tokens(&self) -> impl Future<Output = StoreResult<Vec<ApiToken>>> + Send;
-    /// Revokes a token at `by.at`; `404 token_not_found` when there is no such unrevoked token.
+    /// Revokes a token at `by.at`; `404 token_not_found` when there is no such token,
+    /// `409 token_already_revoked` when it is revoked already.
     fn revoke_api_token(&self, id: i64, by: AccountBy) -> impl Future<Output = StoreResult<()>> + Send;
     /// A token's history (接口令牌变更记录), oldest first; `None` when there is no such token.
     fn api_token_events(&self, id: i64) -> impl Future<Output = StoreResult<Option<Vec<TokenEvent>>>> + Send;
+    /// Every token's history in one read: each entry with its token's id, oldest first.
+    fn all_api_token_events(&self) -> impl Future<Output = StoreResult<Vec<(i64, TokenEvent)>>> + Send;
 }
 
 /// Categories (事项分类) and the dispatch catalogue (派单目录).

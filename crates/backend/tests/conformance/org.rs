@@ -362,7 +362,7 @@ async fn api_tokens_are_found_by_hash_until_revoked<T: TestDb>() {
     );
     s.revoke_api_token(a.id, cli(5)).await.unwrap();
     assert!(s.api_token("h1").await.unwrap().is_none());
-    assert_eq!(refusal(s.revoke_api_token(a.id, cli(6)).await), "token_not_found");
+    assert_eq!(refusal(s.revoke_api_token(a.id, cli(6)).await), "token_already_revoked");
     assert_eq!(refusal(s.revoke_api_token(9999, cli(6)).await), "token_not_found");
     let listed = s.list_api_tokens().await.unwrap();
     assert_eq!(
@@ -396,6 +396,14 @@ async fn api_tokens_are_found_by_hash_until_revoked<T: TestDb>() {
         [(TokenAction::Created, cli_named(), 1, Some("名称：开放平台；角色：群众用户".to_owned()))]
     );
     assert_eq!(s.api_token_events(9999).await.unwrap(), None);
+    // Every token's history in one read: the same entries, each with its token, in the order written.
+    let all = s.all_api_token_events().await.unwrap();
+    assert_eq!(
+        all.iter().map(|(id, e)| (*id, e.action)).collect::<Vec<_>>(),
+        [(a.id, TokenAction::Created), (b.id, TokenAction::Created), (a.id, TokenAction::Revoked)]
+    );
+    let a_alone = all.iter().filter(|(id, _)| *id == a.id).map(|(_, e)| e.clone()).collect::<Vec<_>>();
+    assert_eq!(a_alone, s.api_token_events(a.id).await.unwrap().unwrap());
     let stored =
         crate::support::texts(&s, "SELECT COALESCE(detail, '') || by_name FROM api_token_events", vec![]).await;
     assert!(stored.iter().all(|t| !t.as_deref().unwrap_or_default().contains("h1")), "{stored:?}");

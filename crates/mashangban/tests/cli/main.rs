@@ -64,6 +64,13 @@ fn demo_users_tokens_and_backup() {
     assert_eq!(secret.len(), 4 + 64);
     let (ok, _, _) = mashangban(&data, &["token", "revoke", "1"]);
     assert!(ok);
+    // The admin API's checks: a revoked token, a staff role without a unit, an account's role.
+    let (ok, _, err) = mashangban(&data, &["token", "revoke", "1"]);
+    assert!(!ok && err.contains("令牌 1 已吊销"), "{err}");
+    let (ok, _, err) = mashangban(&data, &["token", "create", "--name", "无单位", "--role", "dispatcher"]);
+    assert!(!ok && err.contains("工作人员必须属于一个单位"), "{err}");
+    let (ok, _, err) = mashangban(&data, &["token", "create", "--name", "群众", "--role", "resident"]);
+    assert!(!ok && err.contains("接口令牌只能绑定工作人员角色"), "{err}");
     let (ok, out, _) = mashangban(&data, &["token", "list"]);
     assert!(ok && out.contains("已吊销"), "{out}");
     let (ok, out, _) = mashangban(&data, &["token", "history", "1"]);

@@ -3,11 +3,12 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderName, StatusCode, header};
 
 use mashangban_app::App;
 use mashangban_app::accounts::{
-    AccountEventView, ApiTokenView, DisabledInput, NewUserInput, PasswordInput, RoleInput, UserView,
+    AccountEventView, ApiTokenInput, ApiTokenView, CreatedApiToken, DisabledInput, NewUserInput, PasswordInput,
+    RoleInput, UserView,
 };
 use mashangban_app::catalog::{CategoryInput, CategoryView};
 use mashangban_app::org::{ActiveInput, UnitInput};
@@ -117,8 +118,28 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .errors(&["user_not_found"]),
         Route::get("/api/v1/admin/api-tokens", list_api_tokens::<S>)
             .permission(users)
-            .doc("administration", "接口令牌列表（不含密钥；令牌由命令行创建与吊销）")
+            .doc("administration", "接口令牌列表（不含密钥）")
             .answer::<Vec<ApiTokenView>>(),
+        Route::post("/api/v1/admin/api-tokens", create_api_token::<S>)
+            .permission(users)
+            .doc("administration", "新建接口令牌（绑定工作人员角色与单位；密钥只在此应答中出现一次，只存其散列）")
+            .body::<ApiTokenInput>()
+            .answer::<CreatedApiToken>()
+            .created()
+            .errors(&[
+                "text_required",
+                "text_too_long",
+                "invalid_text",
+                "invalid_role",
+                "token_role_not_staff",
+                "unit_required",
+                "unknown_unit",
+            ]),
+        Route::post("/api/v1/admin/api-tokens/{id}/revoke", revoke_api_token::<S>)
+            .permission(users)
+            .doc("administration", "吊销接口令牌（立即生效，此后用它调用接口一律 401）")
+            .no_content()
+            .errors(&["token_not_found", "token_already_revoked"]),
         Route::get("/api/v1/admin/api-tokens/{id}/history", api_token_history::<S>)
             .permission(users)
             .doc("administration", "接口令牌变更记录（谁在何时创建、吊销）")
@@ -193,6 +214,27 @@ async fn user_history<S: Store>(
 /// `GET /api/v1/admin/api-tokens`: every API token, never its secret.
 async fn list_api_tokens<S: Store>(State(app): State<App<S>>) -> ApiResult<Json<Vec<ApiTokenView>>> {
     Ok(Json(app.accounts().api_tokens().await?))
+}
+
+/// `POST /api/v1/admin/api-tokens`: `{"name", "role", "unit"}` → 201 with the token and its secret,
+/// shown this once (so no cache may keep the answer).
+async fn create_api_token<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    JsonBody(input): JsonBody<ApiTokenInput>,
+) -> ApiResult<(StatusCode, [(HeaderName, &'static str); 1], Json<CreatedApiToken>)> {
+    let created = app.accounts().create_api_token(&caller, input).await?;
+    Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(created)))
+}
+
+/// `POST /api/v1/admin/api-tokens/{id}/revoke` → 204; the token is refused from the next request on.
+async fn revoke_api_token<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    app.accounts().revoke_api_token(&caller, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /api/v1/admin/api-tokens/{id}/history`: the token's history, oldest first.

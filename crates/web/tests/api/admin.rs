@@ -16,7 +16,7 @@ const PAGES: [&str; 9] = [
     "/admin/knowledge/1",
 ];
 
-const POSTS: [&str; 17] = [
+const POSTS: [&str; 19] = [
     "/admin/notifications/asker.accepted/sms",
     "/admin/notifications/asker.accepted/sms/reset",
     "/admin/notifications/asker.accepted/sms/versions/1/restore",
@@ -26,6 +26,8 @@ const POSTS: [&str; 17] = [
     "/admin/users/operator/role",
     "/admin/users/operator/disabled",
     "/admin/users/operator/password",
+    "/admin/users/api-tokens",
+    "/admin/users/api-tokens/1/revoke",
     "/admin/categories",
     "/admin/rules",
     "/admin/rules/json",

@@ -1034,6 +1034,7 @@ async fn an_acknowledged_request_is_on_disk_and_lists_page_and_filter() {
 mod accounts;
 mod act_now;
 mod admin;
+mod api_tokens;
 mod approvals;
 mod browser;
 mod calendar;

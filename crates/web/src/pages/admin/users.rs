@@ -1,7 +1,7 @@
 //! 用户与角色: the accounts (phones masked), creating one with an initial
 //! password, changing role and unit, disabling and re-enabling, resetting
 //! the password; a managed account's history (账号变更记录); the API tokens with theirs
-//! (接口令牌变更记录), read only (tokens are made and revoked on the command line).
+//! (接口令牌变更记录), creating one (its secret shown in the answer, once) and revoking one.
 
 use std::sync::Arc;
 
@@ -14,7 +14,9 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use mashangban_app::App;
-use mashangban_app::accounts::{AccountEventView, ApiTokenView, NewUserInput, RoleInput, UserView};
+use mashangban_app::accounts::{
+    AccountEventView, ApiTokenInput, ApiTokenView, CreatedApiToken, NewUserInput, RoleInput, UserView,
+};
 use mashangban_domain::access::Permission;
 use mashangban_domain::org::{Actor, Role, UnitKind};
 use mashangban_store::Store;
@@ -32,6 +34,8 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         Route::post("/admin/users/{username}/role", role::<S>).permission(manage).form(),
         Route::post("/admin/users/{username}/disabled", disabled::<S>).permission(manage).form(),
         Route::post("/admin/users/{username}/password", password::<S>).permission(manage).form(),
+        Route::post("/admin/users/api-tokens", create_token::<S>).permission(manage).form(),
+        Route::post("/admin/users/api-tokens/{id}/revoke", revoke_token::<S>).permission(manage).form(),
     ]
 }
 
@@ -46,8 +50,42 @@ struct UsersPage {
     units: Vec<Choice>,
     /// The user being managed (`?edit=`), with their role and unit choices.
     edited: Option<Edited>,
-    /// API tokens (接口令牌), made and revoked on the command line, each with its history.
+    /// API tokens (接口令牌), each with its history.
     tokens: Vec<(ApiTokenView, Vec<AccountEventView>)>,
+    token_form: TokenForm,
+    token_roles: Vec<Choice>,
+    token_units: Vec<Choice>,
+    /// The token this answer created, with its secret: shown here once, never in a URL.
+    created: Option<CreatedApiToken>,
+}
+
+/// What one rendering of the page shows besides the stored data: a notice or a refusal, the
+/// values typed in the forms, the user being managed and a token just created.
+#[derive(Default)]
+struct Shown {
+    notice: Option<&'static str>,
+    error: Option<(StatusCode, String)>,
+    form: NewUserForm,
+    edit: String,
+    token_form: TokenForm,
+    created: Option<CreatedApiToken>,
+}
+
+impl Shown {
+    /// The page with empty forms, the operator role preselected.
+    fn fresh() -> Self {
+        let operator = || Role::Operator.as_str().to_owned();
+        Self {
+            form: NewUserForm { role: operator(), ..NewUserForm::default() },
+            token_form: TokenForm { role: operator(), ..TokenForm::default() },
+            ..Self::default()
+        }
+    }
+
+    /// The page after a refusal, with the user being managed (if any).
+    fn refused(error: (StatusCode, String), edit: &str) -> Self {
+        Self { error: Some(error), edit: edit.to_owned(), ..Self::fresh() }
+    }
 }
 
 struct Edited {
@@ -71,8 +109,22 @@ pub struct NewUserForm {
     password: String,
 }
 
+/// The new token form's values (kept when refused).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TokenForm {
+    name: String,
+    role: String,
+    unit: String,
+}
+
 fn role_choices(selected: &str) -> Vec<Choice> {
     Role::ALL.iter().map(|r| Choice::new(r.as_str(), r.label(), r.as_str() == selected)).collect()
+}
+
+/// The roles a token may have: staff roles only.
+fn token_role_choices(selected: &str) -> Vec<Choice> {
+    role_choices(selected).into_iter().filter(|c| Role::parse(&c.value).is_some_and(Role::is_staff)).collect()
 }
 
 /// Active units, departments and towns first, each with its kind.
@@ -95,17 +147,9 @@ fn unit_choices<S: Store>(app: &App<S>, selected: &str) -> Vec<Choice> {
     units.into_iter().map(|(_, c)| c).collect()
 }
 
-async fn render_page<S: Store>(
-    app: &App<S>,
-    actor: &Actor,
-    menu: &Menu,
-    notice: Option<&'static str>,
-    error: Option<(StatusCode, String)>,
-    form: NewUserForm,
-    edit: &str,
-) -> PageResult {
+async fn render_page<S: Store>(app: &App<S>, actor: &Actor, menu: &Menu, shown: Shown) -> PageResult {
     let users: Vec<UserView> = app.accounts().users().await?;
-    let edited = match users.iter().find(|u| u.username == edit) {
+    let edited = match users.iter().find(|u| u.username == shown.edit) {
         Some(u) => {
             let mut history = app.accounts().history(&u.username).await?;
             history.reverse();
@@ -121,18 +165,25 @@ async fn render_page<S: Store>(
         }
         None => None,
     };
-    let mut tokens = Vec::new();
-    for mut token in app.accounts().api_tokens().await? {
-        let mut history = app.accounts().api_token_history(token.id).await?;
-        for h in &mut history {
+    let mut tokens = app.accounts().api_tokens_with_history().await?;
+    for (token, history) in &mut tokens {
+        token.created_at = short_time(&token.created_at);
+        for h in history {
             h.at = short_time(&h.at);
         }
-        token.created_at = short_time(&token.created_at);
-        tokens.push((token, history));
     }
+    let error = shown.error;
     let status = error.as_ref().map_or(StatusCode::OK, |(s, _)| *s);
-    let (layout, frame) =
-        Frame::new(app.calendar().missing_notice_warning(), actor, menu, "/admin/users", notice, error.map(|(_, m)| m));
+    let (layout, frame) = Frame::new(
+        app.calendar().missing_notice_warning(),
+        actor,
+        menu,
+        "/admin/users",
+        shown.notice,
+        error.map(|(_, m)| m),
+    );
+    let form = shown.form;
+    let token_form = shown.token_form;
     let page = UsersPage {
         layout,
         frame,
@@ -142,6 +193,10 @@ async fn render_page<S: Store>(
         form,
         edited,
         tokens,
+        token_roles: token_role_choices(&token_form.role),
+        token_units: unit_choices(app, &token_form.unit),
+        token_form,
+        created: shown.created,
     };
     Ok(render(status, &page))
 }
@@ -161,9 +216,8 @@ pub async fn page<S: Store>(
     Extension(menu): Extension<Arc<Menu>>,
     Query(q): Query<UsersQuery>,
 ) -> PageResult {
-    let actor = &caller.actor;
-    let form = NewUserForm { role: Role::Operator.as_str().into(), ..NewUserForm::default() };
-    render_page(&app, actor, &menu, Done { ok: q.ok }.notice(), None, form, &q.edit).await
+    let shown = Shown { notice: Done { ok: q.ok }.notice(), edit: q.edit, ..Shown::fresh() };
+    render_page(&app, &caller.actor, &menu, shown).await
 }
 
 /// `POST /admin/users`: as `POST /api/v1/admin/users`.
@@ -187,7 +241,7 @@ pub async fn create<S: Store>(
         Ok(_) => Ok(done("/admin/users", "user")),
         Err(e) => {
             let form = NewUserForm { password: String::new(), ..form };
-            render_page(&app, actor, &menu, None, Some(shown(e)?), form, "").await
+            render_page(&app, actor, &menu, Shown { form, ..Shown::refused(shown(e)?, "") }).await
         }
     }
 }
@@ -211,7 +265,7 @@ pub async fn role<S: Store>(
     let input = RoleInput { role: form.role, unit: Some(form.unit) };
     match app.accounts().change_role(&caller, &username, input).await {
         Ok(_) => Ok(done("/admin/users", "role")),
-        Err(e) => render_page(&app, actor, &menu, None, Some(shown(e)?), NewUserForm::default(), &username).await,
+        Err(e) => render_page(&app, actor, &menu, Shown::refused(shown(e)?, &username)).await,
     }
 }
 
@@ -234,7 +288,7 @@ pub async fn disabled<S: Store>(
     let off = form.disabled == "1";
     match app.accounts().set_disabled(&caller, &username, off).await {
         Ok(()) => Ok(done("/admin/users", if off { "disabled" } else { "enabled" })),
-        Err(e) => render_page(&app, actor, &menu, None, Some(shown(e)?), NewUserForm::default(), &username).await,
+        Err(e) => render_page(&app, actor, &menu, Shown::refused(shown(e)?, &username)).await,
     }
 }
 
@@ -255,6 +309,35 @@ pub async fn password<S: Store>(
     let actor = &caller.actor;
     match app.accounts().reset_password(&caller, &username, &form.password).await {
         Ok(()) => Ok(done("/admin/users", "password")),
-        Err(e) => render_page(&app, actor, &menu, None, Some(shown(e)?), NewUserForm::default(), &username).await,
+        Err(e) => render_page(&app, actor, &menu, Shown::refused(shown(e)?, &username)).await,
+    }
+}
+
+/// `POST /admin/users/api-tokens`: as `POST /api/v1/admin/api-tokens`. The answer is the page itself
+/// with the secret, so it never travels in a URL or a redirect.
+pub async fn create_token<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Form(form): Form<TokenForm>,
+) -> PageResult {
+    let input = ApiTokenInput { name: form.name.clone(), role: form.role.clone(), unit: Some(form.unit.clone()) };
+    let shown = match app.accounts().create_api_token(&caller, input).await {
+        Ok(created) => Shown { created: Some(created), ..Shown::fresh() },
+        Err(e) => Shown { token_form: form, ..Shown::refused(shown(e)?, "") },
+    };
+    render_page(&app, &caller.actor, &menu, shown).await
+}
+
+/// `POST /admin/users/api-tokens/{id}/revoke`: as `POST /api/v1/admin/api-tokens/{id}/revoke`.
+pub async fn revoke_token<S: Store>(
+    State(app): State<App<S>>,
+    Auth(caller): Auth,
+    Extension(menu): Extension<Arc<Menu>>,
+    Path(id): Path<i64>,
+) -> PageResult {
+    match app.accounts().revoke_api_token(&caller, id).await {
+        Ok(()) => Ok(done("/admin/users", "token-revoked")),
+        Err(e) => render_page(&app, &caller.actor, &menu, Shown::refused(shown(e)?, "")).await,
     }
 }
