@@ -17,8 +17,14 @@ use crate::error::ErrorBody;
 use crate::routes::{Body, Route};
 
 /// Errors of every JSON body.
-const BAD_BODY: &[&str] =
-    &["malformed_json", "unknown_field", "invalid_field", "unsupported_media_type", "payload_too_large"];
+const BAD_BODY: &[&str] = &[
+    "malformed_json",
+    "unknown_field",
+    "invalid_field",
+    "unsupported_media_type",
+    "payload_too_large",
+    "body_incomplete",
+];
 
 /// Errors of every route that needs a signed-in caller.
 const SIGNED_IN: &[&str] = &["unauthenticated", "invalid_token", "csrf_rejected", "permission_denied"];

@@ -24,7 +24,7 @@ use mashangban_store::Store;
 
 use crate::auth::Auth;
 use crate::error::ApiResult;
-use crate::json::{JsonBody, payload_too_large};
+use crate::json::{JsonBody, unread_body};
 use crate::routes::Route;
 
 const CREATE_ERRORS: &[&str] = &[
@@ -269,7 +269,7 @@ async fn upload<S: Store>(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<UploadReport>> {
-    let bytes = body.map_err(|_| payload_too_large())?;
+    let bytes = body.map_err(unread_body)?;
     let media = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -166,3 +166,23 @@ async fn a_body_too_large_to_read_closes_the_connection_and_says_so() {
     assert_eq!(first.status, 401, "{}", first.head);
     assert!(first.says_close() && second.is_none(), "{}", first.head);
 }
+
+/// A JSON body cut short (the client hangs up its sending side before the declared length) did not
+/// arrive whole: a 400 `body_incomplete`, not a 413 — it was not too large.
+#[tokio::test]
+async fn a_json_body_cut_short_is_incomplete_not_too_large() {
+    let app = spawn().await;
+    let addr = app.base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/public/category-suggestions HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: 1000\r\n\r\n{{\"title\": \"路灯"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.shutdown().await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(GUARD, stream.read_to_end(&mut answer)).await.expect("an answer").unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("\"code\":\"body_incomplete\"") && answer.contains("没有完整收到"), "{answer}");
+}
