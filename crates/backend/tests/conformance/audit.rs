@@ -32,6 +32,18 @@ async fn lift_guards<D: TestDb>(store: &SqlStore<D>, guards: &[(&str, &str)]) {
     }
 }
 
+/// The demo's organisation, catalogue and users, with its enterprises when `enterprises`: what every
+/// other demo record needs.
+async fn load_people<D: TestDb>(store: &SqlStore<D>, enterprises: bool) -> mashangban_demo::DemoData {
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    mashangban_demo::load_org_and_catalog(store, &data).await.unwrap();
+    mashangban_demo::load_users(store, &data, "not-a-real-hash").await.unwrap();
+    if enterprises {
+        mashangban_demo::load_enterprises(store, &data).await.unwrap();
+    }
+    data
+}
+
 async fn event_count<D: TestDb>(store: &SqlStore<D>) -> u64 {
     texts(store, "SELECT CAST(COUNT(*) AS TEXT) FROM events", vec![]).await[0].as_deref().unwrap().parse().unwrap()
 }
@@ -39,9 +51,7 @@ async fn event_count<D: TestDb>(store: &SqlStore<D>) -> u64 {
 async fn a_platform_history_verifies_and_tampering_is_named<D: TestDb>() {
     let env = D::create().await;
     let store = &env.store;
-    let data = mashangban_demo::DemoData::bundled().unwrap();
-    mashangban_demo::load_org_and_catalog(store, &data).await.unwrap();
-    mashangban_demo::load_users(store, &data, "not-a-real-hash").await.unwrap();
+    let data = load_people(store, false).await;
     let end = parse_instant("2026-06-30T18:00:00+08:00").unwrap();
     let options = mashangban_demo::HistoryOptions { seed: 20261204, count: 40, end };
     mashangban_demo::generate_history(store, &data, &options, |_, _| {}).await.unwrap();
@@ -229,11 +239,8 @@ const OTHER_HISTORIES: &[(&str, &str, &str, &str, &str)] = &[
 async fn the_other_histories_are_sealed_and_tampering_is_named<D: TestDb>() {
     let env = D::create().await;
     let store = &env.store;
-    let data = mashangban_demo::DemoData::bundled().unwrap();
     let now = parse_instant("2026-12-04T09:00:00+08:00").unwrap();
-    mashangban_demo::load_org_and_catalog(store, &data).await.unwrap();
-    mashangban_demo::load_users(store, &data, "not-a-real-hash").await.unwrap();
-    mashangban_demo::load_enterprises(store, &data).await.unwrap();
+    let data = load_people(store, true).await;
     mashangban_demo::load_ledgers(store).await.unwrap();
     mashangban_demo::load_command(store, now).await.unwrap();
     mashangban_demo::load_command_reports(store, now).await.unwrap();
@@ -357,11 +364,8 @@ async fn the_other_histories_are_sealed_and_tampering_is_named<D: TestDb>() {
 async fn anchors_cover_the_other_histories_so_a_deleted_record_shows<D: TestDb>() {
     let env = D::create().await;
     let store = &env.store;
-    let data = mashangban_demo::DemoData::bundled().unwrap();
     let now = parse_instant("2026-12-04T09:00:00+08:00").unwrap();
-    mashangban_demo::load_org_and_catalog(store, &data).await.unwrap();
-    mashangban_demo::load_users(store, &data, "not-a-real-hash").await.unwrap();
-    mashangban_demo::load_enterprises(store, &data).await.unwrap();
+    let data = load_people(store, true).await;
     mashangban_demo::load_liaisons(store, &data, "not-a-real-hash").await.unwrap();
     mashangban_demo::load_visits(store, now).await.unwrap();
     mashangban_demo::load_approvals(store, now).await.unwrap();
@@ -402,8 +406,7 @@ async fn anchors_cover_the_other_histories_so_a_deleted_record_shows<D: TestDb>(
     // A project's last approval action deleted: a shorter chain is no gap, but the anchor sees it.
     let env2 = D::create().await;
     let store2 = &env2.store;
-    mashangban_demo::load_org_and_catalog(store2, &data).await.unwrap();
-    mashangban_demo::load_users(store2, &data, "not-a-real-hash").await.unwrap();
+    load_people(store2, false).await;
     mashangban_demo::load_approvals(store2, now).await.unwrap();
     let anchor = store2.record_anchor(settled, now).await.unwrap().unwrap().anchor;
     lift_guards(store2, &[("approval_actions", "no_delete")]).await;
