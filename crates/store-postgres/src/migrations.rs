@@ -75,6 +75,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (55, "0055_account_events", include_str!("../migrations/0055_account_events.sql")),
     (56, "0056_api_token_events", include_str!("../migrations/0056_api_token_events.sql")),
     (57, "0057_history_anchors", include_str!("../migrations/0057_history_anchors.sql")),
+    (58, "0058_rate_limits_unlogged", include_str!("../migrations/0058_rate_limits_unlogged.sql")),
 ];
 
 /// Tables whose `id` is an identity column.
