@@ -407,18 +407,11 @@ impl SealedHistory {
 
     /// Feeds every sealed event of the history, with its stored seal, to an anchor being kept.
     pub(crate) async fn anchor(&self, c: &dyn Conn, builder: &mut HistoryAnchorBuilder) -> StoreResult<()> {
-        let SealedHistory { kind, table, chain, subject, position, recorded, .. } = self;
-        let sql = format!(
-            "SELECT {chain} AS chain_id, e.{recorded}, s.seal FROM {table} e
-             JOIN history_seals s ON s.history = '{}' AND s.chain_id = {chain} AND s.position = e.{position}
-             WHERE {subject} ORDER BY 1, e.{position}",
-            kind.name
-        );
-        c.for_each(&sql, &args![], &mut |mut row| {
-            let chain_id: i64 = row.take(0)?;
-            let recorded_at = text(row.take::<Value>(1)?).as_deref().and_then(parse_instant);
-            let seal = stored_seal(&row.take::<String>(2)?)?;
-            builder.add_event(kind.name, chain_id, recorded_at.as_ref(), &seal);
+        let name = self.kind.name;
+        c.for_each(&self.select("s.seal IS NOT NULL"), &args![], &mut |row| {
+            let sealed = sealed_event(row)?;
+            let seal = stored_seal(sealed.seal.as_deref().unwrap_or_default())?;
+            builder.add_event(name, sealed.event.chain_id, sealed.recorded_at.as_ref(), &seal);
             Ok(())
         })
         .await
