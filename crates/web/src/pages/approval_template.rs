@@ -29,7 +29,7 @@ use mashangban_domain::approvals::{
 };
 use mashangban_store::Store;
 
-use super::{Choice, Layout, PageError, PageResult, render, short_time, shown};
+use super::{Choice, Layout, PageError, PageResult, conflict, render, short_time, shown};
 use crate::api::approvals::template_id;
 use crate::auth::Auth;
 use crate::extract::{Form, PageQuery as Query};
@@ -76,6 +76,15 @@ struct Editor {
     /// The text in the TOML editor: the version shown, or what was typed when refused.
     text: String,
     text_error: Option<String>,
+    /// After a version conflict of the table: what was typed beside the stored template's code,
+    /// name (`code`, `name`) and rows' fields (`s{n}_{field}`, rows matched by step code) where it
+    /// differs.
+    beside: conflict::Beside,
+    /// After a version conflict of the table: the typed steps whose code the stored template has
+    /// not (`code name`).
+    typed_rows: Vec<String>,
+    /// After a version conflict of the text: the text typed, when it differs from the stored one.
+    typed_text: Option<String>,
 }
 
 /// One row of the table as the template draws it.
@@ -102,6 +111,11 @@ struct RowView {
 }
 
 impl RowView {
+    /// The key of this row's `field` among what was typed beside it.
+    fn key(&self, field: &str) -> String {
+        format!("s{}_{field}", self.n)
+    }
+
     /// The message for `field` of this row, if the refusal is about it.
     fn err(&self, field: &str) -> Option<&str> {
         self.error.as_ref().filter(|(f, _)| *f == field).map(|(_, m)| m.as_str())
@@ -125,6 +139,49 @@ enum Shown {
     Version,
     Table(Typed),
     Text(String, String, Option<i64>),
+    /// A version conflict of the table: the rows typed.
+    TableChanged(TemplateRows),
+    /// A version conflict of the text: the text typed.
+    TextChanged(String),
+}
+
+/// The code of the refusal of a template saved on a version no longer in force.
+const TEMPLATE_CHANGED: &str = mashangban_domain::approvals::project_codes::APPROVAL_TEMPLATE_CHANGED;
+
+/// What was typed in `typed` beside the `stored` rows' fields where it differs (rows matched by
+/// step code; an owner by its unit's name among `units`), and the typed steps the stored template
+/// has not.
+fn rows_beside(
+    stored: &TemplateRows,
+    typed: &TemplateRows,
+    units: &[(String, String)],
+) -> (conflict::Beside, Vec<String>) {
+    use conflict::Kind::{Decimal, Text};
+    let mut beside = conflict::Beside::default();
+    beside.compare("code", Text, &stored.code, &typed.code);
+    beside.compare("name", Text, &stored.name, &typed.name);
+    let mut missing = Vec::new();
+    for row in typed.steps.iter().filter(|r| !r.code.trim().is_empty() || !r.name.trim().is_empty()) {
+        let Some(n) = stored.steps.iter().position(|s| !s.code.trim().is_empty() && s.code.trim() == row.code.trim())
+        else {
+            if !row.delete {
+                missing.push(format!("{} {}", row.code.trim(), row.name.trim()).trim().to_owned());
+            }
+            continue;
+        };
+        let s = &stored.steps[n];
+        let key = |field: &str| format!("s{n}_{field}");
+        beside.compare(&key("name"), Text, &s.name, &row.name);
+        beside.compare(&key("document"), Text, &s.document, &row.document);
+        let owner =
+            units.iter().find(|(code, _)| *code == row.owner.trim()).map_or(row.owner.trim(), |(_, n)| n.as_str());
+        beside.compare_shown(&key("owner"), Text, &s.owner, &row.owner, owner);
+        beside.compare(&key("minutes"), Decimal, &s.planned_minutes, &row.planned_minutes);
+        if row.delete {
+            beside.compare(&key("delete"), Text, "", "删除此步骤");
+        }
+    }
+    (beside, missing)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -167,14 +224,32 @@ async fn template_page<S: Store>(
         let of_shown = || Typed { rows: of_shown(), error: None, base: None };
         // What was typed stays on the version it was typed on, so that saving it after someone
         // else's save meets that save (409) instead of silently replacing it.
+        let stored_text = || Text { body: shown.body.clone(), error: None, base: current.id };
+        // After a conflict the editors hold the version in force, what was typed beside it.
+        let changed = || conflict::changed_meanwhile("审批计划模板", current.version);
+        let mut typed_beside = (conflict::Beside::default(), Vec::new(), None);
         let (table, text) = match typed {
-            Shown::Version => (of_shown(), Text { body: shown.body.clone(), error: None, base: current.id }),
-            Shown::Table(typed) => (typed, Text { body: shown.body.clone(), error: None, base: current.id }),
+            Shown::Version => (of_shown(), stored_text()),
+            Shown::Table(typed) => (typed, stored_text()),
             Shown::Text(body, message, base) => {
                 (of_shown(), Text { body, error: Some(message), base: base.unwrap_or(current.id) })
             }
+            Shown::TableChanged(rows) => {
+                let mut table = of_shown();
+                let (beside, missing) = rows_beside(&table.rows, &rows, &active_units(app));
+                typed_beside = (beside, missing, None);
+                table.error = Some((None, None, changed()));
+                (table, stored_text())
+            }
+            Shown::TextChanged(body) => {
+                let differs = !conflict::same(conflict::Kind::Lines, &shown.body, &body);
+                typed_beside.2 = differs.then_some(body);
+                (of_shown(), Text { error: Some(changed()), ..stored_text() })
+            }
         };
-        Some(editor(app, current.id, table, text))
+        let mut editor = editor(app, current.id, table, text);
+        (editor.beside, editor.typed_rows, editor.typed_text) = typed_beside;
+        Some(editor)
     } else {
         None
     };
@@ -198,12 +273,18 @@ struct Text {
     base: i64,
 }
 
-/// The editors for the rows typed (or shown) and the TOML text; `current` is the version in force.
-fn editor<S: Store>(app: &App<S>, current: i64, typed: Typed, text: Text) -> Editor {
+/// (code, name) of the organisation's active units, the owners a step may have.
+fn active_units<S: Store>(app: &App<S>) -> Vec<(String, String)> {
     let org = app.caches().org();
     let mut units: Vec<(String, String)> =
         org.units().filter(|u| u.active).map(|u| (u.code.clone(), u.display_name().to_owned())).collect();
     units.sort();
+    units
+}
+
+/// The editors for the rows typed (or shown) and the TOML text; `current` is the version in force.
+fn editor<S: Store>(app: &App<S>, current: i64, typed: Typed, text: Text) -> Editor {
+    let units = active_units(app);
     let Typed { rows, error, base } = typed;
     let (error_row, error_field, message) = match error {
         Some((row, field, message)) => (row, field, Some(message)),
@@ -266,6 +347,9 @@ fn editor<S: Store>(app: &App<S>, current: i64, typed: Typed, text: Text) -> Edi
         table_error,
         text: text.body,
         text_error: text.error,
+        beside: conflict::Beside::default(),
+        typed_rows: Vec::new(),
+        typed_text: None,
     }
 }
 
@@ -294,6 +378,10 @@ pub(super) async fn save_template<S: Store>(
     let text = form.body.replace("\r\n", "\n");
     match app.approvals().save_template(&caller, TemplateBody { body: text.clone(), base: form.base }).await {
         Ok(_) => Ok(Redirect::to("/approvals/template").into_response()),
+        Err(e) if e.code == TEMPLATE_CHANGED => {
+            let (status, _) = shown(e)?;
+            template_page(&app, &caller, &menu, None, status, Shown::TextChanged(text)).await
+        }
         Err(e) => {
             let (status, message) = shown(e)?;
             template_page(&app, &caller, &menu, None, status, Shown::Text(text, message, form.base)).await
@@ -380,6 +468,10 @@ pub(super) async fn save_table<S: Store>(
     }
     match app.approvals().save_template_rows(&caller, &rows, form.base).await {
         Ok(_) => Ok(Redirect::to("/approvals/template").into_response()),
+        Err(TemplateRefusal { error, .. }) if error.code == TEMPLATE_CHANGED => {
+            let (status, _) = shown(error)?;
+            template_page(&app, &caller, &menu, None, status, Shown::TableChanged(rows)).await
+        }
         Err(TemplateRefusal { error, row, field }) => {
             let (status, message) = shown(error)?;
             template_page(&app, &caller, &menu, None, status, typed(rows, Some((row, field, message)))).await

@@ -27,7 +27,7 @@ use mashangban_domain::access::Permission;
 use mashangban_store::Store;
 
 use super::ledgers::{CARRIED_MAX, read_form};
-use super::{Layout, PageResult, render, short_time, shown};
+use super::{Layout, PageResult, conflict, render, short_time, shown};
 use crate::api::enterprises::IMPORT_LIMIT;
 use crate::auth::Auth;
 use crate::routes::{Menu, MenuKind, Route};
@@ -255,6 +255,40 @@ impl RecordForm {
         }
     }
 
+    /// What was typed in `self` beside the `stored` record's fields where it differs (a town by
+    /// its name among `towns`).
+    fn beside(&self, stored: &Self, towns: &[(String, String)]) -> conflict::Beside {
+        use conflict::Kind::{Date, List, Text};
+        let mut beside = conflict::Beside::default();
+        for (field, kind, stored, typed) in [
+            ("name", Text, &stored.name, &self.name),
+            ("address", Text, &stored.address, &self.address),
+            ("industry_code", Text, &stored.industry_code, &self.industry_code),
+            ("industry_name", Text, &stored.industry_name, &self.industry_name),
+            ("registered_on", Date, &stored.registered_on, &self.registered_on),
+            ("contact_name", Text, &stored.contact_name, &self.contact_name),
+            ("contact_phone", Text, &stored.contact_phone, &self.contact_phone),
+            ("tags", List, &stored.tags, &self.tags),
+        ] {
+            beside.compare(field, kind, stored, typed);
+        }
+        // The size as its name: the form sends `above`/`below`, the record reads 规上/规下 too.
+        let size = |s: &str| {
+            match s.trim() {
+                "above" | "规上" => "规上",
+                "below" | "规下" => "规下",
+                other => other,
+            }
+            .to_owned()
+        };
+        let typed_size = size(&self.size);
+        beside.compare_shown("size", Text, &size(&stored.size), &typed_size, &typed_size);
+        let town =
+            towns.iter().find(|(code, _)| *code == self.town.trim()).map_or(self.town.trim(), |(_, n)| n.as_str());
+        beside.compare_shown("town", Text, &stored.town, &self.town, town);
+        beside
+    }
+
     fn update(&self, version: i64) -> EnterpriseUpdate {
         let b = self.body();
         EnterpriseUpdate {
@@ -282,6 +316,8 @@ struct FormPage {
     form: RecordForm,
     towns: Vec<(String, String)>,
     message: Option<String>,
+    /// After a version conflict, what was typed in the fields it differs in.
+    beside: conflict::Beside,
 }
 
 fn towns<S: Store>(app: &App<S>) -> Vec<(String, String)> {
@@ -305,8 +341,8 @@ fn form_page<S: Store>(
     message: Option<String>,
 ) -> PageResult {
     let title = if editing.is_some() { format!("编辑{}", form.name) } else { "登记企业".to_owned() };
-    let page =
-        FormPage { layout: Layout::staff(title, &caller.actor, menu), editing, form, towns: towns(app), message };
+    let (towns, beside) = (towns(app), conflict::Beside::default());
+    let page = FormPage { layout: Layout::staff(title, &caller.actor, menu), editing, form, towns, message, beside };
     Ok(render(status, &page))
 }
 
@@ -346,8 +382,10 @@ async fn edit_page<S: Store>(
     form_page(&app, &caller, &menu, Some(found.credit_code.clone()), RecordForm::of(&found), StatusCode::OK, None)
 }
 
-/// `POST /enterprises/{code}/edit`: saves if still at the form's version
-/// (else the conflict message, keeping what was typed), then shows the file.
+/// `POST /enterprises/{code}/edit`: saves if still at the form's version, then shows the file.
+/// After a version conflict the form again with the stored record at its current version and what
+/// was typed beside each field it differs in; after another refusal what was typed, at the version
+/// it was typed on.
 async fn update<S: Store>(
     State(app): State<App<S>>,
     Auth(caller): Auth,
@@ -362,12 +400,32 @@ async fn update<S: Store>(
     };
     match result {
         Ok(saved) => Ok(Redirect::to(&format!("/enterprises/{}", saved.credit_code)).into_response()),
+        Err(e) if e.code == ENTERPRISE_CHANGED => {
+            let (status, _) = shown(e)?;
+            let stored = app.enterprises().get(&caller, &code).await?;
+            let message = conflict::changed_meanwhile("该企业档案", stored.version);
+            let title = format!("编辑{}", stored.name);
+            let (towns, stored) = (towns(&app), RecordForm::of(&stored));
+            let beside = form.beside(&stored, &towns);
+            let page = FormPage {
+                layout: Layout::staff(title, &caller.actor, &menu),
+                editing: Some(code),
+                form: stored,
+                towns,
+                message: Some(message),
+                beside,
+            };
+            Ok(render(status, &page))
+        }
         Err(e) => {
             let (status, message) = shown(e)?;
             form_page(&app, &caller, &menu, Some(code), form, status, Some(message))
         }
     }
 }
+
+/// The code of the refusal of an edit made on a version of the record that is no longer current.
+const ENTERPRISE_CHANGED: &str = "enterprise_changed";
 
 #[derive(Template)]
 #[template(path = "enterprise_import.html")]

@@ -28,7 +28,7 @@ use mashangban_domain::access::Permission;
 use mashangban_domain::saved_view::ViewList;
 use mashangban_store::Store;
 
-use super::{Choice, Layout, PageError, PageResult, render, short_time, shown};
+use super::{Choice, Layout, PageError, PageResult, conflict, render, short_time, shown};
 use crate::api::documents::read_document_form;
 use crate::api::percent_encode;
 use crate::auth::Auth;
@@ -432,6 +432,8 @@ struct ItemPage {
     edit_fields: Vec<EditField>,
     /// The item's version the edit form carries: the one its values were read or typed on.
     edit_version: i64,
+    /// After a version conflict, what was typed in the fields it differs in.
+    beside: conflict::Beside,
     /// An upload's refusal, shown beside the file forms.
     files_message: Option<String>,
     /// The item's documents (附件) and the general upload form.
@@ -449,8 +451,8 @@ struct EditField {
     input: &'static str,
     value: String,
     choices: Vec<Choice>,
-    /// After a version conflict, what the person had typed when it differs from the stored value.
-    typed: Option<String>,
+    /// How its typed and stored values compare after a version conflict.
+    compared: conflict::Kind,
 }
 
 impl EditField {
@@ -507,7 +509,11 @@ fn edit_fields(ty: &TypeView, detail: &ItemDetail, towns: &[(String, String)]) -
                 },
                 value,
                 choices,
-                typed: None,
+                compared: match f.kind.as_str() {
+                    "decimal" | "integer" => conflict::Kind::Decimal,
+                    "date" => conflict::Kind::Date,
+                    _ => conflict::Kind::Text,
+                },
             }
         })
         .collect()
@@ -533,11 +539,9 @@ impl ItemPage {
     /// The edit form after a version conflict: the stored values at the current version (the other
     /// person's change is what the form holds), with what was typed beside each field it differs in.
     fn show_typed_beside(&mut self, typed: &TypedValues) {
-        for f in &mut self.edit_fields {
-            if let Some(serde_json::Value::String(value)) = typed.get(&f.code)
-                && value.trim() != f.value.trim()
-            {
-                f.typed = Some(f.shown(value));
+        for f in &self.edit_fields {
+            if let Some(serde_json::Value::String(value)) = typed.get(&f.code) {
+                self.beside.compare_shown(&f.code, f.compared, &f.value, value, &f.shown(value));
             }
         }
     }
@@ -548,14 +552,6 @@ type TypedValues = std::collections::BTreeMap<String, serde_json::Value>;
 
 /// The code of the refusal of a save on a version of the item that is no longer current.
 const ITEM_CHANGED: &str = "ledger_item_changed";
-
-/// The message of a version conflict on the edit form.
-fn changed_meanwhile(current: i64) -> String {
-    format!(
-        "保存前，该条目已被他人修改（现为第{current}版）。下方表单显示的是最新内容，\
-         您填写的与之不同的值列在各字段旁；请核对后重新填写仍要修改的内容再保存。"
-    )
-}
 
 async fn item<S: Store>(
     State(app): State<App<S>>,
@@ -651,6 +647,7 @@ async fn item_view<S: Store>(
         creek,
         edit_fields,
         edit_version,
+        beside: conflict::Beside::default(),
         files_message: None,
         documents,
     })
@@ -700,7 +697,7 @@ async fn edit_item<S: Store>(
     let (status, mut message) = shown(refused)?;
     let mut page = item_view(&app, &caller, &menu, &code, &key, None).await?;
     if conflict {
-        message = changed_meanwhile(page.detail.item.version);
+        message = conflict::changed_meanwhile("该条目", page.detail.item.version);
         page.show_typed_beside(&values);
     } else {
         page.keep_typed(&values, version);

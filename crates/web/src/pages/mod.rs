@@ -14,6 +14,7 @@ pub(crate) mod assets;
 mod command;
 mod command_reports;
 mod compensation;
+mod conflict;
 mod console;
 mod creeks;
 mod dashboard;

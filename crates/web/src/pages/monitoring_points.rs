@@ -26,7 +26,7 @@ use mashangban_domain::org::UnitKind;
 use mashangban_store::Store;
 
 use super::enterprises::optional;
-use super::{Layout, PageResult, render, shown};
+use super::{Layout, PageResult, conflict, render, shown};
 use crate::auth::Auth;
 use crate::routes::{Menu, Route};
 
@@ -146,6 +146,40 @@ impl PointForm {
         }
     }
 
+    /// What was typed in `self` beside the `stored` point's fields where it differs; choices by
+    /// their names in `page`. The password is never shown nor compared.
+    fn beside(&self, stored: &Self, page: &FormPage) -> conflict::Beside {
+        use conflict::Kind::{Decimal, Lines, Text};
+        let mut beside = conflict::Beside::default();
+        for (field, kind, stored, typed) in [
+            ("name", Text, &stored.name, &self.name),
+            ("credit_code", Text, &stored.credit_code, &self.credit_code),
+            ("ledger_item_id", Decimal, &stored.ledger_item_id, &self.ledger_item_id),
+            ("mn", Text, &stored.mn, &self.mn),
+            ("parameters", Lines, &stored.parameters, &self.parameters),
+            ("permit_limits", Lines, &stored.permit_limits, &self.permit_limits),
+            ("offline_after_minutes", Decimal, &stored.offline_after_minutes, &self.offline_after_minutes),
+        ] {
+            beside.compare(field, kind, stored, typed);
+        }
+        let name = |choices: &[(String, String)], typed: &str| {
+            choices
+                .iter()
+                .find(|(code, _)| code == typed.trim())
+                .map_or_else(|| typed.trim().to_owned(), |(_, n)| n.clone())
+        };
+        let kinds: Vec<(String, String)> = page.kinds.iter().map(|(c, l)| ((*c).to_owned(), (*l).to_owned())).collect();
+        for (field, choices, stored, typed) in [
+            ("kind", &kinds, &stored.kind, &self.kind),
+            ("standard", &page.standards, &stored.standard, &self.standard),
+            ("grade", &page.grades, &stored.grade, &self.grade),
+            ("unit", &page.units, &stored.unit, &self.unit),
+        ] {
+            beside.compare_shown(field, Text, stored, typed, &name(choices, typed));
+        }
+        beside
+    }
+
     /// The API's body, or the API's refusal of the field that cannot be read.
     fn body(&self) -> Result<PointBody, AppError> {
         let ledger_item_id = match optional(&self.ledger_item_id) {
@@ -258,6 +292,8 @@ struct FormPage {
     units: Vec<(String, String)>,
     /// When the point edited was retired: nothing can be changed then.
     retired_at: Option<String>,
+    /// After a version conflict, what was typed in the fields it differs in.
+    beside: conflict::Beside,
 }
 
 impl FormPage {
@@ -294,6 +330,7 @@ impl FormPage {
             grades,
             units,
             retired_at: None,
+            beside: conflict::Beside::default(),
         }
     }
 }
@@ -364,7 +401,10 @@ async fn edit_page<S: Store>(
     Ok(render(StatusCode::OK, &page))
 }
 
-/// `POST /monitoring/points/{code}/edit`: saves at the form's version, then shows the point.
+/// `POST /monitoring/points/{code}/edit`: saves at the form's version, then shows the point. After
+/// a version conflict the form again with the stored point at its current version and what was
+/// typed beside each field it differs in; after another refusal what was typed, at the version it
+/// was typed on.
 async fn update<S: Store>(
     State(app): State<App<S>>,
     Auth(caller): Auth,
@@ -379,9 +419,26 @@ async fn update<S: Store>(
     };
     match result {
         Ok(saved) => Ok(Redirect::to(&format!("/monitoring/{}", saved.code)).into_response()),
+        Err(e) if e.code == POINT_CHANGED => {
+            let (status, _) = shown(e)?;
+            let found = app.monitoring().get(&code).await?;
+            let stored = PointForm::of(&found.point);
+            let mut page = FormPage::new(&app, &caller, &menu, Some(found.point.code.clone()), stored.clone());
+            page.beside = form.beside(&stored, &page);
+            page.retired_at = found.point.retired_at.as_deref().map(super::short_time);
+            let mut message = conflict::changed_meanwhile("该点位", found.point.version);
+            if !form.password.is_empty() {
+                message.push_str("（为安全起见，设备访问密码需重新填写）");
+            }
+            page.message = Some(message);
+            Ok(render(status, &page))
+        }
         Err(e) => refused(&app, &caller, &menu, Some(code), form, e),
     }
 }
+
+/// The code of the refusal of an edit made on a version of the point that is no longer current.
+const POINT_CHANGED: &str = "monitoring_point_changed";
 
 #[derive(Debug, Default, Deserialize)]
 struct RetireForm {

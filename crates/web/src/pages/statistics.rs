@@ -20,13 +20,14 @@ use serde::Deserialize;
 
 use mashangban_app::statistics::{
     AddUpView, CardView, EntryBody, ImportReport, NumberText, PanelView, PointView, PublicPanelView, PublicationView,
+    ValueView,
 };
 use mashangban_app::{App, Caller};
 use mashangban_domain::access::Permission;
 use mashangban_domain::statistics::format_percent;
 use mashangban_store::Store;
 
-use super::{Layout, PageError, PageResult, render, shown};
+use super::{Layout, PageError, PageResult, conflict, render, shown};
 use crate::api::statistics::{PeriodQuery, UPLOAD_LIMIT};
 use crate::auth::Auth;
 use crate::extract::{Form, PagePath as Path, PageQuery as Query};
@@ -116,6 +117,8 @@ struct PanelPage {
     indicators: Vec<(String, String)>,
     form: EntryForm,
     error: Option<String>,
+    /// After a version conflict, what was typed in the entry form's fields it differs in.
+    beside: conflict::Beside,
     /// The shown period's latest publication (for those who keep the data).
     publication: Option<PublicationView>,
     publish_error: Option<String>,
@@ -160,6 +163,8 @@ async fn panel<S: Store>(
 enum Refusal {
     None,
     Entry(String),
+    /// A version conflict of the entry: the message and what was typed beside the stored value.
+    EntryChanged(String, conflict::Beside),
     Publish(String),
 }
 
@@ -189,10 +194,11 @@ async fn panel_page<S: Store>(
     // A refused entry keeps the data set's version it was typed on: resubmitting it after someone
     // else's change meets that change (409) instead of overwriting it.
     let form = EntryForm { version: form.version.or(Some(panel.version)), ..form };
-    let (error, publish_error) = match refusal {
-        Refusal::None => (None, None),
-        Refusal::Entry(message) => (Some(message), None),
-        Refusal::Publish(message) => (None, Some(message)),
+    let (error, publish_error, beside) = match refusal {
+        Refusal::None => (None, None, conflict::Beside::default()),
+        Refusal::Entry(message) => (Some(message), None, conflict::Beside::default()),
+        Refusal::EntryChanged(message, beside) => (Some(message), None, beside),
+        Refusal::Publish(message) => (None, Some(message), conflict::Beside::default()),
     };
     let page = PanelPage {
         layout: Layout::staff(title, &caller.actor, menu),
@@ -202,6 +208,7 @@ async fn panel_page<S: Store>(
         indicators,
         form,
         error,
+        beside,
         publication,
         publish_error,
     };
@@ -370,7 +377,56 @@ async fn panel_image<S: Store>(
     Ok(crate::download::file(image, "image/svg+xml; charset=utf-8", &name, "panel.svg"))
 }
 
-/// `POST /statistics/values`: enter or correct a value; back to the panel of its period.
+impl EntryForm {
+    /// The form holding the stored value of the indicator and period typed in `self` (blank when
+    /// none is stored) at the data set's `version`; the note, kept only in the value's history,
+    /// blank.
+    fn stored(&self, stored: Option<&ValueView>, version: i64) -> Self {
+        let number = |v: f64| format!("{v}");
+        match stored {
+            Some(v) => Self {
+                indicator: v.indicator.clone(),
+                period: v.period.key.clone(),
+                value: number(v.value),
+                price_index: v.price_index.map(number).unwrap_or_default(),
+                real_growth: v.real_growth.map(number).unwrap_or_default(),
+                source: v.source.clone().unwrap_or_default(),
+                note: String::new(),
+                version: Some(version),
+            },
+            None => Self {
+                indicator: self.indicator.clone(),
+                period: self.period.clone(),
+                version: Some(version),
+                ..Self::default()
+            },
+        }
+    }
+
+    /// What was typed in `self` beside the `stored` form's fields where it differs.
+    fn beside(&self, stored: &Self) -> conflict::Beside {
+        use conflict::Kind::{Decimal, Text};
+        let mut beside = conflict::Beside::default();
+        for (field, kind, stored, typed) in [
+            ("value", Decimal, &stored.value, &self.value),
+            ("price_index", Decimal, &stored.price_index, &self.price_index),
+            ("real_growth", Decimal, &stored.real_growth, &self.real_growth),
+            ("source", Text, &stored.source, &self.source),
+            ("note", Text, &stored.note, &self.note),
+        ] {
+            beside.compare(field, kind, stored, typed);
+        }
+        beside
+    }
+}
+
+/// The code of the refusal of an entry made on a version of the data set that is no longer current.
+const STATISTICS_CHANGED: &str = "statistics_changed";
+
+/// `POST /statistics/values`: enter or correct a value; back to the panel of its period. After a
+/// version conflict the form again with the value stored for the indicator and period typed (blank
+/// when none is) at the data set's current version, and what was typed beside each field it
+/// differs in; after another refusal what was typed, at the version it was typed on.
 async fn enter<S: Store>(
     State(app): State<App<S>>,
     Auth(caller): Auth,
@@ -390,6 +446,19 @@ async fn enter<S: Store>(
     };
     match app.statistics().enter(&caller, body).await {
         Ok(value) => Ok(Redirect::to(&format!("/statistics?period={}", value.period.key)).into_response()),
+        Err(e) if e.code == STATISTICS_CHANGED => {
+            let (status, _) = shown(e)?;
+            let stored = app.statistics().value(&form.indicator, &form.period).await.ok();
+            let panel = match &stored {
+                Some(v) => app.statistics().panel(Some(&v.period.key)).await?,
+                None => app.statistics().panel(None).await?,
+            };
+            let stored = form.stored(stored.as_ref(), panel.version);
+            let beside = form.beside(&stored);
+            let message = conflict::changed_meanwhile("统计数据", panel.version);
+            let refusal = Refusal::EntryChanged(message, beside);
+            panel_page(&app, &caller, &menu, panel, status, stored, refusal).await
+        }
         Err(e) => {
             let (status, message) = shown(e)?;
             let panel = app.statistics().panel(None).await?;

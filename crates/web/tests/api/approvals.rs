@@ -532,20 +532,24 @@ async fn the_record_table_and_reports_export_as_one_workbook_with_the_page_figur
 }
 
 /// A form's fields as a browser posts them: (name, value) in page order.
-type Fields = Vec<(String, String)>;
+pub(super) type Fields = Vec<(String, String)>;
 
 /// The fields a browser without script would post from the form `id` of a
 /// page: text and hidden inputs, checked boxes and radios, selected options.
-fn form_fields(html: &str, id: &str) -> Fields {
+pub(super) fn form_fields(html: &str, id: &str) -> Fields {
     let start = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no form {id}"));
     let form = &html[start..start + html[start..].find("</form>").unwrap()];
     let unescape = |s: &str| {
         s.replace("&quot;", "\"")
+            .replace("&#34;", "\"")
             .replace("&#x27;", "'")
             .replace("&#39;", "'")
             .replace("&lt;", "<")
+            .replace("&#60;", "<")
             .replace("&gt;", ">")
+            .replace("&#62;", ">")
             .replace("&amp;", "&")
+            .replace("&#38;", "&")
     };
     let attr = |tag: &str, name: &str| -> Option<String> {
         let key = format!(" {name}=\"");
@@ -585,15 +589,26 @@ fn form_fields(html: &str, id: &str) -> Fields {
     fields
 }
 
+/// Posts `fields` (as [`form_fields`] reads them) to `path` as `who`: (status, location, body).
+pub(super) async fn post_fields(
+    app: &App,
+    path: &str,
+    who: &Session,
+    fields: &[(String, String)],
+) -> (StatusCode, String, String) {
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    super::browser::post_form(app, path, who, &fields).await
+}
+
 /// Sets a field (the first of its name), or adds it.
-fn set(fields: &mut Fields, name: &str, value: &str) {
+pub(super) fn set(fields: &mut Fields, name: &str, value: &str) {
     match fields.iter_mut().find(|(n, _)| n == name) {
         Some(field) => field.1 = value.to_owned(),
         None => fields.push((name.to_owned(), value.to_owned())),
     }
 }
 
-fn get<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+pub(super) fn get<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
     fields.iter().find(|(n, _)| n == name).map_or("", |(_, v)| v.as_str())
 }
 
@@ -733,10 +748,11 @@ async fn the_plan_template_is_edited_as_a_table_of_rows_without_script() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains(&format!("id=\"s{contract}-error\">步骤编码“deal_confirmation”重复")), "{html}");
 
-    // An edit made on a version no longer in force: 409, the table kept.
+    // An edit made on a version no longer in force: 409, the version in force with what was typed beside it.
     let (status, html) = refused(&|f| set(f, "base", &first["id"].to_string())).await;
     assert_eq!(status, StatusCode::CONFLICT);
-    assert!(html.contains("审批计划模板已被他人修改") && html.contains("value=\"改过的出让合同\""), "{html}");
+    assert!(html.contains("审批计划模板已被他人修改") && html.contains("您填写的：改过的出让合同"), "{html}");
+    assert!(!html.contains("value=\"改过的出让合同\""), "the form holds the version in force: {html}");
     assert_eq!(in_force().await["id"], second["id"], "refusals stored nothing");
 
     // 「更新表格」: the permit moved to the top, the project filing deleted, three blank rows; nothing saved.
@@ -782,4 +798,81 @@ async fn the_plan_template_is_edited_as_a_table_of_rows_without_script() {
     let (status, _) = post(vec![("s99999_code".into(), "x".into()), ("op".into(), "save".into())]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(in_force().await["id"], third["id"]);
+}
+
+#[tokio::test]
+async fn two_people_edit_the_template_the_second_sees_the_version_in_force_with_what_they_typed_beside_it() {
+    use super::browser::page;
+    let app = spawn().await;
+    let (a_session, b_session) = (app.login("admin").await, app.login("admin").await);
+    let in_force = || async { app.get("/api/v1/approvals/template", Some(&a_session)).await.1 };
+    let path = "/approvals/template";
+    let steps = "/approvals/template/steps";
+
+    // A and B open the editors on version 1.
+    let (_, html) = page(&app, path, &a_session).await;
+    let mut a = form_fields(&html, "steps-form");
+    let (_, html) = page(&app, path, &b_session).await;
+    let mut b = form_fields(&html, "steps-form");
+    let b_text = form_fields(&html, "template-form");
+    let (contract, deal) = (row_of(&a, "transfer_contract"), row_of(&a, "deal_confirmation"));
+    let deal_minutes = get(&b, &format!("s{deal}_minutes")).to_owned();
+
+    // A renames the contract step and saves version 2.
+    set(&mut a, &format!("s{contract}_name"), "A改的出让合同");
+    a.push(("op".into(), "save".into()));
+    let (status, _, body) = post_fields(&app, steps, &a_session, &a).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(in_force().await["version"], 2);
+
+    // B, on version 1: another name for it, the deal's minutes typed as the same number, a new step.
+    set(&mut b, &format!("s{contract}_name"), "B改的出让合同");
+    set(&mut b, &format!("s{deal}_minutes"), &format!("0{deal_minutes}"));
+    let blank = (0..40)
+        .find(|n| get(&b, &format!("s{n}_code")).is_empty() && b.iter().any(|(f, _)| *f == format!("s{n}_code")))
+        .unwrap();
+    for (field, value) in [("code", "fire_review"), ("name", "消防设计审查"), ("owner", "zjj-spk"), ("minutes", "4")]
+    {
+        set(&mut b, &format!("s{blank}_{field}"), value);
+    }
+    // The permit waits for it, as the end step must.
+    b.push((format!("s{}_pre", row_of(&b, "construction_permit")), blank.to_string()));
+    b.push(("op".into(), "save".into()));
+    let (status, _, html) = post_fields(&app, steps, &b_session, &b).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{html}");
+    assert!(html.contains("保存前，审批计划模板已被他人修改（现为第2版）"), "{html}");
+    let shown = form_fields(&html, "steps-form");
+    assert_eq!(get(&shown, "base"), in_force().await["id"].to_string(), "the table at the version in force");
+    let row = row_of(&shown, "transfer_contract");
+    assert_eq!(get(&shown, &format!("s{row}_name")), "A改的出让合同");
+    assert!(html.contains(&format!("id=\"typed-s{row}_name\">您填写的：B改的出让合同")), "{html}");
+    assert!(!html.contains(&format!("id=\"typed-s{}_minutes\"", row_of(&shown, "deal_confirmation"))), "{html}");
+    assert!(html.contains("您填写的步骤（最新版本中没有）：fire_review 消防设计审查"), "{html}");
+    assert!(shown.iter().all(|(_, v)| v != "fire_review"), "the form holds the version in force");
+    assert_eq!(in_force().await["version"], 2, "nothing of A's overwritten");
+
+    // B retypes the name in the table as shown and saves version 3 on it.
+    let mut again = shown;
+    set(&mut again, &format!("s{row}_name"), "B改的出让合同");
+    again.push(("op".into(), "save".into()));
+    let (status, _, body) = post_fields(&app, steps, &b_session, &again).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let third = in_force().await;
+    assert_eq!(third["version"], 3);
+    let body = app.get(&format!("/api/v1/approvals/template/versions/{}", third["id"]), Some(&a_session)).await.1;
+    assert!(body["body"].as_str().unwrap().contains("B改的出让合同"), "{body}");
+
+    // The TOML editor opened on version 1 likewise: the text in force, what was typed beside it.
+    let mut text = b_text;
+    let typed = get(&text, "body").replace("出让合同", "B的TOML合同");
+    set(&mut text, "body", &typed);
+    let (status, _, html) = post_fields(&app, path, &b_session, &text).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{html}");
+    assert!(html.contains("审批计划模板已被他人修改（现为第3版）") && html.contains("id=\"typed-body\""), "{html}");
+    let shown = form_fields(&html, "template-form");
+    assert!(get(&shown, "body").contains("B改的出让合同") && !get(&shown, "body").contains("B的TOML合同"));
+    assert_eq!(get(&shown, "base"), third["id"].to_string());
+    let (status, _, body) = post_fields(&app, path, &b_session, &shown).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(in_force().await["version"], 3, "the text in force saved again is no new version");
 }

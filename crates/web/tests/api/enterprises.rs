@@ -356,8 +356,16 @@ async fn staff_register_edit_and_import_through_the_pages_forms() {
     let stale = [("version", "1"), ("name", "中山市过期修改有限公司"), ("town", "xiaolan")];
     let (status, _, body) = post_form(&app, &edit, &admin, &stale).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert!(body.contains("已被他人修改") && body.contains("value=\"中山市过期修改有限公司\""), "{body}");
-    assert!(body.contains("value=\"xiaolan\" selected"), "{body}");
+    // The stored record at its current version, what was typed beside it.
+    assert!(
+        body.contains("已被他人修改（现为第2版）") && body.contains("value=\"中山市表单灯饰股份有限公司\""),
+        "{body}"
+    );
+    assert!(body.contains("id=\"typed-name\">您填写的：中山市过期修改有限公司"), "{body}");
+    assert!(
+        body.contains("value=\"guzhen\" selected") && body.contains("id=\"typed-town\">您填写的：小榄镇"),
+        "{body}"
+    );
     let (_, file) = app.get(&format!("/api/v1/enterprises/{a}"), Some(&admin)).await;
     assert_eq!(
         (file["enterprise"]["name"].as_str(), file["enterprise"]["version"].as_i64()),
@@ -400,4 +408,66 @@ async fn staff_register_edit_and_import_through_the_pages_forms() {
     let (status, body) = import_form(&app, &admin, reqwest::multipart::Form::new().text("apply", "1")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("请选择要导入的文件"), "{body}");
+}
+
+#[tokio::test]
+async fn two_people_edit_one_record_the_second_sees_the_first_ones_save_with_what_they_typed_beside_it() {
+    use super::approvals::{form_fields, get, post_fields, set};
+    let app = spawn().await;
+    let (a_session, b_session) = (app.login("admin").await, app.login("admin").await);
+    let credit = code("91442000MA51MMMM1");
+    let (status, created) = app.post("/api/v1/enterprises", Some(&a_session), record(&credit, "guzhen")).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let edit = format!("/enterprises/{credit}/edit");
+
+    // A and B open the form on version 1.
+    let (_, html) = page(&app, &edit, &a_session).await;
+    let mut a = form_fields(&html, "enterprise-form");
+    let (_, html) = page(&app, &edit, &b_session).await;
+    let mut b = form_fields(&html, "enterprise-form");
+    assert_eq!((get(&a, "version"), get(&b, "version")), ("1", "1"));
+
+    // A saves a new address and contact.
+    set(&mut a, "address", "古镇镇东兴东路88号");
+    set(&mut a, "contact_name", "陈美玲");
+    let (status, location, body) = post_fields(&app, &edit, &a_session, &a).await;
+    assert_eq!((status, location), (StatusCode::SEE_OTHER, format!("/enterprises/{credit}")), "{body}");
+
+    // B saves on version 1: a new phone, the tags typed differently but meaning the same.
+    set(&mut b, "contact_phone", "13900139009");
+    set(&mut b, "tags", "专精特新, 灯饰");
+    let (status, _, html) = post_fields(&app, &edit, &b_session, &b).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{html}");
+    assert!(html.contains("保存前，该企业档案已被他人修改（现为第2版）"), "{html}");
+    assert!(html.contains("name=\"version\" value=\"2\""), "the form at the current version: {html}");
+    // The stored values in the form, B's beside each field it differs in.
+    assert!(html.contains("value=\"古镇镇东兴东路88号\"") && html.contains("value=\"陈美玲\""), "{html}");
+    assert!(html.contains("id=\"typed-address\">您填写的：古镇镇东兴东路12号"), "{html}");
+    assert!(html.contains("id=\"typed-contact_name\">您填写的：梁志华"), "{html}");
+    assert!(
+        html.contains("value=\"13800138001\"") && html.contains("id=\"typed-contact_phone\">您填写的：13900139009")
+    );
+    for same in ["registered_on", "tags", "name", "town", "size"] {
+        assert!(!html.contains(&format!("id=\"typed-{same}\"")), "{same} means the same: {html}");
+    }
+    // Nothing of A's overwritten.
+    let (_, file) = app.get(&format!("/api/v1/enterprises/{credit}"), Some(&a_session)).await;
+    let e = &file["enterprise"];
+    assert_eq!(
+        (e["address"].as_str(), e["contact_phone"].as_str(), e["version"].as_i64()),
+        (Some("古镇镇东兴东路88号"), Some("13800138001"), Some(2))
+    );
+
+    // B retypes the phone in the form as shown and saves: A's change stays.
+    let mut again = form_fields(&html, "enterprise-form");
+    set(&mut again, "contact_phone", "13900139009");
+    let (status, location, body) = post_fields(&app, &edit, &b_session, &again).await;
+    assert_eq!((status, location), (StatusCode::SEE_OTHER, format!("/enterprises/{credit}")), "{body}");
+    let (_, file) = app.get(&format!("/api/v1/enterprises/{credit}"), Some(&a_session)).await;
+    let e = &file["enterprise"];
+    assert_eq!(
+        (e["address"].as_str(), e["contact_name"].as_str(), e["contact_phone"].as_str(), e["version"].as_i64()),
+        (Some("古镇镇东兴东路88号"), Some("陈美玲"), Some("13900139009"), Some(3))
+    );
+    assert_eq!(e["tags"], json!(["专精特新", "灯饰"]));
 }

@@ -474,3 +474,61 @@ async fn the_report_as_json_holds_the_figures_of_the_page_and_the_excel_export()
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("no_allocation_for_year")));
     assert_eq!(app.get("/api/v1/fund/reports", None).await.0, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_step_taken_on_an_application_someone_else_moved_shows_it_as_it_stands_with_what_was_typed() {
+    use super::approvals::{form_fields, get, post_fields, set};
+    let app = spawn().await;
+    let admin = app.login("admin").await;
+    let created = create_policy(&app, &admin, policy("300000", json!([{ "year": 2026, "amount": "300000" }]))).await;
+    register_enterprise(&app, &admin).await;
+    let enterprise = app.login("enterprise").await;
+    let body = json!({ "measure_id": measure_id(&created, "M02"), "data": { "首次认定高新技术企业": "是" } });
+    let id = super::fund::apply(&app, &enterprise, body).await;
+    let path = format!("/fund/applications/{id}");
+    let town_a = unit_handler(&app, "guzhen", "guzhen-handler").await;
+    let town_b = app.login("guzhen-handler").await;
+
+    // Two town handlers open the page; A reviews first.
+    let (_, html) = page(&app, &path, &town_b).await;
+    let mut b_review = form_fields(&html, "town-review-heading");
+    assert_eq!(get(&b_review, "version"), "1");
+    step_ok(&app, &town_a, id, "town-review", &[("award", ""), ("reason", ""), ("version", "1")]).await;
+    // B's review on version 1: the form is gone (the step is done); what B typed is listed under the message.
+    set(&mut b_review, "award", "150000");
+    set(&mut b_review, "reason", "按审计核减");
+    let (status, _, html) = post_fields(&app, &format!("{path}/town-review"), &town_b, &b_review).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{html}");
+    assert!(html.contains("id=\"action-error\">保存前，该申报已被他人处理（现为第2版，初审通过）"), "{html}");
+    assert!(html.contains("您填写的调整核定金额：150000") && html.contains("您填写的调整理由：按审计核减"), "{html}");
+    let (_, view) = app.get(&format!("/api/v1/fund/applications/{id}"), Some(&admin)).await;
+    assert_eq!((view["award"].as_str(), view["version"].as_i64()), (Some("200000.00"), Some(2)), "{view}");
+
+    // Two office reviewers on version 2: A reviews, B (still offered 不予支持) rejects on version 2.
+    let (office_a, office_b) = (app.login("dispatcher").await, app.login("dispatcher").await);
+    let (_, html) = page(&app, &path, &office_b).await;
+    let mut b_reject = form_fields(&html, "reject-heading");
+    let (_, html) = page(&app, &path, &office_a).await;
+    let mut a_review = form_fields(&html, "department-review-heading");
+    set(&mut a_review, "award", "");
+    let (status, _, body) = post_fields(&app, &format!("{path}/department-review"), &office_a, &a_review).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    set(&mut b_reject, "note", "材料不全");
+    let (status, _, html) = post_fields(&app, &format!("{path}/reject"), &office_b, &b_reject).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{html}");
+    // The reject form again at the current version, as it stands (no reason), B's reason beside it.
+    assert!(html.contains("id=\"reject-error\">保存前，该申报已被他人修改（现为第3版）"), "{html}");
+    assert!(html.contains("id=\"typed-reject-note\">您填写的：材料不全"), "{html}");
+    let shown = form_fields(&html, "reject-heading");
+    assert_eq!((get(&shown, "version"), get(&shown, "note")), ("3", ""));
+    let (_, view) = app.get(&format!("/api/v1/fund/applications/{id}"), Some(&admin)).await;
+    assert_eq!(view["state"], "department_reviewed", "A's review kept: {view}");
+
+    // B confirms the rejection from the form as shown.
+    let mut again = shown;
+    set(&mut again, "note", "材料不全");
+    let (status, _, body) = post_fields(&app, &format!("{path}/reject"), &office_b, &again).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let (_, view) = app.get(&format!("/api/v1/fund/applications/{id}"), Some(&admin)).await;
+    assert_eq!((view["state"].as_str(), view["version"].as_i64()), (Some("rejected"), Some(4)), "{view}");
+}

@@ -895,11 +895,12 @@ async fn points_are_created_edited_and_retired_through_the_forms_with_refusals_k
     ]);
     let (status, location, html) = post_form(&app, "/monitoring/points/WS-101/edit", &dispatcher, &edit).await;
     assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/monitoring/WS-101"), "{html}");
-    // At the old version: the conflict, what was typed kept.
+    // At the old version: the conflict, the stored point with what was typed beside it.
     let stale = point_form(&[("password", ""), ("name", "又一次修改"), ("version", &version)]);
     let (status, _, html) = post_form(&app, "/monitoring/points/WS-101/edit", &dispatcher, &stale).await;
     assert_eq!(status, StatusCode::CONFLICT, "{html}");
-    assert!(html.contains("已被他人修改") && html.contains("value=\"又一次修改\""), "{html}");
+    assert!(html.contains("已被他人修改") && html.contains("value=\"华凯化工废水总排口（改造后）\""), "{html}");
+    assert!(html.contains("id=\"typed-name\">您填写的：又一次修改"), "{html}");
     // A new MN without the password.
     let new_mn = point_form(&[("password", ""), ("mn", "88888880000199")]);
     let (status, _, html) = post_form(&app, "/monitoring/points/WS-101/edit", &dispatcher, &new_mn).await;
@@ -959,4 +960,58 @@ async fn points_are_created_edited_and_retired_through_the_forms_with_refusals_k
     let (status, html) = page(&app, "/monitoring/points", &handler).await;
     assert!(status == StatusCode::OK && !html.contains("/monitoring/points/new"), "{html}");
     assert_eq!(page(&app, "/monitoring/points/new", &handler).await.0, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn two_people_edit_one_point_the_second_sees_the_first_ones_save_with_what_they_typed_beside_it() {
+    use super::approvals::{form_fields, get, post_fields, set};
+    use super::browser::page;
+    let app = spawn().await;
+    let (a_session, b_session) = (app.login("admin").await, app.login("admin").await);
+    let (status, point) = app.post("/api/v1/monitoring/points", Some(&a_session), point_body("WS-201", MN)).await;
+    assert_eq!(status, StatusCode::CREATED, "{point}");
+    let edit = "/monitoring/points/WS-201/edit";
+
+    // A and B open the form.
+    let mut a = form_fields(&page(&app, edit, &a_session).await.1, "point-form");
+    let mut b = form_fields(&page(&app, edit, &b_session).await.1, "point-form");
+    let version = get(&a, "version").to_owned();
+    assert_eq!(get(&b, "version"), version);
+
+    // A renames the point and tightens its permit limit.
+    set(&mut a, "name", "华凯化工废水总排口（A改）");
+    set(&mut a, "permit_limits", "w21003 ≤8 排污许可证 914420001");
+    let (status, location, html) = post_fields(&app, edit, &a_session, &a).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/monitoring/WS-201"), "{html}");
+
+    // B, on the old version: another name; the parameters and alarm time typed differently but the same.
+    set(&mut b, "name", "华凯化工废水总排口（B改）");
+    set(&mut b, "parameters", " w01018 mg/L \r\n\r\nw21003 mg/L\r\n");
+    set(&mut b, "offline_after_minutes", "0120");
+    set(&mut b, "password", "654321");
+    let (status, _, html) = post_fields(&app, edit, &b_session, &b).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{html}");
+    assert!(html.contains("保存前，该点位已被他人修改") && html.contains("设备访问密码需重新填写"), "{html}");
+    assert!(!html.contains("654321"), "the password is never shown");
+    assert!(html.contains("value=\"华凯化工废水总排口（A改）\""), "{html}");
+    assert!(html.contains("id=\"typed-name\">您填写的：华凯化工废水总排口（B改）"), "{html}");
+    assert!(html.contains(">w21003 ≤8 排污许可证 914420001</textarea>"), "{html}");
+    assert!(html.contains("id=\"typed-permit_limits\">您填写的：w21003 ≤10 排污许可证 914420001"), "{html}");
+    for same in ["parameters", "offline_after_minutes", "mn", "kind", "standard", "grade", "unit"] {
+        assert!(!html.contains(&format!("id=\"typed-{same}\"")), "{same} means the same: {html}");
+    }
+    let shown = form_fields(&html, "point-form");
+    assert_ne!(get(&shown, "version"), version, "the form at the current version");
+    let (_, detail) = app.get("/api/v1/monitoring/points/WS-201", Some(&a_session)).await;
+    assert_eq!(detail["name"], "华凯化工废水总排口（A改）", "A's save kept: {detail}");
+    assert_eq!(detail["permit_limits"][0]["max"], 8.0);
+
+    // B retypes the name in the form as shown and saves: A's limit stays.
+    let mut again = shown;
+    set(&mut again, "name", "华凯化工废水总排口（B改）");
+    let (status, location, html) = post_fields(&app, edit, &b_session, &again).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/monitoring/WS-201"), "{html}");
+    let (_, detail) = app.get("/api/v1/monitoring/points/WS-201", Some(&a_session)).await;
+    assert_eq!(detail["name"], "华凯化工废水总排口（B改）");
+    assert_eq!(detail["permit_limits"][0]["max"], 8.0, "{detail}");
 }

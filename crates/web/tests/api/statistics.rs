@@ -390,7 +390,7 @@ async fn the_keeper_enters_and_imports_through_the_pages() {
     assert!(form.contains(&typed_on), "the version it was typed on, not the current one: {form}");
     let res = post(stale("")).await.unwrap();
     assert_eq!(res.status(), StatusCode::CONFLICT);
-    assert!(res.text().await.unwrap().contains("统计数据刚被他人修改"));
+    assert!(res.text().await.unwrap().contains("统计数据已被他人修改"));
 
     let upload_page = |bytes: Vec<u8>| {
         let part = reqwest::multipart::Part::bytes(bytes).file_name("release.xlsx");
@@ -406,4 +406,54 @@ async fn the_keeper_enters_and_imports_through_the_pages() {
     assert!(res.text().await.unwrap().contains("新增 1 个数值"));
     let (_, panel) = app.get("/api/v1/statistics/panel?period=2022-M06", Some(&admin)).await;
     assert_eq!(card(&panel, "gdp")["value_text"], "1650.20");
+}
+
+#[tokio::test]
+async fn two_keepers_enter_one_value_the_second_sees_the_first_ones_with_what_they_typed_beside_it() {
+    use super::approvals::{form_fields, get, post_fields, set};
+    use super::browser::page;
+    let app = spawn().await;
+    with_demo(&app).await;
+    let (a_session, b_session) = (app.login("admin").await, app.login("admin").await);
+    // A and B open the panel's entry form (the data set's version in it).
+    let mut a = form_fields(&page(&app, "/statistics", &a_session).await.1, "entry-heading");
+    let mut b = form_fields(&page(&app, "/statistics", &b_session).await.1, "entry-heading");
+    let version = get(&a, "version").to_owned();
+    assert_eq!(get(&b, "version"), version);
+
+    // A enters the GDP of 2022 Q1.
+    for (field, value) in [("indicator", "gdp"), ("period", "2022-Q1"), ("value", "820.5"), ("real_growth", "4.2")] {
+        set(&mut a, field, value);
+    }
+    let (status, location, body) = post_fields(&app, "/statistics/values", &a_session, &a).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/statistics?period=2022-Q1"), "{body}");
+
+    // B enters the same value on the old version, written 820.50, with another growth rate.
+    for (field, value) in
+        [("indicator", "gdp"), ("period", "2022年一季度"), ("value", "820.50"), ("real_growth", "5.1")]
+    {
+        set(&mut b, field, value);
+    }
+    let (status, _, html) = post_fields(&app, "/statistics/values", &b_session, &b).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{html}");
+    assert!(html.contains("保存前，统计数据已被他人修改"), "{html}");
+    let shown = form_fields(&html, "entry-heading");
+    assert_eq!((get(&shown, "indicator"), get(&shown, "period")), ("gdp", "2022-Q1"));
+    assert_eq!((get(&shown, "value"), get(&shown, "real_growth")), ("820.5", "4.2"), "the stored value");
+    assert_ne!(get(&shown, "version"), version, "at the current version");
+    assert!(!html.contains("id=\"typed-value\""), "820.50 is 820.5: {html}");
+    assert!(html.contains("id=\"typed-real_growth\">您填写的：5.1"), "{html}");
+    let (_, value) = app.get("/api/v1/statistics/values/gdp/2022-Q1", Some(&a_session)).await;
+    assert_eq!((value["real_growth"].as_f64(), value["history"].as_array().unwrap().len()), (Some(4.2), 1));
+
+    // B retypes the growth in the form as shown and saves: a correction of A's entry.
+    let mut again = shown;
+    set(&mut again, "real_growth", "5.1");
+    set(&mut again, "note", "按统计局快报更正");
+    let (status, location, body) = post_fields(&app, "/statistics/values", &b_session, &again).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/statistics?period=2022-Q1"), "{body}");
+    let (_, value) = app.get("/api/v1/statistics/values/gdp/2022-Q1", Some(&a_session)).await;
+    assert_eq!((value["value"].as_f64(), value["real_growth"].as_f64()), (Some(820.5), Some(5.1)));
+    let history = value["history"].as_array().unwrap();
+    assert_eq!((history.len(), history[1]["action"].as_str()), (2, Some("corrected")), "{value}");
 }

@@ -21,7 +21,7 @@ use mashangban_domain::document::OwnerKind;
 use mashangban_domain::fund::{application_not_found, objection_not_found};
 use mashangban_store::Store;
 
-use super::super::{Layout, PageResult, render, short_time, shown};
+use super::super::{Layout, PageResult, conflict, render, short_time, shown};
 use crate::auth::Auth;
 use crate::extract::{Form, PagePath as Path, PageQuery as Query};
 use crate::routes::Menu;
@@ -43,13 +43,30 @@ struct Refusal {
     kept: ActionForm,
     /// The objection whose answer was refused.
     objection: Option<i64>,
+    /// After a version conflict, what was typed (the form itself shows the application as it
+    /// stands: nothing typed, at its current version); settled into `beside` or `typed_elsewhere`
+    /// once the page knows which forms it shows.
+    changed: Option<ActionForm>,
+    /// What was typed in the refused form's fields (`{action}-{field}`) where it differs from what
+    /// stands, when that form is still shown.
+    beside: conflict::Beside,
+    /// What was typed (label, text), when the refused form is no longer shown.
+    typed_elsewhere: Vec<(&'static str, String)>,
 }
 
 impl Refusal {
     fn of(action: &str, message: String, kept: ActionForm) -> Self {
-        Self { refused: Some((action.to_owned(), message)), kept, objection: None }
+        Self { refused: Some((action.to_owned(), message)), kept, ..Self::default() }
+    }
+
+    /// A version conflict of `action`'s form with `typed`.
+    fn changed(action: &str, message: String, typed: ActionForm) -> Self {
+        Self { refused: Some((action.to_owned(), message)), changed: Some(typed), ..Self::default() }
     }
 }
+
+/// The code of the refusal of a step taken on a version of the application no longer current.
+const APPLICATION_CHANGED: &str = mashangban_domain::fund::codes::APPLICATION_CHANGED;
 
 impl DetailPage {
     fn time(&self, rfc3339: &str) -> String {
@@ -97,6 +114,53 @@ impl DetailPage {
         match self.refusal.kept.version() {
             Some(typed_on) if self.error_of(action).is_some() => typed_on.to_string(),
             _ => self.view.summary.version.to_string(),
+        }
+    }
+
+    /// After a version conflict: the message, and what was typed beside the refused form's fields
+    /// (an award typed equal to the award as it stands is no difference) or, when that form is no
+    /// longer shown, listed under the message.
+    fn settle_conflict(&mut self) {
+        let (Some(typed), Some((action, _))) = (self.refusal.changed.take(), self.refusal.refused.clone()) else {
+            return;
+        };
+        let summary = &self.view.summary;
+        let fields: Vec<(&str, &'static str, &str)> = match action.as_str() {
+            "town-review" | "department-review" => {
+                vec![("award", "调整核定金额", typed.award.as_str()), ("reason", "调整理由", typed.reason.as_str())]
+            }
+            "pay" => vec![("note", "拨付记录", typed.note.as_str())],
+            "reject" => vec![("note", "不予支持的理由", typed.note.as_str())],
+            _ => Vec::new(),
+        };
+        let message = if self.error_elsewhere().is_none() {
+            for (field, _, text) in fields {
+                let key = format!("{action}-{field}");
+                // The award left blank keeps the award as it stands: so does one typed equal to it.
+                if !(field == "award" && conflict::same(conflict::Kind::Decimal, &summary.award, text)) {
+                    self.refusal.beside.compare(&key, conflict::Kind::Text, "", text);
+                }
+            }
+            conflict::changed_meanwhile("该申报", summary.version)
+        } else {
+            self.refusal.typed_elsewhere = fields
+                .into_iter()
+                .filter(|(_, _, text)| !text.trim().is_empty())
+                .map(|(_, label, text)| (label, text.trim().to_owned()))
+                .collect();
+            format!(
+                "保存前，该申报已被他人处理（现为第{}版，{}），此项操作已不能再做，未执行。{}",
+                summary.version,
+                summary.state_label,
+                if self.refusal.typed_elsewhere.is_empty() {
+                    ""
+                } else {
+                    "您填写的内容列在下方，供核对。"
+                }
+            )
+        };
+        if let Some((_, shown)) = &mut self.refusal.refused {
+            *shown = message;
         }
     }
 
@@ -152,7 +216,8 @@ async fn detail_page<S: Store>(
     let title = format!("扶持资金申报 {}：{}", view.summary.id, view.summary.measure_name);
     let materials = view.materials.iter().map(|m| m.name.clone()).collect();
     let documents = crate::pages::documents::panel(app, caller, OwnerKind::FundApplication, id, materials).await?;
-    let page = DetailPage { layout: Layout::staff(title, &caller.actor, menu), view, deeds, refusal, documents };
+    let mut page = DetailPage { layout: Layout::staff(title, &caller.actor, menu), view, deeds, refusal, documents };
+    page.settle_conflict();
     Ok(render(status, &page))
 }
 
@@ -183,6 +248,10 @@ async fn step<S: Store>(
     };
     match app.fund().act(&caller, id, deed, review, decision).await {
         Ok(_) => Ok(Redirect::to(&format!("/fund/applications/{id}")).into_response()),
+        Err(e) if e.code == APPLICATION_CHANGED => {
+            let (status, message) = shown(e)?;
+            detail_page(&app, &caller, menu, id, status, Refusal::changed(action, message, form)).await
+        }
         Err(e) => {
             let (status, message) = shown(e)?;
             detail_page(&app, &caller, menu, id, status, Refusal::of(action, message, form)).await
