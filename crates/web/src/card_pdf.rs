@@ -127,6 +127,55 @@ fn qr_cells(link: &str) -> Option<(usize, Vec<bool>)> {
 mod tests {
     use super::*;
 
+    fn card(n: usize) -> CardView {
+        use mashangban_domain::liaison::{CadreLevel, LiaisonKind};
+        CardView {
+            assignment: mashangban_app::liaisons::AssignmentView {
+                id: n as i64,
+                credit_code: format!("91442000MA5LJ{n:05}"),
+                enterprise_name: format!("中山市古镇第{n}灯饰有限公司"),
+                town: None,
+                user_id: 7,
+                cadre_name: "冯海涛".into(),
+                level: CadreLevel::Town,
+                level_label: "镇街领导",
+                visit_rule: "每月至少走访一次",
+                post: "古镇镇党委委员".into(),
+                work_phone: "0760-22338899".into(),
+                kind: LiaisonKind::Lead,
+                kind_label: "牵头联系",
+                assigned_at: "2026-12-01T09:00:00+08:00".into(),
+                assigned_by: "管理员".into(),
+                ended_at: None,
+                ended_by: None,
+            },
+            link: format!("http://127.0.0.1:8080/card?e=91442000MA5LJ{n:05}&l={n}&x=20271206&s=0123456789abcdef"),
+            expires_on: "2027-12-06".into(),
+            hotline: "12345".into(),
+        }
+    }
+
+    /// A town of 500 cards: 125 A4 pages, every page's stream deflated to a fraction of what it
+    /// draws, and each card's text and squares there once inflated.
+    #[test]
+    fn a_town_of_five_hundred_cards_is_deflated_page_by_page() {
+        let cards: Vec<CardView> = (1..=500).map(card).collect();
+        let pdf = sheets("古镇镇", &cards);
+        let pages = mashangban_pdf::page_contents(&pdf).unwrap();
+        assert_eq!(pages.len(), 125);
+        let drawn: usize = pages.iter().map(String::len).sum();
+        let file = String::from_utf8_lossy(&pdf);
+        let deflated: usize =
+            file.split("<< /Length ").skip(1).map(|p| p.split(' ').next().unwrap().parse::<usize>().unwrap()).sum();
+        eprintln!("500 cards: {} bytes, content streams {drawn} bytes deflated to {deflated}", pdf.len());
+        assert!(deflated * 3 < drawn, "{deflated} of {drawn}");
+        assert!(pdf.len() < drawn / 2, "{} bytes for {drawn} drawn", pdf.len());
+        let all = pages.concat();
+        assert_eq!(all.matches(&format!("<{}>", mashangban_pdf::ucs2("冯海涛"))).count(), 500);
+        assert!(all.contains(&mashangban_pdf::ucs2("中山市古镇第500灯饰有限公司")));
+        assert_eq!(all.matches(" cm\n").count(), 500, "one QR code a card");
+    }
+
     #[test]
     fn a_links_qr_code_is_square_with_dark_modules() {
         let link = "http://127.0.0.1:8080/card?e=91442000MA5LJAJ21X&l=7&x=20271206&s=0123456789abcdef0123456789abcdef";
