@@ -9,6 +9,10 @@
 //! `flate2`'s pure-Rust backend): a page of four contact cards, mostly the QR codes' squares, shrinks
 //! to about a third. [`page_contents`] inflates them again, for tests and checks of what a page draws.
 //!
+//! Text and lines take a [`Color`], grey or RGB. The font has no bold face (nothing is embedded), so
+//! bold text is drawn as viewers and printers draw a missing bold: filled and outlined in its colour
+//! (text render mode 2) with a thin line, a thirtieth of its size.
+//!
 //! Coordinates are in points (1/72 inch) from the page's bottom-left corner, as in PDF.
 
 use std::fmt::Write as _;
@@ -32,6 +36,35 @@ impl PageSize {
     pub const A6: Self = Self { width: 298.0, height: 420.0 };
 }
 
+/// A colour: a shade of grey (DeviceGray) or red, green and blue (DeviceRGB).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Color {
+    /// 0 black … 1 white.
+    Gray(f32),
+    /// Red, green and blue, 0–255 each, as CSS's `rgb()` and `#rrggbb`.
+    Rgb(u8, u8, u8),
+}
+
+impl Color {
+    pub const BLACK: Self = Self::Gray(0.0);
+
+    /// `0xRRGGBB`, CSS's `#rrggbb`.
+    pub const fn hex(rgb: u32) -> Self {
+        Self::Rgb((rgb >> 16) as u8, (rgb >> 8) as u8, rgb as u8)
+    }
+
+    /// The operator that makes it the colour of fills (`g`, `rg`), or of strokes (`G`, `RG`).
+    fn operator(self, stroke: bool) -> String {
+        let channel = |c: u8| num(f32::from(c) / 255.0);
+        match (self, stroke) {
+            (Self::Gray(g), false) => format!("{} g", num(g)),
+            (Self::Gray(g), true) => format!("{} G", num(g)),
+            (Self::Rgb(r, g, b), false) => format!("{} {} {} rg", channel(r), channel(g), channel(b)),
+            (Self::Rgb(r, g, b), true) => format!("{} {} {} RG", channel(r), channel(g), channel(b)),
+        }
+    }
+}
+
 /// How a line is drawn.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Stroke {
@@ -39,16 +72,39 @@ pub struct Stroke {
     pub width: f32,
     /// Dashed (a cut line) rather than solid.
     pub dashed: bool,
-    /// 0 black … 1 white.
-    pub gray: f32,
+    pub color: Color,
 }
 
 impl Stroke {
     /// A thin solid black line.
-    pub const THIN: Self = Self { width: 0.5, dashed: false, gray: 0.0 };
+    pub const THIN: Self = Self { width: 0.5, dashed: false, color: Color::BLACK };
     /// A thin dashed grey line, where to cut.
-    pub const CUT: Self = Self { width: 0.5, dashed: true, gray: 0.5 };
+    pub const CUT: Self = Self { width: 0.5, dashed: true, color: Color::Gray(0.5) };
 }
+
+/// How text is set: its colour, and whether bold.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TextStyle {
+    pub color: Color,
+    /// Filled and outlined in its colour, a line a thirtieth of its size wide (the font has no bold
+    /// face).
+    pub bold: bool,
+}
+
+impl TextStyle {
+    /// Black, regular: what [`Page::text`] sets.
+    pub const PLAIN: Self = Self { color: Color::BLACK, bold: false };
+    /// Black, bold.
+    pub const BOLD: Self = Self { color: Color::BLACK, bold: true };
+
+    /// The same style in `color`.
+    pub const fn in_color(self, color: Color) -> Self {
+        Self { color, bold: self.bold }
+    }
+}
+
+/// The outline's width of bold text per point of its size.
+const BOLD_LINE: f32 = 1.0 / 30.0;
 
 /// One page: its content stream and its link areas.
 #[derive(Debug, Default)]
@@ -68,6 +124,34 @@ impl Page {
     /// spaces and characters outside the Basic Multilingual Plane `?`.
     pub fn text(&mut self, x: f32, y: f32, size: f32, s: &str) {
         let _ = writeln!(self.content, "BT /F1 {} Tf {} {} Td <{}> Tj ET", num(size), num(x), num(y), ucs2(s));
+    }
+
+    /// [`Page::text`] in `style`: its colour set for the fill (and the outline, bold), and bold text
+    /// drawn in render mode 2 (fill, then stroke) with a thin line; the state is restored after.
+    pub fn styled_text(&mut self, x: f32, y: f32, size: f32, s: &str, style: TextStyle) {
+        if style == TextStyle::PLAIN {
+            self.text(x, y, size, s);
+            return;
+        }
+        let mut state = String::from("q ");
+        if style.color != Color::BLACK {
+            state.push_str(&style.color.operator(false));
+            state.push(' ');
+        }
+        let mode = if style.bold {
+            let _ = write!(state, "{} {} w ", style.color.operator(true), num(size * BOLD_LINE));
+            "2 Tr "
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            self.content,
+            "{state}BT /F1 {} Tf {mode}{} {} Td <{}> Tj ET Q",
+            num(size),
+            num(x),
+            num(y),
+            ucs2(s)
+        );
     }
 
     /// `s` centred on `center_x`, as [`Page::text`].
@@ -120,7 +204,7 @@ impl Page {
 
     fn stroked(&mut self, path: &str, stroke: Stroke) {
         let dash = if stroke.dashed { "[3 2] 0 d " } else { "" };
-        let _ = writeln!(self.content, "q {} w {}{} G {path} Q", num(stroke.width), dash, num(stroke.gray));
+        let _ = writeln!(self.content, "q {} w {}{} {path} Q", num(stroke.width), dash, stroke.color.operator(true));
     }
 
     /// An area that opens `uri` when clicked in a viewer (where a printed QR code points on screen).
@@ -465,6 +549,26 @@ mod tests {
         let mut page = Page::default();
         page.text(72.0, 770.5, 18.0, "标题");
         assert_eq!(page.content, "BT /F1 18 Tf 72 770.5 Td <68079898> Tj ET\n");
+    }
+
+    #[test]
+    fn styled_text_sets_its_colour_and_draws_bold_filled_and_outlined_in_its_own_state() {
+        let red = Color::hex(0xc0392b);
+        assert_eq!(red, Color::Rgb(192, 57, 43));
+        let mut page = Page::default();
+        page.styled_text(24.0, 380.0, 10.0, "马上办", TextStyle::BOLD.in_color(red));
+        page.styled_text(24.0, 300.0, 24.0, "冯", TextStyle::BOLD);
+        page.styled_text(24.0, 280.0, 10.0, "干部", TextStyle::PLAIN.in_color(Color::hex(0x555555)));
+        page.styled_text(24.0, 260.0, 10.0, "A", TextStyle::PLAIN);
+        page.line((24.0, 370.0), (274.0, 370.0), Stroke { width: 1.7, dashed: false, color: red });
+        assert_eq!(
+            page.content,
+            "q 0.75 0.22 0.17 rg 0.75 0.22 0.17 RG 0.33 w BT /F1 10 Tf 2 Tr 24 380 Td <9A6C4E0A529E> Tj ET Q\n\
+             q 0 G 0.8 w BT /F1 24 Tf 2 Tr 24 300 Td <51AF> Tj ET Q\n\
+             q 0.33 0.33 0.33 rg BT /F1 10 Tf 24 280 Td <5E7290E8> Tj ET Q\n\
+             BT /F1 10 Tf 24 260 Td <0041> Tj ET\n\
+             q 1.7 w 0.75 0.22 0.17 RG 24 370 m 274 370 l S Q\n"
+        );
     }
 
     #[test]

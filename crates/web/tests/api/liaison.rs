@@ -367,13 +367,20 @@ fn ucs2(s: &str) -> String {
 }
 
 /// The text `pdftotext` (poppler-utils) reads from `pdf`, or `None` (with a
-/// message) where it is not installed.
+/// message) where it is not installed; poppler finds nothing to repair, and
+/// `pdfinfo` counts the pages the file says it has.
 fn pdftotext(pdf: &Pdf) -> Option<String> {
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), &pdf.bytes).unwrap();
     match std::process::Command::new("pdftotext").args(["-enc", "UTF-8"]).arg(file.path()).arg("-").output() {
         Ok(out) => {
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            // Poppler repairs what it can and says so on stderr: a sound file makes it say nothing.
+            assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+            let info = std::process::Command::new("pdfinfo").arg(file.path()).output().unwrap();
+            assert!(info.status.success() && info.stderr.is_empty(), "{}", String::from_utf8_lossy(&info.stderr));
+            let info = String::from_utf8(info.stdout).unwrap();
+            let count = info.lines().find_map(|l| l.strip_prefix("Pages:")).map(|n| n.trim().parse::<usize>().unwrap());
+            assert_eq!(count, Some(pages(pdf)), "{info}");
             Some(String::from_utf8(out.stdout).unwrap())
         }
         Err(e) => {
@@ -411,10 +418,24 @@ async fn cards_are_pdf_files_one_on_a6_or_four_to_an_a4_page() {
     );
     assert_eq!(pages(&one), 1);
     assert!(one.text.contains("/MediaBox [0 0 298 420]"));
-    for text in ["联系干部 冯海涛", "古镇镇党委副书记", "工作电话  0760-22338899", "服务热线  12345（马上办）"]
+    for text in ["联系干部 冯海涛", "古镇镇党委副书记", "工作电话", "0760-22338899", "服务热线", "12345（马上办）"]
     {
         assert!(one.drawn.contains(&format!("<{}>", ucs2(text))), "{text}");
     }
+    // As the HTML card: the brand and the rule red, the name and the numbers bold (filled and
+    // outlined: the standard font has no bold face).
+    let line = |text: &str| {
+        let hex = format!("<{}>", ucs2(text));
+        one.drawn.lines().find(|l| l.contains(&hex)).unwrap_or_else(|| panic!("{text}")).to_owned()
+    };
+    assert!(
+        line("马上办 · 联系卡").starts_with("q 0.75 0.22 0.17 rg 0.75 0.22 0.17 RG ")
+            && one.drawn.contains("0.17 RG 24 ")
+    );
+    for bold in ["马上办 · 联系卡", "联系干部 冯海涛", "0760-22338899", "12345（马上办）"] {
+        assert!(line(bold).contains(" w BT /F1 ") && line(bold).contains(" Tf 2 Tr "), "{bold} bold");
+    }
+    assert!(line("古镇镇党委副书记").starts_with("BT /F1 11 Tf "), "the post plain");
     assert!(one.text.contains(&format!("/URI ({link})")), "the QR code's link is the signed link of the card");
     assert!(one.drawn.contains(&ucs2(&format!("有效期至 {}", card["expires_on"].as_str().unwrap()))));
     if let Some(text) = pdftotext(&one) {
