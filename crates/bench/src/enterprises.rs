@@ -7,7 +7,12 @@
 //!   raw batched INSERTs of the same rows into `enterprises` in one transaction, same run;
 //! - the enterprise page (一企一档): one enterprise with many requests linked by its credit code,
 //!   liaison cadres and recorded visits, its staff page and its API file read over HTTP;
-//! - batch card printing: a town's contact cards (联系卡), four to an A4 sheet, over HTTP.
+//! - batch card printing: a town's contact cards (联系卡), four to an A4 sheet, over HTTP: the HTML
+//!   sheets and the PDF file the server makes (`cards.pdf`), each timed end to end with its size.
+//!
+//! With `--postgres` the same measurements run again on PostgreSQL: the SQLite database as it is
+//! after the load and setup (before its own import) is copied into a fresh PostgreSQL database
+//! (`pg::create_and_copy`, as the main benchmark's PostgreSQL part), and the server runs on it.
 //!
 //! See `docs/benchmarks.md`.
 
@@ -27,6 +32,7 @@ use mashangban_store::{EnterpriseStore, LiaisonStore, OrgStore};
 
 use crate::ledgers::{ImportFigures, upload};
 use crate::load::{self, LoadOptions, LoadStats};
+use crate::pg::{self, PgCtx, PgLoad, PgTarget};
 use crate::report::{self, Machine, Target, ms, target, thousands};
 use crate::scenarios::{self, Measured, Scenario};
 use crate::server::Server;
@@ -58,11 +64,18 @@ pub struct EnterpriseOptions {
     pub cards: u32,
     /// What every scenario subcommand is run with.
     pub run: crate::RunOptions,
+    /// Also on PostgreSQL, in this database (created afresh); `None`: SQLite only.
+    pub postgres: Option<PgTarget>,
 }
 
 impl EnterpriseOptions {
     pub fn db_path(&self) -> PathBuf {
         self.run.work_dir.join(format!("bench-enterprises-{}.db", self.requests))
+    }
+
+    /// The PostgreSQL database of a run at `requests`: `mb_bench_enterprises_<requests>`.
+    pub fn pg_target(admin_url: &str, requests: u64, connections: usize) -> PgTarget {
+        PgTarget { admin_url: admin_url.to_owned(), database: format!("mb_bench_enterprises_{requests}"), connections }
     }
 }
 
@@ -94,10 +107,59 @@ pub struct PrintFigures {
 
 impl PrintFigures {
     pub fn median(&self) -> f64 {
-        let mut v = self.rounds.clone();
-        v.sort_by(f64::total_cmp);
-        v.get(v.len() / 2).copied().unwrap_or(0.0)
+        median(&self.rounds)
     }
+}
+
+/// The same town's cards as one PDF file made on the server (`GET /liaisons/towns/{town}/cards.pdf`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PdfFigures {
+    /// Cards in the file (counted by their QR codes' link areas).
+    pub cards: u64,
+    /// A4 pages, four cards to a page.
+    pub pages: u64,
+    pub bytes: u64,
+    /// Seconds of each round, in order.
+    pub rounds: Vec<f64>,
+}
+
+impl PdfFigures {
+    pub fn median(&self) -> f64 {
+        median(&self.rounds)
+    }
+}
+
+fn median(rounds: &[f64]) -> f64 {
+    let mut v = rounds.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// What was measured on one database.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnterpriseRun {
+    /// `SQLite` or `PostgreSQL`.
+    pub backend: String,
+    pub import: ImportFigures,
+    pub page: PageFigures,
+    pub scenarios: Vec<Measured>,
+    pub print: PrintFigures,
+    pub pdf: PdfFigures,
+    /// The server's peak RSS over its run (VmHWM).
+    pub rss_peak: u64,
+}
+
+/// The PostgreSQL part of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnterprisePg {
+    pub database: String,
+    /// Server version and the settings that matter, as the server reports them.
+    pub server: String,
+    /// The app server's pool size.
+    pub connections: usize,
+    /// The copy of the SQLite database after the load and setup.
+    pub load: PgLoad,
+    pub run: EnterpriseRun,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -113,11 +175,14 @@ pub struct EnterpriseReport {
     pub workbook_seconds: f64,
     /// Cadre, enterprises of the card town, assignments, links and visits through the store.
     pub setup_seconds: f64,
-    pub import: ImportFigures,
-    pub page: PageFigures,
-    pub scenarios: Vec<Measured>,
-    pub print: PrintFigures,
-    pub rss_peak: u64,
+    pub sqlite: EnterpriseRun,
+    pub postgres: Option<EnterprisePg>,
+}
+
+/// Where the measurements run: the SQLite file, or a PostgreSQL database.
+enum Db<'a> {
+    Sqlite(&'a Path),
+    Postgres(&'a PgTarget),
 }
 
 /// Loads the history and the enterprises, runs every measurement and reports.
@@ -139,14 +204,30 @@ pub fn run(opts: &EnterpriseOptions) -> BenchResult<EnterpriseReport> {
     let workbook = workbook(&prepared.org, &rows)?;
     let workbook_seconds = t1.elapsed().as_secs_f64();
 
-    let url = format!("sqlite://{}", db.display());
-    let server = Server::start(&opts.run.server_exe, &url, opts.run.readers, None)?;
-    let measured = rt.block_on(measure(opts, &server, &db, &prepared, &rows, &workbook));
-    let rss_peak = server.memory().1;
-    server.stop();
-    let (mut import, mut page, scenarios, print) = measured?;
-    import.file_bytes = workbook.len() as u64;
-    (page.requests_linked, page.visits) = (requests_linked, visits);
+    // PostgreSQL gets the database as it is now, before the SQLite run's import writes to it.
+    let pg_load = match &opts.postgres {
+        Some(target) => {
+            eprintln!("mashangban-bench: copying into PostgreSQL database {}", target.database);
+            Some(pg::create_and_copy(target, &db)?)
+        }
+        None => None,
+    };
+    let on = |db: Db<'_>| {
+        let mut run = measure_on(opts, &rt, db, &prepared, &rows, &workbook)?;
+        (run.page.requests_linked, run.page.visits) = (requests_linked, visits);
+        Ok::<_, String>(run)
+    };
+    let sqlite = on(Db::Sqlite(&db))?;
+    let postgres = match (&opts.postgres, pg_load) {
+        (Some(target), Some(load)) => Some(EnterprisePg {
+            database: target.database.clone(),
+            server: pg::describe(&target.url())?,
+            connections: target.connections,
+            load,
+            run: on(Db::Postgres(target))?,
+        }),
+        _ => None,
+    };
     Ok(EnterpriseReport {
         requests: load.requests,
         machine: Machine::read(),
@@ -157,12 +238,41 @@ pub fn run(opts: &EnterpriseOptions) -> BenchResult<EnterpriseReport> {
         load,
         workbook_seconds,
         setup_seconds,
-        import,
-        page,
-        scenarios,
-        print,
-        rss_peak,
+        sqlite,
+        postgres,
     })
+}
+
+/// Starts the server on `db`, times the import baseline beside it, then measures over HTTP.
+fn measure_on(
+    opts: &EnterpriseOptions,
+    rt: &tokio::runtime::Runtime,
+    db: Db<'_>,
+    prepared: &Prepared,
+    rows: &[DemoEnterprise],
+    workbook: &[u8],
+) -> BenchResult<EnterpriseRun> {
+    let (backend, url, connections) = match &db {
+        Db::Sqlite(path) => ("SQLite", format!("sqlite://{}", path.display()), opts.run.readers),
+        Db::Postgres(target) => ("PostgreSQL", target.url(), target.connections),
+    };
+    eprintln!("mashangban-bench: enterprises on {backend}");
+    let server = Server::start(&opts.run.server_exe, &url, connections, None)?;
+    // Blocking clients (rusqlite, postgres), so outside the runtime.
+    let baseline_seconds = import_baseline(&db, &prepared.org, rows);
+    let database = match &db {
+        Db::Sqlite(_) => None,
+        Db::Postgres(target) => Some(target.database.clone()),
+    };
+    let database_cpu = move || database.as_deref().map_or(0.0, pg::database_cpu_seconds);
+    let measured = baseline_seconds.and_then(|baseline_seconds| {
+        rt.block_on(measure(opts, &server, prepared, workbook, baseline_seconds, &database_cpu))
+    });
+    let rss_peak = server.memory().1;
+    server.stop();
+    let (mut import, page, scenarios, print, pdf) = measured?;
+    import.file_bytes = workbook.len() as u64;
+    Ok(EnterpriseRun { backend: backend.into(), import, page, scenarios, print, pdf, rss_peak })
 }
 
 /// Through the real store: the demo cadre `liaison` as a town leader, `cards` enterprises registered
@@ -282,13 +392,15 @@ fn workbook(org: &OrgTree, rows: &[DemoEnterprise]) -> BenchResult<Vec<u8>> {
 /// The name of the import baseline.
 pub const IMPORT_BASELINE: &str = "raw batched INSERTs of the import's rows into enterprises (1 transaction)";
 
+/// Columns of a baseline row.
+const COLUMNS: usize = 14;
+
 /// The import's rows as plain multi-row INSERTs of [`BATCH_ROWS`] rows into `enterprises`, in one
-/// transaction with the store's durability (WAL, `synchronous=FULL`), no validation, no look-up and
-/// no encryption of the contact; timed, then deleted again (untimed) so the import writes the same
-/// codes.
-fn import_baseline(db: &Path, org: &OrgTree, rows: &[DemoEnterprise]) -> BenchResult<f64> {
+/// transaction with the store's durability (SQLite: WAL, `synchronous=FULL`; PostgreSQL: the
+/// server's settings), no validation, no look-up and no encryption of the contact; timed, then
+/// deleted again (untimed) so the import writes the same codes.
+fn import_baseline(db: &Db<'_>, org: &OrgTree, rows: &[DemoEnterprise]) -> BenchResult<f64> {
     use rusqlite::types::Value as V;
-    const COLUMNS: usize = 14;
     let at = mashangban_domain::time::format_instant(&mashangban_domain::time::now());
     let values: Vec<[V; COLUMNS]> = rows
         .iter()
@@ -312,26 +424,39 @@ fn import_baseline(db: &Path, org: &OrgTree, rows: &[DemoEnterprise]) -> BenchRe
             ])
         })
         .collect::<BenchResult<_>>()?;
+    match db {
+        Db::Sqlite(path) => sqlite_baseline(path, &values, rows),
+        Db::Postgres(target) => pg_baseline(&target.url(), &values, rows),
+    }
+}
+
+/// `INSERT INTO enterprises (…) VALUES (…), …` of `n` rows, placeholders numbered from 1 with `mark`.
+fn insert_sql(n: usize, mark: &str) -> String {
+    let rows: Vec<String> = (0..n)
+        .map(|r| {
+            let marks: Vec<String> = (1..=COLUMNS).map(|c| format!("{mark}{}", r * COLUMNS + c)).collect();
+            format!("({})", marks.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO enterprises (credit_code, name, town_id, address, industry_code, industry_name, size,
+            registered_on, contact_name, contact_phone, tags, created_at, updated_at, updated_by) VALUES {}",
+        rows.join(", ")
+    )
+}
+
+fn sqlite_baseline(
+    db: &Path,
+    values: &[[rusqlite::types::Value; COLUMNS]],
+    rows: &[DemoEnterprise],
+) -> BenchResult<f64> {
     let mut conn = Connection::open(db).ctx("open for the import baseline")?;
     conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -32000;")
         .ctx("pragmas")?;
-    let insert = |n: usize| {
-        let rows: Vec<String> = (0..n)
-            .map(|r| {
-                let marks: Vec<String> = (1..=COLUMNS).map(|c| format!("?{}", r * COLUMNS + c)).collect();
-                format!("({})", marks.join(", "))
-            })
-            .collect();
-        format!(
-            "INSERT INTO enterprises (credit_code, name, town_id, address, industry_code, industry_name, size,
-                registered_on, contact_name, contact_phone, tags, created_at, updated_at, updated_by) VALUES {}",
-            rows.join(", ")
-        )
-    };
     let started = Clock::now();
     let tx = conn.transaction().ctx("begin")?;
     for chunk in values.chunks(BATCH_ROWS) {
-        let mut stmt = tx.prepare_cached(&insert(chunk.len())).ctx("prepare")?;
+        let mut stmt = tx.prepare_cached(&insert_sql(chunk.len(), "?")).ctx("prepare")?;
         stmt.execute(params_from_iter(chunk.iter().flatten())).ctx("baseline insert")?;
     }
     tx.commit().ctx("commit")?;
@@ -347,24 +472,51 @@ fn import_baseline(db: &Path, org: &OrgTree, rows: &[DemoEnterprise]) -> BenchRe
     Ok(seconds)
 }
 
-type Measurements = (ImportFigures, PageFigures, Vec<Measured>, PrintFigures);
+/// [`sqlite_baseline`] on PostgreSQL: the same statements with `$n` placeholders, one transaction.
+fn pg_baseline(url: &str, values: &[[rusqlite::types::Value; COLUMNS]], rows: &[DemoEnterprise]) -> BenchResult<f64> {
+    use postgres::types::ToSql;
+    use rusqlite::types::Value as V;
+    fn param<'a>(v: &'a V, null: &'a Option<String>) -> &'a (dyn ToSql + Sync) {
+        match v {
+            V::Text(s) => s,
+            V::Integer(i) => i,
+            _ => null,
+        }
+    }
+    let null: Option<String> = None;
+    let mut client = pg::connect(url)?;
+    let started = Clock::now();
+    let mut tx = client.transaction().pg_ctx("begin")?;
+    for chunk in values.chunks(BATCH_ROWS) {
+        let params: Vec<&(dyn ToSql + Sync)> = chunk.iter().flatten().map(|v| param(v, &null)).collect();
+        tx.execute(insert_sql(chunk.len(), "$").as_str(), &params).pg_ctx("baseline insert")?;
+    }
+    tx.commit().pg_ctx("commit")?;
+    let seconds = started.elapsed().as_secs_f64();
+    let codes: Vec<&str> = rows.iter().map(|e| e.credit_code.as_str()).collect();
+    client
+        .execute("DELETE FROM enterprises WHERE credit_code = ANY($1)", &[&codes])
+        .pg_ctx("remove the baseline's rows")?;
+    Ok(seconds)
+}
 
-/// Signs in as the administrator (every enterprise in scope), then: the import baseline, the import's
-/// preview and the import, the page scenarios, the batch print.
+type Measurements = (ImportFigures, PageFigures, Vec<Measured>, PrintFigures, PdfFigures);
+
+/// Signs in as the administrator (every enterprise in scope), then: the import's preview and the
+/// import (against `baseline_seconds`), the page scenarios, the batch print as HTML and as PDF.
 async fn measure(
     opts: &EnterpriseOptions,
     server: &Server,
-    db: &Path,
     prepared: &Prepared,
-    rows: &[DemoEnterprise],
     workbook: &[u8],
+    baseline_seconds: f64,
+    database_cpu: crate::DatabaseCpu<'_>,
 ) -> BenchResult<Measurements> {
-    let (org, town, page_code) = (&prepared.org, prepared.town.as_str(), prepared.page_code.as_str());
+    let (town, page_code) = (prepared.town.as_str(), prepared.page_code.as_str());
     let client = scenarios::client(4)?;
     let root = format!("http://{}", server.addr);
     let admin = scenarios::login(&client, server.addr, "admin", load::PASSWORD).await?;
 
-    let baseline_seconds = import_baseline(db, org, rows)?;
     let t0 = Clock::now();
     let preview =
         upload(&client, &format!("{root}/api/v1/enterprises/import/preview"), &admin, "企业名录.xlsx", workbook)
@@ -389,10 +541,11 @@ async fn measure(
     let page = page_figures(&client, &root, &admin, page_code).await?;
     let list = build(&root, &admin, page_code);
     let measured =
-        scenarios::measure_each(&client, &list, (opts.run.seconds, opts.run.max_requests), &server.pid(), &|| 0.0)
+        scenarios::measure_each(&client, &list, (opts.run.seconds, opts.run.max_requests), &server.pid(), database_cpu)
             .await?;
     let print = print_cards(&client, &root, &admin, town).await?;
-    Ok((import, page, measured, print))
+    let pdf = print_pdf(&client, &root, &admin, town).await?;
+    Ok((import, page, measured, print, pdf))
 }
 
 async fn get_text(client: &reqwest::Client, url: &str, cookie: &str) -> BenchResult<String> {
@@ -454,12 +607,34 @@ async fn print_cards(client: &reqwest::Client, root: &str, cookie: &str, town: &
     Ok(out)
 }
 
-impl EnterpriseReport {
+/// Fetches the town's cards as one PDF file [`PRINT_ROUNDS`] times, end to end (request to last
+/// byte: the server reads the cards, signs their links, draws and deflates every page).
+async fn print_pdf(client: &reqwest::Client, root: &str, cookie: &str, town: &str) -> BenchResult<PdfFigures> {
+    let url = format!("{root}/liaisons/towns/{town}/cards.pdf");
+    let mut out = PdfFigures::default();
+    for _ in 0..PRINT_ROUNDS {
+        let t0 = Clock::now();
+        let resp = client.get(&url).header("cookie", cookie).send().await.ctx("GET")?;
+        if !resp.status().is_success() {
+            return Err(format!("GET {url}: HTTP {}", resp.status()));
+        }
+        let body = resp.bytes().await.ctx("GET body")?;
+        out.rounds.push(t0.elapsed().as_secs_f64());
+        if !body.starts_with(b"%PDF-") {
+            return Err(format!("GET {url}: not a PDF file"));
+        }
+        let count = |what: &[u8]| body.windows(what.len()).filter(|w| *w == what).count() as u64;
+        (out.cards, out.pages, out.bytes) = (count(b"/Subtype /Link"), count(b"/Type /Page "), body.len() as u64);
+    }
+    Ok(out)
+}
+
+impl EnterpriseRun {
     pub fn scenario(&self, prefix: &str) -> Option<&Measured> {
         self.scenarios.iter().find(|s| s.name.starts_with(prefix))
     }
 
-    /// The issue's targets.
+    /// The issue's targets on this database.
     pub fn targets(&self) -> Vec<Target> {
         let mut out = Vec::new();
         let r = self.import.ratio();
@@ -470,23 +645,19 @@ impl EnterpriseReport {
         let p = self.print.median();
         let what = format!("batch print of {} cards (median)", thousands(self.print.cards));
         out.push(target(&what, "< 10 s", format!("{p:.2} s"), p < 10.0));
+        let p = self.pdf.median();
+        let what = format!("batch print of {} cards as one PDF file (median)", thousands(self.pdf.cards));
+        out.push(target(&what, "< 10 s", format!("{p:.2} s"), p < 10.0));
         out
     }
 
-    pub fn markdown(&self) -> String {
+    /// The import, the page and the batch print.
+    fn write(&self, md: &mut String) {
         use std::fmt::Write;
-        let mut md = String::new();
-        let (m, l, i, p, c) = (&self.machine, &self.load, &self.import, &self.page, &self.print);
-        let _ = writeln!(md, "## Enterprises: {} requests\n", thousands(self.requests));
-        report::write_run_head(&mut md, m, &self.date, &self.commit, &self.command);
-        let _ = writeln!(
-            md,
-            "- SQLite; each HTTP scenario: at most {} s, one client, as the administrator (every enterprise in scope), after a short warm-up\n",
-            self.seconds
-        );
+        let (i, p, c, f) = (&self.import, &self.page, &self.print, &self.pdf);
         let _ = writeln!(md, "| registry import | value |\n|---|---:|");
         i.write_lines(
-            &mut md,
+            md,
             &format!(
                 "new enterprises from xlsx ({:.1} MiB), `POST /api/v1/enterprises/import`: parse, validate, write",
                 i.file_bytes as f64 / f64::from(1 << 20)
@@ -505,20 +676,56 @@ impl EnterpriseReport {
             p.html_bytes / 1024,
             p.json_bytes / 1024
         );
-        report::write_scenario_header(&mut md);
+        report::write_scenario_header(md);
         for s in &self.scenarios {
             let _ = writeln!(md, "{} | — | — |", report::row(s));
         }
-        let rounds: Vec<String> = c.rounds.iter().map(|s| format!("{s:.2} s")).collect();
-        let _ = writeln!(md, "\n| cards, load and size | value |\n|---|---:|");
+        let rounds = |r: &[f64]| r.iter().map(|s| format!("{s:.2} s")).collect::<Vec<_>>().join(" / ");
+        let _ = writeln!(md, "\n| batch card print | value |\n|---|---:|");
         let _ = writeln!(
             md,
-            "| batch print of town {}'s {} cards (`GET /liaisons/towns/{{town}}/cards`, {}, four to an A4 sheet), rounds | {} |",
+            "| town {}'s {} cards as HTML sheets (`GET /liaisons/towns/{{town}}/cards`, {}, four to an A4 sheet), rounds | {} |",
             c.town,
             thousands(c.cards),
             report::mib(c.bytes),
-            rounds.join(" / ")
+            rounds(&c.rounds)
         );
+        let _ = writeln!(
+            md,
+            "| the same {} cards as one PDF file made on the server (`GET /liaisons/towns/{{town}}/cards.pdf`, {} pages, {} KiB), rounds | {} |",
+            thousands(f.cards),
+            f.pages,
+            f.bytes / 1024,
+            rounds(&f.rounds)
+        );
+        let _ = writeln!(md, "| server peak RSS over its run (VmHWM) | {} |\n", report::mib(self.rss_peak));
+    }
+}
+
+impl EnterpriseReport {
+    /// The SQLite run's scenario.
+    pub fn scenario(&self, prefix: &str) -> Option<&Measured> {
+        self.sqlite.scenario(prefix)
+    }
+
+    /// The issue's targets on SQLite.
+    pub fn targets(&self) -> Vec<Target> {
+        self.sqlite.targets()
+    }
+
+    pub fn markdown(&self) -> String {
+        use std::fmt::Write;
+        let (m, l) = (&self.machine, &self.load);
+        let mut md = String::new();
+        let _ = writeln!(md, "## Enterprises: {} requests\n", thousands(self.requests));
+        report::write_run_head(&mut md, m, &self.date, &self.commit, &self.command);
+        let _ = writeln!(
+            md,
+            "- SQLite; each HTTP scenario: at most {} s, one client, as the administrator (every enterprise in scope), after a short warm-up\n",
+            self.seconds
+        );
+        self.sqlite.write(&mut md);
+        let _ = writeln!(md, "| load and size | value |\n|---|---:|");
         let _ = writeln!(
             md,
             "| requests / events loaded (`load::load`, as `--scale`) | {} / {} in {:.1} s |",
@@ -532,9 +739,36 @@ impl EnterpriseReport {
             self.setup_seconds
         );
         let _ = writeln!(md, "| workbook generated | {:.1} s |", self.workbook_seconds);
-        let _ = writeln!(md, "| database after the load | {} |", report::mib(l.db_bytes));
-        let _ = writeln!(md, "| server peak RSS over the whole run (VmHWM) | {} |\n", report::mib(self.rss_peak));
+        let _ = writeln!(md, "| database after the load | {} |\n", report::mib(l.db_bytes));
         report::write_target_table(&mut md, &self.targets());
+        match &self.postgres {
+            Some(pg) => pg.write(&mut md),
+            None => md.push_str("PostgreSQL: not measured in this run (no `--postgres`).\n\n"),
+        }
         md
+    }
+}
+
+impl EnterprisePg {
+    fn write(&self, md: &mut String) {
+        use std::fmt::Write;
+        let l = &self.load;
+        let _ = writeln!(md, "### PostgreSQL\n");
+        let _ = writeln!(
+            md,
+            "- server on the same machine: {}; database `{}`, created by this run; the app server's pool: {} connections",
+            self.server, self.database, self.connections
+        );
+        let _ = writeln!(
+            md,
+            "- data: the SQLite database above after the load and setup, before its import, copied by `copy_data` (as `mashangban migrate-data`: {} rows in {:.1} s), then `ANALYZE` ({:.1} s); {} after the copy
+- server CPU ms/req: the app server + the PostgreSQL processes working for this database\n",
+            thousands(l.rows),
+            l.copy_seconds,
+            l.analyze_seconds,
+            report::mib(l.db_bytes)
+        );
+        self.run.write(md);
+        report::write_target_table(md, &self.run.targets());
     }
 }

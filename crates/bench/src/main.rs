@@ -78,8 +78,9 @@ enum Command {
     /// The enterprise desk (issue 13): a request history loaded as `--scale` loads it, then an xlsx
     /// import of new enterprises through the registry import over HTTP against raw batched INSERTs
     /// of the same rows, an enterprise's page (一企一档) with its linked requests and visits, and a
-    /// town's contact cards printed in one batch (SQLite). `--seconds`, `--work-dir`, `--seed`,
-    /// `--readers`, `--delete-db`, `--write-docs` and `--docs` apply.
+    /// town's contact cards printed in one batch, as HTML sheets and as one PDF file (SQLite, and
+    /// PostgreSQL with `--postgres`). `--seconds`, `--work-dir`, `--seed`, `--readers`,
+    /// `--delete-db`, `--write-docs` and `--docs` apply.
     Enterprises {
         /// Requests in the history: a number, or 100k / 1m.
         #[arg(long, default_value = "1m", value_parser = parse_scale)]
@@ -99,6 +100,14 @@ enum Command {
         /// Contact cards printed in one batch (one town's).
         #[arg(long, default_value_t = 500)]
         cards: u32,
+        /// Also run on PostgreSQL: the admin URL of a server whose user may create databases; the
+        /// run copies its SQLite database after the setup into a fresh database
+        /// `mb_bench_enterprises_<requests>` there (dropped by `--delete-db`).
+        #[arg(long, value_name = "ADMIN_URL")]
+        postgres: Option<String>,
+        /// Pool size of the server on PostgreSQL.
+        #[arg(long, default_value_t = 16)]
+        pg_connections: usize,
     },
     /// The cost of SM4 and SM3 per intake: durable intakes through the store with the asker's
     /// contact encrypted (SM4-GCM, HMAC-SM3 phone hash) and the event sealed (SM3 chain), against
@@ -187,22 +196,32 @@ fn main() -> ExitCode {
         }
         Some(Command::Devices { devices, readings }) => devices_run(&cli, *devices, *readings),
         Some(Command::Ledgers { items, import_rows }) => ledgers(&cli, *items, *import_rows),
-        Some(Command::Enterprises { requests, template, import_rows, page_requests, visits, cards }) => {
-            run_options(&cli).and_then(|run| {
-                enterprises(
-                    &cli,
-                    &EnterpriseOptions {
-                        requests: *requests,
-                        template: *template,
-                        import_rows: *import_rows,
-                        page_requests: *page_requests,
-                        visits: *visits,
-                        cards: *cards,
-                        run,
-                    },
-                )
-            })
-        }
+        Some(Command::Enterprises {
+            requests,
+            template,
+            import_rows,
+            page_requests,
+            visits,
+            cards,
+            postgres,
+            pg_connections,
+        }) => run_options(&cli).and_then(|run| {
+            enterprises(
+                &cli,
+                &EnterpriseOptions {
+                    requests: *requests,
+                    template: *template,
+                    import_rows: *import_rows,
+                    page_requests: *page_requests,
+                    visits: *visits,
+                    cards: *cards,
+                    run,
+                    postgres: postgres
+                        .as_deref()
+                        .map(|url| EnterpriseOptions::pg_target(url, *requests, *pg_connections)),
+                },
+            )
+        }),
         Some(Command::PersonalData { intakes, clients, rounds, pg }) => {
             let opts = mashangban_bench::personal_data::PersonalDataOptions {
                 work_dir: cli.work_dir.clone(),
@@ -287,6 +306,11 @@ fn enterprises(cli: &Cli, opts: &EnterpriseOptions) -> Result<(), String> {
         opts.run.work_dir.display()
     );
     let result = mashangban_bench::enterprises::run(opts);
+    if cli.delete_db
+        && let Some(Err(e)) = opts.postgres.as_ref().map(PgTarget::drop_database)
+    {
+        eprintln!("could not drop the PostgreSQL database: {e}");
+    }
     let report = finish_sqlite_run(cli, &opts.db_path(), result)?;
     let marker = format!("enterprises={}", opts.requests);
     write_report(cli, &report, &format!("enterprises-{}", opts.requests), &marker, &report.markdown())

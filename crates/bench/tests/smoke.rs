@@ -152,12 +152,15 @@ fn the_ledger_benchmark_runs_at_a_small_scale() {
 }
 
 /// The enterprise scenario at 2,000 requests, a 300-row registry import, 120 linked requests, 6 visits
-/// and 12 cards: every step runs through the real server and the figures are sane (not timed against
-/// targets).
+/// and 12 cards, on SQLite and then on a PostgreSQL copy: every step runs through the real server and
+/// the figures are sane (not timed against targets).
 #[test]
 fn the_enterprise_benchmark_runs_at_a_small_scale() {
     use mashangban_bench::enterprises::{self, EnterpriseOptions};
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let temp = rt.block_on(TempDatabase::create()).unwrap();
     let dir = tempfile::tempdir().unwrap();
+    let target = PgTarget { admin_url: temp.admin_url().to_owned(), database: temp.name().to_owned(), connections: 4 };
     let opts = EnterpriseOptions {
         requests: 2_000,
         template: 500,
@@ -166,45 +169,68 @@ fn the_enterprise_benchmark_runs_at_a_small_scale() {
         visits: 6,
         cards: 12,
         run: smoke_run(dir.path(), 0.5, 100),
+        postgres: Some(target.clone()),
     };
     let report = enterprises::run(&opts).unwrap();
     assert_eq!(report.load.requests, 2_000, "{:?}", report.load);
+    let pg = report.postgres.as_ref().unwrap();
+    assert!(pg.load.rows > pg.load.requests && pg.load.requests == 2_000, "{:?}", pg.load);
 
-    let i = &report.import;
-    assert_eq!((i.rows, i.imported), (300, 300), "every row imported as a new enterprise: {i:?}");
-    assert!(i.file_bytes > 300 * 50 && i.baseline_seconds > 0.0 && i.preview_seconds > 0.0, "{i:?}");
-    assert!(i.import_seconds > 0.0 && i.ratio() > 0.0, "{i:?}");
+    // What each database holds after its run: the card town's 12 and the import's 300; the baseline's
+    // rows are gone, and every contact phone is sealed by the store, none left plain by the baseline.
     let conn = rusqlite::Connection::open(opts.db_path()).unwrap();
-    let (registered, plain): (i64, i64) = conn
+    let sqlite_rows: (i64, i64) = conn
         .query_row("SELECT COUNT(*), COUNT(*) FILTER (WHERE contact_phone NOT LIKE 'v1:%') FROM enterprises", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
         .unwrap();
-    assert_eq!(registered, 300 + 12, "the card town's 12 and the import's 300; the baseline's rows are gone");
-    assert_eq!(plain, 0, "every contact phone sealed by the store, none left plain by the baseline");
+    assert_eq!(sqlite_rows, (300 + 12, 0), "SQLite");
+    let row = mashangban_bench::pg::connect(&target.url())
+        .unwrap()
+        .query_one("SELECT COUNT(*), COUNT(*) FILTER (WHERE contact_phone NOT LIKE 'v1:%') FROM enterprises", &[])
+        .unwrap();
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (300 + 12, 0), "PostgreSQL");
 
-    let p = &report.page;
-    assert_eq!((p.requests_linked, p.visits, p.liaisons), (120, 6, 1), "{p:?}");
-    assert_eq!(p.requests_shown, u64::from(mashangban_app::enterprises::REQUESTS_SHOWN), "{p:?}");
-    assert!(p.html_bytes > 1_000 && p.json_bytes > 1_000, "{p:?}");
-    for name in ["enterprise page", "enterprise file API"] {
-        let s = report.scenario(name).unwrap_or_else(|| panic!("no scenario {name}"));
-        assert!(s.requests > 0 && s.errors == 0, "{name}: {s:?}");
-        assert!(s.p50_ms > 0.0 && s.p50_ms <= s.p99_ms && s.p99_ms <= s.max_ms, "{name}: {s:?}");
+    for run in [&report.sqlite, &pg.run] {
+        let b = &run.backend;
+        let i = &run.import;
+        assert_eq!((i.rows, i.imported), (300, 300), "{b}: every row imported as a new enterprise: {i:?}");
+        assert!(i.file_bytes > 300 * 50 && i.baseline_seconds > 0.0 && i.preview_seconds > 0.0, "{b}: {i:?}");
+        assert!(i.import_seconds > 0.0 && i.ratio() > 0.0, "{b}: {i:?}");
+
+        let p = &run.page;
+        assert_eq!((p.requests_linked, p.visits, p.liaisons), (120, 6, 1), "{b}: {p:?}");
+        assert_eq!(p.requests_shown, u64::from(mashangban_app::enterprises::REQUESTS_SHOWN), "{b}: {p:?}");
+        assert!(p.html_bytes > 1_000 && p.json_bytes > 1_000, "{b}: {p:?}");
+        for name in ["enterprise page", "enterprise file API"] {
+            let s = run.scenario(name).unwrap_or_else(|| panic!("{b}: no scenario {name}"));
+            assert!(s.requests > 0 && s.errors == 0, "{b} {name}: {s:?}");
+            assert!(s.p50_ms > 0.0 && s.p50_ms <= s.p99_ms && s.p99_ms <= s.max_ms, "{b} {name}: {s:?}");
+        }
+
+        let c = &run.print;
+        assert_eq!(c.cards, 12, "{b}: every card of the town printed: {c:?}");
+        assert!(c.rounds.len() == 3 && c.rounds.iter().all(|s| *s > 0.0) && c.bytes > 0, "{b}: {c:?}");
+        let f = &run.pdf;
+        assert_eq!((f.cards, f.pages), (12, 3), "{b}: every card in the PDF file, four to a page: {f:?}");
+        assert!(f.rounds.len() == 3 && f.rounds.iter().all(|s| *s > 0.0) && f.bytes > 3 * 1024, "{b}: {f:?}");
+        assert!(run.rss_peak > 0, "{b}");
+        assert_eq!(run.targets().len(), 5, "{b}");
     }
-
-    let c = &report.print;
-    assert_eq!(c.cards, 12, "every card of the town printed: {c:?}");
-    assert!(c.rounds.len() == 3 && c.rounds.iter().all(|s| *s > 0.0) && c.bytes > 0, "{c:?}");
+    assert!(report.scenario("enterprise page").is_some(), "the report's scenarios are SQLite's");
 
     let md = report.markdown();
     assert!(md.contains("## Enterprises: 2,000 requests") && md.contains(enterprises::IMPORT_BASELINE), "{md}");
-    assert_eq!(report.targets().len(), 4, "{md}");
+    assert!(md.contains("### PostgreSQL") && !md.contains("not measured in this run"), "{md}");
+    assert_eq!(md.matches("| the same 12 cards as one PDF file made on the server").count(), 2, "{md}");
+    assert_eq!(md.matches("| registry import / raw batched INSERT |").count(), 2, "{md}");
+    assert_eq!(report.targets().len(), 5, "{md}");
     let docs = dir.path().join("benchmarks.md");
     report::write_section(&docs, "enterprises=2000", &md).unwrap();
     report::write_section(&docs, "enterprises=2000", &md).unwrap();
     let written = std::fs::read_to_string(&docs).unwrap();
     assert_eq!(written.matches("<!-- bench enterprises=2000 begin -->").count(), 1, "{written}");
+    drop(temp);
 }
 
 /// The device scenario with 20 devices and a short history: every packet goes through the real

@@ -29,12 +29,13 @@ mod tests {
         let pdf = one_page("标题", &["一".into(), "二".into()]);
         let s = String::from_utf8_lossy(&pdf);
         assert!(pdf.starts_with(b"%PDF-1.4\n") && s.contains("/Count 1"), "{s}");
+        let drawn = mashangban_pdf::page_contents(&pdf).unwrap_or_default().concat();
         assert!(
-            s.contains(
+            drawn.contains(
                 "BT /F1 18 Tf 72 770 Td <68079898> Tj ET\nBT /F1 12 Tf 72 734 Td <4E00> Tj ET\n\
                  BT /F1 12 Tf 72 714 Td <4E8C> Tj ET\n"
             ),
-            "{s}"
+            "{drawn}"
         );
     }
 }

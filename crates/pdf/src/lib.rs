@@ -5,12 +5,22 @@
 //! filled rectangles, grids of filled cells (a QR code's dark modules as vector squares, no image),
 //! lines and frames (card borders, cut lines) and link areas. Text is set in STSong-Light, one of the
 //! standard Chinese fonts every viewer supplies (Adobe-GB1, UCS-2 encoded), so nothing is embedded and
-//! a one-page document is about 1.5 KB. Content streams are not compressed: the files stay small
-//! enough (about 7 KB a contact card) and readable.
+//! a one-page document is about 1 KB. Content streams are compressed (FlateDecode, zlib through
+//! `flate2`'s pure-Rust backend): a page of four contact cards, mostly the QR codes' squares, shrinks
+//! to about a third. [`page_contents`] inflates them again, for tests and checks of what a page draws.
+//!
+//! Text and lines take a [`Color`], grey or RGB. The font has no bold face (nothing is embedded), so
+//! bold text is drawn as viewers and printers draw a missing bold: filled and outlined in its colour
+//! (text render mode 2) with a thin line, a thirtieth of its size.
 //!
 //! Coordinates are in points (1/72 inch) from the page's bottom-left corner, as in PDF.
 
 use std::fmt::Write as _;
+use std::io::{Read as _, Write as _};
+
+use flate2::Compression;
+use flate2::read::ZlibDecoder;
+use flate2::write::ZlibEncoder;
 
 /// The size of a document's pages, in points.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -26,6 +36,35 @@ impl PageSize {
     pub const A6: Self = Self { width: 298.0, height: 420.0 };
 }
 
+/// A colour: a shade of grey (DeviceGray) or red, green and blue (DeviceRGB).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Color {
+    /// 0 black … 1 white.
+    Gray(f32),
+    /// Red, green and blue, 0–255 each, as CSS's `rgb()` and `#rrggbb`.
+    Rgb(u8, u8, u8),
+}
+
+impl Color {
+    pub const BLACK: Self = Self::Gray(0.0);
+
+    /// `0xRRGGBB`, CSS's `#rrggbb`.
+    pub const fn hex(rgb: u32) -> Self {
+        Self::Rgb((rgb >> 16) as u8, (rgb >> 8) as u8, rgb as u8)
+    }
+
+    /// The operator that makes it the colour of fills (`g`, `rg`), or of strokes (`G`, `RG`).
+    fn operator(self, stroke: bool) -> String {
+        let channel = |c: u8| num(f32::from(c) / 255.0);
+        match (self, stroke) {
+            (Self::Gray(g), false) => format!("{} g", num(g)),
+            (Self::Gray(g), true) => format!("{} G", num(g)),
+            (Self::Rgb(r, g, b), false) => format!("{} {} {} rg", channel(r), channel(g), channel(b)),
+            (Self::Rgb(r, g, b), true) => format!("{} {} {} RG", channel(r), channel(g), channel(b)),
+        }
+    }
+}
+
 /// How a line is drawn.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Stroke {
@@ -33,16 +72,39 @@ pub struct Stroke {
     pub width: f32,
     /// Dashed (a cut line) rather than solid.
     pub dashed: bool,
-    /// 0 black … 1 white.
-    pub gray: f32,
+    pub color: Color,
 }
 
 impl Stroke {
     /// A thin solid black line.
-    pub const THIN: Self = Self { width: 0.5, dashed: false, gray: 0.0 };
+    pub const THIN: Self = Self { width: 0.5, dashed: false, color: Color::BLACK };
     /// A thin dashed grey line, where to cut.
-    pub const CUT: Self = Self { width: 0.5, dashed: true, gray: 0.5 };
+    pub const CUT: Self = Self { width: 0.5, dashed: true, color: Color::Gray(0.5) };
 }
+
+/// How text is set: its colour, and whether bold.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TextStyle {
+    pub color: Color,
+    /// Filled and outlined in its colour, a line a thirtieth of its size wide (the font has no bold
+    /// face).
+    pub bold: bool,
+}
+
+impl TextStyle {
+    /// Black, regular: what [`Page::text`] sets.
+    pub const PLAIN: Self = Self { color: Color::BLACK, bold: false };
+    /// Black, bold.
+    pub const BOLD: Self = Self { color: Color::BLACK, bold: true };
+
+    /// The same style in `color`.
+    pub const fn in_color(self, color: Color) -> Self {
+        Self { color, bold: self.bold }
+    }
+}
+
+/// The outline's width of bold text per point of its size.
+const BOLD_LINE: f32 = 1.0 / 30.0;
 
 /// One page: its content stream and its link areas.
 #[derive(Debug, Default)]
@@ -62,6 +124,34 @@ impl Page {
     /// spaces and characters outside the Basic Multilingual Plane `?`.
     pub fn text(&mut self, x: f32, y: f32, size: f32, s: &str) {
         let _ = writeln!(self.content, "BT /F1 {} Tf {} {} Td <{}> Tj ET", num(size), num(x), num(y), ucs2(s));
+    }
+
+    /// [`Page::text`] in `style`: its colour set for the fill (and the outline, bold), and bold text
+    /// drawn in render mode 2 (fill, then stroke) with a thin line; the state is restored after.
+    pub fn styled_text(&mut self, x: f32, y: f32, size: f32, s: &str, style: TextStyle) {
+        if style == TextStyle::PLAIN {
+            self.text(x, y, size, s);
+            return;
+        }
+        let mut state = String::from("q ");
+        if style.color != Color::BLACK {
+            state.push_str(&style.color.operator(false));
+            state.push(' ');
+        }
+        let mode = if style.bold {
+            let _ = write!(state, "{} {} w ", style.color.operator(true), num(size * BOLD_LINE));
+            "2 Tr "
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            self.content,
+            "{state}BT /F1 {} Tf {mode}{} {} Td <{}> Tj ET Q",
+            num(size),
+            num(x),
+            num(y),
+            ucs2(s)
+        );
     }
 
     /// `s` centred on `center_x`, as [`Page::text`].
@@ -114,7 +204,7 @@ impl Page {
 
     fn stroked(&mut self, path: &str, stroke: Stroke) {
         let dash = if stroke.dashed { "[3 2] 0 d " } else { "" };
-        let _ = writeln!(self.content, "q {} w {}{} G {path} Q", num(stroke.width), dash, num(stroke.gray));
+        let _ = writeln!(self.content, "q {} w {}{} {path} Q", num(stroke.width), dash, stroke.color.operator(true));
     }
 
     /// An area that opens `uri` when clicked in a viewer (where a printed QR code points on screen).
@@ -172,17 +262,22 @@ impl Document {
     pub fn to_bytes(&self) -> Vec<u8> {
         let blank = [Page::default()];
         let pages = if self.pages.is_empty() { &blank[..] } else { &self.pages[..] };
-        let mut objects = self.fixed_objects(pages.len());
+        let mut objects: Vec<Vec<u8>> = self.fixed_objects(pages.len()).into_iter().map(String::into_bytes).collect();
         for (i, page) in pages.iter().enumerate() {
             let contents = FIXED_OBJECTS + 2 * i + 2;
-            objects.push(format!(
+            let page_object = format!(
                 "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {} {}] /Resources << /Font << /F1 4 0 R >> >> \
                  /Contents {contents} 0 R{} >>",
                 num(self.size.width),
                 num(self.size.height),
                 page.annotations()
-            ));
-            objects.push(format!("<< /Length {} >>\nstream\n{}\nendstream", page.content.len(), page.content));
+            );
+            objects.push(page_object.into_bytes());
+            let data = deflate(page.content.as_bytes());
+            let mut stream = format!("<< /Length {} /Filter /FlateDecode >>\nstream\n", data.len()).into_bytes();
+            stream.extend_from_slice(&data);
+            stream.extend_from_slice(b"\nendstream");
+            objects.push(stream);
         }
         write_file(&objects)
     }
@@ -207,13 +302,46 @@ impl Document {
     }
 }
 
+/// `data` as a zlib stream (what `/FlateDecode` reads). Writing into a `Vec` cannot fail.
+fn deflate(data: &[u8]) -> Vec<u8> {
+    let mut encoder = ZlibEncoder::new(Vec::with_capacity(data.len() / 3 + 64), Compression::default());
+    let _ = encoder.write_all(data);
+    encoder.finish().unwrap_or_default()
+}
+
+/// The content streams of a file [`Document::to_bytes`] wrote, inflated, in page order: what each
+/// page draws, as text (`BT … Tj ET`, `re f`, …). `None` if a stream is cut short or does not inflate.
+pub fn page_contents(pdf: &[u8]) -> Option<Vec<String>> {
+    const HEAD: &[u8] = b"<< /Length ";
+    let mut pages = Vec::new();
+    let mut rest = pdf;
+    while let Some(at) = find(rest, HEAD) {
+        rest = &rest[at + HEAD.len()..];
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let length: usize = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
+        let after = &rest[digits..];
+        let Some(data) = after.strip_prefix(b" /Filter /FlateDecode >>\nstream\n".as_slice()) else { continue };
+        let mut text = String::new();
+        ZlibDecoder::new(data.get(..length)?).read_to_string(&mut text).ok()?;
+        pages.push(text);
+        rest = &data[length..];
+    }
+    Some(pages)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
 /// Numbered objects, the cross-reference table of their offsets and the trailer.
-fn write_file(objects: &[String]) -> Vec<u8> {
+fn write_file(objects: &[Vec<u8>]) -> Vec<u8> {
     let mut pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
     let mut offsets = Vec::with_capacity(objects.len());
     for (i, body) in objects.iter().enumerate() {
         offsets.push(pdf.len());
-        pdf.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+        pdf.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        pdf.extend_from_slice(body);
+        pdf.extend_from_slice(b"\nendobj\n");
     }
     let xref = pdf.len();
     let mut tail = String::with_capacity(20 * objects.len() + 100);
@@ -345,10 +473,14 @@ mod tests {
             assert_eq!(line_at(pdf, offset), format!("{i} 0 obj"), "object {i} at {offset}");
         }
         assert!(s.contains(&format!("trailer\n<< /Size {size} /Root 1 0 R")));
-        for part in s.split("/Length ").skip(1) {
-            let length: usize = part.split(' ').next().unwrap().parse().unwrap();
-            let stream = part.split_once(">>\nstream\n").unwrap().1.split_once("\nendstream").unwrap().0;
-            assert_eq!(stream.len(), length);
+        // Each stream object's declared length ends its data right before `endstream`.
+        for i in 1..size {
+            let offset: usize = line_at(pdf, first + 20 * i)[..10].parse().unwrap();
+            let dict = line_at(pdf, offset + format!("{i} 0 obj\n").len());
+            let Some(length) = dict.strip_prefix("<< /Length ") else { continue };
+            let length: usize = length.split(' ').next().unwrap().parse().unwrap();
+            let data = offset + format!("{i} 0 obj\n{dict}\nstream\n").len();
+            assert_eq!(&pdf[data + length..data + length + 17], b"\nendstream\nendobj", "object {i}");
         }
         size - 1
     }
@@ -380,12 +512,63 @@ mod tests {
     }
 
     #[test]
+    fn content_streams_are_deflated_and_inflate_back_to_the_drawing_operators() {
+        let mut doc = Document::new(PageSize::A4, "联系卡");
+        for name in ["冯海涛", "陈嘉欣"] {
+            let page = doc.page();
+            page.text(72.0, 770.0, 18.0, name);
+            page.fill_cells(70.0, 600.0, 4.0, 21, &[true; 21 * 21]);
+            page.frame(8.0, 8.0, 282.0, 404.0, Stroke::THIN);
+        }
+        let pdf = doc.to_bytes();
+        assert_eq!(check_structure(&pdf), FIXED_OBJECTS + 2 * 2);
+        let s = text(&pdf);
+        assert_eq!(s.matches("/Filter /FlateDecode >>\nstream\n").count(), 2, "{s}");
+        assert!(!s.contains(" Tj ET") && !s.contains(" re f"), "no operator in the clear: {s}");
+        let pages = page_contents(&pdf).unwrap();
+        assert_eq!(pages.len(), 2);
+        for (page, name) in pages.iter().zip(["冯海涛", "陈嘉欣"]) {
+            assert!(page.starts_with(&format!("BT /F1 18 Tf 72 770 Td <{}> Tj ET\n", ucs2(name))), "{page}");
+            assert!(page.contains("q 4 0 0 -4 70 600 cm\n0 0 21 1 re\n") && page.contains("8 8 282 404 re S Q"));
+        }
+        let lengths: Vec<usize> =
+            s.split("<< /Length ").skip(1).map(|p| p.split(' ').next().unwrap().parse().unwrap()).collect();
+        for (length, page) in lengths.iter().zip(&pages) {
+            assert!(length * 2 < page.len(), "the squares' rows shrink: {length} bytes for {}", page.len());
+        }
+        // A damaged stream does not inflate (zlib's checksum).
+        let mut cut = pdf.clone();
+        cut[find(&pdf, b"/Filter /FlateDecode >>\nstream\n").unwrap() + 40] ^= 0xFF;
+        assert_eq!(page_contents(&cut), None);
+    }
+
+    #[test]
     fn text_is_ucs2_hex_and_astral_characters_become_question_marks() {
         assert_eq!(ucs2("验A"), "9A8C0041");
         assert_eq!(ucs2("𠀀\n"), "003F0020");
         let mut page = Page::default();
         page.text(72.0, 770.5, 18.0, "标题");
         assert_eq!(page.content, "BT /F1 18 Tf 72 770.5 Td <68079898> Tj ET\n");
+    }
+
+    #[test]
+    fn styled_text_sets_its_colour_and_draws_bold_filled_and_outlined_in_its_own_state() {
+        let red = Color::hex(0xc0392b);
+        assert_eq!(red, Color::Rgb(192, 57, 43));
+        let mut page = Page::default();
+        page.styled_text(24.0, 380.0, 10.0, "马上办", TextStyle::BOLD.in_color(red));
+        page.styled_text(24.0, 300.0, 24.0, "冯", TextStyle::BOLD);
+        page.styled_text(24.0, 280.0, 10.0, "干部", TextStyle::PLAIN.in_color(Color::hex(0x555555)));
+        page.styled_text(24.0, 260.0, 10.0, "A", TextStyle::PLAIN);
+        page.line((24.0, 370.0), (274.0, 370.0), Stroke { width: 1.7, dashed: false, color: red });
+        assert_eq!(
+            page.content,
+            "q 0.75 0.22 0.17 rg 0.75 0.22 0.17 RG 0.33 w BT /F1 10 Tf 2 Tr 24 380 Td <9A6C4E0A529E> Tj ET Q\n\
+             q 0 G 0.8 w BT /F1 24 Tf 2 Tr 24 300 Td <51AF> Tj ET Q\n\
+             q 0.33 0.33 0.33 rg BT /F1 10 Tf 24 280 Td <5E7290E8> Tj ET Q\n\
+             BT /F1 10 Tf 24 260 Td <0041> Tj ET\n\
+             q 1.7 w 0.75 0.22 0.17 RG 24 370 m 274 370 l S Q\n"
+        );
     }
 
     #[test]

@@ -336,17 +336,29 @@ async fn fetch(app: &App, path: &str, session: &Session) -> (StatusCode, String,
     (status, content_type, disposition, res.bytes().await.unwrap().to_vec())
 }
 
-/// A PDF answer's body, checked to be one.
-async fn pdf(app: &App, path: &str, session: &Session) -> (String, String) {
+/// A PDF file as the tests read it.
+#[derive(Debug, PartialEq)]
+struct Pdf {
+    bytes: Vec<u8>,
+    /// The file with its binary parts (the header's marker, the deflated streams) lossy: its dictionaries.
+    text: String,
+    /// Its pages' content streams, inflated: what they draw.
+    drawn: String,
+}
+
+/// A PDF answer's body, checked to be one, with its content streams inflated.
+async fn pdf(app: &App, path: &str, session: &Session) -> (String, Pdf) {
     let (status, content_type, disposition, body) = fetch(app, path, session).await;
     assert_eq!((status, content_type.as_str()), (StatusCode::OK, "application/pdf"), "{path}");
     assert!(body.starts_with(b"%PDF-") && body.ends_with(b"%%EOF\n"), "{path}");
-    // ASCII but for the binary marker in the header.
-    (disposition, String::from_utf8_lossy(&body).into_owned())
+    let pages = mashangban_pdf::page_contents(&body).unwrap_or_else(|| panic!("{path}: a stream does not inflate"));
+    let text = String::from_utf8_lossy(&body).into_owned();
+    assert_eq!(pages.len(), text.matches("/Filter /FlateDecode").count(), "{path}: every stream deflated");
+    (disposition, Pdf { text, drawn: pages.concat(), bytes: body })
 }
 
-fn pages(pdf: &str) -> usize {
-    pdf.matches("/Type /Page ").count()
+fn pages(pdf: &Pdf) -> usize {
+    pdf.text.matches("/Type /Page ").count()
 }
 
 /// Text as the PDF writer sets it: UTF-16 code units in hex.
@@ -355,13 +367,20 @@ fn ucs2(s: &str) -> String {
 }
 
 /// The text `pdftotext` (poppler-utils) reads from `pdf`, or `None` (with a
-/// message) where it is not installed.
-fn pdftotext(pdf: &str) -> Option<String> {
+/// message) where it is not installed; poppler finds nothing to repair, and
+/// `pdfinfo` counts the pages the file says it has.
+fn pdftotext(pdf: &Pdf) -> Option<String> {
     let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), pdf).unwrap();
+    std::fs::write(file.path(), &pdf.bytes).unwrap();
     match std::process::Command::new("pdftotext").args(["-enc", "UTF-8"]).arg(file.path()).arg("-").output() {
         Ok(out) => {
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            // Poppler repairs what it can and says so on stderr: a sound file makes it say nothing.
+            assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+            let info = std::process::Command::new("pdfinfo").arg(file.path()).output().unwrap();
+            assert!(info.status.success() && info.stderr.is_empty(), "{}", String::from_utf8_lossy(&info.stderr));
+            let info = String::from_utf8(info.stdout).unwrap();
+            let count = info.lines().find_map(|l| l.strip_prefix("Pages:")).map(|n| n.trim().parse::<usize>().unwrap());
+            assert_eq!(count, Some(pages(pdf)), "{info}");
             Some(String::from_utf8(out.stdout).unwrap())
         }
         Err(e) => {
@@ -398,13 +417,27 @@ async fn cards_are_pdf_files_one_on_a6_or_four_to_an_a4_page() {
         )
     );
     assert_eq!(pages(&one), 1);
-    assert!(one.contains("/MediaBox [0 0 298 420]"));
-    for text in ["联系干部 冯海涛", "古镇镇党委副书记", "工作电话  0760-22338899", "服务热线  12345（马上办）"]
+    assert!(one.text.contains("/MediaBox [0 0 298 420]"));
+    for text in ["联系干部 冯海涛", "古镇镇党委副书记", "工作电话", "0760-22338899", "服务热线", "12345（马上办）"]
     {
-        assert!(one.contains(&format!("<{}>", ucs2(text))), "{text}");
+        assert!(one.drawn.contains(&format!("<{}>", ucs2(text))), "{text}");
     }
-    assert!(one.contains(&format!("/URI ({link})")), "the QR code's link is the signed link of the card");
-    assert!(one.contains(&ucs2(&format!("有效期至 {}", card["expires_on"].as_str().unwrap()))));
+    // As the HTML card: the brand and the rule red, the name and the numbers bold (filled and
+    // outlined: the standard font has no bold face).
+    let line = |text: &str| {
+        let hex = format!("<{}>", ucs2(text));
+        one.drawn.lines().find(|l| l.contains(&hex)).unwrap_or_else(|| panic!("{text}")).to_owned()
+    };
+    assert!(
+        line("马上办 · 联系卡").starts_with("q 0.75 0.22 0.17 rg 0.75 0.22 0.17 RG ")
+            && one.drawn.contains("0.17 RG 24 ")
+    );
+    for bold in ["马上办 · 联系卡", "联系干部 冯海涛", "0760-22338899", "12345（马上办）"] {
+        assert!(line(bold).contains(" w BT /F1 ") && line(bold).contains(" Tf 2 Tr "), "{bold} bold");
+    }
+    assert!(line("古镇镇党委副书记").starts_with("BT /F1 11 Tf "), "the post plain");
+    assert!(one.text.contains(&format!("/URI ({link})")), "the QR code's link is the signed link of the card");
+    assert!(one.drawn.contains(&ucs2(&format!("有效期至 {}", card["expires_on"].as_str().unwrap()))));
     if let Some(text) = pdftotext(&one) {
         for seen in ["冯海涛", "古镇镇党委副书记", "中山市古镇星辉灯饰有限公司", "0760-22338899", "12345"]
         {
@@ -418,9 +451,9 @@ async fn cards_are_pdf_files_one_on_a6_or_four_to_an_a4_page() {
     // The town's five cards of the cadre: four to an A4 page with cut lines, two pages.
     let (disposition, town) = pdf(&app, "/liaisons/towns/guzhen/cards.pdf", &liaison).await;
     assert!(disposition.starts_with("attachment; filename=\"contact-cards-guzhen.pdf\"; filename*=UTF-8''"));
-    assert_eq!((pages(&town), town.matches("/URI (").count()), (2, 5));
-    assert!(town.contains("/MediaBox [0 0 595 842]") && town.matches("[3 2] 0 d").count() == 4);
-    assert_eq!(town.matches(&format!("<{}>", ucs2("联系干部 冯海涛"))).count(), 5);
+    assert_eq!((pages(&town), town.text.matches("/URI (").count()), (2, 5));
+    assert!(town.text.contains("/MediaBox [0 0 595 842]") && town.drawn.matches("[3 2] 0 d").count() == 4);
+    assert_eq!(town.drawn.matches(&format!("<{}>", ucs2("联系干部 冯海涛"))).count(), 5);
     if let Some(text) = pdftotext(&town) {
         assert!(text.contains("中山市古镇第6灯饰有限公司") && text.contains("冯海涛"), "{text}");
     }
@@ -444,13 +477,13 @@ async fn cards_are_pdf_files_one_on_a6_or_four_to_an_a4_page() {
         assert_eq!(fetch(&app, &path, &liaison).await.0, StatusCode::NOT_FOUND, "{path}");
     }
     assert_eq!(fetch(&app, "/liaisons/towns/nowhere/cards.pdf", &liaison).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(pdf(&app, "/liaisons/towns/guzhen/cards.pdf", &liaison).await.1.matches("/URI (").count(), 5);
+    assert_eq!(pdf(&app, "/liaisons/towns/guzhen/cards.pdf", &liaison).await.1.text.matches("/URI (").count(), 5);
     let (_, all) = pdf(&app, "/liaisons/towns/guzhen/cards.pdf", &admin).await;
-    assert_eq!((pages(&all), all.matches("/URI (").count()), (2, 6));
-    assert!(all.contains(&format!("<{}>", ucs2("副市长"))));
+    assert_eq!((pages(&all), all.text.matches("/URI (").count()), (2, 6));
+    assert!(all.drawn.contains(&format!("<{}>", ucs2("副市长"))));
     // A town with no cards in scope: one page that says so.
     let (_, none) = pdf(&app, "/liaisons/towns/xiaolan/cards.pdf", &liaison).await;
-    assert!(pages(&none) == 1 && none.contains(&ucs2("没有可打印的联系卡。")));
+    assert!(pages(&none) == 1 && none.drawn.contains(&ucs2("没有可打印的联系卡。")));
 
     // Without the permission to print cards: 403, as the pages.
     let handler = app.login("handler").await;
