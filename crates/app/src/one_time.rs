@@ -75,7 +75,7 @@ impl<T> OneTime<T> {
 
     fn take_at(&self, owner: &str, ticket: &str, now: Instant) -> Option<T> {
         let mut held = self.lock();
-        if !held.get(ticket).is_some_and(|h| h.owner == owner) {
+        if held.get(ticket).is_none_or(|h| h.owner != owner) {
             return None;
         }
         let h = held.remove(ticket)?;
