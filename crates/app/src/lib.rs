@@ -45,6 +45,7 @@ pub mod lookup_cache;
 pub mod monitoring;
 pub mod notifications;
 pub mod notify;
+pub mod one_time;
 pub mod onsite;
 pub mod org;
 pub mod password_resets;
@@ -247,6 +248,8 @@ pub struct App<S> {
     screening_slot: Arc<screening::ScreeningSlot>,
     /// This node's HJ 212 receiver counters (refused packets per device), shown on the park pages.
     receiver_stats: monitoring::receiver::ReceiverStats,
+    /// API tokens created on the users page, their secret waiting to be shown once (this node only).
+    created_tokens: Arc<one_time::CreatedTokens>,
 }
 
 impl<S: Store> App<S> {
@@ -296,6 +299,7 @@ impl<S: Store> App<S> {
             dispatch_models: Arc::default(),
             screening_slot: Arc::default(),
             receiver_stats: monitoring::receiver::ReceiverStats::default(),
+            created_tokens: Arc::default(),
         };
         if let (Some(incoming), Some(outgoing)) = (incoming, outgoing) {
             cluster::spawn(app.clone(), outgoing, incoming);
@@ -326,6 +330,11 @@ impl<S: Store> App<S> {
     /// The counters of this node's HJ 212 receiver (the one `serve` runs hands them to it).
     pub fn receiver_stats(&self) -> &monitoring::receiver::ReceiverStats {
         &self.receiver_stats
+    }
+
+    /// API tokens created on the users page whose secret waits for its one showing (this node only).
+    pub fn created_tokens(&self) -> &one_time::CreatedTokens {
+        &self.created_tokens
     }
 
     pub fn now(&self) -> Instant {

@@ -7,6 +7,9 @@
 //! names some. Besides the document's operations: Open311 and the HTML pages' form posts, from the
 //! server's route list, their form fields read off the pages ([`form_operations`]).
 //!
+//! An answer is counted by its status class and, besides, as accepted ([`Outcome`]): a 2xx, or for a page's
+//! form post a 303 See Other (how a page answers a post that went through) other than to the sign-in page.
+//!
 //! A failure is a 5xx, an answer on `/api/` whose body is not the JSON it must be (`{code, message}`
 //! for an error), no answer (the connection failed or 30 s passed), the server gone, or more text
 //! with control characters in the database after the run than before. Request `n`
@@ -157,6 +160,14 @@ pub struct FuzzReport {
     pub by_class: [u64; 5],
     /// Answers by surface (`api`, `open311`, `page`) and status class.
     pub by_surface: BTreeMap<String, [u64; 5]>,
+    /// Requests that went through, by surface: a 2xx, or for a page's form post a 303 See Other other than
+    /// to the sign-in page (a page answers a post it accepted with a redirect, a refused one with the form
+    /// again and a 4xx).
+    pub accepted: BTreeMap<String, u64>,
+    /// The page form posts (distinct operations) accepted at least once.
+    pub page_forms_accepted: usize,
+    /// Page form posts answered by a redirect to the sign-in page (no session, or it ended).
+    pub to_sign_in: u64,
     /// Post forms read off the pages (their fields fill the form posts).
     pub forms_found: usize,
     pub by_mutation: BTreeMap<Mutation, u64>,
@@ -206,13 +217,21 @@ impl FuzzReport {
         ));
         for (surface, c) in &self.by_surface {
             md.push_str(&format!(
-                "- {surface}: 2xx {}, 3xx {}, 4xx {}, 5xx {}\n",
+                "- {surface}: 2xx {}, 3xx {}, 4xx {}, 5xx {}; accepted {}\n",
                 crate::report::thousands(c[1]),
                 crate::report::thousands(c[2]),
                 crate::report::thousands(c[3]),
-                crate::report::thousands(c[4])
+                crate::report::thousands(c[4]),
+                crate::report::thousands(self.accepted.get(surface).copied().unwrap_or(0)),
             ));
         }
+        md.push_str(&format!(
+            "Accepted: a 2xx, or for a page's form post a 303 other than to the sign-in page; {} page posts \
+             accepted, {} distinct page forms at least once; {} page posts sent to sign in.\n",
+            crate::report::thousands(self.accepted.get("page").copied().unwrap_or(0)),
+            self.page_forms_accepted,
+            crate::report::thousands(self.to_sign_in),
+        ));
         let kinds: Vec<String> = self.by_mutation.iter().map(|(m, n)| format!("{m:?} {n}")).collect();
         md.push_str(&format!(
             "Requests by kind: {}. Sent again on a new connection after a kept-alive one broke off: {}; \
@@ -869,6 +888,17 @@ fn form_value(name: &str, pools: &Pools, rng: &mut StdRng) -> String {
     if n == "api_key" {
         return pools.api_key.clone();
     }
+    // A sign-in as a demo account with its password, or a new account's name; the password of a form
+    // that sets one (an account's initial or reset password) is the demo password, so no caller is locked out.
+    if n == "password" {
+        return PASSWORD.to_owned();
+    }
+    if n == "username" {
+        return match rng.gen_range(0..3) {
+            0 => format!("fuzz-{}", rng.gen_range(0..1_000_000)),
+            _ => pick(&CALLERS, rng),
+        };
+    }
     if n == "jurisdiction_id" {
         return pick(&["zhongshan", ""], rng);
     }
@@ -1168,6 +1198,29 @@ pub fn judge(path: &str, status: u16, content_type: &str, body: &[u8], json_answ
     None
 }
 
+/// How an answer counts besides its status class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The request went through: a 2xx, or a page's form post answered 303 See Other other than to sign in.
+    Accepted,
+    /// A page's form post sent to the sign-in page (no session, or it ended).
+    ToSignIn,
+    /// Refused (4xx), a server error (5xx) or another answer.
+    Other,
+}
+
+/// How an answer to a request on `surface` counts: a page answers a form post that went through with a
+/// 303 to where the work goes on (a list, the record, `?ok=…`), the API and Open311 with a 2xx.
+pub fn outcome(surface: &str, method: &reqwest::Method, status: u16, location: &str) -> Outcome {
+    let to_sign_in = location.split('#').next() == Some("/login");
+    match status {
+        200..=299 => Outcome::Accepted,
+        303 if surface == "page" && *method == reqwest::Method::POST && to_sign_in => Outcome::ToSignIn,
+        303 if surface == "page" && *method == reqwest::Method::POST && !location.is_empty() => Outcome::Accepted,
+        _ => Outcome::Other,
+    }
+}
+
 /// The shared state of the senders.
 struct Run {
     ops: Vec<Operation>,
@@ -1182,6 +1235,10 @@ struct Run {
     by_class: [AtomicU64; 5],
     by_mutation: Mutex<BTreeMap<Mutation, u64>>,
     by_surface: Mutex<BTreeMap<String, [u64; 5]>>,
+    accepted: Mutex<BTreeMap<String, u64>>,
+    /// Whether each operation was accepted at least once.
+    ops_accepted: Vec<AtomicBool>,
+    to_sign_in: AtomicU64,
     sign_ins: AtomicU64,
     resent: AtomicU64,
     failure_count: AtomicU64,
@@ -1265,6 +1322,7 @@ async fn fuzz(opts: &FuzzOptions, server: &Server, backend: &str, api_key: Strin
         opts.clients,
         opts.seed
     );
+    let ops_accepted = ops.iter().map(|_| AtomicBool::new(false)).collect();
     let run = Arc::new(Run {
         ops,
         pools,
@@ -1277,6 +1335,9 @@ async fn fuzz(opts: &FuzzOptions, server: &Server, backend: &str, api_key: Strin
         by_class: Default::default(),
         by_mutation: Mutex::new(BTreeMap::new()),
         by_surface: Mutex::new(BTreeMap::new()),
+        accepted: Mutex::new(BTreeMap::new()),
+        ops_accepted,
+        to_sign_in: AtomicU64::new(0),
         sign_ins: AtomicU64::new(0),
         resent: AtomicU64::new(0),
         failure_count: AtomicU64::new(0),
@@ -1320,6 +1381,14 @@ async fn fuzz(opts: &FuzzOptions, server: &Server, backend: &str, api_key: Strin
             by
         }),
         by_surface: run.by_surface.lock().map(|m| m.clone()).unwrap_or_default(),
+        accepted: run.accepted.lock().map(|m| m.clone()).unwrap_or_default(),
+        page_forms_accepted: run
+            .ops
+            .iter()
+            .zip(&run.ops_accepted)
+            .filter(|(op, ok)| surface(&op.path) == "page" && ok.load(Ordering::Relaxed))
+            .count(),
+        to_sign_in: run.to_sign_in.load(Ordering::Relaxed),
         forms_found: run.pools.forms.len(),
         callers: run.names.clone(),
         by_class,
@@ -1499,7 +1568,7 @@ async fn sender(run: &Run, client: &reqwest::Client, fresh: &reqwest::Client) {
             run.resent.fetch_add(1, Ordering::Relaxed);
             answer = send(run, fresh, &planned).await;
         }
-        let (status, content_type, body) = match answer {
+        let Answer { status, content_type, location, body } = match answer {
             Ok(a) => a,
             Err(problem) => {
                 if !alive(&run.server_pid) {
@@ -1516,10 +1585,23 @@ async fn sender(run: &Run, client: &reqwest::Client, fresh: &reqwest::Client) {
             count.fetch_add(1, Ordering::Relaxed);
         }
         let op = &run.ops[planned.op];
+        let on = surface(&op.path);
         if let Ok(mut by) = run.by_surface.lock()
-            && let Some(count) = by.entry(surface(&op.path).to_owned()).or_default().get_mut(class)
+            && let Some(count) = by.entry(on.to_owned()).or_default().get_mut(class)
         {
             *count += 1;
+        }
+        match outcome(on, &planned.method, status, &location) {
+            Outcome::Accepted => {
+                if let Ok(mut by) = run.accepted.lock() {
+                    *by.entry(on.to_owned()).or_default() += 1;
+                }
+                run.ops_accepted[planned.op].store(true, Ordering::Relaxed);
+            }
+            Outcome::ToSignIn => {
+                run.to_sign_in.fetch_add(1, Ordering::Relaxed);
+            }
+            Outcome::Other => {}
         }
         let path = planned.path_and_query.split('?').next().unwrap_or("");
         if let Some(problem) = judge(path, status, &content_type, &body, op.json_answer) {
@@ -1541,8 +1623,18 @@ async fn sender(run: &Run, client: &reqwest::Client, fresh: &reqwest::Client) {
     }
 }
 
-/// Sends a planned request: (status, content type, body); the body is not read from a live stream.
-async fn send(run: &Run, client: &reqwest::Client, planned: &Planned) -> Result<(u16, String, Vec<u8>), String> {
+/// An answer as the fuzzer reads it.
+struct Answer {
+    status: u16,
+    /// Lower-cased.
+    content_type: String,
+    /// Where a redirect goes (empty if none).
+    location: String,
+    body: Vec<u8>,
+}
+
+/// Sends a planned request; the body is not read from a live stream.
+async fn send(run: &Run, client: &reqwest::Client, planned: &Planned) -> Result<Answer, String> {
     let mut request = client.request(planned.method.clone(), format!("{}{}", run.base, planned.path_and_query));
     if let Some(cookie) = run.cookie(planned.caller) {
         request = request.header("cookie", cookie);
@@ -1555,13 +1647,13 @@ async fn send(run: &Run, client: &reqwest::Client, planned: &Planned) -> Result<
     }
     let answer = request.send().await.map_err(|e| format!("no answer: {e:?}"))?;
     let status = answer.status().as_u16();
-    let content_type =
-        answer.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    let header = |name: &str| answer.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let (content_type, location) = (header("content-type").to_ascii_lowercase(), header("location"));
     if content_type.starts_with("text/event-stream") {
-        return Ok((status, content_type, Vec::new()));
+        return Ok(Answer { status, content_type, location, body: Vec::new() });
     }
     let body = answer.bytes().await.map_err(|e| format!("the answer broke off: {e:?}"))?;
-    Ok((status, content_type, body.to_vec()))
+    Ok(Answer { status, content_type, location, body: body.to_vec() })
 }
 
 #[cfg(test)]
@@ -1581,6 +1673,24 @@ mod tests {
         assert!(judge("/api/v1/x", 200, "text/csv", b"a,b", true).is_some(), "JSON declared");
         assert_eq!(judge("/api/v1/x/export", 200, "text/csv", b"a,b", false), None);
         assert_eq!(judge("/requests", 400, "text/html", b"<p>", false), None, "pages answer HTML");
+    }
+
+    #[test]
+    fn a_page_post_answered_303_is_accepted_unless_it_is_sent_to_sign_in() {
+        let (post, get) = (reqwest::Method::POST, reqwest::Method::GET);
+        assert_eq!(outcome("page", &post, 303, "/admin/users?ok=user"), Outcome::Accepted);
+        assert_eq!(outcome("page", &post, 303, "/login?changed=1"), Outcome::Accepted, "a password changed");
+        assert_eq!(outcome("page", &post, 303, "/login"), Outcome::ToSignIn);
+        assert_eq!(outcome("page", &post, 303, ""), Outcome::Other);
+        assert_eq!(outcome("page", &post, 200, ""), Outcome::Accepted);
+        for status in [400, 403, 409, 422, 500] {
+            assert_eq!(outcome("page", &post, status, ""), Outcome::Other, "{status}");
+            assert_eq!(outcome("api", &post, status, ""), Outcome::Other, "{status}");
+        }
+        assert_eq!(outcome("api", &post, 201, ""), Outcome::Accepted);
+        assert_eq!(outcome("api", &post, 303, "/x"), Outcome::Other, "the API accepts with a 2xx");
+        assert_eq!(outcome("page", &get, 303, "/x"), Outcome::Other, "only a post's 303");
+        assert_eq!(outcome("open311", &post, 201, ""), Outcome::Accepted);
     }
 
     #[test]

@@ -281,7 +281,7 @@ fn the_device_benchmark_runs_at_a_small_scale() {
 
 /// The fuzzer over every OpenAPI operation, Open311 and the pages' form posts, small (SQLite): no 5xx, no
 /// non-JSON answer on `/api/`, nothing with a control character stored, the server alive; every operation
-/// reached, every kind of mutation sent and the server's memory sampled.
+/// reached, every kind of mutation sent, page form posts accepted (303) and the server's memory sampled.
 #[test]
 fn the_fuzzer_finds_no_server_error_or_non_json_answer_in_a_few_thousand_requests() {
     use mashangban_bench::fuzz::{self, FuzzOptions};
@@ -306,6 +306,11 @@ fn the_fuzzer_finds_no_server_error_or_non_json_answer_in_a_few_thousand_request
     assert_eq!(report.by_mutation.len(), 17, "every kind of mutation: {md}");
     let surfaces = &report.operations_by_surface;
     assert!(surfaces["open311"] >= 5 && surfaces["page"] >= 80 && surfaces["api"] >= 250, "{md}");
+    // Page form posts go through (a 303 other than to sign in), of more than one form (seed 7: 6 posts of 4
+    // forms accepted, 122 sent to sign in, of 128 3xx).
+    let accepted = |s: &str| report.accepted.get(s).copied().unwrap_or(0);
+    assert!(accepted("page") > 0 && report.page_forms_accepted >= 2, "page posts accepted: {md}");
+    assert!(accepted("api") > 100 && report.to_sign_in > 0, "{md}");
     assert_eq!(report.stored_control_characters, 0, "{md}");
     assert!(report.memory.samples.len() >= 10 && report.memory.start > 0, "{md}");
     assert_eq!(report.callers.len(), fuzz::CALLERS.len() + 1, "{md}");

@@ -1,5 +1,5 @@
 //! API tokens (接口令牌) managed by administrators: created through the API or the users page
-//! with the secret shown once, working at once, refused from the request after their revocation,
+//! (Post/Redirect/Get, the secret shown once to the session that made it), working at once, refused from the request after their revocation,
 //! each change in the token's history under the administrator's name.
 
 use super::browser::{page, post_form};
@@ -131,6 +131,19 @@ fn shown_secret(html: &str) -> &str {
     after.split('<').next().unwrap()
 }
 
+/// `GET path` as `who`: (status, `Cache-Control`, body).
+async fn get_page(app: &App, path: &str, who: &Session) -> (StatusCode, String, String) {
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = client.get(app.url(path)).header("cookie", &who.0).send().await.unwrap();
+    let cache = res.headers().get("cache-control").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    (res.status(), cache, res.text().await.unwrap())
+}
+
+/// How many tokens there are.
+async fn token_count(app: &App, admin: &Session) -> usize {
+    app.get("/api/v1/admin/api-tokens", Some(admin)).await.1.as_array().unwrap().len()
+}
+
 #[tokio::test]
 async fn a_token_created_on_the_users_page_shows_its_secret_once_and_is_revoked_there() {
     let app = spawn().await;
@@ -147,15 +160,37 @@ async fn a_token_created_on_the_users_page_shows_its_secret_once_and_is_revoked_
     assert!(html.contains("「令牌名称」不能为空") && html.contains("value=\"zwfw-12345\" selected"), "{html}");
     assert!(!html.contains("id=\"token-secret\""));
 
-    // Created: the answer is the page itself with the secret and the notice, no redirect.
+    assert_eq!(token_count(&app, &admin).await, 0, "no refusal made a token");
+
+    // Created: 303 to the page with a ticket, never the secret (Post/Redirect/Get).
     let form = [("name", "对接系统"), ("role", "dispatcher"), ("unit", "zwfw-12345")];
-    let (status, location, html) = post_form(&app, "/admin/users/api-tokens", &admin, &form).await;
-    assert_eq!((status, location.as_str()), (StatusCode::OK, ""), "never a redirect carrying the secret");
-    assert!(html.contains("令牌只显示这一次，请立即复制保存"), "{html}");
+    let (status, location, _) = post_form(&app, "/admin/users/api-tokens", &admin, &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{location}");
+    let ticket = location.strip_prefix("/admin/users?token=").unwrap().strip_suffix("#tokens-heading").unwrap();
+    assert!(ticket.len() == 32 && ticket.bytes().all(|b| b.is_ascii_hexdigit()), "{location}");
+    assert_eq!(token_count(&app, &admin).await, 1);
+    // Another session of the same administrator gets no secret, and leaves it for the one that made it.
+    let other = app.login("admin").await;
+    let (status, _, html) = get_page(&app, &location, &other).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("id=\"token-secret\"") && html.contains("令牌已显示过，如未保存请吊销后重新创建"), "{html}");
+    // The page that follows the redirect shows it once, kept by no cache.
+    let (status, cache, html) = get_page(&app, &location, &admin).await;
+    assert_eq!((status, cache.as_str()), (StatusCode::OK, "no-store"), "kept by no cache");
+    assert!(html.contains("令牌只显示这一次，请立即复制保存") && !html.contains("id=\"token-gone\""), "{html}");
     let secret = shown_secret(&html).to_owned();
     assert!(secret.starts_with("msb_") && secret.len() == 4 + 64, "{secret}");
+    assert!(!location.contains(&secret[4..12]), "the URL names a ticket, not the secret");
     let (status, me) = with_token(&app, "/api/v1/auth/me", &secret).await;
     assert_eq!((status, me["role"].as_str()), (StatusCode::OK, Some("dispatcher")), "{me}");
+    // Refreshed, the page neither shows it again nor makes another token.
+    for _ in 0..2 {
+        let (status, _, html) = get_page(&app, &location, &admin).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!html.contains(&secret) && !html.contains("id=\"token-secret\""), "shown once only");
+        assert!(html.contains("id=\"token-gone\"") && html.contains("令牌已显示过，如未保存请吊销后重新创建"));
+    }
+    assert_eq!(token_count(&app, &admin).await, 1, "a refresh makes no token");
 
     // The table lists it, active, with a 吊销 button; the secret is never shown again.
     let (_, tokens) = app.get("/api/v1/admin/api-tokens", Some(&admin)).await;

@@ -1,7 +1,8 @@
 //! 用户与角色: the accounts (phones masked), creating one with an initial
 //! password, changing role and unit, disabling and re-enabling, resetting
 //! the password; a managed account's history (账号变更记录); the API tokens with theirs
-//! (接口令牌变更记录), creating one (its secret shown in the answer, once) and revoking one.
+//! (接口令牌变更记录), creating one (Post/Redirect/Get: the post answers 303 to the page naming a ticket,
+//! which shows the secret once) and revoking one.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use askama::Template;
 use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
 
 use serde::Deserialize;
 
@@ -55,8 +57,10 @@ struct UsersPage {
     token_form: TokenForm,
     token_roles: Vec<Choice>,
     token_units: Vec<Choice>,
-    /// The token this answer created, with its secret: shown here once, never in a URL.
+    /// The token just created, with its secret: shown here once, never in a URL.
     created: Option<CreatedApiToken>,
+    /// A ticket that no longer holds a secret (shown already, expired, another session or node).
+    token_gone: bool,
 }
 
 /// What one rendering of the page shows besides the stored data: a notice or a refusal, the
@@ -69,6 +73,7 @@ struct Shown {
     edit: String,
     token_form: TokenForm,
     created: Option<CreatedApiToken>,
+    token_gone: bool,
 }
 
 impl Shown {
@@ -197,6 +202,7 @@ async fn render_page<S: Store>(app: &App<S>, actor: &Actor, menu: &Menu, shown: 
         token_units: unit_choices(app, &token_form.unit),
         token_form,
         created: shown.created,
+        token_gone: shown.token_gone,
     };
     Ok(render(status, &page))
 }
@@ -207,16 +213,21 @@ pub struct UsersQuery {
     ok: String,
     /// The user to manage.
     edit: String,
+    /// The ticket of a token just created on this page (its secret is shown once).
+    token: String,
 }
 
-/// `GET /admin/users` (`?edit=username` opens that user's forms).
+/// `GET /admin/users` (`?edit=username` opens that user's forms; `?token=ticket` shows a token just
+/// created, once, to the session that created it).
 pub async fn page<S: Store>(
     State(app): State<App<S>>,
     Auth(caller): Auth,
     Extension(menu): Extension<Arc<Menu>>,
     Query(q): Query<UsersQuery>,
 ) -> PageResult {
-    let shown = Shown { notice: Done { ok: q.ok }.notice(), edit: q.edit, ..Shown::fresh() };
+    let created = (!q.token.is_empty()).then(|| app.created_tokens().take(&caller, &q.token)).flatten();
+    let token_gone = !q.token.is_empty() && created.is_none();
+    let shown = Shown { notice: Done { ok: q.ok }.notice(), edit: q.edit, created, token_gone, ..Shown::fresh() };
     render_page(&app, &caller.actor, &menu, shown).await
 }
 
@@ -313,8 +324,10 @@ pub async fn password<S: Store>(
     }
 }
 
-/// `POST /admin/users/api-tokens`: as `POST /api/v1/admin/api-tokens`. The answer is the page itself
-/// with the secret, so it never travels in a URL or a redirect.
+/// `POST /admin/users/api-tokens`: as `POST /api/v1/admin/api-tokens`, then 303 to the page with a
+/// ticket (never the secret), so reloading that page does not post again. The secret waits in this
+/// node's memory ([`mashangban_app::one_time`]); should the `GET` reach another node, the page says
+/// it cannot be shown.
 pub async fn create_token<S: Store>(
     State(app): State<App<S>>,
     Auth(caller): Auth,
@@ -322,11 +335,16 @@ pub async fn create_token<S: Store>(
     Form(form): Form<TokenForm>,
 ) -> PageResult {
     let input = ApiTokenInput { name: form.name.clone(), role: form.role.clone(), unit: Some(form.unit.clone()) };
-    let shown = match app.accounts().create_api_token(&caller, input).await {
-        Ok(created) => Shown { created: Some(created), ..Shown::fresh() },
-        Err(e) => Shown { token_form: form, ..Shown::refused(shown(e)?, "") },
-    };
-    render_page(&app, &caller.actor, &menu, shown).await
+    match app.accounts().create_api_token(&caller, input).await {
+        Ok(created) => {
+            let ticket = app.created_tokens().hold(&caller, created);
+            Ok(Redirect::to(&format!("/admin/users?token={ticket}#tokens-heading")).into_response())
+        }
+        Err(e) => {
+            let shown = Shown { token_form: form, ..Shown::refused(shown(e)?, "") };
+            render_page(&app, &caller.actor, &menu, shown).await
+        }
+    }
 }
 
 /// `POST /admin/users/api-tokens/{id}/revoke`: as `POST /api/v1/admin/api-tokens/{id}/revoke`.
