@@ -62,7 +62,7 @@ impl<T> OneTime<T> {
     fn put_at(&self, owner: &str, value: T, now: Instant) -> String {
         let mut bytes = [0u8; 16];
         rand::thread_rng().fill_bytes(&mut bytes);
-        let ticket: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let ticket = hex::encode(bytes);
         let mut held = self.lock();
         held.retain(|_, h| now.saturating_duration_since(h.since) < self.hold_for);
         while held.len() >= self.most {

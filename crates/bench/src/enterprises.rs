@@ -107,7 +107,7 @@ pub struct PrintFigures {
 
 impl PrintFigures {
     pub fn median(&self) -> f64 {
-        median(&self.rounds)
+        report::median(&self.rounds)
     }
 }
 
@@ -125,14 +125,8 @@ pub struct PdfFigures {
 
 impl PdfFigures {
     pub fn median(&self) -> f64 {
-        median(&self.rounds)
+        report::median(&self.rounds)
     }
-}
-
-fn median(rounds: &[f64]) -> f64 {
-    let mut v = rounds.to_vec();
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// What was measured on one database.

@@ -136,12 +136,7 @@ where
             rates[mode.index()].push(rate);
         }
     }
-    Ok(Cost { backend, per_second: rates.map(|mut r| median(&mut r)) })
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
+    Ok(Cost { backend, per_second: rates.map(|r| crate::report::median(&r)) })
 }
 
 /// `n` intakes by `clients` concurrent tasks on a fresh store; intakes per second.

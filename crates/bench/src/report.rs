@@ -533,3 +533,10 @@ pub fn write_section(path: &Path, marker: &str, markdown: &str) -> BenchResult<(
     }
     std::fs::write(path, doc).ctx("write the docs")
 }
+
+/// The middle of `values` (the upper of the two middles of an even count); 0 when there are none.
+pub fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}

@@ -24,6 +24,7 @@ use serde::Deserialize;
 use mashangban_app::approvals::{TemplateBody, TemplateRefusal, TemplateView};
 use mashangban_app::{App, AppError, Caller};
 use mashangban_domain::access::Permission;
+use mashangban_domain::approvals::project_codes::APPROVAL_TEMPLATE_CHANGED;
 use mashangban_domain::approvals::{
     MAX_ROWS, MAX_STEPS, MAX_TEMPLATE_BYTES, StepField, StepRow, StepTemplate, TemplateRows, parse_template_toml,
 };
@@ -144,9 +145,6 @@ enum Shown {
     /// A version conflict of the text: the text typed.
     TextChanged(String),
 }
-
-/// The code of the refusal of a template saved on a version no longer in force.
-const TEMPLATE_CHANGED: &str = mashangban_domain::approvals::project_codes::APPROVAL_TEMPLATE_CHANGED;
 
 /// What was typed in `typed` beside the `stored` rows' fields where it differs (rows matched by
 /// step code; an owner by its unit's name among `units`), and the typed steps the stored template
@@ -378,7 +376,7 @@ pub(super) async fn save_template<S: Store>(
     let text = form.body.replace("\r\n", "\n");
     match app.approvals().save_template(&caller, TemplateBody { body: text.clone(), base: form.base }).await {
         Ok(_) => Ok(Redirect::to("/approvals/template").into_response()),
-        Err(e) if e.code == TEMPLATE_CHANGED => {
+        Err(e) if e.code == APPROVAL_TEMPLATE_CHANGED => {
             let (status, _) = shown(e)?;
             template_page(&app, &caller, &menu, None, status, Shown::TextChanged(text)).await
         }
@@ -468,7 +466,7 @@ pub(super) async fn save_table<S: Store>(
     }
     match app.approvals().save_template_rows(&caller, &rows, form.base).await {
         Ok(_) => Ok(Redirect::to("/approvals/template").into_response()),
-        Err(TemplateRefusal { error, .. }) if error.code == TEMPLATE_CHANGED => {
+        Err(TemplateRefusal { error, .. }) if error.code == APPROVAL_TEMPLATE_CHANGED => {
             let (status, _) = shown(error)?;
             template_page(&app, &caller, &menu, None, status, Shown::TableChanged(rows)).await
         }

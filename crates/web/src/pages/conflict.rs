@@ -82,6 +82,15 @@ pub(super) struct Beside {
 }
 
 impl Beside {
+    /// What was typed beside each `(field, kind, stored, typed)` where it differs.
+    pub(super) fn of<'a>(fields: impl IntoIterator<Item = (&'a str, Kind, &'a str, &'a str)>) -> Self {
+        let mut beside = Self::default();
+        for (field, kind, stored, typed) in fields {
+            beside.compare(field, kind, stored, typed);
+        }
+        beside
+    }
+
     /// Notes `typed` beside `field` when it differs from `stored` (compared as `kind`); a blank
     /// typed value reads 「（空）」.
     pub(super) fn compare(&mut self, field: &str, kind: Kind, stored: &str, typed: &str) {

@@ -259,19 +259,16 @@ impl RecordForm {
     /// its name among `towns`).
     fn beside(&self, stored: &Self, towns: &[(String, String)]) -> conflict::Beside {
         use conflict::Kind::{Date, List, Text};
-        let mut beside = conflict::Beside::default();
-        for (field, kind, stored, typed) in [
-            ("name", Text, &stored.name, &self.name),
-            ("address", Text, &stored.address, &self.address),
-            ("industry_code", Text, &stored.industry_code, &self.industry_code),
-            ("industry_name", Text, &stored.industry_name, &self.industry_name),
-            ("registered_on", Date, &stored.registered_on, &self.registered_on),
-            ("contact_name", Text, &stored.contact_name, &self.contact_name),
-            ("contact_phone", Text, &stored.contact_phone, &self.contact_phone),
-            ("tags", List, &stored.tags, &self.tags),
-        ] {
-            beside.compare(field, kind, stored, typed);
-        }
+        let mut beside = conflict::Beside::of([
+            ("name", Text, stored.name.as_str(), self.name.as_str()),
+            ("address", Text, stored.address.as_str(), self.address.as_str()),
+            ("industry_code", Text, stored.industry_code.as_str(), self.industry_code.as_str()),
+            ("industry_name", Text, stored.industry_name.as_str(), self.industry_name.as_str()),
+            ("registered_on", Date, stored.registered_on.as_str(), self.registered_on.as_str()),
+            ("contact_name", Text, stored.contact_name.as_str(), self.contact_name.as_str()),
+            ("contact_phone", Text, stored.contact_phone.as_str(), self.contact_phone.as_str()),
+            ("tags", List, stored.tags.as_str(), self.tags.as_str()),
+        ]);
         // The size as its name: the form sends `above`/`below`, the record reads 规上/规下 too.
         let size = |s: &str| {
             match s.trim() {

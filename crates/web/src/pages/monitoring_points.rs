@@ -150,18 +150,20 @@ impl PointForm {
     /// their names in `page`. The password is never shown nor compared.
     fn beside(&self, stored: &Self, page: &FormPage) -> conflict::Beside {
         use conflict::Kind::{Decimal, Lines, Text};
-        let mut beside = conflict::Beside::default();
-        for (field, kind, stored, typed) in [
-            ("name", Text, &stored.name, &self.name),
-            ("credit_code", Text, &stored.credit_code, &self.credit_code),
-            ("ledger_item_id", Decimal, &stored.ledger_item_id, &self.ledger_item_id),
-            ("mn", Text, &stored.mn, &self.mn),
-            ("parameters", Lines, &stored.parameters, &self.parameters),
-            ("permit_limits", Lines, &stored.permit_limits, &self.permit_limits),
-            ("offline_after_minutes", Decimal, &stored.offline_after_minutes, &self.offline_after_minutes),
-        ] {
-            beside.compare(field, kind, stored, typed);
-        }
+        let mut beside = conflict::Beside::of([
+            ("name", Text, stored.name.as_str(), self.name.as_str()),
+            ("credit_code", Text, stored.credit_code.as_str(), self.credit_code.as_str()),
+            ("ledger_item_id", Decimal, stored.ledger_item_id.as_str(), self.ledger_item_id.as_str()),
+            ("mn", Text, stored.mn.as_str(), self.mn.as_str()),
+            ("parameters", Lines, stored.parameters.as_str(), self.parameters.as_str()),
+            ("permit_limits", Lines, stored.permit_limits.as_str(), self.permit_limits.as_str()),
+            (
+                "offline_after_minutes",
+                Decimal,
+                stored.offline_after_minutes.as_str(),
+                self.offline_after_minutes.as_str(),
+            ),
+        ]);
         let name = |choices: &[(String, String)], typed: &str| {
             choices
                 .iter()

@@ -406,17 +406,13 @@ impl EntryForm {
     /// What was typed in `self` beside the `stored` form's fields where it differs.
     fn beside(&self, stored: &Self) -> conflict::Beside {
         use conflict::Kind::{Decimal, Text};
-        let mut beside = conflict::Beside::default();
-        for (field, kind, stored, typed) in [
-            ("value", Decimal, &stored.value, &self.value),
-            ("price_index", Decimal, &stored.price_index, &self.price_index),
-            ("real_growth", Decimal, &stored.real_growth, &self.real_growth),
-            ("source", Text, &stored.source, &self.source),
-            ("note", Text, &stored.note, &self.note),
-        ] {
-            beside.compare(field, kind, stored, typed);
-        }
-        beside
+        conflict::Beside::of([
+            ("value", Decimal, stored.value.as_str(), self.value.as_str()),
+            ("price_index", Decimal, stored.price_index.as_str(), self.price_index.as_str()),
+            ("real_growth", Decimal, stored.real_growth.as_str(), self.real_growth.as_str()),
+            ("source", Text, stored.source.as_str(), self.source.as_str()),
+            ("note", Text, stored.note.as_str(), self.note.as_str()),
+        ])
     }
 }
 

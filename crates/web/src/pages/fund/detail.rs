@@ -18,6 +18,7 @@ use serde::Deserialize;
 use mashangban_app::fund::{ApplicationView, DecisionBody, Deed, FundDeeds, NoticeRow, ReviewBody, TextBody};
 use mashangban_app::{App, AppError, Caller};
 use mashangban_domain::document::OwnerKind;
+use mashangban_domain::fund::codes::APPLICATION_CHANGED;
 use mashangban_domain::fund::{application_not_found, objection_not_found};
 use mashangban_store::Store;
 
@@ -64,9 +65,6 @@ impl Refusal {
         Self { refused: Some((action.to_owned(), message)), changed: Some(typed), ..Self::default() }
     }
 }
-
-/// The code of the refusal of a step taken on a version of the application no longer current.
-const APPLICATION_CHANGED: &str = mashangban_domain::fund::codes::APPLICATION_CHANGED;
 
 impl DetailPage {
     fn time(&self, rfc3339: &str) -> String {
