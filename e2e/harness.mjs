@@ -62,8 +62,24 @@ function watch(page, who) {
   page.setDefaultTimeout(STEP_TIMEOUT_MS);
 }
 
+/// Saves a full-page screenshot. Chromium's capture now and then refuses with "Unable to capture screenshot"
+/// while the compositor is busy (seen once in CI on a loaded machine): the capture is tried again after a
+/// pause, and a viewport capture is the last resort, so a picture taken for the record does not fail a story
+/// whose checks passed. Only when every capture fails does the run fail.
 export async function shot(page, name) {
-  await page.screenshot({ path: `${shots}${name}.png`, fullPage: true });
+  const path = `${shots}${name}.png`;
+  let last;
+  for (const fullPage of [true, true, true, false]) {
+    try {
+      await page.screenshot({ path, fullPage });
+      if (!fullPage) console.log(`  (screenshot ${name}: the full page could not be captured; the viewport was)`);
+      return;
+    } catch (err) {
+      last = err;
+      await page.waitForTimeout(300);
+    }
+  }
+  throw last;
 }
 
 /// A page in a fresh browser context (its own cookies), watched for problems.
