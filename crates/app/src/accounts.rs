@@ -342,7 +342,7 @@ impl<'a, S: Store> Accounts<'a, S> {
         let user = match user {
             Ok(user) => user,
             Err(e) => {
-                self.app.give_back(attempt).await;
+                self.app.give_back(attempt);
                 return Err(e.into());
             }
         };
@@ -364,7 +364,7 @@ impl<'a, S: Store> Accounts<'a, S> {
             }
         };
         // A success is not a failure of the address, and ends the account's run of failures.
-        self.app.give_back(attempt).await;
+        self.app.give_back(attempt);
         self.app.forget(&limiters.login_account, &input.username).await;
         let now = self.app.now();
         let secret = random_secret();
@@ -690,7 +690,7 @@ impl<'a, S: Store> Accounts<'a, S> {
             drop(attempt);
             return Err(AppError::invalid("current_password_wrong", "当前密码不正确"));
         }
-        self.app.give_back(attempt).await;
+        self.app.give_back(attempt);
         Ok(user)
     }
 

@@ -408,7 +408,7 @@ impl<'a, S: Store> DirectLine<'a, S> {
         let taken = self.take_in(Source::Portal, &body, "来信人（网上）".to_owned()).await;
         match &taken {
             Ok(_) => drop(attempt),
-            Err(_) => self.app.give_back(attempt).await,
+            Err(_) => self.app.give_back(attempt),
         }
         taken
     }
@@ -790,7 +790,7 @@ impl<'a, S: Store> DirectLine<'a, S> {
                 if !code.is_empty()
                     && crate::requests::constant_time_eq(item.check_code.as_bytes(), code.as_bytes()) =>
             {
-                self.app.give_back(attempt).await;
+                self.app.give_back(attempt);
                 Ok(item)
             }
             _ => {

@@ -64,14 +64,14 @@ pub mod visits;
 use std::sync::Arc;
 
 use mashangban_domain::time::Instant;
-use mashangban_store::{AttemptSlot, Signal, Store, StoreError, StoreResult};
+use mashangban_store::{AttemptLease, AttemptSlot, Signal, Store, StoreError, StoreResult};
 
 pub use caches::Caches;
 pub use caller::{Caller, Via};
 pub use error::{AppError, AppResult, CurrentState, ErrorKind};
 pub use live::Live;
 
-use ratelimit::{Attempt, MemoryCounts, Throttle};
+use ratelimit::{Attempt, Leases, MemoryCounts, Throttle};
 
 /// The key of contact cards' links; never printed by `Debug`.
 #[derive(Clone)]
@@ -222,8 +222,10 @@ pub struct Limiters {
     /// Password-reset codes asked for per client address.
     pub reset_address: Throttle,
     /// Where the counts are kept: the database when several nodes share it
-    /// (PostgreSQL), else this node's memory (SQLite serves one node).
+    /// (PostgreSQL), leased to this node in chunks; else this node's memory
+    /// (SQLite serves one node).
     shared: bool,
+    leases: Arc<Leases>,
     memory: MemoryCounts,
 }
 
@@ -274,8 +276,12 @@ impl<S: Store> App<S> {
             reset_account: Throttle::new("reset.account", settings.reset_codes_per_account_hour, hour),
             reset_address: Throttle::new("reset.address", settings.reset_codes_per_address_hour, hour),
             shared: incoming.is_some(),
+            leases: Arc::default(),
             memory: MemoryCounts::default(),
         };
+        if limiters.shared {
+            ratelimit::spawn_lease_returns(store.clone(), Arc::downgrade(&limiters.leases));
+        }
         let caches = Caches::load(&store).await?;
         ledgers::install_bundled(&store).await.map_err(|e| StoreError::backend(format!("ledger types: {e}")))?;
         command::install_bundled(&store, mashangban_domain::time::now())
@@ -360,23 +366,48 @@ impl<S: Store> App<S> {
             .iter()
             .map(|(t, subject)| AttemptSlot { key: t.key(subject), window_start: t.window_start(&now), limit: t.limit })
             .collect();
-        let taken = match self.limiters.shared {
-            true => self.store.take_attempts(slots.clone()).await?,
-            false => self.limiters.memory.take(&slots),
-        };
-        Ok(taken.then_some(Attempt { slots }))
+        if !self.limiters.shared {
+            let taken = self.limiters.memory.take(&slots);
+            return Ok(taken.then_some(Attempt { slots, leases: None }));
+        }
+        let leases = &self.limiters.leases;
+        let short = leases.take_spare(&slots);
+        if !short.wanted.is_empty() {
+            let granted = match self.store.lease_attempts(short.wanted.clone()).await {
+                Ok(granted) => granted,
+                Err(error) => {
+                    leases.release(&short.taken);
+                    return Err(error.into());
+                }
+            };
+            if granted.iter().any(|&g| g == 0) {
+                // Refused: what was taken goes back, the spare to this node, the new lease at once.
+                leases.release(&short.taken);
+                let unused: Vec<AttemptLease> = short
+                    .wanted
+                    .into_iter()
+                    .zip(granted)
+                    .filter(|(_, g)| *g > 0)
+                    .map(|(lease, count)| AttemptLease { count, ..lease })
+                    .collect();
+                if !unused.is_empty()
+                    && let Err(error) = self.store.return_attempts(unused).await
+                {
+                    tracing::warn!(%error, "refused throttle attempts were not returned");
+                }
+                return Ok(None);
+            }
+            leases.add_taking_one(&short.wanted, &granted);
+        }
+        Ok(Some(Attempt { slots, leases: Some(leases.clone()) }))
     }
 
-    /// Gives back an attempt that was not a failure. Should the database
-    /// fail meanwhile, the attempt stays counted (the safe side).
-    pub(crate) async fn give_back(&self, attempt: Attempt) {
-        match self.limiters.shared {
-            true => {
-                if let Err(error) = self.store.give_back_attempts(attempt.slots).await {
-                    tracing::warn!(%error, "a throttle attempt was not given back");
-                }
-            }
-            false => self.limiters.memory.give_back(&attempt.slots),
+    /// Gives back an attempt that was not a failure: to this node's spare
+    /// (shared counts) or to the memory counts.
+    pub(crate) fn give_back(&self, mut attempt: Attempt) {
+        match attempt.leases.take() {
+            Some(leases) => leases.release(&attempt.slots),
+            None => self.limiters.memory.give_back(&attempt.slots),
         }
     }
 
@@ -385,6 +416,7 @@ impl<S: Store> App<S> {
         let key = throttle.key(subject);
         match self.limiters.shared {
             true => {
+                self.limiters.leases.clear(&key);
                 if let Err(error) = self.store.clear_attempts(key).await {
                     tracing::warn!(%error, "a throttle's attempts were not cleared");
                 }

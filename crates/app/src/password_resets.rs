@@ -128,7 +128,7 @@ impl<'a, S: Store> PasswordResets<'a, S> {
             Check::Accepted => {
                 // False when a double post spent the code first.
                 if self.app.store().complete_password_reset(reset.id, password_hash, now).await? {
-                    self.app.give_back(attempt).await;
+                    self.app.give_back(attempt);
                     return Ok(());
                 }
             }

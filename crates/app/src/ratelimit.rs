@@ -8,13 +8,15 @@
 //! correct password, a correct check code, an intake refused as invalid) is
 //! given back afterwards. Several keys are reserved all or none. On
 //! PostgreSQL the counts are kept in the database (`RateLimitStore`), shared
-//! by every node; SQLite serves one node and counts in memory.
+//! by every node, and each node leases attempts from them in chunks
+//! ([`Leases`]); SQLite serves one node and counts in memory.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant as Elapsed};
 
 use mashangban_domain::time::Instant;
-use mashangban_store::AttemptSlot;
+use mashangban_store::{AttemptLease, AttemptSlot, RateLimitStore};
 
 /// The longest key kept; longer subjects are cut (keys come from outside input).
 const MAX_SUBJECT_CHARS: usize = 64;
@@ -49,11 +51,183 @@ impl Throttle {
     }
 }
 
+/// Most attempts of one key a node leases at once.
+const MAX_LEASE: u32 = 64;
+
+/// How long a node keeps spare leased attempts after their key's last use.
+const LEASE_IDLE: Duration = Duration::from_secs(1);
+
 /// The slots an attempt holds, to give back if it was not a failure.
-#[derive(Debug, Default)]
+#[derive(Default)]
 #[must_use = "an attempt that was not a failure gives its slots back"]
 pub struct Attempt {
     pub(crate) slots: Vec<AttemptSlot>,
+    /// The node's leases the attempt was taken from (shared counts): dropped
+    /// without being given back, the attempt is used up.
+    pub(crate) leases: Option<Arc<Leases>>,
+}
+
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        if let Some(leases) = self.leases.take() {
+            leases.use_up(&self.slots);
+        }
+    }
+}
+
+/// The attempts this node has leased from the shared counts, to hand out itself.
+///
+/// Every attempt being evaluated on any node is counted in the database
+/// before it is evaluated, as with a single `take_attempts`; but a node
+/// leases a key's attempts in chunks (at most an eighth of the limit, so a
+/// node's spare leaves room for the others), and an attempt given back (a
+/// correct check code or password) returns to the node's spare instead of
+/// the database. The common success costs no write and never waits on a
+/// row another look-up holds; a failure uses its attempt up. Spare attempts
+/// unused for [`LEASE_IDLE`] go back to the database; a node that stops
+/// holding some leaves them counted until their window ends.
+#[derive(Default)]
+pub struct Leases {
+    held: Mutex<HashMap<String, Held>>,
+}
+
+/// One key's leased attempts on this node, in one window.
+struct Held {
+    window_start: i64,
+    leased: u32,
+    in_use: u32,
+    last_used: Elapsed,
+}
+
+/// What [`Leases::take_spare`] could not take from the node's spare.
+pub(crate) struct Shortfall {
+    /// The slots it took (to release should the rest not come).
+    pub taken: Vec<AttemptSlot>,
+    /// What to lease from the database for the others.
+    pub wanted: Vec<AttemptLease>,
+}
+
+impl Leases {
+    /// Takes a spare attempt of every slot that has one; what is missing.
+    pub(crate) fn take_spare(&self, slots: &[AttemptSlot]) -> Shortfall {
+        let mut short = Shortfall { taken: Vec::new(), wanted: Vec::new() };
+        let Ok(mut held) = self.held.lock() else {
+            short.wanted = slots.iter().map(lease_of).collect();
+            return short;
+        };
+        let now = Elapsed::now();
+        for slot in slots {
+            match held.get_mut(&slot.key) {
+                Some(h) if h.window_start == slot.window_start && h.leased > h.in_use => {
+                    h.in_use += 1;
+                    h.last_used = now;
+                    short.taken.push(slot.clone());
+                }
+                _ => short.wanted.push(lease_of(slot)),
+            }
+        }
+        short
+    }
+
+    /// Adds what the database `granted` for `wanted` to the spare, one
+    /// attempt of each taken at once.
+    pub(crate) fn add_taking_one(&self, wanted: &[AttemptLease], granted: &[u32]) {
+        let Ok(mut held) = self.held.lock() else { return };
+        let now = Elapsed::now();
+        for (lease, &granted) in wanted.iter().zip(granted) {
+            let slot = &lease.slot;
+            let h = held.entry(slot.key.clone()).or_insert(Held {
+                window_start: slot.window_start,
+                leased: 0,
+                in_use: 0,
+                last_used: now,
+            });
+            if h.window_start < slot.window_start {
+                // A later window: the database started its count again, so the old lease is void.
+                *h = Held { window_start: slot.window_start, leased: 0, in_use: 0, last_used: now };
+            }
+            if h.window_start == slot.window_start {
+                h.leased += granted;
+                h.in_use += 1;
+                h.last_used = now;
+            }
+            // Else the window turned meanwhile: these few stay counted until it ends.
+        }
+    }
+
+    /// Gives back attempts that were not failures to the spare.
+    pub(crate) fn release(&self, slots: &[AttemptSlot]) {
+        self.finish(slots, false);
+    }
+
+    /// Uses attempts up (failures): they stay counted in the database.
+    fn use_up(&self, slots: &[AttemptSlot]) {
+        self.finish(slots, true);
+    }
+
+    fn finish(&self, slots: &[AttemptSlot], used_up: bool) {
+        let Ok(mut held) = self.held.lock() else { return };
+        for slot in slots {
+            if let Some(h) = held.get_mut(&slot.key)
+                && h.window_start == slot.window_start
+                && h.in_use > 0
+            {
+                h.in_use -= 1;
+                if used_up {
+                    h.leased = h.leased.saturating_sub(1);
+                }
+            }
+        }
+    }
+
+    /// Forgets the lease of `key` (its count was cleared).
+    pub(crate) fn clear(&self, key: &str) {
+        if let Ok(mut held) = self.held.lock() {
+            held.remove(key);
+        }
+    }
+
+    /// Takes out the spare attempts of keys not used for `idle`, to return to the database.
+    fn idle(&self, idle: Duration) -> Vec<AttemptLease> {
+        let Ok(mut held) = self.held.lock() else { return Vec::new() };
+        let mut returned = Vec::new();
+        held.retain(|key, h| {
+            if h.in_use > 0 || h.last_used.elapsed() < idle {
+                return true;
+            }
+            if h.leased > 0 {
+                let slot = AttemptSlot { key: key.clone(), window_start: h.window_start, limit: 0 };
+                returned.push(AttemptLease { slot, count: h.leased });
+            }
+            false
+        });
+        returned
+    }
+}
+
+/// What to lease for `slot`: a chunk of at most an eighth of its limit.
+fn lease_of(slot: &AttemptSlot) -> AttemptLease {
+    AttemptLease { slot: slot.clone(), count: (slot.limit / 8).clamp(1, MAX_LEASE) }
+}
+
+/// Returns idle spare attempts to the database every [`LEASE_IDLE`], until the leases are dropped.
+pub(crate) fn spawn_lease_returns<S: RateLimitStore + Send + Sync + 'static>(store: S, leases: Weak<Leases>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(LEASE_IDLE);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let Some(leases) = leases.upgrade() else { return };
+            let returned = leases.idle(LEASE_IDLE);
+            drop(leases);
+            if !returned.is_empty()
+                && let Err(error) = store.return_attempts(returned).await
+            {
+                // They stay counted until their windows end (the safe side).
+                tracing::warn!(%error, "spare throttle attempts were not returned");
+            }
+        }
+    });
 }
 
 /// Counts kept in this node's memory: `key → (window start, count)`.
@@ -142,6 +316,50 @@ mod tests {
         // Giving back in a later window does not free the new one.
         m.give_back(&[slot("a", 900, 1)]);
         assert!(!m.take(&[slot("a", 0, 1)]));
+    }
+
+    fn lease(key: &str, window_start: i64, count: u32) -> AttemptLease {
+        AttemptLease { slot: slot(key, window_start, 80), count }
+    }
+
+    #[test]
+    fn leased_attempts_are_handed_out_given_back_to_the_spare_and_used_up_by_failures() {
+        let leases = Arc::new(Leases::default());
+        let a = [slot("a", 0, 80)];
+        let short = leases.take_spare(&a);
+        assert!(short.taken.is_empty());
+        assert_eq!(short.wanted, [lease("a", 0, 10)], "an eighth of the limit");
+        leases.add_taking_one(&short.wanted, &[2]);
+        let spare = leases.take_spare(&a);
+        assert_eq!((spare.taken.len(), spare.wanted.len()), (1, 0), "the second leased attempt");
+        assert_eq!(leases.take_spare(&a).wanted.len(), 1, "both in use");
+        // One is given back to the spare; the other is a failure, dropped unreturned.
+        leases.release(&a);
+        drop(Attempt { slots: a.to_vec(), leases: Some(leases.clone()) });
+        assert_eq!(leases.take_spare(&a).taken.len(), 1, "the given-back attempt is handed out again");
+        assert_eq!(leases.take_spare(&a).wanted.len(), 1, "the failure's is gone");
+        leases.release(&a);
+        assert!(leases.idle(Duration::from_secs(60)).is_empty(), "used just now");
+        assert_eq!(leases.idle(Duration::ZERO), [AttemptLease { slot: slot("a", 0, 0), count: 1 }]);
+        assert_eq!(leases.take_spare(&a).wanted.len(), 1, "returned to the database");
+    }
+
+    #[test]
+    fn a_shortfall_keeps_what_it_took_and_a_new_window_voids_the_old_lease() {
+        let leases = Leases::default();
+        let (a, b) = (slot("a", 0, 8), slot("b", 0, 8));
+        leases.add_taking_one(&[lease("a", 0, 1)], &[1]);
+        leases.release(std::slice::from_ref(&a));
+        let short = leases.take_spare(&[a.clone(), b.clone()]);
+        assert_eq!((short.taken, short.wanted), (vec![a.clone()], vec![AttemptLease { slot: b, count: 1 }]));
+        // The database refused b: a's attempt is released to the spare, unused.
+        leases.release(std::slice::from_ref(&a));
+        assert_eq!(leases.take_spare(std::slice::from_ref(&a)).taken.len(), 1);
+        leases.release(std::slice::from_ref(&a));
+        // The next window starts from nothing: the spare of the last one is void.
+        leases.add_taking_one(&[lease("a", 900, 1)], &[1]);
+        assert_eq!(leases.take_spare(&[slot("a", 900, 8)]).wanted.len(), 1, "the one leased is in use");
+        assert_eq!(leases.take_spare(&[a]).wanted.len(), 1, "an old window's slot finds nothing");
     }
 
     #[test]

@@ -219,7 +219,7 @@ impl<'a, S: Store> Requests<'a, S> {
         let intake = self.intake_unthrottled(caller, input, card).await;
         match &intake {
             Ok(_) => drop(attempt),
-            Err(_) => self.app.give_back(attempt).await,
+            Err(_) => self.app.give_back(attempt),
         }
         intake
     }
@@ -831,7 +831,7 @@ impl<'a, S: Store> Requests<'a, S> {
         let found = match load.await {
             Ok(found) => found,
             Err(e) => {
-                self.app.give_back(attempt).await;
+                self.app.give_back(attempt);
                 return Err(e.into());
             }
         };
@@ -839,7 +839,7 @@ impl<'a, S: Store> Requests<'a, S> {
             Some(found)
                 if !code.is_empty() && constant_time_eq(request_of(&found).check_code.as_bytes(), code.as_bytes()) =>
             {
-                self.app.give_back(attempt).await;
+                self.app.give_back(attempt);
                 Ok(found)
             }
             _ => {

@@ -1,68 +1,77 @@
 //! Throttle counts in the `rate_limits` table: one row per key holding its
-//! current window and the attempts counted in it. A conditional upsert counts
-//! an attempt only while the window is under its limit, atomically on both
-//! databases (SQLite's single writer; PostgreSQL's row lock on the key).
+//! current window and the attempts counted in it. A node leases several
+//! attempts at once and hands them out itself, so the row is written per
+//! lease, not per attempt. A lease is counted only while the window is under
+//! its limit, atomically on both databases (SQLite's single writer;
+//! PostgreSQL's row lock on the key).
 
-use mashangban_store::{AttemptSlot, RateLimitStore, StoreResult};
+use mashangban_store::{AttemptLease, RateLimitStore, StoreResult};
 
 use crate::sql::{Conn, Database};
 use crate::{SqlStore, args, job};
 
-/// Counts one attempt of `slot` unless its window is full; whether it did.
-/// A later window starts again from one; an earlier one (a node whose clock
-/// is behind) counts in the stored window.
-async fn take_one(c: &dyn Conn, slot: &AttemptSlot) -> StoreResult<bool> {
-    if slot.limit == 0 {
-        return Ok(false);
+/// Counts up to `lease.count` attempts of its slot while the window has
+/// room; how many. The first statement locks the key's row (creating it, or
+/// starting its newer window) and reads what the window has counted.
+async fn lease_one(c: &dyn Conn, lease: &AttemptLease) -> StoreResult<u32> {
+    let slot = &lease.slot;
+    if slot.limit == 0 || lease.count == 0 {
+        return Ok(0);
     }
     let row = c
-        .query_opt(
-            "INSERT INTO rate_limits (key, window_start, attempts) VALUES ($1, $2, 1)
+        .query_one(
+            "INSERT INTO rate_limits (key, window_start, attempts) VALUES ($1, $2, 0)
              ON CONFLICT (key) DO UPDATE SET
-                attempts = CASE WHEN EXCLUDED.window_start > rate_limits.window_start THEN 1
-                                ELSE rate_limits.attempts + 1 END,
+                attempts = CASE WHEN EXCLUDED.window_start > rate_limits.window_start THEN 0
+                                ELSE rate_limits.attempts END,
                 window_start = CASE WHEN EXCLUDED.window_start > rate_limits.window_start
                                     THEN EXCLUDED.window_start ELSE rate_limits.window_start END
-             WHERE EXCLUDED.window_start > rate_limits.window_start OR rate_limits.attempts < $3
              RETURNING attempts",
-            &args![slot.key.clone(), slot.window_start, i64::from(slot.limit)],
-        )
-        .await?;
-    Ok(row.is_some())
-}
-
-async fn give_back(c: &dyn Conn, slots: &[AttemptSlot]) -> StoreResult<()> {
-    for slot in slots {
-        c.execute(
-            "UPDATE rate_limits SET attempts = attempts - 1 WHERE key = $1 AND window_start = $2 AND attempts > 0",
             &args![slot.key.clone(), slot.window_start],
         )
         .await?;
+    let counted: i64 = row.cols().get()?;
+    let granted = (i64::from(slot.limit) - counted).clamp(0, i64::from(lease.count));
+    if granted > 0 {
+        c.execute("UPDATE rate_limits SET attempts = attempts + $2 WHERE key = $1", &args![slot.key.clone(), granted])
+            .await?;
     }
-    Ok(())
+    Ok(u32::try_from(granted).unwrap_or(0))
 }
 
 impl<D: Database> RateLimitStore for SqlStore<D> {
-    async fn take_attempts(&self, mut slots: Vec<AttemptSlot>) -> StoreResult<bool> {
-        // Keys in one order, so two attempts never wait on each other's rows crosswise.
-        slots.sort_by(|a, b| a.key.cmp(&b.key));
-        let take = job(move |c| {
+    async fn lease_attempts(&self, wanted: Vec<AttemptLease>) -> StoreResult<Vec<u32>> {
+        // Rows locked in key order (as `take_attempts` does); answers in the order asked.
+        let mut order: Vec<usize> = (0..wanted.len()).collect();
+        order.sort_by(|&a, &b| wanted[a].slot.key.cmp(&wanted[b].slot.key));
+        let lease = job(move |c| {
             Box::pin(async move {
-                for (i, slot) in slots.iter().enumerate() {
-                    if !take_one(c, slot).await? {
-                        give_back(c, &slots[..i]).await?;
-                        return Ok(false);
-                    }
+                let mut granted = vec![0; wanted.len()];
+                for i in order {
+                    granted[i] = lease_one(c, &wanted[i]).await?;
                 }
-                Ok(true)
+                Ok(granted)
             })
         });
-        self.db.write(take).await
+        self.db.write(lease).await
     }
 
-    async fn give_back_attempts(&self, mut slots: Vec<AttemptSlot>) -> StoreResult<()> {
-        slots.sort_by(|a, b| a.key.cmp(&b.key));
-        self.db.write(job(move |c| Box::pin(async move { give_back(c, &slots).await }))).await
+    async fn return_attempts(&self, mut leases: Vec<AttemptLease>) -> StoreResult<()> {
+        leases.sort_by(|a, b| a.slot.key.cmp(&b.slot.key));
+        let give_back = job(move |c| {
+            Box::pin(async move {
+                for lease in &leases {
+                    c.execute(
+                        "UPDATE rate_limits SET attempts = CASE WHEN attempts > $3 THEN attempts - $3 ELSE 0 END
+                         WHERE key = $1 AND window_start = $2",
+                        &args![lease.slot.key.clone(), lease.slot.window_start, i64::from(lease.count)],
+                    )
+                    .await?;
+                }
+                Ok(())
+            })
+        });
+        self.db.write(give_back).await
     }
 
     async fn clear_attempts(&self, key: String) -> StoreResult<()> {

@@ -17,15 +17,25 @@ pub struct AttemptSlot {
     pub limit: u32,
 }
 
+/// Several attempts of one slot leased to a node, or given back by it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptLease {
+    pub slot: AttemptSlot,
+    /// How many attempts.
+    pub count: u32,
+}
+
 /// Counting attempts atomically across nodes.
 pub trait RateLimitStore {
-    /// Counts one attempt in every slot, each only while it is under its
-    /// limit in its window, or in none of them; whether it was counted. The
-    /// check and the count are one atomic step.
-    fn take_attempts(&self, slots: Vec<AttemptSlot>) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Counts up to `count` attempts of each lease's slot for one node to
+    /// hand out itself, each only while its window is under its limit; how
+    /// many were counted, lease by lease (0 where the window is full). The
+    /// check and the count are one atomic step per slot.
+    fn lease_attempts(&self, wanted: Vec<AttemptLease>) -> impl Future<Output = StoreResult<Vec<u32>>> + Send;
 
-    /// Gives back one counted attempt of each slot whose window is still the stored one.
-    fn give_back_attempts(&self, slots: Vec<AttemptSlot>) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Gives back leased attempts that were not used up, each lease in its
+    /// window only (a window that has turned started again anyway).
+    fn return_attempts(&self, leases: Vec<AttemptLease>) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Forgets every attempt of `key`.
     fn clear_attempts(&self, key: String) -> impl Future<Output = StoreResult<()>> + Send;

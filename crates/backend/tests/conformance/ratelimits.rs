@@ -1,73 +1,75 @@
-//! Throttle counts shared through the database: two nodes count against one
-//! limit, a full window refuses all of an attempt's keys or none, and many
-//! concurrent attempts take exactly the limit.
+//! Throttle counts shared through the database: nodes lease attempts
+//! against one limit, a lease never takes more than the window has left,
+//! returned attempts free their slots, and many concurrent leases take
+//! exactly the limit.
 
-use mashangban_store::{AttemptSlot, RateLimitStore};
+use mashangban_store::{AttemptLease, AttemptSlot, RateLimitStore};
 
 use crate::support::TestDb;
 
 on_both!(
-    two_nodes_count_against_one_limit,
-    an_attempt_takes_every_key_or_none,
-    concurrent_attempts_take_exactly_the_limit,
+    two_nodes_lease_against_one_limit,
+    a_lease_takes_what_the_window_has_left,
+    concurrent_leases_take_exactly_the_limit,
     old_windows_are_pruned,
 );
 
-fn slot(key: &str, window_start: i64, limit: u32) -> AttemptSlot {
-    AttemptSlot { key: key.into(), window_start, limit }
+fn lease(key: &str, window_start: i64, limit: u32, count: u32) -> Vec<AttemptLease> {
+    vec![AttemptLease { slot: AttemptSlot { key: key.into(), window_start, limit }, count }]
 }
 
-async fn two_nodes_count_against_one_limit<T: TestDb>() {
+async fn two_nodes_lease_against_one_limit<T: TestDb>() {
     let db = T::create().await;
     let (a, b) = (db.store(), db.other_node().await);
-    let key = || vec![slot("login.account:handler", 900, 3)];
-    assert!(a.take_attempts(key()).await.unwrap());
-    assert!(b.take_attempts(key()).await.unwrap());
-    assert!(a.take_attempts(key()).await.unwrap());
-    assert!(!b.take_attempts(key()).await.unwrap(), "the third attempt filled the window for both nodes");
-    // An attempt given back on one node frees its slot on the other.
-    b.give_back_attempts(key()).await.unwrap();
-    assert!(a.take_attempts(key()).await.unwrap());
-    assert!(!a.take_attempts(key()).await.unwrap());
+    let one = || lease("login.account:handler", 900, 3, 1);
+    assert_eq!(a.lease_attempts(one()).await.unwrap(), [1]);
+    assert_eq!(b.lease_attempts(one()).await.unwrap(), [1]);
+    assert_eq!(a.lease_attempts(one()).await.unwrap(), [1]);
+    assert_eq!(b.lease_attempts(one()).await.unwrap(), [0], "the third attempt filled the window for both nodes");
+    // An attempt returned by one node frees its slot on the other.
+    b.return_attempts(one()).await.unwrap();
+    assert_eq!(a.lease_attempts(one()).await.unwrap(), [1]);
+    assert_eq!(a.lease_attempts(one()).await.unwrap(), [0]);
     // The next window starts again; a node whose clock is behind counts in the newer window.
-    assert!(b.take_attempts(vec![slot("login.account:handler", 1800, 3)]).await.unwrap());
-    assert!(a.take_attempts(key()).await.unwrap());
-    assert!(a.take_attempts(key()).await.unwrap());
-    assert!(!a.take_attempts(key()).await.unwrap());
+    assert_eq!(b.lease_attempts(lease("login.account:handler", 1800, 3, 1)).await.unwrap(), [1]);
+    assert_eq!(a.lease_attempts(lease("login.account:handler", 900, 3, 5)).await.unwrap(), [2]);
+    // A return to a window that has turned frees nothing in the new one.
+    a.return_attempts(one()).await.unwrap();
+    assert_eq!(a.lease_attempts(one()).await.unwrap(), [0]);
     // Cleared, the key starts from nothing; a zero limit never admits.
     a.clear_attempts("login.account:handler".into()).await.unwrap();
-    assert!(b.take_attempts(key()).await.unwrap());
-    assert!(!b.take_attempts(vec![slot("intake.address:1.2.3.4", 900, 0)]).await.unwrap());
+    assert_eq!(b.lease_attempts(one()).await.unwrap(), [1]);
+    assert_eq!(b.lease_attempts(lease("intake.address:1.2.3.4", 900, 0, 1)).await.unwrap(), [0]);
 }
 
-async fn an_attempt_takes_every_key_or_none<T: TestDb>() {
+async fn a_lease_takes_what_the_window_has_left<T: TestDb>() {
     let db = T::create().await;
     let s = db.store();
-    let both = || vec![slot("lookup.request:ZS1", 0, 5), slot("lookup.address:10.0.0.1", 0, 1)];
-    assert!(s.take_attempts(both()).await.unwrap());
-    // The address is full: the request's key is not counted either.
-    for _ in 0..3 {
-        assert!(!s.take_attempts(both()).await.unwrap());
-    }
-    for _ in 0..4 {
-        assert!(s.take_attempts(vec![slot("lookup.request:ZS1", 0, 5)]).await.unwrap());
-    }
-    assert!(!s.take_attempts(vec![slot("lookup.request:ZS1", 0, 5)]).await.unwrap());
+    let both = |count| {
+        let mut wanted = lease("lookup.request:ZS1", 0, 5, count);
+        wanted.extend(lease("lookup.address:10.0.0.1", 0, 100, count));
+        wanted
+    };
+    // Answers come in the order asked, whatever order the rows are locked in.
+    assert_eq!(s.lease_attempts(both(4)).await.unwrap(), [4, 4]);
+    assert_eq!(s.lease_attempts(both(4)).await.unwrap(), [1, 4], "one left under the request's limit");
+    assert_eq!(s.lease_attempts(both(4)).await.unwrap(), [0, 4]);
+    // Returning more than was counted leaves zero, not a negative count.
+    s.return_attempts(lease("lookup.request:ZS1", 0, 5, 9)).await.unwrap();
+    assert_eq!(s.lease_attempts(lease("lookup.request:ZS1", 0, 5, 9)).await.unwrap(), [5]);
 }
 
-async fn concurrent_attempts_take_exactly_the_limit<T: TestDb>() {
+async fn concurrent_leases_take_exactly_the_limit<T: TestDb>() {
     let db = T::create().await;
     let nodes = [db.store(), db.other_node().await];
     let mut set = tokio::task::JoinSet::new();
     for i in 0..32 {
         let node = nodes[i % 2].clone();
-        set.spawn(async move {
-            node.take_attempts(vec![slot("login.address:10.0.0.9", 0, 40), slot("login.account:root", 0, 7)]).await
-        });
+        set.spawn(async move { node.lease_attempts(lease("login.account:root", 0, 7, 1 + (i as u32 % 3))).await });
     }
     let mut taken = 0;
     while let Some(answer) = set.join_next().await {
-        taken += usize::from(answer.unwrap().unwrap());
+        taken += answer.unwrap().unwrap()[0];
     }
     assert_eq!(taken, 7);
 }
@@ -75,9 +77,9 @@ async fn concurrent_attempts_take_exactly_the_limit<T: TestDb>() {
 async fn old_windows_are_pruned<T: TestDb>() {
     let db = T::create().await;
     let s = db.store();
-    assert!(s.take_attempts(vec![slot("a", 0, 1)]).await.unwrap());
-    assert!(s.take_attempts(vec![slot("b", 3600, 1)]).await.unwrap());
+    assert_eq!(s.lease_attempts(lease("a", 0, 1, 1)).await.unwrap(), [1]);
+    assert_eq!(s.lease_attempts(lease("b", 3600, 1, 1)).await.unwrap(), [1]);
     assert_eq!(s.prune_attempts(3600).await.unwrap(), 1);
-    assert!(s.take_attempts(vec![slot("a", 0, 1)]).await.unwrap(), "a's window was forgotten");
-    assert!(!s.take_attempts(vec![slot("b", 3600, 1)]).await.unwrap(), "b's was kept");
+    assert_eq!(s.lease_attempts(lease("a", 0, 1, 1)).await.unwrap(), [1], "a's window was forgotten");
+    assert_eq!(s.lease_attempts(lease("b", 3600, 1, 1)).await.unwrap(), [0], "b's was kept");
 }

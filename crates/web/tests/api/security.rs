@@ -321,6 +321,72 @@ async fn concurrent_guesses_are_evaluated_only_up_to_the_limit() {
     assert_eq!(app.get(&progress(&other, "11111111"), None).await.0, StatusCode::TOO_MANY_REQUESTS);
 }
 
+/// The same limits hold across two nodes on one PostgreSQL database, where each node leases
+/// attempts from the shared counts in chunks: 32 concurrent wrong codes sent to both nodes are
+/// evaluated exactly up to the limit, a correct code gives its attempt back to its node's spare,
+/// and a spare left idle goes back to the database for the other node. (SQLite serves one node and
+/// counts in memory: there is no second node to share with.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_guesses_on_two_nodes_are_evaluated_only_up_to_the_limit() {
+    if std::env::var("MASHANGBAN_TEST_BACKEND").as_deref() != Ok("postgres") {
+        return;
+    }
+    let config = || WebConfig {
+        lookup_failures_per_hour: 10,
+        lookup_failures_per_address_hour: 12,
+        public_intakes_per_hour: 10_000,
+        ..WebConfig::default()
+    };
+    let app = spawn_with(config()).await;
+    let other = super::AppState::new(app.db.open().await, config()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let other_base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(mashangban_web::serve(listener, other, std::future::pending()));
+    let (guessed, _) = app.submit(resident_consultation()).await;
+    let (second, second_code) = app.submit(resident_consultation()).await;
+    let on = |node: usize, no: &str, code: &str| {
+        let base = if node == 0 { app.base.clone() } else { other_base.clone() };
+        format!("{base}/api/v1/public/requests/{no}?code={code}")
+    };
+
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..32 {
+        let send = reqwest::Client::new().get(on(i % 2, &guessed, "00000000")).send();
+        set.spawn(async move { send.await.unwrap().status().as_u16() });
+    }
+    let mut answers = std::collections::BTreeMap::new();
+    while let Some(status) = set.join_next().await {
+        *answers.entry(status.unwrap()).or_insert(0) += 1;
+    }
+    assert_eq!(answers.get(&404), Some(&10), "exactly the limit evaluated over both nodes: {answers:?}");
+    assert_eq!(answers.get(&429), Some(&22), "{answers:?}");
+
+    let get = |url: String| {
+        let http = app.http.clone();
+        async move { http.get(url).send().await.unwrap().status() }
+    };
+    // The first node reads the second request's progress: its attempt goes back to that node's spare.
+    assert_eq!(get(on(0, &second, &second_code)).await, StatusCode::OK);
+    // The address has 2 failures left: the other node takes one, the first node holds the other.
+    assert_eq!(get(on(1, &second, "11111111")).await, StatusCode::NOT_FOUND);
+    // Once idle, the first node's spare goes back to the database and the other node uses it up.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        match get(on(1, &second, "11111111")).await {
+            StatusCode::NOT_FOUND => break,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            status => panic!("{status}"),
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the idle spare never went back");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // 12 failures from the address: both nodes refuse, even a correct code.
+    for node in 0..2 {
+        assert_eq!(get(on(node, &second, "11111111")).await, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(get(on(node, &second, &second_code)).await, StatusCode::TOO_MANY_REQUESTS);
+    }
+}
+
 /// Finding 7: refused intakes do not use up the portal's allowance, and 32 concurrent intakes
 /// from one address take exactly the allowance.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
