@@ -380,7 +380,7 @@ impl<S: Store> App<S> {
                     return Err(error.into());
                 }
             };
-            if granted.iter().any(|&g| g == 0) {
+            if granted.contains(&0) {
                 // Refused: what was taken goes back, the spare to this node, the new lease at once.
                 leases.release(&short.taken);
                 let unused: Vec<AttemptLease> = short
