@@ -372,23 +372,28 @@ impl<S: Store> App<S> {
         }
         let leases = &self.limiters.leases;
         let short = leases.take_spare(&slots);
+        let mut taken = short.taken;
         if !short.wanted.is_empty() {
             let granted = match self.store.lease_attempts(short.wanted.clone()).await {
                 Ok(granted) => granted,
                 Err(error) => {
-                    leases.release(&short.taken);
+                    leases.release(&taken);
                     return Err(error.into());
                 }
             };
-            if granted.contains(&0) {
-                // Refused: what was taken goes back, the spare to this node, the new lease at once.
-                leases.release(&short.taken);
+            if granted.iter().any(|g| g.count == 0) {
+                // Refused: what was taken goes back, the spare to this node, the new lease at once
+                // (to the window the database counted it in).
+                leases.release(&taken);
                 let unused: Vec<AttemptLease> = short
                     .wanted
                     .into_iter()
                     .zip(granted)
-                    .filter(|(_, g)| *g > 0)
-                    .map(|(lease, count)| AttemptLease { count, ..lease })
+                    .filter(|(_, g)| g.count > 0)
+                    .map(|(lease, g)| AttemptLease {
+                        slot: AttemptSlot { window_start: g.window_start, ..lease.slot },
+                        count: g.count,
+                    })
                     .collect();
                 if !unused.is_empty()
                     && let Err(error) = self.store.return_attempts(unused).await
@@ -397,9 +402,9 @@ impl<S: Store> App<S> {
                 }
                 return Ok(None);
             }
-            leases.add_taking_one(&short.wanted, &granted);
+            taken.extend(leases.add_taking_one(&short.wanted, &granted));
         }
-        Ok(Some(Attempt { slots, leases: Some(leases.clone()) }))
+        Ok(Some(Attempt { slots: taken, leases: Some(leases.clone()) }))
     }
 
     /// Gives back an attempt that was not a failure: to this node's spare

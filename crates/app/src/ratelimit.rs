@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant as Elapsed};
 
 use mashangban_domain::time::Instant;
-use mashangban_store::{AttemptLease, AttemptSlot, RateLimitStore};
+use mashangban_store::{AttemptLease, AttemptSlot, Granted, RateLimitStore};
 
 /// The longest key kept; longer subjects are cut (keys come from outside input).
 const MAX_SUBJECT_CHARS: usize = 64;
@@ -86,6 +86,11 @@ impl Drop for Attempt {
 /// row another look-up holds; a failure uses its attempt up. Spare attempts
 /// unused for [`LEASE_IDLE`] go back to the database; a node that stops
 /// holding some leaves them counted until their window ends.
+///
+/// A key's lease is held under the window the database counted it in,
+/// which is newer than the node's own when another node (or this node's
+/// clock, set back) is behind: attempts, releases and returns all name the
+/// database's window, so none is lost between two windows.
 #[derive(Default)]
 pub struct Leases {
     held: Mutex<HashMap<String, Held>>,
@@ -109,6 +114,9 @@ pub(crate) struct Shortfall {
 
 impl Leases {
     /// Takes a spare attempt of every slot that has one; what is missing.
+    /// A spare held in a newer window than the slot's serves it (the
+    /// database would count the slot in that window too), and the slot taken
+    /// names the held window.
     pub(crate) fn take_spare(&self, slots: &[AttemptSlot]) -> Shortfall {
         let mut short = Shortfall { taken: Vec::new(), wanted: Vec::new() };
         let Ok(mut held) = self.held.lock() else {
@@ -118,10 +126,10 @@ impl Leases {
         let now = Elapsed::now();
         for slot in slots {
             match held.get_mut(&slot.key) {
-                Some(h) if h.window_start == slot.window_start && h.leased > h.in_use => {
+                Some(h) if h.window_start >= slot.window_start && h.leased > h.in_use => {
                     h.in_use += 1;
                     h.last_used = now;
-                    short.taken.push(slot.clone());
+                    short.taken.push(AttemptSlot { window_start: h.window_start, ..slot.clone() });
                 }
                 _ => short.wanted.push(lease_of(slot)),
             }
@@ -130,29 +138,29 @@ impl Leases {
     }
 
     /// Adds what the database `granted` for `wanted` to the spare, one
-    /// attempt of each taken at once.
-    pub(crate) fn add_taking_one(&self, wanted: &[AttemptLease], granted: &[u32]) {
-        let Ok(mut held) = self.held.lock() else { return };
+    /// attempt of each taken at once; the slots taken, each in the window the
+    /// database counted it in. A lease in another window than the one held
+    /// voids the held one: the database's row has moved on to a newer window
+    /// or was cleared, so the old spare is no longer counted there.
+    pub(crate) fn add_taking_one(&self, wanted: &[AttemptLease], granted: &[Granted]) -> Vec<AttemptSlot> {
+        let taken = wanted
+            .iter()
+            .zip(granted)
+            .map(|(lease, g)| AttemptSlot { window_start: g.window_start, ..lease.slot.clone() })
+            .collect();
+        let Ok(mut held) = self.held.lock() else { return taken };
         let now = Elapsed::now();
-        for (lease, &granted) in wanted.iter().zip(granted) {
-            let slot = &lease.slot;
-            let h = held.entry(slot.key.clone()).or_insert(Held {
-                window_start: slot.window_start,
-                leased: 0,
-                in_use: 0,
-                last_used: now,
-            });
-            if h.window_start < slot.window_start {
-                // A later window: the database started its count again, so the old lease is void.
-                *h = Held { window_start: slot.window_start, leased: 0, in_use: 0, last_used: now };
+        for (lease, g) in wanted.iter().zip(granted) {
+            let fresh = Held { window_start: g.window_start, leased: 0, in_use: 0, last_used: now };
+            let h = held.entry(lease.slot.key.clone()).or_insert(fresh);
+            if h.window_start != g.window_start {
+                *h = Held { window_start: g.window_start, leased: 0, in_use: 0, last_used: now };
             }
-            if h.window_start == slot.window_start {
-                h.leased += granted;
-                h.in_use += 1;
-                h.last_used = now;
-            }
-            // Else the window turned meanwhile: these few stay counted until it ends.
+            h.leased += g.count;
+            h.in_use += 1;
+            h.last_used = now;
         }
+        taken
     }
 
     /// Gives back attempts that were not failures to the spare.
@@ -322,6 +330,10 @@ mod tests {
         AttemptLease { slot: slot(key, window_start, 80), count }
     }
 
+    fn granted(count: u32, window_start: i64) -> Granted {
+        Granted { count, window_start }
+    }
+
     #[test]
     fn leased_attempts_are_handed_out_given_back_to_the_spare_and_used_up_by_failures() {
         let leases = Arc::new(Leases::default());
@@ -329,7 +341,7 @@ mod tests {
         let short = leases.take_spare(&a);
         assert!(short.taken.is_empty());
         assert_eq!(short.wanted, [lease("a", 0, 10)], "an eighth of the limit");
-        leases.add_taking_one(&short.wanted, &[2]);
+        leases.add_taking_one(&short.wanted, &[granted(2, 0)]);
         let spare = leases.take_spare(&a);
         assert_eq!((spare.taken.len(), spare.wanted.len()), (1, 0), "the second leased attempt");
         assert_eq!(leases.take_spare(&a).wanted.len(), 1, "both in use");
@@ -348,7 +360,7 @@ mod tests {
     fn a_shortfall_keeps_what_it_took_and_a_new_window_voids_the_old_lease() {
         let leases = Leases::default();
         let (a, b) = (slot("a", 0, 8), slot("b", 0, 8));
-        leases.add_taking_one(&[lease("a", 0, 1)], &[1]);
+        leases.add_taking_one(&[lease("a", 0, 1)], &[granted(1, 0)]);
         leases.release(std::slice::from_ref(&a));
         let short = leases.take_spare(&[a.clone(), b.clone()]);
         assert_eq!((short.taken, short.wanted), (vec![a.clone()], vec![AttemptLease { slot: b, count: 1 }]));
@@ -357,9 +369,32 @@ mod tests {
         assert_eq!(leases.take_spare(std::slice::from_ref(&a)).taken.len(), 1);
         leases.release(std::slice::from_ref(&a));
         // The next window starts from nothing: the spare of the last one is void.
-        leases.add_taking_one(&[lease("a", 900, 1)], &[1]);
+        leases.add_taking_one(&[lease("a", 900, 1)], &[granted(1, 900)]);
         assert_eq!(leases.take_spare(&[slot("a", 900, 8)]).wanted.len(), 1, "the one leased is in use");
         assert_eq!(leases.take_spare(&[a]).wanted.len(), 1, "an old window's slot finds nothing");
+    }
+
+    #[test]
+    fn a_slot_behind_the_database_window_is_held_released_and_returned_in_that_window() {
+        // The node's clock is in window 0; the database's row is already in window 900.
+        let leases = Arc::new(Leases::default());
+        let old = [slot("a", 0, 80)];
+        let short = leases.take_spare(&old);
+        let taken = leases.add_taking_one(&short.wanted, &[granted(3, 900)]);
+        assert_eq!(taken, [slot("a", 900, 80)], "the attempt names the window the database counted it in");
+        leases.release(&taken);
+        // The spare serves a slot of the older window, as the database would count it in the newer one.
+        let spare = leases.take_spare(&old);
+        assert_eq!((spare.taken.clone(), spare.wanted.len()), (vec![slot("a", 900, 80)], 0));
+        drop(Attempt { slots: spare.taken, leases: Some(leases.clone()) });
+        // Two of the three remain, and go back to the window they were counted in.
+        assert_eq!(leases.idle(Duration::ZERO), [AttemptLease { slot: slot("a", 900, 0), count: 2 }]);
+        // A lease the database counted in another window than the one held voids the held spare.
+        leases.add_taking_one(&[lease("b", 900, 4)], &[granted(4, 900)]);
+        let newer = leases.add_taking_one(&[lease("b", 1800, 4)], &[granted(4, 1800)]);
+        leases.release(&newer);
+        leases.release(&[slot("b", 900, 80)]);
+        assert_eq!(leases.idle(Duration::ZERO), [AttemptLease { slot: slot("b", 1800, 0), count: 4 }]);
     }
 
     #[test]

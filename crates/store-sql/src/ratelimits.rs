@@ -5,18 +5,19 @@
 //! its limit, atomically on both databases (SQLite's single writer;
 //! PostgreSQL's row lock on the key).
 
-use mashangban_store::{AttemptLease, RateLimitStore, StoreResult};
+use mashangban_store::{AttemptLease, Granted, RateLimitStore, StoreResult};
 
 use crate::sql::{Conn, Database};
 use crate::{SqlStore, args, job};
 
 /// Counts up to `lease.count` attempts of its slot while the window has
-/// room; how many. The first statement locks the key's row (creating it, or
-/// starting its newer window) and reads what the window has counted.
-async fn lease_one(c: &dyn Conn, lease: &AttemptLease) -> StoreResult<u32> {
+/// room; how many, and in the window the row holds (the newer of the asked
+/// one and its own). The first statement locks the key's row (creating it,
+/// or starting its newer window) and reads what the window has counted.
+async fn lease_one(c: &dyn Conn, lease: &AttemptLease) -> StoreResult<Granted> {
     let slot = &lease.slot;
     if slot.limit == 0 || lease.count == 0 {
-        return Ok(0);
+        return Ok(Granted { count: 0, window_start: slot.window_start });
     }
     let row = c
         .query_one(
@@ -26,27 +27,28 @@ async fn lease_one(c: &dyn Conn, lease: &AttemptLease) -> StoreResult<u32> {
                                 ELSE rate_limits.attempts END,
                 window_start = CASE WHEN EXCLUDED.window_start > rate_limits.window_start
                                     THEN EXCLUDED.window_start ELSE rate_limits.window_start END
-             RETURNING attempts",
+             RETURNING attempts, window_start",
             &args![slot.key.clone(), slot.window_start],
         )
         .await?;
-    let counted: i64 = row.cols().get()?;
+    let mut cols = row.cols();
+    let (counted, window_start): (i64, i64) = (cols.get()?, cols.get()?);
     let granted = (i64::from(slot.limit) - counted).clamp(0, i64::from(lease.count));
     if granted > 0 {
         c.execute("UPDATE rate_limits SET attempts = attempts + $2 WHERE key = $1", &args![slot.key.clone(), granted])
             .await?;
     }
-    Ok(u32::try_from(granted).unwrap_or(0))
+    Ok(Granted { count: u32::try_from(granted).unwrap_or(0), window_start })
 }
 
 impl<D: Database> RateLimitStore for SqlStore<D> {
-    async fn lease_attempts(&self, wanted: Vec<AttemptLease>) -> StoreResult<Vec<u32>> {
+    async fn lease_attempts(&self, wanted: Vec<AttemptLease>) -> StoreResult<Vec<Granted>> {
         // Rows locked in key order (as `take_attempts` does); answers in the order asked.
         let mut order: Vec<usize> = (0..wanted.len()).collect();
         order.sort_by(|&a, &b| wanted[a].slot.key.cmp(&wanted[b].slot.key));
         let lease = job(move |c| {
             Box::pin(async move {
-                let mut granted = vec![0; wanted.len()];
+                let mut granted = vec![Granted { count: 0, window_start: 0 }; wanted.len()];
                 for i in order {
                     granted[i] = lease_one(c, &wanted[i]).await?;
                 }

@@ -25,13 +25,24 @@ pub struct AttemptLease {
     pub count: u32,
 }
 
+/// What a lease counted: how many attempts, and in which window. The
+/// database counts in the newer of the asked window and the one it holds
+/// (a node whose clock is behind still counts against the current window),
+/// so the node keeps its lease under the window the database names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Granted {
+    pub count: u32,
+    /// The window counted in, Unix seconds.
+    pub window_start: i64,
+}
+
 /// Counting attempts atomically across nodes.
 pub trait RateLimitStore {
     /// Counts up to `count` attempts of each lease's slot for one node to
     /// hand out itself, each only while its window is under its limit; how
-    /// many were counted, lease by lease (0 where the window is full). The
-    /// check and the count are one atomic step per slot.
-    fn lease_attempts(&self, wanted: Vec<AttemptLease>) -> impl Future<Output = StoreResult<Vec<u32>>> + Send;
+    /// many were counted and in which window, lease by lease (0 where the
+    /// window is full). The check and the count are one atomic step per slot.
+    fn lease_attempts(&self, wanted: Vec<AttemptLease>) -> impl Future<Output = StoreResult<Vec<Granted>>> + Send;
 
     /// Gives back leased attempts that were not used up, each lease in its
     /// window only (a window that has turned started again anyway).

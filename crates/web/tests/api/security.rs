@@ -387,6 +387,24 @@ async fn concurrent_guesses_on_two_nodes_are_evaluated_only_up_to_the_limit() {
     }
 }
 
+/// Sign-ins keep working when the server's clock is set back behind the window the counts hold (the
+/// scoring stories do so): on PostgreSQL the database counts such an attempt in the newer window it
+/// holds, and the node holds, gives back and returns the attempt in that same window, so none leaks.
+/// 60 sign-ins from one address, more than its 50 failures, all succeed.
+#[tokio::test]
+async fn sign_ins_keep_working_after_the_clock_is_set_back() {
+    let app = spawn().await;
+    for (round, at) in
+        ["2026-12-07T10:00:00+08:00", "2026-03-02T09:00:00+08:00", "2026-12-07T10:05:00+08:00"].into_iter().enumerate()
+    {
+        app.set_time(at);
+        for i in 0..20 {
+            let username = ["dispatcher", "handler", "operator"][(round + i) % 3];
+            app.login(username).await;
+        }
+    }
+}
+
 /// Finding 7: refused intakes do not use up the portal's allowance, and 32 concurrent intakes
 /// from one address take exactly the allowance.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
