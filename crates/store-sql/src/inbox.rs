@@ -18,6 +18,7 @@ use mashangban_store::{
     ChangeEntity, InboxEntry, InboxFilter, InboxPreference, InboxRequest, InboxStore, StoreError, StoreResult,
 };
 
+use crate::outbox::{Direct, insert_row};
 use crate::requests::query::{Key, load};
 use crate::rows;
 use crate::sql::{Args, Conn, Database, Row, bad, job};
@@ -200,24 +201,16 @@ async fn queue_copies(c: &dyn Conn, user: UserId, kind: InboxKind, entry: &Entry
             channel.as_str(),
             recipient_hash(c.personal_data(), &recipient)
         );
-        c.execute(
-            "INSERT INTO outbox (idempotency_key, channel, recipient, template_key, subject, body, status, attempts,
-                next_attempt_at, created_at, event_id, request_id)
-             VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7, $8, $9)
-             ON CONFLICT (idempotency_key) DO NOTHING",
-            &args![
-                key.as_str(),
-                channel.as_str(),
-                personal_data::seal(c, personal_data::OUTBOX_RECIPIENT, &recipient),
-                format!("inbox.{}", kind.as_str()),
-                subject.as_deref(),
-                body.as_str(),
-                entry.at,
-                event_id,
-                request_id
-            ],
-        )
-        .await?;
+        let row = Direct {
+            key: &key,
+            channel,
+            recipient: &recipient,
+            template_key: Some(&format!("inbox.{}", kind.as_str())),
+            subject: subject.as_deref(),
+            body: &body,
+            at: &entry.at,
+        };
+        insert_row(c, &row, event_id.zip(request_id)).await?;
     }
     Ok(())
 }

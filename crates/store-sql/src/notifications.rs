@@ -270,7 +270,7 @@ async fn retry(c: &dyn Conn, id: i64, now: &Instant) -> StoreResult<OutboxItem> 
 const OUTBOX_COLUMNS: &str = "id, idempotency_key, channel, recipient, template_key, subject, body, status, attempts, \
     next_attempt_at, last_error, created_at, sent_at, event_id, request_id";
 
-/// An outbox row read with [`OUTBOX_COLUMNS`]; the recipient decrypted with `keys` (the connection's).
+/// An outbox row read with [`OUTBOX_COLUMNS`]; the recipient and text decrypted with `keys` (the connection's).
 fn outbox_item(row: Row, keys: Option<&Keyring>) -> StoreResult<OutboxItem> {
     let mut c = row.cols();
     Ok(OutboxItem {
@@ -279,8 +279,8 @@ fn outbox_item(row: Row, keys: Option<&Keyring>) -> StoreResult<OutboxItem> {
         channel: c.code(NoticeChannel::parse)?,
         recipient: personal_data::open(keys, personal_data::OUTBOX_RECIPIENT, c.get()?)?,
         template_key: c.get()?,
-        subject: c.get()?,
-        body: c.get()?,
+        subject: personal_data::open_opt(keys, personal_data::OUTBOX_SUBJECT, c.get()?)?,
+        body: personal_data::open(keys, personal_data::OUTBOX_BODY, c.get()?)?,
         status: c.code(OutboxStatus::parse)?,
         attempts: c.get()?,
         next_attempt_at: c.get()?,

@@ -62,7 +62,7 @@ pub(crate) struct Direct<'a> {
     pub key: &'a str,
     pub channel: NoticeChannel,
     pub recipient: &'a str,
-    pub template_key: &'a str,
+    pub template_key: Option<&'a str>,
     pub subject: Option<&'a str>,
     pub body: &'a str,
     pub at: &'a Instant,
@@ -70,19 +70,29 @@ pub(crate) struct Direct<'a> {
 
 /// Queues `notice` in the caller's transaction; a second row of the same key is dropped.
 pub(crate) async fn queue_direct(c: &dyn Conn, notice: &Direct<'_>) -> StoreResult<()> {
+    insert_row(c, notice, None).await
+}
+
+/// Writes one outbox row in the caller's transaction (a second row of the same key is dropped), with
+/// `(event id, request id)` of the request event that caused it, if one did. The recipient, subject and
+/// body are sealed: the text tells the asker their tracking number and check code, or a password
+/// reset code.
+pub(crate) async fn insert_row(c: &dyn Conn, notice: &Direct<'_>, cause: Option<(i64, i64)>) -> StoreResult<()> {
     c.execute(
         "INSERT INTO outbox (idempotency_key, channel, recipient, template_key, subject, body, status, attempts,
             next_attempt_at, created_at, event_id, request_id)
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7, NULL, NULL)
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7, $8, $9)
          ON CONFLICT (idempotency_key) DO NOTHING",
         &args![
             notice.key,
             notice.channel.as_str(),
             personal_data::seal(c, personal_data::OUTBOX_RECIPIENT, notice.recipient),
             notice.template_key,
-            notice.subject,
-            notice.body,
-            notice.at
+            personal_data::seal_opt(c, personal_data::OUTBOX_SUBJECT, notice.subject),
+            personal_data::seal(c, personal_data::OUTBOX_BODY, notice.body),
+            notice.at,
+            cause.map(|(event, _)| event),
+            cause.map(|(_, request)| request)
         ],
     )
     .await
@@ -120,8 +130,15 @@ pub(crate) async fn queue_to_person(c: &dyn Conn, notice: &ToPerson<'_>) -> Stor
     for (channel, recipient, subject, body) in copies.into_iter().flatten() {
         let key =
             format!("{}-{}-{}", notice.key, channel.as_str(), notify::recipient_hash(c.personal_data(), recipient));
-        let row =
-            Direct { key: &key, channel, recipient, template_key: notice.template_key, subject, body, at: notice.at };
+        let row = Direct {
+            key: &key,
+            channel,
+            recipient,
+            template_key: Some(notice.template_key),
+            subject,
+            body,
+            at: notice.at,
+        };
         queue_direct(c, &row).await?;
     }
     Ok(())
@@ -235,23 +252,14 @@ async fn webhooks(c: &dyn Conn) -> StoreResult<Vec<(i64, Vec<String>)>> {
 }
 
 async fn insert(c: &dyn Conn, event_id: i64, request: &Request, d: &Delivery, meta: &Meta) -> StoreResult<()> {
-    c.execute(
-        "INSERT INTO outbox (idempotency_key, channel, recipient, template_key, subject, body, status, attempts,
-            next_attempt_at, created_at, event_id, request_id)
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7, $8, $9)
-         ON CONFLICT (idempotency_key) DO NOTHING",
-        &args![
-            d.idempotency_key.as_str(),
-            d.channel.as_str(),
-            personal_data::seal(c, personal_data::OUTBOX_RECIPIENT, &d.recipient),
-            d.template_key,
-            d.subject.as_deref(),
-            d.body.as_str(),
-            &meta.now,
-            event_id,
-            request.id
-        ],
-    )
-    .await
-    .map(drop)
+    let row = Direct {
+        key: &d.idempotency_key,
+        channel: d.channel,
+        recipient: &d.recipient,
+        template_key: d.template_key,
+        subject: d.subject.as_deref(),
+        body: &d.body,
+        at: &meta.now,
+    };
+    insert_row(c, &row, Some((event_id, request.id))).await
 }

@@ -2,7 +2,7 @@
 //! The code's SMS is an outbox row of the same transaction, so the delivery
 //! worker sends it (and retries it) like every other notice.
 
-use mashangban_domain::notify::{NoticeChannel, TemplateKey};
+use mashangban_domain::notify::{self, NoticeChannel, TemplateKey};
 use mashangban_domain::org::{AccountAction, UserId};
 use mashangban_domain::password_reset::{self, PasswordReset};
 use mashangban_domain::time::Instant;
@@ -79,7 +79,7 @@ async fn queue_sms(c: &dyn Conn, sms: &Sms<'_>, text: &str, at: &Instant) -> Sto
         key: sms.key,
         channel: NoticeChannel::Sms,
         recipient: sms.phone,
-        template_key: sms.template_key,
+        template_key: Some(sms.template_key),
         subject: None,
         body: text,
         at,
@@ -92,7 +92,9 @@ async fn queue_shared_phone_sms(c: &dyn Conn, phone: String, usernames: Vec<Stri
     let template = TemplateKey::PasswordResetSharedPhone;
     let vars = password_reset::shared_phone_sms_vars(&usernames);
     let text = crate::outbox::render_in_force(c, template, NoticeChannel::Sms, &vars).await?.unwrap_or_default();
-    let key = format!("password-reset-shared-{phone}-{}", at.format("%Y%m%d%H%M"));
+    // The key names the phone by its keyed hash, as every outbox key does: the number is sealed in the row.
+    let phone_key = notify::recipient_hash(c.personal_data(), &phone);
+    let key = format!("password-reset-shared-{phone_key}-{}", at.format("%Y%m%d%H%M"));
     queue_sms(c, &Sms { key: &key, template_key: template.as_str(), phone: &phone }, &text.body, &at).await
 }
 

@@ -8,7 +8,7 @@
 //!
 //! Encrypted: the asker's contact on `requests`, direct-line askers, on-site
 //! service requests' contacts, enterprise contacts, liaison cadres' work
-//! phones, visits' attendees and notes, the outbox's recipients and
+//! phones, visits' attendees and notes, the outbox's recipients and texts and
 //! accounts' phone and e-mail ([`SEALED_TABLES`]), with a keyed
 //! hash (HMAC-SM3) beside the columns looked up by equality.
 
@@ -37,6 +37,10 @@ pub const VISIT_ATTENDEES: &str = "visits.attendees";
 pub const VISIT_NOTES: &str = "visits.notes";
 /// Where a notice goes: a phone, an e-mail address or a webhook URL, kept until delivered and after.
 pub const OUTBOX_RECIPIENT: &str = "outbox.recipient";
+/// A notice's e-mail subject and its text: they tell the asker the tracking number and check code, or a
+/// person their password reset code.
+pub const OUTBOX_SUBJECT: &str = "outbox.subject";
+pub const OUTBOX_BODY: &str = "outbox.body";
 pub const USER_PHONE: &str = "users.phone";
 pub const USER_EMAIL: &str = "users.email";
 
@@ -75,7 +79,7 @@ pub const SEALED_TABLES: &[SealedTable] = &[
     },
     SealedTable { table: "liaison_cadres", key: "user_id", fields: &[LIAISON_WORK_PHONE], hash: None },
     SealedTable { table: "visits", key: "id", fields: &[VISIT_ATTENDEES, VISIT_NOTES], hash: None },
-    SealedTable { table: "outbox", key: "id", fields: &[OUTBOX_RECIPIENT], hash: None },
+    SealedTable { table: "outbox", key: "id", fields: &[OUTBOX_RECIPIENT, OUTBOX_SUBJECT, OUTBOX_BODY], hash: None },
     SealedTable {
         table: "users",
         key: "id",

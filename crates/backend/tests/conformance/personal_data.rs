@@ -5,7 +5,7 @@
 //! readable and findable, resuming after an interruption. The same for the
 //! other tables with personal data: direct-line askers, on-site contacts,
 //! enterprise contacts, cadres' work phones, visits' attendees and notes,
-//! the outbox's recipients and accounts' phone and e-mail.
+//! the outbox's recipients and texts and accounts' phone and e-mail.
 
 use mashangban_domain::direct_line::ItemScope;
 use mashangban_domain::enterprise::{EnterpriseInput, EnterpriseScope};
@@ -201,7 +201,7 @@ async fn rotation_keeps_every_request_readable_and_resumes<D: TestDb>() {
 }
 
 /// Every encrypted column outside `requests`, raw.
-const OTHER_COLUMNS: [&str; 12] = [
+const OTHER_COLUMNS: [&str; 13] = [
     "SELECT name FROM direct_line_items",
     "SELECT phone FROM direct_line_items",
     "SELECT contact_name FROM onsite_requests",
@@ -214,9 +214,10 @@ const OTHER_COLUMNS: [&str; 12] = [
     "SELECT attendees FROM visits",
     "SELECT notes FROM visits",
     "SELECT recipient FROM outbox",
+    "SELECT body FROM outbox",
 ];
 
-const PLAIN: [&str; 10] = [
+const PLAIN: [&str; 11] = [
     "张建国",
     "13800138011",
     "陈嘉欣",
@@ -227,7 +228,11 @@ const PLAIN: [&str; 10] = [
     "li@example.gov.cn",
     ATTENDEE,
     NOTES,
+    RESET_CODE,
 ];
+
+/// The password reset code the outbox's SMS tells.
+const RESET_CODE: &str = "123456";
 
 /// The person met on the visit, and the visit's notes that name them.
 const ATTENDEE: &str = "黄志强";
@@ -273,6 +278,7 @@ async fn check_reads<D: TestDb>(store: &SqlStore<D>, rows: &Rows) {
     assert_eq!((visit.attendees, visit.notes.as_deref()), (vec![ATTENDEE.to_owned()], Some(NOTES)));
     let outbox = store.list_outbox(None, 10).await.unwrap();
     assert_eq!(outbox.iter().map(|o| o.recipient.as_str()).collect::<Vec<_>>(), ["13912340001"]);
+    assert!(outbox[0].body.contains(RESET_CODE), "{}", outbox[0].body);
     let listed = store.visits(&VisitFilter::in_scope(EnterpriseScope::All)).await.unwrap();
     assert_eq!(
         listed.iter().map(|v| (v.attendees.clone(), v.notes.clone())).collect::<Vec<_>>(),
@@ -352,7 +358,7 @@ async fn the_other_tables_are_stored_encrypted_found_and_rotated<D: TestDb>() {
         expires_at: at(10),
         client_ip: None,
         phone: "13912340001".into(),
-        code: "123456".into(),
+        code: RESET_CODE.into(),
     };
     old.create_password_reset(reset).await.unwrap();
 
@@ -375,7 +381,8 @@ async fn the_other_tables_are_stored_encrypted_found_and_rotated<D: TestDb>() {
     execute(old, "UPDATE visits SET attendees = $1, notes = $2", vec![plain_attendees.into(), NOTES.into()])
         .await
         .unwrap();
-    execute(old, "UPDATE outbox SET recipient = '13912340001'", vec![]).await.unwrap();
+    let plain_sms = format!("验证码{RESET_CODE}");
+    execute(old, "UPDATE outbox SET recipient = '13912340001', body = $1", vec![plain_sms.into()]).await.unwrap();
     assert_eq!(old.user_by_id(wang.id).await.unwrap().unwrap().phone.as_deref(), Some("13912340003"));
 
     // Rotation: the new key configured, the old one kept; resumed batch by batch.
