@@ -22,7 +22,7 @@ use crate::outbox::{Direct, insert_row};
 use crate::requests::query::{Key, load};
 use crate::rows;
 use crate::sql::{Args, Conn, Database, Row, bad, job};
-use crate::{SqlStore, args, personal_data};
+use crate::{SqlStore, args};
 
 /// What an event's entries are made from.
 pub struct Source<'a> {

@@ -147,8 +147,9 @@ enum Shown {
 }
 
 /// What was typed in `typed` beside the `stored` rows' fields where it differs (rows matched by
-/// step code; an owner by its unit's name among `units`), and the typed steps the stored template
-/// has not.
+/// step code; an owner by its unit's name among `units`; a row's place, the steps it waits for and
+/// the end step as the typed table arranges them, its moves and deletions applied), and the typed
+/// steps the stored template has not.
 fn rows_beside(
     stored: &TemplateRows,
     typed: &TemplateRows,
@@ -156,6 +157,8 @@ fn rows_beside(
 ) -> (conflict::Beside, Vec<String>) {
     use conflict::Kind::{Decimal, Text};
     let mut beside = conflict::Beside::default();
+    // A table that cannot be arranged (an unreadable 序号) shows no places; its other fields still compare.
+    let arranged = typed.arranged().ok();
     beside.compare("code", Text, &stored.code, &typed.code);
     beside.compare("name", Text, &stored.name, &typed.name);
     let mut missing = Vec::new();
@@ -175,11 +178,30 @@ fn rows_beside(
             units.iter().find(|(code, _)| *code == row.owner.trim()).map_or(row.owner.trim(), |(_, n)| n.as_str());
         beside.compare_shown(&key("owner"), Text, &s.owner, &row.owner, owner);
         beside.compare(&key("minutes"), Decimal, &s.planned_minutes, &row.planned_minutes);
+        let review = |on: bool| if on { "可容缺预审" } else { "不可容缺预审" };
+        beside.compare(&key("pre_review"), Text, review(s.pre_review), review(row.pre_review));
+        let placed = arranged.as_ref().and_then(|a| Some((a, a.steps.iter().position(|r| r.code.trim() == s.code)?)));
+        if let Some((a, at)) = placed {
+            let place = |i: usize| format!("第{}步", i + 1);
+            beside.compare(&key("order"), Text, &place(n), &place(at));
+            beside.compare(&key("pre"), Text, &waits_for(stored, n), &waits_for(a, at));
+            let end =
+                |rows: &TemplateRows, i: usize| if rows.end == Some(i) { "终点步骤" } else { "非终点步骤" };
+            beside.compare(&key("end"), Text, end(stored, n), end(a, at));
+        }
         if row.delete {
             beside.compare(&key("delete"), Text, "", "删除此步骤");
         }
     }
     (beside, missing)
+}
+
+/// The codes of the steps row `i` waits for, sorted, as the page names them (「无」 for none).
+fn waits_for(rows: &TemplateRows, i: usize) -> String {
+    let mut codes: Vec<&str> =
+        rows.steps[i].prerequisites.iter().filter_map(|&p| rows.steps.get(p)).map(|r| r.code.trim()).collect();
+    codes.sort_unstable();
+    if codes.is_empty() { "无".to_owned() } else { codes.join("、") }
 }
 
 #[derive(Debug, Default, Deserialize)]

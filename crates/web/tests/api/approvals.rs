@@ -835,8 +835,14 @@ async fn two_people_edit_the_template_the_second_sees_the_version_in_force_with_
     {
         set(&mut b, &format!("s{blank}_{field}"), value);
     }
-    // The permit waits for it, as the end step must.
+    // The permit waits for it, as the end step must; the contract's pre-review is switched.
     b.push((format!("s{}_pre", row_of(&b, "construction_permit")), blank.to_string()));
+    let review = format!("s{contract}_pre_review");
+    let reviewed = b.iter().any(|(f, _)| *f == review);
+    match reviewed {
+        true => b.retain(|(f, _)| *f != review),
+        false => b.push((review, "1".into())),
+    }
     b.push(("op".into(), "save".into()));
     let (status, _, html) = post_fields(&app, steps, &b_session, &b).await;
     assert_eq!(status, StatusCode::CONFLICT, "{html}");
@@ -848,6 +854,15 @@ async fn two_people_edit_the_template_the_second_sees_the_version_in_force_with_
     assert!(html.contains(&format!("id=\"typed-s{row}_name\">您填写的：B改的出让合同")), "{html}");
     assert!(!html.contains(&format!("id=\"typed-s{}_minutes\"", row_of(&shown, "deal_confirmation"))), "{html}");
     assert!(html.contains("您填写的步骤（最新版本中没有）：fire_review 消防设计审查"), "{html}");
+    // The steps the permit waits for and the contract's pre-review, typed, beside the rows; the places
+    // and the end step, unchanged, show nothing.
+    let permit = row_of(&shown, "construction_permit");
+    let waits =
+        "construction_planning_permit、fire_review、project_filing、property_certificate、quality_safety_supervision";
+    assert!(html.contains(&format!("id=\"typed-s{permit}_pre\">您填写的：{waits}")), "{html}");
+    let switched = if reviewed { "不可容缺预审" } else { "可容缺预审" };
+    assert!(html.contains(&format!("id=\"typed-s{row}_pre_review\">您填写的：{switched}")), "{html}");
+    assert!(!html.contains("_order\">您填写的") && !html.contains("_end\">您填写的"), "{html}");
     assert!(shown.iter().all(|(_, v)| v != "fire_review"), "the form holds the version in force");
     assert_eq!(in_force().await["version"], 2, "nothing of A's overwritten");
 
