@@ -208,7 +208,7 @@ async fn queue_copies(c: &dyn Conn, user: UserId, kind: InboxKind, entry: &Entry
             template_key: Some(&format!("inbox.{}", kind.as_str())),
             subject: subject.as_deref(),
             body: &body,
-            at: &entry.at,
+            at: entry.at,
         };
         insert_row(c, &row, event_id.zip(request_id)).await?;
     }
