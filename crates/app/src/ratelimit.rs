@@ -151,10 +151,10 @@ impl Leases {
         let Ok(mut held) = self.held.lock() else { return taken };
         let now = Elapsed::now();
         for (lease, g) in wanted.iter().zip(granted) {
-            let fresh = Held { window_start: g.window_start, leased: 0, in_use: 0, last_used: now };
-            let h = held.entry(lease.slot.key.clone()).or_insert(fresh);
+            let fresh = || Held { window_start: g.window_start, leased: 0, in_use: 0, last_used: now };
+            let h = held.entry(lease.slot.key.clone()).or_insert_with(fresh);
             if h.window_start != g.window_start {
-                *h = Held { window_start: g.window_start, leased: 0, in_use: 0, last_used: now };
+                *h = fresh();
             }
             h.leased += g.count;
             h.in_use += 1;

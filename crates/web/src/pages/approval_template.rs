@@ -236,6 +236,7 @@ async fn template_page<S: Store>(
     let parsed = parse_template_toml(&shown.body).ok();
     let steps = parsed.as_ref().map(|t| t.steps().to_vec()).unwrap_or_default();
     let editor = if caller.may(Permission::ManageApprovals) {
+        let units = active_units(app);
         let of_shown = || {
             let mut rows = parsed.as_ref().map(TemplateRows::of).unwrap_or_default();
             rows.add_blank_rows(NEW_ROWS);
@@ -256,7 +257,7 @@ async fn template_page<S: Store>(
             }
             Shown::TableChanged(rows) => {
                 let mut table = of_shown();
-                let (beside, missing) = rows_beside(&table.rows, &rows, &active_units(app));
+                let (beside, missing) = rows_beside(&table.rows, &rows, &units);
                 typed_beside = (beside, missing, None);
                 table.error = Some((None, None, changed()));
                 (table, stored_text())
@@ -267,7 +268,7 @@ async fn template_page<S: Store>(
                 (of_shown(), Text { error: Some(changed()), ..stored_text() })
             }
         };
-        let mut editor = editor(app, current.id, table, text);
+        let mut editor = editor(&units, current.id, table, text);
         (editor.beside, editor.typed_rows, editor.typed_text) = typed_beside;
         Some(editor)
     } else {
@@ -302,9 +303,9 @@ fn active_units<S: Store>(app: &App<S>) -> Vec<(String, String)> {
     units
 }
 
-/// The editors for the rows typed (or shown) and the TOML text; `current` is the version in force.
-fn editor<S: Store>(app: &App<S>, current: i64, typed: Typed, text: Text) -> Editor {
-    let units = active_units(app);
+/// The editors for the rows typed (or shown) and the TOML text, with the active `units` to choose
+/// owners from; `current` is the version in force.
+fn editor(units: &[(String, String)], current: i64, typed: Typed, text: Text) -> Editor {
     let Typed { rows, error, base } = typed;
     let (error_row, error_field, message) = match error {
         Some((row, field, message)) => (row, field, Some(message)),
