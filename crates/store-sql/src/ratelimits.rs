@@ -43,7 +43,7 @@ async fn lease_one(c: &dyn Conn, lease: &AttemptLease) -> StoreResult<Granted> {
 
 impl<D: Database> RateLimitStore for SqlStore<D> {
     async fn lease_attempts(&self, wanted: Vec<AttemptLease>) -> StoreResult<Vec<Granted>> {
-        // Rows locked in key order (as `take_attempts` does); answers in the order asked.
+        // Rows locked in key order (so two leases over the same keys cannot deadlock); answers in the order asked.
         let mut order: Vec<usize> = (0..wanted.len()).collect();
         order.sort_by(|&a, &b| wanted[a].slot.key.cmp(&wanted[b].slot.key));
         let lease = job(move |c| {
