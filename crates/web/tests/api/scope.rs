@@ -9,7 +9,7 @@ use futures_util::future::join_all;
 
 use mashangban_domain::access::Access;
 use mashangban_domain::org::{Role, Scope};
-use mashangban_store::{ChangeStore, ListFilter, RequestStore};
+use mashangban_store::{ChangeCursor, ChangeEntity, ChangeStore, ListFilter, RequestStore};
 use mashangban_web::routes::{Methods, Route, Surface};
 
 use super::*;
@@ -190,6 +190,27 @@ async fn fingerprint(app: &App, request_ids: &[i64]) -> String {
     parts.join(", ")
 }
 
+/// Waits until the change feed holds the setup's last change (the dispatch of the request `last`) and its
+/// head stands still: on PostgreSQL the feed holds back changes while an older transaction of the
+/// database is still open, so a head read too early moves later with no one writing, and a refused call
+/// would be blamed for it.
+async fn feed_settled(app: &App, last: &str) {
+    let started = std::time::Instant::now();
+    let mut previous = None;
+    loop {
+        let changes = app.store.changes_after(ChangeCursor::default(), 10_000).await.unwrap();
+        let head = app.store.feed_head().await.unwrap();
+        let holds_last =
+            changes.iter().any(|c| c.entity == ChangeEntity::Request && c.key == last && c.kind == "dispatched");
+        if holds_last && previous == Some(head) {
+            return;
+        }
+        previous = Some(head);
+        assert!(started.elapsed().as_secs() < 60, "the change feed never settled: head {head:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
 fn method_of(route: &Route<Backend>) -> Option<reqwest::Method> {
     match &route.methods {
         Methods::One(m) => Some(reqwest::Method::from_bytes(m.as_str().as_bytes()).unwrap()),
@@ -251,6 +272,7 @@ async fn scope_every_route_and_role_is_refused_admitted_and_scoped_as_declared()
     let routes: Vec<(reqwest::Method, Route<Backend>)> =
         declared().into_iter().filter_map(|r| method_of(&r).map(|m| (m, r))).collect();
     let requests = [ours_id, theirs_id];
+    feed_settled(&app, &theirs).await;
 
     // 1. Refused: no session → 401 (pages: to sign in); a role without the permission → 403 with
     //    its JSON code; nothing changed; never a 5xx.
