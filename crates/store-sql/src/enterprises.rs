@@ -23,6 +23,8 @@ use crate::{SqlStore, args};
 
 /// Codes looked up per statement when reading an import's existing rows.
 const LOOKUP_CHUNK: usize = 500;
+/// Records per INSERT of an import (14 values each, well under either database's limit of values).
+const INSERT_CHUNK: usize = 200;
 
 impl<D: Database> EnterpriseStore for SqlStore<D> {
     async fn create_enterprise(&self, input: EnterpriseInput, at: Instant, by: String) -> StoreResult<Enterprise> {
@@ -168,16 +170,29 @@ fn values(c: &dyn Conn, input: &EnterpriseInput) -> StoreResult<Vec<Value>> {
 }
 
 async fn insert(c: &dyn Conn, input: &EnterpriseInput, at: &Instant, by: &str) -> StoreResult<()> {
-    let mut args: Vec<Value> = vec![input.credit_code.as_str().into()];
-    args.extend(values(c, input)?);
-    args.extend([at.into(), at.into(), by.into()]);
-    c.execute(
-        "INSERT INTO enterprises (credit_code, name, town_id, address, industry_code, industry_name, size,
-            registered_on, contact_name, contact_phone, tags, created_at, updated_at, updated_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        &args,
-    )
-    .await?;
+    insert_many(c, &[input], at, by).await
+}
+
+/// New records as multi-row INSERTs of [`INSERT_CHUNK`] rows: one round trip per chunk, not per row
+/// (on PostgreSQL a round trip is most of a row's cost).
+async fn insert_many(c: &dyn Conn, inputs: &[&EnterpriseInput], at: &Instant, by: &str) -> StoreResult<()> {
+    for chunk in inputs.chunks(INSERT_CHUNK) {
+        let mut args = Args::default();
+        let mut rows = Vec::with_capacity(chunk.len());
+        for input in chunk {
+            let mut row = vec![args.push(input.credit_code.as_str())];
+            row.extend(values(c, input)?.into_iter().map(|v| args.push(v)));
+            row.extend([args.push(at), args.push(at), args.push(by)]);
+            rows.push(format!("({})", row.join(", ")));
+        }
+        let sql = format!(
+            "INSERT INTO enterprises (credit_code, name, town_id, address, industry_code, industry_name, size,
+                registered_on, contact_name, contact_phone, tags, created_at, updated_at, updated_by)
+             VALUES {}",
+            rows.join(", ")
+        );
+        c.execute(&sql, args.values()).await?;
+    }
     Ok(())
 }
 
@@ -205,13 +220,12 @@ async fn upsert_all(
 ) -> StoreResult<UpsertCounts> {
     let existing = existing(c, inputs).await?;
     let mut counts = UpsertCounts::default();
+    let mut new = Vec::new();
     for input in inputs {
         match existing.get(input.credit_code.as_str()) {
             None => {
                 counts.new += 1;
-                if apply {
-                    insert(c, input, at, by).await?;
-                }
+                new.push(input);
             }
             Some(found) if found.holds(input) => counts.unchanged += 1,
             Some(_) => {
@@ -221,6 +235,9 @@ async fn upsert_all(
                 }
             }
         }
+    }
+    if apply {
+        insert_many(c, &new, at, by).await?;
     }
     Ok(counts)
 }

@@ -17,6 +17,7 @@ on_both!(
     edits_need_the_current_version_and_the_scope,
     two_nodes_editing_one_version_let_exactly_one_through,
     an_import_counts_before_it_writes_and_is_all_or_nothing,
+    a_large_import_writes_every_row_in_batches,
 );
 
 /// Two towns; answers their ids.
@@ -123,4 +124,32 @@ async fn an_import_counts_before_it_writes_and_is_all_or_nothing<D: TestDb>() {
     let town = EnterpriseFilter { town_id: Some(guzhen), ..all.clone() };
     assert_eq!(s.list_enterprises(&town, EnterpriseScope::All).await.unwrap().total, 2);
     assert_eq!(s.list_enterprises(&all, EnterpriseScope::Town(xiaolan)).await.unwrap().total, 1);
+}
+
+/// More new rows than one INSERT carries (the store writes them 200 to a statement), mixed with an
+/// update: every row is written whole, the last batch's too, and a failure in the last batch undoes
+/// the first.
+async fn a_large_import_writes_every_row_in_batches<D: TestDb>() {
+    let env = D::create().await;
+    let s = &env.store;
+    let (guzhen, xiaolan) = towns(s).await;
+    s.create_enterprise(input(1, "华艺灯饰", guzhen), at(0), by()).await.unwrap();
+    let mut file: Vec<EnterpriseInput> = (2..=451).map(|n| input(n, &format!("企业{n}"), xiaolan)).collect();
+    file.push(input(1, "华艺灯饰有限公司", guzhen));
+    let mut broken = file.clone();
+    broken.push(input(999, "无镇企业", 999_999));
+    assert!(s.upsert_enterprises(broken, true, at(1), by()).await.is_err());
+    let all = EnterpriseFilter { limit: 500, ..EnterpriseFilter::default() };
+    assert_eq!(s.list_enterprises(&all, EnterpriseScope::All).await.unwrap().total, 1, "all or nothing");
+
+    let counts = s.upsert_enterprises(file, true, at(2), by()).await.unwrap();
+    assert_eq!(counts, UpsertCounts { new: 450, updated: 1, unchanged: 0 });
+    let page = s.list_enterprises(&all, EnterpriseScope::Town(xiaolan)).await.unwrap();
+    assert_eq!(page.total, 450);
+    let last = input(451, "", 0).credit_code;
+    let stored = s.enterprise(last.as_str(), EnterpriseScope::All).await.unwrap().unwrap();
+    assert_eq!((stored.name.as_str(), stored.town_id, stored.version), ("企业451", xiaolan, 1));
+    assert_eq!(stored.contact_phone.as_deref(), Some("13800138000"));
+    let first = s.enterprise(input(1, "", 0).credit_code.as_str(), EnterpriseScope::All).await.unwrap().unwrap();
+    assert_eq!((first.name.as_str(), first.version), ("华艺灯饰有限公司", 2));
 }
