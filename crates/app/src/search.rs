@@ -275,7 +275,7 @@ async fn docs_of<S: Store>(app: &App<S>, index: &SearchIndex, requests: &[Reques
         .iter()
         .map(|request| {
             let texts = texts_of(app, request, replies.remove(&request.id).unwrap_or_default());
-            RequestDoc::new(index.fields(), request, &texts)
+            index.doc(request, &texts)
         })
         .collect())
 }

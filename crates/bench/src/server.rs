@@ -45,7 +45,7 @@ pub fn serve_child(url: &str, connections: usize, search_dir: Option<&Path>, hj2
         let mut out = std::io::stdout();
         if let Some(dir) = search_dir {
             let _ = std::fs::remove_dir_all(dir);
-            let index = mashangban_search::SearchIndex::open(dir).ctx("open the search index")?;
+            let index = mashangban_search::SearchIndex::open(dir, crate::bench_keys()).ctx("open the search index")?;
             let started = std::time::Instant::now();
             state = state.with_search(index.clone());
             while index.cursor().ctx("search index cursor")?.is_none() {

@@ -18,6 +18,7 @@ use mashangban_app::{App, Settings, notify, scheduler};
 use mashangban_backend::{Backend, BackendOptions};
 use mashangban_domain::duplicates::Thresholds;
 use mashangban_domain::org::Role;
+use mashangban_domain::personal_data::Keyring;
 use mashangban_domain::time;
 use mashangban_search::SearchIndex;
 use mashangban_store::{NewUser, OrgStore};
@@ -315,6 +316,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
     let personal_data = config::personal_data_keys(&data_dir(&cli.db, &file), &file)?;
     let current_key = personal_data.current().id().to_owned();
+    let search_keys = personal_data.clone();
     let store = open_store(&cli.db, &file, personal_data).await?;
     match cli.command {
         Command::Serve { listen, public_url, demo, demo_args } => {
@@ -329,9 +331,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             if sealed > 0 {
                 println!("已将 {sealed} 条记录的个人信息以密钥 {current_key} 加密。");
             }
-            serve(store, &listen, public_url, &file, &data_dir, card_secret).await
+            let search = open_search(&data_dir, search_keys)?;
+            serve(store, &listen, public_url, &file, &data_dir, search, card_secret).await
         }
-        Command::Search(SearchCommand::Reindex) => reindex(store, &data_dir(&cli.db, &file)).await,
+        Command::Search(SearchCommand::Reindex) => {
+            reindex(store, open_search(&data_dir(&cli.db, &file), search_keys)?).await
+        }
         Command::Demo { demo_args, .. } => load_demo(&store, &demo_args, &file).await,
         Command::User(command) => user_command(&store, command).await,
         Command::Token(command) => token_command(store, command).await,
@@ -386,15 +391,15 @@ fn data_dir(db: &DbArgs, file: &FileConfig) -> PathBuf {
     db.data_dir.clone().or(file.data_dir.clone()).unwrap_or_else(|| PathBuf::from("data"))
 }
 
-/// This node's search index: under the data directory, one per node (PostgreSQL nodes each keep their own).
-fn open_search(data_dir: &std::path::Path) -> Result<SearchIndex, String> {
+/// This node's search index: under the data directory, one per node (PostgreSQL nodes each keep their
+/// own), names and phones hashed under the keys of personal data.
+fn open_search(data_dir: &std::path::Path, keys: Keyring) -> Result<SearchIndex, String> {
     let root = data_dir.join("search");
-    SearchIndex::open(&root).map_err(|e| format!("无法打开全文索引 {}: {e}", root.display()))
+    SearchIndex::open(&root, keys).map_err(|e| format!("无法打开全文索引 {}: {e}", root.display()))
 }
 
 /// `mashangban search reindex`: rebuilds the index beside the one in service, with a progress bar.
-async fn reindex(store: Backend, data_dir: &std::path::Path) -> Result<(), String> {
-    let index = open_search(data_dir)?;
+async fn reindex(store: Backend, index: SearchIndex) -> Result<(), String> {
     let app = App::new(store, Settings::default()).await.map_err(|e| e.to_string())?;
     let bar = ProgressBar::new(0);
     if let Ok(style) = ProgressStyle::with_template("重建全文索引 {bar:40} {pos}/{len}（约） {per_sec} {elapsed}")
@@ -556,9 +561,9 @@ async fn serve(
     public_url: String,
     file: &FileConfig,
     data_dir: &std::path::Path,
+    search: SearchIndex,
     card_secret: mashangban_app::CardSecret,
 ) -> Result<(), String> {
-    let search = open_search(data_dir)?;
     let stage_days = file.enforcement_stage_days.unwrap_or_default();
     stage_days.validate().map_err(|e| format!("配置文件中的 enforcement_stage_days 有误: {}", e.message))?;
     let settings = Settings {

@@ -29,12 +29,13 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::TokenizerManager;
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 
+use mashangban_domain::personal_data::Keyring;
 use mashangban_store::ChangeCursor;
 use mashangban_text::ChineseTokenizer;
 
 pub use facets::Facets;
 pub use query::{MAX_QUERY_CHARS, MAX_QUERY_PARTS, QueryError, Search, SearchOrder, TextQuery};
-pub use schema::{Fields, RequestDoc, RequestTexts, handling_units};
+pub use schema::{Fields, PersonTerms, RequestDoc, RequestTexts, handling_units};
 
 /// Memory for one index writer's buffer.
 const WRITER_BYTES: usize = 64 << 20;
@@ -91,23 +92,23 @@ impl Generation {
         Ok(Self { name: name.to_owned(), index, reader, writer: Mutex::new(None) })
     }
 
-    fn cursor(&self) -> IndexResult<Option<ChangeCursor>> {
-        Ok(self.index.load_metas()?.payload.as_deref().and_then(parse_cursor))
+    fn cursor(&self, key_id: &str) -> IndexResult<Option<ChangeCursor>> {
+        Ok(self.index.load_metas()?.payload.as_deref().and_then(|p| parse_cursor(p, key_id)))
     }
 
     /// Replaces the documents of `docs` and commits with `cursor` as the payload.
-    fn write(&self, docs: Vec<RequestDoc>, cursor: ChangeCursor, fields: &Fields) -> IndexResult<()> {
+    fn write(&self, docs: Vec<RequestDoc>, cursor: ChangeCursor, shared: &Shared) -> IndexResult<()> {
         let mut guard = self.writer.lock().map_err(|_| IndexError("writer lock poisoned".into()))?;
         if guard.is_none() {
             *guard = Some(self.index.writer_with_num_threads(1, WRITER_BYTES)?);
         }
         let Some(writer) = guard.as_mut() else { return Err(IndexError("no writer".into())) };
         for doc in docs {
-            writer.delete_term(Term::from_field_u64(fields.id, doc.id));
+            writer.delete_term(Term::from_field_u64(shared.fields.id, doc.id));
             writer.add_document(doc.doc)?;
         }
         let mut commit = writer.prepare_commit()?;
-        commit.set_payload(&format_cursor(cursor));
+        commit.set_payload(&format_cursor(cursor, shared.person.key_id()));
         commit.commit()?;
         drop(guard);
         self.reader.reload()?;
@@ -115,17 +116,19 @@ impl Generation {
     }
 }
 
-/// What a document holds, in the commit payload beside the cursor. Raise it when [`RequestDoc`]
-/// changes what it indexes: an index committed under another version reads as never committed, so
-/// the consumer rebuilds it once (2: the sub-units of 二次派单 in `unit` and the names).
-const DOCS_VERSION: &str = "docs2";
+/// What a document holds, in the commit payload beside the cursor and the id of the key names and
+/// phones are hashed under. Raise it when [`RequestDoc`] changes what it indexes: an index committed
+/// under another version, or under another key, reads as never committed, so the consumer rebuilds it
+/// once (2: the sub-units of 二次派单 in `unit` and the names; 3: names and phones hashed).
+const DOCS_VERSION: &str = "docs3";
 
-fn format_cursor(c: ChangeCursor) -> String {
-    format!("{DOCS_VERSION}:feed:{}:{}", c.tx, c.position)
+fn format_cursor(c: ChangeCursor, key_id: &str) -> String {
+    format!("{DOCS_VERSION}:key:{key_id}:feed:{}:{}", c.tx, c.position)
 }
 
-fn parse_cursor(payload: &str) -> Option<ChangeCursor> {
-    let mut parts = payload.strip_prefix(DOCS_VERSION)?.strip_prefix(":feed:")?.split(':');
+fn parse_cursor(payload: &str, key_id: &str) -> Option<ChangeCursor> {
+    let rest = payload.strip_prefix(DOCS_VERSION)?.strip_prefix(":key:")?.strip_prefix(key_id)?;
+    let mut parts = rest.strip_prefix(":feed:")?.split(':');
     let tx = parts.next()?.parse().ok()?;
     let position = parts.next()?.parse().ok()?;
     Some(ChangeCursor { tx, position })
@@ -134,6 +137,7 @@ fn parse_cursor(payload: &str) -> Option<ChangeCursor> {
 struct Shared {
     root: PathBuf,
     fields: Fields,
+    person: PersonTerms,
     live: ArcSwap<Generation>,
     /// Serialises refreshes (two threads must not both switch).
     switching: Mutex<()>,
@@ -193,8 +197,9 @@ impl Found {
 }
 
 impl SearchIndex {
-    /// Opens the index under `root` (created if absent; an empty generation to start with).
-    pub fn open(root: impl Into<PathBuf>) -> IndexResult<Self> {
+    /// Opens the index under `root` (created if absent; an empty generation to start with), hashing
+    /// names and phones under `keys` (the node's keys of personal data at rest).
+    pub fn open(root: impl Into<PathBuf>, keys: Keyring) -> IndexResult<Self> {
         let root = root.into();
         std::fs::create_dir_all(&root)?;
         let generation = match std::fs::read_to_string(root.join(CURRENT)) {
@@ -213,6 +218,7 @@ impl SearchIndex {
         let shared = Shared {
             root,
             fields: schema::schema().1,
+            person: PersonTerms::new(keys),
             live: ArcSwap::from_pointee(generation),
             switching: Mutex::new(()),
         };
@@ -223,6 +229,11 @@ impl SearchIndex {
         &self.shared.fields
     }
 
+    /// The document of `request` with its `texts`, as this index stores it.
+    pub fn doc(&self, request: &mashangban_domain::request::Request, texts: &RequestTexts) -> RequestDoc {
+        RequestDoc::new(&self.shared.fields, &self.shared.person, request, texts)
+    }
+
     /// The directory of the index.
     pub fn root(&self) -> &Path {
         &self.shared.root
@@ -231,7 +242,7 @@ impl SearchIndex {
     /// The change-feed cursor of the generation in service's last commit; `None` for a new, empty
     /// generation (which must be built from the data, not from the feed, whose old rows are pruned).
     pub fn cursor(&self) -> IndexResult<Option<ChangeCursor>> {
-        self.shared.live.load().cursor()
+        self.shared.live.load().cursor(self.shared.person.key_id())
     }
 
     /// Documents in the generation in service.
@@ -252,7 +263,7 @@ impl SearchIndex {
     /// Adds or replaces `docs` and commits them with `cursor` (the feed position they bring the index
     /// to) in the same commit; searchable when this returns.
     pub fn apply(&self, docs: Vec<RequestDoc>, cursor: ChangeCursor) -> IndexResult<()> {
-        self.shared.live.load().write(docs, cursor, &self.shared.fields)
+        self.shared.live.load().write(docs, cursor, &self.shared)
     }
 
     /// Switches to the generation `CURRENT` names if a rebuild replaced the one in service, and removes
@@ -279,6 +290,21 @@ impl SearchIndex {
         Ok(true)
     }
 
+    /// Every distinct term of `field` in the generation in service, at most `limit` (for audits of
+    /// what a node's disk holds, and tests).
+    pub fn field_terms(&self, field: tantivy::schema::Field, limit: usize) -> IndexResult<Vec<String>> {
+        let searcher = self.shared.live.load().reader.searcher();
+        let mut terms = std::collections::BTreeSet::new();
+        for segment in searcher.segment_readers() {
+            let inverted = segment.inverted_index(field)?;
+            let mut stream = inverted.terms().stream()?;
+            while terms.len() < limit && stream.advance() {
+                terms.insert(String::from_utf8_lossy(stream.key()).into_owned());
+            }
+        }
+        Ok(terms.into_iter().collect())
+    }
+
     /// Starts a rebuild: a new generation beside the one in service, which keeps serving.
     pub fn rebuild(&self) -> IndexResult<Rebuild> {
         let name = new_generation_name();
@@ -291,7 +317,7 @@ impl SearchIndex {
     pub fn search(&self, search: &Search<'_>) -> IndexResult<Found> {
         let generation = self.shared.live.load();
         let fields = &self.shared.fields;
-        let query = query::build(fields, search);
+        let query = query::build(fields, &self.shared.person, search);
         let searcher = generation.reader.searcher();
         let limit = usize::try_from(search.filter.limit.clamp(1, 500)).unwrap_or(50);
         let offset = usize::try_from(search.filter.offset).unwrap_or(0);
@@ -373,7 +399,7 @@ impl Rebuild {
     /// generation then; this does not remove it, because another process may still serve it.
     pub fn finish(mut self, cursor: ChangeCursor) -> IndexResult<()> {
         let mut commit = self.writer.prepare_commit()?;
-        commit.set_payload(&format_cursor(cursor));
+        commit.set_payload(&format_cursor(cursor, self.index.shared.person.key_id()));
         commit.commit()?;
         self.writer.wait_merging_threads()?;
         write_current(&self.index.shared.root, &self.generation.name)?;
@@ -427,11 +453,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_cursor_round_trips_and_an_older_document_version_reads_as_never_committed() {
+    fn a_cursor_round_trips_and_an_older_document_version_or_another_key_reads_as_never_committed() {
         let cursor = ChangeCursor { tx: 42, position: 7 };
-        assert_eq!(parse_cursor(&format_cursor(cursor)), Some(cursor));
-        // Written before the sub-units were indexed: the consumer rebuilds the index once.
-        assert_eq!(parse_cursor("feed:42:7"), None);
-        assert_eq!(parse_cursor("docs1:feed:42:7"), None);
+        assert_eq!(parse_cursor(&format_cursor(cursor, "k2"), "k2"), Some(cursor));
+        // Written before names and phones were hashed, or under a key rotated away since: the consumer
+        // rebuilds the index once.
+        assert_eq!(parse_cursor("feed:42:7", "k2"), None);
+        assert_eq!(parse_cursor("docs1:feed:42:7", "k2"), None);
+        assert_eq!(parse_cursor("docs2:feed:42:7", "k2"), None);
+        assert_eq!(parse_cursor(&format_cursor(cursor, "k1"), "k2"), None);
+        assert_eq!(parse_cursor(&format_cursor(cursor, "k2"), "k"), None);
     }
 }

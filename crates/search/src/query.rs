@@ -20,7 +20,7 @@ use mashangban_domain::request::State;
 use mashangban_store::{ListFilter, ListOrder};
 use mashangban_text::ChineseTokenizer;
 
-use crate::schema::{Fields, id_value, micros};
+use crate::schema::{Fields, PersonTerms, id_value, micros};
 
 /// The most characters of a query.
 pub const MAX_QUERY_CHARS: usize = 200;
@@ -195,16 +195,38 @@ pub fn scope_query(f: &Fields, scope: &Scope, liaison_codes: &[String]) -> Optio
     }
 }
 
+/// One part as a term or a phrase of `terms` (its tokens as one field stores them).
+fn phrase(part: &Part, terms: impl Fn(&str) -> Term) -> Box<dyn Query> {
+    if let [(_, token)] = part.tokens.as_slice() {
+        Box::new(TermQuery::new(terms(token), IndexRecordOption::WithFreqs))
+    } else {
+        Box::new(PhraseQuery::new_with_offset(part.tokens.iter().map(|(p, t)| (*p, terms(t))).collect()))
+    }
+}
+
+/// One part over the person field: its tokens hashed as [`PersonTerms`] stores them, one phrase per
+/// key of the ring.
+fn person_query(f: &Fields, person: &PersonTerms, part: &Part) -> Box<dyn Query> {
+    let hashed: Vec<Vec<String>> = part.tokens.iter().map(|(_, t)| person.token_terms(t)).collect();
+    let keys = hashed.first().map_or(0, Vec::len);
+    let per_key = (0..keys)
+        .map(|k| {
+            let tokens = part.tokens.iter().zip(&hashed).map(|((p, _), h)| (*p, h[k].clone())).collect();
+            phrase(&Part { tokens }, |t| Term::from_field_text(f.person, t))
+        })
+        .collect();
+    any_of(per_key)
+}
+
 /// One part over `fields`: any field holding its tokens as a phrase.
-fn part_query(part: &Part, fields: &[(Field, f32)]) -> Box<dyn Query> {
+fn part_query(f: &Fields, person: &PersonTerms, part: &Part, fields: &[(Field, f32)]) -> Box<dyn Query> {
     let per_field = fields
         .iter()
         .map(|&(field, boost)| {
-            let query: Box<dyn Query> = if let [(_, token)] = part.tokens.as_slice() {
-                Box::new(TermQuery::new(Term::from_field_text(field, token), IndexRecordOption::WithFreqs))
+            let query = if field == f.person {
+                person_query(f, person, part)
             } else {
-                let terms = part.tokens.iter().map(|(p, t)| (*p, Term::from_field_text(field, t))).collect();
-                Box::new(PhraseQuery::new_with_offset(terms))
+                phrase(part, |t| Term::from_field_text(field, t))
             };
             if boost == 1.0 { query } else { Box::new(BoostQuery::new(query, boost)) as Box<dyn Query> }
         })
@@ -213,28 +235,35 @@ fn part_query(part: &Part, fields: &[(Field, f32)]) -> Box<dyn Query> {
 }
 
 /// Every included part over `fields`, no excluded part over the public fields.
-fn text_over(text: &TextQuery, fields: &[(Field, f32)], public: &[(Field, f32)]) -> Box<dyn Query> {
+fn text_over(
+    (f, person): (&Fields, &PersonTerms),
+    text: &TextQuery,
+    fields: &[(Field, f32)],
+    public: &[(Field, f32)],
+) -> Box<dyn Query> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-        text.include.iter().map(|p| (Occur::Must, part_query(p, fields))).collect();
-    clauses.extend(text.exclude.iter().map(|p| (Occur::MustNot, part_query(p, public))));
+        text.include.iter().map(|p| (Occur::Must, part_query(f, person, p, fields))).collect();
+    clauses.extend(text.exclude.iter().map(|p| (Occur::MustNot, part_query(f, person, p, public))));
     Box::new(BooleanQuery::new(clauses))
 }
 
 /// The text part: the public fields anywhere in scope, and also the person fields where the caller
 /// sees personal data.
-fn text_query(f: &Fields, text: &TextQuery, personal: &Scope, liaison_codes: &[String]) -> Box<dyn Query> {
+fn text_query(f: &Fields, person: &PersonTerms, search: &Search<'_>) -> Box<dyn Query> {
+    let Search { text, personal, liaison_codes, .. } = *search;
+    let fp = (f, person);
     let public = f.public_text();
     let mut all = public.to_vec();
     all.push((f.person, 2.0));
     match personal {
-        Scope::All => text_over(text, &all, &public),
-        Scope::Nothing => text_over(text, &public, &public),
+        Scope::All => text_over(fp, text, &all, &public),
+        Scope::Nothing => text_over(fp, text, &public, &public),
         scope => {
-            let mut personal_branch = vec![(Occur::Must, text_over(text, &all, &public))];
+            let mut personal_branch = vec![(Occur::Must, text_over(fp, text, &all, &public))];
             if let Some(q) = scope_query(f, scope, liaison_codes) {
                 personal_branch.push((Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0)) as Box<dyn Query>));
             }
-            any_of(vec![text_over(text, &public, &public), Box::new(BooleanQuery::new(personal_branch))])
+            any_of(vec![text_over(fp, text, &public, &public), Box::new(BooleanQuery::new(personal_branch))])
         }
     }
 }
@@ -255,7 +284,12 @@ fn flag(field: Field) -> Box<dyn Query> {
 
 /// The list filter (see `store-sql`'s `filter_sql`, which this mirrors) as index clauses. Every field
 /// of [`ListFilter`] is named, so a new filter does not compile until it is handled here.
-pub fn filter_clauses(f: &Fields, filter: &ListFilter, order: SearchOrder) -> Vec<(Occur, Box<dyn Query>)> {
+pub fn filter_clauses(
+    f: &Fields,
+    person: &PersonTerms,
+    filter: &ListFilter,
+    order: SearchOrder,
+) -> Vec<(Occur, Box<dyn Query>)> {
     let ListFilter {
         states,
         kind,
@@ -330,7 +364,7 @@ pub fn filter_clauses(f: &Fields, filter: &ListFilter, order: SearchOrder) -> Ve
         must.push(text(f.credit_code, code));
     }
     if let Some(phone) = contact_phone {
-        must.push(text(f.phone, phone));
+        must.push(any_of(person.phone_terms(phone).iter().map(|t| text(f.phone, t)).collect()));
     }
     let at = |t: &Option<mashangban_domain::time::Instant>| t.as_ref().map(micros);
     if received_from.is_some() || received_to.is_some() {
@@ -375,12 +409,12 @@ pub fn filter_clauses(f: &Fields, filter: &ListFilter, order: SearchOrder) -> Ve
 }
 
 /// The whole query of a search: text, scope and filters. Only the text scores.
-pub fn build(f: &Fields, search: &Search<'_>) -> Box<dyn Query> {
-    let mut clauses = vec![(Occur::Must, text_query(f, search.text, search.personal, search.liaison_codes))];
+pub fn build(f: &Fields, person: &PersonTerms, search: &Search<'_>) -> Box<dyn Query> {
+    let mut clauses = vec![(Occur::Must, text_query(f, person, search))];
     if let Some(scope) = scope_query(f, search.scope, search.liaison_codes) {
         clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(scope, 0.0)) as Box<dyn Query>));
     }
-    clauses.extend(filter_clauses(f, search.filter, search.order));
+    clauses.extend(filter_clauses(f, person, search.filter, search.order));
     Box::new(BooleanQuery::new(clauses))
 }
 

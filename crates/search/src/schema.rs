@@ -4,10 +4,13 @@ use tantivy::TantivyDocument;
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
+use tantivy::tokenizer::PreTokenizedString;
 
 use mashangban_domain::org::UnitId;
+use mashangban_domain::personal_data::Keyring;
 use mashangban_domain::request::{Request, State};
 use mashangban_domain::time::{Instant, shanghai};
+use mashangban_text::ChineseTokenizer;
 
 /// The tokenizer name the text fields are indexed with ([`mashangban_text::ChineseTokenizer`]).
 pub const TOKENIZER: &str = "zh";
@@ -27,7 +30,8 @@ pub struct Fields {
     pub names: Field,
     /// Tracking number and ledger reference.
     pub refs: Field,
-    /// The asker's name and phone: matched only where the caller sees personal data.
+    /// The asker's name and phone as keyed hashes of their tokens ([`PersonTerms`]): matched only
+    /// where the caller sees personal data.
     pub person: Field,
     pub state: Field,
     pub kind: Field,
@@ -42,6 +46,7 @@ pub struct Fields {
     /// The submitting account, 0 when none.
     pub submitted_by: Field,
     pub credit_code: Field,
+    /// The asker's phone as one keyed hash ([`PersonTerms::phone`]), for `contact_phone=`.
     pub phone: Field,
     /// Microseconds since the epoch.
     pub received: Field,
@@ -127,6 +132,65 @@ pub(crate) fn micros(at: &Instant) -> i64 {
     at.timestamp_micros()
 }
 
+/// How the asker's name and phone (个人信息) enter the index: each token as its keyed hash (HMAC-SM3
+/// under the look-up key of personal data at rest, with a label of its own, so it never equals the
+/// store's look-up hash of the same phone), so the files on a node's disk hold no name and no phone
+/// while a search for them still matches. Documents are hashed under the current key; a query is
+/// hashed under every key of the ring, so what was indexed before a rotation is still found while the
+/// index rebuilds (its commits name the key, see `SearchIndex::cursor`).
+#[derive(Debug, Clone)]
+pub struct PersonTerms {
+    keys: Keyring,
+}
+
+/// What a name's or phone's token is hashed over before the token.
+const PERSON_LABEL: &str = "search.person\u{0}";
+const PHONE_LABEL: &str = "search.phone\u{0}";
+/// Hex digits kept of a hash: 128 bits, so two tokens never share a term.
+const TERM_HEX: usize = 32;
+
+impl PersonTerms {
+    pub fn new(keys: Keyring) -> Self {
+        Self { keys }
+    }
+
+    /// The id of the key documents are hashed under.
+    pub fn key_id(&self) -> &str {
+        self.keys.current().id()
+    }
+
+    fn term(hash: String) -> String {
+        let mut hash = hash;
+        hash.truncate(TERM_HEX);
+        hash
+    }
+
+    /// A name or phone as the index stores it: the index tokenizer's tokens, each text hashed.
+    fn tokens(&self, text: &str) -> PreTokenizedString {
+        let mut tokens = ChineseTokenizer::index().tokens(text);
+        for token in &mut tokens {
+            token.text = Self::term(self.keys.lookup_hash(&format!("{PERSON_LABEL}{}", token.text)));
+        }
+        PreTokenizedString { text: String::new(), tokens }
+    }
+
+    /// A phone as the `phone` field stores it (current key).
+    pub fn phone(&self, phone: &str) -> String {
+        Self::term(self.keys.lookup_hash(&format!("{PHONE_LABEL}{phone}")))
+    }
+
+    /// The terms a phone may be stored under: one per key of the ring.
+    pub fn phone_terms(&self, phone: &str) -> Vec<String> {
+        self.keys.lookup_hashes(&format!("{PHONE_LABEL}{phone}")).into_iter().map(Self::term).collect()
+    }
+
+    /// The terms a query token of a name or phone may be stored under: one per key of the ring, in the
+    /// ring's order (so the n-th terms of a phrase's tokens are all under one key).
+    pub fn token_terms(&self, token: &str) -> Vec<String> {
+        self.keys.lookup_hashes(&format!("{PERSON_LABEL}{token}")).into_iter().map(Self::term).collect()
+    }
+}
+
 /// The texts of a request that live outside its row: names resolved from the caches and the replies
 /// from its history.
 #[derive(Debug, Clone, Default)]
@@ -145,8 +209,8 @@ pub struct RequestDoc {
 }
 
 impl RequestDoc {
-    /// The document of `request` with its `texts`.
-    pub fn new(fields: &Fields, request: &Request, texts: &RequestTexts) -> Self {
+    /// The document of `request` with its `texts`; the asker's name and phone hashed by `person`.
+    pub fn new(fields: &Fields, person: &PersonTerms, request: &Request, texts: &RequestTexts) -> Self {
         let f = fields;
         let r = request;
         let mut d = TantivyDocument::default();
@@ -171,9 +235,9 @@ impl RequestDoc {
         if let Some(ledger) = &r.ledger_ref {
             d.add_text(f.refs, ledger);
         }
-        d.add_text(f.person, &r.contact.name);
-        d.add_text(f.person, r.contact.phone.as_str());
-        d.add_text(f.phone, r.contact.phone.as_str());
+        d.add_pre_tokenized_text(f.person, person.tokens(&r.contact.name));
+        d.add_pre_tokenized_text(f.person, person.tokens(r.contact.phone.as_str()));
+        d.add_text(f.phone, person.phone(r.contact.phone.as_str()));
         d.add_text(f.state, r.state.as_str());
         d.add_text(f.kind, r.kind.as_str());
         d.add_text(f.channel, r.channel.as_str());

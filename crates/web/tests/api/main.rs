@@ -81,12 +81,21 @@ async fn spawn_configured(config: WebConfig, search: bool) -> App {
     let clock = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
     let mut state = AppState::new(store.clone(), config).await.unwrap().with_clock(controlled_clock(&clock));
     if search {
-        state = state.with_search(mashangban_search::SearchIndex::open(db._dir.path().join("search")).unwrap());
+        let index = mashangban_search::SearchIndex::open(db._dir.path().join("search"), search_keys(&[("s1", 1)]));
+        state = state.with_search(index.unwrap());
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(mashangban_web::serve(listener, state.clone(), std::future::pending()));
     App { base, http: reqwest::Client::new(), store, db, state, clock }
+}
+
+/// A key ring of personal data: the current key first, each as (id, the byte its key repeats).
+fn search_keys(keys: &[(&str, u8)]) -> mashangban_domain::personal_data::Keyring {
+    use mashangban_domain::personal_data::{Keyring, PersonalDataKey};
+    let mut keys = keys.iter().map(|(id, byte)| PersonalDataKey::new(id, [*byte; 16]).unwrap());
+    let current = keys.next().unwrap();
+    Keyring::new(current, keys.collect()).unwrap()
 }
 
 /// A clock the test moves; at 0 it is the real time.

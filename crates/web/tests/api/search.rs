@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use mashangban_domain::org::Scope;
+use mashangban_store::ListFilter;
+
 use super::*;
 
 async fn spawn_searching() -> App {
@@ -204,10 +207,43 @@ async fn a_change_is_searchable_soon_after_its_commit_and_the_cursor_is_in_the_i
     // The cursor is committed with the index: a second opening (a restart) reads it back with the
     // documents.
     let index = app.state.search_index().unwrap();
-    let reopened = mashangban_search::SearchIndex::open(index.root()).unwrap();
+    let reopened = mashangban_search::SearchIndex::open(index.root(), search_keys(&[("s1", 1)])).unwrap();
     assert_eq!(reopened.cursor().unwrap(), index.cursor().unwrap());
     assert!(reopened.cursor().unwrap().is_some());
     assert_eq!(reopened.len(), 1);
+
+    // The asker's name and phone are on the node's disk only as keyed hashes, and still found.
+    let fields = index.fields();
+    let words = index.field_terms(fields.content, 1000).unwrap();
+    assert!(words.iter().any(|t| t == "路灯"), "the public words are plain: {words:?}");
+    let person = index.field_terms(fields.person, 1000).unwrap();
+    let phone = index.field_terms(fields.phone, 1000).unwrap();
+    assert!(person.len() >= 3 && phone.len() == 1, "{person:?} {phone:?}");
+    for term in person.iter().chain(&phone) {
+        assert!(term.len() == 32 && term.bytes().all(|b| b.is_ascii_hexdigit()), "a plain term: {term}");
+    }
+    until_found(&app, &dispatcher, "郑凯文", |n| n == [no.clone()]).await;
+    until_found(&app, &dispatcher, "13912345678", |n| n == [no.clone()]).await;
+    assert_eq!(found(&app, &dispatcher, "路灯", "&phone=13912345678").await.1, 1);
+    assert_eq!(found(&app, &dispatcher, "路灯", "&phone=13912345679").await.1, 0);
+
+    // After a rotation (s2 current, s1 previous) the index reads as never committed, so the indexer
+    // rebuilds it; until then what was hashed under s1 is still found.
+    let rotated = mashangban_search::SearchIndex::open(index.root(), search_keys(&[("s2", 2), ("s1", 1)])).unwrap();
+    assert_eq!(rotated.cursor().unwrap(), None);
+    let filter = ListFilter { contact_phone: Some("13912345678".into()), limit: 10, ..ListFilter::default() };
+    let text = mashangban_search::TextQuery::parse("郑凯文").unwrap();
+    let search = mashangban_search::Search {
+        text: &text,
+        filter: &filter,
+        scope: &Scope::All,
+        personal: &Scope::All,
+        liaison_codes: &[],
+        order: mashangban_search::SearchOrder::Relevance,
+    };
+    assert_eq!(rotated.search(&search).unwrap().total, 1);
+    let unknown = mashangban_search::SearchIndex::open(index.root(), search_keys(&[("s3", 3)])).unwrap();
+    assert_eq!(unknown.search(&search).unwrap().total, 0, "under a key it was not hashed with, nothing is found");
 }
 
 #[tokio::test]
