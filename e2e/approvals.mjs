@@ -6,6 +6,10 @@
 //      makes the construction permit wait for it; saved without a name it is refused beside the field with
 //      everything typed kept; a blank row above removed, the refusal names the row's new number; named, it is
 //      saved as version 2 (「更新表格」 stays hidden with script: rows come and go in place);
+//   1b. a second session of the desk saves version 3 while the first has the table open; the first's save
+//      answers 409 with the table in force and 「您填写的：…」 beside the row; with script on that page a new row
+//      starts with nothing beside it and the note follows its row when a row above is removed; retyped on the
+//      table in force, it saves version 4;
 //   2. the desk creates a project; the city leader opens its live wall (/approvals/live?projects=<id>);
 //   3. the desk records the land transaction; each owning department, signed in as its own handler, starts and
 //      issues its steps with a document number on the project page; the wall turns each step green without a
@@ -124,6 +128,55 @@ async function deskEditsTheTemplate(desk) {
   log('the desk saved version 2 with the new step');
 }
 
+/// 1b. Two sessions edit the table at once; the second sees what it typed beside the table in force.
+async function twoEditTheTemplate(browser, desk) {
+  const mine = '国有建设用地使用权出让合同签订';
+  const theirs = '出让合同签订（另一会话修改）';
+  await desk.goto(`${base}/approvals/template`);
+  const r = await rowOf(desk, 'transfer_contract');
+  check(r > 0, `a row above the contract: ${r}`);
+
+  const other = await newPage(browser, 'dispatcher (second session)');
+  await signIn(other, 'dispatcher');
+  await other.goto(`${base}/approvals/template`);
+  await other.fill(`input[name="s${r}_name"]`, theirs);
+  await act(other, '#do-save-steps');
+  check((await other.locator('#shown-version').textContent()).includes('第3版'), 'the other session saved version 3');
+  await other.context().close();
+
+  await desk.fill(`input[name="s${r}_name"]`, mine);
+  expectRefusal(409, '/approvals/template/steps');
+  await Promise.all([desk.waitForEvent('framenavigated'), desk.click('#do-save-steps')]);
+  await desk.waitForLoadState();
+  check((await desk.locator('#table-error').textContent()).includes('现为第3版'), 'the conflict names version 3');
+  const row = await rowOf(desk, 'transfer_contract');
+  check(await desk.locator(`input[name="s${row}_name"]`).inputValue() === theirs, 'the table shows the name in force');
+  const beside = desk.locator(`#row-${row + 1} #typed-s${row}_name`);
+  check((await beside.textContent()).trim() === `您填写的：${mine}`, `what was typed, beside its row: ${await beside.textContent()}`);
+
+  // The script on the conflict page: a new row has nothing beside it; a row above removed, the note
+  // follows its row and its new number.
+  const rows = desk.locator('#step-rows tr[data-row]');
+  const count = await rows.count();
+  await desk.click('#add-row');
+  check(await desk.locator(`#row-${count + 1} .typed`).count() === 0, 'a new row starts with nothing typed beside it');
+  await desk.click(`#row-${row} .remove-row`);
+  const moved = desk.locator(`#row-${row} #typed-s${row - 1}_name`);
+  check(await moved.count() === 1 && (await moved.textContent()).includes(mine), 'the note follows its row');
+  check(await desk.locator(`#typed-s${row}_name`).count() === 0, 'no note is left at the old number');
+  check(await desk.locator(`input[name="s${row - 1}_name"]`).inputValue() === theirs, 'beside the name in force');
+  await shot(desk, 'approvals-template-conflict');
+  log('a save on a table another session changed showed the table in force with the typed name beside its row');
+
+  // The removal was only looked at: the table in force again, the name retyped, version 4.
+  await desk.goto(`${base}/approvals/template`);
+  await desk.fill(`input[name="s${row}_name"]`, mine);
+  await act(desk, '#do-save-steps');
+  check((await desk.locator('#shown-version').textContent()).includes('第4版'), 'version 4');
+  check((await desk.locator('#template-steps').textContent()).includes(mine), 'the retyped name is in force');
+  log('retyped on the table in force, the desk saved version 4');
+}
+
 /// 2. A project on the new version, and its live wall in the leader's browser.
 async function deskCreatesAProject(browser, desk) {
   await Promise.all([desk.waitForURL(`${base}/approvals`), desk.click('nav >> text=拿地即开工')]);
@@ -222,6 +275,7 @@ async function recordTable(desk, id, stopped) {
 run('approvals', async (browser) => {
   const desk = await newPage(browser, 'dispatcher', { viewport: { width: 1600, height: 1000 } });
   await deskEditsTheTemplate(desk);
+  await twoEditTheTemplate(browser, desk);
   const { id, wall } = await deskCreatesAProject(browser, desk);
   await departmentsIssue(browser, desk, wall, id);
   const stopped = await wallStops(wall, id);

@@ -6,7 +6,9 @@
 // (its checkbox is named after its code or name as they are typed). A refusal
 // the server showed (the table's #table-error and the notes by the rows) names
 // rows as 第N行: those follow their rows' new numbers, and a row removed since
-// is named 第N行（已删除）. 「更新表格」 (and its blank-row count) is hidden,
+// is named 第N行（已删除）. After a version conflict, what was typed beside a
+// row (「您填写的：…」, #typed-s{n}_…) follows its row, and a new row starts
+// without any. 「更新表格」 (and its blank-row count) is hidden,
 // since rows come and go in place. Nothing else changes: the form still posts
 // whole to /approvals/template/steps and the server judges it. Text goes in
 // as text.
@@ -53,6 +55,8 @@
         var value = el.getAttribute(attr);
         if (value && /^s\d+-error$/.test(value)) el.setAttribute(attr, 's' + to + '-error');
       });
+      var id = el.getAttribute('id');
+      if (id && /^typed-s\d+_/.test(id)) el.setAttribute('id', id.replace(/^typed-s\d+_/, 'typed-s' + to + '_'));
       var aria = el.getAttribute('aria-label');
       if (aria) el.setAttribute('aria-label', aria.replace(/第\d+行/, '第' + (to + 1) + '行'));
       if (el.tagName === 'LEGEND' && el.children.length === 0) {
@@ -137,14 +141,14 @@
     button.hidden = false;
   }
 
-  // A blank row like the last one: nothing typed, nothing chosen, no refusal.
+  // A blank row like the last one: nothing typed, nothing chosen, no refusal, nothing typed beside it.
   function blankRow() {
     var list = rows();
     var row = list[list.length - 1].cloneNode(true);
     row.classList.remove('row-invalid');
     row.setAttribute('data-row', 'new');
     row.removeAttribute('data-origin');
-    row.querySelectorAll('.field-error').forEach(function (p) {
+    row.querySelectorAll('.field-error, .typed').forEach(function (p) {
       p.parentNode.removeChild(p);
     });
     row.querySelectorAll('[aria-invalid]').forEach(function (el) {
