@@ -159,8 +159,8 @@ impl PersonTerms {
         self.keys.current().id()
     }
 
-    fn term(hash: String) -> String {
-        let mut hash = hash;
+    /// A hash as a term: its first [`TERM_HEX`] hex digits.
+    fn term(mut hash: String) -> String {
         hash.truncate(TERM_HEX);
         hash
     }
