@@ -92,6 +92,11 @@ impl std::fmt::Debug for CardSecret {
     }
 }
 
+/// The compression level of dynamic answers unless configured ([`Settings::compression_level`]).
+pub const DEFAULT_COMPRESSION_LEVEL: u8 = 4;
+/// The highest compression level accepted.
+pub const MAX_COMPRESSION_LEVEL: u8 = 9;
+
 /// Settings of the application.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -153,6 +158,11 @@ pub struct Settings {
     /// Requests the public progress look-ups keep in memory (`lookup_cache_entries` in the
     /// configuration file; 0: none), see [`lookup_cache`].
     pub lookup_cache_entries: usize,
+    /// How hard dynamic answers of 1 KiB and more are compressed (`compression_level` in the
+    /// configuration file): 1 (fastest) to 9; 0 sends them uncompressed, for a reverse proxy that
+    /// compresses in front or a node whose CPU is better spent on answers. The assets come compressed
+    /// ahead of time either way.
+    pub compression_level: u8,
 }
 
 impl Settings {
@@ -196,6 +206,7 @@ impl Default for Settings {
             reset_codes_per_address_hour: 20,
             direct_line_return_refusals: mashangban_domain::direct_line::RETURN_REFUSALS_DEFAULT,
             lookup_cache_entries: lookup_cache::DEFAULT_ENTRIES,
+            compression_level: DEFAULT_COMPRESSION_LEVEL,
         }
     }
 }

@@ -35,6 +35,9 @@ pub struct FileConfig {
     /// Requests the public progress look-ups keep in memory (default 10,000; 0 keeps none; see
     /// docs/deployment.md).
     pub lookup_cache_entries: Option<usize>,
+    /// How hard dynamic answers are compressed: 1 to 9 (default 4), 0 for not at all (see
+    /// docs/deployment.md).
+    pub compression_level: Option<u8>,
     /// The hotline printed on contact cards (default 12345).
     pub hotline: Option<String>,
     /// The file holding the key of contact cards' links (default `DATA_DIR/card-secret.key`).

@@ -566,6 +566,13 @@ async fn serve(
 ) -> Result<(), String> {
     let stage_days = file.enforcement_stage_days.unwrap_or_default();
     stage_days.validate().map_err(|e| format!("配置文件中的 enforcement_stage_days 有误: {}", e.message))?;
+    let compression_level = file.compression_level.unwrap_or(mashangban_app::DEFAULT_COMPRESSION_LEVEL);
+    if compression_level > mashangban_app::MAX_COMPRESSION_LEVEL {
+        return Err(format!(
+            "配置文件中的 compression_level 应为 0 到 {}（0 为不压缩），现为 {compression_level}",
+            mashangban_app::MAX_COMPRESSION_LEVEL
+        ));
+    }
     let settings = Settings {
         enforcement_stage_days: stage_days,
         public_url: public_url.clone(),
@@ -579,6 +586,7 @@ async fn serve(
             .direct_line_return_refusals
             .unwrap_or(mashangban_domain::direct_line::RETURN_REFUSALS_DEFAULT),
         lookup_cache_entries: file.lookup_cache_entries.unwrap_or(mashangban_app::lookup_cache::DEFAULT_ENTRIES),
+        compression_level,
         trusted_proxies: file.trusted_proxies.clone().unwrap_or_default(),
         data_dir: Some(data_dir.to_path_buf()),
         min_free_disk_bytes: file

@@ -23,7 +23,7 @@ pub mod upload;
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum::http::{HeaderValue, Method, Uri, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, Uri, Version, header};
 use axum::response::{IntoResponse, Response};
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::compression::{CompressionLayer, CompressionLevel};
@@ -57,7 +57,7 @@ pub fn router<S: Store>(app: App<S>) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(axum::middleware::from_fn(refuse_control_characters_in_uri))
         .layer(axum::middleware::from_fn(api_errors_are_json))
-        .layer(compression())
+        .layer(compression(app.settings().compression_level))
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn(ops::count))
         .layer(axum::Extension(std::sync::Arc::new(ops::HttpMetrics::default())))
@@ -66,18 +66,21 @@ pub fn router<S: Store>(app: App<S>) -> Router {
 }
 
 /// Pages, JSON and CSV answers of 1 KiB and more are compressed (brotli or gzip, as the client accepts)
-/// at a fast level, since each is compressed as it is sent; the assets come compressed already
+/// at `level` (`Settings::compression_level`, a fast 4 unless configured; 0: not at all), since each is
+/// compressed as it is sent; the assets come compressed already
 /// (`pages::assets`), and live streams, images and spreadsheets (already zipped) are left alone. A
 /// compressed HTTPS answer leaks the length of a secret only when the same secret is sent many times
 /// beside text an attacker chooses (BREACH); the one secret in a body, the check code on the answer page,
 /// is new with every submission.
-fn compression() -> CompressionLayer<impl Predicate> {
+fn compression(level: u8) -> CompressionLayer<impl Predicate> {
+    let enabled = level > 0;
     let worth_compressing = SizeAbove::new(1024)
+        .and(move |_: StatusCode, _: Version, _: &HeaderMap, _: &Extensions| enabled)
         .and(NotForContentType::SSE)
         .and(NotForContentType::IMAGES)
         .and(NotForContentType::const_new("application/vnd.openxmlformats"))
         .and(NotForContentType::const_new("application/zip"));
-    CompressionLayer::new().quality(CompressionLevel::Precise(4)).compress_when(worth_compressing)
+    CompressionLayer::new().quality(CompressionLevel::Precise(i32::from(level))).compress_when(worth_compressing)
 }
 
 /// Refuses a request whose path or query holds a control character once percent-decoded (`%00` in a

@@ -255,3 +255,14 @@ mod crash;
 mod dispatch;
 mod keys;
 mod nodes;
+
+#[test]
+fn serve_refuses_a_compression_level_above_9_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mashangban.toml");
+    std::fs::write(&config, "compression_level = 10\n").unwrap();
+    let args = ["serve", "--listen", "127.0.0.1:0", "--config", config.to_str().unwrap()];
+    let (ok, out, err) = mashangban(&dir.path().join("data"), &args);
+    assert!(!ok, "{out}{err}");
+    assert!(err.contains("compression_level 应为 0 到 9（0 为不压缩），现为 10"), "{err}");
+}

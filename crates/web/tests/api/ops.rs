@@ -175,3 +175,19 @@ async fn answers_come_compressed_as_the_client_accepts_but_never_a_live_stream()
     assert!(stream.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
     assert!(stream.headers().get("content-encoding").is_none());
 }
+
+#[tokio::test]
+async fn compression_level_0_sends_dynamic_answers_plain_and_9_compresses_them_smaller_than_1() {
+    let level = |compression_level| spawn_with(WebConfig { compression_level, ..WebConfig::default() });
+    let (off, fastest, hardest) = (level(0).await, level(1).await, level(9).await);
+    let (coding, plain) = fetch_encoded(&off, "/api/openapi.json", Some("gzip, br")).await;
+    assert_eq!(coding, None, "level 0: the document as it is");
+    let (coding, _) = fetch_encoded(&off, "/assets/vendor/echarts/echarts.min.js", Some("br")).await;
+    assert_eq!(coding.as_deref(), Some("br"), "the assets come compressed ahead of time either way");
+    let (coding, one) = fetch_encoded(&fastest, "/api/openapi.json", Some("gzip")).await;
+    assert_eq!(coding.as_deref(), Some("gzip"));
+    let (_, nine) = fetch_encoded(&hardest, "/api/openapi.json", Some("gzip")).await;
+    assert_eq!(gunzip(&one).as_bytes(), plain.as_slice());
+    assert_eq!(gunzip(&nine).as_bytes(), plain.as_slice());
+    assert!(nine.len() < one.len(), "level 9 {} bytes, level 1 {}", nine.len(), one.len());
+}
