@@ -159,35 +159,43 @@ impl PersonTerms {
         self.keys.current().id()
     }
 
-    /// A hash as a term: its first [`TERM_HEX`] hex digits.
-    fn term(mut hash: String) -> String {
+    /// The term of `value` under `label` and the current key: the hash's first [`TERM_HEX`] hex digits.
+    fn current(&self, label: &str, value: &str) -> String {
+        let mut hash = self.keys.lookup_hash(&format!("{label}{value}"));
         hash.truncate(TERM_HEX);
         hash
+    }
+
+    /// The terms of `value` under `label`, one per key of the ring, in the ring's order.
+    fn every_key(&self, label: &str, value: &str) -> Vec<String> {
+        let mut hashes = self.keys.lookup_hashes(&format!("{label}{value}"));
+        hashes.iter_mut().for_each(|h| h.truncate(TERM_HEX));
+        hashes
     }
 
     /// A name or phone as the index stores it: the index tokenizer's tokens, each text hashed.
     fn tokens(&self, text: &str) -> PreTokenizedString {
         let mut tokens = ChineseTokenizer::index().tokens(text);
         for token in &mut tokens {
-            token.text = Self::term(self.keys.lookup_hash(&format!("{PERSON_LABEL}{}", token.text)));
+            token.text = self.current(PERSON_LABEL, &token.text);
         }
         PreTokenizedString { text: String::new(), tokens }
     }
 
     /// A phone as the `phone` field stores it (current key).
     pub fn phone(&self, phone: &str) -> String {
-        Self::term(self.keys.lookup_hash(&format!("{PHONE_LABEL}{phone}")))
+        self.current(PHONE_LABEL, phone)
     }
 
     /// The terms a phone may be stored under: one per key of the ring.
     pub fn phone_terms(&self, phone: &str) -> Vec<String> {
-        self.keys.lookup_hashes(&format!("{PHONE_LABEL}{phone}")).into_iter().map(Self::term).collect()
+        self.every_key(PHONE_LABEL, phone)
     }
 
     /// The terms a query token of a name or phone may be stored under: one per key of the ring, in the
     /// ring's order (so the n-th terms of a phrase's tokens are all under one key).
     pub fn token_terms(&self, token: &str) -> Vec<String> {
-        self.keys.lookup_hashes(&format!("{PERSON_LABEL}{token}")).into_iter().map(Self::term).collect()
+        self.every_key(PERSON_LABEL, token)
     }
 }
 
