@@ -22,18 +22,37 @@ pub async fn append_now(c: &dyn Conn, entity: ChangeEntity, key: &str, kind: &st
     append(c, entity, key, kind, &mashangban_domain::time::now()).await
 }
 
+/// The next transaction id to be assigned (PostgreSQL), read before the
+/// writers below: every id under it was assigned by then.
+const NEXT_XID: &str = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint";
+
 /// The oldest transaction of this database that may still write a change
-/// (PostgreSQL): every transaction with a smaller id has ended, so its rows,
-/// if committed, are in any snapshot taken after this is read, and no row can
-/// appear below it later. Read-only transactions (reports, `pg_dump`) have no
-/// id and hold nothing back; neither do other databases of the cluster.
-/// `backend_xid` is 32 bits: each is placed in the epoch of the next id.
+/// (PostgreSQL), given the next id read just before ($1): every transaction
+/// with a smaller id has ended, so its rows, if committed, are in any snapshot
+/// taken after this is read, and no row can appear below it later. Read-only
+/// transactions (reports, `pg_dump`) have no id and hold nothing back; neither
+/// do other databases of the cluster. `backend_xid` is 32 bits: each is placed
+/// at its signed distance from the next id, since one assigned after that was
+/// read is a little above it, not an epoch below. Ids above the next id are
+/// not waited for: they are above the horizon anyway.
 const WRITER_HORIZON: &str = "
-    WITH next AS (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS id)
-    SELECT COALESCE(MIN((next.id >> 32 << 32) + a.backend_xid::text::bigint
-               - CASE WHEN a.backend_xid::text::bigint > (next.id & 4294967295) THEN 4294967296 ELSE 0 END),
-           MIN(next.id))
-    FROM next LEFT JOIN pg_stat_activity a ON a.datname = current_database() AND a.backend_xid IS NOT NULL";
+    SELECT LEAST($1, MIN($1 + (a.backend_xid::text::bigint - ($1 & 4294967295) + 6442450944) % 4294967296
+                          - 2147483648))
+    FROM pg_stat_activity a WHERE a.datname = current_database() AND a.backend_xid IS NOT NULL";
+
+/// The writer horizon, in two statements so that the next id is read first:
+/// in one, a writer could take its id between the two reads and be missed.
+async fn writer_horizon(c: &dyn Conn) -> StoreResult<i64> {
+    let next: i64 = c.scalar(NEXT_XID, &[]).await?;
+    writer_horizon_after(c, next).await
+}
+
+/// The writer horizon given the next transaction id as read before it
+/// (PostgreSQL): never above `next`, and never below it by more than the
+/// age of the oldest writer still running.
+pub async fn writer_horizon_after(c: &dyn Conn, next: i64) -> StoreResult<i64> {
+    c.scalar(WRITER_HORIZON, &args![next]).await
+}
 
 /// The condition that keeps out changes that may still be joined by earlier
 /// ones, with its arguments pushed: none on SQLite (one writer commits in
@@ -43,7 +62,7 @@ async fn settled(c: &dyn Conn, args: &mut Args) -> StoreResult<String> {
     match c.dialect() {
         Dialect::Sqlite => Ok("TRUE".into()),
         Dialect::Postgres => {
-            let horizon: i64 = c.scalar(WRITER_HORIZON, &[]).await?;
+            let horizon = writer_horizon(c).await?;
             Ok(format!("tx < {}", args.push(horizon)))
         }
     }

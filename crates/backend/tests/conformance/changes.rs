@@ -9,6 +9,7 @@ use mashangban_store::{
     AutoDispatchStore, ChangeCursor, ChangeEntity, ChangeStore, DuplicateStore, NewUnit, OrgStore, ScreeningStore,
     TimeLimitStore,
 };
+use mashangban_store_sql::changes::writer_horizon_after;
 use mashangban_store_sql::{Dialect, args, job};
 
 use crate::support::{TestDb, minutes};
@@ -16,6 +17,7 @@ use crate::support::{TestDb, minutes};
 on_both!(
     catalogue_and_rule_changes_append_in_order_and_cursors_persist,
     a_change_committed_late_is_never_skipped,
+    a_writer_newer_than_the_next_id_read_hides_nothing,
     old_changes_are_pruned,
     each_settings_version_saved_is_a_change,
 );
@@ -101,6 +103,43 @@ async fn a_change_committed_late_is_never_skipped<T: TestDb>() {
     let keys: Vec<String> = s.changes_after(start, 100).await.unwrap().into_iter().map(|c| c.key).collect();
     assert_eq!(keys, ["SLOW", "fast"]);
     tokio::time::sleep(Duration::from_millis(1)).await;
+}
+
+/// A writer that takes its id after the next id was read is a little above it (PostgreSQL), not an
+/// epoch of ids below: the horizon stays at the next id instead of falling under every change and
+/// reading the feed as empty. A writer below the next id still holds the horizon at its own id.
+async fn a_writer_newer_than_the_next_id_read_hides_nothing<T: TestDb>() {
+    let db = T::create().await;
+    let s = db.store();
+    if s.database().dialect() == Dialect::Sqlite {
+        return;
+    }
+    s.upsert_unit(unit("city")).await.unwrap();
+    let before = s.feed_head().await.unwrap();
+    let (took, its_id) = tokio::sync::oneshot::channel::<i64>();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let writer = {
+        let database = s.database().clone();
+        tokio::spawn(async move {
+            let write = job(move |c| {
+                Box::pin(async move {
+                    let id: i64 = c.scalar("SELECT txid_current()", &[]).await?;
+                    let _ = took.send(id);
+                    let _ = released.await;
+                    Ok(())
+                })
+            });
+            database.write(write).await
+        })
+    };
+    let id = its_id.await.unwrap();
+    let horizon =
+        |next: i64| s.database().read(job(move |c| Box::pin(async move { writer_horizon_after(c, next).await })));
+    assert_eq!(horizon(id - 1).await.unwrap(), id - 1, "a writer newer than the next id read");
+    assert_eq!(horizon(id + 5).await.unwrap(), id, "a writer older than the next id read");
+    assert_eq!(s.feed_head().await.unwrap(), before, "the change before the writer stays in the feed");
+    let _ = release.send(());
+    writer.await.unwrap().unwrap();
 }
 
 async fn old_changes_are_pruned<T: TestDb>() {
