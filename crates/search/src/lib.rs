@@ -119,8 +119,9 @@ impl Generation {
 /// What a document holds, in the commit payload beside the cursor and the id of the key names and
 /// phones are hashed under. Raise it when [`RequestDoc`] changes what it indexes: an index committed
 /// under another version, or under another key, reads as never committed, so the consumer rebuilds it
-/// once (2: the sub-units of 二次派单 in `unit` and the names; 3: names and phones hashed).
-const DOCS_VERSION: &str = "docs3";
+/// once (2: the sub-units of 二次派单 in `unit` and the names; 3: names and phones hashed; 4: numbers and
+/// addresses in the free texts masked, and hashed into `person`).
+const DOCS_VERSION: &str = "docs4";
 
 fn format_cursor(c: ChangeCursor, key_id: &str) -> String {
     format!("{DOCS_VERSION}:key:{key_id}:feed:{}:{}", c.tx, c.position)
@@ -461,6 +462,7 @@ mod tests {
         assert_eq!(parse_cursor("feed:42:7", "k2"), None);
         assert_eq!(parse_cursor("docs1:feed:42:7", "k2"), None);
         assert_eq!(parse_cursor("docs2:feed:42:7", "k2"), None);
+        assert_eq!(parse_cursor("docs3:key:k2:feed:42:7", "k2"), None);
         assert_eq!(parse_cursor(&format_cursor(cursor, "k1"), "k2"), None);
         assert_eq!(parse_cursor(&format_cursor(cursor, "k2"), "k"), None);
     }

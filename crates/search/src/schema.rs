@@ -10,7 +10,7 @@ use mashangban_domain::org::UnitId;
 use mashangban_domain::personal_data::Keyring;
 use mashangban_domain::request::{Request, State};
 use mashangban_domain::time::{Instant, shanghai};
-use mashangban_text::ChineseTokenizer;
+use mashangban_text::{ChineseTokenizer, mask_collecting};
 
 /// The tokenizer name the text fields are indexed with ([`mashangban_text::ChineseTokenizer`]).
 pub const TOKENIZER: &str = "zh";
@@ -132,7 +132,8 @@ pub(crate) fn micros(at: &Instant) -> i64 {
     at.timestamp_micros()
 }
 
-/// How the asker's name and phone (个人信息) enter the index: each token as its keyed hash (HMAC-SM3
+/// How the asker's name and phone (个人信息), and the numbers and e-mail addresses written into a
+/// request's free texts, enter the index: each token as its keyed hash (HMAC-SM3
 /// under the look-up key of personal data at rest, with a label of its own, so it never equals the
 /// store's look-up hash of the same phone), so the files on a node's disk hold no name and no phone
 /// while a search for them still matches. Documents are hashed under the current key; a query is
@@ -224,10 +225,18 @@ impl RequestDoc {
         let mut d = TantivyDocument::default();
         let id = id_value(r.id);
         d.add_u64(f.id, id);
-        d.add_text(f.title, &r.title);
-        d.add_text(f.content, &r.content);
+        // Numbers and addresses written into the free texts (a phone in the content, an ID number in a
+        // reply) are masked in those fields, as the public views show them, and hashed into `person`.
+        let mut hidden = Vec::new();
+        let mut masked = |text: &str| {
+            let (masked, found) = mask_collecting(text);
+            hidden.extend(found);
+            masked
+        };
+        d.add_text(f.title, masked(&r.title));
+        d.add_text(f.content, masked(&r.content));
         for reply in &texts.replies {
-            d.add_text(f.replies, reply);
+            d.add_text(f.replies, masked(reply));
         }
         if let mashangban_domain::request::Asker::Enterprise { name, credit_code } = &r.asker {
             d.add_text(f.enterprise, name);
@@ -245,6 +254,12 @@ impl RequestDoc {
         }
         d.add_pre_tokenized_text(f.person, person.tokens(&r.contact.name));
         d.add_pre_tokenized_text(f.person, person.tokens(r.contact.phone.as_str()));
+        for h in &hidden {
+            d.add_pre_tokenized_text(f.person, person.tokens(&h.written));
+            if h.canonical != h.written {
+                d.add_pre_tokenized_text(f.person, person.tokens(&h.canonical));
+            }
+        }
         d.add_text(f.phone, person.phone(r.contact.phone.as_str()));
         d.add_text(f.state, r.state.as_str());
         d.add_text(f.kind, r.kind.as_str());

@@ -24,7 +24,7 @@ mod script;
 mod tokenizer;
 
 pub use dict::{DICTIONARY, segment};
-pub use mask::{PUBLIC_COORDINATE_DECIMALS, mask, round_coordinate};
+pub use mask::{Hidden, PUBLIC_COORDINATE_DECIMALS, mask, mask_collecting, round_coordinate};
 pub use normalize::{ScriptCounts, normalize, script_counts};
 pub use tokenizer::{ChineseTokenStream, ChineseTokenizer, TokenizerMode, terms};
 

@@ -38,6 +38,23 @@ const MAX_GROUPS: usize = 6;
 /// Reads all of `text` (a cap would show the rest unmasked) in one pass with a bounded look-ahead of at
 /// most six digit groups per position, so the work is linear. Idempotent: masked text masks to itself.
 pub fn mask(text: &str) -> String {
+    mask_collecting(text).0
+}
+
+/// A piece of personal data that [`mask_collecting`] hid, for a search index that must find a request by
+/// it without holding it in plain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hidden {
+    /// As written, full-width folded to ASCII (`139 1234 5678`, `+86` left out).
+    pub written: String,
+    /// One spelling for every way of writing it: a mobile's 11 digits without a country code, the digits of
+    /// a landline or a bank card, an ID number's digits with an upper-case `X`, an e-mail address in lower
+    /// case.
+    pub canonical: String,
+}
+
+/// [`mask`], and what it hid, in the order of the text.
+pub fn mask_collecting(text: &str) -> (String, Vec<Hidden>) {
     let original: Vec<char> = text.chars().collect();
     let folded: Vec<char> = original.iter().map(|&c| fold(c)).collect();
     let mut edits = Vec::new();
@@ -68,12 +85,13 @@ fn fold(c: char) -> char {
     }
 }
 
-/// A change to the text: the characters in `from..to` are replaced.
+/// A change to the text: the characters in `from..to` are replaced, to hide `hidden`.
 #[derive(Debug)]
 struct Edit {
     from: usize,
     to: usize,
     with: Replacement,
+    hidden: Hidden,
 }
 
 #[derive(Debug)]
@@ -84,19 +102,25 @@ enum Replacement {
     Digits,
 }
 
-fn apply(original: &[char], mut edits: Vec<Edit>) -> String {
+fn apply(original: &[char], mut edits: Vec<Edit>) -> (String, Vec<Hidden>) {
     edits.sort_by_key(|e| e.from);
     let mut out = String::with_capacity(original.len() + 8);
+    let mut hidden = Vec::new();
     let mut at = 0;
     for edit in edits {
         if edit.from < at {
             continue;
         }
+
         out.extend(&original[at..edit.from]);
         let part = &original[edit.from..edit.to];
+        let masked_already = part.len() > 1 && part[1..].iter().all(|&c| c == '*');
+        if !(matches!(edit.with, Replacement::LocalPart) && masked_already) {
+            hidden.push(edit.hidden);
+        }
         match edit.with {
             // Masked already (`a***`, `***`): as it is.
-            Replacement::LocalPart if part.len() > 1 && part[1..].iter().all(|&c| c == '*') => out.extend(part),
+            Replacement::LocalPart if masked_already => out.extend(part),
             Replacement::LocalPart if part.len() > 1 => {
                 out.push(part[0]);
                 out.push_str("***");
@@ -107,7 +131,7 @@ fn apply(original: &[char], mut edits: Vec<Edit>) -> String {
         at = edit.to;
     }
     out.extend(&original[at..]);
-    out
+    (out, hidden)
 }
 
 // ---------------------------------------------------------------------------
@@ -134,7 +158,9 @@ fn find_emails(folded: &[char], edits: &mut Vec<Edit>) -> Vec<bool> {
         let local_from = (previous_at..at).rev().take_while(|&i| is_local_char(folded[i])).last();
         previous_at = at + 1;
         let (Some(local_from), Some(end)) = (local_from, domain_end(folded, at + 1)) else { continue };
-        edits.push(Edit { from: local_from, to: at, with: Replacement::LocalPart });
+        let written: String = folded[local_from..end].iter().collect();
+        let hidden = Hidden { canonical: written.to_lowercase(), written };
+        edits.push(Edit { from: local_from, to: at, with: Replacement::LocalPart, hidden });
         in_email[local_from..end].iter_mut().for_each(|b| *b = true);
     }
     in_email
@@ -238,6 +264,24 @@ fn separated_by_joint(between: &[char]) -> bool {
 /// which digits to hide.
 type Matcher = fn(&[char], &[Group]) -> Option<(usize, Hide)>;
 
+/// The kinds of number, for their canonical spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    ResidentId,
+    Mobile,
+    Other,
+}
+
+/// The matchers, strongest first: an ID number with a check character, then a mobile, a landline, an
+/// old ID number, a bank card.
+const MATCHERS: [(Matcher, Kind); 5] = [
+    (resident_id_18, Kind::ResidentId),
+    (mobile, Kind::Mobile),
+    (landline, Kind::Other),
+    (resident_id_15, Kind::Other),
+    (bank_card, Kind::Other),
+];
+
 /// What a match hides, by digit index within the matched digits.
 #[derive(Debug, Clone, Copy)]
 struct Hide {
@@ -253,8 +297,8 @@ fn find_numbers(folded: &[char], groups: &[Group], edits: &mut Vec<Edit>) {
     let mut i = 0;
     while i < groups.len() {
         match best_match(folded, &groups[i..]) {
-            Some((used, hide)) => {
-                edits.push(digits_edit(&groups[i..i + used], hide));
+            Some((used, hide, kind)) => {
+                edits.push(digits_edit(folded, &groups[i..i + used], hide, kind));
                 i += used;
             }
             None => i += 1,
@@ -262,9 +306,9 @@ fn find_numbers(folded: &[char], groups: &[Group], edits: &mut Vec<Edit>) {
     }
 }
 
-/// The number of groups and the digits to hide of the strongest match at the start of `groups`:
-/// an ID number with a check character, then a mobile, a landline, an old ID number, a bank card.
-fn best_match(folded: &[char], groups: &[Group]) -> Option<(usize, Hide)> {
+/// The number of groups, the digits to hide and the kind of the strongest match (see [`MATCHERS`]) at the
+/// start of `groups`.
+fn best_match(folded: &[char], groups: &[Group]) -> Option<(usize, Hide, Kind)> {
     let mut n = 0;
     while n < groups.len().min(MAX_GROUPS) && !groups[n].decimal && !groups[n].blocked {
         n += 1;
@@ -276,11 +320,10 @@ fn best_match(folded: &[char], groups: &[Group]) -> Option<(usize, Hide)> {
     if chain.is_empty() {
         return None;
     }
-    let matchers: [Matcher; 5] = [resident_id_18, mobile, landline, resident_id_15, bank_card];
-    matchers.iter().find_map(|m| m(folded, chain))
+    MATCHERS.iter().find_map(|(m, kind)| m(folded, chain).map(|(used, hide)| (used, hide, *kind)))
 }
 
-fn digits_edit(groups: &[Group], hide: Hide) -> Edit {
+fn digits_edit(folded: &[char], groups: &[Group], hide: Hide, kind: Kind) -> Edit {
     // `hide` counts digits; find the characters they are at.
     let mut seen = 0;
     let (mut from, mut to) = (usize::MAX, 0);
@@ -296,7 +339,24 @@ fn digits_edit(groups: &[Group], hide: Hide) -> Edit {
         }
         seen += g.to - g.from;
     }
-    Edit { from: from.min(to), to, with: Replacement::Digits }
+    Edit { from: from.min(to), to, with: Replacement::Digits, hidden: hidden_number(folded, groups, kind) }
+}
+
+/// A matched number as written and in its canonical spelling (see [`Hidden`]).
+fn hidden_number(folded: &[char], groups: &[Group], kind: Kind) -> Hidden {
+    let n = groups.len();
+    let mut digits = joined(groups, n);
+    let mut end = groups[n - 1].to;
+    match kind {
+        Kind::Mobile => digits = digits.split_off(digits.len() - 11),
+        Kind::ResidentId if digits.len() == 17 => {
+            digits.push('X');
+            end += 1;
+        }
+        Kind::ResidentId | Kind::Other => {}
+    }
+    let written = folded[groups[0].from..end].iter().collect::<String>().to_uppercase();
+    Hidden { written, canonical: digits }
 }
 
 /// The digits of the first `n` groups.
@@ -511,6 +571,30 @@ mod tests {
         ] {
             assert_eq!(mask(input), masked, "{input}");
         }
+    }
+
+    #[test]
+    fn what_is_hidden_is_collected_as_written_and_in_one_spelling() {
+        let id = "44200019900104123X";
+        let text = format!(
+            "电话+86 139 1234 5678，座机（０７６０）８８８８１２３４，身份证{}x，邮箱 Zhang.San@Example.com，\
+             卡号6222021234567890128，单号ZS20261129000123",
+            &id[..17]
+        );
+        let (masked, hidden) = mask_collecting(&text);
+        assert_eq!(masked, mask(&text));
+        let pairs: Vec<(&str, &str)> = hidden.iter().map(|h| (h.written.as_str(), h.canonical.as_str())).collect();
+        assert_eq!(
+            pairs,
+            [
+                ("86 139 1234 5678", "13912345678"),
+                ("0760)88881234", "076088881234"),
+                ("44200019900104123X", id),
+                ("Zhang.San@Example.com", "zhang.san@example.com"),
+                ("6222021234567890128", "6222021234567890128"),
+            ]
+        );
+        assert_eq!(mask_collecting(&masked).1, [], "masked text hides nothing more");
     }
 
     #[test]
