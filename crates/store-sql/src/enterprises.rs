@@ -23,8 +23,9 @@ use crate::{SqlStore, args};
 
 /// Codes looked up per statement when reading an import's existing rows.
 const LOOKUP_CHUNK: usize = 500;
-/// Records per INSERT of an import (14 values each, well under either database's limit of values).
-const INSERT_CHUNK: usize = 200;
+/// Records per INSERT or UPDATE of an import (13 values each, well under either database's limit of
+/// values).
+const CHUNK: usize = 200;
 
 impl<D: Database> EnterpriseStore for SqlStore<D> {
     async fn create_enterprise(&self, input: EnterpriseInput, at: Instant, by: String) -> StoreResult<Enterprise> {
@@ -173,41 +174,58 @@ async fn insert(c: &dyn Conn, input: &EnterpriseInput, at: &Instant, by: &str) -
     insert_many(c, &[input], at, by).await
 }
 
-/// New records as multi-row INSERTs of [`INSERT_CHUNK`] rows: one round trip per chunk, not per row
-/// (on PostgreSQL a round trip is most of a row's cost).
+/// A chunk of records as `(credit_code, name, town_id, …, tags, extra…)` rows of a VALUES list, with
+/// their values pushed onto `args`. `town_id` is cast so that PostgreSQL types it in a CTE.
+fn value_rows(c: &dyn Conn, chunk: &[&EnterpriseInput], extra: &[String], args: &mut Args) -> StoreResult<String> {
+    let mut rows = Vec::with_capacity(chunk.len());
+    for input in chunk {
+        let mut row = vec![args.push(input.credit_code.as_str())];
+        row.extend(values(c, input)?.into_iter().map(|v| args.push(v)));
+        row[2] = format!("CAST({} AS BIGINT)", row[2]);
+        row.extend_from_slice(extra);
+        rows.push(format!("({})", row.join(", ")));
+    }
+    Ok(rows.join(", "))
+}
+
+/// The columns of [`value_rows`], in order.
+const VALUE_COLUMNS: &str = "credit_code, name, town_id, address, industry_code, industry_name, size, \
+     registered_on, contact_name, contact_phone, tags";
+
+/// New records as multi-row INSERTs of [`CHUNK`] rows: one round trip per chunk, not per row (on
+/// PostgreSQL a round trip is most of a row's cost).
 async fn insert_many(c: &dyn Conn, inputs: &[&EnterpriseInput], at: &Instant, by: &str) -> StoreResult<()> {
-    for chunk in inputs.chunks(INSERT_CHUNK) {
+    for chunk in inputs.chunks(CHUNK) {
         let mut args = Args::default();
-        let mut rows = Vec::with_capacity(chunk.len());
-        for input in chunk {
-            let mut row = vec![args.push(input.credit_code.as_str())];
-            row.extend(values(c, input)?.into_iter().map(|v| args.push(v)));
-            row.extend([args.push(at), args.push(at), args.push(by)]);
-            rows.push(format!("({})", row.join(", ")));
-        }
-        let sql = format!(
-            "INSERT INTO enterprises (credit_code, name, town_id, address, industry_code, industry_name, size,
-                registered_on, contact_name, contact_phone, tags, created_at, updated_at, updated_by)
-             VALUES {}",
-            rows.join(", ")
-        );
+        let (at, by) = (args.push(at), args.push(by));
+        let rows = value_rows(c, chunk, &[at.clone(), at, by], &mut args)?;
+        let sql =
+            format!("INSERT INTO enterprises ({VALUE_COLUMNS}, created_at, updated_at, updated_by) VALUES {rows}");
         c.execute(&sql, args.values()).await?;
     }
     Ok(())
 }
 
 async fn update(c: &dyn Conn, input: &EnterpriseInput, at: &Instant, by: &str) -> StoreResult<()> {
-    let mut args: Vec<Value> = vec![input.credit_code.as_str().into()];
-    args.extend(values(c, input)?);
-    args.extend([at.into(), by.into()]);
-    c.execute(
-        "UPDATE enterprises SET name = $2, town_id = $3, address = $4, industry_code = $5, industry_name = $6,
-            size = $7, registered_on = $8, contact_name = $9, contact_phone = $10, tags = $11,
-            version = version + 1, updated_at = $12, updated_by = $13
-         WHERE credit_code = $1",
-        &args,
-    )
-    .await?;
+    update_many(c, &[input], at, by).await
+}
+
+/// Changed records as one UPDATE … FROM a VALUES list per [`CHUNK`] rows, as [`insert_many`] does.
+async fn update_many(c: &dyn Conn, inputs: &[&EnterpriseInput], at: &Instant, by: &str) -> StoreResult<()> {
+    for chunk in inputs.chunks(CHUNK) {
+        let mut args = Args::default();
+        let (at, by) = (args.push(at), args.push(by));
+        let rows = value_rows(c, chunk, &[], &mut args)?;
+        let sql = format!(
+            "WITH v ({VALUE_COLUMNS}) AS (VALUES {rows})
+             UPDATE enterprises SET name = v.name, town_id = v.town_id, address = v.address,
+                industry_code = v.industry_code, industry_name = v.industry_name, size = v.size,
+                registered_on = v.registered_on, contact_name = v.contact_name, contact_phone = v.contact_phone,
+                tags = v.tags, version = enterprises.version + 1, updated_at = {at}, updated_by = {by}
+             FROM v WHERE enterprises.credit_code = v.credit_code"
+        );
+        c.execute(&sql, args.values()).await?;
+    }
     Ok(())
 }
 
@@ -220,7 +238,7 @@ async fn upsert_all(
 ) -> StoreResult<UpsertCounts> {
     let existing = existing(c, inputs).await?;
     let mut counts = UpsertCounts::default();
-    let mut new = Vec::new();
+    let (mut new, mut changed) = (Vec::new(), Vec::new());
     for input in inputs {
         match existing.get(input.credit_code.as_str()) {
             None => {
@@ -230,13 +248,12 @@ async fn upsert_all(
             Some(found) if found.holds(input) => counts.unchanged += 1,
             Some(_) => {
                 counts.updated += 1;
-                if apply {
-                    update(c, input, at, by).await?;
-                }
+                changed.push(input);
             }
         }
     }
     if apply {
+        update_many(c, &changed, at, by).await?;
         insert_many(c, &new, at, by).await?;
     }
     Ok(counts)

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use mashangban_domain::enterprise::{EnterpriseInput, EnterpriseScope};
+use mashangban_domain::enterprise::{EnterpriseInput, EnterpriseScope, EnterpriseSize};
 use mashangban_domain::org::UnitKind;
 use mashangban_domain::validation::CreditCode;
 use mashangban_store::{EnterpriseFilter, EnterpriseStore, OrgStore, UpsertCounts};
@@ -152,4 +152,35 @@ async fn a_large_import_writes_every_row_in_batches<D: TestDb>() {
     assert_eq!(stored.contact_phone.as_deref(), Some("13800138000"));
     let first = s.enterprise(input(1, "", 0).credit_code.as_str(), EnterpriseScope::All).await.unwrap().unwrap();
     assert_eq!((first.name.as_str(), first.version), ("华艺灯饰有限公司", 2));
+
+    // A re-import that changes 400 of the 450 records: updated in batches, every column, all or nothing.
+    let changed = |n: u32| {
+        let mut e = input(n, &format!("企业{n}（更名）"), guzhen);
+        e.address = Some(format!("古镇镇曹二路{n}号"));
+        e.industry_code = Some("C3872".into());
+        e.industry_name = Some("照明灯具制造".into());
+        e.size = Some(EnterpriseSize::Above);
+        e.registered_on = chrono::NaiveDate::from_ymd_opt(2020, 1, 2);
+        e.contact_name = Some("区志强".into());
+        e.contact_phone = Some(format!("139{n:08}"));
+        e.tags = vec!["灯饰".into()];
+        e
+    };
+    let reimport: Vec<EnterpriseInput> =
+        (2..=451).map(|n| if n <= 401 { changed(n) } else { input(n, &format!("企业{n}"), xiaolan) }).collect();
+    let mut broken = reimport.clone();
+    broken[399].town_id = 999_999;
+    assert!(s.upsert_enterprises(broken, true, at(3), by()).await.is_err());
+    let untouched = s.enterprise(input(2, "", 0).credit_code.as_str(), EnterpriseScope::All).await.unwrap().unwrap();
+    assert_eq!((untouched.name.as_str(), untouched.version), ("企业2", 1), "all or nothing");
+    let counts = s.upsert_enterprises(reimport.clone(), true, at(4), by()).await.unwrap();
+    assert_eq!(counts, UpsertCounts { new: 0, updated: 400, unchanged: 50 });
+    for n in [2, 200, 401] {
+        let e = s.enterprise(input(n, "", 0).credit_code.as_str(), EnterpriseScope::All).await.unwrap().unwrap();
+        assert!(e.holds(&changed(n)), "{n}: {e:?}");
+        assert_eq!((e.version, e.updated_at, e.created_at), (2, at(4), at(2)), "{n}");
+    }
+    assert_eq!(s.list_enterprises(&all, EnterpriseScope::Town(xiaolan)).await.unwrap().total, 50);
+    let again = s.upsert_enterprises(reimport, true, at(5), by()).await.unwrap();
+    assert_eq!(again, UpsertCounts { new: 0, updated: 0, unchanged: 450 });
 }
