@@ -549,6 +549,9 @@ async fn measure(
         upload(&client, &format!("{root}/api/v1/enterprises/import"), &admin, "企业名录.xlsx", renamed).await?;
     let reimport =
         ReimportFigures { updated: reimported["updated"].as_u64().unwrap_or(0), seconds: t2.elapsed().as_secs_f64() };
+    if reimport.updated != import.rows {
+        return Err(format!("the re-import updated {} of {} records: {reimported}", reimport.updated, import.rows));
+    }
 
     let page = page_figures(&client, &root, &admin, page_code).await?;
     let list = build(&root, &admin, page_code);

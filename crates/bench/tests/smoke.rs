@@ -176,13 +176,17 @@ fn the_enterprise_benchmark_runs_at_a_small_scale() {
     let pg = report.postgres.as_ref().unwrap();
     assert!(pg.load.rows > pg.load.requests && pg.load.requests == 2_000, "{:?}", pg.load);
 
-    // What each database holds after its run: the card town's 12 and the import's 300; the baseline's
-    // rows are gone, and every contact phone is sealed by the store, none left plain by the baseline.
+    // What each database holds after its run: the card town's 12 and the import's 300, renamed by the
+    // re-import; the baseline's rows are gone, and every contact phone is sealed by the store, none left
+    // plain by the baseline.
     let conn = rusqlite::Connection::open(opts.db_path()).unwrap();
     let sqlite_rows: (i64, i64) = conn
-        .query_row("SELECT COUNT(*), COUNT(*) FILTER (WHERE contact_phone NOT LIKE 'v1:%') FROM enterprises", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT COUNT(*), COUNT(*) FILTER (WHERE contact_phone NOT LIKE 'v1:%') FROM enterprises
+             WHERE version = 2 AND name LIKE '%（更名）' OR version = 1 AND name NOT LIKE '%（更名）'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
     assert_eq!(sqlite_rows, (300 + 12, 0), "SQLite");
     let row = mashangban_bench::pg::connect(&target.url())
@@ -197,6 +201,8 @@ fn the_enterprise_benchmark_runs_at_a_small_scale() {
         assert_eq!((i.rows, i.imported), (300, 300), "{b}: every row imported as a new enterprise: {i:?}");
         assert!(i.file_bytes > 300 * 50 && i.baseline_seconds > 0.0 && i.preview_seconds > 0.0, "{b}: {i:?}");
         assert!(i.import_seconds > 0.0 && i.ratio() > 0.0, "{b}: {i:?}");
+        let r = &run.reimport;
+        assert!(r.updated == 300 && r.seconds > 0.0, "{b}: the renamed file updates every record: {r:?}");
 
         let p = &run.page;
         assert_eq!((p.requests_linked, p.visits, p.liaisons), (120, 6, 1), "{b}: {p:?}");

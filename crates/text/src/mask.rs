@@ -45,7 +45,8 @@ pub fn mask(text: &str) -> String {
 /// it without holding it in plain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hidden {
-    /// As written, full-width folded to ASCII (`139 1234 5678`, `+86` left out).
+    /// As written, from its first digit (`86 139 1234 5678` of `+86 139 1234 5678`), full-width folded to
+    /// ASCII; a number's letters (an ID number's `x`) in upper case.
     pub written: String,
     /// One spelling for every way of writing it: a mobile's 11 digits without a country code, the digits of
     /// a landline or a bank card, an ID number's digits with an upper-case `X`, an e-mail address in lower
@@ -111,7 +112,6 @@ fn apply(original: &[char], mut edits: Vec<Edit>) -> (String, Vec<Hidden>) {
         if edit.from < at {
             continue;
         }
-
         out.extend(&original[at..edit.from]);
         let part = &original[edit.from..edit.to];
         let masked_already = part.len() > 1 && part[1..].iter().all(|&c| c == '*');
