@@ -13,12 +13,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use mashangban_domain::dispatch::{
-    Held, Label, Model, Ranked, Tally, Trainer, blend, choose_rule_weight, returning_units, without,
+    Held, Label, Model, Ranked, Tally, Trainer, blend, choose_rule_weight, returning_units, superseded_leads, without,
 };
 use mashangban_domain::duplicates::Thresholds;
 use mashangban_domain::org::Scope;
 use mashangban_domain::org::UnitId;
-use mashangban_domain::request::{self, CategoryId, Channel, Request, RequestKind, State};
+use mashangban_domain::request::{self, CategoryId, Channel, Request, RequestId, RequestKind, State};
 use mashangban_domain::time::{Instant, format_instant};
 use mashangban_domain::validation::optional_text;
 use mashangban_store::{ListFilter, Store, StoreError, StoreResult};
@@ -174,6 +174,9 @@ pub struct DraftSuggestions {
 pub struct ModelInfo {
     /// Closed requests learned from.
     pub examples: u64,
+    /// Corrections among them: a unit a re-dispatch (改派) took a request from after its return,
+    /// whose words then speak less for it.
+    pub corrections: u64,
     /// Units it can name.
     pub units: u64,
     /// Distinct words, bigrams and attributes seen.
@@ -300,6 +303,7 @@ impl Trained {
     pub fn info(&self) -> ModelInfo {
         ModelInfo {
             examples: self.model.examples() as u64,
+            corrections: self.model.corrections() as u64,
             units: self.model.label_count() as u64,
             vocabulary: self.model.vocabulary() as u64,
             rule_weight: self.rule_weight,
@@ -626,7 +630,7 @@ impl<'a, S: Store> Dispatch<'a, S> {
     /// how many each unit led. None when there is nothing to learn from.
     async fn learn(&self, before: Option<Instant>) -> StoreResult<Option<Learned>> {
         let (mut units, mut categories) = (Trainer::default(), Trainer::default());
-        let (mut held_units, mut held_categories) = (Vec::new(), Vec::new());
+        let (mut held_units, mut held_categories, mut held_corrections) = (Vec::new(), Vec::new(), Vec::new());
         let mut led: HashMap<UnitId, u64> = HashMap::new();
         let mut read = 0usize;
         self.each_settled(None, before, |r| {
@@ -637,8 +641,10 @@ impl<'a, S: Store> Dispatch<'a, S> {
                 held_units.push(Held { features: r.features.clone(), rule, label: r.unit });
                 let plain = r.plain_features.clone();
                 held_categories.push(Held { features: plain, rule: r.keyword_category, label: r.category_id });
+                held_corrections.push(r.superseded.clone());
             } else {
                 units.add(&r.features, r.unit);
+                r.superseded.iter().for_each(|&u| units.add_correction(&r.features, u));
                 categories.add(&r.plain_features, r.category_id);
             }
         })
@@ -648,13 +654,17 @@ impl<'a, S: Store> Dispatch<'a, S> {
         }
         let rule_weight = choose_rule_weight(&units.model(), &held_units, SUGGESTIONS);
         let keyword_weight = choose_rule_weight(&categories.model(), &held_categories, SUGGESTIONS);
-        held_units.iter().for_each(|h| units.add(&h.features, h.label));
+        for (h, superseded) in held_units.iter().zip(&held_corrections) {
+            units.add(&h.features, h.label);
+            superseded.iter().for_each(|&u| units.add_correction(&h.features, u));
+        }
         held_categories.iter().for_each(|h| categories.add(&h.features, h.label));
         Ok(Some(Learned { model: units.model(), rule_weight, led, categories: categories.model(), keyword_weight }))
     }
 
     /// Calls `each` on up to [`MAX_EXAMPLES`] settled, dispatched requests received in
-    /// `[from, to)`, newest first. Features are extracted off the async threads, a page at a time.
+    /// `[from, to)`, newest first. Features are extracted off the async threads, a page at a time;
+    /// the history is read only of the requests that were returned (退单), for their corrections.
     async fn each_settled(
         &self,
         received_from: Option<Instant>,
@@ -667,6 +677,10 @@ impl<'a, S: Store> Dispatch<'a, S> {
         loop {
             let page = self.app.store().list(&filter, &Scope::All).await?;
             let next = page.next_cursor;
+            let mut superseded: HashMap<RequestId, Vec<UnitId>> = HashMap::new();
+            for r in page.items.iter().filter(|r| r.return_count > 0 && r.lead_unit_id.is_some()) {
+                superseded.insert(r.id, superseded_leads(&self.app.store().history(r.id).await?));
+            }
             let keywords = self.app.caches().keyword_rules();
             let settled = tokio::task::spawn_blocking(move || {
                 page.items
@@ -681,6 +695,7 @@ impl<'a, S: Store> Dispatch<'a, S> {
                             features,
                             plain_features,
                             unit,
+                            superseded: superseded.remove(&r.id).unwrap_or_default(),
                             category_id: r.category_id,
                             keyword_category: keywords.best(&draft.text()).map(|m| m.category),
                         })
@@ -716,6 +731,8 @@ struct Learned {
 
 /// A settled request as training and evaluation read it.
 struct Settled {
+    /// The leads re-dispatches took it from ([`superseded_leads`]): corrections for training.
+    superseded: Vec<UnitId>,
     /// What the units' model reads (see [`Draft::features_in`]).
     features: Vec<String>,
     /// What the categories' model reads: the same without the category.

@@ -711,18 +711,26 @@ impl<'a> Generator<'a> {
 
         let quick = r.urgency != Urgency::Normal;
         let at = if quick { self.natural_after(p.last, 3, 30) } else { self.work_after(p.last, 6, 240) };
-        let co = self.co_units(r);
+        let mut co = self.co_units(r);
         let comment = match r.urgency {
             Urgency::Urgent => Some("紧急诉求，请立即联系诉求人并尽快处置。".to_owned()),
             Urgency::ActNow => Some("企业诉求“马上办”，请优先办理。".to_owned()),
             Urgency::Normal => self.rng.gen_bool(0.3).then(|| "请按时限办理并答复诉求人。".to_owned()),
         };
+        // Returned (退单): most often the dispatcher sent it to a unit that is not the one for it, which
+        // returns it and gets it re-dispatched (改派) to the right one; otherwise the right unit
+        // returned it and the return is refused (退单不予同意).
+        let returned = self.rng.gen_bool(if r.recent { 0.25 } else { 0.09 });
+        let misrouted_to = if returned { self.other_department(&p.lead) } else { None };
+        let misrouted_to = misrouted_to.filter(|_| self.rng.gen_bool(0.8));
+        let right = p.lead.clone();
+        if let Some(wrong) = &misrouted_to {
+            p.lead.clone_from(wrong);
+            co.retain(|u| u != wrong);
+        }
         p.co.clone_from(&co);
         p.push(at, Who::Dispatcher, PlannedAction::Dispatch { lead: p.lead.clone(), co, comment });
-
-        // Returned as misrouted (退单), then re-dispatched or sent back.
-        let return_rate = if r.recent { 0.25 } else { 0.09 };
-        if self.rng.gen_bool(return_rate) {
+        if returned {
             if self.rng.gen_bool(0.3) {
                 self.sign(p, quick);
             }
@@ -730,18 +738,14 @@ impl<'a> Generator<'a> {
             let reason = self.pick_text(&self.data.text.return_reasons);
             p.push(at, p.lead_unit(), PlannedAction::Return { reason });
             let at = self.work_after(p.last, 10, 180);
-            let other = self.other_department(&p.lead);
-            match other {
-                Some(other) if self.rng.gen_bool(0.8) => {
-                    p.lead = other.clone();
-                    p.co.clear();
-                    let comment = Some("根据承办单位退单意见改派。".to_owned());
-                    p.push(at, Who::Dispatcher, PlannedAction::Redispatch { lead: other, comment });
-                }
-                _ => {
-                    let reason = self.pick_str(&REFUSE_RETURN_REASONS);
-                    p.push(at, Who::Dispatcher, PlannedAction::RefuseReturn { reason });
-                }
+            if misrouted_to.is_some() {
+                p.lead = right;
+                p.co.clear();
+                let comment = Some("根据承办单位退单意见改派。".to_owned());
+                p.push(at, Who::Dispatcher, PlannedAction::Redispatch { lead: p.lead.clone(), comment });
+            } else {
+                let reason = self.pick_str(&REFUSE_RETURN_REASONS);
+                p.push(at, Who::Dispatcher, PlannedAction::RefuseReturn { reason });
             }
         }
         if withdraw_at_stage == Some(1) {

@@ -7,6 +7,11 @@
 //! features of one request, so it runs inside the platform with nothing else installed. Pure: the
 //! caller turns text into features and reads the history.
 //!
+//! A correction teaches twice: the request counts for the unit that finally led it, and against each
+//! unit a re-dispatch (改派) after its return (退单) took it from ([`superseded_leads`]). Such
+//! a unit's counts of the request's features are lowered by one (never below none), so that words a
+//! unit keeps returning stop speaking for it.
+//!
 //! A model ranks labels: lead units, or — trained on the same history without the category among
 //! the features — categories (事项分类), to suggest one where the asker's choice is in doubt.
 //! Both are i64 ids ([`Label`]).
@@ -30,12 +35,14 @@ const ALPHA: f64 = 0.5;
 /// [`blend`]); [`choose_rule_weight`] picks one per training by what held-out history says.
 pub const RULE_WEIGHTS: [f64; 4] = [0.3, 0.5, 0.7, 0.9];
 
-/// A closed request as the model learns from it: its features and the unit that finally led it —
-/// after any return (退单) or re-dispatch (改派), so that a correction teaches the model.
+/// A closed request as the model learns from it: its features, the unit that finally led it —
+/// after any return (退单) or re-dispatch (改派) — and the units it was taken from on the way.
 #[derive(Debug, Clone)]
 pub struct Example {
     pub features: Vec<String>,
     pub unit: UnitId,
+    /// The leads a re-dispatch replaced ([`superseded_leads`]): negative evidence.
+    pub superseded: Vec<UnitId>,
 }
 
 /// A label (unit or category) the model ranks, with its probability and the features that most favour it.
@@ -59,6 +66,7 @@ pub struct Model {
     /// Per feature: the units it was seen with and ln((count + α) / α), its gain over unseen.
     features: HashMap<String, Vec<(u32, f32)>>,
     examples: usize,
+    corrections: usize,
 }
 
 /// Counts examples one at a time, so that a long history is learned without holding it.
@@ -69,6 +77,9 @@ pub struct Trainer {
     docs_per_label: Vec<u64>,
     features_per_label: Vec<u64>,
     counts: HashMap<String, HashMap<u32, u32>>,
+    /// Per feature: the labels corrected away from on requests with it, and how often.
+    corrected: HashMap<String, HashMap<Label, u32>>,
+    corrections: usize,
     total: usize,
 }
 
@@ -90,6 +101,16 @@ impl Trainer {
         }
     }
 
+    /// Learns that a request with these features was wrongly given to `label`: a re-dispatch took it
+    /// away ([`superseded_leads`]). Each feature then counts once less for the label when the model is
+    /// made, whenever the label's own examples are added.
+    pub fn add_correction(&mut self, features: &[String], label: Label) {
+        self.corrections += 1;
+        for feature in distinct(features) {
+            *self.corrected.entry(feature.to_owned()).or_default().entry(label).or_default() += 1;
+        }
+    }
+
     /// The number of examples added.
     pub fn examples(&self) -> usize {
         self.total
@@ -106,13 +127,27 @@ impl Trainer {
             .counts
             .iter()
             .map(|(feature, by_unit)| {
-                let mut gains: Vec<(u32, f32)> =
-                    by_unit.iter().map(|(&u, &c)| (u, ((f64::from(c) + ALPHA) / ALPHA).ln() as f32)).collect();
+                let corrected = self.corrected.get(feature);
+                let against =
+                    |u: u32| corrected.and_then(|c| c.get(&self.labels[u as usize])).copied().unwrap_or_default();
+                let mut gains: Vec<(u32, f32)> = by_unit
+                    .iter()
+                    .map(|(&u, &c)| (u, c.saturating_sub(against(u))))
+                    .filter(|(_, c)| *c > 0)
+                    .map(|(u, c)| (u, ((f64::from(c) + ALPHA) / ALPHA).ln() as f32))
+                    .collect();
                 gains.sort_unstable_by_key(|(u, _)| *u);
                 (feature.clone(), gains)
             })
             .collect();
-        Model { labels: self.labels.clone(), log_prior, log_unseen, features, examples: self.total }
+        Model {
+            labels: self.labels.clone(),
+            log_prior,
+            log_unseen,
+            features,
+            examples: self.total,
+            corrections: self.corrections,
+        }
     }
 }
 
@@ -120,13 +155,21 @@ impl Model {
     /// Learns from the examples (see [`Trainer`]).
     pub fn train<'a>(examples: impl IntoIterator<Item = &'a Example>) -> Self {
         let mut trainer = Trainer::default();
-        examples.into_iter().for_each(|e| trainer.add(&e.features, e.unit));
+        for e in examples {
+            trainer.add(&e.features, e.unit);
+            e.superseded.iter().for_each(|&u| trainer.add_correction(&e.features, u));
+        }
         trainer.model()
     }
 
     /// The number of examples learned from.
     pub fn examples(&self) -> usize {
         self.examples
+    }
+
+    /// The number of corrections learned: units a request was taken from by a re-dispatch.
+    pub fn corrections(&self) -> usize {
+        self.corrections
     }
 
     /// The number of labels (units or categories) the model can name.
@@ -230,6 +273,27 @@ pub fn returning_units(history: &[Event]) -> Vec<UnitId> {
     units.extend(pending);
     let mut seen = std::collections::HashSet::new();
     units.retain(|u| seen.insert(*u));
+    units
+}
+
+/// The units a re-dispatch (改派) took the request from after their return (退单), in order, each
+/// once, leaving out the unit that leads it in the end. They are what the model learns the request
+/// was not for. A re-dispatch recorded without its previous lead replaced the last one dispatched.
+pub fn superseded_leads(history: &[Event]) -> Vec<UnitId> {
+    let mut lead: Option<UnitId> = None;
+    let mut units: Vec<UnitId> = Vec::new();
+    for event in history {
+        match &event.details {
+            EventDetails::Dispatched(d) => lead = Some(d.lead_unit_id),
+            EventDetails::Redispatched(d) => {
+                units.extend(d.previous_lead_unit_id.or(lead).filter(|&u| u != d.lead_unit_id));
+                lead = Some(d.lead_unit_id);
+            }
+            _ => {}
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    units.retain(|u| Some(*u) != lead && seen.insert(*u));
     units
 }
 
@@ -404,7 +468,7 @@ mod tests {
     use super::*;
 
     fn example(words: &str, unit: UnitId) -> Example {
-        Example { features: words.split(' ').map(str::to_owned).collect(), unit }
+        Example { features: words.split(' ').map(str::to_owned).collect(), unit, superseded: Vec::new() }
     }
 
     fn words(s: &str) -> Vec<String> {
@@ -427,6 +491,27 @@ mod tests {
             EventKind::Returned => EventDetails::Returned(crate::event::Returned { returned_by_unit_id: returned_by }),
             _ => EventDetails::None,
         };
+        happened_with(kind, details, returned_by)
+    }
+
+    fn dispatched(kind: EventKind, lead: UnitId, previous: Option<UnitId>) -> Event {
+        use crate::event::{Dispatched, Redispatched};
+        let (co_unit_ids, sign_due_at) = (Vec::new(), None);
+        let details = match kind {
+            EventKind::Dispatched => {
+                EventDetails::Dispatched(Dispatched { lead_unit_id: lead, co_unit_ids, sign_due_at })
+            }
+            _ => EventDetails::Redispatched(Redispatched {
+                lead_unit_id: lead,
+                co_unit_ids,
+                previous_lead_unit_id: previous,
+                sign_due_at,
+            }),
+        };
+        happened_with(kind, details, None)
+    }
+
+    fn happened_with(kind: EventKind, details: EventDetails, actor_unit_id: Option<UnitId>) -> Event {
         Event {
             id: 0,
             request_id: 1,
@@ -436,7 +521,7 @@ mod tests {
             actor_user_id: None,
             actor_name: String::new(),
             actor_role: String::new(),
-            actor_unit_id: returned_by,
+            actor_unit_id,
             client_ip: None,
             from_state: None,
             to_state: crate::request::State::Received,
@@ -465,6 +550,53 @@ mod tests {
         assert_eq!(returning_units(&history), [7, 9]);
         assert_eq!(returning_units(&history[..4]), Vec::<UnitId>::new(), "a refused return is no evidence");
         assert_eq!(returning_units(&history[..7]), [7, 9], "a return awaiting review counts");
+    }
+
+    #[test]
+    fn the_leads_a_redispatch_replaced_are_corrections_once_each_and_the_final_lead_is_not() {
+        use EventKind::{Dispatched, Received, Redispatched, ReturnRefused, Returned};
+        let history = [
+            happened(Received, None),
+            dispatched(Dispatched, 7, None),
+            happened(Returned, Some(7)),
+            happened(ReturnRefused, None),
+            happened(Returned, Some(7)),
+            dispatched(Redispatched, 9, Some(7)),
+            dispatched(Redispatched, 7, None), // an older event, with no previous lead recorded
+            dispatched(Redispatched, 5, Some(7)),
+        ];
+        assert_eq!(superseded_leads(&history), [7, 9]);
+        assert_eq!(superseded_leads(&history[..5]), Vec::<UnitId>::new(), "a return alone corrects nothing");
+        assert_eq!(superseded_leads(&history[..7]), [9], "the unit that leads in the end is no correction");
+    }
+
+    #[test]
+    fn a_correction_takes_the_words_away_from_the_unit_it_was_taken_from() {
+        // Unit 4 leads dust complaints about construction; noisy construction belongs to unit 2, and
+        // six such requests were taken from unit 4 by a re-dispatch.
+        let mut h = history();
+        h.extend((0..6).map(|_| example("施工 噪音 扬尘", 4)));
+        let asked = words("施工 噪音 扬尘");
+        assert_eq!(Model::train(&h).rank(&asked, 1)[0].label, 4);
+        let corrected = Example { superseded: vec![4], ..example("施工 噪音 夜间", 2) };
+        h.extend((0..6).map(|_| corrected.clone()));
+        let uncorrected: Vec<Example> = h.iter().map(|e| Example { superseded: Vec::new(), ..e.clone() }).collect();
+        assert_eq!(
+            Model::train(&uncorrected).rank(&asked, 1)[0].label,
+            4,
+            "six more for unit 2 alone do not outweigh it"
+        );
+        let after = Model::train(&h);
+        assert_eq!(after.rank(&asked, 1)[0].label, 2, "the corrections do");
+        assert_eq!((after.examples(), after.corrections()), (73, 6));
+        assert_eq!(after.rank(&words("扬尘"), 1)[0].label, 4, "words never corrected still speak for the unit");
+        // A correction away from a unit that never led the words, or never led at all, changes nothing.
+        let stray = example("工资 拖欠", 1);
+        let (mut with_stray, mut plain) = (history(), history());
+        with_stray.push(Example { superseded: vec![2, 99], ..stray.clone() });
+        plain.push(stray);
+        let asked = words("工资 拖欠 噪音");
+        assert_eq!(Model::train(&with_stray).rank(&asked, 3), Model::train(&plain).rank(&asked, 3));
     }
 
     #[test]

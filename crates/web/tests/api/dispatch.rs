@@ -222,15 +222,21 @@ async fn learned_from_the_demo_history_the_model_beats_the_busiest_units_on_requ
     assert!(info["examples"].as_u64().unwrap() > trained, "{info}");
     let (status, current) = app.get("/api/v1/dispatch/model", Some(&admin)).await;
     assert_eq!((status, current["examples"].clone()), (StatusCode::OK, info["examples"].clone()));
+    // The demo's misrouted requests were returned and re-dispatched: each such correction is learned.
+    let corrections = info["corrections"].as_u64().unwrap();
+    assert!(corrections >= 20 && corrections < info["examples"].as_u64().unwrap() / 5, "{info}");
+    let (_, html) = page(&app, "/admin/dispatch", &admin).await;
+    assert!(html.contains(&format!("id=\"dispatch-corrections\">{corrections}</span>")), "{html}");
     let (no, _) = app.submit(enterprise_complaint()).await;
     let dispatcher = app.login("dispatcher").await;
     let (_, answer) = app.get(&format!("/api/v1/dispatch/suggestions/{no}"), Some(&dispatcher)).await;
     assert_eq!(answer["model"]["examples"], info["examples"], "{answer}");
     assert_eq!(first_unit(&answer), "scjgj", "{answer}");
-    // "营业执照变更登记" reads as registration or change: both are named, the asker's among them.
+    // "营业执照变更登记" reads as registration or change: both are named first, the asker's among them.
     let named: Vec<&str> =
         answer["categories"].as_array().unwrap().iter().map(|c| c["category"].as_str().unwrap()).collect();
-    assert!(named.contains(&"biz.change") && named.iter().all(|c| c.starts_with("biz.")), "{answer}");
+    let first_two = &named[..2.min(named.len())];
+    assert!(first_two.contains(&"biz.change") && first_two.iter().all(|c| c.starts_with("biz.")), "{answer}");
     assert!(info["categories"].as_u64().unwrap() > 5, "{info}");
     let confidences: Vec<f64> =
         answer["suggestions"].as_array().unwrap().iter().map(|s| s["confidence"].as_f64().unwrap()).collect();
