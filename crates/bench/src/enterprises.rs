@@ -4,7 +4,9 @@
 //! - the registry import: a workbook of generated enterprises (the demo registry's generator: valid
 //!   credit codes with their check characters, the demo org's towns, GB/T 4754-2017 classes, sizes,
 //!   dates) posted to the import preview and the import over HTTP (parse, validate, write), against
-//!   raw batched INSERTs of the same rows into `enterprises` in one transaction, same run;
+//!   raw batched INSERTs of the same rows into `enterprises` in one transaction, same run; then the
+//!   same workbook with every enterprise renamed, re-imported (each record compared and updated),
+//!   against raw batched UPDATEs of the same rows' columns, same run;
 //! - the enterprise page (一企一档): one enterprise with many requests linked by its credit code,
 //!   liaison cadres and recorded visits, its staff page and its API file read over HTTP;
 //! - batch card printing: a town's contact cards (联系卡), four to an A4 sheet, over HTTP: the HTML
@@ -40,6 +42,8 @@ use crate::{BenchResult, Ctx};
 
 /// Rows per INSERT statement of the import baseline.
 const BATCH_ROWS: usize = 100;
+/// Rows per UPDATE statement of the re-import baseline (as the store's re-import).
+const UPDATE_BATCH_ROWS: usize = 200;
 /// Times the batch print is fetched (the median is reported).
 const PRINT_ROUNDS: usize = 3;
 /// Who the bench writes as.
@@ -100,6 +104,15 @@ pub struct ReimportFigures {
     /// Records the re-import reported as updated.
     pub updated: u64,
     pub seconds: f64,
+    /// [`UPDATE_BASELINE`]'s time for the same rows.
+    pub baseline_seconds: f64,
+}
+
+impl ReimportFigures {
+    /// Re-import throughput over the baseline's.
+    pub fn ratio(&self) -> f64 {
+        self.baseline_seconds / self.seconds.max(1e-9)
+    }
 }
 
 /// The batch print of a town's cards.
@@ -265,15 +278,14 @@ fn measure_on(
     eprintln!("mashangban-bench: enterprises on {backend}");
     let server = Server::start(&opts.run.server_exe, &url, connections, None)?;
     // Blocking clients (rusqlite, postgres), so outside the runtime.
-    let baseline_seconds = import_baseline(&db, &prepared.org, rows);
+    let baselines = import_baseline(&db, &prepared.org, rows);
     let database = match &db {
         Db::Sqlite(_) => None,
         Db::Postgres(target) => Some(target.database.clone()),
     };
     let database_cpu = move || database.as_deref().map_or(0.0, pg::database_cpu_seconds);
-    let measured = baseline_seconds.and_then(|baseline_seconds| {
-        rt.block_on(measure(opts, &server, prepared, workbooks, baseline_seconds, &database_cpu))
-    });
+    let measured = baselines
+        .and_then(|baselines| rt.block_on(measure(opts, &server, prepared, workbooks, baselines, &database_cpu)));
     let rss_peak = server.memory().1;
     server.stop();
     let ((mut import, reimport), page, scenarios, print, pdf) = measured?;
@@ -398,16 +410,31 @@ fn workbook(org: &OrgTree, rows: &[DemoEnterprise]) -> BenchResult<Vec<u8>> {
 /// The name of the import baseline.
 pub const IMPORT_BASELINE: &str = "raw batched INSERTs of the import's rows into enterprises (1 transaction)";
 
+/// The name of the re-import baseline.
+pub const UPDATE_BASELINE: &str =
+    "raw batched UPDATEs of every column of the same rows, from a VALUES list (1 transaction)";
+
 /// Columns of a baseline row.
 const COLUMNS: usize = 14;
+/// The columns a re-import may change: a baseline row's first ones (the rest are the stamps).
+const UPDATED_COLUMNS: usize = 11;
+
+/// The baselines' times: the INSERTs of the new rows, the UPDATEs renaming them.
+#[derive(Debug, Clone, Copy)]
+struct BaselineSeconds {
+    insert: f64,
+    update: f64,
+}
 
 /// The import's rows as plain multi-row INSERTs of [`BATCH_ROWS`] rows into `enterprises`, in one
 /// transaction with the store's durability (SQLite: WAL, `synchronous=FULL`; PostgreSQL: the
-/// server's settings), no validation, no look-up and no encryption of the contact; timed, then
-/// deleted again (untimed) so the import writes the same codes.
-fn import_baseline(db: &Db<'_>, org: &OrgTree, rows: &[DemoEnterprise]) -> BenchResult<f64> {
+/// server's settings), no validation, no look-up and no encryption of the contact; timed. Then every
+/// row renamed as the re-import renames it, by [`UPDATE_BATCH_ROWS`]-row UPDATEs from a VALUES list
+/// of every column, in one transaction, no comparison and no history; timed. Then deleted again
+/// (untimed) so the import writes the same codes.
+fn import_baseline(db: &Db<'_>, org: &OrgTree, rows: &[DemoEnterprise]) -> BenchResult<BaselineSeconds> {
     use rusqlite::types::Value as V;
-    let at = mashangban_domain::time::format_instant(&mashangban_domain::time::now());
+    let at = stamp();
     let values: Vec<[V; COLUMNS]> = rows
         .iter()
         .map(|e| {
@@ -436,6 +463,45 @@ fn import_baseline(db: &Db<'_>, org: &OrgTree, rows: &[DemoEnterprise]) -> Bench
     }
 }
 
+/// The baseline rows as the re-import writes them: renamed (see [`run`]), the stamps left out.
+fn renamed_rows(values: &[[rusqlite::types::Value; COLUMNS]]) -> Vec<[rusqlite::types::Value; UPDATED_COLUMNS]> {
+    use rusqlite::types::Value as V;
+    values
+        .iter()
+        .map(|row| {
+            let mut out: [V; UPDATED_COLUMNS] = std::array::from_fn(|c| row[c].clone());
+            if let V::Text(name) = &out[1] {
+                out[1] = V::Text(format!("{name}（更名）"));
+            }
+            out
+        })
+        .collect()
+}
+
+/// `WITH v (…) AS (VALUES …) UPDATE enterprises … FROM v` of `n` rows (the store's re-import
+/// statement), placeholders numbered from 1 with `mark`; the stamps are the last two.
+fn update_sql(n: usize, mark: &str) -> String {
+    let rows: Vec<String> = (0..n)
+        .map(|r| {
+            let mut marks: Vec<String> =
+                (1..=UPDATED_COLUMNS).map(|c| format!("{mark}{}", r * UPDATED_COLUMNS + c)).collect();
+            marks[2] = format!("CAST({} AS BIGINT)", marks[2]);
+            format!("({})", marks.join(", "))
+        })
+        .collect();
+    let (at, by) = (n * UPDATED_COLUMNS + 1, n * UPDATED_COLUMNS + 2);
+    format!(
+        "WITH v (credit_code, name, town_id, address, industry_code, industry_name, size, registered_on,
+            contact_name, contact_phone, tags) AS (VALUES {})
+         UPDATE enterprises SET name = v.name, town_id = v.town_id, address = v.address,
+            industry_code = v.industry_code, industry_name = v.industry_name, size = v.size,
+            registered_on = v.registered_on, contact_name = v.contact_name, contact_phone = v.contact_phone,
+            tags = v.tags, version = enterprises.version + 1, updated_at = {mark}{at}, updated_by = {mark}{by}
+         FROM v WHERE enterprises.credit_code = v.credit_code",
+        rows.join(", ")
+    )
+}
+
 /// `INSERT INTO enterprises (…) VALUES (…), …` of `n` rows, placeholders numbered from 1 with `mark`.
 fn insert_sql(n: usize, mark: &str) -> String {
     let rows: Vec<String> = (0..n)
@@ -455,7 +521,8 @@ fn sqlite_baseline(
     db: &Path,
     values: &[[rusqlite::types::Value; COLUMNS]],
     rows: &[DemoEnterprise],
-) -> BenchResult<f64> {
+) -> BenchResult<BaselineSeconds> {
+    use rusqlite::types::Value as V;
     let mut conn = Connection::open(db).ctx("open for the import baseline")?;
     conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -32000;")
         .ctx("pragmas")?;
@@ -466,7 +533,19 @@ fn sqlite_baseline(
         stmt.execute(params_from_iter(chunk.iter().flatten())).ctx("baseline insert")?;
     }
     tx.commit().ctx("commit")?;
-    let seconds = started.elapsed().as_secs_f64();
+    let insert = started.elapsed().as_secs_f64();
+    let (renamed, stamps) = (renamed_rows(values), [V::Text(stamp()), V::Text(BY.into())]);
+    let started = Clock::now();
+    let tx = conn.transaction().ctx("begin")?;
+    for chunk in renamed.chunks(UPDATE_BATCH_ROWS) {
+        let mut stmt = tx.prepare_cached(&update_sql(chunk.len(), "?")).ctx("prepare")?;
+        let changed = stmt.execute(params_from_iter(chunk.iter().flatten().chain(&stamps))).ctx("baseline update")?;
+        if changed != chunk.len() {
+            return Err(format!("the update baseline changed {changed} of {} rows", chunk.len()));
+        }
+    }
+    tx.commit().ctx("commit")?;
+    let update = started.elapsed().as_secs_f64();
     let tx = conn.transaction().ctx("begin")?;
     {
         let mut delete = tx.prepare("DELETE FROM enterprises WHERE credit_code = ?1").ctx("prepare")?;
@@ -475,11 +554,20 @@ fn sqlite_baseline(
         }
     }
     tx.commit().ctx("commit")?;
-    Ok(seconds)
+    Ok(BaselineSeconds { insert, update })
+}
+
+/// Now, as the store stamps a change.
+fn stamp() -> String {
+    mashangban_domain::time::format_instant(&mashangban_domain::time::now())
 }
 
 /// [`sqlite_baseline`] on PostgreSQL: the same statements with `$n` placeholders, one transaction.
-fn pg_baseline(url: &str, values: &[[rusqlite::types::Value; COLUMNS]], rows: &[DemoEnterprise]) -> BenchResult<f64> {
+fn pg_baseline(
+    url: &str,
+    values: &[[rusqlite::types::Value; COLUMNS]],
+    rows: &[DemoEnterprise],
+) -> BenchResult<BaselineSeconds> {
     use postgres::types::ToSql;
     use rusqlite::types::Value as V;
     fn param<'a>(v: &'a V, null: &'a Option<String>) -> &'a (dyn ToSql + Sync) {
@@ -498,12 +586,24 @@ fn pg_baseline(url: &str, values: &[[rusqlite::types::Value; COLUMNS]], rows: &[
         tx.execute(insert_sql(chunk.len(), "$").as_str(), &params).pg_ctx("baseline insert")?;
     }
     tx.commit().pg_ctx("commit")?;
-    let seconds = started.elapsed().as_secs_f64();
+    let insert = started.elapsed().as_secs_f64();
+    let (renamed, stamps) = (renamed_rows(values), [V::Text(stamp()), V::Text(BY.into())]);
+    let started = Clock::now();
+    let mut tx = client.transaction().pg_ctx("begin")?;
+    for chunk in renamed.chunks(UPDATE_BATCH_ROWS) {
+        let params: Vec<&(dyn ToSql + Sync)> = chunk.iter().flatten().chain(&stamps).map(|v| param(v, &null)).collect();
+        let changed = tx.execute(update_sql(chunk.len(), "$").as_str(), &params).pg_ctx("baseline update")?;
+        if changed != chunk.len() as u64 {
+            return Err(format!("the update baseline changed {changed} of {} rows", chunk.len()));
+        }
+    }
+    tx.commit().pg_ctx("commit")?;
+    let update = started.elapsed().as_secs_f64();
     let codes: Vec<&str> = rows.iter().map(|e| e.credit_code.as_str()).collect();
     client
         .execute("DELETE FROM enterprises WHERE credit_code = ANY($1)", &[&codes])
         .pg_ctx("remove the baseline's rows")?;
-    Ok(seconds)
+    Ok(BaselineSeconds { insert, update })
 }
 
 type Measurements = ((ImportFigures, ReimportFigures), PageFigures, Vec<Measured>, PrintFigures, PdfFigures);
@@ -516,7 +616,7 @@ async fn measure(
     server: &Server,
     prepared: &Prepared,
     (workbook, renamed): (&[u8], &[u8]),
-    baseline_seconds: f64,
+    baseline: BaselineSeconds,
     database_cpu: crate::DatabaseCpu<'_>,
 ) -> BenchResult<Measurements> {
     let (town, page_code) = (prepared.town.as_str(), prepared.page_code.as_str());
@@ -542,13 +642,16 @@ async fn measure(
         preview_seconds,
         import_seconds: t1.elapsed().as_secs_f64(),
         imported: imported["new"].as_u64().unwrap_or(0),
-        baseline_seconds,
+        baseline_seconds: baseline.insert,
     };
     let t2 = Clock::now();
     let reimported =
         upload(&client, &format!("{root}/api/v1/enterprises/import"), &admin, "企业名录.xlsx", renamed).await?;
-    let reimport =
-        ReimportFigures { updated: reimported["updated"].as_u64().unwrap_or(0), seconds: t2.elapsed().as_secs_f64() };
+    let reimport = ReimportFigures {
+        updated: reimported["updated"].as_u64().unwrap_or(0),
+        seconds: t2.elapsed().as_secs_f64(),
+        baseline_seconds: baseline.update,
+    };
     if reimport.updated != import.rows {
         return Err(format!("the re-import updated {} of {} records: {reimported}", reimport.updated, import.rows));
     }
@@ -681,13 +784,21 @@ impl EnterpriseRun {
             &format!("{IMPORT_BASELINE}, {BATCH_ROWS} rows per statement"),
         );
         let r = &self.reimport;
+        let per_s = |s: f64| r.updated as f64 / s.max(1e-9);
         let _ = writeln!(
             md,
             "| re-import of the same file with every enterprise renamed ({} updated) | {:.1} s ({:.0} rows/s) |",
             thousands(r.updated),
             r.seconds,
-            r.updated as f64 / r.seconds.max(1e-9)
+            per_s(r.seconds)
         );
+        let base = r.baseline_seconds;
+        let _ = writeln!(
+            md,
+            "| baseline: {UPDATE_BASELINE}, {UPDATE_BATCH_ROWS} rows per statement | {base:.2} s ({:.0} rows/s) |",
+            per_s(base)
+        );
+        let _ = writeln!(md, "| re-import / baseline (throughput) | {:.0}% |", r.ratio() * 100.0);
         md.push('\n');
         let _ = writeln!(
             md,

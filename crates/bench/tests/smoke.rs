@@ -203,6 +203,7 @@ fn the_enterprise_benchmark_runs_at_a_small_scale() {
         assert!(i.import_seconds > 0.0 && i.ratio() > 0.0, "{b}: {i:?}");
         let r = &run.reimport;
         assert!(r.updated == 300 && r.seconds > 0.0, "{b}: the renamed file updates every record: {r:?}");
+        assert!(r.baseline_seconds > 0.0 && r.ratio() > 0.0, "{b}: the raw UPDATEs ran beside it: {r:?}");
 
         let p = &run.page;
         assert_eq!((p.requests_linked, p.visits, p.liaisons), (120, 6, 1), "{b}: {p:?}");
@@ -227,6 +228,7 @@ fn the_enterprise_benchmark_runs_at_a_small_scale() {
 
     let md = report.markdown();
     assert!(md.contains("## Enterprises: 2,000 requests") && md.contains(enterprises::IMPORT_BASELINE), "{md}");
+    assert_eq!(md.matches(enterprises::UPDATE_BASELINE).count(), 2, "beside each database's re-import: {md}");
     assert!(md.contains("### PostgreSQL") && !md.contains("not measured in this run"), "{md}");
     assert_eq!(md.matches("| the same 12 cards as one PDF file made on the server").count(), 2, "{md}");
     assert_eq!(md.matches("| registry import / raw batched INSERT |").count(), 2, "{md}");
