@@ -177,7 +177,7 @@ fn measure(
     let result = drive(opts, &server, inputs, database_cpu);
     let (rss_end, rss_peak) = server.memory();
     server.stop();
-    let (scenarios, http_noop, rss_after_start) = result?;
+    let (scenarios, http_noop, rss_after_start, dispatch_training) = result?;
     let (db_bytes_end, requests_end) = size()?;
     Ok(Run {
         backend: backend.to_owned(),
@@ -194,6 +194,7 @@ fn measure(
         db_bytes_end,
         requests_end,
         search_index: indexed.map(|(requests, seconds, bytes)| report::IndexFigures { requests, seconds, bytes }),
+        dispatch_training,
     })
 }
 
@@ -288,30 +289,57 @@ fn strings(conn: &Connection, sql: &str) -> BenchResult<Vec<String>> {
     Ok(found)
 }
 
-/// Runs the HTTP no-op baseline, then the scenarios, on a runtime of their own; returns the
-/// scenarios, the no-op and the server's RSS before the first.
-fn drive(
-    opts: &Options,
-    server: &Server,
-    inputs: &Inputs,
-    database_cpu: DatabaseCpu<'_>,
-) -> BenchResult<(Vec<Measured>, Measured, u64)> {
+/// What [`drive`] measured: the scenarios, the HTTP no-op, the server's RSS before the first, and
+/// the dispatch model's training.
+type Driven = (Vec<Measured>, Measured, u64, report::TrainingFigures);
+
+/// Trains the dispatch model (timed: the scenarios that suggest need one in service), runs the HTTP
+/// no-op baseline, then the scenarios, on a runtime of their own.
+fn drive(opts: &Options, server: &Server, inputs: &Inputs, database_cpu: DatabaseCpu<'_>) -> BenchResult<Driven> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().ctx("client runtime")?;
-    let rss = server.memory().0;
-    let measured = rt.block_on(async {
+    let (measured, training, rss) = rt.block_on(async {
         let client = scenarios::client(opts.intake_clients.max(opts.read_clients))?;
         let addr = server.addr;
+        let rss = server.memory().0;
+        let training = train_dispatch(&client, addr).await?;
         let handler = scenarios::login(&client, addr, "handler", load::PASSWORD).await?;
         let dispatcher = scenarios::login(&client, addr, "dispatcher", load::PASSWORD).await?;
         let supervisor = scenarios::login(&client, addr, "supervisor", load::PASSWORD).await?;
         let mut list = vec![http_noop(opts, addr)];
         list.extend(build(opts, inputs, addr, &handler, &dispatcher, &supervisor));
-        scenarios::measure_each(&client, &list, (opts.seconds, opts.max_requests), &server.pid(), database_cpu).await
+        let measured =
+            scenarios::measure_each(&client, &list, (opts.seconds, opts.max_requests), &server.pid(), database_cpu)
+                .await?;
+        Ok::<_, String>((measured, training, rss))
     })?;
     let mut measured = measured.into_iter();
     let noop = measured.next().ok_or("the HTTP no-op was not measured")?;
     print_baseline(&noop);
-    Ok((measured.collect(), noop, rss))
+    Ok((measured.collect(), noop, rss, training))
+}
+
+/// Trains the dispatch model as an administrator does (`POST /api/v1/dispatch/model`), timed, so
+/// that the suggestion scenarios find one in service rather than training on their first call.
+async fn train_dispatch(client: &reqwest::Client, addr: std::net::SocketAddr) -> BenchResult<report::TrainingFigures> {
+    let admin = scenarios::login(client, addr, "admin", load::PASSWORD).await?;
+    let started = std::time::Instant::now();
+    let resp = client
+        .post(format!("http://{addr}/api/v1/dispatch/model"))
+        .header("cookie", admin.as_str())
+        .send()
+        .await
+        .ctx("train the dispatch model")?;
+    let status = resp.status();
+    let info: serde_json::Value = resp.json().await.ctx("the dispatch model's answer")?;
+    if !status.is_success() {
+        return Err(format!("training the dispatch model: HTTP {status}: {info}"));
+    }
+    let count = |k: &str| info[k].as_u64().unwrap_or(0);
+    Ok(report::TrainingFigures {
+        examples: count("examples"),
+        corrections: count("corrections"),
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 /// Shows a baseline that characterises the machine as soon as it is measured, before the scenarios.
@@ -356,6 +384,16 @@ fn build(
         let (no, _) = &s[(n as usize * 104_729) % s.len()];
         c.get(format!("{b}/api/v1/requests/{no}")).header("cookie", cookie.as_str())
     });
+    let (b, s, cookie) = (base.clone(), Arc::clone(&samples), dispatcher.to_owned());
+    let suggestions: scenarios::MakeRequest = Arc::new(move |c, n| {
+        let (no, _) = &s[(n as usize * 104_729) % s.len()];
+        c.get(format!("{b}/api/v1/dispatch/suggestions/{no}")).header("cookie", cookie.as_str())
+    });
+    let (b, s, cookie) = (base.clone(), Arc::clone(&samples), dispatcher.to_owned());
+    let similar: scenarios::MakeRequest = Arc::new(move |c, n| {
+        let (no, _) = &s[(n as usize * 104_729) % s.len()];
+        c.get(format!("{b}/api/v1/dispatch/similar/{no}")).header("cookie", cookie.as_str())
+    });
     let (b, cookie) = (base.clone(), handler.to_owned());
     let queue: scenarios::MakeRequest =
         Arc::new(move |c, _| c.get(format!("{b}/api/v1/requests?sort=deadline")).header("cookie", cookie.as_str()));
@@ -367,6 +405,10 @@ fn build(
     let dashboard: scenarios::MakeRequest = Arc::new(move |c, _| c.get(url.as_str()).header("cookie", cookie.as_str()));
     let town_list = Arc::new(inputs.towns.clone());
     let town = move |n: u64| town_list.get((n as usize * 7) % town_list.len().max(1)).cloned().unwrap_or_default();
+    let (b, cookie, t) = (base.clone(), dispatcher.to_owned(), town.clone());
+    let draft: scenarios::MakeRequest = Arc::new(move |c, n| {
+        c.post(format!("{b}/api/v1/dispatch/draft")).header("cookie", cookie.as_str()).json(&draft_body(n, &t(n)))
+    });
     let (b, cookie, t) = (base.clone(), dispatcher.to_owned(), town.clone());
     let list: scenarios::MakeRequest =
         Arc::new(move |c, n| c.get(format!("{b}/api/v1/requests?town={}", t(n))).header("cookie", cookie.as_str()));
@@ -402,6 +444,14 @@ fn build(
             make: cold_lookups,
         },
         Scenario { name: "request detail (dispatcher)".into(), clients: r, expect: 200, make: detail },
+        Scenario { name: SUGGESTIONS_NAME.into(), clients: r, expect: 200, make: suggestions },
+        Scenario { name: SIMILAR_NAME.into(), clients: r, expect: 200, make: similar },
+        Scenario {
+            name: "category and unit suggestions of a draft (console)".into(),
+            clients: r,
+            expect: 200,
+            make: draft,
+        },
         Scenario { name: "handler queue page (sort=deadline)".into(), clients: 1, expect: 200, make: queue },
         Scenario { name: "city scoring report, whole period".into(), clients: 1, expect: 200, make: scores },
         Scenario { name: "leader dashboard, whole period".into(), clients: 1, expect: 200, make: dashboard },
@@ -424,6 +474,23 @@ fn build(
 /// look-up cache keeps (`lookup_cache_entries`, 10,000), so each is a miss, as for a request nobody
 /// looked up lately.
 const COLD_SAMPLES: i64 = 200_000;
+
+/// The dispatch suggestions' scenario (the request detail's read, plus the model's ranking).
+pub const SUGGESTIONS_NAME: &str = "dispatch suggestions of a request (dispatcher)";
+/// The likely duplicates' scenario (the request detail's read, plus the likeness search).
+pub const SIMILAR_NAME: &str = "likely duplicates of a request (dispatcher)";
+
+/// What an operator has typed so far: a title and content of one of a few matters, in a town.
+fn draft_body(n: u64, town: &str) -> serde_json::Value {
+    const DRAFTS: [(&str, &str); 4] = [
+        ("工地夜间施工噪音扰民", "小区旁边的工地每天晚上十一点以后还在施工，噪音很大，影响休息，请有关部门查处。"),
+        ("公司拖欠工资三个月", "我在一家制衣厂上班，老板已经拖欠工资三个月，多次讨要无果，请求劳动监察部门帮助。"),
+        ("营业执照经营范围变更", "我司需要变更营业执照的经营范围，想咨询需要准备哪些材料，能否网上办理。"),
+        ("河涌有污水直排发臭", "村里河涌最近有工厂排放污水，水体发黑发臭，请环保部门尽快处理。"),
+    ];
+    let (title, content) = DRAFTS[n as usize % DRAFTS.len()];
+    serde_json::json!({ "title": title, "content": content, "town": town })
+}
 
 /// One- to three-word queries of the kinds people type (some match many requests, some few).
 const SEARCH_WORDS: [&str; 6] = ["路灯", "噪音 扰民", "营业执照 变更", "拖欠工资", "停车 收费 物业", "社保"];

@@ -95,6 +95,17 @@ pub struct Run {
     pub requests_end: u64,
     /// The full-text index the server built from the requests at start.
     pub search_index: Option<IndexFigures>,
+    /// The dispatch model trained before the scenarios.
+    pub dispatch_training: TrainingFigures,
+}
+
+/// The dispatch model's training (`POST /api/v1/dispatch/model`): requests learned from, the
+/// corrections among them, seconds end to end.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TrainingFigures {
+    pub examples: u64,
+    pub corrections: u64,
+    pub seconds: f64,
 }
 
 /// A full-text index build: requests indexed, seconds, bytes on disk.
@@ -138,6 +149,16 @@ pub(crate) fn target(what: &str, target: &'static str, measured: String, met: bo
 impl Run {
     pub fn scenario(&self, prefix: &str) -> Option<&Measured> {
         self.scenarios.iter().find(|s| s.name.starts_with(prefix))
+    }
+
+    /// For a scenario that reads a request as the detail does and then works on it (the dispatch
+    /// suggestions, the likely duplicates): what its p99 adds to the detail's, none below zero.
+    pub fn over_detail_p99(&self, name: &str) -> Option<f64> {
+        if name != crate::SUGGESTIONS_NAME && name != crate::SIMILAR_NAME {
+            return None;
+        }
+        let (s, detail) = (self.scenario(name)?, self.scenario("request detail")?);
+        Some((s.p99_ms - detail.p99_ms).max(0.0))
     }
 
     /// Intake throughput over the same-run single-row throughput of the same database.
@@ -203,6 +224,14 @@ impl Run {
             let x = self.dashboard_speedup();
             out.push(target("dashboard vs GROUP BY (p50)", "≥ 80×", format!("{x:.0}×"), x >= 80.0));
         }
+        for (name, what) in [
+            (crate::SUGGESTIONS_NAME, "dispatch suggestion p99 beyond the request detail's"),
+            (crate::SIMILAR_NAME, "duplicate check p99 beyond the request detail's"),
+        ] {
+            if let Some(extra) = self.over_detail_p99(name) {
+                out.push(target(what, "< 5 ms", ms(extra), extra < 5.0));
+            }
+        }
         out.push(target("server peak RSS", "< 1 GB", mib(self.rss_peak), self.rss_peak < 1 << 30));
         let b = bytes_per_request;
         out.push(target("database bytes per request beyond its text", "< 3 KB", format!("{b:.0} B"), b < 3072.0));
@@ -244,6 +273,9 @@ impl Run {
                     format!("GROUP BYs p50 {}", ms(self.dashboard_group_by.p50_ms)),
                     format!("{:.0}× faster", self.dashboard_speedup()),
                 )
+            } else if let (Some(extra), Some(detail)) = (self.over_detail_p99(&s.name), self.scenario("request detail"))
+            {
+                (format!("detail p99 {}", ms(detail.p99_ms)), format!("p99 +{} over the detail's", ms(extra)))
             } else if let (true, Some(list)) =
                 (s.name.starts_with("search"), self.scenario("request list, town filter"))
             {
@@ -260,6 +292,14 @@ impl Run {
             let _ = writeln!(md, "{} | baseline | — |", row(b));
         }
         md.push('\n');
+        let t = &self.dispatch_training;
+        let _ = writeln!(
+            md,
+            "Dispatch model trained before the scenarios (`POST /api/v1/dispatch/model`, end to end): {} requests learned ({} corrections) in {:.1} s.\n",
+            thousands(t.examples),
+            thousands(t.corrections),
+            t.seconds
+        );
         if let Some(i) = &self.search_index {
             let _ = writeln!(
                 md,

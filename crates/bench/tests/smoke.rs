@@ -11,10 +11,13 @@ use mashangban_bench::pg::PgTarget;
 use mashangban_bench::report::{self, Run};
 use mashangban_store_postgres::testing::TempDatabase;
 
-const NAMES: [&str; 7] = [
+const NAMES: [&str; 10] = [
     "public progress",
     "uncached progress",
     "request detail",
+    "dispatch suggestions",
+    "likely duplicates",
+    "category and unit suggestions",
     "handler queue",
     "city scoring",
     "leader dashboard",
@@ -106,6 +109,9 @@ fn check_run(run: &Run, requests_at_start: u64) {
         "{b}"
     );
     assert!(run.db_bytes_end > 0, "{b}");
+    let t = &run.dispatch_training;
+    assert!(t.examples > 0 && t.corrections < t.examples && t.seconds > 0.0, "{b}: the model was trained first: {t:?}");
+    assert!(run.over_detail_p99(mashangban_bench::SUGGESTIONS_NAME).is_some(), "{b}");
 }
 
 /// The ledger scenario at 2,000 outlets and a 300-row import: every step runs through the real
