@@ -2,11 +2,15 @@
 //! dispatcher is reading — similar words, the same asker or place — for a merge (并单) in one step.
 //! The likeness is `mashangban_domain::duplicates`; this reads the candidates.
 
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use lru::LruCache;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use mashangban_domain::access::Permission;
-use mashangban_domain::duplicates::{Facts, Likeness, Thresholds, Weights, rank};
+use mashangban_domain::duplicates::{Facts, Likeness, Thresholds, Weights, fnv1a, rank, term_ids};
 use mashangban_domain::request::{Request, State};
 use mashangban_domain::time::{Instant, format_instant};
 use mashangban_store::{ListFilter, Signal, Store, StoreError, StoreResult, ThresholdsVersion};
@@ -257,9 +261,10 @@ impl<'a, S: Store> Duplicates<'a, S> {
             self.app.store().list(&filter, scope).await?.items.into_iter().filter(|c| c.id != request.id).collect();
         let target = request.clone();
         let thresholds = *thresholds;
+        let terms = Arc::clone(self.app.term_cache());
         tokio::task::spawn_blocking(move || {
-            let target = facts_of(&target);
-            let all: Vec<Facts> = candidates.iter().map(facts_of).collect();
+            let target = terms.facts_of(&target);
+            let all: Vec<Facts> = candidates.iter().map(|c| terms.facts_of(c)).collect();
             let ranked = rank(&target, &all, LISTED, &thresholds);
             let mut candidates: Vec<Option<Request>> = candidates.into_iter().map(Some).collect();
             ranked.into_iter().filter_map(|(i, l)| Some((candidates[i].take()?, l))).collect()
@@ -341,9 +346,68 @@ fn window(received_at: Instant, thresholds: &Thresholds) -> (Instant, Instant) {
     (received_at - days, received_at + days)
 }
 
-/// What likeness reads of a request: the terms of its title and content and its facts.
-pub(crate) fn facts_of(r: &Request) -> Facts {
-    Facts::of(r, mashangban_text::terms(&format!("{}\n{}", r.title, r.content)))
+/// Texts whose terms are kept unless configured otherwise: about 1.3 KB each (a request's
+/// words and bigrams as 8-byte ids), so 13 MB at most.
+pub const TERM_CACHE_ENTRIES: usize = 10_000;
+
+/// Shards of the term cache, each behind its own lock.
+const TERM_CACHE_SHARDS: usize = 16;
+
+/// The terms (as [`term_ids`]) of the texts likeness read lately, by a hash of the text: the same
+/// open requests are candidates of one check after another, and cutting a text into words is most
+/// of a check's work. A text's terms depend on nothing but the text, so nothing is ever stale; a
+/// changed title or content is another key. Least recently used texts go first.
+pub struct TermCache {
+    shards: Vec<Mutex<LruCache<u64, Arc<[u64]>>>>,
+}
+
+impl TermCache {
+    /// A cache of about `entries` texts (none when 0: every text is cut again).
+    pub fn new(entries: usize) -> Self {
+        let per_shard = NonZeroUsize::new(entries.div_ceil(TERM_CACHE_SHARDS)).unwrap_or(NonZeroUsize::MIN);
+        let keep = entries > 0;
+        let shards =
+            (0..if keep { TERM_CACHE_SHARDS } else { 0 }).map(|_| Mutex::new(LruCache::new(per_shard))).collect();
+        Self { shards }
+    }
+
+    /// What likeness reads of a request: the terms of its title and content, and its facts.
+    pub fn facts_of(&self, r: &Request) -> Facts {
+        Facts::with_term_ids(r, self.terms_of(&r.title, &r.content))
+    }
+
+    fn terms_of(&self, title: &str, content: &str) -> Arc<[u64]> {
+        let text = format!("{title}\n{content}");
+        let cut = || term_ids(mashangban_text::terms(&text));
+        let key = fnv1a(text.as_bytes());
+        let Some(shard) = self.shards.get(key as usize % TERM_CACHE_SHARDS.max(1)) else {
+            return cut();
+        };
+        // A panic while holding a shard leaves a consistent map: keep serving.
+        let lock = || shard.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(found) = lock().get(&key) {
+            return Arc::clone(found);
+        }
+        let terms = cut();
+        lock().put(key, Arc::clone(&terms));
+        terms
+    }
+
+    /// Texts held now.
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).len()).sum()
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Default for TermCache {
+    fn default() -> Self {
+        Self::new(TERM_CACHE_ENTRIES)
+    }
 }
 
 fn similar_view(r: Request, l: Likeness) -> SimilarRequest {
@@ -485,8 +549,9 @@ impl<S: Store> Duplicates<'_, S> {
         }
         requests.truncate(MAX_HOT_REQUESTS as usize);
         let read = requests.len() as u64;
+        let terms = Arc::clone(self.app.term_cache());
         let (requests, clusters, typical) = tokio::task::spawn_blocking(move || {
-            let facts: Vec<Facts> = requests.iter().map(facts_of).collect();
+            let facts: Vec<Facts> = requests.iter().map(|r| terms.facts_of(r)).collect();
             let clusters = mashangban_domain::duplicates::hot_clusters(&facts, &t);
             let typical: Vec<usize> =
                 clusters.iter().map(|c| mashangban_domain::duplicates::typical(&facts, c).unwrap_or(c[0])).collect();
@@ -577,5 +642,26 @@ impl<S: Store> Duplicates<'_, S> {
             requests_read: read,
             issues,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_text_is_cut_once_its_terms_shared_while_held_and_the_cache_stays_bounded() {
+        let cache = TermCache::new(32);
+        let (title, content) = ("路灯不亮", "小区东门路灯坏了两个月");
+        let first = cache.terms_of(title, content);
+        assert!(Arc::ptr_eq(&first, &cache.terms_of(title, content)), "the second read is the first's");
+        assert_eq!(first, term_ids(mashangban_text::terms(&format!("{title}\n{content}"))));
+        let other = cache.terms_of(title, "小区西门路灯坏了两个月");
+        assert!(!Arc::ptr_eq(&first, &other) && first != other, "another text is another key");
+        (0..200).for_each(|n| drop(cache.terms_of(&format!("第{n}件"), content)));
+        assert!(cache.len() <= 32, "bounded: {}", cache.len());
+        let none = TermCache::new(0);
+        assert_eq!(none.terms_of(title, content), first);
+        assert!(none.is_empty());
     }
 }

@@ -173,7 +173,9 @@ mod tests {
                     towns.push(town);
                 }
                 items.push(Facts {
-                    terms: mashangban_text::terms(&format!("{title}\n{content}")).into_iter().collect(),
+                    terms: mashangban_domain::duplicates::term_ids(mashangban_text::terms(&format!(
+                        "{title}\n{content}"
+                    ))),
                     phone: String::new(),
                     credit_code: None,
                     address: Some(matter.address.to_owned()),
