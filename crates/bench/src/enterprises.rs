@@ -42,6 +42,8 @@ use crate::{BenchResult, Ctx};
 
 /// Rows per INSERT statement of the import baseline.
 const BATCH_ROWS: usize = 100;
+/// What the re-import and its baseline add to every enterprise's name.
+const RENAMED: &str = "（更名）";
 /// Rows per UPDATE statement of the re-import baseline (as the store's re-import).
 const UPDATE_BATCH_ROWS: usize = 200;
 /// Times the batch print is fetched (the median is reported).
@@ -219,7 +221,7 @@ pub fn run(opts: &EnterpriseOptions) -> BenchResult<EnterpriseReport> {
         (0..opts.import_rows).map(|_| generator.generate(None)).collect::<Result<_, _>>().ctx("generate")?;
     let workbook = workbook(&prepared.org, &rows)?;
     let renamed: Vec<DemoEnterprise> =
-        rows.iter().map(|e| DemoEnterprise { name: format!("{}（更名）", e.name), ..e.clone() }).collect();
+        rows.iter().map(|e| DemoEnterprise { name: format!("{}{RENAMED}", e.name), ..e.clone() }).collect();
     let renamed = self::workbook(&prepared.org, &renamed)?;
     let workbook_seconds = t1.elapsed().as_secs_f64();
 
@@ -471,7 +473,7 @@ fn renamed_rows(values: &[[rusqlite::types::Value; COLUMNS]]) -> Vec<[rusqlite::
         .map(|row| {
             let mut out: [V; UPDATED_COLUMNS] = std::array::from_fn(|c| row[c].clone());
             if let V::Text(name) = &out[1] {
-                out[1] = V::Text(format!("{name}（更名）"));
+                out[1] = V::Text(format!("{name}{RENAMED}"));
             }
             out
         })

@@ -188,8 +188,8 @@ impl Facts {
     }
 }
 
-/// Terms as likeness compares them: a 64-bit hash (FNV-1a) of each, ascending, each once. A tenth
-/// of the memory of the words themselves, and two texts' overlap is a merge of two sorted slices; a
+/// Terms as likeness compares them: a 64-bit hash (FNV-1a) of each, ascending, each once. Eight
+/// bytes a term instead of a heap string, and two texts' overlap is a merge of two sorted slices; a
 /// collision of two of one text pair's terms is a chance of about one in 10¹⁴.
 pub fn term_ids(terms: impl IntoIterator<Item = impl AsRef<str>>) -> Arc<[u64]> {
     let mut ids: Vec<u64> = terms.into_iter().map(|t| fnv1a(t.as_ref().as_bytes())).collect();
