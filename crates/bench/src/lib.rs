@@ -443,9 +443,14 @@ fn build(
             expect: 200,
             make: cold_lookups,
         },
-        Scenario { name: "request detail (dispatcher)".into(), clients: r, expect: 200, make: detail },
-        Scenario { name: SUGGESTIONS_NAME.into(), clients: r, expect: 200, make: suggestions },
-        Scenario { name: SIMILAR_NAME.into(), clients: r, expect: 200, make: similar },
+        Scenario { name: DETAIL_NAME.into(), clients: r, expect: 200, make: Arc::clone(&detail) },
+        Scenario { name: SUGGESTIONS_NAME.into(), clients: r, expect: 200, make: Arc::clone(&suggestions) },
+        Scenario { name: SIMILAR_NAME.into(), clients: r, expect: 200, make: Arc::clone(&similar) },
+        // The same three with nobody else asking: what each request costs its caller, not the wait
+        // behind the other clients (32 of them keep both cores busy, so that wait is most of a p99).
+        Scenario { name: DETAIL_ALONE_NAME.into(), clients: 1, expect: 200, make: detail },
+        Scenario { name: SUGGESTIONS_ALONE_NAME.into(), clients: 1, expect: 200, make: suggestions },
+        Scenario { name: SIMILAR_ALONE_NAME.into(), clients: 1, expect: 200, make: similar },
         Scenario {
             name: "category and unit suggestions of a draft (console)".into(),
             clients: r,
@@ -475,10 +480,25 @@ fn build(
 /// looked up lately.
 const COLD_SAMPLES: i64 = 200_000;
 
+/// The request detail's scenario: the baseline of the two below.
+pub const DETAIL_NAME: &str = "request detail (dispatcher)";
 /// The dispatch suggestions' scenario (the request detail's read, plus the model's ranking).
 pub const SUGGESTIONS_NAME: &str = "dispatch suggestions of a request (dispatcher)";
 /// The likely duplicates' scenario (the request detail's read, plus the likeness search).
 pub const SIMILAR_NAME: &str = "likely duplicates of a request (dispatcher)";
+/// The same three scenarios, each with one client alone.
+pub const DETAIL_ALONE_NAME: &str = "request detail, one client alone (dispatcher)";
+pub const SUGGESTIONS_ALONE_NAME: &str = "dispatch suggestions of a request, one client alone (dispatcher)";
+pub const SIMILAR_ALONE_NAME: &str = "likely duplicates of a request, one client alone (dispatcher)";
+
+/// Each scenario that reads a request as the detail does and then works on it, with the detail
+/// scenario of the same load.
+pub const OVER_DETAIL: [(&str, &str); 4] = [
+    (SUGGESTIONS_NAME, DETAIL_NAME),
+    (SIMILAR_NAME, DETAIL_NAME),
+    (SUGGESTIONS_ALONE_NAME, DETAIL_ALONE_NAME),
+    (SIMILAR_ALONE_NAME, DETAIL_ALONE_NAME),
+];
 
 /// What an operator has typed so far: a title and content of one of a few matters, in a town.
 fn draft_body(n: u64, town: &str) -> serde_json::Value {

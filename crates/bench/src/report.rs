@@ -151,14 +151,17 @@ impl Run {
         self.scenarios.iter().find(|s| s.name.starts_with(prefix))
     }
 
+    fn named(&self, name: &str) -> Option<&Measured> {
+        self.scenarios.iter().find(|s| s.name == name)
+    }
+
     /// For a scenario that reads a request as the detail does and then works on it (the dispatch
-    /// suggestions, the likely duplicates): what its p99 adds to the detail's, none below zero.
-    pub fn over_detail_p99(&self, name: &str) -> Option<f64> {
-        if name != crate::SUGGESTIONS_NAME && name != crate::SIMILAR_NAME {
-            return None;
-        }
-        let (s, detail) = (self.scenario(name)?, self.scenario("request detail")?);
-        Some((s.p99_ms - detail.p99_ms).max(0.0))
+    /// suggestions, the likely duplicates): the detail under the same load, and what the scenario's
+    /// p99 adds to the detail's, none below zero.
+    pub fn over_detail_p99(&self, name: &str) -> Option<(&Measured, f64)> {
+        let (_, detail) = crate::OVER_DETAIL.iter().find(|(s, _)| *s == name)?;
+        let (s, detail) = (self.named(name)?, self.named(detail)?);
+        Some((detail, (s.p99_ms - detail.p99_ms).max(0.0)))
     }
 
     /// Intake throughput over the same-run single-row throughput of the same database.
@@ -224,11 +227,13 @@ impl Run {
             let x = self.dashboard_speedup();
             out.push(target("dashboard vs GROUP BY (p50)", "≥ 80×", format!("{x:.0}×"), x >= 80.0));
         }
+        // Per request, as the issue puts it: with one client alone, so that the figure is what the
+        // suggestion or the check costs its caller, not the queue behind 31 other clients.
         for (name, what) in [
-            (crate::SUGGESTIONS_NAME, "dispatch suggestion p99 beyond the request detail's"),
-            (crate::SIMILAR_NAME, "duplicate check p99 beyond the request detail's"),
+            (crate::SUGGESTIONS_ALONE_NAME, "dispatch suggestion p99 beyond the request detail's, one client"),
+            (crate::SIMILAR_ALONE_NAME, "duplicate check p99 beyond the request detail's, one client"),
         ] {
-            if let Some(extra) = self.over_detail_p99(name) {
+            if let Some((_, extra)) = self.over_detail_p99(name) {
                 out.push(target(what, "< 5 ms", ms(extra), extra < 5.0));
             }
         }
@@ -273,8 +278,7 @@ impl Run {
                     format!("GROUP BYs p50 {}", ms(self.dashboard_group_by.p50_ms)),
                     format!("{:.0}× faster", self.dashboard_speedup()),
                 )
-            } else if let (Some(extra), Some(detail)) = (self.over_detail_p99(&s.name), self.scenario("request detail"))
-            {
+            } else if let Some((detail, extra)) = self.over_detail_p99(&s.name) {
                 (format!("detail p99 {}", ms(detail.p99_ms)), format!("p99 +{} over the detail's", ms(extra)))
             } else if let (true, Some(list)) =
                 (s.name.starts_with("search"), self.scenario("request list, town filter"))

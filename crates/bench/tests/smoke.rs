@@ -111,7 +111,9 @@ fn check_run(run: &Run, requests_at_start: u64) {
     assert!(run.db_bytes_end > 0, "{b}");
     let t = &run.dispatch_training;
     assert!(t.examples > 0 && t.corrections < t.examples && t.seconds > 0.0, "{b}: the model was trained first: {t:?}");
-    assert!(run.over_detail_p99(mashangban_bench::SUGGESTIONS_NAME).is_some(), "{b}");
+    for (name, _) in mashangban_bench::OVER_DETAIL {
+        assert!(run.over_detail_p99(name).is_some(), "{b}: {name} has its detail baseline");
+    }
 }
 
 /// The ledger scenario at 2,000 outlets and a 300-row import: every step runs through the real

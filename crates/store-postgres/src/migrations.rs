@@ -76,6 +76,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (56, "0056_api_token_events", include_str!("../migrations/0056_api_token_events.sql")),
     (57, "0057_history_anchors", include_str!("../migrations/0057_history_anchors.sql")),
     (58, "0058_rate_limits_unlogged", include_str!("../migrations/0058_rate_limits_unlogged.sql")),
+    (59, "0059_open_requests_by_town", include_str!("../migrations/0059_open_requests_by_town.sql")),
 ];
 
 /// Tables whose `id` is an identity column.

@@ -67,6 +67,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0059_account_events.sql"),
     include_str!("../migrations/0060_api_token_events.sql"),
     include_str!("../migrations/0061_history_anchors.sql"),
+    include_str!("../migrations/0062_open_requests_by_town.sql"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
