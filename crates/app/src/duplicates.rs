@@ -10,8 +10,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use mashangban_domain::access::Permission;
-use mashangban_domain::duplicates::{Facts, Likeness, Thresholds, Weights, fnv1a, rank, term_ids};
-use mashangban_domain::request::{Request, State};
+use mashangban_domain::duplicates::{Facts, Likeness, Thresholds, Weights, rank, term_ids};
+use mashangban_domain::request::{Request, RequestId, State};
 use mashangban_domain::time::{Instant, format_instant};
 use mashangban_store::{ListFilter, Signal, Store, StoreError, StoreResult, ThresholdsVersion};
 
@@ -257,20 +257,42 @@ impl<'a, S: Store> Duplicates<'a, S> {
             limit: MAX_CANDIDATES,
             ..ListFilter::default()
         };
-        let candidates: Vec<Request> =
-            self.app.store().list(&filter, scope).await?.items.into_iter().filter(|c| c.id != request.id).collect();
+        let store = self.app.store();
+        let cache = Arc::clone(self.app.facts_cache());
+        // Candidates' ids and versions first; whole rows only of those whose facts are not held.
+        let mut held = Vec::new();
+        let mut missing = Vec::new();
+        for (id, version) in store.list_versions(&filter, scope).await?.into_iter().filter(|(id, _)| *id != request.id)
+        {
+            match cache.get(id, version) {
+                Some(facts) => held.push((id, facts)),
+                None => missing.push(id),
+            }
+        }
+        let read = store.requests_by_ids(&missing, scope).await?;
         let target = request.clone();
         let thresholds = *thresholds;
-        let terms = Arc::clone(self.app.term_cache());
-        tokio::task::spawn_blocking(move || {
-            let target = terms.facts_of(&target);
-            let all: Vec<Facts> = candidates.iter().map(|c| terms.facts_of(c)).collect();
-            let ranked = rank(&target, &all, LISTED, &thresholds);
-            let mut candidates: Vec<Option<Request>> = candidates.into_iter().map(Some).collect();
-            ranked.into_iter().filter_map(|(i, l)| Some((candidates[i].take()?, l))).collect()
+        let (ranked, mut read) = tokio::task::spawn_blocking(move || {
+            held.extend(read.iter().map(|r| (r.id, cache.facts_of(r))));
+            // Newest first, as the list gives them: the tie-break among equally alike candidates.
+            held.sort_unstable_by_key(|(id, _)| std::cmp::Reverse(*id));
+            let target = cache.facts_of(&target);
+            let facts: Vec<&Facts> = held.iter().map(|(_, f)| f.as_ref()).collect();
+            let ranked: Vec<(RequestId, Likeness)> =
+                rank(&target, &facts, LISTED, &thresholds).into_iter().map(|(i, l)| (held[i].0, l)).collect();
+            (ranked, read)
         })
         .await
-        .map_err(|e| StoreError::Backend(e.to_string()))
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
+        // The listed few, whole: those read above, the rest now.
+        read.retain(|r| ranked.iter().any(|(id, _)| *id == r.id));
+        let unread: Vec<RequestId> =
+            ranked.iter().map(|(id, _)| *id).filter(|id| read.iter().all(|r| r.id != *id)).collect();
+        read.extend(store.requests_by_ids(&unread, scope).await?);
+        Ok(ranked
+            .into_iter()
+            .filter_map(|(id, l)| Some((read.iter().position(|r| r.id == id).map(|i| read.swap_remove(i))?, l)))
+            .collect())
     }
 
     /// For every request merged into another and received from `from` on (the newest [`EVALUATED`]):
@@ -346,54 +368,62 @@ fn window(received_at: Instant, thresholds: &Thresholds) -> (Instant, Instant) {
     (received_at - days, received_at + days)
 }
 
-/// Texts whose terms are kept unless configured otherwise: about 1.3 KB each (a request's
-/// words and bigrams as 8-byte ids), so 13 MB at most.
-pub const TERM_CACHE_ENTRIES: usize = 10_000;
+/// Requests whose facts are kept unless configured otherwise: about 1.4 KB each (a request's
+/// words and bigrams as 8-byte ids, its address and credit code), so 14 MB at most.
+pub const FACTS_CACHE_ENTRIES: usize = 10_000;
 
-/// Shards of the term cache, each behind its own lock.
-const TERM_CACHE_SHARDS: usize = 16;
+/// Shards of the facts cache, each behind its own lock.
+const FACTS_CACHE_SHARDS: usize = 16;
 
-/// The terms (as [`term_ids`]) of the texts likeness read lately, by a hash of the text: the same
-/// open requests are candidates of one check after another, and cutting a text into words is most
-/// of a check's work. A text's terms depend on nothing but the text, so nothing is ever stale; a
-/// changed title or content is another key. Least recently used texts go first.
-pub struct TermCache {
-    shards: Vec<Mutex<LruCache<u64, Arc<[u64]>>>>,
+/// What likeness read of the requests it compared lately ([`Facts`]: terms as [`term_ids`], the
+/// asker's keys, address, town, category), by request id and version. The same open requests are
+/// candidates of one check after another: with their facts held, a check reads only the ids and
+/// versions of its candidates and the whole rows of those it has not seen in that version, instead
+/// of every candidate's row, personal data decrypted, and its text cut into words. A request's
+/// version grows with every change to it, so a kept entry is never stale; least recently used go
+/// first. No phone number is held (see [`Facts::phone`]).
+pub struct FactsCache {
+    shards: Vec<Mutex<FactsShard>>,
 }
 
-impl TermCache {
-    /// A cache of about `entries` texts (none when 0: every text is cut again).
+/// One shard of the facts cache: facts by request id and version.
+type FactsShard = LruCache<(RequestId, i64), Arc<Facts>>;
+
+impl FactsCache {
+    /// A cache of about `entries` requests (none when 0: every request is read and cut again).
     pub fn new(entries: usize) -> Self {
-        let per_shard = NonZeroUsize::new(entries.div_ceil(TERM_CACHE_SHARDS)).unwrap_or(NonZeroUsize::MIN);
+        let per_shard = NonZeroUsize::new(entries.div_ceil(FACTS_CACHE_SHARDS)).unwrap_or(NonZeroUsize::MIN);
         let keep = entries > 0;
         let shards =
-            (0..if keep { TERM_CACHE_SHARDS } else { 0 }).map(|_| Mutex::new(LruCache::new(per_shard))).collect();
+            (0..if keep { FACTS_CACHE_SHARDS } else { 0 }).map(|_| Mutex::new(LruCache::new(per_shard))).collect();
         Self { shards }
     }
 
-    /// What likeness reads of a request: the terms of its title and content, and its facts.
-    pub fn facts_of(&self, r: &Request) -> Facts {
-        Facts::with_term_ids(r, self.terms_of(&r.title, &r.content))
-    }
-
-    fn terms_of(&self, title: &str, content: &str) -> Arc<[u64]> {
-        let text = format!("{title}\n{content}");
-        let cut = || term_ids(mashangban_text::terms(&text));
-        let key = fnv1a(text.as_bytes());
-        let Some(shard) = self.shards.get(key as usize % TERM_CACHE_SHARDS.max(1)) else {
-            return cut();
-        };
+    fn shard(&self, id: RequestId) -> Option<std::sync::MutexGuard<'_, FactsShard>> {
+        let shard = self.shards.get(id.unsigned_abs() as usize % FACTS_CACHE_SHARDS.max(1))?;
         // A panic while holding a shard leaves a consistent map: keep serving.
-        let lock = || shard.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(found) = lock().get(&key) {
-            return Arc::clone(found);
-        }
-        let terms = cut();
-        lock().put(key, Arc::clone(&terms));
-        terms
+        Some(shard.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Texts held now.
+    /// The facts of request `id` in `version`, if held.
+    pub fn get(&self, id: RequestId, version: i64) -> Option<Arc<Facts>> {
+        self.shard(id)?.get(&(id, version)).map(Arc::clone)
+    }
+
+    /// What likeness reads of a request, kept under its id and version.
+    pub fn facts_of(&self, r: &Request) -> Arc<Facts> {
+        if let Some(found) = self.get(r.id, r.version) {
+            return found;
+        }
+        let terms = term_ids(mashangban_text::terms(&format!("{}\n{}", r.title, r.content)));
+        let facts = Arc::new(Facts::with_term_ids(r, terms));
+        if let Some(mut shard) = self.shard(r.id) {
+            shard.put((r.id, r.version), Arc::clone(&facts));
+        }
+        facts
+    }
+
+    /// Requests held now.
     pub fn len(&self) -> usize {
         self.shards.iter().map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).len()).sum()
     }
@@ -404,9 +434,9 @@ impl TermCache {
     }
 }
 
-impl Default for TermCache {
+impl Default for FactsCache {
     fn default() -> Self {
-        Self::new(TERM_CACHE_ENTRIES)
+        Self::new(FACTS_CACHE_ENTRIES)
     }
 }
 
@@ -549,9 +579,9 @@ impl<S: Store> Duplicates<'_, S> {
         }
         requests.truncate(MAX_HOT_REQUESTS as usize);
         let read = requests.len() as u64;
-        let terms = Arc::clone(self.app.term_cache());
+        let cache = Arc::clone(self.app.facts_cache());
         let (requests, clusters, typical) = tokio::task::spawn_blocking(move || {
-            let facts: Vec<Facts> = requests.iter().map(|r| terms.facts_of(r)).collect();
+            let facts: Vec<Facts> = requests.iter().map(|r| Facts::clone(&cache.facts_of(r))).collect();
             let clusters = mashangban_domain::duplicates::hot_clusters(&facts, &t);
             let typical: Vec<usize> =
                 clusters.iter().map(|c| mashangban_domain::duplicates::typical(&facts, c).unwrap_or(c[0])).collect();
@@ -646,22 +676,71 @@ impl<S: Store> Duplicates<'_, S> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
+    fn request(id: RequestId, version: i64, content: &str) -> Request {
+        use mashangban_domain::request::{Asker, Channel, Contact, Location, RequestKind, Urgency};
+        use mashangban_domain::validation::Phone;
+        let at = mashangban_domain::time::parse_instant("2026-03-02T09:00:00+08:00").unwrap();
+        Request {
+            id,
+            tracking_no: format!("ZS20260302{id:06}"),
+            check_code: "12345678".into(),
+            kind: RequestKind::Complaint,
+            urgency: Urgency::Normal,
+            channel: Channel::Phone,
+            asker: Asker::Resident,
+            contact: Contact { name: "陈嘉欣".into(), phone: Phone::parse("13800138000").unwrap(), email: None },
+            title: "路灯不亮".into(),
+            content: content.into(),
+            category_id: 1,
+            location: Location { town_id: Some(7), address: Some("兴中道 1 号".into()), point: None },
+            state: State::Received,
+            lead_unit_id: None,
+            co_unit_ids: vec![],
+            pending_extension: None,
+            merged_into: None,
+            rating: None,
+            resolved: None,
+            reopen_count: 0,
+            return_count: 0,
+            extension_count: 0,
+            urge_count: 0,
+            reopen_requested_at: None,
+            due_at: None,
+            deadlines: Default::default(),
+            time_limits: None,
+            suspended_at: None,
+            supervision: None,
+            ledger_ref: None,
+            submitted_by: None,
+            received_at: at,
+            updated_at: at,
+            closed_at: None,
+            unit_work: Default::default(),
+            version,
+            screening_held: false,
+        }
+    }
+
     #[test]
-    fn a_text_is_cut_once_its_terms_shared_while_held_and_the_cache_stays_bounded() {
-        let cache = TermCache::new(32);
-        let (title, content) = ("路灯不亮", "小区东门路灯坏了两个月");
-        let first = cache.terms_of(title, content);
-        assert!(Arc::ptr_eq(&first, &cache.terms_of(title, content)), "the second read is the first's");
-        assert_eq!(first, term_ids(mashangban_text::terms(&format!("{title}\n{content}"))));
-        let other = cache.terms_of(title, "小区西门路灯坏了两个月");
-        assert!(!Arc::ptr_eq(&first, &other) && first != other, "another text is another key");
-        (0..200).for_each(|n| drop(cache.terms_of(&format!("第{n}件"), content)));
+    fn facts_are_kept_per_version_hold_no_phone_and_the_cache_stays_bounded() {
+        let cache = FactsCache::new(32);
+        let first = request(1, 1, "小区东门路灯坏了两个月");
+        let facts = cache.facts_of(&first);
+        assert!(Arc::ptr_eq(&facts, &cache.get(1, 1).unwrap()), "held under id and version");
+        assert_eq!(facts.terms, term_ids(mashangban_text::terms("路灯不亮\n小区东门路灯坏了两个月")));
+        assert_eq!(facts.phone, mashangban_domain::duplicates::phone_key("13800138000"));
+        assert_eq!(facts.address.as_deref(), Some("兴中道1号"));
+        assert!(cache.get(1, 2).is_none(), "another version is not held");
+        let changed = cache.facts_of(&request(1, 2, "小区西门路灯坏了两个月"));
+        assert_ne!(changed.terms, facts.terms, "the new version's own facts");
+        (2..200).for_each(|n| drop(cache.facts_of(&request(n, 1, "小区东门路灯坏了两个月"))));
         assert!(cache.len() <= 32, "bounded: {}", cache.len());
-        let none = TermCache::new(0);
-        assert_eq!(none.terms_of(title, content), first);
-        assert!(none.is_empty());
+        let none = FactsCache::new(0);
+        assert_eq!(none.facts_of(&first).terms, facts.terms);
+        assert!(none.is_empty() && none.get(1, 1).is_none());
     }
 }

@@ -255,8 +255,8 @@ pub struct App<S> {
     jobs: Arc<health::JobCounters>,
     /// This node's dispatch-suggestion model (派单模型).
     dispatch_models: Arc<dispatch::ModelSlot>,
-    /// The terms of texts duplicate detection read lately (疑似重复).
-    term_cache: Arc<duplicates::TermCache>,
+    /// What duplicate detection read of requests lately (疑似重复).
+    facts_cache: Arc<duplicates::FactsCache>,
     /// This node's spam-screening classifier and cached settings (垃圾信息甄别).
     screening_slot: Arc<screening::ScreeningSlot>,
     /// This node's HJ 212 receiver counters (refused packets per device), shown on the park pages.
@@ -310,7 +310,7 @@ impl<S: Store> App<S> {
             search: None,
             jobs: Arc::default(),
             dispatch_models: Arc::default(),
-            term_cache: Arc::default(),
+            facts_cache: Arc::default(),
             screening_slot: Arc::default(),
             receiver_stats: monitoring::receiver::ReceiverStats::default(),
             created_tokens: Arc::default(),
@@ -652,9 +652,9 @@ impl<S: Store> App<S> {
         &self.dispatch_models
     }
 
-    /// The terms of texts duplicate detection read lately, on this node.
-    pub fn term_cache(&self) -> &Arc<duplicates::TermCache> {
-        &self.term_cache
+    /// What duplicate detection read of requests lately, on this node.
+    pub fn facts_cache(&self) -> &Arc<duplicates::FactsCache> {
+        &self.facts_cache
     }
 
     /// Notification administration (通知管理).

@@ -176,7 +176,7 @@ mod tests {
                     terms: mashangban_domain::duplicates::term_ids(mashangban_text::terms(&format!(
                         "{title}\n{content}"
                     ))),
-                    phone: String::new(),
+                    phone: None,
                     credit_code: None,
                     address: Some(matter.address.to_owned()),
                     town: towns.iter().position(|t| *t == town).map(|i| i as i64 + 1),

@@ -210,6 +210,22 @@ pub trait RequestStore {
     /// Requests in scope matching the filter, newest first, one page.
     fn list(&self, filter: &ListFilter, scope: &Scope) -> impl Future<Output = StoreResult<Page<Request>>> + Send;
 
+    /// The id and version (it grows with every change) of each request in scope matching the
+    /// filter, in the filter's order, one page (no cursor): for a caller that keeps what it derived
+    /// from a request under its version and reads the whole request only when that changed.
+    fn list_versions(
+        &self,
+        filter: &ListFilter,
+        scope: &Scope,
+    ) -> impl Future<Output = StoreResult<Vec<(RequestId, i64)>>> + Send;
+
+    /// The requests with these ids that are in scope, in id order; the others are absent.
+    fn requests_by_ids(
+        &self,
+        ids: &[RequestId],
+        scope: &Scope,
+    ) -> impl Future<Output = StoreResult<Vec<Request>>> + Send;
+
     /// How many requests in scope match the filter, all pages together (the
     /// filter's cursor, offset and limit are not counted).
     fn count(&self, filter: &ListFilter, scope: &Scope) -> impl Future<Output = StoreResult<u64>> + Send;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use mashangban_domain::lifecycle::Action;
 use mashangban_domain::org::{Actor, Role, Scope, UnitKind};
-use mashangban_domain::request::{Asker, Channel, Contact, Location, NewRequest, RequestKind, Urgency};
+use mashangban_domain::request::{Asker, Channel, Contact, Location, NewRequest, RequestKind, State, Urgency};
 use mashangban_domain::time::parse_instant;
 use mashangban_domain::validation::{CreditCode, Phone};
 use mashangban_store::{
@@ -28,6 +28,7 @@ on_both!(
     rollups_agree_with_a_recomputation_from_the_events,
     counts_urges_and_corrections_are_stored,
     reply_texts_of_many_requests_agree_with_their_histories,
+    versions_and_reads_by_id_agree_with_the_list,
     intakes_during_dashboard_rebuilds_are_counted_once,
     screening_verdicts_decisions_repeats_and_settings_are_stored,
     a_request_is_found_with_its_history_in_one_read,
@@ -440,6 +441,46 @@ async fn reply_texts_of_many_requests_agree_with_their_histories<D: TestDb>() {
     assert_eq!(store.reply_texts(&some).await.unwrap(), part);
     assert!(store.reply_texts(&[]).await.unwrap().is_empty());
     assert!(store.reply_texts(&unknown.collect::<Vec<_>>()).await.unwrap().is_empty());
+}
+
+/// What the likely-duplicate check reads: the ids and versions of a filtered list in its order,
+/// then whole requests by id (in scope only, across the store's fixed-size id lists).
+async fn versions_and_reads_by_id_agree_with_the_list<D: TestDb>() {
+    let env = D::create().await;
+    let store = &env.store;
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    mashangban_demo::load_org_and_catalog(store, &data).await.unwrap();
+    mashangban_demo::load_users(store, &data, "not-a-real-hash").await.unwrap();
+    let end = parse_instant("2026-06-30T18:00:00+08:00").unwrap();
+    let options = mashangban_demo::HistoryOptions { seed: 20260303, count: 90, end };
+    assert_eq!(mashangban_demo::generate_history(store, &data, &options, |_, _| {}).await.unwrap(), 90);
+    let open: Vec<State> = State::ALL.iter().copied().filter(|s| s.is_open()).collect();
+    let filters = [
+        everything(),
+        ListFilter { states: open, limit: 500, ..ListFilter::default() },
+        ListFilter { limit: 7, ..everything() },
+    ];
+    for filter in &filters {
+        let listed = store.list(filter, &Scope::All).await.unwrap().items;
+        let versions = store.list_versions(filter, &Scope::All).await.unwrap();
+        assert_eq!(versions, listed.iter().map(|r| (r.id, r.version)).collect::<Vec<_>>());
+        let ids: Vec<i64> = versions.iter().rev().map(|(id, _)| *id).chain([1_000_000]).collect();
+        let mut by_id = store.requests_by_ids(&ids, &Scope::All).await.unwrap();
+        assert!(by_id.windows(2).all(|w| w[0].id < w[1].id), "in id order, each once");
+        by_id.sort_by_key(|r| std::cmp::Reverse(r.id));
+        assert_eq!(by_id, listed, "whole, and the unknown id absent");
+    }
+    let all = store.list(&everything(), &Scope::All).await.unwrap().items;
+    assert!(all.iter().any(|r| r.version > 1), "the history changed requests");
+    let ids: Vec<i64> = all.iter().map(|r| r.id).collect();
+    let town = all.iter().find_map(|r| r.location.town_id).unwrap();
+    let scope = Scope::Units { units: vec![town], town: Some(town) };
+    let mut in_town = store.requests_by_ids(&ids, &scope).await.unwrap();
+    assert!(!in_town.is_empty() && in_town.len() < all.len(), "{} of {}", in_town.len(), all.len());
+    in_town.reverse();
+    assert_eq!(in_town, store.list(&everything(), &scope).await.unwrap().items, "the scope's own");
+    assert!(store.requests_by_ids(&ids, &Scope::Nothing).await.unwrap().is_empty());
+    assert!(store.requests_by_ids(&[], &Scope::All).await.unwrap().is_empty());
 }
 
 /// Spam screening (垃圾信息甄别): the verdict is stored with the intake and holds the request out of

@@ -87,6 +87,19 @@ impl<D: Database> RequestStore for SqlStore<D> {
         self.db.read(job(move |c| Box::pin(async move { query::list(c, &filter, &scope).await }))).await
     }
 
+    async fn list_versions(&self, filter: &ListFilter, scope: &Scope) -> StoreResult<Vec<(RequestId, i64)>> {
+        let (filter, scope) = (filter.clone(), scope.clone());
+        self.db.read(job(move |c| Box::pin(async move { query::list_versions(c, &filter, &scope).await }))).await
+    }
+
+    async fn requests_by_ids(&self, ids: &[RequestId], scope: &Scope) -> StoreResult<Vec<Request>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (ids, scope) = (ids.to_vec(), scope.clone());
+        self.db.read(job(move |c| Box::pin(async move { query::by_ids(c, &ids, &scope).await }))).await
+    }
+
     async fn count(&self, filter: &ListFilter, scope: &Scope) -> StoreResult<u64> {
         let (filter, scope) = (filter.clone(), scope.clone());
         self.db.read(job(move |c| Box::pin(async move { query::count(c, &filter, &scope).await }))).await

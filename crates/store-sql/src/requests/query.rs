@@ -184,27 +184,68 @@ fn filter_sql(f: &ListFilter, keys: Option<&Keyring>, args: &mut Args) -> Vec<St
     clauses
 }
 
-/// One page of requests in scope matching the filter.
-pub async fn list(c: &dyn Conn, f: &ListFilter, scope: &Scope) -> StoreResult<Page<Request>> {
+/// The SELECT of `columns` of one page of requests in scope matching the filter, one row more than
+/// the page (so a caller can tell whether more follow), with its arguments.
+fn list_sql(c: &dyn Conn, columns: &str, f: &ListFilter, scope: &Scope) -> (String, Args) {
     let mut args = Args::default();
     let mut clauses = vec![scope_sql(scope, &mut args)];
     clauses.extend(filter_sql(f, c.personal_data(), &mut args));
-    let limit = f.limit.clamp(1, 500);
-    let limit_mark = args.push(i64::from(limit) + 1);
+    let limit_mark = args.push(i64::from(f.limit.clamp(1, 500)) + 1);
     let offset_mark = args.push(i64::from(f.offset));
     let order = match f.order {
         ListOrder::Newest => "r.id DESC".to_owned(),
         ListOrder::Deadline => deadline_order(c.dialect()),
     };
     let sql = format!(
-        "SELECT {REQUEST_COLUMNS} FROM requests r WHERE {} ORDER BY {order} LIMIT {limit_mark} OFFSET {offset_mark}",
+        "SELECT {columns} FROM requests r WHERE {} ORDER BY {order} LIMIT {limit_mark} OFFSET {offset_mark}",
         clauses.join(" AND ")
     );
+    (sql, args)
+}
+
+/// One page of requests in scope matching the filter.
+pub async fn list(c: &dyn Conn, f: &ListFilter, scope: &Scope) -> StoreResult<Page<Request>> {
+    let limit = f.limit.clamp(1, 500);
+    let (sql, args) = list_sql(c, REQUEST_COLUMNS, f, scope);
     let mut items = c.map(&sql, args.values(), |row| rows::request(row, c.personal_data())).await?;
     let more = items.len() > limit as usize;
     items.truncate(limit as usize);
     let next_cursor = if more && f.order == ListOrder::Newest { items.last().map(|r| r.id) } else { None };
     Ok(Page { items, next_cursor })
+}
+
+/// The id and version of each request of one page in scope matching the filter (no cursor).
+pub async fn list_versions(c: &dyn Conn, f: &ListFilter, scope: &Scope) -> StoreResult<Vec<(RequestId, i64)>> {
+    let (sql, args) = list_sql(c, "r.id, r.version", f, scope);
+    let mut found = c
+        .map(&sql, args.values(), |row| {
+            let mut c = row.cols();
+            Ok((c.get()?, c.get()?))
+        })
+        .await?;
+    found.truncate(f.limit.clamp(1, 500) as usize);
+    Ok(found)
+}
+
+/// The requests with these ids in scope, in id order. The ids go in lists of 8, 64 or 512 (the last
+/// id repeated to fill one), so that PostgreSQL's per-connection statement cache holds three
+/// statements for this, not one per count of ids.
+pub async fn by_ids(c: &dyn Conn, ids: &[RequestId], scope: &Scope) -> StoreResult<Vec<Request>> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(512) {
+        let size = [8, 64, 512].into_iter().find(|&n| chunk.len() <= n).unwrap_or(512);
+        let last = chunk.last().copied().unwrap_or_default();
+        let mut args = Args::default();
+        let ids_sql = args.list(chunk.iter().copied().chain(std::iter::repeat_n(last, size - chunk.len())));
+        let scope = scope_sql(scope, &mut args);
+        let sql =
+            format!("SELECT {REQUEST_COLUMNS} FROM requests r WHERE r.id IN ({ids_sql}) AND {scope} ORDER BY r.id");
+        found.extend(c.map(&sql, args.values(), |row| rows::request(row, c.personal_data())).await?);
+    }
+    Ok(found)
 }
 
 /// How many requests in scope match the filter, whatever page it asks for.

@@ -266,6 +266,13 @@ async fn likely_duplicates_are_listed_beside_the_merge_form_and_merged_in_one_cl
     assert_eq!(listed, [first.as_str()], "the same matter, not the pension question: {similar}");
     assert!(similar[0]["similarity"].as_f64().unwrap() >= 0.45, "{similar}");
     assert_eq!(similar[0]["same_asker"], true, "another person of the same enterprise (credit code): {similar}");
+    let (_, again) = app.get(&format!("/api/v1/dispatch/similar/{second}"), Some(&dispatcher)).await;
+    assert_eq!(again, similar, "the second check, from the facts kept, answers as the first");
+    // Dispatched, the first is another version: read again, still listed, with its new state.
+    app.act(&first, "dispatch", &dispatcher, serde_json::json!({ "lead_unit": "scjgj" })).await;
+    let (_, after) = app.get(&format!("/api/v1/dispatch/similar/{second}"), Some(&dispatcher)).await;
+    assert_eq!(after[0]["tracking_no"], first.as_str(), "{after}");
+    assert_eq!(after[0]["state"], "dispatched", "{after}");
     let (_, none) = app.get(&format!("/api/v1/dispatch/similar/{unrelated}"), Some(&dispatcher)).await;
     assert_eq!(none, serde_json::json!([]));
     let handler = app.login("handler").await;
