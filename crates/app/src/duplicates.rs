@@ -276,7 +276,9 @@ impl<'a, S: Store> Duplicates<'a, S> {
             held.extend(read.iter().map(|r| (r.id, cache.facts_of(r))));
             // Newest first, as the list gives them: the tie-break among equally alike candidates.
             held.sort_unstable_by_key(|(id, _)| std::cmp::Reverse(*id));
-            let target = cache.facts_of(&target);
+            // Not kept: the requests checked are any, old ones too, and would push out the open
+            // requests that are candidates check after check.
+            let target = cache.get(target.id, target.version).unwrap_or_else(|| Arc::new(facts(&target)));
             let facts: Vec<&Facts> = held.iter().map(|(_, f)| f.as_ref()).collect();
             let ranked: Vec<(RequestId, Likeness)> =
                 rank(&target, &facts, LISTED, &thresholds).into_iter().map(|(i, l)| (held[i].0, l)).collect();
@@ -415,8 +417,7 @@ impl FactsCache {
         if let Some(found) = self.get(r.id, r.version) {
             return found;
         }
-        let terms = term_ids(mashangban_text::terms(&format!("{}\n{}", r.title, r.content)));
-        let facts = Arc::new(Facts::with_term_ids(r, terms));
+        let facts = Arc::new(facts(r));
         if let Some(mut shard) = self.shard(r.id) {
             shard.put((r.id, r.version), Arc::clone(&facts));
         }
@@ -432,6 +433,11 @@ impl FactsCache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// What likeness reads of a request: the terms of its title and content, and its other facts.
+fn facts(r: &Request) -> Facts {
+    Facts::with_term_ids(r, term_ids(mashangban_text::terms(&format!("{}\n{}", r.title, r.content))))
 }
 
 impl Default for FactsCache {
