@@ -383,7 +383,7 @@ const FACTS_CACHE_SHARDS: usize = 16;
 /// versions of its candidates and the whole rows of those it has not seen in that version, instead
 /// of every candidate's row, personal data decrypted, and its text cut into words. A request's
 /// version grows with every change to it, so a kept entry is never stale; least recently used go
-/// first. No phone number is held (see [`Facts::phone`]).
+/// first. No phone number is held in plain form (see [`Facts::phone`]).
 pub struct FactsCache {
     shards: Vec<Mutex<FactsShard>>,
 }

@@ -157,7 +157,8 @@ pub struct Facts {
     /// them for a text it will see again.
     pub terms: Arc<[u64]>,
     /// The asker's phone as [`phone_key`]: equal phones give equal keys, and facts kept for later
-    /// (the check's cache on each node) hold no phone number.
+    /// (the check's cache on each node) hold no phone number in plain form. The key is not secret:
+    /// whoever can read the process's memory can try every number against it.
     pub phone: Option<u64>,
     pub credit_code: Option<String>,
     /// Whitespace removed.
