@@ -101,6 +101,19 @@ impl<D: TestDb> Fixture<D> {
     }
 }
 
+/// A fresh database with the demo city and `count` requests of its generated history to 2026-06-30.
+async fn with_demo_history<D: TestDb>(seed: u64, count: usize) -> Env<D> {
+    let env = D::create().await;
+    let data = mashangban_demo::DemoData::bundled().unwrap();
+    mashangban_demo::load_org_and_catalog(&env.store, &data).await.unwrap();
+    mashangban_demo::load_users(&env.store, &data, "not-a-real-hash").await.unwrap();
+    let end = parse_instant("2026-06-30T18:00:00+08:00").unwrap();
+    let options = mashangban_demo::HistoryOptions { seed, count, end };
+    let made = mashangban_demo::generate_history(&env.store, &data, &options, |_, _| {}).await.unwrap();
+    assert_eq!(made, count);
+    env
+}
+
 fn everything() -> ListFilter {
     ListFilter { limit: 500, ..ListFilter::default() }
 }
@@ -287,14 +300,8 @@ async fn rollups_agree_with_a_recomputation_from_the_events<D: TestDb>() {
     use mashangban_domain::calendar::WorkCalendar;
     use mashangban_domain::scoring::{Period, ScoreOptions, score_from_events};
     use mashangban_store::{DashboardQuery, DashboardStore, ScoringStore};
-    let env = D::create().await;
+    let env = with_demo_history::<D>(20260301, 150).await;
     let store = &env.store;
-    let data = mashangban_demo::DemoData::bundled().unwrap();
-    mashangban_demo::load_org_and_catalog(store, &data).await.unwrap();
-    mashangban_demo::load_users(store, &data, "not-a-real-hash").await.unwrap();
-    let end = parse_instant("2026-06-30T18:00:00+08:00").unwrap();
-    let options = mashangban_demo::HistoryOptions { seed: 20260301, count: 150, end };
-    assert_eq!(mashangban_demo::generate_history(store, &data, &options, |_, _| {}).await.unwrap(), 150);
     let mut events = Vec::new();
     for request in store.list(&everything(), &Scope::All).await.unwrap().items {
         events.extend(store.history(request.id).await.unwrap());
@@ -404,14 +411,8 @@ async fn counts_urges_and_corrections_are_stored<D: TestDb>() {
 async fn reply_texts_of_many_requests_agree_with_their_histories<D: TestDb>() {
     use mashangban_domain::request::EventKind;
     use std::collections::BTreeMap;
-    let env = D::create().await;
+    let env = with_demo_history::<D>(20260302, 120).await;
     let store = &env.store;
-    let data = mashangban_demo::DemoData::bundled().unwrap();
-    mashangban_demo::load_org_and_catalog(store, &data).await.unwrap();
-    mashangban_demo::load_users(store, &data, "not-a-real-hash").await.unwrap();
-    let end = parse_instant("2026-06-30T18:00:00+08:00").unwrap();
-    let options = mashangban_demo::HistoryOptions { seed: 20260302, count: 120, end };
-    assert_eq!(mashangban_demo::generate_history(store, &data, &options, |_, _| {}).await.unwrap(), 120);
     let requests = store.list(&everything(), &Scope::All).await.unwrap().items;
     assert_eq!(requests.len(), 120);
     let mut expected = BTreeMap::new();
@@ -446,14 +447,8 @@ async fn reply_texts_of_many_requests_agree_with_their_histories<D: TestDb>() {
 /// What the likely-duplicate check reads: the ids and versions of a filtered list in its order,
 /// then whole requests by id (in scope only, across the store's fixed-size id lists).
 async fn versions_and_reads_by_id_agree_with_the_list<D: TestDb>() {
-    let env = D::create().await;
+    let env = with_demo_history::<D>(20260303, 90).await;
     let store = &env.store;
-    let data = mashangban_demo::DemoData::bundled().unwrap();
-    mashangban_demo::load_org_and_catalog(store, &data).await.unwrap();
-    mashangban_demo::load_users(store, &data, "not-a-real-hash").await.unwrap();
-    let end = parse_instant("2026-06-30T18:00:00+08:00").unwrap();
-    let options = mashangban_demo::HistoryOptions { seed: 20260303, count: 90, end };
-    assert_eq!(mashangban_demo::generate_history(store, &data, &options, |_, _| {}).await.unwrap(), 90);
     let open: Vec<State> = State::ALL.iter().copied().filter(|s| s.is_open()).collect();
     let filters = [
         everything(),
