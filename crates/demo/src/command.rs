@@ -59,7 +59,11 @@ pub async fn load_command<S: Store>(store: &S, now: Instant) -> Result<u64, Demo
     // Creek completions over the last four weeks: real moves from 整治施工 to 完成整治.
     complete_creeks(store, &org, now).await?;
 
-    // Targets.
+    // Targets. Half the outlets surveyed are to be traced by year end (a quarter are now).
+    let any = LedgerFilter { limit: 1, ..LedgerFilter::default() };
+    let outlets =
+        store.list_ledger_items("outlet", &any, &LedgerScope::All).await.map_err(err("读取排污口台账失败"))?;
+    let outlet_goal = (outlets.total / 2).max(1);
     let target = |name: &str, ty: &str, stages: &[&str], choice: Option<(&str, &str)>, town, goal| {
         TargetDef::new(
             name,
@@ -84,7 +88,7 @@ pub async fn load_command<S: Store>(store: &S, now: Instant) -> Result<u64, Demo
                 20,
             )?,
         ),
-        ("water", target("入河排污口完成溯源", "outlet", &["remediate", "closed"], None, None, 150)?),
+        ("water", target("入河排污口完成溯源", "outlet", &["remediate", "closed"], None, None, outlet_goal)?),
         ("parks", target("低效工业园改造项目动工", "park", &["start", "complete", "produce"], None, None, 15)?),
         ("investment", target("招商项目签约", "investment", &["sign", "land", "start", "produce"], None, None, 20)?),
     ];

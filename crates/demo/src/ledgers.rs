@@ -5,9 +5,10 @@
 //! PDF), uploaded after the item is written, as on the item's page.
 //! Deterministic; loading again writes nothing.
 //!
-//! Modest on purpose: 300 outlets (the report's 40,000 are a bench figure,
-//! not demo data), 40 creeks, one sewer area per town, 30 park projects and
-//! 30 investment projects.
+//! Outlets at the report's scale: over 40,000 surveyed in 22 of the 23 towns
+//! (the survey is to reach the last by year end), each at a point in its own
+//! town. The rest is modest: 40 creeks, one sewer area per town, 30 park
+//! projects and 30 investment projects. Tests load fewer outlets.
 
 use std::collections::BTreeMap;
 
@@ -23,10 +24,13 @@ use mashangban_store::{
     LedgerScope, LedgerWrite, PurposedFile, Store, bundled_ledger_types, ledger_item_name, ledger_placement,
 };
 
-use crate::{DemoError, pdf};
+use crate::{DemoError, pdf, places};
 
-/// Outlets generated.
-pub const DEMO_OUTLETS: u32 = 300;
+/// Outlets the demo city has (`mashangban demo --demo-outlets`): the report's "over 40,000 surveyed
+/// on site in 22 towns".
+pub const DEMO_OUTLETS: u32 = 40_500;
+/// The town whose outlets are not surveyed yet ("survey to cover all towns by year end"): it has none.
+const UNSURVEYED_TOWN: &str = "shenwan";
 const CREEKS: u32 = 40;
 const PARKS: u32 = 30;
 const PROJECTS: u32 = 30;
@@ -63,10 +67,12 @@ fn stage_of(rng: &mut StdRng, stages: &[&'static str], weights: &[u32]) -> (usiz
     (0, stages[0])
 }
 
-fn outlets(rng: &mut StdRng, towns: &[String]) -> Vec<Draft> {
-    (1..=DEMO_OUTLETS)
+fn outlet_drafts(rng: &mut StdRng, towns: &[String], count: u32) -> Vec<Draft> {
+    let surveyed: Vec<String> = towns.iter().filter(|t| *t != UNSURVEYED_TOWN).cloned().collect();
+    let surveyed = if surveyed.is_empty() { towns } else { &surveyed };
+    (1..=count)
         .map(|n| {
-            let (stage, input) = outlet_draft(rng, n, towns);
+            let (stage, input) = outlet_draft(rng, n, surveyed);
             Draft { stage, input }
         })
         .collect()
@@ -75,7 +81,8 @@ fn outlets(rng: &mut StdRng, towns: &[String]) -> Vec<Draft> {
 /// The `n`th generated outlet (from 1; `towns` not empty): its stage and its input by field code, with
 /// every field its stage requires. Keys are unique for every `n` below 100 million: the receiving water's
 /// code is the town's, plus 100 per block of 9,999 outlets (the key's sequence number has four digits).
-/// The demo draws the first 300, the benchmark (`mashangban-bench ledgers`) a million.
+/// Its point lies within about 2 km of the town's centre (on a grid where the centre is not known).
+/// The demo draws the first 40,500, the benchmark (`mashangban-bench ledgers`) a million.
 pub fn outlet_draft(rng: &mut StdRng, n: u32, towns: &[String]) -> (&'static str, BTreeMap<String, Json>) {
     let stages = ["survey", "monitor", "trace", "remediate", "closed"];
     let types = ["GY", "WS", "NY", "QT"];
@@ -98,7 +105,7 @@ pub fn outlet_draft(rng: &mut StdRng, n: u32, towns: &[String]) -> (&'static str
         "receiving_water_name": format!("{town}主涌"),
         "town": town,
         "location": format!("{}路{}号旁", ["工业", "沿江", "兴业", "新城"][n as usize % 4], n % 97 + 1),
-        "point": { "lat": 22.5 + f64::from(t as u32) * 0.01 + f64::from(n % 10) * 0.001, "lon": 113.2 + f64::from(n % 17) * 0.01 },
+        "point": outlet_point(rng, n, t, town),
         "responsible_party": parties[n as usize % parties.len()],
         "discharge_mode": (["continuous", "intermittent", "seasonal"][n as usize % 3]),
         "surveyed_on": date(day),
@@ -115,6 +122,17 @@ pub fn outlet_draft(rng: &mut StdRng, n: u32, towns: &[String]) -> (&'static str
         "closed_on": at(4, 90),
     });
     (stage, input(v))
+}
+
+/// Near the town's centre, spread as a sum of two uniform draws (denser towards the centre), rounded
+/// to six places (about 0.1 m); the `n`th of the `t`th town on a grid where the centre is not known.
+fn outlet_point(rng: &mut StdRng, n: u32, t: usize, town: &str) -> Json {
+    let Some((lat, lon)) = places::town_centre(town) else {
+        return json!({ "lat": 22.5 + f64::from(t as u32) * 0.01 + f64::from(n % 10) * 0.001, "lon": 113.2 + f64::from(n % 17) * 0.01 });
+    };
+    let mut spread = || rng.gen_range(-0.01..0.01) + rng.gen_range(-0.01..0.01);
+    let round = |x: f64| (x * 1e6).round() / 1e6;
+    json!({ "lat": round(lat + spread()), "lon": round(lon + spread()) })
 }
 
 fn creeks(rng: &mut StdRng, towns: &[String]) -> Vec<Draft> {
@@ -302,8 +320,9 @@ async fn upload<S: Store>(
 }
 
 /// Installs the bundled ledger types if absent and writes the demo items of each type that has
-/// none yet; answers how many items were written.
-pub async fn load_ledgers<S: Store>(store: &S) -> Result<u64, DemoError> {
+/// none yet, `outlets` of them outlets ([`DEMO_OUTLETS`] in the demo city); answers how many items
+/// were written.
+pub async fn load_ledgers<S: Store>(store: &S, outlets: u32) -> Result<u64, DemoError> {
     let types = bundled_ledger_types().map_err(|e| DemoError(e.message))?;
     store.install_ledger_types(types).await.map_err(|e| DemoError(format!("安装台账类型失败：{e}")))?;
     let units = store.list_units().await.map_err(|e| DemoError(format!("读取组织架构失败：{e}")))?;
@@ -325,7 +344,7 @@ pub async fn load_ledgers<S: Store>(store: &S) -> Result<u64, DemoError> {
             continue;
         }
         let drafts = match ty.code() {
-            "outlet" => outlets(&mut rng, &towns),
+            "outlet" => outlet_drafts(&mut rng, &towns, outlets),
             "creek" => creeks(&mut rng, &towns),
             "sewer" => sewers(&mut rng, &towns),
             "park" => parks(&mut rng, &towns, &ty),

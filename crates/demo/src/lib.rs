@@ -24,6 +24,7 @@ mod liaisons;
 mod monitoring;
 mod onsite;
 mod pdf;
+mod places;
 mod plan;
 mod spam;
 mod statistics;
@@ -273,14 +274,16 @@ fn tell<N: PartialOrd + Default>(say: &mut (dyn FnMut(String) + Send), loaded: N
 }
 
 /// The whole demo city, as `mashangban demo` loads it: the organisation and catalogue, the accounts
-/// (with `password_hash`), then every module's records and a history of `history.count` requests (the
-/// spam, the hot issues and the direct-line items with it). `say` hears what was loaded, in Chinese;
+/// (with `password_hash`), then every module's records (`outlets` of them outlets into rivers) and a
+/// history of `history.count` requests (the spam, the hot issues and the direct-line items with it).
+/// `say` hears what was loaded, in Chinese;
 /// `progress` the history's (done, total). Idempotent. Answers the accounts as (username, created?).
 pub async fn load_city<S: Store>(
     store: &S,
     data: &DemoData,
     password_hash: &str,
     history: &HistoryOptions,
+    outlets: u32,
     progress: impl Fn(u64, u64) + Send + Sync,
     say: &mut (dyn FnMut(String) + Send),
 ) -> Result<Vec<(String, bool)>, DemoError> {
@@ -289,7 +292,7 @@ pub async fn load_city<S: Store>(
     let users = load_users(store, data, password_hash).await?;
     let enterprises = load_enterprises(store, data).await?;
     tell(say, enterprises, format!("已登记 {enterprises} 家演示企业。"));
-    let ledger_items = load_ledgers(store).await?;
+    let ledger_items = load_ledgers(store, outlets).await?;
     tell(say, ledger_items, format!("已登记 {ledger_items} 条演示台账条目。"));
     let tasks = load_command(store, now).await?;
     tell(say, tasks, format!("已载入三个指挥部的演示目标和 {tasks} 项施工图任务。"));

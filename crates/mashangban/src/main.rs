@@ -184,6 +184,10 @@ struct DemoArgs {
     /// Seed of the history generator.
     #[arg(long, default_value_t = 12345)]
     demo_seed: u64,
+    /// Number of outlets into rivers (入河排污口) in the water command centre's ledger: the report's
+    /// "over 40,000" by default.
+    #[arg(long, default_value_t = mashangban_demo::DEMO_OUTLETS)]
+    demo_outlets: u32,
     /// A directory with org.toml, categories.toml and requests.toml replacing the bundled demo city.
     #[arg(long)]
     demo_data: Option<PathBuf>,
@@ -659,7 +663,7 @@ async fn load_demo(store: &Backend, args: &DemoArgs, file: &FileConfig) -> Resul
         bar.set_position(done);
     };
     let mut say = |line: String| bar.suspend(|| println!("{line}"));
-    let users = mashangban_demo::load_city(store, &data, &hash, &options, progress, &mut say)
+    let users = mashangban_demo::load_city(store, &data, &hash, &options, args.demo_outlets, progress, &mut say)
         .await
         .map_err(|e| e.to_string())?;
     bar.finish_and_clear();

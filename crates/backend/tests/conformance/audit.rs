@@ -133,7 +133,7 @@ async fn ledger_histories_are_sealed_and_tampering_is_named<D: TestDb>() {
     let store = &env.store;
     let data = mashangban_demo::DemoData::bundled().unwrap();
     mashangban_demo::load_org_and_catalog(store, &data).await.unwrap();
-    let items = mashangban_demo::load_ledgers(store).await.unwrap();
+    let items = mashangban_demo::load_ledgers(store, 300).await.unwrap();
     let events = count(store, "SELECT CAST(COUNT(*) AS TEXT) FROM ledger_item_events").await;
     let uploads =
         count(store, "SELECT CAST(COUNT(*) AS TEXT) FROM ledger_item_events WHERE action = 'document_added'").await;
@@ -241,7 +241,7 @@ async fn the_other_histories_are_sealed_and_tampering_is_named<D: TestDb>() {
     let store = &env.store;
     let now = parse_instant("2026-12-04T09:00:00+08:00").unwrap();
     let data = load_people(store, true).await;
-    mashangban_demo::load_ledgers(store).await.unwrap();
+    mashangban_demo::load_ledgers(store, 300).await.unwrap();
     mashangban_demo::load_command(store, now).await.unwrap();
     mashangban_demo::load_command_reports(store, now).await.unwrap();
     mashangban_demo::load_liaisons(store, &data, "not-a-real-hash").await.unwrap();

@@ -7,7 +7,7 @@ use crate::mashangban;
 fn verify_names_an_event_rewritten_in_the_database_file() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let (ok, out, err) = mashangban(&data, &["demo", "--demo-requests", "30"]);
+    let (ok, out, err) = mashangban(&data, &["demo", "--demo-requests", "30", "--demo-outlets", "300"]);
     assert!(ok, "{out}{err}");
     // The anchor is also logged: here as JSON lines (MASHANGBAN_LOG_FORMAT=json) for a log collector.
     let anchored = std::process::Command::new(env!("CARGO_BIN_EXE_mashangban"))

@@ -66,7 +66,10 @@ fn backup_killed_midway(data: &Path, dest: &Path, partial: &Path, bytes: u64) ->
 fn kill_9_during_a_backup_leaves_no_file_under_its_name_and_a_half_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let (ok, out, err) = mashangban(&data, &["demo", "--demo-requests", "20", "--demo-password", "demo-secret-1"]);
+    let (ok, out, err) = mashangban(
+        &data,
+        &["demo", "--demo-requests", "20", "--demo-outlets", "300", "--demo-password", "demo-secret-1"],
+    );
     assert!(ok, "{out}{err}");
     // Make the copy take long enough to interrupt: 60 MB the backup must copy.
     let conn = rusqlite::Connection::open(data.join("mashangban.db")).unwrap();

@@ -100,7 +100,7 @@ async fn trials_on(backend: &str, database_url: &str) {
     // Every restart has a data directory of its own, as every node of a cluster: the key is configured.
     std::fs::write(&config, crate::SHARED_KEY_CONFIG).unwrap();
     let demo = Command::new(env!("CARGO_BIN_EXE_mashangban"))
-        .args(["demo", "--demo-requests", "0", "--database-url", database_url, "--config"])
+        .args(["demo", "--demo-requests", "0", "--demo-outlets", "300", "--database-url", database_url, "--config"])
         .arg(&config)
         .env("MASHANGBAN_LOG", "warn")
         .output()

@@ -7,7 +7,7 @@ use crate::mashangban;
 fn evaluate_reports_the_weights_used_and_tries_others_without_saving_them() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let (ok, out, err) = mashangban(&data, &["demo", "--demo-requests", "300"]);
+    let (ok, out, err) = mashangban(&data, &["demo", "--demo-requests", "300", "--demo-outlets", "300"]);
     assert!(ok, "{out}{err}");
     // The history spans two years up to now: split it in the middle.
     let before = (chrono::Utc::now() - chrono::Duration::days(365)).format("%Y-%m-%d").to_string();

@@ -32,7 +32,7 @@ fn column(db: &Path, sql: &str) -> Vec<String> {
 fn personal_data_is_encrypted_backed_up_encrypted_and_rotated() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let (ok, out, err) = mashangban(&data, &["demo", "--demo-requests", "30"]);
+    let (ok, out, err) = mashangban(&data, &["demo", "--demo-requests", "30", "--demo-outlets", "300"]);
     assert!(ok, "{out}{err}");
     let old_key = std::fs::read_to_string(data.join("personal-data.key")).unwrap().trim().to_owned();
     let old_id = old_key.split(':').next().unwrap().to_owned();

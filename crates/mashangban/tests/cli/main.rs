@@ -30,12 +30,15 @@ fn mashangban(data_dir: &Path, args: &[&str]) -> (bool, String, String) {
 fn demo_users_tokens_and_backup() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let (ok, out, err) = mashangban(&data, &["demo", "--demo-requests", "60", "--demo-password", "demo-secret-1"]);
+    let (ok, out, err) = mashangban(
+        &data,
+        &["demo", "--demo-requests", "60", "--demo-outlets", "300", "--demo-password", "demo-secret-1"],
+    );
     assert!(ok, "{out}{err}");
     assert!(out.contains("dispatcher") && out.contains("enterprise") && out.contains("仅供演示"), "{out}");
     assert!(out.contains("已生成 60 件历史诉求"), "{out}");
     // Idempotent: a second run creates nothing new.
-    let (ok, out, _) = mashangban(&data, &["demo", "--demo-requests", "60"]);
+    let (ok, out, _) = mashangban(&data, &["demo", "--demo-requests", "60", "--demo-outlets", "300"]);
     assert!(ok);
     assert!(out.contains("未重复生成") && out.contains("已存在"), "{out}");
 
@@ -102,7 +105,17 @@ fn demo_users_tokens_and_backup() {
 fn serve_answers_and_stops_gracefully() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_mashangban"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--demo", "--demo-requests", "20", "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--demo",
+            "--demo-requests",
+            "20",
+            "--demo-outlets",
+            "300",
+            "--data-dir",
+        ])
         .arg(dir.path())
         .env("MASHANGBAN_LOG", "warn")
         .stdout(Stdio::piped())

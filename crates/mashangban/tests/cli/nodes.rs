@@ -218,7 +218,7 @@ async fn two_nodes_on_one_postgresql_database() {
     let notify = "[notify]\npoll_seconds = 1\nlease_seconds = 3\nbackoff_base_seconds = 1\n";
     std::fs::write(&config, format!("{}{notify}", crate::SHARED_KEY_CONFIG)).unwrap();
     let demo = Command::new(env!("CARGO_BIN_EXE_mashangban"))
-        .args(["demo", "--demo-requests", "0", "--database-url", db.url(), "--config"])
+        .args(["demo", "--demo-requests", "0", "--demo-outlets", "300", "--database-url", db.url(), "--config"])
         .arg(&config)
         .env("MASHANGBAN_LOG", "warn")
         .output()

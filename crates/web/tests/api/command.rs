@@ -418,7 +418,7 @@ async fn a_creek_moving_stage_moves_the_target_and_the_town_ranking() {
 #[tokio::test]
 async fn the_demo_centres_show_targets_with_a_rate_tasks_overdue_and_a_ranking() {
     let app = spawn().await;
-    mashangban_demo::load_ledgers(&app.store).await.unwrap();
+    mashangban_demo::load_ledgers(&app.store, 300).await.unwrap();
     let now = mashangban_domain::time::now();
     let made = mashangban_demo::load_command(&app.store, now).await.unwrap();
     assert_eq!(made, mashangban_demo::DEMO_TASKS as u64);

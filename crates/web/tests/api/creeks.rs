@@ -258,7 +258,7 @@ async fn a_plan_totals_its_measures_and_records_every_change() {
 async fn the_demo_creeks_have_plans_and_a_year_of_samples_mostly_improving() {
     let app = spawn().await;
     let now = mashangban_domain::time::now();
-    mashangban_demo::load_ledgers(&app.store).await.unwrap();
+    mashangban_demo::load_ledgers(&app.store, 300).await.unwrap();
     assert_eq!(mashangban_demo::load_creeks(&app.store, now).await.unwrap(), mashangban_demo::DEMO_CREEK_PLANS);
     assert_eq!(mashangban_demo::load_creeks(&app.store, now).await.unwrap(), 0, "loaded once");
     let admin = app.login("admin").await;
