@@ -175,17 +175,28 @@ impl Projection {
     }
 }
 
+/// Where a town's label goes: the centre of its points.
+#[derive(Debug, Clone)]
+pub struct TownCentre {
+    pub town: UnitRef,
+    /// Mean longitude and latitude of the town's points.
+    pub lon: f64,
+    pub lat: f64,
+}
+
 /// The centre (mean lon, mean lat) of each town's points, by town name; points without a town
 /// are left out.
-pub fn town_centres(points: &[MapPoint]) -> BTreeMap<String, (f64, f64)> {
-    let mut sums: BTreeMap<String, (f64, f64, f64)> = BTreeMap::new();
+pub fn town_centres(points: &[MapPoint]) -> Vec<TownCentre> {
+    let mut sums: BTreeMap<&str, (&UnitRef, f64, f64, f64)> = BTreeMap::new();
     for p in points {
         if let Some(t) = &p.town {
-            let s = sums.entry(t.name.clone()).or_insert((0.0, 0.0, 0.0));
-            (s.0, s.1, s.2) = (s.0 + p.lon, s.1 + p.lat, s.2 + 1.0);
+            let s = sums.entry(t.name.as_str()).or_insert((t, 0.0, 0.0, 0.0));
+            (s.1, s.2, s.3) = (s.1 + p.lon, s.2 + p.lat, s.3 + 1.0);
         }
     }
-    sums.into_iter().map(|(name, (lon, lat, n))| (name, (lon / n, lat / n))).collect()
+    sums.into_values()
+        .map(|(town, lon, lat, n)| TownCentre { town: town.clone(), lon: lon / n, lat: lat / n })
+        .collect()
 }
 
 #[cfg(test)]
@@ -245,8 +256,9 @@ mod tests {
             point(Some("小榄镇"), 113.2, 22.6),
             point(None, 0.0, 0.0),
         ]);
-        assert_eq!(c.len(), 2);
-        assert!(near(c["古镇镇"], (113.2, 22.5)));
-        assert!(near(c["小榄镇"], (113.2, 22.6)));
+        let names: Vec<&str> = c.iter().map(|t| t.town.name.as_str()).collect();
+        assert_eq!(names, ["古镇镇", "小榄镇"]);
+        assert!(near((c[0].lon, c[0].lat), (113.2, 22.5)));
+        assert!(near((c[1].lon, c[1].lat), (113.2, 22.6)));
     }
 }

@@ -5,6 +5,7 @@
 //! requests; and the import page (upload → preview of every problem →
 //! confirm). All from `app.ledgers()`, as `/api/v1/ledgers` answers.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use askama::Template;
@@ -907,6 +908,10 @@ const STAGE_COLOURS: [&str; 8] =
 const MAP_WIDTH: f64 = 960.0;
 const MAP_HEIGHT: f64 = 640.0;
 const MAP_MARGIN: f64 = 24.0;
+/// From this many points on, the map draws each stage's points as one path of round dots, without a
+/// link and a title each: 40,000 linked circles are 11 MB of HTML and hide one another anyway. The town
+/// labels then link to the town's own map.
+const DENSE_FROM: usize = 2_000;
 
 /// A point drawn on the map.
 struct Dot {
@@ -917,11 +922,18 @@ struct Dot {
     title: String,
 }
 
-/// A town's label at the centre of its points.
+/// A town's label at the centre of its points; on a dense map, a link to the town's own map.
 struct TownLabel {
     x: String,
     y: String,
     name: String,
+    href: Option<String>,
+}
+
+/// A stage's points on a dense map: one path of zero-length segments that round caps draw as dots.
+struct DotLayer {
+    colour: &'static str,
+    path: String,
 }
 
 /// A stage in the legend.
@@ -938,6 +950,8 @@ struct MapPage {
     ty: TypeView,
     map: mashangban_app::ledgers::map::MapPoints,
     dots: Vec<Dot>,
+    layers: Vec<DotLayer>,
+    dense_from: usize,
     labels: Vec<TownLabel>,
     legend: Vec<LegendEntry>,
     width: f64,
@@ -948,6 +962,21 @@ struct MapPage {
     q: String,
     list_url: String,
     json_url: String,
+}
+
+/// The filters of `query` as a query string without paging, with `town` in place of the query's own
+/// when given.
+fn map_params(query: &ListQuery, town: Option<&str>) -> String {
+    let kept = query
+        .iter()
+        .filter(|(k, v)| !["offset", "limit"].contains(&k.as_str()) && !v.trim().is_empty())
+        .filter(|(k, _)| town.is_none() || k.as_str() != "town")
+        .map(|(k, v)| (k.as_str(), v.trim()));
+    let params: Vec<String> = kept
+        .chain(town.map(|t| ("town", t)))
+        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+        .collect();
+    params.join("&")
 }
 
 /// `GET /ledgers/{type}/map[?filters]`: the items' points as server-rendered SVG on plain lon/lat
@@ -969,21 +998,39 @@ async fn map_page<S: Store>(
         STAGE_COLOURS[i % STAGE_COLOURS.len()]
     };
     let projection = Projection::fit(map.points.iter().map(|p| (p.lon, p.lat)), MAP_WIDTH, MAP_HEIGHT, MAP_MARGIN);
-    let (mut dots, mut labels) = (Vec::new(), Vec::new());
+    let dense = map.points.len() >= DENSE_FROM;
+    let (mut dots, mut layers, mut labels) = (Vec::new(), Vec::new(), Vec::new());
     if let Some(proj) = projection {
-        for p in &map.points {
-            let (x, y) = proj.project(p.lon, p.lat);
-            dots.push(Dot {
-                x: format!("{x:.1}"),
-                y: format!("{y:.1}"),
-                colour: colour(&p.stage),
-                href: format!("/ledgers/{code}/items/{}", percent_encode(&p.key)),
-                title: format!("{} {}（{}）", p.key, p.name.as_deref().unwrap_or_default(), p.stage_name),
-            });
+        if dense {
+            layers = map
+                .stages
+                .iter()
+                .map(|s| DotLayer { colour: colour(&s.code), path: String::new() })
+                .collect::<Vec<_>>();
+            for p in &map.points {
+                let (x, y) = proj.project(p.lon, p.lat);
+                let i = map.stages.iter().position(|s| s.code == p.stage).unwrap_or(0);
+                if let Some(layer) = layers.get_mut(i) {
+                    let _ = write!(layer.path, "M{x:.1} {y:.1}h0");
+                }
+            }
+            layers.retain(|l| !l.path.is_empty());
+        } else {
+            for p in &map.points {
+                let (x, y) = proj.project(p.lon, p.lat);
+                dots.push(Dot {
+                    x: format!("{x:.1}"),
+                    y: format!("{y:.1}"),
+                    colour: colour(&p.stage),
+                    href: format!("/ledgers/{code}/items/{}", percent_encode(&p.key)),
+                    title: format!("{} {}（{}）", p.key, p.name.as_deref().unwrap_or_default(), p.stage_name),
+                });
+            }
         }
-        for (name, (lon, lat)) in town_centres(&map.points) {
-            let (x, y) = proj.project(lon, lat);
-            labels.push(TownLabel { x: format!("{x:.1}"), y: format!("{y:.1}"), name });
+        for centre in town_centres(&map.points) {
+            let (x, y) = proj.project(centre.lon, centre.lat);
+            let href = dense.then(|| format!("/ledgers/{code}/map?{}", map_params(&query, Some(&centre.town.code))));
+            labels.push(TownLabel { x: format!("{x:.1}"), y: format!("{y:.1}"), name: centre.town.name, href });
         }
     }
     let legend = map
@@ -995,12 +1042,7 @@ async fn map_page<S: Store>(
             count: map.points.iter().filter(|p| p.stage == s.code).count(),
         })
         .collect();
-    let params: Vec<String> = query
-        .iter()
-        .filter(|(k, v)| !["offset", "limit"].contains(&k.as_str()) && !v.trim().is_empty())
-        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v.trim())))
-        .collect();
-    let params = params.join("&");
+    let params = map_params(&query, None);
     let page = MapPage {
         layout: Layout::staff(format!("{}地图", ty.summary.name), &caller.actor, &menu),
         list_url: format!("/ledgers/{code}?{params}"),
@@ -1008,6 +1050,8 @@ async fn map_page<S: Store>(
         ty,
         map,
         dots,
+        layers,
+        dense_from: DENSE_FROM,
         labels,
         legend,
         width: MAP_WIDTH,

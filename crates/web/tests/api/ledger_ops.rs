@@ -353,6 +353,28 @@ async fn the_map_answers_the_filtered_points_and_draws_them_without_script() {
 }
 
 #[tokio::test]
+async fn a_map_of_thousands_draws_dots_by_stage_and_links_each_town_to_its_own_map() {
+    let app = spawn().await;
+    mashangban_demo::load_ledgers(&app.store, 2_100).await.unwrap();
+    let office = unit_handler(&app, "sthjj", "sthjj-handler").await;
+    let (status, html) = page(&app, "/ledgers/outlet/map?stage=", &office).await;
+    assert_eq!(status, StatusCode::OK);
+    let figure = &html[html.find("<figure").unwrap()..html.find("<figcaption").unwrap()];
+    // Every stage a path of dots, 2,100 dots in all, and no link or title per dot.
+    let layers: Vec<&str> = figure.split("class=\"dot-layer\" d=\"").skip(1).collect();
+    assert_eq!(layers.len(), 5, "{figure}");
+    let dots: usize = layers.iter().map(|l| l[..l.find('"').unwrap()].matches("h0").count()).sum();
+    assert_eq!(dots, 2_100);
+    assert!(!figure.contains("/ledgers/outlet/items/") && !figure.contains("<circle"), "no dot of its own");
+    assert!(html.contains("未逐点链接") && html.len() < 200_000, "{} bytes", html.len());
+    // Each town's label opens that town's map, which is small enough to link every dot.
+    assert!(figure.contains("<a href=\"/ledgers/outlet/map?town=guzhen\"><text"), "{figure}");
+    let (_, html) = page(&app, "/ledgers/outlet/map?town=guzhen", &office).await;
+    let linked = html.matches("<a href=\"/ledgers/outlet/items/").count();
+    assert!(linked > 50 && linked < 2_000 && !html.contains("dot-layer"), "{linked}");
+}
+
+#[tokio::test]
 async fn the_item_page_edits_fields_with_history_and_a_request_taken_in_at_the_console_links_to_the_item() {
     let app = spawn().await;
     let guzhen = unit_handler(&app, "guzhen", "guzhen-handler").await;
