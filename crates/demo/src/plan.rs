@@ -5,6 +5,8 @@
 //! The plan speaks of units and categories by code and of earlier requests
 //! by index; [`crate::exec`] resolves them against the store.
 
+use std::collections::{BTreeMap, HashMap};
+
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Weekday};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -356,6 +358,8 @@ struct Generator<'a> {
     demo_enterprise: (CreditCode, String),
     /// The demo registry (企业名录): enterprise askers are taken from it, by town.
     enterprises: Vec<crate::enterprises::DemoEnterprise>,
+    /// By category: the department a dispatcher most often sends it to by mistake.
+    confusions: HashMap<&'a str, &'a str>,
 }
 
 impl<'a> Generator<'a> {
@@ -373,6 +377,7 @@ impl<'a> Generator<'a> {
             city: data.units_of_kind(UnitKind::City).next().map_or("", |u| u.name.as_str()),
             demo_enterprise: crate::demo_enterprise()?,
             enterprises: crate::enterprises::demo_enterprises(data)?,
+            confusions: confusions(data),
         })
     }
 
@@ -721,7 +726,7 @@ impl<'a> Generator<'a> {
         // returns it and gets it re-dispatched (改派) to the right one; otherwise the right unit
         // returned it and the return is refused (退单不予同意).
         let returned = self.rng.gen_bool(if r.recent { 0.25 } else { 0.09 });
-        let misrouted_to = if returned { self.other_department(&p.lead) } else { None };
+        let misrouted_to = if returned { self.misroute(r.template, &p.lead) } else { None };
         let misrouted_to = misrouted_to.filter(|_| self.rng.gen_bool(0.8));
         let right = p.lead.clone();
         if let Some(wrong) = &misrouted_to {
@@ -968,6 +973,16 @@ impl<'a> Generator<'a> {
         co
     }
 
+    /// Where a dispatcher sends a request of the template's category that `lead` should have: three
+    /// times in four the category's usual confusion, so the same mistake repeats as it does in a real
+    /// dispatch room (and the corrections have something to learn); otherwise any other department.
+    fn misroute(&mut self, template: &Template, lead: &str) -> Option<String> {
+        match self.confusions.get(template.category.as_str()) {
+            Some(&usual) if usual != lead && self.rng.gen_bool(0.75) => Some(usual.to_owned()),
+            _ => self.other_department(lead),
+        }
+    }
+
     fn other_department(&mut self, lead: &str) -> Option<String> {
         let others: Vec<&str> = self.departments.iter().copied().filter(|d| *d != lead).collect();
         others.choose(&mut self.rng).map(|d| (*d).to_owned())
@@ -1069,6 +1084,36 @@ fn local_instant(day: NaiveDate, secs: u32) -> Option<Instant> {
 
 pub(crate) fn plus_secs(t: Instant, secs: i64) -> Instant {
     t.checked_add_signed(Duration::seconds(secs)).unwrap_or(t)
+}
+
+/// Each leaf category's usual misroute: the lead department its sibling categories most often have
+/// that is not its own (a unit with a neighbouring remit: 市场监管局 for a seal that 公安局 makes), the
+/// smallest code among equals; a category whose siblings all share its lead gets a department picked
+/// by a stable hash of its code.
+fn confusions(data: &DemoData) -> HashMap<&str, &str> {
+    let departments: Vec<&str> = data.units_of_kind(UnitKind::Department).map(|u| u.code.as_str()).collect();
+    let mut confusions = HashMap::new();
+    for c in &data.categories {
+        let Some(lead) = c.lead.as_deref() else { continue };
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for sibling in data.categories.iter().filter(|s| s.parent == c.parent) {
+            match sibling.lead.as_deref() {
+                Some(other) if other != lead && departments.contains(&other) => *counts.entry(other).or_default() += 1,
+                _ => {}
+            }
+        }
+        let by_sibling = counts.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(d, _)| *d);
+        let others: Vec<&str> = departments.iter().copied().filter(|d| *d != lead).collect();
+        let by_hash = (!others.is_empty()).then(|| {
+            let hash =
+                c.code.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+            others[(hash % others.len() as u64) as usize]
+        });
+        if let Some(usual) = by_sibling.or(by_hash) {
+            confusions.insert(c.code.as_str(), usual);
+        }
+    }
+    confusions
 }
 
 #[cfg(test)]
@@ -1316,5 +1361,31 @@ mod tests {
             );
         }
         assert!(states["archived"] > 2500, "{states:?}");
+    }
+
+    #[test]
+    fn misroutes_repeat_the_same_confusion_per_category() {
+        // A misroute is a dispatch to one unit and a re-dispatch (改派) to another; most of a category's
+        // go to the same wrong unit, so what a correction teaches recurs.
+        let mut wrong: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
+        let requests = plan(5, 5000);
+        for r in &requests {
+            let dispatched = r.steps.iter().find_map(|s| match &s.action {
+                PlannedAction::Dispatch { lead, .. } => Some(lead.as_str()),
+                _ => None,
+            });
+            let redispatched = r.steps.iter().any(|s| matches!(s.action, PlannedAction::Redispatch { .. }));
+            if let (Some(lead), true) = (dispatched, redispatched) {
+                *wrong.entry(r.category.as_str()).or_default().entry(lead).or_default() += 1;
+            }
+        }
+        let misroutes: usize = wrong.values().flat_map(|units| units.values()).sum();
+        let usual: usize = wrong.values().map(|units| units.values().max().copied().unwrap_or(0)).sum();
+        assert!(misroutes > 200, "{misroutes}");
+        assert!(usual * 10 > misroutes * 7, "{usual} of {misroutes} misroutes to their category's usual unit");
+        let data = DemoData::bundled().unwrap();
+        let confusions = confusions(&data);
+        assert_eq!(confusions.get("biz.seal"), Some(&"scjgj"), "a seal (公安局) is mistaken for 市场监管局's");
+        assert!(data.categories.iter().filter(|c| c.lead.is_some()).all(|c| confusions.contains_key(c.code.as_str())));
     }
 }
