@@ -909,7 +909,7 @@ const MAP_WIDTH: f64 = 960.0;
 const MAP_HEIGHT: f64 = 640.0;
 const MAP_MARGIN: f64 = 24.0;
 /// From this many points on, the map draws each stage's points as one path of round dots, without a
-/// link and a title each: 40,000 linked circles are 11 MB of HTML and hide one another anyway. The town
+/// link and a title each: 40,500 linked circles are about 10 MB of HTML and hide one another. The town
 /// labels then link to the town's own map.
 const DENSE_FROM: usize = 2_000;
 
