@@ -1,11 +1,11 @@
 //! Demo command centres (指挥部): the three bundled centres with targets
 //! counted from the demo ledgers (city-wide, and one per town on the sewer
-//! areas), a few weeks of creek completions written as real stage moves
-//! through the ledger store (so the forecast has a rate to read), and 30 tasks
-//! (施工图) across the towns with reports, urges, supervision, some done on
-//! time, some late and some overdue. Every change goes through the store with
-//! its history entry, timed in the past weeks. Loads once: a second call finds
-//! the targets and writes nothing.
+//! areas), a few weeks of creek completions and outlets put under remediation
+//! written as real stage moves through the ledger store (so the forecast has a
+//! rate to read), and 30 tasks (施工图) across the towns with reports, urges,
+//! supervision, some done on time, some late and some overdue. Every change
+//! goes through the store with its history entry, timed in the past weeks.
+//! Loads once: a second call finds the targets and writes nothing.
 
 use chrono::{Duration, NaiveDate};
 
@@ -56,13 +56,48 @@ pub async fn load_command<S: Store>(store: &S, now: Instant) -> Result<u64, Demo
     let year_end = NaiveDate::from_ymd_opt(2026, 12, 31).unwrap_or_default();
     let start = now - Duration::days(42);
 
-    // Creek completions over the last four weeks: real moves from 整治施工 to 完成整治.
-    complete_creeks(store, &org, now).await?;
-
-    // Targets. Half the outlets surveyed are to be traced by year end (a quarter are now).
+    // Over the last four weeks: six creek completions (整治施工 → 完成整治), and in every town one outlet
+    // in a hundred traced and put under remediation (溯源 → 整治), each a real move with its history.
+    let completed = |_: usize, on: NaiveDate| vec![("completed_on", FieldValue::Date(on))];
+    let creeks = RecentMoves {
+        type_code: "creek",
+        from: "construct",
+        choices: vec![("cluster".into(), "central".into())],
+        town_id: None,
+        to: "done",
+        count: 6,
+        set: &completed,
+        note: "完成整治（演示）",
+        by: "水务局（演示）",
+    };
+    recent_moves(store, &org, now, creeks).await?;
     let any = LedgerFilter { limit: 1, ..LedgerFilter::default() };
     let outlets =
         store.list_ledger_items("outlet", &any, &LedgerScope::All).await.map_err(err("读取排污口台账失败"))?;
+    let remediation = |i: usize, on: NaiveDate| {
+        vec![
+            ("remediation", FieldValue::Choice(["ban", "merge", "regulate"][i % 3].into())),
+            ("responsible_unit", FieldValue::Org("sthjj".into())),
+            ("remediation_deadline", FieldValue::Date(on + Duration::days(90))),
+        ]
+    };
+    let per_town = u32::try_from(outlets.total / 100 / towns.len() as u64).unwrap_or(u32::MAX);
+    for (town_id, _, _) in &towns {
+        let traced = RecentMoves {
+            type_code: "outlet",
+            from: "trace",
+            choices: Vec::new(),
+            town_id: Some(*town_id),
+            to: "remediate",
+            count: per_town.max(1),
+            set: &remediation,
+            note: "溯源完成，列入整治（演示）",
+            by: "生态环境局（演示）",
+        };
+        recent_moves(store, &org, now, traced).await?;
+    }
+
+    // Targets. Half the outlets surveyed are to be traced by year end (a quarter are now).
     let outlet_goal = (outlets.total / 2).max(1);
     let target = |name: &str, ty: &str, stages: &[&str], choice: Option<(&str, &str)>, town, goal| {
         TargetDef::new(
@@ -155,53 +190,80 @@ pub async fn load_command<S: Store>(store: &S, now: Instant) -> Result<u64, Demo
     Ok(assigned)
 }
 
-/// Moves up to six central creeks under construction to 完成整治, one every four or five days in
-/// the last four weeks, each with its completion date.
-async fn complete_creeks<S: Store>(store: &S, org: &OrgTree, now: Instant) -> Result<(), DemoError> {
-    let Some(record) = store.ledger_type("creek").await.map_err(err("读取台账类型失败"))? else {
+/// Stage moves the demo writes over the last four weeks, item by item as a person makes them, so
+/// the targets counted from the moved-to stage have a rate to forecast from.
+struct RecentMoves<'a> {
+    type_code: &'a str,
+    /// Items in this stage (with these choices, in this town) are moved, in key order.
+    from: &'a str,
+    choices: Vec<(String, String)>,
+    town_id: Option<i64>,
+    to: &'a str,
+    count: u32,
+    /// The values the move sets on the `i`th item moved, on that day.
+    set: &'a (dyn Fn(usize, NaiveDate) -> Vec<(&'static str, FieldValue)> + Sync),
+    note: &'a str,
+    by: &'a str,
+}
+
+/// Writes the moves, spread evenly from 27 days ago to a day ago; nothing when the type or the stage
+/// is absent.
+async fn recent_moves<S: Store>(
+    store: &S,
+    org: &OrgTree,
+    now: Instant,
+    moves: RecentMoves<'_>,
+) -> Result<(), DemoError> {
+    let Some(record) = store.ledger_type(moves.type_code).await.map_err(err("读取台账类型失败"))? else {
         return Ok(());
     };
     let ty = LedgerType::from_toml(&record.definition).map_err(|e| DemoError(e.message))?;
+    let Some(to) = ty.stage(moves.to) else { return Ok(()) };
     let filter = LedgerFilter {
-        stage: Some("construct".into()),
-        choices: vec![("cluster".into(), "central".into())],
-        limit: 6,
+        stage: Some(moves.from.into()),
+        choices: moves.choices.clone(),
+        town_id: moves.town_id,
+        limit: moves.count,
         ..LedgerFilter::default()
     };
-    let page = store.list_ledger_items("creek", &filter, &LedgerScope::All).await.map_err(err("读取演示河涌失败"))?;
-    let Some(done) = ty.stage("done") else { return Ok(()) };
+    let page =
+        store.list_ledger_items(moves.type_code, &filter, &LedgerScope::All).await.map_err(err("读取演示台账失败"))?;
+    let spread = i64::from(moves.count.max(1));
     for (i, item) in page.items.into_iter().enumerate() {
-        let at = now - Duration::days(25 - 4 * i64::try_from(i).unwrap_or(0));
+        let minutes_ago = 27 * 24 * 60 - i64::try_from(i).unwrap_or(0) * (26 * 24 * 60) / spread;
+        let at = now - Duration::minutes(minutes_ago);
         let mut values = item.values.clone();
-        values.insert("completed_on".into(), FieldValue::Date(at.date_naive()));
+        for (field, value) in (moves.set)(i, at.date_naive()) {
+            values.insert(field.into(), value);
+        }
         let values = ty
             .revalidate(&values, org)
             .map_err(|errors| DemoError(errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("；")))?;
-        ty.check_entry(&values, done).map_err(|e| DemoError(e.message))?;
+        ty.check_entry(&values, to).map_err(|e| DemoError(e.message))?;
         let write = LedgerWrite {
             id: Some(item.id),
             expected_version: item.version,
-            type_code: "creek".into(),
+            type_code: moves.type_code.into(),
             type_version: record.version,
             key: item.key.clone(),
             name: ledger_item_name(&ty, &values),
-            stage: "done".into(),
+            stage: to.code.clone(),
             changes: diff(&ty, &item.values, &values),
             values,
             town_id: item.town_id,
             unit_id: item.unit_id,
             action: LedgerAction::Moved,
-            from_stage: Some("construct".into()),
-            note: Some("完成整治（演示）".into()),
+            from_stage: Some(moves.from.into()),
+            note: Some(moves.note.into()),
         };
         let author = LedgerAuthor {
             user_id: None,
-            name: "水务局（演示）".into(),
+            name: moves.by.into(),
             role: "handler".into(),
             ledger_roles: "command_office".into(),
             at,
         };
-        store.write_ledger_items(vec![write], author).await.map_err(err("写入演示河涌完成整治失败"))?;
+        store.write_ledger_items(vec![write], author).await.map_err(err("写入演示台账阶段变更失败"))?;
     }
     Ok(())
 }

@@ -431,6 +431,11 @@ async fn the_demo_centres_show_targets_with_a_rate_tasks_overdue_and_a_ranking()
     let creeks = d["targets"].as_array().unwrap().iter().find(|t| t["ledger_type"]["code"] == "creek").unwrap();
     assert!(creeks["per_week"].as_f64().unwrap() > 0.0, "the demo's creek completions give a rate: {creeks}");
     assert!(creeks["progress"].as_u64().unwrap() > 0, "{creeks}");
+    // An outlet a town traced and put under remediation in the last weeks: the tracing target has a rate.
+    let outlets = d["targets"].as_array().unwrap().iter().find(|t| t["ledger_type"]["code"] == "outlet").unwrap();
+    assert_eq!(outlets["goal"].as_u64(), Some(150), "half the 300 outlets loaded: {outlets}");
+    assert!(outlets["per_week"].as_f64().unwrap() > 0.0, "{outlets}");
+    assert_ne!(outlets["forecast"]["status"], "stalled", "{outlets}");
     assert!(d["counts"]["overdue"].as_u64().unwrap() > 0, "{}", d["counts"]);
     assert!(d["counts"]["done"].as_u64().unwrap() > 0, "{}", d["counts"]);
     assert!(!d["missing_reports"].as_array().unwrap().is_empty(), "some demo reports are missing");
