@@ -13,6 +13,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 use mashangban_domain::calendar::WorkCalendar;
+use mashangban_domain::duplicates::fnv1a;
 use mashangban_domain::org::UnitKind;
 use mashangban_domain::request::Deadlines;
 use mashangban_domain::request::{Asker, Channel, Contact, Rating, RequestKind, State, Urgency};
@@ -366,6 +367,7 @@ impl<'a> Generator<'a> {
     fn new(data: &'a DemoData, options: &HistoryOptions, calendar: &'a WorkCalendar) -> Result<Self, DemoError> {
         let end = in_shanghai(&options.end);
         let start = end.checked_sub_signed(Duration::days(HISTORY_DAYS)).unwrap_or(end);
+        let departments: Vec<&str> = data.units_of_kind(UnitKind::Department).map(|u| u.code.as_str()).collect();
         Ok(Self {
             data,
             calendar,
@@ -373,11 +375,11 @@ impl<'a> Generator<'a> {
             start,
             end,
             towns: data.units_of_kind(UnitKind::Town).collect(),
-            departments: data.units_of_kind(UnitKind::Department).map(|u| u.code.as_str()).collect(),
+            confusions: confusions(data, &departments),
+            departments,
             city: data.units_of_kind(UnitKind::City).next().map_or("", |u| u.name.as_str()),
             demo_enterprise: crate::demo_enterprise()?,
             enterprises: crate::enterprises::demo_enterprises(data)?,
-            confusions: confusions(data),
         })
     }
 
@@ -1090,8 +1092,7 @@ pub(crate) fn plus_secs(t: Instant, secs: i64) -> Instant {
 /// that is not its own (a unit with a neighbouring remit: 市场监管局 for a seal that 公安局 makes), the
 /// smallest code among equals; a category whose siblings all share its lead gets a department picked
 /// by a stable hash of its code.
-fn confusions(data: &DemoData) -> HashMap<&str, &str> {
-    let departments: Vec<&str> = data.units_of_kind(UnitKind::Department).map(|u| u.code.as_str()).collect();
+fn confusions<'a>(data: &'a DemoData, departments: &[&'a str]) -> HashMap<&'a str, &'a str> {
     let mut confusions = HashMap::new();
     for c in &data.categories {
         let Some(lead) = c.lead.as_deref() else { continue };
@@ -1104,11 +1105,7 @@ fn confusions(data: &DemoData) -> HashMap<&str, &str> {
         }
         let by_sibling = counts.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(d, _)| *d);
         let others: Vec<&str> = departments.iter().copied().filter(|d| *d != lead).collect();
-        let by_hash = (!others.is_empty()).then(|| {
-            let hash =
-                c.code.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
-            others[(hash % others.len() as u64) as usize]
-        });
+        let by_hash = (!others.is_empty()).then(|| others[(fnv1a(c.code.as_bytes()) % others.len() as u64) as usize]);
         if let Some(usual) = by_sibling.or(by_hash) {
             confusions.insert(c.code.as_str(), usual);
         }
@@ -1384,7 +1381,8 @@ mod tests {
         assert!(misroutes > 200, "{misroutes}");
         assert!(usual * 10 > misroutes * 7, "{usual} of {misroutes} misroutes to their category's usual unit");
         let data = DemoData::bundled().unwrap();
-        let confusions = confusions(&data);
+        let departments: Vec<&str> = data.units_of_kind(UnitKind::Department).map(|u| u.code.as_str()).collect();
+        let confusions = confusions(&data, &departments);
         assert_eq!(confusions.get("biz.seal"), Some(&"scjgj"), "a seal (公安局) is mistaken for 市场监管局's");
         assert!(data.categories.iter().filter(|c| c.lead.is_some()).all(|c| confusions.contains_key(c.code.as_str())));
     }
